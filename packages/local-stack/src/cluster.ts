@@ -1,0 +1,151 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { postgresBinary } from "./postgres-binaries.ts";
+import { postgresServiceAccount, type ServiceAccount } from "./service-account.ts";
+import { StackError } from "./stack-error.ts";
+
+export interface ClusterOptions {
+  /** Folder that holds the data directory, the socket and the server log. */
+  home: string;
+  port: number;
+  /**
+   * false trades crash safety for speed (fsync off): right for throwaway test clusters,
+   * wrong for `npm start`, benchmarks and the crash drill.
+   */
+  durable: boolean;
+}
+
+const password = "postgres";
+
+/** A private PostgreSQL cluster on 127.0.0.1, run as an unprivileged user when we are root. */
+export class PostgresCluster {
+  readonly home: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly logFile: string;
+  private readonly durable: boolean;
+  private readonly account: ServiceAccount | null;
+  private server: ChildProcess | null = null;
+
+  constructor(options: ClusterOptions) {
+    this.home = options.home;
+    this.port = options.port;
+    this.durable = options.durable;
+    this.dataDir = join(options.home, "data");
+    this.logFile = join(options.home, "postgres.log");
+    this.account = postgresServiceAccount();
+  }
+
+  /** Superuser URL (`postgres`/`postgres`), what the Supabase CLI and tests connect with. */
+  get url(): string {
+    return `postgresql://postgres:${password}@127.0.0.1:${this.port}/postgres`;
+  }
+
+  get initialized(): boolean {
+    return existsSync(join(this.dataDir, "PG_VERSION"));
+  }
+
+  get pid(): number | undefined {
+    return this.server?.pid;
+  }
+
+  /** Creates the data directory on first use, starts the server and waits until it accepts connections. */
+  async start(): Promise<void> {
+    if (!this.initialized) this.init();
+    const logFd = openSync(this.logFile, "a");
+    if (this.account) chownSync(this.logFile, this.account.uid, this.account.gid);
+    const settings = [
+      `listen_addresses=127.0.0.1`,
+      `unix_socket_directories=${this.home}`,
+      "max_connections=200",
+      "shared_buffers=256MB",
+      ...(this.durable ? [] : ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]),
+    ];
+    const server = spawn(postgresBinary("postgres"), ["-D", this.dataDir, "-p", String(this.port), ...settings.flatMap((s) => ["-c", s])], {
+      stdio: ["ignore", logFd, logFd],
+      ...(this.account ? { uid: this.account.uid, gid: this.account.gid } : {}),
+    });
+    closeSync(logFd);
+    this.server = server;
+    await this.waitUntilReady(server);
+  }
+
+  /** Fast shutdown (SIGINT): rolls back open transactions, checkpoints, frees the port. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (!server || server.exitCode !== null || server.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
+    server.kill("SIGINT");
+    const timedOut = await Promise.race([exited.then(() => false), sleep(15_000).then(() => true)]);
+    if (timedOut) {
+      server.kill("SIGKILL");
+      await exited;
+    }
+  }
+
+  /** SIGKILL of the postmaster, as a crash would do it (the crash drill). */
+  async crash(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (!server || server.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
+    server.kill("SIGKILL");
+    await exited;
+    // Orphaned backends keep the shared memory until they notice the postmaster is gone.
+    await sleep(500);
+  }
+
+  /** Removes the whole cluster folder (`npm start -- --reset`, throwaway clusters). */
+  destroy(): void {
+    rmSync(this.home, { recursive: true, force: true });
+  }
+
+  private init(): void {
+    mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
+    if (this.account) {
+      chownSync(this.home, this.account.uid, this.account.gid);
+      chownSync(this.dataDir, this.account.uid, this.account.gid);
+      const reachable = spawnSync("test", ["-w", this.dataDir], { uid: this.account.uid, gid: this.account.gid });
+      if (reachable.status !== 0) {
+        throw new StackError(
+          `user ${this.account.name} cannot reach ${this.dataDir}: give its parent folders o+x, or clone the project where every user can enter.`,
+        );
+      }
+    }
+    const passwordFile = join(this.home, "initdb-password");
+    writeFileSync(passwordFile, password, { mode: 0o600 });
+    if (this.account) chownSync(passwordFile, this.account.uid, this.account.gid);
+    const result = spawnSync(
+      postgresBinary("initdb"),
+      ["-D", this.dataDir, "-U", "postgres", `--pwfile=${passwordFile}`, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C"],
+      { encoding: "utf8", ...(this.account ? { uid: this.account.uid, gid: this.account.gid } : {}) },
+    );
+    rmSync(passwordFile, { force: true });
+    if (result.status !== 0) {
+      const reason = (result.stderr || result.stdout || "").trim().split("\n").pop();
+      throw new StackError(`initdb failed in ${this.dataDir}: ${reason}`);
+    }
+  }
+
+  private async waitUntilReady(server: ChildProcess): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (server.exitCode !== null || server.signalCode !== null) {
+        throw new StackError(`PostgreSQL stopped while starting on port ${this.port}: ${this.lastLogLine()} (log: ${this.logFile})`);
+      }
+      const probe = spawnSync(postgresBinary("pg_isready"), ["-q", "-h", "127.0.0.1", "-p", String(this.port), "-U", "postgres"]);
+      if (probe.status === 0) return;
+      await sleep(100);
+    }
+    throw new StackError(`PostgreSQL did not accept connections on port ${this.port} within 60 s (log: ${this.logFile})`);
+  }
+
+  private lastLogLine(): string {
+    if (!existsSync(this.logFile)) return "no log written";
+    const lines = readFileSync(this.logFile, "utf8").trim().split("\n");
+    return lines.filter((line) => /FATAL|ERROR|PANIC/.test(line)).pop() ?? lines.pop() ?? "";
+  }
+}

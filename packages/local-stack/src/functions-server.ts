@@ -1,0 +1,92 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, writeSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { functionsDir, projectRoot, supabaseDir } from "./paths.ts";
+import { StackError } from "./stack-error.ts";
+
+const gatewayScript = join(projectRoot, "packages", "local-stack", "src", "deno", "serve-functions.ts");
+
+/** The deno executable that the npm package `deno` installs next to its package.json. */
+export function denoExecutable(): string {
+  const packageDir = dirname(createRequire(import.meta.url).resolve("deno/package.json"));
+  const executable = join(packageDir, "deno");
+  if (!existsSync(executable)) throw new StackError("the deno binary is missing: run `node scripts/setup.mjs`.");
+  return executable;
+}
+
+/** The functions' environment file: the developer's .env when present, else the committed example. */
+export function functionsEnvFile(): string {
+  const own = join(functionsDir, ".env");
+  return existsSync(own) ? own : join(functionsDir, ".env.example");
+}
+
+export interface FunctionsServerOptions {
+  port: number;
+  /** Overrides on top of the env file (e.g. SUPABASE_DB_URL of a throwaway cluster). */
+  env: Record<string, string>;
+  /** Where the functions' JSON log lines go: the terminal for `npm start`, a file in tests. */
+  output: "inherit" | number;
+}
+
+export interface FunctionsServer {
+  url: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts the Deno gateway and resolves once it listens. */
+export async function startFunctionsServer(options: FunctionsServerOptions): Promise<FunctionsServer> {
+  const args = [
+    "run",
+    "--allow-net",
+    "--allow-env",
+    "--allow-read",
+    "--allow-sys",
+    `--env-file=${functionsEnvFile()}`,
+    `--config=${join(functionsDir, "deno.json")}`,
+    gatewayScript,
+    String(options.port),
+    functionsDir,
+    join(supabaseDir, "config.toml"),
+  ];
+  const child = spawn(denoExecutable(), args, {
+    cwd: projectRoot,
+    env: { ...process.env, ...options.env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", options.output],
+  });
+  await new Promise<void>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => reject(new StackError(`the functions server did not start within 120 s on port ${options.port}`)), 120_000);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new StackError(`the functions server exited with code ${code} while starting (a function failed to load; see its error above)`));
+    });
+    lines.on("line", (line) => {
+      if (line.includes('"event":"listening"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+      if (options.output === "inherit") process.stdout.write(`${line}\n`);
+      else writeSync(options.output, `${line}\n`);
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${options.port}/functions/v1`,
+    process: child,
+    stop: () => stopChild(child),
+  };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
