@@ -1,0 +1,119 @@
+-- Rate limiter store for the edge functions (docs/EDGE_FUNCTIONS.md, "Rate limits").
+-- An exact sliding-log window per caller key: each key keeps the millisecond timestamps of the
+-- hits it was allowed inside the current window (never more than the limit, so a row stays small).
+-- The whole decision is one call to private.rate_limit_hit, serialized per key with a
+-- transaction-scoped advisory lock, so the count is exact however many server processes share
+-- this database.
+
+-- `private` is not in PostgREST's exposed schemas: nothing here is reachable over the API.
+create schema if not exists private;
+revoke all on schema private from public, anon, authenticated;
+grant usage on schema private to service_role;
+
+create table private.rate_limit_windows (
+  key        text primary key check (length(key) between 1 and 256),
+  -- allowed hits inside the window, oldest first, as unix epoch milliseconds
+  hits       bigint[] not null default '{}',
+  -- when the newest hit leaves the window: after that the row carries no information
+  expires_at timestamptz not null
+);
+comment on table private.rate_limit_windows is
+  'Sliding-log rate-limit windows of the edge functions, written only by private.rate_limit_hit.';
+
+create index rate_limit_windows_expires_at on private.rate_limit_windows (expires_at);
+
+-- No API role reads or writes the windows; the only policy admits the owning role, which is the
+-- identity private.rate_limit_hit runs as (security definer), even where it lacks BYPASSRLS.
+revoke all on table private.rate_limit_windows from public, anon, authenticated, service_role;
+alter table private.rate_limit_windows enable row level security;
+alter table private.rate_limit_windows force row level security;
+create policy rate_limit_windows_owner_only on private.rate_limit_windows
+  for all to current_user using (true) with check (true);
+
+-- Deletes up to 500 windows whose hits have all left their window; rows another caller holds
+-- are skipped. Returns how many were deleted.
+create function private.rate_limit_prune()
+returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_deleted integer;
+begin
+  delete from private.rate_limit_windows as w
+  where w.ctid = any (array(
+    select e.ctid from private.rate_limit_windows as e
+    where e.expires_at < clock_timestamp()
+    limit 500
+    for update skip locked
+  ));
+  get diagnostics v_deleted = row_count;
+  return v_deleted;
+end;
+$$;
+
+revoke all on function private.rate_limit_prune() from public, anon, authenticated;
+grant execute on function private.rate_limit_prune() to service_role;
+
+-- Records one hit for p_key if fewer than p_limit hits happened in the last p_window_ms.
+-- Returns whether the hit is allowed, the limit, the hits still available, and reset_ms: the
+-- epoch millisecond at which the oldest counted hit leaves the window (one more hit frees up).
+create function private.rate_limit_hit(p_key text, p_limit integer, p_window_ms integer)
+returns table (allowed boolean, "limit" integer, remaining integer, reset_ms bigint)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_now_ms bigint;
+  v_hits bigint[];
+  v_allowed boolean;
+begin
+  if p_key is null or length(p_key) not between 1 and 256 then
+    raise exception 'rate limit key must be 1..256 characters' using errcode = '22023';
+  end if;
+  if p_limit is null or p_limit not between 1 and 100000 then
+    raise exception 'rate limit must be between 1 and 100000 hits' using errcode = '22023';
+  end if;
+  if p_window_ms is null or p_window_ms not between 1000 and 86400000 then
+    raise exception 'rate limit window must be between 1000 and 86400000 ms' using errcode = '22023';
+  end if;
+
+  -- Serialize the callers of one key until commit; unrelated keys that share a hash only wait.
+  perform pg_advisory_xact_lock(hashtextextended('private.rate_limit_hit:' || p_key, 0));
+
+  -- Read the clock after the lock so that hits of one key are recorded in order.
+  v_now_ms := (extract(epoch from clock_timestamp()) * 1000)::bigint;
+
+  select array(
+    select h from unnest(w.hits) as h where h > v_now_ms - p_window_ms order by h
+  )
+  into v_hits
+  from private.rate_limit_windows as w
+  where w.key = p_key;
+  v_hits := coalesce(v_hits, '{}');
+
+  v_allowed := cardinality(v_hits) < p_limit;
+  if v_allowed then
+    v_hits := v_hits || v_now_ms;
+  end if;
+
+  insert into private.rate_limit_windows as w (key, hits, expires_at)
+  values (p_key, v_hits, to_timestamp((v_hits[cardinality(v_hits)] + p_window_ms) / 1000.0))
+  on conflict (key) do update set hits = excluded.hits, expires_at = excluded.expires_at;
+
+  -- Keep the table small without a scheduler: now and then drop a batch of expired windows.
+  if random() < 0.01 then
+    perform private.rate_limit_prune();
+  end if;
+
+  return query select v_allowed, p_limit, p_limit - cardinality(v_hits), v_hits[1] + p_window_ms;
+end;
+$$;
+
+comment on function private.rate_limit_hit(text, integer, integer) is
+  'Exact sliding-window rate limit: records one hit for the key when the window has room.';
+
+revoke all on function private.rate_limit_hit(text, integer, integer) from public, anon, authenticated;
+grant execute on function private.rate_limit_hit(text, integer, integer) to service_role;
