@@ -104,7 +104,9 @@ export class PostgresCluster {
   }
 
   private init(): void {
-    mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
+    // Parents stay enterable (0755) so the unprivileged server user can reach its folder.
+    mkdirSync(this.home, { recursive: true, mode: 0o755 });
+    mkdirSync(this.dataDir, { mode: 0o700 });
     if (this.account) {
       chownSync(this.home, this.account.uid, this.account.gid);
       chownSync(this.dataDir, this.account.uid, this.account.gid);

@@ -1,0 +1,69 @@
+// `npm start`: the local stack on the Supabase CLI's ports, with a banner of everything a
+// newcomer needs. Ctrl-C stops the functions server and PostgreSQL and frees both ports.
+import { join } from "node:path";
+import { exitWithError } from "./cli-output.ts";
+import { localStateDir } from "./paths.ts";
+import { type LocalStack, startStack } from "./stack.ts";
+import { demoUsers, TokenMinter } from "./tokens.ts";
+
+const dbPort = 54322;
+const functionsPort = 54321;
+
+async function printBanner(stack: LocalStack, seconds: number): Promise<void> {
+  const minter = new TokenMinter(stack.functionsEnv.SUPABASE_JWT_SECRET);
+  const users = await demoUsers(stack.dbUrl);
+  const lines = [
+    "",
+    `mfuko local stack is ready (${seconds.toFixed(1)} s)`,
+    "",
+    `  Functions         ${stack.functionsUrl}/<name>`,
+    `  Database          ${stack.dbUrl}`,
+    `  JWT secret        ${stack.functionsEnv.SUPABASE_JWT_SECRET}`,
+    `  anon key          ${await minter.apiKey("anon")}`,
+    `  service_role key  ${await minter.apiKey("service_role")}`,
+    "",
+    "  Demo users (access tokens valid 24 h):",
+    ...(await Promise.all(users.map(async (user) => {
+      const role = typeof user.appMetadata.role === "string" ? ` [${user.appMetadata.role}]` : "";
+      return `    ${(user.email + role).padEnd(30)} ${user.id}\n      ${await minter.user(user)}`;
+    }))),
+    "",
+    "  Try:",
+    `    curl -s ${stack.functionsUrl}/health/ready`,
+    `    psql ${stack.dbUrl} -c 'select * from supabase_migrations.schema_migrations'`,
+    "",
+    "  Ctrl-C stops everything.",
+    "",
+  ];
+  console.log(lines.join("\n"));
+}
+
+async function main(): Promise<void> {
+  const unknown = process.argv.slice(2).filter((arg) => arg !== "--reset");
+  if (unknown.length > 0) throw new Error(`unknown option ${unknown[0]}; usage: npm start [-- --reset]`);
+  const startedAt = performance.now();
+  const stack = await startStack({
+    home: join(localStateDir, "postgres"),
+    dbPort,
+    functionsPort,
+    durable: true,
+    reset: process.argv.includes("--reset"),
+    seed: true,
+    functionsOutput: "inherit",
+    onStep: (step) => console.log(`mfuko: ${step}`),
+  });
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log("\nmfuko: stopping the functions server and PostgreSQL");
+    await stack.stop();
+    console.log("mfuko: stopped, ports 54321 and 54322 are free");
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  await printBanner(stack, (performance.now() - startedAt) / 1000);
+}
+
+main().catch((error) => exitWithError("mfuko", error));
