@@ -1,0 +1,296 @@
+-- Wallet ledger, part 1: the tables, who may read them, and what may never change.
+--
+-- A double-entry ledger in integer minor units (docs/LEDGER.md explains the design).
+-- wallet_accounts carries the posted balance a frontend reads; wallet_transactions is one row
+-- per movement of money (or per hold); wallet_entries are the postings, two per transaction,
+-- summing to zero. Every write goes through the security definer functions of the next
+-- migrations: the API roles only ever get SELECT, filtered by RLS.
+
+-- `private` is not exposed by PostgREST. Policies call the helpers below by OID, so the API
+-- roles need EXECUTE on them but no USAGE on the schema.
+create schema if not exists private;
+revoke all on schema private from public;
+
+-- ---------------------------------------------------------------------------------------
+-- Settings
+-- ---------------------------------------------------------------------------------------
+
+-- One row of ledger limits an operator can change with an UPDATE (no redeploy). A table, not
+-- a GUC: a session could override a GUC, nobody but the owner can change this row.
+create table private.wallet_settings (
+  singleton boolean primary key default true check (singleton),
+  max_amount bigint not null check (max_amount > 0)
+);
+comment on table private.wallet_settings is
+  'Ledger limits. max_amount: largest amount (minor units) of one transfer, deposit, hold, '
+  'capture or reversal; above it the functions fail with WL006.';
+-- 100,000,000.00 in a two-decimal currency.
+insert into private.wallet_settings (max_amount) values (10000000000);
+revoke all on table private.wallet_settings from public, anon, authenticated, service_role;
+
+-- ---------------------------------------------------------------------------------------
+-- Tables
+-- ---------------------------------------------------------------------------------------
+
+create table public.wallet_accounts (
+  id uuid primary key default gen_random_uuid(),
+  owner_id uuid references auth.users (id),
+  kind text not null check (kind in ('user', 'system')),
+  code text unique,
+  currency text not null check (currency ~ '^[A-Z]{3}$'),
+  balance bigint not null default 0,
+  available bigint not null default 0,
+  allow_negative boolean not null default false,
+  status text not null default 'active' check (status in ('active', 'frozen', 'closed')),
+  status_reason text,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  -- User accounts have an owner and no code; system accounts (clearing, fees) the reverse.
+  constraint wallet_accounts_kind_shape check (
+    (kind = 'user' and owner_id is not null and code is null)
+    or (kind = 'system' and owner_id is null and code is not null)
+  ),
+  -- available = balance - active holds, and holds are positive.
+  constraint wallet_accounts_available_within_balance check (available <= balance),
+  constraint wallet_accounts_closed_at_zero check (status <> 'closed' or (balance = 0 and available = 0)),
+  -- One user account per (owner, currency); also the index behind the owner RLS filter.
+  constraint wallet_accounts_owner_currency_key unique (owner_id, currency)
+);
+comment on table public.wallet_accounts is
+  'Wallet accounts. balance is the posted balance (sum of entries), available is balance '
+  'minus active holds. Written only by the wallet_* functions.';
+
+create table public.wallet_transactions (
+  id uuid primary key default gen_random_uuid(),
+  kind text not null
+    check (kind in ('transfer', 'deposit', 'withdrawal', 'reversal', 'adjustment', 'hold')),
+  status text not null check (status in ('pending', 'posted', 'voided')),
+  -- What moved (for a captured hold: what was captured).
+  amount bigint not null check (amount > 0),
+  -- What a hold or withdrawal reserved; never changes.
+  hold_amount bigint check (hold_amount > 0),
+  currency text not null check (currency ~ '^[A-Z]{3}$'),
+  from_account_id uuid not null references public.wallet_accounts (id),
+  to_account_id uuid references public.wallet_accounts (id),
+  idempotency_key text not null check (length(idempotency_key) between 1 and 255),
+  -- auth.uid() of the caller; null for service calls. Also the idempotency scope.
+  initiated_by uuid,
+  reverses_id uuid references public.wallet_transactions (id),
+  -- The key wallet_capture was called with, so that its replay can be recognised.
+  capture_idempotency_key text,
+  description text,
+  metadata jsonb not null default '{}',
+  created_at timestamptz not null default now(),
+  posted_at timestamptz,
+  constraint wallet_transactions_distinct_accounts check (from_account_id <> to_account_id),
+  constraint wallet_transactions_posted_at check ((status = 'posted') = (posted_at is not null)),
+  constraint wallet_transactions_hold_shape check (
+    (hold_amount is not null) = (kind in ('hold', 'withdrawal')) and amount <= coalesce(hold_amount, amount)
+  ),
+  constraint wallet_transactions_pending_only_holds check (status <> 'pending' or hold_amount is not null),
+  -- Only a pending or voided hold may lack a destination.
+  constraint wallet_transactions_destination check (to_account_id is not null or (kind = 'hold' and status <> 'posted')),
+  constraint wallet_transactions_reversal_shape check ((reverses_id is not null) = (kind = 'reversal')),
+  -- Idempotency: one transaction per key and caller (null = the service scope).
+  constraint wallet_transactions_idempotency_key unique nulls not distinct (idempotency_key, initiated_by)
+);
+comment on table public.wallet_transactions is
+  'One row per movement of money or hold. Only a pending hold ever changes: to posted '
+  '(captured) or voided. Written only by the wallet_* functions.';
+
+create index wallet_transactions_from_account_idx on public.wallet_transactions (from_account_id);
+create index wallet_transactions_to_account_idx on public.wallet_transactions (to_account_id);
+create index wallet_transactions_reverses_idx on public.wallet_transactions (reverses_id)
+  where reverses_id is not null;
+
+create table public.wallet_entries (
+  id bigint generated always as identity primary key,
+  transaction_id uuid not null references public.wallet_transactions (id),
+  account_id uuid not null references public.wallet_accounts (id),
+  amount bigint not null check (amount <> 0),
+  created_at timestamptz not null default now()
+);
+comment on table public.wallet_entries is
+  'Postings: credit > 0, debit < 0; the entries of a transaction sum to zero. Append-only.';
+
+-- Statement pages: where account_id = ? order by id desc limit ? (keyset on id); also the
+-- index behind the RLS filter.
+create index wallet_entries_account_id_idx on public.wallet_entries (account_id, id);
+create index wallet_entries_transaction_id_idx on public.wallet_entries (transaction_id);
+
+-- ---------------------------------------------------------------------------------------
+-- Append-only: grants for the API roles, triggers for everyone else
+-- ---------------------------------------------------------------------------------------
+
+-- Supabase's default privileges grant ALL to the API roles; take it back and give SELECT only.
+revoke all on table public.wallet_accounts, public.wallet_transactions, public.wallet_entries
+  from public, anon, authenticated, service_role;
+grant select on table public.wallet_accounts, public.wallet_transactions, public.wallet_entries
+  to authenticated, service_role;
+revoke all on sequence public.wallet_entries_id_seq from public, anon, authenticated, service_role;
+
+create function private.wallet_reject_change() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  raise exception '% is append-only: % is not allowed', tg_table_name, tg_op
+    using errcode = '42501';
+end;
+$$;
+
+create trigger wallet_entries_append_only
+  before update or delete on public.wallet_entries
+  for each row execute function private.wallet_reject_change();
+create trigger wallet_entries_no_truncate
+  before truncate on public.wallet_entries
+  for each statement execute function private.wallet_reject_change();
+create trigger wallet_transactions_no_delete
+  before delete on public.wallet_transactions
+  for each row execute function private.wallet_reject_change();
+create trigger wallet_transactions_no_truncate
+  before truncate on public.wallet_transactions
+  for each statement execute function private.wallet_reject_change();
+create trigger wallet_accounts_no_delete
+  before delete on public.wallet_accounts
+  for each row execute function private.wallet_reject_change();
+create trigger wallet_accounts_no_truncate
+  before truncate on public.wallet_accounts
+  for each statement execute function private.wallet_reject_change();
+
+-- The one change a transaction may see: a pending hold is captured (posted, with its
+-- destination and an amount up to what it reserved) or voided. Anything else is refused.
+create function private.wallet_transactions_guard_update() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if old.status = 'pending'
+     and (
+       (new.status = 'voided' and new.amount = old.amount and new.to_account_id is not distinct from old.to_account_id
+        and new.posted_at is null and new.capture_idempotency_key is null)
+       or (new.status = 'posted' and new.amount <= old.hold_amount and new.posted_at is not null
+           and (old.to_account_id is null or new.to_account_id = old.to_account_id))
+     )
+     and (new.id, new.kind, new.hold_amount, new.currency, new.from_account_id, new.idempotency_key,
+          new.initiated_by, new.reverses_id, new.description, new.metadata, new.created_at)
+         is not distinct from
+         (old.id, old.kind, old.hold_amount, old.currency, old.from_account_id, old.idempotency_key,
+          old.initiated_by, old.reverses_id, old.description, old.metadata, old.created_at)
+  then
+    return new;
+  end if;
+  raise exception 'wallet_transactions is append-only: transaction % (%) cannot change this way', old.id, old.status
+    using errcode = '42501';
+end;
+$$;
+
+create trigger wallet_transactions_guard_update
+  before update on public.wallet_transactions
+  for each row execute function private.wallet_transactions_guard_update();
+
+revoke all on function private.wallet_reject_change(), private.wallet_transactions_guard_update()
+  from public, anon, authenticated, service_role;
+
+-- ---------------------------------------------------------------------------------------
+-- Who is asking: helpers for policies and functions
+-- ---------------------------------------------------------------------------------------
+
+-- app_metadata is set by the server only (user_metadata is user-editable and never read).
+create function private.request_app_role() returns text
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select auth.jwt() -> 'app_metadata' ->> 'role'
+$$;
+
+create function private.request_is_admin() returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select coalesce(private.request_app_role() = 'admin', false)
+$$;
+
+-- Admins and support read every financial row.
+create function private.request_reads_all() returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select coalesce(private.request_app_role() in ('admin', 'support'), false)
+$$;
+
+-- The caller's own wallet accounts, read once per query by the policies (an init plan).
+create function private.request_wallet_account_ids() returns uuid[]
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select coalesce(array_agg(a.id), '{}')
+    from public.wallet_accounts a
+   where a.owner_id = auth.uid()
+$$;
+
+-- The class of the caller of a wallet function: 'service' (service_role, or the database
+-- owner running maintenance), 'admin', 'user' (any other signed-in user), or null. SET ROLE
+-- (what PostgREST does per request) survives the switch into a security definer function,
+-- current_user does not, so the role is read from the setting.
+create function private.wallet_caller() returns text
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select case
+           when r.name in ('service_role', 'postgres', 'supabase_admin') then 'service'
+           when r.name = 'authenticated' and auth.uid() is not null then
+             case when private.request_is_admin() then 'admin' else 'user' end
+         end
+    from (select case when current_setting('role') = 'none' then session_user::text
+                      else current_setting('role') end as name) r
+$$;
+
+revoke all on function private.request_app_role(), private.request_is_admin(),
+  private.request_reads_all(), private.request_wallet_account_ids(), private.wallet_caller()
+  from public, anon;
+grant execute on function private.request_app_role(), private.request_is_admin(),
+  private.request_reads_all(), private.request_wallet_account_ids()
+  to authenticated;
+
+-- ---------------------------------------------------------------------------------------
+-- Row level security (payments-audit.md): owners read their own rows, admin and support
+-- read everything, anon nothing; service_role bypasses RLS. No write policies: writes are
+-- not granted at all.
+-- ---------------------------------------------------------------------------------------
+
+alter table public.wallet_accounts enable row level security;
+alter table public.wallet_accounts force row level security;
+alter table public.wallet_transactions enable row level security;
+alter table public.wallet_transactions force row level security;
+alter table public.wallet_entries enable row level security;
+alter table public.wallet_entries force row level security;
+
+create policy wallet_accounts_select on public.wallet_accounts
+  for select to authenticated
+  using (owner_id = (select auth.uid()) or (select private.request_reads_all()));
+
+create policy wallet_transactions_select on public.wallet_transactions
+  for select to authenticated
+  using (
+    from_account_id = any ((select private.request_wallet_account_ids())::uuid[])
+    or to_account_id = any ((select private.request_wallet_account_ids())::uuid[])
+    or (select private.request_reads_all())
+  );
+
+create policy wallet_entries_select on public.wallet_entries
+  for select to authenticated
+  using (
+    account_id = any ((select private.request_wallet_account_ids())::uuid[])
+    or (select private.request_reads_all())
+  );

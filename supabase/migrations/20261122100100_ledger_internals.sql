@@ -1,0 +1,365 @@
+-- Wallet ledger, part 2: the machinery every public wallet function is built from.
+--
+-- Writing a movement of money is always the same three steps:
+--   1. wallet_record   insert the transaction rows under their idempotency keys (replays
+--                      find the original, different parameters fail with WL005);
+--   2. wallet_apply    lock the accounts in id order and change their balances, refusing
+--                      frozen/closed accounts and overdrafts;
+--   3. entries         two postings per transaction, written after the locks are held.
+-- Sets all the way down, so that a batch of 1000 costs a handful of statements.
+-- None of these functions is callable through the API.
+
+-- Raises the stable error contract: SQLSTATE plus a message naming the account or key.
+create function private.wallet_fail(p_code text, p_message text) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  raise exception '%', p_message using errcode = p_code;
+end;
+$$;
+
+-- The caller class, or 42501 when it is not one of p_allowed.
+create function private.wallet_require_caller(p_allowed text[], p_what text) returns text
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_caller text := private.wallet_caller();
+begin
+  if v_caller is null or not (v_caller = any (p_allowed)) then
+    perform private.wallet_fail('42501', format('not allowed to %s', p_what));
+  end if;
+  return v_caller;
+end;
+$$;
+
+create function private.wallet_max_amount() returns bigint
+language sql
+stable
+set search_path = ''
+as $$
+  select s.max_amount from private.wallet_settings s where s.singleton
+$$;
+
+-- Why an account could not take a balance change: gone, not active, or short of funds.
+create function private.wallet_raise_unavailable(p_account uuid) returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_status text;
+begin
+  select a.status into v_status from public.wallet_accounts a where a.id = p_account;
+  if not found then
+    perform private.wallet_fail('WL007', format('wallet account %s not found', p_account));
+  elsif v_status <> 'active' then
+    perform private.wallet_fail('WL004', format('wallet account %s is %s', p_account, v_status));
+  end if;
+  perform private.wallet_fail('WL001', format('insufficient funds in wallet account %s', p_account));
+end;
+$$;
+
+-- Step 2. Applies net balance/available changes, one UPDATE per account in ascending id
+-- order: every writer in the ledger takes account locks in this one global order, so two
+-- writers can wait for each other but never in a cycle. The check sits in the UPDATE's
+-- WHERE, so it is re-evaluated on the latest row version once the lock is granted (no lost
+-- update, no overdraft). A credit-only account (the hot merchant) is locked no earlier than
+-- its place in the order and held only until commit.
+-- p_force lets debits take a balance below zero (forced reversals).
+create function private.wallet_apply(p_accounts uuid[], p_balance bigint[], p_available bigint[], p_force boolean)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  r record;
+begin
+  for r in
+    select d.account_id, sum(d.balance)::bigint as balance, sum(d.available)::bigint as available
+      from unnest(p_accounts, p_balance, p_available) as d(account_id, balance, available)
+     group by d.account_id
+     order by d.account_id
+  loop
+    update public.wallet_accounts a
+       set balance = a.balance + r.balance,
+           available = a.available + r.available,
+           updated_at = now()
+     where a.id = r.account_id
+       and a.status = 'active'
+       and (p_force or a.allow_negative
+            or ((r.available >= 0 or a.available + r.available >= 0)
+                and (r.balance >= 0 or a.balance + r.balance >= 0)));
+    if not found then
+      perform private.wallet_raise_unavailable(r.account_id);
+    end if;
+  end loop;
+end;
+$$;
+
+-- Step 1. Validates the requested transactions (input order decides which error is
+-- reported), inserts them under their keys and returns, per input, the transaction that
+-- stands for it and whether it is new. A key that already exists in the caller's scope
+-- returns the original when every parameter matches and fails with WL005 otherwise.
+-- A concurrent call with the same key waits on the unique index until the first commits
+-- (then it replays) or aborts (then it proceeds), so one key never has two effects.
+-- Holds and withdrawals are recorded pending, everything else posted.
+create function private.wallet_record(
+  p_scope uuid,
+  p_kind text,
+  p_from uuid[],
+  p_to uuid[],
+  p_amount bigint[],
+  p_currency text[],
+  p_key text[],
+  p_description text[],
+  p_metadata jsonb[],
+  p_reverses uuid default null
+)
+returns table (ord bigint, tx_id uuid, fresh boolean)
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_pending boolean := p_kind in ('hold', 'withdrawal');
+  v_max bigint := private.wallet_max_amount();
+  v_ids uuid[];
+  v_new uuid[];
+  v_code text;
+  v_message text;
+begin
+  select e.code, e.message
+    into v_code, v_message
+    from unnest(p_from, p_to, p_amount, p_currency, p_key, p_metadata)
+         with ordinality as u(from_id, to_id, amount, currency, key, metadata, n)
+    left join public.wallet_accounts fa on fa.id = u.from_id
+    left join public.wallet_accounts ta on ta.id = u.to_id
+    cross join lateral (
+      select case
+               when u.key is null or btrim(u.key) = '' or length(u.key) > 255 then '22023'
+               when u.from_id is null or (u.to_id is null and p_kind <> 'hold') then '22023'
+               when u.currency is null or u.currency !~ '^[A-Z]{3}$' then '22023'
+               when u.metadata is not null and jsonb_typeof(u.metadata) <> 'object' then '22023'
+               when u.amount is null or u.amount <= 0 or u.amount > v_max then 'WL006'
+               when u.from_id = u.to_id then 'WL003'
+               when fa.id is null then 'WL007'
+               when u.to_id is not null and ta.id is null then 'WL007'
+               when fa.currency <> u.currency or ta.currency <> u.currency then 'WL002'
+             end as code,
+             case
+               when u.key is null or btrim(u.key) = '' or length(u.key) > 255
+                 then format('idempotency key is required (1 to 255 characters), item %s', u.n)
+               when u.from_id is null or (u.to_id is null and p_kind <> 'hold')
+                 then format('from and to accounts are required, item %s', u.n)
+               when u.currency is null or u.currency !~ '^[A-Z]{3}$'
+                 then format('currency %s is not an ISO 4217 code (key %s)', coalesce(u.currency, 'null'), u.key)
+               when u.metadata is not null and jsonb_typeof(u.metadata) <> 'object'
+                 then format('metadata must be a JSON object (key %s)', u.key)
+               when u.amount is null or u.amount <= 0 or u.amount > v_max
+                 then format('invalid amount %s: must be between 1 and %s (key %s)', coalesce(u.amount::text, 'null'), v_max, u.key)
+               when u.from_id = u.to_id
+                 then format('wallet account %s cannot pay itself (key %s)', u.from_id, u.key)
+               when fa.id is null then format('wallet account %s not found', u.from_id)
+               when u.to_id is not null and ta.id is null then format('wallet account %s not found', u.to_id)
+               else format('currency %s does not match wallet accounts %s (%s) and %s (%s)',
+                           u.currency, fa.id, fa.currency, ta.id, ta.currency)
+             end as message
+    ) e
+   where e.code is not null
+   order by u.n
+   limit 1;
+  if v_code is not null then
+    perform private.wallet_fail(v_code, v_message);
+  end if;
+
+  v_ids := array(select gen_random_uuid() from generate_series(1, cardinality(p_key)));
+
+  -- Keys in sorted order, so two batches sharing keys wait for each other without a cycle.
+  with inserted as (
+    insert into public.wallet_transactions as t
+      (id, kind, status, amount, hold_amount, currency, from_account_id, to_account_id,
+       idempotency_key, initiated_by, reverses_id, description, metadata, posted_at)
+    select u.id, p_kind, case when v_pending then 'pending' else 'posted' end,
+           u.amount, case when v_pending then u.amount end, u.currency, u.from_id, u.to_id,
+           u.key, p_scope, p_reverses, u.description, coalesce(u.metadata, '{}'),
+           case when not v_pending then now() end
+      from unnest(v_ids, p_from, p_to, p_amount, p_currency, p_key, p_description, p_metadata)
+           as u(id, from_id, to_id, amount, currency, key, description, metadata)
+     order by u.key
+    on conflict (idempotency_key, initiated_by) do nothing
+    returning t.id
+  )
+  select coalesce(array_agg(i.id), '{}') into v_new from inserted i;
+
+  if cardinality(v_new) < cardinality(v_ids) then
+    select u.key
+      into v_message
+      from unnest(v_ids, p_from, p_to, p_amount, p_currency, p_key, p_description, p_metadata)
+           as u(id, from_id, to_id, amount, currency, key, description, metadata)
+      join public.wallet_transactions t
+        on t.idempotency_key = u.key and t.initiated_by is not distinct from p_scope
+     where u.id <> all (v_new)
+       and ((t.kind, t.from_account_id, coalesce(t.hold_amount, t.amount), t.currency,
+             t.description, t.metadata, t.reverses_id)
+            is distinct from
+            (p_kind, u.from_id, u.amount, u.currency, u.description, coalesce(u.metadata, '{}'), p_reverses)
+            -- a hold gets its destination when captured; the hold call names none
+            or (p_kind <> 'hold' and t.to_account_id is distinct from u.to_id))
+     limit 1;
+    if found then
+      perform private.wallet_fail('WL005',
+        format('idempotency key %s was already used with different parameters', v_message));
+    end if;
+  end if;
+
+  return query
+    select k.n, t.id, t.id = any (v_new)
+      from unnest(p_key) with ordinality as k(key, n)
+      join public.wallet_transactions t
+        on t.idempotency_key = k.key and t.initiated_by is not distinct from p_scope
+     order by k.n;
+end;
+$$;
+
+-- Step 3 for posted transactions: the debit and the credit of each, in one INSERT. The
+-- accounts are already locked by wallet_apply, so the foreign key checks never wait.
+create function private.wallet_write_entries(p_transactions uuid[]) returns void
+language sql
+set search_path = ''
+as $$
+  insert into public.wallet_entries (transaction_id, account_id, amount)
+  select t.id, e.account_id, e.amount
+    from public.wallet_transactions t
+   cross join lateral (values (t.from_account_id, -t.amount), (t.to_account_id, t.amount)) as e(account_id, amount)
+   where t.id = any (p_transactions)
+   order by t.id, e.amount;
+$$;
+
+-- Records and posts transfer-like transactions (transfer, deposit, reversal): all the new
+-- ones take effect together or not at all; replays change nothing. Returns the
+-- transactions in input order.
+create function private.wallet_post(
+  p_scope uuid,
+  p_kind text,
+  p_force boolean,
+  p_from uuid[],
+  p_to uuid[],
+  p_amount bigint[],
+  p_currency text[],
+  p_key text[],
+  p_description text[],
+  p_metadata jsonb[],
+  p_reverses uuid default null
+)
+returns setof public.wallet_transactions
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_order uuid[];
+  v_fresh uuid[];
+  v_accounts uuid[];
+  v_deltas bigint[];
+begin
+  select array_agg(r.tx_id order by r.ord), coalesce(array_agg(distinct r.tx_id) filter (where r.fresh), '{}')
+    into v_order, v_fresh
+    from private.wallet_record(p_scope, p_kind, p_from, p_to, p_amount, p_currency, p_key,
+                               p_description, p_metadata, p_reverses) r;
+
+  if cardinality(v_fresh) > 0 then
+    select array_agg(e.account_id), array_agg(e.amount)
+      into v_accounts, v_deltas
+      from public.wallet_transactions t
+     cross join lateral (values (t.from_account_id, -t.amount), (t.to_account_id, t.amount)) as e(account_id, amount)
+     where t.id = any (v_fresh);
+    perform private.wallet_apply(v_accounts, v_deltas, v_deltas, p_force);
+    perform private.wallet_write_entries(v_fresh);
+  end if;
+
+  return query
+    select t.*
+      from unnest(v_order) with ordinality as o(id, n)
+      join public.wallet_transactions t on t.id = o.id
+     order by o.n;
+end;
+$$;
+
+-- Records a hold or withdrawal (pending) and reserves its amount: available drops, balance
+-- does not.
+create function private.wallet_reserve(
+  p_kind text,
+  p_account uuid,
+  p_to uuid,
+  p_amount bigint,
+  p_currency text,
+  p_key text,
+  p_metadata jsonb
+)
+returns public.wallet_transactions
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_tx uuid;
+  v_fresh boolean;
+  v_result public.wallet_transactions;
+begin
+  select r.tx_id, r.fresh
+    into v_tx, v_fresh
+    from private.wallet_record(null, p_kind, array[p_account], array[p_to], array[p_amount],
+                               array[p_currency], array[p_key], array[null::text], array[p_metadata]) r;
+  if v_fresh then
+    perform private.wallet_apply(array[p_account], array[0::bigint], array[-p_amount], false);
+  end if;
+  select t.* into v_result from public.wallet_transactions t where t.id = v_tx;
+  return v_result;
+end;
+$$;
+
+-- The clearing account through which money enters or leaves via a provider, e.g.
+-- clearing:stripe:USD. Created on first use; it may go negative (it mirrors what the
+-- provider holds for us), which is what keeps every currency summing to zero.
+create function private.wallet_clearing_account(p_provider text, p_currency text) returns uuid
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_code text;
+  v_id uuid;
+begin
+  if p_provider is null or p_provider !~ '^[a-z][a-z0-9_]{1,31}$' then
+    perform private.wallet_fail('22023',
+      format('provider %s is not a valid name (lower-case letters, digits, _)', coalesce(p_provider, 'null')));
+  end if;
+  if p_currency is null or p_currency !~ '^[A-Z]{3}$' then
+    perform private.wallet_fail('22023',
+      format('currency %s is not an ISO 4217 code', coalesce(p_currency, 'null')));
+  end if;
+  v_code := 'clearing:' || p_provider || ':' || p_currency;
+  select a.id into v_id from public.wallet_accounts a where a.code = v_code;
+  if v_id is null then
+    insert into public.wallet_accounts (kind, code, currency, allow_negative)
+    values ('system', v_code, p_currency, true)
+    on conflict (code) do nothing
+    returning id into v_id;
+    if v_id is null then
+      select a.id into v_id from public.wallet_accounts a where a.code = v_code;
+    end if;
+  end if;
+  return v_id;
+end;
+$$;
+
+revoke all on function
+  private.wallet_fail(text, text),
+  private.wallet_require_caller(text[], text),
+  private.wallet_max_amount(),
+  private.wallet_raise_unavailable(uuid),
+  private.wallet_apply(uuid[], bigint[], bigint[], boolean),
+  private.wallet_record(uuid, text, uuid[], uuid[], bigint[], text[], text[], text[], jsonb[], uuid),
+  private.wallet_write_entries(uuid[]),
+  private.wallet_post(uuid, text, boolean, uuid[], uuid[], bigint[], text[], text[], text[], jsonb[], uuid),
+  private.wallet_reserve(text, uuid, uuid, bigint, text, text, jsonb),
+  private.wallet_clearing_account(text, text)
+  from public, anon, authenticated, service_role;

@@ -1,0 +1,493 @@
+-- Wallet ledger, part 3: the API (ledger.md). Each function is security definer with an
+-- empty search_path, decides itself who may call it (private.wallet_require_caller), and is
+-- executable only by the roles listed in the spec. Errors follow the WL001..WL008 / 42501
+-- contract; malformed arguments (missing key, bad currency code, unknown status) are 22023.
+
+create function public.wallet_open_account(p_currency text)
+returns public.wallet_accounts
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_owner uuid;
+  v_account public.wallet_accounts;
+begin
+  perform private.wallet_require_caller(array['user', 'admin'], 'open a wallet account');
+  v_owner := auth.uid();
+  if p_currency is null or p_currency !~ '^[A-Z]{3}$' then
+    perform private.wallet_fail('22023',
+      format('currency %s is not an ISO 4217 code', coalesce(p_currency, 'null')));
+  end if;
+  insert into public.wallet_accounts (owner_id, kind, currency)
+  values (v_owner, 'user', p_currency)
+  on conflict (owner_id, currency) do nothing
+  returning * into v_account;
+  if v_account.id is null then
+    -- Already open (or frozen, or closed: closing is final and not undone here).
+    select a.* into v_account from public.wallet_accounts a
+     where a.owner_id = v_owner and a.currency = p_currency;
+  end if;
+  return v_account;
+end;
+$$;
+
+-- A signed-in user pays only out of an account it owns, and only to user accounts (system
+-- accounts are moved by the service). The sender is never taken from anything but the
+-- JWT: initiated_by is auth.uid(), which also scopes the idempotency key.
+create function public.wallet_transfer(
+  p_from uuid,
+  p_to uuid,
+  p_amount bigint,
+  p_currency text,
+  p_idempotency_key text,
+  p_description text default null,
+  p_metadata jsonb default '{}'
+)
+returns public.wallet_transactions
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_scope uuid;
+  v_owns_from boolean;
+  v_to_is_system boolean;
+  v_result public.wallet_transactions;
+begin
+  if private.wallet_require_caller(array['service', 'admin', 'user'], 'transfer') <> 'service' then
+    v_scope := auth.uid();
+    select coalesce(bool_or(a.id = p_from and a.owner_id = v_scope), false),
+           coalesce(bool_or(a.id = p_to and a.kind = 'system'), false)
+      into v_owns_from, v_to_is_system
+      from public.wallet_accounts a
+     where a.id in (p_from, p_to);
+    if not v_owns_from then
+      perform private.wallet_fail('42501', format('wallet account %s is not yours', p_from));
+    end if;
+    if v_to_is_system then
+      perform private.wallet_fail('42501', format('wallet account %s does not take user transfers', p_to));
+    end if;
+  end if;
+  select t.* into v_result
+    from private.wallet_post(v_scope, 'transfer', false, array[p_from], array[p_to], array[p_amount],
+                             array[p_currency], array[p_idempotency_key], array[p_description],
+                             array[p_metadata]) t;
+  return v_result;
+end;
+$$;
+
+-- Up to 1000 transfers in one transaction, all or nothing. Each element is an object with
+-- the fields of wallet_transfer, named with or without the p_ prefix: from, to, amount,
+-- currency, idempotency_key, description, metadata. Balances are checked on the net
+-- effect of the batch per account. Accounts are locked in id order across the whole batch.
+create function public.wallet_transfer_batch(p_transfers jsonb)
+returns setof public.wallet_transactions
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_fields constant text[] := array['from', 'to', 'amount', 'currency', 'idempotency_key', 'description', 'metadata'];
+  v_bad text;
+begin
+  perform private.wallet_require_caller(array['service'], 'post a transfer batch');
+  if p_transfers is null or jsonb_typeof(p_transfers) <> 'array'
+     or jsonb_array_length(p_transfers) not between 1 and 1000 then
+    perform private.wallet_fail('22023', 'p_transfers must be a JSON array of 1 to 1000 transfers');
+  end if;
+  -- Every element an object, every field known, no field given twice (with and without p_).
+  select format('item %s: %s', e.n, coalesce(
+           case when jsonb_typeof(e.item) <> 'object' then 'not an object' end,
+           (select 'unknown or repeated field ' || k
+              from jsonb_object_keys(e.item) k
+             where not (k = any (v_fields) or (k like 'p\_%' and substr(k, 3) = any (v_fields)))
+                or (k like 'p\_%' and e.item ? substr(k, 3))
+             limit 1)))
+    into v_bad
+    from jsonb_array_elements(p_transfers) with ordinality as e(item, n)
+   where jsonb_typeof(e.item) <> 'object'
+      or exists (select 1 from jsonb_object_keys(e.item) k
+                  where not (k = any (v_fields) or (k like 'p\_%' and substr(k, 3) = any (v_fields)))
+                     or (k like 'p\_%' and e.item ? substr(k, 3)))
+   order by e.n
+   limit 1;
+  if v_bad is not null then
+    perform private.wallet_fail('22023', 'invalid transfer batch, ' || v_bad);
+  end if;
+
+  return query
+    with fields as (
+      select e.n,
+             (coalesce(e.item ->> 'from', e.item ->> 'p_from'))::uuid as from_id,
+             (coalesce(e.item ->> 'to', e.item ->> 'p_to'))::uuid as to_id,
+             (coalesce(e.item ->> 'amount', e.item ->> 'p_amount'))::bigint as amount,
+             coalesce(e.item ->> 'currency', e.item ->> 'p_currency') as currency,
+             coalesce(e.item ->> 'idempotency_key', e.item ->> 'p_idempotency_key') as key,
+             coalesce(e.item ->> 'description', e.item ->> 'p_description') as description,
+             coalesce(e.item -> 'metadata', e.item -> 'p_metadata', '{}') as metadata
+        from jsonb_array_elements(p_transfers) with ordinality as e(item, n)
+    ),
+    arrays as (
+      select array_agg(f.from_id order by f.n) as from_ids, array_agg(f.to_id order by f.n) as to_ids,
+             array_agg(f.amount order by f.n) as amounts, array_agg(f.currency order by f.n) as currencies,
+             array_agg(f.key order by f.n) as keys, array_agg(f.description order by f.n) as descriptions,
+             array_agg(f.metadata order by f.n) as metadata
+        from fields f
+    )
+    select t.*
+      from arrays a
+     cross join lateral private.wallet_post(null, 'transfer', false, a.from_ids, a.to_ids, a.amounts,
+                                            a.currencies, a.keys, a.descriptions, a.metadata) t;
+end;
+$$;
+
+-- Money in from a provider: debits its clearing account, credits p_account.
+create function public.wallet_deposit(
+  p_account uuid,
+  p_amount bigint,
+  p_currency text,
+  p_source text,
+  p_idempotency_key text,
+  p_metadata jsonb default '{}'
+)
+returns public.wallet_transactions
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_result public.wallet_transactions;
+begin
+  perform private.wallet_require_caller(array['service'], 'deposit');
+  select t.* into v_result
+    from private.wallet_post(null, 'deposit', false,
+                             array[private.wallet_clearing_account(p_source, p_currency)], array[p_account],
+                             array[p_amount], array[p_currency], array[p_idempotency_key],
+                             array[null::text], array[p_metadata]) t;
+  return v_result;
+end;
+$$;
+
+-- Money out to a provider, in two phases: this reserves the amount (a pending withdrawal
+-- towards the destination's clearing account); wallet_capture posts it once the provider
+-- confirms the payout, wallet_void releases it when the payout fails.
+create function public.wallet_withdraw(
+  p_account uuid,
+  p_amount bigint,
+  p_currency text,
+  p_destination text,
+  p_idempotency_key text,
+  p_metadata jsonb default '{}'
+)
+returns public.wallet_transactions
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform private.wallet_require_caller(array['service'], 'withdraw');
+  return private.wallet_reserve('withdrawal', p_account,
+                                private.wallet_clearing_account(p_destination, p_currency),
+                                p_amount, p_currency, p_idempotency_key, p_metadata);
+end;
+$$;
+
+-- Reserves funds with no destination yet (card-style authorisation); wallet_capture names it.
+create function public.wallet_hold(
+  p_account uuid,
+  p_amount bigint,
+  p_currency text,
+  p_idempotency_key text,
+  p_metadata jsonb default '{}'
+)
+returns public.wallet_transactions
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform private.wallet_require_caller(array['service'], 'hold funds');
+  return private.wallet_reserve('hold', p_account, null, p_amount, p_currency, p_idempotency_key, p_metadata);
+end;
+$$;
+
+-- Posts all (p_amount null) or part of a pending hold; the rest of the reservation is
+-- released. The hold row itself becomes the posted transaction. A hold is captured once:
+-- a replay with the same p_idempotency_key and parameters returns it, anything else is WL008.
+create function public.wallet_capture(
+  p_hold_id uuid,
+  p_to uuid default null,
+  p_amount bigint default null,
+  p_idempotency_key text default null
+)
+returns public.wallet_transactions
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_hold public.wallet_transactions;
+  v_to uuid;
+  v_amount bigint;
+  v_to_currency text;
+begin
+  perform private.wallet_require_caller(array['service'], 'capture a hold');
+  -- The hold row lock comes before any account lock, as in wallet_void and wallet_reverse.
+  select t.* into v_hold from public.wallet_transactions t
+   where t.id = p_hold_id and t.kind in ('hold', 'withdrawal')
+     for update;
+  if not found then
+    perform private.wallet_fail('WL007', format('hold %s not found', p_hold_id));
+  end if;
+
+  if v_hold.status <> 'pending' then
+    if p_idempotency_key is not null and v_hold.capture_idempotency_key = p_idempotency_key then
+      if (p_to is null or p_to = v_hold.to_account_id) and coalesce(p_amount, v_hold.hold_amount) = v_hold.amount then
+        return v_hold;
+      end if;
+      perform private.wallet_fail('WL005',
+        format('idempotency key %s was already used with different parameters', p_idempotency_key));
+    end if;
+    perform private.wallet_fail('WL008', format('hold %s is already %s', p_hold_id,
+      case v_hold.status when 'posted' then 'captured' else v_hold.status end));
+  end if;
+
+  if p_to is not null and v_hold.to_account_id is not null and p_to <> v_hold.to_account_id then
+    perform private.wallet_fail('22023',
+      format('hold %s pays wallet account %s, not %s', p_hold_id, v_hold.to_account_id, p_to));
+  end if;
+  v_to := coalesce(v_hold.to_account_id, p_to);
+  if v_to is null then
+    perform private.wallet_fail('22023', format('hold %s has no destination: pass p_to', p_hold_id));
+  end if;
+  if v_to = v_hold.from_account_id then
+    perform private.wallet_fail('WL003', format('wallet account %s cannot pay itself (hold %s)', v_to, p_hold_id));
+  end if;
+  v_amount := coalesce(p_amount, v_hold.hold_amount);
+  if v_amount <= 0 or v_amount > private.wallet_max_amount() then
+    perform private.wallet_fail('WL006', format('invalid amount %s (hold %s)', v_amount, p_hold_id));
+  end if;
+  if v_amount > v_hold.hold_amount then
+    perform private.wallet_fail('WL008',
+      format('capture of %s exceeds hold %s of %s', v_amount, p_hold_id, v_hold.hold_amount));
+  end if;
+  select a.currency into v_to_currency from public.wallet_accounts a where a.id = v_to;
+  if not found then
+    perform private.wallet_fail('WL007', format('wallet account %s not found', v_to));
+  end if;
+  if v_to_currency <> v_hold.currency then
+    perform private.wallet_fail('WL002',
+      format('currency %s of hold %s does not match wallet account %s (%s)', v_hold.currency, p_hold_id, v_to, v_to_currency));
+  end if;
+
+  -- Source: balance drops by the capture, the whole reservation is released.
+  perform private.wallet_apply(array[v_hold.from_account_id, v_to],
+                               array[-v_amount, v_amount],
+                               array[v_hold.hold_amount - v_amount, v_amount],
+                               false);
+  update public.wallet_transactions t
+     set status = 'posted', amount = v_amount, to_account_id = v_to, posted_at = now(),
+         capture_idempotency_key = p_idempotency_key
+   where t.id = p_hold_id
+  returning t.* into v_hold;
+  perform private.wallet_write_entries(array[p_hold_id]);
+  return v_hold;
+end;
+$$;
+
+-- Releases a pending hold. Allowed on a frozen account: releasing reserved money never
+-- moves it.
+create function public.wallet_void(p_hold_id uuid)
+returns public.wallet_transactions
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_hold public.wallet_transactions;
+begin
+  perform private.wallet_require_caller(array['service'], 'void a hold');
+  select t.* into v_hold from public.wallet_transactions t
+   where t.id = p_hold_id and t.kind in ('hold', 'withdrawal')
+     for update;
+  if not found then
+    perform private.wallet_fail('WL007', format('hold %s not found', p_hold_id));
+  end if;
+  if v_hold.status <> 'pending' then
+    perform private.wallet_fail('WL008', format('hold %s is already %s', p_hold_id,
+      case v_hold.status when 'posted' then 'captured' else v_hold.status end));
+  end if;
+  update public.wallet_accounts a
+     set available = a.available + v_hold.hold_amount, updated_at = now()
+   where a.id = v_hold.from_account_id;
+  update public.wallet_transactions t set status = 'voided'
+   where t.id = p_hold_id
+  returning t.* into v_hold;
+  return v_hold;
+end;
+$$;
+
+-- Moves money back along a posted transaction: debits its receiver, credits its sender.
+-- The reversals of one transaction never add up to more than it moved; concurrent
+-- reversals of it are serialised by a lock on its row. p_force lets the debit take the
+-- receiver below zero (refund or chargeback of money already spent); it is recorded in the
+-- reversal's metadata. A replay is recognised before the remaining amount is checked.
+create function public.wallet_reverse(
+  p_transaction_id uuid,
+  p_idempotency_key text,
+  p_amount bigint default null,
+  p_reason text default null,
+  p_force boolean default false
+)
+returns public.wallet_transactions
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_scope uuid;
+  v_original public.wallet_transactions;
+  v_existing public.wallet_transactions;
+  v_metadata jsonb := jsonb_build_object('force', coalesce(p_force, false));
+  v_remaining bigint;
+  v_amount bigint;
+  v_result public.wallet_transactions;
+begin
+  if private.wallet_require_caller(array['service', 'admin'], 'reverse a transaction') = 'admin' then
+    v_scope := auth.uid();
+  end if;
+  select t.* into v_original from public.wallet_transactions t where t.id = p_transaction_id for update;
+  if not found then
+    perform private.wallet_fail('WL007', format('transaction %s not found', p_transaction_id));
+  end if;
+
+  select t.* into v_existing from public.wallet_transactions t
+   where t.idempotency_key = p_idempotency_key and t.initiated_by is not distinct from v_scope;
+  if found then
+    if v_existing.kind = 'reversal' and v_existing.reverses_id = p_transaction_id
+       and (p_amount is null or v_existing.amount = p_amount)
+       and v_existing.description is not distinct from p_reason and v_existing.metadata = v_metadata then
+      return v_existing;
+    end if;
+    perform private.wallet_fail('WL005',
+      format('idempotency key %s was already used with different parameters', p_idempotency_key));
+  end if;
+
+  if v_original.status <> 'posted' or v_original.kind = 'reversal' then
+    perform private.wallet_fail('WL008', format('transaction %s (%s %s) cannot be reversed',
+      p_transaction_id, v_original.status, v_original.kind));
+  end if;
+  select v_original.amount - coalesce(sum(r.amount), 0) into v_remaining
+    from public.wallet_transactions r where r.reverses_id = p_transaction_id;
+  v_amount := coalesce(p_amount, v_remaining);
+  if v_amount > v_remaining or v_remaining = 0 then
+    perform private.wallet_fail('WL008', format('reversal of %s exceeds what remains of transaction %s (%s)',
+      v_amount, p_transaction_id, v_remaining));
+  end if;
+
+  select t.* into v_result
+    from private.wallet_post(v_scope, 'reversal', coalesce(p_force, false),
+                             array[v_original.to_account_id], array[v_original.from_account_id],
+                             array[v_amount], array[v_original.currency], array[p_idempotency_key],
+                             array[p_reason], array[v_metadata], p_transaction_id) t;
+  return v_result;
+end;
+$$;
+
+-- Freeze, unfreeze, close. Closing is final and needs a zero balance with no active hold.
+create function public.wallet_set_status(p_account uuid, p_status text, p_reason text)
+returns public.wallet_accounts
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_account public.wallet_accounts;
+begin
+  perform private.wallet_require_caller(array['service', 'admin'], 'change an account status');
+  if p_status is null or p_status not in ('active', 'frozen', 'closed') then
+    perform private.wallet_fail('22023',
+      format('status %s is not one of active, frozen, closed', coalesce(p_status, 'null')));
+  end if;
+  if p_reason is null or btrim(p_reason) = '' then
+    perform private.wallet_fail('22023', format('a reason is required to change wallet account %s', p_account));
+  end if;
+  select a.* into v_account from public.wallet_accounts a where a.id = p_account for update;
+  if not found then
+    perform private.wallet_fail('WL007', format('wallet account %s not found', p_account));
+  end if;
+  if v_account.status = p_status then
+    return v_account;
+  end if;
+  if v_account.status = 'closed' then
+    perform private.wallet_fail('WL008', format('wallet account %s is closed for good', p_account));
+  end if;
+  if p_status = 'closed' and (v_account.balance <> 0 or v_account.available <> 0) then
+    perform private.wallet_fail('WL008', format('wallet account %s has balance %s (available %s); it closes only at zero',
+      p_account, v_account.balance, v_account.available));
+  end if;
+  update public.wallet_accounts a
+     set status = p_status, status_reason = p_reason, updated_at = now()
+   where a.id = p_account
+  returning a.* into v_account;
+  return v_account;
+end;
+$$;
+
+-- The posted balance: by construction equal to the sum of the account's entries.
+create function public.wallet_balance(p_account uuid)
+returns bigint
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_caller text := private.wallet_require_caller(array['service', 'admin', 'user'], 'read this balance');
+  v_owner uuid;
+  v_balance bigint;
+begin
+  select a.owner_id, a.balance into v_owner, v_balance from public.wallet_accounts a where a.id = p_account;
+  if not found then
+    perform private.wallet_fail('WL007', format('wallet account %s not found', p_account));
+  end if;
+  if v_caller = 'user' and v_owner is distinct from auth.uid() then
+    perform private.wallet_fail('42501', format('wallet account %s is not yours', p_account));
+  end if;
+  return v_balance;
+end;
+$$;
+
+-- Supabase grants EXECUTE on new functions to every API role by default; narrow it to the
+-- callers in ledger.md.
+revoke all on function
+  public.wallet_open_account(text),
+  public.wallet_transfer(uuid, uuid, bigint, text, text, text, jsonb),
+  public.wallet_transfer_batch(jsonb),
+  public.wallet_deposit(uuid, bigint, text, text, text, jsonb),
+  public.wallet_withdraw(uuid, bigint, text, text, text, jsonb),
+  public.wallet_hold(uuid, bigint, text, text, jsonb),
+  public.wallet_capture(uuid, uuid, bigint, text),
+  public.wallet_void(uuid),
+  public.wallet_reverse(uuid, text, bigint, text, boolean),
+  public.wallet_set_status(uuid, text, text),
+  public.wallet_balance(uuid)
+  from public, anon, authenticated, service_role;
+
+grant execute on function public.wallet_open_account(text) to authenticated;
+grant execute on function public.wallet_transfer(uuid, uuid, bigint, text, text, text, jsonb)
+  to authenticated, service_role;
+grant execute on function
+  public.wallet_transfer_batch(jsonb),
+  public.wallet_deposit(uuid, bigint, text, text, text, jsonb),
+  public.wallet_withdraw(uuid, bigint, text, text, text, jsonb),
+  public.wallet_hold(uuid, bigint, text, text, jsonb),
+  public.wallet_capture(uuid, uuid, bigint, text),
+  public.wallet_void(uuid)
+  to service_role;
+grant execute on function
+  public.wallet_reverse(uuid, text, bigint, text, boolean),
+  public.wallet_set_status(uuid, text, text),
+  public.wallet_balance(uuid)
+  to authenticated, service_role;
