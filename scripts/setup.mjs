@@ -73,9 +73,14 @@ function installPackages() {
   // package.json's packageManager field, which corepack verifies.
   const env = { ...process.env, COREPACK_ENABLE_DOWNLOAD_PROMPT: "0", COREPACK_INTEGRITY_KEYS: "0" };
   const args = ["pnpm", "install", existsSync(join(root, "pnpm-lock.yaml")) ? "--frozen-lockfile" : "--no-frozen-lockfile"];
-  const result = spawnSync("corepack", args, { cwd: root, stdio: ["ignore", "ignore", "inherit"], env });
+  // --config.confirmModulesPurge=false: without a terminal pnpm would abort instead of asking.
+  args.push("--config.confirmModulesPurge=false");
+  const result = spawnSync("corepack", args, { cwd: root, stdio: ["ignore", "pipe", "inherit"], env, encoding: "utf8" });
   if (result.error) fail(`corepack is not available (${result.error.message}); install Node >= 20 with corepack.`);
-  if (result.status !== 0) fail("pnpm install failed (see above); fix the error and run again.");
+  if (result.status !== 0) {
+    process.stderr.write(result.stdout.split("\n").slice(-15).join("\n"));
+    fail("pnpm install failed (see above); fix the error and run again.");
+  }
 }
 
 const [major] = process.versions.node.split(".").map(Number);

@@ -24,10 +24,13 @@ export function functionsEnvFile(): string {
 
 export interface FunctionsServerOptions {
   port: number;
+  /** Defaults to the project's supabase/functions and supabase/config.toml (tests pass fixtures). */
+  functionsDir?: string;
+  configFile?: string;
   /** Overrides on top of the env file (e.g. SUPABASE_DB_URL of a throwaway cluster). */
   env: Record<string, string>;
-  /** Where the functions' JSON log lines go: the terminal for `npm start`, a file in tests. */
-  output: "inherit" | number;
+  /** Where the functions' JSON log lines go: the terminal for `npm start`, a file in tests, or nowhere. */
+  output: "inherit" | "ignore" | number;
 }
 
 export interface FunctionsServer {
@@ -48,13 +51,13 @@ export async function startFunctionsServer(options: FunctionsServerOptions): Pro
     `--config=${join(functionsDir, "deno.json")}`,
     gatewayScript,
     String(options.port),
-    functionsDir,
-    join(supabaseDir, "config.toml"),
+    options.functionsDir ?? functionsDir,
+    options.configFile ?? join(supabaseDir, "config.toml"),
   ];
   const child = spawn(denoExecutable(), args, {
     cwd: projectRoot,
     env: { ...process.env, ...options.env, NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", options.output],
+    stdio: ["ignore", "pipe", options.output === "ignore" ? "ignore" : options.output],
   });
   await new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
@@ -69,7 +72,7 @@ export async function startFunctionsServer(options: FunctionsServerOptions): Pro
         resolve();
       }
       if (options.output === "inherit") process.stdout.write(`${line}\n`);
-      else writeSync(options.output, `${line}\n`);
+      else if (options.output !== "ignore") writeSync(options.output, `${line}\n`);
     });
   });
   return {

@@ -6,8 +6,10 @@ import { localStateDir } from "./paths.ts";
 import { type LocalStack, startStack } from "./stack.ts";
 import { demoUsers, TokenMinter } from "./tokens.ts";
 
-const dbPort = 54322;
-const functionsPort = 54321;
+// The Supabase CLI's local ports; overridable so the stack's own tests can run it beside a live one.
+const dbPort = Number(process.env.MFUKO_DB_PORT ?? 54322);
+const functionsPort = Number(process.env.MFUKO_FUNCTIONS_PORT ?? 54321);
+const stateDir = process.env.MFUKO_STATE_DIR ?? localStateDir;
 
 async function printBanner(stack: LocalStack, seconds: number): Promise<void> {
   const minter = new TokenMinter(stack.functionsEnv.SUPABASE_JWT_SECRET);
@@ -43,7 +45,7 @@ async function main(): Promise<void> {
   if (unknown.length > 0) throw new Error(`unknown option ${unknown[0]}; usage: npm start [-- --reset]`);
   const startedAt = performance.now();
   const stack = await startStack({
-    home: join(localStateDir, "postgres"),
+    home: join(stateDir, "postgres"),
     dbPort,
     functionsPort,
     durable: true,
@@ -58,7 +60,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.log("\nmfuko: stopping the functions server and PostgreSQL");
     await stack.stop();
-    console.log("mfuko: stopped, ports 54321 and 54322 are free");
+    console.log(`mfuko: stopped, ports ${functionsPort} and ${dbPort} are free`);
     process.exit(0);
   };
   process.on("SIGINT", stop);

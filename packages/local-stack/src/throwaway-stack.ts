@@ -1,0 +1,42 @@
+import { mkdtempSync, openSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runSql } from "./database.ts";
+import { freePort } from "./ports.ts";
+import { type LocalStack, startStack } from "./stack.ts";
+
+/**
+ * A private stack for `npm test`, vitest and the benchmarks: its own temporary cluster and
+ * free ports, so a running `npm start` is never touched. pgTAP is installed into `extensions`
+ * here only; migrations never depend on it.
+ */
+export async function startThrowawayStack(options: { durable: boolean }): Promise<LocalStack & { home: string }> {
+  const home = mkdtempSync(join(tmpdir(), "mfuko-stack-"));
+  const stack = await startStack({
+    home,
+    dbPort: await freePort(),
+    functionsPort: await freePort(),
+    durable: options.durable,
+    reset: false,
+    seed: true,
+    functionsOutput: openSync(join(home, "functions.log"), "a"),
+  });
+  await runSql(stack.dbUrl, "create extension if not exists pgtap with schema extensions");
+  return {
+    ...stack,
+    home,
+    stop: async () => {
+      await stack.stop();
+      stack.cluster.destroy();
+    },
+  };
+}
+
+/** The variables vitest suites read to reach a stack (see vitest-global-setup.ts). */
+export function testEnvironment(stack: LocalStack): Record<string, string> {
+  return {
+    ...stack.functionsEnv,
+    MFUKO_TEST_DB_URL: stack.dbUrl,
+    MFUKO_TEST_FUNCTIONS_URL: stack.functionsUrl,
+  };
+}

@@ -1,0 +1,127 @@
+// `npm start` end to end, on its own ports and state folder so a developer's running stack is
+// untouched: banner, healthy readiness, Supabase roles and CLI migration history, data kept
+// between runs, --reset, Ctrl-C freeing both ports, and one clear line for a busy port.
+import { type ChildProcess, spawn } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import postgres from "postgres";
+import { afterAll, describe, expect, it } from "vitest";
+import { binDir, projectRoot } from "../src/paths.ts";
+import { assertPortFree, freePort } from "../src/ports.ts";
+
+const stateDir = mkdtempSync(join(tmpdir(), "mfuko-start-test-"));
+chmodSync(stateDir, 0o755);
+afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function npmStart(ports: { db: number; functions: number }, args: string[] = []): Run {
+  const child = spawn(join(binDir, "tsx"), [join(projectRoot, "packages/local-stack/src/start.ts"), ...args], {
+    cwd: projectRoot,
+    env: { ...process.env, MFUKO_DB_PORT: String(ports.db), MFUKO_FUNCTIONS_PORT: String(ports.functions), MFUKO_STATE_DIR: stateDir },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (chunk) => (output += chunk));
+  child.stderr!.on("data", (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function waitForBanner(run: Run): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (!run.output().includes("mfuko local stack is ready")) {
+    if (run.child.exitCode !== null) throw new Error(`npm start exited early:\n${run.output()}`);
+    if (Date.now() > deadline) throw new Error(`no banner within 120 s:\n${run.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function stop(run: Run): Promise<number | null> {
+  run.child.kill("SIGINT");
+  return run.exited;
+}
+
+describe("npm start", () => {
+  it("serves a healthy stack with Supabase roles and the CLI's migration history, and Ctrl-C frees both ports", async () => {
+    const ports = { db: await freePort(), functions: await freePort() };
+    const run = npmStart(ports);
+    await waitForBanner(run);
+    const functionsUrl = `http://127.0.0.1:${ports.functions}/functions/v1`;
+    expect(run.output()).toContain(`curl -s ${functionsUrl}/health/ready`);
+    expect(run.output()).toMatch(/alice@mfuko\.test\s+11111111-1111-4111-8111-111111111111\n\s+eyJ/);
+
+    const ready = await fetch(`${functionsUrl}/health/ready`);
+    expect(ready.status).toBe(200);
+    const body = await ready.json();
+    expect(body.status).toBe("healthy");
+    expect(body.checks.database.status).toBe("healthy");
+
+    const sql = postgres(`postgresql://postgres:postgres@127.0.0.1:${ports.db}/postgres`, { max: 1 });
+    try {
+      const roles = await sql`select rolname, rolbypassrls from pg_roles where rolname in ('anon', 'authenticated', 'service_role', 'authenticator') order by rolname`;
+      expect(roles.map((role) => `${role.rolname}:${role.rolbypassrls}`)).toEqual([
+        "anon:false", "authenticated:false", "authenticator:false", "service_role:true",
+      ]);
+      const [{ count }] = await sql`select count(*)::int as count from supabase_migrations.schema_migrations`;
+      expect(count).toBeGreaterThan(0);
+      await sql`create table public.kept_between_runs (id int)`;
+    } finally {
+      await sql.end();
+    }
+
+    expect(await stop(run)).toBe(0);
+    expect(run.output()).toContain("stopped");
+    await assertPortFree(ports.db, "PostgreSQL");
+    await assertPortFree(ports.functions, "functions");
+  });
+
+  it("keeps the data between runs, and --reset starts from an empty database", async () => {
+    const ports = { db: await freePort(), functions: await freePort() };
+    const tableExists = async () => {
+      const sql = postgres(`postgresql://postgres:postgres@127.0.0.1:${ports.db}/postgres`, { max: 1 });
+      try {
+        const [{ exists }] = await sql`select to_regclass('public.kept_between_runs') is not null as exists`;
+        return exists as boolean;
+      } finally {
+        await sql.end();
+      }
+    };
+    const again = npmStart(ports);
+    await waitForBanner(again);
+    expect(await tableExists()).toBe(true);
+    expect(await stop(again)).toBe(0);
+
+    const reset = npmStart(ports, ["--reset"]);
+    await waitForBanner(reset);
+    expect(await tableExists()).toBe(false);
+    expect(await stop(reset)).toBe(0);
+  });
+
+  it("ends with one clear line when a port is busy", async () => {
+    const blocker = createServer();
+    const busyPort = await freePort();
+    await new Promise<void>((resolve) => blocker.listen(busyPort, "127.0.0.1", resolve));
+    try {
+      const run = npmStart({ db: busyPort, functions: await freePort() });
+      expect(await run.exited).toBe(1);
+      const lines = run.output().trim().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^mfuko: port ${busyPort} \\(PostgreSQL\\) is busy: .+`));
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("rejects an unknown option with its usage", async () => {
+    const run = npmStart({ db: await freePort(), functions: await freePort() }, ["--bogus"]);
+    expect(await run.exited).toBe(1);
+    expect(run.output().trim()).toBe("mfuko: unknown option --bogus; usage: npm start [-- --reset]");
+  });
+});
