@@ -1,0 +1,80 @@
+// Postgres access for the functions: one postgres.js client per process, and every unit of work
+// in a transaction that carries the caller's role and request context exactly as PostgREST
+// sets them, so RLS, the SQL checks and the audit trail see who did what.
+import postgres from "postgres";
+import { env } from "./env.ts";
+import { HttpError } from "./errors.ts";
+
+export type Sql = postgres.Sql;
+export type TransactionSql = postgres.TransactionSql;
+
+/**
+ * A client for SUPABASE_DB_URL (or `url`). `prepare: false` keeps it usable behind Supabase's
+ * transaction pooler; a short connect timeout turns an unreachable database into a quick 503.
+ */
+export function createSql(url: string = env("SUPABASE_DB_URL").SUPABASE_DB_URL, options: postgres.Options<never> = {}): Sql {
+  return postgres(url, { prepare: false, max: 5, connect_timeout: 5, idle_timeout: 30, onnotice: () => undefined, ...options });
+}
+
+/** The API roles a request may act as. */
+export const DB_ROLES = ["anon", "authenticated", "service_role"] as const;
+export type DbRole = (typeof DB_ROLES)[number];
+
+export interface RequestContext {
+  role: DbRole;
+  /** The JWT claims as PostgREST sets them in request.jwt.claims ({} for webhooks). */
+  claims: Record<string, unknown>;
+  /** The request headers, stored as a JSON object with lower-case names in request.headers. */
+  headers: Headers | Record<string, string>;
+  correlationId: string;
+}
+
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EPIPE",
+  "CONNECT_TIMEOUT", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED",
+  // SQLSTATE: admin/crash shutdown, cannot connect now, too many connections
+  "57P01", "57P02", "57P03", "53300",
+]);
+
+/** Whether `error` means the database cannot be reached (as opposed to a failing statement). */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const { code, name } = error as { code?: unknown; name?: unknown };
+  if (typeof code === "string" && (UNREACHABLE_CODES.has(code) || code.startsWith("08"))) return true;
+  return name === "ConnectionRefused" || name === "ConnectionReset" || name === "TimedOut";
+}
+
+export const databaseUnavailable = () =>
+  new HttpError(503, "database_unavailable", "The database is unavailable; try again shortly.");
+
+function headersObject(headers: Headers | Record<string, string>): Record<string, string> {
+  const entries = headers instanceof Headers ? [...headers.entries()] : Object.entries(headers);
+  return Object.fromEntries(entries.map(([name, value]) => [name.toLowerCase(), value]));
+}
+
+/**
+ * Runs `fn` in one transaction as `context.role` with request.jwt.claims, request.headers and
+ * app.correlation_id set locally, the way PostgREST does per request. The transaction commits
+ * when `fn` resolves and rolls back when it throws. An unreachable database becomes HttpError 503.
+ */
+export async function withRequestContext<T>(
+  sql: Sql,
+  context: RequestContext,
+  fn: (tx: TransactionSql) => Promise<T>,
+): Promise<T> {
+  if (!DB_ROLES.includes(context.role)) throw new Error(`unknown database role ${String(context.role)}`);
+  try {
+    return await sql.begin(async (tx) => {
+      // The role is one of DB_ROLES, so it is safe to splice; SET cannot take a parameter.
+      await tx.unsafe(`set local role ${context.role}`);
+      await tx`
+        select set_config('request.jwt.claims', ${JSON.stringify(context.claims)}, true),
+               set_config('request.headers', ${JSON.stringify(headersObject(context.headers))}, true),
+               set_config('app.correlation_id', ${context.correlationId}, true)`;
+      return fn(tx);
+    }) as T;
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) throw databaseUnavailable();
+    throw error;
+  }
+}

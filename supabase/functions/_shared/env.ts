@@ -1,0 +1,95 @@
+// Typed configuration of the edge functions, read from the process environment once per
+// variable and validated with zod. Works under Deno (Deno.env) and Node (process.env) without
+// either runtime's types. Errors name the variable, never its value.
+import { z } from "zod";
+
+type EnvSource = { get(name: string): string | undefined };
+
+/** The raw value of one environment variable, from Deno's or Node's environment. */
+export function readEnv(name: string): string | undefined {
+  const runtime = globalThis as {
+    Deno?: { env: EnvSource };
+    process?: { env: Record<string, string | undefined> };
+  };
+  return runtime.Deno ? runtime.Deno.env.get(name) : runtime.process?.env[name];
+}
+
+const secret = z.string().min(8, "must be at least 8 characters");
+const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+const perMinute = (fallback: number) =>
+  z.coerce.number({ error: "must be a whole number" }).int("must be a whole number")
+    .min(1, "must be at least 1").max(100_000, "must be at most 100000").default(fallback);
+
+/** Every variable the functions read, with its rule. Empty values count as unset. */
+export const envSchema = {
+  SUPABASE_DB_URL: z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgresql:// URL" }),
+  SUPABASE_JWT_SECRET: z.string().min(32, "must be at least 32 characters"),
+  SUPABASE_JWKS: z.string().optional(),
+  WHATSAPP_VERIFY_TOKEN: secret,
+  WHATSAPP_APP_SECRET: secret,
+  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_/, "must start with sk_ or rk_"),
+  STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_/, "must start with whsec_"),
+  REVOLUT_WEBHOOK_SECRET: secret,
+  REVOLUT_API_BASE_URL: httpUrl,
+  MOMO_CALLBACK_SECRET: secret,
+  MOMO_API_BASE_URL: httpUrl,
+  UPSTASH_REDIS_REST_URL: httpUrl.optional(),
+  UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
+  RATE_LIMIT_WHATSAPP_WEBHOOK_PER_MIN: perMinute(100),
+  RATE_LIMIT_STRIPE_WEBHOOK_PER_MIN: perMinute(50),
+  RATE_LIMIT_MOMO_WEBHOOK_PER_MIN: perMinute(50),
+  RATE_LIMIT_REVOLUT_WEBHOOK_PER_MIN: perMinute(50),
+  RATE_LIMIT_ADMIN_PER_MIN: perMinute(200),
+  RATE_LIMIT_AGENT_PER_MIN: perMinute(30),
+} as const;
+
+export type EnvName = keyof typeof envSchema;
+export type Env = { [K in EnvName]: z.output<(typeof envSchema)[K]> };
+
+/** A missing or invalid variable; the message names the variable and the rule, not the value. */
+export class ConfigError extends Error {
+  constructor(readonly variable: string, problem: string) {
+    super(`environment variable ${variable} ${problem}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Variables whose values must never reach a log line; the logger masks them wherever they appear. */
+const SECRET_NAMES: ReadonlySet<EnvName> = new Set<EnvName>([
+  "SUPABASE_DB_URL", "SUPABASE_JWT_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET", "STRIPE_SECRET_KEY",
+  "STRIPE_WEBHOOK_SECRET", "REVOLUT_WEBHOOK_SECRET", "MOMO_CALLBACK_SECRET", "UPSTASH_REDIS_REST_TOKEN",
+]);
+
+const cache = new Map<EnvName, unknown>();
+
+/** The values of the secret variables read so far. */
+export function loadedSecretValues(): string[] {
+  return [...SECRET_NAMES].map((name) => cache.get(name)).filter((v): v is string => typeof v === "string" && v !== "");
+}
+
+function load<K extends EnvName>(name: K): Env[K] {
+  if (cache.has(name)) return cache.get(name) as Env[K];
+  const raw = readEnv(name);
+  const result = envSchema[name].safeParse(raw === "" ? undefined : raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ConfigError(name, raw === undefined || raw === "" ? "is missing" : `is invalid: ${issue?.message}`);
+  }
+  cache.set(name, result.data);
+  return result.data as Env[K];
+}
+
+/**
+ * The validated values of the named variables, e.g.
+ * `const { WHATSAPP_APP_SECRET } = env("WHATSAPP_APP_SECRET")`. Throws ConfigError.
+ */
+export function env<K extends EnvName>(...names: K[]): Pick<Env, K> {
+  const values = {} as Pick<Env, K>;
+  for (const name of names) values[name] = load(name);
+  return values;
+}
+
+/** Forgets the values read so far (tests that change the environment). */
+export function clearEnvCache(): void {
+  cache.clear();
+}
