@@ -1,0 +1,215 @@
+-- Wallet ledger: who may call what (anon, owner, other user, admin, support, service_role),
+-- what each of them reads through RLS, and that the ledger tables are append-only for
+-- every API role and, through triggers, for the owner too.
+begin;
+select plan(92);
+
+insert into auth.users (id, email, raw_app_meta_data) values
+  ('a3000000-0000-4000-8000-000000000001', 'ledger-acl-alice@test.local', '{}'),
+  ('a3000000-0000-4000-8000-000000000002', 'ledger-acl-bob@test.local', '{}'),
+  ('a3000000-0000-4000-8000-000000000003', 'ledger-acl-admin@test.local', '{"role":"admin"}'),
+  ('a3000000-0000-4000-8000-000000000004', 'ledger-acl-support@test.local', '{"role":"support"}'),
+  ('a3000000-0000-4000-8000-000000000005', 'ledger-acl-carol@test.local', '{}');
+insert into public.wallet_accounts (id, owner_id, kind, currency) values
+  ('ac300000-0000-4000-8000-00000000000a', 'a3000000-0000-4000-8000-000000000001', 'user', 'UGX'),
+  ('ac300000-0000-4000-8000-00000000000b', 'a3000000-0000-4000-8000-000000000002', 'user', 'UGX'),
+  ('ac300000-0000-4000-8000-00000000000c', 'a3000000-0000-4000-8000-000000000005', 'user', 'UGX');
+insert into public.wallet_accounts (id, kind, code, currency) values
+  ('ac300000-0000-4000-8000-0000000000fe', 'system', 'fees:UGX-acl-test', 'UGX');
+select lives_ok($$ select public.wallet_deposit('ac300000-0000-4000-8000-00000000000a', 5000, 'UGX', 'momo', 'acl-fund-a') $$, 'fund alice');
+select lives_ok($$ select public.wallet_deposit('ac300000-0000-4000-8000-00000000000c', 5000, 'UGX', 'momo', 'acl-fund-c') $$, 'fund carol');
+-- carol -> bob: a transaction alice is not part of.
+select lives_ok($$ select public.wallet_transfer('ac300000-0000-4000-8000-00000000000c', 'ac300000-0000-4000-8000-00000000000b', 100, 'UGX', 'acl-cb') $$, 'carol pays bob');
+
+-- ---------------------------------------------------------------- function definitions and grants
+select is((select count(*) from pg_proc p where p.pronamespace = 'public'::regnamespace and p.proname like 'wallet\_%'), 11::bigint,
+  'eleven wallet functions');
+select is((select count(*) from pg_proc p where p.pronamespace = 'public'::regnamespace and p.proname like 'wallet\_%'
+            and p.prosecdef and p.proconfig = array['search_path=""']), 11::bigint,
+  'every wallet function is security definer with an empty search_path');
+select is((select count(*) from pg_proc p where p.pronamespace = 'public'::regnamespace and p.proname like 'wallet\_%'
+            and (has_function_privilege('anon', p.oid, 'execute') or has_function_privilege('public', p.oid, 'execute'))), 0::bigint,
+  'anon and public execute no wallet function');
+select is(array(select p.proname::text from pg_proc p where p.pronamespace = 'public'::regnamespace and p.proname like 'wallet\_%'
+                  and has_function_privilege('authenticated', p.oid, 'execute') order by 1),
+  array['wallet_balance', 'wallet_open_account', 'wallet_reverse', 'wallet_set_status', 'wallet_transfer'],
+  'authenticated executes exactly the user and admin functions');
+select is(array(select p.proname::text from pg_proc p where p.pronamespace = 'public'::regnamespace and p.proname like 'wallet\_%'
+                  and has_function_privilege('service_role', p.oid, 'execute') order by 1),
+  array['wallet_balance', 'wallet_capture', 'wallet_deposit', 'wallet_hold', 'wallet_reverse', 'wallet_set_status',
+        'wallet_transfer', 'wallet_transfer_batch', 'wallet_void', 'wallet_withdraw'],
+  'service_role executes everything but open_account');
+select is((select count(*) from pg_proc p where p.pronamespace = 'private'::regnamespace and p.proname like 'wallet\_%'
+            and (has_function_privilege('anon', p.oid, 'execute') or has_function_privilege('authenticated', p.oid, 'execute')
+                 or has_function_privilege('service_role', p.oid, 'execute'))), 0::bigint,
+  'the private ledger machinery is executable by no API role');
+select is((select count(*) from pg_class c where c.oid in ('public.wallet_accounts'::regclass, 'public.wallet_transactions'::regclass,
+            'public.wallet_entries'::regclass) and c.relrowsecurity and c.relforcerowsecurity), 3::bigint,
+  'RLS is enabled and forced on the three ledger tables');
+
+-- ---------------------------------------------------------------- anon
+set local role anon;
+select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select throws_ok($$ select public.wallet_balance('ac300000-0000-4000-8000-00000000000a') $$, '42501', null, 'anon cannot read a balance');
+select throws_ok($$ select public.wallet_open_account('UGX') $$, '42501', null, 'anon cannot open an account');
+select throws_ok($$ select public.wallet_transfer('ac300000-0000-4000-8000-00000000000a', 'ac300000-0000-4000-8000-00000000000b', 1, 'UGX', 'acl-anon') $$,
+  '42501', null, 'anon cannot transfer');
+select throws_ok($$ select count(*) from public.wallet_accounts $$, '42501', null, 'anon cannot select accounts');
+select throws_ok($$ select count(*) from public.wallet_transactions $$, '42501', null, 'anon cannot select transactions');
+select throws_ok($$ select count(*) from public.wallet_entries $$, '42501', null, 'anon cannot select entries');
+reset role;
+
+-- ---------------------------------------------------------------- owner (alice)
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"a3000000-0000-4000-8000-000000000001","role":"authenticated"}', true);
+select results_eq(
+  $$ select initiated_by, from_account_id from public.wallet_transfer('ac300000-0000-4000-8000-00000000000a', 'ac300000-0000-4000-8000-00000000000b', 700, 'UGX', 'acl-shared-key') $$,
+  $$ values ('a3000000-0000-4000-8000-000000000001'::uuid, 'ac300000-0000-4000-8000-00000000000a'::uuid) $$,
+  'the owner transfers from its account; initiated_by is its uid');
+select is(public.wallet_balance('ac300000-0000-4000-8000-00000000000a'), 4300::bigint, 'the owner reads its balance');
+select throws_ok($$ select public.wallet_transfer('ac300000-0000-4000-8000-00000000000b', 'ac300000-0000-4000-8000-00000000000a', 1, 'UGX', 'acl-steal') $$,
+  '42501', 'wallet account ac300000-0000-4000-8000-00000000000b is not yours', 'a user cannot move money out of another account');
+select throws_ok($$ select public.wallet_transfer('ac300000-0000-4000-8000-0000000000ff', 'ac300000-0000-4000-8000-00000000000a', 1, 'UGX', 'acl-ghost') $$,
+  '42501', null, 'a user cannot name a missing sender either');
+select throws_ok($$ select public.wallet_transfer('ac300000-0000-4000-8000-00000000000a', 'ac300000-0000-4000-8000-0000000000fe', 1, 'UGX', 'acl-sys') $$,
+  '42501', null, 'a user cannot pay a system account');
+select throws_ok($$ select public.wallet_balance('ac300000-0000-4000-8000-00000000000b') $$, '42501', null, 'a user cannot read another balance');
+select throws_ok($$ select public.wallet_reverse((select id from public.wallet_transactions where idempotency_key = 'acl-shared-key'), 'acl-rev-u') $$,
+  '42501', null, 'a user cannot reverse');
+select throws_ok($$ select public.wallet_set_status('ac300000-0000-4000-8000-00000000000b', 'frozen', 'x') $$, '42501', null, 'a user cannot freeze');
+select throws_ok($$ select public.wallet_deposit('ac300000-0000-4000-8000-00000000000a', 1, 'UGX', 'momo', 'acl-dep-u') $$,
+  '42501', null, 'a user cannot deposit');
+select throws_ok($$ select public.wallet_hold('ac300000-0000-4000-8000-00000000000a', 1, 'UGX', 'acl-hold-u') $$,
+  '42501', null, 'a user cannot hold');
+select throws_ok($$ select public.wallet_transfer_batch('[]') $$, '42501', null, 'a user cannot batch');
+-- RLS as the owner
+select results_eq($$ select id from public.wallet_accounts order by id $$,
+  $$ values ('ac300000-0000-4000-8000-00000000000a'::uuid) $$, 'the owner sees only its own accounts');
+select is((select count(*) from public.wallet_transactions), 2::bigint, 'the owner sees its own transactions (deposit and transfer)');
+select is((select count(*) from public.wallet_transactions where idempotency_key = 'acl-cb'), 0::bigint,
+  'the owner does not see transactions between others');
+select is((select count(*) from public.wallet_entries), 2::bigint, 'the owner sees only the entries of its accounts');
+select is((select count(*) from public.wallet_entries where account_id <> 'ac300000-0000-4000-8000-00000000000a'), 0::bigint,
+  'no entry of another account is visible');
+reset role;
+
+-- ---------------------------------------------------------------- other user (bob): receiver sees, nothing else
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"a3000000-0000-4000-8000-000000000002","role":"authenticated"}', true);
+select is((select count(*) from public.wallet_transactions), 2::bigint, 'the receiver sees the transactions paying it');
+select is((select count(*) from public.wallet_accounts where id = 'ac300000-0000-4000-8000-00000000000a'), 0::bigint,
+  'the receiver does not see the sender account');
+select is((select count(*) from public.wallet_entries where account_id = 'ac300000-0000-4000-8000-00000000000a'), 0::bigint,
+  'the receiver does not see the sender entries');
+-- The same key in another user's scope is a different request.
+select isnt((public.wallet_transfer('ac300000-0000-4000-8000-00000000000b', 'ac300000-0000-4000-8000-00000000000a', 50, 'UGX', 'acl-shared-key')).id,
+  (select id from public.wallet_transactions where idempotency_key = 'acl-shared-key' and initiated_by = 'a3000000-0000-4000-8000-000000000001'),
+  'idempotency keys are scoped by caller');
+reset role;
+
+-- ---------------------------------------------------------------- a user without any account
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub":"a3000000-0000-4000-8000-00000000ffff","role":"authenticated"}', true);
+select is((select count(*) from public.wallet_accounts), 0::bigint, 'a stranger sees no account');
+select is((select count(*) from public.wallet_transactions), 0::bigint, 'a stranger sees no transaction');
+select is((select count(*) from public.wallet_entries), 0::bigint, 'a stranger sees no entry');
+reset role;
+
+-- ---------------------------------------------------------------- user_metadata never makes an admin
+set local role authenticated;
+select set_config('request.jwt.claims',
+  '{"sub":"a3000000-0000-4000-8000-000000000002","role":"authenticated","user_metadata":{"role":"admin"}}', true);
+select is((select count(*) from public.wallet_accounts), 1::bigint, 'user_metadata.role = admin reads nothing more');
+select throws_ok($$ select public.wallet_set_status('ac300000-0000-4000-8000-00000000000a', 'frozen', 'x') $$, '42501', null,
+  'user_metadata.role = admin is not an admin');
+reset role;
+
+-- ---------------------------------------------------------------- admin
+set local role authenticated;
+select set_config('request.jwt.claims',
+  '{"sub":"a3000000-0000-4000-8000-000000000003","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select is((select count(*) from public.wallet_accounts where id::text like 'ac300000%'), 4::bigint, 'admin reads every account');
+select is((select count(*) from public.wallet_transactions where idempotency_key like 'acl-%'), 5::bigint, 'admin reads every transaction');
+select is((select count(*) from public.wallet_entries e join public.wallet_transactions t on t.id = e.transaction_id
+            where t.idempotency_key like 'acl-%'), 10::bigint, 'admin reads every entry');
+select is(public.wallet_balance('ac300000-0000-4000-8000-00000000000b'), 750::bigint, 'admin reads any balance');
+select results_eq(
+  $$ select amount, initiated_by from public.wallet_reverse((select id from public.wallet_transactions where idempotency_key = 'acl-cb'), 'acl-rev-admin', 30, 'support ticket') $$,
+  $$ values (30::bigint, 'a3000000-0000-4000-8000-000000000003'::uuid) $$,
+  'admin reverses; initiated_by is the admin');
+select is((public.wallet_set_status('ac300000-0000-4000-8000-00000000000c', 'frozen', 'kyc')).status, 'frozen', 'admin freezes');
+select is((public.wallet_set_status('ac300000-0000-4000-8000-00000000000c', 'active', 'kyc ok')).status, 'active', 'admin unfreezes');
+select throws_ok($$ select public.wallet_transfer('ac300000-0000-4000-8000-00000000000b', 'ac300000-0000-4000-8000-00000000000a', 1, 'UGX', 'acl-admin-tr') $$,
+  '42501', null, 'admin cannot move money out of a user account');
+select throws_ok($$ select public.wallet_deposit('ac300000-0000-4000-8000-00000000000a', 1, 'UGX', 'momo', 'acl-dep-admin') $$,
+  '42501', null, 'admin cannot deposit (service only)');
+reset role;
+
+-- ---------------------------------------------------------------- support: reads all, changes nothing
+set local role authenticated;
+select set_config('request.jwt.claims',
+  '{"sub":"a3000000-0000-4000-8000-000000000004","role":"authenticated","app_metadata":{"role":"support"}}', true);
+select is((select count(*) from public.wallet_accounts where id::text like 'ac300000%'), 4::bigint, 'support reads every account');
+select is((select count(*) from public.wallet_transactions where idempotency_key like 'acl-%'), 6::bigint, 'support reads every transaction');
+select is((select count(*) from public.wallet_entries e join public.wallet_transactions t on t.id = e.transaction_id
+            where t.idempotency_key like 'acl-%'), 12::bigint, 'support reads every entry');
+select throws_ok($$ select public.wallet_set_status('ac300000-0000-4000-8000-00000000000a', 'frozen', 'x') $$, '42501', null, 'support cannot freeze');
+select throws_ok($$ select public.wallet_reverse((select id from public.wallet_transactions where idempotency_key = 'acl-cb'), 'acl-rev-s') $$,
+  '42501', null, 'support cannot reverse');
+select throws_ok($$ select public.wallet_balance('ac300000-0000-4000-8000-00000000000a') $$, '42501', null,
+  'support is not among the wallet_balance callers');
+reset role;
+
+-- ---------------------------------------------------------------- service_role
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select is((select count(*) from public.wallet_transactions where idempotency_key like 'acl-%'), 6::bigint, 'service_role reads everything');
+select throws_ok($$ select public.wallet_open_account('UGX') $$, '42501', null, 'service_role does not open user accounts');
+select is((public.wallet_transfer('ac300000-0000-4000-8000-00000000000a', 'ac300000-0000-4000-8000-00000000000b', 1, 'UGX', 'acl-shared-key')).initiated_by,
+  null, 'service calls have their own idempotency scope (initiated_by null)');
+reset role;
+
+-- ---------------------------------------------------------------- append-only for every API role
+select throws_ok(format($$ set local role %s; insert into public.wallet_entries (transaction_id, account_id, amount)
+    select id, from_account_id, 1 from public.wallet_transactions limit 1 $$, r), '42501', null, r || ' cannot insert entries')
+  from unnest(array['anon', 'authenticated', 'service_role']) r;
+reset role;
+select throws_ok(format($$ set local role %s; update public.wallet_entries set amount = amount + 1 $$, r), '42501', null,
+  r || ' cannot update entries') from unnest(array['anon', 'authenticated', 'service_role']) r;
+reset role;
+select throws_ok(format($$ set local role %s; delete from public.wallet_entries $$, r), '42501', null,
+  r || ' cannot delete entries') from unnest(array['anon', 'authenticated', 'service_role']) r;
+reset role;
+select throws_ok(format($$ set local role %s; truncate public.wallet_entries $$, r), '42501', null,
+  r || ' cannot truncate entries') from unnest(array['anon', 'authenticated', 'service_role']) r;
+reset role;
+select throws_ok(format($$ set local role %s; insert into public.wallet_transactions (kind, status, amount, currency, from_account_id, to_account_id, idempotency_key, posted_at)
+    values ('transfer', 'posted', 1, 'UGX', 'ac300000-0000-4000-8000-00000000000a', 'ac300000-0000-4000-8000-00000000000b', 'acl-direct', now()) $$, r),
+  '42501', null, r || ' cannot insert transactions') from unnest(array['anon', 'authenticated', 'service_role']) r;
+reset role;
+select throws_ok(format($$ set local role %s; update public.wallet_transactions set amount = 1 $$, r), '42501', null,
+  r || ' cannot update transactions') from unnest(array['anon', 'authenticated', 'service_role']) r;
+reset role;
+select throws_ok(format($$ set local role %s; delete from public.wallet_transactions $$, r), '42501', null,
+  r || ' cannot delete transactions') from unnest(array['anon', 'authenticated', 'service_role']) r;
+reset role;
+select throws_ok(format($$ set local role %s; update public.wallet_accounts set balance = balance + 1000000 $$, r), '42501', null,
+  r || ' cannot update balances') from unnest(array['anon', 'authenticated', 'service_role']) r;
+reset role;
+select throws_ok(format($$ set local role %s; truncate public.wallet_accounts cascade $$, r), '42501', null,
+  r || ' cannot truncate accounts') from unnest(array['anon', 'authenticated', 'service_role']) r;
+reset role;
+
+-- ... and the owner meets the triggers.
+select throws_ok($$ update public.wallet_entries set amount = amount * 2 $$, '42501', null, 'the owner cannot update entries');
+select throws_ok($$ delete from public.wallet_entries $$, '42501', null, 'the owner cannot delete entries');
+select throws_ok($$ truncate public.wallet_entries cascade $$, '42501', null, 'the owner cannot truncate entries');
+select throws_ok($$ update public.wallet_transactions set amount = amount + 1 where idempotency_key = 'acl-cb' $$, '42501', null,
+  'the owner cannot change a posted transaction');
+select throws_ok($$ delete from public.wallet_transactions where idempotency_key = 'acl-cb' $$, '42501', null,
+  'the owner cannot delete a transaction');
+select throws_ok($$ delete from public.wallet_accounts where id = 'ac300000-0000-4000-8000-00000000000c' $$, '42501', null,
+  'the owner cannot delete an account');
+
+select * from finish();
+rollback;
