@@ -1,0 +1,86 @@
+-- Admin API, part 1: ledger adjustments (docs/ADMIN_API.md).
+--
+-- An adjustment corrects a balance by hand: a credit the ledger owes a user (a payment that
+-- reached us but no wallet), or a debit of money credited by mistake. Like every movement it
+-- is one balanced transaction, here against the system account `adjustments:<CUR>`, which
+-- may go negative and so shows at any time how much money admins created or removed in that
+-- currency. The ledger's own machinery (private.wallet_post) records, locks and posts it, so
+-- idempotency, lock order and the overdraft rule are exactly those of every other movement.
+
+-- The adjustments account of a currency, created on first use.
+create function private.wallet_adjustments_account(p_currency text) returns uuid
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_code text := 'adjustments:' || p_currency;
+  v_id uuid;
+begin
+  select a.id into v_id from public.wallet_accounts a where a.code = v_code;
+  if v_id is null then
+    insert into public.wallet_accounts (kind, code, currency, allow_negative)
+    values ('system', v_code, p_currency, true)
+    on conflict (code) do nothing
+    returning id into v_id;
+    if v_id is null then
+      select a.id into v_id from public.wallet_accounts a where a.code = v_code;
+    end if;
+  end if;
+  return v_id;
+end;
+$$;
+
+revoke all on function private.wallet_adjustments_account(text) from public, anon, authenticated, service_role;
+
+-- Credits or debits p_account by p_amount against adjustments:<CUR>. A debit never takes an
+-- account below zero (WL001): money already spent is taken back with a forced reversal of the
+-- transaction that brought it, not with an adjustment. The reason is required and is kept as
+-- the transaction's description; the direction is in its metadata. The idempotency key is
+-- scoped by the admin (service calls share the service scope), as for every ledger call.
+create function public.wallet_adjust(
+  p_account uuid,
+  p_amount bigint,
+  p_direction text,
+  p_reason text,
+  p_idempotency_key text
+)
+returns public.wallet_transactions
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_scope uuid;
+  v_currency text;
+  v_adjustments uuid;
+  v_result public.wallet_transactions;
+begin
+  if private.wallet_require_caller(array['service', 'admin'], 'adjust a balance') = 'admin' then
+    v_scope := auth.uid();
+  end if;
+  if p_direction is null or p_direction not in ('credit', 'debit') then
+    perform private.wallet_fail('22023',
+      format('direction %s is not one of credit, debit', coalesce(p_direction, 'null')));
+  end if;
+  if p_reason is null or btrim(p_reason) = '' then
+    perform private.wallet_fail('22023', format('a reason is required to adjust wallet account %s', p_account));
+  end if;
+  select a.currency into v_currency from public.wallet_accounts a where a.id = p_account;
+  if not found then
+    perform private.wallet_fail('WL007', format('wallet account %s not found', p_account));
+  end if;
+  v_adjustments := private.wallet_adjustments_account(v_currency);
+
+  select t.* into v_result
+    from private.wallet_post(
+      v_scope, 'adjustment', false,
+      array[case p_direction when 'credit' then v_adjustments else p_account end],
+      array[case p_direction when 'credit' then p_account else v_adjustments end],
+      array[p_amount], array[v_currency], array[p_idempotency_key], array[p_reason],
+      array[jsonb_build_object('direction', p_direction)]) t;
+  return v_result;
+end;
+$$;
+
+revoke all on function public.wallet_adjust(uuid, bigint, text, text, text) from public, anon, authenticated, service_role;
+grant execute on function public.wallet_adjust(uuid, bigint, text, text, text) to authenticated, service_role;

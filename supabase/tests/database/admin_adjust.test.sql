@@ -1,0 +1,106 @@
+-- wallet_adjust: credits and debits against adjustments:<CUR>, who may call it, its errors,
+-- and its idempotency (scoped by the admin).
+begin;
+select plan(26);
+
+insert into auth.users (id, email, raw_app_meta_data) values
+  ('a4000000-0000-4000-8000-000000000001', 'adjust-alice@test.local', '{}'),
+  ('a4000000-0000-4000-8000-0000000000ad', 'adjust-admin@test.local', '{"role":"admin"}'),
+  ('a4000000-0000-4000-8000-0000000000ae', 'adjust-admin2@test.local', '{"role":"admin"}'),
+  ('a4000000-0000-4000-8000-00000000005a', 'adjust-support@test.local', '{"role":"support"}');
+insert into public.wallet_accounts (id, owner_id, kind, currency) values
+  ('ac400000-0000-4000-8000-00000000000a', 'a4000000-0000-4000-8000-000000000001', 'user', 'UGX');
+
+select has_function('public', 'wallet_adjust', array['uuid', 'bigint', 'text', 'text', 'text'], 'wallet_adjust exists');
+select is((select prosecdef from pg_proc where oid = 'public.wallet_adjust(uuid, bigint, text, text, text)'::regprocedure),
+  true, 'wallet_adjust is security definer');
+select ok(not has_function_privilege('anon', 'public.wallet_adjust(uuid, bigint, text, text, text)', 'execute'),
+  'anon cannot execute wallet_adjust');
+
+-- ---------------------------------------------------------------- as an admin
+set local role authenticated;
+select set_config('request.jwt.claims',
+  '{"sub":"a4000000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+
+select results_eq(
+  $$ select kind, status, amount, currency, description, metadata ->> 'direction', initiated_by
+       from public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 5000, 'credit', 'missing top-up', 'adj-1') $$,
+  $$ values ('adjustment', 'posted', 5000::bigint, 'UGX', 'missing top-up', 'credit', 'a4000000-0000-4000-8000-0000000000ad'::uuid) $$,
+  'an admin credit is a posted adjustment initiated by the admin');
+select is((select balance from public.wallet_accounts where id = 'ac400000-0000-4000-8000-00000000000a'), 5000::bigint,
+  'the credit raises the balance');
+reset role;
+select results_eq(
+  $$ select kind, allow_negative, balance from public.wallet_accounts where code = 'adjustments:UGX' $$,
+  $$ values ('system', true, -5000::bigint) $$,
+  'the adjustments account of the currency is created and carries the other side');
+select is((select sum(balance)::bigint from public.wallet_accounts where currency = 'UGX'), 0::bigint,
+  'the currency still sums to zero');
+select is((select sum(e.amount)::bigint from public.wallet_entries e join public.wallet_transactions t on t.id = e.transaction_id
+            where t.idempotency_key = 'adj-1'), 0::bigint, 'the adjustment has balanced entries');
+set local role authenticated;
+
+select is((public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 5000, 'credit', 'missing top-up', 'adj-1')).id,
+  (select id from public.wallet_transactions where idempotency_key = 'adj-1'), 'a replay returns the original');
+select is((select balance from public.wallet_accounts where id = 'ac400000-0000-4000-8000-00000000000a'), 5000::bigint,
+  'a replay moves nothing');
+select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 5000, 'debit', 'missing top-up', 'adj-1') $$,
+  'WL005', null, 'the key reused with another direction: WL005');
+select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 4000, 'credit', 'missing top-up', 'adj-1') $$,
+  'WL005', null, 'the key reused with another amount: WL005');
+
+select results_eq(
+  $$ select amount, metadata ->> 'direction' from public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 1500, 'debit', 'duplicate credit', 'adj-2') $$,
+  $$ values (1500::bigint, 'debit') $$,
+  'an admin debit is an adjustment');
+select is((select balance from public.wallet_accounts where id = 'ac400000-0000-4000-8000-00000000000a'), 3500::bigint,
+  'the debit lowers the balance');
+select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 3501, 'debit', 'too much', 'adj-3') $$,
+  'WL001', null, 'a debit never overdraws: WL001');
+select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 0, 'credit', 'zero', 'adj-4') $$,
+  'WL006', null, 'a zero amount: WL006');
+select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 10, 'sideways', 'x', 'adj-5') $$,
+  '22023', null, 'an unknown direction: 22023');
+select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 10, 'credit', '  ', 'adj-6') $$,
+  '22023', null, 'a blank reason: 22023');
+select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 10, 'credit', 'x', '') $$,
+  '22023', null, 'a missing idempotency key: 22023');
+select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-0000000000ff', 10, 'credit', 'x', 'adj-7') $$,
+  'WL007', null, 'an unknown account: WL007');
+select throws_ok($$ select public.wallet_adjust((select id from public.wallet_accounts where code = 'adjustments:UGX'), 10, 'credit', 'x', 'adj-8') $$,
+  'WL003', null, 'the adjustments account cannot adjust itself: WL003');
+
+-- Keys are scoped by admin: another admin's adj-1 is a new adjustment.
+select set_config('request.jwt.claims',
+  '{"sub":"a4000000-0000-4000-8000-0000000000ae","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select isnt((public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 100, 'credit', 'other admin', 'adj-1')).id,
+  (select id from public.wallet_transactions where idempotency_key = 'adj-1' and initiated_by = 'a4000000-0000-4000-8000-0000000000ad'),
+  'another admin''s key is its own');
+
+-- ---------------------------------------------------------------- frozen accounts
+reset role;
+select public.wallet_set_status('ac400000-0000-4000-8000-00000000000a', 'frozen', 'review');
+set local role authenticated;
+select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 10, 'credit', 'x', 'adj-9') $$,
+  'WL004', null, 'a frozen account is not adjusted: WL004');
+
+-- ---------------------------------------------------------------- who may not
+select set_config('request.jwt.claims',
+  '{"sub":"a4000000-0000-4000-8000-00000000005a","role":"authenticated","app_metadata":{"role":"support"}}', true);
+select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 10, 'credit', 'x', 'adj-10') $$,
+  '42501', null, 'support cannot adjust: 42501');
+select set_config('request.jwt.claims',
+  '{"sub":"a4000000-0000-4000-8000-000000000001","role":"authenticated","app_metadata":{},"user_metadata":{"role":"admin"}}', true);
+select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 10, 'credit', 'x', 'adj-11') $$,
+  '42501', null, 'a user claiming admin in user_metadata cannot adjust: 42501');
+
+-- ---------------------------------------------------------------- as the service
+reset role;
+select public.wallet_set_status('ac400000-0000-4000-8000-00000000000a', 'active', 'review done');
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select is((public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 10, 'credit', 'service fix', 'adj-12')).initiated_by,
+  null, 'the service may adjust; its key is in the service scope');
+
+select * from finish();
+rollback;

@@ -1,0 +1,112 @@
+-- admin_api: the idempotency records of mutating admin calls and the audit reader.
+begin;
+select plan(28);
+
+insert into auth.users (id, email, raw_app_meta_data) values
+  ('a5000000-0000-4000-8000-000000000001', 'adminapi-user@test.local', '{}'),
+  ('a5000000-0000-4000-8000-0000000000ad', 'adminapi-admin@test.local', '{"role":"admin"}'),
+  ('a5000000-0000-4000-8000-0000000000ae', 'adminapi-admin2@test.local', '{"role":"admin"}'),
+  ('a5000000-0000-4000-8000-00000000005a', 'adminapi-support@test.local', '{"role":"support"}');
+
+-- ---------------------------------------------------------------- exposure
+select ok(not has_schema_privilege('anon', 'admin_api', 'usage'), 'anon has no usage on admin_api');
+select ok(not has_table_privilege('authenticated', 'private.admin_requests', 'select'),
+  'authenticated cannot read admin_requests directly');
+select ok(not has_table_privilege('service_role', 'private.admin_requests', 'insert'),
+  'service_role cannot write admin_requests directly');
+select results_eq($$ select relrowsecurity, relforcerowsecurity from pg_class where oid = 'private.admin_requests'::regclass $$,
+  $$ values (true, true) $$, 'admin_requests has RLS enabled and forced');
+select is((select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+            where n.nspname = 'admin_api' and (not p.prosecdef or p.proconfig is null
+              or not ('search_path=""' = any (p.proconfig)))), 0::bigint,
+  'every admin_api function is security definer with an empty search_path');
+
+-- ---------------------------------------------------------------- idempotency
+set local role authenticated;
+select set_config('request.jwt.claims',
+  '{"sub":"a5000000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select set_config('app.correlation_id', 'corr-admin-1', true);
+
+select results_eq($$ select outcome, response_status from admin_api.idempotency_claim('k-1', repeat('a', 64), 'POST', '/admin/x') $$,
+  $$ values ('new', null::integer) $$, 'a fresh key is new');
+select lives_ok($$ select admin_api.idempotency_complete('k-1', 201, '{"ok":true}') $$, 'the response is stored');
+select throws_ok($$ select admin_api.idempotency_complete('k-1', 200, '{}') $$, 'WL008', null,
+  'a completed request cannot be completed again');
+select results_eq($$ select outcome, response_status, response_body from admin_api.idempotency_claim('k-1', repeat('a', 64), 'POST', '/admin/x') $$,
+  $$ values ('replay', 201, '{"ok":true}'::jsonb) $$, 'the same request replays the stored response');
+select results_eq($$ select outcome from admin_api.idempotency_claim('k-1', repeat('b', 64), 'POST', '/admin/x') $$,
+  $$ values ('mismatch') $$, 'the key with another request is a mismatch');
+select throws_ok($$ select admin_api.idempotency_claim('', repeat('a', 64), 'POST', '/admin/x') $$, '22023', null,
+  'an empty key: 22023');
+select throws_ok($$ select admin_api.idempotency_complete('never-claimed', 200, '{}') $$, 'WL008', null,
+  'completing an unclaimed key: WL008');
+
+select set_config('request.jwt.claims',
+  '{"sub":"a5000000-0000-4000-8000-0000000000ae","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select results_eq($$ select outcome from admin_api.idempotency_claim('k-1', repeat('c', 64), 'POST', '/admin/x') $$,
+  $$ values ('new') $$, 'keys are scoped by admin');
+
+select set_config('request.jwt.claims',
+  '{"sub":"a5000000-0000-4000-8000-00000000005a","role":"authenticated","app_metadata":{"role":"support"}}', true);
+select throws_ok($$ select admin_api.idempotency_claim('k-2', repeat('a', 64), 'POST', '/admin/x') $$, '42501', null,
+  'support makes no changes: 42501');
+select set_config('request.jwt.claims',
+  '{"sub":"a5000000-0000-4000-8000-000000000001","role":"authenticated","app_metadata":{},"user_metadata":{"role":"admin"}}', true);
+select throws_ok($$ select admin_api.idempotency_claim('k-3', repeat('a', 64), 'POST', '/admin/x') $$, '42501', null,
+  'a user with admin in user_metadata: 42501');
+
+reset role;
+select results_eq(
+  $$ select admin_id, request_hash, response_status, correlation_id from private.admin_requests
+      where admin_id = 'a5000000-0000-4000-8000-0000000000ad' and idempotency_key = 'k-1' $$,
+  $$ values ('a5000000-0000-4000-8000-0000000000ad'::uuid, repeat('a', 64), 201, 'corr-admin-1') $$,
+  'the record keeps the admin, the request hash, the response and the correlation id');
+select results_eq(
+  $$ select operation, actor_id, correlation_id from audit.log
+      where table_name = 'admin_requests'
+        and record_id = (select id::text from private.admin_requests
+                          where admin_id = 'a5000000-0000-4000-8000-0000000000ad' and idempotency_key = 'k-1')
+      order by id $$,
+  $$ values ('INSERT', 'a5000000-0000-4000-8000-0000000000ad'::uuid, 'corr-admin-1'),
+            ('UPDATE', 'a5000000-0000-4000-8000-0000000000ad'::uuid, 'corr-admin-1') $$,
+  'each admin change is in the audit trail with the admin as actor');
+
+-- ---------------------------------------------------------------- audit reader
+-- Three audit rows of our own for a fake table, far in the past so the time filter is exact.
+insert into audit.log (occurred_at, schema_name, table_name, operation, record_id, actor_id) values
+  ('2001-01-01T00:00:00Z', 'public', 'adminapi_probe', 'INSERT', 'r-1', 'a5000000-0000-4000-8000-000000000001'),
+  ('2001-01-02T00:00:00Z', 'public', 'adminapi_probe', 'UPDATE', 'r-1', 'a5000000-0000-4000-8000-0000000000ad'),
+  ('2001-01-03T00:00:00Z', 'public', 'adminapi_probe', 'INSERT', 'r-2', 'a5000000-0000-4000-8000-000000000001');
+set local role authenticated;
+select set_config('request.jwt.claims',
+  '{"sub":"a5000000-0000-4000-8000-00000000005a","role":"authenticated","app_metadata":{"role":"support"}}', true);
+
+select results_eq($$ select (r ->> 'record_id'), (r ->> 'operation') from admin_api.audit_log('adminapi_probe') r $$,
+  $$ values ('r-2', 'INSERT'), ('r-1', 'UPDATE'), ('r-1', 'INSERT') $$, 'support reads a table''s rows, newest first');
+select results_eq($$ select (r ->> 'operation') from admin_api.audit_log('adminapi_probe', 'r-1') r $$,
+  $$ values ('UPDATE'), ('INSERT') $$, 'filter by record id');
+select results_eq($$ select (r ->> 'record_id') from admin_api.audit_log('adminapi_probe', p_actor_id => 'a5000000-0000-4000-8000-0000000000ad') r $$,
+  $$ values ('r-1') $$, 'filter by actor');
+select results_eq($$ select (r ->> 'operation') from admin_api.audit_log('adminapi_probe', p_from => '2001-01-02', p_to => '2001-01-03') r $$,
+  $$ values ('UPDATE') $$, 'filter by time: from inclusive, to exclusive');
+select results_eq(
+  $$ select (r ->> 'record_id') from admin_api.audit_log('adminapi_probe', p_limit => 1,
+       p_before_id => (select (x ->> 'id')::bigint from admin_api.audit_log('adminapi_probe', p_limit => 1) x)) r $$,
+  $$ values ('r-1') $$, 'the next page starts below the last id');
+select throws_ok($$ select admin_api.audit_log(p_limit => 0) $$, '22023', null, 'limit 0: 22023');
+select throws_ok($$ select admin_api.audit_log(p_limit => 201) $$, '22023', null, 'limit above 200: 22023');
+select throws_ok($$ select admin_api.audit_log(p_record_id => 'r-1') $$, '22023', null, 'record id without table: 22023');
+
+select set_config('request.jwt.claims',
+  '{"sub":"a5000000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select is((select count(*) from admin_api.audit_log('adminapi_probe')), 3::bigint, 'an admin reads the audit trail');
+
+select set_config('request.jwt.claims',
+  '{"sub":"a5000000-0000-4000-8000-000000000001","role":"authenticated","app_metadata":{}}', true);
+select throws_ok($$ select admin_api.audit_log('adminapi_probe') $$, '42501', null, 'a user cannot read the audit trail');
+reset role;
+set local role anon;
+select throws_ok($$ select admin_api.audit_log('adminapi_probe') $$, '42501', null, 'anon cannot even reach admin_api');
+
+select * from finish();
+rollback;
