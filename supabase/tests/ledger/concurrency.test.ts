@@ -1,0 +1,151 @@
+// Many clients at once against the real ledger: random transfers as the service and as
+// account owners, the same idempotency key fired twice at the same moment, transfers in
+// opposite directions between the same two accounts, overlapping batches, and holds. No
+// call may fail with anything but WL001 (no deadlock, no serialization error), and
+// afterwards the invariants hold and every balance equals what the committed calls say.
+import { randomUUID } from "node:crypto";
+import type { Sql } from "postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { assertLedgerInvariants } from "./invariants.ts";
+import {
+  balances,
+  type Caller,
+  callAs,
+  connect,
+  createFundedParties,
+  type Party,
+  service,
+  sqlState,
+  testDatabaseUrl,
+  type WalletTransaction,
+} from "./ledger-client.ts";
+
+const CLIENTS = 16;
+const OPERATIONS_PER_CLIENT = 40;
+const PARTIES = 10;
+const FUNDING = 5_000n;
+const CURRENCY = "XCC";
+
+let sql: Sql;
+let parties: Party[];
+const run = randomUUID().slice(0, 8);
+
+beforeAll(async () => {
+  sql = connect(testDatabaseUrl(), CLIENTS + 2);
+  parties = await createFundedParties(sql, CURRENCY, PARTIES, FUNDING);
+});
+
+afterAll(async () => {
+  await sql?.end({ timeout: 5 });
+});
+
+/** Everything that committed, by transaction id (a replay returns an id already here). */
+const committed = new Map<string, WalletTransaction>();
+const unexpected: string[] = [];
+let keySeq = 0;
+const nextKey = () => `cc-${run}-${keySeq++}`;
+const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)]!;
+const amount = () => String(1 + Math.floor(Math.random() * 1500));
+
+function twoParties(): [Party, Party] {
+  const a = pick(parties);
+  let b = pick(parties);
+  while (b === a) b = pick(parties);
+  return [a, b];
+}
+
+/** Runs a call; records what committed; WL001 (insufficient funds) is the only allowed failure. */
+async function attempt(caller: Caller, fn: string, args: unknown[]): Promise<WalletTransaction[] | string> {
+  try {
+    const rows = await callAs(sql, caller, fn, args);
+    for (const row of rows) committed.set(row.id, row);
+    return rows;
+  } catch (error) {
+    const state = sqlState(error);
+    if (state !== "WL001") unexpected.push(`${fn}: ${state} ${(error as Error).message}`);
+    return state;
+  }
+}
+
+const sameKeyOutcomes: Array<[WalletTransaction[] | string, WalletTransaction[] | string]> = [];
+
+async function oneOperation(): Promise<void> {
+  const roll = Math.random();
+  const [a, b] = twoParties();
+  if (roll < 0.35) {
+    await attempt(service, "wallet_transfer", [a.accountId, b.accountId, amount(), CURRENCY, nextKey(), null, {}]);
+  } else if (roll < 0.55) {
+    await attempt({ kind: "user", userId: a.userId }, "wallet_transfer", [a.accountId, b.accountId, amount(), CURRENCY, nextKey(), null, {}]);
+  } else if (roll < 0.7) {
+    // One key, two simultaneous requests: one effect, both see the same transaction.
+    const args = [a.accountId, b.accountId, amount(), CURRENCY, nextKey(), "dup", {}];
+    const caller: Caller = Math.random() < 0.5 ? service : { kind: "user", userId: a.userId };
+    sameKeyOutcomes.push(await Promise.all([attempt(caller, "wallet_transfer", args), attempt(caller, "wallet_transfer", args)]));
+  } else if (roll < 0.8) {
+    // Opposite directions at once: the lock order must not depend on who pays whom.
+    await Promise.all([
+      attempt(service, "wallet_transfer", [a.accountId, b.accountId, amount(), CURRENCY, nextKey(), null, {}]),
+      attempt(service, "wallet_transfer", [b.accountId, a.accountId, amount(), CURRENCY, nextKey(), null, {}]),
+    ]);
+  } else if (roll < 0.9) {
+    const items = Array.from({ length: 2 + Math.floor(Math.random() * 10) }, () => {
+      const [from, to] = twoParties();
+      return { from: from.accountId, to: to.accountId, amount: Number(amount()) / 4, currency: CURRENCY, idempotency_key: nextKey() };
+    }).map((item) => ({ ...item, amount: Math.max(1, Math.floor(item.amount)) }));
+    await attempt(service, "wallet_transfer_batch", [items]);
+  } else {
+    const hold = await attempt(service, "wallet_hold", [a.accountId, amount(), CURRENCY, nextKey(), {}]);
+    if (typeof hold === "string") return;
+    const holdId = hold[0]!.id;
+    committed.delete(holdId);
+    if (Math.random() < 0.6) {
+      const captured = Math.max(1, Math.floor(Number(hold[0]!.amount) / 2));
+      await attempt(service, "wallet_capture", [holdId, b.accountId, captured, `cap-${holdId}`]);
+    } else {
+      await callAs(sql, service, "wallet_void", [holdId]);
+    }
+  }
+}
+
+async function client(): Promise<void> {
+  for (let i = 0; i < OPERATIONS_PER_CLIENT; i++) await oneOperation();
+}
+
+describe("ledger under concurrency", () => {
+  it("keeps every invariant and loses no update with 16 clients", async () => {
+    await Promise.all(Array.from({ length: CLIENTS }, client));
+
+    expect(unexpected).toEqual([]);
+    expect(committed.size).toBeGreaterThan(CLIENTS * OPERATIONS_PER_CLIENT * 0.3);
+
+    for (const [first, second] of sameKeyOutcomes) {
+      if (typeof first === "string" || typeof second === "string") {
+        // A refused request is refused for both (the first rolled back, the second retried and failed the same way).
+        expect([first, second].every((o) => o === "WL001" || (typeof o !== "string" && o.length === 1))).toBe(true);
+      } else {
+        expect(second[0]!.id).toBe(first[0]!.id);
+      }
+    }
+
+    // Every balance is the funding plus what the committed transactions moved.
+    const expected = new Map(parties.map((p) => [p.accountId, FUNDING]));
+    for (const tx of committed.values()) {
+      expect(tx.status).toBe("posted");
+      const value = BigInt(tx.amount);
+      if (expected.has(tx.from_account_id)) expected.set(tx.from_account_id, expected.get(tx.from_account_id)! - value);
+      if (tx.to_account_id && expected.has(tx.to_account_id)) expected.set(tx.to_account_id, expected.get(tx.to_account_id)! + value);
+    }
+    const actual = await balances(sql, parties.map((p) => p.accountId));
+    for (const p of parties) {
+      expect(actual.get(p.accountId)).toEqual({ balance: expected.get(p.accountId), available: expected.get(p.accountId) });
+    }
+
+    // Nothing committed that no caller saw: one transaction per key of this run.
+    const [{ count }] = await sql<{ count: string }[]>`
+      select count(*) from public.wallet_transactions
+       where idempotency_key like ${`cc-${run}-%`} and status = 'posted'`;
+    expect(Number(count)).toBe(committed.size);
+
+    await assertLedgerInvariants(sql);
+  });
+});

@@ -1,0 +1,104 @@
+// What the ledger suites, benchmarks and drills share: a connection to the test database,
+// calls made exactly as PostgREST makes them (role and JWT claims set per transaction),
+// and fresh users with funded accounts in a currency of their own.
+import { randomUUID } from "node:crypto";
+import postgres, { type Sql, type TransactionSql } from "postgres";
+
+export interface WalletTransaction {
+  id: string;
+  kind: string;
+  status: string;
+  amount: string;
+  hold_amount: string | null;
+  currency: string;
+  from_account_id: string;
+  to_account_id: string | null;
+  idempotency_key: string;
+  initiated_by: string | null;
+  reverses_id: string | null;
+}
+
+/** The superuser URL of the test database; a missing URL is an error, never a skip. */
+export function testDatabaseUrl(): string {
+  const url = process.env.MFUKO_TEST_DB_URL;
+  if (!url) throw new Error("MFUKO_TEST_DB_URL is not set: run through `npm test` or export it");
+  return url;
+}
+
+export function connect(url: string, max: number): Sql {
+  return postgres(url, { max, onnotice: () => {}, idle_timeout: 5 });
+}
+
+/** A caller as PostgREST would present it: service_role, or a signed-in user. */
+export type Caller = { kind: "service" } | { kind: "user"; userId: string; appRole?: "admin" | "support" };
+
+export const service: Caller = { kind: "service" };
+
+async function actAs(tx: TransactionSql, caller: Caller): Promise<void> {
+  const claims =
+    caller.kind === "service"
+      ? { role: "service_role" }
+      : { sub: caller.userId, role: "authenticated", app_metadata: caller.appRole ? { role: caller.appRole } : {} };
+  const role = caller.kind === "service" ? "service_role" : "authenticated";
+  await tx`select set_config('role', ${role}, true), set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
+}
+
+/** Calls one wallet function in its own transaction as `caller`; returns its rows. */
+export async function callAs<T = WalletTransaction>(
+  sql: Sql,
+  caller: Caller,
+  fn: string,
+  args: unknown[],
+): Promise<T[]> {
+  if (!/^wallet_[a-z_]+$/.test(fn)) throw new Error(`not a wallet function: ${fn}`);
+  const placeholders = args.map((_, i) => `$${i + 1}`).join(", ");
+  // postgres.js learns the parameter types from the server, so objects go out as jsonb.
+  return sql.begin(async (tx) => {
+    await actAs(tx, caller);
+    return tx.unsafe(`select * from public.${fn}(${placeholders})`, args as never[]);
+  }) as Promise<T[]>;
+}
+
+/** The SQLSTATE of a failed call, or rethrows what is not a database error. */
+export function sqlState(error: unknown): string {
+  if (error && typeof error === "object" && "code" in error && typeof error.code === "string") return error.code;
+  throw error;
+}
+
+export interface Party {
+  userId: string;
+  accountId: string;
+}
+
+/**
+ * Creates `count` users with one account each in `currency` (a code no other suite uses),
+ * each funded with `funding` by a deposit from the `test` provider.
+ */
+export async function createFundedParties(sql: Sql, currency: string, count: number, funding: bigint): Promise<Party[]> {
+  const parties: Party[] = Array.from({ length: count }, () => ({ userId: randomUUID(), accountId: randomUUID() }));
+  await sql`insert into auth.users ${sql(parties.map((p) => ({ id: p.userId, email: `${p.userId}@ledger.test` })))}`;
+  await sql`insert into public.wallet_accounts ${sql(
+    parties.map((p) => ({ id: p.accountId, owner_id: p.userId, kind: "user", currency })),
+  )}`;
+  if (funding > 0n) {
+    for (const p of parties) {
+      await callAs(sql, service, "wallet_deposit", [p.accountId, funding.toString(), currency, "test", `fund-${p.accountId}`, {}]);
+    }
+  }
+  return parties;
+}
+
+/** A currency code (3 upper-case letters) unlikely to be used by another run. */
+export function scratchCurrency(): string {
+  const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  let code = "";
+  for (let i = 0; i < 3; i++) code += letters[Math.floor(Math.random() * letters.length)];
+  return code;
+}
+
+/** Balances of the given accounts, as bigint, keyed by account id. */
+export async function balances(sql: Sql, accounts: string[]): Promise<Map<string, { balance: bigint; available: bigint }>> {
+  const rows = await sql<{ id: string; balance: string; available: string }[]>`
+    select id, balance, available from public.wallet_accounts where id = any(${accounts}::uuid[])`;
+  return new Map(rows.map((r) => [r.id, { balance: BigInt(r.balance), available: BigInt(r.available) }]));
+}
