@@ -31,8 +31,17 @@ export const envSchema = {
   STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_/, "must start with whsec_"),
   REVOLUT_WEBHOOK_SECRET: secret,
   REVOLUT_API_BASE_URL: httpUrl,
+  // Merchant API secret key and the API version the order look-up is written against.
+  REVOLUT_SECRET_KEY: secret,
+  REVOLUT_API_VERSION: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date like 2024-09-01").default("2024-09-01"),
   MOMO_CALLBACK_SECRET: secret,
   MOMO_API_BASE_URL: httpUrl,
+  // MTN MoMo Collection API credentials: the product's subscription key (Ocp-Apim-Subscription-Key),
+  // the API user (a UUID) and its API key, and X-Target-Environment (sandbox, mtnuganda, ...).
+  MOMO_SUBSCRIPTION_KEY: secret,
+  MOMO_API_USER: z.uuid({ error: "must be a UUID" }),
+  MOMO_API_KEY: secret,
+  MOMO_TARGET_ENVIRONMENT: z.string().regex(/^[a-z0-9]{1,32}$/, "must be lower-case letters and digits").default("sandbox"),
   UPSTASH_REDIS_REST_URL: httpUrl.optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
   RATE_LIMIT_WHATSAPP_WEBHOOK_PER_MIN: perMinute(100),
@@ -57,7 +66,8 @@ export class ConfigError extends Error {
 /** Variables whose values must never reach a log line; the logger masks them wherever they appear. */
 const SECRET_NAMES: ReadonlySet<EnvName> = new Set<EnvName>([
   "SUPABASE_DB_URL", "SUPABASE_JWT_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET", "STRIPE_SECRET_KEY",
-  "STRIPE_WEBHOOK_SECRET", "REVOLUT_WEBHOOK_SECRET", "MOMO_CALLBACK_SECRET", "UPSTASH_REDIS_REST_TOKEN",
+  "STRIPE_WEBHOOK_SECRET", "REVOLUT_WEBHOOK_SECRET", "REVOLUT_SECRET_KEY", "MOMO_CALLBACK_SECRET", "MOMO_SUBSCRIPTION_KEY",
+  "MOMO_API_KEY", "UPSTASH_REDIS_REST_TOKEN",
 ]);
 
 const cache = new Map<EnvName, unknown>();
