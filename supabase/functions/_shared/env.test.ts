@@ -1,0 +1,63 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { clearEnvCache, ConfigError, env, readEnv } from "./env.ts";
+import { rateLimitPerMinute } from "./rate-limit/config.ts";
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+  clearEnvCache();
+});
+
+describe("env", () => {
+  it("reads and validates variables", () => {
+    vi.stubEnv("STRIPE_WEBHOOK_SECRET", "whsec_abc");
+    vi.stubEnv("MOMO_API_BASE_URL", "http://127.0.0.1:9999");
+    expect(env("STRIPE_WEBHOOK_SECRET", "MOMO_API_BASE_URL")).toEqual({
+      STRIPE_WEBHOOK_SECRET: "whsec_abc",
+      MOMO_API_BASE_URL: "http://127.0.0.1:9999",
+    });
+    expect(readEnv("STRIPE_WEBHOOK_SECRET")).toBe("whsec_abc");
+  });
+
+  it("names a missing variable and treats empty as missing", () => {
+    vi.stubEnv("WHATSAPP_APP_SECRET", "");
+    expect(() => env("WHATSAPP_APP_SECRET")).toThrowError(new ConfigError("WHATSAPP_APP_SECRET", "is missing"));
+  });
+
+  it("names an invalid variable without echoing its value", () => {
+    vi.stubEnv("STRIPE_WEBHOOK_SECRET", "not-a-webhook-secret-value");
+    let message = "";
+    try {
+      env("STRIPE_WEBHOOK_SECRET");
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message).toContain("STRIPE_WEBHOOK_SECRET");
+    expect(message).toContain("whsec_");
+    expect(message).not.toContain("not-a-webhook-secret-value");
+  });
+
+  it("reads a variable once", () => {
+    vi.stubEnv("WHATSAPP_VERIFY_TOKEN", "first-token-value");
+    expect(env("WHATSAPP_VERIFY_TOKEN").WHATSAPP_VERIFY_TOKEN).toBe("first-token-value");
+    vi.stubEnv("WHATSAPP_VERIFY_TOKEN", "second-token-value");
+    expect(env("WHATSAPP_VERIFY_TOKEN").WHATSAPP_VERIFY_TOKEN).toBe("first-token-value");
+  });
+
+  it("gives each function its rate limit, defaulted and overridable", () => {
+    for (const name of ["WHATSAPP_WEBHOOK", "STRIPE_WEBHOOK", "MOMO_WEBHOOK", "REVOLUT_WEBHOOK", "ADMIN", "AGENT"]) {
+      vi.stubEnv(`RATE_LIMIT_${name}_PER_MIN`, "");
+    }
+    expect(rateLimitPerMinute("whatsapp-webhook")).toBe(100);
+    expect(rateLimitPerMinute("stripe-webhook")).toBe(50);
+    expect(rateLimitPerMinute("momo-webhook")).toBe(50);
+    expect(rateLimitPerMinute("revolut-webhook")).toBe(50);
+    expect(rateLimitPerMinute("admin")).toBe(200);
+    expect(rateLimitPerMinute("agent")).toBe(30);
+    clearEnvCache();
+    vi.stubEnv("RATE_LIMIT_AGENT_PER_MIN", "7");
+    vi.stubEnv("RATE_LIMIT_ADMIN_PER_MIN", "0");
+    expect(rateLimitPerMinute("agent")).toBe(7);
+    expect(() => rateLimitPerMinute("admin")).toThrowError(/RATE_LIMIT_ADMIN_PER_MIN is invalid: must be at least 1/);
+  });
+});

@@ -1,0 +1,39 @@
+import { createHmac } from "node:crypto";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { bytesToHex, hexToBytes, hmacSha256Hex, matchesHex, timingSafeEqual } from "./hmac.ts";
+
+describe("hmacSha256Hex", () => {
+  it("matches RFC 4231 test case 2", async () => {
+    expect(await hmacSha256Hex("Jefe", "what do ya want for nothing?")).toBe(
+      "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+    );
+  });
+
+  it("agrees with node:crypto on arbitrary keys and bytes", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ minLength: 1 }), fc.uint8Array(), async (key, data) => {
+        expect(await hmacSha256Hex(key, data)).toBe(createHmac("sha256", key).update(data).digest("hex"));
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
+
+describe("hex and comparison", () => {
+  it("round-trips bytes through hex and rejects non-hex", () => {
+    expect(bytesToHex(new Uint8Array([0, 15, 255]))).toBe("000fff");
+    expect(hexToBytes("000FfF")).toEqual(new Uint8Array([0, 15, 255]));
+    expect(hexToBytes("abc")).toBeNull();
+    expect(hexToBytes("zz")).toBeNull();
+  });
+
+  it("compares equal-length arrays by content and treats other lengths as unequal", () => {
+    expect(timingSafeEqual(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 3]))).toBe(true);
+    expect(timingSafeEqual(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 4]))).toBe(false);
+    expect(timingSafeEqual(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2]))).toBe(false);
+    expect(matchesHex(new Uint8Array([171, 205]), "ABCD")).toBe(true);
+    expect(matchesHex(new Uint8Array([171, 205]), "abce")).toBe(false);
+    expect(matchesHex(new Uint8Array([171, 205]), "not hex")).toBe(false);
+  });
+});
