@@ -156,8 +156,9 @@ $$;
 -- ---------------------------------------------------------------------------------------
 
 -- Audit rows, newest first, filtered by table, record id, actor and time range [p_from,
--- p_to); keyset pagination on id (p_before_id: the last id of the previous page). Admin and
--- support only. Rows are returned as JSON objects with the columns of audit.log.
+-- p_to); keyset pagination on id (p_before_id: the last id of the previous page; the API
+-- asks for one row more than a page to know whether another follows). Admin and support
+-- only. Rows are returned as JSON objects with the columns of audit.log.
 create function admin_api.audit_log(
   p_table text default null,
   p_record_id text default null,
@@ -175,8 +176,8 @@ set search_path = ''
 as $$
 begin
   perform private.admin_api_require(false, 'read the audit trail');
-  if p_limit is null or p_limit not between 1 and 200 then
-    perform private.wallet_fail('22023', format('limit %s is not between 1 and 200', coalesce(p_limit::text, 'null')));
+  if p_limit is null or p_limit not between 1 and 1000 then
+    perform private.wallet_fail('22023', format('limit %s is not between 1 and 1000', coalesce(p_limit::text, 'null')));
   end if;
   if p_record_id is not null and p_table is null then
     perform private.wallet_fail('22023', 'record_id needs table');

@@ -1,0 +1,178 @@
+-- Admin API, part 3: operations on payments and webhooks (docs/ADMIN_API.md): the event an
+-- admin replays, and the reconciliation of provider records against ledger credits.
+
+-- ---------------------------------------------------------------------------------------
+-- Webhook replay
+-- ---------------------------------------------------------------------------------------
+
+-- The failed or dead event an admin replays, locked until the replay commits so that a
+-- provider retry of the same event (webhook_event_begin) waits and then sees its outcome.
+-- The admin API then applies it with the provider's own effect code and records the
+-- outcome with webhook_event_finish, in the same transaction.
+create function admin_api.webhook_event_for_replay(p_id uuid)
+returns public.webhook_events
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_event public.webhook_events;
+begin
+  perform private.admin_api_require(true, 'replay a webhook event');
+  select e.* into v_event from public.webhook_events e where e.id = p_id for update;
+  if not found then
+    perform private.wallet_fail('WL007', format('webhook event %s not found', p_id));
+  end if;
+  if v_event.status not in ('failed', 'dead') then
+    perform private.wallet_fail('WL008',
+      format('webhook event %s is %s; only failed or dead events are replayed', p_id, v_event.status));
+  end if;
+  return v_event;
+end;
+$$;
+
+-- ---------------------------------------------------------------------------------------
+-- Reconciliation
+-- ---------------------------------------------------------------------------------------
+
+-- Every disagreement between what providers confirmed and what the ledger credited, for
+-- one provider or all, among records created in [p_from, p_to):
+--   missing_credit          a confirmed payment without a posted deposit (including payments
+--                           kept as needs_review: money we hold that no wallet shows), or a
+--                           provider mirror row that succeeded (MoMo SUCCESSFUL, Revolut
+--                           order completed) with no payment recorded at all;
+--   credit_without_payment  a deposit from a provider's clearing account that no payment
+--                           points at;
+--   amount_differs          a payment whose deposit, or whose provider mirror row, has
+--                           another amount or currency.
+-- Admin and support only.
+create function admin_api.reconciliation(
+  p_provider text default null,
+  p_from timestamptz default null,
+  p_to timestamptz default null
+)
+returns table (
+  kind text,
+  provider text,
+  payment_id uuid,
+  provider_payment_id text,
+  wallet_transaction_id uuid,
+  account_id uuid,
+  currency text,
+  provider_amount bigint,
+  ledger_amount bigint,
+  occurred_at timestamptz,
+  detail text
+)
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  perform private.admin_api_require(false, 'reconcile payments');
+  if p_provider is not null and p_provider not in ('stripe', 'momo', 'revolut') then
+    perform private.wallet_fail('22023', format('provider %s is not one of stripe, momo, revolut', p_provider));
+  end if;
+  if p_from is not null and p_to is not null and p_from >= p_to then
+    perform private.wallet_fail('22023', 'from must be before to');
+  end if;
+
+  return query
+  with payments as (
+    select p.* from public.payments p
+     where (p_provider is null or p.provider = p_provider)
+       and (p_from is null or p.created_at >= p_from)
+       and (p_to is null or p.created_at < p_to)
+  ),
+  deposits as (
+    select t.*, split_part(c.code, ':', 2) as provider
+      from public.wallet_transactions t
+      join public.wallet_accounts c on c.id = t.from_account_id
+     where t.kind = 'deposit' and t.status = 'posted'
+       and c.kind = 'system' and c.code like 'clearing:%'
+       and (p_provider is null or c.code like 'clearing:' || p_provider || ':%')
+       and (p_from is null or t.created_at >= p_from)
+       and (p_to is null or t.created_at < p_to)
+  )
+  -- A payment with no posted deposit behind it.
+  select 'missing_credit'::text, p.provider, p.id, p.provider_payment_id, p.wallet_transaction_id,
+         i.account_id, p.currency, p.amount, null::bigint, p.created_at,
+         case when p.status = 'needs_review' then 'payment needs review: ' || p.review_reason
+              else 'the payment''s credit is not a posted deposit' end
+    from payments p
+    left join public.payment_intents i on i.id = p.intent_id
+    left join public.wallet_transactions t on t.id = p.wallet_transaction_id
+   where p.status = 'needs_review' or t.kind is distinct from 'deposit' or t.status is distinct from 'posted'
+  union all
+  -- A MoMo request-to-pay that succeeded but was never recorded as a payment.
+  select 'missing_credit', 'momo', null, m.reference_id::text, null, i.account_id, m.currency, m.amount, null,
+         m.created_at, 'MoMo transaction SUCCESSFUL without a payment'
+    from public.momo_transactions m
+    left join public.payment_intents i on i.id = m.intent_id
+   where (p_provider is null or p_provider = 'momo')
+     and m.status = 'SUCCESSFUL'
+     and (p_from is null or m.created_at >= p_from)
+     and (p_to is null or m.created_at < p_to)
+     and not exists (
+       select 1 from public.payments p
+        where p.provider = 'momo'
+          and (p.provider_payment_id in (m.reference_id::text, m.financial_transaction_id) or p.intent_id = m.intent_id))
+  union all
+  -- A completed Revolut order that was never recorded as a payment.
+  select 'missing_credit', 'revolut', null, r.revolut_id, null, i.account_id, r.currency, r.amount, null,
+         r.created_at, 'Revolut order completed without a payment'
+    from public.revolut_transactions r
+    left join public.payment_intents i on i.id = r.intent_id
+   where (p_provider is null or p_provider = 'revolut')
+     and r.kind = 'order' and r.state = 'completed'
+     and (p_from is null or r.created_at >= p_from)
+     and (p_to is null or r.created_at < p_to)
+     and not exists (
+       select 1 from public.payments p
+        where p.provider = 'revolut' and (p.provider_payment_id = r.revolut_id or p.intent_id = r.intent_id))
+  union all
+  -- Money credited from a provider's clearing account that no payment accounts for.
+  select 'credit_without_payment', d.provider, null, null, d.id, d.to_account_id, d.currency, null, d.amount,
+         d.created_at, 'deposit ' || d.idempotency_key || ' has no payment'
+    from deposits d
+   where not exists (select 1 from public.payments p where p.wallet_transaction_id = d.id)
+  union all
+  -- A payment credited with another amount or currency than the provider confirmed.
+  select 'amount_differs', p.provider, p.id, p.provider_payment_id, t.id, t.to_account_id, p.currency, p.amount,
+         t.amount, p.created_at,
+         format('provider %s %s, ledger %s %s', p.amount, p.currency, t.amount, t.currency)
+    from payments p
+    join public.wallet_transactions t on t.id = p.wallet_transaction_id
+   where t.kind = 'deposit' and t.status = 'posted' and (t.amount, t.currency) is distinct from (p.amount, p.currency)
+  union all
+  -- A payment whose provider mirror row reports another amount or currency.
+  select 'amount_differs', p.provider, p.id, p.provider_payment_id, p.wallet_transaction_id, m.account_id,
+         p.currency, m.amount, p.amount, p.created_at,
+         format('%s reports %s %s, payment %s %s', m.source, m.amount, m.currency, p.amount, p.currency)
+    from payments p
+    join lateral (
+      select 'MoMo' as source, mm.amount, mm.currency, i.account_id
+        from public.momo_transactions mm
+        left join public.payment_intents i on i.id = mm.intent_id
+       where p.provider = 'momo' and mm.status = 'SUCCESSFUL'
+         and (p.provider_payment_id in (mm.reference_id::text, mm.financial_transaction_id) or p.intent_id = mm.intent_id)
+      union all
+      select 'Revolut', rr.amount, rr.currency, i.account_id
+        from public.revolut_transactions rr
+        left join public.payment_intents i on i.id = rr.intent_id
+       where p.provider = 'revolut' and rr.kind = 'order' and rr.state = 'completed'
+         and (p.provider_payment_id = rr.revolut_id or p.intent_id = rr.intent_id)
+    ) m on (m.amount, m.currency) is distinct from (p.amount, p.currency)
+   order by 10, 1, 3;
+end;
+$$;
+
+revoke all on function
+  admin_api.webhook_event_for_replay(uuid),
+  admin_api.reconciliation(text, timestamptz, timestamptz)
+  from public, anon, authenticated, service_role;
+grant execute on function
+  admin_api.webhook_event_for_replay(uuid),
+  admin_api.reconciliation(text, timestamptz, timestamptz)
+  to authenticated;

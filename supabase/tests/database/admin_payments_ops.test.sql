@@ -1,0 +1,125 @@
+-- admin_api.reconciliation lists every kind of mismatch between provider records and ledger
+-- credits (and nothing for a clean payment); admin_api.webhook_event_for_replay hands out only
+-- failed or dead events, to admins.
+begin;
+select plan(19);
+
+insert into auth.users (id, email, raw_app_meta_data) values
+  ('a6000000-0000-4000-8000-000000000001', 'recon-user@test.local', '{}'),
+  ('a6000000-0000-4000-8000-0000000000ad', 'recon-admin@test.local', '{"role":"admin"}'),
+  ('a6000000-0000-4000-8000-00000000005a', 'recon-support@test.local', '{"role":"support"}');
+insert into public.wallet_accounts (id, owner_id, kind, currency) values
+  ('ac600000-0000-4000-8000-00000000000a', 'a6000000-0000-4000-8000-000000000001', 'user', 'TZS');
+
+-- Provider records and credits, all created now (the window below isolates them).
+-- 1. A clean Stripe payment: intent, payment, deposit of the same amount. No mismatch.
+select public.payment_intent_create('stripe', 'ac600000-0000-4000-8000-00000000000a', 1000, 'TZS', 'recon-intent-1');
+select public.payment_record_success('stripe', 'pi_recon_clean',
+  (select id from public.payment_intents where idempotency_key = 'recon-intent-1'), 1000, 'TZS');
+-- 2. A Stripe payment for no known intent: kept as needs_review, never credited.
+select public.payment_record_success('stripe', 'pi_recon_unknown', null, 400, 'TZS');
+-- 3. A deposit from Stripe's clearing account that no payment points at.
+select public.wallet_deposit('ac600000-0000-4000-8000-00000000000a', 500, 'TZS', 'stripe', 'recon-orphan');
+-- 4. A payment whose deposit moved another amount (written by hand: the functions never do this).
+select public.wallet_deposit('ac600000-0000-4000-8000-00000000000a', 700, 'TZS', 'stripe', 'recon-short');
+insert into public.payments (provider, provider_payment_id, amount, currency, status, wallet_transaction_id)
+values ('stripe', 'pi_recon_short', 750, 'TZS', 'succeeded',
+        (select id from public.wallet_transactions where idempotency_key = 'recon-short'));
+-- 5. A MoMo request-to-pay that succeeded with no payment recorded.
+insert into public.momo_transactions (reference_id, amount, currency, status)
+values ('b6000000-0000-4000-8000-000000000001', 300, 'TZS', 'SUCCESSFUL');
+-- 6. A MoMo payment whose request-to-pay reports another amount.
+select public.wallet_deposit('ac600000-0000-4000-8000-00000000000a', 350, 'TZS', 'momo', 'recon-momo');
+insert into public.payments (provider, provider_payment_id, amount, currency, status, wallet_transaction_id)
+values ('momo', 'b6000000-0000-4000-8000-000000000002', 350, 'TZS', 'succeeded',
+        (select id from public.wallet_transactions where idempotency_key = 'recon-momo'));
+insert into public.momo_transactions (reference_id, amount, currency, status)
+values ('b6000000-0000-4000-8000-000000000002', 300, 'TZS', 'SUCCESSFUL');
+-- 7. A completed Revolut order with no payment recorded.
+insert into public.revolut_transactions (revolut_id, kind, state, amount, currency)
+values ('recon-order-1', 'order', 'completed', 900, 'TZS');
+
+create temporary table window_now on commit drop as select now() as t;
+grant select on window_now to authenticated;
+
+set local role authenticated;
+select set_config('request.jwt.claims',
+  '{"sub":"a6000000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+
+select results_eq(
+  $$ select kind, provider, coalesce(provider_payment_id, detail), provider_amount, ledger_amount
+       from admin_api.reconciliation(null, (select t from window_now), (select t + interval '1 microsecond' from window_now))
+      order by kind, provider, 3 $$,
+  $$ values
+       ('amount_differs', 'momo', 'b6000000-0000-4000-8000-000000000002', 300::bigint, 350::bigint),
+       ('amount_differs', 'stripe', 'pi_recon_short', 750::bigint, 700::bigint),
+       ('credit_without_payment', 'stripe', 'deposit recon-orphan has no payment', null::bigint, 500::bigint),
+       ('missing_credit', 'momo', 'b6000000-0000-4000-8000-000000000001', 300::bigint, null::bigint),
+       ('missing_credit', 'revolut', 'recon-order-1', 900::bigint, null::bigint),
+       ('missing_credit', 'stripe', 'pi_recon_unknown', 400::bigint, null::bigint) $$,
+  'every mismatch is listed once, and the clean payment is not');
+select is((select detail from admin_api.reconciliation('stripe', (select t from window_now), (select t + interval '1 microsecond' from window_now))
+            where provider_payment_id = 'pi_recon_unknown'),
+  'payment needs review: unknown_intent', 'a needs_review payment says why');
+select is((select account_id from admin_api.reconciliation('stripe', (select t from window_now), (select t + interval '1 microsecond' from window_now))
+            where kind = 'credit_without_payment'),
+  'ac600000-0000-4000-8000-00000000000a'::uuid, 'a credit without payment names the credited account');
+select results_eq(
+  $$ select kind from admin_api.reconciliation('momo', (select t from window_now), (select t + interval '1 microsecond' from window_now))
+      order by kind $$,
+  $$ values ('amount_differs'), ('missing_credit') $$,
+  'the provider filter keeps one provider');
+select is((select count(*) from admin_api.reconciliation(null, (select t - interval '1 day' from window_now), (select t from window_now))
+            where provider_payment_id like 'pi_recon%' or detail like '%recon-%'), 0::bigint,
+  'the time window excludes records outside it');
+select throws_ok($$ select * from admin_api.reconciliation('paypal') $$, '22023', null, 'an unknown provider: 22023');
+select throws_ok($$ select * from admin_api.reconciliation(null, '2026-01-02', '2026-01-01') $$, '22023', null,
+  'from after to: 22023');
+
+select set_config('request.jwt.claims',
+  '{"sub":"a6000000-0000-4000-8000-00000000005a","role":"authenticated","app_metadata":{"role":"support"}}', true);
+select is((select count(*) from admin_api.reconciliation(null, (select t from window_now), (select t + interval '1 microsecond' from window_now))),
+  6::bigint, 'support reads the reconciliation');
+select set_config('request.jwt.claims',
+  '{"sub":"a6000000-0000-4000-8000-000000000001","role":"authenticated","app_metadata":{}}', true);
+select throws_ok($$ select * from admin_api.reconciliation() $$, '42501', null, 'a user cannot reconcile');
+
+-- ---------------------------------------------------------------- webhook replay
+reset role;
+insert into public.webhook_events (id, provider, event_id, type, payload, status, attempts, last_error) values
+  ('e6000000-0000-4000-8000-000000000001', 'stripe', 'evt_recon_failed', 'payment_intent.succeeded', '{}', 'failed', 2, 'boom'),
+  ('e6000000-0000-4000-8000-000000000002', 'stripe', 'evt_recon_dead', 'payment_intent.succeeded', '{}', 'dead', 5, 'boom'),
+  ('e6000000-0000-4000-8000-000000000003', 'stripe', 'evt_recon_done', 'payment_intent.succeeded', '{}', 'processed', 1, null);
+set local role authenticated;
+select set_config('request.jwt.claims',
+  '{"sub":"a6000000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select results_eq($$ select event_id, status, attempts from admin_api.webhook_event_for_replay('e6000000-0000-4000-8000-000000000001') $$,
+  $$ values ('evt_recon_failed', 'failed', 2) $$, 'a failed event is handed out for replay');
+select results_eq($$ select event_id, status from admin_api.webhook_event_for_replay('e6000000-0000-4000-8000-000000000002') $$,
+  $$ values ('evt_recon_dead', 'dead') $$, 'a dead event is handed out for replay');
+select throws_ok($$ select admin_api.webhook_event_for_replay('e6000000-0000-4000-8000-000000000003') $$, 'WL008', null,
+  'a processed event is not replayed: WL008');
+select throws_ok($$ select admin_api.webhook_event_for_replay('e6000000-0000-4000-8000-0000000000ff') $$, 'WL007', null,
+  'an unknown event: WL007');
+select results_eq(
+  $$ select status, attempts from public.webhook_event_finish('e6000000-0000-4000-8000-000000000002', 'processed') $$,
+  $$ values ('processed', 6) $$, 'an admin records the replay''s outcome with webhook_event_finish');
+select set_config('request.jwt.claims',
+  '{"sub":"a6000000-0000-4000-8000-00000000005a","role":"authenticated","app_metadata":{"role":"support"}}', true);
+select throws_ok($$ select admin_api.webhook_event_for_replay('e6000000-0000-4000-8000-000000000001') $$, '42501', null,
+  'support cannot replay: 42501');
+select set_config('request.jwt.claims',
+  '{"sub":"a6000000-0000-4000-8000-000000000001","role":"authenticated","app_metadata":{}}', true);
+select throws_ok($$ select admin_api.webhook_event_for_replay('e6000000-0000-4000-8000-000000000001') $$, '42501', null,
+  'a user cannot replay: 42501');
+select is((select count(*) from public.webhook_events where id::text like 'e6000000%'), 0::bigint,
+  'a user reads no webhook events (RLS)');
+
+reset role;
+select ok(not has_function_privilege('anon', 'admin_api.reconciliation(text, timestamptz, timestamptz)', 'execute'),
+  'anon cannot execute the reconciliation');
+select ok(not has_function_privilege('anon', 'admin_api.webhook_event_for_replay(uuid)', 'execute'),
+  'anon cannot execute the replay lookup');
+
+select * from finish();
+rollback;
