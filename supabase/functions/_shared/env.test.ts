@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { clearEnvCache, ConfigError, env, readEnv } from "./env.ts";
+import { clearEnvCache, ConfigError, env, type EnvName, envSchema, readEnv } from "./env.ts";
 import { rateLimitPerMinute } from "./rate-limit/config.ts";
 
 afterEach(() => {
@@ -59,5 +60,22 @@ describe("env", () => {
     vi.stubEnv("RATE_LIMIT_ADMIN_PER_MIN", "0");
     expect(rateLimitPerMinute("agent")).toBe(7);
     expect(() => rateLimitPerMinute("admin")).toThrowError(/RATE_LIMIT_ADMIN_PER_MIN is invalid: must be at least 1/);
+  });
+});
+
+describe(".env.example", () => {
+  it("defines every variable the functions read, with values that pass validation", () => {
+    const file = readFileSync(new URL("../.env.example", import.meta.url), "utf8");
+    const defined = new Map(
+      file.split("\n").filter((line) => /^[A-Z0-9_]+=/.test(line)).map((line) => {
+        const [name, ...value] = line.split("=");
+        return [name!, value.join("=")] as const;
+      }),
+    );
+    const names = Object.keys(envSchema) as EnvName[];
+    // SUPABASE_JWKS is only for projects that sign with asymmetric keys.
+    expect(names.filter((name) => name !== "SUPABASE_JWKS" && !defined.has(name))).toEqual([]);
+    for (const [name, value] of defined) vi.stubEnv(name, value);
+    expect(() => env(...names)).not.toThrow();
   });
 });
