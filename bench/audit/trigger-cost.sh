@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Measures what the audit trigger costs on the ledger's hot path, to choose between a
+# row-level trigger and statement-level triggers with transition tables (docs/AUDIT.md).
+# Usage: PGHOST=127.0.0.1 PGPORT=... PGUSER=postgres bench/audit/trigger-cost.sh [synthetic|ledger] [seconds] [rounds]
+# It needs a database with the migrations applied. It runs pgbench's TPC-B-like script as the
+# reference, then transfers with no audit, with the row-level trigger and with the
+# statement-level variant, at 8 and 20 clients, and restores the row-level trigger at the end.
+set -euo pipefail
+mode=${1:-ledger}
+secs=${2:-15}
+rounds=${3:-3}
+here=$(cd "$(dirname "$0")" && pwd)
+db=${PGDATABASE:-postgres}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+psql_q() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -o /dev/null -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+
+psql_q -f "$here/statement_level_variant.sql"
+claims='{"sub":"00000000-0000-4000-8000-000000000001","role":"service_role","session_id":"bench"}'
+headers='{"x-correlation-id":"bench","x-forwarded-for":"203.0.113.7, 10.0.0.1","user-agent":"pgbench"}'
+
+if [ "$mode" = synthetic ]; then
+  psql_q -f "$here/synthetic_ledger.sql"
+  tables="bench_audit.accounts:id bench_audit.transactions:id bench_audit.entries:id"
+  call="select bench_audit.transfer(:a, :b, 1);"
+else
+  tables="public.wallet_accounts:id public.wallet_transactions:id public.wallet_entries:id"
+  psql_q -f "$here/ledger_accounts.sql"
+  call="select public.wallet_transfer((select id from bench_audit.ledger_accounts where n = :a), (select id from bench_audit.ledger_accounts where n = :b), 1, 'USD', gen_random_uuid()::text);"
+fi
+cat > "$work/transfer.sql" <<SQL
+\set a random(1, 50)
+\set b random(1, 49)
+\set b case when :b >= :a then :b + 1 else :b end
+begin;
+set local role service_role;
+select set_config('request.jwt.claims', '$claims', true), set_config('request.headers', '$headers', true);
+$call
+commit;
+SQL
+
+attach_row()  { for t in $tables; do psql_q -c "select audit.attach('${t%%:*}')"; done; }
+detach_all()  { for t in $tables; do psql_q -c "drop trigger if exists audit_row_change on ${t%%:*}; drop trigger if exists audit_stmt_insert on ${t%%:*}; drop trigger if exists audit_stmt_update on ${t%%:*}; drop trigger if exists audit_stmt_delete on ${t%%:*};"; done; }
+attach_stmt() { for t in $tables; do psql_q -c "select audit.bench_attach_statement('${t%%:*}', '${t##*:}')"; done; }
+# pgbench exits non-zero when a client aborts; a variant that fails stops the run.
+run() {
+  local out
+  out=$(pgbench -n -c "$1" -j 2 -T "$secs" "${@:2}" -d "$db" 2>"$work/err") || { cat "$work/err" >&2; return 1; }
+  grep -oP 'tps = \K[0-9.]+(?= \(without)' <<<"$out"
+}
+measure() { local v; v=$(run "${@:2}"); echo "$1 $2 $v"; }
+
+pgbench -i -q -s 50 -d "$db" >/dev/null 2>&1
+# The machine is shared and noisy: variants are interleaved within each round, every round
+# runs all of them back to back, and the report is the median over rounds.
+for r in $(seq 1 "$rounds"); do
+  for c in 8 20; do
+    measure tpcb $c
+    detach_all
+    measure no_audit $c -f "$work/transfer.sql"
+    attach_row
+    measure row_level $c -f "$work/transfer.sql"
+    detach_all; attach_stmt
+    measure statement_level $c -f "$work/transfer.sql"
+    detach_all; attach_row
+  done
+done | tee "$work/raw" | sed 's/^/raw: /'
+echo "variant clients median_tps ratio_to_tpcb"
+awk '{ v[$1" "$2] = v[$1" "$2] " " $3 } END { for (k in v) print k, v[k] }' "$work/raw" |
+  while read -r variant clients values; do
+    median=$(tr ' ' '\n' <<<"$values" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
+    echo "$variant $clients $median"
+  done | sort -k2,2n -k1,1 > "$work/medians"
+awk 'NR == FNR { if ($1 == "tpcb") base[$2] = $3; next } { printf "%s %s %.1f %.2f\n", $1, $2, $3, $3 / base[$2] }' "$work/medians" "$work/medians"
+psql_q -c "drop function audit.bench_attach_statement(regclass, text); drop function audit.bench_record_statement();"
+pgbench -i -I d -d "$db" >/dev/null 2>&1

@@ -1,0 +1,245 @@
+-- Immutable audit trail for the financial tables.
+--
+-- Every INSERT, UPDATE and DELETE on an audited table writes one row to audit.log with the
+-- request context PostgREST (or an edge function emulating it) put into the transaction:
+-- who (JWT sub, role, session), which request (correlation id, client address, user agent)
+-- and what (old and new row, changed columns). The schema is not exposed through the API and
+-- no API role can change or remove what is written. docs/AUDIT.md explains the choices,
+-- including why the trigger is row-level (measured).
+
+create schema if not exists audit;
+revoke all on schema audit from public;
+
+create table audit.log (
+  id bigint generated always as identity primary key,
+  occurred_at timestamptz not null default now(),
+  txid bigint not null default pg_catalog.txid_current(),
+  schema_name text not null,
+  table_name text not null,
+  operation text not null check (operation in ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')),
+  record_id text,
+  old_record jsonb,
+  new_record jsonb,
+  changed_fields text[],
+  actor_id uuid,
+  actor_role text,
+  actor_app_role text,
+  session_id text,
+  correlation_id text,
+  ip inet,
+  user_agent text,
+  -- Row operations always name their row; TRUNCATE is recorded once per statement.
+  constraint log_record_id_present check ((operation = 'TRUNCATE') = (record_id is null)),
+  constraint log_changed_fields_only_on_update check (operation = 'UPDATE' or changed_fields is null)
+);
+
+comment on table audit.log is
+  'Append-only record of every change to the financial tables, with the request context. '
+  'Written only by audit triggers; UPDATE, DELETE and TRUNCATE are rejected for every role.';
+
+create index log_table_record_idx on audit.log (table_name, record_id, id);
+create index log_actor_idx on audit.log (actor_id, id) where actor_id is not null;
+create index log_occurred_at_idx on audit.log using brin (occurred_at);
+
+-- No API role writes or changes the log directly: the trigger functions below own the writes.
+revoke all on table audit.log from public, anon, authenticated, service_role;
+
+-- Immutability does not rest on grants alone: even the owner (and any role that is later
+-- granted something by mistake) hits these triggers. Retention is an operator task that
+-- must disable them explicitly, which itself leaves a trace in the server log.
+create function audit.reject_change() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  raise exception 'audit.log is append-only: % is not allowed', tg_op
+    using errcode = 'AU001',
+          hint = 'Audit rows are never changed or removed through the API.';
+end;
+$$;
+
+create trigger log_reject_update_delete
+  before update or delete on audit.log
+  for each row execute function audit.reject_change();
+
+create trigger log_reject_truncate
+  before truncate on audit.log
+  for each statement execute function audit.reject_change();
+
+-- The first hop of x-forwarded-for is the client as seen by the edge. Anything that does not
+-- parse as an address is dropped rather than failing the audited write. IPv4 is recognised by
+-- pattern (the common case stays on the fast path); only IPv6-looking text pays for the
+-- subtransaction of an exception handler.
+create function audit.client_ip(p_forwarded_for text) returns inet
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  v_hop text := pg_catalog.btrim(pg_catalog.split_part(p_forwarded_for, ',', 1));
+begin
+  if v_hop ~ '^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$' then
+    return v_hop::inet;
+  elsif v_hop ~ '^[0-9A-Fa-f:.]+$' and pg_catalog.strpos(v_hop, ':') > 0 then
+    begin
+      return v_hop::inet;
+    exception
+      when invalid_text_representation then
+        return null;
+    end;
+  end if;
+  return null;
+end;
+$$;
+
+-- One audit row per changed row. Trigger arguments: the primary-key column, then the columns
+-- whose values must never reach the audit (provider payloads can carry tokens such as
+-- Stripe's client_secret): they are replaced by a marker, so the audit still shows that they
+-- changed. The body is kept to plain expressions and a single INSERT because it runs for
+-- every ledger row (docs/AUDIT.md has the measurements).
+create function audit.record_row_change() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_claims jsonb := nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+  v_headers jsonb := nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb;
+  v_old jsonb;
+  v_new jsonb;
+  v_old_logged jsonb;
+  v_new_logged jsonb;
+  v_ip inet;
+begin
+  if tg_op <> 'INSERT' then
+    v_old := pg_catalog.to_jsonb(old);
+  end if;
+  if tg_op <> 'DELETE' then
+    v_new := pg_catalog.to_jsonb(new);
+  end if;
+  v_old_logged := v_old;
+  v_new_logged := v_new;
+  for i in 1 .. tg_nargs - 1 loop
+    if v_old ->> tg_argv[i] is not null then
+      v_old_logged := v_old_logged || pg_catalog.jsonb_build_object(tg_argv[i], '[redacted]');
+    end if;
+    if v_new ->> tg_argv[i] is not null then
+      v_new_logged := v_new_logged || pg_catalog.jsonb_build_object(tg_argv[i], '[redacted]');
+    end if;
+  end loop;
+  if v_headers ? 'x-forwarded-for' then
+    v_ip := audit.client_ip(v_headers ->> 'x-forwarded-for');
+  end if;
+
+  insert into audit.log (
+    schema_name, table_name, operation, record_id, old_record, new_record, changed_fields,
+    actor_id, actor_role, actor_app_role, session_id, correlation_id, ip, user_agent
+  ) values (
+    tg_table_schema,
+    tg_table_name,
+    tg_op,
+    coalesce(v_new, v_old) ->> tg_argv[0],
+    v_old_logged,
+    v_new_logged,
+    case when tg_op = 'UPDATE' then array(
+      select n.key from pg_catalog.jsonb_each(v_new) as n
+      where n.value is distinct from v_old -> n.key
+      order by n.key
+    ) end,
+    (v_claims ->> 'sub')::uuid,
+    coalesce(v_claims ->> 'role', nullif(pg_catalog.current_setting('role'), 'none'), session_user),
+    v_claims -> 'app_metadata' ->> 'role',
+    v_claims ->> 'session_id',
+    pg_catalog.left(coalesce(v_headers ->> 'x-correlation-id',
+                             nullif(pg_catalog.current_setting('app.correlation_id', true), '')), 128),
+    v_ip,
+    pg_catalog.left(v_headers ->> 'user-agent', 512)
+  );
+  return null;
+end;
+$$;
+
+-- TRUNCATE removes rows without row triggers; it is recorded once with its context.
+create function audit.record_truncate() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_claims jsonb := nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+  v_headers jsonb := nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb;
+begin
+  insert into audit.log (
+    schema_name, table_name, operation,
+    actor_id, actor_role, actor_app_role, session_id, correlation_id, ip, user_agent
+  ) values (
+    tg_table_schema, tg_table_name, 'TRUNCATE',
+    (v_claims ->> 'sub')::uuid,
+    coalesce(v_claims ->> 'role', nullif(pg_catalog.current_setting('role'), 'none'), session_user),
+    v_claims -> 'app_metadata' ->> 'role',
+    v_claims ->> 'session_id',
+    pg_catalog.left(coalesce(v_headers ->> 'x-correlation-id',
+                             nullif(pg_catalog.current_setting('app.correlation_id', true), '')), 128),
+    audit.client_ip(v_headers ->> 'x-forwarded-for'),
+    pg_catalog.left(v_headers ->> 'user-agent', 512)
+  );
+  return null;
+end;
+$$;
+
+-- audit.attach('public.payments', array['raw']) puts a table under audit. The record id is the
+-- table's single-column primary key; the listed columns are redacted.
+create function audit.attach(p_table regclass, p_redact text[] default '{}') returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_pk text;
+begin
+  select a.attname
+    into v_pk
+    from pg_catalog.pg_index i
+    join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+   where i.indrelid = p_table and i.indisprimary and i.indnatts = 1;
+  if v_pk is null then
+    raise exception 'audit.attach: % needs a single-column primary key', p_table
+      using errcode = 'AU002';
+  end if;
+  if exists (
+    select 1 from pg_catalog.unnest(p_redact) as c
+    where not exists (
+      select 1 from pg_catalog.pg_attribute a
+      where a.attrelid = p_table and a.attname = c and a.attnum > 0 and not a.attisdropped
+    )
+  ) then
+    raise exception 'audit.attach: a redacted column of % does not exist: %', p_table, p_redact
+      using errcode = 'AU002';
+  end if;
+
+  execute pg_catalog.format(
+    'create or replace trigger audit_row_change after insert or update or delete on %s '
+    'for each row execute function audit.record_row_change(%s)',
+    p_table,
+    (select pg_catalog.string_agg(pg_catalog.quote_literal(arg), ', ')
+       from pg_catalog.unnest(array[v_pk] || p_redact) as arg)
+  );
+  execute pg_catalog.format(
+    'create or replace trigger audit_truncate after truncate on %s '
+    'for each statement execute function audit.record_truncate()',
+    p_table
+  );
+end;
+$$;
+
+revoke all on function audit.reject_change(), audit.client_ip(text),
+  audit.record_row_change(), audit.record_truncate(), audit.attach(regclass, text[])
+  from public;
+
+-- Reading the trail: the admin API queries it as `authenticated` with the caller's claims
+-- (the schema stays out of PostgREST's exposed schemas). Admin and support see every row,
+-- anyone else none; service_role reads for operators. Nobody is granted anything else.
+grant usage on schema audit to authenticated, service_role;
+grant select on table audit.log to authenticated, service_role;
+alter table audit.log enable row level security;
+create policy log_staff_read on audit.log for select to authenticated
+  using ((select private.request_reads_all()));

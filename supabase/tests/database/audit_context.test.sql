@@ -1,0 +1,174 @@
+-- Audit rows carry the context of the request that made the change: a call emulated the way
+-- PostgREST makes it (role, JWT claims, request headers) and calls made without one.
+begin;
+select plan(27);
+
+insert into auth.users (id, email, raw_app_meta_data) values
+  ('c2000000-0000-4000-8000-000000000001', 'audit-user@example.test', '{}'),
+  ('c2000000-0000-4000-8000-000000000003', 'audit-admin@example.test', '{"role": "admin"}');
+
+select coalesce(max(id), 0) as before_user from audit.log \gset
+
+-- A signed-in user opens an account, as PostgREST would run it.
+set local role authenticated;
+select set_config('request.jwt.claims',
+  '{"sub": "c2000000-0000-4000-8000-000000000001", "role": "authenticated", "session_id": "8e6d1c2a-5f4b-4c3d-9e8f-7a6b5c4d3e2f"}', true);
+select set_config('request.headers',
+  '{"x-correlation-id": "corr-audit-1", "x-forwarded-for": "203.0.113.7, 10.0.0.1", "user-agent": "mfuko-test/1.0"}', true);
+select id as account from public.wallet_open_account('USD') \gset
+select id as intent from public.payment_intent_create('stripe', :'account', 2500, 'USD', 'audit-ctx-1') \gset
+reset role;
+select set_config('request.jwt.claims', '', true);
+select set_config('request.headers', '', true);
+
+select results_eq(
+  format($$select actor_id, actor_role, session_id, correlation_id, ip, user_agent
+             from audit.log where id > %s and table_name = 'wallet_accounts' and record_id = %L$$,
+         :'before_user', :'account'),
+  $$values ('c2000000-0000-4000-8000-000000000001'::uuid, 'authenticated', '8e6d1c2a-5f4b-4c3d-9e8f-7a6b5c4d3e2f',
+            'corr-audit-1', '203.0.113.7'::inet, 'mfuko-test/1.0')$$,
+  'an insert made in a PostgREST request records actor, role, session, correlation id, first forwarded address and user agent'
+);
+select is(
+  (select operation from audit.log where id > :before_user and table_name = 'wallet_accounts' and record_id = :'account'),
+  'INSERT', 'the operation is recorded');
+select is(
+  (select new_record ->> 'owner_id' from audit.log
+    where id > :before_user and table_name = 'wallet_accounts' and record_id = :'account'),
+  'c2000000-0000-4000-8000-000000000001', 'the new row is recorded');
+select is(
+  (select old_record from audit.log where id > :before_user and table_name = 'wallet_accounts' and record_id = :'account'),
+  null, 'an insert has no old row');
+select is(
+  (select changed_fields from audit.log where id > :before_user and table_name = 'wallet_accounts' and record_id = :'account'),
+  null, 'an insert has no changed fields');
+select is(
+  (select schema_name || '.' || table_name from audit.log where id > :before_user and record_id = :'intent'),
+  'public.payment_intents', 'payment tables are audited with their schema and table');
+select is(
+  (select txid from audit.log where id > :before_user and record_id = :'intent'),
+  (select txid from audit.log where id > :before_user and record_id = :'account'),
+  'rows written in one transaction share its txid');
+
+-- The service confirms the payment: an UPDATE with its changed fields, and the ledger rows.
+select coalesce(max(id), 0) as before_service from audit.log \gset
+set local role service_role;
+select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select set_config('request.headers', '{"x-correlation-id": "corr-webhook-9"}', true);
+select id as payment, wallet_transaction_id as credit
+  from public.payment_record_success('stripe', 'pi_audit_ctx', :'intent', 2500, 'USD', 0,
+                                     '{"id": "pi_audit_ctx", "client_secret": "pi_audit_ctx_secret_abc"}') \gset
+reset role;
+select set_config('request.jwt.claims', '', true);
+select set_config('request.headers', '', true);
+
+select is(
+  (select changed_fields from audit.log
+    where id > :before_service and table_name = 'payment_intents' and record_id = :'intent' and operation = 'UPDATE'),
+  array['status'], 'an update lists exactly the fields that changed (updated_at is the same within one transaction)');
+select is(
+  (select old_record ->> 'status' || ' -> ' || (new_record ->> 'status') from audit.log
+    where id > :before_service and table_name = 'payment_intents' and record_id = :'intent' and operation = 'UPDATE'),
+  'requires_payment -> succeeded', 'an update records the old and the new row');
+select results_eq(
+  format($$select actor_id, actor_role, correlation_id, ip from audit.log
+            where id > %s and table_name = 'payments' and record_id = %L$$, :'before_service', :'payment'),
+  $$values (null::uuid, 'service_role', 'corr-webhook-9', null::inet)$$,
+  'a service call records the service role, no user and its correlation id');
+select is(
+  (select count(*)::int from audit.log where id > :before_service and table_name = 'wallet_transactions' and record_id = :'credit'),
+  1, 'the ledger transaction of the credit is audited');
+select is(
+  (select count(*)::int from audit.log
+    where id > :before_service and table_name = 'wallet_entries'
+      and new_record ->> 'transaction_id' = :'credit'),
+  2, 'both ledger entries of the credit are audited and found by their transaction');
+select is(
+  (select count(*)::int from audit.log
+    where id > :before_service and table_name = 'wallet_accounts' and record_id = :'account' and operation = 'UPDATE'),
+  1, 'the balance change of the account is audited');
+select is(
+  (select new_record -> 'raw' from audit.log where id > :before_service and table_name = 'payments' and record_id = :'payment'),
+  '"[redacted]"'::jsonb, 'provider payloads are redacted in the audit');
+select is(
+  (select count(*)::int from audit.log where id > :before_service and new_record::text like '%pi_audit_ctx_secret%'),
+  0, 'no secret reaches the audit');
+select is(
+  (select raw from public.payments where id = :'payment'),
+  '{"id": "pi_audit_ctx"}'::jsonb, 'and the stored payload keeps no client_secret either');
+
+-- An admin acting through the API is recorded as the admin, with its app role.
+select coalesce(max(id), 0) as before_admin from audit.log \gset
+set local role authenticated;
+select set_config('request.jwt.claims',
+  '{"sub": "c2000000-0000-4000-8000-000000000003", "role": "authenticated", "app_metadata": {"role": "admin"}}', true);
+select set_config('request.headers', '{"x-forwarded-for": "2001:db8::5"}', true);
+select id as admin_refund from public.refund_record(:'payment', 500, 're_audit_ctx', 'customer asked') \gset
+reset role;
+select set_config('request.jwt.claims', '', true);
+select set_config('request.headers', '', true);
+select results_eq(
+  format($$select actor_id, actor_app_role, ip from audit.log where id > %s and table_name = 'refunds'$$, :'before_admin'),
+  $$values ('c2000000-0000-4000-8000-000000000003'::uuid, 'admin', '2001:db8::5'::inet)$$,
+  'an admin call records the admin, its app role and an IPv6 client address');
+
+-- Without headers the correlation id comes from the app.correlation_id setting; a role
+-- switched to without claims is still named.
+select coalesce(max(id), 0) as before_job from audit.log \gset
+set local app.correlation_id = 'job-reconcile-42';
+set local role service_role;
+insert into public.subscriptions (stripe_subscription_id, stripe_customer_id, status)
+  values ('sub_audit_ctx', 'cus_audit', 'active') returning id as subscription \gset
+reset role;
+reset app.correlation_id;
+select results_eq(
+  format($$select actor_role, correlation_id, actor_id from audit.log where id > %s and record_id = %L$$,
+         :'before_job', :'subscription'),
+  $$values ('service_role', 'job-reconcile-42', null::uuid)$$,
+  'the correlation id falls back to app.correlation_id and the role to the current role');
+
+-- Malformed context never fails the write: a bad address is dropped, long values are cut.
+select coalesce(max(id), 0) as before_bad from audit.log \gset
+select set_config('request.headers', format('{"x-forwarded-for": "999.1.1.1", "x-correlation-id": "%s", "user-agent": "%s"}',
+  repeat('c', 300), repeat('u', 600)), true);
+update public.subscriptions set price_id = 'price_1' where id = :'subscription';
+select set_config('request.headers', '', true);
+select results_eq(
+  format($$select ip, length(correlation_id), length(user_agent), changed_fields
+             from audit.log where id > %s and record_id = %L$$, :'before_bad', :'subscription'),
+  $$values (null::inet, 128, 512, array['price_id'])$$,
+  'an invalid forwarded address is dropped and long header values are truncated');
+select is(audit.client_ip('not-an-ip'), null, 'text that is no address gives null');
+select is(audit.client_ip(' 198.51.100.23 ,10.0.0.1'), '198.51.100.23'::inet, 'the first hop is trimmed');
+select is(audit.client_ip('fe80::1::2'), null, 'a malformed IPv6 address gives null');
+
+-- DELETE and TRUNCATE of an audited table (only the owner can) are recorded too.
+select coalesce(max(id), 0) as before_delete from audit.log \gset
+delete from public.subscriptions where id = :'subscription';
+select results_eq(
+  format($$select operation, old_record ->> 'stripe_subscription_id', new_record from audit.log where id > %s$$, :'before_delete'),
+  $$values ('DELETE', 'sub_audit_ctx', null::jsonb)$$,
+  'a delete records the old row');
+truncate public.invoices;
+select results_eq(
+  format($$select operation, table_name, record_id from audit.log where id > %s and operation = 'TRUNCATE'$$, :'before_delete'),
+  $$values ('TRUNCATE', 'invoices', null::text)$$,
+  'a truncate is recorded once for the table');
+
+-- audit.attach refuses what it cannot audit.
+create table public.audit_no_pk (a int);
+select throws_ok($$select audit.attach('public.audit_no_pk')$$, 'AU002', null, 'a table without a primary key is refused');
+create table public.audit_with_pk (id int primary key);
+select throws_ok($$select audit.attach('public.audit_with_pk', array['nope'])$$, 'AU002', null,
+  'a redacted column that does not exist is refused');
+
+-- Every financial table is audited.
+select is(
+  (select array_agg(c.relname::text order by c.relname) from pg_trigger t join pg_class c on c.oid = t.tgrelid
+    where t.tgname = 'audit_row_change' and c.relnamespace = 'public'::regnamespace and c.relname not like 'audit_%'),
+  array['invoices', 'momo_transactions', 'payment_intents', 'payments', 'refunds', 'revolut_transactions',
+        'subscriptions', 'wallet_accounts', 'wallet_entries', 'wallet_transactions'],
+  'the ten financial tables carry the audit trigger');
+
+select * from finish();
+rollback;
