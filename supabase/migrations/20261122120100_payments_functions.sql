@@ -1,0 +1,360 @@
+-- Payments, part 2: the functions that write intents, payments and refunds (payments-audit.md).
+--
+-- Each is security definer with an empty search_path, checks its caller with the ledger's
+-- private.wallet_require_caller, and is idempotent. Money moves only through the ledger's
+-- contract functions (wallet_deposit, wallet_reverse) in the same transaction as the row
+-- that explains it. Errors reuse the ledger's codes (WL002 currency, WL004 account not
+-- active, WL005 replay with other parameters, WL006 amount, WL007 not found, WL008 state,
+-- 42501 caller, 22023 malformed argument) plus PA001..PA002 (docs/PAYMENTS.md).
+
+create function private.payment_require_provider(p_provider text) returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_provider is null or p_provider not in ('stripe', 'momo', 'revolut') then
+    perform private.wallet_fail('22023', pg_catalog.format('unknown payment provider %s', coalesce(p_provider, 'null')));
+  end if;
+end;
+$$;
+
+create function private.payment_require_text(p_value text, p_what text) returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_value is null or pg_catalog.length(p_value) not between 1 and 255 then
+    perform private.wallet_fail('22023', pg_catalog.format('%s must be 1 to 255 characters', p_what));
+  end if;
+end;
+$$;
+
+create function private.payment_require_amount(p_amount bigint) returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  if p_amount is null or p_amount <= 0 or p_amount > private.wallet_max_amount() then
+    perform private.wallet_fail('WL006', pg_catalog.format('invalid amount %s', coalesce(p_amount::text, 'null')));
+  end if;
+end;
+$$;
+
+-- A user asks to top up one of its accounts; the service may ask for any user account.
+create function public.payment_intent_create(
+  p_provider text,
+  p_account uuid,
+  p_amount bigint,
+  p_currency text,
+  p_idempotency_key text
+)
+returns public.payment_intents
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_caller text := private.wallet_require_caller(array['user', 'admin', 'service'], 'create a payment intent');
+  v_scope uuid;
+  v_account public.wallet_accounts;
+  v_intent public.payment_intents;
+begin
+  if v_caller <> 'service' then
+    v_scope := auth.uid();
+  end if;
+  perform private.payment_require_provider(p_provider);
+  perform private.payment_require_text(p_idempotency_key, 'idempotency key');
+  perform private.payment_require_amount(p_amount);
+  if p_currency is null or p_currency !~ '^[A-Z]{3}$' then
+    perform private.wallet_fail('22023', pg_catalog.format('currency %s is not an ISO 4217 code', coalesce(p_currency, 'null')));
+  end if;
+
+  select a.* into v_account from public.wallet_accounts a where a.id = p_account;
+  if not found then
+    perform private.wallet_fail('WL007', pg_catalog.format('wallet account %s not found', p_account));
+  end if;
+  if v_account.kind <> 'user' or (v_caller <> 'service' and v_account.owner_id <> v_scope) then
+    perform private.wallet_fail('42501', pg_catalog.format('not allowed to top up wallet account %s', p_account));
+  end if;
+  if v_account.currency <> p_currency then
+    perform private.wallet_fail('WL002', pg_catalog.format('wallet account %s holds %s, not %s',
+      p_account, v_account.currency, p_currency));
+  end if;
+  if v_account.status <> 'active' then
+    perform private.wallet_fail('WL004', pg_catalog.format('wallet account %s is %s', p_account, v_account.status));
+  end if;
+
+  insert into public.payment_intents (provider, user_id, account_id, amount, currency, idempotency_key, created_by)
+  values (p_provider, v_account.owner_id, p_account, p_amount, p_currency, p_idempotency_key, v_scope)
+  on conflict on constraint payment_intents_idempotency_key do nothing
+  returning * into v_intent;
+  if v_intent.id is null then
+    select i.* into v_intent from public.payment_intents i
+     where i.created_by is not distinct from v_scope and i.idempotency_key = p_idempotency_key;
+    if (v_intent.provider, v_intent.account_id, v_intent.amount, v_intent.currency)
+       is distinct from (p_provider, p_account, p_amount, p_currency) then
+      perform private.wallet_fail('WL005', pg_catalog.format(
+        'idempotency key %s was already used with different parameters', p_idempotency_key));
+    end if;
+  end if;
+  return v_intent;
+end;
+$$;
+
+-- Records the provider's id for the intent once the provider call returned.
+create function public.payment_intent_attach(p_intent uuid, p_provider_ref text)
+returns public.payment_intents
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_intent public.payment_intents;
+begin
+  perform private.wallet_require_caller(array['service'], 'attach a provider reference');
+  perform private.payment_require_text(p_provider_ref, 'provider reference');
+  select i.* into v_intent from public.payment_intents i where i.id = p_intent for update;
+  if not found then
+    perform private.wallet_fail('WL007', pg_catalog.format('payment intent %s not found', p_intent));
+  end if;
+  if v_intent.provider_ref = p_provider_ref then
+    return v_intent;
+  end if;
+  if v_intent.provider_ref is not null then
+    perform private.wallet_fail('PA002', pg_catalog.format('payment intent %s is already attached to %s',
+      p_intent, v_intent.provider_ref));
+  end if;
+  if v_intent.provider = 'momo'
+     and p_provider_ref !~ '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' then
+    perform private.wallet_fail('22023', pg_catalog.format('MoMo reference %s is not a lower-case UUIDv4', p_provider_ref));
+  end if;
+  if v_intent.status <> 'requires_payment' then
+    perform private.wallet_fail('WL008', pg_catalog.format('payment intent %s is %s', p_intent, v_intent.status));
+  end if;
+  if exists (select 1 from public.payment_intents i
+              where i.provider = v_intent.provider and i.provider_ref = p_provider_ref) then
+    perform private.wallet_fail('PA002', pg_catalog.format('%s reference %s belongs to another payment intent',
+      v_intent.provider, p_provider_ref));
+  end if;
+
+  update public.payment_intents i set provider_ref = p_provider_ref, status = 'processing'
+   where i.id = p_intent
+  returning * into v_intent;
+  return v_intent;
+end;
+$$;
+
+-- Stores a payment the provider confirmed and credits the intent's account in the same
+-- transaction. Anything that does not match the intent is stored as needs_review with no
+-- credit. Concurrent deliveries of one payment are serialised on the intent row; the
+-- deposit's idempotency key (payment:<provider>:<id>) is the second line of defence.
+create function public.payment_record_success(
+  p_provider text,
+  p_provider_payment_id text,
+  p_intent uuid,
+  p_amount bigint,
+  p_currency text,
+  p_fee bigint default 0,
+  p_raw jsonb default '{}'
+)
+returns public.payments
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_intent public.payment_intents;
+  v_payment public.payments;
+  v_review text;
+  v_credit public.wallet_transactions;
+begin
+  perform private.wallet_require_caller(array['service'], 'record a payment');
+  perform private.payment_require_provider(p_provider);
+  perform private.payment_require_text(p_provider_payment_id, 'provider payment id');
+  perform private.payment_require_amount(p_amount);
+  if p_currency is null or p_currency !~ '^[A-Z]{3}$' then
+    perform private.wallet_fail('22023', pg_catalog.format('currency %s is not an ISO 4217 code', coalesce(p_currency, 'null')));
+  end if;
+  if p_fee is null or p_fee < 0 or p_fee > p_amount then
+    perform private.wallet_fail('WL006', pg_catalog.format('invalid fee %s for amount %s', coalesce(p_fee::text, 'null'), p_amount));
+  end if;
+
+  if p_intent is not null then
+    select i.* into v_intent from public.payment_intents i where i.id = p_intent for update;
+  end if;
+
+  select p.* into v_payment from public.payments p
+   where p.provider = p_provider and p.provider_payment_id = p_provider_payment_id;
+  if found then
+    if (v_payment.intent_id, v_payment.amount, v_payment.currency) is distinct from (v_intent.id, p_amount, p_currency) then
+      perform private.wallet_fail('WL005', pg_catalog.format(
+        '%s payment %s was already recorded with different parameters', p_provider, p_provider_payment_id));
+    end if;
+    return v_payment;
+  end if;
+
+  v_review := case
+    when v_intent.id is null then 'unknown_intent'
+    when v_intent.provider <> p_provider then 'provider_mismatch'
+    when v_intent.currency <> p_currency then 'currency_mismatch'
+    when v_intent.amount <> p_amount then 'amount_mismatch'
+    when v_intent.status = 'canceled' then 'intent_canceled'
+    when v_intent.status = 'succeeded' then 'intent_already_paid'
+  end;
+
+  if v_review is null then
+    begin
+      v_credit := public.wallet_deposit(v_intent.account_id, p_amount, p_currency, p_provider,
+        pg_catalog.format('payment:%s:%s', p_provider, p_provider_payment_id),
+        pg_catalog.jsonb_build_object('payment_intent_id', v_intent.id, 'provider_payment_id', p_provider_payment_id));
+    exception
+      when sqlstate 'WL004' then
+        -- The money arrived but the account is frozen or closed: keep it for an operator.
+        v_review := 'account_not_active';
+    end;
+  end if;
+
+  insert into public.payments (provider, provider_payment_id, intent_id, user_id, amount, currency, fee,
+                               status, review_reason, wallet_transaction_id, raw)
+  values (p_provider, p_provider_payment_id, v_intent.id, v_intent.user_id, p_amount, p_currency, p_fee,
+          case when v_review is null then 'succeeded' else 'needs_review' end, v_review, v_credit.id,
+          coalesce(p_raw, '{}'))
+  on conflict on constraint payments_provider_payment_key do nothing
+  returning * into v_payment;
+  if v_payment.id is null then
+    -- A concurrent delivery without an intent to serialise on stored it first.
+    select p.* into v_payment from public.payments p
+     where p.provider = p_provider and p.provider_payment_id = p_provider_payment_id;
+    return v_payment;
+  end if;
+
+  if v_review is null then
+    update public.payment_intents i set status = 'succeeded', failure_reason = null where i.id = v_intent.id;
+  end if;
+  return v_payment;
+end;
+$$;
+
+-- The provider reported that the intent failed. A succeeded, failed or canceled intent is
+-- returned unchanged: money already credited is never undone by a failure report.
+create function public.payment_record_failure(p_intent uuid, p_reason text)
+returns public.payment_intents
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_intent public.payment_intents;
+begin
+  perform private.wallet_require_caller(array['service'], 'record a payment failure');
+  select i.* into v_intent from public.payment_intents i where i.id = p_intent for update;
+  if not found then
+    perform private.wallet_fail('WL007', pg_catalog.format('payment intent %s not found', p_intent));
+  end if;
+  if v_intent.status in ('requires_payment', 'processing') then
+    update public.payment_intents i set status = 'failed', failure_reason = pg_catalog.left(p_reason, 1000)
+     where i.id = p_intent
+    returning * into v_intent;
+  end if;
+  return v_intent;
+end;
+$$;
+
+-- Stores a refund and reverses its part of the credit. The refunds of a payment never add
+-- up to more than it (checked under the payment's row lock, and by a constraint). When
+-- the user already spent the money the reversal is forced: the account goes negative and
+-- the refund is marked forced. A payment that was never credited (needs_review) gets the
+-- refund recorded with no ledger effect.
+create function public.refund_record(
+  p_payment uuid,
+  p_amount bigint,
+  p_provider_refund_id text,
+  p_reason text default null
+)
+returns public.refunds
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_payment public.payments;
+  v_refund public.refunds;
+  v_key text;
+  v_reversal public.wallet_transactions;
+  v_forced boolean := false;
+begin
+  perform private.wallet_require_caller(array['service', 'admin'], 'record a refund');
+  perform private.payment_require_text(p_provider_refund_id, 'provider refund id');
+  perform private.payment_require_amount(p_amount);
+
+  select p.* into v_payment from public.payments p where p.id = p_payment for update;
+  if not found then
+    perform private.wallet_fail('WL007', pg_catalog.format('payment %s not found', p_payment));
+  end if;
+
+  select r.* into v_refund from public.refunds r
+   where r.provider = v_payment.provider and r.provider_refund_id = p_provider_refund_id;
+  if found then
+    if (v_refund.payment_id, v_refund.amount) is distinct from (p_payment, p_amount) then
+      perform private.wallet_fail('WL005', pg_catalog.format(
+        '%s refund %s was already recorded with different parameters', v_payment.provider, p_provider_refund_id));
+    end if;
+    return v_refund;
+  end if;
+
+  if p_amount > v_payment.amount - v_payment.amount_refunded then
+    perform private.wallet_fail('WL008', pg_catalog.format('refund of %s exceeds what remains of payment %s (%s)',
+      p_amount, p_payment, v_payment.amount - v_payment.amount_refunded));
+  end if;
+
+  if v_payment.wallet_transaction_id is not null then
+    v_key := pg_catalog.format('refund:%s:%s', v_payment.provider, p_provider_refund_id);
+    begin
+      v_reversal := public.wallet_reverse(v_payment.wallet_transaction_id, v_key, p_amount, p_reason, false);
+    exception
+      when sqlstate 'WL001' then
+        v_forced := true;
+    end;
+    if v_forced then
+      v_reversal := public.wallet_reverse(v_payment.wallet_transaction_id, v_key, p_amount, p_reason, true);
+    end if;
+  end if;
+
+  insert into public.refunds (payment_id, provider, provider_refund_id, user_id, amount, currency, status,
+                              reason, wallet_transaction_id, forced, created_by)
+  values (p_payment, v_payment.provider, p_provider_refund_id, v_payment.user_id, p_amount, v_payment.currency,
+          'succeeded', p_reason, v_reversal.id, v_forced, auth.uid())
+  returning * into v_refund;
+
+  update public.payments p
+     set amount_refunded = p.amount_refunded + p_amount,
+         status = case
+           when p.status = 'needs_review' then p.status
+           when p.amount_refunded + p_amount = p.amount then 'refunded'
+           else 'partially_refunded'
+         end
+   where p.id = p_payment;
+  return v_refund;
+end;
+$$;
+
+-- Supabase grants EXECUTE on new functions to every API role; narrow it to the spec.
+revoke all on function
+  private.payment_require_provider(text), private.payment_require_text(text, text),
+  private.payment_require_amount(bigint),
+  public.payment_intent_create(text, uuid, bigint, text, text),
+  public.payment_intent_attach(uuid, text),
+  public.payment_record_success(text, text, uuid, bigint, text, bigint, jsonb),
+  public.payment_record_failure(uuid, text),
+  public.refund_record(uuid, bigint, text, text)
+  from public, anon, authenticated, service_role;
+grant execute on function public.payment_intent_create(text, uuid, bigint, text, text) to authenticated, service_role;
+grant execute on function
+  public.payment_intent_attach(uuid, text),
+  public.payment_record_success(text, text, uuid, bigint, text, bigint, jsonb),
+  public.payment_record_failure(uuid, text)
+  to service_role;
+grant execute on function public.refund_record(uuid, bigint, text, text) to authenticated, service_role;

@@ -1,0 +1,195 @@
+-- The payment functions: happy paths, replays, mismatches that go to review without a
+-- credit, refund bounds, forced refunds of spent money, failures, and who may call what.
+begin;
+select plan(65);
+
+insert into auth.users (id, email, raw_app_meta_data) values
+  ('c4000000-0000-4000-8000-000000000001', 'pay-alice@example.test', '{}'),
+  ('c4000000-0000-4000-8000-000000000002', 'pay-bob@example.test', '{}'),
+  ('c4000000-0000-4000-8000-000000000003', 'pay-admin@example.test', '{"role": "admin"}'),
+  ('c4000000-0000-4000-8000-000000000004', 'pay-support@example.test', '{"role": "support"}'),
+  ('c4000000-0000-4000-8000-000000000005', 'pay-carol@example.test', '{}');
+
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub": "c4000000-0000-4000-8000-000000000001", "role": "authenticated"}', true);
+select id as alice_usd from public.wallet_open_account('USD') \gset
+select id as alice_kes from public.wallet_open_account('KES') \gset
+select set_config('request.jwt.claims', '{"sub": "c4000000-0000-4000-8000-000000000002", "role": "authenticated"}', true);
+select id as bob_usd from public.wallet_open_account('USD') \gset
+select set_config('request.jwt.claims', '{"sub": "c4000000-0000-4000-8000-000000000005", "role": "authenticated"}', true);
+select id as carol_usd from public.wallet_open_account('USD') \gset
+reset role;
+select set_config('request.jwt.claims', '', true);
+
+-- payment_intent_create ------------------------------------------------------------------
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub": "c4000000-0000-4000-8000-000000000001", "role": "authenticated"}', true);
+select id as intent, status as intent_status, user_id as intent_user, created_by as intent_scope
+  from public.payment_intent_create('stripe', :'alice_usd', 10000, 'USD', 'topup-1') \gset
+select is(:'intent_status'::text, 'requires_payment', 'a user creates an intent for its own account in requires_payment');
+select is(:'intent_user'::text, 'c4000000-0000-4000-8000-000000000001', 'the intent belongs to the account owner');
+select is((public.payment_intent_create('stripe', :'alice_usd', 10000, 'USD', 'topup-1')).id, :'intent'::uuid,
+  'the same key and parameters return the same intent');
+select throws_ok($$select public.payment_intent_create('stripe', '$$ || :'alice_usd' || $$', 20000, 'USD', 'topup-1')$$,
+  'WL005', null, 'the same key with other parameters is WL005');
+select throws_ok($$select public.payment_intent_create('stripe', '$$ || :'bob_usd' || $$', 100, 'USD', 'topup-bob')$$,
+  '42501', null, 'a user cannot create an intent for another user''s account');
+select throws_ok($$select public.payment_intent_create('stripe', '$$ || :'alice_usd' || $$', 100, 'KES', 'topup-kes')$$,
+  'WL002', null, 'a currency other than the account''s is WL002');
+select throws_ok($$select public.payment_intent_create('paypal', '$$ || :'alice_usd' || $$', 100, 'USD', 'topup-pp')$$,
+  '22023', null, 'an unknown provider is 22023');
+select throws_ok($$select public.payment_intent_create('stripe', '$$ || :'alice_usd' || $$', 0, 'USD', 'topup-0')$$,
+  'WL006', null, 'a zero amount is WL006');
+select throws_ok($$select public.payment_intent_create('stripe', '$$ || :'alice_usd' || $$', 100, 'usd', 'topup-lc')$$,
+  '22023', null, 'a malformed currency is 22023');
+select throws_ok($$select public.payment_intent_create('stripe', '$$ || :'alice_usd' || $$', 100, 'USD', '')$$,
+  '22023', null, 'an empty idempotency key is 22023');
+select throws_ok($$select public.payment_intent_create('stripe', gen_random_uuid(), 100, 'USD', 'topup-missing')$$,
+  'WL007', null, 'an unknown account is WL007');
+select throws_ok($$select public.payment_intent_attach('$$ || :'intent' || $$', 'pi_x')$$,
+  '42501', null, 'a user cannot attach a provider reference');
+select throws_ok($$select public.payment_record_success('stripe', 'pi_x', '$$ || :'intent' || $$', 10000, 'USD')$$,
+  '42501', null, 'a user cannot record a payment');
+select throws_ok($$select public.payment_record_failure('$$ || :'intent' || $$', 'no')$$,
+  '42501', null, 'a user cannot record a failure');
+select throws_ok($$select public.refund_record(gen_random_uuid(), 1, 're_x')$$,
+  '42501', null, 'a user cannot record a refund');
+reset role;
+
+set local role anon;
+select set_config('request.jwt.claims', '{"role": "anon"}', true);
+select throws_ok($$select public.payment_intent_create('stripe', '$$ || :'alice_usd' || $$', 100, 'USD', 'anon')$$,
+  '42501', null, 'anon cannot create an intent');
+reset role;
+
+set local role service_role;
+select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select is((public.payment_intent_create('momo', :'bob_usd', 700, 'USD', 'svc-bob-1')).user_id,
+  'c4000000-0000-4000-8000-000000000002'::uuid, 'the service creates an intent for any user account');
+select ok((public.payment_intent_create('momo', :'bob_usd', 700, 'USD', 'topup-1')).id <> :'intent'::uuid,
+  'idempotency keys are scoped by caller: the service''s topup-1 is not alice''s');
+
+-- payment_intent_attach --------------------------------------------------------------------
+select is((public.payment_intent_attach(:'intent', 'pi_alice_1')).status, 'processing', 'attaching moves the intent to processing');
+select is((public.payment_intent_attach(:'intent', 'pi_alice_1')).provider_ref, 'pi_alice_1', 'attaching the same reference again is a replay');
+select throws_ok($$select public.payment_intent_attach('$$ || :'intent' || $$', 'pi_other')$$,
+  'PA002', null, 'attaching a second reference is PA002');
+select id as momo_intent from public.payment_intent_create('momo', :'alice_usd', 300, 'USD', 'svc-momo') \gset
+select throws_ok($$select public.payment_intent_attach('$$ || :'momo_intent' || $$', 'not-a-uuid')$$,
+  '22023', null, 'a MoMo reference must be a UUIDv4');
+select id as stripe_intent_2 from public.payment_intent_create('stripe', :'alice_usd', 300, 'USD', 'svc-stripe-2') \gset
+select throws_ok($$select public.payment_intent_attach('$$ || :'stripe_intent_2' || $$', 'pi_alice_1')$$,
+  'PA002', null, 'a reference that belongs to another intent is PA002');
+select throws_ok($$select public.payment_intent_attach(gen_random_uuid(), 'pi_nobody')$$,
+  'WL007', null, 'attaching to an unknown intent is WL007');
+
+-- payment_record_success ---------------------------------------------------------------------
+select id as payment, status as payment_status, wallet_transaction_id as credit
+  from public.payment_record_success('stripe', 'pi_alice_1', :'intent', 10000, 'USD', 320, '{"id": "pi_alice_1"}') \gset
+select is(:'payment_status'::text, 'succeeded', 'a matching payment succeeds');
+select is((select status from public.payment_intents where id = :'intent'), 'succeeded', 'its intent succeeds');
+select is(public.wallet_balance(:'alice_usd'), 10000::bigint, 'the account is credited with the amount');
+select results_eq(format($$select kind, amount, to_account_id from public.wallet_transactions where id = %L$$, :'credit'),
+  format($$values ('deposit', 10000::bigint, %L::uuid)$$, :'alice_usd'),
+  'the credit is a wallet deposit referenced by the payment');
+select throws_ok($$select public.payment_intent_create('stripe', (select id from public.wallet_accounts where code = 'clearing:stripe:USD'), 100, 'USD', 'svc-sys')$$,
+  '42501', null, 'a system account cannot be topped up');
+select is((public.payment_record_success('stripe', 'pi_alice_1', :'intent', 10000, 'USD', 320)).id, :'payment'::uuid,
+  'a replay returns the first payment');
+select is(public.wallet_balance(:'alice_usd'), 10000::bigint, 'and credits nothing more');
+select throws_ok($$select public.payment_record_success('stripe', 'pi_alice_1', '$$ || :'intent' || $$', 9999, 'USD')$$,
+  'WL005', null, 'a replay with another amount is WL005');
+select is((public.payment_record_success('stripe', 'ch_alice_1_again', :'intent', 10000, 'USD')).review_reason,
+  'intent_already_paid', 'a second provider payment for a paid intent goes to review');
+
+-- Mismatches: stored for review, never credited.
+select id as short_intent from public.payment_intent_create('stripe', :'alice_usd', 5000, 'USD', 'svc-short') \gset
+select results_eq(
+  format($$select status, review_reason, wallet_transaction_id from public.payment_record_success('stripe', 'pi_short', %L, 4000, 'USD')$$, :'short_intent'),
+  $$values ('needs_review', 'amount_mismatch', null::uuid)$$,
+  'an amount that differs from the intent is needs_review without credit');
+select is((select status from public.payment_intents where id = :'short_intent'), 'requires_payment', 'the intent is left as it was');
+select is((public.payment_record_success('stripe', 'pi_kes', :'short_intent', 5000, 'KES')).review_reason,
+  'currency_mismatch', 'a currency that differs is needs_review');
+select is((public.payment_record_success('momo', 'momo_for_stripe', :'short_intent', 5000, 'USD')).review_reason,
+  'provider_mismatch', 'a payment from another provider than the intent''s is needs_review');
+select results_eq(
+  $$select status, review_reason, intent_id, user_id from public.payment_record_success('revolut', 'ord_unknown', null, 100, 'EUR')$$,
+  $$values ('needs_review', 'unknown_intent', null::uuid, null::uuid)$$,
+  'a payment for no intent is needs_review');
+select is((public.payment_record_success('revolut', 'ord_missing', gen_random_uuid(), 100, 'EUR')).review_reason,
+  'unknown_intent', 'a payment naming an intent that does not exist is needs_review');
+select is(public.wallet_balance(:'alice_usd'), 10000::bigint, 'none of them credited anything');
+select throws_ok($$select public.payment_record_success('stripe', 'pi_fee', null, 100, 'USD', 101)$$,
+  'WL006', null, 'a fee above the amount is WL006');
+
+-- A frozen account: the money is kept for review rather than lost or credited.
+select id as carol_intent from public.payment_intent_create('stripe', :'carol_usd', 800, 'USD', 'svc-carol-frozen') \gset
+select public.wallet_set_status(:'carol_usd', 'frozen', 'test') \gset
+select is((public.payment_record_success('stripe', 'pi_carol_frozen', :'carol_intent', 800, 'USD')).review_reason,
+  'account_not_active', 'a payment for a frozen account goes to review');
+
+-- payment_record_failure ---------------------------------------------------------------------
+select id as failing_intent from public.payment_intent_create('revolut', :'alice_usd', 400, 'USD', 'svc-fail') \gset
+select results_eq(format($$select status, failure_reason from public.payment_record_failure(%L, 'card declined')$$, :'failing_intent'),
+  $$values ('failed', 'card declined')$$, 'a failure fails a pending intent with its reason');
+select results_eq(format($$select status, failure_reason from public.payment_record_failure(%L, 'again')$$, :'failing_intent'),
+  $$values ('failed', 'card declined')$$, 'a second failure keeps the first reason');
+select is((public.payment_record_failure(:'intent', 'late failure')).status, 'succeeded', 'a failure on a succeeded intent is a no-op');
+select is(public.wallet_balance(:'alice_usd'), 10000::bigint, 'and leaves the credit in place');
+select is((public.payment_record_success('revolut', 'ord_retry', :'failing_intent', 400, 'USD')).status, 'succeeded',
+  'a failed intent that the provider later charges is credited');
+select throws_ok($$select public.payment_record_failure(gen_random_uuid(), 'x')$$, 'WL007', null, 'failing an unknown intent is WL007');
+
+-- refund_record ------------------------------------------------------------------------------
+select id as refund1, wallet_transaction_id as reversal1, forced as forced1
+  from public.refund_record(:'payment', 3000, 're_1', 'partial') \gset
+select is(public.wallet_balance(:'alice_usd'), 7400::bigint, 'a refund reverses its amount of the credit');
+select is(:'forced1'::boolean, false, 'a refund of unspent money is not forced');
+select results_eq(format($$select status, amount_refunded from public.payments where id = %L$$, :'payment'),
+  $$values ('partially_refunded', 3000::bigint)$$, 'the payment is partially refunded');
+select is((public.refund_record(:'payment', 3000, 're_1', 'partial')).id, :'refund1'::uuid, 'a refund replay returns the first refund');
+select is(public.wallet_balance(:'alice_usd'), 7400::bigint, 'and reverses nothing more');
+select throws_ok($$select public.refund_record('$$ || :'payment' || $$', 2000, 're_1')$$, 'WL005', null,
+  'the same refund id with another amount is WL005');
+select throws_ok($$select public.refund_record('$$ || :'payment' || $$', 7001, 're_2')$$, 'WL008', null,
+  'refunds beyond the payment are WL008');
+select throws_ok($$select public.refund_record('$$ || :'payment' || $$', 0, 're_0')$$, 'WL006', null, 'a zero refund is WL006');
+select throws_ok($$select public.refund_record(gen_random_uuid(), 10, 're_none')$$, 'WL007', null, 'refunding an unknown payment is WL007');
+
+-- Alice spends the money; the rest of the refund is forced and takes her below zero.
+reset role;
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub": "c4000000-0000-4000-8000-000000000001", "role": "authenticated"}', true);
+select public.wallet_transfer(:'alice_usd', :'bob_usd', 7000, 'USD', 'spend-it') \gset
+reset role;
+set local role service_role;
+select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select results_eq(
+  format($$select forced, status from public.refund_record(%L, 7000, 're_2', 'rest')$$, :'payment'),
+  $$values (true, 'succeeded')$$, 'a refund of spent money is forced');
+select is(public.wallet_balance(:'alice_usd'), -6600::bigint, 'the account goes negative by what was spent');
+select results_eq(format($$select status, amount_refunded from public.payments where id = %L$$, :'payment'),
+  $$values ('refunded', 10000::bigint)$$, 'the payment is fully refunded');
+select throws_ok($$select public.refund_record('$$ || :'payment' || $$', 1, 're_3')$$, 'WL008', null,
+  'nothing remains to refund');
+select results_eq(
+  $$select wallet_transaction_id, status from public.refund_record((select id from public.payments where provider_payment_id = 'ord_unknown'), 100, 'rv_unknown')$$,
+  $$values (null::uuid, 'succeeded')$$, 'a refund of a payment under review is recorded without a ledger effect');
+reset role;
+
+-- Admins may record refunds; support may not.
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub": "c4000000-0000-4000-8000-000000000003", "role": "authenticated", "app_metadata": {"role": "admin"}}', true);
+select results_eq(
+  $$select created_by, amount from public.refund_record((select id from public.payments where provider_payment_id = 'ord_retry'), 100, 're_admin', 'goodwill')$$,
+  $$values ('c4000000-0000-4000-8000-000000000003'::uuid, 100::bigint)$$, 'an admin records a refund as itself');
+select throws_ok($$select public.payment_record_success('stripe', 'pi_admin', null, 1, 'USD')$$, '42501', null,
+  'an admin cannot record payments');
+select set_config('request.jwt.claims', '{"sub": "c4000000-0000-4000-8000-000000000004", "role": "authenticated", "app_metadata": {"role": "support"}}', true);
+select throws_ok($$select public.refund_record((select id from public.payments where provider_payment_id = 'ord_retry'), 1, 're_support')$$,
+  '42501', null, 'support cannot record refunds');
+reset role;
+
+select * from finish();
+rollback;

@@ -1,0 +1,136 @@
+-- The RLS matrix of payments-audit.md, cell by cell: anon, owner, other user, admin,
+-- support and service_role x select/insert/update/delete on each of the ten financial
+-- tables, plus the two webhook tables that no user may read.
+begin;
+select plan(288);
+
+insert into auth.users (id, email, raw_app_meta_data) values
+  ('c1000000-0000-4000-8000-000000000001', 'rls-owner@example.test', '{}'),
+  ('c1000000-0000-4000-8000-000000000002', 'rls-other@example.test', '{}'),
+  ('c1000000-0000-4000-8000-000000000003', 'rls-admin@example.test', '{"role": "admin"}'),
+  ('c1000000-0000-4000-8000-000000000004', 'rls-support@example.test', '{"role": "support"}');
+
+-- One row of the owner in every table, written the way production writes it.
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub": "c1000000-0000-4000-8000-000000000001", "role": "authenticated"}', true);
+select id as account from public.wallet_open_account('USD') \gset
+reset role;
+select set_config('request.jwt.claims', '', true);
+
+select id as intent from public.payment_intent_create('stripe', :'account', 5000, 'USD', 'rls-intent') \gset
+select public.payment_intent_attach(:'intent', 'pi_rls_matrix') \gset
+select id as payment, wallet_transaction_id as credit
+  from public.payment_record_success('stripe', 'pi_rls_matrix', :'intent', 5000, 'USD') \gset
+select id as refund from public.refund_record(:'payment', 1000, 're_rls_matrix') \gset
+select id as entry from public.wallet_entries where account_id = :'account' limit 1 \gset
+insert into public.momo_transactions (reference_id, intent_id, amount, currency)
+  values ('7f2b9c1e-3d4a-4b5c-8d6e-0f1a2b3c4d5e', :'intent', 5000, 'USD') returning id as momo \gset
+insert into public.revolut_transactions (revolut_id, intent_id, state, amount, currency)
+  values ('rev_rls_matrix', :'intent', 'pending', 5000, 'USD') returning id as revolut \gset
+insert into public.subscriptions (stripe_subscription_id, stripe_customer_id, user_id, status)
+  values ('sub_rls_matrix', 'cus_rls', 'c1000000-0000-4000-8000-000000000001', 'active') returning id as subscription \gset
+insert into public.invoices (stripe_invoice_id, stripe_customer_id, user_id, status, currency)
+  values ('in_rls_matrix', 'cus_rls', 'c1000000-0000-4000-8000-000000000001', 'open', 'USD') returning id as invoice \gset
+select id as event from public.webhook_event_begin('stripe', 'evt_rls_matrix', 'payment_intent.succeeded', '{}') \gset
+select id as message from public.whatsapp_message_status_apply('wamid.rls', 'sent', now()) \gset
+
+-- Runs one statement as a caller and reports 'rows:<n>' or 'error:<sqlstate>'.
+create function pg_temp.run_as(p_caller text, p_sql text) returns text
+language plpgsql
+as $$
+declare
+  v_rows bigint;
+  v_sub text := case p_caller
+    when 'owner' then 'c1000000-0000-4000-8000-000000000001'
+    when 'other' then 'c1000000-0000-4000-8000-000000000002'
+    when 'admin' then 'c1000000-0000-4000-8000-000000000003'
+    when 'support' then 'c1000000-0000-4000-8000-000000000004'
+  end;
+begin
+  perform set_config('request.jwt.claims', json_build_object(
+    'sub', v_sub,
+    'role', case p_caller when 'anon' then 'anon' when 'service' then 'service_role' else 'authenticated' end,
+    'app_metadata', json_build_object('role', case p_caller when 'admin' then 'admin' when 'support' then 'support' end)
+  )::text, true);
+  execute 'set local role ' || case p_caller when 'anon' then 'anon' when 'service' then 'service_role' else 'authenticated' end;
+  if p_sql like 'select%' then
+    execute p_sql into v_rows;
+  else
+    execute p_sql;
+    get diagnostics v_rows = row_count;
+  end if;
+  reset role;
+  return 'rows:' || v_rows;
+exception
+  when others then
+    return 'error:' || sqlstate;
+end;
+$$;
+
+-- The owner's row of each table, and a statement of each kind against it. Inserts into the
+-- mirror tables are valid rows, so that the grant (not a constraint) decides.
+create temporary table subject (tbl text, row_id text, mirror boolean, insert_sql text, update_sql text);
+insert into subject values
+  ('wallet_accounts', :'account', false, 'insert into public.wallet_accounts default values',
+   'update public.wallet_accounts set balance = balance where id = %L'),
+  ('wallet_transactions', :'credit', false, 'insert into public.wallet_transactions default values',
+   'update public.wallet_transactions set description = description where id = %L'),
+  ('wallet_entries', :'entry', false, 'insert into public.wallet_entries default values',
+   'update public.wallet_entries set amount = amount where id = %L'),
+  ('payment_intents', :'intent', false, 'insert into public.payment_intents default values',
+   'update public.payment_intents set failure_reason = failure_reason where id = %L'),
+  ('payments', :'payment', false, 'insert into public.payments default values',
+   'update public.payments set fee = fee where id = %L'),
+  ('refunds', :'refund', false, 'insert into public.refunds default values',
+   'update public.refunds set reason = reason where id = %L'),
+  ('momo_transactions', :'momo', true,
+   'insert into public.momo_transactions (reference_id, amount, currency) values (gen_random_uuid(), 1, ''USD'')',
+   'update public.momo_transactions set reason = reason where id = %L'),
+  ('revolut_transactions', :'revolut', true,
+   'insert into public.revolut_transactions (revolut_id, state) values (gen_random_uuid()::text, ''pending'')',
+   'update public.revolut_transactions set event = event where id = %L'),
+  ('subscriptions', :'subscription', true,
+   'insert into public.subscriptions (stripe_subscription_id, stripe_customer_id, status) values (''sub_'' || gen_random_uuid(), ''cus_x'', ''active'')',
+   'update public.subscriptions set price_id = price_id where id = %L'),
+  ('invoices', :'invoice', true,
+   'insert into public.invoices (stripe_invoice_id, stripe_customer_id, status, currency) values (''in_'' || gen_random_uuid(), ''cus_x'', ''open'', ''USD'')',
+   'update public.invoices set amount_due = amount_due where id = %L'),
+  ('webhook_events', :'event', false, 'insert into public.webhook_events default values',
+   'update public.webhook_events set last_error = last_error where id = %L'),
+  ('whatsapp_messages', :'message', false, 'insert into public.whatsapp_messages default values',
+   'update public.whatsapp_messages set body = body where id = %L');
+grant select on subject to public;
+
+create temporary table cell as
+select s.tbl, c.caller, k.command,
+       case k.command
+         when 'select' then format('select count(*) from public.%I where id = %L', s.tbl, s.row_id)
+         when 'insert' then s.insert_sql
+         when 'update' then format(s.update_sql, s.row_id)
+         when 'delete' then format('delete from public.%I where id = %L', s.tbl, s.row_id)
+       end as sql,
+       case
+         when c.caller = 'anon' then 'error:42501'
+         when k.command = 'select' and c.caller = 'other' then 'rows:0'
+         -- Webhook plumbing is not user data: only staff and the service read it.
+         when k.command = 'select' and c.caller = 'owner' and s.tbl in ('webhook_events', 'whatsapp_messages') then 'rows:0'
+         when k.command = 'select' then 'rows:1'
+         when c.caller = 'service' and k.command in ('insert', 'update') and s.mirror then 'rows:1'
+         when c.caller = 'service' and k.command in ('insert', 'update') and s.tbl = 'whatsapp_messages' then 'rows:1'
+         else 'error:42501'
+       end as expected,
+       s.tbl = 'whatsapp_messages' and k.command = 'insert' and c.caller = 'service' as needs_valid_row
+  from subject s
+  cross join (values ('anon'), ('owner'), ('other'), ('admin'), ('support'), ('service')) as c (caller)
+  cross join (values ('select'), ('insert'), ('update'), ('delete')) as k (command);
+
+-- service_role writes messages directly: its insert is a valid inbound message.
+update cell set sql = 'insert into public.whatsapp_messages (wamid, direction, status) values (gen_random_uuid()::text, ''inbound'', ''received'')'
+ where needs_valid_row;
+
+select is(pg_temp.run_as(caller, sql), expected, format('%s: %s %s', tbl, caller, command))
+  from cell
+ order by tbl, caller, command;
+
+select * from finish();
+rollback;
