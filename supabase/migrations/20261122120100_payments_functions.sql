@@ -6,6 +6,15 @@
 -- that explains it. Errors reuse the ledger's codes (WL002 currency, WL004 account not
 -- active, WL005 replay with other parameters, WL006 amount, WL007 not found, WL008 state,
 -- 42501 caller, 22023 malformed argument) plus PA001..PA002 (docs/PAYMENTS.md).
+--
+-- Functions that signed-in users may call keep their security definer body in
+-- `api_private` (not exposed by PostgREST) behind a security invoker wrapper of the same
+-- name in public: Supabase's linter (0029) flags any security definer function in an
+-- exposed schema that `authenticated` can execute. Service-only functions stay in public.
+
+create schema if not exists api_private;
+revoke all on schema api_private from public;
+grant usage on schema api_private to authenticated, service_role;
 
 create function private.payment_require_provider(p_provider text) returns void
 language plpgsql
@@ -44,7 +53,7 @@ end;
 $$;
 
 -- A user asks to top up one of its accounts; the service may ask for any user account.
-create function public.payment_intent_create(
+create function api_private.payment_intent_create(
   p_provider text,
   p_account uuid,
   p_amount bigint,
@@ -268,7 +277,7 @@ $$;
 -- the user already spent the money the reversal is forced: the account goes negative and
 -- the refund is marked forced. A payment that was never credited (needs_review) gets the
 -- refund recorded with no ledger effect.
-create function public.refund_record(
+create function api_private.refund_record(
   p_payment uuid,
   p_amount bigint,
   p_provider_refund_id text,
@@ -341,20 +350,56 @@ begin
 end;
 $$;
 
+-- The API entry points of the two functions above.
+create function public.payment_intent_create(
+  p_provider text,
+  p_account uuid,
+  p_amount bigint,
+  p_currency text,
+  p_idempotency_key text
+)
+returns public.payment_intents
+language sql
+security invoker
+set search_path = ''
+as $$
+  select * from api_private.payment_intent_create(p_provider, p_account, p_amount, p_currency, p_idempotency_key)
+$$;
+
+create function public.refund_record(
+  p_payment uuid,
+  p_amount bigint,
+  p_provider_refund_id text,
+  p_reason text default null
+)
+returns public.refunds
+language sql
+security invoker
+set search_path = ''
+as $$
+  select * from api_private.refund_record(p_payment, p_amount, p_provider_refund_id, p_reason)
+$$;
+
 -- Supabase grants EXECUTE on new functions to every API role; narrow it to the spec.
 revoke all on function
   private.payment_require_provider(text), private.payment_require_text(text, text),
   private.payment_require_amount(bigint),
+  api_private.payment_intent_create(text, uuid, bigint, text, text),
+  api_private.refund_record(uuid, bigint, text, text),
   public.payment_intent_create(text, uuid, bigint, text, text),
   public.payment_intent_attach(uuid, text),
   public.payment_record_success(text, text, uuid, bigint, text, bigint, jsonb),
   public.payment_record_failure(uuid, text),
   public.refund_record(uuid, bigint, text, text)
   from public, anon, authenticated, service_role;
-grant execute on function public.payment_intent_create(text, uuid, bigint, text, text) to authenticated, service_role;
+grant execute on function
+  api_private.payment_intent_create(text, uuid, bigint, text, text),
+  public.payment_intent_create(text, uuid, bigint, text, text),
+  api_private.refund_record(uuid, bigint, text, text),
+  public.refund_record(uuid, bigint, text, text)
+  to authenticated, service_role;
 grant execute on function
   public.payment_intent_attach(uuid, text),
   public.payment_record_success(text, text, uuid, bigint, text, bigint, jsonb),
   public.payment_record_failure(uuid, text)
   to service_role;
-grant execute on function public.refund_record(uuid, bigint, text, text) to authenticated, service_role;

@@ -129,8 +129,9 @@ $$;
 
 -- Records the outcome of one attempt: processed, ignored, or failed with its error. The
 -- fifth failure makes the event dead. Finishing an event twice with the same final outcome
--- changes nothing; changing a final outcome is WL008.
-create function public.webhook_event_finish(p_id uuid, p_status text, p_error text default null)
+-- changes nothing; changing a final outcome is WL008. Admins finish the events they replay
+-- through the admin API, so the body lives in api_private (see the payment functions).
+create function api_private.webhook_event_finish(p_id uuid, p_status text, p_error text default null)
 returns public.webhook_events
 language plpgsql
 security definer
@@ -170,6 +171,15 @@ begin
   returning e.* into v_event;
   return v_event;
 end;
+$$;
+
+create function public.webhook_event_finish(p_id uuid, p_status text, p_error text default null)
+returns public.webhook_events
+language sql
+security invoker
+set search_path = ''
+as $$
+  select * from api_private.webhook_event_finish(p_id, p_status, p_error)
 $$;
 
 -- Applies a WhatsApp status update to an outbound message. Statuses arrive out of order:
@@ -219,6 +229,7 @@ $$;
 
 revoke all on function
   public.webhook_event_begin(text, text, text, jsonb),
+  api_private.webhook_event_finish(uuid, text, text),
   public.webhook_event_finish(uuid, text, text),
   public.whatsapp_message_status_apply(text, text, timestamptz, text, text, jsonb)
   from public, anon, authenticated, service_role;
@@ -226,8 +237,8 @@ grant execute on function
   public.webhook_event_begin(text, text, text, jsonb),
   public.whatsapp_message_status_apply(text, text, timestamptz, text, text, jsonb)
   to service_role;
--- Admins finish events they replay through the admin API.
-grant execute on function public.webhook_event_finish(uuid, text, text) to authenticated, service_role;
+grant execute on function api_private.webhook_event_finish(uuid, text, text), public.webhook_event_finish(uuid, text, text)
+  to authenticated, service_role;
 
 -- Not user data: no owner policy. Admin and support read; service_role (BYPASSRLS) reads
 -- and writes messages directly, events only through the functions above.
