@@ -67,6 +67,7 @@ set search_path = ''
 as $$
 declare
   v_now_ms bigint;
+  v_stored bigint[];
   v_hits bigint[];
   v_allowed boolean;
 begin
@@ -86,22 +87,21 @@ begin
   -- Read the clock after the lock so that hits of one key are recorded in order.
   v_now_ms := (extract(epoch from clock_timestamp()) * 1000)::bigint;
 
-  select array(
-    select h from unnest(w.hits) as h where h > v_now_ms - p_window_ms order by h
-  )
-  into v_hits
-  from private.rate_limit_windows as w
-  where w.key = p_key;
-  v_hits := coalesce(v_hits, '{}');
+  select w.hits into v_stored from private.rate_limit_windows as w where w.key = p_key;
+  v_stored := coalesce(v_stored, '{}');
+  v_hits := array(select h from unnest(v_stored) as h where h > v_now_ms - p_window_ms order by h);
 
   v_allowed := cardinality(v_hits) < p_limit;
   if v_allowed then
     v_hits := v_hits || v_now_ms;
   end if;
 
-  insert into private.rate_limit_windows as w (key, hits, expires_at)
-  values (p_key, v_hits, to_timestamp((v_hits[cardinality(v_hits)] + p_window_ms) / 1000.0))
-  on conflict (key) do update set hits = excluded.hits, expires_at = excluded.expires_at;
+  -- A refused hit that let no old hit expire changes nothing: skip the write.
+  if v_allowed or cardinality(v_hits) <> cardinality(v_stored) then
+    insert into private.rate_limit_windows as w (key, hits, expires_at)
+    values (p_key, v_hits, to_timestamp((v_hits[cardinality(v_hits)] + p_window_ms) / 1000.0))
+    on conflict (key) do update set hits = excluded.hits, expires_at = excluded.expires_at;
+  end if;
 
   -- Keep the table small without a scheduler: now and then drop a batch of expired windows.
   if random() < 0.01 then
