@@ -1,58 +1,30 @@
 // `npm start` end to end, on its own ports and state folder so a developer's running stack is
 // untouched: banner, healthy readiness, Supabase roles and CLI migration history, data kept
 // between runs, --reset, Ctrl-C freeing both ports, and one clear line for a busy port.
-import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
-import { binDir, projectRoot } from "../src/paths.ts";
 import { assertPortFree, freePort } from "../src/ports.ts";
+import { spawnStart, type StartProcess, waitForOutput } from "../src/start-process.ts";
 
 const stateDir = mkdtempSync(join(tmpdir(), "mfuko-start-test-"));
 chmodSync(stateDir, 0o755);
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
+const bannerLine = "mfuko local stack is ready";
 
-function npmStart(ports: { db: number; functions: number }, args: string[] = []): Run {
-  const child = spawn(join(binDir, "tsx"), [join(projectRoot, "packages/local-stack/src/start.ts"), ...args], {
-    cwd: projectRoot,
-    env: { ...process.env, MFUKO_DB_PORT: String(ports.db), MFUKO_FUNCTIONS_PORT: String(ports.functions), MFUKO_STATE_DIR: stateDir },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout!.on("data", (chunk) => (output += chunk));
-  child.stderr!.on("data", (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
-
-async function waitForBanner(run: Run): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while (!run.output().includes("mfuko local stack is ready")) {
-    if (run.child.exitCode !== null) throw new Error(`npm start exited early:\n${run.output()}`);
-    if (Date.now() > deadline) throw new Error(`no banner within 120 s:\n${run.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-function stop(run: Run): Promise<number | null> {
-  run.child.kill("SIGINT");
-  return run.exited;
+function npmStart(ports: { db: number; functions: number }, args: string[] = []): StartProcess {
+  return spawnStart({ dbPort: ports.db, functionsPort: ports.functions, stateDir, args });
 }
 
 describe("npm start", () => {
   it("serves a healthy stack with Supabase roles and the CLI's migration history, and Ctrl-C frees both ports", async () => {
     const ports = { db: await freePort(), functions: await freePort() };
     const run = npmStart(ports);
-    await waitForBanner(run);
+    await waitForOutput(run, bannerLine);
     const functionsUrl = `http://127.0.0.1:${ports.functions}/functions/v1`;
     expect(run.output()).toContain(`curl -s ${functionsUrl}/health/ready`);
     expect(run.output()).toMatch(/alice@mfuko\.test\s+11111111-1111-4111-8111-111111111111\n\s+eyJ/);
@@ -76,7 +48,7 @@ describe("npm start", () => {
       await sql.end();
     }
 
-    expect(await stop(run)).toBe(0);
+    expect(await run.interrupt()).toBe(0);
     expect(run.output()).toContain("stopped");
     await assertPortFree(ports.db, "PostgreSQL");
     await assertPortFree(ports.functions, "functions");
@@ -94,14 +66,14 @@ describe("npm start", () => {
       }
     };
     const again = npmStart(ports);
-    await waitForBanner(again);
+    await waitForOutput(again, bannerLine);
     expect(await tableExists()).toBe(true);
-    expect(await stop(again)).toBe(0);
+    expect(await again.interrupt()).toBe(0);
 
     const reset = npmStart(ports, ["--reset"]);
-    await waitForBanner(reset);
+    await waitForOutput(reset, bannerLine);
     expect(await tableExists()).toBe(false);
-    expect(await stop(reset)).toBe(0);
+    expect(await reset.interrupt()).toBe(0);
   });
 
   it("ends with one clear line when a port is busy", async () => {

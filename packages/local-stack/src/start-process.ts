@@ -1,0 +1,50 @@
+// `npm start` as a child process on chosen ports and state folder, for the stack's own tests
+// and the startup benchmark (so they never touch a developer's running stack).
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { binDir, projectRoot } from "./paths.ts";
+
+export interface StartProcess {
+  child: ChildProcess;
+  /** Everything printed so far (stdout and stderr). */
+  output(): string;
+  exited: Promise<number | null>;
+  /** Ctrl-C, and the exit code. */
+  interrupt(): Promise<number | null>;
+}
+
+export function spawnStart(options: { dbPort: number; functionsPort: number; stateDir: string; args?: string[] }): StartProcess {
+  const child = spawn(join(binDir, "tsx"), [join(projectRoot, "packages/local-stack/src/start.ts"), ...(options.args ?? [])], {
+    cwd: projectRoot,
+    env: {
+      ...process.env,
+      MFUKO_DB_PORT: String(options.dbPort),
+      MFUKO_FUNCTIONS_PORT: String(options.functionsPort),
+      MFUKO_STATE_DIR: options.stateDir,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (chunk) => (output += chunk));
+  child.stderr!.on("data", (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return {
+    child,
+    output: () => output,
+    exited,
+    interrupt: () => {
+      child.kill("SIGINT");
+      return exited;
+    },
+  };
+}
+
+/** Resolves when `text` has been printed; rejects when the process exits first or after `timeoutMs`. */
+export async function waitForOutput(run: StartProcess, text: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!run.output().includes(text)) {
+    if (run.child.exitCode !== null) throw new Error(`npm start exited early:\n${run.output()}`);
+    if (Date.now() > deadline) throw new Error(`"${text}" not printed within ${timeoutMs / 1000} s:\n${run.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
