@@ -3,9 +3,12 @@
 -- Writing a movement of money is always the same three steps:
 --   1. wallet_record   insert the transaction rows under their idempotency keys (replays
 --                      find the original, different parameters fail with WL005);
---   2. wallet_apply    lock the accounts in id order and change their balances, refusing
---                      frozen/closed accounts and overdrafts;
---   3. entries         two postings per transaction, written after the locks are held.
+--   2. entries         two postings per transaction;
+--   3. wallet_apply    lock the accounts in id order and change their balances, refusing
+--                      frozen/closed accounts and overdrafts. Last, so that an account row
+--                      lock is held for as little as possible before the commit: on a hot
+--                      account that lock is what every transfer queues for.
+-- A failure in step 3 rolls back steps 1 and 2 with it.
 -- Sets all the way down, so that a batch of 1000 costs a handful of statements.
 -- None of these functions is callable through the API.
 
@@ -61,7 +64,7 @@ begin
 end;
 $$;
 
--- Step 2. Applies net balance/available changes, one UPDATE per account in ascending id
+-- Step 3. Applies net balance/available changes, one UPDATE per account in ascending id
 -- order: every writer in the ledger takes account locks in this one global order, so two
 -- writers can wait for each other but never in a cycle. The check sits in the UPDATE's
 -- WHERE, so it is re-evaluated on the latest row version once the lock is granted (no lost
@@ -192,38 +195,45 @@ begin
   )
   select coalesce(array_agg(i.id), '{}') into v_new from inserted i;
 
-  if cardinality(v_new) < cardinality(v_ids) then
-    select u.key
-      into v_message
-      from unnest(v_ids, p_from, p_to, p_amount, p_currency, p_key, p_description, p_metadata)
-           as u(id, from_id, to_id, amount, currency, key, description, metadata)
-      join public.wallet_transactions t
-        on t.idempotency_key = u.key and t.initiated_by is not distinct from p_scope
-     where u.id <> all (v_new)
-       and ((t.kind, t.from_account_id, coalesce(t.hold_amount, t.amount), t.currency,
-             t.description, t.metadata, t.reverses_id)
-            is distinct from
-            (p_kind, u.from_id, u.amount, u.currency, u.description, coalesce(u.metadata, '{}'), p_reverses)
-            -- a hold gets its destination when captured; the hold call names none
-            or (p_kind <> 'hold' and t.to_account_id is distinct from u.to_id))
-     limit 1;
-    if found then
-      perform private.wallet_fail('WL005',
-        format('idempotency key %s was already used with different parameters', v_message));
-    end if;
+  -- The common case: every key was new, and the result is the ids just inserted.
+  if cardinality(v_new) = cardinality(v_ids) then
+    return query select u.n, u.id, true from unnest(v_ids) with ordinality as u(id, n);
+    return;
+  end if;
+
+  -- Some keys were taken: the existing rows must match what is asked now. (`= any (p_key)`
+  -- keeps the lookup on the key index whatever the planner thinks of the table's size.)
+  select u.key
+    into v_message
+    from unnest(v_ids, p_from, p_to, p_amount, p_currency, p_key, p_description, p_metadata)
+         as u(id, from_id, to_id, amount, currency, key, description, metadata)
+    join public.wallet_transactions t on t.idempotency_key = u.key
+   where t.idempotency_key = any (p_key)
+     and t.initiated_by is not distinct from p_scope
+     and u.id <> all (v_new)
+     and ((t.kind, t.from_account_id, coalesce(t.hold_amount, t.amount), t.currency,
+           t.description, t.metadata, t.reverses_id)
+          is distinct from
+          (p_kind, u.from_id, u.amount, u.currency, u.description, coalesce(u.metadata, '{}'), p_reverses)
+          -- a hold gets its destination when captured; the hold call names none
+          or (p_kind <> 'hold' and t.to_account_id is distinct from u.to_id))
+   limit 1;
+  if found then
+    perform private.wallet_fail('WL005',
+      format('idempotency key %s was already used with different parameters', v_message));
   end if;
 
   return query
     select k.n, t.id, t.id = any (v_new)
       from unnest(p_key) with ordinality as k(key, n)
-      join public.wallet_transactions t
-        on t.idempotency_key = k.key and t.initiated_by is not distinct from p_scope
+      join public.wallet_transactions t on t.idempotency_key = k.key
+     where t.idempotency_key = any (p_key)
+       and t.initiated_by is not distinct from p_scope
      order by k.n;
 end;
 $$;
 
--- Step 3 for posted transactions: the debit and the credit of each, in one INSERT. The
--- accounts are already locked by wallet_apply, so the foreign key checks never wait.
+-- Step 2 for posted transactions: the debit and the credit of each, in one INSERT.
 create function private.wallet_write_entries(p_transactions uuid[]) returns void
 language sql
 set search_path = ''
@@ -267,21 +277,23 @@ begin
     from private.wallet_record(p_scope, p_kind, p_from, p_to, p_amount, p_currency, p_key,
                                p_description, p_metadata, p_reverses) r;
 
+  -- The result is final once recorded (balances live in wallet_accounts), so it is read
+  -- before the account locks are taken.
+  return query
+    select t.*
+      from unnest(v_order) with ordinality as o(id, n)
+      join public.wallet_transactions t on t.id = o.id
+     order by o.n;
+
   if cardinality(v_fresh) > 0 then
+    perform private.wallet_write_entries(v_fresh);
     select array_agg(e.account_id), array_agg(e.amount)
       into v_accounts, v_deltas
       from public.wallet_transactions t
      cross join lateral (values (t.from_account_id, -t.amount), (t.to_account_id, t.amount)) as e(account_id, amount)
      where t.id = any (v_fresh);
     perform private.wallet_apply(v_accounts, v_deltas, v_deltas, p_force);
-    perform private.wallet_write_entries(v_fresh);
   end if;
-
-  return query
-    select t.*
-      from unnest(v_order) with ordinality as o(id, n)
-      join public.wallet_transactions t on t.id = o.id
-     order by o.n;
 end;
 $$;
 

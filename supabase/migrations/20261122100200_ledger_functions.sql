@@ -236,7 +236,7 @@ begin
   -- The hold row lock comes before any account lock, as in wallet_void and wallet_reverse.
   select t.* into v_hold from public.wallet_transactions t
    where t.id = p_hold_id and t.kind in ('hold', 'withdrawal')
-     for update;
+     for no key update;
   if not found then
     perform private.wallet_fail('WL007', format('hold %s not found', p_hold_id));
   end if;
@@ -281,17 +281,17 @@ begin
       format('currency %s of hold %s does not match wallet account %s (%s)', v_hold.currency, p_hold_id, v_to, v_to_currency));
   end if;
 
-  -- Source: balance drops by the capture, the whole reservation is released.
-  perform private.wallet_apply(array[v_hold.from_account_id, v_to],
-                               array[-v_amount, v_amount],
-                               array[v_hold.hold_amount - v_amount, v_amount],
-                               false);
   update public.wallet_transactions t
      set status = 'posted', amount = v_amount, to_account_id = v_to, posted_at = now(),
          capture_idempotency_key = p_idempotency_key
    where t.id = p_hold_id
   returning t.* into v_hold;
   perform private.wallet_write_entries(array[p_hold_id]);
+  -- Source: balance drops by the capture, the whole reservation is released.
+  perform private.wallet_apply(array[v_hold.from_account_id, v_to],
+                               array[-v_amount, v_amount],
+                               array[v_hold.hold_amount - v_amount, v_amount],
+                               false);
   return v_hold;
 end;
 $$;
@@ -310,7 +310,7 @@ begin
   perform private.wallet_require_caller(array['service'], 'void a hold');
   select t.* into v_hold from public.wallet_transactions t
    where t.id = p_hold_id and t.kind in ('hold', 'withdrawal')
-     for update;
+     for no key update;
   if not found then
     perform private.wallet_fail('WL007', format('hold %s not found', p_hold_id));
   end if;
@@ -357,7 +357,7 @@ begin
   if private.wallet_require_caller(array['service', 'admin'], 'reverse a transaction') = 'admin' then
     v_scope := auth.uid();
   end if;
-  select t.* into v_original from public.wallet_transactions t where t.id = p_transaction_id for update;
+  select t.* into v_original from public.wallet_transactions t where t.id = p_transaction_id for no key update;
   if not found then
     perform private.wallet_fail('WL007', format('transaction %s not found', p_transaction_id));
   end if;
@@ -413,7 +413,7 @@ begin
   if p_reason is null or btrim(p_reason) = '' then
     perform private.wallet_fail('22023', format('a reason is required to change wallet account %s', p_account));
   end if;
-  select a.* into v_account from public.wallet_accounts a where a.id = p_account for update;
+  select a.* into v_account from public.wallet_accounts a where a.id = p_account for no key update;
   if not found then
     perform private.wallet_fail('WL007', format('wallet account %s not found', p_account));
   end if;
