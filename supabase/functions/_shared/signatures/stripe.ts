@@ -1,6 +1,7 @@
 // Stripe webhook signatures and API client, through the official `stripe` package with Web
 // Crypto and fetch so that the same code runs under Deno and Node.
 import Stripe from "stripe";
+import { HttpError } from "../errors.ts";
 import { signatureFailed, type SignatureFailure } from "./check.ts";
 
 export const STRIPE_SIGNATURE_HEADER = "stripe-signature";
@@ -25,8 +26,9 @@ function failureOf(error: unknown): SignatureFailure {
 
 /**
  * Verifies Stripe-Signature over the raw body bytes (constructEventAsync, tolerance 300 s) and
- * returns the event. Stripe itself accepts timestamps from the future; we refuse those beyond
- * the tolerance too, as for every other provider.
+ * returns the event; a signed body that is not JSON throws HttpError 400. Stripe itself
+ * accepts timestamps from the future; we refuse those beyond the tolerance too, as for every
+ * other provider.
  */
 export async function verifyStripeEvent(
   rawBody: Uint8Array,
@@ -45,6 +47,9 @@ export async function verifyStripeEvent(
     );
     return { ok: true, event };
   } catch (error) {
+    // The library parses the body after the signature matched: a signed body that is not
+    // JSON is the sender's malformed request (400), not a bad signature.
+    if (error instanceof SyntaxError) throw new HttpError(400, "invalid_json", "The request body is not valid JSON.");
     return { ok: false, reason: failureOf(error) };
   }
 }
