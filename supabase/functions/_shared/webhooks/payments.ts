@@ -1,0 +1,91 @@
+// What the payment webhooks (Stripe, MoMo, Revolut) do to intents and payments, through the
+// payment_* functions of payments-audit.md. Every call runs inside the webhook's transaction.
+import type { TransactionSql } from "../db.ts";
+import { jsonb } from "./jsonb.ts";
+
+export type PaymentProvider = "stripe" | "momo" | "revolut";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The intent a provider event is about: by the provider's reference (Stripe PaymentIntent id,
+ * MoMo reference id, Revolut order id), else by the intent id we gave the provider
+ * (metadata.intent_id, MoMo externalId), which must belong to the same provider. Null when
+ * neither names an intent we know.
+ */
+export async function findIntentId(
+  tx: TransactionSql,
+  provider: PaymentProvider,
+  providerRef: string | null,
+  fallbackIntentId: string | null | undefined,
+): Promise<string | null> {
+  if (providerRef) {
+    const [byRef] = await tx<{ id: string }[]>`
+      select id from public.payment_intents where provider = ${provider} and provider_ref = ${providerRef}`;
+    if (byRef) return byRef.id;
+  }
+  if (fallbackIntentId && UUID.test(fallbackIntentId)) {
+    const [byId] = await tx<{ id: string }[]>`
+      select id from public.payment_intents where id = ${fallbackIntentId} and provider = ${provider}`;
+    if (byId) return byId.id;
+  }
+  return null;
+}
+
+export interface ConfirmedPayment {
+  provider: PaymentProvider;
+  providerPaymentId: string;
+  intentId: string | null;
+  /** Minor units, as the provider confirmed them. */
+  amount: number;
+  currency: string;
+  fee?: number;
+  raw: unknown;
+}
+
+export interface RecordedPayment {
+  id: string;
+  status: string;
+  wallet_transaction_id: string | null;
+}
+
+/**
+ * Stores the payment and credits the intent's account (payment_record_success); a payment that
+ * does not match its intent, or has none, is stored as needs_review without a credit.
+ */
+export async function recordPaymentSuccess(tx: TransactionSql, payment: ConfirmedPayment): Promise<RecordedPayment> {
+  const [row] = await tx<RecordedPayment[]>`
+    select id, status, wallet_transaction_id
+      from public.payment_record_success(${payment.provider}, ${payment.providerPaymentId}, ${payment.intentId}::uuid,
+                                         ${payment.amount}::bigint, ${payment.currency}, ${payment.fee ?? 0}::bigint,
+                                         ${jsonb(tx, payment.raw)})`;
+  return row!;
+}
+
+/** Fails the intent with the provider's reason; a succeeded intent is left as it is. */
+export async function recordPaymentFailure(tx: TransactionSql, intentId: string, reason: string): Promise<void> {
+  await tx`select 1 from public.payment_record_failure(${intentId}::uuid, ${reason})`;
+}
+
+/** The recorded payment of a provider payment id, or null. */
+export async function findPayment(
+  tx: TransactionSql,
+  provider: PaymentProvider,
+  providerPaymentId: string,
+): Promise<{ id: string; intent_id: string | null; amount: string; amount_refunded: string; wallet_transaction_id: string | null } | null> {
+  const [row] = await tx<{ id: string; intent_id: string | null; amount: string; amount_refunded: string; wallet_transaction_id: string | null }[]>`
+    select id, intent_id, amount, amount_refunded, wallet_transaction_id
+      from public.payments where provider = ${provider} and provider_payment_id = ${providerPaymentId}`;
+  return row ?? null;
+}
+
+/** Records a refund and reverses its part of the credit (forced when the money was spent). */
+export async function recordRefund(
+  tx: TransactionSql,
+  paymentId: string,
+  amount: number,
+  providerRefundId: string,
+  reason: string | null,
+): Promise<void> {
+  await tx`select 1 from public.refund_record(${paymentId}::uuid, ${amount}::bigint, ${providerRefundId}, ${reason})`;
+}

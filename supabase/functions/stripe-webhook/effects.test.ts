@@ -1,0 +1,223 @@
+// stripe-webhook end to end in-process against the real database: signed event -> webhook_events
+// and payments rows -> ledger effect; duplicates (also concurrent), out-of-order delivery,
+// failure -> failed + 500 -> dead after 5 attempts.
+import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  balanceOf,
+  createTopUp,
+  creditsTo,
+  intentStatus,
+  storedEvents,
+  testSql,
+} from "../../tests/support/payments-fixtures.ts";
+import { stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
+import handler from "./handler.ts";
+
+const sql = testSql(testDatabaseUrl);
+afterAll(() => sql.end({ timeout: 1 }));
+
+const piId = () => `pi_${crypto.randomUUID().replaceAll("-", "")}`;
+const deliver = (event: unknown) => handler.fetch(stripeRequest(event));
+
+function succeeded(id: string, amount: number, extra: Record<string, unknown> = {}) {
+  return stripeEvent("payment_intent.succeeded", {
+    id, object: "payment_intent", amount, amount_received: amount, currency: "usd", metadata: {}, ...extra,
+  });
+}
+
+async function paymentOf(id: string) {
+  const [row] = await sql<{ status: string; review_reason: string | null; amount_refunded: string; intent_id: string | null }[]>`
+    select status, review_reason, amount_refunded, intent_id from public.payments where provider = 'stripe' and provider_payment_id = ${id}`;
+  return row;
+}
+
+/** A funded top-up: the intent credited through payment_intent.succeeded. */
+async function paidTopUp(amount: number) {
+  const ref = piId();
+  const topUp = await createTopUp(sql, { provider: "stripe", amount, currency: "USD", providerRef: ref });
+  expect((await deliver(succeeded(ref, amount))).status).toBe(200);
+  return topUp;
+}
+
+describe("payments", () => {
+  it("credits the intent's account once for payment_intent.succeeded", async () => {
+    const ref = piId();
+    const topUp = await createTopUp(sql, { provider: "stripe", amount: 2500, currency: "USD", providerRef: ref });
+    const event = succeeded(ref, 2500);
+    const response = await deliver(event);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ events: [{ event_id: event.id, outcome: "processed" }] });
+    expect(await storedEvents(sql, "stripe", event.id)).toMatchObject([{ status: "processed", attempts: 1, last_error: null }]);
+    expect(await paymentOf(ref)).toMatchObject({ status: "succeeded", intent_id: topUp.intentId });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 2500, available: 2500 });
+    expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "succeeded" });
+  });
+
+  it("makes one effect from 10 concurrent deliveries of one event", async () => {
+    const ref = piId();
+    const topUp = await createTopUp(sql, { provider: "stripe", amount: 700, currency: "USD", providerRef: ref });
+    const event = succeeded(ref, 700);
+    const responses = await Promise.all(Array.from({ length: 10 }, () => deliver(event)));
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
+    const outcomes = await Promise.all(responses.map(async (r) => ((await r.json()) as { events: { outcome: string }[] }).events[0]!.outcome));
+    expect(outcomes.filter((o) => o === "processed")).toHaveLength(1);
+    expect(outcomes.filter((o) => o === "duplicate")).toHaveLength(9);
+    expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 700 });
+  });
+
+  it("treats checkout.session.completed for the same PaymentIntent as the same payment", async () => {
+    const ref = piId();
+    const topUp = await createTopUp(sql, { provider: "stripe", amount: 900, currency: "USD", providerRef: ref });
+    const session = stripeEvent("checkout.session.completed", {
+      id: "cs_test_1", object: "checkout.session", payment_status: "paid", payment_intent: ref, amount_total: 900, currency: "usd", metadata: {},
+    });
+    expect((await deliver(session)).status).toBe(200);
+    expect((await deliver(succeeded(ref, 900))).status).toBe(200);
+    expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 900 });
+  });
+
+  it("ignores an unpaid checkout session", async () => {
+    const session = stripeEvent("checkout.session.completed", {
+      id: "cs_test_2", object: "checkout.session", payment_status: "unpaid", payment_intent: null, amount_total: 900, currency: "usd", metadata: {},
+    });
+    expect((await deliver(session)).status).toBe(200);
+    expect(await storedEvents(sql, "stripe", session.id)).toMatchObject([{ status: "ignored" }]);
+  });
+
+  it("finds an intent that was never attached by metadata.intent_id", async () => {
+    const topUp = await createTopUp(sql, { provider: "stripe", amount: 300, currency: "USD", providerRef: null });
+    const ref = piId();
+    expect((await deliver(succeeded(ref, 300, { metadata: { intent_id: topUp.intentId } }))).status).toBe(200);
+    expect(await paymentOf(ref)).toMatchObject({ status: "succeeded", intent_id: topUp.intentId });
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 300 });
+  });
+
+  it("stores a payment for no known intent, or of another amount, as needs_review without credit", async () => {
+    const unknown = piId();
+    expect((await deliver(succeeded(unknown, 100, { metadata: { intent_id: crypto.randomUUID() } }))).status).toBe(200);
+    expect(await paymentOf(unknown)).toMatchObject({ status: "needs_review", review_reason: "unknown_intent", intent_id: null });
+
+    const ref = piId();
+    const topUp = await createTopUp(sql, { provider: "stripe", amount: 1000, currency: "USD", providerRef: ref });
+    expect((await deliver(succeeded(ref, 999))).status).toBe(200);
+    expect(await paymentOf(ref)).toMatchObject({ status: "needs_review", review_reason: "amount_mismatch" });
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 0 });
+  });
+
+  it("fails the intent with the provider's reason, and a late failure never undoes a success", async () => {
+    const ref = piId();
+    const topUp = await createTopUp(sql, { provider: "stripe", amount: 400, currency: "USD", providerRef: ref });
+    const failed = stripeEvent("payment_intent.payment_failed", {
+      id: ref, object: "payment_intent", amount: 400, currency: "usd", metadata: {}, last_payment_error: { code: "card_declined", message: "Your card was declined." },
+    });
+    expect((await deliver(failed)).status).toBe(200);
+    expect(await intentStatus(sql, topUp.intentId)).toEqual({ status: "failed", failure_reason: "Your card was declined." });
+
+    // The customer retried and paid; then an older failure is delivered again (out of order).
+    expect((await deliver(succeeded(ref, 400))).status).toBe(200);
+    const lateFailure = stripeEvent("payment_intent.payment_failed", { ...failed.data.object }, { created: failed.created - 60 });
+    expect((await deliver(lateFailure)).status).toBe(200);
+    expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "succeeded" });
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 400 });
+  });
+});
+
+describe("refunds and disputes", () => {
+  const refunded = (ref: string, amount: number, amountRefunded: number, extra: Record<string, unknown> = {}) =>
+    stripeEvent("charge.refunded", { id: `ch_${ref.slice(3)}`, object: "charge", payment_intent: ref, amount, amount_refunded: amountRefunded, currency: "usd", ...extra });
+
+  it("records partial refunds from amount_refunded and reverses the credit by each increase", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    expect((await deliver(refunded(ref, 1000, 300))).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 700 });
+    // A redelivery of the first refund event changes nothing; the next one refunds the rest.
+    expect((await deliver(refunded(ref, 1000, 300))).status).toBe(200);
+    expect((await deliver(refunded(ref, 1000, 1000))).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 0 });
+    expect(await paymentOf(ref)).toMatchObject({ status: "refunded", amount_refunded: "1000" });
+  });
+
+  it("records each listed refund once and forces the reversal when the money was spent", async () => {
+    const topUp = await paidTopUp(800);
+    const ref = topUp.providerRef!;
+    // Spend most of it: move 600 to another user's account.
+    const other = await createTopUp(sql, { provider: "stripe", amount: 1, currency: "USD", providerRef: null });
+    await sql.begin(async (tx) => {
+      await tx`set local role service_role`;
+      await tx`select 1 from public.wallet_transfer(${topUp.accountId}::uuid, ${other.accountId}::uuid, 600, 'USD', ${`spend:${ref}`})`;
+    });
+    const refunds = { data: [{ id: `re_${ref.slice(3)}`, amount: 800, status: "succeeded", reason: "requested_by_customer" }] };
+    expect((await deliver(refunded(ref, 800, 800, { refunds }))).status).toBe(200);
+    expect((await deliver(refunded(ref, 800, 800, { refunds }))).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: -600 });
+    const [refund] = await sql<{ forced: boolean; amount: string }[]>`select forced, amount from public.refunds where provider_refund_id = ${`re_${ref.slice(3)}`}`;
+    expect(refund).toEqual({ forced: true, amount: "800" });
+  });
+
+  it("freezes the disputed amount with a hold", async () => {
+    const topUp = await paidTopUp(1200);
+    const ref = topUp.providerRef!;
+    const dispute = stripeEvent("charge.dispute.created", {
+      id: `dp_${ref.slice(3)}`, object: "dispute", amount: 500, currency: "usd", charge: `ch_${ref.slice(3)}`, payment_intent: ref, reason: "fraudulent",
+    });
+    expect((await deliver(dispute)).status).toBe(200);
+    expect((await deliver(dispute)).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1200, available: 700 });
+  });
+
+  it("keeps a refund for a payment not recorded yet as failed with 500, then applies it on redelivery", async () => {
+    const ref = piId();
+    const topUp = await createTopUp(sql, { provider: "stripe", amount: 600, currency: "USD", providerRef: ref });
+    const early = refunded(ref, 600, 600);
+    const response = await deliver(early);
+    expect(response.status).toBe(500);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("event_failed");
+    expect(await storedEvents(sql, "stripe", early.id)).toMatchObject([
+      { status: "failed", attempts: 1, last_error: expect.stringContaining("no recorded Stripe payment") },
+    ]);
+
+    expect((await deliver(succeeded(ref, 600))).status).toBe(200);
+    expect((await deliver(early)).status).toBe(200);
+    expect(await storedEvents(sql, "stripe", early.id)).toMatchObject([{ status: "processed", attempts: 2, last_error: null }]);
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 0 });
+  });
+
+  it("gives up after 5 failed attempts: dead, answered 200, and nothing applied", async () => {
+    const orphan = refunded(piId(), 100, 100);
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await deliver(orphan)).status);
+    expect(statuses).toEqual([500, 500, 500, 500, 200, 200]);
+    expect(await storedEvents(sql, "stripe", orphan.id)).toMatchObject([{ status: "dead", attempts: 5 }]);
+  });
+});
+
+describe("subscription and invoice mirrors", () => {
+  it("keeps the newest subscription state when events arrive out of order", async () => {
+    const subId = `sub_${crypto.randomUUID().slice(0, 12)}`;
+    const base = { id: subId, object: "subscription", customer: "cus_mirror", metadata: {}, items: { data: [{ price: { id: "price_1" }, current_period_start: 1_800_000_000, current_period_end: 1_802_592_000 }] } };
+    const created = Math.floor(Date.now() / 1000) - 100;
+    const activated = stripeEvent("customer.subscription.updated", { ...base, status: "active" }, { created: created + 50 });
+    const incomplete = stripeEvent("customer.subscription.created", { ...base, status: "incomplete" }, { created });
+    expect((await deliver(activated)).status).toBe(200);
+    expect((await deliver(incomplete)).status).toBe(200);
+    const [row] = await sql<{ status: string; price_id: string; current_period_end: Date }[]>`
+      select status, price_id, current_period_end from public.subscriptions where stripe_subscription_id = ${subId}`;
+    expect(row).toMatchObject({ status: "active", price_id: "price_1" });
+    expect(row!.current_period_end.toISOString()).toBe(new Date(1_802_592_000_000).toISOString());
+    expect(await storedEvents(sql, "stripe", incomplete.id)).toMatchObject([{ status: "ignored" }]);
+  });
+
+  it("mirrors invoices and never moves a paid one back to open", async () => {
+    const invId = `in_${crypto.randomUUID().slice(0, 12)}`;
+    const base = { id: invId, object: "invoice", customer: "cus_mirror", subscription: null, amount_due: 1500, currency: "usd", metadata: {} };
+    expect((await deliver(stripeEvent("invoice.paid", { ...base, status: "paid", amount_paid: 1500 })))).toHaveProperty("status", 200);
+    expect((await deliver(stripeEvent("invoice.finalized", { ...base, status: "open", amount_paid: 0 })))).toHaveProperty("status", 200);
+    const [row] = await sql<{ status: string; amount_paid: string; currency: string }[]>`
+      select status, amount_paid, currency from public.invoices where stripe_invoice_id = ${invId}`;
+    expect(row).toEqual({ status: "paid", amount_paid: "1500", currency: "USD" });
+  });
+});

@@ -1,0 +1,298 @@
+// The Stripe events we act on, checked with zod before anything is stored (a signed body of
+// the wrong shape is 400), and what each does to the database. Amounts are Stripe's integer
+// minor units; currencies are upper-cased to ISO 4217 as the ledger keeps them.
+import { z } from "zod";
+import type { TransactionSql } from "../_shared/db.ts";
+import { parseOrThrow } from "../_shared/errors.ts";
+import { jsonb } from "../_shared/webhooks/jsonb.ts";
+import {
+  findIntentId,
+  findPayment,
+  recordPaymentFailure,
+  recordPaymentSuccess,
+  recordRefund,
+} from "../_shared/webhooks/payments.ts";
+import type { AppliedOutcome, WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
+
+const id = (prefix: string) => z.string().startsWith(prefix).max(255);
+const amount = z.int().nonnegative();
+const currency = z.string().regex(/^[a-zA-Z]{3}$/, "must be a 3-letter currency code").transform((c) => c.toUpperCase());
+const metadata = z.record(z.string(), z.string()).nullish().transform((m) => m ?? {});
+/** An id, or the expanded object carrying it. */
+const reference = (prefix: string) => z.union([id(prefix), z.object({ id: id(prefix) }).transform((o) => o.id)]);
+
+const envelope = z.object({
+  id: id("evt_"),
+  type: z.string().min(1).max(255),
+  created: z.int().positive(),
+  data: z.object({ object: z.record(z.string(), z.unknown()) }),
+});
+
+const paymentIntent = z.object({
+  id: id("pi_"),
+  amount,
+  amount_received: amount.optional(),
+  currency,
+  metadata,
+  last_payment_error: z.object({ code: z.string().nullish(), message: z.string().nullish() }).nullish(),
+});
+
+const checkoutSession = z.object({
+  id: id("cs_"),
+  payment_status: z.enum(["paid", "unpaid", "no_payment_required"]),
+  payment_intent: reference("pi_").nullish(),
+  amount_total: amount.nullish(),
+  currency: currency.nullish(),
+  metadata,
+});
+
+const charge = z.object({
+  id: id("ch_"),
+  payment_intent: reference("pi_").nullish(),
+  amount,
+  amount_refunded: amount,
+  currency,
+  refunds: z.object({
+    data: z.array(z.object({
+      id: id("re_"),
+      amount: amount.positive(),
+      status: z.string().nullish(),
+      reason: z.string().nullish(),
+    })),
+  }).nullish(),
+});
+
+const dispute = z.object({
+  id: id("dp_"),
+  amount: amount.positive(),
+  currency,
+  charge: reference("ch_"),
+  payment_intent: reference("pi_").nullish(),
+  reason: z.string().nullish(),
+});
+
+const timestamp = z.int().positive().nullish();
+const subscription = z.object({
+  id: id("sub_"),
+  customer: reference("cus_"),
+  status: z.enum(["incomplete", "incomplete_expired", "trialing", "active", "past_due", "unpaid", "paused", "canceled"]),
+  cancel_at_period_end: z.boolean().nullish(),
+  current_period_start: timestamp,
+  current_period_end: timestamp,
+  items: z.object({
+    data: z.array(z.object({
+      price: z.object({ id: z.string() }).nullish(),
+      current_period_start: timestamp,
+      current_period_end: timestamp,
+    })),
+  }).nullish(),
+  metadata,
+});
+
+const invoice = z.object({
+  id: id("in_"),
+  customer: reference("cus_"),
+  subscription: reference("sub_").nullish(),
+  parent: z.object({ subscription_details: z.object({ subscription: reference("sub_").nullish() }).nullish() }).nullish(),
+  status: z.enum(["draft", "open", "paid", "void", "uncollectible"]),
+  amount_due: amount,
+  amount_paid: amount,
+  currency,
+  metadata,
+});
+
+export type StripeEnvelope = z.output<typeof envelope>;
+
+/**
+ * The webhook event for a verified Stripe event: its shape checked (HttpError 400 otherwise)
+ * and its effect bound. The stored payload is the whole event, from which the effect can be
+ * replayed.
+ */
+export function stripeWebhookEvent(raw: unknown): WebhookEvent {
+  const event = parseOrThrow(envelope, raw);
+  const apply = effectOf(event);
+  return { eventId: event.id, type: event.type, payload: raw as Record<string, unknown>, apply };
+}
+
+/** The event's data.object checked with `schema`; failing fields are named from the event root. */
+function parseObject<T extends z.ZodType>(schema: T, event: StripeEnvelope): z.output<T> {
+  const parsed = parseOrThrow(z.object({ data: z.object({ object: schema }) }), event) as { data: { object: z.output<T> } };
+  return parsed.data.object;
+}
+
+type Effect = (tx: TransactionSql) => Promise<AppliedOutcome>;
+
+function effectOf(event: StripeEnvelope): Effect {
+  const type = event.type;
+  if (type === "payment_intent.succeeded") {
+    const pi = parseObject(paymentIntent, event);
+    return (tx) => creditPayment(tx, pi.id, pi.metadata.intent_id, pi.amount_received || pi.amount, pi.currency, pi);
+  }
+  if (type === "checkout.session.completed" || type === "checkout.session.async_payment_succeeded") {
+    const session = parseObject(checkoutSession, event);
+    // Unpaid sessions (delayed methods) are paid later by async_payment_succeeded; sessions
+    // without a PaymentIntent (subscriptions, free) move no wallet money.
+    if (session.payment_status !== "paid" || !session.payment_intent || session.amount_total == null || !session.currency) {
+      return () => Promise.resolve("ignored");
+    }
+    const { payment_intent: pi, amount_total: total, currency: cur } = session;
+    return (tx) => creditPayment(tx, pi, session.metadata.intent_id, total, cur, session);
+  }
+  if (type === "payment_intent.payment_failed") {
+    const pi = parseObject(paymentIntent, event);
+    const reason = pi.last_payment_error?.message ?? pi.last_payment_error?.code ?? "payment_failed";
+    return async (tx) => {
+      const intentId = await findIntentId(tx, "stripe", pi.id, pi.metadata.intent_id);
+      if (!intentId) return "ignored";
+      await recordPaymentFailure(tx, intentId, reason);
+      return "processed";
+    };
+  }
+  if (type === "charge.refunded") {
+    const ch = parseObject(charge, event);
+    return (tx) => refundCharge(tx, ch);
+  }
+  if (type === "charge.dispute.created") {
+    const dp = parseObject(dispute, event);
+    return (tx) => holdDisputedAmount(tx, dp);
+  }
+  if (type.startsWith("customer.subscription.")) {
+    const sub = parseObject(subscription, event);
+    return (tx) => mirrorSubscription(tx, sub, event.data.object, event.created);
+  }
+  if (type.startsWith("invoice.")) {
+    const inv = parseObject(invoice, event);
+    return (tx) => mirrorInvoice(tx, inv, event.data.object, event.created);
+  }
+  return () => Promise.resolve("ignored");
+}
+
+/**
+ * Both payment_intent.succeeded and a paid checkout session record the payment under the
+ * PaymentIntent id, so whichever arrives second is a replay of the first.
+ */
+async function creditPayment(
+  tx: TransactionSql,
+  paymentIntentId: string,
+  metadataIntentId: string | undefined,
+  amountReceived: number,
+  cur: string,
+  raw: unknown,
+): Promise<AppliedOutcome> {
+  const intentId = await findIntentId(tx, "stripe", paymentIntentId, metadataIntentId);
+  await recordPaymentSuccess(tx, {
+    provider: "stripe",
+    providerPaymentId: paymentIntentId,
+    intentId,
+    amount: amountReceived,
+    currency: cur,
+    raw,
+  });
+  return "processed";
+}
+
+/** The payment a charge belongs to; a refund or dispute for a payment not yet recorded is retried. */
+async function paymentOfCharge(tx: TransactionSql, paymentIntentId: string | null | undefined, chargeId: string) {
+  const payment = paymentIntentId ? await findPayment(tx, "stripe", paymentIntentId) : null;
+  if (!payment) throw new Error(`no recorded Stripe payment for charge ${chargeId} (payment intent ${paymentIntentId ?? "none"})`);
+  return payment;
+}
+
+/**
+ * Records each refund of the charge. Webhook charges carry their refunds only on API versions
+ * before 2022-11-15; otherwise the refund is what amount_refunded grew by since the last one
+ * recorded, keyed by the charge and the new total (serialised per payment by an advisory lock).
+ */
+async function refundCharge(tx: TransactionSql, ch: z.output<typeof charge>): Promise<AppliedOutcome> {
+  const payment = await paymentOfCharge(tx, ch.payment_intent, ch.id);
+  if (ch.refunds) {
+    const refunds = ch.refunds.data.filter((refund) => refund.status !== "failed" && refund.status !== "canceled");
+    for (const refund of refunds) await recordRefund(tx, payment.id, refund.amount, refund.id, refund.reason ?? "stripe refund");
+    return refunds.length > 0 ? "processed" : "ignored";
+  }
+  await tx`select pg_advisory_xact_lock(hashtextextended(${`stripe-refund:${payment.id}`}, 0))`;
+  const current = await findPayment(tx, "stripe", ch.payment_intent as string);
+  const increase = ch.amount_refunded - Number(current!.amount_refunded);
+  if (increase <= 0) return "ignored";
+  await recordRefund(tx, payment.id, increase, `${ch.id}:refunded:${ch.amount_refunded}`, "stripe refund");
+  return "processed";
+}
+
+/**
+ * Freezes the disputed amount in the credited account with a hold, as far as the money is
+ * still there: the hold's metadata records what was asked and what could be held.
+ */
+async function holdDisputedAmount(tx: TransactionSql, dp: z.output<typeof dispute>): Promise<AppliedOutcome> {
+  const payment = await paymentOfCharge(tx, dp.payment_intent, dp.charge);
+  if (!payment.wallet_transaction_id) return "ignored"; // never credited (needs_review): nothing to freeze
+  const [account] = await tx<{ id: string; available: string; currency: string }[]>`
+    select a.id, a.available, a.currency
+      from public.wallet_transactions t join public.wallet_accounts a on a.id = t.to_account_id
+     where t.id = ${payment.wallet_transaction_id}::uuid`;
+  const held = Math.min(dp.amount, Number(account!.available));
+  if (held <= 0) return "ignored";
+  const metadata = { stripe_dispute_id: dp.id, stripe_charge_id: dp.charge, reason: dp.reason ?? null, disputed_amount: dp.amount };
+  await tx`
+    select 1 from public.wallet_hold(${account!.id}::uuid, ${held}::bigint, ${dp.currency},
+                                     ${`dispute:stripe:${dp.id}`}, ${jsonb(tx, metadata)})`;
+  return "processed";
+}
+
+const toTimestamp = (seconds: number | null | undefined) => (seconds ? new Date(seconds * 1000) : null);
+
+/** metadata.user_id when it names an existing user, so that the owner can read the mirror row. */
+async function knownUser(tx: TransactionSql, userId: string | undefined): Promise<string | null> {
+  if (!userId || !/^[0-9a-f-]{36}$/i.test(userId)) return null;
+  const [user] = await tx<{ id: string }[]>`select id from auth.users where id = ${userId}::uuid`;
+  return user?.id ?? null;
+}
+
+/**
+ * Upserts the subscription mirror. An event older than the one last applied, or a status move
+ * the state machine does not allow (a late "active" after "canceled"), leaves the row as it is.
+ */
+async function mirrorSubscription(
+  tx: TransactionSql,
+  sub: z.output<typeof subscription>,
+  raw: unknown,
+  created: number,
+): Promise<AppliedOutcome> {
+  const item = sub.items?.data[0];
+  const userId = await knownUser(tx, sub.metadata.user_id);
+  const rows = await tx`
+    insert into public.subscriptions as s (stripe_subscription_id, stripe_customer_id, user_id, status, price_id,
+      current_period_start, current_period_end, cancel_at_period_end, last_event_at, raw)
+    values (${sub.id}, ${sub.customer}, ${userId}::uuid, ${sub.status}, ${item?.price?.id ?? null},
+      ${toTimestamp(sub.current_period_start ?? item?.current_period_start)},
+      ${toTimestamp(sub.current_period_end ?? item?.current_period_end)},
+      ${sub.cancel_at_period_end ?? false}, ${toTimestamp(created)}, ${jsonb(tx, raw)})
+    on conflict (stripe_subscription_id) do update
+       set stripe_customer_id = excluded.stripe_customer_id, user_id = coalesce(excluded.user_id, s.user_id),
+           status = excluded.status, price_id = excluded.price_id,
+           current_period_start = excluded.current_period_start, current_period_end = excluded.current_period_end,
+           cancel_at_period_end = excluded.cancel_at_period_end, last_event_at = excluded.last_event_at, raw = excluded.raw
+     where (s.last_event_at is null or s.last_event_at <= excluded.last_event_at)
+       and private.status_transition_allowed('subscriptions', s.status, excluded.status)
+    returning s.id`;
+  return rows.length > 0 ? "processed" : "ignored";
+}
+
+/** Upserts the invoice mirror, with the same rules as subscriptions. */
+async function mirrorInvoice(tx: TransactionSql, inv: z.output<typeof invoice>, raw: unknown, created: number): Promise<AppliedOutcome> {
+  const subscriptionId = inv.subscription ?? inv.parent?.subscription_details?.subscription ?? null;
+  const userId = await knownUser(tx, inv.metadata.user_id);
+  const rows = await tx`
+    insert into public.invoices as i (stripe_invoice_id, stripe_customer_id, stripe_subscription_id, user_id, status,
+      amount_due, amount_paid, currency, last_event_at, raw)
+    values (${inv.id}, ${inv.customer}, ${subscriptionId}, ${userId}::uuid, ${inv.status}, ${inv.amount_due}::bigint,
+      ${inv.amount_paid}::bigint, ${inv.currency}, ${toTimestamp(created)}, ${jsonb(tx, raw)})
+    on conflict (stripe_invoice_id) do update
+       set stripe_subscription_id = coalesce(excluded.stripe_subscription_id, i.stripe_subscription_id),
+           user_id = coalesce(excluded.user_id, i.user_id), status = excluded.status,
+           amount_due = excluded.amount_due, amount_paid = excluded.amount_paid, currency = excluded.currency,
+           last_event_at = excluded.last_event_at, raw = excluded.raw
+     where (i.last_event_at is null or i.last_event_at <= excluded.last_event_at)
+       and private.status_transition_allowed('invoices', i.status, excluded.status)
+    returning i.id`;
+  return rows.length > 0 ? "processed" : "ignored";
+}

@@ -1,0 +1,19 @@
+// Import first (before any function handler) in tests that call a handler in-process: points
+// the functions at the test database and fills every other variable from the committed
+// supabase/functions/.env.example, as the local gateway does, without overriding what the
+// test run already set.
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const databaseUrl = process.env.MFUKO_TEST_DB_URL;
+if (!databaseUrl) throw new Error("MFUKO_TEST_DB_URL is not set: run through `npm test` or export it");
+
+const envExample = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "functions", ".env.example");
+for (const line of readFileSync(envExample, "utf8").split("\n")) {
+  const match = /^\s*([A-Z_][A-Z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+  if (match && process.env[match[1]!] === undefined) process.env[match[1]!] = match[2]!;
+}
+process.env.SUPABASE_DB_URL = databaseUrl;
+
+export const testDatabaseUrl: string = databaseUrl;
