@@ -284,6 +284,24 @@ describe("all.sh refuses bad input before any step runs", () => {
   });
 });
 
+describe(".github/workflows/deploy.yml", () => {
+  const workflow = readFileSync(join(repoRoot, ".github/workflows/deploy.yml"), "utf8");
+
+  it("is a manual dispatch of staging or production, in that GitHub environment, through all.sh --yes", () => {
+    expect(workflow).toMatch(/^on:\n  workflow_dispatch:\n    inputs:\n      environment:/m);
+    expect(workflow).toContain("options: [staging, production]");
+    expect(workflow).toContain("environment: ${{ inputs.environment }}");
+    expect(workflow).toContain('run: bash scripts/deploy/all.sh --env "$DEPLOY_ENVIRONMENT" --yes');
+  });
+
+  it("gives the deploy step every variable all.sh reads", () => {
+    const variables = readFileSync(join(repoRoot, script), "utf8").match(/^readonly DEPLOY_VARIABLES=\(([^)]*)\)/m)?.[1].split(" ") ?? [];
+    expect(variables.length).toBe(5);
+    const deployStep = workflow.slice(workflow.indexOf("- name: Deploy"));
+    for (const name of variables) expect(deployStep).toMatch(new RegExp(`^ {10}${name}: \\$\\{\\{ (vars|secrets|runner)\\.`, "m"));
+  });
+});
+
 describe("the target during all of the above", () => {
   it("was never contacted: no dry run and no refused deploy connects to its database or API", () => {
     expect(apiRequests).toEqual([]);
