@@ -1,0 +1,26 @@
+// The deployed admin API: createAdminApp with the process's database client, rate limiter
+// and token verifier, all made on the first request so that loading the function never
+// needs its configuration (a missing variable is a 500 configuration_error, not a crash).
+import { createSql } from "../_shared/db.ts";
+import { createLogger } from "../_shared/logger.ts";
+import { rateLimiterFromEnv, rateLimitPerMinute } from "../_shared/rate-limit/config.ts";
+import { type AdminDependencies, createAdminApp } from "./app.ts";
+import { verifierFromEnv } from "./auth.ts";
+
+const logger = createLogger();
+let dependencies: AdminDependencies | undefined;
+
+function dependenciesFromEnv(): AdminDependencies {
+  if (!dependencies) {
+    const sql = createSql();
+    dependencies = {
+      sql,
+      limiter: rateLimiterFromEnv(sql, (event, fields) => logger.warn(event, fields)),
+      rateLimitPerMinute: rateLimitPerMinute("admin"),
+      verifyToken: verifierFromEnv(),
+    };
+  }
+  return dependencies;
+}
+
+export default createAdminApp({ logger, dependencies: dependenciesFromEnv });

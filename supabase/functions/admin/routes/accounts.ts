@@ -1,0 +1,87 @@
+// GET /admin/accounts: wallet accounts, newest first, filtered, keyset-paginated.
+// GET /admin/accounts/:id: one account with its balance, available amount, active holds and
+// latest entries (paged with entries_cursor).
+import { z } from "zod";
+import { allowMethods } from "../../_shared/middleware.ts";
+import { HttpError, parseOrThrow } from "../../_shared/errors.ts";
+import type { AdminApp, AdminRoutes } from "../app.ts";
+import { cursorSchema, limitSchema, page } from "../pagination.ts";
+
+type Row = Record<string, unknown>;
+
+export const uuidParam = z.guid({ error: "must be a UUID" });
+
+const listQuery = z.strictObject({
+  limit: limitSchema,
+  cursor: cursorSchema(z.strictObject({ created_at: z.string(), id: z.guid() })),
+  status: z.enum(["active", "frozen", "closed"]).optional(),
+  kind: z.enum(["user", "system"]).optional(),
+  owner_id: uuidParam.optional(),
+  currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as KES").optional(),
+});
+
+const detailQuery = z.strictObject({
+  entries_limit: limitSchema.default(20),
+  entries_cursor: cursorSchema(z.strictObject({ id: z.number().int().positive() })),
+});
+
+export function registerAccountRoutes(app: AdminApp, routes: AdminRoutes): void {
+  app.get("/accounts", async (c) => {
+    const query = parseOrThrow(listQuery, c.req.query());
+    const rows = await routes.asCaller(c, (tx) => tx<{ account: Row }[]>`
+      select to_jsonb(a) as account
+        from public.wallet_accounts a
+       where (${query.status ?? null}::text is null or a.status = ${query.status ?? null})
+         and (${query.kind ?? null}::text is null or a.kind = ${query.kind ?? null})
+         and (${query.owner_id ?? null}::uuid is null or a.owner_id = ${query.owner_id ?? null}::uuid)
+         and (${query.currency ?? null}::text is null or a.currency = ${query.currency ?? null})
+         and (${query.cursor?.created_at ?? null}::timestamptz is null
+              or (a.created_at, a.id) < (${query.cursor?.created_at ?? null}::timestamptz, ${query.cursor?.id ?? null}::uuid))
+       order by a.created_at desc, a.id desc
+       limit ${query.limit + 1}`);
+    const accounts = rows.map((row) => row.account);
+    return c.json(page(accounts, query.limit, (a) => ({ created_at: a.created_at, id: a.id })));
+  });
+  app.all("/accounts", allowMethods("GET"));
+
+  app.get("/accounts/:id", async (c) => {
+    const id = parseOrThrow(uuidParam, c.req.param("id"));
+    const query = parseOrThrow(detailQuery, c.req.query());
+    const result = await routes.asCaller(c, async (tx) => {
+      const [found] = await tx<{ account: Row }[]>`
+        select to_jsonb(a) as account from public.wallet_accounts a where a.id = ${id}`;
+      if (!found) return null;
+      // Pending transactions out of an account are exactly its active holds and withdrawals.
+      const holds = await tx<{ hold: Row }[]>`
+        select to_jsonb(t) as hold
+          from public.wallet_transactions t
+         where t.from_account_id = ${id} and t.status = 'pending'
+         order by t.created_at, t.id`;
+      const entries = await tx<{ entry: Row }[]>`
+        select jsonb_build_object(
+                 'id', e.id, 'transaction_id', e.transaction_id, 'amount', e.amount, 'created_at', e.created_at,
+                 'kind', t.kind, 'description', t.description,
+                 'counterparty_account_id',
+                   case when t.from_account_id = e.account_id then t.to_account_id else t.from_account_id end) as entry
+          from public.wallet_entries e
+          join public.wallet_transactions t on t.id = e.transaction_id
+         where e.account_id = ${id}
+           and (${query.entries_cursor?.id ?? null}::bigint is null or e.id < ${query.entries_cursor?.id ?? null}::bigint)
+         order by e.id desc
+         limit ${query.entries_limit + 1}`;
+      return { account: found.account, holds: holds.map((r) => r.hold), entries: entries.map((r) => r.entry) };
+    });
+    if (!result) throw new HttpError(404, "not_found", `Wallet account ${id} not found.`);
+    const entries = page(result.entries, query.entries_limit, (e) => ({ id: e.id }));
+    return c.json({
+      account: result.account,
+      balance: result.account.balance,
+      available: result.account.available,
+      held: result.holds.reduce((sum, hold) => sum + Number(hold.hold_amount), 0),
+      holds: result.holds,
+      entries: entries.data,
+      entries_next_cursor: entries.next_cursor,
+    });
+  });
+  app.all("/accounts/:id", allowMethods("GET"));
+}

@@ -1,0 +1,39 @@
+// GET /admin/audit?table=&record_id=&actor_id=&from=&to=: the audit trail, newest first,
+// read through admin_api.audit_log (audit.log is outside the API; admin and support only).
+import { z } from "zod";
+import { parseOrThrow } from "../../_shared/errors.ts";
+import { allowMethods } from "../../_shared/middleware.ts";
+import type { AdminApp, AdminRoutes } from "../app.ts";
+import { cursorSchema, limitSchema, page } from "../pagination.ts";
+import { uuidParam } from "./accounts.ts";
+
+const timestamp = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time with a time zone" });
+
+const auditQuery = z.strictObject({
+  table: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a table name").optional(),
+  record_id: z.string().min(1).max(255).optional(),
+  actor_id: uuidParam.optional(),
+  from: timestamp.optional(),
+  to: timestamp.optional(),
+  limit: limitSchema,
+  cursor: cursorSchema(z.strictObject({ id: z.number().int().positive() })),
+}).refine((q) => q.record_id === undefined || q.table !== undefined, {
+  path: ["record_id"],
+  message: "needs table",
+}).refine((q) => q.from === undefined || q.to === undefined || Date.parse(q.from) < Date.parse(q.to), {
+  path: ["to"],
+  message: "must be after from",
+});
+
+export function registerAuditRoutes(app: AdminApp, routes: AdminRoutes): void {
+  app.get("/audit", async (c) => {
+    const query = parseOrThrow(auditQuery, c.req.query());
+    const rows = await routes.asCaller(c, (tx) => tx<{ entry: Record<string, unknown> }[]>`
+      select r as entry
+        from admin_api.audit_log(${query.table ?? null}, ${query.record_id ?? null}, ${query.actor_id ?? null}::uuid,
+                                 ${query.from ?? null}::timestamptz, ${query.to ?? null}::timestamptz,
+                                 ${query.cursor?.id ?? null}::bigint, ${query.limit + 1}::integer) r`);
+    return c.json(page(rows.map((row) => row.entry), query.limit, (entry) => ({ id: entry.id })));
+  });
+  app.all("/audit", allowMethods("GET"));
+}

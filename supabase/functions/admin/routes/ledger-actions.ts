@@ -1,0 +1,72 @@
+// The admin's changes to the ledger, each one idempotent (mutation.ts) and carried out by the
+// ledger's own functions as the admin, so the SQL checks and the audit trail see who it was:
+// POST /admin/accounts/:id/status       wallet_set_status (freeze, unfreeze, close)
+// POST /admin/transactions/:id/reverse  wallet_reverse (partial allowed; force for spent money)
+// POST /admin/adjustments               wallet_adjust (credit or debit against adjustments:<CUR>)
+import { z } from "zod";
+import { parseOrThrow } from "../../_shared/errors.ts";
+import { allowMethods } from "../../_shared/middleware.ts";
+import type { AdminApp, AdminRoutes } from "../app.ts";
+import { idempotencyKeyField, idempotentMutation } from "../mutation.ts";
+import { uuidParam } from "./accounts.ts";
+
+type Row = Record<string, unknown>;
+
+const reason = z.string({ error: "is required" }).trim().min(1, "is required").max(1000, "must be at most 1000 characters");
+const amount = z.number({ error: "must be a whole number of minor units" })
+  .int("must be a whole number of minor units").positive("must be positive").max(Number.MAX_SAFE_INTEGER);
+
+const statusBody = z.strictObject({
+  status: z.enum(["active", "frozen", "closed"], { error: "must be one of active, frozen, closed" }),
+  reason,
+  idempotency_key: idempotencyKeyField,
+});
+
+const reverseBody = z.strictObject({
+  amount: amount.optional(),
+  reason,
+  // Lets the reversal take the receiver below zero (refund or chargeback of spent money).
+  force: z.boolean({ error: "must be true or false" }).default(false),
+  idempotency_key: idempotencyKeyField,
+});
+
+const adjustmentBody = z.strictObject({
+  account_id: uuidParam,
+  amount,
+  direction: z.enum(["credit", "debit"], { error: "must be credit or debit" }),
+  reason,
+  idempotency_key: idempotencyKeyField,
+});
+
+export function registerLedgerActionRoutes(app: AdminApp, routes: AdminRoutes): void {
+  app.post("/accounts/:id/status", (c) => {
+    const id = parseOrThrow(uuidParam, c.req.param("id"));
+    return idempotentMutation(c, routes, statusBody, async (tx, input) => {
+      const [row] = await tx<{ account: Row }[]>`
+        select to_jsonb(a) as account from public.wallet_set_status(${id}, ${input.status}, ${input.reason}) a`;
+      return { status: 200, body: { account: row!.account } };
+    });
+  });
+  app.all("/accounts/:id/status", allowMethods("POST"));
+
+  app.post("/transactions/:id/reverse", (c) => {
+    const id = parseOrThrow(uuidParam, c.req.param("id"));
+    return idempotentMutation(c, routes, reverseBody, async (tx, input, key) => {
+      const [row] = await tx<{ transaction: Row }[]>`
+        select to_jsonb(t) as transaction
+          from public.wallet_reverse(${id}, ${key}, ${input.amount ?? null}::bigint, ${input.reason}, ${input.force}) t`;
+      return { status: 201, body: { transaction: row!.transaction } };
+    });
+  });
+  app.all("/transactions/:id/reverse", allowMethods("POST"));
+
+  app.post("/adjustments", (c) =>
+    idempotentMutation(c, routes, adjustmentBody, async (tx, input, key) => {
+      const [row] = await tx<{ transaction: Row }[]>`
+        select to_jsonb(t) as transaction
+          from public.wallet_adjust(${input.account_id}::uuid, ${input.amount}::bigint, ${input.direction},
+                                    ${input.reason}, ${key}) t`;
+      return { status: 201, body: { transaction: row!.transaction } };
+    }));
+  app.all("/adjustments", allowMethods("POST"));
+}

@@ -1,0 +1,41 @@
+// GET /admin/reconciliation?provider=&from=&to=: every mismatch between provider records and
+// ledger credits (admin_api.reconciliation), with a count per kind. Not paginated: the answer
+// is the complete list for the window, which is what a reconciliation has to be.
+import { z } from "zod";
+import { parseOrThrow } from "../../_shared/errors.ts";
+import { allowMethods } from "../../_shared/middleware.ts";
+import type { AdminApp, AdminRoutes } from "../app.ts";
+
+const timestamp = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time with a time zone" });
+
+const reconciliationQuery = z.strictObject({
+  provider: z.enum(["stripe", "momo", "revolut"]).optional(),
+  from: timestamp.optional(),
+  to: timestamp.optional(),
+}).refine((q) => q.from === undefined || q.to === undefined || Date.parse(q.from) < Date.parse(q.to), {
+  path: ["to"],
+  message: "must be after from",
+});
+
+export const MISMATCH_KINDS = ["missing_credit", "credit_without_payment", "amount_differs"] as const;
+
+export function registerReconciliationRoutes(app: AdminApp, routes: AdminRoutes): void {
+  app.get("/reconciliation", async (c) => {
+    const query = parseOrThrow(reconciliationQuery, c.req.query());
+    const rows = await routes.asCaller(c, (tx) => tx<{ mismatch: { kind: string } }[]>`
+      select to_jsonb(r) as mismatch
+        from admin_api.reconciliation(${query.provider ?? null}, ${query.from ?? null}::timestamptz,
+                                      ${query.to ?? null}::timestamptz) r`);
+    const mismatches = rows.map((row) => row.mismatch);
+    const counts = Object.fromEntries(MISMATCH_KINDS.map((kind) => [kind, mismatches.filter((m) => m.kind === kind).length]));
+    return c.json({
+      provider: query.provider ?? null,
+      from: query.from ?? null,
+      to: query.to ?? null,
+      balanced: mismatches.length === 0,
+      counts,
+      mismatches,
+    });
+  });
+  app.all("/reconciliation", allowMethods("GET"));
+}

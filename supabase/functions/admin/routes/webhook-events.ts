@@ -1,0 +1,60 @@
+// GET /admin/webhook-events?provider=&status=&type=: stored deliveries, newest first, without
+// their payloads; GET /admin/webhook-events/:id: one event with its payload;
+// POST /admin/webhook-events/:id/replay: apply a failed or dead event again (webhook-replay.ts).
+import { z } from "zod";
+import { HttpError, parseOrThrow } from "../../_shared/errors.ts";
+import { allowMethods } from "../../_shared/middleware.ts";
+import type { AdminApp, AdminRoutes } from "../app.ts";
+import { idempotencyKeyField, idempotentMutation } from "../mutation.ts";
+import { cursorSchema, limitSchema, page } from "../pagination.ts";
+import { replayWebhookEvent } from "../webhook-replay.ts";
+import { uuidParam } from "./accounts.ts";
+
+type Row = Record<string, unknown>;
+
+const listQuery = z.strictObject({
+  provider: z.enum(["whatsapp", "stripe", "momo", "revolut"]).optional(),
+  status: z.enum(["received", "processed", "ignored", "failed", "dead"]).optional(),
+  type: z.string().min(1).max(255).optional(),
+  limit: limitSchema,
+  cursor: cursorSchema(z.strictObject({ received_at: z.string(), id: z.guid() })),
+});
+
+const replayBody = z.strictObject({ idempotency_key: idempotencyKeyField });
+
+export function registerWebhookEventRoutes(app: AdminApp, routes: AdminRoutes): void {
+  app.get("/webhook-events", async (c) => {
+    const query = parseOrThrow(listQuery, c.req.query());
+    const rows = await routes.asCaller(c, (tx) => tx<{ event: Row }[]>`
+      select to_jsonb(e) - 'payload' as event
+        from public.webhook_events e
+       where (${query.provider ?? null}::text is null or e.provider = ${query.provider ?? null})
+         and (${query.status ?? null}::text is null or e.status = ${query.status ?? null})
+         and (${query.type ?? null}::text is null or e.type = ${query.type ?? null})
+         and (${query.cursor?.received_at ?? null}::timestamptz is null
+              or (e.received_at, e.id) < (${query.cursor?.received_at ?? null}::timestamptz, ${query.cursor?.id ?? null}::uuid))
+       order by e.received_at desc, e.id desc
+       limit ${query.limit + 1}`);
+    const events = rows.map((row) => row.event);
+    return c.json(page(events, query.limit, (e) => ({ received_at: e.received_at, id: e.id })));
+  });
+  app.all("/webhook-events", allowMethods("GET"));
+
+  app.get("/webhook-events/:id", async (c) => {
+    const id = parseOrThrow(uuidParam, c.req.param("id"));
+    const [row] = await routes.asCaller(c, (tx) => tx<{ event: Row }[]>`
+      select to_jsonb(e) as event from public.webhook_events e where e.id = ${id}::uuid`);
+    if (!row) throw new HttpError(404, "not_found", `Webhook event ${id} not found.`);
+    return c.json({ event: row.event });
+  });
+  app.all("/webhook-events/:id", allowMethods("GET"));
+
+  app.post("/webhook-events/:id/replay", (c) => {
+    const id = parseOrThrow(uuidParam, c.req.param("id"));
+    return idempotentMutation(c, routes, replayBody, async (tx) => ({
+      status: 200,
+      body: await replayWebhookEvent(tx, id),
+    }));
+  });
+  app.all("/webhook-events/:id/replay", allowMethods("POST"));
+}

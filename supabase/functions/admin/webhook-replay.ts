@@ -1,0 +1,58 @@
+// Replaying a failed or dead webhook event: the event is decoded from its stored payload and
+// applied by the same effect code its webhook function runs (the provider's events module),
+// as the service, exactly as the webhook would have applied it (same idempotency scope and
+// keys, so a replay can never credit twice). The outcome is recorded with
+// webhook_event_finish in the same transaction, and the event row stays locked until then,
+// so a concurrent provider retry waits and then sees the result.
+import type { TransactionSql } from "../_shared/db.ts";
+import { HttpError } from "../_shared/errors.ts";
+import { describeFailure, type WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
+import { stripeWebhookEvent } from "../stripe-webhook/events.ts";
+
+/** Rebuilds a provider's event, effect bound, from what webhook_events.payload stored. */
+export type StoredEventDecoder = (payload: unknown) => WebhookEvent;
+
+/** The providers whose webhook function exposes a decoder for stored events. */
+export const STORED_EVENT_DECODERS: Readonly<Record<string, StoredEventDecoder>> = {
+  stripe: stripeWebhookEvent,
+};
+
+type Row = Record<string, unknown>;
+
+export interface ReplayResult {
+  event: Row;
+  outcome: "processed" | "ignored" | "failed" | "dead";
+  error: string | null;
+}
+
+/** Replays event `id` inside `tx` (running as the admin); returns the event as it is afterwards. */
+export async function replayWebhookEvent(
+  tx: TransactionSql,
+  id: string,
+  decoders: Readonly<Record<string, StoredEventDecoder>> = STORED_EVENT_DECODERS,
+): Promise<ReplayResult> {
+  const [stored] = await tx<{ provider: string; payload: unknown }[]>`
+    select e.provider, e.payload from admin_api.webhook_event_for_replay(${id}::uuid) e`;
+  const decode = decoders[stored!.provider];
+  if (!decode) {
+    throw new HttpError(409, "replay_unavailable",
+      `Events of provider ${stored!.provider} cannot be replayed yet: its webhook function has no stored-event decoder.`);
+  }
+
+  // The admin is checked and the event locked; the effect runs as the service, with the
+  // admin's claims still in request.jwt.claims, so the audit trail names the admin.
+  await tx`set local role service_role`;
+  let applied: "processed" | "ignored" | null = null;
+  let error: string | null = null;
+  try {
+    const event = decode(stored!.payload);
+    applied = await tx.savepoint((sp) => event.apply(sp));
+  } catch (failure) {
+    error = describeFailure(failure);
+  }
+  const [finished] = await tx<{ event: Row; status: ReplayResult["outcome"] }[]>`
+    select to_jsonb(e) - 'payload' as event, e.status
+      from public.webhook_event_finish(${id}::uuid, ${applied ?? "failed"}, ${error}) e`;
+  await tx`set local role authenticated`;
+  return { event: finished!.event, outcome: finished!.status, error };
+}
