@@ -24,7 +24,7 @@ async function caller(sql: Sql, minter: TokenMinter, appMetadata: Record<string,
   const id = crypto.randomUUID();
   const email = `${id}@mfuko.test`;
   await sql`insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data)
-            values (${id}, 'authenticated', 'authenticated', ${email}, ${sql.json(appMetadata)}, ${sql.json(userMetadata)})`;
+            values (${id}, 'authenticated', 'authenticated', ${email}, ${sql.json(appMetadata as postgres.JSONValue)}, ${sql.json(userMetadata)})`;
   const token = await minter.user({ id, email, appMetadata });
   return { id, token };
 }
