@@ -64,12 +64,14 @@ begin
 end;
 $$;
 
--- Step 3. Applies net balance/available changes, one UPDATE per account in ascending id
--- order: every writer in the ledger takes account locks in this one global order, so two
--- writers can wait for each other but never in a cycle. The check sits in the UPDATE's
--- WHERE, so it is re-evaluated on the latest row version once the lock is granted (no lost
--- update, no overdraft). A credit-only account (the hot merchant) is locked no earlier than
--- its place in the order and held only until commit.
+-- Step 3. Applies net balance/available changes, one UPDATE per account, in one global
+-- order: user accounts before system accounts, each by id (kind never changes, so the
+-- order is total and fixed). Every writer in the ledger takes account locks in this order,
+-- so two writers can wait for each other but never in a cycle. System accounts (clearing,
+-- fees) are the hottest rows there are: every deposit of a provider and currency touches
+-- one, so they come last and are held for the shortest time before the commit.
+-- The check sits in the UPDATE's WHERE, so it is re-evaluated on the latest row version
+-- once the lock is granted (no lost update, no overdraft).
 -- p_force lets debits take a balance below zero (forced reversals).
 create function private.wallet_apply(p_accounts uuid[], p_balance bigint[], p_available bigint[], p_force boolean)
 returns void
@@ -82,8 +84,9 @@ begin
   for r in
     select d.account_id, sum(d.balance)::bigint as balance, sum(d.available)::bigint as available
       from unnest(p_accounts, p_balance, p_available) as d(account_id, balance, available)
-     group by d.account_id
-     order by d.account_id
+      left join public.wallet_accounts k on k.id = d.account_id
+     group by d.account_id, k.kind
+     order by k.kind = 'system' nulls first, d.account_id
   loop
     update public.wallet_accounts a
        set balance = a.balance + r.balance,

@@ -2,7 +2,7 @@
 -- transfer_batch, balance and set_status, called as service_role (the caller matrix is in
 -- ledger_access.test.sql, holds and reversals in ledger_holds_reversals.test.sql).
 begin;
-select plan(63);
+select plan(64);
 
 -- Fixture: two users with USD accounts, alice also EUR.
 insert into auth.users (id, email) values
@@ -191,6 +191,29 @@ select throws_ok($$ select public.wallet_transfer('ac000000-0000-4000-8000-00000
   'WL006', null, 'the maximum comes from private.wallet_settings');
 select lives_ok($$ select public.wallet_transfer('ac000000-0000-4000-8000-00000000000a', 'ac000000-0000-4000-8000-00000000000b', 1000, 'USD', 'fn-max-b') $$,
   'an amount equal to the maximum is accepted');
+
+-- ---------------------------------------------------------------- statement pages
+-- The latest entries of an account come straight off the (account_id, id) index, in order,
+-- whatever the size of the ledger (keyset pagination: `and id < :last_seen`). The planner
+-- is told to ignore the alternatives a tiny test table makes cheaper.
+create function pg_temp.plan_of(p_query text) returns text language plpgsql as $fn$
+declare
+  r record;
+  v_plan text := '';
+begin
+  for r in execute 'explain (costs off) ' || p_query loop
+    v_plan := v_plan || r."QUERY PLAN" || E'\n';
+  end loop;
+  return v_plan;
+end;
+$fn$;
+set local enable_seqscan = off;
+set local enable_bitmapscan = off;
+select matches(pg_temp.plan_of($$ select * from public.wallet_entries where account_id = 'ac000000-0000-4000-8000-00000000000a'
+                                   and id < 1000000 order by id desc limit 50 $$),
+  'Index Scan Backward using wallet_entries_account_id_idx', 'a statement page is a backward scan of (account_id, id)');
+reset enable_seqscan;
+reset enable_bitmapscan;
 
 -- ---------------------------------------------------------------- invariants after all of it
 reset role;

@@ -240,13 +240,13 @@ class Model {
 describe("ledger properties", () => {
   it("every call does what the model predicts and the invariants hold", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(command, { minLength: 5, maxLength: 35 }), async (commands) => {
+      fc.asyncProperty(fc.array(command, { minLength: 5, maxLength: 30 }), async (commands) => {
         const run = randomUUID().slice(0, 8);
         const model = new Model(await createFundedParties(sql, CURRENCY, PARTIES, FUNDING), run);
         for (const c of commands) await model.step(c);
         await model.verify();
       }),
-      { numRuns: 25 },
+      { numRuns: 15 },
     );
   });
 
@@ -278,7 +278,7 @@ describe("ledger properties", () => {
         for (const id of ids) expect(actual.get(id)?.balance).toBe(expected.get(id));
         await assertLedgerInvariants(sql);
       }),
-      { numRuns: 15 },
+      { numRuns: 10 },
     );
   });
 });
