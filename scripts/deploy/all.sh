@@ -2,7 +2,7 @@
 # Deploys mfuko to one Supabase project, in the only safe order:
 #
 #   checks (tools, variables, secrets file) -> confirmation (production) -> npm test
-#   -> database reachable -> RLS audit of the target -> supabase db push
+#   -> database reachable -> RLS audit of the target -> supabase db push -> RLS audit again
 #   -> function secrets -> every function -> health verification
 #
 #   scripts/deploy/all.sh --env staging|production [--dry-run] [--skip-migrations]
@@ -228,9 +228,12 @@ check_database_connection() {
   run env PGCONNECT_TIMEOUT=10 psql "$SUPABASE_DB_URL" -v ON_ERROR_STOP=1 -Atc "select 'connected to ' || current_database() || ', PostgreSQL ' || current_setting('server_version')"
 }
 
+# Before the push: the target as it is (a finding there means a change made by hand).
+# After the push: what the new migrations made of it, before any function relies on it.
 run_rls_audit() {
-  if $skip_migrations; then skip_step "audit RLS on the target" "--skip-migrations"; return 0; fi
-  begin_step "audit RLS on the target"
+  local title="$1"
+  if $skip_migrations; then skip_step "$title" "--skip-migrations"; return 0; fi
+  begin_step "$title"
   run npm run rls:audit -- --db-url "$SUPABASE_DB_URL" --fail-on error
 }
 
@@ -300,8 +303,9 @@ main() {
   confirm_target
   run_test_suite
   check_database_connection
-  run_rls_audit
+  run_rls_audit "audit RLS on the target"
   push_migrations
+  run_rls_audit "audit RLS after the migrations"
   set_function_secrets
   deploy_functions
   verify_health

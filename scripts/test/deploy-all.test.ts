@@ -41,6 +41,7 @@ const steps = [
   "check the database connection",
   "audit RLS on the target",
   "push migrations",
+  "audit RLS after the migrations",
   "set function secrets",
   "deploy functions",
   "verify health",
@@ -132,6 +133,7 @@ describe("all.sh --dry-run", () => {
       `would run: env PGCONNECT_TIMEOUT=10 psql ${maskedDb} -v ON_ERROR_STOP=1`,
       `would run: npm run rls:audit -- --db-url ${maskedDb} --fail-on error`,
       `would run: node_modules/.bin/supabase db push --remote=${maskedDb} --yes`,
+      `would run: npm run rls:audit -- --db-url ${maskedDb} --fail-on error`,
       `would run: node_modules/.bin/supabase secrets set --env-file ${secrets} --remote=${projectRef} --yes`,
       `would run: node_modules/.bin/supabase secrets set MFUKO_VERSION=`,
       ...functionNames().map((name) => `would run: node_modules/.bin/supabase functions deploy ${name} --remote=${projectRef} --use-api --yes`),
@@ -171,6 +173,7 @@ describe("all.sh --dry-run", () => {
       ["check the database connection", "--skip-migrations"],
       ["audit RLS on the target", "--skip-migrations"],
       ["push migrations", "--skip-migrations"],
+      ["audit RLS after the migrations", "--skip-migrations"],
       ["set function secrets", "--skip-secrets"],
       ["deploy functions", "--skip-functions"],
     ]) {
