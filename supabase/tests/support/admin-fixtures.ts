@@ -78,3 +78,24 @@ export async function answerOf(response: Response): Promise<AdminAnswer> {
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
 }
+
+/** A wallet account for `ownerId` (inserted directly: opening accounts is not what is tested). */
+export async function openAccount(sql: Sql, ownerId: string, currency: string): Promise<string> {
+  const [row] = await sql<{ id: string }[]>`
+    insert into public.wallet_accounts (owner_id, kind, currency) values (${ownerId}, 'user', ${currency}) returning id`;
+  return row!.id;
+}
+
+/** Money in from `source` through the ledger's own wallet_deposit (as the service); the transaction id. */
+export async function deposit(sql: Sql, accountId: string, amount: number, currency: string, source = "stripe"): Promise<string> {
+  const [row] = await sql<{ id: string }[]>`
+    select id from public.wallet_deposit(${accountId}::uuid, ${amount}::bigint, ${currency}, ${source},
+                                         ${`admin-test:${crypto.randomUUID()}`})`;
+  return row!.id;
+}
+
+export async function balances(sql: Sql, accountId: string): Promise<{ balance: number; available: number }> {
+  const [row] = await sql<{ balance: string; available: string }[]>`
+    select balance, available from public.wallet_accounts where id = ${accountId}::uuid`;
+  return { balance: Number(row!.balance), available: Number(row!.available) };
+}

@@ -1,0 +1,283 @@
+// The admin API against the real database, in-process (handler.fetch with SUPABASE_DB_URL on
+// the test database): accounts, ledger actions, idempotency and the audit trail, for admin,
+// support and a plain user.
+import "../../tests/support/functions-env.ts";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AdminCall, adminRequest, answerOf, balances, createStaff, deposit, openAccount, type Staff } from "../../tests/support/admin-fixtures.ts";
+import handler from "./handler.ts";
+
+const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 4, onnotice: () => undefined });
+afterAll(() => sql.end());
+
+let staff: Staff;
+beforeAll(async () => {
+  staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+});
+
+const call = async (method: string, path: string, options: AdminCall = {}) =>
+  answerOf(await handler.fetch(adminRequest("http://functions.local", method, `/admin${path}`, options)));
+const key = () => `test-${crypto.randomUUID()}`;
+
+describe("GET /admin/accounts", () => {
+  it("pages newest first; following next_cursor visits every matching account exactly once", async () => {
+    const owner = staff.user.id;
+    const currencies = ["KES", "UGX", "TZS", "RWF", "USD"];
+    const ids: string[] = [];
+    for (const currency of currencies) ids.push(await openAccount(sql, owner, currency));
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: string = `owner_id=${owner}&limit=2${cursor ? `&cursor=${cursor}` : ""}`;
+      const answer = await call("GET", `/accounts?${query}`, { token: staff.support.token });
+      expect(answer.status).toBe(200);
+      expect(answer.body.data.length).toBeLessThanOrEqual(2);
+      seen.push(...answer.body.data.map((a: { id: string }) => a.id));
+      cursor = answer.body.next_cursor;
+      pages += 1;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(seen.length).toBe(5);
+    expect(new Set(seen)).toEqual(new Set(ids));
+    expect([...seen].reverse()).toEqual(ids); // inserted oldest first, listed newest first
+  });
+
+  it("filters by status and currency", async () => {
+    const owner = (await createStaff(sql, process.env.SUPABASE_JWT_SECRET!)).user.id;
+    const kes = await openAccount(sql, owner, "KES");
+    await openAccount(sql, owner, "UGX");
+    await sql`select public.wallet_set_status(${kes}::uuid, 'frozen', 'test')`;
+    const frozen = await call("GET", `/accounts?owner_id=${owner}&status=frozen`, { token: staff.admin.token });
+    expect(frozen.body.data.map((a: { id: string }) => a.id)).toEqual([kes]);
+    const ugx = await call("GET", `/accounts?owner_id=${owner}&currency=UGX`, { token: staff.admin.token });
+    expect(ugx.body.data.map((a: { currency: string }) => a.currency)).toEqual(["UGX"]);
+    expect(ugx.body.next_cursor).toBeNull();
+  });
+
+  it("is refused to a plain user and to a user who wrote admin into user_metadata", async () => {
+    for (const caller of [staff.user, staff.impostor]) {
+      expect((await call("GET", "/accounts", { token: caller.token })).status).toBe(403);
+    }
+  });
+});
+
+describe("GET /admin/accounts/:id", () => {
+  it("shows balance, available, active holds and the latest entries, paged", async () => {
+    const account = await openAccount(sql, staff.user.id, "EUR");
+    await deposit(sql, account, 10_000, "EUR");
+    await deposit(sql, account, 2_000, "EUR");
+    await sql`select public.wallet_hold(${account}::uuid, 2500, 'EUR', ${key()})`;
+
+    const first = await call("GET", `/accounts/${account}?entries_limit=1`, { token: staff.support.token });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ balance: 12_000, available: 9_500, held: 2_500 });
+    expect(first.body.holds).toHaveLength(1);
+    expect(first.body.holds[0]).toMatchObject({ kind: "hold", status: "pending", hold_amount: 2500 });
+    expect(first.body.entries).toHaveLength(1);
+    expect(first.body.entries[0]).toMatchObject({ amount: 2_000, kind: "deposit" });
+    const second = await call("GET", `/accounts/${account}?entries_limit=1&entries_cursor=${first.body.entries_next_cursor}`, {
+      token: staff.support.token,
+    });
+    expect(second.body.entries[0]).toMatchObject({ amount: 10_000, kind: "deposit" });
+    expect(second.body.entries_next_cursor).toBeNull();
+  });
+
+  it("answers 404 for an account that does not exist", async () => {
+    const answer = await call("GET", `/accounts/${crypto.randomUUID()}`, { token: staff.admin.token });
+    expect(answer.status).toBe(404);
+  });
+});
+
+describe("POST /admin/accounts/:id/status", () => {
+  it("freezes an account as the admin, and the audit trail names the admin and the request", async () => {
+    const account = await openAccount(sql, staff.user.id, "GBP");
+    const correlation = `corr-${crypto.randomUUID()}`;
+    const answer = await call("POST", `/accounts/${account}/status`, {
+      token: staff.admin.token, body: { status: "frozen", reason: "fraud review" }, idempotencyKey: key(),
+      headers: { "x-correlation-id": correlation },
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.body.account).toMatchObject({ id: account, status: "frozen", status_reason: "fraud review" });
+
+    const audit = await call("GET", `/audit?table=wallet_accounts&record_id=${account}`, { token: staff.support.token });
+    expect(audit.status).toBe(200);
+    const change = audit.body.data.find((row: { operation: string }) => row.operation === "UPDATE");
+    expect(change).toMatchObject({ actor_id: staff.admin.id, correlation_id: correlation, changed_fields: expect.arrayContaining(["status"]) });
+    const byActor = await call("GET", `/audit?actor_id=${staff.admin.id}&table=admin_requests`, { token: staff.admin.token });
+    expect(byActor.body.data.length).toBeGreaterThan(0);
+    expect(byActor.body.data.every((row: { actor_id: string }) => row.actor_id === staff.admin.id)).toBe(true);
+  });
+
+  it("replays the first answer for the same key and body, and answers 422 for the key with another body", async () => {
+    const account = await openAccount(sql, staff.user.id, "CHF");
+    const idempotencyKey = key();
+    const body = { status: "frozen", reason: "chargeback" };
+    const first = await call("POST", `/accounts/${account}/status`, { token: staff.admin.token, body, idempotencyKey });
+    await sql`select public.wallet_set_status(${account}::uuid, 'active', 'meanwhile')`;
+    const again = await call("POST", `/accounts/${account}/status`, {
+      token: staff.admin.token, body: { reason: "chargeback", status: "frozen", idempotency_key: idempotencyKey },
+    });
+    expect(again.status).toBe(first.status);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(first.headers.get("idempotent-replayed")).toBe("false");
+    expect((await sql`select status from public.wallet_accounts where id = ${account}::uuid`)[0]!.status).toBe("active");
+
+    const reused = await call("POST", `/accounts/${account}/status`, {
+      token: staff.admin.token, body: { status: "closed", reason: "chargeback" }, idempotencyKey,
+    });
+    expect(reused.status).toBe(422);
+    expect(reused.body.error.code).toBe("idempotency_key_reused");
+    const otherRoute = await call("POST", "/adjustments", {
+      token: staff.admin.token, body: { account_id: account, amount: 1, direction: "credit", reason: "x" }, idempotencyKey,
+    });
+    expect(otherRoute.status).toBe(422);
+  });
+
+  it("stores a refusal too: an unknown account is 404 now and on replay", async () => {
+    const idempotencyKey = key();
+    const path = `/accounts/${crypto.randomUUID()}/status`;
+    const body = { status: "frozen", reason: "x" };
+    const first = await call("POST", path, { token: staff.admin.token, body, idempotencyKey });
+    expect(first.status).toBe(404);
+    expect(first.body.error.details).toEqual({ sqlstate: "WL007" });
+    const again = await call("POST", path, { token: staff.admin.token, body, idempotencyKey });
+    expect(again.status).toBe(404);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+  });
+
+  it("refuses closing an account with money in it (409) and changes nothing", async () => {
+    const account = await openAccount(sql, staff.user.id, "JPY");
+    await deposit(sql, account, 100, "JPY");
+    const answer = await call("POST", `/accounts/${account}/status`, {
+      token: staff.admin.token, body: { status: "closed", reason: "user left" }, idempotencyKey: key(),
+    });
+    expect(answer.status).toBe(409);
+    expect(answer.body.error.code).toBe("invalid_state");
+    expect((await sql`select status from public.wallet_accounts where id = ${account}::uuid`)[0]!.status).toBe("active");
+  });
+
+  it("is refused to support and to a plain user, and writes nothing", async () => {
+    const account = await openAccount(sql, staff.user.id, "AUD");
+    for (const caller of [staff.support, staff.user, staff.impostor]) {
+      const answer = await call("POST", `/accounts/${account}/status`, {
+        token: caller.token, body: { status: "frozen", reason: "x" }, idempotencyKey: key(),
+      });
+      expect(answer.status).toBe(403);
+    }
+    expect((await sql`select status from public.wallet_accounts where id = ${account}::uuid`)[0]!.status).toBe("active");
+  });
+});
+
+describe("POST /admin/transactions/:id/reverse", () => {
+  it("reverses partly, refuses more than remains, refuses spent money unless forced", async () => {
+    const account = await openAccount(sql, staff.user.id, "CAD");
+    const credit = await deposit(sql, account, 5_000, "CAD");
+    const partial = await call("POST", `/transactions/${credit}/reverse`, {
+      token: staff.admin.token, body: { amount: 2_000, reason: "duplicate charge" }, idempotencyKey: key(),
+    });
+    expect(partial.status).toBe(201);
+    expect(partial.body.transaction).toMatchObject({ kind: "reversal", amount: 2_000, reverses_id: credit, initiated_by: staff.admin.id });
+    expect(await balances(sql, account)).toEqual({ balance: 3_000, available: 3_000 });
+
+    const tooMuch = await call("POST", `/transactions/${credit}/reverse`, {
+      token: staff.admin.token, body: { amount: 3_001, reason: "x" }, idempotencyKey: key(),
+    });
+    expect(tooMuch.status).toBe(409);
+    expect(tooMuch.body.error.code).toBe("invalid_state");
+
+    await sql`select public.wallet_hold(${account}::uuid, 2500, 'CAD', ${key()})`; // spent elsewhere
+    const unforced = await call("POST", `/transactions/${credit}/reverse`, {
+      token: staff.admin.token, body: { reason: "chargeback" }, idempotencyKey: key(),
+    });
+    expect(unforced.status).toBe(409);
+    expect(unforced.body.error.code).toBe("insufficient_funds");
+    const forced = await call("POST", `/transactions/${credit}/reverse`, {
+      token: staff.admin.token, body: { reason: "chargeback", force: true }, idempotencyKey: key(),
+    });
+    expect(forced.status).toBe(201);
+    expect(forced.body.transaction).toMatchObject({ amount: 3_000, metadata: { force: true } });
+    expect(await balances(sql, account)).toEqual({ balance: 0, available: -2_500 });
+  });
+
+  it("answers 404 for an unknown transaction", async () => {
+    const answer = await call("POST", `/transactions/${crypto.randomUUID()}/reverse`, {
+      token: staff.admin.token, body: { reason: "x" }, idempotencyKey: key(),
+    });
+    expect(answer.status).toBe(404);
+  });
+});
+
+describe("POST /admin/adjustments", () => {
+  it("credits and debits against adjustments:<CUR>; a debit never overdraws", async () => {
+    const account = await openAccount(sql, staff.user.id, "NGN");
+    const credit = await call("POST", "/adjustments", {
+      token: staff.admin.token,
+      body: { account_id: account, amount: 700, direction: "credit", reason: "payment without credit" },
+      idempotencyKey: key(),
+    });
+    expect(credit.status).toBe(201);
+    expect(credit.body.transaction).toMatchObject({
+      kind: "adjustment", amount: 700, to_account_id: account, description: "payment without credit", metadata: { direction: "credit" },
+    });
+    const [system] = await sql`select code from public.wallet_accounts where id = ${credit.body.transaction.from_account_id}::uuid`;
+    expect(system!.code).toBe("adjustments:NGN");
+
+    const overdraw = await call("POST", "/adjustments", {
+      token: staff.admin.token, body: { account_id: account, amount: 701, direction: "debit", reason: "x" }, idempotencyKey: key(),
+    });
+    expect(overdraw.status).toBe(409);
+    expect(overdraw.body.error.code).toBe("insufficient_funds");
+    expect(await balances(sql, account)).toEqual({ balance: 700, available: 700 });
+  });
+
+  it("has one effect for concurrent requests with one key, and both get the same answer", async () => {
+    const account = await openAccount(sql, staff.user.id, "ZAR");
+    const request = {
+      token: staff.admin.token, body: { account_id: account, amount: 50, direction: "credit", reason: "race" }, idempotencyKey: key(),
+    };
+    const answers = await Promise.all([call("POST", "/adjustments", request), call("POST", "/adjustments", request)]);
+    expect(answers.map((a) => a.status)).toEqual([201, 201]);
+    expect(answers[0]!.body).toEqual(answers[1]!.body);
+    expect(answers.map((a) => a.headers.get("idempotent-replayed")).sort()).toEqual(["false", "true"]);
+    expect(await balances(sql, account)).toEqual({ balance: 50, available: 50 });
+  });
+
+  it("answers 404 for an unknown account and 409 for a frozen one", async () => {
+    const missing = await call("POST", "/adjustments", {
+      token: staff.admin.token, body: { account_id: crypto.randomUUID(), amount: 1, direction: "credit", reason: "x" }, idempotencyKey: key(),
+    });
+    expect(missing.status).toBe(404);
+    const account = await openAccount(sql, staff.user.id, "GHS");
+    await sql`select public.wallet_set_status(${account}::uuid, 'frozen', 'test')`;
+    const frozen = await call("POST", "/adjustments", {
+      token: staff.admin.token, body: { account_id: account, amount: 1, direction: "credit", reason: "x" }, idempotencyKey: key(),
+    });
+    expect(frozen.status).toBe(409);
+    expect(frozen.body.error.code).toBe("account_not_active");
+  });
+});
+
+describe("GET /admin/audit", () => {
+  it("pages by id; the cursor walks a record's history once", async () => {
+    const account = await openAccount(sql, staff.user.id, "MAD");
+    for (const status of ["frozen", "active", "frozen"]) await sql`select public.wallet_set_status(${account}::uuid, ${status}, 'audit paging')`;
+    const seen: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const answer = await call("GET", `/audit?table=wallet_accounts&record_id=${account}&limit=1${cursor ? `&cursor=${cursor}` : ""}`, {
+        token: staff.support.token,
+      });
+      seen.push(...answer.body.data.map((row: { id: number }) => row.id));
+      cursor = answer.body.next_cursor;
+    } while (cursor);
+    expect(seen).toHaveLength(4); // insert and three updates
+    expect([...seen].sort((a, b) => b - a)).toEqual(seen);
+  });
+
+  it("is refused to a plain user", async () => {
+    expect((await call("GET", "/audit", { token: staff.user.token })).status).toBe(403);
+  });
+});
