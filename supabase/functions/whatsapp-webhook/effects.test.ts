@@ -1,0 +1,122 @@
+// whatsapp-webhook end to end in-process against the real database: inbound messages stored
+// once (also under concurrent redelivery), statuses that only move forward whatever the
+// delivery order, and a failing effect kept as failed (500) until it is dead.
+import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import { afterAll, describe, expect, it } from "vitest";
+import { storedEvents, testSql } from "../../tests/support/payments-fixtures.ts";
+import { whatsAppRequest } from "../../tests/support/webhook-requests.ts";
+import handler from "./handler.ts";
+
+const sql = testSql(testDatabaseUrl);
+afterAll(() => sql.end({ timeout: 1 }));
+
+const wamid = () => `wamid.${crypto.randomUUID().replaceAll("-", "")}`;
+const seconds = (offset = 0) => String(Math.floor(Date.now() / 1000) + offset);
+const deliver = (payload: unknown) => handler.fetch(whatsAppRequest(payload));
+
+function notification(value: Record<string, unknown>) {
+  return {
+    object: "whatsapp_business_account",
+    entry: [{ id: "102290129340398", changes: [{ field: "messages", value: { messaging_product: "whatsapp", metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" }, ...value } }] }],
+  };
+}
+const messages = (...items: Record<string, unknown>[]) => notification({ messages: items });
+const statuses = (...items: Record<string, unknown>[]) => notification({ statuses: items });
+const text = (id: string, body: string) => ({ from: "256712345678", id, timestamp: seconds(), type: "text", text: { body } });
+const status = (id: string, value: string, offset: number) => ({ id, status: value, timestamp: seconds(offset), recipient_id: "256712345678" });
+
+async function message(id: string) {
+  const [row] = await sql<{ direction: string; status: string; sender: string; body: string | null; type: string; phone_number_id: string }[]>`
+    select direction, status, sender, body, type, phone_number_id from public.whatsapp_messages where wamid = ${id}`;
+  return row;
+}
+
+describe("inbound messages", () => {
+  it("stores each message of a notification once, with sender, type and text", async () => {
+    const [first, second] = [wamid(), wamid()];
+    const tap = { from: "256700000001", id: second, timestamp: seconds(), type: "interactive", interactive: { type: "button_reply", button_reply: { id: "b1", title: "Balance" } } };
+    const response = await deliver(messages(text(first, "send 5000 to Bob"), tap));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ events: [{ event_id: first, outcome: "processed" }, { event_id: second, outcome: "processed" }] });
+    expect(await message(first)).toEqual({ direction: "inbound", status: "received", sender: "256712345678", body: "send 5000 to Bob", type: "text", phone_number_id: "106540352242922" });
+    expect(await message(second)).toMatchObject({ body: "Balance", type: "interactive" });
+    expect(await storedEvents(sql, "whatsapp", first)).toMatchObject([{ type: "message.text", status: "processed" }]);
+  });
+
+  it("stores one row from 10 concurrent deliveries of the same message", async () => {
+    const id = wamid();
+    const payload = messages(text(id, "hi"));
+    const responses = await Promise.all(Array.from({ length: 10 }, () => deliver(payload)));
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
+    const [row] = await sql<{ n: number }[]>`select count(*)::int as n from public.whatsapp_messages where wamid = ${id}`;
+    expect(row!.n).toBe(1);
+    expect(await storedEvents(sql, "whatsapp", id)).toMatchObject([{ status: "processed", attempts: 1 }]);
+  });
+});
+
+describe("statuses of outbound messages", () => {
+  it("moves sent -> delivered -> read and ignores a late delivered", async () => {
+    const id = wamid();
+    expect((await deliver(statuses(status(id, "sent", -30)))).status).toBe(200);
+    expect((await deliver(statuses(status(id, "read", -10)))).status).toBe(200);
+    const late = await deliver(statuses(status(id, "delivered", -20)));
+    expect(late.status).toBe(200);
+    expect(await late.json()).toMatchObject({ events: [{ event_id: `${id}:delivered`, outcome: "ignored" }] });
+    expect(await message(id)).toMatchObject({ direction: "outbound", status: "read" });
+  });
+
+  it("applies a batch delivered in reverse order and keeps the furthest status", async () => {
+    const id = wamid();
+    expect((await deliver(statuses(status(id, "read", -1), status(id, "delivered", -2), status(id, "sent", -3)))).status).toBe(200);
+    expect(await message(id)).toMatchObject({ status: "read" });
+    expect((await storedEvents(sql, "whatsapp", id)).map((e) => e.event_id).sort()).toEqual([`${id}:delivered`, `${id}:read`, `${id}:sent`]);
+  });
+
+  it("records a failure with its errors, and never leaves read for failed", async () => {
+    const id = wamid();
+    const failed = { ...status(id, "failed", 0), errors: [{ code: 131047, title: "Re-engagement message" }] };
+    expect((await deliver(statuses(status(id, "sent", -5), failed))).status).toBe(200);
+    const [row] = await sql<{ status: string; error: unknown }[]>`select status, error from public.whatsapp_messages where wamid = ${id}`;
+    expect(row).toEqual({ status: "failed", error: [{ code: 131047, title: "Re-engagement message" }] });
+
+    const read = wamid();
+    expect((await deliver(statuses(status(read, "read", -1)))).status).toBe(200);
+    expect((await deliver(statuses(status(read, "failed", 0)))).status).toBe(200);
+    expect(await message(read)).toMatchObject({ status: "read" });
+  });
+
+  it("stores statuses it does not track as ignored", async () => {
+    const id = wamid();
+    expect((await deliver(statuses(status(id, "deleted", 0)))).status).toBe(200);
+    expect(await storedEvents(sql, "whatsapp", id)).toMatchObject([{ event_id: `${id}:deleted`, status: "ignored" }]);
+    expect(await message(id)).toBeUndefined();
+  });
+});
+
+describe("failures", () => {
+  it("keeps a failing status update as failed with 500, dead after 5 attempts, while the rest of the batch applies", async () => {
+    const inbound = wamid();
+    expect((await deliver(messages(text(inbound, "hello")))).status).toBe(200);
+    // A delivery status for a message we received is a contradiction the database refuses.
+    const bad = status(inbound, "delivered", 0);
+    const good = wamid();
+    const statusesSeen: number[] = [];
+    for (let i = 0; i < 6; i++) statusesSeen.push((await deliver(statuses(bad, status(good, "sent", 0)))).status);
+    expect(statusesSeen).toEqual([500, 500, 500, 500, 200, 200]);
+    expect(await storedEvents(sql, "whatsapp", `${inbound}:`)).toMatchObject([
+      { status: "dead", attempts: 5, last_error: expect.stringContaining("22023") },
+    ]);
+    expect(await storedEvents(sql, "whatsapp", good)).toMatchObject([{ status: "processed", attempts: 1 }]);
+    expect(await message(good)).toMatchObject({ status: "sent" });
+    expect(await message(inbound)).toMatchObject({ direction: "inbound", status: "received" });
+  });
+
+  it("stores a change without messages or statuses once, as ignored", async () => {
+    const payload = { object: "whatsapp_business_account", entry: [{ id: "1", changes: [{ field: "account_update", value: { event: "VERIFIED_ACCOUNT", nonce: crypto.randomUUID() } }] }] };
+    const first = await deliver(payload);
+    const again = await deliver(payload);
+    const [firstEvent] = ((await first.json()) as { events: { event_id: string; outcome: string }[] }).events;
+    expect(firstEvent).toMatchObject({ outcome: "ignored", event_id: expect.stringMatching(/^account_update:[0-9a-f]{64}$/) });
+    expect(await again.json()).toMatchObject({ events: [{ event_id: firstEvent!.event_id, outcome: "duplicate" }] });
+  });
+});

@@ -1,0 +1,125 @@
+// The WhatsApp Cloud API notification body, checked with zod, split into one webhook event per
+// inbound message (dedupe key: its wamid) and per status update (key: wamid + status), each
+// with its effect on whatsapp_messages. Changes that carry neither (account or template
+// updates) are stored as one ignored event keyed by a hash of the change.
+import { z } from "zod";
+import type { TransactionSql } from "../_shared/db.ts";
+import { bytesToHex } from "../_shared/hmac.ts";
+import { jsonb } from "../_shared/webhooks/jsonb.ts";
+import type { AppliedOutcome, WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
+
+const unixSeconds = z.string().regex(/^\d{1,12}$/, "must be unix seconds");
+const text = z.object({ body: z.string() });
+
+const message = z.looseObject({
+  id: z.string().min(1).max(255),
+  from: z.string().min(1).max(32),
+  timestamp: unixSeconds,
+  type: z.string().min(1).max(64),
+  text: text.optional(),
+  button: z.looseObject({ text: z.string() }).optional(),
+  interactive: z.looseObject({
+    button_reply: z.looseObject({ title: z.string() }).optional(),
+    list_reply: z.looseObject({ title: z.string() }).optional(),
+  }).optional(),
+  image: z.looseObject({ caption: z.string().optional() }).optional(),
+  document: z.looseObject({ caption: z.string().optional() }).optional(),
+  video: z.looseObject({ caption: z.string().optional() }).optional(),
+});
+
+const status = z.looseObject({
+  id: z.string().min(1).max(255),
+  status: z.string().min(1).max(32),
+  timestamp: unixSeconds,
+  recipient_id: z.string().max(32).optional(),
+  errors: z.array(z.looseObject({ code: z.number().optional(), title: z.string().optional() })).optional(),
+});
+
+const metadata = z.looseObject({ phone_number_id: z.string().max(64), display_phone_number: z.string().max(32).optional() });
+
+const change = z.looseObject({
+  field: z.string().min(1).max(64),
+  value: z.looseObject({
+    metadata: metadata.optional(),
+    messages: z.array(message).optional(),
+    statuses: z.array(status).optional(),
+  }),
+});
+
+export const notificationSchema = z.object({
+  object: z.literal("whatsapp_business_account"),
+  entry: z.array(z.object({ id: z.string(), changes: z.array(change) })).min(1),
+});
+
+export type Notification = z.output<typeof notificationSchema>;
+type Message = z.output<typeof message>;
+type Status = z.output<typeof status>;
+
+const TRACKED_STATUSES = new Set(["sent", "delivered", "read", "failed"]);
+
+const toDate = (seconds: string) => new Date(Number(seconds) * 1000);
+
+/** The text a person sent: the body, the tapped button or list item, or a media caption. */
+export function messageText(m: Message): string | null {
+  return m.text?.body ?? m.button?.text ?? m.interactive?.button_reply?.title ?? m.interactive?.list_reply?.title ??
+    m.image?.caption ?? m.document?.caption ?? m.video?.caption ?? null;
+}
+
+function inboundMessageEvent(m: Message, phoneNumberId: string | null): WebhookEvent {
+  return {
+    eventId: m.id,
+    type: `message.${m.type}`,
+    payload: { phone_number_id: phoneNumberId, message: m },
+    apply: async (tx: TransactionSql): Promise<AppliedOutcome> => {
+      const stored = await tx`
+        insert into public.whatsapp_messages (wamid, direction, phone_number_id, sender, type, body, sent_at, status, status_at)
+        values (${m.id}, 'inbound', ${phoneNumberId}, ${m.from}, ${m.type}, ${messageText(m)}, ${toDate(m.timestamp)}, 'received',
+                ${toDate(m.timestamp)})
+        on conflict (wamid) do nothing
+        returning id`;
+      return stored.length > 0 ? "processed" : "ignored";
+    },
+  };
+}
+
+function statusEvent(s: Status, phoneNumberId: string | null): WebhookEvent {
+  return {
+    eventId: `${s.id}:${s.status}`,
+    type: `status.${s.status}`,
+    payload: { phone_number_id: phoneNumberId, status: s },
+    apply: async (tx: TransactionSql): Promise<AppliedOutcome> => {
+      if (!TRACKED_STATUSES.has(s.status)) return "ignored";
+      // A late, older status (delivered after read) leaves the row as it is: ignored.
+      const [row] = await tx<{ status: string }[]>`
+        select status from public.whatsapp_message_status_apply(${s.id}, ${s.status}, ${toDate(s.timestamp)},
+          ${s.recipient_id ?? null}, ${phoneNumberId}, ${s.errors ? jsonb(tx, s.errors) : null})`;
+      return row!.status === s.status ? "processed" : "ignored";
+    },
+  };
+}
+
+async function otherChangeEvent(c: z.output<typeof change>): Promise<WebhookEvent> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(c)));
+  return {
+    eventId: `${c.field}:${bytesToHex(new Uint8Array(digest))}`,
+    type: c.field,
+    payload: { change: c },
+    apply: () => Promise.resolve("ignored"),
+  };
+}
+
+/** One webhook event per message, status and other change, in the order Meta listed them. */
+export async function whatsAppEvents(notification: Notification): Promise<WebhookEvent[]> {
+  const events: WebhookEvent[] = [];
+  for (const entry of notification.entry) {
+    for (const c of entry.changes) {
+      const phoneNumberId = c.value.metadata?.phone_number_id ?? null;
+      const messages = c.value.messages ?? [];
+      const statuses = c.value.statuses ?? [];
+      for (const m of messages) events.push(inboundMessageEvent(m, phoneNumberId));
+      for (const s of statuses) events.push(statusEvent(s, phoneNumberId));
+      if (messages.length === 0 && statuses.length === 0) events.push(await otherChangeEvent(c));
+    }
+  }
+  return events;
+}

@@ -1,0 +1,124 @@
+// The HTTP contract of whatsapp-webhook, in-process against the test database: the GET
+// subscription challenge, every signature case (401, nothing written), malformed signed
+// bodies (400, nothing written), and the method and 3 MiB body limits.
+import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import { afterAll, describe, expect, it } from "vitest";
+import { testSql, uniqueClientAddress } from "../../tests/support/payments-fixtures.ts";
+import { env, IN_PROCESS_ORIGIN, whatsAppRequest, whatsAppSignature } from "../../tests/support/webhook-requests.ts";
+import handler from "./handler.ts";
+
+const sql = testSql(testDatabaseUrl);
+afterAll(() => sql.end({ timeout: 1 }));
+
+const wamid = () => `wamid.${crypto.randomUUID().replaceAll("-", "")}`;
+
+function inbound(id: string, body = "hello") {
+  return {
+    object: "whatsapp_business_account",
+    entry: [{
+      id: "102290129340398",
+      changes: [{
+        field: "messages",
+        value: {
+          messaging_product: "whatsapp",
+          metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
+          contacts: [{ profile: { name: "Amina" }, wa_id: "256712345678" }],
+          messages: [{ from: "256712345678", id, timestamp: String(Math.floor(Date.now() / 1000)), type: "text", text: { body } }],
+        },
+      }],
+    }],
+  };
+}
+
+async function rowsFor(id: string): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    select (select count(*) from public.webhook_events where provider = 'whatsapp' and starts_with(event_id, ${id}))::int
+         + (select count(*) from public.whatsapp_messages where wamid = ${id})::int as n`;
+  return row!.n;
+}
+
+async function expectRejected(request: Request, status: number, code: string, id: string) {
+  const response = await handler.fetch(request);
+  expect(response.status).toBe(status);
+  expect(((await response.json()) as { error: { code: string } }).error.code).toBe(code);
+  expect(await rowsFor(id)).toBe(0);
+}
+
+const verification = (query: string) =>
+  handler.fetch(new Request(`${IN_PROCESS_ORIGIN}/whatsapp-webhook?${query}`, { headers: { "x-forwarded-for": uniqueClientAddress() } }));
+
+describe("whatsapp-webhook subscription (GET)", () => {
+  it("echoes hub.challenge as plain text for the right verify token", async () => {
+    const response = await verification(`hub.mode=subscribe&hub.verify_token=${env("WHATSAPP_VERIFY_TOKEN")}&hub.challenge=1158201444`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
+    expect(await response.text()).toBe("1158201444");
+  });
+
+  it("answers 403 for a wrong token, another mode, or a missing challenge", async () => {
+    expect((await verification("hub.mode=subscribe&hub.verify_token=wrong-token&hub.challenge=1")).status).toBe(403);
+    expect((await verification(`hub.mode=unsubscribe&hub.verify_token=${env("WHATSAPP_VERIFY_TOKEN")}&hub.challenge=1`)).status).toBe(403);
+    expect((await verification(`hub.mode=subscribe&hub.verify_token=${env("WHATSAPP_VERIFY_TOKEN")}`)).status).toBe(403);
+    expect((await verification(`hub.mode=subscribe&hub.verify_token=${env("WHATSAPP_VERIFY_TOKEN")}&hub.challenge=%3Cscript%3E`)).status).toBe(403);
+  });
+});
+
+describe("whatsapp-webhook signatures (POST)", () => {
+  it("accepts a valid signature and stores the message", async () => {
+    const id = wamid();
+    const response = await handler.fetch(whatsAppRequest(inbound(id)));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-ratelimit-limit")).toBe("100");
+    expect(await rowsFor(id)).toBe(2);
+  });
+
+  it("refuses a wrong secret, a tampered body, a missing and a malformed header", async () => {
+    const id = wamid();
+    await expectRejected(whatsAppRequest(inbound(id), { secret: "someone-elses-app-secret" }), 401, "invalid_signature", id);
+    const signedOther = whatsAppSignature(JSON.stringify(inbound(id, "pay 10")));
+    await expectRejected(whatsAppRequest(inbound(id, "pay 10000"), { header: signedOther }), 401, "invalid_signature", id);
+    await expectRejected(whatsAppRequest(inbound(id), { header: null }), 401, "invalid_signature", id);
+    await expectRejected(whatsAppRequest(inbound(id), { header: "sha1=abc" }), 401, "invalid_signature", id);
+  });
+
+  it("verifies the exact bytes: the same JSON re-serialised with other spacing does not match", async () => {
+    const id = wamid();
+    const compact = JSON.stringify(inbound(id));
+    await expectRejected(whatsAppRequest(JSON.stringify(inbound(id), null, 2), { header: whatsAppSignature(compact) }), 401, "invalid_signature", id);
+  });
+});
+
+describe("whatsapp-webhook malformed signed bodies", () => {
+  it("answers 400 invalid_json for a signed body that is not JSON", async () => {
+    const response = await handler.fetch(whatsAppRequest("{\"object\":"));
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("invalid_json");
+  });
+
+  const cases: Array<[string, (body: ReturnType<typeof inbound>) => unknown]> = [
+    ["another object", (b) => ({ ...b, object: "page" })],
+    ["no entries", (b) => ({ ...b, entry: [] })],
+    ["a message without id", (b) => { delete (b.entry[0]!.changes[0]!.value.messages[0] as Record<string, unknown>).id; return b; }],
+    ["a timestamp that is not unix seconds", (b) => { b.entry[0]!.changes[0]!.value.messages[0]!.timestamp = "yesterday"; return b; }],
+    ["a text body that is a number", (b) => { (b.entry[0]!.changes[0]!.value.messages[0]!.text as unknown as { body: number }).body = 5; return b; }],
+  ];
+  it.each(cases)("answers 400 for %s, writing nothing", async (_name, mutate) => {
+    const id = wamid();
+    await expectRejected(whatsAppRequest(mutate(inbound(id))), 400, "validation_failed", id);
+  });
+});
+
+describe("whatsapp-webhook request limits", () => {
+  it("accepts a body of 2 MiB and refuses one over 3 MiB with 413", async () => {
+    const big = wamid();
+    expect((await handler.fetch(whatsAppRequest(inbound(big, "x".repeat(2 * 1024 * 1024))))).status).toBe(200);
+    const huge = wamid();
+    await expectRejected(whatsAppRequest(inbound(huge, "x".repeat(3 * 1024 * 1024))), 413, "payload_too_large", huge);
+  });
+
+  it("answers 405 with Allow for PUT", async () => {
+    const response = await handler.fetch(whatsAppRequest(inbound(wamid()), {}, { method: "PUT" }));
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toBe("GET, POST");
+  });
+});
