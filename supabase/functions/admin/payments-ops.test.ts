@@ -1,0 +1,186 @@
+// Webhook events and reconciliation through the admin API, in-process on the real database:
+// listing events, replaying a dead Stripe event with the Stripe webhook's own effect code, a
+// replay that fails again, and every reconciliation mismatch kind.
+import "../../tests/support/functions-env.ts";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { withRequestContext } from "../_shared/db.ts";
+import { type AdminCall, adminRequest, answerOf, balances, createStaff, deposit, openAccount, type Staff } from "../../tests/support/admin-fixtures.ts";
+import handler from "./handler.ts";
+import { replayWebhookEvent } from "./webhook-replay.ts";
+
+const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 4, onnotice: () => undefined });
+afterAll(() => sql.end());
+
+let staff: Staff;
+beforeAll(async () => {
+  staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+});
+
+const call = async (method: string, path: string, options: AdminCall = {}) =>
+  answerOf(await handler.fetch(adminRequest("http://functions.local", method, `/admin${path}`, options)));
+const key = () => `test-${crypto.randomUUID()}`;
+const unique = () => crypto.randomUUID().replaceAll("-", "");
+
+async function storeEvent(event: { provider?: string; eventId: string; type: string; payload: unknown; status: string; attempts: number }) {
+  const [row] = await sql<{ id: string }[]>`
+    insert into public.webhook_events (provider, event_id, type, payload, status, attempts, last_error)
+    values (${event.provider ?? "stripe"}, ${event.eventId}, ${event.type}, ${sql.json(event.payload as postgres.JSONValue)},
+            ${event.status}, ${event.attempts}, ${event.status === "processed" ? null : "earlier failure"})
+    returning id`;
+  return row!.id;
+}
+
+/** A Stripe top-up intent for a new account of the staff user. */
+async function stripeIntent(currency: string, amount: number): Promise<{ accountId: string; intentId: string }> {
+  const accountId = await openAccount(sql, staff.user.id, currency);
+  const [intent] = await sql<{ id: string }[]>`
+    select id from public.payment_intent_create('stripe', ${accountId}::uuid, ${amount}::bigint, ${currency}, ${key()})`;
+  return { accountId, intentId: intent!.id };
+}
+
+const succeededEvent = (paymentIntent: string, intentId: string, amount: number, currency: string) => ({
+  id: `evt_${unique()}`,
+  object: "event",
+  type: "payment_intent.succeeded",
+  created: 1_763_800_000,
+  data: { object: { id: paymentIntent, object: "payment_intent", amount, amount_received: amount, currency, metadata: { intent_id: intentId } } },
+});
+
+describe("GET /admin/webhook-events", () => {
+  it("filters by provider, status and type and pages without payloads; one event shows its payload", async () => {
+    const type = `test.admin.${unique()}`;
+    const ids: string[] = [];
+    for (const status of ["failed", "dead", "dead"]) {
+      ids.push(await storeEvent({ eventId: `evt_${unique()}`, type, payload: { secret_looking: "no" }, status, attempts: 1 }));
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const answer = await call("GET", `/webhook-events?provider=stripe&status=dead&type=${type}&limit=1${cursor ? `&cursor=${cursor}` : ""}`, {
+        token: staff.support.token,
+      });
+      expect(answer.status).toBe(200);
+      for (const event of answer.body.data) {
+        expect(event).not.toHaveProperty("payload");
+        seen.push(event.id);
+      }
+      cursor = answer.body.next_cursor;
+    } while (cursor);
+    expect(new Set(seen)).toEqual(new Set(ids.slice(1)));
+    expect(seen).toHaveLength(2);
+
+    const one = await call("GET", `/webhook-events/${ids[0]}`, { token: staff.support.token });
+    expect(one.body.event).toMatchObject({ id: ids[0], status: "failed", payload: { secret_looking: "no" } });
+    expect((await call("GET", `/webhook-events/${crypto.randomUUID()}`, { token: staff.admin.token })).status).toBe(404);
+  });
+
+  it("is refused to a plain user", async () => {
+    expect((await call("GET", "/webhook-events", { token: staff.user.token })).status).toBe(403);
+  });
+});
+
+describe("POST /admin/webhook-events/:id/replay", () => {
+  it("applies a dead Stripe event with the webhook's effect: the wallet is credited once, the event processed", async () => {
+    const { accountId, intentId } = await stripeIntent("KES", 4_200);
+    const paymentIntent = `pi_${unique()}`;
+    const event = succeededEvent(paymentIntent, intentId, 4_200, "kes");
+    const id = await storeEvent({ eventId: event.id, type: event.type, payload: event, status: "dead", attempts: 5 });
+
+    const idempotencyKey = key();
+    const replay = await call("POST", `/webhook-events/${id}/replay`, { token: staff.admin.token, idempotencyKey });
+    expect(replay.status).toBe(200);
+    expect(replay.body).toMatchObject({ outcome: "processed", error: null, event: { id, status: "processed", attempts: 6 } });
+    expect(await balances(sql, accountId)).toEqual({ balance: 4_200, available: 4_200 });
+    const [payment] = await sql`select status, wallet_transaction_id from public.payments where provider_payment_id = ${paymentIntent}`;
+    expect(payment!.status).toBe("succeeded");
+
+    // The same call again is the stored answer; a new call finds the event processed.
+    const again = await call("POST", `/webhook-events/${id}/replay`, { token: staff.admin.token, idempotencyKey });
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.body).toEqual(replay.body);
+    const fresh = await call("POST", `/webhook-events/${id}/replay`, { token: staff.admin.token, idempotencyKey: key() });
+    expect(fresh.status).toBe(409);
+    expect(await balances(sql, accountId)).toEqual({ balance: 4_200, available: 4_200 });
+
+    // The deposit was made in the service scope, as the webhook would have made it, and the
+    // audit trail names the admin.
+    const [credit] = await sql`select initiated_by from public.wallet_transactions where id = ${payment!.wallet_transaction_id}`;
+    expect(credit!.initiated_by).toBeNull();
+    const audit = await call("GET", `/audit?table=wallet_transactions&record_id=${payment!.wallet_transaction_id}`, { token: staff.admin.token });
+    expect(audit.body.data[0]).toMatchObject({ operation: "INSERT", actor_id: staff.admin.id });
+  });
+
+  it("records a replay that fails again as another failed attempt, with the error", async () => {
+    const charge = { id: `ch_${unique()}`, payment_intent: `pi_${unique()}`, amount: 100, amount_refunded: 100, currency: "kes" };
+    const event = { id: `evt_${unique()}`, type: "charge.refunded", created: 1_763_800_000, data: { object: charge } };
+    const id = await storeEvent({ eventId: event.id, type: event.type, payload: event, status: "failed", attempts: 2 });
+    const replay = await call("POST", `/webhook-events/${id}/replay`, { token: staff.admin.token, idempotencyKey: key() });
+    expect(replay.status).toBe(200);
+    expect(replay.body).toMatchObject({ outcome: "failed", event: { status: "failed", attempts: 3 } });
+    expect(replay.body.error).toContain("no recorded Stripe payment");
+  });
+
+  it("answers 409 for an event that is not failed or dead, and 404 for an unknown one", async () => {
+    const id = await storeEvent({ eventId: `evt_${unique()}`, type: "payment_intent.succeeded", payload: {}, status: "processed", attempts: 1 });
+    expect((await call("POST", `/webhook-events/${id}/replay`, { token: staff.admin.token, idempotencyKey: key() })).status).toBe(409);
+    expect((await call("POST", `/webhook-events/${crypto.randomUUID()}/replay`, { token: staff.admin.token, idempotencyKey: key() })).status)
+      .toBe(404);
+  });
+
+  it("answers 409 replay_unavailable for a provider without a stored-event decoder, and changes nothing", async () => {
+    const id = await storeEvent({ provider: "momo", eventId: `momo-${unique()}`, type: "SUCCESSFUL", payload: {}, status: "dead", attempts: 5 });
+    const context = {
+      role: "authenticated" as const,
+      claims: { sub: staff.admin.id, role: "authenticated", app_metadata: { role: "admin" } },
+      headers: {},
+      correlationId: "replay-unavailable",
+    };
+    await expect(withRequestContext(sql, context, (tx) => replayWebhookEvent(tx, id, {}))).rejects.toMatchObject({
+      status: 409, code: "replay_unavailable",
+    });
+    const [row] = await sql`select status, attempts from public.webhook_events where id = ${id}`;
+    expect(row).toEqual({ status: "dead", attempts: 5 });
+  });
+
+  it("is refused to support", async () => {
+    const id = await storeEvent({ eventId: `evt_${unique()}`, type: "payment_intent.succeeded", payload: {}, status: "dead", attempts: 5 });
+    expect((await call("POST", `/webhook-events/${id}/replay`, { token: staff.support.token, idempotencyKey: key() })).status).toBe(403);
+  });
+});
+
+describe("GET /admin/reconciliation", () => {
+  it("lists a missing credit, a credit without payment and an amount that differs, and not a clean payment", async () => {
+    const from = new Date(Date.now() - 1000).toISOString();
+    // Clean: a replayed payment that was credited in full.
+    const clean = await stripeIntent("XOF", 1_000);
+    const cleanPi = `pi_${unique()}`;
+    await sql`select public.payment_record_success('stripe', ${cleanPi}, ${clean.intentId}::uuid, 1000, 'XOF')`;
+    // Missing credit: a payment for an intent nobody knows.
+    const unknownPi = `pi_${unique()}`;
+    await sql`select public.payment_record_success('stripe', ${unknownPi}, null, 400, 'XOF')`;
+    // Credit without payment: a deposit from Stripe's clearing account that no payment explains.
+    const orphan = await deposit(sql, clean.accountId, 300, "XOF", "stripe");
+    // Amount differs: a payment pointing at a deposit of another amount.
+    const short = await deposit(sql, clean.accountId, 700, "XOF", "stripe");
+    const shortPi = `pi_${unique()}`;
+    await sql`insert into public.payments (provider, provider_payment_id, amount, currency, status, wallet_transaction_id)
+              values ('stripe', ${shortPi}, 750, 'XOF', 'succeeded', ${short}::uuid)`;
+    const to = new Date(Date.now() + 1000).toISOString();
+
+    const answer = await call("GET", `/reconciliation?provider=stripe&from=${from}&to=${to}`, { token: staff.support.token });
+    expect(answer.status).toBe(200);
+    const mine = answer.body.mismatches.filter((m: { provider_payment_id: string | null; wallet_transaction_id: string | null }) =>
+      [unknownPi, shortPi, cleanPi].includes(m.provider_payment_id ?? "") || m.wallet_transaction_id === orphan
+    );
+    expect(mine.map((m: { kind: string }) => m.kind).sort()).toEqual(["amount_differs", "credit_without_payment", "missing_credit"]);
+    expect(mine.find((m: { kind: string }) => m.kind === "amount_differs")).toMatchObject({ provider_amount: 750, ledger_amount: 700 });
+    expect(mine.find((m: { kind: string }) => m.kind === "missing_credit")).toMatchObject({ provider_payment_id: unknownPi, provider_amount: 400 });
+    expect(answer.body.balanced).toBe(false);
+    expect(answer.body.counts.missing_credit).toBeGreaterThanOrEqual(1);
+  });
+
+  it("is refused to a plain user", async () => {
+    expect((await call("GET", "/reconciliation", { token: staff.user.token })).status).toBe(403);
+  });
+});
