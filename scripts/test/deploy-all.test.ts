@@ -287,6 +287,19 @@ describe("all.sh refuses bad input before any step runs", () => {
   });
 });
 
+describe("all.sh when a step fails", () => {
+  it("stops at the failing step with its name and runs nothing after it", async () => {
+    // npm's own setting makes `npm test` fail at once (its script shell exits 1), without
+    // running the suites from inside the suites.
+    const result = await deploy(["--env", "staging", "--skip-secrets"], configFile("staging"), { npm_config_script_shell: "/bin/false" });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("running: npm test");
+    expect(result.stderr).toContain("deploy: error: step 'run the test suite' failed (exit 1); later steps were not run");
+    expect(printedSteps(result.stdout)).toEqual(steps.slice(0, 5));
+    expectNothingLeaked(result);
+  });
+});
+
 describe(".github/workflows/deploy.yml", () => {
   const workflow = readFileSync(join(repoRoot, ".github/workflows/deploy.yml"), "utf8");
 
