@@ -8,8 +8,9 @@
 #   scripts/deploy/all.sh --env staging|production [--dry-run] [--skip-migrations]
 #                         [--skip-functions] [--skip-secrets] [--yes]
 #
-# Variables come from scripts/deploy/<env>.env (git-ignored; copy <env>.env.example), or from
-# the environment when that file does not exist (CI). Another file: DEPLOY_ENV_FILE=<path>.
+# Variables come from scripts/deploy/<env>.env (git-ignored; copy <env>.env.example), which wins
+# over exported variables; without that file (CI), from the environment. Another file:
+# DEPLOY_ENV_FILE=<path>.
 #   SUPABASE_PROJECT_REF    the project (20 lower-case letters)
 #   SUPABASE_ACCESS_TOKEN   personal or CI access token (secrets and functions)
 #   SUPABASE_DB_URL         postgres URL of the project's database (audit and migrations)
@@ -79,6 +80,11 @@ run() {
 
 # ---------------------------------------------------------------------------------- inputs
 
+# The comment block at the top of this file.
+print_help() {
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
+}
+
 parse_arguments() {
   while (($# > 0)); do
     case "$1" in
@@ -89,7 +95,7 @@ parse_arguments() {
       --skip-functions) skip_functions=true; shift ;;
       --skip-secrets) skip_secrets=true; shift ;;
       --yes) assume_yes=true; shift ;;
-      -h | --help) sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+      -h | --help) print_help; exit 0 ;;
       *) fail_usage "unknown option '$1'" ;;
     esac
   done

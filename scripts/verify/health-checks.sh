@@ -18,8 +18,9 @@ base_url="${SUPABASE_URL:-}"
 timeout_seconds=10
 expected_version=""
 
-usage() {
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+# The comment block at the top of this file.
+print_help() {
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
 }
 
 fail_usage() {
@@ -34,7 +35,7 @@ parse_arguments() {
       --url) (($# >= 2)) || fail_usage "--url needs a value"; base_url="$2"; shift 2 ;;
       --timeout) (($# >= 2)) || fail_usage "--timeout needs a value"; timeout_seconds="$2"; shift 2 ;;
       --expect-version) (($# >= 2)) || fail_usage "--expect-version needs a value"; expected_version="$2"; shift 2 ;;
-      -h | --help) usage; exit 0 ;;
+      -h | --help) print_help; exit 0 ;;
       *) fail_usage "unknown option '$1'" ;;
     esac
   done
