@@ -12,8 +12,11 @@
 --                               (default: wallet_accounts, wallet_transactions, wallet_entries)
 --   rls_audit.bypassrls_roles   roles allowed to bypass RLS
 --                               (default: service_role, postgres, supabase_admin)
--- Example:
---   psql "$DATABASE_URL" -c "select set_config('rls_audit.schemas', 'public,api', false)" -f sql/rls-audit.sql
+-- Example (turn JIT off: on a database whose catalog statistics are stale, such as one just
+-- built from migrations, the planner's estimates can make JIT compilation take longer than
+-- the whole audit):
+--   psql "$DATABASE_URL" -c "set jit = off" \
+--        -c "select set_config('rls_audit.schemas', 'public,api', false)" -f sql/rls-audit.sql
 --
 -- Each check starts with a `-- check: <id>` line; the CLI uses these lines to point SARIF
 -- results at the check that produced them.
@@ -80,7 +83,7 @@ audited_namespaces as (
          and n.nspname not like 'pg\_temp\_%'
          and n.nspname not like 'pg\_toast\_temp\_%')
 ),
-relations as (
+relations as materialized (
   select
     c.oid,
     ns.nspname,
@@ -133,7 +136,7 @@ financial as (
   select r.* from relations r, config
   where r.relkind in ('r', 'p') and r.qualified = any(config.financial_tables)
 ),
-policies as (
+policies as materialized (
   select
     p.oid,
     p.polname,
@@ -153,25 +156,62 @@ policies as (
   from pg_catalog.pg_policy p
   join relations r on r.oid = p.polrelid
 ),
--- Every call to a per-request value in a policy expression, and whether it sits inside a
--- `( SELECT ...)` group (evaluated once per statement as an initPlan) or not (once per row).
-per_request_calls as (
-  select
-    pol.oid,
-    e.clause,
-    substring(e.expr from pos for 24) as call,
-    exists (
-      select 1
-      from generate_series(1, pg_catalog.regexp_count(left(e.expr, pos - 1), '\( SELECT\M')) s,
-           lateral (select substring(e.expr from pg_catalog.regexp_instr(e.expr, '\( SELECT\M', 1, s)
-                                     for pos - pg_catalog.regexp_instr(e.expr, '\( SELECT\M', 1, s)) as seg) g
-      where length(g.seg) - length(replace(g.seg, '(', '')) > length(g.seg) - length(replace(g.seg, ')', ''))
-    ) as wrapped
+-- Policy expressions as pg_get_expr prints them, and the parenthesis depth after each
+-- opening parenthesis.
+policy_expressions as materialized (
+  select pol.oid, e.clause, e.expr
   from policies pol
   cross join lateral (values ('USING', pol.using_expr), ('WITH CHECK', pol.check_expr)) e(clause, expr)
+  where e.expr is not null
+),
+expression_depths as materialized (
+  select oid, clause, position, ch, depth
+  from (
+    select
+      pe.oid,
+      pe.clause,
+      k as position,
+      substr(pe.expr, k, 1) as ch,
+      sum(case substr(pe.expr, k, 1) when '(' then 1 when ')' then -1 else 0 end)
+        over (partition by pe.oid, pe.clause order by k) as depth
+    from policy_expressions pe
+    cross join lateral generate_series(1, length(pe.expr)) k
+  ) chars
+  where ch in ('(', ')')
+),
+-- Every call to a per-request value in a policy expression and its depth.
+per_request_call_sites as (
+  select
+    pe.oid,
+    pe.clause,
+    pe.expr,
+    call_pos,
+    coalesce((select d.depth from expression_depths d
+              where d.oid = pe.oid and d.clause = pe.clause and d.position < call_pos
+              order by d.position desc limit 1), 0) as depth
+  from policy_expressions pe
   cross join lateral generate_series(
-    1, coalesce(pg_catalog.regexp_count(e.expr, 'auth\.(uid|jwt|role|email)\(\)|current_setting\('), 0)) n
-  cross join lateral pg_catalog.regexp_instr(e.expr, 'auth\.(uid|jwt|role|email)\(\)|current_setting\(', 1, n) pos
+    1, pg_catalog.regexp_count(pe.expr, 'auth\.(uid|jwt|role|email)\(\)|current_setting\(')) n
+  cross join lateral pg_catalog.regexp_instr(pe.expr, 'auth\.(uid|jwt|role|email)\(\)|current_setting\(', 1, n) call_pos
+),
+-- A call is wrapped when one of the groups enclosing it (the last opening parenthesis before
+-- it at each depth up to its own) is a `( SELECT ...)` group: evaluated once per statement as
+-- an initPlan instead of once per row.
+per_request_calls as (
+  select
+    site.oid,
+    site.clause,
+    substring(site.expr from site.call_pos for 24) as call,
+    coalesce(bool_or(substr(site.expr, enclosing.open_pos, 8) = '( SELECT'), false) as wrapped
+  from per_request_call_sites site
+  left join lateral (
+    select max(d.position) as open_pos
+    from expression_depths d
+    where d.oid = site.oid and d.clause = site.clause and d.ch = '('
+      and d.position < site.call_pos and d.depth <= site.depth
+    group by d.depth
+  ) enclosing on true
+  group by site.oid, site.clause, site.expr, site.call_pos
 ),
 functions as (
   select
@@ -212,7 +252,8 @@ view_reads as (
 findings(check_id, severity, schema_name, object_name, detail, remediation) as (
 
   -- check: rls-disabled
-  select 'rls-disabled', 'error', r.nspname, r.relname,
+  -- (text, not name: the union's column types come from this first branch)
+  select 'rls-disabled', 'error', r.nspname::text, r.relname::text,
     format('%s %I.%I is in an exposed schema with row level security disabled; access: %s.',
            case when r.relkind = 'p' then 'Partitioned table' when r.relispartition then 'Partition'
                 else 'Table' end,
@@ -363,7 +404,7 @@ findings(check_id, severity, schema_name, object_name, detail, remediation) as (
            case when v.relkind = 'm' then 'materialized view' else 'view' end, v.nspname, v.relname)
   from relations v
   join api_access a on a.oid = v.oid
-  where v.relkind in ('v', 'm') and a.can_select
+  where v.relkind in ('v', 'm') and v.exposed and a.can_select
     and (v.relkind = 'm' or not v.security_invoker)
     and exists (select 1 from view_reads vr where vr.view_oid = v.oid and vr.read_oid = 'auth.users'::pg_catalog.regclass)
 
