@@ -2,7 +2,7 @@
 -- what each of them reads through RLS, and that the ledger tables are append-only for
 -- every API role and, through triggers, for the owner too.
 begin;
-select plan(91);
+select plan(100);
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('a3000000-0000-4000-8000-000000000001', 'ledger-acl-alice@test.local', '{}'),
@@ -172,34 +172,26 @@ select is((public.wallet_transfer('ac300000-0000-4000-8000-00000000000a', 'ac300
 reset role;
 
 -- ---------------------------------------------------------------- append-only for every API role
-select throws_ok(format($$ set local role %s; insert into public.wallet_entries (transaction_id, account_id, amount)
-    select id, from_account_id, 1 from public.wallet_transactions limit 1 $$, r), '42501', null, r || ' cannot insert entries')
-  from unnest(array['anon', 'authenticated', 'service_role']) r;
-reset role;
-select throws_ok(format($$ set local role %s; update public.wallet_entries set amount = amount + 1 $$, r), '42501', null,
-  r || ' cannot update entries') from unnest(array['anon', 'authenticated', 'service_role']) r;
-reset role;
-select throws_ok(format($$ set local role %s; delete from public.wallet_entries $$, r), '42501', null,
-  r || ' cannot delete entries') from unnest(array['anon', 'authenticated', 'service_role']) r;
-reset role;
-select throws_ok(format($$ set local role %s; truncate public.wallet_entries $$, r), '42501', null,
-  r || ' cannot truncate entries') from unnest(array['anon', 'authenticated', 'service_role']) r;
-reset role;
-select throws_ok(format($$ set local role %s; insert into public.wallet_transactions (kind, status, amount, currency, from_account_id, to_account_id, idempotency_key, posted_at)
-    values ('transfer', 'posted', 1, 'UGX', 'ac300000-0000-4000-8000-00000000000a', 'ac300000-0000-4000-8000-00000000000b', 'acl-direct', now()) $$, r),
-  '42501', null, r || ' cannot insert transactions') from unnest(array['anon', 'authenticated', 'service_role']) r;
-reset role;
-select throws_ok(format($$ set local role %s; update public.wallet_transactions set amount = 1 $$, r), '42501', null,
-  r || ' cannot update transactions') from unnest(array['anon', 'authenticated', 'service_role']) r;
-reset role;
-select throws_ok(format($$ set local role %s; delete from public.wallet_transactions $$, r), '42501', null,
-  r || ' cannot delete transactions') from unnest(array['anon', 'authenticated', 'service_role']) r;
-reset role;
-select throws_ok(format($$ set local role %s; update public.wallet_accounts set balance = balance + 1000000 $$, r), '42501', null,
-  r || ' cannot update balances') from unnest(array['anon', 'authenticated', 'service_role']) r;
-reset role;
-select throws_ok(format($$ set local role %s; truncate public.wallet_accounts cascade $$, r), '42501', null,
-  r || ' cannot truncate accounts') from unnest(array['anon', 'authenticated', 'service_role']) r;
+-- Every write statement on every ledger table, as anon, authenticated and service_role.
+select throws_ok(format('set local role %s; %s', r, w.statement), '42501', null,
+                 format('%s cannot %s', r, w.what))
+  from unnest(array['anon', 'authenticated', 'service_role']) r
+ cross join (values
+   ('insert into wallet_accounts', $$ insert into public.wallet_accounts (kind, code, currency) values ('system', 'x:UGX', 'UGX') $$),
+   ('update wallet_accounts', $$ update public.wallet_accounts set balance = balance + 1000000 $$),
+   ('delete from wallet_accounts', $$ delete from public.wallet_accounts $$),
+   ('truncate wallet_accounts', $$ truncate public.wallet_accounts cascade $$),
+   ('insert into wallet_transactions', $$ insert into public.wallet_transactions (kind, status, amount, currency, from_account_id, to_account_id, idempotency_key, posted_at)
+      values ('transfer', 'posted', 1, 'UGX', 'ac300000-0000-4000-8000-00000000000a', 'ac300000-0000-4000-8000-00000000000b', 'acl-direct', now()) $$),
+   ('update wallet_transactions', $$ update public.wallet_transactions set amount = 1 $$),
+   ('delete from wallet_transactions', $$ delete from public.wallet_transactions $$),
+   ('truncate wallet_transactions', $$ truncate public.wallet_transactions cascade $$),
+   ('insert into wallet_entries', $$ insert into public.wallet_entries (transaction_id, account_id, amount)
+      select id, from_account_id, 1 from public.wallet_transactions limit 1 $$),
+   ('update wallet_entries', $$ update public.wallet_entries set amount = amount + 1 $$),
+   ('delete from wallet_entries', $$ delete from public.wallet_entries $$),
+   ('truncate wallet_entries', $$ truncate public.wallet_entries $$)
+ ) as w(what, statement);
 reset role;
 
 -- ... and the owner meets the triggers.
