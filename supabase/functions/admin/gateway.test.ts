@@ -1,0 +1,62 @@
+// The admin API behind the functions gateway (MFUKO_TEST_FUNCTIONS_URL), which verifies JWTs
+// for it (verify_jwt = true): no token stops at the gateway, a signed-in user reaches the
+// function and gets 403, an admin gets the data and can change it.
+import "../../tests/support/functions-env.ts";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TokenMinter } from "../../../packages/local-stack/src/tokens.ts";
+import { type AdminCall, adminRequest, answerOf, balances, createStaff, openAccount, type Staff } from "../../tests/support/admin-fixtures.ts";
+
+const functionsUrl = process.env.MFUKO_TEST_FUNCTIONS_URL;
+if (!functionsUrl) throw new Error("MFUKO_TEST_FUNCTIONS_URL is not set: run through `npm test` or export it");
+
+const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 2, onnotice: () => undefined });
+let staff: Staff;
+beforeAll(async () => {
+  staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+});
+afterAll(() => sql.end());
+
+const call = async (method: string, path: string, options: AdminCall = {}) =>
+  answerOf(await fetch(adminRequest(functionsUrl, method, `/admin${path}`, options)));
+
+describe("admin API through the gateway", () => {
+  it("stops a request without a JWT, or with a forged one, at the gateway (401)", async () => {
+    const missing = await call("GET", "/accounts");
+    expect(missing.status).toBe(401);
+    expect(missing.body).toEqual({ code: 401, message: "Missing authorization header" });
+    const forged = await new TokenMinter("forged-secret-that-is-at-least-32-characters").user({
+      id: staff.admin.id, email: "forged@mfuko.test", appMetadata: { role: "admin" },
+    });
+    expect((await call("GET", "/accounts", { token: forged })).status).toBe(401);
+  });
+
+  it("answers 403 to a signed-in user and to support changing something", async () => {
+    const user = await call("GET", "/accounts", { token: staff.user.token });
+    expect(user.status).toBe(403);
+    expect(user.body.error.code).toBe("forbidden");
+    const support = await call("POST", "/adjustments", {
+      token: staff.support.token, idempotencyKey: "k", body: { account_id: crypto.randomUUID(), amount: 1, direction: "credit", reason: "x" },
+    });
+    expect(support.status).toBe(403);
+  });
+
+  it("serves an admin: a list with rate-limit headers and the correlation id, and an adjustment", async () => {
+    const list = await call("GET", `/accounts?owner_id=${staff.user.id}`, {
+      token: staff.admin.token, headers: { "x-correlation-id": "gateway-admin-test" },
+    });
+    expect(list.status).toBe(200);
+    expect(list.body).toEqual({ data: [], next_cursor: null });
+    expect(list.headers.get("x-correlation-id")).toBe("gateway-admin-test");
+    expect(Number(list.headers.get("x-ratelimit-limit"))).toBeGreaterThan(0);
+
+    const account = await openAccount(sql, staff.user.id, "KES");
+    const adjustment = await call("POST", "/adjustments", {
+      token: staff.admin.token, idempotencyKey: `gateway-${crypto.randomUUID()}`,
+      body: { account_id: account, amount: 250, direction: "credit", reason: "gateway test" },
+    });
+    expect(adjustment.status).toBe(201);
+    expect(await balances(sql, account)).toEqual({ balance: 250, available: 250 });
+    expect((await call("GET", `/accounts/${account}`, { token: staff.support.token })).body.balance).toBe(250);
+  });
+});
