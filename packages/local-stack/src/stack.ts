@@ -12,7 +12,9 @@ export interface StackOptions {
   /** Start from an empty database (`npm start -- --reset`). */
   reset: boolean;
   seed: boolean;
-  functionsOutput: "inherit" | number;
+  functionsOutput: "inherit" | "ignore" | number;
+  /** Overrides on top of the functions' env file. */
+  functionsEnv?: Record<string, string>;
   /** Called before each step, for progress lines. */
   onStep?: (step: string) => void;
 }
@@ -44,7 +46,7 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
     await applySupabaseBootstrap(cluster.url);
     step(options.seed ? "applying migrations and seed (supabase db push)" : "applying migrations (supabase db push)");
     await pushMigrations(cluster.url, { seed: options.seed });
-    const functionsEnv = { ...readEnvFile(functionsEnvFile()), SUPABASE_DB_URL: cluster.url };
+    const functionsEnv = { ...readEnvFile(functionsEnvFile()), ...options.functionsEnv, SUPABASE_DB_URL: cluster.url };
     step("starting the functions server (deno)");
     const functions = await startFunctionsServer({ port: options.functionsPort, env: functionsEnv, output: options.functionsOutput });
     return {

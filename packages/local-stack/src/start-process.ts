@@ -2,7 +2,7 @@
 // and the startup benchmark (so they never touch a developer's running stack).
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
-import { binDir, projectRoot } from "./paths.ts";
+import { projectRoot } from "./paths.ts";
 
 export interface StartProcess {
   child: ChildProcess;
@@ -14,7 +14,9 @@ export interface StartProcess {
 }
 
 export function spawnStart(options: { dbPort: number; functionsPort: number; stateDir: string; args?: string[] }): StartProcess {
-  const child = spawn(join(binDir, "tsx"), [join(projectRoot, "packages/local-stack/src/start.ts"), ...(options.args ?? [])], {
+  // tsx as a loader in one node process (not tsx's wrapper process, which relays signals on
+  // its own terms), so SIGINT reaches start.ts's handler exactly as Ctrl-C does.
+  const child = spawn(process.execPath, ["--import", "tsx", join(projectRoot, "packages/local-stack/src/start.ts"), ...(options.args ?? [])], {
     cwd: projectRoot,
     env: {
       ...process.env,

@@ -10,7 +10,11 @@ import { type LocalStack, startStack } from "./stack.ts";
  * free ports, so a running `npm start` is never touched. pgTAP is installed into `extensions`
  * here only; migrations never depend on it.
  */
-export async function startThrowawayStack(options: { durable: boolean }): Promise<LocalStack & { home: string }> {
+export async function startThrowawayStack(options: {
+  durable: boolean;
+  /** Overrides of the functions' environment (e.g. rate limits raised for a load benchmark). */
+  functionsEnv?: Record<string, string>;
+}): Promise<LocalStack & { home: string }> {
   const home = mkdtempSync(join(tmpdir(), "mfuko-stack-"));
   const stack = await startStack({
     home,
@@ -20,6 +24,7 @@ export async function startThrowawayStack(options: { durable: boolean }): Promis
     reset: false,
     seed: true,
     functionsOutput: openSync(join(home, "functions.log"), "a"),
+    functionsEnv: options.functionsEnv,
   });
   await runSql(stack.dbUrl, "create extension if not exists pgtap with schema extensions");
   return {
