@@ -276,7 +276,11 @@ deploy_functions() {
   say "functions: ${names[*]} (verify_jwt from supabase/config.toml)"
   run "$SUPABASE_CLI" secrets set "MFUKO_VERSION=$version" --remote="$SUPABASE_PROJECT_REF" --yes
   for name in "${names[@]}"; do
-    run "$SUPABASE_CLI" functions deploy "$name" --remote="$SUPABASE_PROJECT_REF" --use-api --yes
+    # The bare imports (hono, zod, postgres, ...) resolve through the shared deno.json, which the
+    # CLI uploads only when it is named; a function with its own deno.json gets that one instead.
+    local import_map=()
+    [[ -f "supabase/functions/$name/deno.json" ]] || import_map=(--import-map supabase/functions/deno.json)
+    run "$SUPABASE_CLI" functions deploy "$name" "${import_map[@]}" --remote="$SUPABASE_PROJECT_REF" --use-api --yes
   done
 }
 

@@ -136,7 +136,7 @@ describe("all.sh --dry-run", () => {
       `would run: npm run rls:audit -- --db-url ${maskedDb} --fail-on error`,
       `would run: node_modules/.bin/supabase secrets set --env-file ${secrets} --remote=${projectRef} --yes`,
       `would run: node_modules/.bin/supabase secrets set MFUKO_VERSION=`,
-      ...functionNames().map((name) => `would run: node_modules/.bin/supabase functions deploy ${name} --remote=${projectRef} --use-api --yes`),
+      ...functionNames().map((name) => `would run: node_modules/.bin/supabase functions deploy ${name} --import-map supabase/functions/deno.json --remote=${projectRef} --use-api --yes`),
       `would run: scripts/verify/health-checks.sh --url ${apiUrl} --expect-version `,
     ];
     let position = 0;
