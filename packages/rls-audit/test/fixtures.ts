@@ -302,7 +302,7 @@ export const fixtures: Fixture[] = [
       create policy pr_own on public.pr_orders for select to authenticated
         using (owner_id = auth.uid());
       create policy pr_mixed on public.pr_orders for update to authenticated
-        using (owner_id = (select auth.uid()) or tenant = auth.jwt() ->> 'tenant');
+        using (owner_id = (select auth.uid()) or tenant = auth.uid()::text);
       create policy pr_tenant on public.pr_orders for delete to authenticated
         using (tenant = current_setting('app.tenant', true));`,
     clean: `
@@ -313,7 +313,7 @@ export const fixtures: Fixture[] = [
       create policy pr_own on public.pr_orders for select to authenticated
         using (owner_id = (select auth.uid()));
       create policy pr_mixed on public.pr_orders for update to authenticated
-        using (owner_id = (select auth.uid()) or tenant = (select auth.jwt() ->> 'tenant'));
+        using (owner_id = (select auth.uid()) or tenant = (select auth.uid())::text);
       create policy pr_tenant on public.pr_orders for delete to authenticated
         using (tenant = (select current_setting('app.tenant', true)));`,
     expected: [
