@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withRequestContext } from "../_shared/db.ts";
 import { type AdminCall, adminRequest, answerOf, balances, createStaff, deposit, openAccount, type Staff } from "../../tests/support/admin-fixtures.ts";
 import handler from "./handler.ts";
-import { replayWebhookEvent } from "./webhook-replay.ts";
+import { createMomoClient } from "../momo-webhook/momo-client.ts";
+import { momoStoredEventDecoder, replayWebhookEvent } from "./webhook-replay.ts";
 
 const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 4, onnotice: () => undefined });
 afterAll(() => sql.end());
@@ -128,15 +129,31 @@ describe("POST /admin/webhook-events/:id/replay", () => {
       .toBe(404);
   });
 
+  const asAdmin = () => ({
+    role: "authenticated" as const,
+    claims: { sub: staff.admin.id, role: "authenticated", app_metadata: { role: "admin" } },
+    headers: {},
+    correlationId: `replay-${unique()}`,
+  });
+
+  it("replays a MoMo event by asking MoMo's API again; when MoMo does not answer, that is the attempt's failure", async () => {
+    const referenceId = crypto.randomUUID();
+    const id = await storeEvent({
+      provider: "momo", eventId: `${referenceId}:SUCCESSFUL`, type: "requesttopay.successful", status: "dead", attempts: 5,
+      payload: { reference_id: referenceId, callback: { status: "SUCCESSFUL", amount: "100", currency: "UGX" } },
+    });
+    const unreachable = createMomoClient({
+      baseUrl: "http://127.0.0.1:1", subscriptionKey: "k", apiUser: crypto.randomUUID(), apiKey: "k", targetEnvironment: "sandbox", timeoutMs: 2_000,
+    });
+    const result = await withRequestContext(sql, asAdmin(), (tx) =>
+      replayWebhookEvent(tx, id, { momo: momoStoredEventDecoder(() => unreachable) }));
+    expect(result).toMatchObject({ outcome: "dead", event: { status: "dead", attempts: 6 } });
+    expect(result.error).toMatch(/MoMo did not answer/);
+  });
+
   it("answers 409 replay_unavailable for a provider without a stored-event decoder, and changes nothing", async () => {
-    const id = await storeEvent({ provider: "momo", eventId: `momo-${unique()}`, type: "SUCCESSFUL", payload: {}, status: "dead", attempts: 5 });
-    const context = {
-      role: "authenticated" as const,
-      claims: { sub: staff.admin.id, role: "authenticated", app_metadata: { role: "admin" } },
-      headers: {},
-      correlationId: "replay-unavailable",
-    };
-    await expect(withRequestContext(sql, context, (tx) => replayWebhookEvent(tx, id, {}))).rejects.toMatchObject({
+    const id = await storeEvent({ provider: "revolut", eventId: `ord-${unique()}`, type: "ORDER_COMPLETED", payload: {}, status: "dead", attempts: 5 });
+    await expect(withRequestContext(sql, asAdmin(), (tx) => replayWebhookEvent(tx, id, {}))).rejects.toMatchObject({
       status: 409, code: "replay_unavailable",
     });
     const [row] = await sql`select status, attempts from public.webhook_events where id = ${id}`;

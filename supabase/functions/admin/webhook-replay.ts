@@ -1,20 +1,45 @@
 // Replaying a failed or dead webhook event: the event is decoded from its stored payload and
 // applied by the same effect code its webhook function runs (the provider's events module),
 // as the service, exactly as the webhook would have applied it (same idempotency scope and
-// keys, so a replay can never credit twice). The outcome is recorded with
+// keys, so a replay can never credit twice). A MoMo event asks MoMo's API again while the
+// event is locked (at most the client's 10 s timeout). The outcome is recorded with
 // webhook_event_finish in the same transaction, and the event row stays locked until then,
 // so a concurrent provider retry waits and then sees the result.
+import { z } from "zod";
 import type { TransactionSql } from "../_shared/db.ts";
-import { HttpError } from "../_shared/errors.ts";
+import { HttpError, parseOrThrow } from "../_shared/errors.ts";
 import { describeFailure, type WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
+import { callbackSchema, type Confirmation, momoWebhookEvent } from "../momo-webhook/events.ts";
+import { momoClientFromEnv, type MomoClient } from "../momo-webhook/momo-client.ts";
 import { stripeWebhookEvent } from "../stripe-webhook/events.ts";
 
 /** Rebuilds a provider's event, effect bound, from what webhook_events.payload stored. */
-export type StoredEventDecoder = (payload: unknown) => WebhookEvent;
+export type StoredEventDecoder = (payload: unknown) => WebhookEvent | Promise<WebhookEvent>;
 
-/** The providers whose webhook function exposes a decoder for stored events. */
+const storedMomoCallback = z.object({ reference_id: z.string(), callback: callbackSchema });
+
+/**
+ * MoMo callbacks are only hints: as on first delivery, the status applied is the one MoMo's
+ * API confirms now for the reference id (a failed look-up is the attempt's failure).
+ */
+export function momoStoredEventDecoder(client: () => MomoClient): StoredEventDecoder {
+  return async (payload) => {
+    const { reference_id: referenceId, callback } = parseOrThrow(storedMomoCallback, payload);
+    const confirmation: Confirmation = await client().requestToPayStatus(referenceId).then(
+      (value) => ({ ok: true, value }),
+      (error) => ({ ok: false, error: error instanceof Error ? error : new Error(String(error)) }),
+    );
+    return momoWebhookEvent(referenceId, callback, confirmation);
+  };
+}
+
+/**
+ * The providers whose webhook function can rebuild an event from its stored payload.
+ * WhatsApp and Revolut events are not replayable yet (409 replay_unavailable).
+ */
 export const STORED_EVENT_DECODERS: Readonly<Record<string, StoredEventDecoder>> = {
   stripe: stripeWebhookEvent,
+  momo: momoStoredEventDecoder(momoClientFromEnv),
 };
 
 type Row = Record<string, unknown>;
@@ -45,7 +70,7 @@ export async function replayWebhookEvent(
   let applied: "processed" | "ignored" | null = null;
   let error: string | null = null;
   try {
-    const event = decode(stored!.payload);
+    const event = await decode(stored!.payload);
     applied = await tx.savepoint((sp) => event.apply(sp));
   } catch (failure) {
     error = describeFailure(failure);
