@@ -406,7 +406,7 @@ findings(check_id, severity, schema_name, object_name, detail, remediation) as (
   join api_access a on a.oid = v.oid
   where v.relkind in ('v', 'm') and v.exposed and a.can_select
     and (v.relkind = 'm' or not v.security_invoker)
-    and exists (select 1 from view_reads vr where vr.view_oid = v.oid and vr.read_oid = 'auth.users'::pg_catalog.regclass)
+    and exists (select 1 from view_reads vr where vr.view_oid = v.oid and vr.read_oid = pg_catalog.to_regclass('auth.users'))
 
   union all
   -- check: matview-foreign-table-exposed
