@@ -18,15 +18,16 @@ export interface RequestOptions {
 }
 
 function request(path: string, body: string | null, options: RequestOptions, headers: Record<string, string>): Request {
+  const method = options.method ?? "POST";
   return new Request(`${options.base ?? IN_PROCESS_ORIGIN}${path}`, {
-    method: options.method ?? "POST",
+    method,
     headers: {
       "content-type": "application/json",
       "x-forwarded-for": options.address ?? uniqueClientAddress(),
       ...headers,
       ...options.headers,
     },
-    body,
+    body: method === "GET" || method === "HEAD" ? null : body,
   });
 }
 

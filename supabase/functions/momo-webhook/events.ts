@@ -1,0 +1,79 @@
+// A MoMo request-to-pay callback as a webhook event. MoMo does not sign callbacks, so the body
+// is only a hint: the status, amount and currency applied are the ones MoMo's API confirms for
+// the reference id (see momo-client.ts). Dedupe key: reference id plus the status the callback
+// announced.
+import { z } from "zod";
+import type { TransactionSql } from "../_shared/db.ts";
+import { jsonb } from "../_shared/webhooks/jsonb.ts";
+import { findIntentId, recordPaymentFailure, recordPaymentSuccess } from "../_shared/webhooks/payments.ts";
+import type { AppliedOutcome, WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
+import { toMinorUnits } from "./amount.ts";
+import { momoReason, type RequestToPay } from "./momo-client.ts";
+
+export const callbackSchema = z.looseObject({
+  financialTransactionId: z.string().max(255).optional(),
+  externalId: z.string().max(255).optional(),
+  amount: z.string().max(32).optional(),
+  currency: z.string().max(3).optional(),
+  status: z.enum(["PENDING", "SUCCESSFUL", "FAILED"]),
+  reason: momoReason.optional(),
+});
+export type Callback = z.output<typeof callbackSchema>;
+
+/** What MoMo's API said about the reference id, or why it could not be asked. */
+export type Confirmation = { ok: true; value: RequestToPay } | { ok: false; error: Error };
+
+/** MoMo's reason, a string or {code, message}, as one line. */
+export function reasonText(reason: z.output<typeof momoReason> | undefined): string | null {
+  if (reason === undefined) return null;
+  if (typeof reason === "string") return reason;
+  return [reason.code, reason.message].filter(Boolean).join(": ") || null;
+}
+
+async function mirror(tx: TransactionSql, referenceId: string, intentId: string | null, callback: Callback, confirmed: RequestToPay, amount: number) {
+  const payer = confirmed.payer?.partyIdType === "MSISDN" ? confirmed.payer.partyId ?? null : null;
+  await tx`
+    insert into public.momo_transactions as m (reference_id, intent_id, external_id, financial_transaction_id, payer_msisdn,
+                                               amount, currency, status, reason, raw_callback)
+    values (${referenceId}::uuid, ${intentId}::uuid, ${confirmed.externalId ?? null}, ${confirmed.financialTransactionId ?? null},
+            ${payer}, ${amount}::bigint, ${confirmed.currency}, ${confirmed.status}, ${reasonText(confirmed.reason)},
+            ${jsonb(tx, { callback, confirmed })})
+    on conflict (reference_id) do update
+       set external_id = coalesce(excluded.external_id, m.external_id),
+           financial_transaction_id = coalesce(excluded.financial_transaction_id, m.financial_transaction_id),
+           payer_msisdn = coalesce(excluded.payer_msisdn, m.payer_msisdn),
+           amount = excluded.amount, currency = excluded.currency, status = excluded.status,
+           reason = coalesce(excluded.reason, m.reason), raw_callback = excluded.raw_callback
+     where private.status_transition_allowed('momo_transactions', m.status, excluded.status)`;
+}
+
+export function momoWebhookEvent(referenceId: string, callback: Callback, confirmation: Confirmation): WebhookEvent {
+  return {
+    eventId: `${referenceId}:${callback.status}`,
+    type: `requesttopay.${callback.status.toLowerCase()}`,
+    payload: { reference_id: referenceId, callback },
+    apply: async (tx): Promise<AppliedOutcome> => {
+      if (!confirmation.ok) throw confirmation.error;
+      const confirmed = confirmation.value;
+      if (confirmed.status === "PENDING" && callback.status !== "PENDING") {
+        throw new Error(`MoMo still reports ${referenceId} as PENDING although the callback said ${callback.status}`);
+      }
+      const amount = toMinorUnits(confirmed.amount, confirmed.currency);
+      const intentId = await findIntentId(tx, "momo", referenceId, confirmed.externalId);
+      await mirror(tx, referenceId, intentId, callback, confirmed, amount);
+      if (confirmed.status === "SUCCESSFUL") {
+        await recordPaymentSuccess(tx, {
+          provider: "momo",
+          providerPaymentId: referenceId,
+          intentId,
+          amount,
+          currency: confirmed.currency,
+          raw: confirmed,
+        });
+      } else if (confirmed.status === "FAILED" && intentId) {
+        await recordPaymentFailure(tx, intentId, reasonText(confirmed.reason) ?? "FAILED");
+      }
+      return "processed";
+    },
+  };
+}

@@ -1,0 +1,65 @@
+// The MoMo client against a local stand-in of MTN's Collection API.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../tests/support/redis-server.ts";
+import { type MomoStandIn, startMomoStandIn } from "../../tests/support/provider-standins.ts";
+import { amountFixture } from "./test-fixtures.ts";
+import { createMomoClient, MomoApiError, type MomoClientConfig } from "./momo-client.ts";
+
+const credentials = { subscriptionKey: "sub-key-for-tests", apiUser: "7f2e5d0c-5b2f-4c41-9f0b-8c1f1b0f6a11", apiKey: "api-key-for-tests", targetEnvironment: "sandbox" };
+let standIn: MomoStandIn;
+let config: MomoClientConfig;
+
+beforeAll(async () => {
+  standIn = await startMomoStandIn(credentials);
+  config = { baseUrl: `${standIn.url}/`, ...credentials };
+});
+afterAll(() => standIn.close());
+
+describe("MoMo client", () => {
+  it("gets a token once, then asks for each status with the required headers", async () => {
+    const client = createMomoClient(config);
+    const ref = crypto.randomUUID();
+    standIn.records.set(ref, amountFixture("SUCCESSFUL", "1500", "UGX"));
+    const before = standIn.requests.length;
+    expect(await client.requestToPayStatus(ref)).toMatchObject({ status: "SUCCESSFUL", amount: "1500", currency: "UGX" });
+    expect(await client.requestToPayStatus(ref)).toMatchObject({ status: "SUCCESSFUL" });
+    expect(standIn.requests.slice(before)).toEqual([
+      "POST /collection/token/", `GET /collection/v1_0/requesttopay/${ref}`, `GET /collection/v1_0/requesttopay/${ref}`,
+    ]);
+  });
+
+  it("names the HTTP status when MoMo refuses the credentials or fails", async () => {
+    const wrongKey = createMomoClient({ ...config, apiKey: "not-the-key" });
+    await expect(wrongKey.requestToPayStatus(crypto.randomUUID())).rejects.toMatchObject({ name: "MomoApiError", httpStatus: 401 });
+    const ref = crypto.randomUUID();
+    standIn.records.set(ref, 503);
+    await expect(createMomoClient(config).requestToPayStatus(ref)).rejects.toThrow(/HTTP 503/);
+  });
+
+  it("reports an unknown reference and an unexpected body", async () => {
+    const client = createMomoClient(config);
+    await expect(client.requestToPayStatus(crypto.randomUUID())).rejects.toMatchObject({ httpStatus: 404 });
+    const ref = crypto.randomUUID();
+    standIn.records.set(ref, { status: "MAYBE", amount: "ten" });
+    await expect(client.requestToPayStatus(ref)).rejects.toThrow(/unexpected body \(amount, currency, status\)/);
+  });
+
+  it("fetches a new token once when MoMo no longer accepts the cached one", async () => {
+    const client = createMomoClient(config);
+    const ref = crypto.randomUUID();
+    standIn.records.set(ref, amountFixture("FAILED", "10", "EUR"));
+    await client.requestToPayStatus(ref);
+    standIn.revokeTokens();
+    const before = standIn.requests.length;
+    expect(await client.requestToPayStatus(ref)).toMatchObject({ status: "FAILED" });
+    expect(standIn.requests.slice(before)).toEqual([`GET /collection/v1_0/requesttopay/${ref}`, "POST /collection/token/", `GET /collection/v1_0/requesttopay/${ref}`]);
+  });
+
+  it("turns an unreachable API into a MomoApiError without the URL's secrets", async () => {
+    const client = createMomoClient({ ...config, baseUrl: `http://127.0.0.1:${await freePort()}` });
+    const error = await client.requestToPayStatus(crypto.randomUUID()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MomoApiError);
+    expect((error as MomoApiError).httpStatus).toBeNull();
+    expect((error as Error).message).not.toContain(credentials.apiKey);
+  });
+});
