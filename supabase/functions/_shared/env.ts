@@ -50,6 +50,8 @@ export const envSchema = {
   RATE_LIMIT_REVOLUT_WEBHOOK_PER_MIN: perMinute(50),
   RATE_LIMIT_ADMIN_PER_MIN: perMinute(200),
   RATE_LIMIT_AGENT_PER_MIN: perMinute(30),
+  TRUSTED_PROXY_HOPS: z.coerce.number({ error: "must be a whole number" }).int("must be a whole number")
+    .min(0, "must be at least 0").max(10, "must be at most 10").default(1),
 } as const;
 
 export type EnvName = keyof typeof envSchema;

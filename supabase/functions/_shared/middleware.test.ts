@@ -87,9 +87,9 @@ describe("shared middleware", () => {
     })]);
   });
 
-  it("keys webhook callers by provider and the first x-forwarded-for hop", async () => {
+  it("keys webhook callers by provider and the x-forwarded-for hop the trusted proxy appended", async () => {
     const { app, keys } = buildApp();
-    await app.request("/fn", json({ amount: 1 }, { "x-forwarded-for": "203.0.113.7, 10.0.0.1" }));
+    await app.request("/fn", json({ amount: 1 }, { "x-forwarded-for": "10.0.0.1, 203.0.113.7" }));
     await app.request("/fn", json({ amount: 1 }));
     await app.request("/fn", json({ amount: 1 }, { "x-forwarded-for": "not an address" }));
     expect(keys).toEqual(["test:203.0.113.7", "test:unknown", "test:invalid"]);
