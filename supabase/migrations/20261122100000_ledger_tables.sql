@@ -203,45 +203,54 @@ revoke all on function private.wallet_reject_change(), private.wallet_transactio
 -- Who is asking: helpers for policies and functions
 -- ---------------------------------------------------------------------------------------
 
+-- PL/pgSQL rather than SQL for all of these: a non-inlined SQL function is planned again on
+-- every call, a PL/pgSQL one keeps its plans for the session.
+
 -- app_metadata is set by the server only (user_metadata is user-editable and never read).
 create function private.request_app_role() returns text
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select auth.jwt() -> 'app_metadata' ->> 'role'
+begin
+  return auth.jwt() -> 'app_metadata' ->> 'role';
+end;
 $$;
 
 create function private.request_is_admin() returns boolean
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select coalesce(private.request_app_role() = 'admin', false)
+begin
+  return coalesce(private.request_app_role() = 'admin', false);
+end;
 $$;
 
 -- Admins and support read every financial row.
 create function private.request_reads_all() returns boolean
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select coalesce(private.request_app_role() in ('admin', 'support'), false)
+begin
+  return coalesce(private.request_app_role() in ('admin', 'support'), false);
+end;
 $$;
 
 -- The caller's own wallet accounts, read once per query by the policies (an init plan).
 create function private.request_wallet_account_ids() returns uuid[]
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select coalesce(array_agg(a.id), '{}')
-    from public.wallet_accounts a
-   where a.owner_id = auth.uid()
+begin
+  return array(select a.id from public.wallet_accounts a where a.owner_id = auth.uid());
+end;
 $$;
 
 -- The class of the caller of a wallet function: 'service' (service_role, or the database
@@ -249,18 +258,24 @@ $$;
 -- (what PostgREST does per request) survives the switch into a security definer function,
 -- current_user does not, so the role is read from the setting.
 create function private.wallet_caller() returns text
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select case
-           when r.name in ('service_role', 'postgres', 'supabase_admin') then 'service'
-           when r.name = 'authenticated' and auth.uid() is not null then
-             case when private.request_is_admin() then 'admin' else 'user' end
-         end
-    from (select case when current_setting('role') = 'none' then session_user::text
-                      else current_setting('role') end as name) r
+declare
+  v_role text := current_setting('role');
+begin
+  if v_role = 'none' then
+    v_role := session_user;
+  end if;
+  if v_role in ('service_role', 'postgres', 'supabase_admin') then
+    return 'service';
+  elsif v_role = 'authenticated' and auth.uid() is not null then
+    return case when private.request_is_admin() then 'admin' else 'user' end;
+  end if;
+  return null;
+end;
 $$;
 
 revoke all on function private.request_app_role(), private.request_is_admin(),

@@ -39,11 +39,13 @@ end;
 $$;
 
 create function private.wallet_max_amount() returns bigint
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  select s.max_amount from private.wallet_settings s where s.singleton
+begin
+  return (select s.max_amount from private.wallet_settings s where s.singleton);
+end;
 $$;
 
 -- Why an account could not take a balance change: gone, not active, or short of funds.
@@ -135,7 +137,24 @@ declare
   v_code text;
   v_message text;
 begin
-  select e.code, e.message
+  select e.code,
+         -- the message is built only for the reported row
+         case e.code
+           when '22023' then
+             case when u.key is null or btrim(u.key) = '' or length(u.key) > 255
+                    then format('idempotency key is required (1 to 255 characters), item %s', u.n)
+                  when u.from_id is null or (u.to_id is null and p_kind <> 'hold')
+                    then format('from and to accounts are required, item %s', u.n)
+                  when u.currency is null or u.currency !~ '^[A-Z]{3}$'
+                    then format('currency %s is not an ISO 4217 code (key %s)', coalesce(u.currency, 'null'), u.key)
+                  else format('metadata must be a JSON object (key %s)', u.key) end
+           when 'WL006' then format('invalid amount %s: must be between 1 and %s (key %s)',
+                                    coalesce(u.amount::text, 'null'), v_max, u.key)
+           when 'WL003' then format('wallet account %s cannot pay itself (key %s)', u.from_id, u.key)
+           when 'WL007' then format('wallet account %s not found', case when fa.id is null then u.from_id else u.to_id end)
+           else format('currency %s does not match wallet accounts %s (%s) and %s (%s)',
+                       u.currency, fa.id, fa.currency, ta.id, ta.currency)
+         end
     into v_code, v_message
     from unnest(p_from, p_to, p_amount, p_currency, p_key, p_metadata)
          with ordinality as u(from_id, to_id, amount, currency, key, metadata, n)
@@ -152,25 +171,7 @@ begin
                when fa.id is null then 'WL007'
                when u.to_id is not null and ta.id is null then 'WL007'
                when fa.currency <> u.currency or ta.currency <> u.currency then 'WL002'
-             end as code,
-             case
-               when u.key is null or btrim(u.key) = '' or length(u.key) > 255
-                 then format('idempotency key is required (1 to 255 characters), item %s', u.n)
-               when u.from_id is null or (u.to_id is null and p_kind <> 'hold')
-                 then format('from and to accounts are required, item %s', u.n)
-               when u.currency is null or u.currency !~ '^[A-Z]{3}$'
-                 then format('currency %s is not an ISO 4217 code (key %s)', coalesce(u.currency, 'null'), u.key)
-               when u.metadata is not null and jsonb_typeof(u.metadata) <> 'object'
-                 then format('metadata must be a JSON object (key %s)', u.key)
-               when u.amount is null or u.amount <= 0 or u.amount > v_max
-                 then format('invalid amount %s: must be between 1 and %s (key %s)', coalesce(u.amount::text, 'null'), v_max, u.key)
-               when u.from_id = u.to_id
-                 then format('wallet account %s cannot pay itself (key %s)', u.from_id, u.key)
-               when fa.id is null then format('wallet account %s not found', u.from_id)
-               when u.to_id is not null and ta.id is null then format('wallet account %s not found', u.to_id)
-               else format('currency %s does not match wallet accounts %s (%s) and %s (%s)',
-                           u.currency, fa.id, fa.currency, ta.id, ta.currency)
-             end as message
+             end as code
     ) e
    where e.code is not null
    order by u.n
@@ -238,15 +239,17 @@ $$;
 
 -- Step 2 for posted transactions: the debit and the credit of each, in one INSERT.
 create function private.wallet_write_entries(p_transactions uuid[]) returns void
-language sql
+language plpgsql
 set search_path = ''
 as $$
+begin
   insert into public.wallet_entries (transaction_id, account_id, amount)
   select t.id, e.account_id, e.amount
     from public.wallet_transactions t
    cross join lateral (values (t.from_account_id, -t.amount), (t.to_account_id, t.amount)) as e(account_id, amount)
    where t.id = any (p_transactions)
    order by t.id, e.amount;
+end;
 $$;
 
 -- Records and posts transfer-like transactions (transfer, deposit, reversal): all the new
