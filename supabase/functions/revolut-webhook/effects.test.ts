@@ -1,0 +1,137 @@
+// revolut-webhook end to end in-process against the real database and a Merchant API
+// stand-in: completed orders credited with the amount Revolut reports, once, also under
+// concurrent deliveries; failed and cancelled orders; late events that never move a record
+// back; business transaction states; look-up failures kept as failed (500) until dead.
+import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type StandIn, revolutStandInOptionsFromEnv, startRevolutStandIn } from "../../tests/support/provider-standins.ts";
+import { balanceOf, createTopUp, creditsTo, intentStatus, storedEvents, testSql } from "../../tests/support/payments-fixtures.ts";
+import { revolutRequest } from "../../tests/support/webhook-requests.ts";
+import handler from "./handler.ts";
+
+const sql = testSql(testDatabaseUrl);
+let standIn: StandIn<Record<string, unknown>>;
+beforeAll(async () => {
+  standIn = await startRevolutStandIn(revolutStandInOptionsFromEnv());
+  process.env.REVOLUT_API_BASE_URL = standIn.url;
+});
+afterAll(async () => {
+  await standIn.close();
+  await sql.end({ timeout: 1 });
+});
+
+const deliver = (body: unknown) => handler.fetch(revolutRequest(body));
+const orderEvent = (event: string, orderId: string) => ({ event, order_id: orderId, merchant_order_ext_ref: "ext" });
+const order = (id: string, state: string, amount: number, extra: Record<string, unknown> = {}) =>
+  ({ id, token: "public-token", type: "payment", state, amount, currency: "GBP", created_at: new Date().toISOString(), ...extra });
+
+async function revolutTopUp(amount: number) {
+  const orderId = crypto.randomUUID();
+  return { orderId, ...(await createTopUp(sql, { provider: "revolut", amount, currency: "GBP", providerRef: orderId })) };
+}
+
+async function mirror(id: string) {
+  const [row] = await sql<{ state: string; kind: string; amount: string | null; intent_id: string | null }[]>`
+    select state, kind, amount, intent_id from public.revolut_transactions where revolut_id = ${id}`;
+  return row;
+}
+
+describe("orders", () => {
+  it("credits a completed order with the amount the Merchant API reports", async () => {
+    const { orderId, accountId, intentId } = await revolutTopUp(4200);
+    standIn.records.set(orderId, order(orderId, "completed", 4200));
+    const response = await deliver(orderEvent("ORDER_COMPLETED", orderId));
+    expect(response.status).toBe(200);
+    expect(await balanceOf(sql, accountId)).toEqual({ balance: 4200, available: 4200 });
+    expect(await intentStatus(sql, intentId)).toMatchObject({ status: "succeeded" });
+    expect(await mirror(orderId)).toEqual({ state: "completed", kind: "order", amount: "4200", intent_id: intentId });
+    expect(await storedEvents(sql, "revolut", orderId)).toMatchObject([{ event_id: `${orderId}:ORDER_COMPLETED`, status: "processed" }]);
+  });
+
+  it("finds an unattached intent through the order's metadata.intent_id", async () => {
+    const topUp = await createTopUp(sql, { provider: "revolut", amount: 1000, currency: "GBP", providerRef: null });
+    const orderId = crypto.randomUUID();
+    standIn.records.set(orderId, order(orderId, "COMPLETED", 1000, { metadata: { intent_id: topUp.intentId } }));
+    expect((await deliver(orderEvent("ORDER_COMPLETED", orderId))).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 1000 });
+  });
+
+  it("makes one credit from 10 concurrent deliveries", async () => {
+    const { orderId, accountId } = await revolutTopUp(600);
+    standIn.records.set(orderId, order(orderId, "completed", 600));
+    const responses = await Promise.all(Array.from({ length: 10 }, () => deliver(orderEvent("ORDER_COMPLETED", orderId))));
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(await creditsTo(sql, accountId)).toBe(1);
+    expect(await balanceOf(sql, accountId)).toMatchObject({ balance: 600 });
+  });
+
+  it("fails the intent for ORDER_FAILED and ORDER_CANCELLED", async () => {
+    for (const [event, state] of [["ORDER_FAILED", "failed"], ["ORDER_CANCELLED", "cancelled"]] as const) {
+      const { orderId, intentId, accountId } = await revolutTopUp(500);
+      expect((await deliver(orderEvent(event, orderId))).status).toBe(200);
+      expect(await intentStatus(sql, intentId)).toEqual({ status: "failed", failure_reason: event });
+      expect(await mirror(orderId)).toMatchObject({ state, intent_id: intentId });
+      expect(await balanceOf(sql, accountId)).toMatchObject({ balance: 0 });
+    }
+  });
+
+  it("never undoes a completed order with a late ORDER_CANCELLED", async () => {
+    const { orderId, intentId, accountId } = await revolutTopUp(700);
+    standIn.records.set(orderId, order(orderId, "completed", 700));
+    expect((await deliver(orderEvent("ORDER_COMPLETED", orderId))).status).toBe(200);
+    expect((await deliver(orderEvent("ORDER_CANCELLED", orderId))).status).toBe(200);
+    expect(await mirror(orderId)).toMatchObject({ state: "completed" });
+    expect(await intentStatus(sql, intentId)).toMatchObject({ status: "succeeded" });
+    expect(await balanceOf(sql, accountId)).toMatchObject({ balance: 700 });
+  });
+
+  it("stores other order events as ignored", async () => {
+    const orderId = crypto.randomUUID();
+    expect((await deliver(orderEvent("ORDER_AUTHORISED", orderId))).status).toBe(200);
+    expect(await storedEvents(sql, "revolut", orderId)).toMatchObject([{ status: "ignored" }]);
+  });
+});
+
+describe("when the order cannot be confirmed", () => {
+  it("retries while Revolut still reports the order as processing, and credits once completed", async () => {
+    const { orderId, accountId } = await revolutTopUp(300);
+    standIn.records.set(orderId, order(orderId, "processing", 300));
+    expect((await deliver(orderEvent("ORDER_COMPLETED", orderId))).status).toBe(500);
+    expect(await balanceOf(sql, accountId)).toMatchObject({ balance: 0 });
+    standIn.records.set(orderId, order(orderId, "completed", 300));
+    expect((await deliver(orderEvent("ORDER_COMPLETED", orderId))).status).toBe(200);
+    expect(await storedEvents(sql, "revolut", orderId)).toMatchObject([{ status: "processed", attempts: 2 }]);
+    expect(await balanceOf(sql, accountId)).toMatchObject({ balance: 300 });
+  });
+
+  it("keeps the event failed while the API errors, dead after 5 attempts", async () => {
+    const { orderId, accountId } = await revolutTopUp(300);
+    standIn.records.set(orderId, 503);
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await deliver(orderEvent("ORDER_COMPLETED", orderId))).status);
+    expect(statuses).toEqual([500, 500, 500, 500, 200, 200]);
+    expect(await storedEvents(sql, "revolut", orderId)).toMatchObject([{ status: "dead", attempts: 5, last_error: expect.stringContaining("HTTP 503") }]);
+    expect(await balanceOf(sql, accountId)).toMatchObject({ balance: 0 });
+  });
+});
+
+describe("business transactions", () => {
+  const changed = (id: string, oldState: string, newState: string) =>
+    ({ event: "TransactionStateChanged", timestamp: new Date().toISOString(), data: { id, request_id: "req-1", old_state: oldState, new_state: newState } });
+
+  it("moves the mirror forward and ignores a late, older state", async () => {
+    const id = crypto.randomUUID();
+    expect((await deliver(changed(id, "created", "pending"))).status).toBe(200);
+    expect((await deliver(changed(id, "pending", "completed"))).status).toBe(200);
+    const late = await deliver(changed(id, "created", "pending"));
+    expect(late.status).toBe(200);
+    expect(await late.json()).toMatchObject({ events: [{ outcome: "duplicate" }] });
+    expect(await mirror(id)).toMatchObject({ state: "completed", kind: "transaction" });
+
+    const reordered = crypto.randomUUID();
+    expect((await deliver(changed(reordered, "pending", "completed"))).status).toBe(200);
+    const older = await deliver(changed(reordered, "created", "pending"));
+    expect(await older.json()).toMatchObject({ events: [{ event_id: `${reordered}:TransactionStateChanged:pending`, outcome: "ignored" }] });
+    expect(await mirror(reordered)).toMatchObject({ state: "completed" });
+  });
+});

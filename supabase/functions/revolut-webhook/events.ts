@@ -1,0 +1,116 @@
+// Revolut webhooks as webhook events. Merchant order events (ORDER_*) carry the order id:
+// ORDER_COMPLETED credits the order as the Merchant API reports it, ORDER_FAILED and
+// ORDER_CANCELLED fail the intent. Business API TransactionStateChanged moves the mirror row of
+// the transaction. Dedupe keys: order id + event; transaction id + event + new state.
+import { z } from "zod";
+import type { TransactionSql } from "../_shared/db.ts";
+import { parseOrThrow } from "../_shared/errors.ts";
+import { bytesToHex } from "../_shared/hmac.ts";
+import { jsonb } from "../_shared/webhooks/jsonb.ts";
+import { findIntentId, recordPaymentFailure, recordPaymentSuccess } from "../_shared/webhooks/payments.ts";
+import type { AppliedOutcome, WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
+import type { RevolutOrder } from "./revolut-client.ts";
+
+const envelope = z.looseObject({ event: z.string().min(1).max(64) });
+
+const orderEvent = z.looseObject({
+  event: z.string().startsWith("ORDER_"),
+  order_id: z.string().min(1).max(255),
+  merchant_order_ext_ref: z.string().max(255).nullish(),
+});
+
+const transactionStateChanged = z.looseObject({
+  event: z.literal("TransactionStateChanged"),
+  timestamp: z.string().optional(),
+  data: z.looseObject({
+    id: z.string().min(1).max(255),
+    old_state: z.string().optional(),
+    new_state: z.enum(["created", "pending", "completed", "declined", "failed", "reverted"]),
+  }),
+});
+
+export type RevolutBody = Record<string, unknown>;
+/** The order as the Merchant API reported it, or why it could not be asked. */
+export type OrderLookup = { ok: true; value: RevolutOrder } | { ok: false; error: Error };
+
+const FAILED_ORDER_STATES: Record<string, string> = { ORDER_FAILED: "failed", ORDER_CANCELLED: "cancelled" };
+
+/** The order id whose state must be looked up before applying `body`, if any. */
+export function orderToConfirm(body: RevolutBody): string | null {
+  return body.event === "ORDER_COMPLETED" ? parseOrThrow(orderEvent, body).order_id : null;
+}
+
+async function mirror(
+  tx: TransactionSql,
+  row: { revolutId: string; kind: "order" | "transaction"; intentId: string | null; event: string; state: string; amount: number | null; currency: string | null; raw: unknown },
+): Promise<boolean> {
+  const updated = await tx`
+    insert into public.revolut_transactions as r (revolut_id, kind, intent_id, event, state, amount, currency, raw_payload)
+    values (${row.revolutId}, ${row.kind}, ${row.intentId}::uuid, ${row.event}, ${row.state}, ${row.amount}::bigint, ${row.currency},
+            ${jsonb(tx, row.raw)})
+    on conflict (revolut_id) do update
+       set event = excluded.event, state = excluded.state, amount = coalesce(excluded.amount, r.amount),
+           currency = coalesce(excluded.currency, r.currency), raw_payload = excluded.raw_payload
+     where r.state <> excluded.state and private.status_transition_allowed('revolut_transactions', r.state, excluded.state)
+    returning r.id`;
+  return updated.length > 0;
+}
+
+const intentIdIn = (order: { metadata?: Record<string, unknown> | null; merchant_order_ext_ref?: string | null }) => {
+  const fromMetadata = order.metadata?.intent_id;
+  return typeof fromMetadata === "string" ? fromMetadata : order.merchant_order_ext_ref ?? null;
+};
+
+function completedOrder(body: z.output<typeof orderEvent>, lookup: OrderLookup | null): WebhookEvent["apply"] {
+  return async (tx): Promise<AppliedOutcome> => {
+    if (!lookup) throw new Error(`order ${body.order_id} was not looked up`);
+    if (!lookup.ok) throw lookup.error;
+    const order = lookup.value;
+    if (order.state !== "completed") throw new Error(`Revolut reports order ${order.id} as ${order.state}, not completed`);
+    const intentId = await findIntentId(tx, "revolut", order.id, intentIdIn(order) ?? body.merchant_order_ext_ref);
+    await mirror(tx, { revolutId: order.id, kind: "order", intentId, event: body.event, state: "completed", amount: order.amount, currency: order.currency, raw: { webhook: body, order } });
+    await recordPaymentSuccess(tx, { provider: "revolut", providerPaymentId: order.id, intentId, amount: order.amount, currency: order.currency, raw: order });
+    return "processed";
+  };
+}
+
+function failedOrder(body: z.output<typeof orderEvent>, state: string): WebhookEvent["apply"] {
+  return async (tx): Promise<AppliedOutcome> => {
+    const intentId = await findIntentId(tx, "revolut", body.order_id, body.merchant_order_ext_ref);
+    const moved = await mirror(tx, { revolutId: body.order_id, kind: "order", intentId, event: body.event, state, amount: null, currency: null, raw: { webhook: body } });
+    if (!intentId) return moved ? "processed" : "ignored";
+    await recordPaymentFailure(tx, intentId, body.event);
+    return "processed";
+  };
+}
+
+async function bodyDigest(body: RevolutBody): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(body)));
+  return bytesToHex(new Uint8Array(digest));
+}
+
+/** The webhook event for a verified Revolut body (400 when its shape is wrong). */
+export async function revolutWebhookEvent(body: RevolutBody, lookup: OrderLookup | null): Promise<WebhookEvent> {
+  const { event } = parseOrThrow(envelope, body);
+  if (event.startsWith("ORDER_")) {
+    const order = parseOrThrow(orderEvent, body);
+    const base = { eventId: `${order.order_id}:${event}`, type: event, payload: body };
+    if (event === "ORDER_COMPLETED") return { ...base, apply: completedOrder(order, lookup) };
+    const failedState = FAILED_ORDER_STATES[event];
+    if (failedState) return { ...base, apply: failedOrder(order, failedState) };
+    return { ...base, apply: () => Promise.resolve("ignored") };
+  }
+  if (event === "TransactionStateChanged") {
+    const change = parseOrThrow(transactionStateChanged, body);
+    return {
+      eventId: `${change.data.id}:${event}:${change.data.new_state}`,
+      type: event,
+      payload: body,
+      apply: async (tx) => {
+        const moved = await mirror(tx, { revolutId: change.data.id, kind: "transaction", intentId: null, event, state: change.data.new_state, amount: null, currency: null, raw: body });
+        return moved ? "processed" : "ignored";
+      },
+    };
+  }
+  return { eventId: `${event}:${await bodyDigest(body)}`, type: event, payload: body, apply: () => Promise.resolve("ignored") };
+}

@@ -1,0 +1,46 @@
+// The Revolut order client against a local stand-in of the Merchant API.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../tests/support/redis-server.ts";
+import { type StandIn, startRevolutStandIn } from "../../tests/support/provider-standins.ts";
+import { createRevolutClient, RevolutApiError } from "./revolut-client.ts";
+
+const credentials = { secretKey: "sk_revolut_client_test", apiVersion: "2024-09-01" };
+let standIn: StandIn<Record<string, unknown>>;
+beforeAll(async () => {
+  standIn = await startRevolutStandIn(credentials);
+});
+afterAll(() => standIn.close());
+
+const order = (id: string, state = "COMPLETED") => ({ id, token: "tok_public", type: "payment", state, amount: 4200, currency: "gbp", metadata: { intent_id: "x" } });
+
+describe("Revolut client", () => {
+  it("reads an order with the secret key and API version, normalising state and currency", async () => {
+    const id = crypto.randomUUID();
+    standIn.records.set(id, order(id));
+    const client = createRevolutClient({ baseUrl: `${standIn.url}/`, ...credentials });
+    expect(await client.order(id)).toMatchObject({ id, state: "completed", amount: 4200, currency: "GBP", metadata: { intent_id: "x" } });
+    expect(standIn.requests.at(-1)).toBe(`GET /api/orders/${id}`);
+  });
+
+  it("names the HTTP status for a wrong key, an unknown order and a server error", async () => {
+    const id = crypto.randomUUID();
+    await expect(createRevolutClient({ baseUrl: standIn.url, ...credentials, secretKey: "sk_wrong" }).order(id))
+      .rejects.toMatchObject({ name: "RevolutApiError", httpStatus: 401 });
+    const client = createRevolutClient({ baseUrl: standIn.url, ...credentials });
+    await expect(client.order(id)).rejects.toMatchObject({ httpStatus: 404 });
+    standIn.records.set(id, 502);
+    await expect(client.order(id)).rejects.toThrow(/HTTP 502/);
+  });
+
+  it("refuses an order body without a usable amount", async () => {
+    const id = crypto.randomUUID();
+    standIn.records.set(id, { ...order(id), amount: "42.00" });
+    await expect(createRevolutClient({ baseUrl: standIn.url, ...credentials }).order(id)).rejects.toThrow(/unexpected body \(amount\)/);
+  });
+
+  it("turns an unreachable API into a RevolutApiError without the key", async () => {
+    const error = await createRevolutClient({ baseUrl: `http://127.0.0.1:${await freePort()}`, ...credentials }).order("o1").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RevolutApiError);
+    expect((error as Error).message).not.toContain(credentials.secretKey);
+  });
+});
