@@ -9,6 +9,7 @@ export interface AuditSettings {
   schemas: string[] | null;
   financialTables: string[] | null;
   appendOnly: string[] | null;
+  bypassRlsRoles: string[] | null;
 }
 
 export interface AuditResult {
@@ -60,6 +61,7 @@ export async function runAudit(url: string, settings: AuditSettings): Promise<Au
         ["rls_audit.schemas", settings.schemas],
         ["rls_audit.financial_tables", settings.financialTables],
         ["rls_audit.append_only", settings.appendOnly],
+        ["rls_audit.bypassrls_roles", settings.bypassRlsRoles],
       ];
       for (const [name, list] of values) {
         if (list !== null) await tx`select set_config(${name}, ${list.join(",")}, true)`;

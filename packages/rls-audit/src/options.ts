@@ -16,6 +16,7 @@ export interface Options {
   schemas: string[] | null;
   financialTables: string[] | null;
   appendOnly: string[] | null;
+  bypassRlsRoles: string[] | null;
   /** null: use sql/rls-audit-allowlist.json when it exists. */
   allowList: string | null;
   output: string | null;
@@ -35,6 +36,7 @@ Options:
   --schemas <a,b>             exposed schemas (default: public plus pgrst.db_schemas)
   --financial-tables <a,b>    financial tables, table or schema.table (default: the ten of payments-audit.md)
   --append-only <a,b>         append-only ledger tables (default: wallet_accounts, wallet_transactions, wallet_entries)
+  --bypassrls-roles <a,b>     roles allowed to bypass RLS (default: service_role, postgres, supabase_admin)
   --allow-list <file>         accepted findings (default: sql/rls-audit-allowlist.json when present)
   --output <file>             write the report to a file instead of stdout
   --help                      show this text
@@ -55,7 +57,7 @@ function nameList(name: string, value: string | undefined, qualified: boolean): 
   if (names.length === 0) throw new UsageError(`--${name} needs at least one name`);
   for (const n of names) {
     if (!identifierList.test(n) || (!qualified && n.includes("."))) {
-      throw new UsageError(`--${name}: "${n}" is not a valid ${qualified ? "table or schema.table" : "schema"} name`);
+      throw new UsageError(`--${name}: "${n}" is not a valid ${qualified ? "table or schema.table" : "schema or role"} name`);
     }
   }
   return names;
@@ -75,6 +77,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
         schemas: { type: "string" },
         "financial-tables": { type: "string" },
         "append-only": { type: "string" },
+        "bypassrls-roles": { type: "string" },
         "allow-list": { type: "string" },
         output: { type: "string" },
         help: { type: "boolean" },
@@ -95,6 +98,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     schemas: nameList("schemas", v.schemas, false),
     financialTables: nameList("financial-tables", v["financial-tables"], true),
     appendOnly: nameList("append-only", v["append-only"], true),
+    bypassRlsRoles: nameList("bypassrls-roles", v["bypassrls-roles"], false),
     allowList: v["allow-list"] ?? null,
     output: v.output ?? null,
   };

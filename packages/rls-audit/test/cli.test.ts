@@ -39,6 +39,7 @@ function parseReport(run: CliRun): JsonReport {
 let flawed: { run: CliRun; report: JsonReport };
 let clean: { run: CliRun; report: JsonReport };
 let mfuko: { run: CliRun; report: JsonReport };
+let bypassAllowed: JsonReport;
 
 beforeAll(async () => {
   // mfuko's own schema first, before the fixture roles exist on the cluster; with the
@@ -52,6 +53,9 @@ beforeAll(async () => {
   try {
     const run = await audit(flawedDb, "--format", "json");
     flawed = { run, report: parseReport(run) };
+    const allowed = ["service_role", "postgres", "supabase_admin", `rls_audit_fixture_bypass_${suffix}`];
+    const allowedRun = await audit(flawedDb, "--format", "json", "--fail-on", "none", "--bypassrls-roles", allowed.join(","));
+    bypassAllowed = parseReport(allowedRun);
   } finally {
     await onCluster(`drop role rls_audit_fixture_bypass_${suffix};`);
   }
@@ -142,6 +146,11 @@ describe.concurrent("settings", () => {
     expect(rlsDisabled).toEqual(["app_private.pd_notes"]);
   });
 
+  test("--bypassrls-roles replaces the roles allowed to bypass RLS", () => {
+    expect(flawed.report.findings.filter((f) => f.check === "bypassrls-role")).not.toEqual([]);
+    expect(bypassAllowed.findings.filter((f) => f.check === "bypassrls-role")).toEqual([]);
+  });
+
   test("--financial-tables and --append-only replace the default lists", async () => {
     const report = parseReport(
       await audit(cleanDb, "--format", "json", "--fail-on", "none",
@@ -217,6 +226,7 @@ describe.concurrent("formats", () => {
     const jsonFindings = flawed.report.findings.filter((f) => f.check !== "bypassrls-role");
     expect(sarifRun.results).toHaveLength(jsonFindings.length);
     const levels = { error: "error", warn: "warning", info: "note" } as const;
+    const sqlLines = readFileSync(auditSqlPath, "utf8").split("\n");
     for (const f of jsonFindings) {
       const result = sarifRun.results.find(
         (r: { ruleId: string; locations: { logicalLocations: { fullyQualifiedName: string }[] }[] }) =>
@@ -224,6 +234,8 @@ describe.concurrent("formats", () => {
       );
       expect(result?.level).toBe(levels[f.severity]);
       expect(result?.locations[0].physicalLocation.artifactLocation.uri).toBe("sql/rls-audit.sql");
+      const line = result?.locations[0].physicalLocation.region.startLine;
+      expect(sqlLines[line - 1]).toBe(`  -- check: ${f.check}`);
     }
   });
 

@@ -20,6 +20,7 @@ describe("parseOptions", () => {
       schemas: null,
       financialTables: null,
       appendOnly: null,
+      bypassRlsRoles: null,
       allowList: null,
       output: null,
     });
@@ -34,8 +35,9 @@ describe("parseOptions", () => {
   test.each([
     [["--format", "xml", ...url], "--format must be one of table, json, markdown, sarif"],
     [["--fail-on", "fatal", ...url], "--fail-on must be one of error, warn, info, none"],
-    [["--schemas", "public;drop", ...url], "not a valid schema name"],
-    [["--schemas", "a.b", ...url], "not a valid schema name"],
+    [["--schemas", "public;drop", ...url], "not a valid schema or role name"],
+    [["--schemas", "a.b", ...url], "not a valid schema or role name"],
+    [["--bypassrls-roles", "etl reader", ...url], "not a valid schema or role name"],
     [["--financial-tables", ",", ...url], "needs at least one name"],
     [["--financial-tables", "a.b.c", ...url], "not a valid table or schema.table name"],
     [["--bogus", ...url], "Unknown option"],
