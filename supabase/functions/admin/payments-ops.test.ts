@@ -8,7 +8,8 @@ import { withRequestContext } from "../_shared/db.ts";
 import { type AdminCall, adminRequest, answerOf, balances, createStaff, deposit, openAccount, type Staff } from "../../tests/support/admin-fixtures.ts";
 import handler from "./handler.ts";
 import { createMomoClient } from "../momo-webhook/momo-client.ts";
-import { momoStoredEventDecoder, replayWebhookEvent } from "./webhook-replay.ts";
+import { createRevolutClient } from "../revolut-webhook/revolut-client.ts";
+import { momoStoredEventDecoder, replayWebhookEvent, revolutStoredEventDecoder } from "./webhook-replay.ts";
 
 const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 4, onnotice: () => undefined });
 afterAll(() => sql.end());
@@ -151,8 +152,33 @@ describe("POST /admin/webhook-events/:id/replay", () => {
     expect(result.error).toMatch(/MoMo did not answer/);
   });
 
+  it("replays a Revolut ORDER_FAILED with revolut-webhook's effect: the intent fails", async () => {
+    const accountId = await openAccount(sql, staff.user.id, "PLN");
+    const orderId = `ord-${unique()}`;
+    const [intent] = await sql<{ id: string }[]>`
+      select id from public.payment_intent_create('revolut', ${accountId}::uuid, 900, 'PLN', ${key()})`;
+    await sql`select public.payment_intent_attach(${intent!.id}::uuid, ${orderId})`;
+    const body = { event: "ORDER_FAILED", order_id: orderId };
+    const id = await storeEvent({ provider: "revolut", eventId: `${orderId}:ORDER_FAILED`, type: "ORDER_FAILED", payload: body, status: "dead", attempts: 5 });
+    const replay = await call("POST", `/webhook-events/${id}/replay`, { token: staff.admin.token, idempotencyKey: key() });
+    expect(replay.body).toMatchObject({ outcome: "processed", event: { status: "processed" } });
+    const [row] = await sql`select status from public.payment_intents where id = ${intent!.id}`;
+    expect(row!.status).toBe("failed");
+  });
+
+  it("looks a completed Revolut order up again; when Revolut does not answer, that is the attempt's failure", async () => {
+    const orderId = `ord-${unique()}`;
+    const body = { event: "ORDER_COMPLETED", order_id: orderId };
+    const id = await storeEvent({ provider: "revolut", eventId: `${orderId}:ORDER_COMPLETED`, type: "ORDER_COMPLETED", payload: body, status: "failed", attempts: 1 });
+    const unreachable = createRevolutClient({ baseUrl: "http://127.0.0.1:1", secretKey: "sk", apiVersion: "2024-09-01", timeoutMs: 2_000 });
+    const result = await withRequestContext(sql, asAdmin(), (tx) =>
+      replayWebhookEvent(tx, id, { revolut: revolutStoredEventDecoder(() => unreachable) }));
+    expect(result).toMatchObject({ outcome: "failed", event: { status: "failed", attempts: 2 } });
+    expect(result.error).toMatch(/Revolut/);
+  });
+
   it("answers 409 replay_unavailable for a provider without a stored-event decoder, and changes nothing", async () => {
-    const id = await storeEvent({ provider: "revolut", eventId: `ord-${unique()}`, type: "ORDER_COMPLETED", payload: {}, status: "dead", attempts: 5 });
+    const id = await storeEvent({ provider: "whatsapp", eventId: `wamid.${unique()}`, type: "message.text", payload: {}, status: "dead", attempts: 5 });
     await expect(withRequestContext(sql, asAdmin(), (tx) => replayWebhookEvent(tx, id, {}))).rejects.toMatchObject({
       status: 409, code: "replay_unavailable",
     });

@@ -1,8 +1,8 @@
 // Replaying a failed or dead webhook event: the event is decoded from its stored payload and
 // applied by the same effect code its webhook function runs (the provider's events module),
 // as the service, exactly as the webhook would have applied it (same idempotency scope and
-// keys, so a replay can never credit twice). A MoMo event asks MoMo's API again while the
-// event is locked (at most the client's 10 s timeout). The outcome is recorded with
+// keys, so a replay can never credit twice). A MoMo or Revolut event asks the provider's API
+// again while the event is locked (at most the client's timeout). The outcome is recorded with
 // webhook_event_finish in the same transaction, and the event row stays locked until then,
 // so a concurrent provider retry waits and then sees the result.
 import { z } from "zod";
@@ -11,10 +11,20 @@ import { HttpError, parseOrThrow } from "../_shared/errors.ts";
 import { describeFailure, type WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
 import { callbackSchema, type Confirmation, momoWebhookEvent } from "../momo-webhook/events.ts";
 import { momoClientFromEnv, type MomoClient } from "../momo-webhook/momo-client.ts";
+import { orderToConfirm, type RevolutBody, revolutWebhookEvent } from "../revolut-webhook/events.ts";
+import { revolutClientFromEnv, type RevolutClient } from "../revolut-webhook/revolut-client.ts";
 import { stripeWebhookEvent } from "../stripe-webhook/events.ts";
 
 /** Rebuilds a provider's event, effect bound, from what webhook_events.payload stored. */
 export type StoredEventDecoder = (payload: unknown) => WebhookEvent | Promise<WebhookEvent>;
+
+/** A provider API answer, or why it could not be had: the form the effects expect. */
+function settled<T>(answer: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: Error }> {
+  return answer.then(
+    (value) => ({ ok: true as const, value }),
+    (error) => ({ ok: false as const, error: error instanceof Error ? error : new Error(String(error)) }),
+  );
+}
 
 const storedMomoCallback = z.object({ reference_id: z.string(), callback: callbackSchema });
 
@@ -25,21 +35,30 @@ const storedMomoCallback = z.object({ reference_id: z.string(), callback: callba
 export function momoStoredEventDecoder(client: () => MomoClient): StoredEventDecoder {
   return async (payload) => {
     const { reference_id: referenceId, callback } = parseOrThrow(storedMomoCallback, payload);
-    const confirmation: Confirmation = await client().requestToPayStatus(referenceId).then(
-      (value) => ({ ok: true, value }),
-      (error) => ({ ok: false, error: error instanceof Error ? error : new Error(String(error)) }),
-    );
+    const confirmation: Confirmation = await settled(client().requestToPayStatus(referenceId));
     return momoWebhookEvent(referenceId, callback, confirmation);
+  };
+}
+
+const storedRevolutBody = z.record(z.string(), z.unknown());
+
+/** A completed Revolut order is looked up again with the Merchant API, as on first delivery. */
+export function revolutStoredEventDecoder(client: () => RevolutClient): StoredEventDecoder {
+  return async (payload) => {
+    const body: RevolutBody = parseOrThrow(storedRevolutBody, payload);
+    const orderId = orderToConfirm(body);
+    return revolutWebhookEvent(body, orderId === null ? null : await settled(client().order(orderId)));
   };
 }
 
 /**
  * The providers whose webhook function can rebuild an event from its stored payload.
- * WhatsApp and Revolut events are not replayable yet (409 replay_unavailable).
+ * WhatsApp events are not replayable yet (409 replay_unavailable).
  */
 export const STORED_EVENT_DECODERS: Readonly<Record<string, StoredEventDecoder>> = {
   stripe: stripeWebhookEvent,
   momo: momoStoredEventDecoder(momoClientFromEnv),
+  revolut: revolutStoredEventDecoder(revolutClientFromEnv),
 };
 
 type Row = Record<string, unknown>;
