@@ -385,13 +385,15 @@ findings(check_id, severity, schema_name, object_name, detail, remediation) as (
   -- check: view-bypasses-rls
   select 'view-bypasses-rls', 'error', v.nspname, v.relname,
     format('View %I.%I runs with its owner''s rights (no security_invoker) and reads %s, which %s; %s can select from it.',
-           v.nspname, v.relname, string_agg(t.qualified, ', ' order by t.qualified),
+           v.nspname, v.relname, string_agg(format('%I.%I', tn.nspname, t.relname), ', ' order by tn.nspname, t.relname),
            case when count(*) > 1 then 'have row level security' else 'has row level security' end, a.summary),
     format('alter view %I.%I set (security_invoker = true);', v.nspname, v.relname)
   from relations v
   join api_access a on a.oid = v.oid
   join view_reads vr on vr.view_oid = v.oid
-  join relations t on t.oid = vr.read_oid and t.relkind in ('r', 'p') and t.relrowsecurity
+  -- Any schema: a view in the API that reads e.g. storage.objects exposes it too.
+  join pg_catalog.pg_class t on t.oid = vr.read_oid and t.relkind in ('r', 'p') and t.relrowsecurity
+  join pg_catalog.pg_namespace tn on tn.oid = t.relnamespace
   where v.relkind = 'v' and v.exposed and not v.security_invoker and a.can_select
   group by v.nspname, v.relname, a.summary
 
