@@ -2,8 +2,7 @@
 // own database, limiter and limits. handler.ts builds the deployed one from the environment.
 // Pipeline: shared layer (correlation id, rate limit keyed by the verified user id, methods,
 // body limits, JSON errors, one log line) -> authentication -> authorization -> route.
-import type { Context, Hono as HonoApp } from "hono";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { clientAddress } from "../_shared/client-address.ts";
 import { type Sql, type TransactionSql, withRequestContext } from "../_shared/db.ts";
 import type { Logger } from "../_shared/logger.ts";
@@ -28,7 +27,7 @@ export interface AdminDependencies {
 export type AdminEnv = {
   Variables: SharedVariables & { authentication: Authentication | undefined; caller: Caller };
 };
-export type AdminApp = HonoApp<AdminEnv>;
+export type AdminApp = Hono<AdminEnv>;
 export type AdminContext = Context<AdminEnv>;
 
 /** What the routes need: the database, reached as the calling admin. */

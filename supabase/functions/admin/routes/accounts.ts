@@ -6,10 +6,9 @@ import { allowMethods } from "../../_shared/middleware.ts";
 import { HttpError, parseOrThrow } from "../../_shared/errors.ts";
 import type { AdminApp, AdminRoutes } from "../app.ts";
 import { cursorSchema, limitSchema, page } from "../pagination.ts";
+import { uuidParam } from "../params.ts";
 
 type Row = Record<string, unknown>;
-
-export const uuidParam = z.guid({ error: "must be a UUID" });
 
 const listQuery = z.strictObject({
   limit: limitSchema,

@@ -5,25 +5,20 @@ import { parseOrThrow } from "../../_shared/errors.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
 import type { AdminApp, AdminRoutes } from "../app.ts";
 import { cursorSchema, limitSchema, page } from "../pagination.ts";
-import { uuidParam } from "./accounts.ts";
-
-const timestamp = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time with a time zone" });
+import { FROM_BEFORE_TO, fromBeforeTo, timestampParam, uuidParam } from "../params.ts";
 
 const auditQuery = z.strictObject({
   table: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a table name").optional(),
   record_id: z.string().min(1).max(255).optional(),
   actor_id: uuidParam.optional(),
-  from: timestamp.optional(),
-  to: timestamp.optional(),
+  from: timestampParam.optional(),
+  to: timestampParam.optional(),
   limit: limitSchema,
   cursor: cursorSchema(z.strictObject({ id: z.number().int().positive() })),
 }).refine((q) => q.record_id === undefined || q.table !== undefined, {
   path: ["record_id"],
   message: "needs table",
-}).refine((q) => q.from === undefined || q.to === undefined || Date.parse(q.from) < Date.parse(q.to), {
-  path: ["to"],
-  message: "must be after from",
-});
+}).refine(fromBeforeTo, FROM_BEFORE_TO);
 
 export function registerAuditRoutes(app: AdminApp, routes: AdminRoutes): void {
   app.get("/audit", async (c) => {

@@ -8,7 +8,7 @@ import { parseOrThrow } from "../../_shared/errors.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
 import type { AdminApp, AdminRoutes } from "../app.ts";
 import { idempotencyKeyField, idempotentMutation } from "../mutation.ts";
-import { uuidParam } from "./accounts.ts";
+import { uuidParam } from "../params.ts";
 
 type Row = Record<string, unknown>;
 

@@ -5,17 +5,13 @@ import { z } from "zod";
 import { parseOrThrow } from "../../_shared/errors.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
 import type { AdminApp, AdminRoutes } from "../app.ts";
-
-const timestamp = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time with a time zone" });
+import { FROM_BEFORE_TO, fromBeforeTo, timestampParam } from "../params.ts";
 
 const reconciliationQuery = z.strictObject({
   provider: z.enum(["stripe", "momo", "revolut"]).optional(),
-  from: timestamp.optional(),
-  to: timestamp.optional(),
-}).refine((q) => q.from === undefined || q.to === undefined || Date.parse(q.from) < Date.parse(q.to), {
-  path: ["to"],
-  message: "must be after from",
-});
+  from: timestampParam.optional(),
+  to: timestampParam.optional(),
+}).refine(fromBeforeTo, FROM_BEFORE_TO);
 
 export const MISMATCH_KINDS = ["missing_credit", "credit_without_payment", "amount_differs"] as const;
 

@@ -8,7 +8,7 @@ import type { AdminApp, AdminRoutes } from "../app.ts";
 import { idempotencyKeyField, idempotentMutation } from "../mutation.ts";
 import { cursorSchema, limitSchema, page } from "../pagination.ts";
 import { replayWebhookEvent } from "../webhook-replay.ts";
-import { uuidParam } from "./accounts.ts";
+import { uuidParam } from "../params.ts";
 
 type Row = Record<string, unknown>;
 

@@ -1,0 +1,12 @@
+// Query and path parameter rules shared by the routes.
+import { z } from "zod";
+
+export const uuidParam = z.guid({ error: "must be a UUID" });
+
+export const timestampParam = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time with a time zone" });
+
+/** For query schemas with optional `from` and `to`: when both are given, from < to (else a 400 on `to`). */
+export function fromBeforeTo(query: { from?: string; to?: string }): boolean {
+  return query.from === undefined || query.to === undefined || Date.parse(query.from) < Date.parse(query.to);
+}
+export const FROM_BEFORE_TO = { path: ["to"], message: "must be after from" };
