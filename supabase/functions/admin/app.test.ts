@@ -4,6 +4,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { SignJWT } from "jose";
 import { createSql } from "../_shared/db.ts";
+import { ConfigError } from "../_shared/env.ts";
 import { createLogger } from "../_shared/logger.ts";
 import type { RateLimiter } from "../_shared/rate-limit/limiter.ts";
 import { TokenMinter } from "../../../packages/local-stack/src/tokens.ts";
@@ -67,6 +68,13 @@ describe("authentication", () => {
     }
   });
 
+  it("answers 401 for an unsigned token (alg none)", async () => {
+    const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    const claims = { sub: ids.admin, role: "authenticated", aud: "authenticated", app_metadata: { role: "admin" }, exp: 4_000_000_000 };
+    const unsigned = `${encode({ alg: "none", typ: "JWT" })}.${encode(claims)}.`;
+    expect((await call("GET", "/accounts", { token: unsigned })).status).toBe(401);
+  });
+
   it("answers 401 for a token without an expiry", async () => {
     const token = await new SignJWT({ sub: ids.admin, role: "authenticated", aud: "authenticated", app_metadata: { role: "admin" } })
       .setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode(SECRET));
@@ -125,6 +133,21 @@ describe("authorization", () => {
   it("lets admin and support reads through to the database (503 here: it is unreachable)", async () => {
     expect((await call("GET", "/accounts", { token: tokens.support })).status).toBe(503);
     expect((await call("GET", "/accounts", { token: tokens.admin })).status).toBe(503);
+  });
+});
+
+describe("configuration", () => {
+  it("answers 500 configuration_error, naming nothing secret, when the environment is incomplete", async () => {
+    const broken = createAdminApp({
+      logger: createLogger(() => undefined),
+      dependencies: () => {
+        throw new ConfigError("SUPABASE_DB_URL", "is missing");
+      },
+    });
+    const answer = await answerOf(await broken.fetch(adminRequest("http://admin.local", "GET", "/admin/accounts", { token: tokens.admin })));
+    expect(answer.status).toBe(500);
+    expect(answer.body.error.code).toBe("configuration_error");
+    expect(JSON.stringify(answer.body)).not.toContain("SUPABASE_DB_URL");
   });
 });
 
