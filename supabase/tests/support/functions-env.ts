@@ -17,3 +17,10 @@ for (const line of readFileSync(envExample, "utf8").split("\n")) {
 process.env.SUPABASE_DB_URL = databaseUrl;
 
 export const testDatabaseUrl: string = databaseUrl;
+
+/** The Deno gateway of the test stack (…/functions/v1), for tests that go through it. */
+export function testFunctionsUrl(): string {
+  const url = process.env.MFUKO_TEST_FUNCTIONS_URL;
+  if (!url) throw new Error("MFUKO_TEST_FUNCTIONS_URL is not set: run through `npm test` or start the gateway and export it");
+  return url;
+}
