@@ -2,7 +2,7 @@
 -- credits (and nothing for a clean payment); admin_api.webhook_event_for_replay hands out only
 -- failed or dead events, to admins.
 begin;
-select plan(19);
+select plan(21);
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('a6000000-0000-4000-8000-000000000001', 'recon-user@test.local', '{}'),
@@ -120,6 +120,11 @@ select ok(not has_function_privilege('anon', 'admin_api.reconciliation(text, tim
   'anon cannot execute the reconciliation');
 select ok(not has_function_privilege('anon', 'admin_api.webhook_event_for_replay(uuid)', 'execute'),
   'anon cannot execute the replay lookup');
+
+select has_index('public', 'webhook_events', 'webhook_events_received_at_id_idx',
+  'webhook events are paged by an index on (received_at, id)');
+select has_index('public', 'wallet_accounts', 'wallet_accounts_created_at_id_idx',
+  'accounts are paged by an index on (created_at, id)');
 
 select * from finish();
 rollback;
