@@ -120,3 +120,28 @@ describe("failures", () => {
     expect(await again.json()).toMatchObject({ events: [{ event_id: firstEvent!.event_id, outcome: "duplicate" }] });
   });
 });
+
+describe("replay from the stored payload", () => {
+  it("rebuilds each stored event with the effect of its first delivery", async () => {
+    const { whatsAppStoredEvent } = await import("./events.ts");
+    const id = wamid();
+    const out = wamid();
+    expect((await deliver(notification({ messages: [text(id, "hi")], statuses: [status(out, "sent", 0)] }))).status).toBe(200);
+    const stored = [...await storedEvents(sql, "whatsapp", id), ...await storedEvents(sql, "whatsapp", out)];
+    expect(stored).toHaveLength(2);
+    const outcomes: string[] = [];
+    for (const event of stored) {
+      const rebuilt = await whatsAppStoredEvent(event.payload);
+      expect(rebuilt.eventId).toBe(event.event_id);
+      outcomes.push(await sql.begin(async (tx) => {
+        await tx`set local role service_role`;
+        return rebuilt.apply(tx);
+      }));
+    }
+    // The message is not stored twice; the status is where the event puts it.
+    expect(outcomes).toEqual(["ignored", "processed"]);
+    expect(await message(out)).toMatchObject({ status: "sent" });
+    const [row] = await sql<{ n: number }[]>`select count(*)::int as n from public.whatsapp_messages where wamid in (${id}, ${out})`;
+    expect(row!.n).toBe(2);
+  });
+});

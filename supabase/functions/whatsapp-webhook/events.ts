@@ -4,6 +4,7 @@
 // updates) are stored as one ignored event keyed by a hash of the change.
 import { z } from "zod";
 import type { TransactionSql } from "../_shared/db.ts";
+import { parseOrThrow } from "../_shared/errors.ts";
 import { bytesToHex } from "../_shared/hmac.ts";
 import { jsonb } from "../_shared/webhooks/jsonb.ts";
 import type { AppliedOutcome, WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
@@ -106,6 +107,23 @@ async function otherChangeEvent(c: z.output<typeof change>): Promise<WebhookEven
     payload: { change: c },
     apply: () => Promise.resolve("ignored"),
   };
+}
+
+const storedEvent = z.union([
+  z.object({ phone_number_id: z.string().nullable(), message }),
+  z.object({ phone_number_id: z.string().nullable(), status }),
+  z.object({ change }),
+]);
+
+/**
+ * Rebuilds an event, effect bound, from the payload it was stored with (admin replay): the
+ * same effect as on first delivery, so a replay cannot store a message twice.
+ */
+export async function whatsAppStoredEvent(payload: unknown): Promise<WebhookEvent> {
+  const stored = parseOrThrow(storedEvent, payload);
+  if ("message" in stored) return inboundMessageEvent(stored.message, stored.phone_number_id);
+  if ("status" in stored) return statusEvent(stored.status, stored.phone_number_id);
+  return otherChangeEvent(stored.change);
 }
 
 /** One webhook event per message, status and other change, in the order Meta listed them. */
