@@ -8,6 +8,7 @@ export default defineConfig({
     // Integration suites talk to a real cluster and Deno server on a 2-core machine.
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    teardownTimeout: 60_000,
     fileParallelism: true,
     maxWorkers: 2,
   },

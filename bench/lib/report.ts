@@ -1,0 +1,90 @@
+// The shape every benchmark returns, and the docs/BENCHMARKS.md writer.
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+
+export interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+}
+
+/** A measured ratio next to the target it is stated in (ledger.md, quality.md). */
+export interface Ratio {
+  name: string;
+  value: number;
+  target: number;
+  /** What limits the figure when the target is missed (filled in by the benchmark). */
+  limitedBy?: string;
+}
+
+export interface BenchmarkResult {
+  title: string;
+  figures: Figure[];
+  ratios: Ratio[];
+  notes: string[];
+}
+
+export interface Machine {
+  cores: number;
+  cpuModel: string;
+  memoryGiB: number;
+  postgres: string;
+}
+
+export function describeMachine(postgresVersion: string): Machine {
+  return {
+    cores: cpus().length,
+    cpuModel: cpus()[0]?.model ?? "unknown",
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    postgres: postgresVersion,
+  };
+}
+
+function formatNumber(value: number): string {
+  if (Math.abs(value) >= 100) return Math.round(value).toLocaleString("en-US");
+  return value.toFixed(value < 10 ? 2 : 1);
+}
+
+/** Latency percentiles of a sample (milliseconds in, milliseconds out). */
+export function percentile(samples: number[], p: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+export function writeBenchmarksMarkdown(file: string, machine: Machine, command: string, results: BenchmarkResult[]): void {
+  const date = new Date().toISOString().replace("T", " ").slice(0, 16) + " UTC";
+  let commit = "unknown";
+  try {
+    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
+  } catch {
+    // not a git checkout: the commit stays unknown
+  }
+  const lines = [
+    "# Benchmarks",
+    "",
+    `Written by \`${command}\` on ${date} at commit ${commit}. All figures come from one run on one machine,`,
+    "so the ratios compare like with like; absolute numbers vary between machines and runs.",
+    "",
+    `Machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB memory, ${machine.postgres}.`,
+    "",
+    "## Targets",
+    "",
+    "| ratio | measured | target | met |",
+    "|---|---|---|---|",
+    ...results.flatMap((result) =>
+      result.ratios.map((ratio) => `| ${ratio.name} | ${formatNumber(ratio.value)} | >= ${ratio.target} | ${ratio.value >= ratio.target ? "yes" : "no"} |`)
+    ),
+    "",
+  ];
+  for (const result of results) {
+    lines.push(`## ${result.title}`, "", "| figure | value | unit |", "|---|---|---|");
+    for (const figure of result.figures) lines.push(`| ${figure.name} | ${formatNumber(figure.value)} | ${figure.unit} |`);
+    const missed = result.ratios.filter((ratio) => ratio.value < ratio.target);
+    for (const ratio of missed) lines.push("", `Missed: ${ratio.name} is ${formatNumber(ratio.value)} against ${ratio.target}. ${ratio.limitedBy ?? ""}`.trimEnd());
+    if (result.notes.length > 0) lines.push("", ...result.notes);
+    lines.push("");
+  }
+  writeFileSync(file, lines.join("\n"));
+}

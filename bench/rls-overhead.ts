@@ -1,0 +1,112 @@
+// Benchmark 5 (quality.md): an authenticated user reads its balance and latest 50 entries,
+// through RLS exactly as PostgREST runs it, from a ledger of 1,000 and of 1,000,000 entries;
+// the same reads as service_role (no RLS) for the overhead.
+import type postgres from "postgres";
+import { type BenchmarkResult, percentile } from "./lib/report.ts";
+
+const owner = "0b0b0b0b-0000-4000-8000-000000000001";
+const smallLedger = 1_000;
+const largeLedger = 1_000_000;
+
+interface Fixture {
+  account: string;
+  counterparty: string;
+}
+
+/**
+ * A user account whose every transaction is a deposit of 1 from a clearing account, written in
+ * bulk. Replica mode skips triggers (append-only guards, audit) for the load only; balances are
+ * set to the entries' sums, so the ledger invariants hold afterwards.
+ */
+async function createFixture(sql: postgres.Sql): Promise<Fixture> {
+  await sql`insert into auth.users (id, email, aud, role) values (${owner}, 'rls-bench@mfuko.test', 'authenticated', 'authenticated') on conflict do nothing`;
+  const [account] = await sql`
+    insert into public.wallet_accounts (owner_id, kind, currency) values (${owner}, 'user', 'KES') returning id`;
+  const [counterparty] = await sql`
+    insert into public.wallet_accounts (kind, code, currency, allow_negative) values ('system', 'clearing:rls-bench:KES', 'KES', true) returning id`;
+  return { account: account.id, counterparty: counterparty.id };
+}
+
+/** Grows the ledger to `entries` entries in total (two per transaction). */
+async function growLedgerTo(sql: postgres.Sql, fixture: Fixture, entries: number): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`set local session_replication_role = replica`;
+    const [{ count }] = await tx`select count(*)::int as count from public.wallet_entries`;
+    const transactions = Math.floor((entries - count) / 2);
+    if (transactions <= 0) return;
+    await tx`
+      with moved as (
+        insert into public.wallet_transactions (kind, status, amount, currency, from_account_id, to_account_id, idempotency_key, posted_at)
+        select 'deposit', 'posted', 1, 'KES', ${fixture.counterparty}, ${fixture.account}, 'rls-bench-' || ${count} || '-' || g, now()
+        from generate_series(1, ${transactions}) g
+        returning id
+      )
+      insert into public.wallet_entries (transaction_id, account_id, amount)
+      select id, ${fixture.account}::uuid, 1 from moved
+      union all
+      select id, ${fixture.counterparty}::uuid, -1 from moved`;
+    await tx`
+      update public.wallet_accounts a
+      set balance = s.total, available = s.total
+      from (select account_id, sum(amount) as total from public.wallet_entries where account_id in (${fixture.account}, ${fixture.counterparty}) group by account_id) s
+      where a.id = s.account_id`;
+  });
+  await sql`analyze public.wallet_entries`;
+  await sql`analyze public.wallet_accounts`;
+}
+
+/** Milliseconds per request: one transaction with role and claims set as PostgREST sets them. */
+async function measureReads(sql: postgres.Sql, fixture: Fixture, role: "authenticated" | "service_role", requests: number): Promise<number[]> {
+  const claims = JSON.stringify({ sub: owner, role, aud: "authenticated" });
+  const samples: number[] = [];
+  for (let i = 0; i < requests; i++) {
+    const startedAt = performance.now();
+    const rows = await sql.begin(async (tx) => {
+      await tx.unsafe(`set local role ${role}`);
+      await tx`select set_config('request.jwt.claims', ${claims}, true)`;
+      const [account] = await tx`select balance, available from public.wallet_accounts where id = ${fixture.account}`;
+      const entries = await tx`select id, transaction_id, amount, created_at from public.wallet_entries where account_id = ${fixture.account} order by id desc limit 50`;
+      return { account, entries };
+    });
+    samples.push(performance.now() - startedAt);
+    if (!rows.account || rows.entries.length !== 50) throw new Error(`the ${role} read returned ${rows.entries.length} entries instead of 50`);
+  }
+  return samples;
+}
+
+export async function runRlsOverhead(sql: postgres.Sql, options: { requests: number }): Promise<BenchmarkResult> {
+  const fixture = await createFixture(sql);
+  const median = async (role: "authenticated" | "service_role") => {
+    await measureReads(sql, fixture, role, Math.ceil(options.requests / 10)); // warm-up
+    const samples = await measureReads(sql, fixture, role, options.requests);
+    return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
+  };
+  await growLedgerTo(sql, fixture, smallLedger);
+  const smallAuthenticated = await median("authenticated");
+  const smallService = await median("service_role");
+  await growLedgerTo(sql, fixture, largeLedger);
+  const largeAuthenticated = await median("authenticated");
+  const largeService = await median("service_role");
+  return {
+    title: "5. RLS overhead: balance and latest 50 entries",
+    figures: [
+      { name: "authenticated, 1,000 entries, p50", value: smallAuthenticated.p50, unit: "ms" },
+      { name: "authenticated, 1,000 entries, p99", value: smallAuthenticated.p99, unit: "ms" },
+      { name: "service_role, 1,000 entries, p50", value: smallService.p50, unit: "ms" },
+      { name: "authenticated, 1,000,000 entries, p50", value: largeAuthenticated.p50, unit: "ms" },
+      { name: "authenticated, 1,000,000 entries, p99", value: largeAuthenticated.p99, unit: "ms" },
+      { name: "service_role, 1,000,000 entries, p50", value: largeService.p50, unit: "ms" },
+    ],
+    ratios: [
+      // Both stated so that higher is better: 1.0 means "costs the same".
+      { name: "read cost, 1,000 / 1,000,000 entries (authenticated, p50)", value: smallAuthenticated.p50 / largeAuthenticated.p50, target: 0.8,
+        limitedBy: "A plan that does not use (account_id, id) for the latest entries would show here." },
+      { name: "read cost, service_role / authenticated (1,000,000 entries, p50)", value: largeService.p50 / largeAuthenticated.p50, target: 0.8,
+        limitedBy: "The RLS helpers run once per statement; a per-row call would show here." },
+    ],
+    notes: [
+      `Each request is one transaction (set local role, request.jwt.claims, two selects), ${options.requests} requests per case on one connection after a warm-up.`,
+      "The ledger is grown from 1,000 to 1,000,000 entries between the two sets of measurements; the account owns half of all entries.",
+    ],
+  };
+}

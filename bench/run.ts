@@ -1,0 +1,48 @@
+// `npm run bench`: the six benchmarks of quality.md in one run on one machine, the ledger
+// invariants checked after each, and docs/BENCHMARKS.md rewritten with the figures and the
+// ratios next to their targets. Exits non-zero when a correctness check fails; missed
+// performance targets are reported, not failed.
+//   BENCH_SECONDS (default 20): seconds per throughput run; 5 gives a quick run.
+import { join } from "node:path";
+import postgres from "postgres";
+import { exitWithError } from "../packages/local-stack/src/cli-output.ts";
+import { projectRoot } from "../packages/local-stack/src/paths.ts";
+import { startThrowawayStack } from "../packages/local-stack/src/throwaway-stack.ts";
+import { assertLedgerInvariants } from "../supabase/tests/ledger/invariants.ts";
+import { runLedgerBenchmark } from "./ledger.ts";
+import { runLocalStackStartup } from "./local-stack-startup.ts";
+import { type BenchmarkResult, describeMachine, writeBenchmarksMarkdown } from "./lib/report.ts";
+import { runRlsOverhead } from "./rls-overhead.ts";
+import { runWebhookIngestion } from "./webhook-ingestion.ts";
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 20);
+
+async function main(): Promise<void> {
+  const results: BenchmarkResult[] = [];
+  // Durable like production: fsync and synchronous commit on.
+  const stack = await startThrowawayStack({ durable: true, functionsEnv: { RATE_LIMIT_STRIPE_WEBHOOK_PER_MIN: "100000" } });
+  const sql = postgres(stack.dbUrl, { max: 4, onnotice: () => {} });
+  let postgresVersion = "";
+  try {
+    [{ version: postgresVersion }] = await sql`select split_part(version(), ' on ', 1) as version`;
+    console.log("bench: ledger throughput, hot account, batch");
+    results.push(...(await runLedgerBenchmark({ dbUrl: stack.dbUrl, seconds, clients: [1, 8, 20], batchClients: 8 })));
+    await assertLedgerInvariants(sql);
+    console.log("bench: webhook ingestion");
+    results.push(await runWebhookIngestion({ sql, dbUrl: stack.dbUrl, functionsUrl: stack.functionsUrl, env: stack.functionsEnv, seconds }));
+    await assertLedgerInvariants(sql);
+    console.log("bench: RLS overhead");
+    results.push(await runRlsOverhead(sql, { requests: 2_000 }));
+    await assertLedgerInvariants(sql);
+  } finally {
+    await sql.end();
+    await stack.stop();
+  }
+  console.log("bench: local stack startup");
+  results.push(await runLocalStackStartup());
+  const file = join(projectRoot, "docs", "BENCHMARKS.md");
+  writeBenchmarksMarkdown(file, describeMachine(postgresVersion), "npm run bench", results);
+  console.log(`bench: wrote ${file}`);
+}
+
+main().catch((error) => exitWithError("bench", error));
