@@ -1,7 +1,15 @@
 // Query and path parameter rules shared by the routes.
 import { z } from "zod";
+import { parseOrThrow } from "../_shared/errors.ts";
 
 export const uuidParam = z.guid({ error: "must be a UUID" });
+
+const idPath = z.object({ id: uuidParam });
+
+/** The route's :id, a UUID (else a 400 naming the field `id`). */
+export function pathId(c: { req: { param(name: "id"): string | undefined } }): string {
+  return parseOrThrow(idPath, { id: c.req.param("id") }).id;
+}
 
 export const timestampParam = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time with a time zone" });
 

@@ -6,7 +6,7 @@ import { allowMethods } from "../../_shared/middleware.ts";
 import { HttpError, parseOrThrow } from "../../_shared/errors.ts";
 import type { AdminApp, AdminRoutes } from "../app.ts";
 import { cursorSchema, limitSchema, page } from "../pagination.ts";
-import { uuidParam } from "../params.ts";
+import { pathId, uuidParam } from "../params.ts";
 
 type Row = Record<string, unknown>;
 
@@ -44,7 +44,7 @@ export function registerAccountRoutes(app: AdminApp, routes: AdminRoutes): void 
   app.all("/accounts", allowMethods("GET"));
 
   app.get("/accounts/:id", async (c) => {
-    const id = parseOrThrow(uuidParam, c.req.param("id"));
+    const id = pathId(c);
     const query = parseOrThrow(detailQuery, c.req.query());
     const result = await routes.asCaller(c, async (tx) => {
       const [found] = await tx<{ account: Row }[]>`

@@ -4,11 +4,11 @@
 // POST /admin/transactions/:id/reverse  wallet_reverse (partial allowed; force for spent money)
 // POST /admin/adjustments               wallet_adjust (credit or debit against adjustments:<CUR>)
 import { z } from "zod";
-import { parseOrThrow } from "../../_shared/errors.ts";
+
 import { allowMethods } from "../../_shared/middleware.ts";
 import type { AdminApp, AdminRoutes } from "../app.ts";
 import { idempotencyKeyField, idempotentMutation } from "../mutation.ts";
-import { uuidParam } from "../params.ts";
+import { pathId, uuidParam } from "../params.ts";
 
 type Row = Record<string, unknown>;
 
@@ -40,7 +40,7 @@ const adjustmentBody = z.strictObject({
 
 export function registerLedgerActionRoutes(app: AdminApp, routes: AdminRoutes): void {
   app.post("/accounts/:id/status", (c) => {
-    const id = parseOrThrow(uuidParam, c.req.param("id"));
+    const id = pathId(c);
     return idempotentMutation(c, routes, statusBody, async (tx, input) => {
       const [row] = await tx<{ account: Row }[]>`
         select to_jsonb(a) as account from public.wallet_set_status(${id}, ${input.status}, ${input.reason}) a`;
@@ -50,7 +50,7 @@ export function registerLedgerActionRoutes(app: AdminApp, routes: AdminRoutes): 
   app.all("/accounts/:id/status", allowMethods("POST"));
 
   app.post("/transactions/:id/reverse", (c) => {
-    const id = parseOrThrow(uuidParam, c.req.param("id"));
+    const id = pathId(c);
     return idempotentMutation(c, routes, reverseBody, async (tx, input, key) => {
       const [row] = await tx<{ transaction: Row }[]>`
         select to_jsonb(t) as transaction

@@ -8,7 +8,7 @@ import type { AdminApp, AdminRoutes } from "../app.ts";
 import { idempotencyKeyField, idempotentMutation } from "../mutation.ts";
 import { cursorSchema, limitSchema, page } from "../pagination.ts";
 import { replayWebhookEvent } from "../webhook-replay.ts";
-import { uuidParam } from "../params.ts";
+import { pathId } from "../params.ts";
 
 type Row = Record<string, unknown>;
 
@@ -41,7 +41,7 @@ export function registerWebhookEventRoutes(app: AdminApp, routes: AdminRoutes): 
   app.all("/webhook-events", allowMethods("GET"));
 
   app.get("/webhook-events/:id", async (c) => {
-    const id = parseOrThrow(uuidParam, c.req.param("id"));
+    const id = pathId(c);
     const [row] = await routes.asCaller(c, (tx) => tx<{ event: Row }[]>`
       select to_jsonb(e) as event from public.webhook_events e where e.id = ${id}::uuid`);
     if (!row) throw new HttpError(404, "not_found", `Webhook event ${id} not found.`);
@@ -50,7 +50,7 @@ export function registerWebhookEventRoutes(app: AdminApp, routes: AdminRoutes): 
   app.all("/webhook-events/:id", allowMethods("GET"));
 
   app.post("/webhook-events/:id/replay", (c) => {
-    const id = parseOrThrow(uuidParam, c.req.param("id"));
+    const id = pathId(c);
     return idempotentMutation(c, routes, replayBody, async (tx) => ({
       status: 200,
       body: await replayWebhookEvent(tx, id),
