@@ -4,7 +4,6 @@
 // POST /admin/transactions/:id/reverse  wallet_reverse (partial allowed; force for spent money)
 // POST /admin/adjustments               wallet_adjust (credit or debit against adjustments:<CUR>)
 import { z } from "zod";
-
 import { allowMethods } from "../../_shared/middleware.ts";
 import type { AdminApp, AdminRoutes } from "../app.ts";
 import { idempotencyKeyField, idempotentMutation } from "../mutation.ts";
