@@ -177,6 +177,19 @@ describe("POST /admin/webhook-events/:id/replay", () => {
     expect(result.error).toMatch(/Revolut/);
   });
 
+  it("replays a WhatsApp inbound message with whatsapp-webhook's effect: the message is stored once", async () => {
+    const wamid = `wamid.${unique()}`;
+    const message = { id: wamid, from: "256772123456", timestamp: "1763800000", type: "text", text: { body: "balance?" } };
+    const id = await storeEvent({
+      provider: "whatsapp", eventId: wamid, type: "message.text", payload: { phone_number_id: "1234567890", message },
+      status: "failed", attempts: 1,
+    });
+    const replay = await call("POST", `/webhook-events/${id}/replay`, { token: staff.admin.token, idempotencyKey: key() });
+    expect(replay.body).toMatchObject({ outcome: "processed", event: { status: "processed", attempts: 2 } });
+    const rows = await sql`select direction, sender, body, phone_number_id from public.whatsapp_messages where wamid = ${wamid}`;
+    expect(rows).toEqual([{ direction: "inbound", sender: "256772123456", body: "balance?", phone_number_id: "1234567890" }]);
+  });
+
   it("answers 409 replay_unavailable for a provider without a stored-event decoder, and changes nothing", async () => {
     const id = await storeEvent({ provider: "whatsapp", eventId: `wamid.${unique()}`, type: "message.text", payload: {}, status: "dead", attempts: 5 });
     await expect(withRequestContext(sql, asAdmin(), (tx) => replayWebhookEvent(tx, id, {}))).rejects.toMatchObject({

@@ -14,6 +14,7 @@ import { momoClientFromEnv, type MomoClient } from "../momo-webhook/momo-client.
 import { orderToConfirm, type RevolutBody, revolutWebhookEvent } from "../revolut-webhook/events.ts";
 import { revolutClientFromEnv, type RevolutClient } from "../revolut-webhook/revolut-client.ts";
 import { stripeWebhookEvent } from "../stripe-webhook/events.ts";
+import { notificationSchema, whatsAppEvents } from "../whatsapp-webhook/events.ts";
 
 /** Rebuilds a provider's event, effect bound, from what webhook_events.payload stored. */
 export type StoredEventDecoder = (payload: unknown) => WebhookEvent | Promise<WebhookEvent>;
@@ -51,14 +52,39 @@ export function revolutStoredEventDecoder(client: () => RevolutClient): StoredEv
   };
 }
 
+const storedWhatsAppEvent = z.union([
+  z.object({ phone_number_id: z.string().nullable(), message: z.record(z.string(), z.unknown()) }),
+  z.object({ phone_number_id: z.string().nullable(), status: z.record(z.string(), z.unknown()) }),
+  z.object({ change: z.record(z.string(), z.unknown()) }),
+]);
+
 /**
- * The providers whose webhook function can rebuild an event from its stored payload.
- * WhatsApp events are not replayable yet (409 replay_unavailable).
+ * A WhatsApp event is stored as the one message, status or change it was split from; it is
+ * put back into a one-change notification and split again by whatsapp-webhook's own code.
  */
+export async function whatsAppStoredEvent(payload: unknown): Promise<WebhookEvent> {
+  const stored = parseOrThrow(storedWhatsAppEvent, payload);
+  const change = "change" in stored ? stored.change : {
+    field: "messages",
+    value: {
+      ...(stored.phone_number_id === null ? {} : { metadata: { phone_number_id: stored.phone_number_id } }),
+      ...("message" in stored ? { messages: [stored.message] } : { statuses: [stored.status] }),
+    },
+  };
+  const events = await whatsAppEvents(parseOrThrow(notificationSchema, {
+    object: "whatsapp_business_account",
+    entry: [{ id: "replay", changes: [change] }],
+  }));
+  if (events.length !== 1) throw new Error(`stored WhatsApp event rebuilt as ${events.length} events`);
+  return events[0]!;
+}
+
+/** The providers whose webhook function can rebuild an event from its stored payload. */
 export const STORED_EVENT_DECODERS: Readonly<Record<string, StoredEventDecoder>> = {
   stripe: stripeWebhookEvent,
   momo: momoStoredEventDecoder(momoClientFromEnv),
   revolut: revolutStoredEventDecoder(revolutClientFromEnv),
+  whatsapp: whatsAppStoredEvent,
 };
 
 type Row = Record<string, unknown>;
