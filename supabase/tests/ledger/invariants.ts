@@ -32,11 +32,12 @@ const checks: Check[] = [
   {
     invariant: "2. every account's balance (what wallet_balance and a frontend read) equals the sum of its entries",
     query: `
-      select format('account %s: balance %s, entries sum %s', a.id, a.balance, coalesce(s.total, 0)) as detail
+      select format('account %s: balance %s, wallet_balance %s, entries sum %s',
+                    a.id, a.balance, public.wallet_balance(a.id), coalesce(s.total, 0)) as detail
         from public.wallet_accounts a
         left join (select e.account_id, sum(e.amount) as total from public.wallet_entries e group by e.account_id) s
           on s.account_id = a.id
-       where a.balance <> coalesce(s.total, 0)`,
+       where a.balance <> coalesce(s.total, 0) or public.wallet_balance(a.id) <> a.balance`,
   },
   {
     invariant: "2b. available equals balance minus the pending holds",
