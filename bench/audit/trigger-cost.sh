@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Measures what the audit trigger costs on the ledger's hot path, to choose between a
-# row-level trigger and statement-level triggers with transition tables (docs/AUDIT.md).
-# Usage: PGHOST=127.0.0.1 PGPORT=... PGUSER=postgres bench/audit/trigger-cost.sh [synthetic|ledger] [seconds] [rounds]
+# Measures what the audit trigger costs on the ledger's hot path, to choose between the
+# row-level trigger the migrations install and statement-level triggers with transition
+# tables (bench/audit/statement_level_variant.sql); docs/AUDIT.md has the results.
+# Usage: PGHOST=127.0.0.1 PGPORT=... PGUSER=postgres PGDATABASE=... bench/audit/trigger-cost.sh [seconds] [rounds]
 # It needs a database with the migrations applied. It runs pgbench's TPC-B-like script as the
 # reference, then transfers with no audit, with the row-level trigger and with the
-# statement-level variant, at 8 and 20 clients, and restores the row-level trigger at the end.
+# statement-level triggers, at 8 and 20 clients, then wallet_transfer_batch (100 per call) the
+# same three ways, and leaves the row-level trigger (what the migrations install) in place.
 set -euo pipefail
-mode=${1:-ledger}
-secs=${2:-15}
-rounds=${3:-3}
+secs=${1:-15}
+rounds=${2:-3}
 here=$(cd "$(dirname "$0")" && pwd)
 db=${PGDATABASE:-postgres}
 work=$(mktemp -d)
@@ -19,15 +20,22 @@ psql_q -f "$here/statement_level_variant.sql"
 claims='{"sub":"00000000-0000-4000-8000-000000000001","role":"service_role","session_id":"bench"}'
 headers='{"x-correlation-id":"bench","x-forwarded-for":"203.0.113.7, 10.0.0.1","user-agent":"pgbench"}'
 
-if [ "$mode" = synthetic ]; then
-  psql_q -f "$here/synthetic_ledger.sql"
-  tables="bench_audit.accounts:id bench_audit.transactions:id bench_audit.entries:id"
-  call="select bench_audit.transfer(:a, :b, 1);"
-else
-  tables="public.wallet_accounts:id public.wallet_transactions:id public.wallet_entries:id"
-  psql_q -f "$here/ledger_accounts.sql"
-  call="select public.wallet_transfer((select id from bench_audit.ledger_accounts where n = :a), (select id from bench_audit.ledger_accounts where n = :b), 1, 'USD', gen_random_uuid()::text);"
-fi
+tables="public.wallet_accounts:id public.wallet_transactions:id public.wallet_entries:id"
+psql_q -f "$here/ledger_accounts.sql"
+call="select public.wallet_transfer((select id from bench_audit.ledger_accounts where n = :a), (select id from bench_audit.ledger_accounts where n = :b), 1, 'USD', gen_random_uuid()::text);"
+# wallet_transfer_batch, 100 transfers per call.
+cat > "$work/batch.sql" <<SQL
+begin;
+set local role service_role;
+select set_config('request.jwt.claims', '$claims', true), set_config('request.headers', '$headers', true);
+select count(*) from public.wallet_transfer_batch((
+  select jsonb_agg(jsonb_build_object('p_from', a.id, 'p_to', b.id, 'p_amount', 1, 'p_currency', 'USD',
+                                      'p_idempotency_key', gen_random_uuid()::text))
+    from generate_series(1, 100) g
+    join bench_audit.ledger_accounts a on a.n = 1 + (g % 50)
+    join bench_audit.ledger_accounts b on b.n = 1 + ((g + 7) % 50)));
+commit;
+SQL
 cat > "$work/transfer.sql" <<SQL
 \set a random(1, 50)
 \set b random(1, 49)
@@ -40,8 +48,8 @@ commit;
 SQL
 
 attach_row()  { for t in $tables; do psql_q -c "select audit.attach('${t%%:*}')"; done; }
-detach_all()  { for t in $tables; do psql_q -c "drop trigger if exists audit_row_change on ${t%%:*}; drop trigger if exists audit_stmt_insert on ${t%%:*}; drop trigger if exists audit_stmt_update on ${t%%:*}; drop trigger if exists audit_stmt_delete on ${t%%:*};"; done; }
 attach_stmt() { for t in $tables; do psql_q -c "select audit.bench_attach_statement('${t%%:*}', '${t##*:}')"; done; }
+detach_all()  { for t in $tables; do for g in audit_row_change audit_insert audit_update audit_delete; do psql_q -c "drop trigger if exists $g on ${t%%:*}"; done; done; }
 # pgbench exits non-zero when a client aborts; a variant that fails stops the run.
 run() {
   local out
@@ -64,13 +72,23 @@ for r in $(seq 1 "$rounds"); do
     measure statement_level $c -f "$work/transfer.sql"
     detach_all; attach_row
   done
+  detach_all
+  measure batch100_no_audit 2 -f "$work/batch.sql"
+  attach_row
+  measure batch100_row_level 2 -f "$work/batch.sql"
+  detach_all; attach_stmt
+  measure batch100_statement_level 2 -f "$work/batch.sql"
+  detach_all; attach_row
 done | tee "$work/raw" | sed 's/^/raw: /'
-echo "variant clients median_tps ratio_to_tpcb"
+echo "variant clients median_tps ratio (to tpcb; batches: to batch100_no_audit)"
 awk '{ v[$1" "$2] = v[$1" "$2] " " $3 } END { for (k in v) print k, v[k] }' "$work/raw" |
   while read -r variant clients values; do
     median=$(tr ' ' '\n' <<<"$values" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
     echo "$variant $clients $median"
   done | sort -k2,2n -k1,1 > "$work/medians"
-awk 'NR == FNR { if ($1 == "tpcb") base[$2] = $3; next } { printf "%s %s %.1f %.2f\n", $1, $2, $3, $3 / base[$2] }' "$work/medians" "$work/medians"
+# Single transfers are compared with TPC-B at the same client count, batches (calls/s) with
+# the same batch without audit.
+awk 'NR == FNR { if ($1 == "tpcb") base[$2] = $3; if ($1 == "batch100_no_audit") batch = $3; next }
+     { printf "%s %s %.1f %.2f\n", $1, $2, $3, ($1 ~ /^batch/) ? $3 / batch : $3 / base[$2] }' "$work/medians" "$work/medians"
 psql_q -c "drop function audit.bench_attach_statement(regclass, text); drop function audit.bench_record_statement();"
 pgbench -i -I d -d "$db" >/dev/null 2>&1
