@@ -52,6 +52,13 @@ describe("payments", () => {
     expect(await paymentOf(ref)).toMatchObject({ status: "succeeded", intent_id: topUp.intentId });
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 2500, available: 2500 });
     expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "succeeded" });
+    // The audit trail ties the payment to this request and to the service role.
+    const audited = await sql<{ table_name: string; actor_role: string; correlation_id: string }[]>`
+      select l.table_name, l.actor_role, l.correlation_id from audit.log l
+       where (l.table_name, l.record_id) in (select 'payments', p.id::text from public.payments p where p.provider_payment_id = ${ref})
+          or (l.table_name, l.record_id) = ('payment_intents', ${topUp.intentId}) and l.new_record ->> 'status' = 'succeeded'`;
+    expect(audited.map((row) => row.table_name).sort()).toEqual(["payment_intents", "payments"]);
+    for (const row of audited) expect(row).toEqual({ table_name: row.table_name, actor_role: "service_role", correlation_id: response.headers.get("x-correlation-id") });
   });
 
   it("makes one effect from 10 concurrent deliveries of one event", async () => {
