@@ -30,7 +30,7 @@ const envelope = z.object({
 
 const paymentIntent = z.object({
   id: id("pi_"),
-  amount,
+  amount: amount.positive(),
   amount_received: amount.optional(),
   currency,
   metadata,
@@ -132,7 +132,7 @@ function effectOf(event: StripeEnvelope): Effect {
     const session = parseObject(checkoutSession, event);
     // Unpaid sessions (delayed methods) are paid later by async_payment_succeeded; sessions
     // without a PaymentIntent (subscriptions, free) move no wallet money.
-    if (session.payment_status !== "paid" || !session.payment_intent || session.amount_total == null || !session.currency) {
+    if (session.payment_status !== "paid" || !session.payment_intent || !session.amount_total || !session.currency) {
       return () => Promise.resolve("ignored");
     }
     const { payment_intent: pi, amount_total: total, currency: cur } = session;

@@ -98,6 +98,8 @@ describe("stripe-webhook malformed signed bodies", () => {
     ["no data.object", (e) => ({ ...e, data: {} }), "data.object"],
     ["an amount that is a string", (e) => ({ ...e, data: { object: { ...e.data.object, amount: "500" } } }), "data.object.amount"],
     ["a fractional amount", (e) => ({ ...e, data: { object: { ...e.data.object, amount_received: 5.5 } } }), "data.object.amount_received"],
+    ["a zero amount", (e) => ({ ...e, data: { object: { ...e.data.object, amount: 0 } } }), "data.object.amount"],
+    ["an amount beyond safe integers", (e) => ({ ...e, data: { object: { ...e.data.object, amount: 2 ** 60 } } }), "data.object.amount"],
     ["a bad currency", (e) => ({ ...e, data: { object: { ...e.data.object, currency: "dollars" } } }), "data.object.currency"],
     ["a PaymentIntent id of the wrong kind", (e) => ({ ...e, data: { object: { ...e.data.object, id: "ch_1" } } }), "data.object.id"],
   ];
