@@ -148,4 +148,31 @@ describe("ledger under concurrency", () => {
 
     await assertLedgerInvariants(sql);
   });
+
+  it("lets one of many simultaneous reversals or settlements of the same transaction win", async () => {
+    const [payer, payee] = parties;
+    await callAs(sql, service, "wallet_deposit", [payer!.accountId, 2000, CURRENCY, "test", nextKey(), {}]);
+    const [payment] = await callAs(sql, service, "wallet_transfer", [payer!.accountId, payee!.accountId, 900, CURRENCY, nextKey(), null, {}]);
+    // Eight reversals of 300 race for a payment of 900: exactly three fit.
+    const reversals = await Promise.all(
+      Array.from({ length: 8 }, () => attempt(service, "wallet_reverse", [payment!.id, nextKey(), 300, "race", true])),
+    );
+    expect(reversals.filter((r) => typeof r !== "string")).toHaveLength(3);
+    expect(unexpected.filter((u) => !u.startsWith("wallet_reverse: WL008"))).toEqual([]);
+    unexpected.length = 0;
+
+    // Captures and voids of one hold at once: one wins, every other call sees WL008.
+    const [hold] = await callAs(sql, service, "wallet_hold", [payer!.accountId, 500, CURRENCY, nextKey(), {}]);
+    const settlements = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        callAs(sql, service, i % 2 === 0 ? "wallet_capture" : "wallet_void", i % 2 === 0 ? [hold!.id, payee!.accountId, 200, null] : [hold!.id])
+          .then((rows) => rows[0]!.status)
+          .catch((error: unknown) => sqlState(error)),
+      ),
+    );
+    expect(settlements.filter((s) => s === "posted" || s === "voided")).toHaveLength(1);
+    expect(settlements.filter((s) => s === "WL008")).toHaveLength(5);
+
+    await assertLedgerInvariants(sql);
+  });
 });
