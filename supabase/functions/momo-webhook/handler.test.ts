@@ -80,7 +80,12 @@ describe("momo-webhook malformed signed bodies", () => {
   });
 });
 
-describe("momo-webhook routes and methods", () => {
+describe("momo-webhook routes, methods and limits", () => {
+  it("answers 413 for a body over 1 MiB, writing nothing and asking MoMo nothing", async () => {
+    const ref = crypto.randomUUID();
+    await expectRejected(momoCallbackRequest(ref, { ...callback, payeeNote: "x".repeat(1024 * 1024) }), 413, "payload_too_large", ref);
+  });
+
   it("answers 405 for GET and 404 outside /callback/<reference>", async () => {
     const ref = crypto.randomUUID();
     const get = await handler.fetch(momoCallbackRequest(ref, null, {}, { method: "GET" }));

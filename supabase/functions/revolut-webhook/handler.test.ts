@@ -88,7 +88,15 @@ describe("revolut-webhook malformed signed bodies", () => {
   });
 });
 
-describe("revolut-webhook methods", () => {
+describe("revolut-webhook request limits", () => {
+  it("answers 413 for a body over 1 MiB and 415 for form data, writing nothing", async () => {
+    const big = { ...cancelled(), padding: "x".repeat(1024 * 1024) };
+    await expectRejected(revolutRequest(big), 413, "payload_too_large", big.order_id);
+    const form = cancelled();
+    await expectRejected(revolutRequest(form, {}, { headers: { "content-type": "application/x-www-form-urlencoded" } }), 415, "unsupported_media_type", form.order_id);
+  });
+
+
   it("answers 405 with Allow for GET", async () => {
     const response = await handler.fetch(revolutRequest(cancelled(), {}, { method: "GET" }));
     expect(response.status).toBe(405);
