@@ -176,6 +176,41 @@ describe("refunds and disputes", () => {
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1200, available: 700 });
   });
 
+  const disputeEvent = (type: string, ref: string, amount: number, status: string) => stripeEvent(type, {
+    id: `dp_${ref.slice(3)}`, object: "dispute", amount, currency: "usd", charge: `ch_${ref.slice(3)}`, payment_intent: ref, reason: "fraudulent", status,
+  });
+
+  it("releases the hold of a dispute that was won", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    expect((await deliver(disputeEvent("charge.dispute.created", ref, 400, "needs_response"))).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1000, available: 600 });
+    expect((await deliver(disputeEvent("charge.dispute.closed", ref, 400, "won"))).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1000, available: 1000 });
+    expect(await paymentOf(ref)).toMatchObject({ status: "succeeded", amount_refunded: "0" });
+  });
+
+  it("holds what is left of spent money, and takes a lost dispute back as a forced refund", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const other = await createTopUp(sql, { provider: "stripe", amount: 1, currency: "USD", providerRef: null });
+    await sql.begin(async (tx) => {
+      await tx`set local role service_role`;
+      await tx`select 1 from public.wallet_transfer(${topUp.accountId}::uuid, ${other.accountId}::uuid, 300, 'USD', ${`spend:${ref}`})`;
+    });
+    expect((await deliver(disputeEvent("charge.dispute.created", ref, 1000, "needs_response"))).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 700, available: 0 });
+    const [hold] = await sql<{ amount: string; metadata: { disputed_amount: number } }[]>`
+      select amount, metadata from public.wallet_transactions where idempotency_key = ${`dispute:stripe:dp_${ref.slice(3)}`}`;
+    expect(hold).toMatchObject({ amount: "700", metadata: { disputed_amount: 1000 } });
+
+    expect((await deliver(disputeEvent("charge.dispute.closed", ref, 1000, "lost"))).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: -300, available: -300 });
+    expect(await paymentOf(ref)).toMatchObject({ status: "refunded", amount_refunded: "1000" });
+    const [refund] = await sql<{ forced: boolean }[]>`select forced from public.refunds where provider_refund_id = ${`dp_${ref.slice(3)}`}`;
+    expect(refund).toEqual({ forced: true });
+  });
+
   it("keeps a refund for a payment not recorded yet as failed with 500, then applies it on redelivery", async () => {
     const ref = piId();
     const topUp = await createTopUp(sql, { provider: "stripe", amount: 600, currency: "USD", providerRef: ref });

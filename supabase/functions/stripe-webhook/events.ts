@@ -71,6 +71,10 @@ const dispute = z.object({
   reason: z.string().nullish(),
 });
 
+const closedDispute = dispute.extend({
+  status: z.enum(["won", "lost", "warning_closed", "warning_needs_response", "warning_under_review", "needs_response", "under_review", "prevented"]),
+});
+
 const timestamp = z.int().positive().nullish();
 const subscription = z.object({
   id: id("sub_"),
@@ -156,6 +160,10 @@ function effectOf(event: StripeEnvelope): Effect {
     const dp = parseObject(dispute, event);
     return (tx) => holdDisputedAmount(tx, dp);
   }
+  if (type === "charge.dispute.closed") {
+    const dp = parseObject(closedDispute, event);
+    return (tx) => settleDispute(tx, dp);
+  }
   if (type.startsWith("customer.subscription.")) {
     const sub = parseObject(subscription, event);
     return (tx) => mirrorSubscription(tx, sub, event.data.object, event.created);
@@ -236,6 +244,23 @@ async function holdDisputedAmount(tx: TransactionSql, dp: z.output<typeof disput
     select 1 from public.wallet_hold(${account!.id}::uuid, ${held}::bigint, ${dp.currency},
                                      ${`dispute:stripe:${dp.id}`}, ${jsonb(tx, metadata)})`;
   return "processed";
+}
+
+/**
+ * A closed dispute releases its hold. A lost one also takes the disputed money back as a
+ * forced refund keyed by the dispute id (the account may go negative when it was spent), so
+ * payments.amount_refunded and reconciliation see it like any other refund.
+ */
+async function settleDispute(tx: TransactionSql, dp: z.output<typeof closedDispute>): Promise<AppliedOutcome> {
+  const payment = await paymentOfCharge(tx, dp.payment_intent, dp.charge);
+  const [hold] = await tx<{ id: string }[]>`
+    select id from public.wallet_transactions
+     where idempotency_key = ${`dispute:stripe:${dp.id}`} and initiated_by is null and kind = 'hold' and status = 'pending'`;
+  if (hold) await tx`select 1 from public.wallet_void(${hold.id}::uuid)`;
+  const remaining = Number(payment.amount) - Number(payment.amount_refunded);
+  const lost = dp.status === "lost" && remaining > 0;
+  if (lost) await recordRefund(tx, payment.id, Math.min(dp.amount, remaining), dp.id, `stripe dispute lost: ${dp.reason ?? "unknown"}`);
+  return hold || lost ? "processed" : "ignored";
 }
 
 const toTimestamp = (seconds: number | null | undefined) => (seconds ? new Date(seconds * 1000) : null);
