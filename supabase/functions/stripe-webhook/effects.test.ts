@@ -2,6 +2,7 @@
 // and payments rows -> ledger effect; duplicates (also concurrent), out-of-order delivery,
 // failure -> failed + 500 -> dead after 5 attempts.
 import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   balanceOf,
@@ -261,5 +262,27 @@ describe("subscription and invoice mirrors", () => {
     const [row] = await sql<{ status: string; amount_paid: string; currency: string }[]>`
       select status, amount_paid, currency from public.invoices where stripe_invoice_id = ${invId}`;
     expect(row).toEqual({ status: "paid", amount_paid: "1500", currency: "USD" });
+  });
+});
+
+describe("any order, any duplication (property)", () => {
+  it("credits a paid intent exactly once whatever order and overlap its events arrive in", async () => {
+    const kinds = ["succeeded", "session", "failed"] as const;
+    const deliveries = fc.array(fc.constantFrom(...kinds), { minLength: 1, maxLength: 8 }).filter((d) => d.some((k) => k !== "failed"));
+    await fc.assert(fc.asyncProperty(deliveries, fc.boolean(), async (order, concurrent) => {
+      const ref = piId();
+      const topUp = await createTopUp(sql, { provider: "stripe", amount: 1500, currency: "USD", providerRef: ref });
+      const events = {
+        succeeded: succeeded(ref, 1500),
+        session: stripeEvent("checkout.session.completed", { id: `cs_${ref.slice(3)}`, object: "checkout.session", payment_status: "paid", payment_intent: ref, amount_total: 1500, currency: "usd", metadata: {} }),
+        failed: stripeEvent("payment_intent.payment_failed", { id: ref, object: "payment_intent", amount: 1500, currency: "usd", metadata: {}, last_payment_error: { message: "declined" } }),
+      };
+      const send = (kind: (typeof kinds)[number]) => deliver(events[kind]).then((r) => r.status);
+      const statuses = concurrent ? await Promise.all(order.map(send)) : await order.reduce<Promise<number[]>>(async (done, kind) => [...await done, await send(kind)], Promise.resolve([]));
+      expect(statuses.every((s) => s === 200)).toBe(true);
+      expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+      expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1500, available: 1500 });
+      expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "succeeded" });
+    }), { numRuns: 12 });
   });
 });

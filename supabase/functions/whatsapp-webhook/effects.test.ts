@@ -2,6 +2,7 @@
 // once (also under concurrent redelivery), statuses that only move forward whatever the
 // delivery order, and a failing effect kept as failed (500) until it is dead.
 import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { storedEvents, testSql } from "../../tests/support/payments-fixtures.ts";
 import { whatsAppRequest } from "../../tests/support/webhook-requests.ts";
@@ -143,5 +144,28 @@ describe("replay from the stored payload", () => {
     expect(await message(out)).toMatchObject({ status: "sent" });
     const [row] = await sql<{ n: number }[]>`select count(*)::int as n from public.whatsapp_messages where wamid in (${id}, ${out})`;
     expect(row!.n).toBe(2);
+  });
+});
+
+describe("statuses in any order (property)", () => {
+  const RANK = { sent: 1, delivered: 2, read: 3 } as const;
+  type Tracked = keyof typeof RANK;
+
+  it("ends at the furthest status delivered, whatever the order, batching and duplicates", async () => {
+    const deliveries = fc.array(fc.constantFrom<Tracked>("sent", "delivered", "read"), { minLength: 1, maxLength: 6 });
+    const batching = fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 6, maxLength: 6 });
+    await fc.assert(fc.asyncProperty(deliveries, batching, async (order, sizes) => {
+      const id = wamid();
+      let next = 0;
+      for (const size of sizes) {
+        const batch = order.slice(next, next + size);
+        next += size;
+        if (batch.length === 0) break;
+        const response = await deliver(statuses(...batch.map((value) => status(id, value, RANK[value]))));
+        expect(response.status).toBe(200);
+      }
+      const furthest = order.reduce((a, b) => (RANK[b] > RANK[a] ? b : a));
+      expect(await message(id)).toMatchObject({ status: furthest });
+    }), { numRuns: 15 });
   });
 });
