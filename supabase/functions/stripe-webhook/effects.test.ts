@@ -277,7 +277,7 @@ describe("any order, any duplication (property)", () => {
         session: stripeEvent("checkout.session.completed", { id: `cs_${ref.slice(3)}`, object: "checkout.session", payment_status: "paid", payment_intent: ref, amount_total: 1500, currency: "usd", metadata: {} }),
         failed: stripeEvent("payment_intent.payment_failed", { id: ref, object: "payment_intent", amount: 1500, currency: "usd", metadata: {}, last_payment_error: { message: "declined" } }),
       };
-      const send = (kind: (typeof kinds)[number]) => deliver(events[kind]).then((r) => r.status);
+      const send = async (kind: (typeof kinds)[number]): Promise<number> => (await deliver(events[kind])).status;
       const statuses = concurrent ? await Promise.all(order.map(send)) : await order.reduce<Promise<number[]>>(async (done, kind) => [...await done, await send(kind)], Promise.resolve([]));
       expect(statuses.every((s) => s === 200)).toBe(true);
       expect(await creditsTo(sql, topUp.accountId)).toBe(1);
