@@ -2,8 +2,21 @@
 -- empty search_path, decides itself who may call it (private.wallet_require_caller), and is
 -- executable only by the roles listed in the spec. Errors follow the WL001..WL008 / 42501
 -- contract; malformed arguments (missing key, bad currency code, unknown status) are 22023.
+--
+-- Functions that signed-in users may call keep their security definer body in `api_private`
+-- (not exposed by PostgREST, EXECUTE only for the roles that may call it) behind a security
+-- invoker wrapper in public with the contract's name, arguments and return type: Supabase's
+-- linter (splinter 0029) flags every security definer function in an exposed schema that
+-- `authenticated` can execute. The wrapper changes no privilege, so inside the body
+-- current_setting('role') and the JWT claims are still the caller's and the caller checks
+-- hold as before. Service-only functions are not executable by `authenticated` and stay in
+-- public. The payment, webhook and admin functions follow the same rule.
 
-create function public.wallet_open_account(p_currency text)
+create schema if not exists api_private;
+revoke all on schema api_private from public;
+grant usage on schema api_private to authenticated, service_role;
+
+create function api_private.wallet_open_account(p_currency text)
 returns public.wallet_accounts
 language plpgsql
 security definer
@@ -35,7 +48,7 @@ $$;
 -- A signed-in user pays only out of an account it owns, and only to user accounts (system
 -- accounts are moved by the service). The sender is never taken from anything but the
 -- JWT: initiated_by is auth.uid(), which also scopes the idempotency key.
-create function public.wallet_transfer(
+create function api_private.wallet_transfer(
   p_from uuid,
   p_to uuid,
   p_amount bigint,
@@ -333,7 +346,7 @@ $$;
 -- reversals of it are serialised by a lock on its row. p_force lets the debit take the
 -- receiver below zero (refund or chargeback of money already spent); it is recorded in the
 -- reversal's metadata. A replay is recognised before the remaining amount is checked.
-create function public.wallet_reverse(
+create function api_private.wallet_reverse(
   p_transaction_id uuid,
   p_idempotency_key text,
   p_amount bigint default null,
@@ -396,7 +409,7 @@ end;
 $$;
 
 -- Freeze, unfreeze, close. Closing is final and needs a zero balance with no active hold.
-create function public.wallet_set_status(p_account uuid, p_status text, p_reason text)
+create function api_private.wallet_set_status(p_account uuid, p_status text, p_reason text)
 returns public.wallet_accounts
 language plpgsql
 security definer
@@ -436,7 +449,7 @@ end;
 $$;
 
 -- The posted balance: by construction equal to the sum of the account's entries.
-create function public.wallet_balance(p_account uuid)
+create function api_private.wallet_balance(p_account uuid)
 returns bigint
 language plpgsql
 stable
@@ -459,10 +472,74 @@ begin
 end;
 $$;
 
+-- The API entry points of the five functions above.
+create function public.wallet_open_account(p_currency text)
+returns public.wallet_accounts
+language sql
+security invoker
+set search_path = ''
+as $$
+  select * from api_private.wallet_open_account(p_currency)
+$$;
+
+create function public.wallet_transfer(
+  p_from uuid,
+  p_to uuid,
+  p_amount bigint,
+  p_currency text,
+  p_idempotency_key text,
+  p_description text default null,
+  p_metadata jsonb default '{}'
+)
+returns public.wallet_transactions
+language sql
+security invoker
+set search_path = ''
+as $$
+  select * from api_private.wallet_transfer(p_from, p_to, p_amount, p_currency, p_idempotency_key,
+                                            p_description, p_metadata)
+$$;
+
+create function public.wallet_reverse(
+  p_transaction_id uuid,
+  p_idempotency_key text,
+  p_amount bigint default null,
+  p_reason text default null,
+  p_force boolean default false
+)
+returns public.wallet_transactions
+language sql
+security invoker
+set search_path = ''
+as $$
+  select * from api_private.wallet_reverse(p_transaction_id, p_idempotency_key, p_amount, p_reason, p_force)
+$$;
+
+create function public.wallet_set_status(p_account uuid, p_status text, p_reason text)
+returns public.wallet_accounts
+language sql
+security invoker
+set search_path = ''
+as $$
+  select * from api_private.wallet_set_status(p_account, p_status, p_reason)
+$$;
+
+create function public.wallet_balance(p_account uuid)
+returns bigint
+language sql
+stable
+security invoker
+set search_path = ''
+as $$
+  select api_private.wallet_balance(p_account)
+$$;
+
 -- Supabase grants EXECUTE on new functions to every API role by default; narrow it to the
--- callers in ledger.md.
+-- callers in ledger.md. A wrapper and its body are granted to the same roles.
 revoke all on function
+  api_private.wallet_open_account(text),
   public.wallet_open_account(text),
+  api_private.wallet_transfer(uuid, uuid, bigint, text, text, text, jsonb),
   public.wallet_transfer(uuid, uuid, bigint, text, text, text, jsonb),
   public.wallet_transfer_batch(jsonb),
   public.wallet_deposit(uuid, bigint, text, text, text, jsonb),
@@ -470,13 +547,21 @@ revoke all on function
   public.wallet_hold(uuid, bigint, text, text, jsonb),
   public.wallet_capture(uuid, uuid, bigint, text),
   public.wallet_void(uuid),
+  api_private.wallet_reverse(uuid, text, bigint, text, boolean),
   public.wallet_reverse(uuid, text, bigint, text, boolean),
+  api_private.wallet_set_status(uuid, text, text),
   public.wallet_set_status(uuid, text, text),
+  api_private.wallet_balance(uuid),
   public.wallet_balance(uuid)
   from public, anon, authenticated, service_role;
 
-grant execute on function public.wallet_open_account(text) to authenticated;
-grant execute on function public.wallet_transfer(uuid, uuid, bigint, text, text, text, jsonb)
+grant execute on function
+  api_private.wallet_open_account(text),
+  public.wallet_open_account(text)
+  to authenticated;
+grant execute on function
+  api_private.wallet_transfer(uuid, uuid, bigint, text, text, text, jsonb),
+  public.wallet_transfer(uuid, uuid, bigint, text, text, text, jsonb)
   to authenticated, service_role;
 grant execute on function
   public.wallet_transfer_batch(jsonb),
@@ -487,7 +572,10 @@ grant execute on function
   public.wallet_void(uuid)
   to service_role;
 grant execute on function
+  api_private.wallet_reverse(uuid, text, bigint, text, boolean),
   public.wallet_reverse(uuid, text, bigint, text, boolean),
+  api_private.wallet_set_status(uuid, text, text),
   public.wallet_set_status(uuid, text, text),
+  api_private.wallet_balance(uuid),
   public.wallet_balance(uuid)
   to authenticated, service_role;

@@ -2,7 +2,7 @@
 -- what each of them reads through RLS, and that the ledger tables are append-only for
 -- every API role and, through triggers, for the owner too.
 begin;
-select plan(100);
+select plan(103);
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('a3000000-0000-4000-8000-000000000001', 'ledger-acl-alice@test.local', '{}'),
@@ -27,11 +27,31 @@ create temporary table ledger_api (name text) on commit drop;
 insert into ledger_api values ('wallet_open_account'), ('wallet_transfer'), ('wallet_transfer_batch'), ('wallet_deposit'),
   ('wallet_withdraw'), ('wallet_hold'), ('wallet_capture'), ('wallet_void'), ('wallet_reverse'), ('wallet_set_status'), ('wallet_balance');
 select is((select count(*) from pg_proc p join ledger_api f on f.name = p.proname
-            where p.pronamespace = 'public'::regnamespace and p.prosecdef and p.proconfig = array['search_path=""']), 11::bigint,
-  'every ledger function exists, security definer with an empty search_path');
-select is((select count(*) from pg_proc p join ledger_api f on f.name = p.proname where p.pronamespace = 'public'::regnamespace
+            where p.pronamespace = 'public'::regnamespace and p.proconfig = array['search_path=""']), 11::bigint,
+  'every ledger function exists in public with an empty search_path');
+-- Splinter 0029: what authenticated may execute in public is a security invoker wrapper; its
+-- security definer body lives in the unexposed api_private.
+select is(array(select p.proname::text from pg_proc p join ledger_api f on f.name = p.proname
+                 where p.pronamespace = 'public'::regnamespace and p.prosecdef order by 1),
+  array['wallet_capture', 'wallet_deposit', 'wallet_hold', 'wallet_transfer_batch', 'wallet_void', 'wallet_withdraw'],
+  'the service-only functions are security definer in public, the others security invoker');
+select is(array(select b.proname::text from pg_proc b join ledger_api f on f.name = b.proname
+                   join pg_proc w on w.proname = b.proname and w.pronamespace = 'public'::regnamespace
+                 where b.pronamespace = 'api_private'::regnamespace and b.prosecdef and b.proconfig = array['search_path=""']
+                   and not w.prosecdef and b.proargtypes = w.proargtypes and b.prorettype = w.prorettype
+                 order by 1),
+  array['wallet_balance', 'wallet_open_account', 'wallet_reverse', 'wallet_set_status', 'wallet_transfer'],
+  'each wrapper has a security definer body with its arguments, its return type and an empty search_path in api_private');
+select is((select count(*) from pg_proc p join ledger_api f on f.name = p.proname
+            where p.pronamespace in ('public'::regnamespace, 'api_private'::regnamespace)
             and (has_function_privilege('anon', p.oid, 'execute') or has_function_privilege('public', p.oid, 'execute'))), 0::bigint,
-  'anon and public execute no ledger function');
+  'anon and public execute no ledger function, wrapper or body');
+select is((select count(*) from pg_proc b join ledger_api f on f.name = b.proname
+             join pg_proc w on w.proname = b.proname and w.pronamespace = 'public'::regnamespace
+            cross join unnest(array['authenticated', 'service_role']) r
+            where b.pronamespace = 'api_private'::regnamespace
+              and has_function_privilege(r, b.oid, 'execute') <> has_function_privilege(r, w.oid, 'execute')), 0::bigint,
+  'each body is executable by exactly the roles of its wrapper');
 select is(array(select p.proname::text from pg_proc p join ledger_api f on f.name = p.proname where p.pronamespace = 'public'::regnamespace
                   and has_function_privilege('authenticated', p.oid, 'execute') order by 1),
   array['wallet_balance', 'wallet_open_account', 'wallet_reverse', 'wallet_set_status', 'wallet_transfer'],
