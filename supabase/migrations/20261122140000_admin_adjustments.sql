@@ -37,7 +37,7 @@ revoke all on function private.wallet_adjustments_account(text) from public, ano
 -- transaction that brought it, not with an adjustment. The reason is required and is kept as
 -- the transaction's description; the direction is in its metadata. The idempotency key is
 -- scoped by the admin (service calls share the service scope), as for every ledger call.
-create function public.wallet_adjust(
+create function api_private.wallet_adjust(
   p_account uuid,
   p_amount bigint,
   p_direction text,
@@ -82,5 +82,27 @@ begin
 end;
 $$;
 
-revoke all on function public.wallet_adjust(uuid, bigint, text, text, text) from public, anon, authenticated, service_role;
-grant execute on function public.wallet_adjust(uuid, bigint, text, text, text) to authenticated, service_role;
+-- The API entry point, a security invoker wrapper like the ledger's user-callable functions.
+create function public.wallet_adjust(
+  p_account uuid,
+  p_amount bigint,
+  p_direction text,
+  p_reason text,
+  p_idempotency_key text
+)
+returns public.wallet_transactions
+language sql
+security invoker
+set search_path = ''
+as $$
+  select * from api_private.wallet_adjust(p_account, p_amount, p_direction, p_reason, p_idempotency_key)
+$$;
+
+revoke all on function
+  api_private.wallet_adjust(uuid, bigint, text, text, text),
+  public.wallet_adjust(uuid, bigint, text, text, text)
+  from public, anon, authenticated, service_role;
+grant execute on function
+  api_private.wallet_adjust(uuid, bigint, text, text, text),
+  public.wallet_adjust(uuid, bigint, text, text, text)
+  to authenticated, service_role;

@@ -1,7 +1,7 @@
 -- wallet_adjust: credits and debits against adjustments:<CUR>, who may call it, its errors,
 -- and its idempotency (scoped by the admin).
 begin;
-select plan(26);
+select plan(28);
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('a4000000-0000-4000-8000-000000000001', 'adjust-alice@test.local', '{}'),
@@ -12,10 +12,19 @@ insert into public.wallet_accounts (id, owner_id, kind, currency) values
   ('ac400000-0000-4000-8000-00000000000a', 'a4000000-0000-4000-8000-000000000001', 'user', 'UGX');
 
 select has_function('public', 'wallet_adjust', array['uuid', 'bigint', 'text', 'text', 'text'], 'wallet_adjust exists');
-select is((select prosecdef from pg_proc where oid = 'public.wallet_adjust(uuid, bigint, text, text, text)'::regprocedure),
-  true, 'wallet_adjust is security definer');
-select ok(not has_function_privilege('anon', 'public.wallet_adjust(uuid, bigint, text, text, text)', 'execute'),
-  'anon cannot execute wallet_adjust');
+-- Splinter 0029: the API name is a security invoker wrapper of a security definer body in api_private.
+select ok((select not prosecdef and proconfig = array['search_path=""'] from pg_proc
+            where oid = 'public.wallet_adjust(uuid, bigint, text, text, text)'::regprocedure),
+  'public.wallet_adjust is security invoker with an empty search_path');
+select ok((select prosecdef and proconfig = array['search_path=""'] from pg_proc
+            where oid = 'api_private.wallet_adjust(uuid, bigint, text, text, text)'::regprocedure),
+  'api_private.wallet_adjust is security definer with an empty search_path');
+select ok(not has_function_privilege('anon', 'public.wallet_adjust(uuid, bigint, text, text, text)', 'execute')
+          and not has_function_privilege('public', 'public.wallet_adjust(uuid, bigint, text, text, text)', 'execute'),
+  'anon and public cannot execute wallet_adjust');
+select ok(not has_function_privilege('anon', 'api_private.wallet_adjust(uuid, bigint, text, text, text)', 'execute')
+          and not has_function_privilege('public', 'api_private.wallet_adjust(uuid, bigint, text, text, text)', 'execute'),
+  'anon and public cannot execute its body');
 
 -- ---------------------------------------------------------------- as an admin
 set local role authenticated;
