@@ -1,0 +1,136 @@
+// Concurrent deliveries against the real payment functions: the same provider payment
+// recorded by several webhook deliveries at once credits once, concurrent refunds never add
+// up to more than the payment, and concurrent deliveries of one webhook event apply it once.
+import { randomUUID } from "node:crypto";
+import type { Sql, TransactionSql } from "postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect, createFundedParties, type Party, scratchCurrency, sqlState, testDatabaseUrl } from "../ledger/ledger-client.ts";
+
+const CLIENTS = 8;
+
+let sql: Sql;
+let currency: string;
+let party: Party;
+const run = randomUUID().slice(0, 8);
+
+/** One transaction as service_role, the way the webhook handlers run. */
+function asService<T>(fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
+  return sql.begin(async (tx) => {
+    await tx`select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
+    return fn(tx);
+  }) as Promise<T>;
+}
+
+async function createIntent(amount: number): Promise<string> {
+  const [intent] = await asService(
+    (tx) => tx<{ id: string }[]>`
+      select id from public.payment_intent_create('stripe', ${party.accountId}::uuid, ${amount}::bigint, ${currency}, ${`intent-${randomUUID()}`})`,
+  );
+  return intent!.id;
+}
+
+async function balance(): Promise<bigint> {
+  const [row] = await sql<{ balance: string }[]>`select balance from public.wallet_accounts where id = ${party.accountId}`;
+  return BigInt(row!.balance);
+}
+
+beforeAll(async () => {
+  sql = connect(testDatabaseUrl(), CLIENTS + 2);
+  currency = scratchCurrency();
+  [party] = await createFundedParties(sql, currency, 1, 0n);
+});
+
+afterAll(async () => {
+  await sql?.end({ timeout: 5 });
+});
+
+describe("payment_record_success under concurrent deliveries", () => {
+  it("stores one payment and credits once", async () => {
+    const intent = await createIntent(2_500);
+    const before = await balance();
+    const paymentId = `pi_conc_${run}`;
+    const results = await Promise.all(
+      Array.from({ length: CLIENTS }, () =>
+        asService(
+          (tx) => tx<{ id: string; status: string; wallet_transaction_id: string }[]>`
+            select id, status, wallet_transaction_id
+              from public.payment_record_success('stripe', ${paymentId}, ${intent}::uuid, 2500, ${currency})`,
+        ),
+      ),
+    );
+    const ids = new Set(results.map(([row]) => row!.id));
+    const credits = new Set(results.map(([row]) => row!.wallet_transaction_id));
+    expect(ids.size).toBe(1);
+    expect(credits.size).toBe(1);
+    expect(results[0]![0]!.status).toBe("succeeded");
+    expect(await balance()).toBe(before + 2_500n);
+    const [count] = await sql<{ n: number }[]>`
+      select count(*)::int as n from public.wallet_transactions where to_account_id = ${party.accountId} and kind = 'deposit'
+         and metadata ->> 'payment_intent_id' = ${intent}`;
+    expect(count!.n).toBe(1);
+  });
+
+  it("keeps one row for a payment without a known intent", async () => {
+    const paymentId = `ord_conc_${run}`;
+    const results = await Promise.all(
+      Array.from({ length: CLIENTS }, () =>
+        asService(
+          (tx) => tx<{ id: string; status: string }[]>`
+            select id, status from public.payment_record_success('revolut', ${paymentId}, null, 700, ${currency})`,
+        ),
+      ),
+    );
+    expect(new Set(results.map(([row]) => row!.id)).size).toBe(1);
+    expect(results.every(([row]) => row!.status === "needs_review")).toBe(true);
+  });
+});
+
+describe("refund_record under concurrent refunds", () => {
+  it("never refunds more than the payment, and reverses exactly what it records", async () => {
+    const intent = await createIntent(1_000);
+    const [payment] = await asService(
+      (tx) => tx<{ id: string }[]>`
+        select id from public.payment_record_success('stripe', ${`pi_refunds_${run}`}, ${intent}::uuid, 1000, ${currency})`,
+    );
+    const before = await balance();
+    const outcomes = await Promise.all(
+      Array.from({ length: CLIENTS }, (_, i) =>
+        asService((tx) => tx`select id from public.refund_record(${payment!.id}::uuid, 300, ${`re_${run}_${i}`})`).then(
+          () => "ok",
+          (error: unknown) => sqlState(error),
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o === "ok")).toHaveLength(3);
+    expect(outcomes.filter((o) => o !== "ok").every((o) => o === "WL008")).toBe(true);
+    const [row] = await sql<{ amount_refunded: string; status: string }[]>`
+      select amount_refunded, status from public.payments where id = ${payment!.id}`;
+    expect(row).toEqual({ amount_refunded: "900", status: "partially_refunded" });
+    expect(await balance()).toBe(before - 900n);
+  });
+});
+
+describe("webhook_event_begin under concurrent deliveries", () => {
+  it("lets one delivery apply the event and the others see it as a duplicate", async () => {
+    const eventId = `evt_conc_${run}`;
+    const outcomes = await Promise.all(
+      Array.from({ length: CLIENTS }, () =>
+        asService(async (tx) => {
+          const [begun] = await tx<{ id: string; outcome: string }[]>`
+            select id, outcome from public.webhook_event_begin('stripe', ${eventId}, 'payment_intent.succeeded', '{}'::jsonb)`;
+          if (begun!.outcome === "new" || begun!.outcome === "retry") {
+            // Hold the transaction open while "applying", so the others must wait for it.
+            await tx`select pg_sleep(0.2)`;
+            await tx`select 1 from public.webhook_event_finish(${begun!.id}::uuid, 'processed')`;
+          }
+          return begun!.outcome;
+        }),
+      ),
+    );
+    expect(outcomes.filter((o) => o === "new")).toHaveLength(1);
+    expect(outcomes.filter((o) => o === "duplicate")).toHaveLength(CLIENTS - 1);
+    const [event] = await sql<{ status: string; attempts: number }[]>`
+      select status, attempts from public.webhook_events where provider = 'stripe' and event_id = ${eventId}`;
+    expect(event).toEqual({ status: "processed", attempts: 1 });
+  });
+});
