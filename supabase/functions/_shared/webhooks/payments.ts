@@ -39,27 +39,19 @@ export interface ConfirmedPayment {
   /** Minor units, as the provider confirmed them. */
   amount: number;
   currency: string;
-  fee?: number;
   raw: unknown;
-}
-
-export interface RecordedPayment {
-  id: string;
-  status: string;
-  wallet_transaction_id: string | null;
 }
 
 /**
  * Stores the payment and credits the intent's account (payment_record_success); a payment that
- * does not match its intent, or has none, is stored as needs_review without a credit.
+ * does not match its intent, or has none, is stored as needs_review without a credit. The fee
+ * is 0: provider fees are not in these events (reconciliation reads them from the provider).
  */
-export async function recordPaymentSuccess(tx: TransactionSql, payment: ConfirmedPayment): Promise<RecordedPayment> {
-  const [row] = await tx<RecordedPayment[]>`
-    select id, status, wallet_transaction_id
-      from public.payment_record_success(${payment.provider}, ${payment.providerPaymentId}, ${payment.intentId}::uuid,
-                                         ${payment.amount}::bigint, ${payment.currency}, ${payment.fee ?? 0}::bigint,
+export async function recordPaymentSuccess(tx: TransactionSql, payment: ConfirmedPayment): Promise<void> {
+  await tx`
+    select 1 from public.payment_record_success(${payment.provider}, ${payment.providerPaymentId}, ${payment.intentId}::uuid,
+                                         ${payment.amount}::bigint, ${payment.currency}, 0,
                                          ${jsonb(tx, payment.raw)})`;
-  return row!;
 }
 
 /** Fails the intent with the provider's reason; a succeeded intent is left as it is. */
@@ -67,13 +59,18 @@ export async function recordPaymentFailure(tx: TransactionSql, intentId: string,
   await tx`select 1 from public.payment_record_failure(${intentId}::uuid, ${reason})`;
 }
 
+/** A payments row as the webhooks read it (bigint columns arrive as strings). */
+export interface PaymentRow {
+  id: string;
+  intent_id: string | null;
+  amount: string;
+  amount_refunded: string;
+  wallet_transaction_id: string | null;
+}
+
 /** The recorded payment of a provider payment id, or null. */
-export async function findPayment(
-  tx: TransactionSql,
-  provider: PaymentProvider,
-  providerPaymentId: string,
-): Promise<{ id: string; intent_id: string | null; amount: string; amount_refunded: string; wallet_transaction_id: string | null } | null> {
-  const [row] = await tx<{ id: string; intent_id: string | null; amount: string; amount_refunded: string; wallet_transaction_id: string | null }[]>`
+export async function findPayment(tx: TransactionSql, provider: PaymentProvider, providerPaymentId: string): Promise<PaymentRow | null> {
+  const [row] = await tx<PaymentRow[]>`
     select id, intent_id, amount, amount_refunded, wallet_transaction_id
       from public.payments where provider = ${provider} and provider_payment_id = ${providerPaymentId}`;
   return row ?? null;
