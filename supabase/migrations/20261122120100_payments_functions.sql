@@ -8,13 +8,10 @@
 -- 42501 caller, 22023 malformed argument) plus PA001..PA002 (docs/PAYMENTS.md).
 --
 -- Functions that signed-in users may call keep their security definer body in
--- `api_private` (not exposed by PostgREST) behind a security invoker wrapper of the same
--- name in public: Supabase's linter (0029) flags any security definer function in an
--- exposed schema that `authenticated` can execute. Service-only functions stay in public.
-
-create schema if not exists api_private;
-revoke all on schema api_private from public;
-grant usage on schema api_private to authenticated, service_role;
+-- `api_private` (created by the ledger's migration, not exposed by PostgREST) behind a
+-- security invoker wrapper of the same name in public: Supabase's linter (0029) flags any
+-- security definer function in an exposed schema that `authenticated` can execute.
+-- Service-only functions stay in public.
 
 create function private.payment_require_provider(p_provider text) returns void
 language plpgsql
