@@ -87,6 +87,23 @@ describe("payments", () => {
     expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 900 });
   });
 
+  it("records the payment once when only the session's metadata names the intent, whichever event comes first", async () => {
+    for (const sessionFirst of [true, false]) {
+      const topUp = await createTopUp(sql, { provider: "stripe", amount: 1100, currency: "USD", providerRef: null });
+      const ref = piId();
+      const session = stripeEvent("checkout.session.completed", {
+        id: `cs_${ref.slice(3)}`, object: "checkout.session", payment_status: "paid", payment_intent: ref, amount_total: 1100, currency: "usd", metadata: { intent_id: topUp.intentId },
+      });
+      const order = sessionFirst ? [session, succeeded(ref, 1100)] : [succeeded(ref, 1100), session];
+      const statuses = [];
+      for (const event of order) statuses.push((await deliver(event)).status);
+      expect(statuses).toEqual([200, 200]);
+      // Session first: credited. PaymentIntent first: stored for no intent, left for review.
+      expect(await creditsTo(sql, topUp.accountId)).toBe(sessionFirst ? 1 : 0);
+      expect(await paymentOf(ref)).toMatchObject({ status: sessionFirst ? "succeeded" : "needs_review" });
+    }
+  });
+
   it("ignores an unpaid checkout session", async () => {
     const session = stripeEvent("checkout.session.completed", {
       id: "cs_test_2", object: "checkout.session", payment_status: "unpaid", payment_intent: null, amount_total: 900, currency: "usd", metadata: {},

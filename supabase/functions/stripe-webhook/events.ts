@@ -130,7 +130,7 @@ function effectOf(event: StripeEnvelope): Effect {
   const type = event.type;
   if (type === "payment_intent.succeeded") {
     const pi = parseObject(paymentIntent, event);
-    return (tx) => creditPayment(tx, pi.id, pi.metadata.intent_id, pi.amount_received || pi.amount, pi.currency, pi);
+    return (tx) => creditPayment(tx, pi.id, pi.metadata.intent_id, pi.amount_received || pi.amount, pi.currency, event.data.object);
   }
   if (type === "checkout.session.completed" || type === "checkout.session.async_payment_succeeded") {
     const session = parseObject(checkoutSession, event);
@@ -140,7 +140,7 @@ function effectOf(event: StripeEnvelope): Effect {
       return () => Promise.resolve("ignored");
     }
     const { payment_intent: pi, amount_total: total, currency: cur } = session;
-    return (tx) => creditPayment(tx, pi, session.metadata.intent_id, total, cur, session);
+    return (tx) => creditPayment(tx, pi, session.metadata.intent_id, total, cur, event.data.object);
   }
   if (type === "payment_intent.payment_failed") {
     const pi = parseObject(paymentIntent, event);
@@ -177,7 +177,9 @@ function effectOf(event: StripeEnvelope): Effect {
 
 /**
  * Both payment_intent.succeeded and a paid checkout session record the payment under the
- * PaymentIntent id, so whichever arrives second is a replay of the first.
+ * PaymentIntent id. They are serialised per PaymentIntent, and whichever comes second finds
+ * the payment recorded and changes nothing, even when only one of them names the intent (then
+ * a payment first stored for no intent stays needs_review for an operator).
  */
 async function creditPayment(
   tx: TransactionSql,
@@ -187,6 +189,8 @@ async function creditPayment(
   cur: string,
   raw: unknown,
 ): Promise<AppliedOutcome> {
+  await tx`select pg_advisory_xact_lock(hashtextextended(${`stripe-payment:${paymentIntentId}`}, 0))`;
+  if (await findPayment(tx, "stripe", paymentIntentId)) return "ignored";
   const intentId = await findIntentId(tx, "stripe", paymentIntentId, metadataIntentId);
   await recordPaymentSuccess(tx, {
     provider: "stripe",
