@@ -53,9 +53,14 @@ export async function pushMigrations(url: string, options: { seed: boolean }): P
   const result = await runSupabaseCli(args);
   const output = `${result.stdout}\n${result.stderr}`;
   if (result.code !== 0) {
-    const failing = output.match(/Applying migration ([^\s.]+\.sql)/g)?.pop()?.replace("Applying migration ", "") ?? "a migration";
-    const reason = output.split("\n").find((line) => /ERROR|error:/i.test(line))?.trim() ?? output.trim().split("\n").pop();
-    throw new StackError(`migration ${failing} failed: ${reason}. Fix it and run again (\`npm start -- --reset\` starts from an empty database).`);
+    const failing = output.match(/Applying migration ([^\s.]+\.sql)/g)?.pop()?.replace("Applying migration ", "");
+    // The CLI's own explanation, without its progress lines and warnings.
+    const reason = output.split("\n").map((line) => line.trim())
+      .filter((line) => line && !/^(Target:|Connecting|Confirmed|Applying|Seeding|Finished|[│▲◇●])/.test(line))
+      .join(" ");
+    throw new StackError(
+      `${failing ? `migration ${failing} failed` : "supabase db push failed"}: ${reason}. Fix it and run again (\`npm start -- --reset\` starts from an empty database).`,
+    );
   }
   return output;
 }

@@ -1,0 +1,160 @@
+// `npm run demo`: a narrated walk through mfuko against a running `npm start`, through the real
+// endpoints. Webhooks are signed the way each provider signs them; what a frontend does with
+// supabase.rpc(...) runs the way PostgREST runs it (role authenticated, the user's claims).
+//   MFUKO_FUNCTIONS_URL (default http://127.0.0.1:54321/functions/v1), the database from the
+//   functions' env file (SUPABASE_DB_URL).
+import postgres from "postgres";
+import Stripe from "stripe";
+import { exitWithError } from "../../packages/local-stack/src/cli-output.ts";
+import { readEnvFile } from "../../packages/local-stack/src/env-file.ts";
+import { functionsEnvFile } from "../../packages/local-stack/src/functions-server.ts";
+import { StackError } from "../../packages/local-stack/src/stack-error.ts";
+import { TokenMinter } from "../../packages/local-stack/src/tokens.ts";
+import { hmacSha256Hex } from "../../supabase/functions/_shared/hmac.ts";
+import { startMomoStandIn } from "../../supabase/tests/support/provider-standins.ts";
+
+const env = { ...readEnvFile(functionsEnvFile()), ...process.env } as Record<string, string>;
+const functionsUrl = process.env.MFUKO_FUNCTIONS_URL ?? "http://127.0.0.1:54321/functions/v1";
+const run = Date.now().toString(36);
+const alice = { id: "11111111-1111-4111-8111-111111111111", email: "alice@mfuko.test" };
+const bob = { id: "22222222-2222-4222-8222-222222222222", email: "bob@mfuko.test" };
+const admin = { id: "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", email: "admin@mfuko.test", appMetadata: { role: "admin" } };
+
+const say = (text: string) => console.log(`\n${text}`);
+const show = (text: string) => console.log(`   ${text}`);
+const money = (minor: number | string) => (Number(minor) / 100).toFixed(2);
+
+async function main(): Promise<void> {
+  const health = await fetch(`${functionsUrl}/health/ready`).catch(() => null);
+  if (!health?.ok) throw new StackError(`no healthy stack at ${functionsUrl}: start it with \`npm start\` and run the demo again.`);
+  const sql = postgres(env.SUPABASE_DB_URL, { max: 2, onnotice: () => {} });
+  const momo = await startMomoStandIn({
+    port: Number(new URL(env.MOMO_API_BASE_URL).port),
+    subscriptionKey: env.MOMO_SUBSCRIPTION_KEY,
+    apiUser: env.MOMO_API_USER,
+    apiKey: env.MOMO_API_KEY,
+    targetEnvironment: env.MOMO_TARGET_ENVIRONMENT,
+  });
+  const adminToken = await new TokenMinter(env.SUPABASE_JWT_SECRET).user(admin);
+  try {
+    // What supabase-js does for a signed-in user: PostgREST runs the call as `authenticated`
+    // with the user's JWT claims, so the function sees auth.uid() and RLS applies.
+    const asUser = <T>(user: { id: string; email: string }, query: (tx: postgres.TransactionSql) => Promise<T>) =>
+      sql.begin(async (tx) => {
+        await tx`set local role authenticated`;
+        await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: user.id, email: user.email, role: "authenticated" })}, true)`;
+        return query(tx);
+      }) as Promise<T>;
+    // What a provider-facing function does after calling the provider: record its id.
+    const asService = <T>(query: (tx: postgres.TransactionSql) => Promise<T>) =>
+      sql.begin(async (tx) => {
+        await tx`set local role service_role`;
+        return query(tx);
+      }) as Promise<T>;
+    const balance = async (account: string) => {
+      const response = await fetch(`${functionsUrl}/admin/accounts/${account}`, { headers: { authorization: `Bearer ${adminToken}` } });
+      const body = await response.json();
+      if (!response.ok) throw new Error(`admin API answered ${response.status}: ${JSON.stringify(body)}`);
+      return body.balance;
+    };
+    const adminPost = async (path: string, payload: unknown) => {
+      const response = await fetch(`${functionsUrl}/admin${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json", "idempotency-key": `demo-${run}-${path}` },
+        body: JSON.stringify(payload),
+      });
+      const body = await response.json();
+      if (!response.ok) throw new Error(`admin API answered ${response.status}: ${JSON.stringify(body)}`);
+      return body;
+    };
+
+    say("1. Alice and Bob open USD wallets (supabase.rpc('wallet_open_account'), as each of them).");
+    const [aliceAccount] = await asUser(alice, (tx) => tx<{ id: string }[]>`select id from public.wallet_open_account('USD')`);
+    const [bobAccount] = await asUser(bob, (tx) => tx<{ id: string }[]>`select id from public.wallet_open_account('USD')`);
+    show(`Alice ${aliceAccount.id}: ${money(await balance(aliceAccount.id))} USD`);
+    show(`Bob   ${bobAccount.id}: ${money(await balance(bobAccount.id))} USD`);
+
+    say("2. Alice tops up 50.00 USD with a card: her app records the intent, Stripe confirms it by webhook.");
+    const paymentIntent = `pi_demo${run}`;
+    const [intent] = await asUser(alice, (tx) => tx<{ id: string }[]>`
+      select id from public.payment_intent_create('stripe', ${aliceAccount.id}::uuid, 5000, 'USD', ${`demo-${run}-topup`})`);
+    await asService((tx) => tx`select 1 from public.payment_intent_attach(${intent.id}::uuid, ${paymentIntent})`);
+    const event = JSON.stringify({
+      id: `evt_demo${run}`, object: "event", type: "payment_intent.succeeded", created: Math.floor(Date.now() / 1000), livemode: false,
+      data: { object: { id: paymentIntent, object: "payment_intent", amount: 5000, amount_received: 5000, currency: "usd", status: "succeeded", metadata: {} } },
+    });
+    const deliver = () =>
+      fetch(`${functionsUrl}/stripe-webhook`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "stripe-signature": Stripe.webhooks.generateTestHeaderString({ payload: event, secret: env.STRIPE_WEBHOOK_SECRET }) },
+        body: event,
+      });
+    show(`POST /stripe-webhook payment_intent.succeeded -> ${(await deliver()).status}`);
+    show(`Alice: ${money(await balance(aliceAccount.id))} USD`);
+
+    say("3. Stripe delivers the same event again (it retries): answered 200, nothing changes.");
+    show(`POST /stripe-webhook (duplicate) -> ${(await deliver()).status}`);
+    show(`Alice: ${money(await balance(aliceAccount.id))} USD`);
+
+    say("4. Alice pays Bob 12.50 USD (supabase.rpc('wallet_transfer'), as Alice: only from her own account).");
+    await asUser(alice, (tx) => tx`select 1 from public.wallet_transfer(${aliceAccount.id}::uuid, ${bobAccount.id}::uuid, 1250, 'USD', ${`demo-${run}-pay-bob`}, 'Lunch')`);
+    show(`Alice: ${money(await balance(aliceAccount.id))} USD, Bob: ${money(await balance(bobAccount.id))} USD`);
+
+    say("5. Bob tops up 20.00 USD with MTN MoMo: MoMo calls back, mfuko confirms the status with MoMo's API.");
+    const reference = crypto.randomUUID();
+    const [momoIntent] = await asUser(bob, (tx) => tx<{ id: string }[]>`
+      select id from public.payment_intent_create('momo', ${bobAccount.id}::uuid, 2000, 'USD', ${`demo-${run}-momo`})`);
+    await asService((tx) => tx`select 1 from public.payment_intent_attach(${momoIntent.id}::uuid, ${reference})`);
+    momo.records.set(reference, {
+      amount: "20", currency: "USD", externalId: momoIntent.id, financialTransactionId: `demo${run}`,
+      payer: { partyIdType: "MSISDN", partyId: "256772123456" }, status: "SUCCESSFUL",
+    });
+    const token = await hmacSha256Hex(env.MOMO_CALLBACK_SECRET, reference);
+    const callback = await fetch(`${functionsUrl}/momo-webhook/callback/${reference}?token=${token}`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ financialTransactionId: `demo${run}`, externalId: momoIntent.id, amount: "20", currency: "USD", status: "SUCCESSFUL" }),
+    });
+    show(`PUT /momo-webhook/callback/${reference} -> ${callback.status} (MoMo API asked: ${momo.requests.filter((r) => r.startsWith("GET")).length} time)`);
+    show(`Bob: ${money(await balance(bobAccount.id))} USD`);
+
+    say("6. Alice writes to mfuko on WhatsApp; Meta delivers the message, signed with the app secret.");
+    const message = JSON.stringify({
+      object: "whatsapp_business_account",
+      entry: [{ id: "demo", changes: [{ field: "messages", value: {
+        messaging_product: "whatsapp",
+        metadata: { display_phone_number: "15550000000", phone_number_id: "100000000000001" },
+        contacts: [{ profile: { name: "Alice" }, wa_id: "256700000001" }],
+        messages: [{ from: "256700000001", id: `wamid.demo${run}`, timestamp: String(Math.floor(Date.now() / 1000)), type: "text", text: { body: "balance" } }],
+      } }] }],
+    });
+    const whatsapp = await fetch(`${functionsUrl}/whatsapp-webhook`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-hub-signature-256": `sha256=${await hmacSha256Hex(env.WHATSAPP_APP_SECRET, message)}` },
+      body: message,
+    });
+    const [stored] = await sql`select type, body from public.whatsapp_messages where wamid = ${`wamid.demo${run}`}`;
+    show(`POST /whatsapp-webhook -> ${whatsapp.status}; stored: ${stored ? `${stored.type} "${stored.body}"` : "nothing"}`);
+
+    say("7. An admin refunds 10.00 USD of Alice's card top-up (POST /admin/transactions/:id/reverse).");
+    const [credit] = await sql<{ wallet_transaction_id: string }[]>`
+      select wallet_transaction_id from public.payments where provider = 'stripe' and provider_payment_id = ${paymentIntent}`;
+    const reversal = await adminPost(`/transactions/${credit.wallet_transaction_id}/reverse`, { amount: 1000, reason: "customer asked for a partial refund" });
+    const reversalId = reversal.transaction.id;
+    show(`reversal ${reversalId}`);
+    show(`Alice: ${money(await balance(aliceAccount.id))} USD, Bob: ${money(await balance(bobAccount.id))} USD`);
+
+    say("8. The audit trail of the refund, as the admin API shows it (who, as what role, from which request).");
+    const audit = await fetch(`${functionsUrl}/admin/audit?table=wallet_transactions&record_id=${reversalId}`, { headers: { authorization: `Bearer ${adminToken}` } });
+    const trail = await audit.json();
+    for (const row of trail.data) {
+      show(`${row.occurred_at}  ${row.operation} ${row.table_name} ${row.record_id}  actor ${row.actor_id} (${row.actor_role})  correlation ${row.correlation_id}`);
+    }
+  } finally {
+    await momo.close();
+    await sql.end();
+  }
+  say("Done.");
+}
+
+main().catch((error) => exitWithError("demo", error));
