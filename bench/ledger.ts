@@ -11,15 +11,16 @@
 //   MFUKO_BENCH_DB_URL=postgresql://postgres@127.0.0.1:54322/postgres tsx bench/ledger.ts
 // Environment: LEDGER_BENCH_SECONDS (default 20 per run; 5 gives a ~1 minute quick run),
 // LEDGER_BENCH_CLIENTS (default "1,8,20"), LEDGER_BENCH_BATCH_CLIENTS (default 8).
-import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import postgres from "postgres";
 import { checkLedgerInvariants } from "../supabase/tests/ledger/invariants.ts";
-import { type BenchmarkResult, type Figure, percentile, type Ratio } from "./lib/report.ts";
+import { createFundedAccounts } from "./lib/ledger-fixture.ts";
+import { initialiseTpcb, type PgbenchRun, runPgbench } from "./lib/pgbench.ts";
+import type { BenchmarkResult, Figure, Ratio } from "./lib/report.ts";
 
 export interface LedgerBenchOptions {
   /** Superuser URL of a database with every migration applied. */
@@ -29,104 +30,12 @@ export interface LedgerBenchOptions {
   batchClients: number;
 }
 
-interface PgbenchRun {
-  label: string;
-  clients: number;
-  tps: number;
-  transactions: number;
-  failed: number;
-  p50Ms: number;
-  p99Ms: number;
-}
-
 const ACCOUNTS = 50;
 const BATCH_SIZE = 100;
 const CURRENCY = "USD";
 const TPCB_DATABASE = "mfuko_bench_tpcb";
 
-function pgbenchBinary(): string {
-  const candidates = ["/usr/lib/postgresql/17/bin/pgbench", "/usr/lib/postgresql/15/bin/pgbench", "/usr/bin/pgbench"];
-  const found = candidates.find((path) => existsSync(path));
-  if (!found) throw new Error("pgbench not found: install the PostgreSQL client tools (apt-get install postgresql-client-15)");
-  return found;
-}
-
-/** libpq environment for pgbench from a postgres URL, optionally switching role at login. */
-function libpqEnvironment(url: string, database: string, role?: string): NodeJS.ProcessEnv {
-  const parsed = new URL(url);
-  return {
-    ...process.env,
-    PGHOST: decodeURIComponent(parsed.hostname),
-    PGPORT: parsed.port || "5432",
-    PGUSER: decodeURIComponent(parsed.username || "postgres"),
-    PGPASSWORD: decodeURIComponent(parsed.password),
-    PGDATABASE: database,
-    PGOPTIONS: role ? `-c role=${role}` : "",
-  };
-}
-
-function runProcess(binary: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk) => (output += chunk));
-    child.stderr.on("data", (chunk) => (output += chunk));
-    child.on("error", reject);
-    child.on("exit", (code) =>
-      code === 0 ? resolve(output) : reject(new Error(`${binary} ${args.join(" ")} exited with ${code}:\n${output}`)),
-    );
-  });
-}
-
-/** One timed pgbench run; latencies from its per-transaction log. */
-async function pgbench(
-  label: string,
-  env: NodeJS.ProcessEnv,
-  workDir: string,
-  clients: number,
-  seconds: number,
-  script?: string,
-): Promise<PgbenchRun> {
-  const prefix = `log-${label}`;
-  const args = ["-n", "-c", String(clients), "-j", String(Math.min(2, clients)), "-T", String(seconds), "-l", `--log-prefix=${prefix}`];
-  if (script) {
-    const scriptFile = join(workDir, `${label}.sql`);
-    writeFileSync(scriptFile, script);
-    args.push("-f", scriptFile);
-  }
-  const output = await runProcess(pgbenchBinary(), args, env, workDir);
-  const number = (pattern: RegExp) => Number(pattern.exec(output)?.[1] ?? Number.NaN);
-  const latencies: number[] = [];
-  for (const file of readdirSync(workDir).filter((name) => name.startsWith(`${prefix}.`))) {
-    for (const line of readFileSync(join(workDir, file), "utf8").split("\n")) {
-      const fields = line.split(" ");
-      if (fields.length >= 3) latencies.push(Number(fields[2]) / 1000);
-    }
-    rmSync(join(workDir, file));
-  }
-  return {
-    label,
-    clients,
-    tps: number(/tps = ([\d.]+) \(without initial connection time\)/),
-    transactions: number(/number of transactions actually processed: (\d+)/),
-    failed: number(/number of failed transactions: (\d+)/) || 0,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-  };
-}
-
-/** 50 funded user accounts and one merchant, with ids `${run}-0000-4000-8000-<n>` (merchant: n = 51). */
-async function createLedgerFixture(sql: postgres.Sql, run: string): Promise<void> {
-  const n = Array.from({ length: ACCOUNTS + 1 }, (_, i) => i + 1);
-  const id = (i: number) => `${run}-0000-4000-8000-${String(i).padStart(12, "0")}`;
-  await sql`insert into auth.users ${sql(n.map((i) => ({ id: id(i), email: `bench-${run}-${i}@mfuko.test` })))}`;
-  await sql`insert into public.wallet_accounts ${sql(n.map((i) => ({ id: id(i), owner_id: id(i), kind: "user", currency: CURRENCY })))}`;
-  for (const i of n.slice(0, ACCOUNTS)) {
-    await sql`select public.wallet_deposit(${id(i)}, 1000000000, ${CURRENCY}, 'bench', ${`bench-${run}-fund-${i}`})`;
-  }
-  await sql`analyze public.wallet_accounts`;
-}
-
+/** SQL for the id of the fixture account numbered by a pgbench variable (fixtureAccountId's shape). */
 function account(run: string, variable: string): string {
   return `('${run}-0000-4000-8000-' || lpad((${variable})::text, 12, '0'))::uuid`;
 }
@@ -169,20 +78,30 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
   const sql = postgres(options.dbUrl, { max: 2, onnotice: () => {} });
   const workDir = mkdtempSync(join(tmpdir(), "mfuko-ledger-bench-"));
   const run = randomUUID().slice(0, 8);
-  const ledgerDatabase = decodeURIComponent(new URL(options.dbUrl).pathname.slice(1)) || "postgres";
-  const serviceEnv = libpqEnvironment(options.dbUrl, ledgerDatabase, "service_role");
-  const tpcbEnv = libpqEnvironment(options.dbUrl, TPCB_DATABASE);
   const runs = new Map<string, PgbenchRun>();
   try {
     await sql.unsafe(`drop database if exists ${TPCB_DATABASE} with (force)`);
     await sql.unsafe(`create database ${TPCB_DATABASE}`);
-    await runProcess(pgbenchBinary(), ["-i", "-q"], tpcbEnv, workDir);
-    await createLedgerFixture(sql, run);
+    await initialiseTpcb(options.dbUrl, TPCB_DATABASE, workDir);
+    // 50 funded senders and a 51st account, the merchant of the hot-account runs.
+    await createFundedAccounts(sql, { count: ACCOUNTS + 1, currency: CURRENCY, funds: 1_000_000_000, run });
 
-    const measure = async (label: string, clients: number, env: NodeJS.ProcessEnv, script?: string, transfersPerCall = 1) => {
+    // TPC-B runs in its own database as the superuser; ledger scripts as service_role, like the functions.
+    const measure = async (label: string, clients: number, script?: string, transfersPerCall = 1) => {
       await sql`checkpoint`;
       const keyPrefix = `bench-${run}-${label}-`;
-      const result = await pgbench(label, env, workDir, clients, options.seconds, script?.replaceAll("{{KEY}}", keyPrefix));
+      let scriptFile: string | undefined;
+      if (script) {
+        scriptFile = join(workDir, `${label}.sql`);
+        writeFileSync(scriptFile, script.replaceAll("{{KEY}}", keyPrefix));
+      }
+      const result = await runPgbench({
+        dbUrl: options.dbUrl,
+        ...(script ? { role: "service_role", script: scriptFile } : { database: TPCB_DATABASE }),
+        clients,
+        seconds: options.seconds,
+        workDir,
+      });
       if (script) {
         if (result.failed > 0) throw new Error(`${label}: ${result.failed} ledger calls failed`);
         await verifyLedgerRun(sql, keyPrefix, result.transactions * transfersPerCall);
@@ -193,13 +112,13 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
     };
 
     for (const clients of options.clients) {
-      await measure(`tpcb-c${clients}`, clients, tpcbEnv);
-      await measure(`transfer-c${clients}`, clients, serviceEnv, transferScript(run, "{{KEY}}", false));
-      if (clients > 1) await measure(`hot-c${clients}`, clients, serviceEnv, transferScript(run, "{{KEY}}", true));
+      await measure(`tpcb-c${clients}`, clients);
+      await measure(`transfer-c${clients}`, clients, transferScript(run, "{{KEY}}", false));
+      if (clients > 1) await measure(`hot-c${clients}`, clients, transferScript(run, "{{KEY}}", true));
     }
     const single = runs.get(`transfer-c${options.batchClients}`) ??
-      (await measure(`transfer-c${options.batchClients}`, options.batchClients, serviceEnv, transferScript(run, "{{KEY}}", false)));
-    const batch = await measure(`batch-c${options.batchClients}`, options.batchClients, serviceEnv, batchScript(run, "{{KEY}}"), BATCH_SIZE);
+      (await measure(`transfer-c${options.batchClients}`, options.batchClients, transferScript(run, "{{KEY}}", false)));
+    const batch = await measure(`batch-c${options.batchClients}`, options.batchClients, batchScript(run, "{{KEY}}"), BATCH_SIZE);
 
     const figures = (labels: string[], perCall = 1): Figure[] =>
       labels.flatMap((label) => {

@@ -4,28 +4,35 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../packages/local-stack/src/ports.ts";
-import { spawnStart } from "../packages/local-stack/src/start-process.ts";
+import { spawnStart, type StartProcess } from "../packages/local-stack/src/start-process.ts";
 import type { BenchmarkResult } from "./lib/report.ts";
+
+async function pollUntilHealthy(run: StartProcess, functionsPort: number, startedAt: number): Promise<number> {
+  while (true) {
+    if (run.child.exitCode !== null) throw new Error(`npm start exited before it was healthy:\n${run.output()}`);
+    if (performance.now() - startedAt > 180_000) throw new Error("npm start was not healthy within 180 s");
+    const healthy = await fetch(`http://127.0.0.1:${functionsPort}/functions/v1/health`)
+      .then(async (response) => response.ok && (await response.json()).status === "healthy")
+      .catch(() => false);
+    if (healthy) return (performance.now() - startedAt) / 1000;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 async function secondsUntilHealthy(stateDir: string): Promise<number> {
   const dbPort = await freePort();
   const functionsPort = await freePort();
   const startedAt = performance.now();
   const run = spawnStart({ dbPort, functionsPort, stateDir });
+  let code: number | null;
+  let seconds: number;
   try {
-    while (true) {
-      if (run.child.exitCode !== null) throw new Error(`npm start exited before it was healthy:\n${run.output()}`);
-      if (performance.now() - startedAt > 180_000) throw new Error("npm start was not healthy within 180 s");
-      const healthy = await fetch(`http://127.0.0.1:${functionsPort}/functions/v1/health`)
-        .then(async (response) => response.ok && (await response.json()).status === "healthy")
-        .catch(() => false);
-      if (healthy) return (performance.now() - startedAt) / 1000;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    seconds = await pollUntilHealthy(run, functionsPort, startedAt);
   } finally {
-    const code = await run.interrupt();
-    if (code !== 0) throw new Error(`npm start did not stop cleanly (exit ${code}):\n${run.output()}`);
+    code = await run.interrupt();
   }
+  if (code !== 0) throw new Error(`npm start did not stop cleanly (exit ${code}):\n${run.output()}`);
+  return seconds;
 }
 
 export async function runLocalStackStartup(): Promise<BenchmarkResult> {

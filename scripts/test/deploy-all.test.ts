@@ -304,7 +304,7 @@ describe(".github/workflows/deploy.yml", () => {
   const workflow = readFileSync(join(repoRoot, ".github/workflows/deploy.yml"), "utf8");
 
   it("is a manual dispatch of staging or production, in that GitHub environment, through all.sh --yes", () => {
-    expect(workflow).toMatch(/^on:\n  workflow_dispatch:\n    inputs:\n      environment:/m);
+    expect(workflow).toMatch(/^on:\n {2}workflow_dispatch:\n {4}inputs:\n {6}environment:/m);
     expect(workflow).toContain("options: [staging, production]");
     expect(workflow).toContain("environment: ${{ inputs.environment }}");
     expect(workflow).toContain('run: bash scripts/deploy/all.sh --env "$DEPLOY_ENVIRONMENT" --yes');

@@ -119,11 +119,11 @@ const storedEvent = z.union([
  * Rebuilds an event, effect bound, from the payload it was stored with (admin replay): the
  * same effect as on first delivery, so a replay cannot store a message twice.
  */
-export async function whatsAppStoredEvent(payload: unknown): Promise<WebhookEvent> {
+export function whatsAppStoredEvent(payload: unknown): Promise<WebhookEvent> {
   const stored = parseOrThrow(storedEvent, payload);
-  if ("message" in stored) return inboundMessageEvent(stored.message, stored.phone_number_id);
-  if ("status" in stored) return statusEvent(stored.status, stored.phone_number_id);
-  return otherChangeEvent(stored.change);
+  if ("message" in stored) return Promise.resolve(inboundMessageEvent(stored.message, stored.phone_number_id));
+  if ("status" in stored) return Promise.resolve(statusEvent(stored.status, stored.phone_number_id));
+  return Promise.resolve(otherChangeEvent(stored.change));
 }
 
 /** One webhook event per message, status and other change, in the order Meta listed them. */

@@ -44,7 +44,7 @@ async function actAs(tx: TransactionSql, caller: Caller): Promise<void> {
 }
 
 /** Calls one wallet function in its own transaction as `caller`; returns its rows. */
-export async function callAs<T = WalletTransaction>(
+export function callAs<T = WalletTransaction>(
   sql: Sql,
   caller: Caller,
   fn: string,
