@@ -1,7 +1,7 @@
 -- Audit rows carry the context of the request that made the change: a call emulated the way
 -- PostgREST makes it (role, JWT claims, request headers) and calls made without one.
 begin;
-select plan(29);
+select plan(31);
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('c2000000-0000-4000-8000-000000000001', 'audit-user@example.test', '{}'),
@@ -96,6 +96,37 @@ select is(
 select is(
   (select raw from public.payments where id = :'payment'),
   '{"id": "pi_audit_ctx"}'::jsonb, 'and the stored payload keeps no client_secret either');
+
+-- The user spends from its account in a PostgREST request: the balance UPDATE carries the
+-- full request context and its changed fields.
+insert into auth.users (id, email) values ('c2000000-0000-4000-8000-000000000002', 'audit-payee@example.test');
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub": "c2000000-0000-4000-8000-000000000002", "role": "authenticated"}', true);
+select id as payee from public.wallet_open_account('USD') \gset
+reset role;
+select coalesce(max(id), 0) as before_spend from audit.log \gset
+set local role authenticated;
+select set_config('request.jwt.claims',
+  '{"sub": "c2000000-0000-4000-8000-000000000001", "role": "authenticated", "session_id": "8e6d1c2a-5f4b-4c3d-9e8f-7a6b5c4d3e2f"}', true);
+select set_config('request.headers',
+  '{"x-correlation-id": "corr-audit-2", "x-forwarded-for": "203.0.113.7, 10.0.0.1", "user-agent": "mfuko-test/1.0"}', true);
+select public.wallet_transfer(:'account', :'payee', 400, 'USD', 'audit-spend-1') \gset
+reset role;
+select set_config('request.jwt.claims', '', true);
+select set_config('request.headers', '', true);
+select results_eq(
+  format($$select actor_id, actor_role, session_id, correlation_id, ip, user_agent,
+                  changed_fields @> array['available', 'balance'], (old_record ->> 'balance')::bigint - (new_record ->> 'balance')::bigint
+             from audit.log where id > %s and table_name = 'wallet_accounts' and record_id = %L and operation = 'UPDATE'$$,
+         :'before_spend', :'account'),
+  $$values ('c2000000-0000-4000-8000-000000000001'::uuid, 'authenticated', '8e6d1c2a-5f4b-4c3d-9e8f-7a6b5c4d3e2f',
+            'corr-audit-2', '203.0.113.7'::inet, 'mfuko-test/1.0', true, 400::bigint)$$,
+  'an update made in a PostgREST request records the user, its session, the request and the changed fields'
+);
+select is(
+  (select count(*)::int from audit.log where id > :before_spend and correlation_id = 'corr-audit-2'
+      and actor_id = 'c2000000-0000-4000-8000-000000000001'),
+  5, 'every row of the transfer (transaction, two entries, two balances) carries the same context');
 
 -- An admin acting through the API is recorded as the admin, with its app role.
 select coalesce(max(id), 0) as before_admin from audit.log \gset
