@@ -234,6 +234,12 @@ begin
     -- A concurrent delivery without an intent to serialise on stored it first.
     select p.* into v_payment from public.payments p
      where p.provider = p_provider and p.provider_payment_id = p_provider_payment_id;
+    if v_credit.id is not null and v_payment.wallet_transaction_id is distinct from v_credit.id then
+      -- It stored the payment without our credit: roll the credit back rather than leave money
+      -- with no payment behind it. 40001 tells the caller (the provider's retry) to try again.
+      perform private.wallet_fail('40001', pg_catalog.format(
+        '%s payment %s was recorded concurrently without this credit; retry', p_provider, p_provider_payment_id));
+    end if;
     return v_payment;
   end if;
 

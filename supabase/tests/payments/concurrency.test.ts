@@ -45,6 +45,32 @@ afterAll(async () => {
 });
 
 describe("payment_record_success under concurrent deliveries", () => {
+  it("leaves no credit without its payment when a delivery without the intent stores the payment first", async () => {
+    const intent = await createIntent(1_200);
+    const before = await balance();
+    const paymentId = `pi_race_${run}`;
+    // Hold the account row, so that the delivery that found the intent stops inside its
+    // credit, after it has looked for an existing payment and before it stores its own.
+    const blocker = await sql.reserve();
+    await blocker`begin`;
+    await blocker`select 1 from public.wallet_accounts where id = ${party.accountId} for update`;
+    const withIntent = asService((tx) => tx`select id from public.payment_record_success('stripe', ${paymentId}, ${intent}::uuid, 1200, ${currency})`)
+      .then(() => null, (error: unknown) => sqlState(error));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const [stored] = await asService((tx) => tx<{ status: string; review_reason: string }[]>`
+      select status, review_reason from public.payment_record_success('stripe', ${paymentId}, null, 1200, ${currency})`);
+    await blocker`rollback`;
+    blocker.release();
+
+    expect(stored).toMatchObject({ status: "needs_review", review_reason: "unknown_intent" });
+    // The credit it had made is rolled back with a retryable error, not left without a payment.
+    expect(await withIntent).toBe("40001");
+    expect(await balance()).toBe(before);
+    const [{ credits }] = await sql<{ credits: number }[]>`
+      select count(*)::int as credits from public.wallet_transactions where idempotency_key = ${`payment:stripe:${paymentId}`}`;
+    expect(credits).toBe(0);
+  });
+
   it("stores one payment and credits once", async () => {
     const intent = await createIntent(2_500);
     const before = await balance();
