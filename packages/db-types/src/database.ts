@@ -1,0 +1,787 @@
+
+export type Json = string | number | boolean | null | { [key: string]: Json | undefined } | Json[]
+
+export type Database = {
+  
+  "public": {
+          Tables: {
+            "invoices": {
+                  Row: {
+                    "amount_due": number,"amount_paid": number,"created_at": string,"currency": string,"id": string,"last_event_at": string | null,"raw": NonNullable<Json>,"status": string,"stripe_customer_id": string,"stripe_invoice_id": string,"stripe_subscription_id": string | null,"updated_at": string,"user_id": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "amount_due"?: number,"amount_paid"?: number,"created_at"?: string,"currency": string,"id"?: string,"last_event_at"?: string | null,"raw"?: NonNullable<Json>,"status": string,"stripe_customer_id": string,"stripe_invoice_id": string,"stripe_subscription_id"?: string | null,"updated_at"?: string,"user_id"?: string | null
+                  }
+                  Update: {
+                    "amount_due"?: number,"amount_paid"?: number,"created_at"?: string,"currency"?: string,"id"?: string,"last_event_at"?: string | null,"raw"?: NonNullable<Json>,"status"?: string,"stripe_customer_id"?: string,"stripe_invoice_id"?: string,"stripe_subscription_id"?: string | null,"updated_at"?: string,"user_id"?: string | null
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"momo_transactions": {
+                  Row: {
+                    "amount": number,"created_at": string,"currency": string,"external_id": string | null,"financial_transaction_id": string | null,"id": string,"intent_id": string | null,"payer_msisdn": string | null,"raw_callback": NonNullable<Json>,"reason": string | null,"reference_id": string,"status": string,"updated_at": string,"user_id": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "amount": number,"created_at"?: string,"currency": string,"external_id"?: string | null,"financial_transaction_id"?: string | null,"id"?: string,"intent_id"?: string | null,"payer_msisdn"?: string | null,"raw_callback"?: NonNullable<Json>,"reason"?: string | null,"reference_id": string,"status"?: string,"updated_at"?: string,"user_id"?: string | null
+                  }
+                  Update: {
+                    "amount"?: number,"created_at"?: string,"currency"?: string,"external_id"?: string | null,"financial_transaction_id"?: string | null,"id"?: string,"intent_id"?: string | null,"payer_msisdn"?: string | null,"raw_callback"?: NonNullable<Json>,"reason"?: string | null,"reference_id"?: string,"status"?: string,"updated_at"?: string,"user_id"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "momo_transactions_intent_id_fkey"
+      columns: ["intent_id"]
+isOneToOne: false
+      referencedRelation: "payment_intents"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"payment_intents": {
+                  Row: {
+                    "account_id": string,"amount": number,"created_at": string,"created_by": string | null,"currency": string,"failure_reason": string | null,"id": string,"idempotency_key": string,"provider": string,"provider_ref": string | null,"status": string,"updated_at": string,"user_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "account_id": string,"amount": number,"created_at"?: string,"created_by"?: string | null,"currency": string,"failure_reason"?: string | null,"id"?: string,"idempotency_key": string,"provider": string,"provider_ref"?: string | null,"status"?: string,"updated_at"?: string,"user_id": string
+                  }
+                  Update: {
+                    "account_id"?: string,"amount"?: number,"created_at"?: string,"created_by"?: string | null,"currency"?: string,"failure_reason"?: string | null,"id"?: string,"idempotency_key"?: string,"provider"?: string,"provider_ref"?: string | null,"status"?: string,"updated_at"?: string,"user_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "payment_intents_account_id_fkey"
+      columns: ["account_id"]
+isOneToOne: false
+      referencedRelation: "wallet_accounts"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"payments": {
+                  Row: {
+                    "amount": number,"amount_refunded": number,"created_at": string,"currency": string,"fee": number,"id": string,"intent_id": string | null,"provider": string,"provider_payment_id": string,"raw": NonNullable<Json>,"review_reason": string | null,"status": string,"updated_at": string,"user_id": string | null,"wallet_transaction_id": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "amount": number,"amount_refunded"?: number,"created_at"?: string,"currency": string,"fee"?: number,"id"?: string,"intent_id"?: string | null,"provider": string,"provider_payment_id": string,"raw"?: NonNullable<Json>,"review_reason"?: string | null,"status": string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
+                  }
+                  Update: {
+                    "amount"?: number,"amount_refunded"?: number,"created_at"?: string,"currency"?: string,"fee"?: number,"id"?: string,"intent_id"?: string | null,"provider"?: string,"provider_payment_id"?: string,"raw"?: NonNullable<Json>,"review_reason"?: string | null,"status"?: string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "payments_intent_id_fkey"
+      columns: ["intent_id"]
+isOneToOne: false
+      referencedRelation: "payment_intents"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "payments_wallet_transaction_id_fkey"
+      columns: ["wallet_transaction_id"]
+isOneToOne: false
+      referencedRelation: "wallet_transactions"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"refunds": {
+                  Row: {
+                    "amount": number,"created_at": string,"created_by": string | null,"currency": string,"forced": boolean,"id": string,"payment_id": string,"provider": string,"provider_refund_id": string,"reason": string | null,"status": string,"updated_at": string,"user_id": string | null,"wallet_transaction_id": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "amount": number,"created_at"?: string,"created_by"?: string | null,"currency": string,"forced"?: boolean,"id"?: string,"payment_id": string,"provider": string,"provider_refund_id": string,"reason"?: string | null,"status": string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
+                  }
+                  Update: {
+                    "amount"?: number,"created_at"?: string,"created_by"?: string | null,"currency"?: string,"forced"?: boolean,"id"?: string,"payment_id"?: string,"provider"?: string,"provider_refund_id"?: string,"reason"?: string | null,"status"?: string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "refunds_payment_id_fkey"
+      columns: ["payment_id"]
+isOneToOne: false
+      referencedRelation: "payments"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "refunds_wallet_transaction_id_fkey"
+      columns: ["wallet_transaction_id"]
+isOneToOne: false
+      referencedRelation: "wallet_transactions"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"revolut_transactions": {
+                  Row: {
+                    "amount": number | null,"created_at": string,"currency": string | null,"event": string | null,"id": string,"intent_id": string | null,"kind": string,"raw_payload": NonNullable<Json>,"revolut_id": string,"state": string,"updated_at": string,"user_id": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "amount"?: number | null,"created_at"?: string,"currency"?: string | null,"event"?: string | null,"id"?: string,"intent_id"?: string | null,"kind"?: string,"raw_payload"?: NonNullable<Json>,"revolut_id": string,"state": string,"updated_at"?: string,"user_id"?: string | null
+                  }
+                  Update: {
+                    "amount"?: number | null,"created_at"?: string,"currency"?: string | null,"event"?: string | null,"id"?: string,"intent_id"?: string | null,"kind"?: string,"raw_payload"?: NonNullable<Json>,"revolut_id"?: string,"state"?: string,"updated_at"?: string,"user_id"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "revolut_transactions_intent_id_fkey"
+      columns: ["intent_id"]
+isOneToOne: false
+      referencedRelation: "payment_intents"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"subscriptions": {
+                  Row: {
+                    "cancel_at_period_end": boolean,"created_at": string,"current_period_end": string | null,"current_period_start": string | null,"id": string,"last_event_at": string | null,"price_id": string | null,"raw": NonNullable<Json>,"status": string,"stripe_customer_id": string,"stripe_subscription_id": string,"updated_at": string,"user_id": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "cancel_at_period_end"?: boolean,"created_at"?: string,"current_period_end"?: string | null,"current_period_start"?: string | null,"id"?: string,"last_event_at"?: string | null,"price_id"?: string | null,"raw"?: NonNullable<Json>,"status": string,"stripe_customer_id": string,"stripe_subscription_id": string,"updated_at"?: string,"user_id"?: string | null
+                  }
+                  Update: {
+                    "cancel_at_period_end"?: boolean,"created_at"?: string,"current_period_end"?: string | null,"current_period_start"?: string | null,"id"?: string,"last_event_at"?: string | null,"price_id"?: string | null,"raw"?: NonNullable<Json>,"status"?: string,"stripe_customer_id"?: string,"stripe_subscription_id"?: string,"updated_at"?: string,"user_id"?: string | null
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"wallet_accounts": {
+                  Row: {
+                    "allow_negative": boolean,"available": number,"balance": number,"code": string | null,"created_at": string,"currency": string,"id": string,"kind": string,"owner_id": string | null,"status": string,"status_reason": string | null,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "allow_negative"?: boolean,"available"?: number,"balance"?: number,"code"?: string | null,"created_at"?: string,"currency": string,"id"?: string,"kind": string,"owner_id"?: string | null,"status"?: string,"status_reason"?: string | null,"updated_at"?: string
+                  }
+                  Update: {
+                    "allow_negative"?: boolean,"available"?: number,"balance"?: number,"code"?: string | null,"created_at"?: string,"currency"?: string,"id"?: string,"kind"?: string,"owner_id"?: string | null,"status"?: string,"status_reason"?: string | null,"updated_at"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"wallet_entries": {
+                  Row: {
+                    "account_id": string,"amount": number,"created_at": string,"id": number,"transaction_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "account_id": string,"amount": number,"created_at"?: string,"id"?: never,"transaction_id": string
+                  }
+                  Update: {
+                    "account_id"?: string,"amount"?: number,"created_at"?: string,"id"?: never,"transaction_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "wallet_entries_transaction_id_fkey"
+      columns: ["transaction_id"]
+isOneToOne: false
+      referencedRelation: "wallet_transactions"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"wallet_transactions": {
+                  Row: {
+                    "amount": number,"capture_idempotency_key": string | null,"created_at": string,"currency": string,"description": string | null,"from_account_id": string,"hold_amount": number | null,"id": string,"idempotency_key": string,"initiated_by": string | null,"kind": string,"metadata": NonNullable<Json>,"posted_at": string | null,"reverses_id": string | null,"status": string,"to_account_id": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "amount": number,"capture_idempotency_key"?: string | null,"created_at"?: string,"currency": string,"description"?: string | null,"from_account_id": string,"hold_amount"?: number | null,"id"?: string,"idempotency_key": string,"initiated_by"?: string | null,"kind": string,"metadata"?: NonNullable<Json>,"posted_at"?: string | null,"reverses_id"?: string | null,"status": string,"to_account_id"?: string | null
+                  }
+                  Update: {
+                    "amount"?: number,"capture_idempotency_key"?: string | null,"created_at"?: string,"currency"?: string,"description"?: string | null,"from_account_id"?: string,"hold_amount"?: number | null,"id"?: string,"idempotency_key"?: string,"initiated_by"?: string | null,"kind"?: string,"metadata"?: NonNullable<Json>,"posted_at"?: string | null,"reverses_id"?: string | null,"status"?: string,"to_account_id"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "wallet_transactions_reverses_id_fkey"
+      columns: ["reverses_id"]
+isOneToOne: false
+      referencedRelation: "wallet_transactions"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"webhook_events": {
+                  Row: {
+                    "attempts": number,"event_id": string,"id": string,"last_error": string | null,"payload": NonNullable<Json>,"processed_at": string | null,"provider": string,"received_at": string,"status": string,"type": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "attempts"?: number,"event_id": string,"id"?: string,"last_error"?: string | null,"payload": NonNullable<Json>,"processed_at"?: string | null,"provider": string,"received_at"?: string,"status"?: string,"type": string
+                  }
+                  Update: {
+                    "attempts"?: number,"event_id"?: string,"id"?: string,"last_error"?: string | null,"payload"?: NonNullable<Json>,"processed_at"?: string | null,"provider"?: string,"received_at"?: string,"status"?: string,"type"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"whatsapp_messages": {
+                  Row: {
+                    "body": string | null,"created_at": string,"direction": string,"error": Json | null,"id": string,"phone_number_id": string | null,"recipient": string | null,"sender": string | null,"sent_at": string | null,"status": string,"status_at": string | null,"type": string | null,"updated_at": string,"wamid": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "body"?: string | null,"created_at"?: string,"direction": string,"error"?: Json | null,"id"?: string,"phone_number_id"?: string | null,"recipient"?: string | null,"sender"?: string | null,"sent_at"?: string | null,"status": string,"status_at"?: string | null,"type"?: string | null,"updated_at"?: string,"wamid": string
+                  }
+                  Update: {
+                    "body"?: string | null,"created_at"?: string,"direction"?: string,"error"?: Json | null,"id"?: string,"phone_number_id"?: string | null,"recipient"?: string | null,"sender"?: string | null,"sent_at"?: string | null,"status"?: string,"status_at"?: string | null,"type"?: string | null,"updated_at"?: string,"wamid"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                }
+          }
+          Views: {
+            [_ in never]: never
+          }
+          Functions: {
+            "payment_intent_attach":
+{ Args: { "p_intent": string,"p_provider_ref": string }; Returns: {
+              "account_id": string,
+"amount": number,
+"created_at": string,
+"created_by": string | null,
+"currency": string,
+"failure_reason": string | null,
+"id": string,
+"idempotency_key": string,
+"provider": string,
+"provider_ref": string | null,
+"status": string,
+"updated_at": string,
+"user_id": string
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "payment_intents"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"payment_intent_create":
+{ Args: { "p_account": string,"p_amount": number,"p_currency": string,"p_idempotency_key": string,"p_provider": string }; Returns: {
+              "account_id": string,
+"amount": number,
+"created_at": string,
+"created_by": string | null,
+"currency": string,
+"failure_reason": string | null,
+"id": string,
+"idempotency_key": string,
+"provider": string,
+"provider_ref": string | null,
+"status": string,
+"updated_at": string,
+"user_id": string
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "payment_intents"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"payment_record_failure":
+{ Args: { "p_intent": string,"p_reason": string }; Returns: {
+              "account_id": string,
+"amount": number,
+"created_at": string,
+"created_by": string | null,
+"currency": string,
+"failure_reason": string | null,
+"id": string,
+"idempotency_key": string,
+"provider": string,
+"provider_ref": string | null,
+"status": string,
+"updated_at": string,
+"user_id": string
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "payment_intents"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"payment_record_success":
+{ Args: { "p_amount": number,"p_currency": string,"p_fee"?: number,"p_intent": string,"p_provider": string,"p_provider_payment_id": string,"p_raw"?: Json }; Returns: {
+              "amount": number,
+"amount_refunded": number,
+"created_at": string,
+"currency": string,
+"fee": number,
+"id": string,
+"intent_id": string | null,
+"provider": string,
+"provider_payment_id": string,
+"raw": NonNullable<Json>,
+"review_reason": string | null,
+"status": string,
+"updated_at": string,
+"user_id": string | null,
+"wallet_transaction_id": string | null
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "payments"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"refund_record":
+{ Args: { "p_amount": number,"p_payment": string,"p_provider_refund_id": string,"p_reason"?: string }; Returns: {
+              "amount": number,
+"created_at": string,
+"created_by": string | null,
+"currency": string,
+"forced": boolean,
+"id": string,
+"payment_id": string,
+"provider": string,
+"provider_refund_id": string,
+"reason": string | null,
+"status": string,
+"updated_at": string,
+"user_id": string | null,
+"wallet_transaction_id": string | null
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "refunds"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"wallet_adjust":
+{ Args: { "p_account": string,"p_amount": number,"p_direction": string,"p_idempotency_key": string,"p_reason": string }; Returns: {
+              "amount": number,
+"capture_idempotency_key": string | null,
+"created_at": string,
+"currency": string,
+"description": string | null,
+"from_account_id": string,
+"hold_amount": number | null,
+"id": string,
+"idempotency_key": string,
+"initiated_by": string | null,
+"kind": string,
+"metadata": NonNullable<Json>,
+"posted_at": string | null,
+"reverses_id": string | null,
+"status": string,
+"to_account_id": string | null
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "wallet_transactions"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"wallet_balance":
+{ Args: { "p_account": string }; Returns: number
+                           },
+"wallet_capture":
+{ Args: { "p_amount"?: number,"p_hold_id": string,"p_idempotency_key"?: string,"p_to"?: string }; Returns: {
+              "amount": number,
+"capture_idempotency_key": string | null,
+"created_at": string,
+"currency": string,
+"description": string | null,
+"from_account_id": string,
+"hold_amount": number | null,
+"id": string,
+"idempotency_key": string,
+"initiated_by": string | null,
+"kind": string,
+"metadata": NonNullable<Json>,
+"posted_at": string | null,
+"reverses_id": string | null,
+"status": string,
+"to_account_id": string | null
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "wallet_transactions"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"wallet_deposit":
+{ Args: { "p_account": string,"p_amount": number,"p_currency": string,"p_idempotency_key": string,"p_metadata"?: Json,"p_source": string }; Returns: {
+              "amount": number,
+"capture_idempotency_key": string | null,
+"created_at": string,
+"currency": string,
+"description": string | null,
+"from_account_id": string,
+"hold_amount": number | null,
+"id": string,
+"idempotency_key": string,
+"initiated_by": string | null,
+"kind": string,
+"metadata": NonNullable<Json>,
+"posted_at": string | null,
+"reverses_id": string | null,
+"status": string,
+"to_account_id": string | null
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "wallet_transactions"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"wallet_hold":
+{ Args: { "p_account": string,"p_amount": number,"p_currency": string,"p_idempotency_key": string,"p_metadata"?: Json }; Returns: {
+              "amount": number,
+"capture_idempotency_key": string | null,
+"created_at": string,
+"currency": string,
+"description": string | null,
+"from_account_id": string,
+"hold_amount": number | null,
+"id": string,
+"idempotency_key": string,
+"initiated_by": string | null,
+"kind": string,
+"metadata": NonNullable<Json>,
+"posted_at": string | null,
+"reverses_id": string | null,
+"status": string,
+"to_account_id": string | null
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "wallet_transactions"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"wallet_open_account":
+{ Args: { "p_currency": string }; Returns: {
+              "allow_negative": boolean,
+"available": number,
+"balance": number,
+"code": string | null,
+"created_at": string,
+"currency": string,
+"id": string,
+"kind": string,
+"owner_id": string | null,
+"status": string,
+"status_reason": string | null,
+"updated_at": string
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "wallet_accounts"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"wallet_reverse":
+{ Args: { "p_amount"?: number,"p_force"?: boolean,"p_idempotency_key": string,"p_reason"?: string,"p_transaction_id": string }; Returns: {
+              "amount": number,
+"capture_idempotency_key": string | null,
+"created_at": string,
+"currency": string,
+"description": string | null,
+"from_account_id": string,
+"hold_amount": number | null,
+"id": string,
+"idempotency_key": string,
+"initiated_by": string | null,
+"kind": string,
+"metadata": NonNullable<Json>,
+"posted_at": string | null,
+"reverses_id": string | null,
+"status": string,
+"to_account_id": string | null
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "wallet_transactions"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"wallet_set_status":
+{ Args: { "p_account": string,"p_reason": string,"p_status": string }; Returns: {
+              "allow_negative": boolean,
+"available": number,
+"balance": number,
+"code": string | null,
+"created_at": string,
+"currency": string,
+"id": string,
+"kind": string,
+"owner_id": string | null,
+"status": string,
+"status_reason": string | null,
+"updated_at": string
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "wallet_accounts"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"wallet_transfer":
+{ Args: { "p_amount": number,"p_currency": string,"p_description"?: string,"p_from": string,"p_idempotency_key": string,"p_metadata"?: Json,"p_to": string }; Returns: {
+              "amount": number,
+"capture_idempotency_key": string | null,
+"created_at": string,
+"currency": string,
+"description": string | null,
+"from_account_id": string,
+"hold_amount": number | null,
+"id": string,
+"idempotency_key": string,
+"initiated_by": string | null,
+"kind": string,
+"metadata": NonNullable<Json>,
+"posted_at": string | null,
+"reverses_id": string | null,
+"status": string,
+"to_account_id": string | null
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "wallet_transactions"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"wallet_transfer_batch":
+{ Args: { "p_transfers": Json }; Returns: {
+              "amount": number,
+"capture_idempotency_key": string | null,
+"created_at": string,
+"currency": string,
+"description": string | null,
+"from_account_id": string,
+"hold_amount": number | null,
+"id": string,
+"idempotency_key": string,
+"initiated_by": string | null,
+"kind": string,
+"metadata": NonNullable<Json>,
+"posted_at": string | null,
+"reverses_id": string | null,
+"status": string,
+"to_account_id": string | null
+            }[]
+                          SetofOptions: {
+        from: "*"
+        to: "wallet_transactions"
+        isOneToOne: false
+        isSetofReturn: true
+      } },
+"wallet_void":
+{ Args: { "p_hold_id": string }; Returns: {
+              "amount": number,
+"capture_idempotency_key": string | null,
+"created_at": string,
+"currency": string,
+"description": string | null,
+"from_account_id": string,
+"hold_amount": number | null,
+"id": string,
+"idempotency_key": string,
+"initiated_by": string | null,
+"kind": string,
+"metadata": NonNullable<Json>,
+"posted_at": string | null,
+"reverses_id": string | null,
+"status": string,
+"to_account_id": string | null
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "wallet_transactions"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"wallet_withdraw":
+{ Args: { "p_account": string,"p_amount": number,"p_currency": string,"p_destination": string,"p_idempotency_key": string,"p_metadata"?: Json }; Returns: {
+              "amount": number,
+"capture_idempotency_key": string | null,
+"created_at": string,
+"currency": string,
+"description": string | null,
+"from_account_id": string,
+"hold_amount": number | null,
+"id": string,
+"idempotency_key": string,
+"initiated_by": string | null,
+"kind": string,
+"metadata": NonNullable<Json>,
+"posted_at": string | null,
+"reverses_id": string | null,
+"status": string,
+"to_account_id": string | null
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "wallet_transactions"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"webhook_event_begin":
+{ Args: { "p_event_id": string,"p_payload": Json,"p_provider": string,"p_type": string }; Returns: {
+              "attempts": number,"id": string,"outcome": string
+            }[]
+                           },
+"webhook_event_finish":
+{ Args: { "p_error"?: string,"p_id": string,"p_status": string }; Returns: {
+              "attempts": number,
+"event_id": string,
+"id": string,
+"last_error": string | null,
+"payload": NonNullable<Json>,
+"processed_at": string | null,
+"provider": string,
+"received_at": string,
+"status": string,
+"type": string
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "webhook_events"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"whatsapp_message_status_apply":
+{ Args: { "p_at": string,"p_error"?: Json,"p_phone_number_id"?: string,"p_recipient"?: string,"p_status": string,"p_wamid": string }; Returns: {
+              "body": string | null,
+"created_at": string,
+"direction": string,
+"error": Json | null,
+"id": string,
+"phone_number_id": string | null,
+"recipient": string | null,
+"sender": string | null,
+"sent_at": string | null,
+"status": string,
+"status_at": string | null,
+"type": string | null,
+"updated_at": string,
+"wamid": string
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "whatsapp_messages"
+        isOneToOne: true
+        isSetofReturn: false
+      } }
+          }
+          Enums: {
+            [_ in never]: never
+          }
+          CompositeTypes: {
+            [_ in never]: never
+          }
+        }
+}
+
+type DatabaseWithoutInternals = Omit<Database, '__InternalSupabase'>
+
+type DefaultSchema = DatabaseWithoutInternals[Extract<keyof Database, "public">]
+
+export type Tables<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof (DefaultSchema["Tables"] & DefaultSchema["Views"])
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof (DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"] &
+        DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Views"])
+    : never = never
+> = DefaultSchemaTableNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? (DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"] &
+      DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Views"])[TableName] extends {
+      Row: infer R
+    }
+    ? R
+    : never
+  : DefaultSchemaTableNameOrOptions extends keyof (DefaultSchema["Tables"] & DefaultSchema["Views"])
+  ? (DefaultSchema["Tables"] & DefaultSchema["Views"])[DefaultSchemaTableNameOrOptions] extends {
+      Row: infer R
+    }
+    ? R
+    : never
+  : never
+
+export type TablesInsert<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof DefaultSchema["Tables"]
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+    : never = never
+> = DefaultSchemaTableNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"][TableName] extends {
+      Insert: infer I
+    }
+    ? I
+    : never
+  : DefaultSchemaTableNameOrOptions extends keyof DefaultSchema["Tables"]
+  ? DefaultSchema["Tables"][DefaultSchemaTableNameOrOptions] extends {
+      Insert: infer I
+    }
+    ? I
+    : never
+  : never
+
+export type TablesUpdate<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof DefaultSchema["Tables"]
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+    : never = never
+> = DefaultSchemaTableNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"][TableName] extends {
+      Update: infer U
+    }
+    ? U
+    : never
+  : DefaultSchemaTableNameOrOptions extends keyof DefaultSchema["Tables"]
+  ? DefaultSchema["Tables"][DefaultSchemaTableNameOrOptions] extends {
+      Update: infer U
+    }
+    ? U
+    : never
+  : never
+
+export type Enums<
+  DefaultSchemaEnumNameOrOptions extends
+    | keyof DefaultSchema["Enums"]
+    | { schema: keyof DatabaseWithoutInternals },
+  EnumName extends DefaultSchemaEnumNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof DatabaseWithoutInternals[DefaultSchemaEnumNameOrOptions["schema"]]["Enums"]
+    : never = never
+> = DefaultSchemaEnumNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[DefaultSchemaEnumNameOrOptions["schema"]]["Enums"][EnumName]
+  : DefaultSchemaEnumNameOrOptions extends keyof DefaultSchema["Enums"]
+  ? DefaultSchema["Enums"][DefaultSchemaEnumNameOrOptions]
+  : never
+
+export type CompositeTypes<
+  PublicCompositeTypeNameOrOptions extends
+    | keyof DefaultSchema["CompositeTypes"]
+    | { schema: keyof DatabaseWithoutInternals },
+  CompositeTypeName extends PublicCompositeTypeNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof DatabaseWithoutInternals[PublicCompositeTypeNameOrOptions["schema"]]["CompositeTypes"]
+    : never = never
+> = PublicCompositeTypeNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[PublicCompositeTypeNameOrOptions["schema"]]["CompositeTypes"][CompositeTypeName]
+  : PublicCompositeTypeNameOrOptions extends keyof DefaultSchema["CompositeTypes"]
+  ? DefaultSchema["CompositeTypes"][PublicCompositeTypeNameOrOptions]
+  : never
+
+export const Constants = {
+  "public": {
+          Enums: {
+            
+          }
+        }
+} as const
