@@ -21,7 +21,9 @@ async function main(): Promise<void> {
   const results: BenchmarkResult[] = [];
   // Durable like production: fsync and synchronous commit on.
   const stack = await startThrowawayStack({ durable: true, functionsEnv: { RATE_LIMIT_STRIPE_WEBHOOK_PER_MIN: "100000" } });
-  const sql = postgres(stack.dbUrl, { max: 4, onnotice: () => {} });
+  // Unnamed statements, as the functions use them (prepare: false behind the pooler): each
+  // query is planned for its own parameters.
+  const sql = postgres(stack.dbUrl, { max: 4, prepare: false, onnotice: () => {} });
   let postgresVersion = "";
   try {
     [{ version: postgresVersion }] = await sql`select split_part(version(), ' on ', 1) as version`;
