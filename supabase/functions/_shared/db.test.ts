@@ -1,7 +1,7 @@
 // withRequestContext against the real database: role, claims, headers and correlation id as
 // PostgREST sets them, commit/rollback, and 503 when the database cannot be reached.
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort } from "../../tests/support/redis-server.ts";
+import { freePort } from "../../../packages/local-stack/src/ports.ts";
 import { createSql, type Sql, withRequestContext } from "./db.ts";
 import { HttpError } from "./errors.ts";
 

@@ -1,6 +1,6 @@
 // The MoMo client against a local stand-in of MTN's Collection API.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../tests/support/redis-server.ts";
+import { freePort } from "../../../packages/local-stack/src/ports.ts";
 import { type MomoStandIn, startMomoStandIn } from "../../tests/support/provider-standins.ts";
 import { amountFixture } from "./test-fixtures.ts";
 import { createMomoClient, MomoApiError, type MomoClientConfig } from "./momo-client.ts";

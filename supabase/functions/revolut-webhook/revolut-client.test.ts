@@ -1,6 +1,6 @@
 // The Revolut order client against a local stand-in of the Merchant API.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../tests/support/redis-server.ts";
+import { freePort } from "../../../packages/local-stack/src/ports.ts";
 import { type StandIn, startRevolutStandIn } from "../../tests/support/provider-standins.ts";
 import { createRevolutClient, RevolutApiError } from "./revolut-client.ts";
 

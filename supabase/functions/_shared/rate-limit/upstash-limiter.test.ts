@@ -1,6 +1,7 @@
 // The Upstash store against a real redis-server behind the Upstash-REST bridge.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RedisServer, startRedisServer, freePort } from "../../../tests/support/redis-server.ts";
+import { freePort } from "../../../../packages/local-stack/src/ports.ts";
+import { type RedisServer, startRedisServer } from "../../../tests/support/redis-server.ts";
 import { startUpstashBridge, type UpstashBridge } from "../../../tests/support/upstash-bridge.ts";
 import type { WarningSink } from "./limiter.ts";
 import { createUpstashLimiter } from "./upstash-limiter.ts";
