@@ -20,7 +20,8 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 async function main(): Promise<void> {
   const results: BenchmarkResult[] = [];
   // Durable like production: fsync and synchronous commit on.
-  const stack = await startThrowawayStack({ durable: true, functionsEnv: { RATE_LIMIT_STRIPE_WEBHOOK_PER_MIN: "100000" } });
+  // The webhook benchmark sends from Stripe's pool of addresses, one hop before the gateway's.
+  const stack = await startThrowawayStack({ durable: true, functionsEnv: { RATE_LIMIT_STRIPE_WEBHOOK_PER_MIN: "100000", TRUSTED_PROXY_HOPS: "2" } });
   // Unnamed statements, as the functions use them (prepare: false behind the pooler): each
   // query is planned for its own parameters.
   const sql = postgres(stack.dbUrl, { max: 4, prepare: false, onnotice: () => {} });

@@ -14,6 +14,9 @@ import { createStripeTopUps, creditedPayments, signedSucceededDeliveries } from 
 import type { BenchmarkResult } from "./lib/report.ts";
 
 const connections = 64;
+// Stripe delivers from a published pool of about a dozen addresses; the rate-limit key is the
+// provider plus the address, so the deliveries spread over that many keys, as in production.
+const stripeAddresses = Array.from({ length: 12 }, (_, i) => `203.0.113.${i + 10}`);
 const amount = 1_000;
 const currency = "USD";
 
@@ -70,7 +73,13 @@ export async function runWebhookIngestion(options: WebhookBenchOptions): Promise
     requests: [{
       setupRequest: (request) => {
         const delivery = deliveries[next++ % deliveries.length];
-        return { ...request, method: "POST", body: delivery.body, headers: { "content-type": "application/json", "stripe-signature": delivery.signature } };
+        const from = stripeAddresses[next % stripeAddresses.length];
+        return {
+          ...request,
+          method: "POST",
+          body: delivery.body,
+          headers: { "content-type": "application/json", "stripe-signature": delivery.signature, "x-forwarded-for": from },
+        };
       },
     }],
   });
@@ -106,7 +115,7 @@ export async function runWebhookIngestion(options: WebhookBenchOptions): Promise
     ratios: [],
     notes: [
       `Webhook / HTTP ceiling: ${(webhook.requestsPerSecond / http.requestsPerSecond).toFixed(3)}; webhook / database ceiling: ${(webhook.requestsPerSecond / database.tps).toFixed(3)}. quality.md sets no target for these; they show where the time goes.`,
-      "Each delivery: rate-limit call (Postgres limiter, one key for all of them: the same client address), Stripe signature check, store-then-apply transaction (event row, payment row, wallet credit, audit rows).",
+      `Each delivery: rate-limit call (Postgres limiter, keyed by provider and address, ${stripeAddresses.length} addresses as Stripe's pool), Stripe signature check, store-then-apply transaction (event row, payment row, wallet credit, audit rows).`,
     ],
   };
 }

@@ -15,6 +15,8 @@ export interface ClusterOptions {
    * wrong for `npm start`, benchmarks and the crash drill.
    */
   durable: boolean;
+  /** Another PostgreSQL's binaries (tests on a second major version); default the machine's newest. */
+  binDir?: string;
 }
 
 const password = "postgres";
@@ -26,6 +28,7 @@ export class PostgresCluster {
   readonly dataDir: string;
   readonly logFile: string;
   private readonly durable: boolean;
+  private readonly binDir: string | undefined;
   private readonly account: ServiceAccount | null;
   private server: ChildProcess | null = null;
 
@@ -33,9 +36,16 @@ export class PostgresCluster {
     this.home = options.home;
     this.port = options.port;
     this.durable = options.durable;
+    this.binDir = options.binDir;
     this.dataDir = join(options.home, "data");
     this.logFile = join(options.home, "postgres.log");
     this.account = postgresServiceAccount();
+  }
+
+  /** A binary of this cluster's PostgreSQL; client tools it lacks come from the machine's. */
+  private binary(name: string): string {
+    const own = this.binDir && join(this.binDir, name);
+    return own && existsSync(own) ? own : postgresBinary(name);
   }
 
   /** Superuser URL (`postgres`/`postgres`), what the Supabase CLI and tests connect with. */
@@ -63,7 +73,7 @@ export class PostgresCluster {
       "shared_buffers=256MB",
       ...(this.durable ? [] : ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]),
     ];
-    const server = spawn(postgresBinary("postgres"), ["-D", this.dataDir, "-p", String(this.port), ...settings.flatMap((s) => ["-c", s])], {
+    const server = spawn(this.binary("postgres"), ["-D", this.dataDir, "-p", String(this.port), ...settings.flatMap((s) => ["-c", s])], {
       stdio: ["ignore", logFd, logFd],
       ...(this.account ? { uid: this.account.uid, gid: this.account.gid } : {}),
     });
@@ -121,7 +131,7 @@ export class PostgresCluster {
     writeFileSync(passwordFile, password, { mode: 0o600 });
     if (this.account) chownSync(passwordFile, this.account.uid, this.account.gid);
     const result = spawnSync(
-      postgresBinary("initdb"),
+      this.binary("initdb"),
       ["-D", this.dataDir, "-U", "postgres", `--pwfile=${passwordFile}`, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C"],
       { encoding: "utf8", ...(this.account ? { uid: this.account.uid, gid: this.account.gid } : {}) },
     );
@@ -138,7 +148,7 @@ export class PostgresCluster {
       if (server.exitCode !== null || server.signalCode !== null) {
         throw new StackError(`PostgreSQL stopped while starting on port ${this.port}: ${this.lastLogLine()} (log: ${this.logFile})`);
       }
-      const probe = spawnSync(postgresBinary("pg_isready"), ["-q", "-h", "127.0.0.1", "-p", String(this.port), "-U", "postgres"]);
+      const probe = spawnSync(this.binary("pg_isready"), ["-q", "-h", "127.0.0.1", "-p", String(this.port), "-U", "postgres"]);
       if (probe.status === 0) return;
       await sleep(100);
     }

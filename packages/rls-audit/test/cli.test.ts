@@ -10,7 +10,7 @@ import { checks } from "../src/checks.ts";
 import type { Finding } from "../src/finding.ts";
 import { auditSqlPath } from "../src/paths.ts";
 import { fixtures, preamble, roleFixture, type Fixture } from "./fixtures.ts";
-import { createDatabase, dropDatabase, onCluster, runCli, urlFor, testDatabaseUrl, type CliRun } from "./support.ts";
+import { createDatabase, dropDatabase, onCluster, qualified, runCli, urlFor, testDatabaseUrl, type CliRun } from "./support.ts";
 
 const suffix = `${process.pid}_${Date.now()}`;
 const flawedDb = `rls_audit_flawed_${suffix}`;
@@ -26,7 +26,6 @@ interface JsonReport {
   findings: Finding[];
 }
 
-const qualified = (f: Finding) => (f.schema === null ? f.object : `${f.schema}.${f.object}`);
 
 function audit(database: string, ...args: string[]): Promise<CliRun> {
   return runCli(["--db-url", urlFor(database), "--allow-list", emptyAllowList, ...args]);

@@ -3,7 +3,11 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
+import type { Finding } from "../src/finding.ts";
 import { repoRoot } from "../src/paths.ts";
+
+/** A finding's object as the fixtures name it: schema-qualified unless it is cluster-wide. */
+export const qualified = (f: Finding): string => (f.schema === null ? f.object : `${f.schema}.${f.object}`);
 
 export function testDatabaseUrl(): string {
   const url = process.env.MFUKO_TEST_DB_URL;
@@ -11,8 +15,9 @@ export function testDatabaseUrl(): string {
   return url;
 }
 
-export function urlFor(database: string): string {
-  const url = new URL(testDatabaseUrl());
+/** The URL of `database` on the cluster of `clusterUrl` (by default the test cluster). */
+export function urlFor(database: string, clusterUrl: string = testDatabaseUrl()): string {
+  const url = new URL(clusterUrl);
   url.pathname = `/${database}`;
   return url.toString();
 }
@@ -20,14 +25,14 @@ export function urlFor(database: string): string {
 const bootstrapSql = readFileSync(join(repoRoot, "packages", "local-stack", "sql", "supabase-bootstrap.sql"), "utf8");
 
 /** Creates a database as Supabase would have it, then runs `sql` in it. */
-export async function createDatabase(name: string, sql: string): Promise<void> {
-  const admin = postgres(testDatabaseUrl(), { max: 1, onnotice: () => {} });
+export async function createDatabase(name: string, sql: string, clusterUrl: string = testDatabaseUrl()): Promise<void> {
+  const admin = postgres(clusterUrl, { max: 1, onnotice: () => {} });
   try {
     await admin.unsafe(`create database ${name} template template0`);
   } finally {
     await admin.end();
   }
-  const db = postgres(urlFor(name), { max: 1, onnotice: () => {} });
+  const db = postgres(urlFor(name, clusterUrl), { max: 1, onnotice: () => {} });
   try {
     await db.unsafe(bootstrapSql);
     await db.unsafe(sql);
@@ -45,9 +50,9 @@ export async function dropDatabase(name: string): Promise<void> {
   }
 }
 
-/** Runs statements on the test cluster's own database (roles are cluster-wide). */
-export async function onCluster(sql: string): Promise<void> {
-  const admin = postgres(testDatabaseUrl(), { max: 1, onnotice: () => {} });
+/** Runs statements on a cluster's own database (roles are cluster-wide). */
+export async function onCluster(sql: string, clusterUrl: string = testDatabaseUrl()): Promise<void> {
+  const admin = postgres(clusterUrl, { max: 1, onnotice: () => {} });
   try {
     await admin.unsafe(sql);
   } finally {

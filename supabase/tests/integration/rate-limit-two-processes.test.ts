@@ -19,7 +19,7 @@ function testDatabaseUrl(): string {
 }
 
 /** Two gateway processes with the same store settings and a low Stripe webhook limit. */
-async function twoServers(store: Record<string, string>): Promise<FunctionsServer[]> {
+function twoServers(store: Record<string, string>): Promise<FunctionsServer[]> {
   const env = {
     ...readEnvFile(functionsEnvFile()),
     SUPABASE_DB_URL: testDatabaseUrl(),
@@ -32,7 +32,7 @@ async function twoServers(store: Record<string, string>): Promise<FunctionsServe
 }
 
 /** Unsigned deliveries (answered 401 once the limiter let them through), alternating servers. */
-async function hammer(servers: FunctionsServer[]): Promise<Response[]> {
+function hammer(servers: FunctionsServer[]): Promise<Response[]> {
   const caller = `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
   return Promise.all(Array.from({ length: requests }, async (_, i) => {
     const response = await fetch(`${servers[i % 2].url}/stripe-webhook`, {
