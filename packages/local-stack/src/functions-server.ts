@@ -57,7 +57,8 @@ export async function startFunctionsServer(options: FunctionsServerOptions): Pro
   const child = spawn(denoExecutable(), args, {
     cwd: projectRoot,
     env: { ...process.env, ...options.env, NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", options.output === "ignore" ? "ignore" : options.output],
+    // stdin stays open for the gateway's lifetime: it exits when it ends (our process died).
+    stdio: ["pipe", "pipe", options.output === "ignore" ? "ignore" : options.output],
   });
   await new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });

@@ -52,3 +52,19 @@ describe("functions gateway", () => {
     expect((await fetch(server.url.replace("/functions/v1", "/rest/v1/x"))).status).toBe(404);
   });
 });
+
+describe("functions gateway lifetime", () => {
+  it("exits when the process that started it goes away (its stdin closes)", async () => {
+    const orphan = await startFunctionsServer({
+      port: await freePort(),
+      functionsDir: join(fixtures, "functions"),
+      configFile: join(fixtures, "config.toml"),
+      env: { SUPABASE_JWT_SECRET: secret },
+      output: "ignore",
+    });
+    const exited = new Promise<number | null>((resolve) => orphan.process.once("exit", (code) => resolve(code)));
+    // What the death of the parent does to the pipe, without killing the test runner.
+    orphan.process.stdin?.end();
+    expect(await exited).toBe(0);
+  });
+});

@@ -42,6 +42,13 @@ async function hasValidJwt(request: Request): Promise<boolean> {
   }
 }
 
+// The stack that started us holds our stdin open; when it dies, however abruptly, stdin ends
+// and so do we, instead of lingering with the port.
+(async () => {
+  for await (const _ of Deno.stdin.readable) { /* nothing is ever sent */ }
+  Deno.exit(0);
+})();
+
 const verifyJwt = verifyJwtSettings();
 const functions = await loadFunctions();
 
