@@ -82,6 +82,29 @@ export class PostgresCluster {
     await this.waitUntilReady(server);
   }
 
+  /**
+   * Stops a server of this data directory that an earlier run left behind (its owner was
+   * killed before it could stop it). Returns whether there was one.
+   */
+  stopLeftover(): boolean {
+    const pidFile = join(this.dataDir, "postmaster.pid");
+    if (!existsSync(pidFile)) return false;
+    const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return false; // stale: PostgreSQL removes it itself on start
+    }
+    const result = spawnSync(this.binary("pg_ctl"), ["stop", "-D", this.dataDir, "-m", "fast", "-w", "-t", "60"], {
+      encoding: "utf8",
+      ...(this.account ? { uid: this.account.uid, gid: this.account.gid } : {}),
+    });
+    if (result.status !== 0) {
+      throw new StackError(`PostgreSQL left running in ${this.dataDir} (pid ${pid}) did not stop: ${(result.stderr || result.stdout).trim()}`);
+    }
+    return true;
+  }
+
   /** Fast shutdown (SIGINT): rolls back open transactions, checkpoints, frees the port. */
   async stop(): Promise<void> {
     const server = this.server;

@@ -35,9 +35,12 @@ export interface LocalStack {
  */
 export async function startStack(options: StackOptions): Promise<LocalStack> {
   const step = options.onStep ?? (() => {});
-  await assertPortFree(options.dbPort, "PostgreSQL");
+  // A live stack holds the functions port; only once that is free can a server of this data
+  // directory be a leftover of a run that was killed.
   await assertPortFree(options.functionsPort, "functions");
   const cluster = new PostgresCluster({ home: options.home, port: options.dbPort, durable: options.durable });
+  if (cluster.stopLeftover()) step("stopped the PostgreSQL an earlier, killed run left running");
+  await assertPortFree(options.dbPort, "PostgreSQL");
   if (options.reset) cluster.destroy();
   step(cluster.initialized ? "starting PostgreSQL" : "creating the PostgreSQL cluster");
   await cluster.start();

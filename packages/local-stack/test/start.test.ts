@@ -76,6 +76,20 @@ describe("npm start", () => {
     expect(await reset.interrupt()).toBe(0);
   });
 
+  it("recovers after it was killed: the PostgreSQL it left running is stopped and the stack starts again", async () => {
+    const ports = { db: await freePort(), functions: await freePort() };
+    const killed = npmStart(ports);
+    await waitForOutput(killed, bannerLine);
+    killed.child.kill("SIGKILL");
+    await killed.exited;
+    const again = npmStart(ports);
+    await waitForOutput(again, bannerLine);
+    expect(again.output()).toContain("stopped the PostgreSQL an earlier, killed run left running");
+    expect(await again.interrupt()).toBe(0);
+    await assertPortFree(ports.db, "PostgreSQL");
+    await assertPortFree(ports.functions, "functions");
+  });
+
   it("ends with one clear line when a port is busy", async () => {
     const blocker = createServer();
     const busyPort = await freePort();
