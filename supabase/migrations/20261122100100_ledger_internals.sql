@@ -106,34 +106,25 @@ begin
 end;
 $$;
 
--- Step 1. Validates the requested transactions (input order decides which error is
--- reported), inserts them under their keys and returns, per input, the transaction that
--- stands for it and whether it is new. A key that already exists in the caller's scope
--- returns the original when every parameter matches and fails with WL005 otherwise.
--- A concurrent call with the same key waits on the unique index until the first commits
--- (then it replays) or aborts (then it proceeds), so one key never has two effects.
--- Holds and withdrawals are recorded pending, everything else posted.
-create function private.wallet_record(
-  p_scope uuid,
+-- The checks every recorded transaction passes first, in input order (the first failing item
+-- decides the error): key, accounts and currency present and well formed, metadata an
+-- object, amount within (0, max], distinct accounts that exist and share the currency.
+create function private.wallet_validate(
   p_kind text,
   p_from uuid[],
   p_to uuid[],
   p_amount bigint[],
   p_currency text[],
   p_key text[],
-  p_description text[],
-  p_metadata jsonb[],
-  p_reverses uuid default null
+  p_metadata jsonb[]
 )
-returns table (ord bigint, tx_id uuid, fresh boolean)
+returns void
 language plpgsql
+stable
 set search_path = ''
 as $$
 declare
-  v_pending boolean := p_kind in ('hold', 'withdrawal');
   v_max bigint := private.wallet_max_amount();
-  v_ids uuid[];
-  v_new uuid[];
   v_code text;
   v_message text;
 begin
@@ -179,6 +170,40 @@ begin
   if v_code is not null then
     perform private.wallet_fail(v_code, v_message);
   end if;
+
+end;
+$$;
+
+-- Step 1. Validates the requested transactions (input order decides which error is
+-- reported), inserts them under their keys and returns, per input, the transaction that
+-- stands for it and whether it is new. A key that already exists in the caller's scope
+-- returns the original when every parameter matches and fails with WL005 otherwise.
+-- A concurrent call with the same key waits on the unique index until the first commits
+-- (then it replays) or aborts (then it proceeds), so one key never has two effects.
+-- Holds and withdrawals are recorded pending, everything else posted.
+create function private.wallet_record(
+  p_scope uuid,
+  p_kind text,
+  p_from uuid[],
+  p_to uuid[],
+  p_amount bigint[],
+  p_currency text[],
+  p_key text[],
+  p_description text[],
+  p_metadata jsonb[],
+  p_reverses uuid default null
+)
+returns table (ord bigint, tx_id uuid, fresh boolean)
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_pending boolean := p_kind in ('hold', 'withdrawal');
+  v_ids uuid[];
+  v_new uuid[];
+  v_message text;
+begin
+  perform private.wallet_validate(p_kind, p_from, p_to, p_amount, p_currency, p_key, p_metadata);
 
   v_ids := array(select gen_random_uuid() from generate_series(1, cardinality(p_key)));
 
@@ -303,6 +328,61 @@ begin
 end;
 $$;
 
+-- wallet_post for exactly one posted transaction, the shape of nearly every call: the same
+-- validation, idempotency and account locking, without the arrays, the set-returning record
+-- step and the re-reads of the transaction that batches need (docs/LEDGER.md measures the
+-- difference). A replay returns the original and changes nothing.
+create function private.wallet_post_one(
+  p_scope uuid,
+  p_kind text,
+  p_force boolean,
+  p_from uuid,
+  p_to uuid,
+  p_amount bigint,
+  p_currency text,
+  p_key text,
+  p_description text,
+  p_metadata jsonb
+)
+returns public.wallet_transactions
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_result public.wallet_transactions;
+begin
+  perform private.wallet_validate(p_kind, array[p_from], array[p_to], array[p_amount], array[p_currency],
+                                  array[p_key], array[p_metadata]);
+  insert into public.wallet_transactions as t
+    (kind, status, amount, currency, from_account_id, to_account_id, idempotency_key, initiated_by,
+     description, metadata, posted_at)
+  values (p_kind, 'posted', p_amount, p_currency, p_from, p_to, p_key, p_scope,
+          p_description, coalesce(p_metadata, '{}'), now())
+  on conflict (idempotency_key, initiated_by) do nothing
+  returning t.* into v_result;
+
+  if v_result.id is null then
+    -- The key is taken in this scope: the same call again replays, anything else is WL005.
+    select t.* into v_result
+      from public.wallet_transactions t
+     where t.idempotency_key = p_key and t.initiated_by is not distinct from p_scope;
+    if (v_result.kind, v_result.from_account_id, coalesce(v_result.hold_amount, v_result.amount), v_result.currency,
+        v_result.description, v_result.metadata, v_result.reverses_id, v_result.to_account_id)
+       is distinct from
+       (p_kind, p_from, p_amount, p_currency, p_description, coalesce(p_metadata, '{}'), null::uuid, p_to) then
+      perform private.wallet_fail('WL005',
+        format('idempotency key %s was already used with different parameters', p_key));
+    end if;
+    return v_result;
+  end if;
+
+  insert into public.wallet_entries (transaction_id, account_id, amount)
+  values (v_result.id, p_from, -p_amount), (v_result.id, p_to, p_amount);
+  perform private.wallet_apply(array[p_from, p_to], array[-p_amount, p_amount], array[-p_amount, p_amount], p_force);
+  return v_result;
+end;
+$$;
+
 -- Records a hold or withdrawal (pending) and reserves its amount: available drops, balance
 -- does not.
 create function private.wallet_reserve(
@@ -375,9 +455,11 @@ revoke all on function
   private.wallet_max_amount(),
   private.wallet_raise_unavailable(uuid),
   private.wallet_apply(uuid[], bigint[], bigint[], boolean),
+  private.wallet_validate(text, uuid[], uuid[], bigint[], text[], text[], jsonb[]),
   private.wallet_record(uuid, text, uuid[], uuid[], bigint[], text[], text[], text[], jsonb[], uuid),
   private.wallet_write_entries(uuid[]),
   private.wallet_post(uuid, text, boolean, uuid[], uuid[], bigint[], text[], text[], text[], jsonb[], uuid),
+  private.wallet_post_one(uuid, text, boolean, uuid, uuid, bigint, text, text, text, jsonb),
   private.wallet_reserve(text, uuid, uuid, bigint, text, text, jsonb),
   private.wallet_clearing_account(text, text)
   from public, anon, authenticated, service_role;

@@ -66,7 +66,6 @@ declare
   v_scope uuid;
   v_owns_from boolean;
   v_to_is_system boolean;
-  v_result public.wallet_transactions;
 begin
   if private.wallet_require_caller(array['service', 'admin', 'user'], 'transfer') <> 'service' then
     v_scope := auth.uid();
@@ -82,11 +81,8 @@ begin
       perform private.wallet_fail('42501', format('wallet account %s does not take user transfers', p_to));
     end if;
   end if;
-  select t.* into v_result
-    from private.wallet_post(v_scope, 'transfer', false, array[p_from], array[p_to], array[p_amount],
-                             array[p_currency], array[p_idempotency_key], array[p_description],
-                             array[p_metadata]) t;
-  return v_result;
+  return private.wallet_post_one(v_scope, 'transfer', false, p_from, p_to, p_amount, p_currency,
+                                 p_idempotency_key, p_description, p_metadata);
 end;
 $$;
 
@@ -169,16 +165,10 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
-declare
-  v_result public.wallet_transactions;
 begin
   perform private.wallet_require_caller(array['service'], 'deposit');
-  select t.* into v_result
-    from private.wallet_post(null, 'deposit', false,
-                             array[private.wallet_clearing_account(p_source, p_currency)], array[p_account],
-                             array[p_amount], array[p_currency], array[p_idempotency_key],
-                             array[null::text], array[p_metadata]) t;
-  return v_result;
+  return private.wallet_post_one(null, 'deposit', false, private.wallet_clearing_account(p_source, p_currency),
+                                 p_account, p_amount, p_currency, p_idempotency_key, null, p_metadata);
 end;
 $$;
 
