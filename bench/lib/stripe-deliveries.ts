@@ -3,6 +3,7 @@
 // signed with the webhook secret exactly as Stripe signs them.
 import type postgres from "postgres";
 import Stripe from "stripe";
+import { createUserWithAccount } from "../../supabase/tests/support/payments-fixtures.ts";
 
 export interface StripeTopUps {
   account: string;
@@ -16,13 +17,7 @@ export interface SignedDelivery {
 
 /** One user account with `count` intents of `amount` each, attached to `pi_<run>x<n>`. */
 export async function createStripeTopUps(sql: postgres.Sql, options: { count: number; amount: number; currency: string; run: string }): Promise<StripeTopUps> {
-  const owner = crypto.randomUUID();
-  await sql`insert into auth.users (id, email, aud, role) values (${owner}, ${`stripe-${options.run}@mfuko.test`}, 'authenticated', 'authenticated')`;
-  const [{ id: account }] = await sql.begin(async (tx) => {
-    await tx`set local role authenticated`;
-    await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: owner, role: "authenticated" })}, true)`;
-    return tx`select id from public.wallet_open_account(${options.currency})`;
-  });
+  const { accountId: account } = await createUserWithAccount(sql, options.currency);
   const paymentIntents = Array.from({ length: options.count }, (_, i) => `pi_${options.run}x${i}`);
   await sql.begin(async (tx) => {
     await tx`set local role service_role`;

@@ -1,7 +1,6 @@
 // Runs sql/rls-audit.sql in one read-only transaction with the CLI's settings applied.
 import { readFileSync } from "node:fs";
 import postgres from "postgres";
-import type { Severity } from "./checks.ts";
 import type { Finding } from "./finding.ts";
 import { auditSqlPath } from "./paths.ts";
 
@@ -30,14 +29,8 @@ export function redactUrl(url: string): string {
   }
 }
 
-interface Row {
-  check: string;
-  severity: Severity;
-  schema: string | null;
-  object: string;
-  detail: string;
-  remediation: string;
-}
+/** A row of sql/rls-audit.sql: a finding before the allow-list is applied. */
+type Row = Omit<Finding, "accepted" | "reason">;
 
 export async function runAudit(url: string, settings: AuditSettings): Promise<AuditResult> {
   const auditSql = readFileSync(auditSqlPath, "utf8");

@@ -4,7 +4,7 @@
 import "../../tests/support/functions-env.ts";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AdminCall, adminRequest, answerOf, balances, createStaff, deposit, openAccount, type Staff } from "../../tests/support/admin-fixtures.ts";
+import { type AdminCall, balances, callAdmin, createStaff, deposit, idempotencyKey, openAccount, type Staff } from "../../tests/support/admin-fixtures.ts";
 import handler from "./handler.ts";
 
 const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 4, onnotice: () => undefined });
@@ -15,9 +15,8 @@ beforeAll(async () => {
   staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
 });
 
-const call = async (method: string, path: string, options: AdminCall = {}) =>
-  answerOf(await handler.fetch(adminRequest("http://functions.local", method, `/admin${path}`, options)));
-const key = () => `test-${crypto.randomUUID()}`;
+const call = (method: string, path: string, options: AdminCall = {}) => callAdmin(handler, method, path, options);
+const key = idempotencyKey;
 
 describe("GET /admin/accounts", () => {
   it("pages newest first; following next_cursor visits every matching account exactly once", async () => {

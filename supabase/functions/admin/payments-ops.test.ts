@@ -5,7 +5,7 @@ import "../../tests/support/functions-env.ts";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withRequestContext } from "../_shared/db.ts";
-import { type AdminCall, adminRequest, answerOf, balances, createStaff, deposit, openAccount, type Staff } from "../../tests/support/admin-fixtures.ts";
+import { type AdminCall, balances, callAdmin, createStaff, deposit, idempotencyKey, openAccount, type Staff } from "../../tests/support/admin-fixtures.ts";
 import handler from "./handler.ts";
 import { createMomoClient } from "../momo-webhook/momo-client.ts";
 import { createRevolutClient } from "../revolut-webhook/revolut-client.ts";
@@ -19,9 +19,8 @@ beforeAll(async () => {
   staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
 });
 
-const call = async (method: string, path: string, options: AdminCall = {}) =>
-  answerOf(await handler.fetch(adminRequest("http://functions.local", method, `/admin${path}`, options)));
-const key = () => `test-${crypto.randomUUID()}`;
+const call = (method: string, path: string, options: AdminCall = {}) => callAdmin(handler, method, path, options);
+const key = idempotencyKey;
 const unique = () => crypto.randomUUID().replaceAll("-", "");
 
 async function storeEvent(event: { provider?: string; eventId: string; type: string; payload: unknown; status: string; attempts: number }) {

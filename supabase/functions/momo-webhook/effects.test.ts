@@ -3,23 +3,15 @@
 // request-to-pay under concurrent callbacks; failures with their reason; statuses that never
 // move back; an unreachable API kept as failed (500) until dead.
 import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type MomoStandIn, momoStandInOptionsFromEnv, startMomoStandIn } from "../../tests/support/provider-standins.ts";
+import { afterAll, describe, expect, it } from "vitest";
 import { balanceOf, createTopUp, creditsTo, intentStatus, storedEvents, testSql } from "../../tests/support/payments-fixtures.ts";
 import { momoCallbackRequest } from "../../tests/support/webhook-requests.ts";
 import handler from "./handler.ts";
-import { amountFixture } from "./test-fixtures.ts";
+import { amountFixture, useMomoStandIn } from "./test-fixtures.ts";
 
 const sql = testSql(testDatabaseUrl);
-let standIn: MomoStandIn;
-beforeAll(async () => {
-  standIn = await startMomoStandIn(momoStandInOptionsFromEnv());
-  process.env.MOMO_API_BASE_URL = standIn.url;
-});
-afterAll(async () => {
-  await standIn.close();
-  await sql.end({ timeout: 1 });
-});
+const momo = useMomoStandIn();
+afterAll(() => sql.end({ timeout: 1 }));
 
 const deliver = (ref: string, body: Record<string, unknown>) => handler.fetch(momoCallbackRequest(ref, body));
 const callback = (status: string, extra: Record<string, unknown> = {}) =>
@@ -39,7 +31,7 @@ async function momoTopUp(amount: number, currency = "UGX") {
 describe("successful request-to-pay", () => {
   it("credits the amount MoMo confirms, not the one in the callback body", async () => {
     const { ref, accountId, intentId } = await momoTopUp(1500);
-    standIn.records.set(ref, amountFixture("SUCCESSFUL", "1500", "UGX"));
+    momo.current.records.set(ref, amountFixture("SUCCESSFUL", "1500", "UGX"));
     const response = await deliver(ref, callback("SUCCESSFUL"));
     expect(response.status).toBe(200);
     expect(await balanceOf(sql, accountId)).toEqual({ balance: 1500, available: 1500 });
@@ -51,12 +43,12 @@ describe("successful request-to-pay", () => {
 
   it("converts decimal amounts to minor units and sends a mismatch to review", async () => {
     const { ref, accountId } = await momoTopUp(1250, "EUR");
-    standIn.records.set(ref, amountFixture("SUCCESSFUL", "12.5", "EUR"));
+    momo.current.records.set(ref, amountFixture("SUCCESSFUL", "12.5", "EUR"));
     expect((await deliver(ref, callback("SUCCESSFUL", { currency: "EUR" }))).status).toBe(200);
     expect(await balanceOf(sql, accountId)).toMatchObject({ balance: 1250 });
 
     const other = await momoTopUp(2000);
-    standIn.records.set(other.ref, amountFixture("SUCCESSFUL", "1999", "UGX"));
+    momo.current.records.set(other.ref, amountFixture("SUCCESSFUL", "1999", "UGX"));
     expect((await deliver(other.ref, callback("SUCCESSFUL"))).status).toBe(200);
     expect(await balanceOf(sql, other.accountId)).toMatchObject({ balance: 0 });
     const [payment] = await sql`select status, review_reason from public.payments where provider = 'momo' and provider_payment_id = ${other.ref}`;
@@ -65,7 +57,7 @@ describe("successful request-to-pay", () => {
 
   it("makes one credit from 10 concurrent identical callbacks", async () => {
     const { ref, accountId } = await momoTopUp(800);
-    standIn.records.set(ref, amountFixture("SUCCESSFUL", "800", "UGX"));
+    momo.current.records.set(ref, amountFixture("SUCCESSFUL", "800", "UGX"));
     const responses = await Promise.all(Array.from({ length: 10 }, () => deliver(ref, callback("SUCCESSFUL"))));
     expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect(await creditsTo(sql, accountId)).toBe(1);
@@ -75,9 +67,9 @@ describe("successful request-to-pay", () => {
 
   it("keeps SUCCESSFUL when a late PENDING callback arrives, even if a stale read at MoMo says PENDING", async () => {
     const { ref, accountId } = await momoTopUp(300);
-    standIn.records.set(ref, amountFixture("SUCCESSFUL", "300", "UGX"));
+    momo.current.records.set(ref, amountFixture("SUCCESSFUL", "300", "UGX"));
     expect((await deliver(ref, callback("SUCCESSFUL"))).status).toBe(200);
-    standIn.records.set(ref, amountFixture("PENDING", "300", "UGX"));
+    momo.current.records.set(ref, amountFixture("PENDING", "300", "UGX"));
     expect((await deliver(ref, callback("PENDING"))).status).toBe(200);
     expect(await mirror(ref)).toMatchObject({ status: "SUCCESSFUL" });
     expect(await balanceOf(sql, accountId)).toMatchObject({ balance: 300 });
@@ -87,13 +79,13 @@ describe("successful request-to-pay", () => {
 describe("failed request-to-pay", () => {
   it("fails the intent with MoMo's reason, given as {code, message} or as a string", async () => {
     const structured = await momoTopUp(500);
-    standIn.records.set(structured.ref, amountFixture("FAILED", "500", "UGX", { reason: { code: "PAYER_NOT_FOUND", message: "Payer not found" } }));
+    momo.current.records.set(structured.ref, amountFixture("FAILED", "500", "UGX", { reason: { code: "PAYER_NOT_FOUND", message: "Payer not found" } }));
     expect((await deliver(structured.ref, callback("FAILED", { reason: { code: "PAYER_NOT_FOUND" } }))).status).toBe(200);
     expect(await intentStatus(sql, structured.intentId)).toEqual({ status: "failed", failure_reason: "PAYER_NOT_FOUND: Payer not found" });
     expect(await mirror(structured.ref)).toMatchObject({ status: "FAILED", reason: "PAYER_NOT_FOUND: Payer not found" });
 
     const plain = await momoTopUp(500);
-    standIn.records.set(plain.ref, amountFixture("FAILED", "500", "UGX", { reason: "APPROVAL_REJECTED" }));
+    momo.current.records.set(plain.ref, amountFixture("FAILED", "500", "UGX", { reason: "APPROVAL_REJECTED" }));
     expect((await deliver(plain.ref, callback("FAILED", { reason: "APPROVAL_REJECTED" }))).status).toBe(200);
     expect(await intentStatus(sql, plain.intentId)).toEqual({ status: "failed", failure_reason: "APPROVAL_REJECTED" });
     expect(await balanceOf(sql, plain.accountId)).toMatchObject({ balance: 0 });
@@ -101,7 +93,7 @@ describe("failed request-to-pay", () => {
 
   it("believes MoMo over a forged SUCCESSFUL callback for a request that failed", async () => {
     const { ref, accountId, intentId } = await momoTopUp(700);
-    standIn.records.set(ref, amountFixture("FAILED", "700", "UGX", { reason: "NOT_ENOUGH_FUNDS" }));
+    momo.current.records.set(ref, amountFixture("FAILED", "700", "UGX", { reason: "NOT_ENOUGH_FUNDS" }));
     expect((await deliver(ref, callback("SUCCESSFUL"))).status).toBe(200);
     expect(await balanceOf(sql, accountId)).toMatchObject({ balance: 0 });
     expect(await intentStatus(sql, intentId)).toMatchObject({ status: "failed" });
@@ -111,7 +103,7 @@ describe("failed request-to-pay", () => {
 describe("when MoMo cannot confirm", () => {
   it("keeps the event failed with 500 while MoMo errors, dead after 5 attempts", async () => {
     const { ref, accountId } = await momoTopUp(900);
-    standIn.records.set(ref, 500);
+    momo.current.records.set(ref, 500);
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) statuses.push((await deliver(ref, callback("SUCCESSFUL"))).status);
     expect(statuses).toEqual([500, 500, 500, 500, 200, 200]);
@@ -122,9 +114,9 @@ describe("when MoMo cannot confirm", () => {
 
   it("retries a SUCCESSFUL callback that MoMo still reports as PENDING, and credits once it is confirmed", async () => {
     const { ref, accountId } = await momoTopUp(400);
-    standIn.records.set(ref, amountFixture("PENDING", "400", "UGX"));
+    momo.current.records.set(ref, amountFixture("PENDING", "400", "UGX"));
     expect((await deliver(ref, callback("SUCCESSFUL"))).status).toBe(500);
-    standIn.records.set(ref, amountFixture("SUCCESSFUL", "400", "UGX"));
+    momo.current.records.set(ref, amountFixture("SUCCESSFUL", "400", "UGX"));
     expect((await deliver(ref, callback("SUCCESSFUL"))).status).toBe(200);
     expect(await storedEvents(sql, "momo", ref)).toMatchObject([{ status: "processed", attempts: 2 }]);
     expect(await balanceOf(sql, accountId)).toMatchObject({ balance: 400 });

@@ -2,23 +2,15 @@
 // (401 and nothing written for every bad case, before MoMo is asked), malformed signed bodies
 // (400, nothing written), methods and routes.
 import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type MomoStandIn, momoStandInOptionsFromEnv, startMomoStandIn } from "../../tests/support/provider-standins.ts";
+import { afterAll, describe, expect, it } from "vitest";
 import { storedEvents, testSql } from "../../tests/support/payments-fixtures.ts";
 import { IN_PROCESS_ORIGIN, momoCallbackRequest, momoCallbackToken } from "../../tests/support/webhook-requests.ts";
 import handler from "./handler.ts";
-import { amountFixture } from "./test-fixtures.ts";
+import { amountFixture, useMomoStandIn } from "./test-fixtures.ts";
 
 const sql = testSql(testDatabaseUrl);
-let standIn: MomoStandIn;
-beforeAll(async () => {
-  standIn = await startMomoStandIn(momoStandInOptionsFromEnv());
-  process.env.MOMO_API_BASE_URL = standIn.url;
-});
-afterAll(async () => {
-  await standIn.close();
-  await sql.end({ timeout: 1 });
-});
+const momo = useMomoStandIn();
+afterAll(() => sql.end({ timeout: 1 }));
 
 const callback = { financialTransactionId: "3728171", externalId: "order-1", amount: "1500", currency: "UGX", payer: { partyIdType: "MSISDN", partyId: "256772123456" }, status: "SUCCESSFUL" };
 
@@ -30,19 +22,19 @@ async function rowsFor(ref: string): Promise<number> {
 }
 
 async function expectRejected(request: Request, status: number, code: string, ref: string) {
-  const asked = standIn.requests.length;
+  const asked = momo.current.requests.length;
   const response = await handler.fetch(request);
   expect(response.status).toBe(status);
   expect(((await response.json()) as { error: { code: string } }).error.code).toBe(code);
   expect(await rowsFor(ref)).toBe(0);
-  expect(standIn.requests.length).toBe(asked);
+  expect(momo.current.requests.length).toBe(asked);
 }
 
 describe("momo-webhook callback token", () => {
   it("accepts the token of the reference id, over PUT and POST", async () => {
     for (const method of ["PUT", "POST"]) {
       const ref = crypto.randomUUID();
-      standIn.records.set(ref, amountFixture("SUCCESSFUL", "1500", "UGX"));
+      momo.current.records.set(ref, amountFixture("SUCCESSFUL", "1500", "UGX"));
       const response = await handler.fetch(momoCallbackRequest(ref, callback, {}, { method }));
       expect(response.status).toBe(200);
       expect(response.headers.get("x-ratelimit-limit")).toBe("50");

@@ -1,4 +1,9 @@
-// What MoMo's GET requesttopay answers, for the tests of this function.
+// Fixtures for the tests of this function: what MoMo's GET requesttopay answers, and a MoMo
+// stand-in for a whole test file.
+import { afterAll, beforeAll } from "vitest";
+import { type MomoStandIn, momoStandInOptionsFromEnv, startMomoStandIn } from "../../tests/support/provider-standins.ts";
+
+/** What MoMo's GET requesttopay answers for one reference. */
 export function amountFixture(status: "PENDING" | "SUCCESSFUL" | "FAILED", amount: string, currency: string, extra: Record<string, unknown> = {}) {
   return {
     amount,
@@ -10,5 +15,24 @@ export function amountFixture(status: "PENDING" | "SUCCESSFUL" | "FAILED", amoun
     payeeNote: "mfuko",
     status,
     ...extra,
+  };
+}
+
+/**
+ * A MoMo stand-in for the whole test file, with MOMO_API_BASE_URL pointing at it (the
+ * functions read the variable per call). `current` is the stand-in once beforeAll has run.
+ */
+export function useMomoStandIn(): { readonly current: MomoStandIn } {
+  let standIn: MomoStandIn | undefined;
+  beforeAll(async () => {
+    standIn = await startMomoStandIn(momoStandInOptionsFromEnv());
+    process.env.MOMO_API_BASE_URL = standIn.url;
+  });
+  afterAll(() => standIn?.close());
+  return {
+    get current(): MomoStandIn {
+      if (!standIn) throw new Error("the MoMo stand-in is only there once beforeAll has run");
+      return standIn;
+    },
   };
 }

@@ -74,6 +74,19 @@ export interface AdminAnswer {
   body: any;
 }
 
+/** Calls the admin function in-process, the way the gateway hands it a request. */
+export async function callAdmin(
+  handler: { fetch(request: Request): Response | Promise<Response> },
+  method: string,
+  path: string,
+  call: AdminCall = {},
+): Promise<AdminAnswer> {
+  return answerOf(await handler.fetch(adminRequest("http://functions.local", method, `/admin${path}`, call)));
+}
+
+/** A fresh Idempotency-Key. */
+export const idempotencyKey = (): string => `test-${crypto.randomUUID()}`;
+
 export async function answerOf(response: Response): Promise<AdminAnswer> {
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
