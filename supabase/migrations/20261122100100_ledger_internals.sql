@@ -383,6 +383,25 @@ begin
 end;
 $$;
 
+-- A hold or withdrawal, locked for capture or void, or WL007. The hold row lock comes before
+-- any account lock, as in wallet_reverse.
+create function private.wallet_lock_hold(p_hold_id uuid) returns public.wallet_transactions
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_hold public.wallet_transactions;
+begin
+  select t.* into v_hold from public.wallet_transactions t
+   where t.id = p_hold_id and t.kind in ('hold', 'withdrawal')
+     for no key update;
+  if not found then
+    perform private.wallet_fail('WL007', format('hold %s not found', p_hold_id));
+  end if;
+  return v_hold;
+end;
+$$;
+
 -- Records a hold or withdrawal (pending) and reserves its amount: available drops, balance
 -- does not.
 create function private.wallet_reserve(
@@ -460,6 +479,7 @@ revoke all on function
   private.wallet_write_entries(uuid[]),
   private.wallet_post(uuid, text, boolean, uuid[], uuid[], bigint[], text[], text[], text[], jsonb[], uuid),
   private.wallet_post_one(uuid, text, boolean, uuid, uuid, bigint, text, text, text, jsonb),
+  private.wallet_lock_hold(uuid),
   private.wallet_reserve(text, uuid, uuid, bigint, text, text, jsonb),
   private.wallet_clearing_account(text, text)
   from public, anon, authenticated, service_role;

@@ -236,13 +236,7 @@ declare
   v_to_currency text;
 begin
   perform private.wallet_require_caller(array['service'], 'capture a hold');
-  -- The hold row lock comes before any account lock, as in wallet_void and wallet_reverse.
-  select t.* into v_hold from public.wallet_transactions t
-   where t.id = p_hold_id and t.kind in ('hold', 'withdrawal')
-     for no key update;
-  if not found then
-    perform private.wallet_fail('WL007', format('hold %s not found', p_hold_id));
-  end if;
+  v_hold := private.wallet_lock_hold(p_hold_id);
 
   if v_hold.status <> 'pending' then
     if p_idempotency_key is not null and v_hold.capture_idempotency_key = p_idempotency_key then
@@ -311,12 +305,7 @@ declare
   v_hold public.wallet_transactions;
 begin
   perform private.wallet_require_caller(array['service'], 'void a hold');
-  select t.* into v_hold from public.wallet_transactions t
-   where t.id = p_hold_id and t.kind in ('hold', 'withdrawal')
-     for no key update;
-  if not found then
-    perform private.wallet_fail('WL007', format('hold %s not found', p_hold_id));
-  end if;
+  v_hold := private.wallet_lock_hold(p_hold_id);
   if v_hold.status <> 'pending' then
     perform private.wallet_fail('WL008', format('hold %s is already %s', p_hold_id,
       case v_hold.status when 'posted' then 'captured' else v_hold.status end));
