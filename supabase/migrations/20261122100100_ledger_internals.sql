@@ -288,7 +288,8 @@ $$;
 
 -- Records and posts transfer-like transactions (transfer, deposit, reversal): all the new
 -- ones take effect together or not at all; replays change nothing. Returns the
--- transactions in input order.
+-- transactions in input order. Its inserts are audited per statement
+-- (mfuko.audit_per_statement, see audit.attach): a batch writes hundreds of rows at once.
 create function private.wallet_post(
   p_scope uuid,
   p_kind text,
@@ -306,6 +307,7 @@ returns setof public.wallet_transactions
 language plpgsql
 set search_path = ''
 set plan_cache_mode = force_generic_plan
+set mfuko.audit_per_statement = 'on'
 as $$
 declare
   v_order uuid[];

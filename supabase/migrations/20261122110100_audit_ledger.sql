@@ -1,6 +1,7 @@
 -- The ledger's three tables go under audit like every financial table. Row-level, with
 -- nothing redacted: ledger rows hold no credentials (docs/AUDIT.md has the cost measured
--- on wallet_transfer).
+-- on wallet_transfer). Transactions and entries are inserted in sets by batches, reversals
+-- and adjustments (private.wallet_post), which record those inserts per statement.
 select audit.attach('public.wallet_accounts');
-select audit.attach('public.wallet_transactions');
-select audit.attach('public.wallet_entries');
+select audit.attach('public.wallet_transactions', p_batched_inserts => true);
+select audit.attach('public.wallet_entries', p_batched_inserts => true);

@@ -1,7 +1,7 @@
 -- Audit rows carry the context of the request that made the change: a call emulated the way
 -- PostgREST makes it (role, JWT claims, request headers) and calls made without one.
 begin;
-select plan(32);
+select plan(38);
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('c2000000-0000-4000-8000-000000000001', 'audit-user@example.test', '{}'),
@@ -219,6 +219,70 @@ select is(
   array['invoices', 'momo_transactions', 'payment_intents', 'payments', 'refunds', 'revolut_transactions',
         'subscriptions', 'wallet_accounts', 'wallet_entries', 'wallet_transactions'],
   'the ten financial tables carry the audit triggers for rows and for truncate');
+
+-- Set inserts of the ledger (batches, reversals, adjustments) are recorded per statement:
+-- the same rows, with the same context, as the row trigger writes.
+insert into auth.users (id, email) values ('c2000000-0000-4000-8000-000000000005', 'audit-batch@example.test');
+insert into public.wallet_accounts (id, owner_id, kind, currency)
+  values ('c2000000-0000-4000-8000-0000000000b1', 'c2000000-0000-4000-8000-000000000001', 'user', 'EUR'),
+         ('c2000000-0000-4000-8000-0000000000b2', 'c2000000-0000-4000-8000-000000000005', 'user', 'EUR');
+select public.wallet_deposit('c2000000-0000-4000-8000-0000000000b1', 1000, 'EUR', 'stripe', 'audit-batch-fund');
+select coalesce(max(id), 0) as before_batch from audit.log \gset
+set local role service_role;
+select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select set_config('request.headers', '{"x-correlation-id": "corr-batch-1", "x-forwarded-for": "198.51.100.4"}', true);
+select count(*) from public.wallet_transfer_batch('[
+  {"from": "c2000000-0000-4000-8000-0000000000b1", "to": "c2000000-0000-4000-8000-0000000000b2", "amount": 100, "currency": "EUR", "idempotency_key": "audit-batch-1"},
+  {"from": "c2000000-0000-4000-8000-0000000000b1", "to": "c2000000-0000-4000-8000-0000000000b2", "amount": 50, "currency": "EUR", "idempotency_key": "audit-batch-2"}]');
+reset role;
+select set_config('request.jwt.claims', '', true);
+select set_config('request.headers', '', true);
+select results_eq(
+  format($$select table_name, operation, count(*), count(*) filter (where correlation_id = 'corr-batch-1'
+                  and actor_role = 'service_role' and ip = '198.51.100.4' and record_id = new_record ->> 'id')
+             from audit.log where id > %s group by 1, 2 order by 1, 2$$, :'before_batch'),
+  $$values ('wallet_accounts', 'UPDATE', 2::bigint, 2::bigint), ('wallet_entries', 'INSERT', 4::bigint, 4::bigint),
+           ('wallet_transactions', 'INSERT', 2::bigint, 2::bigint)$$,
+  'a batch records every inserted transaction and entry and every balance update, each with the request context');
+select is(
+  (select count(*) from audit.log l join public.wallet_transactions t on t.id::text = l.record_id
+    where l.id > :before_batch and l.table_name = 'wallet_transactions' and l.new_record = to_jsonb(t)),
+  2::bigint, 'the per-statement rows hold the whole new row, as the row trigger writes it');
+
+-- Whatever a session sets, an insert is recorded exactly once: the setting only chooses the trigger.
+select coalesce(max(id), 0) as before_forged from audit.log \gset
+select set_config('mfuko.audit_per_statement', 'on', true);
+select public.wallet_transfer('c2000000-0000-4000-8000-0000000000b1', 'c2000000-0000-4000-8000-0000000000b2', 7, 'EUR', 'audit-forged-on');
+select public.wallet_set_status('c2000000-0000-4000-8000-0000000000b2', 'frozen', 'audit probe');
+select public.wallet_set_status('c2000000-0000-4000-8000-0000000000b2', 'active', 'audit probe over');
+select set_config('mfuko.audit_per_statement', 'off', true);
+select results_eq(
+  format($$select table_name, operation, count(*) from audit.log where id > %s group by 1, 2 order by 1, 2$$, :'before_forged'),
+  $$values ('wallet_accounts', 'UPDATE', 4::bigint), ('wallet_entries', 'INSERT', 2::bigint),
+           ('wallet_transactions', 'INSERT', 1::bigint)$$,
+  'with the setting on, a single transfer and two status changes are still recorded row for row');
+select coalesce(max(id), 0) as before_forged_off from audit.log \gset
+select public.wallet_reverse((select id from public.wallet_transactions where idempotency_key = 'audit-batch-1'), 'audit-reverse-1', 10);
+select is(
+  (select count(*) from audit.log where id > :before_forged_off and operation = 'INSERT'),
+  3::bigint, 'a reversal, on the set path, records its transaction and two entries once each');
+
+-- Batched inserts redact like the row trigger, in both modes.
+create table public.audit_batched (id int primary key, secret text);
+select audit.attach('public.audit_batched', array['secret'], true);
+select coalesce(max(id), 0) as before_redact from audit.log \gset
+select set_config('mfuko.audit_per_statement', 'on', true);
+insert into public.audit_batched values (1, 'tok_1'), (2, null);
+select set_config('mfuko.audit_per_statement', '', true);
+insert into public.audit_batched values (3, 'tok_3');
+select results_eq(
+  format($$select record_id, new_record ->> 'secret' from audit.log where id > %s order by record_id$$, :'before_redact'),
+  $$values ('1', '[redacted]'), ('2', null), ('3', '[redacted]')$$,
+  'per statement and per row, a redacted column shows only that it held a value');
+select is(
+  array(select tgname::text from pg_trigger where tgrelid = 'public.wallet_entries'::regclass and tgname like 'audit%' order by 1),
+  array['audit_row_change', 'audit_row_insert', 'audit_statement_insert', 'audit_truncate'],
+  'the ledger''s entries carry the row trigger, the two complementary insert triggers and the truncate trigger');
 
 -- The shape audit.log has no CHECK constraints for (they cost every row; the migration says
 -- why), over every row this test wrote.
