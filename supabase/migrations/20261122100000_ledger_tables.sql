@@ -28,6 +28,31 @@ comment on table private.wallet_settings is
 insert into private.wallet_settings (max_amount) values (10000000000);
 revoke all on table private.wallet_settings from public, anon, authenticated, service_role;
 
+-- Time-ordered ids for wallet_transactions (the UUID version 7 layout: 48 bits of Unix time in
+-- milliseconds, then random bits). Random v4 ids put every new transaction on a random page of
+-- its primary key, of wallet_entries' transaction_id index and of the audit's record index;
+-- after each checkpoint those pages are written to the WAL in full. With ids that grow, the
+-- inserts land on the right-hand pages: at 150,000 transactions 12 s of the transfer benchmark
+-- wrote 36 % less WAL and a quarter of the full-page images (docs/LEDGER.md). PostgreSQL 15 has no
+-- built-in v7; this keeps gen_random_uuid's randomness and overwrites the first 48 bits and
+-- the version nibble.
+create function private.uuid_v7() returns uuid
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+  return pg_catalog.encode(
+    pg_catalog.set_bit(pg_catalog.set_bit(
+      overlay(pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
+              placing substring(pg_catalog.int8send((extract(epoch from pg_catalog.clock_timestamp()) * 1000)::bigint) from 3)
+              from 1 for 6),
+      52, 1), 53, 1),  -- version 4 (0100) becomes 7 (0111)
+    'hex')::uuid;
+end;
+$$;
+revoke all on function private.uuid_v7() from public, anon, authenticated, service_role;
+
 -- ---------------------------------------------------------------------------------------
 -- Tables
 -- ---------------------------------------------------------------------------------------
@@ -64,7 +89,7 @@ comment on table public.wallet_accounts is
   'minus active holds. Written only by the wallet_* functions.';
 
 create table public.wallet_transactions (
-  id uuid primary key default gen_random_uuid(),
+  id uuid primary key default private.uuid_v7(),
   kind text not null
     check (kind in ('transfer', 'deposit', 'withdrawal', 'reversal', 'adjustment', 'hold')),
   status text not null check (status in ('pending', 'posted', 'voided')),

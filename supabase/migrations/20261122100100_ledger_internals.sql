@@ -214,7 +214,7 @@ declare
 begin
   perform private.wallet_validate(p_kind, p_from, p_to, p_amount, p_currency, p_key, p_metadata);
 
-  v_ids := array(select gen_random_uuid() from generate_series(1, cardinality(p_key)));
+  v_ids := array(select private.uuid_v7() from generate_series(1, cardinality(p_key)));
 
   -- Keys in sorted order, so two batches sharing keys wait for each other without a cycle.
   with inserted as (

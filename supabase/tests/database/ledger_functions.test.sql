@@ -2,7 +2,7 @@
 -- transfer_batch, balance and set_status, called as service_role (the caller matrix is in
 -- ledger_access.test.sql, holds and reversals in ledger_holds_reversals.test.sql).
 begin;
-select plan(64);
+select plan(66);
 
 -- Fixture: two users with USD accounts, alice also EUR.
 insert into auth.users (id, email) values
@@ -221,6 +221,18 @@ select is((select count(*) from (select transaction_id from public.wallet_entrie
   'every transaction sums to zero');
 select is((select count(*) from (select currency from public.wallet_accounts group by 1 having sum(balance) <> 0) s), 0::bigint,
   'every currency sums to zero');
+
+-- Transaction ids are time-ordered (UUID version 7: Unix milliseconds first), on the single
+-- path and the set path alike.
+select ok(
+  (select count(*) > 10
+          and bool_and(substr(t.id::text, 15, 1) = '7'
+                       and abs(('x' || translate(substr(t.id::text, 1, 13), '-', ''))::bit(48)::bigint
+                               - (extract(epoch from clock_timestamp()) * 1000)::bigint) < 60000)
+     from public.wallet_transactions t where t.created_at = now()),
+  'every transaction id of this test is version 7 and carries the time it was made');
+select private.uuid_v7() as earlier_id, pg_sleep(0.002) \gset
+select ok(:'earlier_id'::uuid < private.uuid_v7(), 'an id made later sorts later');
 
 select * from finish();
 rollback;
