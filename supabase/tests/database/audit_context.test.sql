@@ -1,7 +1,7 @@
 -- Audit rows carry the context of the request that made the change: a call emulated the way
 -- PostgREST makes it (role, JWT claims, request headers) and calls made without one.
 begin;
-select plan(38);
+select plan(39);
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('c2000000-0000-4000-8000-000000000001', 'audit-user@example.test', '{}'),
@@ -279,6 +279,17 @@ select results_eq(
   format($$select record_id, new_record ->> 'secret' from audit.log where id > %s order by record_id$$, :'before_redact'),
   $$values ('1', '[redacted]'), ('2', null), ('3', '[redacted]')$$,
   'per statement and per row, a redacted column shows only that it held a value');
+-- Attaching again without batched inserts leaves the plain row trigger, which records inserts again.
+select audit.attach('public.audit_batched', array['secret']);
+select set_config('mfuko.audit_per_statement', 'on', true);
+insert into public.audit_batched values (4, 'tok_4');
+select set_config('mfuko.audit_per_statement', '', true);
+select is(
+  (select string_agg(tgname::text, ',' order by tgname::text) from pg_trigger
+    where tgrelid = 'public.audit_batched'::regclass and tgname like 'audit%')
+  || ' ' || (select count(*) from audit.log where id > :before_redact and record_id = '4'),
+  'audit_row_change,audit_truncate 1',
+  're-attaching without batched inserts drops the insert triggers and records every insert row by row');
 select is(
   array(select tgname::text from pg_trigger where tgrelid = 'public.wallet_entries'::regclass and tgname like 'audit%' order by 1),
   array['audit_row_change', 'audit_row_insert', 'audit_statement_insert', 'audit_truncate'],
