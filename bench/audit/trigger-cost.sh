@@ -47,9 +47,11 @@ $call
 commit;
 SQL
 
-attach_row()  { for t in $tables; do psql_q -c "select audit.attach('${t%%:*}')"; done; }
+# The installed design: the migration's own attach calls (row triggers, and the ledger's set
+# inserts per statement).
+attach_row()  { psql_q -f "$here/../../supabase/migrations/20261122110100_audit_ledger.sql"; }
 attach_stmt() { for t in $tables; do psql_q -c "select audit.bench_attach_statement('${t%%:*}', '${t##*:}')"; done; }
-detach_all()  { for t in $tables; do for g in audit_row_change audit_insert audit_update audit_delete; do psql_q -c "drop trigger if exists $g on ${t%%:*}"; done; done; }
+detach_all()  { for t in $tables; do for g in audit_row_change audit_row_insert audit_statement_insert audit_insert audit_update audit_delete; do psql_q -c "drop trigger if exists $g on ${t%%:*}"; done; done; }
 # pgbench exits non-zero when a client aborts; a variant that fails stops the run.
 run() {
   local out

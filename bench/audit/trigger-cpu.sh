@@ -34,11 +34,13 @@ for i in $(seq "$batches"); do
   echo "select count(*) from public.wallet_transfer_batch((select jsonb_agg(jsonb_build_object('p_from', a.id, 'p_to', b.id, 'p_amount', 1, 'p_currency', 'USD', 'p_idempotency_key', gen_random_uuid()::text)) from generate_series(1, 100) g join bench_audit.ledger_accounts a on a.n = 1 + (g % 50) join bench_audit.ledger_accounts b on b.n = 1 + ((g + 7) % 50)));"
 done >> "$work/batches.sql"
 
-detach_all() { for t in $tables; do for g in audit_row_change audit_insert audit_update audit_delete; do psql_q -c "drop trigger if exists $g on $t"; done; done; }
+detach_all() { for t in $tables; do for g in audit_row_change audit_row_insert audit_statement_insert audit_insert audit_update audit_delete; do psql_q -c "drop trigger if exists $g on $t"; done; done; }
+# row_level is the installed design: the migration's own attach calls (row triggers, and the
+# ledger's set inserts per statement).
 use() {
   detach_all
   case $1 in
-    row_level) for t in $tables; do psql_q -c "select audit.attach('$t')"; done ;;
+    row_level) psql_q -f "$here/../../supabase/migrations/20261122110100_audit_ledger.sql" ;;
     statement_level) for t in $tables; do psql_q -c "select audit.bench_attach_statement('$t', 'id')"; done ;;
   esac
 }
