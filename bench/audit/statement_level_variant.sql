@@ -1,22 +1,16 @@
 -- The alternative design measured against audit.record_row_change (row-level, the one the
 -- migrations install): triggers per statement and operation that read the transition
 -- tables and write every changed row with one INSERT, reading the request context once per
--- statement. Loaded only by the benchmarks in bench/audit/, never by a migration.
+-- statement (audit.request_context, as the installed triggers do). Loaded only by the
+-- benchmarks in bench/audit/, never by a migration.
 create or replace function audit.bench_record_statement() returns trigger
 language plpgsql
 security definer
 set search_path = ''
 as $$
 declare
-  v_claims jsonb := nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
-  v_headers jsonb := nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb;
-  v_actor_id uuid := (v_claims ->> 'sub')::uuid;
-  v_actor_role text := coalesce(v_claims ->> 'role', nullif(pg_catalog.current_setting('role'), 'none'), session_user);
-  v_correlation_id text := pg_catalog.left(coalesce(v_headers ->> 'x-correlation-id',
-                             nullif(pg_catalog.current_setting('app.correlation_id', true), '')), 128);
-  v_ip inet := audit.client_ip(pg_catalog.btrim(pg_catalog.split_part(v_headers ->> 'x-forwarded-for', ',', 1)));
+  v_context record := audit.request_context();
   v_pk text := tg_argv[0];
-  v_redact text[] := tg_argv[1:];
   v_old_rows jsonb[];
   v_new_rows jsonb[];
 begin
@@ -44,23 +38,14 @@ begin
     tg_table_name,
     tg_op,
     coalesce(c.new_image, c.old_image) ->> v_pk,
-    case when v_redact = '{}' then c.old_image else coalesce(c.old_image || (
-      select pg_catalog.jsonb_object_agg(r, '"[redacted]"'::jsonb)
-        from pg_catalog.unnest(v_redact) as r where c.old_image ->> r is not null), c.old_image) end,
-    case when v_redact = '{}' then c.new_image else coalesce(c.new_image || (
-      select pg_catalog.jsonb_object_agg(r, '"[redacted]"'::jsonb)
-        from pg_catalog.unnest(v_redact) as r where c.new_image ->> r is not null), c.new_image) end,
+    case when tg_nargs > 1 then audit.redacted(c.old_image, tg_argv[1:]) else c.old_image end,
+    case when tg_nargs > 1 then audit.redacted(c.new_image, tg_argv[1:]) else c.new_image end,
     case when tg_op = 'UPDATE' then array(
       select e.key from pg_catalog.jsonb_each(c.new_image) as e
        where e.value is distinct from c.old_image -> e.key
        order by e.key) end,
-    v_actor_id,
-    v_actor_role,
-    v_claims -> 'app_metadata' ->> 'role',
-    v_claims ->> 'session_id',
-    v_correlation_id,
-    v_ip,
-    pg_catalog.left(v_headers ->> 'user-agent', 512)
+    v_context.actor_id, v_context.actor_role, v_context.actor_app_role, v_context.session_id,
+    v_context.correlation_id, v_context.ip, v_context.user_agent
   from rows from (pg_catalog.unnest(v_old_rows), pg_catalog.unnest(v_new_rows)) as c (old_image, new_image);
   return null;
 end;

@@ -74,8 +74,9 @@ create trigger log_reject_truncate
   for each statement execute function audit.reject_change();
 
 -- An address from x-forwarded-for, or null when it does not parse: a bad header must never
--- fail the audited write. The trigger recognises plain IPv4 itself and only calls this for
--- anything else, so the common case does not pay for the exception handler's subtransaction.
+-- fail the audited write. audit.request_context recognises plain IPv4 itself and only calls
+-- this for anything else, so the common case does not pay for the exception handler's
+-- subtransaction.
 create function audit.client_ip(p_hop text) returns inet
 language plpgsql
 immutable
@@ -89,47 +90,77 @@ exception
 end;
 $$;
 
+-- Who made the change and through which request, as PostgREST (or an edge function emulating
+-- it) put it into the transaction: JWT claims, request headers, else app.correlation_id and
+-- the role. One place for both trigger functions below.
+create function audit.request_context(
+  out actor_id uuid,
+  out actor_role text,
+  out actor_app_role text,
+  out session_id text,
+  out correlation_id text,
+  out ip inet,
+  out user_agent text
+)
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_claims jsonb := nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+  v_headers jsonb := nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb;
+  -- The client as the edge saw it: the first hop of x-forwarded-for.
+  v_hop text := pg_catalog.btrim(pg_catalog.split_part(v_headers ->> 'x-forwarded-for', ',', 1));
+begin
+  actor_id := (v_claims ->> 'sub')::uuid;
+  actor_role := coalesce(v_claims ->> 'role', nullif(pg_catalog.current_setting('role'), 'none'), session_user);
+  actor_app_role := v_claims -> 'app_metadata' ->> 'role';
+  session_id := v_claims ->> 'session_id';
+  correlation_id := pg_catalog.left(coalesce(v_headers ->> 'x-correlation-id',
+                                             nullif(pg_catalog.current_setting('app.correlation_id', true), '')), 128);
+  if v_hop ~ '^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$' then
+    ip := v_hop::inet;
+  elsif v_hop <> '' then
+    ip := audit.client_ip(v_hop);
+  end if;
+  user_agent := pg_catalog.left(v_headers ->> 'user-agent', 512);
+end;
+$$;
+
+-- A row image with the listed columns replaced by a marker where they hold a value, so the
+-- audit shows that they were written or changed but not what they hold.
+create function audit.redacted(p_image jsonb, p_columns text[]) returns jsonb
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  return p_image || coalesce((select pg_catalog.jsonb_object_agg(c.name, '[redacted]')
+                                from pg_catalog.unnest(p_columns) as c(name)
+                               where p_image ->> c.name is not null), '{}');
+end;
+$$;
+
 -- One audit row per changed row. Trigger arguments: the primary-key column, then the columns
 -- whose values must never reach the audit (provider payloads can carry tokens such as
--- Stripe's client_secret): they are replaced by a marker, so the audit still shows that they
--- changed. The body is kept to plain expressions and a single INSERT because it runs for
--- every ledger row; docs/AUDIT.md has the measurements, including why this is row-level.
+-- Stripe's client_secret): they are replaced by a marker (audit.redacted). The body is one
+-- INSERT because it runs for every ledger row; docs/AUDIT.md has the measurements, including
+-- why this is row-level.
 create function audit.record_row_change() returns trigger
 language plpgsql
 security definer
 set search_path = ''
 as $$
 declare
-  v_claims jsonb := nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
-  v_headers jsonb := nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb;
+  v_context record := audit.request_context();
   v_old jsonb;
   v_new jsonb;
-  v_old_logged jsonb;
-  v_new_logged jsonb;
-  -- The client as the edge saw it: the first hop of x-forwarded-for.
-  v_hop text := pg_catalog.btrim(pg_catalog.split_part(v_headers ->> 'x-forwarded-for', ',', 1));
-  v_ip inet;
 begin
   if tg_op <> 'INSERT' then
     v_old := pg_catalog.to_jsonb(old);
   end if;
   if tg_op <> 'DELETE' then
     v_new := pg_catalog.to_jsonb(new);
-  end if;
-  v_old_logged := v_old;
-  v_new_logged := v_new;
-  for i in 1 .. tg_nargs - 1 loop
-    if v_old ->> tg_argv[i] is not null then
-      v_old_logged := v_old_logged || pg_catalog.jsonb_build_object(tg_argv[i], '[redacted]');
-    end if;
-    if v_new ->> tg_argv[i] is not null then
-      v_new_logged := v_new_logged || pg_catalog.jsonb_build_object(tg_argv[i], '[redacted]');
-    end if;
-  end loop;
-  if v_hop ~ '^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$' then
-    v_ip := v_hop::inet;
-  elsif v_hop <> '' then
-    v_ip := audit.client_ip(v_hop);
   end if;
 
   insert into audit.log (
@@ -140,19 +171,13 @@ begin
     tg_table_name,
     tg_op,
     coalesce(v_new, v_old) ->> tg_argv[0],
-    v_old_logged,
-    v_new_logged,
+    case when tg_nargs > 1 then audit.redacted(v_old, tg_argv[1:]) else v_old end,
+    case when tg_nargs > 1 then audit.redacted(v_new, tg_argv[1:]) else v_new end,
     case when tg_op = 'UPDATE' then
       extensions.akeys(extensions.hstore(new) operator(extensions.-) extensions.hstore(old))
     end,
-    (v_claims ->> 'sub')::uuid,
-    coalesce(v_claims ->> 'role', nullif(pg_catalog.current_setting('role'), 'none'), session_user),
-    v_claims -> 'app_metadata' ->> 'role',
-    v_claims ->> 'session_id',
-    pg_catalog.left(coalesce(v_headers ->> 'x-correlation-id',
-                             nullif(pg_catalog.current_setting('app.correlation_id', true), '')), 128),
-    v_ip,
-    pg_catalog.left(v_headers ->> 'user-agent', 512)
+    v_context.actor_id, v_context.actor_role, v_context.actor_app_role, v_context.session_id,
+    v_context.correlation_id, v_context.ip, v_context.user_agent
   );
   return null;
 end;
@@ -169,14 +194,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_claims jsonb := nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
-  v_headers jsonb := nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb;
-  v_actor_id uuid := (v_claims ->> 'sub')::uuid;
-  v_actor_role text := coalesce(v_claims ->> 'role', nullif(pg_catalog.current_setting('role'), 'none'), session_user);
-  v_correlation_id text := pg_catalog.left(coalesce(v_headers ->> 'x-correlation-id',
-                             nullif(pg_catalog.current_setting('app.correlation_id', true), '')), 128);
-  v_ip inet := audit.client_ip(pg_catalog.btrim(pg_catalog.split_part(v_headers ->> 'x-forwarded-for', ',', 1)));
-  v_user_agent text := pg_catalog.left(v_headers ->> 'user-agent', 512);
+  v_context record := audit.request_context();
 begin
   if tg_op = 'TRUNCATE' then
     insert into audit.log (
@@ -184,8 +202,8 @@ begin
       actor_id, actor_role, actor_app_role, session_id, correlation_id, ip, user_agent
     ) values (
       tg_table_schema, tg_table_name, tg_op,
-      v_actor_id, v_actor_role, v_claims -> 'app_metadata' ->> 'role', v_claims ->> 'session_id',
-      v_correlation_id, v_ip, v_user_agent
+      v_context.actor_id, v_context.actor_role, v_context.actor_app_role, v_context.session_id,
+      v_context.correlation_id, v_context.ip, v_context.user_agent
     );
   else
     insert into audit.log (
@@ -193,11 +211,9 @@ begin
       actor_id, actor_role, actor_app_role, session_id, correlation_id, ip, user_agent
     )
     select tg_table_schema, tg_table_name, tg_op, r.image ->> tg_argv[0],
-           r.image || coalesce((select pg_catalog.jsonb_object_agg(c.name, '[redacted]')
-                                  from pg_catalog.unnest(tg_argv[1:]) as c(name)
-                                 where r.image ->> c.name is not null), '{}'),
-           v_actor_id, v_actor_role, v_claims -> 'app_metadata' ->> 'role', v_claims ->> 'session_id',
-           v_correlation_id, v_ip, v_user_agent
+           case when tg_nargs > 1 then audit.redacted(r.image, tg_argv[1:]) else r.image end,
+           v_context.actor_id, v_context.actor_role, v_context.actor_app_role, v_context.session_id,
+           v_context.correlation_id, v_context.ip, v_context.user_agent
       from (select pg_catalog.to_jsonb(n) as image from inserted_rows n) as r;
   end if;
   return null;
@@ -271,8 +287,9 @@ begin
 end;
 $$;
 
-revoke all on function audit.reject_change(), audit.client_ip(text),
-  audit.record_row_change(), audit.record_statement(), audit.attach(regclass, text[], boolean)
+revoke all on function audit.reject_change(), audit.client_ip(text), audit.request_context(),
+  audit.redacted(jsonb, text[]), audit.record_row_change(), audit.record_statement(),
+  audit.attach(regclass, text[], boolean)
   from public;
 
 -- Reading the trail: the admin API queries it as `authenticated` with the caller's claims
