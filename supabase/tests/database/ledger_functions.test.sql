@@ -2,7 +2,7 @@
 -- transfer_batch, balance and set_status, called as service_role (the caller matrix is in
 -- ledger_access.test.sql, holds and reversals in ledger_holds_reversals.test.sql).
 begin;
-select plan(66);
+select plan(69);
 
 -- Fixture: two users with USD accounts, alice also EUR.
 insert into auth.users (id, email) values
@@ -123,9 +123,31 @@ select is(public.wallet_balance('ac000000-0000-4000-8000-00000000000a'), 7433::b
 select throws_ok($$ select public.wallet_transfer_batch(jsonb_build_array(
      jsonb_build_object('from', 'ac000000-0000-4000-8000-00000000000a', 'to', 'ac000000-0000-4000-8000-00000000000b', 'amount', 1, 'currency', 'USD', 'idempotency_key', 'fn-b-4'),
      jsonb_build_object('from', 'ac000000-0000-4000-8000-00000000000b', 'to', 'ac000000-0000-4000-8000-00000000000a', 'amount', 999999, 'currency', 'USD', 'idempotency_key', 'fn-b-5'))) $$,
-  'WL001', null, 'batch with one overdraft: WL001');
+  'WL001', 'insufficient funds in wallet account ac000000-0000-4000-8000-00000000000b', 'batch with one overdraft: WL001 naming the account');
 select is((select count(*) from public.wallet_transactions where idempotency_key in ('fn-b-4', 'fn-b-5')), 0::bigint,
   'a failed batch writes nothing (all or nothing)');
+-- A batch changes all its accounts in one UPDATE; the accounts it refuses are reported as one
+-- UPDATE per account in lock order would report them: the first refusal in that order.
+reset role;
+insert into auth.users (id, email) values ('a1000000-0000-4000-8000-000000000003', 'ledger-fn-carol@test.local');
+insert into public.wallet_accounts (id, owner_id, kind, currency) values
+  ('ac000000-0000-4000-8000-00000000000c', 'a1000000-0000-4000-8000-000000000003', 'user', 'USD');
+set local role service_role;
+select public.wallet_set_status('ac000000-0000-4000-8000-00000000000c', 'frozen', 'batch test');
+select throws_ok($$ select public.wallet_transfer_batch(jsonb_build_array(
+     jsonb_build_object('from', 'ac000000-0000-4000-8000-00000000000a', 'to', 'ac000000-0000-4000-8000-00000000000b', 'amount', 1, 'currency', 'USD', 'idempotency_key', 'fn-b-8'),
+     jsonb_build_object('from', 'ac000000-0000-4000-8000-00000000000a', 'to', 'ac000000-0000-4000-8000-00000000000c', 'amount', 1, 'currency', 'USD', 'idempotency_key', 'fn-b-9'))) $$,
+  'WL004', 'wallet account ac000000-0000-4000-8000-00000000000c is frozen', 'batch paying a frozen account: WL004 naming it');
+select throws_ok($$ select public.wallet_transfer_batch(jsonb_build_array(
+     jsonb_build_object('from', 'ac000000-0000-4000-8000-00000000000a', 'to', 'ac000000-0000-4000-8000-00000000000c', 'amount', 1, 'currency', 'USD', 'idempotency_key', 'fn-b-10'),
+     jsonb_build_object('from', 'ac000000-0000-4000-8000-00000000000b', 'to', 'ac000000-0000-4000-8000-00000000000a', 'amount', 999999, 'currency', 'USD', 'idempotency_key', 'fn-b-11'))) $$,
+  'WL001', 'insufficient funds in wallet account ac000000-0000-4000-8000-00000000000b', 'two refusals in a batch: the first account in lock order is reported');
+select results_eq(
+  $$ select id, balance, available from public.wallet_accounts where id in ('ac000000-0000-4000-8000-00000000000a', 'ac000000-0000-4000-8000-00000000000b', 'ac000000-0000-4000-8000-00000000000c') order by id $$,
+  $$ values ('ac000000-0000-4000-8000-00000000000a'::uuid, 7433::bigint, 7433::bigint),
+            ('ac000000-0000-4000-8000-00000000000b'::uuid, 2567::bigint, 2567::bigint),
+            ('ac000000-0000-4000-8000-00000000000c'::uuid, 0::bigint, 0::bigint) $$,
+  'refused batches change no balance');
 select throws_ok($$ select public.wallet_transfer_batch(jsonb_build_array(
      jsonb_build_object('from', 'ac000000-0000-4000-8000-00000000000a', 'to', 'ac000000-0000-4000-8000-00000000000b', 'amount', 1, 'currency', 'USD', 'idempotency_key', 'fn-b-6'),
      jsonb_build_object('from', 'ac000000-0000-4000-8000-00000000000a', 'to', 'ac000000-0000-4000-8000-00000000000b', 'amount', 2, 'currency', 'USD', 'idempotency_key', 'fn-b-6'))) $$,
