@@ -65,10 +65,11 @@ export async function withRequestContext<T>(
   if (!DB_ROLES.includes(context.role)) throw new Error(`unknown database role ${String(context.role)}`);
   try {
     return await sql.begin(async (tx) => {
-      // The role is one of DB_ROLES, so it is safe to splice; SET cannot take a parameter.
-      await tx.unsafe(`set local role ${context.role}`);
+      // set_config('role', ..., true) is SET LOCAL ROLE with a bound parameter, and setting it
+      // in the same statement as the context saves a round trip on every request.
       await tx`
-        select set_config('request.jwt.claims', ${JSON.stringify(context.claims)}, true),
+        select set_config('role', ${context.role}, true),
+               set_config('request.jwt.claims', ${JSON.stringify(context.claims)}, true),
                set_config('request.headers', ${JSON.stringify(headersObject(context.headers))}, true),
                set_config('app.correlation_id', ${context.correlationId}, true)`;
       return fn(tx);
