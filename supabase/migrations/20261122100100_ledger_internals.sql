@@ -95,7 +95,7 @@ as $$
 declare
   r record;
   v_changed uuid[];
-  v_refused uuid;
+  v_accounts bigint;
 begin
   if cardinality(p_accounts) > 2 then
     perform 1
@@ -104,14 +104,16 @@ begin
       order by a.kind = 'system', a.id
         for no key update;
 
-    with changed as (
+    with deltas as (
+      select u.account_id, sum(u.balance)::bigint as balance, sum(u.available)::bigint as available
+        from unnest(p_accounts, p_balance, p_available) as u(account_id, balance, available)
+       group by u.account_id
+    ), changed as (
       update public.wallet_accounts a
          set balance = a.balance + d.balance,
              available = a.available + d.available,
              updated_at = now()
-        from (select u.account_id, sum(u.balance)::bigint as balance, sum(u.available)::bigint as available
-                from unnest(p_accounts, p_balance, p_available) as u(account_id, balance, available)
-               group by u.account_id) as d
+        from deltas d
        where a.id = d.account_id
          and a.status = 'active'
          and (p_force or a.allow_negative
@@ -119,18 +121,19 @@ begin
                   and (d.balance >= 0 or a.balance + d.balance >= 0)))
       returning a.id
     )
-    select array_agg(c.id) into v_changed from changed c;
+    select array_agg(c.id), (select count(*) from deltas)
+      into v_changed, v_accounts
+      from changed c;
 
     -- Some account refused: report the first in lock order, as one UPDATE per account would.
-    select d.id
-      into v_refused
-      from unnest(p_accounts) as d(id)
-      left join public.wallet_accounts a on a.id = d.id
-     where d.id <> all (coalesce(v_changed, '{}'))
-     order by a.kind = 'system' nulls first, d.id
-     limit 1;
-    if found then
-      perform private.wallet_raise_unavailable(v_refused);
+    if coalesce(cardinality(v_changed), 0) < v_accounts then
+      perform private.wallet_raise_unavailable(
+        (select d.id
+           from unnest(p_accounts) as d(id)
+           left join public.wallet_accounts a on a.id = d.id
+          where d.id <> all (coalesce(v_changed, '{}'))
+          order by a.kind = 'system' nulls first, d.id
+          limit 1));
     end if;
     return;
   end if;
