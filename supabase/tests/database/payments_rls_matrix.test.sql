@@ -2,7 +2,7 @@
 -- support and service_role x select/insert/update/delete on each of the ten financial
 -- tables, plus the two webhook tables that no user may read.
 begin;
-select plan(288);
+select plan(289);
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('c1000000-0000-4000-8000-000000000001', 'rls-owner@example.test', '{}'),
@@ -127,6 +127,16 @@ select s.tbl, c.caller, k.command,
 -- service_role writes messages directly: its insert is a valid inbound message.
 update cell set sql = 'insert into public.whatsapp_messages (wamid, direction, status) values (gen_random_uuid()::text, ''inbound'', ''received'')'
  where needs_valid_row;
+
+-- RLS is enabled and forced on every table of the matrix, so not even the tables' owner
+-- reads or writes past the policies.
+select is(
+  (select array_agg(s.tbl order by s.tbl)
+     from subject s
+     join pg_class c on c.oid = format('public.%I', s.tbl)::regclass
+    where not (c.relrowsecurity and c.relforcerowsecurity)),
+  null::text[],
+  'row level security is enabled and forced on every financial and webhook table');
 
 select is(pg_temp.run_as(caller, sql), expected, format('%s: %s %s', tbl, caller, command))
   from cell
