@@ -156,7 +156,7 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
         figures: figures(multi.map((c) => `hot-c${c}`)),
         ratios: multi.map((c) =>
           ratio(`hot / uniform at ${c} clients`, tps(`hot-c${c}`), tps(`transfer-c${c}`), 0.9,
-            "Transfers to one account serialise on its row lock, held until the commit record is flushed; on two cores shared with the next transfers' work the holder also waits for a core before and after its flush, and the queue waits with it (2 clients reach the uniform rate). With synchronous_commit off (experiment only) the ratio is 0.91; docs/LEDGER.md, \"Why the hot account stays below 90 %\" and \"What the hand-over waits for\", and why shards or settlement would break the exact balance a frontend reads."),
+            "Transfers to one account serialise on its row lock, held until the commit record is flushed; on two cores shared with the next transfers' work the holder also waits for a core before and after its flush, and the queue waits with it (2 clients reach the uniform rate). With synchronous_commit off (experiment only) the ratio is 0.91, with balance shards (a measured prototype) 1.08, but shards would make the balance a frontend reads a sum of rows instead of the exact wallet_accounts.balance the contract fixes; docs/LEDGER.md, \"Hot accounts\", \"Why the hot account stays below 90 %\" and \"What the hand-over waits for\"."),
         ),
         notes: ["Senders chosen uniformly among the 50 accounts; the merchant is a 51st account."],
       },
