@@ -10,6 +10,7 @@ import type { RateLimiter } from "../_shared/rate-limit/limiter.ts";
 import { TokenMinter } from "../../../packages/local-stack/src/tokens.ts";
 import { adminRequest, answerOf, type AdminCall } from "../../tests/support/admin-fixtures.ts";
 import { createAdminApp } from "./app.ts";
+import { encodeCursor } from "./pagination.ts";
 import { secretVerifier } from "./auth.ts";
 
 const SECRET = "admin-unit-test-secret-with-at-least-32-characters";
@@ -189,6 +190,18 @@ describe("validation (400, nothing written)", () => {
       expect(answer.body.error.code).toBe("validation_failed");
     }
     expect(fieldsOf(await call("GET", "/accounts?limit=500", { token: tokens.admin }))).toEqual(["limit"]);
+  });
+
+  it("refuses a well-formed cursor whose timestamp is not one (400, not a failed cast)", async () => {
+    const id = "00000000-0000-4000-8000-000000000001";
+    for (const path of [
+      `/accounts?cursor=${encodeCursor({ created_at: "notadate", id })}`,
+      `/webhook-events?cursor=${encodeCursor({ received_at: "2026-13-40T99:00:00Z", id })}`,
+    ]) {
+      const answer = await call("GET", path, { token: tokens.admin });
+      expect(answer.status, path).toBe(400);
+      expect(fieldsOf(answer), path).toEqual(["cursor"]);
+    }
   });
 
   it("checks the audit and reconciliation filters", async () => {

@@ -6,13 +6,13 @@ import { allowMethods } from "../../_shared/middleware.ts";
 import { HttpError, parseOrThrow } from "../../_shared/errors.ts";
 import type { AdminApp, AdminRoutes } from "../app.ts";
 import { cursorSchema, limitSchema, page } from "../pagination.ts";
-import { pathId, uuidParam } from "../params.ts";
+import { pathId, timestampParam, uuidParam } from "../params.ts";
 
 type Row = Record<string, unknown>;
 
 const listQuery = z.strictObject({
   limit: limitSchema,
-  cursor: cursorSchema(z.strictObject({ created_at: z.string(), id: z.guid() })),
+  cursor: cursorSchema(z.strictObject({ created_at: timestampParam, id: z.guid() })),
   status: z.enum(["active", "frozen", "closed"]).optional(),
   kind: z.enum(["user", "system"]).optional(),
   owner_id: uuidParam.optional(),

@@ -8,7 +8,7 @@ import type { AdminApp, AdminRoutes } from "../app.ts";
 import { idempotencyKeyField, idempotentMutation } from "../mutation.ts";
 import { cursorSchema, limitSchema, page } from "../pagination.ts";
 import { replayWebhookEvent } from "../webhook-replay.ts";
-import { pathId } from "../params.ts";
+import { pathId, timestampParam } from "../params.ts";
 
 type Row = Record<string, unknown>;
 
@@ -17,7 +17,7 @@ const listQuery = z.strictObject({
   status: z.enum(["received", "processed", "ignored", "failed", "dead"]).optional(),
   type: z.string().min(1).max(255).optional(),
   limit: limitSchema,
-  cursor: cursorSchema(z.strictObject({ received_at: z.string(), id: z.guid() })),
+  cursor: cursorSchema(z.strictObject({ received_at: timestampParam, id: z.guid() })),
 });
 
 const replayBody = z.strictObject({ idempotency_key: idempotencyKeyField });
