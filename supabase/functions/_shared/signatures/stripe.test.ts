@@ -48,6 +48,11 @@ describe("Stripe-Signature", () => {
       .toEqual({ ok: false, reason: "future_timestamp" });
   });
 
+  it("refuses a future timestamp behind an earlier t= item (the library checks the last one)", async () => {
+    const future = header({ timestamp: nowSeconds + 30 * 24 * 3600 });
+    expect(await verifyStripeEvent(rawBody, `t=1,${future}`, secret, nowMs)).toEqual({ ok: false, reason: "future_timestamp" });
+  });
+
   it("refuses a missing or malformed header", async () => {
     expect(await verifyStripeEvent(rawBody, null, secret, nowMs)).toEqual({ ok: false, reason: "missing_header" });
     expect(await verifyStripeEvent(rawBody, "garbage", secret, nowMs)).toEqual({ ok: false, reason: "malformed_header" });

@@ -37,8 +37,10 @@ export async function verifyStripeEvent(
   nowMs: number = Date.now(),
 ): Promise<StripeEventCheck> {
   if (!header) return signatureFailed("missing_header") as StripeEventCheck;
-  const timestamp = /(?:^|,)\s*t=(\d+)/.exec(header)?.[1];
-  if (timestamp && Number(timestamp) - nowMs / 1000 > STRIPE_TOLERANCE_SECONDS) {
+  // Every t= item counts: Stripe sends one, and the library verifies against the last, so a
+  // header that adds an old t= in front of a future one must not pass.
+  const timestamps = [...header.matchAll(/(?:^|,)\s*t=(\d+)/g)].map((match) => Number(match[1]));
+  if (timestamps.some((timestamp) => timestamp - nowMs / 1000 > STRIPE_TOLERANCE_SECONDS)) {
     return { ok: false, reason: "future_timestamp" };
   }
   try {
