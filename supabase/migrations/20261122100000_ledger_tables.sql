@@ -243,17 +243,6 @@ begin
 end;
 $$;
 
-create function private.request_is_admin() returns boolean
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-begin
-  return coalesce(private.request_app_role() = 'admin', false);
-end;
-$$;
-
 -- Admins and support read every financial row.
 create function private.request_reads_all() returns boolean
 language plpgsql
@@ -279,7 +268,9 @@ end;
 $$;
 
 -- The class of the caller of a wallet function: 'service' (service_role, or the database
--- owner running maintenance), 'admin', 'user' (any other signed-in user), or null. SET ROLE
+-- owner running maintenance), 'admin', 'support', 'user' (any other signed-in user), or null.
+-- Support reads everything and writes nothing (payments-audit.md), so no function that
+-- changes money accepts it; admin_api_caller lets it read. SET ROLE
 -- (what PostgREST does per request) survives the switch into a security definer function,
 -- current_user does not, so the role is read from the setting.
 create function private.wallet_caller() returns text
@@ -297,16 +288,16 @@ begin
   if v_role in ('service_role', 'postgres', 'supabase_admin') then
     return 'service';
   elsif v_role = 'authenticated' and auth.uid() is not null then
-    return case when private.request_is_admin() then 'admin' else 'user' end;
+    return case private.request_app_role() when 'admin' then 'admin' when 'support' then 'support' else 'user' end;
   end if;
   return null;
 end;
 $$;
 
-revoke all on function private.request_app_role(), private.request_is_admin(),
+revoke all on function private.request_app_role(),
   private.request_reads_all(), private.request_wallet_account_ids(), private.wallet_caller()
   from public, anon;
-grant execute on function private.request_app_role(), private.request_is_admin(),
+grant execute on function private.request_app_role(),
   private.request_reads_all(), private.request_wallet_account_ids()
   to authenticated;
 

@@ -24,11 +24,7 @@ language sql
 stable
 set search_path = ''
 as $$
-  select case private.wallet_caller()
-           when 'service' then 'service'
-           when 'admin' then 'admin'
-           when 'user' then case when private.request_app_role() = 'support' then 'support' end
-         end
+  select nullif(private.wallet_caller(), 'user')
 $$;
 
 -- The caller class, or 42501: admins and the service may do anything, support only read.

@@ -2,7 +2,7 @@
 -- what each of them reads through RLS, and that the ledger tables are append-only for
 -- every API role and, through triggers, for the owner too.
 begin;
-select plan(103);
+select plan(105);
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('a3000000-0000-4000-8000-000000000001', 'ledger-acl-alice@test.local', '{}'),
@@ -180,6 +180,9 @@ select throws_ok($$ select public.wallet_reverse((select id from public.wallet_t
   '42501', null, 'support cannot reverse');
 select throws_ok($$ select public.wallet_balance('ac300000-0000-4000-8000-00000000000a') $$, '42501', null,
   'support is not among the wallet_balance callers');
+select throws_ok($$ select public.wallet_open_account('UGX') $$, '42501', null, 'support opens no wallet account');
+select is((select count(*) from public.wallet_accounts where owner_id = 'a3000000-0000-4000-8000-000000000004'), 0::bigint,
+  'support owns no wallet account');
 reset role;
 
 -- ---------------------------------------------------------------- service_role

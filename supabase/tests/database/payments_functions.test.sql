@@ -1,7 +1,7 @@
 -- The payment functions: happy paths, replays, mismatches that go to review without a
 -- credit, refund bounds, forced refunds of spent money, failures, and who may call what.
 begin;
-select plan(65);
+select plan(67);
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('c4000000-0000-4000-8000-000000000001', 'pay-alice@example.test', '{}'),
@@ -20,6 +20,9 @@ select set_config('request.jwt.claims', '{"sub": "c4000000-0000-4000-8000-000000
 select id as carol_usd from public.wallet_open_account('USD') \gset
 reset role;
 select set_config('request.jwt.claims', '', true);
+-- An account support staff could only have been given directly, to show that owning one is not enough.
+insert into public.wallet_accounts (owner_id, kind, currency)
+values ('c4000000-0000-4000-8000-000000000004', 'user', 'USD') returning id as support_usd \gset
 
 -- payment_intent_create ------------------------------------------------------------------
 set local role authenticated;
@@ -189,6 +192,10 @@ select throws_ok($$select public.payment_record_success('stripe', 'pi_admin', nu
 select set_config('request.jwt.claims', '{"sub": "c4000000-0000-4000-8000-000000000004", "role": "authenticated", "app_metadata": {"role": "support"}}', true);
 select throws_ok($$select public.refund_record((select id from public.payments where provider_payment_id = 'ord_retry'), 1, 're_support')$$,
   '42501', null, 'support cannot record refunds');
+select throws_ok(format($$select public.payment_intent_create('stripe', %L, 500, 'USD', 'support-intent')$$, :'support_usd'),
+  '42501', null, 'support creates no payment intent, even for an account it owns');
+select throws_ok(format($$select public.wallet_transfer(%L, %L, 1, 'USD', 'support-transfer')$$, :'support_usd', :'alice_usd'),
+  '42501', null, 'support moves no money, even out of an account it owns');
 reset role;
 
 select * from finish();
