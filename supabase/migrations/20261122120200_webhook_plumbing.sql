@@ -26,6 +26,10 @@ comment on table public.webhook_events is
   'Every webhook delivery, unique per (provider, event_id): received -> processed | ignored | '
   'failed; failed -> processed | ignored | dead (5 attempts); dead -> processed | ignored (admin replay).';
 create index webhook_events_status_idx on public.webhook_events (status, received_at);
+-- A Stripe dispute opened after it was closed (deliveries come in any order) must not freeze
+-- money that nothing would release: the opening looks up the closing by the dispute's id.
+create index webhook_events_stripe_dispute_closed_idx on public.webhook_events ((payload #>> '{data,object,id}'))
+  where provider = 'stripe' and type = 'charge.dispute.closed';
 
 create table public.whatsapp_messages (
   id uuid primary key default gen_random_uuid(),

@@ -208,6 +208,33 @@ describe("refunds and disputes", () => {
     expect(await paymentOf(ref)).toMatchObject({ status: "succeeded", amount_refunded: "0" });
   });
 
+  it("places no hold for a dispute whose closing arrived before its opening", async () => {
+    for (const status of ["won", "lost"]) {
+      const topUp = await paidTopUp(1000);
+      const ref = topUp.providerRef!;
+      expect((await deliver(disputeEvent("charge.dispute.closed", ref, 400, status))).status).toBe(200);
+      const opened = disputeEvent("charge.dispute.created", ref, 400, "needs_response");
+      const response = await deliver(opened);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ events: [{ outcome: "ignored" }] });
+      const expected = status === "won" ? 1000 : 600;
+      expect(await balanceOf(sql, topUp.accountId), status).toEqual({ balance: expected, available: expected });
+    }
+  });
+
+  it("leaves no hold behind when a dispute's opening and closing arrive at the same time", async () => {
+    for (let round = 0; round < 5; round++) {
+      const topUp = await paidTopUp(1000);
+      const ref = topUp.providerRef!;
+      const responses = await Promise.all([
+        deliver(disputeEvent("charge.dispute.closed", ref, 400, "won")),
+        deliver(disputeEvent("charge.dispute.created", ref, 400, "needs_response")),
+      ]);
+      expect(responses.map((r) => r.status)).toEqual([200, 200]);
+      expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1000, available: 1000 });
+    }
+  });
+
   it("holds what is left of spent money, and takes a lost dispute back as a forced refund", async () => {
     const topUp = await paidTopUp(1000);
     const ref = topUp.providerRef!;
@@ -227,6 +254,21 @@ describe("refunds and disputes", () => {
     expect(await paymentOf(ref)).toMatchObject({ status: "refunded", amount_refunded: "1000" });
     const [refund] = await sql<{ forced: boolean }[]>`select forced from public.refunds where provider_refund_id = ${`dp_${ref.slice(3)}`}`;
     expect(refund).toEqual({ forced: true });
+  });
+
+  it("records a refund once when it arrives as an amount_refunded increase and again in a refunds list", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const charge = `ch_${ref.slice(3)}`;
+    expect((await deliver(refunded(ref, 1000, 200))).status).toBe(200);
+    const listed = { data: [{ id: `re_b${ref.slice(3)}`, amount: 300, status: "succeeded" }, { id: `re_a${ref.slice(3)}`, amount: 200, status: "succeeded" }] };
+    expect((await deliver(refunded(ref, 1000, 500, { refunds: listed }))).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 500 });
+    expect(await paymentOf(ref)).toMatchObject({ amount_refunded: "500" });
+    const recorded = await sql<{ provider_refund_id: string }[]>`
+      select r.provider_refund_id from public.refunds r join public.payments p on p.id = r.payment_id
+       where p.provider_payment_id = ${ref} order by r.created_at`;
+    expect(recorded.map((row) => row.provider_refund_id)).toEqual([`${charge}:refunded:200`, `re_b${ref.slice(3)}`]);
   });
 
   it("keeps a refund for a payment not recorded yet as failed with 500, then applies it on redelivery", async () => {

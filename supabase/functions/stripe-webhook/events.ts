@@ -211,30 +211,62 @@ async function paymentOfCharge(tx: TransactionSql, paymentIntentId: string | nul
 }
 
 /**
- * Records each refund of the charge. Webhook charges carry their refunds only on API versions
+ * Records the charge's refunds. Webhook charges carry their refunds only on API versions
  * before 2022-11-15; otherwise the refund is what amount_refunded grew by since the last one
- * recorded, keyed by the charge and the new total (serialised per payment by an advisory lock).
+ * recorded, keyed by the charge and the new total. Either way, serialised per payment, the
+ * payment's recorded refunds never exceed the charge's amount_refunded: one refund seen once
+ * in each form (an event retried across an API version change, an admin replay) is recorded
+ * once.
  */
 async function refundCharge(tx: TransactionSql, ch: z.output<typeof charge>): Promise<AppliedOutcome> {
   const payment = await paymentOfCharge(tx, ch.payment_intent, ch.id);
-  if (ch.refunds) {
-    const refunds = ch.refunds.data.filter((refund) => refund.status !== "failed" && refund.status !== "canceled");
-    for (const refund of refunds) await recordRefund(tx, payment.id, refund.amount, refund.id, refund.reason ?? "stripe refund");
-    return refunds.length > 0 ? "processed" : "ignored";
-  }
   await tx`select pg_advisory_xact_lock(hashtextextended(${`stripe-refund:${payment.id}`}, 0))`;
   const current = await findPayment(tx, "stripe", ch.payment_intent as string);
-  const increase = ch.amount_refunded - Number(current!.amount_refunded);
-  if (increase <= 0) return "ignored";
-  await recordRefund(tx, payment.id, increase, `${ch.id}:refunded:${ch.amount_refunded}`, "stripe refund");
-  return "processed";
+  let unrecorded = ch.amount_refunded - Number(current!.amount_refunded);
+  if (!ch.refunds) {
+    if (unrecorded <= 0) return "ignored";
+    await recordRefund(tx, payment.id, unrecorded, `${ch.id}:refunded:${ch.amount_refunded}`, "stripe refund");
+    return "processed";
+  }
+  const listed = ch.refunds.data.filter((refund) => refund.status !== "failed" && refund.status !== "canceled");
+  const known = await tx<{ provider_refund_id: string }[]>`
+    select provider_refund_id from public.refunds
+     where provider = 'stripe' and provider_refund_id = any(${listed.map((refund) => refund.id)}::text[])`;
+  const recorded = new Set(known.map((row) => row.provider_refund_id));
+  let outcome: AppliedOutcome = "ignored";
+  // Stripe lists the newest first. What amount_refunded has beyond the recorded total belongs
+  // to the newest refunds: any counted in the other form came earlier.
+  for (const refund of listed) {
+    if (recorded.has(refund.id) || refund.amount > unrecorded) continue;
+    await recordRefund(tx, payment.id, refund.amount, refund.id, refund.reason ?? "stripe refund");
+    unrecorded -= refund.amount;
+    outcome = "processed";
+  }
+  return outcome;
+}
+
+/** Serialises the events of one dispute, so that its closing never runs beside its opening. */
+async function lockDispute(tx: TransactionSql, disputeId: string): Promise<void> {
+  await tx`select pg_advisory_xact_lock(hashtextextended(${`stripe-dispute:${disputeId}`}, 0))`;
+}
+
+/** Whether the dispute's charge.dispute.closed has been applied already (deliveries can come in any order). */
+async function disputeClosed(tx: TransactionSql, disputeId: string): Promise<boolean> {
+  const [closed] = await tx`
+    select 1 from public.webhook_events
+     where provider = 'stripe' and type = 'charge.dispute.closed'
+       and payload #>> '{data,object,id}' = ${disputeId} and status in ('processed', 'ignored')`;
+  return closed !== undefined;
 }
 
 /**
  * Freezes the disputed amount in the credited account with a hold, as far as the money is
- * still there: the hold's metadata records what was asked and what could be held.
+ * still there: the hold's metadata records what was asked and what could be held. A dispute
+ * already closed gets no hold: nothing would release it.
  */
 async function holdDisputedAmount(tx: TransactionSql, dp: z.output<typeof dispute>): Promise<AppliedOutcome> {
+  await lockDispute(tx, dp.id);
+  if (await disputeClosed(tx, dp.id)) return "ignored";
   const payment = await paymentOfCharge(tx, dp.payment_intent, dp.charge);
   if (!payment.wallet_transaction_id) return "ignored"; // never credited (needs_review): nothing to freeze
   const [account] = await tx<{ id: string; available: string; currency: string }[]>`
@@ -256,6 +288,7 @@ async function holdDisputedAmount(tx: TransactionSql, dp: z.output<typeof disput
  * payments.amount_refunded and reconciliation see it like any other refund.
  */
 async function settleDispute(tx: TransactionSql, dp: z.output<typeof closedDispute>): Promise<AppliedOutcome> {
+  await lockDispute(tx, dp.id);
   const payment = await paymentOfCharge(tx, dp.payment_intent, dp.charge);
   const [hold] = await tx<{ id: string }[]>`
     select id from public.wallet_transactions
