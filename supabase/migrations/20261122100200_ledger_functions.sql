@@ -284,11 +284,13 @@ begin
    where t.id = p_hold_id
   returning t.* into v_hold;
   perform private.wallet_write_entries(array[p_hold_id]);
-  -- Source: balance drops by the capture, the whole reservation is released.
+  -- Source: balance drops by the capture, the whole reservation is released. No funds check:
+  -- the hold reserved the money, so only a forced reversal since (a refund of money reserved
+  -- for a payout) can have taken it, and then the payout happened all the same.
   perform private.wallet_apply(array[v_hold.from_account_id, v_to],
                                array[-v_amount, v_amount],
                                array[v_hold.hold_amount - v_amount, v_amount],
-                               false);
+                               true);
   return v_hold;
 end;
 $$;

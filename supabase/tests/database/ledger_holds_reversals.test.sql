@@ -1,7 +1,7 @@
 -- Wallet ledger: holds and two-phase withdrawals (withdraw, hold, capture, void) and
 -- reversals (partial, over-reversal, forced), with their error codes and replays.
 begin;
-select plan(55);
+select plan(60);
 
 insert into auth.users (id, email) values
   ('a2000000-0000-4000-8000-000000000001', 'ledger-hold-alice@test.local'),
@@ -153,6 +153,28 @@ select results_eq(
   $$ select balance, available from public.wallet_accounts where id = 'ac200000-0000-4000-8000-00000000000b' $$,
   $$ values (-1000::bigint, -1000::bigint) $$,
   'a forced reversal may leave the balance negative');
+
+-- A payout in flight when a forced reversal takes the reserved money: both happened, so the
+-- capture still posts and the balance goes below zero.
+reset role;
+insert into public.wallet_accounts (id, owner_id, kind, currency) values
+  ('ac200000-0000-4000-8000-00000000000c', 'a2000000-0000-4000-8000-000000000002', 'user', 'UGX');
+set local role service_role;
+select lives_ok($$ select public.wallet_deposit('ac200000-0000-4000-8000-00000000000c', 1000, 'UGX', 'stripe', 'hr-payout-fund') $$,
+  'fund a payout account');
+select lives_ok($$ select public.wallet_withdraw('ac200000-0000-4000-8000-00000000000c', 900, 'UGX', 'momo', 'hr-payout') $$,
+  'a payout reserves 900 of 1000');
+select lives_ok($$ select public.wallet_reverse((select id from public.wallet_transactions where idempotency_key = 'hr-payout-fund'),
+                                                'hr-payout-refund', 300, 'card refund', true) $$,
+  'a forced refund of 300 takes reserved money');
+select results_eq(
+  $$ select status, amount from public.wallet_capture((select id from public.wallet_transactions where idempotency_key = 'hr-payout')) $$,
+  $$ values ('posted', 900::bigint) $$,
+  'the payout is captured all the same');
+select results_eq(
+  $$ select balance, available from public.wallet_accounts where id = 'ac200000-0000-4000-8000-00000000000c' $$,
+  $$ values (-200::bigint, -200::bigint) $$,
+  'the account owes what the refund and the payout took beyond its money');
 
 reset role;
 select is((select count(*) from (select currency from public.wallet_accounts group by 1 having sum(balance) <> 0) s), 0::bigint,

@@ -169,8 +169,8 @@ class Model {
         const to = ids[c.to]!;
         const amount = BigInt(Math.max(1, Math.floor(Number(hold.amount) * c.share)));
         const source = this.accounts.get(hold.account)!;
-        const expected =
-          hold.state !== "pending" ? "WL008" : to === hold.account ? "WL003" : source.balance >= amount ? "ok" : "WL001";
+        // No funds check: what a forced reversal took from the reservation goes below zero.
+        const expected = hold.state !== "pending" ? "WL008" : to === hold.account ? "WL003" : "ok";
         const got = await outcomeOf("wallet_capture", [hold.id, to, amount, null]);
         expect(typeof got === "string" ? got : "ok").toBe(expected);
         if (typeof got !== "string") {
