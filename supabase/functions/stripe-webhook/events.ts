@@ -126,6 +126,11 @@ function parseObject<T extends z.ZodType>(schema: T, event: StripeEnvelope): z.o
 
 type Effect = (tx: TransactionSql) => Promise<AppliedOutcome>;
 
+/** Serialises, until commit, the effects that name the same thing (a PaymentIntent, a charge, a dispute). */
+async function serialiseOn(tx: TransactionSql, name: string): Promise<void> {
+  await tx`select pg_advisory_xact_lock(hashtextextended(${name}, 0))`;
+}
+
 function effectOf(event: StripeEnvelope): Effect {
   const type = event.type;
   if (type === "payment_intent.succeeded") {
@@ -189,7 +194,7 @@ async function creditPayment(
   cur: string,
   raw: unknown,
 ): Promise<AppliedOutcome> {
-  await tx`select pg_advisory_xact_lock(hashtextextended(${`stripe-payment:${paymentIntentId}`}, 0))`;
+  await serialiseOn(tx, `stripe-payment:${paymentIntentId}`);
   if (await findPayment(tx, "stripe", paymentIntentId)) return "ignored";
   const intentId = await findIntentId(tx, "stripe", paymentIntentId, metadataIntentId);
   await recordPaymentSuccess(tx, {
@@ -213,16 +218,15 @@ async function paymentOfCharge(tx: TransactionSql, paymentIntentId: string | nul
 /**
  * Records the charge's refunds. Webhook charges carry their refunds only on API versions
  * before 2022-11-15; otherwise the refund is what amount_refunded grew by since the last one
- * recorded, keyed by the charge and the new total. Either way, serialised per payment, the
+ * recorded, keyed by the charge and the new total. Either way, serialised per charge, the
  * payment's recorded refunds never exceed the charge's amount_refunded: one refund seen once
  * in each form (an event retried across an API version change, an admin replay) is recorded
  * once.
  */
 async function refundCharge(tx: TransactionSql, ch: z.output<typeof charge>): Promise<AppliedOutcome> {
+  await serialiseOn(tx, `stripe-refund:${ch.id}`);
   const payment = await paymentOfCharge(tx, ch.payment_intent, ch.id);
-  await tx`select pg_advisory_xact_lock(hashtextextended(${`stripe-refund:${payment.id}`}, 0))`;
-  const current = await findPayment(tx, "stripe", ch.payment_intent as string);
-  let unrecorded = ch.amount_refunded - Number(current!.amount_refunded);
+  let unrecorded = ch.amount_refunded - Number(payment.amount_refunded);
   if (!ch.refunds) {
     if (unrecorded <= 0) return "ignored";
     await recordRefund(tx, payment.id, unrecorded, `${ch.id}:refunded:${ch.amount_refunded}`, "stripe refund");
@@ -245,11 +249,6 @@ async function refundCharge(tx: TransactionSql, ch: z.output<typeof charge>): Pr
   return outcome;
 }
 
-/** Serialises the events of one dispute, so that its closing never runs beside its opening. */
-async function lockDispute(tx: TransactionSql, disputeId: string): Promise<void> {
-  await tx`select pg_advisory_xact_lock(hashtextextended(${`stripe-dispute:${disputeId}`}, 0))`;
-}
-
 /** Whether the dispute's charge.dispute.closed has been applied already (deliveries can come in any order). */
 async function disputeClosed(tx: TransactionSql, disputeId: string): Promise<boolean> {
   const [closed] = await tx`
@@ -265,7 +264,7 @@ async function disputeClosed(tx: TransactionSql, disputeId: string): Promise<boo
  * already closed gets no hold: nothing would release it.
  */
 async function holdDisputedAmount(tx: TransactionSql, dp: z.output<typeof dispute>): Promise<AppliedOutcome> {
-  await lockDispute(tx, dp.id);
+  await serialiseOn(tx, `stripe-dispute:${dp.id}`);
   if (await disputeClosed(tx, dp.id)) return "ignored";
   const payment = await paymentOfCharge(tx, dp.payment_intent, dp.charge);
   if (!payment.wallet_transaction_id) return "ignored"; // never credited (needs_review): nothing to freeze
@@ -288,7 +287,7 @@ async function holdDisputedAmount(tx: TransactionSql, dp: z.output<typeof disput
  * payments.amount_refunded and reconciliation see it like any other refund.
  */
 async function settleDispute(tx: TransactionSql, dp: z.output<typeof closedDispute>): Promise<AppliedOutcome> {
-  await lockDispute(tx, dp.id);
+  await serialiseOn(tx, `stripe-dispute:${dp.id}`);
   const payment = await paymentOfCharge(tx, dp.payment_intent, dp.charge);
   const [hold] = await tx<{ id: string }[]>`
     select id from public.wallet_transactions
