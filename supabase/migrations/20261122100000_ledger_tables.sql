@@ -68,6 +68,10 @@ create table public.wallet_accounts (
   allow_negative boolean not null default false,
   status text not null default 'active' check (status in ('active', 'frozen', 'closed')),
   status_reason text,
+  -- A hot account (one that very many transfers pay) takes its credits in this many rows of
+  -- wallet_balance_shards instead of this row, so that those transfers do not queue for one
+  -- row lock (docs/LEDGER.md, "Hot accounts"). 0: every change lands here.
+  balance_shards smallint not null default 0 check (balance_shards between 0 and 64),
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   -- User accounts have an owner and no code; system accounts (clearing, fees) the reverse.
@@ -86,7 +90,9 @@ create table public.wallet_accounts (
 with (fillfactor = 50);
 comment on table public.wallet_accounts is
   'Wallet accounts. balance is the posted balance (sum of entries), available is balance '
-  'minus active holds. Written only by the wallet_* functions.';
+  'minus active holds; for an account with balance_shards > 0 both leave out the credits '
+  'still in its shards, which wallet_balance() and wallet_account_balances add. Written only '
+  'by the wallet_* functions.';
 
 create table public.wallet_transactions (
   id uuid primary key default private.uuid_v7(),
@@ -150,16 +156,39 @@ comment on table public.wallet_entries is
 create index wallet_entries_account_id_idx on public.wallet_entries (account_id, id);
 create index wallet_entries_transaction_id_idx on public.wallet_entries (transaction_id);
 
+-- Credits to a hot account not yet moved into its row. A transfer to an account with
+-- balance_shards = n adds its amount to shard (backend pid mod n) without locking the
+-- account row; anything that takes money out of the account, or changes its status, first
+-- locks the row and every shard and folds the shards into the row. So at every commit
+-- the account's balance is its row's balance plus the sum of its shards, exactly.
+create table public.wallet_balance_shards (
+  id bigint generated always as identity primary key,
+  account_id uuid not null,
+  shard smallint not null check (shard between 0 and 63),
+  balance bigint not null default 0,
+  updated_at timestamptz not null default now(),
+  -- Also the index behind the RLS filter and every lookup by account.
+  constraint wallet_balance_shards_account_shard_key unique (account_id, shard)
+)
+-- Every credit to a hot account rewrites one of these rows: room for HOT updates.
+with (fillfactor = 50);
+comment on table public.wallet_balance_shards is
+  'Credits to a hot account (wallet_accounts.balance_shards > 0) not yet folded into its row. '
+  'The account balance is its row plus these. Written only by the wallet_* functions.';
+
 -- ---------------------------------------------------------------------------------------
 -- Append-only: grants for the API roles, triggers for everyone else
 -- ---------------------------------------------------------------------------------------
 
 -- Supabase's default privileges grant ALL to the API roles; take it back and give SELECT only.
-revoke all on table public.wallet_accounts, public.wallet_transactions, public.wallet_entries
+revoke all on table public.wallet_accounts, public.wallet_transactions, public.wallet_entries,
+  public.wallet_balance_shards
   from public, anon, authenticated, service_role;
-grant select on table public.wallet_accounts, public.wallet_transactions, public.wallet_entries
+grant select on table public.wallet_accounts, public.wallet_transactions, public.wallet_entries,
+  public.wallet_balance_shards
   to authenticated, service_role;
-revoke all on sequence public.wallet_entries_id_seq from public, anon, authenticated, service_role;
+revoke all on sequence public.wallet_entries_id_seq, public.wallet_balance_shards_id_seq
+  from public, anon, authenticated, service_role;
 
 create function private.wallet_reject_change() returns trigger
 language plpgsql
@@ -188,6 +217,12 @@ create trigger wallet_accounts_no_delete
   for each row execute function private.wallet_reject_change();
 create trigger wallet_accounts_no_truncate
   before truncate on public.wallet_accounts
+  for each statement execute function private.wallet_reject_change();
+create trigger wallet_balance_shards_no_delete
+  before delete on public.wallet_balance_shards
+  for each row execute function private.wallet_reject_change();
+create trigger wallet_balance_shards_no_truncate
+  before truncate on public.wallet_balance_shards
   for each statement execute function private.wallet_reject_change();
 
 -- The one change a transaction may see: a pending hold is captured (posted, with its
@@ -313,6 +348,8 @@ alter table public.wallet_transactions enable row level security;
 alter table public.wallet_transactions force row level security;
 alter table public.wallet_entries enable row level security;
 alter table public.wallet_entries force row level security;
+alter table public.wallet_balance_shards enable row level security;
+alter table public.wallet_balance_shards force row level security;
 
 create policy wallet_accounts_select on public.wallet_accounts
   for select to authenticated
@@ -332,3 +369,29 @@ create policy wallet_entries_select on public.wallet_entries
     account_id = any ((select private.request_wallet_account_ids())::uuid[])
     or (select private.request_reads_all())
   );
+
+create policy wallet_balance_shards_select on public.wallet_balance_shards
+  for select to authenticated
+  using (
+    account_id = any ((select private.request_wallet_account_ids())::uuid[])
+    or (select private.request_reads_all())
+  );
+
+-- What a frontend reads as an account's balance (ledger.md, invariant 2): the row plus its
+-- shards, read at one snapshot, so exact for hot accounts too. security_invoker: the RLS of
+-- both tables applies to the reader, who sees its own accounts and nothing else.
+create view public.wallet_account_balances with (security_invoker = true) as
+select a.id as account_id, a.owner_id, a.kind, a.code, a.currency, a.status,
+       a.balance + s.balance as balance,
+       a.available + s.balance as available
+  from public.wallet_accounts a
+ cross join lateral (
+   select coalesce(sum(x.balance), 0)::bigint as balance
+     from public.wallet_balance_shards x
+    where x.account_id = a.id
+ ) s;
+comment on view public.wallet_account_balances is
+  'Exact balance and available amount of every account the caller may read: the account row '
+  'plus its balance shards.';
+revoke all on table public.wallet_account_balances from public, anon, authenticated, service_role;
+grant select on table public.wallet_account_balances to authenticated, service_role;

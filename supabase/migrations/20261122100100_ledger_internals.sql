@@ -72,19 +72,88 @@ begin
 end;
 $$;
 
--- Step 3. Applies net balance/available changes in one global order: user accounts before
--- system accounts, each by id (kind never changes, so the order is total and fixed). Every
--- writer in the ledger takes account locks in this order, so two writers can wait for each
--- other but never in a cycle. System accounts (clearing, fees) are the hottest rows there
--- are: every deposit of a provider and currency touches one, so they come last and are held
--- for the shortest time before the commit.
--- One transaction (two accounts): one UPDATE per account, each taking its lock. The check
--- sits in the UPDATE's WHERE, so it is re-evaluated on the latest row version once the lock
--- is granted (no lost update, no overdraft), and the second account, often the hot one, is
--- locked only for its own update.
--- A batch (more accounts): every lock first, in the same order, then one UPDATE with the
--- same check for all of them; the accounts it did not change are the refusals. A statement
--- per account was a third of a batch's time (docs/LEDGER.md, "Batches").
+-- Moves the balance shards of these accounts into their rows (the caller holds the row
+-- locks): locks every shard, in (account, shard) order, so that the credits in flight on
+-- them commit first, then adds their sum to balance and available and empties them.
+create function private.wallet_fold_shards(p_accounts uuid[]) returns void
+language plpgsql
+set search_path = ''
+set plan_cache_mode = force_generic_plan
+as $$
+begin
+  perform 1
+     from public.wallet_balance_shards s
+    where s.account_id = any (p_accounts)
+    order by s.account_id, s.shard
+      for update;
+  update public.wallet_accounts a
+     set balance = a.balance + f.total, available = a.available + f.total, updated_at = now()
+    from (select s.account_id, sum(s.balance)::bigint as total
+            from public.wallet_balance_shards s
+           where s.account_id = any (p_accounts)
+           group by s.account_id) f
+   where a.id = f.account_id and f.total <> 0;
+  update public.wallet_balance_shards s
+     set balance = 0, updated_at = now()
+   where s.account_id = any (p_accounts) and s.balance <> 0;
+end;
+$$;
+
+-- Adds credits to one shard each (the caller holds the shard locks, or takes them here in
+-- the caller's order), then checks the accounts the way a row update would: a freeze or
+-- close locks every shard first, so a credit that got its shard either committed before it
+-- or now sees it. An account whose shards were switched off meanwhile (balance_shards = 0:
+-- every later change goes to the row and nothing folds these again) refuses with 40001,
+-- and the transfer can be retried.
+create function private.wallet_credit_shards(p_accounts uuid[], p_shards smallint[], p_amounts bigint[])
+returns void
+language plpgsql
+set search_path = ''
+set plan_cache_mode = force_generic_plan
+as $$
+declare
+  v_account public.wallet_accounts;
+begin
+  update public.wallet_balance_shards s
+     set balance = s.balance + c.amount, updated_at = now()
+    from unnest(p_accounts, p_shards, p_amounts) as c(account_id, shard, amount)
+   where s.account_id = c.account_id and s.shard = c.shard;
+
+  select a.* into v_account
+    from public.wallet_accounts a
+   where a.id = any (p_accounts) and (a.status <> 'active' or a.balance_shards = 0)
+   order by a.id
+   limit 1;
+  if found then
+    if v_account.status <> 'active' then
+      perform private.wallet_raise_unavailable(v_account.id);
+    end if;
+    perform private.wallet_fail('40001',
+      format('wallet account %s stopped using balance shards during this call; retry it', v_account.id));
+  end if;
+end;
+$$;
+
+-- Step 3. Applies net balance/available changes in one global order: account rows first,
+-- user accounts before system accounts, each by id (kind never changes, so the order is
+-- total and fixed); then balance shards, by account and shard. Every writer in the ledger
+-- takes its locks in this order, so two writers can wait for each other but never in a
+-- cycle. System accounts (clearing, fees) are the hottest rows there are: every deposit of
+-- a provider and currency touches one, so they come last and are held for the shortest time
+-- before the commit.
+-- Each account's net change goes one of three ways:
+--   row    the account row, with its checks;
+--   shard  a credit (balance and available up alike, or any change of an account allowed to
+--          go negative) to an account with balance_shards > 0: one shard, no row lock;
+--   fold   any other change to such an account: its shards are folded into the row first,
+--          so that the funds check sees the whole balance.
+-- One or two accounts and no fold (every single transfer, deposit and capture): one
+-- UPDATE per account, each taking its lock. The check sits in the UPDATE's WHERE, so it is
+-- re-evaluated on the latest row version once the lock is granted (no lost update, no
+-- overdraft), and the second account, often the hot one, is locked only for its own update.
+-- Otherwise (a batch, or a fold): every lock first, in the order above, then one UPDATE
+-- with the same check for all the rows; the accounts it did not change are the refusals. A
+-- statement per account was a third of a batch's time (docs/LEDGER.md, "Batches").
 -- p_force lets debits take a balance below zero (forced reversals).
 create function private.wallet_apply(p_accounts uuid[], p_balance bigint[], p_available bigint[], p_force boolean)
 returns void
@@ -93,71 +162,100 @@ set search_path = ''
 set plan_cache_mode = force_generic_plan
 as $$
 declare
-  r record;
+  v_ids uuid[];
+  v_balance bigint[];
+  v_available bigint[];
+  v_route text[];
+  v_shard smallint[];
   v_changed uuid[];
-  v_accounts bigint;
+  v_refused uuid;
 begin
-  if cardinality(p_accounts) > 2 then
-    perform 1
-       from public.wallet_accounts a
-      where a.id = any (p_accounts)
-      order by a.kind = 'system', a.id
-        for no key update;
+  select array_agg(d.account_id order by d.route = 'shard', d.system nulls first, d.account_id),
+         array_agg(d.balance order by d.route = 'shard', d.system nulls first, d.account_id),
+         array_agg(d.available order by d.route = 'shard', d.system nulls first, d.account_id),
+         array_agg(d.route order by d.route = 'shard', d.system nulls first, d.account_id),
+         array_agg(d.shard order by d.route = 'shard', d.system nulls first, d.account_id)
+    into v_ids, v_balance, v_available, v_route, v_shard
+    from (select g.account_id, g.balance, g.available, k.kind = 'system' as system,
+                 case when coalesce(k.balance_shards, 0) = 0 then 'row'
+                      when g.balance = g.available and (g.balance > 0 or k.allow_negative) then 'shard'
+                      else 'fold' end as route,
+                 (pg_backend_pid() % nullif(k.balance_shards, 0))::smallint as shard
+            from (select u.account_id, sum(u.balance)::bigint as balance, sum(u.available)::bigint as available
+                    from unnest(p_accounts, p_balance, p_available) as u(account_id, balance, available)
+                   group by u.account_id) g
+            left join public.wallet_accounts k on k.id = g.account_id) d;
 
-    with deltas as (
-      select u.account_id, sum(u.balance)::bigint as balance, sum(u.available)::bigint as available
-        from unnest(p_accounts, p_balance, p_available) as u(account_id, balance, available)
-       group by u.account_id
-    ), changed as (
+  if cardinality(v_ids) <= 2 and 'fold' <> all (v_route) then
+    for i in 1 .. cardinality(v_ids) loop
+      if v_route[i] = 'shard' then
+        perform private.wallet_credit_shards(array[v_ids[i]], array[v_shard[i]], array[v_balance[i]]);
+        continue;
+      end if;
       update public.wallet_accounts a
-         set balance = a.balance + d.balance,
-             available = a.available + d.available,
+         set balance = a.balance + v_balance[i],
+             available = a.available + v_available[i],
              updated_at = now()
-        from deltas d
-       where a.id = d.account_id
+       where a.id = v_ids[i]
          and a.status = 'active'
          and (p_force or a.allow_negative
-              or ((d.available >= 0 or a.available + d.available >= 0)
-                  and (d.balance >= 0 or a.balance + d.balance >= 0)))
-      returning a.id
-    )
-    select array_agg(c.id), (select count(*) from deltas)
-      into v_changed, v_accounts
-      from changed c;
-
-    -- Some account refused: report the first in lock order, as one UPDATE per account would.
-    if coalesce(cardinality(v_changed), 0) < v_accounts then
-      perform private.wallet_raise_unavailable(
-        (select d.id
-           from unnest(p_accounts) as d(id)
-           left join public.wallet_accounts a on a.id = d.id
-          where d.id <> all (coalesce(v_changed, '{}'))
-          order by a.kind = 'system' nulls first, d.id
-          limit 1));
-    end if;
+              or ((v_available[i] >= 0 or a.available + v_available[i] >= 0)
+                  and (v_balance[i] >= 0 or a.balance + v_balance[i] >= 0)));
+      if not found then
+        perform private.wallet_raise_unavailable(v_ids[i]);
+      end if;
+    end loop;
     return;
   end if;
 
-  for r in
-    select d.account_id, sum(d.balance)::bigint as balance, sum(d.available)::bigint as available
-      from unnest(p_accounts, p_balance, p_available) as d(account_id, balance, available)
-      left join public.wallet_accounts k on k.id = d.account_id
-     group by d.account_id, k.kind
-     order by k.kind = 'system' nulls first, d.account_id
-  loop
+  -- Every lock first: the rows to change, then the shards (all of an account to fold, the
+  -- one a credit goes to).
+  perform 1
+     from public.wallet_accounts a
+    where a.id = any (array(select d.id from unnest(v_ids, v_route) as d(id, route) where d.route <> 'shard'))
+    order by a.kind = 'system', a.id
+      for no key update;
+  perform 1
+     from public.wallet_balance_shards s
+     join unnest(v_ids, v_route, v_shard) as d(id, route, shard)
+       on s.account_id = d.id and (d.route = 'fold' or s.shard = d.shard)
+    order by s.account_id, s.shard
+      for update of s;
+  perform private.wallet_fold_shards(array(select d.id from unnest(v_ids, v_route) as d(id, route) where d.route = 'fold'));
+
+  with changed as (
     update public.wallet_accounts a
-       set balance = a.balance + r.balance,
-           available = a.available + r.available,
+       set balance = a.balance + d.balance,
+           available = a.available + d.available,
            updated_at = now()
-     where a.id = r.account_id
+      from unnest(v_ids, v_balance, v_available, v_route) as d(id, balance, available, route)
+     where a.id = d.id
+       and d.route <> 'shard'
        and a.status = 'active'
        and (p_force or a.allow_negative
-            or ((r.available >= 0 or a.available + r.available >= 0)
-                and (r.balance >= 0 or a.balance + r.balance >= 0)));
-    if not found then
-      perform private.wallet_raise_unavailable(r.account_id);
-    end if;
-  end loop;
+            or ((d.available >= 0 or a.available + d.available >= 0)
+                and (d.balance >= 0 or a.balance + d.balance >= 0)))
+    returning a.id
+  )
+  select coalesce(array_agg(c.id), '{}') into v_changed from changed c;
+
+  -- Some account refused: report the first in lock order, as one UPDATE per account would.
+  -- v_ids is in that order, shard credits last.
+  select d.id into v_refused
+    from unnest(v_ids, v_route) with ordinality as d(id, route, n)
+   where d.route <> 'shard' and d.id <> all (v_changed)
+   order by d.n
+   limit 1;
+  if found then
+    perform private.wallet_raise_unavailable(v_refused);
+  end if;
+
+  if 'shard' = any (v_route) then
+    perform private.wallet_credit_shards(
+      array(select d.id from unnest(v_ids, v_route) as d(id, route) where d.route = 'shard' order by d.id),
+      array(select d.shard from unnest(v_ids, v_route, v_shard) as d(id, route, shard) where d.route = 'shard' order by d.id),
+      array(select d.balance from unnest(v_ids, v_route, v_balance) as d(id, route, balance) where d.route = 'shard' order by d.id));
+  end if;
 end;
 $$;
 
@@ -534,6 +632,8 @@ revoke all on function
   private.wallet_require_caller(text[], text),
   private.wallet_max_amount(),
   private.wallet_raise_unavailable(uuid),
+  private.wallet_fold_shards(uuid[]),
+  private.wallet_credit_shards(uuid[], smallint[], bigint[]),
   private.wallet_apply(uuid[], bigint[], bigint[], boolean),
   private.wallet_validate(text, uuid[], uuid[], bigint[], text[], text[], jsonb[]),
   private.wallet_record(uuid, text, uuid[], uuid[], bigint[], text[], text[], text[], jsonb[], uuid),

@@ -322,6 +322,42 @@ begin
 end;
 $$;
 
+-- Turns balance shards on (p_shards > 0) or off (0) for a hot account, or changes their
+-- number: every credit to it then lands in one of p_shards rows of wallet_balance_shards
+-- instead of its row (docs/LEDGER.md, "Hot accounts"). The shards are folded into the row
+-- first, so the account's balance does not move.
+create function public.wallet_set_balance_shards(p_account uuid, p_shards integer)
+returns public.wallet_accounts
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_account public.wallet_accounts;
+begin
+  perform private.wallet_require_caller(array['service'], 'change balance shards');
+  if p_shards is null or p_shards not between 0 and 64 then
+    perform private.wallet_fail('22023', format('balance shards must be between 0 and 64, not %s', coalesce(p_shards::text, 'null')));
+  end if;
+  select a.* into v_account from public.wallet_accounts a where a.id = p_account for no key update;
+  if not found then
+    perform private.wallet_fail('WL007', format('wallet account %s not found', p_account));
+  end if;
+  if v_account.status = 'closed' then
+    perform private.wallet_fail('WL004', format('wallet account %s is closed', p_account));
+  end if;
+  perform private.wallet_fold_shards(array[p_account]);
+  insert into public.wallet_balance_shards (account_id, shard)
+  select p_account, n from generate_series(0, p_shards - 1) as n
+  on conflict (account_id, shard) do nothing;
+  update public.wallet_accounts a
+     set balance_shards = p_shards, updated_at = now()
+   where a.id = p_account
+  returning a.* into v_account;
+  return v_account;
+end;
+$$;
+
 -- Moves money back along a posted transaction: debits its receiver, credits its sender.
 -- The reversals of one transaction never add up to more than it moved; concurrent
 -- reversals of it are serialised by a lock on its row. p_force lets the debit take the
@@ -414,6 +450,12 @@ begin
   if v_account.status = p_status then
     return v_account;
   end if;
+  -- The credits in flight on a hot account's shards commit before the change, later ones
+  -- see it; and a close sees the whole balance.
+  if v_account.balance_shards > 0 then
+    perform private.wallet_fold_shards(array[p_account]);
+    select a.* into v_account from public.wallet_accounts a where a.id = p_account;
+  end if;
   if v_account.status = 'closed' then
     perform private.wallet_fail('WL008', format('wallet account %s is closed for good', p_account));
   end if;
@@ -429,7 +471,8 @@ begin
 end;
 $$;
 
--- The posted balance: by construction equal to the sum of the account's entries.
+-- The posted balance: by construction equal to the sum of the account's entries, which for
+-- a hot account are spread over its row and its shards (read at one snapshot).
 create function api_private.wallet_balance(p_account uuid)
 returns bigint
 language plpgsql
@@ -442,7 +485,11 @@ declare
   v_owner uuid;
   v_balance bigint;
 begin
-  select a.owner_id, a.balance into v_owner, v_balance from public.wallet_accounts a where a.id = p_account;
+  select a.owner_id,
+         a.balance + coalesce((select sum(s.balance) from public.wallet_balance_shards s where s.account_id = a.id), 0)
+    into v_owner, v_balance
+    from public.wallet_accounts a
+   where a.id = p_account;
   if not found then
     perform private.wallet_fail('WL007', format('wallet account %s not found', p_account));
   end if;
@@ -544,6 +591,7 @@ revoke all on function
   public.wallet_reverse(uuid, text, bigint, text, boolean),
   api_private.wallet_set_status(uuid, text, text),
   public.wallet_set_status(uuid, text, text),
+  public.wallet_set_balance_shards(uuid, integer),
   api_private.wallet_balance(uuid),
   public.wallet_balance(uuid)
   from public, anon, authenticated, service_role;
@@ -562,7 +610,8 @@ grant execute on function
   public.wallet_withdraw(uuid, bigint, text, text, text, jsonb),
   public.wallet_hold(uuid, bigint, text, text, jsonb),
   public.wallet_capture(uuid, uuid, bigint, text),
-  public.wallet_void(uuid)
+  public.wallet_void(uuid),
+  public.wallet_set_balance_shards(uuid, integer)
   to service_role;
 grant execute on function
   api_private.wallet_reverse(uuid, text, bigint, text, boolean),

@@ -55,6 +55,12 @@ isOneToOne: false
       foreignKeyName: "payment_intents_account_id_fkey"
       columns: ["account_id"]
 isOneToOne: false
+      referencedRelation: "wallet_account_balances"
+      referencedColumns: ["account_id"]
+    },{
+      foreignKeyName: "payment_intents_account_id_fkey"
+      columns: ["account_id"]
+isOneToOne: false
       referencedRelation: "wallet_accounts"
       referencedColumns: ["id"]
     }
@@ -147,14 +153,28 @@ isOneToOne: false
                   ]
                 },"wallet_accounts": {
                   Row: {
-                    "allow_negative": boolean,"available": number,"balance": number,"code": string | null,"created_at": string,"currency": string,"id": string,"kind": string,"owner_id": string | null,"status": string,"status_reason": string | null,"updated_at": string
+                    "allow_negative": boolean,"available": number,"balance": number,"balance_shards": number,"code": string | null,"created_at": string,"currency": string,"id": string,"kind": string,"owner_id": string | null,"status": string,"status_reason": string | null,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "allow_negative"?: boolean,"available"?: number,"balance"?: number,"code"?: string | null,"created_at"?: string,"currency": string,"id"?: string,"kind": string,"owner_id"?: string | null,"status"?: string,"status_reason"?: string | null,"updated_at"?: string
+                    "allow_negative"?: boolean,"available"?: number,"balance"?: number,"balance_shards"?: number,"code"?: string | null,"created_at"?: string,"currency": string,"id"?: string,"kind": string,"owner_id"?: string | null,"status"?: string,"status_reason"?: string | null,"updated_at"?: string
                   }
                   Update: {
-                    "allow_negative"?: boolean,"available"?: number,"balance"?: number,"code"?: string | null,"created_at"?: string,"currency"?: string,"id"?: string,"kind"?: string,"owner_id"?: string | null,"status"?: string,"status_reason"?: string | null,"updated_at"?: string
+                    "allow_negative"?: boolean,"available"?: number,"balance"?: number,"balance_shards"?: number,"code"?: string | null,"created_at"?: string,"currency"?: string,"id"?: string,"kind"?: string,"owner_id"?: string | null,"status"?: string,"status_reason"?: string | null,"updated_at"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"wallet_balance_shards": {
+                  Row: {
+                    "account_id": string,"balance": number,"id": number,"shard": number,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "account_id": string,"balance"?: number,"id"?: never,"shard": number,"updated_at"?: string
+                  }
+                  Update: {
+                    "account_id"?: string,"balance"?: number,"id"?: never,"shard"?: number,"updated_at"?: string
                   }
                   Relationships: [
                     
@@ -230,7 +250,15 @@ isOneToOne: false
                 }
           }
           Views: {
-            [_ in never]: never
+            "wallet_account_balances": {
+                  Row: {
+                    "account_id": string,"available": number | null,"balance": number | null,"code": string | null,"currency": string,"kind": string,"owner_id": string | null,"status": string
+                  }
+                  ComputedFields: never
+                  Relationships: [
+                    
+                  ]
+                }
           }
           Functions: {
             "payment_intent_attach":
@@ -454,6 +482,7 @@ isOneToOne: false
               "allow_negative": boolean,
 "available": number,
 "balance": number,
+"balance_shards": number,
 "code": string | null,
 "created_at": string,
 "currency": string,
@@ -495,11 +524,34 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"wallet_set_balance_shards":
+{ Args: { "p_account": string,"p_shards": number }; Returns: {
+              "allow_negative": boolean,
+"available": number,
+"balance": number,
+"balance_shards": number,
+"code": string | null,
+"created_at": string,
+"currency": string,
+"id": string,
+"kind": string,
+"owner_id": string | null,
+"status": string,
+"status_reason": string | null,
+"updated_at": string
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "wallet_accounts"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
 "wallet_set_status":
 { Args: { "p_account": string,"p_reason": string,"p_status": string }; Returns: {
               "allow_negative": boolean,
 "available": number,
 "balance": number,
+"balance_shards": number,
 "code": string | null,
 "created_at": string,
 "currency": string,

@@ -1,6 +1,7 @@
 // Many clients at once against the real ledger: random transfers as the service and as
 // account owners, the same idempotency key fired twice at the same moment, transfers in
-// opposite directions between the same two accounts, overlapping batches, and holds. No
+// opposite directions between the same two accounts, overlapping batches, and holds; three
+// of the accounts keep their credits in balance shards. No
 // call may fail with anything but WL001 (no deadlock, no serialization error), and
 // afterwards the invariants hold and every balance equals what the committed calls say.
 import { randomUUID } from "node:crypto";
@@ -33,6 +34,8 @@ const run = randomUUID().slice(0, 8);
 beforeAll(async () => {
   sql = connect(testDatabaseUrl(), CLIENTS + 2);
   parties = await createFundedParties(sql, CURRENCY, PARTIES, FUNDING);
+  // Three hot accounts: their credits go to shards, their debits, holds and captures fold them.
+  for (const p of parties.slice(0, 3)) await callAs(sql, service, "wallet_set_balance_shards", [p.accountId, 4]);
 });
 
 afterAll(async () => {

@@ -56,4 +56,16 @@ describe("checkLedgerInvariants", () => {
     );
     expect(violated).toContain("2. every account's balance (what wallet_balance and a frontend read) equals the sum of its entries");
   });
+
+  it("finds money left in the shards of an account that no longer uses them", async () => {
+    const account = parties[1].accountId;
+    const violated = await violatedAfter(async (tx) => {
+      await tx`select public.wallet_set_balance_shards(${account}, 2)`;
+      // The total stays right: one unit moved from the row into a shard, then shards switched off.
+      await tx`update public.wallet_balance_shards set balance = balance + 1 where account_id = ${account} and shard = 0`;
+      await tx`update public.wallet_accounts set balance = balance - 1, available = available - 1, balance_shards = 0
+                where id = ${account}`;
+    });
+    expect(violated).toEqual(["2a. an account without balance shards holds nothing in shards (so its row is its balance)"]);
+  });
 });

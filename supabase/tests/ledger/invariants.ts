@@ -32,12 +32,20 @@ const checks: Check[] = [
   {
     invariant: "2. every account's balance (what wallet_balance and a frontend read) equals the sum of its entries",
     query: `
-      select format('account %s: balance %s, wallet_balance %s, entries sum %s',
-                    a.id, a.balance, public.wallet_balance(a.id), coalesce(s.total, 0)) as detail
-        from public.wallet_accounts a
+      select format('account %s: balance %s (view), wallet_balance %s, entries sum %s',
+                    b.account_id, b.balance, public.wallet_balance(b.account_id), coalesce(s.total, 0)) as detail
+        from public.wallet_account_balances b
         left join (select e.account_id, sum(e.amount) as total from public.wallet_entries e group by e.account_id) s
-          on s.account_id = a.id
-       where a.balance <> coalesce(s.total, 0) or public.wallet_balance(a.id) <> a.balance`,
+          on s.account_id = b.account_id
+       where b.balance <> coalesce(s.total, 0) or public.wallet_balance(b.account_id) <> b.balance`,
+  },
+  {
+    invariant: "2a. an account without balance shards holds nothing in shards (so its row is its balance)",
+    query: `
+      select format('account %s (balance_shards %s): shard %s holds %s', a.id, a.balance_shards, s.shard, s.balance) as detail
+        from public.wallet_accounts a
+        join public.wallet_balance_shards s on s.account_id = a.id
+       where a.balance_shards = 0 and s.balance <> 0`,
   },
   {
     invariant: "2b. available equals balance minus the pending holds",
@@ -52,18 +60,19 @@ const checks: Check[] = [
   {
     invariant: "3. the balances of every currency sum to zero",
     query: `
-      select format('currency %s sums to %s', a.currency, sum(a.balance)) as detail
-        from public.wallet_accounts a
-       group by a.currency
-      having sum(a.balance) <> 0`,
+      select format('currency %s sums to %s', b.currency, sum(b.balance)) as detail
+        from public.wallet_account_balances b
+       group by b.currency
+      having sum(b.balance) <> 0`,
   },
   {
     invariant: "4. no account without allow_negative is negative unless a forced reversal debited it",
     query: `
-      select format('account %s has balance %s without a forced reversal', a.id, a.balance) as detail
-        from public.wallet_accounts a
+      select format('account %s has balance %s without a forced reversal', b.account_id, b.balance) as detail
+        from public.wallet_account_balances b
+        join public.wallet_accounts a on a.id = b.account_id
        where not a.allow_negative
-         and a.balance < 0
+         and b.balance < 0
          and not exists (select 1 from public.wallet_transactions t
                           where t.kind = 'reversal' and t.from_account_id = a.id
                             and (t.metadata ->> 'force')::boolean)`,

@@ -96,9 +96,9 @@ export function scratchCurrency(): string {
   return code;
 }
 
-/** Balances of the given accounts, as bigint, keyed by account id. */
+/** Balances of the given accounts (row plus balance shards), as bigint, keyed by account id. */
 export async function balances(sql: Sql, accounts: string[]): Promise<Map<string, { balance: bigint; available: bigint }>> {
   const rows = await sql<{ id: string; balance: string; available: string }[]>`
-    select id, balance, available from public.wallet_accounts where id = any(${accounts}::uuid[])`;
+    select account_id as id, balance, available from public.wallet_account_balances where account_id = any(${accounts}::uuid[])`;
   return new Map(rows.map((r) => [r.id, { balance: BigInt(r.balance), available: BigInt(r.available) }]));
 }

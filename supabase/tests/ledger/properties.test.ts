@@ -1,5 +1,5 @@
 // Property tests of the ledger: fast-check generates sequences of transfers, deposits, holds,
-// captures, voids, reversals and idempotent replays. A model predicts the outcome of every
+// captures, voids, reversals, idempotent replays and switches of balance shards. A model predicts the outcome of every
 // call (its result or its SQLSTATE) and every balance; the database must agree, and the
 // ledger invariants must hold after every sequence. A second property runs several clients
 // concurrently, where outcomes depend on timing: there, every balance must equal what the
@@ -43,7 +43,8 @@ type Command =
   | { op: "void"; hold: number }
   | { op: "reverse"; tx: number; amount: number | null; force: boolean }
   | { op: "replay"; tx: number }
-  | { op: "conflict"; tx: number };
+  | { op: "conflict"; tx: number }
+  | { op: "shards"; account: number; shards: number };
 
 const party = fc.nat({ max: PARTIES - 1 });
 const money = fc.integer({ min: 1, max: 2_500 });
@@ -57,6 +58,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constant("reverse" as const), tx: ref, amount: fc.option(money, { nil: null }), force: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("replay" as const), tx: ref }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("conflict" as const), tx: ref }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("shards" as const), account: party, shards: fc.nat({ max: 4 }) }) },
 );
 
 interface ModelAccount {
@@ -214,6 +216,12 @@ class Model {
         }
         return;
       }
+      case "shards": {
+        // Where credits land changes, no balance does.
+        const got = await callAs<{ balance_shards: number }>(sql, service, "wallet_set_balance_shards", [ids[c.account]!, c.shards]);
+        expect(got[0]!.balance_shards).toBe(c.shards);
+        return;
+      }
       case "replay":
       case "conflict": {
         const replayable = this.txs.filter((t) => t.args);
@@ -257,6 +265,8 @@ describe("ledger properties", () => {
         const run = randomUUID().slice(0, 8);
         const parties = await createFundedParties(sql, CURRENCY, PARTIES, FUNDING);
         const ids = parties.map((p) => p.accountId);
+        // One hot account: its credits race into shards, its debits fold them.
+        await callAs(sql, service, "wallet_set_balance_shards", [ids[0], 2]);
         const committed = new Map<string, WalletTransaction>();
         // Clients share key numbers, so the same key (with the same or other parameters) races across clients.
         await Promise.all(

@@ -109,6 +109,6 @@ export async function deposit(sql: Sql, accountId: string, amount: number, curre
 
 export async function balances(sql: Sql, accountId: string): Promise<{ balance: number; available: number }> {
   const [row] = await sql<{ balance: string; available: string }[]>`
-    select balance, available from public.wallet_accounts where id = ${accountId}::uuid`;
+    select balance, available from public.wallet_account_balances where account_id = ${accountId}::uuid`;
   return { balance: Number(row!.balance), available: Number(row!.available) };
 }

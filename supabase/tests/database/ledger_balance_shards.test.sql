@@ -1,0 +1,198 @@
+-- Wallet ledger: balance shards of hot accounts. Credits land in a shard instead of the
+-- account row; anything that takes money out or changes the status folds the shards first;
+-- wallet_balance and wallet_account_balances read the row plus its shards. Who may turn
+-- them on, who may read them, and that nobody writes them directly.
+begin;
+select plan(65);
+
+insert into auth.users (id, email, raw_app_meta_data) values
+  ('a6000000-0000-4000-8000-000000000001', 'shards-merchant@test.local', '{}'),
+  ('a6000000-0000-4000-8000-000000000002', 'shards-payer@test.local', '{}'),
+  ('a6000000-0000-4000-8000-000000000003', 'shards-other@test.local', '{}'),
+  ('a6000000-0000-4000-8000-000000000004', 'shards-admin@test.local', '{"role": "admin"}'),
+  ('a6000000-0000-4000-8000-000000000005', 'shards-support@test.local', '{"role": "support"}');
+insert into public.wallet_accounts (id, owner_id, kind, currency) values
+  ('ac600000-0000-4000-8000-00000000000a', 'a6000000-0000-4000-8000-000000000001', 'user', 'TZS'),
+  ('ac600000-0000-4000-8000-00000000000b', 'a6000000-0000-4000-8000-000000000002', 'user', 'TZS'),
+  ('ac600000-0000-4000-8000-00000000000c', 'a6000000-0000-4000-8000-000000000003', 'user', 'TZS');
+
+-- The merchant's balance, three ways: row, row plus shards (the view), wallet_balance.
+create function pg_temp.merchant() returns table (row_balance bigint, shards bigint, balance bigint, available bigint, wallet_balance bigint)
+language sql as $$
+  select a.balance, (select coalesce(sum(s.balance), 0)::bigint from public.wallet_balance_shards s where s.account_id = a.id),
+         b.balance, b.available, public.wallet_balance(a.id)
+    from public.wallet_accounts a join public.wallet_account_balances b on b.account_id = a.id
+   where a.id = 'ac600000-0000-4000-8000-00000000000a'
+$$;
+grant execute on function pg_temp.merchant() to service_role;
+
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select lives_ok($$ select public.wallet_deposit('ac600000-0000-4000-8000-00000000000b', 100000, 'TZS', 'momo', 'sh-fund') $$,
+  'fund the payer');
+
+-- ---------------------------------------------------------------- turning shards on
+select is((public.wallet_set_balance_shards('ac600000-0000-4000-8000-00000000000a', 4)).balance_shards, 4::smallint,
+  'wallet_set_balance_shards gives the merchant four shards');
+select results_eq(
+  $$ select array_agg(shard order by shard), sum(balance)::bigint from public.wallet_balance_shards
+      where account_id = 'ac600000-0000-4000-8000-00000000000a' $$,
+  $$ values (array[0, 1, 2, 3]::smallint[], 0::bigint) $$,
+  'its four shard rows exist, empty');
+
+-- ---------------------------------------------------------------- credits go to a shard
+select is((public.wallet_transfer('ac600000-0000-4000-8000-00000000000b', 'ac600000-0000-4000-8000-00000000000a', 1000, 'TZS', 'sh-t-1')).status,
+  'posted', 'a transfer to the merchant posts');
+select results_eq($$ select * from pg_temp.merchant() $$, $$ values (0::bigint, 1000::bigint, 1000::bigint, 1000::bigint, 1000::bigint) $$,
+  'the credit lands in a shard: the row is unchanged, the view and wallet_balance count it');
+select is((select count(*) from public.wallet_balance_shards where account_id = 'ac600000-0000-4000-8000-00000000000a' and balance <> 0),
+  1::bigint, 'one shard took it');
+select is((select shard from public.wallet_balance_shards where account_id = 'ac600000-0000-4000-8000-00000000000a' and balance <> 0),
+  (pg_backend_pid() % 4)::smallint, 'the shard numbered by the backend pid');
+select is((select sum(amount) from public.wallet_entries where account_id = 'ac600000-0000-4000-8000-00000000000a'), 1000::numeric,
+  'the entries are the merchant''s as always');
+select is((public.wallet_transfer('ac600000-0000-4000-8000-00000000000b', 'ac600000-0000-4000-8000-00000000000a', 1000, 'TZS', 'sh-t-1')).idempotency_key,
+  'sh-t-1', 'a replay returns the original');
+select results_eq($$ select balance from pg_temp.merchant() $$, $$ values (1000::bigint) $$, 'and credits nothing');
+select lives_ok($$ select public.wallet_deposit('ac600000-0000-4000-8000-00000000000a', 500, 'TZS', 'momo', 'sh-d-1') $$,
+  'a deposit to the merchant');
+select lives_ok($$ select public.wallet_capture((public.wallet_hold('ac600000-0000-4000-8000-00000000000b', 200, 'TZS', 'sh-h-1')).id,
+                                                'ac600000-0000-4000-8000-00000000000a') $$,
+  'a hold of the payer captured to the merchant');
+select lives_ok($$ select public.wallet_transfer_batch(
+                     '[{"from": "ac600000-0000-4000-8000-00000000000b", "to": "ac600000-0000-4000-8000-00000000000a", "amount": 100, "currency": "TZS", "idempotency_key": "sh-b-1"},
+                       {"from": "ac600000-0000-4000-8000-00000000000b", "to": "ac600000-0000-4000-8000-00000000000c", "amount": 50, "currency": "TZS", "idempotency_key": "sh-b-2"}]') $$,
+  'a batch paying the merchant and another account');
+select results_eq($$ select row_balance, shards, balance from pg_temp.merchant() $$, $$ values (0::bigint, 1800::bigint, 1800::bigint) $$,
+  'deposits, captures and batches credit the shards too');
+select results_eq($$ select balance, available from public.wallet_accounts where id = 'ac600000-0000-4000-8000-00000000000b' $$,
+  $$ values (100000::bigint - 1000 - 200 - 150, 100000::bigint - 1000 - 200 - 150) $$, 'the payer''s row paid all of it');
+
+-- ---------------------------------------------------------------- money out folds the shards first
+select throws_ok($$ select public.wallet_transfer('ac600000-0000-4000-8000-00000000000a', 'ac600000-0000-4000-8000-00000000000c', 1801, 'TZS', 'sh-o-1') $$,
+  'WL001', null, 'paying out more than row plus shards: WL001');
+select results_eq($$ select row_balance, shards from pg_temp.merchant() $$, $$ values (0::bigint, 1800::bigint) $$,
+  'the refused payment folded nothing');
+select lives_ok($$ select public.wallet_transfer('ac600000-0000-4000-8000-00000000000a', 'ac600000-0000-4000-8000-00000000000c', 300, 'TZS', 'sh-o-2') $$,
+  'paying out of money that is only in the shards');
+select results_eq($$ select * from pg_temp.merchant() $$, $$ values (1500::bigint, 0::bigint, 1500::bigint, 1500::bigint, 1500::bigint) $$,
+  'the debit folded every shard into the row, then took its amount');
+select lives_ok($$ select public.wallet_transfer('ac600000-0000-4000-8000-00000000000b', 'ac600000-0000-4000-8000-00000000000a', 500, 'TZS', 'sh-t-2') $$,
+  'another credit');
+select is((public.wallet_hold('ac600000-0000-4000-8000-00000000000a', 2000, 'TZS', 'sh-h-2')).status, 'pending',
+  'a hold of the whole balance, half of it in a shard');
+select results_eq($$ select row_balance, shards, balance, available from pg_temp.merchant() $$,
+  $$ values (2000::bigint, 0::bigint, 2000::bigint, 0::bigint) $$, 'the hold folded the shards and reserved the lot');
+select lives_ok($$ select public.wallet_void((select id from public.wallet_transactions where idempotency_key = 'sh-h-2')) $$, 'void it');
+select lives_ok($$ select public.wallet_transfer('ac600000-0000-4000-8000-00000000000b', 'ac600000-0000-4000-8000-00000000000a', 700, 'TZS', 'sh-t-3') $$,
+  'a credit of 700');
+select lives_ok($$ select public.wallet_reverse((select id from public.wallet_transactions where idempotency_key = 'sh-t-3'), 'sh-r-1', 200) $$,
+  'a partial reversal of it, which debits the merchant');
+select results_eq($$ select row_balance, shards, balance, available from pg_temp.merchant() $$,
+  $$ values (2500::bigint, 0::bigint, 2500::bigint, 2500::bigint) $$, 'the reversal folded the shards first');
+select lives_ok($$ select public.wallet_transfer('ac600000-0000-4000-8000-00000000000b', 'ac600000-0000-4000-8000-00000000000a', 100, 'TZS', 'sh-t-4') $$,
+  'a credit of 100');
+select lives_ok($$ select public.wallet_transfer_batch(
+                     '[{"from": "ac600000-0000-4000-8000-00000000000a", "to": "ac600000-0000-4000-8000-00000000000c", "amount": 2600, "currency": "TZS", "idempotency_key": "sh-b-3"},
+                       {"from": "ac600000-0000-4000-8000-00000000000b", "to": "ac600000-0000-4000-8000-00000000000c", "amount": 10, "currency": "TZS", "idempotency_key": "sh-b-4"}]') $$,
+  'a batch that pays out everything, row and shard');
+select results_eq($$ select row_balance, shards, balance from pg_temp.merchant() $$, $$ values (0::bigint, 0::bigint, 0::bigint) $$,
+  'the batch folded the shard too');
+
+-- ---------------------------------------------------------------- status changes
+select lives_ok($$ select public.wallet_transfer('ac600000-0000-4000-8000-00000000000b', 'ac600000-0000-4000-8000-00000000000a', 400, 'TZS', 'sh-t-5') $$,
+  'a credit of 400');
+select throws_ok($$ select public.wallet_set_status('ac600000-0000-4000-8000-00000000000a', 'closed', 'shards test') $$,
+  'WL008', null, 'closing with money in a shard: WL008');
+select results_eq($$ select (public.wallet_set_status('ac600000-0000-4000-8000-00000000000a', 'frozen', 'shards test')).balance $$,
+  $$ values (400::bigint) $$, 'freezing folds the shards: the returned row carries the whole balance');
+select results_eq($$ select row_balance, shards from pg_temp.merchant() $$, $$ values (400::bigint, 0::bigint) $$, 'nothing left in the shards');
+select throws_ok($$ select public.wallet_transfer('ac600000-0000-4000-8000-00000000000b', 'ac600000-0000-4000-8000-00000000000a', 1, 'TZS', 'sh-t-6') $$,
+  'WL004', null, 'a transfer to the frozen merchant: WL004');
+select throws_ok($$ select public.wallet_deposit('ac600000-0000-4000-8000-00000000000a', 1, 'TZS', 'momo', 'sh-d-2') $$,
+  'WL004', null, 'a deposit to the frozen merchant: WL004');
+select results_eq($$ select shards from pg_temp.merchant() $$, $$ values (0::bigint) $$, 'the refused credits left the shards as they were');
+select lives_ok($$ select public.wallet_set_status('ac600000-0000-4000-8000-00000000000a', 'active', 'shards test') $$, 'unfreeze');
+
+-- ---------------------------------------------------------------- turning shards off
+select lives_ok($$ select public.wallet_transfer('ac600000-0000-4000-8000-00000000000b', 'ac600000-0000-4000-8000-00000000000a', 60, 'TZS', 'sh-t-7') $$,
+  'a credit of 60, into a shard');
+select results_eq($$ select balance_shards, balance from public.wallet_set_balance_shards('ac600000-0000-4000-8000-00000000000a', 0) $$,
+  $$ values (0::smallint, 460::bigint) $$, 'switching shards off folds them into the row');
+select lives_ok($$ select public.wallet_transfer('ac600000-0000-4000-8000-00000000000b', 'ac600000-0000-4000-8000-00000000000a', 40, 'TZS', 'sh-t-8') $$,
+  'a credit of 40');
+select results_eq($$ select row_balance, shards, balance from pg_temp.merchant() $$, $$ values (500::bigint, 0::bigint, 500::bigint) $$,
+  'without shards a credit lands in the row again');
+
+-- ---------------------------------------------------------------- bad calls
+select throws_ok($$ select public.wallet_set_balance_shards('ac600000-0000-4000-8000-00000000000a', 65) $$,
+  '22023', null, 'more than 64 shards: 22023');
+select throws_ok($$ select public.wallet_set_balance_shards('ac600000-0000-4000-8000-00000000000a', -1) $$,
+  '22023', null, 'a negative number of shards: 22023');
+select throws_ok($$ select public.wallet_set_balance_shards('ac600000-0000-4000-8000-00000000000a', null) $$,
+  '22023', null, 'no number of shards: 22023');
+select throws_ok($$ select public.wallet_set_balance_shards('ac600000-0000-4000-8000-0000000000ff', 4) $$,
+  'WL007', null, 'an unknown account: WL007');
+select lives_ok($$ select public.wallet_set_status('ac600000-0000-4000-8000-00000000000c', 'frozen', 'drain') $$, 'freeze the other account');
+reset role;
+update public.wallet_accounts set status = 'closed', balance = 0, available = 0 where id = 'ac600000-0000-4000-8000-00000000000c';
+set local role service_role;
+select throws_ok($$ select public.wallet_set_balance_shards('ac600000-0000-4000-8000-00000000000c', 4) $$,
+  'WL004', null, 'a closed account: WL004');
+select is((select count(*) from public.wallet_balance_shards where account_id = 'ac600000-0000-4000-8000-00000000000c'), 0::bigint,
+  'the refused calls created no shard');
+
+-- ---------------------------------------------------------------- who may turn shards on
+select is((select p.prosecdef and p.proconfig = array['search_path=""'] from pg_proc p
+            where p.oid = 'public.wallet_set_balance_shards(uuid, integer)'::regprocedure),
+  true, 'wallet_set_balance_shards is security definer with an empty search_path');
+select results_eq(
+  $$ select has_function_privilege(r, 'public.wallet_set_balance_shards(uuid, integer)', 'execute')
+       from unnest(array['anon', 'authenticated', 'service_role']) with ordinality as u(r, n) order by n $$,
+  $$ values (false), (false), (true) $$, 'only service_role executes it');
+reset role;
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub": "a6000000-0000-4000-8000-000000000004", "role": "authenticated", "app_metadata": {"role": "admin"}}', true);
+select throws_ok($$ select public.wallet_set_balance_shards('ac600000-0000-4000-8000-00000000000a', 8) $$,
+  '42501', null, 'an admin JWT does not get to call it: 42501');
+
+-- ---------------------------------------------------------------- who may read shards and balances
+select is((select count(*) from public.wallet_balance_shards where account_id = 'ac600000-0000-4000-8000-00000000000a'), 4::bigint,
+  'an admin reads the merchant''s shards');
+select is((select balance from public.wallet_account_balances where account_id = 'ac600000-0000-4000-8000-00000000000a'), 500::bigint,
+  'and its balance');
+select set_config('request.jwt.claims', '{"sub": "a6000000-0000-4000-8000-000000000005", "role": "authenticated", "app_metadata": {"role": "support"}}', true);
+select is((select count(*) from public.wallet_balance_shards where account_id = 'ac600000-0000-4000-8000-00000000000a'), 4::bigint,
+  'support reads them too');
+select set_config('request.jwt.claims', '{"sub": "a6000000-0000-4000-8000-000000000001", "role": "authenticated"}', true);
+select is((select count(*) from public.wallet_balance_shards), 4::bigint, 'the merchant reads its own shards');
+select results_eq($$ select account_id, balance, available from public.wallet_account_balances $$,
+  $$ values ('ac600000-0000-4000-8000-00000000000a'::uuid, 500::bigint, 500::bigint) $$,
+  'and exactly its own balance in wallet_account_balances');
+select set_config('request.jwt.claims', '{"sub": "a6000000-0000-4000-8000-000000000002", "role": "authenticated"}', true);
+select is((select count(*) from public.wallet_balance_shards), 0::bigint, 'another user reads no shard');
+select results_eq($$ select account_id from public.wallet_account_balances $$,
+  $$ values ('ac600000-0000-4000-8000-00000000000b'::uuid) $$, 'and only its own balance');
+reset role;
+set local role anon;
+select throws_ok($$ select count(*) from public.wallet_balance_shards $$, '42501', null, 'anon reads no shard: 42501');
+select throws_ok($$ select count(*) from public.wallet_account_balances $$, '42501', null, 'anon reads no balance: 42501');
+reset role;
+
+-- ---------------------------------------------------------------- nobody writes shards directly
+select is((select count(*) from unnest(array['anon', 'authenticated', 'service_role']) r
+            cross join unnest(array['insert', 'update', 'delete', 'truncate']) p
+            where has_table_privilege(r, 'public.wallet_balance_shards', p)), 0::bigint,
+  'no API role may insert, update, delete or truncate a shard');
+select throws_ok($$ delete from public.wallet_balance_shards where account_id = 'ac600000-0000-4000-8000-00000000000a' $$,
+  '42501', null, 'not even the owner deletes one');
+select throws_ok($$ truncate public.wallet_balance_shards $$, '42501', null, 'or truncates the table');
+select is((select c.relrowsecurity and c.relforcerowsecurity from pg_class c where c.oid = 'public.wallet_balance_shards'::regclass),
+  true, 'RLS is enabled and forced on the shards');
+select is((select count(*) from audit.log l join public.wallet_balance_shards s on l.record_id = s.id::text
+            where l.table_name = 'wallet_balance_shards' and l.operation = 'UPDATE'
+              and s.account_id = 'ac600000-0000-4000-8000-00000000000a'), 15::bigint,
+  'every credit to a shard and every fold is in the audit log');
+
+select * from finish();
+rollback;
