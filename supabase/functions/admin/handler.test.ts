@@ -83,6 +83,21 @@ describe("GET /admin/accounts/:id", () => {
     expect(second.body.entries_next_cursor).toBeNull();
   });
 
+  it("counts the credits still in a hot account's balance shards, in the detail and in the list", async () => {
+    const owner = (await createStaff(sql, process.env.SUPABASE_JWT_SECRET!)).user.id;
+    const account = await openAccount(sql, owner, "GHS");
+    await deposit(sql, account, 1_000, "GHS");
+    await sql`select public.wallet_set_balance_shards(${account}::uuid, 4)`;
+    await deposit(sql, account, 300, "GHS");
+    const [row] = await sql<{ balance: string }[]>`select balance from public.wallet_accounts where id = ${account}`;
+    expect(row!.balance).toBe("1000");
+
+    const detail = await call("GET", `/accounts/${account}`, { token: staff.support.token });
+    expect(detail.body).toMatchObject({ balance: 1_300, available: 1_300, account: { balance: 1_300, balance_shards: 4 } });
+    const list = await call("GET", `/accounts?owner_id=${owner}`, { token: staff.admin.token });
+    expect(list.body.data).toMatchObject([{ id: account, balance: 1_300, available: 1_300 }]);
+  });
+
   it("answers 404 for an account that does not exist", async () => {
     const answer = await call("GET", `/accounts/${crypto.randomUUID()}`, { token: staff.admin.token });
     expect(answer.status).toBe(404);
