@@ -7,9 +7,11 @@
 --                               (default: public plus pgrst.db_schemas when set)
 --   rls_audit.financial_tables  tables that must force RLS and give anon nothing,
 --                               `table` (in public) or `schema.table`
---                               (default: the ten financial tables of payments-audit.md)
+--                               (default: the ten financial tables of payments-audit.md and
+--                               wallet_balance_shards)
 --   rls_audit.append_only       ledger tables no API role may write
---                               (default: wallet_accounts, wallet_transactions, wallet_entries)
+--                               (default: wallet_accounts, wallet_transactions, wallet_entries,
+--                               wallet_balance_shards)
 --   rls_audit.bypassrls_roles   roles allowed to bypass RLS
 --                               (default: service_role, postgres, supabase_admin)
 -- Example (turn JIT off: on a database whose catalog statistics are stale, such as one just
@@ -30,11 +32,11 @@ with recursive settings as (
     coalesce(
       nullif(current_setting('rls_audit.financial_tables', true), ''),
       'wallet_accounts,wallet_entries,wallet_transactions,payments,payment_intents,'
-      'momo_transactions,revolut_transactions,invoices,subscriptions,refunds'
+      'momo_transactions,revolut_transactions,invoices,subscriptions,refunds,wallet_balance_shards'
     ) as financial_tables,
     coalesce(
       nullif(current_setting('rls_audit.append_only', true), ''),
-      'wallet_accounts,wallet_transactions,wallet_entries'
+      'wallet_accounts,wallet_transactions,wallet_entries,wallet_balance_shards'
     ) as append_only,
     coalesce(
       nullif(current_setting('rls_audit.bypassrls_roles', true), ''),
