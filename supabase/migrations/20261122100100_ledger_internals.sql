@@ -150,7 +150,7 @@ $$;
 -- One or two accounts and no fold (every single transfer, deposit and capture): one
 -- UPDATE per account, each taking its lock. The check sits in the UPDATE's WHERE, so it is
 -- re-evaluated on the latest row version once the lock is granted (no lost update, no
--- overdraft), and the second account, often the hot one, is locked only for its own update.
+-- overdraft), and the second account is locked only for its own update.
 -- Otherwise (a batch, or a fold): every lock first, in the order above, then one UPDATE
 -- with the same check for all the rows; the accounts it did not change are the refusals. A
 -- statement per account was a third of a batch's time (docs/LEDGER.md, "Batches").
@@ -542,6 +542,22 @@ begin
 end;
 $$;
 
+-- An account row, locked for a change of its status or shards, or WL007.
+create function private.wallet_lock_account(p_account uuid) returns public.wallet_accounts
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_account public.wallet_accounts;
+begin
+  select a.* into v_account from public.wallet_accounts a where a.id = p_account for no key update;
+  if not found then
+    perform private.wallet_fail('WL007', format('wallet account %s not found', p_account));
+  end if;
+  return v_account;
+end;
+$$;
+
 -- A hold or withdrawal, locked for capture or void, or WL007. The hold row lock comes before
 -- any account lock, as in wallet_reverse.
 create function private.wallet_lock_hold(p_hold_id uuid) returns public.wallet_transactions
@@ -640,6 +656,7 @@ revoke all on function
   private.wallet_write_entries(uuid[]),
   private.wallet_post(uuid, text, boolean, uuid[], uuid[], bigint[], text[], text[], text[], jsonb[], uuid),
   private.wallet_post_one(uuid, text, boolean, uuid, uuid, bigint, text, text, text, jsonb),
+  private.wallet_lock_account(uuid),
   private.wallet_lock_hold(uuid),
   private.wallet_reserve(text, uuid, uuid, bigint, text, text, jsonb),
   private.wallet_clearing_account(text, text)

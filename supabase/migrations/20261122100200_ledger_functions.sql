@@ -339,10 +339,7 @@ begin
   if p_shards is null or p_shards not between 0 and 64 then
     perform private.wallet_fail('22023', format('balance shards must be between 0 and 64, not %s', coalesce(p_shards::text, 'null')));
   end if;
-  select a.* into v_account from public.wallet_accounts a where a.id = p_account for no key update;
-  if not found then
-    perform private.wallet_fail('WL007', format('wallet account %s not found', p_account));
-  end if;
+  v_account := private.wallet_lock_account(p_account);
   if v_account.status = 'closed' then
     perform private.wallet_fail('WL004', format('wallet account %s is closed', p_account));
   end if;
@@ -443,10 +440,7 @@ begin
   if p_reason is null or btrim(p_reason) = '' then
     perform private.wallet_fail('22023', format('a reason is required to change wallet account %s', p_account));
   end if;
-  select a.* into v_account from public.wallet_accounts a where a.id = p_account for no key update;
-  if not found then
-    perform private.wallet_fail('WL007', format('wallet account %s not found', p_account));
-  end if;
+  v_account := private.wallet_lock_account(p_account);
   if v_account.status = p_status then
     return v_account;
   end if;
