@@ -100,11 +100,12 @@ end;
 $$;
 
 -- Adds credits to one shard each (the caller holds the shard locks, or takes them here in
--- the caller's order), then checks the accounts the way a row update would: a freeze or
--- close locks every shard first, so a credit that got its shard either committed before it
--- or now sees it. An account whose shards were switched off meanwhile (balance_shards = 0:
--- every later change goes to the row and nothing folds these again) refuses with 40001,
--- and the transfer can be retried.
+-- (account, shard) order), then checks the accounts the way a row update would: a freeze
+-- or close locks every shard first, so a credit that got its shard either committed before
+-- it or now sees it (READ COMMITTED only: wallet_apply sends no credit here otherwise). An
+-- account whose shards were switched off meanwhile (balance_shards = 0: every later change
+-- goes to the row and nothing folds these again) refuses with 40001, and the transfer can
+-- be retried.
 create function private.wallet_credit_shards(p_accounts uuid[], p_shards smallint[], p_amounts bigint[])
 returns void
 language plpgsql
@@ -112,12 +113,18 @@ set search_path = ''
 set plan_cache_mode = force_generic_plan
 as $$
 declare
+  v_credited integer;
   v_account public.wallet_accounts;
 begin
   update public.wallet_balance_shards s
      set balance = s.balance + c.amount, updated_at = now()
     from unnest(p_accounts, p_shards, p_amounts) as c(account_id, shard, amount)
    where s.account_id = c.account_id and s.shard = c.shard;
+  get diagnostics v_credited = row_count;
+  if v_credited < cardinality(p_accounts) then
+    -- wallet_set_balance_shards creates every shard it numbers: only a hand edit gets here.
+    perform private.wallet_fail('XX000', format('a balance shard of wallet accounts %s is missing', p_accounts));
+  end if;
 
   select a.* into v_account
     from public.wallet_accounts a
@@ -147,6 +154,9 @@ $$;
 --          go negative) to an account with balance_shards > 0: one shard, no row lock;
 --   fold   any other change to such an account: its shards are folded into the row first,
 --          so that the funds check sees the whole balance.
+-- Outside READ COMMITTED a credit to such an account takes the row: a shard credit checks the
+-- account after taking its shard, and a REPEATABLE READ snapshot older than a freeze would
+-- not see it, where the row update fails with 40001.
 -- One or two accounts and no fold (every single transfer, deposit and capture): one
 -- UPDATE per account, each taking its lock. The check sits in the UPDATE's WHERE, so it is
 -- re-evaluated on the latest row version once the lock is granted (no lost update, no
@@ -170,21 +180,27 @@ declare
   v_changed uuid[];
   v_refused uuid;
 begin
-  select array_agg(d.account_id order by d.route = 'shard', d.system nulls first, d.account_id),
-         array_agg(d.balance order by d.route = 'shard', d.system nulls first, d.account_id),
-         array_agg(d.available order by d.route = 'shard', d.system nulls first, d.account_id),
-         array_agg(d.route order by d.route = 'shard', d.system nulls first, d.account_id),
-         array_agg(d.shard order by d.route = 'shard', d.system nulls first, d.account_id)
+  -- In lock order: rows (an unknown account first, its refusal is WL007; then users, then
+  -- system accounts), then shards; each by account id.
+  select array_agg(d.account_id order by d.lock_rank, d.account_id),
+         array_agg(d.balance order by d.lock_rank, d.account_id),
+         array_agg(d.available order by d.lock_rank, d.account_id),
+         array_agg(d.route order by d.lock_rank, d.account_id),
+         array_agg(d.shard order by d.lock_rank, d.account_id)
     into v_ids, v_balance, v_available, v_route, v_shard
-    from (select g.account_id, g.balance, g.available, k.kind = 'system' as system,
-                 case when coalesce(k.balance_shards, 0) = 0 then 'row'
-                      when g.balance = g.available and (g.balance > 0 or k.allow_negative) then 'shard'
-                      else 'fold' end as route,
+    from (select g.account_id, g.balance, g.available, r.route,
+                 case when r.route = 'shard' then 3 when k.kind = 'system' then 2 when k.kind = 'user' then 1 else 0 end as lock_rank,
                  (pg_backend_pid() % nullif(k.balance_shards, 0))::smallint as shard
             from (select u.account_id, sum(u.balance)::bigint as balance, sum(u.available)::bigint as available
                     from unnest(p_accounts, p_balance, p_available) as u(account_id, balance, available)
                    group by u.account_id) g
-            left join public.wallet_accounts k on k.id = g.account_id) d;
+            left join public.wallet_accounts k on k.id = g.account_id
+           cross join lateral (
+             select case when coalesce(k.balance_shards, 0) = 0 then 'row'
+                         when not (g.balance = g.available and (g.balance > 0 or k.allow_negative)) then 'fold'
+                         when current_setting('transaction_isolation') = 'read committed' then 'shard'
+                         else 'row' end as route
+           ) r) d;
 
   if cardinality(v_ids) <= 2 and 'fold' <> all (v_route) then
     for i in 1 .. cardinality(v_ids) loop

@@ -3,7 +3,7 @@
 -- wallet_balance and wallet_account_balances read the row plus its shards. Who may turn
 -- them on, who may read them, and that nobody writes them directly.
 begin;
-select plan(65);
+select plan(66);
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('a6000000-0000-4000-8000-000000000001', 'shards-merchant@test.local', '{}'),
@@ -178,6 +178,10 @@ set local role anon;
 select throws_ok($$ select count(*) from public.wallet_balance_shards $$, '42501', null, 'anon reads no shard: 42501');
 select throws_ok($$ select count(*) from public.wallet_account_balances $$, '42501', null, 'anon reads no balance: 42501');
 reset role;
+
+-- ---------------------------------------------------------------- a shard that is not there
+select throws_ok($$ select private.wallet_credit_shards(array['ac600000-0000-4000-8000-00000000000a'::uuid], array[63::smallint], array[5::bigint]) $$,
+  'XX000', null, 'a credit to a shard that does not exist fails instead of vanishing');
 
 -- ---------------------------------------------------------------- nobody writes shards directly
 select is((select count(*) from unnest(array['anon', 'authenticated', 'service_role']) r

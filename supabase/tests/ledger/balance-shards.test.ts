@@ -48,13 +48,23 @@ interface OpenTransaction {
   pid: number;
 }
 
-/** Opens a transaction as the service on a connection of its own, runs `statement` in it and leaves it open. */
-async function holdOpen(statement: string, args: unknown[]): Promise<OpenTransaction> {
+/**
+ * Opens a transaction on a connection of its own, as the service (or as the superuser, to
+ * lock rows no API role may lock), runs `statement` in it and leaves it open.
+ */
+async function holdOpen(statement: string, args: unknown[], as: "service" | "superuser" = "service"): Promise<OpenTransaction> {
+  const open = await begin("read committed", as);
+  await open.connection.unsafe(statement, args as never[]);
+  return open;
+}
+
+async function begin(isolation: "read committed" | "repeatable read", as: "service" | "superuser" = "service"): Promise<OpenTransaction> {
   const connection = await sql.reserve();
   const [{ pid }] = await connection<{ pid: number }[]>`select pg_backend_pid() as pid`;
-  await connection`begin`;
-  await connection`select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
-  await connection.unsafe(statement, args as never[]);
+  await connection.unsafe(`begin isolation level ${isolation}`);
+  if (as === "service") {
+    await connection`select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
+  }
   return { connection, pid };
 }
 
@@ -63,15 +73,23 @@ async function commit(open: OpenTransaction): Promise<void> {
   open.connection.release();
 }
 
-/** Resolves once another backend waits for a lock that the open transaction holds. */
-async function someoneWaitsFor(open: OpenTransaction): Promise<void> {
+/**
+ * Resolves once `count` other backends wait for the open transaction: for a lock it holds,
+ * or behind a backend that does (a second waiter for a row queues on the first one).
+ */
+async function someoneWaitsFor(open: OpenTransaction, count = 1): Promise<void> {
   for (let i = 0; i < 400; i++) {
     const [{ waiting }] = await sql<{ waiting: number }[]>`
-      select count(*)::int as waiting from pg_stat_activity where ${open.pid}::int = any (pg_blocking_pids(pid))`;
-    if (waiting > 0) return;
+      with recursive blocked (pid) as (
+        select a.pid from pg_stat_activity a where ${open.pid}::int = any (pg_blocking_pids(a.pid))
+        union
+        select a.pid from pg_stat_activity a join blocked b on b.pid = any (pg_blocking_pids(a.pid))
+      )
+      select count(*)::int as waiting from blocked`;
+    if (waiting >= count) return;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  throw new Error(`nothing started waiting for backend ${open.pid}`);
+  throw new Error(`fewer than ${count} backends started waiting for backend ${open.pid}`);
 }
 
 /** Starts a transfer to `to` as the service; the promise gives its status or its SQLSTATE. */
@@ -131,6 +149,46 @@ describe("balance shards under concurrency", () => {
     await commit(credit);
     expect(await close).toBe("WL008");
     expect(await balanceOf(merchant)).toBe(40n);
+  });
+
+  it("refuses with 40001 a REPEATABLE READ credit whose snapshot is older than a close", async () => {
+    const merchant = await hotAccount();
+    // begin() runs a statement, so the transaction's snapshot is taken before the close.
+    const transfer = await begin("repeatable read");
+    await callAs(sql, service, "wallet_set_status", [merchant, "closed", "shards race"]);
+    const credit = await transfer.connection
+      .unsafe("select status from public.wallet_transfer($1, $2, 100, $3, $4)", [payers[1]!.accountId, merchant, CURRENCY, nextKey()])
+      .then(() => "posted")
+      .catch((error: unknown) => sqlState(error));
+    await transfer.connection`rollback`;
+    transfer.connection.release();
+    expect(credit).toBe("40001");
+    expect(await balanceOf(merchant)).toBe(0n);
+    await assertLedgerInvariants(sql);
+  });
+
+  it("takes the shards of a deposit and of a capture in one order when the clearing account has shards too", async () => {
+    // A clearing account whose id sorts before the merchant's: the order that once crossed.
+    const provider = `sh${run}`;
+    const [clearing] = await sql<{ id: string }[]>`
+      insert into public.wallet_accounts (id, kind, code, currency, allow_negative)
+      values (${`00000000-0000-4000-8000-${run}0000`}, 'system', ${`clearing:${provider}:${CURRENCY}`}, ${CURRENCY}, true)
+      returning id`;
+    await callAs(sql, service, "wallet_set_balance_shards", [clearing!.id, 1]);
+    const merchant = await hotAccount();
+    await callAs(sql, service, "wallet_deposit", [merchant, 1_000, CURRENCY, provider, nextKey(), {}]);
+    const [payout] = await callAs(sql, service, "wallet_withdraw", [merchant, 100, CURRENCY, provider, nextKey(), {}]);
+
+    const clearingShards = await holdOpen("select 1 from public.wallet_balance_shards where account_id = $1 for update", [clearing!.id], "superuser");
+    const outcome = (call: Promise<WalletTransaction[]>) => call.then((rows) => rows[0]!.status).catch((error: unknown) => sqlState(error));
+    const capture = outcome(callAs(sql, service, "wallet_capture", [payout!.id, null, null, null]));
+    await someoneWaitsFor(clearingShards);
+    const deposit = outcome(callAs(sql, service, "wallet_deposit", [merchant, 50, CURRENCY, provider, nextKey(), {}]));
+    await someoneWaitsFor(clearingShards, 2);
+    await commit(clearingShards);
+    expect([await capture, await deposit]).toEqual(["posted", "posted"]);
+    expect(await balanceOf(merchant)).toBe(950n);
+    await assertLedgerInvariants(sql);
   });
 
   it("keeps every balance exact while many clients pay one hot account and others pay out of it and freeze it", async () => {

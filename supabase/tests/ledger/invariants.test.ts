@@ -68,4 +68,14 @@ describe("checkLedgerInvariants", () => {
     });
     expect(violated).toEqual(["2a. an account without balance shards holds nothing in shards (so its row is its balance)"]);
   });
+
+  it("finds money that reached a closed account through its shards", async () => {
+    const account = parties[1].accountId;
+    const violated = await violatedAfter(async (tx) => {
+      await tx`select public.wallet_set_balance_shards(${account}, 2)`;
+      await tx`update public.wallet_balance_shards set balance = balance + 1 where account_id = ${account} and shard = 0`;
+      await tx`update public.wallet_accounts set balance = 0, available = 0, status = 'closed' where id = ${account}`;
+    });
+    expect(violated).toContain("4c. a closed account holds nothing, in its row or its shards");
+  });
 });

@@ -78,6 +78,13 @@ const checks: Check[] = [
                             and (t.metadata ->> 'force')::boolean)`,
   },
   {
+    invariant: "4c. a closed account holds nothing, in its row or its shards",
+    query: `
+      select format('closed account %s: balance %s, available %s', b.account_id, b.balance, b.available) as detail
+        from public.wallet_account_balances b
+       where b.status = 'closed' and (b.balance <> 0 or b.available <> 0)`,
+  },
+  {
     invariant: "4b. the reversals of a transaction never exceed it",
     query: `
       select format('transaction %s moved %s, reversed %s', o.id, o.amount, sum(r.amount)) as detail
