@@ -13,6 +13,8 @@ export interface PgbenchRun {
   failed: number;
   p50Ms: number;
   p99Ms: number;
+  /** Every transaction's latency, so that runs can be pooled. */
+  latenciesMs: number[];
 }
 
 export interface PgbenchOptions {
@@ -87,5 +89,20 @@ export async function runPgbench(options: PgbenchOptions): Promise<PgbenchRun> {
     failed: number(/number of failed transactions: (\d+)/) || 0,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
+    latenciesMs: latencies,
+  };
+}
+
+/** Runs of equal length as one: mean throughput, summed counts, percentiles over all latencies. */
+export function poolRuns(runs: PgbenchRun[]): PgbenchRun {
+  const latencies = runs.flatMap((r) => r.latenciesMs);
+  return {
+    clients: runs[0]!.clients,
+    tps: runs.reduce((sum, r) => sum + r.tps, 0) / runs.length,
+    transactions: runs.reduce((sum, r) => sum + r.transactions, 0),
+    failed: runs.reduce((sum, r) => sum + r.failed, 0),
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    latenciesMs: latencies,
   };
 }
