@@ -234,7 +234,7 @@ begin
   perform 1
      from public.wallet_balance_shards s
      join unnest(v_ids, v_route, v_shard) as d(id, route, shard)
-       on s.account_id = d.id and (d.route = 'fold' or s.shard = d.shard)
+       on s.account_id = d.id and (d.route = 'fold' or (d.route = 'shard' and s.shard = d.shard))
     order by s.account_id, s.shard
       for update of s;
   perform private.wallet_fold_shards(array(select d.id from unnest(v_ids, v_route) as d(id, route) where d.route = 'fold'));
