@@ -177,17 +177,20 @@ declare
   v_available bigint[];
   v_route text[];
   v_shard smallint[];
+  v_rows integer;
   v_changed uuid[];
   v_refused uuid;
 begin
   -- In lock order: rows (an unknown account first, its refusal is WL007; then users, then
-  -- system accounts), then shards; each by account id.
+  -- system accounts), then shards; each by account id. The first v_rows entries change rows,
+  -- the rest are shard credits.
   select array_agg(d.account_id order by d.lock_rank, d.account_id),
          array_agg(d.balance order by d.lock_rank, d.account_id),
          array_agg(d.available order by d.lock_rank, d.account_id),
          array_agg(d.route order by d.lock_rank, d.account_id),
-         array_agg(d.shard order by d.lock_rank, d.account_id)
-    into v_ids, v_balance, v_available, v_route, v_shard
+         array_agg(d.shard order by d.lock_rank, d.account_id),
+         count(*) filter (where d.route <> 'shard')
+    into v_ids, v_balance, v_available, v_route, v_shard, v_rows
     from (select g.account_id, g.balance, g.available, r.route,
                  case when r.route = 'shard' then 3 when k.kind = 'system' then 2 when k.kind = 'user' then 1 else 0 end as lock_rank,
                  (pg_backend_pid() % nullif(k.balance_shards, 0))::smallint as shard
@@ -228,7 +231,7 @@ begin
   -- one a credit goes to).
   perform 1
      from public.wallet_accounts a
-    where a.id = any (array(select d.id from unnest(v_ids, v_route) as d(id, route) where d.route <> 'shard'))
+    where a.id = any (v_ids[:v_rows])
     order by a.kind = 'system', a.id
       for no key update;
   perform 1
@@ -244,9 +247,8 @@ begin
        set balance = a.balance + d.balance,
            available = a.available + d.available,
            updated_at = now()
-      from unnest(v_ids, v_balance, v_available, v_route) as d(id, balance, available, route)
+      from unnest(v_ids[:v_rows], v_balance[:v_rows], v_available[:v_rows]) as d(id, balance, available)
      where a.id = d.id
-       and d.route <> 'shard'
        and a.status = 'active'
        and (p_force or a.allow_negative
             or ((d.available >= 0 or a.available + d.available >= 0)
@@ -256,21 +258,17 @@ begin
   select coalesce(array_agg(c.id), '{}') into v_changed from changed c;
 
   -- Some account refused: report the first in lock order, as one UPDATE per account would.
-  -- v_ids is in that order, shard credits last.
   select d.id into v_refused
-    from unnest(v_ids, v_route) with ordinality as d(id, route, n)
-   where d.route <> 'shard' and d.id <> all (v_changed)
+    from unnest(v_ids[:v_rows]) with ordinality as d(id, n)
+   where d.id <> all (v_changed)
    order by d.n
    limit 1;
   if found then
     perform private.wallet_raise_unavailable(v_refused);
   end if;
 
-  if 'shard' = any (v_route) then
-    perform private.wallet_credit_shards(
-      array(select d.id from unnest(v_ids, v_route) as d(id, route) where d.route = 'shard' order by d.id),
-      array(select d.shard from unnest(v_ids, v_route, v_shard) as d(id, route, shard) where d.route = 'shard' order by d.id),
-      array(select d.balance from unnest(v_ids, v_route, v_balance) as d(id, route, balance) where d.route = 'shard' order by d.id));
+  if cardinality(v_ids) > v_rows then
+    perform private.wallet_credit_shards(v_ids[v_rows + 1:], v_shard[v_rows + 1:], v_balance[v_rows + 1:]);
   end if;
 end;
 $$;

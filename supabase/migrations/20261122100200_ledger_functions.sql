@@ -466,7 +466,8 @@ end;
 $$;
 
 -- The posted balance: by construction equal to the sum of the account's entries, which for
--- a hot account are spread over its row and its shards (read at one snapshot).
+-- a hot account are spread over its row and its shards; wallet_account_balances adds them
+-- at one snapshot (this body runs as the owner, so RLS does not filter the view).
 create function api_private.wallet_balance(p_account uuid)
 returns bigint
 language plpgsql
@@ -479,11 +480,7 @@ declare
   v_owner uuid;
   v_balance bigint;
 begin
-  select a.owner_id,
-         a.balance + coalesce((select sum(s.balance) from public.wallet_balance_shards s where s.account_id = a.id), 0)
-    into v_owner, v_balance
-    from public.wallet_accounts a
-   where a.id = p_account;
+  select b.owner_id, b.balance into v_owner, v_balance from public.wallet_account_balances b where b.account_id = p_account;
   if not found then
     perform private.wallet_fail('WL007', format('wallet account %s not found', p_account));
   end if;
