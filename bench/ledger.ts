@@ -126,11 +126,12 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
     // Cases whose ratio is the figure alternate in HOT_ROUNDS runs of seconds / HOT_ROUNDS
     // each, pooled per case: on this shared 2-core machine the throughput of back-to-back
     // 20 s runs drifts by +-15 %, and alternating puts that drift on every case alike.
+    const roundSeconds = Math.max(1, Math.round(options.seconds / HOT_ROUNDS));
     const measureInterleaved = async (clients: number, cases: Array<[label: string, script: string]>) => {
       const rounds = new Map<string, PgbenchRun[]>(cases.map(([label]) => [label, []]));
       for (let round = 1; round <= HOT_ROUNDS; round++) {
         for (const [label, script] of cases) {
-          rounds.get(label)!.push(await runOnce(`${label}-r${round}`, clients, script, 1, Math.max(1, Math.round(options.seconds / HOT_ROUNDS))));
+          rounds.get(label)!.push(await runOnce(`${label}-r${round}`, clients, script, 1, roundSeconds));
         }
       }
       for (const [label, results] of rounds) runs.set(label, poolRuns(results));
@@ -191,7 +192,7 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
         ),
         notes: [
           `Senders chosen uniformly among the 50 accounts. uniform: transfers between the 50 accounts, as in the throughput runs. hot: every transfer pays a merchant with ${MERCHANT_SHARDS} balance shards (wallet_set_balance_shards), the design for hot accounts. hot-one-row: a merchant without shards, for comparison: every transfer queues for its row lock, held through the commit flush.`,
-          `The three cases alternate in ${HOT_ROUNDS} rounds of ${Math.max(1, Math.round(options.seconds / HOT_ROUNDS))} s per client count and are pooled per case (mean throughput, percentiles over every transaction), so that the machine's drift between runs falls on all three alike.`,
+          `The three cases alternate in ${HOT_ROUNDS} rounds of ${roundSeconds} s per client count and are pooled per case (mean throughput, percentiles over every transaction), so that the machine's drift between runs falls on all three alike.`,
         ],
       },
       {
