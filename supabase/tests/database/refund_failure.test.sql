@@ -3,7 +3,7 @@
 -- refunds recorded without the provider's id, keeps failures of refunds never recorded; who
 -- may call it and its errors.
 begin;
-select plan(26);
+select plan(27);
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('c5000000-0000-4000-8000-000000000001', 'fail-alice@example.test', '{}'),
@@ -78,6 +78,16 @@ select results_eq(
   'a failure of a refund never recorded is kept as a failed refund without a reversal');
 select is(public.wallet_balance(:'alice_usd'), 500::bigint, 'and moves no money');
 select is((public.refund_record(:'payment2', 300, 're_never')).status, 'failed', 'a late report of it as succeeded changes nothing');
+
+-- Reconciliation counts the deposits' reversals net of the undone ones: nothing to report.
+reset role;
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub": "c5000000-0000-4000-8000-000000000002", "role": "authenticated", "app_metadata": {"role": "admin"}}', true);
+select is((select count(*)::int from admin_api.reconciliation('stripe') r where r.payment_id in (:'payment', :'payment2')),
+  0, 'reconciliation finds the failed refunds'' payments balanced');
+reset role;
+set local role service_role;
+select set_config('request.jwt.claims', '{"role": "service_role"}', true);
 
 -- Errors, nothing written.
 select throws_ok(format($$select public.refund_record_failure(%L, 're_fail_1', 401)$$, :'payment'),
