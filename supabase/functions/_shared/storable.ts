@@ -2,6 +2,7 @@
 // jsonb refuses a lone UTF-16 surrogate; a provider can send either inside a signed body, and
 // one such character would fail the whole delivery for ever. Each becomes U+FFFD, the
 // replacement character, so that the stored text still shows where something was dropped.
+// deno-lint-ignore no-control-regex -- U+0000 is exactly what this pattern is for
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 export const REPLACEMENT_CHARACTER = "\uFFFD";
