@@ -356,8 +356,10 @@ end;
 $$;
 
 -- Moves money back along a posted transaction: debits its receiver, credits its sender.
--- The reversals of one transaction never add up to more than it moved; concurrent
--- reversals of it are serialised by a lock on its row. p_force lets the debit take the
+-- The reversals of one transaction never add up to more than it moved, net of reversals
+-- that were undone since (a refund that failed: refund_record_failure reverses its
+-- reversal, and the amount can be reversed again); concurrent reversals of it are
+-- serialised by a lock on its row. p_force lets the debit take the
 -- receiver below zero (refund or chargeback of money already spent); it is recorded in the
 -- reversal's metadata. A replay is recognised before the remaining amount is checked.
 create function api_private.wallet_reverse(
@@ -405,8 +407,10 @@ begin
     perform private.wallet_fail('WL008', format('transaction %s (%s %s) cannot be reversed',
       p_transaction_id, v_original.status, v_original.kind));
   end if;
-  select v_original.amount - coalesce(sum(r.amount), 0) into v_remaining
-    from public.wallet_transactions r where r.reverses_id = p_transaction_id;
+  select v_original.amount - coalesce(sum(r.amount - coalesce(u.undone, 0)), 0) into v_remaining
+    from public.wallet_transactions r
+    left join lateral (select sum(x.amount) as undone from public.wallet_transactions x where x.reverses_id = r.id) u on true
+   where r.reverses_id = p_transaction_id;
   v_amount := coalesce(p_amount, v_remaining);
   if v_amount > v_remaining or v_remaining = 0 then
     perform private.wallet_fail('WL008', format('reversal of %s exceeds what remains of transaction %s (%s)',

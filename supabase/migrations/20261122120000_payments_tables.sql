@@ -34,11 +34,17 @@ insert into private.status_transitions (table_name, from_status, to_status) valu
   ('payments', 'succeeded', 'partially_refunded'),
   ('payments', 'succeeded', 'refunded'),
   ('payments', 'partially_refunded', 'refunded'),
-  -- Stripe can fail a refund after reporting it succeeded (closed card).
+  -- A refund that fails after it was recorded gives its amount back (refund_record_failure).
+  ('payments', 'refunded', 'partially_refunded'),
+  ('payments', 'refunded', 'succeeded'),
+  ('payments', 'partially_refunded', 'succeeded'),
+  -- Stripe can fail a refund after reporting it succeeded (closed card), or cancel one that
+  -- was still pending (recorded as succeeded: its money had left the wallet).
   ('refunds', 'pending', 'succeeded'),
   ('refunds', 'pending', 'failed'),
   ('refunds', 'pending', 'canceled'),
   ('refunds', 'succeeded', 'failed'),
+  ('refunds', 'succeeded', 'canceled'),
   ('momo_transactions', 'PENDING', 'SUCCESSFUL'),
   ('momo_transactions', 'PENDING', 'FAILED'),
   -- Revolut orders (pending -> processing -> authorised -> completed, or cancelled/failed)

@@ -294,6 +294,7 @@ as $$
 declare
   v_payment public.payments;
   v_refund public.refunds;
+  v_refund_id uuid := gen_random_uuid();
   v_key text;
   v_reversal public.wallet_transactions;
   v_forced boolean := false;
@@ -323,7 +324,9 @@ begin
   end if;
 
   if v_payment.wallet_transaction_id is not null then
-    v_key := pg_catalog.format('refund:%s:%s', v_payment.provider, p_provider_refund_id);
+    -- Keyed by the refund row, not the provider's id: refund_record_failure may give a refund
+    -- recorded without the provider's id that id later, and free the old one for a new refund.
+    v_key := pg_catalog.format('refund:%s:%s', v_payment.provider, v_refund_id);
     begin
       v_reversal := public.wallet_reverse(v_payment.wallet_transaction_id, v_key, p_amount, p_reason, false);
     exception
@@ -335,9 +338,9 @@ begin
     end if;
   end if;
 
-  insert into public.refunds (payment_id, provider, provider_refund_id, user_id, amount, currency, status,
+  insert into public.refunds (id, payment_id, provider, provider_refund_id, user_id, amount, currency, status,
                               reason, wallet_transaction_id, forced, created_by)
-  values (p_payment, v_payment.provider, p_provider_refund_id, v_payment.user_id, p_amount, v_payment.currency,
+  values (v_refund_id, p_payment, v_payment.provider, p_provider_refund_id, v_payment.user_id, p_amount, v_payment.currency,
           'succeeded', p_reason, v_reversal.id, v_forced, auth.uid())
   returning * into v_refund;
 
@@ -346,6 +349,103 @@ begin
          status = case
            when p.status = 'needs_review' then p.status
            when p.amount_refunded + p_amount = p.amount then 'refunded'
+           else 'partially_refunded'
+         end
+   where p.id = p_payment;
+  return v_refund;
+end;
+$$;
+
+-- The provider reports that a refund failed (or was canceled) after it was recorded: the
+-- customer never got the money, so the wallet gets it back. The refund becomes p_status,
+-- its reversal is reversed (the credit-back, keyed refund-failed:<provider>:<refunds.id>, so
+-- the deposit can be reversed again by a later refund) and the payment's refunded amount
+-- drops by it. The refund is found by its provider id, else, when p_unidentified_prefix is
+-- given, as the oldest succeeded refund of the payment with that amount whose id starts with
+-- the prefix (Stripe refunds recorded from an amount_refunded increase carry no refund id);
+-- that refund then takes the provider's id, so a second report of the failure finds it. A
+-- failure of a refund never recorded moves no money (the ledger never took it) and is kept
+-- as a failed refund, so that a late report of it as succeeded is not applied. A replay
+-- returns the failed refund and changes nothing.
+create function public.refund_record_failure(
+  p_payment uuid,
+  p_provider_refund_id text,
+  p_amount bigint,
+  p_status text default 'failed',
+  p_reason text default null,
+  p_unidentified_prefix text default null
+)
+returns public.refunds
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_payment public.payments;
+  v_refund public.refunds;
+  v_reversal public.wallet_transactions;
+begin
+  perform private.wallet_require_caller(array['service'], 'record a refund failure');
+  perform private.payment_require_text(p_provider_refund_id, 'provider refund id');
+  perform private.payment_require_amount(p_amount);
+  if p_status is null or p_status not in ('failed', 'canceled') then
+    perform private.wallet_fail('22023', pg_catalog.format('refund outcome %s is not failed or canceled', coalesce(p_status, 'null')));
+  end if;
+
+  select p.* into v_payment from public.payments p where p.id = p_payment for update;
+  if not found then
+    perform private.wallet_fail('WL007', pg_catalog.format('payment %s not found', p_payment));
+  end if;
+
+  select r.* into v_refund from public.refunds r
+   where r.provider = v_payment.provider and r.provider_refund_id = p_provider_refund_id;
+  if found and (v_refund.payment_id, v_refund.amount) is distinct from (p_payment, p_amount) then
+    perform private.wallet_fail('WL005', pg_catalog.format(
+      '%s refund %s was already recorded with different parameters', v_payment.provider, p_provider_refund_id));
+  end if;
+  if v_refund.id is null and p_unidentified_prefix is not null then
+    select r.* into v_refund from public.refunds r
+     where r.payment_id = p_payment and r.status = 'succeeded' and r.amount = p_amount
+       and pg_catalog.starts_with(r.provider_refund_id, p_unidentified_prefix)
+     order by r.created_at, r.id
+     limit 1;
+  end if;
+
+  if v_refund.id is null then
+    if p_amount > v_payment.amount then
+      perform private.wallet_fail('WL006', pg_catalog.format('refund of %s exceeds payment %s (%s)', p_amount, p_payment, v_payment.amount));
+    end if;
+    insert into public.refunds (payment_id, provider, provider_refund_id, user_id, amount, currency, status, reason, created_by)
+    values (p_payment, v_payment.provider, p_provider_refund_id, v_payment.user_id, p_amount, v_payment.currency,
+            p_status, p_reason, auth.uid())
+    returning * into v_refund;
+    return v_refund;
+  end if;
+  if v_refund.status in ('failed', 'canceled') then
+    return v_refund;
+  end if;
+
+  if v_refund.wallet_transaction_id is not null then
+    -- Locked like wallet_reverse locks what it reverses: the deposit's remaining amount moves.
+    perform 1 from public.wallet_transactions t
+     where t.id = (select r.reverses_id from public.wallet_transactions r where r.id = v_refund.wallet_transaction_id)
+       for no key update;
+    select t.* into v_reversal from public.wallet_transactions t where t.id = v_refund.wallet_transaction_id;
+    perform private.wallet_post(null, 'reversal', false, array[v_reversal.to_account_id], array[v_reversal.from_account_id],
+                                array[v_refund.amount], array[v_reversal.currency],
+                                array[pg_catalog.format('refund-failed:%s:%s', v_payment.provider, v_refund.id)],
+                                array[p_reason], array[pg_catalog.jsonb_build_object('refund_id', v_refund.id)],
+                                v_reversal.id);
+  end if;
+
+  update public.refunds r set status = p_status, provider_refund_id = p_provider_refund_id
+   where r.id = v_refund.id
+  returning * into v_refund;
+  update public.payments p
+     set amount_refunded = p.amount_refunded - v_refund.amount,
+         status = case
+           when p.status = 'needs_review' then p.status
+           when p.amount_refunded - v_refund.amount = 0 then 'succeeded'
            else 'partially_refunded'
          end
    where p.id = p_payment;
@@ -393,7 +493,8 @@ revoke all on function
   public.payment_intent_attach(uuid, text),
   public.payment_record_success(text, text, uuid, bigint, text, bigint, jsonb),
   public.payment_record_failure(uuid, text),
-  public.refund_record(uuid, bigint, text, text)
+  public.refund_record(uuid, bigint, text, text),
+  public.refund_record_failure(uuid, text, bigint, text, text, text)
   from public, anon, authenticated, service_role;
 grant execute on function
   api_private.payment_intent_create(text, uuid, bigint, text, text),
@@ -404,5 +505,6 @@ grant execute on function
 grant execute on function
   public.payment_intent_attach(uuid, text),
   public.payment_record_success(text, text, uuid, bigint, text, bigint, jsonb),
-  public.payment_record_failure(uuid, text)
+  public.payment_record_failure(uuid, text),
+  public.refund_record_failure(uuid, text, bigint, text, text, text)
   to service_role;

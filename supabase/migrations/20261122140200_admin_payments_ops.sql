@@ -44,7 +44,11 @@ $$;
 --   credit_without_payment  a deposit from a provider's clearing account that no payment
 --                           points at;
 --   amount_differs          a payment whose deposit, or whose provider mirror row, has
---                           another amount or currency.
+--                           another amount or currency;
+--   reversal_differs        a payment whose deposit the ledger reversed by another amount
+--                           (net of reversals undone by failed refunds) than the payment's
+--                           refunded amount: money moved back that the provider never
+--                           returned (an admin reversal), or a refund the ledger never took.
 -- Admin and support only.
 create function admin_api.reconciliation(
   p_provider text default null,
@@ -164,6 +168,20 @@ begin
        where p.provider = 'revolut' and rr.kind = 'order' and rr.state = 'completed'
          and (p.provider_payment_id = rr.revolut_id or p.intent_id = rr.intent_id)
     ) m on (m.amount, m.currency) is distinct from (p.amount, p.currency)
+  union all
+  -- A payment whose deposit was reversed by another amount than its refunds add up to.
+  select 'reversal_differs', p.provider, p.id, p.provider_payment_id, t.id, t.to_account_id, p.currency,
+         p.amount_refunded, r.reversed, p.created_at,
+         format('ledger reversed %s %s of the deposit, payment refunded %s', r.reversed, p.currency, p.amount_refunded)
+    from payments p
+    join public.wallet_transactions t on t.id = p.wallet_transaction_id and t.kind = 'deposit'
+   cross join lateral (
+     select coalesce(sum(x.amount - coalesce(u.undone, 0)), 0)::bigint as reversed
+       from public.wallet_transactions x
+       left join lateral (select sum(y.amount) as undone from public.wallet_transactions y where y.reverses_id = x.id) u on true
+      where x.reverses_id = t.id
+   ) r
+   where r.reversed <> p.amount_refunded
    order by 10, 1, 3;
 end;
 $$;

@@ -374,6 +374,29 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"refund_record_failure":
+{ Args: { "p_amount": number,"p_payment": string,"p_provider_refund_id": string,"p_reason"?: string,"p_status"?: string,"p_unidentified_prefix"?: string }; Returns: {
+              "amount": number,
+"created_at": string,
+"created_by": string | null,
+"currency": string,
+"forced": boolean,
+"id": string,
+"payment_id": string,
+"provider": string,
+"provider_refund_id": string,
+"reason": string | null,
+"status": string,
+"updated_at": string,
+"user_id": string | null,
+"wallet_transaction_id": string | null
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "refunds"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
 "wallet_adjust":
 { Args: { "p_account": string,"p_amount": number,"p_direction": string,"p_idempotency_key": string,"p_reason": string }; Returns: {
               "amount": number,

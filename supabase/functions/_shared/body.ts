@@ -1,6 +1,7 @@
 // Request guards that run before a handler reads anything: method (405 with Allow), content
 // type (415) and body size (413), and reading the raw body bytes that signatures are computed over.
 import { HttpError, parseOrThrow } from "./errors.ts";
+import { storableJson } from "./storable.ts";
 import type { z } from "zod";
 
 export const MIB = 1024 * 1024;
@@ -66,7 +67,10 @@ export async function readBodyBytes(request: Request, maxBytes: number): Promise
   return body;
 }
 
-/** The body parsed as JSON (400 invalid_json) and checked with `schema` (400 validation_failed). */
+/**
+ * The body parsed as JSON (400 invalid_json), its text made storable (storable.ts) and checked
+ * with `schema` (400 validation_failed).
+ */
 export function parseJsonBody<T extends z.ZodType>(rawBody: Uint8Array, schema: T): z.output<T> {
   let value: unknown;
   try {
@@ -74,5 +78,5 @@ export function parseJsonBody<T extends z.ZodType>(rawBody: Uint8Array, schema: 
   } catch {
     throw new HttpError(400, "invalid_json", "The request body is not valid JSON.");
   }
-  return parseOrThrow(schema, value);
+  return parseOrThrow(schema, storableJson(value));
 }

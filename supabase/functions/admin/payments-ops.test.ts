@@ -235,6 +235,35 @@ describe("GET /admin/reconciliation", () => {
     expect(answer.body.counts.missing_credit).toBeGreaterThanOrEqual(1);
   });
 
+  it("lists a deposit reversed through the admin API that the payment never refunded, and not a refund that matches", async () => {
+    const from = new Date(Date.now() - 1000).toISOString();
+    const reversed = await stripeIntent("XAF", 1_000);
+    const reversedPi = `pi_${unique()}`;
+    const [payment] = await sql<{ wallet_transaction_id: string }[]>`
+      select wallet_transaction_id from public.payment_record_success('stripe', ${reversedPi}, ${reversed.intentId}::uuid, 1000, 'XAF')`;
+    const reversal = await call("POST", `/transactions/${payment!.wallet_transaction_id}/reverse`, {
+      token: staff.admin.token, body: { amount: 400, reason: "goodwill, by hand" }, idempotencyKey: key(),
+    });
+    expect(reversal.status).toBe(201);
+    // Matched: a refund recorded with the provider, which reversed the same amount in the ledger.
+    const refunded = await stripeIntent("XPF", 800);
+    const refundedPi = `pi_${unique()}`;
+    const [matched] = await sql<{ id: string }[]>`
+      select id from public.payment_record_success('stripe', ${refundedPi}, ${refunded.intentId}::uuid, 800, 'XPF')`;
+    await sql`select public.refund_record(${matched!.id}::uuid, 300, ${`re_${unique()}`})`;
+    const to = new Date(Date.now() + 1000).toISOString();
+
+    const answer = await call("GET", `/reconciliation?provider=stripe&from=${from}&to=${to}`, { token: staff.support.token });
+    expect(answer.status).toBe(200);
+    const mine = answer.body.mismatches.filter((m: { provider_payment_id: string | null }) => [reversedPi, refundedPi].includes(m.provider_payment_id ?? ""));
+    expect(mine).toEqual([expect.objectContaining({
+      kind: "reversal_differs", provider_payment_id: reversedPi, wallet_transaction_id: payment!.wallet_transaction_id,
+      account_id: reversed.accountId, provider_amount: 0, ledger_amount: 400, detail: "ledger reversed 400 XAF of the deposit, payment refunded 0",
+    })]);
+    expect(answer.body.counts.reversal_differs).toBeGreaterThanOrEqual(1);
+    expect(answer.body.balanced).toBe(false);
+  });
+
   it("is refused to a plain user", async () => {
     expect((await call("GET", "/reconciliation", { token: staff.user.token })).status).toBe(403);
   });

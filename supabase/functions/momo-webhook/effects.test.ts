@@ -112,13 +112,36 @@ describe("when MoMo cannot confirm", () => {
     expect(await mirror(ref)).toBeUndefined();
   });
 
-  it("retries a SUCCESSFUL callback that MoMo still reports as PENDING, and credits once it is confirmed", async () => {
-    const { ref, accountId } = await momoTopUp(400);
+  it("does not count SUCCESSFUL callbacks that MoMo still reports as PENDING as attempts, and credits once MoMo confirms", async () => {
+    const { ref, accountId, intentId } = await momoTopUp(400);
     momo.current.records.set(ref, amountFixture("PENDING", "400", "UGX"));
-    expect((await deliver(ref, callback("SUCCESSFUL"))).status).toBe(500);
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await deliver(ref, callback("SUCCESSFUL"))).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200]);
+    expect(await storedEvents(sql, "momo", ref)).toMatchObject([{ event_id: `${ref}:PENDING`, status: "processed", attempts: 1 }]);
+    expect(await balanceOf(sql, accountId)).toMatchObject({ balance: 0 });
+    expect(await intentStatus(sql, intentId)).toMatchObject({ status: "processing" });
+
     momo.current.records.set(ref, amountFixture("SUCCESSFUL", "400", "UGX"));
+    const confirmed = await deliver(ref, callback("SUCCESSFUL"));
+    expect(confirmed.status).toBe(200);
+    expect(await confirmed.json()).toMatchObject({ events: [{ event_id: `${ref}:SUCCESSFUL`, outcome: "processed" }] });
     expect((await deliver(ref, callback("SUCCESSFUL"))).status).toBe(200);
-    expect(await storedEvents(sql, "momo", ref)).toMatchObject([{ status: "processed", attempts: 2 }]);
+    expect(await storedEvents(sql, "momo", ref)).toMatchObject([
+      { event_id: `${ref}:PENDING`, status: "processed" },
+      { event_id: `${ref}:SUCCESSFUL`, status: "processed", attempts: 1 },
+    ]);
+    expect(await creditsTo(sql, accountId)).toBe(1);
     expect(await balanceOf(sql, accountId)).toMatchObject({ balance: 400 });
+  });
+
+  it("keys a look-up that failed apart from the confirmed outcome, so it cannot make MoMo's real callback dead", async () => {
+    const { ref, accountId } = await momoTopUp(450);
+    momo.current.records.set(ref, 503);
+    for (let i = 0; i < 5; i++) await deliver(ref, callback("SUCCESSFUL"));
+    expect(await storedEvents(sql, "momo", ref)).toMatchObject([{ event_id: `${ref}:unconfirmed`, status: "dead", attempts: 5 }]);
+    momo.current.records.set(ref, amountFixture("SUCCESSFUL", "450", "UGX"));
+    expect((await deliver(ref, callback("SUCCESSFUL"))).status).toBe(200);
+    expect(await balanceOf(sql, accountId)).toMatchObject({ balance: 450 });
   });
 });

@@ -1,7 +1,10 @@
 // A MoMo request-to-pay callback as a webhook event. MoMo does not sign callbacks, so the body
-// is only a hint: the status, amount and currency applied are the ones MoMo's API confirms for
-// the reference id (see momo-client.ts). Dedupe key: reference id plus the status the callback
-// announced.
+// is only a hint to look: the status, amount and currency applied are the ones MoMo's API
+// confirms for the reference id (see momo-client.ts). Dedupe key: reference id plus the
+// CONFIRMED status, so a callback that claims more than MoMo confirms is no failed attempt:
+// it is the confirmed status's event (processed once, a duplicate after), and whoever holds a
+// callback URL cannot push the real outcome's event to dead. When MoMo cannot be asked, the
+// key is reference id plus "unconfirmed": that event fails (and may die) on its own.
 import { z } from "zod";
 import type { TransactionSql } from "../_shared/db.ts";
 import { jsonb } from "../_shared/webhooks/jsonb.ts";
@@ -47,17 +50,20 @@ async function mirror(tx: TransactionSql, referenceId: string, intentId: string 
      where private.status_transition_allowed('momo_transactions', m.status, excluded.status)`;
 }
 
+/** The status an event is keyed and typed by: MoMo's confirmed one, or "unconfirmed". */
+function confirmedStatus(confirmation: Confirmation): string {
+  return confirmation.ok ? confirmation.value.status : "unconfirmed";
+}
+
 export function momoWebhookEvent(referenceId: string, callback: Callback, confirmation: Confirmation): WebhookEvent {
+  const status = confirmedStatus(confirmation);
   return {
-    eventId: `${referenceId}:${callback.status}`,
-    type: `requesttopay.${callback.status.toLowerCase()}`,
+    eventId: `${referenceId}:${status}`,
+    type: `requesttopay.${status.toLowerCase()}`,
     payload: { reference_id: referenceId, callback },
     apply: async (tx): Promise<AppliedOutcome> => {
       if (!confirmation.ok) throw confirmation.error;
       const confirmed = confirmation.value;
-      if (confirmed.status === "PENDING" && callback.status !== "PENDING") {
-        throw new Error(`MoMo still reports ${referenceId} as PENDING although the callback said ${callback.status}`);
-      }
       const amount = toMinorUnits(confirmed.amount, confirmed.currency);
       const intentId = await findIntentId(tx, "momo", referenceId, confirmed.externalId);
       await mirror(tx, referenceId, intentId, callback, confirmed, amount);

@@ -12,6 +12,7 @@ import {
   storedEvents,
   testSql,
 } from "../../tests/support/payments-fixtures.ts";
+import { assertLedgerInvariants } from "../../tests/ledger/invariants.ts";
 import { stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
 import handler from "./handler.ts";
 
@@ -294,6 +295,114 @@ describe("refunds and disputes", () => {
     for (let i = 0; i < 6; i++) statuses.push((await deliver(orphan)).status);
     expect(statuses).toEqual([500, 500, 500, 500, 200, 200]);
     expect(await storedEvents(sql, "stripe", orphan.id)).toMatchObject([{ status: "dead", attempts: 5 }]);
+  });
+});
+
+describe("refunds that fail after they were recorded", () => {
+  const chargeOf = (ref: string) => `ch_${ref.slice(3)}`;
+  const refunded = (ref: string, amountRefunded: number, extra: Record<string, unknown> = {}, overrides: Record<string, unknown> = {}) =>
+    stripeEvent("charge.refunded", { id: chargeOf(ref), object: "charge", payment_intent: ref, amount: 1000, amount_refunded: amountRefunded, currency: "usd", ...extra }, overrides);
+  const listed = (...refunds: Array<{ id: string; amount: number; status: string }>) => ({ refunds: { object: "list", data: refunds } });
+  /** A Refund object event as Stripe sends it when the refund's status changes. */
+  const refundEvent = (type: string, ref: string, id: string, amount: number, status: string) => stripeEvent(type, {
+    id, object: "refund", amount, charge: chargeOf(ref), payment_intent: ref, currency: "usd", status,
+    failure_reason: status === "failed" ? "expired_or_canceled_card" : null, reason: "requested_by_customer", metadata: {},
+  });
+
+  async function refundOf(id: string) {
+    const [row] = await sql<{ status: string; amount: string; wallet_transaction_id: string | null }[]>`
+      select status, amount, wallet_transaction_id from public.refunds where provider = 'stripe' and provider_refund_id = ${id}`;
+    return row;
+  }
+
+  it("credits the wallet back, marks the refund failed and lowers the payment's refunded amount, once", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const reId = `re_${ref.slice(3)}`;
+    expect((await deliver(refunded(ref, 400, listed({ id: reId, amount: 400, status: "succeeded" })))).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 600, available: 600 });
+    expect(await paymentOf(ref)).toMatchObject({ status: "partially_refunded", amount_refunded: "400" });
+
+    const failure = refundEvent("charge.refund.updated", ref, reId, 400, "failed");
+    const response = await deliver(failure);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ events: [{ event_id: failure.id, outcome: "processed" }] });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1000, available: 1000 });
+    expect(await refundOf(reId)).toMatchObject({ status: "failed", amount: "400" });
+    expect(await paymentOf(ref)).toMatchObject({ status: "succeeded", amount_refunded: "0" });
+    const [creditBack] = await sql<{ kind: string; amount: string; reverses: string; description: string }[]>`
+      select t.kind, t.amount, r.wallet_transaction_id::text as reverses, t.description
+        from public.wallet_transactions t join public.refunds r on r.wallet_transaction_id = t.reverses_id
+       where r.provider_refund_id = ${reId}`;
+    expect(creditBack).toMatchObject({ kind: "reversal", amount: "400", description: "stripe refund failed: expired_or_canceled_card" });
+
+    // The same failure again, and in the other form (a later charge.refunded listing it as failed): no second credit.
+    expect((await deliver(failure)).status).toBe(200);
+    expect((await deliver(refundEvent("refund.failed", ref, reId, 400, "failed"))).status).toBe(200);
+    expect((await deliver(refunded(ref, 0, listed({ id: reId, amount: 400, status: "failed" })))).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1000, available: 1000 });
+    expect(await paymentOf(ref)).toMatchObject({ status: "succeeded", amount_refunded: "0" });
+    await assertLedgerInvariants(sql);
+  });
+
+  it("applies a failure reported first in a charge.refunded list once, and refunds the amount again later", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const [first, second] = [`re_a${ref.slice(3)}`, `re_b${ref.slice(3)}`];
+    expect((await deliver(refunded(ref, 1000, listed({ id: first, amount: 1000, status: "succeeded" })))).status).toBe(200);
+    expect(await paymentOf(ref)).toMatchObject({ status: "refunded", amount_refunded: "1000" });
+    // The next charge.refunded lists the failed one next to a new refund of the whole amount.
+    const both = refunded(ref, 1000, listed({ id: second, amount: 1000, status: "succeeded" }, { id: first, amount: 1000, status: "failed" }));
+    expect((await deliver(both)).status).toBe(200);
+    expect((await deliver(refundEvent("charge.refund.updated", ref, first, 1000, "failed"))).status).toBe(200);
+    expect(await refundOf(first)).toMatchObject({ status: "failed" });
+    expect(await refundOf(second)).toMatchObject({ status: "succeeded" });
+    expect(await paymentOf(ref)).toMatchObject({ status: "refunded", amount_refunded: "1000" });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 0, available: 0 });
+    await assertLedgerInvariants(sql);
+  });
+
+  it("matches a failure to a refund recorded from an amount_refunded increase, and ignores that increase when it comes late", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const reId = `re_${ref.slice(3)}`;
+    const increase = refunded(ref, 300, {}, { created: Math.floor(Date.now() / 1000) - 60 });
+    expect((await deliver(increase)).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 700 });
+    expect((await deliver(refundEvent("refund.failed", ref, reId, 300, "failed"))).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 1000 });
+    expect(await refundOf(reId)).toMatchObject({ status: "failed", amount: "300" });
+    expect(await refundOf(`${chargeOf(ref)}:refunded:300`)).toBeUndefined();
+
+    // The same increase sent again under another event id, from before the failure: not a new refund.
+    const stale = refunded(ref, 300, {}, { created: increase.created });
+    expect(await (await deliver(stale)).json()).toMatchObject({ events: [{ outcome: "ignored" }] });
+    // A new refund of 300 made after the failure arrives with a newer event: recorded.
+    const fresh = refunded(ref, 300, {}, { created: Math.floor(Date.now() / 1000) + 5 });
+    expect(await (await deliver(fresh)).json()).toMatchObject({ events: [{ outcome: "processed" }] });
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 700 });
+    expect(await paymentOf(ref)).toMatchObject({ status: "partially_refunded", amount_refunded: "300" });
+    await assertLedgerInvariants(sql);
+  });
+
+  it("keeps a failure of a refund it never recorded, moving no money, so that a late success report is not applied", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const reId = `re_${ref.slice(3)}`;
+    expect((await deliver(refundEvent("charge.refund.updated", ref, reId, 250, "failed"))).status).toBe(200);
+    expect(await refundOf(reId)).toEqual({ status: "failed", amount: "250", wallet_transaction_id: null });
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 1000 });
+    expect((await deliver(refunded(ref, 250, listed({ id: reId, amount: 250, status: "succeeded" })))).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 1000 });
+    expect(await paymentOf(ref)).toMatchObject({ status: "succeeded", amount_refunded: "0" });
+  });
+
+  it("ignores refund updates that are not failures", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const update = refundEvent("charge.refund.updated", ref, `re_${ref.slice(3)}`, 100, "succeeded");
+    expect(await (await deliver(update)).json()).toMatchObject({ events: [{ outcome: "ignored" }] });
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 1000 });
   });
 });
 

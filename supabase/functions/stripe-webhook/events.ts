@@ -11,6 +11,7 @@ import {
   recordPaymentFailure,
   recordPaymentSuccess,
   recordRefund,
+  recordRefundFailure,
 } from "../_shared/webhooks/payments.ts";
 import type { AppliedOutcome, WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
 
@@ -46,20 +47,28 @@ const checkoutSession = z.object({
   metadata,
 });
 
+const refund = z.object({
+  id: id("re_"),
+  amount: amount.positive(),
+  status: z.string().nullish(),
+  reason: z.string().nullish(),
+  failure_reason: z.string().nullish(),
+});
+
 const charge = z.object({
   id: id("ch_"),
   payment_intent: reference("pi_").nullish(),
   amount,
   amount_refunded: amount,
   currency,
-  refunds: z.object({
-    data: z.array(z.object({
-      id: id("re_"),
-      amount: amount.positive(),
-      status: z.string().nullish(),
-      reason: z.string().nullish(),
-    })),
-  }).nullish(),
+  refunds: z.object({ data: z.array(refund) }).nullish(),
+});
+
+/** The Refund object of charge.refund.updated, refund.updated and refund.failed. */
+const refundObject = refund.extend({
+  charge: reference("ch_").nullish(),
+  payment_intent: reference("pi_").nullish(),
+  currency,
 });
 
 const dispute = z.object({
@@ -159,7 +168,11 @@ function effectOf(event: StripeEnvelope): Effect {
   }
   if (type === "charge.refunded") {
     const ch = parseObject(charge, event);
-    return (tx) => refundCharge(tx, ch);
+    return (tx) => refundCharge(tx, ch, event.created);
+  }
+  if (type === "charge.refund.updated" || type === "refund.updated" || type === "refund.failed") {
+    const re = parseObject(refundObject, event);
+    return (tx) => failRefund(tx, re);
   }
   if (type === "charge.dispute.created") {
     const dp = parseObject(dispute, event);
@@ -215,38 +228,92 @@ async function paymentOfCharge(tx: TransactionSql, paymentIntentId: string | nul
   return payment;
 }
 
+type Refund = z.output<typeof refund>;
+const FAILED_REFUND = new Set(["failed", "canceled"]);
+const isFailed = (re: Refund): re is Refund & { status: "failed" | "canceled" } => FAILED_REFUND.has(re.status ?? "");
+
+/** The key prefix of refunds recorded from an amount_refunded increase, which carry no refund id. */
+const unidentifiedRefundPrefix = (chargeId: string) => `${chargeId}:refunded:`;
+
 /**
  * Records the charge's refunds. Webhook charges carry their refunds only on API versions
  * before 2022-11-15; otherwise the refund is what amount_refunded grew by since the last one
  * recorded, keyed by the charge and the new total. Either way, serialised per charge, the
  * payment's recorded refunds never exceed the charge's amount_refunded: one refund seen once
  * in each form (an event retried across an API version change, an admin replay) is recorded
- * once.
+ * once. A listed refund that failed gives its amount back first (failRefund). An increase
+ * from an event created before a refund of the charge failed here is not applied: it cannot
+ * tell the failed refund from a new one, and a new refund sends a newer event with the total.
  */
-async function refundCharge(tx: TransactionSql, ch: z.output<typeof charge>): Promise<AppliedOutcome> {
+async function refundCharge(tx: TransactionSql, ch: z.output<typeof charge>, created: number): Promise<AppliedOutcome> {
   await serialiseOn(tx, `stripe-refund:${ch.id}`);
-  const payment = await paymentOfCharge(tx, ch.payment_intent, ch.id);
-  let unrecorded = ch.amount_refunded - Number(payment.amount_refunded);
+  let payment = await paymentOfCharge(tx, ch.payment_intent, ch.id);
   if (!ch.refunds) {
-    if (unrecorded <= 0) return "ignored";
-    await recordRefund(tx, payment.id, unrecorded, `${ch.id}:refunded:${ch.amount_refunded}`, "stripe refund");
+    const unrecorded = ch.amount_refunded - Number(payment.amount_refunded);
+    if (unrecorded <= 0 || await failedSince(tx, payment.id, created)) return "ignored";
+    await recordRefund(tx, payment.id, unrecorded, `${unidentifiedRefundPrefix(ch.id)}${ch.amount_refunded}`, "stripe refund");
     return "processed";
   }
-  const listed = ch.refunds.data.filter((refund) => refund.status !== "failed" && refund.status !== "canceled");
+  let outcome: AppliedOutcome = "ignored";
+  for (const failed of ch.refunds.data.filter(isFailed)) {
+    if (await applyRefundFailure(tx, payment.id, ch.id, failed) === "processed") outcome = "processed";
+  }
+  payment = await paymentOfCharge(tx, ch.payment_intent, ch.id);
+  let unrecorded = ch.amount_refunded - Number(payment.amount_refunded);
+  const listed = ch.refunds.data.filter((re) => !isFailed(re));
   const known = await tx<{ provider_refund_id: string }[]>`
     select provider_refund_id from public.refunds
-     where provider = 'stripe' and provider_refund_id = any(${listed.map((refund) => refund.id)}::text[])`;
+     where provider = 'stripe' and provider_refund_id = any(${listed.map((re) => re.id)}::text[])`;
   const recorded = new Set(known.map((row) => row.provider_refund_id));
-  let outcome: AppliedOutcome = "ignored";
   // Stripe lists the newest first. What amount_refunded has beyond the recorded total belongs
   // to the newest refunds: any counted in the other form came earlier.
-  for (const refund of listed) {
-    if (recorded.has(refund.id) || refund.amount > unrecorded) continue;
-    await recordRefund(tx, payment.id, refund.amount, refund.id, refund.reason ?? "stripe refund");
-    unrecorded -= refund.amount;
+  for (const re of listed) {
+    if (recorded.has(re.id) || re.amount > unrecorded) continue;
+    await recordRefund(tx, payment.id, re.amount, re.id, re.reason ?? "stripe refund");
+    unrecorded -= re.amount;
     outcome = "processed";
   }
   return outcome;
+}
+
+/** Whether a refund of the payment was recorded as failed at or after `created` (epoch seconds). */
+async function failedSince(tx: TransactionSql, paymentId: string, created: number): Promise<boolean> {
+  const [row] = await tx`
+    select 1 from public.refunds
+     where payment_id = ${paymentId}::uuid and status in ('failed', 'canceled') and updated_at >= to_timestamp(${created})`;
+  return row !== undefined;
+}
+
+/**
+ * A refund that failed or was canceled (charge.refund.updated, refund.updated, refund.failed):
+ * its amount goes back to the wallet once, whichever of these events and charge.refunded
+ * reports it, in any order. Other statuses change nothing here (charge.refunded records refunds).
+ */
+async function failRefund(tx: TransactionSql, re: z.output<typeof refundObject>): Promise<AppliedOutcome> {
+  if (!isFailed(re)) return "ignored";
+  const chargeId = re.charge ?? null;
+  await serialiseOn(tx, `stripe-refund:${chargeId ?? re.payment_intent ?? re.id}`);
+  const payment = await paymentOfCharge(tx, re.payment_intent, chargeId ?? re.id);
+  return applyRefundFailure(tx, payment.id, chargeId, re);
+}
+
+async function applyRefundFailure(
+  tx: TransactionSql,
+  paymentId: string,
+  chargeId: string | null,
+  re: Refund & { status: "failed" | "canceled" },
+): Promise<AppliedOutcome> {
+  const [before] = await tx<{ status: string }[]>`
+    select status from public.refunds where provider = 'stripe' and provider_refund_id = ${re.id}`;
+  if (before && FAILED_REFUND.has(before.status)) return "ignored";
+  await recordRefundFailure(tx, paymentId, {
+    providerRefundId: re.id,
+    amount: re.amount,
+    status: re.status,
+    reason: `stripe refund ${re.status}: ${re.failure_reason ?? "unknown"}`,
+    unidentifiedPrefix: chargeId === null ? null : unidentifiedRefundPrefix(chargeId),
+  });
+  return "processed";
 }
 
 /** Whether the dispute's charge.dispute.closed has been applied already (deliveries can come in any order). */

@@ -1,6 +1,7 @@
 // POST /stripe-webhook: Stripe events, verified with the official library over the raw body
 // (Stripe-Signature, tolerance 300 s), stored and applied once (docs/WEBHOOKS.md).
 import { env } from "../_shared/env.ts";
+import { storableJson } from "../_shared/storable.ts";
 import { requireValidSignature } from "../_shared/signatures/check.ts";
 import { STRIPE_SIGNATURE_HEADER, verifyStripeEvent } from "../_shared/signatures/stripe.ts";
 import { createWebhookApp, webhookLogger, webhookSql } from "../_shared/webhooks/app.ts";
@@ -13,7 +14,7 @@ app.post("/", async (c) => {
   const { STRIPE_WEBHOOK_SECRET } = env("STRIPE_WEBHOOK_SECRET");
   const check = await verifyStripeEvent(c.get("rawBody"), c.req.header(STRIPE_SIGNATURE_HEADER) ?? null, STRIPE_WEBHOOK_SECRET);
   requireValidSignature(check);
-  const event = stripeWebhookEvent((check as { event: unknown }).event);
+  const event = stripeWebhookEvent(storableJson((check as { event: unknown }).event));
   return webhookResponse(c, await storeThenApply(webhookSql(), c, "stripe", [event], webhookLogger()));
 });
 

@@ -112,6 +112,32 @@ describe("failures", () => {
     expect(await message(inbound)).toMatchObject({ direction: "inbound", status: "received" });
   });
 
+  it("stores a message with U+0000 or a lone surrogate in its text, with U+FFFD in their place, next to the good one", async () => {
+    const [good, evil, broken] = [wamid(), wamid(), wamid()];
+    const payload = messages(text(good, "send 5000 to Bob"), text(evil, "evil\u0000text"), text(broken, "half \ud83d"));
+    const response = await deliver(payload);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ events: [good, evil, broken].map((id) => ({ event_id: id, outcome: "processed" })) });
+    expect(await message(good)).toMatchObject({ body: "send 5000 to Bob" });
+    expect(await message(evil)).toMatchObject({ body: "evil\uFFFDtext" });
+    expect(await message(broken)).toMatchObject({ body: "half \uFFFD" });
+    const [stored] = await storedEvents(sql, "whatsapp", evil);
+    expect(stored).toMatchObject({ status: "processed", payload: { message: { text: { body: "evil\uFFFDtext" } } } });
+    // The provider's retry of the same delivery is a duplicate of every event.
+    expect(await (await deliver(payload)).json()).toMatchObject({ events: [good, evil, broken].map((id) => ({ event_id: id, outcome: "duplicate" })) });
+  });
+
+  it("keeps the other events of a delivery when one cannot even be stored", async () => {
+    const good = wamid();
+    // 255 characters are a valid id, but its event id (id:status) is longer than webhook_events takes.
+    const unstorable = { ...status(`wamid.${"x".repeat(249)}`, "sent", 0) };
+    const response = await deliver(notification({ messages: [text(good, "still here")], statuses: [unstorable] }));
+    expect(response.status).toBe(500);
+    expect(await response.json()).toMatchObject({ error: { code: "event_failed", details: { event_ids: [`${unstorable.id}:sent`] } } });
+    expect(await message(good)).toMatchObject({ body: "still here" });
+    expect(await storedEvents(sql, "whatsapp", good)).toMatchObject([{ status: "processed", attempts: 1 }]);
+  });
+
   it("stores a change without messages or statuses once, as ignored", async () => {
     const payload = { object: "whatsapp_business_account", entry: [{ id: "1", changes: [{ field: "account_update", value: { event: "VERIFIED_ACCOUNT", nonce: crypto.randomUUID() } }] }] };
     const first = await deliver(payload);

@@ -1,7 +1,7 @@
 -- Every status column moves only forward along its state machine: each listed move is
 -- tried on a fresh row; allowed moves succeed, the others fail with PA001.
 begin;
-select plan(70);
+select plan(73);
 
 insert into auth.users (id, email) values ('c5000000-0000-4000-8000-000000000001', 'sm-user@example.test');
 set local role authenticated;
@@ -55,7 +55,7 @@ begin
   end into v_id;
   execute case p_table
     when 'payments' then format(
-      'update public.payments set status = %L, amount_refunded = case %L when ''refunded'' then 100 when ''partially_refunded'' then 50 else amount_refunded end where id = %L',
+      'update public.payments set status = %L, amount_refunded = case %L when ''refunded'' then 100 when ''partially_refunded'' then 50 when ''succeeded'' then 0 else amount_refunded end where id = %L',
       p_to, p_to, v_id)
     when 'revolut_transactions' then format('update public.revolut_transactions set state = %L where id = %L', p_to, v_id)
     else format('update public.%I set status = %L where id = %L', p_table, p_to, v_id)
@@ -83,14 +83,18 @@ insert into move values
   ('payments', 'succeeded', 'partially_refunded', 'ok'),
   ('payments', 'succeeded', 'refunded', 'ok'),
   ('payments', 'partially_refunded', 'refunded', 'ok'),
-  ('payments', 'refunded', 'succeeded', 'PA001'),
-  ('payments', 'refunded', 'partially_refunded', 'PA001'),
+  -- A refund that fails later gives its amount back (refund_record_failure).
+  ('payments', 'refunded', 'succeeded', 'ok'),
+  ('payments', 'refunded', 'partially_refunded', 'ok'),
+  ('payments', 'partially_refunded', 'succeeded', 'ok'),
   ('payments', 'needs_review', 'succeeded', 'PA001'),
   ('payments', 'succeeded', 'needs_review', 'PA001'),
   ('refunds', 'pending', 'succeeded', 'ok'),
   ('refunds', 'pending', 'failed', 'ok'),
   ('refunds', 'pending', 'canceled', 'ok'),
   ('refunds', 'succeeded', 'failed', 'ok'),
+  ('refunds', 'succeeded', 'canceled', 'ok'),
+  ('refunds', 'failed', 'canceled', 'PA001'),
   ('refunds', 'succeeded', 'pending', 'PA001'),
   ('refunds', 'failed', 'succeeded', 'PA001'),
   ('momo_transactions', 'PENDING', 'SUCCESSFUL', 'ok'),

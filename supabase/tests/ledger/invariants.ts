@@ -85,13 +85,14 @@ const checks: Check[] = [
        where b.status = 'closed' and (b.balance <> 0 or b.available <> 0)`,
   },
   {
-    invariant: "4b. the reversals of a transaction never exceed it",
+    invariant: "4b. the reversals of a transaction, net of those undone (a refund that failed), never exceed it",
     query: `
-      select format('transaction %s moved %s, reversed %s', o.id, o.amount, sum(r.amount)) as detail
+      select format('transaction %s moved %s, reversed %s net', o.id, o.amount, sum(r.amount - coalesce(u.undone, 0))) as detail
         from public.wallet_transactions o
         join public.wallet_transactions r on r.reverses_id = o.id
+        left join lateral (select sum(x.amount) as undone from public.wallet_transactions x where x.reverses_id = r.id) u on true
        group by o.id, o.amount
-      having sum(r.amount) > o.amount`,
+      having sum(r.amount - coalesce(u.undone, 0)) > o.amount`,
   },
   {
     invariant: "5. an idempotency key has one transaction per caller scope",

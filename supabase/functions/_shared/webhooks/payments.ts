@@ -86,3 +86,18 @@ export async function recordRefund(
 ): Promise<void> {
   await tx`select 1 from public.refund_record(${paymentId}::uuid, ${amount}::bigint, ${providerRefundId}, ${reason})`;
 }
+
+/**
+ * Records that a refund failed or was canceled after it was recorded: the wallet gets its
+ * amount back and the payment's refunded amount drops (refund_record_failure). Refunds recorded
+ * without the provider's refund id are matched by `unidentifiedPrefix` and amount.
+ */
+export async function recordRefundFailure(
+  tx: TransactionSql,
+  paymentId: string,
+  refund: { providerRefundId: string; amount: number; status: "failed" | "canceled"; reason: string; unidentifiedPrefix: string | null },
+): Promise<void> {
+  await tx`
+    select 1 from public.refund_record_failure(${paymentId}::uuid, ${refund.providerRefundId}, ${refund.amount}::bigint,
+                                               ${refund.status}, ${refund.reason}, ${refund.unidentifiedPrefix})`;
+}

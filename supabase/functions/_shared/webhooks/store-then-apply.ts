@@ -2,13 +2,16 @@
 // ONE transaction, as service_role with the request's context (so the audit trail sees the
 // correlation id and client). The effect runs in a savepoint: when it throws, only the effect
 // is rolled back and the event is kept as failed with the error (dead after 5 attempts).
+// Each event of a delivery is stored and applied in a savepoint of its own too, so that one
+// event that cannot even be stored rolls back alone and never takes the others with it.
 // Duplicates, including concurrent ones, wait on the first delivery's row lock in
 // webhook_event_begin and then see its outcome, so an event takes effect at most once.
 import type { Context } from "hono";
-import { type Sql, type TransactionSql, withRequestContext } from "../db.ts";
+import { isDatabaseUnavailable, type Sql, type TransactionSql, withRequestContext } from "../db.ts";
 import { HttpError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { SharedEnv } from "../middleware.ts";
+import { storableJson } from "../storable.ts";
 import { jsonb } from "./jsonb.ts";
 
 export type WebhookProvider = "whatsapp" | "stripe" | "momo" | "revolut";
@@ -70,37 +73,59 @@ export function storeThenApply(
   return withRequestContext(sql, context, async (tx) => {
     const results: EventResult[] = [];
     for (const event of events) {
-      const [begun] = await tx<BeginRow[]>`
-        select id, outcome from public.webhook_event_begin(${provider}, ${event.eventId}, ${event.type},
-                                                           ${jsonb(tx, event.payload)})`;
-      if (begun!.outcome === "duplicate" || begun!.outcome === "dead") {
-        results.push({ event_id: event.eventId, outcome: begun!.outcome });
-        continue;
-      }
       let outcome: EventOutcome;
       try {
-        const applied = await tx.savepoint((sp) => event.apply(sp));
-        await tx`select 1 from public.webhook_event_finish(${begun!.id}::uuid, ${applied})`;
-        outcome = applied;
+        outcome = await tx.savepoint((sp) => storeAndApply(sp, provider, event, (failure) => {
+          logger.error("webhook_event_failed", { correlation_id: context.correlationId, provider, ...failure });
+        }));
       } catch (error) {
-        const message = describeFailure(error);
-        const [finished] = await tx<{ status: "failed" | "dead"; attempts: number }[]>`
-          select status, attempts from public.webhook_event_finish(${begun!.id}::uuid, 'failed', ${message})`;
-        outcome = finished!.status;
-        logger.error("webhook_event_failed", {
+        if (isDatabaseUnavailable(error)) throw error;
+        // Not stored: the provider's retry brings it again; the other events stand.
+        outcome = "failed";
+        logger.error("webhook_event_not_stored", {
           correlation_id: context.correlationId,
           provider,
           event_id: event.eventId,
           type: event.type,
-          attempts: finished!.attempts,
-          status: finished!.status,
-          error: message,
+          error: describeFailure(error),
         });
       }
       results.push({ event_id: event.eventId, outcome });
     }
     return results;
   });
+}
+
+interface AttemptFailure {
+  event_id: string;
+  type: string;
+  attempts: number;
+  status: "failed" | "dead";
+  error: string;
+}
+
+/** Stores one event (its text made storable) and applies it, unless it is a duplicate or dead. */
+async function storeAndApply(
+  tx: TransactionSql,
+  provider: WebhookProvider,
+  event: WebhookEvent,
+  onFailure: (failure: AttemptFailure) => void,
+): Promise<EventOutcome> {
+  const [begun] = await tx<BeginRow[]>`
+    select id, outcome from public.webhook_event_begin(${provider}, ${event.eventId}, ${event.type},
+                                                       ${jsonb(tx, storableJson(event.payload))})`;
+  if (begun!.outcome === "duplicate" || begun!.outcome === "dead") return begun!.outcome;
+  try {
+    const applied = await tx.savepoint((sp) => event.apply(sp));
+    await tx`select 1 from public.webhook_event_finish(${begun!.id}::uuid, ${applied})`;
+    return applied;
+  } catch (error) {
+    const message = describeFailure(error);
+    const [finished] = await tx<{ status: "failed" | "dead"; attempts: number }[]>`
+      select status, attempts from public.webhook_event_finish(${begun!.id}::uuid, 'failed', ${message})`;
+    onFailure({ event_id: event.eventId, type: event.type, attempts: finished!.attempts, status: finished!.status, error: message });
+    return finished!.status;
+  }
 }
 
 /**

@@ -1,0 +1,104 @@
+-- refund_record_failure: a refund that fails after it was recorded gives the wallet its amount
+-- back once, lowers the payment's refunded amount, lets the amount be refunded again, matches
+-- refunds recorded without the provider's id, keeps failures of refunds never recorded; who
+-- may call it and its errors.
+begin;
+select plan(27);
+
+insert into auth.users (id, email, raw_app_meta_data) values
+  ('c5000000-0000-4000-8000-000000000001', 'fail-alice@example.test', '{}'),
+  ('c5000000-0000-4000-8000-000000000002', 'fail-admin@example.test', '{"role": "admin"}');
+
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub": "c5000000-0000-4000-8000-000000000001", "role": "authenticated"}', true);
+select id as alice_usd from public.wallet_open_account('USD') \gset
+select throws_ok($$select public.refund_record_failure(gen_random_uuid(), 're_x', 1)$$,
+  '42501', null, 'a user cannot record a refund failure');
+select set_config('request.jwt.claims', '{"sub": "c5000000-0000-4000-8000-000000000002", "role": "authenticated", "app_metadata": {"role": "admin"}}', true);
+select throws_ok($$select public.refund_record_failure(gen_random_uuid(), 're_x', 1)$$,
+  '42501', null, 'an admin cannot record a refund failure: only the provider reports one');
+reset role;
+
+select ok(not has_function_privilege('anon', 'public.refund_record_failure(uuid, text, bigint, text, text, text)', 'execute'),
+  'anon may not execute it');
+select ok(not has_function_privilege('authenticated', 'public.refund_record_failure(uuid, text, bigint, text, text, text)', 'execute'),
+  'authenticated may not execute it');
+select ok(has_function_privilege('service_role', 'public.refund_record_failure(uuid, text, bigint, text, text, text)', 'execute'),
+  'service_role may execute it');
+
+set local role service_role;
+select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select id as intent from public.payment_intent_create('stripe', :'alice_usd', 1000, 'USD', 'fail-topup') \gset
+select id as payment, wallet_transaction_id as credit
+  from public.payment_record_success('stripe', 'pi_fail_1', :'intent', 1000, 'USD') \gset
+select id as refund from public.refund_record(:'payment', 400, 're_fail_1', 'requested') \gset
+select is(public.wallet_balance(:'alice_usd'), 600::bigint, 'the refund took 400 from the wallet');
+
+-- The failure.
+select results_eq(
+  format($$select id, status from public.refund_record_failure(%L, 're_fail_1', 400, 'failed', 'card closed')$$, :'payment'),
+  format($$values (%L::uuid, 'failed')$$, :'refund'),
+  'the refund becomes failed');
+select is(public.wallet_balance(:'alice_usd'), 1000::bigint, 'the wallet has its 400 back');
+select results_eq(format($$select status, amount_refunded from public.payments where id = %L$$, :'payment'),
+  $$values ('succeeded', 0::bigint)$$, 'the payment''s refunded amount drops back to 0');
+select results_eq(
+  format($$select t.kind, t.amount, t.from_account_id, t.to_account_id, t.description from public.wallet_transactions t
+            where t.reverses_id = (select wallet_transaction_id from public.refunds where id = %L)$$, :'refund'),
+  format($$values ('reversal', 400::bigint, (select id from public.wallet_accounts where code = 'clearing:stripe:USD'), %L::uuid, 'card closed')$$, :'alice_usd'),
+  'the credit-back reverses the refund''s reversal, from the clearing account to the wallet');
+select is((public.refund_record_failure(:'payment', 're_fail_1', 400, 'failed', 'card closed')).id, :'refund'::uuid,
+  'a replay returns the failed refund');
+select is(public.wallet_balance(:'alice_usd'), 1000::bigint, 'and credits nothing more');
+select is((select count(*)::int from public.wallet_transactions where reverses_id = (select wallet_transaction_id from public.refunds where id = :'refund')),
+  1, 'one credit-back');
+
+-- The amount can be refunded again in full: the deposit's reversals count net of the undone one.
+select is((public.refund_record(:'payment', 1000, 're_fail_2', 'again')).status, 'succeeded', 'a new refund of the whole payment is recorded');
+select is(public.wallet_balance(:'alice_usd'), 0::bigint, 'and takes the whole amount');
+select throws_ok(format($$select public.wallet_reverse(%L, 'fail-reverse-more', 1)$$, :'credit'),
+  'WL008', null, 'nothing remains to reverse beyond the payment');
+
+-- A refund recorded without the provider's id is matched by prefix and amount, and takes the id.
+select id as intent2 from public.payment_intent_create('stripe', :'alice_usd', 500, 'USD', 'fail-topup-2') \gset
+select id as payment2 from public.payment_record_success('stripe', 'pi_fail_2', :'intent2', 500, 'USD') \gset
+select id as anonymous from public.refund_record(:'payment2', 200, 'ch_fail_2:refunded:200') \gset
+select results_eq(
+  format($$select id, provider_refund_id, status from public.refund_record_failure(%L, 're_fail_3', 200, 'canceled', 'canceled', 'ch_fail_2:refunded:')$$, :'payment2'),
+  format($$values (%L::uuid, 're_fail_3', 'canceled')$$, :'anonymous'),
+  'the refund recorded from an amount_refunded increase is matched, canceled and named re_fail_3');
+select is((public.refund_record_failure(:'payment2', 're_fail_3', 200, 'canceled', 'canceled', 'ch_fail_2:refunded:')).id, :'anonymous'::uuid,
+  'the second report of it finds it by the id');
+select is(public.wallet_balance(:'alice_usd'), 500::bigint, 'its 200 came back once');
+
+-- A failure of a refund never recorded: kept, no money moves.
+select results_eq(
+  format($$select status, amount, wallet_transaction_id from public.refund_record_failure(%L, 're_never', 300, 'failed', 'unknown', 'ch_fail_2:refunded:')$$, :'payment2'),
+  $$values ('failed', 300::bigint, null::uuid)$$,
+  'a failure of a refund never recorded is kept as a failed refund without a reversal');
+select is(public.wallet_balance(:'alice_usd'), 500::bigint, 'and moves no money');
+select is((public.refund_record(:'payment2', 300, 're_never')).status, 'failed', 'a late report of it as succeeded changes nothing');
+
+-- Reconciliation counts the deposits' reversals net of the undone ones: nothing to report.
+reset role;
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub": "c5000000-0000-4000-8000-000000000002", "role": "authenticated", "app_metadata": {"role": "admin"}}', true);
+select is((select count(*)::int from admin_api.reconciliation('stripe') r where r.payment_id in (:'payment', :'payment2')),
+  0, 'reconciliation finds the failed refunds'' payments balanced');
+reset role;
+set local role service_role;
+select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+
+-- Errors, nothing written.
+select throws_ok(format($$select public.refund_record_failure(%L, 're_fail_1', 401)$$, :'payment'),
+  'WL005', null, 'the same refund id with another amount is WL005');
+select throws_ok($$select public.refund_record_failure(gen_random_uuid(), 're_fail_x', 1)$$,
+  'WL007', null, 'an unknown payment is WL007');
+select throws_ok(format($$select public.refund_record_failure(%L, 're_fail_x', 1, 'succeeded')$$, :'payment'),
+  '22023', null, 'an outcome other than failed or canceled is 22023');
+select throws_ok(format($$select public.refund_record_failure(%L, 're_fail_x', 0)$$, :'payment'),
+  'WL006', null, 'a zero amount is WL006');
+reset role;
+
+select * from finish();
+rollback;
