@@ -134,6 +134,7 @@ describe("POST /admin/webhook-events/:id/replay", () => {
     claims: { sub: staff.admin.id, role: "authenticated", app_metadata: { role: "admin" } },
     headers: {},
     correlationId: `replay-${unique()}`,
+    clientAddress: "203.0.113.7",
   });
 
   it("replays a MoMo event by asking MoMo's API again; when MoMo does not answer, that is the attempt's failure", async () => {
