@@ -18,6 +18,7 @@ psql_q() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -o /dev/null -v
 
 psql_q -f "$here/statement_level_variant.sql"
 claims='{"sub":"00000000-0000-4000-8000-000000000001","role":"service_role","session_id":"bench"}'
+# PostgREST's per-request context: role, claims, headers, then its pre-request function.
 headers='{"x-correlation-id":"bench","x-forwarded-for":"203.0.113.7, 10.0.0.1","user-agent":"pgbench"}'
 
 tables="public.wallet_accounts:id public.wallet_transactions:id public.wallet_entries:id"
@@ -28,6 +29,7 @@ cat > "$work/batch.sql" <<SQL
 begin;
 set local role service_role;
 select set_config('request.jwt.claims', '$claims', true), set_config('request.headers', '$headers', true);
+select api_hooks.pre_request();
 select count(*) from public.wallet_transfer_batch((
   select jsonb_agg(jsonb_build_object('p_from', a.id, 'p_to', b.id, 'p_amount', 1, 'p_currency', 'USD',
                                       'p_idempotency_key', gen_random_uuid()::text))
@@ -43,6 +45,7 @@ cat > "$work/transfer.sql" <<SQL
 begin;
 set local role service_role;
 select set_config('request.jwt.claims', '$claims', true), set_config('request.headers', '$headers', true);
+select api_hooks.pre_request();
 $call
 commit;
 SQL

@@ -22,7 +22,10 @@ psql_q -f "$here/ledger_accounts.sql"
 {
   echo "set role service_role;"
   echo "select set_config('request.jwt.claims', '{\"sub\":\"00000000-0000-4000-8000-000000000001\",\"role\":\"service_role\"}', false),"
-  echo "       set_config('request.headers', '{\"x-correlation-id\":\"bench\",\"x-forwarded-for\":\"203.0.113.7, 10.0.0.1\"}', false);"
+  echo "       set_config('request.headers', '{\"x-correlation-id\":\"bench\",\"x-forwarded-for\":\"203.0.113.7, 10.0.0.1\"}', false),"
+  # What PostgREST's pre-request function (api_hooks.pre_request) decides for these headers;
+  # it sets them per transaction, this session keeps them for all of its autocommitted calls.
+  echo "       set_config('app.correlation_id', 'bench', false), set_config('app.client_address', '10.0.0.1', false);"
 } > "$work/context.sql"
 cp "$work/context.sql" "$work/singles.sql"
 for i in $(seq "$singles"); do

@@ -3,7 +3,9 @@
 -- Every INSERT, UPDATE and DELETE on an audited table writes one row to audit.log with the
 -- request context PostgREST (or an edge function emulating it) put into the transaction:
 -- who (JWT sub, role, session), which request (correlation id, client address, user agent)
--- and what (old and new row, changed columns). The schema is not exposed through the API and
+-- and what (old and new row, changed columns). The correlation id and the client address are
+-- the ones the server accepted (PostgREST's pre-request function below, or the edge function),
+-- never what a client wrote in a header. The schema is not exposed through the API and
 -- no API role can change or remove what is written. docs/AUDIT.md explains the choices,
 -- including why rows are recorded by a row trigger, and a table's set inserts per statement
 -- (measured).
@@ -73,10 +75,9 @@ create trigger log_reject_truncate
   before truncate on audit.log
   for each statement execute function audit.reject_change();
 
--- An address from x-forwarded-for, or null when it does not parse: a bad header must never
--- fail the audited write. audit.request_context recognises plain IPv4 itself and only calls
--- this for anything else, so the common case does not pay for the exception handler's
--- subtransaction.
+-- A client address, or null when it does not parse: a bad value must never fail the audited
+-- write. audit.request_context recognises plain IPv4 itself and only calls this for anything
+-- else, so the common case does not pay for the exception handler's subtransaction.
 create function audit.client_ip(p_hop text) returns inet
 language plpgsql
 immutable
@@ -90,9 +91,52 @@ exception
 end;
 $$;
 
--- Who made the change and through which request, as PostgREST (or an edge function emulating
--- it) put it into the transaction: JWT claims, request headers, else app.correlation_id and
--- the role. One place for both trigger functions below.
+-- What the database knows about the proxies in front of PostgREST. A table, not a GUC: a
+-- session could override a GUC, nobody but the owner can change this row.
+create table audit.request_settings (
+  singleton boolean primary key default true check (singleton),
+  trusted_proxy_hops integer not null default 1 check (trusted_proxy_hops between 0 and 10)
+);
+comment on table audit.request_settings is
+  'trusted_proxy_hops: how many x-forwarded-for hops, counted from the right, the proxies in front '
+  'of PostgREST append; the client address is the leftmost of them. The edge functions read '
+  'TRUSTED_PROXY_HOPS instead (same default, 1).';
+insert into audit.request_settings default values;
+revoke all on table audit.request_settings from public, anon, authenticated, service_role;
+
+-- The correlation id the server accepts from x-correlation-id: 1 to 128 of A-Z a-z 0-9 . _ : -
+-- (the edge functions' rule, _shared/correlation.ts); anything else, or none, gets a new UUID.
+create function audit.accepted_correlation_id(p_offered text) returns text
+language sql
+volatile
+set search_path = ''
+as $$
+  select case when p_offered ~ '^[A-Za-z0-9._:-]{1,128}$' then p_offered else pg_catalog.gen_random_uuid()::text end
+$$;
+
+-- The x-forwarded-for hop p_trusted_hops from the right: the address the first proxy we trust
+-- saw (the edge functions' rule, _shared/client-address.ts). A client can write anything to
+-- the left of it. Null without a trusted proxy or with fewer hops: PostgREST does not tell us
+-- the peer's address.
+create function audit.trusted_hop(p_forwarded text, p_trusted_hops integer) returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  select h.hops[pg_catalog.array_length(h.hops, 1) - p_trusted_hops + 1]
+    from (select array(select pg_catalog.btrim(u.hop)
+                         from pg_catalog.unnest(pg_catalog.string_to_array(p_forwarded, ',')) with ordinality as u(hop, n)
+                        where pg_catalog.btrim(u.hop) <> ''
+                        order by u.n) as hops) as h
+   where p_trusted_hops > 0
+$$;
+
+-- Who made the change and through which request. The actor comes from the JWT claims
+-- PostgREST (or an edge function emulating it) set; the correlation id and the client address
+-- only from app.correlation_id and app.client_address, which the server sets after deciding
+-- them: PostgREST's pre-request function (api_hooks.pre_request), the edge functions'
+-- withRequestContext, or a job. Request headers are what the client wrote and are never read
+-- for either. One place for both trigger functions below.
 create function audit.request_context(
   out actor_id uuid,
   out actor_role text,
@@ -108,22 +152,19 @@ set search_path = ''
 as $$
 declare
   v_claims jsonb := nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
-  v_headers jsonb := nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb;
-  -- The client as the edge saw it: the first hop of x-forwarded-for.
-  v_hop text := pg_catalog.btrim(pg_catalog.split_part(v_headers ->> 'x-forwarded-for', ',', 1));
+  v_address text := nullif(pg_catalog.current_setting('app.client_address', true), '');
 begin
   actor_id := (v_claims ->> 'sub')::uuid;
   actor_role := coalesce(v_claims ->> 'role', nullif(pg_catalog.current_setting('role'), 'none'), session_user);
   actor_app_role := v_claims -> 'app_metadata' ->> 'role';
   session_id := v_claims ->> 'session_id';
-  correlation_id := pg_catalog.left(coalesce(v_headers ->> 'x-correlation-id',
-                                             nullif(pg_catalog.current_setting('app.correlation_id', true), '')), 128);
-  if v_hop ~ '^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$' then
-    ip := v_hop::inet;
-  elsif v_hop <> '' then
-    ip := audit.client_ip(v_hop);
+  correlation_id := pg_catalog.left(nullif(pg_catalog.current_setting('app.correlation_id', true), ''), 128);
+  if v_address ~ '^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$' then
+    ip := v_address::inet;
+  elsif v_address is not null then
+    ip := audit.client_ip(v_address);
   end if;
-  user_agent := pg_catalog.left(v_headers ->> 'user-agent', 512);
+  user_agent := pg_catalog.left(nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb ->> 'user-agent', 512);
 end;
 $$;
 
@@ -287,9 +328,9 @@ begin
 end;
 $$;
 
-revoke all on function audit.reject_change(), audit.client_ip(text), audit.request_context(),
-  audit.redacted(jsonb, text[]), audit.record_row_change(), audit.record_statement(),
-  audit.attach(regclass, text[], boolean)
+revoke all on function audit.reject_change(), audit.client_ip(text), audit.accepted_correlation_id(text),
+  audit.trusted_hop(text, integer), audit.request_context(), audit.redacted(jsonb, text[]),
+  audit.record_row_change(), audit.record_statement(), audit.attach(regclass, text[], boolean)
   from public;
 
 -- Reading the trail: the admin API queries it as `authenticated` with the caller's claims
@@ -300,3 +341,42 @@ grant select on table audit.log to authenticated, service_role;
 alter table audit.log enable row level security;
 create policy log_staff_read on audit.log for select to authenticated
   using ((select private.request_reads_all()));
+
+-- PostgREST's db-pre-request: PostgREST calls it in every API request's transaction, as the
+-- request's role, after setting the claims and headers and before the query. It decides the
+-- request's correlation id (x-correlation-id when acceptable, else a new one; returned in the
+-- response's x-correlation-id) and client address (the trusted x-forwarded-for hop) and puts
+-- them where the audit reads them. A client cannot override them: the API roles reach the
+-- database only through PostgREST, which runs no SET or set_config a client asks for. The
+-- schema is not exposed (not in the API's schemas), so this is no RPC; every API role may
+-- execute it because PostgREST calls it for each of them.
+create schema if not exists api_hooks;
+revoke all on schema api_hooks from public;
+grant usage on schema api_hooks to anon, authenticated, service_role;
+
+create function api_hooks.pre_request() returns void
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_headers jsonb := nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb;
+  v_correlation_id text := audit.accepted_correlation_id(v_headers ->> 'x-correlation-id');
+  v_hops integer := (select s.trusted_proxy_hops from audit.request_settings s where s.singleton);
+begin
+  perform pg_catalog.set_config('app.correlation_id', v_correlation_id, true);
+  perform pg_catalog.set_config('app.client_address',
+    coalesce(audit.trusted_hop(v_headers ->> 'x-forwarded-for', v_hops), ''), true);
+  perform pg_catalog.set_config('response.headers',
+    pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('x-correlation-id', v_correlation_id))::text, true);
+end;
+$$;
+
+revoke all on function api_hooks.pre_request() from public;
+grant execute on function api_hooks.pre_request() to anon, authenticated, service_role;
+
+-- PostgREST logs in as authenticator and reads its settings as configuration; the reload
+-- makes a running PostgREST pick the function up.
+alter role authenticator set pgrst.db_pre_request = 'api_hooks.pre_request';
+notify pgrst, 'reload config';

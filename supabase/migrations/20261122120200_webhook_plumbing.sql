@@ -133,9 +133,12 @@ $$;
 
 -- Records the outcome of one attempt: processed, ignored, or failed with its error. The
 -- fifth failure makes the event dead. Finishing an event twice with the same final outcome
--- changes nothing; changing a final outcome is WL008. Admins finish the events they replay
--- through the admin API, so the body lives in api_private (see the payment functions).
-create function api_private.webhook_event_finish(p_id uuid, p_status text, p_error text default null)
+-- changes nothing; changing a final outcome is WL008. Only the service finishes events: the
+-- webhook pipeline, and an admin's replay, which applies the event as the service with the
+-- admin's claims (docs/ADMIN_API.md), so the audit row of the change names the admin. An
+-- admin calling this directly (as authenticated) could mark a failed event ignored without
+-- applying it; it is not granted to authenticated.
+create function public.webhook_event_finish(p_id uuid, p_status text, p_error text default null)
 returns public.webhook_events
 language plpgsql
 security definer
@@ -145,7 +148,7 @@ declare
   v_event public.webhook_events;
   v_attempts integer;
 begin
-  perform private.wallet_require_caller(array['service', 'admin'], 'finish a webhook event');
+  perform private.wallet_require_caller(array['service'], 'finish a webhook event');
   if p_status is null or p_status not in ('processed', 'ignored', 'failed') then
     perform private.wallet_fail('22023', pg_catalog.format('webhook event outcome %s is not processed, ignored or failed',
       coalesce(p_status, 'null')));
@@ -175,15 +178,6 @@ begin
   returning e.* into v_event;
   return v_event;
 end;
-$$;
-
-create function public.webhook_event_finish(p_id uuid, p_status text, p_error text default null)
-returns public.webhook_events
-language sql
-security invoker
-set search_path = ''
-as $$
-  select * from api_private.webhook_event_finish(p_id, p_status, p_error)
 $$;
 
 -- Applies a WhatsApp status update to an outbound message. Statuses arrive out of order:
@@ -233,16 +227,21 @@ $$;
 
 revoke all on function
   public.webhook_event_begin(text, text, text, jsonb),
-  api_private.webhook_event_finish(uuid, text, text),
   public.webhook_event_finish(uuid, text, text),
   public.whatsapp_message_status_apply(text, text, timestamptz, text, text, jsonb)
   from public, anon, authenticated, service_role;
 grant execute on function
   public.webhook_event_begin(text, text, text, jsonb),
+  public.webhook_event_finish(uuid, text, text),
   public.whatsapp_message_status_apply(text, text, timestamptz, text, text, jsonb)
   to service_role;
-grant execute on function api_private.webhook_event_finish(uuid, text, text), public.webhook_event_finish(uuid, text, text)
-  to authenticated, service_role;
+
+-- Every change of an event's status, attempts or error is audited with its actor and request
+-- (the pipeline's service_role and correlation id, or the replaying admin). Inserts are not:
+-- the row itself records its delivery, and the ingestion path stays one write per event. The
+-- payload is redacted: it is already in the row, and WhatsApp payloads carry conversations.
+create trigger audit_update after update on public.webhook_events
+  for each row execute function audit.record_row_change('id', 'payload');
 
 -- Not user data: no owner policy. Admin and support read; service_role (BYPASSRLS) reads
 -- and writes messages directly, events only through the functions above.

@@ -56,8 +56,8 @@ revoke all on function private.admin_api_caller(), private.admin_api_require(boo
 -- replays the committed response; a call that fails with a server error rolls back and
 -- leaves no row, so its retry runs again. request_hash (SHA-256 of method, path and body)
 -- tells a replay from the reuse of a key for another request. Audited, so the audit trail
--- shows every admin action (with actor, correlation id and client), including those on
--- tables that are not audited themselves (webhook_events).
+-- shows every admin action (with actor, correlation id and client) next to the rows it
+-- changed.
 create table private.admin_requests (
   id bigint generated always as identity primary key,
   admin_id uuid not null,

@@ -1,5 +1,6 @@
-// withRequestContext against the real database: role, claims, headers and correlation id as
-// PostgREST sets them, commit/rollback, and 503 when the database cannot be reached.
+// withRequestContext against the real database: role, claims, headers, correlation id and
+// client address as PostgREST and its pre-request function set them, commit/rollback, and 503
+// when the database cannot be reached.
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../../../packages/local-stack/src/ports.ts";
 import { createSql, type Sql, withRequestContext } from "./db.ts";
@@ -18,17 +19,21 @@ const context = {
   claims: { sub: alice, role: "authenticated", app_metadata: { role: "admin" } },
   headers: new Headers({ "X-Correlation-Id": "corr-db-1", "User-Agent": "vitest" }),
   correlationId: "corr-db-1",
+  clientAddress: "203.0.113.7",
 };
 
 describe("withRequestContext", () => {
-  it("runs as the role with request.jwt.claims, request.headers and app.correlation_id set", async () => {
+  it("runs as the role with request.jwt.claims, request.headers, app.correlation_id and app.client_address set", async () => {
     const [row] = await withRequestContext(sql, context, (tx) => tx`
       select current_user as role,
              auth.uid()::text as uid,
              auth.jwt() -> 'app_metadata' ->> 'role' as app_role,
              current_setting('request.headers')::json ->> 'user-agent' as user_agent,
-             current_setting('app.correlation_id') as correlation_id`);
-    expect(row).toEqual({ role: "authenticated", uid: alice, app_role: "admin", user_agent: "vitest", correlation_id: "corr-db-1" });
+             current_setting('app.correlation_id') as correlation_id,
+             current_setting('app.client_address') as client_address`);
+    expect(row).toEqual({
+      role: "authenticated", uid: alice, app_role: "admin", user_agent: "vitest", correlation_id: "corr-db-1", client_address: "203.0.113.7",
+    });
   });
 
   it("keeps the settings local to the transaction", async () => {

@@ -26,7 +26,14 @@ export interface RequestContext {
   claims: Record<string, unknown>;
   /** The request headers, stored as a JSON object with lower-case names in request.headers. */
   headers: Headers | Record<string, string>;
+  /** The accepted or generated correlation id the response carries (app.correlation_id). */
   correlationId: string;
+  /**
+   * The client address as clientAddress() gives it, the trusted x-forwarded-for hop
+   * (app.client_address); the audit records it when it is an IP address. The audit never reads
+   * x-forwarded-for or x-correlation-id from request.headers: a client writes those.
+   */
+  clientAddress: string;
 }
 
 const UNREACHABLE_CODES = new Set([
@@ -53,9 +60,11 @@ function headersObject(headers: Headers | Record<string, string>): Record<string
 }
 
 /**
- * Runs `fn` in one transaction as `context.role` with request.jwt.claims, request.headers and
- * app.correlation_id set locally, the way PostgREST does per request. The transaction commits
- * when `fn` resolves and rolls back when it throws. An unreachable database becomes HttpError 503.
+ * Runs `fn` in one transaction as `context.role` with request.jwt.claims and request.headers set
+ * locally, the way PostgREST does per request, and app.correlation_id and app.client_address,
+ * the way PostgREST's pre-request function (api_hooks.pre_request) does. The transaction
+ * commits when `fn` resolves and rolls back when it throws. An unreachable database becomes
+ * HttpError 503.
  */
 export async function withRequestContext<T>(
   sql: Sql,
@@ -71,7 +80,8 @@ export async function withRequestContext<T>(
         select set_config('role', ${context.role}, true),
                set_config('request.jwt.claims', ${JSON.stringify(context.claims)}, true),
                set_config('request.headers', ${JSON.stringify(headersObject(context.headers))}, true),
-               set_config('app.correlation_id', ${context.correlationId}, true)`;
+               set_config('app.correlation_id', ${context.correlationId}, true),
+               set_config('app.client_address', ${context.clientAddress}, true)`;
       return fn(tx);
     }) as T;
   } catch (error) {

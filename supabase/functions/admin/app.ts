@@ -96,6 +96,7 @@ export function createAdminApp(options: { logger: Logger; dependencies: () => Ad
           claims: c.get("caller").claims as Record<string, unknown>,
           headers: forwardedHeaders(c.req.raw.headers),
           correlationId: c.get("correlationId"),
+          clientAddress: clientAddress(c.req.raw.headers, c.env),
         }, fn)
       ),
   };

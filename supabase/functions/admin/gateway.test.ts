@@ -1,6 +1,7 @@
 // The admin API behind the functions gateway (MFUKO_TEST_FUNCTIONS_URL), which verifies JWTs
 // for it (verify_jwt = true): no token stops at the gateway, a signed-in user reaches the
-// function and gets 403, an admin gets the data and can change it.
+// function and gets 403, an admin gets the data and can change it, and the audit records the
+// request as the server accepted it.
 import "../../tests/support/functions-env.ts";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -58,5 +59,25 @@ describe("admin API through the gateway", () => {
     expect(adjustment.status).toBe(201);
     expect(await balances(sql, account)).toEqual({ balance: 250, available: 250 });
     expect((await call("GET", `/accounts/${account}`, { token: staff.support.token })).body.balance).toBe(250);
+  });
+
+  it("audits an admin's change with the correlation id the response returns and the hop the gateway appended, not forged ones", async () => {
+    const account = await openAccount(sql, staff.user.id, "TZS");
+    const adjustment = await call("POST", "/adjustments", {
+      token: staff.admin.token, idempotencyKey: `gateway-${crypto.randomUUID()}`,
+      headers: { "x-forwarded-for": "6.6.6.6", "x-correlation-id": "forged <correlation> id" },
+      body: { account_id: account, amount: 100, direction: "credit", reason: "forged context" },
+    });
+    expect(adjustment.status).toBe(201);
+    const returned = adjustment.headers.get("x-correlation-id");
+    expect(returned).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // Every row the adjustment's transaction wrote: the admin request, the ledger rows, the balance.
+    const rows = await sql`
+      select table_name, correlation_id, host(ip) as ip, actor_id from audit.log
+       where txid = (select txid from audit.log where table_name = 'wallet_accounts' and record_id = ${account} and operation = 'UPDATE')`;
+    expect(rows.length).toBeGreaterThanOrEqual(4);
+    for (const row of rows) {
+      expect(row).toMatchObject({ correlation_id: returned, ip: "127.0.0.1", actor_id: staff.admin.id });
+    }
   });
 });

@@ -110,6 +110,12 @@ describe("POST /admin/webhook-events/:id/replay", () => {
     expect(credit!.initiated_by).toBeNull();
     const audit = await call("GET", `/audit?table=wallet_transactions&record_id=${payment!.wallet_transaction_id}`, { token: staff.admin.token });
     expect(audit.body.data[0]).toMatchObject({ operation: "INSERT", actor_id: staff.admin.id });
+    // So does the event's own change from dead to processed, with the replay's request.
+    const eventAudit = await call("GET", `/audit?table=webhook_events&record_id=${id}`, { token: staff.admin.token });
+    expect(eventAudit.body.data).toMatchObject([{
+      operation: "UPDATE", actor_id: staff.admin.id, actor_app_role: "admin", correlation_id: replay.headers.get("x-correlation-id"),
+      old_record: { status: "dead", payload: "[redacted]" }, new_record: { status: "processed", attempts: 6 },
+    }]);
   });
 
   it("records a replay that fails again as another failed attempt, with the error", async () => {
@@ -134,6 +140,7 @@ describe("POST /admin/webhook-events/:id/replay", () => {
     claims: { sub: staff.admin.id, role: "authenticated", app_metadata: { role: "admin" } },
     headers: {},
     correlationId: `replay-${unique()}`,
+    clientAddress: "203.0.113.7",
   });
 
   it("replays a MoMo event by asking MoMo's API again; when MoMo does not answer, that is the attempt's failure", async () => {

@@ -109,8 +109,9 @@ export async function replayWebhookEvent(
       `Events of provider ${stored!.provider} cannot be replayed yet: its webhook function has no stored-event decoder.`);
   }
 
-  // The admin is checked and the event locked; the effect runs as the service, with the
-  // admin's claims still in request.jwt.claims, so the audit trail names the admin.
+  // The admin is checked and the event locked; the effect and the outcome (webhook_event_finish,
+  // which only the service may call) run as the service, with the admin's claims still in
+  // request.jwt.claims, so the audit trail names the admin for both.
   await tx`set local role service_role`;
   let applied: "processed" | "ignored" | null = null;
   let error: string | null = null;

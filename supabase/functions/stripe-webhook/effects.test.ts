@@ -11,6 +11,7 @@ import {
   intentStatus,
   storedEvents,
   testSql,
+  uniqueClientAddress,
 } from "../../tests/support/payments-fixtures.ts";
 import { assertLedgerInvariants } from "../../tests/ledger/invariants.ts";
 import { stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
@@ -47,20 +48,31 @@ describe("payments", () => {
     const ref = piId();
     const topUp = await createTopUp(sql, { provider: "stripe", amount: 2500, currency: "USD", providerRef: ref });
     const event = succeeded(ref, 2500);
-    const response = await deliver(event);
+    // The sender wrote a hop and a correlation id of its own; the proxy appended `client`.
+    const client = uniqueClientAddress();
+    const response = await handler.fetch(stripeRequest(event, {}, {
+      address: `6.6.6.6, ${client}`, headers: { "x-correlation-id": "forged correlation id" },
+    }));
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ events: [{ event_id: event.id, outcome: "processed" }] });
     expect(await storedEvents(sql, "stripe", event.id)).toMatchObject([{ status: "processed", attempts: 1, last_error: null }]);
     expect(await paymentOf(ref)).toMatchObject({ status: "succeeded", intent_id: topUp.intentId });
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 2500, available: 2500 });
     expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "succeeded" });
-    // The audit trail ties the payment to this request and to the service role.
-    const audited = await sql<{ table_name: string; actor_role: string; correlation_id: string }[]>`
-      select l.table_name, l.actor_role, l.correlation_id from audit.log l
+    // The audit trail ties the payment and the event's outcome to this request (the id its
+    // answer returns, the hop the proxy appended) and to the service role.
+    const audited = await sql<{ table_name: string; actor_role: string; correlation_id: string; ip: string }[]>`
+      select l.table_name, l.actor_role, l.correlation_id, host(l.ip) as ip from audit.log l
        where (l.table_name, l.record_id) in (select 'payments', p.id::text from public.payments p where p.provider_payment_id = ${ref})
-          or (l.table_name, l.record_id) = ('payment_intents', ${topUp.intentId}) and l.new_record ->> 'status' = 'succeeded'`;
-    expect(audited.map((row) => row.table_name).sort()).toEqual(["payment_intents", "payments"]);
-    for (const row of audited) expect(row).toEqual({ table_name: row.table_name, actor_role: "service_role", correlation_id: response.headers.get("x-correlation-id") });
+          or (l.table_name, l.record_id) = ('payment_intents', ${topUp.intentId}) and l.new_record ->> 'status' = 'succeeded'
+          or (l.table_name, l.record_id) in (select 'webhook_events', e.id::text from public.webhook_events e
+                                              where e.provider = 'stripe' and e.event_id = ${event.id})`;
+    expect(audited.map((row) => row.table_name).sort()).toEqual(["payment_intents", "payments", "webhook_events"]);
+    const returned = response.headers.get("x-correlation-id");
+    expect(returned).not.toBe("forged correlation id");
+    for (const row of audited) {
+      expect(row).toEqual({ table_name: row.table_name, actor_role: "service_role", correlation_id: returned, ip: client });
+    }
   });
 
   it("makes one effect from 10 concurrent deliveries of one event", async () => {

@@ -1,8 +1,9 @@
 -- admin_api.reconciliation lists every kind of mismatch between provider records and ledger
 -- credits (and nothing for a clean payment); admin_api.webhook_event_for_replay hands out only
--- failed or dead events, to admins.
+-- failed or dead events, to admins, whose replay records its outcome as the service and is
+-- audited under their name; nobody but the service finishes an event.
 begin;
-select plan(21);
+select plan(28);
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('a6000000-0000-4000-8000-000000000001', 'recon-user@test.local', '{}'),
@@ -101,17 +102,36 @@ select throws_ok($$ select admin_api.webhook_event_for_replay('e6000000-0000-400
   'a processed event is not replayed: WL008');
 select throws_ok($$ select admin_api.webhook_event_for_replay('e6000000-0000-4000-8000-0000000000ff') $$, 'WL007', null,
   'an unknown event: WL007');
+-- An admin cannot record an outcome itself: it could mark a failed event ignored unapplied.
+select throws_ok($$ select public.webhook_event_finish('e6000000-0000-4000-8000-000000000001', 'ignored') $$, '42501', null,
+  'an admin calling webhook_event_finish directly: 42501');
+-- The replay path (admin/webhook-replay.ts): the admin's lookup above, then the effect and the
+-- outcome as the service, with the admin's claims still set.
+select coalesce(max(id), 0) as before_replay from audit.log \gset
+set local role service_role;
 select results_eq(
   $$ select status, attempts from public.webhook_event_finish('e6000000-0000-4000-8000-000000000002', 'processed') $$,
-  $$ values ('processed', 6) $$, 'an admin records the replay''s outcome with webhook_event_finish');
+  $$ values ('processed', 6) $$, 'the replay records the outcome as the service');
+set local role authenticated;
+select results_eq(
+  format($$ select actor_id, actor_role, actor_app_role, old_record ->> 'status', new_record ->> 'status', new_record ->> 'payload',
+                   changed_fields @> array['status', 'attempts']
+              from audit.log where id > %s and table_name = 'webhook_events' and record_id = 'e6000000-0000-4000-8000-000000000002' $$,
+         :'before_replay'),
+  $$ values ('a6000000-0000-4000-8000-0000000000ad'::uuid, 'authenticated', 'admin', 'dead', 'processed', '[redacted]', true) $$,
+  'the replayed event''s status change is audited, naming the admin, with the payload redacted');
 select set_config('request.jwt.claims',
   '{"sub":"a6000000-0000-4000-8000-00000000005a","role":"authenticated","app_metadata":{"role":"support"}}', true);
 select throws_ok($$ select admin_api.webhook_event_for_replay('e6000000-0000-4000-8000-000000000001') $$, '42501', null,
   'support cannot replay: 42501');
+select throws_ok($$ select public.webhook_event_finish('e6000000-0000-4000-8000-000000000001', 'ignored') $$, '42501', null,
+  'support cannot finish an event: 42501');
 select set_config('request.jwt.claims',
   '{"sub":"a6000000-0000-4000-8000-000000000001","role":"authenticated","app_metadata":{}}', true);
 select throws_ok($$ select admin_api.webhook_event_for_replay('e6000000-0000-4000-8000-000000000001') $$, '42501', null,
   'a user cannot replay: 42501');
+select throws_ok($$ select public.webhook_event_finish('e6000000-0000-4000-8000-000000000001', 'ignored') $$, '42501', null,
+  'a user cannot finish an event: 42501');
 select is((select count(*) from public.webhook_events where id::text like 'e6000000%'), 0::bigint,
   'a user reads no webhook events (RLS)');
 
@@ -120,6 +140,15 @@ select ok(not has_function_privilege('anon', 'admin_api.reconciliation(text, tim
   'anon cannot execute the reconciliation');
 select ok(not has_function_privilege('anon', 'admin_api.webhook_event_for_replay(uuid)', 'execute'),
   'anon cannot execute the replay lookup');
+select is((select status || ' ' || attempts from public.webhook_events where id = 'e6000000-0000-4000-8000-000000000001'),
+  'failed 2', 'the refused finishes left the failed event as it was');
+select results_eq(
+  $$ select r, has_function_privilege(r, 'public.webhook_event_finish(uuid, text, text)', 'execute')
+       from unnest(array['anon', 'authenticated', 'service_role']) r $$,
+  $$ values ('anon', false), ('authenticated', false), ('service_role', true) $$,
+  'only service_role executes webhook_event_finish');
+select is(to_regprocedure('api_private.webhook_event_finish(uuid, text, text)'), null,
+  'webhook_event_finish has no body executable elsewhere');
 
 select has_index('public', 'webhook_events', 'webhook_events_received_at_id_idx',
   'webhook events are paged by an index on (received_at, id)');

@@ -1,7 +1,11 @@
 -- Audit rows carry the context of the request that made the change: a call emulated the way
--- PostgREST makes it (role, JWT claims, request headers) and calls made without one.
+-- PostgREST makes it (role, JWT claims, request headers, then its pre-request function
+-- api_hooks.pre_request), a call the way the edge functions make it (withRequestContext sets
+-- app.correlation_id and app.client_address itself), and calls made without either. The
+-- correlation id and the client address are always the ones the server accepted, never
+-- what the client wrote in x-correlation-id or at the left of x-forwarded-for.
 begin;
-select plan(39);
+select plan(58);
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('c2000000-0000-4000-8000-000000000001', 'audit-user@example.test', '{}'),
@@ -14,12 +18,13 @@ set local role authenticated;
 select set_config('request.jwt.claims',
   '{"sub": "c2000000-0000-4000-8000-000000000001", "role": "authenticated", "session_id": "8e6d1c2a-5f4b-4c3d-9e8f-7a6b5c4d3e2f"}', true);
 select set_config('request.headers',
-  '{"x-correlation-id": "corr-audit-1", "x-forwarded-for": "203.0.113.7, 10.0.0.1", "user-agent": "mfuko-test/1.0"}', true);
+  '{"x-correlation-id": "corr-audit-1", "x-forwarded-for": "6.6.6.6, 203.0.113.7", "user-agent": "mfuko-test/1.0"}', true);
+select api_hooks.pre_request();
 select id as account from public.wallet_open_account('USD') \gset
 select id as intent from public.payment_intent_create('stripe', :'account', 2500, 'USD', 'audit-ctx-1') \gset
 reset role;
 select set_config('request.jwt.claims', '', true);
-select set_config('request.headers', '', true);
+select set_config('request.headers', '', true), set_config('app.correlation_id', '', true), set_config('app.client_address', '', true);
 
 select results_eq(
   format($$select actor_id, actor_role, session_id, correlation_id, ip, user_agent
@@ -27,7 +32,7 @@ select results_eq(
          :'before_user', :'account'),
   $$values ('c2000000-0000-4000-8000-000000000001'::uuid, 'authenticated', '8e6d1c2a-5f4b-4c3d-9e8f-7a6b5c4d3e2f',
             'corr-audit-1', '203.0.113.7'::inet, 'mfuko-test/1.0')$$,
-  'an insert made in a PostgREST request records actor, role, session, correlation id, first forwarded address and user agent'
+  'an insert made in a PostgREST request records actor, role, session, the accepted correlation id, the trusted forwarded hop and user agent'
 );
 select is(
   (select operation from audit.log where id > :before_user and table_name = 'wallet_accounts' and record_id = :'account'),
@@ -54,13 +59,14 @@ select is(
 select coalesce(max(id), 0) as before_service from audit.log \gset
 set local role service_role;
 select set_config('request.jwt.claims', '{"role": "service_role"}', true);
-select set_config('request.headers', '{"x-correlation-id": "corr-webhook-9"}', true);
+select set_config('request.headers', '{"x-correlation-id": "forged-by-client", "x-forwarded-for": "6.6.6.6"}', true);
+select set_config('app.correlation_id', 'corr-webhook-9', true), set_config('app.client_address', '198.51.100.20', true);
 select id as payment, wallet_transaction_id as credit
   from public.payment_record_success('stripe', 'pi_audit_ctx', :'intent', 2500, 'USD', 0,
                                      '{"id": "pi_audit_ctx", "client_secret": "pi_audit_ctx_secret_abc"}') \gset
 reset role;
 select set_config('request.jwt.claims', '', true);
-select set_config('request.headers', '', true);
+select set_config('request.headers', '', true), set_config('app.correlation_id', '', true), set_config('app.client_address', '', true);
 
 select is(
   (select changed_fields from audit.log
@@ -73,8 +79,8 @@ select is(
 select results_eq(
   format($$select actor_id, actor_role, correlation_id, ip from audit.log
             where id > %s and table_name = 'payments' and record_id = %L$$, :'before_service', :'payment'),
-  $$values (null::uuid, 'service_role', 'corr-webhook-9', null::inet)$$,
-  'a service call records the service role, no user and its correlation id');
+  $$values (null::uuid, 'service_role', 'corr-webhook-9', '198.51.100.20'::inet)$$,
+  'an edge function''s call records the service role, no user, and the correlation id and address it accepted, not the headers');
 select is(
   (select count(*)::int from audit.log where id > :before_service and table_name = 'wallet_transactions' and record_id = :'credit'),
   1, 'the ledger transaction of the credit is audited');
@@ -109,11 +115,12 @@ set local role authenticated;
 select set_config('request.jwt.claims',
   '{"sub": "c2000000-0000-4000-8000-000000000001", "role": "authenticated", "session_id": "8e6d1c2a-5f4b-4c3d-9e8f-7a6b5c4d3e2f"}', true);
 select set_config('request.headers',
-  '{"x-correlation-id": "corr-audit-2", "x-forwarded-for": "203.0.113.7, 10.0.0.1", "user-agent": "mfuko-test/1.0"}', true);
+  '{"x-correlation-id": "corr-audit-2", "x-forwarded-for": "6.6.6.6, 203.0.113.7", "user-agent": "mfuko-test/1.0"}', true);
+select api_hooks.pre_request();
 select public.wallet_transfer(:'account', :'payee', 400, 'USD', 'audit-spend-1') \gset
 reset role;
 select set_config('request.jwt.claims', '', true);
-select set_config('request.headers', '', true);
+select set_config('request.headers', '', true), set_config('app.correlation_id', '', true), set_config('app.client_address', '', true);
 select results_eq(
   format($$select actor_id, actor_role, session_id, correlation_id, ip, user_agent,
                   changed_fields @> array['available', 'balance'], (old_record ->> 'balance')::bigint - (new_record ->> 'balance')::bigint
@@ -134,17 +141,21 @@ set local role authenticated;
 select set_config('request.jwt.claims',
   '{"sub": "c2000000-0000-4000-8000-000000000003", "role": "authenticated", "app_metadata": {"role": "admin"}}', true);
 select set_config('request.headers', '{"x-forwarded-for": "2001:db8::5"}', true);
+select api_hooks.pre_request();
+select current_setting('response.headers')::jsonb -> 0 ->> 'x-correlation-id' as admin_response_id \gset
 select id as admin_refund from public.refund_record(:'payment', 500, 're_audit_ctx', 'customer asked') \gset
 reset role;
 select set_config('request.jwt.claims', '', true);
-select set_config('request.headers', '', true);
+select set_config('request.headers', '', true), set_config('app.correlation_id', '', true), set_config('app.client_address', '', true);
 select results_eq(
-  format($$select actor_id, actor_app_role, ip from audit.log where id > %s and table_name = 'refunds'$$, :'before_admin'),
-  $$values ('c2000000-0000-4000-8000-000000000003'::uuid, 'admin', '2001:db8::5'::inet)$$,
-  'an admin call records the admin, its app role and an IPv6 client address');
+  format($$select actor_id, actor_app_role, ip, correlation_id from audit.log where id > %s and table_name = 'refunds'$$, :'before_admin'),
+  format($$values ('c2000000-0000-4000-8000-000000000003'::uuid, 'admin', '2001:db8::5'::inet, %L)$$, :'admin_response_id'),
+  'an admin call records the admin, its app role, an IPv6 client address and the generated id its response carries');
+select ok(:'admin_response_id' ~ '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$',
+  'without an x-correlation-id the pre-request generates a UUID');
 
--- Without headers the correlation id comes from the app.correlation_id setting; a role
--- switched to without claims is still named.
+-- A job without a request sets app.correlation_id itself; a role switched to without claims
+-- is still named.
 select coalesce(max(id), 0) as before_job from audit.log \gset
 set local app.correlation_id = 'job-reconcile-42';
 set local role service_role;
@@ -156,22 +167,91 @@ select results_eq(
   format($$select actor_role, correlation_id, actor_id from audit.log where id > %s and record_id = %L$$,
          :'before_job', :'subscription'),
   $$values ('service_role', 'job-reconcile-42', null::uuid)$$,
-  'the correlation id falls back to app.correlation_id and the role to the current role');
+  'a job''s correlation id comes from app.correlation_id and the role from the current role');
 
--- Malformed context never fails the write: a bad address is dropped, long values are cut.
+-- Malformed context never fails the write: a bad address is dropped, an overlong correlation
+-- id is replaced, a long user agent is cut.
 select coalesce(max(id), 0) as before_bad from audit.log \gset
 select set_config('request.headers', format('{"x-forwarded-for": "999.1.1.1", "x-correlation-id": "%s", "user-agent": "%s"}',
-  repeat('c', 300), repeat('u', 600)), true);
+  repeat('c', 129), repeat('u', 600)), true);
+select api_hooks.pre_request();
+select current_setting('response.headers')::jsonb -> 0 ->> 'x-correlation-id' as bad_response_id \gset
 update public.subscriptions set price_id = 'price_1' where id = :'subscription';
-select set_config('request.headers', '', true);
+select set_config('request.headers', '', true), set_config('app.correlation_id', '', true), set_config('app.client_address', '', true);
 select results_eq(
-  format($$select ip, length(correlation_id), length(user_agent), changed_fields
+  format($$select ip, correlation_id, length(user_agent), changed_fields
              from audit.log where id > %s and record_id = %L$$, :'before_bad', :'subscription'),
-  $$values (null::inet, 128, 512, array['price_id'])$$,
-  'an invalid forwarded address is dropped and long header values are truncated');
+  format($$values (null::inet, %L, 512, array['price_id'])$$, :'bad_response_id'),
+  'an invalid forwarded address is dropped, a 129-character correlation id replaced by the one the response carries, a long user agent cut');
+select ok(:'bad_response_id' <> repeat('c', 129), 'the overlong correlation id is not the one returned');
 select is(audit.client_ip('not-an-ip'), null, 'text that is no address gives null');
 select is(audit.client_ip('2001:db8::7'), '2001:db8::7'::inet, 'an IPv6 address parses');
 select is(audit.client_ip('fe80::1::2'), null, 'a malformed IPv6 address gives null');
+
+-- The forged context of a PostgREST request: the signed-in user wrote a hop of its own to the
+-- left of the one our proxy appended, and a correlation id the server does not accept. The
+-- audit records the hop the proxy appended and the id the response returns.
+select coalesce(max(id), 0) as before_forged_ctx from audit.log \gset
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub": "c2000000-0000-4000-8000-000000000001", "role": "authenticated"}', true);
+select set_config('request.headers', '{"x-forwarded-for": "6.6.6.6, 198.51.100.23", "x-correlation-id": "forged id; not safe"}', true);
+select api_hooks.pre_request();
+select current_setting('response.headers')::jsonb -> 0 ->> 'x-correlation-id' as forged_response_id \gset
+select 1 from public.wallet_transfer(:'account', :'payee', 1, 'USD', 'audit-forged-ctx');
+reset role;
+select set_config('request.jwt.claims', '', true);
+select set_config('request.headers', '', true), set_config('app.correlation_id', '', true), set_config('app.client_address', '', true);
+select results_eq(
+  format($$select correlation_id, ip, count(*) from audit.log where id > %s group by 1, 2$$, :'before_forged_ctx'),
+  format($$values (%L, '198.51.100.23'::inet, 5::bigint)$$, :'forged_response_id'),
+  'every row of a forged request carries the trusted hop and the correlation id its response returns');
+select isnt(:'forged_response_id'::text, 'forged id; not safe', 'the response does not return the unsafe correlation id');
+
+-- Request headers alone are what the client wrote: where no server code accepted a correlation
+-- id or an address (no pre-request, no edge function), the audit records neither.
+select coalesce(max(id), 0) as before_raw from audit.log \gset
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub": "c2000000-0000-4000-8000-000000000001", "role": "authenticated"}', true);
+select set_config('request.headers', '{"x-forwarded-for": "6.6.6.6", "x-correlation-id": "corr-raw-header"}', true);
+select 1 from public.wallet_transfer(:'account', :'payee', 1, 'USD', 'audit-raw-headers');
+reset role;
+select set_config('request.jwt.claims', '', true);
+select set_config('request.headers', '', true);
+select results_eq(
+  format($$select correlation_id, ip, count(*) from audit.log where id > %s group by 1, 2$$, :'before_raw'),
+  $$values (null::text, null::inet, 5::bigint)$$,
+  'raw x-correlation-id and x-forwarded-for headers never reach the audit');
+
+-- How many hops are trusted is the database's own setting, audit.request_settings.
+update audit.request_settings set trusted_proxy_hops = 2;
+select set_config('request.headers', '{"x-forwarded-for": "6.6.6.6, 203.0.113.7, 10.0.0.1"}', true);
+select api_hooks.pre_request();
+select is(current_setting('app.client_address'), '203.0.113.7', 'with two trusted proxies the client is the second hop from the right');
+update audit.request_settings set trusted_proxy_hops = 1;
+select set_config('request.headers', '', true), set_config('app.correlation_id', '', true), set_config('app.client_address', '', true);
+select is(audit.trusted_hop('6.6.6.6, 203.0.113.7, 10.0.0.1', 0), null, 'without a trusted proxy no hop is trusted');
+select is(audit.trusted_hop('10.0.0.1', 2), null, 'fewer hops than trusted proxies give no address');
+select is(audit.trusted_hop(' 6.6.6.6 ,, 203.0.113.7 ', 1), '203.0.113.7', 'hops are trimmed and empty ones skipped');
+select is(audit.trusted_hop(null, 1), null, 'no x-forwarded-for, no address');
+select is(audit.accepted_correlation_id(repeat('a', 128)), repeat('a', 128), '128 safe characters are accepted as the correlation id');
+select is(audit.accepted_correlation_id('Az09._:-'), 'Az09._:-', 'every safe character is accepted');
+select isnt(audit.accepted_correlation_id('a b'), 'a b', 'a space is not');
+select isnt(audit.accepted_correlation_id('é'), 'é', 'nor a character outside A-Z a-z 0-9 . _ : -');
+select isnt(audit.accepted_correlation_id(E'abc\n'), E'abc\n', 'nor a trailing newline');
+select ok(audit.accepted_correlation_id('') ~ '^[0-9a-f-]{36}$' and audit.accepted_correlation_id(null) ~ '^[0-9a-f-]{36}$',
+  'an empty or missing id is replaced by a new UUID');
+
+-- PostgREST calls the pre-request for every API role; none of them can change what it trusts.
+select ok((select 'pgrst.db_pre_request=api_hooks.pre_request' = any (setconfig) from pg_db_role_setting
+            where setrole = 'authenticator'::regrole and setdatabase = 0),
+  'PostgREST (authenticator) calls api_hooks.pre_request before every request');
+select ok(has_function_privilege('anon', 'api_hooks.pre_request()', 'execute')
+          and has_function_privilege('authenticated', 'api_hooks.pre_request()', 'execute')
+          and has_function_privilege('service_role', 'api_hooks.pre_request()', 'execute'),
+  'every role PostgREST switches to can run the pre-request');
+select is((select count(*) from unnest(array['anon', 'authenticated', 'service_role']) r
+            where has_table_privilege(r, 'audit.request_settings', 'select, insert, update, delete, truncate')),
+  0::bigint, 'no API role reads or changes the trusted-hop setting');
 
 -- DELETE and TRUNCATE of an audited table (only the owner can) are recorded too.
 select coalesce(max(id), 0) as before_delete from audit.log \gset
@@ -231,12 +311,13 @@ select coalesce(max(id), 0) as before_batch from audit.log \gset
 set local role service_role;
 select set_config('request.jwt.claims', '{"role": "service_role"}', true);
 select set_config('request.headers', '{"x-correlation-id": "corr-batch-1", "x-forwarded-for": "198.51.100.4"}', true);
+select api_hooks.pre_request();
 select count(*) from public.wallet_transfer_batch('[
   {"from": "c2000000-0000-4000-8000-0000000000b1", "to": "c2000000-0000-4000-8000-0000000000b2", "amount": 100, "currency": "EUR", "idempotency_key": "audit-batch-1"},
   {"from": "c2000000-0000-4000-8000-0000000000b1", "to": "c2000000-0000-4000-8000-0000000000b2", "amount": 50, "currency": "EUR", "idempotency_key": "audit-batch-2"}]');
 reset role;
 select set_config('request.jwt.claims', '', true);
-select set_config('request.headers', '', true);
+select set_config('request.headers', '', true), set_config('app.correlation_id', '', true), set_config('app.client_address', '', true);
 select results_eq(
   format($$select table_name, operation, count(*), count(*) filter (where correlation_id = 'corr-batch-1'
                   and actor_role = 'service_role' and ip = '198.51.100.4' and record_id = new_record ->> 'id')

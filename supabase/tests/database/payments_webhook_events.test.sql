@@ -1,10 +1,11 @@
--- Store-then-apply for webhooks (webhook_event_begin / webhook_event_finish) and the
--- forward-only application of WhatsApp statuses.
+-- Store-then-apply for webhooks (webhook_event_begin / webhook_event_finish), the audit of
+-- every change of an event, and the forward-only application of WhatsApp statuses.
 begin;
-select plan(37);
+select plan(40);
 
 set local role service_role;
 select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select set_config('app.correlation_id', 'corr-wh-pipeline', true);
 
 -- A first delivery is new, stored as received and scrubbed of credentials.
 select id as event, outcome, attempts from public.webhook_event_begin('stripe', 'evt_wh_1', 'payment_intent.succeeded',
@@ -26,6 +27,12 @@ select is((select payload -> 'data' -> 'object' ->> 'id' from public.webhook_eve
 select is((public.webhook_event_finish(:'event', 'processed')).attempts, 1, 'finishing again with the same outcome changes nothing');
 select throws_ok(format($$select public.webhook_event_finish(%L, 'failed', 'x')$$, :'event'), 'WL008', null,
   'a processed event cannot become failed');
+select results_eq(
+  format($$select operation, actor_id, actor_role, correlation_id, old_record ->> 'status', new_record ->> 'status',
+                  new_record ->> 'payload', changed_fields @> array['status', 'attempts', 'processed_at']
+             from audit.log where table_name = 'webhook_events' and record_id = %L order by id$$, :'event'),
+  $$values ('UPDATE', null::uuid, 'service_role', 'corr-wh-pipeline', 'received', 'processed', '[redacted]', true)$$,
+  'the pipeline''s finish is audited once with the service and its correlation id; the insert and the no-op finish are not');
 select is((select outcome from public.webhook_event_begin('momo', 'evt_wh_1', 't', '{}')), 'new',
   'event ids are unique per provider only');
 
@@ -51,6 +58,11 @@ select is((select outcome from public.webhook_event_begin('revolut', 'ord_1:ORDE
 select is((public.webhook_event_finish(:'failing', 'failed', 'sixth')).status, 'dead', 'a failed replay leaves it dead');
 select results_eq(format($$select status, attempts, last_error from public.webhook_event_finish(%L, 'processed')$$, :'failing'),
   $$values ('processed', 7, null::text)$$, 'a successful replay processes a dead event');
+select results_eq(
+  format($$select string_agg(new_record ->> 'status', ' ' order by id), count(*) filter (where changed_fields @> array['attempts'])
+             from audit.log where table_name = 'webhook_events' and record_id = %L$$, :'failing'),
+  $$values ('failed failed failed failed dead dead processed', 7::bigint)$$,
+  'every attempt is audited, failures and the dead letter included');
 
 -- Bad input is refused and writes nothing.
 select throws_ok($$select public.webhook_event_begin('paypal', 'e', 't', '{}')$$, '22023', null, 'an unknown provider is 22023');
@@ -85,6 +97,8 @@ set local role authenticated;
 select set_config('request.jwt.claims', '{"sub": "c6000000-0000-4000-8000-000000000001", "role": "authenticated", "app_metadata": {"role": "admin"}}', true);
 select throws_ok($$select public.webhook_event_begin('stripe', 'evt_admin', 't', '{}')$$, '42501', null,
   'not even an admin stores webhook events');
+select throws_ok(format($$select public.webhook_event_finish(%L, 'ignored')$$, :'ignored'), '42501', null,
+  'nor finishes them');
 reset role;
 
 select * from finish();

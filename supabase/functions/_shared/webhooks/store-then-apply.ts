@@ -7,6 +7,7 @@
 // Duplicates, including concurrent ones, wait on the first delivery's row lock in
 // webhook_event_begin and then see its outcome, so an event takes effect at most once.
 import type { Context } from "hono";
+import { clientAddress } from "../client-address.ts";
 import { isDatabaseUnavailable, type Sql, type TransactionSql, withRequestContext } from "../db.ts";
 import { HttpError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
@@ -69,6 +70,7 @@ export function storeThenApply(
     claims: {},
     headers: contextHeaders(c.req.raw.headers),
     correlationId: c.get("correlationId"),
+    clientAddress: clientAddress(c.req.raw.headers, c.env),
   };
   return withRequestContext(sql, context, async (tx) => {
     const results: EventResult[] = [];
