@@ -59,17 +59,25 @@ begin
 end;
 $$;
 
--- 22023 naming the argument and its bound when p_value is longer than the limit of p_kind.
--- Null passes: whether an argument is required is its function's business.
+-- 22023 naming the argument and its bound when p_value is longer than the limit of p_kind:
+-- a text in characters, JSON (metadata, document) in bytes of its JSON text. Null passes:
+-- whether an argument is required is for its function to say.
 create function private.require_within(p_value text, p_kind text, p_argument text) returns void
 language plpgsql
 immutable
 set search_path = ''
 as $$
+declare
+  v_unit text := 'characters';
+  v_size integer := pg_catalog.length(p_value);
 begin
-  if pg_catalog.length(p_value) > private.input_limit(p_kind) then
+  if p_kind in ('metadata', 'document') then
+    v_unit := 'bytes of JSON';
+    v_size := pg_catalog.octet_length(p_value);
+  end if;
+  if v_size > private.input_limit(p_kind) then
     perform private.wallet_fail('22023',
-      pg_catalog.format('%s must be at most %s characters', p_argument, private.input_limit(p_kind)));
+      pg_catalog.format('%s must be at most %s %s', p_argument, private.input_limit(p_kind), v_unit));
   end if;
 end;
 $$;
@@ -80,10 +88,7 @@ immutable
 set search_path = ''
 as $$
 begin
-  if pg_catalog.octet_length(p_value::text) > private.input_limit(p_kind) then
-    perform private.wallet_fail('22023',
-      pg_catalog.format('%s must be at most %s bytes of JSON', p_argument, private.input_limit(p_kind)));
-  end if;
+  perform private.require_within(p_value::text, p_kind, p_argument);
 end;
 $$;
 

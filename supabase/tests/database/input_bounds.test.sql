@@ -3,7 +3,7 @@
 -- accepted and writes; one character (or byte) more is 22023 naming the argument and its
 -- bound, and the table the call writes to does not change.
 begin;
-select plan(137);
+select plan(140);
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('b6000000-0000-4000-8000-000000000001', 'bounds-user@test.local', '{}'),
@@ -61,6 +61,13 @@ select results_eq(
   'the bounds: identifiers 255, provider ids 200, descriptions 500, reasons 1000, paths 2048 characters; metadata 4 KiB, documents 8 MiB of JSON');
 -- JSON sizes are bytes of JSON text: {"x": "<n characters>"} is n + 9 bytes.
 select is(octet_length(jsonb_build_object('x', repeat('a', 4087))::text), 4096, 'the metadata at the bound below is exactly 4096 bytes');
+-- Bytes, not characters: 2053 characters of which 2044 take two bytes are 4097 bytes.
+select throws_ok($$ select public.wallet_deposit('b6000000-0000-4000-8000-00000000000a', 1, 'USD', 'stripe', 'b-dep-mb', jsonb_build_object('x', repeat('é', 2044))) $$,
+  '22023', 'p_metadata must be at most 4096 bytes of JSON (key b-dep-mb)', 'metadata is measured in bytes of JSON, in the ledger''s validation');
+select throws_ok($$ select private.require_within(jsonb_build_object('x', repeat('é', 2044)), 'metadata', 'p_x') $$,
+  '22023', 'p_x must be at most 4096 bytes of JSON', 'and in private.require_within');
+select lives_ok($$ select private.require_within(repeat('é', 500), 'description', 'p_x') $$,
+  'text is measured in characters: 500 two-byte characters are within 500');
 
 -- ---------------------------------------------------------------- wallet_transfer
 select * from pg_temp.bound('wallet_transfer p_description', 'user',
