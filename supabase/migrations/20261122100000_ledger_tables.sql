@@ -67,7 +67,6 @@ create table public.wallet_accounts (
   available bigint not null default 0,
   allow_negative boolean not null default false,
   status text not null default 'active' check (status in ('active', 'frozen', 'closed')),
-  status_reason text,
   -- A hot account (one that very many transfers pay) takes its credits in this many rows of
   -- wallet_balance_shards instead of this row, so that those transfers do not queue for one
   -- row lock (docs/LEDGER.md, "Hot accounts"). 0: every change lands here.
@@ -93,6 +92,19 @@ comment on table public.wallet_accounts is
   'minus active holds; for an account with balance_shards > 0 both leave out the credits '
   'still in its shards, which wallet_balance() and wallet_account_balances add. Written only '
   'by the wallet_* functions.';
+
+-- Why an account got its current status: an internal note (a fraud case, a support ticket)
+-- that its owner must not read, so not a column of wallet_accounts, which owners read whole.
+-- Written by wallet_set_status with the status; admin and support read it, users nothing.
+create table public.wallet_status_reasons (
+  account_id uuid primary key references public.wallet_accounts (id),
+  status text not null check (status in ('active', 'frozen', 'closed')),
+  reason text not null check (length(reason) between 1 and 1000),
+  updated_at timestamptz not null default now()
+);
+comment on table public.wallet_status_reasons is
+  'The reason given for each account''s current status (internal: staff read it, owners do not). '
+  'Written only by wallet_set_status.';
 
 create table public.wallet_transactions (
   id uuid primary key default private.uuid_v7(),
@@ -182,10 +194,10 @@ comment on table public.wallet_balance_shards is
 
 -- Supabase's default privileges grant ALL to the API roles; take it back and give SELECT only.
 revoke all on table public.wallet_accounts, public.wallet_transactions, public.wallet_entries,
-  public.wallet_balance_shards
+  public.wallet_balance_shards, public.wallet_status_reasons
   from public, anon, authenticated, service_role;
 grant select on table public.wallet_accounts, public.wallet_transactions, public.wallet_entries,
-  public.wallet_balance_shards
+  public.wallet_balance_shards, public.wallet_status_reasons
   to authenticated, service_role;
 revoke all on sequence public.wallet_entries_id_seq, public.wallet_balance_shards_id_seq
   from public, anon, authenticated, service_role;
@@ -350,6 +362,8 @@ alter table public.wallet_entries enable row level security;
 alter table public.wallet_entries force row level security;
 alter table public.wallet_balance_shards enable row level security;
 alter table public.wallet_balance_shards force row level security;
+alter table public.wallet_status_reasons enable row level security;
+alter table public.wallet_status_reasons force row level security;
 
 create policy wallet_accounts_select on public.wallet_accounts
   for select to authenticated
@@ -376,6 +390,11 @@ create policy wallet_balance_shards_select on public.wallet_balance_shards
     account_id = any ((select private.request_wallet_account_ids())::uuid[])
     or (select private.request_reads_all())
   );
+
+-- Internal notes: staff only, not even the account's owner.
+create policy wallet_status_reasons_select on public.wallet_status_reasons
+  for select to authenticated
+  using ((select private.request_reads_all()));
 
 -- What a frontend reads as an account's balance (ledger.md, invariant 2): the row plus its
 -- shards, read at one snapshot, so exact for hot accounts too. security_invoker: the RLS of

@@ -28,6 +28,70 @@ begin
 end;
 $$;
 
+-- The largest value any API function accepts for a free-text or JSON argument, written down
+-- once (docs/LEDGER.md, "Sizes of arguments"). Without a bound, a one-unit transfer could
+-- carry megabytes of description or metadata into rows and an audit trail that never shrink.
+--   identifier   idempotency keys, event ids and types, phone numbers                 (characters)
+--   provider_id  a provider's id of a payment, refund or intent; short enough that the
+--                ledger key derived from it (refund:<provider>:<id>) is an identifier (characters)
+--   description  what a transfer says it is for                                      (characters)
+--   reason       why an admin or the service changed something                       (characters)
+--   path         the request path of an admin call                                   (characters)
+--   metadata     a caller's JSON metadata                                      (bytes of JSON text)
+--   document     a provider's payload, a stored response                       (bytes of JSON text)
+-- document sits above the largest HTTP body a function accepts (3 MiB) with room for the
+-- spaces jsonb adds when it prints a compact body.
+create function private.input_limit(p_kind text) returns integer
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  return case p_kind
+    when 'identifier' then 255
+    when 'provider_id' then 200
+    when 'description' then 500
+    when 'reason' then 1000
+    when 'path' then 2048
+    when 'metadata' then 4096
+    when 'document' then 8388608
+  end;
+end;
+$$;
+
+-- 22023 naming the argument and its bound when p_value is longer than the limit of p_kind:
+-- a text in characters, JSON (metadata, document) in bytes of its JSON text. Null passes:
+-- whether an argument is required is for its function to say.
+create function private.require_within(p_value text, p_kind text, p_argument text) returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  v_unit text := 'characters';
+  v_size integer := pg_catalog.length(p_value);
+begin
+  if p_kind in ('metadata', 'document') then
+    v_unit := 'bytes of JSON';
+    v_size := pg_catalog.octet_length(p_value);
+  end if;
+  if v_size > private.input_limit(p_kind) then
+    perform private.wallet_fail('22023',
+      pg_catalog.format('%s must be at most %s %s', p_argument, private.input_limit(p_kind), v_unit));
+  end if;
+end;
+$$;
+
+create function private.require_within(p_value jsonb, p_kind text, p_argument text) returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  perform private.require_within(p_value::text, p_kind, p_argument);
+end;
+$$;
+
 -- The caller class, or 42501 when it is not one of p_allowed.
 create function private.wallet_require_caller(p_allowed text[], p_what text) returns text
 language plpgsql
@@ -54,18 +118,36 @@ begin
 end;
 $$;
 
--- Why an account could not take a balance change: gone, not active, or short of funds.
-create function private.wallet_raise_unavailable(p_account uuid) returns void
+-- What a signed-in user hears about an account it does not own that cannot take its
+-- transfer, whatever the reason (none, frozen, closed, a system account, another currency):
+-- one code and one message, so that errors tell nobody another user's account state.
+create function private.wallet_raise_not_receivable(p_account uuid) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform private.wallet_fail('WL007',
+    format('wallet account %s not found or cannot receive this transfer', p_account));
+end;
+$$;
+
+-- Why an account could not take a balance change: gone, not active (frozen counts as active
+-- where p_frozen_ok), or short of funds. A signed-in user is told only about its own accounts.
+create function private.wallet_raise_unavailable(p_account uuid, p_frozen_ok boolean) returns void
 language plpgsql
 set search_path = ''
 as $$
 declare
   v_status text;
+  v_owner uuid;
 begin
-  select a.status into v_status from public.wallet_accounts a where a.id = p_account;
-  if not found then
+  select a.status, a.owner_id into v_status, v_owner from public.wallet_accounts a where a.id = p_account;
+  if v_owner is distinct from auth.uid() and private.wallet_caller() = 'user' then
+    perform private.wallet_raise_not_receivable(p_account);
+  end if;
+  if v_status is null then
     perform private.wallet_fail('WL007', format('wallet account %s not found', p_account));
-  elsif v_status <> 'active' then
+  elsif v_status = 'closed' or (v_status = 'frozen' and not p_frozen_ok) then
     perform private.wallet_fail('WL004', format('wallet account %s is %s', p_account, v_status));
   end if;
   perform private.wallet_fail('WL001', format('insufficient funds in wallet account %s', p_account));
@@ -106,7 +188,8 @@ $$;
 -- account whose shards were switched off meanwhile (balance_shards = 0: every later change
 -- goes to the row and nothing folds these again) refuses with 40001, and the transfer can
 -- be retried.
-create function private.wallet_credit_shards(p_accounts uuid[], p_shards smallint[], p_amounts bigint[])
+create function private.wallet_credit_shards(p_accounts uuid[], p_shards smallint[], p_amounts bigint[],
+                                             p_frozen_ok boolean)
 returns void
 language plpgsql
 set search_path = ''
@@ -128,12 +211,13 @@ begin
 
   select a.* into v_account
     from public.wallet_accounts a
-   where a.id = any (p_accounts) and (a.status <> 'active' or a.balance_shards = 0)
+   where a.id = any (p_accounts)
+     and (not (a.status = 'active' or (p_frozen_ok and a.status = 'frozen')) or a.balance_shards = 0)
    order by a.id
    limit 1;
   if found then
-    if v_account.status <> 'active' then
-      perform private.wallet_raise_unavailable(v_account.id);
+    if not (v_account.status = 'active' or (p_frozen_ok and v_account.status = 'frozen')) then
+      perform private.wallet_raise_unavailable(v_account.id, p_frozen_ok);
     end if;
     perform private.wallet_fail('40001',
       format('wallet account %s stopped using balance shards during this call; retry it', v_account.id));
@@ -164,8 +248,12 @@ $$;
 -- Otherwise (a batch, or a fold): every lock first, in the order above, then one UPDATE
 -- with the same check for all the rows; the accounts it did not change are the refusals. A
 -- statement per account was a third of a batch's time (docs/LEDGER.md, "Batches").
--- p_force lets debits take a balance below zero (forced reversals).
-create function private.wallet_apply(p_accounts uuid[], p_balance bigint[], p_available bigint[], p_force boolean)
+-- p_force lets debits take a balance below zero (forced reversals). p_frozen_ok lets the
+-- change post on a frozen account: a freeze stops what a user starts, not the recording of
+-- money a provider already moved or a correction (docs/LEDGER.md, "Frozen accounts"). A closed
+-- account takes nothing.
+create function private.wallet_apply(p_accounts uuid[], p_balance bigint[], p_available bigint[], p_force boolean,
+                                     p_frozen_ok boolean)
 returns void
 language plpgsql
 set search_path = ''
@@ -208,7 +296,7 @@ begin
   if cardinality(v_ids) <= 2 and 'fold' <> all (v_route) then
     for i in 1 .. cardinality(v_ids) loop
       if v_route[i] = 'shard' then
-        perform private.wallet_credit_shards(array[v_ids[i]], array[v_shard[i]], array[v_balance[i]]);
+        perform private.wallet_credit_shards(array[v_ids[i]], array[v_shard[i]], array[v_balance[i]], p_frozen_ok);
         continue;
       end if;
       update public.wallet_accounts a
@@ -216,12 +304,12 @@ begin
              available = a.available + v_available[i],
              updated_at = now()
        where a.id = v_ids[i]
-         and a.status = 'active'
+         and (a.status = 'active' or (p_frozen_ok and a.status = 'frozen'))
          and (p_force or a.allow_negative
               or ((v_available[i] >= 0 or a.available + v_available[i] >= 0)
                   and (v_balance[i] >= 0 or a.balance + v_balance[i] >= 0)));
       if not found then
-        perform private.wallet_raise_unavailable(v_ids[i]);
+        perform private.wallet_raise_unavailable(v_ids[i], p_frozen_ok);
       end if;
     end loop;
     return;
@@ -249,7 +337,7 @@ begin
            updated_at = now()
       from unnest(v_ids[:v_rows], v_balance[:v_rows], v_available[:v_rows]) as d(id, balance, available)
      where a.id = d.id
-       and a.status = 'active'
+       and (a.status = 'active' or (p_frozen_ok and a.status = 'frozen'))
        and (p_force or a.allow_negative
             or ((d.available >= 0 or a.available + d.available >= 0)
                 and (d.balance >= 0 or a.balance + d.balance >= 0)))
@@ -264,18 +352,19 @@ begin
    order by d.n
    limit 1;
   if found then
-    perform private.wallet_raise_unavailable(v_refused);
+    perform private.wallet_raise_unavailable(v_refused, p_frozen_ok);
   end if;
 
   if cardinality(v_ids) > v_rows then
-    perform private.wallet_credit_shards(v_ids[v_rows + 1:], v_shard[v_rows + 1:], v_balance[v_rows + 1:]);
+    perform private.wallet_credit_shards(v_ids[v_rows + 1:], v_shard[v_rows + 1:], v_balance[v_rows + 1:], p_frozen_ok);
   end if;
 end;
 $$;
 
 -- The checks every recorded transaction passes first, in input order (the first failing item
 -- decides the error): key, accounts and currency present and well formed, metadata an
--- object, amount within (0, max], distinct accounts that exist and share the currency.
+-- object, description (a reason, for reversals and adjustments) and metadata within their
+-- bounds, amount within (0, max], distinct accounts that exist and share the currency.
 create function private.wallet_validate(
   p_kind text,
   p_from uuid[],
@@ -283,6 +372,7 @@ create function private.wallet_validate(
   p_amount bigint[],
   p_currency text[],
   p_key text[],
+  p_description text[],
   p_metadata jsonb[]
 )
 returns void
@@ -293,6 +383,10 @@ set plan_cache_mode = force_generic_plan
 as $$
 declare
   v_max bigint := private.wallet_max_amount();
+  v_max_key integer := private.input_limit('identifier');
+  v_text_kind text := case when p_kind in ('reversal', 'adjustment') then 'reason' else 'description' end;
+  v_max_text integer := private.input_limit(v_text_kind);
+  v_max_metadata integer := private.input_limit('metadata');
   v_code text;
   v_message text;
 begin
@@ -300,13 +394,17 @@ begin
          -- the message is built only for the reported row
          case e.code
            when '22023' then
-             case when u.key is null or btrim(u.key) = '' or length(u.key) > 255
-                    then format('idempotency key is required (1 to 255 characters), item %s', u.n)
+             case when u.key is null or btrim(u.key) = '' or length(u.key) > v_max_key
+                    then format('idempotency key is required (1 to %s characters), item %s', v_max_key, u.n)
                   when u.from_id is null or (u.to_id is null and p_kind <> 'hold')
                     then format('from and to accounts are required, item %s', u.n)
                   when u.currency is null or u.currency !~ '^[A-Z]{3}$'
                     then format('currency %s is not an ISO 4217 code (key %s)', coalesce(u.currency, 'null'), u.key)
-                  else format('metadata must be a JSON object (key %s)', u.key) end
+                  when jsonb_typeof(u.metadata) <> 'object'
+                    then format('metadata must be a JSON object (key %s)', u.key)
+                  when length(u.description) > v_max_text
+                    then format('p_%s must be at most %s characters (key %s)', v_text_kind, v_max_text, u.key)
+                  else format('p_metadata must be at most %s bytes of JSON (key %s)', v_max_metadata, u.key) end
            when 'WL006' then format('invalid amount %s: must be between 1 and %s (key %s)',
                                     coalesce(u.amount::text, 'null'), v_max, u.key)
            when 'WL003' then format('wallet account %s cannot pay itself (key %s)', u.from_id, u.key)
@@ -315,16 +413,18 @@ begin
                        u.currency, fa.id, fa.currency, ta.id, ta.currency)
          end
     into v_code, v_message
-    from unnest(p_from, p_to, p_amount, p_currency, p_key, p_metadata)
-         with ordinality as u(from_id, to_id, amount, currency, key, metadata, n)
+    from unnest(p_from, p_to, p_amount, p_currency, p_key, p_description, p_metadata)
+         with ordinality as u(from_id, to_id, amount, currency, key, description, metadata, n)
     left join public.wallet_accounts fa on fa.id = u.from_id
     left join public.wallet_accounts ta on ta.id = u.to_id
     cross join lateral (
       select case
-               when u.key is null or btrim(u.key) = '' or length(u.key) > 255 then '22023'
+               when u.key is null or btrim(u.key) = '' or length(u.key) > v_max_key then '22023'
                when u.from_id is null or (u.to_id is null and p_kind <> 'hold') then '22023'
                when u.currency is null or u.currency !~ '^[A-Z]{3}$' then '22023'
                when u.metadata is not null and jsonb_typeof(u.metadata) <> 'object' then '22023'
+               when length(u.description) > v_max_text then '22023'
+               when octet_length(u.metadata::text) > v_max_metadata then '22023'
                when u.amount is null or u.amount <= 0 or u.amount > v_max then 'WL006'
                when u.from_id = u.to_id then 'WL003'
                when fa.id is null then 'WL007'
@@ -372,7 +472,7 @@ declare
   v_new uuid[];
   v_message text;
 begin
-  perform private.wallet_validate(p_kind, p_from, p_to, p_amount, p_currency, p_key, p_metadata);
+  perform private.wallet_validate(p_kind, p_from, p_to, p_amount, p_currency, p_key, p_description, p_metadata);
 
   v_ids := array(select private.uuid_v7() from generate_series(1, cardinality(p_key)));
 
@@ -495,7 +595,9 @@ begin
       from public.wallet_transactions t
      cross join lateral (values (t.from_account_id, -t.amount), (t.to_account_id, t.amount)) as e(account_id, amount)
      where t.id = any (v_fresh);
-    perform private.wallet_apply(v_accounts, v_deltas, v_deltas, p_force);
+    -- A reversal records money going back (a provider's refund or chargeback, an admin's
+    -- correction): it posts on frozen accounts too.
+    perform private.wallet_apply(v_accounts, v_deltas, v_deltas, p_force, p_kind = 'reversal');
   end if;
 end;
 $$;
@@ -525,7 +627,7 @@ declare
   v_result public.wallet_transactions;
 begin
   perform private.wallet_validate(p_kind, array[p_from], array[p_to], array[p_amount], array[p_currency],
-                                  array[p_key], array[p_metadata]);
+                                  array[p_key], array[p_description], array[p_metadata]);
   insert into public.wallet_transactions as t
     (kind, status, amount, currency, from_account_id, to_account_id, idempotency_key, initiated_by,
      description, metadata, posted_at)
@@ -551,7 +653,7 @@ begin
 
   insert into public.wallet_entries (transaction_id, account_id, amount)
   values (v_result.id, p_from, -p_amount), (v_result.id, p_to, p_amount);
-  perform private.wallet_apply(array[p_from, p_to], array[-p_amount, p_amount], array[-p_amount, p_amount], p_force);
+  perform private.wallet_apply(array[p_from, p_to], array[-p_amount, p_amount], array[-p_amount, p_amount], p_force, false);
   return v_result;
 end;
 $$;
@@ -616,7 +718,9 @@ begin
     from private.wallet_record(null, p_kind, array[p_account], array[p_to], array[p_amount],
                                array[p_currency], array[p_key], array[null::text], array[p_metadata]) r;
   if v_fresh then
-    perform private.wallet_apply(array[p_account], array[0::bigint], array[-p_amount], false);
+    -- A hold only reserves (a provider's dispute holds the money it already took back), so
+    -- it is placed on a frozen account too; a withdrawal is a payout the user asked for.
+    perform private.wallet_apply(array[p_account], array[0::bigint], array[-p_amount], false, p_kind = 'hold');
   end if;
   select t.* into v_result from public.wallet_transactions t where t.id = v_tx;
   return v_result;
@@ -661,11 +765,15 @@ revoke all on function
   private.wallet_fail(text, text),
   private.wallet_require_caller(text[], text),
   private.wallet_max_amount(),
-  private.wallet_raise_unavailable(uuid),
+  private.input_limit(text),
+  private.require_within(text, text, text),
+  private.require_within(jsonb, text, text),
+  private.wallet_raise_not_receivable(uuid),
+  private.wallet_raise_unavailable(uuid, boolean),
   private.wallet_fold_shards(uuid[]),
-  private.wallet_credit_shards(uuid[], smallint[], bigint[]),
-  private.wallet_apply(uuid[], bigint[], bigint[], boolean),
-  private.wallet_validate(text, uuid[], uuid[], bigint[], text[], text[], jsonb[]),
+  private.wallet_credit_shards(uuid[], smallint[], bigint[], boolean),
+  private.wallet_apply(uuid[], bigint[], bigint[], boolean, boolean),
+  private.wallet_validate(text, uuid[], uuid[], bigint[], text[], text[], text[], jsonb[]),
   private.wallet_record(uuid, text, uuid[], uuid[], bigint[], text[], text[], text[], jsonb[], uuid),
   private.wallet_write_entries(uuid[]),
   private.wallet_post(uuid, text, boolean, uuid[], uuid[], bigint[], text[], text[], text[], jsonb[], uuid),

@@ -47,7 +47,11 @@ $$;
 
 -- A signed-in user pays only out of an account it owns, and only to user accounts (system
 -- accounts are moved by the service). The sender is never taken from anything but the
--- JWT: initiated_by is auth.uid(), which also scopes the idempotency key.
+-- JWT: initiated_by is auth.uid(), which also scopes the idempotency key. A user learns
+-- nothing about a recipient it does not own: one that does not exist, is frozen or closed,
+-- is a system account or holds another currency gets one answer (WL007, the same message),
+-- checked before anything else about the transfer, so that no other error tells them
+-- apart. Only a replay of the user's own key goes on to be recognised (or refused, WL005).
 create function api_private.wallet_transfer(
   p_from uuid,
   p_to uuid,
@@ -63,21 +67,31 @@ security definer
 set search_path = ''
 as $$
 declare
+  v_caller text := private.wallet_require_caller(array['service', 'admin', 'user'], 'transfer');
   v_scope uuid;
   v_owns_from boolean;
   v_to_is_system boolean;
+  v_to_receives boolean;
 begin
-  if private.wallet_require_caller(array['service', 'admin', 'user'], 'transfer') <> 'service' then
+  if v_caller <> 'service' then
     v_scope := auth.uid();
     select coalesce(bool_or(a.id = p_from and a.owner_id = v_scope), false),
-           coalesce(bool_or(a.id = p_to and a.kind = 'system'), false)
-      into v_owns_from, v_to_is_system
+           coalesce(bool_or(a.id = p_to and a.kind = 'system'), false),
+           coalesce(bool_or(a.id = p_to and (a.owner_id = v_scope
+                                             or (a.kind = 'user' and a.status = 'active' and a.currency = p_currency))), false)
+      into v_owns_from, v_to_is_system, v_to_receives
       from public.wallet_accounts a
      where a.id in (p_from, p_to);
     if not v_owns_from then
       perform private.wallet_fail('42501', format('wallet account %s is not yours', p_from));
     end if;
-    if v_to_is_system then
+    if v_caller = 'user' then
+      if p_to is not null and not v_to_receives
+         and not exists (select 1 from public.wallet_transactions t
+                          where t.idempotency_key = p_idempotency_key and t.initiated_by = v_scope) then
+        perform private.wallet_raise_not_receivable(p_to);
+      end if;
+    elsif v_to_is_system then
       perform private.wallet_fail('42501', format('wallet account %s does not take user transfers', p_to));
     end if;
   end if;
@@ -236,6 +250,7 @@ declare
   v_to_currency text;
 begin
   perform private.wallet_require_caller(array['service'], 'capture a hold');
+  perform private.require_within(p_idempotency_key, 'identifier', 'p_idempotency_key');
   v_hold := private.wallet_lock_hold(p_hold_id);
 
   if v_hold.status <> 'pending' then
@@ -286,11 +301,13 @@ begin
   perform private.wallet_write_entries(array[p_hold_id]);
   -- Source: balance drops by the capture, the whole reservation is released. No funds check:
   -- the hold reserved the money, so only a forced reversal since (a refund of money reserved
-  -- for a payout) can have taken it, and then the payout happened all the same.
+  -- for a payout) can have taken it, and then the payout happened all the same. For the same
+  -- reason a withdrawal posts on a frozen account: the provider has paid it out. A hold's
+  -- capture is a payment, which a freeze stops.
   perform private.wallet_apply(array[v_hold.from_account_id, v_to],
                                array[-v_amount, v_amount],
                                array[v_hold.hold_amount - v_amount, v_amount],
-                               true);
+                               true, v_hold.kind = 'withdrawal');
   return v_hold;
 end;
 $$;
@@ -361,7 +378,8 @@ $$;
 -- reversal, and the amount can be reversed again); concurrent reversals of it are
 -- serialised by a lock on its row. p_force lets the debit take the
 -- receiver below zero (refund or chargeback of money already spent); it is recorded in the
--- reversal's metadata. A replay is recognised before the remaining amount is checked.
+-- reversal's metadata. A replay is recognised before the remaining amount is checked. A
+-- reversal posts on frozen accounts (private.wallet_post): it records money going back.
 create function api_private.wallet_reverse(
   p_transaction_id uuid,
   p_idempotency_key text,
@@ -386,6 +404,8 @@ begin
   if private.wallet_require_caller(array['service', 'admin'], 'reverse a transaction') = 'admin' then
     v_scope := auth.uid();
   end if;
+  perform private.require_within(p_idempotency_key, 'identifier', 'p_idempotency_key');
+  perform private.require_within(p_reason, 'reason', 'p_reason');
   select t.* into v_original from public.wallet_transactions t where t.id = p_transaction_id for no key update;
   if not found then
     perform private.wallet_fail('WL007', format('transaction %s not found', p_transaction_id));
@@ -427,6 +447,7 @@ end;
 $$;
 
 -- Freeze, unfreeze, close. Closing is final and needs a zero balance with no active hold.
+-- The reason goes to wallet_status_reasons, which the account's owner cannot read.
 create function api_private.wallet_set_status(p_account uuid, p_status text, p_reason text)
 returns public.wallet_accounts
 language plpgsql
@@ -444,6 +465,7 @@ begin
   if p_reason is null or btrim(p_reason) = '' then
     perform private.wallet_fail('22023', format('a reason is required to change wallet account %s', p_account));
   end if;
+  perform private.require_within(p_reason, 'reason', 'p_reason');
   v_account := private.wallet_lock_account(p_account);
   if v_account.status = p_status then
     return v_account;
@@ -462,9 +484,12 @@ begin
       p_account, v_account.balance, v_account.available));
   end if;
   update public.wallet_accounts a
-     set status = p_status, status_reason = p_reason, updated_at = now()
+     set status = p_status, updated_at = now()
    where a.id = p_account
   returning a.* into v_account;
+  insert into public.wallet_status_reasons as r (account_id, status, reason)
+  values (p_account, p_status, p_reason)
+  on conflict (account_id) do update set status = excluded.status, reason = excluded.reason, updated_at = now();
   return v_account;
 end;
 $$;
@@ -485,11 +510,12 @@ declare
   v_balance bigint;
 begin
   select b.owner_id, b.balance into v_owner, v_balance from public.wallet_account_balances b where b.account_id = p_account;
-  if not found then
-    perform private.wallet_fail('WL007', format('wallet account %s not found', p_account));
-  end if;
+  -- A user hears the same about an account that does not exist as about another's.
   if v_caller = 'user' and v_owner is distinct from auth.uid() then
     perform private.wallet_fail('42501', format('wallet account %s is not yours', p_account));
+  end if;
+  if not found then
+    perform private.wallet_fail('WL007', format('wallet account %s not found', p_account));
   end if;
   return v_balance;
 end;

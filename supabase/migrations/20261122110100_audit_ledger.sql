@@ -1,5 +1,6 @@
 -- The ledger's tables go under audit like every financial table, and the balance shards
--- of hot accounts with them: a shard row is a part of an account's balance. Row-level, with
+-- of hot accounts with them (a shard row is a part of an account's balance), and the reasons
+-- given for account status changes. Row-level, with
 -- nothing redacted: ledger rows hold no credentials (docs/AUDIT.md has the cost measured
 -- on wallet_transfer). Transactions and entries are inserted in sets by batches, reversals
 -- and adjustments (private.wallet_post), which record those inserts per statement.
@@ -7,3 +8,4 @@ select audit.attach('public.wallet_accounts');
 select audit.attach('public.wallet_transactions', p_batched_inserts => true);
 select audit.attach('public.wallet_entries', p_batched_inserts => true);
 select audit.attach('public.wallet_balance_shards');
+select audit.attach('public.wallet_status_reasons');

@@ -25,14 +25,16 @@ begin
 end;
 $$;
 
-create function private.payment_require_text(p_value text, p_what text) returns void
+-- A required text argument of 1 to input_limit(p_kind) characters.
+create function private.payment_require_text(p_value text, p_kind text, p_what text) returns void
 language plpgsql
 immutable
 set search_path = ''
 as $$
 begin
-  if p_value is null or pg_catalog.length(p_value) not between 1 and 255 then
-    perform private.wallet_fail('22023', pg_catalog.format('%s must be 1 to 255 characters', p_what));
+  if p_value is null or pg_catalog.length(p_value) not between 1 and private.input_limit(p_kind) then
+    perform private.wallet_fail('22023',
+      pg_catalog.format('%s must be 1 to %s characters', p_what, private.input_limit(p_kind)));
   end if;
 end;
 $$;
@@ -72,17 +74,18 @@ begin
     v_scope := auth.uid();
   end if;
   perform private.payment_require_provider(p_provider);
-  perform private.payment_require_text(p_idempotency_key, 'idempotency key');
+  perform private.payment_require_text(p_idempotency_key, 'identifier', 'idempotency key');
   perform private.payment_require_amount(p_amount);
   if p_currency is null or p_currency !~ '^[A-Z]{3}$' then
     perform private.wallet_fail('22023', pg_catalog.format('currency %s is not an ISO 4217 code', coalesce(p_currency, 'null')));
   end if;
 
   select a.* into v_account from public.wallet_accounts a where a.id = p_account;
-  if not found then
+  -- A user hears the same about an account that does not exist as about another's.
+  if not found and v_caller <> 'user' then
     perform private.wallet_fail('WL007', pg_catalog.format('wallet account %s not found', p_account));
   end if;
-  if v_account.kind <> 'user' or (v_caller <> 'service' and v_account.owner_id <> v_scope) then
+  if v_account.id is null or v_account.kind <> 'user' or (v_caller <> 'service' and v_account.owner_id <> v_scope) then
     perform private.wallet_fail('42501', pg_catalog.format('not allowed to top up wallet account %s', p_account));
   end if;
   if v_account.currency <> p_currency then
@@ -121,7 +124,7 @@ declare
   v_intent public.payment_intents;
 begin
   perform private.wallet_require_caller(array['service'], 'attach a provider reference');
-  perform private.payment_require_text(p_provider_ref, 'provider reference');
+  perform private.payment_require_text(p_provider_ref, 'provider_id', 'provider reference');
   select i.* into v_intent from public.payment_intents i where i.id = p_intent for update;
   if not found then
     perform private.wallet_fail('WL007', pg_catalog.format('payment intent %s not found', p_intent));
@@ -179,11 +182,12 @@ declare
 begin
   perform private.wallet_require_caller(array['service'], 'record a payment');
   perform private.payment_require_provider(p_provider);
-  perform private.payment_require_text(p_provider_payment_id, 'provider payment id');
+  perform private.payment_require_text(p_provider_payment_id, 'provider_id', 'provider payment id');
   perform private.payment_require_amount(p_amount);
   if p_currency is null or p_currency !~ '^[A-Z]{3}$' then
     perform private.wallet_fail('22023', pg_catalog.format('currency %s is not an ISO 4217 code', coalesce(p_currency, 'null')));
   end if;
+  perform private.require_within(p_raw, 'document', 'p_raw');
   if p_fee is null or p_fee < 0 or p_fee > p_amount then
     perform private.wallet_fail('WL006', pg_catalog.format('invalid fee %s for amount %s', coalesce(p_fee::text, 'null'), p_amount));
   end if;
@@ -262,12 +266,13 @@ declare
   v_intent public.payment_intents;
 begin
   perform private.wallet_require_caller(array['service'], 'record a payment failure');
+  perform private.require_within(p_reason, 'reason', 'p_reason');
   select i.* into v_intent from public.payment_intents i where i.id = p_intent for update;
   if not found then
     perform private.wallet_fail('WL007', pg_catalog.format('payment intent %s not found', p_intent));
   end if;
   if v_intent.status in ('requires_payment', 'processing') then
-    update public.payment_intents i set status = 'failed', failure_reason = pg_catalog.left(p_reason, 1000)
+    update public.payment_intents i set status = 'failed', failure_reason = p_reason
      where i.id = p_intent
     returning * into v_intent;
   end if;
@@ -300,8 +305,9 @@ declare
   v_forced boolean := false;
 begin
   perform private.wallet_require_caller(array['service', 'admin'], 'record a refund');
-  perform private.payment_require_text(p_provider_refund_id, 'provider refund id');
+  perform private.payment_require_text(p_provider_refund_id, 'provider_id', 'provider refund id');
   perform private.payment_require_amount(p_amount);
+  perform private.require_within(p_reason, 'reason', 'p_reason');
 
   select p.* into v_payment from public.payments p where p.id = p_payment for update;
   if not found then
@@ -485,7 +491,7 @@ $$;
 
 -- Supabase grants EXECUTE on new functions to every API role; narrow it to the spec.
 revoke all on function
-  private.payment_require_provider(text), private.payment_require_text(text, text),
+  private.payment_require_provider(text), private.payment_require_text(text, text, text),
   private.payment_require_amount(bigint),
   api_private.payment_intent_create(text, uuid, bigint, text, text),
   api_private.refund_record(uuid, bigint, text, text),

@@ -107,6 +107,8 @@ begin
   if p_payload is null or pg_catalog.jsonb_typeof(p_payload) not in ('object', 'array') then
     perform private.wallet_fail('22023', 'webhook payload must be a JSON object or array');
   end if;
+  -- The functions' body limit bounds a delivery already; this holds for every other caller.
+  perform private.require_within(p_payload, 'document', 'p_payload');
 
   insert into public.webhook_events as e (provider, event_id, type, payload)
   values (p_provider, p_event_id, p_type, p_payload)
@@ -203,6 +205,9 @@ begin
   if p_wamid is null or pg_catalog.length(p_wamid) not between 1 and 255 then
     perform private.wallet_fail('22023', 'wamid must be 1 to 255 characters');
   end if;
+  perform private.require_within(p_recipient, 'identifier', 'p_recipient');
+  perform private.require_within(p_phone_number_id, 'identifier', 'p_phone_number_id');
+  perform private.require_within(p_error, 'document', 'p_error');
   if p_status is null or p_status not in ('sent', 'delivered', 'read', 'failed') then
     perform private.wallet_fail('22023', pg_catalog.format('WhatsApp status %s is not sent, delivered, read or failed',
       coalesce(p_status, 'null')));

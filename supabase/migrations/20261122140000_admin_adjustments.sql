@@ -65,6 +65,8 @@ begin
   if p_reason is null or btrim(p_reason) = '' then
     perform private.wallet_fail('22023', format('a reason is required to adjust wallet account %s', p_account));
   end if;
+  perform private.require_within(p_reason, 'reason', 'p_reason');
+  perform private.require_within(p_idempotency_key, 'identifier', 'p_idempotency_key');
   select a.currency into v_currency from public.wallet_accounts a where a.id = p_account;
   if not found then
     perform private.wallet_fail('WL007', format('wallet account %s not found', p_account));

@@ -106,9 +106,20 @@ begin
   if v_admin is null then
     perform private.wallet_fail('42501', 'admin changes need a signed-in admin');
   end if;
-  if p_key is null or length(p_key) not between 1 and 255 then
-    perform private.wallet_fail('22023', 'idempotency key is required (1 to 255 characters)');
+  if p_key is null or length(p_key) not between 1 and private.input_limit('identifier') then
+    perform private.wallet_fail('22023',
+      format('idempotency key is required (1 to %s characters)', private.input_limit('identifier')));
   end if;
+  if p_request_hash is null or p_request_hash !~ '^[0-9a-f]{64}$' then
+    perform private.wallet_fail('22023', 'p_request_hash must be 64 lower-case hex digits (SHA-256)');
+  end if;
+  if p_method is null or p_method not in ('POST', 'PUT', 'PATCH', 'DELETE') then
+    perform private.wallet_fail('22023', 'p_method must be one of POST, PUT, PATCH, DELETE');
+  end if;
+  if p_path is null or p_path = '' then
+    perform private.wallet_fail('22023', 'p_path is required');
+  end if;
+  perform private.require_within(p_path, 'path', 'p_path');
 
   insert into private.admin_requests (admin_id, idempotency_key, request_hash, method, path, correlation_id)
   values (v_admin, p_key, p_request_hash, p_method, p_path,
@@ -138,6 +149,8 @@ set search_path = ''
 as $$
 begin
   perform private.admin_api_require(true, 'make admin changes');
+  perform private.require_within(p_key, 'identifier', 'p_key');
+  perform private.require_within(p_body, 'document', 'p_body');
   update private.admin_requests r
      set response_status = p_status, response_body = p_body, completed_at = now()
    where r.admin_id = auth.uid() and r.idempotency_key = p_key and r.response_status is null;
@@ -178,6 +191,8 @@ begin
   if p_record_id is not null and p_table is null then
     perform private.wallet_fail('22023', 'record_id needs table');
   end if;
+  perform private.require_within(p_table, 'identifier', 'p_table');
+  perform private.require_within(p_record_id, 'identifier', 'p_record_id');
   return query
     select pg_catalog.to_jsonb(l)
       from audit.log l

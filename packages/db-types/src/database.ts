@@ -153,14 +153,14 @@ isOneToOne: false
                   ]
                 },"wallet_accounts": {
                   Row: {
-                    "allow_negative": boolean,"available": number,"balance": number,"balance_shards": number,"code": string | null,"created_at": string,"currency": string,"id": string,"kind": string,"owner_id": string | null,"status": string,"status_reason": string | null,"updated_at": string
+                    "allow_negative": boolean,"available": number,"balance": number,"balance_shards": number,"code": string | null,"created_at": string,"currency": string,"id": string,"kind": string,"owner_id": string | null,"status": string,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "allow_negative"?: boolean,"available"?: number,"balance"?: number,"balance_shards"?: number,"code"?: string | null,"created_at"?: string,"currency": string,"id"?: string,"kind": string,"owner_id"?: string | null,"status"?: string,"status_reason"?: string | null,"updated_at"?: string
+                    "allow_negative"?: boolean,"available"?: number,"balance"?: number,"balance_shards"?: number,"code"?: string | null,"created_at"?: string,"currency": string,"id"?: string,"kind": string,"owner_id"?: string | null,"status"?: string,"updated_at"?: string
                   }
                   Update: {
-                    "allow_negative"?: boolean,"available"?: number,"balance"?: number,"balance_shards"?: number,"code"?: string | null,"created_at"?: string,"currency"?: string,"id"?: string,"kind"?: string,"owner_id"?: string | null,"status"?: string,"status_reason"?: string | null,"updated_at"?: string
+                    "allow_negative"?: boolean,"available"?: number,"balance"?: number,"balance_shards"?: number,"code"?: string | null,"created_at"?: string,"currency"?: string,"id"?: string,"kind"?: string,"owner_id"?: string | null,"status"?: string,"updated_at"?: string
                   }
                   Relationships: [
                     
@@ -196,6 +196,32 @@ isOneToOne: false
       columns: ["transaction_id"]
 isOneToOne: false
       referencedRelation: "wallet_transactions"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"wallet_status_reasons": {
+                  Row: {
+                    "account_id": string,"reason": string,"status": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "account_id": string,"reason": string,"status": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "account_id"?: string,"reason"?: string,"status"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "wallet_status_reasons_account_id_fkey"
+      columns: ["account_id"]
+isOneToOne: true
+      referencedRelation: "wallet_account_balances"
+      referencedColumns: ["account_id"]
+    },{
+      foreignKeyName: "wallet_status_reasons_account_id_fkey"
+      columns: ["account_id"]
+isOneToOne: true
+      referencedRelation: "wallet_accounts"
       referencedColumns: ["id"]
     }
                   ]
@@ -513,7 +539,6 @@ isOneToOne: false
 "kind": string,
 "owner_id": string | null,
 "status": string,
-"status_reason": string | null,
 "updated_at": string
             }
                           SetofOptions: {
@@ -560,7 +585,6 @@ isOneToOne: false
 "kind": string,
 "owner_id": string | null,
 "status": string,
-"status_reason": string | null,
 "updated_at": string
             }
                           SetofOptions: {
@@ -582,7 +606,6 @@ isOneToOne: false
 "kind": string,
 "owner_id": string | null,
 "status": string,
-"status_reason": string | null,
 "updated_at": string
             }
                           SetofOptions: {

@@ -308,6 +308,42 @@ describe("refunds and disputes", () => {
     expect(statuses).toEqual([500, 500, 500, 500, 200, 200]);
     expect(await storedEvents(sql, "stripe", orphan.id)).toMatchObject([{ status: "dead", attempts: 5 }]);
   });
+
+  // A freeze stops what the user starts, not the recording of what Stripe already did.
+  const frozenTopUp = async (amount: number) => {
+    const topUp = await paidTopUp(amount);
+    await sql`select 1 from public.wallet_set_status(${topUp.accountId}::uuid, 'frozen', 'fraud review')`;
+    return topUp;
+  };
+  const accountStatus = async (accountId: string) =>
+    (await sql<{ status: string }[]>`select status from public.wallet_accounts where id = ${accountId}::uuid`)[0]!.status;
+
+  it("records a refund of a frozen account's payment: processed at once, the account debited and still frozen", async () => {
+    const topUp = await frozenTopUp(1000);
+    const event = refunded(topUp.providerRef!, 1000, 400);
+    const response = await deliver(event);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ events: [{ outcome: "processed" }] });
+    expect(await storedEvents(sql, "stripe", event.id)).toMatchObject([{ status: "processed", attempts: 1, last_error: null }]);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 600, available: 600 });
+    expect(await paymentOf(topUp.providerRef!)).toMatchObject({ status: "partially_refunded", amount_refunded: "400" });
+    expect(await accountStatus(topUp.accountId)).toBe("frozen");
+  });
+
+  it("holds a frozen account's disputed amount and takes a lost dispute back, both processed at once", async () => {
+    const topUp = await frozenTopUp(1000);
+    const ref = topUp.providerRef!;
+    const opened = disputeEvent("charge.dispute.created", ref, 400, "needs_response");
+    expect((await deliver(opened)).status).toBe(200);
+    expect(await storedEvents(sql, "stripe", opened.id)).toMatchObject([{ status: "processed", attempts: 1, last_error: null }]);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1000, available: 600 });
+    const lost = disputeEvent("charge.dispute.closed", ref, 400, "lost");
+    expect((await deliver(lost)).status).toBe(200);
+    expect(await storedEvents(sql, "stripe", lost.id)).toMatchObject([{ status: "processed", attempts: 1, last_error: null }]);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 600, available: 600 });
+    expect(await paymentOf(ref)).toMatchObject({ amount_refunded: "400" });
+    expect(await accountStatus(topUp.accountId)).toBe("frozen");
+  });
 });
 
 describe("refunds that fail after they were recorded", () => {

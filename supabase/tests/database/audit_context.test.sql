@@ -297,8 +297,9 @@ select is(
     where t.tgname = 'audit_row_change' and c.relnamespace = 'public'::regnamespace and c.relname not like 'audit_%'
       and exists (select 1 from pg_trigger x where x.tgrelid = t.tgrelid and x.tgname = 'audit_truncate')),
   array['invoices', 'momo_transactions', 'payment_intents', 'payments', 'refunds', 'revolut_transactions',
-        'subscriptions', 'wallet_accounts', 'wallet_balance_shards', 'wallet_entries', 'wallet_transactions'],
-  'the ten financial tables and the balance shards carry the audit triggers for rows and for truncate');
+        'subscriptions', 'wallet_accounts', 'wallet_balance_shards', 'wallet_entries', 'wallet_status_reasons',
+        'wallet_transactions'],
+  'the ten financial tables, the balance shards and the status reasons carry the audit triggers for rows and for truncate');
 
 -- Set inserts of the ledger (batches, reversals, adjustments) are recorded per statement:
 -- the same rows, with the same context, as the row trigger writes.
@@ -340,6 +341,7 @@ select set_config('mfuko.audit_per_statement', 'off', true);
 select results_eq(
   format($$select table_name, operation, count(*) from audit.log where id > %s group by 1, 2 order by 1, 2$$, :'before_forged'),
   $$values ('wallet_accounts', 'UPDATE', 4::bigint), ('wallet_entries', 'INSERT', 2::bigint),
+           ('wallet_status_reasons', 'INSERT', 1::bigint), ('wallet_status_reasons', 'UPDATE', 1::bigint),
            ('wallet_transactions', 'INSERT', 1::bigint)$$,
   'with the setting on, a single transfer and two status changes are still recorded row for row');
 select coalesce(max(id), 0) as before_forged_off from audit.log \gset

@@ -94,7 +94,8 @@ select throws_ok($$ select public.wallet_transfer('ac300000-0000-4000-8000-00000
 select throws_ok($$ select public.wallet_transfer('ac300000-0000-4000-8000-0000000000ff', 'ac300000-0000-4000-8000-00000000000a', 1, 'UGX', 'acl-ghost') $$,
   '42501', null, 'a user cannot name a missing sender either');
 select throws_ok($$ select public.wallet_transfer('ac300000-0000-4000-8000-00000000000a', 'ac300000-0000-4000-8000-0000000000fe', 1, 'UGX', 'acl-sys') $$,
-  '42501', null, 'a user cannot pay a system account');
+  'WL007', 'wallet account ac300000-0000-4000-8000-0000000000fe not found or cannot receive this transfer',
+  'a user cannot pay a system account, and hears what it would about a missing one');
 select throws_ok($$ select public.wallet_balance('ac300000-0000-4000-8000-00000000000b') $$, '42501', null, 'a user cannot read another balance');
 select throws_ok($$ select public.wallet_reverse((select id from public.wallet_transactions where idempotency_key = 'acl-shared-key'), 'acl-rev-u') $$,
   '42501', null, 'a user cannot reverse');

@@ -180,7 +180,7 @@ select throws_ok($$ select count(*) from public.wallet_account_balances $$, '425
 reset role;
 
 -- ---------------------------------------------------------------- a shard that is not there
-select throws_ok($$ select private.wallet_credit_shards(array['ac600000-0000-4000-8000-00000000000a'::uuid], array[63::smallint], array[5::bigint]) $$,
+select throws_ok($$ select private.wallet_credit_shards(array['ac600000-0000-4000-8000-00000000000a'::uuid], array[63::smallint], array[5::bigint], false) $$,
   'XX000', null, 'a credit to a shard that does not exist fails instead of vanishing');
 
 -- ---------------------------------------------------------------- nobody writes shards directly

@@ -177,8 +177,8 @@ select throws_ok($$ select public.wallet_balance('ac000000-0000-4000-8000-000000
 -- ---------------------------------------------------------------- wallet_set_status
 select is((public.wallet_set_status('ac000000-0000-4000-8000-00000000000b', 'frozen', 'fraud review')).status, 'frozen',
   'set_status freezes');
-select is((select status_reason from public.wallet_accounts where id = 'ac000000-0000-4000-8000-00000000000b'), 'fraud review',
-  'set_status records the reason');
+select is((select status || ': ' || reason from public.wallet_status_reasons where account_id = 'ac000000-0000-4000-8000-00000000000b'),
+  'frozen: fraud review', 'set_status records the reason with the status');
 select throws_ok($$ select public.wallet_transfer('ac000000-0000-4000-8000-00000000000a', 'ac000000-0000-4000-8000-00000000000b', 1, 'USD', 'fn-fz-1') $$,
   'WL004', 'wallet account ac000000-0000-4000-8000-00000000000b is frozen', 'transfer to a frozen account: WL004 naming it');
 select throws_ok($$ select public.wallet_transfer('ac000000-0000-4000-8000-00000000000b', 'ac000000-0000-4000-8000-00000000000a', 1, 'USD', 'fn-fz-2') $$,

@@ -36,7 +36,7 @@ select is((public.payment_intent_create('stripe', :'alice_usd', 10000, 'USD', 't
 select throws_ok($$select public.payment_intent_create('stripe', '$$ || :'alice_usd' || $$', 20000, 'USD', 'topup-1')$$,
   'WL005', null, 'the same key with other parameters is WL005');
 select throws_ok($$select public.payment_intent_create('stripe', '$$ || :'bob_usd' || $$', 100, 'USD', 'topup-bob')$$,
-  '42501', null, 'a user cannot create an intent for another user''s account');
+  '42501', 'not allowed to top up wallet account ' || :'bob_usd', 'a user cannot create an intent for another user''s account');
 select throws_ok($$select public.payment_intent_create('stripe', '$$ || :'alice_usd' || $$', 100, 'KES', 'topup-kes')$$,
   'WL002', null, 'a currency other than the account''s is WL002');
 select throws_ok($$select public.payment_intent_create('paypal', '$$ || :'alice_usd' || $$', 100, 'USD', 'topup-pp')$$,
@@ -47,8 +47,9 @@ select throws_ok($$select public.payment_intent_create('stripe', '$$ || :'alice_
   '22023', null, 'a malformed currency is 22023');
 select throws_ok($$select public.payment_intent_create('stripe', '$$ || :'alice_usd' || $$', 100, 'USD', '')$$,
   '22023', null, 'an empty idempotency key is 22023');
-select throws_ok($$select public.payment_intent_create('stripe', gen_random_uuid(), 100, 'USD', 'topup-missing')$$,
-  'WL007', null, 'an unknown account is WL007');
+select throws_ok($$select public.payment_intent_create('stripe', 'c4000000-0000-4000-8000-0000000000ff', 100, 'USD', 'topup-missing')$$,
+  '42501', 'not allowed to top up wallet account c4000000-0000-4000-8000-0000000000ff',
+  'an unknown account is 42501 for a user, as another user''s is: account ids cannot be probed');
 select throws_ok($$select public.payment_intent_attach('$$ || :'intent' || $$', 'pi_x')$$,
   '42501', null, 'a user cannot attach a provider reference');
 select throws_ok($$select public.payment_record_success('stripe', 'pi_x', '$$ || :'intent' || $$', 10000, 'USD')$$,

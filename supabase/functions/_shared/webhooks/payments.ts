@@ -54,9 +54,15 @@ export async function recordPaymentSuccess(tx: TransactionSql, payment: Confirme
                                          ${jsonb(tx, payment.raw)})`;
 }
 
-/** Fails the intent with the provider's reason; a succeeded intent is left as it is. */
+/** The longest reason payment_record_failure accepts (private.input_limit('reason')). */
+const MAX_FAILURE_REASON = 1000;
+
+/**
+ * Fails the intent with the provider's reason; a succeeded intent is left as it is. A longer
+ * reason is cut to fit: the failure is a fact to record, not an input to refuse.
+ */
 export async function recordPaymentFailure(tx: TransactionSql, intentId: string, reason: string): Promise<void> {
-  await tx`select 1 from public.payment_record_failure(${intentId}::uuid, ${reason})`;
+  await tx`select 1 from public.payment_record_failure(${intentId}::uuid, ${reason.slice(0, MAX_FAILURE_REASON)})`;
 }
 
 /** A payments row as the webhooks read it (bigint columns arrive as strings). */

@@ -1,7 +1,8 @@
 // GET /admin/accounts: wallet accounts, newest first, filtered, keyset-paginated.
 // GET /admin/accounts/:id: one account with its balance, available amount, active holds and
 // latest entries (paged with entries_cursor).
-// balance and available are the account's whole balance: its row plus its balance shards.
+// balance and available are the account's whole balance: its row plus its balance shards;
+// status_reason comes from wallet_status_reasons, which staff read and owners do not.
 import { z } from "zod";
 import { allowMethods } from "../../_shared/middleware.ts";
 import { HttpError, parseOrThrow } from "../../_shared/errors.ts";
@@ -29,9 +30,10 @@ export function registerAccountRoutes(app: AdminApp, routes: AdminRoutes): void 
   app.get("/accounts", async (c) => {
     const query = parseOrThrow(listQuery, c.req.query());
     const rows = await routes.asCaller(c, (tx) => tx<{ account: Row }[]>`
-      select to_jsonb(a) || jsonb_build_object('balance', b.balance, 'available', b.available) as account
+      select to_jsonb(a) || jsonb_build_object('balance', b.balance, 'available', b.available, 'status_reason', r.reason) as account
         from public.wallet_accounts a
         join public.wallet_account_balances b on b.account_id = a.id
+        left join public.wallet_status_reasons r on r.account_id = a.id
        where (${query.status ?? null}::text is null or a.status = ${query.status ?? null})
          and (${query.kind ?? null}::text is null or a.kind = ${query.kind ?? null})
          and (${query.owner_id ?? null}::uuid is null or a.owner_id = ${query.owner_id ?? null}::uuid)
@@ -50,9 +52,10 @@ export function registerAccountRoutes(app: AdminApp, routes: AdminRoutes): void 
     const query = parseOrThrow(detailQuery, c.req.query());
     const result = await routes.asCaller(c, async (tx) => {
       const [found] = await tx<{ account: Row }[]>`
-        select to_jsonb(a) || jsonb_build_object('balance', b.balance, 'available', b.available) as account
+        select to_jsonb(a) || jsonb_build_object('balance', b.balance, 'available', b.available, 'status_reason', r.reason) as account
           from public.wallet_accounts a
           join public.wallet_account_balances b on b.account_id = a.id
+          left join public.wallet_status_reasons r on r.account_id = a.id
          where a.id = ${id}`;
       if (!found) return null;
       // Pending transactions out of an account are exactly its active holds and withdrawals.

@@ -43,7 +43,11 @@ export function registerLedgerActionRoutes(app: AdminApp, routes: AdminRoutes): 
     return idempotentMutation(c, routes, statusBody, async (tx, input) => {
       const [row] = await tx<{ account: Row }[]>`
         select to_jsonb(a) as account from public.wallet_set_status(${id}, ${input.status}, ${input.reason}) a`;
-      return { status: 200, body: { account: row!.account } };
+      // The reason lives apart from the account row, which its owner reads; a second
+      // statement sees what wallet_set_status wrote.
+      const [note] = await tx<{ reason: string }[]>`
+        select reason from public.wallet_status_reasons where account_id = ${id}`;
+      return { status: 200, body: { account: { ...row!.account, status_reason: note?.reason ?? null } } };
     });
   });
   app.all("/accounts/:id/status", allowMethods("POST"));
