@@ -392,7 +392,9 @@ declare
   v_reversal public.wallet_transactions;
 begin
   perform private.wallet_require_caller(array['service'], 'record a refund failure');
-  perform private.payment_require_text(p_provider_refund_id, 'provider refund id');
+  perform private.payment_require_text(p_provider_refund_id, 'provider_id', 'provider refund id');
+  perform private.require_within(p_reason, 'reason', 'p_reason');
+  perform private.require_within(p_unidentified_prefix, 'provider_id', 'p_unidentified_prefix');
   perform private.payment_require_amount(p_amount);
   if p_status is null or p_status not in ('failed', 'canceled') then
     perform private.wallet_fail('22023', pg_catalog.format('refund outcome %s is not failed or canceled', coalesce(p_status, 'null')));

@@ -3,7 +3,7 @@
 -- accepted and writes; one character (or byte) more is 22023 naming the argument and its
 -- bound, and the table the call writes to does not change.
 begin;
-select plan(140);
+select plan(152);
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('b6000000-0000-4000-8000-000000000001', 'bounds-user@test.local', '{}'),
@@ -208,6 +208,22 @@ select * from pg_temp.bound('refund_record p_provider_refund_id', 'service',
   format($$ select public.refund_record(%L, 1, repeat('z', 200)) $$, :'payment'),
   format($$ select public.refund_record(%L, 1, repeat('z', 201)) $$, :'payment'),
   'provider refund id must be 1 to 200 characters',
+  $$ select count(*) from public.refunds $$);
+
+select * from pg_temp.bound('refund_record_failure p_reason', 'service',
+  format($$ select public.refund_record_failure(%L, 're_fail_bounds_1', 1, 'failed', repeat('r', 1000)) $$, :'payment'),
+  format($$ select public.refund_record_failure(%L, 're_fail_bounds_2', 1, 'failed', repeat('r', 1001)) $$, :'payment'),
+  'p_reason must be at most 1000 characters',
+  $$ select count(*) from public.refunds $$);
+select * from pg_temp.bound('refund_record_failure p_provider_refund_id', 'service',
+  format($$ select public.refund_record_failure(%L, repeat('y', 200), 1) $$, :'payment'),
+  format($$ select public.refund_record_failure(%L, repeat('y', 201), 1) $$, :'payment'),
+  'provider refund id must be 1 to 200 characters',
+  $$ select count(*) from public.refunds $$);
+select * from pg_temp.bound('refund_record_failure p_unidentified_prefix', 'service',
+  format($$ select public.refund_record_failure(%L, 're_fail_bounds_3', 1, 'failed', null, repeat('p', 200)) $$, :'payment'),
+  format($$ select public.refund_record_failure(%L, 're_fail_bounds_4', 1, 'failed', null, repeat('p', 201)) $$, :'payment'),
+  'p_unidentified_prefix must be at most 200 characters',
   $$ select count(*) from public.refunds $$);
 
 -- ---------------------------------------------------------------- webhook functions
