@@ -1,7 +1,8 @@
 import { createHmac } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { bytesToHex, hexToBytes, hmacSha256Hex, matchesHex, timingSafeEqual } from "./hmac.ts";
+import { lastByteVariants } from "../../tests/support/last-byte.ts";
+import { bytesToHex, hexToBytes, hmacSha256, hmacSha256Hex, matchesHex, timingSafeEqual } from "./hmac.ts";
 
 describe("hmacSha256Hex", () => {
   it("matches RFC 4231 test case 2", async () => {
@@ -35,5 +36,14 @@ describe("hex and comparison", () => {
     expect(matchesHex(new Uint8Array([171, 205]), "ABCD")).toBe(true);
     expect(matchesHex(new Uint8Array([171, 205]), "abce")).toBe(false);
     expect(matchesHex(new Uint8Array([171, 205]), "not hex")).toBe(false);
+  });
+
+  it("compares every byte of a MAC, the last one included", async () => {
+    const mac = await hmacSha256("secret", "payload");
+    const lastChanged = mac.slice();
+    lastChanged[mac.length - 1]! ^= 0x80;
+    expect(timingSafeEqual(mac, lastChanged)).toBe(false);
+    for (const forged of lastByteVariants(bytesToHex(mac))) expect(matchesHex(mac, forged)).toBe(false);
+    expect(matchesHex(mac, bytesToHex(mac))).toBe(true);
   });
 });

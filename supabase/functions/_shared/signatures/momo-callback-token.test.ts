@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { lastByteVariants } from "../../../tests/support/last-byte.ts";
 import { momoCallbackToken, verifyMomoCallbackToken } from "./momo-callback-token.ts";
 
 const secret = "momo-test-callback-secret";
@@ -17,6 +18,12 @@ describe("MoMo callback token", () => {
     expect(await verifyMomoCallbackToken(referenceId, otherReference, secret)).toEqual({ ok: false, reason: "mismatch" });
     const otherSecret = await momoCallbackToken(referenceId, "another-secret");
     expect(await verifyMomoCallbackToken(referenceId, otherSecret, secret)).toEqual({ ok: false, reason: "mismatch" });
+  });
+
+  it("refuses a token that differs only in its last byte", async () => {
+    for (const forged of lastByteVariants(await momoCallbackToken(referenceId, secret))) {
+      expect(await verifyMomoCallbackToken(referenceId, forged, secret)).toEqual({ ok: false, reason: "mismatch" });
+    }
   });
 
   it("refuses a missing or malformed token", async () => {

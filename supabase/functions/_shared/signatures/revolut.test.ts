@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { lastByteVariants } from "../../../tests/support/last-byte.ts";
 import { REVOLUT_TOLERANCE_MS, revolutSignatureHeader, verifyRevolutSignature } from "./revolut.ts";
 
 // Revolut's documented example: a wsk_ signing secret, a millisecond timestamp and the
@@ -34,6 +35,12 @@ describe("Revolut-Signature", () => {
     expect(await verify({ timestampHeader: String(Number(timestamp) + 1) })).toEqual({ ok: false, reason: "mismatch" });
     const both = `${await revolutSignatureHeader(raw, timestamp, "a")},${await revolutSignatureHeader(raw, timestamp, "b")}`;
     expect(await verify({ signatureHeader: both })).toEqual({ ok: false, reason: "mismatch" });
+  });
+
+  it("refuses a signature that differs only in its last byte", async () => {
+    for (const forged of lastByteVariants(expected.slice("v1=".length))) {
+      expect(await verify({ signatureHeader: `v1=${forged}` })).toEqual({ ok: false, reason: "mismatch" });
+    }
   });
 
   it("refuses stale and future timestamps beyond five minutes, at the boundary included", async () => {

@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { lastByteVariants } from "../../../tests/support/last-byte.ts";
 import { requireValidSignature } from "./check.ts";
 import { verifyWhatsAppSignature, whatsAppSignatureHeader } from "./whatsapp.ts";
 
@@ -20,6 +21,12 @@ describe("WhatsApp X-Hub-Signature-256", () => {
   it("refuses a signature made with another secret", async () => {
     const forged = await whatsAppSignatureHeader(body, "another-secret");
     expect(await verifyWhatsAppSignature(body, forged, secret)).toEqual({ ok: false, reason: "mismatch" });
+  });
+
+  it("refuses a signature that differs only in its last byte", async () => {
+    for (const forged of lastByteVariants(metaHeader.slice("sha256=".length))) {
+      expect(await verifyWhatsAppSignature(body, `sha256=${forged}`, secret)).toEqual({ ok: false, reason: "mismatch" });
+    }
   });
 
   it("refuses a tampered body", async () => {
