@@ -6,7 +6,7 @@ import { expect } from "vitest";
  * with X-RateLimit-Remaining counting down to 0, the next one is 429 rate_limited with
  * Retry-After.
  */
-export async function expectLimitAt(limit: number, send: () => Promise<Response>, passStatus: number): Promise<void> {
+export async function expectLimitAt(limit: number, send: () => Response | Promise<Response>, passStatus: number): Promise<void> {
   for (let request = 1; request <= limit; request++) {
     const response = await send();
     await response.arrayBuffer();
