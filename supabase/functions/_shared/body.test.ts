@@ -66,12 +66,15 @@ describe("readBodyBytes", () => {
     // The body itself is small: only the announcement can cause the refusal.
     const announced = new Request("http://test/", { method: "POST", body: "tiny", headers: { "content-length": "30" } });
     expect(await caughtAsync(readBodyBytes(announced, 20, 1_000))).toMatchObject({ status: 413, code: "payload_too_large" });
+    const atTheLimit = new Request("http://test/", { method: "POST", body: "tiny", headers: { "content-length": "20" } });
+    expect(await readBodyBytes(atTheLimit, 20, 1_000)).toEqual(new TextEncoder().encode("tiny"));
   });
 
   it("stops reading a stream as soon as it passes the limit", async () => {
-    const { request, pulled } = streamOf(Array.from({ length: 100 }, (_, i) => i), 1024);
+    const { request, pulled, cancelled } = streamOf(Array.from({ length: 100 }, (_, i) => i), 1024);
     expect(await caughtAsync(readBodyBytes(request, 4096, 1_000))).toMatchObject({ status: 413, details: { max_bytes: 4096 } });
     expect(pulled()).toBeLessThan(10);
+    expect(cancelled()).toBe(true);
   });
 
   it("answers 408 and stops reading when the body trickles in slower than the deadline", async () => {

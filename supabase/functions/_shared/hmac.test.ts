@@ -27,12 +27,19 @@ describe("hex and comparison", () => {
     expect(hexToBytes("000FfF")).toEqual(new Uint8Array([0, 15, 255]));
     expect(hexToBytes("abc")).toBeNull();
     expect(hexToBytes("zz")).toBeNull();
+    // Hex at one end only is not hex.
+    expect(hexToBytes("0z")).toBeNull();
+    expect(hexToBytes("z0")).toBeNull();
   });
 
   it("compares equal-length arrays by content and treats other lengths as unequal", () => {
     expect(timingSafeEqual(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 3]))).toBe(true);
     expect(timingSafeEqual(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 4]))).toBe(false);
     expect(timingSafeEqual(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2]))).toBe(false);
+    // A prefix of the MAC is not the MAC, whichever side is shorter.
+    expect(timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2, 3]))).toBe(false);
+    expect(timingSafeEqual(new Uint8Array(0), new Uint8Array([1]))).toBe(false);
+    expect(matchesHex(new Uint8Array([171, 205]), "ab")).toBe(false);
     expect(matchesHex(new Uint8Array([171, 205]), "ABCD")).toBe(true);
     expect(matchesHex(new Uint8Array([171, 205]), "abce")).toBe(false);
     expect(matchesHex(new Uint8Array([171, 205]), "not hex")).toBe(false);

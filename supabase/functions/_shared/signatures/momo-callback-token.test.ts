@@ -30,5 +30,9 @@ describe("MoMo callback token", () => {
     expect(await verifyMomoCallbackToken(referenceId, null, secret)).toEqual({ ok: false, reason: "missing_header" });
     expect(await verifyMomoCallbackToken(null, "ab", secret)).toEqual({ ok: false, reason: "missing_header" });
     expect(await verifyMomoCallbackToken(referenceId, "xyz", secret)).toEqual({ ok: false, reason: "malformed_header" });
+    const token = await momoCallbackToken(referenceId, secret);
+    expect(await verifyMomoCallbackToken(referenceId, `${token}0`, secret)).toEqual({ ok: false, reason: "malformed_header" });
+    expect(await verifyMomoCallbackToken(referenceId, `x${token}`, secret)).toEqual({ ok: false, reason: "malformed_header" });
+    expect(await verifyMomoCallbackToken(referenceId, token.slice(0, -2), secret)).toEqual({ ok: false, reason: "malformed_header" });
   });
 });

@@ -39,6 +39,8 @@ describe("WhatsApp X-Hub-Signature-256", () => {
     expect(await verifyWhatsAppSignature(body, metaHeader.slice("sha256=".length), secret)).toEqual({ ok: false, reason: "malformed_header" });
     expect(await verifyWhatsAppSignature(body, "sha1=abc", secret)).toEqual({ ok: false, reason: "malformed_header" });
     expect(await verifyWhatsAppSignature(body, `${metaHeader}00`, secret)).toEqual({ ok: false, reason: "malformed_header" });
+    expect(await verifyWhatsAppSignature(body, `x${metaHeader}`, secret)).toEqual({ ok: false, reason: "malformed_header" });
+    expect(await verifyWhatsAppSignature(body, metaHeader.slice(0, -2), secret)).toEqual({ ok: false, reason: "malformed_header" });
   });
 
   it("turns a failed check into a 401 invalid_signature", async () => {
