@@ -16,6 +16,9 @@ chmodSync(stateDir, 0o755);
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 
 const bannerLine = "mfuko local stack is ready";
+// Tests that start the stack twice (one of them a fresh cluster) need more than the default
+// minute when the machine is busy with other suites.
+const twoStartsTimeoutMs = 180_000;
 
 function npmStart(ports: { db: number; functions: number }, args: string[] = []): StartProcess {
   return spawnStart({ dbPort: ports.db, functionsPort: ports.functions, stateDir, args });
@@ -104,7 +107,7 @@ describe("npm start", () => {
     await waitForOutput(reset, bannerLine);
     expect(await tableExists()).toBe(false);
     expect(await reset.interrupt()).toBe(0);
-  });
+  }, twoStartsTimeoutMs);
 
   it("recovers after it was killed: the PostgreSQL it left running is stopped and the stack starts again", async () => {
     const ports = { db: await freePort(), functions: await freePort() };
@@ -118,7 +121,7 @@ describe("npm start", () => {
     expect(await again.interrupt()).toBe(0);
     await assertPortFree(ports.db, "PostgreSQL");
     await assertPortFree(ports.functions, "functions");
-  });
+  }, twoStartsTimeoutMs);
 
   it.each(["SIGTERM", "SIGINT"] as const)("stops PostgreSQL and the functions server when %s is sent to the npm process alone", async (signal) => {
     const ports = { db: await freePort(), functions: await freePort() };
