@@ -18,9 +18,12 @@
 #   FUNCTIONS_SECRETS_FILE  env file with the functions' secrets (see functions.secrets.env.example)
 # Relative paths are relative to the repository root.
 #
-# --dry-run prints every step with its command (passwords masked) and changes nothing.
+# --dry-run prints every step with its command (passwords masked) and changes nothing. A check
+# that fails does not stop it: the problem is marked where it was found (a missing variable also
+# as <missing NAME> in the commands that use it), the rest of the plan is printed, and the dry
+# run then lists every problem and exits 1. A real deploy stops at the first failed check.
 # production asks to type the project ref unless --yes; without a terminal it needs --yes.
-# Exit codes: 0 deployed (or dry run complete), 1 a check or step failed, 2 bad usage.
+# Exit codes: 0 deployed (or dry run without problems), 1 a check or step failed, 2 bad usage.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -32,6 +35,7 @@ readonly HEALTH_ATTEMPTS="${HEALTH_ATTEMPTS:-5}" HEALTH_RETRY_SECONDS="${HEALTH_
 environment=""
 dry_run=false skip_migrations=false skip_functions=false skip_secrets=false assume_yes=false
 step_number=0 current_step="" version="" variables_source="" secrets_file="" secret_names=""
+problems=()
 
 # ---------------------------------------------------------------------------------- output
 
@@ -46,6 +50,16 @@ fail_usage() {
   echo "usage: scripts/deploy/all.sh --env staging|production [--dry-run] [--skip-migrations] [--skip-functions] [--skip-secrets] [--yes]" >&2
   exit 2
 }
+
+# A failed check: a deploy stops here; a dry run marks it and goes on (listed again at the end).
+check_failed() {
+  $dry_run || die "$*"
+  problems+=("$*")
+  say "PROBLEM: $*"
+}
+
+# Whether variable $1 is missing and stands in the dry run's plan as <missing NAME>.
+is_missing() { [[ "${!1:-}" == "<missing $1>" ]]; }
 
 begin_step() {
   step_number=$((step_number + 1))
@@ -139,8 +153,10 @@ load_deploy_variables() {
   fi
   read_env_file "$file"
   for i in "${!env_names[@]}"; do
-    [[ " ${DEPLOY_VARIABLES[*]} " == *" ${env_names[$i]} "* ]] ||
-      die "$file sets ${env_names[$i]}, which the deploy does not read (expected: ${DEPLOY_VARIABLES[*]})"
+    if [[ " ${DEPLOY_VARIABLES[*]} " != *" ${env_names[$i]} "* ]]; then
+      check_failed "$file sets ${env_names[$i]}, which the deploy does not read (expected: ${DEPLOY_VARIABLES[*]})"
+      continue
+    fi
     export "${env_names[$i]}=${env_values[$i]}"
   done
   variables_source="${file#"$ROOT/"}"
@@ -158,7 +174,7 @@ check_tools() {
   done
   [[ -x "$SUPABASE_CLI" ]] || missing+=("supabase CLI ($SUPABASE_CLI: run node scripts/setup.mjs)")
   [[ -x node_modules/.bin/tsx ]] || missing+=("tsx (node_modules/.bin/tsx: run node scripts/setup.mjs)")
-  ((${#missing[@]} == 0)) || die "missing tools: ${missing[*]}"
+  if ((${#missing[@]} > 0)); then check_failed "missing tools: ${missing[*]}"; return 0; fi
   # The CLI's own --version takes seconds to start; its package.json says the same.
   say "node $(node --version), supabase CLI $(node -p 'require("./node_modules/supabase/package.json").version'), ${tools[*]:1} found"
 }
@@ -173,14 +189,19 @@ check_variables() {
   for name in "${needed[@]}"; do
     [[ -n "${!name:-}" ]] || missing+=("$name")
   done
-  ((${#missing[@]} == 0)) ||
-    die "missing variables for $environment: ${missing[*]} (set them in scripts/deploy/$environment.env or the environment)"
+  if ((${#missing[@]} > 0)); then
+    check_failed "missing variables for $environment: ${missing[*]} (set them in scripts/deploy/$environment.env or the environment)"
+    for name in "${missing[@]}"; do export "$name=<missing $name>"; done
+  fi
 
-  [[ "$SUPABASE_PROJECT_REF" =~ ^[a-z]{20}$ ]] || die "SUPABASE_PROJECT_REF must be 20 lower-case letters"
-  [[ "$SUPABASE_URL" =~ ^https?://[^[:space:]]+$ ]] || die "SUPABASE_URL must be an http(s) URL"
-  [[ "$SUPABASE_URL" == *"$SUPABASE_PROJECT_REF"* ]] || warn "SUPABASE_URL does not contain the project ref (fine for a custom domain)"
-  if ! $skip_migrations; then
-    [[ "$SUPABASE_DB_URL" =~ ^postgres(ql)?:// ]] || die "SUPABASE_DB_URL must be a postgres:// or postgresql:// URL"
+  is_missing SUPABASE_PROJECT_REF || [[ "$SUPABASE_PROJECT_REF" =~ ^[a-z]{20}$ ]] ||
+    check_failed "SUPABASE_PROJECT_REF must be 20 lower-case letters"
+  if ! is_missing SUPABASE_URL; then
+    [[ "$SUPABASE_URL" =~ ^https?://[^[:space:]]+$ ]] || check_failed "SUPABASE_URL must be an http(s) URL"
+    [[ "$SUPABASE_URL" == *"$SUPABASE_PROJECT_REF"* ]] || warn "SUPABASE_URL does not contain the project ref (fine for a custom domain)"
+  fi
+  if ! $skip_migrations && ! is_missing SUPABASE_DB_URL; then
+    [[ "$SUPABASE_DB_URL" =~ ^postgres(ql)?:// ]] || check_failed "SUPABASE_DB_URL must be a postgres:// or postgresql:// URL"
     [[ "$SUPABASE_DB_URL" == *"$SUPABASE_PROJECT_REF"* ]] ||
       warn "SUPABASE_DB_URL does not contain the project ref: make sure it is $environment's database"
   fi
@@ -192,9 +213,18 @@ check_secrets_file() {
   if $skip_secrets; then skip_step "check the functions' secrets file" "--skip-secrets"; return 0; fi
   begin_step "check the functions' secrets file"
   secrets_file="$(absolute_path "$FUNCTIONS_SECRETS_FILE")"
-  [[ -f "$secrets_file" ]] || die "FUNCTIONS_SECRETS_FILE $secrets_file does not exist"
-  secret_names="$(node_modules/.bin/tsx scripts/deploy/check-secrets.ts --env "$environment" "$secrets_file")" ||
-    die "the secrets in ${secrets_file#"$ROOT/"} are not ready for $environment (problems above)"
+  secret_names="<unknown: the secrets file did not pass its check>"
+  if is_missing FUNCTIONS_SECRETS_FILE; then
+    secret_names="<unknown: FUNCTIONS_SECRETS_FILE is missing>"
+    say "nothing to check: FUNCTIONS_SECRETS_FILE is missing"
+    return 0
+  fi
+  if [[ ! -f "$secrets_file" ]]; then check_failed "FUNCTIONS_SECRETS_FILE $secrets_file does not exist"; return 0; fi
+  if ! secret_names="$(node_modules/.bin/tsx scripts/deploy/check-secrets.ts --env "$environment" "$secrets_file")"; then
+    secret_names="<unknown: the secrets file did not pass its check>"
+    check_failed "the secrets in ${secrets_file#"$ROOT/"} are not ready for $environment (problems above)"
+    return 0
+  fi
   if ((8#$(stat -c %a "$secrets_file") & 8#077)); then warn "${secrets_file#"$ROOT/"} is readable by other users (chmod 600 it)"; fi
   say "$(wc -w <<<"$secret_names") secrets: $secret_names"
 }
@@ -213,7 +243,11 @@ confirm_target() {
 # The deployed commit; health must report it afterwards (MFUKO_VERSION).
 determine_version() {
   version="${GITHUB_SHA:-$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || true)}"
-  [[ -n "$version" ]] || die "cannot determine the git commit to deploy"
+  if [[ -z "$version" ]]; then
+    check_failed "cannot determine the git commit to deploy"
+    version="<unknown commit>"
+    return 0
+  fi
   version="${version:0:12}"
   if [[ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ]]; then
     version="$version-dirty"
@@ -319,7 +353,16 @@ main() {
   set_function_secrets
   deploy_functions
   verify_health
-  if $dry_run; then echo "dry run complete: nothing was changed"; else echo "deployed version $version to $environment"; fi
+  if ! $dry_run; then
+    echo "deployed version $version to $environment"
+  elif ((${#problems[@]} == 0)); then
+    echo "dry run complete: nothing was changed"
+  else
+    echo "dry run complete: nothing was changed; ${#problems[@]} problem(s) would stop a deploy"
+    local problem
+    for problem in "${problems[@]}"; do echo "deploy: error: $problem" >&2; done
+    exit 1
+  fi
 }
 
 main "$@"

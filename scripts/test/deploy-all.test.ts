@@ -186,6 +186,48 @@ describe("all.sh --dry-run", () => {
     expect(result.stdout).toContain(`would run: scripts/verify/health-checks.sh --url ${apiUrl}\n`);
   });
 
+  it("without any variable, prints the whole plan with each missing variable marked, then lists the problem and exits 1", async () => {
+    const result = await deploy(["--env", "staging", "--dry-run"], envFile("empty.env", {}));
+    expect(printedSteps(result.stdout)).toEqual(steps);
+    expect(result.stdout).toContain("PROBLEM: missing variables for staging: SUPABASE_PROJECT_REF SUPABASE_URL SUPABASE_DB_URL SUPABASE_ACCESS_TOKEN FUNCTIONS_SECRETS_FILE");
+    for (const line of [
+      "would run: npm test",
+      "psql <missing SUPABASE_DB_URL> -v ON_ERROR_STOP=1",
+      "would run: npm run rls:audit -- --db-url <missing SUPABASE_DB_URL> --fail-on error",
+      "would run: node_modules/.bin/supabase db push --remote=<missing SUPABASE_DB_URL> --yes",
+      "would run: node_modules/.bin/supabase secrets set --env-file <missing FUNCTIONS_SECRETS_FILE> --remote=<missing SUPABASE_PROJECT_REF> --yes",
+      ...functionNames().map((name) => `would run: node_modules/.bin/supabase functions deploy ${name} --import-map supabase/functions/deno.json --remote=<missing SUPABASE_PROJECT_REF>`),
+      "would run: scripts/verify/health-checks.sh --url <missing SUPABASE_URL> --expect-version ",
+    ]) {
+      expect(result.stdout).toContain(line);
+    }
+    expect(result.stdout).toMatch(/dry run complete: nothing was changed; 1 problem\(s\) would stop a deploy\n$/);
+    expect(result.stderr).toContain(
+      "deploy: error: missing variables for staging: SUPABASE_PROJECT_REF SUPABASE_URL SUPABASE_DB_URL SUPABASE_ACCESS_TOKEN FUNCTIONS_SECRETS_FILE",
+    );
+    expect(result.code).toBe(1);
+  });
+
+  it("marks every failed check where it is found, goes on to the end and lists them all", async () => {
+    const config = configFile("staging", { SUPABASE_PROJECT_REF: "Not-A-Ref", SUPABASE_URL: "not a url", SUPABASE_ANON_KEY: "x", FUNCTIONS_SECRETS_FILE: "/nonexistent/secrets.env" });
+    const result = await deploy(["--env", "staging", "--dry-run"], config);
+    expect(printedSteps(result.stdout)).toEqual(steps);
+    const messages = [
+      "sets SUPABASE_ANON_KEY, which the deploy does not read",
+      "SUPABASE_PROJECT_REF must be 20 lower-case letters",
+      "SUPABASE_URL must be an http(s) URL",
+      "FUNCTIONS_SECRETS_FILE /nonexistent/secrets.env does not exist",
+    ];
+    for (const message of messages) {
+      expect(result.stdout).toMatch(new RegExp(`PROBLEM: .*${message.replace(/[()/.]/g, "\\$&")}`));
+      expect(result.stderr).toContain(message);
+    }
+    expect(result.stdout).toContain("would run: node_modules/.bin/supabase db push");
+    expect(result.stdout).toMatch(/4 problem\(s\) would stop a deploy\n$/);
+    expect(result.code).toBe(1);
+    expectNothingLeaked(result);
+  });
+
   it("reads the environment's file before the shell, so a stray export cannot redirect a deploy", async () => {
     const result = await deploy(["--env", "staging", "--dry-run", "--skip-secrets"], configFile("staging"), { SUPABASE_URL: "https://wrong-project.example.com" });
     expect(result.code).toBe(0);
@@ -194,6 +236,7 @@ describe("all.sh --dry-run", () => {
   });
 });
 
+// Without --dry-run: a deploy stops at the first failed check, before any step runs.
 describe("all.sh refuses bad input before any step runs", () => {
   const refusedEarly = (result: ScriptResult) => {
     expect(result.stdout).not.toContain("run the test suite");
@@ -216,7 +259,7 @@ describe("all.sh refuses bad input before any step runs", () => {
 
   it("names every missing variable at once", async () => {
     const config = configFile("staging", { SUPABASE_ACCESS_TOKEN: undefined, SUPABASE_DB_URL: undefined, SUPABASE_URL: undefined, FUNCTIONS_SECRETS_FILE: undefined });
-    const result = await deploy(["--env", "staging", "--dry-run"], config);
+    const result = await deploy(["--env", "staging"], config);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(
       "missing variables for staging: SUPABASE_URL SUPABASE_DB_URL SUPABASE_ACCESS_TOKEN FUNCTIONS_SECRETS_FILE (set them in scripts/deploy/staging.env or the environment)",
@@ -231,7 +274,7 @@ describe("all.sh refuses bad input before any step runs", () => {
     [{ SUPABASE_ANON_KEY: "x" }, "sets SUPABASE_ANON_KEY, which the deploy does not read"],
     [{ FUNCTIONS_SECRETS_FILE: "/nonexistent/secrets.env" }, "FUNCTIONS_SECRETS_FILE /nonexistent/secrets.env does not exist"],
   ])("rejects the configuration %j", async (changes, message) => {
-    const result = await deploy(["--env", "staging", "--dry-run"], configFile("staging", changes));
+    const result = await deploy(["--env", "staging"], configFile("staging", changes));
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(message);
     refusedEarly(result);
@@ -252,7 +295,7 @@ describe("all.sh refuses bad input before any step runs", () => {
   // Every rule of the check has its own test in check-secrets.test.ts; this is the wiring.
   it("stops on a secrets file that fails the check, without printing values", async () => {
     const config = configFile("staging", { FUNCTIONS_SECRETS_FILE: secretsFile("staging", { STRIPE_SECRET_KEY: stripeKeys.production }) });
-    const result = await deploy(["--env", "staging", "--dry-run"], config);
+    const result = await deploy(["--env", "staging"], config);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("STRIPE_SECRET_KEY must be a test-mode key (sk_test_ or rk_test_) in staging");
     expect(result.stderr).toContain("are not ready for staging (problems above)");
@@ -264,7 +307,7 @@ describe("all.sh refuses bad input before any step runs", () => {
     const bin = join(work, "bin");
     mkdirSync(bin);
     for (const name of ["bash", "dirname", "sed", "git", "node", "curl", "head"]) symlinkSync(execFileSync("which", [name], { encoding: "utf8" }).trim(), join(bin, name));
-    const result = await deploy(["--env", "staging", "--dry-run"], configFile("staging"), { PATH: bin });
+    const result = await deploy(["--env", "staging"], configFile("staging"), { PATH: bin });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("missing tools: npm psql");
     refusedEarly(result);

@@ -13,10 +13,26 @@ export interface StartProcess {
   interrupt(): Promise<number | null>;
 }
 
-export function spawnStart(options: { dbPort: number; functionsPort: number; stateDir: string; args?: string[] }): StartProcess {
+export interface StartOptions {
+  dbPort: number;
+  functionsPort: number;
+  stateDir: string;
+  args?: string[];
+  /**
+   * Run the real `npm start` in a process group of its own, as a process manager does, so that
+   * signals can be sent to the npm process alone. Default: start.ts in one node process.
+   */
+  throughNpm?: boolean;
+}
+
+export function spawnStart(options: StartOptions): StartProcess {
+  const args = options.args ?? [];
   // tsx as a loader in one node process (not tsx's wrapper process, which relays signals on
   // its own terms), so SIGINT reaches start.ts's handler exactly as Ctrl-C does.
-  const child = spawn(process.execPath, ["--import", "tsx", join(projectRoot, "packages/local-stack/src/start.ts"), ...(options.args ?? [])], {
+  const [command, commandArgs] = options.throughNpm
+    ? ["npm", ["start", "--silent", ...(args.length > 0 ? ["--", ...args] : [])]]
+    : [process.execPath, ["--import", "tsx", join(projectRoot, "packages/local-stack/src/start.ts"), ...args]];
+  const child = spawn(command, commandArgs, {
     cwd: projectRoot,
     env: {
       ...process.env,
@@ -25,6 +41,7 @@ export function spawnStart(options: { dbPort: number; functionsPort: number; sta
       MFUKO_STATE_DIR: options.stateDir,
     },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: options.throughNpm ?? false,
   });
   let output = "";
   child.stdout!.on("data", (chunk) => (output += chunk));

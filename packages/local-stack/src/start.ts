@@ -1,5 +1,7 @@
 // `npm start`: the local stack on the Supabase CLI's ports, with a banner of everything a
-// newcomer needs. Ctrl-C stops the functions server and PostgreSQL and frees both ports.
+// newcomer needs. Ctrl-C, or SIGINT/SIGTERM sent to npm alone (npm passes them on to this
+// process, which package.json's start script execs), stops the functions server and
+// PostgreSQL and frees both ports.
 import { join } from "node:path";
 import { exitWithError } from "./cli-output.ts";
 import { localStateDir } from "./paths.ts";

@@ -1,7 +1,8 @@
 // `npm start` end to end, on its own ports and state folder so a developer's running stack is
 // untouched: banner, healthy readiness, Supabase roles and CLI migration history, data kept
-// between runs, --reset, Ctrl-C freeing both ports, and one clear line for a busy port.
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+// between runs, --reset, Ctrl-C freeing both ports, kill -TERM/-INT sent to the npm process
+// alone stopping the whole stack, and one clear line for a busy port.
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,9 +16,41 @@ chmodSync(stateDir, 0o755);
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 
 const bannerLine = "mfuko local stack is ready";
+// Tests that start the stack twice (one of them a fresh cluster) need more than the default
+// minute when the machine is busy with other suites.
+const twoStartsTimeoutMs = 180_000;
 
 function npmStart(ports: { db: number; functions: number }, args: string[] = []): StartProcess {
   return spawnStart({ dbPort: ports.db, functionsPort: ports.functions, stateDir, args });
+}
+
+/** The processes of group `pgid` that have not exited (zombies have), with their command names. */
+function liveGroupMembers(pgid: number): string[] {
+  const members: string[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    // pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses, so split after the last ")".
+    const command = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(pgrp) === pgid && state !== "Z") members.push(command);
+  }
+  return members;
+}
+
+async function groupGone(pgid: number, timeoutMs = 15_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  let members = liveGroupMembers(pgid);
+  while (members.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    members = liveGroupMembers(pgid);
+  }
+  return members;
 }
 
 describe("npm start", () => {
@@ -74,7 +107,7 @@ describe("npm start", () => {
     await waitForOutput(reset, bannerLine);
     expect(await tableExists()).toBe(false);
     expect(await reset.interrupt()).toBe(0);
-  });
+  }, twoStartsTimeoutMs);
 
   it("recovers after it was killed: the PostgreSQL it left running is stopped and the stack starts again", async () => {
     const ports = { db: await freePort(), functions: await freePort() };
@@ -88,6 +121,30 @@ describe("npm start", () => {
     expect(await again.interrupt()).toBe(0);
     await assertPortFree(ports.db, "PostgreSQL");
     await assertPortFree(ports.functions, "functions");
+  }, twoStartsTimeoutMs);
+
+  it.each(["SIGTERM", "SIGINT"] as const)("stops PostgreSQL and the functions server when %s is sent to the npm process alone", async (signal) => {
+    const ports = { db: await freePort(), functions: await freePort() };
+    // A process group of its own, as a process manager gives it; only npm is signalled.
+    const run = spawnStart({ dbPort: ports.db, functionsPort: ports.functions, stateDir, throughNpm: true });
+    const pgid = run.child.pid!;
+    try {
+      await waitForOutput(run, bannerLine);
+      expect(liveGroupMembers(pgid)).toEqual(expect.arrayContaining(["postgres", "deno"]));
+      run.child.kill(signal);
+      expect(await run.exited).toBe(0);
+      expect(await groupGone(pgid)).toEqual([]);
+      expect(run.output()).toContain(`stopped, ports ${ports.functions} and ${ports.db} are free`);
+      await assertPortFree(ports.db, "PostgreSQL");
+      await assertPortFree(ports.functions, "functions");
+    } finally {
+      // Whatever a failed run left behind.
+      try {
+        process.kill(-pgid, "SIGKILL");
+      } catch {
+        // the group is empty
+      }
+    }
   });
 
   it("ends with one clear line when a port is busy", async () => {

@@ -1,5 +1,6 @@
 // Request guards that run before a handler reads anything: method (405 with Allow), content
-// type (415) and body size (413), and reading the raw body bytes that signatures are computed over.
+// type (415), body size (413) and body read deadline (408), and reading the raw body bytes that
+// signatures are computed over.
 import { HttpError, parseOrThrow } from "./errors.ts";
 import { storableJson } from "./storable.ts";
 import type { z } from "zod";
@@ -37,26 +38,40 @@ function tooLarge(maxBytes: number): HttpError {
   return new HttpError(413, "payload_too_large", `The request body exceeds ${maxBytes} bytes.`, { max_bytes: maxBytes });
 }
 
+function tooSlow(timeoutMs: number): HttpError {
+  return new HttpError(408, "request_timeout", `The request body did not arrive within ${timeoutMs} ms.`, { timeout_ms: timeoutMs });
+}
+
 /**
  * The raw body bytes, refusing with 413 as soon as more than `maxBytes` are announced or
- * received (the stream is cancelled rather than buffered).
+ * received, and with 408 when the whole body has not arrived `timeoutMs` after reading began
+ * (one deadline for the whole body, so a trickle of small chunks cannot extend it). Either
+ * way the stream is cancelled rather than read on.
  */
-export async function readBodyBytes(request: Request, maxBytes: number): Promise<Uint8Array> {
+export async function readBodyBytes(request: Request, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
   if (!request.body) return new Uint8Array(0);
   const reader = request.body.getReader();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(tooSlow(timeoutMs)), timeoutMs);
+  });
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge(maxBytes);
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), deadline]);
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) throw tooLarge(maxBytes);
+      chunks.push(value);
     }
-    chunks.push(value);
+  } catch (error) {
+    await reader.cancel().catch(() => undefined);
+    throw error;
+  } finally {
+    clearTimeout(timer);
   }
   const body = new Uint8Array(size);
   let offset = 0;

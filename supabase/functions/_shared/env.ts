@@ -50,6 +50,10 @@ export const envSchema = {
   RATE_LIMIT_REVOLUT_WEBHOOK_PER_MIN: perMinute(50),
   RATE_LIMIT_ADMIN_PER_MIN: perMinute(200),
   RATE_LIMIT_AGENT_PER_MIN: perMinute(30),
+  // How long a request body may take to arrive in full before the answer is 408, so that a
+  // client trickling its body cannot hold a connection for ever.
+  REQUEST_BODY_TIMEOUT_MS: z.coerce.number({ error: "must be a whole number" }).int("must be a whole number")
+    .min(100, "must be at least 100").max(120_000, "must be at most 120000").default(10_000),
   TRUSTED_PROXY_HOPS: z.coerce.number({ error: "must be a whole number" }).int("must be a whole number")
     .min(0, "must be at least 0").max(10, "must be at most 10").default(1),
 } as const;

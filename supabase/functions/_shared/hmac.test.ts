@@ -1,7 +1,8 @@
 import { createHmac } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { bytesToHex, hexToBytes, hmacSha256Hex, matchesHex, timingSafeEqual } from "./hmac.ts";
+import { lastByteVariants } from "../../tests/support/last-byte.ts";
+import { bytesToHex, hexToBytes, hmacSha256, hmacSha256Hex, matchesHex, timingSafeEqual } from "./hmac.ts";
 
 describe("hmacSha256Hex", () => {
   it("matches RFC 4231 test case 2", async () => {
@@ -26,14 +27,30 @@ describe("hex and comparison", () => {
     expect(hexToBytes("000FfF")).toEqual(new Uint8Array([0, 15, 255]));
     expect(hexToBytes("abc")).toBeNull();
     expect(hexToBytes("zz")).toBeNull();
+    // Hex at one end only is not hex.
+    expect(hexToBytes("0z")).toBeNull();
+    expect(hexToBytes("z0")).toBeNull();
   });
 
   it("compares equal-length arrays by content and treats other lengths as unequal", () => {
     expect(timingSafeEqual(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 3]))).toBe(true);
     expect(timingSafeEqual(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 4]))).toBe(false);
     expect(timingSafeEqual(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2]))).toBe(false);
+    // A prefix of the MAC is not the MAC, whichever side is shorter.
+    expect(timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2, 3]))).toBe(false);
+    expect(timingSafeEqual(new Uint8Array(0), new Uint8Array([1]))).toBe(false);
+    expect(matchesHex(new Uint8Array([171, 205]), "ab")).toBe(false);
     expect(matchesHex(new Uint8Array([171, 205]), "ABCD")).toBe(true);
     expect(matchesHex(new Uint8Array([171, 205]), "abce")).toBe(false);
     expect(matchesHex(new Uint8Array([171, 205]), "not hex")).toBe(false);
+  });
+
+  it("compares every byte of a MAC, the last one included", async () => {
+    const mac = await hmacSha256("secret", "payload");
+    const lastChanged = mac.slice();
+    lastChanged[mac.length - 1]! ^= 0x80;
+    expect(timingSafeEqual(mac, lastChanged)).toBe(false);
+    for (const forged of lastByteVariants(bytesToHex(mac))) expect(matchesHex(mac, forged)).toBe(false);
+    expect(matchesHex(mac, bytesToHex(mac))).toBe(true);
   });
 });

@@ -1,10 +1,11 @@
 // The shared request pipeline of every function, as hono middleware:
-// correlation id -> rate limit -> method/content-type/body limits -> handler -> error mapping
+// correlation id -> rate limit -> method/content-type/body size and deadline -> handler -> error mapping
 // -> one JSON log line. Mount it with applySharedLayer(app, options).
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { assertContentType, assertMethod, DEFAULT_MAX_BODY_BYTES, mediaTypeOf, readBodyBytes } from "./body.ts";
 import { clientAddress } from "./client-address.ts";
 import { CORRELATION_HEADER, correlationIdFrom } from "./correlation.ts";
+import { env } from "./env.ts";
 import { errorResponse, HttpError, toHttpError } from "./errors.ts";
 import type { Logger, RateLimitLog } from "./logger.ts";
 import { rateLimitHeaders } from "./rate-limit/headers.ts";
@@ -36,6 +37,8 @@ export interface SharedLayerOptions<E extends SharedEnv = SharedEnv> {
   methods?: readonly string[];
   /** Default 1 MiB. */
   maxBodyBytes?: number;
+  /** How long the body may take to arrive (408 after that); default REQUEST_BODY_TIMEOUT_MS. */
+  bodyTimeoutMs?: number;
   /** Media types accepted for a request body; default application/json. */
   contentTypes?: readonly string[];
 }
@@ -73,7 +76,8 @@ async function guardRequest<E extends SharedEnv>(c: Context<E>, options: SharedL
   }
   const contentTypes = options.contentTypes ?? ["application/json"];
   if (c.req.raw.headers.has("content-type")) assertContentType(c.req.raw.headers, contentTypes);
-  const rawBody = await readBodyBytes(c.req.raw, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+  const timeoutMs = options.bodyTimeoutMs ?? env("REQUEST_BODY_TIMEOUT_MS").REQUEST_BODY_TIMEOUT_MS;
+  const rawBody = await readBodyBytes(c.req.raw, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, timeoutMs);
   if (rawBody.length > 0 && mediaTypeOf(c.req.raw.headers.get("content-type")) === "") {
     assertContentType(c.req.raw.headers, contentTypes);
   }

@@ -3,7 +3,8 @@
 // (400, nothing written), methods and routes.
 import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
 import { afterAll, describe, expect, it } from "vitest";
-import { storedEvents, testSql } from "../../tests/support/payments-fixtures.ts";
+import { storedEvents, testSql, uniqueClientAddress } from "../../tests/support/payments-fixtures.ts";
+import { expectLimitAt } from "../../tests/support/rate-limit-probe.ts";
 import { IN_PROCESS_ORIGIN, momoCallbackRequest, momoCallbackToken } from "../../tests/support/webhook-requests.ts";
 import handler from "./handler.ts";
 import { amountFixture, useMomoStandIn } from "./test-fixtures.ts";
@@ -76,6 +77,11 @@ describe("momo-webhook routes, methods and limits", () => {
   it("answers 413 for a body over 1 MiB, writing nothing and asking MoMo nothing", async () => {
     const ref = crypto.randomUUID();
     await expectRejected(momoCallbackRequest(ref, { ...callback, payeeNote: "x".repeat(1024 * 1024) }), 413, "payload_too_large", ref);
+  });
+
+  it("lets a client's 50th callback of a minute through and answers the 51st 429, before checking tokens", async () => {
+    const address = uniqueClientAddress();
+    await expectLimitAt(50, () => handler.fetch(momoCallbackRequest(crypto.randomUUID(), callback, { token: null }, { address })), 401);
   });
 
   it("answers 405 for GET and 404 outside /callback/<reference>", async () => {

@@ -2,7 +2,8 @@
 // case (401, nothing written), malformed signed bodies (400, nothing written), method limits.
 import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
 import { afterAll, describe, expect, it } from "vitest";
-import { storedEvents, testSql } from "../../tests/support/payments-fixtures.ts";
+import { storedEvents, testSql, uniqueClientAddress } from "../../tests/support/payments-fixtures.ts";
+import { expectLimitAt } from "../../tests/support/rate-limit-probe.ts";
 import { revolutRequest, revolutSignature } from "../../tests/support/webhook-requests.ts";
 import handler from "./handler.ts";
 
@@ -96,6 +97,10 @@ describe("revolut-webhook request limits", () => {
     await expectRejected(revolutRequest(form, {}, { headers: { "content-type": "application/x-www-form-urlencoded" } }), 415, "unsupported_media_type", form.order_id);
   });
 
+  it("lets a client's 50th request of a minute through and answers the 51st 429, before checking signatures", async () => {
+    const address = uniqueClientAddress();
+    await expectLimitAt(50, () => handler.fetch(revolutRequest(cancelled(), { header: null }, { address })), 401);
+  });
 
   it("answers 405 with Allow for GET", async () => {
     const response = await handler.fetch(revolutRequest(cancelled(), {}, { method: "GET" }));

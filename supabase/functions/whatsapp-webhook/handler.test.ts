@@ -4,6 +4,7 @@
 import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
 import { afterAll, describe, expect, it } from "vitest";
 import { testSql, uniqueClientAddress } from "../../tests/support/payments-fixtures.ts";
+import { expectLimitAt } from "../../tests/support/rate-limit-probe.ts";
 import { env, IN_PROCESS_ORIGIN, whatsAppRequest, whatsAppSignature } from "../../tests/support/webhook-requests.ts";
 import handler from "./handler.ts";
 
@@ -114,6 +115,11 @@ describe("whatsapp-webhook request limits", () => {
     expect((await handler.fetch(whatsAppRequest(inbound(big, "x".repeat(2 * 1024 * 1024))))).status).toBe(200);
     const huge = wamid();
     await expectRejected(whatsAppRequest(inbound(huge, "x".repeat(3 * 1024 * 1024))), 413, "payload_too_large", huge);
+  });
+
+  it("lets a client's 100th request of a minute through and answers the 101st 429, before checking signatures", async () => {
+    const address = uniqueClientAddress();
+    await expectLimitAt(100, () => handler.fetch(whatsAppRequest(inbound(wamid()), { header: "sha256=00" }, { address })), 401);
   });
 
   it("answers 405 with Allow for PUT", async () => {

@@ -1,7 +1,11 @@
 // The rate limit is exact across two functions-server processes sharing one store, for both
 // stores: the Postgres sliding window and Upstash (a real redis-server behind the Upstash
 // REST bridge). Twenty requests from one caller, spread over both processes at once, get
-// exactly the limit through and 429 with Retry-After for the rest.
+// exactly the limit through and 429 with Retry-After for the rest; the counts are then read
+// from the store that was meant to keep them, and the other store holds none.
+import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readEnvFile } from "../../../packages/local-stack/src/env-file.ts";
 import { type FunctionsServer, functionsEnvFile, startFunctionsServer } from "../../../packages/local-stack/src/functions-server.ts";
@@ -31,10 +35,37 @@ function twoServers(store: Record<string, string>): Promise<FunctionsServer[]> {
   return Promise.all([0, 1].map(async () => startFunctionsServer({ port: await freePort(), env, output: "ignore" })));
 }
 
-/** Unsigned deliveries (answered 401 once the limiter let them through), alternating servers. */
-function hammer(servers: FunctionsServer[]): Promise<Response[]> {
-  const caller = `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
-  return Promise.all(Array.from({ length: requests }, async (_, i) => {
+/** The Postgres store's allowed hits for `key` (0 when it has no window for it). */
+async function postgresHits(key: string): Promise<number> {
+  const sql = postgres(testDatabaseUrl(), { max: 1 });
+  try {
+    const rows = await sql<{ hits: number }[]>`select cardinality(hits) as hits from private.rate_limit_windows where key = ${key}`;
+    return rows[0]?.hits ?? 0;
+  } finally {
+    await sql.end();
+  }
+}
+
+/** The Upstash store's allowed hits for `key`: the sum of its sliding-window counters in Redis. */
+async function redisHits(redisUrl: string, key: string): Promise<number> {
+  const redis = new Redis(redisUrl);
+  try {
+    const counters = await redis.keys(`mfuko:ratelimit:${limit}:${key}:*`);
+    const values = counters.length > 0 ? await redis.mget(counters) : [];
+    return values.reduce((sum, value) => sum + Number(value), 0);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * Unsigned deliveries from one new caller (answered 401 once the limiter let them through),
+ * alternating servers; returns the answers and the caller's rate-limit key.
+ */
+async function hammer(servers: FunctionsServer[]): Promise<{ responses: Response[]; key: string }> {
+  // A fresh IPv6 documentation address, so no earlier run's window can hold its counts.
+  const caller = `2001:db8::${randomBytes(8).toString("hex").replace(/(.{4})(?!$)/g, "$1:")}`;
+  const responses = await Promise.all(Array.from({ length: requests }, async (_, i) => {
     const response = await fetch(`${servers[i % 2].url}/stripe-webhook`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-forwarded-for": caller, "x-correlation-id": `two-processes-${i}` },
@@ -43,6 +74,7 @@ function hammer(servers: FunctionsServer[]): Promise<Response[]> {
     await response.arrayBuffer();
     return response;
   }));
+  return { responses, key: `stripe:${caller}` };
 }
 
 function expectExactLimit(responses: Response[]): void {
@@ -66,7 +98,9 @@ describe("the Postgres limiter shared by two server processes", () => {
   afterAll(() => Promise.all(servers.map((server) => server.stop())));
 
   it("lets exactly the limit through and answers the rest 429 with Retry-After", async () => {
-    expectExactLimit(await hammer(servers));
+    const { responses, key } = await hammer(servers);
+    expectExactLimit(responses);
+    expect(await postgresHits(key)).toBe(limit);
   });
 });
 
@@ -85,7 +119,10 @@ describe("the Upstash limiter shared by two server processes", () => {
     await redis?.stop();
   });
 
-  it("lets exactly the limit through and answers the rest 429 with Retry-After", async () => {
-    expectExactLimit(await hammer(servers));
+  it("lets exactly the limit through and answers the rest 429 with Retry-After, counted in Redis", async () => {
+    const { responses, key } = await hammer(servers);
+    expectExactLimit(responses);
+    expect(await redisHits(redis.url, key)).toBe(limit);
+    expect(await postgresHits(key)).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { lastByteVariants } from "../../../tests/support/last-byte.ts";
 import { momoCallbackToken, verifyMomoCallbackToken } from "./momo-callback-token.ts";
 
 const secret = "momo-test-callback-secret";
@@ -19,9 +20,19 @@ describe("MoMo callback token", () => {
     expect(await verifyMomoCallbackToken(referenceId, otherSecret, secret)).toEqual({ ok: false, reason: "mismatch" });
   });
 
+  it("refuses a token that differs only in its last byte", async () => {
+    for (const forged of lastByteVariants(await momoCallbackToken(referenceId, secret))) {
+      expect(await verifyMomoCallbackToken(referenceId, forged, secret)).toEqual({ ok: false, reason: "mismatch" });
+    }
+  });
+
   it("refuses a missing or malformed token", async () => {
     expect(await verifyMomoCallbackToken(referenceId, null, secret)).toEqual({ ok: false, reason: "missing_header" });
     expect(await verifyMomoCallbackToken(null, "ab", secret)).toEqual({ ok: false, reason: "missing_header" });
     expect(await verifyMomoCallbackToken(referenceId, "xyz", secret)).toEqual({ ok: false, reason: "malformed_header" });
+    const token = await momoCallbackToken(referenceId, secret);
+    expect(await verifyMomoCallbackToken(referenceId, `${token}0`, secret)).toEqual({ ok: false, reason: "malformed_header" });
+    expect(await verifyMomoCallbackToken(referenceId, `x${token}`, secret)).toEqual({ ok: false, reason: "malformed_header" });
+    expect(await verifyMomoCallbackToken(referenceId, token.slice(0, -2), secret)).toEqual({ ok: false, reason: "malformed_header" });
   });
 });

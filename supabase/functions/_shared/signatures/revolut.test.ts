@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { lastByteVariants } from "../../../tests/support/last-byte.ts";
 import { REVOLUT_TOLERANCE_MS, revolutSignatureHeader, verifyRevolutSignature } from "./revolut.ts";
 
 // Revolut's documented example: a wsk_ signing secret, a millisecond timestamp and the
@@ -36,9 +37,16 @@ describe("Revolut-Signature", () => {
     expect(await verify({ signatureHeader: both })).toEqual({ ok: false, reason: "mismatch" });
   });
 
+  it("refuses a signature that differs only in its last byte", async () => {
+    for (const forged of lastByteVariants(expected.slice("v1=".length))) {
+      expect(await verify({ signatureHeader: `v1=${forged}` })).toEqual({ ok: false, reason: "mismatch" });
+    }
+  });
+
   it("refuses stale and future timestamps beyond five minutes, at the boundary included", async () => {
     expect(await verify({ now: Number(timestamp) + REVOLUT_TOLERANCE_MS })).toEqual({ ok: true });
     expect(await verify({ now: Number(timestamp) + REVOLUT_TOLERANCE_MS + 1 })).toEqual({ ok: false, reason: "stale_timestamp" });
+    expect(await verify({ now: Number(timestamp) - REVOLUT_TOLERANCE_MS })).toEqual({ ok: true });
     expect(await verify({ now: Number(timestamp) - REVOLUT_TOLERANCE_MS - 1 })).toEqual({ ok: false, reason: "future_timestamp" });
   });
 

@@ -44,6 +44,7 @@ describe("Stripe-Signature", () => {
     expect((await verifyStripeEvent(rawBody, header({ timestamp: nowSeconds - STRIPE_TOLERANCE_SECONDS }), secret, nowMs)).ok).toBe(true);
     expect(await verifyStripeEvent(rawBody, header({ timestamp: nowSeconds - STRIPE_TOLERANCE_SECONDS - 1 }), secret, nowMs))
       .toEqual({ ok: false, reason: "stale_timestamp" });
+    expect((await verifyStripeEvent(rawBody, header({ timestamp: nowSeconds + STRIPE_TOLERANCE_SECONDS }), secret, nowMs)).ok).toBe(true);
     expect(await verifyStripeEvent(rawBody, header({ timestamp: nowSeconds + STRIPE_TOLERANCE_SECONDS + 1 }), secret, nowMs))
       .toEqual({ ok: false, reason: "future_timestamp" });
   });

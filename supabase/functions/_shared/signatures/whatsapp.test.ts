@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { lastByteVariants } from "../../../tests/support/last-byte.ts";
 import { requireValidSignature } from "./check.ts";
 import { verifyWhatsAppSignature, whatsAppSignatureHeader } from "./whatsapp.ts";
 
@@ -22,6 +23,12 @@ describe("WhatsApp X-Hub-Signature-256", () => {
     expect(await verifyWhatsAppSignature(body, forged, secret)).toEqual({ ok: false, reason: "mismatch" });
   });
 
+  it("refuses a signature that differs only in its last byte", async () => {
+    for (const forged of lastByteVariants(metaHeader.slice("sha256=".length))) {
+      expect(await verifyWhatsAppSignature(body, `sha256=${forged}`, secret)).toEqual({ ok: false, reason: "mismatch" });
+    }
+  });
+
   it("refuses a tampered body", async () => {
     const tampered = new TextEncoder().encode(new TextDecoder().decode(body).replace("messages", "messageZ"));
     expect(await verifyWhatsAppSignature(tampered, metaHeader, secret)).toEqual({ ok: false, reason: "mismatch" });
@@ -32,6 +39,8 @@ describe("WhatsApp X-Hub-Signature-256", () => {
     expect(await verifyWhatsAppSignature(body, metaHeader.slice("sha256=".length), secret)).toEqual({ ok: false, reason: "malformed_header" });
     expect(await verifyWhatsAppSignature(body, "sha1=abc", secret)).toEqual({ ok: false, reason: "malformed_header" });
     expect(await verifyWhatsAppSignature(body, `${metaHeader}00`, secret)).toEqual({ ok: false, reason: "malformed_header" });
+    expect(await verifyWhatsAppSignature(body, `x${metaHeader}`, secret)).toEqual({ ok: false, reason: "malformed_header" });
+    expect(await verifyWhatsAppSignature(body, metaHeader.slice(0, -2), secret)).toEqual({ ok: false, reason: "malformed_header" });
   });
 
   it("turns a failed check into a 401 invalid_signature", async () => {
