@@ -8,7 +8,7 @@ import { ConfigError } from "../_shared/env.ts";
 import { createLogger } from "../_shared/logger.ts";
 import type { RateLimiter } from "../_shared/rate-limit/limiter.ts";
 import { TokenMinter } from "../../../packages/local-stack/src/tokens.ts";
-import { adminRequest, answerOf, type AdminCall } from "../../tests/support/admin-fixtures.ts";
+import { adminRequest, answerOf, type AdminCall, refusal } from "../../tests/support/admin-fixtures.ts";
 import { createAdminApp } from "./app.ts";
 import { encodeCursor } from "./pagination.ts";
 import { secretVerifier } from "./auth.ts";
@@ -73,13 +73,13 @@ describe("authentication", () => {
     const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
     const claims = { sub: ids.admin, role: "authenticated", aud: "authenticated", app_metadata: { role: "admin" }, exp: 4_000_000_000 };
     const unsigned = `${encode({ alg: "none", typ: "JWT" })}.${encode(claims)}.`;
-    expect((await call("GET", "/accounts", { token: unsigned })).status).toBe(401);
+    expect(refusal(await call("GET", "/accounts", { token: unsigned }))).toEqual({ status: 401, code: "invalid_token" });
   });
 
   it("answers 401 for a token without an expiry", async () => {
     const token = await new SignJWT({ sub: ids.admin, role: "authenticated", aud: "authenticated", app_metadata: { role: "admin" } })
       .setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode(SECRET));
-    expect((await call("GET", "/accounts", { token })).status).toBe(401);
+    expect(refusal(await call("GET", "/accounts", { token }))).toEqual({ status: 401, code: "invalid_token" });
   });
 
   it("answers 403 for genuine tokens that are nobody's session: API keys, another audience", async () => {
@@ -101,6 +101,7 @@ describe("authentication", () => {
 });
 
 describe("authorization", () => {
+  const FORBIDDEN = { status: 403, code: "forbidden" };
   const reads = ["/accounts", `/accounts/${ACCOUNT}`, "/audit", "/webhook-events", "/reconciliation"];
   const writes: [string, unknown][] = [
     [`/accounts/${ACCOUNT}/status`, { status: "frozen", reason: "x" }],
@@ -110,16 +111,16 @@ describe("authorization", () => {
   ];
 
   it("refuses a plain user on every route with 403", async () => {
-    for (const path of reads) expect((await call("GET", path, { token: tokens.user })).status).toBe(403);
+    for (const path of reads) expect(refusal(await call("GET", path, { token: tokens.user }))).toEqual(FORBIDDEN);
     for (const [path, body] of writes) {
-      expect((await call("POST", path, { token: tokens.user, body, idempotencyKey: "k" })).status).toBe(403);
+      expect(refusal(await call("POST", path, { token: tokens.user, body, idempotencyKey: "k" }))).toEqual(FORBIDDEN);
     }
   });
 
   it("refuses support on every change with 403 (read-only)", async () => {
     for (const [path, body] of writes) {
       const answer = await call("POST", path, { token: tokens.support, body, idempotencyKey: "k" });
-      expect(answer.status).toBe(403);
+      expect(refusal(answer)).toEqual(FORBIDDEN);
       expect(answer.body.error.message).toContain("read-only");
     }
   });
@@ -128,7 +129,7 @@ describe("authorization", () => {
     const token = await new SignJWT({
       sub: ids.user, role: "authenticated", aud: "authenticated", app_metadata: {}, user_metadata: { role: "admin" },
     }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("1h").sign(new TextEncoder().encode(SECRET));
-    expect((await call("GET", "/accounts", { token })).status).toBe(403);
+    expect(refusal(await call("GET", "/accounts", { token }))).toEqual(FORBIDDEN);
   });
 
   it("lets admin and support reads through to the database (503 here: it is unreachable)", async () => {

@@ -6,7 +6,7 @@ import "../../tests/support/functions-env.ts";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenMinter } from "../../../packages/local-stack/src/tokens.ts";
-import { type AdminCall, adminRequest, answerOf, balances, createStaff, openAccount, type Staff } from "../../tests/support/admin-fixtures.ts";
+import { type AdminCall, adminRequest, answerOf, balances, createStaff, openAccount, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
 
 const functionsUrl = process.env.MFUKO_TEST_FUNCTIONS_URL;
 if (!functionsUrl) throw new Error("MFUKO_TEST_FUNCTIONS_URL is not set: run through `npm test` or export it");
@@ -29,17 +29,18 @@ describe("admin API through the gateway", () => {
     const forged = await new TokenMinter("forged-secret-that-is-at-least-32-characters").user({
       id: staff.admin.id, email: "forged@mfuko.test", appMetadata: { role: "admin" },
     });
-    expect((await call("GET", "/accounts", { token: forged })).status).toBe(401);
+    const refused = await call("GET", "/accounts", { token: forged });
+    expect(refused.status).toBe(401);
+    expect(refused.body).toEqual({ code: 401, message: "Invalid JWT" });
   });
 
   it("answers 403 to a signed-in user and to support changing something", async () => {
     const user = await call("GET", "/accounts", { token: staff.user.token });
-    expect(user.status).toBe(403);
-    expect(user.body.error.code).toBe("forbidden");
+    expect(refusal(user)).toEqual({ status: 403, code: "forbidden" });
     const support = await call("POST", "/adjustments", {
       token: staff.support.token, idempotencyKey: "k", body: { account_id: crypto.randomUUID(), amount: 1, direction: "credit", reason: "x" },
     });
-    expect(support.status).toBe(403);
+    expect(refusal(support)).toEqual({ status: 403, code: "forbidden" });
   });
 
   it("serves an admin: a list with rate-limit headers and the correlation id, and an adjustment", async () => {

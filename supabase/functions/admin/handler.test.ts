@@ -4,7 +4,7 @@
 import "../../tests/support/functions-env.ts";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AdminCall, balances, callAdmin, createStaff, deposit, idempotencyKey, openAccount, type Staff } from "../../tests/support/admin-fixtures.ts";
+import { type AdminCall, balances, callAdmin, createStaff, deposit, idempotencyKey, openAccount, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
 import handler from "./handler.ts";
 
 const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 4, onnotice: () => undefined });
@@ -17,6 +17,7 @@ beforeAll(async () => {
 
 const call = (method: string, path: string, options: AdminCall = {}) => callAdmin(handler, method, path, options);
 const key = idempotencyKey;
+const FORBIDDEN = { status: 403, code: "forbidden" };
 
 describe("GET /admin/accounts", () => {
   it("pages newest first; following next_cursor visits every matching account exactly once", async () => {
@@ -57,7 +58,7 @@ describe("GET /admin/accounts", () => {
 
   it("is refused to a plain user and to a user who wrote admin into user_metadata", async () => {
     for (const caller of [staff.user, staff.impostor]) {
-      expect((await call("GET", "/accounts", { token: caller.token })).status).toBe(403);
+      expect(refusal(await call("GET", "/accounts", { token: caller.token }))).toEqual(FORBIDDEN);
     }
   });
 });
@@ -175,13 +176,19 @@ describe("POST /admin/accounts/:id/status", () => {
 
   it("is refused to support and to a plain user, and writes nothing", async () => {
     const account = await openAccount(sql, staff.user.id, "AUD");
+    const keys: string[] = [];
     for (const caller of [staff.support, staff.user, staff.impostor]) {
+      keys.push(key());
       const answer = await call("POST", `/accounts/${account}/status`, {
-        token: caller.token, body: { status: "frozen", reason: "x" }, idempotencyKey: key(),
+        token: caller.token, body: { status: "frozen", reason: "x" }, idempotencyKey: keys.at(-1),
       });
-      expect(answer.status).toBe(403);
+      expect(refusal(answer)).toEqual(FORBIDDEN);
     }
+    // What an accepted call writes: the status change, its audit row, the idempotency record.
     expect((await sql`select status from public.wallet_accounts where id = ${account}::uuid`)[0]!.status).toBe("active");
+    expect(await sql`select operation from audit.log where table_name = 'wallet_accounts' and record_id = ${account}`)
+      .toEqual([{ operation: "INSERT" }]);
+    expect(await sql`select idempotency_key from private.admin_requests where idempotency_key = any(${keys})`).toEqual([]);
   });
 });
 
@@ -292,6 +299,6 @@ describe("GET /admin/audit", () => {
   });
 
   it("is refused to a plain user", async () => {
-    expect((await call("GET", "/audit", { token: staff.user.token })).status).toBe(403);
+    expect(refusal(await call("GET", "/audit", { token: staff.user.token }))).toEqual(FORBIDDEN);
   });
 });

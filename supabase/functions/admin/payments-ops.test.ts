@@ -5,7 +5,7 @@ import "../../tests/support/functions-env.ts";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withRequestContext } from "../_shared/db.ts";
-import { type AdminCall, balances, callAdmin, createStaff, deposit, idempotencyKey, openAccount, type Staff } from "../../tests/support/admin-fixtures.ts";
+import { type AdminCall, balances, callAdmin, createStaff, deposit, idempotencyKey, openAccount, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
 import handler from "./handler.ts";
 import { createMomoClient } from "../momo-webhook/momo-client.ts";
 import { createRevolutClient } from "../revolut-webhook/revolut-client.ts";
@@ -21,6 +21,7 @@ beforeAll(async () => {
 
 const call = (method: string, path: string, options: AdminCall = {}) => callAdmin(handler, method, path, options);
 const key = idempotencyKey;
+const FORBIDDEN = { status: 403, code: "forbidden" };
 const unique = () => crypto.randomUUID().replaceAll("-", "");
 
 async function storeEvent(event: { provider?: string; eventId: string; type: string; payload: unknown; status: string; attempts: number }) {
@@ -77,7 +78,7 @@ describe("GET /admin/webhook-events", () => {
   });
 
   it("is refused to a plain user", async () => {
-    expect((await call("GET", "/webhook-events", { token: staff.user.token })).status).toBe(403);
+    expect(refusal(await call("GET", "/webhook-events", { token: staff.user.token }))).toEqual(FORBIDDEN);
   });
 });
 
@@ -205,9 +206,14 @@ describe("POST /admin/webhook-events/:id/replay", () => {
     expect(row).toEqual({ status: "dead", attempts: 5 });
   });
 
-  it("is refused to support", async () => {
+  it("is refused to support, and changes nothing", async () => {
     const id = await storeEvent({ eventId: `evt_${unique()}`, type: "payment_intent.succeeded", payload: {}, status: "dead", attempts: 5 });
-    expect((await call("POST", `/webhook-events/${id}/replay`, { token: staff.support.token, idempotencyKey: key() })).status).toBe(403);
+    const idempotencyKey = key();
+    expect(refusal(await call("POST", `/webhook-events/${id}/replay`, { token: staff.support.token, idempotencyKey }))).toEqual(FORBIDDEN);
+    // A replay that ran would have counted an attempt and stored its answer under the key.
+    expect(await sql`select status, attempts, last_error from public.webhook_events where id = ${id}`)
+      .toEqual([{ status: "dead", attempts: 5, last_error: "earlier failure" }]);
+    expect(await sql`select 1 from private.admin_requests where idempotency_key = ${idempotencyKey}`).toEqual([]);
   });
 });
 
@@ -272,6 +278,6 @@ describe("GET /admin/reconciliation", () => {
   });
 
   it("is refused to a plain user", async () => {
-    expect((await call("GET", "/reconciliation", { token: staff.user.token })).status).toBe(403);
+    expect(refusal(await call("GET", "/reconciliation", { token: staff.user.token }))).toEqual(FORBIDDEN);
   });
 });

@@ -32,7 +32,8 @@ describe("momo-webhook through the gateway", () => {
     expect(standIn.requests).toContain(`GET /collection/v1_0/requesttopay/${ref}`);
 
     const other = crypto.randomUUID();
-    expect((await fetch(momoCallbackRequest(other, body, { secret: "not-our-callback-secret" }, { base }))).status).toBe(401);
+    const forged = await fetch(momoCallbackRequest(other, body, { secret: "not-our-callback-secret" }, { base }));
+    expect({ status: forged.status, code: (await forged.json()).error.code }).toEqual({ status: 401, code: "invalid_signature" });
     expect(await storedEvents(sql, "momo", other)).toHaveLength(0);
   });
 });

@@ -34,6 +34,6 @@ describe("whatsapp-webhook through the gateway", () => {
     expect(rows).toEqual([{ wamid, status: "received" }, { wamid: outbound, status: "read" }]);
     expect(await storedEvents(sql, "whatsapp", wamid)).toHaveLength(3);
     const forged = await fetch(whatsAppRequest(value({ messages: [] }), { secret: "not-the-app-secret" }, { base }));
-    expect(forged.status).toBe(401);
+    expect({ status: forged.status, code: (await forged.json()).error.code }).toEqual({ status: 401, code: "invalid_signature" });
   });
 });

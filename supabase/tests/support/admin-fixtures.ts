@@ -92,6 +92,11 @@ export async function answerOf(response: Response): Promise<AdminAnswer> {
   return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
 }
 
+/** What a refusal is asserted by: its status and the error code of its body. */
+export function refusal(answer: AdminAnswer): { status: number; code: unknown } {
+  return { status: answer.status, code: answer.body?.error?.code };
+}
+
 /** A wallet account for `ownerId` (inserted directly: opening accounts is not what is tested). */
 export async function openAccount(sql: Sql, ownerId: string, currency: string): Promise<string> {
   const [row] = await sql<{ id: string }[]>`

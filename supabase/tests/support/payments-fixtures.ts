@@ -85,6 +85,19 @@ export function storedEvents(sql: Sql, provider: string, prefix: string): Promis
      where provider = ${provider} and starts_with(event_id, ${prefix}) order by received_at, event_id`;
 }
 
+/**
+ * How many webhook_events rows of a provider mention one of `markers` in their event_id or
+ * anywhere in their payload: what a refused request carrying a marker would have stored had it
+ * been accepted, whatever event id its body would have been given.
+ */
+export async function eventsMentioning(sql: Sql, provider: string, markers: string[]): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    select count(*)::int as n from public.webhook_events e
+     where e.provider = ${provider}
+       and exists (select 1 from unnest(${markers}::text[]) m where strpos(e.event_id, m) > 0 or strpos(e.payload::text, m) > 0)`;
+  return row!.n;
+}
+
 /** Deposits into an account (count of ledger credits for it). */
 export async function creditsTo(sql: Sql, accountId: string): Promise<number> {
   const [row] = await sql<{ n: number }[]>`
