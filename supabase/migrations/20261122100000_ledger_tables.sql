@@ -152,6 +152,10 @@ create index wallet_transactions_from_account_idx on public.wallet_transactions 
 create index wallet_transactions_to_account_idx on public.wallet_transactions (to_account_id);
 create index wallet_transactions_reverses_idx on public.wallet_transactions (reverses_id)
   where reverses_id is not null;
+-- A capture key names one capture: reused on another hold it is WL005 (wallet_capture), and
+-- this index settles two such captures racing on different holds.
+create unique index wallet_transactions_capture_key_idx on public.wallet_transactions (capture_idempotency_key)
+  where capture_idempotency_key is not null;
 
 create table public.wallet_entries (
   id bigint generated always as identity primary key,

@@ -264,6 +264,13 @@ begin
     perform private.wallet_fail('WL008', format('hold %s is already %s', p_hold_id,
       case v_hold.status when 'posted' then 'captured' else v_hold.status end));
   end if;
+  -- The key already captured another hold: one key, one effect (ledger invariant 5).
+  if p_idempotency_key is not null and exists (
+    select 1 from public.wallet_transactions t where t.capture_idempotency_key = p_idempotency_key
+  ) then
+    perform private.wallet_fail('WL005',
+      format('idempotency key %s was already used with different parameters', p_idempotency_key));
+  end if;
 
   if p_to is not null and v_hold.to_account_id is not null and p_to <> v_hold.to_account_id then
     perform private.wallet_fail('22023',
@@ -293,11 +300,17 @@ begin
       format('currency %s of hold %s does not match wallet account %s (%s)', v_hold.currency, p_hold_id, v_to, v_to_currency));
   end if;
 
-  update public.wallet_transactions t
-     set status = 'posted', amount = v_amount, to_account_id = v_to, posted_at = now(),
-         capture_idempotency_key = p_idempotency_key
-   where t.id = p_hold_id
-  returning t.* into v_hold;
+  begin
+    update public.wallet_transactions t
+       set status = 'posted', amount = v_amount, to_account_id = v_to, posted_at = now(),
+           capture_idempotency_key = p_idempotency_key
+     where t.id = p_hold_id
+    returning t.* into v_hold;
+  exception when unique_violation then
+    -- A concurrent capture of another hold committed this key first.
+    perform private.wallet_fail('WL005',
+      format('idempotency key %s was already used with different parameters', p_idempotency_key));
+  end;
   perform private.wallet_write_entries(array[p_hold_id]);
   -- Source: balance drops by the capture, the whole reservation is released. No funds check:
   -- the hold reserved the money, so only a forced reversal since (a refund of money reserved

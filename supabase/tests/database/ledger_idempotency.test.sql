@@ -234,7 +234,7 @@ insert into idempotent_call (label, caller, template, params, first_args, other_
 -- Per call: its replay, then per parameter the changed call and, for WL005, the same change
 -- under a fresh key. Plus the explicit tests at the end.
 select plan((select (count(distinct c.label) + count(*)
-                     + count(*) filter (where e.code = 'WL005' and c.fresh_key_accepted))::integer + 4
+                     + count(*) filter (where e.code = 'WL005' and c.fresh_key_accepted))::integer + 6
                from idempotent_call c cross join unnest(c.expected) as e(code)));
 
 -- ---------------------------------------------------------------- first calls
@@ -305,6 +305,20 @@ select throws_ok($$ select public.wallet_hold('ac800000-0000-4000-8000-000000000
 select throws_ok($$ select public.wallet_reverse((select id from public.wallet_transactions where idempotency_key = 'idem-fixture-tr-1'),
                      'idem-wallet_transfer') $$,
   'WL005', null, 'a transfer''s key reused for a reversal is WL005');
+reset role;
+
+-- ---------------------------------------------------------------- one capture key, one capture
+-- The hold is a parameter of wallet_capture too: its key, reused on another pending hold,
+-- would otherwise capture that hold as a second effect.
+set local role service_role;
+select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select public.wallet_hold('ac800000-0000-4000-8000-00000000000a', 100, 'GHS', 'idem-fixture-hold-2') \gset
+select throws_ok(format($$ select public.wallet_capture(%L, 'ac800000-0000-4000-8000-00000000000b', 100, 'idem-wallet_capture') $$,
+                        (select id from public.wallet_transactions where idempotency_key = 'idem-fixture-hold-2')),
+  'WL005', 'idempotency key idem-wallet_capture was already used with different parameters',
+  'a capture key reused on another pending hold is WL005');
+select is((select status from public.wallet_transactions where idempotency_key = 'idem-fixture-hold-2'), 'pending',
+  'and that hold stays pending');
 reset role;
 
 select * from finish();
