@@ -8,8 +8,9 @@ import { type Sql, type TransactionSql, withRequestContext } from "../_shared/db
 import type { Logger } from "../_shared/logger.ts";
 import { applySharedLayer, type SharedVariables } from "../_shared/middleware.ts";
 import type { RateLimiter } from "../_shared/rate-limit/limiter.ts";
-import { type Authentication, authenticate, authorize, type Caller, type TokenVerifier } from "./auth.ts";
-import { mapSqlErrors } from "./sql-errors.ts";
+import { type Authentication, authenticate, type Caller, type TokenVerifier } from "../_shared/auth.ts";
+import { authorize } from "./auth.ts";
+import { mapSqlErrors } from "../_shared/sql-errors.ts";
 import { registerAccountRoutes } from "./routes/accounts.ts";
 import { registerAuditRoutes } from "./routes/audit.ts";
 import { registerLedgerActionRoutes } from "./routes/ledger-actions.ts";

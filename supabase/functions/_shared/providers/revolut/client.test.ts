@@ -1,8 +1,8 @@
 // The Revolut order client against a local stand-in of the Merchant API.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../../packages/local-stack/src/ports.ts";
-import { type StandIn, startRevolutStandIn } from "../../tests/support/provider-standins.ts";
-import { createRevolutClient, RevolutApiError } from "./revolut-client.ts";
+import { freePort } from "../../../../../packages/local-stack/src/ports.ts";
+import { type StandIn, startRevolutStandIn } from "../../../../tests/support/provider-standins.ts";
+import { createRevolutClient, RevolutApiError } from "./client.ts";
 
 const credentials = { secretKey: "sk_revolut_client_test", apiVersion: "2024-09-01" };
 let standIn: StandIn<Record<string, unknown>>;
