@@ -62,4 +62,48 @@ describe("MoMo client", () => {
     expect((error as MomoApiError).httpStatus).toBeNull();
     expect((error as Error).message).not.toContain(credentials.apiKey);
   });
+
+  describe("request-to-pay", () => {
+    const order = (referenceId: string) => ({
+      referenceId,
+      amount: "2500",
+      currency: "UGX",
+      externalId: referenceId,
+      msisdn: "256772123456",
+      payerMessage: "top-up",
+      payeeNote: "note",
+      callbackUrl: "https://functions.example/momo-webhook/callback/x?token=t",
+    });
+
+    it("sends MoMo's documented headers and body, and takes a duplicate reference id as already accepted", async () => {
+      const client = createMomoClient(config);
+      const ref = crypto.randomUUID();
+      await client.requestToPay(order(ref));
+      await client.requestToPay(order(ref));
+      expect(standIn.requestsToPay.get(ref)).toEqual({
+        body: { amount: "2500", currency: "UGX", externalId: ref, payer: { partyIdType: "MSISDN", partyId: "256772123456" }, payerMessage: "top-up", payeeNote: "note" },
+        callbackUrl: "https://functions.example/momo-webhook/callback/x?token=t",
+      });
+      expect(standIn.records.get(ref)).toMatchObject({ status: "PENDING" });
+    });
+
+    it("tells a refusal (declined, with MoMo's code) from an outage (unavailable)", async () => {
+      const client = createMomoClient({ ...config, timeoutMs: 500 });
+      try {
+        standIn.requestToPayBehaviour = { status: 400, body: { code: "PAYER_NOT_FOUND", message: "Payer not found" } };
+        await expect(client.requestToPay(order(crypto.randomUUID())))
+          .rejects.toMatchObject({ kind: "declined", httpStatus: 400, reason: "PAYER_NOT_FOUND: Payer not found", provider: "momo" });
+        standIn.requestToPayBehaviour = { status: 500, body: { code: "INTERNAL_PROCESSING_ERROR", message: "An internal error occurred" } };
+        await expect(client.requestToPay(order(crypto.randomUUID()))).rejects.toMatchObject({ kind: "unavailable", httpStatus: 500 });
+        standIn.requestToPayBehaviour = "hang";
+        const hung = await client.requestToPay(order(crypto.randomUUID())).catch((e: unknown) => e);
+        expect(hung).toMatchObject({ kind: "unavailable", httpStatus: null });
+        expect((hung as Error).message).toMatch(/no answer within 500 ms/);
+      } finally {
+        standIn.requestToPayBehaviour = "accept";
+      }
+      const wrongKey = createMomoClient({ ...config, apiKey: "not-the-key" });
+      await expect(wrongKey.requestToPay(order(crypto.randomUUID()))).rejects.toMatchObject({ kind: "unavailable", httpStatus: 401 });
+    });
+  });
 });
