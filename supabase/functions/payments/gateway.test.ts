@@ -223,6 +223,27 @@ describe("idempotency, callers and input", () => {
     expect(await rowsOf(user.userId)).toEqual({ intents: 1, requests: 1 });
   });
 
+  it("a second request with the key while the first waits on the provider is 409, and calls no provider", async () => {
+    const user = await topUpUser(sql, "USD");
+    const key = crypto.randomUUID();
+    const body = { provider: "stripe", account_id: user.accountId, amount: 100, currency: "USD" };
+    gateway.stripe.createBehaviour = "hang";
+    const before = gateway.stripe.requests.length;
+    try {
+      const first = topUp(user.token, key, body);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const second = await topUp(user.token, key, body);
+      expect(second.status).toBe(409);
+      expect(second.body.error.code).toBe("request_in_progress");
+      expect(second.headers.get("retry-after")).toBe("1");
+      expect((await first).status).toBe(502);
+    } finally {
+      gateway.stripe.createBehaviour = "accept";
+    }
+    expect(gateway.stripe.requests.length - before).toBe(1);
+    expect((await topUp(user.token, key, body)).status).toBe(201);
+  });
+
   it("needs a user's JWT (401), refuses another user's account (403) and hides another user's intent (404)", async () => {
     const owner = await topUpUser(sql, "EUR");
     const stranger = await topUpUser(sql, "EUR");

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { type FunctionsServer, startFunctionsServer } from "../../../packages/local-stack/src/functions-server.ts";
 import { freePort } from "../../../packages/local-stack/src/ports.ts";
 import { TokenMinter } from "../../../packages/local-stack/src/tokens.ts";
+import { type AdminAnswer, answerOf } from "./admin-fixtures.ts";
 import { testDatabaseUrl } from "./functions-env.ts";
 import { createUserWithAccount, type Sql } from "./payments-fixtures.ts";
 import {
@@ -82,29 +83,20 @@ export async function topUpUser(sql: Sql, currency: string): Promise<TopUpUser> 
   return { userId, accountId, token };
 }
 
-export interface Answer {
-  status: number;
-  headers: Headers;
-  // deno-lint-ignore no-explicit-any
-  body: any;
-}
-
 /** A call to the payments function through the gateway. */
 export async function callPayments(
   base: string,
   method: string,
   path: string,
   call: { token?: string | null; body?: unknown; idempotencyKey?: string } = {},
-): Promise<Answer> {
+): Promise<AdminAnswer> {
   const headers: Record<string, string> = {};
   if (call.token) headers.authorization = `Bearer ${call.token}`;
   if (call.idempotencyKey) headers["idempotency-key"] = call.idempotencyKey;
   if (call.body !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(`${base}/payments${path}`, {
+  return answerOf(await fetch(`${base}/payments${path}`, {
     method,
     headers,
     body: call.body === undefined ? undefined : typeof call.body === "string" ? call.body : JSON.stringify(call.body),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text === "" ? null : JSON.parse(text) };
+  }));
 }
