@@ -9,7 +9,6 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { JSONValue } from "postgres";
 import { z } from "zod";
 import { parseJsonBody } from "../_shared/body.ts";
-import type { TransactionSql } from "../_shared/db.ts";
 import { errorResponse, HttpError, parseOrThrow } from "../_shared/errors.ts";
 import { idempotencyKeyOf, REPLAYED_HEADER, requestHash, type StoredResponse } from "../_shared/idempotency.ts";
 import { allowMethods } from "../_shared/middleware.ts";
@@ -64,10 +63,6 @@ function declined(intent: Intent, reason: string | null): HttpError {
   });
 }
 
-const selectIntent = (tx: TransactionSql, id: string) =>
-  tx<Intent[]>`select id, provider, provider_ref, account_id, amount, currency, status, failure_reason
-                 from public.payment_intents where id = ${id}::uuid`;
-
 export function registerTopUpRoutes(app: PaymentsApp, routes: PaymentsRoutes): void {
   /** Claims the key and, for a fresh or resumed claim, creates (or finds again) the intent. */
   const claim = (c: PaymentsContext, key: string, hash: string, path: string, input: TopUpInput) =>
@@ -79,8 +74,7 @@ export function registerTopUpRoutes(app: PaymentsApp, routes: PaymentsRoutes): v
       if (row!.outcome === "in_progress") return { outcome: "in_progress" };
       try {
         const [intent] = await tx.savepoint((sp) => sp<Intent[]>`
-          select id, provider, provider_ref, account_id, amount, currency, status, failure_reason
-            from public.payment_intent_create(${input.provider}, ${input.account_id}::uuid, ${input.amount}::bigint,
+          select * from public.payment_intent_create(${input.provider}, ${input.account_id}::uuid, ${input.amount}::bigint,
                                               ${input.currency}, ${key})`);
         return { outcome: "work", intent: intent! };
       } catch (error) {
@@ -105,17 +99,13 @@ export function registerTopUpRoutes(app: PaymentsApp, routes: PaymentsRoutes): v
       if (!(error instanceof ProviderError) || error.kind !== "declined") throw error;
       const reason = error.reason ?? error.message;
       const [failed] = await routes.asService(c, (tx) => tx<Intent[]>`
-        select id, provider, provider_ref, account_id, amount, currency, status, failure_reason
-          from public.payment_record_failure(${intent.id}::uuid, ${`${intent.provider}: ${reason}`.slice(0, 500)})`);
+        select * from public.payment_record_failure(${intent.id}::uuid, ${`${intent.provider}: ${reason}`.slice(0, 500)})`);
       routes.logger.warn("provider_declined", { provider: intent.provider, intent_id: intent.id, http_status: error.httpStatus, reason });
       return errorBody(declined(failed!, reason), correlationId);
     }
-    const [attached] = await routes.asService(c, (tx) =>
-      intent.provider_ref === null
-        ? tx<Intent[]>`select id, provider, provider_ref, account_id, amount, currency, status, failure_reason
-                         from public.payment_intent_attach(${intent.id}::uuid, ${payment.providerRef})`
-        : selectIntent(tx, intent.id)
-    );
+    // payment_intent_attach returns the intent as it is when it already has this reference.
+    const [attached] = await routes.asService(c, (tx) => tx<Intent[]>`
+      select * from public.payment_intent_attach(${intent.id}::uuid, ${payment.providerRef})`);
     return { status: 201, body: { intent: intentView(attached!), next_action: payment.nextAction } };
   }
 
