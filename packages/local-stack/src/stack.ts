@@ -49,7 +49,13 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
     await applySupabaseBootstrap(cluster.url);
     step(options.seed ? "applying migrations and seed (supabase db push)" : "applying migrations (supabase db push)");
     await pushMigrations(cluster.url, { seed: options.seed });
-    const functionsEnv = { ...readEnvFile(functionsEnvFile()), ...options.functionsEnv, SUPABASE_DB_URL: cluster.url };
+    // Callback URLs given to providers point at this stack's own gateway.
+    const functionsEnv = {
+      ...readEnvFile(functionsEnvFile()),
+      PUBLIC_FUNCTIONS_URL: `http://127.0.0.1:${options.functionsPort}/functions/v1`,
+      ...options.functionsEnv,
+      SUPABASE_DB_URL: cluster.url,
+    };
     step("starting the functions server (deno)");
     const functions = await startFunctionsServer({ port: options.functionsPort, env: functionsEnv, output: options.functionsOutput });
     return {

@@ -29,10 +29,12 @@ export const envSchema = {
   WHATSAPP_APP_SECRET: secret,
   STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_/, "must start with sk_ or rk_"),
   STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_/, "must start with whsec_"),
+  // Where the Stripe SDK sends API calls (host, port and protocol of this URL).
+  STRIPE_API_BASE_URL: httpUrl.default("https://api.stripe.com"),
   REVOLUT_WEBHOOK_SECRET: secret,
   REVOLUT_API_BASE_URL: httpUrl,
   // Merchant API secret key and the API version the order look-up is written against.
-  REVOLUT_SECRET_KEY: secret,
+  REVOLUT_API_KEY: secret,
   REVOLUT_API_VERSION: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date like 2024-09-01").default("2024-09-01"),
   MOMO_CALLBACK_SECRET: secret,
   MOMO_API_BASE_URL: httpUrl,
@@ -42,6 +44,12 @@ export const envSchema = {
   MOMO_API_USER: z.uuid({ error: "must be a UUID" }),
   MOMO_API_KEY: secret,
   MOMO_TARGET_ENVIRONMENT: z.string().regex(/^[a-z0-9]{1,32}$/, "must be lower-case letters and digits").default("sandbox"),
+  // How long a call to a provider's API may take before it counts as unavailable.
+  PROVIDER_TIMEOUT_MS: z.coerce.number({ error: "must be a whole number" }).int("must be a whole number")
+    .min(100, "must be at least 100").max(60_000, "must be at most 60000").default(10_000),
+  // The public base of the functions (https://<project>.supabase.co/functions/v1): provider
+  // callback URLs are built on it.
+  PUBLIC_FUNCTIONS_URL: httpUrl,
   UPSTASH_REDIS_REST_URL: httpUrl.optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
   RATE_LIMIT_WHATSAPP_WEBHOOK_PER_MIN: perMinute(100),
@@ -50,6 +58,7 @@ export const envSchema = {
   RATE_LIMIT_REVOLUT_WEBHOOK_PER_MIN: perMinute(50),
   RATE_LIMIT_ADMIN_PER_MIN: perMinute(200),
   RATE_LIMIT_AGENT_PER_MIN: perMinute(30),
+  RATE_LIMIT_PAYMENTS_PER_MIN: perMinute(30),
   // How long a request body may take to arrive in full before the answer is 408, so that a
   // client trickling its body cannot hold a connection for ever.
   REQUEST_BODY_TIMEOUT_MS: z.coerce.number({ error: "must be a whole number" }).int("must be a whole number")
@@ -72,7 +81,7 @@ export class ConfigError extends Error {
 /** Variables whose values must never reach a log line; the logger masks them wherever they appear. */
 const SECRET_NAMES: ReadonlySet<EnvName> = new Set<EnvName>([
   "SUPABASE_DB_URL", "SUPABASE_JWT_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET", "STRIPE_SECRET_KEY",
-  "STRIPE_WEBHOOK_SECRET", "REVOLUT_WEBHOOK_SECRET", "REVOLUT_SECRET_KEY", "MOMO_CALLBACK_SECRET", "MOMO_SUBSCRIPTION_KEY",
+  "STRIPE_WEBHOOK_SECRET", "REVOLUT_WEBHOOK_SECRET", "REVOLUT_API_KEY", "MOMO_CALLBACK_SECRET", "MOMO_SUBSCRIPTION_KEY",
   "MOMO_API_KEY", "UPSTASH_REDIS_REST_TOKEN",
 ]);
 

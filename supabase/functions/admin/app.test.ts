@@ -11,7 +11,7 @@ import { TokenMinter } from "../../../packages/local-stack/src/tokens.ts";
 import { adminRequest, answerOf, type AdminCall, refusal } from "../../tests/support/admin-fixtures.ts";
 import { createAdminApp } from "./app.ts";
 import { encodeCursor } from "./pagination.ts";
-import { secretVerifier } from "./auth.ts";
+import { secretVerifier } from "../_shared/auth.ts";
 
 const SECRET = "admin-unit-test-secret-with-at-least-32-characters";
 const minter = new TokenMinter(SECRET);

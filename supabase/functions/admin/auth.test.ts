@@ -6,7 +6,8 @@ import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { clearEnvCache, ConfigError } from "../_shared/env.ts";
 import { HttpError } from "../_shared/errors.ts";
 import { TokenMinter } from "../../../packages/local-stack/src/tokens.ts";
-import { authenticate, authorize, jwksVerifier, secretVerifier, verifierFromEnv } from "./auth.ts";
+import { authenticate, jwksVerifier, secretVerifier, verifierFromEnv } from "../_shared/auth.ts";
+import { authorize } from "./auth.ts";
 
 const SECRET = "auth-unit-test-secret-with-at-least-32-characters";
 const USER = "6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5";

@@ -5,7 +5,7 @@ import { createSql } from "../_shared/db.ts";
 import { createLogger } from "../_shared/logger.ts";
 import { rateLimiterFromEnv, rateLimitPerMinute } from "../_shared/rate-limit/config.ts";
 import { type AdminDependencies, createAdminApp } from "./app.ts";
-import { verifierFromEnv } from "./auth.ts";
+import { verifierFromEnv } from "../_shared/auth.ts";
 
 const logger = createLogger();
 let dependencies: AdminDependencies | undefined;

@@ -7,7 +7,8 @@ import { parseJsonBody } from "../_shared/body.ts";
 import type { TransactionSql } from "../_shared/db.ts";
 import { parseOrThrow } from "../_shared/errors.ts";
 import type { AdminContext, AdminRoutes } from "./app.ts";
-import { idempotencyKeyOf, REPLAYED_HEADER, requestHash, runIdempotent, type StoredResponse } from "./idempotency.ts";
+import { idempotencyKeyOf, REPLAYED_HEADER, requestHash, type StoredResponse } from "../_shared/idempotency.ts";
+import { runIdempotent } from "./idempotency.ts";
 
 const jsonObject = z.record(z.string(), z.unknown(), { error: "must be a JSON object" });
 

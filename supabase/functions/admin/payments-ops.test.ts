@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withRequestContext } from "../_shared/db.ts";
 import { type AdminCall, balances, callAdmin, createStaff, deposit, idempotencyKey, openAccount, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
 import handler from "./handler.ts";
-import { createMomoClient } from "../momo-webhook/momo-client.ts";
-import { createRevolutClient } from "../revolut-webhook/revolut-client.ts";
+import { createMomoClient } from "../_shared/providers/momo/client.ts";
+import { createRevolutClient } from "../_shared/providers/revolut/client.ts";
 import { momoStoredEventDecoder, replayWebhookEvent, revolutStoredEventDecoder } from "./webhook-replay.ts";
 
 const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 4, onnotice: () => undefined });

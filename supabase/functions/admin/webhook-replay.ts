@@ -10,9 +10,9 @@ import type { TransactionSql } from "../_shared/db.ts";
 import { HttpError, parseOrThrow } from "../_shared/errors.ts";
 import { describeFailure, type WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
 import { callbackSchema, type Confirmation, momoWebhookEvent } from "../momo-webhook/events.ts";
-import { momoClientFromEnv, type MomoClient } from "../momo-webhook/momo-client.ts";
+import { momoClientFromEnv, type MomoClient } from "../_shared/providers/momo/client.ts";
 import { orderToConfirm, type RevolutBody, revolutWebhookEvent } from "../revolut-webhook/events.ts";
-import { revolutClientFromEnv, type RevolutClient } from "../revolut-webhook/revolut-client.ts";
+import { revolutClientFromEnv, type RevolutClient } from "../_shared/providers/revolut/client.ts";
 import { stripeWebhookEvent } from "../stripe-webhook/events.ts";
 import { notificationSchema, whatsAppEvents } from "../whatsapp-webhook/events.ts";
 

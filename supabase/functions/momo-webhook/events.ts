@@ -10,8 +10,8 @@ import type { TransactionSql } from "../_shared/db.ts";
 import { jsonb } from "../_shared/webhooks/jsonb.ts";
 import { findIntentId, recordPaymentFailure, recordPaymentSuccess } from "../_shared/webhooks/payments.ts";
 import type { AppliedOutcome, WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
-import { toMinorUnits } from "./amount.ts";
-import { momoReason, type RequestToPay } from "./momo-client.ts";
+import { toMinorUnits } from "../_shared/providers/momo/amount.ts";
+import { momoReason, type RequestToPay } from "../_shared/providers/momo/client.ts";
 
 export const callbackSchema = z.looseObject({
   financialTransactionId: z.string().max(255).optional(),

@@ -12,7 +12,7 @@ import { verifyMomoCallbackToken } from "../_shared/signatures/momo-callback-tok
 import { createWebhookApp, webhookLogger, webhookSql } from "../_shared/webhooks/app.ts";
 import { storeThenApply, webhookResponse } from "../_shared/webhooks/store-then-apply.ts";
 import { callbackSchema, type Confirmation, momoWebhookEvent } from "./events.ts";
-import { momoClientFromEnv } from "./momo-client.ts";
+import { momoClientFromEnv } from "../_shared/providers/momo/client.ts";
 
 const app = createWebhookApp({ functionName: "momo-webhook", provider: "momo", methods: ["PUT", "POST"] });
 

@@ -9,7 +9,7 @@ import { bytesToHex } from "../_shared/hmac.ts";
 import { jsonb } from "../_shared/webhooks/jsonb.ts";
 import { findIntentId, recordPaymentFailure, recordPaymentSuccess } from "../_shared/webhooks/payments.ts";
 import type { AppliedOutcome, WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
-import type { RevolutOrder } from "./revolut-client.ts";
+import type { RevolutOrder } from "../_shared/providers/revolut/client.ts";
 
 const envelope = z.looseObject({ event: z.string().min(1).max(64) });
 

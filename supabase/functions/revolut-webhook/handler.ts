@@ -9,7 +9,7 @@ import { REVOLUT_SIGNATURE_HEADER, REVOLUT_TIMESTAMP_HEADER, verifyRevolutSignat
 import { createWebhookApp, webhookLogger, webhookSql } from "../_shared/webhooks/app.ts";
 import { storeThenApply, webhookResponse } from "../_shared/webhooks/store-then-apply.ts";
 import { type OrderLookup, orderToConfirm, revolutWebhookEvent } from "./events.ts";
-import { revolutClientFromEnv } from "./revolut-client.ts";
+import { revolutClientFromEnv } from "../_shared/providers/revolut/client.ts";
 
 const app = createWebhookApp({ functionName: "revolut-webhook", provider: "revolut", methods: ["POST"] });
 

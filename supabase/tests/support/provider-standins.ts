@@ -1,7 +1,11 @@
-// Local HTTP stand-ins for the provider APIs the webhooks call back (MTN MoMo Collection,
-// Revolut Merchant), on node:http. They check the credentials and headers the real APIs
-// require and answer from what the test put in them.
+// Local HTTP stand-ins for the provider APIs the functions call (Stripe PaymentIntents, MTN
+// MoMo Collection, Revolut Merchant orders), on node:http. They check the credentials and
+// headers the real APIs require, answer in their documented shapes (errors included), and
+// can be told to refuse, fail with a 5xx or never answer, so that tests can play every case.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+
+/** How a stand-in answers a create call: normally, with this status and body, or never. */
+export type Behaviour = "accept" | "hang" | { status: number; body: unknown };
 
 export interface StandIn<T> {
   url: string;
@@ -26,6 +30,19 @@ function send(response: ServerResponse, status: number, body?: unknown): void {
   response.end(body === undefined ? undefined : JSON.stringify(body));
 }
 
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Answers as `behaviour` says unless it is "accept"; true when it answered (or will never). */
+function misbehave(response: ServerResponse, behaviour: Behaviour): boolean {
+  if (behaviour === "accept") return false;
+  if (behaviour !== "hang") send(response, behaviour.status, behaviour.body);
+  return true;
+}
+
 function closer(server: Server): () => Promise<void> {
   return () => new Promise((resolve) => {
     server.closeAllConnections();
@@ -40,33 +57,84 @@ export interface MomoStandInOptions {
   apiUser: string;
   apiKey: string;
   targetEnvironment: string;
+  /** expires_in of the access tokens it issues (MoMo: 3600). */
+  tokenLifetimeSeconds?: number;
+}
+
+/** A request-to-pay MoMo accepted: its body and where MoMo will send the callback. */
+export interface MomoRequestToPay {
+  body: Record<string, unknown>;
+  callbackUrl: string | undefined;
 }
 
 export interface MomoStandIn extends StandIn<Record<string, unknown>> {
   /** Forgets every access token issued so far (as MoMo does when they expire). */
   revokeTokens(): void;
+  /** How POST /collection/v1_0/requesttopay answers (default: 202 Accepted). */
+  requestToPayBehaviour: Behaviour;
+  /** The request-to-pays accepted, by X-Reference-Id. */
+  requestsToPay: Map<string, MomoRequestToPay>;
+  /**
+   * The payer decides: the status becomes `status` and MoMo's one callback goes to the
+   * X-Callback-Url (PUT, as MoMo sends it). Resolves with the callback's HTTP status.
+   */
+  decide(referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string): Promise<number>;
 }
 
-/** MTN MoMo: POST /collection/token/ and GET /collection/v1_0/requesttopay/{referenceId}. */
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+/**
+ * MTN MoMo Collection: POST /collection/token/, POST /collection/v1_0/requesttopay (202; 409
+ * RESOURCE_ALREADY_EXIST for a reference id seen before) and GET
+ * /collection/v1_0/requesttopay/{referenceId}. Errors are {code, message} as MoMo writes them.
+ */
 export async function startMomoStandIn(options: MomoStandInOptions): Promise<MomoStandIn> {
   const records = new Map<string, Record<string, unknown> | number>();
   const requests: string[] = [];
-  const issuedTokens = new Set<string>();
+  const issuedTokens = new Map<string, number>();
+  const requestsToPay = new Map<string, MomoRequestToPay>();
   const basic = `Basic ${Buffer.from(`${options.apiUser}:${options.apiKey}`).toString("base64")}`;
-  const server = await listen(options.port ?? 0, (request, response) => {
+  const lifetime = options.tokenLifetimeSeconds ?? 3600;
+  const standIn = { requestToPayBehaviour: "accept" as Behaviour };
+  const authorized = (request: IncomingMessage): boolean => {
+    const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? "")?.[1];
+    return bearer !== undefined && (issuedTokens.get(bearer) ?? 0) > Date.now();
+  };
+  const server = await listen(options.port ?? 0, async (request, response) => {
     const path = new URL(request.url ?? "/", "http://standin").pathname;
     requests.push(`${request.method} ${path}`);
     if (request.headers["ocp-apim-subscription-key"] !== options.subscriptionKey) return send(response, 401, { message: "bad subscription key" });
     if (request.method === "POST" && path === "/collection/token/") {
       if (request.headers.authorization !== basic) return send(response, 401, { message: "bad api user or key" });
       const token = `momo-token-${crypto.randomUUID()}`;
-      issuedTokens.add(token);
-      return send(response, 200, { access_token: token, token_type: "access_token", expires_in: 3600 });
+      issuedTokens.set(token, Date.now() + lifetime * 1000);
+      return send(response, 200, { access_token: token, token_type: "access_token", expires_in: lifetime });
+    }
+    if (request.method === "POST" && path === "/collection/v1_0/requesttopay") {
+      const text = await readBody(request);
+      if (!authorized(request)) return send(response, 401, { code: "UNAUTHORIZED", message: "Access token is missing or invalid" });
+      if (request.headers["x-target-environment"] !== options.targetEnvironment) {
+        return send(response, 400, { code: "INVALID_TARGET_ENVIRONMENT", message: "bad environment" });
+      }
+      if (misbehave(response, standIn.requestToPayBehaviour)) return;
+      const referenceId = String(request.headers["x-reference-id"] ?? "");
+      if (!UUID_V4.test(referenceId)) return send(response, 400, { code: "INVALID_REFERENCE_ID", message: "X-Reference-Id must be a UUID v4" });
+      if (requestsToPay.has(referenceId)) {
+        return send(response, 409, { code: "RESOURCE_ALREADY_EXIST", message: "Duplicated reference id. Creation of resource failed." });
+      }
+      const body = JSON.parse(text) as Record<string, unknown>;
+      const payer = body.payer as { partyIdType?: unknown; partyId?: unknown } | undefined;
+      if (typeof body.amount !== "string" || typeof body.currency !== "string" || payer?.partyIdType !== "MSISDN" || typeof payer.partyId !== "string") {
+        return send(response, 400, { code: "INVALID_PARAMETERS", message: "amount, currency and payer are required" });
+      }
+      const callbackUrl = request.headers["x-callback-url"] as string | undefined;
+      requestsToPay.set(referenceId, { body, callbackUrl });
+      records.set(referenceId, { ...body, status: "PENDING" });
+      return send(response, 202);
     }
     const match = /^\/collection\/v1_0\/requesttopay\/([^/]+)$/.exec(path);
     if (request.method === "GET" && match) {
-      const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? "")?.[1];
-      if (!bearer || !issuedTokens.has(bearer)) return send(response, 401, { message: "bad token" });
+      if (!authorized(request)) return send(response, 401, { message: "bad token" });
       if (request.headers["x-target-environment"] !== options.targetEnvironment) return send(response, 400, { message: "bad environment" });
       const record = records.get(decodeURIComponent(match[1]!));
       if (record === undefined) return send(response, 404, { code: "RESOURCE_NOT_FOUND" });
@@ -75,7 +143,31 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
     send(response, 404, { message: "no such route" });
   });
   const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}`, records, requests, close: closer(server), revokeTokens: () => issuedTokens.clear() };
+  return Object.assign(standIn, {
+    url: `http://127.0.0.1:${port}`,
+    records,
+    requests,
+    requestsToPay,
+    close: closer(server),
+    revokeTokens: () => issuedTokens.clear(),
+    async decide(referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string) {
+      const accepted = requestsToPay.get(referenceId);
+      if (!accepted?.callbackUrl) throw new Error(`the MoMo stand-in has no request-to-pay ${referenceId} with a callback URL`);
+      const result = {
+        ...accepted.body,
+        ...(status === "SUCCESSFUL" ? { financialTransactionId: String(Math.floor(Math.random() * 1e9)) } : { reason: reason ?? "APPROVAL_REJECTED" }),
+        status,
+      };
+      records.set(referenceId, result);
+      const callback = await fetch(accepted.callbackUrl, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(result),
+      });
+      await callback.body?.cancel();
+      return callback.status;
+    },
+  });
 }
 
 export interface RevolutStandInOptions {
@@ -84,15 +176,56 @@ export interface RevolutStandInOptions {
   apiVersion: string;
 }
 
-/** Revolut Merchant API: GET /api/orders/{id} with Bearer secret key and Revolut-Api-Version. */
-export async function startRevolutStandIn(options: RevolutStandInOptions): Promise<StandIn<Record<string, unknown>>> {
+export interface RevolutStandIn extends StandIn<Record<string, unknown>> {
+  /** How POST /api/orders answers (default: 201 with the new order). */
+  createOrderBehaviour: Behaviour;
+  /** The ids of the orders created, in order. */
+  createdOrders: string[];
+  /** The customer paid: the order's state becomes completed (what ORDER_COMPLETED announces). */
+  complete(orderId: string): Record<string, unknown>;
+}
+
+/**
+ * Revolut Merchant API with Bearer secret key and Revolut-Api-Version: POST /api/orders
+ * (201 {id, token, state: pending, amount, currency, merchant_order_ext_ref, checkout_url})
+ * and GET /api/orders/{id}. Errors are {code, message}.
+ */
+export async function startRevolutStandIn(options: RevolutStandInOptions): Promise<RevolutStandIn> {
   const records = new Map<string, Record<string, unknown> | number>();
   const requests: string[] = [];
-  const server = await listen(options.port ?? 0, (request, response) => {
+  const createdOrders: string[] = [];
+  const standIn = { createOrderBehaviour: "accept" as Behaviour };
+  const server = await listen(options.port ?? 0, async (request, response) => {
     const path = new URL(request.url ?? "/", "http://standin").pathname;
     requests.push(`${request.method} ${path}`);
+    const text = await readBody(request);
     if (request.headers.authorization !== `Bearer ${options.secretKey}`) return send(response, 401, { code: "unauthenticated" });
     if (request.headers["revolut-api-version"] !== options.apiVersion) return send(response, 400, { code: "invalid_api_version" });
+    if (request.method === "POST" && path === "/api/orders") {
+      if (misbehave(response, standIn.createOrderBehaviour)) return;
+      const body = JSON.parse(text || "{}") as Record<string, unknown>;
+      if (!Number.isInteger(body.amount) || (body.amount as number) <= 0 || typeof body.currency !== "string") {
+        return send(response, 400, { code: "validation_error", message: "amount and currency are required" });
+      }
+      const id = crypto.randomUUID();
+      const token = crypto.randomUUID();
+      const order = {
+        id,
+        token,
+        type: "payment",
+        state: "pending",
+        created_at: new Date().toISOString(),
+        amount: body.amount,
+        currency: body.currency,
+        outstanding_amount: body.amount,
+        merchant_order_ext_ref: body.merchant_order_ext_ref,
+        description: body.description,
+        checkout_url: `https://checkout.revolut.test/payment-link/${token}`,
+      };
+      records.set(id, order);
+      createdOrders.push(id);
+      return send(response, 201, order);
+    }
     const match = /^\/api\/orders\/([^/]+)$/.exec(path);
     if (request.method !== "GET" || !match) return send(response, 404, { code: "not_found" });
     const record = records.get(decodeURIComponent(match[1]!));
@@ -100,7 +233,112 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
     return typeof record === "number" ? send(response, record, { code: "stand_in_failure" }) : send(response, 200, record);
   });
   const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}`, records, requests, close: closer(server) };
+  return Object.assign(standIn, {
+    url: `http://127.0.0.1:${port}`,
+    records,
+    requests,
+    createdOrders,
+    close: closer(server),
+    complete(orderId: string) {
+      const order = records.get(orderId);
+      if (typeof order !== "object") throw new Error(`the Revolut stand-in has no order ${orderId}`);
+      const completed = { ...order, state: "completed", outstanding_amount: 0 };
+      records.set(orderId, completed);
+      return completed;
+    },
+  });
+}
+
+export interface StripeStandInOptions {
+  port?: number;
+  secretKey: string;
+}
+
+export interface StripeStandIn {
+  url: string;
+  /** How POST /v1/payment_intents answers a new Idempotency-Key (default: 200 with the PaymentIntent). */
+  createBehaviour: Behaviour;
+  /** PaymentIntents created, by id. */
+  paymentIntents: Map<string, Record<string, unknown>>;
+  /** Requests received, as "METHOD path". */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/** Stripe's error body: {error: {type, code, message, ...}}. */
+export function stripeError(type: string, code: string | undefined, message: string, extra: Record<string, unknown> = {}) {
+  return { error: { type, ...(code && { code }), message, ...extra } };
+}
+
+/** A card refusal as Stripe answers it (HTTP 402). */
+export const stripeCardDeclined: Behaviour = {
+  status: 402,
+  body: stripeError("card_error", "card_declined", "Your card was declined.", { decline_code: "generic_decline" }),
+};
+
+/**
+ * Stripe: POST /v1/payment_intents (form-encoded, Bearer secret key). An Idempotency-Key seen
+ * before answers the first response again (a different body with it is 400
+ * idempotency_error), as Stripe does for 24 hours.
+ */
+export async function startStripeStandIn(options: StripeStandInOptions): Promise<StripeStandIn> {
+  const paymentIntents = new Map<string, Record<string, unknown>>();
+  const requests: string[] = [];
+  const answered = new Map<string, { params: string; status: number; body: unknown }>();
+  const standIn = { createBehaviour: "accept" as Behaviour };
+  const server = await listen(options.port ?? 0, async (request, response) => {
+    const path = new URL(request.url ?? "/", "http://standin").pathname;
+    requests.push(`${request.method} ${path}`);
+    const text = await readBody(request);
+    if (request.headers.authorization !== `Bearer ${options.secretKey}`) {
+      return send(response, 401, stripeError("invalid_request_error", undefined, "Invalid API Key provided."));
+    }
+    if (request.method !== "POST" || path !== "/v1/payment_intents") {
+      return send(response, 404, stripeError("invalid_request_error", "resource_missing", `Unrecognized request URL (${request.method}: ${path}).`));
+    }
+    const key = request.headers["idempotency-key"] as string | undefined;
+    const earlier = key === undefined ? undefined : answered.get(key);
+    if (earlier) {
+      if (earlier.params !== text) {
+        return send(response, 400, stripeError("idempotency_error", undefined,
+          "Keys for idempotent requests can only be used with the same parameters they were first used with."));
+      }
+      response.setHeader("idempotent-replayed", "true");
+      return send(response, earlier.status, earlier.body);
+    }
+    const behaviour = standIn.createBehaviour;
+    if (behaviour === "hang") return;
+    // Stripe stores the answer of a request it processed, refusals included, but not a 500.
+    const remember = (status: number, body: unknown) => {
+      if (key !== undefined && status < 500) answered.set(key, { params: text, status, body });
+      send(response, status, body);
+    };
+    if (behaviour !== "accept") return remember(behaviour.status, behaviour.body);
+    const params = new URLSearchParams(text);
+    const amount = Number(params.get("amount"));
+    const currency = params.get("currency");
+    if (!Number.isInteger(amount) || amount < 1 || !currency) {
+      return remember(400, stripeError("invalid_request_error", "parameter_missing", "Missing required param: amount or currency."));
+    }
+    const id = `pi_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`;
+    const metadata = Object.fromEntries([...params].filter(([name]) => name.startsWith("metadata[")).map(([name, value]) => [name.slice(9, -1), value]));
+    const intent = {
+      id,
+      object: "payment_intent",
+      amount,
+      amount_received: 0,
+      currency,
+      status: "requires_payment_method",
+      client_secret: `${id}_secret_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`,
+      metadata,
+      created: Math.floor(Date.now() / 1000),
+      livemode: false,
+    };
+    paymentIntents.set(id, intent);
+    remember(200, intent);
+  });
+  const { port } = server.address() as { port: number };
+  return Object.assign(standIn, { url: `http://127.0.0.1:${port}`, paymentIntents, requests, close: closer(server) });
 }
 
 /** The stand-in options matching the functions' environment (.env.example values in tests). */
@@ -120,8 +358,8 @@ export function momoStandInOptionsFromEnv(port = 0): MomoStandInOptions {
 }
 
 export function revolutStandInOptionsFromEnv(port = 0): RevolutStandInOptions {
-  const secretKey = process.env.REVOLUT_SECRET_KEY;
+  const secretKey = process.env.REVOLUT_API_KEY;
   const apiVersion = process.env.REVOLUT_API_VERSION;
-  if (!secretKey || !apiVersion) throw new Error("REVOLUT_SECRET_KEY and REVOLUT_API_VERSION must be set (import functions-env.ts first)");
+  if (!secretKey || !apiVersion) throw new Error("REVOLUT_API_KEY and REVOLUT_API_VERSION must be set (import functions-env.ts first)");
   return { port, secretKey, apiVersion };
 }

@@ -1,5 +1,5 @@
-// Stripe webhook signatures and API client, through the official `stripe` package with Web
-// Crypto and fetch so that the same code runs under Deno and Node.
+// Stripe webhook signatures, through the official `stripe` package with Web Crypto so that the
+// same code runs under Deno and Node (the API client is in ../providers/stripe/).
 import Stripe from "stripe";
 import { HttpError } from "../errors.ts";
 import { signatureFailed, type SignatureFailure } from "./check.ts";
@@ -9,11 +9,6 @@ export const STRIPE_SIGNATURE_HEADER = "stripe-signature";
 export const STRIPE_TOLERANCE_SECONDS = 300;
 
 const cryptoProvider = Stripe.createSubtleCryptoProvider();
-
-/** A Stripe API client that talks through fetch. */
-export function createStripeClient(secretKey: string): Stripe {
-  return new Stripe(secretKey, { httpClient: Stripe.createFetchHttpClient(), maxNetworkRetries: 2 });
-}
 
 export type StripeEventCheck = { ok: true; event: Stripe.Event } | { ok: false; reason: SignatureFailure };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { minorUnitDigits, toMinorUnits } from "./amount.ts";
+import { minorUnitDigits, toMajorUnits, toMinorUnits } from "./amount.ts";
 
 describe("MoMo amounts in minor units", () => {
   it("uses the ISO 4217 exponent of the currency", () => {
@@ -18,5 +18,16 @@ describe("MoMo amounts in minor units", () => {
     expect(() => toMinorUnits("1.001", "EUR")).toThrow(/more than 2 decimals/);
     expect(() => toMinorUnits("-5", "EUR")).toThrow(/not a decimal/);
     expect(() => toMinorUnits("99999999999999999", "EUR")).toThrow(/too large/);
+  });
+
+  it("writes minor units back as MoMo's decimal strings", () => {
+    expect(toMajorUnits(1500, "UGX")).toBe("1500");
+    expect(toMajorUnits(1250, "EUR")).toBe("12.50");
+    expect(toMajorUnits(5, "EUR")).toBe("0.05");
+    expect(toMajorUnits(1, "KWD")).toBe("0.001");
+    for (const [minor, currency] of [[1, "EUR"], [99999, "GHS"], [7, "UGX"], [1234, "KWD"]] as const) {
+      expect(toMinorUnits(toMajorUnits(minor, currency), currency)).toBe(minor);
+    }
+    expect(() => toMajorUnits(-1, "EUR")).toThrow();
   });
 });

@@ -20,3 +20,12 @@ export function toMinorUnits(amount: string, currency: string): number {
   if (minor > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`MoMo amount ${amount} ${currency} is too large`);
   return Number(minor);
 }
+
+/** 1250 EUR -> "12.50", 1500 UGX -> "1500": the decimal string MoMo expects for `minor` units. */
+export function toMajorUnits(minor: number, currency: string): string {
+  if (!Number.isSafeInteger(minor) || minor < 0) throw new Error(`amount ${minor} is not a whole number of minor units`);
+  const digits = minorUnitDigits(currency);
+  if (digits === 0) return String(minor);
+  const text = String(minor).padStart(digits + 1, "0");
+  return `${text.slice(0, -digits)}.${text.slice(-digits)}`;
+}

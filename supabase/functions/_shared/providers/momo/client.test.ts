@@ -1,9 +1,9 @@
 // The MoMo client against a local stand-in of MTN's Collection API.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../../packages/local-stack/src/ports.ts";
-import { type MomoStandIn, startMomoStandIn } from "../../tests/support/provider-standins.ts";
-import { amountFixture } from "./test-fixtures.ts";
-import { createMomoClient, MomoApiError, type MomoClientConfig } from "./momo-client.ts";
+import { freePort } from "../../../../../packages/local-stack/src/ports.ts";
+import { type MomoStandIn, startMomoStandIn } from "../../../../tests/support/provider-standins.ts";
+import { amountFixture } from "../../../momo-webhook/test-fixtures.ts";
+import { createMomoClient, MomoApiError, type MomoClientConfig } from "./client.ts";
 
 const credentials = { subscriptionKey: "sub-key-for-tests", apiUser: "7f2e5d0c-5b2f-4c41-9f0b-8c1f1b0f6a11", apiKey: "api-key-for-tests", targetEnvironment: "sandbox" };
 let standIn: MomoStandIn;
@@ -61,5 +61,49 @@ describe("MoMo client", () => {
     expect(error).toBeInstanceOf(MomoApiError);
     expect((error as MomoApiError).httpStatus).toBeNull();
     expect((error as Error).message).not.toContain(credentials.apiKey);
+  });
+
+  describe("request-to-pay", () => {
+    const order = (referenceId: string) => ({
+      referenceId,
+      amount: "2500",
+      currency: "UGX",
+      externalId: referenceId,
+      msisdn: "256772123456",
+      payerMessage: "top-up",
+      payeeNote: "note",
+      callbackUrl: "https://functions.example/momo-webhook/callback/x?token=t",
+    });
+
+    it("sends MoMo's documented headers and body, and takes a duplicate reference id as already accepted", async () => {
+      const client = createMomoClient(config);
+      const ref = crypto.randomUUID();
+      await client.requestToPay(order(ref));
+      await client.requestToPay(order(ref));
+      expect(standIn.requestsToPay.get(ref)).toEqual({
+        body: { amount: "2500", currency: "UGX", externalId: ref, payer: { partyIdType: "MSISDN", partyId: "256772123456" }, payerMessage: "top-up", payeeNote: "note" },
+        callbackUrl: "https://functions.example/momo-webhook/callback/x?token=t",
+      });
+      expect(standIn.records.get(ref)).toMatchObject({ status: "PENDING" });
+    });
+
+    it("tells a refusal (declined, with MoMo's code) from an outage (unavailable)", async () => {
+      const client = createMomoClient({ ...config, timeoutMs: 500 });
+      try {
+        standIn.requestToPayBehaviour = { status: 400, body: { code: "PAYER_NOT_FOUND", message: "Payer not found" } };
+        await expect(client.requestToPay(order(crypto.randomUUID())))
+          .rejects.toMatchObject({ kind: "declined", httpStatus: 400, reason: "PAYER_NOT_FOUND: Payer not found", provider: "momo" });
+        standIn.requestToPayBehaviour = { status: 500, body: { code: "INTERNAL_PROCESSING_ERROR", message: "An internal error occurred" } };
+        await expect(client.requestToPay(order(crypto.randomUUID()))).rejects.toMatchObject({ kind: "unavailable", httpStatus: 500 });
+        standIn.requestToPayBehaviour = "hang";
+        const hung = await client.requestToPay(order(crypto.randomUUID())).catch((e: unknown) => e);
+        expect(hung).toMatchObject({ kind: "unavailable", httpStatus: null });
+        expect((hung as Error).message).toMatch(/no answer within 500 ms/);
+      } finally {
+        standIn.requestToPayBehaviour = "accept";
+      }
+      const wrongKey = createMomoClient({ ...config, apiKey: "not-the-key" });
+      await expect(wrongKey.requestToPay(order(crypto.randomUUID()))).rejects.toMatchObject({ kind: "unavailable", httpStatus: 401 });
+    });
   });
 });

@@ -1,11 +1,11 @@
 // The Revolut order client against a local stand-in of the Merchant API.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../../packages/local-stack/src/ports.ts";
-import { type StandIn, startRevolutStandIn } from "../../tests/support/provider-standins.ts";
-import { createRevolutClient, RevolutApiError } from "./revolut-client.ts";
+import { freePort } from "../../../../../packages/local-stack/src/ports.ts";
+import { type RevolutStandIn, startRevolutStandIn } from "../../../../tests/support/provider-standins.ts";
+import { createRevolutClient, RevolutApiError } from "./client.ts";
 
 const credentials = { secretKey: "sk_revolut_client_test", apiVersion: "2024-09-01" };
-let standIn: StandIn<Record<string, unknown>>;
+let standIn: RevolutStandIn;
 beforeAll(async () => {
   standIn = await startRevolutStandIn(credentials);
 });
@@ -42,5 +42,29 @@ describe("Revolut client", () => {
     const error = await createRevolutClient({ baseUrl: `http://127.0.0.1:${await freePort()}`, ...credentials }).order("o1").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RevolutApiError);
     expect((error as Error).message).not.toContain(credentials.secretKey);
+  });
+
+  it("creates an order with our reference and reads its checkout_url", async () => {
+    const client = createRevolutClient({ baseUrl: standIn.url, ...credentials });
+    const ref = crypto.randomUUID();
+    const created = await client.createOrder({ amount: 1250, currency: "EUR", merchantOrderExtRef: ref, description: "top-up" });
+    expect(created.checkout_url).toMatch(/^https:\/\//);
+    expect(standIn.records.get(created.id)).toMatchObject({ amount: 1250, currency: "EUR", merchant_order_ext_ref: ref, state: "pending" });
+    expect(await client.order(created.id)).toMatchObject({ id: created.id, checkout_url: created.checkout_url });
+  });
+
+  it("tells a refused order (declined, with Revolut's code) from an outage (unavailable)", async () => {
+    const client = createRevolutClient({ baseUrl: standIn.url, ...credentials, timeoutMs: 500 });
+    const order = { amount: 100, currency: "EUR", merchantOrderExtRef: "ext", description: "top-up" };
+    try {
+      standIn.createOrderBehaviour = { status: 400, body: { code: "validation_error", message: "Invalid currency" } };
+      await expect(client.createOrder(order)).rejects.toMatchObject({ kind: "declined", reason: "validation_error: Invalid currency" });
+      standIn.createOrderBehaviour = { status: 503, body: { code: "unavailable", message: "down" } };
+      await expect(client.createOrder(order)).rejects.toMatchObject({ kind: "unavailable", httpStatus: 503 });
+      standIn.createOrderBehaviour = "hang";
+      await expect(client.createOrder(order)).rejects.toMatchObject({ kind: "unavailable", httpStatus: null });
+    } finally {
+      standIn.createOrderBehaviour = "accept";
+    }
   });
 });

@@ -1,7 +1,7 @@
-// The SQL error contract of the ledger and admin functions (ledger.md: WL001..WL008, 42501,
+// The SQL error contract of the ledger, payment and admin functions (ledger.md: WL001..WL008, 42501,
 // 22023) as HTTP answers. Their messages name the account, transaction or key and are written
 // for the caller, so they are passed on; any other database error stays a 500.
-import { HttpError } from "../_shared/errors.ts";
+import { HttpError } from "./errors.ts";
 
 const ANSWERS: Record<string, [status: number, code: string]> = {
   WL001: [409, "insufficient_funds"],

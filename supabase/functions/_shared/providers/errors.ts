@@ -1,0 +1,64 @@
+// What went wrong when a provider was called, in the two kinds that callers treat differently:
+// "declined" (the provider answered and refused: a 4xx with its reason; retrying the same call
+// gives the same refusal) and "unavailable" (no answer, a timeout, a 5xx, or a refusal that is
+// ours to fix such as rejected credentials or a rate limit; the same call may succeed later).
+// Messages name the provider, the call and the status, never a credential.
+
+export type ProviderName = "stripe" | "momo" | "revolut";
+export type ProviderFailureKind = "declined" | "unavailable";
+
+export class ProviderError extends Error {
+  constructor(
+    readonly provider: ProviderName,
+    message: string,
+    /** The provider's HTTP status, null when it did not answer. */
+    readonly httpStatus: number | null,
+    /** The provider's own code or reason (e.g. card_declined, PAYER_NOT_FOUND), when it gave one. */
+    readonly reason: string | null = null,
+  ) {
+    super(message);
+    this.name = "ProviderError";
+  }
+
+  get kind(): ProviderFailureKind {
+    return failureKind(this.httpStatus);
+  }
+}
+
+// Our credentials (401, 403), a timeout on their side (408) or their rate limit (429) say
+// nothing about the payment: the same request can succeed once that is fixed.
+const RETRYABLE_4XX = new Set([401, 403, 408, 429]);
+
+/** "declined" for a provider's 4xx refusal, "unavailable" for no answer, a 5xx or a retryable 4xx. */
+export function failureKind(httpStatus: number | null): ProviderFailureKind {
+  if (httpStatus === null || httpStatus >= 500 || RETRYABLE_4XX.has(httpStatus)) return "unavailable";
+  return httpStatus >= 400 ? "declined" : "unavailable";
+}
+
+/** fetch with a timeout; no answer becomes a ProviderError (null status) naming only `what`. */
+export async function fetchWithTimeout(
+  provider: ProviderName,
+  what: string,
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+  makeError: (message: string, httpStatus: number | null) => ProviderError,
+): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (error) {
+    const cause = (error as Error).name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : (error as Error).name;
+    throw makeError(`${providerLabel[provider]} did not answer ${what}: ${cause}`, null);
+  }
+}
+
+const providerLabel: Record<ProviderName, string> = { stripe: "Stripe", momo: "MoMo", revolut: "Revolut" };
+
+/** The provider's error code or message from a JSON error body, bounded for storage. */
+export async function providerReason(response: Response): Promise<string | null> {
+  const body = await response.json().catch(() => null) as Record<string, unknown> | null;
+  if (!body || typeof body !== "object") return null;
+  const nested = typeof body.error === "object" && body.error !== null ? body.error as Record<string, unknown> : body;
+  const reason = [nested.code, nested.message].filter((part) => typeof part === "string" && part !== "").join(": ");
+  return reason === "" ? null : reason.slice(0, 500);
+}

@@ -1,0 +1,164 @@
+// A client for MTN MoMo's Collection API: a request-to-pay (POST
+// {base}/collection/v1_0/requesttopay, answered 202) and its status (GET
+// {base}/collection/v1_0/requesttopay/{referenceId}), with an access token from POST
+// {base}/collection/token/ (Basic API user:API key) cached until it expires. Every call carries
+// the product's Ocp-Apim-Subscription-Key; the API calls also name X-Target-Environment. The
+// base URL is configurable so tests and the sandbox use the same code as production.
+import { z } from "zod";
+import { env } from "../../env.ts";
+import { fetchWithTimeout, ProviderError, providerReason } from "../errors.ts";
+
+export const momoReason = z.union([
+  z.string(),
+  z.looseObject({ code: z.string().optional(), message: z.string().optional() }),
+]);
+
+export const requestToPaySchema = z.looseObject({
+  amount: z.string().regex(/^\d{1,15}(\.\d{1,6})?$/, "must be a decimal amount"),
+  currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code"),
+  financialTransactionId: z.string().max(255).optional(),
+  externalId: z.string().max(255).optional(),
+  payer: z.looseObject({ partyIdType: z.string().optional(), partyId: z.string().max(64).optional() }).optional(),
+  status: z.enum(["PENDING", "SUCCESSFUL", "FAILED"]),
+  reason: momoReason.optional(),
+});
+export type RequestToPay = z.output<typeof requestToPaySchema>;
+
+export interface MomoClientConfig {
+  baseUrl: string;
+  subscriptionKey: string;
+  apiUser: string;
+  apiKey: string;
+  targetEnvironment: string;
+  timeoutMs?: number;
+}
+
+/** MoMo refused or did not answer (its `kind` says which). Safe to store and log. */
+export class MomoApiError extends ProviderError {
+  constructor(message: string, httpStatus: number | null, reason: string | null = null) {
+    super("momo", message, httpStatus, reason);
+    this.name = "MomoApiError";
+  }
+}
+
+/** A request to the payer's phone to approve a payment of `amount` (minor units as MoMo counts them). */
+export interface RequestToPayOrder {
+  /** X-Reference-Id: a UUID v4 chosen by us, the same on every retry of the same payment. */
+  referenceId: string;
+  amount: string;
+  currency: string;
+  /** Our id for the payment (the intent id), echoed in callbacks and statuses. */
+  externalId: string;
+  /** The payer's MSISDN, digits only with the country code. */
+  msisdn: string;
+  payerMessage: string;
+  payeeNote: string;
+  /** Where MoMo sends its one callback (X-Callback-Url). */
+  callbackUrl: string;
+}
+
+export interface MomoClient {
+  /**
+   * Asks the payer to approve. Resolves once MoMo accepted the request (202), or had already
+   * accepted one with this reference id (409 RESOURCE_ALREADY_EXIST: a retry of the same payment).
+   */
+  requestToPay(order: RequestToPayOrder): Promise<void>;
+  requestToPayStatus(referenceId: string): Promise<RequestToPay>;
+}
+
+export function createMomoClient(config: MomoClientConfig): MomoClient {
+  const base = config.baseUrl.replace(/\/+$/, "");
+  const timeoutMs = config.timeoutMs ?? 10_000;
+  let token: { value: string; expiresAt: number } | null = null;
+
+  const call = (path: string, init: RequestInit): Promise<Response> =>
+    fetchWithTimeout("momo", path.split("/").slice(0, 4).join("/"), `${base}${path}`, init, timeoutMs,
+      (message, status) => new MomoApiError(message, status));
+
+  async function accessToken(): Promise<string> {
+    if (token && token.expiresAt > Date.now()) return token.value;
+    const response = await call("/collection/token/", {
+      method: "POST",
+      headers: {
+        authorization: `Basic ${btoa(`${config.apiUser}:${config.apiKey}`)}`,
+        "ocp-apim-subscription-key": config.subscriptionKey,
+      },
+    });
+    if (!response.ok) throw new MomoApiError(`MoMo refused the access token request (HTTP ${response.status})`, response.status);
+    const body = z.object({ access_token: z.string().min(1), expires_in: z.coerce.number().positive() }).safeParse(await response.json().catch(() => null));
+    if (!body.success) throw new MomoApiError("MoMo answered the token request with an unexpected body", response.status);
+    // Renew a minute early so that a token never expires between check and use.
+    token = { value: body.data.access_token, expiresAt: Date.now() + Math.max(body.data.expires_in - 60, 1) * 1000 };
+    return token.value;
+  }
+
+  /** An API call with the cached token; a 401 (token revoked or expired early) renews it once. */
+  async function authorized(path: string, init: { method: string; headers?: Record<string, string>; body?: string }): Promise<Response> {
+    const once = async () =>
+      call(path, {
+        ...init,
+        headers: {
+          authorization: `Bearer ${await accessToken()}`,
+          "x-target-environment": config.targetEnvironment,
+          "ocp-apim-subscription-key": config.subscriptionKey,
+          accept: "application/json",
+          ...init.headers,
+        },
+      });
+    const response = await once();
+    if (response.status !== 401) return response;
+    token = null;
+    return once();
+  }
+
+  return {
+    async requestToPay(order) {
+      const response = await authorized("/collection/v1_0/requesttopay", {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-reference-id": order.referenceId, "x-callback-url": order.callbackUrl },
+        body: JSON.stringify({
+          amount: order.amount,
+          currency: order.currency,
+          externalId: order.externalId,
+          payer: { partyIdType: "MSISDN", partyId: order.msisdn },
+          payerMessage: order.payerMessage,
+          payeeNote: order.payeeNote,
+        }),
+      });
+      if (response.status === 202) return;
+      const reason = await providerReason(response);
+      if (response.status === 409 && reason?.startsWith("RESOURCE_ALREADY_EXIST")) return;
+      throw new MomoApiError(`MoMo answered the request-to-pay ${order.referenceId} with HTTP ${response.status}`, response.status, reason);
+    },
+
+    async requestToPayStatus(referenceId) {
+      const response = await authorized(`/collection/v1_0/requesttopay/${encodeURIComponent(referenceId)}`, { method: "GET" });
+      if (response.status === 404) throw new MomoApiError(`MoMo knows no request-to-pay ${referenceId}`, 404);
+      if (!response.ok) throw new MomoApiError(`MoMo answered the status of ${referenceId} with HTTP ${response.status}`, response.status);
+      const body = requestToPaySchema.safeParse(await response.json().catch(() => null));
+      if (!body.success) {
+        const fields = body.error.issues.map((issue) => issue.path.join(".") || "body").join(", ");
+        throw new MomoApiError(`MoMo answered the status of ${referenceId} with an unexpected body (${fields})`, response.status);
+      }
+      return body.data;
+    },
+  };
+}
+
+let fromEnv: MomoClient | undefined;
+
+/** The process's client, configured from MOMO_API_BASE_URL and the MOMO_* credentials. */
+export function momoClientFromEnv(): MomoClient {
+  if (!fromEnv) {
+    const e = env("MOMO_API_BASE_URL", "MOMO_SUBSCRIPTION_KEY", "MOMO_API_USER", "MOMO_API_KEY", "MOMO_TARGET_ENVIRONMENT", "PROVIDER_TIMEOUT_MS");
+    fromEnv = createMomoClient({
+      baseUrl: e.MOMO_API_BASE_URL,
+      subscriptionKey: e.MOMO_SUBSCRIPTION_KEY,
+      apiUser: e.MOMO_API_USER,
+      apiKey: e.MOMO_API_KEY,
+      targetEnvironment: e.MOMO_TARGET_ENVIRONMENT,
+      timeoutMs: e.PROVIDER_TIMEOUT_MS,
+    });
+  }
+  return fromEnv;
+}

@@ -1,0 +1,116 @@
+// A client for the Revolut Merchant API orders: creating one for a top-up (POST
+// {base}/api/orders, answered with its id and checkout_url) and reading one (GET
+// {base}/api/orders/{id}), so that a completed order is credited with the amount Revolut
+// holds, not one from a webhook. Authorization: Bearer <secret key> and Revolut-Api-Version on
+// every call. The base URL is configurable (production, sandbox, local stand-in).
+import { z } from "zod";
+import { env } from "../../env.ts";
+import { fetchWithTimeout, ProviderError, providerReason } from "../errors.ts";
+
+export const orderSchema = z.looseObject({
+  id: z.string().min(1).max(255),
+  state: z.string().min(1).max(32).transform((state) => state.toLowerCase()),
+  amount: z.int().positive(),
+  currency: z.string().regex(/^[A-Za-z]{3}$/, "must be an ISO 4217 code").transform((c) => c.toUpperCase()),
+  merchant_order_ext_ref: z.string().max(255).nullish(),
+  checkout_url: z.string().max(2048).nullish(),
+  metadata: z.record(z.string(), z.unknown()).nullish(),
+});
+export type RevolutOrder = z.output<typeof orderSchema>;
+
+export interface RevolutClientConfig {
+  baseUrl: string;
+  secretKey: string;
+  apiVersion: string;
+  timeoutMs?: number;
+}
+
+export const createdOrderSchema = z.looseObject({
+  id: z.string().min(1).max(255),
+  checkout_url: z.url({ protocol: /^https?$/ }),
+});
+export type CreatedOrder = z.output<typeof createdOrderSchema>;
+
+/** Revolut refused or did not answer (its `kind` says which). Safe to store and log. */
+export class RevolutApiError extends ProviderError {
+  constructor(message: string, httpStatus: number | null, reason: string | null = null) {
+    super("revolut", message, httpStatus, reason);
+    this.name = "RevolutApiError";
+  }
+}
+
+export interface NewOrder {
+  /** Minor units. */
+  amount: number;
+  currency: string;
+  /** Our id for the payment (the intent id), found again in the order and its webhooks. */
+  merchantOrderExtRef: string;
+  description: string;
+}
+
+export interface RevolutClient {
+  createOrder(order: NewOrder): Promise<CreatedOrder>;
+  order(orderId: string): Promise<RevolutOrder>;
+}
+
+function unexpectedBody(error: z.ZodError): string {
+  return error.issues.map((issue) => issue.path.join(".") || "body").join(", ");
+}
+
+export function createRevolutClient(config: RevolutClientConfig): RevolutClient {
+  const base = config.baseUrl.replace(/\/+$/, "");
+  const headers = { authorization: `Bearer ${config.secretKey}`, "revolut-api-version": config.apiVersion, accept: "application/json" };
+  const call = (what: string, path: string, init: RequestInit) =>
+    fetchWithTimeout("revolut", what, `${base}${path}`, init, config.timeoutMs ?? 10_000,
+      (message, status) => new RevolutApiError(message, status));
+  return {
+    async createOrder(order) {
+      const response = await call("the order creation", "/api/orders", {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        body: JSON.stringify({
+          amount: order.amount,
+          currency: order.currency,
+          merchant_order_ext_ref: order.merchantOrderExtRef,
+          description: order.description,
+        }),
+      });
+      if (!response.ok) {
+        throw new RevolutApiError(`Revolut answered the order creation for ${order.merchantOrderExtRef} with HTTP ${response.status}`,
+          response.status, await providerReason(response));
+      }
+      const body = createdOrderSchema.safeParse(await response.json().catch(() => null));
+      if (!body.success) {
+        throw new RevolutApiError(`Revolut answered the order creation with an unexpected body (${unexpectedBody(body.error)})`, 502);
+      }
+      return body.data;
+    },
+
+    async order(orderId) {
+      const response = await call(`for order ${orderId}`, `/api/orders/${encodeURIComponent(orderId)}`, { headers });
+      if (response.status === 404) throw new RevolutApiError(`Revolut knows no order ${orderId}`, 404);
+      if (!response.ok) throw new RevolutApiError(`Revolut answered order ${orderId} with HTTP ${response.status}`, response.status);
+      const body = orderSchema.safeParse(await response.json().catch(() => null));
+      if (!body.success) {
+        throw new RevolutApiError(`Revolut answered order ${orderId} with an unexpected body (${unexpectedBody(body.error)})`, response.status);
+      }
+      return body.data;
+    },
+  };
+}
+
+let fromEnv: RevolutClient | undefined;
+
+/** The process's client, configured from REVOLUT_API_BASE_URL, REVOLUT_API_KEY and REVOLUT_API_VERSION. */
+export function revolutClientFromEnv(): RevolutClient {
+  if (!fromEnv) {
+    const e = env("REVOLUT_API_BASE_URL", "REVOLUT_API_KEY", "REVOLUT_API_VERSION", "PROVIDER_TIMEOUT_MS");
+    fromEnv = createRevolutClient({
+      baseUrl: e.REVOLUT_API_BASE_URL,
+      secretKey: e.REVOLUT_API_KEY,
+      apiVersion: e.REVOLUT_API_VERSION,
+      timeoutMs: e.PROVIDER_TIMEOUT_MS,
+    });
+  }
+  return fromEnv;
+}

@@ -1,0 +1,95 @@
+// The Stripe API calls the functions make, through the official `stripe` package with fetch so
+// that the same code runs under Deno and Node: creating the PaymentIntent of a top-up. The API
+// host comes from STRIPE_API_BASE_URL (https://api.stripe.com in production, a stand-in in
+// tests); the SDK's own retries are off because the caller retries with the same intent.
+import Stripe from "stripe";
+import { env } from "../../env.ts";
+import { ProviderError } from "../errors.ts";
+
+export interface StripeClientConfig {
+  secretKey: string;
+  /** e.g. https://api.stripe.com; host, port and protocol are taken from it. */
+  baseUrl: string;
+  timeoutMs?: number;
+}
+
+/** Stripe refused or did not answer (its `kind` says which). Safe to store and log. */
+export class StripeApiError extends ProviderError {
+  constructor(message: string, httpStatus: number | null, reason: string | null = null) {
+    super("stripe", message, httpStatus, reason);
+    this.name = "StripeApiError";
+  }
+}
+
+export interface NewPaymentIntent {
+  /** Minor units. */
+  amount: number;
+  currency: string;
+  /** Our intent id: the Idempotency-Key and metadata.intent_id, so a retry returns the same PaymentIntent. */
+  intentId: string;
+}
+
+export interface CreatedPaymentIntent {
+  id: string;
+  clientSecret: string;
+}
+
+export interface StripeClient {
+  createPaymentIntent(intent: NewPaymentIntent): Promise<CreatedPaymentIntent>;
+}
+
+/** The SDK pointed at `baseUrl`, talking through fetch. */
+export function createStripeSdk(config: StripeClientConfig): Stripe {
+  const url = new URL(config.baseUrl);
+  const protocol = url.protocol === "http:" ? "http" : "https";
+  return new Stripe(config.secretKey, {
+    httpClient: Stripe.createFetchHttpClient(),
+    host: url.hostname,
+    port: url.port === "" ? (protocol === "http" ? 80 : 443) : Number(url.port),
+    protocol,
+    timeout: config.timeoutMs ?? 10_000,
+    maxNetworkRetries: 0,
+  });
+}
+
+function asStripeApiError(error: unknown, what: string): StripeApiError {
+  if (error instanceof Stripe.errors.StripeError) {
+    const status = typeof error.statusCode === "number" ? error.statusCode : null;
+    const reason = [error.decline_code ?? error.code, error.message].filter(Boolean).join(": ").slice(0, 500) || null;
+    const answered = status === null ? `did not answer ${what} (${error.type})` : `answered ${what} with HTTP ${status}`;
+    return new StripeApiError(`Stripe ${answered}`, status, status === null ? null : reason);
+  }
+  return new StripeApiError(`Stripe did not answer ${what}: ${(error as Error).name}`, null);
+}
+
+export function createStripeClient(config: StripeClientConfig): StripeClient {
+  const stripe = createStripeSdk(config);
+  return {
+    async createPaymentIntent(intent) {
+      let created: Stripe.PaymentIntent;
+      try {
+        created = await stripe.paymentIntents.create(
+          { amount: intent.amount, currency: intent.currency.toLowerCase(), metadata: { intent_id: intent.intentId } },
+          { idempotencyKey: intent.intentId },
+        );
+      } catch (error) {
+        throw asStripeApiError(error, `the PaymentIntent creation for ${intent.intentId}`);
+      }
+      if (!created.client_secret) {
+        throw new StripeApiError(`Stripe answered the PaymentIntent creation for ${intent.intentId} without a client_secret`, 502);
+      }
+      return { id: created.id, clientSecret: created.client_secret };
+    },
+  };
+}
+
+let fromEnv: StripeClient | undefined;
+
+/** The process's client, configured from STRIPE_SECRET_KEY and STRIPE_API_BASE_URL. */
+export function stripeClientFromEnv(): StripeClient {
+  if (!fromEnv) {
+    const e = env("STRIPE_SECRET_KEY", "STRIPE_API_BASE_URL", "PROVIDER_TIMEOUT_MS");
+    fromEnv = createStripeClient({ secretKey: e.STRIPE_SECRET_KEY, baseUrl: e.STRIPE_API_BASE_URL, timeoutMs: e.PROVIDER_TIMEOUT_MS });
+  }
+  return fromEnv;
+}

@@ -1,0 +1,44 @@
+// The deployed payments API: createPaymentsApp with the process's database client, rate
+// limiter, token verifier and provider clients, all made on the first request so that loading
+// the function never needs its configuration (a missing variable is a 500 configuration_error).
+import { verifierFromEnv } from "../_shared/auth.ts";
+import { createSql } from "../_shared/db.ts";
+import { createLogger } from "../_shared/logger.ts";
+import { momoCallbackUrlFromEnv } from "../_shared/providers/momo/callback-url.ts";
+import { momoClientFromEnv } from "../_shared/providers/momo/client.ts";
+import { revolutClientFromEnv } from "../_shared/providers/revolut/client.ts";
+import { stripeClientFromEnv } from "../_shared/providers/stripe/client.ts";
+import { rateLimiterFromEnv, rateLimitPerMinute } from "../_shared/rate-limit/config.ts";
+import { createPaymentsApp, type PaymentsDependencies } from "./app.ts";
+
+const logger = createLogger();
+let dependencies: PaymentsDependencies | undefined;
+
+function dependenciesFromEnv(): PaymentsDependencies {
+  if (!dependencies) {
+    const sql = createSql();
+    dependencies = {
+      sql,
+      limiter: rateLimiterFromEnv(sql, (event, fields) => logger.warn(event, fields)),
+      rateLimitPerMinute: rateLimitPerMinute("payments"),
+      verifyToken: verifierFromEnv(),
+      // Each client reads its own configuration when first used, so a top-up through one
+      // provider never needs another provider's secrets.
+      providers: {
+        get stripe() {
+          return stripeClientFromEnv();
+        },
+        get momo() {
+          return momoClientFromEnv();
+        },
+        get revolut() {
+          return revolutClientFromEnv();
+        },
+        momoCallbackUrl: momoCallbackUrlFromEnv,
+      },
+    };
+  }
+  return dependencies;
+}
+
+export default createPaymentsApp({ logger, dependencies: dependenciesFromEnv });

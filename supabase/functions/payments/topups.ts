@@ -1,0 +1,172 @@
+// POST /payments/topups and GET /payments/topups/:id (docs/PAYMENTS.md).
+// A top-up: claim the Idempotency-Key, payment_intent_create as the user (committed before the
+// provider is called, so that a retry finds the same intent), the provider call idempotent on
+// that intent, payment_intent_attach as the service, then the answer, stored for replays. A
+// provider's refusal fails the intent and is answered (and stored) as 422; a provider that is
+// unavailable leaves the intent requires_payment, releases the key and answers 502, so that
+// the same key retried later finishes the job.
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { JSONValue } from "postgres";
+import { z } from "zod";
+import { parseJsonBody } from "../_shared/body.ts";
+import { errorResponse, HttpError, parseOrThrow } from "../_shared/errors.ts";
+import { idempotencyKeyOf, REPLAYED_HEADER, requestHash, type StoredResponse } from "../_shared/idempotency.ts";
+import { allowMethods } from "../_shared/middleware.ts";
+import { ProviderError } from "../_shared/providers/errors.ts";
+import { sqlHttpError } from "../_shared/sql-errors.ts";
+import type { PaymentsApp, PaymentsContext, PaymentsRoutes } from "./app.ts";
+import { type Intent, startProviderPayment } from "./provider-calls.ts";
+
+/** Longer than a provider call may take (10 s timeout) plus the database steps around it. */
+const LEASE_SECONDS = 60;
+
+const jsonObject = z.record(z.string(), z.unknown(), { error: "must be a JSON object" });
+
+export const topUpSchema = z.strictObject({
+  provider: z.enum(["stripe", "momo", "revolut"]),
+  account_id: z.uuid({ error: "must be a UUID" }),
+  amount: z.int({ error: "must be a whole number of minor units" }).positive("must be positive").max(Number.MAX_SAFE_INTEGER),
+  currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as UGX"),
+  msisdn: z.string().regex(/^[1-9][0-9]{7,14}$/, "must be E.164 digits with the country code, no +").optional(),
+  idempotency_key: z.string().optional(),
+}).refine((body) => body.provider !== "momo" || body.msisdn !== undefined, {
+  path: ["msisdn"],
+  message: "is required for momo (the payer's number)",
+});
+type TopUpInput = z.output<typeof topUpSchema>;
+
+type Claim =
+  | { outcome: "replay"; response: StoredResponse }
+  | { outcome: "mismatch" }
+  | { outcome: "in_progress" }
+  | { outcome: "work"; intent: Intent };
+
+interface ClaimRow {
+  outcome: "new" | "resumed" | "replay" | "mismatch" | "in_progress";
+  response_status: number | null;
+  response_body: unknown;
+}
+
+function intentView(intent: Intent) {
+  return { id: intent.id, status: intent.status, provider: intent.provider, amount: Number(intent.amount), currency: intent.currency };
+}
+
+async function errorBody(error: HttpError, correlationId: string): Promise<StoredResponse> {
+  return { status: error.status, body: await errorResponse(error, correlationId).json() };
+}
+
+function declined(intent: Intent, reason: string | null): HttpError {
+  return new HttpError(422, "provider_declined", `The provider declined the top-up${reason ? `: ${reason}` : "."}`, {
+    provider: intent.provider,
+    reason,
+    intent: intentView(intent),
+  });
+}
+
+export function registerTopUpRoutes(app: PaymentsApp, routes: PaymentsRoutes): void {
+  /** Claims the key and, for a fresh or resumed claim, creates (or finds again) the intent. */
+  const claim = (c: PaymentsContext, key: string, hash: string, path: string, input: TopUpInput) =>
+    routes.asCaller<Claim>(c, async (tx) => {
+      const [row] = await tx<ClaimRow[]>`
+        select * from payments_api.request_claim(${key}, ${hash}, 'POST', ${path}, ${LEASE_SECONDS})`;
+      if (row!.outcome === "replay") return { outcome: "replay", response: { status: row!.response_status!, body: row!.response_body } };
+      if (row!.outcome === "mismatch") return { outcome: "mismatch" };
+      if (row!.outcome === "in_progress") return { outcome: "in_progress" };
+      try {
+        const [intent] = await tx.savepoint((sp) => sp<Intent[]>`
+          select * from public.payment_intent_create(${input.provider}, ${input.account_id}::uuid, ${input.amount}::bigint,
+                                              ${input.currency}, ${key})`);
+        return { outcome: "work", intent: intent! };
+      } catch (error) {
+        // A refusal of the SQL checks (not the caller's account, frozen, ...) is the answer.
+        const refusal = sqlHttpError(error);
+        if (!refusal || refusal.status >= 500) throw error;
+        const response = await errorBody(refusal, c.get("correlationId"));
+        await tx`select payments_api.request_complete(${key}, ${response.status}, ${tx.json(response.body as JSONValue)})`;
+        return { outcome: "replay", response };
+      }
+    });
+
+  /** The provider call and what follows it; the answer to store, or a throw for a 502/500. */
+  async function topUp(c: PaymentsContext, intent: Intent, input: TopUpInput): Promise<StoredResponse> {
+    const correlationId = c.get("correlationId");
+    // Resumed after the failure was recorded but before its answer was stored.
+    if (intent.status === "failed") return errorBody(declined(intent, intent.failure_reason), correlationId);
+    let payment;
+    try {
+      payment = await startProviderPayment(routes.providers(), intent, { msisdn: input.msisdn });
+    } catch (error) {
+      if (!(error instanceof ProviderError) || error.kind !== "declined") throw error;
+      const reason = error.reason ?? error.message;
+      const [failed] = await routes.asService(c, (tx) => tx<Intent[]>`
+        select * from public.payment_record_failure(${intent.id}::uuid, ${`${intent.provider}: ${reason}`.slice(0, 500)})`);
+      routes.logger.warn("provider_declined", { provider: intent.provider, intent_id: intent.id, http_status: error.httpStatus, reason });
+      return errorBody(declined(failed!, reason), correlationId);
+    }
+    // payment_intent_attach returns the intent as it is when it already has this reference.
+    const [attached] = await routes.asService(c, (tx) => tx<Intent[]>`
+      select * from public.payment_intent_attach(${intent.id}::uuid, ${payment.providerRef})`);
+    return { status: 201, body: { intent: intentView(attached!), next_action: payment.nextAction } };
+  }
+
+  app.post("/topups", async (c) => {
+    const raw = c.get("rawBody");
+    const body = raw.length === 0 ? {} : parseJsonBody(raw, jsonObject);
+    const key = idempotencyKeyOf(c.req.raw.headers, body);
+    const input = parseOrThrow(topUpSchema, body);
+    const path = new URL(c.req.url).pathname;
+    const hash = await requestHash("POST", path, body);
+
+    const claimed = await claim(c, key, hash, path, input);
+    if (claimed.outcome === "mismatch") {
+      throw new HttpError(422, "idempotency_key_reused", `Idempotency key ${key} was already used for a different request.`);
+    }
+    if (claimed.outcome === "in_progress") {
+      throw new HttpError(409, "request_in_progress", `A request with idempotency key ${key} is still being processed; retry shortly.`,
+        null, { "retry-after": "1" });
+    }
+    let response: StoredResponse;
+    let replayed = true;
+    if (claimed.outcome === "replay") {
+      response = claimed.response;
+    } else {
+      replayed = false;
+      const intent = claimed.intent;
+      try {
+        response = await topUp(c, intent, input);
+      } catch (error) {
+        // No answer to store: the next request with this key resumes the same intent.
+        await routes.asCaller(c, (tx) => tx`select payments_api.request_release(${key})`);
+        if (error instanceof ProviderError) {
+          routes.logger.warn("provider_unavailable", {
+            provider: error.provider, intent_id: intent.id, http_status: error.httpStatus, error: error.message,
+          });
+          throw new HttpError(502, "provider_unavailable",
+            "The payment provider is unavailable; retry later with the same Idempotency-Key.", {
+              provider: error.provider,
+              intent: intentView(intent),
+            });
+        }
+        throw error;
+      }
+      await routes.asCaller(c, (tx) =>
+        tx`select payments_api.request_complete(${key}, ${response.status}, ${tx.json(response.body as JSONValue)})`
+      );
+    }
+    return c.json(response.body as object, response.status as ContentfulStatusCode, { [REPLAYED_HEADER]: String(replayed) });
+  });
+  app.all("/topups", allowMethods("POST"));
+
+  app.get("/topups/:id", async (c) => {
+    const id = z.uuid().safeParse(c.req.param("id"));
+    const found = !id.success ? [] : await routes.asCaller(c, (tx) => tx<{ intent: Intent & Record<string, unknown>; payment: unknown }[]>`
+      select to_jsonb(i) as intent,
+             (select to_jsonb(p) from public.payments p where p.intent_id = i.id order by p.created_at limit 1) as payment
+        from public.payment_intents i
+       where i.id = ${id.data}::uuid`);
+    if (found.length === 0) throw new HttpError(404, "not_found", "No such top-up.");
+    const { intent, payment } = found[0]!;
+    return c.json({ intent: { ...intent, amount: Number(intent.amount) }, payment });
+  });
+  app.all("/topups/:id", allowMethods("GET"));
+}

@@ -1,0 +1,102 @@
+// A functions gateway of its own for the top-up journeys: the three provider stand-ins on free
+// ports and a Deno gateway (the same serve-functions.ts as the test stack, on the test
+// database) whose provider base URLs point at them. The functions learn nothing else: they
+// read the URLs from their environment as in production.
+import { openSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type FunctionsServer, startFunctionsServer } from "../../../packages/local-stack/src/functions-server.ts";
+import { freePort } from "../../../packages/local-stack/src/ports.ts";
+import { TokenMinter } from "../../../packages/local-stack/src/tokens.ts";
+import { type AdminAnswer, answerOf } from "./admin-fixtures.ts";
+import { testDatabaseUrl } from "./functions-env.ts";
+import { createUserWithAccount, type Sql } from "./payments-fixtures.ts";
+import {
+  type MomoStandIn,
+  momoStandInOptionsFromEnv,
+  type RevolutStandIn,
+  revolutStandInOptionsFromEnv,
+  startMomoStandIn,
+  startRevolutStandIn,
+  startStripeStandIn,
+  type StripeStandIn,
+} from "./provider-standins.ts";
+
+export interface PaymentsGateway {
+  /** …/functions/v1 of this gateway. */
+  url: string;
+  stripe: StripeStandIn;
+  momo: MomoStandIn;
+  revolut: RevolutStandIn;
+  stop(): Promise<void>;
+}
+
+export const PROVIDER_TIMEOUT_MS = 1_500;
+export const MOMO_TOKEN_LIFETIME_SECONDS = 62;
+
+export async function startPaymentsGateway(): Promise<PaymentsGateway> {
+  const stripe = await startStripeStandIn({ secretKey: process.env.STRIPE_SECRET_KEY! });
+  // MoMo's client renews a token a minute before it expires: 62 s tokens are reused for 2 s.
+  const momo = await startMomoStandIn({ ...momoStandInOptionsFromEnv(), tokenLifetimeSeconds: MOMO_TOKEN_LIFETIME_SECONDS });
+  const revolut = await startRevolutStandIn(revolutStandInOptionsFromEnv());
+  const port = await freePort();
+  let server: FunctionsServer;
+  try {
+    server = await startFunctionsServer({
+      port,
+      env: {
+        SUPABASE_DB_URL: testDatabaseUrl,
+        STRIPE_API_BASE_URL: stripe.url,
+        MOMO_API_BASE_URL: momo.url,
+        REVOLUT_API_BASE_URL: revolut.url,
+        PUBLIC_FUNCTIONS_URL: `http://127.0.0.1:${port}/functions/v1`,
+        PROVIDER_TIMEOUT_MS: String(PROVIDER_TIMEOUT_MS),
+      },
+      output: openSync(join(tmpdir(), `mfuko-payments-gateway-${port}.log`), "a"),
+    });
+  } catch (error) {
+    await Promise.all([stripe.close(), momo.close(), revolut.close()]);
+    throw error;
+  }
+  return {
+    url: server.url,
+    stripe,
+    momo,
+    revolut,
+    stop: async () => {
+      await server.stop();
+      await Promise.all([stripe.close(), momo.close(), revolut.close()]);
+    },
+  };
+}
+
+export interface TopUpUser {
+  userId: string;
+  accountId: string;
+  token: string;
+}
+
+/** A new user with an account in `currency` and an access token. */
+export async function topUpUser(sql: Sql, currency: string): Promise<TopUpUser> {
+  const { userId, accountId } = await createUserWithAccount(sql, currency);
+  const token = await new TokenMinter(process.env.SUPABASE_JWT_SECRET!).user({ id: userId, email: `${userId}@mfuko.test` });
+  return { userId, accountId, token };
+}
+
+/** A call to the payments function through the gateway. */
+export async function callPayments(
+  base: string,
+  method: string,
+  path: string,
+  call: { token?: string | null; body?: unknown; idempotencyKey?: string } = {},
+): Promise<AdminAnswer> {
+  const headers: Record<string, string> = {};
+  if (call.token) headers.authorization = `Bearer ${call.token}`;
+  if (call.idempotencyKey) headers["idempotency-key"] = call.idempotencyKey;
+  if (call.body !== undefined) headers["content-type"] = "application/json";
+  return answerOf(await fetch(`${base}/payments${path}`, {
+    method,
+    headers,
+    body: call.body === undefined ? undefined : typeof call.body === "string" ? call.body : JSON.stringify(call.body),
+  }));
+}
