@@ -76,9 +76,13 @@ declare
   v_user uuid := private.payments_api_user();
   v_row private.payments_requests;
 begin
-  if p_key is null or length(p_key) not between 1 and 255 then
-    perform private.wallet_fail('22023', 'idempotency key is required (1 to 255 characters)');
+  if p_key is null or length(p_key) not between 1 and private.input_limit('identifier') then
+    perform private.wallet_fail('22023',
+      pg_catalog.format('idempotency key is required (1 to %s characters)', private.input_limit('identifier')));
   end if;
+  perform private.require_within(p_request_hash, 'identifier', 'p_request_hash');
+  perform private.require_within(p_method, 'identifier', 'p_method');
+  perform private.require_within(p_path, 'path', 'p_path');
   if p_lease_seconds is null or p_lease_seconds not between 1 and 600 then
     perform private.wallet_fail('22023', 'the lease must be 1 to 600 seconds');
   end if;
@@ -118,6 +122,7 @@ security definer
 set search_path = ''
 as $$
 begin
+  perform private.require_within(p_body, 'document', 'p_body');
   update private.payments_requests r
      set response_status = p_status, response_body = p_body, completed_at = now()
    where r.user_id = private.payments_api_user() and r.idempotency_key = p_key and r.completed_at is null;

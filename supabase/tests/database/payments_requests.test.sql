@@ -1,6 +1,6 @@
 -- payments_api: the idempotency records of the payments function (top-ups), kept as leases.
 begin;
-select plan(19);
+select plan(23);
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('a6000000-0000-4000-8000-000000000001', 'payreq-user@test.local', '{}'),
@@ -41,6 +41,13 @@ select throws_ok($$ select payments_api.request_complete('k-1', 200, '{}') $$, '
   'a completed request cannot be completed again');
 select throws_ok($$ select payments_api.request_claim('', repeat('a', 64), 'POST', '/payments/topups', 60) $$, '22023', null,
   'an empty key: 22023');
+select throws_ok($$ select payments_api.request_claim('k-big', repeat('a', 64), 'POST', '/' || repeat('p', 2048), 60) $$, '22023',
+  'p_path must be at most 2048 characters', 'a path over its bound: 22023');
+select results_eq($$ select outcome from payments_api.request_claim('k-big', repeat('a', 64), 'POST', '/payments/topups', 60) $$,
+  $$ values ('new') $$, 'and nothing was claimed: the key is still fresh');
+select lives_ok($$ select payments_api.request_claim('k-big-2', repeat('a', 64), 'POST', '/payments/topups', 60) $$, 'a fresh key is claimed');
+select throws_ok($$ select payments_api.request_complete('k-big-2', 201, jsonb_build_object('x', repeat('w', 8388600))) $$, '22023',
+  'p_body must be at most 8388608 bytes of JSON', 'an answer over its bound: 22023');
 
 select set_config('request.jwt.claims', '{"sub":"a6000000-0000-4000-8000-000000000002","role":"authenticated"}', true);
 select results_eq($$ select outcome from payments_api.request_claim('k-1', repeat('c', 64), 'POST', '/payments/topups', 60) $$,
