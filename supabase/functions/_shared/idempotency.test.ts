@@ -1,7 +1,7 @@
-// The pure half of admin idempotency: which key a request carries, and the request hash that
-// tells a replay (same hash) from a reuse of the key for another request (422).
+// The pure half of request idempotency (admin and payments): which key a request carries, and
+// the request hash that tells a replay (same hash) from a reuse of the key for another request (422).
 import { describe, expect, it } from "vitest";
-import { HttpError } from "../_shared/errors.ts";
+import { HttpError } from "./errors.ts";
 import { idempotencyKeyOf, requestHash } from "./idempotency.ts";
 
 function refusal(headers: Record<string, string>, body: Record<string, unknown>): HttpError {
