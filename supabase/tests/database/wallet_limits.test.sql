@@ -3,7 +3,7 @@
 -- service's and admins' moves unlimited; who reads and changes the tiers, and the audit rows
 -- of an admin's change.
 begin;
-select plan(48);
+select plan(50);
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('b9000000-0000-4000-8000-000000000001', 'limits-payer@test.local', '{}'),
@@ -161,9 +161,15 @@ reset role;
 select ok(not has_table_privilege('authenticated', 'private.wallet_limit_usage', 'select')
           and not has_table_privilege('service_role', 'private.wallet_limit_usage', 'select'),
   'no API role reads the usage counters');
-select ok(not has_table_privilege('anon', 'public.wallet_limit_tiers', 'select')
-          and not has_table_privilege('service_role', 'public.wallet_limit_tiers', 'update'),
-  'anon reads no tier, and no API role writes one');
+select is((select count(*) from unnest(array['anon', 'authenticated', 'service_role']) r
+            cross join unnest(array['insert', 'update', 'delete', 'truncate']) p
+            where has_table_privilege(r, 'public.wallet_limit_tiers', p)), 0::bigint,
+  'no API role may insert, update, delete or truncate a tier');
+select ok(not has_table_privilege('anon', 'public.wallet_limit_tiers', 'select'), 'anon reads no tier');
+select is((select count(*) from pg_class c
+            where c.oid in ('public.wallet_limit_tiers'::regclass, 'private.wallet_limit_usage'::regclass)
+              and c.relrowsecurity and c.relforcerowsecurity), 2::bigint,
+  'RLS is enabled and forced on the tiers and the usage counters');
 
 select * from finish();
 rollback;
