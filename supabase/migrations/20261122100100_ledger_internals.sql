@@ -607,7 +607,8 @@ $$;
 -- step and the re-reads of the transaction that batches need (docs/LEDGER.md measures the
 -- difference). A replay returns the original and changes nothing. p_limited: a payment the
 -- sender's owner made, checked against the limits of its tier once it is known to be new (a
--- replay is neither counted again nor refused); private.wallet_check_limits.
+-- replay is neither counted again nor refused) and its sender is locked;
+-- private.wallet_check_limits.
 create function private.wallet_post_one(
   p_scope uuid,
   p_kind text,
@@ -654,12 +655,14 @@ begin
     return v_result;
   end if;
 
-  if p_limited then
-    perform private.wallet_check_limits(p_from, p_amount, p_currency);
-  end if;
   insert into public.wallet_entries (transaction_id, account_id, amount)
   values (v_result.id, p_from, -p_amount), (v_result.id, p_to, p_amount);
   perform private.wallet_apply(array[p_from, p_to], array[-p_amount, p_amount], array[-p_amount, p_amount], p_force, false);
+  -- Under the sender's row lock, which the account's other payments wait for anyway: its
+  -- usage counter is never waited for. A refusal rolls back everything above.
+  if p_limited then
+    perform private.wallet_check_limits(p_from, p_amount, p_currency);
+  end if;
   return v_result;
 end;
 $$;

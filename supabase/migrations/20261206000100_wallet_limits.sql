@@ -52,9 +52,11 @@ select audit.attach('public.wallet_limit_tiers');
 
 -- WL009 when a payment of p_amount from p_account would pass a limit of its tier, else
 -- counts it. Call it in the payment's transaction, once the payment is known to be new (a
--- replay must not count twice). The counter row's lock serialises the account's payments
--- until commit: two concurrent payments never pass a cap together. A transaction that began
--- before a newer one (its now() is older) counts towards the newer period.
+-- replay must not count twice), after the account's row is locked (wallet_apply): the
+-- counter row's lock then costs no wait, and either lock alone serialises the account's
+-- payments until commit, so two concurrent payments never pass a cap together. A
+-- transaction that began before a newer one (its now() is older) counts towards the newer
+-- period.
 create function private.wallet_check_limits(p_account uuid, p_amount bigint, p_currency text) returns void
 language plpgsql
 set search_path = ''
