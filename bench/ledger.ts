@@ -4,7 +4,9 @@
 //      TPC-B-like script, at 1, 8 and 20 clients, 50 funded accounts;
 //   2. the hot account: every transfer pays one merchant, which has balance shards (the
 //      design for hot accounts); ratio to the uniform case, next to a merchant without them;
-//   3. wallet_transfer_batch with 100 transfers per call; transfers/s and ratio to single calls.
+//   3. wallet_transfer_batch with 100 transfers per call; transfers/s and ratio to single calls;
+//   4. limits: wallet_transfer as the sending account's owner with the tier's limits checked,
+//      vs the same with private.wallet_check_limits swapped for an empty body.
 // TPC-B runs in a database of its own (mfuko_bench_tpcb, dropped afterwards). After every
 // ledger run the invariants are checked and the number of transactions is compared with what
 // pgbench reports; any failure makes the run (and the script) fail.
@@ -39,6 +41,8 @@ const MERCHANT_SHARDS = 16;
 /** The hot-account cases alternate in this many short runs (see measureInterleaved). */
 const HOT_ROUNDS = 4;
 const BATCH_SIZE = 100;
+/** Clients of the limits runs. */
+const LIMITS_CLIENTS = 8;
 const CURRENCY = "USD";
 const TPCB_DATABASE = "mfuko_bench_tpcb";
 
@@ -54,6 +58,20 @@ function transferScript(run: string, keyPrefix: string, merchant?: number): stri
     `\\set t 1 + (:f + random(0, ${ACCOUNTS - 2})) % ${ACCOUNTS}`,
     `\\set amt random(1, 100)`,
     `select public.wallet_transfer(${account(run, ":f")}, ${account(run, merchant === undefined ? ":t" : String(merchant))}, :amt, '${CURRENCY}', '${keyPrefix}' || gen_random_uuid()::text);`,
+    "",
+  ].join("\n");
+}
+
+/** Transfers between the 50 accounts, each made by the sender's owner (its id is the account's). */
+function userTransferScript(run: string, keyPrefix: string): string {
+  return [
+    `\\set f random(1, ${ACCOUNTS})`,
+    `\\set t 1 + (:f + random(0, ${ACCOUNTS - 2})) % ${ACCOUNTS}`,
+    `\\set amt random(1, 100)`,
+    // One statement, as PostgREST sends it: the claims are set (offset 0 keeps that subquery
+    // from being flattened) before the call reads them.
+    `select public.wallet_transfer(${account(run, ":f")}, ${account(run, ":t")}, :amt, '${CURRENCY}', '${keyPrefix}' || gen_random_uuid()::text)`,
+    `  from (select set_config('request.jwt.claims', json_build_object('role', 'authenticated', 'sub', ${account(run, ":f")})::text, true) offset 0) claims;`,
     "",
   ].join("\n");
 }
@@ -96,7 +114,8 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
     await sql`select public.wallet_set_balance_shards(${fixture.ids[SHARDED_MERCHANT - 1]!}, ${MERCHANT_SHARDS})`;
 
     // TPC-B runs in its own database as the superuser; ledger scripts as service_role, like the functions.
-    const runOnce = async (label: string, clients: number, script: string | undefined, transfersPerCall: number, seconds: number) => {
+    const runOnce = async (label: string, clients: number, script: string | undefined, transfersPerCall: number, seconds: number,
+                           role = "service_role") => {
       await sql`checkpoint`;
       const keyPrefix = `bench-${run}-${label}-`;
       let scriptFile: string | undefined;
@@ -106,7 +125,7 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
       }
       const result = await runPgbench({
         dbUrl: options.dbUrl,
-        ...(script ? { role: "service_role", script: scriptFile } : { database: TPCB_DATABASE }),
+        ...(script ? { role, script: scriptFile } : { database: TPCB_DATABASE }),
         clients,
         seconds,
         workDir,
@@ -127,11 +146,14 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
     // each, pooled per case: on this shared 2-core machine the throughput of back-to-back
     // 20 s runs drifts by +-15 %, and alternating puts that drift on every case alike.
     const roundSeconds = Math.max(1, Math.round(options.seconds / HOT_ROUNDS));
-    const measureInterleaved = async (clients: number, cases: Array<[label: string, script: string]>) => {
-      const rounds = new Map<string, PgbenchRun[]>(cases.map(([label]) => [label, []]));
+    // A case may prepare the database before each of its rounds, and run as another role.
+    type Case = { label: string; script: string; role?: string; before?: () => Promise<unknown> };
+    const measureInterleaved = async (clients: number, cases: Case[]) => {
+      const rounds = new Map<string, PgbenchRun[]>(cases.map(({ label }) => [label, []]));
       for (let round = 1; round <= HOT_ROUNDS; round++) {
-        for (const [label, script] of cases) {
-          rounds.get(label)!.push(await runOnce(`${label}-r${round}`, clients, script, 1, roundSeconds));
+        for (const { label, script, role, before } of cases) {
+          await before?.();
+          rounds.get(label)!.push(await runOnce(`${label}-r${round}`, clients, script, 1, roundSeconds, role));
         }
       }
       for (const [label, results] of rounds) runs.set(label, poolRuns(results));
@@ -142,11 +164,30 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
       await measure(`transfer-c${clients}`, clients, transferScript(run, "{{KEY}}"));
       if (clients > 1) {
         await measureInterleaved(clients, [
-          [`uniform-c${clients}`, transferScript(run, "{{KEY}}")],
-          [`hot-c${clients}`, transferScript(run, "{{KEY}}", SHARDED_MERCHANT)],
-          [`hot-one-row-c${clients}`, transferScript(run, "{{KEY}}", ROW_MERCHANT)],
+          { label: `uniform-c${clients}`, script: transferScript(run, "{{KEY}}") },
+          { label: `hot-c${clients}`, script: transferScript(run, "{{KEY}}", SHARDED_MERCHANT) },
+          { label: `hot-one-row-c${clients}`, script: transferScript(run, "{{KEY}}", ROW_MERCHANT) },
         ]);
       }
+    }
+
+    // Limits: the senders in the merchant tier, its limits raised out of reach (the check's
+    // work does not depend on their values), restored afterwards; the check's real body and
+    // an empty one swapped in before each round.
+    const [{ definition: checkLimits }] = await sql<{ definition: string }[]>`
+      select pg_get_functiondef('private.wallet_check_limits(uuid, bigint, text)'::regprocedure) as definition`;
+    const noLimits = checkLimits.replace(/\$function\$[\s\S]*\$function\$/, () => "$function$ begin end $function$");
+    const [merchant] = await sql`select max_single, max_daily, max_per_hour from public.wallet_limit_tiers where tier = 'merchant'`;
+    await sql`update public.wallet_accounts set limit_tier = 'merchant' where id = any(${fixture.ids.slice(0, ACCOUNTS)}::uuid[])`;
+    await sql`select public.wallet_update_limit_tier('merchant', 10000000000, 9000000000000000000, 2147483647)`;
+    try {
+      await measureInterleaved(LIMITS_CLIENTS, [
+        { label: `limits-c${LIMITS_CLIENTS}`, script: userTransferScript(run, "{{KEY}}"), role: "authenticated", before: () => sql.unsafe(checkLimits) },
+        { label: `no-limits-c${LIMITS_CLIENTS}`, script: userTransferScript(run, "{{KEY}}"), role: "authenticated", before: () => sql.unsafe(noLimits) },
+      ]);
+    } finally {
+      await sql.unsafe(checkLimits);
+      await sql`select public.wallet_update_limit_tier('merchant', ${merchant!.max_single}, ${merchant!.max_daily}, ${merchant!.max_per_hour})`;
     }
     const single = runs.get(`transfer-c${options.batchClients}`) ??
       (await measure(`transfer-c${options.batchClients}`, options.batchClients, transferScript(run, "{{KEY}}")));
@@ -193,6 +234,17 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
         notes: [
           `Senders chosen uniformly among the 50 accounts. uniform: transfers between the 50 accounts, as in the throughput runs. hot: every transfer pays a merchant with ${MERCHANT_SHARDS} balance shards (wallet_set_balance_shards), the design for hot accounts. hot-one-row: a merchant without shards, for comparison: every transfer queues for its row lock, held through the commit flush.`,
           `The three cases alternate in ${HOT_ROUNDS} rounds of ${roundSeconds} s per client count and are pooled per case (mean throughput, percentiles over every transaction), so that the machine's drift between runs falls on all three alike.`,
+        ],
+      },
+      {
+        title: "Limits: a user's transfer with its tier's limits checked",
+        figures: figures([`limits-c${LIMITS_CLIENTS}`, `no-limits-c${LIMITS_CLIENTS}`]),
+        ratios: [
+          ratio(`with limits / without at ${LIMITS_CLIENTS} clients`, tps(`limits-c${LIMITS_CLIENTS}`), tps(`no-limits-c${LIMITS_CLIENTS}`), 0.9,
+            "One primary-key upsert of the sender's usage counter and one join of its account and tier, inside a transfer of about a dozen statements (docs/LEDGER.md, \"Limits\")."),
+        ],
+        notes: [
+          `wallet_transfer between the ${ACCOUNTS} accounts as each sender's owner (role authenticated, the claims set in the same statement), ${LIMITS_CLIENTS} clients. limits: the merchant tier's limits checked (raised out of reach, so that every transfer passes); no-limits: private.wallet_check_limits replaced by an empty body, so that only the check's work differs. The two cases alternate in ${HOT_ROUNDS} rounds of ${roundSeconds} s and are pooled per case.`,
         ],
       },
       {

@@ -7,11 +7,11 @@
 --                               (default: public plus pgrst.db_schemas when set)
 --   rls_audit.financial_tables  tables that must force RLS and give anon nothing,
 --                               `table` (in public) or `schema.table`
---                               (default: the ten financial tables of payments-audit.md and
---                               wallet_balance_shards)
+--                               (default: the ten financial tables of payments-audit.md,
+--                               wallet_balance_shards and wallet_limit_tiers)
 --   rls_audit.append_only       ledger tables no API role may write
 --                               (default: wallet_accounts, wallet_transactions, wallet_entries,
---                               wallet_balance_shards)
+--                               wallet_balance_shards, wallet_limit_tiers)
 --   rls_audit.bypassrls_roles   roles allowed to bypass RLS
 --                               (default: service_role, postgres, supabase_admin)
 -- Example (turn JIT off: on a database whose catalog statistics are stale, such as one just
@@ -32,11 +32,12 @@ with recursive settings as (
     coalesce(
       nullif(current_setting('rls_audit.financial_tables', true), ''),
       'wallet_accounts,wallet_entries,wallet_transactions,payments,payment_intents,'
-      'momo_transactions,revolut_transactions,invoices,subscriptions,refunds,wallet_balance_shards'
+      'momo_transactions,revolut_transactions,invoices,subscriptions,refunds,wallet_balance_shards,'
+      'wallet_limit_tiers'
     ) as financial_tables,
     coalesce(
       nullif(current_setting('rls_audit.append_only', true), ''),
-      'wallet_accounts,wallet_transactions,wallet_entries,wallet_balance_shards'
+      'wallet_accounts,wallet_transactions,wallet_entries,wallet_balance_shards,wallet_limit_tiers'
     ) as append_only,
     coalesce(
       nullif(current_setting('rls_audit.bypassrls_roles', true), ''),

@@ -605,7 +605,10 @@ $$;
 -- wallet_post for exactly one posted transaction, the shape of nearly every call: the same
 -- validation, idempotency and account locking, without the arrays, the set-returning record
 -- step and the re-reads of the transaction that batches need (docs/LEDGER.md measures the
--- difference). A replay returns the original and changes nothing.
+-- difference). A replay returns the original and changes nothing. p_limited: a payment the
+-- sender's owner made, checked against the limits of its tier once it is known to be new (a
+-- replay is neither counted again nor refused) and its sender is locked;
+-- private.wallet_check_limits.
 create function private.wallet_post_one(
   p_scope uuid,
   p_kind text,
@@ -616,7 +619,8 @@ create function private.wallet_post_one(
   p_currency text,
   p_key text,
   p_description text,
-  p_metadata jsonb
+  p_metadata jsonb,
+  p_limited boolean default false
 )
 returns public.wallet_transactions
 language plpgsql
@@ -654,6 +658,11 @@ begin
   insert into public.wallet_entries (transaction_id, account_id, amount)
   values (v_result.id, p_from, -p_amount), (v_result.id, p_to, p_amount);
   perform private.wallet_apply(array[p_from, p_to], array[-p_amount, p_amount], array[-p_amount, p_amount], p_force, false);
+  -- Under the sender's row lock, which the account's other payments wait for anyway: its
+  -- usage counter is never waited for. A refusal rolls back everything above.
+  if p_limited then
+    perform private.wallet_check_limits(p_from, p_amount, p_currency);
+  end if;
   return v_result;
 end;
 $$;
@@ -777,7 +786,7 @@ revoke all on function
   private.wallet_record(uuid, text, uuid[], uuid[], bigint[], text[], text[], text[], jsonb[], uuid),
   private.wallet_write_entries(uuid[]),
   private.wallet_post(uuid, text, boolean, uuid[], uuid[], bigint[], text[], text[], text[], jsonb[], uuid),
-  private.wallet_post_one(uuid, text, boolean, uuid, uuid, bigint, text, text, text, jsonb),
+  private.wallet_post_one(uuid, text, boolean, uuid, uuid, bigint, text, text, text, jsonb, boolean),
   private.wallet_lock_account(uuid),
   private.wallet_lock_hold(uuid),
   private.wallet_reserve(text, uuid, uuid, bigint, text, text, jsonb),

@@ -96,7 +96,7 @@ begin
     end if;
   end if;
   return private.wallet_post_one(v_scope, 'transfer', false, p_from, p_to, p_amount, p_currency,
-                                 p_idempotency_key, p_description, p_metadata);
+                                 p_idempotency_key, p_description, p_metadata, v_caller = 'user');
 end;
 $$;
 

@@ -153,17 +153,23 @@ isOneToOne: false
                   ]
                 },"wallet_accounts": {
                   Row: {
-                    "allow_negative": boolean,"available": number,"balance": number,"balance_shards": number,"code": string | null,"created_at": string,"currency": string,"id": string,"kind": string,"owner_id": string | null,"status": string,"updated_at": string
+                    "allow_negative": boolean,"available": number,"balance": number,"balance_shards": number,"code": string | null,"created_at": string,"currency": string,"id": string,"kind": string,"limit_tier": string,"owner_id": string | null,"status": string,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "allow_negative"?: boolean,"available"?: number,"balance"?: number,"balance_shards"?: number,"code"?: string | null,"created_at"?: string,"currency": string,"id"?: string,"kind": string,"owner_id"?: string | null,"status"?: string,"updated_at"?: string
+                    "allow_negative"?: boolean,"available"?: number,"balance"?: number,"balance_shards"?: number,"code"?: string | null,"created_at"?: string,"currency": string,"id"?: string,"kind": string,"limit_tier"?: string,"owner_id"?: string | null,"status"?: string,"updated_at"?: string
                   }
                   Update: {
-                    "allow_negative"?: boolean,"available"?: number,"balance"?: number,"balance_shards"?: number,"code"?: string | null,"created_at"?: string,"currency"?: string,"id"?: string,"kind"?: string,"owner_id"?: string | null,"status"?: string,"updated_at"?: string
+                    "allow_negative"?: boolean,"available"?: number,"balance"?: number,"balance_shards"?: number,"code"?: string | null,"created_at"?: string,"currency"?: string,"id"?: string,"kind"?: string,"limit_tier"?: string,"owner_id"?: string | null,"status"?: string,"updated_at"?: string
                   }
                   Relationships: [
-                    
+                    {
+      foreignKeyName: "wallet_accounts_limit_tier_fkey"
+      columns: ["limit_tier"]
+isOneToOne: false
+      referencedRelation: "wallet_limit_tiers"
+      referencedColumns: ["tier"]
+    }
                   ]
                 },"wallet_balance_shards": {
                   Row: {
@@ -198,6 +204,20 @@ isOneToOne: false
       referencedRelation: "wallet_transactions"
       referencedColumns: ["id"]
     }
+                  ]
+                },"wallet_limit_tiers": {
+                  Row: {
+                    "max_daily": number,"max_per_hour": number,"max_single": number,"tier": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "max_daily": number,"max_per_hour": number,"max_single": number,"tier": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "max_daily"?: number,"max_per_hour"?: number,"max_single"?: number,"tier"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    
                   ]
                 },"wallet_status_reasons": {
                   Row: {
@@ -537,6 +557,7 @@ isOneToOne: false
 "currency": string,
 "id": string,
 "kind": string,
+"limit_tier": string,
 "owner_id": string | null,
 "status": string,
 "updated_at": string
@@ -583,6 +604,29 @@ isOneToOne: false
 "currency": string,
 "id": string,
 "kind": string,
+"limit_tier": string,
+"owner_id": string | null,
+"status": string,
+"updated_at": string
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "wallet_accounts"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"wallet_set_limit_tier":
+{ Args: { "p_account": string,"p_tier": string }; Returns: {
+              "allow_negative": boolean,
+"available": number,
+"balance": number,
+"balance_shards": number,
+"code": string | null,
+"created_at": string,
+"currency": string,
+"id": string,
+"kind": string,
+"limit_tier": string,
 "owner_id": string | null,
 "status": string,
 "updated_at": string
@@ -604,6 +648,7 @@ isOneToOne: false
 "currency": string,
 "id": string,
 "kind": string,
+"limit_tier": string,
 "owner_id": string | null,
 "status": string,
 "updated_at": string
@@ -663,6 +708,20 @@ isOneToOne: false
         to: "wallet_transactions"
         isOneToOne: false
         isSetofReturn: true
+      } },
+"wallet_update_limit_tier":
+{ Args: { "p_max_daily": number,"p_max_per_hour": number,"p_max_single": number,"p_tier": string }; Returns: {
+              "max_daily": number,
+"max_per_hour": number,
+"max_single": number,
+"tier": string,
+"updated_at": string
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "wallet_limit_tiers"
+        isOneToOne: true
+        isSetofReturn: false
       } },
 "wallet_void":
 { Args: { "p_hold_id": string }; Returns: {

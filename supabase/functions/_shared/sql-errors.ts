@@ -1,4 +1,4 @@
-// The SQL error contract of the ledger, payment and admin functions (ledger.md: WL001..WL008, 42501,
+// The SQL error contract of the ledger, payment and admin functions (ledger.md: WL001..WL009, 42501,
 // 22023) as HTTP answers. Their messages name the account, transaction or key and are written
 // for the caller, so they are passed on; any other database error stays a 500.
 import { HttpError } from "./errors.ts";
@@ -12,6 +12,7 @@ const ANSWERS: Record<string, [status: number, code: string]> = {
   WL006: [422, "invalid_amount"],
   WL007: [404, "not_found"],
   WL008: [409, "invalid_state"],
+  WL009: [422, "limit_exceeded"],
   "42501": [403, "forbidden"],
   "22023": [400, "invalid_argument"],
 };

@@ -169,7 +169,7 @@ describe("routing", () => {
     expect(get.headers.get("allow")).toBe("POST");
     const del = await call("DELETE", "/accounts", { token: tokens.admin });
     expect(del.status).toBe(405);
-    expect(del.headers.get("allow")).toBe("GET, POST");
+    expect(del.headers.get("allow")).toBe("GET, POST, PUT");
   });
 
   it("answers 415 for a body that is not JSON", async () => {

@@ -13,6 +13,7 @@ import { authorize } from "./auth.ts";
 import { registerAccountRoutes } from "./routes/accounts.ts";
 import { registerAuditRoutes } from "./routes/audit.ts";
 import { registerLedgerActionRoutes } from "./routes/ledger-actions.ts";
+import { registerLimitRoutes } from "./routes/limits.ts";
 import { registerReconciliationRoutes } from "./routes/reconciliation.ts";
 import { registerWebhookEventRoutes } from "./routes/webhook-events.ts";
 
@@ -41,7 +42,7 @@ export function createAdminApp(options: { logger: Logger; dependencies: () => Ad
   applyUserLayer(app, {
     functionName: "admin",
     logger: options.logger,
-    methods: ["GET", "POST"],
+    methods: ["GET", "POST", "PUT"],
     dependencies: deps,
     keyPrefix: "",
     service: "The admin API",
@@ -59,5 +60,6 @@ export function createAdminApp(options: { logger: Logger; dependencies: () => Ad
   registerAuditRoutes(app, routes);
   registerWebhookEventRoutes(app, routes);
   registerReconciliationRoutes(app, routes);
+  registerLimitRoutes(app, routes);
   return app;
 }

@@ -1,0 +1,55 @@
+// Limits per account tier (docs/LEDGER.md, "Limits"):
+// GET /admin/limits             the tiers and their limits
+// PUT /admin/limits             one tier's new limits (wallet_update_limit_tier)
+// PUT /admin/accounts/:id/tier  an account's tier (wallet_set_limit_tier)
+// The changes are idempotent (mutation.ts) and run as the admin, so the audit trail names them.
+import { z } from "zod";
+import { allowMethods } from "../../_shared/middleware.ts";
+import type { AdminApp, AdminRoutes } from "../app.ts";
+import { idempotencyKeyField, idempotentMutation } from "../mutation.ts";
+import { pathId } from "../params.ts";
+
+type Row = Record<string, unknown>;
+
+const tier = z.enum(["standard", "verified", "merchant"], { error: "must be one of standard, verified, merchant" });
+const minorUnits = z.number({ error: "must be a whole number of minor units" })
+  .int("must be a whole number of minor units").positive("must be positive").max(Number.MAX_SAFE_INTEGER);
+
+const tierBody = z.strictObject({
+  tier,
+  max_single: minorUnits,
+  max_daily: minorUnits,
+  max_per_hour: z.number({ error: "must be a whole number" }).int("must be a whole number").positive("must be positive")
+    .max(2_147_483_647),
+  idempotency_key: idempotencyKeyField,
+}).refine((body) => body.max_daily >= body.max_single, { path: ["max_daily"], message: "must be at least max_single" });
+
+const accountTierBody = z.strictObject({ tier, idempotency_key: idempotencyKeyField });
+
+export function registerLimitRoutes(app: AdminApp, routes: AdminRoutes): void {
+  app.get("/limits", async (c) => {
+    const rows = await routes.asCaller(c, (tx) => tx<{ tier: Row }[]>`
+      select to_jsonb(t) as tier from public.wallet_limit_tiers t order by t.max_single, t.tier`);
+    return c.json({ tiers: rows.map((row) => row.tier) });
+  });
+
+  app.put("/limits", (c) =>
+    idempotentMutation(c, routes, tierBody, async (tx, input) => {
+      const [row] = await tx<{ tier: Row }[]>`
+        select to_jsonb(t) as tier
+          from public.wallet_update_limit_tier(${input.tier}, ${input.max_single}::bigint, ${input.max_daily}::bigint,
+                                               ${input.max_per_hour}::integer) t`;
+      return { status: 200, body: { tier: row!.tier } };
+    }));
+  app.all("/limits", allowMethods("GET", "PUT"));
+
+  app.put("/accounts/:id/tier", (c) => {
+    const id = pathId(c);
+    return idempotentMutation(c, routes, accountTierBody, async (tx, input) => {
+      const [row] = await tx<{ account: Row }[]>`
+        select to_jsonb(a) as account from public.wallet_set_limit_tier(${id}, ${input.tier}) a`;
+      return { status: 200, body: { account: row!.account } };
+    });
+  });
+  app.all("/accounts/:id/tier", allowMethods("PUT"));
+}

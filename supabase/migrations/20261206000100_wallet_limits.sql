@@ -1,0 +1,204 @@
+-- Limits per account tier (docs/LEDGER.md, "Limits"): the largest single payment, the total
+-- sent per UTC day and the number of payments per hour. A payment the account's owner makes
+-- (wallet_transfer as a signed-in user; a cash-out through private.wallet_check_limits) is
+-- checked in its own transaction; moves the service or an admin makes (deposits, refunds,
+-- reversals, captures, adjustments) are not limited.
+
+-- The tiers. Amounts are in minor units of the account's currency.
+create table public.wallet_limit_tiers (
+  tier text primary key check (tier in ('standard', 'verified', 'merchant')),
+  max_single bigint not null check (max_single > 0),
+  max_daily bigint not null check (max_daily >= max_single),
+  max_per_hour integer not null check (max_per_hour > 0),
+  updated_at timestamptz not null default now()
+);
+comment on table public.wallet_limit_tiers is
+  'Limits of each account tier: largest single payment, total sent per UTC day (minor units), '
+  'payments per hour. Changed only through wallet_update_limit_tier.';
+
+insert into public.wallet_limit_tiers (tier, max_single, max_daily, max_per_hour) values
+  ('standard', 500000, 2000000, 60),
+  ('verified', 5000000, 20000000, 300),
+  ('merchant', 50000000, 500000000, 3000);
+
+alter table public.wallet_accounts
+  add column limit_tier text not null default 'standard' references public.wallet_limit_tiers (tier);
+
+-- What an account's owner has sent in the current UTC day and hour: one row per account,
+-- updated under its row lock by the payment it counts, so that concurrent payments queue on
+-- it and the check is exact and O(1) whatever the day's volume. A payment that fails later
+-- rolls its count back with it. A counter, not a record (the ledger is the record): not
+-- audited, no API role reads it.
+create table private.wallet_limit_usage (
+  account_id uuid primary key references public.wallet_accounts (id),
+  day date not null,
+  sent_today bigint not null,
+  hour timestamptz not null,
+  sent_this_hour integer not null
+);
+revoke all on table private.wallet_limit_usage from public, anon, authenticated, service_role;
+alter table private.wallet_limit_usage enable row level security;
+alter table private.wallet_limit_usage force row level security;
+
+revoke all on table public.wallet_limit_tiers from public, anon, authenticated, service_role;
+grant select on table public.wallet_limit_tiers to authenticated, service_role;
+alter table public.wallet_limit_tiers enable row level security;
+alter table public.wallet_limit_tiers force row level security;
+create policy wallet_limit_tiers_select on public.wallet_limit_tiers
+  for select to authenticated
+  using ((select private.request_reads_all()));
+
+select audit.attach('public.wallet_limit_tiers');
+
+-- WL009 when a payment of p_amount from p_account would pass a limit of its tier, else
+-- counts it. Call it in the payment's transaction, once the payment is known to be new (a
+-- replay must not count twice), after the account's row is locked (wallet_apply): the
+-- counter row's lock then costs no wait, and either lock alone serialises the account's
+-- payments until commit, so two concurrent payments never pass a cap together. A
+-- transaction that began before a newer one (its now() is older) counts towards the newer
+-- period.
+create function private.wallet_check_limits(p_account uuid, p_amount bigint, p_currency text) returns void
+language plpgsql
+set search_path = ''
+set plan_cache_mode = force_generic_plan
+as $$
+declare
+  v_max_single bigint;
+  v_max_daily bigint;
+  v_max_per_hour integer;
+  v_today bigint;
+  v_this_hour integer;
+begin
+  select t.max_single, t.max_daily, t.max_per_hour into v_max_single, v_max_daily, v_max_per_hour
+    from public.wallet_accounts a
+    join public.wallet_limit_tiers t on t.tier = a.limit_tier
+   where a.id = p_account;
+  if p_amount > v_max_single then
+    perform private.wallet_fail('WL009',
+      format('single payment limit of %s %s would be exceeded', v_max_single, p_currency));
+  end if;
+  insert into private.wallet_limit_usage as u (account_id, day, sent_today, hour, sent_this_hour)
+  values (p_account, (now() at time zone 'UTC')::date, p_amount, date_trunc('hour', now(), 'UTC'), 1)
+  on conflict (account_id) do update
+    set sent_today = case when u.day >= excluded.day then u.sent_today else 0 end + excluded.sent_today,
+        day = greatest(u.day, excluded.day),
+        sent_this_hour = case when u.hour >= excluded.hour then u.sent_this_hour else 0 end + 1,
+        hour = greatest(u.hour, excluded.hour)
+  returning u.sent_today, u.sent_this_hour into v_today, v_this_hour;
+  if v_today > v_max_daily then
+    perform private.wallet_fail('WL009',
+      format('daily limit of %s %s would be exceeded', v_max_daily, p_currency));
+  end if;
+  if v_this_hour > v_max_per_hour then
+    perform private.wallet_fail('WL009',
+      format('hourly limit of %s payments would be exceeded', v_max_per_hour));
+  end if;
+end;
+$$;
+
+revoke all on function private.wallet_check_limits(uuid, bigint, text)
+  from public, anon, authenticated, service_role;
+
+-- Changes a tier's limits. Admins (and the service); audited through the tier row.
+create function api_private.wallet_update_limit_tier(
+  p_tier text,
+  p_max_single bigint,
+  p_max_daily bigint,
+  p_max_per_hour integer
+)
+returns public.wallet_limit_tiers
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_row public.wallet_limit_tiers;
+begin
+  perform private.wallet_require_caller(array['service', 'admin'], 'change limits');
+  perform private.require_within(p_tier, 'identifier', 'p_tier');
+  if p_max_single is null or p_max_daily is null or p_max_per_hour is null
+     or p_max_single not between 1 and private.wallet_max_amount()
+     or p_max_daily < p_max_single or p_max_per_hour < 1 then
+    perform private.wallet_fail('22023', format(
+      'limits must satisfy 0 < max_single <= %s, max_single <= max_daily, max_per_hour >= 1',
+      private.wallet_max_amount()));
+  end if;
+  update public.wallet_limit_tiers t
+     set max_single = p_max_single, max_daily = p_max_daily, max_per_hour = p_max_per_hour, updated_at = now()
+   where t.tier = p_tier
+  returning t.* into v_row;
+  if not found then
+    perform private.wallet_fail('22023',
+      format('tier %s is not one of standard, verified, merchant', coalesce(p_tier, 'null')));
+  end if;
+  return v_row;
+end;
+$$;
+
+-- Moves an account to another tier. Admins (and the service); audited through the account row.
+create function api_private.wallet_set_limit_tier(p_account uuid, p_tier text)
+returns public.wallet_accounts
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_account public.wallet_accounts;
+begin
+  perform private.wallet_require_caller(array['service', 'admin'], 'change an account tier');
+  perform private.require_within(p_tier, 'identifier', 'p_tier');
+  if not exists (select 1 from public.wallet_limit_tiers t where t.tier = p_tier) then
+    perform private.wallet_fail('22023',
+      format('tier %s is not one of standard, verified, merchant', coalesce(p_tier, 'null')));
+  end if;
+  v_account := private.wallet_lock_account(p_account);
+  if v_account.limit_tier = p_tier then
+    return v_account;
+  end if;
+  update public.wallet_accounts a
+     set limit_tier = p_tier, updated_at = now()
+   where a.id = p_account
+  returning a.* into v_account;
+  return v_account;
+end;
+$$;
+
+create function public.wallet_update_limit_tier(
+  p_tier text,
+  p_max_single bigint,
+  p_max_daily bigint,
+  p_max_per_hour integer
+)
+returns public.wallet_limit_tiers
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+begin
+  return api_private.wallet_update_limit_tier(p_tier, p_max_single, p_max_daily, p_max_per_hour);
+end;
+$$;
+
+create function public.wallet_set_limit_tier(p_account uuid, p_tier text)
+returns public.wallet_accounts
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+begin
+  return api_private.wallet_set_limit_tier(p_account, p_tier);
+end;
+$$;
+
+revoke all on function
+  api_private.wallet_update_limit_tier(text, bigint, bigint, integer),
+  public.wallet_update_limit_tier(text, bigint, bigint, integer),
+  api_private.wallet_set_limit_tier(uuid, text),
+  public.wallet_set_limit_tier(uuid, text)
+  from public, anon, authenticated, service_role;
+grant execute on function
+  api_private.wallet_update_limit_tier(text, bigint, bigint, integer),
+  public.wallet_update_limit_tier(text, bigint, bigint, integer),
+  api_private.wallet_set_limit_tier(uuid, text),
+  public.wallet_set_limit_tier(uuid, text)
+  to authenticated, service_role;
