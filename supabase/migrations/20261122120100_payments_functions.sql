@@ -283,8 +283,11 @@ $$;
 -- Stores a refund and reverses its part of the credit. The refunds of a payment never add
 -- up to more than it (checked under the payment's row lock, and by a constraint). When
 -- the user already spent the money the reversal is forced: the account goes negative and
--- the refund is marked forced. A payment that was never credited (needs_review) gets the
--- refund recorded with no ledger effect.
+-- the refund is marked forced. A payment that was never credited (needs_review, rejected)
+-- gets the refund recorded with no ledger effect. A refund stored as pending (an admin's
+-- refund the provider accepted but has not completed: admin_api.refund_record_pending) is
+-- completed here when the provider confirms it, so the admin's call and the provider's
+-- report of one refund are one row that moves the ledger once.
 create function api_private.refund_record(
   p_payment uuid,
   p_amount bigint,
@@ -321,7 +324,10 @@ begin
       perform private.wallet_fail('WL005', pg_catalog.format(
         '%s refund %s was already recorded with different parameters', v_payment.provider, p_provider_refund_id));
     end if;
-    return v_refund;
+    if v_refund.status <> 'pending' then
+      return v_refund;
+    end if;
+    v_refund_id := v_refund.id;
   end if;
 
   if p_amount > v_payment.amount - v_payment.amount_refunded then
@@ -344,16 +350,23 @@ begin
     end if;
   end if;
 
-  insert into public.refunds (id, payment_id, provider, provider_refund_id, user_id, amount, currency, status,
-                              reason, wallet_transaction_id, forced, created_by)
-  values (v_refund_id, p_payment, v_payment.provider, p_provider_refund_id, v_payment.user_id, p_amount, v_payment.currency,
-          'succeeded', p_reason, v_reversal.id, v_forced, auth.uid())
-  returning * into v_refund;
+  if v_refund.id is null then
+    insert into public.refunds (id, payment_id, provider, provider_refund_id, user_id, amount, currency, status,
+                                reason, wallet_transaction_id, forced, created_by)
+    values (v_refund_id, p_payment, v_payment.provider, p_provider_refund_id, v_payment.user_id, p_amount, v_payment.currency,
+            'succeeded', p_reason, v_reversal.id, v_forced, auth.uid())
+    returning * into v_refund;
+  else
+    update public.refunds r
+       set status = 'succeeded', wallet_transaction_id = v_reversal.id, forced = v_forced
+     where r.id = v_refund_id
+    returning * into v_refund;
+  end if;
 
   update public.payments p
      set amount_refunded = p.amount_refunded + p_amount,
          status = case
-           when p.status = 'needs_review' then p.status
+           when p.status in ('needs_review', 'rejected') then p.status
            when p.amount_refunded + p_amount = p.amount then 'refunded'
            else 'partially_refunded'
          end
@@ -390,6 +403,7 @@ declare
   v_payment public.payments;
   v_refund public.refunds;
   v_reversal public.wallet_transactions;
+  v_was_pending boolean;
 begin
   perform private.wallet_require_caller(array['service'], 'record a refund failure');
   perform private.payment_require_text(p_provider_refund_id, 'provider_id', 'provider refund id');
@@ -432,6 +446,7 @@ begin
   if v_refund.status in ('failed', 'canceled') then
     return v_refund;
   end if;
+  v_was_pending := v_refund.status = 'pending';
 
   if v_refund.wallet_transaction_id is not null then
     -- Locked like wallet_reverse locks what it reverses: the deposit's remaining amount moves.
@@ -449,10 +464,15 @@ begin
   update public.refunds r set status = p_status, provider_refund_id = p_provider_refund_id
    where r.id = v_refund.id
   returning * into v_refund;
+  -- A pending refund was never counted in the payment's refunded amount nor taken from the
+  -- wallet: failing it only closes it.
+  if v_was_pending then
+    return v_refund;
+  end if;
   update public.payments p
      set amount_refunded = p.amount_refunded - v_refund.amount,
          status = case
-           when p.status = 'needs_review' then p.status
+           when p.status in ('needs_review', 'rejected') then p.status
            when p.amount_refunded - v_refund.amount = 0 then 'succeeded'
            else 'partially_refunded'
          end
