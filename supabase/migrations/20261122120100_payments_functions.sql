@@ -51,6 +51,35 @@ begin
 end;
 $$;
 
+-- The payment of a refund, locked for the caller's transaction (WL007 when unknown), and the
+-- refund already stored under the provider's refund id, if any (WL005 when it is stored for
+-- another payment or amount): the start of every function that records a refund.
+create function private.refund_lookup(
+  p_payment uuid,
+  p_amount bigint,
+  p_provider_refund_id text,
+  out payment public.payments,
+  out refund public.refunds
+)
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform private.payment_require_text(p_provider_refund_id, 'provider_id', 'provider refund id');
+  perform private.payment_require_amount(p_amount);
+  select p.* into payment from public.payments p where p.id = p_payment for update;
+  if not found then
+    perform private.wallet_fail('WL007', pg_catalog.format('payment %s not found', p_payment));
+  end if;
+  select r.* into refund from public.refunds r
+   where r.provider = payment.provider and r.provider_refund_id = p_provider_refund_id;
+  if found and (refund.payment_id, refund.amount) is distinct from (p_payment, p_amount) then
+    perform private.wallet_fail('WL005', pg_catalog.format(
+      '%s refund %s was already recorded with different parameters', payment.provider, p_provider_refund_id));
+  end if;
+end;
+$$;
+
 -- A user asks to top up one of its accounts; the service may ask for any user account.
 create function api_private.payment_intent_create(
   p_provider text,
@@ -302,28 +331,18 @@ as $$
 declare
   v_payment public.payments;
   v_refund public.refunds;
+  v_lookup record;
   v_refund_id uuid := gen_random_uuid();
   v_key text;
   v_reversal public.wallet_transactions;
   v_forced boolean := false;
 begin
   perform private.wallet_require_caller(array['service', 'admin'], 'record a refund');
-  perform private.payment_require_text(p_provider_refund_id, 'provider_id', 'provider refund id');
-  perform private.payment_require_amount(p_amount);
   perform private.require_within(p_reason, 'reason', 'p_reason');
-
-  select p.* into v_payment from public.payments p where p.id = p_payment for update;
-  if not found then
-    perform private.wallet_fail('WL007', pg_catalog.format('payment %s not found', p_payment));
-  end if;
-
-  select r.* into v_refund from public.refunds r
-   where r.provider = v_payment.provider and r.provider_refund_id = p_provider_refund_id;
-  if found then
-    if (v_refund.payment_id, v_refund.amount) is distinct from (p_payment, p_amount) then
-      perform private.wallet_fail('WL005', pg_catalog.format(
-        '%s refund %s was already recorded with different parameters', v_payment.provider, p_provider_refund_id));
-    end if;
+  v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id);
+  v_payment := v_lookup.payment;
+  v_refund := v_lookup.refund;
+  if v_refund.id is not null then
     if v_refund.status <> 'pending' then
       return v_refund;
     end if;
@@ -402,29 +421,19 @@ as $$
 declare
   v_payment public.payments;
   v_refund public.refunds;
+  v_lookup record;
   v_reversal public.wallet_transactions;
   v_was_pending boolean;
 begin
   perform private.wallet_require_caller(array['service'], 'record a refund failure');
-  perform private.payment_require_text(p_provider_refund_id, 'provider_id', 'provider refund id');
   perform private.require_within(p_reason, 'reason', 'p_reason');
   perform private.require_within(p_unidentified_prefix, 'provider_id', 'p_unidentified_prefix');
-  perform private.payment_require_amount(p_amount);
   if p_status is null or p_status not in ('failed', 'canceled') then
     perform private.wallet_fail('22023', pg_catalog.format('refund outcome %s is not failed or canceled', coalesce(p_status, 'null')));
   end if;
-
-  select p.* into v_payment from public.payments p where p.id = p_payment for update;
-  if not found then
-    perform private.wallet_fail('WL007', pg_catalog.format('payment %s not found', p_payment));
-  end if;
-
-  select r.* into v_refund from public.refunds r
-   where r.provider = v_payment.provider and r.provider_refund_id = p_provider_refund_id;
-  if found and (v_refund.payment_id, v_refund.amount) is distinct from (p_payment, p_amount) then
-    perform private.wallet_fail('WL005', pg_catalog.format(
-      '%s refund %s was already recorded with different parameters', v_payment.provider, p_provider_refund_id));
-  end if;
+  v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id);
+  v_payment := v_lookup.payment;
+  v_refund := v_lookup.refund;
   if v_refund.id is null and p_unidentified_prefix is not null then
     select r.* into v_refund from public.refunds r
      where r.payment_id = p_payment and r.status = 'succeeded' and r.amount = p_amount
@@ -515,6 +524,7 @@ $$;
 revoke all on function
   private.payment_require_provider(text), private.payment_require_text(text, text, text),
   private.payment_require_amount(bigint),
+  private.refund_lookup(uuid, bigint, text),
   api_private.payment_intent_create(text, uuid, bigint, text, text),
   api_private.refund_record(uuid, bigint, text, text),
   public.payment_intent_create(text, uuid, bigint, text, text),

@@ -58,22 +58,14 @@ as $$
 declare
   v_payment public.payments;
   v_refund public.refunds;
+  v_lookup record;
 begin
   perform private.admin_api_require(true, 'refund payments');
-  perform private.payment_require_text(p_provider_refund_id, 'provider_id', 'provider refund id');
-  perform private.payment_require_amount(p_amount);
   perform private.require_within(p_reason, 'reason', 'p_reason');
-  select p.* into v_payment from public.payments p where p.id = p_payment for update;
-  if not found then
-    perform private.wallet_fail('WL007', pg_catalog.format('payment %s not found', p_payment));
-  end if;
-  select r.* into v_refund from public.refunds r
-   where r.provider = v_payment.provider and r.provider_refund_id = p_provider_refund_id;
-  if found then
-    if (v_refund.payment_id, v_refund.amount) is distinct from (p_payment, p_amount) then
-      perform private.wallet_fail('WL005', pg_catalog.format(
-        '%s refund %s was already recorded with different parameters', v_payment.provider, p_provider_refund_id));
-    end if;
+  v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id);
+  v_payment := v_lookup.payment;
+  v_refund := v_lookup.refund;
+  if v_refund.id is not null then
     return v_refund;
   end if;
   insert into public.refunds (payment_id, provider, provider_refund_id, user_id, amount, currency, status, reason, created_by)
