@@ -31,6 +31,16 @@ const refund = (paymentId: string, body: Record<string, unknown>, key = crypto.r
 const resolve = (paymentId: string, body: Record<string, unknown>, key = crypto.randomUUID(), token = staff.admin.token) =>
   admin("POST", `/payments/${paymentId}/resolve`, { token, idempotencyKey: key, body });
 
+/** A refund Stripe answers as pending (not completed yet). */
+async function pendingRefund(paymentId: string, body: Record<string, unknown>) {
+  gateway.stripe.refundStatus = "pending";
+  try {
+    return await refund(paymentId, body);
+  } finally {
+    gateway.stripe.refundStatus = "succeeded";
+  }
+}
+
 const deliver = async (event: unknown) => (await fetch(stripeRequest(event, {}, { base: gateway.url }))).status;
 
 const piId = () => `pi_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`;
@@ -106,13 +116,7 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
 
   it("a pending refund moves nothing until the signed charge.refunded confirms it; a second delivery changes nothing", async () => {
     const payment = await stripePayment(4000);
-    gateway.stripe.refundStatus = "pending";
-    let answer;
-    try {
-      answer = await refund(payment.paymentId, { amount: 4000, reason: "pending card" });
-    } finally {
-      gateway.stripe.refundStatus = "succeeded";
-    }
+    const answer = await pendingRefund(payment.paymentId, { amount: 4000, reason: "pending card" });
     expect(answer.status).toBe(201);
     expect(answer.body.refund).toMatchObject({ status: "pending", wallet_transaction_id: null });
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 4000, available: 4000 });
@@ -135,13 +139,7 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
 
   it("a pending refund Stripe fails (charge.refund.updated) closes with nothing moved and frees its amount", async () => {
     const payment = await stripePayment(1500);
-    gateway.stripe.refundStatus = "pending";
-    let answer;
-    try {
-      answer = await refund(payment.paymentId, { amount: 1500, reason: "pending then failed" });
-    } finally {
-      gateway.stripe.refundStatus = "succeeded";
-    }
+    const answer = await pendingRefund(payment.paymentId, { amount: 1500, reason: "pending then failed" });
     const failed = stripeEvent("charge.refund.updated", {
       id: answer.body.provider.refund_id, object: "refund", amount: 1500, currency: "usd", status: "failed",
       failure_reason: "expired_or_canceled_card", charge: `ch_${payment.pi.slice(3)}`, payment_intent: payment.pi,
