@@ -137,6 +137,18 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     expect(rows[0]).toMatchObject({ provider_refund_id: answer.body.provider.refund_id, status: "succeeded", amount: 4000 });
   });
 
+  it("a pending refund is completed by a charge.refunded that lists no refunds (newer API versions), as the same row", async () => {
+    const payment = await stripePayment(2600);
+    const answer = await pendingRefund(payment.paymentId, { amount: 1000, reason: "pending card" });
+    const unlisted = stripeEvent("charge.refunded", {
+      id: `ch_${payment.pi.slice(3)}`, object: "charge", payment_intent: payment.pi, amount: 2600, currency: "usd", amount_refunded: 1000,
+    });
+    expect(await deliver(unlisted)).toBe(200);
+    expect(await deliver({ ...unlisted, id: `evt_${crypto.randomUUID().replaceAll("-", "")}` })).toBe(200);
+    expect(await refundsOf(payment.paymentId)).toMatchObject([{ provider_refund_id: answer.body.provider.refund_id, status: "succeeded", amount: 1000 }]);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 1600, available: 1600 });
+  });
+
   it("a pending refund Stripe fails (charge.refund.updated) closes with nothing moved and frees its amount", async () => {
     const payment = await stripePayment(1500);
     const answer = await pendingRefund(payment.paymentId, { amount: 1500, reason: "pending then failed" });
