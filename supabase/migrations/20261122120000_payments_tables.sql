@@ -30,7 +30,9 @@ insert into private.status_transitions (table_name, from_status, to_status) valu
   ('payment_intents', 'processing', 'failed'),
   ('payment_intents', 'processing', 'canceled'),
   ('payment_intents', 'failed', 'succeeded'),
-  -- needs_review is final here: resolving it is an operator decision outside these functions.
+  -- needs_review is closed by an admin (admin_api.payment_resolve): credited or rejected.
+  ('payments', 'needs_review', 'succeeded'),
+  ('payments', 'needs_review', 'rejected'),
   ('payments', 'succeeded', 'partially_refunded'),
   ('payments', 'succeeded', 'refunded'),
   ('payments', 'partially_refunded', 'refunded'),
@@ -230,21 +232,31 @@ create table public.payments (
   fee bigint not null default 0 check (fee >= 0 and fee <= amount),
   amount_refunded bigint not null default 0 check (amount_refunded >= 0 and amount_refunded <= amount),
   status text not null
-    check (status in ('succeeded', 'needs_review', 'partially_refunded', 'refunded')),
+    check (status in ('succeeded', 'needs_review', 'rejected', 'partially_refunded', 'refunded')),
   review_reason text check (review_reason in ('unknown_intent', 'provider_mismatch', 'amount_mismatch',
     'currency_mismatch', 'intent_canceled', 'intent_already_paid', 'account_not_active')),
   -- The credit; committed in the same transaction as this row.
   wallet_transaction_id uuid references public.wallet_transactions (id),
   raw jsonb not null default '{}',
+  -- An admin's decision on a needs_review payment (credit or reject), why, by whom, when.
+  resolution text check (resolution in ('credited', 'rejected')),
+  resolution_reason text,
+  resolved_by uuid,
+  resolved_at timestamptz,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint payments_provider_payment_key unique (provider, provider_payment_id),
-  -- A payment is credited exactly when it is not under review.
+  -- A payment is credited exactly when it is neither under review nor rejected; the review
+  -- reason stays on a resolved payment as its history.
   constraint payments_credit_shape check (
-    (status = 'needs_review') = (wallet_transaction_id is null)
-    and (status = 'needs_review') = (review_reason is not null)),
+    (status in ('needs_review', 'rejected')) = (wallet_transaction_id is null)
+    and (status = 'needs_review' or resolution is not null) = (review_reason is not null)),
+  constraint payments_resolution_shape check (
+    (resolution is null) = (resolved_at is null)
+    and (resolution is null) = (resolution_reason is null)
+    and (status = 'rejected') = (resolution is not distinct from 'rejected')),
   constraint payments_refund_status check (
-    status = 'needs_review'
+    status in ('needs_review', 'rejected')
     or (status = 'succeeded' and amount_refunded = 0)
     or (status = 'partially_refunded' and amount_refunded > 0 and amount_refunded < amount)
     or (status = 'refunded' and amount_refunded = amount))
@@ -255,9 +267,10 @@ comment on table public.payments is
 create index payments_user_idx on public.payments (user_id);
 create index payments_intent_idx on public.payments (intent_id);
 create index payments_wallet_transaction_idx on public.payments (wallet_transaction_id);
--- One credited payment per intent: a second provider payment for it goes to review.
+-- One automatically credited payment per intent: a second provider payment for it goes to
+-- review, and only an admin's resolution can credit it too.
 create unique index payments_one_credit_per_intent on public.payments (intent_id)
-  where status <> 'needs_review';
+  where status not in ('needs_review', 'rejected') and resolution is null;
 
 create table public.refunds (
   id uuid primary key default gen_random_uuid(),

@@ -51,6 +51,35 @@ begin
 end;
 $$;
 
+-- The payment of a refund, locked for the caller's transaction (WL007 when unknown), and the
+-- refund already stored under the provider's refund id, if any (WL005 when it is stored for
+-- another payment or amount): the start of every function that records a refund.
+create function private.refund_lookup(
+  p_payment uuid,
+  p_amount bigint,
+  p_provider_refund_id text,
+  out payment public.payments,
+  out refund public.refunds
+)
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform private.payment_require_text(p_provider_refund_id, 'provider_id', 'provider refund id');
+  perform private.payment_require_amount(p_amount);
+  select p.* into payment from public.payments p where p.id = p_payment for update;
+  if not found then
+    perform private.wallet_fail('WL007', pg_catalog.format('payment %s not found', p_payment));
+  end if;
+  select r.* into refund from public.refunds r
+   where r.provider = payment.provider and r.provider_refund_id = p_provider_refund_id;
+  if found and (refund.payment_id, refund.amount) is distinct from (p_payment, p_amount) then
+    perform private.wallet_fail('WL005', pg_catalog.format(
+      '%s refund %s was already recorded with different parameters', payment.provider, p_provider_refund_id));
+  end if;
+end;
+$$;
+
 -- A user asks to top up one of its accounts; the service may ask for any user account.
 create function api_private.payment_intent_create(
   p_provider text,
@@ -283,8 +312,11 @@ $$;
 -- Stores a refund and reverses its part of the credit. The refunds of a payment never add
 -- up to more than it (checked under the payment's row lock, and by a constraint). When
 -- the user already spent the money the reversal is forced: the account goes negative and
--- the refund is marked forced. A payment that was never credited (needs_review) gets the
--- refund recorded with no ledger effect.
+-- the refund is marked forced. A payment that was never credited (needs_review, rejected)
+-- gets the refund recorded with no ledger effect. A refund stored as pending (an admin's
+-- refund the provider accepted but has not completed: admin_api.refund_record_pending) is
+-- completed here when the provider confirms it, so the admin's call and the provider's
+-- report of one refund are one row that moves the ledger once.
 create function api_private.refund_record(
   p_payment uuid,
   p_amount bigint,
@@ -299,29 +331,22 @@ as $$
 declare
   v_payment public.payments;
   v_refund public.refunds;
+  v_lookup record;
   v_refund_id uuid := gen_random_uuid();
   v_key text;
   v_reversal public.wallet_transactions;
   v_forced boolean := false;
 begin
   perform private.wallet_require_caller(array['service', 'admin'], 'record a refund');
-  perform private.payment_require_text(p_provider_refund_id, 'provider_id', 'provider refund id');
-  perform private.payment_require_amount(p_amount);
   perform private.require_within(p_reason, 'reason', 'p_reason');
-
-  select p.* into v_payment from public.payments p where p.id = p_payment for update;
-  if not found then
-    perform private.wallet_fail('WL007', pg_catalog.format('payment %s not found', p_payment));
-  end if;
-
-  select r.* into v_refund from public.refunds r
-   where r.provider = v_payment.provider and r.provider_refund_id = p_provider_refund_id;
-  if found then
-    if (v_refund.payment_id, v_refund.amount) is distinct from (p_payment, p_amount) then
-      perform private.wallet_fail('WL005', pg_catalog.format(
-        '%s refund %s was already recorded with different parameters', v_payment.provider, p_provider_refund_id));
+  v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id);
+  v_payment := v_lookup.payment;
+  v_refund := v_lookup.refund;
+  if v_refund.id is not null then
+    if v_refund.status <> 'pending' then
+      return v_refund;
     end if;
-    return v_refund;
+    v_refund_id := v_refund.id;
   end if;
 
   if p_amount > v_payment.amount - v_payment.amount_refunded then
@@ -344,16 +369,23 @@ begin
     end if;
   end if;
 
-  insert into public.refunds (id, payment_id, provider, provider_refund_id, user_id, amount, currency, status,
-                              reason, wallet_transaction_id, forced, created_by)
-  values (v_refund_id, p_payment, v_payment.provider, p_provider_refund_id, v_payment.user_id, p_amount, v_payment.currency,
-          'succeeded', p_reason, v_reversal.id, v_forced, auth.uid())
-  returning * into v_refund;
+  if v_refund.id is null then
+    insert into public.refunds (id, payment_id, provider, provider_refund_id, user_id, amount, currency, status,
+                                reason, wallet_transaction_id, forced, created_by)
+    values (v_refund_id, p_payment, v_payment.provider, p_provider_refund_id, v_payment.user_id, p_amount, v_payment.currency,
+            'succeeded', p_reason, v_reversal.id, v_forced, auth.uid())
+    returning * into v_refund;
+  else
+    update public.refunds r
+       set status = 'succeeded', wallet_transaction_id = v_reversal.id, forced = v_forced
+     where r.id = v_refund_id
+    returning * into v_refund;
+  end if;
 
   update public.payments p
      set amount_refunded = p.amount_refunded + p_amount,
          status = case
-           when p.status = 'needs_review' then p.status
+           when p.status in ('needs_review', 'rejected') then p.status
            when p.amount_refunded + p_amount = p.amount then 'refunded'
            else 'partially_refunded'
          end
@@ -389,28 +421,19 @@ as $$
 declare
   v_payment public.payments;
   v_refund public.refunds;
+  v_lookup record;
   v_reversal public.wallet_transactions;
+  v_was_pending boolean;
 begin
   perform private.wallet_require_caller(array['service'], 'record a refund failure');
-  perform private.payment_require_text(p_provider_refund_id, 'provider_id', 'provider refund id');
   perform private.require_within(p_reason, 'reason', 'p_reason');
   perform private.require_within(p_unidentified_prefix, 'provider_id', 'p_unidentified_prefix');
-  perform private.payment_require_amount(p_amount);
   if p_status is null or p_status not in ('failed', 'canceled') then
     perform private.wallet_fail('22023', pg_catalog.format('refund outcome %s is not failed or canceled', coalesce(p_status, 'null')));
   end if;
-
-  select p.* into v_payment from public.payments p where p.id = p_payment for update;
-  if not found then
-    perform private.wallet_fail('WL007', pg_catalog.format('payment %s not found', p_payment));
-  end if;
-
-  select r.* into v_refund from public.refunds r
-   where r.provider = v_payment.provider and r.provider_refund_id = p_provider_refund_id;
-  if found and (v_refund.payment_id, v_refund.amount) is distinct from (p_payment, p_amount) then
-    perform private.wallet_fail('WL005', pg_catalog.format(
-      '%s refund %s was already recorded with different parameters', v_payment.provider, p_provider_refund_id));
-  end if;
+  v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id);
+  v_payment := v_lookup.payment;
+  v_refund := v_lookup.refund;
   if v_refund.id is null and p_unidentified_prefix is not null then
     select r.* into v_refund from public.refunds r
      where r.payment_id = p_payment and r.status = 'succeeded' and r.amount = p_amount
@@ -432,6 +455,7 @@ begin
   if v_refund.status in ('failed', 'canceled') then
     return v_refund;
   end if;
+  v_was_pending := v_refund.status = 'pending';
 
   if v_refund.wallet_transaction_id is not null then
     -- Locked like wallet_reverse locks what it reverses: the deposit's remaining amount moves.
@@ -449,10 +473,15 @@ begin
   update public.refunds r set status = p_status, provider_refund_id = p_provider_refund_id
    where r.id = v_refund.id
   returning * into v_refund;
+  -- A pending refund was never counted in the payment's refunded amount nor taken from the
+  -- wallet: failing it only closes it.
+  if v_was_pending then
+    return v_refund;
+  end if;
   update public.payments p
      set amount_refunded = p.amount_refunded - v_refund.amount,
          status = case
-           when p.status = 'needs_review' then p.status
+           when p.status in ('needs_review', 'rejected') then p.status
            when p.amount_refunded - v_refund.amount = 0 then 'succeeded'
            else 'partially_refunded'
          end
@@ -495,6 +524,7 @@ $$;
 revoke all on function
   private.payment_require_provider(text), private.payment_require_text(text, text, text),
   private.payment_require_amount(bigint),
+  private.refund_lookup(uuid, bigint, text),
   api_private.payment_intent_create(text, uuid, bigint, text, text),
   api_private.refund_record(uuid, bigint, text, text),
   public.payment_intent_create(text, uuid, bigint, text, text),

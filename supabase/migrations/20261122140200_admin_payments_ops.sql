@@ -45,6 +45,9 @@ $$;
 --                           points at;
 --   amount_differs          a payment whose deposit, or whose provider mirror row, has
 --                           another amount or currency;
+--   rejected                not a mismatch: a needs_review payment an admin rejected
+--                           (admin_api.payment_resolve), with the admin's reason; a payment
+--                           an admin credited is matched like any credited payment;
 --   reversal_differs        a payment whose deposit the ledger reversed by another amount
 --                           (net of reversals undone by failed refunds) than the payment's
 --                           refunded amount: money moved back that the provider never
@@ -107,7 +110,16 @@ begin
     from payments p
     left join public.payment_intents i on i.id = p.intent_id
     left join public.wallet_transactions t on t.id = p.wallet_transaction_id
-   where p.status = 'needs_review' or t.kind is distinct from 'deposit' or t.status is distinct from 'posted'
+   where p.status = 'needs_review'
+      or (p.status <> 'rejected' and (t.kind is distinct from 'deposit' or t.status is distinct from 'posted'))
+  union all
+  -- A payment an admin rejected: not a mismatch (nothing is owed to a wallet), listed with
+  -- the admin's reason so that the money held for it can be returned or accounted for.
+  select 'rejected', p.provider, p.id, p.provider_payment_id, null, i.account_id, p.currency, p.amount, null,
+         p.created_at, 'rejected: ' || p.resolution_reason
+    from payments p
+    left join public.payment_intents i on i.id = p.intent_id
+   where p.status = 'rejected'
   union all
   -- A MoMo request-to-pay that succeeded but was never recorded as a payment.
   select 'missing_credit', 'momo', null, m.reference_id::text, null, i.account_id, m.currency, m.amount, null,

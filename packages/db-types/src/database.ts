@@ -67,14 +67,14 @@ isOneToOne: false
                   ]
                 },"payments": {
                   Row: {
-                    "amount": number,"amount_refunded": number,"created_at": string,"currency": string,"fee": number,"id": string,"intent_id": string | null,"provider": string,"provider_payment_id": string,"raw": NonNullable<Json>,"review_reason": string | null,"status": string,"updated_at": string,"user_id": string | null,"wallet_transaction_id": string | null
+                    "amount": number,"amount_refunded": number,"created_at": string,"currency": string,"fee": number,"id": string,"intent_id": string | null,"provider": string,"provider_payment_id": string,"raw": NonNullable<Json>,"resolution": string | null,"resolution_reason": string | null,"resolved_at": string | null,"resolved_by": string | null,"review_reason": string | null,"status": string,"updated_at": string,"user_id": string | null,"wallet_transaction_id": string | null
                   }
                   ComputedFields: never
                   Insert: {
-                    "amount": number,"amount_refunded"?: number,"created_at"?: string,"currency": string,"fee"?: number,"id"?: string,"intent_id"?: string | null,"provider": string,"provider_payment_id": string,"raw"?: NonNullable<Json>,"review_reason"?: string | null,"status": string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
+                    "amount": number,"amount_refunded"?: number,"created_at"?: string,"currency": string,"fee"?: number,"id"?: string,"intent_id"?: string | null,"provider": string,"provider_payment_id": string,"raw"?: NonNullable<Json>,"resolution"?: string | null,"resolution_reason"?: string | null,"resolved_at"?: string | null,"resolved_by"?: string | null,"review_reason"?: string | null,"status": string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
                   }
                   Update: {
-                    "amount"?: number,"amount_refunded"?: number,"created_at"?: string,"currency"?: string,"fee"?: number,"id"?: string,"intent_id"?: string | null,"provider"?: string,"provider_payment_id"?: string,"raw"?: NonNullable<Json>,"review_reason"?: string | null,"status"?: string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
+                    "amount"?: number,"amount_refunded"?: number,"created_at"?: string,"currency"?: string,"fee"?: number,"id"?: string,"intent_id"?: string | null,"provider"?: string,"provider_payment_id"?: string,"raw"?: NonNullable<Json>,"resolution"?: string | null,"resolution_reason"?: string | null,"resolved_at"?: string | null,"resolved_by"?: string | null,"review_reason"?: string | null,"status"?: string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
                   }
                   Relationships: [
                     {
@@ -385,6 +385,10 @@ isOneToOne: false
 "provider": string,
 "provider_payment_id": string,
 "raw": NonNullable<Json>,
+"resolution": string | null,
+"resolution_reason": string | null,
+"resolved_at": string | null,
+"resolved_by": string | null,
 "review_reason": string | null,
 "status": string,
 "updated_at": string,

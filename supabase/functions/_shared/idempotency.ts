@@ -47,10 +47,14 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** SHA-256 (hex) of the method, path and body without its idempotency_key. */
-export async function requestHash(method: string, path: string, body: Record<string, unknown>): Promise<string> {
-  const { idempotency_key: _key, ...rest } = body;
-  const text = canonicalJson({ method: method.toUpperCase(), path, body: rest });
+/** SHA-256 (hex) of a text. */
+export async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** SHA-256 (hex) of the method, path and body without its idempotency_key. */
+export function requestHash(method: string, path: string, body: Record<string, unknown>): Promise<string> {
+  const { idempotency_key: _key, ...rest } = body;
+  return sha256Hex(canonicalJson({ method: method.toUpperCase(), path, body: rest }));
 }

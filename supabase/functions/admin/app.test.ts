@@ -12,6 +12,8 @@ import { adminRequest, answerOf, type AdminCall, refusal } from "../../tests/sup
 import { createAdminApp } from "./app.ts";
 import { encodeCursor } from "./pagination.ts";
 import { secretVerifier } from "../_shared/auth.ts";
+import { revolutClientFromEnv } from "../_shared/providers/revolut/client.ts";
+import { stripeClientFromEnv } from "../_shared/providers/stripe/client.ts";
 
 const SECRET = "admin-unit-test-secret-with-at-least-32-characters";
 const minter = new TokenMinter(SECRET);
@@ -32,7 +34,13 @@ const openLimiter: RateLimiter = {
 const logLines: string[] = [];
 const app = createAdminApp({
   logger: createLogger((line) => logLines.push(line)),
-  dependencies: () => ({ sql, limiter: openLimiter, rateLimitPerMinute: 200, verifyToken: secretVerifier(SECRET) }),
+  dependencies: () => ({
+    sql,
+    limiter: openLimiter,
+    rateLimitPerMinute: 200,
+    verifyToken: secretVerifier(SECRET),
+    refundProviders: { stripe: stripeClientFromEnv, revolut: revolutClientFromEnv },
+  }),
 });
 
 const ids = { admin: crypto.randomUUID(), support: crypto.randomUUID(), user: crypto.randomUUID() };

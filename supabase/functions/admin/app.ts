@@ -12,8 +12,10 @@ import { applyUserLayer, callerContext, type UserEnv } from "../_shared/user-lay
 import { authorize } from "./auth.ts";
 import { registerAccountRoutes } from "./routes/accounts.ts";
 import { registerAuditRoutes } from "./routes/audit.ts";
+import type { RefundProviders } from "./refund-providers.ts";
 import { registerLedgerActionRoutes } from "./routes/ledger-actions.ts";
 import { registerLimitRoutes } from "./routes/limits.ts";
+import { registerPaymentActionRoutes } from "./routes/payment-actions.ts";
 import { registerReconciliationRoutes } from "./routes/reconciliation.ts";
 import { registerWebhookEventRoutes } from "./routes/webhook-events.ts";
 
@@ -23,6 +25,8 @@ export interface AdminDependencies {
   /** Requests per minute per caller (RATE_LIMIT_ADMIN_PER_MIN). */
   rateLimitPerMinute: number;
   verifyToken: TokenVerifier;
+  /** The provider clients refunds go through. */
+  refundProviders: RefundProviders;
 }
 
 export type AdminEnv = UserEnv;
@@ -33,6 +37,8 @@ export type AdminContext = Context<AdminEnv>;
 export interface AdminRoutes {
   /** Runs `fn` in one transaction as `authenticated` with the caller's claims (RLS applies). */
   asCaller<T>(c: AdminContext, fn: (tx: TransactionSql) => Promise<T>): Promise<T>;
+  refundProviders(): RefundProviders;
+  logger: Logger;
 }
 
 export function createAdminApp(options: { logger: Logger; dependencies: () => AdminDependencies }): AdminApp {
@@ -54,6 +60,8 @@ export function createAdminApp(options: { logger: Logger; dependencies: () => Ad
 
   const routes: AdminRoutes = {
     asCaller: (c, fn) => mapSqlErrors(() => withRequestContext(deps().sql, callerContext(c), fn)),
+    refundProviders: () => deps().refundProviders,
+    logger: options.logger,
   };
   registerAccountRoutes(app, routes);
   registerLedgerActionRoutes(app, routes);
@@ -61,5 +69,6 @@ export function createAdminApp(options: { logger: Logger; dependencies: () => Ad
   registerWebhookEventRoutes(app, routes);
   registerReconciliationRoutes(app, routes);
   registerLimitRoutes(app, routes);
+  registerPaymentActionRoutes(app, routes);
   return app;
 }

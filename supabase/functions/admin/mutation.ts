@@ -15,6 +15,13 @@ const jsonObject = z.record(z.string(), z.unknown(), { error: "must be a JSON ob
 /** The optional body field that may carry the key instead of the header. */
 export const idempotencyKeyField = z.string().optional();
 
+/** Why the admin did it: required, kept in the audit trail. */
+export const reason = z.string({ error: "is required" }).trim().min(1, "is required").max(1000, "must be at most 1000 characters");
+
+/** A positive whole number of minor units. */
+export const amount = z.number({ error: "must be a whole number of minor units" })
+  .int("must be a whole number of minor units").positive("must be positive").max(Number.MAX_SAFE_INTEGER);
+
 export async function idempotentMutation<S extends z.ZodType>(
   c: AdminContext,
   routes: AdminRoutes,

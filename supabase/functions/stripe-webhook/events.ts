@@ -249,9 +249,17 @@ async function refundCharge(tx: TransactionSql, ch: z.output<typeof charge>, cre
   await serialiseOn(tx, `stripe-refund:${ch.id}`);
   let payment = await paymentOfCharge(tx, ch.payment_intent, ch.id);
   if (!ch.refunds) {
-    const unrecorded = ch.amount_refunded - Number(payment.amount_refunded);
+    let unrecorded = ch.amount_refunded - Number(payment.amount_refunded);
     if (unrecorded <= 0 || await failedSince(tx, payment.id, created)) return "ignored";
-    await recordRefund(tx, payment.id, unrecorded, `${unidentifiedRefundPrefix(ch.id)}${ch.amount_refunded}`, "stripe refund");
+    // Refunds an admin asked for that Stripe had not completed are in amount_refunded first.
+    for (const pending of await pendingRefunds(tx, payment.id)) {
+      if (pending.amount > unrecorded) continue;
+      await recordRefund(tx, payment.id, pending.amount, pending.provider_refund_id, pending.reason);
+      unrecorded -= pending.amount;
+    }
+    if (unrecorded > 0) {
+      await recordRefund(tx, payment.id, unrecorded, `${unidentifiedRefundPrefix(ch.id)}${ch.amount_refunded}`, "stripe refund");
+    }
     return "processed";
   }
   let outcome: AppliedOutcome = "ignored";
@@ -261,9 +269,10 @@ async function refundCharge(tx: TransactionSql, ch: z.output<typeof charge>, cre
   payment = await paymentOfCharge(tx, ch.payment_intent, ch.id);
   let unrecorded = ch.amount_refunded - Number(payment.amount_refunded);
   const listed = ch.refunds.data.filter((re) => !isFailed(re));
+  // A pending refund (an admin's, not completed when Stripe answered) is recorded now.
   const known = await tx<{ provider_refund_id: string }[]>`
     select provider_refund_id from public.refunds
-     where provider = 'stripe' and provider_refund_id = any(${listed.map((re) => re.id)}::text[])`;
+     where provider = 'stripe' and provider_refund_id = any(${listed.map((re) => re.id)}::text[]) and status <> 'pending'`;
   const recorded = new Set(known.map((row) => row.provider_refund_id));
   // Stripe lists the newest first. What amount_refunded has beyond the recorded total belongs
   // to the newest refunds: any counted in the other form came earlier.
@@ -274,6 +283,14 @@ async function refundCharge(tx: TransactionSql, ch: z.output<typeof charge>, cre
     outcome = "processed";
   }
   return outcome;
+}
+
+/** The payment's pending refunds (admin refunds Stripe had not completed), oldest first. */
+function pendingRefunds(tx: TransactionSql, paymentId: string) {
+  return tx<{ provider_refund_id: string; amount: number; reason: string | null }[]>`
+    select provider_refund_id, amount::float8 as amount, reason from public.refunds
+     where payment_id = ${paymentId}::uuid and status = 'pending'
+     order by created_at, id`;
 }
 
 /** Whether a refund of the payment was recorded as failed at or after `created` (epoch seconds). */
@@ -287,14 +304,26 @@ async function failedSince(tx: TransactionSql, paymentId: string, created: numbe
 /**
  * A refund that failed or was canceled (charge.refund.updated, refund.updated, refund.failed):
  * its amount goes back to the wallet once, whichever of these events and charge.refunded
- * reports it, in any order. Other statuses change nothing here (charge.refunded records refunds).
+ * reports it, in any order. A refund reported succeeded completes an admin's pending refund;
+ * other statuses change nothing here (charge.refunded records refunds).
  */
 async function failRefund(tx: TransactionSql, re: z.output<typeof refundObject>): Promise<AppliedOutcome> {
-  if (!isFailed(re)) return "ignored";
+  if (!isFailed(re) && re.status !== "succeeded") return "ignored";
   const chargeId = re.charge ?? null;
   await serialiseOn(tx, `stripe-refund:${chargeId ?? re.payment_intent ?? re.id}`);
   const payment = await paymentOfCharge(tx, re.payment_intent, chargeId ?? re.id);
+  if (!isFailed(re)) return completePendingRefund(tx, payment.id, re);
   return applyRefundFailure(tx, payment.id, chargeId, re);
+}
+
+/** A refund an admin asked for that Stripe reports succeeded: recorded now if it was pending. */
+async function completePendingRefund(tx: TransactionSql, paymentId: string, re: Refund): Promise<AppliedOutcome> {
+  const [pending] = await tx<{ reason: string | null }[]>`
+    select reason from public.refunds
+     where provider = 'stripe' and provider_refund_id = ${re.id} and payment_id = ${paymentId}::uuid and status = 'pending'`;
+  if (!pending) return "ignored";
+  await recordRefund(tx, paymentId, re.amount, re.id, pending.reason);
+  return "processed";
 }
 
 async function applyRefundFailure(

@@ -3,7 +3,7 @@
 -- accepted and writes; one character (or byte) more is 22023 naming the argument and its
 -- bound, and the table the call writes to does not change.
 begin;
-select plan(152);
+select plan(164);
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('b6000000-0000-4000-8000-000000000001', 'bounds-user@test.local', '{}'),
@@ -225,6 +225,24 @@ select * from pg_temp.bound('refund_record_failure p_unidentified_prefix', 'serv
   format($$ select public.refund_record_failure(%L, 're_fail_bounds_4', 1, 'failed', null, repeat('p', 201)) $$, :'payment'),
   'p_unidentified_prefix must be at most 200 characters',
   $$ select count(*) from public.refunds $$);
+
+select * from pg_temp.bound('refund_record_pending p_reason', 'admin',
+  format($$ select admin_api.refund_record_pending(%L, 1, 're_pending_bounds_1', repeat('r', 1000)) $$, :'payment'),
+  format($$ select admin_api.refund_record_pending(%L, 1, 're_pending_bounds_2', repeat('r', 1001)) $$, :'payment'),
+  'p_reason must be at most 1000 characters',
+  $$ select count(*) from public.refunds $$);
+select * from pg_temp.bound('refund_record_pending p_provider_refund_id', 'admin',
+  format($$ select admin_api.refund_record_pending(%L, 1, repeat('q', 200), null) $$, :'payment'),
+  format($$ select admin_api.refund_record_pending(%L, 1, repeat('q', 201), null) $$, :'payment'),
+  'provider refund id must be 1 to 200 characters',
+  $$ select count(*) from public.refunds $$);
+select id as review_1 from public.payment_record_success('stripe', 'pi_bounds_review_1', null, 100, 'USD') \gset
+select id as review_2 from public.payment_record_success('stripe', 'pi_bounds_review_2', null, 100, 'USD') \gset
+select * from pg_temp.bound('payment_resolve p_reason', 'admin',
+  format($$ select admin_api.payment_resolve(%L, 'reject', repeat('r', 1000)) $$, :'review_1'),
+  format($$ select admin_api.payment_resolve(%L, 'reject', repeat('r', 1001)) $$, :'review_2'),
+  'p_reason must be at most 1000 characters',
+  $$ select count(*) from public.payments where status = 'rejected' $$);
 
 -- ---------------------------------------------------------------- webhook functions
 select * from pg_temp.bound('webhook_event_begin p_payload', 'service',

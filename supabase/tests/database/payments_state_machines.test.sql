@@ -1,7 +1,7 @@
 -- Every status column moves only forward along its state machine: each listed move is
 -- tried on a fresh row; allowed moves succeed, the others fail with PA001.
 begin;
-select plan(73);
+select plan(78);
 
 insert into auth.users (id, email) values ('c5000000-0000-4000-8000-000000000001', 'sm-user@example.test');
 set local role authenticated;
@@ -28,9 +28,13 @@ begin
        values (''stripe'', ''c5000000-0000-4000-8000-000000000001'', %L, 100, ''USD'', %L, gen_random_uuid()::text) returning id',
       p_account, p_from)
     when 'payments' then format(
-      'insert into public.payments (provider, provider_payment_id, amount, currency, status, review_reason, wallet_transaction_id, amount_refunded)
-       values (''stripe'', gen_random_uuid()::text, 100, ''USD'', %1$L, case when %1$L = ''needs_review'' then ''unknown_intent'' end,
-               case when %1$L <> ''needs_review'' then %2$L::uuid end, %3$s) returning id',
+      'insert into public.payments (provider, provider_payment_id, amount, currency, status, review_reason, wallet_transaction_id, amount_refunded,
+                                    resolution, resolution_reason, resolved_at)
+       values (''stripe'', gen_random_uuid()::text, 100, ''USD'', %1$L,
+               case when %1$L in (''needs_review'', ''rejected'') then ''unknown_intent'' end,
+               case when %1$L not in (''needs_review'', ''rejected'') then %2$L::uuid end, %3$s,
+               case when %1$L = ''rejected'' then ''rejected'' end, case when %1$L = ''rejected'' then ''r'' end,
+               case when %1$L = ''rejected'' then now() end) returning id',
       p_from, p_credit, v_refunded)
     when 'refunds' then format(
       'insert into public.refunds (payment_id, provider, provider_refund_id, amount, currency, status)
@@ -87,8 +91,15 @@ insert into move values
   ('payments', 'refunded', 'succeeded', 'ok'),
   ('payments', 'refunded', 'partially_refunded', 'ok'),
   ('payments', 'partially_refunded', 'succeeded', 'ok'),
-  ('payments', 'needs_review', 'succeeded', 'PA001'),
+  -- Resolving a review (admin_api.payment_resolve) is a move of its own; the columns that come
+  -- with it are the constraints' to check (payments_credit_shape: 23514 without a credit).
+  ('payments', 'needs_review', 'succeeded', '23514'),
+  ('payments', 'needs_review', 'rejected', '23514'),
+  ('payments', 'needs_review', 'refunded', 'PA001'),
   ('payments', 'succeeded', 'needs_review', 'PA001'),
+  ('payments', 'rejected', 'succeeded', 'PA001'),
+  ('payments', 'rejected', 'needs_review', 'PA001'),
+  ('payments', 'succeeded', 'rejected', 'PA001'),
   ('refunds', 'pending', 'succeeded', 'ok'),
   ('refunds', 'pending', 'failed', 'ok'),
   ('refunds', 'pending', 'canceled', 'ok'),
@@ -151,9 +162,8 @@ select is(pg_temp.try_move(tbl, from_status, to_status, :'account', :'payment', 
 -- The rejection names the table and the move.
 select id as review from public.payment_record_success('stripe', 'pi_sm_unknown', null, 100, 'USD') \gset
 select throws_like(
-  format($$update public.payments set status = 'succeeded', review_reason = null, wallet_transaction_id = %L where id = %L$$,
-         :'credit', :'review'),
-  '%payments.status cannot move from needs_review to succeeded%',
+  format($$update public.payments set status = 'refunded', amount_refunded = 100 where id = %L$$, :'review'),
+  '%payments.status cannot move from needs_review to refunded%',
   'a rejected move says which table, column and move');
 
 select * from finish();

@@ -183,18 +183,32 @@ export interface RevolutStandIn extends StandIn<Record<string, unknown>> {
   createdOrders: string[];
   /** The customer paid: the order's state becomes completed (what ORDER_COMPLETED announces). */
   complete(orderId: string): Record<string, unknown>;
+  /** How POST /api/orders/{id}/refund answers a new Idempotency-Key (default: 201 with the refund order). */
+  refundBehaviour: Behaviour;
+  /** The state of the refund orders it creates (Revolut: pending until processed, then completed). */
+  refundState: "completed" | "pending";
+  /** The refund orders created, in order. */
+  refundOrders: Record<string, unknown>[];
 }
 
 /**
  * Revolut Merchant API with Bearer secret key and Revolut-Api-Version: POST /api/orders
- * (201 {id, token, state: pending, amount, currency, merchant_order_ext_ref, checkout_url})
- * and GET /api/orders/{id}. Errors are {code, message}.
+ * (201 {id, token, state: pending, amount, currency, merchant_order_ext_ref, checkout_url}),
+ * GET /api/orders/{id} and POST /api/orders/{id}/refund (a completed order only, refunds
+ * never above its amount; 201 with the new order of type refund, related_order_id; an
+ * Idempotency-Key seen before answers the first refund again). Errors are {code, message}.
  */
 export async function startRevolutStandIn(options: RevolutStandInOptions): Promise<RevolutStandIn> {
   const records = new Map<string, Record<string, unknown> | number>();
   const requests: string[] = [];
   const createdOrders: string[] = [];
-  const standIn = { createOrderBehaviour: "accept" as Behaviour };
+  const refundOrders: Record<string, unknown>[] = [];
+  const refundsByKey = new Map<string, { status: number; body: unknown }>();
+  const standIn = {
+    createOrderBehaviour: "accept" as Behaviour,
+    refundBehaviour: "accept" as Behaviour,
+    refundState: "completed" as "completed" | "pending",
+  };
   const server = await listen(options.port ?? 0, async (request, response) => {
     const path = new URL(request.url ?? "/", "http://standin").pathname;
     requests.push(`${request.method} ${path}`);
@@ -226,6 +240,38 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
       createdOrders.push(id);
       return send(response, 201, order);
     }
+    const refundOf = /^\/api\/orders\/([^/]+)\/refund$/.exec(path);
+    if (request.method === "POST" && refundOf) {
+      const key = request.headers["idempotency-key"] as string | undefined;
+      const earlier = key === undefined ? undefined : refundsByKey.get(key);
+      if (earlier) return send(response, earlier.status, earlier.body);
+      if (misbehave(response, standIn.refundBehaviour)) return;
+      const answer = (status: number, body: unknown) => {
+        if (key !== undefined) refundsByKey.set(key, { status, body });
+        send(response, status, body);
+      };
+      const order = records.get(decodeURIComponent(refundOf[1]!));
+      if (typeof order !== "object") return answer(404, { code: "order_not_found", message: "Order not found" });
+      if (order.state !== "completed") return answer(400, { code: "invalid_order_state", message: "Only completed orders can be refunded" });
+      const body = JSON.parse(text || "{}") as Record<string, unknown>;
+      const refunded = refundOrders.filter((r) => r.related_order_id === order.id).reduce((sum, r) => sum + (r.amount as number), 0);
+      if (!Number.isInteger(body.amount) || (body.amount as number) <= 0 || refunded + (body.amount as number) > (order.amount as number)) {
+        return answer(400, { code: "invalid_refund_amount", message: "Refund amount exceeds what remains of the order" });
+      }
+      const refund = {
+        id: crypto.randomUUID(),
+        type: "refund",
+        state: standIn.refundState,
+        created_at: new Date().toISOString(),
+        amount: body.amount,
+        currency: order.currency,
+        related_order_id: order.id,
+        description: body.description,
+        metadata: body.metadata,
+      };
+      refundOrders.push(refund);
+      return answer(201, refund);
+    }
     const match = /^\/api\/orders\/([^/]+)$/.exec(path);
     if (request.method !== "GET" || !match) return send(response, 404, { code: "not_found" });
     const record = records.get(decodeURIComponent(match[1]!));
@@ -238,6 +284,7 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
     records,
     requests,
     createdOrders,
+    refundOrders,
     close: closer(server),
     complete(orderId: string) {
       const order = records.get(orderId);
@@ -260,6 +307,12 @@ export interface StripeStandIn {
   createBehaviour: Behaviour;
   /** PaymentIntents created, by id. */
   paymentIntents: Map<string, Record<string, unknown>>;
+  /** How POST /v1/refunds answers a new Idempotency-Key (default: 200 with the Refund). */
+  refundBehaviour: Behaviour;
+  /** The status of the refunds it creates (Stripe: succeeded for most cards, pending for some). */
+  refundStatus: "succeeded" | "pending";
+  /** Refunds created, by id. */
+  refunds: Map<string, Record<string, unknown>>;
   /** Requests received, as "METHOD path". */
   requests: string[];
   close(): Promise<void>;
@@ -276,16 +329,25 @@ export const stripeCardDeclined: Behaviour = {
   body: stripeError("card_error", "card_declined", "Your card was declined.", { decline_code: "generic_decline" }),
 };
 
+/** Stripe's metadata[...] form fields as an object. */
+function formMetadata(params: URLSearchParams): Record<string, string> {
+  return Object.fromEntries([...params].filter(([name]) => name.startsWith("metadata[")).map(([name, value]) => [name.slice(9, -1), value]));
+}
+
+const stripeId = (prefix: string) => `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`;
+
 /**
- * Stripe: POST /v1/payment_intents (form-encoded, Bearer secret key). An Idempotency-Key seen
- * before answers the first response again (a different body with it is 400
- * idempotency_error), as Stripe does for 24 hours.
+ * Stripe: POST /v1/payment_intents and POST /v1/refunds (form-encoded, Bearer secret key). An
+ * Idempotency-Key seen before answers the first response again (a different body with it is
+ * 400 idempotency_error), as Stripe does for 24 hours. A refund needs payment_intent or
+ * charge and a positive amount; it is answered with the status `refundStatus` says.
  */
 export async function startStripeStandIn(options: StripeStandInOptions): Promise<StripeStandIn> {
   const paymentIntents = new Map<string, Record<string, unknown>>();
   const requests: string[] = [];
   const answered = new Map<string, { params: string; status: number; body: unknown }>();
-  const standIn = { createBehaviour: "accept" as Behaviour };
+  const refunds = new Map<string, Record<string, unknown>>();
+  const standIn = { createBehaviour: "accept" as Behaviour, refundBehaviour: "accept" as Behaviour, refundStatus: "succeeded" as "succeeded" | "pending" };
   const server = await listen(options.port ?? 0, async (request, response) => {
     const path = new URL(request.url ?? "/", "http://standin").pathname;
     requests.push(`${request.method} ${path}`);
@@ -293,7 +355,7 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     if (request.headers.authorization !== `Bearer ${options.secretKey}`) {
       return send(response, 401, stripeError("invalid_request_error", undefined, "Invalid API Key provided."));
     }
-    if (request.method !== "POST" || path !== "/v1/payment_intents") {
+    if (request.method !== "POST" || (path !== "/v1/payment_intents" && path !== "/v1/refunds")) {
       return send(response, 404, stripeError("invalid_request_error", "resource_missing", `Unrecognized request URL (${request.method}: ${path}).`));
     }
     const key = request.headers["idempotency-key"] as string | undefined;
@@ -306,7 +368,7 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
       response.setHeader("idempotent-replayed", "true");
       return send(response, earlier.status, earlier.body);
     }
-    const behaviour = standIn.createBehaviour;
+    const behaviour = path === "/v1/refunds" ? standIn.refundBehaviour : standIn.createBehaviour;
     if (behaviour === "hang") return;
     // Stripe stores the answer of a request it processed, refusals included, but not a 500.
     const remember = (status: number, body: unknown) => {
@@ -315,13 +377,33 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     };
     if (behaviour !== "accept") return remember(behaviour.status, behaviour.body);
     const params = new URLSearchParams(text);
+    if (path === "/v1/refunds") {
+      const refundAmount = Number(params.get("amount"));
+      const target = params.get("payment_intent") ?? params.get("charge");
+      if (!target || !Number.isInteger(refundAmount) || refundAmount < 1) {
+        return remember(400, stripeError("invalid_request_error", "parameter_missing", "Missing required param: payment_intent or charge, amount."));
+      }
+      const refund = {
+        id: stripeId("re"),
+        object: "refund",
+        amount: refundAmount,
+        currency: "usd",
+        charge: params.get("charge") ?? stripeId("ch"),
+        payment_intent: params.get("payment_intent"),
+        status: standIn.refundStatus,
+        metadata: formMetadata(params),
+        created: Math.floor(Date.now() / 1000),
+      };
+      refunds.set(refund.id, refund);
+      return remember(200, refund);
+    }
     const amount = Number(params.get("amount"));
     const currency = params.get("currency");
     if (!Number.isInteger(amount) || amount < 1 || !currency) {
       return remember(400, stripeError("invalid_request_error", "parameter_missing", "Missing required param: amount or currency."));
     }
-    const id = `pi_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`;
-    const metadata = Object.fromEntries([...params].filter(([name]) => name.startsWith("metadata[")).map(([name, value]) => [name.slice(9, -1), value]));
+    const id = stripeId("pi");
+    const metadata = formMetadata(params);
     const intent = {
       id,
       object: "payment_intent",
@@ -338,7 +420,7 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     remember(200, intent);
   });
   const { port } = server.address() as { port: number };
-  return Object.assign(standIn, { url: `http://127.0.0.1:${port}`, paymentIntents, requests, close: closer(server) });
+  return Object.assign(standIn, { url: `http://127.0.0.1:${port}`, paymentIntents, refunds, requests, close: closer(server) });
 }
 
 /** The stand-in options matching the functions' environment (.env.example values in tests). */

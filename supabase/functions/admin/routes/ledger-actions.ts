@@ -6,14 +6,11 @@
 import { z } from "zod";
 import { allowMethods } from "../../_shared/middleware.ts";
 import type { AdminApp, AdminRoutes } from "../app.ts";
-import { idempotencyKeyField, idempotentMutation } from "../mutation.ts";
+import { amount, idempotencyKeyField, idempotentMutation, reason } from "../mutation.ts";
 import { pathId, uuidParam } from "../params.ts";
 
 type Row = Record<string, unknown>;
 
-const reason = z.string({ error: "is required" }).trim().min(1, "is required").max(1000, "must be at most 1000 characters");
-const amount = z.number({ error: "must be a whole number of minor units" })
-  .int("must be a whole number of minor units").positive("must be positive").max(Number.MAX_SAFE_INTEGER);
 
 const statusBody = z.strictObject({
   status: z.enum(["active", "frozen", "closed"], { error: "must be one of active, frozen, closed" }),

@@ -1,5 +1,6 @@
 // GET /admin/reconciliation?provider=&from=&to=: every mismatch between provider records and
-// ledger credits (admin_api.reconciliation), with a count per kind. Not paginated: the answer
+// ledger credits (admin_api.reconciliation), with a count per kind, and apart from them the
+// needs_review payments an admin rejected. Not paginated: the answer
 // is the complete list for the window, which is what a reconciliation has to be.
 import { z } from "zod";
 import { parseOrThrow } from "../../_shared/errors.ts";
@@ -22,7 +23,9 @@ export function registerReconciliationRoutes(app: AdminApp, routes: AdminRoutes)
       select to_jsonb(r) as mismatch
         from admin_api.reconciliation(${query.provider ?? null}, ${query.from ?? null}::timestamptz,
                                       ${query.to ?? null}::timestamptz) r`);
-    const mismatches = rows.map((row) => row.mismatch);
+    // Rejected payments are decisions, not mismatches: listed apart, they leave the books balanced.
+    const mismatches = rows.map((row) => row.mismatch).filter((m) => m.kind !== "rejected");
+    const rejected = rows.map((row) => row.mismatch).filter((m) => m.kind === "rejected");
     const counts = Object.fromEntries(MISMATCH_KINDS.map((kind) => [kind, mismatches.filter((m) => m.kind === kind).length]));
     return c.json({
       provider: query.provider ?? null,
@@ -31,6 +34,7 @@ export function registerReconciliationRoutes(app: AdminApp, routes: AdminRoutes)
       balanced: mismatches.length === 0,
       counts,
       mismatches,
+      rejected,
     });
   });
   app.all("/reconciliation", allowMethods("GET"));

@@ -67,4 +67,35 @@ describe("Revolut client", () => {
       standIn.createOrderBehaviour = "accept";
     }
   });
+
+  it("refunds a completed order with the request id as Idempotency-Key: a retry returns the same refund order", async () => {
+    const client = createRevolutClient({ baseUrl: standIn.url, ...credentials });
+    const paid = await client.createOrder({ amount: 1000, currency: "EUR", merchantOrderExtRef: crypto.randomUUID(), description: "top-up" });
+    standIn.complete(paid.id);
+    const refund = { orderId: paid.id, amount: 400, requestId: `rr_${crypto.randomUUID()}`, ourPaymentId: crypto.randomUUID(), description: "asked" };
+    const first = await client.refund(refund);
+    expect(await client.refund(refund)).toEqual(first);
+    expect(first).toMatchObject({ state: "completed", amount: 400 });
+    expect(standIn.refundOrders.filter((r) => r.related_order_id === paid.id)).toMatchObject([
+      { id: first.id, type: "refund", amount: 400, metadata: { payment_id: refund.ourPaymentId, refund_request_id: refund.requestId } },
+    ]);
+    expect(standIn.requests.at(-1)).toBe(`POST /api/orders/${paid.id}/refund`);
+  });
+
+  it("tells a refused refund (declined: more than remains, an order not completed) from an outage", async () => {
+    const client = createRevolutClient({ baseUrl: standIn.url, ...credentials, timeoutMs: 500 });
+    const paid = await client.createOrder({ amount: 300, currency: "EUR", merchantOrderExtRef: crypto.randomUUID(), description: "top-up" });
+    const refund = (amount: number) => ({ orderId: paid.id, amount, requestId: `rr_${crypto.randomUUID()}`, ourPaymentId: "p", description: "d" });
+    await expect(client.refund(refund(100))).rejects.toMatchObject({ kind: "declined", httpStatus: 400, reason: expect.stringContaining("invalid_order_state") });
+    standIn.complete(paid.id);
+    await expect(client.refund(refund(301))).rejects.toMatchObject({ kind: "declined", reason: expect.stringContaining("invalid_refund_amount") });
+    try {
+      standIn.refundBehaviour = { status: 503, body: { code: "unavailable", message: "down" } };
+      await expect(client.refund(refund(100))).rejects.toMatchObject({ kind: "unavailable", httpStatus: 503 });
+      standIn.refundBehaviour = "hang";
+      await expect(client.refund(refund(100))).rejects.toMatchObject({ kind: "unavailable", httpStatus: null });
+    } finally {
+      standIn.refundBehaviour = "accept";
+    }
+  });
 });

@@ -1,7 +1,8 @@
 // A client for the Revolut Merchant API orders: creating one for a top-up (POST
-// {base}/api/orders, answered with its id and checkout_url) and reading one (GET
+// {base}/api/orders, answered with its id and checkout_url), reading one (GET
 // {base}/api/orders/{id}), so that a completed order is credited with the amount Revolut
-// holds, not one from a webhook. Authorization: Bearer <secret key> and Revolut-Api-Version on
+// holds, not one from a webhook, and refunding one (POST {base}/api/orders/{id}/refund,
+// answered with a new order of type refund). Authorization: Bearer <secret key> and Revolut-Api-Version on
 // every call. The base URL is configurable (production, sandbox, local stand-in).
 import { z } from "zod";
 import { env } from "../../env.ts";
@@ -48,9 +49,28 @@ export interface NewOrder {
   description: string;
 }
 
+export const refundOrderSchema = z.looseObject({
+  id: z.string().min(1).max(255),
+  state: z.string().min(1).max(32).transform((state) => state.toLowerCase()),
+  amount: z.int().positive(),
+});
+export type RefundOrder = z.output<typeof refundOrderSchema>;
+
+export interface NewRefund {
+  orderId: string;
+  /** Minor units. */
+  amount: number;
+  /** The admin's refund request: the Idempotency-Key, so a retry returns the same refund. */
+  requestId: string;
+  /** Our payment's id, in metadata. */
+  ourPaymentId: string;
+  description: string;
+}
+
 export interface RevolutClient {
   createOrder(order: NewOrder): Promise<CreatedOrder>;
   order(orderId: string): Promise<RevolutOrder>;
+  refund(refund: NewRefund): Promise<RefundOrder>;
 }
 
 function unexpectedBody(error: z.ZodError): string {
@@ -93,6 +113,27 @@ export function createRevolutClient(config: RevolutClientConfig): RevolutClient 
       const body = orderSchema.safeParse(await response.json().catch(() => null));
       if (!body.success) {
         throw new RevolutApiError(`Revolut answered order ${orderId} with an unexpected body (${unexpectedBody(body.error)})`, response.status);
+      }
+      return body.data;
+    },
+
+    async refund(refund) {
+      const what = `the refund of order ${refund.orderId}`;
+      const response = await call(what, `/api/orders/${encodeURIComponent(refund.orderId)}/refund`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json", "idempotency-key": refund.requestId },
+        body: JSON.stringify({
+          amount: refund.amount,
+          description: refund.description,
+          metadata: { payment_id: refund.ourPaymentId, refund_request_id: refund.requestId },
+        }),
+      });
+      if (!response.ok) {
+        throw new RevolutApiError(`Revolut answered ${what} with HTTP ${response.status}`, response.status, await providerReason(response));
+      }
+      const body = refundOrderSchema.safeParse(await response.json().catch(() => null));
+      if (!body.success) {
+        throw new RevolutApiError(`Revolut answered ${what} with an unexpected body (${unexpectedBody(body.error)})`, 502);
       }
       return body.data;
     },

@@ -43,4 +43,34 @@ describe("Stripe client", () => {
     expect(unreachable).toMatchObject({ kind: "unavailable", httpStatus: null });
     for (const error of [wrongKey, unreachable]) expect((error as Error).message).not.toContain("sk_test_");
   });
+
+  it("refunds a PaymentIntent or a charge with the request id as Idempotency-Key: a retry returns the same refund", async () => {
+    const client = createStripeClient({ secretKey, baseUrl: standIn.url });
+    const refund = { paymentId: "pi_refundtest", amount: 700, ourPaymentId: crypto.randomUUID(), requestId: `rr_${crypto.randomUUID()}` };
+    const first = await client.createRefund(refund);
+    expect(await client.createRefund(refund)).toEqual(first);
+    expect(first).toMatchObject({ status: "succeeded", amount: 700 });
+    expect(standIn.refunds.get(first.id)).toMatchObject({
+      payment_intent: "pi_refundtest", amount: 700, metadata: { payment_id: refund.ourPaymentId, refund_request_id: refund.requestId },
+    });
+    expect([...standIn.refunds.values()].filter((r) => (r.metadata as { refund_request_id: string }).refund_request_id === refund.requestId)).toHaveLength(1);
+    const byCharge = await client.createRefund({ ...refund, paymentId: "ch_refundtest", requestId: `rr_${crypto.randomUUID()}` });
+    expect(standIn.refunds.get(byCharge.id)).toMatchObject({ charge: "ch_refundtest", payment_intent: null });
+  });
+
+  it("tells a refused refund (declined) from an outage (unavailable)", async () => {
+    const client = createStripeClient({ secretKey, baseUrl: standIn.url, timeoutMs: 500 });
+    const refund = () => ({ paymentId: "pi_refundtest", amount: 100, ourPaymentId: "p", requestId: `rr_${crypto.randomUUID()}` });
+    try {
+      standIn.refundBehaviour = { status: 400, body: stripeError("invalid_request_error", "charge_already_refunded", "Charge has already been refunded.") };
+      await expect(client.createRefund(refund()))
+        .rejects.toMatchObject({ kind: "declined", httpStatus: 400, reason: "charge_already_refunded: Charge has already been refunded." });
+      standIn.refundBehaviour = { status: 500, body: stripeError("api_error", undefined, "Something went wrong.") };
+      await expect(client.createRefund(refund())).rejects.toMatchObject({ kind: "unavailable", httpStatus: 500 });
+      standIn.refundBehaviour = "hang";
+      await expect(client.createRefund(refund())).rejects.toMatchObject({ kind: "unavailable", httpStatus: null });
+    } finally {
+      standIn.refundBehaviour = "accept";
+    }
+  });
 });

@@ -1,5 +1,6 @@
 // The Stripe API calls the functions make, through the official `stripe` package with fetch so
-// that the same code runs under Deno and Node: creating the PaymentIntent of a top-up. The API
+// that the same code runs under Deno and Node: creating the PaymentIntent of a top-up and
+// refunding a payment (an admin refund). The API
 // host comes from STRIPE_API_BASE_URL (https://api.stripe.com in production, a stand-in in
 // tests); the SDK's own retries are off because the caller retries with the same intent.
 import Stripe from "stripe";
@@ -34,8 +35,27 @@ export interface CreatedPaymentIntent {
   clientSecret: string;
 }
 
+export interface NewRefund {
+  /** The PaymentIntent (pi_...) or charge (ch_...) refunded. */
+  paymentId: string;
+  /** Minor units. */
+  amount: number;
+  /** Our payment's id, in metadata. */
+  ourPaymentId: string;
+  /** The admin's refund request: the Idempotency-Key and metadata.refund_request_id, so a retry returns the same refund. */
+  requestId: string;
+}
+
+export interface CreatedRefund {
+  id: string;
+  /** Stripe's refund status: succeeded, pending, requires_action, failed or canceled. */
+  status: string;
+  amount: number;
+}
+
 export interface StripeClient {
   createPaymentIntent(intent: NewPaymentIntent): Promise<CreatedPaymentIntent>;
+  createRefund(refund: NewRefund): Promise<CreatedRefund>;
 }
 
 /** The SDK pointed at `baseUrl`, talking through fetch. */
@@ -79,6 +99,20 @@ export function createStripeClient(config: StripeClientConfig): StripeClient {
         throw new StripeApiError(`Stripe answered the PaymentIntent creation for ${intent.intentId} without a client_secret`, 502);
       }
       return { id: created.id, clientSecret: created.client_secret };
+    },
+
+    async createRefund(refund) {
+      const target = refund.paymentId.startsWith("ch_") ? { charge: refund.paymentId } : { payment_intent: refund.paymentId };
+      let created: Stripe.Refund;
+      try {
+        created = await stripe.refunds.create(
+          { ...target, amount: refund.amount, metadata: { payment_id: refund.ourPaymentId, refund_request_id: refund.requestId } },
+          { idempotencyKey: refund.requestId },
+        );
+      } catch (error) {
+        throw asStripeApiError(error, `the refund of ${refund.paymentId}`);
+      }
+      return { id: created.id, status: created.status ?? "pending", amount: created.amount };
     },
   };
 }

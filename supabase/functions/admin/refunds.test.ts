@@ -1,0 +1,325 @@
+// Admin refunds and review resolution end to end through a real Deno gateway: POST
+// /admin/payments/:id/refund -> the provider stand-in -> the ledger moved on the provider's
+// confirmation (its synchronous answer or its signed webhook), once; and POST
+// /admin/payments/:id/resolve on needs_review payments.
+import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminRequest, answerOf, createStaff, refusal, type AdminCall, type Staff } from "../../tests/support/admin-fixtures.ts";
+import { balanceOf, createTopUp, testSql } from "../../tests/support/payments-fixtures.ts";
+import { type PaymentsGateway, startPaymentsGateway } from "../../tests/support/payments-gateway.ts";
+import { stripeError } from "../../tests/support/provider-standins.ts";
+import { stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
+
+const sql = testSql(testDatabaseUrl);
+let gateway: PaymentsGateway;
+let staff: Staff;
+
+beforeAll(async () => {
+  gateway = await startPaymentsGateway();
+});
+afterAll(async () => {
+  await gateway?.stop();
+  await sql.end({ timeout: 1 });
+});
+
+const admin = async (method: string, path: string, call: AdminCall) =>
+  answerOf(await fetch(adminRequest(gateway.url, method, `/admin${path}`, call)));
+
+const refund = (paymentId: string, body: Record<string, unknown>, key = crypto.randomUUID(), token = staff.admin.token) =>
+  admin("POST", `/payments/${paymentId}/refund`, { token, idempotencyKey: key, body });
+
+const resolve = (paymentId: string, body: Record<string, unknown>, key = crypto.randomUUID(), token = staff.admin.token) =>
+  admin("POST", `/payments/${paymentId}/resolve`, { token, idempotencyKey: key, body });
+
+/** A refund Stripe answers as pending (not completed yet). */
+async function pendingRefund(paymentId: string, body: Record<string, unknown>) {
+  gateway.stripe.refundStatus = "pending";
+  try {
+    return await refund(paymentId, body);
+  } finally {
+    gateway.stripe.refundStatus = "succeeded";
+  }
+}
+
+const deliver = async (event: unknown) => (await fetch(stripeRequest(event, {}, { base: gateway.url }))).status;
+
+const piId = () => `pi_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`;
+
+/** A Stripe top-up of `amount` USD credited through its signed webhook; its payment row. */
+async function stripePayment(amount: number, options: { intentAmount?: number } = {}) {
+  const pi = piId();
+  const topUp = await createTopUp(sql, { provider: "stripe", amount: options.intentAmount ?? amount, currency: "USD", providerRef: pi });
+  const event = stripeEvent("payment_intent.succeeded", {
+    id: pi, object: "payment_intent", amount, amount_received: amount, currency: "usd", metadata: { intent_id: topUp.intentId },
+  });
+  expect(await deliver(event)).toBe(200);
+  const [payment] = await sql<{ id: string; status: string }[]>`
+    select id, status from public.payments where provider = 'stripe' and provider_payment_id = ${pi}`;
+  return { ...topUp, pi, paymentId: payment!.id, paymentStatus: payment!.status };
+}
+
+async function paymentRow(paymentId: string) {
+  const [row] = await sql<{ status: string; amount_refunded: number; wallet_transaction_id: string | null; resolution: string | null }[]>`
+    select status, amount_refunded::int, wallet_transaction_id, resolution from public.payments where id = ${paymentId}::uuid`;
+  return row!;
+}
+
+async function refundsOf(paymentId: string) {
+  return await sql<{ provider_refund_id: string; status: string; amount: number; created_by: string | null; wallet_transaction_id: string | null }[]>`
+    select provider_refund_id, status, amount::int, created_by, wallet_transaction_id from public.refunds
+     where payment_id = ${paymentId}::uuid order by created_at`;
+}
+
+const refundCalls = () => gateway.stripe.requests.filter((r) => r === "POST /v1/refunds").length;
+
+/** The charge.refunded Stripe sends for `refunds` of the payment (API versions listing them). */
+const chargeRefunded = (pi: string, amount: number, refunds: { id: string; amount: number; status: string }[]) =>
+  stripeEvent("charge.refunded", {
+    id: `ch_${pi.slice(3)}`, object: "charge", payment_intent: pi, amount, currency: "usd",
+    amount_refunded: refunds.filter((r) => r.status !== "failed").reduce((sum, r) => sum + r.amount, 0),
+    refunds: { object: "list", data: refunds.map((r) => ({ object: "refund", ...r })) },
+  });
+
+describe("POST /admin/payments/:id/refund through Stripe", () => {
+  beforeAll(async () => {
+    staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+  });
+
+  it("a refund Stripe completes at once moves the ledger once, audited with the admin as actor", async () => {
+    const payment = await stripePayment(5000);
+    const key = crypto.randomUUID();
+    const before = refundCalls();
+    const answer = await refund(payment.paymentId, { amount: 2000, reason: "customer asked" }, key);
+    expect(answer.status).toBe(201);
+    expect(answer.body.provider).toMatchObject({ status: "succeeded" });
+    const sent = gateway.stripe.refunds.get(answer.body.provider.refund_id)!;
+    expect(sent).toMatchObject({ amount: 2000, payment_intent: payment.pi, metadata: { payment_id: payment.paymentId } });
+    expect(answer.body.refund).toMatchObject({ amount: 2000, status: "succeeded", created_by: staff.admin.id });
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 3000, available: 3000 });
+    expect(await paymentRow(payment.paymentId)).toMatchObject({ status: "partially_refunded", amount_refunded: 2000 });
+
+    const replay = await refund(payment.paymentId, { amount: 2000, reason: "customer asked" }, key);
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(refundCalls()).toBe(before + 1);
+
+    // Stripe's charge.refunded for the same refund converges on the same row.
+    const reported = chargeRefunded(payment.pi, 5000, [{ id: sent.id as string, amount: 2000, status: "succeeded" }]);
+    expect(await deliver(reported)).toBe(200);
+    expect(await refundsOf(payment.paymentId)).toHaveLength(1);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 3000, available: 3000 });
+
+    const [audit] = await sql<{ actor_id: string }[]>`
+      select actor_id from audit.log where table_name = 'refunds' and record_id = ${answer.body.refund.id}::text order by id limit 1`;
+    expect(audit?.actor_id).toBe(staff.admin.id);
+  });
+
+  it("a pending refund moves nothing until the signed charge.refunded confirms it; a second delivery changes nothing", async () => {
+    const payment = await stripePayment(4000);
+    const answer = await pendingRefund(payment.paymentId, { amount: 4000, reason: "pending card" });
+    expect(answer.status).toBe(201);
+    expect(answer.body.refund).toMatchObject({ status: "pending", wallet_transaction_id: null });
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 4000, available: 4000 });
+    expect(await paymentRow(payment.paymentId)).toMatchObject({ status: "succeeded", amount_refunded: 0 });
+
+    // The pending refund reserves its amount: nothing more can be refunded meanwhile.
+    const calls = refundCalls();
+    expect(refusal(await refund(payment.paymentId, { amount: 1, reason: "too much" }))).toEqual({ status: 422, code: "invalid_amount" });
+    expect(refundCalls()).toBe(calls);
+
+    const confirmed = chargeRefunded(payment.pi, 4000, [{ id: answer.body.provider.refund_id, amount: 4000, status: "succeeded" }]);
+    expect(await deliver(confirmed)).toBe(200);
+    expect(await deliver({ ...confirmed, id: `evt_${crypto.randomUUID().replaceAll("-", "")}` })).toBe(200);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 0, available: 0 });
+    expect(await paymentRow(payment.paymentId)).toMatchObject({ status: "refunded", amount_refunded: 4000 });
+    const rows = await refundsOf(payment.paymentId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ provider_refund_id: answer.body.provider.refund_id, status: "succeeded", amount: 4000 });
+  });
+
+  it("a pending refund is completed by a charge.refunded that lists no refunds (newer API versions), as the same row", async () => {
+    const payment = await stripePayment(2600);
+    const answer = await pendingRefund(payment.paymentId, { amount: 1000, reason: "pending card" });
+    const unlisted = stripeEvent("charge.refunded", {
+      id: `ch_${payment.pi.slice(3)}`, object: "charge", payment_intent: payment.pi, amount: 2600, currency: "usd", amount_refunded: 1000,
+    });
+    expect(await deliver(unlisted)).toBe(200);
+    expect(await deliver({ ...unlisted, id: `evt_${crypto.randomUUID().replaceAll("-", "")}` })).toBe(200);
+    expect(await refundsOf(payment.paymentId)).toMatchObject([{ provider_refund_id: answer.body.provider.refund_id, status: "succeeded", amount: 1000 }]);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 1600, available: 1600 });
+  });
+
+  it("a pending refund Stripe fails (charge.refund.updated) closes with nothing moved and frees its amount", async () => {
+    const payment = await stripePayment(1500);
+    const answer = await pendingRefund(payment.paymentId, { amount: 1500, reason: "pending then failed" });
+    const failed = stripeEvent("charge.refund.updated", {
+      id: answer.body.provider.refund_id, object: "refund", amount: 1500, currency: "usd", status: "failed",
+      failure_reason: "expired_or_canceled_card", charge: `ch_${payment.pi.slice(3)}`, payment_intent: payment.pi,
+    });
+    expect(await deliver(failed)).toBe(200);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 1500, available: 1500 });
+    expect(await paymentRow(payment.paymentId)).toMatchObject({ status: "succeeded", amount_refunded: 0 });
+    expect((await refundsOf(payment.paymentId))[0]).toMatchObject({ status: "failed" });
+    expect((await refund(payment.paymentId, { amount: 1500, reason: "again" })).status).toBe(201);
+  });
+
+  it("a refund that succeeds and later fails (signed charge.refund.updated) credits the wallet back once", async () => {
+    const payment = await stripePayment(3000);
+    const answer = await refund(payment.paymentId, { amount: 3000, reason: "full refund" });
+    expect(answer.status).toBe(201);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 0, available: 0 });
+    const failed = stripeEvent("charge.refund.updated", {
+      id: answer.body.provider.refund_id, object: "refund", amount: 3000, currency: "usd", status: "failed",
+      failure_reason: "lost_or_stolen_card", charge: `ch_${payment.pi.slice(3)}`, payment_intent: payment.pi,
+    });
+    expect(await deliver(failed)).toBe(200);
+    expect(await deliver({ ...failed, id: `evt_${crypto.randomUUID().replaceAll("-", "")}` })).toBe(200);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 3000, available: 3000 });
+    expect(await paymentRow(payment.paymentId)).toMatchObject({ status: "succeeded", amount_refunded: 0 });
+    expect(await refundsOf(payment.paymentId)).toMatchObject([{ status: "failed", amount: 3000 }]);
+  });
+
+  it("refuses more than remains (422 invalid_amount) without calling Stripe", async () => {
+    const payment = await stripePayment(1000);
+    expect((await refund(payment.paymentId, { amount: 600, reason: "part" })).status).toBe(201);
+    const calls = refundCalls();
+    const over = await refund(payment.paymentId, { amount: 401, reason: "too much" });
+    expect(refusal(over)).toEqual({ status: 422, code: "invalid_amount" });
+    expect(refundCalls()).toBe(calls);
+    expect(await paymentRow(payment.paymentId)).toMatchObject({ amount_refunded: 600 });
+    expect(refusal(await refund(crypto.randomUUID(), { amount: 1, reason: "none" }))).toEqual({ status: 404, code: "not_found" });
+  });
+
+  it("two concurrent refunds of the whole payment: one goes to Stripe, the other is refused", async () => {
+    const payment = await stripePayment(2500);
+    const calls = refundCalls();
+    const answers = await Promise.all([1, 2].map(() => refund(payment.paymentId, { amount: 2500, reason: "race" })));
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 422]);
+    expect(refundCalls()).toBe(calls + 1);
+    expect(await paymentRow(payment.paymentId)).toMatchObject({ status: "refunded", amount_refunded: 2500 });
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 0, available: 0 });
+  });
+
+  it("tells a declined refund (422 provider_declined) from an unavailable Stripe (502), moving nothing", async () => {
+    const payment = await stripePayment(2000);
+    gateway.stripe.refundBehaviour = {
+      status: 400, body: stripeError("invalid_request_error", "charge_disputed", "This charge has been disputed."),
+    };
+    try {
+      const declined = await refund(payment.paymentId, { amount: 500, reason: "declined" });
+      expect(refusal(declined)).toEqual({ status: 422, code: "provider_declined" });
+      expect(declined.body.error.details).toMatchObject({ provider: "stripe", reason: "charge_disputed: This charge has been disputed." });
+      gateway.stripe.refundBehaviour = { status: 500, body: stripeError("api_error", undefined, "Something went wrong.") };
+      expect(refusal(await refund(payment.paymentId, { amount: 500, reason: "down" }))).toEqual({ status: 502, code: "provider_unavailable" });
+    } finally {
+      gateway.stripe.refundBehaviour = "accept";
+    }
+    expect(await refundsOf(payment.paymentId)).toHaveLength(0);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 2000, available: 2000 });
+  });
+
+  it("a retry after Stripe did not answer reaches the same Stripe refund, never a second one", async () => {
+    const payment = await stripePayment(2200);
+    const key = crypto.randomUUID();
+    gateway.stripe.refundBehaviour = "hang";
+    try {
+      expect(refusal(await refund(payment.paymentId, { amount: 2200, reason: "timeout" }, key))).toEqual({ status: 502, code: "provider_unavailable" });
+    } finally {
+      gateway.stripe.refundBehaviour = "accept";
+    }
+    const first = await refund(payment.paymentId, { amount: 2200, reason: "timeout" }, key);
+    const again = await refund(payment.paymentId, { amount: 2200, reason: "timeout" }, key);
+    expect(first.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    const created = [...gateway.stripe.refunds.values()].filter((r) => (r.metadata as Record<string, string>).payment_id === payment.paymentId);
+    expect(created).toHaveLength(1);
+    expect(await refundsOf(payment.paymentId)).toHaveLength(1);
+  });
+
+  it("is refused to support (403) and validates its body (400), sending nothing", async () => {
+    const payment = await stripePayment(800);
+    const calls = refundCalls();
+    expect(refusal(await refund(payment.paymentId, { amount: 100, reason: "support" }, undefined, staff.support.token)))
+      .toEqual({ status: 403, code: "forbidden" });
+    expect(refusal(await refund(payment.paymentId, { amount: 0, reason: "zero" }))).toEqual({ status: 400, code: "validation_failed" });
+    expect(refusal(await refund(payment.paymentId, { amount: 100 }))).toEqual({ status: 400, code: "validation_failed" });
+    expect(refundCalls()).toBe(calls);
+  });
+});
+
+describe("POST /admin/payments/:id/refund through Revolut and MoMo", () => {
+  it("Revolut: a completed refund order moves the ledger once; MoMo is 422 not_supported", async () => {
+    const created = await fetch(`${gateway.revolut.url}/api/orders`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${process.env.REVOLUT_API_KEY}`, "revolut-api-version": process.env.REVOLUT_API_VERSION!, "content-type": "application/json" },
+      body: JSON.stringify({ amount: 900, currency: "EUR" }),
+    }).then((r) => r.json()) as { id: string };
+    gateway.revolut.complete(created.id);
+    const topUp = await createTopUp(sql, { provider: "revolut", amount: 900, currency: "EUR", providerRef: created.id });
+    const paymentId = await sql.begin(async (tx) => {
+      await tx`set local role service_role`;
+      const [row] = await tx<{ id: string }[]>`
+        select id from public.payment_record_success('revolut', ${created.id}, ${topUp.intentId}::uuid, 900, 'EUR')`;
+      return row!.id;
+    });
+    const answer = await refund(paymentId, { amount: 400, reason: "revolut refund" });
+    expect(answer.status).toBe(201);
+    expect(answer.body.provider).toMatchObject({ status: "completed" });
+    expect(gateway.revolut.refundOrders.find((r) => r.id === answer.body.provider.refund_id)).toMatchObject({ related_order_id: created.id, amount: 400 });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 500, available: 500 });
+
+    const momo = await createTopUp(sql, { provider: "momo", amount: 700, currency: "UGX", providerRef: crypto.randomUUID() });
+    const momoPayment = await sql.begin(async (tx) => {
+      await tx`set local role service_role`;
+      const [row] = await tx<{ id: string }[]>`
+        select id from public.payment_record_success('momo', ${crypto.randomUUID()}, ${momo.intentId}::uuid, 700, 'UGX')`;
+      return row!.id;
+    });
+    expect(refusal(await refund(momoPayment, { amount: 700, reason: "momo" }))).toEqual({ status: 422, code: "not_supported" });
+    expect(await balanceOf(sql, momo.accountId)).toEqual({ balance: 700, available: 700 });
+  });
+});
+
+describe("POST /admin/payments/:id/resolve", () => {
+  it("credit posts the provider's amount to the intent's account once; a second resolve is 409", async () => {
+    const payment = await stripePayment(1200, { intentAmount: 1000 });
+    expect(payment.paymentStatus).toBe("needs_review");
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 0, available: 0 });
+    const key = crypto.randomUUID();
+    const credited = await resolve(payment.paymentId, { action: "credit", reason: "customer paid 12.00, verified" }, key);
+    expect(credited.status).toBe(200);
+    expect(credited.body.payment).toMatchObject({ status: "succeeded", resolution: "credited", resolved_by: staff.admin.id, review_reason: "amount_mismatch" });
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 1200, available: 1200 });
+    const replay = await resolve(payment.paymentId, { action: "credit", reason: "customer paid 12.00, verified" }, key);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(refusal(await resolve(payment.paymentId, { action: "credit", reason: "again" }))).toEqual({ status: 409, code: "invalid_state" });
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 1200, available: 1200 });
+  });
+
+  it("reject records why and credits nothing; reconciliation lists it as rejected, not as a mismatch", async () => {
+    const payment = await stripePayment(700, { intentAmount: 600 });
+    const rejected = await resolve(payment.paymentId, { action: "reject", reason: "duplicate charge, refunded by card" });
+    expect(rejected.status).toBe(200);
+    expect(rejected.body.payment).toMatchObject({ status: "rejected", resolution: "rejected", resolution_reason: "duplicate charge, refunded by card" });
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 0, available: 0 });
+    const report = await admin("GET", "/reconciliation?provider=stripe", { token: staff.support.token });
+    expect(report.body.mismatches.filter((m: { payment_id: string }) => m.payment_id === payment.paymentId)).toEqual([]);
+    expect(report.body.rejected.filter((m: { payment_id: string }) => m.payment_id === payment.paymentId)).toMatchObject([{ kind: "rejected" }]);
+    expect(refusal(await resolve(payment.paymentId, { action: "credit", reason: "changed my mind" }))).toEqual({ status: 409, code: "invalid_state" });
+  });
+
+  it("refuses a payment not under review (409), one with no intent (409), and support (403)", async () => {
+    const credited = await stripePayment(300);
+    expect(refusal(await resolve(credited.paymentId, { action: "reject", reason: "x" }))).toEqual({ status: 409, code: "invalid_state" });
+    const orphan = piId();
+    expect(await deliver(stripeEvent("payment_intent.succeeded", {
+      id: orphan, object: "payment_intent", amount: 300, amount_received: 300, currency: "usd", metadata: {},
+    }))).toBe(200);
+    const [row] = await sql<{ id: string }[]>`select id from public.payments where provider_payment_id = ${orphan}`;
+    const noIntent = await resolve(row!.id, { action: "credit", reason: "who?" });
+    expect(refusal(noIntent)).toEqual({ status: 409, code: "invalid_state" });
+    expect(noIntent.body.error.message).toContain("no payment intent");
+    expect(refusal(await resolve(row!.id, { action: "reject", reason: "x" }, undefined, staff.support.token))).toEqual({ status: 403, code: "forbidden" });
+    expect(refusal(await resolve(row!.id, { action: "refund", reason: "x" }))).toEqual({ status: 400, code: "validation_failed" });
+  });
+});
