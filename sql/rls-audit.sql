@@ -32,7 +32,7 @@ with recursive settings as (
     coalesce(
       nullif(current_setting('rls_audit.financial_tables', true), ''),
       'wallet_accounts,wallet_entries,wallet_transactions,payments,payment_intents,'
-      'momo_transactions,revolut_transactions,invoices,subscriptions,refunds,wallet_balance_shards'
+      'momo_transactions,revolut_transactions,invoices,subscriptions,refunds,wallet_balance_shards,cashouts'
     ) as financial_tables,
     coalesce(
       nullif(current_setting('rls_audit.append_only', true), ''),
