@@ -8,7 +8,7 @@
 --   rls_audit.financial_tables  tables that must force RLS and give anon nothing,
 --                               `table` (in public) or `schema.table`
 --                               (default: the ten financial tables of payments-audit.md,
---                               wallet_balance_shards and wallet_limit_tiers)
+--                               wallet_balance_shards, wallet_limit_tiers and cashouts)
 --   rls_audit.append_only       ledger tables no API role may write
 --                               (default: wallet_accounts, wallet_transactions, wallet_entries,
 --                               wallet_balance_shards, wallet_limit_tiers)
@@ -33,7 +33,7 @@ with recursive settings as (
       nullif(current_setting('rls_audit.financial_tables', true), ''),
       'wallet_accounts,wallet_entries,wallet_transactions,payments,payment_intents,'
       'momo_transactions,revolut_transactions,invoices,subscriptions,refunds,wallet_balance_shards,'
-      'wallet_limit_tiers'
+      'wallet_limit_tiers,cashouts'
     ) as financial_tables,
     coalesce(
       nullif(current_setting('rls_audit.append_only', true), ''),

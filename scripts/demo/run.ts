@@ -31,6 +31,7 @@ async function main(): Promise<void> {
   const momo = await startMomoStandIn({
     port: Number(new URL(env.MOMO_API_BASE_URL).port),
     subscriptionKey: env.MOMO_SUBSCRIPTION_KEY,
+    disbursementSubscriptionKey: env.MOMO_DISBURSEMENT_SUBSCRIPTION_KEY,
     apiUser: env.MOMO_API_USER,
     apiKey: env.MOMO_API_KEY,
     targetEnvironment: env.MOMO_TARGET_ENVIRONMENT,

@@ -17,7 +17,7 @@ const projectRef = "abcdefghijklmnopqrst";
 const dbPassword = "db-password-must-not-show";
 const accessToken = "sbp_access_token_must_not_show";
 
-const secretNames = ["WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET", "REVOLUT_API_KEY", "REVOLUT_WEBHOOK_SECRET", "MOMO_SUBSCRIPTION_KEY", "MOMO_API_KEY", "MOMO_CALLBACK_SECRET", "UPSTASH_REDIS_REST_TOKEN"];
+const secretNames = ["WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET", "REVOLUT_API_KEY", "REVOLUT_WEBHOOK_SECRET", "MOMO_SUBSCRIPTION_KEY", "MOMO_DISBURSEMENT_SUBSCRIPTION_KEY", "MOMO_API_KEY", "MOMO_CALLBACK_SECRET", "UPSTASH_REDIS_REST_TOKEN"];
 const stripeKeys = { staging: "sk_test_must_not_show", production: "sk_live_must_not_show" };
 const webhookSecret = "whsec_must_not_show";
 

@@ -5,7 +5,39 @@ export type Database = {
   
   "public": {
           Tables: {
-            "invoices": {
+            "cashouts": {
+                  Row: {
+                    "account_id": string,"amount": number,"created_at": string,"currency": string,"hold_id": string,"id": string,"idempotency_key": string,"msisdn": string,"reason": string | null,"reference_id": string,"settled_at": string | null,"status": string,"updated_at": string,"user_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "account_id": string,"amount": number,"created_at"?: string,"currency": string,"hold_id": string,"id"?: string,"idempotency_key": string,"msisdn": string,"reason"?: string | null,"reference_id"?: string,"settled_at"?: string | null,"status"?: string,"updated_at"?: string,"user_id": string
+                  }
+                  Update: {
+                    "account_id"?: string,"amount"?: number,"created_at"?: string,"currency"?: string,"hold_id"?: string,"id"?: string,"idempotency_key"?: string,"msisdn"?: string,"reason"?: string | null,"reference_id"?: string,"settled_at"?: string | null,"status"?: string,"updated_at"?: string,"user_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "cashouts_account_id_fkey"
+      columns: ["account_id"]
+isOneToOne: false
+      referencedRelation: "wallet_account_balances"
+      referencedColumns: ["account_id"]
+    },{
+      foreignKeyName: "cashouts_account_id_fkey"
+      columns: ["account_id"]
+isOneToOne: false
+      referencedRelation: "wallet_accounts"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "cashouts_hold_id_fkey"
+      columns: ["hold_id"]
+isOneToOne: true
+      referencedRelation: "wallet_transactions"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"invoices": {
                   Row: {
                     "amount_due": number,"amount_paid": number,"created_at": string,"currency": string,"id": string,"last_event_at": string | null,"raw": NonNullable<Json>,"status": string,"stripe_customer_id": string,"stripe_invoice_id": string,"stripe_subscription_id": string | null,"updated_at": string,"user_id": string | null
                   }
@@ -307,7 +339,30 @@ isOneToOne: false
                 }
           }
           Functions: {
-            "payment_intent_attach":
+            "cashout_settle":
+{ Args: { "p_reason"?: string,"p_reference": string,"p_status": string }; Returns: {
+              "account_id": string,
+"amount": number,
+"created_at": string,
+"currency": string,
+"hold_id": string,
+"id": string,
+"idempotency_key": string,
+"msisdn": string,
+"reason": string | null,
+"reference_id": string,
+"settled_at": string | null,
+"status": string,
+"updated_at": string,
+"user_id": string
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "cashouts"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"payment_intent_attach":
 { Args: { "p_intent": string,"p_provider_ref": string }; Returns: {
               "account_id": string,
 "amount": number,

@@ -35,7 +35,7 @@ Options:
                               error (default), warn, info or none
   --schemas <a,b>             exposed schemas (default: public plus pgrst.db_schemas)
   --financial-tables <a,b>    financial tables, table or schema.table (default: the ten of payments-audit.md,
-                              wallet_balance_shards and wallet_limit_tiers)
+                              wallet_balance_shards, wallet_limit_tiers and cashouts)
   --append-only <a,b>         append-only ledger tables (default: wallet_accounts, wallet_transactions, wallet_entries,
                               wallet_balance_shards, wallet_limit_tiers)
   --bypassrls-roles <a,b>     roles allowed to bypass RLS (default: service_role, postgres, supabase_admin)

@@ -43,6 +43,8 @@ export const envSchema = {
   MOMO_SUBSCRIPTION_KEY: secret,
   MOMO_API_USER: z.uuid({ error: "must be a UUID" }),
   MOMO_API_KEY: secret,
+  // MTN MoMo Disbursement API subscription key (cash-outs); same API user and key.
+  MOMO_DISBURSEMENT_SUBSCRIPTION_KEY: secret.optional(),
   MOMO_TARGET_ENVIRONMENT: z.string().regex(/^[a-z0-9]{1,32}$/, "must be lower-case letters and digits").default("sandbox"),
   // How long a call to a provider's API may take before it counts as unavailable.
   PROVIDER_TIMEOUT_MS: z.coerce.number({ error: "must be a whole number" }).int("must be a whole number")
@@ -82,7 +84,7 @@ export class ConfigError extends Error {
 const SECRET_NAMES: ReadonlySet<EnvName> = new Set<EnvName>([
   "SUPABASE_DB_URL", "SUPABASE_JWT_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET", "STRIPE_SECRET_KEY",
   "STRIPE_WEBHOOK_SECRET", "REVOLUT_WEBHOOK_SECRET", "REVOLUT_API_KEY", "MOMO_CALLBACK_SECRET", "MOMO_SUBSCRIPTION_KEY",
-  "MOMO_API_KEY", "UPSTASH_REDIS_REST_TOKEN",
+  "MOMO_DISBURSEMENT_SUBSCRIPTION_KEY", "MOMO_API_KEY", "UPSTASH_REDIS_REST_TOKEN",
 ]);
 
 const cache = new Map<EnvName, unknown>();

@@ -9,6 +9,7 @@ import { type AdminCall, balances, callAdmin, createStaff, deposit, idempotencyK
 import handler from "./handler.ts";
 import { createMomoClient } from "../_shared/providers/momo/client.ts";
 import { createRevolutClient } from "../_shared/providers/revolut/client.ts";
+import { momoStandInOptionsFromEnv, startMomoStandIn } from "../../tests/support/provider-standins.ts";
 import { momoStoredEventDecoder, replayWebhookEvent, revolutStoredEventDecoder } from "./webhook-replay.ts";
 
 const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 4, onnotice: () => undefined });
@@ -157,6 +158,28 @@ describe("POST /admin/webhook-events/:id/replay", () => {
       replayWebhookEvent(tx, id, { momo: momoStoredEventDecoder(() => unreachable) }));
     expect(result).toMatchObject({ outcome: "dead", event: { status: "dead", attempts: 6 } });
     expect(result.error).toMatch(/MoMo did not answer/);
+  });
+
+  it("replays a MoMo transfer (cash-out) event by asking MoMo's Disbursement API, not Collection", async () => {
+    const referenceId = crypto.randomUUID();
+    const id = await storeEvent({
+      provider: "momo", eventId: `${referenceId}:unconfirmed`, type: "transfer.unconfirmed", status: "failed", attempts: 1,
+      payload: { reference_id: referenceId, product: "disbursement", callback: { status: "SUCCESSFUL" } },
+    });
+    const standIn = await startMomoStandIn(momoStandInOptionsFromEnv());
+    try {
+      standIn.records.set(referenceId, { amount: "100", currency: "UGX", status: "SUCCESSFUL" });
+      const options = momoStandInOptionsFromEnv();
+      const client = createMomoClient({ ...options, baseUrl: standIn.url });
+      const result = await withRequestContext(sql, asAdmin(), (tx) =>
+        replayWebhookEvent(tx, id, { momo: momoStoredEventDecoder(() => client) }));
+      expect(standIn.requests).toEqual(["POST /disbursement/token/", `GET /disbursement/v1_0/transfer/${referenceId}`]);
+      // No cash-out has this reference: cashout_settle's WL007 is the attempt's failure.
+      expect(result).toMatchObject({ outcome: "failed", event: { status: "failed", attempts: 2 } });
+      expect(result.error).toMatch(/cash-out .* not found/);
+    } finally {
+      await standIn.close();
+    }
   });
 
   it("replays a Revolut ORDER_FAILED with revolut-webhook's effect: the intent fails", async () => {

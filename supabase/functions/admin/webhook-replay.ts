@@ -9,7 +9,7 @@ import { z } from "zod";
 import type { TransactionSql } from "../_shared/db.ts";
 import { HttpError, parseOrThrow } from "../_shared/errors.ts";
 import { describeFailure, type WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
-import { callbackSchema, type Confirmation, momoWebhookEvent } from "../momo-webhook/events.ts";
+import { callbackSchema, type Confirmation, momoTransferEvent, momoWebhookEvent } from "../momo-webhook/events.ts";
 import { momoClientFromEnv, type MomoClient } from "../_shared/providers/momo/client.ts";
 import { orderToConfirm, type RevolutBody, revolutWebhookEvent } from "../revolut-webhook/events.ts";
 import { revolutClientFromEnv, type RevolutClient } from "../_shared/providers/revolut/client.ts";
@@ -27,15 +27,23 @@ function settled<T>(answer: Promise<T>): Promise<{ ok: true; value: T } | { ok: 
   );
 }
 
-const storedMomoCallback = z.object({ reference_id: z.string(), callback: callbackSchema });
+const storedMomoCallback = z.object({
+  reference_id: z.string(),
+  product: z.literal("disbursement").optional(),
+  callback: callbackSchema,
+});
 
 /**
  * MoMo callbacks are only hints: as on first delivery, the status applied is the one MoMo's
- * API confirms now for the reference id (a failed look-up is the attempt's failure).
+ * API confirms now for the reference id (a failed look-up is the attempt's failure): the
+ * Collection API for a request-to-pay, the Disbursement API for a transfer (cash-out).
  */
 export function momoStoredEventDecoder(client: () => MomoClient): StoredEventDecoder {
   return async (payload) => {
-    const { reference_id: referenceId, callback } = parseOrThrow(storedMomoCallback, payload);
+    const { reference_id: referenceId, product, callback } = parseOrThrow(storedMomoCallback, payload);
+    if (product === "disbursement") {
+      return momoTransferEvent(referenceId, callback, await settled(client().transferStatus(referenceId)));
+    }
     const confirmation: Confirmation = await settled(client().requestToPayStatus(referenceId));
     return momoWebhookEvent(referenceId, callback, confirmation);
   };

@@ -1,4 +1,4 @@
-// A MoMo request-to-pay callback as a webhook event. MoMo does not sign callbacks, so the body
+// A MoMo request-to-pay or transfer callback as a webhook event. MoMo does not sign callbacks, so the body
 // is only a hint to look: the status, amount and currency applied are the ones MoMo's API
 // confirms for the reference id (see momo-client.ts). Dedupe key: reference id plus the
 // CONFIRMED status, so a callback that claims more than MoMo confirms is no failed attempt:
@@ -11,7 +11,7 @@ import { jsonb } from "../_shared/webhooks/jsonb.ts";
 import { findIntentId, recordPaymentFailure, recordPaymentSuccess } from "../_shared/webhooks/payments.ts";
 import type { AppliedOutcome, WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
 import { toMinorUnits } from "../_shared/providers/momo/amount.ts";
-import { momoReason, type RequestToPay } from "../_shared/providers/momo/client.ts";
+import { momoReason, type RequestToPay, type Transfer } from "../_shared/providers/momo/client.ts";
 
 export const callbackSchema = z.looseObject({
   financialTransactionId: z.string().max(255).optional(),
@@ -24,7 +24,7 @@ export const callbackSchema = z.looseObject({
 export type Callback = z.output<typeof callbackSchema>;
 
 /** What MoMo's API said about the reference id, or why it could not be asked. */
-export type Confirmation = { ok: true; value: RequestToPay } | { ok: false; error: Error };
+export type Confirmation<T = RequestToPay> = { ok: true; value: T } | { ok: false; error: Error };
 
 /** MoMo's reason, a string or {code, message}, as one line. */
 export function reasonText(reason: z.output<typeof momoReason> | undefined): string | null {
@@ -51,7 +51,7 @@ async function mirror(tx: TransactionSql, referenceId: string, intentId: string 
 }
 
 /** The status an event is keyed and typed by: MoMo's confirmed one, or "unconfirmed". */
-function confirmedStatus(confirmation: Confirmation): string {
+function confirmedStatus(confirmation: Confirmation<{ status: string }>): string {
   return confirmation.ok ? confirmation.value.status : "unconfirmed";
 }
 
@@ -79,6 +79,27 @@ export function momoWebhookEvent(referenceId: string, callback: Callback, confir
       } else if (confirmed.status === "FAILED" && intentId) {
         await recordPaymentFailure(tx, intentId, reasonText(confirmed.reason) ?? "FAILED");
       }
+      return "processed";
+    },
+  };
+}
+
+/**
+ * A MoMo transfer (cash-out) callback as a webhook event, keyed like request-to-pays on the
+ * reference id and the status MoMo's API confirms: SUCCESSFUL captures the cash-out's hold,
+ * FAILED voids it (cashout_settle), PENDING changes nothing.
+ */
+export function momoTransferEvent(referenceId: string, callback: Callback, confirmation: Confirmation<Transfer>): WebhookEvent {
+  const status = confirmedStatus(confirmation);
+  return {
+    eventId: `${referenceId}:${status}`,
+    type: `transfer.${status.toLowerCase()}`,
+    // `product` tells the admin replay to ask the Disbursement API again.
+    payload: { reference_id: referenceId, product: "disbursement", callback },
+    apply: async (tx): Promise<AppliedOutcome> => {
+      if (!confirmation.ok) throw confirmation.error;
+      const confirmed = confirmation.value;
+      await tx`select public.cashout_settle(${referenceId}::uuid, ${confirmed.status}, ${reasonText(confirmed.reason)})`;
       return "processed";
     },
   };

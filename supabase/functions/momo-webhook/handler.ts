@@ -1,5 +1,6 @@
 // PUT|POST /momo-webhook/callback/<referenceId>?token=<hex HMAC-SHA256(referenceId, MOMO_CALLBACK_SECRET)>:
-// MTN MoMo request-to-pay callbacks. MoMo does not sign them: the token proves the URL is one
+// MTN MoMo request-to-pay callbacks; /momo-webhook/disbursement/<referenceId>?token=...: transfer
+// (cash-out) callbacks, with the same token. MoMo does not sign them: the token proves the URL is one
 // we issued for this reference id, and the status is confirmed with MoMo's API before anything
 // is applied (docs/WEBHOOKS.md).
 import type { Context } from "hono";
@@ -11,37 +12,48 @@ import { requireValidSignature } from "../_shared/signatures/check.ts";
 import { verifyMomoCallbackToken } from "../_shared/signatures/momo-callback-token.ts";
 import { createWebhookApp, webhookLogger, webhookSql } from "../_shared/webhooks/app.ts";
 import { storeThenApply, webhookResponse } from "../_shared/webhooks/store-then-apply.ts";
-import { callbackSchema, type Confirmation, momoWebhookEvent } from "./events.ts";
-import { momoClientFromEnv } from "../_shared/providers/momo/client.ts";
+import type { WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
+import { type Callback, callbackSchema, type Confirmation, momoTransferEvent, momoWebhookEvent } from "./events.ts";
+import { type MomoClient, momoClientFromEnv } from "../_shared/providers/momo/client.ts";
 
 const app = createWebhookApp({ functionName: "momo-webhook", provider: "momo", methods: ["PUT", "POST"] });
 
 // X-Reference-Id as we create it: a lower-case UUID version 4.
 const REFERENCE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-async function confirm(referenceId: string): Promise<Confirmation> {
+async function confirm<T>(lookup: (client: MomoClient) => Promise<T>): Promise<Confirmation<T>> {
   try {
-    return { ok: true, value: await momoClientFromEnv().requestToPayStatus(referenceId) };
+    return { ok: true, value: await lookup(momoClientFromEnv()) };
   } catch (error) {
     return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
   }
 }
 
-async function callback(c: Context<SharedEnv>): Promise<Response> {
-  const referenceId = c.req.param("referenceId") ?? "";
-  const { MOMO_CALLBACK_SECRET } = env("MOMO_CALLBACK_SECRET");
-  requireValidSignature(await verifyMomoCallbackToken(referenceId, c.req.query("token") ?? null, MOMO_CALLBACK_SECRET));
-  if (!REFERENCE_ID.test(referenceId)) {
-    throw new HttpError(400, "invalid_reference", "The reference id is not a lower-case UUID v4.");
-  }
-  const body = parseJsonBody(c.get("rawBody"), callbackSchema);
-  // Asked before the transaction opens, so no database connection waits on MoMo; a failed
-  // look-up is stored as the event's failure.
-  const event = momoWebhookEvent(referenceId, body, await confirm(referenceId));
-  return webhookResponse(c, await storeThenApply(webhookSql(), c, "momo", [event], webhookLogger()));
+/** A callback route: the token and reference checked, MoMo asked, the event stored and applied. */
+function callbackRoute(toEvent: (referenceId: string, body: Callback) => Promise<WebhookEvent>) {
+  return async (c: Context<SharedEnv>): Promise<Response> => {
+    const referenceId = c.req.param("referenceId") ?? "";
+    const { MOMO_CALLBACK_SECRET } = env("MOMO_CALLBACK_SECRET");
+    requireValidSignature(await verifyMomoCallbackToken(referenceId, c.req.query("token") ?? null, MOMO_CALLBACK_SECRET));
+    if (!REFERENCE_ID.test(referenceId)) {
+      throw new HttpError(400, "invalid_reference", "The reference id is not a lower-case UUID v4.");
+    }
+    const body = parseJsonBody(c.get("rawBody"), callbackSchema);
+    // MoMo is asked before the transaction opens, so no database connection waits on it; a
+    // failed look-up is stored as the event's failure.
+    const event = await toEvent(referenceId, body);
+    return webhookResponse(c, await storeThenApply(webhookSql(), c, "momo", [event], webhookLogger()));
+  };
 }
 
-app.put("/callback/:referenceId", callback);
-app.post("/callback/:referenceId", callback);
+const requestToPayCallback = callbackRoute(async (referenceId, body) =>
+  momoWebhookEvent(referenceId, body, await confirm((client) => client.requestToPayStatus(referenceId))));
+const transferCallback = callbackRoute(async (referenceId, body) =>
+  momoTransferEvent(referenceId, body, await confirm((client) => client.transferStatus(referenceId))));
+
+app.put("/callback/:referenceId", requestToPayCallback);
+app.post("/callback/:referenceId", requestToPayCallback);
+app.put("/disbursement/:referenceId", transferCallback);
+app.post("/disbursement/:referenceId", transferCallback);
 
 export default app;

@@ -1,4 +1,4 @@
-// The payments API (a signed-in user's top-ups) as a hono app, built from its dependencies so
+// The payments API (a signed-in user's top-ups and cash-outs) as a hono app, built from its dependencies so
 // that tests can give it their own database, limiter and provider clients; handler.ts builds
 // the deployed one from the environment. Pipeline: shared layer (correlation id, rate limit
 // keyed by the verified user id, methods, body limits, JSON errors, one log line) ->
@@ -11,6 +11,7 @@ import type { RateLimiter } from "../_shared/rate-limit/limiter.ts";
 import { mapSqlErrors } from "../_shared/sql-errors.ts";
 import { applyUserLayer, callerContext, type UserEnv } from "../_shared/user-layer.ts";
 import type { ProviderClients } from "./provider-calls.ts";
+import { registerCashOutRoutes } from "./cashouts.ts";
 import { registerTopUpRoutes } from "./topups.ts";
 
 export interface PaymentsDependencies {
@@ -49,11 +50,13 @@ export function createPaymentsApp(options: { logger: Logger; dependencies: () =>
     service: "The payments API",
   });
 
-  registerTopUpRoutes(app, {
+  const routes: PaymentsRoutes = {
     asCaller: (c, fn) => mapSqlErrors(() => withRequestContext(deps().sql, callerContext(c), fn)),
     asService: (c, fn) => mapSqlErrors(() => withRequestContext(deps().sql, callerContext(c, "service_role"), fn)),
     providers: () => deps().providers,
     logger: options.logger,
-  });
+  };
+  registerTopUpRoutes(app, routes);
+  registerCashOutRoutes(app, routes);
   return app;
 }

@@ -4,6 +4,7 @@
 // duplicate is answered 409; Revolut: an intent that already has its order reads that order
 // instead of creating another), and the next step the user takes (next_action).
 import { toMajorUnits } from "../_shared/providers/momo/amount.ts";
+import type { MomoCallbackProduct } from "../_shared/providers/momo/callback-url.ts";
 import type { MomoClient } from "../_shared/providers/momo/client.ts";
 import type { RevolutClient } from "../_shared/providers/revolut/client.ts";
 import { RevolutApiError } from "../_shared/providers/revolut/client.ts";
@@ -16,7 +17,7 @@ export interface ProviderClients {
   momo: MomoClient;
   revolut: RevolutClient;
   /** The X-Callback-Url for a MoMo reference id (momo-webhook with its token). */
-  momoCallbackUrl(referenceId: string): Promise<string>;
+  momoCallbackUrl(referenceId: string, product?: MomoCallbackProduct): Promise<string>;
 }
 
 /** A payment_intents row as the function reads it. */

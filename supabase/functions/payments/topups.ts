@@ -5,22 +5,14 @@
 // provider's refusal fails the intent and is answered (and stored) as 422; a provider that is
 // unavailable leaves the intent requires_payment, releases the key and answers 502, so that
 // the same key retried later finishes the job.
-import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { JSONValue } from "postgres";
 import { z } from "zod";
-import { parseJsonBody } from "../_shared/body.ts";
-import { errorResponse, HttpError, parseOrThrow } from "../_shared/errors.ts";
-import { idempotencyKeyOf, REPLAYED_HEADER, requestHash, type StoredResponse } from "../_shared/idempotency.ts";
+import { HttpError } from "../_shared/errors.ts";
+import type { StoredResponse } from "../_shared/idempotency.ts";
 import { allowMethods } from "../_shared/middleware.ts";
 import { ProviderError } from "../_shared/providers/errors.ts";
-import { sqlHttpError } from "../_shared/sql-errors.ts";
 import type { PaymentsApp, PaymentsContext, PaymentsRoutes } from "./app.ts";
 import { type Intent, startProviderPayment } from "./provider-calls.ts";
-
-/** Longer than a provider call may take (10 s timeout) plus the database steps around it. */
-const LEASE_SECONDS = 60;
-
-const jsonObject = z.record(z.string(), z.unknown(), { error: "must be a JSON object" });
+import { errorBody, providerRequestHandler } from "./provider-request.ts";
 
 export const topUpSchema = z.strictObject({
   provider: z.enum(["stripe", "momo", "revolut"]),
@@ -35,24 +27,8 @@ export const topUpSchema = z.strictObject({
 });
 type TopUpInput = z.output<typeof topUpSchema>;
 
-type Claim =
-  | { outcome: "replay"; response: StoredResponse }
-  | { outcome: "mismatch" }
-  | { outcome: "in_progress" }
-  | { outcome: "work"; intent: Intent };
-
-interface ClaimRow {
-  outcome: "new" | "resumed" | "replay" | "mismatch" | "in_progress";
-  response_status: number | null;
-  response_body: unknown;
-}
-
 function intentView(intent: Intent) {
   return { id: intent.id, status: intent.status, provider: intent.provider, amount: Number(intent.amount), currency: intent.currency };
-}
-
-async function errorBody(error: HttpError, correlationId: string): Promise<StoredResponse> {
-  return { status: error.status, body: await errorResponse(error, correlationId).json() };
 }
 
 function declined(intent: Intent, reason: string | null): HttpError {
@@ -64,29 +40,6 @@ function declined(intent: Intent, reason: string | null): HttpError {
 }
 
 export function registerTopUpRoutes(app: PaymentsApp, routes: PaymentsRoutes): void {
-  /** Claims the key and, for a fresh or resumed claim, creates (or finds again) the intent. */
-  const claim = (c: PaymentsContext, key: string, hash: string, path: string, input: TopUpInput) =>
-    routes.asCaller<Claim>(c, async (tx) => {
-      const [row] = await tx<ClaimRow[]>`
-        select * from payments_api.request_claim(${key}, ${hash}, 'POST', ${path}, ${LEASE_SECONDS})`;
-      if (row!.outcome === "replay") return { outcome: "replay", response: { status: row!.response_status!, body: row!.response_body } };
-      if (row!.outcome === "mismatch") return { outcome: "mismatch" };
-      if (row!.outcome === "in_progress") return { outcome: "in_progress" };
-      try {
-        const [intent] = await tx.savepoint((sp) => sp<Intent[]>`
-          select * from public.payment_intent_create(${input.provider}, ${input.account_id}::uuid, ${input.amount}::bigint,
-                                              ${input.currency}, ${key})`);
-        return { outcome: "work", intent: intent! };
-      } catch (error) {
-        // A refusal of the SQL checks (not the caller's account, frozen, ...) is the answer.
-        const refusal = sqlHttpError(error);
-        if (!refusal || refusal.status >= 500) throw error;
-        const response = await errorBody(refusal, c.get("correlationId"));
-        await tx`select payments_api.request_complete(${key}, ${response.status}, ${tx.json(response.body as JSONValue)})`;
-        return { outcome: "replay", response };
-      }
-    });
-
   /** The provider call and what follows it; the answer to store, or a throw for a 502/500. */
   async function topUp(c: PaymentsContext, intent: Intent, input: TopUpInput): Promise<StoredResponse> {
     const correlationId = c.get("correlationId");
@@ -109,52 +62,17 @@ export function registerTopUpRoutes(app: PaymentsApp, routes: PaymentsRoutes): v
     return { status: 201, body: { intent: intentView(attached!), next_action: payment.nextAction } };
   }
 
-  app.post("/topups", async (c) => {
-    const raw = c.get("rawBody");
-    const body = raw.length === 0 ? {} : parseJsonBody(raw, jsonObject);
-    const key = idempotencyKeyOf(c.req.raw.headers, body);
-    const input = parseOrThrow(topUpSchema, body);
-    const path = new URL(c.req.url).pathname;
-    const hash = await requestHash("POST", path, body);
-
-    const claimed = await claim(c, key, hash, path, input);
-    if (claimed.outcome === "mismatch") {
-      throw new HttpError(422, "idempotency_key_reused", `Idempotency key ${key} was already used for a different request.`);
-    }
-    if (claimed.outcome === "in_progress") {
-      throw new HttpError(409, "request_in_progress", `A request with idempotency key ${key} is still being processed; retry shortly.`,
-        null, { "retry-after": "1" });
-    }
-    let response: StoredResponse;
-    let replayed = true;
-    if (claimed.outcome === "replay") {
-      response = claimed.response;
-    } else {
-      replayed = false;
-      const intent = claimed.intent;
-      try {
-        response = await topUp(c, intent, input);
-      } catch (error) {
-        // No answer to store: the next request with this key resumes the same intent.
-        await routes.asCaller(c, (tx) => tx`select payments_api.request_release(${key})`);
-        if (error instanceof ProviderError) {
-          routes.logger.warn("provider_unavailable", {
-            provider: error.provider, intent_id: intent.id, http_status: error.httpStatus, error: error.message,
-          });
-          throw new HttpError(502, "provider_unavailable",
-            "The payment provider is unavailable; retry later with the same Idempotency-Key.", {
-              provider: error.provider,
-              intent: intentView(intent),
-            });
-        }
-        throw error;
-      }
-      await routes.asCaller(c, (tx) =>
-        tx`select payments_api.request_complete(${key}, ${response.status}, ${tx.json(response.body as JSONValue)})`
-      );
-    }
-    return c.json(response.body as object, response.status as ContentfulStatusCode, { [REPLAYED_HEADER]: String(replayed) });
-  });
+  app.post("/topups", providerRequestHandler<TopUpInput, Intent>(routes, {
+    schema: topUpSchema,
+    start: async (tx, input, key) => {
+      const [intent] = await tx<Intent[]>`
+        select * from public.payment_intent_create(${input.provider}, ${input.account_id}::uuid, ${input.amount}::bigint,
+                                            ${input.currency}, ${key})`;
+      return intent!;
+    },
+    finish: topUp,
+    unavailable: (intent) => ({ details: { intent: intentView(intent) }, log: { intent_id: intent.id } }),
+  }));
   app.all("/topups", allowMethods("POST"));
 
   app.get("/topups/:id", async (c) => {

@@ -296,10 +296,10 @@ select is(
   (select array_agg(c.relname::text order by c.relname::text) from pg_trigger t join pg_class c on c.oid = t.tgrelid
     where t.tgname = 'audit_row_change' and c.relnamespace = 'public'::regnamespace and c.relname not like 'audit_%'
       and exists (select 1 from pg_trigger x where x.tgrelid = t.tgrelid and x.tgname = 'audit_truncate')),
-  array['invoices', 'momo_transactions', 'payment_intents', 'payments', 'refunds', 'revolut_transactions',
+  array['cashouts', 'invoices', 'momo_transactions', 'payment_intents', 'payments', 'refunds', 'revolut_transactions',
         'subscriptions', 'wallet_accounts', 'wallet_balance_shards', 'wallet_entries', 'wallet_limit_tiers',
         'wallet_status_reasons', 'wallet_transactions'],
-  'the ten financial tables, the balance shards, the limit tiers and the status reasons carry the audit triggers for rows and for truncate');
+  'the ten financial tables, the cash-outs, the balance shards, the limit tiers and the status reasons carry the audit triggers for rows and for truncate');
 
 -- Set inserts of the ledger (batches, reversals, adjustments) are recorded per statement:
 -- the same rows, with the same context, as the row trigger writes.

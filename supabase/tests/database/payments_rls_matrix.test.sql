@@ -1,8 +1,8 @@
 -- The RLS matrix of payments-audit.md, cell by cell: anon, owner, other user, admin,
 -- support and service_role x select/insert/update/delete on each of the ten financial
--- tables, plus the two webhook tables that no user may read.
+-- tables and the cash-outs, plus the two webhook tables that no user may read.
 begin;
-select plan(289);
+select plan(313);
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('c1000000-0000-4000-8000-000000000001', 'rls-owner@example.test', '{}'),
@@ -22,6 +22,11 @@ select public.payment_intent_attach(:'intent', 'pi_rls_matrix') \gset
 select id as payment, wallet_transaction_id as credit
   from public.payment_record_success('stripe', 'pi_rls_matrix', :'intent', 5000, 'USD') \gset
 select id as refund from public.refund_record(:'payment', 1000, 're_rls_matrix') \gset
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub": "c1000000-0000-4000-8000-000000000001", "role": "authenticated"}', true);
+select id as cashout from payments_api.cashout_create(:'account', 1000, 'USD', '256772000001', 'rls-cashout') \gset
+reset role;
+select set_config('request.jwt.claims', '', true);
 select id as entry from public.wallet_entries where account_id = :'account' limit 1 \gset
 insert into public.momo_transactions (reference_id, intent_id, amount, currency)
   values ('7f2b9c1e-3d4a-4b5c-8d6e-0f1a2b3c4d5e', :'intent', 5000, 'USD') returning id as momo \gset
@@ -95,6 +100,8 @@ insert into subject values
   ('invoices', :'invoice', true,
    'insert into public.invoices (stripe_invoice_id, stripe_customer_id, status, currency) values (''in_'' || gen_random_uuid(), ''cus_x'', ''open'', ''USD'')',
    'update public.invoices set amount_due = amount_due where id = %L'),
+  ('cashouts', :'cashout', false, 'insert into public.cashouts default values',
+   'update public.cashouts set reason = reason where id = %L'),
   ('webhook_events', :'event', false, 'insert into public.webhook_events default values',
    'update public.webhook_events set last_error = last_error where id = %L'),
   ('whatsapp_messages', :'message', false, 'insert into public.whatsapp_messages default values',

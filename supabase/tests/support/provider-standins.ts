@@ -1,5 +1,5 @@
 // Local HTTP stand-ins for the provider APIs the functions call (Stripe PaymentIntents, MTN
-// MoMo Collection, Revolut Merchant orders), on node:http. They check the credentials and
+// MoMo Collection and Disbursement, Revolut Merchant orders), on node:http. They check the credentials and
 // headers the real APIs require, answer in their documented shapes (errors included), and
 // can be told to refuse, fail with a 5xx or never answer, so that tests can play every case.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -53,7 +53,10 @@ function closer(server: Server): () => Promise<void> {
 export interface MomoStandInOptions {
   /** 0 picks a free port. */
   port?: number;
+  /** The Collection product's subscription key. */
   subscriptionKey: string;
+  /** The Disbursement product's subscription key. */
+  disbursementSubscriptionKey: string;
   apiUser: string;
   apiKey: string;
   targetEnvironment: string;
@@ -61,7 +64,7 @@ export interface MomoStandInOptions {
   tokenLifetimeSeconds?: number;
 }
 
-/** A request-to-pay MoMo accepted: its body and where MoMo will send the callback. */
+/** A request-to-pay or transfer MoMo accepted: its body and where MoMo will send the callback. */
 export interface MomoRequestToPay {
   body: Record<string, unknown>;
   callbackUrl: string | undefined;
@@ -72,71 +75,99 @@ export interface MomoStandIn extends StandIn<Record<string, unknown>> {
   revokeTokens(): void;
   /** How POST /collection/v1_0/requesttopay answers (default: 202 Accepted). */
   requestToPayBehaviour: Behaviour;
+  /**
+   * How POST /disbursement/v1_0/transfer answers (default: 202 Accepted); "accept-silently"
+   * accepts the transfer and never answers (MoMo took it, its answer was lost).
+   */
+  transferBehaviour: Behaviour | "accept-silently";
   /** The request-to-pays accepted, by X-Reference-Id. */
   requestsToPay: Map<string, MomoRequestToPay>;
+  /** The transfers (disbursements) accepted, by X-Reference-Id. */
+  transfers: Map<string, MomoRequestToPay>;
   /**
-   * The payer decides: the status becomes `status` and MoMo's one callback goes to the
-   * X-Callback-Url (PUT, as MoMo sends it). Resolves with the callback's HTTP status.
+   * The payer (request-to-pay) or MoMo (transfer) decides: the status becomes `status` and
+   * MoMo's one callback goes to the X-Callback-Url (PUT, as MoMo sends it). Resolves with the
+   * callback's HTTP status.
    */
   decide(referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string): Promise<number>;
 }
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
+/** MoMo's two products as the stand-in serves them: where they live and whom they name. */
+const momoProducts = {
+  collection: { create: "/collection/v1_0/requesttopay", party: "payer" },
+  disbursement: { create: "/disbursement/v1_0/transfer", party: "payee" },
+} as const;
+type MomoProductName = keyof typeof momoProducts;
+
 /**
- * MTN MoMo Collection: POST /collection/token/, POST /collection/v1_0/requesttopay (202; 409
- * RESOURCE_ALREADY_EXIST for a reference id seen before) and GET
- * /collection/v1_0/requesttopay/{referenceId}. Errors are {code, message} as MoMo writes them.
+ * MTN MoMo Collection and Disbursement, each with its own subscription key and tokens:
+ * POST /<product>/token/, POST /collection/v1_0/requesttopay and POST
+ * /disbursement/v1_0/transfer (202; 409 RESOURCE_ALREADY_EXIST for a reference id seen
+ * before), GET of each by reference id (PENDING, SUCCESSFUL or FAILED with a reason). Errors
+ * are {code, message} as MoMo writes them.
  */
 export async function startMomoStandIn(options: MomoStandInOptions): Promise<MomoStandIn> {
   const records = new Map<string, Record<string, unknown> | number>();
   const requests: string[] = [];
-  const issuedTokens = new Map<string, number>();
-  const requestsToPay = new Map<string, MomoRequestToPay>();
+  const issuedTokens = new Map<string, { product: MomoProductName; expiresAt: number }>();
+  const accepted: Record<MomoProductName, Map<string, MomoRequestToPay>> = { collection: new Map(), disbursement: new Map() };
   const basic = `Basic ${Buffer.from(`${options.apiUser}:${options.apiKey}`).toString("base64")}`;
   const lifetime = options.tokenLifetimeSeconds ?? 3600;
-  const standIn = { requestToPayBehaviour: "accept" as Behaviour };
-  const authorized = (request: IncomingMessage): boolean => {
+  const subscriptionKeys: Record<MomoProductName, string> = {
+    collection: options.subscriptionKey,
+    disbursement: options.disbursementSubscriptionKey,
+  };
+  const standIn = { requestToPayBehaviour: "accept" as Behaviour, transferBehaviour: "accept" as Behaviour | "accept-silently" };
+  const behaviour = (product: MomoProductName) => product === "collection" ? standIn.requestToPayBehaviour : standIn.transferBehaviour;
+  const authorized = (request: IncomingMessage, product: MomoProductName): boolean => {
     const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? "")?.[1];
-    return bearer !== undefined && (issuedTokens.get(bearer) ?? 0) > Date.now();
+    const token = bearer === undefined ? undefined : issuedTokens.get(bearer);
+    return token !== undefined && token.product === product && token.expiresAt > Date.now();
   };
   const server = await listen(options.port ?? 0, async (request, response) => {
     const path = new URL(request.url ?? "/", "http://standin").pathname;
     requests.push(`${request.method} ${path}`);
-    if (request.headers["ocp-apim-subscription-key"] !== options.subscriptionKey) return send(response, 401, { message: "bad subscription key" });
-    if (request.method === "POST" && path === "/collection/token/") {
+    const product = path.split("/")[1] as MomoProductName;
+    if (!(product in momoProducts)) return send(response, 404, { message: "no such route" });
+    if (request.headers["ocp-apim-subscription-key"] !== subscriptionKeys[product]) return send(response, 401, { message: "bad subscription key" });
+    if (request.method === "POST" && path === `/${product}/token/`) {
       if (request.headers.authorization !== basic) return send(response, 401, { message: "bad api user or key" });
       const token = `momo-token-${crypto.randomUUID()}`;
-      issuedTokens.set(token, Date.now() + lifetime * 1000);
+      issuedTokens.set(token, { product, expiresAt: Date.now() + lifetime * 1000 });
       return send(response, 200, { access_token: token, token_type: "access_token", expires_in: lifetime });
     }
-    if (request.method === "POST" && path === "/collection/v1_0/requesttopay") {
+    const { create, party } = momoProducts[product];
+    if (request.method === "POST" && path === create) {
       const text = await readBody(request);
-      if (!authorized(request)) return send(response, 401, { code: "UNAUTHORIZED", message: "Access token is missing or invalid" });
+      if (!authorized(request, product)) return send(response, 401, { code: "UNAUTHORIZED", message: "Access token is missing or invalid" });
       if (request.headers["x-target-environment"] !== options.targetEnvironment) {
         return send(response, 400, { code: "INVALID_TARGET_ENVIRONMENT", message: "bad environment" });
       }
-      if (misbehave(response, standIn.requestToPayBehaviour)) return;
+      const answer = behaviour(product);
+      if (answer !== "accept-silently" && misbehave(response, answer)) return;
       const referenceId = String(request.headers["x-reference-id"] ?? "");
       if (!UUID_V4.test(referenceId)) return send(response, 400, { code: "INVALID_REFERENCE_ID", message: "X-Reference-Id must be a UUID v4" });
-      if (requestsToPay.has(referenceId)) {
+      if (accepted[product].has(referenceId)) {
         return send(response, 409, { code: "RESOURCE_ALREADY_EXIST", message: "Duplicated reference id. Creation of resource failed." });
       }
       const body = JSON.parse(text) as Record<string, unknown>;
-      const payer = body.payer as { partyIdType?: unknown; partyId?: unknown } | undefined;
-      if (typeof body.amount !== "string" || typeof body.currency !== "string" || payer?.partyIdType !== "MSISDN" || typeof payer.partyId !== "string") {
-        return send(response, 400, { code: "INVALID_PARAMETERS", message: "amount, currency and payer are required" });
+      const named = body[party] as { partyIdType?: unknown; partyId?: unknown } | undefined;
+      if (typeof body.amount !== "string" || typeof body.currency !== "string" || named?.partyIdType !== "MSISDN" || typeof named.partyId !== "string") {
+        return send(response, 400, { code: "INVALID_PARAMETERS", message: `amount, currency and ${party} are required` });
       }
       const callbackUrl = request.headers["x-callback-url"] as string | undefined;
-      requestsToPay.set(referenceId, { body, callbackUrl });
+      accepted[product].set(referenceId, { body, callbackUrl });
       records.set(referenceId, { ...body, status: "PENDING" });
-      return send(response, 202);
+      if (answer !== "accept-silently") send(response, 202);
+      return;
     }
-    const match = /^\/collection\/v1_0\/requesttopay\/([^/]+)$/.exec(path);
-    if (request.method === "GET" && match) {
-      if (!authorized(request)) return send(response, 401, { message: "bad token" });
+    const referenceId = path.startsWith(`${create}/`) ? decodeURIComponent(path.slice(create.length + 1)) : null;
+    if (request.method === "GET" && referenceId !== null && !referenceId.includes("/")) {
+      if (!authorized(request, product)) return send(response, 401, { message: "bad token" });
       if (request.headers["x-target-environment"] !== options.targetEnvironment) return send(response, 400, { message: "bad environment" });
-      const record = records.get(decodeURIComponent(match[1]!));
+      const record = records.get(referenceId);
       if (record === undefined) return send(response, 404, { code: "RESOURCE_NOT_FOUND" });
       return typeof record === "number" ? send(response, record, { message: "stand-in failure" }) : send(response, 200, record);
     }
@@ -147,19 +178,22 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
     url: `http://127.0.0.1:${port}`,
     records,
     requests,
-    requestsToPay,
+    requestsToPay: accepted.collection,
+    transfers: accepted.disbursement,
     close: closer(server),
     revokeTokens: () => issuedTokens.clear(),
     async decide(referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string) {
-      const accepted = requestsToPay.get(referenceId);
-      if (!accepted?.callbackUrl) throw new Error(`the MoMo stand-in has no request-to-pay ${referenceId} with a callback URL`);
+      const found = accepted.collection.get(referenceId) ?? accepted.disbursement.get(referenceId);
+      if (!found?.callbackUrl) throw new Error(`the MoMo stand-in has no request-to-pay or transfer ${referenceId} with a callback URL`);
       const result = {
-        ...accepted.body,
-        ...(status === "SUCCESSFUL" ? { financialTransactionId: String(Math.floor(Math.random() * 1e9)) } : { reason: reason ?? "APPROVAL_REJECTED" }),
+        ...found.body,
+        ...(status === "SUCCESSFUL"
+          ? { financialTransactionId: String(Math.floor(Math.random() * 1e9)) }
+          : { reason: reason ?? (accepted.collection.has(referenceId) ? "APPROVAL_REJECTED" : "PAYEE_NOT_FOUND") }),
         status,
       };
       records.set(referenceId, result);
-      const callback = await fetch(accepted.callbackUrl, {
+      const callback = await fetch(found.callbackUrl, {
         method: "PUT",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(result),
@@ -433,6 +467,7 @@ export function momoStandInOptionsFromEnv(port = 0): MomoStandInOptions {
   return {
     port,
     subscriptionKey: read("MOMO_SUBSCRIPTION_KEY"),
+    disbursementSubscriptionKey: read("MOMO_DISBURSEMENT_SUBSCRIPTION_KEY"),
     apiUser: read("MOMO_API_USER"),
     apiKey: read("MOMO_API_KEY"),
     targetEnvironment: read("MOMO_TARGET_ENVIRONMENT"),

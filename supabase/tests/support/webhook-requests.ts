@@ -120,14 +120,18 @@ export function momoCallbackToken(referenceId: string, secret: string = env("MOM
   return hmacHex(secret, referenceId);
 }
 
-/** The callback MoMo makes to the URL we gave it: /momo-webhook/callback/<ref>?token=<hmac>. */
+/**
+ * The callback MoMo makes to the URL we gave it: /momo-webhook/callback/<ref>?token=<hmac> for
+ * a request-to-pay, /momo-webhook/disbursement/<ref>?token=<hmac> for a transfer.
+ */
 export function momoCallbackRequest(
   referenceId: string,
   payload: unknown,
   signing: { token?: string | null; secret?: string } = {},
   options: RequestOptions = {},
+  route: "callback" | "disbursement" = "callback",
 ): Request {
   const token = signing.token === undefined ? momoCallbackToken(referenceId, signing.secret) : signing.token;
   const query = token === null ? "" : `?token=${token}`;
-  return request(`/momo-webhook/callback/${referenceId}${query}`, asText(payload), { method: "PUT", ...options }, {});
+  return request(`/momo-webhook/${route}/${referenceId}${query}`, asText(payload), { method: "PUT", ...options }, {});
 }

@@ -1,11 +1,11 @@
-// The MoMo client against a local stand-in of MTN's Collection API.
+// The MoMo client against a local stand-in of MTN's Collection and Disbursement APIs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../../../../packages/local-stack/src/ports.ts";
 import { type MomoStandIn, startMomoStandIn } from "../../../../tests/support/provider-standins.ts";
 import { amountFixture } from "../../../momo-webhook/test-fixtures.ts";
 import { createMomoClient, MomoApiError, type MomoClientConfig } from "./client.ts";
 
-const credentials = { subscriptionKey: "sub-key-for-tests", apiUser: "7f2e5d0c-5b2f-4c41-9f0b-8c1f1b0f6a11", apiKey: "api-key-for-tests", targetEnvironment: "sandbox" };
+const credentials = { subscriptionKey: "sub-key-for-tests", disbursementSubscriptionKey: "disbursement-key-for-tests", apiUser: "7f2e5d0c-5b2f-4c41-9f0b-8c1f1b0f6a11", apiKey: "api-key-for-tests", targetEnvironment: "sandbox" };
 let standIn: MomoStandIn;
 let config: MomoClientConfig;
 
@@ -104,6 +104,66 @@ describe("MoMo client", () => {
       }
       const wrongKey = createMomoClient({ ...config, apiKey: "not-the-key" });
       await expect(wrongKey.requestToPay(order(crypto.randomUUID()))).rejects.toMatchObject({ kind: "unavailable", httpStatus: 401 });
+    });
+  });
+
+  describe("transfer (Disbursements)", () => {
+    const payout = (referenceId: string) => ({
+      referenceId,
+      amount: "7000",
+      currency: "UGX",
+      externalId: referenceId,
+      msisdn: "256772123456",
+      payerMessage: "cash-out",
+      payeeNote: "note",
+      callbackUrl: "https://functions.example/momo-webhook/disbursement/x?token=t",
+    });
+
+    it("uses the Disbursement token and key, MoMo's documented body, and takes a duplicate reference id as accepted", async () => {
+      const client = createMomoClient(config);
+      const ref = crypto.randomUUID();
+      const before = standIn.requests.length;
+      await client.transfer(payout(ref));
+      await client.transfer(payout(ref));
+      expect(standIn.requests.slice(before)).toEqual([
+        "POST /disbursement/token/", "POST /disbursement/v1_0/transfer", "POST /disbursement/v1_0/transfer",
+      ]);
+      expect(standIn.transfers.get(ref)).toEqual({
+        body: { amount: "7000", currency: "UGX", externalId: ref, payee: { partyIdType: "MSISDN", partyId: "256772123456" }, payerMessage: "cash-out", payeeNote: "note" },
+        callbackUrl: "https://functions.example/momo-webhook/disbursement/x?token=t",
+      });
+      expect(await client.transferStatus(ref)).toMatchObject({ status: "PENDING", amount: "7000", payee: { partyId: "256772123456" } });
+      expect(standIn.requests.at(-1)).toBe(`GET /disbursement/v1_0/transfer/${ref}`);
+    });
+
+    it("keeps the two products' tokens apart", async () => {
+      const client = createMomoClient(config);
+      const ref = crypto.randomUUID();
+      standIn.records.set(ref, amountFixture("SUCCESSFUL", "10", "UGX"));
+      const before = standIn.requests.length;
+      await client.requestToPayStatus(ref);
+      await client.transferStatus(ref);
+      await client.transferStatus(ref);
+      expect(standIn.requests.slice(before).filter((r) => r.endsWith("/token/"))).toEqual(["POST /collection/token/", "POST /disbursement/token/"]);
+    });
+
+    it("tells a refusal (declined) from an outage (unavailable), and needs its own subscription key", async () => {
+      const client = createMomoClient({ ...config, timeoutMs: 500 });
+      try {
+        standIn.transferBehaviour = { status: 400, body: { code: "PAYEE_NOT_FOUND", message: "Payee not found" } };
+        await expect(client.transfer(payout(crypto.randomUUID())))
+          .rejects.toMatchObject({ kind: "declined", httpStatus: 400, reason: "PAYEE_NOT_FOUND: Payee not found" });
+        standIn.transferBehaviour = { status: 500, body: { code: "INTERNAL_PROCESSING_ERROR", message: "An internal error occurred" } };
+        await expect(client.transfer(payout(crypto.randomUUID()))).rejects.toMatchObject({ kind: "unavailable", httpStatus: 500 });
+        standIn.transferBehaviour = "hang";
+        await expect(client.transfer(payout(crypto.randomUUID()))).rejects.toMatchObject({ kind: "unavailable", httpStatus: null });
+      } finally {
+        standIn.transferBehaviour = "accept";
+      }
+      const collectionOnly = createMomoClient({ ...config, disbursementSubscriptionKey: undefined });
+      await expect(collectionOnly.transfer(payout(crypto.randomUUID()))).rejects.toMatchObject({ kind: "unavailable", httpStatus: null });
+      const collectionKey = createMomoClient({ ...config, disbursementSubscriptionKey: config.subscriptionKey });
+      await expect(collectionKey.transfer(payout(crypto.randomUUID()))).rejects.toMatchObject({ kind: "unavailable", httpStatus: 401 });
     });
   });
 });

@@ -1,9 +1,12 @@
-// A client for MTN MoMo's Collection API: a request-to-pay (POST
-// {base}/collection/v1_0/requesttopay, answered 202) and its status (GET
-// {base}/collection/v1_0/requesttopay/{referenceId}), with an access token from POST
-// {base}/collection/token/ (Basic API user:API key) cached until it expires. Every call carries
-// the product's Ocp-Apim-Subscription-Key; the API calls also name X-Target-Environment. The
-// base URL is configurable so tests and the sandbox use the same code as production.
+// A client for MTN MoMo's Collection API (a request-to-pay: POST
+// {base}/collection/v1_0/requesttopay, answered 202, and its status: GET
+// {base}/collection/v1_0/requesttopay/{referenceId}) and Disbursement API (a transfer: POST
+// {base}/disbursement/v1_0/transfer, answered 202, and its status: GET
+// {base}/disbursement/v1_0/transfer/{referenceId}). Each product has its own subscription key
+// (Ocp-Apim-Subscription-Key) and its own access token from POST {base}/<product>/token/
+// (Basic API user:API key), cached until it expires; the API calls also name
+// X-Target-Environment. The base URL is configurable so tests and the sandbox use the same
+// code as production.
 import { z } from "zod";
 import { env } from "../../env.ts";
 import { fetchWithTimeout, ProviderError, providerReason } from "../errors.ts";
@@ -24,9 +27,19 @@ export const requestToPaySchema = z.looseObject({
 });
 export type RequestToPay = z.output<typeof requestToPaySchema>;
 
+export const transferSchema = requestToPaySchema.omit({ payer: true }).extend({
+  payee: z.looseObject({ partyIdType: z.string().optional(), partyId: z.string().max(64).optional() }).optional(),
+});
+export type Transfer = z.output<typeof transferSchema>;
+
+export type MomoProduct = "collection" | "disbursement";
+
 export interface MomoClientConfig {
   baseUrl: string;
+  /** The Collection product's subscription key. */
   subscriptionKey: string;
+  /** The Disbursement product's subscription key (only transfers need it). */
+  disbursementSubscriptionKey?: string;
   apiUser: string;
   apiKey: string;
   targetEnvironment: string;
@@ -57,6 +70,9 @@ export interface RequestToPayOrder {
   callbackUrl: string;
 }
 
+/** A payout to `msisdn` (the payee), with the same fields as a request-to-pay. */
+export type TransferOrder = RequestToPayOrder;
+
 export interface MomoClient {
   /**
    * Asks the payer to approve. Resolves once MoMo accepted the request (202), or had already
@@ -64,84 +80,104 @@ export interface MomoClient {
    */
   requestToPay(order: RequestToPayOrder): Promise<void>;
   requestToPayStatus(referenceId: string): Promise<RequestToPay>;
+  /**
+   * Pays out. Resolves once MoMo accepted the transfer (202), or had already accepted one with
+   * this reference id (409 RESOURCE_ALREADY_EXIST: a retry of the same payout).
+   */
+  transfer(order: TransferOrder): Promise<void>;
+  transferStatus(referenceId: string): Promise<Transfer>;
 }
 
 export function createMomoClient(config: MomoClientConfig): MomoClient {
   const base = config.baseUrl.replace(/\/+$/, "");
   const timeoutMs = config.timeoutMs ?? 10_000;
-  let token: { value: string; expiresAt: number } | null = null;
+  const tokens = new Map<MomoProduct, { value: string; expiresAt: number }>();
+  const subscriptionKey = (product: MomoProduct): string => {
+    if (product === "collection") return config.subscriptionKey;
+    if (!config.disbursementSubscriptionKey) throw new MomoApiError("MoMo Disbursements have no subscription key configured", null);
+    return config.disbursementSubscriptionKey;
+  };
 
   const call = (path: string, init: RequestInit): Promise<Response> =>
     fetchWithTimeout("momo", path.split("/").slice(0, 4).join("/"), `${base}${path}`, init, timeoutMs,
       (message, status) => new MomoApiError(message, status));
 
-  async function accessToken(): Promise<string> {
+  async function accessToken(product: MomoProduct): Promise<string> {
+    const token = tokens.get(product);
     if (token && token.expiresAt > Date.now()) return token.value;
-    const response = await call("/collection/token/", {
+    const response = await call(`/${product}/token/`, {
       method: "POST",
       headers: {
         authorization: `Basic ${btoa(`${config.apiUser}:${config.apiKey}`)}`,
-        "ocp-apim-subscription-key": config.subscriptionKey,
+        "ocp-apim-subscription-key": subscriptionKey(product),
       },
     });
     if (!response.ok) throw new MomoApiError(`MoMo refused the access token request (HTTP ${response.status})`, response.status);
     const body = z.object({ access_token: z.string().min(1), expires_in: z.coerce.number().positive() }).safeParse(await response.json().catch(() => null));
     if (!body.success) throw new MomoApiError("MoMo answered the token request with an unexpected body", response.status);
     // Renew a minute early so that a token never expires between check and use.
-    token = { value: body.data.access_token, expiresAt: Date.now() + Math.max(body.data.expires_in - 60, 1) * 1000 };
-    return token.value;
+    tokens.set(product, { value: body.data.access_token, expiresAt: Date.now() + Math.max(body.data.expires_in - 60, 1) * 1000 });
+    return body.data.access_token;
   }
 
   /** An API call with the cached token; a 401 (token revoked or expired early) renews it once. */
   async function authorized(path: string, init: { method: string; headers?: Record<string, string>; body?: string }): Promise<Response> {
+    const product = path.split("/")[1] as MomoProduct;
     const once = async () =>
       call(path, {
         ...init,
         headers: {
-          authorization: `Bearer ${await accessToken()}`,
+          authorization: `Bearer ${await accessToken(product)}`,
           "x-target-environment": config.targetEnvironment,
-          "ocp-apim-subscription-key": config.subscriptionKey,
+          "ocp-apim-subscription-key": subscriptionKey(product),
           accept: "application/json",
           ...init.headers,
         },
       });
     const response = await once();
     if (response.status !== 401) return response;
-    token = null;
+    tokens.delete(product);
     return once();
   }
 
-  return {
-    async requestToPay(order) {
-      const response = await authorized("/collection/v1_0/requesttopay", {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-reference-id": order.referenceId, "x-callback-url": order.callbackUrl },
-        body: JSON.stringify({
-          amount: order.amount,
-          currency: order.currency,
-          externalId: order.externalId,
-          payer: { partyIdType: "MSISDN", partyId: order.msisdn },
-          payerMessage: order.payerMessage,
-          payeeNote: order.payeeNote,
-        }),
-      });
-      if (response.status === 202) return;
-      const reason = await providerReason(response);
-      if (response.status === 409 && reason?.startsWith("RESOURCE_ALREADY_EXIST")) return;
-      throw new MomoApiError(`MoMo answered the request-to-pay ${order.referenceId} with HTTP ${response.status}`, response.status, reason);
-    },
+  /** POST of a payment MoMo answers 202, or 409 RESOURCE_ALREADY_EXIST for a reference id it has. */
+  async function create(path: string, what: string, order: RequestToPayOrder, party: "payer" | "payee"): Promise<void> {
+    const response = await authorized(path, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-reference-id": order.referenceId, "x-callback-url": order.callbackUrl },
+      body: JSON.stringify({
+        amount: order.amount,
+        currency: order.currency,
+        externalId: order.externalId,
+        [party]: { partyIdType: "MSISDN", partyId: order.msisdn },
+        payerMessage: order.payerMessage,
+        payeeNote: order.payeeNote,
+      }),
+    });
+    if (response.status === 202) return;
+    const reason = await providerReason(response);
+    if (response.status === 409 && reason?.startsWith("RESOURCE_ALREADY_EXIST")) return;
+    throw new MomoApiError(`MoMo answered the ${what} ${order.referenceId} with HTTP ${response.status}`, response.status, reason);
+  }
 
-    async requestToPayStatus(referenceId) {
-      const response = await authorized(`/collection/v1_0/requesttopay/${encodeURIComponent(referenceId)}`, { method: "GET" });
-      if (response.status === 404) throw new MomoApiError(`MoMo knows no request-to-pay ${referenceId}`, 404);
-      if (!response.ok) throw new MomoApiError(`MoMo answered the status of ${referenceId} with HTTP ${response.status}`, response.status);
-      const body = requestToPaySchema.safeParse(await response.json().catch(() => null));
-      if (!body.success) {
-        const fields = body.error.issues.map((issue) => issue.path.join(".") || "body").join(", ");
-        throw new MomoApiError(`MoMo answered the status of ${referenceId} with an unexpected body (${fields})`, response.status);
-      }
-      return body.data;
-    },
+  /** GET of a payment's status, parsed with `schema`. */
+  async function status<T>(path: string, referenceId: string, what: string, schema: z.ZodType<T>): Promise<T> {
+    const response = await authorized(`${path}/${encodeURIComponent(referenceId)}`, { method: "GET" });
+    if (response.status === 404) throw new MomoApiError(`MoMo knows no ${what} ${referenceId}`, 404);
+    if (!response.ok) throw new MomoApiError(`MoMo answered the status of ${referenceId} with HTTP ${response.status}`, response.status);
+    const body = schema.safeParse(await response.json().catch(() => null));
+    if (!body.success) {
+      const fields = body.error.issues.map((issue) => issue.path.join(".") || "body").join(", ");
+      throw new MomoApiError(`MoMo answered the status of ${referenceId} with an unexpected body (${fields})`, response.status);
+    }
+    return body.data;
+  }
+
+  return {
+    requestToPay: (order) => create("/collection/v1_0/requesttopay", "request-to-pay", order, "payer"),
+    requestToPayStatus: (referenceId) => status("/collection/v1_0/requesttopay", referenceId, "request-to-pay", requestToPaySchema),
+    transfer: (order) => create("/disbursement/v1_0/transfer", "transfer", order, "payee"),
+    transferStatus: (referenceId) => status("/disbursement/v1_0/transfer", referenceId, "transfer", transferSchema),
   };
 }
 
@@ -154,6 +190,8 @@ export function momoClientFromEnv(): MomoClient {
     fromEnv = createMomoClient({
       baseUrl: e.MOMO_API_BASE_URL,
       subscriptionKey: e.MOMO_SUBSCRIPTION_KEY,
+      // Optional here so that top-ups never need it; a transfer without it is unavailable.
+      disbursementSubscriptionKey: env("MOMO_DISBURSEMENT_SUBSCRIPTION_KEY").MOMO_DISBURSEMENT_SUBSCRIPTION_KEY,
       apiUser: e.MOMO_API_USER,
       apiKey: e.MOMO_API_KEY,
       targetEnvironment: e.MOMO_TARGET_ENVIRONMENT,

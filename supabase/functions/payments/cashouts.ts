@@ -1,0 +1,117 @@
+// POST /payments/cashouts and GET /payments/cashouts/:id (docs/PAYMENTS.md, "Cash-outs").
+// A cash-out: claim the Idempotency-Key, cashout_create as the user (holds the funds and
+// records the cash-out; committed before MoMo is called, so that a retry finds the same
+// cash-out and its reference), then MoMo Disbursements' transfer with X-Reference-Id = the
+// cash-out's reference: a retry re-sends the same reference and MoMo answers 409 for one it
+// already has, so a cash-out is never paid twice. A refusal (4xx) settles the cash-out failed,
+// which voids the hold, and answers 422; a MoMo that is down leaves it pending with its hold
+// (502) until a retry, the callback or the momo-poll job learns MoMo's answer. Only a status
+// confirmed with MoMo's API captures the hold (momo-webhook, momo-poll).
+import { z } from "zod";
+import { HttpError } from "../_shared/errors.ts";
+import type { StoredResponse } from "../_shared/idempotency.ts";
+import { allowMethods } from "../_shared/middleware.ts";
+import { ProviderError } from "../_shared/providers/errors.ts";
+import { toMajorUnits } from "../_shared/providers/momo/amount.ts";
+import type { PaymentsApp, PaymentsContext, PaymentsRoutes } from "./app.ts";
+import { errorBody, providerRequestHandler } from "./provider-request.ts";
+
+export const cashOutSchema = z.strictObject({
+  account_id: z.uuid({ error: "must be a UUID" }),
+  amount: z.int({ error: "must be a whole number of minor units" }).positive("must be positive").max(Number.MAX_SAFE_INTEGER),
+  currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as UGX"),
+  msisdn: z.string().regex(/^[1-9][0-9]{7,14}$/, "must be E.164 digits with the country code, no +"),
+  idempotency_key: z.string().optional(),
+});
+type CashOutInput = z.output<typeof cashOutSchema>;
+
+/** A public.cashouts row as the function reads it. */
+interface CashOut {
+  id: string;
+  reference_id: string;
+  account_id: string;
+  msisdn: string;
+  amount: string | number;
+  currency: string;
+  status: "pending" | "paid" | "failed";
+  reason: string | null;
+  created_at: Date;
+  settled_at: Date | null;
+}
+
+/** What the user sees of a cash-out (not the hold or MoMo's reference). */
+function cashOutView(cashOut: CashOut) {
+  return {
+    id: cashOut.id,
+    account_id: cashOut.account_id,
+    status: cashOut.status,
+    amount: Number(cashOut.amount),
+    currency: cashOut.currency,
+    msisdn: cashOut.msisdn,
+    reason: cashOut.reason,
+    created_at: cashOut.created_at,
+    settled_at: cashOut.settled_at,
+  };
+}
+
+function declined(cashOut: CashOut): HttpError {
+  return new HttpError(422, "provider_declined", `MoMo declined the cash-out${cashOut.reason ? `: ${cashOut.reason}` : "."}`, {
+    provider: "momo",
+    reason: cashOut.reason,
+    cashout: cashOutView(cashOut),
+  });
+}
+
+export function registerCashOutRoutes(app: PaymentsApp, routes: PaymentsRoutes): void {
+  /** MoMo's transfer and what follows it; the answer to store, or a throw for a 502/500. */
+  async function cashOut(c: PaymentsContext, cashOut: CashOut): Promise<StoredResponse> {
+    // Resumed after MoMo's answer was recorded but before the answer to the user was stored.
+    if (cashOut.status === "failed") return errorBody(declined(cashOut), c.get("correlationId"));
+    if (cashOut.status === "pending") {
+      const providers = routes.providers();
+      try {
+        await providers.momo.transfer({
+          referenceId: cashOut.reference_id,
+          amount: toMajorUnits(Number(cashOut.amount), cashOut.currency),
+          currency: cashOut.currency,
+          externalId: cashOut.id,
+          msisdn: cashOut.msisdn,
+          payerMessage: "mfuko wallet cash-out",
+          payeeNote: `cash-out ${cashOut.id}`,
+          callbackUrl: await providers.momoCallbackUrl(cashOut.reference_id, "disbursement"),
+        });
+      } catch (error) {
+        if (!(error instanceof ProviderError) || error.kind !== "declined") throw error;
+        const reason = error.reason ?? error.message;
+        // MoMo refused the transfer, so it will never pay it: release the hold.
+        const [failed] = await routes.asService(c, (tx) => tx<CashOut[]>`
+          select * from public.cashout_settle(${cashOut.reference_id}::uuid, 'FAILED', ${reason.slice(0, 500)})`);
+        routes.logger.warn("provider_declined", { provider: "momo", cashout_id: cashOut.id, http_status: error.httpStatus, reason });
+        return errorBody(declined(failed!), c.get("correlationId"));
+      }
+    }
+    return { status: 201, body: { cashout: cashOutView(cashOut) } };
+  }
+
+  app.post("/cashouts", providerRequestHandler<CashOutInput, CashOut>(routes, {
+    schema: cashOutSchema,
+    start: async (tx, input, key) => {
+      const [created] = await tx<CashOut[]>`
+        select * from payments_api.cashout_create(${input.account_id}::uuid, ${input.amount}::bigint, ${input.currency},
+                                           ${input.msisdn}, ${key})`;
+      return created!;
+    },
+    finish: (c, created) => cashOut(c, created),
+    unavailable: (created) => ({ details: { cashout: cashOutView(created) }, log: { cashout_id: created.id } }),
+  }));
+  app.all("/cashouts", allowMethods("POST"));
+
+  app.get("/cashouts/:id", async (c) => {
+    const id = z.uuid().safeParse(c.req.param("id"));
+    const found = !id.success ? [] : await routes.asCaller(c, (tx) => tx<CashOut[]>`
+      select * from public.cashouts where id = ${id.data}::uuid`);
+    if (found.length === 0) throw new HttpError(404, "not_found", "No such cash-out.");
+    return c.json({ cashout: cashOutView(found[0]!) });
+  });
+  app.all("/cashouts/:id", allowMethods("GET"));
+}

@@ -1,0 +1,196 @@
+-- Cash-outs to MTN MoMo (docs/PAYMENTS.md, "Cash-outs"): a user's withdrawal from its wallet
+-- to a mobile-money number. The funds are held first (a pending withdrawal towards the
+-- clearing:momo:<currency> account), the payments function asks MoMo Disbursements for the
+-- transfer, and only a status confirmed with MoMo's API settles the hold: SUCCESSFUL captures
+-- it, FAILED voids it. One cash-out row per request records every step.
+--
+-- cashout_create lives in schema payments_api (not exposed by PostgREST, like the payments
+-- function's idempotency records): only the payments function, which sends the transfer
+-- right after, creates cash-outs, so no hold is ever made for a transfer nobody sends.
+--
+-- The hold is the user's own: cashout_create runs as the signed-in user, checks that the
+-- account is the caller's, and records the withdrawal in the caller's idempotency scope
+-- (wallet_transactions.initiated_by = auth.uid()), so the ledger, the audit trail and the
+-- per-user limits see a user-initiated withdrawal. It does not go through wallet_withdraw
+-- (service-only, service scope) but through the same ledger steps (wallet_record, then
+-- wallet_apply reserving the amount). A cash-out hold never expires on its own: MoMo may
+-- have paid it, so only MoMo's confirmed answer releases it.
+
+insert into private.status_transitions (table_name, from_status, to_status) values
+  ('cashouts', 'pending', 'paid'),
+  ('cashouts', 'pending', 'failed');
+
+create table public.cashouts (
+  id uuid primary key default gen_random_uuid(),
+  -- MoMo's X-Reference-Id for the transfer (a UUID v4), the same on every retry.
+  reference_id uuid not null unique default gen_random_uuid(),
+  user_id uuid not null references auth.users (id),
+  account_id uuid not null references public.wallet_accounts (id),
+  -- The pending withdrawal; captured when paid, voided when failed.
+  hold_id uuid not null unique references public.wallet_transactions (id),
+  msisdn text not null check (msisdn ~ '^[1-9][0-9]{7,14}$'),
+  amount bigint not null check (amount > 0),
+  currency text not null check (currency ~ '^[A-Z]{3}$'),
+  status text not null default 'pending' check (status in ('pending', 'paid', 'failed')),
+  reason text check (length(reason) <= 500),
+  idempotency_key text not null check (length(idempotency_key) between 1 and 255),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  settled_at timestamptz,
+  constraint cashouts_idempotency_key unique (user_id, idempotency_key),
+  constraint cashouts_settled check ((status = 'pending') = (settled_at is null)),
+  constraint cashouts_reference_is_v4 check (
+    reference_id::text ~ '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$')
+);
+comment on table public.cashouts is
+  'Cash-outs to MoMo: pending -> paid | failed. Written only by cashout_create and cashout_settle.';
+create index cashouts_user_idx on public.cashouts (user_id);
+create index cashouts_account_idx on public.cashouts (account_id);
+-- The momo-poll job's scan: cash-outs still pending, oldest first.
+create index cashouts_pending_idx on public.cashouts (created_at) where status = 'pending';
+
+create trigger cashouts_status before update of status on public.cashouts
+  for each row when (old.status is distinct from new.status)
+  execute function private.enforce_status_transition('status');
+create trigger cashouts_touch before update on public.cashouts
+  for each row execute function private.touch_updated_at();
+select audit.attach('public.cashouts');
+
+revoke all on table public.cashouts from public, anon, authenticated, service_role;
+grant select on table public.cashouts to authenticated, service_role;
+alter table public.cashouts enable row level security;
+alter table public.cashouts force row level security;
+create policy cashouts_select on public.cashouts for select to authenticated
+  using (user_id = (select auth.uid()) or (select private.request_reads_all()));
+
+-- Holds p_amount of the caller's account p_account for a MoMo transfer to p_msisdn and
+-- records the cash-out. The same p_idempotency_key again returns the same cash-out (WL005
+-- with other parameters). Refusals: 42501 not the caller's account (the same whether it
+-- exists or not), WL002 currency, WL004 account not active, WL001 insufficient funds,
+-- WL006 amount, 22023 malformed argument.
+create function payments_api.cashout_create(
+  p_account uuid,
+  p_amount bigint,
+  p_currency text,
+  p_msisdn text,
+  p_idempotency_key text
+)
+returns public.cashouts
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_user uuid;
+  v_account public.wallet_accounts;
+  v_cashout public.cashouts;
+  v_id uuid := gen_random_uuid();
+  v_hold uuid;
+begin
+  perform private.wallet_require_caller(array['user', 'admin'], 'cash out');
+  v_user := auth.uid();
+  perform private.require_within(p_msisdn, 'identifier', 'p_msisdn');
+  perform private.require_within(p_currency, 'identifier', 'p_currency');
+  perform private.payment_require_text(p_idempotency_key, 'identifier', 'idempotency key');
+  perform private.payment_require_amount(p_amount);
+  if p_msisdn is null or p_msisdn !~ '^[1-9][0-9]{7,14}$' then
+    perform private.wallet_fail('22023', 'p_msisdn must be E.164 digits with the country code, no +');
+  end if;
+  if p_currency is null or p_currency !~ '^[A-Z]{3}$' then
+    perform private.wallet_fail('22023', pg_catalog.format('currency %s is not an ISO 4217 code', coalesce(p_currency, 'null')));
+  end if;
+
+  -- A concurrent call with the same key waits here, then finds the first one's cash-out.
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(v_user::text || ':cashout:' || p_idempotency_key, 0));
+  select c.* into v_cashout from public.cashouts c where c.user_id = v_user and c.idempotency_key = p_idempotency_key;
+  if found then
+    if (v_cashout.account_id, v_cashout.amount, v_cashout.currency, v_cashout.msisdn)
+       is distinct from (p_account, p_amount, p_currency, p_msisdn) then
+      perform private.wallet_fail('WL005', pg_catalog.format(
+        'idempotency key %s was already used with different parameters', p_idempotency_key));
+    end if;
+    return v_cashout;
+  end if;
+
+  select a.* into v_account from public.wallet_accounts a where a.id = p_account;
+  -- A user hears the same about an account that does not exist as about another's.
+  if v_account.id is null or v_account.kind <> 'user' or v_account.owner_id is distinct from v_user then
+    perform private.wallet_fail('42501', pg_catalog.format('not allowed to cash out of wallet account %s', p_account));
+  end if;
+  if v_account.currency <> p_currency then
+    perform private.wallet_fail('WL002', pg_catalog.format('wallet account %s holds %s, not %s',
+      p_account, v_account.currency, p_currency));
+  end if;
+  if v_account.status <> 'active' then
+    perform private.wallet_fail('WL004', pg_catalog.format('wallet account %s is %s', p_account, v_account.status));
+  end if;
+
+  -- The withdrawal in the user's scope, keyed by the cash-out (the request's key is the
+  -- cash-out's own, above).
+  select r.tx_id into v_hold
+    from private.wallet_record(v_user, 'withdrawal', array[p_account],
+                               array[private.wallet_clearing_account('momo', p_currency)], array[p_amount],
+                               array[p_currency], array['cashout:' || v_id], array[null::text],
+                               array[pg_catalog.jsonb_build_object('cashout_msisdn', p_msisdn)]) r;
+  perform private.wallet_apply(array[p_account], array[0::bigint], array[-p_amount], false, false);
+
+  insert into public.cashouts (id, user_id, account_id, hold_id, msisdn, amount, currency, idempotency_key)
+  values (v_id, v_user, p_account, v_hold, p_msisdn, p_amount, p_currency, p_idempotency_key)
+  returning * into v_cashout;
+  return v_cashout;
+end;
+$$;
+
+-- Applies MoMo's confirmed status of the transfer p_reference: SUCCESSFUL captures the hold to
+-- the MoMo clearing account (paid), FAILED voids it (failed, with p_reason), PENDING changes
+-- nothing. Idempotent: the status a cash-out already has returns it unchanged; the other
+-- final status is WL008 (a cash-out is never both paid and released). 22023 for a status
+-- MoMo does not have, WL007 for an unknown reference. Service only.
+create function public.cashout_settle(p_reference uuid, p_status text, p_reason text default null)
+returns public.cashouts
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_cashout public.cashouts;
+  v_to text;
+begin
+  perform private.wallet_require_caller(array['service'], 'settle a cash-out');
+  perform private.require_within(p_status, 'identifier', 'p_status');
+  perform private.require_within(p_reason, 'description', 'p_reason');
+  v_to := case p_status when 'SUCCESSFUL' then 'paid' when 'FAILED' then 'failed' when 'PENDING' then 'pending' end;
+  if v_to is null then
+    perform private.wallet_fail('22023', pg_catalog.format('status %s is not one of PENDING, SUCCESSFUL, FAILED',
+      coalesce(p_status, 'null')));
+  end if;
+  select c.* into v_cashout from public.cashouts c where c.reference_id = p_reference for update;
+  if not found then
+    perform private.wallet_fail('WL007', pg_catalog.format('cash-out %s not found', p_reference));
+  end if;
+  if v_cashout.status = v_to or v_to = 'pending' then
+    return v_cashout;
+  end if;
+  if v_cashout.status <> 'pending' then
+    perform private.wallet_fail('WL008', pg_catalog.format('cash-out %s is already %s', p_reference, v_cashout.status));
+  end if;
+  if v_to = 'paid' then
+    perform public.wallet_capture(v_cashout.hold_id, null, null, 'cashout:' || v_cashout.id);
+  else
+    perform public.wallet_void(v_cashout.hold_id);
+  end if;
+  update public.cashouts c
+     set status = v_to, settled_at = now(),
+         reason = case when v_to = 'failed' then coalesce(p_reason, 'FAILED') end
+   where c.id = v_cashout.id
+  returning * into v_cashout;
+  return v_cashout;
+end;
+$$;
+
+revoke all on function
+  payments_api.cashout_create(uuid, bigint, text, text, text),
+  public.cashout_settle(uuid, text, text)
+  from public, anon, authenticated, service_role;
+grant execute on function payments_api.cashout_create(uuid, bigint, text, text, text) to authenticated;
+grant execute on function public.cashout_settle(uuid, text, text) to service_role;
