@@ -3,7 +3,7 @@
 -- once (SUCCESSFUL captures the hold to clearing:momo, FAILED voids it, never both); who may
 -- call what; the forward-only status; the sizes of the text arguments.
 begin;
-select plan(45);
+select plan(48);
 
 insert into auth.users (id, email, raw_app_meta_data) values
   ('c5000000-0000-4000-8000-000000000001', 'cashout-owner@test.local', '{}'),
@@ -155,6 +155,18 @@ select throws_ok(format($$ select public.cashout_settle(%L, 'FAILED', repeat('r'
 select is((select reason from public.cashout_settle(:'third_ref', 'FAILED', repeat('r', 500))), repeat('r', 500),
   'cashout_settle p_reason at its bound is accepted');
 reset role;
+
+-- ---------------------------------------------------------------- limits of the tier
+-- The standard tier's largest single payment is 500,000: one unit more is WL009, nothing held.
+select public.wallet_deposit('c5000000-0000-4000-8000-00000000000a', 600000, 'UGX', 'momo', 'cashout-fund-limits');
+select a.available as available_before from public.wallet_accounts a where a.id = 'c5000000-0000-4000-8000-00000000000a' \gset
+select pg_temp.become('owner');
+select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 500001, 'UGX', '256772123456', 'co-limit') $$,
+  'WL009', null, 'a cash-out over the tier''s single limit is WL009');
+reset role;
+select is((select count(*)::integer from public.cashouts where idempotency_key = 'co-limit'), 0, 'and records no cash-out');
+select is((select a.available from public.wallet_accounts a where a.id = 'c5000000-0000-4000-8000-00000000000a'),
+          :available_before::bigint, 'and holds nothing more');
 
 select * from finish();
 rollback;

@@ -133,6 +133,9 @@ begin
                                array[p_currency], array['cashout:' || v_id], array[null::text],
                                array[pg_catalog.jsonb_build_object('cashout_msisdn', p_msisdn)]) r;
   perform private.wallet_apply(array[p_account], array[0::bigint], array[-p_amount], false, false);
+  -- A cash-out is a payment the user starts: its tier's limits apply (WL009), counted once,
+  -- after wallet_apply has locked the account row.
+  perform private.wallet_check_limits(p_account, p_amount, p_currency);
 
   insert into public.cashouts (id, user_id, account_id, hold_id, msisdn, amount, currency, idempotency_key)
   values (v_id, v_user, p_account, v_hold, p_msisdn, p_amount, p_currency, p_idempotency_key)
