@@ -27,6 +27,15 @@ describe("Revolut-Signature", () => {
     const old = await revolutSignatureHeader(raw, timestamp, "wsk_previous_secret");
     expect(await verify({ signatureHeader: `${old},${expected}` })).toEqual({ ok: true });
     expect(await verify({ signatureHeader: `${expected}, ${old}` })).toEqual({ ok: true });
+    // Spaces around items and the timestamp are not part of them.
+    expect(await verify({ signatureHeader: `${old}, ${expected}` })).toEqual({ ok: true });
+    expect(await verify({ timestampHeader: ` ${timestamp} ` })).toEqual({ ok: true });
+  });
+
+  it("refuses a timestamp that is not only digits, before computing anything", async () => {
+    for (const bad of [`x${timestamp}`, `${timestamp}x`, "1.5e12", ""]) {
+      expect(await verify({ timestampHeader: bad })).toEqual({ ok: false, reason: bad === "" ? "missing_header" : "malformed_header" });
+    }
   });
 
   it("refuses a wrong secret, a tampered body and a signature of another timestamp", async () => {

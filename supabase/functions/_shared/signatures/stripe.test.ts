@@ -27,6 +27,12 @@ describe("Stripe-Signature", () => {
     expect(check.ok && check.event.type).toBe("payment_intent.succeeded");
   });
 
+  it("answers a correctly signed body that is not JSON with 400 invalid_json, not as a bad signature", async () => {
+    const notJson = "{not json";
+    await expect(verifyStripeEvent(new TextEncoder().encode(notJson), header({ payload: notJson }), secret, nowMs))
+      .rejects.toMatchObject({ status: 400, code: "invalid_json" });
+  });
+
   it("accepts a header with several v1 signatures of which one is valid", async () => {
     const valid = header();
     const other = header({ secret: "whsec_other" });

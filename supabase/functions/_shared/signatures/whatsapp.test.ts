@@ -16,6 +16,8 @@ describe("WhatsApp X-Hub-Signature-256", () => {
     expect(await verifyWhatsAppSignature(body, metaHeader, secret)).toEqual({ ok: true });
     expect(await verifyWhatsAppSignature(body, metaHeader.toUpperCase().replace("SHA256=", "sha256="), secret)).toEqual({ ok: true });
     expect(await whatsAppSignatureHeader(body, secret)).toBe(metaHeader);
+    // Spaces around the header value are not part of it.
+    expect(await verifyWhatsAppSignature(body, ` ${metaHeader} `, secret)).toEqual({ ok: true });
   });
 
   it("refuses a signature made with another secret", async () => {
