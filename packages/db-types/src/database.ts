@@ -227,14 +227,14 @@ isOneToOne: true
                   ]
                 },"wallet_transactions": {
                   Row: {
-                    "amount": number,"capture_idempotency_key": string | null,"created_at": string,"currency": string,"description": string | null,"from_account_id": string,"hold_amount": number | null,"id": string,"idempotency_key": string,"initiated_by": string | null,"kind": string,"metadata": NonNullable<Json>,"posted_at": string | null,"reverses_id": string | null,"status": string,"to_account_id": string | null
+                    "amount": number,"capture_idempotency_key": string | null,"created_at": string,"currency": string,"description": string | null,"expires_at": string | null,"from_account_id": string,"hold_amount": number | null,"id": string,"idempotency_key": string,"initiated_by": string | null,"kind": string,"metadata": NonNullable<Json>,"posted_at": string | null,"reverses_id": string | null,"status": string,"to_account_id": string | null
                   }
                   ComputedFields: never
                   Insert: {
-                    "amount": number,"capture_idempotency_key"?: string | null,"created_at"?: string,"currency": string,"description"?: string | null,"from_account_id": string,"hold_amount"?: number | null,"id"?: string,"idempotency_key": string,"initiated_by"?: string | null,"kind": string,"metadata"?: NonNullable<Json>,"posted_at"?: string | null,"reverses_id"?: string | null,"status": string,"to_account_id"?: string | null
+                    "amount": number,"capture_idempotency_key"?: string | null,"created_at"?: string,"currency": string,"description"?: string | null,"expires_at"?: string | null,"from_account_id": string,"hold_amount"?: number | null,"id"?: string,"idempotency_key": string,"initiated_by"?: string | null,"kind": string,"metadata"?: NonNullable<Json>,"posted_at"?: string | null,"reverses_id"?: string | null,"status": string,"to_account_id"?: string | null
                   }
                   Update: {
-                    "amount"?: number,"capture_idempotency_key"?: string | null,"created_at"?: string,"currency"?: string,"description"?: string | null,"from_account_id"?: string,"hold_amount"?: number | null,"id"?: string,"idempotency_key"?: string,"initiated_by"?: string | null,"kind"?: string,"metadata"?: NonNullable<Json>,"posted_at"?: string | null,"reverses_id"?: string | null,"status"?: string,"to_account_id"?: string | null
+                    "amount"?: number,"capture_idempotency_key"?: string | null,"created_at"?: string,"currency"?: string,"description"?: string | null,"expires_at"?: string | null,"from_account_id"?: string,"hold_amount"?: number | null,"id"?: string,"idempotency_key"?: string,"initiated_by"?: string | null,"kind"?: string,"metadata"?: NonNullable<Json>,"posted_at"?: string | null,"reverses_id"?: string | null,"status"?: string,"to_account_id"?: string | null
                   }
                   Relationships: [
                     {
@@ -430,6 +430,7 @@ isOneToOne: false
 "created_at": string,
 "currency": string,
 "description": string | null,
+"expires_at": string | null,
 "from_account_id": string,
 "hold_amount": number | null,
 "id": string,
@@ -458,6 +459,7 @@ isOneToOne: false
 "created_at": string,
 "currency": string,
 "description": string | null,
+"expires_at": string | null,
 "from_account_id": string,
 "hold_amount": number | null,
 "id": string,
@@ -483,6 +485,7 @@ isOneToOne: false
 "created_at": string,
 "currency": string,
 "description": string | null,
+"expires_at": string | null,
 "from_account_id": string,
 "hold_amount": number | null,
 "id": string,
@@ -502,12 +505,13 @@ isOneToOne: false
         isSetofReturn: false
       } },
 "wallet_hold":
-{ Args: { "p_account": string,"p_amount": number,"p_currency": string,"p_idempotency_key": string,"p_metadata"?: Json }; Returns: {
+{ Args: { "p_account": string,"p_amount": number,"p_currency": string,"p_expires_at"?: string,"p_idempotency_key": string,"p_metadata"?: Json }; Returns: {
               "amount": number,
 "capture_idempotency_key": string | null,
 "created_at": string,
 "currency": string,
 "description": string | null,
+"expires_at": string | null,
 "from_account_id": string,
 "hold_amount": number | null,
 "id": string,
@@ -554,6 +558,7 @@ isOneToOne: false
 "created_at": string,
 "currency": string,
 "description": string | null,
+"expires_at": string | null,
 "from_account_id": string,
 "hold_amount": number | null,
 "id": string,
@@ -621,6 +626,7 @@ isOneToOne: false
 "created_at": string,
 "currency": string,
 "description": string | null,
+"expires_at": string | null,
 "from_account_id": string,
 "hold_amount": number | null,
 "id": string,
@@ -646,6 +652,7 @@ isOneToOne: false
 "created_at": string,
 "currency": string,
 "description": string | null,
+"expires_at": string | null,
 "from_account_id": string,
 "hold_amount": number | null,
 "id": string,
@@ -671,6 +678,7 @@ isOneToOne: false
 "created_at": string,
 "currency": string,
 "description": string | null,
+"expires_at": string | null,
 "from_account_id": string,
 "hold_amount": number | null,
 "id": string,
@@ -690,12 +698,13 @@ isOneToOne: false
         isSetofReturn: false
       } },
 "wallet_withdraw":
-{ Args: { "p_account": string,"p_amount": number,"p_currency": string,"p_destination": string,"p_idempotency_key": string,"p_metadata"?: Json }; Returns: {
+{ Args: { "p_account": string,"p_amount": number,"p_currency": string,"p_destination": string,"p_expires_at"?: string,"p_idempotency_key": string,"p_metadata"?: Json }; Returns: {
               "amount": number,
 "capture_idempotency_key": string | null,
 "created_at": string,
 "currency": string,
 "description": string | null,
+"expires_at": string | null,
 "from_account_id": string,
 "hold_amount": number | null,
 "id": string,

@@ -71,6 +71,11 @@ export class PostgresCluster {
       `unix_socket_directories=${this.home}`,
       "max_connections=200",
       "shared_buffers=256MB",
+      // pg_cron runs the pure-SQL scheduled jobs, as Supabase Cron does in production.
+      "shared_preload_libraries=pg_cron",
+      "cron.database_name=postgres",
+      // Jobs run in background workers, so pg_cron needs no password to connect.
+      "cron.use_background_workers=on",
       ...(this.durable ? [] : ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]),
     ];
     const server = spawn(this.binary("postgres"), ["-D", this.dataDir, "-p", String(this.port), ...settings.flatMap((s) => ["-c", s])], {
