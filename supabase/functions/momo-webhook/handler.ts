@@ -11,7 +11,7 @@ import { requireValidSignature } from "../_shared/signatures/check.ts";
 import { verifyMomoCallbackToken } from "../_shared/signatures/momo-callback-token.ts";
 import { createWebhookApp, webhookLogger, webhookSql } from "../_shared/webhooks/app.ts";
 import { storeThenApply, webhookResponse } from "../_shared/webhooks/store-then-apply.ts";
-import { callbackSchema, type Confirmation, momoWebhookEvent } from "./events.ts";
+import { callbackSchema, type Confirmation, momoWebhookEvent } from "../_shared/providers/momo/requesttopay-event.ts";
 import { momoClientFromEnv } from "../_shared/providers/momo/client.ts";
 
 const app = createWebhookApp({ functionName: "momo-webhook", provider: "momo", methods: ["PUT", "POST"] });

@@ -79,6 +79,8 @@ export interface MomoStandIn extends StandIn<Record<string, unknown>> {
    * X-Callback-Url (PUT, as MoMo sends it). Resolves with the callback's HTTP status.
    */
   decide(referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string): Promise<number>;
+  /** The payer decides but MoMo's one callback is lost: only GET requesttopay tells. Returns the status record. */
+  settle(referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string): Record<string, unknown>;
 }
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
@@ -143,6 +145,17 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
     send(response, 404, { message: "no such route" });
   });
   const { port } = server.address() as { port: number };
+  const settle = (referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string) => {
+    const accepted = requestsToPay.get(referenceId);
+    if (!accepted) throw new Error(`the MoMo stand-in has no request-to-pay ${referenceId}`);
+    const result = {
+      ...accepted.body,
+      ...(status === "SUCCESSFUL" ? { financialTransactionId: String(Math.floor(Math.random() * 1e9)) } : { reason: reason ?? "APPROVAL_REJECTED" }),
+      status,
+    };
+    records.set(referenceId, result);
+    return result;
+  };
   return Object.assign(standIn, {
     url: `http://127.0.0.1:${port}`,
     records,
@@ -150,15 +163,11 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
     requestsToPay,
     close: closer(server),
     revokeTokens: () => issuedTokens.clear(),
+    settle,
     async decide(referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string) {
       const accepted = requestsToPay.get(referenceId);
       if (!accepted?.callbackUrl) throw new Error(`the MoMo stand-in has no request-to-pay ${referenceId} with a callback URL`);
-      const result = {
-        ...accepted.body,
-        ...(status === "SUCCESSFUL" ? { financialTransactionId: String(Math.floor(Math.random() * 1e9)) } : { reason: reason ?? "APPROVAL_REJECTED" }),
-        status,
-      };
-      records.set(referenceId, result);
+      const result = settle(referenceId, status, reason);
       const callback = await fetch(accepted.callbackUrl, {
         method: "PUT",
         headers: { "content-type": "application/json" },
