@@ -45,7 +45,8 @@ begin
     raise notice 'pg_cron is not available in this database: no job scheduled';
     return;
   end if;
-  create extension if not exists pg_cron;
+  -- pg_catalog, as Supabase installs it: nothing of it lands in an exposed schema.
+  create extension if not exists pg_cron with schema pg_catalog;
   perform cron.schedule('mfuko-expire-holds', '* * * * *', 'select jobs_api.expire_holds(1000)');
 
   if not exists (select 1 from pg_available_extensions where name = 'pg_net') then

@@ -36,15 +36,16 @@ describe("startJobScheduler", () => {
       schedule: [{ job: "busy", everyMs: 40 }, { job: "idle", everyMs: 40 }],
       report: (line) => lines.push(line),
     });
-    await until(() => jobs.calls.filter((call) => call.includes("/busy ")).length >= 2 && jobs.calls.length >= 4);
+    await until(() => lines.length >= 2 && jobs.calls.some((call) => call.includes("/idle ")));
     scheduler.stop();
-    const made = jobs.calls.length;
-    expect(made).toBeGreaterThanOrEqual(4);
     expect(jobs.calls).toContain("POST /functions/v1/jobs/busy Bearer service-key");
     expect(jobs.calls).toContain("POST /functions/v1/jobs/idle Bearer service-key");
     expect(lines.length).toBeGreaterThanOrEqual(2);
     expect(lines.every((line) => line.startsWith('busy: HTTP 200 {"job":"busy","applied":2}'))).toBe(true);
+    // A run already on its way when stop() came may still land; nothing is started after it.
     await sleep(100);
+    const made = jobs.calls.length;
+    await sleep(200);
     expect(jobs.calls.length).toBe(made);
   });
 
