@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Installs whatever `npm start` and `npm test` need and is missing: system packages
-// (PostgreSQL, pgTAP, pg_prove, redis-server) with apt when running as root on Debian/Ubuntu,
+// (PostgreSQL, pgTAP, pg_cron, pg_prove, redis-server) with apt when running as root on Debian/Ubuntu,
 // pnpm through corepack, and the workspace packages. Plain Node, no dependencies: it runs
 // before anything is installed. Prints one line per action; exits 1 with one clear line on failure.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -35,6 +35,9 @@ function missingSystemPackages() {
   if (versions.length === 0) missing.push(`postgresql-${version}`);
   const pgtapControl = `/usr/share/postgresql/${version}/extension/pgtap.control`;
   if (!existsSync(pgtapControl)) missing.push(`postgresql-${version}-pgtap`);
+  // The local stack preloads pg_cron, which runs the pure-SQL scheduled jobs (expire-holds).
+  const pgCronControl = `/usr/share/postgresql/${version}/extension/pg_cron.control`;
+  if (!existsSync(pgCronControl)) missing.push(`postgresql-${version}-cron`);
   if (!onPath("pg_prove")) missing.push("libtap-parser-sourcehandler-pgtap-perl");
   if (!onPath("redis-server")) missing.push("redis-server");
   return missing;

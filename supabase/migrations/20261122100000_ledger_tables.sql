@@ -132,6 +132,9 @@ create table public.wallet_transactions (
   metadata jsonb not null default '{}',
   created_at timestamptz not null default now(),
   posted_at timestamptz,
+  -- A hold or withdrawal still pending after this time is voided by the expire-holds job.
+  expires_at timestamptz,
+  constraint wallet_transactions_expires_only_holds check (expires_at is null or hold_amount is not null),
   constraint wallet_transactions_distinct_accounts check (from_account_id <> to_account_id),
   constraint wallet_transactions_posted_at check ((status = 'posted') = (posted_at is not null)),
   constraint wallet_transactions_hold_shape check (
@@ -256,10 +259,10 @@ begin
            and (old.to_account_id is null or new.to_account_id = old.to_account_id))
      )
      and (new.id, new.kind, new.hold_amount, new.currency, new.from_account_id, new.idempotency_key,
-          new.initiated_by, new.reverses_id, new.description, new.metadata, new.created_at)
+          new.initiated_by, new.reverses_id, new.description, new.metadata, new.created_at, new.expires_at)
          is not distinct from
          (old.id, old.kind, old.hold_amount, old.currency, old.from_account_id, old.idempotency_key,
-          old.initiated_by, old.reverses_id, old.description, old.metadata, old.created_at)
+          old.initiated_by, old.reverses_id, old.description, old.metadata, old.created_at, old.expires_at)
   then
     return new;
   end if;

@@ -459,7 +459,8 @@ create function private.wallet_record(
   p_key text[],
   p_description text[],
   p_metadata jsonb[],
-  p_reverses uuid default null
+  p_reverses uuid default null,
+  p_expires_at timestamptz default null
 )
 returns table (ord bigint, tx_id uuid, fresh boolean)
 language plpgsql
@@ -480,11 +481,11 @@ begin
   with inserted as (
     insert into public.wallet_transactions as t
       (id, kind, status, amount, hold_amount, currency, from_account_id, to_account_id,
-       idempotency_key, initiated_by, reverses_id, description, metadata, posted_at)
+       idempotency_key, initiated_by, reverses_id, description, metadata, posted_at, expires_at)
     select u.id, p_kind, case when v_pending then 'pending' else 'posted' end,
            u.amount, case when v_pending then u.amount end, u.currency, u.from_id, u.to_id,
            u.key, p_scope, p_reverses, u.description, coalesce(u.metadata, '{}'),
-           case when not v_pending then now() end
+           case when not v_pending then now() end, p_expires_at
       from unnest(v_ids, p_from, p_to, p_amount, p_currency, p_key, p_description, p_metadata)
            as u(id, from_id, to_id, amount, currency, key, description, metadata)
      order by u.key
@@ -510,9 +511,9 @@ begin
      and t.initiated_by is not distinct from p_scope
      and u.id <> all (v_new)
      and ((t.kind, t.from_account_id, coalesce(t.hold_amount, t.amount), t.currency,
-           t.description, t.metadata, t.reverses_id)
+           t.description, t.metadata, t.reverses_id, t.expires_at)
           is distinct from
-          (p_kind, u.from_id, u.amount, u.currency, u.description, coalesce(u.metadata, '{}'), p_reverses)
+          (p_kind, u.from_id, u.amount, u.currency, u.description, coalesce(u.metadata, '{}'), p_reverses, p_expires_at)
           -- a hold gets its destination when captured; the hold call names none
           or (p_kind <> 'hold' and t.to_account_id is distinct from u.to_id))
    limit 1;
@@ -702,6 +703,39 @@ begin
 end;
 $$;
 
+-- Voids a pending hold the caller has locked: its reservation returns to available.
+-- wallet_void and the expire-holds job release holds through it.
+create function private.wallet_release_hold(p_hold public.wallet_transactions) returns public.wallet_transactions
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_hold public.wallet_transactions;
+begin
+  update public.wallet_accounts a
+     set available = a.available + p_hold.hold_amount, updated_at = now()
+   where a.id = p_hold.from_account_id;
+  update public.wallet_transactions t set status = 'voided'
+   where t.id = p_hold.id
+  returning t.* into v_hold;
+  return v_hold;
+end;
+$$;
+
+-- A hold's expiry, when given, lies in the future (22023 otherwise): a hold born expired
+-- would be voided by the next expire-holds run.
+create function private.wallet_require_future_expiry(p_expires_at timestamptz) returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  if p_expires_at is not null and p_expires_at <= now() then
+    perform private.wallet_fail('22023', format('expires_at %s is not in the future', p_expires_at));
+  end if;
+end;
+$$;
+
 -- Records a hold or withdrawal (pending) and reserves its amount: available drops, balance
 -- does not.
 create function private.wallet_reserve(
@@ -711,7 +745,8 @@ create function private.wallet_reserve(
   p_amount bigint,
   p_currency text,
   p_key text,
-  p_metadata jsonb
+  p_metadata jsonb,
+  p_expires_at timestamptz
 )
 returns public.wallet_transactions
 language plpgsql
@@ -725,7 +760,8 @@ begin
   select r.tx_id, r.fresh
     into v_tx, v_fresh
     from private.wallet_record(null, p_kind, array[p_account], array[p_to], array[p_amount],
-                               array[p_currency], array[p_key], array[null::text], array[p_metadata]) r;
+                               array[p_currency], array[p_key], array[null::text], array[p_metadata],
+                               null, p_expires_at) r;
   if v_fresh then
     -- A hold only reserves (a provider's dispute holds the money it already took back), so
     -- it is placed on a frozen account too; a withdrawal is a payout the user asked for.
@@ -783,12 +819,14 @@ revoke all on function
   private.wallet_credit_shards(uuid[], smallint[], bigint[], boolean),
   private.wallet_apply(uuid[], bigint[], bigint[], boolean, boolean),
   private.wallet_validate(text, uuid[], uuid[], bigint[], text[], text[], text[], jsonb[]),
-  private.wallet_record(uuid, text, uuid[], uuid[], bigint[], text[], text[], text[], jsonb[], uuid),
+  private.wallet_record(uuid, text, uuid[], uuid[], bigint[], text[], text[], text[], jsonb[], uuid, timestamptz),
   private.wallet_write_entries(uuid[]),
   private.wallet_post(uuid, text, boolean, uuid[], uuid[], bigint[], text[], text[], text[], jsonb[], uuid),
   private.wallet_post_one(uuid, text, boolean, uuid, uuid, bigint, text, text, text, jsonb, boolean),
   private.wallet_lock_account(uuid),
   private.wallet_lock_hold(uuid),
-  private.wallet_reserve(text, uuid, uuid, bigint, text, text, jsonb),
+  private.wallet_reserve(text, uuid, uuid, bigint, text, text, jsonb, timestamptz),
+  private.wallet_require_future_expiry(timestamptz),
+  private.wallet_release_hold(public.wallet_transactions),
   private.wallet_clearing_account(text, text)
   from public, anon, authenticated, service_role;

@@ -188,14 +188,17 @@ $$;
 
 -- Money out to a provider, in two phases: this reserves the amount (a pending withdrawal
 -- towards the destination's clearing account); wallet_capture posts it once the provider
--- confirms the payout, wallet_void releases it when the payout fails.
+-- confirms the payout, wallet_void releases it when the payout fails. A withdrawal or hold
+-- with p_expires_at still pending then is voided by the expire-holds job; the expiry is one
+-- of the parameters an idempotent replay must repeat (another one is WL005).
 create function public.wallet_withdraw(
   p_account uuid,
   p_amount bigint,
   p_currency text,
   p_destination text,
   p_idempotency_key text,
-  p_metadata jsonb default '{}'
+  p_metadata jsonb default '{}',
+  p_expires_at timestamptz default null
 )
 returns public.wallet_transactions
 language plpgsql
@@ -204,9 +207,10 @@ set search_path = ''
 as $$
 begin
   perform private.wallet_require_caller(array['service'], 'withdraw');
+  perform private.wallet_require_future_expiry(p_expires_at);
   return private.wallet_reserve('withdrawal', p_account,
                                 private.wallet_clearing_account(p_destination, p_currency),
-                                p_amount, p_currency, p_idempotency_key, p_metadata);
+                                p_amount, p_currency, p_idempotency_key, p_metadata, p_expires_at);
 end;
 $$;
 
@@ -216,7 +220,8 @@ create function public.wallet_hold(
   p_amount bigint,
   p_currency text,
   p_idempotency_key text,
-  p_metadata jsonb default '{}'
+  p_metadata jsonb default '{}',
+  p_expires_at timestamptz default null
 )
 returns public.wallet_transactions
 language plpgsql
@@ -225,7 +230,8 @@ set search_path = ''
 as $$
 begin
   perform private.wallet_require_caller(array['service'], 'hold funds');
-  return private.wallet_reserve('hold', p_account, null, p_amount, p_currency, p_idempotency_key, p_metadata);
+  perform private.wallet_require_future_expiry(p_expires_at);
+  return private.wallet_reserve('hold', p_account, null, p_amount, p_currency, p_idempotency_key, p_metadata, p_expires_at);
 end;
 $$;
 
@@ -342,13 +348,7 @@ begin
     perform private.wallet_fail('WL008', format('hold %s is already %s', p_hold_id,
       case v_hold.status when 'posted' then 'captured' else v_hold.status end));
   end if;
-  update public.wallet_accounts a
-     set available = a.available + v_hold.hold_amount, updated_at = now()
-   where a.id = v_hold.from_account_id;
-  update public.wallet_transactions t set status = 'voided'
-   where t.id = p_hold_id
-  returning t.* into v_hold;
-  return v_hold;
+  return private.wallet_release_hold(v_hold);
 end;
 $$;
 
@@ -617,8 +617,8 @@ revoke all on function
   public.wallet_transfer(uuid, uuid, bigint, text, text, text, jsonb),
   public.wallet_transfer_batch(jsonb),
   public.wallet_deposit(uuid, bigint, text, text, text, jsonb),
-  public.wallet_withdraw(uuid, bigint, text, text, text, jsonb),
-  public.wallet_hold(uuid, bigint, text, text, jsonb),
+  public.wallet_withdraw(uuid, bigint, text, text, text, jsonb, timestamptz),
+  public.wallet_hold(uuid, bigint, text, text, jsonb, timestamptz),
   public.wallet_capture(uuid, uuid, bigint, text),
   public.wallet_void(uuid),
   api_private.wallet_reverse(uuid, text, bigint, text, boolean),
@@ -641,8 +641,8 @@ grant execute on function
 grant execute on function
   public.wallet_transfer_batch(jsonb),
   public.wallet_deposit(uuid, bigint, text, text, text, jsonb),
-  public.wallet_withdraw(uuid, bigint, text, text, text, jsonb),
-  public.wallet_hold(uuid, bigint, text, text, jsonb),
+  public.wallet_withdraw(uuid, bigint, text, text, text, jsonb, timestamptz),
+  public.wallet_hold(uuid, bigint, text, text, jsonb, timestamptz),
   public.wallet_capture(uuid, uuid, bigint, text),
   public.wallet_void(uuid),
   public.wallet_set_balance_shards(uuid, integer)

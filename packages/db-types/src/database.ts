@@ -279,14 +279,14 @@ isOneToOne: true
                   ]
                 },"wallet_transactions": {
                   Row: {
-                    "amount": number,"capture_idempotency_key": string | null,"created_at": string,"currency": string,"description": string | null,"from_account_id": string,"hold_amount": number | null,"id": string,"idempotency_key": string,"initiated_by": string | null,"kind": string,"metadata": NonNullable<Json>,"posted_at": string | null,"reverses_id": string | null,"status": string,"to_account_id": string | null
+                    "amount": number,"capture_idempotency_key": string | null,"created_at": string,"currency": string,"description": string | null,"expires_at": string | null,"from_account_id": string,"hold_amount": number | null,"id": string,"idempotency_key": string,"initiated_by": string | null,"kind": string,"metadata": NonNullable<Json>,"posted_at": string | null,"reverses_id": string | null,"status": string,"to_account_id": string | null
                   }
                   ComputedFields: never
                   Insert: {
-                    "amount": number,"capture_idempotency_key"?: string | null,"created_at"?: string,"currency": string,"description"?: string | null,"from_account_id": string,"hold_amount"?: number | null,"id"?: string,"idempotency_key": string,"initiated_by"?: string | null,"kind": string,"metadata"?: NonNullable<Json>,"posted_at"?: string | null,"reverses_id"?: string | null,"status": string,"to_account_id"?: string | null
+                    "amount": number,"capture_idempotency_key"?: string | null,"created_at"?: string,"currency": string,"description"?: string | null,"expires_at"?: string | null,"from_account_id": string,"hold_amount"?: number | null,"id"?: string,"idempotency_key": string,"initiated_by"?: string | null,"kind": string,"metadata"?: NonNullable<Json>,"posted_at"?: string | null,"reverses_id"?: string | null,"status": string,"to_account_id"?: string | null
                   }
                   Update: {
-                    "amount"?: number,"capture_idempotency_key"?: string | null,"created_at"?: string,"currency"?: string,"description"?: string | null,"from_account_id"?: string,"hold_amount"?: number | null,"id"?: string,"idempotency_key"?: string,"initiated_by"?: string | null,"kind"?: string,"metadata"?: NonNullable<Json>,"posted_at"?: string | null,"reverses_id"?: string | null,"status"?: string,"to_account_id"?: string | null
+                    "amount"?: number,"capture_idempotency_key"?: string | null,"created_at"?: string,"currency"?: string,"description"?: string | null,"expires_at"?: string | null,"from_account_id"?: string,"hold_amount"?: number | null,"id"?: string,"idempotency_key"?: string,"initiated_by"?: string | null,"kind"?: string,"metadata"?: NonNullable<Json>,"posted_at"?: string | null,"reverses_id"?: string | null,"status"?: string,"to_account_id"?: string | null
                   }
                   Relationships: [
                     {
@@ -509,6 +509,7 @@ isOneToOne: false
 "created_at": string,
 "currency": string,
 "description": string | null,
+"expires_at": string | null,
 "from_account_id": string,
 "hold_amount": number | null,
 "id": string,
@@ -537,6 +538,7 @@ isOneToOne: false
 "created_at": string,
 "currency": string,
 "description": string | null,
+"expires_at": string | null,
 "from_account_id": string,
 "hold_amount": number | null,
 "id": string,
@@ -562,6 +564,7 @@ isOneToOne: false
 "created_at": string,
 "currency": string,
 "description": string | null,
+"expires_at": string | null,
 "from_account_id": string,
 "hold_amount": number | null,
 "id": string,
@@ -581,12 +584,13 @@ isOneToOne: false
         isSetofReturn: false
       } },
 "wallet_hold":
-{ Args: { "p_account": string,"p_amount": number,"p_currency": string,"p_idempotency_key": string,"p_metadata"?: Json }; Returns: {
+{ Args: { "p_account": string,"p_amount": number,"p_currency": string,"p_expires_at"?: string,"p_idempotency_key": string,"p_metadata"?: Json }; Returns: {
               "amount": number,
 "capture_idempotency_key": string | null,
 "created_at": string,
 "currency": string,
 "description": string | null,
+"expires_at": string | null,
 "from_account_id": string,
 "hold_amount": number | null,
 "id": string,
@@ -634,6 +638,7 @@ isOneToOne: false
 "created_at": string,
 "currency": string,
 "description": string | null,
+"expires_at": string | null,
 "from_account_id": string,
 "hold_amount": number | null,
 "id": string,
@@ -725,6 +730,7 @@ isOneToOne: false
 "created_at": string,
 "currency": string,
 "description": string | null,
+"expires_at": string | null,
 "from_account_id": string,
 "hold_amount": number | null,
 "id": string,
@@ -750,6 +756,7 @@ isOneToOne: false
 "created_at": string,
 "currency": string,
 "description": string | null,
+"expires_at": string | null,
 "from_account_id": string,
 "hold_amount": number | null,
 "id": string,
@@ -789,6 +796,7 @@ isOneToOne: false
 "created_at": string,
 "currency": string,
 "description": string | null,
+"expires_at": string | null,
 "from_account_id": string,
 "hold_amount": number | null,
 "id": string,
@@ -808,12 +816,13 @@ isOneToOne: false
         isSetofReturn: false
       } },
 "wallet_withdraw":
-{ Args: { "p_account": string,"p_amount": number,"p_currency": string,"p_destination": string,"p_idempotency_key": string,"p_metadata"?: Json }; Returns: {
+{ Args: { "p_account": string,"p_amount": number,"p_currency": string,"p_destination": string,"p_expires_at"?: string,"p_idempotency_key": string,"p_metadata"?: Json }; Returns: {
               "amount": number,
 "capture_idempotency_key": string | null,
 "created_at": string,
 "currency": string,
 "description": string | null,
+"expires_at": string | null,
 "from_account_id": string,
 "hold_amount": number | null,
 "id": string,

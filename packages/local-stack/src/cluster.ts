@@ -1,10 +1,14 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { postgresBinary } from "./postgres-binaries.ts";
 import { postgresServiceAccount, type ServiceAccount } from "./service-account.ts";
 import { StackError } from "./stack-error.ts";
+
+// pg_cron runs the pure-SQL scheduled jobs, as Supabase Cron does in production: preloaded,
+// in database postgres, with background workers so that it needs no password to connect.
+const pgCronSettings = ["shared_preload_libraries=pg_cron", "cron.database_name=postgres", "cron.use_background_workers=on"];
 
 export interface ClusterOptions {
   /** Folder that holds the data directory, the socket and the server log. */
@@ -48,6 +52,14 @@ export class PostgresCluster {
     return own && existsSync(own) ? own : postgresBinary(name);
   }
 
+  /**
+   * Whether this PostgreSQL has pg_cron (setup.mjs installs it for the newest version; a
+   * cluster of another version, such as the RLS audit's PostgreSQL 17 test, may lack it).
+   */
+  private get hasPgCron(): boolean {
+    return existsSync(join(dirname(this.binary("postgres")), "..", "lib", "pg_cron.so"));
+  }
+
   /** Superuser URL (`postgres`/`postgres`), what the Supabase CLI and tests connect with. */
   get url(): string {
     return `postgresql://postgres:${password}@127.0.0.1:${this.port}/postgres`;
@@ -71,6 +83,7 @@ export class PostgresCluster {
       `unix_socket_directories=${this.home}`,
       "max_connections=200",
       "shared_buffers=256MB",
+      ...(this.hasPgCron ? pgCronSettings : []),
       ...(this.durable ? [] : ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]),
     ];
     const server = spawn(this.binary("postgres"), ["-D", this.dataDir, "-p", String(this.port), ...settings.flatMap((s) => ["-c", s])], {

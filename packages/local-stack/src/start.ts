@@ -1,9 +1,11 @@
 // `npm start`: the local stack on the Supabase CLI's ports, with a banner of everything a
-// newcomer needs. Ctrl-C, or SIGINT/SIGTERM sent to npm alone (npm passes them on to this
-// process, which package.json's start script execs), stops the functions server and
+// newcomer needs, and the scheduled jobs on their production schedule (job-scheduler.ts).
+// Ctrl-C, or SIGINT/SIGTERM sent to npm alone (npm passes them on to this process, which
+// package.json's start script execs), stops the scheduler, the functions server and
 // PostgreSQL and frees both ports.
 import { join } from "node:path";
 import { exitWithError } from "./cli-output.ts";
+import { startJobScheduler } from "./job-scheduler.ts";
 import { localStateDir } from "./paths.ts";
 import { type LocalStack, startStack } from "./stack.ts";
 import { demoUsers, TokenMinter } from "./tokens.ts";
@@ -34,6 +36,9 @@ async function printBanner(stack: LocalStack, seconds: number): Promise<void> {
     "",
     "  Try:",
     `    curl -s ${stack.functionsUrl}/health/ready`,
+    "",
+    "  Scheduled jobs: momo-poll every minute, expire-intents every 5 minutes, reconcile daily",
+    "  at 02:00 UTC (this process, against /jobs/<job>); expire-holds every minute (pg_cron).",
     `    psql ${stack.dbUrl} -c 'select * from supabase_migrations.schema_migrations'`,
     "",
     "  Ctrl-C stops everything.",
@@ -56,10 +61,16 @@ async function main(): Promise<void> {
     functionsOutput: "inherit",
     onStep: (step) => console.log(`mfuko: ${step}`),
   });
+  const scheduler = startJobScheduler({
+    functionsUrl: stack.functionsUrl,
+    serviceKey: await new TokenMinter(stack.functionsEnv.SUPABASE_JWT_SECRET).apiKey("service_role"),
+    report: (line) => console.log(`mfuko jobs: ${line}`),
+  });
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    scheduler.stop();
     console.log("\nmfuko: stopping the functions server and PostgreSQL");
     await stack.stop();
     console.log(`mfuko: stopped, ports ${functionsPort} and ${dbPort} are free`);

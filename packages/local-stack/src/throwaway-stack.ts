@@ -8,7 +8,8 @@ import { type LocalStack, startStack } from "./stack.ts";
 /**
  * A private stack for `npm test`, vitest and the benchmarks: its own temporary cluster and
  * free ports, so a running `npm start` is never touched. pgTAP is installed into `extensions`
- * here only; migrations never depend on it.
+ * here only; migrations never depend on it. Scheduled jobs are paused (pg_cron's jobs, and no
+ * scheduler for the jobs function): tests call them.
  */
 export async function startThrowawayStack(options: {
   durable: boolean;
@@ -27,6 +28,8 @@ export async function startThrowawayStack(options: {
     functionsEnv: options.functionsEnv,
   });
   await runSql(stack.dbUrl, "create extension if not exists pgtap with schema extensions");
+  // Tests run the jobs when they mean to: pg_cron keeps its schedule, paused.
+  await runSql(stack.dbUrl, "do $$ begin if to_regclass('cron.job') is not null then update cron.job set active = false; end if; end $$");
   return {
     ...stack,
     home,

@@ -82,6 +82,11 @@ export interface Caller {
 
 export type Authentication = { ok: true; caller: Caller } | { ok: false; error: HttpError };
 
+/** The token of an `Authorization: Bearer <token>` header, if the request has one. */
+function bearerToken(headers: Headers): string | undefined {
+  return headers.get("authorization")?.match(/^Bearer +([A-Za-z0-9._~+/=-]+)$/i)?.[1];
+}
+
 const unauthorized = (code: string, message: string) =>
   new HttpError(401, code, message, null, { "www-authenticate": `Bearer error="invalid_token"` });
 
@@ -90,7 +95,7 @@ const unauthorized = (code: string, message: string) =>
  * `service` names the API in the 403 given to genuine tokens that are not a user's session.
  */
 export async function authenticate(headers: Headers, verify: TokenVerifier, service = "The admin API"): Promise<Authentication> {
-  const token = headers.get("authorization")?.match(/^Bearer +([A-Za-z0-9._~+/=-]+)$/i)?.[1];
+  const token = bearerToken(headers);
   if (!token) {
     return { ok: false, error: unauthorized("missing_token", "An Authorization: Bearer <access token> header is required.") };
   }
@@ -110,4 +115,23 @@ export async function authenticate(headers: Headers, verify: TokenVerifier, serv
   const appRole = (claims.app_metadata as { role?: unknown } | undefined)?.role;
   const staffRole = appRole === "admin" || appRole === "support" ? appRole : null;
   return { ok: true, caller: { userId: claims.sub, staffRole, claims } };
+}
+
+/**
+ * Verifies that the request carries the project's service_role key (a JWT whose role claim is
+ * service_role): 401 without a valid token, 403 for any other genuine token (anon key, a
+ * user's or an admin's session). Used by the functions only the platform calls (jobs).
+ */
+export async function authenticateService(headers: Headers, verify: TokenVerifier, service: string): Promise<HttpError | null> {
+  const token = bearerToken(headers);
+  if (!token) {
+    return unauthorized("missing_token", "An Authorization: Bearer <service_role key> header is required.");
+  }
+  let claims: JWTPayload;
+  try {
+    claims = await verify(token);
+  } catch {
+    return unauthorized("invalid_token", "The token is invalid or expired.");
+  }
+  return claims.role === "service_role" ? null : new HttpError(403, "forbidden", `${service} needs the service_role key.`);
 }

@@ -16,6 +16,9 @@ export function readEnv(name: string): string | undefined {
 
 const secret = z.string().min(8, "must be at least 8 characters");
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+const wholeNumber = (min: number, max: number, fallback: number) =>
+  z.coerce.number({ error: "must be a whole number" }).int("must be a whole number")
+    .min(min, `must be at least ${min}`).max(max, `must be at most ${max}`).default(fallback);
 const perMinute = (fallback: number) =>
   z.coerce.number({ error: "must be a whole number" }).int("must be a whole number")
     .min(1, "must be at least 1").max(100_000, "must be at most 100000").default(fallback);
@@ -65,6 +68,13 @@ export const envSchema = {
   // client trickling its body cannot hold a connection for ever.
   REQUEST_BODY_TIMEOUT_MS: z.coerce.number({ error: "must be a whole number" }).int("must be a whole number")
     .min(100, "must be at least 100").max(120_000, "must be at most 120000").default(10_000),
+  // Scheduled jobs (function jobs): items per run, how long a MoMo payment waits for its
+  // callback before momo-poll asks, how long a polled item stays leased (also the spacing of
+  // the questions about one payment), and how long an unpaid intent lives.
+  JOBS_BATCH_SIZE: wholeNumber(1, 1000, 100),
+  JOBS_MOMO_POLL_AFTER_SECONDS: wholeNumber(0, 604_800, 120),
+  JOBS_LEASE_SECONDS: wholeNumber(1, 3600, 60),
+  JOBS_INTENT_TTL_SECONDS: wholeNumber(60, 2_592_000, 86_400),
   TRUSTED_PROXY_HOPS: z.coerce.number({ error: "must be a whole number" }).int("must be a whole number")
     .min(0, "must be at least 0").max(10, "must be at most 10").default(1),
 } as const;

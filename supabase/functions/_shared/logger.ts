@@ -27,6 +27,8 @@ export interface RequestLog {
 
 export interface Logger {
   request(entry: RequestLog): void;
+  /** A fact worth a line of its own (a scheduled job's counts). */
+  info(event: string, fields?: Record<string, unknown>): void;
   warn(event: string, fields?: Record<string, unknown>): void;
   error(event: string, fields?: Record<string, unknown>): void;
 }
@@ -88,6 +90,7 @@ export function createLogger(sink: LogSink = (line) => console.log(line)): Logge
   };
   return {
     request: (entry) => write(entry.status >= 500 ? "error" : "info", "request", entry),
+    info: (event, fields = {}) => write("info", event, fields),
     warn: (event, fields = {}) => write("warn", event, fields),
     error: (event, fields = {}) => write("error", event, fields),
   };

@@ -31,7 +31,7 @@ export interface SharedLayerOptions<E extends SharedEnv = SharedEnv> {
   /** The function's name, as in the logs and RATE_LIMIT_<FUNCTION>_PER_MIN. */
   functionName: string;
   logger: Logger;
-  /** null: no rate limit (health checks only). */
+  /** null: no rate limit (health checks, and the jobs only the service_role key may run). */
   rateLimit: RateLimitOptions<E> | null;
   /** Methods the whole function accepts (405 with Allow otherwise); per-route checks use allowMethods. */
   methods?: readonly string[];

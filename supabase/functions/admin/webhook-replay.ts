@@ -9,7 +9,7 @@ import { z } from "zod";
 import type { TransactionSql } from "../_shared/db.ts";
 import { HttpError, parseOrThrow } from "../_shared/errors.ts";
 import { describeFailure, type WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
-import { callbackSchema, type Confirmation, momoTransferEvent, momoWebhookEvent } from "../momo-webhook/events.ts";
+import { callbackSchema, type Confirmation, momoTransferEvent, momoWebhookEvent } from "../_shared/providers/momo/status-events.ts";
 import { momoClientFromEnv, type MomoClient } from "../_shared/providers/momo/client.ts";
 import { orderToConfirm, type RevolutBody, revolutWebhookEvent } from "../revolut-webhook/events.ts";
 import { revolutClientFromEnv, type RevolutClient } from "../_shared/providers/revolut/client.ts";
@@ -27,10 +27,11 @@ function settled<T>(answer: Promise<T>): Promise<{ ok: true; value: T } | { ok: 
   );
 }
 
+// callback is null for a status momo-poll found.
 const storedMomoCallback = z.object({
   reference_id: z.string(),
   product: z.literal("disbursement").optional(),
-  callback: callbackSchema,
+  callback: callbackSchema.nullable(),
 });
 
 /**

@@ -13,7 +13,13 @@ import { verifyMomoCallbackToken } from "../_shared/signatures/momo-callback-tok
 import { createWebhookApp, webhookLogger, webhookSql } from "../_shared/webhooks/app.ts";
 import { storeThenApply, webhookResponse } from "../_shared/webhooks/store-then-apply.ts";
 import type { WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
-import { type Callback, callbackSchema, type Confirmation, momoTransferEvent, momoWebhookEvent } from "./events.ts";
+import {
+  type Callback,
+  callbackSchema,
+  type Confirmation,
+  momoTransferEvent,
+  momoWebhookEvent,
+} from "../_shared/providers/momo/status-events.ts";
 import { type MomoClient, momoClientFromEnv } from "../_shared/providers/momo/client.ts";
 
 const app = createWebhookApp({ functionName: "momo-webhook", provider: "momo", methods: ["PUT", "POST"] });

@@ -34,7 +34,8 @@ export interface PaymentsGateway {
 export const PROVIDER_TIMEOUT_MS = 1_500;
 export const MOMO_TOKEN_LIFETIME_SECONDS = 62;
 
-export async function startPaymentsGateway(): Promise<PaymentsGateway> {
+/** `env` adds to (or overrides) the functions' environment, e.g. the jobs' settings. */
+export async function startPaymentsGateway(env: Record<string, string> = {}): Promise<PaymentsGateway> {
   const stripe = await startStripeStandIn({ secretKey: process.env.STRIPE_SECRET_KEY! });
   // MoMo's client renews a token a minute before it expires: 62 s tokens are reused for 2 s.
   const momo = await startMomoStandIn({ ...momoStandInOptionsFromEnv(), tokenLifetimeSeconds: MOMO_TOKEN_LIFETIME_SECONDS });
@@ -51,6 +52,7 @@ export async function startPaymentsGateway(): Promise<PaymentsGateway> {
         REVOLUT_API_BASE_URL: revolut.url,
         PUBLIC_FUNCTIONS_URL: `http://127.0.0.1:${port}/functions/v1`,
         PROVIDER_TIMEOUT_MS: String(PROVIDER_TIMEOUT_MS),
+        ...env,
       },
       output: openSync(join(tmpdir(), `mfuko-payments-gateway-${port}.log`), "a"),
     });

@@ -90,6 +90,8 @@ export interface MomoStandIn extends StandIn<Record<string, unknown>> {
    * callback's HTTP status.
    */
   decide(referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string): Promise<number>;
+  /** The payer (or MoMo) decides but MoMo's one callback is lost: only the GET of the status tells. Returns the status record. */
+  settle(referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string): Record<string, unknown>;
 }
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
@@ -174,6 +176,19 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
     send(response, 404, { message: "no such route" });
   });
   const { port } = server.address() as { port: number };
+  const settle = (referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string) => {
+    const found = accepted.collection.get(referenceId) ?? accepted.disbursement.get(referenceId);
+    if (!found) throw new Error(`the MoMo stand-in has no request-to-pay or transfer ${referenceId}`);
+    const result = {
+      ...found.body,
+      ...(status === "SUCCESSFUL"
+        ? { financialTransactionId: String(Math.floor(Math.random() * 1e9)) }
+        : { reason: reason ?? (accepted.collection.has(referenceId) ? "APPROVAL_REJECTED" : "PAYEE_NOT_FOUND") }),
+      status,
+    };
+    records.set(referenceId, result);
+    return result;
+  };
   return Object.assign(standIn, {
     url: `http://127.0.0.1:${port}`,
     records,
@@ -182,17 +197,11 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
     transfers: accepted.disbursement,
     close: closer(server),
     revokeTokens: () => issuedTokens.clear(),
+    settle,
     async decide(referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string) {
       const found = accepted.collection.get(referenceId) ?? accepted.disbursement.get(referenceId);
       if (!found?.callbackUrl) throw new Error(`the MoMo stand-in has no request-to-pay or transfer ${referenceId} with a callback URL`);
-      const result = {
-        ...found.body,
-        ...(status === "SUCCESSFUL"
-          ? { financialTransactionId: String(Math.floor(Math.random() * 1e9)) }
-          : { reason: reason ?? (accepted.collection.has(referenceId) ? "APPROVAL_REJECTED" : "PAYEE_NOT_FOUND") }),
-        status,
-      };
-      records.set(referenceId, result);
+      const result = settle(referenceId, status, reason);
       const callback = await fetch(found.callbackUrl, {
         method: "PUT",
         headers: { "content-type": "application/json" },

@@ -8,7 +8,7 @@
 // webhook_event_begin and then see its outcome, so an event takes effect at most once.
 import type { Context } from "hono";
 import { clientAddress } from "../client-address.ts";
-import { isDatabaseUnavailable, type Sql, type TransactionSql, withRequestContext } from "../db.ts";
+import { isDatabaseUnavailable, type RequestContext, type Sql, type TransactionSql, withRequestContext } from "../db.ts";
 import { HttpError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { SharedEnv } from "../middleware.ts";
@@ -57,7 +57,7 @@ export function describeFailure(error: unknown): string {
   return String(error);
 }
 
-/** Stores and applies `events` in one transaction and returns the outcome of each. */
+/** Stores and applies a delivery's `events` in one transaction and returns the outcome of each. */
 export function storeThenApply(
   sql: Sql,
   c: Context<SharedEnv>,
@@ -65,13 +65,26 @@ export function storeThenApply(
   events: readonly WebhookEvent[],
   logger: Logger,
 ): Promise<EventResult[]> {
-  const context = {
-    role: "service_role" as const,
+  return storeThenApplyAs(sql, {
+    role: "service_role",
     claims: {},
     headers: contextHeaders(c.req.raw.headers),
     correlationId: c.get("correlationId"),
     clientAddress: clientAddress(c.req.raw.headers, c.env),
-  };
+  }, provider, events, logger);
+}
+
+/**
+ * storeThenApply for events no provider delivered (a scheduled job found them), in the
+ * request context `context` (role service_role).
+ */
+export function storeThenApplyAs(
+  sql: Sql,
+  context: RequestContext & { role: "service_role" },
+  provider: WebhookProvider,
+  events: readonly WebhookEvent[],
+  logger: Logger,
+): Promise<EventResult[]> {
   return withRequestContext(sql, context, async (tx) => {
     const results: EventResult[] = [];
     for (const event of events) {

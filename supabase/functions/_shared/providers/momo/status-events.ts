@@ -1,17 +1,19 @@
-// A MoMo request-to-pay or transfer callback as a webhook event. MoMo does not sign callbacks, so the body
-// is only a hint to look: the status, amount and currency applied are the ones MoMo's API
-// confirms for the reference id (see momo-client.ts). Dedupe key: reference id plus the
+// A MoMo request-to-pay or transfer status as a webhook event, whoever noticed it: the
+// momo-webhook callback, the jobs function's momo-poll (no callback: MoMo's was lost), or an
+// admin replay. MoMo does not sign callbacks, so a body is only a hint to look: the status,
+// amount and currency applied are the ones MoMo's API confirms for the reference id
+// (client.ts). Dedupe key: reference id plus the
 // CONFIRMED status, so a callback that claims more than MoMo confirms is no failed attempt:
 // it is the confirmed status's event (processed once, a duplicate after), and whoever holds a
 // callback URL cannot push the real outcome's event to dead. When MoMo cannot be asked, the
 // key is reference id plus "unconfirmed": that event fails (and may die) on its own.
 import { z } from "zod";
-import type { TransactionSql } from "../_shared/db.ts";
-import { jsonb } from "../_shared/webhooks/jsonb.ts";
-import { findIntentId, recordPaymentFailure, recordPaymentSuccess } from "../_shared/webhooks/payments.ts";
-import type { AppliedOutcome, WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
-import { toMinorUnits } from "../_shared/providers/momo/amount.ts";
-import { momoReason, type RequestToPay, type Transfer } from "../_shared/providers/momo/client.ts";
+import type { TransactionSql } from "../../db.ts";
+import { jsonb } from "../../webhooks/jsonb.ts";
+import { findIntentId, recordPaymentFailure, recordPaymentSuccess } from "../../webhooks/payments.ts";
+import type { AppliedOutcome, WebhookEvent } from "../../webhooks/store-then-apply.ts";
+import { toMinorUnits } from "./amount.ts";
+import { momoReason, type RequestToPay, type Transfer } from "./client.ts";
 
 export const callbackSchema = z.looseObject({
   financialTransactionId: z.string().max(255).optional(),
@@ -33,7 +35,7 @@ export function reasonText(reason: z.output<typeof momoReason> | undefined): str
   return [reason.code, reason.message].filter(Boolean).join(": ") || null;
 }
 
-async function mirror(tx: TransactionSql, referenceId: string, intentId: string | null, callback: Callback, confirmed: RequestToPay, amount: number) {
+async function mirror(tx: TransactionSql, referenceId: string, intentId: string | null, callback: Callback | null, confirmed: RequestToPay, amount: number) {
   const payer = confirmed.payer?.partyIdType === "MSISDN" ? confirmed.payer.partyId ?? null : null;
   await tx`
     insert into public.momo_transactions as m (reference_id, intent_id, external_id, financial_transaction_id, payer_msisdn,
@@ -55,7 +57,8 @@ function confirmedStatus(confirmation: Confirmation<{ status: string }>): string
   return confirmation.ok ? confirmation.value.status : "unconfirmed";
 }
 
-export function momoWebhookEvent(referenceId: string, callback: Callback, confirmation: Confirmation): WebhookEvent {
+/** The event of `referenceId`'s confirmed status; `callback` is null when a poll found it. */
+export function momoWebhookEvent(referenceId: string, callback: Callback | null, confirmation: Confirmation): WebhookEvent {
   const status = confirmedStatus(confirmation);
   return {
     eventId: `${referenceId}:${status}`,
@@ -89,7 +92,7 @@ export function momoWebhookEvent(referenceId: string, callback: Callback, confir
  * reference id and the status MoMo's API confirms: SUCCESSFUL captures the cash-out's hold,
  * FAILED voids it (cashout_settle), PENDING changes nothing.
  */
-export function momoTransferEvent(referenceId: string, callback: Callback, confirmation: Confirmation<Transfer>): WebhookEvent {
+export function momoTransferEvent(referenceId: string, callback: Callback | null, confirmation: Confirmation<Transfer>): WebhookEvent {
   const status = confirmedStatus(confirmation);
   return {
     eventId: `${referenceId}:${status}`,

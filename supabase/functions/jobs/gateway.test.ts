@@ -1,0 +1,248 @@
+// The scheduled jobs through a real Deno gateway and the MoMo stand-in: a lost MoMo callback
+// healed by momo-poll (credited once, a second run does nothing), MoMo down during a poll,
+// intents and holds expiring, two runners at once, the service_role key as the only way in,
+// and the reconcile report.
+//
+// Other suites share this database and make MoMo intents and holds of their own. So the
+// gateway polls only payments waiting longer than an hour and expires intents older than a
+// day, and this file ages its own rows past those marks (as the superuser, triggers off):
+// every count below is about this file's rows only.
+import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TokenMinter } from "../../../packages/local-stack/src/tokens.ts";
+import { answerOf, type AdminAnswer } from "../../tests/support/admin-fixtures.ts";
+import { asServiceRole, balanceOf, createTopUp, creditsTo, intentStatus, type Sql, testSql } from "../../tests/support/payments-fixtures.ts";
+import { callPayments, type PaymentsGateway, startPaymentsGateway, topUpUser } from "../../tests/support/payments-gateway.ts";
+
+const POLL_AFTER_SECONDS = 3600;
+const INTENT_TTL_SECONDS = 86_400;
+const sql = testSql(testDatabaseUrl);
+const minter = new TokenMinter(process.env.SUPABASE_JWT_SECRET!);
+let gateway: PaymentsGateway;
+let serviceKey: string;
+
+beforeAll(async () => {
+  gateway = await startPaymentsGateway({
+    JOBS_MOMO_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
+    JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
+  });
+  serviceKey = await minter.apiKey("service_role");
+});
+afterAll(async () => {
+  await gateway?.stop();
+  await sql.end({ timeout: 1 });
+});
+
+async function runJob(job: string, token: string | null = serviceKey): Promise<AdminAnswer> {
+  return answerOf(await fetch(`${gateway.url}/jobs/${job}`, {
+    method: "POST",
+    headers: token === null ? {} : { authorization: `Bearer ${token}` },
+  }));
+}
+
+/** Moves an intent's clock back, as if it had waited `seconds` (triggers off, superuser). */
+async function age(db: Sql, intentId: string, seconds: number): Promise<void> {
+  await db.begin(async (tx) => {
+    await tx`set local session_replication_role = replica`;
+    await tx`
+      update public.payment_intents
+         set created_at = now() - make_interval(secs => ${seconds}), updated_at = now() - make_interval(secs => ${seconds})
+       where id = ${intentId}::uuid`;
+  });
+}
+
+/** A MoMo top-up through POST /payments/topups, waiting for the payer. */
+async function momoTopUp(amount: number) {
+  const user = await topUpUser(sql, "UGX");
+  const answer = await callPayments(gateway.url, "POST", "/topups", {
+    token: user.token,
+    idempotencyKey: crypto.randomUUID(),
+    body: { provider: "momo", account_id: user.accountId, amount, currency: "UGX", msisdn: "256772123456" },
+  });
+  expect(answer.status).toBe(201);
+  return { ...user, intentId: answer.body.intent.id as string };
+}
+
+const statusLookups = (referenceId: string) =>
+  gateway.momo.requests.filter((r) => r === `GET /collection/v1_0/requesttopay/${referenceId}`).length;
+
+describe("momo-poll", () => {
+  it("heals a lost callback: the approved payment is credited once, and a second run does nothing", async () => {
+    const topUp = await momoTopUp(7000);
+    gateway.momo.settle(topUp.intentId, "SUCCESSFUL");
+    await age(sql, topUp.intentId, POLL_AFTER_SECONDS + 60);
+
+    const first = await runJob("momo-poll");
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({ job: "momo-poll", taken: 1, applied: 1, already_applied: 0, pending: 0, errors: 0, deferred: 0 });
+    expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "succeeded" });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 7000, available: 7000 });
+    expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+
+    const second = await runJob("momo-poll");
+    expect(second.body).toMatchObject({ taken: 0, applied: 0 });
+    expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+    expect(statusLookups(topUp.intentId)).toBe(1);
+  });
+
+  it("a late callback after the poll is a duplicate: still one credit", async () => {
+    const topUp = await momoTopUp(1200);
+    gateway.momo.settle(topUp.intentId, "SUCCESSFUL");
+    await age(sql, topUp.intentId, POLL_AFTER_SECONDS + 60);
+    expect((await runJob("momo-poll")).body).toMatchObject({ applied: 1 });
+    expect(await gateway.momo.decide(topUp.intentId, "SUCCESSFUL")).toBe(200);
+    expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1200, available: 1200 });
+  });
+
+  it("FAILED fails the intent; PENDING leaves it for a later run", async () => {
+    const rejected = await momoTopUp(500);
+    const waiting = await momoTopUp(600);
+    gateway.momo.settle(rejected.intentId, "FAILED", "APPROVAL_REJECTED");
+    await age(sql, rejected.intentId, POLL_AFTER_SECONDS + 60);
+    await age(sql, waiting.intentId, POLL_AFTER_SECONDS + 30);
+
+    expect((await runJob("momo-poll")).body).toMatchObject({ taken: 2, applied: 1, pending: 1, errors: 0 });
+    expect(await intentStatus(sql, rejected.intentId)).toEqual({ status: "failed", failure_reason: "APPROVAL_REJECTED" });
+    expect(await intentStatus(sql, waiting.intentId)).toMatchObject({ status: "processing" });
+    expect(await balanceOf(sql, rejected.accountId)).toEqual({ balance: 0, available: 0 });
+    // Leased: the next run does not ask again before the lease runs out.
+    expect((await runJob("momo-poll")).body).toMatchObject({ taken: 0 });
+    expect(statusLookups(waiting.intentId)).toBe(1);
+  });
+
+  it("MoMo down: an error, nothing applied; once its lease runs out and MoMo is back, the next run credits", async () => {
+    const topUp = await momoTopUp(900);
+    const approved = gateway.momo.settle(topUp.intentId, "SUCCESSFUL");
+    gateway.momo.records.set(topUp.intentId, 503);
+    await age(sql, topUp.intentId, POLL_AFTER_SECONDS + 60);
+
+    const down = await runJob("momo-poll");
+    expect(down.status).toBe(200);
+    expect(down.body).toMatchObject({ taken: 1, applied: 0, errors: 1 });
+    expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "processing" });
+    expect(await creditsTo(sql, topUp.accountId)).toBe(0);
+
+    gateway.momo.records.set(topUp.intentId, approved);
+    await sql`delete from private.job_leases where item_id = ${topUp.intentId}::uuid`;
+    expect((await runJob("momo-poll")).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
+    expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+  });
+
+  it("two runners at once: each payment is asked about and credited exactly once", async () => {
+    const topUps = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => momoTopUp(100 * n)));
+    for (const topUp of topUps) {
+      gateway.momo.settle(topUp.intentId, "SUCCESSFUL");
+      await age(sql, topUp.intentId, POLL_AFTER_SECONDS + 60);
+    }
+    const runs = await Promise.all([runJob("momo-poll"), runJob("momo-poll")]);
+    expect(runs.map((run) => run.status)).toEqual([200, 200]);
+    expect(runs[0]!.body.taken + runs[1]!.body.taken).toBe(6);
+    expect(runs[0]!.body.applied + runs[1]!.body.applied).toBe(6);
+    for (const topUp of topUps) {
+      expect(statusLookups(topUp.intentId)).toBe(1);
+      expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+    }
+  });
+});
+
+describe("expire-intents", () => {
+  it("cancels an intent past its TTL; a fresh one and a succeeded one are untouched; a second run does nothing", async () => {
+    const old = await createTopUp(sql, { provider: "stripe", amount: 100, currency: "USD", providerRef: `pi_${crypto.randomUUID()}` });
+    const fresh = await createTopUp(sql, { provider: "stripe", amount: 100, currency: "USD", providerRef: `pi_${crypto.randomUUID()}` });
+    const paid = await momoTopUp(300);
+    await gateway.momo.decide(paid.intentId, "SUCCESSFUL");
+    await age(sql, old.intentId, INTENT_TTL_SECONDS + 1);
+    await age(sql, fresh.intentId, INTENT_TTL_SECONDS - 120);
+    await age(sql, paid.intentId, INTENT_TTL_SECONDS + 1);
+
+    expect((await runJob("expire-intents")).body).toEqual({ job: "expire-intents", canceled: 1 });
+    expect(await intentStatus(sql, old.intentId)).toEqual({ status: "canceled", failure_reason: `expired: no payment within ${INTENT_TTL_SECONDS} seconds` });
+    expect(await intentStatus(sql, fresh.intentId)).toMatchObject({ status: "processing" });
+    expect(await intentStatus(sql, paid.intentId)).toMatchObject({ status: "succeeded" });
+    expect((await runJob("expire-intents")).body).toEqual({ job: "expire-intents", canceled: 0 });
+  });
+
+  it("two runners at once cancel each intent once", async () => {
+    const intents = await Promise.all([1, 2, 3, 4, 5].map(() => createTopUp(sql, { provider: "revolut", amount: 100, currency: "EUR", providerRef: null })));
+    for (const intent of intents) await age(sql, intent.intentId, INTENT_TTL_SECONDS + 60);
+    const runs = await Promise.all([runJob("expire-intents"), runJob("expire-intents")]);
+    expect(runs[0]!.body.canceled + runs[1]!.body.canceled).toBe(5);
+    const [audit] = await sql<{ n: number }[]>`
+      select count(*)::int as n from audit.log
+       where table_name = 'payment_intents' and record_id = any (${intents.map((i) => i.intentId)}::text[])
+         and new_record ->> 'status' = 'canceled'`;
+    expect(audit!.n).toBe(5);
+  });
+});
+
+describe("expire-holds", () => {
+  /** A funded account with a hold of 300 expiring after `seconds`, and one of 200 that never does. */
+  async function holds(seconds: number) {
+    const { accountId } = await createTopUp(sql, { provider: "momo", amount: 1, currency: "KES", providerRef: null });
+    return asServiceRole(sql, async (tx) => {
+      await tx`select 1 from public.wallet_deposit(${accountId}::uuid, 1000, 'KES', 'momo', ${crypto.randomUUID()})`;
+      const [expiring] = await tx<{ id: string }[]>`
+        select id from public.wallet_hold(${accountId}::uuid, 300, 'KES', ${crypto.randomUUID()}, '{}',
+                                          now() + make_interval(secs => ${seconds}))`;
+      const [kept] = await tx<{ id: string }[]>`select id from public.wallet_hold(${accountId}::uuid, 200, 'KES', ${crypto.randomUUID()})`;
+      return { accountId, expiring: expiring!.id, kept: kept!.id };
+    });
+  }
+  const holdStatus = async (id: string) => (await sql<{ status: string }[]>`select status from public.wallet_transactions where id = ${id}::uuid`)[0]!.status;
+
+  it("voids a hold past its expiry and restores available; an unexpired hold is untouched", async () => {
+    const expired = await holds(1);
+    const later = await holds(3600);
+    expect(await balanceOf(sql, expired.accountId)).toEqual({ balance: 1000, available: 500 });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+
+    const runs = await Promise.all([runJob("expire-holds"), runJob("expire-holds")]);
+    expect(runs[0]!.body.voided + runs[1]!.body.voided).toBe(1);
+    expect(await holdStatus(expired.expiring)).toBe("voided");
+    expect(await holdStatus(expired.kept)).toBe("pending");
+    expect(await holdStatus(later.expiring)).toBe("pending");
+    expect(await balanceOf(sql, expired.accountId)).toEqual({ balance: 1000, available: 800 });
+    expect(await balanceOf(sql, later.accountId)).toEqual({ balance: 1000, available: 500 });
+    expect((await runJob("expire-holds")).body).toEqual({ job: "expire-holds", voided: 0 });
+  });
+});
+
+describe("reconcile", () => {
+  it("stores today's report with a payment the ledger never credited", async () => {
+    const orphan = `pi_${crypto.randomUUID()}`;
+    await asServiceRole(sql, (tx) => tx`
+      select 1 from public.payment_record_success('stripe', ${orphan}, null, 4200, 'USD', 0, '{}'::jsonb)`);
+    const answer = await runJob("reconcile");
+    expect(answer.status).toBe(200);
+    const today = new Date().toISOString().slice(0, 10);
+    expect(answer.body).toMatchObject({ job: "reconcile", report_date: today, invariant_violations: 0 });
+    expect(answer.body.reconciliation_findings).toBeGreaterThanOrEqual(1);
+    const [report] = await sql<{ findings: number; reconciliation_findings: { provider_payment_id: string; kind: string }[] }[]>`
+      select findings, reconciliation_findings from private.reconciliation_reports where report_date = ${today}::date`;
+    expect(report!.reconciliation_findings).toContainEqual(expect.objectContaining({ provider_payment_id: orphan, kind: "missing_credit" }));
+    expect(report!.findings).toBe(answer.body.reconciliation_findings);
+  });
+});
+
+describe("who may run a job", () => {
+  it("401 without a valid token; 403 for the anon key, a user's and an admin's session; 200 for the service_role key", async () => {
+    const user = await topUpUser(sql, "USD");
+    const admin = await minter.user({ id: user.userId, email: "admin@mfuko.test", appMetadata: { role: "admin" } });
+    expect((await runJob("expire-intents", null)).status).toBe(401);
+    expect((await runJob("expire-intents", await new TokenMinter("x".repeat(40)).apiKey("service_role"))).status).toBe(401);
+    for (const token of [await minter.apiKey("anon"), user.token, admin]) {
+      const refused = await runJob("expire-intents", token);
+      expect(refused.status).toBe(403);
+      expect(refused.body.error.code).toBe("forbidden");
+    }
+    expect((await runJob("expire-intents")).status).toBe(200);
+  });
+
+  it("an unknown job is 404 and whatsapp-send is 501 until the outbox exists", async () => {
+    expect((await runJob("no-such-job")).status).toBe(404);
+    const whatsapp = await runJob("whatsapp-send");
+    expect(whatsapp.status).toBe(501);
+    expect(whatsapp.body.error.code).toBe("not_implemented");
+  });
+});

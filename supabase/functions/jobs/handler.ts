@@ -1,0 +1,33 @@
+// The deployed jobs function: createJobsApp with the process's database client, token
+// verifier, settings and MoMo client, made on the first request so that loading the function
+// never needs its configuration (a missing variable is a 500 configuration_error).
+import { verifierFromEnv } from "../_shared/auth.ts";
+import { createSql } from "../_shared/db.ts";
+import { env } from "../_shared/env.ts";
+import { createLogger } from "../_shared/logger.ts";
+import { momoClientFromEnv } from "../_shared/providers/momo/client.ts";
+import { createJobsApp, type JobsDependencies } from "./app.ts";
+
+const logger = createLogger();
+let dependencies: JobsDependencies | undefined;
+
+function dependenciesFromEnv(): JobsDependencies {
+  if (!dependencies) {
+    const e = env("JOBS_BATCH_SIZE", "JOBS_MOMO_POLL_AFTER_SECONDS", "JOBS_LEASE_SECONDS", "JOBS_INTENT_TTL_SECONDS");
+    dependencies = {
+      sql: createSql(),
+      verifyToken: verifierFromEnv(),
+      settings: {
+        batchSize: e.JOBS_BATCH_SIZE,
+        momoPollAfterSeconds: e.JOBS_MOMO_POLL_AFTER_SECONDS,
+        leaseSeconds: e.JOBS_LEASE_SECONDS,
+        intentTtlSeconds: e.JOBS_INTENT_TTL_SECONDS,
+      },
+      // Read when momo-poll first runs, so the other jobs never need MoMo's credentials.
+      momo: momoClientFromEnv,
+    };
+  }
+  return dependencies;
+}
+
+export default createJobsApp({ logger, dependencies: dependenciesFromEnv });

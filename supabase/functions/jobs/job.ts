@@ -1,0 +1,30 @@
+// What every scheduled job is given and gives back. A job runs its steps as service_role in
+// the request's context (so the audit trail records the run's correlation id), is bounded by
+// the batch size, and answers with its counts.
+import type { RequestContext, Sql } from "../_shared/db.ts";
+import type { Logger } from "../_shared/logger.ts";
+import type { MomoClient } from "../_shared/providers/momo/client.ts";
+
+export interface JobSettings {
+  /** Items one run handles at most (JOBS_BATCH_SIZE). */
+  batchSize: number;
+  /** How long a MoMo payment waits for its callback before momo-poll asks (JOBS_MOMO_POLL_AFTER_SECONDS). */
+  momoPollAfterSeconds: number;
+  /** How long a polled item stays leased to one runner (JOBS_LEASE_SECONDS). */
+  leaseSeconds: number;
+  /** How long an unpaid intent lives (JOBS_INTENT_TTL_SECONDS). */
+  intentTtlSeconds: number;
+}
+
+export interface JobRun {
+  sql: Sql;
+  context: RequestContext & { role: "service_role" };
+  settings: JobSettings;
+  logger: Logger;
+  momo(): MomoClient;
+}
+
+/** A job's counts, the body of its answer and of its log line. */
+export type JobCounts = Record<string, number | string>;
+
+export type Job = (run: JobRun) => Promise<JobCounts>;

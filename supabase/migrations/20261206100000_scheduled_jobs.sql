@@ -1,0 +1,334 @@
+-- The scheduled jobs' SQL (docs/ARCHITECTURE.md, "Scheduled jobs"): the ledger invariants as
+-- one function, the leases that keep two runners of a job off the same item, and one
+-- function per job step. The `jobs` edge function calls them as service_role; pg_cron calls
+-- the pure-SQL one (expire-holds) directly (next migration).
+--
+-- Every job function is bounded per run (p_batch), takes its items with FOR UPDATE SKIP
+-- LOCKED so that concurrent runners divide the work instead of waiting for it, and is
+-- idempotent: an item a run has dealt with no longer matches the next run's query.
+--
+-- Reached only through schema `jobs_api`, which is not in the API's exposed schemas and
+-- whose functions only service_role may execute.
+
+create schema if not exists jobs_api;
+revoke all on schema jobs_api from public;
+grant usage on schema jobs_api to service_role;
+
+-- ---------------------------------------------------------------------------------------
+-- The ledger invariants (docs/LEDGER.md), one row per violation
+-- ---------------------------------------------------------------------------------------
+
+-- Used by the reconcile job, the ledger tests, the benchmarks and the drills. Empty when the
+-- ledger is sound.
+create function private.ledger_invariants()
+returns table (invariant text, detail text)
+language sql
+stable
+set search_path = ''
+as $$
+  select '1. every transaction''s entries sum to zero (posted: one debit of from, one credit of to; others: none)',
+         format('transaction %s (%s, %s): %s entries summing to %s', t.id, t.kind, t.status,
+                count(e.id), coalesce(sum(e.amount), 0))
+    from public.wallet_transactions t
+    left join public.wallet_entries e on e.transaction_id = t.id
+   group by t.id
+  having coalesce(sum(e.amount), 0) <> 0
+      or (t.status = 'posted') <> (count(e.id) = 2)
+      or (t.status = 'posted' and (
+            count(*) filter (where e.account_id = t.from_account_id and e.amount = -t.amount) <> 1
+         or count(*) filter (where e.account_id = t.to_account_id and e.amount = t.amount) <> 1))
+  union all
+  select '2. every account''s balance (what wallet_balance and a frontend read) equals the sum of its entries',
+         format('account %s: balance %s (view), wallet_balance %s, entries sum %s',
+                b.account_id, b.balance, public.wallet_balance(b.account_id), coalesce(s.total, 0))
+    from public.wallet_account_balances b
+    left join (select e.account_id, sum(e.amount) as total from public.wallet_entries e group by e.account_id) s
+      on s.account_id = b.account_id
+   where b.balance <> coalesce(s.total, 0) or public.wallet_balance(b.account_id) <> b.balance
+  union all
+  select '2a. an account without balance shards holds nothing in shards (so its row is its balance)',
+         format('account %s (balance_shards %s): shard %s holds %s', a.id, a.balance_shards, s.shard, s.balance)
+    from public.wallet_accounts a
+    join public.wallet_balance_shards s on s.account_id = a.id
+   where a.balance_shards = 0 and s.balance <> 0
+  union all
+  select '2b. available equals balance minus the pending holds',
+         format('account %s: available %s, balance %s, pending holds %s', a.id, a.available, a.balance, coalesce(h.held, 0))
+    from public.wallet_accounts a
+    left join (select t.from_account_id, sum(t.hold_amount) as held from public.wallet_transactions t
+                where t.status = 'pending' group by t.from_account_id) h
+      on h.from_account_id = a.id
+   where a.available <> a.balance - coalesce(h.held, 0)
+  union all
+  select '3. the balances of every currency sum to zero',
+         format('currency %s sums to %s', b.currency, sum(b.balance))
+    from public.wallet_account_balances b
+   group by b.currency
+  having sum(b.balance) <> 0
+  union all
+  select '4. no account without allow_negative is negative unless a forced reversal debited it',
+         format('account %s has balance %s without a forced reversal', b.account_id, b.balance)
+    from public.wallet_account_balances b
+    join public.wallet_accounts a on a.id = b.account_id
+   where not a.allow_negative
+     and b.balance < 0
+     and not exists (select 1 from public.wallet_transactions t
+                      where t.kind = 'reversal' and t.from_account_id = a.id
+                        and (t.metadata ->> 'force')::boolean)
+  union all
+  select '4c. a closed account holds nothing, in its row or its shards',
+         format('closed account %s: balance %s, available %s', b.account_id, b.balance, b.available)
+    from public.wallet_account_balances b
+   where b.status = 'closed' and (b.balance <> 0 or b.available <> 0)
+  union all
+  select '4b. the reversals of a transaction, net of those undone (a refund that failed), never exceed it',
+         format('transaction %s moved %s, reversed %s net', o.id, o.amount, sum(r.amount - coalesce(u.undone, 0)))
+    from public.wallet_transactions o
+    join public.wallet_transactions r on r.reverses_id = o.id
+    left join lateral (select sum(x.amount) as undone from public.wallet_transactions x where x.reverses_id = r.id) u on true
+   group by o.id, o.amount
+  having sum(r.amount - coalesce(u.undone, 0)) > o.amount
+  union all
+  select '5. an idempotency key has one transaction per caller scope',
+         format('key %s of %s used by %s transactions', t.idempotency_key, coalesce(t.initiated_by::text, 'service'), count(*))
+    from public.wallet_transactions t
+   group by t.idempotency_key, t.initiated_by
+  having count(*) > 1
+$$;
+revoke all on function private.ledger_invariants() from public, anon, authenticated, service_role;
+
+-- ---------------------------------------------------------------------------------------
+-- Leases
+-- ---------------------------------------------------------------------------------------
+
+-- One row per (job, item) a runner has taken, until leased_until. A job that calls a
+-- provider takes its items here in a short transaction, then calls the provider outside any
+-- transaction: another runner meanwhile finds the lease and skips the item. The lease also
+-- spaces the questions about one item (a MoMo payment still PENDING is asked again once its
+-- lease has run out).
+create table private.job_leases (
+  job text not null check (job in ('momo-poll')),
+  item_id uuid not null,
+  leased_until timestamptz not null,
+  primary key (job, item_id)
+);
+comment on table private.job_leases is
+  'Items a scheduled job has taken, so that two runners never process the same one. '
+  'Written only by private.job_lease_take.';
+revoke all on table private.job_leases from public, anon, authenticated, service_role;
+alter table private.job_leases enable row level security;
+alter table private.job_leases force row level security;
+
+-- Takes the lease of each of p_items whose lease is free (none, or run out) for p_seconds
+-- and returns the ones taken. Two runners offering the same item: the second waits on the
+-- first's row and then finds it leased, so exactly one of them gets it. Leases run out long
+-- before they are swept (a day later).
+create function private.job_lease_take(p_job text, p_items uuid[], p_seconds integer) returns setof uuid
+language plpgsql
+set search_path = ''
+as $$
+begin
+  delete from private.job_leases l where l.job = p_job and l.leased_until < now() - interval '1 day';
+  return query
+    insert into private.job_leases as l (job, item_id, leased_until)
+    select p_job, i, now() + make_interval(secs => p_seconds) from unnest(p_items) as i order by i
+    on conflict (job, item_id) do update set leased_until = excluded.leased_until
+     where l.leased_until <= now()
+    returning l.item_id;
+end;
+$$;
+revoke all on function private.job_lease_take(text, uuid[], integer) from public, anon, authenticated, service_role;
+
+-- p_value within [p_min, p_max], or 22023 naming the argument.
+create function private.job_require_between(p_value integer, p_min integer, p_max integer, p_argument text) returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_value is null or p_value < p_min or p_value > p_max then
+    perform private.wallet_fail('22023', format('%s must be between %s and %s', p_argument, p_min, p_max));
+  end if;
+end;
+$$;
+revoke all on function private.job_require_between(integer, integer, integer, text) from public, anon, authenticated, service_role;
+
+-- The service (service_role, or the database owner that pg_cron runs as), or 42501.
+create function private.job_require_service(p_job text) returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  perform private.wallet_require_caller(array['service'], format('run the %s job', p_job));
+end;
+$$;
+revoke all on function private.job_require_service(text) from public, anon, authenticated, service_role;
+
+-- ---------------------------------------------------------------------------------------
+-- momo-poll: MoMo top-ups whose callback has not come
+-- ---------------------------------------------------------------------------------------
+
+-- Takes up to p_batch MoMo intents still waiting (requires_payment or processing, attached
+-- to a request-to-pay) for more than p_pending_seconds, oldest first, each leased for
+-- p_lease_seconds, and returns them for the jobs function to ask MoMo about.
+create function jobs_api.momo_poll_take_intents(p_pending_seconds integer, p_lease_seconds integer, p_batch integer)
+returns table (intent_id uuid, reference_id text)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform private.job_require_service('momo-poll');
+  perform private.job_require_between(p_pending_seconds, 0, 604800, 'pending_seconds');
+  perform private.job_require_between(p_lease_seconds, 1, 3600, 'lease_seconds');
+  perform private.job_require_between(p_batch, 1, 1000, 'batch');
+  return query
+    with waiting as (
+      select i.id
+        from public.payment_intents i
+       where i.provider = 'momo'
+         and i.status in ('requires_payment', 'processing')
+         and i.provider_ref is not null
+         and i.updated_at < now() - make_interval(secs => p_pending_seconds)
+         and not exists (select 1 from private.job_leases l
+                          where l.job = 'momo-poll' and l.item_id = i.id and l.leased_until > now())
+       order by i.updated_at
+       limit p_batch
+         for update of i skip locked
+    )
+    select i.id, i.provider_ref
+      from private.job_lease_take('momo-poll', array(select w.id from waiting w), p_lease_seconds) as taken(id)
+      join public.payment_intents i on i.id = taken.id;
+end;
+$$;
+
+-- ---------------------------------------------------------------------------------------
+-- expire-intents
+-- ---------------------------------------------------------------------------------------
+
+-- Cancels up to p_batch intents still requires_payment or processing p_ttl_seconds after
+-- they were created, oldest first, and returns how many. A provider payment that arrives
+-- for a canceled intent later is stored for review (intent_canceled), never credited.
+create function jobs_api.expire_intents(p_ttl_seconds integer, p_batch integer) returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_count integer;
+begin
+  perform private.job_require_service('expire-intents');
+  perform private.job_require_between(p_ttl_seconds, 60, 2592000, 'ttl_seconds');
+  perform private.job_require_between(p_batch, 1, 10000, 'batch');
+  with expired as (
+    select i.id from public.payment_intents i
+     where i.status in ('requires_payment', 'processing')
+       and i.created_at < now() - make_interval(secs => p_ttl_seconds)
+     order by i.created_at
+     limit p_batch
+       for update skip locked
+  )
+  update public.payment_intents i
+     set status = 'canceled',
+         failure_reason = format('expired: no payment within %s seconds', p_ttl_seconds)
+    from expired e
+   where i.id = e.id;
+  get diagnostics v_count = row_count;
+  return v_count;
+end;
+$$;
+
+-- ---------------------------------------------------------------------------------------
+-- expire-holds (pure SQL: pg_cron runs it too)
+-- ---------------------------------------------------------------------------------------
+
+create index wallet_transactions_expiring_idx on public.wallet_transactions (expires_at)
+  where status = 'pending' and expires_at is not null;
+
+-- Voids up to p_batch pending holds and withdrawals whose expires_at has passed, earliest
+-- first, and returns how many: their reservations return to available.
+create function jobs_api.expire_holds(p_batch integer) returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_hold public.wallet_transactions;
+  v_count integer := 0;
+begin
+  perform private.job_require_service('expire-holds');
+  perform private.job_require_between(p_batch, 1, 10000, 'batch');
+  for v_hold in
+    select t.* from public.wallet_transactions t
+     where t.status = 'pending' and t.expires_at is not null and t.expires_at <= now()
+     order by t.expires_at
+     limit p_batch
+       for no key update skip locked
+  loop
+    perform private.wallet_release_hold(v_hold);
+    v_count := v_count + 1;
+  end loop;
+  return v_count;
+end;
+$$;
+
+-- ---------------------------------------------------------------------------------------
+-- reconcile: a dated report
+-- ---------------------------------------------------------------------------------------
+
+-- One report per UTC day (a second run that day replaces it): the ledger invariants'
+-- violations and the provider-vs-ledger findings of admin_api.reconciliation.
+create table private.reconciliation_reports (
+  report_date date primary key,
+  created_at timestamptz not null default now(),
+  invariant_violations jsonb not null check (jsonb_typeof(invariant_violations) = 'array'),
+  reconciliation_findings jsonb not null check (jsonb_typeof(reconciliation_findings) = 'array'),
+  findings integer not null generated always as
+    (jsonb_array_length(invariant_violations) + jsonb_array_length(reconciliation_findings)) stored
+);
+comment on table private.reconciliation_reports is
+  'The reconcile job''s daily report. Written only by jobs_api.reconcile; read by operators.';
+revoke all on table private.reconciliation_reports from public, anon, authenticated, service_role;
+alter table private.reconciliation_reports enable row level security;
+alter table private.reconciliation_reports force row level security;
+select audit.attach('private.reconciliation_reports');
+
+-- Runs the checks over the whole ledger and every payment, stores today's report (UTC) and
+-- returns it.
+create function jobs_api.reconcile()
+returns table (report_date date, invariant_violations integer, reconciliation_findings integer)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_report private.reconciliation_reports;
+begin
+  perform private.job_require_service('reconcile');
+  insert into private.reconciliation_reports as r (report_date, created_at, invariant_violations, reconciliation_findings)
+  values ((now() at time zone 'utc')::date, now(),
+          (select coalesce(jsonb_agg(to_jsonb(v)), '[]') from private.ledger_invariants() v),
+          (select coalesce(jsonb_agg(to_jsonb(f) order by f.occurred_at), '[]') from admin_api.reconciliation() f))
+  on conflict on constraint reconciliation_reports_pkey do update
+     set created_at = excluded.created_at,
+         invariant_violations = excluded.invariant_violations,
+         reconciliation_findings = excluded.reconciliation_findings
+  returning r.* into v_report;
+  return query select v_report.report_date, jsonb_array_length(v_report.invariant_violations),
+                      jsonb_array_length(v_report.reconciliation_findings);
+end;
+$$;
+
+revoke all on function
+  jobs_api.momo_poll_take_intents(integer, integer, integer),
+  jobs_api.expire_intents(integer, integer),
+  jobs_api.expire_holds(integer),
+  jobs_api.reconcile()
+  from public, anon, authenticated, service_role;
+grant execute on function
+  jobs_api.momo_poll_take_intents(integer, integer, integer),
+  jobs_api.expire_intents(integer, integer),
+  jobs_api.expire_holds(integer),
+  jobs_api.reconcile()
+  to service_role;
