@@ -203,6 +203,37 @@ begin
 end;
 $$;
 
+-- The same for cash-outs still pending after p_pending_seconds, whose transfer's status MoMo's
+-- Disbursement API tells (GET /disbursement/v1_0/transfer/{referenceId}).
+create function jobs_api.momo_poll_take_cashouts(p_pending_seconds integer, p_lease_seconds integer, p_batch integer)
+returns table (cashout_id uuid, reference_id text)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform private.job_require_service('momo-poll');
+  perform private.job_require_between(p_pending_seconds, 0, 604800, 'pending_seconds');
+  perform private.job_require_between(p_lease_seconds, 1, 3600, 'lease_seconds');
+  perform private.job_require_between(p_batch, 1, 1000, 'batch');
+  return query
+    with waiting as (
+      select c.id
+        from public.cashouts c
+       where c.status = 'pending'
+         and c.created_at < now() - make_interval(secs => p_pending_seconds)
+         and not exists (select 1 from private.job_leases l
+                          where l.job = 'momo-poll' and l.item_id = c.id and l.leased_until > now())
+       order by c.created_at
+       limit p_batch
+         for update of c skip locked
+    )
+    select c.id, c.reference_id::text
+      from private.job_lease_take('momo-poll', array(select w.id from waiting w), p_lease_seconds) as taken(id)
+      join public.cashouts c on c.id = taken.id;
+end;
+$$;
+
 -- ---------------------------------------------------------------------------------------
 -- expire-intents
 -- ---------------------------------------------------------------------------------------
@@ -322,12 +353,14 @@ $$;
 
 revoke all on function
   jobs_api.momo_poll_take_intents(integer, integer, integer),
+  jobs_api.momo_poll_take_cashouts(integer, integer, integer),
   jobs_api.expire_intents(integer, integer),
   jobs_api.expire_holds(integer),
   jobs_api.reconcile()
   from public, anon, authenticated, service_role;
 grant execute on function
   jobs_api.momo_poll_take_intents(integer, integer, integer),
+  jobs_api.momo_poll_take_cashouts(integer, integer, integer),
   jobs_api.expire_intents(integer, integer),
   jobs_api.expire_holds(integer),
   jobs_api.reconcile()

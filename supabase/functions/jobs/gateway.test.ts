@@ -1,5 +1,5 @@
 // The scheduled jobs through a real Deno gateway and the MoMo stand-in: a lost MoMo callback
-// healed by momo-poll (credited once, a second run does nothing), MoMo down during a poll,
+// (top-up or cash-out) healed by momo-poll (credited once, a second run does nothing), MoMo down during a poll,
 // intents and holds expiring, two runners at once, the service_role key as the only way in,
 // and the reconcile report.
 //
@@ -143,6 +143,54 @@ describe("momo-poll", () => {
       expect(statusLookups(topUp.intentId)).toBe(1);
       expect(await creditsTo(sql, topUp.accountId)).toBe(1);
     }
+  });
+});
+
+describe("momo-poll for cash-outs", () => {
+  /** A cash-out through POST /payments/cashouts from a funded account, aged past the poll mark. */
+  async function agedCashOut(amount: number) {
+    const user = await topUpUser(sql, "UGX");
+    await asServiceRole(sql, (tx) => tx`
+      select public.wallet_deposit(${user.accountId}::uuid, ${amount}::bigint, 'UGX', 'momo', ${crypto.randomUUID()})`);
+    const answer = await callPayments(gateway.url, "POST", "/cashouts", {
+      token: user.token,
+      idempotencyKey: crypto.randomUUID(),
+      body: { account_id: user.accountId, amount, currency: "UGX", msisdn: "256772123456" },
+    });
+    expect(answer.status).toBe(201);
+    const [row] = await sql<{ id: string; reference_id: string }[]>`
+      select id, reference_id::text from public.cashouts where user_id = ${user.userId}::uuid`;
+    await sql.begin(async (tx) => {
+      await tx`set local session_replication_role = replica`;
+      await tx`update public.cashouts set created_at = now() - make_interval(secs => ${POLL_AFTER_SECONDS + 60}) where id = ${row!.id}::uuid`;
+    });
+    return { ...user, cashOutId: row!.id, referenceId: row!.reference_id };
+  }
+
+  const cashOutState = async (id: string) => {
+    const [row] = await sql<{ status: string; reason: string | null; hold_status: string }[]>`
+      select c.status, c.reason, t.status as hold_status
+        from public.cashouts c join public.wallet_transactions t on t.id = c.hold_id where c.id = ${id}::uuid`;
+    return row!;
+  };
+
+  it("settles a cash-out whose callback was lost with the status MoMo confirms, once: paid captures, failed voids", async () => {
+    const paid = await agedCashOut(3000);
+    const failed = await agedCashOut(2000);
+    gateway.momo.settle(paid.referenceId, "SUCCESSFUL");
+    gateway.momo.settle(failed.referenceId, "FAILED", "PAYEE_NOT_FOUND");
+
+    expect((await runJob("momo-poll")).body).toMatchObject({ taken: 2, applied: 2, errors: 0 });
+    expect(await cashOutState(paid.cashOutId)).toEqual({ status: "paid", reason: null, hold_status: "posted" });
+    expect(await balanceOf(sql, paid.accountId)).toEqual({ balance: 0, available: 0 });
+    expect(await cashOutState(failed.cashOutId)).toEqual({ status: "failed", reason: "PAYEE_NOT_FOUND", hold_status: "voided" });
+    expect(await balanceOf(sql, failed.accountId)).toEqual({ balance: 2000, available: 2000 });
+    expect(gateway.momo.requests.filter((r) => r === `GET /disbursement/v1_0/transfer/${paid.referenceId}`)).toHaveLength(1);
+
+    // A late callback for the paid one is a duplicate; nothing is taken again.
+    expect(await gateway.momo.decide(paid.referenceId, "SUCCESSFUL")).toBe(200);
+    expect((await runJob("momo-poll")).body).toMatchObject({ taken: 0 });
+    expect(await balanceOf(sql, paid.accountId)).toEqual({ balance: 0, available: 0 });
   });
 });
 

@@ -7,11 +7,11 @@
 // spaces the questions about it.
 //
 // A source is one kind of MoMo payment: top-up intents (request-to-pay, GET
-// /collection/v1_0/requesttopay/{referenceId}) today; cash-outs add theirs (GET
-// /disbursement/v1_0/transfer/{referenceId}) by implementing MomoPollSource.
+// /collection/v1_0/requesttopay/{referenceId}) and cash-outs (transfer, GET
+// /disbursement/v1_0/transfer/{referenceId}).
 import { type TransactionSql, withRequestContext } from "../_shared/db.ts";
 import { ProviderError } from "../_shared/providers/errors.ts";
-import { momoWebhookEvent } from "../_shared/providers/momo/status-events.ts";
+import { momoTransferEvent, momoWebhookEvent } from "../_shared/providers/momo/status-events.ts";
 import type { WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
 import { storeThenApplyAs } from "../_shared/webhooks/store-then-apply.ts";
 import type { Job, JobRun } from "./job.ts";
@@ -46,7 +46,19 @@ export const topUpIntents: MomoPollSource = {
   },
 };
 
-export const momoPollSources: readonly MomoPollSource[] = [topUpIntents];
+export const cashOuts: MomoPollSource = {
+  kind: "cashout",
+  take: (tx, run, batch) => tx<LeasedPayment[]>`
+    select cashout_id as id, reference_id as "referenceId"
+      from jobs_api.momo_poll_take_cashouts(${run.settings.momoPollAfterSeconds}::int, ${run.settings.leaseSeconds}::int,
+                                            ${batch}::int)`,
+  async confirm(run, payment) {
+    const status = await run.momo().transferStatus(payment.referenceId);
+    return status.status === "PENDING" ? null : momoTransferEvent(payment.referenceId, null, { ok: true, value: status });
+  },
+};
+
+export const momoPollSources: readonly MomoPollSource[] = [topUpIntents, cashOuts];
 
 interface Counts {
   taken: number;
