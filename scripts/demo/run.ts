@@ -1,6 +1,8 @@
 // `npm run demo`: a narrated walk through mfuko against a running `npm start`, through the real
 // endpoints. Webhooks are signed the way each provider signs them; what a frontend does with
 // supabase.rpc(...) runs the way PostgREST runs it (role authenticated, the user's claims).
+// MoMo's and Stripe's APIs are the test stand-ins, started on the ports MOMO_API_BASE_URL and
+// STRIPE_API_BASE_URL name, so those ports must be free.
 //   MFUKO_FUNCTIONS_URL (default http://127.0.0.1:54321/functions/v1), the database from the
 //   functions' env file (SUPABASE_DB_URL).
 import postgres from "postgres";
@@ -11,7 +13,7 @@ import { functionsEnvFile } from "../../packages/local-stack/src/functions-serve
 import { StackError } from "../../packages/local-stack/src/stack-error.ts";
 import { TokenMinter } from "../../packages/local-stack/src/tokens.ts";
 import { hmacSha256Hex } from "../../supabase/functions/_shared/hmac.ts";
-import { startMomoStandIn } from "../../supabase/tests/support/provider-standins.ts";
+import { startMomoStandIn, startStripeStandIn } from "../../supabase/tests/support/provider-standins.ts";
 
 const env = { ...readEnvFile(functionsEnvFile()), ...process.env } as Record<string, string>;
 const functionsUrl = process.env.MFUKO_FUNCTIONS_URL ?? "http://127.0.0.1:54321/functions/v1";
@@ -36,7 +38,14 @@ async function main(): Promise<void> {
     apiKey: env.MOMO_API_KEY,
     targetEnvironment: env.MOMO_TARGET_ENVIRONMENT,
   });
-  const adminToken = await new TokenMinter(env.SUPABASE_JWT_SECRET).user(admin);
+  // The card refund goes to Stripe's API at STRIPE_API_BASE_URL, the port the stack's env names.
+  const stripe = await startStripeStandIn({ port: Number(new URL(env.STRIPE_API_BASE_URL).port), secretKey: env.STRIPE_SECRET_KEY })
+    .catch(async (error) => {
+      await momo.close();
+      throw error;
+    });
+  const tokens = new TokenMinter(env.SUPABASE_JWT_SECRET);
+  const adminToken = await tokens.user(admin);
   try {
     // What supabase-js does for a signed-in user: PostgREST runs the call as `authenticated`
     // with the user's JWT claims, so the function sees auth.uid() and RLS applies.
@@ -52,22 +61,22 @@ async function main(): Promise<void> {
         await tx`set local role service_role`;
         return query(tx);
       }) as Promise<T>;
-    const balance = async (account: string) => {
-      const response = await fetch(`${functionsUrl}/admin/accounts/${account}`, { headers: { authorization: `Bearer ${adminToken}` } });
-      const body = await response.json();
-      if (!response.ok) throw new Error(`admin API answered ${response.status}: ${JSON.stringify(body)}`);
-      return body.balance;
-    };
-    const adminPost = async (path: string, payload: unknown) => {
-      const response = await fetch(`${functionsUrl}/admin${path}`, {
+    const call = async (token: string, path: string, payload?: unknown) => {
+      const response = await fetch(`${functionsUrl}${path}`, payload === undefined ? { headers: { authorization: `Bearer ${token}` } } : {
         method: "POST",
-        headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json", "idempotency-key": `demo-${run}-${path}` },
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "idempotency-key": `demo-${run}-${path}` },
         body: JSON.stringify(payload),
       });
       const body = await response.json();
-      if (!response.ok) throw new Error(`admin API answered ${response.status}: ${JSON.stringify(body)}`);
+      if (!response.ok) throw new Error(`${path} answered ${response.status}: ${JSON.stringify(body)}`);
       return body;
     };
+    const account = (id: string) => call(adminToken, `/admin/accounts/${id}`);
+    const balance = async (id: string) => (await account(id)).balance;
+    const adminPost = (path: string, payload: unknown) => call(adminToken, `/admin${path}`, payload);
+    // What the user's app does: the payments function with her access token.
+    const userPost = async (user: typeof alice, path: string, payload: unknown) => call(await tokens.user(user), `/payments${path}`, payload);
+    const userGet = async (user: typeof alice, path: string) => call(await tokens.user(user), `/payments${path}`);
 
     say("1. Alice and Bob open USD wallets (supabase.rpc('wallet_open_account'), as each of them).");
     const [aliceAccount] = await asUser(alice, (tx) => tx<{ id: string }[]>`select id from public.wallet_open_account('USD')`);
@@ -101,25 +110,23 @@ async function main(): Promise<void> {
     await asUser(alice, (tx) => tx`select 1 from public.wallet_transfer(${aliceAccount.id}::uuid, ${bobAccount.id}::uuid, 1250, 'USD', ${`demo-${run}-pay-bob`}, 'Lunch')`);
     show(`Alice: ${money(await balance(aliceAccount.id))} USD, Bob: ${money(await balance(bobAccount.id))} USD`);
 
-    say("5. Bob tops up 20.00 USD with MTN MoMo: MoMo calls back, mfuko confirms the status with MoMo's API.");
-    const reference = crypto.randomUUID();
-    const [momoIntent] = await asUser(bob, (tx) => tx<{ id: string }[]>`
-      select id from public.payment_intent_create('momo', ${bobAccount.id}::uuid, 2000, 'USD', ${`demo-${run}-momo`})`);
-    await asService((tx) => tx`select 1 from public.payment_intent_attach(${momoIntent.id}::uuid, ${reference})`);
-    momo.records.set(reference, {
-      amount: "20", currency: "USD", externalId: momoIntent.id, financialTransactionId: `demo${run}`,
-      payer: { partyIdType: "MSISDN", partyId: "256772123456" }, status: "SUCCESSFUL",
-    });
-    const token = await hmacSha256Hex(env.MOMO_CALLBACK_SECRET, reference);
-    const callback = await fetch(`${functionsUrl}/momo-webhook/callback/${reference}?token=${token}`, {
-      method: "PUT",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ financialTransactionId: `demo${run}`, externalId: momoIntent.id, amount: "20", currency: "USD", status: "SUCCESSFUL" }),
-    });
-    show(`PUT /momo-webhook/callback/${reference} -> ${callback.status} (MoMo API asked: ${momo.requests.filter((r) => r.startsWith("GET")).length} time)`);
-    show(`Bob: ${money(await balance(bobAccount.id))} USD`);
+    say("5. Alice tops up 20.00 USD with MTN MoMo (POST /payments/topups); she approves on her phone, MoMo calls back.");
+    const momoTopUp = await userPost(alice, "/topups", { provider: "momo", account_id: aliceAccount.id, amount: 2000, currency: "USD", msisdn: "256772123456" });
+    show(`POST /payments/topups -> intent ${momoTopUp.intent.id} ${momoTopUp.intent.status}, next: ${momoTopUp.next_action.type}`);
+    // The intent id is MoMo's X-Reference-Id; mfuko confirms the callback's status with MoMo's API.
+    show(`MoMo callback -> ${await momo.decide(momoTopUp.intent.id, "SUCCESSFUL")}`);
+    show(`Alice: ${money(await balance(aliceAccount.id))} USD`);
 
-    say("6. Alice writes to mfuko on WhatsApp; Meta delivers the message, signed with the app secret.");
+    say("6. Alice cashes out 15.00 USD to her MoMo number (POST /payments/cashouts): held, then paid when MoMo confirms.");
+    const { cashout } = await userPost(alice, "/cashouts", { account_id: aliceAccount.id, amount: 1500, currency: "USD", msisdn: "256772123456" });
+    show(`POST /payments/cashouts -> cash-out ${cashout.id} ${cashout.status}`);
+    const held = await account(aliceAccount.id);
+    show(`Alice: ${money(held.balance)} USD, of which available ${money(held.available)} (${money(held.held)} held)`);
+    const [transfer] = momo.transfers.keys();
+    show(`MoMo callback -> ${await momo.decide(transfer!, "SUCCESSFUL")}; cash-out ${(await userGet(alice, `/cashouts/${cashout.id}`)).cashout.status}`);
+    show(`Alice: ${money(await balance(aliceAccount.id))} USD`);
+
+    say("7. Alice writes to mfuko on WhatsApp; Meta delivers the message, signed with the app secret.");
     const message = JSON.stringify({
       object: "whatsapp_business_account",
       entry: [{ id: "demo", changes: [{ field: "messages", value: {
@@ -137,22 +144,22 @@ async function main(): Promise<void> {
     const [stored] = await sql`select type, body from public.whatsapp_messages where wamid = ${`wamid.demo${run}`}`;
     show(`POST /whatsapp-webhook -> ${whatsapp.status}; stored: ${stored ? `${stored.type} "${stored.body}"` : "nothing"}`);
 
-    say("7. An admin refunds 10.00 USD of Alice's card top-up (POST /admin/transactions/:id/reverse).");
-    const [credit] = await sql<{ wallet_transaction_id: string }[]>`
-      select wallet_transaction_id from public.payments where provider = 'stripe' and provider_payment_id = ${paymentIntent}`;
-    const reversal = await adminPost(`/transactions/${credit.wallet_transaction_id}/reverse`, { amount: 1000, reason: "customer asked for a partial refund" });
-    const reversalId = reversal.transaction.id;
-    show(`reversal ${reversalId}`);
+    say("8. An admin refunds 10.00 USD of Alice's card top-up through Stripe (POST /admin/payments/:id/refund).");
+    const [card] = await sql<{ id: string }[]>`
+      select id from public.payments where provider = 'stripe' and provider_payment_id = ${paymentIntent}`;
+    const { refund, provider } = await adminPost(`/payments/${card!.id}/refund`, { amount: 1000, reason: "customer asked for a partial refund" });
+    show(`refund ${refund.id} ${refund.status} (Stripe ${provider.refund_id} ${provider.status}), reversal ${refund.wallet_transaction_id}`);
     show(`Alice: ${money(await balance(aliceAccount.id))} USD, Bob: ${money(await balance(bobAccount.id))} USD`);
 
-    say("8. The audit trail of the refund, as the admin API shows it (who, as what role, from which request).");
-    const audit = await fetch(`${functionsUrl}/admin/audit?table=wallet_transactions&record_id=${reversalId}`, { headers: { authorization: `Bearer ${adminToken}` } });
+    say("9. The audit trail of the refund, as the admin API shows it (who, as what role, from which request).");
+    const audit = await fetch(`${functionsUrl}/admin/audit?table=wallet_transactions&record_id=${refund.wallet_transaction_id}`, { headers: { authorization: `Bearer ${adminToken}` } });
     const trail = await audit.json();
     for (const row of trail.data) {
       show(`${row.occurred_at}  ${row.operation} ${row.table_name} ${row.record_id}  actor ${row.actor_id} (${row.actor_role})  correlation ${row.correlation_id}`);
     }
   } finally {
     await momo.close();
+    await stripe.close();
     await sql.end();
   }
   say("Done.");
