@@ -1,4 +1,4 @@
-// `npm run drill`: the four reliability drills of quality.md on one durable throwaway stack
+// `npm run drill`: the five reliability drills of quality.md on one durable throwaway stack
 // (fsync on, like production). Prints each drill's figures and exits non-zero on any loss,
 // duplicate, 5xx or mismatch, saying what was lost.
 import postgres from "postgres";
@@ -7,13 +7,14 @@ import { startThrowawayStack } from "../packages/local-stack/src/throwaway-stack
 import { backupRestoreDrill } from "./drills/backup-restore.ts";
 import { badInputDrill } from "./drills/bad-input.ts";
 import { crashDrill } from "./drills/crash.ts";
+import { providerOutageDrill } from "./drills/provider-outage.ts";
 import { replayStormDrill } from "./drills/replay-storm.ts";
 import { type DrillReport, printDrill } from "./drills/report.ts";
 
 // The drills send thousands of requests from one address: the limiter would answer 429 to
 // most of them and the drills would test nothing else.
 const unlimited = Object.fromEntries(
-  ["WHATSAPP_WEBHOOK", "STRIPE_WEBHOOK", "MOMO_WEBHOOK", "REVOLUT_WEBHOOK", "ADMIN"].map((fn) => [`RATE_LIMIT_${fn}_PER_MIN`, "100000"]),
+  ["WHATSAPP_WEBHOOK", "STRIPE_WEBHOOK", "MOMO_WEBHOOK", "REVOLUT_WEBHOOK", "ADMIN", "PAYMENTS"].map((fn) => [`RATE_LIMIT_${fn}_PER_MIN`, "100000"]),
 );
 
 async function main(): Promise<void> {
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
   try {
     record(await badInputDrill(sql, { functionsUrl: stack.functionsUrl, env: stack.functionsEnv }));
     record(await replayStormDrill(sql, { functionsUrl: stack.functionsUrl, webhookSecret: stack.functionsEnv.STRIPE_WEBHOOK_SECRET }));
+    record(await providerOutageDrill(sql, { dbUrl: stack.dbUrl, env: unlimited }));
     await sql.end();
     record(await crashDrill(stack.cluster, { seconds: Number(process.env.DRILL_CRASH_SECONDS ?? 15) }));
     record(await backupRestoreDrill(stack.dbUrl));

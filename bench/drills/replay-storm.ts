@@ -2,6 +2,7 @@
 // and shuffled (so later copies often arrive before earlier ones finish). Exactly 1,000 ledger
 // credits may result, and no delivery may be answered 5xx.
 import type postgres from "postgres";
+import { shuffle } from "../lib/shuffle.ts";
 import { createStripeTopUps, creditedPayments, signedSucceededDeliveries } from "../lib/stripe-deliveries.ts";
 import type { DrillReport } from "./report.ts";
 
@@ -10,14 +11,6 @@ const copies = 5;
 const concurrency = 48;
 const amount = 500;
 const currency = "USD";
-
-function shuffle<T>(items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [items[i], items[j]] = [items[j], items[i]];
-  }
-  return items;
-}
 
 export async function replayStormDrill(sql: postgres.Sql, options: { functionsUrl: string; webhookSecret: string }): Promise<DrillReport> {
   const run = crypto.randomUUID().slice(0, 8);
