@@ -169,6 +169,23 @@ revoke all on function private.job_require_service(text) from public, anon, auth
 -- momo-poll: MoMo top-ups whose callback has not come
 -- ---------------------------------------------------------------------------------------
 
+-- The caller and arguments every momo-poll take function checks: the service, a waiting time
+-- of 0 to 7 days, a lease of 1 s to 1 h, a batch of 1 to 1000.
+create function private.momo_poll_require(p_pending_seconds integer, p_lease_seconds integer, p_batch integer)
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  perform private.job_require_service('momo-poll');
+  perform private.job_require_between(p_pending_seconds, 0, 604800, 'pending_seconds');
+  perform private.job_require_between(p_lease_seconds, 1, 3600, 'lease_seconds');
+  perform private.job_require_between(p_batch, 1, 1000, 'batch');
+end;
+$$;
+revoke all on function private.momo_poll_require(integer, integer, integer) from public, anon, authenticated, service_role;
+
 -- Takes up to p_batch MoMo intents still waiting (requires_payment or processing, attached
 -- to a request-to-pay) for more than p_pending_seconds, oldest first, each leased for
 -- p_lease_seconds, and returns them for the jobs function to ask MoMo about.
@@ -179,10 +196,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  perform private.job_require_service('momo-poll');
-  perform private.job_require_between(p_pending_seconds, 0, 604800, 'pending_seconds');
-  perform private.job_require_between(p_lease_seconds, 1, 3600, 'lease_seconds');
-  perform private.job_require_between(p_batch, 1, 1000, 'batch');
+  perform private.momo_poll_require(p_pending_seconds, p_lease_seconds, p_batch);
   return query
     with waiting as (
       select i.id
@@ -212,10 +226,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  perform private.job_require_service('momo-poll');
-  perform private.job_require_between(p_pending_seconds, 0, 604800, 'pending_seconds');
-  perform private.job_require_between(p_lease_seconds, 1, 3600, 'lease_seconds');
-  perform private.job_require_between(p_batch, 1, 1000, 'batch');
+  perform private.momo_poll_require(p_pending_seconds, p_lease_seconds, p_batch);
   return query
     with waiting as (
       select c.id

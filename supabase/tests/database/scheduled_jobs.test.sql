@@ -2,7 +2,7 @@
 -- wallet_hold/wallet_withdraw, part of the replay's parameters), each job bounded per run and
 -- idempotent, momo-poll's leases, the reconcile report, and the pg_cron schedule.
 begin;
-select plan(41);
+select plan(42);
 
 insert into auth.users (id, email) values ('a7000000-0000-4000-8000-000000000001', 'jobs-alice@test.local');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
@@ -96,6 +96,8 @@ select is((select count(*) from jobs_api.momo_poll_take_intents(120, 60, 1000) w
   'while leased, no runner takes it again');
 select throws_ok($$ select * from jobs_api.momo_poll_take_intents(120, 0, 10) $$, '22023', 'lease_seconds must be between 1 and 3600', 'lease 0: 22023');
 select throws_ok($$ select * from jobs_api.momo_poll_take_intents(120, 60, 1001) $$, '22023', 'batch must be between 1 and 1000', 'batch 1001: 22023');
+select throws_ok($$ select * from jobs_api.momo_poll_take_cashouts(120, 60, 1001) $$, '22023', 'batch must be between 1 and 1000',
+  'cash-outs too: batch 1001: 22023');
 
 -- ---------------------------------------------------------------- reconcile
 select is((select invariant_violations from jobs_api.reconcile()), 0, 'a sound ledger: no invariant violated');
