@@ -6,7 +6,7 @@ import { connect } from "node:net";
 import type postgres from "postgres";
 import Stripe from "stripe";
 import { hmacSha256Hex } from "../../supabase/functions/_shared/hmac.ts";
-import { revolutSignatureHeader } from "../../supabase/functions/_shared/signatures/revolut.ts";
+import { revolutSignatureHeader } from "../../supabase/functions/_shared/providers/revolut/signature.ts";
 import { TokenMinter } from "../../packages/local-stack/src/tokens.ts";
 import type { DrillReport } from "./report.ts";
 

@@ -9,12 +9,12 @@ import { z } from "zod";
 import type { TransactionSql } from "../_shared/db.ts";
 import { HttpError, parseOrThrow } from "../_shared/errors.ts";
 import { describeFailure, type WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
-import { callbackSchema, type Confirmation, momoTransferEvent, momoWebhookEvent } from "../_shared/providers/momo/status-events.ts";
+import { callbackSchema, type Confirmation, momoTransferEvent, momoWebhookEvent } from "../_shared/providers/momo/events.ts";
 import { momoClientFromEnv, type MomoClient } from "../_shared/providers/momo/client.ts";
-import { orderToConfirm, type RevolutBody, revolutWebhookEvent } from "../revolut-webhook/events.ts";
+import { orderToConfirm, type RevolutBody, revolutWebhookEvent } from "../_shared/providers/revolut/events.ts";
 import { revolutClientFromEnv, type RevolutClient } from "../_shared/providers/revolut/client.ts";
-import { stripeWebhookEvent } from "../stripe-webhook/events.ts";
-import { notificationSchema, whatsAppEvents } from "../whatsapp-webhook/events.ts";
+import { stripeWebhookEvent } from "../_shared/providers/stripe/events.ts";
+import { notificationSchema, whatsAppEvents } from "../_shared/providers/whatsapp/events.ts";
 
 /** Rebuilds a provider's event, effect bound, from what webhook_events.payload stored. */
 export type StoredEventDecoder = (payload: unknown) => WebhookEvent | Promise<WebhookEvent>;

@@ -8,8 +8,8 @@ import { parseJsonBody } from "../_shared/body.ts";
 import { env } from "../_shared/env.ts";
 import { HttpError } from "../_shared/errors.ts";
 import type { SharedEnv } from "../_shared/middleware.ts";
-import { requireValidSignature } from "../_shared/signatures/check.ts";
-import { verifyMomoCallbackToken } from "../_shared/signatures/momo-callback-token.ts";
+import { requireValidSignature } from "../_shared/webhooks/signature-check.ts";
+import { verifyMomoCallbackToken } from "../_shared/providers/momo/callback-token.ts";
 import { createWebhookApp, webhookLogger, webhookSql } from "../_shared/webhooks/app.ts";
 import { storeThenApply, webhookResponse } from "../_shared/webhooks/store-then-apply.ts";
 import type { WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
@@ -19,7 +19,7 @@ import {
   type Confirmation,
   momoTransferEvent,
   momoWebhookEvent,
-} from "../_shared/providers/momo/status-events.ts";
+} from "../_shared/providers/momo/events.ts";
 import { type MomoClient, momoClientFromEnv } from "../_shared/providers/momo/client.ts";
 
 const app = createWebhookApp({ functionName: "momo-webhook", provider: "momo", methods: ["PUT", "POST"] });

@@ -4,11 +4,11 @@
 import { z } from "zod";
 import { parseJsonBody } from "../_shared/body.ts";
 import { env } from "../_shared/env.ts";
-import { requireValidSignature } from "../_shared/signatures/check.ts";
-import { REVOLUT_SIGNATURE_HEADER, REVOLUT_TIMESTAMP_HEADER, verifyRevolutSignature } from "../_shared/signatures/revolut.ts";
+import { requireValidSignature } from "../_shared/webhooks/signature-check.ts";
+import { REVOLUT_SIGNATURE_HEADER, REVOLUT_TIMESTAMP_HEADER, verifyRevolutSignature } from "../_shared/providers/revolut/signature.ts";
 import { createWebhookApp, webhookLogger, webhookSql } from "../_shared/webhooks/app.ts";
 import { storeThenApply, webhookResponse } from "../_shared/webhooks/store-then-apply.ts";
-import { type OrderLookup, orderToConfirm, revolutWebhookEvent } from "./events.ts";
+import { type OrderLookup, orderToConfirm, revolutWebhookEvent } from "../_shared/providers/revolut/events.ts";
 import { revolutClientFromEnv } from "../_shared/providers/revolut/client.ts";
 
 const app = createWebhookApp({ functionName: "revolut-webhook", provider: "revolut", methods: ["POST"] });

@@ -2,11 +2,11 @@
 // (Stripe-Signature, tolerance 300 s), stored and applied once (docs/WEBHOOKS.md).
 import { env } from "../_shared/env.ts";
 import { storableJson } from "../_shared/storable.ts";
-import { requireValidSignature } from "../_shared/signatures/check.ts";
-import { STRIPE_SIGNATURE_HEADER, verifyStripeEvent } from "../_shared/signatures/stripe.ts";
+import { requireValidSignature } from "../_shared/webhooks/signature-check.ts";
+import { STRIPE_SIGNATURE_HEADER, verifyStripeEvent } from "../_shared/providers/stripe/signature.ts";
 import { createWebhookApp, webhookLogger, webhookSql } from "../_shared/webhooks/app.ts";
 import { storeThenApply, webhookResponse } from "../_shared/webhooks/store-then-apply.ts";
-import { stripeWebhookEvent } from "./events.ts";
+import { stripeWebhookEvent } from "../_shared/providers/stripe/events.ts";
 
 const app = createWebhookApp({ functionName: "stripe-webhook", provider: "stripe", methods: ["POST"] });
 

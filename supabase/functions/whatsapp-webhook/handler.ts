@@ -5,11 +5,11 @@ import { MIB, parseJsonBody } from "../_shared/body.ts";
 import { env } from "../_shared/env.ts";
 import { HttpError } from "../_shared/errors.ts";
 import { timingSafeEqual } from "../_shared/hmac.ts";
-import { requireValidSignature } from "../_shared/signatures/check.ts";
-import { verifyWhatsAppSignature, WHATSAPP_SIGNATURE_HEADER } from "../_shared/signatures/whatsapp.ts";
+import { requireValidSignature } from "../_shared/webhooks/signature-check.ts";
+import { verifyWhatsAppSignature, WHATSAPP_SIGNATURE_HEADER } from "../_shared/providers/whatsapp/signature.ts";
 import { createWebhookApp, webhookLogger, webhookSql } from "../_shared/webhooks/app.ts";
 import { storeThenApply, webhookResponse } from "../_shared/webhooks/store-then-apply.ts";
-import { notificationSchema, whatsAppEvents } from "./events.ts";
+import { notificationSchema, whatsAppEvents } from "../_shared/providers/whatsapp/events.ts";
 
 const app = createWebhookApp({ functionName: "whatsapp-webhook", provider: "whatsapp", methods: ["GET", "POST"], maxBodyBytes: 3 * MIB });
 
