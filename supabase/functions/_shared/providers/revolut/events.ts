@@ -10,6 +10,7 @@ import { jsonb } from "../../webhooks/jsonb.ts";
 import { findIntentId, recordPaymentFailure, recordPaymentSuccess } from "../../webhooks/payments.ts";
 import type { AppliedOutcome, WebhookEvent } from "../../webhooks/store-then-apply.ts";
 import type { RevolutOrder } from "./client.ts";
+import type { Settled } from "../settled.ts";
 
 const envelope = z.looseObject({ event: z.string().min(1).max(64) });
 
@@ -31,7 +32,7 @@ const transactionStateChanged = z.looseObject({
 
 export type RevolutBody = Record<string, unknown>;
 /** The order as the Merchant API reported it, or why it could not be asked. */
-export type OrderLookup = { ok: true; value: RevolutOrder } | { ok: false; error: Error };
+export type OrderLookup = Settled<RevolutOrder>;
 
 const FAILED_ORDER_STATES: Record<string, string> = { ORDER_FAILED: "failed", ORDER_CANCELLED: "cancelled" };
 
