@@ -1,6 +1,6 @@
 // The MoMo client against a local stand-in of MTN's Collection and Disbursement APIs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../../../../packages/local-stack/src/ports.ts";
+import { freePort } from "@mfuko/local-stack/ports";
 import { type MomoStandIn, startMomoStandIn } from "../../../../tests/support/provider-standins.ts";
 import { amountFixture } from "../../../../tests/support/momo-fixtures.ts";
 import { createMomoClient, MomoApiError, type MomoClientConfig } from "./client.ts";
