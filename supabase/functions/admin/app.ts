@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import type { AppOptions } from "../_shared/composition.ts";
 import { withRequestContext } from "../_shared/db.ts";
 import { mapSqlErrors } from "../_shared/sql-errors.ts";
-import { applyUserLayer, callerContext } from "../_shared/user-layer.ts";
+import { applyUserLayer, callerContext, type UserEnv } from "../_shared/user-layer.ts";
 import { authorize } from "./auth.ts";
 import { registerAccountRoutes } from "./routes/accounts.ts";
 import { registerAuditRoutes } from "./routes/audit.ts";
@@ -15,11 +15,11 @@ import { registerLimitRoutes } from "./routes/limits.ts";
 import { registerPaymentActionRoutes } from "./routes/payment-actions.ts";
 import { registerReconciliationRoutes } from "./routes/reconciliation.ts";
 import { registerWebhookEventRoutes } from "./routes/webhook-events.ts";
-import type { AdminApp, AdminDependencies, AdminEnv, AdminRoutes } from "./types.ts";
+import type { AdminApp, AdminDependencies, AdminRoutes } from "./types.ts";
 
 export function createAdminApp(options: AppOptions<AdminDependencies>): AdminApp {
   const deps = options.dependencies;
-  const app = new Hono<AdminEnv>().basePath("/admin");
+  const app = new Hono<UserEnv>().basePath("/admin");
 
   applyUserLayer(app, {
     functionName: "admin",

@@ -7,14 +7,14 @@ import { Hono } from "hono";
 import type { AppOptions } from "../_shared/composition.ts";
 import { withRequestContext } from "../_shared/db.ts";
 import { mapSqlErrors } from "../_shared/sql-errors.ts";
-import { applyUserLayer, callerContext } from "../_shared/user-layer.ts";
+import { applyUserLayer, callerContext, type UserEnv } from "../_shared/user-layer.ts";
 import { registerCashOutRoutes } from "./cashouts.ts";
 import { registerTopUpRoutes } from "./topups.ts";
-import type { PaymentsApp, PaymentsDependencies, PaymentsEnv, PaymentsRoutes } from "./types.ts";
+import type { PaymentsApp, PaymentsDependencies, PaymentsRoutes } from "./types.ts";
 
 export function createPaymentsApp(options: AppOptions<PaymentsDependencies>): PaymentsApp {
   const deps = options.dependencies;
-  const app = new Hono<PaymentsEnv>().basePath("/payments");
+  const app = new Hono<UserEnv>().basePath("/payments");
 
   applyUserLayer(app, {
     functionName: "payments",
