@@ -1,7 +1,7 @@
 // Mutation testing of the functions' shared TypeScript (`npm run test:mutation`, not part of
 // `npm test`). Each mutant runs the vitest suites of vitest.mutation.config.ts that cover it;
 // their global setup starts one throwaway stack per test-runner process. Narrow a run with
-// `npm run test:mutation -- --mutate supabase/functions/_shared/signatures/*.ts`.
+// `npm run test:mutation -- --mutate supabase/functions/_shared/providers/*/signature.ts`.
 /** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
 export default {
   testRunner: "vitest",

@@ -2,8 +2,8 @@
 // (fsync on, like production). Prints each drill's figures and exits non-zero on any loss,
 // duplicate, 5xx or mismatch, saying what was lost.
 import postgres from "postgres";
-import { exitWithError } from "../packages/local-stack/src/cli-output.ts";
-import { startThrowawayStack } from "../packages/local-stack/src/throwaway-stack.ts";
+import { exitWithError } from "@mfuko/local-stack/cli-output";
+import { startThrowawayStack } from "@mfuko/local-stack/throwaway-stack";
 import { backupRestoreDrill } from "./drills/backup-restore.ts";
 import { badInputDrill } from "./drills/bad-input.ts";
 import { crashDrill } from "./drills/crash.ts";

@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import postgres from "postgres";
-import { checkLedgerInvariants } from "../supabase/tests/ledger/invariants.ts";
+import { checkLedgerInvariants } from "../supabase/tests/support/ledger-invariants.ts";
 import { createFundedAccounts } from "./lib/ledger-fixture.ts";
 import { initialiseTpcb, type PgbenchRun, poolRuns, runPgbench } from "./lib/pgbench.ts";
 import type { BenchmarkResult, Figure, Ratio } from "./lib/report.ts";

@@ -3,8 +3,8 @@
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "../packages/local-stack/src/ports.ts";
-import { spawnStart, type StartProcess } from "../packages/local-stack/src/start-process.ts";
+import { freePort } from "@mfuko/local-stack/ports";
+import { spawnStart, type StartProcess } from "@mfuko/local-stack/start-process";
 import type { BenchmarkResult } from "./lib/report.ts";
 
 async function pollUntilHealthy(run: StartProcess, functionsPort: number, startedAt: number): Promise<number> {

@@ -5,10 +5,10 @@
 //   BENCH_SECONDS (default 20): seconds per throughput run; 5 gives a quick run.
 import { join } from "node:path";
 import postgres from "postgres";
-import { exitWithError } from "../packages/local-stack/src/cli-output.ts";
-import { projectRoot } from "../packages/local-stack/src/paths.ts";
-import { startThrowawayStack } from "../packages/local-stack/src/throwaway-stack.ts";
-import { assertLedgerInvariants } from "../supabase/tests/ledger/invariants.ts";
+import { exitWithError } from "@mfuko/local-stack/cli-output";
+import { projectRoot } from "@mfuko/local-stack/paths";
+import { startThrowawayStack } from "@mfuko/local-stack/throwaway-stack";
+import { assertLedgerInvariants } from "../supabase/tests/support/ledger-invariants.ts";
 import { runLedgerBenchmark } from "./ledger.ts";
 import { runLocalStackStartup } from "./local-stack-startup.ts";
 import { type BenchmarkResult, describeMachine, writeBenchmarksMarkdown } from "./lib/report.ts";

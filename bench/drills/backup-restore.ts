@@ -4,10 +4,10 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { PostgresCluster } from "../../packages/local-stack/src/cluster.ts";
-import { freePort } from "../../packages/local-stack/src/ports.ts";
-import { postgresBinary } from "../../packages/local-stack/src/postgres-binaries.ts";
-import { checkLedgerInvariants } from "../../supabase/tests/ledger/invariants.ts";
+import { PostgresCluster } from "@mfuko/local-stack/cluster";
+import { freePort } from "@mfuko/local-stack/ports";
+import { postgresBinary } from "@mfuko/local-stack/postgres-binaries";
+import { checkLedgerInvariants } from "../../supabase/tests/support/ledger-invariants.ts";
 import { libpqEnvironment, runProcess } from "../lib/pgbench.ts";
 import type { DrillReport } from "./report.ts";
 

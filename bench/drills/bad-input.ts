@@ -6,8 +6,8 @@ import { connect } from "node:net";
 import type postgres from "postgres";
 import Stripe from "stripe";
 import { hmacSha256Hex } from "../../supabase/functions/_shared/hmac.ts";
-import { revolutSignatureHeader } from "../../supabase/functions/_shared/signatures/revolut.ts";
-import { TokenMinter } from "../../packages/local-stack/src/tokens.ts";
+import { revolutSignatureHeader } from "../../supabase/functions/_shared/providers/revolut/signature.ts";
+import { TokenMinter } from "@mfuko/local-stack/tokens";
 import type { DrillReport } from "./report.ts";
 
 const total = 10_000;

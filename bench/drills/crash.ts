@@ -3,8 +3,8 @@
 // afterwards, a retried key must never produce a second transfer, and the invariants hold.
 // Five of the accounts keep their credits in balance shards.
 import postgres from "postgres";
-import type { PostgresCluster } from "../../packages/local-stack/src/cluster.ts";
-import { checkLedgerInvariants } from "../../supabase/tests/ledger/invariants.ts";
+import type { PostgresCluster } from "@mfuko/local-stack/cluster";
+import { checkLedgerInvariants } from "../../supabase/tests/support/ledger-invariants.ts";
 import { createFundedAccounts } from "../lib/ledger-fixture.ts";
 import type { DrillReport } from "./report.ts";
 

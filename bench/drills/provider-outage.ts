@@ -6,8 +6,8 @@
 // sends a signed payment_intent.succeeded. Every payment must end in its provider's final
 // state, created at the provider once, credited once, with no hold left behind.
 import type postgres from "postgres";
-import { TokenMinter } from "../../packages/local-stack/src/tokens.ts";
-import { checkLedgerInvariants } from "../../supabase/tests/ledger/invariants.ts";
+import { TokenMinter } from "@mfuko/local-stack/tokens";
+import { checkLedgerInvariants } from "../../supabase/tests/support/ledger-invariants.ts";
 import { shuffle } from "../lib/shuffle.ts";
 import { signedSucceededDeliveries } from "../lib/stripe-deliveries.ts";
 import type { DrillReport } from "./report.ts";

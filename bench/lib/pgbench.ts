@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { postgresBinDir } from "../../packages/local-stack/src/postgres-binaries.ts";
+import { postgresBinDir } from "@mfuko/local-stack/postgres-binaries";
 import { percentile } from "./report.ts";
 
 export interface PgbenchRun {

@@ -7,11 +7,11 @@
 //   functions' env file (SUPABASE_DB_URL).
 import postgres from "postgres";
 import Stripe from "stripe";
-import { exitWithError } from "../../packages/local-stack/src/cli-output.ts";
-import { readEnvFile } from "../../packages/local-stack/src/env-file.ts";
-import { functionsEnvFile } from "../../packages/local-stack/src/functions-server.ts";
-import { StackError } from "../../packages/local-stack/src/stack-error.ts";
-import { TokenMinter } from "../../packages/local-stack/src/tokens.ts";
+import { exitWithError } from "@mfuko/local-stack/cli-output";
+import { readEnvFile } from "@mfuko/local-stack/env-file";
+import { functionsEnvFile } from "@mfuko/local-stack/functions-server";
+import { StackError } from "@mfuko/local-stack/stack-error";
+import { TokenMinter } from "@mfuko/local-stack/tokens";
 import { hmacSha256Hex } from "../../supabase/functions/_shared/hmac.ts";
 import { startMomoStandIn, startStripeStandIn } from "../../supabase/tests/support/provider-standins.ts";
 

@@ -1,9 +1,9 @@
 // `npm run db:types`: regenerates src/database.ts from the migrations, on a throwaway
 // database, with the Supabase CLI (`supabase gen types typescript --remote=<url>`).
 import { writeFileSync } from "node:fs";
-import { exitWithError } from "../../local-stack/src/cli-output.ts";
-import { generateTypes } from "../../local-stack/src/database.ts";
-import { startThrowawayStack } from "../../local-stack/src/throwaway-stack.ts";
+import { exitWithError } from "@mfuko/local-stack/cli-output";
+import { generateTypes } from "@mfuko/local-stack/database";
+import { startThrowawayStack } from "@mfuko/local-stack/throwaway-stack";
 import { generatedTypesFile } from "../src/location.ts";
 
 async function main(): Promise<void> {

@@ -2,7 +2,7 @@
 // schema and `npm run db:types` was not run.
 import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
-import { generateTypes } from "../../local-stack/src/database.ts";
+import { generateTypes } from "@mfuko/local-stack/database";
 import { generatedTypesFile } from "../src/location.ts";
 
 it("the committed database types match the migrated schema (run `npm run db:types` if not)", async () => {

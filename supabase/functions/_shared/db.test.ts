@@ -2,7 +2,7 @@
 // client address as PostgREST and its pre-request function set them, commit/rollback, and 503
 // when the database cannot be reached.
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort } from "../../../packages/local-stack/src/ports.ts";
+import { freePort } from "@mfuko/local-stack/ports";
 import { createSql, type Sql, withRequestContext } from "./db.ts";
 import { HttpError } from "./errors.ts";
 

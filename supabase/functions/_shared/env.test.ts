@@ -46,7 +46,7 @@ describe("env", () => {
   });
 
   it("gives each function its rate limit, defaulted and overridable", () => {
-    for (const name of ["WHATSAPP_WEBHOOK", "STRIPE_WEBHOOK", "MOMO_WEBHOOK", "REVOLUT_WEBHOOK", "ADMIN", "AGENT", "PAYMENTS"]) {
+    for (const name of ["WHATSAPP_WEBHOOK", "STRIPE_WEBHOOK", "MOMO_WEBHOOK", "REVOLUT_WEBHOOK", "ADMIN", "PAYMENTS"]) {
       vi.stubEnv(`RATE_LIMIT_${name}_PER_MIN`, "");
     }
     expect(rateLimitPerMinute("whatsapp-webhook")).toBe(100);
@@ -54,12 +54,11 @@ describe("env", () => {
     expect(rateLimitPerMinute("momo-webhook")).toBe(50);
     expect(rateLimitPerMinute("revolut-webhook")).toBe(50);
     expect(rateLimitPerMinute("admin")).toBe(200);
-    expect(rateLimitPerMinute("agent")).toBe(30);
     expect(rateLimitPerMinute("payments")).toBe(30);
     clearEnvCache();
-    vi.stubEnv("RATE_LIMIT_AGENT_PER_MIN", "7");
+    vi.stubEnv("RATE_LIMIT_PAYMENTS_PER_MIN", "7");
     vi.stubEnv("RATE_LIMIT_ADMIN_PER_MIN", "0");
-    expect(rateLimitPerMinute("agent")).toBe(7);
+    expect(rateLimitPerMinute("payments")).toBe(7);
     expect(() => rateLimitPerMinute("admin")).toThrowError(/RATE_LIMIT_ADMIN_PER_MIN is invalid: must be at least 1/);
   });
 });

@@ -62,7 +62,6 @@ export const envSchema = {
   RATE_LIMIT_MOMO_WEBHOOK_PER_MIN: perMinute(50),
   RATE_LIMIT_REVOLUT_WEBHOOK_PER_MIN: perMinute(50),
   RATE_LIMIT_ADMIN_PER_MIN: perMinute(200),
-  RATE_LIMIT_AGENT_PER_MIN: perMinute(30),
   RATE_LIMIT_PAYMENTS_PER_MIN: perMinute(30),
   // How long a request body may take to arrive in full before the answer is 408, so that a
   // client trickling its body cannot hold a connection for ever.

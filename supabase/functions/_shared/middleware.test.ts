@@ -10,7 +10,7 @@ import { createLogger } from "./logger.ts";
 import { allowMethods, applySharedLayer, type SharedEnv, type SharedLayerOptions, webhookCallerKey } from "./middleware.ts";
 import type { RateLimitDecision, RateLimiter } from "./rate-limit/limiter.ts";
 import { createPostgresLimiter } from "./rate-limit/postgres-limiter.ts";
-import { signatureFailed, requireValidSignature } from "./signatures/check.ts";
+import { signatureFailed, requireValidSignature } from "./webhooks/signature-check.ts";
 
 /** A limiter whose decisions the test scripts; it records the keys it was asked about. */
 function scriptedLimiter(decide: (hit: number) => Partial<RateLimitDecision> = () => ({})) {

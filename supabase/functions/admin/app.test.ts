@@ -7,11 +7,12 @@ import { createSql } from "../_shared/db.ts";
 import { ConfigError } from "../_shared/env.ts";
 import { createLogger } from "../_shared/logger.ts";
 import type { RateLimiter } from "../_shared/rate-limit/limiter.ts";
-import { TokenMinter } from "../../../packages/local-stack/src/tokens.ts";
+import { TokenMinter } from "@mfuko/local-stack/tokens";
 import { adminRequest, answerOf, type AdminCall, refusal } from "../../tests/support/admin-fixtures.ts";
 import { createAdminApp } from "./app.ts";
 import { encodeCursor } from "./pagination.ts";
 import { secretVerifier } from "../_shared/auth.ts";
+import { momoClientFromEnv } from "../_shared/providers/momo/client.ts";
 import { revolutClientFromEnv } from "../_shared/providers/revolut/client.ts";
 import { stripeClientFromEnv } from "../_shared/providers/stripe/client.ts";
 
@@ -39,7 +40,7 @@ const app = createAdminApp({
     limiter: openLimiter,
     rateLimitPerMinute: 200,
     verifyToken: secretVerifier(SECRET),
-    refundProviders: { stripe: stripeClientFromEnv, revolut: revolutClientFromEnv },
+    providers: { stripe: stripeClientFromEnv, revolut: revolutClientFromEnv, momo: momoClientFromEnv },
   }),
 });
 

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { clearEnvCache, ConfigError } from "../_shared/env.ts";
 import { HttpError } from "../_shared/errors.ts";
-import { TokenMinter } from "../../../packages/local-stack/src/tokens.ts";
+import { TokenMinter } from "@mfuko/local-stack/tokens";
 import { authenticate, jwksVerifier, secretVerifier, verifierFromEnv } from "../_shared/auth.ts";
 import { authorize } from "./auth.ts";
 

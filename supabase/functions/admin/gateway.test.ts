@@ -5,7 +5,7 @@
 import "../../tests/support/functions-env.ts";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TokenMinter } from "../../../packages/local-stack/src/tokens.ts";
+import { TokenMinter } from "@mfuko/local-stack/tokens";
 import { type AdminCall, adminRequest, answerOf, balances, createStaff, openAccount, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
 
 const functionsUrl = process.env.MFUKO_TEST_FUNCTIONS_URL;

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { parseJsonBody } from "../_shared/body.ts";
 import type { TransactionSql } from "../_shared/db.ts";
 import { parseOrThrow } from "../_shared/errors.ts";
-import type { AdminContext, AdminRoutes } from "./app.ts";
+import type { AdminContext, AdminRoutes } from "./types.ts";
 import { idempotencyKeyOf, REPLAYED_HEADER, requestHash, type StoredResponse } from "../_shared/idempotency.ts";
 import { runIdempotent } from "./idempotency.ts";
 

@@ -8,14 +8,7 @@
 // MoMo has no refund call: giving MoMo money back is a disbursement (transfer) to the payer's
 // number. Until the disbursement client is wired here, a MoMo payment is refused with
 // RefundNotSupported; this switch is the place to add it.
-import type { RevolutClient } from "../_shared/providers/revolut/client.ts";
-import type { StripeClient } from "../_shared/providers/stripe/client.ts";
-
-/** The provider clients, made on first use (a missing provider variable fails only its refunds). */
-export interface RefundProviders {
-  stripe(): StripeClient;
-  revolut(): RevolutClient;
-}
+import type { AdminProviders } from "./types.ts";
 
 export interface RefundTarget {
   /** Our payments.id. */
@@ -59,7 +52,7 @@ const REVOLUT_OUTCOMES: Record<string, ProviderRefund["outcome"]> = {
 };
 
 export async function requestProviderRefund(
-  providers: RefundProviders,
+  providers: Pick<AdminProviders, "stripe" | "revolut">,
   target: RefundTarget,
   amount: number,
   requestId: string,

@@ -9,23 +9,17 @@ import { z } from "zod";
 import type { TransactionSql } from "../_shared/db.ts";
 import { HttpError, parseOrThrow } from "../_shared/errors.ts";
 import { describeFailure, type WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
-import { callbackSchema, type Confirmation, momoTransferEvent, momoWebhookEvent } from "../_shared/providers/momo/status-events.ts";
-import { momoClientFromEnv, type MomoClient } from "../_shared/providers/momo/client.ts";
-import { orderToConfirm, type RevolutBody, revolutWebhookEvent } from "../revolut-webhook/events.ts";
-import { revolutClientFromEnv, type RevolutClient } from "../_shared/providers/revolut/client.ts";
-import { stripeWebhookEvent } from "../stripe-webhook/events.ts";
-import { notificationSchema, whatsAppEvents } from "../whatsapp-webhook/events.ts";
+import { callbackSchema, type Confirmation, momoTransferEvent, momoWebhookEvent } from "../_shared/providers/momo/events.ts";
+import type { MomoClient } from "../_shared/providers/momo/client.ts";
+import { orderToConfirm, type RevolutBody, revolutWebhookEvent } from "../_shared/providers/revolut/events.ts";
+import type { RevolutClient } from "../_shared/providers/revolut/client.ts";
+import { settled } from "../_shared/providers/settled.ts";
+import { stripeWebhookEvent } from "../_shared/providers/stripe/events.ts";
+import { whatsAppStoredEvent } from "../_shared/providers/whatsapp/events.ts";
+import type { AdminProviders } from "./types.ts";
 
 /** Rebuilds a provider's event, effect bound, from what webhook_events.payload stored. */
 export type StoredEventDecoder = (payload: unknown) => WebhookEvent | Promise<WebhookEvent>;
-
-/** A provider API answer, or why it could not be had: the form the effects expect. */
-function settled<T>(answer: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: Error }> {
-  return answer.then(
-    (value) => ({ ok: true as const, value }),
-    (error) => ({ ok: false as const, error: error instanceof Error ? error : new Error(String(error)) }),
-  );
-}
 
 // callback is null for a status momo-poll found.
 const storedMomoCallback = z.object({
@@ -43,9 +37,9 @@ export function momoStoredEventDecoder(client: () => MomoClient): StoredEventDec
   return async (payload) => {
     const { reference_id: referenceId, product, callback } = parseOrThrow(storedMomoCallback, payload);
     if (product === "disbursement") {
-      return momoTransferEvent(referenceId, callback, await settled(client().transferStatus(referenceId)));
+      return momoTransferEvent(referenceId, callback, await settled(() => client().transferStatus(referenceId)));
     }
-    const confirmation: Confirmation = await settled(client().requestToPayStatus(referenceId));
+    const confirmation: Confirmation = await settled(() => client().requestToPayStatus(referenceId));
     return momoWebhookEvent(referenceId, callback, confirmation);
   };
 }
@@ -57,44 +51,19 @@ export function revolutStoredEventDecoder(client: () => RevolutClient): StoredEv
   return async (payload) => {
     const body: RevolutBody = parseOrThrow(storedRevolutBody, payload);
     const orderId = orderToConfirm(body);
-    return revolutWebhookEvent(body, orderId === null ? null : await settled(client().order(orderId)));
+    return revolutWebhookEvent(body, orderId === null ? null : await settled(() => client().order(orderId)));
   };
 }
 
-const storedWhatsAppEvent = z.union([
-  z.object({ phone_number_id: z.string().nullable(), message: z.record(z.string(), z.unknown()) }),
-  z.object({ phone_number_id: z.string().nullable(), status: z.record(z.string(), z.unknown()) }),
-  z.object({ change: z.record(z.string(), z.unknown()) }),
-]);
-
-/**
- * A WhatsApp event is stored as the one message, status or change it was split from; it is
- * put back into a one-change notification and split again by whatsapp-webhook's own code.
- */
-export async function whatsAppStoredEvent(payload: unknown): Promise<WebhookEvent> {
-  const stored = parseOrThrow(storedWhatsAppEvent, payload);
-  const change = "change" in stored ? stored.change : {
-    field: "messages",
-    value: {
-      ...(stored.phone_number_id === null ? {} : { metadata: { phone_number_id: stored.phone_number_id } }),
-      ...("message" in stored ? { messages: [stored.message] } : { statuses: [stored.status] }),
-    },
+/** The decoder of every provider, with the clients the look-ups go through. */
+export function storedEventDecoders(providers: Pick<AdminProviders, "momo" | "revolut">): Readonly<Record<string, StoredEventDecoder>> {
+  return {
+    stripe: stripeWebhookEvent,
+    momo: momoStoredEventDecoder(providers.momo),
+    revolut: revolutStoredEventDecoder(providers.revolut),
+    whatsapp: whatsAppStoredEvent,
   };
-  const events = await whatsAppEvents(parseOrThrow(notificationSchema, {
-    object: "whatsapp_business_account",
-    entry: [{ id: "replay", changes: [change] }],
-  }));
-  if (events.length !== 1) throw new Error(`stored WhatsApp event rebuilt as ${events.length} events`);
-  return events[0]!;
 }
-
-/** The providers whose webhook function can rebuild an event from its stored payload. */
-export const STORED_EVENT_DECODERS: Readonly<Record<string, StoredEventDecoder>> = {
-  stripe: stripeWebhookEvent,
-  momo: momoStoredEventDecoder(momoClientFromEnv),
-  revolut: revolutStoredEventDecoder(revolutClientFromEnv),
-  whatsapp: whatsAppStoredEvent,
-};
 
 type Row = Record<string, unknown>;
 
@@ -108,7 +77,7 @@ export interface ReplayResult {
 export async function replayWebhookEvent(
   tx: TransactionSql,
   id: string,
-  decoders: Readonly<Record<string, StoredEventDecoder>> = STORED_EVENT_DECODERS,
+  decoders: Readonly<Record<string, StoredEventDecoder>>,
 ): Promise<ReplayResult> {
   const [stored] = await tx<{ provider: string; payload: unknown }[]>`
     select e.provider, e.payload from admin_api.webhook_event_for_replay(${id}::uuid) e`;

@@ -6,9 +6,9 @@
 import { Hono } from "hono";
 import { authenticateService, type TokenVerifier } from "../_shared/auth.ts";
 import { clientAddress } from "../_shared/client-address.ts";
+import type { AppOptions } from "../_shared/composition.ts";
 import type { Sql } from "../_shared/db.ts";
 import { HttpError } from "../_shared/errors.ts";
-import type { Logger } from "../_shared/logger.ts";
 import { applySharedLayer, type SharedEnv } from "../_shared/middleware.ts";
 import type { MomoClient } from "../_shared/providers/momo/client.ts";
 import { mapSqlErrors } from "../_shared/sql-errors.ts";
@@ -35,7 +35,7 @@ const jobs: Record<string, Job> = {
 // Headers that carry credentials never reach request.headers (and so never the audit trail).
 const UNFORWARDED_HEADERS = ["authorization", "apikey", "cookie"];
 
-export function createJobsApp(options: { logger: Logger; dependencies: () => JobsDependencies }): Hono<SharedEnv> {
+export function createJobsApp(options: AppOptions<JobsDependencies>): Hono<SharedEnv> {
   const { logger } = options;
   const app = new Hono<SharedEnv>().basePath("/jobs");
   applySharedLayer(app, { functionName: "jobs", logger, rateLimit: null, methods: ["POST"] });

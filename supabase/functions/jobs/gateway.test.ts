@@ -9,7 +9,7 @@
 // every count below is about this file's rows only.
 import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TokenMinter } from "../../../packages/local-stack/src/tokens.ts";
+import { TokenMinter } from "@mfuko/local-stack/tokens";
 import { answerOf, type AdminAnswer } from "../../tests/support/admin-fixtures.ts";
 import { asServiceRole, balanceOf, createTopUp, creditsTo, intentStatus, type Sql, testSql } from "../../tests/support/payments-fixtures.ts";
 import { callPayments, type PaymentsGateway, startPaymentsGateway, topUpUser } from "../../tests/support/payments-gateway.ts";

@@ -2,19 +2,18 @@
 // verifier, settings and MoMo client, made on the first request so that loading the function
 // never needs its configuration (a missing variable is a 500 configuration_error).
 import { verifierFromEnv } from "../_shared/auth.ts";
+import { onFirstUse } from "../_shared/composition.ts";
 import { createSql } from "../_shared/db.ts";
 import { env } from "../_shared/env.ts";
 import { createLogger } from "../_shared/logger.ts";
 import { momoClientFromEnv } from "../_shared/providers/momo/client.ts";
 import { createJobsApp, type JobsDependencies } from "./app.ts";
 
-const logger = createLogger();
-let dependencies: JobsDependencies | undefined;
-
-function dependenciesFromEnv(): JobsDependencies {
-  if (!dependencies) {
+export default createJobsApp({
+  logger: createLogger(),
+  dependencies: onFirstUse((): JobsDependencies => {
     const e = env("JOBS_BATCH_SIZE", "JOBS_MOMO_POLL_AFTER_SECONDS", "JOBS_LEASE_SECONDS", "JOBS_INTENT_TTL_SECONDS");
-    dependencies = {
+    return {
       sql: createSql(),
       verifyToken: verifierFromEnv(),
       settings: {
@@ -26,8 +25,5 @@ function dependenciesFromEnv(): JobsDependencies {
       // Read when momo-poll first runs, so the other jobs never need MoMo's credentials.
       momo: momoClientFromEnv,
     };
-  }
-  return dependencies;
-}
-
-export default createJobsApp({ logger, dependencies: dependenciesFromEnv });
+  }),
+});

@@ -11,7 +11,7 @@
 // /disbursement/v1_0/transfer/{referenceId}).
 import { type TransactionSql, withRequestContext } from "../_shared/db.ts";
 import { ProviderError } from "../_shared/providers/errors.ts";
-import { momoTransferEvent, momoWebhookEvent } from "../_shared/providers/momo/status-events.ts";
+import { momoTransferEvent, momoWebhookEvent } from "../_shared/providers/momo/events.ts";
 import type { WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
 import { storeThenApplyAs } from "../_shared/webhooks/store-then-apply.ts";
 import type { Job, JobRun } from "./job.ts";

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { balanceOf, createTopUp, creditsTo, intentStatus, storedEvents, testSql } from "../../tests/support/payments-fixtures.ts";
 import { momoCallbackRequest } from "../../tests/support/webhook-requests.ts";
 import handler from "./handler.ts";
-import { amountFixture, useMomoStandIn } from "./test-fixtures.ts";
+import { amountFixture, useMomoStandIn } from "../../tests/support/momo-fixtures.ts";
 
 const sql = testSql(testDatabaseUrl);
 const momo = useMomoStandIn();

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MomoStandIn, momoStandInOptionsFromEnv, startMomoStandIn } from "../../tests/support/provider-standins.ts";
 import { balanceOf, createTopUp, storedEvents, testSql } from "../../tests/support/payments-fixtures.ts";
 import { momoCallbackRequest } from "../../tests/support/webhook-requests.ts";
-import { amountFixture } from "./test-fixtures.ts";
+import { amountFixture } from "../../tests/support/momo-fixtures.ts";
 
 const sql = testSql(testDatabaseUrl);
 const base = testFunctionsUrl();

@@ -7,7 +7,7 @@ import { storedEvents, testSql, uniqueClientAddress } from "../../tests/support/
 import { expectLimitAt } from "../../tests/support/rate-limit-probe.ts";
 import { IN_PROCESS_ORIGIN, momoCallbackRequest, momoCallbackToken } from "../../tests/support/webhook-requests.ts";
 import handler from "./handler.ts";
-import { amountFixture, useMomoStandIn } from "./test-fixtures.ts";
+import { amountFixture, useMomoStandIn } from "../../tests/support/momo-fixtures.ts";
 
 const sql = testSql(testDatabaseUrl);
 const momo = useMomoStandIn();

@@ -1,65 +1,11 @@
-// PUT|POST /momo-webhook/callback/<referenceId>?token=<hex HMAC-SHA256(referenceId, MOMO_CALLBACK_SECRET)>:
-// MTN MoMo request-to-pay callbacks; /momo-webhook/disbursement/<referenceId>?token=...: transfer
-// (cash-out) callbacks, with the same token. MoMo does not sign them: the token proves the URL is one
-// we issued for this reference id, and the status is confirmed with MoMo's API before anything
-// is applied (docs/WEBHOOKS.md).
-import type { Context } from "hono";
-import { parseJsonBody } from "../_shared/body.ts";
-import { env } from "../_shared/env.ts";
-import { HttpError } from "../_shared/errors.ts";
-import type { SharedEnv } from "../_shared/middleware.ts";
-import { requireValidSignature } from "../_shared/signatures/check.ts";
-import { verifyMomoCallbackToken } from "../_shared/signatures/momo-callback-token.ts";
-import { createWebhookApp, webhookLogger, webhookSql } from "../_shared/webhooks/app.ts";
-import { storeThenApply, webhookResponse } from "../_shared/webhooks/store-then-apply.ts";
-import type { WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
-import {
-  type Callback,
-  callbackSchema,
-  type Confirmation,
-  momoTransferEvent,
-  momoWebhookEvent,
-} from "../_shared/providers/momo/status-events.ts";
-import { type MomoClient, momoClientFromEnv } from "../_shared/providers/momo/client.ts";
+// The deployed momo-webhook: its app with the process's webhook dependencies and the MoMo
+// client, which reads its configuration when a callback is first confirmed.
+import { createLogger } from "../_shared/logger.ts";
+import { momoClientFromEnv } from "../_shared/providers/momo/client.ts";
+import { webhookDependenciesFromEnv } from "../_shared/webhooks/from-env.ts";
+import { createMomoWebhookApp } from "./app.ts";
 
-const app = createWebhookApp({ functionName: "momo-webhook", provider: "momo", methods: ["PUT", "POST"] });
-
-// X-Reference-Id as we create it: a lower-case UUID version 4.
-const REFERENCE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
-async function confirm<T>(lookup: (client: MomoClient) => Promise<T>): Promise<Confirmation<T>> {
-  try {
-    return { ok: true, value: await lookup(momoClientFromEnv()) };
-  } catch (error) {
-    return { ok: false, error: error instanceof Error ? error : new Error(String(error)) };
-  }
-}
-
-/** A callback route: the token and reference checked, MoMo asked, the event stored and applied. */
-function callbackRoute(toEvent: (referenceId: string, body: Callback) => Promise<WebhookEvent>) {
-  return async (c: Context<SharedEnv>): Promise<Response> => {
-    const referenceId = c.req.param("referenceId") ?? "";
-    const { MOMO_CALLBACK_SECRET } = env("MOMO_CALLBACK_SECRET");
-    requireValidSignature(await verifyMomoCallbackToken(referenceId, c.req.query("token") ?? null, MOMO_CALLBACK_SECRET));
-    if (!REFERENCE_ID.test(referenceId)) {
-      throw new HttpError(400, "invalid_reference", "The reference id is not a lower-case UUID v4.");
-    }
-    const body = parseJsonBody(c.get("rawBody"), callbackSchema);
-    // MoMo is asked before the transaction opens, so no database connection waits on it; a
-    // failed look-up is stored as the event's failure.
-    const event = await toEvent(referenceId, body);
-    return webhookResponse(c, await storeThenApply(webhookSql(), c, "momo", [event], webhookLogger()));
-  };
-}
-
-const requestToPayCallback = callbackRoute(async (referenceId, body) =>
-  momoWebhookEvent(referenceId, body, await confirm((client) => client.requestToPayStatus(referenceId))));
-const transferCallback = callbackRoute(async (referenceId, body) =>
-  momoTransferEvent(referenceId, body, await confirm((client) => client.transferStatus(referenceId))));
-
-app.put("/callback/:referenceId", requestToPayCallback);
-app.post("/callback/:referenceId", requestToPayCallback);
-app.put("/disbursement/:referenceId", transferCallback);
-app.post("/disbursement/:referenceId", transferCallback);
-
-export default app;
+export default createMomoWebhookApp({
+  logger: createLogger(),
+  dependencies: () => ({ ...webhookDependenciesFromEnv(), momo: momoClientFromEnv }),
+});

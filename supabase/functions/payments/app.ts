@@ -3,43 +3,18 @@
 // the deployed one from the environment. Pipeline: shared layer (correlation id, rate limit
 // keyed by the verified user id, methods, body limits, JSON errors, one log line) ->
 // authentication -> route.
-import { type Context, Hono } from "hono";
-import type { TokenVerifier } from "../_shared/auth.ts";
-import { type Sql, type TransactionSql, withRequestContext } from "../_shared/db.ts";
-import type { Logger } from "../_shared/logger.ts";
-import type { RateLimiter } from "../_shared/rate-limit/limiter.ts";
+import { Hono } from "hono";
+import type { AppOptions } from "../_shared/composition.ts";
+import { withRequestContext } from "../_shared/db.ts";
 import { mapSqlErrors } from "../_shared/sql-errors.ts";
 import { applyUserLayer, callerContext, type UserEnv } from "../_shared/user-layer.ts";
-import type { ProviderClients } from "./provider-calls.ts";
 import { registerCashOutRoutes } from "./cashouts.ts";
 import { registerTopUpRoutes } from "./topups.ts";
+import type { PaymentsApp, PaymentsDependencies, PaymentsRoutes } from "./types.ts";
 
-export interface PaymentsDependencies {
-  sql: Sql;
-  limiter: RateLimiter;
-  /** Requests per minute per user (RATE_LIMIT_PAYMENTS_PER_MIN). */
-  rateLimitPerMinute: number;
-  verifyToken: TokenVerifier;
-  providers: ProviderClients;
-}
-
-export type PaymentsEnv = UserEnv;
-export type PaymentsApp = Hono<PaymentsEnv>;
-export type PaymentsContext = Context<PaymentsEnv>;
-
-/** What the routes need: the database as the caller or as the service, and the providers. */
-export interface PaymentsRoutes {
-  /** One transaction as `authenticated` with the caller's claims (RLS and the SQL checks apply). */
-  asCaller<T>(c: PaymentsContext, fn: (tx: TransactionSql) => Promise<T>): Promise<T>;
-  /** One transaction as `service_role`, for the steps only the service may take (attach, failure). */
-  asService<T>(c: PaymentsContext, fn: (tx: TransactionSql) => Promise<T>): Promise<T>;
-  providers(): ProviderClients;
-  logger: Logger;
-}
-
-export function createPaymentsApp(options: { logger: Logger; dependencies: () => PaymentsDependencies }): PaymentsApp {
+export function createPaymentsApp(options: AppOptions<PaymentsDependencies>): PaymentsApp {
   const deps = options.dependencies;
-  const app = new Hono<PaymentsEnv>().basePath("/payments");
+  const app = new Hono<UserEnv>().basePath("/payments");
 
   applyUserLayer(app, {
     functionName: "payments",

@@ -3,7 +3,7 @@
 // the hold captured to the MoMo clearing account or voided; and every way the transfer can
 // end (declined, unavailable and retried, a forged callback), refusals and bad input.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertLedgerInvariants } from "../../tests/ledger/invariants.ts";
+import { assertLedgerInvariants } from "../../tests/support/ledger-invariants.ts";
 import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
 import { asServiceRole, balanceOf, testSql } from "../../tests/support/payments-fixtures.ts";
 import { callPayments, type PaymentsGateway, startPaymentsGateway, topUpUser, type TopUpUser } from "../../tests/support/payments-gateway.ts";

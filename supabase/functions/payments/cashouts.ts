@@ -13,7 +13,7 @@ import type { StoredResponse } from "../_shared/idempotency.ts";
 import { allowMethods } from "../_shared/middleware.ts";
 import { ProviderError } from "../_shared/providers/errors.ts";
 import { toMajorUnits } from "../_shared/providers/momo/amount.ts";
-import type { PaymentsApp, PaymentsContext, PaymentsRoutes } from "./app.ts";
+import type { PaymentsApp, PaymentsContext, PaymentsRoutes } from "./types.ts";
 import { errorBody, providerRequestHandler } from "./provider-request.ts";
 
 export const cashOutSchema = z.strictObject({

@@ -2,6 +2,7 @@
 // limiter, token verifier and provider clients, all made on the first request so that loading
 // the function never needs its configuration (a missing variable is a 500 configuration_error).
 import { verifierFromEnv } from "../_shared/auth.ts";
+import { onFirstUse } from "../_shared/composition.ts";
 import { createSql } from "../_shared/db.ts";
 import { createLogger } from "../_shared/logger.ts";
 import { momoCallbackUrlFromEnv } from "../_shared/providers/momo/callback-url.ts";
@@ -9,15 +10,16 @@ import { momoClientFromEnv } from "../_shared/providers/momo/client.ts";
 import { revolutClientFromEnv } from "../_shared/providers/revolut/client.ts";
 import { stripeClientFromEnv } from "../_shared/providers/stripe/client.ts";
 import { rateLimiterFromEnv, rateLimitPerMinute } from "../_shared/rate-limit/config.ts";
-import { createPaymentsApp, type PaymentsDependencies } from "./app.ts";
+import { createPaymentsApp } from "./app.ts";
+import type { PaymentsDependencies } from "./types.ts";
 
 const logger = createLogger();
-let dependencies: PaymentsDependencies | undefined;
 
-function dependenciesFromEnv(): PaymentsDependencies {
-  if (!dependencies) {
+export default createPaymentsApp({
+  logger,
+  dependencies: onFirstUse((): PaymentsDependencies => {
     const sql = createSql();
-    dependencies = {
+    return {
       sql,
       limiter: rateLimiterFromEnv(sql, (event, fields) => logger.warn(event, fields)),
       rateLimitPerMinute: rateLimitPerMinute("payments"),
@@ -37,8 +39,5 @@ function dependenciesFromEnv(): PaymentsDependencies {
         momoCallbackUrl: momoCallbackUrlFromEnv,
       },
     };
-  }
-  return dependencies;
-}
-
-export default createPaymentsApp({ logger, dependencies: dependenciesFromEnv });
+  }),
+});

@@ -13,7 +13,7 @@ import { errorResponse, HttpError, parseOrThrow } from "../_shared/errors.ts";
 import { idempotencyKeyOf, REPLAYED_HEADER, requestHash, type StoredResponse } from "../_shared/idempotency.ts";
 import { ProviderError } from "../_shared/providers/errors.ts";
 import { sqlHttpError } from "../_shared/sql-errors.ts";
-import type { PaymentsContext, PaymentsRoutes } from "./app.ts";
+import type { PaymentsContext, PaymentsRoutes } from "./types.ts";
 
 /** Longer than a provider call may take (10 s timeout) plus the database steps around it. */
 const LEASE_SECONDS = 60;

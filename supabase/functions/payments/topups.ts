@@ -10,7 +10,7 @@ import { HttpError } from "../_shared/errors.ts";
 import type { StoredResponse } from "../_shared/idempotency.ts";
 import { allowMethods } from "../_shared/middleware.ts";
 import { ProviderError } from "../_shared/providers/errors.ts";
-import type { PaymentsApp, PaymentsContext, PaymentsRoutes } from "./app.ts";
+import type { PaymentsApp, PaymentsContext, PaymentsRoutes } from "./types.ts";
 import { type Intent, startProviderPayment } from "./provider-calls.ts";
 import { errorBody, providerRequestHandler } from "./provider-request.ts";
 

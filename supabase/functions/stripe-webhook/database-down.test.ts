@@ -2,7 +2,7 @@
 // rate limiter, whose store is the same database, fails open with a logged warning.
 import "../../tests/support/functions-env.ts";
 import { describe, expect, it } from "vitest";
-import { freePort } from "../../../packages/local-stack/src/ports.ts";
+import { freePort } from "@mfuko/local-stack/ports";
 import { stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
 process.env.SUPABASE_DB_URL = `postgresql://postgres@127.0.0.1:${await freePort()}/postgres`;

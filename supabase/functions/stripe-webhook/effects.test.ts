@@ -13,7 +13,7 @@ import {
   testSql,
   uniqueClientAddress,
 } from "../../tests/support/payments-fixtures.ts";
-import { assertLedgerInvariants } from "../../tests/ledger/invariants.ts";
+import { assertLedgerInvariants } from "../../tests/support/ledger-invariants.ts";
 import { stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
 import handler from "./handler.ts";
 

@@ -1,21 +1,6 @@
-// POST /stripe-webhook: Stripe events, verified with the official library over the raw body
-// (Stripe-Signature, tolerance 300 s), stored and applied once (docs/WEBHOOKS.md).
-import { env } from "../_shared/env.ts";
-import { storableJson } from "../_shared/storable.ts";
-import { requireValidSignature } from "../_shared/signatures/check.ts";
-import { STRIPE_SIGNATURE_HEADER, verifyStripeEvent } from "../_shared/signatures/stripe.ts";
-import { createWebhookApp, webhookLogger, webhookSql } from "../_shared/webhooks/app.ts";
-import { storeThenApply, webhookResponse } from "../_shared/webhooks/store-then-apply.ts";
-import { stripeWebhookEvent } from "./events.ts";
+// The deployed stripe-webhook: its app with the process's webhook dependencies.
+import { createLogger } from "../_shared/logger.ts";
+import { webhookDependenciesFromEnv } from "../_shared/webhooks/from-env.ts";
+import { createStripeWebhookApp } from "./app.ts";
 
-const app = createWebhookApp({ functionName: "stripe-webhook", provider: "stripe", methods: ["POST"] });
-
-app.post("/", async (c) => {
-  const { STRIPE_WEBHOOK_SECRET } = env("STRIPE_WEBHOOK_SECRET");
-  const check = await verifyStripeEvent(c.get("rawBody"), c.req.header(STRIPE_SIGNATURE_HEADER) ?? null, STRIPE_WEBHOOK_SECRET);
-  requireValidSignature(check);
-  const event = stripeWebhookEvent(storableJson((check as { event: unknown }).event));
-  return webhookResponse(c, await storeThenApply(webhookSql(), c, "stripe", [event], webhookLogger()));
-});
-
-export default app;
+export default createStripeWebhookApp({ logger: createLogger(), dependencies: webhookDependenciesFromEnv });

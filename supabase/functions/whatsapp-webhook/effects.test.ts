@@ -150,7 +150,7 @@ describe("failures", () => {
 
 describe("replay from the stored payload", () => {
   it("rebuilds each stored event with the effect of its first delivery", async () => {
-    const { whatsAppStoredEvent } = await import("./events.ts");
+    const { whatsAppStoredEvent } = await import("../_shared/providers/whatsapp/events.ts");
     const id = wamid();
     const out = wamid();
     expect((await deliver(notification({ messages: [text(id, "hi")], statuses: [status(out, "sent", 0)] }))).status).toBe(200);

@@ -1,39 +1,6 @@
-// /whatsapp-webhook: GET answers Meta's subscription challenge; POST receives notifications
-// signed with X-Hub-Signature-256 over the raw body (up to 3 MiB), stored and applied once
-// per message and status (docs/WEBHOOKS.md).
-import { MIB, parseJsonBody } from "../_shared/body.ts";
-import { env } from "../_shared/env.ts";
-import { HttpError } from "../_shared/errors.ts";
-import { timingSafeEqual } from "../_shared/hmac.ts";
-import { requireValidSignature } from "../_shared/signatures/check.ts";
-import { verifyWhatsAppSignature, WHATSAPP_SIGNATURE_HEADER } from "../_shared/signatures/whatsapp.ts";
-import { createWebhookApp, webhookLogger, webhookSql } from "../_shared/webhooks/app.ts";
-import { storeThenApply, webhookResponse } from "../_shared/webhooks/store-then-apply.ts";
-import { notificationSchema, whatsAppEvents } from "./events.ts";
+// The deployed whatsapp-webhook: its app with the process's webhook dependencies.
+import { createLogger } from "../_shared/logger.ts";
+import { webhookDependenciesFromEnv } from "../_shared/webhooks/from-env.ts";
+import { createWhatsAppWebhookApp } from "./app.ts";
 
-const app = createWebhookApp({ functionName: "whatsapp-webhook", provider: "whatsapp", methods: ["GET", "POST"], maxBodyBytes: 3 * MIB });
-
-const encoder = new TextEncoder();
-// Meta's challenge is a number; anything else is not echoed back.
-const CHALLENGE = /^[A-Za-z0-9._-]{1,256}$/;
-
-app.get("/", (c) => {
-  const { WHATSAPP_VERIFY_TOKEN } = env("WHATSAPP_VERIFY_TOKEN");
-  const token = c.req.query("hub.verify_token") ?? "";
-  const challenge = c.req.query("hub.challenge");
-  const tokenMatches = timingSafeEqual(encoder.encode(token), encoder.encode(WHATSAPP_VERIFY_TOKEN));
-  if (c.req.query("hub.mode") !== "subscribe" || !tokenMatches || !challenge || !CHALLENGE.test(challenge)) {
-    throw new HttpError(403, "verification_failed", "The subscription could not be verified.");
-  }
-  return c.text(challenge, 200);
-});
-
-app.post("/", async (c) => {
-  const { WHATSAPP_APP_SECRET } = env("WHATSAPP_APP_SECRET");
-  const rawBody = c.get("rawBody");
-  requireValidSignature(await verifyWhatsAppSignature(rawBody, c.req.header(WHATSAPP_SIGNATURE_HEADER) ?? null, WHATSAPP_APP_SECRET));
-  const events = await whatsAppEvents(parseJsonBody(rawBody, notificationSchema));
-  return webhookResponse(c, await storeThenApply(webhookSql(), c, "whatsapp", events, webhookLogger()));
-});
-
-export default app;
+export default createWhatsAppWebhookApp({ logger: createLogger(), dependencies: webhookDependenciesFromEnv });

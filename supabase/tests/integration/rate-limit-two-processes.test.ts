@@ -7,9 +7,9 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readEnvFile } from "../../../packages/local-stack/src/env-file.ts";
-import { type FunctionsServer, functionsEnvFile, startFunctionsServer } from "../../../packages/local-stack/src/functions-server.ts";
-import { freePort } from "../../../packages/local-stack/src/ports.ts";
+import { readEnvFile } from "@mfuko/local-stack/env-file";
+import { type FunctionsServer, functionsEnvFile, startFunctionsServer } from "@mfuko/local-stack/functions-server";
+import { freePort } from "@mfuko/local-stack/ports";
 import { type RedisServer, startRedisServer } from "../support/redis-server.ts";
 import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.ts";
 

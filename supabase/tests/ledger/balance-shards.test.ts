@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { ReservedSql, Sql } from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertLedgerInvariants } from "./invariants.ts";
+import { assertLedgerInvariants } from "../support/ledger-invariants.ts";
 import {
   balances,
   callAs,

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { Sql } from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertLedgerInvariants } from "./invariants.ts";
+import { assertLedgerInvariants } from "../support/ledger-invariants.ts";
 import {
   balances,
   type Caller,

@@ -5,7 +5,7 @@
 import type { Sql, TransactionSql } from "postgres";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkLedgerInvariants } from "./invariants.ts";
+import { checkLedgerInvariants } from "../support/ledger-invariants.ts";
 import { connect, createFundedParties, type Party, testDatabaseUrl } from "./ledger-client.ts";
 
 const CURRENCY = "XIV";

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import type { Sql } from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertLedgerInvariants } from "./invariants.ts";
+import { assertLedgerInvariants } from "../support/ledger-invariants.ts";
 import {
   balances,
   callAs,

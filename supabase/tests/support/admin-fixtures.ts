@@ -2,7 +2,7 @@
 // each a fresh auth user (so that rate-limit buckets and idempotency keys are the test's own)
 // with an access token minted like Supabase Auth's.
 import { SignJWT } from "jose";
-import { TokenMinter } from "../../../packages/local-stack/src/tokens.ts";
+import { TokenMinter } from "@mfuko/local-stack/tokens";
 import type postgres from "postgres";
 
 type Sql = postgres.Sql;

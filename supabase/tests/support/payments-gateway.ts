@@ -5,9 +5,9 @@
 import { openSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type FunctionsServer, startFunctionsServer } from "../../../packages/local-stack/src/functions-server.ts";
-import { freePort } from "../../../packages/local-stack/src/ports.ts";
-import { TokenMinter } from "../../../packages/local-stack/src/tokens.ts";
+import { type FunctionsServer, startFunctionsServer } from "@mfuko/local-stack/functions-server";
+import { freePort } from "@mfuko/local-stack/ports";
+import { TokenMinter } from "@mfuko/local-stack/tokens";
 import { type AdminAnswer, answerOf } from "./admin-fixtures.ts";
 import { testDatabaseUrl } from "./functions-env.ts";
 import { createUserWithAccount, type Sql } from "./payments-fixtures.ts";

@@ -1,6 +1,6 @@
 // A throwaway redis-server on a free loopback port, for the tests of the Upstash path.
 import { type ChildProcess, spawn } from "node:child_process";
-import { freePort } from "../../../packages/local-stack/src/ports.ts";
+import { freePort } from "@mfuko/local-stack/ports";
 
 export interface RedisServer {
   url: string;

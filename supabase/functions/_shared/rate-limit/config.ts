@@ -13,13 +13,12 @@ const LIMIT_VARIABLES = {
   "momo-webhook": "RATE_LIMIT_MOMO_WEBHOOK_PER_MIN",
   "revolut-webhook": "RATE_LIMIT_REVOLUT_WEBHOOK_PER_MIN",
   admin: "RATE_LIMIT_ADMIN_PER_MIN",
-  agent: "RATE_LIMIT_AGENT_PER_MIN",
   payments: "RATE_LIMIT_PAYMENTS_PER_MIN",
 } as const;
 
 export type LimitedFunction = keyof typeof LIMIT_VARIABLES;
 
-/** Requests per minute per caller for `fn`: whatsapp-webhook 100, payment webhooks 50, admin 200, agent 30, payments 30. */
+/** Requests per minute per caller for `fn`: whatsapp-webhook 100, payment webhooks 50, admin 200, payments 30. */
 export function rateLimitPerMinute(fn: LimitedFunction): number {
   const variable = LIMIT_VARIABLES[fn];
   return env(variable)[variable];

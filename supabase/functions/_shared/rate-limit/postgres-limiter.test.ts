@@ -1,7 +1,7 @@
 // The Postgres store against a real database with the rate-limit migration applied.
 import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort } from "../../../../packages/local-stack/src/ports.ts";
+import { freePort } from "@mfuko/local-stack/ports";
 import type { WarningSink } from "./limiter.ts";
 import { createPostgresLimiter } from "./postgres-limiter.ts";
 

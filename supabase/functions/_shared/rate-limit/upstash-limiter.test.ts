@@ -1,6 +1,6 @@
 // The Upstash store against a real redis-server behind the Upstash-REST bridge.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../../../packages/local-stack/src/ports.ts";
+import { freePort } from "@mfuko/local-stack/ports";
 import { type RedisServer, startRedisServer } from "../../../tests/support/redis-server.ts";
 import { startUpstashBridge, type UpstashBridge } from "../../../tests/support/upstash-bridge.ts";
 import type { WarningSink } from "./limiter.ts";

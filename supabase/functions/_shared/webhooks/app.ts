@@ -1,63 +1,57 @@
 // The common frame of the four webhook functions: a hono app under /<function-name> with the
 // shared layer (rate limit per provider and client address first, then method, content type
-// and body limits), and the process-wide database client and limiter, created on first use so
-// that loading a function never needs the database.
-import { Hono } from "hono";
-import { createSql, type Sql } from "../db.ts";
-import { createLogger, type Logger } from "../logger.ts";
+// and body limits), and `deliver`, which hands a delivery's events to store-then-apply for the
+// app's provider and answers the provider.
+import { type Context, Hono } from "hono";
+import type { AppOptions } from "../composition.ts";
+import type { Sql } from "../db.ts";
 import { applySharedLayer, type SharedEnv, webhookCallerKey } from "../middleware.ts";
-import { type LimitedFunction, rateLimiterFromEnv, rateLimitPerMinute } from "../rate-limit/config.ts";
+import { type LimitedFunction, rateLimitPerMinute } from "../rate-limit/config.ts";
 import type { RateLimiter } from "../rate-limit/limiter.ts";
+import { storeThenApply, type WebhookEvent, type WebhookProvider, webhookResponse } from "./store-then-apply.ts";
 
 export type WebhookFunction = Extract<LimitedFunction, `${string}-webhook`>;
 
-export interface WebhookAppOptions {
+export interface WebhookDependencies {
+  sql: Sql;
+  limiter: RateLimiter;
+}
+
+export interface WebhookAppOptions extends AppOptions<WebhookDependencies> {
   functionName: WebhookFunction;
   /** Provider name in rate-limit keys and webhook_events.provider. */
-  provider: string;
+  provider: WebhookProvider;
   methods: readonly string[];
   maxBodyBytes?: number;
   contentTypes?: readonly string[];
 }
 
-const logger: Logger = createLogger();
-let sql: Sql | undefined;
-let limiter: RateLimiter | undefined;
-
-/** The process's database client (SUPABASE_DB_URL, prepare: false). */
-export function webhookSql(): Sql {
-  sql ??= createSql();
-  return sql;
-}
-
-/** Delegates to the configured store, created on the first request. */
-const lazyLimiter: RateLimiter = {
-  get store() {
-    return limiterInstance().store;
-  },
-  limit: (key, perMinute) => limiterInstance().limit(key, perMinute),
-  ping: () => limiterInstance().ping(),
-};
-
-function limiterInstance(): RateLimiter {
-  limiter ??= rateLimiterFromEnv(webhookSql(), (event, fields) => logger.warn(event, fields));
-  return limiter;
-}
-
-export function webhookLogger(): Logger {
-  return logger;
+export interface WebhookApp {
+  app: Hono<SharedEnv>;
+  /** Stores and applies `events` in one transaction and answers the provider with their outcomes. */
+  deliver(c: Context<SharedEnv>, events: readonly WebhookEvent[]): Promise<Response>;
 }
 
 /** A hono app for one webhook function with the shared layer mounted. */
-export function createWebhookApp(options: WebhookAppOptions): Hono<SharedEnv> {
+export function createWebhookApp(options: WebhookAppOptions): WebhookApp {
+  const { dependencies, logger, provider } = options;
   const app = new Hono<SharedEnv>().basePath(`/${options.functionName}`);
   applySharedLayer(app, {
     functionName: options.functionName,
     logger,
-    rateLimit: { limiter: lazyLimiter, perMinute: rateLimitPerMinute(options.functionName), key: webhookCallerKey(options.provider) },
+    rateLimit: {
+      get limiter() {
+        return dependencies().limiter;
+      },
+      perMinute: rateLimitPerMinute(options.functionName),
+      key: webhookCallerKey(provider),
+    },
     methods: options.methods,
     maxBodyBytes: options.maxBodyBytes,
     contentTypes: options.contentTypes,
   });
-  return app;
+  return {
+    app,
+    deliver: async (c, events) => webhookResponse(c, await storeThenApply(dependencies().sql, c, provider, events, logger)),
+  };
 }

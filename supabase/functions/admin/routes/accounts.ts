@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { allowMethods } from "../../_shared/middleware.ts";
 import { HttpError, parseOrThrow } from "../../_shared/errors.ts";
-import type { AdminApp, AdminRoutes } from "../app.ts";
+import type { AdminApp, AdminRoutes } from "../types.ts";
 import { cursorSchema, limitSchema, page } from "../pagination.ts";
 import { pathId, timestampParam, uuidParam } from "../params.ts";
 

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { parseOrThrow } from "../../_shared/errors.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
-import type { AdminApp, AdminRoutes } from "../app.ts";
+import type { AdminApp, AdminRoutes } from "../types.ts";
 import { cursorSchema, limitSchema, page } from "../pagination.ts";
 import { FROM_BEFORE_TO, fromBeforeTo, timestampParam, uuidParam } from "../params.ts";
 

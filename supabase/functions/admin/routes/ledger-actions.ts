@@ -5,7 +5,7 @@
 // POST /admin/adjustments               wallet_adjust (credit or debit against adjustments:<CUR>)
 import { z } from "zod";
 import { allowMethods } from "../../_shared/middleware.ts";
-import type { AdminApp, AdminRoutes } from "../app.ts";
+import type { AdminApp, AdminRoutes } from "../types.ts";
 import { amount, idempotencyKeyField, idempotentMutation, reason } from "../mutation.ts";
 import { pathId, uuidParam } from "../params.ts";
 

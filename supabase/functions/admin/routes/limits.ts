@@ -5,7 +5,7 @@
 // The changes are idempotent (mutation.ts) and run as the admin, so the audit trail names them.
 import { z } from "zod";
 import { allowMethods } from "../../_shared/middleware.ts";
-import type { AdminApp, AdminRoutes } from "../app.ts";
+import type { AdminApp, AdminRoutes } from "../types.ts";
 import { idempotencyKeyField, idempotentMutation } from "../mutation.ts";
 import { pathId } from "../params.ts";
 

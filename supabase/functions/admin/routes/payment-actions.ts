@@ -13,7 +13,7 @@ import { errorResponse, HttpError } from "../../_shared/errors.ts";
 import { sha256Hex } from "../../_shared/idempotency.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
 import { ProviderError } from "../../_shared/providers/errors.ts";
-import type { AdminApp, AdminContext, AdminRoutes } from "../app.ts";
+import type { AdminApp, AdminContext, AdminRoutes } from "../types.ts";
 import { amount, idempotencyKeyField, idempotentMutation, reason } from "../mutation.ts";
 import { pathId } from "../params.ts";
 import { type ProviderRefund, RefundNotSupported, requestProviderRefund } from "../refund-providers.ts";
@@ -52,7 +52,7 @@ export function registerPaymentActionRoutes(app: AdminApp, routes: AdminRoutes):
       const requestId = await refundRequestId(c, key);
       let refund: ProviderRefund;
       try {
-        refund = await requestProviderRefund(routes.refundProviders(), {
+        refund = await requestProviderRefund(routes.providers(), {
           paymentId: id,
           provider: target!.provider,
           providerPaymentId: target!.provider_payment_id,

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { parseOrThrow } from "../../_shared/errors.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
-import type { AdminApp, AdminRoutes } from "../app.ts";
+import type { AdminApp, AdminRoutes } from "../types.ts";
 import { FROM_BEFORE_TO, fromBeforeTo, timestampParam } from "../params.ts";
 
 const reconciliationQuery = z.strictObject({

@@ -4,10 +4,10 @@
 import { z } from "zod";
 import { HttpError, parseOrThrow } from "../../_shared/errors.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
-import type { AdminApp, AdminRoutes } from "../app.ts";
+import type { AdminApp, AdminRoutes } from "../types.ts";
 import { idempotencyKeyField, idempotentMutation } from "../mutation.ts";
 import { cursorSchema, limitSchema, page } from "../pagination.ts";
-import { replayWebhookEvent } from "../webhook-replay.ts";
+import { replayWebhookEvent, storedEventDecoders } from "../webhook-replay.ts";
 import { pathId, timestampParam } from "../params.ts";
 
 type Row = Record<string, unknown>;
@@ -53,7 +53,7 @@ export function registerWebhookEventRoutes(app: AdminApp, routes: AdminRoutes): 
     const id = pathId(c);
     return idempotentMutation(c, routes, replayBody, async (tx) => ({
       status: 200,
-      body: await replayWebhookEvent(tx, id),
+      body: await replayWebhookEvent(tx, id, storedEventDecoders(routes.providers())),
     }));
   });
   app.all("/webhook-events/:id/replay", allowMethods("POST"));

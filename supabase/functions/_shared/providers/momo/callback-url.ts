@@ -2,7 +2,7 @@
 // (route `disbursement`): the momo-webhook route of this reference id on PUBLIC_FUNCTIONS_URL,
 // with the token that momo-webhook verifies.
 import { env } from "../../env.ts";
-import { momoCallbackToken } from "../../signatures/momo-callback-token.ts";
+import { momoCallbackToken } from "./callback-token.ts";
 
 /** The MoMo product a callback is about: a request-to-pay (collection) or a transfer (disbursement). */
 export type MomoCallbackProduct = "collection" | "disbursement";

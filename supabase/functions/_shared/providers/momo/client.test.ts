@@ -1,8 +1,8 @@
 // The MoMo client against a local stand-in of MTN's Collection and Disbursement APIs.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../../../../packages/local-stack/src/ports.ts";
+import { freePort } from "@mfuko/local-stack/ports";
 import { type MomoStandIn, startMomoStandIn } from "../../../../tests/support/provider-standins.ts";
-import { amountFixture } from "../../../momo-webhook/test-fixtures.ts";
+import { amountFixture } from "../../../../tests/support/momo-fixtures.ts";
 import { createMomoClient, MomoApiError, type MomoClientConfig } from "./client.ts";
 
 const credentials = { subscriptionKey: "sub-key-for-tests", disbursementSubscriptionKey: "disbursement-key-for-tests", apiUser: "7f2e5d0c-5b2f-4c41-9f0b-8c1f1b0f6a11", apiKey: "api-key-for-tests", targetEnvironment: "sandbox" };

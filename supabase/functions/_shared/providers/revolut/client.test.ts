@@ -1,6 +1,6 @@
 // The Revolut order client against a local stand-in of the Merchant API.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../../../../packages/local-stack/src/ports.ts";
+import { freePort } from "@mfuko/local-stack/ports";
 import { type RevolutStandIn, startRevolutStandIn } from "../../../../tests/support/provider-standins.ts";
 import { createRevolutClient, RevolutApiError } from "./client.ts";
 

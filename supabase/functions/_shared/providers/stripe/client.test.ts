@@ -1,6 +1,6 @@
 // The Stripe client (the official SDK pointed at a base URL) against the Stripe stand-in.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../../../../packages/local-stack/src/ports.ts";
+import { freePort } from "@mfuko/local-stack/ports";
 import { startStripeStandIn, stripeCardDeclined, stripeError, type StripeStandIn } from "../../../../tests/support/provider-standins.ts";
 import { createStripeClient } from "./client.ts";
 

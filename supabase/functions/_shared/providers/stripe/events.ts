@@ -2,9 +2,9 @@
 // the wrong shape is 400), and what each does to the database. Amounts are Stripe's integer
 // minor units; currencies are upper-cased to ISO 4217 as the ledger keeps them.
 import { z } from "zod";
-import type { TransactionSql } from "../_shared/db.ts";
-import { parseOrThrow } from "../_shared/errors.ts";
-import { jsonb } from "../_shared/webhooks/jsonb.ts";
+import type { TransactionSql } from "../../db.ts";
+import { parseOrThrow } from "../../errors.ts";
+import { jsonb } from "../../webhooks/jsonb.ts";
 import {
   findIntentId,
   findPayment,
@@ -12,8 +12,8 @@ import {
   recordPaymentSuccess,
   recordRefund,
   recordRefundFailure,
-} from "../_shared/webhooks/payments.ts";
-import type { AppliedOutcome, WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
+} from "../../webhooks/payments.ts";
+import type { AppliedOutcome, WebhookEvent } from "../../webhooks/store-then-apply.ts";
 
 const id = (prefix: string) => z.string().startsWith(prefix).max(255);
 const amount = z.int().nonnegative();

@@ -14,6 +14,7 @@ import { findIntentId, recordPaymentFailure, recordPaymentSuccess } from "../../
 import type { AppliedOutcome, WebhookEvent } from "../../webhooks/store-then-apply.ts";
 import { toMinorUnits } from "./amount.ts";
 import { momoReason, type RequestToPay, type Transfer } from "./client.ts";
+import type { Settled } from "../settled.ts";
 
 export const callbackSchema = z.looseObject({
   financialTransactionId: z.string().max(255).optional(),
@@ -26,7 +27,7 @@ export const callbackSchema = z.looseObject({
 export type Callback = z.output<typeof callbackSchema>;
 
 /** What MoMo's API said about the reference id, or why it could not be asked. */
-export type Confirmation<T = RequestToPay> = { ok: true; value: T } | { ok: false; error: Error };
+export type Confirmation<T = RequestToPay> = Settled<T>;
 
 /** MoMo's reason, a string or {code, message}, as one line. */
 export function reasonText(reason: z.output<typeof momoReason> | undefined): string | null {

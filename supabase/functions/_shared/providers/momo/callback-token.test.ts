@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { lastByteVariants } from "../../../tests/support/last-byte.ts";
-import { momoCallbackToken, verifyMomoCallbackToken } from "./momo-callback-token.ts";
+import { lastByteVariants } from "../../../../tests/support/last-byte.ts";
+import { momoCallbackToken, verifyMomoCallbackToken } from "./callback-token.ts";
 
 const secret = "momo-test-callback-secret";
 const referenceId = "3f8e6a2c-1b4d-4c8e-9f0a-7d2b5e6c1a90";

@@ -2,8 +2,8 @@
 // `v1=<hex HMAC-SHA256("v1.{Revolut-Request-Timestamp}.{raw body}", signing secret)>` (several
 // while a secret is being rotated); the timestamp is in epoch milliseconds and must be within
 // five minutes of now, in either direction, so that a captured request cannot be replayed.
-import { hmacSha256, hmacSha256Hex, matchesHex } from "../hmac.ts";
-import { signatureFailed, signatureOk, type SignatureCheck } from "./check.ts";
+import { hmacSha256, hmacSha256Hex, matchesHex } from "../../hmac.ts";
+import { signatureFailed, signatureOk, type SignatureCheck } from "../../webhooks/signature-check.ts";
 
 export const REVOLUT_SIGNATURE_HEADER = "revolut-signature";
 export const REVOLUT_TIMESTAMP_HEADER = "revolut-request-timestamp";

@@ -1,6 +1,6 @@
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
-import { STRIPE_TOLERANCE_SECONDS, verifyStripeEvent } from "./stripe.ts";
+import { STRIPE_TOLERANCE_SECONDS, verifyStripeEvent } from "./signature.ts";
 
 const secret = "whsec_mfukoLocalTestSecret0123456789abcdef";
 const payload = JSON.stringify({

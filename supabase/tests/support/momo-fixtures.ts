@@ -1,7 +1,7 @@
 // Fixtures for the tests of this function: what MoMo's GET requesttopay answers, and a MoMo
 // stand-in for a whole test file.
 import { afterAll, beforeAll } from "vitest";
-import { type MomoStandIn, momoStandInOptionsFromEnv, startMomoStandIn } from "../../tests/support/provider-standins.ts";
+import { type MomoStandIn, momoStandInOptionsFromEnv, startMomoStandIn } from "./provider-standins.ts";
 
 /** What MoMo's GET requesttopay answers for one reference. */
 export function amountFixture(status: "PENDING" | "SUCCESSFUL" | "FAILED", amount: string, currency: string, extra: Record<string, unknown> = {}) {

@@ -2,8 +2,8 @@
 // carries the reference id and a token = hex HMAC-SHA256(reference id, MOMO_CALLBACK_SECRET);
 // a callback is accepted only with the token of its own reference id. (The handler then asks
 // MoMo for the real status, so the token only keeps strangers from triggering those look-ups.)
-import { hmacSha256, hmacSha256Hex, matchesHex } from "../hmac.ts";
-import { signatureFailed, signatureOk, type SignatureCheck } from "./check.ts";
+import { hmacSha256, hmacSha256Hex, matchesHex } from "../../hmac.ts";
+import { signatureFailed, signatureOk, type SignatureCheck } from "../../webhooks/signature-check.ts";
 
 /** The token to put in the callback URL of this reference id. */
 export function momoCallbackToken(referenceId: string, secret: string): Promise<string> {

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { lastByteVariants } from "../../../tests/support/last-byte.ts";
-import { REVOLUT_TOLERANCE_MS, revolutSignatureHeader, verifyRevolutSignature } from "./revolut.ts";
+import { lastByteVariants } from "../../../../tests/support/last-byte.ts";
+import { REVOLUT_TOLERANCE_MS, revolutSignatureHeader, verifyRevolutSignature } from "./signature.ts";
 
 // Revolut's documented example: a wsk_ signing secret, a millisecond timestamp and the
 // TransactionStateChanged payload of their "payload_to_sign" walkthrough.

@@ -1,8 +1,8 @@
 // Stripe webhook signatures, through the official `stripe` package with Web Crypto so that the
 // same code runs under Deno and Node (the API client is in ../providers/stripe/).
 import Stripe from "stripe";
-import { HttpError } from "../errors.ts";
-import { signatureFailed, type SignatureFailure } from "./check.ts";
+import { HttpError } from "../../errors.ts";
+import { signatureFailed, type SignatureFailure } from "../../webhooks/signature-check.ts";
 
 export const STRIPE_SIGNATURE_HEADER = "stripe-signature";
 /** Seconds a Stripe-Signature timestamp may differ from now. */

@@ -1,8 +1,8 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { lastByteVariants } from "../../../tests/support/last-byte.ts";
-import { requireValidSignature } from "./check.ts";
-import { verifyWhatsAppSignature, whatsAppSignatureHeader } from "./whatsapp.ts";
+import { lastByteVariants } from "../../../../tests/support/last-byte.ts";
+import { requireValidSignature } from "../../webhooks/signature-check.ts";
+import { verifyWhatsAppSignature, whatsAppSignatureHeader } from "./signature.ts";
 
 const secret = "whatsapp-test-app-secret";
 const body = new TextEncoder().encode(

@@ -3,11 +3,11 @@
 // with its effect on whatsapp_messages. Changes that carry neither (account or template
 // updates) are stored as one ignored event keyed by a hash of the change.
 import { z } from "zod";
-import type { TransactionSql } from "../_shared/db.ts";
-import { parseOrThrow } from "../_shared/errors.ts";
-import { bytesToHex } from "../_shared/hmac.ts";
-import { jsonb } from "../_shared/webhooks/jsonb.ts";
-import type { AppliedOutcome, WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
+import type { TransactionSql } from "../../db.ts";
+import { parseOrThrow } from "../../errors.ts";
+import { bytesToHex } from "../../hmac.ts";
+import { jsonb } from "../../webhooks/jsonb.ts";
+import type { AppliedOutcome, WebhookEvent } from "../../webhooks/store-then-apply.ts";
 
 const unixSeconds = z.string().regex(/^\d{1,12}$/, "must be unix seconds");
 const text = z.object({ body: z.string() });

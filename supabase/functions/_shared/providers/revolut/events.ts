@@ -3,13 +3,14 @@
 // ORDER_CANCELLED fail the intent. Business API TransactionStateChanged moves the mirror row of
 // the transaction. Dedupe keys: order id + event; transaction id + event + new state.
 import { z } from "zod";
-import type { TransactionSql } from "../_shared/db.ts";
-import { parseOrThrow } from "../_shared/errors.ts";
-import { bytesToHex } from "../_shared/hmac.ts";
-import { jsonb } from "../_shared/webhooks/jsonb.ts";
-import { findIntentId, recordPaymentFailure, recordPaymentSuccess } from "../_shared/webhooks/payments.ts";
-import type { AppliedOutcome, WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
-import type { RevolutOrder } from "../_shared/providers/revolut/client.ts";
+import type { TransactionSql } from "../../db.ts";
+import { parseOrThrow } from "../../errors.ts";
+import { bytesToHex } from "../../hmac.ts";
+import { jsonb } from "../../webhooks/jsonb.ts";
+import { findIntentId, recordPaymentFailure, recordPaymentSuccess } from "../../webhooks/payments.ts";
+import type { AppliedOutcome, WebhookEvent } from "../../webhooks/store-then-apply.ts";
+import type { RevolutOrder } from "./client.ts";
+import type { Settled } from "../settled.ts";
 
 const envelope = z.looseObject({ event: z.string().min(1).max(64) });
 
@@ -31,7 +32,7 @@ const transactionStateChanged = z.looseObject({
 
 export type RevolutBody = Record<string, unknown>;
 /** The order as the Merchant API reported it, or why it could not be asked. */
-export type OrderLookup = { ok: true; value: RevolutOrder } | { ok: false; error: Error };
+export type OrderLookup = Settled<RevolutOrder>;
 
 const FAILED_ORDER_STATES: Record<string, string> = { ORDER_FAILED: "failed", ORDER_CANCELLED: "cancelled" };
 
