@@ -1,0 +1,104 @@
+-- The `tests` schema: helpers for the pgTAP suites in supabase/tests/database, installed by
+-- the throwaway test stack right after pgTAP. No migration creates it, so no deployed
+-- database has it. Idempotent, like the bootstrap.
+--
+-- The role switches are real: each helper is security invoker and runs `set local role`,
+-- which lasts until the end of the test's transaction (a function's SET clause reverts only
+-- the settings it names, and none of these names `role`). The claims are what PostgREST
+-- puts in `request.jwt.claims` for the same token. Every API role may call the helpers,
+-- because a test switches from one caller to the next without going back to postgres.
+
+create schema if not exists tests;
+grant usage on schema tests to anon, authenticated, service_role;
+
+-- A user as GoTrue stores one: `<name>@test.local`, with `app_role` (admin, support) in
+-- raw_app_meta_data. Returns the new id; the suite reads it back with tests.user_id(name).
+create or replace function tests.create_user(name text, app_role text default null) returns uuid
+language sql
+set search_path = ''
+as $$
+  insert into auth.users (id, email, raw_app_meta_data)
+  values (gen_random_uuid(), name || '@test.local',
+          case when app_role is null then '{}'::jsonb else jsonb_build_object('role', app_role) end)
+  returning id
+$$;
+
+-- The id of a user made by tests.create_user; a name that was never created is an error, so
+-- a typo cannot turn into a null caller.
+create or replace function tests.user_id(name text) returns uuid
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_id uuid;
+begin
+  select u.id into v_id from auth.users u where u.email = name || '@test.local';
+  if v_id is null then
+    raise exception 'tests.user_id: no test user named %', name;
+  end if;
+  return v_id;
+end;
+$$;
+
+-- A signed-in user's request. `extra_claims` adds to the token (e.g. user_metadata).
+create or replace function tests.as_user(user_id uuid, extra_claims jsonb default '{}') returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform set_config('request.jwt.claims',
+    (jsonb_build_object('sub', user_id, 'role', 'authenticated') || extra_claims)::text, true);
+  set local role authenticated;
+end;
+$$;
+
+-- Admin and support are signed-in users whose token carries app_metadata.role.
+create or replace function tests.as_admin(user_id uuid) returns void
+language sql
+set search_path = ''
+as $$
+  select tests.as_user(user_id, '{"app_metadata": {"role": "admin"}}')
+$$;
+
+create or replace function tests.as_support(user_id uuid) returns void
+language sql
+set search_path = ''
+as $$
+  select tests.as_user(user_id, '{"app_metadata": {"role": "support"}}')
+$$;
+
+-- The edge functions' requests, made with the service_role key.
+create or replace function tests.as_service() returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform set_config('request.jwt.claims', '{"role": "service_role"}', true);
+  set local role service_role;
+end;
+$$;
+
+-- A request with the anon key and no user.
+create or replace function tests.as_anon() returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform set_config('request.jwt.claims', '{"role": "anon"}', true);
+  set local role anon;
+end;
+$$;
+
+-- Back to the superuser that runs the suite, with no request's claims left behind.
+create or replace function tests.reset_role() returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  reset role;
+  perform set_config('request.jwt.claims', '', true);
+end;
+$$;
+
+grant execute on all functions in schema tests to anon, authenticated, service_role;
