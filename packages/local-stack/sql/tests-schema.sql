@@ -24,10 +24,12 @@ as $$
 $$;
 
 -- The id of a user made by tests.create_user; a name that was never created is an error, so
--- a typo cannot turn into a null caller.
+-- a typo cannot turn into a null caller. Security definer: a test asks while it is already
+-- switched to an API role, which cannot read auth.users.
 create or replace function tests.user_id(name text) returns uuid
 language plpgsql
 stable
+security definer
 set search_path = ''
 as $$
 declare
@@ -39,6 +41,16 @@ begin
   end if;
   return v_id;
 end;
+$$;
+
+-- The app role tests.create_user gave a user (null for a plain user).
+create or replace function tests.app_role(user_id uuid) returns text
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select u.raw_app_meta_data ->> 'role' from auth.users u where u.id = user_id
 $$;
 
 -- A signed-in user's request. `extra_claims` adds to the token (e.g. user_metadata).
@@ -87,6 +99,34 @@ as $$
 begin
   perform set_config('request.jwt.claims', '{"role": "anon"}', true);
   set local role anon;
+end;
+$$;
+
+-- One caller by name, for suites that loop over callers: 'anon', 'service', or a user made by
+-- tests.create_user, as admin or support when it was created with that app role.
+create or replace function tests.as_caller(name text) returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_id uuid;
+  v_app_role text;
+begin
+  if name = 'anon' then
+    perform tests.as_anon();
+  elsif name = 'service' then
+    perform tests.as_service();
+  else
+    v_id := tests.user_id(name);
+    v_app_role := tests.app_role(v_id);
+    if v_app_role = 'admin' then
+      perform tests.as_admin(v_id);
+    elsif v_app_role = 'support' then
+      perform tests.as_support(v_id);
+    else
+      perform tests.as_user(v_id);
+    end if;
+  end if;
 end;
 $$;
 
