@@ -127,7 +127,7 @@ select isnt((public.wallet_transfer('ac300000-0000-4000-8000-00000000000b', 'ac3
 select tests.reset_role();
 
 -- ---------------------------------------------------------------- a user without any account
-select tests.as_user('a3000000-0000-4000-8000-00000000ffff');
+select tests.as_user(gen_random_uuid());
 select is((select count(*) from public.wallet_accounts), 0::bigint, 'a stranger sees no account');
 select is((select count(*) from public.wallet_transactions), 0::bigint, 'a stranger sees no transaction');
 select is((select count(*) from public.wallet_entries), 0::bigint, 'a stranger sees no entry');

@@ -40,26 +40,15 @@ language plpgsql
 as $$
 declare
   v_rows bigint;
-  v_sub text := case p_caller
-    when 'owner' then tests.user_id('owner')
-    when 'other' then tests.user_id('other')
-    when 'admin' then tests.user_id('admin')
-    when 'support' then tests.user_id('support')
-  end;
 begin
-  perform set_config('request.jwt.claims', json_build_object(
-    'sub', v_sub,
-    'role', case p_caller when 'anon' then 'anon' when 'service' then 'service_role' else 'authenticated' end,
-    'app_metadata', json_build_object('role', case p_caller when 'admin' then 'admin' when 'support' then 'support' end)
-  )::text, true);
-  execute 'set local role ' || case p_caller when 'anon' then 'anon' when 'service' then 'service_role' else 'authenticated' end;
+  perform tests.as_caller(p_caller);
   if p_sql like 'select%' then
     execute p_sql into v_rows;
   else
     execute p_sql;
     get diagnostics v_rows = row_count;
   end if;
-  reset role;
+  perform tests.reset_role();
   return 'rows:' || v_rows;
 exception
   when others then

@@ -92,7 +92,8 @@ select throws_ok($$select public.whatsapp_message_status_apply('wamid.D', 'seen'
 select tests.reset_role();
 
 -- Only the service stores events and applies statuses.
-select tests.as_admin('c6000000-0000-4000-8000-000000000001');
+select tests.create_user('admin', 'admin');
+select tests.as_admin(tests.user_id('admin'));
 select throws_ok($$select public.webhook_event_begin('stripe', 'evt_admin', 't', '{}')$$, '42501', null,
   'not even an admin stores webhook events');
 select throws_ok(format($$select public.webhook_event_finish(%L, 'ignored')$$, :'ignored'), '42501', null,

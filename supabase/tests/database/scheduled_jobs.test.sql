@@ -113,7 +113,7 @@ select ok((select invariant_violations @> '[{"invariant": "2. every account''s b
              from private.reconciliation_reports where report_date = (now() at time zone 'utc')::date),
   'the report names the broken invariant');
 
-set local role authenticated;
+select tests.as_user(tests.user_id('alice'));
 select throws_ok($$ select jobs_api.expire_holds(10) $$, '42501', null, 'a signed-in user cannot run a job');
 select tests.reset_role();
 

@@ -22,7 +22,9 @@ select has_table('supabase_migrations', 'schema_migrations', 'the Supabase CLI r
 select ok((select count(*) > 0 from supabase_migrations.schema_migrations), 'migrations were applied through the CLI');
 
 -- A PostgREST request: switch role, then set the claims for this transaction only.
-select tests.as_user('11111111-1111-4111-8111-111111111111', '{"email": "alice@mfuko.test", "app_metadata": {"role": "admin"}}');
+set local role authenticated;
+select set_config('request.jwt.claims',
+  '{"sub":"11111111-1111-4111-8111-111111111111","role":"authenticated","email":"alice@mfuko.test","app_metadata":{"role":"admin"}}', true);
 select is(auth.uid(), '11111111-1111-4111-8111-111111111111'::uuid, 'auth.uid() is the sub claim');
 select is(auth.role(), 'authenticated', 'auth.role() is the role claim');
 select is(auth.email(), 'alice@mfuko.test', 'auth.email() is the email claim');
@@ -33,7 +35,8 @@ select is(current_user::text, 'authenticated', 'the request runs as authenticate
 select set_config('request.jwt.claim.sub', '22222222-2222-4222-8222-222222222222', true);
 select is(auth.uid(), '22222222-2222-4222-8222-222222222222'::uuid, 'request.jwt.claim.sub is honoured first');
 
-select tests.reset_role();
+reset role;
+select set_config('request.jwt.claims', '', true);
 select set_config('request.jwt.claim.sub', '', true);
 select is(auth.uid(), null, 'no claims: auth.uid() is null');
 
