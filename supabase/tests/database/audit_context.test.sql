@@ -142,10 +142,10 @@ select ok(:'admin_response_id' ~ '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0
   'without an x-correlation-id the pre-request generates a UUID');
 
 -- A job without a request sets app.correlation_id itself; a role switched to without claims
--- is still named.
+-- is still named (so this switch is by hand: tests.as_service() would set claims).
 select coalesce(max(id), 0) as before_job from audit.log \gset
 set local app.correlation_id = 'job-reconcile-42';
-select tests.as_service();
+set local role service_role;
 insert into public.subscriptions (stripe_subscription_id, stripe_customer_id, status)
   values ('sub_audit_ctx', 'cus_audit', 'active') returning id as subscription \gset
 select tests.reset_role();
