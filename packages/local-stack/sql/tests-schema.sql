@@ -2,9 +2,9 @@
 -- the throwaway test stack right after pgTAP. No migration creates it, so no deployed
 -- database has it. Idempotent, like the bootstrap.
 --
--- The role switches are real: each helper is security invoker and runs `set local role`,
--- which lasts until the end of the test's transaction (a function's SET clause reverts only
--- the settings it names, and none of these names `role`). The claims are what PostgREST
+-- The role switches are real: each helper is security invoker and sets `role` for the rest
+-- of the test's transaction, like `set local role` (a function's SET clause reverts only the
+-- settings it names, and none of these names `role`). The claims are what PostgREST
 -- puts in `request.jwt.claims` for the same token. Every API role may call the helpers,
 -- because a test switches from one caller to the next without going back to postgres.
 
@@ -53,16 +53,21 @@ as $$
   select u.raw_app_meta_data ->> 'role' from auth.users u where u.id = user_id
 $$;
 
--- A signed-in user's request. `extra_claims` adds to the token (e.g. user_metadata).
-create or replace function tests.as_user(user_id uuid, extra_claims jsonb default '{}') returns void
-language plpgsql
+-- What PostgREST does at the start of a request: the role and the token's claims, both set
+-- with set_config(..., true), so both last to the end of the transaction.
+create or replace function tests.switch_to(role_name text, claims jsonb) returns void
+language sql
 set search_path = ''
 as $$
-begin
-  perform set_config('request.jwt.claims',
-    (jsonb_build_object('sub', user_id, 'role', 'authenticated') || extra_claims)::text, true);
-  set local role authenticated;
-end;
+  select set_config('role', role_name, true), set_config('request.jwt.claims', claims::text, true)
+$$;
+
+-- A signed-in user's request. `extra_claims` adds to the token (e.g. user_metadata).
+create or replace function tests.as_user(user_id uuid, extra_claims jsonb default '{}') returns void
+language sql
+set search_path = ''
+as $$
+  select tests.switch_to('authenticated', jsonb_build_object('sub', user_id, 'role', 'authenticated') || extra_claims)
 $$;
 
 -- Admin and support are signed-in users whose token carries app_metadata.role.
@@ -82,24 +87,18 @@ $$;
 
 -- The edge functions' requests, made with the service_role key.
 create or replace function tests.as_service() returns void
-language plpgsql
+language sql
 set search_path = ''
 as $$
-begin
-  perform set_config('request.jwt.claims', '{"role": "service_role"}', true);
-  set local role service_role;
-end;
+  select tests.switch_to('service_role', '{"role": "service_role"}')
 $$;
 
 -- A request with the anon key and no user.
 create or replace function tests.as_anon() returns void
-language plpgsql
+language sql
 set search_path = ''
 as $$
-begin
-  perform set_config('request.jwt.claims', '{"role": "anon"}', true);
-  set local role anon;
-end;
+  select tests.switch_to('anon', '{"role": "anon"}')
 $$;
 
 -- One caller by name, for suites that loop over callers: 'anon', 'service', or a user made by
@@ -132,13 +131,10 @@ $$;
 
 -- Back to the superuser that runs the suite, with no request's claims left behind.
 create or replace function tests.reset_role() returns void
-language plpgsql
+language sql
 set search_path = ''
 as $$
-begin
-  reset role;
-  perform set_config('request.jwt.claims', '', true);
-end;
+  select set_config('role', 'none', true), set_config('request.jwt.claims', '', true)
 $$;
 
 grant execute on all functions in schema tests to anon, authenticated, service_role;
