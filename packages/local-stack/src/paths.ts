@@ -7,4 +7,6 @@ export const supabaseDir = join(projectRoot, "supabase");
 export const functionsDir = join(supabaseDir, "functions");
 export const localStateDir = join(projectRoot, ".local");
 export const bootstrapSqlFile = join(projectRoot, "packages", "local-stack", "sql", "supabase-bootstrap.sql");
+/** The pgTAP suites' `tests` schema, installed by the throwaway stack only. */
+export const testsSchemaSqlFile = join(projectRoot, "packages", "local-stack", "sql", "tests-schema.sql");
 export const binDir = join(projectRoot, "node_modules", ".bin");

@@ -1,14 +1,15 @@
-import { mkdtempSync, openSync } from "node:fs";
+import { mkdtempSync, openSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runSql } from "./database.ts";
+import { testsSchemaSqlFile } from "./paths.ts";
 import { freePort } from "./ports.ts";
 import { type LocalStack, startStack } from "./stack.ts";
 
 /**
  * A private stack for `npm test`, vitest and the benchmarks: its own temporary cluster and
  * free ports, so a running `npm start` is never touched. pgTAP is installed into `extensions`
- * here only; migrations never depend on it. Scheduled jobs are paused (pg_cron's jobs, and no
+ * here only, with the suites' `tests` schema of helpers; migrations never depend on either. Scheduled jobs are paused (pg_cron's jobs, and no
  * scheduler for the jobs function): tests call them.
  */
 export async function startThrowawayStack(options: {
@@ -28,6 +29,7 @@ export async function startThrowawayStack(options: {
     functionsEnv: options.functionsEnv,
   });
   await runSql(stack.dbUrl, "create extension if not exists pgtap with schema extensions");
+  await runSql(stack.dbUrl, readFileSync(testsSchemaSqlFile, "utf8"));
   // Tests run the jobs when they mean to: pg_cron keeps its schedule, paused.
   await runSql(stack.dbUrl, "do $$ begin if to_regclass('cron.job') is not null then update cron.job set active = false; end if; end $$");
   return {

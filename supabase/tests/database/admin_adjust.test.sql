@@ -3,13 +3,12 @@
 begin;
 select plan(28);
 
-insert into auth.users (id, email, raw_app_meta_data) values
-  ('a4000000-0000-4000-8000-000000000001', 'adjust-alice@test.local', '{}'),
-  ('a4000000-0000-4000-8000-0000000000ad', 'adjust-admin@test.local', '{"role":"admin"}'),
-  ('a4000000-0000-4000-8000-0000000000ae', 'adjust-admin2@test.local', '{"role":"admin"}'),
-  ('a4000000-0000-4000-8000-00000000005a', 'adjust-support@test.local', '{"role":"support"}');
+select tests.create_user('alice'),
+       tests.create_user('admin', 'admin'),
+       tests.create_user('admin2', 'admin'),
+       tests.create_user('support', 'support');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('ac400000-0000-4000-8000-00000000000a', 'a4000000-0000-4000-8000-000000000001', 'user', 'UGX');
+  ('ac400000-0000-4000-8000-00000000000a', tests.user_id('alice'), 'user', 'UGX');
 
 select has_function('public', 'wallet_adjust', array['uuid', 'bigint', 'text', 'text', 'text'], 'wallet_adjust exists');
 -- Splinter 0029: the API name is a security invoker wrapper of a security definer body in api_private.
@@ -27,18 +26,16 @@ select ok(not has_function_privilege('anon', 'api_private.wallet_adjust(uuid, bi
   'anon and public cannot execute its body');
 
 -- ---------------------------------------------------------------- as an admin
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"a4000000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.as_admin(tests.user_id('admin'));
 
 select results_eq(
   $$ select kind, status, amount, currency, description, metadata ->> 'direction', initiated_by
        from public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 5000, 'credit', 'missing top-up', 'adj-1') $$,
-  $$ values ('adjustment', 'posted', 5000::bigint, 'UGX', 'missing top-up', 'credit', 'a4000000-0000-4000-8000-0000000000ad'::uuid) $$,
+  $$ values ('adjustment', 'posted', 5000::bigint, 'UGX', 'missing top-up', 'credit', tests.user_id('admin')) $$,
   'an admin credit is a posted adjustment initiated by the admin');
 select is((select balance from public.wallet_accounts where id = 'ac400000-0000-4000-8000-00000000000a'), 5000::bigint,
   'the credit raises the balance');
-reset role;
+select tests.reset_role();
 select results_eq(
   $$ select kind, allow_negative, balance from public.wallet_accounts where code = 'adjustments:UGX' $$,
   $$ values ('system', true, -5000::bigint) $$,
@@ -47,7 +44,7 @@ select is((select sum(balance)::bigint from public.wallet_accounts where currenc
   'the currency still sums to zero');
 select is((select sum(e.amount)::bigint from public.wallet_entries e join public.wallet_transactions t on t.id = e.transaction_id
             where t.idempotency_key = 'adj-1'), 0::bigint, 'the adjustment has balanced entries');
-set local role authenticated;
+select tests.as_admin(tests.user_id('admin'));
 
 select is((public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 5000, 'credit', 'missing top-up', 'adj-1')).id,
   (select id from public.wallet_transactions where idempotency_key = 'adj-1'), 'a replay returns the original');
@@ -80,34 +77,30 @@ select throws_ok($$ select public.wallet_adjust((select id from public.wallet_ac
   'WL003', null, 'the adjustments account cannot adjust itself: WL003');
 
 -- Keys are scoped by admin: another admin's adj-1 is a new adjustment.
-select set_config('request.jwt.claims',
-  '{"sub":"a4000000-0000-4000-8000-0000000000ae","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.as_admin(tests.user_id('admin2'));
 select isnt((public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 100, 'credit', 'other admin', 'adj-1')).id,
-  (select id from public.wallet_transactions where idempotency_key = 'adj-1' and initiated_by = 'a4000000-0000-4000-8000-0000000000ad'),
+  (select id from public.wallet_transactions where idempotency_key = 'adj-1' and initiated_by = tests.user_id('admin')),
   'another admin''s key is its own');
 
 -- ---------------------------------------------------------------- frozen accounts
-reset role;
+select tests.reset_role();
 select public.wallet_set_status('ac400000-0000-4000-8000-00000000000a', 'frozen', 'review');
-set local role authenticated;
+select tests.as_admin(tests.user_id('admin2'));
 select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 10, 'credit', 'x', 'adj-9') $$,
   'WL004', null, 'a frozen account is not adjusted: WL004');
 
 -- ---------------------------------------------------------------- who may not
-select set_config('request.jwt.claims',
-  '{"sub":"a4000000-0000-4000-8000-00000000005a","role":"authenticated","app_metadata":{"role":"support"}}', true);
+select tests.as_support(tests.user_id('support'));
 select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 10, 'credit', 'x', 'adj-10') $$,
   '42501', null, 'support cannot adjust: 42501');
-select set_config('request.jwt.claims',
-  '{"sub":"a4000000-0000-4000-8000-000000000001","role":"authenticated","app_metadata":{},"user_metadata":{"role":"admin"}}', true);
+select tests.as_user(tests.user_id('alice'), '{"app_metadata": {}, "user_metadata": {"role": "admin"}}');
 select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 10, 'credit', 'x', 'adj-11') $$,
   '42501', null, 'a user claiming admin in user_metadata cannot adjust: 42501');
 
 -- ---------------------------------------------------------------- as the service
-reset role;
+select tests.reset_role();
 select public.wallet_set_status('ac400000-0000-4000-8000-00000000000a', 'active', 'review done');
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.as_service();
 select is((public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 10, 'credit', 'service fix', 'adj-12')).initiated_by,
   null, 'the service may adjust; its key is in the service scope');
 

@@ -2,11 +2,10 @@
 begin;
 select plan(28);
 
-insert into auth.users (id, email, raw_app_meta_data) values
-  ('a5000000-0000-4000-8000-000000000001', 'adminapi-user@test.local', '{}'),
-  ('a5000000-0000-4000-8000-0000000000ad', 'adminapi-admin@test.local', '{"role":"admin"}'),
-  ('a5000000-0000-4000-8000-0000000000ae', 'adminapi-admin2@test.local', '{"role":"admin"}'),
-  ('a5000000-0000-4000-8000-00000000005a', 'adminapi-support@test.local', '{"role":"support"}');
+select tests.create_user('user'),
+       tests.create_user('admin', 'admin'),
+       tests.create_user('admin2', 'admin'),
+       tests.create_user('support', 'support');
 
 -- ---------------------------------------------------------------- exposure
 select ok(not has_schema_privilege('anon', 'admin_api', 'usage'), 'anon has no usage on admin_api');
@@ -22,9 +21,7 @@ select is((select count(*) from pg_proc p join pg_namespace n on n.oid = p.prona
   'every admin_api function is security definer with an empty search_path');
 
 -- ---------------------------------------------------------------- idempotency
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"a5000000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.as_admin(tests.user_id('admin'));
 select set_config('app.correlation_id', 'corr-admin-1', true);
 
 select results_eq($$ select outcome, response_status from admin_api.idempotency_claim('k-1', repeat('a', 64), 'POST', '/admin/x') $$,
@@ -41,51 +38,46 @@ select throws_ok($$ select admin_api.idempotency_claim('', repeat('a', 64), 'POS
 select throws_ok($$ select admin_api.idempotency_complete('never-claimed', 200, '{}') $$, 'WL008', null,
   'completing an unclaimed key: WL008');
 
-select set_config('request.jwt.claims',
-  '{"sub":"a5000000-0000-4000-8000-0000000000ae","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.as_admin(tests.user_id('admin2'));
 select results_eq($$ select outcome from admin_api.idempotency_claim('k-1', repeat('c', 64), 'POST', '/admin/x') $$,
   $$ values ('new') $$, 'keys are scoped by admin');
 
-select set_config('request.jwt.claims',
-  '{"sub":"a5000000-0000-4000-8000-00000000005a","role":"authenticated","app_metadata":{"role":"support"}}', true);
+select tests.as_support(tests.user_id('support'));
 select throws_ok($$ select admin_api.idempotency_claim('k-2', repeat('a', 64), 'POST', '/admin/x') $$, '42501', null,
   'support makes no changes: 42501');
-select set_config('request.jwt.claims',
-  '{"sub":"a5000000-0000-4000-8000-000000000001","role":"authenticated","app_metadata":{},"user_metadata":{"role":"admin"}}', true);
+select tests.as_user(tests.user_id('user'), '{"app_metadata": {}, "user_metadata": {"role": "admin"}}');
 select throws_ok($$ select admin_api.idempotency_claim('k-3', repeat('a', 64), 'POST', '/admin/x') $$, '42501', null,
   'a user with admin in user_metadata: 42501');
 
-reset role;
+select tests.reset_role();
 select results_eq(
   $$ select admin_id, request_hash, response_status, correlation_id from private.admin_requests
-      where admin_id = 'a5000000-0000-4000-8000-0000000000ad' and idempotency_key = 'k-1' $$,
-  $$ values ('a5000000-0000-4000-8000-0000000000ad'::uuid, repeat('a', 64), 201, 'corr-admin-1') $$,
+      where admin_id = tests.user_id('admin') and idempotency_key = 'k-1' $$,
+  $$ values (tests.user_id('admin'), repeat('a', 64), 201, 'corr-admin-1') $$,
   'the record keeps the admin, the request hash, the response and the correlation id');
 select results_eq(
   $$ select operation, actor_id, correlation_id from audit.log
       where table_name = 'admin_requests'
         and record_id = (select id::text from private.admin_requests
-                          where admin_id = 'a5000000-0000-4000-8000-0000000000ad' and idempotency_key = 'k-1')
+                          where admin_id = tests.user_id('admin') and idempotency_key = 'k-1')
       order by id $$,
-  $$ values ('INSERT', 'a5000000-0000-4000-8000-0000000000ad'::uuid, 'corr-admin-1'),
-            ('UPDATE', 'a5000000-0000-4000-8000-0000000000ad'::uuid, 'corr-admin-1') $$,
+  $$ values ('INSERT', tests.user_id('admin'), 'corr-admin-1'),
+            ('UPDATE', tests.user_id('admin'), 'corr-admin-1') $$,
   'each admin change is in the audit trail with the admin as actor');
 
 -- ---------------------------------------------------------------- audit reader
 -- Three audit rows of our own for a fake table, far in the past so the time filter is exact.
 insert into audit.log (occurred_at, schema_name, table_name, operation, record_id, actor_id) values
-  ('2001-01-01T00:00:00Z', 'public', 'adminapi_probe', 'INSERT', 'r-1', 'a5000000-0000-4000-8000-000000000001'),
-  ('2001-01-02T00:00:00Z', 'public', 'adminapi_probe', 'UPDATE', 'r-1', 'a5000000-0000-4000-8000-0000000000ad'),
-  ('2001-01-03T00:00:00Z', 'public', 'adminapi_probe', 'INSERT', 'r-2', 'a5000000-0000-4000-8000-000000000001');
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"a5000000-0000-4000-8000-00000000005a","role":"authenticated","app_metadata":{"role":"support"}}', true);
+  ('2001-01-01T00:00:00Z', 'public', 'adminapi_probe', 'INSERT', 'r-1', tests.user_id('user')),
+  ('2001-01-02T00:00:00Z', 'public', 'adminapi_probe', 'UPDATE', 'r-1', tests.user_id('admin')),
+  ('2001-01-03T00:00:00Z', 'public', 'adminapi_probe', 'INSERT', 'r-2', tests.user_id('user'));
+select tests.as_support(tests.user_id('support'));
 
 select results_eq($$ select (r ->> 'record_id'), (r ->> 'operation') from admin_api.audit_log('adminapi_probe') r $$,
   $$ values ('r-2', 'INSERT'), ('r-1', 'UPDATE'), ('r-1', 'INSERT') $$, 'support reads a table''s rows, newest first');
 select results_eq($$ select (r ->> 'operation') from admin_api.audit_log('adminapi_probe', 'r-1') r $$,
   $$ values ('UPDATE'), ('INSERT') $$, 'filter by record id');
-select results_eq($$ select (r ->> 'record_id') from admin_api.audit_log('adminapi_probe', p_actor_id => 'a5000000-0000-4000-8000-0000000000ad') r $$,
+select results_eq($$ select (r ->> 'record_id') from admin_api.audit_log('adminapi_probe', p_actor_id => tests.user_id('admin')) r $$,
   $$ values ('r-1') $$, 'filter by actor');
 select results_eq($$ select (r ->> 'operation') from admin_api.audit_log('adminapi_probe', p_from => '2001-01-02', p_to => '2001-01-03') r $$,
   $$ values ('UPDATE') $$, 'filter by time: from inclusive, to exclusive');
@@ -97,15 +89,12 @@ select throws_ok($$ select admin_api.audit_log(p_limit => 0) $$, '22023', null, 
 select throws_ok($$ select admin_api.audit_log(p_limit => 1001) $$, '22023', null, 'limit above 1000: 22023');
 select throws_ok($$ select admin_api.audit_log(p_record_id => 'r-1') $$, '22023', null, 'record id without table: 22023');
 
-select set_config('request.jwt.claims',
-  '{"sub":"a5000000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.as_admin(tests.user_id('admin'));
 select is((select count(*) from admin_api.audit_log('adminapi_probe')), 3::bigint, 'an admin reads the audit trail');
 
-select set_config('request.jwt.claims',
-  '{"sub":"a5000000-0000-4000-8000-000000000001","role":"authenticated","app_metadata":{}}', true);
+select tests.as_user(tests.user_id('user'), '{"app_metadata": {}}');
 select throws_ok($$ select admin_api.audit_log('adminapi_probe') $$, '42501', null, 'a user cannot read the audit trail');
-reset role;
-set local role anon;
+select tests.as_anon();
 select throws_ok($$ select admin_api.audit_log('adminapi_probe') $$, '42501', null, 'anon cannot even reach admin_api');
 
 select * from finish();

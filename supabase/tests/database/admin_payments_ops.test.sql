@@ -5,12 +5,11 @@
 begin;
 select plan(28);
 
-insert into auth.users (id, email, raw_app_meta_data) values
-  ('a6000000-0000-4000-8000-000000000001', 'recon-user@test.local', '{}'),
-  ('a6000000-0000-4000-8000-0000000000ad', 'recon-admin@test.local', '{"role":"admin"}'),
-  ('a6000000-0000-4000-8000-00000000005a', 'recon-support@test.local', '{"role":"support"}');
+select tests.create_user('user'),
+       tests.create_user('admin', 'admin'),
+       tests.create_user('support', 'support');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('ac600000-0000-4000-8000-00000000000a', 'a6000000-0000-4000-8000-000000000001', 'user', 'TZS');
+  ('ac600000-0000-4000-8000-00000000000a', tests.user_id('user'), 'user', 'TZS');
 
 -- Provider records and credits, all created now (the window below isolates them).
 -- 1. A clean Stripe payment: intent, payment, deposit of the same amount. No mismatch.
@@ -43,9 +42,7 @@ values ('recon-order-1', 'order', 'completed', 900, 'TZS');
 create temporary table window_now on commit drop as select now() as t;
 grant select on window_now to authenticated;
 
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"a6000000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.as_admin(tests.user_id('admin'));
 
 select results_eq(
   $$ select kind, provider, coalesce(provider_payment_id, detail), provider_amount, ledger_amount
@@ -77,23 +74,19 @@ select throws_ok($$ select * from admin_api.reconciliation('paypal') $$, '22023'
 select throws_ok($$ select * from admin_api.reconciliation(null, '2026-01-02', '2026-01-01') $$, '22023', null,
   'from after to: 22023');
 
-select set_config('request.jwt.claims',
-  '{"sub":"a6000000-0000-4000-8000-00000000005a","role":"authenticated","app_metadata":{"role":"support"}}', true);
+select tests.as_support(tests.user_id('support'));
 select is((select count(*) from admin_api.reconciliation(null, (select t from window_now), (select t + interval '1 microsecond' from window_now))),
   6::bigint, 'support reads the reconciliation');
-select set_config('request.jwt.claims',
-  '{"sub":"a6000000-0000-4000-8000-000000000001","role":"authenticated","app_metadata":{}}', true);
+select tests.as_user(tests.user_id('user'));
 select throws_ok($$ select * from admin_api.reconciliation() $$, '42501', null, 'a user cannot reconcile');
 
 -- ---------------------------------------------------------------- webhook replay
-reset role;
+select tests.reset_role();
 insert into public.webhook_events (id, provider, event_id, type, payload, status, attempts, last_error) values
   ('e6000000-0000-4000-8000-000000000001', 'stripe', 'evt_recon_failed', 'payment_intent.succeeded', '{}', 'failed', 2, 'boom'),
   ('e6000000-0000-4000-8000-000000000002', 'stripe', 'evt_recon_dead', 'payment_intent.succeeded', '{}', 'dead', 5, 'boom'),
   ('e6000000-0000-4000-8000-000000000003', 'stripe', 'evt_recon_done', 'payment_intent.succeeded', '{}', 'processed', 1, null);
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"a6000000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.as_admin(tests.user_id('admin'));
 select results_eq($$ select event_id, status, attempts from admin_api.webhook_event_for_replay('e6000000-0000-4000-8000-000000000001') $$,
   $$ values ('evt_recon_failed', 'failed', 2) $$, 'a failed event is handed out for replay');
 select results_eq($$ select event_id, status from admin_api.webhook_event_for_replay('e6000000-0000-4000-8000-000000000002') $$,
@@ -112,22 +105,20 @@ set local role service_role;
 select results_eq(
   $$ select status, attempts from public.webhook_event_finish('e6000000-0000-4000-8000-000000000002', 'processed') $$,
   $$ values ('processed', 6) $$, 'the replay records the outcome as the service');
-set local role authenticated;
+select tests.as_admin(tests.user_id('admin'));
 select results_eq(
   format($$ select actor_id, actor_role, actor_app_role, old_record ->> 'status', new_record ->> 'status', new_record ->> 'payload',
                    changed_fields @> array['status', 'attempts']
               from audit.log where id > %s and table_name = 'webhook_events' and record_id = 'e6000000-0000-4000-8000-000000000002' $$,
          :'before_replay'),
-  $$ values ('a6000000-0000-4000-8000-0000000000ad'::uuid, 'authenticated', 'admin', 'dead', 'processed', '[redacted]', true) $$,
+  $$ values (tests.user_id('admin'), 'authenticated', 'admin', 'dead', 'processed', '[redacted]', true) $$,
   'the replayed event''s status change is audited, naming the admin, with the payload redacted');
-select set_config('request.jwt.claims',
-  '{"sub":"a6000000-0000-4000-8000-00000000005a","role":"authenticated","app_metadata":{"role":"support"}}', true);
+select tests.as_support(tests.user_id('support'));
 select throws_ok($$ select admin_api.webhook_event_for_replay('e6000000-0000-4000-8000-000000000001') $$, '42501', null,
   'support cannot replay: 42501');
 select throws_ok($$ select public.webhook_event_finish('e6000000-0000-4000-8000-000000000001', 'ignored') $$, '42501', null,
   'support cannot finish an event: 42501');
-select set_config('request.jwt.claims',
-  '{"sub":"a6000000-0000-4000-8000-000000000001","role":"authenticated","app_metadata":{}}', true);
+select tests.as_user(tests.user_id('user'));
 select throws_ok($$ select admin_api.webhook_event_for_replay('e6000000-0000-4000-8000-000000000001') $$, '42501', null,
   'a user cannot replay: 42501');
 select throws_ok($$ select public.webhook_event_finish('e6000000-0000-4000-8000-000000000001', 'ignored') $$, '42501', null,
@@ -135,7 +126,7 @@ select throws_ok($$ select public.webhook_event_finish('e6000000-0000-4000-8000-
 select is((select count(*) from public.webhook_events where id::text like 'e6000000%'), 0::bigint,
   'a user reads no webhook events (RLS)');
 
-reset role;
+select tests.reset_role();
 select ok(not has_function_privilege('anon', 'admin_api.reconciliation(text, timestamptz, timestamptz)', 'execute'),
   'anon cannot execute the reconciliation');
 select ok(not has_function_privilege('anon', 'admin_api.webhook_event_for_replay(uuid)', 'execute'),

@@ -5,23 +5,9 @@
 begin;
 select plan(42);
 
-insert into auth.users (id, email, raw_app_meta_data) values
-  ('c7000000-0000-4000-8000-000000000001', 'rr-alice@example.test', '{}'),
-  ('c7000000-0000-4000-8000-0000000000ad', 'rr-admin@example.test', '{"role": "admin"}'),
-  ('c7000000-0000-4000-8000-0000000000a5', 'rr-support@example.test', '{"role": "support"}');
-
-create function pg_temp.become(p_caller text) returns void
-language plpgsql
-as $$
-begin
-  perform set_config('request.jwt.claims', case p_caller
-    when 'user' then '{"sub":"c7000000-0000-4000-8000-000000000001","role":"authenticated"}'
-    when 'admin' then '{"sub":"c7000000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"admin"}}'
-    when 'support' then '{"sub":"c7000000-0000-4000-8000-0000000000a5","role":"authenticated","app_metadata":{"role":"support"}}'
-    else '{"role":"service_role"}' end, true);
-  execute 'set local role ' || case p_caller when 'service' then 'service_role' else 'authenticated' end;
-end;
-$$;
+select tests.create_user('alice'),
+       tests.create_user('admin', 'admin'),
+       tests.create_user('support', 'support');
 
 -- Grants: the admin API role only.
 select ok(not has_function_privilege('anon', f, 'execute') and has_function_privilege('authenticated', f, 'execute')
@@ -33,18 +19,18 @@ select ok(p.prosecdef and p.proconfig @> array['search_path=""'], p.proname || '
   from pg_proc p where p.pronamespace = 'admin_api'::regnamespace
    and p.proname in ('refund_prepare', 'refund_record_pending', 'payment_resolve');
 
-select pg_temp.become('user');
+select tests.as_user(tests.user_id('alice'));
 select id as account from public.wallet_open_account('USD') \gset
-reset role;
+select tests.reset_role();
 select id as intent from public.payment_intent_create('stripe', :'account', 1000, 'USD', 'rr-intent-1') \gset
 select id as paid from public.payment_record_success('stripe', 'pi_rr_paid', :'intent', 1000, 'USD') \gset
 
 -- refund_prepare
-select pg_temp.become('support');
+select tests.as_support(tests.user_id('support'));
 select throws_ok(format($$ select admin_api.refund_prepare(%L, 1) $$, :'paid'), '42501', null, 'support may not refund');
-select pg_temp.become('user');
+select tests.as_user(tests.user_id('alice'));
 select throws_ok(format($$ select admin_api.refund_prepare(%L, 1) $$, :'paid'), '42501', null, 'a user may not refund');
-select pg_temp.become('admin');
+select tests.as_admin(tests.user_id('admin'));
 select results_eq(format($$ select provider, provider_payment_id, currency, remaining from admin_api.refund_prepare(%L, 1000) $$, :'paid'),
   $$ values ('stripe', 'pi_rr_paid', 'USD', 1000::bigint) $$, 'an admin may refund all of it');
 select throws_ok(format($$ select admin_api.refund_prepare(%L, 1001) $$, :'paid'), 'WL006', null, 'one more than the payment: WL006');
@@ -60,17 +46,17 @@ select throws_ok(format($$ select admin_api.refund_prepare(%L, 401) $$, :'paid')
   'what remains counts the pending refund: 401 of 1000 - 600 is too much');
 select results_eq(format($$ select remaining from admin_api.refund_prepare(%L, 400) $$, :'paid'), $$ values (400::bigint) $$,
   '400 remains');
-reset role;
+select tests.reset_role();
 select results_eq(format($$ select amount_refunded, status from public.payments where id = %L $$, :'paid'),
   $$ values (0::bigint, 'succeeded') $$, 'the payment is not refunded while the refund is pending');
 select results_eq(format($$ select balance from public.wallet_accounts where id = %L $$, :'account'), $$ values (1000::bigint) $$,
   'the wallet is untouched');
 
 -- The provider confirms it: refund_record completes the same row and moves the ledger once.
-select pg_temp.become('service');
+select tests.as_service();
 select is((public.refund_record(:'paid', 600, 're_rr_pending', 'stripe refund')).status, 'succeeded', 'the confirmation completes it');
 select is((public.refund_record(:'paid', 600, 're_rr_pending', 'stripe refund')).status, 'succeeded', 'a second confirmation is a replay');
-reset role;
+select tests.reset_role();
 select results_eq(format($$ select count(*)::int, min(status) from public.refunds where payment_id = %L $$, :'paid'),
   $$ values (1, 'succeeded') $$, 'one refund row');
 select results_eq(format($$ select amount_refunded, status from public.payments where id = %L $$, :'paid'),
@@ -79,11 +65,11 @@ select results_eq(format($$ select balance from public.wallet_accounts where id 
   'the wallet gave it back once');
 
 -- A pending refund that fails closes with nothing moved.
-select pg_temp.become('admin');
+select tests.as_admin(tests.user_id('admin'));
 select is((admin_api.refund_record_pending(:'paid', 400, 're_rr_pending_2', null)).status, 'pending', 'a second pending refund');
-select pg_temp.become('service');
+select tests.as_service();
 select is((public.refund_record_failure(:'paid', 're_rr_pending_2', 400)).status, 'failed', 'the provider fails it');
-reset role;
+select tests.reset_role();
 select results_eq(format($$ select amount_refunded, status from public.payments where id = %L $$, :'paid'),
   $$ values (600::bigint, 'partially_refunded') $$, 'a failed pending refund does not change what the payment refunded');
 select results_eq(format($$ select balance from public.wallet_accounts where id = %L $$, :'account'), $$ values (400::bigint) $$,
@@ -93,9 +79,9 @@ select results_eq(format($$ select balance from public.wallet_accounts where id 
 select id as intent_2 from public.payment_intent_create('stripe', :'account', 500, 'USD', 'rr-intent-2') \gset
 select id as review from public.payment_record_success('stripe', 'pi_rr_review', :'intent_2', 700, 'USD') \gset
 select id as orphan from public.payment_record_success('stripe', 'pi_rr_orphan', null, 300, 'USD') \gset
-select pg_temp.become('support');
+select tests.as_support(tests.user_id('support'));
 select throws_ok(format($$ select admin_api.payment_resolve(%L, 'reject', 'x') $$, :'review'), '42501', null, 'support may not resolve');
-select pg_temp.become('admin');
+select tests.as_admin(tests.user_id('admin'));
 select throws_ok(format($$ select admin_api.payment_resolve(%L, 'refund', 'x') $$, :'review'), '22023', null, 'an unknown action: 22023');
 select throws_ok(format($$ select admin_api.payment_resolve(%L, 'credit', '  ') $$, :'review'), '22023', null, 'a blank reason: 22023');
 select throws_ok(format($$ select admin_api.payment_resolve(%L, 'credit', 'x') $$, :'paid'), 'WL008', null,
@@ -105,18 +91,18 @@ select throws_ok(format($$ select admin_api.payment_resolve(%L, 'credit', 'x') $
   'a payment with no intent cannot be credited');
 select throws_ok($$ select admin_api.payment_resolve(gen_random_uuid(), 'credit', 'x') $$, 'WL007', null, 'an unknown payment: WL007');
 select results_eq(format($$ select status, resolution, resolved_by from admin_api.payment_resolve(%L, 'credit', 'paid 7.00, verified') $$, :'review'),
-  $$ values ('succeeded', 'credited', 'c7000000-0000-4000-8000-0000000000ad'::uuid) $$, 'credit: succeeded, by the admin');
+  $$ values ('succeeded', 'credited', tests.user_id('admin')) $$, 'credit: succeeded, by the admin');
 select throws_ok(format($$ select admin_api.payment_resolve(%L, 'credit', 'again') $$, :'review'), 'WL008', null,
   'credit twice: WL008');
-reset role;
+select tests.reset_role();
 select results_eq(format($$ select balance from public.wallet_accounts where id = %L $$, :'account'), $$ values (1100::bigint) $$,
   'the provider''s amount (700) is credited once');
 select results_eq(format($$ select status from public.payment_intents where id = %L $$, :'intent_2'), $$ values ('succeeded') $$,
   'the intent is paid');
 select is((select count(*)::int from audit.log where table_name = 'payments' and record_id = :'review'::text
-            and actor_id = 'c7000000-0000-4000-8000-0000000000ad'), 1, 'the resolution is audited with the admin as actor');
+            and actor_id = tests.user_id('admin')), 1, 'the resolution is audited with the admin as actor');
 
-select pg_temp.become('admin');
+select tests.as_admin(tests.user_id('admin'));
 select results_eq(format($$ select status, resolution, resolution_reason from admin_api.payment_resolve(%L, 'reject', 'unknown payer') $$, :'orphan'),
   $$ values ('rejected', 'rejected', 'unknown payer') $$, 'reject records why');
 select throws_ok(format($$ select admin_api.payment_resolve(%L, 'credit', 'x') $$, :'orphan'), 'WL008', null,
@@ -124,7 +110,7 @@ select throws_ok(format($$ select admin_api.payment_resolve(%L, 'credit', 'x') $
 select results_eq(
   format($$ select kind from admin_api.reconciliation('stripe') where payment_id in (%L, %L) order by kind $$, :'review', :'orphan'),
   $$ values ('rejected') $$, 'reconciliation: the credited payment matches, the rejected one is listed as rejected');
-reset role;
+select tests.reset_role();
 
 select * from finish();
 rollback;

@@ -7,30 +7,26 @@
 begin;
 select plan(58);
 
-insert into auth.users (id, email, raw_app_meta_data) values
-  ('c2000000-0000-4000-8000-000000000001', 'audit-user@example.test', '{}'),
-  ('c2000000-0000-4000-8000-000000000003', 'audit-admin@example.test', '{"role": "admin"}');
+select tests.create_user('user'),
+       tests.create_user('admin', 'admin');
 
 select coalesce(max(id), 0) as before_user from audit.log \gset
 
 -- A signed-in user opens an account, as PostgREST would run it.
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub": "c2000000-0000-4000-8000-000000000001", "role": "authenticated", "session_id": "8e6d1c2a-5f4b-4c3d-9e8f-7a6b5c4d3e2f"}', true);
+select tests.as_user(tests.user_id('user'), '{"session_id": "8e6d1c2a-5f4b-4c3d-9e8f-7a6b5c4d3e2f"}');
 select set_config('request.headers',
   '{"x-correlation-id": "corr-audit-1", "x-forwarded-for": "6.6.6.6, 203.0.113.7", "user-agent": "mfuko-test/1.0"}', true);
 select api_hooks.pre_request();
 select id as account from public.wallet_open_account('USD') \gset
 select id as intent from public.payment_intent_create('stripe', :'account', 2500, 'USD', 'audit-ctx-1') \gset
-reset role;
-select set_config('request.jwt.claims', '', true);
+select tests.reset_role();
 select set_config('request.headers', '', true), set_config('app.correlation_id', '', true), set_config('app.client_address', '', true);
 
 select results_eq(
   format($$select actor_id, actor_role, session_id, correlation_id, ip, user_agent
              from audit.log where id > %s and table_name = 'wallet_accounts' and record_id = %L$$,
          :'before_user', :'account'),
-  $$values ('c2000000-0000-4000-8000-000000000001'::uuid, 'authenticated', '8e6d1c2a-5f4b-4c3d-9e8f-7a6b5c4d3e2f',
+  $$values (tests.user_id('user'), 'authenticated', '8e6d1c2a-5f4b-4c3d-9e8f-7a6b5c4d3e2f',
             'corr-audit-1', '203.0.113.7'::inet, 'mfuko-test/1.0')$$,
   'an insert made in a PostgREST request records actor, role, session, the accepted correlation id, the trusted forwarded hop and user agent'
 );
@@ -40,7 +36,7 @@ select is(
 select is(
   (select new_record ->> 'owner_id' from audit.log
     where id > :before_user and table_name = 'wallet_accounts' and record_id = :'account'),
-  'c2000000-0000-4000-8000-000000000001', 'the new row is recorded');
+  tests.user_id('user')::text, 'the new row is recorded');
 select is(
   (select old_record from audit.log where id > :before_user and table_name = 'wallet_accounts' and record_id = :'account'),
   null, 'an insert has no old row');
@@ -57,15 +53,13 @@ select is(
 
 -- The service confirms the payment: an UPDATE with its changed fields, and the ledger rows.
 select coalesce(max(id), 0) as before_service from audit.log \gset
-set local role service_role;
-select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select tests.as_service();
 select set_config('request.headers', '{"x-correlation-id": "forged-by-client", "x-forwarded-for": "6.6.6.6"}', true);
 select set_config('app.correlation_id', 'corr-webhook-9', true), set_config('app.client_address', '198.51.100.20', true);
 select id as payment, wallet_transaction_id as credit
   from public.payment_record_success('stripe', 'pi_audit_ctx', :'intent', 2500, 'USD', 0,
                                      '{"id": "pi_audit_ctx", "client_secret": "pi_audit_ctx_secret_abc"}') \gset
-reset role;
-select set_config('request.jwt.claims', '', true);
+select tests.reset_role();
 select set_config('request.headers', '', true), set_config('app.correlation_id', '', true), set_config('app.client_address', '', true);
 
 select is(
@@ -105,63 +99,56 @@ select is(
 
 -- The user spends from its account in a PostgREST request: the balance UPDATE carries the
 -- full request context and its changed fields.
-insert into auth.users (id, email) values ('c2000000-0000-4000-8000-000000000002', 'audit-payee@example.test');
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "c2000000-0000-4000-8000-000000000002", "role": "authenticated"}', true);
+select tests.create_user('payee');
+select tests.as_user(tests.user_id('payee'));
 select id as payee from public.wallet_open_account('USD') \gset
-reset role;
+select tests.reset_role();
 select coalesce(max(id), 0) as before_spend from audit.log \gset
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub": "c2000000-0000-4000-8000-000000000001", "role": "authenticated", "session_id": "8e6d1c2a-5f4b-4c3d-9e8f-7a6b5c4d3e2f"}', true);
+select tests.as_user(tests.user_id('user'), '{"session_id": "8e6d1c2a-5f4b-4c3d-9e8f-7a6b5c4d3e2f"}');
 select set_config('request.headers',
   '{"x-correlation-id": "corr-audit-2", "x-forwarded-for": "6.6.6.6, 203.0.113.7", "user-agent": "mfuko-test/1.0"}', true);
 select api_hooks.pre_request();
 select public.wallet_transfer(:'account', :'payee', 400, 'USD', 'audit-spend-1') \gset
-reset role;
-select set_config('request.jwt.claims', '', true);
+select tests.reset_role();
 select set_config('request.headers', '', true), set_config('app.correlation_id', '', true), set_config('app.client_address', '', true);
 select results_eq(
   format($$select actor_id, actor_role, session_id, correlation_id, ip, user_agent,
                   changed_fields @> array['available', 'balance'], (old_record ->> 'balance')::bigint - (new_record ->> 'balance')::bigint
              from audit.log where id > %s and table_name = 'wallet_accounts' and record_id = %L and operation = 'UPDATE'$$,
          :'before_spend', :'account'),
-  $$values ('c2000000-0000-4000-8000-000000000001'::uuid, 'authenticated', '8e6d1c2a-5f4b-4c3d-9e8f-7a6b5c4d3e2f',
+  $$values (tests.user_id('user'), 'authenticated', '8e6d1c2a-5f4b-4c3d-9e8f-7a6b5c4d3e2f',
             'corr-audit-2', '203.0.113.7'::inet, 'mfuko-test/1.0', true, 400::bigint)$$,
   'an update made in a PostgREST request records the user, its session, the request and the changed fields'
 );
 select is(
   (select count(*)::int from audit.log where id > :before_spend and correlation_id = 'corr-audit-2'
-      and actor_id = 'c2000000-0000-4000-8000-000000000001'),
+      and actor_id = tests.user_id('user')),
   5, 'every row of the transfer (transaction, two entries, two balances) carries the same context');
 
 -- An admin acting through the API is recorded as the admin, with its app role.
 select coalesce(max(id), 0) as before_admin from audit.log \gset
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub": "c2000000-0000-4000-8000-000000000003", "role": "authenticated", "app_metadata": {"role": "admin"}}', true);
+select tests.as_admin(tests.user_id('admin'));
 select set_config('request.headers', '{"x-forwarded-for": "2001:db8::5"}', true);
 select api_hooks.pre_request();
 select current_setting('response.headers')::jsonb -> 0 ->> 'x-correlation-id' as admin_response_id \gset
 select id as admin_refund from public.refund_record(:'payment', 500, 're_audit_ctx', 'customer asked') \gset
-reset role;
-select set_config('request.jwt.claims', '', true);
+select tests.reset_role();
 select set_config('request.headers', '', true), set_config('app.correlation_id', '', true), set_config('app.client_address', '', true);
 select results_eq(
   format($$select actor_id, actor_app_role, ip, correlation_id from audit.log where id > %s and table_name = 'refunds'$$, :'before_admin'),
-  format($$values ('c2000000-0000-4000-8000-000000000003'::uuid, 'admin', '2001:db8::5'::inet, %L)$$, :'admin_response_id'),
+  format($$values (tests.user_id('admin'), 'admin', '2001:db8::5'::inet, %L)$$, :'admin_response_id'),
   'an admin call records the admin, its app role, an IPv6 client address and the generated id its response carries');
 select ok(:'admin_response_id' ~ '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$',
   'without an x-correlation-id the pre-request generates a UUID');
 
 -- A job without a request sets app.correlation_id itself; a role switched to without claims
--- is still named.
+-- is still named (so this switch is by hand: tests.as_service() would set claims).
 select coalesce(max(id), 0) as before_job from audit.log \gset
 set local app.correlation_id = 'job-reconcile-42';
 set local role service_role;
 insert into public.subscriptions (stripe_subscription_id, stripe_customer_id, status)
   values ('sub_audit_ctx', 'cus_audit', 'active') returning id as subscription \gset
-reset role;
+select tests.reset_role();
 reset app.correlation_id;
 select results_eq(
   format($$select actor_role, correlation_id, actor_id from audit.log where id > %s and record_id = %L$$,
@@ -192,14 +179,12 @@ select is(audit.client_ip('fe80::1::2'), null, 'a malformed IPv6 address gives n
 -- left of the one our proxy appended, and a correlation id the server does not accept. The
 -- audit records the hop the proxy appended and the id the response returns.
 select coalesce(max(id), 0) as before_forged_ctx from audit.log \gset
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "c2000000-0000-4000-8000-000000000001", "role": "authenticated"}', true);
+select tests.as_user(tests.user_id('user'));
 select set_config('request.headers', '{"x-forwarded-for": "6.6.6.6, 198.51.100.23", "x-correlation-id": "forged id; not safe"}', true);
 select api_hooks.pre_request();
 select current_setting('response.headers')::jsonb -> 0 ->> 'x-correlation-id' as forged_response_id \gset
 select 1 from public.wallet_transfer(:'account', :'payee', 1, 'USD', 'audit-forged-ctx');
-reset role;
-select set_config('request.jwt.claims', '', true);
+select tests.reset_role();
 select set_config('request.headers', '', true), set_config('app.correlation_id', '', true), set_config('app.client_address', '', true);
 select results_eq(
   format($$select correlation_id, ip, count(*) from audit.log where id > %s group by 1, 2$$, :'before_forged_ctx'),
@@ -210,12 +195,10 @@ select isnt(:'forged_response_id'::text, 'forged id; not safe', 'the response do
 -- Request headers alone are what the client wrote: where no server code accepted a correlation
 -- id or an address (no pre-request, no edge function), the audit records neither.
 select coalesce(max(id), 0) as before_raw from audit.log \gset
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "c2000000-0000-4000-8000-000000000001", "role": "authenticated"}', true);
+select tests.as_user(tests.user_id('user'));
 select set_config('request.headers', '{"x-forwarded-for": "6.6.6.6", "x-correlation-id": "corr-raw-header"}', true);
 select 1 from public.wallet_transfer(:'account', :'payee', 1, 'USD', 'audit-raw-headers');
-reset role;
-select set_config('request.jwt.claims', '', true);
+select tests.reset_role();
 select set_config('request.headers', '', true);
 select results_eq(
   format($$select correlation_id, ip, count(*) from audit.log where id > %s group by 1, 2$$, :'before_raw'),
@@ -303,21 +286,19 @@ select is(
 
 -- Set inserts of the ledger (batches, reversals, adjustments) are recorded per statement:
 -- the same rows, with the same context, as the row trigger writes.
-insert into auth.users (id, email) values ('c2000000-0000-4000-8000-000000000005', 'audit-batch@example.test');
+select tests.create_user('batch');
 insert into public.wallet_accounts (id, owner_id, kind, currency)
-  values ('c2000000-0000-4000-8000-0000000000b1', 'c2000000-0000-4000-8000-000000000001', 'user', 'EUR'),
-         ('c2000000-0000-4000-8000-0000000000b2', 'c2000000-0000-4000-8000-000000000005', 'user', 'EUR');
+  values ('c2000000-0000-4000-8000-0000000000b1', tests.user_id('user'), 'user', 'EUR'),
+         ('c2000000-0000-4000-8000-0000000000b2', tests.user_id('batch'), 'user', 'EUR');
 select public.wallet_deposit('c2000000-0000-4000-8000-0000000000b1', 1000, 'EUR', 'stripe', 'audit-batch-fund');
 select coalesce(max(id), 0) as before_batch from audit.log \gset
-set local role service_role;
-select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select tests.as_service();
 select set_config('request.headers', '{"x-correlation-id": "corr-batch-1", "x-forwarded-for": "198.51.100.4"}', true);
 select api_hooks.pre_request();
 select count(*) from public.wallet_transfer_batch('[
   {"from": "c2000000-0000-4000-8000-0000000000b1", "to": "c2000000-0000-4000-8000-0000000000b2", "amount": 100, "currency": "EUR", "idempotency_key": "audit-batch-1"},
   {"from": "c2000000-0000-4000-8000-0000000000b1", "to": "c2000000-0000-4000-8000-0000000000b2", "amount": 50, "currency": "EUR", "idempotency_key": "audit-batch-2"}]');
-reset role;
-select set_config('request.jwt.claims', '', true);
+select tests.reset_role();
 select set_config('request.headers', '', true), set_config('app.correlation_id', '', true), set_config('app.client_address', '', true);
 select results_eq(
   format($$select table_name, operation, count(*), count(*) filter (where correlation_id = 'corr-batch-1'

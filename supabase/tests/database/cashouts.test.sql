@@ -5,25 +5,12 @@
 begin;
 select plan(48);
 
-insert into auth.users (id, email, raw_app_meta_data) values
-  ('c5000000-0000-4000-8000-000000000001', 'cashout-owner@test.local', '{}'),
-  ('c5000000-0000-4000-8000-000000000002', 'cashout-other@test.local', '{}');
+select tests.create_user('owner'),
+       tests.create_user('other');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('c5000000-0000-4000-8000-00000000000a', 'c5000000-0000-4000-8000-000000000001', 'user', 'UGX'),
-  ('c5000000-0000-4000-8000-00000000000b', 'c5000000-0000-4000-8000-000000000002', 'user', 'UGX');
+  ('c5000000-0000-4000-8000-00000000000a', tests.user_id('owner'), 'user', 'UGX'),
+  ('c5000000-0000-4000-8000-00000000000b', tests.user_id('other'), 'user', 'UGX');
 select public.wallet_deposit('c5000000-0000-4000-8000-00000000000a', 10000, 'UGX', 'momo', 'cashout-fund');
-
-create function pg_temp.become(p_caller text) returns void
-language plpgsql
-as $$
-begin
-  perform set_config('request.jwt.claims', case p_caller
-    when 'owner' then '{"sub":"c5000000-0000-4000-8000-000000000001","role":"authenticated"}'
-    when 'other' then '{"sub":"c5000000-0000-4000-8000-000000000002","role":"authenticated"}'
-    else '{"role":"service_role"}' end, true);
-  execute 'set local role ' || case p_caller when 'service' then 'service_role' when 'anon' then 'anon' else 'authenticated' end;
-end;
-$$;
 
 create function pg_temp.account() returns table (balance bigint, available bigint)
 language sql
@@ -34,23 +21,23 @@ language sql
 as $$ select a.balance from public.wallet_accounts a where a.code = 'clearing:momo:UGX' $$;
 
 -- ---------------------------------------------------------------- cashout_create
-select pg_temp.become('owner');
+select tests.as_user(tests.user_id('owner'));
 select id as first, reference_id as first_ref, hold_id as first_hold
   from payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 4000, 'UGX', '256772123456', 'co-1') \gset
-reset role;
-select results_eq(format($$ select status, amount, msisdn, user_id::text from public.cashouts where id = %L $$, :'first'),
-  $$ values ('pending', 4000::bigint, '256772123456', 'c5000000-0000-4000-8000-000000000001') $$,
+select tests.reset_role();
+select results_eq(format($$ select status, amount, msisdn, user_id from public.cashouts where id = %L $$, :'first'),
+  $$ values ('pending', 4000::bigint, '256772123456', tests.user_id('owner')) $$,
   'cashout_create records a pending cash-out of the caller');
-select results_eq(format($$ select kind, status, hold_amount, initiated_by::text, to_account_id = (select id from public.wallet_accounts where code = 'clearing:momo:UGX')
+select results_eq(format($$ select kind, status, hold_amount, initiated_by, to_account_id = (select id from public.wallet_accounts where code = 'clearing:momo:UGX')
                       from public.wallet_transactions where id = %L $$, :'first_hold'),
-  $$ values ('withdrawal', 'pending', 4000::bigint, 'c5000000-0000-4000-8000-000000000001', true) $$,
+  $$ values ('withdrawal', 'pending', 4000::bigint, tests.user_id('owner'), true) $$,
   'the hold is a pending withdrawal towards clearing:momo, in the user''s own scope');
 select results_eq('select * from pg_temp.account()', $$ values (10000::bigint, 6000::bigint) $$,
   'the hold reserves the amount: available drops, balance does not');
 select ok(:'first_ref'::text ~ '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$',
   'the reference is a lower-case UUID v4 (MoMo''s X-Reference-Id)');
 
-select pg_temp.become('owner');
+select tests.as_user(tests.user_id('owner'));
 select is((select id from payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 4000, 'UGX', '256772123456', 'co-1')),
   :'first'::uuid, 'the same key and parameters return the same cash-out');
 select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 4001, 'UGX', '256772123456', 'co-1') $$,
@@ -69,52 +56,52 @@ select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-
 select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-0000000000ff', 100, 'UGX', '256772123456', 'co-missing') $$,
   '42501', 'not allowed to cash out of wallet account c5000000-0000-4000-8000-0000000000ff',
   'an account that does not exist is told the same as another user''s');
-reset role;
-select pg_temp.become('other');
+select tests.reset_role();
+select tests.as_user(tests.user_id('other'));
 select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 100, 'UGX', '256772123456', 'co-1') $$,
   '42501', null, 'another user cannot cash out of the owner''s account, even with the owner''s key');
 select is((select count(*) from public.cashouts), 0::bigint, 'another user reads none of the owner''s cash-outs');
-reset role;
+select tests.reset_role();
 select results_eq($$ select count(*), sum(amount) from public.cashouts where account_id = 'c5000000-0000-4000-8000-00000000000a' $$,
   $$ values (1::bigint, 4000::numeric) $$, 'the refusals wrote no cash-out');
 select results_eq('select * from pg_temp.account()', $$ values (10000::bigint, 6000::bigint) $$, 'and held nothing more');
 
-select pg_temp.become('service');
+select tests.as_service();
 select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 100, 'UGX', '256772123456', 'co-svc') $$,
   '42501', null, 'the service cannot cash out for a user (the cash-out is the user''s own)');
-reset role;
-select pg_temp.become('anon');
+select tests.reset_role();
+select tests.as_anon();
 select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 100, 'UGX', '256772123456', 'co-anon') $$,
   '42501', null, 'anon cannot cash out');
-reset role;
-select pg_temp.become('owner');
+select tests.reset_role();
+select tests.as_user(tests.user_id('owner'));
 select throws_ok(format($$ select public.cashout_settle(%L, 'SUCCESSFUL') $$, :'first_ref'),
   '42501', null, 'a user cannot settle its own cash-out');
 select throws_ok($$ update public.cashouts set status = 'paid' $$, '42501', null, 'nor write the table');
-reset role;
+select tests.reset_role();
 
 -- ---------------------------------------------------------------- cashout_settle
 select pg_temp.clearing() as clearing_before \gset
-select pg_temp.become('service');
+select tests.as_service();
 select is((select status from public.cashout_settle(:'first_ref', 'PENDING')), 'pending', 'PENDING changes nothing');
 select is((select status from public.cashout_settle(:'first_ref', 'SUCCESSFUL')), 'paid', 'SUCCESSFUL pays the cash-out');
-reset role;
+select tests.reset_role();
 select results_eq('select * from pg_temp.account()', $$ values (6000::bigint, 6000::bigint) $$,
   'the capture takes the amount from the balance');
 select is(pg_temp.clearing(), :clearing_before::bigint + 4000, 'and credits clearing:momo:UGX');
 select is((select status from public.wallet_transactions where id = :'first_hold'), 'posted', 'the hold is captured');
-select pg_temp.become('service');
+select tests.as_service();
 select is((select status from public.cashout_settle(:'first_ref', 'SUCCESSFUL')), 'paid', 'SUCCESSFUL again returns it unchanged');
 select throws_ok(format($$ select public.cashout_settle(%L, 'FAILED', 'late') $$, :'first_ref'),
   'WL008', null, 'FAILED after paid is WL008: never both');
-reset role;
+select tests.reset_role();
 select results_eq('select * from pg_temp.account()', $$ values (6000::bigint, 6000::bigint) $$, 'the settled cash-out moved money once');
 
-select pg_temp.become('owner');
+select tests.as_user(tests.user_id('owner'));
 select reference_id as second_ref, hold_id as second_hold
   from payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 1500, 'UGX', '256772123456', 'co-2') \gset
-reset role;
-select pg_temp.become('service');
+select tests.reset_role();
+select tests.as_service();
 select results_eq(format($$ select status, reason from public.cashout_settle(%L, 'FAILED', 'PAYEE_NOT_FOUND') $$, :'second_ref'),
   $$ values ('failed', 'PAYEE_NOT_FOUND') $$, 'FAILED fails the cash-out with MoMo''s reason');
 select throws_ok(format($$ select public.cashout_settle(%L, 'SUCCESSFUL') $$, :'second_ref'),
@@ -124,7 +111,7 @@ select throws_ok(format($$ select public.cashout_settle(%L, 'DONE') $$, :'second
   'status DONE is not one of PENDING, SUCCESSFUL, FAILED', 'a status MoMo does not have is 22023');
 select throws_ok($$ select public.cashout_settle('c5000000-0000-4000-8000-0000000000ee', 'SUCCESSFUL') $$, 'WL007', null,
   'an unknown reference is WL007');
-reset role;
+select tests.reset_role();
 select is((select status from public.wallet_transactions where id = :'second_hold'), 'voided', 'the failed cash-out''s hold is voided');
 select results_eq('select * from pg_temp.account()', $$ values (6000::bigint, 6000::bigint) $$, 'and its funds are available again');
 select results_eq(format($$ select reason from public.cashouts where reference_id = %L $$, :'second_ref'), $$ values ('PAYEE_NOT_FOUND') $$,
@@ -136,7 +123,7 @@ select throws_ok(format($$ update public.cashouts set status = 'pending', settle
 select ok((select count(*) from audit.log where table_name = 'cashouts') >= 4, 'cash-outs are audited');
 
 -- ---------------------------------------------------------------- sizes of arguments
-select pg_temp.become('owner');
+select tests.as_user(tests.user_id('owner'));
 select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 1, 'UGX', repeat('1', 256), 'co-b1') $$,
   '22023', 'p_msisdn must be at most 255 characters', 'cashout_create p_msisdn over its bound is 22023');
 select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 1, repeat('U', 256), '256772123456', 'co-b2') $$,
@@ -146,24 +133,24 @@ select lives_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-0
 select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 1, 'UGX', '256772123456', repeat('k', 256)) $$,
   '22023', 'idempotency key must be 1 to 255 characters', 'cashout_create p_idempotency_key over its bound is 22023');
 select reference_id as third_ref from public.cashouts where idempotency_key = repeat('k', 255) \gset
-reset role;
-select pg_temp.become('service');
+select tests.reset_role();
+select tests.as_service();
 select throws_ok(format($$ select public.cashout_settle(%L, repeat('S', 256)) $$, :'third_ref'),
   '22023', 'p_status must be at most 255 characters', 'cashout_settle p_status over its bound is 22023');
 select throws_ok(format($$ select public.cashout_settle(%L, 'FAILED', repeat('r', 501)) $$, :'third_ref'),
   '22023', 'p_reason must be at most 500 characters', 'cashout_settle p_reason over its bound is 22023');
 select is((select reason from public.cashout_settle(:'third_ref', 'FAILED', repeat('r', 500))), repeat('r', 500),
   'cashout_settle p_reason at its bound is accepted');
-reset role;
+select tests.reset_role();
 
 -- ---------------------------------------------------------------- limits of the tier
 -- The standard tier's largest single payment is 500,000: one unit more is WL009, nothing held.
 select public.wallet_deposit('c5000000-0000-4000-8000-00000000000a', 600000, 'UGX', 'momo', 'cashout-fund-limits');
 select a.available as available_before from public.wallet_accounts a where a.id = 'c5000000-0000-4000-8000-00000000000a' \gset
-select pg_temp.become('owner');
+select tests.as_user(tests.user_id('owner'));
 select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 500001, 'UGX', '256772123456', 'co-limit') $$,
   'WL009', null, 'a cash-out over the tier''s single limit is WL009');
-reset role;
+select tests.reset_role();
 select is((select count(*)::integer from public.cashouts where idempotency_key = 'co-limit'), 0, 'and records no cash-out');
 select is((select a.available from public.wallet_accounts a where a.id = 'c5000000-0000-4000-8000-00000000000a'),
           :available_before::bigint, 'and holds nothing more');

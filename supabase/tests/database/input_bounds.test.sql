@@ -5,28 +5,14 @@
 begin;
 select plan(164);
 
-insert into auth.users (id, email, raw_app_meta_data) values
-  ('b6000000-0000-4000-8000-000000000001', 'bounds-user@test.local', '{}'),
-  ('b6000000-0000-4000-8000-000000000002', 'bounds-payee@test.local', '{}'),
-  ('b6000000-0000-4000-8000-0000000000ad', 'bounds-admin@test.local', '{"role":"admin"}');
+select tests.create_user('user'),
+       tests.create_user('payee'),
+       tests.create_user('admin', 'admin');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('b6000000-0000-4000-8000-00000000000a', 'b6000000-0000-4000-8000-000000000001', 'user', 'USD'),
-  ('b6000000-0000-4000-8000-00000000000b', 'b6000000-0000-4000-8000-000000000002', 'user', 'USD'),
-  ('b6000000-0000-4000-8000-0000000000ac', 'b6000000-0000-4000-8000-0000000000ad', 'user', 'USD');
+  ('b6000000-0000-4000-8000-00000000000a', tests.user_id('user'), 'user', 'USD'),
+  ('b6000000-0000-4000-8000-00000000000b', tests.user_id('payee'), 'user', 'USD'),
+  ('b6000000-0000-4000-8000-0000000000ac', tests.user_id('admin'), 'user', 'USD');
 select public.wallet_deposit('b6000000-0000-4000-8000-00000000000a', 1000000, 'USD', 'stripe', 'bounds-fund');
-
--- Becomes the caller: a signed-in user, an admin, or the service.
-create function pg_temp.become(p_caller text) returns void
-language plpgsql
-as $$
-begin
-  perform set_config('request.jwt.claims', case p_caller
-    when 'user' then '{"sub":"b6000000-0000-4000-8000-000000000001","role":"authenticated"}'
-    when 'admin' then '{"sub":"b6000000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"admin"}}'
-    else '{"role":"service_role"}' end, true);
-  execute 'set local role ' || case p_caller when 'service' then 'service_role' else 'authenticated' end;
-end;
-$$;
 
 -- Four assertions for one argument of one function: the call at the bound is accepted and
 -- grows p_written (a count of the rows such a call writes, read as the owner); the call one
@@ -41,14 +27,14 @@ declare
   v_after_over bigint;
 begin
   execute p_written into v_before;
-  perform pg_temp.become(p_caller);
+  perform tests.as_caller(p_caller);
   return next lives_ok(p_at, p_what || ' at its bound is accepted');
-  reset role;
+  perform tests.reset_role();
   execute p_written into v_after_at;
   return next cmp_ok(v_after_at, '>', v_before, p_what || ' at its bound is written');
-  perform pg_temp.become(p_caller);
+  perform tests.as_caller(p_caller);
   return next throws_ok(p_over, '22023', p_message, p_what || ' one over its bound is 22023');
-  reset role;
+  perform tests.reset_role();
   execute p_written into v_after_over;
   return next is(v_after_over, v_after_at, p_what || ' one over its bound writes nothing');
 end;
@@ -292,28 +278,28 @@ select * from pg_temp.bound('admin_api.idempotency_claim p_path', 'admin',
   $$ select admin_api.idempotency_claim('b-claim-2', repeat('a', 64), 'POST', '/' || repeat('p', 2048)) $$,
   'p_path must be at most 2048 characters',
   $$ select count(*) from private.admin_requests $$);
-select pg_temp.become('admin');
+select tests.as_admin(tests.user_id('admin'));
 select throws_ok($$ select admin_api.idempotency_claim('b-claim-3', repeat('A', 64), 'POST', '/admin/x') $$,
   '22023', 'p_request_hash must be 64 lower-case hex digits (SHA-256)', 'admin_api.idempotency_claim: a request hash that is no SHA-256 is 22023');
 select throws_ok($$ select admin_api.idempotency_claim('b-claim-3', repeat('a', 64), 'GET', '/admin/x') $$,
   '22023', 'p_method must be one of POST, PUT, PATCH, DELETE', 'admin_api.idempotency_claim: a method that changes nothing is 22023');
 select admin_api.idempotency_claim('b-claim-4', repeat('a', 64), 'POST', '/admin/x');
 select admin_api.idempotency_claim('b-claim-5', repeat('a', 64), 'POST', '/admin/x');
-reset role;
+select tests.reset_role();
 select * from pg_temp.bound('admin_api.idempotency_complete p_body', 'admin',
   $$ select admin_api.idempotency_complete('b-claim-4', 200, jsonb_build_object('x', repeat('b', 8388599))) $$,
   $$ select admin_api.idempotency_complete('b-claim-5', 200, jsonb_build_object('x', repeat('b', 8388600))) $$,
   'p_body must be at most 8388608 bytes of JSON',
   $$ select count(*) from private.admin_requests where response_status is not null $$);
 -- The audit reader writes nothing: its filters are bounded all the same.
-select pg_temp.become('admin');
+select tests.as_admin(tests.user_id('admin'));
 select lives_ok($$ select count(*) from admin_api.audit_log(repeat('t', 255)) $$, 'admin_api.audit_log p_table at its bound is accepted');
 select throws_ok($$ select count(*) from admin_api.audit_log(repeat('t', 256)) $$, '22023', 'p_table must be at most 255 characters',
   'admin_api.audit_log p_table one over its bound is 22023');
 select lives_ok($$ select count(*) from admin_api.audit_log('wallet_accounts', repeat('r', 255)) $$, 'admin_api.audit_log p_record_id at its bound is accepted');
 select throws_ok($$ select count(*) from admin_api.audit_log('wallet_accounts', repeat('r', 256)) $$, '22023', 'p_record_id must be at most 255 characters',
   'admin_api.audit_log p_record_id one over its bound is 22023');
-reset role;
+select tests.reset_role();
 
 select * from finish();
 rollback;

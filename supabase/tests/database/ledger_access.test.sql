@@ -4,16 +4,15 @@
 begin;
 select plan(105);
 
-insert into auth.users (id, email, raw_app_meta_data) values
-  ('a3000000-0000-4000-8000-000000000001', 'ledger-acl-alice@test.local', '{}'),
-  ('a3000000-0000-4000-8000-000000000002', 'ledger-acl-bob@test.local', '{}'),
-  ('a3000000-0000-4000-8000-000000000003', 'ledger-acl-admin@test.local', '{"role":"admin"}'),
-  ('a3000000-0000-4000-8000-000000000004', 'ledger-acl-support@test.local', '{"role":"support"}'),
-  ('a3000000-0000-4000-8000-000000000005', 'ledger-acl-carol@test.local', '{}');
+select tests.create_user('alice'),
+       tests.create_user('bob'),
+       tests.create_user('admin', 'admin'),
+       tests.create_user('support', 'support'),
+       tests.create_user('carol');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('ac300000-0000-4000-8000-00000000000a', 'a3000000-0000-4000-8000-000000000001', 'user', 'UGX'),
-  ('ac300000-0000-4000-8000-00000000000b', 'a3000000-0000-4000-8000-000000000002', 'user', 'UGX'),
-  ('ac300000-0000-4000-8000-00000000000c', 'a3000000-0000-4000-8000-000000000005', 'user', 'UGX');
+  ('ac300000-0000-4000-8000-00000000000a', tests.user_id('alice'), 'user', 'UGX'),
+  ('ac300000-0000-4000-8000-00000000000b', tests.user_id('bob'), 'user', 'UGX'),
+  ('ac300000-0000-4000-8000-00000000000c', tests.user_id('carol'), 'user', 'UGX');
 insert into public.wallet_accounts (id, kind, code, currency) values
   ('ac300000-0000-4000-8000-0000000000fe', 'system', 'fees:UGX-acl-test', 'UGX');
 select lives_ok($$ select public.wallet_deposit('ac300000-0000-4000-8000-00000000000a', 5000, 'UGX', 'momo', 'acl-fund-a') $$, 'fund alice');
@@ -70,8 +69,7 @@ select is((select count(*) from pg_class c where c.oid in ('public.wallet_accoun
   'RLS is enabled and forced on the three ledger tables');
 
 -- ---------------------------------------------------------------- anon
-set local role anon;
-select set_config('request.jwt.claims', '{"role":"anon"}', true);
+select tests.as_anon();
 select throws_ok($$ select public.wallet_balance('ac300000-0000-4000-8000-00000000000a') $$, '42501', null, 'anon cannot read a balance');
 select throws_ok($$ select public.wallet_open_account('UGX') $$, '42501', null, 'anon cannot open an account');
 select throws_ok($$ select public.wallet_transfer('ac300000-0000-4000-8000-00000000000a', 'ac300000-0000-4000-8000-00000000000b', 1, 'UGX', 'acl-anon') $$,
@@ -79,14 +77,13 @@ select throws_ok($$ select public.wallet_transfer('ac300000-0000-4000-8000-00000
 select throws_ok($$ select count(*) from public.wallet_accounts $$, '42501', null, 'anon cannot select accounts');
 select throws_ok($$ select count(*) from public.wallet_transactions $$, '42501', null, 'anon cannot select transactions');
 select throws_ok($$ select count(*) from public.wallet_entries $$, '42501', null, 'anon cannot select entries');
-reset role;
+select tests.reset_role();
 
 -- ---------------------------------------------------------------- owner (alice)
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"a3000000-0000-4000-8000-000000000001","role":"authenticated"}', true);
+select tests.as_user(tests.user_id('alice'));
 select results_eq(
   $$ select initiated_by, from_account_id from public.wallet_transfer('ac300000-0000-4000-8000-00000000000a', 'ac300000-0000-4000-8000-00000000000b', 700, 'UGX', 'acl-shared-key') $$,
-  $$ values ('a3000000-0000-4000-8000-000000000001'::uuid, 'ac300000-0000-4000-8000-00000000000a'::uuid) $$,
+  $$ values (tests.user_id('alice'), 'ac300000-0000-4000-8000-00000000000a'::uuid) $$,
   'the owner transfers from its account; initiated_by is its uid');
 select is(public.wallet_balance('ac300000-0000-4000-8000-00000000000a'), 4300::bigint, 'the owner reads its balance');
 select throws_ok($$ select public.wallet_transfer('ac300000-0000-4000-8000-00000000000b', 'ac300000-0000-4000-8000-00000000000a', 1, 'UGX', 'acl-steal') $$,
@@ -114,11 +111,10 @@ select is((select count(*) from public.wallet_transactions where idempotency_key
 select is((select count(*) from public.wallet_entries), 2::bigint, 'the owner sees only the entries of its accounts');
 select is((select count(*) from public.wallet_entries where account_id <> 'ac300000-0000-4000-8000-00000000000a'), 0::bigint,
   'no entry of another account is visible');
-reset role;
+select tests.reset_role();
 
 -- ---------------------------------------------------------------- other user (bob): receiver sees, nothing else
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"a3000000-0000-4000-8000-000000000002","role":"authenticated"}', true);
+select tests.as_user(tests.user_id('bob'));
 select is((select count(*) from public.wallet_transactions), 2::bigint, 'the receiver sees the transactions paying it');
 select is((select count(*) from public.wallet_accounts where id = 'ac300000-0000-4000-8000-00000000000a'), 0::bigint,
   'the receiver does not see the sender account');
@@ -126,31 +122,26 @@ select is((select count(*) from public.wallet_entries where account_id = 'ac3000
   'the receiver does not see the sender entries');
 -- The same key in another user's scope is a different request.
 select isnt((public.wallet_transfer('ac300000-0000-4000-8000-00000000000b', 'ac300000-0000-4000-8000-00000000000a', 50, 'UGX', 'acl-shared-key')).id,
-  (select id from public.wallet_transactions where idempotency_key = 'acl-shared-key' and initiated_by = 'a3000000-0000-4000-8000-000000000001'),
+  (select id from public.wallet_transactions where idempotency_key = 'acl-shared-key' and initiated_by = tests.user_id('alice')),
   'idempotency keys are scoped by caller');
-reset role;
+select tests.reset_role();
 
 -- ---------------------------------------------------------------- a user without any account
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"a3000000-0000-4000-8000-00000000ffff","role":"authenticated"}', true);
+select tests.as_user(gen_random_uuid());
 select is((select count(*) from public.wallet_accounts), 0::bigint, 'a stranger sees no account');
 select is((select count(*) from public.wallet_transactions), 0::bigint, 'a stranger sees no transaction');
 select is((select count(*) from public.wallet_entries), 0::bigint, 'a stranger sees no entry');
-reset role;
+select tests.reset_role();
 
 -- ---------------------------------------------------------------- user_metadata never makes an admin
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"a3000000-0000-4000-8000-000000000002","role":"authenticated","user_metadata":{"role":"admin"}}', true);
+select tests.as_user(tests.user_id('bob'), '{"user_metadata": {"role": "admin"}}');
 select is((select count(*) from public.wallet_accounts), 1::bigint, 'user_metadata.role = admin reads nothing more');
 select throws_ok($$ select public.wallet_set_status('ac300000-0000-4000-8000-00000000000a', 'frozen', 'x') $$, '42501', null,
   'user_metadata.role = admin is not an admin');
-reset role;
+select tests.reset_role();
 
 -- ---------------------------------------------------------------- admin
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"a3000000-0000-4000-8000-000000000003","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.as_admin(tests.user_id('admin'));
 select is((select count(*) from public.wallet_accounts where id::text like 'ac300000%'), 4::bigint, 'admin reads every account');
 select is((select count(*) from public.wallet_transactions where idempotency_key like 'acl-%'), 5::bigint, 'admin reads every transaction');
 select is((select count(*) from public.wallet_entries e join public.wallet_transactions t on t.id = e.transaction_id
@@ -158,7 +149,7 @@ select is((select count(*) from public.wallet_entries e join public.wallet_trans
 select is(public.wallet_balance('ac300000-0000-4000-8000-00000000000b'), 750::bigint, 'admin reads any balance');
 select results_eq(
   $$ select amount, initiated_by from public.wallet_reverse((select id from public.wallet_transactions where idempotency_key = 'acl-cb'), 'acl-rev-admin', 30, 'support ticket') $$,
-  $$ values (30::bigint, 'a3000000-0000-4000-8000-000000000003'::uuid) $$,
+  $$ values (30::bigint, tests.user_id('admin')) $$,
   'admin reverses; initiated_by is the admin');
 select is((public.wallet_set_status('ac300000-0000-4000-8000-00000000000c', 'frozen', 'kyc')).status, 'frozen', 'admin freezes');
 select is((public.wallet_set_status('ac300000-0000-4000-8000-00000000000c', 'active', 'kyc ok')).status, 'active', 'admin unfreezes');
@@ -166,12 +157,10 @@ select throws_ok($$ select public.wallet_transfer('ac300000-0000-4000-8000-00000
   '42501', null, 'admin cannot move money out of a user account');
 select throws_ok($$ select public.wallet_deposit('ac300000-0000-4000-8000-00000000000a', 1, 'UGX', 'momo', 'acl-dep-admin') $$,
   '42501', null, 'admin cannot deposit (service only)');
-reset role;
+select tests.reset_role();
 
 -- ---------------------------------------------------------------- support: reads all, changes nothing
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"a3000000-0000-4000-8000-000000000004","role":"authenticated","app_metadata":{"role":"support"}}', true);
+select tests.as_support(tests.user_id('support'));
 select is((select count(*) from public.wallet_accounts where id::text like 'ac300000%'), 4::bigint, 'support reads every account');
 select is((select count(*) from public.wallet_transactions where idempotency_key like 'acl-%'), 6::bigint, 'support reads every transaction');
 select is((select count(*) from public.wallet_entries e join public.wallet_transactions t on t.id = e.transaction_id
@@ -182,18 +171,17 @@ select throws_ok($$ select public.wallet_reverse((select id from public.wallet_t
 select throws_ok($$ select public.wallet_balance('ac300000-0000-4000-8000-00000000000a') $$, '42501', null,
   'support is not among the wallet_balance callers');
 select throws_ok($$ select public.wallet_open_account('UGX') $$, '42501', null, 'support opens no wallet account');
-select is((select count(*) from public.wallet_accounts where owner_id = 'a3000000-0000-4000-8000-000000000004'), 0::bigint,
+select is((select count(*) from public.wallet_accounts where owner_id = tests.user_id('support')), 0::bigint,
   'support owns no wallet account');
-reset role;
+select tests.reset_role();
 
 -- ---------------------------------------------------------------- service_role
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.as_service();
 select is((select count(*) from public.wallet_transactions where idempotency_key like 'acl-%'), 6::bigint, 'service_role reads everything');
 select throws_ok($$ select public.wallet_open_account('UGX') $$, '42501', null, 'service_role does not open user accounts');
 select is((public.wallet_transfer('ac300000-0000-4000-8000-00000000000a', 'ac300000-0000-4000-8000-00000000000b', 1, 'UGX', 'acl-shared-key')).initiated_by,
   null, 'service calls have their own idempotency scope (initiated_by null)');
-reset role;
+select tests.reset_role();
 
 -- ---------------------------------------------------------------- append-only for every API role
 -- Every write statement on every ledger table, as anon, authenticated and service_role.
@@ -216,7 +204,7 @@ select throws_ok(format('set local role %s; %s', r, w.statement), '42501', null,
    ('delete from wallet_entries', $$ delete from public.wallet_entries $$),
    ('truncate wallet_entries', $$ truncate public.wallet_entries $$)
  ) as w(what, statement);
-reset role;
+select tests.reset_role();
 
 -- ... and the owner meets the triggers.
 select throws_ok($$ update public.wallet_entries set amount = amount * 2 $$, '42501', null, 'the owner cannot update entries');

@@ -5,16 +5,15 @@
 begin;
 select plan(66);
 
-insert into auth.users (id, email, raw_app_meta_data) values
-  ('a6000000-0000-4000-8000-000000000001', 'shards-merchant@test.local', '{}'),
-  ('a6000000-0000-4000-8000-000000000002', 'shards-payer@test.local', '{}'),
-  ('a6000000-0000-4000-8000-000000000003', 'shards-other@test.local', '{}'),
-  ('a6000000-0000-4000-8000-000000000004', 'shards-admin@test.local', '{"role": "admin"}'),
-  ('a6000000-0000-4000-8000-000000000005', 'shards-support@test.local', '{"role": "support"}');
+select tests.create_user('merchant'),
+       tests.create_user('payer'),
+       tests.create_user('other'),
+       tests.create_user('admin', 'admin'),
+       tests.create_user('support', 'support');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('ac600000-0000-4000-8000-00000000000a', 'a6000000-0000-4000-8000-000000000001', 'user', 'TZS'),
-  ('ac600000-0000-4000-8000-00000000000b', 'a6000000-0000-4000-8000-000000000002', 'user', 'TZS'),
-  ('ac600000-0000-4000-8000-00000000000c', 'a6000000-0000-4000-8000-000000000003', 'user', 'TZS');
+  ('ac600000-0000-4000-8000-00000000000a', tests.user_id('merchant'), 'user', 'TZS'),
+  ('ac600000-0000-4000-8000-00000000000b', tests.user_id('payer'), 'user', 'TZS'),
+  ('ac600000-0000-4000-8000-00000000000c', tests.user_id('other'), 'user', 'TZS');
 
 -- The merchant's balance, three ways: row, row plus shards (the view), wallet_balance.
 create function pg_temp.merchant() returns table (row_balance bigint, shards bigint, balance bigint, available bigint, wallet_balance bigint)
@@ -26,8 +25,7 @@ language sql as $$
 $$;
 grant execute on function pg_temp.merchant() to service_role;
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.as_service();
 select lives_ok($$ select public.wallet_deposit('ac600000-0000-4000-8000-00000000000b', 100000, 'TZS', 'momo', 'sh-fund') $$,
   'fund the payer');
 
@@ -134,9 +132,9 @@ select throws_ok($$ select public.wallet_set_balance_shards('ac600000-0000-4000-
 select throws_ok($$ select public.wallet_set_balance_shards('ac600000-0000-4000-8000-0000000000ff', 4) $$,
   'WL007', null, 'an unknown account: WL007');
 select lives_ok($$ select public.wallet_set_status('ac600000-0000-4000-8000-00000000000c', 'frozen', 'drain') $$, 'freeze the other account');
-reset role;
+select tests.reset_role();
 update public.wallet_accounts set status = 'closed', balance = 0, available = 0 where id = 'ac600000-0000-4000-8000-00000000000c';
-set local role service_role;
+select tests.as_service();
 select throws_ok($$ select public.wallet_set_balance_shards('ac600000-0000-4000-8000-00000000000c', 4) $$,
   'WL004', null, 'a closed account: WL004');
 select is((select count(*) from public.wallet_balance_shards where account_id = 'ac600000-0000-4000-8000-00000000000c'), 0::bigint,
@@ -150,9 +148,7 @@ select results_eq(
   $$ select has_function_privilege(r, 'public.wallet_set_balance_shards(uuid, integer)', 'execute')
        from unnest(array['anon', 'authenticated', 'service_role']) with ordinality as u(r, n) order by n $$,
   $$ values (false), (false), (true) $$, 'only service_role executes it');
-reset role;
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "a6000000-0000-4000-8000-000000000004", "role": "authenticated", "app_metadata": {"role": "admin"}}', true);
+select tests.as_admin(tests.user_id('admin'));
 select throws_ok($$ select public.wallet_set_balance_shards('ac600000-0000-4000-8000-00000000000a', 8) $$,
   '42501', null, 'an admin JWT does not get to call it: 42501');
 
@@ -161,23 +157,22 @@ select is((select count(*) from public.wallet_balance_shards where account_id = 
   'an admin reads the merchant''s shards');
 select is((select balance from public.wallet_account_balances where account_id = 'ac600000-0000-4000-8000-00000000000a'), 500::bigint,
   'and its balance');
-select set_config('request.jwt.claims', '{"sub": "a6000000-0000-4000-8000-000000000005", "role": "authenticated", "app_metadata": {"role": "support"}}', true);
+select tests.as_support(tests.user_id('support'));
 select is((select count(*) from public.wallet_balance_shards where account_id = 'ac600000-0000-4000-8000-00000000000a'), 4::bigint,
   'support reads them too');
-select set_config('request.jwt.claims', '{"sub": "a6000000-0000-4000-8000-000000000001", "role": "authenticated"}', true);
+select tests.as_user(tests.user_id('merchant'));
 select is((select count(*) from public.wallet_balance_shards), 4::bigint, 'the merchant reads its own shards');
 select results_eq($$ select account_id, balance, available from public.wallet_account_balances $$,
   $$ values ('ac600000-0000-4000-8000-00000000000a'::uuid, 500::bigint, 500::bigint) $$,
   'and exactly its own balance in wallet_account_balances');
-select set_config('request.jwt.claims', '{"sub": "a6000000-0000-4000-8000-000000000002", "role": "authenticated"}', true);
+select tests.as_user(tests.user_id('payer'));
 select is((select count(*) from public.wallet_balance_shards), 0::bigint, 'another user reads no shard');
 select results_eq($$ select account_id from public.wallet_account_balances $$,
   $$ values ('ac600000-0000-4000-8000-00000000000b'::uuid) $$, 'and only its own balance');
-reset role;
-set local role anon;
+select tests.as_anon();
 select throws_ok($$ select count(*) from public.wallet_balance_shards $$, '42501', null, 'anon reads no shard: 42501');
 select throws_ok($$ select count(*) from public.wallet_account_balances $$, '42501', null, 'anon reads no balance: 42501');
-reset role;
+select tests.reset_role();
 
 -- ---------------------------------------------------------------- a shard that is not there
 select throws_ok($$ select private.wallet_credit_shards(array['ac600000-0000-4000-8000-00000000000a'::uuid], array[63::smallint], array[5::bigint], false) $$,

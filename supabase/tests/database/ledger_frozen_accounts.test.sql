@@ -6,15 +6,14 @@
 begin;
 select plan(22);
 
-insert into auth.users (id, email, raw_app_meta_data) values
-  ('b8000000-0000-4000-8000-000000000001', 'frozen-owner@test.local', '{}'),
-  ('b8000000-0000-4000-8000-000000000002', 'frozen-payee@test.local', '{}'),
-  ('b8000000-0000-4000-8000-000000000003', 'frozen-closed@test.local', '{}'),
-  ('b8000000-0000-4000-8000-0000000000ad', 'frozen-admin@test.local', '{"role":"admin"}');
+select tests.create_user('owner'),
+       tests.create_user('payee'),
+       tests.create_user('closed'),
+       tests.create_user('admin', 'admin');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('b8000000-0000-4000-8000-00000000000f', 'b8000000-0000-4000-8000-000000000001', 'user', 'USD'),
-  ('b8000000-0000-4000-8000-00000000000b', 'b8000000-0000-4000-8000-000000000002', 'user', 'USD'),
-  ('b8000000-0000-4000-8000-00000000000c', 'b8000000-0000-4000-8000-000000000003', 'user', 'USD');
+  ('b8000000-0000-4000-8000-00000000000f', tests.user_id('owner'), 'user', 'USD'),
+  ('b8000000-0000-4000-8000-00000000000b', tests.user_id('payee'), 'user', 'USD'),
+  ('b8000000-0000-4000-8000-00000000000c', tests.user_id('closed'), 'user', 'USD');
 
 -- A Stripe payment of 5000 credited to the owner, and one of 100 to the account that closes.
 select id as intent from public.payment_intent_create('stripe', 'b8000000-0000-4000-8000-00000000000f', 5000, 'USD', 'frozen-topup') \gset
@@ -30,11 +29,10 @@ select public.wallet_set_status('b8000000-0000-4000-8000-00000000000f', 'frozen'
 -- ---------------------------------------------------------------- what the user starts stays refused
 select throws_ok($$ select public.wallet_transfer('b8000000-0000-4000-8000-00000000000f', 'b8000000-0000-4000-8000-00000000000b', 10, 'USD', 'frozen-out') $$,
   'WL004', 'wallet account b8000000-0000-4000-8000-00000000000f is frozen', 'a transfer from the frozen account is WL004');
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"b8000000-0000-4000-8000-000000000001","role":"authenticated"}', true);
+select tests.as_user(tests.user_id('owner'));
 select throws_ok($$ select public.wallet_transfer('b8000000-0000-4000-8000-00000000000f', 'b8000000-0000-4000-8000-00000000000b', 10, 'USD', 'frozen-out-user') $$,
   'WL004', 'wallet account b8000000-0000-4000-8000-00000000000f is frozen', 'also when its owner starts it');
-reset role;
+select tests.reset_role();
 select throws_ok($$ select public.wallet_transfer('b8000000-0000-4000-8000-00000000000b', 'b8000000-0000-4000-8000-00000000000f', 10, 'USD', 'frozen-in') $$,
   'WL004', null, 'a transfer to it is WL004');
 select throws_ok($$ select public.wallet_deposit('b8000000-0000-4000-8000-00000000000f', 10, 'USD', 'stripe', 'frozen-dep') $$,
@@ -75,12 +73,11 @@ select is(public.wallet_balance('b8000000-0000-4000-8000-00000000000f'), -1800::
 select results_eq($$ select amount_refunded, status from public.payments where provider_payment_id = 'pi_frozen_1' $$,
   $$ values (3000::bigint, 'partially_refunded'::text) $$, 'the payment shows both refunds');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"b8000000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.as_admin(tests.user_id('admin'));
 select lives_ok($$ select public.wallet_reverse((select id from public.wallet_transactions where idempotency_key = 'frozen-spend'),
                                                 'frozen-admin-reverse', 500, 'fraud: money back to the frozen account') $$,
   'an admin''s reversal credits the frozen account');
-reset role;
+select tests.reset_role();
 select is(public.wallet_balance('b8000000-0000-4000-8000-00000000000f'), -1300::bigint, 'by the reversed amount');
 
 -- ---------------------------------------------------------------- a closed account takes nothing

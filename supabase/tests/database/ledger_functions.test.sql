@@ -5,32 +5,28 @@ begin;
 select plan(69);
 
 -- Fixture: two users with USD accounts, alice also EUR.
-insert into auth.users (id, email) values
-  ('a1000000-0000-4000-8000-000000000001', 'ledger-fn-alice@test.local'),
-  ('a1000000-0000-4000-8000-000000000002', 'ledger-fn-bob@test.local');
+select tests.create_user('alice'),
+       tests.create_user('bob');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('ac000000-0000-4000-8000-00000000000a', 'a1000000-0000-4000-8000-000000000001', 'user', 'USD'),
-  ('ac000000-0000-4000-8000-00000000000b', 'a1000000-0000-4000-8000-000000000002', 'user', 'USD'),
-  ('ac000000-0000-4000-8000-00000000000e', 'a1000000-0000-4000-8000-000000000001', 'user', 'EUR');
+  ('ac000000-0000-4000-8000-00000000000a', tests.user_id('alice'), 'user', 'USD'),
+  ('ac000000-0000-4000-8000-00000000000b', tests.user_id('bob'), 'user', 'USD'),
+  ('ac000000-0000-4000-8000-00000000000e', tests.user_id('alice'), 'user', 'EUR');
 
 -- ---------------------------------------------------------------- wallet_open_account
-set local role authenticated;
-select set_config('request.jwt.claims',
-  '{"sub":"a1000000-0000-4000-8000-000000000001","role":"authenticated"}', true);
+select tests.as_user(tests.user_id('alice'));
 select is((public.wallet_open_account('USD')).id, 'ac000000-0000-4000-8000-00000000000a'::uuid,
   'open_account returns the existing account for a currency');
 select results_eq(
   $$ select owner_id, kind, currency, balance, available, status, allow_negative from public.wallet_open_account('GBP') $$,
-  $$ values ('a1000000-0000-4000-8000-000000000001'::uuid, 'user', 'GBP', 0::bigint, 0::bigint, 'active', false) $$,
+  $$ values (tests.user_id('alice'), 'user', 'GBP', 0::bigint, 0::bigint, 'active', false) $$,
   'open_account creates an empty active account owned by the caller');
 select is((select count(*) from public.wallet_accounts where currency = 'GBP'), 1::bigint,
   'opening twice keeps one account per currency');
 select throws_ok($$ select public.wallet_open_account('usd') $$, '22023', null,
   'open_account rejects a currency that is not an ISO code');
-reset role;
+select tests.reset_role();
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.as_service();
 
 -- ---------------------------------------------------------------- wallet_deposit
 select results_eq(
@@ -128,11 +124,11 @@ select is((select count(*) from public.wallet_transactions where idempotency_key
   'a failed batch writes nothing (all or nothing)');
 -- A batch changes all its accounts in one UPDATE; the accounts it refuses are reported as one
 -- UPDATE per account in lock order would report them: the first refusal in that order.
-reset role;
-insert into auth.users (id, email) values ('a1000000-0000-4000-8000-000000000003', 'ledger-fn-carol@test.local');
+select tests.reset_role();
+select tests.create_user('carol');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('ac000000-0000-4000-8000-00000000000c', 'a1000000-0000-4000-8000-000000000003', 'user', 'USD');
-set local role service_role;
+  ('ac000000-0000-4000-8000-00000000000c', tests.user_id('carol'), 'user', 'USD');
+select tests.as_service();
 select public.wallet_set_status('ac000000-0000-4000-8000-00000000000c', 'frozen', 'batch test');
 select throws_ok($$ select public.wallet_transfer_batch(jsonb_build_array(
      jsonb_build_object('from', 'ac000000-0000-4000-8000-00000000000a', 'to', 'ac000000-0000-4000-8000-00000000000b', 'amount', 1, 'currency', 'USD', 'idempotency_key', 'fn-b-8'),
@@ -206,9 +202,9 @@ select throws_ok($$ select public.wallet_deposit('ac000000-0000-4000-8000-000000
   'WL004', 'wallet account ac000000-0000-4000-8000-00000000000e is closed', 'deposit to a closed account: WL004');
 
 -- ---------------------------------------------------------------- the configured maximum
-reset role;
+select tests.reset_role();
 update private.wallet_settings set max_amount = 1000;
-set local role service_role;
+select tests.as_service();
 select throws_ok($$ select public.wallet_transfer('ac000000-0000-4000-8000-00000000000a', 'ac000000-0000-4000-8000-00000000000b', 1001, 'USD', 'fn-max-a') $$,
   'WL006', null, 'the maximum comes from private.wallet_settings');
 select lives_ok($$ select public.wallet_transfer('ac000000-0000-4000-8000-00000000000a', 'ac000000-0000-4000-8000-00000000000b', 1000, 'USD', 'fn-max-b') $$,
@@ -238,7 +234,7 @@ reset enable_seqscan;
 reset enable_bitmapscan;
 
 -- ---------------------------------------------------------------- invariants after all of it
-reset role;
+select tests.reset_role();
 select is((select count(*) from (select transaction_id from public.wallet_entries group by 1 having sum(amount) <> 0) s), 0::bigint,
   'every transaction sums to zero');
 select is((select count(*) from (select currency from public.wallet_accounts group by 1 having sum(balance) <> 0) s), 0::bigint,

@@ -3,16 +3,14 @@
 begin;
 select plan(60);
 
-insert into auth.users (id, email) values
-  ('a2000000-0000-4000-8000-000000000001', 'ledger-hold-alice@test.local'),
-  ('a2000000-0000-4000-8000-000000000002', 'ledger-hold-bob@test.local');
+select tests.create_user('alice'),
+       tests.create_user('bob');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('ac200000-0000-4000-8000-00000000000a', 'a2000000-0000-4000-8000-000000000001', 'user', 'KES'),
-  ('ac200000-0000-4000-8000-00000000000b', 'a2000000-0000-4000-8000-000000000002', 'user', 'KES'),
-  ('ac200000-0000-4000-8000-00000000000e', 'a2000000-0000-4000-8000-000000000001', 'user', 'EUR');
+  ('ac200000-0000-4000-8000-00000000000a', tests.user_id('alice'), 'user', 'KES'),
+  ('ac200000-0000-4000-8000-00000000000b', tests.user_id('bob'), 'user', 'KES'),
+  ('ac200000-0000-4000-8000-00000000000e', tests.user_id('alice'), 'user', 'EUR');
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.as_service();
 select lives_ok($$ select public.wallet_deposit('ac200000-0000-4000-8000-00000000000a', 10000, 'KES', 'momo', 'hr-fund') $$,
   'fund alice');
 
@@ -156,10 +154,10 @@ select results_eq(
 
 -- A payout in flight when a forced reversal takes the reserved money: both happened, so the
 -- capture still posts and the balance goes below zero.
-reset role;
+select tests.reset_role();
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('ac200000-0000-4000-8000-00000000000c', 'a2000000-0000-4000-8000-000000000002', 'user', 'UGX');
-set local role service_role;
+  ('ac200000-0000-4000-8000-00000000000c', tests.user_id('bob'), 'user', 'UGX');
+select tests.as_service();
 select lives_ok($$ select public.wallet_deposit('ac200000-0000-4000-8000-00000000000c', 1000, 'UGX', 'stripe', 'hr-payout-fund') $$,
   'fund a payout account');
 select lives_ok($$ select public.wallet_withdraw('ac200000-0000-4000-8000-00000000000c', 900, 'UGX', 'momo', 'hr-payout') $$,
@@ -176,7 +174,7 @@ select results_eq(
   $$ values (-200::bigint, -200::bigint) $$,
   'the account owes what the refund and the payout took beyond its money');
 
-reset role;
+select tests.reset_role();
 select is((select count(*) from (select currency from public.wallet_accounts group by 1 having sum(balance) <> 0) s), 0::bigint,
   'every currency still sums to zero');
 select is((select count(*) from public.wallet_accounts a

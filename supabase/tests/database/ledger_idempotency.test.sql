@@ -6,14 +6,13 @@
 -- WL005 can only come from the key.
 begin;
 
-insert into auth.users (id, email) values
-  ('a8000000-0000-4000-8000-000000000001', 'idem-alice@test.local'),
-  ('a8000000-0000-4000-8000-000000000002', 'idem-bob@test.local'),
-  ('a8000000-0000-4000-8000-000000000003', 'idem-carol@test.local');
+select tests.create_user('alice'),
+       tests.create_user('bob'),
+       tests.create_user('carol');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('ac800000-0000-4000-8000-00000000000a', 'a8000000-0000-4000-8000-000000000001', 'user', 'GHS'),
-  ('ac800000-0000-4000-8000-00000000000b', 'a8000000-0000-4000-8000-000000000002', 'user', 'GHS'),
-  ('ac800000-0000-4000-8000-00000000000c', 'a8000000-0000-4000-8000-000000000003', 'user', 'GHS');
+  ('ac800000-0000-4000-8000-00000000000a', tests.user_id('alice'), 'user', 'GHS'),
+  ('ac800000-0000-4000-8000-00000000000b', tests.user_id('bob'), 'user', 'GHS'),
+  ('ac800000-0000-4000-8000-00000000000c', tests.user_id('carol'), 'user', 'GHS');
 
 -- Everything a replay could write: row counts of the ledger, payment and audit tables, and a
 -- digest of every balance and status. Security definer: the audit log is the owner's.
@@ -118,8 +117,7 @@ grant execute on function pg_temp.writes(), pg_temp.call_of(text, integer, boole
   pg_temp.replay(text, integer), pg_temp.outcome(text) to service_role, authenticated;
 
 -- ---------------------------------------------------------------- fixture, as the service
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.as_service();
 select count(public.wallet_deposit(a.id, 100000, 'GHS', 'momo', 'idem-fund-' || a.id)) as funded
   from public.wallet_accounts a
  where a.id in ('ac800000-0000-4000-8000-00000000000a', 'ac800000-0000-4000-8000-00000000000b',
@@ -134,7 +132,7 @@ select public.payment_intent_create('stripe', 'ac800000-0000-4000-8000-000000000
 select count(public.payment_record_success('stripe', 'pi_idem_paid_' || n, (public.payment_intent_create(
          'stripe', 'ac800000-0000-4000-8000-00000000000a', 2000, 'GHS', 'idem-fixture-paid-' || n)).id, 2000, 'GHS')) as paid
   from generate_series(1, 2) n \gset
-reset role;
+select tests.reset_role();
 
 insert into idempotent_call (label, caller, template, params, first_args, other_args, expected) values
   ('wallet_transfer', 'service',
@@ -238,13 +236,11 @@ select plan((select (count(distinct c.label) + count(*)
                from idempotent_call c cross join unnest(c.expected) as e(code)));
 
 -- ---------------------------------------------------------------- first calls
-set local role service_role;
+select tests.as_service();
 update idempotent_call set first_id = pg_temp.row_id(pg_temp.call_of(label)) where caller = 'service';
-reset role;
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"a8000000-0000-4000-8000-000000000001","role":"authenticated"}', true);
+select tests.as_user(tests.user_id('alice'));
 update idempotent_call set first_id = pg_temp.row_id(pg_temp.call_of(label)) where caller = 'alice';
-reset role;
+select tests.reset_role();
 
 -- ---------------------------------------------------------------- replays and reused keys
 -- One caller at a time: the tests run as the caller of the rows they take.
@@ -276,26 +272,22 @@ end;
 $$;
 grant execute on function pg_temp.tests_of(text) to service_role, authenticated;
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.as_service();
 select pg_temp.tests_of('service');
-reset role;
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"a8000000-0000-4000-8000-000000000001","role":"authenticated"}', true);
+select tests.as_user(tests.user_id('alice'));
 select pg_temp.tests_of('alice');
 
 -- Keys are scoped by caller: bob's call with alice's key is bob's own transfer.
-select set_config('request.jwt.claims', '{"sub":"a8000000-0000-4000-8000-000000000002","role":"authenticated"}', true);
+select tests.as_user(tests.user_id('bob'));
 select isnt(pg_temp.row_id('public.wallet_transfer(''ac800000-0000-4000-8000-00000000000b'', '
                            '''ac800000-0000-4000-8000-00000000000c'', 500, ''GHS'', ''idem-wallet_transfer/user'', ''rent'', ''{"k": 1}'')'),
             (select first_id from idempotent_call where label = 'wallet_transfer/user'),
   'another user''s call with the same key is its own transfer');
-reset role;
+select tests.reset_role();
 
 -- ---------------------------------------------------------------- the kind of movement is part of the key
 -- The same accounts, amount and metadata under one key, as another kind of transaction.
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.as_service();
 select throws_ok($$ select public.wallet_transfer((select id from public.wallet_accounts where code = 'clearing:stripe:GHS'),
                      'ac800000-0000-4000-8000-00000000000a', 700, 'GHS', 'idem-wallet_deposit', null, '{"pi": "pi_1"}') $$,
   'WL005', null, 'a deposit''s key reused for a transfer with the same accounts and amount is WL005');
@@ -305,13 +297,12 @@ select throws_ok($$ select public.wallet_hold('ac800000-0000-4000-8000-000000000
 select throws_ok($$ select public.wallet_reverse((select id from public.wallet_transactions where idempotency_key = 'idem-fixture-tr-1'),
                      'idem-wallet_transfer') $$,
   'WL005', null, 'a transfer''s key reused for a reversal is WL005');
-reset role;
+select tests.reset_role();
 
 -- ---------------------------------------------------------------- one capture key, one capture
 -- The hold is a parameter of wallet_capture too: its key, reused on another pending hold,
 -- would otherwise capture that hold as a second effect.
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.as_service();
 select public.wallet_hold('ac800000-0000-4000-8000-00000000000a', 100, 'GHS', 'idem-fixture-hold-2') \gset
 select throws_ok(format($$ select public.wallet_capture(%L, 'ac800000-0000-4000-8000-00000000000b', 100, 'idem-wallet_capture') $$,
                         (select id from public.wallet_transactions where idempotency_key = 'idem-fixture-hold-2')),
@@ -319,7 +310,7 @@ select throws_ok(format($$ select public.wallet_capture(%L, 'ac800000-0000-4000-
   'a capture key reused on another pending hold is WL005');
 select is((select status from public.wallet_transactions where idempotency_key = 'idem-fixture-hold-2'), 'pending',
   'and that hold stays pending');
-reset role;
+select tests.reset_role();
 
 select * from finish();
 rollback;

@@ -5,19 +5,18 @@
 begin;
 select plan(28);
 
-insert into auth.users (id, email, raw_app_meta_data) values
-  ('b7000000-0000-4000-8000-000000000001', 'privacy-payer@test.local', '{}'),
-  ('b7000000-0000-4000-8000-000000000002', 'privacy-frozen@test.local', '{}'),
-  ('b7000000-0000-4000-8000-000000000003', 'privacy-closed@test.local', '{}'),
-  ('b7000000-0000-4000-8000-000000000004', 'privacy-euro@test.local', '{}'),
-  ('b7000000-0000-4000-8000-0000000000ad', 'privacy-admin@test.local', '{"role":"admin"}'),
-  ('b7000000-0000-4000-8000-00000000005a', 'privacy-support@test.local', '{"role":"support"}');
+select tests.create_user('payer'),
+       tests.create_user('frozen'),
+       tests.create_user('closed'),
+       tests.create_user('euro'),
+       tests.create_user('admin', 'admin'),
+       tests.create_user('support', 'support');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('b7000000-0000-4000-8000-00000000000a', 'b7000000-0000-4000-8000-000000000001', 'user', 'USD'),
-  ('b7000000-0000-4000-8000-00000000000f', 'b7000000-0000-4000-8000-000000000002', 'user', 'USD'),
-  ('b7000000-0000-4000-8000-00000000000c', 'b7000000-0000-4000-8000-000000000003', 'user', 'USD'),
-  ('b7000000-0000-4000-8000-00000000000e', 'b7000000-0000-4000-8000-000000000004', 'user', 'EUR'),
-  ('b7000000-0000-4000-8000-0000000000ac', 'b7000000-0000-4000-8000-0000000000ad', 'user', 'USD');
+  ('b7000000-0000-4000-8000-00000000000a', tests.user_id('payer'), 'user', 'USD'),
+  ('b7000000-0000-4000-8000-00000000000f', tests.user_id('frozen'), 'user', 'USD'),
+  ('b7000000-0000-4000-8000-00000000000c', tests.user_id('closed'), 'user', 'USD'),
+  ('b7000000-0000-4000-8000-00000000000e', tests.user_id('euro'), 'user', 'EUR'),
+  ('b7000000-0000-4000-8000-0000000000ac', tests.user_id('admin'), 'user', 'USD');
 insert into public.wallet_accounts (id, kind, code, currency) values
   ('b7000000-0000-4000-8000-0000000000fe', 'system', 'fees:USD-privacy-test', 'USD');
 select public.wallet_deposit('b7000000-0000-4000-8000-00000000000a', 1000, 'USD', 'stripe', 'privacy-fund');
@@ -48,8 +47,7 @@ insert into recipient values
 grant select on recipient to public;
 
 -- ---------------------------------------------------------------- a user
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"b7000000-0000-4000-8000-000000000001","role":"authenticated"}', true);
+select tests.as_user(tests.user_id('payer'));
 
 select throws_ok(format($$ select public.wallet_transfer('b7000000-0000-4000-8000-00000000000a', %L, 10, 'USD', %L) $$, r.id, 'privacy-' || r.label),
   'WL007', format('wallet account %s not found or cannot receive this transfer', r.id),
@@ -77,7 +75,7 @@ select is(pg_temp.answer($$ select public.payment_intent_create('stripe', 'b7000
   'topping up another user''s account and a missing one give the same answer');
 
 -- ---------------------------------------------------------------- an admin: the precise answers
-select set_config('request.jwt.claims', '{"sub":"b7000000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+select tests.as_admin(tests.user_id('admin'));
 select throws_ok($$ select public.wallet_transfer('b7000000-0000-4000-8000-0000000000ac', 'b7000000-0000-4000-8000-00000000000f', 10, 'USD', 'privacy-adm-1') $$,
   'WL004', 'wallet account b7000000-0000-4000-8000-00000000000f is frozen', 'an admin hears that the recipient is frozen');
 select throws_ok($$ select public.wallet_transfer('b7000000-0000-4000-8000-0000000000ac', 'b7000000-0000-4000-8000-00000000000c', 10, 'USD', 'privacy-adm-2') $$,
@@ -95,16 +93,12 @@ select is((select reason from public.wallet_status_reasons where account_id = 'b
   'fraud case 4411: mule account', 'an admin reads the reason for a status');
 
 -- ---------------------------------------------------------------- the service: the precise answers
-reset role;
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.as_service();
 select throws_ok($$ select public.wallet_transfer('b7000000-0000-4000-8000-00000000000a', 'b7000000-0000-4000-8000-00000000000f', 10, 'USD', 'privacy-svc-1') $$,
   'WL004', 'wallet account b7000000-0000-4000-8000-00000000000f is frozen', 'the service hears that the recipient is frozen');
 
 -- ---------------------------------------------------------------- the reason for a status
-reset role;
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"b7000000-0000-4000-8000-000000000002","role":"authenticated"}', true);
+select tests.as_user(tests.user_id('frozen'));
 select hasnt_column('public', 'wallet_accounts', 'status_reason', 'wallet_accounts, which owners read whole, has no status_reason');
 select is((select status from public.wallet_accounts where id = 'b7000000-0000-4000-8000-00000000000f'), 'frozen',
   'the frozen owner reads that its account is frozen');
@@ -115,9 +109,9 @@ select is(to_jsonb(public.wallet_open_account('USD'))::text like '%fraud case%',
   'nor does its account as wallet_open_account returns it');
 select throws_ok($$ select public.wallet_transfer('b7000000-0000-4000-8000-00000000000f', 'b7000000-0000-4000-8000-00000000000a', 1, 'USD', 'privacy-own') $$,
   'WL004', 'wallet account b7000000-0000-4000-8000-00000000000f is frozen', 'about its own account, the owner hears the precise answer');
-select set_config('request.jwt.claims', '{"sub":"b7000000-0000-4000-8000-00000000005a","role":"authenticated","app_metadata":{"role":"support"}}', true);
+select tests.as_support(tests.user_id('support'));
 select is((select count(*) from public.wallet_status_reasons), 2::bigint, 'support reads the reasons');
-reset role;
+select tests.reset_role();
 
 select ok(not has_table_privilege('authenticated', 'public.wallet_status_reasons', 'insert')
           and not has_table_privilege('service_role', 'public.wallet_status_reasons', 'update'),

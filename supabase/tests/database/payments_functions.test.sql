@@ -3,34 +3,30 @@
 begin;
 select plan(67);
 
-insert into auth.users (id, email, raw_app_meta_data) values
-  ('c4000000-0000-4000-8000-000000000001', 'pay-alice@example.test', '{}'),
-  ('c4000000-0000-4000-8000-000000000002', 'pay-bob@example.test', '{}'),
-  ('c4000000-0000-4000-8000-000000000003', 'pay-admin@example.test', '{"role": "admin"}'),
-  ('c4000000-0000-4000-8000-000000000004', 'pay-support@example.test', '{"role": "support"}'),
-  ('c4000000-0000-4000-8000-000000000005', 'pay-carol@example.test', '{}');
+select tests.create_user('alice'),
+       tests.create_user('bob'),
+       tests.create_user('admin', 'admin'),
+       tests.create_user('support', 'support'),
+       tests.create_user('carol');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "c4000000-0000-4000-8000-000000000001", "role": "authenticated"}', true);
+select tests.as_user(tests.user_id('alice'));
 select id as alice_usd from public.wallet_open_account('USD') \gset
 select id as alice_kes from public.wallet_open_account('KES') \gset
-select set_config('request.jwt.claims', '{"sub": "c4000000-0000-4000-8000-000000000002", "role": "authenticated"}', true);
+select tests.as_user(tests.user_id('bob'));
 select id as bob_usd from public.wallet_open_account('USD') \gset
-select set_config('request.jwt.claims', '{"sub": "c4000000-0000-4000-8000-000000000005", "role": "authenticated"}', true);
+select tests.as_user(tests.user_id('carol'));
 select id as carol_usd from public.wallet_open_account('USD') \gset
-reset role;
-select set_config('request.jwt.claims', '', true);
+select tests.reset_role();
 -- An account support staff could only have been given directly, to show that owning one is not enough.
 insert into public.wallet_accounts (owner_id, kind, currency)
-values ('c4000000-0000-4000-8000-000000000004', 'user', 'USD') returning id as support_usd \gset
+values (tests.user_id('support'), 'user', 'USD') returning id as support_usd \gset
 
 -- payment_intent_create ------------------------------------------------------------------
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "c4000000-0000-4000-8000-000000000001", "role": "authenticated"}', true);
+select tests.as_user(tests.user_id('alice'));
 select id as intent, status as intent_status, user_id as intent_user, created_by as intent_scope
   from public.payment_intent_create('stripe', :'alice_usd', 10000, 'USD', 'topup-1') \gset
 select is(:'intent_status'::text, 'requires_payment', 'a user creates an intent for its own account in requires_payment');
-select is(:'intent_user'::text, 'c4000000-0000-4000-8000-000000000001', 'the intent belongs to the account owner');
+select is(:'intent_user'::uuid, tests.user_id('alice'), 'the intent belongs to the account owner');
 select is((public.payment_intent_create('stripe', :'alice_usd', 10000, 'USD', 'topup-1')).id, :'intent'::uuid,
   'the same key and parameters return the same intent');
 select throws_ok($$select public.payment_intent_create('stripe', '$$ || :'alice_usd' || $$', 20000, 'USD', 'topup-1')$$,
@@ -58,18 +54,16 @@ select throws_ok($$select public.payment_record_failure('$$ || :'intent' || $$',
   '42501', null, 'a user cannot record a failure');
 select throws_ok($$select public.refund_record(gen_random_uuid(), 1, 're_x')$$,
   '42501', null, 'a user cannot record a refund');
-reset role;
+select tests.reset_role();
 
-set local role anon;
-select set_config('request.jwt.claims', '{"role": "anon"}', true);
+select tests.as_anon();
 select throws_ok($$select public.payment_intent_create('stripe', '$$ || :'alice_usd' || $$', 100, 'USD', 'anon')$$,
   '42501', null, 'anon cannot create an intent');
-reset role;
+select tests.reset_role();
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select tests.as_service();
 select is((public.payment_intent_create('momo', :'bob_usd', 700, 'USD', 'svc-bob-1')).user_id,
-  'c4000000-0000-4000-8000-000000000002'::uuid, 'the service creates an intent for any user account');
+  tests.user_id('bob'), 'the service creates an intent for any user account');
 select ok((public.payment_intent_create('momo', :'bob_usd', 700, 'USD', 'topup-1')).id <> :'intent'::uuid,
   'idempotency keys are scoped by caller: the service''s topup-1 is not alice''s');
 
@@ -162,13 +156,9 @@ select throws_ok($$select public.refund_record('$$ || :'payment' || $$', 0, 're_
 select throws_ok($$select public.refund_record(gen_random_uuid(), 10, 're_none')$$, 'WL007', null, 'refunding an unknown payment is WL007');
 
 -- Alice spends the money; the rest of the refund is forced and takes her below zero.
-reset role;
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "c4000000-0000-4000-8000-000000000001", "role": "authenticated"}', true);
+select tests.as_user(tests.user_id('alice'));
 select public.wallet_transfer(:'alice_usd', :'bob_usd', 7000, 'USD', 'spend-it') \gset
-reset role;
-set local role service_role;
-select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select tests.as_service();
 select results_eq(
   format($$select forced, status from public.refund_record(%L, 7000, 're_2', 'rest')$$, :'payment'),
   $$values (true, 'succeeded')$$, 'a refund of spent money is forced');
@@ -180,24 +170,23 @@ select throws_ok($$select public.refund_record('$$ || :'payment' || $$', 1, 're_
 select results_eq(
   $$select wallet_transaction_id, status from public.refund_record((select id from public.payments where provider_payment_id = 'ord_unknown'), 100, 'rv_unknown')$$,
   $$values (null::uuid, 'succeeded')$$, 'a refund of a payment under review is recorded without a ledger effect');
-reset role;
+select tests.reset_role();
 
 -- Admins may record refunds; support may not.
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "c4000000-0000-4000-8000-000000000003", "role": "authenticated", "app_metadata": {"role": "admin"}}', true);
+select tests.as_admin(tests.user_id('admin'));
 select results_eq(
   $$select created_by, amount from public.refund_record((select id from public.payments where provider_payment_id = 'ord_retry'), 100, 're_admin', 'goodwill')$$,
-  $$values ('c4000000-0000-4000-8000-000000000003'::uuid, 100::bigint)$$, 'an admin records a refund as itself');
+  $$values (tests.user_id('admin'), 100::bigint)$$, 'an admin records a refund as itself');
 select throws_ok($$select public.payment_record_success('stripe', 'pi_admin', null, 1, 'USD')$$, '42501', null,
   'an admin cannot record payments');
-select set_config('request.jwt.claims', '{"sub": "c4000000-0000-4000-8000-000000000004", "role": "authenticated", "app_metadata": {"role": "support"}}', true);
+select tests.as_support(tests.user_id('support'));
 select throws_ok($$select public.refund_record((select id from public.payments where provider_payment_id = 'ord_retry'), 1, 're_support')$$,
   '42501', null, 'support cannot record refunds');
 select throws_ok(format($$select public.payment_intent_create('stripe', %L, 500, 'USD', 'support-intent')$$, :'support_usd'),
   '42501', null, 'support creates no payment intent, even for an account it owns');
 select throws_ok(format($$select public.wallet_transfer(%L, %L, 1, 'USD', 'support-transfer')$$, :'support_usd', :'alice_usd'),
   '42501', null, 'support moves no money, even out of an account it owns');
-reset role;
+select tests.reset_role();
 
 select * from finish();
 rollback;

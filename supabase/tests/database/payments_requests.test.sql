@@ -2,10 +2,9 @@
 begin;
 select plan(23);
 
-insert into auth.users (id, email, raw_app_meta_data) values
-  ('a6000000-0000-4000-8000-000000000001', 'payreq-user@test.local', '{}'),
-  ('a6000000-0000-4000-8000-000000000002', 'payreq-user2@test.local', '{}'),
-  ('a6000000-0000-4000-8000-00000000005a', 'payreq-support@test.local', '{"role":"support"}');
+select tests.create_user('user'),
+       tests.create_user('user2'),
+       tests.create_user('support', 'support');
 
 -- ---------------------------------------------------------------- exposure
 select ok(not has_schema_privilege('anon', 'payments_api', 'usage'), 'anon has no usage on payments_api');
@@ -21,8 +20,7 @@ select is((select count(*) from pg_proc p join pg_namespace n on n.oid = p.prona
   'every payments_api function is security definer with an empty search_path');
 
 -- ---------------------------------------------------------------- claims as leases
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub":"a6000000-0000-4000-8000-000000000001","role":"authenticated"}', true);
+select tests.as_user(tests.user_id('user'));
 
 select results_eq($$ select outcome from payments_api.request_claim('k-1', repeat('a', 64), 'POST', '/payments/topups', 60) $$,
   $$ values ('new') $$, 'a fresh key is new');
@@ -49,21 +47,20 @@ select lives_ok($$ select payments_api.request_claim('k-big-2', repeat('a', 64),
 select throws_ok($$ select payments_api.request_complete('k-big-2', 201, jsonb_build_object('x', repeat('w', 8388600))) $$, '22023',
   'p_body must be at most 8388608 bytes of JSON', 'an answer over its bound: 22023');
 
-select set_config('request.jwt.claims', '{"sub":"a6000000-0000-4000-8000-000000000002","role":"authenticated"}', true);
+select tests.as_user(tests.user_id('user2'));
 select results_eq($$ select outcome from payments_api.request_claim('k-1', repeat('c', 64), 'POST', '/payments/topups', 60) $$,
   $$ values ('new') $$, 'keys are scoped by user');
 select throws_ok($$ select payments_api.request_complete('k-9', 201, '{}') $$, 'WL008', null,
   'completing a key never claimed: WL008');
 
-select set_config('request.jwt.claims',
-  '{"sub":"a6000000-0000-4000-8000-00000000005a","role":"authenticated","app_metadata":{"role":"support"}}', true);
+select tests.as_support(tests.user_id('support'));
 select throws_ok($$ select payments_api.request_claim('k-2', repeat('a', 64), 'POST', '/payments/topups', 60) $$, '42501', null,
   'support makes no top-ups: 42501');
 
-reset role;
+select tests.reset_role();
 select results_eq(
-  $$ select user_id, response_status from private.payments_requests where idempotency_key = 'k-1' order by user_id $$,
-  $$ values ('a6000000-0000-4000-8000-000000000001'::uuid, 201), ('a6000000-0000-4000-8000-000000000002'::uuid, null) $$,
+  $$ select user_id, response_status from private.payments_requests where idempotency_key = 'k-1' order by response_status nulls last $$,
+  $$ values (tests.user_id('user'), 201), (tests.user_id('user2'), null) $$,
   'one record per user and key');
 select is(
   (select new_record ->> 'response_body' from audit.log

@@ -4,38 +4,33 @@
 begin;
 select plan(313);
 
-insert into auth.users (id, email, raw_app_meta_data) values
-  ('c1000000-0000-4000-8000-000000000001', 'rls-owner@example.test', '{}'),
-  ('c1000000-0000-4000-8000-000000000002', 'rls-other@example.test', '{}'),
-  ('c1000000-0000-4000-8000-000000000003', 'rls-admin@example.test', '{"role": "admin"}'),
-  ('c1000000-0000-4000-8000-000000000004', 'rls-support@example.test', '{"role": "support"}');
+select tests.create_user('owner'),
+       tests.create_user('other'),
+       tests.create_user('admin', 'admin'),
+       tests.create_user('support', 'support');
 
 -- One row of the owner in every table, written the way production writes it.
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "c1000000-0000-4000-8000-000000000001", "role": "authenticated"}', true);
+select tests.as_user(tests.user_id('owner'));
 select id as account from public.wallet_open_account('USD') \gset
-reset role;
-select set_config('request.jwt.claims', '', true);
+select tests.reset_role();
 
 select id as intent from public.payment_intent_create('stripe', :'account', 5000, 'USD', 'rls-intent') \gset
 select public.payment_intent_attach(:'intent', 'pi_rls_matrix') \gset
 select id as payment, wallet_transaction_id as credit
   from public.payment_record_success('stripe', 'pi_rls_matrix', :'intent', 5000, 'USD') \gset
 select id as refund from public.refund_record(:'payment', 1000, 're_rls_matrix') \gset
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "c1000000-0000-4000-8000-000000000001", "role": "authenticated"}', true);
+select tests.as_user(tests.user_id('owner'));
 select id as cashout from payments_api.cashout_create(:'account', 1000, 'USD', '256772000001', 'rls-cashout') \gset
-reset role;
-select set_config('request.jwt.claims', '', true);
+select tests.reset_role();
 select id as entry from public.wallet_entries where account_id = :'account' limit 1 \gset
 insert into public.momo_transactions (reference_id, intent_id, amount, currency)
   values ('7f2b9c1e-3d4a-4b5c-8d6e-0f1a2b3c4d5e', :'intent', 5000, 'USD') returning id as momo \gset
 insert into public.revolut_transactions (revolut_id, intent_id, state, amount, currency)
   values ('rev_rls_matrix', :'intent', 'pending', 5000, 'USD') returning id as revolut \gset
 insert into public.subscriptions (stripe_subscription_id, stripe_customer_id, user_id, status)
-  values ('sub_rls_matrix', 'cus_rls', 'c1000000-0000-4000-8000-000000000001', 'active') returning id as subscription \gset
+  values ('sub_rls_matrix', 'cus_rls', tests.user_id('owner'), 'active') returning id as subscription \gset
 insert into public.invoices (stripe_invoice_id, stripe_customer_id, user_id, status, currency)
-  values ('in_rls_matrix', 'cus_rls', 'c1000000-0000-4000-8000-000000000001', 'open', 'USD') returning id as invoice \gset
+  values ('in_rls_matrix', 'cus_rls', tests.user_id('owner'), 'open', 'USD') returning id as invoice \gset
 select id as event from public.webhook_event_begin('stripe', 'evt_rls_matrix', 'payment_intent.succeeded', '{}') \gset
 select id as message from public.whatsapp_message_status_apply('wamid.rls', 'sent', now()) \gset
 
@@ -45,26 +40,15 @@ language plpgsql
 as $$
 declare
   v_rows bigint;
-  v_sub text := case p_caller
-    when 'owner' then 'c1000000-0000-4000-8000-000000000001'
-    when 'other' then 'c1000000-0000-4000-8000-000000000002'
-    when 'admin' then 'c1000000-0000-4000-8000-000000000003'
-    when 'support' then 'c1000000-0000-4000-8000-000000000004'
-  end;
 begin
-  perform set_config('request.jwt.claims', json_build_object(
-    'sub', v_sub,
-    'role', case p_caller when 'anon' then 'anon' when 'service' then 'service_role' else 'authenticated' end,
-    'app_metadata', json_build_object('role', case p_caller when 'admin' then 'admin' when 'support' then 'support' end)
-  )::text, true);
-  execute 'set local role ' || case p_caller when 'anon' then 'anon' when 'service' then 'service_role' else 'authenticated' end;
+  perform tests.as_caller(p_caller);
   if p_sql like 'select%' then
     execute p_sql into v_rows;
   else
     execute p_sql;
     get diagnostics v_rows = row_count;
   end if;
-  reset role;
+  perform tests.reset_role();
   return 'rows:' || v_rows;
 exception
   when others then

@@ -3,12 +3,10 @@
 begin;
 select plan(78);
 
-insert into auth.users (id, email) values ('c5000000-0000-4000-8000-000000000001', 'sm-user@example.test');
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "c5000000-0000-4000-8000-000000000001", "role": "authenticated"}', true);
+select tests.create_user('user');
+select tests.as_user(tests.user_id('user'));
 select id as account from public.wallet_open_account('USD') \gset
-reset role;
-select set_config('request.jwt.claims', '', true);
+select tests.reset_role();
 select id as intent from public.payment_intent_create('stripe', :'account', 100, 'USD', 'sm-intent') \gset
 select id as payment, wallet_transaction_id as credit
   from public.payment_record_success('stripe', 'pi_sm', :'intent', 100, 'USD') \gset
@@ -25,7 +23,7 @@ begin
   execute case p_table
     when 'payment_intents' then format(
       'insert into public.payment_intents (provider, user_id, account_id, amount, currency, status, idempotency_key)
-       values (''stripe'', ''c5000000-0000-4000-8000-000000000001'', %L, 100, ''USD'', %L, gen_random_uuid()::text) returning id',
+       values (''stripe'', tests.user_id(''user''), %L, 100, ''USD'', %L, gen_random_uuid()::text) returning id',
       p_account, p_from)
     when 'payments' then format(
       'insert into public.payments (provider, provider_payment_id, amount, currency, status, review_reason, wallet_transaction_id, amount_refunded,

@@ -3,8 +3,7 @@
 begin;
 select plan(40);
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select tests.as_service();
 select set_config('app.correlation_id', 'corr-wh-pipeline', true);
 
 -- A first delivery is new, stored as received and scrubbed of credentials.
@@ -83,23 +82,23 @@ select is((public.whatsapp_message_status_apply('wamid.B', 'sent', now())).statu
 select is((public.whatsapp_message_status_apply('wamid.B', 'read', now())).status, 'read', 'read may arrive without delivered');
 select results_eq($$select status, error ->> 'code' from public.whatsapp_message_status_apply('wamid.C', 'failed', now(), null, null, '{"code": 131026}')$$,
   $$values ('failed', '131026')$$, 'a failure keeps its error');
-reset role;
+select tests.reset_role();
 insert into public.whatsapp_messages (wamid, direction, sender, type, body, status)
   values ('wamid.IN', 'inbound', '255700000002', 'text', 'balance?', 'received');
-set local role service_role;
+select tests.as_service();
 select throws_ok($$select public.whatsapp_message_status_apply('wamid.IN', 'read', now())$$, '22023', null,
   'an inbound message has no delivery status');
 select throws_ok($$select public.whatsapp_message_status_apply('wamid.D', 'seen', now())$$, '22023', null, 'an unknown status is 22023');
-reset role;
+select tests.reset_role();
 
 -- Only the service stores events and applies statuses.
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "c6000000-0000-4000-8000-000000000001", "role": "authenticated", "app_metadata": {"role": "admin"}}', true);
+select tests.create_user('admin', 'admin');
+select tests.as_admin(tests.user_id('admin'));
 select throws_ok($$select public.webhook_event_begin('stripe', 'evt_admin', 't', '{}')$$, '42501', null,
   'not even an admin stores webhook events');
 select throws_ok(format($$select public.webhook_event_finish(%L, 'ignored')$$, :'ignored'), '42501', null,
   'nor finishes them');
-reset role;
+select tests.reset_role();
 
 select * from finish();
 rollback;

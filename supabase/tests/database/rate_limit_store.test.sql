@@ -20,7 +20,7 @@ select ok(not has_schema_privilege('authenticated', 'private', 'usage'), 'authen
 
 -- Exact count for one key, independent of other keys, as service_role would call it.
 -- (The key mentions n only so that the planner calls the function once per row.)
-set local role service_role;
+select tests.as_service();
 select is(
   (select array_agg(allowed order by n) from generate_series(1, 4) as n,
      lateral private.rate_limit_hit('test:exact' || left(n::text, 0), 3, 60000)),
@@ -31,7 +31,7 @@ select ok(
   (select reset_ms between (extract(epoch from now()) * 1000)::bigint + 59000 and (extract(epoch from clock_timestamp()) * 1000)::bigint + 60000
    from private.rate_limit_hit('test:exact', 3, 60000)),
   'reset is when the oldest counted hit leaves the window');
-reset role;
+select tests.reset_role();
 
 -- Hits older than the window no longer count and are dropped from the row.
 update private.rate_limit_windows set hits = array[1, 2, 3]::bigint[] where key = 'test:exact';

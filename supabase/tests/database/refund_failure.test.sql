@@ -5,19 +5,17 @@
 begin;
 select plan(27);
 
-insert into auth.users (id, email, raw_app_meta_data) values
-  ('c5000000-0000-4000-8000-000000000001', 'fail-alice@example.test', '{}'),
-  ('c5000000-0000-4000-8000-000000000002', 'fail-admin@example.test', '{"role": "admin"}');
+select tests.create_user('alice'),
+       tests.create_user('admin', 'admin');
 
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "c5000000-0000-4000-8000-000000000001", "role": "authenticated"}', true);
+select tests.as_user(tests.user_id('alice'));
 select id as alice_usd from public.wallet_open_account('USD') \gset
 select throws_ok($$select public.refund_record_failure(gen_random_uuid(), 're_x', 1)$$,
   '42501', null, 'a user cannot record a refund failure');
-select set_config('request.jwt.claims', '{"sub": "c5000000-0000-4000-8000-000000000002", "role": "authenticated", "app_metadata": {"role": "admin"}}', true);
+select tests.as_admin(tests.user_id('admin'));
 select throws_ok($$select public.refund_record_failure(gen_random_uuid(), 're_x', 1)$$,
   '42501', null, 'an admin cannot record a refund failure: only the provider reports one');
-reset role;
+select tests.reset_role();
 
 select ok(not has_function_privilege('anon', 'public.refund_record_failure(uuid, text, bigint, text, text, text)', 'execute'),
   'anon may not execute it');
@@ -26,8 +24,7 @@ select ok(not has_function_privilege('authenticated', 'public.refund_record_fail
 select ok(has_function_privilege('service_role', 'public.refund_record_failure(uuid, text, bigint, text, text, text)', 'execute'),
   'service_role may execute it');
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select tests.as_service();
 select id as intent from public.payment_intent_create('stripe', :'alice_usd', 1000, 'USD', 'fail-topup') \gset
 select id as payment, wallet_transaction_id as credit
   from public.payment_record_success('stripe', 'pi_fail_1', :'intent', 1000, 'USD') \gset
@@ -80,14 +77,10 @@ select is(public.wallet_balance(:'alice_usd'), 500::bigint, 'and moves no money'
 select is((public.refund_record(:'payment2', 300, 're_never')).status, 'failed', 'a late report of it as succeeded changes nothing');
 
 -- Reconciliation counts the deposits' reversals net of the undone ones: nothing to report.
-reset role;
-set local role authenticated;
-select set_config('request.jwt.claims', '{"sub": "c5000000-0000-4000-8000-000000000002", "role": "authenticated", "app_metadata": {"role": "admin"}}', true);
+select tests.as_admin(tests.user_id('admin'));
 select is((select count(*)::int from admin_api.reconciliation('stripe') r where r.payment_id in (:'payment', :'payment2')),
   0, 'reconciliation finds the failed refunds'' payments balanced');
-reset role;
-set local role service_role;
-select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select tests.as_service();
 
 -- Errors, nothing written.
 select throws_ok(format($$select public.refund_record_failure(%L, 're_fail_1', 401)$$, :'payment'),
@@ -98,7 +91,7 @@ select throws_ok(format($$select public.refund_record_failure(%L, 're_fail_x', 1
   '22023', null, 'an outcome other than failed or canceled is 22023');
 select throws_ok(format($$select public.refund_record_failure(%L, 're_fail_x', 0)$$, :'payment'),
   'WL006', null, 'a zero amount is WL006');
-reset role;
+select tests.reset_role();
 
 select * from finish();
 rollback;

@@ -4,9 +4,9 @@
 begin;
 select plan(42);
 
-insert into auth.users (id, email) values ('a7000000-0000-4000-8000-000000000001', 'jobs-alice@test.local');
+select tests.create_user('alice');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('ac700000-0000-4000-8000-00000000000a', 'a7000000-0000-4000-8000-000000000001', 'user', 'KES');
+  ('ac700000-0000-4000-8000-00000000000a', tests.user_id('alice'), 'user', 'KES');
 
 -- ---------------------------------------------------------------- exposure
 select ok(not has_schema_privilege('anon', 'jobs_api', 'usage'), 'anon has no usage on jobs_api');
@@ -28,8 +28,7 @@ select results_eq($$ select relrowsecurity and relforcerowsecurity from pg_class
                      where oid in ('private.job_leases'::regclass, 'private.reconciliation_reports'::regclass) $$,
   $$ values (true), (true) $$, 'job_leases and reconciliation_reports have RLS enabled and forced');
 
-set local role service_role;
-select set_config('request.jwt.claims', '{"role":"service_role"}', true);
+select tests.as_service();
 select lives_ok($$ select public.wallet_deposit('ac700000-0000-4000-8000-00000000000a', 1000, 'KES', 'momo', 'sj-fund') $$, 'fund alice');
 
 -- ---------------------------------------------------------------- hold expiry arguments
@@ -53,11 +52,11 @@ select lives_ok($$ select public.wallet_hold('ac700000-0000-4000-8000-0000000000
 
 -- ---------------------------------------------------------------- expire_holds
 select is(jobs_api.expire_holds(10), 0, 'nothing has expired yet');
-reset role;
+select tests.reset_role();
 set local session_replication_role = replica;
 update public.wallet_transactions set expires_at = now() - interval '1 second' where idempotency_key in ('sj-h-1', 'sj-w-1');
 set local session_replication_role = origin;
-set local role service_role;
+select tests.as_service();
 select is(jobs_api.expire_holds(1), 1, 'a run voids at most its batch');
 select is(jobs_api.expire_holds(10), 1, 'the next run voids the rest');
 select is(jobs_api.expire_holds(10), 0, 'and a run after that finds nothing');
@@ -75,12 +74,12 @@ select lives_ok($$
     from (values (1), (2)) as v(n),
     lateral public.payment_intent_create('momo', 'ac700000-0000-4000-8000-00000000000a', 500, 'KES', 'sj-i-' || n) i $$,
   'two MoMo intents waiting for the payer');
-reset role;
+select tests.reset_role();
 set local session_replication_role = replica;
 update public.payment_intents set created_at = now() - interval '2 days' where idempotency_key = 'sj-i-1';
 update public.payment_intents set updated_at = now() - interval '10 minutes' where idempotency_key = 'sj-i-2';
 set local session_replication_role = origin;
-set local role service_role;
+select tests.as_service();
 select is(jobs_api.expire_intents(86400, 10), 1, 'the intent past its TTL is canceled');
 select results_eq($$ select idempotency_key, status from public.payment_intents where idempotency_key like 'sj-i-%' order by 1 $$,
   $$ values ('sj-i-1', 'canceled'), ('sj-i-2', 'processing') $$, 'the other one waits on');
@@ -101,22 +100,22 @@ select throws_ok($$ select * from jobs_api.momo_poll_take_cashouts(120, 60, 1001
 
 -- ---------------------------------------------------------------- reconcile
 select is((select invariant_violations from jobs_api.reconcile()), 0, 'a sound ledger: no invariant violated');
-reset role;
+select tests.reset_role();
 set local session_replication_role = replica;
 update public.wallet_accounts set balance = balance + 1, available = available + 1 where id = 'ac700000-0000-4000-8000-00000000000a';
 set local session_replication_role = origin;
-set local role service_role;
+select tests.as_service();
 select ok((select invariant_violations from jobs_api.reconcile()) > 0, 'a balance that is not the sum of its entries is found');
-reset role;
+select tests.reset_role();
 select is((select count(*) from private.reconciliation_reports where report_date = (now() at time zone 'utc')::date), 1::bigint,
   'one report per day: the second run replaced the first');
 select ok((select invariant_violations @> '[{"invariant": "2. every account''s balance (what wallet_balance and a frontend read) equals the sum of its entries"}]'
              from private.reconciliation_reports where report_date = (now() at time zone 'utc')::date),
   'the report names the broken invariant');
 
-set local role authenticated;
+select tests.as_user(tests.user_id('alice'));
 select throws_ok($$ select jobs_api.expire_holds(10) $$, '42501', null, 'a signed-in user cannot run a job');
-reset role;
+select tests.reset_role();
 
 -- ---------------------------------------------------------------- pg_cron
 select results_eq($$ select schedule, command from cron.job where jobname = 'mfuko-expire-holds' $$,

@@ -5,21 +5,15 @@
 begin;
 select plan(50);
 
-insert into auth.users (id, email, raw_app_meta_data) values
-  ('b9000000-0000-4000-8000-000000000001', 'limits-payer@test.local', '{}'),
-  ('b9000000-0000-4000-8000-000000000002', 'limits-payee@test.local', '{}'),
-  ('b9000000-0000-4000-8000-0000000000ad', 'limits-admin@test.local', '{"role":"admin"}'),
-  ('b9000000-0000-4000-8000-00000000005a', 'limits-support@test.local', '{"role":"support"}');
+select tests.create_user('payer'),
+       tests.create_user('payee'),
+       tests.create_user('admin', 'admin'),
+       tests.create_user('support', 'support');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('b9000000-0000-4000-8000-00000000000a', 'b9000000-0000-4000-8000-000000000001', 'user', 'USD'),
-  ('b9000000-0000-4000-8000-00000000000b', 'b9000000-0000-4000-8000-000000000002', 'user', 'USD');
+  ('b9000000-0000-4000-8000-00000000000a', tests.user_id('payer'), 'user', 'USD'),
+  ('b9000000-0000-4000-8000-00000000000b', tests.user_id('payee'), 'user', 'USD');
 select public.wallet_deposit('b9000000-0000-4000-8000-00000000000a', 100000, 'USD', 'stripe', 'limits-funding');
 
-create function pg_temp.as_user(p_sub text, p_app jsonb default '{}') returns void language sql as $$
-  select set_config('request.jwt.claims',
-    jsonb_build_object('sub', p_sub, 'role', 'authenticated', 'app_metadata', p_app)::text, true);
-  set local role authenticated;
-$$;
 create function pg_temp.pay(p_amount bigint, p_key text) returns uuid language sql as $$
   select id from public.wallet_transfer('b9000000-0000-4000-8000-00000000000a', 'b9000000-0000-4000-8000-00000000000b',
                                         p_amount, 'USD', p_key)
@@ -42,61 +36,61 @@ create function pg_temp.age_usage(p_days integer, p_hours integer) returns void 
 $$;
 
 -- ---------------------------------------------------------------- an admin sets the standard tier
-select pg_temp.as_user('b9000000-0000-4000-8000-0000000000ad', '{"role":"admin"}');
+select tests.as_admin(tests.user_id('admin'));
 select results_eq($$ select tier, max_single, max_daily, max_per_hour from public.wallet_update_limit_tier('standard', 1000, 2500, 4) $$,
   $$ values ('standard'::text, 1000::bigint, 2500::bigint, 4) $$, 'an admin changes the standard tier');
-reset role;
+select tests.reset_role();
 select results_eq($$ select actor_id, actor_app_role, operation, old_record ->> 'max_single', new_record ->> 'max_single'
                        from audit.log where table_name = 'wallet_limit_tiers' and record_id = 'standard' $$,
-  $$ values ('b9000000-0000-4000-8000-0000000000ad'::uuid, 'admin'::text, 'UPDATE'::text, '500000'::text, '1000'::text) $$,
+  $$ values (tests.user_id('admin'), 'admin'::text, 'UPDATE'::text, '500000'::text, '1000'::text) $$,
   'the change is audited with the admin as actor');
 
 -- ---------------------------------------------------------------- single payment
-select pg_temp.as_user('b9000000-0000-4000-8000-000000000001');
+select tests.as_user(tests.user_id('payer'));
 select throws_ok($$ select pg_temp.pay(1001, 'limits-1') $$,
   'WL009', 'single payment limit of 1000 USD would be exceeded', 'one unit over the single limit is WL009');
-reset role;
+select tests.reset_role();
 select is(pg_temp.payer_state(), '0 transfers, balance 100000', 'and writes nothing');
 select is(pg_temp.usage(), null, 'nor counts anything');
-select pg_temp.as_user('b9000000-0000-4000-8000-000000000001');
+select tests.as_user(tests.user_id('payer'));
 select lives_ok($$ select pg_temp.pay(1000, 'limits-2') $$, 'exactly the single limit passes');
 
 -- ---------------------------------------------------------------- daily total
 select lives_ok($$ select pg_temp.pay(1000, 'limits-3') $$, 'a second payment within the day passes');
 select throws_ok($$ select pg_temp.pay(501, 'limits-4') $$,
   'WL009', 'daily limit of 2500 USD would be exceeded', 'one unit over the daily total is WL009');
-reset role;
+select tests.reset_role();
 select is(pg_temp.payer_state(), '2 transfers, balance 98000', 'and writes nothing');
 select is(pg_temp.usage(), '2000 sent today, 2 this hour', 'nor counts it');
-select pg_temp.as_user('b9000000-0000-4000-8000-000000000001');
+select tests.as_user(tests.user_id('payer'));
 select pg_temp.pay(500, 'limits-5') as exact_day \gset
 select isnt(:'exact_day'::uuid, null::uuid, 'exactly the daily total passes');
 select is(pg_temp.pay(500, 'limits-5'), :'exact_day'::uuid, 'a replay of it returns the original');
 select throws_ok($$ select pg_temp.pay(1, 'limits-6') $$,
   'WL009', 'daily limit of 2500 USD would be exceeded', 'with the total reached, one more unit is WL009');
-reset role;
+select tests.reset_role();
 select is(pg_temp.usage(), '2500 sent today, 3 this hour', 'the replay was counted once');
 select is(pg_temp.payer_state(), '3 transfers, balance 97500', 'three payments were written');
 
 -- ---------------------------------------------------------------- the UTC day starts afresh
 select pg_temp.age_usage(1, 24);
-select pg_temp.as_user('b9000000-0000-4000-8000-000000000001');
+select tests.as_user(tests.user_id('payer'));
 select lives_ok($$ select pg_temp.pay(1000, 'limits-7') $$, 'on the next UTC day the total starts again');
-reset role;
+select tests.reset_role();
 select is(pg_temp.usage(), '1000 sent today, 1 this hour', 'from this payment alone');
 
 -- ---------------------------------------------------------------- payments per hour
-select pg_temp.as_user('b9000000-0000-4000-8000-000000000001');
+select tests.as_user(tests.user_id('payer'));
 select lives_ok($$ select pg_temp.pay(1, 'limits-8'), pg_temp.pay(1, 'limits-9'), pg_temp.pay(1, 'limits-10') $$,
   'the fourth payment of the hour passes');
 select throws_ok($$ select pg_temp.pay(1, 'limits-11') $$,
   'WL009', 'hourly limit of 4 payments would be exceeded', 'the fifth is WL009');
-reset role;
+select tests.reset_role();
 select is(pg_temp.payer_state(), '7 transfers, balance 96497', 'and writes nothing');
 select pg_temp.age_usage(0, 1);
-select pg_temp.as_user('b9000000-0000-4000-8000-000000000001');
+select tests.as_user(tests.user_id('payer'));
 select lives_ok($$ select pg_temp.pay(1, 'limits-12') $$, 'the next hour counts again');
-reset role;
+select tests.reset_role();
 select is(pg_temp.usage(), '1004 sent today, 1 this hour', 'while the day keeps its total');
 
 -- ---------------------------------------------------------------- moves nobody limits
@@ -106,26 +100,26 @@ select lives_ok($$ select public.wallet_withdraw('b9000000-0000-4000-8000-000000
   'nor a withdrawal the service reserves');
 select lives_ok($$ select public.wallet_deposit('b9000000-0000-4000-8000-00000000000a', 5000, 'USD', 'stripe', 'limits-deposit') $$,
   'nor a deposit');
-select pg_temp.as_user('b9000000-0000-4000-8000-0000000000ad', '{"role":"admin"}');
+select tests.as_admin(tests.user_id('admin'));
 select lives_ok($$ select public.wallet_adjust('b9000000-0000-4000-8000-00000000000a', 5000, 'debit', 'limits test', 'limits-adjust') $$,
   'nor an admin''s adjustment');
 select lives_ok($$ select public.wallet_reverse((select id from public.wallet_transactions where idempotency_key = 'limits-service'),
                                                 'limits-reverse', 5000, 'limits test') $$,
   'nor an admin''s reversal');
-reset role;
+select tests.reset_role();
 select is(pg_temp.usage(), '1004 sent today, 1 this hour', 'and none of them counts');
 
 -- ---------------------------------------------------------------- an account's tier
-select pg_temp.as_user('b9000000-0000-4000-8000-0000000000ad', '{"role":"admin"}');
+select tests.as_admin(tests.user_id('admin'));
 select is((public.wallet_set_limit_tier('b9000000-0000-4000-8000-00000000000a', 'verified')).limit_tier, 'verified',
   'an admin moves an account to another tier');
-reset role;
+select tests.reset_role();
 select results_eq($$ select actor_id, old_record ->> 'limit_tier', new_record ->> 'limit_tier'
                        from audit.log where table_name = 'wallet_accounts' and record_id = 'b9000000-0000-4000-8000-00000000000a'
                         and operation = 'UPDATE' and changed_fields @> array['limit_tier'] $$,
-  $$ values ('b9000000-0000-4000-8000-0000000000ad'::uuid, 'standard'::text, 'verified'::text) $$,
+  $$ values (tests.user_id('admin'), 'standard'::text, 'verified'::text) $$,
   'the move is audited with the admin as actor');
-select pg_temp.as_user('b9000000-0000-4000-8000-000000000001');
+select tests.as_user(tests.user_id('payer'));
 select lives_ok($$ select pg_temp.pay(1001, 'limits-13') $$, 'and the account''s payments follow its new tier');
 select is((select limit_tier from public.wallet_accounts where id = 'b9000000-0000-4000-8000-00000000000a'), 'verified',
   'its owner reads its tier');
@@ -136,12 +130,12 @@ select throws_ok($$ select public.wallet_update_limit_tier('standard', 1, 1, 1) 
 select throws_ok($$ select public.wallet_set_limit_tier('b9000000-0000-4000-8000-00000000000a', 'merchant') $$, '42501', null,
   'nor its own account''s tier');
 select throws_ok($$ update public.wallet_limit_tiers set max_single = 1 $$, '42501', null, 'nor writes the table');
-reset role;
-select pg_temp.as_user('b9000000-0000-4000-8000-00000000005a', '{"role":"support"}');
+select tests.reset_role();
+select tests.as_support(tests.user_id('support'));
 select is((select count(*) from public.wallet_limit_tiers), 3::bigint, 'support reads every tier');
 select throws_ok($$ select public.wallet_update_limit_tier('standard', 1, 1, 1) $$, '42501', null, 'but changes none');
-reset role;
-select pg_temp.as_user('b9000000-0000-4000-8000-0000000000ad', '{"role":"admin"}');
+select tests.reset_role();
+select tests.as_admin(tests.user_id('admin'));
 select is((select count(*) from public.wallet_limit_tiers), 3::bigint, 'an admin reads every tier');
 select throws_ok($$ select public.wallet_update_limit_tier('gold', 1, 1, 1) $$,
   '22023', 'tier gold is not one of standard, verified, merchant', 'an unknown tier is 22023');
@@ -157,7 +151,7 @@ select throws_ok(format($$ select public.wallet_set_limit_tier('b9000000-0000-40
   '22023', 'p_tier must be at most 255 characters', 'a tier name over the identifier bound is 22023');
 select throws_ok($$ select public.wallet_set_limit_tier('b9000000-0000-4000-8000-0000000000ff', 'merchant') $$,
   'WL007', null, 'an unknown account is WL007');
-reset role;
+select tests.reset_role();
 select ok(not has_table_privilege('authenticated', 'private.wallet_limit_usage', 'select')
           and not has_table_privilege('service_role', 'private.wallet_limit_usage', 'select'),
   'no API role reads the usage counters');
