@@ -1,4 +1,4 @@
-// `npm test`: every suite, in order, on a throwaway stack. Static checks first (types, lint),
+// `npm test`: every suite, in order, on a throwaway stack. Static checks first (types, lint, format),
 // then pgTAP with pg_prove and vitest against the same private cluster and functions server.
 // Exits non-zero when any step fails; the last line counts the tests of both runners.
 import { spawn } from "node:child_process";
@@ -78,6 +78,7 @@ async function main(): Promise<void> {
     return (await run(denoExecutable(), ["check", "--quiet", `--config=${join(projectRoot, "supabase", "functions", "deno.json")}`, ...entries])).ok;
   });
   await staticCheck("lint: deno lint", async () => (await run(denoExecutable(), ["lint"])).ok);
+  await staticCheck("format: deno fmt --check", async () => (await run(denoExecutable(), ["fmt", "--check"])).ok);
 
   console.log("\n=== starting a throwaway stack (own cluster and ports)");
   const stack = await startThrowawayStack({ durable: false });
