@@ -166,7 +166,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_changes jsonb := '{}';
+  v_changes jsonb := '{}'::jsonb;
   v_row jsonb := pg_catalog.to_jsonb(new);
 begin
   for i in 0 .. tg_nargs - 1 loop
