@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { exitWithError } from "./cli-output.ts";
 import { denoExecutable } from "./functions-server.ts";
 import { binDir, projectRoot } from "./paths.ts";
+import { formatFinding, notChecked, plpgsqlFindings } from "./plpgsql-check.ts";
 import { startThrowawayStack, testEnvironment } from "./throwaway-stack.ts";
 
 interface StepResult {
@@ -83,6 +84,14 @@ async function main(): Promise<void> {
   console.log("\n=== starting a throwaway stack (own cluster and ports)");
   const stack = await startThrowawayStack({ durable: false });
   try {
+    await staticCheck("SQL lint: plpgsql_check of every PL/pgSQL function", async () => {
+      const findings = await plpgsqlFindings(stack.dbUrl);
+      for (const finding of findings) console.log(formatFinding(finding));
+      for (const [fn, reason] of Object.entries(notChecked)) console.log(`not checked: ${fn}: ${reason}`);
+      const errors = findings.filter((finding) => finding.level === "error").length;
+      console.log(`plpgsql_check: ${errors} errors, ${findings.length - errors} warnings`);
+      return errors === 0;
+    });
     await step("pgTAP: pg_prove supabase/tests/database", async () => {
       const result = await run("pg_prove", ["--ext", ".sql", "-r", "supabase/tests/database"], {
         PGHOST: "127.0.0.1",
