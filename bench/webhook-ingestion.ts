@@ -114,7 +114,7 @@ export async function runWebhookIngestion(options: WebhookBenchOptions): Promise
     ],
     ratios: [],
     notes: [
-      `Webhook / HTTP ceiling: ${(webhook.requestsPerSecond / http.requestsPerSecond).toFixed(3)}; webhook / database ceiling: ${(webhook.requestsPerSecond / database.tps).toFixed(3)}. quality.md sets no target for these; they show where the time goes.`,
+      `Webhook / HTTP ceiling: ${(webhook.requestsPerSecond / http.requestsPerSecond).toFixed(3)}; webhook / database ceiling: ${(webhook.requestsPerSecond / database.tps).toFixed(3)}. These ratios show where the time goes.`,
       `Each delivery: rate-limit call (Postgres limiter, keyed by provider and address, ${stripeAddresses.length} addresses as Stripe's pool), Stripe signature check, store-then-apply transaction (event row, payment row, wallet credit, audit rows).`,
     ],
   };
