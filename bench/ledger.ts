@@ -1,4 +1,4 @@
-// Benchmarks 1-3 of quality.md, all driven by pgbench on one cluster so that the ratios
+// Benchmarks 1-3 (docs/BENCHMARKS.md), all driven by pgbench on one cluster so that the ratios
 // compare like with like:
 //   1. wallet_transfer (as service_role, one call per transaction) vs pgbench's built-in
 //      TPC-B-like script, at 1, 8 and 20 clients, 50 funded accounts;

@@ -1,4 +1,4 @@
-// Benchmark 4 (quality.md): signed Stripe payment_intent.succeeded deliveries through the Deno
+// Benchmark 4 (docs/BENCHMARKS.md): signed Stripe payment_intent.succeeded deliveries through the Deno
 // functions server with 64 connections (autocannon), against two ceilings measured in the same
 // run: a bare Deno.serve hello-world (HTTP) and wallet_deposit driven by pgbench (database).
 import { spawn } from "node:child_process";
