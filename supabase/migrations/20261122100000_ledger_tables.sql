@@ -33,7 +33,7 @@ revoke all on table private.wallet_settings from public, anon, authenticated, se
 -- its primary key, of wallet_entries' transaction_id index and of the audit's record index;
 -- after each checkpoint those pages are written to the WAL in full. With ids that grow, the
 -- inserts land on the right-hand pages: at 150,000 transactions 12 s of the transfer benchmark
--- wrote 36 % less WAL and a quarter of the full-page images (docs/LEDGER.md). PostgreSQL 15 has no
+-- wrote 36 % less WAL and a quarter of the full-page images (docs/BENCHMARKS.md). PostgreSQL 15 has no
 -- built-in v7; this keeps gen_random_uuid's randomness and overwrites the first 48 bits and
 -- the version nibble.
 create function private.uuid_v7() returns uuid

@@ -536,7 +536,7 @@ $$;
 
 -- The API entry points of the five functions above. PL/pgSQL rather than SQL: a SQL function
 -- with a SET clause is never inlined and is parsed and planned again on every call, while a
--- PL/pgSQL one keeps its plan for the session (0.1 ms of a 2 ms transfer, docs/LEDGER.md).
+-- PL/pgSQL one keeps its plan for the session (0.1 ms of a 2 ms transfer, docs/BENCHMARKS.md).
 create function public.wallet_open_account(p_currency text)
 returns public.wallet_accounts
 language plpgsql
