@@ -1,4 +1,4 @@
-// `npm run drill`: the five reliability drills of quality.md on one durable throwaway stack
+// `npm run drill`: the reliability drills (docs/TESTING.md) on one durable throwaway stack
 // (fsync on, like production). Prints each drill's figures and exits non-zero on any loss,
 // duplicate, 5xx or mismatch, saying what was lost.
 import postgres from "postgres";

@@ -1,4 +1,4 @@
-// Benchmarks 1-3 of quality.md, all driven by pgbench on one cluster so that the ratios
+// Benchmarks 1-3 (docs/BENCHMARKS.md), all driven by pgbench on one cluster so that the ratios
 // compare like with like:
 //   1. wallet_transfer (as service_role, one call per transaction) vs pgbench's built-in
 //      TPC-B-like script, at 1, 8 and 20 clients, 50 funded accounts;
@@ -218,7 +218,7 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
         figures: figures(options.clients.flatMap((c) => [`tpcb-c${c}`, `transfer-c${c}`])),
         ratios: multi.map((c) =>
           ratio(`wallet_transfer / TPC-B at ${c} clients`, tps(`transfer-c${c}`), tps(`tpcb-c${c}`), 0.7,
-            "CPU per call: a transfer runs about a dozen SQL statements (validation, the transaction with its idempotency key, 2 entries, 2 account updates, 5 audit rows), each with fixed executor and constraint set-up; TPC-B runs 5. docs/LEDGER.md, \"Per-statement costs\", has the profile."),
+            "CPU per call: a transfer runs about a dozen SQL statements (validation, the transaction with its idempotency key, 2 entries, 2 account updates, 5 audit rows), each with fixed executor and constraint set-up; TPC-B runs 5. docs/BENCHMARKS.md, \"Where a transfer's time goes\", has the profile."),
         ),
         notes: [
           `${options.seconds} s per run, ${ACCOUNTS} funded accounts, amounts 1-100, a fresh idempotency key per call, pgbench -c N -j min(2,N) -T ${options.seconds}, wallet_transfer called as service_role (PGOPTIONS=-c role=service_role), TPC-B at scale 1 in its own database. Invariants and transaction counts checked after every ledger run.`,

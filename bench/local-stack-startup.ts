@@ -1,4 +1,4 @@
-// Benchmark 6 (quality.md): seconds from `npm start` to a healthy /functions/v1/health on a
+// Benchmark 6 (docs/BENCHMARKS.md): seconds from `npm start` to a healthy /functions/v1/health on a
 // warm install (packages installed), for a new database and for an existing one.
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

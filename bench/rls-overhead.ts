@@ -1,4 +1,4 @@
-// Benchmark 5 (quality.md): an authenticated user reads its balance and latest 50 entries,
+// Benchmark 5 (docs/BENCHMARKS.md): an authenticated user reads its balance and latest 50 entries,
 // through RLS exactly as PostgREST runs it, from a ledger of 1,000 and of 1,000,000 entries;
 // the same reads as service_role (no RLS) for the overhead.
 import type postgres from "postgres";
@@ -99,7 +99,7 @@ export async function runRlsOverhead(sql: postgres.Sql, options: { requests: num
       { name: "RLS overhead: authenticated / service_role, 1,000,000 entries, p50", value: largeAuthenticated.p50 / largeService.p50, unit: "x" },
     ],
     ratios: [
-      // Stated so that higher is better: 1.0 means "costs the same" (ledger.md), 0.8 allows 20 %.
+      // Stated so that higher is better: 1.0 means "costs the same" (docs/LEDGER.md, performance targets), 0.8 allows 20 %.
       { name: "read cost, 1,000 / 1,000,000 entries (authenticated, p50)", value: smallAuthenticated.p50 / largeAuthenticated.p50, target: 0.8,
         limitedBy: "A plan that does not use (account_id, id) for the latest entries would show here." },
     ],

@@ -1,4 +1,4 @@
-// `npm run bench`: the six benchmarks of quality.md in one run on one machine, the ledger
+// `npm run bench`: the six benchmarks of docs/BENCHMARKS.md in one run on one machine, the ledger
 // invariants checked after each, and docs/BENCHMARKS.md rewritten with the figures and the
 // ratios next to their targets. Exits non-zero when a correctness check fails; missed
 // performance targets are reported, not failed.

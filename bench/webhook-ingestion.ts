@@ -1,4 +1,4 @@
-// Benchmark 4 (quality.md): signed Stripe payment_intent.succeeded deliveries through the Deno
+// Benchmark 4 (docs/BENCHMARKS.md): signed Stripe payment_intent.succeeded deliveries through the Deno
 // functions server with 64 connections (autocannon), against two ceilings measured in the same
 // run: a bare Deno.serve hello-world (HTTP) and wallet_deposit driven by pgbench (database).
 import { spawn } from "node:child_process";
@@ -114,7 +114,7 @@ export async function runWebhookIngestion(options: WebhookBenchOptions): Promise
     ],
     ratios: [],
     notes: [
-      `Webhook / HTTP ceiling: ${(webhook.requestsPerSecond / http.requestsPerSecond).toFixed(3)}; webhook / database ceiling: ${(webhook.requestsPerSecond / database.tps).toFixed(3)}. quality.md sets no target for these; they show where the time goes.`,
+      `Webhook / HTTP ceiling: ${(webhook.requestsPerSecond / http.requestsPerSecond).toFixed(3)}; webhook / database ceiling: ${(webhook.requestsPerSecond / database.tps).toFixed(3)}. These ratios show where the time goes.`,
       `Each delivery: rate-limit call (Postgres limiter, keyed by provider and address, ${stripeAddresses.length} addresses as Stripe's pool), Stripe signature check, store-then-apply transaction (event row, payment row, wallet credit, audit rows).`,
     ],
   };

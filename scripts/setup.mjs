@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Installs whatever `npm start` and `npm test` need and is missing: system packages
-// (PostgreSQL, pgTAP, pg_cron, pg_prove, redis-server) with apt when running as root on Debian/Ubuntu,
-// pnpm through corepack, and the workspace packages. Plain Node, no dependencies: it runs
-// before anything is installed. Prints one line per action; exits 1 with one clear line on failure.
+// Installs whatever `npm start` and `npm test` need and is missing: system packages (PostgreSQL,
+// pgTAP, pg_cron, plpgsql_check, pg_prove, redis-server) with apt when running as root on
+// Debian/Ubuntu, pnpm through corepack, and the workspace packages. Plain Node, no
+// dependencies: it runs before anything is installed. Prints one line per action; exits 1 with
+// one clear line on failure.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -38,6 +39,9 @@ function missingSystemPackages() {
   // The local stack preloads pg_cron, which runs the pure-SQL scheduled jobs (expire-holds).
   const pgCronControl = `/usr/share/postgresql/${version}/extension/pg_cron.control`;
   if (!existsSync(pgCronControl)) missing.push(`postgresql-${version}-cron`);
+  // npm test lints every PL/pgSQL function with plpgsql_check.
+  const plpgsqlCheckControl = `/usr/share/postgresql/${version}/extension/plpgsql_check.control`;
+  if (!existsSync(plpgsqlCheckControl)) missing.push(`postgresql-${version}-plpgsql-check`);
   if (!onPath("pg_prove")) missing.push("libtap-parser-sourcehandler-pgtap-perl");
   if (!onPath("redis-server")) missing.push("redis-server");
   return missing;

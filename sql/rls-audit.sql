@@ -7,7 +7,7 @@
 --                               (default: public plus pgrst.db_schemas when set)
 --   rls_audit.financial_tables  tables that must force RLS and give anon nothing,
 --                               `table` (in public) or `schema.table`
---                               (default: the ten financial tables of payments-audit.md,
+--                               (default: the ten financial tables of docs/PAYMENTS.md,
 --                               wallet_balance_shards, wallet_limit_tiers and cashouts)
 --   rls_audit.append_only       ledger tables no API role may write
 --                               (default: wallet_accounts, wallet_transactions, wallet_entries,

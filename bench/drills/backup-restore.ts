@@ -1,4 +1,4 @@
-// Backup and restore drill (quality.md): pg_dump of the loaded database restored into a fresh
+// Backup and restore drill (docs/TESTING.md): pg_dump of the loaded database restored into a fresh
 // cluster; every table's row count and the ledger invariants must be identical.
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

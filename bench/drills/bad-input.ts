@@ -1,4 +1,4 @@
-// Bad-input drill (quality.md): 10,000 generated malformed requests across every function
+// Bad-input drill (docs/TESTING.md): 10,000 generated malformed requests across every function
 // (bad JSON, wrong types, oversized bodies, bad or missing signatures, forged tokens, header
 // injection, wrong methods and routes). None may be answered 5xx or 2xx, and no row may be
 // written anywhere (the rate limiter's own window rows excepted: counting callers is its job).

@@ -1,4 +1,4 @@
-// Crash drill (quality.md): 16 clients transfer at random while the PostgreSQL server is
+// Crash drill (docs/TESTING.md): 16 clients transfer at random while the PostgreSQL server is
 // killed with SIGKILL and restarted. Every transfer a client saw committed must be present
 // afterwards, a retried key must never produce a second transfer, and the invariants hold.
 // Five of the accounts keep their credits in balance shards.

@@ -1,4 +1,4 @@
-// Provider outage drill (quality.md), top-ups and cash-outs: the MoMo and Stripe stand-ins hang
+// Provider outage drill (docs/TESTING.md), top-ups and cash-outs: the MoMo and Stripe stand-ins hang
 // (past the functions' provider timeout) or answer 500, alternately, while MoMo and Stripe
 // top-ups and MoMo cash-outs arrive; every one of them is answered 502 provider_unavailable.
 // Then the providers recover and each client retries with its Idempotency-Key; MoMo settles

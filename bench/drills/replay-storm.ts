@@ -1,4 +1,4 @@
-// Replay storm drill (quality.md): 1,000 Stripe events, each delivered 5 times, all at once
+// Replay storm drill (docs/TESTING.md): 1,000 Stripe events, each delivered 5 times, all at once
 // and shuffled (so later copies often arrive before earlier ones finish). Exactly 1,000 ledger
 // credits may result, and no delivery may be answered 5xx.
 import type postgres from "postgres";

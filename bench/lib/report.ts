@@ -1,6 +1,6 @@
 // The shape every benchmark returns, and the docs/BENCHMARKS.md writer.
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 
 export interface Figure {
@@ -9,7 +9,7 @@ export interface Figure {
   unit: string;
 }
 
-/** A measured ratio next to the target it is stated in (ledger.md, quality.md). */
+/** A measured ratio next to its target (the targets are listed in docs/BENCHMARKS.md). */
 export interface Ratio {
   name: string;
   value: number;
@@ -86,5 +86,13 @@ export function writeBenchmarksMarkdown(file: string, machine: Machine, command:
     if (result.notes.length > 0) lines.push("", ...result.notes);
     lines.push("");
   }
-  writeFileSync(file, lines.join("\n"));
+  writeFileSync(file, lines.join("\n") + keptHistory(file));
+}
+
+/** The page's "History" section (measurements of earlier designs, written by hand), which a new run keeps. */
+function keptHistory(file: string): string {
+  if (!existsSync(file)) return "";
+  const page = readFileSync(file, "utf8");
+  const start = page.indexOf("\n## History\n");
+  return start < 0 ? "" : page.slice(start + 1);
 }

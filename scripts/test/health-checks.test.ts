@@ -1,5 +1,5 @@
 // scripts/verify/health-checks.sh against a small HTTP server started here, answering the way
-// the health function does (http.md): exit 0 healthy or degraded, 1 unhealthy, 2 unreachable.
+// the health function does (docs/EDGE_FUNCTIONS.md): exit 0 healthy or degraded, 1 unhealthy, 2 unreachable.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";

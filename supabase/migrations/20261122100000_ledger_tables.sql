@@ -33,7 +33,7 @@ revoke all on table private.wallet_settings from public, anon, authenticated, se
 -- its primary key, of wallet_entries' transaction_id index and of the audit's record index;
 -- after each checkpoint those pages are written to the WAL in full. With ids that grow, the
 -- inserts land on the right-hand pages: at 150,000 transactions 12 s of the transfer benchmark
--- wrote 36 % less WAL and a quarter of the full-page images (docs/LEDGER.md). PostgreSQL 15 has no
+-- wrote 36 % less WAL and a quarter of the full-page images (docs/BENCHMARKS.md). PostgreSQL 15 has no
 -- built-in v7; this keeps gen_random_uuid's randomness and overwrites the first 48 bits and
 -- the version nibble.
 create function private.uuid_v7() returns uuid
@@ -323,7 +323,7 @@ $$;
 
 -- The class of the caller of a wallet function: 'service' (service_role, or the database
 -- owner running maintenance), 'admin', 'support', 'user' (any other signed-in user), or null.
--- Support reads everything and writes nothing (payments-audit.md), so no function that
+-- Support reads everything and writes nothing (docs/PAYMENTS.md, RLS matrix), so no function that
 -- changes money accepts it; admin_api_caller lets it read. SET ROLE
 -- (what PostgREST does per request) survives the switch into a security definer function,
 -- current_user does not, so the role is read from the setting.
@@ -356,7 +356,7 @@ grant execute on function private.request_app_role(),
   to authenticated;
 
 -- ---------------------------------------------------------------------------------------
--- Row level security (payments-audit.md): owners read their own rows, admin and support
+-- Row level security (docs/LEDGER.md): owners read their own rows, admin and support
 -- read everything, anon nothing; service_role bypasses RLS. No write policies: writes are
 -- not granted at all.
 -- ---------------------------------------------------------------------------------------
@@ -403,7 +403,7 @@ create policy wallet_status_reasons_select on public.wallet_status_reasons
   for select to authenticated
   using ((select private.request_reads_all()));
 
--- What a frontend reads as an account's balance (ledger.md, invariant 2): the row plus its
+-- What a frontend reads as an account's balance (docs/LEDGER.md, invariant 2): the row plus its
 -- shards, read at one snapshot, so exact for hot accounts too. security_invoker: the RLS of
 -- both tables applies to the reader, who sees its own accounts and nothing else.
 create view public.wallet_account_balances with (security_invoker = true) as

@@ -15,7 +15,7 @@
 -- The functions on every transfer's path set plan_cache_mode = force_generic_plan: their
 -- queries take array and uuid parameters, for which PostgreSQL otherwise keeps building a
 -- custom plan on every call (the grouping query of wallet_apply: 170 us planned each time,
--- 44 us with its cached generic plan; docs/LEDGER.md). Every one of these queries is an
+-- 44 us with its cached generic plan; docs/BENCHMARKS.md). Every one of these queries is an
 -- index lookup by key whatever the parameter values, so the generic plan is the right one.
 
 -- Raises the stable error contract: SQLSTATE plus a message naming the account or key.
@@ -605,7 +605,7 @@ $$;
 
 -- wallet_post for exactly one posted transaction, the shape of nearly every call: the same
 -- validation, idempotency and account locking, without the arrays, the set-returning record
--- step and the re-reads of the transaction that batches need (docs/LEDGER.md measures the
+-- step and the re-reads of the transaction that batches need (docs/BENCHMARKS.md measures the
 -- difference). A replay returns the original and changes nothing. p_limited: a payment the
 -- sender's owner made, checked against the limits of its tier once it is known to be new (a
 -- replay is neither counted again nor refused) and its sender is locked;

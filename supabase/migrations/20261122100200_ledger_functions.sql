@@ -1,11 +1,11 @@
--- Wallet ledger, part 3: the API (ledger.md). Each function is security definer with an
+-- Wallet ledger, part 3: the API (docs/LEDGER.md). Each function is security definer with an
 -- empty search_path, decides itself who may call it (private.wallet_require_caller), and is
--- executable only by the roles listed in the spec. Errors follow the WL001..WL008 / 42501
--- contract; malformed arguments (missing key, bad currency code, unknown status) are 22023.
+-- executable only by the roles docs/LEDGER.md lists. Errors follow its WL001..WL009 / 42501
+-- table; malformed arguments (missing key, bad currency code, unknown status) are 22023.
 --
 -- Functions that signed-in users may call keep their security definer body in `api_private`
 -- (not exposed by PostgREST, EXECUTE only for the roles that may call it) behind a security
--- invoker wrapper in public with the contract's name, arguments and return type: Supabase's
+-- invoker wrapper in public with the public name, arguments and return type: Supabase's
 -- linter (splinter 0029) flags every security definer function in an exposed schema that
 -- `authenticated` can execute. The wrapper changes no privilege, so inside the body
 -- current_setting('role') and the JWT claims are still the caller's and the caller checks
@@ -536,7 +536,7 @@ $$;
 
 -- The API entry points of the five functions above. PL/pgSQL rather than SQL: a SQL function
 -- with a SET clause is never inlined and is parsed and planned again on every call, while a
--- PL/pgSQL one keeps its plan for the session (0.1 ms of a 2 ms transfer, docs/LEDGER.md).
+-- PL/pgSQL one keeps its plan for the session (0.1 ms of a 2 ms transfer, docs/BENCHMARKS.md).
 create function public.wallet_open_account(p_currency text)
 returns public.wallet_accounts
 language plpgsql
@@ -609,7 +609,7 @@ end;
 $$;
 
 -- Supabase grants EXECUTE on new functions to every API role by default; narrow it to the
--- callers in ledger.md. A wrapper and its body are granted to the same roles.
+-- callers in docs/LEDGER.md. A wrapper and its body are granted to the same roles.
 revoke all on function
   api_private.wallet_open_account(text),
   public.wallet_open_account(text),

@@ -166,7 +166,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_changes jsonb := '{}';
+  v_changes jsonb := '{}'::jsonb;
   v_row jsonb := pg_catalog.to_jsonb(new);
 begin
   for i in 0 .. tg_nargs - 1 loop
@@ -475,7 +475,7 @@ grant execute on function private.status_transition_allowed(text, text, text) to
 grant usage on schema private to service_role;
 
 -- ---------------------------------------------------------------------------------------
--- Access (payments-audit.md, RLS matrix): anon nothing; a user reads its own rows; admin
+-- Access (docs/PAYMENTS.md, RLS matrix): anon nothing; a user reads its own rows; admin
 -- and support read everything; writes to intents, payments and refunds only through the
 -- payment functions; service_role may write the provider mirror tables directly. Nobody
 -- deletes or truncates.

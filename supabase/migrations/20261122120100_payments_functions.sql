@@ -1,8 +1,8 @@
--- Payments, part 2: the functions that write intents, payments and refunds (payments-audit.md).
+-- Payments, part 2: the functions that write intents, payments and refunds (docs/PAYMENTS.md).
 --
 -- Each is security definer with an empty search_path, checks its caller with the ledger's
 -- private.wallet_require_caller, and is idempotent. Money moves only through the ledger's
--- contract functions (wallet_deposit, wallet_reverse) in the same transaction as the row
+-- API functions (wallet_deposit, wallet_reverse) in the same transaction as the row
 -- that explains it. Errors reuse the ledger's codes (WL002 currency, WL004 account not
 -- active, WL005 replay with other parameters, WL006 amount, WL007 not found, WL008 state,
 -- 42501 caller, 22023 malformed argument) plus PA001..PA002 (docs/PAYMENTS.md).
@@ -520,7 +520,8 @@ as $$
   select * from api_private.refund_record(p_payment, p_amount, p_provider_refund_id, p_reason)
 $$;
 
--- Supabase grants EXECUTE on new functions to every API role; narrow it to the spec.
+-- Supabase grants EXECUTE on new functions to every API role; narrow it to the callers
+-- docs/PAYMENTS.md lists ("Who may call what").
 revoke all on function
   private.payment_require_provider(text), private.payment_require_text(text, text, text),
   private.payment_require_amount(bigint),

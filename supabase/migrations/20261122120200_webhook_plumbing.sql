@@ -1,4 +1,4 @@
--- Payments, part 3: what the webhooks store (http.md "Webhooks", payments-audit.md).
+-- Payments, part 3: what the webhooks store (docs/WEBHOOKS.md, docs/PAYMENTS.md).
 --
 -- webhook_events makes every delivery idempotent: a handler calls webhook_event_begin,
 -- applies the effect inside a savepoint of the same transaction, and calls

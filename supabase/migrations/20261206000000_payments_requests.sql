@@ -121,11 +121,13 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
+declare
+  v_user uuid := private.payments_api_user();
 begin
   perform private.require_within(p_body, 'document', 'p_body');
   update private.payments_requests r
      set response_status = p_status, response_body = p_body, completed_at = now()
-   where r.user_id = private.payments_api_user() and r.idempotency_key = p_key and r.completed_at is null;
+   where r.user_id = v_user and r.idempotency_key = p_key and r.completed_at is null;
   if not found then
     perform private.wallet_fail('WL008', pg_catalog.format('idempotency key %s has no open request to complete', p_key));
   end if;
@@ -139,10 +141,12 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
+declare
+  v_user uuid := private.payments_api_user();
 begin
   update private.payments_requests r
      set lease_until = now()
-   where r.user_id = private.payments_api_user() and r.idempotency_key = p_key and r.completed_at is null;
+   where r.user_id = v_user and r.idempotency_key = p_key and r.completed_at is null;
 end;
 $$;
 

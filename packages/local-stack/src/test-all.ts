@@ -1,4 +1,4 @@
-// `npm test`: every suite, in order, on a throwaway stack. Static checks first (types, lint),
+// `npm test`: every suite, in order, on a throwaway stack. Static checks first (types, lint, format),
 // then pgTAP with pg_prove and vitest against the same private cluster and functions server.
 // Exits non-zero when any step fails; the last line counts the tests of both runners.
 import { spawn } from "node:child_process";
@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { exitWithError } from "./cli-output.ts";
 import { denoExecutable } from "./functions-server.ts";
 import { binDir, projectRoot } from "./paths.ts";
+import { formatFinding, notChecked, plpgsqlFindings } from "./plpgsql-check.ts";
 import { startThrowawayStack, testEnvironment } from "./throwaway-stack.ts";
 
 interface StepResult {
@@ -78,10 +79,19 @@ async function main(): Promise<void> {
     return (await run(denoExecutable(), ["check", "--quiet", `--config=${join(projectRoot, "supabase", "functions", "deno.json")}`, ...entries])).ok;
   });
   await staticCheck("lint: deno lint", async () => (await run(denoExecutable(), ["lint"])).ok);
+  await staticCheck("format: deno fmt --check", async () => (await run(denoExecutable(), ["fmt", "--check"])).ok);
 
   console.log("\n=== starting a throwaway stack (own cluster and ports)");
   const stack = await startThrowawayStack({ durable: false });
   try {
+    await staticCheck("SQL lint: plpgsql_check of every PL/pgSQL function", async () => {
+      const findings = await plpgsqlFindings(stack.dbUrl);
+      for (const finding of findings) console.log(formatFinding(finding));
+      for (const [fn, reason] of Object.entries(notChecked)) console.log(`not checked: ${fn}: ${reason}`);
+      const errors = findings.filter((finding) => finding.level === "error").length;
+      console.log(`plpgsql_check: ${errors} errors, ${findings.length - errors} warnings`);
+      return errors === 0;
+    });
     await step("pgTAP: pg_prove supabase/tests/database", async () => {
       const result = await run("pg_prove", ["--ext", ".sql", "-r", "supabase/tests/database"], {
         PGHOST: "127.0.0.1",

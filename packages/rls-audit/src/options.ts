@@ -34,7 +34,7 @@ Options:
   --fail-on <level>           exit 1 when a finding at or above this level is not accepted:
                               error (default), warn, info or none
   --schemas <a,b>             exposed schemas (default: public plus pgrst.db_schemas)
-  --financial-tables <a,b>    financial tables, table or schema.table (default: the ten of payments-audit.md,
+  --financial-tables <a,b>    financial tables, table or schema.table (default: the ten of docs/PAYMENTS.md,
                               wallet_balance_shards, wallet_limit_tiers and cashouts)
   --append-only <a,b>         append-only ledger tables (default: wallet_accounts, wallet_transactions, wallet_entries,
                               wallet_balance_shards, wallet_limit_tiers)

@@ -1,4 +1,4 @@
-// The SQL error contract of the ledger, payment and admin functions (ledger.md: WL001..WL009, 42501,
+// The SQL error codes of the ledger, payment and admin functions (docs/LEDGER.md "Errors": WL001..WL009, 42501,
 // 22023) as HTTP answers. Their messages name the account, transaction or key and are written
 // for the caller, so they are passed on; any other database error stays a 500.
 import { HttpError } from "./errors.ts";
@@ -26,7 +26,7 @@ export function sqlHttpError(error: unknown): HttpError | null {
   return new HttpError(answer[0], answer[1], error.message, { sqlstate });
 }
 
-/** Runs `work`, turning the contract's SQL errors into their HttpErrors. */
+/** Runs `work`, turning the documented SQL errors into their HttpErrors. */
 export async function mapSqlErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();

@@ -21,7 +21,7 @@ select lives_ok($$ select public.wallet_deposit('ac300000-0000-4000-8000-0000000
 select lives_ok($$ select public.wallet_transfer('ac300000-0000-4000-8000-00000000000c', 'ac300000-0000-4000-8000-00000000000b', 100, 'UGX', 'acl-cb') $$, 'carol pays bob');
 
 -- ---------------------------------------------------------------- function definitions and grants
--- The eleven functions of ledger.md (other areas may add wallet_* functions of their own).
+-- The eleven functions of docs/LEDGER.md (other areas may add wallet_* functions of their own).
 create temporary table ledger_api (name text) on commit drop;
 insert into ledger_api values ('wallet_open_account'), ('wallet_transfer'), ('wallet_transfer_batch'), ('wallet_deposit'),
   ('wallet_withdraw'), ('wallet_hold'), ('wallet_capture'), ('wallet_void'), ('wallet_reverse'), ('wallet_set_status'), ('wallet_balance');

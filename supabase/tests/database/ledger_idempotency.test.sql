@@ -1,4 +1,4 @@
--- Idempotency of every function that takes a key (ledger.md "Idempotency"): the same key with
+-- Idempotency of every function that takes a key (docs/LEDGER.md "Idempotency"): the same key with
 -- the same parameters returns the first row and writes nothing; the same key with any one
 -- parameter changed is WL005. One row of idempotent_call per function and caller scope, one
 -- test per parameter, so that leaving a parameter out of a function's comparison fails here.

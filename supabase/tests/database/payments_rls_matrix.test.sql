@@ -1,4 +1,4 @@
--- The RLS matrix of payments-audit.md, cell by cell: anon, owner, other user, admin,
+-- The RLS matrix of docs/PAYMENTS.md, cell by cell: anon, owner, other user, admin,
 -- support and service_role x select/insert/update/delete on each of the ten financial
 -- tables and the cash-outs, plus the two webhook tables that no user may read.
 begin;

@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 interface Violation {
-  /** The invariant's number in ledger.md ("1", "2a", ...). */
+  /** The invariant's number in docs/LEDGER.md ("1", "2a", ...). */
   invariant: string;
   detail: string;
 }

@@ -1,5 +1,5 @@
 // What the payment webhooks (Stripe, MoMo, Revolut) do to intents and payments, through the
-// payment_* functions of payments-audit.md. Every call runs inside the webhook's transaction.
+// payment_* functions of docs/PAYMENTS.md. Every call runs inside the webhook's transaction.
 import type { TransactionSql } from "../db.ts";
 import { jsonb } from "./jsonb.ts";
 
