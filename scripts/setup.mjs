@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Installs whatever `npm start` and `npm test` need and is missing: system packages
-// (PostgreSQL, pgTAP, pg_cron, pg_prove, redis-server) with apt when running as root on Debian/Ubuntu,
+// (PostgreSQL, pgTAP, pg_cron, pg_prove, redis-server, pgbouncer) with apt when running as root on Debian/Ubuntu,
 // pnpm through corepack, and the workspace packages. Plain Node, no dependencies: it runs
 // before anything is installed. Prints one line per action; exits 1 with one clear line on failure.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -40,6 +40,8 @@ function missingSystemPackages() {
   if (!existsSync(pgCronControl)) missing.push(`postgresql-${version}-cron`);
   if (!onPath("pg_prove")) missing.push("libtap-parser-sourcehandler-pgtap-perl");
   if (!onPath("redis-server")) missing.push("redis-server");
+  // Tests and benchmarks also reach the database through PgBouncer in transaction mode.
+  if (!existsSync("/usr/sbin/pgbouncer")) missing.push("pgbouncer");
   return missing;
 }
 
