@@ -297,23 +297,13 @@ begin
       using errcode = 'AU002';
   end if;
   if exists (
-    select 1 from pg_catalog.unnest(p_redact) as c
+    select 1 from pg_catalog.unnest(p_redact || p_explained_columns) as c
     where not exists (
       select 1 from pg_catalog.pg_attribute a
       where a.attrelid = p_table and a.attname = c and a.attnum > 0 and not a.attisdropped
     )
   ) then
-    raise exception 'audit.attach: a redacted column of % does not exist: %', p_table, p_redact
-      using errcode = 'AU002';
-  end if;
-  if exists (
-    select 1 from pg_catalog.unnest(p_explained_columns) as c
-    where not exists (
-      select 1 from pg_catalog.pg_attribute a
-      where a.attrelid = p_table and a.attname = c and a.attnum > 0 and not a.attisdropped
-    )
-  ) then
-    raise exception 'audit.attach: an explained column of % does not exist: %', p_table, p_explained_columns
+    raise exception 'audit.attach: a redacted or explained column of % does not exist: % / %', p_table, p_redact, p_explained_columns
       using errcode = 'AU002';
   end if;
   -- hstore's difference in C: the row images without the explained columns differ.
