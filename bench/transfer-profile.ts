@@ -111,6 +111,8 @@ export async function runTransferProfile(sql: postgres.Sql, dbUrl: string): Prom
       ],
     };
   } finally {
+    // The connection goes back to the caller's pool: as the superuser again.
+    await session`reset role`;
     session.release();
     await dropBareLedger(sql);
   }
