@@ -1,4 +1,4 @@
-// `npm run bench`: the six benchmarks of docs/BENCHMARKS.md in one run on one machine, the ledger
+// `npm run bench`: the benchmarks of docs/BENCHMARKS.md and a transfer's profile in one run on one machine, the ledger
 // invariants checked after each, and docs/BENCHMARKS.md rewritten with the figures and the
 // ratios next to their targets. Exits non-zero when a correctness check fails; missed
 // performance targets are reported, not failed.
@@ -13,6 +13,7 @@ import { runLedgerBenchmark } from "./ledger.ts";
 import { runLocalStackStartup } from "./local-stack-startup.ts";
 import { type BenchmarkResult, describeMachine, writeBenchmarksMarkdown } from "./lib/report.ts";
 import { runRlsOverhead } from "./rls-overhead.ts";
+import { runTransferProfile } from "./transfer-profile.ts";
 import { runWebhookIngestion } from "./webhook-ingestion.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
@@ -35,6 +36,9 @@ async function main(): Promise<void> {
     await assertLedgerInvariants(sql);
     console.log("bench: ledger throughput, hot account, batch");
     results.push(...(await runLedgerBenchmark({ dbUrl: stack.dbUrl, seconds, clients: [1, 8, 20], batchClients: 8 })));
+    await assertLedgerInvariants(sql);
+    console.log("bench: where a transfer's time goes");
+    results.push(await runTransferProfile(sql, stack.dbUrl));
     await assertLedgerInvariants(sql);
     console.log("bench: webhook ingestion");
     results.push(await runWebhookIngestion({ sql, dbUrl: stack.dbUrl, functionsUrl: stack.functionsUrl, env: stack.functionsEnv, seconds }));

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Installs whatever `npm start` and `npm test` need and is missing: system packages (PostgreSQL,
-// pgTAP, pg_cron, plpgsql_check, pg_prove, redis-server) with apt when running as root on
-// Debian/Ubuntu, pnpm through corepack, and the workspace packages. Plain Node, no
+// pgTAP, pg_cron, plpgsql_check, pg_prove, redis-server, pgbouncer) with apt when running as root
+// on Debian/Ubuntu, pnpm through corepack, and the workspace packages. Plain Node, no
 // dependencies: it runs before anything is installed. Prints one line per action; exits 1 with
 // one clear line on failure.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -44,6 +44,8 @@ function missingSystemPackages() {
   if (!existsSync(plpgsqlCheckControl)) missing.push(`postgresql-${version}-plpgsql-check`);
   if (!onPath("pg_prove")) missing.push("libtap-parser-sourcehandler-pgtap-perl");
   if (!onPath("redis-server")) missing.push("redis-server");
+  // Tests and benchmarks also reach the database through PgBouncer in transaction mode.
+  if (!existsSync("/usr/sbin/pgbouncer")) missing.push("pgbouncer");
   return missing;
 }
 

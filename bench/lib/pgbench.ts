@@ -62,9 +62,9 @@ export function runProcess(binary: string, args: string[], env: NodeJS.ProcessEn
   });
 }
 
-/** `pgbench -i` of the TPC-B tables at scale 1 in `database`. */
-export async function initialiseTpcb(dbUrl: string, database: string, workDir: string): Promise<void> {
-  await runProcess(pgbenchBinary(), ["-i", "-q", "-s", "1"], libpqEnvironment(dbUrl, database), workDir);
+/** `pgbench -i` of the TPC-B tables at `scale` (that many branch rows) in `database`. */
+export async function initialiseTpcb(dbUrl: string, database: string, scale: number, workDir: string): Promise<void> {
+  await runProcess(pgbenchBinary(), ["-i", "-q", "-s", String(scale)], libpqEnvironment(dbUrl, database), workDir);
 }
 
 /** One timed pgbench run; latencies come from its per-transaction log. */

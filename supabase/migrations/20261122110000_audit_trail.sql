@@ -270,7 +270,14 @@ $$;
 -- transfers writes 300 rows this way; row by row they were about half of the batch's time
 -- (docs/AUDIT.md). The two WHEN clauses are each other's negation, so whatever a session sets,
 -- every inserted row is recorded exactly once; updates and deletes always go row by row.
-create function audit.attach(p_table regclass, p_redact text[] default '{}', p_batched_inserts boolean default false)
+--
+-- p_explained_columns: columns whose changes another audited record already explains (an
+-- account's balance moves only by ledger entries, which are audited with their context). An
+-- UPDATE that changes nothing but these writes no audit row; one that changes anything else
+-- is recorded whole, as any update. Half of a transfer's audit rows were such balance updates
+-- (docs/BENCHMARKS.md, "Where the time goes").
+create function audit.attach(p_table regclass, p_redact text[] default '{}', p_batched_inserts boolean default false,
+                             p_explained_columns text[] default '{}')
 returns void
 language plpgsql
 set search_path = ''
@@ -278,6 +285,7 @@ as $$
 declare
   v_pk text;
   v_args text;
+  v_update_when text;
 begin
   select a.attname
     into v_pk
@@ -289,24 +297,41 @@ begin
       using errcode = 'AU002';
   end if;
   if exists (
-    select 1 from pg_catalog.unnest(p_redact) as c
+    select 1 from pg_catalog.unnest(p_redact || p_explained_columns) as c
     where not exists (
       select 1 from pg_catalog.pg_attribute a
       where a.attrelid = p_table and a.attname = c and a.attnum > 0 and not a.attisdropped
     )
   ) then
-    raise exception 'audit.attach: a redacted column of % does not exist: %', p_table, p_redact
+    raise exception 'audit.attach: a redacted or explained column of % does not exist: % / %', p_table, p_redact, p_explained_columns
       using errcode = 'AU002';
   end if;
+  -- hstore's difference in C: the row images without the explained columns differ.
+  v_update_when := case when pg_catalog.cardinality(p_explained_columns) > 0 then pg_catalog.format(
+    ' when ((extensions.hstore(old) operator(extensions.-) %1$L::text[]) operator(extensions.<>) (extensions.hstore(new) operator(extensions.-) %1$L::text[]))',
+    p_explained_columns) else '' end;
   v_args := (select pg_catalog.string_agg(pg_catalog.quote_literal(arg), ', ')
                from pg_catalog.unnest(array[v_pk] || p_redact) as arg);
 
   execute pg_catalog.format('drop trigger if exists audit_row_insert on %s', p_table);
   execute pg_catalog.format('drop trigger if exists audit_statement_insert on %s', p_table);
-  if p_batched_inserts then
+  execute pg_catalog.format('drop trigger if exists audit_row_update on %s', p_table);
+  if pg_catalog.cardinality(p_explained_columns) > 0 then
+    -- A WHEN clause may not read OLD on INSERT or NEW on DELETE: updates get a trigger of their own.
     execute pg_catalog.format(
-      'create or replace trigger audit_row_change after update or delete on %s '
-      'for each row execute function audit.record_row_change(%s)', p_table, v_args);
+      'create or replace trigger audit_row_change after %s delete on %s '
+      'for each row execute function audit.record_row_change(%s)',
+      case when p_batched_inserts then '' else 'insert or' end, p_table, v_args);
+    execute pg_catalog.format(
+      'create trigger audit_row_update after update on %s for each row%s execute function audit.record_row_change(%s)',
+      p_table, v_update_when, v_args);
+  end if;
+  if p_batched_inserts then
+    if pg_catalog.cardinality(p_explained_columns) = 0 then
+      execute pg_catalog.format(
+        'create or replace trigger audit_row_change after update or delete on %s '
+        'for each row execute function audit.record_row_change(%s)', p_table, v_args);
+    end if;
     execute pg_catalog.format(
       'create trigger audit_row_insert after insert on %s for each row '
       'when (pg_catalog.current_setting(''mfuko.audit_per_statement'', true) is distinct from ''on'') '
@@ -315,7 +340,7 @@ begin
       'create trigger audit_statement_insert after insert on %s referencing new table as inserted_rows '
       'for each statement when (pg_catalog.current_setting(''mfuko.audit_per_statement'', true) = ''on'') '
       'execute function audit.record_statement(%s)', p_table, v_args);
-  else
+  elsif pg_catalog.cardinality(p_explained_columns) = 0 then
     execute pg_catalog.format(
       'create or replace trigger audit_row_change after insert or update or delete on %s '
       'for each row execute function audit.record_row_change(%s)', p_table, v_args);
@@ -330,7 +355,7 @@ $$;
 
 revoke all on function audit.reject_change(), audit.client_ip(text), audit.accepted_correlation_id(text),
   audit.trusted_hop(text, integer), audit.request_context(), audit.redacted(jsonb, text[]),
-  audit.record_row_change(), audit.record_statement(), audit.attach(regclass, text[], boolean)
+  audit.record_row_change(), audit.record_statement(), audit.attach(regclass, text[], boolean, text[])
   from public;
 
 -- Reading the trail: the admin API queries it as `authenticated` with the caller's claims

@@ -4,8 +4,11 @@
 -- nothing redacted: ledger rows hold no credentials (docs/AUDIT.md has the cost measured
 -- on wallet_transfer). Transactions and entries are inserted in sets by batches, reversals
 -- and adjustments (private.wallet_post), which record those inserts per statement.
-select audit.attach('public.wallet_accounts');
+-- A balance moves only by entries, which are audited with their context: an update of an
+-- account's or a shard's balance alone (with the columns that follow it) writes no audit row;
+-- status, tier, flags and every other change still do.
+select audit.attach('public.wallet_accounts', p_explained_columns => array['balance', 'available', 'updated_at']);
 select audit.attach('public.wallet_transactions', p_batched_inserts => true);
 select audit.attach('public.wallet_entries', p_batched_inserts => true);
-select audit.attach('public.wallet_balance_shards');
+select audit.attach('public.wallet_balance_shards', p_explained_columns => array['balance', 'updated_at']);
 select audit.attach('public.wallet_status_reasons');

@@ -13,7 +13,7 @@ export interface StackOptions {
   reset: boolean;
   seed: boolean;
   functionsOutput: "inherit" | "ignore" | number;
-  /** Overrides on top of the functions' env file. */
+  /** Overrides on top of the functions' env file (SUPABASE_DB_URL: e.g. a pooler in front of the cluster). */
   functionsEnv?: Record<string, string>;
   /** Called before each step, for progress lines. */
   onStep?: (step: string) => void;
@@ -53,8 +53,8 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
     const functionsEnv = {
       ...readEnvFile(functionsEnvFile()),
       PUBLIC_FUNCTIONS_URL: `http://127.0.0.1:${options.functionsPort}/functions/v1`,
-      ...options.functionsEnv,
       SUPABASE_DB_URL: cluster.url,
+      ...options.functionsEnv,
     };
     step("starting the functions server (deno)");
     const functions = await startFunctionsServer({ port: options.functionsPort, env: functionsEnv, output: options.functionsOutput });

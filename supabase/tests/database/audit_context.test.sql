@@ -5,7 +5,7 @@
 -- correlation id and the client address are always the ones the server accepted, never
 -- what the client wrote in x-correlation-id or at the left of x-forwarded-for.
 begin;
-select plan(58);
+select plan(64);
 
 select tests.create_user('user'),
        tests.create_user('admin', 'admin');
@@ -86,7 +86,12 @@ select is(
 select is(
   (select count(*)::int from audit.log
     where id > :before_service and table_name = 'wallet_accounts' and record_id = :'account' and operation = 'UPDATE'),
-  1, 'the balance change of the account is audited');
+  0, 'the balance change of the account writes no audit row of its own: its audited entry explains it');
+select is(
+  (select (new_record ->> 'amount')::bigint from audit.log
+    where id > :before_service and table_name = 'wallet_entries' and new_record ->> 'account_id' = :'account'),
+  (select balance from public.wallet_accounts where id = :'account'),
+  'the account''s audited entry holds the whole change of its balance');
 select is(
   (select new_record -> 'raw' from audit.log where id > :before_service and table_name = 'payments' and record_id = :'payment'),
   '"[redacted]"'::jsonb, 'provider payloads are redacted in the audit');
@@ -97,8 +102,8 @@ select is(
   (select raw from public.payments where id = :'payment'),
   '{"id": "pi_audit_ctx"}'::jsonb, 'and the stored payload keeps no client_secret either');
 
--- The user spends from its account in a PostgREST request: the balance UPDATE carries the
--- full request context and its changed fields.
+-- The user spends from its account in a PostgREST request: the entries that move both balances
+-- carry the full request context.
 select tests.create_user('payee');
 select tests.as_user(tests.user_id('payee'));
 select id as payee from public.wallet_open_account('USD') \gset
@@ -112,18 +117,20 @@ select public.wallet_transfer(:'account', :'payee', 400, 'USD', 'audit-spend-1')
 select tests.reset_role();
 select set_config('request.headers', '', true), set_config('app.correlation_id', '', true), set_config('app.client_address', '', true);
 select results_eq(
-  format($$select actor_id, actor_role, session_id, correlation_id, ip, user_agent,
-                  changed_fields @> array['available', 'balance'], (old_record ->> 'balance')::bigint - (new_record ->> 'balance')::bigint
-             from audit.log where id > %s and table_name = 'wallet_accounts' and record_id = %L and operation = 'UPDATE'$$,
+  format($$select actor_id, actor_role, session_id, correlation_id, ip, user_agent, (new_record ->> 'amount')::bigint
+             from audit.log where id > %s and table_name = 'wallet_entries' and new_record ->> 'account_id' = %L$$,
          :'before_spend', :'account'),
   $$values (tests.user_id('user'), 'authenticated', '8e6d1c2a-5f4b-4c3d-9e8f-7a6b5c4d3e2f',
-            'corr-audit-2', '203.0.113.7'::inet, 'mfuko-test/1.0', true, 400::bigint)$$,
-  'an update made in a PostgREST request records the user, its session, the request and the changed fields'
+            'corr-audit-2', '203.0.113.7'::inet, 'mfuko-test/1.0', -400::bigint)$$,
+  'the entry that moves the sender''s balance in a PostgREST request records the user, its session and the request'
 );
-select is(
-  (select count(*)::int from audit.log where id > :before_spend and correlation_id = 'corr-audit-2'
-      and actor_id = tests.user_id('user')),
-  5, 'every row of the transfer (transaction, two entries, two balances) carries the same context');
+select results_eq(
+  format($$select table_name, operation, count(*) from audit.log
+            where id > %s and correlation_id = 'corr-audit-2' and actor_id = %L
+            group by 1, 2 order by 1, 2$$, :'before_spend', tests.user_id('user')),
+  $$values ('wallet_entries', 'INSERT', 2::bigint), ('wallet_transactions', 'INSERT', 1::bigint)$$,
+  'every row the transfer writes (transaction, two entries) carries the same context, and the two balance updates they explain write none');
+select is((select count(*)::int from audit.log where id > :before_spend), 3, 'and nothing else is written to the audit');
 
 -- An admin acting through the API is recorded as the admin, with its app role.
 select coalesce(max(id), 0) as before_admin from audit.log \gset
@@ -188,7 +195,7 @@ select tests.reset_role();
 select set_config('request.headers', '', true), set_config('app.correlation_id', '', true), set_config('app.client_address', '', true);
 select results_eq(
   format($$select correlation_id, ip, count(*) from audit.log where id > %s group by 1, 2$$, :'before_forged_ctx'),
-  format($$values (%L, '198.51.100.23'::inet, 5::bigint)$$, :'forged_response_id'),
+  format($$values (%L, '198.51.100.23'::inet, 3::bigint)$$, :'forged_response_id'),
   'every row of a forged request carries the trusted hop and the correlation id its response returns');
 select isnt(:'forged_response_id'::text, 'forged id; not safe', 'the response does not return the unsafe correlation id');
 
@@ -202,7 +209,7 @@ select tests.reset_role();
 select set_config('request.headers', '', true);
 select results_eq(
   format($$select correlation_id, ip, count(*) from audit.log where id > %s group by 1, 2$$, :'before_raw'),
-  $$values (null::text, null::inet, 5::bigint)$$,
+  $$values (null::text, null::inet, 3::bigint)$$,
   'raw x-correlation-id and x-forwarded-for headers never reach the audit');
 
 -- How many hops are trusted is the database's own setting, audit.request_settings.
@@ -304,9 +311,8 @@ select results_eq(
   format($$select table_name, operation, count(*), count(*) filter (where correlation_id = 'corr-batch-1'
                   and actor_role = 'service_role' and ip = '198.51.100.4' and record_id = new_record ->> 'id')
              from audit.log where id > %s group by 1, 2 order by 1, 2$$, :'before_batch'),
-  $$values ('wallet_accounts', 'UPDATE', 2::bigint, 2::bigint), ('wallet_entries', 'INSERT', 4::bigint, 4::bigint),
-           ('wallet_transactions', 'INSERT', 2::bigint, 2::bigint)$$,
-  'a batch records every inserted transaction and entry and every balance update, each with the request context');
+  $$values ('wallet_entries', 'INSERT', 4::bigint, 4::bigint), ('wallet_transactions', 'INSERT', 2::bigint, 2::bigint)$$,
+  'a batch records every inserted transaction and entry, each with the request context (the balance updates they explain write none)');
 select is(
   (select count(*) from audit.log l join public.wallet_transactions t on t.id::text = l.record_id
     where l.id > :before_batch and l.table_name = 'wallet_transactions' and l.new_record = to_jsonb(t)),
@@ -321,7 +327,7 @@ select public.wallet_set_status('c2000000-0000-4000-8000-0000000000b2', 'active'
 select set_config('mfuko.audit_per_statement', 'off', true);
 select results_eq(
   format($$select table_name, operation, count(*) from audit.log where id > %s group by 1, 2 order by 1, 2$$, :'before_forged'),
-  $$values ('wallet_accounts', 'UPDATE', 4::bigint), ('wallet_entries', 'INSERT', 2::bigint),
+  $$values ('wallet_accounts', 'UPDATE', 2::bigint), ('wallet_entries', 'INSERT', 2::bigint),
            ('wallet_status_reasons', 'INSERT', 1::bigint), ('wallet_status_reasons', 'UPDATE', 1::bigint),
            ('wallet_transactions', 'INSERT', 1::bigint)$$,
   'with the setting on, a single transfer and two status changes are still recorded row for row');
@@ -358,6 +364,35 @@ select is(
   array(select tgname::text from pg_trigger where tgrelid = 'public.wallet_entries'::regclass and tgname like 'audit%' order by 1),
   array['audit_row_change', 'audit_row_insert', 'audit_statement_insert', 'audit_truncate'],
   'the ledger''s entries carry the row trigger, the two complementary insert triggers and the truncate trigger');
+
+-- Explained columns: an update that changes only them writes no audit row, any other change
+-- is recorded whole; inserts and deletes as always.
+create table public.audit_explained (id int primary key, balance bigint, status text);
+select audit.attach('public.audit_explained', p_explained_columns => array['balance']);
+select coalesce(max(id), 0) as before_explained from audit.log \gset
+insert into public.audit_explained values (1, 0, 'active');
+update public.audit_explained set balance = 10 where id = 1;
+update public.audit_explained set balance = 20, status = 'frozen' where id = 1;
+update public.audit_explained set status = 'frozen' where id = 1;
+delete from public.audit_explained where id = 1;
+select results_eq(
+  format($$select operation, array(select f from unnest(changed_fields) f order by f), (old_record ->> 'balance')::bigint
+             from audit.log where id > %s order by id$$, :'before_explained'),
+  $$values ('INSERT', '{}'::text[], null::bigint), ('UPDATE', array['balance', 'status'], 10::bigint), ('DELETE', '{}', 20::bigint)$$,
+  'a balance-only update writes nothing, a status change with it is recorded whole, an update that changes nothing is not recorded, inserts and deletes are');
+select throws_ok($$ select audit.attach('public.audit_explained', p_explained_columns => array['no_such_column']) $$,
+  'AU002', null, 'an explained column must exist');
+select is(
+  array(select tgname::text from pg_trigger where tgrelid = 'public.wallet_accounts'::regclass and tgname like 'audit%' order by 1),
+  array['audit_row_change', 'audit_row_update', 'audit_truncate'],
+  'accounts carry the row trigger for inserts and deletes, the update trigger with its condition and the truncate trigger');
+select set_config('request.jwt.claims', '{"role": "service_role"}', true);
+select coalesce(max(id), 0) as before_status from audit.log \gset
+select public.wallet_set_status('c2000000-0000-4000-8000-0000000000b2', 'frozen', 'audit probe 2');
+select set_config('request.jwt.claims', '', true);
+select is(
+  (select new_record ->> 'status' from audit.log where id > :before_status and table_name = 'wallet_accounts' and operation = 'UPDATE'),
+  'frozen', 'an account''s status change is still audited');
 
 -- The shape audit.log has no CHECK constraints for (they cost every row; the migration says
 -- why), over every row this test wrote.

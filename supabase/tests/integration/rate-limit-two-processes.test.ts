@@ -26,7 +26,8 @@ function testDatabaseUrl(): string {
 function twoServers(store: Record<string, string>): Promise<FunctionsServer[]> {
   const env = {
     ...readEnvFile(functionsEnvFile()),
-    SUPABASE_DB_URL: testDatabaseUrl(),
+    // Through the pooler, as the test stack's gateway.
+    SUPABASE_DB_URL: process.env.MFUKO_TEST_POOLER_URL ?? testDatabaseUrl(),
     RATE_LIMIT_STRIPE_WEBHOOK_PER_MIN: String(limit),
     // The caller's address is the hop before the gateway's, so each test has its own key.
     TRUSTED_PROXY_HOPS: "2",

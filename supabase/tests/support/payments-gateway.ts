@@ -9,7 +9,7 @@ import { type FunctionsServer, startFunctionsServer } from "@mfuko/local-stack/f
 import { freePort } from "@mfuko/local-stack/ports";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
 import { type AdminAnswer, answerOf } from "./admin-fixtures.ts";
-import { testDatabaseUrl } from "./functions-env.ts";
+import { functionsDatabaseUrl } from "./functions-env.ts";
 import { createUserWithAccount, type Sql } from "./payments-fixtures.ts";
 import {
   type MomoStandIn,
@@ -46,7 +46,7 @@ export async function startPaymentsGateway(env: Record<string, string> = {}): Pr
     server = await startFunctionsServer({
       port,
       env: {
-        SUPABASE_DB_URL: testDatabaseUrl,
+        SUPABASE_DB_URL: functionsDatabaseUrl,
         STRIPE_API_BASE_URL: stripe.url,
         MOMO_API_BASE_URL: momo.url,
         REVOLUT_API_BASE_URL: revolut.url,
