@@ -55,7 +55,7 @@ export async function outboxRow(sql: postgres.Sql, id: string): Promise<OutboxRo
 }
 
 /** Queues a message as the service would, committed, and returns its id. */
-export async function enqueue(sql: postgres.Sql, waId: string, text: string, purpose: "reply" | "notification" = "reply"): Promise<string> {
+export function enqueue(sql: postgres.Sql, waId: string, text: string, purpose: "reply" | "notification" = "reply"): Promise<string> {
   return sql.begin(async (tx) => {
     await tx`set local role service_role`;
     await tx`select set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
