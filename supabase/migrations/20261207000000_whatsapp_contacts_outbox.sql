@@ -36,11 +36,12 @@ create policy whatsapp_contacts_select on public.whatsapp_contacts for select to
   using (user_id = (select auth.uid()) or (select private.request_reads_all()));
 
 -- The contact of p_wa_id, created on first contact for p_user (the Auth user the Admin API
--- just created; null when the Admin API answered phone_exists: the user whose phone is
--- p_wa_id, as Supabase Auth stores it without '+'). The first contact opens the user's wallet
--- account in p_currency (unless open already); later ones record the message's time and the
--- profile name.
--- Two first messages at once: both insert with on conflict, one row wins, both return it.
+-- just created), or when p_user is null for the user whose phone is p_wa_id (as Supabase Auth
+-- stores it, without '+': another message's user, or an app sign-up). No row when p_user is
+-- null and no user has the phone: the caller then creates the user and calls again. The
+-- first contact opens the user's wallet account in p_currency (unless open already); later
+-- ones record the message's time and the profile name. Two first messages at once: both
+-- insert with on conflict, one row wins, both return it.
 create function private.whatsapp_contact_open(p_wa_id text, p_user uuid, p_profile_name text, p_currency text)
 returns table (user_id uuid, opted_out boolean, created boolean)
 language plpgsql
@@ -66,8 +67,10 @@ begin
   if v_contact.wa_id is null then
     if v_user is null then
       select u.id into v_user from auth.users u where u.phone = p_wa_id;
-    end if;
-    if v_user is null or not exists (select 1 from auth.users u where u.id = v_user) then
+      if v_user is null then
+        return;
+      end if;
+    elsif not exists (select 1 from auth.users u where u.id = v_user) then
       perform private.wallet_fail('22023', 'no Auth user for this WhatsApp contact');
     end if;
     insert into public.whatsapp_contacts as c (wa_id, user_id, profile_name, last_inbound_at)

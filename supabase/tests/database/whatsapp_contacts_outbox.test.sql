@@ -3,7 +3,7 @@
 -- senders off one row, the outcomes a sender records, status webhooks moving rows forward
 -- only, and the admin replay of a dead message.
 begin;
-select plan(56);
+select plan(57);
 
 insert into auth.users (id, phone, raw_app_meta_data) values
   ('a1900000-0000-4000-8000-000000000001', '250788000001', '{"provider":"phone","providers":["phone"]}'),
@@ -69,8 +69,10 @@ select results_eq($$ select user_id, created from private.whatsapp_contact_open(
 select is((select profile_name from public.whatsapp_contacts where wa_id = '250788000001'), 'Alice K', 'and records the new profile name');
 select is((select array_agg(currency) from public.wallet_accounts where owner_id = 'a1900000-0000-4000-8000-000000000001'),
   array['RWF']::text[], 'the first contact opened one wallet account in the default currency, later ones none');
-select throws_ok($$ select * from private.whatsapp_contact_open('250788000009', null, null, 'RWF') $$, '22023',
-  'no Auth user for this WhatsApp contact', 'no user and none with that phone: 22023');
+select is_empty($$ select * from private.whatsapp_contact_open('250788000009', null, null, 'RWF') $$,
+  'no user given and none with that phone: no row (the caller creates the user)');
+select throws_ok($$ select * from private.whatsapp_contact_open('250788000009', 'a1900000-0000-4000-8000-00000000ffff', null, 'RWF') $$, '22023',
+  'no Auth user for this WhatsApp contact', 'a user that does not exist: 22023');
 select throws_ok($$ select * from private.whatsapp_contact_open('+250788000003', 'a1900000-0000-4000-8000-000000000003', null, 'RWF') $$, '22023',
   'wa_id must be 7 to 15 digits (E.164 without +)', 'a wa_id with + : 22023');
 select throws_ok($$ select * from private.whatsapp_contact_open('250788000003', 'a1900000-0000-4000-8000-000000000003', null, 'rwf') $$, '22023',

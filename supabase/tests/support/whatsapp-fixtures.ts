@@ -22,7 +22,7 @@ export const serviceContext = (correlationId = `test-${crypto.randomUUID()}`): R
 export function standInSender(
   sql: postgres.Sql,
   graph: GraphApiStandIn,
-  options: { notifyTemplate?: string | null; client?: WhatsAppClient; log?: LogSink } = {},
+  options: { notifyTemplate?: string | null; client?: WhatsAppClient; log?: LogSink; timeoutMs?: number } = {},
 ): SenderDependencies {
   return {
     sql,
@@ -30,7 +30,7 @@ export function standInSender(
     logger: createLogger(options.log ?? (() => undefined)),
     whatsapp: {
       client: options.client ??
-        createWhatsAppClient({ baseUrl: graph.url, phoneNumberId: graph.phoneNumberId, accessToken: graph.accessToken, timeoutMs: 1_000 }),
+        createWhatsAppClient({ baseUrl: graph.url, phoneNumberId: graph.phoneNumberId, accessToken: graph.accessToken, timeoutMs: options.timeoutMs ?? 10_000 }),
       notifyTemplate: options.notifyTemplate === undefined ? "mfuko_notification" : options.notifyTemplate,
       leaseSeconds: 30,
     },

@@ -40,25 +40,28 @@ export interface Contact {
  * ProviderError when the Auth Admin API cannot create the user.
  */
 export async function ensureContact(deps: IdentityDependencies, sender: { waId: string; profileName: string | null }): Promise<Contact> {
+  // One transaction for a known sender (or one whose phone already has a user); null when
+  // the phone has no user yet.
   const open = (userId: string | null) =>
     withRequestContext(deps.sql, deps.context, async (tx) => {
       const [row] = await tx<{ user_id: string; opted_out: boolean; created: boolean }[]>`
         select user_id, opted_out, created
           from private.whatsapp_contact_open(${sender.waId}, ${userId}::uuid, ${sender.profileName}, ${deps.defaultCurrency})`;
-      return { userId: row!.user_id, optedOut: row!.opted_out, created: row!.created };
+      return row ? { userId: row.user_id, optedOut: row.opted_out, created: row.created } : null;
     });
 
-  const known = await withRequestContext(deps.sql, deps.context, (tx) => tx`
-    select 1 from public.whatsapp_contacts where wa_id = ${sender.waId}`);
-  if (known.length > 0) return open(null);
+  const known = await open(null);
+  if (known) return known;
 
   const { data, error } = await deps.authAdmin.createUser({ phone: `+${sender.waId}`, phone_confirm: true });
   if (error && error.code !== "phone_exists") {
     throw new ProviderError("supabase_auth", `The Auth Admin API did not create the user: ${error.code ?? error.status ?? "error"}`,
       error.status ?? null, error.code ?? null);
   }
-  // phone_exists: another message of this sender, or an app sign-up, made the user first.
-  return open(data.user?.id ?? null);
+  // phone_exists: another message of this sender made the user in the meantime.
+  const contact = await open(data.user?.id ?? null);
+  if (!contact) throw new Error("the Auth Admin API reported the phone taken, but no user has it");
+  return contact;
 }
 
 /**

@@ -22,7 +22,7 @@ afterAll(async () => {
   await sql.end();
 });
 
-const sender = (options: { notifyTemplate?: string | null } = {}): SenderDependencies =>
+const sender = (options: { notifyTemplate?: string | null; timeoutMs?: number } = {}): SenderDependencies =>
   standInSender(sql, graph, { ...options, log: (line) => logLines.push(line) });
 
 /** Makes a queued row due now, as if its backoff had passed. */
@@ -68,7 +68,7 @@ describe("sendOutboxMessages", () => {
     const waId = newWaId();
     const id = await enqueue(sql, waId, "slow");
     graph.fail("hang", { to: waId });
-    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ retried: 1 });
+    expect(await sendOutboxMessages(sender({ timeoutMs: 1_000 }), [id])).toMatchObject({ retried: 1 });
     expect((await outboxRow(sql, id)).last_error).toContain("did not answer");
   });
 
