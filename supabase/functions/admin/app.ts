@@ -16,6 +16,7 @@ import { registerPaymentActionRoutes } from "./routes/payment-actions.ts";
 import { registerReconciliationRoutes } from "./routes/reconciliation.ts";
 import { registerWebhookEventRoutes } from "./routes/webhook-events.ts";
 import type { AdminApp, AdminDependencies, AdminRoutes } from "./types.ts";
+import { registerWhatsAppOutboxRoutes } from "./routes/whatsapp-outbox.ts";
 
 export function createAdminApp(options: AppOptions<AdminDependencies>): AdminApp {
   const deps = options.dependencies;
@@ -46,5 +47,6 @@ export function createAdminApp(options: AppOptions<AdminDependencies>): AdminApp
   registerReconciliationRoutes(app, routes);
   registerLimitRoutes(app, routes);
   registerPaymentActionRoutes(app, routes);
+  registerWhatsAppOutboxRoutes(app, routes);
   return app;
 }
