@@ -1,0 +1,399 @@
+-- The WhatsApp wallet's platform (docs/WHATSAPP.md): who a sender is (whatsapp_contacts)
+-- and what mfuko says back (whatsapp_outbox, a transactional outbox).
+--
+-- A contact ties a WhatsApp id (wa_id, E.164 digits without '+') to the Supabase Auth user
+-- created for it through the Auth Admin API. The outbox holds every reply and notification
+-- as a row written in the same transaction as the effect it reports; the sender (edge
+-- functions) leases rows, calls the Graph API outside any transaction and records the
+-- outcome here. Users read their own contact and no outbox row; admin and support read both.
+
+-- ---------------------------------------------------------------------------------------
+-- Contacts
+-- ---------------------------------------------------------------------------------------
+
+create table public.whatsapp_contacts (
+  wa_id text primary key check (wa_id ~ '^[1-9][0-9]{6,14}$'),
+  user_id uuid not null unique references auth.users (id),
+  profile_name text check (length(profile_name) <= 255),
+  language text not null default 'en' check (language ~ '^[a-z]{2,3}(_[A-Z]{2})?$'),
+  opted_out boolean not null default false,
+  -- The latest message the person sent: Meta's 24-hour customer service window runs from it.
+  last_inbound_at timestamptz,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+comment on table public.whatsapp_contacts is
+  'A WhatsApp sender (wa_id, E.164 digits) and the Auth user created for it on first contact. '
+  'Written only by private.whatsapp_contact_open and the conversation''s functions.';
+create trigger whatsapp_contacts_touch before update on public.whatsapp_contacts
+  for each row execute function private.touch_updated_at();
+
+revoke all on table public.whatsapp_contacts from public, anon, authenticated, service_role;
+grant select on table public.whatsapp_contacts to authenticated, service_role;
+alter table public.whatsapp_contacts enable row level security;
+alter table public.whatsapp_contacts force row level security;
+create policy whatsapp_contacts_select on public.whatsapp_contacts for select to authenticated
+  using (user_id = (select auth.uid()) or (select private.request_reads_all()));
+
+-- The contact of p_wa_id, created on first contact for p_user (the Auth user the Admin API
+-- just created; null when the Admin API answered phone_exists: the user whose phone is
+-- p_wa_id, as Supabase Auth stores it without '+'). The first contact opens the user's wallet
+-- account in p_currency (unless open already); later ones record the message's time and the
+-- profile name.
+-- Two first messages at once: both insert with on conflict, one row wins, both return it.
+create function private.whatsapp_contact_open(p_wa_id text, p_user uuid, p_profile_name text, p_currency text)
+returns table (user_id uuid, opted_out boolean, created boolean)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_user uuid := p_user;
+  v_contact public.whatsapp_contacts;
+  v_created boolean := false;
+begin
+  perform private.wallet_require_caller(array['service'], 'open a WhatsApp contact');
+  perform private.require_within(p_wa_id, 'identifier', 'p_wa_id');
+  perform private.require_within(p_profile_name, 'identifier', 'p_profile_name');
+  if p_wa_id is null or p_wa_id !~ '^[1-9][0-9]{6,14}$' then
+    perform private.wallet_fail('22023', 'wa_id must be 7 to 15 digits (E.164 without +)');
+  end if;
+  if p_currency is null or p_currency !~ '^[A-Z]{3}$' then
+    perform private.wallet_fail('22023', pg_catalog.format('currency %s is not an ISO 4217 code', coalesce(p_currency, 'null')));
+  end if;
+
+  select c.* into v_contact from public.whatsapp_contacts c where c.wa_id = p_wa_id;
+  if v_contact.wa_id is null then
+    if v_user is null then
+      select u.id into v_user from auth.users u where u.phone = p_wa_id;
+    end if;
+    if v_user is null or not exists (select 1 from auth.users u where u.id = v_user) then
+      perform private.wallet_fail('22023', 'no Auth user for this WhatsApp contact');
+    end if;
+    insert into public.whatsapp_contacts as c (wa_id, user_id, profile_name, last_inbound_at)
+    values (p_wa_id, v_user, p_profile_name, now())
+    on conflict (wa_id) do nothing
+    returning c.* into v_contact;
+    v_created := v_contact.wa_id is not null;
+    if not v_created then
+      select c.* into v_contact from public.whatsapp_contacts c where c.wa_id = p_wa_id;
+    end if;
+  end if;
+  if not v_created then
+    update public.whatsapp_contacts c
+       set last_inbound_at = now(), profile_name = coalesce(p_profile_name, c.profile_name)
+     where c.wa_id = p_wa_id
+    returning c.* into v_contact;
+  end if;
+
+  if v_created then
+    insert into public.wallet_accounts (owner_id, kind, currency)
+    values (v_contact.user_id, 'user', p_currency)
+    on conflict (owner_id, currency) do nothing;
+  end if;
+
+  return query select v_contact.user_id, v_contact.opted_out, v_created;
+end;
+$$;
+revoke all on function private.whatsapp_contact_open(text, uuid, text, text) from public, anon, authenticated, service_role;
+grant execute on function private.whatsapp_contact_open(text, uuid, text, text) to service_role;
+
+-- ---------------------------------------------------------------------------------------
+-- The outbox
+-- ---------------------------------------------------------------------------------------
+
+create table public.whatsapp_outbox (
+  id uuid primary key default private.uuid_v7(),
+  wa_id text not null check (wa_id ~ '^[1-9][0-9]{6,14}$'),
+  kind text not null check (kind in ('text', 'interactive', 'template')),
+  -- The Cloud API message object without messaging_product and to, e.g.
+  -- {"type":"text","text":{"body":"..."}}; its type is the row's kind.
+  body jsonb not null check (body ->> 'type' = kind),
+  purpose text not null check (purpose in ('reply', 'notification')),
+  status text not null default 'queued'
+    check (status in ('queued', 'sending', 'sent', 'delivered', 'read', 'failed', 'dead')),
+  attempts integer not null default 0 check (attempts between 0 and 100),
+  next_attempt_at timestamptz not null default now(),
+  -- While status is sending: the sender holding the row until then; nobody else sends it.
+  lease_until timestamptz,
+  last_error text check (length(last_error) <= 1000),
+  wamid text unique check (length(wamid) between 1 and 255),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+comment on table public.whatsapp_outbox is
+  'Replies and notifications to WhatsApp users, written with the effect they report: '
+  'queued -> sending -> sent -> delivered -> read; sending -> queued (backoff) | failed | dead; '
+  'sent | delivered -> failed; dead -> queued (admin replay). Sent once per row (lease).';
+create index whatsapp_outbox_due_idx on public.whatsapp_outbox (next_attempt_at) where status in ('queued', 'sending');
+create index whatsapp_outbox_status_idx on public.whatsapp_outbox (status, created_at);
+
+insert into private.status_transitions (table_name, from_status, to_status) values
+  ('whatsapp_outbox', 'queued', 'sending'),
+  ('whatsapp_outbox', 'sending', 'queued'),
+  ('whatsapp_outbox', 'sending', 'sent'),
+  -- The status webhook of a message can overtake the sender recording its wamid.
+  ('whatsapp_outbox', 'sending', 'delivered'),
+  ('whatsapp_outbox', 'sending', 'read'),
+  ('whatsapp_outbox', 'sending', 'failed'),
+  ('whatsapp_outbox', 'sending', 'dead'),
+  ('whatsapp_outbox', 'sent', 'delivered'),
+  ('whatsapp_outbox', 'sent', 'read'),
+  ('whatsapp_outbox', 'sent', 'failed'),
+  ('whatsapp_outbox', 'delivered', 'read'),
+  ('whatsapp_outbox', 'delivered', 'failed'),
+  ('whatsapp_outbox', 'dead', 'queued');
+
+create trigger whatsapp_outbox_status before update of status on public.whatsapp_outbox
+  for each row when (old.status is distinct from new.status)
+  execute function private.enforce_status_transition('status');
+create trigger whatsapp_outbox_touch before update on public.whatsapp_outbox
+  for each row execute function private.touch_updated_at();
+-- Every change of a message's status, attempts or error is audited with its actor (the
+-- sender's service_role or the replaying admin); the body is redacted: it is a conversation.
+create trigger audit_update after update on public.whatsapp_outbox
+  for each row execute function audit.record_row_change('id', 'body');
+
+revoke all on table public.whatsapp_outbox from public, anon, authenticated, service_role;
+grant select on table public.whatsapp_outbox to authenticated, service_role;
+alter table public.whatsapp_outbox enable row level security;
+alter table public.whatsapp_outbox force row level security;
+create policy whatsapp_outbox_select on public.whatsapp_outbox for select to authenticated
+  using ((select private.request_reads_all()));
+
+-- Queues a message to p_wa_id in the caller's transaction and returns its id. A notification
+-- to a contact who opted out writes nothing and returns null; replies always go.
+create function private.whatsapp_enqueue(p_wa_id text, p_kind text, p_body jsonb, p_purpose text)
+returns uuid
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_id uuid;
+begin
+  perform private.require_within(p_wa_id, 'identifier', 'p_wa_id');
+  perform private.require_within(p_kind, 'identifier', 'p_kind');
+  perform private.require_within(p_body, 'metadata', 'p_body');
+  perform private.require_within(p_purpose, 'identifier', 'p_purpose');
+  if p_wa_id is null or p_wa_id !~ '^[1-9][0-9]{6,14}$' then
+    perform private.wallet_fail('22023', 'wa_id must be 7 to 15 digits (E.164 without +)');
+  end if;
+  if p_kind is null or p_kind not in ('text', 'interactive', 'template') then
+    perform private.wallet_fail('22023', 'kind must be text, interactive or template');
+  end if;
+  if p_body is null or pg_catalog.jsonb_typeof(p_body) <> 'object' or p_body ->> 'type' is distinct from p_kind
+     or pg_catalog.jsonb_typeof(p_body -> p_kind) <> 'object' then
+    perform private.wallet_fail('22023', 'body must be a Cloud API message object whose type is the kind');
+  end if;
+  if p_purpose is null or p_purpose not in ('reply', 'notification') then
+    perform private.wallet_fail('22023', 'purpose must be reply or notification');
+  end if;
+  if p_purpose = 'notification'
+     and exists (select 1 from public.whatsapp_contacts c where c.wa_id = p_wa_id and c.opted_out) then
+    return null;
+  end if;
+  insert into public.whatsapp_outbox (wa_id, kind, body, purpose)
+  values (p_wa_id, p_kind, p_body - 'messaging_product' - 'to', p_purpose)
+  returning id into v_id;
+  return v_id;
+end;
+$$;
+revoke all on function private.whatsapp_enqueue(text, text, jsonb, text) from public, anon, authenticated, service_role;
+grant execute on function private.whatsapp_enqueue(text, text, jsonb, text) to service_role;
+
+-- Queues a notification to p_user's WhatsApp contact; none, or opted out: null, nothing written.
+create function private.whatsapp_notify_user(p_user uuid, p_body jsonb)
+returns uuid
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_wa_id text;
+begin
+  select c.wa_id into v_wa_id from public.whatsapp_contacts c where c.user_id = p_user and not c.opted_out;
+  if v_wa_id is null then
+    return null;
+  end if;
+  return private.whatsapp_enqueue(v_wa_id, coalesce(p_body ->> 'type', 'text'), p_body, 'notification');
+end;
+$$;
+revoke all on function private.whatsapp_notify_user(uuid, jsonb) from public, anon, authenticated, service_role;
+grant execute on function private.whatsapp_notify_user(uuid, jsonb) to service_role;
+
+-- ---------------------------------------------------------------------------------------
+-- The sender's steps (service_role; docs/WHATSAPP.md "Sending")
+-- ---------------------------------------------------------------------------------------
+
+-- Leases those of p_ids that are due (queued, or sending with a lease run out: a sender that
+-- died) for p_lease_seconds and counts the attempt. Two senders offering the same row: the
+-- second waits on the first's update and then finds the row leased, so only one gets it.
+create function private.whatsapp_outbox_lease(p_ids uuid[], p_lease_seconds integer)
+returns table (id uuid, wa_id text, kind text, body jsonb, purpose text, attempts integer, language text)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform private.wallet_require_caller(array['service'], 'send WhatsApp messages');
+  perform private.job_require_between(p_lease_seconds, 1, 3600, 'lease_seconds');
+  perform private.job_require_between(coalesce(pg_catalog.cardinality(p_ids), 0), 0, 1000, 'the number of ids');
+  return query
+    update public.whatsapp_outbox o
+       set status = 'sending', lease_until = now() + make_interval(secs => p_lease_seconds), attempts = o.attempts + 1
+     where o.id = any (p_ids) and o.next_attempt_at <= now()
+       and (o.status = 'queued' or (o.status = 'sending' and o.lease_until <= now()))
+    returning o.id, o.wa_id, o.kind, o.body, o.purpose, o.attempts,
+              coalesce((select c.language from public.whatsapp_contacts c where c.wa_id = o.wa_id), 'en');
+end;
+$$;
+revoke all on function private.whatsapp_outbox_lease(uuid[], integer) from public, anon, authenticated, service_role;
+grant execute on function private.whatsapp_outbox_lease(uuid[], integer) to service_role;
+
+-- Up to p_batch ids of messages due now, oldest first (the whatsapp-send job then leases them).
+create function private.whatsapp_outbox_due(p_batch integer)
+returns setof uuid
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  perform private.wallet_require_caller(array['service'], 'send WhatsApp messages');
+  perform private.job_require_between(p_batch, 1, 1000, 'batch');
+  return query
+    select o.id from public.whatsapp_outbox o
+     where o.status in ('queued', 'sending') and o.next_attempt_at <= now()
+       and (o.status = 'queued' or o.lease_until <= now())
+     order by o.next_attempt_at, o.id
+     limit p_batch;
+end;
+$$;
+revoke all on function private.whatsapp_outbox_due(integer) from public, anon, authenticated, service_role;
+grant execute on function private.whatsapp_outbox_due(integer) to service_role;
+
+-- Records what the Graph API said about a leased message:
+--   sent     accepted with p_wamid (a status webhook that came first moves it further at once)
+--   retry    queued again, next attempt after p_retry_seconds (backoff)
+--   failed   not delivered and not retried (a reply outside the 24-hour window)
+--   dead     not delivered; an admin may replay it
+-- p_body replaces the message sent (a notification that fell back to its template).
+-- Only the row's sending state is changed: a row no longer sending is left as it is.
+create function private.whatsapp_outbox_record(
+  p_id uuid,
+  p_outcome text,
+  p_wamid text default null,
+  p_error text default null,
+  p_retry_seconds integer default null,
+  p_body jsonb default null
+)
+returns public.whatsapp_outbox
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_row public.whatsapp_outbox;
+  v_status text;
+begin
+  perform private.wallet_require_caller(array['service'], 'send WhatsApp messages');
+  perform private.require_within(p_outcome, 'identifier', 'p_outcome');
+  perform private.require_within(p_wamid, 'identifier', 'p_wamid');
+  perform private.require_within(p_error, 'reason', 'p_error');
+  perform private.require_within(p_body, 'metadata', 'p_body');
+  if p_outcome is null or p_outcome not in ('sent', 'retry', 'failed', 'dead') then
+    perform private.wallet_fail('22023', 'outcome must be sent, retry, failed or dead');
+  end if;
+  if (p_outcome = 'sent') <> (p_wamid is not null) then
+    perform private.wallet_fail('22023', 'a wamid is given exactly when the message was sent');
+  end if;
+  if p_outcome = 'retry' then
+    perform private.job_require_between(p_retry_seconds, 1, 86400, 'retry_seconds');
+  end if;
+  if p_body is not null and (pg_catalog.jsonb_typeof(p_body) <> 'object'
+                             or p_body ->> 'type' not in ('text', 'interactive', 'template')) then
+    perform private.wallet_fail('22023', 'body must be a Cloud API message object');
+  end if;
+  v_status := case p_outcome when 'retry' then 'queued' else p_outcome end;
+  if p_outcome = 'sent' then
+    -- The furthest status a webhook has already reported for this wamid, if any.
+    select coalesce((select m.status from public.whatsapp_messages m
+                      where m.wamid = p_wamid and m.direction = 'outbound' and m.status in ('delivered', 'read', 'failed')), 'sent')
+      into v_status;
+  end if;
+  update public.whatsapp_outbox o
+     set status = v_status,
+         wamid = coalesce(p_wamid, o.wamid),
+         last_error = case when p_outcome = 'sent' then o.last_error else pg_catalog.left(p_error, 1000) end,
+         next_attempt_at = case when p_outcome = 'retry' then now() + make_interval(secs => p_retry_seconds) else o.next_attempt_at end,
+         lease_until = null,
+         kind = coalesce(p_body ->> 'type', o.kind),
+         body = coalesce(p_body, o.body)
+   where o.id = p_id and o.status = 'sending'
+  returning o.* into v_row;
+  if v_row.id is null then
+    select o.* into v_row from public.whatsapp_outbox o where o.id = p_id;
+  end if;
+  return v_row;
+end;
+$$;
+revoke all on function private.whatsapp_outbox_record(uuid, text, text, text, integer, jsonb)
+  from public, anon, authenticated, service_role;
+grant execute on function private.whatsapp_outbox_record(uuid, text, text, text, integer, jsonb) to service_role;
+
+-- Status webhooks (whatsapp_message_status_apply) move the outbox row of the same wamid
+-- forward too: the status of whatsapp_messages only ever moves forward, and the outbox row
+-- follows it when that is a forward move for the row (a late delivered after read is not).
+create function private.whatsapp_outbox_follow_status() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  update public.whatsapp_outbox o
+     set status = new.status,
+         last_error = case when new.status = 'failed' then pg_catalog.left(coalesce(new.error::text, 'failed'), 1000) else o.last_error end
+   where o.wamid = new.wamid and o.status <> new.status
+     and private.status_transition_allowed('whatsapp_outbox', o.status, new.status);
+  return null;
+end;
+$$;
+revoke all on function private.whatsapp_outbox_follow_status() from public, anon, authenticated, service_role;
+create trigger whatsapp_outbox_follow_status after insert or update of status on public.whatsapp_messages
+  for each row when (new.direction = 'outbound')
+  execute function private.whatsapp_outbox_follow_status();
+
+-- ---------------------------------------------------------------------------------------
+-- Admin: replay a dead message
+-- ---------------------------------------------------------------------------------------
+
+-- Queues a dead message again with a fresh count of attempts; the next whatsapp-send run
+-- sends it. 42501 for anyone but an admin, WL007 for an unknown id, WL008 for a message that
+-- is not dead (a replay never sends a delivered message twice).
+create function admin_api.whatsapp_outbox_replay(p_id uuid)
+returns public.whatsapp_outbox
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_row public.whatsapp_outbox;
+begin
+  perform private.admin_api_require(true, 'replay a WhatsApp message');
+  select o.* into v_row from public.whatsapp_outbox o where o.id = p_id for update;
+  if v_row.id is null then
+    perform private.wallet_fail('WL007', pg_catalog.format('WhatsApp message %s not found', p_id));
+  end if;
+  if v_row.status <> 'dead' then
+    perform private.wallet_fail('WL008', pg_catalog.format('WhatsApp message %s is %s; only a dead message is replayed', p_id, v_row.status));
+  end if;
+  update public.whatsapp_outbox o
+     set status = 'queued', attempts = 0, next_attempt_at = now(), lease_until = null
+   where o.id = p_id
+  returning o.* into v_row;
+  return v_row;
+end;
+$$;
+revoke all on function admin_api.whatsapp_outbox_replay(uuid) from public, anon, authenticated, service_role;
+grant execute on function admin_api.whatsapp_outbox_replay(uuid) to authenticated, service_role;

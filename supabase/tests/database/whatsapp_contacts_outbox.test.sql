@@ -1,0 +1,185 @@
+-- The WhatsApp platform's SQL: contacts (RLS: own row; admin and support read), the outbox
+-- (no user reads it), who may call each function, their bounds, the lease that keeps two
+-- senders off one row, the outcomes a sender records, status webhooks moving rows forward
+-- only, and the admin replay of a dead message.
+begin;
+select plan(55);
+
+insert into auth.users (id, phone, raw_app_meta_data) values
+  ('a1900000-0000-4000-8000-000000000001', '250788000001', '{"provider":"phone","providers":["phone"]}'),
+  ('a1900000-0000-4000-8000-000000000002', '250788000002', '{"provider":"phone","providers":["phone"]}'),
+  ('a1900000-0000-4000-8000-000000000003', '250788000003', '{"provider":"phone","providers":["phone"]}'),
+  ('a1900000-0000-4000-8000-0000000000ad', null, '{"role":"admin"}');
+
+create function pg_temp.become(p_caller text) returns void
+language plpgsql
+as $$
+begin
+  perform set_config('request.jwt.claims', case p_caller
+    when 'alice' then '{"sub":"a1900000-0000-4000-8000-000000000001","role":"authenticated"}'
+    when 'bob' then '{"sub":"a1900000-0000-4000-8000-000000000002","role":"authenticated"}'
+    when 'admin' then '{"sub":"a1900000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"admin"}}'
+    when 'support' then '{"sub":"a1900000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"support"}}'
+    else '{"role":"service_role"}' end, true);
+  execute 'set local role ' || case p_caller when 'service' then 'service_role' else 'authenticated' end;
+end;
+$$;
+grant execute on function pg_temp.become(text) to public;
+
+-- ---------------------------------------------------------------- exposure
+select results_eq($$ select relrowsecurity and relforcerowsecurity from pg_class
+                     where oid in ('public.whatsapp_contacts'::regclass, 'public.whatsapp_outbox'::regclass) $$,
+  $$ values (true), (true) $$, 'whatsapp_contacts and whatsapp_outbox have RLS enabled and forced');
+select ok(not has_table_privilege('anon', 'public.whatsapp_contacts', 'select')
+          and not has_table_privilege('anon', 'public.whatsapp_outbox', 'select'), 'anon reads neither table');
+select ok(not has_table_privilege('authenticated', 'public.whatsapp_outbox', 'insert,update,delete')
+          and not has_table_privilege('service_role', 'public.whatsapp_outbox', 'insert,update,delete')
+          and not has_table_privilege('authenticated', 'public.whatsapp_contacts', 'insert,update,delete')
+          and not has_table_privilege('service_role', 'public.whatsapp_contacts', 'insert,update,delete'),
+  'nobody writes the tables but their functions');
+select is((select array_agg(p.oid::regprocedure::text order by p.oid::regprocedure::text) from pg_proc p
+            where p.proname like 'whatsapp\_%' and p.pronamespace in ('private'::regnamespace, 'admin_api'::regnamespace)
+              and has_function_privilege('service_role', p.oid, 'execute')),
+  array['admin_api.whatsapp_outbox_replay(uuid)', 'private.whatsapp_contact_open(text,uuid,text,text)',
+        'private.whatsapp_enqueue(text,text,jsonb,text)', 'private.whatsapp_notify_user(uuid,jsonb)',
+        'private.whatsapp_outbox_due(integer)', 'private.whatsapp_outbox_lease(uuid[],integer)',
+        'private.whatsapp_outbox_record(uuid,text,text,text,integer,jsonb)'],
+  'service_role executes the platform''s functions (and not the status trigger)');
+select is((select array_agg(p.oid::regprocedure::text) from pg_proc p
+            where p.proname like 'whatsapp\_%' and p.pronamespace in ('private'::regnamespace, 'admin_api'::regnamespace)
+              and (has_function_privilege('anon', p.oid, 'execute') or has_function_privilege('authenticated', p.oid, 'execute'))),
+  array['admin_api.whatsapp_outbox_replay(uuid)'], 'of them, only the admin replay is open to signed-in callers (it checks the role)');
+select is((select count(*) from pg_proc p
+            where p.proname like 'whatsapp\_%' and p.pronamespace in ('private'::regnamespace, 'admin_api'::regnamespace)
+              and (not p.prosecdef or not ('search_path=""' = any (coalesce(p.proconfig, '{}'))))),
+  0::bigint, 'every one is security definer with an empty search_path');
+
+-- ---------------------------------------------------------------- contacts
+select pg_temp.become('alice');
+select throws_ok($$ select * from private.whatsapp_contact_open('250788000001', null, 'Alice', 'RWF') $$, '42501', null,
+  'a user cannot open a contact');
+reset role;
+select pg_temp.become('service');
+select results_eq($$ select user_id, opted_out, created from private.whatsapp_contact_open('250788000001', 'a1900000-0000-4000-8000-000000000001', 'Alice', 'RWF') $$,
+  $$ values ('a1900000-0000-4000-8000-000000000001'::uuid, false, true) $$, 'first contact: created for the given user');
+select results_eq($$ select user_id, created from private.whatsapp_contact_open('250788000002', null, 'Bob', 'RWF') $$,
+  $$ values ('a1900000-0000-4000-8000-000000000002'::uuid, true) $$, 'no user given (phone_exists): the user whose phone is the wa_id');
+select results_eq($$ select user_id, created from private.whatsapp_contact_open('250788000001', null, 'Alice K', 'RWF') $$,
+  $$ values ('a1900000-0000-4000-8000-000000000001'::uuid, false) $$, 'a later message finds the contact');
+select is((select profile_name from public.whatsapp_contacts where wa_id = '250788000001'), 'Alice K', 'and records the new profile name');
+select is((select array_agg(currency) from public.wallet_accounts where owner_id = 'a1900000-0000-4000-8000-000000000001'),
+  array['RWF']::text[], 'the first contact opened one wallet account in the default currency, later ones none');
+select throws_ok($$ select * from private.whatsapp_contact_open('250788000009', null, null, 'RWF') $$, '22023',
+  'no Auth user for this WhatsApp contact', 'no user and none with that phone: 22023');
+select throws_ok($$ select * from private.whatsapp_contact_open('+250788000003', 'a1900000-0000-4000-8000-000000000003', null, 'RWF') $$, '22023',
+  'wa_id must be 7 to 15 digits (E.164 without +)', 'a wa_id with + : 22023');
+select throws_ok($$ select * from private.whatsapp_contact_open('250788000003', 'a1900000-0000-4000-8000-000000000003', null, 'rwf') $$, '22023',
+  'currency rwf is not an ISO 4217 code', 'a bad currency: 22023');
+select lives_ok($$ select * from private.whatsapp_contact_open('250788000003', 'a1900000-0000-4000-8000-000000000003', repeat('n', 255), 'RWF') $$,
+  'a profile name of 255 characters');
+select throws_ok($$ select * from private.whatsapp_contact_open('250788000004', 'a1900000-0000-4000-8000-000000000003', repeat('n', 256), 'RWF') $$, '22023',
+  'p_profile_name must be at most 255 characters', 'one more: 22023');
+select is((select count(*) from public.whatsapp_contacts where wa_id in ('250788000009', '250788000004')), 0::bigint,
+  'and the refused calls wrote no contact');
+reset role;
+
+select pg_temp.become('alice');
+select results_eq($$ select wa_id from public.whatsapp_contacts $$, $$ values ('250788000001') $$, 'alice reads her own contact only');
+select is((select count(*) from public.whatsapp_outbox), 0::bigint, 'and no outbox row');
+reset role;
+select pg_temp.become('support');
+select is((select count(*) from public.whatsapp_contacts where wa_id like '25078800000_'), 3::bigint, 'support reads every contact');
+reset role;
+
+-- ---------------------------------------------------------------- enqueue and notify
+select pg_temp.become('service');
+select isnt(private.whatsapp_enqueue('250788000001', 'text', '{"type":"text","text":{"body":"hi"}}', 'reply'), null, 'a reply is queued');
+select results_eq($$ select kind, purpose, status, attempts from public.whatsapp_outbox where wa_id = '250788000001' $$,
+  $$ values ('text', 'reply', 'queued', 0) $$, 'as a queued text reply with no attempt');
+select private.whatsapp_enqueue('250788000001', 'text',
+  '{"messaging_product":"whatsapp","to":"250788000001","type":"text","text":{"body":"x"}}', 'reply') as full_body \gset
+select is((select body from public.whatsapp_outbox where id = :'full_body'), '{"type":"text","text":{"body":"x"}}'::jsonb, 'messaging_product and to are not stored: the sender adds them');
+select throws_ok($$ select private.whatsapp_enqueue('250788000001', 'text', '{"type":"interactive","interactive":{}}', 'reply') $$, '22023',
+  'body must be a Cloud API message object whose type is the kind', 'a body of another type than the kind: 22023');
+select throws_ok($$ select private.whatsapp_enqueue('250788000001', 'audio', '{"type":"audio","audio":{}}', 'reply') $$, '22023',
+  'kind must be text, interactive or template', 'an unknown kind: 22023');
+select throws_ok($$ select private.whatsapp_enqueue('250788000001', 'text', '{"type":"text","text":{}}', 'marketing') $$, '22023',
+  'purpose must be reply or notification', 'an unknown purpose: 22023');
+select lives_ok(format($$ select private.whatsapp_enqueue('250788000001', 'text', %L, 'reply') $$,
+    jsonb_build_object('type', 'text', 'text', jsonb_build_object('body', repeat('b', 4096 - 38)))),
+  'a body of 4096 bytes of JSON');
+select throws_ok(format($$ select private.whatsapp_enqueue('250788000001', 'text', %L, 'reply') $$,
+    jsonb_build_object('type', 'text', 'text', jsonb_build_object('body', repeat('b', 4096 - 37)))), '22023',
+  'p_body must be at most 4096 bytes of JSON', 'one byte more: 22023');
+reset role;
+update public.whatsapp_contacts set opted_out = true where wa_id = '250788000002';
+select pg_temp.become('service');
+select is(private.whatsapp_enqueue('250788000002', 'text', '{"type":"text","text":{"body":"money"}}', 'notification'), null,
+  'a notification to an opted-out contact: null');
+select isnt(private.whatsapp_enqueue('250788000002', 'text', '{"type":"text","text":{"body":"ok"}}', 'reply'), null,
+  'a reply to them still goes');
+select is(private.whatsapp_notify_user('a1900000-0000-4000-8000-000000000002', '{"type":"text","text":{"body":"money"}}'), null,
+  'notify_user of an opted-out contact: null');
+select is(private.whatsapp_notify_user('a1900000-0000-4000-8000-0000000000ad', '{"type":"text","text":{"body":"money"}}'), null,
+  'notify_user of a user without a contact: null');
+select is((select count(*) from public.whatsapp_outbox where purpose = 'notification'), 0::bigint, 'none of them wrote a row');
+select private.whatsapp_notify_user('a1900000-0000-4000-8000-000000000001', '{"type":"text","text":{"body":"received"}}') as notified \gset
+select is((select purpose || ' ' || wa_id from public.whatsapp_outbox where id = :'notified'),
+  'notification 250788000001', 'notify_user of a contact queues a notification to its wa_id');
+reset role;
+select pg_temp.become('alice');
+select throws_ok($$ select private.whatsapp_enqueue('250788000001', 'text', '{"type":"text","text":{"body":"hi"}}', 'reply') $$, '42501', null,
+  'a user cannot queue a message');
+reset role;
+
+-- ---------------------------------------------------------------- lease and outcomes
+delete from public.whatsapp_outbox;
+select pg_temp.become('service');
+select private.whatsapp_enqueue('250788000001', 'text', '{"type":"text","text":{"body":"one"}}', 'reply') as m1 \gset
+select private.whatsapp_enqueue('250788000001', 'text', '{"type":"text","text":{"body":"two"}}', 'notification') as m2 \gset
+select private.whatsapp_enqueue('250788000001', 'text', '{"type":"text","text":{"body":"three"}}', 'reply') as m3 \gset
+select results_eq(format($$ select count(*)::int from private.whatsapp_outbox_due(10) as d (id) where d.id = any (array[%L, %L, %L]::uuid[]) $$, :'m1', :'m2', :'m3'),
+  $$ values (3) $$, 'the three are due');
+select results_eq(format($$ select attempts, language from private.whatsapp_outbox_lease(array[%L]::uuid[], 60) $$, :'m1'),
+  $$ values (1, 'en') $$, 'the first sender leases m1 (attempt 1)');
+select is((select count(*) from private.whatsapp_outbox_lease(array[:'m1']::uuid[], 60)), 0::bigint,
+  'a second sender offering m1 gets nothing while it is leased');
+select results_eq(format($$ select status, wamid, lease_until from private.whatsapp_outbox_record(%L, 'sent', 'wamid.m1') $$, :'m1'),
+  $$ values ('sent', 'wamid.m1', null::timestamptz) $$, 'sent: status sent with the wamid, lease released');
+select is((private.whatsapp_outbox_record(:'m1', 'dead', null, 'late')).status, 'sent', 'a record for a row no longer sending changes nothing');
+select throws_ok(format($$ select private.whatsapp_outbox_record(%L, 'sent') $$, :'m2'), '22023',
+  'a wamid is given exactly when the message was sent', 'sent without a wamid: 22023');
+select is((select count(*) from private.whatsapp_outbox_lease(array[:'m2', :'m3']::uuid[], 60)), 2::bigint, 'm2 and m3 leased');
+select results_eq(format($$ select status, attempts, next_attempt_at > now() + interval '29 seconds', last_error
+                             from private.whatsapp_outbox_record(%L, 'retry', null, 'throughput (130429)', 30) $$, :'m2'),
+  $$ values ('queued', 1, true, 'throughput (130429)') $$, 'retry: queued again after the backoff, with the error');
+select is((select count(*) from private.whatsapp_outbox_lease(array[:'m2']::uuid[], 60)), 0::bigint, 'not leased again before its time');
+select is((private.whatsapp_outbox_record(:'m3', 'dead', null, 'invalid parameter (100)')).status, 'dead', 'dead');
+
+-- ---------------------------------------------------------------- status webhooks
+select public.whatsapp_message_status_apply('wamid.m1', 'read', now()) is not null as applied \gset
+select is((select status from public.whatsapp_outbox where id = :'m1'), 'read', 'a read status moves the row to read');
+select public.whatsapp_message_status_apply('wamid.m1', 'delivered', now()) is not null as applied \gset
+select is((select status from public.whatsapp_outbox where id = :'m1'), 'read', 'a late delivered after read leaves it read');
+-- A status that overtakes the sender: delivered is known before the wamid is recorded.
+select private.whatsapp_enqueue('250788000001', 'text', '{"type":"text","text":{"body":"four"}}', 'reply') as m4 \gset
+select is((select count(*) from private.whatsapp_outbox_lease(array[:'m4']::uuid[], 60)), 1::bigint, 'm4 leased');
+select public.whatsapp_message_status_apply('wamid.m4', 'delivered', now()) is not null as applied \gset
+select is((private.whatsapp_outbox_record(:'m4', 'sent', 'wamid.m4')).status, 'delivered',
+  'recorded as sent after its delivered status came: delivered');
+reset role;
+
+-- ---------------------------------------------------------------- admin replay
+select pg_temp.become('support');
+select throws_ok(format($$ select admin_api.whatsapp_outbox_replay(%L) $$, :'m3'), '42501', null, 'support cannot replay');
+select is((select count(*) from public.whatsapp_outbox where id = :'m3'), 1::bigint, 'support reads the outbox');
+reset role;
+select pg_temp.become('admin');
+select results_eq(format($$ select status, attempts from admin_api.whatsapp_outbox_replay(%L) $$, :'m3'),
+  $$ values ('queued', 0) $$, 'an admin replays a dead message: queued with no attempts');
+select throws_ok(format($$ select admin_api.whatsapp_outbox_replay(%L) $$, :'m1'), 'WL008', null, 'a message that is not dead: WL008');
+select throws_ok($$ select admin_api.whatsapp_outbox_replay('a1900000-0000-4000-8000-00000000ffff') $$, 'WL007', null, 'an unknown one: WL007');
+reset role;
+
+select * from finish();
+rollback;
