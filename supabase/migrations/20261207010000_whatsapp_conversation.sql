@@ -38,8 +38,8 @@ end;
 $$;
 revoke all on function private.money_text(bigint, text) from public, anon, authenticated, service_role;
 
--- A text message for the outbox.
-create function private.whatsapp_text(p_body text) returns jsonb
+-- A Cloud API text message (an outbox body).
+create function private.text_message(p_body text) returns jsonb
 language plpgsql
 immutable
 set search_path = ''
@@ -48,7 +48,7 @@ begin
   return pg_catalog.jsonb_build_object('type', 'text', 'text', pg_catalog.jsonb_build_object('body', p_body));
 end;
 $$;
-revoke all on function private.whatsapp_text(text) from public, anon, authenticated, service_role;
+revoke all on function private.text_message(text) from public, anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- Pending payments: what a sender asked to pay (kind send) or cash out (kind cashout), until
@@ -273,12 +273,51 @@ $$;
 revoke all on function api_private.whatsapp_history(integer) from public, anon, authenticated, service_role;
 grant execute on function api_private.whatsapp_history(integer) to authenticated;
 
+-- The stop and start commands: p_wa_id's contact opts out of notifications, or back in.
+-- Answers to its own messages still come (whatsapp_enqueue sends every reply). WL007 for a
+-- wa_id without a contact.
+create function private.whatsapp_set_opted_out(p_wa_id text, p_opted_out boolean) returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform private.wallet_require_caller(array['service'], 'change WhatsApp notifications');
+  perform private.require_within(p_wa_id, 'identifier', 'p_wa_id');
+  if p_opted_out is null then
+    perform private.wallet_fail('22023', 'p_opted_out must be true or false');
+  end if;
+  update public.whatsapp_contacts c set opted_out = p_opted_out where c.wa_id = p_wa_id and c.opted_out <> p_opted_out;
+  if not found and not exists (select 1 from public.whatsapp_contacts c where c.wa_id = p_wa_id) then
+    perform private.wallet_fail('WL007', pg_catalog.format('no WhatsApp contact %s', p_wa_id));
+  end if;
+end;
+$$;
+revoke all on function private.whatsapp_set_opted_out(text, boolean) from public, anon, authenticated, service_role;
+grant execute on function private.whatsapp_set_opted_out(text, boolean) to service_role;
+
 -- ---------------------------------------------------------------------------------------
 -- Notifications, written by triggers on the tables where each effect commits, so that a
 -- notification exists if and only if its effect committed, whichever function (the payments
 -- API, a provider webhook, the momo-poll job, an admin) committed it
 -- (private.whatsapp_notify_user writes nothing for a user without a contact or opted out).
 -- ---------------------------------------------------------------------------------------
+
+-- Notifies p_user with p_body, unless the conversation is answering p_user in this very
+-- transaction (it names the user in app.whatsapp_answering: a top-up or cash-out MoMo refused
+-- right away is answered as a reply, which comes even to a contact who opted out), so that
+-- the person is told once.
+create function private.notify_contact(p_user uuid, p_body jsonb) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if p_user::text is distinct from nullif(current_setting('app.whatsapp_answering', true), '') then
+    perform private.whatsapp_notify_user(p_user, p_body);
+  end if;
+end;
+$$;
+revoke all on function private.notify_contact(uuid, jsonb) from public, anon, authenticated, service_role;
 
 -- Money received: every posted transfer into another user's account, one statement's rows
 -- at once (a batch of transfers costs one query). Only recipients with a contact are looked at.
@@ -288,7 +327,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  perform private.whatsapp_notify_user(r.owner_id, private.whatsapp_text(
+  perform private.notify_contact(r.owner_id, private.text_message(
             'You received ' || private.money_text(t.amount, t.currency)
             || coalesce(' from +' || pc.wa_id, '') || '. Write "balance" to see what you have.'))
      from new_transactions t
@@ -312,7 +351,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  perform private.whatsapp_notify_user(new.user_id, private.whatsapp_text(case new.status
+  perform private.notify_contact(new.user_id, private.text_message(case new.status
     when 'succeeded' then 'Top-up received: ' || private.money_text(new.amount, new.currency) || ' is in your wallet.'
     else 'Your top-up of ' || private.money_text(new.amount, new.currency) || ' failed'
          || coalesce(': ' || pg_catalog.left(new.failure_reason, 200), '') || '. No money was taken.'
@@ -332,7 +371,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  perform private.whatsapp_notify_user(new.user_id, private.whatsapp_text(case new.status
+  perform private.notify_contact(new.user_id, private.text_message(case new.status
     when 'paid' then 'Cash-out paid: MoMo sent ' || private.money_text(new.amount, new.currency) || ' to +' || new.msisdn || '.'
     else 'Your cash-out of ' || private.money_text(new.amount, new.currency) || ' failed'
          || coalesce(': ' || pg_catalog.left(new.reason, 200), '') || '. The money is back in your wallet.'
@@ -352,7 +391,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  perform private.whatsapp_notify_user(new.user_id, private.whatsapp_text(
+  perform private.notify_contact(new.user_id, private.text_message(
     'Refund: ' || private.money_text(new.amount, new.currency) || ' of your ' || new.provider
     || ' top-up was returned to you there and taken from your wallet.'));
   return null;
