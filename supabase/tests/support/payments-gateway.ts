@@ -25,6 +25,8 @@ import {
 export interface PaymentsGateway {
   /** …/functions/v1 of this gateway. */
   url: string;
+  /** Where the gateway's functions write their logs. */
+  logFile: string;
   stripe: StripeStandIn;
   momo: MomoStandIn;
   revolut: RevolutStandIn;
@@ -41,6 +43,7 @@ export async function startPaymentsGateway(env: Record<string, string> = {}): Pr
   const momo = await startMomoStandIn({ ...momoStandInOptionsFromEnv(), tokenLifetimeSeconds: MOMO_TOKEN_LIFETIME_SECONDS });
   const revolut = await startRevolutStandIn(revolutStandInOptionsFromEnv());
   const port = await freePort();
+  const logFile = join(tmpdir(), `mfuko-payments-gateway-${port}.log`);
   let server: FunctionsServer;
   try {
     server = await startFunctionsServer({
@@ -54,7 +57,7 @@ export async function startPaymentsGateway(env: Record<string, string> = {}): Pr
         PROVIDER_TIMEOUT_MS: String(PROVIDER_TIMEOUT_MS),
         ...env,
       },
-      output: openSync(join(tmpdir(), `mfuko-payments-gateway-${port}.log`), "a"),
+      output: openSync(logFile, "a"),
     });
   } catch (error) {
     await Promise.all([stripe.close(), momo.close(), revolut.close()]);
@@ -62,6 +65,7 @@ export async function startPaymentsGateway(env: Record<string, string> = {}): Pr
   }
   return {
     url: server.url,
+    logFile,
     stripe,
     momo,
     revolut,

@@ -44,6 +44,11 @@ function limiterInstance(): RateLimiter {
   return limiter;
 }
 
+/** The process's rate limiter (created on first use). */
+export function webhookLimiter(): RateLimiter {
+  return lazyLimiter;
+}
+
 export function webhookLogger(): Logger {
   return logger;
 }
