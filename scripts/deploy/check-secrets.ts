@@ -48,7 +48,7 @@ export function secretProblems(secrets: Map<string, string>, environment: Deploy
   for (const name of ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"]) {
     if (value(name) === undefined) problems.push(`${name} is missing (hosted environments count rate limits in Upstash)`);
   }
-  for (const name of ["REVOLUT_API_BASE_URL", "MOMO_API_BASE_URL", "STRIPE_API_BASE_URL", "PUBLIC_FUNCTIONS_URL", "UPSTASH_REDIS_REST_URL"]) {
+  for (const name of ["REVOLUT_API_BASE_URL", "MOMO_API_BASE_URL", "STRIPE_API_BASE_URL", "WHATSAPP_API_BASE_URL", "PUBLIC_FUNCTIONS_URL", "UPSTASH_REDIS_REST_URL"]) {
     if (value(name)?.startsWith("http://")) problems.push(`${name} must be an https:// URL outside local development`);
   }
 

@@ -63,6 +63,8 @@ create table if not exists auth.users (
   updated_at timestamptz default now(),
   last_sign_in_at timestamptz
 );
+-- Written by the local Auth Admin API (phone_confirm); added here so older clusters get it too.
+alter table auth.users add column if not exists phone_confirmed_at timestamptz;
 alter table auth.users owner to supabase_auth_admin;
 grant all on auth.users to service_role;
 

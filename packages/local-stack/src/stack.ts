@@ -3,6 +3,7 @@ import { PostgresCluster } from "./cluster.ts";
 import { readEnvFile } from "./env-file.ts";
 import { functionsEnvFile, type FunctionsServer, startFunctionsServer } from "./functions-server.ts";
 import { assertPortFree } from "./ports.ts";
+import { TokenMinter } from "./tokens.ts";
 
 export interface StackOptions {
   home: string;
@@ -49,10 +50,14 @@ export async function startStack(options: StackOptions): Promise<LocalStack> {
     await applySupabaseBootstrap(cluster.url);
     step(options.seed ? "applying migrations and seed (supabase db push)" : "applying migrations (supabase db push)");
     await pushMigrations(cluster.url, { seed: options.seed });
-    // Callback URLs given to providers point at this stack's own gateway.
+    // Callback URLs given to providers, and the Auth Admin API, point at this stack's own
+    // gateway, which takes the service_role key signed with the functions' JWT secret.
+    const envFile = { ...readEnvFile(functionsEnvFile()), ...options.functionsEnv };
     const functionsEnv = {
-      ...readEnvFile(functionsEnvFile()),
+      ...envFile,
       PUBLIC_FUNCTIONS_URL: `http://127.0.0.1:${options.functionsPort}/functions/v1`,
+      SUPABASE_URL: `http://127.0.0.1:${options.functionsPort}`,
+      SUPABASE_SERVICE_ROLE_KEY: await new TokenMinter(envFile.SUPABASE_JWT_SECRET ?? "").apiKey("service_role"),
       ...options.functionsEnv,
       SUPABASE_DB_URL: cluster.url,
     };

@@ -52,6 +52,20 @@ export const envSchema = {
   // How long a call to a provider's API may take before it counts as unavailable.
   PROVIDER_TIMEOUT_MS: z.coerce.number({ error: "must be a whole number" }).int("must be a whole number")
     .min(100, "must be at least 100").max(60_000, "must be at most 60000").default(10_000),
+  // The project's API (https://<project>.supabase.co): the Auth Admin API creates the users of
+  // WhatsApp contacts with the service_role key.
+  SUPABASE_URL: httpUrl,
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(32, "must be at least 32 characters"),
+  // The WhatsApp Cloud API (docs/WHATSAPP.md): where messages are sent (version included),
+  // from which business phone number, with which access token; the approved template sent
+  // to a person outside the 24-hour window; the currency of the wallet account a first
+  // contact opens and the region local phone numbers are read in.
+  WHATSAPP_API_BASE_URL: httpUrl.default("https://graph.facebook.com/v21.0"),
+  WHATSAPP_PHONE_NUMBER_ID: z.string().regex(/^\d{1,32}$/, "must be digits"),
+  WHATSAPP_ACCESS_TOKEN: secret,
+  WHATSAPP_NOTIFY_TEMPLATE: z.string().regex(/^[a-z0-9_]{1,512}$/, "must be a template name (a-z, 0-9, _)").optional(),
+  WHATSAPP_DEFAULT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code").default("RWF"),
+  WHATSAPP_DEFAULT_REGION: z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166 region code").default("RW"),
   // The public base of the functions (https://<project>.supabase.co/functions/v1): provider
   // callback URLs are built on it.
   PUBLIC_FUNCTIONS_URL: httpUrl,
@@ -98,7 +112,7 @@ export class ConfigError extends Error {
 const SECRET_NAMES: ReadonlySet<EnvName> = new Set<EnvName>([
   "SUPABASE_DB_URL", "SUPABASE_JWT_SECRET", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET", "STRIPE_SECRET_KEY",
   "STRIPE_WEBHOOK_SECRET", "REVOLUT_WEBHOOK_SECRET", "REVOLUT_API_KEY", "MOMO_CALLBACK_SECRET", "MOMO_SUBSCRIPTION_KEY",
-  "MOMO_DISBURSEMENT_SUBSCRIPTION_KEY", "MOMO_API_KEY", "UPSTASH_REDIS_REST_TOKEN",
+  "MOMO_DISBURSEMENT_SUBSCRIPTION_KEY", "MOMO_API_KEY", "UPSTASH_REDIS_REST_TOKEN", "SUPABASE_SERVICE_ROLE_KEY", "WHATSAPP_ACCESS_TOKEN",
 ]);
 
 const cache = new Map<EnvName, unknown>();

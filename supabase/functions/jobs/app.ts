@@ -11,18 +11,21 @@ import { HttpError } from "../_shared/errors.ts";
 import type { Logger } from "../_shared/logger.ts";
 import { applySharedLayer, type SharedEnv } from "../_shared/middleware.ts";
 import type { MomoClient } from "../_shared/providers/momo/client.ts";
+import type { WhatsAppSending } from "../_shared/providers/whatsapp/outbox-sender.ts";
 import { mapSqlErrors } from "../_shared/sql-errors.ts";
 import { expireHolds } from "./expire-holds.ts";
 import { expireIntents } from "./expire-intents.ts";
 import type { Job, JobSettings } from "./job.ts";
 import { momoPoll, momoPollSources } from "./momo-poll.ts";
 import { reconcile } from "./reconcile.ts";
+import { whatsAppSend } from "./whatsapp-send.ts";
 
 export interface JobsDependencies {
   sql: Sql;
   verifyToken: TokenVerifier;
   settings: JobSettings;
   momo(): MomoClient;
+  whatsapp(): WhatsAppSending;
 }
 
 const jobs: Record<string, Job> = {
@@ -30,6 +33,7 @@ const jobs: Record<string, Job> = {
   "expire-intents": expireIntents,
   "expire-holds": expireHolds,
   "reconcile": reconcile,
+  "whatsapp-send": whatsAppSend,
 };
 
 // Headers that carry credentials never reach request.headers (and so never the audit trail).
@@ -44,11 +48,6 @@ export function createJobsApp(options: { logger: Logger; dependencies: () => Job
     const refused = await authenticateService(c.req.raw.headers, options.dependencies().verifyToken, "A scheduled job");
     if (refused) throw refused;
     await next();
-  });
-
-  // The WhatsApp outbox it would drain does not exist yet: the route is reserved, not missing.
-  app.post("/whatsapp-send", () => {
-    throw new HttpError(501, "not_implemented", "The whatsapp-send job starts with the WhatsApp outbox.");
   });
 
   app.post("/:job", async (c) => {
@@ -72,6 +71,7 @@ export function createJobsApp(options: { logger: Logger; dependencies: () => Job
         settings: deps.settings,
         logger,
         momo: deps.momo,
+        whatsapp: deps.whatsapp,
       })
     );
     logger.info("job_finished", {

@@ -1,11 +1,12 @@
 // The deployed jobs function: createJobsApp with the process's database client, token
-// verifier, settings and MoMo client, made on the first request so that loading the function
+// verifier, settings, MoMo client and WhatsApp sender, made on the first request so that loading the function
 // never needs its configuration (a missing variable is a 500 configuration_error).
 import { verifierFromEnv } from "../_shared/auth.ts";
 import { createSql } from "../_shared/db.ts";
 import { env } from "../_shared/env.ts";
 import { createLogger } from "../_shared/logger.ts";
 import { momoClientFromEnv } from "../_shared/providers/momo/client.ts";
+import { whatsAppSendingFromEnv } from "../_shared/providers/whatsapp/outbox-sender.ts";
 import { createJobsApp, type JobsDependencies } from "./app.ts";
 
 const logger = createLogger();
@@ -25,6 +26,7 @@ function dependenciesFromEnv(): JobsDependencies {
       },
       // Read when momo-poll first runs, so the other jobs never need MoMo's credentials.
       momo: momoClientFromEnv,
+      whatsapp: whatsAppSendingFromEnv,
     };
   }
   return dependencies;

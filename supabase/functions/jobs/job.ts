@@ -4,6 +4,7 @@
 import type { RequestContext, Sql } from "../_shared/db.ts";
 import type { Logger } from "../_shared/logger.ts";
 import type { MomoClient } from "../_shared/providers/momo/client.ts";
+import type { WhatsAppSending } from "../_shared/providers/whatsapp/outbox-sender.ts";
 
 export interface JobSettings {
   /** Items one run handles at most (JOBS_BATCH_SIZE). */
@@ -22,6 +23,7 @@ export interface JobRun {
   settings: JobSettings;
   logger: Logger;
   momo(): MomoClient;
+  whatsapp(): WhatsAppSending;
 }
 
 /** A job's counts, the body of its answer and of its log line. */

@@ -2,9 +2,13 @@
 // serves every folder of supabase/functions at /functions/v1/<name>, applies the gateway's
 // verify_jwt rule from config.toml, and hands each function the request the way the Edge
 // Runtime does (path without the /functions/v1 prefix, x-forwarded-for with the client).
+// It also answers the Auth Admin API's user routes (auth-admin.ts), and every other /rest/v1
+// and /auth/v1 path with 501 and what to use instead, so that supabase-js pointed at this
+// gateway fails with a reason instead of "Requested function was not found".
 // Usage: deno run ... serve-functions.ts <port> <functions dir> <config.toml>
 import { jwtVerify } from "jose";
 import { parse as parseToml } from "npm:smol-toml@^1.9.1";
+import { authAdminApi } from "./auth-admin.ts";
 
 type FetchHandler = { fetch(request: Request): Response | Promise<Response> };
 
@@ -15,6 +19,10 @@ const jwtSecret = new TextEncoder().encode(Deno.env.get("SUPABASE_JWT_SECRET") ?
 function gatewayError(status: number, message: string): Response {
   return Response.json({ code: status, message }, { status });
 }
+
+const NOT_SERVED = /^\/(rest|auth)\/v1(\/|$)/;
+const NOT_SERVED_MESSAGE = "mfuko's local stack serves /functions/v1 and the Auth Admin API's /auth/v1/admin/users only; " +
+  "for the REST (PostgREST) and Auth APIs use a hosted Supabase project or `supabase start` where Docker is available (README, \"Frontend development\")";
 
 function verifyJwtSettings(): Map<string, boolean> {
   const config = parseToml(Deno.readTextFileSync(configFile)) as { functions?: Record<string, { verify_jwt?: boolean }> };
@@ -51,6 +59,7 @@ async function hasValidJwt(request: Request): Promise<boolean> {
 
 const verifyJwt = verifyJwtSettings();
 const functions = await loadFunctions();
+const authAdmin = authAdminApi({ jwtSecret, dbUrl: Deno.env.get("SUPABASE_DB_URL") });
 
 Deno.serve({
   port,
@@ -58,6 +67,9 @@ Deno.serve({
   onListen: () => console.log(JSON.stringify({ event: "listening", port, functions: [...functions.keys()] })),
 }, async (request, info) => {
   const url = new URL(request.url);
+  const authAnswer = authAdmin(request);
+  if (authAnswer) return authAnswer;
+  if (NOT_SERVED.test(url.pathname)) return gatewayError(501, NOT_SERVED_MESSAGE);
   const match = url.pathname.match(/^\/functions\/v1\/([^/]+)(\/.*)?$/);
   const handler = match ? functions.get(match[1]) : undefined;
   if (!match || !handler) return gatewayError(404, "Requested function was not found");

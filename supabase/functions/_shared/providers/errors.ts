@@ -4,7 +4,7 @@
 // ours to fix such as rejected credentials or a rate limit; the same call may succeed later).
 // Messages name the provider, the call and the status, never a credential.
 
-export type ProviderName = "stripe" | "momo" | "revolut";
+export type ProviderName = "stripe" | "momo" | "revolut" | "whatsapp" | "supabase_auth";
 export type ProviderFailureKind = "declined" | "unavailable";
 
 export class ProviderError extends Error {
@@ -52,7 +52,13 @@ export async function fetchWithTimeout(
   }
 }
 
-const providerLabel: Record<ProviderName, string> = { stripe: "Stripe", momo: "MoMo", revolut: "Revolut" };
+const providerLabel: Record<ProviderName, string> = {
+  stripe: "Stripe",
+  momo: "MoMo",
+  revolut: "Revolut",
+  whatsapp: "The Graph API",
+  supabase_auth: "The Auth Admin API",
+};
 
 /** The provider's error code or message from a JSON error body, bounded for storage. */
 export async function providerReason(response: Response): Promise<string | null> {

@@ -1,0 +1,74 @@
+// Who a WhatsApp sender is. On first contact the sender becomes a Supabase Auth user, created
+// through the Auth Admin API with supabase-js (auth.admin.createUser with the phone,
+// confirmed), so that the same person signing into an app later by phone OTP is the same
+// user; the contact row and the wallet account in WHATSAPP_DEFAULT_CURRENCY follow in one
+// transaction (private.whatsapp_contact_open). Concurrent first messages from one sender
+// make one user: the Admin API refuses the second phone (phone_exists) and that sender's
+// contact is then opened for the user who already has the phone.
+import { createClient } from "@supabase/supabase-js";
+import { type RequestContext, type Sql, withRequestContext } from "../../db.ts";
+import { env } from "../../env.ts";
+import { ProviderError } from "../errors.ts";
+
+/** The one Admin API call identity needs (supabase-js's auth.admin satisfies it). */
+export interface AuthAdmin {
+  createUser(attributes: { phone: string; phone_confirm: boolean }): Promise<{
+    data: { user: { id: string } | null };
+    error: { status?: number; code?: string; message: string } | null;
+  }>;
+}
+
+export interface IdentityDependencies {
+  sql: Sql;
+  /** The request's context as service_role (the audit sees the webhook's correlation id). */
+  context: RequestContext;
+  authAdmin: AuthAdmin;
+  /** The currency of the wallet account a first contact opens (WHATSAPP_DEFAULT_CURRENCY). */
+  defaultCurrency: string;
+}
+
+export interface Contact {
+  userId: string;
+  optedOut: boolean;
+  /** Whether this call created the contact (its first message). */
+  created: boolean;
+}
+
+/**
+ * The contact of `waId` (E.164 digits), created with its Auth user and wallet account on
+ * first contact; a later message records its time and the profile name. Throws a
+ * ProviderError when the Auth Admin API cannot create the user.
+ */
+export async function ensureContact(deps: IdentityDependencies, sender: { waId: string; profileName: string | null }): Promise<Contact> {
+  const open = (userId: string | null) =>
+    withRequestContext(deps.sql, deps.context, async (tx) => {
+      const [row] = await tx<{ user_id: string; opted_out: boolean; created: boolean }[]>`
+        select user_id, opted_out, created
+          from private.whatsapp_contact_open(${sender.waId}, ${userId}::uuid, ${sender.profileName}, ${deps.defaultCurrency})`;
+      return { userId: row!.user_id, optedOut: row!.opted_out, created: row!.created };
+    });
+
+  const known = await withRequestContext(deps.sql, deps.context, (tx) => tx`
+    select 1 from public.whatsapp_contacts where wa_id = ${sender.waId}`);
+  if (known.length > 0) return open(null);
+
+  const { data, error } = await deps.authAdmin.createUser({ phone: `+${sender.waId}`, phone_confirm: true });
+  if (error && error.code !== "phone_exists") {
+    throw new ProviderError("supabase_auth", `The Auth Admin API did not create the user: ${error.code ?? error.status ?? "error"}`,
+      error.status ?? null, error.code ?? null);
+  }
+  // phone_exists: another message of this sender, or an app sign-up, made the user first.
+  return open(data.user?.id ?? null);
+}
+
+/** The Admin API of SUPABASE_URL with SUPABASE_SERVICE_ROLE_KEY, made once; no session is kept. */
+let fromEnv: AuthAdmin | undefined;
+export function authAdminFromEnv(): AuthAdmin {
+  if (!fromEnv) {
+    const e = env("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
+    fromEnv = createClient(e.SUPABASE_URL, e.SUPABASE_SERVICE_ROLE_KEY, {
+      auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    }).auth.admin;
+  }
+  return fromEnv;
+}

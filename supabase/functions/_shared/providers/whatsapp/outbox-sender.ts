@@ -1,0 +1,152 @@
+// Sends outbox messages (docs/WHATSAPP.md, "Sending"). A sender leases the rows it was given
+// that are due (private.whatsapp_outbox_lease: one sender per row, so a row is never sent by
+// two), calls the Graph API outside any transaction, and records each outcome:
+//   accepted                           sent, with its wamid
+//   131047 (outside the 24-hour window) a notification is sent again as the approved template
+//                                      WHATSAPP_NOTIFY_TEMPLATE; a command reply is dropped (failed)
+//   130429, 131056, 5xx, no answer     queued again after 30 s, 60 s, 120 s, ... (at most 15 min);
+//                                      dead after the 5th attempt
+//   any other refusal (4xx)            dead at once
+// The webhook calls it right after its transaction commits; the whatsapp-send job calls it
+// for the rows that are due. Log lines name the row, the masked number and the outcome, never
+// the message.
+import { type RequestContext, type Sql, withRequestContext } from "../../db.ts";
+import { env } from "../../env.ts";
+import type { Logger } from "../../logger.ts";
+import { type OutboundMessage, WhatsAppApiError, type WhatsAppClient, whatsAppClientFromEnv } from "./client.ts";
+
+export const MAX_ATTEMPTS = 5;
+const FIRST_BACKOFF_SECONDS = 30;
+const MAX_BACKOFF_SECONDS = 15 * 60;
+/** Rows one sender works on at once. */
+const CONCURRENCY = 8;
+
+const OUTSIDE_WINDOW = 131047;
+const THROTTLED = new Set([130429, 131056]);
+
+/** The Graph API and what the sender sends through it. */
+export interface WhatsAppSending {
+  client: WhatsAppClient;
+  /** The template a notification falls back to outside the 24-hour window (none: it fails). */
+  notifyTemplate: string | null;
+  /** How long a leased row stays with one sender; longer than two Graph API calls can take. */
+  leaseSeconds: number;
+}
+
+export interface SenderDependencies {
+  sql: Sql;
+  /** The caller's context as service_role (the audit sees its correlation id). */
+  context: RequestContext;
+  logger: Logger;
+  whatsapp: WhatsAppSending;
+}
+
+/** The Graph API client of the environment, WHATSAPP_NOTIFY_TEMPLATE and JOBS_LEASE_SECONDS. */
+export function whatsAppSendingFromEnv(): WhatsAppSending {
+  const e = env("WHATSAPP_NOTIFY_TEMPLATE", "JOBS_LEASE_SECONDS");
+  return { client: whatsAppClientFromEnv(), notifyTemplate: e.WHATSAPP_NOTIFY_TEMPLATE ?? null, leaseSeconds: e.JOBS_LEASE_SECONDS };
+}
+
+export interface SendCounts {
+  taken: number;
+  sent: number;
+  retried: number;
+  failed: number;
+  dead: number;
+}
+
+interface LeasedMessage {
+  id: string;
+  wa_id: string;
+  kind: string;
+  body: OutboundMessage;
+  purpose: "reply" | "notification";
+  attempts: number;
+  language: string;
+}
+
+type Outcome =
+  | { outcome: "sent"; wamid: string; body?: OutboundMessage }
+  | { outcome: "retry"; error: string; retrySeconds: number }
+  | { outcome: "failed" | "dead"; error: string };
+
+/** Seconds before attempt `attempts + 1`: 30 s doubled per attempt, at most 15 min. */
+export function backoffSeconds(attempts: number): number {
+  return Math.min(FIRST_BACKOFF_SECONDS * 2 ** Math.max(attempts - 1, 0), MAX_BACKOFF_SECONDS);
+}
+
+/** What to do with a message the Graph API did not take, by Meta's error class. */
+export function outcomeOfRefusal(error: WhatsAppApiError, message: { purpose: string; kind: string; attempts: number }):
+  { outcome: "retry" | "failed" | "dead" | "template"; error: string } {
+  const reason = error.message.slice(0, 1000);
+  if (error.code === OUTSIDE_WINDOW) {
+    if (message.purpose === "notification" && message.kind !== "template") return { outcome: "template", error: reason };
+    return { outcome: "failed", error: `outside the 24-hour window, not sent: ${reason}` };
+  }
+  const transient = error.httpStatus === null || error.httpStatus >= 500 || (error.code !== null && THROTTLED.has(error.code));
+  if (!transient) return { outcome: "dead", error: reason };
+  if (message.attempts >= MAX_ATTEMPTS) return { outcome: "dead", error: `gave up after ${MAX_ATTEMPTS} attempts: ${reason}` };
+  return { outcome: "retry", error: reason };
+}
+
+/** The approved template a notification outside the 24-hour window is sent as. */
+export function notifyTemplateMessage(name: string, language: string): OutboundMessage {
+  return { type: "template", template: { name, language: { code: language } } };
+}
+
+async function attempt(deps: SenderDependencies, message: LeasedMessage): Promise<Outcome> {
+  try {
+    return { outcome: "sent", wamid: (await deps.whatsapp.client.send(message.wa_id, message.body)).wamid };
+  } catch (error) {
+    if (!(error instanceof WhatsAppApiError)) throw error;
+    const refusal = outcomeOfRefusal(error, message);
+    if (refusal.outcome === "retry") return { ...refusal, outcome: "retry", retrySeconds: backoffSeconds(message.attempts) };
+    if (refusal.outcome !== "template") return { outcome: refusal.outcome, error: refusal.error };
+    if (!deps.whatsapp.notifyTemplate) {
+      return { outcome: "failed", error: `outside the 24-hour window and no WHATSAPP_NOTIFY_TEMPLATE: ${refusal.error}` };
+    }
+    const template = notifyTemplateMessage(deps.whatsapp.notifyTemplate, message.language);
+    const sent = await attempt(deps, { ...message, kind: "template", body: template });
+    return sent.outcome === "sent" ? { ...sent, body: template } : sent;
+  }
+}
+
+async function deliver(deps: SenderDependencies, message: LeasedMessage, counts: SendCounts): Promise<void> {
+  const result = await attempt(deps, message);
+  await withRequestContext(deps.sql, deps.context, (tx) => tx`
+    select 1 from private.whatsapp_outbox_record(
+      ${message.id}::uuid, ${result.outcome},
+      ${result.outcome === "sent" ? result.wamid : null},
+      ${result.outcome === "sent" ? null : result.error},
+      ${result.outcome === "retry" ? result.retrySeconds : null}::int,
+      ${result.outcome === "sent" && result.body ? tx.json(result.body as never) : null})`);
+  counts[result.outcome === "retry" ? "retried" : result.outcome] += 1;
+  deps.logger[result.outcome === "sent" ? "info" : "warn"]("whatsapp_send", {
+    correlation_id: deps.context.correlationId,
+    id: message.id,
+    wa_id: message.wa_id,
+    purpose: message.purpose,
+    attempt: message.attempts,
+    outcome: result.outcome,
+    ...(result.outcome === "sent" ? { template: result.body !== undefined } : { error: result.error }),
+  });
+}
+
+/**
+ * Sends those of `ids` that are due and not leased by another sender, and records each
+ * outcome. Resolves with the counts; rows another sender holds are not counted.
+ */
+export async function sendOutboxMessages(deps: SenderDependencies, ids: readonly string[]): Promise<SendCounts> {
+  const counts: SendCounts = { taken: 0, sent: 0, retried: 0, failed: 0, dead: 0 };
+  if (ids.length === 0) return counts;
+  const leased = await withRequestContext(deps.sql, deps.context, (tx) => tx<LeasedMessage[]>`
+    select id, wa_id, kind, body, purpose, attempts, language
+      from private.whatsapp_outbox_lease(${[...ids]}::uuid[], ${deps.whatsapp.leaseSeconds}::int)`);
+  counts.taken = leased.length;
+  const queue = [...leased];
+  const worker = async () => {
+    for (let message = queue.shift(); message; message = queue.shift()) await deliver(deps, message, counts);
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
+  return counts;
+}
