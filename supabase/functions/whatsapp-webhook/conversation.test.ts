@@ -68,7 +68,7 @@ describe("a whole conversation", () => {
 
     const [menu] = await alice.say("hi");
     expect(menu!.type).toBe("interactive");
-    expect((menu!.message as { interactive: { type: string } }).interactive.type).toBe("list");
+    expect((menu!.message as { type: string }).type).toBe("list");
     expect(readable(menu!)).toContain("Welcome to mfuko");
     expect(readable((await alice.say("  /BALANCE "))[0]!)).toBe("Your balance:\n0 RWF available");
     await bob.say("Hello");
@@ -143,7 +143,7 @@ describe("refusals in words", () => {
     const payer = await newcomer(10_000);
     const stranger = newWaId();
     expect((await payer.say(`send 100 ${stranger}`)).map(readable)).toEqual([
-      `+250 ${stranger.slice(3, 5)} ${stranger.slice(5, 8)} ${stranger.slice(8)} cannot receive RWF on mfuko: they need to write to this number first. Nothing was sent.`,
+      `+250 ${stranger.slice(3, 6)} ${stranger.slice(6, 9)} ${stranger.slice(9)} cannot receive RWF on mfuko: they need to write to this number first. Nothing was sent.`,
     ]);
     expect((await payer.say("send 100 12345")).map(readable)).toEqual([
       '"12345" is not a phone number I can read. Try +256712345678 or 0712345678.',
@@ -186,7 +186,9 @@ describe("confirmations", () => {
 
   it("two confirmations at once move the money once", async () => {
     const { payer, payee, confirm } = await proposal();
-    const answers = (await Promise.all([payer.tap(confirm), payer.tap(confirm), payer.tap(confirm)])).flat().map(readable);
+    const before = payer.inbox().length;
+    await Promise.all([payer.tap(confirm), payer.tap(confirm), payer.tap(confirm)]);
+    const answers = payer.inbox().slice(before);
     expect(answers.filter((a) => a.startsWith("Sent 600 RWF"))).toHaveLength(1);
     expect(answers.filter((a) => a.startsWith("You already confirmed"))).toHaveLength(2);
     expect([(await accountOf(payer)).available, (await accountOf(payee)).available]).toEqual([400, 600]);
@@ -227,8 +229,11 @@ describe("delivery", () => {
 
   it("answers concurrent messages of one sender each once", async () => {
     const person = await newcomer(1_000);
-    const answers = await Promise.all(["balance", "history", "balance", "hi"].map((text) => person.say(text)));
-    expect(answers.map((a) => a.length)).toEqual([1, 1, 1, 1]);
+    const before = gateway.graph.deliveredTo(person.waId).length;
+    await Promise.all(["balance", "history", "balance", "hi"].map((text) => person.say(text)));
+    const answers = gateway.graph.deliveredTo(person.waId).slice(before).map(readable);
+    expect(answers.filter((a) => a === "Your balance:\n1,000 RWF available")).toHaveLength(2);
+    expect(answers).toHaveLength(4);
   });
 
   it(`limits each sender to ${SENDER_LIMIT} messages a minute, and only that sender`, async () => {

@@ -70,14 +70,13 @@ export const tapOf = (tap: Tap) =>
 
 /** The text a person reads in a message: its body (text or interactive). */
 export function readable(message: GraphMessage): string {
-  const m = message.message as { text?: { body: string }; interactive?: { body?: { text: string } } };
-  return m.text?.body ?? m.interactive?.body?.text ?? "";
+  const m = message.message as { body?: string | { text: string } };
+  return typeof m.body === "string" ? m.body : m.body?.text ?? "";
 }
 
 /** The id of a reply button of an interactive message by its title. */
 export function buttonId(message: GraphMessage | undefined, title: string): string {
-  const buttons = (message?.message as { interactive?: { action?: { buttons?: { reply: { id: string; title: string } }[] } } })
-    ?.interactive?.action?.buttons ?? [];
+  const buttons = (message?.message as { action?: { buttons?: { reply: { id: string; title: string } }[] } })?.action?.buttons ?? [];
   const found = buttons.find((b) => b.reply.title === title);
   if (!found) throw new Error(`no ${title} button in ${JSON.stringify(message?.message)}`);
   return found.reply.id;

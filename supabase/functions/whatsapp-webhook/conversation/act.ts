@@ -156,9 +156,10 @@ interface Decision {
 async function decide(turn: Turn, command: Extract<Command, { kind: "decide" }>): Promise<void> {
   let decision: Decision;
   try {
-    [decision] = await asUser(turn.tx, turn.sender.userId, (sp) => sp<Decision[]>`
+    const [row] = await asUser(turn.tx, turn.sender.userId, (sp) => sp<Decision[]>`
       select outcome, kind, amount::text, currency, recipient_wa_id, cashout_id
-        from api_private.whatsapp_payment_decide(${command.pendingId}::uuid, ${command.confirm})`) as [Decision];
+        from api_private.whatsapp_payment_decide(${command.pendingId}::uuid, ${command.confirm})`);
+    decision = row!;
   } catch (error) {
     const [pending] = await turn.tx<{ from_account_id: string }[]>`
       select from_account_id from public.whatsapp_pending_payments where id = ${command.pendingId}::uuid`;

@@ -54,7 +54,7 @@ export interface InboundMessage {
 const profiles = z.array(z.looseObject({ wa_id: z.string(), profile: z.looseObject({ name: z.string().max(255) }).optional() }));
 
 /** The profile names Meta sends with a change's messages, by wa_id. */
-export function profileNames(value: { contacts?: unknown }): Map<string, string> {
+export function profileNames(value: Record<string, unknown>): Map<string, string> {
   const parsed = profiles.safeParse(value.contacts ?? []);
   return new Map(parsed.success ? parsed.data.flatMap((c) => c.profile ? [[c.wa_id, c.profile.name] as const] : []) : []);
 }
