@@ -1,4 +1,4 @@
-// `npm run drill`: the five reliability drills of quality.md on one durable throwaway stack
+// `npm run drill`: the reliability drills of quality.md on one durable throwaway stack
 // (fsync on, like production). Prints each drill's figures and exits non-zero on any loss,
 // duplicate, 5xx or mismatch, saying what was lost.
 import postgres from "postgres";
@@ -10,6 +10,7 @@ import { crashDrill } from "./drills/crash.ts";
 import { providerOutageDrill } from "./drills/provider-outage.ts";
 import { replayStormDrill } from "./drills/replay-storm.ts";
 import { type DrillReport, printDrill } from "./drills/report.ts";
+import { whatsAppOutageDrill } from "./drills/whatsapp-outage.ts";
 
 // The drills send thousands of requests from one address: the limiter would answer 429 to
 // most of them and the drills would test nothing else.
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
     record(await badInputDrill(sql, { functionsUrl: stack.functionsUrl, env: stack.functionsEnv }));
     record(await replayStormDrill(sql, { functionsUrl: stack.functionsUrl, webhookSecret: stack.functionsEnv.STRIPE_WEBHOOK_SECRET }));
     record(await providerOutageDrill(sql, { dbUrl: stack.dbUrl, env: unlimited }));
+    record(await whatsAppOutageDrill(sql, { dbUrl: stack.dbUrl, env: unlimited }));
     await sql.end();
     record(await crashDrill(stack.cluster, { seconds: Number(process.env.DRILL_CRASH_SECONDS ?? 15) }));
     record(await backupRestoreDrill(stack.dbUrl));

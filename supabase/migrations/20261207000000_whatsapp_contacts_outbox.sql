@@ -397,3 +397,20 @@ end;
 $$;
 revoke all on function admin_api.whatsapp_outbox_replay(uuid) from public, anon, authenticated, service_role;
 grant execute on function admin_api.whatsapp_outbox_replay(uuid) to authenticated, service_role;
+
+-- ---------------------------------------------------------------------------------------
+-- The whatsapp-send job every 10 seconds
+-- ---------------------------------------------------------------------------------------
+
+-- Scheduled next to the other calls of the jobs function (20261206100100_job_schedules.sql),
+-- so only where that migration could schedule them (pg_cron with pg_net); harmless elsewhere.
+-- The local stack's own scheduler runs it instead.
+do $schedule$
+begin
+  if to_regclass('cron.job') is null or not exists (select 1 from cron.job where jobname = 'mfuko-momo-poll') then
+    raise notice 'the jobs function is not scheduled in this database: whatsapp-send is not either';
+    return;
+  end if;
+  perform cron.schedule('mfuko-whatsapp-send', '10 seconds', $$select private.jobs_invoke('whatsapp-send')$$);
+end;
+$schedule$;

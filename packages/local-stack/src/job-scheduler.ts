@@ -1,8 +1,8 @@
 // The local stand-in for Supabase Cron's calls to the jobs function: `npm start` POSTs to
 // /functions/v1/jobs/<job> with the service_role key on the schedule production uses (the
-// migration 20261206100100_job_schedules.sql). expire-holds is pure SQL and runs in pg_cron
-// itself, locally as in production. The throwaway test stack starts no scheduler: tests run
-// the jobs when they mean to.
+// migrations 20261206100100_job_schedules.sql and 20261207000000_whatsapp_contacts_outbox.sql).
+// expire-holds is pure SQL and runs in pg_cron itself, locally as in production. The
+// throwaway test stack starts no scheduler: tests run the jobs when they mean to.
 
 export interface ScheduledJob {
   job: string;
@@ -15,6 +15,7 @@ const DAILY_AT_UTC_HOUR = 2;
 export const localJobSchedule: readonly ScheduledJob[] = [
   { job: "momo-poll", everyMs: 60_000 },
   { job: "expire-intents", everyMs: 5 * 60_000 },
+  { job: "whatsapp-send", everyMs: 10_000 },
   { job: "reconcile", everyMs: "daily" },
 ];
 

@@ -47,9 +47,17 @@ describe("functions gateway", () => {
     expect(await response.json()).toEqual({ reached: true });
   });
 
-  it("answers 404 for an unknown function and for paths outside /functions/v1", async () => {
+  it("answers 404 for an unknown function and for paths outside /functions/v1, /rest/v1 and /auth/v1", async () => {
     expect((await fetch(`${server.url}/nope`)).status).toBe(404);
-    expect((await fetch(server.url.replace("/functions/v1", "/rest/v1/x"))).status).toBe(404);
+    expect((await fetch(server.url.replace("/functions/v1", "/storage/v1/x"))).status).toBe(404);
+  });
+
+  it("answers 501 for the REST and Auth APIs it does not serve, saying what to use instead", async () => {
+    for (const path of ["/rest/v1/x", "/auth/v1/token"]) {
+      const response = await fetch(server.url.replace("/functions/v1", path));
+      expect(response.status).toBe(501);
+      expect((await response.json()).message).toContain("use a hosted Supabase project or `supabase start`");
+    }
   });
 });
 

@@ -51,12 +51,15 @@ const SECRET_PATTERNS: RegExp[] = [
 // A phone number in free text: 9..15 digits, optionally with +, not part of a longer token.
 const PHONE_IN_TEXT = /(?<![\w-])\+?\d{9,15}(?![\w-])/g;
 
-/** Masks a phone number to its first 4 and last 4 digits, e.g. 256712344321 -> 2567****4321. */
+/**
+ * Masks a phone number to its country and network prefix and its last 2 digits, e.g.
+ * 256712344321 -> 2567******21: enough to tell numbers apart in a log, too little to call one.
+ */
 export function maskPhone(phone: string): string {
   const plus = phone.trim().startsWith("+") ? "+" : "";
   const digits = phone.replace(/\D/g, "");
   if (digits.length < 9) return `${plus}${"*".repeat(Math.max(digits.length - 2, 0))}${digits.slice(-2)}`;
-  return `${plus}${digits.slice(0, 4)}${"*".repeat(digits.length - 8)}${digits.slice(-4)}`;
+  return `${plus}${digits.slice(0, 4)}${"*".repeat(digits.length - 6)}${digits.slice(-2)}`;
 }
 
 function redactText(text: string): string {

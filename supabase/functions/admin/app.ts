@@ -18,6 +18,7 @@ import { registerLimitRoutes } from "./routes/limits.ts";
 import { registerPaymentActionRoutes } from "./routes/payment-actions.ts";
 import { registerReconciliationRoutes } from "./routes/reconciliation.ts";
 import { registerWebhookEventRoutes } from "./routes/webhook-events.ts";
+import { registerWhatsAppOutboxRoutes } from "./routes/whatsapp-outbox.ts";
 
 export interface AdminDependencies {
   sql: Sql;
@@ -70,5 +71,6 @@ export function createAdminApp(options: { logger: Logger; dependencies: () => Ad
   registerReconciliationRoutes(app, routes);
   registerLimitRoutes(app, routes);
   registerPaymentActionRoutes(app, routes);
+  registerWhatsAppOutboxRoutes(app, routes);
   return app;
 }

@@ -1,7 +1,7 @@
 // The scheduled jobs through a real Deno gateway and the MoMo stand-in: a lost MoMo callback
 // (top-up or cash-out) healed by momo-poll (credited once, a second run does nothing), MoMo down during a poll,
 // intents and holds expiring, two runners at once, the service_role key as the only way in,
-// and the reconcile report.
+// the reconcile report, and whatsapp-send through the Graph API stand-in.
 //
 // Other suites share this database and make MoMo intents and holds of their own. So the
 // gateway polls only payments waiting longer than an hour and expires intents older than a
@@ -13,6 +13,7 @@ import { TokenMinter } from "../../../packages/local-stack/src/tokens.ts";
 import { answerOf, type AdminAnswer } from "../../tests/support/admin-fixtures.ts";
 import { asServiceRole, balanceOf, createTopUp, creditsTo, intentStatus, type Sql, testSql } from "../../tests/support/payments-fixtures.ts";
 import { callPayments, type PaymentsGateway, startPaymentsGateway, topUpUser } from "../../tests/support/payments-gateway.ts";
+import { enqueue, newWaId, outboxRow } from "../../tests/support/whatsapp-fixtures.ts";
 
 const POLL_AFTER_SECONDS = 3600;
 const INTENT_TTL_SECONDS = 86_400;
@@ -287,10 +288,60 @@ describe("who may run a job", () => {
     expect((await runJob("expire-intents")).status).toBe(200);
   });
 
-  it("an unknown job is 404 and whatsapp-send is 501 until the outbox exists", async () => {
+  it("an unknown job is 404", async () => {
     expect((await runJob("no-such-job")).status).toBe(404);
-    const whatsapp = await runJob("whatsapp-send");
-    expect(whatsapp.status).toBe(501);
-    expect(whatsapp.body.error.code).toBe("not_implemented");
+  });
+});
+
+describe("whatsapp-send", () => {
+  // Other suites queue messages too: runs repeat until this test's rows are done, and every
+  // assertion is about this test's recipient.
+  async function runUntilSettled(ids: string[]): Promise<void> {
+    for (let run = 0; run < 5; run += 1) {
+      expect((await runJob("whatsapp-send")).status).toBe(200);
+      const [left] = await sql<{ n: number }[]>`
+        select count(*)::int as n from public.whatsapp_outbox where id = any (${ids}::uuid[]) and status in ('queued', 'sending')
+           and next_attempt_at <= now()`;
+      if (left!.n === 0) return;
+    }
+  }
+
+  it("sends the due messages once; a message whose backoff has not passed waits; a second run sends nothing again", async () => {
+    const waId = newWaId();
+    const due = [await enqueue(sql, waId, "one"), await enqueue(sql, waId, "two")];
+    const later = await enqueue(sql, waId, "later");
+    await sql`update public.whatsapp_outbox set next_attempt_at = now() + interval '1 hour' where id = ${later}::uuid`;
+    const answer = await runJob("whatsapp-send");
+    expect(answer.body).toMatchObject({ job: "whatsapp-send", due: expect.any(Number), taken: expect.any(Number), sent: expect.any(Number) });
+    await runUntilSettled(due);
+    expect(gateway.whatsapp.deliveredTo(waId).map((m) => (m.message as { body: string }).body).sort()).toEqual(["one", "two"]);
+    expect((await outboxRow(sql, later)).status).toBe("queued");
+    await runJob("whatsapp-send");
+    expect(gateway.whatsapp.deliveredTo(waId)).toHaveLength(2);
+  });
+
+  it("the Graph API down: backed off; once it is back and the backoff has passed, sent once", async () => {
+    const waId = newWaId();
+    const id = await enqueue(sql, waId, "after the outage");
+    gateway.whatsapp.fail("server", { times: 1, to: waId });
+    await runUntilSettled([id]);
+    expect(await outboxRow(sql, id)).toMatchObject({ status: "queued", attempts: 1 });
+    await sql`update public.whatsapp_outbox set next_attempt_at = now() where id = ${id}::uuid`;
+    await runUntilSettled([id]);
+    expect(await outboxRow(sql, id)).toMatchObject({ status: "sent", attempts: 2 });
+    expect(gateway.whatsapp.deliveredTo(waId)).toHaveLength(1);
+  });
+
+  it("two runners at once send each message once; a message left sending by a runner that died is sent after its lease", async () => {
+    const waId = newWaId();
+    const ids = await Promise.all(Array.from({ length: 8 }, (_, n) => enqueue(sql, waId, `racing ${n}`)));
+    await sql`update public.whatsapp_outbox set status = 'sending', lease_until = now() - interval '1 second', attempts = 1
+               where id = ${ids[0]!}::uuid`;
+    const runs = await Promise.all([runJob("whatsapp-send"), runJob("whatsapp-send")]);
+    expect(runs.map((run) => run.status)).toEqual([200, 200]);
+    await runUntilSettled(ids);
+    expect(gateway.whatsapp.deliveredTo(waId)).toHaveLength(8);
+    expect(new Set(gateway.whatsapp.deliveredTo(waId).map((m) => (m.message as { body: string }).body)).size).toBe(8);
+    expect(await outboxRow(sql, ids[0]!)).toMatchObject({ status: "sent", attempts: 2 });
   });
 });

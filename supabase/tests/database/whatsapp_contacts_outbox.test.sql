@@ -3,7 +3,7 @@
 -- senders off one row, the outcomes a sender records, status webhooks moving rows forward
 -- only, and the admin replay of a dead message.
 begin;
-select plan(55);
+select plan(56);
 
 insert into auth.users (id, phone, raw_app_meta_data) values
   ('a1900000-0000-4000-8000-000000000001', '250788000001', '{"provider":"phone","providers":["phone"]}'),
@@ -180,6 +180,11 @@ select results_eq(format($$ select status, attempts from admin_api.whatsapp_outb
 select throws_ok(format($$ select admin_api.whatsapp_outbox_replay(%L) $$, :'m1'), 'WL008', null, 'a message that is not dead: WL008');
 select throws_ok($$ select admin_api.whatsapp_outbox_replay('a1900000-0000-4000-8000-00000000ffff') $$, 'WL007', null, 'an unknown one: WL007');
 reset role;
+
+-- ---------------------------------------------------------------- schedule
+select is((select count(*) from cron.job where jobname = 'mfuko-whatsapp-send' and schedule = '10 seconds'),
+          (select count(*) from cron.job where jobname = 'mfuko-momo-poll'),
+  'whatsapp-send runs every 10 seconds wherever the jobs function is scheduled');
 
 select * from finish();
 rollback;

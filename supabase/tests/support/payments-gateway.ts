@@ -1,5 +1,5 @@
-// A functions gateway of its own for the top-up journeys: the three provider stand-ins on free
-// ports and a Deno gateway (the same serve-functions.ts as the test stack, on the test
+// A functions gateway of its own for the top-up journeys: the three provider stand-ins and the
+// Graph API stand-in (WhatsApp messages the jobs send) on free ports and a Deno gateway (the same serve-functions.ts as the test stack, on the test
 // database) whose provider base URLs point at them. The functions learn nothing else: they
 // read the URLs from their environment as in production.
 import { openSync } from "node:fs";
@@ -10,6 +10,7 @@ import { freePort } from "../../../packages/local-stack/src/ports.ts";
 import { TokenMinter } from "../../../packages/local-stack/src/tokens.ts";
 import { type AdminAnswer, answerOf } from "./admin-fixtures.ts";
 import { testDatabaseUrl } from "./functions-env.ts";
+import { type GraphApiStandIn, startGraphApiStandIn } from "./graph-api-standin.ts";
 import { createUserWithAccount, type Sql } from "./payments-fixtures.ts";
 import {
   type MomoStandIn,
@@ -30,6 +31,7 @@ export interface PaymentsGateway {
   stripe: StripeStandIn;
   momo: MomoStandIn;
   revolut: RevolutStandIn;
+  whatsapp: GraphApiStandIn;
   stop(): Promise<void>;
 }
 
@@ -42,6 +44,7 @@ export async function startPaymentsGateway(env: Record<string, string> = {}): Pr
   // MoMo's client renews a token a minute before it expires: 62 s tokens are reused for 2 s.
   const momo = await startMomoStandIn({ ...momoStandInOptionsFromEnv(), tokenLifetimeSeconds: MOMO_TOKEN_LIFETIME_SECONDS });
   const revolut = await startRevolutStandIn(revolutStandInOptionsFromEnv());
+  const whatsapp = await startGraphApiStandIn();
   const port = await freePort();
   const logFile = join(tmpdir(), `mfuko-payments-gateway-${port}.log`);
   let server: FunctionsServer;
@@ -53,6 +56,7 @@ export async function startPaymentsGateway(env: Record<string, string> = {}): Pr
         STRIPE_API_BASE_URL: stripe.url,
         MOMO_API_BASE_URL: momo.url,
         REVOLUT_API_BASE_URL: revolut.url,
+        WHATSAPP_API_BASE_URL: whatsapp.url,
         PUBLIC_FUNCTIONS_URL: `http://127.0.0.1:${port}/functions/v1`,
         PROVIDER_TIMEOUT_MS: String(PROVIDER_TIMEOUT_MS),
         ...env,
@@ -60,7 +64,7 @@ export async function startPaymentsGateway(env: Record<string, string> = {}): Pr
       output: openSync(logFile, "a"),
     });
   } catch (error) {
-    await Promise.all([stripe.close(), momo.close(), revolut.close()]);
+    await Promise.all([stripe.close(), momo.close(), revolut.close(), whatsapp.close()]);
     throw error;
   }
   return {
@@ -69,9 +73,10 @@ export async function startPaymentsGateway(env: Record<string, string> = {}): Pr
     stripe,
     momo,
     revolut,
+    whatsapp,
     stop: async () => {
       await server.stop();
-      await Promise.all([stripe.close(), momo.close(), revolut.close()]);
+      await Promise.all([stripe.close(), momo.close(), revolut.close(), whatsapp.close()]);
     },
   };
 }

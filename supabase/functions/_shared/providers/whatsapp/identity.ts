@@ -5,7 +5,7 @@
 // transaction (private.whatsapp_contact_open). Concurrent first messages from one sender
 // make one user: the Admin API refuses the second phone (phone_exists) and that sender's
 // contact is then opened for the user who already has the phone.
-import { createClient } from "@supabase/supabase-js";
+import { AuthAdminApi } from "@supabase/supabase-js";
 import { type RequestContext, type Sql, withRequestContext } from "../../db.ts";
 import { env } from "../../env.ts";
 import { ProviderError } from "../errors.ts";
@@ -61,14 +61,25 @@ export async function ensureContact(deps: IdentityDependencies, sender: { waId: 
   return open(data.user?.id ?? null);
 }
 
-/** The Admin API of SUPABASE_URL with SUPABASE_SERVICE_ROLE_KEY, made once; no session is kept. */
+/**
+ * The Admin API of `url` (the project's API) with `serviceRoleKey`, as createClient(url,
+ * key).auth.admin builds it, without the session and realtime machinery a server does not use
+ * (and which needs a WebSocket that Node 20 lacks).
+ */
+export function createAuthAdmin(url: string, serviceRoleKey: string): AuthAdmin {
+  return new AuthAdminApi({
+    url: `${url.replace(/\/+$/, "")}/auth/v1`,
+    headers: { Authorization: `Bearer ${serviceRoleKey}`, apikey: serviceRoleKey },
+  });
+}
+
 let fromEnv: AuthAdmin | undefined;
+
+/** The Admin API of SUPABASE_URL with SUPABASE_SERVICE_ROLE_KEY, made once. */
 export function authAdminFromEnv(): AuthAdmin {
   if (!fromEnv) {
     const e = env("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
-    fromEnv = createClient(e.SUPABASE_URL, e.SUPABASE_SERVICE_ROLE_KEY, {
-      auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-    }).auth.admin;
+    fromEnv = createAuthAdmin(e.SUPABASE_URL, e.SUPABASE_SERVICE_ROLE_KEY);
   }
   return fromEnv;
 }

@@ -1,0 +1,185 @@
+// The outbox sender on the real database against the Graph API stand-in: a message is sent
+// once with its wamid; each of Meta's error classes gets its outcome (backoff, template
+// fallback, dropped reply, dead); five attempts make a message dead; two senders racing for
+// the same rows send each once; and the log names the masked number, never the message.
+import "../../../../tests/support/functions-env.ts";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type GraphApiStandIn, startGraphApiStandIn } from "../../../../tests/support/graph-api-standin.ts";
+import { enqueue, newWaId, outboxRow, serviceContext } from "../../../../tests/support/whatsapp-fixtures.ts";
+import { createLogger } from "../../logger.ts";
+import { createWhatsAppClient, WhatsAppApiError } from "./client.ts";
+import { backoffSeconds, MAX_ATTEMPTS, outcomeOfRefusal, sendOutboxMessages, type SenderDependencies } from "./outbox-sender.ts";
+
+const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 6, onnotice: () => undefined });
+let graph: GraphApiStandIn;
+const logLines: string[] = [];
+
+beforeAll(async () => {
+  graph = await startGraphApiStandIn();
+});
+afterAll(async () => {
+  await graph?.close();
+  await sql.end();
+});
+
+function sender(options: { notifyTemplate?: string | null } = {}): SenderDependencies {
+  return {
+    sql,
+    context: serviceContext(),
+    logger: createLogger((line) => logLines.push(line)),
+    whatsapp: {
+      client: createWhatsAppClient({ baseUrl: graph.url, phoneNumberId: graph.phoneNumberId, accessToken: graph.accessToken, timeoutMs: 1_000 }),
+      notifyTemplate: options.notifyTemplate === undefined ? "mfuko_notification" : options.notifyTemplate,
+      leaseSeconds: 30,
+    },
+  };
+}
+
+/** Makes a queued row due now, as if its backoff had passed. */
+const makeDue = (id: string) => sql`update public.whatsapp_outbox set next_attempt_at = now() where id = ${id}::uuid`;
+
+describe("sendOutboxMessages", () => {
+  it("sends a queued message once, records its wamid, and a second call sends nothing", async () => {
+    const waId = newWaId();
+    const id = await enqueue(sql, waId, "Your balance is RWF 1,000");
+    expect(await sendOutboxMessages(sender(), [id])).toEqual({ taken: 1, sent: 1, retried: 0, failed: 0, dead: 0 });
+    const [message] = graph.deliveredTo(waId);
+    expect(message).toMatchObject({ type: "text", message: { body: "Your balance is RWF 1,000" } });
+    expect(await outboxRow(sql, id)).toMatchObject({ status: "sent", attempts: 1, wamid: message!.wamid, last_error: null });
+    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ taken: 0, sent: 0 });
+    expect(graph.deliveredTo(waId)).toHaveLength(1);
+  });
+
+  it.each([[130429], [131056], ["server" as const]])("%s: queued again after 30 s, then 60 s; sent once it passes", async (failure) => {
+    const waId = newWaId();
+    const id = await enqueue(sql, waId, "retry me");
+    graph.fail(failure, { times: 2, to: waId });
+    const before = Date.now();
+    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ taken: 1, retried: 1 });
+    const first = await outboxRow(sql, id);
+    expect(first).toMatchObject({ status: "queued", attempts: 1 });
+    expect(first.last_error).toContain(failure === "server" ? "500" : String(failure));
+    expect((first.next_attempt_at.getTime() - before) / 1000).toBeGreaterThanOrEqual(29);
+    expect((first.next_attempt_at.getTime() - before) / 1000).toBeLessThan(32);
+    // Not due yet: nothing is sent.
+    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ taken: 0 });
+    await makeDue(id);
+    const secondBefore = Date.now();
+    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ retried: 1 });
+    const second = await outboxRow(sql, id);
+    expect((second.next_attempt_at.getTime() - secondBefore) / 1000).toBeGreaterThanOrEqual(59);
+    await makeDue(id);
+    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ sent: 1 });
+    expect(await outboxRow(sql, id)).toMatchObject({ status: "sent", attempts: 3 });
+    expect(graph.deliveredTo(waId)).toHaveLength(1);
+  });
+
+  it("no answer within the timeout backs off like a 5xx", async () => {
+    const waId = newWaId();
+    const id = await enqueue(sql, waId, "slow");
+    graph.fail("hang", { to: waId });
+    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ retried: 1 });
+    expect((await outboxRow(sql, id)).last_error).toContain("did not answer");
+  });
+
+  it(`dead after ${MAX_ATTEMPTS} attempts of a transient error`, async () => {
+    const waId = newWaId();
+    const id = await enqueue(sql, waId, "never");
+    graph.fail("server", { times: MAX_ATTEMPTS, to: waId });
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
+      await makeDue(id);
+      await sendOutboxMessages(sender(), [id]);
+    }
+    const row = await outboxRow(sql, id);
+    expect(row).toMatchObject({ status: "dead", attempts: MAX_ATTEMPTS });
+    expect(row.last_error).toMatch(/^gave up after 5 attempts/);
+    await makeDue(id);
+    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ taken: 0 });
+    expect(graph.deliveredTo(waId)).toHaveLength(0);
+  });
+
+  it("another 4xx (100, invalid parameter) is dead at once", async () => {
+    const waId = newWaId();
+    const id = await enqueue(sql, waId, "bad");
+    graph.fail(100, { to: waId });
+    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ dead: 1 });
+    expect(await outboxRow(sql, id)).toMatchObject({ status: "dead", attempts: 1 });
+  });
+
+  it("131047 for a notification: sent again as the notify template in the contact's language", async () => {
+    const waId = newWaId();
+    const id = await enqueue(sql, waId, "You received RWF 500", "notification");
+    graph.fail(131047, { to: waId });
+    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ sent: 1 });
+    const [message] = graph.deliveredTo(waId);
+    expect(message).toMatchObject({ type: "template", message: { name: "mfuko_notification", language: { code: "en" } } });
+    expect(await outboxRow(sql, id)).toMatchObject({
+      status: "sent", kind: "template", wamid: message!.wamid,
+      body: { type: "template", template: { name: "mfuko_notification", language: { code: "en" } } },
+    });
+  });
+
+  it("131047 for a notification without a template configured: failed with the reason", async () => {
+    const waId = newWaId();
+    const id = await enqueue(sql, waId, "You received RWF 500", "notification");
+    graph.fail(131047, { to: waId });
+    expect(await sendOutboxMessages(sender({ notifyTemplate: null }), [id])).toMatchObject({ failed: 1 });
+    expect((await outboxRow(sql, id)).last_error).toMatch(/^outside the 24-hour window and no WHATSAPP_NOTIFY_TEMPLATE/);
+  });
+
+  it("131047 for a command reply: dropped (failed with the reason), no template sent", async () => {
+    const waId = newWaId();
+    const id = await enqueue(sql, waId, "Your balance is RWF 0");
+    graph.fail(131047, { to: waId });
+    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ failed: 1 });
+    const row = await outboxRow(sql, id);
+    expect(row).toMatchObject({ status: "failed", kind: "text" });
+    expect(row.last_error).toMatch(/^outside the 24-hour window, not sent/);
+    expect(graph.deliveredTo(waId)).toHaveLength(0);
+  });
+
+  it("two senders racing for the same rows send each row exactly once", async () => {
+    const waId = newWaId();
+    const ids = await Promise.all(Array.from({ length: 12 }, (_, n) => enqueue(sql, waId, `message ${n}`)));
+    const [a, b] = await Promise.all([sendOutboxMessages(sender(), ids), sendOutboxMessages(sender(), [...ids].reverse())]);
+    expect(a.taken + b.taken).toBe(12);
+    expect(a.sent + b.sent).toBe(12);
+    expect(graph.deliveredTo(waId)).toHaveLength(12);
+    expect(new Set(graph.deliveredTo(waId).map((m) => (m.message as { body: string }).body)).size).toBe(12);
+  });
+
+  it("logs the masked number and the outcome, never the message", async () => {
+    const waId = newWaId();
+    const id = await enqueue(sql, waId, "a private message body");
+    logLines.length = 0;
+    await sendOutboxMessages(sender(), [id]);
+    const line = logLines.find((l) => l.includes(id));
+    expect(JSON.parse(line!)).toMatchObject({ event: "whatsapp_send", outcome: "sent", wa_id: `${waId.slice(0, 4)}******${waId.slice(-2)}` });
+    expect(logLines.join("\n")).not.toContain("a private message body");
+    expect(logLines.join("\n")).not.toContain(waId);
+  });
+});
+
+describe("backoff and error classes", () => {
+  it("backs off 30 s doubled per attempt, at most 15 minutes", () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 10].map(backoffSeconds)).toEqual([30, 60, 120, 240, 480, 900, 900, 900]);
+  });
+
+  it("sorts Meta's errors into their outcomes", () => {
+    const refusal = (status: number | null, code: number | null) => new WhatsAppApiError("x", status, code);
+    const reply = { purpose: "reply", kind: "text", attempts: 1 };
+    const notification = { purpose: "notification", kind: "text", attempts: 1 };
+    expect(outcomeOfRefusal(refusal(400, 131047), notification).outcome).toBe("template");
+    expect(outcomeOfRefusal(refusal(400, 131047), { ...notification, kind: "template" }).outcome).toBe("failed");
+    expect(outcomeOfRefusal(refusal(400, 131047), reply).outcome).toBe("failed");
+    expect(outcomeOfRefusal(refusal(400, 130429), reply).outcome).toBe("retry");
+    expect(outcomeOfRefusal(refusal(400, 131056), reply).outcome).toBe("retry");
+    expect(outcomeOfRefusal(refusal(503, null), reply).outcome).toBe("retry");
+    expect(outcomeOfRefusal(refusal(null, null), reply).outcome).toBe("retry");
+    expect(outcomeOfRefusal(refusal(400, 100), reply).outcome).toBe("dead");
+    expect(outcomeOfRefusal(refusal(401, 190), reply).outcome).toBe("dead");
+    expect(outcomeOfRefusal(refusal(500, null), { ...reply, attempts: MAX_ATTEMPTS }).outcome).toBe("dead");
+    expect(outcomeOfRefusal(refusal(500, null), { ...reply, attempts: MAX_ATTEMPTS - 1 }).outcome).toBe("retry");
+  });
+});
