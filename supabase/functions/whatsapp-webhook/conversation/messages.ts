@@ -4,11 +4,10 @@
 // titles of 20, and a list of at most 10 rows whose titles take 24 and descriptions 72
 // characters, in sections titled in 24. A field over its limit is a programming error here
 // (every text is ours), so it throws rather than being cut.
+import type { OutboundMessage } from "../../_shared/providers/whatsapp/client.ts";
 import { decisionId, MENU_IDS } from "./commands.ts";
 
-export type OutboundMessage =
-  | { type: "text"; text: { body: string; preview_url?: boolean } }
-  | { type: "interactive"; interactive: Record<string, unknown> };
+export type { OutboundMessage };
 
 export const LIMITS = {
   textBody: 4096,
