@@ -1,4 +1,4 @@
-// `npm run bench`: the six benchmarks of quality.md in one run on one machine, the ledger
+// `npm run bench`: the benchmarks of quality.md in one run on one machine, the ledger
 // invariants checked after each, and docs/BENCHMARKS.md rewritten with the figures and the
 // ratios next to their targets. Exits non-zero when a correctness check fails; missed
 // performance targets are reported, not failed.
@@ -14,6 +14,7 @@ import { runLocalStackStartup } from "./local-stack-startup.ts";
 import { type BenchmarkResult, describeMachine, writeBenchmarksMarkdown } from "./lib/report.ts";
 import { runRlsOverhead } from "./rls-overhead.ts";
 import { runWebhookIngestion } from "./webhook-ingestion.ts";
+import { runWhatsAppLatency } from "./whatsapp-latency.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 
@@ -38,6 +39,9 @@ async function main(): Promise<void> {
     await assertLedgerInvariants(sql);
     console.log("bench: webhook ingestion");
     results.push(await runWebhookIngestion({ sql, dbUrl: stack.dbUrl, functionsUrl: stack.functionsUrl, env: stack.functionsEnv, seconds }));
+    await assertLedgerInvariants(sql);
+    console.log("bench: WhatsApp reply latency");
+    results.push(await runWhatsAppLatency({ dbUrl: stack.dbUrl, env: stack.functionsEnv, rounds: 10 }));
     await assertLedgerInvariants(sql);
   } finally {
     await sql.end();

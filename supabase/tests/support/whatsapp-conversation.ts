@@ -24,7 +24,9 @@ export async function startWhatsAppGateway(env: Record<string, string> = {}): Pr
       WHATSAPP_DEFAULT_REGION: "RW",
       ...env,
     });
-    return { ...gateway, graph, stop: async () => Promise.all([gateway.stop(), graph.close()]).then(() => undefined) };
+    return { ...gateway, graph, stop: async () => {
+        await Promise.all([gateway.stop(), graph.close()]);
+      } };
   } catch (error) {
     await graph.close();
     throw error;

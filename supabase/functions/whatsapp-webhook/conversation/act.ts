@@ -191,7 +191,7 @@ const USAGE = {
 } as const;
 
 /** Answers `command` from the turn's sender. */
-export async function act(turn: Turn, command: Command): Promise<void> {
+export function act(turn: Turn, command: Command): Promise<void> {
   switch (command.kind) {
     case "menu":
       return turn.reply(menuMessage(command.understood));
