@@ -3,13 +3,14 @@
 // own on the benchmark's database sends to the Graph API stand-in in this process, which notes
 // when each reply arrives. Each sender first writes "hi" (its contact and wallet are created:
 // not measured), then every round all 50 write "balance" at the same moment.
-import { createHmac, randomInt } from "node:crypto";
+import { createHmac } from "node:crypto";
 import { openSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startFunctionsServer } from "../packages/local-stack/src/functions-server.ts";
 import { freePort } from "../packages/local-stack/src/ports.ts";
 import { type GraphMessage, startGraphApiStandIn } from "../supabase/tests/support/graph-api-standin.ts";
+import { inboundNotification, newWaId, textOf } from "../supabase/tests/support/whatsapp-messages.ts";
 import type { BenchmarkResult } from "./lib/report.ts";
 
 const SENDERS = 50;
@@ -24,24 +25,6 @@ export interface WhatsAppLatencyOptions {
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-function notification(waId: string, body: string): string {
-  return JSON.stringify({
-    object: "whatsapp_business_account",
-    entry: [{
-      id: "102290129340398",
-      changes: [{
-        field: "messages",
-        value: {
-          messaging_product: "whatsapp",
-          metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
-          contacts: [{ profile: { name: "Bench" }, wa_id: waId }],
-          messages: [{ from: waId, id: `wamid.${crypto.randomUUID()}`, timestamp: String(Math.floor(Date.now() / 1000)), type: "text", text: { body } }],
-        },
-      }],
-    }],
-  });
 }
 
 export async function runWhatsAppLatency(options: WhatsAppLatencyOptions): Promise<BenchmarkResult> {
@@ -67,11 +50,11 @@ export async function runWhatsAppLatency(options: WhatsAppLatencyOptions): Promi
     output: openSync(join(tmpdir(), `mfuko-bench-whatsapp-${port}.log`), "a"),
   });
   const secret = options.env.WHATSAPP_APP_SECRET!;
-  const senders = Array.from({ length: SENDERS }, (_, i) => `2507${[2, 3, 8, 9][i % 4]}${String(randomInt(10_000_000)).padStart(7, "0")}`);
+  const senders = Array.from({ length: SENDERS }, newWaId);
 
   /** Writes `body` from `waId`; the milliseconds until its reply reached the Graph API. */
   async function write(waId: string, body: string): Promise<number> {
-    const raw = notification(waId, body);
+    const raw = JSON.stringify(inboundNotification(waId, "Bench", [textOf(body)]));
     const replied = arrivals.get(waId)?.length ?? 0;
     const start = performance.now();
     const response = await fetch(`${server.url}/whatsapp-webhook`, {
@@ -107,7 +90,13 @@ export async function runWhatsAppLatency(options: WhatsAppLatencyOptions): Promi
         { name: "reply latency p95", value: p95, unit: "ms" },
         { name: "reply latency max", value: latencies.at(-1)!, unit: "ms" },
       ],
-      ratios: [{ name: "1 s / reply latency p95", value: TARGET_P95_MS / p95, target: 1 }],
+      ratios: [{
+        name: "1 s / reply latency p95",
+        value: TARGET_P95_MS / p95,
+        target: 1,
+        limitedBy: "Each reply is about twenty statements (limits, contact, the answer as the user, the outbox lease and record) " +
+          "over the function's five database connections, so 50 replies at once queue for them.",
+      }],
       notes: [
         `${SENDERS} senders write "balance" at the same moment, ${options.rounds} rounds, through the Deno functions server; ` +
         "from the webhook's receipt to the Graph API stand-in receiving the reply (signature, per-sender limit, contact, " +

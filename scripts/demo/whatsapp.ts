@@ -1,11 +1,11 @@
 // The demo's WhatsApp conversation: two people who have never used mfuko write to it, through
 // signed webhooks to the running stack; the replies are what the Graph API stand-in (on the
 // port WHATSAPP_API_BASE_URL names) received for each of them, printed as the person reads them.
-import { randomInt } from "node:crypto";
 import type postgres from "postgres";
 import { hmacSha256Hex } from "../../supabase/functions/_shared/hmac.ts";
 import { type GraphApiStandIn, type GraphMessage, startGraphApiStandIn } from "../../supabase/tests/support/graph-api-standin.ts";
 import type { MomoStandIn } from "../../supabase/tests/support/provider-standins.ts";
+import { inboundNotification, newWaId, tapOf, textOf } from "../../supabase/tests/support/whatsapp-messages.ts";
 
 export interface ConversationOptions {
   env: Record<string, string>;
@@ -47,7 +47,7 @@ function confirmButton(message: GraphMessage | undefined): string {
 
 export async function whatsAppConversation(graph: GraphApiStandIn, options: ConversationOptions): Promise<void> {
   const { env, functionsUrl, show } = options;
-  const person = (name: string) => ({ name, waId: `2507${[2, 3, 8, 9][randomInt(4)]}${String(randomInt(10_000_000)).padStart(7, "0")}` });
+  const person = (name: string) => ({ name, waId: newWaId() });
   const amina = person("Amina");
   const juma = person("Juma");
   const local = (waId: string) => `0${waId.slice(3, 6)} ${waId.slice(6, 9)} ${waId.slice(9)}`;
@@ -59,15 +59,7 @@ export async function whatsAppConversation(graph: GraphApiStandIn, options: Conv
   async function write(who: { name: string; waId: string }, message: Record<string, unknown>, label: string): Promise<GraphMessage[]> {
     show(`${who.name}: ${label}`);
     const before = graph.delivered.length;
-    const body = JSON.stringify({
-      object: "whatsapp_business_account",
-      entry: [{ id: "demo", changes: [{ field: "messages", value: {
-        messaging_product: "whatsapp",
-        metadata: { display_phone_number: "15550000000", phone_number_id: env.WHATSAPP_PHONE_NUMBER_ID },
-        contacts: [{ profile: { name: who.name }, wa_id: who.waId }],
-        messages: [{ from: who.waId, id: `wamid.demo${crypto.randomUUID()}`, timestamp: String(Math.floor(Date.now() / 1000)), ...message }],
-      } }] }],
-    });
+    const body = JSON.stringify(inboundNotification(who.waId, who.name, [message]));
     const response = await fetch(`${functionsUrl}/whatsapp-webhook`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-hub-signature-256": `sha256=${await hmacSha256Hex(env.WHATSAPP_APP_SECRET!, body)}` },
@@ -79,9 +71,8 @@ export async function whatsAppConversation(graph: GraphApiStandIn, options: Conv
     for (const other of [amina, juma]) if (other !== who) print(other, answers.filter((m) => m.to === other.waId));
     return answers.filter((m) => m.to === who.waId);
   }
-  const text = (who: typeof amina, body: string) => write(who, { type: "text", text: { body } }, `"${body}"`);
-  const tap = (who: typeof amina, id: string) =>
-    write(who, { type: "interactive", interactive: { type: "button_reply", button_reply: { id, title: "Confirm" } } }, "taps [Confirm]");
+  const text = (who: typeof amina, body: string) => write(who, textOf(body), `"${body}"`);
+  const tap = (who: typeof amina, id: string) => write(who, tapOf({ button: id }), "taps [Confirm]");
   /** The whatsapp-send job, as the stack's scheduler runs it every 10 s. */
   const sendQueued = async () => {
     const before = graph.delivered.length;

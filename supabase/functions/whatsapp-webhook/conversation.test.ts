@@ -8,16 +8,8 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenMinter } from "../../../packages/local-stack/src/tokens.ts";
 import { asServiceRole, type Sql, testSql } from "../../tests/support/payments-fixtures.ts";
-import {
-  buttonId,
-  inboundNotification,
-  newWaId,
-  Person,
-  readable,
-  startWhatsAppGateway,
-  textOf,
-  type WhatsAppGateway,
-} from "../../tests/support/whatsapp-conversation.ts";
+import { buttonId, Person, readable, startWhatsAppGateway, type WhatsAppGateway } from "../../tests/support/whatsapp-conversation.ts";
+import { inboundNotification, newWaId, textOf } from "../../tests/support/whatsapp-messages.ts";
 
 const sql: Sql = testSql(testDatabaseUrl);
 const SENDER_LIMIT = 30;

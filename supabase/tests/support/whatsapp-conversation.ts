@@ -2,11 +2,11 @@
 // gateway (MoMo, Stripe and Revolut stand-ins) with the Graph API stand-in as the Cloud API.
 // A person's message is a signed webhook; the replies are what the Graph stand-in received
 // for that person while the webhook was answered (the webhook sends right after its commit).
-import { randomInt } from "node:crypto";
 import { type GraphApiStandIn, type GraphMessage, startGraphApiStandIn } from "./graph-api-standin.ts";
 import { type PaymentsGateway, startPaymentsGateway } from "./payments-gateway.ts";
 import { uniqueClientAddress } from "./payments-fixtures.ts";
 import { whatsAppRequest } from "./webhook-requests.ts";
+import { inboundNotification, newWaId, type Tap, tapOf, textOf } from "./whatsapp-messages.ts";
 
 export interface WhatsAppGateway extends PaymentsGateway {
   graph: GraphApiStandIn;
@@ -33,42 +33,6 @@ export async function startWhatsAppGateway(env: Record<string, string> = {}): Pr
   }
 }
 
-/** A fresh Rwandan mobile number's wa_id (250 7x xxx xxxx). */
-export function newWaId(): string {
-  return `2507${[2, 3, 8, 9][randomInt(4)]}${String(randomInt(10_000_000)).padStart(7, "0")}`;
-}
-
-/** What a person taps: a reply button or a list row, by the id mfuko gave it. */
-export type Tap = { button: string } | { row: string };
-
-export function wamid(): string {
-  return `wamid.${crypto.randomUUID().replaceAll("-", "")}`;
-}
-
-/** The notification Meta sends for `messages` from `waId`. */
-export function inboundNotification(waId: string, name: string, messages: Record<string, unknown>[]) {
-  return {
-    object: "whatsapp_business_account",
-    entry: [{
-      id: "102290129340398",
-      changes: [{
-        field: "messages",
-        value: {
-          messaging_product: "whatsapp",
-          metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
-          contacts: [{ profile: { name }, wa_id: waId }],
-          messages: messages.map((m) => ({ from: waId, id: wamid(), timestamp: String(Math.floor(Date.now() / 1000)), ...m })),
-        },
-      }],
-    }],
-  };
-}
-
-export const textOf = (body: string) => ({ type: "text", text: { body } });
-export const tapOf = (tap: Tap) =>
-  "button" in tap
-    ? { type: "interactive", interactive: { type: "button_reply", button_reply: { id: tap.button, title: "Confirm" } } }
-    : { type: "interactive", interactive: { type: "list_reply", list_reply: { id: tap.row, title: "Balance" } } };
 
 /** The text a person reads in a message: its body (text or interactive). */
 export function readable(message: GraphMessage): string {
