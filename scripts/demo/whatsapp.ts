@@ -94,5 +94,6 @@ export async function whatsAppConversation(graph: GraphApiStandIn, options: Conv
   await tap(amina, confirmButton(question));
   await text(amina, "history");
   await text(juma, "stop");
-  await text(amina, "send 100000 0780000000");
+  await tap(amina, confirmButton((await text(amina, `send 100000 ${juma.waId}`))[0]));
+  await text(amina, "send 100 0780000000");
 }
