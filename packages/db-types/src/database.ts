@@ -311,6 +311,20 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
+                },"whatsapp_contacts": {
+                  Row: {
+                    "created_at": string,"language": string,"last_inbound_at": string | null,"opted_out": boolean,"profile_name": string | null,"updated_at": string,"user_id": string,"wa_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"language"?: string,"last_inbound_at"?: string | null,"opted_out"?: boolean,"profile_name"?: string | null,"updated_at"?: string,"user_id": string,"wa_id": string
+                  }
+                  Update: {
+                    "created_at"?: string,"language"?: string,"last_inbound_at"?: string | null,"opted_out"?: boolean,"profile_name"?: string | null,"updated_at"?: string,"user_id"?: string,"wa_id"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
                 },"whatsapp_messages": {
                   Row: {
                     "body": string | null,"created_at": string,"direction": string,"error": Json | null,"id": string,"phone_number_id": string | null,"recipient": string | null,"sender": string | null,"sent_at": string | null,"status": string,"status_at": string | null,"type": string | null,"updated_at": string,"wamid": string
@@ -321,6 +335,20 @@ isOneToOne: false
                   }
                   Update: {
                     "body"?: string | null,"created_at"?: string,"direction"?: string,"error"?: Json | null,"id"?: string,"phone_number_id"?: string | null,"recipient"?: string | null,"sender"?: string | null,"sent_at"?: string | null,"status"?: string,"status_at"?: string | null,"type"?: string | null,"updated_at"?: string,"wamid"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"whatsapp_outbox": {
+                  Row: {
+                    "attempts": number,"body": NonNullable<Json>,"created_at": string,"id": string,"kind": string,"last_error": string | null,"lease_until": string | null,"next_attempt_at": string,"purpose": string,"status": string,"updated_at": string,"wa_id": string,"wamid": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "attempts"?: number,"body": NonNullable<Json>,"created_at"?: string,"id"?: string,"kind": string,"last_error"?: string | null,"lease_until"?: string | null,"next_attempt_at"?: string,"purpose": string,"status"?: string,"updated_at"?: string,"wa_id": string,"wamid"?: string | null
+                  }
+                  Update: {
+                    "attempts"?: number,"body"?: NonNullable<Json>,"created_at"?: string,"id"?: string,"kind"?: string,"last_error"?: string | null,"lease_until"?: string | null,"next_attempt_at"?: string,"purpose"?: string,"status"?: string,"updated_at"?: string,"wa_id"?: string,"wamid"?: string | null
                   }
                   Relationships: [
                     

@@ -7,9 +7,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdminCall, callAdmin, createStaff, idempotencyKey, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
 import { type GraphApiStandIn, startGraphApiStandIn } from "../../tests/support/graph-api-standin.ts";
-import { enqueue, newWaId, outboxRow, serviceContext } from "../../tests/support/whatsapp-fixtures.ts";
-import { createLogger } from "../_shared/logger.ts";
-import { createWhatsAppClient } from "../_shared/providers/whatsapp/client.ts";
+import { enqueue, newWaId, outboxRow, standInSender } from "../../tests/support/whatsapp-fixtures.ts";
 import { sendOutboxMessages } from "../_shared/providers/whatsapp/outbox-sender.ts";
 import handler from "./handler.ts";
 
@@ -28,17 +26,7 @@ afterAll(async () => {
 
 const call = (method: string, path: string, options: AdminCall = {}) => callAdmin(handler, method, path, options);
 
-const send = (ids: string[]) =>
-  sendOutboxMessages({
-    sql,
-    context: serviceContext(),
-    logger: createLogger(() => undefined),
-    whatsapp: {
-      client: createWhatsAppClient({ baseUrl: graph.url, phoneNumberId: graph.phoneNumberId, accessToken: graph.accessToken }),
-      notifyTemplate: null,
-      leaseSeconds: 30,
-    },
-  }, ids);
+const send = (ids: string[]) => sendOutboxMessages(standInSender(sql, graph), ids);
 
 /** A message the Graph API refused for good (code 100): dead. */
 async function deadMessage(waId: string): Promise<string> {

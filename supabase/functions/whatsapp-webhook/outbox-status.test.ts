@@ -7,9 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GraphApiStandIn, startGraphApiStandIn } from "../../tests/support/graph-api-standin.ts";
 import { testSql } from "../../tests/support/payments-fixtures.ts";
 import { whatsAppRequest } from "../../tests/support/webhook-requests.ts";
-import { enqueue, newWaId, outboxRow, serviceContext } from "../../tests/support/whatsapp-fixtures.ts";
-import { createLogger } from "../_shared/logger.ts";
-import { createWhatsAppClient, type WhatsAppClient } from "../_shared/providers/whatsapp/client.ts";
+import { enqueue, newWaId, outboxRow, standInSender } from "../../tests/support/whatsapp-fixtures.ts";
+import type { WhatsAppClient } from "../_shared/providers/whatsapp/client.ts";
 import { sendOutboxMessages } from "../_shared/providers/whatsapp/outbox-sender.ts";
 import handler from "./handler.ts";
 
@@ -32,18 +31,7 @@ const status = (wamid: string, waId: string, value: string, offset: number, extr
   ({ id: wamid, status: value, timestamp: seconds(offset), recipient_id: waId, ...extra });
 const deliver = async (payload: unknown) => expect((await handler.fetch(whatsAppRequest(payload))).status).toBe(200);
 
-function send(ids: string[], client?: WhatsAppClient) {
-  return sendOutboxMessages({
-    sql,
-    context: serviceContext(),
-    logger: createLogger(() => undefined),
-    whatsapp: {
-      client: client ?? createWhatsAppClient({ baseUrl: graph.url, phoneNumberId: graph.phoneNumberId, accessToken: graph.accessToken }),
-      notifyTemplate: null,
-      leaseSeconds: 30,
-    },
-  }, ids);
-}
+const send = (ids: string[], client?: WhatsAppClient) => sendOutboxMessages(standInSender(sql, graph, { client }), ids);
 
 /** A message sent through the stand-in: its outbox id and wamid. */
 async function sentMessage(waId: string): Promise<{ id: string; wamid: string }> {

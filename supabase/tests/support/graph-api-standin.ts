@@ -77,8 +77,8 @@ const errorBody = (code: number, message: string, details?: string, subcode?: nu
   },
 });
 
-/** Meta's (#100) refusal naming what is wrong with the message. */
-const invalid = (details: string) => ({ status: 400, body: errorBody(100, "(#100) Invalid parameter", details) });
+/** The body of Meta's (#100) refusal naming what is wrong with the message (HTTP 400). */
+const invalid = (details: string) => errorBody(100, "(#100) Invalid parameter", details);
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);

@@ -2,6 +2,10 @@
 // context the functions use, and rows of the outbox read back.
 import type postgres from "postgres";
 import type { RequestContext } from "../../functions/_shared/db.ts";
+import { createLogger, type LogSink } from "../../functions/_shared/logger.ts";
+import { createWhatsAppClient, type WhatsAppClient } from "../../functions/_shared/providers/whatsapp/client.ts";
+import type { SenderDependencies } from "../../functions/_shared/providers/whatsapp/outbox-sender.ts";
+import type { GraphApiStandIn } from "./graph-api-standin.ts";
 
 /** A WhatsApp id nobody has used yet (E.164 digits, Rwandan-shaped). */
 export const newWaId = (): string => `2507${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
@@ -13,6 +17,25 @@ export const serviceContext = (correlationId = `test-${crypto.randomUUID()}`): R
   correlationId,
   clientAddress: "127.0.0.1",
 });
+
+/** What sendOutboxMessages needs to send through the Graph API stand-in `graph`. */
+export function standInSender(
+  sql: postgres.Sql,
+  graph: GraphApiStandIn,
+  options: { notifyTemplate?: string | null; client?: WhatsAppClient; log?: LogSink } = {},
+): SenderDependencies {
+  return {
+    sql,
+    context: serviceContext(),
+    logger: createLogger(options.log ?? (() => undefined)),
+    whatsapp: {
+      client: options.client ??
+        createWhatsAppClient({ baseUrl: graph.url, phoneNumberId: graph.phoneNumberId, accessToken: graph.accessToken, timeoutMs: 1_000 }),
+      notifyTemplate: options.notifyTemplate === undefined ? "mfuko_notification" : options.notifyTemplate,
+      leaseSeconds: 30,
+    },
+  };
+}
 
 export interface OutboxRow {
   id: string;
@@ -32,7 +55,7 @@ export async function outboxRow(sql: postgres.Sql, id: string): Promise<OutboxRo
 }
 
 /** Queues a message as the service would, committed, and returns its id. */
-export async function enqueue(sql: postgres.Sql, waId: string, text: string, purpose: "reply" | "notification" = "reply"): Promise<string> {
+export function enqueue(sql: postgres.Sql, waId: string, text: string, purpose: "reply" | "notification" = "reply"): Promise<string> {
   return sql.begin(async (tx) => {
     await tx`set local role service_role`;
     await tx`select set_config('request.jwt.claims', '{"role":"service_role"}', true)`;

@@ -6,9 +6,8 @@ import "../../../../tests/support/functions-env.ts";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GraphApiStandIn, startGraphApiStandIn } from "../../../../tests/support/graph-api-standin.ts";
-import { enqueue, newWaId, outboxRow, serviceContext } from "../../../../tests/support/whatsapp-fixtures.ts";
-import { createLogger } from "../../logger.ts";
-import { createWhatsAppClient, WhatsAppApiError } from "./client.ts";
+import { enqueue, newWaId, outboxRow, standInSender } from "../../../../tests/support/whatsapp-fixtures.ts";
+import { WhatsAppApiError } from "./client.ts";
 import { backoffSeconds, MAX_ATTEMPTS, outcomeOfRefusal, sendOutboxMessages, type SenderDependencies } from "./outbox-sender.ts";
 
 const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 6, onnotice: () => undefined });
@@ -23,18 +22,8 @@ afterAll(async () => {
   await sql.end();
 });
 
-function sender(options: { notifyTemplate?: string | null } = {}): SenderDependencies {
-  return {
-    sql,
-    context: serviceContext(),
-    logger: createLogger((line) => logLines.push(line)),
-    whatsapp: {
-      client: createWhatsAppClient({ baseUrl: graph.url, phoneNumberId: graph.phoneNumberId, accessToken: graph.accessToken, timeoutMs: 1_000 }),
-      notifyTemplate: options.notifyTemplate === undefined ? "mfuko_notification" : options.notifyTemplate,
-      leaseSeconds: 30,
-    },
-  };
-}
+const sender = (options: { notifyTemplate?: string | null } = {}): SenderDependencies =>
+  standInSender(sql, graph, { ...options, log: (line) => logLines.push(line) });
 
 /** Makes a queued row due now, as if its backoff had passed. */
 const makeDue = (id: string) => sql`update public.whatsapp_outbox set next_attempt_at = now() where id = ${id}::uuid`;
@@ -51,7 +40,7 @@ describe("sendOutboxMessages", () => {
     expect(graph.deliveredTo(waId)).toHaveLength(1);
   });
 
-  it.each([[130429], [131056], ["server" as const]])("%s: queued again after 30 s, then 60 s; sent once it passes", async (failure) => {
+  it.each([[130429 as const], [131056 as const], ["server" as const]])("%s: queued again after 30 s, then 60 s; sent once it passes", async (failure) => {
     const waId = newWaId();
     const id = await enqueue(sql, waId, "retry me");
     graph.fail(failure, { times: 2, to: waId });
