@@ -15,6 +15,7 @@ import { type BenchmarkResult, describeMachine, writeBenchmarksMarkdown } from "
 import { runRlsOverhead } from "./rls-overhead.ts";
 import { runTransferProfile } from "./transfer-profile.ts";
 import { runWebhookIngestion } from "./webhook-ingestion.ts";
+import { runWhatsAppLatency } from "./whatsapp-latency.ts";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 
@@ -42,6 +43,9 @@ async function main(): Promise<void> {
     await assertLedgerInvariants(sql);
     console.log("bench: webhook ingestion");
     results.push(await runWebhookIngestion({ sql, dbUrl: stack.dbUrl, functionsUrl: stack.functionsUrl, env: stack.functionsEnv, seconds }));
+    await assertLedgerInvariants(sql);
+    console.log("bench: WhatsApp reply latency");
+    results.push(await runWhatsAppLatency({ dbUrl: stack.dbUrl, env: stack.functionsEnv, rounds: 10 }));
     await assertLedgerInvariants(sql);
   } finally {
     await sql.end();

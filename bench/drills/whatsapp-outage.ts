@@ -1,4 +1,4 @@
-// Provider outage drill (quality.md), the Graph API part: messages are queued for 50 senders,
+// Provider outage drill (docs/TESTING.md), the Graph API part: messages are queued for 50 senders,
 // the Graph API stand-in answers 500 to every send for a while, the whatsapp-send job runs
 // through the outage (each message backs off), then the API recovers and two job runners at
 // once drain the outbox. Every queued message must be delivered exactly once: none lost, none

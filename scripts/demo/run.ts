@@ -1,8 +1,8 @@
 // `npm run demo`: a narrated walk through mfuko against a running `npm start`, through the real
 // endpoints. Webhooks are signed the way each provider signs them; what a frontend does with
 // supabase.rpc(...) runs the way PostgREST runs it (role authenticated, the user's claims).
-// MoMo's and Stripe's APIs are the test stand-ins, started on the ports MOMO_API_BASE_URL and
-// STRIPE_API_BASE_URL name, so those ports must be free.
+// MoMo's, Stripe's and the WhatsApp Graph APIs are the test stand-ins, started on the ports
+// MOMO_API_BASE_URL, STRIPE_API_BASE_URL and WHATSAPP_API_BASE_URL name, so those ports must be free.
 //   MFUKO_FUNCTIONS_URL (default http://127.0.0.1:54321/functions/v1), the database from the
 //   functions' env file (SUPABASE_DB_URL).
 import postgres from "postgres";
@@ -12,8 +12,8 @@ import { readEnvFile } from "@mfuko/local-stack/env-file";
 import { functionsEnvFile } from "@mfuko/local-stack/functions-server";
 import { StackError } from "@mfuko/local-stack/stack-error";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
-import { hmacSha256Hex } from "../../supabase/functions/_shared/hmac.ts";
 import { startMomoStandIn, startStripeStandIn } from "../../supabase/tests/support/provider-standins.ts";
+import { startDemoGraphApi, whatsAppConversation } from "./whatsapp.ts";
 
 const env = { ...readEnvFile(functionsEnvFile()), ...process.env } as Record<string, string>;
 const functionsUrl = process.env.MFUKO_FUNCTIONS_URL ?? "http://127.0.0.1:54321/functions/v1";
@@ -44,6 +44,11 @@ async function main(): Promise<void> {
       await momo.close();
       throw error;
     });
+  // WhatsApp messages go to the Graph API at WHATSAPP_API_BASE_URL, the port the stack's env names.
+  const graph = await startDemoGraphApi(env).catch(async (error) => {
+    await Promise.all([momo.close(), stripe.close()]);
+    throw error;
+  });
   const tokens = new TokenMinter(env.SUPABASE_JWT_SECRET);
   const adminToken = await tokens.user(admin);
   try {
@@ -126,23 +131,8 @@ async function main(): Promise<void> {
     show(`MoMo callback -> ${await momo.decide(transfer!, "SUCCESSFUL")}; cash-out ${(await userGet(alice, `/cashouts/${cashout.id}`)).cashout.status}`);
     show(`Alice: ${money(await balance(aliceAccount.id))} USD`);
 
-    say("7. Alice writes to mfuko on WhatsApp; Meta delivers the message, signed with the app secret.");
-    const message = JSON.stringify({
-      object: "whatsapp_business_account",
-      entry: [{ id: "demo", changes: [{ field: "messages", value: {
-        messaging_product: "whatsapp",
-        metadata: { display_phone_number: "15550000000", phone_number_id: "100000000000001" },
-        contacts: [{ profile: { name: "Alice" }, wa_id: "256700000001" }],
-        messages: [{ from: "256700000001", id: `wamid.demo${run}`, timestamp: String(Math.floor(Date.now() / 1000)), type: "text", text: { body: "balance" } }],
-      } }] }],
-    });
-    const whatsapp = await fetch(`${functionsUrl}/whatsapp-webhook`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-hub-signature-256": `sha256=${await hmacSha256Hex(env.WHATSAPP_APP_SECRET, message)}` },
-      body: message,
-    });
-    const [stored] = await sql`select type, body from public.whatsapp_messages where wamid = ${`wamid.demo${run}`}`;
-    show(`POST /whatsapp-webhook -> ${whatsapp.status}; stored: ${stored ? `${stored.type} "${stored.body}"` : "nothing"}`);
+    say("7. Two people who never used mfuko write to it on WhatsApp (signed webhooks; the replies as the Graph API received them).");
+    await whatsAppConversation(graph, { env, functionsUrl, sql, momo, serviceKey: await tokens.apiKey("service_role"), show });
 
     say("8. An admin refunds 10.00 USD of Alice's card top-up through Stripe (POST /admin/payments/:id/refund).");
     const [card] = await sql<{ id: string }[]>`
@@ -160,6 +150,7 @@ async function main(): Promise<void> {
   } finally {
     await momo.close();
     await stripe.close();
+    await graph.close();
     await sql.end();
   }
   say("Done.");

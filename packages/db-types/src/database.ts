@@ -353,6 +353,56 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
+                },"whatsapp_pending_payments": {
+                  Row: {
+                    "amount": number,"cashout_id": string | null,"created_at": string,"currency": string,"decided_at": string | null,"expires_at": string,"from_account_id": string,"id": string,"kind": string,"msisdn": string | null,"payer_id": string,"recipient_wa_id": string | null,"status": string,"to_account_id": string | null,"transaction_id": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "amount": number,"cashout_id"?: string | null,"created_at"?: string,"currency": string,"decided_at"?: string | null,"expires_at"?: string,"from_account_id": string,"id"?: string,"kind": string,"msisdn"?: string | null,"payer_id": string,"recipient_wa_id"?: string | null,"status"?: string,"to_account_id"?: string | null,"transaction_id"?: string | null
+                  }
+                  Update: {
+                    "amount"?: number,"cashout_id"?: string | null,"created_at"?: string,"currency"?: string,"decided_at"?: string | null,"expires_at"?: string,"from_account_id"?: string,"id"?: string,"kind"?: string,"msisdn"?: string | null,"payer_id"?: string,"recipient_wa_id"?: string | null,"status"?: string,"to_account_id"?: string | null,"transaction_id"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "whatsapp_pending_payments_cashout_id_fkey"
+      columns: ["cashout_id"]
+isOneToOne: false
+      referencedRelation: "cashouts"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "whatsapp_pending_payments_from_account_id_fkey"
+      columns: ["from_account_id"]
+isOneToOne: false
+      referencedRelation: "wallet_account_balances"
+      referencedColumns: ["account_id"]
+    },{
+      foreignKeyName: "whatsapp_pending_payments_from_account_id_fkey"
+      columns: ["from_account_id"]
+isOneToOne: false
+      referencedRelation: "wallet_accounts"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "whatsapp_pending_payments_to_account_id_fkey"
+      columns: ["to_account_id"]
+isOneToOne: false
+      referencedRelation: "wallet_account_balances"
+      referencedColumns: ["account_id"]
+    },{
+      foreignKeyName: "whatsapp_pending_payments_to_account_id_fkey"
+      columns: ["to_account_id"]
+isOneToOne: false
+      referencedRelation: "wallet_accounts"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "whatsapp_pending_payments_transaction_id_fkey"
+      columns: ["transaction_id"]
+isOneToOne: false
+      referencedRelation: "wallet_transactions"
+      referencedColumns: ["id"]
+    }
+                  ]
                 }
           }
           Views: {

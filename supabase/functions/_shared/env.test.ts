@@ -46,10 +46,11 @@ describe("env", () => {
   });
 
   it("gives each function its rate limit, defaulted and overridable", () => {
-    for (const name of ["WHATSAPP_WEBHOOK", "STRIPE_WEBHOOK", "MOMO_WEBHOOK", "REVOLUT_WEBHOOK", "ADMIN", "PAYMENTS"]) {
+    for (const name of ["WHATSAPP_WEBHOOK", "WHATSAPP_SENDER", "STRIPE_WEBHOOK", "MOMO_WEBHOOK", "REVOLUT_WEBHOOK", "ADMIN", "PAYMENTS"]) {
       vi.stubEnv(`RATE_LIMIT_${name}_PER_MIN`, "");
     }
-    expect(rateLimitPerMinute("whatsapp-webhook")).toBe(100);
+    expect(rateLimitPerMinute("whatsapp-webhook")).toBe(6000);
+    expect(env("RATE_LIMIT_WHATSAPP_SENDER_PER_MIN").RATE_LIMIT_WHATSAPP_SENDER_PER_MIN).toBe(100);
     expect(rateLimitPerMinute("stripe-webhook")).toBe(50);
     expect(rateLimitPerMinute("momo-webhook")).toBe(50);
     expect(rateLimitPerMinute("revolut-webhook")).toBe(50);

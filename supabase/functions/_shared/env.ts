@@ -71,7 +71,11 @@ export const envSchema = {
   PUBLIC_FUNCTIONS_URL: httpUrl,
   UPSTASH_REDIS_REST_URL: httpUrl.optional(),
   UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
-  RATE_LIMIT_WHATSAPP_WEBHOOK_PER_MIN: perMinute(100),
+  // Per client address: a flood guard, high enough for Meta's shared egress addresses, from
+  // which every sender's messages arrive. Each sender (wa_id) has its own limit, checked
+  // after the signature.
+  RATE_LIMIT_WHATSAPP_WEBHOOK_PER_MIN: perMinute(6000),
+  RATE_LIMIT_WHATSAPP_SENDER_PER_MIN: perMinute(100),
   RATE_LIMIT_STRIPE_WEBHOOK_PER_MIN: perMinute(50),
   RATE_LIMIT_MOMO_WEBHOOK_PER_MIN: perMinute(50),
   RATE_LIMIT_REVOLUT_WEBHOOK_PER_MIN: perMinute(50),

@@ -13,7 +13,9 @@ import type { StoredResponse } from "../_shared/idempotency.ts";
 import { allowMethods } from "../_shared/middleware.ts";
 import { ProviderError } from "../_shared/providers/errors.ts";
 import { toMajorUnits } from "../_shared/providers/momo/amount.ts";
+import type { Logger } from "../_shared/logger.ts";
 import type { PaymentsApp, PaymentsContext, PaymentsRoutes } from "./types.ts";
+import type { AsService, ProviderClients } from "./provider-calls.ts";
 import { errorBody, providerRequestHandler } from "./provider-request.ts";
 
 export const cashOutSchema = z.strictObject({
@@ -26,7 +28,7 @@ export const cashOutSchema = z.strictObject({
 type CashOutInput = z.output<typeof cashOutSchema>;
 
 /** A public.cashouts row as the function reads it. */
-interface CashOut {
+export interface CashOut {
   id: string;
   reference_id: string;
   account_id: string;
@@ -62,35 +64,45 @@ function declined(cashOut: CashOut): HttpError {
   });
 }
 
+export type CashOutSend = { outcome: "sent" | "declined"; cashOut: CashOut };
+
+/**
+ * MoMo's transfer of a pending cash-out (the payments API and the WhatsApp conversation): sent,
+ * or settled failed (its hold voided) when MoMo refuses it. A cash-out no longer pending is
+ * returned as it is. Throws ProviderError when MoMo is unavailable (the cash-out stays pending
+ * with its hold until a retry, the callback or momo-poll learns MoMo's answer).
+ */
+export async function sendCashOut(providers: ProviderClients, asService: AsService, logger: Logger, cashOut: CashOut): Promise<CashOutSend> {
+  if (cashOut.status !== "pending") return { outcome: cashOut.status === "failed" ? "declined" : "sent", cashOut };
+  try {
+    await providers.momo.transfer({
+      referenceId: cashOut.reference_id,
+      amount: toMajorUnits(Number(cashOut.amount), cashOut.currency),
+      currency: cashOut.currency,
+      externalId: cashOut.id,
+      msisdn: cashOut.msisdn,
+      payerMessage: "mfuko wallet cash-out",
+      payeeNote: `cash-out ${cashOut.id}`,
+      callbackUrl: await providers.momoCallbackUrl(cashOut.reference_id, "disbursement"),
+    });
+  } catch (error) {
+    if (!(error instanceof ProviderError) || error.kind !== "declined") throw error;
+    const reason = error.reason ?? error.message;
+    // MoMo refused the transfer, so it will never pay it: release the hold.
+    const [failed] = await asService((tx) => tx<CashOut[]>`
+      select * from public.cashout_settle(${cashOut.reference_id}::uuid, 'FAILED', ${reason.slice(0, 500)})`);
+    logger.warn("provider_declined", { provider: "momo", cashout_id: cashOut.id, http_status: error.httpStatus, reason });
+    return { outcome: "declined", cashOut: failed! };
+  }
+  return { outcome: "sent", cashOut };
+}
+
 export function registerCashOutRoutes(app: PaymentsApp, routes: PaymentsRoutes): void {
   /** MoMo's transfer and what follows it; the answer to store, or a throw for a 502/500. */
   async function cashOut(c: PaymentsContext, cashOut: CashOut): Promise<StoredResponse> {
-    // Resumed after MoMo's answer was recorded but before the answer to the user was stored.
-    if (cashOut.status === "failed") return errorBody(declined(cashOut), c.get("correlationId"));
-    if (cashOut.status === "pending") {
-      const providers = routes.providers();
-      try {
-        await providers.momo.transfer({
-          referenceId: cashOut.reference_id,
-          amount: toMajorUnits(Number(cashOut.amount), cashOut.currency),
-          currency: cashOut.currency,
-          externalId: cashOut.id,
-          msisdn: cashOut.msisdn,
-          payerMessage: "mfuko wallet cash-out",
-          payeeNote: `cash-out ${cashOut.id}`,
-          callbackUrl: await providers.momoCallbackUrl(cashOut.reference_id, "disbursement"),
-        });
-      } catch (error) {
-        if (!(error instanceof ProviderError) || error.kind !== "declined") throw error;
-        const reason = error.reason ?? error.message;
-        // MoMo refused the transfer, so it will never pay it: release the hold.
-        const [failed] = await routes.asService(c, (tx) => tx<CashOut[]>`
-          select * from public.cashout_settle(${cashOut.reference_id}::uuid, 'FAILED', ${reason.slice(0, 500)})`);
-        routes.logger.warn("provider_declined", { provider: "momo", cashout_id: cashOut.id, http_status: error.httpStatus, reason });
-        return errorBody(declined(failed!), c.get("correlationId"));
-      }
-    }
-    return { status: 201, body: { cashout: cashOutView(cashOut) } };
+    const sent = await sendCashOut(routes.providers(), (fn) => routes.asService(c, fn), routes.logger, cashOut);
+    if (sent.outcome === "declined") return errorBody(declined(sent.cashOut), c.get("correlationId"));
+    return { status: 201, body: { cashout: cashOutView(sent.cashOut) } };
   }
 
   app.post("/cashouts", providerRequestHandler<CashOutInput, CashOut>(routes, {

@@ -5,13 +5,10 @@ import { verifierFromEnv } from "../_shared/auth.ts";
 import { onFirstUse } from "../_shared/composition.ts";
 import { createSql } from "../_shared/db.ts";
 import { createLogger } from "../_shared/logger.ts";
-import { momoCallbackUrlFromEnv } from "../_shared/providers/momo/callback-url.ts";
-import { momoClientFromEnv } from "../_shared/providers/momo/client.ts";
-import { revolutClientFromEnv } from "../_shared/providers/revolut/client.ts";
-import { stripeClientFromEnv } from "../_shared/providers/stripe/client.ts";
 import { rateLimiterFromEnv, rateLimitPerMinute } from "../_shared/rate-limit/config.ts";
 import { createPaymentsApp } from "./app.ts";
 import type { PaymentsDependencies } from "./types.ts";
+import { providerClientsFromEnv } from "./provider-clients-from-env.ts";
 
 const logger = createLogger();
 
@@ -24,20 +21,7 @@ export default createPaymentsApp({
       limiter: rateLimiterFromEnv(sql, (event, fields) => logger.warn(event, fields)),
       rateLimitPerMinute: rateLimitPerMinute("payments"),
       verifyToken: verifierFromEnv(),
-      // Each client reads its own configuration when first used, so a top-up through one
-      // provider never needs another provider's secrets.
-      providers: {
-        get stripe() {
-          return stripeClientFromEnv();
-        },
-        get momo() {
-          return momoClientFromEnv();
-        },
-        get revolut() {
-          return revolutClientFromEnv();
-        },
-        momoCallbackUrl: momoCallbackUrlFromEnv,
-      },
+      providers: providerClientsFromEnv(),
     };
   }),
 });

@@ -2,7 +2,12 @@
 // idempotent on our intent so that a retried request never creates a second one (Stripe:
 // Idempotency-Key = intent id; MoMo: X-Reference-Id = the intent id, a UUID v4, and a
 // duplicate is answered 409; Revolut: an intent that already has its order reads that order
-// instead of creating another), and the next step the user takes (next_action).
+// instead of creating another), and the next step the user takes (next_action). startTopUp is
+// the whole step after the intent exists, shared by the payments API and the WhatsApp
+// conversation.
+import type { TransactionSql } from "../_shared/db.ts";
+import type { Logger } from "../_shared/logger.ts";
+import { ProviderError } from "../_shared/providers/errors.ts";
 import { toMajorUnits } from "../_shared/providers/momo/amount.ts";
 import type { MomoCallbackProduct } from "../_shared/providers/momo/callback-url.ts";
 import type { MomoClient } from "../_shared/providers/momo/client.ts";
@@ -83,4 +88,40 @@ export async function startProviderPayment(
       return { providerRef: order.id, nextAction: { type: "redirect", url: order.checkout_url } };
     }
   }
+}
+
+/** Runs `fn` in one transaction as service_role (with the request's context). */
+export type AsService = <T>(fn: (tx: TransactionSql) => Promise<T>) => Promise<T>;
+
+export type TopUpStart =
+  | { outcome: "started"; intent: Intent; nextAction: NextAction }
+  | { outcome: "declined"; intent: Intent; reason: string };
+
+/**
+ * The provider's payment for `intent`, attached to it; or, when the provider refuses, the
+ * intent failed with the provider's reason. Throws ProviderError when the provider is
+ * unavailable (the intent stays requires_payment, so that a retry finishes the job).
+ */
+export async function startTopUp(
+  clients: ProviderClients,
+  asService: AsService,
+  logger: Logger,
+  intent: Intent,
+  options: { msisdn?: string },
+): Promise<TopUpStart> {
+  let payment: ProviderPayment;
+  try {
+    payment = await startProviderPayment(clients, intent, options);
+  } catch (error) {
+    if (!(error instanceof ProviderError) || error.kind !== "declined") throw error;
+    const reason = error.reason ?? error.message;
+    const [failed] = await asService((tx) => tx<Intent[]>`
+      select * from public.payment_record_failure(${intent.id}::uuid, ${`${intent.provider}: ${reason}`.slice(0, 500)})`);
+    logger.warn("provider_declined", { provider: intent.provider, intent_id: intent.id, http_status: error.httpStatus, reason });
+    return { outcome: "declined", intent: failed!, reason };
+  }
+  // payment_intent_attach returns the intent as it is when it already has this reference.
+  const [attached] = await asService((tx) => tx<Intent[]>`
+    select * from public.payment_intent_attach(${intent.id}::uuid, ${payment.providerRef})`);
+  return { outcome: "started", intent: attached!, nextAction: payment.nextAction };
 }

@@ -9,9 +9,8 @@ import { z } from "zod";
 import { HttpError } from "../_shared/errors.ts";
 import type { StoredResponse } from "../_shared/idempotency.ts";
 import { allowMethods } from "../_shared/middleware.ts";
-import { ProviderError } from "../_shared/providers/errors.ts";
 import type { PaymentsApp, PaymentsContext, PaymentsRoutes } from "./types.ts";
-import { type Intent, startProviderPayment } from "./provider-calls.ts";
+import { type Intent, startTopUp } from "./provider-calls.ts";
 import { errorBody, providerRequestHandler } from "./provider-request.ts";
 
 export const topUpSchema = z.strictObject({
@@ -45,21 +44,9 @@ export function registerTopUpRoutes(app: PaymentsApp, routes: PaymentsRoutes): v
     const correlationId = c.get("correlationId");
     // Resumed after the failure was recorded but before its answer was stored.
     if (intent.status === "failed") return errorBody(declined(intent, intent.failure_reason), correlationId);
-    let payment;
-    try {
-      payment = await startProviderPayment(routes.providers(), intent, { msisdn: input.msisdn });
-    } catch (error) {
-      if (!(error instanceof ProviderError) || error.kind !== "declined") throw error;
-      const reason = error.reason ?? error.message;
-      const [failed] = await routes.asService(c, (tx) => tx<Intent[]>`
-        select * from public.payment_record_failure(${intent.id}::uuid, ${`${intent.provider}: ${reason}`.slice(0, 500)})`);
-      routes.logger.warn("provider_declined", { provider: intent.provider, intent_id: intent.id, http_status: error.httpStatus, reason });
-      return errorBody(declined(failed!, reason), correlationId);
-    }
-    // payment_intent_attach returns the intent as it is when it already has this reference.
-    const [attached] = await routes.asService(c, (tx) => tx<Intent[]>`
-      select * from public.payment_intent_attach(${intent.id}::uuid, ${payment.providerRef})`);
-    return { status: 201, body: { intent: intentView(attached!), next_action: payment.nextAction } };
+    const started = await startTopUp(routes.providers(), (fn) => routes.asService(c, fn), routes.logger, intent, { msisdn: input.msisdn });
+    if (started.outcome === "declined") return errorBody(declined(started.intent, started.reason), correlationId);
+    return { status: 201, body: { intent: intentView(started.intent), next_action: started.nextAction } };
   }
 
   app.post("/topups", providerRequestHandler<TopUpInput, Intent>(routes, {

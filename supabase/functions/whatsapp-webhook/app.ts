@@ -1,6 +1,7 @@
 // /whatsapp-webhook: GET answers Meta's subscription challenge; POST receives notifications
 // signed with X-Hub-Signature-256 over the raw body (up to 3 MiB), stored and applied once
-// per message and status (docs/WEBHOOKS.md).
+// per message and status (docs/WEBHOOKS.md), and answers each person's message
+// (docs/WHATSAPP.md, "The conversation").
 import type { Hono } from "hono";
 import { MIB, parseJsonBody } from "../_shared/body.ts";
 import type { AppOptions } from "../_shared/composition.ts";
@@ -12,12 +13,19 @@ import { notificationSchema, whatsAppEvents } from "../_shared/providers/whatsap
 import { verifyWhatsAppSignature, WHATSAPP_SIGNATURE_HEADER } from "../_shared/providers/whatsapp/signature.ts";
 import { createWebhookApp, type WebhookDependencies } from "../_shared/webhooks/app.ts";
 import { requireValidSignature } from "../_shared/webhooks/signature-check.ts";
+import { webhookContext } from "../_shared/webhooks/store-then-apply.ts";
+import { type ConversationDependencies, ConversationSession, profileNames } from "./conversation/session.ts";
+
+export interface WhatsAppWebhookDependencies extends WebhookDependencies {
+  /** What answering a person's message needs; asked for only when a delivery carries messages. */
+  conversation(): ConversationDependencies;
+}
 
 const encoder = new TextEncoder();
 // Meta's challenge is a number; anything else is not echoed back.
 const CHALLENGE = /^[A-Za-z0-9._-]{1,256}$/;
 
-export function createWhatsAppWebhookApp(options: AppOptions<WebhookDependencies>): Hono<SharedEnv> {
+export function createWhatsAppWebhookApp(options: AppOptions<WhatsAppWebhookDependencies>): Hono<SharedEnv> {
   const { app, deliver } = createWebhookApp({
     ...options,
     functionName: "whatsapp-webhook",
@@ -41,7 +49,14 @@ export function createWhatsAppWebhookApp(options: AppOptions<WebhookDependencies
     const { WHATSAPP_APP_SECRET } = env("WHATSAPP_APP_SECRET");
     const rawBody = c.get("rawBody");
     requireValidSignature(await verifyWhatsAppSignature(rawBody, c.req.header(WHATSAPP_SIGNATURE_HEADER) ?? null, WHATSAPP_APP_SECRET));
-    return deliver(c, await whatsAppEvents(parseJsonBody(rawBody, notificationSchema)));
+    const notification = parseJsonBody(rawBody, notificationSchema);
+    const values = notification.entry.flatMap((entry) => entry.changes.map((change) => change.value));
+    const messages = values.flatMap((value) => value.messages ?? []);
+    const session = messages.length === 0 ? null : new ConversationSession(options.dependencies().conversation(), webhookContext(c));
+    await session?.admit(messages, new Map(values.flatMap((value) => [...profileNames(value)])));
+    const response = await deliver(c, await whatsAppEvents(notification, session?.answer));
+    await session?.afterCommit();
+    return response;
   });
   return app;
 }

@@ -288,8 +288,8 @@ select is(
       and exists (select 1 from pg_trigger x where x.tgrelid = t.tgrelid and x.tgname = 'audit_truncate')),
   array['cashouts', 'invoices', 'momo_transactions', 'payment_intents', 'payments', 'refunds', 'revolut_transactions',
         'subscriptions', 'wallet_accounts', 'wallet_balance_shards', 'wallet_entries', 'wallet_limit_tiers',
-        'wallet_status_reasons', 'wallet_transactions'],
-  'the ten financial tables, the cash-outs, the balance shards, the limit tiers and the status reasons carry the audit triggers for rows and for truncate');
+        'wallet_status_reasons', 'wallet_transactions', 'whatsapp_pending_payments'],
+  'the ten financial tables, the cash-outs, the balance shards, the limit tiers, the status reasons and the WhatsApp pending payments carry the audit triggers for rows and for truncate');
 
 -- Set inserts of the ledger (batches, reversals, adjustments) are recorded per statement:
 -- the same rows, with the same context, as the row trigger writes.

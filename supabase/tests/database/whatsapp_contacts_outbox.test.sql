@@ -43,7 +43,7 @@ select is((select array_agg(p.oid::regprocedure::text order by p.oid::regprocedu
   array['admin_api.whatsapp_outbox_replay(uuid)', 'private.whatsapp_contact_open(text,uuid,text,text)',
         'private.whatsapp_enqueue(text,text,jsonb,text)', 'private.whatsapp_notify_user(uuid,jsonb)',
         'private.whatsapp_outbox_due(integer)', 'private.whatsapp_outbox_lease(uuid[],integer)',
-        'private.whatsapp_outbox_record(uuid,text,text,text,integer,jsonb)'],
+        'private.whatsapp_outbox_record(uuid,text,text,text,integer,jsonb)', 'private.whatsapp_set_opted_out(text,boolean)'],
   'service_role executes the platform''s functions (and not the status trigger)');
 select is((select array_agg(p.oid::regprocedure::text) from pg_proc p
             where p.proname like 'whatsapp\_%' and p.pronamespace in ('private'::regnamespace, 'admin_api'::regnamespace)

@@ -26,6 +26,8 @@ import {
 export interface PaymentsGateway {
   /** …/functions/v1 of this gateway. */
   url: string;
+  /** Where the gateway's functions write their logs. */
+  logFile: string;
   stripe: StripeStandIn;
   momo: MomoStandIn;
   revolut: RevolutStandIn;
@@ -44,6 +46,7 @@ export async function startPaymentsGateway(env: Record<string, string> = {}): Pr
   const revolut = await startRevolutStandIn(revolutStandInOptionsFromEnv());
   const whatsapp = await startGraphApiStandIn();
   const port = await freePort();
+  const logFile = join(tmpdir(), `mfuko-payments-gateway-${port}.log`);
   let server: FunctionsServer;
   try {
     server = await startFunctionsServer({
@@ -58,7 +61,7 @@ export async function startPaymentsGateway(env: Record<string, string> = {}): Pr
         PROVIDER_TIMEOUT_MS: String(PROVIDER_TIMEOUT_MS),
         ...env,
       },
-      output: openSync(join(tmpdir(), `mfuko-payments-gateway-${port}.log`), "a"),
+      output: openSync(logFile, "a"),
     });
   } catch (error) {
     await Promise.all([stripe.close(), momo.close(), revolut.close(), whatsapp.close()]);
@@ -66,6 +69,7 @@ export async function startPaymentsGateway(env: Record<string, string> = {}): Pr
   }
   return {
     url: server.url,
+    logFile,
     stripe,
     momo,
     revolut,

@@ -18,7 +18,7 @@ const LIMIT_VARIABLES = {
 
 export type LimitedFunction = keyof typeof LIMIT_VARIABLES;
 
-/** Requests per minute per caller for `fn`: whatsapp-webhook 100, payment webhooks 50, admin 200, payments 30. */
+/** Requests per minute per caller for `fn`: whatsapp-webhook 6000 (per sender: RATE_LIMIT_WHATSAPP_SENDER_PER_MIN), payment webhooks 50, admin 200, payments 30. */
 export function rateLimitPerMinute(fn: LimitedFunction): number {
   const variable = LIMIT_VARIABLES[fn];
   return env(variable)[variable];

@@ -65,13 +65,18 @@ export function storeThenApply(
   events: readonly WebhookEvent[],
   logger: Logger,
 ): Promise<EventResult[]> {
-  return storeThenApplyAs(sql, {
+  return storeThenApplyAs(sql, webhookContext(c), provider, events, logger);
+}
+
+/** The request context of a webhook's transactions: service_role with the request's headers. */
+export function webhookContext(c: Context<SharedEnv>): RequestContext & { role: "service_role" } {
+  return {
     role: "service_role",
     claims: {},
     headers: contextHeaders(c.req.raw.headers),
     correlationId: c.get("correlationId"),
     clientAddress: clientAddress(c.req.raw.headers, c.env),
-  }, provider, events, logger);
+  };
 }
 
 /**

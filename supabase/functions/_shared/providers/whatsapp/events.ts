@@ -1,7 +1,8 @@
 // The WhatsApp Cloud API notification body, checked with zod, split into one webhook event per
 // inbound message (dedupe key: its wamid) and per status update (key: wamid + status), each
 // with its effect on whatsapp_messages. Changes that carry neither (account or template
-// updates) are stored as one ignored event keyed by a hash of the change.
+// updates) are stored as one ignored event keyed by a hash of the change. An inbound message
+// stored for the first time is handed to `answer` (the conversation) in the same savepoint.
 import { z } from "zod";
 import type { TransactionSql } from "../../db.ts";
 import { parseOrThrow } from "../../errors.ts";
@@ -20,8 +21,8 @@ const message = z.looseObject({
   text: text.optional(),
   button: z.looseObject({ text: z.string() }).optional(),
   interactive: z.looseObject({
-    button_reply: z.looseObject({ title: z.string() }).optional(),
-    list_reply: z.looseObject({ title: z.string() }).optional(),
+    button_reply: z.looseObject({ id: z.string().max(256).optional(), title: z.string() }).optional(),
+    list_reply: z.looseObject({ id: z.string().max(256).optional(), title: z.string() }).optional(),
   }).optional(),
   image: z.looseObject({ caption: z.string().optional() }).optional(),
   document: z.looseObject({ caption: z.string().optional() }).optional(),
@@ -54,6 +55,9 @@ export const notificationSchema = z.object({
 
 export type Notification = z.output<typeof notificationSchema>;
 type Message = z.output<typeof message>;
+
+/** Answers an inbound message in the transaction that stored it. */
+export type AnswerMessage = (tx: TransactionSql, message: Message) => Promise<void>;
 type Status = z.output<typeof status>;
 
 const TRACKED_STATUSES = new Set(["sent", "delivered", "read", "failed"]);
@@ -66,7 +70,7 @@ export function messageText(m: Message): string | null {
     m.image?.caption ?? m.document?.caption ?? m.video?.caption ?? null;
 }
 
-function inboundMessageEvent(m: Message, phoneNumberId: string | null): WebhookEvent {
+function inboundMessageEvent(m: Message, phoneNumberId: string | null, answer?: AnswerMessage): WebhookEvent {
   return {
     eventId: m.id,
     type: `message.${m.type}`,
@@ -78,7 +82,9 @@ function inboundMessageEvent(m: Message, phoneNumberId: string | null): WebhookE
                 ${toDate(m.timestamp)})
         on conflict (wamid) do nothing
         returning id`;
-      return stored.length > 0 ? "processed" : "ignored";
+      if (stored.length === 0) return "ignored";
+      await answer?.(tx, m);
+      return "processed";
     },
   };
 }
@@ -127,14 +133,14 @@ export function whatsAppStoredEvent(payload: unknown): Promise<WebhookEvent> {
 }
 
 /** One webhook event per message, status and other change, in the order Meta listed them. */
-export async function whatsAppEvents(notification: Notification): Promise<WebhookEvent[]> {
+export async function whatsAppEvents(notification: Notification, answer?: AnswerMessage): Promise<WebhookEvent[]> {
   const events: WebhookEvent[] = [];
   for (const entry of notification.entry) {
     for (const c of entry.changes) {
       const phoneNumberId = c.value.metadata?.phone_number_id ?? null;
       const messages = c.value.messages ?? [];
       const statuses = c.value.statuses ?? [];
-      for (const m of messages) events.push(inboundMessageEvent(m, phoneNumberId));
+      for (const m of messages) events.push(inboundMessageEvent(m, phoneNumberId, answer));
       for (const s of statuses) events.push(statusEvent(s, phoneNumberId));
       if (messages.length === 0 && statuses.length === 0) events.push(await otherChangeEvent(c));
     }

@@ -1,0 +1,247 @@
+// The WhatsApp conversation end to end: signed webhooks through a real Deno gateway, the
+// replies read from the Graph API stand-in, MoMo played by its stand-in, money checked in the
+// ledger. A whole conversation (hi, balance, send and confirm with both sides told, history,
+// top-up, cash-out, stop/start), each refusal in words, late, repeated, concurrent and
+// foreign confirmations, a replayed webhook, the per-sender rate limit and the logs.
+import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TokenMinter } from "@mfuko/local-stack/tokens";
+import { asServiceRole, type Sql, testSql } from "../../tests/support/payments-fixtures.ts";
+import { buttonId, Person, readable, startWhatsAppGateway, type WhatsAppGateway } from "../../tests/support/whatsapp-conversation.ts";
+import { inboundNotification, newWaId, textOf } from "../../tests/support/whatsapp-messages.ts";
+
+const sql: Sql = testSql(testDatabaseUrl);
+const SENDER_LIMIT = 30;
+let gateway: WhatsAppGateway;
+let serviceKey: string;
+
+beforeAll(async () => {
+  gateway = await startWhatsAppGateway({ RATE_LIMIT_WHATSAPP_SENDER_PER_MIN: String(SENDER_LIMIT) });
+  serviceKey = await new TokenMinter(process.env.SUPABASE_JWT_SECRET!).apiKey("service_role");
+});
+afterAll(async () => {
+  await gateway?.stop();
+  await sql.end({ timeout: 1 });
+});
+
+async function accountOf(person: Person): Promise<{ id: string; available: number }> {
+  const [row] = await sql<{ id: string; available: string }[]>`
+    select a.id, a.available::text from public.wallet_accounts a join public.whatsapp_contacts c on c.user_id = a.owner_id
+     where c.wa_id = ${person.waId} and a.currency = 'RWF'`;
+  return { id: row!.id, available: Number(row!.available) };
+}
+
+async function fund(person: Person, amount: number): Promise<void> {
+  const { id } = await accountOf(person);
+  await asServiceRole(sql, (tx) => tx`select public.wallet_deposit(${id}::uuid, ${amount}::bigint, 'RWF', 'momo', ${crypto.randomUUID()})`);
+}
+
+/** A person who has written "hi" (so has a contact and an RWF account) with `funds` in it. */
+async function newcomer(funds = 0): Promise<Person> {
+  const person = new Person(gateway);
+  await person.say("hi");
+  if (funds > 0) await fund(person, funds);
+  return person;
+}
+
+async function runJob(job: string): Promise<number> {
+  const response = await fetch(`${gateway.url}/jobs/${job}`, { method: "POST", headers: { authorization: `Bearer ${serviceKey}` } });
+  await response.body?.cancel();
+  return response.status;
+}
+
+const local = (waId: string) => `0${waId.slice(3, 6)} ${waId.slice(6, 9)} ${waId.slice(9)}`;
+
+describe("a whole conversation", () => {
+  it("hi, balance, send and confirm, history, top-up, cash-out, stop and start", async () => {
+    const alice = new Person(gateway, newWaId(), "Alice");
+    const bob = new Person(gateway, newWaId(), "Bob");
+
+    const [menu] = await alice.say("hi");
+    expect(menu!.type).toBe("interactive");
+    expect((menu!.message as { type: string }).type).toBe("list");
+    expect(readable(menu!)).toContain("Welcome to mfuko");
+    expect(readable((await alice.say("  /BALANCE "))[0]!)).toBe("Your balance:\n0 RWF available");
+    await bob.say("Hello");
+    await fund(alice, 20_000);
+
+    const [question] = await alice.say(`send 5,000 to ${local(bob.waId)}`);
+    expect(readable(question!)).toMatch(/^Send 5,000 RWF to \+250 \d{3} \d{3} \d{3}\?\nTap Confirm within 5 minutes\.$/);
+    expect((await accountOf(alice)).available).toBe(20_000);
+    const sent = await alice.tap({ button: buttonId(question, "Confirm") });
+    expect(sent.map(readable)).toEqual([expect.stringMatching(/^Sent 5,000 RWF to \+250 /)]);
+    expect(bob.inbox().at(-1)).toBe(`You received 5,000 RWF from +${alice.waId}. Write "balance" to see what you have.`);
+    expect([(await accountOf(alice)).available, (await accountOf(bob)).available]).toEqual([15_000, 5_000]);
+    const [transfer] = await sql<{ initiated_by: string; owner_id: string }[]>`
+      select t.initiated_by, a.owner_id from public.wallet_transactions t join public.wallet_accounts a on a.id = t.from_account_id
+       where t.idempotency_key like 'whatsapp:%' and t.from_account_id = ${(await accountOf(alice)).id}::uuid`;
+    expect(transfer!.initiated_by).toBe(transfer!.owner_id);
+
+    const [history] = await alice.say("history");
+    expect(readable(history!).split("\n")).toEqual([
+      "Your latest transactions (UTC):",
+      expect.stringMatching(new RegExp(`^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} -5,000 RWF to \\+${bob.waId}$`)),
+      expect.stringMatching(/ \+20,000 RWF top-up$/),
+    ]);
+
+    // Top-up: MoMo asks Alice's own number, then its callback credits her and she is told.
+    const [approve] = await alice.say("topup 3000");
+    expect(readable(approve!)).toMatch(/^MoMo is asking \+250 .* to approve 3,000 RWF: approve it on your phone\./);
+    const [intent] = await sql<{ id: string }[]>`
+      select id from public.payment_intents where idempotency_key like 'whatsapp:%' and account_id = ${(await accountOf(alice)).id}::uuid`;
+    expect(gateway.momo.requestsToPay.get(intent!.id)?.body).toMatchObject({ amount: "3000", currency: "RWF", payer: { partyId: alice.waId } });
+    expect(await gateway.momo.decide(intent!.id, "SUCCESSFUL")).toBe(200);
+    expect(await runJob("whatsapp-send")).toBe(200);
+    expect(alice.inbox().at(-1)).toBe("Top-up received: 3,000 RWF is in your wallet.");
+    expect((await accountOf(alice)).available).toBe(18_000);
+
+    // Cash-out: a confirmation, then MoMo's transfer to her number; told when MoMo paid.
+    const [cashOutQuestion] = await alice.say("cashout 1000");
+    expect(readable(cashOutQuestion!)).toMatch(/^Cash out 1,000 RWF to your MoMo number \+250 /);
+    const [onItsWay] = await alice.tap({ button: buttonId(cashOutQuestion, "Confirm") });
+    expect(readable(onItsWay!)).toMatch(/^Cash-out of 1,000 RWF to \+250 .* is on its way\./);
+    const [cashOut] = await sql<{ reference_id: string; msisdn: string; status: string }[]>`
+      select reference_id, msisdn, status from public.cashouts where account_id = ${(await accountOf(alice)).id}::uuid`;
+    expect(cashOut).toMatchObject({ msisdn: alice.waId, status: "pending" });
+    expect(gateway.momo.transfers.get(cashOut!.reference_id)?.body).toMatchObject({ amount: "1000", payee: { partyId: alice.waId } });
+    expect(await gateway.momo.decide(cashOut!.reference_id, "SUCCESSFUL")).toBe(200);
+    expect(await runJob("whatsapp-send")).toBe(200);
+    expect(alice.inbox().at(-1)).toBe(`Cash-out paid: MoMo sent 1,000 RWF to +${alice.waId}.`);
+
+    // stop: no more notifications, answers still come; start: notifications again.
+    expect((await alice.say("stop")).map(readable)).toEqual([expect.stringMatching(/^Notifications are off\./)]);
+    await fund(bob, 1_000);
+    const paid = await bob.say(`send 100 ${alice.waId}`);
+    await bob.tap({ button: buttonId(paid[0], "Confirm") });
+    expect(alice.inbox().at(-1)).toMatch(/^Notifications are off\./);
+    expect(readable((await alice.say("balance"))[0]!)).toBe("Your balance:\n17,100 RWF available");
+    expect((await alice.say("start")).map(readable)).toEqual([expect.stringMatching(/^Notifications are on/)]);
+    await bob.tap({ button: buttonId((await bob.say(`send 100 +${alice.waId}`))[0], "Confirm") });
+    expect(alice.inbox().at(-1)).toBe(`You received 100 RWF from +${bob.waId}. Write "balance" to see what you have.`);
+  });
+
+  it("runs the menu's rows", async () => {
+    const carol = await newcomer(2_500);
+    const [balance] = await carol.tap({ row: "cmd:balance" });
+    expect(readable(balance!)).toBe("Your balance:\n2,500 RWF available");
+    expect(readable((await carol.tap({ row: "cmd:help" }))[0]!)).toContain("Welcome to mfuko");
+    expect(readable((await carol.say("what?"))[0]!)).toContain("Sorry, I did not understand that.");
+  });
+});
+
+describe("refusals in words", () => {
+  it("refuses an unknown recipient and a number it cannot read, and moves nothing", async () => {
+    const payer = await newcomer(10_000);
+    const stranger = newWaId();
+    expect((await payer.say(`send 100 ${stranger}`)).map(readable)).toEqual([
+      `+250 ${stranger.slice(3, 6)} ${stranger.slice(6, 9)} ${stranger.slice(9)} cannot receive RWF on mfuko: they need to write to this number first. Nothing was sent.`,
+    ]);
+    expect((await payer.say("send 100 12345")).map(readable)).toEqual([
+      '"12345" is not a phone number I can read. Try +256712345678 or 0712345678.',
+    ]);
+    expect((await payer.say(`send 100 ${payer.waId}`)).map(readable)).toEqual(["That is your own number. Nothing was sent."]);
+    expect((await payer.say("send 1.5 0781234567")).map(readable)).toEqual(["That amount has more decimals than the currency has."]);
+    expect((await accountOf(payer)).available).toBe(10_000);
+  });
+
+  it("names the available balance for insufficient funds, and the limit for an over-limit payment", async () => {
+    const [payer, payee] = [await newcomer(4_000), await newcomer()];
+    const [question] = await payer.say(`send 4001 ${payee.waId}`);
+    expect((await payer.tap({ button: buttonId(question, "Confirm") })).map(readable)).toEqual([
+      "Not enough money: you have 4,000 RWF available. Nothing was sent. You can still confirm within the 5 minutes.",
+    ]);
+    const single = (await sql<{ max_single: string }[]>`select max_single::text from public.wallet_limit_tiers where tier = 'standard'`)[0]!;
+    await fund(payer, Number(single.max_single));
+    const [big] = await payer.say(`send ${Number(single.max_single) + 1} ${payee.waId}`);
+    expect((await payer.tap({ button: buttonId(big, "Confirm") })).map(readable)).toEqual([
+      `That is over your limit for a single payment of ${Number(single.max_single).toLocaleString("en")} RWF. Nothing was sent. ` +
+      "You can still confirm within the 5 minutes.",
+    ]);
+    expect((await accountOf(payee)).available).toBe(0);
+  });
+});
+
+describe("confirmations", () => {
+  async function proposal() {
+    const [payer, payee] = [await newcomer(1_000), await newcomer()];
+    const [question] = await payer.say(`send 600 ${payee.waId}`);
+    return { payer, payee, confirm: { button: buttonId(question, "Confirm") }, cancel: { button: buttonId(question, "Cancel") } };
+  }
+
+  it("a repeated confirmation changes nothing and says so", async () => {
+    const { payer, payee, confirm } = await proposal();
+    await payer.tap(confirm);
+    expect((await payer.tap(confirm)).map(readable)).toEqual(["You already confirmed this: 600 RWF was sent once, not again."]);
+    expect((await accountOf(payee)).available).toBe(600);
+  });
+
+  it("two confirmations at once move the money once", async () => {
+    const { payer, payee, confirm } = await proposal();
+    const before = payer.inbox().length;
+    await Promise.all([payer.tap(confirm), payer.tap(confirm), payer.tap(confirm)]);
+    const answers = payer.inbox().slice(before);
+    expect(answers.filter((a) => a.startsWith("Sent 600 RWF"))).toHaveLength(1);
+    expect(answers.filter((a) => a.startsWith("You already confirmed"))).toHaveLength(2);
+    expect([(await accountOf(payer)).available, (await accountOf(payee)).available]).toEqual([400, 600]);
+  });
+
+  it("a late confirmation changes nothing and says so", async () => {
+    const { payer, payee, confirm } = await proposal();
+    const pendingId = confirm.button.split(":")[2]!;
+    await sql`update public.whatsapp_pending_payments set expires_at = now() - interval '1 second' where id = ${pendingId}::uuid`;
+    expect((await payer.tap(confirm)).map(readable)).toEqual(["That request expired (confirmations last 5 minutes). Nothing was sent; ask again."]);
+    expect((await accountOf(payee)).available).toBe(0);
+  });
+
+  it("a confirmation by another sender changes nothing and says so", async () => {
+    const { payer, payee, confirm } = await proposal();
+    const intruder = await newcomer(5_000);
+    expect((await intruder.tap(confirm)).map(readable)).toEqual(["That confirmation is not yours, or no longer exists. Nothing was changed."]);
+    expect([(await accountOf(payer)).available, (await accountOf(payee)).available, (await accountOf(intruder)).available])
+      .toEqual([1_000, 0, 5_000]);
+  });
+
+  it("Cancel cancels, and a canceled payment cannot be confirmed", async () => {
+    const { payer, payee, confirm, cancel } = await proposal();
+    expect((await payer.tap(cancel)).map(readable)).toEqual(["Canceled. Nothing was sent."]);
+    expect((await payer.tap(confirm)).map(readable)).toEqual(["That request was canceled. Nothing was sent."]);
+    expect((await accountOf(payee)).available).toBe(0);
+  });
+});
+
+describe("delivery", () => {
+  it("answers a replayed webhook (the same wamid) once", async () => {
+    const person = await newcomer();
+    const payload = inboundNotification(person.waId, "Replay", [textOf("balance")]);
+    const before = gateway.graph.deliveredTo(person.waId).length;
+    for (let i = 0; i < 3; i++) expect((await person.deliver(payload)).status).toBe(200);
+    expect(gateway.graph.deliveredTo(person.waId).length - before).toBe(1);
+  });
+
+  it("answers concurrent messages of one sender each once", async () => {
+    const person = await newcomer(1_000);
+    const before = gateway.graph.deliveredTo(person.waId).length;
+    await Promise.all(["balance", "history", "balance", "hi"].map((text) => person.say(text)));
+    const answers = gateway.graph.deliveredTo(person.waId).slice(before).map(readable);
+    expect(answers.filter((a) => a === "Your balance:\n1,000 RWF available")).toHaveLength(2);
+    expect(answers).toHaveLength(4);
+  });
+
+  it(`limits each sender to ${SENDER_LIMIT} messages a minute, and only that sender`, async () => {
+    const [busy, other] = [new Person(gateway), new Person(gateway)];
+    const response = await busy.deliver(inboundNotification(busy.waId, "Busy", Array.from({ length: SENDER_LIMIT + 5 }, () => textOf("balance"))));
+    expect(response.status).toBe(200);
+    expect(gateway.graph.deliveredTo(busy.waId)).toHaveLength(SENDER_LIMIT);
+    expect(await other.say("balance")).toHaveLength(1);
+  });
+
+  it("logs no phone number and no message body", async () => {
+    const person = new Person(gateway);
+    const secretWords = `balance ${crypto.randomUUID()}`;
+    await person.say(secretWords);
+    const log = readFileSync(gateway.logFile, "utf8");
+    expect(log).not.toContain(person.waId);
+    expect(log).not.toContain(secretWords);
+  });
+});

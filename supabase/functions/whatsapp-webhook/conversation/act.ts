@@ -1,0 +1,216 @@
+// What mfuko does with each command, inside the webhook's transaction: read or change the
+// sender's wallet as the sender (asUser), and enqueue the answer in the same transaction, so
+// that an answer exists if and only if what it reports committed. Work that needs a provider
+// (MoMo's request-to-pay and transfer) is left for after the commit (Turn.later), so that no
+// transaction stays open while a provider answers.
+import type { TransactionSql } from "../../_shared/db.ts";
+import { asUser } from "./as-user.ts";
+import { formatMoney, toMinor } from "./amounts.ts";
+import type { Command } from "./commands.ts";
+import { confirmationMessage, menuMessage, type OutboundMessage, textMessage } from "./messages.ts";
+import { displayPhone, toWaId } from "./phone.ts";
+import { refusalInWords } from "./refusals.ts";
+
+/** What can happen after the transaction commits: a top-up or cash-out to send to MoMo. */
+export type FollowUp =
+  | { kind: "topup"; waId: string; userId: string; intentId: string }
+  | { kind: "cashout"; waId: string; userId: string; cashOutId: string };
+
+/** One inbound message being answered. */
+export interface Turn {
+  tx: TransactionSql;
+  /** The inbound message's wamid: the idempotency key of what it starts. */
+  wamid: string;
+  sender: { waId: string; userId: string };
+  settings: { defaultCurrency: string; defaultRegion: string };
+  /** Enqueues a reply to the sender in this transaction. */
+  reply(message: OutboundMessage): Promise<void>;
+  /** Runs `followUp` once the transaction has committed. */
+  later(followUp: FollowUp): void;
+}
+
+const HISTORY_LENGTH = 5;
+
+const say = (turn: Turn, text: string) => turn.reply(textMessage(text));
+
+const AMOUNT_PROBLEMS = {
+  zero: "The amount must be more than zero.",
+  too_precise: "That amount has more decimals than the currency has.",
+  too_large: "That amount is too large.",
+} as const;
+
+/** The amount in minor units, or null after telling the sender what is wrong with it. */
+async function amountOf(turn: Turn, typed: string, currency: string): Promise<number | null> {
+  const reading = toMinor(typed, currency);
+  if (reading.ok) return reading.minor;
+  await say(turn, AMOUNT_PROBLEMS[reading.problem]);
+  return null;
+}
+
+async function balance(turn: Turn): Promise<void> {
+  const accounts = await asUser(turn.tx, turn.sender.userId, (sp) => sp<{ currency: string; available: string; status: string }[]>`
+    select currency, available::text, status from public.wallet_account_balances
+     where owner_id = ${turn.sender.userId}::uuid and kind = 'user' order by currency`);
+  if (accounts.length === 0) return say(turn, "You have no wallet account yet.");
+  const lines = accounts.map((a) =>
+    `${formatMoney(BigInt(a.available), a.currency)} available${a.status === "active" ? "" : ` (account ${a.status})`}`
+  );
+  await say(turn, `Your balance:\n${lines.join("\n")}`);
+}
+
+interface HistoryRow {
+  kind: string;
+  status: string;
+  incoming: boolean;
+  amount: string;
+  currency: string;
+  counterparty_wa_id: string | null;
+  created_at: Date;
+}
+
+function historyLine(row: HistoryRow): string {
+  const when = row.created_at.toISOString().slice(0, 16).replace("T", " ");
+  const money = `${row.incoming ? "+" : "-"}${formatMoney(BigInt(row.amount), row.currency)}`;
+  const what = row.kind === "transfer"
+    ? `${row.incoming ? "from" : "to"} ${row.counterparty_wa_id ? `+${row.counterparty_wa_id}` : "another wallet"}`
+    : row.kind === "deposit" ? "top-up" : row.kind === "withdrawal" ? `cash-out${row.status === "pending" ? " (pending)" : ""}` : row.kind;
+  return `${when} ${money} ${what}`;
+}
+
+async function history(turn: Turn): Promise<void> {
+  const rows = await asUser(turn.tx, turn.sender.userId, (sp) => sp<HistoryRow[]>`
+    select kind, status, incoming, amount::text, currency, counterparty_wa_id, created_at
+      from api_private.whatsapp_history(${HISTORY_LENGTH})`);
+  if (rows.length === 0) return say(turn, "No transactions yet.");
+  await say(turn, `Your latest transactions (UTC):\n${rows.map(historyLine).join("\n")}`);
+}
+
+const PROPOSAL_REFUSALS: Record<string, (currency: string, phone: string) => string> = {
+  no_account: (currency) => `You have no active ${currency} wallet account, so nothing can be paid from it.`,
+  unknown_recipient: (currency, phone) =>
+    `${phone} cannot receive ${currency} on mfuko: they need to write to this number first. Nothing was sent.`,
+  self: () => "That is your own number. Nothing was sent.",
+};
+
+async function propose(turn: Turn, kind: "send" | "cashout", typed: string, currency: string, recipient: string | null): Promise<void> {
+  const amount = await amountOf(turn, typed, currency);
+  if (amount === null) return;
+  const [proposal] = await asUser(turn.tx, turn.sender.userId, (sp) => sp<{ outcome: string; pending_id: string | null }[]>`
+    select outcome, pending_id from api_private.whatsapp_payment_propose(${kind}, ${amount}::bigint, ${currency}, ${recipient})`);
+  const phone = recipient === null ? displayPhone(turn.sender.waId) : displayPhone(recipient);
+  if (proposal!.outcome !== "proposed") return say(turn, PROPOSAL_REFUSALS[proposal!.outcome]!(currency, phone));
+  const money = formatMoney(amount, currency);
+  const question = kind === "send"
+    ? `Send ${money} to ${phone}?`
+    : `Cash out ${money} to your MoMo number ${phone}?`;
+  await turn.reply(confirmationMessage(`${question}\nTap Confirm within 5 minutes.`, proposal!.pending_id!));
+}
+
+async function send(turn: Turn, command: Extract<Command, { kind: "send" }>): Promise<void> {
+  const recipient = toWaId(command.phone, turn.settings.defaultRegion);
+  if (recipient === null) {
+    return say(turn, `"${command.phone.slice(0, 40)}" is not a phone number I can read. Try +256712345678 or 0712345678.`);
+  }
+  await propose(turn, "send", command.amount, command.currency ?? turn.settings.defaultCurrency, recipient);
+}
+
+async function topUp(turn: Turn, command: Extract<Command, { kind: "topup" }>): Promise<void> {
+  const currency = command.currency ?? turn.settings.defaultCurrency;
+  const amount = await amountOf(turn, command.amount, currency);
+  if (amount === null) return;
+  try {
+    const [intent] = await asUser(turn.tx, turn.sender.userId, async (sp) => {
+      const [account] = await sp<{ id: string }[]>`
+        select id from public.wallet_accounts
+         where owner_id = ${turn.sender.userId}::uuid and currency = ${currency} and kind = 'user' and status = 'active'`;
+      if (!account) return [];
+      return await sp<{ id: string }[]>`
+        select id from public.payment_intent_create('momo', ${account.id}::uuid, ${amount}::bigint, ${currency},
+                                                    ${`whatsapp:${turn.wamid}`})`;
+    });
+    if (!intent) return say(turn, `You have no active ${currency} wallet account to top up.`);
+    turn.later({ kind: "topup", waId: turn.sender.waId, userId: turn.sender.userId, intentId: intent.id });
+  } catch (error) {
+    const words = await refusalInWords(turn.tx, error, null);
+    if (words === null) throw error;
+    await say(turn, words.replace("Nothing was sent.", "No top-up was started."));
+  }
+}
+
+const DECISION_ANSWERS: Record<string, string> = {
+  not_found: "That confirmation is not yours, or no longer exists. Nothing was changed.",
+  expired: "That request expired (confirmations last 5 minutes). Nothing was sent; ask again.",
+  already_canceled: "That request was canceled. Nothing was sent.",
+  canceled: "Canceled. Nothing was sent.",
+};
+
+interface Decision {
+  outcome: string;
+  kind: "send" | "cashout" | null;
+  amount: string | null;
+  currency: string | null;
+  recipient_wa_id: string | null;
+  cashout_id: string | null;
+}
+
+async function decide(turn: Turn, command: Extract<Command, { kind: "decide" }>): Promise<void> {
+  let decision: Decision;
+  try {
+    const [row] = await asUser(turn.tx, turn.sender.userId, (sp) => sp<Decision[]>`
+      select outcome, kind, amount::text, currency, recipient_wa_id, cashout_id
+        from api_private.whatsapp_payment_decide(${command.pendingId}::uuid, ${command.confirm})`);
+    decision = row!;
+  } catch (error) {
+    const [pending] = await turn.tx<{ from_account_id: string }[]>`
+      select from_account_id from public.whatsapp_pending_payments where id = ${command.pendingId}::uuid`;
+    const words = await refusalInWords(turn.tx, error, pending?.from_account_id ?? null);
+    if (words === null) throw error;
+    return say(turn, `${words} You can still confirm within the 5 minutes.`);
+  }
+  const answer = DECISION_ANSWERS[decision.outcome];
+  if (answer) return say(turn, answer);
+  const money = formatMoney(BigInt(decision.amount!), decision.currency!);
+  if (decision.outcome === "already_confirmed") {
+    return say(turn, `You already confirmed this: ${money} was ${decision.kind === "send" ? "sent" : "cashed out"} once, not again.`);
+  }
+  if (decision.kind === "send") return say(turn, `Sent ${money} to ${displayPhone(decision.recipient_wa_id!)}.`);
+  turn.later({ kind: "cashout", waId: turn.sender.waId, userId: turn.sender.userId, cashOutId: decision.cashout_id! });
+}
+
+async function notifications(turn: Turn, on: boolean): Promise<void> {
+  await turn.tx`select private.whatsapp_set_opted_out(${turn.sender.waId}, ${!on})`;
+  await say(turn, on
+    ? "Notifications are on: you will be told when money arrives. Write stop to turn them off."
+    : "Notifications are off. Answers to your messages still come. Write start to turn them on again.");
+}
+
+const USAGE = {
+  send: "To pay someone, write: send <amount> <phone>, e.g. send 5000 0712345678 (a currency code may follow the amount).",
+  topup: "To top up with MoMo, write: topup <amount>, e.g. topup 5000.",
+  cashout: "To cash out to MoMo, write: cashout <amount>, e.g. cashout 5000.",
+} as const;
+
+/** Answers `command` from the turn's sender. */
+export function act(turn: Turn, command: Command): Promise<void> {
+  switch (command.kind) {
+    case "menu":
+      return turn.reply(menuMessage(command.understood));
+    case "balance":
+      return balance(turn);
+    case "history":
+      return history(turn);
+    case "send":
+      return send(turn, command);
+    case "topup":
+      return topUp(turn, command);
+    case "cashout":
+      return propose(turn, "cashout", command.amount, command.currency ?? turn.settings.defaultCurrency, null);
+    case "decide":
+      return decide(turn, command);
+    case "stop":
+    case "start":
+      return notifications(turn, command.kind === "start");
+    case "usage":
+      return say(turn, USAGE[command.of]);
+  }
+}

@@ -1,0 +1,106 @@
+// The command parser: every text gives a command (never a throw), read the same whatever the
+// case, spacing or leading '/', and the ids of buttons and list rows map back to commands.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { type Command, commandOfId, decisionId, MENU_IDS, parseCommand } from "./commands.ts";
+
+/** `text` as a person might type it: random case, runs of spaces, maybe a leading '/'. */
+const typedLike = (text: string) =>
+  fc.tuple(fc.array(fc.boolean(), { minLength: text.length, maxLength: text.length }), fc.integer({ min: 1, max: 3 }),
+    fc.boolean(), fc.constantFrom("", " ", "\t", "  "))
+    .map(([upper, spaces, slash, edge]) => {
+      const cased = [...text].map((ch, i) => (upper[i] ? ch.toUpperCase() : ch)).join("");
+      return `${edge}${slash ? "/" : ""}${cased.replaceAll(" ", " ".repeat(spaces))}${edge}`;
+    });
+
+const amount = fc.tuple(fc.integer({ min: 1, max: 10_000_000 }), fc.option(fc.integer({ min: 0, max: 99 }), { nil: null }))
+  .map(([whole, cents]) => (cents === null ? String(whole) : `${whole}.${String(cents).padStart(2, "0")}`));
+const phone = fc.constantFrom("+256 712 345 678", "0712345678", "256712345678", "+250788123456", "0788 123 456");
+const currency = fc.option(fc.constantFrom("ugx", "EUR", "Rwf"), { nil: null });
+
+describe("parseCommand", () => {
+  it("reads the examples of the contract", () => {
+    const cases: [string, Command][] = [
+      ["hi", { kind: "menu", understood: true }],
+      ["MENU", { kind: "menu", understood: true }],
+      [" help ", { kind: "menu", understood: true }],
+      ["what is this", { kind: "menu", understood: false }],
+      ["balance", { kind: "balance" }],
+      ["/Balance", { kind: "balance" }],
+      ["balance please", { kind: "menu", understood: false }],
+      ["history", { kind: "history" }],
+      ["STOP", { kind: "stop" }],
+      ["start", { kind: "start" }],
+      ["send 12.50 +256 712 345 678", { kind: "send", amount: "12.50", currency: null, phone: "+256 712 345 678" }],
+      ["Send 5,000 UGX to 0712345678", { kind: "send", amount: "5000", currency: "UGX", phone: "0712345678" }],
+      ["pay 100 eur 0788123456", { kind: "send", amount: "100", currency: "EUR", phone: "0788123456" }],
+      ["send 100", { kind: "usage", of: "send" }],
+      ["send bob 100", { kind: "usage", of: "send" }],
+      ["send 100 to bob", { kind: "usage", of: "send" }],
+      ["topup 5000", { kind: "topup", amount: "5000", currency: null }],
+      ["top up 5000 ugx", { kind: "topup", amount: "5000", currency: "UGX" }],
+      ["topup", { kind: "usage", of: "topup" }],
+      ["topup 5000 right now", { kind: "usage", of: "topup" }],
+      ["cashout 2000", { kind: "cashout", amount: "2000", currency: null }],
+      ["cash out 2000", { kind: "cashout", amount: "2000", currency: null }],
+      ["cashout 1,50", { kind: "usage", of: "cashout" }],
+      ["", { kind: "menu", understood: false }],
+    ];
+    for (const [text, command] of cases) expect(parseCommand(text), text).toEqual(command);
+  });
+
+  it("never throws, and anything it does not understand is the menu or a usage hint", () => {
+    fc.assert(fc.property(fc.string({ unit: "grapheme", maxLength: 300 }), (text) => {
+      const command = parseCommand(text);
+      expect(["menu", "balance", "history", "stop", "start", "send", "topup", "cashout", "usage"]).toContain(command.kind);
+    }), { numRuns: 2000 });
+  });
+
+  it("reads send the same whatever the case, spacing or leading '/'", () => {
+    fc.assert(fc.property(amount, currency, phone, (a, c, p) => {
+      const canonical = `send ${a}${c ? ` ${c}` : ""} ${p}`;
+      const expected = parseCommand(canonical);
+      expect(expected).toMatchObject({ kind: "send", amount: a, currency: c?.toUpperCase() ?? null });
+      fc.assert(fc.property(typedLike(canonical), (typed) => {
+        const parsed = parseCommand(typed);
+        expect(parsed).toMatchObject({ kind: "send", amount: a, currency: c?.toUpperCase() ?? null });
+        // The phone keeps its digits and '+' (spacing is the phone library's business).
+        expect((parsed as { phone: string }).phone.replace(/\s/g, "")).toBe(p.replace(/\s/g, ""));
+      }), { numRuns: 5 });
+    }), { numRuns: 200 });
+  });
+
+  it("reads the other commands the same whatever the case, spacing or leading '/'", () => {
+    const texts = fc.constantFrom("balance", "history", "stop", "start", "hi", "menu", "help", "topup 5000", "cashout 20.5", "top up 7");
+    fc.assert(fc.property(texts.chain((t) => fc.tuple(fc.constant(t), typedLike(t))), ([text, typed]) => {
+      expect(parseCommand(typed)).toEqual(parseCommand(text));
+    }), { numRuns: 500 });
+  });
+});
+
+describe("ids of buttons and list rows", () => {
+  it("maps Confirm and Cancel back to their pending payment", () => {
+    fc.assert(fc.property(fc.uuid({ version: 4 }), fc.boolean(), (id, confirm) => {
+      const buttonId = decisionId(id, confirm);
+      expect(buttonId.length).toBeLessThanOrEqual(200);
+      expect(commandOfId(buttonId)).toEqual({ kind: "decide", pendingId: id, confirm });
+    }));
+  });
+
+  it("maps the menu's rows to their commands", () => {
+    expect(commandOfId(MENU_IDS.balance)).toEqual({ kind: "balance" });
+    expect(commandOfId(MENU_IDS.history)).toEqual({ kind: "history" });
+    expect(commandOfId(MENU_IDS.help)).toEqual({ kind: "menu", understood: true });
+    expect(commandOfId(MENU_IDS.stop)).toEqual({ kind: "stop" });
+    expect(commandOfId(MENU_IDS.start)).toEqual({ kind: "start" });
+  });
+
+  it("knows no other id", () => {
+    for (const id of ["", "pay:confirm:", "pay:confirm:not-a-uuid", "pay:steal:00000000-0000-4000-8000-000000000000", "cmd:send"]) {
+      expect(commandOfId(id), id).toBeNull();
+    }
+    fc.assert(fc.property(fc.string({ maxLength: 300 }).filter((id) => !id.startsWith("pay:") && !id.startsWith("cmd:")), (id) => {
+      expect(commandOfId(id)).toBeNull();
+    }));
+  });
+});

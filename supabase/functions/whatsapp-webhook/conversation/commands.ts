@@ -1,0 +1,113 @@
+// What a person wrote, read as one command of the conversation (docs/WHATSAPP.md, "The
+// conversation"). Tolerant of case, extra spaces, a leading '/', a '+' before a phone number,
+// "top up"/"cash out" written as two words and an optional "to" before the recipient. Amounts and
+// phone numbers stay text here: what they mean depends on the currency and the sender's region.
+// Taps on list rows and reply buttons arrive as their ids, which map back to the same commands.
+
+export type Command =
+  | { kind: "menu"; understood: boolean }
+  | { kind: "balance" }
+  | { kind: "history" }
+  | { kind: "stop" }
+  | { kind: "start" }
+  | { kind: "send"; amount: string; currency: string | null; phone: string }
+  | { kind: "topup"; amount: string; currency: string | null }
+  | { kind: "cashout"; amount: string; currency: string | null }
+  | { kind: "usage"; of: "send" | "topup" | "cashout" }
+  | { kind: "decide"; pendingId: string; confirm: boolean };
+
+/** Ids of the menu's rows: the command each one runs. */
+export const MENU_IDS = {
+  balance: "cmd:balance",
+  history: "cmd:history",
+  help: "cmd:help",
+  stop: "cmd:stop",
+  start: "cmd:start",
+} as const;
+
+const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+const DECISION_ID = new RegExp(`^pay:(confirm|cancel):(${UUID})$`);
+
+/** The id of the Confirm or Cancel button of a pending payment. */
+export function decisionId(pendingId: string, confirm: boolean): string {
+  return `pay:${confirm ? "confirm" : "cancel"}:${pendingId}`;
+}
+
+const GREETINGS = new Set(["hi", "hello", "hey", "menu", "help", "start over"]);
+// An amount as people type it: digits with optional thousands commas and a decimal point.
+const AMOUNT = /^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$/;
+const CURRENCY = /^[a-z]{3}$/;
+
+function normalize(text: string): string {
+  return text.normalize("NFKC").trim().replace(/\s+/g, " ").toLowerCase().replace(/^\/\s*/, "");
+}
+
+/** `amount [currency]` at the start of `words`, and what follows them. */
+function amountAndCurrency(words: string[]): { amount: string; currency: string | null; rest: string[] } | null {
+  const [first, second, ...others] = words;
+  if (first === undefined || !AMOUNT.test(first)) return null;
+  const amount = first.replaceAll(",", "");
+  if (second !== undefined && CURRENCY.test(second)) {
+    return { amount, currency: second.toUpperCase(), rest: others };
+  }
+  return { amount, currency: null, rest: second === undefined ? [] : [second, ...others] };
+}
+
+function moneyCommand(kind: "topup" | "cashout", words: string[]): Command {
+  const parsed = amountAndCurrency(words);
+  if (!parsed || parsed.rest.length > 0) return { kind: "usage", of: kind };
+  return { kind, amount: parsed.amount, currency: parsed.currency };
+}
+
+function sendCommand(words: string[]): Command {
+  const parsed = amountAndCurrency(words);
+  if (!parsed) return { kind: "usage", of: "send" };
+  const rest = parsed.rest[0] === "to" ? parsed.rest.slice(1) : parsed.rest;
+  const phone = rest.join(" ");
+  if (!/\d/.test(phone)) return { kind: "usage", of: "send" };
+  return { kind: "send", amount: parsed.amount, currency: parsed.currency, phone };
+}
+
+/** The command of a tapped button or list row, or null for an id this conversation never sent. */
+export function commandOfId(id: string): Command | null {
+  const decision = DECISION_ID.exec(id);
+  if (decision) return { kind: "decide", confirm: decision[1] === "confirm", pendingId: decision[2]! };
+  switch (id) {
+    case MENU_IDS.balance:
+      return { kind: "balance" };
+    case MENU_IDS.history:
+      return { kind: "history" };
+    case MENU_IDS.help:
+      return { kind: "menu", understood: true };
+    case MENU_IDS.stop:
+      return { kind: "stop" };
+    case MENU_IDS.start:
+      return { kind: "start" };
+  }
+  return null;
+}
+
+/** The command of a typed message; anything not understood is the menu. */
+export function parseCommand(text: string): Command {
+  const normalized = normalize(text);
+  if (GREETINGS.has(normalized)) return { kind: "menu", understood: true };
+  const [verb = "", ...args] = normalized.split(" ");
+  const joined = `${verb} ${args[0] ?? ""}`;
+  if (joined === "top up" || joined === "cash out") {
+    return moneyCommand(verb === "top" ? "topup" : "cashout", args.slice(1));
+  }
+  switch (verb) {
+    case "balance":
+    case "history":
+    case "stop":
+    case "start":
+      return args.length === 0 ? { kind: verb } : { kind: "menu", understood: false };
+    case "send":
+    case "pay":
+      return sendCommand(args);
+    case "topup":
+    case "cashout":
+      return moneyCommand(verb, args);
+  }
+  return { kind: "menu", understood: false };
+}

@@ -1,0 +1,18 @@
+// Phone numbers as people type them, normalized to what WhatsApp calls a wa_id: E.164 digits
+// without the '+'. International forms are read as they are; a local form ("0788 123 456") is
+// read in WHATSAPP_DEFAULT_REGION. libphonenumber-js holds the numbering plans, so a number that
+// cannot exist in its country is refused rather than guessed.
+import { type CountryCode, parsePhoneNumberFromString } from "libphonenumber-js";
+
+/** The wa_id of `typed`, or null when it is not a valid phone number. */
+export function toWaId(typed: string, defaultRegion: string): string | null {
+  // "00" is the international prefix most of the world dials instead of "+".
+  const international = typed.trim().replace(/^00(?=[1-9])/, "+");
+  const parsed = parsePhoneNumberFromString(international, { defaultCountry: defaultRegion as CountryCode });
+  return parsed?.isValid() ? parsed.number.slice(1) : null;
+}
+
+/** "+250 788 123 456" for the wa_id 250788123456 (as the recipient would read it). */
+export function displayPhone(waId: string): string {
+  return parsePhoneNumberFromString(`+${waId}`)?.formatInternational() ?? `+${waId}`;
+}

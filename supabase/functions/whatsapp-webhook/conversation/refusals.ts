@@ -1,0 +1,51 @@
+// The ledger's refusals (SQLSTATEs of docs/LEDGER.md) in words for the person who asked: what
+// stopped the payment and, where it helps, the figure that did (the available balance, the
+// limit). Never the SQLSTATE or the database's message itself.
+import type { TransactionSql } from "../../_shared/db.ts";
+import { formatMoney } from "./amounts.ts";
+
+const LIMIT_OF_AMOUNT = /^(single payment|daily) limit of (\d+) ([A-Z]{3}) would be exceeded$/;
+const LIMIT_OF_COUNT = /^hourly limit of (\d+) payments would be exceeded$/;
+
+function sqlstate(error: unknown): string | null {
+  if (!(error instanceof Error) || error.name !== "PostgresError") return null;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" ? code : null;
+}
+
+/** The limit a WL009 message names, in words, or null for a message of another shape. */
+export function limitInWords(message: string): string | null {
+  const amount = LIMIT_OF_AMOUNT.exec(message);
+  if (amount) {
+    const which = amount[1] === "daily" ? "daily limit" : "limit for a single payment";
+    return `That is over your ${which} of ${formatMoney(BigInt(amount[2]!), amount[3]!)}.`;
+  }
+  const count = LIMIT_OF_COUNT.exec(message);
+  if (count) return `You have reached your limit of ${count[1]} payments an hour. Try again later.`;
+  return null;
+}
+
+/**
+ * The words for a refusal of a payment out of `fromAccount`, or null when `error` is not one
+ * of the ledger's refusals (then it is a fault, not an answer).
+ */
+export async function refusalInWords(tx: TransactionSql, error: unknown, fromAccount: string | null): Promise<string | null> {
+  switch (sqlstate(error)) {
+    case "WL001": {
+      const [account] = fromAccount === null ? [] : await tx<{ available: string; currency: string }[]>`
+        select available::text, currency from public.wallet_account_balances where account_id = ${fromAccount}::uuid`;
+      return account
+        ? `Not enough money: you have ${formatMoney(BigInt(account.available), account.currency)} available. Nothing was sent.`
+        : "Not enough money in your wallet. Nothing was sent.";
+    }
+    case "WL009":
+      return `${limitInWords((error as Error).message) ?? "That is over one of your limits."} Nothing was sent.`;
+    case "WL004":
+      return "Your wallet account is not active, so it cannot pay. Nothing was sent.";
+    case "WL007":
+      return "That number cannot receive this payment. Nothing was sent.";
+    case "WL006":
+      return "That amount is not allowed. Nothing was sent.";
+  }
+  return null;
+}

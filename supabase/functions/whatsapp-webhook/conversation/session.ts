@@ -1,0 +1,199 @@
+// One webhook delivery's share of the conversation, in three steps around the transaction
+// that stores its events:
+//   before  each inbound message counts against its sender's rate limit (after the signature
+//           check: a forged request never gets this far); a sender within it is made a contact
+//           (an Auth user and a wallet account on first contact), outside the transaction, so
+//           that the Auth Admin API call never holds a database connection that the
+//           transaction's pool may need;
+//   answer  in the message's savepoint, right after it is stored for the first time (a
+//           replayed wamid is not stored again, so it is not answered again): parse, act, and
+//           enqueue the replies in the same transaction;
+//   after   once committed: MoMo's side of top-ups and cash-outs (with their replies), then
+//           the new outbox rows are sent at once (what fails is retried by whatsapp-send).
+import { z } from "zod";
+import { type RequestContext, type Sql, type TransactionSql, withRequestContext } from "../../_shared/db.ts";
+import type { Logger } from "../../_shared/logger.ts";
+import { ProviderError } from "../../_shared/providers/errors.ts";
+import type { RateLimiter } from "../../_shared/rate-limit/limiter.ts";
+import { jsonb } from "../../_shared/webhooks/jsonb.ts";
+import { type CashOut, sendCashOut } from "../../payments/cashouts.ts";
+import { type AsService, type Intent, type ProviderClients, startTopUp } from "../../payments/provider-calls.ts";
+import { act, type FollowUp, type Turn } from "./act.ts";
+import { formatMoney } from "./amounts.ts";
+import { type Command, commandOfId, parseCommand } from "./commands.ts";
+import { type OutboundMessage, textMessage } from "./messages.ts";
+import { displayPhone } from "./phone.ts";
+
+/** What the conversation needs of the WhatsApp platform (identity and the outbox sender), in a request's context. */
+export interface ConversationPlatform {
+  ensureContact(context: RequestContext, contact: { waId: string; profileName: string | null }): Promise<{ userId: string }>;
+  sendOutboxMessages(context: RequestContext, ids: readonly string[]): Promise<unknown>;
+}
+
+export interface ConversationDependencies {
+  sql: Sql;
+  limiter: RateLimiter;
+  /** Messages per minute per sender (RATE_LIMIT_WHATSAPP_SENDER_PER_MIN). */
+  senderPerMinute: number;
+  settings: { defaultCurrency: string; defaultRegion: string };
+  providers: () => ProviderClients;
+  platform: ConversationPlatform;
+  logger: Logger;
+}
+
+/** The fields of an inbound message the conversation reads (events.ts checks the rest). */
+export interface InboundMessage {
+  id: string;
+  from: string;
+  type: string;
+  text?: { body: string };
+  button?: { text: string };
+  interactive?: { button_reply?: { id?: string }; list_reply?: { id?: string } };
+}
+
+const profiles = z.array(z.looseObject({ wa_id: z.string(), profile: z.looseObject({ name: z.string().max(255) }).optional() }));
+
+/** The profile names Meta sends with a change's messages, by wa_id. */
+export function profileNames(value: Record<string, unknown>): Map<string, string> {
+  const parsed = profiles.safeParse(value.contacts ?? []);
+  return new Map(parsed.success ? parsed.data.flatMap((c) => c.profile ? [[c.wa_id, c.profile.name] as const] : []) : []);
+}
+
+/** The command a message carries, or null for messages the conversation does not answer (media, reactions, ...). */
+export function commandOf(message: InboundMessage): Command | null {
+  const tapped = message.interactive?.button_reply?.id ?? message.interactive?.list_reply?.id;
+  if (tapped !== undefined) return commandOfId(tapped) ?? { kind: "menu", understood: false };
+  const typed = message.text?.body ?? message.button?.text;
+  return typed === undefined ? null : parseCommand(typed);
+}
+
+export class ConversationSession {
+  /** The user of each sender admitted in this delivery, by wamid. */
+  private readonly admitted = new Map<string, string>();
+  private readonly outboxIds: string[] = [];
+  private readonly followUps: FollowUp[] = [];
+
+  constructor(private readonly deps: ConversationDependencies, private readonly context: RequestContext) {}
+
+  /** Rate limit and identity, before the transaction; `names` from profileNames. */
+  async admit(messages: readonly InboundMessage[], names: ReadonlyMap<string, string>): Promise<void> {
+    for (const message of messages) {
+      if (commandOf(message) === null) continue;
+      const decision = await this.deps.limiter.limit(`whatsapp-sender:${message.from}`, this.deps.senderPerMinute);
+      if (!decision.success) {
+        this.deps.logger.warn("whatsapp_sender_rate_limited", { wa_id: message.from, limit: decision.limit });
+        continue;
+      }
+      const contact = await this.deps.platform.ensureContact(this.context, { waId: message.from, profileName: names.get(message.from) ?? null });
+      this.admitted.set(message.id, contact.userId);
+    }
+  }
+
+  /** Answers `message` (stored just now) in the webhook's transaction `tx`. */
+  readonly answer = async (tx: TransactionSql, message: InboundMessage): Promise<void> => {
+    const userId = this.admitted.get(message.id);
+    const command = commandOf(message);
+    if (userId === undefined || command === null) return;
+    const ids: string[] = [];
+    const followUps: FollowUp[] = [];
+    const turn: Turn = {
+      tx,
+      wamid: message.id,
+      sender: { waId: message.from, userId },
+      settings: this.deps.settings,
+      reply: async (reply) => {
+        ids.push(await enqueueReply(tx, message.from, reply));
+      },
+      later: (followUp) => followUps.push(followUp),
+    };
+    await act(turn, command);
+    // The notifications the answer's effects wrote (a payment's recipient told), sent with
+    // the replies: every row queued in this transaction carries its start time.
+    const notified = await tx<{ id: string }[]>`
+      select id from public.whatsapp_outbox where status = 'queued' and next_attempt_at = now() and purpose = 'notification'`;
+    // Kept only once the whole answer succeeded: a failed one rolls back with its savepoint.
+    for (const id of [...ids, ...notified.map((row) => row.id)]) if (!this.outboxIds.includes(id)) this.outboxIds.push(id);
+    this.followUps.push(...followUps);
+  };
+
+  /** After the commit: the follow-ups, then every outbox row of this delivery is sent. */
+  async afterCommit(): Promise<void> {
+    for (const followUp of this.followUps) {
+      try {
+        const reply = followUp.kind === "topup" ? await this.topUp(followUp) : await this.cashOut(followUp);
+        if (reply) this.outboxIds.push(await this.replyAsService(followUp, reply));
+      } catch (error) {
+        this.deps.logger.error("whatsapp_follow_up_failed", { kind: followUp.kind, wa_id: followUp.waId, error: String(error) });
+      }
+    }
+    if (this.outboxIds.length === 0) return;
+    try {
+      await this.deps.platform.sendOutboxMessages(this.context, this.outboxIds);
+    } catch (error) {
+      // Queued and committed: the whatsapp-send job retries them.
+      this.deps.logger.error("whatsapp_send_failed", { messages: this.outboxIds.length, error: String(error) });
+    }
+  }
+
+  /**
+   * One transaction as the service that answers `followUp`'s sender itself (the notification
+   * triggers leave that user out: app.whatsapp_answering).
+   */
+  private asServiceAnswering(followUp: FollowUp): AsService {
+    return (fn) =>
+      withRequestContext(this.deps.sql, this.context, async (tx) => {
+        await tx`select set_config('app.whatsapp_answering', ${followUp.userId}, true)`;
+        return await fn(tx);
+      });
+  }
+
+  private async replyAsService(followUp: FollowUp, reply: OutboundMessage): Promise<string> {
+    return await withRequestContext(this.deps.sql, this.context, (tx) => enqueueReply(tx, followUp.waId, reply));
+  }
+
+  private async topUp(followUp: Extract<FollowUp, { kind: "topup" }>): Promise<OutboundMessage> {
+    const [intent] = await withRequestContext(this.deps.sql, this.context, (tx) => tx<Intent[]>`
+      select * from public.payment_intents where id = ${followUp.intentId}::uuid`);
+    const money = formatMoney(BigInt(intent!.amount), intent!.currency);
+    try {
+      const started = await startTopUp(this.deps.providers(), this.asServiceAnswering(followUp), this.deps.logger, intent!, {
+        msisdn: followUp.waId,
+      });
+      if (started.outcome === "declined") {
+        return textMessage(`MoMo refused the top-up of ${money}: ${started.reason.slice(0, 200)}. No money was taken.`);
+      }
+      return textMessage(`MoMo is asking ${displayPhone(followUp.waId)} to approve ${money}: approve it on your phone. ` +
+        "You will be told when it is received.");
+    } catch (error) {
+      if (!(error instanceof ProviderError)) throw error;
+      this.deps.logger.warn("provider_unavailable", { provider: error.provider, intent_id: intent!.id, error: error.message });
+      return textMessage(`MoMo is not answering right now, so the top-up of ${money} did not start. Try again in a few minutes.`);
+    }
+  }
+
+  private async cashOut(followUp: Extract<FollowUp, { kind: "cashout" }>): Promise<OutboundMessage> {
+    const [cashOut] = await withRequestContext(this.deps.sql, this.context, (tx) => tx<CashOut[]>`
+      select * from public.cashouts where id = ${followUp.cashOutId}::uuid`);
+    const money = formatMoney(BigInt(cashOut!.amount), cashOut!.currency);
+    try {
+      const sent = await sendCashOut(this.deps.providers(), this.asServiceAnswering(followUp), this.deps.logger, cashOut!);
+      if (sent.outcome === "declined") {
+        return textMessage(`MoMo refused the cash-out of ${money}${sent.cashOut.reason ? `: ${sent.cashOut.reason}` : ""}. ` +
+          "The money is back in your wallet.");
+      }
+      return textMessage(`Cash-out of ${money} to ${displayPhone(followUp.waId)} is on its way. You will be told when MoMo has paid it.`);
+    } catch (error) {
+      if (!(error instanceof ProviderError)) throw error;
+      this.deps.logger.warn("provider_unavailable", { provider: error.provider, cashout_id: cashOut!.id, error: error.message });
+      return textMessage(`MoMo is not answering right now. Your cash-out of ${money} is held and pending: ` +
+        "you will be told when it is paid, or when the money is back in your wallet.");
+    }
+  }
+}
+
+/** Queues `message` as a reply to `waId` in `tx`; its outbox id. */
+async function enqueueReply(tx: TransactionSql, waId: string, message: OutboundMessage): Promise<string> {
+  const [row] = await tx<{ id: string }[]>`
+    select private.whatsapp_enqueue(${waId}, ${message.type}, ${jsonb(tx, message)}, 'reply') as id`;
+  return row!.id;
+}

@@ -1,0 +1,406 @@
+-- The WhatsApp conversation (docs/WHATSAPP.md, "The conversation"): payments proposed in a
+-- chat and confirmed with a button, the sender's history, and the notifications that tell a
+-- contact what happened to its money, written in the same transaction as the effect.
+
+-- The ISO 4217 exponent of a currency: how many minor units make one major unit (UGX and RWF
+-- have none, most currencies two). The same table as the functions' minorUnitDigits.
+create function private.currency_exponent(p_currency text) returns integer
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  return case
+    when p_currency in ('BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF', 'UGX', 'VND', 'VUV',
+                        'XAF', 'XOF', 'XPF') then 0
+    when p_currency in ('BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND') then 3
+    else 2
+  end;
+end;
+$$;
+revoke all on function private.currency_exponent(text) from public, anon, authenticated, service_role;
+
+-- An amount of minor units as a person reads it: 500000 UGX -> '500,000 UGX', 1250 EUR -> '12.50 EUR'.
+create function private.money_text(p_amount bigint, p_currency text) returns text
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  v_exponent integer := private.currency_exponent(p_currency);
+  v_scale bigint := (10::bigint ^ v_exponent)::bigint;
+  v_whole text := pg_catalog.to_char(abs(p_amount) / v_scale, 'FM999,999,999,999,999,990');
+begin
+  return case when p_amount < 0 then '-' else '' end || v_whole
+      || case when v_exponent > 0 then '.' || pg_catalog.lpad((abs(p_amount) % v_scale)::text, v_exponent, '0') else '' end
+      || ' ' || p_currency;
+end;
+$$;
+revoke all on function private.money_text(bigint, text) from public, anon, authenticated, service_role;
+
+-- A Cloud API text message (an outbox body).
+create function private.text_message(p_body text) returns jsonb
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  return pg_catalog.jsonb_build_object('type', 'text', 'text', pg_catalog.jsonb_build_object('body', p_body));
+end;
+$$;
+revoke all on function private.text_message(text) from public, anon, authenticated, service_role;
+
+-- ---------------------------------------------------------------------------------------
+-- Pending payments: what a sender asked to pay (kind send) or cash out (kind cashout), until
+-- its Confirm button, pressed by the sender within five minutes, makes it happen once.
+-- ---------------------------------------------------------------------------------------
+
+create table public.whatsapp_pending_payments (
+  -- Random, not time-ordered: it travels in the Confirm button's id.
+  id uuid primary key default gen_random_uuid(),
+  kind text not null check (kind in ('send', 'cashout')),
+  payer_id uuid not null references auth.users (id),
+  from_account_id uuid not null references public.wallet_accounts (id),
+  -- send: whom to pay; cashout: none (the payer's own number is paid).
+  recipient_wa_id text check (recipient_wa_id ~ '^[1-9][0-9]{6,14}$'),
+  to_account_id uuid references public.wallet_accounts (id),
+  -- cashout: the MoMo number paid (the payer's wa_id).
+  msisdn text check (msisdn ~ '^[1-9][0-9]{7,14}$'),
+  amount bigint not null check (amount > 0),
+  currency text not null check (currency ~ '^[A-Z]{3}$'),
+  -- pending until decided; a pending payment past expires_at is expired and can only be refused.
+  status text not null default 'pending' check (status in ('pending', 'confirmed', 'canceled')),
+  expires_at timestamptz not null default now() + interval '5 minutes',
+  transaction_id uuid references public.wallet_transactions (id),
+  cashout_id uuid references public.cashouts (id),
+  created_at timestamptz not null default now(),
+  decided_at timestamptz,
+  constraint whatsapp_pending_payments_shape check (
+    (kind = 'send') = (recipient_wa_id is not null and to_account_id is not null)
+    and (kind = 'cashout') = (msisdn is not null)),
+  constraint whatsapp_pending_payments_decided check ((status = 'pending') = (decided_at is null)),
+  constraint whatsapp_pending_payments_effect check (
+    status <> 'confirmed' or (kind = 'send' and transaction_id is not null) or (kind = 'cashout' and cashout_id is not null))
+);
+comment on table public.whatsapp_pending_payments is
+  'Payments and cash-outs asked for on WhatsApp, waiting for their Confirm button (5 minutes, once, '
+  'by the payer). Written only by whatsapp_payment_propose and whatsapp_payment_decide.';
+create index whatsapp_pending_payments_payer_idx on public.whatsapp_pending_payments (payer_id, created_at);
+
+revoke all on table public.whatsapp_pending_payments from public, anon, authenticated, service_role;
+grant select on table public.whatsapp_pending_payments to authenticated, service_role;
+alter table public.whatsapp_pending_payments enable row level security;
+alter table public.whatsapp_pending_payments force row level security;
+create policy whatsapp_pending_payments_select on public.whatsapp_pending_payments for select to authenticated
+  using (payer_id = (select auth.uid()) or (select private.request_reads_all()));
+select audit.attach('public.whatsapp_pending_payments');
+
+-- The caller (a signed-in user, on WhatsApp the sender) asks to pay p_amount of p_currency to
+-- the contact p_recipient_wa_id (kind send) or to cash it out to its own number (kind
+-- cashout). Nothing moves. Outcomes: proposed (with the pending payment's id), no_account
+-- (the caller holds no active account in p_currency), unknown_recipient (no contact with
+-- that wa_id, or it cannot receive p_currency: one answer, so that it tells nothing more
+-- about a stranger's wallet), self (the recipient is the caller). WL006 for an amount out of
+-- range, 22023 for a malformed argument.
+create function api_private.whatsapp_payment_propose(
+  p_kind text,
+  p_amount bigint,
+  p_currency text,
+  p_recipient_wa_id text default null
+)
+returns table (outcome text, pending_id uuid, expires_at timestamptz)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_payer uuid;
+  v_payer_wa_id text;
+  v_from uuid;
+  v_recipient uuid;
+  v_to uuid;
+  v_pending public.whatsapp_pending_payments;
+begin
+  perform private.wallet_require_caller(array['user'], 'propose a WhatsApp payment');
+  v_payer := auth.uid();
+  perform private.require_within(p_kind, 'identifier', 'p_kind');
+  perform private.require_within(p_currency, 'identifier', 'p_currency');
+  perform private.require_within(p_recipient_wa_id, 'identifier', 'p_recipient_wa_id');
+  if p_kind is null or p_kind not in ('send', 'cashout') then
+    perform private.wallet_fail('22023', 'p_kind must be send or cashout');
+  end if;
+  if p_currency is null or p_currency !~ '^[A-Z]{3}$' then
+    perform private.wallet_fail('22023', pg_catalog.format('currency %s is not an ISO 4217 code', coalesce(p_currency, 'null')));
+  end if;
+  if (p_kind = 'send') <> (p_recipient_wa_id is not null) then
+    perform private.wallet_fail('22023', 'p_recipient_wa_id is required for send and only for send');
+  end if;
+  perform private.payment_require_amount(p_amount);
+
+  select a.id into v_from from public.wallet_accounts a
+   where a.owner_id = v_payer and a.currency = p_currency and a.kind = 'user' and a.status = 'active';
+  if v_from is null then
+    return query select 'no_account'::text, null::uuid, null::timestamptz;
+    return;
+  end if;
+  select c.wa_id into v_payer_wa_id from public.whatsapp_contacts c where c.user_id = v_payer;
+
+  if p_kind = 'send' then
+    select c.user_id into v_recipient from public.whatsapp_contacts c where c.wa_id = p_recipient_wa_id;
+    if v_recipient = v_payer then
+      return query select 'self'::text, null::uuid, null::timestamptz;
+      return;
+    end if;
+    select a.id into v_to from public.wallet_accounts a
+     where a.owner_id = v_recipient and a.currency = p_currency and a.kind = 'user' and a.status = 'active';
+    if v_to is null then
+      return query select 'unknown_recipient'::text, null::uuid, null::timestamptz;
+      return;
+    end if;
+  elsif v_payer_wa_id is null then
+    -- A cash-out pays the payer's own WhatsApp number: without one there is nowhere to pay.
+    return query select 'no_account'::text, null::uuid, null::timestamptz;
+    return;
+  end if;
+
+  insert into public.whatsapp_pending_payments (kind, payer_id, from_account_id, recipient_wa_id, to_account_id, msisdn,
+                                                amount, currency)
+  values (p_kind, v_payer, v_from, p_recipient_wa_id, v_to, case when p_kind = 'cashout' then v_payer_wa_id end,
+          p_amount, p_currency)
+  returning * into v_pending;
+  return query select 'proposed'::text, v_pending.id, v_pending.expires_at;
+end;
+$$;
+revoke all on function api_private.whatsapp_payment_propose(text, bigint, text, text)
+  from public, anon, authenticated, service_role;
+grant execute on function api_private.whatsapp_payment_propose(text, bigint, text, text) to authenticated;
+
+-- The caller confirms (p_confirm) or cancels its pending payment p_id. Confirmed, a send is
+-- wallet_transfer as the caller (its RLS, limits and audit; idempotency key whatsapp:<id>)
+-- and a cash-out is cashout_create (the hold; MoMo is asked after commit). The row is locked
+-- first, so that of two confirmations the second waits and finds it decided: it happens
+-- once. Outcomes: confirmed, canceled, already_confirmed, already_canceled, expired (past
+-- its five minutes), not_found (no such pending payment, or another person's: one answer).
+-- Only confirmed and canceled change anything. The ledger's refusals (WL001 insufficient
+-- funds, WL009 over a limit, WL004 account not active) are raised and leave the payment
+-- pending, to be confirmed again within its time.
+create function api_private.whatsapp_payment_decide(p_id uuid, p_confirm boolean)
+returns table (outcome text, kind text, amount bigint, currency text, recipient_wa_id text, transaction_id uuid,
+               cashout_id uuid)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_pending public.whatsapp_pending_payments;
+  v_transaction public.wallet_transactions;
+  v_cashout public.cashouts;
+begin
+  perform private.wallet_require_caller(array['user'], 'decide a WhatsApp payment');
+  if p_confirm is null then
+    perform private.wallet_fail('22023', 'p_confirm must be true or false');
+  end if;
+  select p.* into v_pending from public.whatsapp_pending_payments p where p.id = p_id for update;
+  if v_pending.id is null or v_pending.payer_id <> auth.uid() then
+    return query select 'not_found'::text, null::text, null::bigint, null::text, null::text, null::uuid, null::uuid;
+    return;
+  end if;
+  if v_pending.status <> 'pending' or v_pending.expires_at <= now() then
+    return query select case v_pending.status when 'confirmed' then 'already_confirmed' when 'canceled' then 'already_canceled'
+                        else 'expired' end,
+                        v_pending.kind, v_pending.amount, v_pending.currency, v_pending.recipient_wa_id,
+                        v_pending.transaction_id, v_pending.cashout_id;
+    return;
+  end if;
+  if not p_confirm then
+    update public.whatsapp_pending_payments p set status = 'canceled', decided_at = now() where p.id = p_id;
+    return query select 'canceled'::text, v_pending.kind, v_pending.amount, v_pending.currency, v_pending.recipient_wa_id,
+                        null::uuid, null::uuid;
+    return;
+  end if;
+  if v_pending.kind = 'send' then
+    v_transaction := api_private.wallet_transfer(v_pending.from_account_id, v_pending.to_account_id, v_pending.amount,
+                                                 v_pending.currency, 'whatsapp:' || v_pending.id, 'WhatsApp payment',
+                                                 pg_catalog.jsonb_build_object('whatsapp_pending_payment', v_pending.id));
+  else
+    v_cashout := payments_api.cashout_create(v_pending.from_account_id, v_pending.amount, v_pending.currency,
+                                             v_pending.msisdn, 'whatsapp:' || v_pending.id);
+  end if;
+  update public.whatsapp_pending_payments p
+     set status = 'confirmed', decided_at = now(), transaction_id = v_transaction.id, cashout_id = v_cashout.id
+   where p.id = p_id;
+  return query select 'confirmed'::text, v_pending.kind, v_pending.amount, v_pending.currency, v_pending.recipient_wa_id,
+                      v_transaction.id, v_cashout.id;
+end;
+$$;
+revoke all on function api_private.whatsapp_payment_decide(uuid, boolean) from public, anon, authenticated, service_role;
+grant execute on function api_private.whatsapp_payment_decide(uuid, boolean) to authenticated;
+
+-- The caller's latest p_limit (1..20) transactions across its accounts, newest first, with
+-- the other side's WhatsApp number where a payment between two contacts has one. Holds that
+-- were voided (a cash-out MoMo refused) are left out: no money moved.
+create function api_private.whatsapp_history(p_limit integer)
+returns table (id uuid, kind text, status text, incoming boolean, amount bigint, currency text, counterparty_wa_id text,
+               created_at timestamptz)
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_accounts uuid[];
+begin
+  perform private.wallet_require_caller(array['user'], 'read its WhatsApp history');
+  if p_limit is null or p_limit not between 1 and 20 then
+    perform private.wallet_fail('22023', 'p_limit must be between 1 and 20');
+  end if;
+  v_accounts := private.request_wallet_account_ids();
+  return query
+    select t.id, t.kind, t.status, not (t.from_account_id = any (v_accounts)), t.amount, t.currency,
+           (select c.wa_id
+              from public.wallet_accounts a
+              join public.whatsapp_contacts c on c.user_id = a.owner_id
+             where t.kind = 'transfer'
+               and a.id = case when t.from_account_id = any (v_accounts) then t.to_account_id else t.from_account_id end),
+           t.created_at
+      from (select x.* from public.wallet_transactions x where x.from_account_id = any (v_accounts) and x.status <> 'voided'
+            union
+            select x.* from public.wallet_transactions x where x.to_account_id = any (v_accounts) and x.status <> 'voided') t
+     order by t.created_at desc, t.id desc
+     limit p_limit;
+end;
+$$;
+revoke all on function api_private.whatsapp_history(integer) from public, anon, authenticated, service_role;
+grant execute on function api_private.whatsapp_history(integer) to authenticated;
+
+-- The stop and start commands: p_wa_id's contact opts out of notifications, or back in.
+-- Answers to its own messages still come (whatsapp_enqueue sends every reply). WL007 for a
+-- wa_id without a contact.
+create function private.whatsapp_set_opted_out(p_wa_id text, p_opted_out boolean) returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform private.wallet_require_caller(array['service'], 'change WhatsApp notifications');
+  perform private.require_within(p_wa_id, 'identifier', 'p_wa_id');
+  if p_opted_out is null then
+    perform private.wallet_fail('22023', 'p_opted_out must be true or false');
+  end if;
+  update public.whatsapp_contacts c set opted_out = p_opted_out where c.wa_id = p_wa_id and c.opted_out <> p_opted_out;
+  if not found and not exists (select 1 from public.whatsapp_contacts c where c.wa_id = p_wa_id) then
+    perform private.wallet_fail('WL007', pg_catalog.format('no WhatsApp contact %s', p_wa_id));
+  end if;
+end;
+$$;
+revoke all on function private.whatsapp_set_opted_out(text, boolean) from public, anon, authenticated, service_role;
+grant execute on function private.whatsapp_set_opted_out(text, boolean) to service_role;
+
+-- ---------------------------------------------------------------------------------------
+-- Notifications, written by triggers on the tables where each effect commits, so that a
+-- notification exists if and only if its effect committed, whichever function (the payments
+-- API, a provider webhook, the momo-poll job, an admin) committed it
+-- (private.whatsapp_notify_user writes nothing for a user without a contact or opted out).
+-- ---------------------------------------------------------------------------------------
+
+-- Notifies p_user with p_body, unless the conversation is answering p_user in this very
+-- transaction (it names the user in app.whatsapp_answering: a top-up or cash-out MoMo refused
+-- right away is answered as a reply, which comes even to a contact who opted out), so that
+-- the person is told once.
+create function private.notify_contact(p_user uuid, p_body jsonb) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if p_user::text is distinct from nullif(current_setting('app.whatsapp_answering', true), '') then
+    perform private.whatsapp_notify_user(p_user, p_body);
+  end if;
+end;
+$$;
+revoke all on function private.notify_contact(uuid, jsonb) from public, anon, authenticated, service_role;
+
+-- Money received: every posted transfer into another user's account, one statement's rows
+-- at once (a batch of transfers costs one query). Only recipients with a contact are looked at.
+create function private.whatsapp_notify_transfers() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform private.notify_contact(r.owner_id, private.text_message(
+            'You received ' || private.money_text(t.amount, t.currency)
+            || coalesce(' from +' || pc.wa_id, '') || '. Write "balance" to see what you have.'))
+     from new_transactions t
+     join public.wallet_accounts r on r.id = t.to_account_id and r.kind = 'user'
+     join public.whatsapp_contacts rc on rc.user_id = r.owner_id and not rc.opted_out
+     join public.wallet_accounts f on f.id = t.from_account_id
+     left join public.whatsapp_contacts pc on pc.user_id = f.owner_id
+    where t.kind = 'transfer' and t.status = 'posted' and f.owner_id is distinct from r.owner_id;
+  return null;
+end;
+$$;
+revoke all on function private.whatsapp_notify_transfers() from public, anon, authenticated, service_role;
+create trigger wallet_transactions_whatsapp_notify after insert on public.wallet_transactions
+  referencing new table as new_transactions
+  for each statement execute function private.whatsapp_notify_transfers();
+
+-- A top-up that succeeded or failed.
+create function private.whatsapp_notify_intent() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform private.notify_contact(new.user_id, private.text_message(case new.status
+    when 'succeeded' then 'Top-up received: ' || private.money_text(new.amount, new.currency) || ' is in your wallet.'
+    else 'Your top-up of ' || private.money_text(new.amount, new.currency) || ' failed'
+         || coalesce(': ' || pg_catalog.left(new.failure_reason, 200), '') || '. No money was taken.'
+  end));
+  return null;
+end;
+$$;
+revoke all on function private.whatsapp_notify_intent() from public, anon, authenticated, service_role;
+create trigger payment_intents_whatsapp_notify after update of status on public.payment_intents
+  for each row when (old.status is distinct from new.status and new.status in ('succeeded', 'failed'))
+  execute function private.whatsapp_notify_intent();
+
+-- A cash-out paid or failed.
+create function private.whatsapp_notify_cashout() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform private.notify_contact(new.user_id, private.text_message(case new.status
+    when 'paid' then 'Cash-out paid: MoMo sent ' || private.money_text(new.amount, new.currency) || ' to +' || new.msisdn || '.'
+    else 'Your cash-out of ' || private.money_text(new.amount, new.currency) || ' failed'
+         || coalesce(': ' || pg_catalog.left(new.reason, 200), '') || '. The money is back in your wallet.'
+  end));
+  return null;
+end;
+$$;
+revoke all on function private.whatsapp_notify_cashout() from public, anon, authenticated, service_role;
+create trigger cashouts_whatsapp_notify after update of status on public.cashouts
+  for each row when (old.status is distinct from new.status and new.status in ('paid', 'failed'))
+  execute function private.whatsapp_notify_cashout();
+
+-- A refund of a top-up that the provider confirmed (the ledger moved with it).
+create function private.whatsapp_notify_refund() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform private.notify_contact(new.user_id, private.text_message(
+    'Refund: ' || private.money_text(new.amount, new.currency) || ' of your ' || new.provider
+    || ' top-up was returned to you there and taken from your wallet.'));
+  return null;
+end;
+$$;
+revoke all on function private.whatsapp_notify_refund() from public, anon, authenticated, service_role;
+create trigger refunds_whatsapp_notify_insert after insert on public.refunds
+  for each row when (new.status = 'succeeded' and new.user_id is not null)
+  execute function private.whatsapp_notify_refund();
+create trigger refunds_whatsapp_notify_update after update of status on public.refunds
+  for each row when (old.status is distinct from new.status and new.status = 'succeeded' and new.user_id is not null)
+  execute function private.whatsapp_notify_refund();

@@ -1,0 +1,274 @@
+-- The WhatsApp conversation's SQL: pending payments (RLS: the payer reads its own), proposed
+-- and decided only by their payer, confirmed once within five minutes as a wallet_transfer in
+-- the payer's scope, refusals that change nothing; the sender's history; stop/start; the
+-- notifications written with each effect (transfers, top-ups, cash-outs, refunds), none to an
+-- opted-out contact; amounts in words; who may call what and the sizes of the arguments.
+begin;
+select plan(67);
+
+insert into auth.users (id, phone, raw_app_meta_data) values
+  ('c1900000-0000-4000-8000-000000000001', '256772000001', '{"provider":"phone","providers":["phone"]}'),
+  ('c1900000-0000-4000-8000-000000000002', '256772000002', '{"provider":"phone","providers":["phone"]}'),
+  ('c1900000-0000-4000-8000-000000000003', '256772000003', '{"provider":"phone","providers":["phone"]}'),
+  ('c1900000-0000-4000-8000-000000000004', null, '{}');
+-- alice, bob and carol write on WhatsApp (their UGX accounts open with the contact); dave
+-- has a wallet but never wrote.
+do $$
+begin
+  perform private.whatsapp_contact_open('256772000001', 'c1900000-0000-4000-8000-000000000001', 'Alice', 'UGX');
+  perform private.whatsapp_contact_open('256772000002', 'c1900000-0000-4000-8000-000000000002', 'Bob', 'UGX');
+  perform private.whatsapp_contact_open('256772000003', 'c1900000-0000-4000-8000-000000000003', null, 'EUR');
+  insert into public.wallet_accounts (owner_id, kind, currency) values ('c1900000-0000-4000-8000-000000000004', 'user', 'UGX');
+  perform public.wallet_deposit((select id from public.wallet_accounts where owner_id = 'c1900000-0000-4000-8000-000000000001'),
+                                100000, 'UGX', 'momo', 'conversation-fund');
+  delete from public.whatsapp_outbox;
+end $$;
+select id as alice_account from public.wallet_accounts where owner_id = 'c1900000-0000-4000-8000-000000000001' \gset
+select id as bob_account from public.wallet_accounts where owner_id = 'c1900000-0000-4000-8000-000000000002' \gset
+select id as dave_account from public.wallet_accounts where owner_id = 'c1900000-0000-4000-8000-000000000004' \gset
+
+create function pg_temp.become(p_caller text) returns void
+language plpgsql
+as $$
+begin
+  perform set_config('request.jwt.claims', case p_caller
+    when 'alice' then '{"sub":"c1900000-0000-4000-8000-000000000001","role":"authenticated"}'
+    when 'bob' then '{"sub":"c1900000-0000-4000-8000-000000000002","role":"authenticated"}'
+    else '{"role":"service_role"}' end, true);
+  execute 'set local role ' || case p_caller when 'service' then 'service_role' when 'anon' then 'anon' else 'authenticated' end;
+end;
+$$;
+grant execute on function pg_temp.become(text) to public;
+
+create function pg_temp.available(p_user text) returns bigint
+language sql
+as $$ select available from public.wallet_accounts where owner_id = p_user::uuid $$;
+
+create function pg_temp.outbox(p_wa_id text) returns setof text
+language sql
+as $$ select purpose || ': ' || (body -> 'text' ->> 'body') from public.whatsapp_outbox where wa_id = p_wa_id order by id $$;
+
+-- ---------------------------------------------------------------- exposure
+select ok((select relrowsecurity and relforcerowsecurity from pg_class where oid = 'public.whatsapp_pending_payments'::regclass),
+  'whatsapp_pending_payments has RLS enabled and forced');
+select ok(not has_table_privilege('anon', 'public.whatsapp_pending_payments', 'select')
+          and not has_table_privilege('authenticated', 'public.whatsapp_pending_payments', 'insert,update,delete')
+          and not has_table_privilege('service_role', 'public.whatsapp_pending_payments', 'insert,update,delete'),
+  'anon reads nothing and nobody writes pending payments but their functions');
+select is((select array_agg(p.oid::regprocedure::text order by p.oid::regprocedure::text) from pg_proc p
+            where p.pronamespace = 'api_private'::regnamespace and p.proname like 'whatsapp\_%'
+              and has_function_privilege('authenticated', p.oid, 'execute')),
+  array['api_private.whatsapp_history(integer)', 'api_private.whatsapp_payment_decide(uuid,boolean)',
+        'api_private.whatsapp_payment_propose(text,bigint,text,text)'],
+  'signed-in users execute propose, decide and history');
+select ok(not exists (select 1 from pg_proc p
+            where p.pronamespace = 'api_private'::regnamespace and p.proname like 'whatsapp\_%'
+              and (has_function_privilege('anon', p.oid, 'execute') or has_function_privilege('service_role', p.oid, 'execute'))),
+  'neither anon nor service_role executes them (they act as the user)');
+select ok(has_function_privilege('service_role', 'private.whatsapp_set_opted_out(text,boolean)', 'execute')
+          and not has_function_privilege('authenticated', 'private.whatsapp_set_opted_out(text,boolean)', 'execute')
+          and not has_function_privilege('anon', 'private.whatsapp_set_opted_out(text,boolean)', 'execute'),
+  'only service_role changes notifications (stop/start)');
+select ok(not exists (select 1 from pg_proc p
+            where p.pronamespace = 'private'::regnamespace
+              and p.proname in ('currency_exponent', 'money_text', 'text_message', 'notify_contact', 'whatsapp_notify_transfers',
+                                'whatsapp_notify_intent', 'whatsapp_notify_cashout', 'whatsapp_notify_refund')
+              and (has_function_privilege('anon', p.oid, 'execute') or has_function_privilege('authenticated', p.oid, 'execute')
+                   or has_function_privilege('service_role', p.oid, 'execute'))),
+  'no API role executes the helpers and notification triggers');
+
+-- ---------------------------------------------------------------- amounts in words
+select is(private.money_text(500000, 'UGX'), '500,000 UGX', 'UGX has no minor units');
+select is(private.money_text(1250, 'EUR'), '12.50 EUR', 'EUR has two');
+select is(private.money_text(5, 'KWD'), '0.005 KWD', 'KWD has three');
+select is(private.money_text(100000000, 'USD'), '1,000,000.00 USD', 'thousands are grouped');
+select is(private.money_text(-7, 'EUR'), '-0.07 EUR', 'a negative amount keeps its sign');
+
+-- ---------------------------------------------------------------- propose
+select pg_temp.become('alice');
+select results_eq($$ select outcome from api_private.whatsapp_payment_propose('send', 5000, 'UGX', '256772000004') $$,
+  $$ values ('unknown_recipient') $$, 'a number that never wrote to mfuko is an unknown recipient');
+select results_eq($$ select outcome from api_private.whatsapp_payment_propose('send', 5000, 'UGX', '256772000003') $$,
+  $$ values ('unknown_recipient') $$, 'a contact without an account in the currency gets the same answer');
+select results_eq($$ select outcome from api_private.whatsapp_payment_propose('send', 5000, 'UGX', '256772000001') $$,
+  $$ values ('self') $$, 'paying oneself is refused');
+select results_eq($$ select outcome from api_private.whatsapp_payment_propose('send', 5000, 'EUR', '256772000002') $$,
+  $$ values ('no_account') $$, 'no account in the currency: nothing to pay from');
+select throws_ok($$ select * from api_private.whatsapp_payment_propose('send', 0, 'UGX', '256772000002') $$,
+  'WL006', null, 'a zero amount is WL006');
+select throws_ok($$ select * from api_private.whatsapp_payment_propose('gift', 10, 'UGX', '256772000002') $$,
+  '22023', 'p_kind must be send or cashout', 'an unknown kind is 22023');
+select throws_ok($$ select * from api_private.whatsapp_payment_propose('cashout', 10, 'UGX', '256772000002') $$,
+  '22023', 'p_recipient_wa_id is required for send and only for send', 'a cash-out names no recipient');
+select throws_ok(format($$ select * from api_private.whatsapp_payment_propose('send', 10, 'UGX', %L) $$, repeat('1', 256)),
+  '22023', 'p_recipient_wa_id must be at most 255 characters', 'p_recipient_wa_id is bounded (256: 22023)');
+select results_eq(format($$ select outcome from api_private.whatsapp_payment_propose('send', 10, 'UGX', %L) $$, repeat('1', 255)),
+  $$ values ('unknown_recipient') $$, 'p_recipient_wa_id at its bound (255) is read');
+select throws_ok(format($$ select * from api_private.whatsapp_payment_propose(%L, 10, 'UGX', null) $$, repeat('k', 256)),
+  '22023', 'p_kind must be at most 255 characters', 'p_kind is bounded');
+select throws_ok(format($$ select * from api_private.whatsapp_payment_propose('cashout', 10, %L, null) $$, repeat('U', 256)),
+  '22023', 'p_currency must be at most 255 characters', 'p_currency is bounded');
+select is((select count(*)::int from public.whatsapp_pending_payments), 0, 'no refusal wrote a pending payment');
+
+select pending_id as send_id from api_private.whatsapp_payment_propose('send', 30000, 'UGX', '256772000002') \gset
+select results_eq(format($$ select kind, amount, currency, recipient_wa_id, status, payer_id::text,
+                                   expires_at - created_at from public.whatsapp_pending_payments where id = %L $$, :'send_id'),
+  $$ values ('send', 30000::bigint, 'UGX', '256772000002', 'pending', 'c1900000-0000-4000-8000-000000000001', interval '5 minutes') $$,
+  'proposed: a pending payment of the caller that expires in 5 minutes');
+select is(pg_temp.available('c1900000-0000-4000-8000-000000000001'), 100000::bigint, 'nothing moves when a payment is proposed');
+
+select pg_temp.become('bob');
+select is((select count(*)::int from public.whatsapp_pending_payments), 0, 'another user reads none of the payer''s pending payments');
+
+-- ---------------------------------------------------------------- decide
+select results_eq(format($$ select outcome, kind from api_private.whatsapp_payment_decide(%L, true) $$, :'send_id'),
+  $$ values ('not_found', null::text) $$, 'a confirmation by someone else is not_found');
+select results_eq($$ select outcome from api_private.whatsapp_payment_decide(gen_random_uuid(), true) $$,
+  $$ values ('not_found') $$, 'an unknown id gets the same answer');
+reset role;
+select is((select status from public.whatsapp_pending_payments where id = :'send_id'), 'pending',
+  'the other sender''s confirmation changed nothing');
+
+select pg_temp.become('alice');
+select results_eq(format($$ select outcome, kind, amount, recipient_wa_id from api_private.whatsapp_payment_decide(%L, true) $$, :'send_id'),
+  $$ values ('confirmed', 'send', 30000::bigint, '256772000002') $$, 'the payer confirms: confirmed');
+reset role;
+select results_eq(format($$ select t.kind, t.status, t.amount, t.initiated_by::text, t.idempotency_key
+                             from public.whatsapp_pending_payments p join public.wallet_transactions t on t.id = p.transaction_id
+                            where p.id = %L $$, :'send_id'),
+  format($$ values ('transfer', 'posted', 30000::bigint, 'c1900000-0000-4000-8000-000000000001', 'whatsapp:%s') $$, :'send_id'),
+  'the transfer is posted in the payer''s scope with the pending payment as its key');
+select is(array[pg_temp.available('c1900000-0000-4000-8000-000000000001'), pg_temp.available('c1900000-0000-4000-8000-000000000002')],
+  array[70000::bigint, 30000::bigint], 'the money moved once');
+select results_eq($$ select * from pg_temp.outbox('256772000002') $$,
+  $$ values ('notification: You received 30,000 UGX from +256772000001. Write "balance" to see what you have.') $$,
+  'the recipient is notified in the transfer''s transaction');
+select results_eq($$ select * from pg_temp.outbox('256772000001') $$, $$ select null::text where false $$,
+  'the payer gets no notification (the conversation answers it)');
+select ok((select count(*) = 1 from audit.log where table_name = 'wallet_transactions' and record_id = (select transaction_id::text from public.whatsapp_pending_payments where id = :'send_id') and actor_id = 'c1900000-0000-4000-8000-000000000001'),
+  'the audit trail records the transfer with the payer as its actor');
+
+select pg_temp.become('alice');
+select results_eq(format($$ select outcome from api_private.whatsapp_payment_decide(%L, true) $$, :'send_id'),
+  $$ values ('already_confirmed') $$, 'a second confirmation is already_confirmed');
+select results_eq(format($$ select outcome from api_private.whatsapp_payment_decide(%L, false) $$, :'send_id'),
+  $$ values ('already_confirmed') $$, 'and cannot cancel it either');
+reset role;
+select is(pg_temp.available('c1900000-0000-4000-8000-000000000001'), 70000::bigint, 'the second confirmation moved nothing');
+
+-- Refusals of the ledger leave the payment pending, to be confirmed again within its time.
+select pg_temp.become('alice');
+select pending_id as big_id from api_private.whatsapp_payment_propose('send', 80000, 'UGX', '256772000002') \gset
+select throws_ok(format($$ select * from api_private.whatsapp_payment_decide(%L, true) $$, :'big_id'),
+  'WL001', null, 'more than the available funds is WL001');
+reset role;
+select is((select status from public.whatsapp_pending_payments where id = :'big_id'), 'pending', 'and the payment stays pending');
+update public.wallet_limit_tiers set max_single = 60000 where tier = 'standard';
+select pg_temp.become('alice');
+select pending_id as limit_id from api_private.whatsapp_payment_propose('send', 65000, 'UGX', '256772000002') \gset
+select throws_ok(format($$ select * from api_private.whatsapp_payment_decide(%L, true) $$, :'limit_id'),
+  'WL009', 'single payment limit of 60000 UGX would be exceeded', 'over the single payment limit is WL009 naming it');
+reset role;
+update public.wallet_limit_tiers set max_single = 500000 where tier = 'standard';
+
+-- Expired and canceled.
+select pg_temp.become('alice');
+select pending_id as late_id from api_private.whatsapp_payment_propose('send', 1000, 'UGX', '256772000002') \gset
+reset role;
+update public.whatsapp_pending_payments set expires_at = now() - interval '1 second', created_at = now() - interval '301 seconds'
+ where id = :'late_id';
+select pg_temp.become('alice');
+select results_eq(format($$ select outcome from api_private.whatsapp_payment_decide(%L, true) $$, :'late_id'),
+  $$ values ('expired') $$, 'a confirmation after 5 minutes is expired');
+reset role;
+select is(pg_temp.available('c1900000-0000-4000-8000-000000000001'), 70000::bigint, 'the late confirmation moved nothing');
+select pg_temp.become('alice');
+select pending_id as cancel_id from api_private.whatsapp_payment_propose('send', 1000, 'UGX', '256772000002') \gset
+select results_eq(format($$ select outcome from api_private.whatsapp_payment_decide(%L, false) $$, :'cancel_id'),
+  $$ values ('canceled') $$, 'Cancel cancels');
+select results_eq(format($$ select outcome from api_private.whatsapp_payment_decide(%L, true) $$, :'cancel_id'),
+  $$ values ('already_canceled') $$, 'a canceled payment cannot be confirmed');
+select throws_ok(format($$ select * from api_private.whatsapp_payment_decide(%L, null) $$, :'cancel_id'),
+  '22023', 'p_confirm must be true or false', 'a decision must be yes or no');
+reset role;
+
+-- A cash-out: confirmed, it holds the funds for a MoMo transfer to the payer's own number.
+select pg_temp.become('alice');
+select pending_id as cashout_id from api_private.whatsapp_payment_propose('cashout', 20000, 'UGX') \gset
+select results_eq(format($$ select outcome, kind from api_private.whatsapp_payment_decide(%L, true) $$, :'cashout_id'),
+  $$ values ('confirmed', 'cashout') $$, 'a cash-out is confirmed');
+reset role;
+select results_eq(format($$ select c.status, c.msisdn, c.amount, c.idempotency_key from public.whatsapp_pending_payments p
+                             join public.cashouts c on c.id = p.cashout_id where p.id = %L $$, :'cashout_id'),
+  format($$ values ('pending', '256772000001', 20000::bigint, 'whatsapp:%s') $$, :'cashout_id'),
+  'its cash-out pays the payer''s own WhatsApp number and holds the funds');
+select is(pg_temp.available('c1900000-0000-4000-8000-000000000001'), 50000::bigint, 'the hold reserves the amount');
+
+-- ---------------------------------------------------------------- notifications of effects
+delete from public.whatsapp_outbox;
+select reference_id as cashout_ref from public.cashouts where idempotency_key = 'whatsapp:' || :'cashout_id' \gset
+select status as settled from public.cashout_settle(:'cashout_ref', 'FAILED', 'NOT_ENOUGH_FUNDS') \gset
+select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
+  $$ values ('notification: Your cash-out of 20,000 UGX failed: NOT_ENOUGH_FUNDS. The money is back in your wallet.') $$,
+  'a failed cash-out is notified');
+select pg_temp.become('alice');
+select id as intent_id from public.payment_intent_create('momo', :'alice_account', 2500, 'UGX', 'conv-topup') \gset
+reset role;
+select status as attached from public.payment_intent_attach(:'intent_id', :'intent_id') \gset
+select id as payment_id from public.payment_record_success('momo', :'intent_id', :'intent_id', 2500, 'UGX') \gset
+select results_eq($$ select * from pg_temp.outbox('256772000001') offset 1 $$,
+  $$ values ('notification: Top-up received: 2,500 UGX is in your wallet.') $$, 'a completed top-up is notified');
+delete from public.whatsapp_outbox;
+select private.whatsapp_set_opted_out('256772000002', true) as stopped \gset
+select is((select opted_out from public.whatsapp_contacts where wa_id = '256772000002'), true, 'stop opts the contact out');
+select pg_temp.become('alice');
+select id as transfer_app_transfer from public.wallet_transfer(:'alice_account',
+                              :'bob_account', 100, 'UGX', 'app-transfer') \gset
+reset role;
+select is((select count(*)::int from public.whatsapp_outbox), 0, 'an opted-out contact is not notified');
+select private.whatsapp_set_opted_out('256772000002', false) as started \gset
+select id as transfer_to_dave from public.wallet_transfer(:'alice_account',
+                              :'dave_account', 100, 'UGX', 'to-dave') \gset
+select is((select count(*)::int from public.whatsapp_outbox), 0, 'a recipient without a contact is not notified');
+select id as transfer_app_transfer_2 from public.wallet_transfer(:'alice_account',
+                              :'bob_account', 100, 'UGX', 'app-transfer-2') \gset
+select results_eq($$ select * from pg_temp.outbox('256772000002') $$,
+  $$ values ('notification: You received 100 UGX from +256772000001. Write "balance" to see what you have.') $$,
+  'any transfer into a contact is notified, not only WhatsApp ones, once it opted back in');
+delete from public.whatsapp_outbox;
+select set_config('app.whatsapp_answering', 'c1900000-0000-4000-8000-000000000002', true) as answering \gset
+select id as transfer_answered from public.wallet_transfer(:'alice_account',
+                              :'bob_account', 100, 'UGX', 'answered') \gset
+select is((select count(*)::int from public.whatsapp_outbox), 0, 'a user the conversation is answering is not notified as well');
+select set_config('app.whatsapp_answering', '', true) as answering \gset
+select throws_ok($$ select private.whatsapp_set_opted_out('256700000000', true) $$, 'WL007', null, 'stop for an unknown contact is WL007');
+select throws_ok(format($$ select private.whatsapp_set_opted_out(%L, true) $$, repeat('2', 256)),
+  '22023', 'p_wa_id must be at most 255 characters', 'p_wa_id is bounded');
+
+-- A refund the provider confirmed.
+select status as refunded from public.refund_record(:'payment_id', 1000, 're_conv_1', 'requested_by_customer') \gset
+select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
+  $$ values ('notification: Refund: 1,000 UGX of your momo top-up was returned to you there and taken from your wallet.') $$,
+  'a refund is notified');
+
+-- ---------------------------------------------------------------- history
+select pg_temp.become('alice');
+select results_eq($$ select kind, incoming, amount, counterparty_wa_id from api_private.whatsapp_history(3) $$,
+  $$ values ('reversal', false, 1000::bigint, null::text), ('transfer', false, 100::bigint, '256772000002'),
+            ('transfer', false, 100::bigint, '256772000002') $$,
+  'the history is newest first, with the other side''s number for transfers between contacts');
+select is((select count(*)::int from api_private.whatsapp_history(20)), 8, 'every transaction of the user''s, up to the limit');
+select is((select count(*)::int from api_private.whatsapp_history(20) where kind = 'withdrawal'), 0,
+  'the voided cash-out hold is left out of the history');
+select throws_ok($$ select * from api_private.whatsapp_history(21) $$, '22023', 'p_limit must be between 1 and 20', 'at most 20');
+select throws_ok($$ select * from api_private.whatsapp_history(0) $$, '22023', 'p_limit must be between 1 and 20', 'at least 1');
+select pg_temp.become('bob');
+select is((select count(*)::int from api_private.whatsapp_history(20) where amount = 30000), 1,
+  'the recipient sees the payment as incoming too');
+select is((select bool_and(incoming) from api_private.whatsapp_history(20)), true, 'bob only received');
+select pg_temp.become('service');
+select throws_ok($$ select * from api_private.whatsapp_history(5) $$, '42501', null, 'service_role cannot read a history');
+reset role;
+
+select * from finish();
+rollback;
