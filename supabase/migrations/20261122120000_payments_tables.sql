@@ -30,7 +30,7 @@ insert into private.status_transitions (table_name, from_status, to_status) valu
   ('payment_intents', 'processing', 'failed'),
   ('payment_intents', 'processing', 'canceled'),
   ('payment_intents', 'failed', 'succeeded'),
-  -- needs_review is closed by an admin (admin_api.payment_resolve): credited or rejected.
+  -- needs_review is closed by an admin (api_private.payment_resolve): credited or rejected.
   ('payments', 'needs_review', 'succeeded'),
   ('payments', 'needs_review', 'rejected'),
   ('payments', 'succeeded', 'partially_refunded'),

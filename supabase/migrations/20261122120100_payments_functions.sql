@@ -314,7 +314,7 @@ $$;
 -- the user already spent the money the reversal is forced: the account goes negative and
 -- the refund is marked forced. A payment that was never credited (needs_review, rejected)
 -- gets the refund recorded with no ledger effect. A refund stored as pending (an admin's
--- refund the provider accepted but has not completed: admin_api.refund_record_pending) is
+-- refund the provider accepted but has not completed: api_private.refund_record_pending) is
 -- completed here when the provider confirms it, so the admin's call and the provider's
 -- report of one refund are one row that moves the ledger once.
 create function api_private.refund_record(

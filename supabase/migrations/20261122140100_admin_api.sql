@@ -5,13 +5,9 @@
 -- The function runs every query as `authenticated` with the admin's JWT claims, exactly as
 -- PostgREST would. Reads of the public tables go through RLS (admin and support read all);
 -- what lives outside the API (audit.log, the idempotency records) is reached through the
--- security definer functions of schema `admin_api`. That schema is not in the API's exposed
+-- security definer functions of schema `api_private`. That schema is not in the API's exposed
 -- schemas (config.toml [api] schemas), so nothing here is an RPC endpoint; each function
 -- still checks its caller itself.
-
-create schema if not exists admin_api;
-revoke all on schema admin_api from public;
-grant usage on schema admin_api to authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- Who is asking
@@ -76,7 +72,7 @@ create table private.admin_requests (
 );
 comment on table private.admin_requests is
   'Idempotency records of the admin API: the first response to each (admin, Idempotency-Key). '
-  'Written only by admin_api.idempotency_claim / idempotency_complete.';
+  'Written only by api_private.idempotency_claim / idempotency_complete.';
 create index admin_requests_created_at_idx on private.admin_requests using brin (created_at);
 
 -- No API role reads or writes the table directly; the functions below key every access by
@@ -91,7 +87,7 @@ select audit.attach('private.admin_requests');
 --   'new'      the key is fresh: do the work, then call idempotency_complete;
 --   'replay'   the same request was answered before: response_status/response_body are it;
 --   'mismatch' the key was used for a different request (method, path or body).
-create function admin_api.idempotency_claim(p_key text, p_request_hash text, p_method text, p_path text)
+create function api_private.idempotency_claim(p_key text, p_request_hash text, p_method text, p_path text)
 returns table (outcome text, response_status integer, response_body jsonb)
 language plpgsql
 security definer
@@ -141,7 +137,7 @@ end;
 $$;
 
 -- Stores the response of the call that claimed p_key in this transaction.
-create function admin_api.idempotency_complete(p_key text, p_status integer, p_body jsonb)
+create function api_private.idempotency_complete(p_key text, p_status integer, p_body jsonb)
 returns void
 language plpgsql
 security definer
@@ -168,7 +164,7 @@ $$;
 -- p_to); keyset pagination on id (p_before_id: the last id of the previous page; the API
 -- asks for one row more than a page to know whether another follows). Admin and support
 -- only. Rows are returned as JSON objects with the columns of audit.log.
-create function admin_api.audit_log(
+create function api_private.audit_log(
   p_table text default null,
   p_record_id text default null,
   p_actor_id uuid default null,
@@ -208,14 +204,14 @@ end;
 $$;
 
 revoke all on function
-  admin_api.idempotency_claim(text, text, text, text),
-  admin_api.idempotency_complete(text, integer, jsonb),
-  admin_api.audit_log(text, text, uuid, timestamptz, timestamptz, bigint, integer)
+  api_private.idempotency_claim(text, text, text, text),
+  api_private.idempotency_complete(text, integer, jsonb),
+  api_private.audit_log(text, text, uuid, timestamptz, timestamptz, bigint, integer)
   from public, anon, authenticated, service_role;
 grant execute on function
-  admin_api.idempotency_claim(text, text, text, text),
-  admin_api.idempotency_complete(text, integer, jsonb),
-  admin_api.audit_log(text, text, uuid, timestamptz, timestamptz, bigint, integer)
+  api_private.idempotency_claim(text, text, text, text),
+  api_private.idempotency_complete(text, integer, jsonb),
+  api_private.audit_log(text, text, uuid, timestamptz, timestamptz, bigint, integer)
   to authenticated;
 
 -- ---------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@
 -- provider retry of the same event (webhook_event_begin) waits and then sees its outcome.
 -- The admin API then applies it with the provider's own effect code and records the
 -- outcome with webhook_event_finish, in the same transaction.
-create function admin_api.webhook_event_for_replay(p_id uuid)
+create function api_private.webhook_event_for_replay(p_id uuid)
 returns public.webhook_events
 language plpgsql
 security definer
@@ -46,14 +46,14 @@ $$;
 --   amount_differs          a payment whose deposit, or whose provider mirror row, has
 --                           another amount or currency;
 --   rejected                not a mismatch: a needs_review payment an admin rejected
---                           (admin_api.payment_resolve), with the admin's reason; a payment
+--                           (api_private.payment_resolve), with the admin's reason; a payment
 --                           an admin credited is matched like any credited payment;
 --   reversal_differs        a payment whose deposit the ledger reversed by another amount
 --                           (net of reversals undone by failed refunds) than the payment's
 --                           refunded amount: money moved back that the provider never
 --                           returned (an admin reversal), or a refund the ledger never took.
 -- Admin and support only.
-create function admin_api.reconciliation(
+create function api_private.reconciliation(
   p_provider text default null,
   p_from timestamptz default null,
   p_to timestamptz default null
@@ -199,10 +199,10 @@ end;
 $$;
 
 revoke all on function
-  admin_api.webhook_event_for_replay(uuid),
-  admin_api.reconciliation(text, timestamptz, timestamptz)
+  api_private.webhook_event_for_replay(uuid),
+  api_private.reconciliation(text, timestamptz, timestamptz)
   from public, anon, authenticated, service_role;
 grant execute on function
-  admin_api.webhook_event_for_replay(uuid),
-  admin_api.reconciliation(text, timestamptz, timestamptz)
+  api_private.webhook_event_for_replay(uuid),
+  api_private.reconciliation(text, timestamptz, timestamptz)
   to authenticated;

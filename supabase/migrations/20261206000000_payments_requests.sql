@@ -7,12 +7,8 @@
 -- (provider unavailable, or a crash) releases the claim or lets its lease run out, and the
 -- next retry resumes it with the same intent.
 --
--- Reached only through the security definer functions of schema `payments_api`, which is not
+-- Reached only through the security definer functions of schema `api_private`, which is not
 -- in the API's exposed schemas (config.toml [api] schemas) and keys every row by auth.uid().
-
-create schema if not exists payments_api;
-revoke all on schema payments_api from public;
-grant usage on schema payments_api to authenticated;
 
 create table private.payments_requests (
   id bigint generated always as identity primary key,
@@ -34,7 +30,7 @@ create table private.payments_requests (
 );
 comment on table private.payments_requests is
   'Idempotency records of the payments function: the first answer to each (user, Idempotency-Key). '
-  'Written only by payments_api.request_claim / request_complete / request_release.';
+  'Written only by api_private.request_claim / request_complete / request_release.';
 create index payments_requests_created_at_idx on private.payments_requests using brin (created_at);
 
 revoke all on table private.payments_requests from public, anon, authenticated, service_role;
@@ -64,7 +60,7 @@ revoke all on function private.payments_api_user() from public, anon, authentica
 --   'in_progress' another request holds the key right now (for p_lease_seconds at most);
 --   'replay'      the same request was answered before: response_status/response_body are it;
 --   'mismatch'    the key was used for a different request (method, path or body).
-create function payments_api.request_claim(
+create function api_private.request_claim(
   p_key text, p_request_hash text, p_method text, p_path text, p_lease_seconds integer
 )
 returns table (outcome text, response_status integer, response_body jsonb)
@@ -115,7 +111,7 @@ end;
 $$;
 
 -- Stores the answer of the request that holds p_key.
-create function payments_api.request_complete(p_key text, p_status integer, p_body jsonb)
+create function api_private.request_complete(p_key text, p_status integer, p_body jsonb)
 returns void
 language plpgsql
 security definer
@@ -133,7 +129,7 @@ end;
 $$;
 
 -- Ends the lease of a request that ended without an answer, so that a retry may resume it now.
-create function payments_api.request_release(p_key text)
+create function api_private.request_release(p_key text)
 returns void
 language plpgsql
 security definer
@@ -147,12 +143,12 @@ end;
 $$;
 
 revoke all on function
-  payments_api.request_claim(text, text, text, text, integer),
-  payments_api.request_complete(text, integer, jsonb),
-  payments_api.request_release(text)
+  api_private.request_claim(text, text, text, text, integer),
+  api_private.request_complete(text, integer, jsonb),
+  api_private.request_release(text)
   from public, anon, authenticated, service_role;
 grant execute on function
-  payments_api.request_claim(text, text, text, text, integer),
-  payments_api.request_complete(text, integer, jsonb),
-  payments_api.request_release(text)
+  api_private.request_claim(text, text, text, text, integer),
+  api_private.request_complete(text, integer, jsonb),
+  api_private.request_release(text)
   to authenticated;

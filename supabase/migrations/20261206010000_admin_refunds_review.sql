@@ -15,7 +15,7 @@
 
 -- The payment to refund, locked, with what is left to refund. WL007 unknown payment, WL006
 -- an amount beyond what remains.
-create function admin_api.refund_prepare(p_payment uuid, p_amount bigint)
+create function api_private.refund_prepare(p_payment uuid, p_amount bigint)
 returns table (provider text, provider_payment_id text, currency text, remaining bigint)
 language plpgsql
 security definer
@@ -44,7 +44,7 @@ $$;
 -- A refund the provider accepted and has not completed: stored as pending with no ledger
 -- effect; refund_record completes it, refund_record_failure closes it. Idempotent on the
 -- provider's refund id.
-create function admin_api.refund_record_pending(
+create function api_private.refund_record_pending(
   p_payment uuid,
   p_amount bigint,
   p_provider_refund_id text,
@@ -80,7 +80,7 @@ $$;
 -- once (WL008 when the payment has no intent, or was refunded at the provider while under
 -- review; WL004 when the account is not active). 'reject': the payment stays uncredited with
 -- the admin's reason. A payment not under review is WL008. p_reason is required and bounded.
-create function admin_api.payment_resolve(p_payment uuid, p_action text, p_reason text)
+create function api_private.payment_resolve(p_payment uuid, p_action text, p_reason text)
 returns public.payments
 language plpgsql
 security definer
@@ -145,12 +145,12 @@ end;
 $$;
 
 revoke all on function
-  admin_api.refund_prepare(uuid, bigint),
-  admin_api.refund_record_pending(uuid, bigint, text, text),
-  admin_api.payment_resolve(uuid, text, text)
+  api_private.refund_prepare(uuid, bigint),
+  api_private.refund_record_pending(uuid, bigint, text, text),
+  api_private.payment_resolve(uuid, text, text)
   from public, anon, authenticated, service_role;
 grant execute on function
-  admin_api.refund_prepare(uuid, bigint),
-  admin_api.refund_record_pending(uuid, bigint, text, text),
-  admin_api.payment_resolve(uuid, text, text)
+  api_private.refund_prepare(uuid, bigint),
+  api_private.refund_record_pending(uuid, bigint, text, text),
+  api_private.payment_resolve(uuid, text, text)
   to authenticated;

@@ -4,7 +4,7 @@
 -- transfer, and only a status confirmed with MoMo's API settles the hold: SUCCESSFUL captures
 -- it, FAILED voids it. One cash-out row per request records every step.
 --
--- cashout_create lives in schema payments_api (not exposed by PostgREST, like the payments
+-- cashout_create lives in schema api_private (not exposed by PostgREST, like the payments
 -- function's idempotency records): only the payments function, which sends the transfer
 -- right after, creates cash-outs, so no hold is ever made for a transfer nobody sends.
 --
@@ -68,7 +68,7 @@ create policy cashouts_select on public.cashouts for select to authenticated
 -- with other parameters). Refusals: 42501 not the caller's account (the same whether it
 -- exists or not), WL002 currency, WL004 account not active, WL001 insufficient funds,
 -- WL006 amount, 22023 malformed argument.
-create function payments_api.cashout_create(
+create function api_private.cashout_create(
   p_account uuid,
   p_amount bigint,
   p_currency text,
@@ -192,8 +192,8 @@ end;
 $$;
 
 revoke all on function
-  payments_api.cashout_create(uuid, bigint, text, text, text),
+  api_private.cashout_create(uuid, bigint, text, text, text),
   public.cashout_settle(uuid, text, text)
   from public, anon, authenticated, service_role;
-grant execute on function payments_api.cashout_create(uuid, bigint, text, text, text) to authenticated;
+grant execute on function api_private.cashout_create(uuid, bigint, text, text, text) to authenticated;
 grant execute on function public.cashout_settle(uuid, text, text) to service_role;

@@ -7,12 +7,8 @@
 -- LOCKED so that concurrent runners divide the work instead of waiting for it, and is
 -- idempotent: an item a run has dealt with no longer matches the next run's query.
 --
--- Reached only through schema `jobs_api`, which is not in the API's exposed schemas and
--- whose functions only service_role may execute.
-
-create schema if not exists jobs_api;
-revoke all on schema jobs_api from public;
-grant usage on schema jobs_api to service_role;
+-- The job functions live in schema `api_private` (not exposed by PostgREST) and only
+-- service_role may execute them.
 
 -- ---------------------------------------------------------------------------------------
 -- The ledger invariants (docs/LEDGER.md), one row per violation
@@ -189,7 +185,7 @@ revoke all on function private.momo_poll_require(integer, integer, integer) from
 -- Takes up to p_batch MoMo intents still waiting (requires_payment or processing, attached
 -- to a request-to-pay) for more than p_pending_seconds, oldest first, each leased for
 -- p_lease_seconds, and returns them for the jobs function to ask MoMo about.
-create function jobs_api.momo_poll_take_intents(p_pending_seconds integer, p_lease_seconds integer, p_batch integer)
+create function api_private.momo_poll_take_intents(p_pending_seconds integer, p_lease_seconds integer, p_batch integer)
 returns table (intent_id uuid, reference_id text)
 language plpgsql
 security definer
@@ -219,7 +215,7 @@ $$;
 
 -- The same for cash-outs still pending after p_pending_seconds, whose transfer's status MoMo's
 -- Disbursement API tells (GET /disbursement/v1_0/transfer/{referenceId}).
-create function jobs_api.momo_poll_take_cashouts(p_pending_seconds integer, p_lease_seconds integer, p_batch integer)
+create function api_private.momo_poll_take_cashouts(p_pending_seconds integer, p_lease_seconds integer, p_batch integer)
 returns table (cashout_id uuid, reference_id text)
 language plpgsql
 security definer
@@ -252,7 +248,7 @@ $$;
 -- Cancels up to p_batch intents still requires_payment or processing p_ttl_seconds after
 -- they were created, oldest first, and returns how many. A provider payment that arrives
 -- for a canceled intent later is stored for review (intent_canceled), never credited.
-create function jobs_api.expire_intents(p_ttl_seconds integer, p_batch integer) returns integer
+create function api_private.expire_intents(p_ttl_seconds integer, p_batch integer) returns integer
 language plpgsql
 security definer
 set search_path = ''
@@ -290,7 +286,7 @@ create index wallet_transactions_expiring_idx on public.wallet_transactions (exp
 
 -- Voids up to p_batch pending holds and withdrawals whose expires_at has passed, earliest
 -- first, and returns how many: their reservations return to available.
-create function jobs_api.expire_holds(p_batch integer) returns integer
+create function api_private.expire_holds(p_batch integer) returns integer
 language plpgsql
 security definer
 set search_path = ''
@@ -320,7 +316,7 @@ $$;
 -- ---------------------------------------------------------------------------------------
 
 -- One report per UTC day (a second run that day replaces it): the ledger invariants'
--- violations and the provider-vs-ledger findings of admin_api.reconciliation.
+-- violations and the provider-vs-ledger findings of api_private.reconciliation.
 create table private.reconciliation_reports (
   report_date date primary key,
   created_at timestamptz not null default now(),
@@ -330,7 +326,7 @@ create table private.reconciliation_reports (
     (jsonb_array_length(invariant_violations) + jsonb_array_length(reconciliation_findings)) stored
 );
 comment on table private.reconciliation_reports is
-  'The reconcile job''s daily report. Written only by jobs_api.reconcile; read by operators.';
+  'The reconcile job''s daily report. Written only by api_private.reconcile; read by operators.';
 revoke all on table private.reconciliation_reports from public, anon, authenticated, service_role;
 alter table private.reconciliation_reports enable row level security;
 alter table private.reconciliation_reports force row level security;
@@ -338,7 +334,7 @@ select audit.attach('private.reconciliation_reports');
 
 -- Runs the checks over the whole ledger and every payment, stores today's report (UTC) and
 -- returns it.
-create function jobs_api.reconcile()
+create function api_private.reconcile()
 returns table (report_date date, invariant_violations integer, reconciliation_findings integer)
 language plpgsql
 security definer
@@ -351,7 +347,7 @@ begin
   insert into private.reconciliation_reports as r (report_date, created_at, invariant_violations, reconciliation_findings)
   values ((now() at time zone 'utc')::date, now(),
           (select coalesce(jsonb_agg(to_jsonb(v)), '[]') from private.ledger_invariants() v),
-          (select coalesce(jsonb_agg(to_jsonb(f) order by f.occurred_at), '[]') from admin_api.reconciliation() f))
+          (select coalesce(jsonb_agg(to_jsonb(f) order by f.occurred_at), '[]') from api_private.reconciliation() f))
   on conflict on constraint reconciliation_reports_pkey do update
      set created_at = excluded.created_at,
          invariant_violations = excluded.invariant_violations,
@@ -363,16 +359,16 @@ end;
 $$;
 
 revoke all on function
-  jobs_api.momo_poll_take_intents(integer, integer, integer),
-  jobs_api.momo_poll_take_cashouts(integer, integer, integer),
-  jobs_api.expire_intents(integer, integer),
-  jobs_api.expire_holds(integer),
-  jobs_api.reconcile()
+  api_private.momo_poll_take_intents(integer, integer, integer),
+  api_private.momo_poll_take_cashouts(integer, integer, integer),
+  api_private.expire_intents(integer, integer),
+  api_private.expire_holds(integer),
+  api_private.reconcile()
   from public, anon, authenticated, service_role;
 grant execute on function
-  jobs_api.momo_poll_take_intents(integer, integer, integer),
-  jobs_api.momo_poll_take_cashouts(integer, integer, integer),
-  jobs_api.expire_intents(integer, integer),
-  jobs_api.expire_holds(integer),
-  jobs_api.reconcile()
+  api_private.momo_poll_take_intents(integer, integer, integer),
+  api_private.momo_poll_take_cashouts(integer, integer, integer),
+  api_private.expire_intents(integer, integer),
+  api_private.expire_holds(integer),
+  api_private.reconcile()
   to service_role;

@@ -34,7 +34,7 @@ export async function runIdempotent(
   work: (sql: TransactionSql) => Promise<StoredResponse>,
 ): Promise<{ response: StoredResponse; replayed: boolean }> {
   const [claim] = await tx<ClaimRow[]>`
-    select * from admin_api.idempotency_claim(${request.key}, ${request.hash}, ${request.method}, ${request.path})`;
+    select * from api_private.idempotency_claim(${request.key}, ${request.hash}, ${request.method}, ${request.path})`;
   if (claim!.outcome === "mismatch") {
     throw new HttpError(422, "idempotency_key_reused",
       `Idempotency key ${request.key} was already used for a different request.`);
@@ -53,6 +53,6 @@ export async function runIdempotent(
     if (!refusal || refusal.status >= 500) throw error;
     response = { status: refusal.status, body: await errorResponse(refusal, request.correlationId).json() };
   }
-  await tx`select admin_api.idempotency_complete(${request.key}, ${response.status}, ${tx.json(response.body as JSONValue)})`;
+  await tx`select api_private.idempotency_complete(${request.key}, ${response.status}, ${tx.json(response.body as JSONValue)})`;
   return { response, replayed: false };
 }

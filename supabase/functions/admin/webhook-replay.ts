@@ -111,7 +111,7 @@ export async function replayWebhookEvent(
   decoders: Readonly<Record<string, StoredEventDecoder>> = STORED_EVENT_DECODERS,
 ): Promise<ReplayResult> {
   const [stored] = await tx<{ provider: string; payload: unknown }[]>`
-    select e.provider, e.payload from admin_api.webhook_event_for_replay(${id}::uuid) e`;
+    select e.provider, e.payload from api_private.webhook_event_for_replay(${id}::uuid) e`;
   const decode = decoders[stored!.provider];
   if (!decode) {
     throw new HttpError(409, "replay_unavailable",

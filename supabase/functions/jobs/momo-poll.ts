@@ -38,7 +38,7 @@ export const topUpIntents: MomoPollSource = {
   kind: "intent",
   take: (tx, run, batch) => tx<LeasedPayment[]>`
     select intent_id as id, reference_id as "referenceId"
-      from jobs_api.momo_poll_take_intents(${run.settings.momoPollAfterSeconds}::int, ${run.settings.leaseSeconds}::int,
+      from api_private.momo_poll_take_intents(${run.settings.momoPollAfterSeconds}::int, ${run.settings.leaseSeconds}::int,
                                            ${batch}::int)`,
   async confirm(run, payment) {
     const status = await run.momo().requestToPayStatus(payment.referenceId);
@@ -50,7 +50,7 @@ export const cashOuts: MomoPollSource = {
   kind: "cashout",
   take: (tx, run, batch) => tx<LeasedPayment[]>`
     select cashout_id as id, reference_id as "referenceId"
-      from jobs_api.momo_poll_take_cashouts(${run.settings.momoPollAfterSeconds}::int, ${run.settings.leaseSeconds}::int,
+      from api_private.momo_poll_take_cashouts(${run.settings.momoPollAfterSeconds}::int, ${run.settings.leaseSeconds}::int,
                                             ${batch}::int)`,
   async confirm(run, payment) {
     const status = await run.momo().transferStatus(payment.referenceId);

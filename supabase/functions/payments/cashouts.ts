@@ -97,7 +97,7 @@ export function registerCashOutRoutes(app: PaymentsApp, routes: PaymentsRoutes):
     schema: cashOutSchema,
     start: async (tx, input, key) => {
       const [created] = await tx<CashOut[]>`
-        select * from payments_api.cashout_create(${input.account_id}::uuid, ${input.amount}::bigint, ${input.currency},
+        select * from api_private.cashout_create(${input.account_id}::uuid, ${input.amount}::bigint, ${input.currency},
                                            ${input.msisdn}, ${key})`;
       return created!;
     },

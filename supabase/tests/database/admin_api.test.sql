@@ -1,4 +1,4 @@
--- admin_api: the idempotency records of mutating admin calls and the audit reader.
+-- The admin API's SQL: the idempotency records of mutating admin calls and the audit reader.
 begin;
 select plan(28);
 
@@ -9,7 +9,7 @@ insert into auth.users (id, email, raw_app_meta_data) values
   ('a5000000-0000-4000-8000-00000000005a', 'adminapi-support@test.local', '{"role":"support"}');
 
 -- ---------------------------------------------------------------- exposure
-select ok(not has_schema_privilege('anon', 'admin_api', 'usage'), 'anon has no usage on admin_api');
+select ok(not has_schema_privilege('anon', 'api_private', 'usage'), 'anon has no usage on api_private');
 select ok(not has_table_privilege('authenticated', 'private.admin_requests', 'select'),
   'authenticated cannot read admin_requests directly');
 select ok(not has_table_privilege('service_role', 'private.admin_requests', 'insert'),
@@ -17,9 +17,9 @@ select ok(not has_table_privilege('service_role', 'private.admin_requests', 'ins
 select results_eq($$ select relrowsecurity, relforcerowsecurity from pg_class where oid = 'private.admin_requests'::regclass $$,
   $$ values (true, true) $$, 'admin_requests has RLS enabled and forced');
 select is((select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-            where n.nspname = 'admin_api' and (not p.prosecdef or p.proconfig is null
+            where n.nspname = 'api_private' and (not p.prosecdef or p.proconfig is null
               or not ('search_path=""' = any (p.proconfig)))), 0::bigint,
-  'every admin_api function is security definer with an empty search_path');
+  'every api_private function is security definer with an empty search_path');
 
 -- ---------------------------------------------------------------- idempotency
 set local role authenticated;
@@ -27,32 +27,32 @@ select set_config('request.jwt.claims',
   '{"sub":"a5000000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"admin"}}', true);
 select set_config('app.correlation_id', 'corr-admin-1', true);
 
-select results_eq($$ select outcome, response_status from admin_api.idempotency_claim('k-1', repeat('a', 64), 'POST', '/admin/x') $$,
+select results_eq($$ select outcome, response_status from api_private.idempotency_claim('k-1', repeat('a', 64), 'POST', '/admin/x') $$,
   $$ values ('new', null::integer) $$, 'a fresh key is new');
-select lives_ok($$ select admin_api.idempotency_complete('k-1', 201, '{"ok":true}') $$, 'the response is stored');
-select throws_ok($$ select admin_api.idempotency_complete('k-1', 200, '{}') $$, 'WL008', null,
+select lives_ok($$ select api_private.idempotency_complete('k-1', 201, '{"ok":true}') $$, 'the response is stored');
+select throws_ok($$ select api_private.idempotency_complete('k-1', 200, '{}') $$, 'WL008', null,
   'a completed request cannot be completed again');
-select results_eq($$ select outcome, response_status, response_body from admin_api.idempotency_claim('k-1', repeat('a', 64), 'POST', '/admin/x') $$,
+select results_eq($$ select outcome, response_status, response_body from api_private.idempotency_claim('k-1', repeat('a', 64), 'POST', '/admin/x') $$,
   $$ values ('replay', 201, '{"ok":true}'::jsonb) $$, 'the same request replays the stored response');
-select results_eq($$ select outcome from admin_api.idempotency_claim('k-1', repeat('b', 64), 'POST', '/admin/x') $$,
+select results_eq($$ select outcome from api_private.idempotency_claim('k-1', repeat('b', 64), 'POST', '/admin/x') $$,
   $$ values ('mismatch') $$, 'the key with another request is a mismatch');
-select throws_ok($$ select admin_api.idempotency_claim('', repeat('a', 64), 'POST', '/admin/x') $$, '22023', null,
+select throws_ok($$ select api_private.idempotency_claim('', repeat('a', 64), 'POST', '/admin/x') $$, '22023', null,
   'an empty key: 22023');
-select throws_ok($$ select admin_api.idempotency_complete('never-claimed', 200, '{}') $$, 'WL008', null,
+select throws_ok($$ select api_private.idempotency_complete('never-claimed', 200, '{}') $$, 'WL008', null,
   'completing an unclaimed key: WL008');
 
 select set_config('request.jwt.claims',
   '{"sub":"a5000000-0000-4000-8000-0000000000ae","role":"authenticated","app_metadata":{"role":"admin"}}', true);
-select results_eq($$ select outcome from admin_api.idempotency_claim('k-1', repeat('c', 64), 'POST', '/admin/x') $$,
+select results_eq($$ select outcome from api_private.idempotency_claim('k-1', repeat('c', 64), 'POST', '/admin/x') $$,
   $$ values ('new') $$, 'keys are scoped by admin');
 
 select set_config('request.jwt.claims',
   '{"sub":"a5000000-0000-4000-8000-00000000005a","role":"authenticated","app_metadata":{"role":"support"}}', true);
-select throws_ok($$ select admin_api.idempotency_claim('k-2', repeat('a', 64), 'POST', '/admin/x') $$, '42501', null,
+select throws_ok($$ select api_private.idempotency_claim('k-2', repeat('a', 64), 'POST', '/admin/x') $$, '42501', null,
   'support makes no changes: 42501');
 select set_config('request.jwt.claims',
   '{"sub":"a5000000-0000-4000-8000-000000000001","role":"authenticated","app_metadata":{},"user_metadata":{"role":"admin"}}', true);
-select throws_ok($$ select admin_api.idempotency_claim('k-3', repeat('a', 64), 'POST', '/admin/x') $$, '42501', null,
+select throws_ok($$ select api_private.idempotency_claim('k-3', repeat('a', 64), 'POST', '/admin/x') $$, '42501', null,
   'a user with admin in user_metadata: 42501');
 
 reset role;
@@ -81,32 +81,32 @@ set local role authenticated;
 select set_config('request.jwt.claims',
   '{"sub":"a5000000-0000-4000-8000-00000000005a","role":"authenticated","app_metadata":{"role":"support"}}', true);
 
-select results_eq($$ select (r ->> 'record_id'), (r ->> 'operation') from admin_api.audit_log('adminapi_probe') r $$,
+select results_eq($$ select (r ->> 'record_id'), (r ->> 'operation') from api_private.audit_log('adminapi_probe') r $$,
   $$ values ('r-2', 'INSERT'), ('r-1', 'UPDATE'), ('r-1', 'INSERT') $$, 'support reads a table''s rows, newest first');
-select results_eq($$ select (r ->> 'operation') from admin_api.audit_log('adminapi_probe', 'r-1') r $$,
+select results_eq($$ select (r ->> 'operation') from api_private.audit_log('adminapi_probe', 'r-1') r $$,
   $$ values ('UPDATE'), ('INSERT') $$, 'filter by record id');
-select results_eq($$ select (r ->> 'record_id') from admin_api.audit_log('adminapi_probe', p_actor_id => 'a5000000-0000-4000-8000-0000000000ad') r $$,
+select results_eq($$ select (r ->> 'record_id') from api_private.audit_log('adminapi_probe', p_actor_id => 'a5000000-0000-4000-8000-0000000000ad') r $$,
   $$ values ('r-1') $$, 'filter by actor');
-select results_eq($$ select (r ->> 'operation') from admin_api.audit_log('adminapi_probe', p_from => '2001-01-02', p_to => '2001-01-03') r $$,
+select results_eq($$ select (r ->> 'operation') from api_private.audit_log('adminapi_probe', p_from => '2001-01-02', p_to => '2001-01-03') r $$,
   $$ values ('UPDATE') $$, 'filter by time: from inclusive, to exclusive');
 select results_eq(
-  $$ select (r ->> 'record_id') from admin_api.audit_log('adminapi_probe', p_limit => 1,
-       p_before_id => (select (x ->> 'id')::bigint from admin_api.audit_log('adminapi_probe', p_limit => 1) x)) r $$,
+  $$ select (r ->> 'record_id') from api_private.audit_log('adminapi_probe', p_limit => 1,
+       p_before_id => (select (x ->> 'id')::bigint from api_private.audit_log('adminapi_probe', p_limit => 1) x)) r $$,
   $$ values ('r-1') $$, 'the next page starts below the last id');
-select throws_ok($$ select admin_api.audit_log(p_limit => 0) $$, '22023', null, 'limit 0: 22023');
-select throws_ok($$ select admin_api.audit_log(p_limit => 1001) $$, '22023', null, 'limit above 1000: 22023');
-select throws_ok($$ select admin_api.audit_log(p_record_id => 'r-1') $$, '22023', null, 'record id without table: 22023');
+select throws_ok($$ select api_private.audit_log(p_limit => 0) $$, '22023', null, 'limit 0: 22023');
+select throws_ok($$ select api_private.audit_log(p_limit => 1001) $$, '22023', null, 'limit above 1000: 22023');
+select throws_ok($$ select api_private.audit_log(p_record_id => 'r-1') $$, '22023', null, 'record id without table: 22023');
 
 select set_config('request.jwt.claims',
   '{"sub":"a5000000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"admin"}}', true);
-select is((select count(*) from admin_api.audit_log('adminapi_probe')), 3::bigint, 'an admin reads the audit trail');
+select is((select count(*) from api_private.audit_log('adminapi_probe')), 3::bigint, 'an admin reads the audit trail');
 
 select set_config('request.jwt.claims',
   '{"sub":"a5000000-0000-4000-8000-000000000001","role":"authenticated","app_metadata":{}}', true);
-select throws_ok($$ select admin_api.audit_log('adminapi_probe') $$, '42501', null, 'a user cannot read the audit trail');
+select throws_ok($$ select api_private.audit_log('adminapi_probe') $$, '42501', null, 'a user cannot read the audit trail');
 reset role;
 set local role anon;
-select throws_ok($$ select admin_api.audit_log('adminapi_probe') $$, '42501', null, 'anon cannot even reach admin_api');
+select throws_ok($$ select api_private.audit_log('adminapi_probe') $$, '42501', null, 'anon cannot even reach api_private');
 
 select * from finish();
 rollback;

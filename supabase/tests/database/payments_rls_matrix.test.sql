@@ -24,7 +24,7 @@ select id as payment, wallet_transaction_id as credit
 select id as refund from public.refund_record(:'payment', 1000, 're_rls_matrix') \gset
 set local role authenticated;
 select set_config('request.jwt.claims', '{"sub": "c1000000-0000-4000-8000-000000000001", "role": "authenticated"}', true);
-select id as cashout from payments_api.cashout_create(:'account', 1000, 'USD', '256772000001', 'rls-cashout') \gset
+select id as cashout from api_private.cashout_create(:'account', 1000, 'USD', '256772000001', 'rls-cashout') \gset
 reset role;
 select set_config('request.jwt.claims', '', true);
 select id as entry from public.wallet_entries where account_id = :'account' limit 1 \gset

@@ -83,7 +83,7 @@ select is((public.refund_record(:'payment2', 300, 're_never')).status, 'failed',
 reset role;
 set local role authenticated;
 select set_config('request.jwt.claims', '{"sub": "c5000000-0000-4000-8000-000000000002", "role": "authenticated", "app_metadata": {"role": "admin"}}', true);
-select is((select count(*)::int from admin_api.reconciliation('stripe') r where r.payment_id in (:'payment', :'payment2')),
+select is((select count(*)::int from api_private.reconciliation('stripe') r where r.payment_id in (:'payment', :'payment2')),
   0, 'reconciliation finds the failed refunds'' payments balanced');
 reset role;
 set local role service_role;
