@@ -1,5 +1,5 @@
 -- Wallet ledger, part 3: the API (ledger.md). Each function is security definer with an
--- empty search_path, decides itself who may call it (private.wallet_require_caller), and is
+-- empty search_path, decides itself who may call it (private.require_caller), and is
 -- executable only by the roles listed in the spec. Errors follow the WL001..WL008 / 42501
 -- contract; malformed arguments (missing key, bad currency code, unknown status) are 22023.
 --
@@ -26,12 +26,9 @@ declare
   v_owner uuid;
   v_account public.wallet_accounts;
 begin
-  perform private.wallet_require_caller(array['user', 'admin'], 'open a wallet account');
+  perform private.require_caller(array['user', 'admin'], 'open a wallet account');
   v_owner := auth.uid();
-  if p_currency is null or p_currency !~ '^[A-Z]{3}$' then
-    perform private.wallet_fail('22023',
-      format('currency %s is not an ISO 4217 code', coalesce(p_currency, 'null')));
-  end if;
+  perform private.require_currency(p_currency);
   insert into public.wallet_accounts (owner_id, kind, currency)
   values (v_owner, 'user', p_currency)
   on conflict (owner_id, currency) do nothing
@@ -67,7 +64,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_caller text := private.wallet_require_caller(array['service', 'admin', 'user'], 'transfer');
+  v_caller text := private.require_caller(array['service', 'admin', 'user'], 'transfer');
   v_scope uuid;
   v_owns_from boolean;
   v_to_is_system boolean;
@@ -83,7 +80,7 @@ begin
       from public.wallet_accounts a
      where a.id in (p_from, p_to);
     if not v_owns_from then
-      perform private.wallet_fail('42501', format('wallet account %s is not yours', p_from));
+      perform private.fail('42501', format('wallet account %s is not yours', p_from));
     end if;
     if v_caller = 'user' then
       if p_to is not null and not v_to_receives
@@ -92,7 +89,7 @@ begin
         perform private.wallet_raise_not_receivable(p_to);
       end if;
     elsif v_to_is_system then
-      perform private.wallet_fail('42501', format('wallet account %s does not take user transfers', p_to));
+      perform private.fail('42501', format('wallet account %s does not take user transfers', p_to));
     end if;
   end if;
   return private.wallet_post_one(v_scope, 'transfer', false, p_from, p_to, p_amount, p_currency,
@@ -114,10 +111,10 @@ declare
   v_fields constant text[] := array['from', 'to', 'amount', 'currency', 'idempotency_key', 'description', 'metadata'];
   v_bad text;
 begin
-  perform private.wallet_require_caller(array['service'], 'post a transfer batch');
+  perform private.require_caller(array['service'], 'post a transfer batch');
   if p_transfers is null or jsonb_typeof(p_transfers) <> 'array'
      or jsonb_array_length(p_transfers) not between 1 and 1000 then
-    perform private.wallet_fail('22023', 'p_transfers must be a JSON array of 1 to 1000 transfers');
+    perform private.fail('22023', 'p_transfers must be a JSON array of 1 to 1000 transfers');
   end if;
   -- Every element an object, every field known, no field given twice (with and without p_).
   select format('item %s: %s', e.n, coalesce(
@@ -136,7 +133,7 @@ begin
    order by e.n
    limit 1;
   if v_bad is not null then
-    perform private.wallet_fail('22023', 'invalid transfer batch, ' || v_bad);
+    perform private.fail('22023', 'invalid transfer batch, ' || v_bad);
   end if;
 
   return query
@@ -180,8 +177,8 @@ security definer
 set search_path = ''
 as $$
 begin
-  perform private.wallet_require_caller(array['service'], 'deposit');
-  return private.wallet_post_one(null, 'deposit', false, private.wallet_clearing_account(p_source, p_currency),
+  perform private.require_caller(array['service'], 'deposit');
+  return private.wallet_post_one(null, 'deposit', false, private.wallet_system_account('clearing:' || p_source, p_currency),
                                  p_account, p_amount, p_currency, p_idempotency_key, null, p_metadata);
 end;
 $$;
@@ -206,10 +203,10 @@ security definer
 set search_path = ''
 as $$
 begin
-  perform private.wallet_require_caller(array['service'], 'withdraw');
+  perform private.require_caller(array['service'], 'withdraw');
   perform private.wallet_require_future_expiry(p_expires_at);
   return private.wallet_reserve('withdrawal', p_account,
-                                private.wallet_clearing_account(p_destination, p_currency),
+                                private.wallet_system_account('clearing:' || p_destination, p_currency),
                                 p_amount, p_currency, p_idempotency_key, p_metadata, p_expires_at);
 end;
 $$;
@@ -229,7 +226,7 @@ security definer
 set search_path = ''
 as $$
 begin
-  perform private.wallet_require_caller(array['service'], 'hold funds');
+  perform private.require_caller(array['service'], 'hold funds');
   perform private.wallet_require_future_expiry(p_expires_at);
   return private.wallet_reserve('hold', p_account, null, p_amount, p_currency, p_idempotency_key, p_metadata, p_expires_at);
 end;
@@ -255,7 +252,7 @@ declare
   v_amount bigint;
   v_to_currency text;
 begin
-  perform private.wallet_require_caller(array['service'], 'capture a hold');
+  perform private.require_caller(array['service'], 'capture a hold');
   perform private.require_within(p_idempotency_key, 'identifier', 'p_idempotency_key');
   v_hold := private.wallet_lock_hold(p_hold_id);
 
@@ -264,45 +261,45 @@ begin
       if (p_to is null or p_to = v_hold.to_account_id) and coalesce(p_amount, v_hold.hold_amount) = v_hold.amount then
         return v_hold;
       end if;
-      perform private.wallet_fail('WL005',
+      perform private.fail('WL005',
         format('idempotency key %s was already used with different parameters', p_idempotency_key));
     end if;
-    perform private.wallet_fail('WL008', format('hold %s is already %s', p_hold_id,
+    perform private.fail('WL008', format('hold %s is already %s', p_hold_id,
       case v_hold.status when 'posted' then 'captured' else v_hold.status end));
   end if;
   -- The key already captured another hold: one key, one effect (ledger invariant 5).
   if p_idempotency_key is not null and exists (
     select 1 from public.wallet_transactions t where t.capture_idempotency_key = p_idempotency_key
   ) then
-    perform private.wallet_fail('WL005',
+    perform private.fail('WL005',
       format('idempotency key %s was already used with different parameters', p_idempotency_key));
   end if;
 
   if p_to is not null and v_hold.to_account_id is not null and p_to <> v_hold.to_account_id then
-    perform private.wallet_fail('22023',
+    perform private.fail('22023',
       format('hold %s pays wallet account %s, not %s', p_hold_id, v_hold.to_account_id, p_to));
   end if;
   v_to := coalesce(v_hold.to_account_id, p_to);
   if v_to is null then
-    perform private.wallet_fail('22023', format('hold %s has no destination: pass p_to', p_hold_id));
+    perform private.fail('22023', format('hold %s has no destination: pass p_to', p_hold_id));
   end if;
   if v_to = v_hold.from_account_id then
-    perform private.wallet_fail('WL003', format('wallet account %s cannot pay itself (hold %s)', v_to, p_hold_id));
+    perform private.fail('WL003', format('wallet account %s cannot pay itself (hold %s)', v_to, p_hold_id));
   end if;
   v_amount := coalesce(p_amount, v_hold.hold_amount);
   if v_amount <= 0 or v_amount > private.wallet_max_amount() then
-    perform private.wallet_fail('WL006', format('invalid amount %s (hold %s)', v_amount, p_hold_id));
+    perform private.fail('WL006', format('invalid amount %s (hold %s)', v_amount, p_hold_id));
   end if;
   if v_amount > v_hold.hold_amount then
-    perform private.wallet_fail('WL008',
+    perform private.fail('WL008',
       format('capture of %s exceeds hold %s of %s', v_amount, p_hold_id, v_hold.hold_amount));
   end if;
   select a.currency into v_to_currency from public.wallet_accounts a where a.id = v_to;
   if not found then
-    perform private.wallet_fail('WL007', format('wallet account %s not found', v_to));
+    perform private.fail('WL007', format('wallet account %s not found', v_to));
   end if;
   if v_to_currency <> v_hold.currency then
-    perform private.wallet_fail('WL002',
+    perform private.fail('WL002',
       format('currency %s of hold %s does not match wallet account %s (%s)', v_hold.currency, p_hold_id, v_to, v_to_currency));
   end if;
 
@@ -314,7 +311,7 @@ begin
     returning t.* into v_hold;
   exception when unique_violation then
     -- A concurrent capture of another hold committed this key first.
-    perform private.wallet_fail('WL005',
+    perform private.fail('WL005',
       format('idempotency key %s was already used with different parameters', p_idempotency_key));
   end;
   perform private.wallet_write_entries(array[p_hold_id]);
@@ -342,10 +339,10 @@ as $$
 declare
   v_hold public.wallet_transactions;
 begin
-  perform private.wallet_require_caller(array['service'], 'void a hold');
+  perform private.require_caller(array['service'], 'void a hold');
   v_hold := private.wallet_lock_hold(p_hold_id);
   if v_hold.status <> 'pending' then
-    perform private.wallet_fail('WL008', format('hold %s is already %s', p_hold_id,
+    perform private.fail('WL008', format('hold %s is already %s', p_hold_id,
       case v_hold.status when 'posted' then 'captured' else v_hold.status end));
   end if;
   return private.wallet_release_hold(v_hold);
@@ -365,13 +362,13 @@ as $$
 declare
   v_account public.wallet_accounts;
 begin
-  perform private.wallet_require_caller(array['service'], 'change balance shards');
+  perform private.require_caller(array['service'], 'change balance shards');
   if p_shards is null or p_shards not between 0 and 64 then
-    perform private.wallet_fail('22023', format('balance shards must be between 0 and 64, not %s', coalesce(p_shards::text, 'null')));
+    perform private.fail('22023', format('balance shards must be between 0 and 64, not %s', coalesce(p_shards::text, 'null')));
   end if;
   v_account := private.wallet_lock_account(p_account);
   if v_account.status = 'closed' then
-    perform private.wallet_fail('WL004', format('wallet account %s is closed', p_account));
+    perform private.fail('WL004', format('wallet account %s is closed', p_account));
   end if;
   perform private.wallet_fold_shards(array[p_account]);
   insert into public.wallet_balance_shards (account_id, shard)
@@ -414,14 +411,14 @@ declare
   v_amount bigint;
   v_result public.wallet_transactions;
 begin
-  if private.wallet_require_caller(array['service', 'admin'], 'reverse a transaction') = 'admin' then
+  if private.require_caller(array['service', 'admin'], 'reverse a transaction') = 'admin' then
     v_scope := auth.uid();
   end if;
   perform private.require_within(p_idempotency_key, 'identifier', 'p_idempotency_key');
   perform private.require_within(p_reason, 'reason', 'p_reason');
   select t.* into v_original from public.wallet_transactions t where t.id = p_transaction_id for no key update;
   if not found then
-    perform private.wallet_fail('WL007', format('transaction %s not found', p_transaction_id));
+    perform private.fail('WL007', format('transaction %s not found', p_transaction_id));
   end if;
 
   select t.* into v_existing from public.wallet_transactions t
@@ -432,12 +429,12 @@ begin
        and v_existing.description is not distinct from p_reason and v_existing.metadata = v_metadata then
       return v_existing;
     end if;
-    perform private.wallet_fail('WL005',
+    perform private.fail('WL005',
       format('idempotency key %s was already used with different parameters', p_idempotency_key));
   end if;
 
   if v_original.status <> 'posted' or v_original.kind = 'reversal' then
-    perform private.wallet_fail('WL008', format('transaction %s (%s %s) cannot be reversed',
+    perform private.fail('WL008', format('transaction %s (%s %s) cannot be reversed',
       p_transaction_id, v_original.status, v_original.kind));
   end if;
   select v_original.amount - coalesce(sum(r.amount - coalesce(u.undone, 0)), 0) into v_remaining
@@ -446,7 +443,7 @@ begin
    where r.reverses_id = p_transaction_id;
   v_amount := coalesce(p_amount, v_remaining);
   if v_amount > v_remaining or v_remaining = 0 then
-    perform private.wallet_fail('WL008', format('reversal of %s exceeds what remains of transaction %s (%s)',
+    perform private.fail('WL008', format('reversal of %s exceeds what remains of transaction %s (%s)',
       v_amount, p_transaction_id, v_remaining));
   end if;
 
@@ -470,13 +467,13 @@ as $$
 declare
   v_account public.wallet_accounts;
 begin
-  perform private.wallet_require_caller(array['service', 'admin'], 'change an account status');
+  perform private.require_caller(array['service', 'admin'], 'change an account status');
   if p_status is null or p_status not in ('active', 'frozen', 'closed') then
-    perform private.wallet_fail('22023',
+    perform private.fail('22023',
       format('status %s is not one of active, frozen, closed', coalesce(p_status, 'null')));
   end if;
   if p_reason is null or btrim(p_reason) = '' then
-    perform private.wallet_fail('22023', format('a reason is required to change wallet account %s', p_account));
+    perform private.fail('22023', format('a reason is required to change wallet account %s', p_account));
   end if;
   perform private.require_within(p_reason, 'reason', 'p_reason');
   v_account := private.wallet_lock_account(p_account);
@@ -490,10 +487,10 @@ begin
     select a.* into v_account from public.wallet_accounts a where a.id = p_account;
   end if;
   if v_account.status = 'closed' then
-    perform private.wallet_fail('WL008', format('wallet account %s is closed for good', p_account));
+    perform private.fail('WL008', format('wallet account %s is closed for good', p_account));
   end if;
   if p_status = 'closed' and (v_account.balance <> 0 or v_account.available <> 0) then
-    perform private.wallet_fail('WL008', format('wallet account %s has balance %s (available %s); it closes only at zero',
+    perform private.fail('WL008', format('wallet account %s has balance %s (available %s); it closes only at zero',
       p_account, v_account.balance, v_account.available));
   end if;
   update public.wallet_accounts a
@@ -518,17 +515,17 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_caller text := private.wallet_require_caller(array['service', 'admin', 'user'], 'read this balance');
+  v_caller text := private.require_caller(array['service', 'admin', 'user'], 'read this balance');
   v_owner uuid;
   v_balance bigint;
 begin
   select b.owner_id, b.balance into v_owner, v_balance from public.wallet_account_balances b where b.account_id = p_account;
   -- A user hears the same about an account that does not exist as about another's.
   if v_caller = 'user' and v_owner is distinct from auth.uid() then
-    perform private.wallet_fail('42501', format('wallet account %s is not yours', p_account));
+    perform private.fail('42501', format('wallet account %s is not yours', p_account));
   end if;
   if not found then
-    perform private.wallet_fail('WL007', format('wallet account %s not found', p_account));
+    perform private.fail('WL007', format('wallet account %s not found', p_account));
   end if;
   return v_balance;
 end;

@@ -340,7 +340,7 @@ grant usage on schema audit to authenticated, service_role;
 grant select on table audit.log to authenticated, service_role;
 alter table audit.log enable row level security;
 create policy log_staff_read on audit.log for select to authenticated
-  using ((select private.request_reads_all()));
+  using ((select private.caller_reads_all()));
 
 -- PostgREST's db-pre-request: PostgREST calls it in every API request's transaction, as the
 -- request's role, after setting the claims and headers and before the query. It decides the

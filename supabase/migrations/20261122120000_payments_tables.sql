@@ -507,16 +507,16 @@ alter table public.invoices enable row level security;
 alter table public.invoices force row level security;
 
 create policy payment_intents_select on public.payment_intents for select to authenticated
-  using (user_id = (select auth.uid()) or (select private.request_reads_all()));
+  using (user_id = (select auth.uid()) or (select private.caller_reads_all()));
 create policy payments_select on public.payments for select to authenticated
-  using (user_id = (select auth.uid()) or (select private.request_reads_all()));
+  using (user_id = (select auth.uid()) or (select private.caller_reads_all()));
 create policy refunds_select on public.refunds for select to authenticated
-  using (user_id = (select auth.uid()) or (select private.request_reads_all()));
+  using (user_id = (select auth.uid()) or (select private.caller_reads_all()));
 create policy momo_transactions_select on public.momo_transactions for select to authenticated
-  using (user_id = (select auth.uid()) or (select private.request_reads_all()));
+  using (user_id = (select auth.uid()) or (select private.caller_reads_all()));
 create policy revolut_transactions_select on public.revolut_transactions for select to authenticated
-  using (user_id = (select auth.uid()) or (select private.request_reads_all()));
+  using (user_id = (select auth.uid()) or (select private.caller_reads_all()));
 create policy subscriptions_select on public.subscriptions for select to authenticated
-  using (user_id = (select auth.uid()) or (select private.request_reads_all()));
+  using (user_id = (select auth.uid()) or (select private.caller_reads_all()));
 create policy invoices_select on public.invoices for select to authenticated
-  using (user_id = (select auth.uid()) or (select private.request_reads_all()));
+  using (user_id = (select auth.uid()) or (select private.caller_reads_all()));

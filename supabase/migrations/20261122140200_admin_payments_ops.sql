@@ -18,13 +18,13 @@ as $$
 declare
   v_event public.webhook_events;
 begin
-  perform private.admin_api_require(true, 'replay a webhook event');
+  perform private.require_caller(array['service', 'admin'], 'replay a webhook event');
   select e.* into v_event from public.webhook_events e where e.id = p_id for update;
   if not found then
-    perform private.wallet_fail('WL007', format('webhook event %s not found', p_id));
+    perform private.fail('WL007', format('webhook event %s not found', p_id));
   end if;
   if v_event.status not in ('failed', 'dead') then
-    perform private.wallet_fail('WL008',
+    perform private.fail('WL008',
       format('webhook event %s is %s; only failed or dead events are replayed', p_id, v_event.status));
   end if;
   return v_event;
@@ -77,12 +77,12 @@ security definer
 set search_path = ''
 as $$
 begin
-  perform private.admin_api_require(false, 'reconcile payments');
-  if p_provider is not null and p_provider not in ('stripe', 'momo', 'revolut') then
-    perform private.wallet_fail('22023', format('provider %s is not one of stripe, momo, revolut', p_provider));
+  perform private.require_caller(array['service', 'admin', 'support'], 'reconcile payments');
+  if p_provider is not null then
+    perform private.require_provider(p_provider);
   end if;
   if p_from is not null and p_to is not null and p_from >= p_to then
-    perform private.wallet_fail('22023', 'from must be before to');
+    perform private.fail('22023', 'from must be before to');
   end if;
 
   return query

@@ -46,7 +46,7 @@ alter table public.wallet_limit_tiers enable row level security;
 alter table public.wallet_limit_tiers force row level security;
 create policy wallet_limit_tiers_select on public.wallet_limit_tiers
   for select to authenticated
-  using ((select private.request_reads_all()));
+  using ((select private.caller_reads_all()));
 
 select audit.attach('public.wallet_limit_tiers');
 
@@ -74,7 +74,7 @@ begin
     join public.wallet_limit_tiers t on t.tier = a.limit_tier
    where a.id = p_account;
   if p_amount > v_max_single then
-    perform private.wallet_fail('WL009',
+    perform private.fail('WL009',
       format('single payment limit of %s %s would be exceeded', v_max_single, p_currency));
   end if;
   insert into private.wallet_limit_usage as u (account_id, day, sent_today, hour, sent_this_hour)
@@ -86,11 +86,11 @@ begin
         hour = greatest(u.hour, excluded.hour)
   returning u.sent_today, u.sent_this_hour into v_today, v_this_hour;
   if v_today > v_max_daily then
-    perform private.wallet_fail('WL009',
+    perform private.fail('WL009',
       format('daily limit of %s %s would be exceeded', v_max_daily, p_currency));
   end if;
   if v_this_hour > v_max_per_hour then
-    perform private.wallet_fail('WL009',
+    perform private.fail('WL009',
       format('hourly limit of %s payments would be exceeded', v_max_per_hour));
   end if;
 end;
@@ -114,12 +114,12 @@ as $$
 declare
   v_row public.wallet_limit_tiers;
 begin
-  perform private.wallet_require_caller(array['service', 'admin'], 'change limits');
+  perform private.require_caller(array['service', 'admin'], 'change limits');
   perform private.require_within(p_tier, 'identifier', 'p_tier');
   if p_max_single is null or p_max_daily is null or p_max_per_hour is null
      or p_max_single not between 1 and private.wallet_max_amount()
      or p_max_daily < p_max_single or p_max_per_hour < 1 then
-    perform private.wallet_fail('22023', format(
+    perform private.fail('22023', format(
       'limits must satisfy 0 < max_single <= %s, max_single <= max_daily, max_per_hour >= 1',
       private.wallet_max_amount()));
   end if;
@@ -128,7 +128,7 @@ begin
    where t.tier = p_tier
   returning t.* into v_row;
   if not found then
-    perform private.wallet_fail('22023',
+    perform private.fail('22023',
       format('tier %s is not one of standard, verified, merchant', coalesce(p_tier, 'null')));
   end if;
   return v_row;
@@ -145,10 +145,10 @@ as $$
 declare
   v_account public.wallet_accounts;
 begin
-  perform private.wallet_require_caller(array['service', 'admin'], 'change an account tier');
+  perform private.require_caller(array['service', 'admin'], 'change an account tier');
   perform private.require_within(p_tier, 'identifier', 'p_tier');
   if not exists (select 1 from public.wallet_limit_tiers t where t.tier = p_tier) then
-    perform private.wallet_fail('22023',
+    perform private.fail('22023',
       format('tier %s is not one of standard, verified, merchant', coalesce(p_tier, 'null')));
   end if;
   v_account := private.wallet_lock_account(p_account);

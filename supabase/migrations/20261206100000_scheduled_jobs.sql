@@ -135,32 +135,6 @@ end;
 $$;
 revoke all on function private.job_lease_take(text, uuid[], integer) from public, anon, authenticated, service_role;
 
--- p_value within [p_min, p_max], or 22023 naming the argument.
-create function private.job_require_between(p_value integer, p_min integer, p_max integer, p_argument text) returns void
-language plpgsql
-immutable
-set search_path = ''
-as $$
-begin
-  if p_value is null or p_value < p_min or p_value > p_max then
-    perform private.wallet_fail('22023', format('%s must be between %s and %s', p_argument, p_min, p_max));
-  end if;
-end;
-$$;
-revoke all on function private.job_require_between(integer, integer, integer, text) from public, anon, authenticated, service_role;
-
--- The service (service_role, or the database owner that pg_cron runs as), or 42501.
-create function private.job_require_service(p_job text) returns void
-language plpgsql
-stable
-set search_path = ''
-as $$
-begin
-  perform private.wallet_require_caller(array['service'], format('run the %s job', p_job));
-end;
-$$;
-revoke all on function private.job_require_service(text) from public, anon, authenticated, service_role;
-
 -- ---------------------------------------------------------------------------------------
 -- momo-poll: MoMo top-ups whose callback has not come
 -- ---------------------------------------------------------------------------------------
@@ -174,10 +148,10 @@ stable
 set search_path = ''
 as $$
 begin
-  perform private.job_require_service('momo-poll');
-  perform private.job_require_between(p_pending_seconds, 0, 604800, 'pending_seconds');
-  perform private.job_require_between(p_lease_seconds, 1, 3600, 'lease_seconds');
-  perform private.job_require_between(p_batch, 1, 1000, 'batch');
+  perform private.require_caller(array['service'], 'run the momo-poll job');
+  perform private.require_between(p_pending_seconds, 0, 604800, 'pending_seconds');
+  perform private.require_between(p_lease_seconds, 1, 3600, 'lease_seconds');
+  perform private.require_between(p_batch, 1, 1000, 'batch');
 end;
 $$;
 revoke all on function private.momo_poll_require(integer, integer, integer) from public, anon, authenticated, service_role;
@@ -256,9 +230,9 @@ as $$
 declare
   v_count integer;
 begin
-  perform private.job_require_service('expire-intents');
-  perform private.job_require_between(p_ttl_seconds, 60, 2592000, 'ttl_seconds');
-  perform private.job_require_between(p_batch, 1, 10000, 'batch');
+  perform private.require_caller(array['service'], 'run the expire-intents job');
+  perform private.require_between(p_ttl_seconds, 60, 2592000, 'ttl_seconds');
+  perform private.require_between(p_batch, 1, 10000, 'batch');
   with expired as (
     select i.id from public.payment_intents i
      where i.status in ('requires_payment', 'processing')
@@ -295,8 +269,8 @@ declare
   v_hold public.wallet_transactions;
   v_count integer := 0;
 begin
-  perform private.job_require_service('expire-holds');
-  perform private.job_require_between(p_batch, 1, 10000, 'batch');
+  perform private.require_caller(array['service'], 'run the expire-holds job');
+  perform private.require_between(p_batch, 1, 10000, 'batch');
   for v_hold in
     select t.* from public.wallet_transactions t
      where t.status = 'pending' and t.expires_at is not null and t.expires_at <= now()
@@ -343,7 +317,7 @@ as $$
 declare
   v_report private.reconciliation_reports;
 begin
-  perform private.job_require_service('reconcile');
+  perform private.require_caller(array['service'], 'run the reconcile job');
   insert into private.reconciliation_reports as r (report_date, created_at, invariant_violations, reconciliation_findings)
   values ((now() at time zone 'utc')::date, now(),
           (select coalesce(jsonb_agg(to_jsonb(v)), '[]') from private.ledger_invariants() v),

@@ -27,6 +27,10 @@ export async function startThrowawayStack(options: {
     functionsOutput: openSync(join(home, "functions.log"), "a"),
     functionsEnv: options.functionsEnv,
   });
+  // The migrations take EXECUTE on new functions away from PUBLIC by default, and grant each
+  // of theirs to its callers. What the tests add next (pgTAP, their helpers) is called under
+  // every API role: PostgreSQL's default again, for what is created from here on.
+  await runSql(stack.dbUrl, "alter default privileges grant execute on functions to public");
   await runSql(stack.dbUrl, "create extension if not exists pgtap with schema extensions");
   // Tests run the jobs when they mean to: pg_cron keeps its schedule, paused.
   await runSql(stack.dbUrl, "do $$ begin if to_regclass('cron.job') is not null then update cron.job set active = false; end if; end $$");

@@ -120,7 +120,7 @@ describe("POST /admin/accounts/:id/status", () => {
     expect(audit.status).toBe(200);
     const change = audit.body.data.find((row: { operation: string }) => row.operation === "UPDATE");
     expect(change).toMatchObject({ actor_id: staff.admin.id, correlation_id: correlation, changed_fields: expect.arrayContaining(["status"]) });
-    const byActor = await call("GET", `/audit?actor_id=${staff.admin.id}&table=admin_requests`, { token: staff.admin.token });
+    const byActor = await call("GET", `/audit?actor_id=${staff.admin.id}&table=api_requests`, { token: staff.admin.token });
     expect(byActor.body.data.length).toBeGreaterThan(0);
     expect(byActor.body.data.every((row: { actor_id: string }) => row.actor_id === staff.admin.id)).toBe(true);
   });
@@ -188,7 +188,7 @@ describe("POST /admin/accounts/:id/status", () => {
     expect((await sql`select status from public.wallet_accounts where id = ${account}::uuid`)[0]!.status).toBe("active");
     expect(await sql`select operation from audit.log where table_name = 'wallet_accounts' and record_id = ${account}`)
       .toEqual([{ operation: "INSERT" }]);
-    expect(await sql`select idempotency_key from private.admin_requests where idempotency_key = any(${keys})`).toEqual([]);
+    expect(await sql`select idempotency_key from private.api_requests where idempotency_key = any(${keys})`).toEqual([]);
   });
 });
 

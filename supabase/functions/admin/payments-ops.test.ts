@@ -236,7 +236,7 @@ describe("POST /admin/webhook-events/:id/replay", () => {
     // A replay that ran would have counted an attempt and stored its answer under the key.
     expect(await sql`select status, attempts, last_error from public.webhook_events where id = ${id}`)
       .toEqual([{ status: "dead", attempts: 5, last_error: "earlier failure" }]);
-    expect(await sql`select 1 from private.admin_requests where idempotency_key = ${idempotencyKey}`).toEqual([]);
+    expect(await sql`select 1 from private.api_requests where idempotency_key = ${idempotencyKey}`).toEqual([]);
   });
 });
 

@@ -53,7 +53,7 @@ async function rowsOf(user: TopUpUser): Promise<{ cashouts: number; holds: numbe
     select (select count(*)::int from public.cashouts where user_id = ${user.userId}::uuid) as cashouts,
            (select count(*)::int from public.wallet_transactions
              where from_account_id = ${user.accountId}::uuid and kind = 'withdrawal') as holds,
-           (select count(*)::int from private.payments_requests where user_id = ${user.userId}::uuid) as requests`;
+           (select count(*)::int from private.api_requests where caller_id = ${user.userId}::uuid) as requests`;
   return row!;
 }
 

@@ -34,7 +34,7 @@ const tokenRequests = () => gateway.momo.requests.filter((r) => r === "POST /col
 async function rowsOf(userId: string): Promise<{ intents: number; requests: number }> {
   const [row] = await sql<{ intents: number; requests: number }[]>`
     select (select count(*)::int from public.payment_intents where user_id = ${userId}::uuid) as intents,
-           (select count(*)::int from private.payments_requests where user_id = ${userId}::uuid) as requests`;
+           (select count(*)::int from private.api_requests where caller_id = ${userId}::uuid) as requests`;
   return row!;
 }
 

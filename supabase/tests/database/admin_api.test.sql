@@ -10,12 +10,12 @@ insert into auth.users (id, email, raw_app_meta_data) values
 
 -- ---------------------------------------------------------------- exposure
 select ok(not has_schema_privilege('anon', 'api_private', 'usage'), 'anon has no usage on api_private');
-select ok(not has_table_privilege('authenticated', 'private.admin_requests', 'select'),
-  'authenticated cannot read admin_requests directly');
-select ok(not has_table_privilege('service_role', 'private.admin_requests', 'insert'),
-  'service_role cannot write admin_requests directly');
-select results_eq($$ select relrowsecurity, relforcerowsecurity from pg_class where oid = 'private.admin_requests'::regclass $$,
-  $$ values (true, true) $$, 'admin_requests has RLS enabled and forced');
+select ok(not has_table_privilege('authenticated', 'private.api_requests', 'select'),
+  'authenticated cannot read api_requests directly');
+select ok(not has_table_privilege('service_role', 'private.api_requests', 'insert'),
+  'service_role cannot write api_requests directly');
+select results_eq($$ select relrowsecurity, relforcerowsecurity from pg_class where oid = 'private.api_requests'::regclass $$,
+  $$ values (true, true) $$, 'api_requests has RLS enabled and forced');
 select is((select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
             where n.nspname = 'api_private' and (not p.prosecdef or p.proconfig is null
               or not ('search_path=""' = any (p.proconfig)))), 0::bigint,
@@ -27,45 +27,45 @@ select set_config('request.jwt.claims',
   '{"sub":"a5000000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"admin"}}', true);
 select set_config('app.correlation_id', 'corr-admin-1', true);
 
-select results_eq($$ select outcome, response_status from api_private.idempotency_claim('k-1', repeat('a', 64), 'POST', '/admin/x') $$,
+select results_eq($$ select outcome, response_status from api_private.request_claim('k-1', repeat('a', 64), 'POST', '/admin/x') $$,
   $$ values ('new', null::integer) $$, 'a fresh key is new');
-select lives_ok($$ select api_private.idempotency_complete('k-1', 201, '{"ok":true}') $$, 'the response is stored');
-select throws_ok($$ select api_private.idempotency_complete('k-1', 200, '{}') $$, 'WL008', null,
+select lives_ok($$ select api_private.request_complete('k-1', 201, '{"ok":true}') $$, 'the response is stored');
+select throws_ok($$ select api_private.request_complete('k-1', 200, '{}') $$, 'WL008', null,
   'a completed request cannot be completed again');
-select results_eq($$ select outcome, response_status, response_body from api_private.idempotency_claim('k-1', repeat('a', 64), 'POST', '/admin/x') $$,
+select results_eq($$ select outcome, response_status, response_body from api_private.request_claim('k-1', repeat('a', 64), 'POST', '/admin/x') $$,
   $$ values ('replay', 201, '{"ok":true}'::jsonb) $$, 'the same request replays the stored response');
-select results_eq($$ select outcome from api_private.idempotency_claim('k-1', repeat('b', 64), 'POST', '/admin/x') $$,
+select results_eq($$ select outcome from api_private.request_claim('k-1', repeat('b', 64), 'POST', '/admin/x') $$,
   $$ values ('mismatch') $$, 'the key with another request is a mismatch');
-select throws_ok($$ select api_private.idempotency_claim('', repeat('a', 64), 'POST', '/admin/x') $$, '22023', null,
+select throws_ok($$ select api_private.request_claim('', repeat('a', 64), 'POST', '/admin/x') $$, '22023', null,
   'an empty key: 22023');
-select throws_ok($$ select api_private.idempotency_complete('never-claimed', 200, '{}') $$, 'WL008', null,
+select throws_ok($$ select api_private.request_complete('never-claimed', 200, '{}') $$, 'WL008', null,
   'completing an unclaimed key: WL008');
 
 select set_config('request.jwt.claims',
   '{"sub":"a5000000-0000-4000-8000-0000000000ae","role":"authenticated","app_metadata":{"role":"admin"}}', true);
-select results_eq($$ select outcome from api_private.idempotency_claim('k-1', repeat('c', 64), 'POST', '/admin/x') $$,
+select results_eq($$ select outcome from api_private.request_claim('k-1', repeat('c', 64), 'POST', '/admin/x') $$,
   $$ values ('new') $$, 'keys are scoped by admin');
 
 select set_config('request.jwt.claims',
   '{"sub":"a5000000-0000-4000-8000-00000000005a","role":"authenticated","app_metadata":{"role":"support"}}', true);
-select throws_ok($$ select api_private.idempotency_claim('k-2', repeat('a', 64), 'POST', '/admin/x') $$, '42501', null,
+select throws_ok($$ select api_private.request_claim('k-2', repeat('a', 64), 'POST', '/admin/x') $$, '42501', null,
   'support makes no changes: 42501');
 select set_config('request.jwt.claims',
   '{"sub":"a5000000-0000-4000-8000-000000000001","role":"authenticated","app_metadata":{},"user_metadata":{"role":"admin"}}', true);
-select throws_ok($$ select api_private.idempotency_claim('k-3', repeat('a', 64), 'POST', '/admin/x') $$, '42501', null,
+select throws_ok($$ select api_private.audit_log('adminapi_probe') $$, '42501', null,
   'a user with admin in user_metadata: 42501');
 
 reset role;
 select results_eq(
-  $$ select admin_id, request_hash, response_status, correlation_id from private.admin_requests
-      where admin_id = 'a5000000-0000-4000-8000-0000000000ad' and idempotency_key = 'k-1' $$,
+  $$ select caller_id, request_hash, response_status, correlation_id from private.api_requests
+      where caller_id = 'a5000000-0000-4000-8000-0000000000ad' and idempotency_key = 'k-1' $$,
   $$ values ('a5000000-0000-4000-8000-0000000000ad'::uuid, repeat('a', 64), 201, 'corr-admin-1') $$,
   'the record keeps the admin, the request hash, the response and the correlation id');
 select results_eq(
   $$ select operation, actor_id, correlation_id from audit.log
-      where table_name = 'admin_requests'
-        and record_id = (select id::text from private.admin_requests
-                          where admin_id = 'a5000000-0000-4000-8000-0000000000ad' and idempotency_key = 'k-1')
+      where table_name = 'api_requests'
+        and record_id = (select id::text from private.api_requests
+                          where caller_id = 'a5000000-0000-4000-8000-0000000000ad' and idempotency_key = 'k-1')
       order by id $$,
   $$ values ('INSERT', 'a5000000-0000-4000-8000-0000000000ad'::uuid, 'corr-admin-1'),
             ('UPDATE', 'a5000000-0000-4000-8000-0000000000ad'::uuid, 'corr-admin-1') $$,

@@ -282,29 +282,29 @@ select * from pg_temp.bound('whatsapp_message_status_apply p_error', 'service',
   $$ select count(*) from public.whatsapp_messages $$);
 
 -- ---------------------------------------------------------------- admin API
-select * from pg_temp.bound('api_private.idempotency_claim p_key', 'admin',
-  $$ select api_private.idempotency_claim(repeat('k', 255), repeat('a', 64), 'POST', '/admin/x') $$,
-  $$ select api_private.idempotency_claim(repeat('k', 256), repeat('a', 64), 'POST', '/admin/x') $$,
+select * from pg_temp.bound('api_private.request_claim p_key', 'admin',
+  $$ select api_private.request_claim(repeat('k', 255), repeat('a', 64), 'POST', '/admin/x') $$,
+  $$ select api_private.request_claim(repeat('k', 256), repeat('a', 64), 'POST', '/admin/x') $$,
   'idempotency key is required (1 to 255 characters)',
-  $$ select count(*) from private.admin_requests $$);
-select * from pg_temp.bound('api_private.idempotency_claim p_path', 'admin',
-  $$ select api_private.idempotency_claim('b-claim-1', repeat('a', 64), 'POST', '/' || repeat('p', 2047)) $$,
-  $$ select api_private.idempotency_claim('b-claim-2', repeat('a', 64), 'POST', '/' || repeat('p', 2048)) $$,
+  $$ select count(*) from private.api_requests $$);
+select * from pg_temp.bound('api_private.request_claim p_path', 'admin',
+  $$ select api_private.request_claim('b-claim-1', repeat('a', 64), 'POST', '/' || repeat('p', 2047)) $$,
+  $$ select api_private.request_claim('b-claim-2', repeat('a', 64), 'POST', '/' || repeat('p', 2048)) $$,
   'p_path must be at most 2048 characters',
-  $$ select count(*) from private.admin_requests $$);
+  $$ select count(*) from private.api_requests $$);
 select pg_temp.become('admin');
-select throws_ok($$ select api_private.idempotency_claim('b-claim-3', repeat('A', 64), 'POST', '/admin/x') $$,
-  '22023', 'p_request_hash must be 64 lower-case hex digits (SHA-256)', 'api_private.idempotency_claim: a request hash that is no SHA-256 is 22023');
-select throws_ok($$ select api_private.idempotency_claim('b-claim-3', repeat('a', 64), 'GET', '/admin/x') $$,
-  '22023', 'p_method must be one of POST, PUT, PATCH, DELETE', 'api_private.idempotency_claim: a method that changes nothing is 22023');
-select api_private.idempotency_claim('b-claim-4', repeat('a', 64), 'POST', '/admin/x');
-select api_private.idempotency_claim('b-claim-5', repeat('a', 64), 'POST', '/admin/x');
+select throws_ok($$ select api_private.request_claim('b-claim-3', repeat('A', 64), 'POST', '/admin/x') $$,
+  '22023', 'p_request_hash must be 64 lower-case hex digits (SHA-256)', 'api_private.request_claim: a request hash that is no SHA-256 is 22023');
+select throws_ok($$ select api_private.request_claim('b-claim-3', repeat('a', 64), 'GET', '/admin/x') $$,
+  '22023', 'p_method must be one of POST, PUT, PATCH, DELETE', 'api_private.request_claim: a method that changes nothing is 22023');
+select api_private.request_claim('b-claim-4', repeat('a', 64), 'POST', '/admin/x');
+select api_private.request_claim('b-claim-5', repeat('a', 64), 'POST', '/admin/x');
 reset role;
-select * from pg_temp.bound('api_private.idempotency_complete p_body', 'admin',
-  $$ select api_private.idempotency_complete('b-claim-4', 200, jsonb_build_object('x', repeat('b', 8388599))) $$,
-  $$ select api_private.idempotency_complete('b-claim-5', 200, jsonb_build_object('x', repeat('b', 8388600))) $$,
+select * from pg_temp.bound('api_private.request_complete p_body', 'admin',
+  $$ select api_private.request_complete('b-claim-4', 200, jsonb_build_object('x', repeat('b', 8388599))) $$,
+  $$ select api_private.request_complete('b-claim-5', 200, jsonb_build_object('x', repeat('b', 8388600))) $$,
   'p_body must be at most 8388608 bytes of JSON',
-  $$ select count(*) from private.admin_requests where response_status is not null $$);
+  $$ select count(*) from private.api_requests where response_status is not null $$);
 -- The audit reader writes nothing: its filters are bounded all the same.
 select pg_temp.become('admin');
 select lives_ok($$ select count(*) from api_private.audit_log(repeat('t', 255)) $$, 'api_private.audit_log p_table at its bound is accepted');

@@ -11,10 +11,10 @@ insert into auth.users (id, email, raw_app_meta_data) values
 select ok(not has_schema_privilege('anon', 'api_private', 'usage'), 'anon has no usage on api_private');
 select ok(not has_function_privilege('service_role', 'api_private.request_claim(text, text, text, text, integer)', 'execute'),
   'service_role cannot claim (the records are keyed by a signed-in user)');
-select ok(not has_table_privilege('authenticated', 'private.payments_requests', 'select'),
-  'authenticated cannot read payments_requests directly');
-select results_eq($$ select relrowsecurity, relforcerowsecurity from pg_class where oid = 'private.payments_requests'::regclass $$,
-  $$ values (true, true) $$, 'payments_requests has RLS enabled and forced');
+select ok(not has_table_privilege('authenticated', 'private.api_requests', 'select'),
+  'authenticated cannot read api_requests directly');
+select results_eq($$ select relrowsecurity, relforcerowsecurity from pg_class where oid = 'private.api_requests'::regclass $$,
+  $$ values (true, true) $$, 'api_requests has RLS enabled and forced');
 select is((select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
             where n.nspname = 'api_private' and (not p.prosecdef or p.proconfig is null
               or not ('search_path=""' = any (p.proconfig)))), 0::bigint,
@@ -62,12 +62,12 @@ select throws_ok($$ select api_private.request_claim('k-2', repeat('a', 64), 'PO
 
 reset role;
 select results_eq(
-  $$ select user_id, response_status from private.payments_requests where idempotency_key = 'k-1' order by user_id $$,
+  $$ select caller_id, response_status from private.api_requests where idempotency_key = 'k-1' order by caller_id $$,
   $$ values ('a6000000-0000-4000-8000-000000000001'::uuid, 201), ('a6000000-0000-4000-8000-000000000002'::uuid, null) $$,
   'one record per user and key');
 select is(
   (select new_record ->> 'response_body' from audit.log
-    where table_name = 'payments_requests' and operation = 'UPDATE' and new_record ->> 'idempotency_key' = 'k-1'
+    where table_name = 'api_requests' and operation = 'UPDATE' and new_record ->> 'idempotency_key' = 'k-1'
       and new_record ->> 'response_status' = '201'),
   '[redacted]', 'the audit records that an answer was stored, never the answer (it may hold a client_secret)');
 
