@@ -60,7 +60,6 @@ begin
     'hex')::uuid;
 end;
 $$;
-revoke all on function private.uuid_v7() from public, anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- Tables
@@ -283,9 +282,6 @@ $$;
 create trigger wallet_transactions_guard_update
   before update on public.wallet_transactions
   for each row execute function private.wallet_transactions_guard_update();
-
-revoke all on function private.wallet_reject_change(), private.wallet_transactions_guard_update()
-  from public, anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- Who is asking: the caller helpers of every policy and function

@@ -41,6 +41,7 @@ begin
   return v_account;
 end;
 $$;
+grant execute on function api_private.wallet_open_account(text) to authenticated;
 
 -- A signed-in user pays only out of an account it owns, and only to user accounts (system
 -- accounts are moved by the service). The sender is never taken from anything but the
@@ -96,6 +97,7 @@ begin
                                  p_idempotency_key, p_description, p_metadata, v_caller = 'user');
 end;
 $$;
+grant execute on function api_private.wallet_transfer(uuid, uuid, bigint, text, text, text, jsonb) to authenticated, service_role;
 
 -- Up to 1000 transfers in one transaction, all or nothing. Each element is an object with
 -- the fields of wallet_transfer, named with or without the p_ prefix: from, to, amount,
@@ -161,6 +163,7 @@ begin
                                             a.currencies, a.keys, a.descriptions, a.metadata) t;
 end;
 $$;
+grant execute on function public.wallet_transfer_batch(jsonb) to service_role;
 
 -- Money in from a provider: debits its clearing account, credits p_account.
 create function public.wallet_deposit(
@@ -182,6 +185,7 @@ begin
                                  p_account, p_amount, p_currency, p_idempotency_key, null, p_metadata);
 end;
 $$;
+grant execute on function public.wallet_deposit(uuid, bigint, text, text, text, jsonb) to service_role;
 
 -- Money out to a provider, in two phases: this reserves the amount (a pending withdrawal
 -- towards the destination's clearing account); wallet_capture posts it once the provider
@@ -210,6 +214,7 @@ begin
                                 p_amount, p_currency, p_idempotency_key, p_metadata, p_expires_at);
 end;
 $$;
+grant execute on function public.wallet_withdraw(uuid, bigint, text, text, text, jsonb, timestamptz) to service_role;
 
 -- Reserves funds with no destination yet (card-style authorisation); wallet_capture names it.
 create function public.wallet_hold(
@@ -231,6 +236,7 @@ begin
   return private.wallet_reserve('hold', p_account, null, p_amount, p_currency, p_idempotency_key, p_metadata, p_expires_at);
 end;
 $$;
+grant execute on function public.wallet_hold(uuid, bigint, text, text, jsonb, timestamptz) to service_role;
 
 -- Posts all (p_amount null) or part of a pending hold; the rest of the reservation is
 -- released. The hold row itself becomes the posted transaction. A hold is captured once:
@@ -327,6 +333,7 @@ begin
   return v_hold;
 end;
 $$;
+grant execute on function public.wallet_capture(uuid, uuid, bigint, text) to service_role;
 
 -- Releases a pending hold. Allowed on a frozen account: releasing reserved money never
 -- moves it.
@@ -348,6 +355,7 @@ begin
   return private.wallet_release_hold(v_hold);
 end;
 $$;
+grant execute on function public.wallet_void(uuid) to service_role;
 
 -- Turns balance shards on (p_shards > 0) or off (0) for a hot account, or changes their
 -- number: every credit to it then lands in one of p_shards rows of wallet_balance_shards
@@ -381,6 +389,7 @@ begin
   return v_account;
 end;
 $$;
+grant execute on function public.wallet_set_balance_shards(uuid, integer) to service_role;
 
 -- Moves money back along a posted transaction: debits its receiver, credits its sender.
 -- The reversals of one transaction never add up to more than it moved, net of reversals
@@ -455,6 +464,7 @@ begin
   return v_result;
 end;
 $$;
+grant execute on function api_private.wallet_reverse(uuid, text, bigint, text, boolean) to authenticated, service_role;
 
 -- Freeze, unfreeze, close. Closing is final and needs a zero balance with no active hold.
 -- The reason goes to wallet_status_reasons, which the account's owner cannot read.
@@ -503,6 +513,7 @@ begin
   return v_account;
 end;
 $$;
+grant execute on function api_private.wallet_set_status(uuid, text, text) to authenticated, service_role;
 
 -- The posted balance: by construction equal to the sum of the account's entries, which for
 -- a hot account are spread over its row and its shards; wallet_account_balances adds them
@@ -530,6 +541,7 @@ begin
   return v_balance;
 end;
 $$;
+grant execute on function api_private.wallet_balance(uuid) to authenticated, service_role;
 
 -- The API entry points of the five functions above. PL/pgSQL rather than SQL: a SQL function
 -- with a SET clause is never inlined and is parsed and planned again on every call, while a
@@ -544,6 +556,7 @@ begin
   return api_private.wallet_open_account(p_currency);
 end;
 $$;
+grant execute on function public.wallet_open_account(text) to authenticated;
 
 create function public.wallet_transfer(
   p_from uuid,
@@ -564,6 +577,7 @@ begin
                                      p_description, p_metadata);
 end;
 $$;
+grant execute on function public.wallet_transfer(uuid, uuid, bigint, text, text, text, jsonb) to authenticated, service_role;
 
 create function public.wallet_reverse(
   p_transaction_id uuid,
@@ -581,6 +595,7 @@ begin
   return api_private.wallet_reverse(p_transaction_id, p_idempotency_key, p_amount, p_reason, p_force);
 end;
 $$;
+grant execute on function public.wallet_reverse(uuid, text, bigint, text, boolean) to authenticated, service_role;
 
 create function public.wallet_set_status(p_account uuid, p_status text, p_reason text)
 returns public.wallet_accounts
@@ -592,6 +607,7 @@ begin
   return api_private.wallet_set_status(p_account, p_status, p_reason);
 end;
 $$;
+grant execute on function public.wallet_set_status(uuid, text, text) to authenticated, service_role;
 
 create function public.wallet_balance(p_account uuid)
 returns bigint
@@ -604,51 +620,4 @@ begin
   return api_private.wallet_balance(p_account);
 end;
 $$;
-
--- Supabase grants EXECUTE on new functions to every API role by default; narrow it to the
--- callers in ledger.md. A wrapper and its body are granted to the same roles.
-revoke all on function
-  api_private.wallet_open_account(text),
-  public.wallet_open_account(text),
-  api_private.wallet_transfer(uuid, uuid, bigint, text, text, text, jsonb),
-  public.wallet_transfer(uuid, uuid, bigint, text, text, text, jsonb),
-  public.wallet_transfer_batch(jsonb),
-  public.wallet_deposit(uuid, bigint, text, text, text, jsonb),
-  public.wallet_withdraw(uuid, bigint, text, text, text, jsonb, timestamptz),
-  public.wallet_hold(uuid, bigint, text, text, jsonb, timestamptz),
-  public.wallet_capture(uuid, uuid, bigint, text),
-  public.wallet_void(uuid),
-  api_private.wallet_reverse(uuid, text, bigint, text, boolean),
-  public.wallet_reverse(uuid, text, bigint, text, boolean),
-  api_private.wallet_set_status(uuid, text, text),
-  public.wallet_set_status(uuid, text, text),
-  public.wallet_set_balance_shards(uuid, integer),
-  api_private.wallet_balance(uuid),
-  public.wallet_balance(uuid)
-  from public, anon, authenticated, service_role;
-
-grant execute on function
-  api_private.wallet_open_account(text),
-  public.wallet_open_account(text)
-  to authenticated;
-grant execute on function
-  api_private.wallet_transfer(uuid, uuid, bigint, text, text, text, jsonb),
-  public.wallet_transfer(uuid, uuid, bigint, text, text, text, jsonb)
-  to authenticated, service_role;
-grant execute on function
-  public.wallet_transfer_batch(jsonb),
-  public.wallet_deposit(uuid, bigint, text, text, text, jsonb),
-  public.wallet_withdraw(uuid, bigint, text, text, text, jsonb, timestamptz),
-  public.wallet_hold(uuid, bigint, text, text, jsonb, timestamptz),
-  public.wallet_capture(uuid, uuid, bigint, text),
-  public.wallet_void(uuid),
-  public.wallet_set_balance_shards(uuid, integer)
-  to service_role;
-grant execute on function
-  api_private.wallet_reverse(uuid, text, bigint, text, boolean),
-  public.wallet_reverse(uuid, text, bigint, text, boolean),
-  api_private.wallet_set_status(uuid, text, text),
-  public.wallet_set_status(uuid, text, text),
-  api_private.wallet_balance(uuid),
-  public.wallet_balance(uuid)
-  to authenticated, service_role;
+grant execute on function public.wallet_balance(uuid) to authenticated, service_role;

@@ -113,6 +113,8 @@ as $$
       or exists (select 1 from private.status_transitions t
                   where t.table_name = p_table and t.from_status = p_from and t.to_status = p_to)
 $$;
+-- Mirror writers (webhooks, as service_role) use it in their upserts.
+grant execute on function private.status_transition_allowed(text, text, text) to service_role;
 
 -- Trigger argument: the status column.
 create function private.enforce_status_transition() returns trigger
@@ -466,12 +468,6 @@ select audit.attach('public.revolut_transactions', array['raw_payload']);
 select audit.attach('public.subscriptions', array['raw']);
 select audit.attach('public.invoices', array['raw']);
 
-revoke all on function private.status_transition_allowed(text, text, text),
-  private.enforce_status_transition(), private.scrub_secrets(jsonb),
-  private.scrub_payload_columns(), private.touch_updated_at(), private.mirror_link_intent()
-  from public, anon, authenticated;
--- Mirror writers (webhooks, as service_role) use it in their upserts.
-grant execute on function private.status_transition_allowed(text, text, text) to service_role;
 grant usage on schema private to service_role;
 
 -- ---------------------------------------------------------------------------------------

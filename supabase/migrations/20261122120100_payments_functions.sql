@@ -101,6 +101,7 @@ begin
   return v_intent;
 end;
 $$;
+grant execute on function api_private.payment_intent_create(text, uuid, bigint, text, text) to authenticated, service_role;
 
 -- Records the provider's id for the intent once the provider call returned.
 create function public.payment_intent_attach(p_intent uuid, p_provider_ref text)
@@ -144,6 +145,7 @@ begin
   return v_intent;
 end;
 $$;
+grant execute on function public.payment_intent_attach(uuid, text) to service_role;
 
 -- Stores a payment the provider confirmed and credits the intent's account in the same
 -- transaction. Anything that does not match the intent is stored as needs_review with no
@@ -240,6 +242,7 @@ begin
   return v_payment;
 end;
 $$;
+grant execute on function public.payment_record_success(text, text, uuid, bigint, text, bigint, jsonb) to service_role;
 
 -- The provider reported that the intent failed. A succeeded, failed or canceled intent is
 -- returned unchanged: money already credited is never undone by a failure report.
@@ -266,6 +269,7 @@ begin
   return v_intent;
 end;
 $$;
+grant execute on function public.payment_record_failure(uuid, text) to service_role;
 
 -- Stores a refund and reverses its part of the credit. The refunds of a payment never add
 -- up to more than it (checked under the payment's row lock, and by a constraint). When
@@ -351,6 +355,7 @@ begin
   return v_refund;
 end;
 $$;
+grant execute on function api_private.refund_record(uuid, bigint, text, text) to authenticated, service_role;
 
 -- The provider reports that a refund failed (or was canceled) after it was recorded: the
 -- customer never got the money, so the wallet gets it back. The refund becomes p_status,
@@ -447,6 +452,7 @@ begin
   return v_refund;
 end;
 $$;
+grant execute on function public.refund_record_failure(uuid, text, bigint, text, text, text) to service_role;
 
 -- The API entry points of the two functions above.
 create function public.payment_intent_create(
@@ -463,6 +469,7 @@ set search_path = ''
 as $$
   select * from api_private.payment_intent_create(p_provider, p_account, p_amount, p_currency, p_idempotency_key)
 $$;
+grant execute on function public.payment_intent_create(text, uuid, bigint, text, text) to authenticated, service_role;
 
 create function public.refund_record(
   p_payment uuid,
@@ -477,30 +484,4 @@ set search_path = ''
 as $$
   select * from api_private.refund_record(p_payment, p_amount, p_provider_refund_id, p_reason)
 $$;
-
--- Supabase grants EXECUTE on new functions to every API role; narrow it to the spec.
-revoke all on function
-  private.require_provider(text), private.require_text(text, text, text),
-  private.require_amount(bigint),
-  private.refund_lookup(uuid, bigint, text),
-  api_private.payment_intent_create(text, uuid, bigint, text, text),
-  api_private.refund_record(uuid, bigint, text, text),
-  public.payment_intent_create(text, uuid, bigint, text, text),
-  public.payment_intent_attach(uuid, text),
-  public.payment_record_success(text, text, uuid, bigint, text, bigint, jsonb),
-  public.payment_record_failure(uuid, text),
-  public.refund_record(uuid, bigint, text, text),
-  public.refund_record_failure(uuid, text, bigint, text, text, text)
-  from public, anon, authenticated, service_role;
-grant execute on function
-  api_private.payment_intent_create(text, uuid, bigint, text, text),
-  public.payment_intent_create(text, uuid, bigint, text, text),
-  api_private.refund_record(uuid, bigint, text, text),
-  public.refund_record(uuid, bigint, text, text)
-  to authenticated, service_role;
-grant execute on function
-  public.payment_intent_attach(uuid, text),
-  public.payment_record_success(text, text, uuid, bigint, text, bigint, jsonb),
-  public.payment_record_failure(uuid, text),
-  public.refund_record_failure(uuid, text, bigint, text, text, text)
-  to service_role;
+grant execute on function public.refund_record(uuid, bigint, text, text) to authenticated, service_role;

@@ -132,6 +132,7 @@ begin
     v_event.attempts;
 end;
 $$;
+grant execute on function public.webhook_event_begin(text, text, text, jsonb) to service_role;
 
 -- Records the outcome of one attempt: processed, ignored, or failed with its error. The
 -- fifth failure makes the event dead. Finishing an event twice with the same final outcome
@@ -181,6 +182,7 @@ begin
   return v_event;
 end;
 $$;
+grant execute on function public.webhook_event_finish(uuid, text, text) to service_role;
 
 -- Applies a WhatsApp status update to an outbound message. Statuses arrive out of order:
 -- one that is not a forward move (a late delivered after read) leaves the row as it is.
@@ -229,17 +231,7 @@ begin
   return v_message;
 end;
 $$;
-
-revoke all on function
-  public.webhook_event_begin(text, text, text, jsonb),
-  public.webhook_event_finish(uuid, text, text),
-  public.whatsapp_message_status_apply(text, text, timestamptz, text, text, jsonb)
-  from public, anon, authenticated, service_role;
-grant execute on function
-  public.webhook_event_begin(text, text, text, jsonb),
-  public.webhook_event_finish(uuid, text, text),
-  public.whatsapp_message_status_apply(text, text, timestamptz, text, text, jsonb)
-  to service_role;
+grant execute on function public.whatsapp_message_status_apply(text, text, timestamptz, text, text, jsonb) to service_role;
 
 -- Every change of an event's status, attempts or error is audited with its actor and request
 -- (the pipeline's service_role and correlation id, or the replaying admin). Inserts are not:

@@ -58,6 +58,7 @@ begin
   return v_result;
 end;
 $$;
+grant execute on function api_private.wallet_adjust(uuid, bigint, text, text, text) to authenticated, service_role;
 
 -- The API entry point, a security invoker wrapper like the ledger's user-callable functions.
 create function public.wallet_adjust(
@@ -74,12 +75,4 @@ set search_path = ''
 as $$
   select * from api_private.wallet_adjust(p_account, p_amount, p_direction, p_reason, p_idempotency_key)
 $$;
-
-revoke all on function
-  api_private.wallet_adjust(uuid, bigint, text, text, text),
-  public.wallet_adjust(uuid, bigint, text, text, text)
-  from public, anon, authenticated, service_role;
-grant execute on function
-  api_private.wallet_adjust(uuid, bigint, text, text, text),
-  public.wallet_adjust(uuid, bigint, text, text, text)
-  to authenticated, service_role;
+grant execute on function public.wallet_adjust(uuid, bigint, text, text, text) to authenticated, service_role;

@@ -210,9 +210,7 @@ begin
      limit p_limit;
 end;
 $$;
-
-grant execute on function api_private.audit_log(text, text, uuid, timestamptz, timestamptz, bigint, integer)
-  to authenticated;
+grant execute on function api_private.audit_log(text, text, uuid, timestamptz, timestamptz, bigint, integer) to authenticated;
 
 -- ---------------------------------------------------------------------------------------
 -- Account listing

@@ -30,6 +30,7 @@ begin
   return v_event;
 end;
 $$;
+grant execute on function api_private.webhook_event_for_replay(uuid) to authenticated;
 
 -- ---------------------------------------------------------------------------------------
 -- Reconciliation
@@ -197,12 +198,4 @@ begin
    order by 10, 1, 3;
 end;
 $$;
-
-revoke all on function
-  api_private.webhook_event_for_replay(uuid),
-  api_private.reconciliation(text, timestamptz, timestamptz)
-  from public, anon, authenticated, service_role;
-grant execute on function
-  api_private.webhook_event_for_replay(uuid),
-  api_private.reconciliation(text, timestamptz, timestamptz)
-  to authenticated;
+grant execute on function api_private.reconciliation(text, timestamptz, timestamptz) to authenticated;

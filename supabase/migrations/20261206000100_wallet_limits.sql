@@ -96,9 +96,6 @@ begin
 end;
 $$;
 
-revoke all on function private.wallet_check_limits(uuid, bigint, text)
-  from public, anon, authenticated, service_role;
-
 -- Changes a tier's limits. Admins (and the service); audited through the tier row.
 create function api_private.wallet_update_limit_tier(
   p_tier text,
@@ -134,6 +131,7 @@ begin
   return v_row;
 end;
 $$;
+grant execute on function api_private.wallet_update_limit_tier(text, bigint, bigint, integer) to authenticated, service_role;
 
 -- Moves an account to another tier. Admins (and the service); audited through the account row.
 create function api_private.wallet_set_limit_tier(p_account uuid, p_tier text)
@@ -162,6 +160,7 @@ begin
   return v_account;
 end;
 $$;
+grant execute on function api_private.wallet_set_limit_tier(uuid, text) to authenticated, service_role;
 
 create function public.wallet_update_limit_tier(
   p_tier text,
@@ -178,6 +177,7 @@ begin
   return api_private.wallet_update_limit_tier(p_tier, p_max_single, p_max_daily, p_max_per_hour);
 end;
 $$;
+grant execute on function public.wallet_update_limit_tier(text, bigint, bigint, integer) to authenticated, service_role;
 
 create function public.wallet_set_limit_tier(p_account uuid, p_tier text)
 returns public.wallet_accounts
@@ -189,16 +189,4 @@ begin
   return api_private.wallet_set_limit_tier(p_account, p_tier);
 end;
 $$;
-
-revoke all on function
-  api_private.wallet_update_limit_tier(text, bigint, bigint, integer),
-  public.wallet_update_limit_tier(text, bigint, bigint, integer),
-  api_private.wallet_set_limit_tier(uuid, text),
-  public.wallet_set_limit_tier(uuid, text)
-  from public, anon, authenticated, service_role;
-grant execute on function
-  api_private.wallet_update_limit_tier(text, bigint, bigint, integer),
-  public.wallet_update_limit_tier(text, bigint, bigint, integer),
-  api_private.wallet_set_limit_tier(uuid, text),
-  public.wallet_set_limit_tier(uuid, text)
-  to authenticated, service_role;
+grant execute on function public.wallet_set_limit_tier(uuid, text) to authenticated, service_role;

@@ -40,6 +40,7 @@ begin
   return query select v_payment.provider, v_payment.provider_payment_id, v_payment.currency, v_remaining;
 end;
 $$;
+grant execute on function api_private.refund_prepare(uuid, bigint) to authenticated;
 
 -- A refund the provider accepted and has not completed: stored as pending with no ledger
 -- effect; refund_record completes it, refund_record_failure closes it. Idempotent on the
@@ -75,6 +76,7 @@ begin
   return v_refund;
 end;
 $$;
+grant execute on function api_private.refund_record_pending(uuid, bigint, text, text) to authenticated;
 
 -- Closes a needs_review payment. 'credit': the provider's amount goes to the intent's account
 -- once (WL008 when the payment has no intent, or was refunded at the provider while under
@@ -143,14 +145,4 @@ begin
   return v_payment;
 end;
 $$;
-
-revoke all on function
-  api_private.refund_prepare(uuid, bigint),
-  api_private.refund_record_pending(uuid, bigint, text, text),
-  api_private.payment_resolve(uuid, text, text)
-  from public, anon, authenticated, service_role;
-grant execute on function
-  api_private.refund_prepare(uuid, bigint),
-  api_private.refund_record_pending(uuid, bigint, text, text),
-  api_private.payment_resolve(uuid, text, text)
-  to authenticated;
+grant execute on function api_private.payment_resolve(uuid, text, text) to authenticated;

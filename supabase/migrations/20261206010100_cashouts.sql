@@ -141,6 +141,7 @@ begin
   return v_cashout;
 end;
 $$;
+grant execute on function api_private.cashout_create(uuid, bigint, text, text, text) to authenticated;
 
 -- Applies MoMo's confirmed status of the transfer p_reference: SUCCESSFUL captures the hold to
 -- the MoMo clearing account (paid), FAILED voids it (failed, with p_reason), PENDING changes
@@ -188,10 +189,4 @@ begin
   return v_cashout;
 end;
 $$;
-
-revoke all on function
-  api_private.cashout_create(uuid, bigint, text, text, text),
-  public.cashout_settle(uuid, text, text)
-  from public, anon, authenticated, service_role;
-grant execute on function api_private.cashout_create(uuid, bigint, text, text, text) to authenticated;
 grant execute on function public.cashout_settle(uuid, text, text) to service_role;

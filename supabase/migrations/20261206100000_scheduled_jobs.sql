@@ -91,7 +91,6 @@ as $$
    group by t.idempotency_key, t.initiated_by
   having count(*) > 1
 $$;
-revoke all on function private.ledger_invariants() from public, anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- Leases
@@ -133,7 +132,6 @@ begin
     returning l.item_id;
 end;
 $$;
-revoke all on function private.job_lease_take(text, uuid[], integer) from public, anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- momo-poll: MoMo top-ups whose callback has not come
@@ -154,7 +152,6 @@ begin
   perform private.require_between(p_batch, 1, 1000, 'batch');
 end;
 $$;
-revoke all on function private.momo_poll_require(integer, integer, integer) from public, anon, authenticated, service_role;
 
 -- Takes up to p_batch MoMo intents still waiting (requires_payment or processing, attached
 -- to a request-to-pay) for more than p_pending_seconds, oldest first, each leased for
@@ -186,6 +183,7 @@ begin
       join public.payment_intents i on i.id = taken.id;
 end;
 $$;
+grant execute on function api_private.momo_poll_take_intents(integer, integer, integer) to service_role;
 
 -- The same for cash-outs still pending after p_pending_seconds, whose transfer's status MoMo's
 -- Disbursement API tells (GET /disbursement/v1_0/transfer/{referenceId}).
@@ -214,6 +212,7 @@ begin
       join public.cashouts c on c.id = taken.id;
 end;
 $$;
+grant execute on function api_private.momo_poll_take_cashouts(integer, integer, integer) to service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- expire-intents
@@ -250,6 +249,7 @@ begin
   return v_count;
 end;
 $$;
+grant execute on function api_private.expire_intents(integer, integer) to service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- expire-holds (pure SQL: pg_cron runs it too)
@@ -284,6 +284,7 @@ begin
   return v_count;
 end;
 $$;
+grant execute on function api_private.expire_holds(integer) to service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- reconcile: a dated report
@@ -331,18 +332,4 @@ begin
                       jsonb_array_length(v_report.reconciliation_findings);
 end;
 $$;
-
-revoke all on function
-  api_private.momo_poll_take_intents(integer, integer, integer),
-  api_private.momo_poll_take_cashouts(integer, integer, integer),
-  api_private.expire_intents(integer, integer),
-  api_private.expire_holds(integer),
-  api_private.reconcile()
-  from public, anon, authenticated, service_role;
-grant execute on function
-  api_private.momo_poll_take_intents(integer, integer, integer),
-  api_private.momo_poll_take_cashouts(integer, integer, integer),
-  api_private.expire_intents(integer, integer),
-  api_private.expire_holds(integer),
-  api_private.reconcile()
-  to service_role;
+grant execute on function api_private.reconcile() to service_role;

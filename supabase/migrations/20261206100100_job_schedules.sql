@@ -35,7 +35,6 @@ begin
   );
 end;
 $$;
-revoke all on function private.jobs_invoke(text) from public, anon, authenticated, service_role;
 
 do $schedule$
 begin
