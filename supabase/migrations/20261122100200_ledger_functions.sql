@@ -3,14 +3,17 @@
 -- executable only by the roles listed in the spec. Errors follow the WL001..WL008 / 42501
 -- contract; malformed arguments (missing key, bad currency code, unknown status) are 22023.
 --
--- Functions that signed-in users may call keep their security definer body in `api_private`
--- (not exposed by PostgREST, EXECUTE only for the roles that may call it) behind a security
--- invoker wrapper in public with the contract's name, arguments and return type: Supabase's
--- linter (splinter 0029) flags every security definer function in an exposed schema that
--- `authenticated` can execute. The wrapper changes no privilege, so inside the body
--- current_setting('role') and the JWT claims are still the caller's and the caller checks
--- hold as before. Service-only functions are not executable by `authenticated` and stay in
--- public. The payment, webhook and admin functions follow the same rule.
+-- The wrapper rule, which every later migration follows: a function that signed-in users may
+-- call keeps its security definer body in `api_private` (not exposed by PostgREST, EXECUTE
+-- only for the roles that may call it) behind a security invoker wrapper in public with the
+-- contract's name, arguments and return type: Supabase's linter (splinter 0029) flags every
+-- security definer function in an exposed schema that `authenticated` can execute. The
+-- wrapper changes no privilege, so inside the body current_setting('role') and the JWT
+-- claims are still the caller's and the caller checks hold as before; it is granted to the
+-- same roles as its body. Every wrapper is PL/pgSQL, not SQL: a SQL function with a SET
+-- clause is never inlined and is parsed and planned again on every call, while a PL/pgSQL
+-- one keeps its plan for the session (0.1 ms of a 2 ms transfer, docs/LEDGER.md).
+-- Service-only functions are not executable by `authenticated` and stay in public.
 
 create schema if not exists api_private;
 revoke all on schema api_private from public;
@@ -543,9 +546,7 @@ end;
 $$;
 grant execute on function api_private.wallet_balance(uuid) to authenticated, service_role;
 
--- The API entry points of the five functions above. PL/pgSQL rather than SQL: a SQL function
--- with a SET clause is never inlined and is parsed and planned again on every call, while a
--- PL/pgSQL one keeps its plan for the session (0.1 ms of a 2 ms transfer, docs/LEDGER.md).
+-- The API entry points of the five functions above (the wrapper rule, at the top).
 create function public.wallet_open_account(p_currency text)
 returns public.wallet_accounts
 language plpgsql

@@ -7,11 +7,8 @@
 -- active, WL005 replay with other parameters, WL006 amount, WL007 not found, WL008 state,
 -- 42501 caller, 22023 malformed argument) plus PA001..PA002 (docs/PAYMENTS.md).
 --
--- Functions that signed-in users may call keep their security definer body in
--- `api_private` (created by the ledger's migration, not exposed by PostgREST) behind a
--- security invoker wrapper of the same name in public: Supabase's linter (0029) flags any
--- security definer function in an exposed schema that `authenticated` can execute.
--- Service-only functions stay in public.
+-- Functions that signed-in users may call follow the ledger's wrapper rule
+-- (20261122100200_ledger_functions.sql): body in `api_private`, wrapper in public.
 
 -- The payment of a refund, locked for the caller's transaction (WL007 when unknown), and the
 -- refund already stored under the provider's refund id, if any (WL005 when it is stored for
@@ -463,11 +460,13 @@ create function public.payment_intent_create(
   p_idempotency_key text
 )
 returns public.payment_intents
-language sql
+language plpgsql
 security invoker
 set search_path = ''
 as $$
-  select * from api_private.payment_intent_create(p_provider, p_account, p_amount, p_currency, p_idempotency_key)
+begin
+  return api_private.payment_intent_create(p_provider, p_account, p_amount, p_currency, p_idempotency_key);
+end;
 $$;
 grant execute on function public.payment_intent_create(text, uuid, bigint, text, text) to authenticated, service_role;
 
@@ -478,10 +477,12 @@ create function public.refund_record(
   p_reason text default null
 )
 returns public.refunds
-language sql
+language plpgsql
 security invoker
 set search_path = ''
 as $$
-  select * from api_private.refund_record(p_payment, p_amount, p_provider_refund_id, p_reason)
+begin
+  return api_private.refund_record(p_payment, p_amount, p_provider_refund_id, p_reason);
+end;
 $$;
 grant execute on function public.refund_record(uuid, bigint, text, text) to authenticated, service_role;

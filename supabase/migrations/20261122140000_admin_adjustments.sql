@@ -60,7 +60,7 @@ end;
 $$;
 grant execute on function api_private.wallet_adjust(uuid, bigint, text, text, text) to authenticated, service_role;
 
--- The API entry point, a security invoker wrapper like the ledger's user-callable functions.
+-- The API entry point (the ledger's wrapper rule).
 create function public.wallet_adjust(
   p_account uuid,
   p_amount bigint,
@@ -69,10 +69,12 @@ create function public.wallet_adjust(
   p_idempotency_key text
 )
 returns public.wallet_transactions
-language sql
+language plpgsql
 security invoker
 set search_path = ''
 as $$
-  select * from api_private.wallet_adjust(p_account, p_amount, p_direction, p_reason, p_idempotency_key)
+begin
+  return api_private.wallet_adjust(p_account, p_amount, p_direction, p_reason, p_idempotency_key);
+end;
 $$;
 grant execute on function public.wallet_adjust(uuid, bigint, text, text, text) to authenticated, service_role;
