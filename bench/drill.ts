@@ -15,7 +15,9 @@ import { whatsAppOutageDrill } from "./drills/whatsapp-outage.ts";
 // The drills send thousands of requests from one address: the limiter would answer 429 to
 // most of them and the drills would test nothing else.
 const unlimited = Object.fromEntries(
-  ["WHATSAPP_WEBHOOK", "STRIPE_WEBHOOK", "MOMO_WEBHOOK", "REVOLUT_WEBHOOK", "ADMIN", "PAYMENTS"].map((fn) => [`RATE_LIMIT_${fn}_PER_MIN`, "100000"]),
+  ["WHATSAPP_WEBHOOK", "STRIPE_WEBHOOK", "MOMO_WEBHOOK", "REVOLUT_WEBHOOK", "ADMIN", "PAYMENTS"].map((
+    fn,
+  ) => [`RATE_LIMIT_${fn}_PER_MIN`, "100000"]),
 );
 
 async function main(): Promise<void> {

@@ -54,7 +54,7 @@ const CURRENCY = "USD";
 const TPCB_DATABASE = "mfuko_bench_tpcb";
 const TPCB_SCALE1_DATABASE = "mfuko_bench_tpcb_scale1";
 const TRANSFER_LIMITED_BY =
-  "CPU and WAL per call: a transfer runs about a dozen SQL statements (validation, the transaction with its idempotency key and 7 indexes, 2 entries, 2 account updates, 3 audit rows with their 4 indexes), each with fixed executor and trigger set-up, where the bare transfer runs 6; see \"Where the time goes\" below for its bytes and statement times.";
+  'CPU and WAL per call: a transfer runs about a dozen SQL statements (validation, the transaction with its idempotency key and 7 indexes, 2 entries, 2 account updates, 3 audit rows with their 4 indexes), each with fixed executor and trigger set-up, where the bare transfer runs 6; see "Where the time goes" below for its bytes and statement times.';
 
 /** SQL for the id of the fixture account numbered by a pgbench variable (fixtureAccountId's shape). */
 function account(run: string, variable: string): string {
@@ -67,7 +67,9 @@ function transferScript(run: string, keyPrefix: string, merchant?: number): stri
     `\\set f random(1, ${ACCOUNTS})`,
     `\\set t 1 + (:f + random(0, ${ACCOUNTS - 2})) % ${ACCOUNTS}`,
     `\\set amt random(1, 100)`,
-    `select public.wallet_transfer(${account(run, ":f")}, ${account(run, merchant === undefined ? ":t" : String(merchant))}, :amt, '${CURRENCY}', '${keyPrefix}' || gen_random_uuid()::text);`,
+    `select public.wallet_transfer(${account(run, ":f")}, ${
+      account(run, merchant === undefined ? ":t" : String(merchant))
+    }, :amt, '${CURRENCY}', '${keyPrefix}' || gen_random_uuid()::text);`,
     "",
   ].join("\n");
 }
@@ -80,8 +82,12 @@ function userTransferScript(run: string, keyPrefix: string): string {
     `\\set amt random(1, 100)`,
     // One statement, as PostgREST sends it: the claims are set (offset 0 keeps that subquery
     // from being flattened) before the call reads them.
-    `select public.wallet_transfer(${account(run, ":f")}, ${account(run, ":t")}, :amt, '${CURRENCY}', '${keyPrefix}' || gen_random_uuid()::text)`,
-    `  from (select set_config('request.jwt.claims', json_build_object('role', 'authenticated', 'sub', ${account(run, ":f")})::text, true) offset 0) claims;`,
+    `select public.wallet_transfer(${account(run, ":f")}, ${
+      account(run, ":t")
+    }, :amt, '${CURRENCY}', '${keyPrefix}' || gen_random_uuid()::text)`,
+    `  from (select set_config('request.jwt.claims', json_build_object('role', 'authenticated', 'sub', ${
+      account(run, ":f")
+    })::text, true) offset 0) claims;`,
     "",
   ].join("\n");
 }
@@ -223,7 +229,9 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
       ]);
     } finally {
       await sql.unsafe(checkLimits);
-      await sql`select public.wallet_update_limit_tier('merchant', ${merchant!.max_single}, ${merchant!.max_daily}, ${merchant!.max_per_hour})`;
+      await sql`select public.wallet_update_limit_tier('merchant', ${merchant!.max_single}, ${merchant!.max_daily}, ${
+        merchant!.max_per_hour
+      })`;
     }
     const batchLabel = `batch-c${options.batchClients}`;
     const singleLabel = `single-c${options.batchClients}`;
@@ -246,7 +254,14 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
       });
     const tps = (label: string) => runs.get(label)!.tps;
     const perSecond = (label: string, per = 1) => `${formatNumber(tps(label) * per)}/s`;
-    const ratio = (name: string, numerator: string, denominator: string, target: number | undefined, limitedBy: string, per = [1, 1]): Ratio => ({
+    const ratio = (
+      name: string,
+      numerator: string,
+      denominator: string,
+      target: number | undefined,
+      limitedBy: string,
+      per = [1, 1],
+    ): Ratio => ({
       name,
       value: (tps(numerator) * per[0]!) / (tps(denominator) * per[1]!),
       target,
@@ -259,12 +274,19 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
     return [
       {
         title: "1. Ledger throughput: wallet_transfer vs the bare transfer and TPC-B",
-        figures: figures(options.clients.flatMap((c) => [`transfer-c${c}`, `transfer-pgbouncer-c${c}`, `bare-c${c}`, `tpcb-c${c}`, `tpcb-scale1-c${c}`])),
+        figures: figures(
+          options.clients.flatMap((c) => [`transfer-c${c}`, `transfer-pgbouncer-c${c}`, `bare-c${c}`, `tpcb-c${c}`, `tpcb-scale1-c${c}`]),
+        ),
         ratios: multi.flatMap((c) => [
           ratio(`wallet_transfer / bare double-entry transfer at ${c} clients`, `transfer-c${c}`, `bare-c${c}`, 0.6, TRANSFER_LIMITED_BY),
           ratio(`wallet_transfer / TPC-B (scale ${tpcbScale}) at ${c} clients`, `transfer-c${c}`, `tpcb-c${c}`, 0.7, TRANSFER_LIMITED_BY),
-          ratio(`wallet_transfer through PgBouncer / direct at ${c} clients`, `transfer-pgbouncer-c${c}`, `transfer-c${c}`, undefined,
-            "No target: the figure shows what the pooler's extra hop costs."),
+          ratio(
+            `wallet_transfer through PgBouncer / direct at ${c} clients`,
+            `transfer-pgbouncer-c${c}`,
+            `transfer-c${c}`,
+            undefined,
+            "No target: the figure shows what the pooler's extra hop costs.",
+          ),
         ]),
         notes: [
           `${options.seconds} s per case, ${ACCOUNTS} funded accounts, amounts 1-100, a fresh idempotency key per call, pgbench -c N -j min(2,N). transfer: wallet_transfer called as service_role (a login whose sessions start as service_role). transfer-pgbouncer: the same through PgBouncer in transaction mode (pool of ${maxClients} server connections). bare: the bare double-entry transfer (lock both accounts in id order, two balance updates, one transaction row, two entry rows, integer keys, nothing else; one function call per transfer, in a schema the benchmark creates). tpcb: pgbench's TPC-B-like script at scale ${tpcbScale} (>= the client count, so clients rarely queue for a branch row); tpcb-scale1: the same at scale 1, where every transaction queues for the one branch row, shown for comparison only.`,
@@ -275,8 +297,13 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
         title: "2. Hot account: every transfer pays one merchant",
         figures: figures(multi.flatMap((c) => [`uniform-c${c}`, `hot-c${c}`, `hot-sharded-c${c}`])),
         ratios: multi.map((c) =>
-          ratio(`hot (unconfigured) / uniform at ${c} clients`, `hot-c${c}`, `uniform-c${c}`, 0.9,
-            "Every credit of the merchant queues for its one account row, whose lock is held through the commit's WAL flush: the merchant's transfers run one at a time. Spreading credits needs no configuration only if the ledger itself takes a balance shard when the row is busy (docs/LEDGER.md, \"Hot accounts\").")
+          ratio(
+            `hot (unconfigured) / uniform at ${c} clients`,
+            `hot-c${c}`,
+            `uniform-c${c}`,
+            0.9,
+            "Every credit of the merchant queues for its one account row, whose lock is held through the commit's WAL flush: the merchant's transfers run one at a time. Spreading credits needs no configuration only if the ledger itself takes a balance shard when the row is busy (docs/LEDGER.md, \"Hot accounts\").",
+          )
         ),
         notes: [
           `Senders chosen uniformly among the ${ACCOUNTS} accounts. uniform: transfers between the ${ACCOUNTS} accounts, as in the throughput runs. hot: every transfer pays a merchant nobody configured (the target's case). hot-sharded: a merchant given ${MERCHANT_SHARDS} balance shards (wallet_set_balance_shards), for comparison.`,
@@ -287,8 +314,13 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
         title: "Limits: a user's transfer with its tier's limits checked",
         figures: figures([`limits-c${LIMITS_CLIENTS}`, `no-limits-c${LIMITS_CLIENTS}`]),
         ratios: [
-          ratio(`with limits / without at ${LIMITS_CLIENTS} clients`, `limits-c${LIMITS_CLIENTS}`, `no-limits-c${LIMITS_CLIENTS}`, 0.9,
-            "One primary-key upsert of the sender's usage counter and one join of its account and tier, inside a transfer of about a dozen statements (docs/LEDGER.md, \"Limits\")."),
+          ratio(
+            `with limits / without at ${LIMITS_CLIENTS} clients`,
+            `limits-c${LIMITS_CLIENTS}`,
+            `no-limits-c${LIMITS_CLIENTS}`,
+            0.9,
+            'One primary-key upsert of the sender\'s usage counter and one join of its account and tier, inside a transfer of about a dozen statements (docs/LEDGER.md, "Limits").',
+          ),
         ],
         notes: [
           `wallet_transfer between the ${ACCOUNTS} accounts as each sender's owner (role authenticated, the claims set in the same statement), ${LIMITS_CLIENTS} clients. limits: the merchant tier's limits checked (raised out of reach, so that every transfer passes); no-limits: private.wallet_check_limits replaced by an empty body, so that only the check's work differs. The two cases alternate in ${ROUNDS} rounds of ${roundSeconds} s and are pooled per case.`,
@@ -303,8 +335,14 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
           { name: `${singleLabel} (single calls) transfers/s`, value: single.tps, unit: "1/s" },
         ],
         ratios: [
-          ratio(`batch (100 per call) / single calls at ${options.batchClients} clients`, batchLabel, singleLabel, 5,
-            "Per-transfer work inside a batch bounds the gain once commits and round trips are amortised (docs/LEDGER.md, \"Batches\").", [BATCH_SIZE, 1]),
+          ratio(
+            `batch (100 per call) / single calls at ${options.batchClients} clients`,
+            batchLabel,
+            singleLabel,
+            5,
+            'Per-transfer work inside a batch bounds the gain once commits and round trips are amortised (docs/LEDGER.md, "Batches").',
+            [BATCH_SIZE, 1],
+          ),
         ],
         notes: [`The two cases alternate in ${ROUNDS} rounds of ${roundSeconds} s and are pooled per case.`],
       },
@@ -324,7 +362,9 @@ function printResults(results: BenchmarkResult[]): void {
   for (const result of results) {
     console.log(`\n## ${result.title}`);
     for (const figure of result.figures) console.log(`${figure.name}: ${figure.value.toFixed(2)} ${figure.unit}`);
-    for (const r of result.ratios) console.log(`${r.name}: ${r.value.toFixed(2)} (target ${r.target ?? "none"}) ${meetsTarget(r) ? "met" : "MISSED"}`);
+    for (const r of result.ratios) {
+      console.log(`${r.name}: ${r.value.toFixed(2)} (target ${r.target ?? "none"}) ${meetsTarget(r) ? "met" : "MISSED"}`);
+    }
     for (const note of result.notes) console.log(note);
   }
 }

@@ -33,7 +33,11 @@ async function growLedgerTo(sql: postgres.Sql, fixture: Fixture, entries: number
     await tx`set local session_replication_role = replica`;
     const [{ count }] = await tx`select count(*)::int as count from public.wallet_entries`;
     const transactions = Math.floor((entries - count) / 2);
-    if (transactions <= 0) throw new Error(`the ledger already holds ${count} entries, more than the ${entries} this benchmark needs: run it on a fresh database`);
+    if (transactions <= 0) {
+      throw new Error(
+        `the ledger already holds ${count} entries, more than the ${entries} this benchmark needs: run it on a fresh database`,
+      );
+    }
     await tx`
       with moved as (
         insert into public.wallet_transactions (kind, status, amount, currency, from_account_id, to_account_id, idempotency_key, posted_at)
@@ -56,7 +60,12 @@ async function growLedgerTo(sql: postgres.Sql, fixture: Fixture, entries: number
 }
 
 /** Milliseconds per request: one transaction with role and claims set as PostgREST sets them. */
-async function measureReads(sql: postgres.Sql, fixture: Fixture, role: "authenticated" | "service_role", requests: number): Promise<number[]> {
+async function measureReads(
+  sql: postgres.Sql,
+  fixture: Fixture,
+  role: "authenticated" | "service_role",
+  requests: number,
+): Promise<number[]> {
   const claims = JSON.stringify({ sub: owner, role, aud: "authenticated" });
   const samples: number[] = [];
   for (let i = 0; i < requests; i++) {
@@ -65,11 +74,14 @@ async function measureReads(sql: postgres.Sql, fixture: Fixture, role: "authenti
       await tx.unsafe(`set local role ${role}`);
       await tx`select set_config('request.jwt.claims', ${claims}, true)`;
       const [account] = await tx`select balance, available from public.wallet_accounts where id = ${fixture.account}`;
-      const entries = await tx`select id, transaction_id, amount, created_at from public.wallet_entries where account_id = ${fixture.account} order by id desc limit 50`;
+      const entries =
+        await tx`select id, transaction_id, amount, created_at from public.wallet_entries where account_id = ${fixture.account} order by id desc limit 50`;
       return { account, entries };
     });
     samples.push(performance.now() - startedAt);
-    if (!rows.account || rows.entries.length !== 50) throw new Error(`the ${role} read returned ${rows.entries.length} entries instead of 50`);
+    if (!rows.account || rows.entries.length !== 50) {
+      throw new Error(`the ${role} read returned ${rows.entries.length} entries instead of 50`);
+    }
   }
   return samples;
 }
@@ -96,12 +108,20 @@ export async function runRlsOverhead(sql: postgres.Sql, options: { requests: num
       { name: "authenticated, 1,000,000 entries, p50", value: largeAuthenticated.p50, unit: "ms" },
       { name: "authenticated, 1,000,000 entries, p99", value: largeAuthenticated.p99, unit: "ms" },
       { name: "service_role, 1,000,000 entries, p50", value: largeService.p50, unit: "ms" },
-      { name: "RLS overhead: authenticated / service_role, 1,000,000 entries, p50", value: largeAuthenticated.p50 / largeService.p50, unit: "x" },
+      {
+        name: "RLS overhead: authenticated / service_role, 1,000,000 entries, p50",
+        value: largeAuthenticated.p50 / largeService.p50,
+        unit: "x",
+      },
     ],
     ratios: [
       // Stated so that higher is better: 1.0 means "costs the same" (docs/LEDGER.md, performance targets), 0.8 allows 20 %.
-      { name: "read cost, 1,000 / 1,000,000 entries (authenticated, p50)", value: smallAuthenticated.p50 / largeAuthenticated.p50, target: 0.8,
-        limitedBy: "A plan that does not use (account_id, id) for the latest entries would show here." },
+      {
+        name: "read cost, 1,000 / 1,000,000 entries (authenticated, p50)",
+        value: smallAuthenticated.p50 / largeAuthenticated.p50,
+        target: 0.8,
+        limitedBy: "A plan that does not use (account_id, id) for the latest entries would show here.",
+      },
     ],
     notes: [
       `Each request is one transaction (set local role, request.jwt.claims, two selects), ${options.requests} requests per case on one connection after a warm-up.`,

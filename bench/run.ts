@@ -23,7 +23,10 @@ async function main(): Promise<void> {
   const results: BenchmarkResult[] = [];
   // Durable like production: fsync and synchronous commit on.
   // The webhook benchmark sends from Stripe's pool of addresses, one hop before the gateway's.
-  const stack = await startThrowawayStack({ durable: true, functionsEnv: { RATE_LIMIT_STRIPE_WEBHOOK_PER_MIN: "100000", TRUSTED_PROXY_HOPS: "2" } });
+  const stack = await startThrowawayStack({
+    durable: true,
+    functionsEnv: { RATE_LIMIT_STRIPE_WEBHOOK_PER_MIN: "100000", TRUSTED_PROXY_HOPS: "2" },
+  });
   // Unnamed statements, as the functions use them (prepare: false behind the pooler): each
   // query is planned for its own parameters.
   const sql = postgres(stack.dbUrl, { max: 4, prepare: false, onnotice: () => {} });
@@ -42,7 +45,9 @@ async function main(): Promise<void> {
     results.push(await runTransferProfile(sql, stack.dbUrl));
     await assertLedgerInvariants(sql);
     console.log("bench: webhook ingestion");
-    results.push(await runWebhookIngestion({ sql, dbUrl: stack.dbUrl, functionsUrl: stack.functionsUrl, env: stack.functionsEnv, seconds }));
+    results.push(
+      await runWebhookIngestion({ sql, dbUrl: stack.dbUrl, functionsUrl: stack.functionsUrl, env: stack.functionsEnv, seconds }),
+    );
     await assertLedgerInvariants(sql);
     console.log("bench: WhatsApp reply latency");
     results.push(await runWhatsAppLatency({ dbUrl: stack.dbUrl, env: stack.functionsEnv, rounds: 10 }));

@@ -46,7 +46,8 @@ export async function runTransferProfile(sql: postgres.Sql, dbUrl: string): Prom
     await session`set role service_role`;
     const transfer = (n: number) => {
       const [from, to] = pair(n);
-      return session`select public.wallet_transfer(${fixture.ids[from]!}::uuid, ${fixture.ids[to]!}::uuid, 1, 'USD', ${`profile-${fixture.run}-${n}`})`;
+      return session`select public.wallet_transfer(${fixture.ids[from]!}::uuid, ${fixture
+        .ids[to]!}::uuid, 1, 'USD', ${`profile-${fixture.run}-${n}`})`;
     };
     const bare = (n: number) => {
       const [from, to] = pair(n);
@@ -77,7 +78,8 @@ export async function runTransferProfile(sql: postgres.Sql, dbUrl: string): Prom
         set auto_explain.log_format = json; set auto_explain.log_level = notice; set role service_role`);
       for (let n = 0; n < TRANSFERS; n++) {
         const [from, to] = pair(n);
-        await timed`select public.wallet_transfer(${fixture.ids[from]!}::uuid, ${fixture.ids[to]!}::uuid, 1, 'USD', ${`profile-timed-${fixture.run}-${n}`})`;
+        await timed`select public.wallet_transfer(${fixture.ids[from]!}::uuid, ${fixture
+          .ids[to]!}::uuid, 1, 'USD', ${`profile-timed-${fixture.run}-${n}`})`;
       }
     } finally {
       await timed.end();

@@ -53,7 +53,10 @@ async function load(options: autocannon.Options): Promise<Load> {
 /** The HTTP ceiling: Deno.serve answering "ok", on the same machine and runtime. */
 async function helloWorldCeiling(seconds: number): Promise<Load> {
   const port = await freePort();
-  const child = spawn(denoExecutable(), ["eval", `Deno.serve({ port: ${port}, hostname: "127.0.0.1", onListen() { console.log("listening") } }, () => new Response("ok"))`], {
+  const child = spawn(denoExecutable(), [
+    "eval",
+    `Deno.serve({ port: ${port}, hostname: "127.0.0.1", onListen() { console.log("listening") } }, () => new Response("ok"))`,
+  ], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   await new Promise<void>((resolve) => child.stdout!.once("data", () => resolve()));
@@ -103,7 +106,11 @@ export async function runWebhookIngestion(options: WebhookBenchOptions): Promise
   const sent = { next: 0 };
   // The stack's gateway reaches the database through PgBouncer; a second one, otherwise the
   // same, connects to it directly.
-  const direct = await startFunctionsServer({ port: await freePort(), env: { ...options.env, SUPABASE_DB_URL: options.dbUrl }, output: "ignore" });
+  const direct = await startFunctionsServer({
+    port: await freePort(),
+    env: { ...options.env, SUPABASE_DB_URL: options.dbUrl },
+    output: "ignore",
+  });
   const workDir = mkdtempSync(join(tmpdir(), "mfuko-webhook-bench-"));
   const pooledLoads: Load[] = [];
   const directLoads: Load[] = [];
@@ -111,18 +118,25 @@ export async function runWebhookIngestion(options: WebhookBenchOptions): Promise
   const roundSeconds = Math.max(1, Math.round(options.seconds / ROUNDS));
   try {
     const script = join(workDir, "deposit.sql");
-    writeFileSync(script, `select public.wallet_deposit('${account}'::uuid, 1, '${currency}', 'stripe', 'bench-deposit-' || gen_random_uuid()::text);\n`);
+    writeFileSync(
+      script,
+      `select public.wallet_deposit('${account}'::uuid, 1, '${currency}', 'stripe', 'bench-deposit-' || gen_random_uuid()::text);\n`,
+    );
     // The three cases alternate, so that the machine's drift falls on each alike.
     for (let round = 0; round < ROUNDS; round++) {
       pooledLoads.push(await webhookLoad(options.functionsUrl, deliveries, sent, roundSeconds));
       directLoads.push(await webhookLoad(`${direct.url}`, deliveries, sent, roundSeconds));
-      databaseRuns.push(await runPgbench({ dbUrl: options.dbUrl, role: "service_role", clients: 8, seconds: roundSeconds, script, workDir }));
+      databaseRuns.push(
+        await runPgbench({ dbUrl: options.dbUrl, role: "service_role", clients: 8, seconds: roundSeconds, script, workDir }),
+      );
     }
   } finally {
     await direct.stop();
     rmSync(workDir, { recursive: true, force: true });
   }
-  if (sent.next > deliveries.length) throw new Error(`the webhook runs needed more than ${deliveries.length} prepared deliveries; raise the count`);
+  if (sent.next > deliveries.length) {
+    throw new Error(`the webhook runs needed more than ${deliveries.length} prepared deliveries; raise the count`);
+  }
   const webhook = poolLoads(pooledLoads);
   const webhookDirect = poolLoads(directLoads);
   const database = poolRuns(databaseRuns);
@@ -162,7 +176,14 @@ export async function runWebhookIngestion(options: WebhookBenchOptions): Promise
         baseline: `wallet_deposit: ${rate(database.tps)}`,
         limitedBy,
       },
-      { name: "webhook p99 (ms, through PgBouncer)", value: webhook.p99Ms, target: 250, atMost: true, measured: `${formatNumber(webhook.p99Ms)} ms`, limitedBy },
+      {
+        name: "webhook p99 (ms, through PgBouncer)",
+        value: webhook.p99Ms,
+        target: 250,
+        atMost: true,
+        measured: `${formatNumber(webhook.p99Ms)} ms`,
+        limitedBy,
+      },
       {
         name: "webhook through PgBouncer / direct",
         value: webhook.requestsPerSecond / webhookDirect.requestsPerSecond,
@@ -171,7 +192,9 @@ export async function runWebhookIngestion(options: WebhookBenchOptions): Promise
       },
     ],
     notes: [
-      `The gateway of the test stack reaches the database through PgBouncer in transaction mode, as the functions reach Supavisor in production; a second gateway, otherwise the same, connects directly. The two webhook cases and the database-only wallet_deposit run (pgbench, 8 clients, as service_role) alternate in ${ROUNDS} rounds of ${roundSeconds} s and are pooled per case (mean rate; the worst round's percentiles). Webhook / HTTP ceiling: ${(webhook.requestsPerSecond / http.requestsPerSecond).toFixed(3)}.`,
+      `The gateway of the test stack reaches the database through PgBouncer in transaction mode, as the functions reach Supavisor in production; a second gateway, otherwise the same, connects directly. The two webhook cases and the database-only wallet_deposit run (pgbench, 8 clients, as service_role) alternate in ${ROUNDS} rounds of ${roundSeconds} s and are pooled per case (mean rate; the worst round's percentiles). Webhook / HTTP ceiling: ${
+        (webhook.requestsPerSecond / http.requestsPerSecond).toFixed(3)
+      }.`,
       `Each delivery: rate-limit call (Postgres limiter, keyed by provider and address, ${stripeAddresses.length} addresses as Stripe's pool), Stripe signature check, store-then-apply transaction (event row, payment row, wallet credit, audit rows).`,
     ],
   };

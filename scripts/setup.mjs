@@ -54,7 +54,11 @@ function installSystemPackages() {
   if (missing.length === 0) return;
   const isRoot = process.getuid?.() === 0;
   if (!isRoot || !onPath("apt-get")) {
-    fail(`missing system packages: ${missing.join(" ")}. Install them (Debian/Ubuntu: sudo apt-get install ${missing.join(" ")}) and run again.`);
+    fail(
+      `missing system packages: ${missing.join(" ")}. Install them (Debian/Ubuntu: sudo apt-get install ${
+        missing.join(" ")
+      }) and run again.`,
+    );
   }
   console.log(`mfuko setup: installing ${missing.join(" ")} with apt-get`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };

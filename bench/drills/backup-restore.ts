@@ -61,7 +61,9 @@ export async function backupRestoreDrill(sourceUrl: string): Promise<DrillReport
     const [before, after] = [await rowCounts(sourceUrl), await rowCounts(target.url)];
     const failures: string[] = [];
     for (const [table, count] of before) {
-      if (after.get(table) !== count) failures.push(`mismatch: ${table} has ${count} rows in the source and ${after.get(table) ?? "no table"} after restore`);
+      if (after.get(table) !== count) {
+        failures.push(`mismatch: ${table} has ${count} rows in the source and ${after.get(table) ?? "no table"} after restore`);
+      }
     }
     const sourceViolations = await invariantViolations(sourceUrl);
     const restoredViolations = await invariantViolations(target.url);

@@ -27,22 +27,44 @@ const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * ite
 /** Bodies that are not JSON, or JSON of the wrong shape. */
 function malformedBodies(): string[] {
   return [
-    "", "{", "not json", "[1,2", "\u0000\u0001\u0002", "null", "[]", "42", '"a string"', "{}",
-    '{"id": 12, "type": null}', '{"object": "whatsapp_business_account", "entry": "x"}',
+    "",
+    "{",
+    "not json",
+    "[1,2",
+    "\u0000\u0001\u0002",
+    "null",
+    "[]",
+    "42",
+    '"a string"',
+    "{}",
+    '{"id": 12, "type": null}',
+    '{"object": "whatsapp_business_account", "entry": "x"}',
     '{"id": "evt_x", "type": "payment_intent.succeeded", "created": "yesterday", "data": {}}',
     '{"id": "evt_y", "type": "payment_intent.succeeded", "created": 1, "data": {"object": {"id": "pi_y", "amount": -5, "currency": "dollars"}}}',
-    '{"event": "ORDER_COMPLETED", "order_id": 7}', '{"financialTransactionId": [], "status": {"x": 1}}',
-    JSON.stringify({ a: "x".repeat(5000) }), '{"__proto__": {"polluted": true}}',
+    '{"event": "ORDER_COMPLETED", "order_id": 7}',
+    '{"financialTransactionId": [], "status": {"x": 1}}',
+    JSON.stringify({ a: "x".repeat(5000) }),
+    '{"__proto__": {"polluted": true}}',
   ];
 }
 
 function generators(secrets: Record<string, string>, adminToken: string, userToken: string): (() => BadRequest | Promise<BadRequest>)[] {
   const json = { "content-type": "application/json" };
-  const signedWhatsApp = async (body: string) => ({ ...json, "x-hub-signature-256": `sha256=${await hmacSha256Hex(secrets.WHATSAPP_APP_SECRET, body)}` });
-  const signedStripe = (body: string) => ({ ...json, "stripe-signature": Stripe.webhooks.generateTestHeaderString({ payload: body, secret: secrets.STRIPE_WEBHOOK_SECRET }) });
+  const signedWhatsApp = async (body: string) => ({
+    ...json,
+    "x-hub-signature-256": `sha256=${await hmacSha256Hex(secrets.WHATSAPP_APP_SECRET, body)}`,
+  });
+  const signedStripe = (body: string) => ({
+    ...json,
+    "stripe-signature": Stripe.webhooks.generateTestHeaderString({ payload: body, secret: secrets.STRIPE_WEBHOOK_SECRET }),
+  });
   const signedRevolut = async (body: string) => {
     const timestamp = String(Date.now());
-    return { ...json, "revolut-request-timestamp": timestamp, "revolut-signature": await revolutSignatureHeader(body, timestamp, secrets.REVOLUT_WEBHOOK_SECRET) };
+    return {
+      ...json,
+      "revolut-request-timestamp": timestamp,
+      "revolut-signature": await revolutSignatureHeader(body, timestamp, secrets.REVOLUT_WEBHOOK_SECRET),
+    };
   };
   const body = () => pick(malformedBodies());
   const admin = { authorization: `Bearer ${adminToken}`, ...json };
@@ -62,30 +84,144 @@ function generators(secrets: Record<string, string>, adminToken: string, userTok
       return { kind: "signed malformed", path: "/revolut-webhook", method: "POST", body: b, headers: await signedRevolut(b) };
     },
     // Bad, missing, stale or forged signatures: 401.
-    () => ({ kind: "bad signature", path: "/whatsapp-webhook", method: "POST", body: body(), headers: { ...json, "x-hub-signature-256": pick(["", "sha256=", "sha256=zz", `sha256=${"0".repeat(64)}`, "md5=abc"]) } }),
-    () => ({ kind: "bad signature", path: "/stripe-webhook", method: "POST", body: body(), headers: { ...json, "stripe-signature": pick(["", "t=1,v1=abc", `t=${Math.floor(Date.now() / 1000)},v1=${"a".repeat(64)}`, "garbage"]) } }),
-    () => ({ kind: "missing signature", path: pick(["/whatsapp-webhook", "/stripe-webhook", "/revolut-webhook"]), method: "POST", body: body(), headers: json }),
-    () => ({ kind: "stale signature", path: "/revolut-webhook", method: "POST", body: "{}", headers: { ...json, "revolut-request-timestamp": "1000", "revolut-signature": `v1=${"b".repeat(64)}` } }),
+    () => ({
+      kind: "bad signature",
+      path: "/whatsapp-webhook",
+      method: "POST",
+      body: body(),
+      headers: { ...json, "x-hub-signature-256": pick(["", "sha256=", "sha256=zz", `sha256=${"0".repeat(64)}`, "md5=abc"]) },
+    }),
+    () => ({
+      kind: "bad signature",
+      path: "/stripe-webhook",
+      method: "POST",
+      body: body(),
+      headers: {
+        ...json,
+        "stripe-signature": pick(["", "t=1,v1=abc", `t=${Math.floor(Date.now() / 1000)},v1=${"a".repeat(64)}`, "garbage"]),
+      },
+    }),
+    () => ({
+      kind: "missing signature",
+      path: pick(["/whatsapp-webhook", "/stripe-webhook", "/revolut-webhook"]),
+      method: "POST",
+      body: body(),
+      headers: json,
+    }),
+    () => ({
+      kind: "stale signature",
+      path: "/revolut-webhook",
+      method: "POST",
+      body: "{}",
+      headers: { ...json, "revolut-request-timestamp": "1000", "revolut-signature": `v1=${"b".repeat(64)}` },
+    }),
     // MoMo: forged tokens and malformed references.
-    () => ({ kind: "forged token", path: `/momo-webhook/callback/${crypto.randomUUID()}?token=${pick(["", "x", "0".repeat(64)])}`, method: pick(["PUT", "POST"]), body: body(), headers: json }),
-    () => ({ kind: "bad reference", path: `/momo-webhook/callback/${encodeURIComponent(id())}?token=abc`, method: "PUT", body: "{}", headers: json }),
+    () => ({
+      kind: "forged token",
+      path: `/momo-webhook/callback/${crypto.randomUUID()}?token=${pick(["", "x", "0".repeat(64)])}`,
+      method: pick(["PUT", "POST"]),
+      body: body(),
+      headers: json,
+    }),
+    () => ({
+      kind: "bad reference",
+      path: `/momo-webhook/callback/${encodeURIComponent(id())}?token=abc`,
+      method: "PUT",
+      body: "{}",
+      headers: json,
+    }),
     // Oversized bodies: 413 (WhatsApp allows 3 MiB, the others 1 MiB).
-    () => ({ kind: "oversized", path: pick(["/stripe-webhook", "/revolut-webhook", "/admin/adjustments"]), method: "POST", body: "x".repeat(1024 * 1024 + 10), headers: { ...json, authorization: `Bearer ${adminToken}` } }),
+    () => ({
+      kind: "oversized",
+      path: pick(["/stripe-webhook", "/revolut-webhook", "/admin/adjustments"]),
+      method: "POST",
+      body: "x".repeat(1024 * 1024 + 10),
+      headers: { ...json, authorization: `Bearer ${adminToken}` },
+    }),
     () => ({ kind: "oversized", path: "/whatsapp-webhook", method: "POST", body: "x".repeat(3 * 1024 * 1024 + 10), headers: json }),
     // Wrong content types, methods and routes.
-    () => ({ kind: "content type", path: pick(["/stripe-webhook", "/whatsapp-webhook", "/revolut-webhook"]), method: "POST", body: "a=b", headers: { "content-type": pick(["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]) } }),
-    () => ({ kind: "method", path: pick(["/stripe-webhook", "/revolut-webhook", "/health/live", "/health/ready", "/admin/accounts"]), method: pick(["DELETE", "PATCH", "PUT"]), headers: { authorization: `Bearer ${adminToken}` } }),
-    () => ({ kind: "route", path: pick(["/stripe-webhook/x", "/health/nope", "/admin/nope", "/whatsapp-webhook/../admin"]), method: "GET", headers: { authorization: `Bearer ${adminToken}` } }),
-    () => ({ kind: "verify token", path: `/whatsapp-webhook?hub.mode=subscribe&hub.verify_token=${pick(["", "wrong", "x".repeat(300)])}&hub.challenge=1`, method: "GET" }),
+    () => ({
+      kind: "content type",
+      path: pick(["/stripe-webhook", "/whatsapp-webhook", "/revolut-webhook"]),
+      method: "POST",
+      body: "a=b",
+      headers: { "content-type": pick(["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]) },
+    }),
+    () => ({
+      kind: "method",
+      path: pick(["/stripe-webhook", "/revolut-webhook", "/health/live", "/health/ready", "/admin/accounts"]),
+      method: pick(["DELETE", "PATCH", "PUT"]),
+      headers: { authorization: `Bearer ${adminToken}` },
+    }),
+    () => ({
+      kind: "route",
+      path: pick(["/stripe-webhook/x", "/health/nope", "/admin/nope", "/whatsapp-webhook/../admin"]),
+      method: "GET",
+      headers: { authorization: `Bearer ${adminToken}` },
+    }),
+    () => ({
+      kind: "verify token",
+      path: `/whatsapp-webhook?hub.mode=subscribe&hub.verify_token=${pick(["", "wrong", "x".repeat(300)])}&hub.challenge=1`,
+      method: "GET",
+    }),
     // Admin: bad JWTs, a plain user, and an admin sending malformed input.
-    () => ({ kind: "admin jwt", path: "/admin/accounts", method: "GET", headers: { authorization: pick(["", "Bearer", "Bearer x.y.z", `Bearer ${adminToken.slice(0, -4)}abcd`, `Basic ${btoa("a:b")}`]) } }),
-    () => ({ kind: "admin as user", path: pick(["/admin/accounts", "/admin/adjustments"]), method: pick(["GET", "POST"]), body: "{}", headers: { ...json, authorization: `Bearer ${userToken}`, "idempotency-key": crypto.randomUUID() } }),
-    () => ({ kind: "admin malformed", path: pick(["/admin/adjustments", `/admin/accounts/${id()}/status`, `/admin/transactions/${id()}/reverse`]), method: "POST", body: body(), headers: { ...admin, "idempotency-key": crypto.randomUUID() } }),
-    () => ({ kind: "admin query", path: `/admin/${pick(["accounts", "audit", "webhook-events", "reconciliation"])}?${pick(["limit=0", "limit=99999", "cursor=%%%", "cursor=eyJ4IjoxfQ", "from=yesterday", "provider=paypal", "status=1", "actor_id=not-a-uuid"])}`, method: "GET", headers: admin }),
-    () => ({ kind: "admin no idempotency key", path: "/admin/adjustments", method: "POST", body: JSON.stringify({ account_id: crypto.randomUUID(), amount: 5, direction: "credit", reason: "drill" }), headers: admin }),
+    () => ({
+      kind: "admin jwt",
+      path: "/admin/accounts",
+      method: "GET",
+      headers: { authorization: pick(["", "Bearer", "Bearer x.y.z", `Bearer ${adminToken.slice(0, -4)}abcd`, `Basic ${btoa("a:b")}`]) },
+    }),
+    () => ({
+      kind: "admin as user",
+      path: pick(["/admin/accounts", "/admin/adjustments"]),
+      method: pick(["GET", "POST"]),
+      body: "{}",
+      headers: { ...json, authorization: `Bearer ${userToken}`, "idempotency-key": crypto.randomUUID() },
+    }),
+    () => ({
+      kind: "admin malformed",
+      path: pick(["/admin/adjustments", `/admin/accounts/${id()}/status`, `/admin/transactions/${id()}/reverse`]),
+      method: "POST",
+      body: body(),
+      headers: { ...admin, "idempotency-key": crypto.randomUUID() },
+    }),
+    () => ({
+      kind: "admin query",
+      path: `/admin/${pick(["accounts", "audit", "webhook-events", "reconciliation"])}?${
+        pick([
+          "limit=0",
+          "limit=99999",
+          "cursor=%%%",
+          "cursor=eyJ4IjoxfQ",
+          "from=yesterday",
+          "provider=paypal",
+          "status=1",
+          "actor_id=not-a-uuid",
+        ])
+      }`,
+      method: "GET",
+      headers: admin,
+    }),
+    () => ({
+      kind: "admin no idempotency key",
+      path: "/admin/adjustments",
+      method: "POST",
+      body: JSON.stringify({ account_id: crypto.randomUUID(), amount: 5, direction: "credit", reason: "drill" }),
+      headers: admin,
+    }),
     // Header injection attempts that fetch can carry: control characters are refused by the
     // client itself, so these test what reaches the server; raw CRLF goes through rawRequest.
-    () => ({ kind: "header values", path: "/stripe-webhook", method: "POST", body: "{}", headers: { ...json, "x-correlation-id": pick(["<script>", "x".repeat(500), "a b", "é"]), "x-forwarded-for": pick(["not-an-ip", "1.1.1.1, <x>", ""]) } }),
+    () => ({
+      kind: "header values",
+      path: "/stripe-webhook",
+      method: "POST",
+      body: "{}",
+      headers: {
+        ...json,
+        "x-correlation-id": pick(["<script>", "x".repeat(500), "a b", "é"]),
+        "x-forwarded-for": pick(["not-an-ip", "1.1.1.1, <x>", ""]),
+      },
+    }),
   ];
 }
 
@@ -119,9 +255,16 @@ async function rowCounts(sql: postgres.Sql): Promise<Map<string, number>> {
   return counts;
 }
 
-export async function badInputDrill(sql: postgres.Sql, options: { functionsUrl: string; env: Record<string, string> }): Promise<DrillReport> {
+export async function badInputDrill(
+  sql: postgres.Sql,
+  options: { functionsUrl: string; env: Record<string, string> },
+): Promise<DrillReport> {
   const minter = new TokenMinter(options.env.SUPABASE_JWT_SECRET);
-  const adminToken = await minter.user({ id: "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa", email: "admin@mfuko.test", appMetadata: { role: "admin" } });
+  const adminToken = await minter.user({
+    id: "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa",
+    email: "admin@mfuko.test",
+    appMetadata: { role: "admin" },
+  });
   const userToken = await minter.user({ id: "11111111-1111-4111-8111-111111111111", email: "alice@mfuko.test" });
   const makers = generators(options.env, adminToken, userToken);
   const before = await rowCounts(sql);
@@ -136,7 +279,9 @@ export async function badInputDrill(sql: postgres.Sql, options: { functionsUrl: 
       const response = await fetch(`${options.functionsUrl}${request.path}`, { method: request.method, headers: request.headers, body });
       await response.arrayBuffer();
       statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-      if (response.status < 400 || response.status >= 500) unexpected.push(`${request.kind} ${request.method} ${request.path.slice(0, 80)} -> ${response.status}`);
+      if (response.status < 400 || response.status >= 500) {
+        unexpected.push(`${request.kind} ${request.method} ${request.path.slice(0, 80)} -> ${response.status}`);
+      }
     }
   };
   await Promise.all(Array.from({ length: concurrency }, sender));

@@ -31,9 +31,16 @@ async function transferUntil(url: string, ids: string[], worker: number, run: st
   let pending: Call | null = null;
   for (let i = 0; !stopAt(); i++) {
     const from = ids[Math.floor(Math.random() * ids.length)];
-    const call: Call = pending ?? { key: `crash-${run}-${worker}-${i}`, from, to: ids[(ids.indexOf(from) + 1 + Math.floor(Math.random() * (ids.length - 1))) % ids.length] };
+    const call: Call = pending ??
+      {
+        key: `crash-${run}-${worker}-${i}`,
+        from,
+        to: ids[(ids.indexOf(from) + 1 + Math.floor(Math.random() * (ids.length - 1))) % ids.length],
+      };
     try {
-      const [row] = await sql<{ id: string }[]>`select id from public.wallet_transfer(${call.from}, ${call.to}, 1, ${currency}, ${call.key})`;
+      const [row] = await sql<
+        { id: string }[]
+      >`select id from public.wallet_transfer(${call.from}, ${call.to}, 1, ${currency}, ${call.key})`;
       outcome.acknowledged.set(call.key, row.id);
       pending = null;
     } catch (error) {
@@ -56,7 +63,7 @@ async function transferUntil(url: string, ids: string[], worker: number, run: st
 
 /** Starts the crashed cluster again, waiting for its orphaned backends to let go of shared memory. */
 async function restart(cluster: PostgresCluster): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1;; attempt++) {
     try {
       return await cluster.start();
     } catch (error) {

@@ -49,7 +49,10 @@ async function runAll<T>(items: T[], work: (item: T) => Promise<void>): Promise<
   }));
 }
 
-export async function providerOutageDrill(sql: postgres.Sql, options: { dbUrl: string; env: Record<string, string> }): Promise<DrillReport> {
+export async function providerOutageDrill(
+  sql: postgres.Sql,
+  options: { dbUrl: string; env: Record<string, string> },
+): Promise<DrillReport> {
   // The payments gateway helpers read the stand-ins' credentials from the test environment.
   process.env.MFUKO_TEST_DB_URL = options.dbUrl;
   const support: GatewaySupport = await import("../../supabase/tests/support/payments-gateway.ts");
@@ -66,13 +69,25 @@ async function drill(sql: postgres.Sql, gateway: Gateway, { callPayments, topUpU
   const user = (currency: string) => topUpUser(sql, currency);
   for (let i = 0; i < momoTopUps; i++) {
     const u = await user("UGX");
-    attempts.push({ kind: "momo-topup", index: i, token: u.token, accountId: u.accountId, key: crypto.randomUUID(),
-      body: { provider: "momo", account_id: u.accountId, amount: 7000, currency: "UGX", msisdn: MSISDN } });
+    attempts.push({
+      kind: "momo-topup",
+      index: i,
+      token: u.token,
+      accountId: u.accountId,
+      key: crypto.randomUUID(),
+      body: { provider: "momo", account_id: u.accountId, amount: 7000, currency: "UGX", msisdn: MSISDN },
+    });
   }
   for (let i = 0; i < stripeTopUps; i++) {
     const u = await user("USD");
-    attempts.push({ kind: "stripe-topup", index: i, token: u.token, accountId: u.accountId, key: crypto.randomUUID(),
-      body: { provider: "stripe", account_id: u.accountId, amount: 500, currency: "USD" } });
+    attempts.push({
+      kind: "stripe-topup",
+      index: i,
+      token: u.token,
+      accountId: u.accountId,
+      key: crypto.randomUUID(),
+      body: { provider: "stripe", account_id: u.accountId, amount: 500, currency: "USD" },
+    });
   }
   for (let i = 0; i < cashOuts; i++) {
     const u = await user("UGX");
@@ -80,8 +95,14 @@ async function drill(sql: postgres.Sql, gateway: Gateway, { callPayments, topUpU
       await tx`set local role service_role`;
       await tx`select public.wallet_deposit(${u.accountId}::uuid, 10000::bigint, 'UGX', 'momo', ${crypto.randomUUID()})`;
     });
-    attempts.push({ kind: "cashout", index: i, token: u.token, accountId: u.accountId, key: crypto.randomUUID(),
-      body: { account_id: u.accountId, amount: 6000, currency: "UGX", msisdn: MSISDN } });
+    attempts.push({
+      kind: "cashout",
+      index: i,
+      token: u.token,
+      accountId: u.accountId,
+      key: crypto.randomUUID(),
+      body: { account_id: u.accountId, amount: 6000, currency: "UGX", msisdn: MSISDN },
+    });
   }
   const path = (a: Attempt) => (a.kind === "cashout" ? "/cashouts" : "/topups");
   const send = (a: Attempt) => callPayments(gateway.url, "POST", path(a), { token: a.token, idempotencyKey: a.key, body: a.body });
@@ -124,8 +145,10 @@ async function drill(sql: postgres.Sql, gateway: Gateway, { callPayments, topUpU
   // Settlement by the providers.
   const references = new Map<string, string>();
   const cashOutIds = attempts.filter((a) => a.kind === "cashout").map((a) => a.id!);
-  for (const row of await sql<{ id: string; reference_id: string }[]>`
-    select id, reference_id::text from public.cashouts where id = any(${cashOutIds}::uuid[])`) references.set(row.id, row.reference_id);
+  for (
+    const row of await sql<{ id: string; reference_id: string }[]>`
+    select id, reference_id::text from public.cashouts where id = any(${cashOutIds}::uuid[])`
+  ) references.set(row.id, row.reference_id);
   const momoReference = (a: Attempt) => (a.kind === "cashout" ? references.get(a.id!) : a.id)!;
   const momoAttempts = attempts.filter((a) => a.kind !== "stripe-topup" && a.retryStatus === 201);
   let callbacksRefused = 0;
@@ -156,7 +179,11 @@ async function drill(sql: postgres.Sql, gateway: Gateway, { callPayments, topUpU
   const stripeRefs = await sql<{ provider_ref: string }[]>`
     select provider_ref from public.payment_intents where id = any(${stripeAttempts.map((a) => a.id ?? crypto.randomUUID())}::uuid[])
        and provider_ref is not null`;
-  const deliveries = signedSucceededDeliveries(stripeRefs.map((r) => r.provider_ref), { amount: 500, currency: "USD", secret: process.env.STRIPE_WEBHOOK_SECRET! });
+  const deliveries = signedSucceededDeliveries(stripeRefs.map((r) => r.provider_ref), {
+    amount: 500,
+    currency: "USD",
+    secret: process.env.STRIPE_WEBHOOK_SECRET!,
+  });
   let webhooksRefused = 0;
   await runAll(deliveries, async (d) => {
     const response = await fetch(`${gateway.url}/stripe-webhook`, {
@@ -171,8 +198,14 @@ async function drill(sql: postgres.Sql, gateway: Gateway, { callPayments, topUpU
   // What must hold.
   const failures: string[] = [];
   const count = (what: string, n: number) => n > 0 && failures.push(`${n} ${what}`);
-  count("first attempts not answered 502 provider_unavailable", attempts.filter((a) => a.firstStatus !== 502 || a.firstCode !== "provider_unavailable").length);
-  count("retries not answered 201 with the same intent or cash-out", attempts.filter((a) => a.retryStatus !== 201 || a.id?.startsWith("mismatch:")).length);
+  count(
+    "first attempts not answered 502 provider_unavailable",
+    attempts.filter((a) => a.firstStatus !== 502 || a.firstCode !== "provider_unavailable").length,
+  );
+  count(
+    "retries not answered 201 with the same intent or cash-out",
+    attempts.filter((a) => a.retryStatus !== 201 || a.id?.startsWith("mismatch:")).length,
+  );
   count("MoMo callbacks refused", callbacksRefused);
   count("Stripe webhooks refused", webhooksRefused);
   const expected = (a: Attempt) =>
@@ -205,16 +238,22 @@ async function drill(sql: postgres.Sql, gateway: Gateway, { callPayments, topUpU
     momoTransfers: gateway.momo.transfers.size,
     stripePaymentIntents: gateway.stripe.paymentIntents.size,
   };
-  if (created.momoRequestsToPay !== momoTopUps) failures.push(`${created.momoRequestsToPay} MoMo request-to-pays for ${momoTopUps} top-ups`);
+  if (created.momoRequestsToPay !== momoTopUps) {
+    failures.push(`${created.momoRequestsToPay} MoMo request-to-pays for ${momoTopUps} top-ups`);
+  }
   if (created.momoTransfers !== cashOuts) failures.push(`${created.momoTransfers} MoMo transfers for ${cashOuts} cash-outs`);
-  if (created.stripePaymentIntents !== stripeTopUps) failures.push(`${created.stripePaymentIntents} Stripe PaymentIntents for ${stripeTopUps} top-ups`);
+  if (created.stripePaymentIntents !== stripeTopUps) {
+    failures.push(`${created.stripePaymentIntents} Stripe PaymentIntents for ${stripeTopUps} top-ups`);
+  }
   const violations = await checkLedgerInvariants(sql);
   for (const v of violations) failures.push(`ledger invariant ${v.invariant}: ${v.detail}`);
   return {
-    name: `Provider outage (${momoTopUps} MoMo + ${stripeTopUps} Stripe top-ups, ${cashOuts} cash-outs; stand-ins hang or 500, then recover)`,
+    name:
+      `Provider outage (${momoTopUps} MoMo + ${stripeTopUps} Stripe top-ups, ${cashOuts} cash-outs; stand-ins hang or 500, then recover)`,
     figures: {
       "outage (ms)": outageMs,
-      "first attempts answered 502 provider_unavailable": attempts.filter((a) => a.firstStatus === 502 && a.firstCode === "provider_unavailable").length,
+      "first attempts answered 502 provider_unavailable":
+        attempts.filter((a) => a.firstStatus === 502 && a.firstCode === "provider_unavailable").length,
       "retries answered 201": attempts.filter((a) => a.retryStatus === 201).length,
       "MoMo callbacks delivered": momoAttempts.length - lost.length,
       "MoMo callbacks lost, healed by momo-poll": polled,

@@ -15,7 +15,9 @@ const currency = "USD";
 export async function replayStormDrill(sql: postgres.Sql, options: { functionsUrl: string; webhookSecret: string }): Promise<DrillReport> {
   const run = crypto.randomUUID().slice(0, 8);
   const { account, paymentIntents } = await createStripeTopUps(sql, { count: events, amount, currency, run });
-  const deliveries = shuffle(signedSucceededDeliveries(paymentIntents, { amount, currency, secret: options.webhookSecret }).flatMap((d) => Array(copies).fill(d)));
+  const deliveries = shuffle(
+    signedSucceededDeliveries(paymentIntents, { amount, currency, secret: options.webhookSecret }).flatMap((d) => Array(copies).fill(d)),
+  );
   const statuses = new Map<number, number>();
   let next = 0;
   const sender = async () => {

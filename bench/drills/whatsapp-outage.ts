@@ -14,7 +14,10 @@ const outageRuns = 2;
 
 type GatewaySupport = typeof import("../../supabase/tests/support/payments-gateway.ts");
 
-export async function whatsAppOutageDrill(sql: postgres.Sql, options: { dbUrl: string; env: Record<string, string> }): Promise<DrillReport> {
+export async function whatsAppOutageDrill(
+  sql: postgres.Sql,
+  options: { dbUrl: string; env: Record<string, string> },
+): Promise<DrillReport> {
   process.env.MFUKO_TEST_DB_URL = options.dbUrl;
   const support: GatewaySupport = await import("../../supabase/tests/support/payments-gateway.ts");
   const gateway = await support.startPaymentsGateway(options.env);
@@ -28,7 +31,10 @@ export async function whatsAppOutageDrill(sql: postgres.Sql, options: { dbUrl: s
 async function drill(sql: postgres.Sql, gateway: Awaited<ReturnType<GatewaySupport["startPaymentsGateway"]>>): Promise<DrillReport> {
   const serviceKey = await new TokenMinter(process.env.SUPABASE_JWT_SECRET!).apiKey("service_role");
   const runJob = async () => {
-    const response = await fetch(`${gateway.url}/jobs/whatsapp-send`, { method: "POST", headers: { authorization: `Bearer ${serviceKey}` } });
+    const response = await fetch(`${gateway.url}/jobs/whatsapp-send`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${serviceKey}` },
+    });
     if (response.status !== 200) throw new Error(`whatsapp-send answered ${response.status}: ${await response.text()}`);
     return await response.json() as { taken: number; sent: number; retried: number; dead: number };
   };
@@ -44,7 +50,8 @@ async function drill(sql: postgres.Sql, gateway: Awaited<ReturnType<GatewaySuppo
         from generate_series(1, ${senders}) s, generate_series(1, ${messagesPerSender}) m`;
     return rows.map((row) => row.id);
   }) as string[];
-  const makeDue = () => sql`
+  const makeDue = () =>
+    sql`
     update public.whatsapp_outbox set next_attempt_at = now() where id = any (${ids}::uuid[]) and status = 'queued'`;
 
   gateway.whatsapp.fail("server", { times: Number.POSITIVE_INFINITY });
@@ -87,7 +94,9 @@ async function drill(sql: postgres.Sql, gateway: Awaited<ReturnType<GatewaySuppo
   const failures: string[] = [];
   if (figures.lost > 0) failures.push(`${figures.lost} queued messages were never delivered`);
   if (figures.duplicates > 0) failures.push(`${figures.duplicates} messages were delivered more than once`);
-  if (figures.sent_rows !== ids.length) failures.push(`outbox rows by status: ${JSON.stringify(byStatus)} (all ${ids.length} should be sent)`);
+  if (figures.sent_rows !== ids.length) {
+    failures.push(`outbox rows by status: ${JSON.stringify(byStatus)} (all ${ids.length} should be sent)`);
+  }
   if (retriedDuringOutage !== ids.length * outageRuns) {
     failures.push(`${retriedDuringOutage} backoffs during the outage, expected ${ids.length * outageRuns} (each message once per run)`);
   }

@@ -58,7 +58,12 @@ export async function verifyBareLedger(sql: postgres.Sql, expected: number, tota
            (select count(*) from ${BARE_SCHEMA}.entries)::bigint as entries,
            (select coalesce(sum(amount), 0) from ${BARE_SCHEMA}.entries)::bigint as entry_sum,
            (select sum(balance) from ${BARE_SCHEMA}.accounts)::bigint as balance_sum`);
-  const found = { transactions: Number(row!.transactions), entries: Number(row!.entries), entrySum: Number(row!.entry_sum), balanceSum: Number(row!.balance_sum) };
+  const found = {
+    transactions: Number(row!.transactions),
+    entries: Number(row!.entries),
+    entrySum: Number(row!.entry_sum),
+    balanceSum: Number(row!.balance_sum),
+  };
   if (found.transactions !== expected || found.entries !== 2 * expected || found.entrySum !== 0 || found.balanceSum !== total) {
     throw new Error(`bare ledger after ${expected} transfers: ${JSON.stringify(found)} (balances should sum to ${total})`);
   }

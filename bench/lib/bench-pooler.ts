@@ -27,7 +27,13 @@ export async function startBenchPooler(sql: postgres.Sql, dbUrl: string, poolSiz
   await sql.unsafe(`alter role ${BENCH_LOGIN} set role = 'service_role'`);
   const url = new URL(dbUrl);
   const home = mkdtempSync(join(tmpdir(), "mfuko-bench-pgbouncer-"));
-  const pooler = new PgBouncer({ home, port: await freePort(), serverPort: Number(url.port), users: { [BENCH_LOGIN]: password }, poolSize });
+  const pooler = new PgBouncer({
+    home,
+    port: await freePort(),
+    serverPort: Number(url.port),
+    users: { [BENCH_LOGIN]: password },
+    poolSize,
+  });
   await pooler.start();
   const direct = new URL(dbUrl);
   direct.username = BENCH_LOGIN;

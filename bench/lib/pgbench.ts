@@ -58,7 +58,10 @@ export function runProcess(binary: string, args: string[], env: NodeJS.ProcessEn
     child.stdout.on("data", (chunk) => (output += chunk));
     child.stderr.on("data", (chunk) => (output += chunk));
     child.on("error", reject);
-    child.on("exit", (code) => code === 0 ? resolve(output) : reject(new Error(`${binary} ${args.join(" ")} exited with ${code}:\n${output}`)));
+    child.on(
+      "exit",
+      (code) => code === 0 ? resolve(output) : reject(new Error(`${binary} ${args.join(" ")} exited with ${code}:\n${output}`)),
+    );
   });
 }
 
@@ -70,7 +73,17 @@ export async function initialiseTpcb(dbUrl: string, database: string, scale: num
 /** One timed pgbench run; latencies come from its per-transaction log. */
 export async function runPgbench(options: PgbenchOptions): Promise<PgbenchRun> {
   const prefix = `log-${Date.now().toString(36)}-${options.clients}`;
-  const args = ["-n", "-c", String(options.clients), "-j", String(Math.min(2, options.clients)), "-T", String(options.seconds), "-l", `--log-prefix=${prefix}`];
+  const args = [
+    "-n",
+    "-c",
+    String(options.clients),
+    "-j",
+    String(Math.min(2, options.clients)),
+    "-T",
+    String(options.seconds),
+    "-l",
+    `--log-prefix=${prefix}`,
+  ];
   if (options.script) args.push("-f", options.script);
   const output = await runProcess(pgbenchBinary(), args, libpqEnvironment(options.dbUrl, options.database, options.role), options.workDir);
   const number = (pattern: RegExp) => Number(pattern.exec(output)?.[1] ?? Number.NaN);

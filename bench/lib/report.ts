@@ -103,7 +103,10 @@ export function writeBenchmarksMarkdown(file: string, machine: Machine, command:
     for (const figure of result.figures) lines.push(`| ${figure.name} | ${formatNumber(figure.value)} | ${figure.unit} |`);
     const missed = result.ratios.filter((ratio) => !meetsTarget(ratio));
     for (const ratio of missed) {
-      lines.push("", `Missed: ${ratio.name} is ${formatNumber(ratio.value)} against ${describeTarget(ratio)}. ${ratio.limitedBy ?? ""}`.trimEnd());
+      lines.push(
+        "",
+        `Missed: ${ratio.name} is ${formatNumber(ratio.value)} against ${describeTarget(ratio)}. ${ratio.limitedBy ?? ""}`.trimEnd(),
+      );
     }
     if (result.notes.length > 0) lines.push("", ...result.notes);
     lines.push("");

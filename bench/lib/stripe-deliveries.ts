@@ -16,7 +16,10 @@ export interface SignedDelivery {
 }
 
 /** One user account with `count` intents of `amount` each, attached to `pi_<run>x<n>`. */
-export async function createStripeTopUps(sql: postgres.Sql, options: { count: number; amount: number; currency: string; run: string }): Promise<StripeTopUps> {
+export async function createStripeTopUps(
+  sql: postgres.Sql,
+  options: { count: number; amount: number; currency: string; run: string },
+): Promise<StripeTopUps> {
   const { accountId: account } = await createUserWithAccount(sql, options.currency);
   const paymentIntents = Array.from({ length: options.count }, (_, i) => `pi_${options.run}x${i}`);
   await sql.begin(async (tx) => {
@@ -30,7 +33,10 @@ export async function createStripeTopUps(sql: postgres.Sql, options: { count: nu
 }
 
 /** One signed payment_intent.succeeded event per PaymentIntent (event id derived from it). */
-export function signedSucceededDeliveries(paymentIntents: string[], options: { amount: number; currency: string; secret: string }): SignedDelivery[] {
+export function signedSucceededDeliveries(
+  paymentIntents: string[],
+  options: { amount: number; currency: string; secret: string },
+): SignedDelivery[] {
   return paymentIntents.map((pi) => {
     const body = JSON.stringify({
       id: `evt_${pi.slice(3)}`,
@@ -39,7 +45,15 @@ export function signedSucceededDeliveries(paymentIntents: string[], options: { a
       created: Math.floor(Date.now() / 1000),
       livemode: false,
       data: {
-        object: { id: pi, object: "payment_intent", amount: options.amount, amount_received: options.amount, currency: options.currency.toLowerCase(), status: "succeeded", metadata: {} },
+        object: {
+          id: pi,
+          object: "payment_intent",
+          amount: options.amount,
+          amount_received: options.amount,
+          currency: options.currency.toLowerCase(),
+          status: "succeeded",
+          metadata: {},
+        },
       },
     });
     return { body, signature: Stripe.webhooks.generateTestHeaderString({ payload: body, secret: options.secret }) };

@@ -57,7 +57,9 @@ async function main(): Promise<void> {
     const asUser = <T>(user: { id: string; email: string }, query: (tx: postgres.TransactionSql) => Promise<T>) =>
       sql.begin(async (tx) => {
         await tx`set local role authenticated`;
-        await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: user.id, email: user.email, role: "authenticated" })}, true)`;
+        await tx`select set_config('request.jwt.claims', ${
+          JSON.stringify({ sub: user.id, email: user.email, role: "authenticated" })
+        }, true)`;
         return query(tx);
       }) as Promise<T>;
     // What a provider-facing function does after calling the provider: record its id.
@@ -67,11 +69,14 @@ async function main(): Promise<void> {
         return query(tx);
       }) as Promise<T>;
     const call = async (token: string, path: string, payload?: unknown) => {
-      const response = await fetch(`${functionsUrl}${path}`, payload === undefined ? { headers: { authorization: `Bearer ${token}` } } : {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "idempotency-key": `demo-${run}-${path}` },
-        body: JSON.stringify(payload),
-      });
+      const response = await fetch(
+        `${functionsUrl}${path}`,
+        payload === undefined ? { headers: { authorization: `Bearer ${token}` } } : {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "idempotency-key": `demo-${run}-${path}` },
+          body: JSON.stringify(payload),
+        },
+      );
       const body = await response.json();
       if (!response.ok) throw new Error(`${path} answered ${response.status}: ${JSON.stringify(body)}`);
       return body;
@@ -80,7 +85,8 @@ async function main(): Promise<void> {
     const balance = async (id: string) => (await account(id)).balance;
     const adminPost = (path: string, payload: unknown) => call(adminToken, `/admin${path}`, payload);
     // What the user's app does: the payments function with her access token.
-    const userPost = async (user: typeof alice, path: string, payload: unknown) => call(await tokens.user(user), `/payments${path}`, payload);
+    const userPost = async (user: typeof alice, path: string, payload: unknown) =>
+      call(await tokens.user(user), `/payments${path}`, payload);
     const userGet = async (user: typeof alice, path: string) => call(await tokens.user(user), `/payments${path}`);
 
     say("1. Alice and Bob open USD wallets (supabase.rpc('wallet_open_account'), as each of them).");
@@ -91,17 +97,35 @@ async function main(): Promise<void> {
 
     say("2. Alice tops up 50.00 USD with a card: her app records the intent, Stripe confirms it by webhook.");
     const paymentIntent = `pi_demo${run}`;
-    const [intent] = await asUser(alice, (tx) => tx<{ id: string }[]>`
+    const [intent] = await asUser(alice, (tx) =>
+      tx<{ id: string }[]>`
       select id from public.payment_intent_create('stripe', ${aliceAccount.id}::uuid, 5000, 'USD', ${`demo-${run}-topup`})`);
     await asService((tx) => tx`select 1 from public.payment_intent_attach(${intent.id}::uuid, ${paymentIntent})`);
     const event = JSON.stringify({
-      id: `evt_demo${run}`, object: "event", type: "payment_intent.succeeded", created: Math.floor(Date.now() / 1000), livemode: false,
-      data: { object: { id: paymentIntent, object: "payment_intent", amount: 5000, amount_received: 5000, currency: "usd", status: "succeeded", metadata: {} } },
+      id: `evt_demo${run}`,
+      object: "event",
+      type: "payment_intent.succeeded",
+      created: Math.floor(Date.now() / 1000),
+      livemode: false,
+      data: {
+        object: {
+          id: paymentIntent,
+          object: "payment_intent",
+          amount: 5000,
+          amount_received: 5000,
+          currency: "usd",
+          status: "succeeded",
+          metadata: {},
+        },
+      },
     });
     const deliver = () =>
       fetch(`${functionsUrl}/stripe-webhook`, {
         method: "POST",
-        headers: { "content-type": "application/json", "stripe-signature": Stripe.webhooks.generateTestHeaderString({ payload: event, secret: env.STRIPE_WEBHOOK_SECRET }) },
+        headers: {
+          "content-type": "application/json",
+          "stripe-signature": Stripe.webhooks.generateTestHeaderString({ payload: event, secret: env.STRIPE_WEBHOOK_SECRET }),
+        },
         body: event,
       });
     show(`POST /stripe-webhook payment_intent.succeeded -> ${(await deliver()).status}`);
@@ -112,23 +136,42 @@ async function main(): Promise<void> {
     show(`Alice: ${money(await balance(aliceAccount.id))} USD`);
 
     say("4. Alice pays Bob 12.50 USD (supabase.rpc('wallet_transfer'), as Alice: only from her own account).");
-    await asUser(alice, (tx) => tx`select 1 from public.wallet_transfer(${aliceAccount.id}::uuid, ${bobAccount.id}::uuid, 1250, 'USD', ${`demo-${run}-pay-bob`}, 'Lunch')`);
+    await asUser(
+      alice,
+      (tx) =>
+        tx`select 1 from public.wallet_transfer(${aliceAccount.id}::uuid, ${bobAccount.id}::uuid, 1250, 'USD', ${`demo-${run}-pay-bob`}, 'Lunch')`,
+    );
     show(`Alice: ${money(await balance(aliceAccount.id))} USD, Bob: ${money(await balance(bobAccount.id))} USD`);
 
     say("5. Alice tops up 20.00 USD with MTN MoMo (POST /payments/topups); she approves on her phone, MoMo calls back.");
-    const momoTopUp = await userPost(alice, "/topups", { provider: "momo", account_id: aliceAccount.id, amount: 2000, currency: "USD", msisdn: "256772123456" });
+    const momoTopUp = await userPost(alice, "/topups", {
+      provider: "momo",
+      account_id: aliceAccount.id,
+      amount: 2000,
+      currency: "USD",
+      msisdn: "256772123456",
+    });
     show(`POST /payments/topups -> intent ${momoTopUp.intent.id} ${momoTopUp.intent.status}, next: ${momoTopUp.next_action.type}`);
     // The intent id is MoMo's X-Reference-Id; mfuko confirms the callback's status with MoMo's API.
     show(`MoMo callback -> ${await momo.decide(momoTopUp.intent.id, "SUCCESSFUL")}`);
     show(`Alice: ${money(await balance(aliceAccount.id))} USD`);
 
     say("6. Alice cashes out 15.00 USD to her MoMo number (POST /payments/cashouts): held, then paid when MoMo confirms.");
-    const { cashout } = await userPost(alice, "/cashouts", { account_id: aliceAccount.id, amount: 1500, currency: "USD", msisdn: "256772123456" });
+    const { cashout } = await userPost(alice, "/cashouts", {
+      account_id: aliceAccount.id,
+      amount: 1500,
+      currency: "USD",
+      msisdn: "256772123456",
+    });
     show(`POST /payments/cashouts -> cash-out ${cashout.id} ${cashout.status}`);
     const held = await account(aliceAccount.id);
     show(`Alice: ${money(held.balance)} USD, of which available ${money(held.available)} (${money(held.held)} held)`);
     const [transfer] = momo.transfers.keys();
-    show(`MoMo callback -> ${await momo.decide(transfer!, "SUCCESSFUL")}; cash-out ${(await userGet(alice, `/cashouts/${cashout.id}`)).cashout.status}`);
+    show(
+      `MoMo callback -> ${await momo.decide(transfer!, "SUCCESSFUL")}; cash-out ${
+        (await userGet(alice, `/cashouts/${cashout.id}`)).cashout.status
+      }`,
+    );
     show(`Alice: ${money(await balance(aliceAccount.id))} USD`);
 
     say("7. Two people who never used mfuko write to it on WhatsApp (signed webhooks; the replies as the Graph API received them).");
@@ -137,15 +180,24 @@ async function main(): Promise<void> {
     say("8. An admin refunds 10.00 USD of Alice's card top-up through Stripe (POST /admin/payments/:id/refund).");
     const [card] = await sql<{ id: string }[]>`
       select id from public.payments where provider = 'stripe' and provider_payment_id = ${paymentIntent}`;
-    const { refund, provider } = await adminPost(`/payments/${card!.id}/refund`, { amount: 1000, reason: "customer asked for a partial refund" });
-    show(`refund ${refund.id} ${refund.status} (Stripe ${provider.refund_id} ${provider.status}), reversal ${refund.wallet_transaction_id}`);
+    const { refund, provider } = await adminPost(`/payments/${card!.id}/refund`, {
+      amount: 1000,
+      reason: "customer asked for a partial refund",
+    });
+    show(
+      `refund ${refund.id} ${refund.status} (Stripe ${provider.refund_id} ${provider.status}), reversal ${refund.wallet_transaction_id}`,
+    );
     show(`Alice: ${money(await balance(aliceAccount.id))} USD, Bob: ${money(await balance(bobAccount.id))} USD`);
 
     say("9. The audit trail of the refund, as the admin API shows it (who, as what role, from which request).");
-    const audit = await fetch(`${functionsUrl}/admin/audit?table=wallet_transactions&record_id=${refund.wallet_transaction_id}`, { headers: { authorization: `Bearer ${adminToken}` } });
+    const audit = await fetch(`${functionsUrl}/admin/audit?table=wallet_transactions&record_id=${refund.wallet_transaction_id}`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
     const trail = await audit.json();
     for (const row of trail.data) {
-      show(`${row.occurred_at}  ${row.operation} ${row.table_name} ${row.record_id}  actor ${row.actor_id} (${row.actor_role})  correlation ${row.correlation_id}`);
+      show(
+        `${row.occurred_at}  ${row.operation} ${row.table_name} ${row.record_id}  actor ${row.actor_id} (${row.actor_role})  correlation ${row.correlation_id}`,
+      );
     }
   } finally {
     await momo.close();

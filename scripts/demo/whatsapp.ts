@@ -53,7 +53,9 @@ export async function whatsAppConversation(graph: GraphApiStandIn, options: Conv
   const local = (waId: string) => `0${waId.slice(3, 6)} ${waId.slice(6, 9)} ${waId.slice(9)}`;
 
   const print = (who: { name: string }, messages: GraphMessage[]) => {
-    for (const m of messages) for (const [i, line] of readable(m).split("\n").entries()) show(`${i === 0 ? `mfuko -> ${who.name}:` : "  "} ${line}`);
+    for (const m of messages) {
+      for (const [i, line] of readable(m).split("\n").entries()) show(`${i === 0 ? `mfuko -> ${who.name}:` : "  "} ${line}`);
+    }
   };
   /** One message from `who`; what mfuko answered (the webhook sends its replies before it returns). */
   async function write(who: { name: string; waId: string }, message: Record<string, unknown>, label: string): Promise<GraphMessage[]> {
@@ -62,7 +64,10 @@ export async function whatsAppConversation(graph: GraphApiStandIn, options: Conv
     const body = JSON.stringify(inboundNotification(who.waId, who.name, [message]));
     const response = await fetch(`${functionsUrl}/whatsapp-webhook`, {
       method: "POST",
-      headers: { "content-type": "application/json", "x-hub-signature-256": `sha256=${await hmacSha256Hex(env.WHATSAPP_APP_SECRET!, body)}` },
+      headers: {
+        "content-type": "application/json",
+        "x-hub-signature-256": `sha256=${await hmacSha256Hex(env.WHATSAPP_APP_SECRET!, body)}`,
+      },
       body,
     });
     await response.arrayBuffer();

@@ -5,7 +5,7 @@
 //   tsx scripts/deploy/check-secrets.ts --env staging|production <file>
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { envSchema, type EnvName } from "../../supabase/functions/_shared/env.ts";
+import { type EnvName, envSchema } from "../../supabase/functions/_shared/env.ts";
 
 export type DeployEnvironment = "staging" | "production";
 
@@ -41,14 +41,25 @@ export function secretProblems(secrets: Map<string, string>, environment: Deploy
   for (const name of Object.keys(envSchema) as EnvName[]) {
     if (isPlatformName(name)) continue;
     const result = envSchema[name].safeParse(value(name));
-    if (!result.success) problems.push(value(name) === undefined ? `${name} is missing` : `${name} is invalid: ${result.error.issues[0]?.message}`);
+    if (!result.success) {
+      problems.push(value(name) === undefined ? `${name} is missing` : `${name} is invalid: ${result.error.issues[0]?.message}`);
+    }
   }
 
   // Locally the rate limits are counted in Postgres; hosted, every function shares Upstash.
   for (const name of ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"]) {
     if (value(name) === undefined) problems.push(`${name} is missing (hosted environments count rate limits in Upstash)`);
   }
-  for (const name of ["REVOLUT_API_BASE_URL", "MOMO_API_BASE_URL", "STRIPE_API_BASE_URL", "WHATSAPP_API_BASE_URL", "PUBLIC_FUNCTIONS_URL", "UPSTASH_REDIS_REST_URL"]) {
+  for (
+    const name of [
+      "REVOLUT_API_BASE_URL",
+      "MOMO_API_BASE_URL",
+      "STRIPE_API_BASE_URL",
+      "WHATSAPP_API_BASE_URL",
+      "PUBLIC_FUNCTIONS_URL",
+      "UPSTASH_REDIS_REST_URL",
+    ]
+  ) {
     if (value(name)?.startsWith("http://")) problems.push(`${name} must be an https:// URL outside local development`);
   }
 
@@ -60,7 +71,9 @@ export function secretProblems(secrets: Map<string, string>, environment: Deploy
   }
   if (environment === "production") {
     const target = value("MOMO_TARGET_ENVIRONMENT");
-    if (target === undefined || target === "sandbox") problems.push("MOMO_TARGET_ENVIRONMENT must name the live market (e.g. mtnuganda) in production, not sandbox");
+    if (target === undefined || target === "sandbox") {
+      problems.push("MOMO_TARGET_ENVIRONMENT must name the live market (e.g. mtnuganda) in production, not sandbox");
+    }
     for (const name of ["REVOLUT_API_BASE_URL", "MOMO_API_BASE_URL"]) {
       if (value(name)?.includes("sandbox")) problems.push(`${name} points at a sandbox in production`);
     }

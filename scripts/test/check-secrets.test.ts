@@ -22,7 +22,7 @@ const without = (secrets: Map<string, string>, name: string) => new Map([...secr
 
 describe("parseEnvFile", () => {
   it("reads NAME=value lines, skips comments and blanks, strips export and one pair of quotes", () => {
-    const entries = parseEnvFile('# comment\n\nA=1\nexport B="two words"\nC=\'x=y\'\nD=\n');
+    const entries = parseEnvFile("# comment\n\nA=1\nexport B=\"two words\"\nC='x=y'\nD=\n");
     expect([...entries]).toEqual([["A", "1"], ["B", "two words"], ["C", "x=y"], ["D", ""]]);
   });
 
@@ -46,7 +46,10 @@ describe("secretProblems", () => {
   });
 
   it("treats an empty value as missing, and an invalid one by the functions' rule without showing it", () => {
-    const problems = secretProblems(new Map([...example(), ["WHATSAPP_APP_SECRET", ""], ["MOMO_API_USER", "not-a-uuid-secret"]]), "staging");
+    const problems = secretProblems(
+      new Map([...example(), ["WHATSAPP_APP_SECRET", ""], ["MOMO_API_USER", "not-a-uuid-secret"]]),
+      "staging",
+    );
     expect(problems).toContain("WHATSAPP_APP_SECRET is missing");
     expect(problems).toContain("MOMO_API_USER is invalid: must be a UUID");
     expect(problems.join("\n")).not.toContain("not-a-uuid-secret");
@@ -62,7 +65,10 @@ describe("secretProblems", () => {
   });
 
   it("rejects platform names, MFUKO_VERSION and names the functions do not read", () => {
-    const problems = secretProblems(new Map([...example(), ["SUPABASE_DB_URL", "x"], ["MFUKO_VERSION", "v"], ["STRIPE_SECRET", "x"]]), "staging");
+    const problems = secretProblems(
+      new Map([...example(), ["SUPABASE_DB_URL", "x"], ["MFUKO_VERSION", "v"], ["STRIPE_SECRET", "x"]]),
+      "staging",
+    );
     expect(problems).toEqual([
       "SUPABASE_DB_URL is provided by the platform and cannot be set (remove it)",
       "MFUKO_VERSION is set by the deploy to the git commit (remove it)",

@@ -3,9 +3,20 @@
 // database and API are a TCP listener and an HTTP server started here, which record whether
 // anything ever connected to them.
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer as createHttpServer } from "node:http";
-import { createServer as createTcpServer, type AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,7 +28,17 @@ const projectRef = "abcdefghijklmnopqrst";
 const dbPassword = "db-password-must-not-show";
 const accessToken = "sbp_access_token_must_not_show";
 
-const secretNames = ["WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET", "REVOLUT_API_KEY", "REVOLUT_WEBHOOK_SECRET", "MOMO_SUBSCRIPTION_KEY", "MOMO_DISBURSEMENT_SUBSCRIPTION_KEY", "MOMO_API_KEY", "MOMO_CALLBACK_SECRET", "UPSTASH_REDIS_REST_TOKEN"];
+const secretNames = [
+  "WHATSAPP_VERIFY_TOKEN",
+  "WHATSAPP_APP_SECRET",
+  "REVOLUT_API_KEY",
+  "REVOLUT_WEBHOOK_SECRET",
+  "MOMO_SUBSCRIPTION_KEY",
+  "MOMO_DISBURSEMENT_SUBSCRIPTION_KEY",
+  "MOMO_API_KEY",
+  "MOMO_CALLBACK_SECRET",
+  "UPSTASH_REDIS_REST_TOKEN",
+];
 const stripeKeys = { staging: "sk_test_must_not_show", production: "sk_live_must_not_show" };
 const webhookSecret = "whsec_must_not_show";
 
@@ -27,7 +48,11 @@ function secretValues(environment: "staging" | "production"): Record<string, str
   for (const name of secretNames) values[name] = `${name}-must-not-show`;
   Object.assign(values, { STRIPE_SECRET_KEY: stripeKeys[environment], STRIPE_WEBHOOK_SECRET: webhookSecret });
   if (environment === "production") {
-    Object.assign(values, { REVOLUT_API_BASE_URL: "https://merchant.revolut.com/api", MOMO_API_BASE_URL: "https://proxy.momoapi.mtn.com", MOMO_TARGET_ENVIRONMENT: "mtnuganda" });
+    Object.assign(values, {
+      REVOLUT_API_BASE_URL: "https://merchant.revolut.com/api",
+      MOMO_API_BASE_URL: "https://proxy.momoapi.mtn.com",
+      MOMO_TARGET_ENVIRONMENT: "mtnuganda",
+    });
   }
   return values;
 }
@@ -79,11 +104,20 @@ function configFile(environment: "staging" | "production", changes: Record<strin
   return envFile(`${environment}-${Math.random().toString(36).slice(2)}.env`, present);
 }
 
-const deploy = (args: string[], config: string, env: Record<string, string> = {}) => runScript(script, args, { DEPLOY_ENV_FILE: config, ...env });
+const deploy = (args: string[], config: string, env: Record<string, string> = {}) =>
+  runScript(script, args, { DEPLOY_ENV_FILE: config, ...env });
 
 function expectNothingLeaked(result: ScriptResult): void {
   const output = result.stdout + result.stderr;
-  for (const value of [dbPassword, accessToken, webhookSecret, ...secretNames.map((name) => `${name}-must-not-show`), ...Object.values(stripeKeys)]) {
+  for (
+    const value of [
+      dbPassword,
+      accessToken,
+      webhookSecret,
+      ...secretNames.map((name) => `${name}-must-not-show`),
+      ...Object.values(stripeKeys),
+    ]
+  ) {
     expect(output).not.toContain(value);
   }
 }
@@ -94,7 +128,9 @@ const printedSteps = (stdout: string) => [...stdout.matchAll(/^== \d+\. (.+)$/gm
 /** Function folders the deploy must ship: every folder with an index.ts, except _shared and the like. */
 const functionNames = () =>
   readdirSync(join(repoRoot, "supabase/functions"), { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && !entry.name.startsWith("_") && existsSync(join(repoRoot, "supabase/functions", entry.name, "index.ts")))
+    .filter((entry) =>
+      entry.isDirectory() && !entry.name.startsWith("_") && existsSync(join(repoRoot, "supabase/functions", entry.name, "index.ts"))
+    )
     .map((entry) => entry.name);
 
 beforeAll(async () => {
@@ -136,7 +172,9 @@ describe("all.sh --dry-run", () => {
       `would run: npm run rls:audit -- --db-url ${maskedDb} --fail-on error`,
       `would run: node_modules/.bin/supabase secrets set --env-file ${secrets} --remote=${projectRef} --yes`,
       `would run: node_modules/.bin/supabase secrets set MFUKO_VERSION=`,
-      ...functionNames().map((name) => `would run: node_modules/.bin/supabase functions deploy ${name} --import-map supabase/functions/deno.json --remote=${projectRef} --use-api --yes`),
+      ...functionNames().map((name) =>
+        `would run: node_modules/.bin/supabase functions deploy ${name} --import-map supabase/functions/deno.json --remote=${projectRef} --use-api --yes`
+      ),
       `would run: scripts/verify/health-checks.sh --url ${apiUrl} --expect-version `,
     ];
     let position = 0;
@@ -154,7 +192,10 @@ describe("all.sh --dry-run", () => {
   });
 
   it("prints the production plan without asking, and says it would ask for the project ref", async () => {
-    const result = await deploy(["--env", "production", "--dry-run"], configFile("production", { FUNCTIONS_SECRETS_FILE: secretsFile("production") }));
+    const result = await deploy(
+      ["--env", "production", "--dry-run"],
+      configFile("production", { FUNCTIONS_SECRETS_FILE: secretsFile("production") }),
+    );
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("mfuko deploy to production");
     expect(printedSteps(result.stdout)).toEqual(steps);
@@ -164,19 +205,25 @@ describe("all.sh --dry-run", () => {
   });
 
   it("marks skipped steps and needs only the variables of the steps that run", async () => {
-    const config = configFile("staging", { SUPABASE_DB_URL: undefined, FUNCTIONS_SECRETS_FILE: undefined, SUPABASE_ACCESS_TOKEN: undefined });
+    const config = configFile("staging", {
+      SUPABASE_DB_URL: undefined,
+      FUNCTIONS_SECRETS_FILE: undefined,
+      SUPABASE_ACCESS_TOKEN: undefined,
+    });
     const result = await deploy(["--env", "staging", "--dry-run", "--skip-migrations", "--skip-secrets", "--skip-functions"], config);
     expect(result.code).toBe(0);
     expect(printedSteps(result.stdout)).toEqual(steps);
-    for (const [step, flag] of [
-      ["check the functions' secrets file", "--skip-secrets"],
-      ["check the database connection", "--skip-migrations"],
-      ["audit RLS on the target", "--skip-migrations"],
-      ["push migrations", "--skip-migrations"],
-      ["audit RLS after the migrations", "--skip-migrations"],
-      ["set function secrets", "--skip-secrets"],
-      ["deploy functions", "--skip-functions"],
-    ]) {
+    for (
+      const [step, flag] of [
+        ["check the functions' secrets file", "--skip-secrets"],
+        ["check the database connection", "--skip-migrations"],
+        ["audit RLS on the target", "--skip-migrations"],
+        ["push migrations", "--skip-migrations"],
+        ["audit RLS after the migrations", "--skip-migrations"],
+        ["set function secrets", "--skip-secrets"],
+        ["deploy functions", "--skip-functions"],
+      ]
+    ) {
       expect(result.stdout).toMatch(new RegExp(`\\d+\\. ${step}\\n   skipped \\(${flag}\\)`));
     }
     expect(result.stdout).toContain("would run: npm test");
@@ -189,16 +236,22 @@ describe("all.sh --dry-run", () => {
   it("without any variable, prints the whole plan with each missing variable marked, then lists the problem and exits 1", async () => {
     const result = await deploy(["--env", "staging", "--dry-run"], envFile("empty.env", {}));
     expect(printedSteps(result.stdout)).toEqual(steps);
-    expect(result.stdout).toContain("PROBLEM: missing variables for staging: SUPABASE_PROJECT_REF SUPABASE_URL SUPABASE_DB_URL SUPABASE_ACCESS_TOKEN FUNCTIONS_SECRETS_FILE");
-    for (const line of [
-      "would run: npm test",
-      "psql <missing SUPABASE_DB_URL> -v ON_ERROR_STOP=1",
-      "would run: npm run rls:audit -- --db-url <missing SUPABASE_DB_URL> --fail-on error",
-      "would run: node_modules/.bin/supabase db push --remote=<missing SUPABASE_DB_URL> --yes",
-      "would run: node_modules/.bin/supabase secrets set --env-file <missing FUNCTIONS_SECRETS_FILE> --remote=<missing SUPABASE_PROJECT_REF> --yes",
-      ...functionNames().map((name) => `would run: node_modules/.bin/supabase functions deploy ${name} --import-map supabase/functions/deno.json --remote=<missing SUPABASE_PROJECT_REF>`),
-      "would run: scripts/verify/health-checks.sh --url <missing SUPABASE_URL> --expect-version ",
-    ]) {
+    expect(result.stdout).toContain(
+      "PROBLEM: missing variables for staging: SUPABASE_PROJECT_REF SUPABASE_URL SUPABASE_DB_URL SUPABASE_ACCESS_TOKEN FUNCTIONS_SECRETS_FILE",
+    );
+    for (
+      const line of [
+        "would run: npm test",
+        "psql <missing SUPABASE_DB_URL> -v ON_ERROR_STOP=1",
+        "would run: npm run rls:audit -- --db-url <missing SUPABASE_DB_URL> --fail-on error",
+        "would run: node_modules/.bin/supabase db push --remote=<missing SUPABASE_DB_URL> --yes",
+        "would run: node_modules/.bin/supabase secrets set --env-file <missing FUNCTIONS_SECRETS_FILE> --remote=<missing SUPABASE_PROJECT_REF> --yes",
+        ...functionNames().map((name) =>
+          `would run: node_modules/.bin/supabase functions deploy ${name} --import-map supabase/functions/deno.json --remote=<missing SUPABASE_PROJECT_REF>`
+        ),
+        "would run: scripts/verify/health-checks.sh --url <missing SUPABASE_URL> --expect-version ",
+      ]
+    ) {
       expect(result.stdout).toContain(line);
     }
     expect(result.stdout).toMatch(/dry run complete: nothing was changed; 1 problem\(s\) would stop a deploy\n$/);
@@ -209,7 +262,12 @@ describe("all.sh --dry-run", () => {
   });
 
   it("marks every failed check where it is found, goes on to the end and lists them all", async () => {
-    const config = configFile("staging", { SUPABASE_PROJECT_REF: "Not-A-Ref", SUPABASE_URL: "not a url", SUPABASE_ANON_KEY: "x", FUNCTIONS_SECRETS_FILE: "/nonexistent/secrets.env" });
+    const config = configFile("staging", {
+      SUPABASE_PROJECT_REF: "Not-A-Ref",
+      SUPABASE_URL: "not a url",
+      SUPABASE_ANON_KEY: "x",
+      FUNCTIONS_SECRETS_FILE: "/nonexistent/secrets.env",
+    });
     const result = await deploy(["--env", "staging", "--dry-run"], config);
     expect(printedSteps(result.stdout)).toEqual(steps);
     const messages = [
@@ -229,7 +287,9 @@ describe("all.sh --dry-run", () => {
   });
 
   it("reads the environment's file before the shell, so a stray export cannot redirect a deploy", async () => {
-    const result = await deploy(["--env", "staging", "--dry-run", "--skip-secrets"], configFile("staging"), { SUPABASE_URL: "https://wrong-project.example.com" });
+    const result = await deploy(["--env", "staging", "--dry-run", "--skip-secrets"], configFile("staging"), {
+      SUPABASE_URL: "https://wrong-project.example.com",
+    });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`--url ${apiUrl}`);
     expect(result.stdout).not.toContain("wrong-project");
@@ -258,7 +318,12 @@ describe("all.sh refuses bad input before any step runs", () => {
   });
 
   it("names every missing variable at once", async () => {
-    const config = configFile("staging", { SUPABASE_ACCESS_TOKEN: undefined, SUPABASE_DB_URL: undefined, SUPABASE_URL: undefined, FUNCTIONS_SECRETS_FILE: undefined });
+    const config = configFile("staging", {
+      SUPABASE_ACCESS_TOKEN: undefined,
+      SUPABASE_DB_URL: undefined,
+      SUPABASE_URL: undefined,
+      FUNCTIONS_SECRETS_FILE: undefined,
+    });
     const result = await deploy(["--env", "staging"], config);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(
@@ -306,7 +371,9 @@ describe("all.sh refuses bad input before any step runs", () => {
     // A PATH with what the script uses up to its tool check, but neither npm nor psql.
     const bin = join(work, "bin");
     mkdirSync(bin);
-    for (const name of ["bash", "dirname", "sed", "git", "node", "curl", "head"]) symlinkSync(execFileSync("which", [name], { encoding: "utf8" }).trim(), join(bin, name));
+    for (const name of ["bash", "dirname", "sed", "git", "node", "curl", "head"]) {
+      symlinkSync(execFileSync("which", [name], { encoding: "utf8" }).trim(), join(bin, name));
+    }
     const result = await deploy(["--env", "staging"], configFile("staging"), { PATH: bin });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("missing tools: npm psql");
@@ -322,7 +389,9 @@ describe("all.sh refuses bad input before any step runs", () => {
   });
 
   it("on a terminal, stops production when the typed project ref does not match", async () => {
-    const result = await runScriptInTerminal(script, ["--env", "production", "--skip-secrets"], { DEPLOY_ENV_FILE: configFile("production") }, "tsrqponmlkjihgfedcba\n");
+    const result = await runScriptInTerminal(script, ["--env", "production", "--skip-secrets"], {
+      DEPLOY_ENV_FILE: configFile("production"),
+    }, "tsrqponmlkjihgfedcba\n");
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(`Type the project ref (${projectRef}) to deploy to production:`);
     expect(result.stdout).toContain("confirmation did not match the project ref; nothing was changed");

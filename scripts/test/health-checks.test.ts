@@ -19,7 +19,11 @@ async function healthServer(ready: Answer, live: Answer = { status: 200, body: J
   const paths: string[] = [];
   const server = createServer((request, response) => {
     paths.push(request.url ?? "");
-    const answer = request.url === "/functions/v1/health/live" ? live : request.url === "/functions/v1/health/ready" ? ready : { status: 404, body: "{}" };
+    const answer = request.url === "/functions/v1/health/live"
+      ? live
+      : request.url === "/functions/v1/health/ready"
+      ? ready
+      : { status: 404, body: "{}" };
     response.writeHead(answer.status, { "content-type": "application/json" }).end(answer.body);
   });
   servers.push(server);
@@ -38,7 +42,10 @@ describe("health-checks.sh", () => {
   it("exits 0 when healthy and prints every check with its latency", async () => {
     const { url, paths } = await healthServer({
       status: 200,
-      body: readiness("healthy", { database: { status: "healthy", latency_ms: 4 }, rate_limit_store: { status: "healthy", latency_ms: 2 } }),
+      body: readiness("healthy", {
+        database: { status: "healthy", latency_ms: 4 },
+        rate_limit_store: { status: "healthy", latency_ms: 2 },
+      }),
     });
     const result = await runScript(script, ["--url", url]);
     expect(result.code).toBe(0);
@@ -91,7 +98,10 @@ describe("health-checks.sh", () => {
   });
 
   it("exits 1 when the version served is not the one expected", async () => {
-    const { url } = await healthServer({ status: 200, body: readiness("healthy", { database: { status: "healthy", latency_ms: 1 } }, "old-sha") });
+    const { url } = await healthServer({
+      status: 200,
+      body: readiness("healthy", { database: { status: "healthy", latency_ms: 1 } }, "old-sha"),
+    });
     const result = await runScript(script, ["--url", url, "--expect-version", "new-sha"]);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain("serving version 'old-sha', expected 'new-sha'");

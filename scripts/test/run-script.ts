@@ -44,7 +44,13 @@ export function runScript(script: string, args: string[], env: Record<string, st
 }
 
 /** Runs `bash <script> <args>` on a terminal that types `input`; stdout and stderr arrive merged. */
-export function runScriptInTerminal(script: string, args: string[], env: Record<string, string>, input: string, timeoutMs = 15_000): Promise<ScriptResult> {
+export function runScriptInTerminal(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  input: string,
+  timeoutMs = 15_000,
+): Promise<ScriptResult> {
   const quoted = [script, ...args].map((word) => `'${word.replaceAll("'", "'\\''")}'`).join(" ");
   return collect("script", ["--quiet", "--return", "--command", `bash ${quoted}`, "/dev/null"], env, input, timeoutMs);
 }

@@ -11,6 +11,15 @@
 create schema if not exists private;
 revoke all on schema private from public;
 
+-- No function is executable by anyone but its owner until a grant says so: every later
+-- migration grants each function, right after its definition, to exactly the roles that
+-- may call it. PostgreSQL grants EXECUTE on every new function to PUBLIC, and Supabase adds
+-- anon, authenticated and service_role for functions in public; both defaults belong to the
+-- role that creates the functions, the one that applies the migrations (postgres), so they
+-- are revoked for that role, the one running this statement.
+alter default privileges revoke execute on functions from public;
+alter default privileges in schema public revoke execute on functions from anon, authenticated, service_role;
+
 -- ---------------------------------------------------------------------------------------
 -- Settings
 -- ---------------------------------------------------------------------------------------
@@ -51,7 +60,6 @@ begin
     'hex')::uuid;
 end;
 $$;
-revoke all on function private.uuid_v7() from public, anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- Tables
@@ -275,59 +283,21 @@ create trigger wallet_transactions_guard_update
   before update on public.wallet_transactions
   for each row execute function private.wallet_transactions_guard_update();
 
-revoke all on function private.wallet_reject_change(), private.wallet_transactions_guard_update()
-  from public, anon, authenticated, service_role;
-
 -- ---------------------------------------------------------------------------------------
--- Who is asking: helpers for policies and functions
+-- Who is asking: the caller helpers of every policy and function
 -- ---------------------------------------------------------------------------------------
 
 -- PL/pgSQL rather than SQL for all of these: a non-inlined SQL function is planned again on
 -- every call, a PL/pgSQL one keeps its plans for the session.
 
--- app_metadata is set by the server only (user_metadata is user-editable and never read).
-create function private.request_app_role() returns text
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-begin
-  return auth.jwt() -> 'app_metadata' ->> 'role';
-end;
-$$;
-
--- Admins and support read every financial row.
-create function private.request_reads_all() returns boolean
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-begin
-  return coalesce(private.request_app_role() in ('admin', 'support'), false);
-end;
-$$;
-
--- The caller's own wallet accounts, read once per query by the policies (an init plan).
-create function private.request_wallet_account_ids() returns uuid[]
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-begin
-  return array(select a.id from public.wallet_accounts a where a.owner_id = auth.uid());
-end;
-$$;
-
--- The class of the caller of a wallet function: 'service' (service_role, or the database
--- owner running maintenance), 'admin', 'support', 'user' (any other signed-in user), or null.
--- Support reads everything and writes nothing (docs/PAYMENTS.md, RLS matrix), so no function that
--- changes money accepts it; admin_api_caller lets it read. SET ROLE
--- (what PostgREST does per request) survives the switch into a security definer function,
--- current_user does not, so the role is read from the setting.
-create function private.wallet_caller() returns text
+-- The class of the caller: 'service' (service_role, or the database owner running
+-- maintenance), 'admin', 'support', 'user' (any other signed-in user), or null. The class
+-- of a signed-in user is its app_metadata.role, which only the server sets (user_metadata
+-- is user-editable and never read). Support reads everything and writes nothing
+-- (docs/LEDGER.md), so no function that changes money accepts it. SET ROLE (what PostgREST
+-- does per request) survives the switch into a security definer function, current_user
+-- does not, so the role is read from the setting.
+create function private.caller() returns text
 language plpgsql
 stable
 security definer
@@ -342,18 +312,38 @@ begin
   if v_role in ('service_role', 'postgres', 'supabase_admin') then
     return 'service';
   elsif v_role = 'authenticated' and auth.uid() is not null then
-    return case private.request_app_role() when 'admin' then 'admin' when 'support' then 'support' else 'user' end;
+    return case auth.jwt() -> 'app_metadata' ->> 'role'
+             when 'admin' then 'admin' when 'support' then 'support' else 'user' end;
   end if;
   return null;
 end;
 $$;
 
-revoke all on function private.request_app_role(),
-  private.request_reads_all(), private.request_wallet_account_ids(), private.wallet_caller()
-  from public, anon;
-grant execute on function private.request_app_role(),
-  private.request_reads_all(), private.request_wallet_account_ids()
-  to authenticated;
+-- Admins and support read every financial row: the policies' test.
+create function private.caller_reads_all() returns boolean
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  return coalesce(auth.jwt() -> 'app_metadata' ->> 'role' in ('admin', 'support'), false);
+end;
+$$;
+grant execute on function private.caller_reads_all() to authenticated;
+
+-- The caller's own wallet accounts, read once per query by the policies (an init plan).
+create function private.caller_account_ids() returns uuid[]
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  return array(select a.id from public.wallet_accounts a where a.owner_id = auth.uid());
+end;
+$$;
+grant execute on function private.caller_account_ids() to authenticated;
 
 -- ---------------------------------------------------------------------------------------
 -- Row level security (docs/LEDGER.md): owners read their own rows, admin and support
@@ -374,34 +364,34 @@ alter table public.wallet_status_reasons force row level security;
 
 create policy wallet_accounts_select on public.wallet_accounts
   for select to authenticated
-  using (owner_id = (select auth.uid()) or (select private.request_reads_all()));
+  using (owner_id = (select auth.uid()) or (select private.caller_reads_all()));
 
 create policy wallet_transactions_select on public.wallet_transactions
   for select to authenticated
   using (
-    from_account_id = any ((select private.request_wallet_account_ids())::uuid[])
-    or to_account_id = any ((select private.request_wallet_account_ids())::uuid[])
-    or (select private.request_reads_all())
+    from_account_id = any ((select private.caller_account_ids())::uuid[])
+    or to_account_id = any ((select private.caller_account_ids())::uuid[])
+    or (select private.caller_reads_all())
   );
 
 create policy wallet_entries_select on public.wallet_entries
   for select to authenticated
   using (
-    account_id = any ((select private.request_wallet_account_ids())::uuid[])
-    or (select private.request_reads_all())
+    account_id = any ((select private.caller_account_ids())::uuid[])
+    or (select private.caller_reads_all())
   );
 
 create policy wallet_balance_shards_select on public.wallet_balance_shards
   for select to authenticated
   using (
-    account_id = any ((select private.request_wallet_account_ids())::uuid[])
-    or (select private.request_reads_all())
+    account_id = any ((select private.caller_account_ids())::uuid[])
+    or (select private.caller_reads_all())
   );
 
 -- Internal notes: staff only, not even the account's owner.
 create policy wallet_status_reasons_select on public.wallet_status_reasons
   for select to authenticated
-  using ((select private.request_reads_all()));
+  using ((select private.caller_reads_all()));
 
 -- What a frontend reads as an account's balance (docs/LEDGER.md, invariant 2): the row plus its
 -- shards, read at one snapshot, so exact for hot accounts too. security_invoker: the RLS of

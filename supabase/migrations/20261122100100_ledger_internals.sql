@@ -18,8 +18,13 @@
 -- 44 us with its cached generic plan; docs/BENCHMARKS.md). Every one of these queries is an
 -- index lookup by key whatever the parameter values, so the generic plan is the right one.
 
+-- ---------------------------------------------------------------------------------------
+-- The checks every function makes: its caller, then its arguments, each refusal with the
+-- contract's SQLSTATE
+-- ---------------------------------------------------------------------------------------
+
 -- Raises the stable error contract: SQLSTATE plus a message naming the account or key.
-create function private.wallet_fail(p_code text, p_message text) returns void
+create function private.fail(p_code text, p_message text) returns void
 language plpgsql
 set search_path = ''
 as $$
@@ -76,7 +81,7 @@ begin
     v_size := pg_catalog.octet_length(p_value);
   end if;
   if v_size > private.input_limit(p_kind) then
-    perform private.wallet_fail('22023',
+    perform private.fail('22023',
       pg_catalog.format('%s must be at most %s %s', p_argument, private.input_limit(p_kind), v_unit));
   end if;
 end;
@@ -92,17 +97,44 @@ begin
 end;
 $$;
 
+-- A required text argument: 1 to input_limit(p_kind) characters, or 22023.
+create function private.require_text(p_value text, p_kind text, p_argument text) returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_value is null or pg_catalog.length(p_value) not between 1 and private.input_limit(p_kind) then
+    perform private.fail('22023',
+      pg_catalog.format('%s must be 1 to %s characters', p_argument, private.input_limit(p_kind)));
+  end if;
+end;
+$$;
+
+-- A required number within [p_min, p_max], or 22023 naming the argument.
+create function private.require_between(p_value integer, p_min integer, p_max integer, p_argument text) returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_value is null or p_value < p_min or p_value > p_max then
+    perform private.fail('22023', pg_catalog.format('%s must be between %s and %s', p_argument, p_min, p_max));
+  end if;
+end;
+$$;
+
 -- The caller class, or 42501 when it is not one of p_allowed.
-create function private.wallet_require_caller(p_allowed text[], p_what text) returns text
+create function private.require_caller(p_allowed text[], p_what text) returns text
 language plpgsql
 stable
 set search_path = ''
 as $$
 declare
-  v_caller text := private.wallet_caller();
+  v_caller text := private.caller();
 begin
   if v_caller is null or not (v_caller = any (p_allowed)) then
-    perform private.wallet_fail('42501', format('not allowed to %s', p_what));
+    perform private.fail('42501', format('not allowed to %s', p_what));
   end if;
   return v_caller;
 end;
@@ -118,6 +150,63 @@ begin
 end;
 $$;
 
+-- An amount of money within (0, wallet_max_amount()], or WL006.
+create function private.require_amount(p_amount bigint) returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  if p_amount is null or p_amount <= 0 or p_amount > private.wallet_max_amount() then
+    perform private.fail('WL006', pg_catalog.format('invalid amount %s', coalesce(p_amount::text, 'null')));
+  end if;
+end;
+$$;
+
+-- A currency given as an ISO 4217 code, or 22023. (The tables' checks and wallet_validate's
+-- set-based check test the same pattern.)
+create function private.require_currency(p_currency text) returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_currency is null or p_currency !~ '^[A-Z]{3}$' then
+    perform private.fail('22023', pg_catalog.format('currency %s is not an ISO 4217 code', coalesce(p_currency, 'null')));
+  end if;
+end;
+$$;
+
+-- The payment providers money comes in and goes out through. The check constraints of the
+-- payments tables name them too: a constraint cannot call a function its writers may not
+-- execute.
+create function private.payment_providers() returns text[]
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  return array['stripe', 'momo', 'revolut'];
+end;
+$$;
+
+-- One of the payment providers, or 22023.
+create function private.require_provider(p_provider text) returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_provider is null or not (p_provider = any (private.payment_providers())) then
+    perform private.fail('22023', pg_catalog.format('unknown payment provider %s', coalesce(p_provider, 'null')));
+  end if;
+end;
+$$;
+
+-- ---------------------------------------------------------------------------------------
+-- The ledger's machinery
+-- ---------------------------------------------------------------------------------------
+
 -- What a signed-in user hears about an account it does not own that cannot take its
 -- transfer, whatever the reason (none, frozen, closed, a system account, another currency):
 -- one code and one message, so that errors tell nobody another user's account state.
@@ -126,7 +215,7 @@ language plpgsql
 set search_path = ''
 as $$
 begin
-  perform private.wallet_fail('WL007',
+  perform private.fail('WL007',
     format('wallet account %s not found or cannot receive this transfer', p_account));
 end;
 $$;
@@ -142,15 +231,15 @@ declare
   v_owner uuid;
 begin
   select a.status, a.owner_id into v_status, v_owner from public.wallet_accounts a where a.id = p_account;
-  if v_owner is distinct from auth.uid() and private.wallet_caller() = 'user' then
+  if v_owner is distinct from auth.uid() and private.caller() = 'user' then
     perform private.wallet_raise_not_receivable(p_account);
   end if;
   if v_status is null then
-    perform private.wallet_fail('WL007', format('wallet account %s not found', p_account));
+    perform private.fail('WL007', format('wallet account %s not found', p_account));
   elsif v_status = 'closed' or (v_status = 'frozen' and not p_frozen_ok) then
-    perform private.wallet_fail('WL004', format('wallet account %s is %s', p_account, v_status));
+    perform private.fail('WL004', format('wallet account %s is %s', p_account, v_status));
   end if;
-  perform private.wallet_fail('WL001', format('insufficient funds in wallet account %s', p_account));
+  perform private.fail('WL001', format('insufficient funds in wallet account %s', p_account));
 end;
 $$;
 
@@ -206,7 +295,7 @@ begin
   get diagnostics v_credited = row_count;
   if v_credited < cardinality(p_accounts) then
     -- wallet_set_balance_shards creates every shard it numbers: only a hand edit gets here.
-    perform private.wallet_fail('XX000', format('a balance shard of wallet accounts %s is missing', p_accounts));
+    perform private.fail('XX000', format('a balance shard of wallet accounts %s is missing', p_accounts));
   end if;
 
   select a.* into v_account
@@ -219,7 +308,7 @@ begin
     if not (v_account.status = 'active' or (p_frozen_ok and v_account.status = 'frozen')) then
       perform private.wallet_raise_unavailable(v_account.id, p_frozen_ok);
     end if;
-    perform private.wallet_fail('40001',
+    perform private.fail('40001',
       format('wallet account %s stopped using balance shards during this call; retry it', v_account.id));
   end if;
 end;
@@ -436,7 +525,7 @@ begin
    order by u.n
    limit 1;
   if v_code is not null then
-    perform private.wallet_fail(v_code, v_message);
+    perform private.fail(v_code, v_message);
   end if;
 
 end;
@@ -518,7 +607,7 @@ begin
           or (p_kind <> 'hold' and t.to_account_id is distinct from u.to_id))
    limit 1;
   if found then
-    perform private.wallet_fail('WL005',
+    perform private.fail('WL005',
       format('idempotency key %s was already used with different parameters', v_message));
   end if;
 
@@ -650,7 +739,7 @@ begin
         v_result.description, v_result.metadata, v_result.reverses_id, v_result.to_account_id)
        is distinct from
        (p_kind, p_from, p_amount, p_currency, p_description, coalesce(p_metadata, '{}'), null::uuid, p_to) then
-      perform private.wallet_fail('WL005',
+      perform private.fail('WL005',
         format('idempotency key %s was already used with different parameters', p_key));
     end if;
     return v_result;
@@ -678,7 +767,7 @@ declare
 begin
   select a.* into v_account from public.wallet_accounts a where a.id = p_account for no key update;
   if not found then
-    perform private.wallet_fail('WL007', format('wallet account %s not found', p_account));
+    perform private.fail('WL007', format('wallet account %s not found', p_account));
   end if;
   return v_account;
 end;
@@ -697,7 +786,7 @@ begin
    where t.id = p_hold_id and t.kind in ('hold', 'withdrawal')
      for no key update;
   if not found then
-    perform private.wallet_fail('WL007', format('hold %s not found', p_hold_id));
+    perform private.fail('WL007', format('hold %s not found', p_hold_id));
   end if;
   return v_hold;
 end;
@@ -731,7 +820,7 @@ set search_path = ''
 as $$
 begin
   if p_expires_at is not null and p_expires_at <= now() then
-    perform private.wallet_fail('22023', format('expires_at %s is not in the future', p_expires_at));
+    perform private.fail('22023', format('expires_at %s is not in the future', p_expires_at));
   end if;
 end;
 $$;
@@ -772,10 +861,11 @@ begin
 end;
 $$;
 
--- The clearing account through which money enters or leaves via a provider, e.g.
--- clearing:stripe:USD. Created on first use; it may go negative (it mirrors what the
--- provider holds for us), which is what keeps every currency summing to zero.
-create function private.wallet_clearing_account(p_provider text, p_currency text) returns uuid
+-- The system account <p_code>:<p_currency>, created on first use: clearing:<provider>:<CUR>,
+-- through which money enters or leaves via a provider (it mirrors what the provider holds
+-- for us), or adjustments:<CUR>, against which admins correct balances. A system account
+-- may go negative, which is what keeps every currency summing to zero.
+create function private.wallet_system_account(p_code text, p_currency text) returns uuid
 language plpgsql
 set search_path = ''
 as $$
@@ -783,15 +873,12 @@ declare
   v_code text;
   v_id uuid;
 begin
-  if p_provider is null or p_provider !~ '^[a-z][a-z0-9_]{1,31}$' then
-    perform private.wallet_fail('22023',
-      format('provider %s is not a valid name (lower-case letters, digits, _)', coalesce(p_provider, 'null')));
+  if p_code is null or p_code !~ '^[a-z][a-z0-9_]{1,31}(:[a-z][a-z0-9_]{1,31})?$' then
+    perform private.fail('22023',
+      format('system account %s is not a valid name (lower-case letters, digits, _)', coalesce(p_code, 'null')));
   end if;
-  if p_currency is null or p_currency !~ '^[A-Z]{3}$' then
-    perform private.wallet_fail('22023',
-      format('currency %s is not an ISO 4217 code', coalesce(p_currency, 'null')));
-  end if;
-  v_code := 'clearing:' || p_provider || ':' || p_currency;
+  perform private.require_currency(p_currency);
+  v_code := p_code || ':' || p_currency;
   select a.id into v_id from public.wallet_accounts a where a.code = v_code;
   if v_id is null then
     insert into public.wallet_accounts (kind, code, currency, allow_negative)
@@ -805,28 +892,3 @@ begin
   return v_id;
 end;
 $$;
-
-revoke all on function
-  private.wallet_fail(text, text),
-  private.wallet_require_caller(text[], text),
-  private.wallet_max_amount(),
-  private.input_limit(text),
-  private.require_within(text, text, text),
-  private.require_within(jsonb, text, text),
-  private.wallet_raise_not_receivable(uuid),
-  private.wallet_raise_unavailable(uuid, boolean),
-  private.wallet_fold_shards(uuid[]),
-  private.wallet_credit_shards(uuid[], smallint[], bigint[], boolean),
-  private.wallet_apply(uuid[], bigint[], bigint[], boolean, boolean),
-  private.wallet_validate(text, uuid[], uuid[], bigint[], text[], text[], text[], jsonb[]),
-  private.wallet_record(uuid, text, uuid[], uuid[], bigint[], text[], text[], text[], jsonb[], uuid, timestamptz),
-  private.wallet_write_entries(uuid[]),
-  private.wallet_post(uuid, text, boolean, uuid[], uuid[], bigint[], text[], text[], text[], jsonb[], uuid),
-  private.wallet_post_one(uuid, text, boolean, uuid, uuid, bigint, text, text, text, jsonb, boolean),
-  private.wallet_lock_account(uuid),
-  private.wallet_lock_hold(uuid),
-  private.wallet_reserve(text, uuid, uuid, bigint, text, text, jsonb, timestamptz),
-  private.wallet_require_future_expiry(timestamptz),
-  private.wallet_release_hold(public.wallet_transactions),
-  private.wallet_clearing_account(text, text)
-  from public, anon, authenticated, service_role;

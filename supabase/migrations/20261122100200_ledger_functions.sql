@@ -1,16 +1,19 @@
 -- Wallet ledger, part 3: the API (docs/LEDGER.md). Each function is security definer with an
--- empty search_path, decides itself who may call it (private.wallet_require_caller), and is
+-- empty search_path, decides itself who may call it (private.require_caller), and is
 -- executable only by the roles docs/LEDGER.md lists. Errors follow its WL001..WL009 / 42501
 -- table; malformed arguments (missing key, bad currency code, unknown status) are 22023.
 --
--- Functions that signed-in users may call keep their security definer body in `api_private`
--- (not exposed by PostgREST, EXECUTE only for the roles that may call it) behind a security
--- invoker wrapper in public with the public name, arguments and return type: Supabase's
--- linter (splinter 0029) flags every security definer function in an exposed schema that
--- `authenticated` can execute. The wrapper changes no privilege, so inside the body
--- current_setting('role') and the JWT claims are still the caller's and the caller checks
--- hold as before. Service-only functions are not executable by `authenticated` and stay in
--- public. The payment, webhook and admin functions follow the same rule.
+-- The wrapper rule, which every later migration follows: a function that signed-in users may
+-- call keeps its security definer body in `api_private` (not exposed by PostgREST, EXECUTE
+-- only for the roles that may call it) behind a security invoker wrapper in public with the
+-- public name, arguments and return type: Supabase's linter (splinter 0029) flags every
+-- security definer function in an exposed schema that `authenticated` can execute. The
+-- wrapper changes no privilege, so inside the body current_setting('role') and the JWT
+-- claims are still the caller's and the caller checks hold as before; it is granted to the
+-- same roles as its body. Every wrapper is PL/pgSQL, not SQL: a SQL function with a SET
+-- clause is never inlined and is parsed and planned again on every call, while a PL/pgSQL
+-- one keeps its plan for the session (0.1 ms of a 2 ms transfer, docs/BENCHMARKS.md).
+-- Service-only functions are not executable by `authenticated` and stay in public.
 
 create schema if not exists api_private;
 revoke all on schema api_private from public;
@@ -26,12 +29,9 @@ declare
   v_owner uuid;
   v_account public.wallet_accounts;
 begin
-  perform private.wallet_require_caller(array['user', 'admin'], 'open a wallet account');
+  perform private.require_caller(array['user', 'admin'], 'open a wallet account');
   v_owner := auth.uid();
-  if p_currency is null or p_currency !~ '^[A-Z]{3}$' then
-    perform private.wallet_fail('22023',
-      format('currency %s is not an ISO 4217 code', coalesce(p_currency, 'null')));
-  end if;
+  perform private.require_currency(p_currency);
   insert into public.wallet_accounts (owner_id, kind, currency)
   values (v_owner, 'user', p_currency)
   on conflict (owner_id, currency) do nothing
@@ -44,6 +44,7 @@ begin
   return v_account;
 end;
 $$;
+grant execute on function api_private.wallet_open_account(text) to authenticated;
 
 -- A signed-in user pays only out of an account it owns, and only to user accounts (system
 -- accounts are moved by the service). The sender is never taken from anything but the
@@ -67,7 +68,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_caller text := private.wallet_require_caller(array['service', 'admin', 'user'], 'transfer');
+  v_caller text := private.require_caller(array['service', 'admin', 'user'], 'transfer');
   v_scope uuid;
   v_owns_from boolean;
   v_to_is_system boolean;
@@ -83,7 +84,7 @@ begin
       from public.wallet_accounts a
      where a.id in (p_from, p_to);
     if not v_owns_from then
-      perform private.wallet_fail('42501', format('wallet account %s is not yours', p_from));
+      perform private.fail('42501', format('wallet account %s is not yours', p_from));
     end if;
     if v_caller = 'user' then
       if p_to is not null and not v_to_receives
@@ -92,13 +93,14 @@ begin
         perform private.wallet_raise_not_receivable(p_to);
       end if;
     elsif v_to_is_system then
-      perform private.wallet_fail('42501', format('wallet account %s does not take user transfers', p_to));
+      perform private.fail('42501', format('wallet account %s does not take user transfers', p_to));
     end if;
   end if;
   return private.wallet_post_one(v_scope, 'transfer', false, p_from, p_to, p_amount, p_currency,
                                  p_idempotency_key, p_description, p_metadata, v_caller = 'user');
 end;
 $$;
+grant execute on function api_private.wallet_transfer(uuid, uuid, bigint, text, text, text, jsonb) to authenticated, service_role;
 
 -- Up to 1000 transfers in one transaction, all or nothing. Each element is an object with
 -- the fields of wallet_transfer, named with or without the p_ prefix: from, to, amount,
@@ -114,10 +116,10 @@ declare
   v_fields constant text[] := array['from', 'to', 'amount', 'currency', 'idempotency_key', 'description', 'metadata'];
   v_bad text;
 begin
-  perform private.wallet_require_caller(array['service'], 'post a transfer batch');
+  perform private.require_caller(array['service'], 'post a transfer batch');
   if p_transfers is null or jsonb_typeof(p_transfers) <> 'array'
      or jsonb_array_length(p_transfers) not between 1 and 1000 then
-    perform private.wallet_fail('22023', 'p_transfers must be a JSON array of 1 to 1000 transfers');
+    perform private.fail('22023', 'p_transfers must be a JSON array of 1 to 1000 transfers');
   end if;
   -- Every element an object, every field known, no field given twice (with and without p_).
   select format('item %s: %s', e.n, coalesce(
@@ -136,7 +138,7 @@ begin
    order by e.n
    limit 1;
   if v_bad is not null then
-    perform private.wallet_fail('22023', 'invalid transfer batch, ' || v_bad);
+    perform private.fail('22023', 'invalid transfer batch, ' || v_bad);
   end if;
 
   return query
@@ -164,6 +166,7 @@ begin
                                             a.currencies, a.keys, a.descriptions, a.metadata) t;
 end;
 $$;
+grant execute on function public.wallet_transfer_batch(jsonb) to service_role;
 
 -- Money in from a provider: debits its clearing account, credits p_account.
 create function public.wallet_deposit(
@@ -180,11 +183,12 @@ security definer
 set search_path = ''
 as $$
 begin
-  perform private.wallet_require_caller(array['service'], 'deposit');
-  return private.wallet_post_one(null, 'deposit', false, private.wallet_clearing_account(p_source, p_currency),
+  perform private.require_caller(array['service'], 'deposit');
+  return private.wallet_post_one(null, 'deposit', false, private.wallet_system_account('clearing:' || p_source, p_currency),
                                  p_account, p_amount, p_currency, p_idempotency_key, null, p_metadata);
 end;
 $$;
+grant execute on function public.wallet_deposit(uuid, bigint, text, text, text, jsonb) to service_role;
 
 -- Money out to a provider, in two phases: this reserves the amount (a pending withdrawal
 -- towards the destination's clearing account); wallet_capture posts it once the provider
@@ -206,13 +210,14 @@ security definer
 set search_path = ''
 as $$
 begin
-  perform private.wallet_require_caller(array['service'], 'withdraw');
+  perform private.require_caller(array['service'], 'withdraw');
   perform private.wallet_require_future_expiry(p_expires_at);
   return private.wallet_reserve('withdrawal', p_account,
-                                private.wallet_clearing_account(p_destination, p_currency),
+                                private.wallet_system_account('clearing:' || p_destination, p_currency),
                                 p_amount, p_currency, p_idempotency_key, p_metadata, p_expires_at);
 end;
 $$;
+grant execute on function public.wallet_withdraw(uuid, bigint, text, text, text, jsonb, timestamptz) to service_role;
 
 -- Reserves funds with no destination yet (card-style authorisation); wallet_capture names it.
 create function public.wallet_hold(
@@ -229,11 +234,12 @@ security definer
 set search_path = ''
 as $$
 begin
-  perform private.wallet_require_caller(array['service'], 'hold funds');
+  perform private.require_caller(array['service'], 'hold funds');
   perform private.wallet_require_future_expiry(p_expires_at);
   return private.wallet_reserve('hold', p_account, null, p_amount, p_currency, p_idempotency_key, p_metadata, p_expires_at);
 end;
 $$;
+grant execute on function public.wallet_hold(uuid, bigint, text, text, jsonb, timestamptz) to service_role;
 
 -- Posts all (p_amount null) or part of a pending hold; the rest of the reservation is
 -- released. The hold row itself becomes the posted transaction. A hold is captured once:
@@ -255,7 +261,7 @@ declare
   v_amount bigint;
   v_to_currency text;
 begin
-  perform private.wallet_require_caller(array['service'], 'capture a hold');
+  perform private.require_caller(array['service'], 'capture a hold');
   perform private.require_within(p_idempotency_key, 'identifier', 'p_idempotency_key');
   v_hold := private.wallet_lock_hold(p_hold_id);
 
@@ -264,45 +270,45 @@ begin
       if (p_to is null or p_to = v_hold.to_account_id) and coalesce(p_amount, v_hold.hold_amount) = v_hold.amount then
         return v_hold;
       end if;
-      perform private.wallet_fail('WL005',
+      perform private.fail('WL005',
         format('idempotency key %s was already used with different parameters', p_idempotency_key));
     end if;
-    perform private.wallet_fail('WL008', format('hold %s is already %s', p_hold_id,
+    perform private.fail('WL008', format('hold %s is already %s', p_hold_id,
       case v_hold.status when 'posted' then 'captured' else v_hold.status end));
   end if;
   -- The key already captured another hold: one key, one effect (ledger invariant 5).
   if p_idempotency_key is not null and exists (
     select 1 from public.wallet_transactions t where t.capture_idempotency_key = p_idempotency_key
   ) then
-    perform private.wallet_fail('WL005',
+    perform private.fail('WL005',
       format('idempotency key %s was already used with different parameters', p_idempotency_key));
   end if;
 
   if p_to is not null and v_hold.to_account_id is not null and p_to <> v_hold.to_account_id then
-    perform private.wallet_fail('22023',
+    perform private.fail('22023',
       format('hold %s pays wallet account %s, not %s', p_hold_id, v_hold.to_account_id, p_to));
   end if;
   v_to := coalesce(v_hold.to_account_id, p_to);
   if v_to is null then
-    perform private.wallet_fail('22023', format('hold %s has no destination: pass p_to', p_hold_id));
+    perform private.fail('22023', format('hold %s has no destination: pass p_to', p_hold_id));
   end if;
   if v_to = v_hold.from_account_id then
-    perform private.wallet_fail('WL003', format('wallet account %s cannot pay itself (hold %s)', v_to, p_hold_id));
+    perform private.fail('WL003', format('wallet account %s cannot pay itself (hold %s)', v_to, p_hold_id));
   end if;
   v_amount := coalesce(p_amount, v_hold.hold_amount);
   if v_amount <= 0 or v_amount > private.wallet_max_amount() then
-    perform private.wallet_fail('WL006', format('invalid amount %s (hold %s)', v_amount, p_hold_id));
+    perform private.fail('WL006', format('invalid amount %s (hold %s)', v_amount, p_hold_id));
   end if;
   if v_amount > v_hold.hold_amount then
-    perform private.wallet_fail('WL008',
+    perform private.fail('WL008',
       format('capture of %s exceeds hold %s of %s', v_amount, p_hold_id, v_hold.hold_amount));
   end if;
   select a.currency into v_to_currency from public.wallet_accounts a where a.id = v_to;
   if not found then
-    perform private.wallet_fail('WL007', format('wallet account %s not found', v_to));
+    perform private.fail('WL007', format('wallet account %s not found', v_to));
   end if;
   if v_to_currency <> v_hold.currency then
-    perform private.wallet_fail('WL002',
+    perform private.fail('WL002',
       format('currency %s of hold %s does not match wallet account %s (%s)', v_hold.currency, p_hold_id, v_to, v_to_currency));
   end if;
 
@@ -314,7 +320,7 @@ begin
     returning t.* into v_hold;
   exception when unique_violation then
     -- A concurrent capture of another hold committed this key first.
-    perform private.wallet_fail('WL005',
+    perform private.fail('WL005',
       format('idempotency key %s was already used with different parameters', p_idempotency_key));
   end;
   perform private.wallet_write_entries(array[p_hold_id]);
@@ -330,6 +336,7 @@ begin
   return v_hold;
 end;
 $$;
+grant execute on function public.wallet_capture(uuid, uuid, bigint, text) to service_role;
 
 -- Releases a pending hold. Allowed on a frozen account: releasing reserved money never
 -- moves it.
@@ -342,15 +349,16 @@ as $$
 declare
   v_hold public.wallet_transactions;
 begin
-  perform private.wallet_require_caller(array['service'], 'void a hold');
+  perform private.require_caller(array['service'], 'void a hold');
   v_hold := private.wallet_lock_hold(p_hold_id);
   if v_hold.status <> 'pending' then
-    perform private.wallet_fail('WL008', format('hold %s is already %s', p_hold_id,
+    perform private.fail('WL008', format('hold %s is already %s', p_hold_id,
       case v_hold.status when 'posted' then 'captured' else v_hold.status end));
   end if;
   return private.wallet_release_hold(v_hold);
 end;
 $$;
+grant execute on function public.wallet_void(uuid) to service_role;
 
 -- Turns balance shards on (p_shards > 0) or off (0) for a hot account, or changes their
 -- number: every credit to it then lands in one of p_shards rows of wallet_balance_shards
@@ -365,13 +373,13 @@ as $$
 declare
   v_account public.wallet_accounts;
 begin
-  perform private.wallet_require_caller(array['service'], 'change balance shards');
+  perform private.require_caller(array['service'], 'change balance shards');
   if p_shards is null or p_shards not between 0 and 64 then
-    perform private.wallet_fail('22023', format('balance shards must be between 0 and 64, not %s', coalesce(p_shards::text, 'null')));
+    perform private.fail('22023', format('balance shards must be between 0 and 64, not %s', coalesce(p_shards::text, 'null')));
   end if;
   v_account := private.wallet_lock_account(p_account);
   if v_account.status = 'closed' then
-    perform private.wallet_fail('WL004', format('wallet account %s is closed', p_account));
+    perform private.fail('WL004', format('wallet account %s is closed', p_account));
   end if;
   perform private.wallet_fold_shards(array[p_account]);
   insert into public.wallet_balance_shards (account_id, shard)
@@ -384,6 +392,7 @@ begin
   return v_account;
 end;
 $$;
+grant execute on function public.wallet_set_balance_shards(uuid, integer) to service_role;
 
 -- Moves money back along a posted transaction: debits its receiver, credits its sender.
 -- The reversals of one transaction never add up to more than it moved, net of reversals
@@ -414,14 +423,14 @@ declare
   v_amount bigint;
   v_result public.wallet_transactions;
 begin
-  if private.wallet_require_caller(array['service', 'admin'], 'reverse a transaction') = 'admin' then
+  if private.require_caller(array['service', 'admin'], 'reverse a transaction') = 'admin' then
     v_scope := auth.uid();
   end if;
   perform private.require_within(p_idempotency_key, 'identifier', 'p_idempotency_key');
   perform private.require_within(p_reason, 'reason', 'p_reason');
   select t.* into v_original from public.wallet_transactions t where t.id = p_transaction_id for no key update;
   if not found then
-    perform private.wallet_fail('WL007', format('transaction %s not found', p_transaction_id));
+    perform private.fail('WL007', format('transaction %s not found', p_transaction_id));
   end if;
 
   select t.* into v_existing from public.wallet_transactions t
@@ -432,12 +441,12 @@ begin
        and v_existing.description is not distinct from p_reason and v_existing.metadata = v_metadata then
       return v_existing;
     end if;
-    perform private.wallet_fail('WL005',
+    perform private.fail('WL005',
       format('idempotency key %s was already used with different parameters', p_idempotency_key));
   end if;
 
   if v_original.status <> 'posted' or v_original.kind = 'reversal' then
-    perform private.wallet_fail('WL008', format('transaction %s (%s %s) cannot be reversed',
+    perform private.fail('WL008', format('transaction %s (%s %s) cannot be reversed',
       p_transaction_id, v_original.status, v_original.kind));
   end if;
   select v_original.amount - coalesce(sum(r.amount - coalesce(u.undone, 0)), 0) into v_remaining
@@ -446,7 +455,7 @@ begin
    where r.reverses_id = p_transaction_id;
   v_amount := coalesce(p_amount, v_remaining);
   if v_amount > v_remaining or v_remaining = 0 then
-    perform private.wallet_fail('WL008', format('reversal of %s exceeds what remains of transaction %s (%s)',
+    perform private.fail('WL008', format('reversal of %s exceeds what remains of transaction %s (%s)',
       v_amount, p_transaction_id, v_remaining));
   end if;
 
@@ -458,6 +467,7 @@ begin
   return v_result;
 end;
 $$;
+grant execute on function api_private.wallet_reverse(uuid, text, bigint, text, boolean) to authenticated, service_role;
 
 -- Freeze, unfreeze, close. Closing is final and needs a zero balance with no active hold.
 -- The reason goes to wallet_status_reasons, which the account's owner cannot read.
@@ -470,13 +480,13 @@ as $$
 declare
   v_account public.wallet_accounts;
 begin
-  perform private.wallet_require_caller(array['service', 'admin'], 'change an account status');
+  perform private.require_caller(array['service', 'admin'], 'change an account status');
   if p_status is null or p_status not in ('active', 'frozen', 'closed') then
-    perform private.wallet_fail('22023',
+    perform private.fail('22023',
       format('status %s is not one of active, frozen, closed', coalesce(p_status, 'null')));
   end if;
   if p_reason is null or btrim(p_reason) = '' then
-    perform private.wallet_fail('22023', format('a reason is required to change wallet account %s', p_account));
+    perform private.fail('22023', format('a reason is required to change wallet account %s', p_account));
   end if;
   perform private.require_within(p_reason, 'reason', 'p_reason');
   v_account := private.wallet_lock_account(p_account);
@@ -490,10 +500,10 @@ begin
     select a.* into v_account from public.wallet_accounts a where a.id = p_account;
   end if;
   if v_account.status = 'closed' then
-    perform private.wallet_fail('WL008', format('wallet account %s is closed for good', p_account));
+    perform private.fail('WL008', format('wallet account %s is closed for good', p_account));
   end if;
   if p_status = 'closed' and (v_account.balance <> 0 or v_account.available <> 0) then
-    perform private.wallet_fail('WL008', format('wallet account %s has balance %s (available %s); it closes only at zero',
+    perform private.fail('WL008', format('wallet account %s has balance %s (available %s); it closes only at zero',
       p_account, v_account.balance, v_account.available));
   end if;
   update public.wallet_accounts a
@@ -506,6 +516,7 @@ begin
   return v_account;
 end;
 $$;
+grant execute on function api_private.wallet_set_status(uuid, text, text) to authenticated, service_role;
 
 -- The posted balance: by construction equal to the sum of the account's entries, which for
 -- a hot account are spread over its row and its shards; wallet_account_balances adds them
@@ -518,25 +529,24 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_caller text := private.wallet_require_caller(array['service', 'admin', 'user'], 'read this balance');
+  v_caller text := private.require_caller(array['service', 'admin', 'user'], 'read this balance');
   v_owner uuid;
   v_balance bigint;
 begin
   select b.owner_id, b.balance into v_owner, v_balance from public.wallet_account_balances b where b.account_id = p_account;
   -- A user hears the same about an account that does not exist as about another's.
   if v_caller = 'user' and v_owner is distinct from auth.uid() then
-    perform private.wallet_fail('42501', format('wallet account %s is not yours', p_account));
+    perform private.fail('42501', format('wallet account %s is not yours', p_account));
   end if;
   if not found then
-    perform private.wallet_fail('WL007', format('wallet account %s not found', p_account));
+    perform private.fail('WL007', format('wallet account %s not found', p_account));
   end if;
   return v_balance;
 end;
 $$;
+grant execute on function api_private.wallet_balance(uuid) to authenticated, service_role;
 
--- The API entry points of the five functions above. PL/pgSQL rather than SQL: a SQL function
--- with a SET clause is never inlined and is parsed and planned again on every call, while a
--- PL/pgSQL one keeps its plan for the session (0.1 ms of a 2 ms transfer, docs/BENCHMARKS.md).
+-- The API entry points of the five functions above (the wrapper rule, at the top).
 create function public.wallet_open_account(p_currency text)
 returns public.wallet_accounts
 language plpgsql
@@ -547,6 +557,7 @@ begin
   return api_private.wallet_open_account(p_currency);
 end;
 $$;
+grant execute on function public.wallet_open_account(text) to authenticated;
 
 create function public.wallet_transfer(
   p_from uuid,
@@ -567,6 +578,7 @@ begin
                                      p_description, p_metadata);
 end;
 $$;
+grant execute on function public.wallet_transfer(uuid, uuid, bigint, text, text, text, jsonb) to authenticated, service_role;
 
 create function public.wallet_reverse(
   p_transaction_id uuid,
@@ -584,6 +596,7 @@ begin
   return api_private.wallet_reverse(p_transaction_id, p_idempotency_key, p_amount, p_reason, p_force);
 end;
 $$;
+grant execute on function public.wallet_reverse(uuid, text, bigint, text, boolean) to authenticated, service_role;
 
 create function public.wallet_set_status(p_account uuid, p_status text, p_reason text)
 returns public.wallet_accounts
@@ -595,6 +608,7 @@ begin
   return api_private.wallet_set_status(p_account, p_status, p_reason);
 end;
 $$;
+grant execute on function public.wallet_set_status(uuid, text, text) to authenticated, service_role;
 
 create function public.wallet_balance(p_account uuid)
 returns bigint
@@ -607,51 +621,4 @@ begin
   return api_private.wallet_balance(p_account);
 end;
 $$;
-
--- Supabase grants EXECUTE on new functions to every API role by default; narrow it to the
--- callers in docs/LEDGER.md. A wrapper and its body are granted to the same roles.
-revoke all on function
-  api_private.wallet_open_account(text),
-  public.wallet_open_account(text),
-  api_private.wallet_transfer(uuid, uuid, bigint, text, text, text, jsonb),
-  public.wallet_transfer(uuid, uuid, bigint, text, text, text, jsonb),
-  public.wallet_transfer_batch(jsonb),
-  public.wallet_deposit(uuid, bigint, text, text, text, jsonb),
-  public.wallet_withdraw(uuid, bigint, text, text, text, jsonb, timestamptz),
-  public.wallet_hold(uuid, bigint, text, text, jsonb, timestamptz),
-  public.wallet_capture(uuid, uuid, bigint, text),
-  public.wallet_void(uuid),
-  api_private.wallet_reverse(uuid, text, bigint, text, boolean),
-  public.wallet_reverse(uuid, text, bigint, text, boolean),
-  api_private.wallet_set_status(uuid, text, text),
-  public.wallet_set_status(uuid, text, text),
-  public.wallet_set_balance_shards(uuid, integer),
-  api_private.wallet_balance(uuid),
-  public.wallet_balance(uuid)
-  from public, anon, authenticated, service_role;
-
-grant execute on function
-  api_private.wallet_open_account(text),
-  public.wallet_open_account(text)
-  to authenticated;
-grant execute on function
-  api_private.wallet_transfer(uuid, uuid, bigint, text, text, text, jsonb),
-  public.wallet_transfer(uuid, uuid, bigint, text, text, text, jsonb)
-  to authenticated, service_role;
-grant execute on function
-  public.wallet_transfer_batch(jsonb),
-  public.wallet_deposit(uuid, bigint, text, text, text, jsonb),
-  public.wallet_withdraw(uuid, bigint, text, text, text, jsonb, timestamptz),
-  public.wallet_hold(uuid, bigint, text, text, jsonb, timestamptz),
-  public.wallet_capture(uuid, uuid, bigint, text),
-  public.wallet_void(uuid),
-  public.wallet_set_balance_shards(uuid, integer)
-  to service_role;
-grant execute on function
-  api_private.wallet_reverse(uuid, text, bigint, text, boolean),
-  public.wallet_reverse(uuid, text, bigint, text, boolean),
-  api_private.wallet_set_status(uuid, text, text),
-  public.wallet_set_status(uuid, text, text),
-  api_private.wallet_balance(uuid),
-  public.wallet_balance(uuid)
-  to authenticated, service_role;
+grant execute on function public.wallet_balance(uuid) to authenticated, service_role;

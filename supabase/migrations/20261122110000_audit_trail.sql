@@ -353,11 +353,6 @@ begin
 end;
 $$;
 
-revoke all on function audit.reject_change(), audit.client_ip(text), audit.accepted_correlation_id(text),
-  audit.trusted_hop(text, integer), audit.request_context(), audit.redacted(jsonb, text[]),
-  audit.record_row_change(), audit.record_statement(), audit.attach(regclass, text[], boolean, text[])
-  from public;
-
 -- Reading the trail: the admin API queries it as `authenticated` with the caller's claims
 -- (the schema stays out of PostgREST's exposed schemas). Admin and support see every row,
 -- anyone else none; service_role reads for operators. Nobody is granted anything else.
@@ -365,7 +360,7 @@ grant usage on schema audit to authenticated, service_role;
 grant select on table audit.log to authenticated, service_role;
 alter table audit.log enable row level security;
 create policy log_staff_read on audit.log for select to authenticated
-  using ((select private.request_reads_all()));
+  using ((select private.caller_reads_all()));
 
 -- PostgREST's db-pre-request: PostgREST calls it in every API request's transaction, as the
 -- request's role, after setting the claims and headers and before the query. It decides the
@@ -397,8 +392,6 @@ begin
     pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('x-correlation-id', v_correlation_id))::text, true);
 end;
 $$;
-
-revoke all on function api_hooks.pre_request() from public;
 grant execute on function api_hooks.pre_request() to anon, authenticated, service_role;
 
 -- PostgREST logs in as authenticator and reads its settings as configuration; the reload

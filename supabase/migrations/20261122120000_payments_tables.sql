@@ -30,7 +30,7 @@ insert into private.status_transitions (table_name, from_status, to_status) valu
   ('payment_intents', 'processing', 'failed'),
   ('payment_intents', 'processing', 'canceled'),
   ('payment_intents', 'failed', 'succeeded'),
-  -- needs_review is closed by an admin (admin_api.payment_resolve): credited or rejected.
+  -- needs_review is closed by an admin (api_private.payment_resolve): credited or rejected.
   ('payments', 'needs_review', 'succeeded'),
   ('payments', 'needs_review', 'rejected'),
   ('payments', 'succeeded', 'partially_refunded'),
@@ -113,6 +113,8 @@ as $$
       or exists (select 1 from private.status_transitions t
                   where t.table_name = p_table and t.from_status = p_from and t.to_status = p_to)
 $$;
+-- Mirror writers (webhooks, as service_role) use it in their upserts.
+grant execute on function private.status_transition_allowed(text, text, text) to service_role;
 
 -- Trigger argument: the status column.
 create function private.enforce_status_transition() returns trigger
@@ -466,12 +468,6 @@ select audit.attach('public.revolut_transactions', array['raw_payload']);
 select audit.attach('public.subscriptions', array['raw']);
 select audit.attach('public.invoices', array['raw']);
 
-revoke all on function private.status_transition_allowed(text, text, text),
-  private.enforce_status_transition(), private.scrub_secrets(jsonb),
-  private.scrub_payload_columns(), private.touch_updated_at(), private.mirror_link_intent()
-  from public, anon, authenticated;
--- Mirror writers (webhooks, as service_role) use it in their upserts.
-grant execute on function private.status_transition_allowed(text, text, text) to service_role;
 grant usage on schema private to service_role;
 
 -- ---------------------------------------------------------------------------------------
@@ -507,16 +503,16 @@ alter table public.invoices enable row level security;
 alter table public.invoices force row level security;
 
 create policy payment_intents_select on public.payment_intents for select to authenticated
-  using (user_id = (select auth.uid()) or (select private.request_reads_all()));
+  using (user_id = (select auth.uid()) or (select private.caller_reads_all()));
 create policy payments_select on public.payments for select to authenticated
-  using (user_id = (select auth.uid()) or (select private.request_reads_all()));
+  using (user_id = (select auth.uid()) or (select private.caller_reads_all()));
 create policy refunds_select on public.refunds for select to authenticated
-  using (user_id = (select auth.uid()) or (select private.request_reads_all()));
+  using (user_id = (select auth.uid()) or (select private.caller_reads_all()));
 create policy momo_transactions_select on public.momo_transactions for select to authenticated
-  using (user_id = (select auth.uid()) or (select private.request_reads_all()));
+  using (user_id = (select auth.uid()) or (select private.caller_reads_all()));
 create policy revolut_transactions_select on public.revolut_transactions for select to authenticated
-  using (user_id = (select auth.uid()) or (select private.request_reads_all()));
+  using (user_id = (select auth.uid()) or (select private.caller_reads_all()));
 create policy subscriptions_select on public.subscriptions for select to authenticated
-  using (user_id = (select auth.uid()) or (select private.request_reads_all()));
+  using (user_id = (select auth.uid()) or (select private.caller_reads_all()));
 create policy invoices_select on public.invoices for select to authenticated
-  using (user_id = (select auth.uid()) or (select private.request_reads_all()));
+  using (user_id = (select auth.uid()) or (select private.caller_reads_all()));

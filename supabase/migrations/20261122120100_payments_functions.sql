@@ -1,55 +1,14 @@
 -- Payments, part 2: the functions that write intents, payments and refunds (docs/PAYMENTS.md).
 --
 -- Each is security definer with an empty search_path, checks its caller with the ledger's
--- private.wallet_require_caller, and is idempotent. Money moves only through the ledger's
+-- private.require_caller, and is idempotent. Money moves only through the ledger's
 -- API functions (wallet_deposit, wallet_reverse) in the same transaction as the row
 -- that explains it. Errors reuse the ledger's codes (WL002 currency, WL004 account not
 -- active, WL005 replay with other parameters, WL006 amount, WL007 not found, WL008 state,
 -- 42501 caller, 22023 malformed argument) plus PA001..PA002 (docs/PAYMENTS.md).
 --
--- Functions that signed-in users may call keep their security definer body in
--- `api_private` (created by the ledger's migration, not exposed by PostgREST) behind a
--- security invoker wrapper of the same name in public: Supabase's linter (0029) flags any
--- security definer function in an exposed schema that `authenticated` can execute.
--- Service-only functions stay in public.
-
-create function private.payment_require_provider(p_provider text) returns void
-language plpgsql
-immutable
-set search_path = ''
-as $$
-begin
-  if p_provider is null or p_provider not in ('stripe', 'momo', 'revolut') then
-    perform private.wallet_fail('22023', pg_catalog.format('unknown payment provider %s', coalesce(p_provider, 'null')));
-  end if;
-end;
-$$;
-
--- A required text argument of 1 to input_limit(p_kind) characters.
-create function private.payment_require_text(p_value text, p_kind text, p_what text) returns void
-language plpgsql
-immutable
-set search_path = ''
-as $$
-begin
-  if p_value is null or pg_catalog.length(p_value) not between 1 and private.input_limit(p_kind) then
-    perform private.wallet_fail('22023',
-      pg_catalog.format('%s must be 1 to %s characters', p_what, private.input_limit(p_kind)));
-  end if;
-end;
-$$;
-
-create function private.payment_require_amount(p_amount bigint) returns void
-language plpgsql
-stable
-set search_path = ''
-as $$
-begin
-  if p_amount is null or p_amount <= 0 or p_amount > private.wallet_max_amount() then
-    perform private.wallet_fail('WL006', pg_catalog.format('invalid amount %s', coalesce(p_amount::text, 'null')));
-  end if;
-end;
-$$;
+-- Functions that signed-in users may call follow the ledger's wrapper rule
+-- (20261122100200_ledger_functions.sql): body in `api_private`, wrapper in public.
 
 -- The payment of a refund, locked for the caller's transaction (WL007 when unknown), and the
 -- refund already stored under the provider's refund id, if any (WL005 when it is stored for
@@ -65,16 +24,16 @@ language plpgsql
 set search_path = ''
 as $$
 begin
-  perform private.payment_require_text(p_provider_refund_id, 'provider_id', 'provider refund id');
-  perform private.payment_require_amount(p_amount);
+  perform private.require_text(p_provider_refund_id, 'provider_id', 'provider refund id');
+  perform private.require_amount(p_amount);
   select p.* into payment from public.payments p where p.id = p_payment for update;
   if not found then
-    perform private.wallet_fail('WL007', pg_catalog.format('payment %s not found', p_payment));
+    perform private.fail('WL007', pg_catalog.format('payment %s not found', p_payment));
   end if;
   select r.* into refund from public.refunds r
    where r.provider = payment.provider and r.provider_refund_id = p_provider_refund_id;
   if found and (refund.payment_id, refund.amount) is distinct from (p_payment, p_amount) then
-    perform private.wallet_fail('WL005', pg_catalog.format(
+    perform private.fail('WL005', pg_catalog.format(
       '%s refund %s was already recorded with different parameters', payment.provider, p_provider_refund_id));
   end if;
 end;
@@ -94,7 +53,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_caller text := private.wallet_require_caller(array['user', 'admin', 'service'], 'create a payment intent');
+  v_caller text := private.require_caller(array['user', 'admin', 'service'], 'create a payment intent');
   v_scope uuid;
   v_account public.wallet_accounts;
   v_intent public.payment_intents;
@@ -102,27 +61,25 @@ begin
   if v_caller <> 'service' then
     v_scope := auth.uid();
   end if;
-  perform private.payment_require_provider(p_provider);
-  perform private.payment_require_text(p_idempotency_key, 'identifier', 'idempotency key');
-  perform private.payment_require_amount(p_amount);
-  if p_currency is null or p_currency !~ '^[A-Z]{3}$' then
-    perform private.wallet_fail('22023', pg_catalog.format('currency %s is not an ISO 4217 code', coalesce(p_currency, 'null')));
-  end if;
+  perform private.require_provider(p_provider);
+  perform private.require_text(p_idempotency_key, 'identifier', 'idempotency key');
+  perform private.require_amount(p_amount);
+  perform private.require_currency(p_currency);
 
   select a.* into v_account from public.wallet_accounts a where a.id = p_account;
   -- A user hears the same about an account that does not exist as about another's.
   if not found and v_caller <> 'user' then
-    perform private.wallet_fail('WL007', pg_catalog.format('wallet account %s not found', p_account));
+    perform private.fail('WL007', pg_catalog.format('wallet account %s not found', p_account));
   end if;
   if v_account.id is null or v_account.kind <> 'user' or (v_caller <> 'service' and v_account.owner_id <> v_scope) then
-    perform private.wallet_fail('42501', pg_catalog.format('not allowed to top up wallet account %s', p_account));
+    perform private.fail('42501', pg_catalog.format('not allowed to top up wallet account %s', p_account));
   end if;
   if v_account.currency <> p_currency then
-    perform private.wallet_fail('WL002', pg_catalog.format('wallet account %s holds %s, not %s',
+    perform private.fail('WL002', pg_catalog.format('wallet account %s holds %s, not %s',
       p_account, v_account.currency, p_currency));
   end if;
   if v_account.status <> 'active' then
-    perform private.wallet_fail('WL004', pg_catalog.format('wallet account %s is %s', p_account, v_account.status));
+    perform private.fail('WL004', pg_catalog.format('wallet account %s is %s', p_account, v_account.status));
   end if;
 
   insert into public.payment_intents (provider, user_id, account_id, amount, currency, idempotency_key, created_by)
@@ -134,13 +91,14 @@ begin
      where i.created_by is not distinct from v_scope and i.idempotency_key = p_idempotency_key;
     if (v_intent.provider, v_intent.account_id, v_intent.amount, v_intent.currency)
        is distinct from (p_provider, p_account, p_amount, p_currency) then
-      perform private.wallet_fail('WL005', pg_catalog.format(
+      perform private.fail('WL005', pg_catalog.format(
         'idempotency key %s was already used with different parameters', p_idempotency_key));
     end if;
   end if;
   return v_intent;
 end;
 $$;
+grant execute on function api_private.payment_intent_create(text, uuid, bigint, text, text) to authenticated, service_role;
 
 -- Records the provider's id for the intent once the provider call returned.
 create function public.payment_intent_attach(p_intent uuid, p_provider_ref text)
@@ -152,29 +110,29 @@ as $$
 declare
   v_intent public.payment_intents;
 begin
-  perform private.wallet_require_caller(array['service'], 'attach a provider reference');
-  perform private.payment_require_text(p_provider_ref, 'provider_id', 'provider reference');
+  perform private.require_caller(array['service'], 'attach a provider reference');
+  perform private.require_text(p_provider_ref, 'provider_id', 'provider reference');
   select i.* into v_intent from public.payment_intents i where i.id = p_intent for update;
   if not found then
-    perform private.wallet_fail('WL007', pg_catalog.format('payment intent %s not found', p_intent));
+    perform private.fail('WL007', pg_catalog.format('payment intent %s not found', p_intent));
   end if;
   if v_intent.provider_ref = p_provider_ref then
     return v_intent;
   end if;
   if v_intent.provider_ref is not null then
-    perform private.wallet_fail('PA002', pg_catalog.format('payment intent %s is already attached to %s',
+    perform private.fail('PA002', pg_catalog.format('payment intent %s is already attached to %s',
       p_intent, v_intent.provider_ref));
   end if;
   if v_intent.provider = 'momo'
      and p_provider_ref !~ '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' then
-    perform private.wallet_fail('22023', pg_catalog.format('MoMo reference %s is not a lower-case UUIDv4', p_provider_ref));
+    perform private.fail('22023', pg_catalog.format('MoMo reference %s is not a lower-case UUIDv4', p_provider_ref));
   end if;
   if v_intent.status <> 'requires_payment' then
-    perform private.wallet_fail('WL008', pg_catalog.format('payment intent %s is %s', p_intent, v_intent.status));
+    perform private.fail('WL008', pg_catalog.format('payment intent %s is %s', p_intent, v_intent.status));
   end if;
   if exists (select 1 from public.payment_intents i
               where i.provider = v_intent.provider and i.provider_ref = p_provider_ref) then
-    perform private.wallet_fail('PA002', pg_catalog.format('%s reference %s belongs to another payment intent',
+    perform private.fail('PA002', pg_catalog.format('%s reference %s belongs to another payment intent',
       v_intent.provider, p_provider_ref));
   end if;
 
@@ -184,6 +142,7 @@ begin
   return v_intent;
 end;
 $$;
+grant execute on function public.payment_intent_attach(uuid, text) to service_role;
 
 -- Stores a payment the provider confirmed and credits the intent's account in the same
 -- transaction. Anything that does not match the intent is stored as needs_review with no
@@ -209,16 +168,14 @@ declare
   v_review text;
   v_credit public.wallet_transactions;
 begin
-  perform private.wallet_require_caller(array['service'], 'record a payment');
-  perform private.payment_require_provider(p_provider);
-  perform private.payment_require_text(p_provider_payment_id, 'provider_id', 'provider payment id');
-  perform private.payment_require_amount(p_amount);
-  if p_currency is null or p_currency !~ '^[A-Z]{3}$' then
-    perform private.wallet_fail('22023', pg_catalog.format('currency %s is not an ISO 4217 code', coalesce(p_currency, 'null')));
-  end if;
+  perform private.require_caller(array['service'], 'record a payment');
+  perform private.require_provider(p_provider);
+  perform private.require_text(p_provider_payment_id, 'provider_id', 'provider payment id');
+  perform private.require_amount(p_amount);
+  perform private.require_currency(p_currency);
   perform private.require_within(p_raw, 'document', 'p_raw');
   if p_fee is null or p_fee < 0 or p_fee > p_amount then
-    perform private.wallet_fail('WL006', pg_catalog.format('invalid fee %s for amount %s', coalesce(p_fee::text, 'null'), p_amount));
+    perform private.fail('WL006', pg_catalog.format('invalid fee %s for amount %s', coalesce(p_fee::text, 'null'), p_amount));
   end if;
 
   if p_intent is not null then
@@ -229,7 +186,7 @@ begin
    where p.provider = p_provider and p.provider_payment_id = p_provider_payment_id;
   if found then
     if (v_payment.intent_id, v_payment.amount, v_payment.currency) is distinct from (v_intent.id, p_amount, p_currency) then
-      perform private.wallet_fail('WL005', pg_catalog.format(
+      perform private.fail('WL005', pg_catalog.format(
         '%s payment %s was already recorded with different parameters', p_provider, p_provider_payment_id));
     end if;
     return v_payment;
@@ -270,7 +227,7 @@ begin
     if v_credit.id is not null and v_payment.wallet_transaction_id is distinct from v_credit.id then
       -- It stored the payment without our credit: roll the credit back rather than leave money
       -- with no payment behind it. 40001 tells the caller (the provider's retry) to try again.
-      perform private.wallet_fail('40001', pg_catalog.format(
+      perform private.fail('40001', pg_catalog.format(
         '%s payment %s was recorded concurrently without this credit; retry', p_provider, p_provider_payment_id));
     end if;
     return v_payment;
@@ -282,6 +239,7 @@ begin
   return v_payment;
 end;
 $$;
+grant execute on function public.payment_record_success(text, text, uuid, bigint, text, bigint, jsonb) to service_role;
 
 -- The provider reported that the intent failed. A succeeded, failed or canceled intent is
 -- returned unchanged: money already credited is never undone by a failure report.
@@ -294,11 +252,11 @@ as $$
 declare
   v_intent public.payment_intents;
 begin
-  perform private.wallet_require_caller(array['service'], 'record a payment failure');
+  perform private.require_caller(array['service'], 'record a payment failure');
   perform private.require_within(p_reason, 'reason', 'p_reason');
   select i.* into v_intent from public.payment_intents i where i.id = p_intent for update;
   if not found then
-    perform private.wallet_fail('WL007', pg_catalog.format('payment intent %s not found', p_intent));
+    perform private.fail('WL007', pg_catalog.format('payment intent %s not found', p_intent));
   end if;
   if v_intent.status in ('requires_payment', 'processing') then
     update public.payment_intents i set status = 'failed', failure_reason = p_reason
@@ -308,13 +266,14 @@ begin
   return v_intent;
 end;
 $$;
+grant execute on function public.payment_record_failure(uuid, text) to service_role;
 
 -- Stores a refund and reverses its part of the credit. The refunds of a payment never add
 -- up to more than it (checked under the payment's row lock, and by a constraint). When
 -- the user already spent the money the reversal is forced: the account goes negative and
 -- the refund is marked forced. A payment that was never credited (needs_review, rejected)
 -- gets the refund recorded with no ledger effect. A refund stored as pending (an admin's
--- refund the provider accepted but has not completed: admin_api.refund_record_pending) is
+-- refund the provider accepted but has not completed: api_private.refund_record_pending) is
 -- completed here when the provider confirms it, so the admin's call and the provider's
 -- report of one refund are one row that moves the ledger once.
 create function api_private.refund_record(
@@ -337,7 +296,7 @@ declare
   v_reversal public.wallet_transactions;
   v_forced boolean := false;
 begin
-  perform private.wallet_require_caller(array['service', 'admin'], 'record a refund');
+  perform private.require_caller(array['service', 'admin'], 'record a refund');
   perform private.require_within(p_reason, 'reason', 'p_reason');
   v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id);
   v_payment := v_lookup.payment;
@@ -350,7 +309,7 @@ begin
   end if;
 
   if p_amount > v_payment.amount - v_payment.amount_refunded then
-    perform private.wallet_fail('WL008', pg_catalog.format('refund of %s exceeds what remains of payment %s (%s)',
+    perform private.fail('WL008', pg_catalog.format('refund of %s exceeds what remains of payment %s (%s)',
       p_amount, p_payment, v_payment.amount - v_payment.amount_refunded));
   end if;
 
@@ -393,6 +352,7 @@ begin
   return v_refund;
 end;
 $$;
+grant execute on function api_private.refund_record(uuid, bigint, text, text) to authenticated, service_role;
 
 -- The provider reports that a refund failed (or was canceled) after it was recorded: the
 -- customer never got the money, so the wallet gets it back. The refund becomes p_status,
@@ -425,11 +385,11 @@ declare
   v_reversal public.wallet_transactions;
   v_was_pending boolean;
 begin
-  perform private.wallet_require_caller(array['service'], 'record a refund failure');
+  perform private.require_caller(array['service'], 'record a refund failure');
   perform private.require_within(p_reason, 'reason', 'p_reason');
   perform private.require_within(p_unidentified_prefix, 'provider_id', 'p_unidentified_prefix');
   if p_status is null or p_status not in ('failed', 'canceled') then
-    perform private.wallet_fail('22023', pg_catalog.format('refund outcome %s is not failed or canceled', coalesce(p_status, 'null')));
+    perform private.fail('22023', pg_catalog.format('refund outcome %s is not failed or canceled', coalesce(p_status, 'null')));
   end if;
   v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id);
   v_payment := v_lookup.payment;
@@ -444,7 +404,7 @@ begin
 
   if v_refund.id is null then
     if p_amount > v_payment.amount then
-      perform private.wallet_fail('WL006', pg_catalog.format('refund of %s exceeds payment %s (%s)', p_amount, p_payment, v_payment.amount));
+      perform private.fail('WL006', pg_catalog.format('refund of %s exceeds payment %s (%s)', p_amount, p_payment, v_payment.amount));
     end if;
     insert into public.refunds (payment_id, provider, provider_refund_id, user_id, amount, currency, status, reason, created_by)
     values (p_payment, v_payment.provider, p_provider_refund_id, v_payment.user_id, p_amount, v_payment.currency,
@@ -489,6 +449,7 @@ begin
   return v_refund;
 end;
 $$;
+grant execute on function public.refund_record_failure(uuid, text, bigint, text, text, text) to service_role;
 
 -- The API entry points of the two functions above.
 create function public.payment_intent_create(
@@ -499,12 +460,15 @@ create function public.payment_intent_create(
   p_idempotency_key text
 )
 returns public.payment_intents
-language sql
+language plpgsql
 security invoker
 set search_path = ''
 as $$
-  select * from api_private.payment_intent_create(p_provider, p_account, p_amount, p_currency, p_idempotency_key)
+begin
+  return api_private.payment_intent_create(p_provider, p_account, p_amount, p_currency, p_idempotency_key);
+end;
 $$;
+grant execute on function public.payment_intent_create(text, uuid, bigint, text, text) to authenticated, service_role;
 
 create function public.refund_record(
   p_payment uuid,
@@ -513,37 +477,12 @@ create function public.refund_record(
   p_reason text default null
 )
 returns public.refunds
-language sql
+language plpgsql
 security invoker
 set search_path = ''
 as $$
-  select * from api_private.refund_record(p_payment, p_amount, p_provider_refund_id, p_reason)
+begin
+  return api_private.refund_record(p_payment, p_amount, p_provider_refund_id, p_reason);
+end;
 $$;
-
--- Supabase grants EXECUTE on new functions to every API role; narrow it to the callers
--- docs/PAYMENTS.md lists ("Who may call what").
-revoke all on function
-  private.payment_require_provider(text), private.payment_require_text(text, text, text),
-  private.payment_require_amount(bigint),
-  private.refund_lookup(uuid, bigint, text),
-  api_private.payment_intent_create(text, uuid, bigint, text, text),
-  api_private.refund_record(uuid, bigint, text, text),
-  public.payment_intent_create(text, uuid, bigint, text, text),
-  public.payment_intent_attach(uuid, text),
-  public.payment_record_success(text, text, uuid, bigint, text, bigint, jsonb),
-  public.payment_record_failure(uuid, text),
-  public.refund_record(uuid, bigint, text, text),
-  public.refund_record_failure(uuid, text, bigint, text, text, text)
-  from public, anon, authenticated, service_role;
-grant execute on function
-  api_private.payment_intent_create(text, uuid, bigint, text, text),
-  public.payment_intent_create(text, uuid, bigint, text, text),
-  api_private.refund_record(uuid, bigint, text, text),
-  public.refund_record(uuid, bigint, text, text)
-  to authenticated, service_role;
-grant execute on function
-  public.payment_intent_attach(uuid, text),
-  public.payment_record_success(text, text, uuid, bigint, text, bigint, jsonb),
-  public.payment_record_failure(uuid, text),
-  public.refund_record_failure(uuid, text, bigint, text, text, text)
-  to service_role;
+grant execute on function public.refund_record(uuid, bigint, text, text) to authenticated, service_role;

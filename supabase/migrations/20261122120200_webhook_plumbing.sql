@@ -96,16 +96,16 @@ as $$
 declare
   v_event public.webhook_events;
 begin
-  perform private.wallet_require_caller(array['service'], 'store a webhook event');
-  if p_provider is null or p_provider not in ('whatsapp', 'stripe', 'momo', 'revolut') then
-    perform private.wallet_fail('22023', pg_catalog.format('unknown webhook provider %s', coalesce(p_provider, 'null')));
+  perform private.require_caller(array['service'], 'store a webhook event');
+  if p_provider is null or not (p_provider = 'whatsapp' or p_provider = any (private.payment_providers())) then
+    perform private.fail('22023', pg_catalog.format('unknown webhook provider %s', coalesce(p_provider, 'null')));
   end if;
   if p_event_id is null or pg_catalog.length(p_event_id) not between 1 and 255
      or p_type is null or pg_catalog.length(p_type) not between 1 and 255 then
-    perform private.wallet_fail('22023', 'webhook event id and type must be 1 to 255 characters');
+    perform private.fail('22023', 'webhook event id and type must be 1 to 255 characters');
   end if;
   if p_payload is null or pg_catalog.jsonb_typeof(p_payload) not in ('object', 'array') then
-    perform private.wallet_fail('22023', 'webhook payload must be a JSON object or array');
+    perform private.fail('22023', 'webhook payload must be a JSON object or array');
   end if;
   -- The functions' body limit bounds a delivery already; this holds for every other caller.
   perform private.require_within(p_payload, 'document', 'p_payload');
@@ -132,6 +132,7 @@ begin
     v_event.attempts;
 end;
 $$;
+grant execute on function public.webhook_event_begin(text, text, text, jsonb) to service_role;
 
 -- Records the outcome of one attempt: processed, ignored, or failed with its error. The
 -- fifth failure makes the event dead. Finishing an event twice with the same final outcome
@@ -150,20 +151,20 @@ declare
   v_event public.webhook_events;
   v_attempts integer;
 begin
-  perform private.wallet_require_caller(array['service'], 'finish a webhook event');
+  perform private.require_caller(array['service'], 'finish a webhook event');
   if p_status is null or p_status not in ('processed', 'ignored', 'failed') then
-    perform private.wallet_fail('22023', pg_catalog.format('webhook event outcome %s is not processed, ignored or failed',
+    perform private.fail('22023', pg_catalog.format('webhook event outcome %s is not processed, ignored or failed',
       coalesce(p_status, 'null')));
   end if;
   select e.* into v_event from public.webhook_events e where e.id = p_id for update;
   if not found then
-    perform private.wallet_fail('WL007', pg_catalog.format('webhook event %s not found', p_id));
+    perform private.fail('WL007', pg_catalog.format('webhook event %s not found', p_id));
   end if;
   if v_event.status in ('processed', 'ignored') then
     if v_event.status = p_status then
       return v_event;
     end if;
-    perform private.wallet_fail('WL008', pg_catalog.format('webhook event %s is already %s', p_id, v_event.status));
+    perform private.fail('WL008', pg_catalog.format('webhook event %s is already %s', p_id, v_event.status));
   end if;
 
   v_attempts := v_event.attempts + 1;
@@ -181,6 +182,7 @@ begin
   return v_event;
 end;
 $$;
+grant execute on function public.webhook_event_finish(uuid, text, text) to service_role;
 
 -- Applies a WhatsApp status update to an outbound message. Statuses arrive out of order:
 -- one that is not a forward move (a late delivered after read) leaves the row as it is.
@@ -201,15 +203,15 @@ as $$
 declare
   v_message public.whatsapp_messages;
 begin
-  perform private.wallet_require_caller(array['service'], 'apply a WhatsApp status');
+  perform private.require_caller(array['service'], 'apply a WhatsApp status');
   if p_wamid is null or pg_catalog.length(p_wamid) not between 1 and 255 then
-    perform private.wallet_fail('22023', 'wamid must be 1 to 255 characters');
+    perform private.fail('22023', 'wamid must be 1 to 255 characters');
   end if;
   perform private.require_within(p_recipient, 'identifier', 'p_recipient');
   perform private.require_within(p_phone_number_id, 'identifier', 'p_phone_number_id');
   perform private.require_within(p_error, 'document', 'p_error');
   if p_status is null or p_status not in ('sent', 'delivered', 'read', 'failed') then
-    perform private.wallet_fail('22023', pg_catalog.format('WhatsApp status %s is not sent, delivered, read or failed',
+    perform private.fail('22023', pg_catalog.format('WhatsApp status %s is not sent, delivered, read or failed',
       coalesce(p_status, 'null')));
   end if;
 
@@ -223,23 +225,13 @@ begin
   if v_message.id is null then
     select m.* into v_message from public.whatsapp_messages m where m.wamid = p_wamid;
     if v_message.direction = 'inbound' then
-      perform private.wallet_fail('22023', pg_catalog.format('WhatsApp message %s is inbound and has no delivery status', p_wamid));
+      perform private.fail('22023', pg_catalog.format('WhatsApp message %s is inbound and has no delivery status', p_wamid));
     end if;
   end if;
   return v_message;
 end;
 $$;
-
-revoke all on function
-  public.webhook_event_begin(text, text, text, jsonb),
-  public.webhook_event_finish(uuid, text, text),
-  public.whatsapp_message_status_apply(text, text, timestamptz, text, text, jsonb)
-  from public, anon, authenticated, service_role;
-grant execute on function
-  public.webhook_event_begin(text, text, text, jsonb),
-  public.webhook_event_finish(uuid, text, text),
-  public.whatsapp_message_status_apply(text, text, timestamptz, text, text, jsonb)
-  to service_role;
+grant execute on function public.whatsapp_message_status_apply(text, text, timestamptz, text, text, jsonb) to service_role;
 
 -- Every change of an event's status, attempts or error is audited with its actor and request
 -- (the pipeline's service_role and correlation id, or the replaying admin). Inserts are not:
@@ -261,6 +253,6 @@ alter table public.whatsapp_messages enable row level security;
 alter table public.whatsapp_messages force row level security;
 
 create policy webhook_events_select on public.webhook_events for select to authenticated
-  using ((select private.request_reads_all()));
+  using ((select private.caller_reads_all()));
 create policy whatsapp_messages_select on public.whatsapp_messages for select to authenticated
-  using ((select private.request_reads_all()));
+  using ((select private.caller_reads_all()));

@@ -52,8 +52,6 @@ begin
   return v_deleted;
 end;
 $$;
-
-revoke all on function private.rate_limit_prune() from public, anon, authenticated;
 grant execute on function private.rate_limit_prune() to service_role;
 
 -- Records one hit for p_key if fewer than p_limit hits happened in the last p_window_ms.
@@ -111,9 +109,7 @@ begin
   return query select v_allowed, p_limit, p_limit - cardinality(v_hits), v_hits[1] + p_window_ms;
 end;
 $$;
+grant execute on function private.rate_limit_hit(text, integer, integer) to service_role;
 
 comment on function private.rate_limit_hit(text, integer, integer) is
   'Exact sliding-window rate limit: records one hit for the key when the window has room.';
-
-revoke all on function private.rate_limit_hit(text, integer, integer) from public, anon, authenticated;
-grant execute on function private.rate_limit_hit(text, integer, integer) to service_role;

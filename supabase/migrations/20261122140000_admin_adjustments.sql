@@ -7,31 +7,6 @@
 -- currency. The ledger's own machinery (private.wallet_post) records, locks and posts it, so
 -- idempotency, lock order and the overdraft rule are exactly those of every other movement.
 
--- The adjustments account of a currency, created on first use.
-create function private.wallet_adjustments_account(p_currency text) returns uuid
-language plpgsql
-set search_path = ''
-as $$
-declare
-  v_code text := 'adjustments:' || p_currency;
-  v_id uuid;
-begin
-  select a.id into v_id from public.wallet_accounts a where a.code = v_code;
-  if v_id is null then
-    insert into public.wallet_accounts (kind, code, currency, allow_negative)
-    values ('system', v_code, p_currency, true)
-    on conflict (code) do nothing
-    returning id into v_id;
-    if v_id is null then
-      select a.id into v_id from public.wallet_accounts a where a.code = v_code;
-    end if;
-  end if;
-  return v_id;
-end;
-$$;
-
-revoke all on function private.wallet_adjustments_account(text) from public, anon, authenticated, service_role;
-
 -- Credits or debits p_account by p_amount against adjustments:<CUR>. A debit never takes an
 -- account below zero (WL001): money already spent is taken back with a forced reversal of the
 -- transaction that brought it, not with an adjustment. The reason is required and is kept as
@@ -55,23 +30,23 @@ declare
   v_adjustments uuid;
   v_result public.wallet_transactions;
 begin
-  if private.wallet_require_caller(array['service', 'admin'], 'adjust a balance') = 'admin' then
+  if private.require_caller(array['service', 'admin'], 'adjust a balance') = 'admin' then
     v_scope := auth.uid();
   end if;
   if p_direction is null or p_direction not in ('credit', 'debit') then
-    perform private.wallet_fail('22023',
+    perform private.fail('22023',
       format('direction %s is not one of credit, debit', coalesce(p_direction, 'null')));
   end if;
   if p_reason is null or btrim(p_reason) = '' then
-    perform private.wallet_fail('22023', format('a reason is required to adjust wallet account %s', p_account));
+    perform private.fail('22023', format('a reason is required to adjust wallet account %s', p_account));
   end if;
   perform private.require_within(p_reason, 'reason', 'p_reason');
   perform private.require_within(p_idempotency_key, 'identifier', 'p_idempotency_key');
   select a.currency into v_currency from public.wallet_accounts a where a.id = p_account;
   if not found then
-    perform private.wallet_fail('WL007', format('wallet account %s not found', p_account));
+    perform private.fail('WL007', format('wallet account %s not found', p_account));
   end if;
-  v_adjustments := private.wallet_adjustments_account(v_currency);
+  v_adjustments := private.wallet_system_account('adjustments', v_currency);
 
   select t.* into v_result
     from private.wallet_post(
@@ -83,8 +58,9 @@ begin
   return v_result;
 end;
 $$;
+grant execute on function api_private.wallet_adjust(uuid, bigint, text, text, text) to authenticated, service_role;
 
--- The API entry point, a security invoker wrapper like the ledger's user-callable functions.
+-- The API entry point (the ledger's wrapper rule).
 create function public.wallet_adjust(
   p_account uuid,
   p_amount bigint,
@@ -93,18 +69,12 @@ create function public.wallet_adjust(
   p_idempotency_key text
 )
 returns public.wallet_transactions
-language sql
+language plpgsql
 security invoker
 set search_path = ''
 as $$
-  select * from api_private.wallet_adjust(p_account, p_amount, p_direction, p_reason, p_idempotency_key)
+begin
+  return api_private.wallet_adjust(p_account, p_amount, p_direction, p_reason, p_idempotency_key);
+end;
 $$;
-
-revoke all on function
-  api_private.wallet_adjust(uuid, bigint, text, text, text),
-  public.wallet_adjust(uuid, bigint, text, text, text)
-  from public, anon, authenticated, service_role;
-grant execute on function
-  api_private.wallet_adjust(uuid, bigint, text, text, text),
-  public.wallet_adjust(uuid, bigint, text, text, text)
-  to authenticated, service_role;
+grant execute on function public.wallet_adjust(uuid, bigint, text, text, text) to authenticated, service_role;

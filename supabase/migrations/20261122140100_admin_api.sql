@@ -1,164 +1,168 @@
 -- Admin API, part 2: what the `admin` edge function needs in the database besides the
--- ledger (docs/ADMIN_API.md): who the caller is, the idempotency record of every mutating
--- call, and a reader for the audit trail.
+-- ledger (docs/ADMIN_API.md): the idempotency record of every mutating call (shared with the
+-- `payments` function) and a reader for the audit trail.
 --
 -- The function runs every query as `authenticated` with the admin's JWT claims, exactly as
 -- PostgREST would. Reads of the public tables go through RLS (admin and support read all);
 -- what lives outside the API (audit.log, the idempotency records) is reached through the
--- security definer functions of schema `admin_api`. That schema is not in the API's exposed
+-- security definer functions of schema `api_private`. That schema is not in the API's exposed
 -- schemas (config.toml [api] schemas), so nothing here is an RPC endpoint; each function
 -- still checks its caller itself.
 
-create schema if not exists admin_api;
-revoke all on schema admin_api from public;
-grant usage on schema admin_api to authenticated, service_role;
-
 -- ---------------------------------------------------------------------------------------
--- Who is asking
+-- Idempotency of mutating calls
 -- ---------------------------------------------------------------------------------------
 
--- 'service', 'admin', 'support' or null (anyone else). Support is a signed-in user whose
--- app_metadata.role is support; user_metadata is never read.
-create function private.admin_api_caller() returns text
-language sql
-stable
-set search_path = ''
-as $$
-  select nullif(private.wallet_caller(), 'user')
-$$;
-
--- The caller class, or 42501: admins and the service may do anything, support only read.
-create function private.admin_api_require(p_write boolean, p_what text) returns text
-language plpgsql
-stable
-set search_path = ''
-as $$
-declare
-  v_caller text := private.admin_api_caller();
-begin
-  if v_caller is null or (p_write and v_caller = 'support') then
-    perform private.wallet_fail('42501', format('not allowed to %s', p_what));
-  end if;
-  return v_caller;
-end;
-$$;
-
-revoke all on function private.admin_api_caller(), private.admin_api_require(boolean, text)
-  from public, anon, authenticated, service_role;
-
--- ---------------------------------------------------------------------------------------
--- Idempotency of mutating admin calls
--- ---------------------------------------------------------------------------------------
-
--- One row per mutating admin call, keyed by the admin and the Idempotency-Key they sent.
--- The row is inserted before the call does its work and completed with the response in the
--- same transaction: a concurrent call with the same key waits on the unique index and then
--- replays the committed response; a call that fails with a server error rolls back and
--- leaves no row, so its retry runs again. request_hash (SHA-256 of method, path and body)
--- tells a replay from the reuse of a key for another request. Audited, so the audit trail
--- shows every admin action (with actor, correlation id and client) next to the rows it
--- changed.
-create table private.admin_requests (
+-- One row per mutating call of a signed-in caller to an edge function, keyed by the caller
+-- and the Idempotency-Key it sent: the first answer, replayed to every retry of the same
+-- request. request_hash (SHA-256 of method, path and body) tells a replay from the reuse of
+-- a key for another request. A claim comes in two kinds:
+--   for this transaction (lease_until null): the admin API claims the key, does the work and
+--     stores the answer in one transaction. A concurrent call with the same key waits on the
+--     unique index and then replays the committed answer; a call that fails with a server
+--     error rolls back and leaves no row, so its retry runs again.
+--   as a lease: a top-up spans several transactions (the intent is committed before the
+--     provider is called, so that a retry finds it again). The request that holds the lease
+--     calls the provider and completes the claim with the answer; a concurrent retry is told
+--     to wait (in_progress); a request that ended without an answer (provider unavailable,
+--     or a crash) releases the claim or lets its lease run out, and the next retry resumes
+--     it with the same intent (docs/PAYMENTS.md).
+-- Audited, so the audit trail shows every admin action (with actor, correlation id and
+-- client) next to the rows it changed; the answer is recorded redacted (a top-up's carries
+-- a Stripe client_secret).
+create table private.api_requests (
   id bigint generated always as identity primary key,
-  admin_id uuid not null,
+  caller_id uuid not null,
   idempotency_key text not null check (length(idempotency_key) between 1 and 255),
   request_hash text not null check (request_hash ~ '^[0-9a-f]{64}$'),
   method text not null check (method in ('POST', 'PUT', 'PATCH', 'DELETE')),
   path text not null check (length(path) between 1 and 2048),
   response_status integer check (response_status between 200 and 599),
   response_body jsonb,
+  lease_until timestamptz,
   correlation_id text,
   created_at timestamptz not null default now(),
   completed_at timestamptz,
-  constraint admin_requests_admin_key unique (admin_id, idempotency_key),
-  constraint admin_requests_completed check ((response_status is null) = (completed_at is null)
-                                             and (response_status is null) = (response_body is null))
+  constraint api_requests_caller_key unique (caller_id, idempotency_key),
+  constraint api_requests_completed check ((response_status is null) = (completed_at is null)
+                                           and (response_status is null) = (response_body is null))
 );
-comment on table private.admin_requests is
-  'Idempotency records of the admin API: the first response to each (admin, Idempotency-Key). '
-  'Written only by admin_api.idempotency_claim / idempotency_complete.';
-create index admin_requests_created_at_idx on private.admin_requests using brin (created_at);
+comment on table private.api_requests is
+  'Idempotency records of the edge functions: the first answer to each (caller, Idempotency-Key). '
+  'Written only by api_private.request_claim / request_complete / request_release.';
+create index api_requests_created_at_idx on private.api_requests using brin (created_at);
 
 -- No API role reads or writes the table directly; the functions below key every access by
 -- auth.uid(). RLS is forced so that a grant added by mistake still exposes nothing.
-revoke all on table private.admin_requests from public, anon, authenticated, service_role;
-alter table private.admin_requests enable row level security;
-alter table private.admin_requests force row level security;
+revoke all on table private.api_requests from public, anon, authenticated, service_role;
+alter table private.api_requests enable row level security;
+alter table private.api_requests force row level security;
 
-select audit.attach('private.admin_requests');
+select audit.attach('private.api_requests', array['response_body']);
 
--- Claims p_key for the calling admin. outcome:
---   'new'      the key is fresh: do the work, then call idempotency_complete;
---   'replay'   the same request was answered before: response_status/response_body are it;
---   'mismatch' the key was used for a different request (method, path or body).
-create function admin_api.idempotency_claim(p_key text, p_request_hash text, p_method text, p_path text)
+-- Claims p_key for the signed-in caller (a user or an admin), for this transaction when
+-- p_lease_seconds is null, else as a lease of that many seconds (1 to 600). outcome:
+--   'new'         the key is fresh: do the work, then request_complete (or request_release);
+--   'resumed'     an earlier request with this key ended without an answer: do the work again;
+--   'in_progress' another request holds the key's lease right now;
+--   'replay'      the same request was answered before: response_status/response_body are it;
+--   'mismatch'    the key was used for a different request (method, path or body).
+create function api_private.request_claim(
+  p_key text, p_request_hash text, p_method text, p_path text, p_lease_seconds integer default null
+)
 returns table (outcome text, response_status integer, response_body jsonb)
 language plpgsql
 security definer
 set search_path = ''
 as $$
 declare
-  v_admin uuid;
-  v_row private.admin_requests;
+  v_caller uuid;
+  v_row private.api_requests;
+  v_lease_until timestamptz := now() + pg_catalog.make_interval(secs => p_lease_seconds);
 begin
-  perform private.admin_api_require(true, 'make admin changes');
-  v_admin := auth.uid();
-  if v_admin is null then
-    perform private.wallet_fail('42501', 'admin changes need a signed-in admin');
-  end if;
+  perform private.require_caller(array['user', 'admin'], 'make changes');
+  v_caller := auth.uid();
   if p_key is null or length(p_key) not between 1 and private.input_limit('identifier') then
-    perform private.wallet_fail('22023',
+    perform private.fail('22023',
       format('idempotency key is required (1 to %s characters)', private.input_limit('identifier')));
   end if;
   if p_request_hash is null or p_request_hash !~ '^[0-9a-f]{64}$' then
-    perform private.wallet_fail('22023', 'p_request_hash must be 64 lower-case hex digits (SHA-256)');
+    perform private.fail('22023', 'p_request_hash must be 64 lower-case hex digits (SHA-256)');
   end if;
   if p_method is null or p_method not in ('POST', 'PUT', 'PATCH', 'DELETE') then
-    perform private.wallet_fail('22023', 'p_method must be one of POST, PUT, PATCH, DELETE');
+    perform private.fail('22023', 'p_method must be one of POST, PUT, PATCH, DELETE');
   end if;
   if p_path is null or p_path = '' then
-    perform private.wallet_fail('22023', 'p_path is required');
+    perform private.fail('22023', 'p_path is required');
   end if;
   perform private.require_within(p_path, 'path', 'p_path');
+  if p_lease_seconds is not null then
+    perform private.require_between(p_lease_seconds, 1, 600, 'the lease in seconds');
+  end if;
 
-  insert into private.admin_requests (admin_id, idempotency_key, request_hash, method, path, correlation_id)
-  values (v_admin, p_key, p_request_hash, p_method, p_path,
+  insert into private.api_requests (caller_id, idempotency_key, request_hash, method, path, lease_until, correlation_id)
+  values (v_caller, p_key, p_request_hash, p_method, p_path, v_lease_until,
           nullif(pg_catalog.current_setting('app.correlation_id', true), ''))
-  on conflict (admin_id, idempotency_key) do nothing;
+  on conflict (caller_id, idempotency_key) do nothing;
   if found then
     return query select 'new'::text, null::integer, null::jsonb;
     return;
   end if;
 
-  select r.* into v_row from private.admin_requests r
-   where r.admin_id = v_admin and r.idempotency_key = p_key;
+  select r.* into v_row from private.api_requests r
+   where r.caller_id = v_caller and r.idempotency_key = p_key
+   for update;
   if v_row.request_hash <> p_request_hash then
     return query select 'mismatch'::text, null::integer, null::jsonb;
-  else
+  elsif v_row.completed_at is not null then
     return query select 'replay'::text, v_row.response_status, v_row.response_body;
+  elsif v_row.lease_until > pg_catalog.clock_timestamp() then
+    return query select 'in_progress'::text, null::integer, null::jsonb;
+  else
+    update private.api_requests r set lease_until = v_lease_until where r.id = v_row.id;
+    return query select 'resumed'::text, null::integer, null::jsonb;
   end if;
 end;
 $$;
+grant execute on function api_private.request_claim(text, text, text, text, integer) to authenticated;
 
--- Stores the response of the call that claimed p_key in this transaction.
-create function admin_api.idempotency_complete(p_key text, p_status integer, p_body jsonb)
+-- Stores the answer of the request that claimed p_key.
+create function api_private.request_complete(p_key text, p_status integer, p_body jsonb)
 returns void
 language plpgsql
 security definer
 set search_path = ''
 as $$
 begin
-  perform private.admin_api_require(true, 'make admin changes');
+  perform private.require_caller(array['user', 'admin'], 'make changes');
   perform private.require_within(p_key, 'identifier', 'p_key');
   perform private.require_within(p_body, 'document', 'p_body');
-  update private.admin_requests r
+  update private.api_requests r
      set response_status = p_status, response_body = p_body, completed_at = now()
-   where r.admin_id = auth.uid() and r.idempotency_key = p_key and r.response_status is null;
+   where r.caller_id = auth.uid() and r.idempotency_key = p_key and r.completed_at is null;
   if not found then
-    perform private.wallet_fail('WL008', format('idempotency key %s has no open request to complete', p_key));
+    perform private.fail('WL008', format('idempotency key %s has no open request to complete', p_key));
   end if;
 end;
 $$;
+grant execute on function api_private.request_complete(text, integer, jsonb) to authenticated;
+
+-- Ends the lease of a request that ended without an answer, so that a retry may resume it now.
+create function api_private.request_release(p_key text)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform private.require_caller(array['user', 'admin'], 'make changes');
+  perform private.require_within(p_key, 'identifier', 'p_key');
+  update private.api_requests r
+     set lease_until = now()
+   where r.caller_id = auth.uid() and r.idempotency_key = p_key and r.completed_at is null;
+end;
+$$;
+grant execute on function api_private.request_release(text) to authenticated;
 
 -- ---------------------------------------------------------------------------------------
 -- Reading the audit trail
@@ -168,7 +172,7 @@ $$;
 -- p_to); keyset pagination on id (p_before_id: the last id of the previous page; the API
 -- asks for one row more than a page to know whether another follows). Admin and support
 -- only. Rows are returned as JSON objects with the columns of audit.log.
-create function admin_api.audit_log(
+create function api_private.audit_log(
   p_table text default null,
   p_record_id text default null,
   p_actor_id uuid default null,
@@ -184,12 +188,12 @@ security definer
 set search_path = ''
 as $$
 begin
-  perform private.admin_api_require(false, 'read the audit trail');
+  perform private.require_caller(array['service', 'admin', 'support'], 'read the audit trail');
   if p_limit is null or p_limit not between 1 and 1000 then
-    perform private.wallet_fail('22023', format('limit %s is not between 1 and 1000', coalesce(p_limit::text, 'null')));
+    perform private.fail('22023', format('limit %s is not between 1 and 1000', coalesce(p_limit::text, 'null')));
   end if;
   if p_record_id is not null and p_table is null then
-    perform private.wallet_fail('22023', 'record_id needs table');
+    perform private.fail('22023', 'record_id needs table');
   end if;
   perform private.require_within(p_table, 'identifier', 'p_table');
   perform private.require_within(p_record_id, 'identifier', 'p_record_id');
@@ -206,17 +210,7 @@ begin
      limit p_limit;
 end;
 $$;
-
-revoke all on function
-  admin_api.idempotency_claim(text, text, text, text),
-  admin_api.idempotency_complete(text, integer, jsonb),
-  admin_api.audit_log(text, text, uuid, timestamptz, timestamptz, bigint, integer)
-  from public, anon, authenticated, service_role;
-grant execute on function
-  admin_api.idempotency_claim(text, text, text, text),
-  admin_api.idempotency_complete(text, integer, jsonb),
-  admin_api.audit_log(text, text, uuid, timestamptz, timestamptz, bigint, integer)
-  to authenticated;
+grant execute on function api_private.audit_log(text, text, uuid, timestamptz, timestamptz, bigint, integer) to authenticated;
 
 -- ---------------------------------------------------------------------------------------
 -- Account listing

@@ -9,7 +9,7 @@
 -- provider retry of the same event (webhook_event_begin) waits and then sees its outcome.
 -- The admin API then applies it with the provider's own effect code and records the
 -- outcome with webhook_event_finish, in the same transaction.
-create function admin_api.webhook_event_for_replay(p_id uuid)
+create function api_private.webhook_event_for_replay(p_id uuid)
 returns public.webhook_events
 language plpgsql
 security definer
@@ -18,18 +18,19 @@ as $$
 declare
   v_event public.webhook_events;
 begin
-  perform private.admin_api_require(true, 'replay a webhook event');
+  perform private.require_caller(array['service', 'admin'], 'replay a webhook event');
   select e.* into v_event from public.webhook_events e where e.id = p_id for update;
   if not found then
-    perform private.wallet_fail('WL007', format('webhook event %s not found', p_id));
+    perform private.fail('WL007', format('webhook event %s not found', p_id));
   end if;
   if v_event.status not in ('failed', 'dead') then
-    perform private.wallet_fail('WL008',
+    perform private.fail('WL008',
       format('webhook event %s is %s; only failed or dead events are replayed', p_id, v_event.status));
   end if;
   return v_event;
 end;
 $$;
+grant execute on function api_private.webhook_event_for_replay(uuid) to authenticated;
 
 -- ---------------------------------------------------------------------------------------
 -- Reconciliation
@@ -46,14 +47,14 @@ $$;
 --   amount_differs          a payment whose deposit, or whose provider mirror row, has
 --                           another amount or currency;
 --   rejected                not a mismatch: a needs_review payment an admin rejected
---                           (admin_api.payment_resolve), with the admin's reason; a payment
+--                           (api_private.payment_resolve), with the admin's reason; a payment
 --                           an admin credited is matched like any credited payment;
 --   reversal_differs        a payment whose deposit the ledger reversed by another amount
 --                           (net of reversals undone by failed refunds) than the payment's
 --                           refunded amount: money moved back that the provider never
 --                           returned (an admin reversal), or a refund the ledger never took.
 -- Admin and support only.
-create function admin_api.reconciliation(
+create function api_private.reconciliation(
   p_provider text default null,
   p_from timestamptz default null,
   p_to timestamptz default null
@@ -77,12 +78,12 @@ security definer
 set search_path = ''
 as $$
 begin
-  perform private.admin_api_require(false, 'reconcile payments');
-  if p_provider is not null and p_provider not in ('stripe', 'momo', 'revolut') then
-    perform private.wallet_fail('22023', format('provider %s is not one of stripe, momo, revolut', p_provider));
+  perform private.require_caller(array['service', 'admin', 'support'], 'reconcile payments');
+  if p_provider is not null then
+    perform private.require_provider(p_provider);
   end if;
   if p_from is not null and p_to is not null and p_from >= p_to then
-    perform private.wallet_fail('22023', 'from must be before to');
+    perform private.fail('22023', 'from must be before to');
   end if;
 
   return query
@@ -197,12 +198,4 @@ begin
    order by 10, 1, 3;
 end;
 $$;
-
-revoke all on function
-  admin_api.webhook_event_for_replay(uuid),
-  admin_api.reconciliation(text, timestamptz, timestamptz)
-  from public, anon, authenticated, service_role;
-grant execute on function
-  admin_api.webhook_event_for_replay(uuid),
-  admin_api.reconciliation(text, timestamptz, timestamptz)
-  to authenticated;
+grant execute on function api_private.reconciliation(text, timestamptz, timestamptz) to authenticated;

@@ -46,7 +46,7 @@ alter table public.wallet_limit_tiers enable row level security;
 alter table public.wallet_limit_tiers force row level security;
 create policy wallet_limit_tiers_select on public.wallet_limit_tiers
   for select to authenticated
-  using ((select private.request_reads_all()));
+  using ((select private.caller_reads_all()));
 
 select audit.attach('public.wallet_limit_tiers');
 
@@ -74,7 +74,7 @@ begin
     join public.wallet_limit_tiers t on t.tier = a.limit_tier
    where a.id = p_account;
   if p_amount > v_max_single then
-    perform private.wallet_fail('WL009',
+    perform private.fail('WL009',
       format('single payment limit of %s %s would be exceeded', v_max_single, p_currency));
   end if;
   insert into private.wallet_limit_usage as u (account_id, day, sent_today, hour, sent_this_hour)
@@ -86,18 +86,15 @@ begin
         hour = greatest(u.hour, excluded.hour)
   returning u.sent_today, u.sent_this_hour into v_today, v_this_hour;
   if v_today > v_max_daily then
-    perform private.wallet_fail('WL009',
+    perform private.fail('WL009',
       format('daily limit of %s %s would be exceeded', v_max_daily, p_currency));
   end if;
   if v_this_hour > v_max_per_hour then
-    perform private.wallet_fail('WL009',
+    perform private.fail('WL009',
       format('hourly limit of %s payments would be exceeded', v_max_per_hour));
   end if;
 end;
 $$;
-
-revoke all on function private.wallet_check_limits(uuid, bigint, text)
-  from public, anon, authenticated, service_role;
 
 -- Changes a tier's limits. Admins (and the service); audited through the tier row.
 create function api_private.wallet_update_limit_tier(
@@ -114,12 +111,12 @@ as $$
 declare
   v_row public.wallet_limit_tiers;
 begin
-  perform private.wallet_require_caller(array['service', 'admin'], 'change limits');
+  perform private.require_caller(array['service', 'admin'], 'change limits');
   perform private.require_within(p_tier, 'identifier', 'p_tier');
   if p_max_single is null or p_max_daily is null or p_max_per_hour is null
      or p_max_single not between 1 and private.wallet_max_amount()
      or p_max_daily < p_max_single or p_max_per_hour < 1 then
-    perform private.wallet_fail('22023', format(
+    perform private.fail('22023', format(
       'limits must satisfy 0 < max_single <= %s, max_single <= max_daily, max_per_hour >= 1',
       private.wallet_max_amount()));
   end if;
@@ -128,12 +125,13 @@ begin
    where t.tier = p_tier
   returning t.* into v_row;
   if not found then
-    perform private.wallet_fail('22023',
+    perform private.fail('22023',
       format('tier %s is not one of standard, verified, merchant', coalesce(p_tier, 'null')));
   end if;
   return v_row;
 end;
 $$;
+grant execute on function api_private.wallet_update_limit_tier(text, bigint, bigint, integer) to authenticated, service_role;
 
 -- Moves an account to another tier. Admins (and the service); audited through the account row.
 create function api_private.wallet_set_limit_tier(p_account uuid, p_tier text)
@@ -145,10 +143,10 @@ as $$
 declare
   v_account public.wallet_accounts;
 begin
-  perform private.wallet_require_caller(array['service', 'admin'], 'change an account tier');
+  perform private.require_caller(array['service', 'admin'], 'change an account tier');
   perform private.require_within(p_tier, 'identifier', 'p_tier');
   if not exists (select 1 from public.wallet_limit_tiers t where t.tier = p_tier) then
-    perform private.wallet_fail('22023',
+    perform private.fail('22023',
       format('tier %s is not one of standard, verified, merchant', coalesce(p_tier, 'null')));
   end if;
   v_account := private.wallet_lock_account(p_account);
@@ -162,6 +160,7 @@ begin
   return v_account;
 end;
 $$;
+grant execute on function api_private.wallet_set_limit_tier(uuid, text) to authenticated, service_role;
 
 create function public.wallet_update_limit_tier(
   p_tier text,
@@ -178,6 +177,7 @@ begin
   return api_private.wallet_update_limit_tier(p_tier, p_max_single, p_max_daily, p_max_per_hour);
 end;
 $$;
+grant execute on function public.wallet_update_limit_tier(text, bigint, bigint, integer) to authenticated, service_role;
 
 create function public.wallet_set_limit_tier(p_account uuid, p_tier text)
 returns public.wallet_accounts
@@ -189,16 +189,4 @@ begin
   return api_private.wallet_set_limit_tier(p_account, p_tier);
 end;
 $$;
-
-revoke all on function
-  api_private.wallet_update_limit_tier(text, bigint, bigint, integer),
-  public.wallet_update_limit_tier(text, bigint, bigint, integer),
-  api_private.wallet_set_limit_tier(uuid, text),
-  public.wallet_set_limit_tier(uuid, text)
-  from public, anon, authenticated, service_role;
-grant execute on function
-  api_private.wallet_update_limit_tier(text, bigint, bigint, integer),
-  public.wallet_update_limit_tier(text, bigint, bigint, integer),
-  api_private.wallet_set_limit_tier(uuid, text),
-  public.wallet_set_limit_tier(uuid, text)
-  to authenticated, service_role;
+grant execute on function public.wallet_set_limit_tier(uuid, text) to authenticated, service_role;

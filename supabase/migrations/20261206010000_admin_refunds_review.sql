@@ -15,7 +15,7 @@
 
 -- The payment to refund, locked, with what is left to refund. WL007 unknown payment, WL006
 -- an amount beyond what remains.
-create function admin_api.refund_prepare(p_payment uuid, p_amount bigint)
+create function api_private.refund_prepare(p_payment uuid, p_amount bigint)
 returns table (provider text, provider_payment_id text, currency text, remaining bigint)
 language plpgsql
 security definer
@@ -25,26 +25,27 @@ declare
   v_payment public.payments;
   v_remaining bigint;
 begin
-  perform private.admin_api_require(true, 'refund payments');
-  perform private.payment_require_amount(p_amount);
+  perform private.require_caller(array['service', 'admin'], 'refund payments');
+  perform private.require_amount(p_amount);
   select p.* into v_payment from public.payments p where p.id = p_payment for update;
   if not found then
-    perform private.wallet_fail('WL007', pg_catalog.format('payment %s not found', p_payment));
+    perform private.fail('WL007', pg_catalog.format('payment %s not found', p_payment));
   end if;
   v_remaining := v_payment.amount - v_payment.amount_refunded
     - coalesce((select sum(r.amount) from public.refunds r where r.payment_id = p_payment and r.status = 'pending'), 0);
   if p_amount > v_remaining then
-    perform private.wallet_fail('WL006', pg_catalog.format(
+    perform private.fail('WL006', pg_catalog.format(
       'refund of %s exceeds what remains of payment %s (%s, counting pending refunds)', p_amount, p_payment, v_remaining));
   end if;
   return query select v_payment.provider, v_payment.provider_payment_id, v_payment.currency, v_remaining;
 end;
 $$;
+grant execute on function api_private.refund_prepare(uuid, bigint) to authenticated;
 
 -- A refund the provider accepted and has not completed: stored as pending with no ledger
 -- effect; refund_record completes it, refund_record_failure closes it. Idempotent on the
 -- provider's refund id.
-create function admin_api.refund_record_pending(
+create function api_private.refund_record_pending(
   p_payment uuid,
   p_amount bigint,
   p_provider_refund_id text,
@@ -60,7 +61,7 @@ declare
   v_refund public.refunds;
   v_lookup record;
 begin
-  perform private.admin_api_require(true, 'refund payments');
+  perform private.require_caller(array['service', 'admin'], 'refund payments');
   perform private.require_within(p_reason, 'reason', 'p_reason');
   v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id);
   v_payment := v_lookup.payment;
@@ -75,12 +76,13 @@ begin
   return v_refund;
 end;
 $$;
+grant execute on function api_private.refund_record_pending(uuid, bigint, text, text) to authenticated;
 
 -- Closes a needs_review payment. 'credit': the provider's amount goes to the intent's account
 -- once (WL008 when the payment has no intent, or was refunded at the provider while under
 -- review; WL004 when the account is not active). 'reject': the payment stays uncredited with
 -- the admin's reason. A payment not under review is WL008. p_reason is required and bounded.
-create function admin_api.payment_resolve(p_payment uuid, p_action text, p_reason text)
+create function api_private.payment_resolve(p_payment uuid, p_action text, p_reason text)
 returns public.payments
 language plpgsql
 security definer
@@ -91,20 +93,20 @@ declare
   v_intent public.payment_intents;
   v_credit public.wallet_transactions;
 begin
-  perform private.admin_api_require(true, 'resolve payments');
+  perform private.require_caller(array['service', 'admin'], 'resolve payments');
   perform private.require_within(p_reason, 'reason', 'p_reason');
   if p_action is null or p_action not in ('credit', 'reject') then
-    perform private.wallet_fail('22023', pg_catalog.format('action %s is not credit or reject', coalesce(p_action, 'null')));
+    perform private.fail('22023', pg_catalog.format('action %s is not credit or reject', coalesce(p_action, 'null')));
   end if;
   if p_reason is null or pg_catalog.btrim(p_reason) = '' then
-    perform private.wallet_fail('22023', 'a reason is required');
+    perform private.fail('22023', 'a reason is required');
   end if;
   select p.* into v_payment from public.payments p where p.id = p_payment for update;
   if not found then
-    perform private.wallet_fail('WL007', pg_catalog.format('payment %s not found', p_payment));
+    perform private.fail('WL007', pg_catalog.format('payment %s not found', p_payment));
   end if;
   if v_payment.status <> 'needs_review' then
-    perform private.wallet_fail('WL008', pg_catalog.format(
+    perform private.fail('WL008', pg_catalog.format(
       'payment %s is %s, not needs_review: only a payment under review can be resolved', p_payment, v_payment.status));
   end if;
 
@@ -118,17 +120,17 @@ begin
   end if;
 
   if v_payment.intent_id is null then
-    perform private.wallet_fail('WL008', pg_catalog.format(
+    perform private.fail('WL008', pg_catalog.format(
       'payment %s matches no payment intent, so there is no account to credit; reject it instead', p_payment));
   end if;
   if v_payment.amount_refunded > 0 then
-    perform private.wallet_fail('WL008', pg_catalog.format(
+    perform private.fail('WL008', pg_catalog.format(
       'payment %s was refunded at the provider while under review; reject it instead', p_payment));
   end if;
   select i.* into v_intent from public.payment_intents i where i.id = v_payment.intent_id for update;
   -- wallet_deposit's own posting (it is the service's to call), with its key.
   v_credit := private.wallet_post_one(null, 'deposit', false,
-    private.wallet_clearing_account(v_payment.provider, v_payment.currency), v_intent.account_id, v_payment.amount,
+    private.wallet_system_account('clearing:' || v_payment.provider, v_payment.currency), v_intent.account_id, v_payment.amount,
     v_payment.currency, pg_catalog.format('payment:%s:%s', v_payment.provider, v_payment.provider_payment_id), null,
     pg_catalog.jsonb_build_object('payment_intent_id', v_intent.id, 'provider_payment_id', v_payment.provider_payment_id,
                                   'resolved_from_review', v_payment.review_reason));
@@ -143,14 +145,4 @@ begin
   return v_payment;
 end;
 $$;
-
-revoke all on function
-  admin_api.refund_prepare(uuid, bigint),
-  admin_api.refund_record_pending(uuid, bigint, text, text),
-  admin_api.payment_resolve(uuid, text, text)
-  from public, anon, authenticated, service_role;
-grant execute on function
-  admin_api.refund_prepare(uuid, bigint),
-  admin_api.refund_record_pending(uuid, bigint, text, text),
-  admin_api.payment_resolve(uuid, text, text)
-  to authenticated;
+grant execute on function api_private.payment_resolve(uuid, text, text) to authenticated;

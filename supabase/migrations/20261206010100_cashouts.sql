@@ -4,7 +4,7 @@
 -- transfer, and only a status confirmed with MoMo's API settles the hold: SUCCESSFUL captures
 -- it, FAILED voids it. One cash-out row per request records every step.
 --
--- cashout_create lives in schema payments_api (not exposed by PostgREST, like the payments
+-- cashout_create lives in schema api_private (not exposed by PostgREST, like the payments
 -- function's idempotency records): only the payments function, which sends the transfer
 -- right after, creates cash-outs, so no hold is ever made for a transfer nobody sends.
 --
@@ -61,14 +61,14 @@ grant select on table public.cashouts to authenticated, service_role;
 alter table public.cashouts enable row level security;
 alter table public.cashouts force row level security;
 create policy cashouts_select on public.cashouts for select to authenticated
-  using (user_id = (select auth.uid()) or (select private.request_reads_all()));
+  using (user_id = (select auth.uid()) or (select private.caller_reads_all()));
 
 -- Holds p_amount of the caller's account p_account for a MoMo transfer to p_msisdn and
 -- records the cash-out. The same p_idempotency_key again returns the same cash-out (WL005
 -- with other parameters). Refusals: 42501 not the caller's account (the same whether it
 -- exists or not), WL002 currency, WL004 account not active, WL001 insufficient funds,
 -- WL006 amount, 22023 malformed argument.
-create function payments_api.cashout_create(
+create function api_private.cashout_create(
   p_account uuid,
   p_amount bigint,
   p_currency text,
@@ -87,18 +87,16 @@ declare
   v_id uuid := gen_random_uuid();
   v_hold uuid;
 begin
-  perform private.wallet_require_caller(array['user', 'admin'], 'cash out');
+  perform private.require_caller(array['user', 'admin'], 'cash out');
   v_user := auth.uid();
   perform private.require_within(p_msisdn, 'identifier', 'p_msisdn');
   perform private.require_within(p_currency, 'identifier', 'p_currency');
-  perform private.payment_require_text(p_idempotency_key, 'identifier', 'idempotency key');
-  perform private.payment_require_amount(p_amount);
+  perform private.require_text(p_idempotency_key, 'identifier', 'idempotency key');
+  perform private.require_amount(p_amount);
   if p_msisdn is null or p_msisdn !~ '^[1-9][0-9]{7,14}$' then
-    perform private.wallet_fail('22023', 'p_msisdn must be E.164 digits with the country code, no +');
+    perform private.fail('22023', 'p_msisdn must be E.164 digits with the country code, no +');
   end if;
-  if p_currency is null or p_currency !~ '^[A-Z]{3}$' then
-    perform private.wallet_fail('22023', pg_catalog.format('currency %s is not an ISO 4217 code', coalesce(p_currency, 'null')));
-  end if;
+  perform private.require_currency(p_currency);
 
   -- A concurrent call with the same key waits here, then finds the first one's cash-out.
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(v_user::text || ':cashout:' || p_idempotency_key, 0));
@@ -106,7 +104,7 @@ begin
   if found then
     if (v_cashout.account_id, v_cashout.amount, v_cashout.currency, v_cashout.msisdn)
        is distinct from (p_account, p_amount, p_currency, p_msisdn) then
-      perform private.wallet_fail('WL005', pg_catalog.format(
+      perform private.fail('WL005', pg_catalog.format(
         'idempotency key %s was already used with different parameters', p_idempotency_key));
     end if;
     return v_cashout;
@@ -115,21 +113,21 @@ begin
   select a.* into v_account from public.wallet_accounts a where a.id = p_account;
   -- A user hears the same about an account that does not exist as about another's.
   if v_account.id is null or v_account.kind <> 'user' or v_account.owner_id is distinct from v_user then
-    perform private.wallet_fail('42501', pg_catalog.format('not allowed to cash out of wallet account %s', p_account));
+    perform private.fail('42501', pg_catalog.format('not allowed to cash out of wallet account %s', p_account));
   end if;
   if v_account.currency <> p_currency then
-    perform private.wallet_fail('WL002', pg_catalog.format('wallet account %s holds %s, not %s',
+    perform private.fail('WL002', pg_catalog.format('wallet account %s holds %s, not %s',
       p_account, v_account.currency, p_currency));
   end if;
   if v_account.status <> 'active' then
-    perform private.wallet_fail('WL004', pg_catalog.format('wallet account %s is %s', p_account, v_account.status));
+    perform private.fail('WL004', pg_catalog.format('wallet account %s is %s', p_account, v_account.status));
   end if;
 
   -- The withdrawal in the user's scope, keyed by the cash-out (the request's key is the
   -- cash-out's own, above).
   select r.tx_id into v_hold
     from private.wallet_record(v_user, 'withdrawal', array[p_account],
-                               array[private.wallet_clearing_account('momo', p_currency)], array[p_amount],
+                               array[private.wallet_system_account('clearing:momo', p_currency)], array[p_amount],
                                array[p_currency], array['cashout:' || v_id], array[null::text],
                                array[pg_catalog.jsonb_build_object('cashout_msisdn', p_msisdn)]) r;
   perform private.wallet_apply(array[p_account], array[0::bigint], array[-p_amount], false, false);
@@ -143,6 +141,7 @@ begin
   return v_cashout;
 end;
 $$;
+grant execute on function api_private.cashout_create(uuid, bigint, text, text, text) to authenticated;
 
 -- Applies MoMo's confirmed status of the transfer p_reference: SUCCESSFUL captures the hold to
 -- the MoMo clearing account (paid), FAILED voids it (failed, with p_reason), PENDING changes
@@ -159,23 +158,23 @@ declare
   v_cashout public.cashouts;
   v_to text;
 begin
-  perform private.wallet_require_caller(array['service'], 'settle a cash-out');
+  perform private.require_caller(array['service'], 'settle a cash-out');
   perform private.require_within(p_status, 'identifier', 'p_status');
   perform private.require_within(p_reason, 'description', 'p_reason');
   v_to := case p_status when 'SUCCESSFUL' then 'paid' when 'FAILED' then 'failed' when 'PENDING' then 'pending' end;
   if v_to is null then
-    perform private.wallet_fail('22023', pg_catalog.format('status %s is not one of PENDING, SUCCESSFUL, FAILED',
+    perform private.fail('22023', pg_catalog.format('status %s is not one of PENDING, SUCCESSFUL, FAILED',
       coalesce(p_status, 'null')));
   end if;
   select c.* into v_cashout from public.cashouts c where c.reference_id = p_reference for update;
   if not found then
-    perform private.wallet_fail('WL007', pg_catalog.format('cash-out %s not found', p_reference));
+    perform private.fail('WL007', pg_catalog.format('cash-out %s not found', p_reference));
   end if;
   if v_cashout.status = v_to or v_to = 'pending' then
     return v_cashout;
   end if;
   if v_cashout.status <> 'pending' then
-    perform private.wallet_fail('WL008', pg_catalog.format('cash-out %s is already %s', p_reference, v_cashout.status));
+    perform private.fail('WL008', pg_catalog.format('cash-out %s is already %s', p_reference, v_cashout.status));
   end if;
   if v_to = 'paid' then
     perform public.wallet_capture(v_cashout.hold_id, null, null, 'cashout:' || v_cashout.id);
@@ -190,10 +189,4 @@ begin
   return v_cashout;
 end;
 $$;
-
-revoke all on function
-  payments_api.cashout_create(uuid, bigint, text, text, text),
-  public.cashout_settle(uuid, text, text)
-  from public, anon, authenticated, service_role;
-grant execute on function payments_api.cashout_create(uuid, bigint, text, text, text) to authenticated;
 grant execute on function public.cashout_settle(uuid, text, text) to service_role;

@@ -7,12 +7,8 @@
 -- LOCKED so that concurrent runners divide the work instead of waiting for it, and is
 -- idempotent: an item a run has dealt with no longer matches the next run's query.
 --
--- Reached only through schema `jobs_api`, which is not in the API's exposed schemas and
--- whose functions only service_role may execute.
-
-create schema if not exists jobs_api;
-revoke all on schema jobs_api from public;
-grant usage on schema jobs_api to service_role;
+-- The job functions live in schema `api_private` (not exposed by PostgREST) and only
+-- service_role may execute them.
 
 -- ---------------------------------------------------------------------------------------
 -- The ledger invariants (docs/LEDGER.md), one row per violation
@@ -95,7 +91,6 @@ as $$
    group by t.idempotency_key, t.initiated_by
   having count(*) > 1
 $$;
-revoke all on function private.ledger_invariants() from public, anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- Leases
@@ -137,33 +132,6 @@ begin
     returning l.item_id;
 end;
 $$;
-revoke all on function private.job_lease_take(text, uuid[], integer) from public, anon, authenticated, service_role;
-
--- p_value within [p_min, p_max], or 22023 naming the argument.
-create function private.job_require_between(p_value integer, p_min integer, p_max integer, p_argument text) returns void
-language plpgsql
-immutable
-set search_path = ''
-as $$
-begin
-  if p_value is null or p_value < p_min or p_value > p_max then
-    perform private.wallet_fail('22023', format('%s must be between %s and %s', p_argument, p_min, p_max));
-  end if;
-end;
-$$;
-revoke all on function private.job_require_between(integer, integer, integer, text) from public, anon, authenticated, service_role;
-
--- The service (service_role, or the database owner that pg_cron runs as), or 42501.
-create function private.job_require_service(p_job text) returns void
-language plpgsql
-stable
-set search_path = ''
-as $$
-begin
-  perform private.wallet_require_caller(array['service'], format('run the %s job', p_job));
-end;
-$$;
-revoke all on function private.job_require_service(text) from public, anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- momo-poll: MoMo top-ups whose callback has not come
@@ -178,18 +146,17 @@ stable
 set search_path = ''
 as $$
 begin
-  perform private.job_require_service('momo-poll');
-  perform private.job_require_between(p_pending_seconds, 0, 604800, 'pending_seconds');
-  perform private.job_require_between(p_lease_seconds, 1, 3600, 'lease_seconds');
-  perform private.job_require_between(p_batch, 1, 1000, 'batch');
+  perform private.require_caller(array['service'], 'run the momo-poll job');
+  perform private.require_between(p_pending_seconds, 0, 604800, 'pending_seconds');
+  perform private.require_between(p_lease_seconds, 1, 3600, 'lease_seconds');
+  perform private.require_between(p_batch, 1, 1000, 'batch');
 end;
 $$;
-revoke all on function private.momo_poll_require(integer, integer, integer) from public, anon, authenticated, service_role;
 
 -- Takes up to p_batch MoMo intents still waiting (requires_payment or processing, attached
 -- to a request-to-pay) for more than p_pending_seconds, oldest first, each leased for
 -- p_lease_seconds, and returns them for the jobs function to ask MoMo about.
-create function jobs_api.momo_poll_take_intents(p_pending_seconds integer, p_lease_seconds integer, p_batch integer)
+create function api_private.momo_poll_take_intents(p_pending_seconds integer, p_lease_seconds integer, p_batch integer)
 returns table (intent_id uuid, reference_id text)
 language plpgsql
 security definer
@@ -216,10 +183,11 @@ begin
       join public.payment_intents i on i.id = taken.id;
 end;
 $$;
+grant execute on function api_private.momo_poll_take_intents(integer, integer, integer) to service_role;
 
 -- The same for cash-outs still pending after p_pending_seconds, whose transfer's status MoMo's
 -- Disbursement API tells (GET /disbursement/v1_0/transfer/{referenceId}).
-create function jobs_api.momo_poll_take_cashouts(p_pending_seconds integer, p_lease_seconds integer, p_batch integer)
+create function api_private.momo_poll_take_cashouts(p_pending_seconds integer, p_lease_seconds integer, p_batch integer)
 returns table (cashout_id uuid, reference_id text)
 language plpgsql
 security definer
@@ -244,6 +212,7 @@ begin
       join public.cashouts c on c.id = taken.id;
 end;
 $$;
+grant execute on function api_private.momo_poll_take_cashouts(integer, integer, integer) to service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- expire-intents
@@ -252,7 +221,7 @@ $$;
 -- Cancels up to p_batch intents still requires_payment or processing p_ttl_seconds after
 -- they were created, oldest first, and returns how many. A provider payment that arrives
 -- for a canceled intent later is stored for review (intent_canceled), never credited.
-create function jobs_api.expire_intents(p_ttl_seconds integer, p_batch integer) returns integer
+create function api_private.expire_intents(p_ttl_seconds integer, p_batch integer) returns integer
 language plpgsql
 security definer
 set search_path = ''
@@ -260,9 +229,9 @@ as $$
 declare
   v_count integer;
 begin
-  perform private.job_require_service('expire-intents');
-  perform private.job_require_between(p_ttl_seconds, 60, 2592000, 'ttl_seconds');
-  perform private.job_require_between(p_batch, 1, 10000, 'batch');
+  perform private.require_caller(array['service'], 'run the expire-intents job');
+  perform private.require_between(p_ttl_seconds, 60, 2592000, 'ttl_seconds');
+  perform private.require_between(p_batch, 1, 10000, 'batch');
   with expired as (
     select i.id from public.payment_intents i
      where i.status in ('requires_payment', 'processing')
@@ -280,6 +249,7 @@ begin
   return v_count;
 end;
 $$;
+grant execute on function api_private.expire_intents(integer, integer) to service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- expire-holds (pure SQL: pg_cron runs it too)
@@ -290,7 +260,7 @@ create index wallet_transactions_expiring_idx on public.wallet_transactions (exp
 
 -- Voids up to p_batch pending holds and withdrawals whose expires_at has passed, earliest
 -- first, and returns how many: their reservations return to available.
-create function jobs_api.expire_holds(p_batch integer) returns integer
+create function api_private.expire_holds(p_batch integer) returns integer
 language plpgsql
 security definer
 set search_path = ''
@@ -299,8 +269,8 @@ declare
   v_hold public.wallet_transactions;
   v_count integer := 0;
 begin
-  perform private.job_require_service('expire-holds');
-  perform private.job_require_between(p_batch, 1, 10000, 'batch');
+  perform private.require_caller(array['service'], 'run the expire-holds job');
+  perform private.require_between(p_batch, 1, 10000, 'batch');
   for v_hold in
     select t.* from public.wallet_transactions t
      where t.status = 'pending' and t.expires_at is not null and t.expires_at <= now()
@@ -314,13 +284,14 @@ begin
   return v_count;
 end;
 $$;
+grant execute on function api_private.expire_holds(integer) to service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- reconcile: a dated report
 -- ---------------------------------------------------------------------------------------
 
 -- One report per UTC day (a second run that day replaces it): the ledger invariants'
--- violations and the provider-vs-ledger findings of admin_api.reconciliation.
+-- violations and the provider-vs-ledger findings of api_private.reconciliation.
 create table private.reconciliation_reports (
   report_date date primary key,
   created_at timestamptz not null default now(),
@@ -330,7 +301,7 @@ create table private.reconciliation_reports (
     (jsonb_array_length(invariant_violations) + jsonb_array_length(reconciliation_findings)) stored
 );
 comment on table private.reconciliation_reports is
-  'The reconcile job''s daily report. Written only by jobs_api.reconcile; read by operators.';
+  'The reconcile job''s daily report. Written only by api_private.reconcile; read by operators.';
 revoke all on table private.reconciliation_reports from public, anon, authenticated, service_role;
 alter table private.reconciliation_reports enable row level security;
 alter table private.reconciliation_reports force row level security;
@@ -338,7 +309,7 @@ select audit.attach('private.reconciliation_reports');
 
 -- Runs the checks over the whole ledger and every payment, stores today's report (UTC) and
 -- returns it.
-create function jobs_api.reconcile()
+create function api_private.reconcile()
 returns table (report_date date, invariant_violations integer, reconciliation_findings integer)
 language plpgsql
 security definer
@@ -347,11 +318,11 @@ as $$
 declare
   v_report private.reconciliation_reports;
 begin
-  perform private.job_require_service('reconcile');
+  perform private.require_caller(array['service'], 'run the reconcile job');
   insert into private.reconciliation_reports as r (report_date, created_at, invariant_violations, reconciliation_findings)
   values ((now() at time zone 'utc')::date, now(),
           (select coalesce(jsonb_agg(to_jsonb(v)), '[]') from private.ledger_invariants() v),
-          (select coalesce(jsonb_agg(to_jsonb(f) order by f.occurred_at), '[]') from admin_api.reconciliation() f))
+          (select coalesce(jsonb_agg(to_jsonb(f) order by f.occurred_at), '[]') from api_private.reconciliation() f))
   on conflict on constraint reconciliation_reports_pkey do update
      set created_at = excluded.created_at,
          invariant_violations = excluded.invariant_violations,
@@ -361,18 +332,4 @@ begin
                       jsonb_array_length(v_report.reconciliation_findings);
 end;
 $$;
-
-revoke all on function
-  jobs_api.momo_poll_take_intents(integer, integer, integer),
-  jobs_api.momo_poll_take_cashouts(integer, integer, integer),
-  jobs_api.expire_intents(integer, integer),
-  jobs_api.expire_holds(integer),
-  jobs_api.reconcile()
-  from public, anon, authenticated, service_role;
-grant execute on function
-  jobs_api.momo_poll_take_intents(integer, integer, integer),
-  jobs_api.momo_poll_take_cashouts(integer, integer, integer),
-  jobs_api.expire_intents(integer, integer),
-  jobs_api.expire_holds(integer),
-  jobs_api.reconcile()
-  to service_role;
+grant execute on function api_private.reconcile() to service_role;

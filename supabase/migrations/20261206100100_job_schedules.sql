@@ -35,7 +35,6 @@ begin
   );
 end;
 $$;
-revoke all on function private.jobs_invoke(text) from public, anon, authenticated, service_role;
 
 do $schedule$
 begin
@@ -47,7 +46,7 @@ begin
   end if;
   -- pg_catalog, as Supabase installs it: nothing of it lands in an exposed schema.
   create extension if not exists pg_cron with schema pg_catalog;
-  perform cron.schedule('mfuko-expire-holds', '* * * * *', 'select jobs_api.expire_holds(1000)');
+  perform cron.schedule('mfuko-expire-holds', '* * * * *', 'select api_private.expire_holds(1000)');
 
   if not exists (select 1 from pg_available_extensions where name = 'pg_net') then
     raise notice 'pg_net is not available: the jobs function is not scheduled in the database';

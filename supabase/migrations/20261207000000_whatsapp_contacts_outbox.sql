@@ -33,7 +33,7 @@ grant select on table public.whatsapp_contacts to authenticated, service_role;
 alter table public.whatsapp_contacts enable row level security;
 alter table public.whatsapp_contacts force row level security;
 create policy whatsapp_contacts_select on public.whatsapp_contacts for select to authenticated
-  using (user_id = (select auth.uid()) or (select private.request_reads_all()));
+  using (user_id = (select auth.uid()) or (select private.caller_reads_all()));
 
 -- The contact of p_wa_id, created on first contact for p_user (the Auth user the Admin API
 -- just created), or when p_user is null for the user whose phone is p_wa_id (as Supabase Auth
@@ -53,15 +53,13 @@ declare
   v_contact public.whatsapp_contacts;
   v_created boolean := false;
 begin
-  perform private.wallet_require_caller(array['service'], 'open a WhatsApp contact');
+  perform private.require_caller(array['service'], 'open a WhatsApp contact');
   perform private.require_within(p_wa_id, 'identifier', 'p_wa_id');
   perform private.require_within(p_profile_name, 'identifier', 'p_profile_name');
   if p_wa_id is null or p_wa_id !~ '^[1-9][0-9]{6,14}$' then
-    perform private.wallet_fail('22023', 'wa_id must be 7 to 15 digits (E.164 without +)');
+    perform private.fail('22023', 'wa_id must be 7 to 15 digits (E.164 without +)');
   end if;
-  if p_currency is null or p_currency !~ '^[A-Z]{3}$' then
-    perform private.wallet_fail('22023', pg_catalog.format('currency %s is not an ISO 4217 code', coalesce(p_currency, 'null')));
-  end if;
+  perform private.require_currency(p_currency);
 
   select c.* into v_contact from public.whatsapp_contacts c where c.wa_id = p_wa_id;
   if v_contact.wa_id is null then
@@ -71,7 +69,7 @@ begin
         return;
       end if;
     elsif not exists (select 1 from auth.users u where u.id = v_user) then
-      perform private.wallet_fail('22023', 'no Auth user for this WhatsApp contact');
+      perform private.fail('22023', 'no Auth user for this WhatsApp contact');
     end if;
     insert into public.whatsapp_contacts as c (wa_id, user_id, profile_name, last_inbound_at)
     values (p_wa_id, v_user, p_profile_name, now())
@@ -98,7 +96,6 @@ begin
   return query select v_contact.user_id, v_contact.opted_out, v_created;
 end;
 $$;
-revoke all on function private.whatsapp_contact_open(text, uuid, text, text) from public, anon, authenticated, service_role;
 grant execute on function private.whatsapp_contact_open(text, uuid, text, text) to service_role;
 
 -- ---------------------------------------------------------------------------------------
@@ -162,7 +159,7 @@ grant select on table public.whatsapp_outbox to authenticated, service_role;
 alter table public.whatsapp_outbox enable row level security;
 alter table public.whatsapp_outbox force row level security;
 create policy whatsapp_outbox_select on public.whatsapp_outbox for select to authenticated
-  using ((select private.request_reads_all()));
+  using ((select private.caller_reads_all()));
 
 -- Queues a message to p_wa_id in the caller's transaction and returns its id. A notification
 -- to a contact who opted out writes nothing and returns null; replies always go.
@@ -180,17 +177,17 @@ begin
   perform private.require_within(p_body, 'metadata', 'p_body');
   perform private.require_within(p_purpose, 'identifier', 'p_purpose');
   if p_wa_id is null or p_wa_id !~ '^[1-9][0-9]{6,14}$' then
-    perform private.wallet_fail('22023', 'wa_id must be 7 to 15 digits (E.164 without +)');
+    perform private.fail('22023', 'wa_id must be 7 to 15 digits (E.164 without +)');
   end if;
   if p_kind is null or p_kind not in ('text', 'interactive', 'template') then
-    perform private.wallet_fail('22023', 'kind must be text, interactive or template');
+    perform private.fail('22023', 'kind must be text, interactive or template');
   end if;
   if p_body is null or pg_catalog.jsonb_typeof(p_body) <> 'object' or p_body ->> 'type' is distinct from p_kind
      or pg_catalog.jsonb_typeof(p_body -> p_kind) <> 'object' then
-    perform private.wallet_fail('22023', 'body must be a Cloud API message object whose type is the kind');
+    perform private.fail('22023', 'body must be a Cloud API message object whose type is the kind');
   end if;
   if p_purpose is null or p_purpose not in ('reply', 'notification') then
-    perform private.wallet_fail('22023', 'purpose must be reply or notification');
+    perform private.fail('22023', 'purpose must be reply or notification');
   end if;
   if p_purpose = 'notification'
      and exists (select 1 from public.whatsapp_contacts c where c.wa_id = p_wa_id and c.opted_out) then
@@ -202,7 +199,6 @@ begin
   return v_id;
 end;
 $$;
-revoke all on function private.whatsapp_enqueue(text, text, jsonb, text) from public, anon, authenticated, service_role;
 grant execute on function private.whatsapp_enqueue(text, text, jsonb, text) to service_role;
 
 -- Queues a notification to p_user's WhatsApp contact; none, or opted out: null, nothing written.
@@ -222,7 +218,6 @@ begin
   return private.whatsapp_enqueue(v_wa_id, coalesce(p_body ->> 'type', 'text'), p_body, 'notification');
 end;
 $$;
-revoke all on function private.whatsapp_notify_user(uuid, jsonb) from public, anon, authenticated, service_role;
 grant execute on function private.whatsapp_notify_user(uuid, jsonb) to service_role;
 
 -- ---------------------------------------------------------------------------------------
@@ -239,9 +234,9 @@ security definer
 set search_path = ''
 as $$
 begin
-  perform private.wallet_require_caller(array['service'], 'send WhatsApp messages');
-  perform private.job_require_between(p_lease_seconds, 1, 3600, 'lease_seconds');
-  perform private.job_require_between(coalesce(pg_catalog.cardinality(p_ids), 0), 0, 1000, 'the number of ids');
+  perform private.require_caller(array['service'], 'send WhatsApp messages');
+  perform private.require_between(p_lease_seconds, 1, 3600, 'lease_seconds');
+  perform private.require_between(coalesce(pg_catalog.cardinality(p_ids), 0), 0, 1000, 'the number of ids');
   return query
     update public.whatsapp_outbox o
        set status = 'sending', lease_until = now() + make_interval(secs => p_lease_seconds), attempts = o.attempts + 1
@@ -251,7 +246,6 @@ begin
               coalesce((select c.language from public.whatsapp_contacts c where c.wa_id = o.wa_id), 'en');
 end;
 $$;
-revoke all on function private.whatsapp_outbox_lease(uuid[], integer) from public, anon, authenticated, service_role;
 grant execute on function private.whatsapp_outbox_lease(uuid[], integer) to service_role;
 
 -- Up to p_batch ids of messages due now, oldest first (the whatsapp-send job then leases them).
@@ -263,8 +257,8 @@ security definer
 set search_path = ''
 as $$
 begin
-  perform private.wallet_require_caller(array['service'], 'send WhatsApp messages');
-  perform private.job_require_between(p_batch, 1, 1000, 'batch');
+  perform private.require_caller(array['service'], 'send WhatsApp messages');
+  perform private.require_between(p_batch, 1, 1000, 'batch');
   return query
     select o.id from public.whatsapp_outbox o
      where o.status in ('queued', 'sending') and o.next_attempt_at <= now()
@@ -273,7 +267,6 @@ begin
      limit p_batch;
 end;
 $$;
-revoke all on function private.whatsapp_outbox_due(integer) from public, anon, authenticated, service_role;
 grant execute on function private.whatsapp_outbox_due(integer) to service_role;
 
 -- Records what the Graph API said about a leased message:
@@ -300,23 +293,23 @@ declare
   v_row public.whatsapp_outbox;
   v_status text;
 begin
-  perform private.wallet_require_caller(array['service'], 'send WhatsApp messages');
+  perform private.require_caller(array['service'], 'send WhatsApp messages');
   perform private.require_within(p_outcome, 'identifier', 'p_outcome');
   perform private.require_within(p_wamid, 'identifier', 'p_wamid');
   perform private.require_within(p_error, 'reason', 'p_error');
   perform private.require_within(p_body, 'metadata', 'p_body');
   if p_outcome is null or p_outcome not in ('sent', 'retry', 'failed', 'dead') then
-    perform private.wallet_fail('22023', 'outcome must be sent, retry, failed or dead');
+    perform private.fail('22023', 'outcome must be sent, retry, failed or dead');
   end if;
   if (p_outcome = 'sent') <> (p_wamid is not null) then
-    perform private.wallet_fail('22023', 'a wamid is given exactly when the message was sent');
+    perform private.fail('22023', 'a wamid is given exactly when the message was sent');
   end if;
   if p_outcome = 'retry' then
-    perform private.job_require_between(p_retry_seconds, 1, 86400, 'retry_seconds');
+    perform private.require_between(p_retry_seconds, 1, 86400, 'retry_seconds');
   end if;
   if p_body is not null and (pg_catalog.jsonb_typeof(p_body) <> 'object'
                              or p_body ->> 'type' not in ('text', 'interactive', 'template')) then
-    perform private.wallet_fail('22023', 'body must be a Cloud API message object');
+    perform private.fail('22023', 'body must be a Cloud API message object');
   end if;
   v_status := case p_outcome when 'retry' then 'queued' else p_outcome end;
   if p_outcome = 'sent' then
@@ -341,8 +334,6 @@ begin
   return v_row;
 end;
 $$;
-revoke all on function private.whatsapp_outbox_record(uuid, text, text, text, integer, jsonb)
-  from public, anon, authenticated, service_role;
 grant execute on function private.whatsapp_outbox_record(uuid, text, text, text, integer, jsonb) to service_role;
 
 -- Status webhooks (whatsapp_message_status_apply) move the outbox row of the same wamid
@@ -362,7 +353,6 @@ begin
   return null;
 end;
 $$;
-revoke all on function private.whatsapp_outbox_follow_status() from public, anon, authenticated, service_role;
 create trigger whatsapp_outbox_follow_status after insert or update of status on public.whatsapp_messages
   for each row when (new.direction = 'outbound')
   execute function private.whatsapp_outbox_follow_status();
@@ -374,7 +364,7 @@ create trigger whatsapp_outbox_follow_status after insert or update of status on
 -- Queues a dead message again with a fresh count of attempts; the next whatsapp-send run
 -- sends it. 42501 for anyone but an admin, WL007 for an unknown id, WL008 for a message that
 -- is not dead (a replay never sends a delivered message twice).
-create function admin_api.whatsapp_outbox_replay(p_id uuid)
+create function api_private.whatsapp_outbox_replay(p_id uuid)
 returns public.whatsapp_outbox
 language plpgsql
 security definer
@@ -383,13 +373,13 @@ as $$
 declare
   v_row public.whatsapp_outbox;
 begin
-  perform private.admin_api_require(true, 'replay a WhatsApp message');
+  perform private.require_caller(array['service', 'admin'], 'replay a WhatsApp message');
   select o.* into v_row from public.whatsapp_outbox o where o.id = p_id for update;
   if v_row.id is null then
-    perform private.wallet_fail('WL007', pg_catalog.format('WhatsApp message %s not found', p_id));
+    perform private.fail('WL007', pg_catalog.format('WhatsApp message %s not found', p_id));
   end if;
   if v_row.status <> 'dead' then
-    perform private.wallet_fail('WL008', pg_catalog.format('WhatsApp message %s is %s; only a dead message is replayed', p_id, v_row.status));
+    perform private.fail('WL008', pg_catalog.format('WhatsApp message %s is %s; only a dead message is replayed', p_id, v_row.status));
   end if;
   update public.whatsapp_outbox o
      set status = 'queued', attempts = 0, next_attempt_at = now(), lease_until = null
@@ -398,8 +388,7 @@ begin
   return v_row;
 end;
 $$;
-revoke all on function admin_api.whatsapp_outbox_replay(uuid) from public, anon, authenticated, service_role;
-grant execute on function admin_api.whatsapp_outbox_replay(uuid) to authenticated, service_role;
+grant execute on function api_private.whatsapp_outbox_replay(uuid) to authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- The whatsapp-send job every 10 seconds

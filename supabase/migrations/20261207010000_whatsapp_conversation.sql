@@ -18,7 +18,6 @@ begin
   end;
 end;
 $$;
-revoke all on function private.currency_exponent(text) from public, anon, authenticated, service_role;
 
 -- An amount of minor units as a person reads it: 500000 UGX -> '500,000 UGX', 1250 EUR -> '12.50 EUR'.
 create function private.money_text(p_amount bigint, p_currency text) returns text
@@ -36,7 +35,6 @@ begin
       || ' ' || p_currency;
 end;
 $$;
-revoke all on function private.money_text(bigint, text) from public, anon, authenticated, service_role;
 
 -- A Cloud API text message (an outbox body).
 create function private.text_message(p_body text) returns jsonb
@@ -48,7 +46,6 @@ begin
   return pg_catalog.jsonb_build_object('type', 'text', 'text', pg_catalog.jsonb_build_object('body', p_body));
 end;
 $$;
-revoke all on function private.text_message(text) from public, anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- Pending payments: what a sender asked to pay (kind send) or cash out (kind cashout), until
@@ -92,7 +89,7 @@ grant select on table public.whatsapp_pending_payments to authenticated, service
 alter table public.whatsapp_pending_payments enable row level security;
 alter table public.whatsapp_pending_payments force row level security;
 create policy whatsapp_pending_payments_select on public.whatsapp_pending_payments for select to authenticated
-  using (payer_id = (select auth.uid()) or (select private.request_reads_all()));
+  using (payer_id = (select auth.uid()) or (select private.caller_reads_all()));
 select audit.attach('public.whatsapp_pending_payments');
 
 -- The caller (a signed-in user, on WhatsApp the sender) asks to pay p_amount of p_currency to
@@ -121,21 +118,19 @@ declare
   v_to uuid;
   v_pending public.whatsapp_pending_payments;
 begin
-  perform private.wallet_require_caller(array['user'], 'propose a WhatsApp payment');
+  perform private.require_caller(array['user'], 'propose a WhatsApp payment');
   v_payer := auth.uid();
   perform private.require_within(p_kind, 'identifier', 'p_kind');
   perform private.require_within(p_currency, 'identifier', 'p_currency');
   perform private.require_within(p_recipient_wa_id, 'identifier', 'p_recipient_wa_id');
   if p_kind is null or p_kind not in ('send', 'cashout') then
-    perform private.wallet_fail('22023', 'p_kind must be send or cashout');
+    perform private.fail('22023', 'p_kind must be send or cashout');
   end if;
-  if p_currency is null or p_currency !~ '^[A-Z]{3}$' then
-    perform private.wallet_fail('22023', pg_catalog.format('currency %s is not an ISO 4217 code', coalesce(p_currency, 'null')));
-  end if;
+  perform private.require_currency(p_currency);
   if (p_kind = 'send') <> (p_recipient_wa_id is not null) then
-    perform private.wallet_fail('22023', 'p_recipient_wa_id is required for send and only for send');
+    perform private.fail('22023', 'p_recipient_wa_id is required for send and only for send');
   end if;
-  perform private.payment_require_amount(p_amount);
+  perform private.require_amount(p_amount);
 
   select a.id into v_from from public.wallet_accounts a
    where a.owner_id = v_payer and a.currency = p_currency and a.kind = 'user' and a.status = 'active';
@@ -171,8 +166,6 @@ begin
   return query select 'proposed'::text, v_pending.id, v_pending.expires_at;
 end;
 $$;
-revoke all on function api_private.whatsapp_payment_propose(text, bigint, text, text)
-  from public, anon, authenticated, service_role;
 grant execute on function api_private.whatsapp_payment_propose(text, bigint, text, text) to authenticated;
 
 -- The caller confirms (p_confirm) or cancels its pending payment p_id. Confirmed, a send is
@@ -196,9 +189,9 @@ declare
   v_transaction public.wallet_transactions;
   v_cashout public.cashouts;
 begin
-  perform private.wallet_require_caller(array['user'], 'decide a WhatsApp payment');
+  perform private.require_caller(array['user'], 'decide a WhatsApp payment');
   if p_confirm is null then
-    perform private.wallet_fail('22023', 'p_confirm must be true or false');
+    perform private.fail('22023', 'p_confirm must be true or false');
   end if;
   select p.* into v_pending from public.whatsapp_pending_payments p where p.id = p_id for update;
   if v_pending.id is null or v_pending.payer_id <> auth.uid() then
@@ -223,7 +216,7 @@ begin
                                                  v_pending.currency, 'whatsapp:' || v_pending.id, 'WhatsApp payment',
                                                  pg_catalog.jsonb_build_object('whatsapp_pending_payment', v_pending.id));
   else
-    v_cashout := payments_api.cashout_create(v_pending.from_account_id, v_pending.amount, v_pending.currency,
+    v_cashout := api_private.cashout_create(v_pending.from_account_id, v_pending.amount, v_pending.currency,
                                              v_pending.msisdn, 'whatsapp:' || v_pending.id);
   end if;
   update public.whatsapp_pending_payments p
@@ -233,7 +226,6 @@ begin
                       v_transaction.id, v_cashout.id;
 end;
 $$;
-revoke all on function api_private.whatsapp_payment_decide(uuid, boolean) from public, anon, authenticated, service_role;
 grant execute on function api_private.whatsapp_payment_decide(uuid, boolean) to authenticated;
 
 -- The caller's latest p_limit (1..20) transactions across its accounts, newest first, with
@@ -250,11 +242,11 @@ as $$
 declare
   v_accounts uuid[];
 begin
-  perform private.wallet_require_caller(array['user'], 'read its WhatsApp history');
+  perform private.require_caller(array['user'], 'read its WhatsApp history');
   if p_limit is null or p_limit not between 1 and 20 then
-    perform private.wallet_fail('22023', 'p_limit must be between 1 and 20');
+    perform private.fail('22023', 'p_limit must be between 1 and 20');
   end if;
-  v_accounts := private.request_wallet_account_ids();
+  v_accounts := private.caller_account_ids();
   return query
     select t.id, t.kind, t.status, not (t.from_account_id = any (v_accounts)), t.amount, t.currency,
            (select c.wa_id
@@ -270,7 +262,6 @@ begin
      limit p_limit;
 end;
 $$;
-revoke all on function api_private.whatsapp_history(integer) from public, anon, authenticated, service_role;
 grant execute on function api_private.whatsapp_history(integer) to authenticated;
 
 -- The stop and start commands: p_wa_id's contact opts out of notifications, or back in.
@@ -282,18 +273,17 @@ security definer
 set search_path = ''
 as $$
 begin
-  perform private.wallet_require_caller(array['service'], 'change WhatsApp notifications');
+  perform private.require_caller(array['service'], 'change WhatsApp notifications');
   perform private.require_within(p_wa_id, 'identifier', 'p_wa_id');
   if p_opted_out is null then
-    perform private.wallet_fail('22023', 'p_opted_out must be true or false');
+    perform private.fail('22023', 'p_opted_out must be true or false');
   end if;
   update public.whatsapp_contacts c set opted_out = p_opted_out where c.wa_id = p_wa_id and c.opted_out <> p_opted_out;
   if not found and not exists (select 1 from public.whatsapp_contacts c where c.wa_id = p_wa_id) then
-    perform private.wallet_fail('WL007', pg_catalog.format('no WhatsApp contact %s', p_wa_id));
+    perform private.fail('WL007', pg_catalog.format('no WhatsApp contact %s', p_wa_id));
   end if;
 end;
 $$;
-revoke all on function private.whatsapp_set_opted_out(text, boolean) from public, anon, authenticated, service_role;
 grant execute on function private.whatsapp_set_opted_out(text, boolean) to service_role;
 
 -- ---------------------------------------------------------------------------------------
@@ -317,7 +307,6 @@ begin
   end if;
 end;
 $$;
-revoke all on function private.notify_contact(uuid, jsonb) from public, anon, authenticated, service_role;
 
 -- Money received: every posted transfer into another user's account, one statement's rows
 -- at once (a batch of transfers costs one query). Only recipients with a contact are looked at.
@@ -339,7 +328,6 @@ begin
   return null;
 end;
 $$;
-revoke all on function private.whatsapp_notify_transfers() from public, anon, authenticated, service_role;
 create trigger wallet_transactions_whatsapp_notify after insert on public.wallet_transactions
   referencing new table as new_transactions
   for each statement execute function private.whatsapp_notify_transfers();
@@ -359,7 +347,6 @@ begin
   return null;
 end;
 $$;
-revoke all on function private.whatsapp_notify_intent() from public, anon, authenticated, service_role;
 create trigger payment_intents_whatsapp_notify after update of status on public.payment_intents
   for each row when (old.status is distinct from new.status and new.status in ('succeeded', 'failed'))
   execute function private.whatsapp_notify_intent();
@@ -379,7 +366,6 @@ begin
   return null;
 end;
 $$;
-revoke all on function private.whatsapp_notify_cashout() from public, anon, authenticated, service_role;
 create trigger cashouts_whatsapp_notify after update of status on public.cashouts
   for each row when (old.status is distinct from new.status and new.status in ('paid', 'failed'))
   execute function private.whatsapp_notify_cashout();
@@ -397,7 +383,6 @@ begin
   return null;
 end;
 $$;
-revoke all on function private.whatsapp_notify_refund() from public, anon, authenticated, service_role;
 create trigger refunds_whatsapp_notify_insert after insert on public.refunds
   for each row when (new.status = 'succeeded' and new.user_id is not null)
   execute function private.whatsapp_notify_refund();

@@ -113,7 +113,9 @@ export class PostgresCluster {
       ...(this.account ? { uid: this.account.uid, gid: this.account.gid } : {}),
     });
     if (result.status !== 0) {
-      throw new StackError(`PostgreSQL left running in ${this.dataDir} (pid ${pid}) did not stop: ${(result.stderr || result.stdout).trim()}`);
+      throw new StackError(
+        `PostgreSQL left running in ${this.dataDir} (pid ${pid}) did not stop: ${(result.stderr || result.stdout).trim()}`,
+      );
     }
     return true;
   }
@@ -168,7 +170,18 @@ export class PostgresCluster {
     if (this.account) chownSync(passwordFile, this.account.uid, this.account.gid);
     const result = spawnSync(
       this.binary("initdb"),
-      ["-D", this.dataDir, "-U", "postgres", `--pwfile=${passwordFile}`, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C"],
+      [
+        "-D",
+        this.dataDir,
+        "-U",
+        "postgres",
+        `--pwfile=${passwordFile}`,
+        "--auth-local=trust",
+        "--auth-host=scram-sha-256",
+        "-E",
+        "UTF8",
+        "--locale=C",
+      ],
       { encoding: "utf8", ...(this.account ? { uid: this.account.uid, gid: this.account.gid } : {}) },
     );
     rmSync(passwordFile, { force: true });

@@ -39,7 +39,10 @@ function runSupabaseCli(args: string[]): Promise<{ code: number; stdout: string;
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));
     child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.once("error", (error) => reject(new StackError(`the Supabase CLI did not run (${error.message}); run \`node scripts/setup.mjs\`.`)));
+    child.once(
+      "error",
+      (error) => reject(new StackError(`the Supabase CLI did not run (${error.message}); run \`node scripts/setup.mjs\`.`)),
+    );
     child.once("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
 }
@@ -59,7 +62,9 @@ export async function pushMigrations(url: string, options: { seed: boolean }): P
       .filter((line) => line && !/^(Target:|Connecting|Confirmed|Applying|Seeding|Finished|[│▲◇●])/.test(line))
       .join(" ");
     throw new StackError(
-      `${failing ? `migration ${failing} failed` : "supabase db push failed"}: ${reason}. Fix it and run again (\`npm start -- --reset\` starts from an empty database).`,
+      `${
+        failing ? `migration ${failing} failed` : "supabase db push failed"
+      }: ${reason}. Fix it and run again (\`npm start -- --reset\` starts from an empty database).`,
     );
   }
   return output;

@@ -62,10 +62,15 @@ export async function startFunctionsServer(options: FunctionsServerOptions): Pro
   });
   await new Promise<void>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => reject(new StackError(`the functions server did not start within 120 s on port ${options.port}`)), 120_000);
+    const timer = setTimeout(
+      () => reject(new StackError(`the functions server did not start within 120 s on port ${options.port}`)),
+      120_000,
+    );
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new StackError(`the functions server exited with code ${code} while starting (a function failed to load; see its error above)`));
+      reject(
+        new StackError(`the functions server exited with code ${code} while starting (a function failed to load; see its error above)`),
+      );
     });
     lines.on("line", (line) => {
       if (line.includes('"event":"listening"')) {

@@ -53,7 +53,9 @@ export class PgBouncer {
     chmodSync(home, 0o755);
     const userList = join(home, "pgbouncer-users.txt");
     const quote = (value: string) => `"${value.replaceAll('"', '""')}"`;
-    writeFileSync(userList, Object.entries(this.options.users).map(([user, password]) => `${quote(user)} ${quote(password)}\n`).join(""), { mode: 0o600 });
+    writeFileSync(userList, Object.entries(this.options.users).map(([user, password]) => `${quote(user)} ${quote(password)}\n`).join(""), {
+      mode: 0o600,
+    });
     writeFileSync(
       this.configFile,
       [

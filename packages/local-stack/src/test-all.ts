@@ -18,7 +18,11 @@ interface StepResult {
 
 function run(command: string, args: string[], env: Record<string, string> = {}): Promise<{ ok: boolean; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: projectRoot, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, {
+      cwd: projectRoot,
+      env: { ...process.env, NO_COLOR: "1", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     const relay = (chunk: Buffer, to: NodeJS.WriteStream) => {
       output += chunk;
@@ -76,7 +80,12 @@ async function main(): Promise<void> {
   await staticCheck("typecheck: tsc", async () => (await run(join(binDir, "tsc"), ["-p", "tsconfig.json"])).ok);
   await staticCheck("typecheck: deno check (functions and gateway)", async () => {
     const entries = [...functionEntryPoints(), join(projectRoot, "packages", "local-stack", "src", "deno", "serve-functions.ts")];
-    return (await run(denoExecutable(), ["check", "--quiet", `--config=${join(projectRoot, "supabase", "functions", "deno.json")}`, ...entries])).ok;
+    return (await run(denoExecutable(), [
+      "check",
+      "--quiet",
+      `--config=${join(projectRoot, "supabase", "functions", "deno.json")}`,
+      ...entries,
+    ])).ok;
   });
   await staticCheck("lint: deno lint", async () => (await run(denoExecutable(), ["lint"])).ok);
   await staticCheck("format: deno fmt --check", async () => (await run(denoExecutable(), ["fmt", "--check"])).ok);
@@ -105,7 +114,11 @@ async function main(): Promise<void> {
     });
     await step("vitest: unit and integration", async () => {
       const reportFile = join(stack.home, "vitest.json");
-      const result = await run(join(binDir, "vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${reportFile}`], testEnvironment(stack));
+      const result = await run(
+        join(binDir, "vitest"),
+        ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${reportFile}`],
+        testEnvironment(stack),
+      );
       countVitest(reportFile);
       return result.ok;
     });

@@ -25,7 +25,13 @@ export async function startThrowawayStack(options: {
   chmodSync(home, 0o755);
   const dbPort = await freePort();
   // Started before the cluster: it connects to the server only when a client comes.
-  const pooler = new PgBouncer({ home: join(home, "pgbouncer"), port: await freePort(), serverPort: dbPort, users: { postgres: "postgres" }, poolSize: 40 });
+  const pooler = new PgBouncer({
+    home: join(home, "pgbouncer"),
+    port: await freePort(),
+    serverPort: dbPort,
+    users: { postgres: "postgres" },
+    poolSize: 40,
+  });
   await pooler.start();
   let stack: LocalStack;
   try {
@@ -43,6 +49,10 @@ export async function startThrowawayStack(options: {
     await pooler.stop();
     throw error;
   }
+  // The migrations take EXECUTE on new functions away from PUBLIC by default, and grant each
+  // of theirs to its callers. What the tests add next (pgTAP, their helpers) is called under
+  // every API role: PostgreSQL's default again, for what is created from here on.
+  await runSql(stack.dbUrl, "alter default privileges grant execute on functions to public");
   await runSql(stack.dbUrl, "create extension if not exists pgtap with schema extensions");
   await runSql(stack.dbUrl, readFileSync(testsSchemaSqlFile, "utf8"));
   // Tests run the jobs when they mean to: pg_cron keeps its schedule, paused.

@@ -15,7 +15,13 @@ let pooler: PgBouncer;
 
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), "mfuko-pgbouncer-test-"));
-  pooler = new PgBouncer({ home, port: await freePort(), serverPort: Number(new URL(databaseUrl).port), users: { postgres: "postgres" }, poolSize: 1 });
+  pooler = new PgBouncer({
+    home,
+    port: await freePort(),
+    serverPort: Number(new URL(databaseUrl).port),
+    users: { postgres: "postgres" },
+    poolSize: 1,
+  });
   await pooler.start();
 });
 

@@ -70,9 +70,13 @@ describe("npm start", () => {
 
     const sql = postgres(`postgresql://postgres:postgres@127.0.0.1:${ports.db}/postgres`, { max: 1 });
     try {
-      const roles = await sql`select rolname, rolbypassrls from pg_roles where rolname in ('anon', 'authenticated', 'service_role', 'authenticator') order by rolname`;
+      const roles =
+        await sql`select rolname, rolbypassrls from pg_roles where rolname in ('anon', 'authenticated', 'service_role', 'authenticator') order by rolname`;
       expect(roles.map((role) => `${role.rolname}:${role.rolbypassrls}`)).toEqual([
-        "anon:false", "authenticated:false", "authenticator:false", "service_role:true",
+        "anon:false",
+        "authenticated:false",
+        "authenticator:false",
+        "service_role:true",
       ]);
       const [{ count }] = await sql`select count(*)::int as count from supabase_migrations.schema_migrations`;
       expect(count).toBeGreaterThan(0);
@@ -123,29 +127,32 @@ describe("npm start", () => {
     await assertPortFree(ports.functions, "functions");
   }, twoStartsTimeoutMs);
 
-  it.each(["SIGTERM", "SIGINT"] as const)("stops PostgreSQL and the functions server when %s is sent to the npm process alone", async (signal) => {
-    const ports = { db: await freePort(), functions: await freePort() };
-    // A process group of its own, as a process manager gives it; only npm is signalled.
-    const run = spawnStart({ dbPort: ports.db, functionsPort: ports.functions, stateDir, throughNpm: true });
-    const pgid = run.child.pid!;
-    try {
-      await waitForOutput(run, bannerLine);
-      expect(liveGroupMembers(pgid)).toEqual(expect.arrayContaining(["postgres", "deno"]));
-      run.child.kill(signal);
-      expect(await run.exited).toBe(0);
-      expect(await groupGone(pgid)).toEqual([]);
-      expect(run.output()).toContain(`stopped, ports ${ports.functions} and ${ports.db} are free`);
-      await assertPortFree(ports.db, "PostgreSQL");
-      await assertPortFree(ports.functions, "functions");
-    } finally {
-      // Whatever a failed run left behind.
+  it.each(["SIGTERM", "SIGINT"] as const)(
+    "stops PostgreSQL and the functions server when %s is sent to the npm process alone",
+    async (signal) => {
+      const ports = { db: await freePort(), functions: await freePort() };
+      // A process group of its own, as a process manager gives it; only npm is signalled.
+      const run = spawnStart({ dbPort: ports.db, functionsPort: ports.functions, stateDir, throughNpm: true });
+      const pgid = run.child.pid!;
       try {
-        process.kill(-pgid, "SIGKILL");
-      } catch {
-        // the group is empty
+        await waitForOutput(run, bannerLine);
+        expect(liveGroupMembers(pgid)).toEqual(expect.arrayContaining(["postgres", "deno"]));
+        run.child.kill(signal);
+        expect(await run.exited).toBe(0);
+        expect(await groupGone(pgid)).toEqual([]);
+        expect(run.output()).toContain(`stopped, ports ${ports.functions} and ${ports.db} are free`);
+        await assertPortFree(ports.db, "PostgreSQL");
+        await assertPortFree(ports.functions, "functions");
+      } finally {
+        // Whatever a failed run left behind.
+        try {
+          process.kill(-pgid, "SIGKILL");
+        } catch {
+          // the group is empty
+        }
       }
-    }
-  });
+    },
+  );
 
   it("ends with one clear line when a port is busy", async () => {
     const blocker = createServer();

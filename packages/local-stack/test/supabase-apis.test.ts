@@ -13,10 +13,11 @@ const serviceKey = process.env.SUPABASE_SERVICE_ROLE_KEY!;
 const minter = new TokenMinter(process.env.SUPABASE_JWT_SECRET!);
 
 /** A browser-like client; Node 20 has no WebSocket, and realtime is not used here. */
-const client = (key: string) => createClient(origin, key, {
-  auth: { persistSession: false, autoRefreshToken: false },
-  realtime: { transport: class {} as never },
-});
+const client = (key: string) =>
+  createClient(origin, key, {
+    auth: { persistSession: false, autoRefreshToken: false },
+    realtime: { transport: class {} as never },
+  });
 
 const createUser = (body: unknown, headers: Record<string, string> = {}) =>
   fetch(`${origin}/auth/v1/admin/users`, {
@@ -52,7 +53,10 @@ describe("supabase-js against the local gateway", () => {
     const { data, error } = await admin.createUser({ phone: `+${waId}`, phone_confirm: true });
     expect(error).toBeNull();
     expect(data.user).toMatchObject({
-      phone: waId, aud: "authenticated", role: "authenticated", phone_confirmed_at: expect.any(String),
+      phone: waId,
+      aud: "authenticated",
+      role: "authenticated",
+      phone_confirmed_at: expect.any(String),
       app_metadata: { provider: "phone", providers: ["phone"] },
     });
     const again = await admin.createUser({ phone: `+${waId}`, phone_confirm: true });
@@ -66,14 +70,21 @@ describe("supabase-js against the local gateway", () => {
     const service = { authorization: `Bearer ${serviceKey}` };
     expect((await createUser({ phone: waId }, service)).status).toBe(200);
     const legacy = await createUser({ phone: waId }, service);
-    expect([legacy.status, await legacy.json()]).toEqual([422, { code: 422, error_code: "phone_exists", msg: "Phone number already registered by another user" }]);
+    expect([legacy.status, await legacy.json()]).toEqual([422, {
+      code: 422,
+      error_code: "phone_exists",
+      msg: "Phone number already registered by another user",
+    }]);
     const versioned = await createUser({ phone: waId }, { ...service, "x-supabase-api-version": "2024-01-01" });
     expect(versioned.headers.get("x-supabase-api-version")).toBe("2024-01-01");
     expect(await versioned.json()).toEqual({ code: "phone_exists", message: "Phone number already registered by another user" });
     expect((await createUser({ phone: "0788123456" }, service)).status).toBe(400);
 
     expect((await createUser({ phone: newWaId() })).status).toBe(401);
-    expect((await createUser({ phone: newWaId() }, { authorization: `Bearer ${await new TokenMinter("y".repeat(40)).apiKey("service_role")}` })).status).toBe(401);
+    expect(
+      (await createUser({ phone: newWaId() }, { authorization: `Bearer ${await new TokenMinter("y".repeat(40)).apiKey("service_role")}` }))
+        .status,
+    ).toBe(401);
     const anon = await createUser({ phone: newWaId() }, { authorization: `Bearer ${await minter.apiKey("anon")}` });
     expect([anon.status, (await anon.json()).error_code]).toEqual([403, "not_admin"]);
   });

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { checks } from "./checks.ts";
-import { qualifiedName, type Finding } from "./finding.ts";
+import { type Finding, qualifiedName } from "./finding.ts";
 
 const checkIds = checks.map((c) => c.id);
 

@@ -14,13 +14,15 @@ export const checks: readonly CheckDescription[] = [
     id: "rls-disabled",
     title: "Table or partition in an exposed schema with RLS disabled",
     severity: "error",
-    help: "Every table and partition in a schema PostgREST exposes needs row level security; a partition queried directly ignores its parent's policies.",
+    help:
+      "Every table and partition in a schema PostgREST exposes needs row level security; a partition queried directly ignores its parent's policies.",
   },
   {
     id: "rls-no-policy",
     title: "RLS enabled, API roles hold privileges, no policy",
     severity: "warn",
-    help: "anon or authenticated may query the table but no policy lets a row through. Add policies, or revoke the API roles' privileges when only service_role uses the table.",
+    help:
+      "anon or authenticated may query the table but no policy lets a row through. Add policies, or revoke the API roles' privileges when only service_role uses the table.",
   },
   {
     id: "policy-rls-disabled",
@@ -44,7 +46,8 @@ export const checks: readonly CheckDescription[] = [
     id: "policy-user-metadata",
     title: "Policy reads user_metadata",
     severity: "error",
-    help: "Users can edit their own user_metadata (raw_user_meta_data); authorisation must read app_metadata, which only the service role can change.",
+    help:
+      "Users can edit their own user_metadata (raw_user_meta_data); authorisation must read app_metadata, which only the service role can change.",
   },
   {
     id: "policy-missing-to",
@@ -62,7 +65,8 @@ export const checks: readonly CheckDescription[] = [
     id: "ledger-write-privilege",
     title: "API role can write an append-only ledger table",
     severity: "error",
-    help: "Ledger tables change only through the wallet functions; anon, authenticated and service_role must not hold INSERT, UPDATE, DELETE or TRUNCATE on them.",
+    help:
+      "Ledger tables change only through the wallet functions; anon, authenticated and service_role must not hold INSERT, UPDATE, DELETE or TRUNCATE on them.",
   },
   {
     id: "view-bypasses-rls",
@@ -86,19 +90,22 @@ export const checks: readonly CheckDescription[] = [
     id: "secdef-search-path-missing",
     title: "security definer function without a fixed search_path",
     severity: "error",
-    help: "The caller's search_path decides which objects the function resolves while it runs with its owner's rights; set search_path = '' and qualify names.",
+    help:
+      "The caller's search_path decides which objects the function resolves while it runs with its owner's rights; set search_path = '' and qualify names.",
   },
   {
     id: "secdef-search-path-unsafe",
     title: "security definer function whose search_path can be hijacked",
     severity: "warn",
-    help: "The fixed search_path lists a schema the API roles can create objects in, or does not end with pg_temp, so a session can shadow the objects the function uses.",
+    help:
+      "The fixed search_path lists a schema the API roles can create objects in, or does not end with pg_temp, so a session can shadow the objects the function uses.",
   },
   {
     id: "secdef-executable",
     title: "security definer function in an exposed schema executable by the API",
     severity: "error for anon or public, warn for authenticated",
-    help: "Functions in an exposed schema are callable through /rest/v1/rpc; a security definer one runs with its owner's rights, so only the roles it checks for may execute it.",
+    help:
+      "Functions in an exposed schema are callable through /rest/v1/rpc; a security definer one runs with its owner's rights, so only the roles it checks for may execute it.",
   },
   {
     id: "function-search-path-mutable",

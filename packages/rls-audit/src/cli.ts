@@ -1,16 +1,16 @@
 // `npm run rls:audit -- --db-url <url>`: audits a database and prints or writes the report.
 // Exit 0: nothing open at or above --fail-on; 1: something is; 2: the audit could not run.
 import { existsSync, writeFileSync } from "node:fs";
-import { applyAllowList, AllowListError, loadAllowList, type AllowListEntry } from "./allow-list.ts";
+import { type AllowListEntry, AllowListError, applyAllowList, loadAllowList } from "./allow-list.ts";
 import { CannotConnectError, runAudit } from "./audit.ts";
 import { severityRank } from "./checks.ts";
 import { renderJson } from "./formats/json.ts";
 import { renderMarkdown } from "./formats/markdown.ts";
 import { renderSarif } from "./formats/sarif.ts";
 import { renderTable } from "./formats/table.ts";
-import { parseOptions, usage, UsageError, type Format, type Options } from "./options.ts";
+import { type Format, type Options, parseOptions, usage, UsageError } from "./options.ts";
 import { defaultAllowListPath } from "./paths.ts";
-import { summaryLine, type Report } from "./report.ts";
+import { type Report, summaryLine } from "./report.ts";
 
 const renderers: Record<Format, (report: Report) => string> = {
   table: renderTable,

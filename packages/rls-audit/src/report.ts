@@ -25,5 +25,7 @@ export function summarize(findings: Finding[]): Summary {
 
 export function summaryLine(findings: Finding[]): string {
   const s = summarize(findings);
-  return `${findings.length} finding${findings.length === 1 ? "" : "s"}: ${s.error} error, ${s.warn} warn, ${s.info} info open; ${s.accepted} accepted`;
+  return `${findings.length} finding${
+    findings.length === 1 ? "" : "s"
+  }: ${s.error} error, ${s.warn} warn, ${s.info} info open; ${s.accepted} accepted`;
 }

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { checks } from "../src/checks.ts";
 import type { Finding } from "../src/finding.ts";
 import { auditSqlPath } from "../src/paths.ts";
-import { fixtures, preamble, roleFixture, type Fixture } from "./fixtures.ts";
-import { createDatabase, dropDatabase, onCluster, qualified, runCli, urlFor, testDatabaseUrl, type CliRun } from "./support.ts";
+import { type Fixture, fixtures, preamble, roleFixture } from "./fixtures.ts";
+import { type CliRun, createDatabase, dropDatabase, onCluster, qualified, runCli, testDatabaseUrl, urlFor } from "./support.ts";
 
 const suffix = `${process.pid}_${Date.now()}`;
 const flawedDb = `rls_audit_flawed_${suffix}`;
@@ -25,7 +25,6 @@ interface JsonReport {
   summary: { error: number; warn: number; info: number; accepted: number };
   findings: Finding[];
 }
-
 
 function audit(database: string, ...args: string[]): Promise<CliRun> {
   return runCli(["--db-url", urlFor(database), "--allow-list", emptyAllowList, ...args]);
@@ -152,8 +151,17 @@ describe.concurrent("settings", () => {
 
   test("--financial-tables and --append-only replace the default lists", async () => {
     const report = parseReport(
-      await audit(cleanDb, "--format", "json", "--fail-on", "none",
-        "--financial-tables", "public.rd_closed,mt_items", "--append-only", "at_posts"),
+      await audit(
+        cleanDb,
+        "--format",
+        "json",
+        "--fail-on",
+        "none",
+        "--financial-tables",
+        "public.rd_closed,mt_items",
+        "--append-only",
+        "at_posts",
+      ),
     );
     const forced = report.findings.filter((f) => f.check === "force-rls-missing").map(qualified).sort();
     expect(forced).toEqual(["public.mt_items", "public.rd_closed"]);

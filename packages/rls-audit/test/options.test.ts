@@ -61,12 +61,23 @@ describe("allow-list", () => {
     return path;
   };
   const finding = (check: string, schema: string | null, object: string): Finding => ({
-    check, severity: "warn", schema, object, detail: "d", remediation: "r", accepted: false, reason: null,
+    check,
+    severity: "warn",
+    schema,
+    object,
+    detail: "d",
+    remediation: "r",
+    accepted: false,
+    reason: null,
   });
 
   test.each([
     ["not JSON", "{", "is not valid JSON"],
-    ["an unknown check", JSON.stringify({ accepted: [{ check: "rls-off", object: "public.t", reason: "long enough reason" }] }), "unknown check id"],
+    [
+      "an unknown check",
+      JSON.stringify({ accepted: [{ check: "rls-off", object: "public.t", reason: "long enough reason" }] }),
+      "unknown check id",
+    ],
     ["a short reason", JSON.stringify({ accepted: [{ check: "rls-disabled", object: "public.t", reason: "ok" }] }), "reason"],
     ["an unknown field", JSON.stringify({ accepted: [], extra: 1 }), "extra"],
   ])("rejects a file with %s", (_, content, message) => {

@@ -108,8 +108,10 @@ export async function authenticate(headers: Headers, verify: TokenVerifier, serv
   // The project's own tokens that are not a signed-in user's session (the anon and
   // service_role API keys) verify too: they are genuine, just not allowed here.
   const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-  if (claims.role !== "authenticated" || !audiences.includes("authenticated") ||
-    typeof claims.sub !== "string" || !UUID.test(claims.sub)) {
+  if (
+    claims.role !== "authenticated" || !audiences.includes("authenticated") ||
+    typeof claims.sub !== "string" || !UUID.test(claims.sub)
+  ) {
     return { ok: false, error: new HttpError(403, "forbidden", `${service} needs a signed-in user's access token.`) };
   }
   const appRole = (claims.app_metadata as { role?: unknown } | undefined)?.role;

@@ -11,7 +11,11 @@ const ADDRESS = /^[0-9A-Fa-f:.]{1,45}$/;
  * connection's peer address (Deno.serve's info.remoteAddr, which hono passes as `env`), else
  * "unknown". Anything that is not an IP address literal becomes "invalid".
  */
-export function clientAddress(headers: Headers, connection?: unknown, trustedHops: number = env("TRUSTED_PROXY_HOPS").TRUSTED_PROXY_HOPS): string {
+export function clientAddress(
+  headers: Headers,
+  connection?: unknown,
+  trustedHops: number = env("TRUSTED_PROXY_HOPS").TRUSTED_PROXY_HOPS,
+): string {
   const hops = (headers.get("x-forwarded-for") ?? "").split(",").map((hop) => hop.trim()).filter(Boolean);
   const forwarded = trustedHops > 0 ? hops[hops.length - trustedHops] : undefined;
   const peer = (connection as { remoteAddr?: { hostname?: unknown } } | undefined)?.remoteAddr?.hostname;

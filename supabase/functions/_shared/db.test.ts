@@ -24,7 +24,8 @@ const context = {
 
 describe("withRequestContext", () => {
   it("runs as the role with request.jwt.claims, request.headers, app.correlation_id and app.client_address set", async () => {
-    const [row] = await withRequestContext(sql, context, (tx) => tx`
+    const [row] = await withRequestContext(sql, context, (tx) =>
+      tx`
       select current_user as role,
              auth.uid()::text as uid,
              auth.jwt() -> 'app_metadata' ->> 'role' as app_role,
@@ -32,7 +33,12 @@ describe("withRequestContext", () => {
              current_setting('app.correlation_id') as correlation_id,
              current_setting('app.client_address') as client_address`);
     expect(row).toEqual({
-      role: "authenticated", uid: alice, app_role: "admin", user_agent: "vitest", correlation_id: "corr-db-1", client_address: "203.0.113.7",
+      role: "authenticated",
+      uid: alice,
+      app_role: "admin",
+      user_agent: "vitest",
+      correlation_id: "corr-db-1",
+      client_address: "203.0.113.7",
     });
   });
 

@@ -37,10 +37,23 @@ export interface RequestContext {
 }
 
 const UNREACHABLE_CODES = new Set([
-  "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EPIPE",
-  "CONNECT_TIMEOUT", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EPIPE",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
   // SQLSTATE: admin/crash shutdown, cannot connect now, too many connections
-  "57P01", "57P02", "57P03", "53300",
+  "57P01",
+  "57P02",
+  "57P03",
+  "53300",
 ]);
 
 /** Whether `error` means the database cannot be reached (as opposed to a failing statement). */
@@ -51,8 +64,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return name === "ConnectionRefused" || name === "ConnectionReset" || name === "TimedOut";
 }
 
-export const databaseUnavailable = () =>
-  new HttpError(503, "database_unavailable", "The database is unavailable; try again shortly.");
+export const databaseUnavailable = () => new HttpError(503, "database_unavailable", "The database is unavailable; try again shortly.");
 
 function headersObject(headers: Headers | Record<string, string>): Record<string, string> {
   const entries = headers instanceof Headers ? [...headers.entries()] : Object.entries(headers);

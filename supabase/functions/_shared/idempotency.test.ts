@@ -36,7 +36,11 @@ describe("idempotencyKeyOf", () => {
   it("accepts 1 to 255 visible ASCII characters and refuses anything else", () => {
     expect(idempotencyKeyOf(new Headers(), { idempotency_key: "x" })).toBe("x");
     expect(idempotencyKeyOf(new Headers(), { idempotency_key: "~".repeat(255) })).toBe("~".repeat(255));
-    const invalid = { status: 400, code: "validation_failed", details: { fields: [{ path: "idempotency_key", message: "must be 1 to 255 visible ASCII characters" }] } };
+    const invalid = {
+      status: 400,
+      code: "validation_failed",
+      details: { fields: [{ path: "idempotency_key", message: "must be 1 to 255 visible ASCII characters" }] },
+    };
     for (const key of ["", "x".repeat(256), "with space", "naïve", 42, null]) {
       expect(refusal({}, { idempotency_key: key })).toMatchObject(invalid);
     }
@@ -67,13 +71,25 @@ describe("requestHash", () => {
 // One change at a time to a realistic adjustment: each part of the request is in the hash.
 const METHOD = "POST";
 const PATH = "/admin/adjustments";
-const BODY = { account_id: "0b0c6a4e-5d1a-4f7e-9a55-3f2f2b1d0c01", amount: 100, direction: "credit", reason: "missing top-up", meta: { a: 1, b: [1, 2] } };
+const BODY = {
+  account_id: "0b0c6a4e-5d1a-4f7e-9a55-3f2f2b1d0c01",
+  amount: 100,
+  direction: "credit",
+  reason: "missing top-up",
+  meta: { a: 1, b: [1, 2] },
+};
 
 describe("requestHash, one part of an adjustment at a time", () => {
   it("is the same for the same request: key order, the body's idempotency_key and the method's case do not count", async () => {
     const first = await requestHash(METHOD, PATH, BODY);
     expect(first).toMatch(/^[0-9a-f]{64}$/);
-    const reordered = { meta: { b: [1, 2], a: 1 }, reason: "missing top-up", direction: "credit", amount: 100, account_id: BODY.account_id };
+    const reordered = {
+      meta: { b: [1, 2], a: 1 },
+      reason: "missing top-up",
+      direction: "credit",
+      amount: 100,
+      account_id: BODY.account_id,
+    };
     expect(await requestHash("post", PATH, { ...reordered, idempotency_key: "k-1" })).toBe(first);
   });
 

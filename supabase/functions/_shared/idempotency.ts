@@ -24,8 +24,7 @@ export function idempotencyKeyOf(headers: Headers, body: Record<string, unknown>
   }
   const key = fromHeader ?? fromBody;
   if (key === undefined) {
-    throw new HttpError(400, "idempotency_key_required",
-      "Changes need an Idempotency-Key header (or an idempotency_key field).");
+    throw new HttpError(400, "idempotency_key_required", "Changes need an Idempotency-Key header (or an idempotency_key field).");
   }
   if (typeof key !== "string" || !KEY.test(key)) {
     throw new HttpError(400, "validation_failed", "The request is not valid.", {

@@ -48,7 +48,9 @@ describe("redaction", () => {
       nested: [{ api_key: "k-123", password: "pw-123", client_secret: "cs-123" }],
     });
     const output = lines.join("\n");
-    for (const value of [...Object.values(secrets), "my-verify-token", "session=abc", "k-123", "pw-123", "cs-123", "hunter2", "t=1,v1=abc"]) {
+    for (
+      const value of [...Object.values(secrets), "my-verify-token", "session=abc", "k-123", "pw-123", "cs-123", "hunter2", "t=1,v1=abc"]
+    ) {
       expect(output).not.toContain(value);
     }
     expect(output).toContain("facebookexternalua");
@@ -103,7 +105,15 @@ describe("request log line", () => {
 
   it("logs 5xx requests at error level", () => {
     const { logger, lines } = capture();
-    logger.request({ function: "admin", method: "GET", path: "/admin", status: 503, duration_ms: 1, correlation_id: "c", rate_limit: null });
+    logger.request({
+      function: "admin",
+      method: "GET",
+      path: "/admin",
+      status: 503,
+      duration_ms: 1,
+      correlation_id: "c",
+      rate_limit: null,
+    });
     expect(JSON.parse(lines[0]!).level).toBe("error");
   });
 });

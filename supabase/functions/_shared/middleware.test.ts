@@ -10,7 +10,7 @@ import { createLogger } from "./logger.ts";
 import { allowMethods, applySharedLayer, type SharedEnv, type SharedLayerOptions, webhookCallerKey } from "./middleware.ts";
 import type { RateLimitDecision, RateLimiter } from "./rate-limit/limiter.ts";
 import { createPostgresLimiter } from "./rate-limit/postgres-limiter.ts";
-import { signatureFailed, requireValidSignature } from "./webhooks/signature-check.ts";
+import { requireValidSignature, signatureFailed } from "./webhooks/signature-check.ts";
 
 /** A limiter whose decisions the test scripts; it records the keys it was asked about. */
 function scriptedLimiter(decide: (hit: number) => Partial<RateLimitDecision> = () => ({})) {
@@ -21,8 +21,12 @@ function scriptedLimiter(decide: (hit: number) => Partial<RateLimitDecision> = (
       keys.push(key);
       const remaining = limitPerMinute - keys.length;
       return Promise.resolve({
-        success: remaining >= 0, limit: limitPerMinute, remaining: Math.max(remaining, 0),
-        reset: Date.now() + 30_000, failedOpen: false, ...decide(keys.length),
+        success: remaining >= 0,
+        limit: limitPerMinute,
+        remaining: Math.max(remaining, 0),
+        reset: Date.now() + 30_000,
+        failedOpen: false,
+        ...decide(keys.length),
       });
     },
     ping: () => Promise.resolve(),
@@ -73,7 +77,10 @@ const json = (body: unknown, headers: Record<string, string> = {}) => ({
 describe("shared middleware", () => {
   it("answers with the caller's correlation id, the rate-limit headers and one log line", async () => {
     const { app, log } = buildApp();
-    const response = await app.request("/fn", json({ amount: 5 }, { "x-correlation-id": "abc-123", "x-forwarded-for": "203.0.113.7, 10.0.0.1" }));
+    const response = await app.request(
+      "/fn",
+      json({ amount: 5 }, { "x-correlation-id": "abc-123", "x-forwarded-for": "203.0.113.7, 10.0.0.1" }),
+    );
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ ok: true, amount: 5, correlation: "abc-123" });
     expect(response.headers.get("x-correlation-id")).toBe("abc-123");
@@ -82,8 +89,14 @@ describe("shared middleware", () => {
     expect(Number(response.headers.get("x-ratelimit-reset"))).toBeGreaterThan(Date.now() / 1000);
     expect(response.headers.get("retry-after")).toBeNull();
     expect(log()).toEqual([expect.objectContaining({
-      event: "request", function: "test-fn", method: "POST", path: "/fn", status: 200, correlation_id: "abc-123",
-      rate_limit: { allowed: true, limit: 100, remaining: 99, failed_open: false }, duration_ms: expect.any(Number),
+      event: "request",
+      function: "test-fn",
+      method: "POST",
+      path: "/fn",
+      status: 200,
+      correlation_id: "abc-123",
+      rate_limit: { allowed: true, limit: 100, remaining: 99, failed_open: false },
+      duration_ms: expect.any(Number),
     })]);
   });
 
@@ -170,7 +183,12 @@ describe("shared middleware", () => {
     expect(text).not.toContain("hunter2");
     expect(JSON.parse(text).error.code).toBe("internal_error");
     expect(boom.headers.get("x-correlation-id")).toBeTruthy();
-    expect(log().at(-1)).toMatchObject({ level: "error", status: 500, error_code: "internal_error", error: expect.stringContaining("kaput") });
+    expect(log().at(-1)).toMatchObject({
+      level: "error",
+      status: 500,
+      error_code: "internal_error",
+      error: expect.stringContaining("kaput"),
+    });
     expect(lines.join("\n")).not.toContain("hunter2");
   });
 

@@ -3,7 +3,7 @@
 // their address), then authentication, which puts the Caller in the context or answers 401/403.
 // The token is verified once per request, by whichever of the two needs it first.
 import type { Context, Hono } from "hono";
-import { type Authentication, authenticate, type Caller, type TokenVerifier } from "./auth.ts";
+import { authenticate, type Authentication, type Caller, type TokenVerifier } from "./auth.ts";
 import { clientAddress } from "./client-address.ts";
 import type { RequestContext, Sql, TransactionSql } from "./db.ts";
 import type { Logger } from "./logger.ts";

@@ -8,7 +8,7 @@ import { ConfigError } from "../_shared/env.ts";
 import { createLogger } from "../_shared/logger.ts";
 import type { RateLimiter } from "../_shared/rate-limit/limiter.ts";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
-import { adminRequest, answerOf, type AdminCall, refusal } from "../../tests/support/admin-fixtures.ts";
+import { type AdminCall, adminRequest, answerOf, refusal } from "../../tests/support/admin-fixtures.ts";
 import { createAdminApp } from "./app.ts";
 import { encodeCursor } from "./pagination.ts";
 import { secretVerifier } from "../_shared/auth.ts";
@@ -66,7 +66,9 @@ describe("authentication", () => {
 
   it("answers 401 for a token signed with another secret, an expired token and garbage", async () => {
     const forged = await new TokenMinter("another-secret-that-is-also-at-least-32-chars").user({
-      id: ids.admin, email: "x@test.local", appMetadata: { role: "admin" },
+      id: ids.admin,
+      email: "x@test.local",
+      appMetadata: { role: "admin" },
     });
     const expired = await new SignJWT({ sub: ids.admin, role: "authenticated", aud: "authenticated", app_metadata: { role: "admin" } })
       .setProtectedHeader({ alg: "HS256" }).setIssuedAt(1_700_000_000).setExpirationTime(1_700_000_600)
@@ -136,7 +138,11 @@ describe("authorization", () => {
 
   it("never reads user_metadata: a user calling itself admin there is refused", async () => {
     const token = await new SignJWT({
-      sub: ids.user, role: "authenticated", aud: "authenticated", app_metadata: {}, user_metadata: { role: "admin" },
+      sub: ids.user,
+      role: "authenticated",
+      aud: "authenticated",
+      app_metadata: {},
+      user_metadata: { role: "admin" },
     }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("1h").sign(new TextEncoder().encode(SECRET));
     expect(refusal(await call("GET", "/accounts", { token }))).toEqual(FORBIDDEN);
   });
@@ -155,7 +161,9 @@ describe("configuration", () => {
         throw new ConfigError("SUPABASE_DB_URL", "is missing");
       },
     });
-    const answer = await answerOf(await broken.fetch(adminRequest("http://admin.local", "GET", "/admin/accounts", { token: tokens.admin })));
+    const answer = await answerOf(
+      await broken.fetch(adminRequest("http://admin.local", "GET", "/admin/accounts", { token: tokens.admin })),
+    );
     expect(answer.status).toBe(500);
     expect(answer.body.error.code).toBe("configuration_error");
     expect(JSON.stringify(answer.body)).not.toContain("SUPABASE_DB_URL");
@@ -183,7 +191,9 @@ describe("routing", () => {
 
   it("answers 415 for a body that is not JSON", async () => {
     const answer = await call("POST", "/adjustments", {
-      token: tokens.admin, body: "amount=1", headers: { "content-type": "application/x-www-form-urlencoded" },
+      token: tokens.admin,
+      body: "amount=1",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
     });
     expect(answer.status).toBe(415);
   });
@@ -204,10 +214,12 @@ describe("validation (400, nothing written)", () => {
 
   it("refuses a well-formed cursor whose timestamp is not one (400, not a failed cast)", async () => {
     const id = "00000000-0000-4000-8000-000000000001";
-    for (const path of [
-      `/accounts?cursor=${encodeCursor({ created_at: "notadate", id })}`,
-      `/webhook-events?cursor=${encodeCursor({ received_at: "2026-13-40T99:00:00Z", id })}`,
-    ]) {
+    for (
+      const path of [
+        `/accounts?cursor=${encodeCursor({ created_at: "notadate", id })}`,
+        `/webhook-events?cursor=${encodeCursor({ received_at: "2026-13-40T99:00:00Z", id })}`,
+      ]
+    ) {
       const answer = await call("GET", path, { token: tokens.admin });
       expect(answer.status, path).toBe(400);
       expect(fieldsOf(answer), path).toEqual(["cursor"]);
@@ -236,7 +248,9 @@ describe("validation (400, nothing written)", () => {
     expect(missing.status).toBe(400);
     expect(missing.body.error.code).toBe("idempotency_key_required");
     const conflicting = await call("POST", "/adjustments", {
-      token: tokens.admin, body: { ...body, idempotency_key: "a" }, idempotencyKey: "b",
+      token: tokens.admin,
+      body: { ...body, idempotency_key: "a" },
+      idempotencyKey: "b",
     });
     expect(fieldsOf(conflicting)).toEqual(["idempotency_key"]);
     const tooLong = await call("POST", "/adjustments", { token: tokens.admin, body, idempotencyKey: "k".repeat(256) });

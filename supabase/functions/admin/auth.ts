@@ -8,7 +8,11 @@ const READ_METHODS = new Set(["GET", "HEAD"]);
 export function authorize(caller: Caller, method: string): void {
   if (caller.staffRole === "admin") return;
   if (caller.staffRole === "support" && READ_METHODS.has(method.toUpperCase())) return;
-  throw new HttpError(403, "forbidden", caller.staffRole === "support"
-    ? "Support accounts are read-only."
-    : "The admin API is for admins (app_metadata.role = admin) and support (read-only).");
+  throw new HttpError(
+    403,
+    "forbidden",
+    caller.staffRole === "support"
+      ? "Support accounts are read-only."
+      : "The admin API is for admins (app_metadata.role = admin) and support (read-only).",
+  );
 }

@@ -6,7 +6,16 @@ import "../../tests/support/functions-env.ts";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
-import { type AdminCall, adminRequest, answerOf, balances, createStaff, openAccount, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
+import {
+  type AdminCall,
+  adminRequest,
+  answerOf,
+  balances,
+  createStaff,
+  openAccount,
+  refusal,
+  type Staff,
+} from "../../tests/support/admin-fixtures.ts";
 
 const functionsUrl = process.env.MFUKO_TEST_FUNCTIONS_URL;
 if (!functionsUrl) throw new Error("MFUKO_TEST_FUNCTIONS_URL is not set: run through `npm test` or export it");
@@ -27,7 +36,9 @@ describe("admin API through the gateway", () => {
     expect(missing.status).toBe(401);
     expect(missing.body).toEqual({ code: 401, message: "Missing authorization header" });
     const forged = await new TokenMinter("forged-secret-that-is-at-least-32-characters").user({
-      id: staff.admin.id, email: "forged@mfuko.test", appMetadata: { role: "admin" },
+      id: staff.admin.id,
+      email: "forged@mfuko.test",
+      appMetadata: { role: "admin" },
     });
     const refused = await call("GET", "/accounts", { token: forged });
     expect(refused.status).toBe(401);
@@ -38,14 +49,17 @@ describe("admin API through the gateway", () => {
     const user = await call("GET", "/accounts", { token: staff.user.token });
     expect(refusal(user)).toEqual({ status: 403, code: "forbidden" });
     const support = await call("POST", "/adjustments", {
-      token: staff.support.token, idempotencyKey: "k", body: { account_id: crypto.randomUUID(), amount: 1, direction: "credit", reason: "x" },
+      token: staff.support.token,
+      idempotencyKey: "k",
+      body: { account_id: crypto.randomUUID(), amount: 1, direction: "credit", reason: "x" },
     });
     expect(refusal(support)).toEqual({ status: 403, code: "forbidden" });
   });
 
   it("serves an admin: a list with rate-limit headers and the correlation id, and an adjustment", async () => {
     const list = await call("GET", `/accounts?owner_id=${staff.user.id}`, {
-      token: staff.admin.token, headers: { "x-correlation-id": "gateway-admin-test" },
+      token: staff.admin.token,
+      headers: { "x-correlation-id": "gateway-admin-test" },
     });
     expect(list.status).toBe(200);
     expect(list.body).toEqual({ data: [], next_cursor: null });
@@ -54,7 +68,8 @@ describe("admin API through the gateway", () => {
 
     const account = await openAccount(sql, staff.user.id, "KES");
     const adjustment = await call("POST", "/adjustments", {
-      token: staff.admin.token, idempotencyKey: `gateway-${crypto.randomUUID()}`,
+      token: staff.admin.token,
+      idempotencyKey: `gateway-${crypto.randomUUID()}`,
       body: { account_id: account, amount: 250, direction: "credit", reason: "gateway test" },
     });
     expect(adjustment.status).toBe(201);
@@ -65,7 +80,8 @@ describe("admin API through the gateway", () => {
   it("audits an admin's change with the correlation id the response returns and the hop the gateway appended, not forged ones", async () => {
     const account = await openAccount(sql, staff.user.id, "TZS");
     const adjustment = await call("POST", "/adjustments", {
-      token: staff.admin.token, idempotencyKey: `gateway-${crypto.randomUUID()}`,
+      token: staff.admin.token,
+      idempotencyKey: `gateway-${crypto.randomUUID()}`,
       headers: { "x-forwarded-for": "6.6.6.6", "x-correlation-id": "forged <correlation> id" },
       body: { account_id: account, amount: 100, direction: "credit", reason: "forged context" },
     });
@@ -77,7 +93,9 @@ describe("admin API through the gateway", () => {
     const rows = await sql`
       select table_name, correlation_id, host(ip) as ip, actor_id from audit.log
        where txid = (select txid from audit.log where table_name = 'wallet_entries' and new_record ->> 'account_id' = ${account})`;
-    expect(rows.map((row) => row.table_name).sort()).toEqual(expect.arrayContaining(["wallet_entries", "wallet_entries", "wallet_transactions"]));
+    expect(rows.map((row) => row.table_name).sort()).toEqual(
+      expect.arrayContaining(["wallet_entries", "wallet_entries", "wallet_transactions"]),
+    );
     for (const row of rows) {
       expect(row).toMatchObject({ correlation_id: returned, ip: "127.0.0.1", actor_id: staff.admin.id });
     }

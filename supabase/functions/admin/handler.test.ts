@@ -4,7 +4,17 @@
 import "../../tests/support/functions-env.ts";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AdminCall, balances, callAdmin, createStaff, deposit, idempotencyKey, openAccount, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
+import {
+  type AdminCall,
+  balances,
+  callAdmin,
+  createStaff,
+  deposit,
+  idempotencyKey,
+  openAccount,
+  refusal,
+  type Staff,
+} from "../../tests/support/admin-fixtures.ts";
 import handler from "./handler.ts";
 
 const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 4, onnotice: () => undefined });
@@ -110,7 +120,9 @@ describe("POST /admin/accounts/:id/status", () => {
     const account = await openAccount(sql, staff.user.id, "GBP");
     const correlation = `corr-${crypto.randomUUID()}`;
     const answer = await call("POST", `/accounts/${account}/status`, {
-      token: staff.admin.token, body: { status: "frozen", reason: "fraud review" }, idempotencyKey: key(),
+      token: staff.admin.token,
+      body: { status: "frozen", reason: "fraud review" },
+      idempotencyKey: key(),
       headers: { "x-correlation-id": correlation },
     });
     expect(answer.status).toBe(200);
@@ -119,8 +131,12 @@ describe("POST /admin/accounts/:id/status", () => {
     const audit = await call("GET", `/audit?table=wallet_accounts&record_id=${account}`, { token: staff.support.token });
     expect(audit.status).toBe(200);
     const change = audit.body.data.find((row: { operation: string }) => row.operation === "UPDATE");
-    expect(change).toMatchObject({ actor_id: staff.admin.id, correlation_id: correlation, changed_fields: expect.arrayContaining(["status"]) });
-    const byActor = await call("GET", `/audit?actor_id=${staff.admin.id}&table=admin_requests`, { token: staff.admin.token });
+    expect(change).toMatchObject({
+      actor_id: staff.admin.id,
+      correlation_id: correlation,
+      changed_fields: expect.arrayContaining(["status"]),
+    });
+    const byActor = await call("GET", `/audit?actor_id=${staff.admin.id}&table=api_requests`, { token: staff.admin.token });
     expect(byActor.body.data.length).toBeGreaterThan(0);
     expect(byActor.body.data.every((row: { actor_id: string }) => row.actor_id === staff.admin.id)).toBe(true);
   });
@@ -132,7 +148,8 @@ describe("POST /admin/accounts/:id/status", () => {
     const first = await call("POST", `/accounts/${account}/status`, { token: staff.admin.token, body, idempotencyKey });
     await sql`select public.wallet_set_status(${account}::uuid, 'active', 'meanwhile')`;
     const again = await call("POST", `/accounts/${account}/status`, {
-      token: staff.admin.token, body: { reason: "chargeback", status: "frozen", idempotency_key: idempotencyKey },
+      token: staff.admin.token,
+      body: { reason: "chargeback", status: "frozen", idempotency_key: idempotencyKey },
     });
     expect(again.status).toBe(first.status);
     expect(again.body).toEqual(first.body);
@@ -141,12 +158,16 @@ describe("POST /admin/accounts/:id/status", () => {
     expect((await sql`select status from public.wallet_accounts where id = ${account}::uuid`)[0]!.status).toBe("active");
 
     const reused = await call("POST", `/accounts/${account}/status`, {
-      token: staff.admin.token, body: { status: "closed", reason: "chargeback" }, idempotencyKey,
+      token: staff.admin.token,
+      body: { status: "closed", reason: "chargeback" },
+      idempotencyKey,
     });
     expect(reused.status).toBe(422);
     expect(reused.body.error.code).toBe("idempotency_key_reused");
     const otherRoute = await call("POST", "/adjustments", {
-      token: staff.admin.token, body: { account_id: account, amount: 1, direction: "credit", reason: "x" }, idempotencyKey,
+      token: staff.admin.token,
+      body: { account_id: account, amount: 1, direction: "credit", reason: "x" },
+      idempotencyKey,
     });
     expect(otherRoute.status).toBe(422);
   });
@@ -167,7 +188,9 @@ describe("POST /admin/accounts/:id/status", () => {
     const account = await openAccount(sql, staff.user.id, "JPY");
     await deposit(sql, account, 100, "JPY");
     const answer = await call("POST", `/accounts/${account}/status`, {
-      token: staff.admin.token, body: { status: "closed", reason: "user left" }, idempotencyKey: key(),
+      token: staff.admin.token,
+      body: { status: "closed", reason: "user left" },
+      idempotencyKey: key(),
     });
     expect(answer.status).toBe(409);
     expect(answer.body.error.code).toBe("invalid_state");
@@ -180,7 +203,9 @@ describe("POST /admin/accounts/:id/status", () => {
     for (const caller of [staff.support, staff.user, staff.impostor]) {
       keys.push(key());
       const answer = await call("POST", `/accounts/${account}/status`, {
-        token: caller.token, body: { status: "frozen", reason: "x" }, idempotencyKey: keys.at(-1),
+        token: caller.token,
+        body: { status: "frozen", reason: "x" },
+        idempotencyKey: keys.at(-1),
       });
       expect(refusal(answer)).toEqual(FORBIDDEN);
     }
@@ -188,7 +213,7 @@ describe("POST /admin/accounts/:id/status", () => {
     expect((await sql`select status from public.wallet_accounts where id = ${account}::uuid`)[0]!.status).toBe("active");
     expect(await sql`select operation from audit.log where table_name = 'wallet_accounts' and record_id = ${account}`)
       .toEqual([{ operation: "INSERT" }]);
-    expect(await sql`select idempotency_key from private.admin_requests where idempotency_key = any(${keys})`).toEqual([]);
+    expect(await sql`select idempotency_key from private.api_requests where idempotency_key = any(${keys})`).toEqual([]);
   });
 });
 
@@ -197,26 +222,34 @@ describe("POST /admin/transactions/:id/reverse", () => {
     const account = await openAccount(sql, staff.user.id, "CAD");
     const credit = await deposit(sql, account, 5_000, "CAD");
     const partial = await call("POST", `/transactions/${credit}/reverse`, {
-      token: staff.admin.token, body: { amount: 2_000, reason: "duplicate charge" }, idempotencyKey: key(),
+      token: staff.admin.token,
+      body: { amount: 2_000, reason: "duplicate charge" },
+      idempotencyKey: key(),
     });
     expect(partial.status).toBe(201);
     expect(partial.body.transaction).toMatchObject({ kind: "reversal", amount: 2_000, reverses_id: credit, initiated_by: staff.admin.id });
     expect(await balances(sql, account)).toEqual({ balance: 3_000, available: 3_000 });
 
     const tooMuch = await call("POST", `/transactions/${credit}/reverse`, {
-      token: staff.admin.token, body: { amount: 3_001, reason: "x" }, idempotencyKey: key(),
+      token: staff.admin.token,
+      body: { amount: 3_001, reason: "x" },
+      idempotencyKey: key(),
     });
     expect(tooMuch.status).toBe(409);
     expect(tooMuch.body.error.code).toBe("invalid_state");
 
     await sql`select public.wallet_hold(${account}::uuid, 2500, 'CAD', ${key()})`; // spent elsewhere
     const unforced = await call("POST", `/transactions/${credit}/reverse`, {
-      token: staff.admin.token, body: { reason: "chargeback" }, idempotencyKey: key(),
+      token: staff.admin.token,
+      body: { reason: "chargeback" },
+      idempotencyKey: key(),
     });
     expect(unforced.status).toBe(409);
     expect(unforced.body.error.code).toBe("insufficient_funds");
     const forced = await call("POST", `/transactions/${credit}/reverse`, {
-      token: staff.admin.token, body: { reason: "chargeback", force: true }, idempotencyKey: key(),
+      token: staff.admin.token,
+      body: { reason: "chargeback", force: true },
+      idempotencyKey: key(),
     });
     expect(forced.status).toBe(201);
     expect(forced.body.transaction).toMatchObject({ amount: 3_000, metadata: { force: true } });
@@ -225,7 +258,9 @@ describe("POST /admin/transactions/:id/reverse", () => {
 
   it("answers 404 for an unknown transaction", async () => {
     const answer = await call("POST", `/transactions/${crypto.randomUUID()}/reverse`, {
-      token: staff.admin.token, body: { reason: "x" }, idempotencyKey: key(),
+      token: staff.admin.token,
+      body: { reason: "x" },
+      idempotencyKey: key(),
     });
     expect(answer.status).toBe(404);
   });
@@ -241,13 +276,19 @@ describe("POST /admin/adjustments", () => {
     });
     expect(credit.status).toBe(201);
     expect(credit.body.transaction).toMatchObject({
-      kind: "adjustment", amount: 700, to_account_id: account, description: "payment without credit", metadata: { direction: "credit" },
+      kind: "adjustment",
+      amount: 700,
+      to_account_id: account,
+      description: "payment without credit",
+      metadata: { direction: "credit" },
     });
     const [system] = await sql`select code from public.wallet_accounts where id = ${credit.body.transaction.from_account_id}::uuid`;
     expect(system!.code).toBe("adjustments:NGN");
 
     const overdraw = await call("POST", "/adjustments", {
-      token: staff.admin.token, body: { account_id: account, amount: 701, direction: "debit", reason: "x" }, idempotencyKey: key(),
+      token: staff.admin.token,
+      body: { account_id: account, amount: 701, direction: "debit", reason: "x" },
+      idempotencyKey: key(),
     });
     expect(overdraw.status).toBe(409);
     expect(overdraw.body.error.code).toBe("insufficient_funds");
@@ -257,7 +298,9 @@ describe("POST /admin/adjustments", () => {
   it("has one effect for concurrent requests with one key, and both get the same answer", async () => {
     const account = await openAccount(sql, staff.user.id, "ZAR");
     const request = {
-      token: staff.admin.token, body: { account_id: account, amount: 50, direction: "credit", reason: "race" }, idempotencyKey: key(),
+      token: staff.admin.token,
+      body: { account_id: account, amount: 50, direction: "credit", reason: "race" },
+      idempotencyKey: key(),
     };
     const answers = await Promise.all([call("POST", "/adjustments", request), call("POST", "/adjustments", request)]);
     expect(answers.map((a) => a.status)).toEqual([201, 201]);
@@ -268,13 +311,17 @@ describe("POST /admin/adjustments", () => {
 
   it("answers 404 for an unknown account and 409 for a frozen one", async () => {
     const missing = await call("POST", "/adjustments", {
-      token: staff.admin.token, body: { account_id: crypto.randomUUID(), amount: 1, direction: "credit", reason: "x" }, idempotencyKey: key(),
+      token: staff.admin.token,
+      body: { account_id: crypto.randomUUID(), amount: 1, direction: "credit", reason: "x" },
+      idempotencyKey: key(),
     });
     expect(missing.status).toBe(404);
     const account = await openAccount(sql, staff.user.id, "GHS");
     await sql`select public.wallet_set_status(${account}::uuid, 'frozen', 'test')`;
     const frozen = await call("POST", "/adjustments", {
-      token: staff.admin.token, body: { account_id: account, amount: 1, direction: "credit", reason: "x" }, idempotencyKey: key(),
+      token: staff.admin.token,
+      body: { account_id: account, amount: 1, direction: "credit", reason: "x" },
+      idempotencyKey: key(),
     });
     expect(frozen.status).toBe(409);
     expect(frozen.body.error.code).toBe("account_not_active");
@@ -284,7 +331,9 @@ describe("POST /admin/adjustments", () => {
 describe("GET /admin/audit", () => {
   it("pages by id; the cursor walks a record's history once", async () => {
     const account = await openAccount(sql, staff.user.id, "MAD");
-    for (const status of ["frozen", "active", "frozen"]) await sql`select public.wallet_set_status(${account}::uuid, ${status}, 'audit paging')`;
+    for (const status of ["frozen", "active", "frozen"]) {
+      await sql`select public.wallet_set_status(${account}::uuid, ${status}, 'audit paging')`;
+    }
     const seen: number[] = [];
     let cursor: string | null = null;
     do {

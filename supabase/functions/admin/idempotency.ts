@@ -1,6 +1,6 @@
 // Idempotent mutating calls. Every POST carries a key (the Idempotency-Key header or the
 // body's idempotency_key); the first response to (admin, key) is stored in
-// private.admin_requests in the same transaction as the change it describes, and answered
+// private.api_requests in the same transaction as the change it describes, and answered
 // again to every replay of the same request. The same key with another request is 422.
 // Stored are the answers the change itself produced (2xx and the ledger's 4xx); validation,
 // authorization, rate-limit and server errors are not, so a corrected or retried request runs.
@@ -34,10 +34,9 @@ export async function runIdempotent(
   work: (sql: TransactionSql) => Promise<StoredResponse>,
 ): Promise<{ response: StoredResponse; replayed: boolean }> {
   const [claim] = await tx<ClaimRow[]>`
-    select * from admin_api.idempotency_claim(${request.key}, ${request.hash}, ${request.method}, ${request.path})`;
+    select * from api_private.request_claim(${request.key}, ${request.hash}, ${request.method}, ${request.path})`;
   if (claim!.outcome === "mismatch") {
-    throw new HttpError(422, "idempotency_key_reused",
-      `Idempotency key ${request.key} was already used for a different request.`);
+    throw new HttpError(422, "idempotency_key_reused", `Idempotency key ${request.key} was already used for a different request.`);
   }
   if (claim!.outcome === "replay") {
     return { response: { status: claim!.response_status!, body: claim!.response_body }, replayed: true };
@@ -53,6 +52,6 @@ export async function runIdempotent(
     if (!refusal || refusal.status >= 500) throw error;
     response = { status: refusal.status, body: await errorResponse(refusal, request.correlationId).json() };
   }
-  await tx`select admin_api.idempotency_complete(${request.key}, ${response.status}, ${tx.json(response.body as JSONValue)})`;
+  await tx`select api_private.request_complete(${request.key}, ${response.status}, ${tx.json(response.body as JSONValue)})`;
   return { response, replayed: false };
 }

@@ -4,7 +4,15 @@
 import "../../tests/support/functions-env.ts";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AdminCall, callAdmin, createStaff, idempotencyKey, openAccount, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
+import {
+  type AdminCall,
+  callAdmin,
+  createStaff,
+  idempotencyKey,
+  openAccount,
+  refusal,
+  type Staff,
+} from "../../tests/support/admin-fixtures.ts";
 import handler from "./handler.ts";
 
 const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 2, onnotice: () => undefined });
@@ -84,7 +92,9 @@ describe("PUT /admin/limits", () => {
   it("refuses support with 403 and changes nothing", async () => {
     const before = await verifiedTier();
     const answer = await call("PUT", "/limits", {
-      token: staff.support.token, body: { tier: "verified", max_single: 1, max_daily: 1, max_per_hour: 1 }, idempotencyKey: idempotencyKey(),
+      token: staff.support.token,
+      body: { tier: "verified", max_single: 1, max_daily: 1, max_per_hour: 1 },
+      idempotencyKey: idempotencyKey(),
     });
     expect(refusal(answer)).toEqual(FORBIDDEN);
     expect(await verifiedTier()).toEqual(before);
@@ -95,7 +105,9 @@ describe("PUT /admin/accounts/:id/tier", () => {
   it("moves an account to another tier, audited with the admin as actor", async () => {
     const account = await openAccount(sql, staff.user.id, "TZS");
     const answer = await call("PUT", `/accounts/${account}/tier`, {
-      token: staff.admin.token, body: { tier: "merchant" }, idempotencyKey: idempotencyKey(),
+      token: staff.admin.token,
+      body: { tier: "merchant" },
+      idempotencyKey: idempotencyKey(),
     });
     expect(answer.status).toBe(200);
     expect(answer.body.account).toMatchObject({ id: account, limit_tier: "merchant" });
@@ -106,13 +118,23 @@ describe("PUT /admin/accounts/:id/tier", () => {
 
   it("answers 400 for an unknown tier, 404 for an unknown account, 403 for support", async () => {
     const account = await openAccount(sql, staff.user.id, "RWF");
-    const bad = await call("PUT", `/accounts/${account}/tier`, { token: staff.admin.token, body: { tier: "gold" }, idempotencyKey: idempotencyKey() });
+    const bad = await call("PUT", `/accounts/${account}/tier`, {
+      token: staff.admin.token,
+      body: { tier: "gold" },
+      idempotencyKey: idempotencyKey(),
+    });
     expect(refusal(bad)).toEqual({ status: 400, code: "validation_failed" });
     const unknown = await call("PUT", `/accounts/${crypto.randomUUID()}/tier`, {
-      token: staff.admin.token, body: { tier: "verified" }, idempotencyKey: idempotencyKey(),
+      token: staff.admin.token,
+      body: { tier: "verified" },
+      idempotencyKey: idempotencyKey(),
     });
     expect(refusal(unknown)).toEqual({ status: 404, code: "not_found" });
-    const support = await call("PUT", `/accounts/${account}/tier`, { token: staff.support.token, body: { tier: "verified" }, idempotencyKey: idempotencyKey() });
+    const support = await call("PUT", `/accounts/${account}/tier`, {
+      token: staff.support.token,
+      body: { tier: "verified" },
+      idempotencyKey: idempotencyKey(),
+    });
     expect(refusal(support)).toEqual(FORBIDDEN);
     expect((await sql`select limit_tier from public.wallet_accounts where id = ${account}`)[0]!.limit_tier).toBe("standard");
   });

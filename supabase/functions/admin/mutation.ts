@@ -35,8 +35,9 @@ export async function idempotentMutation<S extends z.ZodType>(
   const method = c.req.method;
   const path = new URL(c.req.url).pathname;
   const hash = await requestHash(method, path, body);
-  const { response, replayed } = await routes.asCaller(c, (tx) =>
-    runIdempotent(tx, { key, hash, method, path, correlationId: c.get("correlationId") }, (sp) => work(sp, input, key))
+  const { response, replayed } = await routes.asCaller(
+    c,
+    (tx) => runIdempotent(tx, { key, hash, method, path, correlationId: c.get("correlationId") }, (sp) => work(sp, input, key)),
   );
   return c.json(response.body as object, response.status as ContentfulStatusCode, { [REPLAYED_HEADER]: String(replayed) });
 }

@@ -5,7 +5,17 @@ import "../../tests/support/functions-env.ts";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withRequestContext } from "../_shared/db.ts";
-import { type AdminCall, balances, callAdmin, createStaff, deposit, idempotencyKey, openAccount, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
+import {
+  type AdminCall,
+  balances,
+  callAdmin,
+  createStaff,
+  deposit,
+  idempotencyKey,
+  openAccount,
+  refusal,
+  type Staff,
+} from "../../tests/support/admin-fixtures.ts";
 import handler from "./handler.ts";
 import { createMomoClient } from "../_shared/providers/momo/client.ts";
 import { createRevolutClient } from "../_shared/providers/revolut/client.ts";
@@ -47,7 +57,9 @@ const succeededEvent = (paymentIntent: string, intentId: string, amount: number,
   object: "event",
   type: "payment_intent.succeeded",
   created: 1_763_800_000,
-  data: { object: { id: paymentIntent, object: "payment_intent", amount, amount_received: amount, currency, metadata: { intent_id: intentId } } },
+  data: {
+    object: { id: paymentIntent, object: "payment_intent", amount, amount_received: amount, currency, metadata: { intent_id: intentId } },
+  },
 });
 
 describe("GET /admin/webhook-events", () => {
@@ -60,9 +72,13 @@ describe("GET /admin/webhook-events", () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const answer = await call("GET", `/webhook-events?provider=stripe&status=dead&type=${type}&limit=1${cursor ? `&cursor=${cursor}` : ""}`, {
-        token: staff.support.token,
-      });
+      const answer = await call(
+        "GET",
+        `/webhook-events?provider=stripe&status=dead&type=${type}&limit=1${cursor ? `&cursor=${cursor}` : ""}`,
+        {
+          token: staff.support.token,
+        },
+      );
       expect(answer.status).toBe(200);
       for (const event of answer.body.data) {
         expect(event).not.toHaveProperty("payload");
@@ -110,13 +126,19 @@ describe("POST /admin/webhook-events/:id/replay", () => {
     // audit trail names the admin.
     const [credit] = await sql`select initiated_by from public.wallet_transactions where id = ${payment!.wallet_transaction_id}`;
     expect(credit!.initiated_by).toBeNull();
-    const audit = await call("GET", `/audit?table=wallet_transactions&record_id=${payment!.wallet_transaction_id}`, { token: staff.admin.token });
+    const audit = await call("GET", `/audit?table=wallet_transactions&record_id=${payment!.wallet_transaction_id}`, {
+      token: staff.admin.token,
+    });
     expect(audit.body.data[0]).toMatchObject({ operation: "INSERT", actor_id: staff.admin.id });
     // So does the event's own change from dead to processed, with the replay's request.
     const eventAudit = await call("GET", `/audit?table=webhook_events&record_id=${id}`, { token: staff.admin.token });
     expect(eventAudit.body.data).toMatchObject([{
-      operation: "UPDATE", actor_id: staff.admin.id, actor_app_role: "admin", correlation_id: replay.headers.get("x-correlation-id"),
-      old_record: { status: "dead", payload: "[redacted]" }, new_record: { status: "processed", attempts: 6 },
+      operation: "UPDATE",
+      actor_id: staff.admin.id,
+      actor_app_role: "admin",
+      correlation_id: replay.headers.get("x-correlation-id"),
+      old_record: { status: "dead", payload: "[redacted]" },
+      new_record: { status: "processed", attempts: 6 },
     }]);
   });
 
@@ -131,9 +153,17 @@ describe("POST /admin/webhook-events/:id/replay", () => {
   });
 
   it("answers 409 for an event that is not failed or dead, and 404 for an unknown one", async () => {
-    const id = await storeEvent({ eventId: `evt_${unique()}`, type: "payment_intent.succeeded", payload: {}, status: "processed", attempts: 1 });
+    const id = await storeEvent({
+      eventId: `evt_${unique()}`,
+      type: "payment_intent.succeeded",
+      payload: {},
+      status: "processed",
+      attempts: 1,
+    });
     expect((await call("POST", `/webhook-events/${id}/replay`, { token: staff.admin.token, idempotencyKey: key() })).status).toBe(409);
-    expect((await call("POST", `/webhook-events/${crypto.randomUUID()}/replay`, { token: staff.admin.token, idempotencyKey: key() })).status)
+    expect(
+      (await call("POST", `/webhook-events/${crypto.randomUUID()}/replay`, { token: staff.admin.token, idempotencyKey: key() })).status,
+    )
       .toBe(404);
   });
 
@@ -148,14 +178,26 @@ describe("POST /admin/webhook-events/:id/replay", () => {
   it("replays a MoMo event by asking MoMo's API again; when MoMo does not answer, that is the attempt's failure", async () => {
     const referenceId = crypto.randomUUID();
     const id = await storeEvent({
-      provider: "momo", eventId: `${referenceId}:SUCCESSFUL`, type: "requesttopay.successful", status: "dead", attempts: 5,
+      provider: "momo",
+      eventId: `${referenceId}:SUCCESSFUL`,
+      type: "requesttopay.successful",
+      status: "dead",
+      attempts: 5,
       payload: { reference_id: referenceId, callback: { status: "SUCCESSFUL", amount: "100", currency: "UGX" } },
     });
     const unreachable = createMomoClient({
-      baseUrl: "http://127.0.0.1:1", subscriptionKey: "k", apiUser: crypto.randomUUID(), apiKey: "k", targetEnvironment: "sandbox", timeoutMs: 2_000,
+      baseUrl: "http://127.0.0.1:1",
+      subscriptionKey: "k",
+      apiUser: crypto.randomUUID(),
+      apiKey: "k",
+      targetEnvironment: "sandbox",
+      timeoutMs: 2_000,
     });
-    const result = await withRequestContext(sql, asAdmin(), (tx) =>
-      replayWebhookEvent(tx, id, { momo: momoStoredEventDecoder(() => unreachable) }));
+    const result = await withRequestContext(
+      sql,
+      asAdmin(),
+      (tx) => replayWebhookEvent(tx, id, { momo: momoStoredEventDecoder(() => unreachable) }),
+    );
     expect(result).toMatchObject({ outcome: "dead", event: { status: "dead", attempts: 6 } });
     expect(result.error).toMatch(/MoMo did not answer/);
   });
@@ -163,7 +205,11 @@ describe("POST /admin/webhook-events/:id/replay", () => {
   it("replays a MoMo transfer (cash-out) event by asking MoMo's Disbursement API, not Collection", async () => {
     const referenceId = crypto.randomUUID();
     const id = await storeEvent({
-      provider: "momo", eventId: `${referenceId}:unconfirmed`, type: "transfer.unconfirmed", status: "failed", attempts: 1,
+      provider: "momo",
+      eventId: `${referenceId}:unconfirmed`,
+      type: "transfer.unconfirmed",
+      status: "failed",
+      attempts: 1,
       payload: { reference_id: referenceId, product: "disbursement", callback: { status: "SUCCESSFUL" } },
     });
     const standIn = await startMomoStandIn(momoStandInOptionsFromEnv());
@@ -171,8 +217,11 @@ describe("POST /admin/webhook-events/:id/replay", () => {
       standIn.records.set(referenceId, { amount: "100", currency: "UGX", status: "SUCCESSFUL" });
       const options = momoStandInOptionsFromEnv();
       const client = createMomoClient({ ...options, baseUrl: standIn.url });
-      const result = await withRequestContext(sql, asAdmin(), (tx) =>
-        replayWebhookEvent(tx, id, { momo: momoStoredEventDecoder(() => client) }));
+      const result = await withRequestContext(
+        sql,
+        asAdmin(),
+        (tx) => replayWebhookEvent(tx, id, { momo: momoStoredEventDecoder(() => client) }),
+      );
       expect(standIn.requests).toEqual(["POST /disbursement/token/", `GET /disbursement/v1_0/transfer/${referenceId}`]);
       // No cash-out has this reference: cashout_settle's WL007 is the attempt's failure.
       expect(result).toMatchObject({ outcome: "failed", event: { status: "failed", attempts: 2 } });
@@ -189,7 +238,14 @@ describe("POST /admin/webhook-events/:id/replay", () => {
       select id from public.payment_intent_create('revolut', ${accountId}::uuid, 900, 'PLN', ${key()})`;
     await sql`select public.payment_intent_attach(${intent!.id}::uuid, ${orderId})`;
     const body = { event: "ORDER_FAILED", order_id: orderId };
-    const id = await storeEvent({ provider: "revolut", eventId: `${orderId}:ORDER_FAILED`, type: "ORDER_FAILED", payload: body, status: "dead", attempts: 5 });
+    const id = await storeEvent({
+      provider: "revolut",
+      eventId: `${orderId}:ORDER_FAILED`,
+      type: "ORDER_FAILED",
+      payload: body,
+      status: "dead",
+      attempts: 5,
+    });
     const replay = await call("POST", `/webhook-events/${id}/replay`, { token: staff.admin.token, idempotencyKey: key() });
     expect(replay.body).toMatchObject({ outcome: "processed", event: { status: "processed" } });
     const [row] = await sql`select status from public.payment_intents where id = ${intent!.id}`;
@@ -199,10 +255,20 @@ describe("POST /admin/webhook-events/:id/replay", () => {
   it("looks a completed Revolut order up again; when Revolut does not answer, that is the attempt's failure", async () => {
     const orderId = `ord-${unique()}`;
     const body = { event: "ORDER_COMPLETED", order_id: orderId };
-    const id = await storeEvent({ provider: "revolut", eventId: `${orderId}:ORDER_COMPLETED`, type: "ORDER_COMPLETED", payload: body, status: "failed", attempts: 1 });
+    const id = await storeEvent({
+      provider: "revolut",
+      eventId: `${orderId}:ORDER_COMPLETED`,
+      type: "ORDER_COMPLETED",
+      payload: body,
+      status: "failed",
+      attempts: 1,
+    });
     const unreachable = createRevolutClient({ baseUrl: "http://127.0.0.1:1", secretKey: "sk", apiVersion: "2024-09-01", timeoutMs: 2_000 });
-    const result = await withRequestContext(sql, asAdmin(), (tx) =>
-      replayWebhookEvent(tx, id, { revolut: revolutStoredEventDecoder(() => unreachable) }));
+    const result = await withRequestContext(
+      sql,
+      asAdmin(),
+      (tx) => replayWebhookEvent(tx, id, { revolut: revolutStoredEventDecoder(() => unreachable) }),
+    );
     expect(result).toMatchObject({ outcome: "failed", event: { status: "failed", attempts: 2 } });
     expect(result.error).toMatch(/Revolut/);
   });
@@ -211,8 +277,12 @@ describe("POST /admin/webhook-events/:id/replay", () => {
     const wamid = `wamid.${unique()}`;
     const message = { id: wamid, from: "256772123456", timestamp: "1763800000", type: "text", text: { body: "balance?" } };
     const id = await storeEvent({
-      provider: "whatsapp", eventId: wamid, type: "message.text", payload: { phone_number_id: "1234567890", message },
-      status: "failed", attempts: 1,
+      provider: "whatsapp",
+      eventId: wamid,
+      type: "message.text",
+      payload: { phone_number_id: "1234567890", message },
+      status: "failed",
+      attempts: 1,
     });
     const replay = await call("POST", `/webhook-events/${id}/replay`, { token: staff.admin.token, idempotencyKey: key() });
     expect(replay.body).toMatchObject({ outcome: "processed", event: { status: "processed", attempts: 2 } });
@@ -221,9 +291,17 @@ describe("POST /admin/webhook-events/:id/replay", () => {
   });
 
   it("answers 409 replay_unavailable for a provider without a stored-event decoder, and changes nothing", async () => {
-    const id = await storeEvent({ provider: "whatsapp", eventId: `wamid.${unique()}`, type: "message.text", payload: {}, status: "dead", attempts: 5 });
+    const id = await storeEvent({
+      provider: "whatsapp",
+      eventId: `wamid.${unique()}`,
+      type: "message.text",
+      payload: {},
+      status: "dead",
+      attempts: 5,
+    });
     await expect(withRequestContext(sql, asAdmin(), (tx) => replayWebhookEvent(tx, id, {}))).rejects.toMatchObject({
-      status: 409, code: "replay_unavailable",
+      status: 409,
+      code: "replay_unavailable",
     });
     const [row] = await sql`select status, attempts from public.webhook_events where id = ${id}`;
     expect(row).toEqual({ status: "dead", attempts: 5 });
@@ -236,7 +314,7 @@ describe("POST /admin/webhook-events/:id/replay", () => {
     // A replay that ran would have counted an attempt and stored its answer under the key.
     expect(await sql`select status, attempts, last_error from public.webhook_events where id = ${id}`)
       .toEqual([{ status: "dead", attempts: 5, last_error: "earlier failure" }]);
-    expect(await sql`select 1 from private.admin_requests where idempotency_key = ${idempotencyKey}`).toEqual([]);
+    expect(await sql`select 1 from private.api_requests where idempotency_key = ${idempotencyKey}`).toEqual([]);
   });
 });
 
@@ -266,7 +344,10 @@ describe("GET /admin/reconciliation", () => {
     );
     expect(mine.map((m: { kind: string }) => m.kind).sort()).toEqual(["amount_differs", "credit_without_payment", "missing_credit"]);
     expect(mine.find((m: { kind: string }) => m.kind === "amount_differs")).toMatchObject({ provider_amount: 750, ledger_amount: 700 });
-    expect(mine.find((m: { kind: string }) => m.kind === "missing_credit")).toMatchObject({ provider_payment_id: unknownPi, provider_amount: 400 });
+    expect(mine.find((m: { kind: string }) => m.kind === "missing_credit")).toMatchObject({
+      provider_payment_id: unknownPi,
+      provider_amount: 400,
+    });
     expect(answer.body.balanced).toBe(false);
     expect(answer.body.counts.missing_credit).toBeGreaterThanOrEqual(1);
   });
@@ -278,7 +359,9 @@ describe("GET /admin/reconciliation", () => {
     const [payment] = await sql<{ wallet_transaction_id: string }[]>`
       select wallet_transaction_id from public.payment_record_success('stripe', ${reversedPi}, ${reversed.intentId}::uuid, 1000, 'XAF')`;
     const reversal = await call("POST", `/transactions/${payment!.wallet_transaction_id}/reverse`, {
-      token: staff.admin.token, body: { amount: 400, reason: "goodwill, by hand" }, idempotencyKey: key(),
+      token: staff.admin.token,
+      body: { amount: 400, reason: "goodwill, by hand" },
+      idempotencyKey: key(),
     });
     expect(reversal.status).toBe(201);
     // Matched: a refund recorded with the provider, which reversed the same amount in the ledger.
@@ -291,10 +374,17 @@ describe("GET /admin/reconciliation", () => {
 
     const answer = await call("GET", `/reconciliation?provider=stripe&from=${from}&to=${to}`, { token: staff.support.token });
     expect(answer.status).toBe(200);
-    const mine = answer.body.mismatches.filter((m: { provider_payment_id: string | null }) => [reversedPi, refundedPi].includes(m.provider_payment_id ?? ""));
+    const mine = answer.body.mismatches.filter((m: { provider_payment_id: string | null }) =>
+      [reversedPi, refundedPi].includes(m.provider_payment_id ?? "")
+    );
     expect(mine).toEqual([expect.objectContaining({
-      kind: "reversal_differs", provider_payment_id: reversedPi, wallet_transaction_id: payment!.wallet_transaction_id,
-      account_id: reversed.accountId, provider_amount: 0, ledger_amount: 400, detail: "ledger reversed 400 XAF of the deposit, payment refunded 0",
+      kind: "reversal_differs",
+      provider_payment_id: reversedPi,
+      wallet_transaction_id: payment!.wallet_transaction_id,
+      account_id: reversed.accountId,
+      provider_amount: 0,
+      ledger_amount: 400,
+      detail: "ledger reversed 400 XAF of the deposit, payment refunded 0",
     })]);
     expect(answer.body.counts.reversal_differs).toBeGreaterThanOrEqual(1);
     expect(answer.body.balanced).toBe(false);

@@ -4,7 +4,7 @@
 // /admin/payments/:id/resolve on needs_review payments.
 import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminRequest, answerOf, createStaff, refusal, type AdminCall, type Staff } from "../../tests/support/admin-fixtures.ts";
+import { type AdminCall, adminRequest, answerOf, createStaff, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
 import { balanceOf, createTopUp, testSql } from "../../tests/support/payments-fixtures.ts";
 import { type PaymentsGateway, startPaymentsGateway } from "../../tests/support/payments-gateway.ts";
 import { stripeError } from "../../tests/support/provider-standins.ts";
@@ -50,7 +50,12 @@ async function stripePayment(amount: number, options: { intentAmount?: number } 
   const pi = piId();
   const topUp = await createTopUp(sql, { provider: "stripe", amount: options.intentAmount ?? amount, currency: "USD", providerRef: pi });
   const event = stripeEvent("payment_intent.succeeded", {
-    id: pi, object: "payment_intent", amount, amount_received: amount, currency: "usd", metadata: { intent_id: topUp.intentId },
+    id: pi,
+    object: "payment_intent",
+    amount,
+    amount_received: amount,
+    currency: "usd",
+    metadata: { intent_id: topUp.intentId },
   });
   expect(await deliver(event)).toBe(200);
   const [payment] = await sql<{ id: string; status: string }[]>`
@@ -65,7 +70,9 @@ async function paymentRow(paymentId: string) {
 }
 
 async function refundsOf(paymentId: string) {
-  return await sql<{ provider_refund_id: string; status: string; amount: number; created_by: string | null; wallet_transaction_id: string | null }[]>`
+  return await sql<
+    { provider_refund_id: string; status: string; amount: number; created_by: string | null; wallet_transaction_id: string | null }[]
+  >`
     select provider_refund_id, status, amount::int, created_by, wallet_transaction_id from public.refunds
      where payment_id = ${paymentId}::uuid order by created_at`;
 }
@@ -75,7 +82,11 @@ const refundCalls = () => gateway.stripe.requests.filter((r) => r === "POST /v1/
 /** The charge.refunded Stripe sends for `refunds` of the payment (API versions listing them). */
 const chargeRefunded = (pi: string, amount: number, refunds: { id: string; amount: number; status: string }[]) =>
   stripeEvent("charge.refunded", {
-    id: `ch_${pi.slice(3)}`, object: "charge", payment_intent: pi, amount, currency: "usd",
+    id: `ch_${pi.slice(3)}`,
+    object: "charge",
+    payment_intent: pi,
+    amount,
+    currency: "usd",
     amount_refunded: refunds.filter((r) => r.status !== "failed").reduce((sum, r) => sum + r.amount, 0),
     refunds: { object: "list", data: refunds.map((r) => ({ object: "refund", ...r })) },
   });
@@ -141,11 +152,20 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     const payment = await stripePayment(2600);
     const answer = await pendingRefund(payment.paymentId, { amount: 1000, reason: "pending card" });
     const unlisted = stripeEvent("charge.refunded", {
-      id: `ch_${payment.pi.slice(3)}`, object: "charge", payment_intent: payment.pi, amount: 2600, currency: "usd", amount_refunded: 1000,
+      id: `ch_${payment.pi.slice(3)}`,
+      object: "charge",
+      payment_intent: payment.pi,
+      amount: 2600,
+      currency: "usd",
+      amount_refunded: 1000,
     });
     expect(await deliver(unlisted)).toBe(200);
     expect(await deliver({ ...unlisted, id: `evt_${crypto.randomUUID().replaceAll("-", "")}` })).toBe(200);
-    expect(await refundsOf(payment.paymentId)).toMatchObject([{ provider_refund_id: answer.body.provider.refund_id, status: "succeeded", amount: 1000 }]);
+    expect(await refundsOf(payment.paymentId)).toMatchObject([{
+      provider_refund_id: answer.body.provider.refund_id,
+      status: "succeeded",
+      amount: 1000,
+    }]);
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 1600, available: 1600 });
   });
 
@@ -153,8 +173,14 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     const payment = await stripePayment(1500);
     const answer = await pendingRefund(payment.paymentId, { amount: 1500, reason: "pending then failed" });
     const failed = stripeEvent("charge.refund.updated", {
-      id: answer.body.provider.refund_id, object: "refund", amount: 1500, currency: "usd", status: "failed",
-      failure_reason: "expired_or_canceled_card", charge: `ch_${payment.pi.slice(3)}`, payment_intent: payment.pi,
+      id: answer.body.provider.refund_id,
+      object: "refund",
+      amount: 1500,
+      currency: "usd",
+      status: "failed",
+      failure_reason: "expired_or_canceled_card",
+      charge: `ch_${payment.pi.slice(3)}`,
+      payment_intent: payment.pi,
     });
     expect(await deliver(failed)).toBe(200);
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 1500, available: 1500 });
@@ -169,8 +195,14 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     expect(answer.status).toBe(201);
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 0, available: 0 });
     const failed = stripeEvent("charge.refund.updated", {
-      id: answer.body.provider.refund_id, object: "refund", amount: 3000, currency: "usd", status: "failed",
-      failure_reason: "lost_or_stolen_card", charge: `ch_${payment.pi.slice(3)}`, payment_intent: payment.pi,
+      id: answer.body.provider.refund_id,
+      object: "refund",
+      amount: 3000,
+      currency: "usd",
+      status: "failed",
+      failure_reason: "lost_or_stolen_card",
+      charge: `ch_${payment.pi.slice(3)}`,
+      payment_intent: payment.pi,
     });
     expect(await deliver(failed)).toBe(200);
     expect(await deliver({ ...failed, id: `evt_${crypto.randomUUID().replaceAll("-", "")}` })).toBe(200);
@@ -203,14 +235,18 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
   it("tells a declined refund (422 provider_declined) from an unavailable Stripe (502), moving nothing", async () => {
     const payment = await stripePayment(2000);
     gateway.stripe.refundBehaviour = {
-      status: 400, body: stripeError("invalid_request_error", "charge_disputed", "This charge has been disputed."),
+      status: 400,
+      body: stripeError("invalid_request_error", "charge_disputed", "This charge has been disputed."),
     };
     try {
       const declined = await refund(payment.paymentId, { amount: 500, reason: "declined" });
       expect(refusal(declined)).toEqual({ status: 422, code: "provider_declined" });
       expect(declined.body.error.details).toMatchObject({ provider: "stripe", reason: "charge_disputed: This charge has been disputed." });
       gateway.stripe.refundBehaviour = { status: 500, body: stripeError("api_error", undefined, "Something went wrong.") };
-      expect(refusal(await refund(payment.paymentId, { amount: 500, reason: "down" }))).toEqual({ status: 502, code: "provider_unavailable" });
+      expect(refusal(await refund(payment.paymentId, { amount: 500, reason: "down" }))).toEqual({
+        status: 502,
+        code: "provider_unavailable",
+      });
     } finally {
       gateway.stripe.refundBehaviour = "accept";
     }
@@ -223,7 +259,10 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     const key = crypto.randomUUID();
     gateway.stripe.refundBehaviour = "hang";
     try {
-      expect(refusal(await refund(payment.paymentId, { amount: 2200, reason: "timeout" }, key))).toEqual({ status: 502, code: "provider_unavailable" });
+      expect(refusal(await refund(payment.paymentId, { amount: 2200, reason: "timeout" }, key))).toEqual({
+        status: 502,
+        code: "provider_unavailable",
+      });
     } finally {
       gateway.stripe.refundBehaviour = "accept";
     }
@@ -231,7 +270,9 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     const again = await refund(payment.paymentId, { amount: 2200, reason: "timeout" }, key);
     expect(first.status).toBe(201);
     expect(again.body).toEqual(first.body);
-    const created = [...gateway.stripe.refunds.values()].filter((r) => (r.metadata as Record<string, string>).payment_id === payment.paymentId);
+    const created = [...gateway.stripe.refunds.values()].filter((r) =>
+      (r.metadata as Record<string, string>).payment_id === payment.paymentId
+    );
     expect(created).toHaveLength(1);
     expect(await refundsOf(payment.paymentId)).toHaveLength(1);
   });
@@ -251,7 +292,11 @@ describe("POST /admin/payments/:id/refund through Revolut and MoMo", () => {
   it("Revolut: a completed refund order moves the ledger once; MoMo is 422 not_supported", async () => {
     const created = await fetch(`${gateway.revolut.url}/api/orders`, {
       method: "POST",
-      headers: { authorization: `Bearer ${process.env.REVOLUT_API_KEY}`, "revolut-api-version": process.env.REVOLUT_API_VERSION!, "content-type": "application/json" },
+      headers: {
+        authorization: `Bearer ${process.env.REVOLUT_API_KEY}`,
+        "revolut-api-version": process.env.REVOLUT_API_VERSION!,
+        "content-type": "application/json",
+      },
       body: JSON.stringify({ amount: 900, currency: "EUR" }),
     }).then((r) => r.json()) as { id: string };
     gateway.revolut.complete(created.id);
@@ -265,7 +310,10 @@ describe("POST /admin/payments/:id/refund through Revolut and MoMo", () => {
     const answer = await refund(paymentId, { amount: 400, reason: "revolut refund" });
     expect(answer.status).toBe(201);
     expect(answer.body.provider).toMatchObject({ status: "completed" });
-    expect(gateway.revolut.refundOrders.find((r) => r.id === answer.body.provider.refund_id)).toMatchObject({ related_order_id: created.id, amount: 400 });
+    expect(gateway.revolut.refundOrders.find((r) => r.id === answer.body.provider.refund_id)).toMatchObject({
+      related_order_id: created.id,
+      amount: 400,
+    });
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 500, available: 500 });
 
     const momo = await createTopUp(sql, { provider: "momo", amount: 700, currency: "UGX", providerRef: crypto.randomUUID() });
@@ -288,11 +336,19 @@ describe("POST /admin/payments/:id/resolve", () => {
     const key = crypto.randomUUID();
     const credited = await resolve(payment.paymentId, { action: "credit", reason: "customer paid 12.00, verified" }, key);
     expect(credited.status).toBe(200);
-    expect(credited.body.payment).toMatchObject({ status: "succeeded", resolution: "credited", resolved_by: staff.admin.id, review_reason: "amount_mismatch" });
+    expect(credited.body.payment).toMatchObject({
+      status: "succeeded",
+      resolution: "credited",
+      resolved_by: staff.admin.id,
+      review_reason: "amount_mismatch",
+    });
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 1200, available: 1200 });
     const replay = await resolve(payment.paymentId, { action: "credit", reason: "customer paid 12.00, verified" }, key);
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
-    expect(refusal(await resolve(payment.paymentId, { action: "credit", reason: "again" }))).toEqual({ status: 409, code: "invalid_state" });
+    expect(refusal(await resolve(payment.paymentId, { action: "credit", reason: "again" }))).toEqual({
+      status: 409,
+      code: "invalid_state",
+    });
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 1200, available: 1200 });
   });
 
@@ -300,26 +356,45 @@ describe("POST /admin/payments/:id/resolve", () => {
     const payment = await stripePayment(700, { intentAmount: 600 });
     const rejected = await resolve(payment.paymentId, { action: "reject", reason: "duplicate charge, refunded by card" });
     expect(rejected.status).toBe(200);
-    expect(rejected.body.payment).toMatchObject({ status: "rejected", resolution: "rejected", resolution_reason: "duplicate charge, refunded by card" });
+    expect(rejected.body.payment).toMatchObject({
+      status: "rejected",
+      resolution: "rejected",
+      resolution_reason: "duplicate charge, refunded by card",
+    });
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 0, available: 0 });
     const report = await admin("GET", "/reconciliation?provider=stripe", { token: staff.support.token });
     expect(report.body.mismatches.filter((m: { payment_id: string }) => m.payment_id === payment.paymentId)).toEqual([]);
-    expect(report.body.rejected.filter((m: { payment_id: string }) => m.payment_id === payment.paymentId)).toMatchObject([{ kind: "rejected" }]);
-    expect(refusal(await resolve(payment.paymentId, { action: "credit", reason: "changed my mind" }))).toEqual({ status: 409, code: "invalid_state" });
+    expect(report.body.rejected.filter((m: { payment_id: string }) => m.payment_id === payment.paymentId)).toMatchObject([{
+      kind: "rejected",
+    }]);
+    expect(refusal(await resolve(payment.paymentId, { action: "credit", reason: "changed my mind" }))).toEqual({
+      status: 409,
+      code: "invalid_state",
+    });
   });
 
   it("refuses a payment not under review (409), one with no intent (409), and support (403)", async () => {
     const credited = await stripePayment(300);
     expect(refusal(await resolve(credited.paymentId, { action: "reject", reason: "x" }))).toEqual({ status: 409, code: "invalid_state" });
     const orphan = piId();
-    expect(await deliver(stripeEvent("payment_intent.succeeded", {
-      id: orphan, object: "payment_intent", amount: 300, amount_received: 300, currency: "usd", metadata: {},
-    }))).toBe(200);
+    expect(
+      await deliver(stripeEvent("payment_intent.succeeded", {
+        id: orphan,
+        object: "payment_intent",
+        amount: 300,
+        amount_received: 300,
+        currency: "usd",
+        metadata: {},
+      })),
+    ).toBe(200);
     const [row] = await sql<{ id: string }[]>`select id from public.payments where provider_payment_id = ${orphan}`;
     const noIntent = await resolve(row!.id, { action: "credit", reason: "who?" });
     expect(refusal(noIntent)).toEqual({ status: 409, code: "invalid_state" });
     expect(noIntent.body.error.message).toContain("no payment intent");
-    expect(refusal(await resolve(row!.id, { action: "reject", reason: "x" }, undefined, staff.support.token))).toEqual({ status: 403, code: "forbidden" });
+    expect(refusal(await resolve(row!.id, { action: "reject", reason: "x" }, undefined, staff.support.token))).toEqual({
+      status: 403,
+      code: "forbidden",
+    });
     expect(refusal(await resolve(row!.id, { action: "refund", reason: "x" }))).toEqual({ status: 400, code: "validation_failed" });
   });
 });

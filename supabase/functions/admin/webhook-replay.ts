@@ -80,11 +80,14 @@ export async function replayWebhookEvent(
   decoders: Readonly<Record<string, StoredEventDecoder>>,
 ): Promise<ReplayResult> {
   const [stored] = await tx<{ provider: string; payload: unknown }[]>`
-    select e.provider, e.payload from admin_api.webhook_event_for_replay(${id}::uuid) e`;
+    select e.provider, e.payload from api_private.webhook_event_for_replay(${id}::uuid) e`;
   const decode = decoders[stored!.provider];
   if (!decode) {
-    throw new HttpError(409, "replay_unavailable",
-      `Events of provider ${stored!.provider} cannot be replayed yet: its webhook function has no stored-event decoder.`);
+    throw new HttpError(
+      409,
+      "replay_unavailable",
+      `Events of provider ${stored!.provider} cannot be replayed yet: its webhook function has no stored-event decoder.`,
+    );
   }
 
   // The admin is checked and the event locked; the effect and the outcome (webhook_event_finish,

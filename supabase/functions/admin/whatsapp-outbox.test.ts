@@ -95,7 +95,14 @@ describe("POST /admin/whatsapp-outbox/:id/replay", () => {
       .toEqual({ status: 403, code: "forbidden" });
     expect(refusal(await call("POST", `/whatsapp-outbox/${queued}/replay`, { token: staff.admin.token, idempotencyKey: idempotencyKey() })))
       .toEqual({ status: 409, code: "invalid_state" });
-    expect(refusal(await call("POST", `/whatsapp-outbox/${crypto.randomUUID()}/replay`, { token: staff.admin.token, idempotencyKey: idempotencyKey() })))
+    expect(
+      refusal(
+        await call("POST", `/whatsapp-outbox/${crypto.randomUUID()}/replay`, {
+          token: staff.admin.token,
+          idempotencyKey: idempotencyKey(),
+        }),
+      ),
+    )
       .toEqual({ status: 404, code: "not_found" });
     expect((await outboxRow(sql, dead)).status).toBe("dead");
     expect((await outboxRow(sql, queued)).status).toBe("queued");

@@ -45,8 +45,13 @@ describe("health", () => {
   it("is 200 degraded when only the rate-limit store fails, 503 unhealthy when the database does", async () => {
     const degraded = await healthApp(() => ({ ...healthy(), limiter: limiter(() => Promise.reject(new Error("down"))) })).request("/ready");
     expect(degraded.status).toBe(200);
-    expect(await degraded.json()).toMatchObject({ status: "degraded", checks: { rate_limit_store: { status: "unhealthy", error: "unreachable" } } });
-    const unhealthy = await healthApp(() => ({ ...healthy(), sql: database(() => Promise.reject(new Error("ECONNREFUSED"))) })).request("/ready");
+    expect(await degraded.json()).toMatchObject({
+      status: "degraded",
+      checks: { rate_limit_store: { status: "unhealthy", error: "unreachable" } },
+    });
+    const unhealthy = await healthApp(() => ({ ...healthy(), sql: database(() => Promise.reject(new Error("ECONNREFUSED"))) })).request(
+      "/ready",
+    );
     expect(unhealthy.status).toBe(503);
     expect(await unhealthy.json()).toMatchObject({ status: "unhealthy", checks: { database: { status: "unhealthy" } } });
   });
@@ -60,6 +65,8 @@ describe("health", () => {
     const unknown = await request("/nope");
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ error: { code: "not_found" } });
-    expect(lines.map((line) => JSON.parse(line))).toContainEqual(expect.objectContaining({ function: "health", status: 405, correlation_id: "probe-1" }));
+    expect(lines.map((line) => JSON.parse(line))).toContainEqual(
+      expect.objectContaining({ function: "health", status: 405, correlation_id: "probe-1" }),
+    );
   });
 });

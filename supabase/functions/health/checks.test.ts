@@ -1,12 +1,20 @@
 import { describe, expect, it } from "vitest";
 import { checkReadiness, type Probe } from "./checks.ts";
 
-const probe = (name: string, critical: boolean, run: () => Promise<unknown>, timeoutMs = 1_000): Probe => ({ name, critical, timeoutMs, run });
+const probe = (name: string, critical: boolean, run: () => Promise<unknown>, timeoutMs = 1_000): Probe => ({
+  name,
+  critical,
+  timeoutMs,
+  run,
+});
 const never = () => new Promise(() => {});
 
 describe("checkReadiness", () => {
   it("is healthy when every probe answers, with a latency per check", async () => {
-    const result = await checkReadiness([probe("database", true, () => Promise.resolve(1)), probe("store", false, () => Promise.resolve(1))]);
+    const result = await checkReadiness([
+      probe("database", true, () => Promise.resolve(1)),
+      probe("store", false, () => Promise.resolve(1)),
+    ]);
     expect(result.status).toBe("healthy");
     expect(result.checks.database).toMatchObject({ status: "healthy" });
     expect(result.checks.database.latency_ms).toBeGreaterThanOrEqual(0);
@@ -14,7 +22,10 @@ describe("checkReadiness", () => {
   });
 
   it("is degraded when only a non-critical probe fails", async () => {
-    const result = await checkReadiness([probe("database", true, () => Promise.resolve(1)), probe("store", false, () => Promise.reject(new Error("ECONNREFUSED")))]);
+    const result = await checkReadiness([
+      probe("database", true, () => Promise.resolve(1)),
+      probe("store", false, () => Promise.reject(new Error("ECONNREFUSED"))),
+    ]);
     expect(result.status).toBe("degraded");
     expect(result.checks.store).toMatchObject({ status: "unhealthy", error: "unreachable" });
   });

@@ -10,8 +10,16 @@
 import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
-import { answerOf, type AdminAnswer } from "../../tests/support/admin-fixtures.ts";
-import { asServiceRole, balanceOf, createTopUp, creditsTo, intentStatus, type Sql, testSql } from "../../tests/support/payments-fixtures.ts";
+import { type AdminAnswer, answerOf } from "../../tests/support/admin-fixtures.ts";
+import {
+  asServiceRole,
+  balanceOf,
+  createTopUp,
+  creditsTo,
+  intentStatus,
+  type Sql,
+  testSql,
+} from "../../tests/support/payments-fixtures.ts";
 import { callPayments, type PaymentsGateway, startPaymentsGateway, topUpUser } from "../../tests/support/payments-gateway.ts";
 import { enqueue, newWaId, outboxRow } from "../../tests/support/whatsapp-fixtures.ts";
 
@@ -35,10 +43,12 @@ afterAll(async () => {
 });
 
 async function runJob(job: string, token: string | null = serviceKey): Promise<AdminAnswer> {
-  return answerOf(await fetch(`${gateway.url}/jobs/${job}`, {
-    method: "POST",
-    headers: token === null ? {} : { authorization: `Bearer ${token}` },
-  }));
+  return answerOf(
+    await fetch(`${gateway.url}/jobs/${job}`, {
+      method: "POST",
+      headers: token === null ? {} : { authorization: `Bearer ${token}` },
+    }),
+  );
 }
 
 /** Moves an intent's clock back, as if it had waited `seconds` (triggers off, superuser). */
@@ -151,7 +161,8 @@ describe("momo-poll for cash-outs", () => {
   /** A cash-out through POST /payments/cashouts from a funded account, aged past the poll mark. */
   async function agedCashOut(amount: number) {
     const user = await topUpUser(sql, "UGX");
-    await asServiceRole(sql, (tx) => tx`
+    await asServiceRole(sql, (tx) =>
+      tx`
       select public.wallet_deposit(${user.accountId}::uuid, ${amount}::bigint, 'UGX', 'momo', ${crypto.randomUUID()})`);
     const answer = await callPayments(gateway.url, "POST", "/cashouts", {
       token: user.token,
@@ -163,7 +174,9 @@ describe("momo-poll for cash-outs", () => {
       select id, reference_id::text from public.cashouts where user_id = ${user.userId}::uuid`;
     await sql.begin(async (tx) => {
       await tx`set local session_replication_role = replica`;
-      await tx`update public.cashouts set created_at = now() - make_interval(secs => ${POLL_AFTER_SECONDS + 60}) where id = ${row!.id}::uuid`;
+      await tx`update public.cashouts set created_at = now() - make_interval(secs => ${POLL_AFTER_SECONDS + 60}) where id = ${
+        row!.id
+      }::uuid`;
     });
     return { ...user, cashOutId: row!.id, referenceId: row!.reference_id };
   }
@@ -206,14 +219,19 @@ describe("expire-intents", () => {
     await age(sql, paid.intentId, INTENT_TTL_SECONDS + 1);
 
     expect((await runJob("expire-intents")).body).toEqual({ job: "expire-intents", canceled: 1 });
-    expect(await intentStatus(sql, old.intentId)).toEqual({ status: "canceled", failure_reason: `expired: no payment within ${INTENT_TTL_SECONDS} seconds` });
+    expect(await intentStatus(sql, old.intentId)).toEqual({
+      status: "canceled",
+      failure_reason: `expired: no payment within ${INTENT_TTL_SECONDS} seconds`,
+    });
     expect(await intentStatus(sql, fresh.intentId)).toMatchObject({ status: "processing" });
     expect(await intentStatus(sql, paid.intentId)).toMatchObject({ status: "succeeded" });
     expect((await runJob("expire-intents")).body).toEqual({ job: "expire-intents", canceled: 0 });
   });
 
   it("two runners at once cancel each intent once", async () => {
-    const intents = await Promise.all([1, 2, 3, 4, 5].map(() => createTopUp(sql, { provider: "revolut", amount: 100, currency: "EUR", providerRef: null })));
+    const intents = await Promise.all(
+      [1, 2, 3, 4, 5].map(() => createTopUp(sql, { provider: "revolut", amount: 100, currency: "EUR", providerRef: null })),
+    );
     for (const intent of intents) await age(sql, intent.intentId, INTENT_TTL_SECONDS + 60);
     const runs = await Promise.all([runJob("expire-intents"), runJob("expire-intents")]);
     expect(runs[0]!.body.canceled + runs[1]!.body.canceled).toBe(5);
@@ -238,7 +256,8 @@ describe("expire-holds", () => {
       return { accountId, expiring: expiring!.id, kept: kept!.id };
     });
   }
-  const holdStatus = async (id: string) => (await sql<{ status: string }[]>`select status from public.wallet_transactions where id = ${id}::uuid`)[0]!.status;
+  const holdStatus = async (id: string) =>
+    (await sql<{ status: string }[]>`select status from public.wallet_transactions where id = ${id}::uuid`)[0]!.status;
 
   it("voids a hold past its expiry and restores available; an unexpired hold is untouched", async () => {
     const expired = await holds(1);
@@ -260,7 +279,8 @@ describe("expire-holds", () => {
 describe("reconcile", () => {
   it("stores today's report with a payment the ledger never credited", async () => {
     const orphan = `pi_${crypto.randomUUID()}`;
-    await asServiceRole(sql, (tx) => tx`
+    await asServiceRole(sql, (tx) =>
+      tx`
       select 1 from public.payment_record_success('stripe', ${orphan}, null, 4200, 'USD', 0, '{}'::jsonb)`);
     const answer = await runJob("reconcile");
     expect(answer.status).toBe(200);
@@ -269,7 +289,9 @@ describe("reconcile", () => {
     expect(answer.body.reconciliation_findings).toBeGreaterThanOrEqual(1);
     const [report] = await sql<{ findings: number; reconciliation_findings: { provider_payment_id: string; kind: string }[] }[]>`
       select findings, reconciliation_findings from private.reconciliation_reports where report_date = ${today}::date`;
-    expect(report!.reconciliation_findings).toContainEqual(expect.objectContaining({ provider_payment_id: orphan, kind: "missing_credit" }));
+    expect(report!.reconciliation_findings).toContainEqual(
+      expect.objectContaining({ provider_payment_id: orphan, kind: "missing_credit" }),
+    );
     expect(report!.findings).toBe(answer.body.reconciliation_findings);
   });
 });
@@ -312,7 +334,12 @@ describe("whatsapp-send", () => {
     const later = await enqueue(sql, waId, "later");
     await sql`update public.whatsapp_outbox set next_attempt_at = now() + interval '1 hour' where id = ${later}::uuid`;
     const answer = await runJob("whatsapp-send");
-    expect(answer.body).toMatchObject({ job: "whatsapp-send", due: expect.any(Number), taken: expect.any(Number), sent: expect.any(Number) });
+    expect(answer.body).toMatchObject({
+      job: "whatsapp-send",
+      due: expect.any(Number),
+      taken: expect.any(Number),
+      sent: expect.any(Number),
+    });
     await runUntilSettled(due);
     expect(gateway.whatsapp.deliveredTo(waId).map((m) => (m.message as { body: string }).body).sort()).toEqual(["one", "two"]);
     expect((await outboxRow(sql, later)).status).toBe("queued");

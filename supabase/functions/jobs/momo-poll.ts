@@ -36,9 +36,10 @@ export interface MomoPollSource {
 
 export const topUpIntents: MomoPollSource = {
   kind: "intent",
-  take: (tx, run, batch) => tx<LeasedPayment[]>`
+  take: (tx, run, batch) =>
+    tx<LeasedPayment[]>`
     select intent_id as id, reference_id as "referenceId"
-      from jobs_api.momo_poll_take_intents(${run.settings.momoPollAfterSeconds}::int, ${run.settings.leaseSeconds}::int,
+      from api_private.momo_poll_take_intents(${run.settings.momoPollAfterSeconds}::int, ${run.settings.leaseSeconds}::int,
                                            ${batch}::int)`,
   async confirm(run, payment) {
     const status = await run.momo().requestToPayStatus(payment.referenceId);
@@ -48,9 +49,10 @@ export const topUpIntents: MomoPollSource = {
 
 export const cashOuts: MomoPollSource = {
   kind: "cashout",
-  take: (tx, run, batch) => tx<LeasedPayment[]>`
+  take: (tx, run, batch) =>
+    tx<LeasedPayment[]>`
     select cashout_id as id, reference_id as "referenceId"
-      from jobs_api.momo_poll_take_cashouts(${run.settings.momoPollAfterSeconds}::int, ${run.settings.leaseSeconds}::int,
+      from api_private.momo_poll_take_cashouts(${run.settings.momoPollAfterSeconds}::int, ${run.settings.leaseSeconds}::int,
                                             ${batch}::int)`,
   async confirm(run, payment) {
     const status = await run.momo().transferStatus(payment.referenceId);
@@ -94,7 +96,11 @@ export function momoPoll(sources: readonly MomoPollSource[]): Job {
           counts.errors += 1;
           unreachable = error.kind === "unavailable";
           run.logger.warn("momo_poll_unconfirmed", {
-            correlation_id: run.context.correlationId, kind: source.kind, id: payment.id, http_status: error.httpStatus, error: error.message,
+            correlation_id: run.context.correlationId,
+            kind: source.kind,
+            id: payment.id,
+            http_status: error.httpStatus,
+            error: error.message,
           });
           continue;
         }

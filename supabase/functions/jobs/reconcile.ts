@@ -1,5 +1,5 @@
 // reconcile: the ledger invariants and the provider-vs-ledger reconciliation, stored as the
-// day's report (jobs_api.reconcile). Any finding is logged at error level, which is what
+// day's report (api_private.reconcile). Any finding is logged at error level, which is what
 // alerting watches; a WhatsApp message to the admins follows once the outbox exists.
 import { withRequestContext } from "../_shared/db.ts";
 import type { Job } from "./job.ts";
@@ -11,8 +11,9 @@ interface Report {
 }
 
 export const reconcile: Job = async (run) => {
-  const [report] = await withRequestContext(run.sql, run.context, (tx) => tx<Report[]>`
-    select report_date::text, invariant_violations, reconciliation_findings from jobs_api.reconcile()`);
+  const [report] = await withRequestContext(run.sql, run.context, (tx) =>
+    tx<Report[]>`
+    select report_date::text, invariant_violations, reconciliation_findings from api_private.reconcile()`);
   const counts = { ...report! };
   if (counts.invariant_violations > 0 || counts.reconciliation_findings > 0) {
     run.logger.error("reconciliation_findings", { correlation_id: run.context.correlationId, ...counts });

@@ -6,7 +6,8 @@ import { sendOutboxMessages } from "../_shared/providers/whatsapp/outbox-sender.
 import type { Job } from "./job.ts";
 
 export const whatsAppSend: Job = async (run) => {
-  const due = await withRequestContext(run.sql, run.context, (tx) => tx<{ id: string }[]>`
+  const due = await withRequestContext(run.sql, run.context, (tx) =>
+    tx<{ id: string }[]>`
     select id from private.whatsapp_outbox_due(${run.settings.batchSize}::int) as due (id)`);
   const counts = await sendOutboxMessages(
     { sql: run.sql, context: run.context, logger: run.logger, whatsapp: run.whatsapp() },

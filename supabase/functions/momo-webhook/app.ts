@@ -30,24 +30,26 @@ export function createMomoWebhookApp(options: AppOptions<MomoWebhookDependencies
   const momo = () => options.dependencies().momo();
 
   /** A callback route: the token and reference checked, MoMo asked, the event stored and applied. */
-  const callbackRoute = (toEvent: (referenceId: string, body: Callback) => Promise<WebhookEvent>) =>
-  async (c: Context<SharedEnv>): Promise<Response> => {
-    const referenceId = c.req.param("referenceId") ?? "";
-    const { MOMO_CALLBACK_SECRET } = env("MOMO_CALLBACK_SECRET");
-    requireValidSignature(await verifyMomoCallbackToken(referenceId, c.req.query("token") ?? null, MOMO_CALLBACK_SECRET));
-    if (!REFERENCE_ID.test(referenceId)) {
-      throw new HttpError(400, "invalid_reference", "The reference id is not a lower-case UUID v4.");
-    }
-    const body = parseJsonBody(c.get("rawBody"), callbackSchema);
-    // MoMo is asked before the transaction opens, so no database connection waits on it; a
-    // failed look-up is stored as the event's failure.
-    return deliver(c, [await toEvent(referenceId, body)]);
-  };
+  const callbackRoute =
+    (toEvent: (referenceId: string, body: Callback) => Promise<WebhookEvent>) => async (c: Context<SharedEnv>): Promise<Response> => {
+      const referenceId = c.req.param("referenceId") ?? "";
+      const { MOMO_CALLBACK_SECRET } = env("MOMO_CALLBACK_SECRET");
+      requireValidSignature(await verifyMomoCallbackToken(referenceId, c.req.query("token") ?? null, MOMO_CALLBACK_SECRET));
+      if (!REFERENCE_ID.test(referenceId)) {
+        throw new HttpError(400, "invalid_reference", "The reference id is not a lower-case UUID v4.");
+      }
+      const body = parseJsonBody(c.get("rawBody"), callbackSchema);
+      // MoMo is asked before the transaction opens, so no database connection waits on it; a
+      // failed look-up is stored as the event's failure.
+      return deliver(c, [await toEvent(referenceId, body)]);
+    };
 
   const requestToPayCallback = callbackRoute(async (referenceId, body) =>
-    momoWebhookEvent(referenceId, body, await settled(() => momo().requestToPayStatus(referenceId))));
+    momoWebhookEvent(referenceId, body, await settled(() => momo().requestToPayStatus(referenceId)))
+  );
   const transferCallback = callbackRoute(async (referenceId, body) =>
-    momoTransferEvent(referenceId, body, await settled(() => momo().transferStatus(referenceId))));
+    momoTransferEvent(referenceId, body, await settled(() => momo().transferStatus(referenceId)))
+  );
 
   app.put("/callback/:referenceId", requestToPayCallback);
   app.post("/callback/:referenceId", requestToPayCallback);

@@ -14,11 +14,20 @@ const momo = useMomoStandIn();
 afterAll(() => sql.end({ timeout: 1 }));
 
 const deliver = (ref: string, body: Record<string, unknown>) => handler.fetch(momoCallbackRequest(ref, body));
-const callback = (status: string, extra: Record<string, unknown> = {}) =>
-  ({ financialTransactionId: "1", externalId: "order-1", amount: "999999", currency: "UGX", payer: { partyIdType: "MSISDN", partyId: "256772123456" }, status, ...extra });
+const callback = (status: string, extra: Record<string, unknown> = {}) => ({
+  financialTransactionId: "1",
+  externalId: "order-1",
+  amount: "999999",
+  currency: "UGX",
+  payer: { partyIdType: "MSISDN", partyId: "256772123456" },
+  status,
+  ...extra,
+});
 
 async function mirror(ref: string) {
-  const [row] = await sql<{ status: string; amount: string; reason: string | null; payer_msisdn: string | null; intent_id: string | null }[]>`
+  const [row] = await sql<
+    { status: string; amount: string; reason: string | null; payer_msisdn: string | null; intent_id: string | null }[]
+  >`
     select status, amount, reason, payer_msisdn, intent_id from public.momo_transactions where reference_id = ${ref}::uuid`;
   return row;
 }
@@ -36,7 +45,13 @@ describe("successful request-to-pay", () => {
     expect(response.status).toBe(200);
     expect(await balanceOf(sql, accountId)).toEqual({ balance: 1500, available: 1500 });
     expect(await intentStatus(sql, intentId)).toMatchObject({ status: "succeeded" });
-    expect(await mirror(ref)).toEqual({ status: "SUCCESSFUL", amount: "1500", reason: null, payer_msisdn: "256772123456", intent_id: intentId });
+    expect(await mirror(ref)).toEqual({
+      status: "SUCCESSFUL",
+      amount: "1500",
+      reason: null,
+      payer_msisdn: "256772123456",
+      intent_id: intentId,
+    });
     const [payment] = await sql`select status, amount from public.payments where provider = 'momo' and provider_payment_id = ${ref}`;
     expect(payment).toEqual({ status: "succeeded", amount: "1500" });
   });
@@ -51,7 +66,8 @@ describe("successful request-to-pay", () => {
     momo.current.records.set(other.ref, amountFixture("SUCCESSFUL", "1999", "UGX"));
     expect((await deliver(other.ref, callback("SUCCESSFUL"))).status).toBe(200);
     expect(await balanceOf(sql, other.accountId)).toMatchObject({ balance: 0 });
-    const [payment] = await sql`select status, review_reason from public.payments where provider = 'momo' and provider_payment_id = ${other.ref}`;
+    const [payment] =
+      await sql`select status, review_reason from public.payments where provider = 'momo' and provider_payment_id = ${other.ref}`;
     expect(payment).toEqual({ status: "needs_review", review_reason: "amount_mismatch" });
   });
 
@@ -79,7 +95,10 @@ describe("successful request-to-pay", () => {
 describe("failed request-to-pay", () => {
   it("fails the intent with MoMo's reason, given as {code, message} or as a string", async () => {
     const structured = await momoTopUp(500);
-    momo.current.records.set(structured.ref, amountFixture("FAILED", "500", "UGX", { reason: { code: "PAYER_NOT_FOUND", message: "Payer not found" } }));
+    momo.current.records.set(
+      structured.ref,
+      amountFixture("FAILED", "500", "UGX", { reason: { code: "PAYER_NOT_FOUND", message: "Payer not found" } }),
+    );
     expect((await deliver(structured.ref, callback("FAILED", { reason: { code: "PAYER_NOT_FOUND" } }))).status).toBe(200);
     expect(await intentStatus(sql, structured.intentId)).toEqual({ status: "failed", failure_reason: "PAYER_NOT_FOUND: Payer not found" });
     expect(await mirror(structured.ref)).toMatchObject({ status: "FAILED", reason: "PAYER_NOT_FOUND: Payer not found" });
@@ -107,7 +126,11 @@ describe("when MoMo cannot confirm", () => {
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) statuses.push((await deliver(ref, callback("SUCCESSFUL"))).status);
     expect(statuses).toEqual([500, 500, 500, 500, 200, 200]);
-    expect(await storedEvents(sql, "momo", ref)).toMatchObject([{ status: "dead", attempts: 5, last_error: expect.stringContaining("HTTP 500") }]);
+    expect(await storedEvents(sql, "momo", ref)).toMatchObject([{
+      status: "dead",
+      attempts: 5,
+      last_error: expect.stringContaining("HTTP 500"),
+    }]);
     expect(await balanceOf(sql, accountId)).toMatchObject({ balance: 0 });
     expect(await mirror(ref)).toBeUndefined();
   });

@@ -13,7 +13,14 @@ const sql = testSql(testDatabaseUrl);
 const momo = useMomoStandIn();
 afterAll(() => sql.end({ timeout: 1 }));
 
-const callback = { financialTransactionId: "3728171", externalId: "order-1", amount: "1500", currency: "UGX", payer: { partyIdType: "MSISDN", partyId: "256772123456" }, status: "SUCCESSFUL" };
+const callback = {
+  financialTransactionId: "3728171",
+  externalId: "order-1",
+  amount: "1500",
+  currency: "UGX",
+  payer: { partyIdType: "MSISDN", partyId: "256772123456" },
+  status: "SUCCESSFUL",
+};
 
 async function rowsFor(ref: string): Promise<number> {
   const [row] = await sql<{ n: number }[]>`
@@ -46,7 +53,12 @@ describe("momo-webhook callback token", () => {
   it("refuses a token made with another secret, for another reference, missing or malformed", async () => {
     const ref = crypto.randomUUID();
     await expectRejected(momoCallbackRequest(ref, callback, { secret: "someone-elses-callback-secret" }), 401, "invalid_signature", ref);
-    await expectRejected(momoCallbackRequest(ref, callback, { token: momoCallbackToken(crypto.randomUUID()) }), 401, "invalid_signature", ref);
+    await expectRejected(
+      momoCallbackRequest(ref, callback, { token: momoCallbackToken(crypto.randomUUID()) }),
+      401,
+      "invalid_signature",
+      ref,
+    );
     await expectRejected(momoCallbackRequest(ref, callback, { token: null }), 401, "invalid_signature", ref);
     await expectRejected(momoCallbackRequest(ref, callback, { token: "abc" }), 401, "invalid_signature", ref);
   });
@@ -89,9 +101,13 @@ describe("momo-webhook routes, methods and limits", () => {
     const get = await handler.fetch(momoCallbackRequest(ref, null, {}, { method: "GET" }));
     expect(get.status).toBe(405);
     expect(get.headers.get("allow")).toBe("PUT, POST");
-    const elsewhere = await handler.fetch(new Request(`${IN_PROCESS_ORIGIN}/momo-webhook/${ref}?token=${momoCallbackToken(ref)}`, {
-      method: "PUT", headers: { "content-type": "application/json", "x-forwarded-for": "198.51.100.9" }, body: JSON.stringify(callback),
-    }));
+    const elsewhere = await handler.fetch(
+      new Request(`${IN_PROCESS_ORIGIN}/momo-webhook/${ref}?token=${momoCallbackToken(ref)}`, {
+        method: "PUT",
+        headers: { "content-type": "application/json", "x-forwarded-for": "198.51.100.9" },
+        body: JSON.stringify(callback),
+      }),
+    );
     expect(elsewhere.status).toBe(404);
   });
 });

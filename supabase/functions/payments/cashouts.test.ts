@@ -6,7 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertLedgerInvariants } from "../../tests/support/ledger-invariants.ts";
 import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
 import { asServiceRole, balanceOf, testSql } from "../../tests/support/payments-fixtures.ts";
-import { callPayments, type PaymentsGateway, startPaymentsGateway, topUpUser, type TopUpUser } from "../../tests/support/payments-gateway.ts";
+import {
+  callPayments,
+  type PaymentsGateway,
+  startPaymentsGateway,
+  type TopUpUser,
+  topUpUser,
+} from "../../tests/support/payments-gateway.ts";
 import { momoCallbackRequest } from "../../tests/support/webhook-requests.ts";
 
 const sql = testSql(testDatabaseUrl);
@@ -29,7 +35,8 @@ const cashOut = (user: TopUpUser, key: string | undefined, body: Record<string, 
 async function fundedUser(funds: number): Promise<TopUpUser> {
   const user = await topUpUser(sql, "UGX");
   if (funds > 0) {
-    await asServiceRole(sql, (tx) => tx`
+    await asServiceRole(sql, (tx) =>
+      tx`
       select public.wallet_deposit(${user.accountId}::uuid, ${funds}::bigint, 'UGX', 'momo', ${crypto.randomUUID()})`);
   }
   return user;
@@ -53,7 +60,7 @@ async function rowsOf(user: TopUpUser): Promise<{ cashouts: number; holds: numbe
     select (select count(*)::int from public.cashouts where user_id = ${user.userId}::uuid) as cashouts,
            (select count(*)::int from public.wallet_transactions
              where from_account_id = ${user.accountId}::uuid and kind = 'withdrawal') as holds,
-           (select count(*)::int from private.payments_requests where user_id = ${user.userId}::uuid) as requests`;
+           (select count(*)::int from private.api_requests where caller_id = ${user.userId}::uuid) as requests`;
   return row!;
 }
 
@@ -73,14 +80,26 @@ describe("a cash-out to MoMo", () => {
     const answer = await cashOut(user, key, body);
     expect(answer.status).toBe(201);
     const id = answer.body.cashout.id;
-    expect(answer.body.cashout).toMatchObject({ id, account_id: user.accountId, status: "pending", amount: 7000, currency: "UGX", msisdn: MSISDN, reason: null });
+    expect(answer.body.cashout).toMatchObject({
+      id,
+      account_id: user.accountId,
+      status: "pending",
+      amount: 7000,
+      currency: "UGX",
+      msisdn: MSISDN,
+      reason: null,
+    });
     expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 10_000, available: 3000 });
 
     const { reference_id: reference } = await cashOutRow(id);
     const sent = gateway.momo.transfers.get(reference);
     expect(sent?.body).toEqual({
-      amount: "7000", currency: "UGX", externalId: id, payee: { partyIdType: "MSISDN", partyId: MSISDN },
-      payerMessage: "mfuko wallet cash-out", payeeNote: `cash-out ${id}`,
+      amount: "7000",
+      currency: "UGX",
+      externalId: id,
+      payee: { partyIdType: "MSISDN", partyId: MSISDN },
+      payerMessage: "mfuko wallet cash-out",
+      payeeNote: `cash-out ${id}`,
     });
     expect(sent?.callbackUrl).toMatch(new RegExp(`^${gateway.url}/momo-webhook/disbursement/${reference}\\?token=[0-9a-f]{64}$`));
 
@@ -133,15 +152,17 @@ describe("a cash-out to MoMo", () => {
     const answer = await cashOut(user, crypto.randomUUID(), { account_id: user.accountId, amount: 4000, currency: "UGX", msisdn: MSISDN });
     const id = answer.body.cashout.id;
     const { reference_id: reference } = await cashOutRow(id);
-    const forged = await fetch(momoCallbackRequest(reference, { status: "SUCCESSFUL", amount: "4000", currency: "UGX" }, {},
-      { base: gateway.url }, "disbursement"));
+    const forged = await fetch(
+      momoCallbackRequest(reference, { status: "SUCCESSFUL", amount: "4000", currency: "UGX" }, {}, { base: gateway.url }, "disbursement"),
+    );
     expect(forged.status).toBe(200);
     expect(gateway.momo.requests).toContain(`GET /disbursement/v1_0/transfer/${reference}`);
     expect(await cashOutRow(id)).toMatchObject({ status: "pending", hold_status: "pending" });
     expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 4000, available: 0 });
     // A token for another reference is refused before MoMo is asked.
-    const wrongToken = await fetch(momoCallbackRequest(reference, { status: "SUCCESSFUL" }, { secret: "not-the-secret" },
-      { base: gateway.url }, "disbursement"));
+    const wrongToken = await fetch(
+      momoCallbackRequest(reference, { status: "SUCCESSFUL" }, { secret: "not-the-secret" }, { base: gateway.url }, "disbursement"),
+    );
     expect(wrongToken.status).toBe(401);
     // MoMo's real answer still settles it.
     expect(await gateway.momo.decide(reference, "SUCCESSFUL")).toBe(200);
@@ -245,16 +266,18 @@ describe("refusals and input", () => {
     expect((await callPayments(gateway.url, "POST", "/cashouts", { idempotencyKey: "k", body })).status).toBe(401);
   });
 
-  it.each([
-    ["no Idempotency-Key", null, {}],
-    ["no msisdn", "k1", { msisdn: undefined }],
-    ["an msisdn with a plus", "k2", { msisdn: "+256772000003" }],
-    ["a zero amount", "k3", { amount: 0 }],
-    ["a fractional amount", "k4", { amount: 10.5 }],
-    ["a lower-case currency", "k5", { currency: "ugx" }],
-    ["an account id that is no UUID", "k6", { account_id: "acct_1" }],
-    ["an unknown field", "k7", { provider: "momo" }],
-  ] as const)("answers 400 for %s and writes nothing", async (_, key, change) => {
+  it.each(
+    [
+      ["no Idempotency-Key", null, {}],
+      ["no msisdn", "k1", { msisdn: undefined }],
+      ["an msisdn with a plus", "k2", { msisdn: "+256772000003" }],
+      ["a zero amount", "k3", { amount: 0 }],
+      ["a fractional amount", "k4", { amount: 10.5 }],
+      ["a lower-case currency", "k5", { currency: "ugx" }],
+      ["an account id that is no UUID", "k6", { account_id: "acct_1" }],
+      ["an unknown field", "k7", { provider: "momo" }],
+    ] as const,
+  )("answers 400 for %s and writes nothing", async (_, key, change) => {
     const user = await fundedUser(1000);
     const body = { account_id: user.accountId, amount: 500, currency: "UGX", msisdn: MSISDN, ...change };
     const answer = await cashOut(user, key ?? undefined, body);

@@ -11,11 +11,8 @@ import { z } from "zod";
 import { HttpError } from "../_shared/errors.ts";
 import type { StoredResponse } from "../_shared/idempotency.ts";
 import { allowMethods } from "../_shared/middleware.ts";
-import { ProviderError } from "../_shared/providers/errors.ts";
-import { toMajorUnits } from "../_shared/providers/momo/amount.ts";
-import type { Logger } from "../_shared/logger.ts";
+import { type CashOut, sendCashOut } from "../_shared/money/cashouts.ts";
 import type { PaymentsApp, PaymentsContext, PaymentsRoutes } from "./types.ts";
-import type { AsService, ProviderClients } from "./provider-calls.ts";
 import { errorBody, providerRequestHandler } from "./provider-request.ts";
 
 export const cashOutSchema = z.strictObject({
@@ -26,20 +23,6 @@ export const cashOutSchema = z.strictObject({
   idempotency_key: z.string().optional(),
 });
 type CashOutInput = z.output<typeof cashOutSchema>;
-
-/** A public.cashouts row as the function reads it. */
-export interface CashOut {
-  id: string;
-  reference_id: string;
-  account_id: string;
-  msisdn: string;
-  amount: string | number;
-  currency: string;
-  status: "pending" | "paid" | "failed";
-  reason: string | null;
-  created_at: Date;
-  settled_at: Date | null;
-}
 
 /** What the user sees of a cash-out (not the hold or MoMo's reference). */
 function cashOutView(cashOut: CashOut) {
@@ -64,39 +47,6 @@ function declined(cashOut: CashOut): HttpError {
   });
 }
 
-export type CashOutSend = { outcome: "sent" | "declined"; cashOut: CashOut };
-
-/**
- * MoMo's transfer of a pending cash-out (the payments API and the WhatsApp conversation): sent,
- * or settled failed (its hold voided) when MoMo refuses it. A cash-out no longer pending is
- * returned as it is. Throws ProviderError when MoMo is unavailable (the cash-out stays pending
- * with its hold until a retry, the callback or momo-poll learns MoMo's answer).
- */
-export async function sendCashOut(providers: ProviderClients, asService: AsService, logger: Logger, cashOut: CashOut): Promise<CashOutSend> {
-  if (cashOut.status !== "pending") return { outcome: cashOut.status === "failed" ? "declined" : "sent", cashOut };
-  try {
-    await providers.momo.transfer({
-      referenceId: cashOut.reference_id,
-      amount: toMajorUnits(Number(cashOut.amount), cashOut.currency),
-      currency: cashOut.currency,
-      externalId: cashOut.id,
-      msisdn: cashOut.msisdn,
-      payerMessage: "mfuko wallet cash-out",
-      payeeNote: `cash-out ${cashOut.id}`,
-      callbackUrl: await providers.momoCallbackUrl(cashOut.reference_id, "disbursement"),
-    });
-  } catch (error) {
-    if (!(error instanceof ProviderError) || error.kind !== "declined") throw error;
-    const reason = error.reason ?? error.message;
-    // MoMo refused the transfer, so it will never pay it: release the hold.
-    const [failed] = await asService((tx) => tx<CashOut[]>`
-      select * from public.cashout_settle(${cashOut.reference_id}::uuid, 'FAILED', ${reason.slice(0, 500)})`);
-    logger.warn("provider_declined", { provider: "momo", cashout_id: cashOut.id, http_status: error.httpStatus, reason });
-    return { outcome: "declined", cashOut: failed! };
-  }
-  return { outcome: "sent", cashOut };
-}
-
 export function registerCashOutRoutes(app: PaymentsApp, routes: PaymentsRoutes): void {
   /** MoMo's transfer and what follows it; the answer to store, or a throw for a 502/500. */
   async function cashOut(c: PaymentsContext, cashOut: CashOut): Promise<StoredResponse> {
@@ -105,22 +55,26 @@ export function registerCashOutRoutes(app: PaymentsApp, routes: PaymentsRoutes):
     return { status: 201, body: { cashout: cashOutView(sent.cashOut) } };
   }
 
-  app.post("/cashouts", providerRequestHandler<CashOutInput, CashOut>(routes, {
-    schema: cashOutSchema,
-    start: async (tx, input, key) => {
-      const [created] = await tx<CashOut[]>`
-        select * from payments_api.cashout_create(${input.account_id}::uuid, ${input.amount}::bigint, ${input.currency},
+  app.post(
+    "/cashouts",
+    providerRequestHandler<CashOutInput, CashOut>(routes, {
+      schema: cashOutSchema,
+      start: async (tx, input, key) => {
+        const [created] = await tx<CashOut[]>`
+        select * from api_private.cashout_create(${input.account_id}::uuid, ${input.amount}::bigint, ${input.currency},
                                            ${input.msisdn}, ${key})`;
-      return created!;
-    },
-    finish: (c, created) => cashOut(c, created),
-    unavailable: (created) => ({ details: { cashout: cashOutView(created) }, log: { cashout_id: created.id } }),
-  }));
+        return created!;
+      },
+      finish: (c, created) => cashOut(c, created),
+      unavailable: (created) => ({ details: { cashout: cashOutView(created) }, log: { cashout_id: created.id } }),
+    }),
+  );
   app.all("/cashouts", allowMethods("POST"));
 
   app.get("/cashouts/:id", async (c) => {
     const id = z.uuid().safeParse(c.req.param("id"));
-    const found = !id.success ? [] : await routes.asCaller(c, (tx) => tx<CashOut[]>`
+    const found = !id.success ? [] : await routes.asCaller(c, (tx) =>
+      tx<CashOut[]>`
       select * from public.cashouts where id = ${id.data}::uuid`);
     if (found.length === 0) throw new HttpError(404, "not_found", "No such cash-out.");
     return c.json({ cashout: cashOutView(found[0]!) });

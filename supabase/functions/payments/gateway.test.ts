@@ -4,7 +4,13 @@
 import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { balanceOf, creditsTo, intentStatus, testSql } from "../../tests/support/payments-fixtures.ts";
-import { callPayments, MOMO_TOKEN_LIFETIME_SECONDS, type PaymentsGateway, startPaymentsGateway, topUpUser } from "../../tests/support/payments-gateway.ts";
+import {
+  callPayments,
+  MOMO_TOKEN_LIFETIME_SECONDS,
+  type PaymentsGateway,
+  startPaymentsGateway,
+  topUpUser,
+} from "../../tests/support/payments-gateway.ts";
 import { stripeCardDeclined, stripeError } from "../../tests/support/provider-standins.ts";
 import { revolutRequest, stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
@@ -27,14 +33,16 @@ const stripeCreatesFor = (intentId: string) =>
   [...gateway.stripe.paymentIntents.values()].filter((pi) => (pi.metadata as Record<string, string>).intent_id === intentId);
 
 const ordersFor = (intentId: string) =>
-  gateway.revolut.createdOrders.filter((id) => (gateway.revolut.records.get(id) as Record<string, unknown>).merchant_order_ext_ref === intentId);
+  gateway.revolut.createdOrders.filter((id) =>
+    (gateway.revolut.records.get(id) as Record<string, unknown>).merchant_order_ext_ref === intentId
+  );
 
 const tokenRequests = () => gateway.momo.requests.filter((r) => r === "POST /collection/token/").length;
 
 async function rowsOf(userId: string): Promise<{ intents: number; requests: number }> {
   const [row] = await sql<{ intents: number; requests: number }[]>`
     select (select count(*)::int from public.payment_intents where user_id = ${userId}::uuid) as intents,
-           (select count(*)::int from private.payments_requests where user_id = ${userId}::uuid) as requests`;
+           (select count(*)::int from private.api_requests where caller_id = ${userId}::uuid) as requests`;
   return row!;
 }
 
@@ -73,8 +81,13 @@ describe("top-ups through the gateway, end to end", () => {
 
   it("MoMo: a request-to-pay with our reference and callback URL; the payer's approval calls back and credits once", async () => {
     const user = await topUpUser(sql, "UGX");
-    const answer = await topUp(user.token, crypto.randomUUID(),
-      { provider: "momo", account_id: user.accountId, amount: 5000, currency: "UGX", msisdn: "256772123456" });
+    const answer = await topUp(user.token, crypto.randomUUID(), {
+      provider: "momo",
+      account_id: user.accountId,
+      amount: 5000,
+      currency: "UGX",
+      msisdn: "256772123456",
+    });
     expect(answer.status).toBe(201);
     const intentId = answer.body.intent.id;
     expect(answer.body).toEqual({
@@ -82,7 +95,12 @@ describe("top-ups through the gateway, end to end", () => {
       next_action: { type: "approve_on_phone", msisdn: "256772123456" },
     });
     const sent = gateway.momo.requestsToPay.get(intentId);
-    expect(sent?.body).toMatchObject({ amount: "5000", currency: "UGX", externalId: intentId, payer: { partyIdType: "MSISDN", partyId: "256772123456" } });
+    expect(sent?.body).toMatchObject({
+      amount: "5000",
+      currency: "UGX",
+      externalId: intentId,
+      payer: { partyIdType: "MSISDN", partyId: "256772123456" },
+    });
     expect(sent?.callbackUrl).toMatch(new RegExp(`^${gateway.url}/momo-webhook/callback/${intentId}\\?token=[0-9a-f]{64}$`));
 
     expect(await gateway.momo.decide(intentId, "SUCCESSFUL")).toBe(200);
@@ -94,7 +112,12 @@ describe("top-ups through the gateway, end to end", () => {
 
   it("Revolut: an order with our reference, its checkout_url, then ORDER_COMPLETED credits once", async () => {
     const user = await topUpUser(sql, "EUR");
-    const answer = await topUp(user.token, crypto.randomUUID(), { provider: "revolut", account_id: user.accountId, amount: 2500, currency: "EUR" });
+    const answer = await topUp(user.token, crypto.randomUUID(), {
+      provider: "revolut",
+      account_id: user.accountId,
+      amount: 2500,
+      currency: "EUR",
+    });
     expect(answer.status).toBe(201);
     const intentId = answer.body.intent.id;
     const [orderId] = ordersFor(intentId);
@@ -139,12 +162,25 @@ describe("a provider that declines or is unavailable", () => {
     const eur = await topUpUser(sql, "EUR");
     gateway.revolut.createOrderBehaviour = { status: 422, body: { code: "unprocessable_entity", message: "Currency not supported" } };
     try {
-      const momo = await topUp(ugx.token, crypto.randomUUID(),
-        { provider: "momo", account_id: ugx.accountId, amount: 100, currency: "UGX", msisdn: "256772000001" });
+      const momo = await topUp(ugx.token, crypto.randomUUID(), {
+        provider: "momo",
+        account_id: ugx.accountId,
+        amount: 100,
+        currency: "UGX",
+        msisdn: "256772000001",
+      });
       expect(momo.status).toBe(422);
       expect(momo.body.error.details).toMatchObject({ provider: "momo", reason: "PAYER_NOT_FOUND: Payer not found" });
-      expect(await intentStatus(sql, momo.body.error.details.intent.id)).toEqual({ status: "failed", failure_reason: "momo: PAYER_NOT_FOUND: Payer not found" });
-      const revolut = await topUp(eur.token, crypto.randomUUID(), { provider: "revolut", account_id: eur.accountId, amount: 100, currency: "EUR" });
+      expect(await intentStatus(sql, momo.body.error.details.intent.id)).toEqual({
+        status: "failed",
+        failure_reason: "momo: PAYER_NOT_FOUND: Payer not found",
+      });
+      const revolut = await topUp(eur.token, crypto.randomUUID(), {
+        provider: "revolut",
+        account_id: eur.accountId,
+        amount: 100,
+        currency: "EUR",
+      });
       expect(revolut.status).toBe(422);
       expect(revolut.body.error.details).toMatchObject({ provider: "revolut", reason: "unprocessable_entity: Currency not supported" });
       expect(await intentStatus(sql, revolut.body.error.details.intent.id)).toMatchObject({ status: "failed" });
@@ -154,10 +190,12 @@ describe("a provider that declines or is unavailable", () => {
     }
   });
 
-  it.each([
-    ["a 500", { status: 500, body: stripeError("api_error", undefined, "Something went wrong on Stripe's end.") }],
-    ["no answer", "hang"],
-  ] as const)("Stripe with %s: 502, intent still requires_payment; the same key later creates exactly one PaymentIntent", async (_, behaviour) => {
+  it.each(
+    [
+      ["a 500", { status: 500, body: stripeError("api_error", undefined, "Something went wrong on Stripe's end.") }],
+      ["no answer", "hang"],
+    ] as const,
+  )("Stripe with %s: 502, intent still requires_payment; the same key later creates exactly one PaymentIntent", async (_, behaviour) => {
     const user = await topUpUser(sql, "USD");
     const key = crypto.randomUUID();
     const body = { provider: "stripe", account_id: user.accountId, amount: 1500, currency: "USD" };
@@ -166,7 +204,10 @@ describe("a provider that declines or is unavailable", () => {
       gateway.stripe.createBehaviour = "accept";
     });
     expect(down.status).toBe(502);
-    expect(down.body.error).toMatchObject({ code: "provider_unavailable", details: { provider: "stripe", intent: { status: "requires_payment" } } });
+    expect(down.body.error).toMatchObject({
+      code: "provider_unavailable",
+      details: { provider: "stripe", intent: { status: "requires_payment" } },
+    });
     const intentId = down.body.error.details.intent.id;
     expect(await intentStatus(sql, intentId)).toMatchObject({ status: "requires_payment" });
 
@@ -263,17 +304,19 @@ describe("idempotency, callers and input", () => {
     expect((await callPayments(gateway.url, "GET", "/topups/not-a-uuid", { token: owner.token })).status).toBe(404);
   });
 
-  it.each([
-    ["no Idempotency-Key", null, {}],
-    ["momo without msisdn", "k1", { provider: "momo", currency: "UGX", msisdn: undefined }],
-    ["an msisdn with a plus", "k2", { provider: "momo", currency: "UGX", msisdn: "+256772000003" }],
-    ["a zero amount", "k3", { amount: 0 }],
-    ["a fractional amount", "k4", { amount: 10.5 }],
-    ["a lower-case currency", "k5", { currency: "eur" }],
-    ["an unknown provider", "k6", { provider: "paypal" }],
-    ["an account id that is no UUID", "k7", { account_id: "acct_1" }],
-    ["an unknown field", "k8", { note: "hi" }],
-  ] as const)("answers 400 for %s and writes nothing", async (_, key, change) => {
+  it.each(
+    [
+      ["no Idempotency-Key", null, {}],
+      ["momo without msisdn", "k1", { provider: "momo", currency: "UGX", msisdn: undefined }],
+      ["an msisdn with a plus", "k2", { provider: "momo", currency: "UGX", msisdn: "+256772000003" }],
+      ["a zero amount", "k3", { amount: 0 }],
+      ["a fractional amount", "k4", { amount: 10.5 }],
+      ["a lower-case currency", "k5", { currency: "eur" }],
+      ["an unknown provider", "k6", { provider: "paypal" }],
+      ["an account id that is no UUID", "k7", { account_id: "acct_1" }],
+      ["an unknown field", "k8", { note: "hi" }],
+    ] as const,
+  )("answers 400 for %s and writes nothing", async (_, key, change) => {
     const user = await topUpUser(sql, "EUR");
     const body = { provider: "revolut", account_id: user.accountId, amount: 1000, currency: "EUR", ...change };
     const answer = await callPayments(gateway.url, "POST", "/topups", { token: user.token, idempotencyKey: key ?? undefined, body });
@@ -288,7 +331,13 @@ describe("idempotency, callers and input", () => {
     await new Promise((resolve) => setTimeout(resolve, lifetimeMs + 200));
     const user = await topUpUser(sql, "UGX");
     const momo = (amount: number) =>
-      topUp(user.token, crypto.randomUUID(), { provider: "momo", account_id: user.accountId, amount, currency: "UGX", msisdn: "256772000004" });
+      topUp(user.token, crypto.randomUUID(), {
+        provider: "momo",
+        account_id: user.accountId,
+        amount,
+        currency: "UGX",
+        msisdn: "256772000004",
+      });
     const before = tokenRequests();
     expect((await momo(100)).status).toBe(201);
     expect((await momo(200)).status).toBe(201);

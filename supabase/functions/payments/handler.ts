@@ -8,7 +8,7 @@ import { createLogger } from "../_shared/logger.ts";
 import { rateLimiterFromEnv, rateLimitPerMinute } from "../_shared/rate-limit/config.ts";
 import { createPaymentsApp } from "./app.ts";
 import type { PaymentsDependencies } from "./types.ts";
-import { providerClientsFromEnv } from "./provider-clients-from-env.ts";
+import { providerClientsFromEnv } from "../_shared/money/provider-clients.ts";
 
 const logger = createLogger();
 

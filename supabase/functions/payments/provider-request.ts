@@ -53,7 +53,7 @@ export function providerRequestHandler<Input, Subject>(routes: PaymentsRoutes, r
   const claim = (c: PaymentsContext, key: string, hash: string, path: string, input: Input) =>
     routes.asCaller<Claim<Subject>>(c, async (tx) => {
       const [row] = await tx<ClaimRow[]>`
-        select * from payments_api.request_claim(${key}, ${hash}, 'POST', ${path}, ${LEASE_SECONDS})`;
+        select * from api_private.request_claim(${key}, ${hash}, 'POST', ${path}, ${LEASE_SECONDS})`;
       if (row!.outcome === "replay") return { outcome: "replay", response: { status: row!.response_status!, body: row!.response_body } };
       if (row!.outcome === "mismatch") return { outcome: "mismatch" };
       if (row!.outcome === "in_progress") return { outcome: "in_progress" };
@@ -65,7 +65,7 @@ export function providerRequestHandler<Input, Subject>(routes: PaymentsRoutes, r
         const refusal = sqlHttpError(error);
         if (!refusal || refusal.status >= 500) throw error;
         const response = await errorBody(refusal, c.get("correlationId"));
-        await tx`select payments_api.request_complete(${key}, ${response.status}, ${tx.json(response.body as JSONValue)})`;
+        await tx`select api_private.request_complete(${key}, ${response.status}, ${tx.json(response.body as JSONValue)})`;
         return { outcome: "replay", response };
       }
     });
@@ -83,8 +83,13 @@ export function providerRequestHandler<Input, Subject>(routes: PaymentsRoutes, r
       throw new HttpError(422, "idempotency_key_reused", `Idempotency key ${key} was already used for a different request.`);
     }
     if (claimed.outcome === "in_progress") {
-      throw new HttpError(409, "request_in_progress", `A request with idempotency key ${key} is still being processed; retry shortly.`,
-        null, { "retry-after": "1" });
+      throw new HttpError(
+        409,
+        "request_in_progress",
+        `A request with idempotency key ${key} is still being processed; retry shortly.`,
+        null,
+        { "retry-after": "1" },
+      );
     }
     let response: StoredResponse;
     let replayed = true;
@@ -97,17 +102,27 @@ export function providerRequestHandler<Input, Subject>(routes: PaymentsRoutes, r
         response = await request.finish(c, subject, input);
       } catch (error) {
         // No answer to store: the next request with this key resumes the same record.
-        await routes.asCaller(c, (tx) => tx`select payments_api.request_release(${key})`);
+        await routes.asCaller(c, (tx) => tx`select api_private.request_release(${key})`);
         if (error instanceof ProviderError) {
           const { details, log } = request.unavailable(subject);
-          routes.logger.warn("provider_unavailable", { provider: error.provider, ...log, http_status: error.httpStatus, error: error.message });
-          throw new HttpError(502, "provider_unavailable",
-            "The payment provider is unavailable; retry later with the same Idempotency-Key.", { provider: error.provider, ...details });
+          routes.logger.warn("provider_unavailable", {
+            provider: error.provider,
+            ...log,
+            http_status: error.httpStatus,
+            error: error.message,
+          });
+          throw new HttpError(
+            502,
+            "provider_unavailable",
+            "The payment provider is unavailable; retry later with the same Idempotency-Key.",
+            { provider: error.provider, ...details },
+          );
         }
         throw error;
       }
-      await routes.asCaller(c, (tx) =>
-        tx`select payments_api.request_complete(${key}, ${response.status}, ${tx.json(response.body as JSONValue)})`
+      await routes.asCaller(
+        c,
+        (tx) => tx`select api_private.request_complete(${key}, ${response.status}, ${tx.json(response.body as JSONValue)})`,
       );
     }
     return c.json(response.body as object, response.status as ContentfulStatusCode, { [REPLAYED_HEADER]: String(replayed) });

@@ -29,9 +29,13 @@ afterAll(async () => {
 });
 
 const read = async (token: string) =>
-  answerOf(await handler.fetch(new Request(`http://functions.local/payments/topups/${crypto.randomUUID()}`, {
-    headers: { authorization: `Bearer ${token}` },
-  })));
+  answerOf(
+    await handler.fetch(
+      new Request(`http://functions.local/payments/topups/${crypto.randomUUID()}`, {
+        headers: { authorization: `Bearer ${token}` },
+      }),
+    ),
+  );
 
 it("answers 429 with Retry-After once a user used up the limit, and counts each user apart", async () => {
   for (let i = 1; i <= LIMIT; i++) {

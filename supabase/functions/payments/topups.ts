@@ -10,7 +10,7 @@ import { HttpError } from "../_shared/errors.ts";
 import type { StoredResponse } from "../_shared/idempotency.ts";
 import { allowMethods } from "../_shared/middleware.ts";
 import type { PaymentsApp, PaymentsContext, PaymentsRoutes } from "./types.ts";
-import { type Intent, startTopUp } from "./provider-calls.ts";
+import { type Intent, startTopUp } from "../_shared/money/topups.ts";
 import { errorBody, providerRequestHandler } from "./provider-request.ts";
 
 export const topUpSchema = z.strictObject({
@@ -49,22 +49,26 @@ export function registerTopUpRoutes(app: PaymentsApp, routes: PaymentsRoutes): v
     return { status: 201, body: { intent: intentView(started.intent), next_action: started.nextAction } };
   }
 
-  app.post("/topups", providerRequestHandler<TopUpInput, Intent>(routes, {
-    schema: topUpSchema,
-    start: async (tx, input, key) => {
-      const [intent] = await tx<Intent[]>`
+  app.post(
+    "/topups",
+    providerRequestHandler<TopUpInput, Intent>(routes, {
+      schema: topUpSchema,
+      start: async (tx, input, key) => {
+        const [intent] = await tx<Intent[]>`
         select * from public.payment_intent_create(${input.provider}, ${input.account_id}::uuid, ${input.amount}::bigint,
                                             ${input.currency}, ${key})`;
-      return intent!;
-    },
-    finish: topUp,
-    unavailable: (intent) => ({ details: { intent: intentView(intent) }, log: { intent_id: intent.id } }),
-  }));
+        return intent!;
+      },
+      finish: topUp,
+      unavailable: (intent) => ({ details: { intent: intentView(intent) }, log: { intent_id: intent.id } }),
+    }),
+  );
   app.all("/topups", allowMethods("POST"));
 
   app.get("/topups/:id", async (c) => {
     const id = z.uuid().safeParse(c.req.param("id"));
-    const found = !id.success ? [] : await routes.asCaller(c, (tx) => tx<{ intent: Intent & Record<string, unknown>; payment: unknown }[]>`
+    const found = !id.success ? [] : await routes.asCaller(c, (tx) =>
+      tx<{ intent: Intent & Record<string, unknown>; payment: unknown }[]>`
       select to_jsonb(i) as intent,
              (select to_jsonb(p) from public.payments p where p.intent_id = i.id order by p.created_at limit 1) as payment
         from public.payment_intents i

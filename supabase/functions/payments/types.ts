@@ -2,7 +2,7 @@
 // which registers the routes, so that routes and app.ts never import each other.
 import type { TransactionSql } from "../_shared/db.ts";
 import type { UserApiDependencies, UserApiRoutes, UserApp, UserContext } from "../_shared/user-layer.ts";
-import type { ProviderClients } from "./provider-calls.ts";
+import type { ProviderClients } from "../_shared/money/topups.ts";
 
 export type PaymentsDependencies = UserApiDependencies<ProviderClients>;
 export type PaymentsApp = UserApp;

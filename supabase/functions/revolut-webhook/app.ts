@@ -25,12 +25,14 @@ export function createRevolutWebhookApp(options: AppOptions<RevolutWebhookDepend
   app.post("/", async (c) => {
     const { REVOLUT_WEBHOOK_SECRET } = env("REVOLUT_WEBHOOK_SECRET");
     const rawBody = c.get("rawBody");
-    requireValidSignature(await verifyRevolutSignature({
-      rawBody,
-      signatureHeader: c.req.header(REVOLUT_SIGNATURE_HEADER) ?? null,
-      timestampHeader: c.req.header(REVOLUT_TIMESTAMP_HEADER) ?? null,
-      secret: REVOLUT_WEBHOOK_SECRET,
-    }));
+    requireValidSignature(
+      await verifyRevolutSignature({
+        rawBody,
+        signatureHeader: c.req.header(REVOLUT_SIGNATURE_HEADER) ?? null,
+        timestampHeader: c.req.header(REVOLUT_TIMESTAMP_HEADER) ?? null,
+        secret: REVOLUT_WEBHOOK_SECRET,
+      }),
+    );
     const body = parseJsonBody(rawBody, z.record(z.string(), z.unknown()));
     // The order is looked up before the transaction opens, so no database connection waits on
     // Revolut; a failed look-up is stored as the event's failure.

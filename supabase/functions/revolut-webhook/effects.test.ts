@@ -4,7 +4,7 @@
 // back; business transaction states; look-up failures kept as failed (500) until dead.
 import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type StandIn, revolutStandInOptionsFromEnv, startRevolutStandIn } from "../../tests/support/provider-standins.ts";
+import { revolutStandInOptionsFromEnv, type StandIn, startRevolutStandIn } from "../../tests/support/provider-standins.ts";
 import { balanceOf, createTopUp, creditsTo, intentStatus, storedEvents, testSql } from "../../tests/support/payments-fixtures.ts";
 import { revolutRequest } from "../../tests/support/webhook-requests.ts";
 import handler from "./handler.ts";
@@ -22,8 +22,16 @@ afterAll(async () => {
 
 const deliver = (body: unknown) => handler.fetch(revolutRequest(body));
 const orderEvent = (event: string, orderId: string) => ({ event, order_id: orderId, merchant_order_ext_ref: "ext" });
-const order = (id: string, state: string, amount: number, extra: Record<string, unknown> = {}) =>
-  ({ id, token: "public-token", type: "payment", state, amount, currency: "GBP", created_at: new Date().toISOString(), ...extra });
+const order = (id: string, state: string, amount: number, extra: Record<string, unknown> = {}) => ({
+  id,
+  token: "public-token",
+  type: "payment",
+  state,
+  amount,
+  currency: "GBP",
+  created_at: new Date().toISOString(),
+  ...extra,
+});
 
 async function revolutTopUp(amount: number) {
   const orderId = crypto.randomUUID();
@@ -110,14 +118,21 @@ describe("when the order cannot be confirmed", () => {
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) statuses.push((await deliver(orderEvent("ORDER_COMPLETED", orderId))).status);
     expect(statuses).toEqual([500, 500, 500, 500, 200, 200]);
-    expect(await storedEvents(sql, "revolut", orderId)).toMatchObject([{ status: "dead", attempts: 5, last_error: expect.stringContaining("HTTP 503") }]);
+    expect(await storedEvents(sql, "revolut", orderId)).toMatchObject([{
+      status: "dead",
+      attempts: 5,
+      last_error: expect.stringContaining("HTTP 503"),
+    }]);
     expect(await balanceOf(sql, accountId)).toMatchObject({ balance: 0 });
   });
 });
 
 describe("business transactions", () => {
-  const changed = (id: string, oldState: string, newState: string) =>
-    ({ event: "TransactionStateChanged", timestamp: new Date().toISOString(), data: { id, request_id: "req-1", old_state: oldState, new_state: newState } });
+  const changed = (id: string, oldState: string, newState: string) => ({
+    event: "TransactionStateChanged",
+    timestamp: new Date().toISOString(),
+    data: { id, request_id: "req-1", old_state: oldState, new_state: newState },
+  });
 
   it("moves the mirror forward and ignores a late, older state", async () => {
     const id = crypto.randomUUID();
@@ -131,7 +146,9 @@ describe("business transactions", () => {
     const reordered = crypto.randomUUID();
     expect((await deliver(changed(reordered, "pending", "completed"))).status).toBe(200);
     const older = await deliver(changed(reordered, "created", "pending"));
-    expect(await older.json()).toMatchObject({ events: [{ event_id: `${reordered}:TransactionStateChanged:pending`, outcome: "ignored" }] });
+    expect(await older.json()).toMatchObject({
+      events: [{ event_id: `${reordered}:TransactionStateChanged:pending`, outcome: "ignored" }],
+    });
     expect(await mirror(reordered)).toMatchObject({ state: "completed" });
   });
 });

@@ -32,7 +32,10 @@ describe("revolut-webhook signatures", () => {
     const response = await handler.fetch(revolutRequest(body));
     expect(response.status).toBe(200);
     expect(response.headers.get("x-ratelimit-limit")).toBe("50");
-    expect(await storedEvents(sql, "revolut", body.order_id)).toMatchObject([{ event_id: `${body.order_id}:ORDER_CANCELLED`, status: "processed" }]);
+    expect(await storedEvents(sql, "revolut", body.order_id)).toMatchObject([{
+      event_id: `${body.order_id}:ORDER_CANCELLED`,
+      status: "processed",
+    }]);
   });
 
   it("refuses a wrong secret, a tampered body, a missing signature or timestamp", async () => {
@@ -50,9 +53,19 @@ describe("revolut-webhook signatures", () => {
 
   it("refuses a signature whose timestamp is more than 5 minutes old or ahead", async () => {
     const body = cancelled();
-    const stale = await expectRejected(revolutRequest(body, { timestamp: Date.now() - FIVE_MINUTES - 5_000 }), 401, "invalid_signature", body.order_id);
+    const stale = await expectRejected(
+      revolutRequest(body, { timestamp: Date.now() - FIVE_MINUTES - 5_000 }),
+      401,
+      "invalid_signature",
+      body.order_id,
+    );
     expect(stale.error.details).toEqual({ reason: "stale_timestamp" });
-    const future = await expectRejected(revolutRequest(body, { timestamp: Date.now() + FIVE_MINUTES + 5_000 }), 401, "invalid_signature", body.order_id);
+    const future = await expectRejected(
+      revolutRequest(body, { timestamp: Date.now() + FIVE_MINUTES + 5_000 }),
+      401,
+      "invalid_signature",
+      body.order_id,
+    );
     expect(future.error.details).toEqual({ reason: "future_timestamp" });
   });
 
@@ -65,7 +78,9 @@ describe("revolut-webhook signatures", () => {
   it("accepts a rotated secret: one of several v1 signatures is valid", async () => {
     const body = cancelled();
     const timestamp = Date.now();
-    const header = `${revolutSignature(JSON.stringify(body), timestamp, "wsk_retiredSecret")},${revolutSignature(JSON.stringify(body), timestamp)}`;
+    const header = `${revolutSignature(JSON.stringify(body), timestamp, "wsk_retiredSecret")},${
+      revolutSignature(JSON.stringify(body), timestamp)
+    }`;
     expect((await handler.fetch(revolutRequest(body, { header, timestamp }))).status).toBe(200);
     expect(await storedEvents(sql, "revolut", body.order_id)).toHaveLength(1);
   });
@@ -97,7 +112,12 @@ describe("revolut-webhook request limits", () => {
     const big = { ...cancelled(), padding: "x".repeat(1024 * 1024) };
     await expectRejected(revolutRequest(big), 413, "payload_too_large", big.order_id);
     const form = cancelled();
-    await expectRejected(revolutRequest(form, {}, { headers: { "content-type": "application/x-www-form-urlencoded" } }), 415, "unsupported_media_type", form.order_id);
+    await expectRejected(
+      revolutRequest(form, {}, { headers: { "content-type": "application/x-www-form-urlencoded" } }),
+      415,
+      "unsupported_media_type",
+      form.order_id,
+    );
   });
 
   it("lets a client's 50th request of a minute through and answers the 51st 429, before checking signatures", async () => {

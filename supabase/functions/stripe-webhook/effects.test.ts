@@ -25,7 +25,13 @@ const deliver = (event: unknown) => handler.fetch(stripeRequest(event));
 
 function succeeded(id: string, amount: number, extra: Record<string, unknown> = {}) {
   return stripeEvent("payment_intent.succeeded", {
-    id, object: "payment_intent", amount, amount_received: amount, currency: "usd", metadata: {}, ...extra,
+    id,
+    object: "payment_intent",
+    amount,
+    amount_received: amount,
+    currency: "usd",
+    metadata: {},
+    ...extra,
   });
 }
 
@@ -51,7 +57,8 @@ describe("payments", () => {
     // The sender wrote a hop and a correlation id of its own; the proxy appended `client`.
     const client = uniqueClientAddress();
     const response = await handler.fetch(stripeRequest(event, {}, {
-      address: `6.6.6.6, ${client}`, headers: { "x-correlation-id": "forged correlation id" },
+      address: `6.6.6.6, ${client}`,
+      headers: { "x-correlation-id": "forged correlation id" },
     }));
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ events: [{ event_id: event.id, outcome: "processed" }] });
@@ -81,7 +88,9 @@ describe("payments", () => {
     const event = succeeded(ref, 700);
     const responses = await Promise.all(Array.from({ length: 10 }, () => deliver(event)));
     expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
-    const outcomes = await Promise.all(responses.map(async (r) => ((await r.json()) as { events: { outcome: string }[] }).events[0]!.outcome));
+    const outcomes = await Promise.all(
+      responses.map(async (r) => ((await r.json()) as { events: { outcome: string }[] }).events[0]!.outcome),
+    );
     expect(outcomes.filter((o) => o === "processed")).toHaveLength(1);
     expect(outcomes.filter((o) => o === "duplicate")).toHaveLength(9);
     expect(await creditsTo(sql, topUp.accountId)).toBe(1);
@@ -92,7 +101,13 @@ describe("payments", () => {
     const ref = piId();
     const topUp = await createTopUp(sql, { provider: "stripe", amount: 900, currency: "USD", providerRef: ref });
     const session = stripeEvent("checkout.session.completed", {
-      id: "cs_test_1", object: "checkout.session", payment_status: "paid", payment_intent: ref, amount_total: 900, currency: "usd", metadata: {},
+      id: "cs_test_1",
+      object: "checkout.session",
+      payment_status: "paid",
+      payment_intent: ref,
+      amount_total: 900,
+      currency: "usd",
+      metadata: {},
     });
     expect((await deliver(session)).status).toBe(200);
     expect((await deliver(succeeded(ref, 900))).status).toBe(200);
@@ -105,7 +120,13 @@ describe("payments", () => {
       const topUp = await createTopUp(sql, { provider: "stripe", amount: 1100, currency: "USD", providerRef: null });
       const ref = piId();
       const session = stripeEvent("checkout.session.completed", {
-        id: `cs_${ref.slice(3)}`, object: "checkout.session", payment_status: "paid", payment_intent: ref, amount_total: 1100, currency: "usd", metadata: { intent_id: topUp.intentId },
+        id: `cs_${ref.slice(3)}`,
+        object: "checkout.session",
+        payment_status: "paid",
+        payment_intent: ref,
+        amount_total: 1100,
+        currency: "usd",
+        metadata: { intent_id: topUp.intentId },
       });
       const order = sessionFirst ? [session, succeeded(ref, 1100)] : [succeeded(ref, 1100), session];
       const statuses = [];
@@ -119,7 +140,13 @@ describe("payments", () => {
 
   it("ignores an unpaid checkout session", async () => {
     const session = stripeEvent("checkout.session.completed", {
-      id: "cs_test_2", object: "checkout.session", payment_status: "unpaid", payment_intent: null, amount_total: 900, currency: "usd", metadata: {},
+      id: "cs_test_2",
+      object: "checkout.session",
+      payment_status: "unpaid",
+      payment_intent: null,
+      amount_total: 900,
+      currency: "usd",
+      metadata: {},
     });
     expect((await deliver(session)).status).toBe(200);
     expect(await storedEvents(sql, "stripe", session.id)).toMatchObject([{ status: "ignored" }]);
@@ -149,7 +176,12 @@ describe("payments", () => {
     const ref = piId();
     const topUp = await createTopUp(sql, { provider: "stripe", amount: 400, currency: "USD", providerRef: ref });
     const failed = stripeEvent("payment_intent.payment_failed", {
-      id: ref, object: "payment_intent", amount: 400, currency: "usd", metadata: {}, last_payment_error: { code: "card_declined", message: "Your card was declined." },
+      id: ref,
+      object: "payment_intent",
+      amount: 400,
+      currency: "usd",
+      metadata: {},
+      last_payment_error: { code: "card_declined", message: "Your card was declined." },
     });
     expect((await deliver(failed)).status).toBe(200);
     expect(await intentStatus(sql, topUp.intentId)).toEqual({ status: "failed", failure_reason: "Your card was declined." });
@@ -165,7 +197,15 @@ describe("payments", () => {
 
 describe("refunds and disputes", () => {
   const refunded = (ref: string, amount: number, amountRefunded: number, extra: Record<string, unknown> = {}) =>
-    stripeEvent("charge.refunded", { id: `ch_${ref.slice(3)}`, object: "charge", payment_intent: ref, amount, amount_refunded: amountRefunded, currency: "usd", ...extra });
+    stripeEvent("charge.refunded", {
+      id: `ch_${ref.slice(3)}`,
+      object: "charge",
+      payment_intent: ref,
+      amount,
+      amount_refunded: amountRefunded,
+      currency: "usd",
+      ...extra,
+    });
 
   it("records partial refunds from amount_refunded and reverses the credit by each increase", async () => {
     const topUp = await paidTopUp(1000);
@@ -192,7 +232,9 @@ describe("refunds and disputes", () => {
     expect((await deliver(refunded(ref, 800, 800, { refunds }))).status).toBe(200);
     expect((await deliver(refunded(ref, 800, 800, { refunds }))).status).toBe(200);
     expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: -600 });
-    const [refund] = await sql<{ forced: boolean; amount: string }[]>`select forced, amount from public.refunds where provider_refund_id = ${`re_${ref.slice(3)}`}`;
+    const [refund] = await sql<
+      { forced: boolean; amount: string }[]
+    >`select forced, amount from public.refunds where provider_refund_id = ${`re_${ref.slice(3)}`}`;
     expect(refund).toEqual({ forced: true, amount: "800" });
   });
 
@@ -200,16 +242,30 @@ describe("refunds and disputes", () => {
     const topUp = await paidTopUp(1200);
     const ref = topUp.providerRef!;
     const dispute = stripeEvent("charge.dispute.created", {
-      id: `dp_${ref.slice(3)}`, object: "dispute", amount: 500, currency: "usd", charge: `ch_${ref.slice(3)}`, payment_intent: ref, reason: "fraudulent",
+      id: `dp_${ref.slice(3)}`,
+      object: "dispute",
+      amount: 500,
+      currency: "usd",
+      charge: `ch_${ref.slice(3)}`,
+      payment_intent: ref,
+      reason: "fraudulent",
     });
     expect((await deliver(dispute)).status).toBe(200);
     expect((await deliver(dispute)).status).toBe(200);
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1200, available: 700 });
   });
 
-  const disputeEvent = (type: string, ref: string, amount: number, status: string) => stripeEvent(type, {
-    id: `dp_${ref.slice(3)}`, object: "dispute", amount, currency: "usd", charge: `ch_${ref.slice(3)}`, payment_intent: ref, reason: "fraudulent", status,
-  });
+  const disputeEvent = (type: string, ref: string, amount: number, status: string) =>
+    stripeEvent(type, {
+      id: `dp_${ref.slice(3)}`,
+      object: "dispute",
+      amount,
+      currency: "usd",
+      charge: `ch_${ref.slice(3)}`,
+      payment_intent: ref,
+      reason: "fraudulent",
+      status,
+    });
 
   it("releases the hold of a dispute that was won", async () => {
     const topUp = await paidTopUp(1000);
@@ -274,7 +330,13 @@ describe("refunds and disputes", () => {
     const ref = topUp.providerRef!;
     const charge = `ch_${ref.slice(3)}`;
     expect((await deliver(refunded(ref, 1000, 200))).status).toBe(200);
-    const listed = { data: [{ id: `re_b${ref.slice(3)}`, amount: 300, status: "succeeded" }, { id: `re_a${ref.slice(3)}`, amount: 200, status: "succeeded" }] };
+    const listed = {
+      data: [{ id: `re_b${ref.slice(3)}`, amount: 300, status: "succeeded" }, {
+        id: `re_a${ref.slice(3)}`,
+        amount: 200,
+        status: "succeeded",
+      }],
+    };
     expect((await deliver(refunded(ref, 1000, 500, { refunds: listed }))).status).toBe(200);
     expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 500 });
     expect(await paymentOf(ref)).toMatchObject({ amount_refunded: "500" });
@@ -349,13 +411,30 @@ describe("refunds and disputes", () => {
 describe("refunds that fail after they were recorded", () => {
   const chargeOf = (ref: string) => `ch_${ref.slice(3)}`;
   const refunded = (ref: string, amountRefunded: number, extra: Record<string, unknown> = {}, overrides: Record<string, unknown> = {}) =>
-    stripeEvent("charge.refunded", { id: chargeOf(ref), object: "charge", payment_intent: ref, amount: 1000, amount_refunded: amountRefunded, currency: "usd", ...extra }, overrides);
+    stripeEvent("charge.refunded", {
+      id: chargeOf(ref),
+      object: "charge",
+      payment_intent: ref,
+      amount: 1000,
+      amount_refunded: amountRefunded,
+      currency: "usd",
+      ...extra,
+    }, overrides);
   const listed = (...refunds: Array<{ id: string; amount: number; status: string }>) => ({ refunds: { object: "list", data: refunds } });
   /** A Refund object event as Stripe sends it when the refund's status changes. */
-  const refundEvent = (type: string, ref: string, id: string, amount: number, status: string) => stripeEvent(type, {
-    id, object: "refund", amount, charge: chargeOf(ref), payment_intent: ref, currency: "usd", status,
-    failure_reason: status === "failed" ? "expired_or_canceled_card" : null, reason: "requested_by_customer", metadata: {},
-  });
+  const refundEvent = (type: string, ref: string, id: string, amount: number, status: string) =>
+    stripeEvent(type, {
+      id,
+      object: "refund",
+      amount,
+      charge: chargeOf(ref),
+      payment_intent: ref,
+      currency: "usd",
+      status,
+      failure_reason: status === "failed" ? "expired_or_canceled_card" : null,
+      reason: "requested_by_customer",
+      metadata: {},
+    });
 
   async function refundOf(id: string) {
     const [row] = await sql<{ status: string; amount: string; wallet_transaction_id: string | null }[]>`
@@ -400,7 +479,11 @@ describe("refunds that fail after they were recorded", () => {
     expect((await deliver(refunded(ref, 1000, listed({ id: first, amount: 1000, status: "succeeded" })))).status).toBe(200);
     expect(await paymentOf(ref)).toMatchObject({ status: "refunded", amount_refunded: "1000" });
     // The next charge.refunded lists the failed one next to a new refund of the whole amount.
-    const both = refunded(ref, 1000, listed({ id: second, amount: 1000, status: "succeeded" }, { id: first, amount: 1000, status: "failed" }));
+    const both = refunded(
+      ref,
+      1000,
+      listed({ id: second, amount: 1000, status: "succeeded" }, { id: first, amount: 1000, status: "failed" }),
+    );
     expect((await deliver(both)).status).toBe(200);
     expect((await deliver(refundEvent("charge.refund.updated", ref, first, 1000, "failed"))).status).toBe(200);
     expect(await refundOf(first)).toMatchObject({ status: "failed" });
@@ -457,7 +540,13 @@ describe("refunds that fail after they were recorded", () => {
 describe("subscription and invoice mirrors", () => {
   it("keeps the newest subscription state when events arrive out of order", async () => {
     const subId = `sub_${crypto.randomUUID().slice(0, 12)}`;
-    const base = { id: subId, object: "subscription", customer: "cus_mirror", metadata: {}, items: { data: [{ price: { id: "price_1" }, current_period_start: 1_800_000_000, current_period_end: 1_802_592_000 }] } };
+    const base = {
+      id: subId,
+      object: "subscription",
+      customer: "cus_mirror",
+      metadata: {},
+      items: { data: [{ price: { id: "price_1" }, current_period_start: 1_800_000_000, current_period_end: 1_802_592_000 }] },
+    };
     const created = Math.floor(Date.now() / 1000) - 100;
     const activated = stripeEvent("customer.subscription.updated", { ...base, status: "active" }, { created: created + 50 });
     const incomplete = stripeEvent("customer.subscription.created", { ...base, status: "incomplete" }, { created });
@@ -472,9 +561,17 @@ describe("subscription and invoice mirrors", () => {
 
   it("mirrors invoices and never moves a paid one back to open", async () => {
     const invId = `in_${crypto.randomUUID().slice(0, 12)}`;
-    const base = { id: invId, object: "invoice", customer: "cus_mirror", subscription: null, amount_due: 1500, currency: "usd", metadata: {} };
-    expect((await deliver(stripeEvent("invoice.paid", { ...base, status: "paid", amount_paid: 1500 })))).toHaveProperty("status", 200);
-    expect((await deliver(stripeEvent("invoice.finalized", { ...base, status: "open", amount_paid: 0 })))).toHaveProperty("status", 200);
+    const base = {
+      id: invId,
+      object: "invoice",
+      customer: "cus_mirror",
+      subscription: null,
+      amount_due: 1500,
+      currency: "usd",
+      metadata: {},
+    };
+    expect(await deliver(stripeEvent("invoice.paid", { ...base, status: "paid", amount_paid: 1500 }))).toHaveProperty("status", 200);
+    expect(await deliver(stripeEvent("invoice.finalized", { ...base, status: "open", amount_paid: 0 }))).toHaveProperty("status", 200);
     const [row] = await sql<{ status: string; amount_paid: string; currency: string }[]>`
       select status, amount_paid, currency from public.invoices where stripe_invoice_id = ${invId}`;
     expect(row).toEqual({ status: "paid", amount_paid: "1500", currency: "USD" });
@@ -485,20 +582,40 @@ describe("any order, any duplication (property)", () => {
   it("credits a paid intent exactly once whatever order and overlap its events arrive in", async () => {
     const kinds = ["succeeded", "session", "failed"] as const;
     const deliveries = fc.array(fc.constantFrom(...kinds), { minLength: 1, maxLength: 8 }).filter((d) => d.some((k) => k !== "failed"));
-    await fc.assert(fc.asyncProperty(deliveries, fc.boolean(), async (order, concurrent) => {
-      const ref = piId();
-      const topUp = await createTopUp(sql, { provider: "stripe", amount: 1500, currency: "USD", providerRef: ref });
-      const events = {
-        succeeded: succeeded(ref, 1500),
-        session: stripeEvent("checkout.session.completed", { id: `cs_${ref.slice(3)}`, object: "checkout.session", payment_status: "paid", payment_intent: ref, amount_total: 1500, currency: "usd", metadata: {} }),
-        failed: stripeEvent("payment_intent.payment_failed", { id: ref, object: "payment_intent", amount: 1500, currency: "usd", metadata: {}, last_payment_error: { message: "declined" } }),
-      };
-      const send = async (kind: (typeof kinds)[number]): Promise<number> => (await deliver(events[kind])).status;
-      const statuses = concurrent ? await Promise.all(order.map(send)) : await order.reduce<Promise<number[]>>(async (done, kind) => [...await done, await send(kind)], Promise.resolve([]));
-      expect(statuses.every((s) => s === 200)).toBe(true);
-      expect(await creditsTo(sql, topUp.accountId)).toBe(1);
-      expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1500, available: 1500 });
-      expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "succeeded" });
-    }), { numRuns: 12 });
+    await fc.assert(
+      fc.asyncProperty(deliveries, fc.boolean(), async (order, concurrent) => {
+        const ref = piId();
+        const topUp = await createTopUp(sql, { provider: "stripe", amount: 1500, currency: "USD", providerRef: ref });
+        const events = {
+          succeeded: succeeded(ref, 1500),
+          session: stripeEvent("checkout.session.completed", {
+            id: `cs_${ref.slice(3)}`,
+            object: "checkout.session",
+            payment_status: "paid",
+            payment_intent: ref,
+            amount_total: 1500,
+            currency: "usd",
+            metadata: {},
+          }),
+          failed: stripeEvent("payment_intent.payment_failed", {
+            id: ref,
+            object: "payment_intent",
+            amount: 1500,
+            currency: "usd",
+            metadata: {},
+            last_payment_error: { message: "declined" },
+          }),
+        };
+        const send = async (kind: (typeof kinds)[number]): Promise<number> => (await deliver(events[kind])).status;
+        const statuses = concurrent
+          ? await Promise.all(order.map(send))
+          : await order.reduce<Promise<number[]>>(async (done, kind) => [...await done, await send(kind)], Promise.resolve([]));
+        expect(statuses.every((s) => s === 200)).toBe(true);
+        expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+        expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1500, available: 1500 });
+        expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "succeeded" });
+      }),
+      { numRuns: 12 },
+    );
   });
 });

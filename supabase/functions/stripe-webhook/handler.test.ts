@@ -14,7 +14,14 @@ afterAll(() => sql.end({ timeout: 1 }));
 
 const now = () => Math.floor(Date.now() / 1000);
 const unknownIntent = () =>
-  stripeEvent("payment_intent.succeeded", { id: `pi_${crypto.randomUUID().slice(0, 8)}`, object: "payment_intent", amount: 500, amount_received: 500, currency: "usd", metadata: {} });
+  stripeEvent("payment_intent.succeeded", {
+    id: `pi_${crypto.randomUUID().slice(0, 8)}`,
+    object: "payment_intent",
+    amount: 500,
+    amount_received: 500,
+    currency: "usd",
+    metadata: {},
+  });
 
 async function rowsFor(eventId: string) {
   return (await storedEvents(sql, "stripe", eventId)).length;
@@ -123,7 +130,9 @@ describe("stripe-webhook malformed signed bodies", () => {
 
 describe("stripe-webhook request limits", () => {
   it("answers 405 with Allow for other methods", async () => {
-    const response = await handler.fetch(new Request("http://functions.local/stripe-webhook", { method: "GET", headers: { "x-forwarded-for": "198.51.100.7" } }));
+    const response = await handler.fetch(
+      new Request("http://functions.local/stripe-webhook", { method: "GET", headers: { "x-forwarded-for": "198.51.100.7" } }),
+    );
     expect(response.status).toBe(405);
     expect(response.headers.get("allow")).toBe("POST");
   });
@@ -136,7 +145,9 @@ describe("stripe-webhook request limits", () => {
   });
 
   it("answers 404 for unknown routes", async () => {
-    expect((await handler.fetch(stripeRequest(unknownIntent(), {}, { base: "http://functions.local/stripe-webhook/extra" }))).status).toBe(404);
+    expect((await handler.fetch(stripeRequest(unknownIntent(), {}, { base: "http://functions.local/stripe-webhook/extra" }))).status).toBe(
+      404,
+    );
   });
 
   it("lets a client's 50th request of a minute through and answers the 51st 429, before checking signatures", async () => {

@@ -40,7 +40,10 @@ async function trickled(request: Request, intervalMs: number): Promise<{ request
     },
     cancel: () => finish(),
   });
-  return { request: new Request(request.url, { method: request.method, headers: request.headers, body, duplex: "half" } as RequestInit), done };
+  return {
+    request: new Request(request.url, { method: request.method, headers: request.headers, body, duplex: "half" } as RequestInit),
+    done,
+  };
 }
 
 it("answers 408 with the JSON error to a body that trickles past the deadline, and stores nothing", async () => {

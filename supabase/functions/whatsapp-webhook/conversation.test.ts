@@ -90,7 +90,11 @@ describe("a whole conversation", () => {
     expect(readable(approve!)).toMatch(/^MoMo is asking \+250 .* to approve 3,000 RWF: approve it on your phone\./);
     const [intent] = await sql<{ id: string }[]>`
       select id from public.payment_intents where idempotency_key like 'whatsapp:%' and account_id = ${(await accountOf(alice)).id}::uuid`;
-    expect(gateway.momo.requestsToPay.get(intent!.id)?.body).toMatchObject({ amount: "3000", currency: "RWF", payer: { partyId: alice.waId } });
+    expect(gateway.momo.requestsToPay.get(intent!.id)?.body).toMatchObject({
+      amount: "3000",
+      currency: "RWF",
+      payer: { partyId: alice.waId },
+    });
     expect(await gateway.momo.decide(intent!.id, "SUCCESSFUL")).toBe(200);
     expect(await runJob("whatsapp-send")).toBe(200);
     expect(alice.inbox().at(-1)).toBe("Top-up received: 3,000 RWF is in your wallet.");
@@ -135,7 +139,9 @@ describe("refusals in words", () => {
     const payer = await newcomer(10_000);
     const stranger = newWaId();
     expect((await payer.say(`send 100 ${stranger}`)).map(readable)).toEqual([
-      `+250 ${stranger.slice(3, 6)} ${stranger.slice(6, 9)} ${stranger.slice(9)} cannot receive RWF on mfuko: they need to write to this number first. Nothing was sent.`,
+      `+250 ${stranger.slice(3, 6)} ${stranger.slice(6, 9)} ${
+        stranger.slice(9)
+      } cannot receive RWF on mfuko: they need to write to this number first. Nothing was sent.`,
     ]);
     expect((await payer.say("send 100 12345")).map(readable)).toEqual([
       '"12345" is not a phone number I can read. Try +256712345678 or 0712345678.',
@@ -151,7 +157,8 @@ describe("refusals in words", () => {
     expect((await payer.tap({ button: buttonId(question, "Confirm") })).map(readable)).toEqual([
       "Not enough money: you have 4,000 RWF available. Nothing was sent. You can still confirm within the 5 minutes.",
     ]);
-    const single = (await sql<{ max_single: string }[]>`select max_single::text from public.wallet_limit_tiers where tier = 'standard'`)[0]!;
+    const single =
+      (await sql<{ max_single: string }[]>`select max_single::text from public.wallet_limit_tiers where tier = 'standard'`)[0]!;
     await fund(payer, Number(single.max_single));
     const [big] = await payer.say(`send ${Number(single.max_single) + 1} ${payee.waId}`);
     expect((await payer.tap({ button: buttonId(big, "Confirm") })).map(readable)).toEqual([
@@ -190,14 +197,18 @@ describe("confirmations", () => {
     const { payer, payee, confirm } = await proposal();
     const pendingId = confirm.button.split(":")[2]!;
     await sql`update public.whatsapp_pending_payments set expires_at = now() - interval '1 second' where id = ${pendingId}::uuid`;
-    expect((await payer.tap(confirm)).map(readable)).toEqual(["That request expired (confirmations last 5 minutes). Nothing was sent; ask again."]);
+    expect((await payer.tap(confirm)).map(readable)).toEqual([
+      "That request expired (confirmations last 5 minutes). Nothing was sent; ask again.",
+    ]);
     expect((await accountOf(payee)).available).toBe(0);
   });
 
   it("a confirmation by another sender changes nothing and says so", async () => {
     const { payer, payee, confirm } = await proposal();
     const intruder = await newcomer(5_000);
-    expect((await intruder.tap(confirm)).map(readable)).toEqual(["That confirmation is not yours, or no longer exists. Nothing was changed."]);
+    expect((await intruder.tap(confirm)).map(readable)).toEqual([
+      "That confirmation is not yours, or no longer exists. Nothing was changed.",
+    ]);
     expect([(await accountOf(payer)).available, (await accountOf(payee)).available, (await accountOf(intruder)).available])
       .toEqual([1_000, 0, 5_000]);
   });
@@ -230,7 +241,9 @@ describe("delivery", () => {
 
   it(`limits each sender to ${SENDER_LIMIT} messages a minute, and only that sender`, async () => {
     const [busy, other] = [new Person(gateway), new Person(gateway)];
-    const response = await busy.deliver(inboundNotification(busy.waId, "Busy", Array.from({ length: SENDER_LIMIT + 5 }, () => textOf("balance"))));
+    const response = await busy.deliver(
+      inboundNotification(busy.waId, "Busy", Array.from({ length: SENDER_LIMIT + 5 }, () => textOf("balance"))),
+    );
     expect(response.status).toBe(200);
     expect(gateway.graph.deliveredTo(busy.waId)).toHaveLength(SENDER_LIMIT);
     expect(await other.say("balance")).toHaveLength(1);

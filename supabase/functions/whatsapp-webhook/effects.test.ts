@@ -18,16 +18,33 @@ const deliver = (payload: unknown) => handler.fetch(whatsAppRequest(payload));
 function notification(value: Record<string, unknown>) {
   return {
     object: "whatsapp_business_account",
-    entry: [{ id: "102290129340398", changes: [{ field: "messages", value: { messaging_product: "whatsapp", metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" }, ...value } }] }],
+    entry: [{
+      id: "102290129340398",
+      changes: [{
+        field: "messages",
+        value: {
+          messaging_product: "whatsapp",
+          metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
+          ...value,
+        },
+      }],
+    }],
   };
 }
 const messages = (...items: Record<string, unknown>[]) => notification({ messages: items });
 const statuses = (...items: Record<string, unknown>[]) => notification({ statuses: items });
 const text = (id: string, body: string) => ({ from: "256712345678", id, timestamp: seconds(), type: "text", text: { body } });
-const status = (id: string, value: string, offset: number) => ({ id, status: value, timestamp: seconds(offset), recipient_id: "256712345678" });
+const status = (id: string, value: string, offset: number) => ({
+  id,
+  status: value,
+  timestamp: seconds(offset),
+  recipient_id: "256712345678",
+});
 
 async function message(id: string) {
-  const [row] = await sql<{ direction: string; status: string; sender: string; body: string | null; type: string; phone_number_id: string }[]>`
+  const [row] = await sql<
+    { direction: string; status: string; sender: string; body: string | null; type: string; phone_number_id: string }[]
+  >`
     select direction, status, sender, body, type, phone_number_id from public.whatsapp_messages where wamid = ${id}`;
   return row;
 }
@@ -35,11 +52,26 @@ async function message(id: string) {
 describe("inbound messages", () => {
   it("stores each message of a notification once, with sender, type and text", async () => {
     const [first, second] = [wamid(), wamid()];
-    const tap = { from: "256700000001", id: second, timestamp: seconds(), type: "interactive", interactive: { type: "button_reply", button_reply: { id: "b1", title: "Balance" } } };
+    const tap = {
+      from: "256700000001",
+      id: second,
+      timestamp: seconds(),
+      type: "interactive",
+      interactive: { type: "button_reply", button_reply: { id: "b1", title: "Balance" } },
+    };
     const response = await deliver(messages(text(first, "send 5000 to Bob"), tap));
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ events: [{ event_id: first, outcome: "processed" }, { event_id: second, outcome: "processed" }] });
-    expect(await message(first)).toEqual({ direction: "inbound", status: "received", sender: "256712345678", body: "send 5000 to Bob", type: "text", phone_number_id: "106540352242922" });
+    expect(await response.json()).toMatchObject({
+      events: [{ event_id: first, outcome: "processed" }, { event_id: second, outcome: "processed" }],
+    });
+    expect(await message(first)).toEqual({
+      direction: "inbound",
+      status: "received",
+      sender: "256712345678",
+      body: "send 5000 to Bob",
+      type: "text",
+      phone_number_id: "106540352242922",
+    });
     expect(await message(second)).toMatchObject({ body: "Balance", type: "interactive" });
     expect(await storedEvents(sql, "whatsapp", first)).toMatchObject([{ type: "message.text", status: "processed" }]);
   });
@@ -70,7 +102,11 @@ describe("statuses of outbound messages", () => {
     const id = wamid();
     expect((await deliver(statuses(status(id, "read", -1), status(id, "delivered", -2), status(id, "sent", -3)))).status).toBe(200);
     expect(await message(id)).toMatchObject({ status: "read" });
-    expect((await storedEvents(sql, "whatsapp", id)).map((e) => e.event_id).sort()).toEqual([`${id}:delivered`, `${id}:read`, `${id}:sent`]);
+    expect((await storedEvents(sql, "whatsapp", id)).map((e) => e.event_id).sort()).toEqual([
+      `${id}:delivered`,
+      `${id}:read`,
+      `${id}:sent`,
+    ]);
   });
 
   it("records a failure with its errors, and never leaves read for failed", async () => {
@@ -124,7 +160,9 @@ describe("failures", () => {
     const [stored] = await storedEvents(sql, "whatsapp", evil);
     expect(stored).toMatchObject({ status: "processed", payload: { message: { text: { body: "evil\uFFFDtext" } } } });
     // The provider's retry of the same delivery is a duplicate of every event.
-    expect(await (await deliver(payload)).json()).toMatchObject({ events: [good, evil, broken].map((id) => ({ event_id: id, outcome: "duplicate" })) });
+    expect(await (await deliver(payload)).json()).toMatchObject({
+      events: [good, evil, broken].map((id) => ({ event_id: id, outcome: "duplicate" })),
+    });
   });
 
   it("keeps the other events of a delivery when one cannot even be stored", async () => {
@@ -139,7 +177,10 @@ describe("failures", () => {
   });
 
   it("stores a change without messages or statuses once, as ignored", async () => {
-    const payload = { object: "whatsapp_business_account", entry: [{ id: "1", changes: [{ field: "account_update", value: { event: "VERIFIED_ACCOUNT", nonce: crypto.randomUUID() } }] }] };
+    const payload = {
+      object: "whatsapp_business_account",
+      entry: [{ id: "1", changes: [{ field: "account_update", value: { event: "VERIFIED_ACCOUNT", nonce: crypto.randomUUID() } }] }],
+    };
     const first = await deliver(payload);
     const again = await deliver(payload);
     const [firstEvent] = ((await first.json()) as { events: { event_id: string; outcome: string }[] }).events;
@@ -160,10 +201,12 @@ describe("replay from the stored payload", () => {
     for (const event of stored) {
       const rebuilt = await whatsAppStoredEvent(event.payload);
       expect(rebuilt.eventId).toBe(event.event_id);
-      outcomes.push(await sql.begin(async (tx) => {
-        await tx`set local role service_role`;
-        return rebuilt.apply(tx);
-      }));
+      outcomes.push(
+        await sql.begin(async (tx) => {
+          await tx`set local role service_role`;
+          return rebuilt.apply(tx);
+        }),
+      );
     }
     // The message is not stored twice; the status is where the event puts it.
     expect(outcomes).toEqual(["ignored", "processed"]);
@@ -180,18 +223,21 @@ describe("statuses in any order (property)", () => {
   it("ends at the furthest status delivered, whatever the order, batching and duplicates", async () => {
     const deliveries = fc.array(fc.constantFrom<Tracked>("sent", "delivered", "read"), { minLength: 1, maxLength: 6 });
     const batching = fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 6, maxLength: 6 });
-    await fc.assert(fc.asyncProperty(deliveries, batching, async (order, sizes) => {
-      const id = wamid();
-      let next = 0;
-      for (const size of sizes) {
-        const batch = order.slice(next, next + size);
-        next += size;
-        if (batch.length === 0) break;
-        const response = await deliver(statuses(...batch.map((value) => status(id, value, RANK[value]))));
-        expect(response.status).toBe(200);
-      }
-      const furthest = order.reduce((a, b) => (RANK[b] > RANK[a] ? b : a));
-      expect(await message(id)).toMatchObject({ status: furthest });
-    }), { numRuns: 15 });
+    await fc.assert(
+      fc.asyncProperty(deliveries, batching, async (order, sizes) => {
+        const id = wamid();
+        let next = 0;
+        for (const size of sizes) {
+          const batch = order.slice(next, next + size);
+          next += size;
+          if (batch.length === 0) break;
+          const response = await deliver(statuses(...batch.map((value) => status(id, value, RANK[value]))));
+          expect(response.status).toBe(200);
+        }
+        const furthest = order.reduce((a, b) => (RANK[b] > RANK[a] ? b : a));
+        expect(await message(id)).toMatchObject({ status: furthest });
+      }),
+      { numRuns: 15 },
+    );
   });
 });

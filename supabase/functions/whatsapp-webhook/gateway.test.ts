@@ -10,9 +10,12 @@ const base = testFunctionsUrl();
 
 describe("whatsapp-webhook through the gateway", () => {
   it("answers the subscription challenge without a JWT", async () => {
-    const response = await fetch(`${base}/whatsapp-webhook?hub.mode=subscribe&hub.verify_token=${env("WHATSAPP_VERIFY_TOKEN")}&hub.challenge=424242`, {
-      headers: { "x-forwarded-for": uniqueClientAddress() },
-    });
+    const response = await fetch(
+      `${base}/whatsapp-webhook?hub.mode=subscribe&hub.verify_token=${env("WHATSAPP_VERIFY_TOKEN")}&hub.challenge=424242`,
+      {
+        headers: { "x-forwarded-for": uniqueClientAddress() },
+      },
+    );
     expect(response.status).toBe(200);
     expect(await response.text()).toBe("424242");
   });
@@ -22,12 +25,37 @@ describe("whatsapp-webhook through the gateway", () => {
     const now = Math.floor(Date.now() / 1000);
     const value = (extra: Record<string, unknown>) => ({
       object: "whatsapp_business_account",
-      entry: [{ id: "1", changes: [{ field: "messages", value: { messaging_product: "whatsapp", metadata: { phone_number_id: "106540352242922" }, ...extra } }] }],
+      entry: [{
+        id: "1",
+        changes: [{
+          field: "messages",
+          value: { messaging_product: "whatsapp", metadata: { phone_number_id: "106540352242922" }, ...extra },
+        }],
+      }],
     });
-    const inbound = await fetch(whatsAppRequest(value({ messages: [{ from: "256712345678", id: wamid, timestamp: String(now), type: "text", text: { body: "balance" } }] }), {}, { base }));
+    const inbound = await fetch(
+      whatsAppRequest(
+        value({ messages: [{ from: "256712345678", id: wamid, timestamp: String(now), type: "text", text: { body: "balance" } }] }),
+        {},
+        { base },
+      ),
+    );
     expect(inbound.status).toBe(200);
     const outbound = `${wamid}.out`;
-    const statuses = await fetch(whatsAppRequest(value({ statuses: [{ id: outbound, status: "read", timestamp: String(now), recipient_id: "256712345678" }, { id: outbound, status: "delivered", timestamp: String(now - 1), recipient_id: "256712345678" }] }), {}, { base }));
+    const statuses = await fetch(
+      whatsAppRequest(
+        value({
+          statuses: [{ id: outbound, status: "read", timestamp: String(now), recipient_id: "256712345678" }, {
+            id: outbound,
+            status: "delivered",
+            timestamp: String(now - 1),
+            recipient_id: "256712345678",
+          }],
+        }),
+        {},
+        { base },
+      ),
+    );
     expect(statuses.status).toBe(200);
     const rows = await sql<{ wamid: string; status: string }[]>`
       select wamid, status from public.whatsapp_messages where wamid in (${wamid}, ${outbound}) order by wamid`;

@@ -64,12 +64,14 @@ describe("whatsapp-webhook subscription (GET)", () => {
 
   it("answers 403 for a wrong token, another mode, or a missing challenge", async () => {
     const token = env("WHATSAPP_VERIFY_TOKEN");
-    for (const query of [
-      "hub.mode=subscribe&hub.verify_token=wrong-token&hub.challenge=1",
-      `hub.mode=unsubscribe&hub.verify_token=${token}&hub.challenge=1`,
-      `hub.mode=subscribe&hub.verify_token=${token}`,
-      `hub.mode=subscribe&hub.verify_token=${token}&hub.challenge=%3Cscript%3E`,
-    ]) {
+    for (
+      const query of [
+        "hub.mode=subscribe&hub.verify_token=wrong-token&hub.challenge=1",
+        `hub.mode=unsubscribe&hub.verify_token=${token}&hub.challenge=1`,
+        `hub.mode=subscribe&hub.verify_token=${token}`,
+        `hub.mode=subscribe&hub.verify_token=${token}&hub.challenge=%3Cscript%3E`,
+      ]
+    ) {
       const refused = await verification(query);
       expect({ status: refused.status, code: ((await refused.json()) as { error: { code: string } }).error.code })
         .toEqual({ status: 403, code: "verification_failed" });
@@ -98,13 +100,18 @@ describe("whatsapp-webhook signatures (POST)", () => {
   it("verifies the exact bytes: the same JSON re-serialised with other spacing does not match", async () => {
     const id = wamid();
     const compact = JSON.stringify(inbound(id));
-    await expectRejected(whatsAppRequest(JSON.stringify(inbound(id), null, 2), { header: whatsAppSignature(compact) }), 401, "invalid_signature", id);
+    await expectRejected(
+      whatsAppRequest(JSON.stringify(inbound(id), null, 2), { header: whatsAppSignature(compact) }),
+      401,
+      "invalid_signature",
+      id,
+    );
   });
 });
 
 describe("whatsapp-webhook malformed signed bodies", () => {
   it("answers 400 invalid_json for a signed body that is not JSON", async () => {
-    const response = await handler.fetch(whatsAppRequest("{\"object\":"));
+    const response = await handler.fetch(whatsAppRequest('{"object":'));
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe("invalid_json");
   });
@@ -112,9 +119,18 @@ describe("whatsapp-webhook malformed signed bodies", () => {
   const cases: Array<[string, (body: ReturnType<typeof inbound>) => unknown]> = [
     ["another object", (b) => ({ ...b, object: "page" })],
     ["no entries", (b) => ({ ...b, entry: [] })],
-    ["a message without id", (b) => { delete (b.entry[0]!.changes[0]!.value.messages[0] as Record<string, unknown>).id; return b; }],
-    ["a timestamp that is not unix seconds", (b) => { b.entry[0]!.changes[0]!.value.messages[0]!.timestamp = "yesterday"; return b; }],
-    ["a text body that is a number", (b) => { (b.entry[0]!.changes[0]!.value.messages[0]!.text as unknown as { body: number }).body = 5; return b; }],
+    ["a message without id", (b) => {
+      delete (b.entry[0]!.changes[0]!.value.messages[0] as Record<string, unknown>).id;
+      return b;
+    }],
+    ["a timestamp that is not unix seconds", (b) => {
+      b.entry[0]!.changes[0]!.value.messages[0]!.timestamp = "yesterday";
+      return b;
+    }],
+    ["a text body that is a number", (b) => {
+      (b.entry[0]!.changes[0]!.value.messages[0]!.text as unknown as { body: number }).body = 5;
+      return b;
+    }],
   ];
   it.each(cases)("answers 400 for %s, writing nothing", async (_name, mutate) => {
     const id = wamid();

@@ -5,7 +5,7 @@ import { onFirstUse } from "../_shared/composition.ts";
 import { env } from "../_shared/env.ts";
 import { createLogger } from "../_shared/logger.ts";
 import { webhookDependenciesFromEnv } from "../_shared/webhooks/from-env.ts";
-import { providerClientsFromEnv } from "../payments/provider-clients-from-env.ts";
+import { providerClientsFromEnv } from "../_shared/money/provider-clients.ts";
 import { createWhatsAppWebhookApp, type WhatsAppWebhookDependencies } from "./app.ts";
 import { whatsAppPlatformFromEnv } from "./conversation/platform.ts";
 

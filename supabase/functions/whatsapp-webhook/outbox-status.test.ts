@@ -25,10 +25,21 @@ afterAll(async () => {
 const seconds = (offset = 0) => String(Math.floor(Date.now() / 1000) + offset);
 const statuses = (...items: Record<string, unknown>[]) => ({
   object: "whatsapp_business_account",
-  entry: [{ id: "102290129340398", changes: [{ field: "messages", value: { messaging_product: "whatsapp", metadata: { phone_number_id: graph.phoneNumberId }, statuses: items } }] }],
+  entry: [{
+    id: "102290129340398",
+    changes: [{
+      field: "messages",
+      value: { messaging_product: "whatsapp", metadata: { phone_number_id: graph.phoneNumberId }, statuses: items },
+    }],
+  }],
 });
-const status = (wamid: string, waId: string, value: string, offset: number, extra: Record<string, unknown> = {}) =>
-  ({ id: wamid, status: value, timestamp: seconds(offset), recipient_id: waId, ...extra });
+const status = (wamid: string, waId: string, value: string, offset: number, extra: Record<string, unknown> = {}) => ({
+  id: wamid,
+  status: value,
+  timestamp: seconds(offset),
+  recipient_id: waId,
+  ...extra,
+});
 const deliver = async (payload: unknown) => expect((await handler.fetch(whatsAppRequest(payload))).status).toBe(200);
 
 const send = (ids: string[], client?: WhatsAppClient) => sendOutboxMessages(standInSender(sql, graph, { client }), ids);
@@ -40,7 +51,6 @@ async function sentMessage(waId: string): Promise<{ id: string; wamid: string }>
   const { wamid } = await outboxRow(sql, id);
   return { id, wamid: wamid! };
 }
-
 
 describe("status webhooks and the outbox", () => {
   it("in order: sent, delivered, read", async () => {

@@ -1,4 +1,4 @@
--- admin_api: the idempotency records of mutating admin calls and the audit reader.
+-- The admin API's SQL: the idempotency records of mutating admin calls and the audit reader.
 begin;
 select plan(28);
 
@@ -8,58 +8,58 @@ select tests.create_user('user'),
        tests.create_user('support', 'support');
 
 -- ---------------------------------------------------------------- exposure
-select ok(not has_schema_privilege('anon', 'admin_api', 'usage'), 'anon has no usage on admin_api');
-select ok(not has_table_privilege('authenticated', 'private.admin_requests', 'select'),
-  'authenticated cannot read admin_requests directly');
-select ok(not has_table_privilege('service_role', 'private.admin_requests', 'insert'),
-  'service_role cannot write admin_requests directly');
-select results_eq($$ select relrowsecurity, relforcerowsecurity from pg_class where oid = 'private.admin_requests'::regclass $$,
-  $$ values (true, true) $$, 'admin_requests has RLS enabled and forced');
+select ok(not has_schema_privilege('anon', 'api_private', 'usage'), 'anon has no usage on api_private');
+select ok(not has_table_privilege('authenticated', 'private.api_requests', 'select'),
+  'authenticated cannot read api_requests directly');
+select ok(not has_table_privilege('service_role', 'private.api_requests', 'insert'),
+  'service_role cannot write api_requests directly');
+select results_eq($$ select relrowsecurity, relforcerowsecurity from pg_class where oid = 'private.api_requests'::regclass $$,
+  $$ values (true, true) $$, 'api_requests has RLS enabled and forced');
 select is((select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-            where n.nspname = 'admin_api' and (not p.prosecdef or p.proconfig is null
+            where n.nspname = 'api_private' and (not p.prosecdef or p.proconfig is null
               or not ('search_path=""' = any (p.proconfig)))), 0::bigint,
-  'every admin_api function is security definer with an empty search_path');
+  'every api_private function is security definer with an empty search_path');
 
 -- ---------------------------------------------------------------- idempotency
 select tests.as_admin(tests.user_id('admin'));
 select set_config('app.correlation_id', 'corr-admin-1', true);
 
-select results_eq($$ select outcome, response_status from admin_api.idempotency_claim('k-1', repeat('a', 64), 'POST', '/admin/x') $$,
+select results_eq($$ select outcome, response_status from api_private.request_claim('k-1', repeat('a', 64), 'POST', '/admin/x') $$,
   $$ values ('new', null::integer) $$, 'a fresh key is new');
-select lives_ok($$ select admin_api.idempotency_complete('k-1', 201, '{"ok":true}') $$, 'the response is stored');
-select throws_ok($$ select admin_api.idempotency_complete('k-1', 200, '{}') $$, 'WL008', null,
+select lives_ok($$ select api_private.request_complete('k-1', 201, '{"ok":true}') $$, 'the response is stored');
+select throws_ok($$ select api_private.request_complete('k-1', 200, '{}') $$, 'WL008', null,
   'a completed request cannot be completed again');
-select results_eq($$ select outcome, response_status, response_body from admin_api.idempotency_claim('k-1', repeat('a', 64), 'POST', '/admin/x') $$,
+select results_eq($$ select outcome, response_status, response_body from api_private.request_claim('k-1', repeat('a', 64), 'POST', '/admin/x') $$,
   $$ values ('replay', 201, '{"ok":true}'::jsonb) $$, 'the same request replays the stored response');
-select results_eq($$ select outcome from admin_api.idempotency_claim('k-1', repeat('b', 64), 'POST', '/admin/x') $$,
+select results_eq($$ select outcome from api_private.request_claim('k-1', repeat('b', 64), 'POST', '/admin/x') $$,
   $$ values ('mismatch') $$, 'the key with another request is a mismatch');
-select throws_ok($$ select admin_api.idempotency_claim('', repeat('a', 64), 'POST', '/admin/x') $$, '22023', null,
+select throws_ok($$ select api_private.request_claim('', repeat('a', 64), 'POST', '/admin/x') $$, '22023', null,
   'an empty key: 22023');
-select throws_ok($$ select admin_api.idempotency_complete('never-claimed', 200, '{}') $$, 'WL008', null,
+select throws_ok($$ select api_private.request_complete('never-claimed', 200, '{}') $$, 'WL008', null,
   'completing an unclaimed key: WL008');
 
 select tests.as_admin(tests.user_id('admin2'));
-select results_eq($$ select outcome from admin_api.idempotency_claim('k-1', repeat('c', 64), 'POST', '/admin/x') $$,
+select results_eq($$ select outcome from api_private.request_claim('k-1', repeat('c', 64), 'POST', '/admin/x') $$,
   $$ values ('new') $$, 'keys are scoped by admin');
 
 select tests.as_support(tests.user_id('support'));
-select throws_ok($$ select admin_api.idempotency_claim('k-2', repeat('a', 64), 'POST', '/admin/x') $$, '42501', null,
+select throws_ok($$ select api_private.request_claim('k-2', repeat('a', 64), 'POST', '/admin/x') $$, '42501', null,
   'support makes no changes: 42501');
 select tests.as_user(tests.user_id('user'), '{"app_metadata": {}, "user_metadata": {"role": "admin"}}');
-select throws_ok($$ select admin_api.idempotency_claim('k-3', repeat('a', 64), 'POST', '/admin/x') $$, '42501', null,
+select throws_ok($$ select api_private.audit_log('adminapi_probe') $$, '42501', null,
   'a user with admin in user_metadata: 42501');
 
 select tests.reset_role();
 select results_eq(
-  $$ select admin_id, request_hash, response_status, correlation_id from private.admin_requests
-      where admin_id = tests.user_id('admin') and idempotency_key = 'k-1' $$,
+  $$ select caller_id, request_hash, response_status, correlation_id from private.api_requests
+      where caller_id = tests.user_id('admin') and idempotency_key = 'k-1' $$,
   $$ values (tests.user_id('admin'), repeat('a', 64), 201, 'corr-admin-1') $$,
   'the record keeps the admin, the request hash, the response and the correlation id');
 select results_eq(
   $$ select operation, actor_id, correlation_id from audit.log
-      where table_name = 'admin_requests'
-        and record_id = (select id::text from private.admin_requests
-                          where admin_id = tests.user_id('admin') and idempotency_key = 'k-1')
+      where table_name = 'api_requests'
+        and record_id = (select id::text from private.api_requests
+                          where caller_id = tests.user_id('admin') and idempotency_key = 'k-1')
       order by id $$,
   $$ values ('INSERT', tests.user_id('admin'), 'corr-admin-1'),
             ('UPDATE', tests.user_id('admin'), 'corr-admin-1') $$,
@@ -73,29 +73,29 @@ insert into audit.log (occurred_at, schema_name, table_name, operation, record_i
   ('2001-01-03T00:00:00Z', 'public', 'adminapi_probe', 'INSERT', 'r-2', tests.user_id('user'));
 select tests.as_support(tests.user_id('support'));
 
-select results_eq($$ select (r ->> 'record_id'), (r ->> 'operation') from admin_api.audit_log('adminapi_probe') r $$,
+select results_eq($$ select (r ->> 'record_id'), (r ->> 'operation') from api_private.audit_log('adminapi_probe') r $$,
   $$ values ('r-2', 'INSERT'), ('r-1', 'UPDATE'), ('r-1', 'INSERT') $$, 'support reads a table''s rows, newest first');
-select results_eq($$ select (r ->> 'operation') from admin_api.audit_log('adminapi_probe', 'r-1') r $$,
+select results_eq($$ select (r ->> 'operation') from api_private.audit_log('adminapi_probe', 'r-1') r $$,
   $$ values ('UPDATE'), ('INSERT') $$, 'filter by record id');
-select results_eq($$ select (r ->> 'record_id') from admin_api.audit_log('adminapi_probe', p_actor_id => tests.user_id('admin')) r $$,
+select results_eq($$ select (r ->> 'record_id') from api_private.audit_log('adminapi_probe', p_actor_id => tests.user_id('admin')) r $$,
   $$ values ('r-1') $$, 'filter by actor');
-select results_eq($$ select (r ->> 'operation') from admin_api.audit_log('adminapi_probe', p_from => '2001-01-02', p_to => '2001-01-03') r $$,
+select results_eq($$ select (r ->> 'operation') from api_private.audit_log('adminapi_probe', p_from => '2001-01-02', p_to => '2001-01-03') r $$,
   $$ values ('UPDATE') $$, 'filter by time: from inclusive, to exclusive');
 select results_eq(
-  $$ select (r ->> 'record_id') from admin_api.audit_log('adminapi_probe', p_limit => 1,
-       p_before_id => (select (x ->> 'id')::bigint from admin_api.audit_log('adminapi_probe', p_limit => 1) x)) r $$,
+  $$ select (r ->> 'record_id') from api_private.audit_log('adminapi_probe', p_limit => 1,
+       p_before_id => (select (x ->> 'id')::bigint from api_private.audit_log('adminapi_probe', p_limit => 1) x)) r $$,
   $$ values ('r-1') $$, 'the next page starts below the last id');
-select throws_ok($$ select admin_api.audit_log(p_limit => 0) $$, '22023', null, 'limit 0: 22023');
-select throws_ok($$ select admin_api.audit_log(p_limit => 1001) $$, '22023', null, 'limit above 1000: 22023');
-select throws_ok($$ select admin_api.audit_log(p_record_id => 'r-1') $$, '22023', null, 'record id without table: 22023');
+select throws_ok($$ select api_private.audit_log(p_limit => 0) $$, '22023', null, 'limit 0: 22023');
+select throws_ok($$ select api_private.audit_log(p_limit => 1001) $$, '22023', null, 'limit above 1000: 22023');
+select throws_ok($$ select api_private.audit_log(p_record_id => 'r-1') $$, '22023', null, 'record id without table: 22023');
 
 select tests.as_admin(tests.user_id('admin'));
-select is((select count(*) from admin_api.audit_log('adminapi_probe')), 3::bigint, 'an admin reads the audit trail');
+select is((select count(*) from api_private.audit_log('adminapi_probe')), 3::bigint, 'an admin reads the audit trail');
 
 select tests.as_user(tests.user_id('user'), '{"app_metadata": {}}');
-select throws_ok($$ select admin_api.audit_log('adminapi_probe') $$, '42501', null, 'a user cannot read the audit trail');
+select throws_ok($$ select api_private.audit_log('adminapi_probe') $$, '42501', null, 'a user cannot read the audit trail');
 select tests.as_anon();
-select throws_ok($$ select admin_api.audit_log('adminapi_probe') $$, '42501', null, 'anon cannot even reach admin_api');
+select throws_ok($$ select api_private.audit_log('adminapi_probe') $$, '42501', null, 'anon cannot even reach api_private');
 
 select * from finish();
 rollback;

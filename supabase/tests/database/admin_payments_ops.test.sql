@@ -1,5 +1,5 @@
--- admin_api.reconciliation lists every kind of mismatch between provider records and ledger
--- credits (and nothing for a clean payment); admin_api.webhook_event_for_replay hands out only
+-- api_private.reconciliation lists every kind of mismatch between provider records and ledger
+-- credits (and nothing for a clean payment); api_private.webhook_event_for_replay hands out only
 -- failed or dead events, to admins, whose replay records its outcome as the service and is
 -- audited under their name; nobody but the service finishes an event.
 begin;
@@ -46,7 +46,7 @@ select tests.as_admin(tests.user_id('admin'));
 
 select results_eq(
   $$ select kind, provider, coalesce(provider_payment_id, detail), provider_amount, ledger_amount
-       from admin_api.reconciliation(null, (select t from window_now), (select t + interval '1 microsecond' from window_now))
+       from api_private.reconciliation(null, (select t from window_now), (select t + interval '1 microsecond' from window_now))
       order by kind, provider, 3 $$,
   $$ values
        ('amount_differs', 'momo', 'b6000000-0000-4000-8000-000000000002', 300::bigint, 350::bigint),
@@ -56,29 +56,29 @@ select results_eq(
        ('missing_credit', 'revolut', 'recon-order-1', 900::bigint, null::bigint),
        ('missing_credit', 'stripe', 'pi_recon_unknown', 400::bigint, null::bigint) $$,
   'every mismatch is listed once, and the clean payment is not');
-select is((select detail from admin_api.reconciliation('stripe', (select t from window_now), (select t + interval '1 microsecond' from window_now))
+select is((select detail from api_private.reconciliation('stripe', (select t from window_now), (select t + interval '1 microsecond' from window_now))
             where provider_payment_id = 'pi_recon_unknown'),
   'payment needs review: unknown_intent', 'a needs_review payment says why');
-select is((select account_id from admin_api.reconciliation('stripe', (select t from window_now), (select t + interval '1 microsecond' from window_now))
+select is((select account_id from api_private.reconciliation('stripe', (select t from window_now), (select t + interval '1 microsecond' from window_now))
             where kind = 'credit_without_payment'),
   'ac600000-0000-4000-8000-00000000000a'::uuid, 'a credit without payment names the credited account');
 select results_eq(
-  $$ select kind from admin_api.reconciliation('momo', (select t from window_now), (select t + interval '1 microsecond' from window_now))
+  $$ select kind from api_private.reconciliation('momo', (select t from window_now), (select t + interval '1 microsecond' from window_now))
       order by kind $$,
   $$ values ('amount_differs'), ('missing_credit') $$,
   'the provider filter keeps one provider');
-select is((select count(*) from admin_api.reconciliation(null, (select t - interval '1 day' from window_now), (select t from window_now))
+select is((select count(*) from api_private.reconciliation(null, (select t - interval '1 day' from window_now), (select t from window_now))
             where provider_payment_id like 'pi_recon%' or detail like '%recon-%'), 0::bigint,
   'the time window excludes records outside it');
-select throws_ok($$ select * from admin_api.reconciliation('paypal') $$, '22023', null, 'an unknown provider: 22023');
-select throws_ok($$ select * from admin_api.reconciliation(null, '2026-01-02', '2026-01-01') $$, '22023', null,
+select throws_ok($$ select * from api_private.reconciliation('paypal') $$, '22023', null, 'an unknown provider: 22023');
+select throws_ok($$ select * from api_private.reconciliation(null, '2026-01-02', '2026-01-01') $$, '22023', null,
   'from after to: 22023');
 
 select tests.as_support(tests.user_id('support'));
-select is((select count(*) from admin_api.reconciliation(null, (select t from window_now), (select t + interval '1 microsecond' from window_now))),
+select is((select count(*) from api_private.reconciliation(null, (select t from window_now), (select t + interval '1 microsecond' from window_now))),
   6::bigint, 'support reads the reconciliation');
 select tests.as_user(tests.user_id('user'));
-select throws_ok($$ select * from admin_api.reconciliation() $$, '42501', null, 'a user cannot reconcile');
+select throws_ok($$ select * from api_private.reconciliation() $$, '42501', null, 'a user cannot reconcile');
 
 -- ---------------------------------------------------------------- webhook replay
 select tests.reset_role();
@@ -87,13 +87,13 @@ insert into public.webhook_events (id, provider, event_id, type, payload, status
   ('e6000000-0000-4000-8000-000000000002', 'stripe', 'evt_recon_dead', 'payment_intent.succeeded', '{}', 'dead', 5, 'boom'),
   ('e6000000-0000-4000-8000-000000000003', 'stripe', 'evt_recon_done', 'payment_intent.succeeded', '{}', 'processed', 1, null);
 select tests.as_admin(tests.user_id('admin'));
-select results_eq($$ select event_id, status, attempts from admin_api.webhook_event_for_replay('e6000000-0000-4000-8000-000000000001') $$,
+select results_eq($$ select event_id, status, attempts from api_private.webhook_event_for_replay('e6000000-0000-4000-8000-000000000001') $$,
   $$ values ('evt_recon_failed', 'failed', 2) $$, 'a failed event is handed out for replay');
-select results_eq($$ select event_id, status from admin_api.webhook_event_for_replay('e6000000-0000-4000-8000-000000000002') $$,
+select results_eq($$ select event_id, status from api_private.webhook_event_for_replay('e6000000-0000-4000-8000-000000000002') $$,
   $$ values ('evt_recon_dead', 'dead') $$, 'a dead event is handed out for replay');
-select throws_ok($$ select admin_api.webhook_event_for_replay('e6000000-0000-4000-8000-000000000003') $$, 'WL008', null,
+select throws_ok($$ select api_private.webhook_event_for_replay('e6000000-0000-4000-8000-000000000003') $$, 'WL008', null,
   'a processed event is not replayed: WL008');
-select throws_ok($$ select admin_api.webhook_event_for_replay('e6000000-0000-4000-8000-0000000000ff') $$, 'WL007', null,
+select throws_ok($$ select api_private.webhook_event_for_replay('e6000000-0000-4000-8000-0000000000ff') $$, 'WL007', null,
   'an unknown event: WL007');
 -- An admin cannot record an outcome itself: it could mark a failed event ignored unapplied.
 select throws_ok($$ select public.webhook_event_finish('e6000000-0000-4000-8000-000000000001', 'ignored') $$, '42501', null,
@@ -114,12 +114,12 @@ select results_eq(
   $$ values (tests.user_id('admin'), 'authenticated', 'admin', 'dead', 'processed', '[redacted]', true) $$,
   'the replayed event''s status change is audited, naming the admin, with the payload redacted');
 select tests.as_support(tests.user_id('support'));
-select throws_ok($$ select admin_api.webhook_event_for_replay('e6000000-0000-4000-8000-000000000001') $$, '42501', null,
+select throws_ok($$ select api_private.webhook_event_for_replay('e6000000-0000-4000-8000-000000000001') $$, '42501', null,
   'support cannot replay: 42501');
 select throws_ok($$ select public.webhook_event_finish('e6000000-0000-4000-8000-000000000001', 'ignored') $$, '42501', null,
   'support cannot finish an event: 42501');
 select tests.as_user(tests.user_id('user'));
-select throws_ok($$ select admin_api.webhook_event_for_replay('e6000000-0000-4000-8000-000000000001') $$, '42501', null,
+select throws_ok($$ select api_private.webhook_event_for_replay('e6000000-0000-4000-8000-000000000001') $$, '42501', null,
   'a user cannot replay: 42501');
 select throws_ok($$ select public.webhook_event_finish('e6000000-0000-4000-8000-000000000001', 'ignored') $$, '42501', null,
   'a user cannot finish an event: 42501');
@@ -127,9 +127,9 @@ select is((select count(*) from public.webhook_events where id::text like 'e6000
   'a user reads no webhook events (RLS)');
 
 select tests.reset_role();
-select ok(not has_function_privilege('anon', 'admin_api.reconciliation(text, timestamptz, timestamptz)', 'execute'),
+select ok(not has_function_privilege('anon', 'api_private.reconciliation(text, timestamptz, timestamptz)', 'execute'),
   'anon cannot execute the reconciliation');
-select ok(not has_function_privilege('anon', 'admin_api.webhook_event_for_replay(uuid)', 'execute'),
+select ok(not has_function_privilege('anon', 'api_private.webhook_event_for_replay(uuid)', 'execute'),
   'anon cannot execute the replay lookup');
 select is((select status || ' ' || attempts from public.webhook_events where id = 'e6000000-0000-4000-8000-000000000001'),
   'failed 2', 'the refused finishes left the failed event as it was');

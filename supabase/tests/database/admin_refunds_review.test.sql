@@ -1,6 +1,6 @@
--- Admin refunds and review resolution in SQL: admin_api.refund_prepare (lock, what remains
--- counting pending refunds), admin_api.refund_record_pending and how refund_record and
--- refund_record_failure complete or close a pending refund, admin_api.payment_resolve (credit
+-- Admin refunds and review resolution in SQL: api_private.refund_prepare (lock, what remains
+-- counting pending refunds), api_private.refund_record_pending and how refund_record and
+-- refund_record_failure complete or close a pending refund, api_private.payment_resolve (credit
 -- once, reject, refusals), who may call them, and how reconciliation shows the outcome.
 begin;
 select plan(42);
@@ -13,10 +13,10 @@ select tests.create_user('alice'),
 select ok(not has_function_privilege('anon', f, 'execute') and has_function_privilege('authenticated', f, 'execute')
           and not has_function_privilege('service_role', f, 'execute'),
           f || ': authenticated only (the function checks for an admin)')
-  from unnest(array['admin_api.refund_prepare(uuid, bigint)', 'admin_api.refund_record_pending(uuid, bigint, text, text)',
-                    'admin_api.payment_resolve(uuid, text, text)']) f;
+  from unnest(array['api_private.refund_prepare(uuid, bigint)', 'api_private.refund_record_pending(uuid, bigint, text, text)',
+                    'api_private.payment_resolve(uuid, text, text)']) f;
 select ok(p.prosecdef and p.proconfig @> array['search_path=""'], p.proname || ': security definer with an empty search_path')
-  from pg_proc p where p.pronamespace = 'admin_api'::regnamespace
+  from pg_proc p where p.pronamespace = 'api_private'::regnamespace
    and p.proname in ('refund_prepare', 'refund_record_pending', 'payment_resolve');
 
 select tests.as_user(tests.user_id('alice'));
@@ -27,24 +27,24 @@ select id as paid from public.payment_record_success('stripe', 'pi_rr_paid', :'i
 
 -- refund_prepare
 select tests.as_support(tests.user_id('support'));
-select throws_ok(format($$ select admin_api.refund_prepare(%L, 1) $$, :'paid'), '42501', null, 'support may not refund');
+select throws_ok(format($$ select api_private.refund_prepare(%L, 1) $$, :'paid'), '42501', null, 'support may not refund');
 select tests.as_user(tests.user_id('alice'));
-select throws_ok(format($$ select admin_api.refund_prepare(%L, 1) $$, :'paid'), '42501', null, 'a user may not refund');
+select throws_ok(format($$ select api_private.refund_prepare(%L, 1) $$, :'paid'), '42501', null, 'a user may not refund');
 select tests.as_admin(tests.user_id('admin'));
-select results_eq(format($$ select provider, provider_payment_id, currency, remaining from admin_api.refund_prepare(%L, 1000) $$, :'paid'),
+select results_eq(format($$ select provider, provider_payment_id, currency, remaining from api_private.refund_prepare(%L, 1000) $$, :'paid'),
   $$ values ('stripe', 'pi_rr_paid', 'USD', 1000::bigint) $$, 'an admin may refund all of it');
-select throws_ok(format($$ select admin_api.refund_prepare(%L, 1001) $$, :'paid'), 'WL006', null, 'one more than the payment: WL006');
-select throws_ok(format($$ select admin_api.refund_prepare(%L, 0) $$, :'paid'), 'WL006', null, 'zero: WL006');
-select throws_ok($$ select admin_api.refund_prepare(gen_random_uuid(), 1) $$, 'WL007', null, 'an unknown payment: WL007');
+select throws_ok(format($$ select api_private.refund_prepare(%L, 1001) $$, :'paid'), 'WL006', null, 'one more than the payment: WL006');
+select throws_ok(format($$ select api_private.refund_prepare(%L, 0) $$, :'paid'), 'WL006', null, 'zero: WL006');
+select throws_ok($$ select api_private.refund_prepare(gen_random_uuid(), 1) $$, 'WL007', null, 'an unknown payment: WL007');
 
 -- A pending refund reserves its amount and moves nothing.
-select is((admin_api.refund_record_pending(:'paid', 600, 're_rr_pending', 'asked')).status, 'pending', 'a pending refund is stored as pending');
-select is((admin_api.refund_record_pending(:'paid', 600, 're_rr_pending', 'asked')).status, 'pending', 'recording it again is a replay');
-select throws_ok(format($$ select admin_api.refund_record_pending(%L, 500, 're_rr_pending', 'asked') $$, :'paid'), 'WL005', null,
+select is((api_private.refund_record_pending(:'paid', 600, 're_rr_pending', 'asked')).status, 'pending', 'a pending refund is stored as pending');
+select is((api_private.refund_record_pending(:'paid', 600, 're_rr_pending', 'asked')).status, 'pending', 'recording it again is a replay');
+select throws_ok(format($$ select api_private.refund_record_pending(%L, 500, 're_rr_pending', 'asked') $$, :'paid'), 'WL005', null,
   'the same provider refund with another amount: WL005');
-select throws_ok(format($$ select admin_api.refund_prepare(%L, 401) $$, :'paid'), 'WL006', null,
+select throws_ok(format($$ select api_private.refund_prepare(%L, 401) $$, :'paid'), 'WL006', null,
   'what remains counts the pending refund: 401 of 1000 - 600 is too much');
-select results_eq(format($$ select remaining from admin_api.refund_prepare(%L, 400) $$, :'paid'), $$ values (400::bigint) $$,
+select results_eq(format($$ select remaining from api_private.refund_prepare(%L, 400) $$, :'paid'), $$ values (400::bigint) $$,
   '400 remains');
 select tests.reset_role();
 select results_eq(format($$ select amount_refunded, status from public.payments where id = %L $$, :'paid'),
@@ -66,7 +66,7 @@ select results_eq(format($$ select balance from public.wallet_accounts where id 
 
 -- A pending refund that fails closes with nothing moved.
 select tests.as_admin(tests.user_id('admin'));
-select is((admin_api.refund_record_pending(:'paid', 400, 're_rr_pending_2', null)).status, 'pending', 'a second pending refund');
+select is((api_private.refund_record_pending(:'paid', 400, 're_rr_pending_2', null)).status, 'pending', 'a second pending refund');
 select tests.as_service();
 select is((public.refund_record_failure(:'paid', 're_rr_pending_2', 400)).status, 'failed', 'the provider fails it');
 select tests.reset_role();
@@ -80,19 +80,19 @@ select id as intent_2 from public.payment_intent_create('stripe', :'account', 50
 select id as review from public.payment_record_success('stripe', 'pi_rr_review', :'intent_2', 700, 'USD') \gset
 select id as orphan from public.payment_record_success('stripe', 'pi_rr_orphan', null, 300, 'USD') \gset
 select tests.as_support(tests.user_id('support'));
-select throws_ok(format($$ select admin_api.payment_resolve(%L, 'reject', 'x') $$, :'review'), '42501', null, 'support may not resolve');
+select throws_ok(format($$ select api_private.payment_resolve(%L, 'reject', 'x') $$, :'review'), '42501', null, 'support may not resolve');
 select tests.as_admin(tests.user_id('admin'));
-select throws_ok(format($$ select admin_api.payment_resolve(%L, 'refund', 'x') $$, :'review'), '22023', null, 'an unknown action: 22023');
-select throws_ok(format($$ select admin_api.payment_resolve(%L, 'credit', '  ') $$, :'review'), '22023', null, 'a blank reason: 22023');
-select throws_ok(format($$ select admin_api.payment_resolve(%L, 'credit', 'x') $$, :'paid'), 'WL008', null,
+select throws_ok(format($$ select api_private.payment_resolve(%L, 'refund', 'x') $$, :'review'), '22023', null, 'an unknown action: 22023');
+select throws_ok(format($$ select api_private.payment_resolve(%L, 'credit', '  ') $$, :'review'), '22023', null, 'a blank reason: 22023');
+select throws_ok(format($$ select api_private.payment_resolve(%L, 'credit', 'x') $$, :'paid'), 'WL008', null,
   'a payment not under review: WL008');
-select throws_ok(format($$ select admin_api.payment_resolve(%L, 'credit', 'x') $$, :'orphan'), 'WL008',
+select throws_ok(format($$ select api_private.payment_resolve(%L, 'credit', 'x') $$, :'orphan'), 'WL008',
   format('payment %s matches no payment intent, so there is no account to credit; reject it instead', :'orphan'),
   'a payment with no intent cannot be credited');
-select throws_ok($$ select admin_api.payment_resolve(gen_random_uuid(), 'credit', 'x') $$, 'WL007', null, 'an unknown payment: WL007');
-select results_eq(format($$ select status, resolution, resolved_by from admin_api.payment_resolve(%L, 'credit', 'paid 7.00, verified') $$, :'review'),
+select throws_ok($$ select api_private.payment_resolve(gen_random_uuid(), 'credit', 'x') $$, 'WL007', null, 'an unknown payment: WL007');
+select results_eq(format($$ select status, resolution, resolved_by from api_private.payment_resolve(%L, 'credit', 'paid 7.00, verified') $$, :'review'),
   $$ values ('succeeded', 'credited', tests.user_id('admin')) $$, 'credit: succeeded, by the admin');
-select throws_ok(format($$ select admin_api.payment_resolve(%L, 'credit', 'again') $$, :'review'), 'WL008', null,
+select throws_ok(format($$ select api_private.payment_resolve(%L, 'credit', 'again') $$, :'review'), 'WL008', null,
   'credit twice: WL008');
 select tests.reset_role();
 select results_eq(format($$ select balance from public.wallet_accounts where id = %L $$, :'account'), $$ values (1100::bigint) $$,
@@ -103,12 +103,12 @@ select is((select count(*)::int from audit.log where table_name = 'payments' and
             and actor_id = tests.user_id('admin')), 1, 'the resolution is audited with the admin as actor');
 
 select tests.as_admin(tests.user_id('admin'));
-select results_eq(format($$ select status, resolution, resolution_reason from admin_api.payment_resolve(%L, 'reject', 'unknown payer') $$, :'orphan'),
+select results_eq(format($$ select status, resolution, resolution_reason from api_private.payment_resolve(%L, 'reject', 'unknown payer') $$, :'orphan'),
   $$ values ('rejected', 'rejected', 'unknown payer') $$, 'reject records why');
-select throws_ok(format($$ select admin_api.payment_resolve(%L, 'credit', 'x') $$, :'orphan'), 'WL008', null,
+select throws_ok(format($$ select api_private.payment_resolve(%L, 'credit', 'x') $$, :'orphan'), 'WL008', null,
   'a rejected payment stays rejected');
 select results_eq(
-  format($$ select kind from admin_api.reconciliation('stripe') where payment_id in (%L, %L) order by kind $$, :'review', :'orphan'),
+  format($$ select kind from api_private.reconciliation('stripe') where payment_id in (%L, %L) order by kind $$, :'review', :'orphan'),
   $$ values ('rejected') $$, 'reconciliation: the credited payment matches, the rejected one is listed as rejected');
 select tests.reset_role();
 

@@ -23,7 +23,7 @@ as $$ select a.balance from public.wallet_accounts a where a.code = 'clearing:mo
 -- ---------------------------------------------------------------- cashout_create
 select tests.as_user(tests.user_id('owner'));
 select id as first, reference_id as first_ref, hold_id as first_hold
-  from payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 4000, 'UGX', '256772123456', 'co-1') \gset
+  from api_private.cashout_create('c5000000-0000-4000-8000-00000000000a', 4000, 'UGX', '256772123456', 'co-1') \gset
 select tests.reset_role();
 select results_eq(format($$ select status, amount, msisdn, user_id from public.cashouts where id = %L $$, :'first'),
   $$ values ('pending', 4000::bigint, '256772123456', tests.user_id('owner')) $$,
@@ -38,27 +38,27 @@ select ok(:'first_ref'::text ~ '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9
   'the reference is a lower-case UUID v4 (MoMo''s X-Reference-Id)');
 
 select tests.as_user(tests.user_id('owner'));
-select is((select id from payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 4000, 'UGX', '256772123456', 'co-1')),
+select is((select id from api_private.cashout_create('c5000000-0000-4000-8000-00000000000a', 4000, 'UGX', '256772123456', 'co-1')),
   :'first'::uuid, 'the same key and parameters return the same cash-out');
-select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 4001, 'UGX', '256772123456', 'co-1') $$,
+select throws_ok($$ select api_private.cashout_create('c5000000-0000-4000-8000-00000000000a', 4001, 'UGX', '256772123456', 'co-1') $$,
   'WL005', null, 'the same key with another amount is WL005');
-select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 6001, 'UGX', '256772123456', 'co-big') $$,
+select throws_ok($$ select api_private.cashout_create('c5000000-0000-4000-8000-00000000000a', 6001, 'UGX', '256772123456', 'co-big') $$,
   'WL001', null, 'more than the available funds is WL001');
-select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 100, 'USD', '256772123456', 'co-usd') $$,
+select throws_ok($$ select api_private.cashout_create('c5000000-0000-4000-8000-00000000000a', 100, 'USD', '256772123456', 'co-usd') $$,
   'WL002', null, 'another currency than the account''s is WL002');
-select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 0, 'UGX', '256772123456', 'co-zero') $$,
+select throws_ok($$ select api_private.cashout_create('c5000000-0000-4000-8000-00000000000a', 0, 'UGX', '256772123456', 'co-zero') $$,
   'WL006', null, 'a zero amount is WL006');
-select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 100, 'UGX', '+256772123456', 'co-plus') $$,
+select throws_ok($$ select api_private.cashout_create('c5000000-0000-4000-8000-00000000000a', 100, 'UGX', '+256772123456', 'co-plus') $$,
   '22023', 'p_msisdn must be E.164 digits with the country code, no +', 'an msisdn with a plus is 22023');
-select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000b', 100, 'UGX', '256772123456', 'co-foreign') $$,
+select throws_ok($$ select api_private.cashout_create('c5000000-0000-4000-8000-00000000000b', 100, 'UGX', '256772123456', 'co-foreign') $$,
   '42501', 'not allowed to cash out of wallet account c5000000-0000-4000-8000-00000000000b',
   'another user''s account is 42501');
-select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-0000000000ff', 100, 'UGX', '256772123456', 'co-missing') $$,
+select throws_ok($$ select api_private.cashout_create('c5000000-0000-4000-8000-0000000000ff', 100, 'UGX', '256772123456', 'co-missing') $$,
   '42501', 'not allowed to cash out of wallet account c5000000-0000-4000-8000-0000000000ff',
   'an account that does not exist is told the same as another user''s');
 select tests.reset_role();
 select tests.as_user(tests.user_id('other'));
-select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 100, 'UGX', '256772123456', 'co-1') $$,
+select throws_ok($$ select api_private.cashout_create('c5000000-0000-4000-8000-00000000000a', 100, 'UGX', '256772123456', 'co-1') $$,
   '42501', null, 'another user cannot cash out of the owner''s account, even with the owner''s key');
 select is((select count(*) from public.cashouts), 0::bigint, 'another user reads none of the owner''s cash-outs');
 select tests.reset_role();
@@ -67,11 +67,11 @@ select results_eq($$ select count(*), sum(amount) from public.cashouts where acc
 select results_eq('select * from pg_temp.account()', $$ values (10000::bigint, 6000::bigint) $$, 'and held nothing more');
 
 select tests.as_service();
-select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 100, 'UGX', '256772123456', 'co-svc') $$,
+select throws_ok($$ select api_private.cashout_create('c5000000-0000-4000-8000-00000000000a', 100, 'UGX', '256772123456', 'co-svc') $$,
   '42501', null, 'the service cannot cash out for a user (the cash-out is the user''s own)');
 select tests.reset_role();
 select tests.as_anon();
-select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 100, 'UGX', '256772123456', 'co-anon') $$,
+select throws_ok($$ select api_private.cashout_create('c5000000-0000-4000-8000-00000000000a', 100, 'UGX', '256772123456', 'co-anon') $$,
   '42501', null, 'anon cannot cash out');
 select tests.reset_role();
 select tests.as_user(tests.user_id('owner'));
@@ -99,7 +99,7 @@ select results_eq('select * from pg_temp.account()', $$ values (6000::bigint, 60
 
 select tests.as_user(tests.user_id('owner'));
 select reference_id as second_ref, hold_id as second_hold
-  from payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 1500, 'UGX', '256772123456', 'co-2') \gset
+  from api_private.cashout_create('c5000000-0000-4000-8000-00000000000a', 1500, 'UGX', '256772123456', 'co-2') \gset
 select tests.reset_role();
 select tests.as_service();
 select results_eq(format($$ select status, reason from public.cashout_settle(%L, 'FAILED', 'PAYEE_NOT_FOUND') $$, :'second_ref'),
@@ -124,13 +124,13 @@ select ok((select count(*) from audit.log where table_name = 'cashouts') >= 4, '
 
 -- ---------------------------------------------------------------- sizes of arguments
 select tests.as_user(tests.user_id('owner'));
-select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 1, 'UGX', repeat('1', 256), 'co-b1') $$,
+select throws_ok($$ select api_private.cashout_create('c5000000-0000-4000-8000-00000000000a', 1, 'UGX', repeat('1', 256), 'co-b1') $$,
   '22023', 'p_msisdn must be at most 255 characters', 'cashout_create p_msisdn over its bound is 22023');
-select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 1, repeat('U', 256), '256772123456', 'co-b2') $$,
+select throws_ok($$ select api_private.cashout_create('c5000000-0000-4000-8000-00000000000a', 1, repeat('U', 256), '256772123456', 'co-b2') $$,
   '22023', 'p_currency must be at most 255 characters', 'cashout_create p_currency over its bound is 22023');
-select lives_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 1, 'UGX', '256772123456', repeat('k', 255)) $$,
+select lives_ok($$ select api_private.cashout_create('c5000000-0000-4000-8000-00000000000a', 1, 'UGX', '256772123456', repeat('k', 255)) $$,
   'cashout_create p_idempotency_key at its bound is accepted');
-select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 1, 'UGX', '256772123456', repeat('k', 256)) $$,
+select throws_ok($$ select api_private.cashout_create('c5000000-0000-4000-8000-00000000000a', 1, 'UGX', '256772123456', repeat('k', 256)) $$,
   '22023', 'idempotency key must be 1 to 255 characters', 'cashout_create p_idempotency_key over its bound is 22023');
 select reference_id as third_ref from public.cashouts where idempotency_key = repeat('k', 255) \gset
 select tests.reset_role();
@@ -148,7 +148,7 @@ select tests.reset_role();
 select public.wallet_deposit('c5000000-0000-4000-8000-00000000000a', 600000, 'UGX', 'momo', 'cashout-fund-limits');
 select a.available as available_before from public.wallet_accounts a where a.id = 'c5000000-0000-4000-8000-00000000000a' \gset
 select tests.as_user(tests.user_id('owner'));
-select throws_ok($$ select payments_api.cashout_create('c5000000-0000-4000-8000-00000000000a', 500001, 'UGX', '256772123456', 'co-limit') $$,
+select throws_ok($$ select api_private.cashout_create('c5000000-0000-4000-8000-00000000000a', 500001, 'UGX', '256772123456', 'co-limit') $$,
   'WL009', null, 'a cash-out over the tier''s single limit is WL009');
 select tests.reset_role();
 select is((select count(*)::integer from public.cashouts where idempotency_key = 'co-limit'), 0, 'and records no cash-out');

@@ -213,20 +213,20 @@ select * from pg_temp.bound('refund_record_failure p_unidentified_prefix', 'serv
   $$ select count(*) from public.refunds $$);
 
 select * from pg_temp.bound('refund_record_pending p_reason', 'admin',
-  format($$ select admin_api.refund_record_pending(%L, 1, 're_pending_bounds_1', repeat('r', 1000)) $$, :'payment'),
-  format($$ select admin_api.refund_record_pending(%L, 1, 're_pending_bounds_2', repeat('r', 1001)) $$, :'payment'),
+  format($$ select api_private.refund_record_pending(%L, 1, 're_pending_bounds_1', repeat('r', 1000)) $$, :'payment'),
+  format($$ select api_private.refund_record_pending(%L, 1, 're_pending_bounds_2', repeat('r', 1001)) $$, :'payment'),
   'p_reason must be at most 1000 characters',
   $$ select count(*) from public.refunds $$);
 select * from pg_temp.bound('refund_record_pending p_provider_refund_id', 'admin',
-  format($$ select admin_api.refund_record_pending(%L, 1, repeat('q', 200), null) $$, :'payment'),
-  format($$ select admin_api.refund_record_pending(%L, 1, repeat('q', 201), null) $$, :'payment'),
+  format($$ select api_private.refund_record_pending(%L, 1, repeat('q', 200), null) $$, :'payment'),
+  format($$ select api_private.refund_record_pending(%L, 1, repeat('q', 201), null) $$, :'payment'),
   'provider refund id must be 1 to 200 characters',
   $$ select count(*) from public.refunds $$);
 select id as review_1 from public.payment_record_success('stripe', 'pi_bounds_review_1', null, 100, 'USD') \gset
 select id as review_2 from public.payment_record_success('stripe', 'pi_bounds_review_2', null, 100, 'USD') \gset
 select * from pg_temp.bound('payment_resolve p_reason', 'admin',
-  format($$ select admin_api.payment_resolve(%L, 'reject', repeat('r', 1000)) $$, :'review_1'),
-  format($$ select admin_api.payment_resolve(%L, 'reject', repeat('r', 1001)) $$, :'review_2'),
+  format($$ select api_private.payment_resolve(%L, 'reject', repeat('r', 1000)) $$, :'review_1'),
+  format($$ select api_private.payment_resolve(%L, 'reject', repeat('r', 1001)) $$, :'review_2'),
   'p_reason must be at most 1000 characters',
   $$ select count(*) from public.payments where status = 'rejected' $$);
 
@@ -267,38 +267,38 @@ select * from pg_temp.bound('whatsapp_message_status_apply p_error', 'service',
   'p_error must be at most 8388608 bytes of JSON',
   $$ select count(*) from public.whatsapp_messages $$);
 
--- ---------------------------------------------------------------- admin_api
-select * from pg_temp.bound('admin_api.idempotency_claim p_key', 'admin',
-  $$ select admin_api.idempotency_claim(repeat('k', 255), repeat('a', 64), 'POST', '/admin/x') $$,
-  $$ select admin_api.idempotency_claim(repeat('k', 256), repeat('a', 64), 'POST', '/admin/x') $$,
+-- ---------------------------------------------------------------- admin API
+select * from pg_temp.bound('api_private.request_claim p_key', 'admin',
+  $$ select api_private.request_claim(repeat('k', 255), repeat('a', 64), 'POST', '/admin/x') $$,
+  $$ select api_private.request_claim(repeat('k', 256), repeat('a', 64), 'POST', '/admin/x') $$,
   'idempotency key is required (1 to 255 characters)',
-  $$ select count(*) from private.admin_requests $$);
-select * from pg_temp.bound('admin_api.idempotency_claim p_path', 'admin',
-  $$ select admin_api.idempotency_claim('b-claim-1', repeat('a', 64), 'POST', '/' || repeat('p', 2047)) $$,
-  $$ select admin_api.idempotency_claim('b-claim-2', repeat('a', 64), 'POST', '/' || repeat('p', 2048)) $$,
+  $$ select count(*) from private.api_requests $$);
+select * from pg_temp.bound('api_private.request_claim p_path', 'admin',
+  $$ select api_private.request_claim('b-claim-1', repeat('a', 64), 'POST', '/' || repeat('p', 2047)) $$,
+  $$ select api_private.request_claim('b-claim-2', repeat('a', 64), 'POST', '/' || repeat('p', 2048)) $$,
   'p_path must be at most 2048 characters',
-  $$ select count(*) from private.admin_requests $$);
+  $$ select count(*) from private.api_requests $$);
 select tests.as_admin(tests.user_id('admin'));
-select throws_ok($$ select admin_api.idempotency_claim('b-claim-3', repeat('A', 64), 'POST', '/admin/x') $$,
-  '22023', 'p_request_hash must be 64 lower-case hex digits (SHA-256)', 'admin_api.idempotency_claim: a request hash that is no SHA-256 is 22023');
-select throws_ok($$ select admin_api.idempotency_claim('b-claim-3', repeat('a', 64), 'GET', '/admin/x') $$,
-  '22023', 'p_method must be one of POST, PUT, PATCH, DELETE', 'admin_api.idempotency_claim: a method that changes nothing is 22023');
-select admin_api.idempotency_claim('b-claim-4', repeat('a', 64), 'POST', '/admin/x');
-select admin_api.idempotency_claim('b-claim-5', repeat('a', 64), 'POST', '/admin/x');
+select throws_ok($$ select api_private.request_claim('b-claim-3', repeat('A', 64), 'POST', '/admin/x') $$,
+  '22023', 'p_request_hash must be 64 lower-case hex digits (SHA-256)', 'api_private.request_claim: a request hash that is no SHA-256 is 22023');
+select throws_ok($$ select api_private.request_claim('b-claim-3', repeat('a', 64), 'GET', '/admin/x') $$,
+  '22023', 'p_method must be one of POST, PUT, PATCH, DELETE', 'api_private.request_claim: a method that changes nothing is 22023');
+select api_private.request_claim('b-claim-4', repeat('a', 64), 'POST', '/admin/x');
+select api_private.request_claim('b-claim-5', repeat('a', 64), 'POST', '/admin/x');
 select tests.reset_role();
-select * from pg_temp.bound('admin_api.idempotency_complete p_body', 'admin',
-  $$ select admin_api.idempotency_complete('b-claim-4', 200, jsonb_build_object('x', repeat('b', 8388599))) $$,
-  $$ select admin_api.idempotency_complete('b-claim-5', 200, jsonb_build_object('x', repeat('b', 8388600))) $$,
+select * from pg_temp.bound('api_private.request_complete p_body', 'admin',
+  $$ select api_private.request_complete('b-claim-4', 200, jsonb_build_object('x', repeat('b', 8388599))) $$,
+  $$ select api_private.request_complete('b-claim-5', 200, jsonb_build_object('x', repeat('b', 8388600))) $$,
   'p_body must be at most 8388608 bytes of JSON',
-  $$ select count(*) from private.admin_requests where response_status is not null $$);
+  $$ select count(*) from private.api_requests where response_status is not null $$);
 -- The audit reader writes nothing: its filters are bounded all the same.
 select tests.as_admin(tests.user_id('admin'));
-select lives_ok($$ select count(*) from admin_api.audit_log(repeat('t', 255)) $$, 'admin_api.audit_log p_table at its bound is accepted');
-select throws_ok($$ select count(*) from admin_api.audit_log(repeat('t', 256)) $$, '22023', 'p_table must be at most 255 characters',
-  'admin_api.audit_log p_table one over its bound is 22023');
-select lives_ok($$ select count(*) from admin_api.audit_log('wallet_accounts', repeat('r', 255)) $$, 'admin_api.audit_log p_record_id at its bound is accepted');
-select throws_ok($$ select count(*) from admin_api.audit_log('wallet_accounts', repeat('r', 256)) $$, '22023', 'p_record_id must be at most 255 characters',
-  'admin_api.audit_log p_record_id one over its bound is 22023');
+select lives_ok($$ select count(*) from api_private.audit_log(repeat('t', 255)) $$, 'api_private.audit_log p_table at its bound is accepted');
+select throws_ok($$ select count(*) from api_private.audit_log(repeat('t', 256)) $$, '22023', 'p_table must be at most 255 characters',
+  'api_private.audit_log p_table one over its bound is 22023');
+select lives_ok($$ select count(*) from api_private.audit_log('wallet_accounts', repeat('r', 255)) $$, 'api_private.audit_log p_record_id at its bound is accepted');
+select throws_ok($$ select count(*) from api_private.audit_log('wallet_accounts', repeat('r', 256)) $$, '22023', 'p_record_id must be at most 255 characters',
+  'api_private.audit_log p_record_id one over its bound is 22023');
 select tests.reset_role();
 
 select * from finish();

@@ -1,4 +1,4 @@
--- payments_api: the idempotency records of the payments function (top-ups), kept as leases.
+-- The payments function's SQL: the idempotency records of the payments function (top-ups), kept as leases.
 begin;
 select plan(23);
 
@@ -7,64 +7,64 @@ select tests.create_user('user'),
        tests.create_user('support', 'support');
 
 -- ---------------------------------------------------------------- exposure
-select ok(not has_schema_privilege('anon', 'payments_api', 'usage'), 'anon has no usage on payments_api');
-select ok(not has_function_privilege('service_role', 'payments_api.request_claim(text, text, text, text, integer)', 'execute'),
+select ok(not has_schema_privilege('anon', 'api_private', 'usage'), 'anon has no usage on api_private');
+select ok(not has_function_privilege('service_role', 'api_private.request_claim(text, text, text, text, integer)', 'execute'),
   'service_role cannot claim (the records are keyed by a signed-in user)');
-select ok(not has_table_privilege('authenticated', 'private.payments_requests', 'select'),
-  'authenticated cannot read payments_requests directly');
-select results_eq($$ select relrowsecurity, relforcerowsecurity from pg_class where oid = 'private.payments_requests'::regclass $$,
-  $$ values (true, true) $$, 'payments_requests has RLS enabled and forced');
+select ok(not has_table_privilege('authenticated', 'private.api_requests', 'select'),
+  'authenticated cannot read api_requests directly');
+select results_eq($$ select relrowsecurity, relforcerowsecurity from pg_class where oid = 'private.api_requests'::regclass $$,
+  $$ values (true, true) $$, 'api_requests has RLS enabled and forced');
 select is((select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-            where n.nspname = 'payments_api' and (not p.prosecdef or p.proconfig is null
+            where n.nspname = 'api_private' and (not p.prosecdef or p.proconfig is null
               or not ('search_path=""' = any (p.proconfig)))), 0::bigint,
-  'every payments_api function is security definer with an empty search_path');
+  'every api_private function is security definer with an empty search_path');
 
 -- ---------------------------------------------------------------- claims as leases
 select tests.as_user(tests.user_id('user'));
 
-select results_eq($$ select outcome from payments_api.request_claim('k-1', repeat('a', 64), 'POST', '/payments/topups', 60) $$,
+select results_eq($$ select outcome from api_private.request_claim('k-1', repeat('a', 64), 'POST', '/payments/topups', 60) $$,
   $$ values ('new') $$, 'a fresh key is new');
-select results_eq($$ select outcome from payments_api.request_claim('k-1', repeat('a', 64), 'POST', '/payments/topups', 60) $$,
+select results_eq($$ select outcome from api_private.request_claim('k-1', repeat('a', 64), 'POST', '/payments/topups', 60) $$,
   $$ values ('in_progress') $$, 'the same request while the first holds its lease is in progress');
-select results_eq($$ select outcome from payments_api.request_claim('k-1', repeat('b', 64), 'POST', '/payments/topups', 60) $$,
+select results_eq($$ select outcome from api_private.request_claim('k-1', repeat('b', 64), 'POST', '/payments/topups', 60) $$,
   $$ values ('mismatch') $$, 'the key with another request is a mismatch');
-select lives_ok($$ select payments_api.request_release('k-1') $$, 'a request without an answer releases its lease');
-select results_eq($$ select outcome from payments_api.request_claim('k-1', repeat('a', 64), 'POST', '/payments/topups', 60) $$,
+select lives_ok($$ select api_private.request_release('k-1') $$, 'a request without an answer releases its lease');
+select results_eq($$ select outcome from api_private.request_claim('k-1', repeat('a', 64), 'POST', '/payments/topups', 60) $$,
   $$ values ('resumed') $$, 'a retry after the release resumes the request');
-select lives_ok($$ select payments_api.request_complete('k-1', 201, '{"next_action":{"client_secret":"pi_1_secret_x"}}') $$,
+select lives_ok($$ select api_private.request_complete('k-1', 201, '{"next_action":{"client_secret":"pi_1_secret_x"}}') $$,
   'the answer is stored');
-select results_eq($$ select outcome, response_status, response_body from payments_api.request_claim('k-1', repeat('a', 64), 'POST', '/payments/topups', 60) $$,
+select results_eq($$ select outcome, response_status, response_body from api_private.request_claim('k-1', repeat('a', 64), 'POST', '/payments/topups', 60) $$,
   $$ values ('replay', 201, '{"next_action":{"client_secret":"pi_1_secret_x"}}'::jsonb) $$, 'a retry replays the stored answer');
-select throws_ok($$ select payments_api.request_complete('k-1', 200, '{}') $$, 'WL008', null,
+select throws_ok($$ select api_private.request_complete('k-1', 200, '{}') $$, 'WL008', null,
   'a completed request cannot be completed again');
-select throws_ok($$ select payments_api.request_claim('', repeat('a', 64), 'POST', '/payments/topups', 60) $$, '22023', null,
+select throws_ok($$ select api_private.request_claim('', repeat('a', 64), 'POST', '/payments/topups', 60) $$, '22023', null,
   'an empty key: 22023');
-select throws_ok($$ select payments_api.request_claim('k-big', repeat('a', 64), 'POST', '/' || repeat('p', 2048), 60) $$, '22023',
+select throws_ok($$ select api_private.request_claim('k-big', repeat('a', 64), 'POST', '/' || repeat('p', 2048), 60) $$, '22023',
   'p_path must be at most 2048 characters', 'a path over its bound: 22023');
-select results_eq($$ select outcome from payments_api.request_claim('k-big', repeat('a', 64), 'POST', '/payments/topups', 60) $$,
+select results_eq($$ select outcome from api_private.request_claim('k-big', repeat('a', 64), 'POST', '/payments/topups', 60) $$,
   $$ values ('new') $$, 'and nothing was claimed: the key is still fresh');
-select lives_ok($$ select payments_api.request_claim('k-big-2', repeat('a', 64), 'POST', '/payments/topups', 60) $$, 'a fresh key is claimed');
-select throws_ok($$ select payments_api.request_complete('k-big-2', 201, jsonb_build_object('x', repeat('w', 8388600))) $$, '22023',
+select lives_ok($$ select api_private.request_claim('k-big-2', repeat('a', 64), 'POST', '/payments/topups', 60) $$, 'a fresh key is claimed');
+select throws_ok($$ select api_private.request_complete('k-big-2', 201, jsonb_build_object('x', repeat('w', 8388600))) $$, '22023',
   'p_body must be at most 8388608 bytes of JSON', 'an answer over its bound: 22023');
 
 select tests.as_user(tests.user_id('user2'));
-select results_eq($$ select outcome from payments_api.request_claim('k-1', repeat('c', 64), 'POST', '/payments/topups', 60) $$,
+select results_eq($$ select outcome from api_private.request_claim('k-1', repeat('c', 64), 'POST', '/payments/topups', 60) $$,
   $$ values ('new') $$, 'keys are scoped by user');
-select throws_ok($$ select payments_api.request_complete('k-9', 201, '{}') $$, 'WL008', null,
+select throws_ok($$ select api_private.request_complete('k-9', 201, '{}') $$, 'WL008', null,
   'completing a key never claimed: WL008');
 
 select tests.as_support(tests.user_id('support'));
-select throws_ok($$ select payments_api.request_claim('k-2', repeat('a', 64), 'POST', '/payments/topups', 60) $$, '42501', null,
+select throws_ok($$ select api_private.request_claim('k-2', repeat('a', 64), 'POST', '/payments/topups', 60) $$, '42501', null,
   'support makes no top-ups: 42501');
 
 select tests.reset_role();
 select results_eq(
-  $$ select user_id, response_status from private.payments_requests where idempotency_key = 'k-1' order by response_status nulls last $$,
+  $$ select caller_id, response_status from private.api_requests where idempotency_key = 'k-1' order by response_status nulls last $$,
   $$ values (tests.user_id('user'), 201), (tests.user_id('user2'), null) $$,
   'one record per user and key');
 select is(
   (select new_record ->> 'response_body' from audit.log
-    where table_name = 'payments_requests' and operation = 'UPDATE' and new_record ->> 'idempotency_key' = 'k-1'
+    where table_name = 'api_requests' and operation = 'UPDATE' and new_record ->> 'idempotency_key' = 'k-1'
       and new_record ->> 'response_status' = '201'),
   '[redacted]', 'the audit records that an answer was stored, never the answer (it may hold a client_secret)');
 

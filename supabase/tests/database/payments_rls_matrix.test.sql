@@ -20,7 +20,7 @@ select id as payment, wallet_transaction_id as credit
   from public.payment_record_success('stripe', 'pi_rls_matrix', :'intent', 5000, 'USD') \gset
 select id as refund from public.refund_record(:'payment', 1000, 're_rls_matrix') \gset
 select tests.as_user(tests.user_id('owner'));
-select id as cashout from payments_api.cashout_create(:'account', 1000, 'USD', '256772000001', 'rls-cashout') \gset
+select id as cashout from api_private.cashout_create(:'account', 1000, 'USD', '256772000001', 'rls-cashout') \gset
 select tests.reset_role();
 select id as entry from public.wallet_entries where account_id = :'account' limit 1 \gset
 insert into public.momo_transactions (reference_id, intent_id, amount, currency)

@@ -89,7 +89,7 @@ insert into move values
   ('payments', 'refunded', 'succeeded', 'ok'),
   ('payments', 'refunded', 'partially_refunded', 'ok'),
   ('payments', 'partially_refunded', 'succeeded', 'ok'),
-  -- Resolving a review (admin_api.payment_resolve) is a move of its own; the columns that come
+  -- Resolving a review (api_private.payment_resolve) is a move of its own; the columns that come
   -- with it are the constraints' to check (payments_credit_shape: 23514 without a credit).
   ('payments', 'needs_review', 'succeeded', '23514'),
   ('payments', 'needs_review', 'rejected', '23514'),

@@ -78,7 +78,7 @@ select is((public.refund_record(:'payment2', 300, 're_never')).status, 'failed',
 
 -- Reconciliation counts the deposits' reversals net of the undone ones: nothing to report.
 select tests.as_admin(tests.user_id('admin'));
-select is((select count(*)::int from admin_api.reconciliation('stripe') r where r.payment_id in (:'payment', :'payment2')),
+select is((select count(*)::int from api_private.reconciliation('stripe') r where r.payment_id in (:'payment', :'payment2')),
   0, 'reconciliation finds the failed refunds'' payments balanced');
 select tests.as_service();
 

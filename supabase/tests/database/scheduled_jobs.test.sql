@@ -1,4 +1,4 @@
--- The scheduled jobs' SQL: jobs_api for service_role only, hold expiry (an argument of
+-- The scheduled jobs' SQL: the job functions for service_role only, hold expiry (an argument of
 -- wallet_hold/wallet_withdraw, part of the replay's parameters), each job bounded per run and
 -- idempotent, momo-poll's leases, the reconcile report, and the pg_cron schedule.
 begin;
@@ -9,21 +9,23 @@ insert into public.wallet_accounts (id, owner_id, kind, currency) values
   ('ac700000-0000-4000-8000-00000000000a', tests.user_id('alice'), 'user', 'KES');
 
 -- ---------------------------------------------------------------- exposure
-select ok(not has_schema_privilege('anon', 'jobs_api', 'usage'), 'anon has no usage on jobs_api');
-select ok(not has_schema_privilege('authenticated', 'jobs_api', 'usage'), 'authenticated has no usage on jobs_api');
+select ok(not has_schema_privilege('anon', 'api_private', 'usage'), 'anon has no usage on api_private');
 select is((select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-            where n.nspname = 'jobs_api'
+            where n.nspname = 'api_private' and p.proname in ('momo_poll_take_intents', 'momo_poll_take_cashouts', 'expire_intents', 'expire_holds', 'reconcile')), 5::bigint, 'the five job functions live in api_private');
+select is((select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+            where n.nspname = 'api_private' and p.proname in ('momo_poll_take_intents', 'momo_poll_take_cashouts', 'expire_intents', 'expire_holds', 'reconcile')
               and (has_function_privilege('anon', p.oid, 'execute') or has_function_privilege('authenticated', p.oid, 'execute'))),
-  0::bigint, 'no jobs_api function is executable by anon or authenticated');
+  0::bigint, 'no job function is executable by anon or authenticated');
 select is((select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-            where n.nspname = 'jobs_api' and not has_function_privilege('service_role', p.oid, 'execute')),
-  0::bigint, 'service_role executes every jobs_api function');
+            where n.nspname = 'api_private' and p.proname in ('momo_poll_take_intents', 'momo_poll_take_cashouts', 'expire_intents', 'expire_holds', 'reconcile')
+              and not has_function_privilege('service_role', p.oid, 'execute')),
+  0::bigint, 'service_role executes every job function');
 select ok(not has_function_privilege('service_role', 'private.ledger_invariants()', 'execute'),
   'the invariants are read through reconcile only');
 select is((select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-            where n.nspname = 'jobs_api' and (not p.prosecdef or p.proconfig is null
+            where n.nspname = 'api_private' and (not p.prosecdef or p.proconfig is null
               or not ('search_path=""' = any (p.proconfig)))), 0::bigint,
-  'every jobs_api function is security definer with an empty search_path');
+  'every api_private function is security definer with an empty search_path');
 select results_eq($$ select relrowsecurity and relforcerowsecurity from pg_class
                      where oid in ('private.job_leases'::regclass, 'private.reconciliation_reports'::regclass) $$,
   $$ values (true), (true) $$, 'job_leases and reconciliation_reports have RLS enabled and forced');
@@ -51,22 +53,22 @@ select lives_ok($$ select public.wallet_withdraw('ac700000-0000-4000-8000-000000
 select lives_ok($$ select public.wallet_hold('ac700000-0000-4000-8000-00000000000a', 50, 'KES', 'sj-h-2') $$, 'a hold that never expires');
 
 -- ---------------------------------------------------------------- expire_holds
-select is(jobs_api.expire_holds(10), 0, 'nothing has expired yet');
+select is(api_private.expire_holds(10), 0, 'nothing has expired yet');
 select tests.reset_role();
 set local session_replication_role = replica;
 update public.wallet_transactions set expires_at = now() - interval '1 second' where idempotency_key in ('sj-h-1', 'sj-w-1');
 set local session_replication_role = origin;
 select tests.as_service();
-select is(jobs_api.expire_holds(1), 1, 'a run voids at most its batch');
-select is(jobs_api.expire_holds(10), 1, 'the next run voids the rest');
-select is(jobs_api.expire_holds(10), 0, 'and a run after that finds nothing');
+select is(api_private.expire_holds(1), 1, 'a run voids at most its batch');
+select is(api_private.expire_holds(10), 1, 'the next run voids the rest');
+select is(api_private.expire_holds(10), 0, 'and a run after that finds nothing');
 select results_eq($$ select idempotency_key, status from public.wallet_transactions
                      where idempotency_key in ('sj-h-1', 'sj-w-1', 'sj-h-2') order by idempotency_key $$,
   $$ values ('sj-h-1', 'voided'), ('sj-h-2', 'pending'), ('sj-w-1', 'voided') $$, 'the expired ones are voided, the other is pending');
 select results_eq($$ select balance, available from public.wallet_accounts where id = 'ac700000-0000-4000-8000-00000000000a' $$,
   $$ values (1000::bigint, 950::bigint) $$, 'their reservations are available again');
-select throws_ok($$ select jobs_api.expire_holds(0) $$, '22023', 'batch must be between 1 and 10000', 'batch 0: 22023');
-select throws_ok($$ select jobs_api.expire_holds(10001) $$, '22023', 'batch must be between 1 and 10000', 'batch 10001: 22023');
+select throws_ok($$ select api_private.expire_holds(0) $$, '22023', 'batch must be between 1 and 10000', 'batch 0: 22023');
+select throws_ok($$ select api_private.expire_holds(10001) $$, '22023', 'batch must be between 1 and 10000', 'batch 10001: 22023');
 
 -- ---------------------------------------------------------------- expire_intents
 select lives_ok($$
@@ -80,32 +82,32 @@ update public.payment_intents set created_at = now() - interval '2 days' where i
 update public.payment_intents set updated_at = now() - interval '10 minutes' where idempotency_key = 'sj-i-2';
 set local session_replication_role = origin;
 select tests.as_service();
-select is(jobs_api.expire_intents(86400, 10), 1, 'the intent past its TTL is canceled');
+select is(api_private.expire_intents(86400, 10), 1, 'the intent past its TTL is canceled');
 select results_eq($$ select idempotency_key, status from public.payment_intents where idempotency_key like 'sj-i-%' order by 1 $$,
   $$ values ('sj-i-1', 'canceled'), ('sj-i-2', 'processing') $$, 'the other one waits on');
-select is(jobs_api.expire_intents(86400, 10), 0, 'a second run cancels nothing');
-select throws_ok($$ select jobs_api.expire_intents(59, 10) $$, '22023', 'ttl_seconds must be between 60 and 2592000', 'a TTL under a minute: 22023');
-select throws_ok($$ select jobs_api.expire_intents(86400, 0) $$, '22023', 'batch must be between 1 and 10000', 'batch 0: 22023');
+select is(api_private.expire_intents(86400, 10), 0, 'a second run cancels nothing');
+select throws_ok($$ select api_private.expire_intents(59, 10) $$, '22023', 'ttl_seconds must be between 60 and 2592000', 'a TTL under a minute: 22023');
+select throws_ok($$ select api_private.expire_intents(86400, 0) $$, '22023', 'batch must be between 1 and 10000', 'batch 0: 22023');
 
 -- ---------------------------------------------------------------- momo-poll leases
 -- (filtered: the database may hold other suites' waiting intents)
-select results_eq($$ select reference_id from jobs_api.momo_poll_take_intents(120, 60, 1000) where reference_id like '7a000000-%' $$,
+select results_eq($$ select reference_id from api_private.momo_poll_take_intents(120, 60, 1000) where reference_id like '7a000000-%' $$,
   $$ values ('7a000000-0000-4000-8000-000000000002') $$, 'the MoMo intent waiting over 2 minutes is taken (not the canceled one)');
-select is((select count(*) from jobs_api.momo_poll_take_intents(120, 60, 1000) where reference_id like '7a000000-%'), 0::bigint,
+select is((select count(*) from api_private.momo_poll_take_intents(120, 60, 1000) where reference_id like '7a000000-%'), 0::bigint,
   'while leased, no runner takes it again');
-select throws_ok($$ select * from jobs_api.momo_poll_take_intents(120, 0, 10) $$, '22023', 'lease_seconds must be between 1 and 3600', 'lease 0: 22023');
-select throws_ok($$ select * from jobs_api.momo_poll_take_intents(120, 60, 1001) $$, '22023', 'batch must be between 1 and 1000', 'batch 1001: 22023');
-select throws_ok($$ select * from jobs_api.momo_poll_take_cashouts(120, 60, 1001) $$, '22023', 'batch must be between 1 and 1000',
+select throws_ok($$ select * from api_private.momo_poll_take_intents(120, 0, 10) $$, '22023', 'lease_seconds must be between 1 and 3600', 'lease 0: 22023');
+select throws_ok($$ select * from api_private.momo_poll_take_intents(120, 60, 1001) $$, '22023', 'batch must be between 1 and 1000', 'batch 1001: 22023');
+select throws_ok($$ select * from api_private.momo_poll_take_cashouts(120, 60, 1001) $$, '22023', 'batch must be between 1 and 1000',
   'cash-outs too: batch 1001: 22023');
 
 -- ---------------------------------------------------------------- reconcile
-select is((select invariant_violations from jobs_api.reconcile()), 0, 'a sound ledger: no invariant violated');
+select is((select invariant_violations from api_private.reconcile()), 0, 'a sound ledger: no invariant violated');
 select tests.reset_role();
 set local session_replication_role = replica;
 update public.wallet_accounts set balance = balance + 1, available = available + 1 where id = 'ac700000-0000-4000-8000-00000000000a';
 set local session_replication_role = origin;
 select tests.as_service();
-select ok((select invariant_violations from jobs_api.reconcile()) > 0, 'a balance that is not the sum of its entries is found');
+select ok((select invariant_violations from api_private.reconcile()) > 0, 'a balance that is not the sum of its entries is found');
 select tests.reset_role();
 select is((select count(*) from private.reconciliation_reports where report_date = (now() at time zone 'utc')::date), 1::bigint,
   'one report per day: the second run replaced the first');
@@ -114,12 +116,12 @@ select ok((select invariant_violations @> '[{"invariant": "2. every account''s b
   'the report names the broken invariant');
 
 select tests.as_user(tests.user_id('alice'));
-select throws_ok($$ select jobs_api.expire_holds(10) $$, '42501', null, 'a signed-in user cannot run a job');
+select throws_ok($$ select api_private.expire_holds(10) $$, '42501', null, 'a signed-in user cannot run a job');
 select tests.reset_role();
 
 -- ---------------------------------------------------------------- pg_cron
 select results_eq($$ select schedule, command from cron.job where jobname = 'mfuko-expire-holds' $$,
-  $$ values ('* * * * *'::text, 'select jobs_api.expire_holds(1000)'::text) $$,
+  $$ values ('* * * * *'::text, 'select api_private.expire_holds(1000)'::text) $$,
   'pg_cron runs expire-holds every minute');
 
 select * from finish();

@@ -38,19 +38,19 @@ select ok(not has_table_privilege('authenticated', 'public.whatsapp_outbox', 'in
           and not has_table_privilege('service_role', 'public.whatsapp_contacts', 'insert,update,delete'),
   'nobody writes the tables but their functions');
 select is((select array_agg(p.oid::regprocedure::text order by p.oid::regprocedure::text) from pg_proc p
-            where p.proname like 'whatsapp\_%' and p.pronamespace in ('private'::regnamespace, 'admin_api'::regnamespace)
+            where p.proname like 'whatsapp\_%' and (p.pronamespace = 'private'::regnamespace or (p.pronamespace = 'api_private'::regnamespace and p.proname like 'whatsapp\_outbox\_%'))
               and has_function_privilege('service_role', p.oid, 'execute')),
-  array['admin_api.whatsapp_outbox_replay(uuid)', 'private.whatsapp_contact_open(text,uuid,text,text)',
+  array['api_private.whatsapp_outbox_replay(uuid)', 'private.whatsapp_contact_open(text,uuid,text,text)',
         'private.whatsapp_enqueue(text,text,jsonb,text)', 'private.whatsapp_notify_user(uuid,jsonb)',
         'private.whatsapp_outbox_due(integer)', 'private.whatsapp_outbox_lease(uuid[],integer)',
         'private.whatsapp_outbox_record(uuid,text,text,text,integer,jsonb)', 'private.whatsapp_set_opted_out(text,boolean)'],
   'service_role executes the platform''s functions (and not the status trigger)');
 select is((select array_agg(p.oid::regprocedure::text) from pg_proc p
-            where p.proname like 'whatsapp\_%' and p.pronamespace in ('private'::regnamespace, 'admin_api'::regnamespace)
+            where p.proname like 'whatsapp\_%' and (p.pronamespace = 'private'::regnamespace or (p.pronamespace = 'api_private'::regnamespace and p.proname like 'whatsapp\_outbox\_%'))
               and (has_function_privilege('anon', p.oid, 'execute') or has_function_privilege('authenticated', p.oid, 'execute'))),
-  array['admin_api.whatsapp_outbox_replay(uuid)'], 'of them, only the admin replay is open to signed-in callers (it checks the role)');
+  array['api_private.whatsapp_outbox_replay(uuid)'], 'of them, only the admin replay is open to signed-in callers (it checks the role)');
 select is((select count(*) from pg_proc p
-            where p.proname like 'whatsapp\_%' and p.pronamespace in ('private'::regnamespace, 'admin_api'::regnamespace)
+            where p.proname like 'whatsapp\_%' and (p.pronamespace = 'private'::regnamespace or (p.pronamespace = 'api_private'::regnamespace and p.proname like 'whatsapp\_outbox\_%'))
               and (not p.prosecdef or not ('search_path=""' = any (coalesce(p.proconfig, '{}'))))),
   0::bigint, 'every one is security definer with an empty search_path');
 
@@ -173,14 +173,14 @@ reset role;
 
 -- ---------------------------------------------------------------- admin replay
 select pg_temp.become('support');
-select throws_ok(format($$ select admin_api.whatsapp_outbox_replay(%L) $$, :'m3'), '42501', null, 'support cannot replay');
+select throws_ok(format($$ select api_private.whatsapp_outbox_replay(%L) $$, :'m3'), '42501', null, 'support cannot replay');
 select is((select count(*) from public.whatsapp_outbox where id = :'m3'), 1::bigint, 'support reads the outbox');
 reset role;
 select pg_temp.become('admin');
-select results_eq(format($$ select status, attempts from admin_api.whatsapp_outbox_replay(%L) $$, :'m3'),
+select results_eq(format($$ select status, attempts from api_private.whatsapp_outbox_replay(%L) $$, :'m3'),
   $$ values ('queued', 0) $$, 'an admin replays a dead message: queued with no attempts');
-select throws_ok(format($$ select admin_api.whatsapp_outbox_replay(%L) $$, :'m1'), 'WL008', null, 'a message that is not dead: WL008');
-select throws_ok($$ select admin_api.whatsapp_outbox_replay('a1900000-0000-4000-8000-00000000ffff') $$, 'WL007', null, 'an unknown one: WL007');
+select throws_ok(format($$ select api_private.whatsapp_outbox_replay(%L) $$, :'m1'), 'WL008', null, 'a message that is not dead: WL008');
+select throws_ok($$ select api_private.whatsapp_outbox_replay('a1900000-0000-4000-8000-00000000ffff') $$, 'WL007', null, 'an unknown one: WL007');
 reset role;
 
 -- ---------------------------------------------------------------- schedule

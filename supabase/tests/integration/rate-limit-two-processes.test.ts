@@ -8,7 +8,7 @@ import { Redis } from "ioredis";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readEnvFile } from "@mfuko/local-stack/env-file";
-import { type FunctionsServer, functionsEnvFile, startFunctionsServer } from "@mfuko/local-stack/functions-server";
+import { functionsEnvFile, type FunctionsServer, startFunctionsServer } from "@mfuko/local-stack/functions-server";
 import { freePort } from "@mfuko/local-stack/ports";
 import { type RedisServer, startRedisServer } from "../support/redis-server.ts";
 import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.ts";

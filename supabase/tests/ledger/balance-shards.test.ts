@@ -129,7 +129,12 @@ describe("balance shards under concurrency", () => {
     expect(await refused).toBe("WL004");
     await callAs(sql, service, "wallet_set_status", [merchant, "active", "shards race"]);
 
-    const credit = await holdOpen("select public.wallet_transfer($1, $2, 250, $3, $4)", [payers[0]!.accountId, merchant, CURRENCY, nextKey()]);
+    const credit = await holdOpen("select public.wallet_transfer($1, $2, 250, $3, $4)", [
+      payers[0]!.accountId,
+      merchant,
+      CURRENCY,
+      nextKey(),
+    ]);
     const freeze = callAs<{ balance: string; status: string }>(sql, service, "wallet_set_status", [merchant, "frozen", "shards race"]);
     await someoneWaitsFor(credit);
     await commit(credit);
@@ -141,7 +146,12 @@ describe("balance shards under concurrency", () => {
 
   it("does not close an account while a credit to it is in flight", async () => {
     const merchant = await hotAccount();
-    const credit = await holdOpen("select public.wallet_transfer($1, $2, 40, $3, $4)", [payers[0]!.accountId, merchant, CURRENCY, nextKey()]);
+    const credit = await holdOpen("select public.wallet_transfer($1, $2, 40, $3, $4)", [
+      payers[0]!.accountId,
+      merchant,
+      CURRENCY,
+      nextKey(),
+    ]);
     const close = callAs(sql, service, "wallet_set_status", [merchant, "closed", "shards race"])
       .then(() => "closed")
       .catch((error: unknown) => sqlState(error));
@@ -179,7 +189,11 @@ describe("balance shards under concurrency", () => {
     await callAs(sql, service, "wallet_deposit", [merchant, 1_000, CURRENCY, provider, nextKey(), {}]);
     const [payout] = await callAs(sql, service, "wallet_withdraw", [merchant, 100, CURRENCY, provider, nextKey(), {}]);
 
-    const clearingShards = await holdOpen("select 1 from public.wallet_balance_shards where account_id = $1 for update", [clearing!.id], "superuser");
+    const clearingShards = await holdOpen(
+      "select 1 from public.wallet_balance_shards where account_id = $1 for update",
+      [clearing!.id],
+      "superuser",
+    );
     const outcome = (call: Promise<WalletTransaction[]>) => call.then((rows) => rows[0]!.status).catch((error: unknown) => sqlState(error));
     const capture = outcome(callAs(sql, service, "wallet_capture", [payout!.id, null, null, null]));
     await someoneWaitsFor(clearingShards);

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertLedgerInvariants } from "../support/ledger-invariants.ts";
 import {
   balances,
-  type Caller,
   callAs,
+  type Caller,
   connect,
   createFundedParties,
   type Party,
@@ -78,7 +78,15 @@ async function oneOperation(): Promise<void> {
   if (roll < 0.35) {
     await attempt(service, "wallet_transfer", [a.accountId, b.accountId, amount(), CURRENCY, nextKey(), null, {}]);
   } else if (roll < 0.55) {
-    await attempt({ kind: "user", userId: a.userId }, "wallet_transfer", [a.accountId, b.accountId, amount(), CURRENCY, nextKey(), null, {}]);
+    await attempt({ kind: "user", userId: a.userId }, "wallet_transfer", [
+      a.accountId,
+      b.accountId,
+      amount(),
+      CURRENCY,
+      nextKey(),
+      null,
+      {},
+    ]);
   } else if (roll < 0.7) {
     // One key, two simultaneous requests: one effect, both see the same transaction.
     const args = [a.accountId, b.accountId, amount(), CURRENCY, nextKey(), "dup", {}];
@@ -155,7 +163,15 @@ describe("ledger under concurrency", () => {
   it("lets one of many simultaneous reversals or settlements of the same transaction win", async () => {
     const [payer, payee] = parties;
     await callAs(sql, service, "wallet_deposit", [payer!.accountId, 2000, CURRENCY, "test", nextKey(), {}]);
-    const [payment] = await callAs(sql, service, "wallet_transfer", [payer!.accountId, payee!.accountId, 900, CURRENCY, nextKey(), null, {}]);
+    const [payment] = await callAs(sql, service, "wallet_transfer", [
+      payer!.accountId,
+      payee!.accountId,
+      900,
+      CURRENCY,
+      nextKey(),
+      null,
+      {},
+    ]);
     // Eight reversals of 300 race for a payment of 900: exactly three fit.
     const reversals = await Promise.all(
       Array.from({ length: 8 }, () => attempt(service, "wallet_reverse", [payment!.id, nextKey(), 300, "race", true])),
@@ -167,10 +183,17 @@ describe("ledger under concurrency", () => {
     // Captures and voids of one hold at once: one wins, every other call sees WL008.
     const [hold] = await callAs(sql, service, "wallet_hold", [payer!.accountId, 500, CURRENCY, nextKey(), {}]);
     const settlements = await Promise.all(
-      Array.from({ length: 6 }, (_, i) =>
-        callAs(sql, service, i % 2 === 0 ? "wallet_capture" : "wallet_void", i % 2 === 0 ? [hold!.id, payee!.accountId, 200, null] : [hold!.id])
-          .then((rows) => rows[0]!.status)
-          .catch((error: unknown) => sqlState(error)),
+      Array.from(
+        { length: 6 },
+        (_, i) =>
+          callAs(
+            sql,
+            service,
+            i % 2 === 0 ? "wallet_capture" : "wallet_void",
+            i % 2 === 0 ? [hold!.id, payee!.accountId, 200, null] : [hold!.id],
+          )
+            .then((rows) => rows[0]!.status)
+            .catch((error: unknown) => sqlState(error)),
       ),
     );
     expect(settlements.filter((s) => s === "posted" || s === "voided")).toHaveLength(1);

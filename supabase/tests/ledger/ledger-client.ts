@@ -35,10 +35,9 @@ export type Caller = { kind: "service" } | { kind: "user"; userId: string; appRo
 export const service: Caller = { kind: "service" };
 
 async function actAs(tx: TransactionSql, caller: Caller): Promise<void> {
-  const claims =
-    caller.kind === "service"
-      ? { role: "service_role" }
-      : { sub: caller.userId, role: "authenticated", app_metadata: caller.appRole ? { role: caller.appRole } : {} };
+  const claims = caller.kind === "service"
+    ? { role: "service_role" }
+    : { sub: caller.userId, role: "authenticated", app_metadata: caller.appRole ? { role: caller.appRole } : {} };
   const role = caller.kind === "service" ? "service_role" : "authenticated";
   await tx`select set_config('role', ${role}, true), set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
 }
@@ -77,9 +76,11 @@ export interface Party {
 export async function createFundedParties(sql: Sql, currency: string, count: number, funding: bigint): Promise<Party[]> {
   const parties: Party[] = Array.from({ length: count }, () => ({ userId: randomUUID(), accountId: randomUUID() }));
   await sql`insert into auth.users ${sql(parties.map((p) => ({ id: p.userId, email: `${p.userId}@ledger.test` })))}`;
-  await sql`insert into public.wallet_accounts ${sql(
-    parties.map((p) => ({ id: p.accountId, owner_id: p.userId, kind: "user", currency })),
-  )}`;
+  await sql`insert into public.wallet_accounts ${
+    sql(
+      parties.map((p) => ({ id: p.accountId, owner_id: p.userId, kind: "user", currency })),
+    )
+  }`;
   if (funding > 0n) {
     for (const p of parties) {
       await callAs(sql, service, "wallet_deposit", [p.accountId, funding.toString(), currency, "test", `fund-${p.accountId}`, {}]);

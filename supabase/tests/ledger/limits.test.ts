@@ -33,8 +33,15 @@ async function payerAndPayee(): Promise<[Party, Party]> {
 
 async function pay(payer: Party, payee: Party, amount: bigint, key: string): Promise<string> {
   try {
-    const [tx] = await callAs(sql, { kind: "user", userId: payer.userId }, "wallet_transfer",
-      [payer.accountId, payee.accountId, amount.toString(), currency, key, null, {}]);
+    const [tx] = await callAs(sql, { kind: "user", userId: payer.userId }, "wallet_transfer", [
+      payer.accountId,
+      payee.accountId,
+      amount.toString(),
+      currency,
+      key,
+      null,
+      {},
+    ]);
     return tx!.id;
   } catch (error) {
     return sqlState(error);

@@ -53,9 +53,20 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ op: fc.constant("transfer" as const), from: party, to: party, amount: money }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("deposit" as const), to: party, amount: money }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("hold" as const), account: party, amount: money }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant("capture" as const), hold: ref, to: party, share: fc.double({ min: 0.01, max: 1, noNaN: true }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("capture" as const),
+      hold: ref,
+      to: party,
+      share: fc.double({ min: 0.01, max: 1, noNaN: true }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("void" as const), hold: ref }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant("reverse" as const), tx: ref, amount: fc.option(money, { nil: null }), force: fc.boolean() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ op: fc.constant("reverse" as const), tx: ref, amount: fc.option(money, { nil: null }), force: fc.boolean() }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("replay" as const), tx: ref }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("conflict" as const), tx: ref }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("shards" as const), account: party, shards: fc.nat({ max: 4 }) }) },
@@ -150,7 +161,16 @@ class Model {
         expect(typeof got === "string" ? got : "ok").toBe("ok");
         if (typeof got !== "string") {
           this.move(got.from_account_id, ids[c.to]!, BigInt(c.amount));
-          this.txs.push({ id: got.id, kind: "deposit", from: got.from_account_id, to: ids[c.to]!, amount: BigInt(c.amount), reversed: 0n, args, fn: "wallet_deposit" });
+          this.txs.push({
+            id: got.id,
+            kind: "deposit",
+            from: got.from_account_id,
+            to: ids[c.to]!,
+            amount: BigInt(c.amount),
+            reversed: 0n,
+            args,
+            fn: "wallet_deposit",
+          });
         }
         return;
       }
@@ -200,12 +220,11 @@ class Model {
         if (!tx) return;
         const remaining = tx.amount - tx.reversed;
         const amount = c.amount === null ? remaining : BigInt(c.amount);
-        const expected =
-          tx.kind === "reversal" || remaining === 0n || amount > remaining
-            ? "WL008"
-            : c.force || this.canDebit(tx.to, amount)
-              ? "ok"
-              : "WL001";
+        const expected = tx.kind === "reversal" || remaining === 0n || amount > remaining
+          ? "WL008"
+          : c.force || this.canDebit(tx.to, amount)
+          ? "ok"
+          : "WL001";
         const got = await outcomeOf("wallet_reverse", [tx.id, this.key(), c.amount, null, c.force]);
         expect(typeof got === "string" ? got : "ok").toBe(expected);
         if (typeof got !== "string") {

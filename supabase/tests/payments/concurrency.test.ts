@@ -23,7 +23,8 @@ function asService<T>(fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
 
 async function createIntent(amount: number): Promise<string> {
   const [intent] = await asService(
-    (tx) => tx<{ id: string }[]>`
+    (tx) =>
+      tx<{ id: string }[]>`
       select id from public.payment_intent_create('stripe', ${party.accountId}::uuid, ${amount}::bigint, ${currency}, ${`intent-${randomUUID()}`})`,
   );
   return intent!.id;
@@ -54,11 +55,15 @@ describe("payment_record_success under concurrent deliveries", () => {
     const blocker = await sql.reserve();
     await blocker`begin`;
     await blocker`select 1 from public.wallet_accounts where id = ${party.accountId} for update`;
-    const withIntent = asService((tx) => tx`select id from public.payment_record_success('stripe', ${paymentId}, ${intent}::uuid, 1200, ${currency})`)
+    const withIntent = asService((tx) =>
+      tx`select id from public.payment_record_success('stripe', ${paymentId}, ${intent}::uuid, 1200, ${currency})`
+    )
       .then(() => null, (error: unknown) => sqlState(error));
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const [stored] = await asService((tx) => tx<{ status: string; review_reason: string }[]>`
-      select status, review_reason from public.payment_record_success('stripe', ${paymentId}, null, 1200, ${currency})`);
+    const [stored] = await asService((tx) =>
+      tx<{ status: string; review_reason: string }[]>`
+      select status, review_reason from public.payment_record_success('stripe', ${paymentId}, null, 1200, ${currency})`
+    );
     await blocker`rollback`;
     blocker.release();
 
@@ -78,11 +83,11 @@ describe("payment_record_success under concurrent deliveries", () => {
     const results = await Promise.all(
       Array.from({ length: CLIENTS }, () =>
         asService(
-          (tx) => tx<{ id: string; status: string; wallet_transaction_id: string }[]>`
+          (tx) =>
+            tx<{ id: string; status: string; wallet_transaction_id: string }[]>`
             select id, status, wallet_transaction_id
               from public.payment_record_success('stripe', ${paymentId}, ${intent}::uuid, 2500, ${currency})`,
-        ),
-      ),
+        )),
     );
     const ids = new Set(results.map(([row]) => row!.id));
     const credits = new Set(results.map(([row]) => row!.wallet_transaction_id));
@@ -101,10 +106,10 @@ describe("payment_record_success under concurrent deliveries", () => {
     const results = await Promise.all(
       Array.from({ length: CLIENTS }, () =>
         asService(
-          (tx) => tx<{ id: string; status: string }[]>`
+          (tx) =>
+            tx<{ id: string; status: string }[]>`
             select id, status from public.payment_record_success('revolut', ${paymentId}, null, 700, ${currency})`,
-        ),
-      ),
+        )),
     );
     expect(new Set(results.map(([row]) => row!.id)).size).toBe(1);
     expect(results.every(([row]) => row!.status === "needs_review")).toBe(true);
@@ -115,16 +120,19 @@ describe("refund_record under concurrent refunds", () => {
   it("never refunds more than the payment, and reverses exactly what it records", async () => {
     const intent = await createIntent(1_000);
     const [payment] = await asService(
-      (tx) => tx<{ id: string }[]>`
+      (tx) =>
+        tx<{ id: string }[]>`
         select id from public.payment_record_success('stripe', ${`pi_refunds_${run}`}, ${intent}::uuid, 1000, ${currency})`,
     );
     const before = await balance();
     const outcomes = await Promise.all(
-      Array.from({ length: CLIENTS }, (_, i) =>
-        asService((tx) => tx`select id from public.refund_record(${payment!.id}::uuid, 300, ${`re_${run}_${i}`})`).then(
-          () => "ok",
-          (error: unknown) => sqlState(error),
-        ),
+      Array.from(
+        { length: CLIENTS },
+        (_, i) =>
+          asService((tx) => tx`select id from public.refund_record(${payment!.id}::uuid, 300, ${`re_${run}_${i}`})`).then(
+            () => "ok",
+            (error: unknown) => sqlState(error),
+          ),
       ),
     );
     expect(outcomes.filter((o) => o === "ok")).toHaveLength(3);
@@ -150,8 +158,7 @@ describe("webhook_event_begin under concurrent deliveries", () => {
             await tx`select 1 from public.webhook_event_finish(${begun!.id}::uuid, 'processed')`;
           }
           return begun!.outcome;
-        }),
-      ),
+        })),
     );
     expect(outcomes.filter((o) => o === "new")).toHaveLength(1);
     expect(outcomes.filter((o) => o === "duplicate")).toHaveLength(CLIENTS - 1);

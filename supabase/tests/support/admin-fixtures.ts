@@ -24,7 +24,9 @@ async function caller(sql: Sql, minter: TokenMinter, appMetadata: Record<string,
   const id = crypto.randomUUID();
   const email = `${id}@mfuko.test`;
   await sql`insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data)
-            values (${id}, 'authenticated', 'authenticated', ${email}, ${sql.json(appMetadata as postgres.JSONValue)}, ${sql.json(userMetadata)})`;
+            values (${id}, 'authenticated', 'authenticated', ${email}, ${sql.json(appMetadata as postgres.JSONValue)}, ${
+    sql.json(userMetadata)
+  })`;
   const token = await minter.user({ id, email, appMetadata });
   return { id, token };
 }
@@ -42,7 +44,11 @@ export async function createStaff(sql: Sql, jwtSecret: string): Promise<Staff> {
             values (${impostorId}, 'authenticated', 'authenticated', ${`${impostorId}@mfuko.test`}, '{"role":"admin"}')`;
   // TokenMinter writes user_metadata as {}; the impostor's token carries role = admin there.
   const impostorToken = await new SignJWT({
-    sub: impostorId, role: "authenticated", aud: "authenticated", app_metadata: {}, user_metadata: { role: "admin" },
+    sub: impostorId,
+    role: "authenticated",
+    aud: "authenticated",
+    app_metadata: {},
+    user_metadata: { role: "admin" },
   }).setProtectedHeader({ alg: "HS256" }).setIssuedAt().setExpirationTime("1h").sign(new TextEncoder().encode(jwtSecret));
   return { admin, support, user, impostor: { id: impostorId, token: impostorToken } };
 }

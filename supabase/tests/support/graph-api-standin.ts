@@ -80,8 +80,7 @@ const errorBody = (code: number, message: string, details?: string, subcode?: nu
 /** The body of Meta's (#100) refusal naming what is wrong with the message (HTTP 400). */
 const invalid = (details: string) => errorBody(100, "(#100) Invalid parameter", details);
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 const text = (value: unknown, max: number) => typeof value === "string" && value.length >= 1 && value.length <= max;
 
 /** The problem Meta would report with an interactive message, or null. */
@@ -92,7 +91,10 @@ function interactiveProblem(interactive: unknown): string | null {
   if (interactive.footer !== undefined && !(isObject(interactive.footer) && text(interactive.footer.text, 60))) {
     return "interactive.footer.text must be 1 to 60 characters";
   }
-  if (interactive.header !== undefined && !(isObject(interactive.header) && (interactive.header.type !== "text" || text(interactive.header.text, 60)))) {
+  if (
+    interactive.header !== undefined &&
+    !(isObject(interactive.header) && (interactive.header.type !== "text" || text(interactive.header.text, 60)))
+  ) {
     return "interactive.header.text must be 1 to 60 characters";
   }
   const action = isObject(interactive.action) ? interactive.action : {};
@@ -102,7 +104,9 @@ function interactiveProblem(interactive: unknown): string | null {
     const ids = new Set<unknown>();
     for (const button of buttons) {
       const reply = isObject(button) && button.type === "reply" && isObject(button.reply) ? button.reply : null;
-      if (!reply || !text(reply.id, 256) || !text(reply.title, 20)) return "each button needs reply.id (1 to 256) and reply.title (1 to 20 characters)";
+      if (!reply || !text(reply.id, 256) || !text(reply.title, 20)) {
+        return "each button needs reply.id (1 to 256) and reply.title (1 to 20 characters)";
+      }
       ids.add(reply.id);
     }
     return ids.size === buttons.length ? null : "button ids must be unique";
@@ -153,8 +157,9 @@ async function readJson(request: IncomingMessage): Promise<Record<string, unknow
   }
 }
 
-export async function startGraphApiStandIn(options: { port?: number; phoneNumberId?: string; accessToken?: string; version?: string } = {}):
-  Promise<GraphApiStandIn> {
+export async function startGraphApiStandIn(
+  options: { port?: number; phoneNumberId?: string; accessToken?: string; version?: string } = {},
+): Promise<GraphApiStandIn> {
   const phoneNumberId = options.phoneNumberId ?? process.env.WHATSAPP_PHONE_NUMBER_ID ?? "100000000000001";
   const accessToken = options.accessToken ?? process.env.WHATSAPP_ACCESS_TOKEN ?? "mfuko-local-whatsapp-access-token";
   const version = options.version ?? "v21.0";
@@ -193,7 +198,12 @@ export async function startGraphApiStandIn(options: { port?: number; phoneNumber
     if (failure === "hang") return;
     if (failure !== null) {
       const error = ERRORS[failure];
-      return answer(response, record, error.status, errorBody(failure === "server" ? 1 : failure, error.message, error.details, error.subcode));
+      return answer(
+        response,
+        record,
+        error.status,
+        errorBody(failure === "server" ? 1 : failure, error.message, error.details, error.subcode),
+      );
     }
     const problem = messageProblem(body);
     if (problem) return answer(response, record, 400, invalid(problem));
@@ -216,9 +226,10 @@ export async function startGraphApiStandIn(options: { port?: number; phoneNumber
     fail: (failure, { times = 1, to } = {}) => void rules.push({ failure, remaining: times, to }),
     recover: () => void (rules = []),
     deliveredTo: (to) => delivered.filter((m) => m.to === to),
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -4,7 +4,12 @@ import { afterAll, beforeAll } from "vitest";
 import { type MomoStandIn, momoStandInOptionsFromEnv, startMomoStandIn } from "./provider-standins.ts";
 
 /** What MoMo's GET requesttopay answers for one reference. */
-export function amountFixture(status: "PENDING" | "SUCCESSFUL" | "FAILED", amount: string, currency: string, extra: Record<string, unknown> = {}) {
+export function amountFixture(
+  status: "PENDING" | "SUCCESSFUL" | "FAILED",
+  amount: string,
+  currency: string,
+  extra: Record<string, unknown> = {},
+) {
   return {
     amount,
     currency,

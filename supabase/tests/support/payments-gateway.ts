@@ -105,9 +105,11 @@ export async function callPayments(
   if (call.token) headers.authorization = `Bearer ${call.token}`;
   if (call.idempotencyKey) headers["idempotency-key"] = call.idempotencyKey;
   if (call.body !== undefined) headers["content-type"] = "application/json";
-  return answerOf(await fetch(`${base}/payments${path}`, {
-    method,
-    headers,
-    body: call.body === undefined ? undefined : typeof call.body === "string" ? call.body : JSON.stringify(call.body),
-  }));
+  return answerOf(
+    await fetch(`${base}/payments${path}`, {
+      method,
+      headers,
+      body: call.body === undefined ? undefined : typeof call.body === "string" ? call.body : JSON.stringify(call.body),
+    }),
+  );
 }

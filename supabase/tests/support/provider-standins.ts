@@ -19,8 +19,11 @@ export interface StandIn<T> {
 function listen(port: number, handle: (request: IncomingMessage, response: ServerResponse) => void): Promise<Server> {
   const server = createServer(handle);
   return new Promise((resolve, reject) => {
-    server.once("error", (error: NodeJS.ErrnoException) =>
-      reject(new Error(`the provider stand-in could not listen on 127.0.0.1:${port} (${error.code ?? error.message})`)));
+    server.once(
+      "error",
+      (error: NodeJS.ErrnoException) =>
+        reject(new Error(`the provider stand-in could not listen on 127.0.0.1:${port} (${error.code ?? error.message})`)),
+    );
     server.listen(port, "127.0.0.1", () => resolve(server));
   });
 }
@@ -44,10 +47,11 @@ function misbehave(response: ServerResponse, behaviour: Behaviour): boolean {
 }
 
 function closer(server: Server): () => Promise<void> {
-  return () => new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+  return () =>
+    new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
 }
 
 export interface MomoStandInOptions {
@@ -133,7 +137,9 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
     requests.push(`${request.method} ${path}`);
     const product = path.split("/")[1] as MomoProductName;
     if (!(product in momoProducts)) return send(response, 404, { message: "no such route" });
-    if (request.headers["ocp-apim-subscription-key"] !== subscriptionKeys[product]) return send(response, 401, { message: "bad subscription key" });
+    if (request.headers["ocp-apim-subscription-key"] !== subscriptionKeys[product]) {
+      return send(response, 401, { message: "bad subscription key" });
+    }
     if (request.method === "POST" && path === `/${product}/token/`) {
       if (request.headers.authorization !== basic) return send(response, 401, { message: "bad api user or key" });
       const token = `momo-token-${crypto.randomUUID()}`;
@@ -143,20 +149,27 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
     const { create, party } = momoProducts[product];
     if (request.method === "POST" && path === create) {
       const text = await readBody(request);
-      if (!authorized(request, product)) return send(response, 401, { code: "UNAUTHORIZED", message: "Access token is missing or invalid" });
+      if (!authorized(request, product)) {
+        return send(response, 401, { code: "UNAUTHORIZED", message: "Access token is missing or invalid" });
+      }
       if (request.headers["x-target-environment"] !== options.targetEnvironment) {
         return send(response, 400, { code: "INVALID_TARGET_ENVIRONMENT", message: "bad environment" });
       }
       const answer = behaviour(product);
       if (answer !== "accept-silently" && misbehave(response, answer)) return;
       const referenceId = String(request.headers["x-reference-id"] ?? "");
-      if (!UUID_V4.test(referenceId)) return send(response, 400, { code: "INVALID_REFERENCE_ID", message: "X-Reference-Id must be a UUID v4" });
+      if (!UUID_V4.test(referenceId)) {
+        return send(response, 400, { code: "INVALID_REFERENCE_ID", message: "X-Reference-Id must be a UUID v4" });
+      }
       if (accepted[product].has(referenceId)) {
         return send(response, 409, { code: "RESOURCE_ALREADY_EXIST", message: "Duplicated reference id. Creation of resource failed." });
       }
       const body = JSON.parse(text) as Record<string, unknown>;
       const named = body[party] as { partyIdType?: unknown; partyId?: unknown } | undefined;
-      if (typeof body.amount !== "string" || typeof body.currency !== "string" || named?.partyIdType !== "MSISDN" || typeof named.partyId !== "string") {
+      if (
+        typeof body.amount !== "string" || typeof body.currency !== "string" || named?.partyIdType !== "MSISDN" ||
+        typeof named.partyId !== "string"
+      ) {
         return send(response, 400, { code: "INVALID_PARAMETERS", message: `amount, currency and ${party} are required` });
       }
       const callbackUrl = request.headers["x-callback-url"] as string | undefined;
@@ -295,7 +308,9 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
       };
       const order = records.get(decodeURIComponent(refundOf[1]!));
       if (typeof order !== "object") return answer(404, { code: "order_not_found", message: "Order not found" });
-      if (order.state !== "completed") return answer(400, { code: "invalid_order_state", message: "Only completed orders can be refunded" });
+      if (order.state !== "completed") {
+        return answer(400, { code: "invalid_order_state", message: "Only completed orders can be refunded" });
+      }
       const body = JSON.parse(text || "{}") as Record<string, unknown>;
       const refunded = refundOrders.filter((r) => r.related_order_id === order.id).reduce((sum, r) => sum + (r.amount as number), 0);
       if (!Number.isInteger(body.amount) || (body.amount as number) <= 0 || refunded + (body.amount as number) > (order.amount as number)) {
@@ -374,7 +389,9 @@ export const stripeCardDeclined: Behaviour = {
 
 /** Stripe's metadata[...] form fields as an object. */
 function formMetadata(params: URLSearchParams): Record<string, string> {
-  return Object.fromEntries([...params].filter(([name]) => name.startsWith("metadata[")).map(([name, value]) => [name.slice(9, -1), value]));
+  return Object.fromEntries(
+    [...params].filter(([name]) => name.startsWith("metadata[")).map(([name, value]) => [name.slice(9, -1), value]),
+  );
 }
 
 const stripeId = (prefix: string) => `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`;
@@ -390,7 +407,11 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
   const requests: string[] = [];
   const answered = new Map<string, { params: string; status: number; body: unknown }>();
   const refunds = new Map<string, Record<string, unknown>>();
-  const standIn = { createBehaviour: "accept" as Behaviour, refundBehaviour: "accept" as Behaviour, refundStatus: "succeeded" as "succeeded" | "pending" };
+  const standIn = {
+    createBehaviour: "accept" as Behaviour,
+    refundBehaviour: "accept" as Behaviour,
+    refundStatus: "succeeded" as "succeeded" | "pending",
+  };
   const server = await listen(options.port ?? 0, async (request, response) => {
     const path = new URL(request.url ?? "/", "http://standin").pathname;
     requests.push(`${request.method} ${path}`);
@@ -399,14 +420,25 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
       return send(response, 401, stripeError("invalid_request_error", undefined, "Invalid API Key provided."));
     }
     if (request.method !== "POST" || (path !== "/v1/payment_intents" && path !== "/v1/refunds")) {
-      return send(response, 404, stripeError("invalid_request_error", "resource_missing", `Unrecognized request URL (${request.method}: ${path}).`));
+      return send(
+        response,
+        404,
+        stripeError("invalid_request_error", "resource_missing", `Unrecognized request URL (${request.method}: ${path}).`),
+      );
     }
     const key = request.headers["idempotency-key"] as string | undefined;
     const earlier = key === undefined ? undefined : answered.get(key);
     if (earlier) {
       if (earlier.params !== text) {
-        return send(response, 400, stripeError("idempotency_error", undefined,
-          "Keys for idempotent requests can only be used with the same parameters they were first used with."));
+        return send(
+          response,
+          400,
+          stripeError(
+            "idempotency_error",
+            undefined,
+            "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+          ),
+        );
       }
       response.setHeader("idempotent-replayed", "true");
       return send(response, earlier.status, earlier.body);
@@ -424,7 +456,10 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
       const refundAmount = Number(params.get("amount"));
       const target = params.get("payment_intent") ?? params.get("charge");
       if (!target || !Number.isInteger(refundAmount) || refundAmount < 1) {
-        return remember(400, stripeError("invalid_request_error", "parameter_missing", "Missing required param: payment_intent or charge, amount."));
+        return remember(
+          400,
+          stripeError("invalid_request_error", "parameter_missing", "Missing required param: payment_intent or charge, amount."),
+        );
       }
       const refund = {
         id: stripeId("re"),

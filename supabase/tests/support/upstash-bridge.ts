@@ -48,7 +48,11 @@ const sha1 = (text: string) => createHash("sha1").update(text).digest("hex");
 function compatible(command: Command, hashes: Map<string, string>): Command {
   const [name, ...args] = command;
   const upper = name.toUpperCase();
-  const scriptIndex = upper === "EVAL" || upper === "EVAL_RO" ? 0 : upper === "SCRIPT" && argument(args[0]).toUpperCase() === "LOAD" ? 1 : -1;
+  const scriptIndex = upper === "EVAL" || upper === "EVAL_RO"
+    ? 0
+    : upper === "SCRIPT" && argument(args[0]).toUpperCase() === "LOAD"
+    ? 1
+    : -1;
   if (scriptIndex >= 0) {
     const original = argument(args[scriptIndex]);
     const rewritten = original.replace(/^#!lua flags=([^\n]*)/, (_line, flags: string) => {
@@ -152,8 +156,7 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
   const server: Server = createServer((request, response) => {
     answer(redis, options.token, hashes, request).then(
       (body) => send(response, 200, body),
-      (error: unknown) =>
-        send(response, error instanceof BridgeError ? error.status : 500, { error: errorText(error) }),
+      (error: unknown) => send(response, error instanceof BridgeError ? error.status : 500, { error: errorText(error) }),
     );
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));

@@ -84,7 +84,11 @@ export function whatsAppSignature(body: string | Uint8Array, secret: string = en
   return `sha256=${hmacHex(secret, body)}`;
 }
 
-export function whatsAppRequest(payload: unknown, signing: { secret?: string; header?: string | null } = {}, options: RequestOptions = {}): Request {
+export function whatsAppRequest(
+  payload: unknown,
+  signing: { secret?: string; header?: string | null } = {},
+  options: RequestOptions = {},
+): Request {
   const body = asText(payload);
   const header = signing.header === undefined ? whatsAppSignature(body, signing.secret) : signing.header;
   return request("/whatsapp-webhook", body, options, header === null ? {} : { "x-hub-signature-256": header });

@@ -24,15 +24,18 @@ export async function startWhatsAppGateway(env: Record<string, string> = {}): Pr
       WHATSAPP_DEFAULT_REGION: "RW",
       ...env,
     });
-    return { ...gateway, graph, stop: async () => {
+    return {
+      ...gateway,
+      graph,
+      stop: async () => {
         await Promise.all([gateway.stop(), graph.close()]);
-      } };
+      },
+    };
   } catch (error) {
     await graph.close();
     throw error;
   }
 }
-
 
 /** The text a person reads in a message: its body (text or interactive). */
 export function readable(message: GraphMessage): string {

@@ -30,7 +30,12 @@ export function standInSender(
     logger: createLogger(options.log ?? (() => undefined)),
     whatsapp: {
       client: options.client ??
-        createWhatsAppClient({ baseUrl: graph.url, phoneNumberId: graph.phoneNumberId, accessToken: graph.accessToken, timeoutMs: options.timeoutMs ?? 10_000 }),
+        createWhatsAppClient({
+          baseUrl: graph.url,
+          phoneNumberId: graph.phoneNumberId,
+          accessToken: graph.accessToken,
+          timeoutMs: options.timeoutMs ?? 10_000,
+        }),
       notifyTemplate: options.notifyTemplate === undefined ? "mfuko_notification" : options.notifyTemplate,
       leaseSeconds: 30,
     },

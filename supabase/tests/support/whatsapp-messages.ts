@@ -39,4 +39,3 @@ export const tapOf = (tap: Tap) =>
   "button" in tap
     ? { type: "interactive", interactive: { type: "button_reply", button_reply: { id: tap.button, title: "Confirm" } } }
     : { type: "interactive", interactive: { type: "list_reply", list_reply: { id: tap.row, title: "Balance" } } };
-

@@ -89,7 +89,9 @@ export function authAdminApi(options: AuthAdminOptions): (request: Request) => P
     } catch (error) {
       const constraint = (error as { constraint_name?: string }).constraint_name ?? "";
       if (constraint.includes("phone")) return reply.error(422, "phone_exists", "Phone number already registered by another user");
-      if (constraint.includes("email")) return reply.error(422, "email_exists", "A user with this email address has already been registered");
+      if (constraint.includes("email")) {
+        return reply.error(422, "email_exists", "A user with this email address has already been registered");
+      }
       throw error;
     }
   }
@@ -101,8 +103,7 @@ export function authAdminApi(options: AuthAdminOptions): (request: Request) => P
   }
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 async function bearerRole(request: Request, secret: Uint8Array): Promise<string | null> {
   const token = request.headers.get("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1];

@@ -22,7 +22,7 @@ function gatewayError(status: number, message: string): Response {
 
 const NOT_SERVED = /^\/(rest|auth)\/v1(\/|$)/;
 const NOT_SERVED_MESSAGE = "mfuko's local stack serves /functions/v1 and the Auth Admin API's /auth/v1/admin/users only; " +
-  "for the REST (PostgREST) and Auth APIs use a hosted Supabase project or `supabase start` where Docker is available (README, \"Frontend development\")";
+  'for the REST (PostgREST) and Auth APIs use a hosted Supabase project or `supabase start` where Docker is available (README, "Frontend development")';
 
 function verifyJwtSettings(): Map<string, boolean> {
   const config = parseToml(Deno.readTextFileSync(configFile)) as { functions?: Record<string, { verify_jwt?: boolean }> };

@@ -1,6 +1,6 @@
 // GitHub-flavoured markdown for a job summary or a pull-request comment.
 import { qualifiedName } from "../finding.ts";
-import { summaryLine, type Report } from "../report.ts";
+import { type Report, summaryLine } from "../report.ts";
 
 function cell(text: string): string {
   return text.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
@@ -25,7 +25,9 @@ export function renderMarkdown(report: Report): string {
     for (const f of report.findings) {
       const status = f.accepted ? `accepted: ${f.reason ?? ""}` : "open";
       lines.push(
-        `| ${f.severity} | ${code(f.check)} | ${cell(code(qualifiedName(f)))} | ${cell(status)} | ${cell(f.detail)} | ${cell(code(f.remediation))} |`,
+        `| ${f.severity} | ${code(f.check)} | ${cell(code(qualifiedName(f)))} | ${cell(status)} | ${cell(f.detail)} | ${
+          cell(code(f.remediation))
+        } |`,
       );
     }
   }

@@ -1,6 +1,6 @@
 // Plain aligned columns for a terminal.
 import { qualifiedName } from "../finding.ts";
-import { summaryLine, type Report } from "../report.ts";
+import { type Report, summaryLine } from "../report.ts";
 
 export function renderTable(report: Report): string {
   const header = ["SEVERITY", "CHECK", "OBJECT", "STATUS", "DETAIL"];
@@ -12,8 +12,7 @@ export function renderTable(report: Report): string {
     f.detail,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ");
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ");
   const body = rows.length === 0 ? ["no findings"] : [line(header), ...rows.map(line)];
   return `${body.join("\n")}\n\n${summaryLine(report.findings)}\n`;
 }

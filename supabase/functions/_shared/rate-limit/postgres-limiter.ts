@@ -1,7 +1,7 @@
 // The default rate-limit store: private.rate_limit_hit in our own Postgres (migration
 // 20261122130000_rate_limit.sql), one exact sliding-window decision per call.
 import type { Sql } from "../db.ts";
-import { failedOpen, type RateLimitDecision, type RateLimiter, WINDOW_MS, type WarningSink } from "./limiter.ts";
+import { failedOpen, type RateLimitDecision, type RateLimiter, type WarningSink, WINDOW_MS } from "./limiter.ts";
 
 interface HitRow {
   allowed: boolean;

@@ -3,7 +3,7 @@
 // count is shared exactly by every process that uses the same database and prefix.
 import { Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis";
-import { failedOpen, type RateLimitDecision, type RateLimiter, WINDOW_MS, type WarningSink } from "./limiter.ts";
+import { failedOpen, type RateLimitDecision, type RateLimiter, type WarningSink, WINDOW_MS } from "./limiter.ts";
 
 export interface UpstashLimiterOptions {
   url: string;

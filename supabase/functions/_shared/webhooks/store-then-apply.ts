@@ -95,9 +95,11 @@ export function storeThenApplyAs(
     for (const event of events) {
       let outcome: EventOutcome;
       try {
-        outcome = await tx.savepoint((sp) => storeAndApply(sp, provider, event, (failure) => {
-          logger.error("webhook_event_failed", { correlation_id: context.correlationId, provider, ...failure });
-        }));
+        outcome = await tx.savepoint((sp) =>
+          storeAndApply(sp, provider, event, (failure) => {
+            logger.error("webhook_event_failed", { correlation_id: context.correlationId, provider, ...failure });
+          })
+        );
       } catch (error) {
         if (isDatabaseUnavailable(error)) throw error;
         // Not stored: the provider's retry brings it again; the other events stand.

@@ -29,7 +29,8 @@ const detailQuery = z.strictObject({
 export function registerAccountRoutes(app: AdminApp, routes: AdminRoutes): void {
   app.get("/accounts", async (c) => {
     const query = parseOrThrow(listQuery, c.req.query());
-    const rows = await routes.asCaller(c, (tx) => tx<{ account: Row }[]>`
+    const rows = await routes.asCaller(c, (tx) =>
+      tx<{ account: Row }[]>`
       select to_jsonb(a) || jsonb_build_object('balance', b.balance, 'available', b.available, 'status_reason', r.reason) as account
         from public.wallet_accounts a
         join public.wallet_account_balances b on b.account_id = a.id

@@ -1,5 +1,5 @@
 // GET /admin/audit?table=&record_id=&actor_id=&from=&to=: the audit trail, newest first,
-// read through admin_api.audit_log (audit.log is outside the API; admin and support only).
+// read through api_private.audit_log (audit.log is outside the API; admin and support only).
 import { z } from "zod";
 import { parseOrThrow } from "../../_shared/errors.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
@@ -23,9 +23,10 @@ const auditQuery = z.strictObject({
 export function registerAuditRoutes(app: AdminApp, routes: AdminRoutes): void {
   app.get("/audit", async (c) => {
     const query = parseOrThrow(auditQuery, c.req.query());
-    const rows = await routes.asCaller(c, (tx) => tx<{ entry: Record<string, unknown> }[]>`
+    const rows = await routes.asCaller(c, (tx) =>
+      tx<{ entry: Record<string, unknown> }[]>`
       select r as entry
-        from admin_api.audit_log(${query.table ?? null}, ${query.record_id ?? null}, ${query.actor_id ?? null}::uuid,
+        from api_private.audit_log(${query.table ?? null}, ${query.record_id ?? null}, ${query.actor_id ?? null}::uuid,
                                  ${query.from ?? null}::timestamptz, ${query.to ?? null}::timestamptz,
                                  ${query.cursor?.id ?? null}::bigint, ${query.limit + 1}::integer) r`);
     return c.json(page(rows.map((row) => row.entry), query.limit, (entry) => ({ id: entry.id })));

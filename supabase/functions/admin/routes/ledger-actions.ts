@@ -11,7 +11,6 @@ import { pathId, uuidParam } from "../params.ts";
 
 type Row = Record<string, unknown>;
 
-
 const statusBody = z.strictObject({
   status: z.enum(["active", "frozen", "closed"], { error: "must be one of active, frozen, closed" }),
   reason,

@@ -28,7 +28,8 @@ const accountTierBody = z.strictObject({ tier, idempotency_key: idempotencyKeyFi
 
 export function registerLimitRoutes(app: AdminApp, routes: AdminRoutes): void {
   app.get("/limits", async (c) => {
-    const rows = await routes.asCaller(c, (tx) => tx<{ tier: Row }[]>`
+    const rows = await routes.asCaller(c, (tx) =>
+      tx<{ tier: Row }[]>`
       select to_jsonb(t) as tier from public.wallet_limit_tiers t order by t.max_single, t.tier`);
     return c.json({ tiers: rows.map((row) => row.tier) });
   });

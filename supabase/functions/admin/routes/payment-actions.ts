@@ -4,7 +4,7 @@
 //                                   moves only on the provider's confirmation (refund_record)
 // POST /admin/payments/:id/resolve  closes a needs_review payment: credit once, or reject
 //
-// A refund locks the payment (admin_api.refund_prepare) for the whole call, so two concurrent
+// A refund locks the payment (api_private.refund_prepare) for the whole call, so two concurrent
 // refunds are decided one after the other and never add up to more than the payment, then
 // asks the provider with the refund request id as its idempotency key: a retry of a request
 // the provider did not answer (502) reaches the same provider refund, never a second one.
@@ -48,36 +48,60 @@ export function registerPaymentActionRoutes(app: AdminApp, routes: AdminRoutes):
     const id = pathId(c);
     return idempotentMutation(c, routes, refundBody, async (tx, input, key) => {
       const [target] = await tx<RefundTargetRow[]>`
-        select provider, provider_payment_id, currency from admin_api.refund_prepare(${id}::uuid, ${input.amount}::bigint)`;
+        select provider, provider_payment_id, currency from api_private.refund_prepare(${id}::uuid, ${input.amount}::bigint)`;
       const requestId = await refundRequestId(c, key);
       let refund: ProviderRefund;
       try {
-        refund = await requestProviderRefund(routes.providers(), {
-          paymentId: id,
-          provider: target!.provider,
-          providerPaymentId: target!.provider_payment_id,
-        }, input.amount, requestId, input.reason);
+        refund = await requestProviderRefund(
+          routes.providers(),
+          {
+            paymentId: id,
+            provider: target!.provider,
+            providerPaymentId: target!.provider_payment_id,
+          },
+          input.amount,
+          requestId,
+          input.reason,
+        );
       } catch (error) {
         if (error instanceof RefundNotSupported) throw new HttpError(422, "not_supported", error.message, { provider: error.provider });
         if (!(error instanceof ProviderError)) throw error;
         if (error.kind === "declined") {
-          routes.logger.warn("provider_declined", { provider: error.provider, payment_id: id, http_status: error.httpStatus, reason: error.reason });
+          routes.logger.warn("provider_declined", {
+            provider: error.provider,
+            payment_id: id,
+            http_status: error.httpStatus,
+            reason: error.reason,
+          });
           return { status: 422, body: await errorResponse(declined(error.provider, error.reason), c.get("correlationId")).json() };
         }
-        routes.logger.warn("provider_unavailable", { provider: error.provider, payment_id: id, http_status: error.httpStatus, error: error.message });
-        throw new HttpError(502, "provider_unavailable", "The payment provider is unavailable; retry later with the same Idempotency-Key.", {
+        routes.logger.warn("provider_unavailable", {
           provider: error.provider,
+          payment_id: id,
+          http_status: error.httpStatus,
+          error: error.message,
         });
+        throw new HttpError(
+          502,
+          "provider_unavailable",
+          "The payment provider is unavailable; retry later with the same Idempotency-Key.",
+          {
+            provider: error.provider,
+          },
+        );
       }
       if (refund.outcome === "declined") {
-        return { status: 422, body: await errorResponse(declined(target!.provider, `refund ${refund.providerStatus}`), c.get("correlationId")).json() };
+        return {
+          status: 422,
+          body: await errorResponse(declined(target!.provider, `refund ${refund.providerStatus}`), c.get("correlationId")).json(),
+        };
       }
       const [row] = refund.outcome === "succeeded"
         ? await tx<{ refund: Row }[]>`
             select to_jsonb(r) as refund from public.refund_record(${id}::uuid, ${input.amount}::bigint, ${refund.id}, ${input.reason}) r`
         : await tx<{ refund: Row }[]>`
             select to_jsonb(r) as refund
-              from admin_api.refund_record_pending(${id}::uuid, ${input.amount}::bigint, ${refund.id}, ${input.reason}) r`;
+              from api_private.refund_record_pending(${id}::uuid, ${input.amount}::bigint, ${refund.id}, ${input.reason}) r`;
       return {
         status: 201,
         body: { refund: row!.refund, provider: { refund_id: refund.id, status: refund.providerStatus, request_id: requestId } },
@@ -90,7 +114,7 @@ export function registerPaymentActionRoutes(app: AdminApp, routes: AdminRoutes):
     const id = pathId(c);
     return idempotentMutation(c, routes, resolveBody, async (tx, input) => {
       const [row] = await tx<{ payment: Row }[]>`
-        select to_jsonb(p) - 'raw' as payment from admin_api.payment_resolve(${id}::uuid, ${input.action}, ${input.reason}) p`;
+        select to_jsonb(p) - 'raw' as payment from api_private.payment_resolve(${id}::uuid, ${input.action}, ${input.reason}) p`;
       return { status: 200, body: { payment: row!.payment } };
     });
   });

@@ -1,5 +1,5 @@
 // GET /admin/reconciliation?provider=&from=&to=: every mismatch between provider records and
-// ledger credits (admin_api.reconciliation), with a count per kind, and apart from them the
+// ledger credits (api_private.reconciliation), with a count per kind, and apart from them the
 // needs_review payments an admin rejected. Not paginated: the answer
 // is the complete list for the window, which is what a reconciliation has to be.
 import { z } from "zod";
@@ -19,9 +19,10 @@ export const MISMATCH_KINDS = ["missing_credit", "credit_without_payment", "amou
 export function registerReconciliationRoutes(app: AdminApp, routes: AdminRoutes): void {
   app.get("/reconciliation", async (c) => {
     const query = parseOrThrow(reconciliationQuery, c.req.query());
-    const rows = await routes.asCaller(c, (tx) => tx<{ mismatch: { kind: string } }[]>`
+    const rows = await routes.asCaller(c, (tx) =>
+      tx<{ mismatch: { kind: string } }[]>`
       select to_jsonb(r) as mismatch
-        from admin_api.reconciliation(${query.provider ?? null}, ${query.from ?? null}::timestamptz,
+        from api_private.reconciliation(${query.provider ?? null}, ${query.from ?? null}::timestamptz,
                                       ${query.to ?? null}::timestamptz) r`);
     // Rejected payments are decisions, not mismatches: listed apart, they leave the books balanced.
     const mismatches = rows.map((row) => row.mismatch).filter((m) => m.kind !== "rejected");

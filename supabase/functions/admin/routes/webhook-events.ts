@@ -25,7 +25,8 @@ const replayBody = z.strictObject({ idempotency_key: idempotencyKeyField });
 export function registerWebhookEventRoutes(app: AdminApp, routes: AdminRoutes): void {
   app.get("/webhook-events", async (c) => {
     const query = parseOrThrow(listQuery, c.req.query());
-    const rows = await routes.asCaller(c, (tx) => tx<{ event: Row }[]>`
+    const rows = await routes.asCaller(c, (tx) =>
+      tx<{ event: Row }[]>`
       select to_jsonb(e) - 'payload' as event
         from public.webhook_events e
        where (${query.provider ?? null}::text is null or e.provider = ${query.provider ?? null})
@@ -42,7 +43,8 @@ export function registerWebhookEventRoutes(app: AdminApp, routes: AdminRoutes): 
 
   app.get("/webhook-events/:id", async (c) => {
     const id = pathId(c);
-    const [row] = await routes.asCaller(c, (tx) => tx<{ event: Row }[]>`
+    const [row] = await routes.asCaller(c, (tx) =>
+      tx<{ event: Row }[]>`
       select to_jsonb(e) as event from public.webhook_events e where e.id = ${id}::uuid`);
     if (!row) throw new HttpError(404, "not_found", `Webhook event ${id} not found.`);
     return c.json({ event: row.event });

@@ -24,7 +24,8 @@ const replayBody = z.strictObject({ idempotency_key: idempotencyKeyField });
 export function registerWhatsAppOutboxRoutes(app: AdminApp, routes: AdminRoutes): void {
   app.get("/whatsapp-outbox", async (c) => {
     const query = parseOrThrow(listQuery, c.req.query());
-    const rows = await routes.asCaller(c, (tx) => tx<{ message: Row }[]>`
+    const rows = await routes.asCaller(c, (tx) =>
+      tx<{ message: Row }[]>`
       select to_jsonb(o) - 'body' as message
         from public.whatsapp_outbox o
        where (${query.status ?? null}::text is null or o.status = ${query.status ?? null})
@@ -42,7 +43,7 @@ export function registerWhatsAppOutboxRoutes(app: AdminApp, routes: AdminRoutes)
     const id = pathId(c);
     return idempotentMutation(c, routes, replayBody, async (tx) => {
       const [row] = await tx<{ message: Row }[]>`
-        select to_jsonb(o) - 'body' as message from admin_api.whatsapp_outbox_replay(${id}::uuid) o`;
+        select to_jsonb(o) - 'body' as message from api_private.whatsapp_outbox_replay(${id}::uuid) o`;
       return { status: 200, body: { message: row!.message } };
     });
   });

@@ -48,7 +48,8 @@ async function amountOf(turn: Turn, typed: string, currency: string): Promise<nu
 }
 
 async function balance(turn: Turn): Promise<void> {
-  const accounts = await asUser(turn.tx, turn.sender.userId, (sp) => sp<{ currency: string; available: string; status: string }[]>`
+  const accounts = await asUser(turn.tx, turn.sender.userId, (sp) =>
+    sp<{ currency: string; available: string; status: string }[]>`
     select currency, available::text, status from public.wallet_account_balances
      where owner_id = ${turn.sender.userId}::uuid and kind = 'user' order by currency`);
   if (accounts.length === 0) return say(turn, "You have no wallet account yet.");
@@ -73,12 +74,17 @@ function historyLine(row: HistoryRow): string {
   const money = `${row.incoming ? "+" : "-"}${formatMoney(BigInt(row.amount), row.currency)}`;
   const what = row.kind === "transfer"
     ? `${row.incoming ? "from" : "to"} ${row.counterparty_wa_id ? `+${row.counterparty_wa_id}` : "another wallet"}`
-    : row.kind === "deposit" ? "top-up" : row.kind === "withdrawal" ? `cash-out${row.status === "pending" ? " (pending)" : ""}` : row.kind;
+    : row.kind === "deposit"
+    ? "top-up"
+    : row.kind === "withdrawal"
+    ? `cash-out${row.status === "pending" ? " (pending)" : ""}`
+    : row.kind;
   return `${when} ${money} ${what}`;
 }
 
 async function history(turn: Turn): Promise<void> {
-  const rows = await asUser(turn.tx, turn.sender.userId, (sp) => sp<HistoryRow[]>`
+  const rows = await asUser(turn.tx, turn.sender.userId, (sp) =>
+    sp<HistoryRow[]>`
     select kind, status, incoming, amount::text, currency, counterparty_wa_id, created_at
       from api_private.whatsapp_history(${HISTORY_LENGTH})`);
   if (rows.length === 0) return say(turn, "No transactions yet.");
@@ -95,14 +101,13 @@ const PROPOSAL_REFUSALS: Record<string, (currency: string, phone: string) => str
 async function propose(turn: Turn, kind: "send" | "cashout", typed: string, currency: string, recipient: string | null): Promise<void> {
   const amount = await amountOf(turn, typed, currency);
   if (amount === null) return;
-  const [proposal] = await asUser(turn.tx, turn.sender.userId, (sp) => sp<{ outcome: string; pending_id: string | null }[]>`
+  const [proposal] = await asUser(turn.tx, turn.sender.userId, (sp) =>
+    sp<{ outcome: string; pending_id: string | null }[]>`
     select outcome, pending_id from api_private.whatsapp_payment_propose(${kind}, ${amount}::bigint, ${currency}, ${recipient})`);
   const phone = recipient === null ? displayPhone(turn.sender.waId) : displayPhone(recipient);
   if (proposal!.outcome !== "proposed") return say(turn, PROPOSAL_REFUSALS[proposal!.outcome]!(currency, phone));
   const money = formatMoney(amount, currency);
-  const question = kind === "send"
-    ? `Send ${money} to ${phone}?`
-    : `Cash out ${money} to your MoMo number ${phone}?`;
+  const question = kind === "send" ? `Send ${money} to ${phone}?` : `Cash out ${money} to your MoMo number ${phone}?`;
   await turn.reply(confirmationMessage(`${question}\nTap Confirm within 5 minutes.`, proposal!.pending_id!));
 }
 
@@ -156,7 +161,8 @@ interface Decision {
 async function decide(turn: Turn, command: Extract<Command, { kind: "decide" }>): Promise<void> {
   let decision: Decision;
   try {
-    const [row] = await asUser(turn.tx, turn.sender.userId, (sp) => sp<Decision[]>`
+    const [row] = await asUser(turn.tx, turn.sender.userId, (sp) =>
+      sp<Decision[]>`
       select outcome, kind, amount::text, currency, recipient_wa_id, cashout_id
         from api_private.whatsapp_payment_decide(${command.pendingId}::uuid, ${command.confirm})`);
     decision = row!;
@@ -179,9 +185,12 @@ async function decide(turn: Turn, command: Extract<Command, { kind: "decide" }>)
 
 async function notifications(turn: Turn, on: boolean): Promise<void> {
   await turn.tx`select private.whatsapp_set_opted_out(${turn.sender.waId}, ${!on})`;
-  await say(turn, on
-    ? "Notifications are on: you will be told when money arrives. Write stop to turn them off."
-    : "Notifications are off. Answers to your messages still come. Write start to turn them on again.");
+  await say(
+    turn,
+    on
+      ? "Notifications are on: you will be told when money arrives. Write stop to turn them off."
+      : "Notifications are off. Answers to your messages still come. Write start to turn them on again.",
+  );
 }
 
 const USAGE = {

@@ -6,8 +6,12 @@ import { type Command, commandOfId, decisionId, MENU_IDS, parseCommand } from ".
 
 /** `text` as a person might type it: random case, runs of spaces, maybe a leading '/'. */
 const typedLike = (text: string) =>
-  fc.tuple(fc.array(fc.boolean(), { minLength: text.length, maxLength: text.length }), fc.integer({ min: 1, max: 3 }),
-    fc.boolean(), fc.constantFrom("", " ", "\t", "  "))
+  fc.tuple(
+    fc.array(fc.boolean(), { minLength: text.length, maxLength: text.length }),
+    fc.integer({ min: 1, max: 3 }),
+    fc.boolean(),
+    fc.constantFrom("", " ", "\t", "  "),
+  )
     .map(([upper, spaces, slash, edge]) => {
       const cased = [...text].map((ch, i) => (upper[i] ? ch.toUpperCase() : ch)).join("");
       return `${edge}${slash ? "/" : ""}${cased.replaceAll(" ", " ".repeat(spaces))}${edge}`;
@@ -50,31 +54,43 @@ describe("parseCommand", () => {
   });
 
   it("never throws, and anything it does not understand is the menu or a usage hint", () => {
-    fc.assert(fc.property(fc.string({ unit: "grapheme", maxLength: 300 }), (text) => {
-      const command = parseCommand(text);
-      expect(["menu", "balance", "history", "stop", "start", "send", "topup", "cashout", "usage"]).toContain(command.kind);
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme", maxLength: 300 }), (text) => {
+        const command = parseCommand(text);
+        expect(["menu", "balance", "history", "stop", "start", "send", "topup", "cashout", "usage"]).toContain(command.kind);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("reads send the same whatever the case, spacing or leading '/'", () => {
-    fc.assert(fc.property(amount, currency, phone, (a, c, p) => {
-      const canonical = `send ${a}${c ? ` ${c}` : ""} ${p}`;
-      const expected = parseCommand(canonical);
-      expect(expected).toMatchObject({ kind: "send", amount: a, currency: c?.toUpperCase() ?? null });
-      fc.assert(fc.property(typedLike(canonical), (typed) => {
-        const parsed = parseCommand(typed);
-        expect(parsed).toMatchObject({ kind: "send", amount: a, currency: c?.toUpperCase() ?? null });
-        // The phone keeps its digits and '+' (spacing is the phone library's business).
-        expect((parsed as { phone: string }).phone.replace(/\s/g, "")).toBe(p.replace(/\s/g, ""));
-      }), { numRuns: 5 });
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(amount, currency, phone, (a, c, p) => {
+        const canonical = `send ${a}${c ? ` ${c}` : ""} ${p}`;
+        const expected = parseCommand(canonical);
+        expect(expected).toMatchObject({ kind: "send", amount: a, currency: c?.toUpperCase() ?? null });
+        fc.assert(
+          fc.property(typedLike(canonical), (typed) => {
+            const parsed = parseCommand(typed);
+            expect(parsed).toMatchObject({ kind: "send", amount: a, currency: c?.toUpperCase() ?? null });
+            // The phone keeps its digits and '+' (spacing is the phone library's business).
+            expect((parsed as { phone: string }).phone.replace(/\s/g, "")).toBe(p.replace(/\s/g, ""));
+          }),
+          { numRuns: 5 },
+        );
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it("reads the other commands the same whatever the case, spacing or leading '/'", () => {
     const texts = fc.constantFrom("balance", "history", "stop", "start", "hi", "menu", "help", "topup 5000", "cashout 20.5", "top up 7");
-    fc.assert(fc.property(texts.chain((t) => fc.tuple(fc.constant(t), typedLike(t))), ([text, typed]) => {
-      expect(parseCommand(typed)).toEqual(parseCommand(text));
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(texts.chain((t) => fc.tuple(fc.constant(t), typedLike(t))), ([text, typed]) => {
+        expect(parseCommand(typed)).toEqual(parseCommand(text));
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

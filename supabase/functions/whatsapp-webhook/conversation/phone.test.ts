@@ -21,13 +21,16 @@ describe("toWaId", () => {
   });
 
   it("gives every valid Rwandan mobile number the same wa_id in each of its forms", () => {
-    fc.assert(fc.property(fc.constantFrom("72", "73", "78", "79"), fc.integer({ min: 0, max: 9_999_999 }), (prefix, rest) => {
-      const national = `${prefix}${String(rest).padStart(7, "0")}`;
-      const expected = `250${national}`;
-      for (const form of [`+250${national}`, `250 ${national}`, `0${national}`, `00250${national}`]) {
-        expect(toWaId(form, "RW")).toBe(expected);
-      }
-      expect(toWaId(displayPhone(expected), "UG")).toBe(expected);
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(fc.constantFrom("72", "73", "78", "79"), fc.integer({ min: 0, max: 9_999_999 }), (prefix, rest) => {
+        const national = `${prefix}${String(rest).padStart(7, "0")}`;
+        const expected = `250${national}`;
+        for (const form of [`+250${national}`, `250 ${national}`, `0${national}`, `00250${national}`]) {
+          expect(toWaId(form, "RW")).toBe(expected);
+        }
+        expect(toWaId(displayPhone(expected), "UG")).toBe(expected);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -16,8 +16,8 @@ import type { Logger } from "../../_shared/logger.ts";
 import { ProviderError } from "../../_shared/providers/errors.ts";
 import type { RateLimiter } from "../../_shared/rate-limit/limiter.ts";
 import { jsonb } from "../../_shared/webhooks/jsonb.ts";
-import { type CashOut, sendCashOut } from "../../payments/cashouts.ts";
-import { type AsService, type Intent, type ProviderClients, startTopUp } from "../../payments/provider-calls.ts";
+import { type CashOut, sendCashOut } from "../../_shared/money/cashouts.ts";
+import { type AsService, type Intent, type ProviderClients, startTopUp } from "../../_shared/money/topups.ts";
 import { act, type FollowUp, type Turn } from "./act.ts";
 import { formatMoney } from "./amounts.ts";
 import { type Command, commandOfId, parseCommand } from "./commands.ts";
@@ -84,7 +84,10 @@ export class ConversationSession {
         this.deps.logger.warn("whatsapp_sender_rate_limited", { wa_id: message.from, limit: decision.limit });
         continue;
       }
-      const contact = await this.deps.platform.ensureContact(this.context, { waId: message.from, profileName: names.get(message.from) ?? null });
+      const contact = await this.deps.platform.ensureContact(this.context, {
+        waId: message.from,
+        profileName: names.get(message.from) ?? null,
+      });
       this.admitted.set(message.id, contact.userId);
     }
   }
@@ -152,7 +155,8 @@ export class ConversationSession {
   }
 
   private async topUp(followUp: Extract<FollowUp, { kind: "topup" }>): Promise<OutboundMessage> {
-    const [intent] = await withRequestContext(this.deps.sql, this.context, (tx) => tx<Intent[]>`
+    const [intent] = await withRequestContext(this.deps.sql, this.context, (tx) =>
+      tx<Intent[]>`
       select * from public.payment_intents where id = ${followUp.intentId}::uuid`);
     const money = formatMoney(BigInt(intent!.amount), intent!.currency);
     try {
@@ -162,8 +166,10 @@ export class ConversationSession {
       if (started.outcome === "declined") {
         return textMessage(`MoMo refused the top-up of ${money}: ${started.reason.slice(0, 200)}. No money was taken.`);
       }
-      return textMessage(`MoMo is asking ${displayPhone(followUp.waId)} to approve ${money}: approve it on your phone. ` +
-        "You will be told when it is received.");
+      return textMessage(
+        `MoMo is asking ${displayPhone(followUp.waId)} to approve ${money}: approve it on your phone. ` +
+          "You will be told when it is received.",
+      );
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;
       this.deps.logger.warn("provider_unavailable", { provider: error.provider, intent_id: intent!.id, error: error.message });
@@ -172,21 +178,26 @@ export class ConversationSession {
   }
 
   private async cashOut(followUp: Extract<FollowUp, { kind: "cashout" }>): Promise<OutboundMessage> {
-    const [cashOut] = await withRequestContext(this.deps.sql, this.context, (tx) => tx<CashOut[]>`
+    const [cashOut] = await withRequestContext(this.deps.sql, this.context, (tx) =>
+      tx<CashOut[]>`
       select * from public.cashouts where id = ${followUp.cashOutId}::uuid`);
     const money = formatMoney(BigInt(cashOut!.amount), cashOut!.currency);
     try {
       const sent = await sendCashOut(this.deps.providers(), this.asServiceAnswering(followUp), this.deps.logger, cashOut!);
       if (sent.outcome === "declined") {
-        return textMessage(`MoMo refused the cash-out of ${money}${sent.cashOut.reason ? `: ${sent.cashOut.reason}` : ""}. ` +
-          "The money is back in your wallet.");
+        return textMessage(
+          `MoMo refused the cash-out of ${money}${sent.cashOut.reason ? `: ${sent.cashOut.reason}` : ""}. ` +
+            "The money is back in your wallet.",
+        );
       }
       return textMessage(`Cash-out of ${money} to ${displayPhone(followUp.waId)} is on its way. You will be told when MoMo has paid it.`);
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;
       this.deps.logger.warn("provider_unavailable", { provider: error.provider, cashout_id: cashOut!.id, error: error.message });
-      return textMessage(`MoMo is not answering right now. Your cash-out of ${money} is held and pending: ` +
-        "you will be told when it is paid, or when the money is back in your wallet.");
+      return textMessage(
+        `MoMo is not answering right now. Your cash-out of ${money} is held and pending: ` +
+          "you will be told when it is paid, or when the money is back in your wallet.",
+      );
     }
   }
 }

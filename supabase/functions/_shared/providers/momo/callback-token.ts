@@ -3,7 +3,7 @@
 // a callback is accepted only with the token of its own reference id. (The handler then asks
 // MoMo for the real status, so the token only keeps strangers from triggering those look-ups.)
 import { hmacSha256, hmacSha256Hex, matchesHex } from "../../hmac.ts";
-import { signatureFailed, signatureOk, type SignatureCheck } from "../../webhooks/signature-check.ts";
+import { type SignatureCheck, signatureFailed, signatureOk } from "../../webhooks/signature-check.ts";
 
 /** The token to put in the callback URL of this reference id. */
 export function momoCallbackToken(referenceId: string, secret: string): Promise<string> {

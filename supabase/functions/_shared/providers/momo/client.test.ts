@@ -5,7 +5,13 @@ import { type MomoStandIn, startMomoStandIn } from "../../../../tests/support/pr
 import { amountFixture } from "../../../../tests/support/momo-fixtures.ts";
 import { createMomoClient, MomoApiError, type MomoClientConfig } from "./client.ts";
 
-const credentials = { subscriptionKey: "sub-key-for-tests", disbursementSubscriptionKey: "disbursement-key-for-tests", apiUser: "7f2e5d0c-5b2f-4c41-9f0b-8c1f1b0f6a11", apiKey: "api-key-for-tests", targetEnvironment: "sandbox" };
+const credentials = {
+  subscriptionKey: "sub-key-for-tests",
+  disbursementSubscriptionKey: "disbursement-key-for-tests",
+  apiUser: "7f2e5d0c-5b2f-4c41-9f0b-8c1f1b0f6a11",
+  apiKey: "api-key-for-tests",
+  targetEnvironment: "sandbox",
+};
 let standIn: MomoStandIn;
 let config: MomoClientConfig;
 
@@ -24,7 +30,9 @@ describe("MoMo client", () => {
     expect(await client.requestToPayStatus(ref)).toMatchObject({ status: "SUCCESSFUL", amount: "1500", currency: "UGX" });
     expect(await client.requestToPayStatus(ref)).toMatchObject({ status: "SUCCESSFUL" });
     expect(standIn.requests.slice(before)).toEqual([
-      "POST /collection/token/", `GET /collection/v1_0/requesttopay/${ref}`, `GET /collection/v1_0/requesttopay/${ref}`,
+      "POST /collection/token/",
+      `GET /collection/v1_0/requesttopay/${ref}`,
+      `GET /collection/v1_0/requesttopay/${ref}`,
     ]);
   });
 
@@ -52,7 +60,11 @@ describe("MoMo client", () => {
     standIn.revokeTokens();
     const before = standIn.requests.length;
     expect(await client.requestToPayStatus(ref)).toMatchObject({ status: "FAILED" });
-    expect(standIn.requests.slice(before)).toEqual([`GET /collection/v1_0/requesttopay/${ref}`, "POST /collection/token/", `GET /collection/v1_0/requesttopay/${ref}`]);
+    expect(standIn.requests.slice(before)).toEqual([
+      `GET /collection/v1_0/requesttopay/${ref}`,
+      "POST /collection/token/",
+      `GET /collection/v1_0/requesttopay/${ref}`,
+    ]);
   });
 
   it("turns an unreachable API into a MomoApiError without the URL's secrets", async () => {
@@ -81,7 +93,14 @@ describe("MoMo client", () => {
       await client.requestToPay(order(ref));
       await client.requestToPay(order(ref));
       expect(standIn.requestsToPay.get(ref)).toEqual({
-        body: { amount: "2500", currency: "UGX", externalId: ref, payer: { partyIdType: "MSISDN", partyId: "256772123456" }, payerMessage: "top-up", payeeNote: "note" },
+        body: {
+          amount: "2500",
+          currency: "UGX",
+          externalId: ref,
+          payer: { partyIdType: "MSISDN", partyId: "256772123456" },
+          payerMessage: "top-up",
+          payeeNote: "note",
+        },
         callbackUrl: "https://functions.example/momo-webhook/callback/x?token=t",
       });
       expect(standIn.records.get(ref)).toMatchObject({ status: "PENDING" });
@@ -126,10 +145,19 @@ describe("MoMo client", () => {
       await client.transfer(payout(ref));
       await client.transfer(payout(ref));
       expect(standIn.requests.slice(before)).toEqual([
-        "POST /disbursement/token/", "POST /disbursement/v1_0/transfer", "POST /disbursement/v1_0/transfer",
+        "POST /disbursement/token/",
+        "POST /disbursement/v1_0/transfer",
+        "POST /disbursement/v1_0/transfer",
       ]);
       expect(standIn.transfers.get(ref)).toEqual({
-        body: { amount: "7000", currency: "UGX", externalId: ref, payee: { partyIdType: "MSISDN", partyId: "256772123456" }, payerMessage: "cash-out", payeeNote: "note" },
+        body: {
+          amount: "7000",
+          currency: "UGX",
+          externalId: ref,
+          payee: { partyIdType: "MSISDN", partyId: "256772123456" },
+          payerMessage: "cash-out",
+          payeeNote: "note",
+        },
         callbackUrl: "https://functions.example/momo-webhook/disbursement/x?token=t",
       });
       expect(await client.transferStatus(ref)).toMatchObject({ status: "PENDING", amount: "7000", payee: { partyId: "256772123456" } });
@@ -144,7 +172,10 @@ describe("MoMo client", () => {
       await client.requestToPayStatus(ref);
       await client.transferStatus(ref);
       await client.transferStatus(ref);
-      expect(standIn.requests.slice(before).filter((r) => r.endsWith("/token/"))).toEqual(["POST /collection/token/", "POST /disbursement/token/"]);
+      expect(standIn.requests.slice(before).filter((r) => r.endsWith("/token/"))).toEqual([
+        "POST /collection/token/",
+        "POST /disbursement/token/",
+      ]);
     });
 
     it("tells a refusal (declined) from an outage (unavailable), and needs its own subscription key", async () => {

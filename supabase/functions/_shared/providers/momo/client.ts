@@ -99,8 +99,14 @@ export function createMomoClient(config: MomoClientConfig): MomoClient {
   };
 
   const call = (path: string, init: RequestInit): Promise<Response> =>
-    fetchWithTimeout("momo", path.split("/").slice(0, 4).join("/"), `${base}${path}`, init, timeoutMs,
-      (message, status) => new MomoApiError(message, status));
+    fetchWithTimeout(
+      "momo",
+      path.split("/").slice(0, 4).join("/"),
+      `${base}${path}`,
+      init,
+      timeoutMs,
+      (message, status) => new MomoApiError(message, status),
+    );
 
   async function accessToken(product: MomoProduct): Promise<string> {
     const token = tokens.get(product);
@@ -113,7 +119,9 @@ export function createMomoClient(config: MomoClientConfig): MomoClient {
       },
     });
     if (!response.ok) throw new MomoApiError(`MoMo refused the access token request (HTTP ${response.status})`, response.status);
-    const body = z.object({ access_token: z.string().min(1), expires_in: z.coerce.number().positive() }).safeParse(await response.json().catch(() => null));
+    const body = z.object({ access_token: z.string().min(1), expires_in: z.coerce.number().positive() }).safeParse(
+      await response.json().catch(() => null),
+    );
     if (!body.success) throw new MomoApiError("MoMo answered the token request with an unexpected body", response.status);
     // Renew a minute early so that a token never expires between check and use.
     tokens.set(product, { value: body.data.access_token, expiresAt: Date.now() + Math.max(body.data.expires_in - 60, 1) * 1000 });
@@ -186,7 +194,14 @@ let fromEnv: MomoClient | undefined;
 /** The process's client, configured from MOMO_API_BASE_URL and the MOMO_* credentials. */
 export function momoClientFromEnv(): MomoClient {
   if (!fromEnv) {
-    const e = env("MOMO_API_BASE_URL", "MOMO_SUBSCRIPTION_KEY", "MOMO_API_USER", "MOMO_API_KEY", "MOMO_TARGET_ENVIRONMENT", "PROVIDER_TIMEOUT_MS");
+    const e = env(
+      "MOMO_API_BASE_URL",
+      "MOMO_SUBSCRIPTION_KEY",
+      "MOMO_API_USER",
+      "MOMO_API_KEY",
+      "MOMO_TARGET_ENVIRONMENT",
+      "PROVIDER_TIMEOUT_MS",
+    );
     fromEnv = createMomoClient({
       baseUrl: e.MOMO_API_BASE_URL,
       subscriptionKey: e.MOMO_SUBSCRIPTION_KEY,

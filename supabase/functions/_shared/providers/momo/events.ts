@@ -36,7 +36,14 @@ export function reasonText(reason: z.output<typeof momoReason> | undefined): str
   return [reason.code, reason.message].filter(Boolean).join(": ") || null;
 }
 
-async function mirror(tx: TransactionSql, referenceId: string, intentId: string | null, callback: Callback | null, confirmed: RequestToPay, amount: number) {
+async function mirror(
+  tx: TransactionSql,
+  referenceId: string,
+  intentId: string | null,
+  callback: Callback | null,
+  confirmed: RequestToPay,
+  amount: number,
+) {
   const payer = confirmed.payer?.partyIdType === "MSISDN" ? confirmed.payer.partyId ?? null : null;
   await tx`
     insert into public.momo_transactions as m (reference_id, intent_id, external_id, financial_transaction_id, payer_msisdn,

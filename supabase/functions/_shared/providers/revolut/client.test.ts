@@ -11,7 +11,15 @@ beforeAll(async () => {
 });
 afterAll(() => standIn.close());
 
-const order = (id: string, state = "COMPLETED") => ({ id, token: "tok_public", type: "payment", state, amount: 4200, currency: "gbp", metadata: { intent_id: "x" } });
+const order = (id: string, state = "COMPLETED") => ({
+  id,
+  token: "tok_public",
+  type: "payment",
+  state,
+  amount: 4200,
+  currency: "gbp",
+  metadata: { intent_id: "x" },
+});
 
 describe("Revolut client", () => {
   it("reads an order with the secret key and API version, normalising state and currency", async () => {
@@ -39,7 +47,9 @@ describe("Revolut client", () => {
   });
 
   it("turns an unreachable API into a RevolutApiError without the key", async () => {
-    const error = await createRevolutClient({ baseUrl: `http://127.0.0.1:${await freePort()}`, ...credentials }).order("o1").catch((e: unknown) => e);
+    const error = await createRevolutClient({ baseUrl: `http://127.0.0.1:${await freePort()}`, ...credentials }).order("o1").catch((
+      e: unknown,
+    ) => e);
     expect(error).toBeInstanceOf(RevolutApiError);
     expect((error as Error).message).not.toContain(credentials.secretKey);
   });
@@ -70,9 +80,20 @@ describe("Revolut client", () => {
 
   it("refunds a completed order with the request id as Idempotency-Key: a retry returns the same refund order", async () => {
     const client = createRevolutClient({ baseUrl: standIn.url, ...credentials });
-    const paid = await client.createOrder({ amount: 1000, currency: "EUR", merchantOrderExtRef: crypto.randomUUID(), description: "top-up" });
+    const paid = await client.createOrder({
+      amount: 1000,
+      currency: "EUR",
+      merchantOrderExtRef: crypto.randomUUID(),
+      description: "top-up",
+    });
     standIn.complete(paid.id);
-    const refund = { orderId: paid.id, amount: 400, requestId: `rr_${crypto.randomUUID()}`, ourPaymentId: crypto.randomUUID(), description: "asked" };
+    const refund = {
+      orderId: paid.id,
+      amount: 400,
+      requestId: `rr_${crypto.randomUUID()}`,
+      ourPaymentId: crypto.randomUUID(),
+      description: "asked",
+    };
     const first = await client.refund(refund);
     expect(await client.refund(refund)).toEqual(first);
     expect(first).toMatchObject({ state: "completed", amount: 400 });
@@ -84,11 +105,29 @@ describe("Revolut client", () => {
 
   it("tells a refused refund (declined: more than remains, an order not completed) from an outage", async () => {
     const client = createRevolutClient({ baseUrl: standIn.url, ...credentials, timeoutMs: 500 });
-    const paid = await client.createOrder({ amount: 300, currency: "EUR", merchantOrderExtRef: crypto.randomUUID(), description: "top-up" });
-    const refund = (amount: number) => ({ orderId: paid.id, amount, requestId: `rr_${crypto.randomUUID()}`, ourPaymentId: "p", description: "d" });
-    await expect(client.refund(refund(100))).rejects.toMatchObject({ kind: "declined", httpStatus: 400, reason: expect.stringContaining("invalid_order_state") });
+    const paid = await client.createOrder({
+      amount: 300,
+      currency: "EUR",
+      merchantOrderExtRef: crypto.randomUUID(),
+      description: "top-up",
+    });
+    const refund = (amount: number) => ({
+      orderId: paid.id,
+      amount,
+      requestId: `rr_${crypto.randomUUID()}`,
+      ourPaymentId: "p",
+      description: "d",
+    });
+    await expect(client.refund(refund(100))).rejects.toMatchObject({
+      kind: "declined",
+      httpStatus: 400,
+      reason: expect.stringContaining("invalid_order_state"),
+    });
     standIn.complete(paid.id);
-    await expect(client.refund(refund(301))).rejects.toMatchObject({ kind: "declined", reason: expect.stringContaining("invalid_refund_amount") });
+    await expect(client.refund(refund(301))).rejects.toMatchObject({
+      kind: "declined",
+      reason: expect.stringContaining("invalid_refund_amount"),
+    });
     try {
       standIn.refundBehaviour = { status: 503, body: { code: "unavailable", message: "down" } };
       await expect(client.refund(refund(100))).rejects.toMatchObject({ kind: "unavailable", httpStatus: 503 });

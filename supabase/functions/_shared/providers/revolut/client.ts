@@ -81,8 +81,14 @@ export function createRevolutClient(config: RevolutClientConfig): RevolutClient 
   const base = config.baseUrl.replace(/\/+$/, "");
   const headers = { authorization: `Bearer ${config.secretKey}`, "revolut-api-version": config.apiVersion, accept: "application/json" };
   const call = (what: string, path: string, init: RequestInit) =>
-    fetchWithTimeout("revolut", what, `${base}${path}`, init, config.timeoutMs ?? 10_000,
-      (message, status) => new RevolutApiError(message, status));
+    fetchWithTimeout(
+      "revolut",
+      what,
+      `${base}${path}`,
+      init,
+      config.timeoutMs ?? 10_000,
+      (message, status) => new RevolutApiError(message, status),
+    );
   return {
     async createOrder(order) {
       const response = await call("the order creation", "/api/orders", {
@@ -96,8 +102,11 @@ export function createRevolutClient(config: RevolutClientConfig): RevolutClient 
         }),
       });
       if (!response.ok) {
-        throw new RevolutApiError(`Revolut answered the order creation for ${order.merchantOrderExtRef} with HTTP ${response.status}`,
-          response.status, await providerReason(response));
+        throw new RevolutApiError(
+          `Revolut answered the order creation for ${order.merchantOrderExtRef} with HTTP ${response.status}`,
+          response.status,
+          await providerReason(response),
+        );
       }
       const body = createdOrderSchema.safeParse(await response.json().catch(() => null));
       if (!body.success) {
@@ -112,7 +121,10 @@ export function createRevolutClient(config: RevolutClientConfig): RevolutClient 
       if (!response.ok) throw new RevolutApiError(`Revolut answered order ${orderId} with HTTP ${response.status}`, response.status);
       const body = orderSchema.safeParse(await response.json().catch(() => null));
       if (!body.success) {
-        throw new RevolutApiError(`Revolut answered order ${orderId} with an unexpected body (${unexpectedBody(body.error)})`, response.status);
+        throw new RevolutApiError(
+          `Revolut answered order ${orderId} with an unexpected body (${unexpectedBody(body.error)})`,
+          response.status,
+        );
       }
       return body.data;
     },

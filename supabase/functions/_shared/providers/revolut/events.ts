@@ -43,7 +43,16 @@ export function orderToConfirm(body: RevolutBody): string | null {
 
 async function mirror(
   tx: TransactionSql,
-  row: { revolutId: string; kind: "order" | "transaction"; intentId: string | null; event: string; state: string; amount: number | null; currency: string | null; raw: unknown },
+  row: {
+    revolutId: string;
+    kind: "order" | "transaction";
+    intentId: string | null;
+    event: string;
+    state: string;
+    amount: number | null;
+    currency: string | null;
+    raw: unknown;
+  },
 ): Promise<boolean> {
   const updated = await tx`
     insert into public.revolut_transactions as r (revolut_id, kind, intent_id, event, state, amount, currency, raw_payload)
@@ -69,8 +78,24 @@ function completedOrder(body: z.output<typeof orderEvent>, lookup: OrderLookup |
     const order = lookup.value;
     if (order.state !== "completed") throw new Error(`Revolut reports order ${order.id} as ${order.state}, not completed`);
     const intentId = await findIntentId(tx, "revolut", order.id, intentIdIn(order) ?? body.merchant_order_ext_ref);
-    await mirror(tx, { revolutId: order.id, kind: "order", intentId, event: body.event, state: "completed", amount: order.amount, currency: order.currency, raw: { webhook: body, order } });
-    await recordPaymentSuccess(tx, { provider: "revolut", providerPaymentId: order.id, intentId, amount: order.amount, currency: order.currency, raw: order });
+    await mirror(tx, {
+      revolutId: order.id,
+      kind: "order",
+      intentId,
+      event: body.event,
+      state: "completed",
+      amount: order.amount,
+      currency: order.currency,
+      raw: { webhook: body, order },
+    });
+    await recordPaymentSuccess(tx, {
+      provider: "revolut",
+      providerPaymentId: order.id,
+      intentId,
+      amount: order.amount,
+      currency: order.currency,
+      raw: order,
+    });
     return "processed";
   };
 }
@@ -78,7 +103,16 @@ function completedOrder(body: z.output<typeof orderEvent>, lookup: OrderLookup |
 function failedOrder(body: z.output<typeof orderEvent>, state: string): WebhookEvent["apply"] {
   return async (tx): Promise<AppliedOutcome> => {
     const intentId = await findIntentId(tx, "revolut", body.order_id, body.merchant_order_ext_ref);
-    const moved = await mirror(tx, { revolutId: body.order_id, kind: "order", intentId, event: body.event, state, amount: null, currency: null, raw: { webhook: body } });
+    const moved = await mirror(tx, {
+      revolutId: body.order_id,
+      kind: "order",
+      intentId,
+      event: body.event,
+      state,
+      amount: null,
+      currency: null,
+      raw: { webhook: body },
+    });
     if (!intentId) return moved ? "processed" : "ignored";
     await recordPaymentFailure(tx, intentId, body.event);
     return "processed";
@@ -108,7 +142,16 @@ export async function revolutWebhookEvent(body: RevolutBody, lookup: OrderLookup
       type: event,
       payload: body,
       apply: async (tx) => {
-        const moved = await mirror(tx, { revolutId: change.data.id, kind: "transaction", intentId: null, event, state: change.data.new_state, amount: null, currency: null, raw: body });
+        const moved = await mirror(tx, {
+          revolutId: change.data.id,
+          kind: "transaction",
+          intentId: null,
+          event,
+          state: change.data.new_state,
+          amount: null,
+          currency: null,
+          raw: body,
+        });
         return moved ? "processed" : "ignored";
       },
     };

@@ -40,7 +40,10 @@ describe("Revolut-Signature", () => {
 
   it("refuses a wrong secret, a tampered body and a signature of another timestamp", async () => {
     expect(await verify({ secret: "wsk_wrong" })).toEqual({ ok: false, reason: "mismatch" });
-    expect(await verify({ rawBody: new TextEncoder().encode(raw.replace("completed", "COMPLETED")) })).toEqual({ ok: false, reason: "mismatch" });
+    expect(await verify({ rawBody: new TextEncoder().encode(raw.replace("completed", "COMPLETED")) })).toEqual({
+      ok: false,
+      reason: "mismatch",
+    });
     expect(await verify({ timestampHeader: String(Number(timestamp) + 1) })).toEqual({ ok: false, reason: "mismatch" });
     const both = `${await revolutSignatureHeader(raw, timestamp, "a")},${await revolutSignatureHeader(raw, timestamp, "b")}`;
     expect(await verify({ signatureHeader: both })).toEqual({ ok: false, reason: "mismatch" });

@@ -3,7 +3,7 @@
 // while a secret is being rotated); the timestamp is in epoch milliseconds and must be within
 // five minutes of now, in either direction, so that a captured request cannot be replayed.
 import { hmacSha256, hmacSha256Hex, matchesHex } from "../../hmac.ts";
-import { signatureFailed, signatureOk, type SignatureCheck } from "../../webhooks/signature-check.ts";
+import { type SignatureCheck, signatureFailed, signatureOk } from "../../webhooks/signature-check.ts";
 
 export const REVOLUT_SIGNATURE_HEADER = "revolut-signature";
 export const REVOLUT_TIMESTAMP_HEADER = "revolut-request-timestamp";

@@ -18,8 +18,15 @@ describe("Stripe client", () => {
     const first = await client.createPaymentIntent({ amount: 1999, currency: "USD", intentId });
     const again = await client.createPaymentIntent({ amount: 1999, currency: "USD", intentId });
     expect(again).toEqual(first);
-    expect(standIn.paymentIntents.get(first.id)).toMatchObject({ amount: 1999, currency: "usd", metadata: { intent_id: intentId }, client_secret: first.clientSecret });
-    expect([...standIn.paymentIntents.values()].filter((pi) => (pi.metadata as { intent_id: string }).intent_id === intentId)).toHaveLength(1);
+    expect(standIn.paymentIntents.get(first.id)).toMatchObject({
+      amount: 1999,
+      currency: "usd",
+      metadata: { intent_id: intentId },
+      client_secret: first.clientSecret,
+    });
+    expect([...standIn.paymentIntents.values()].filter((pi) => (pi.metadata as { intent_id: string }).intent_id === intentId)).toHaveLength(
+      1,
+    );
   });
 
   it("tells a refusal (declined, with Stripe's code) from an outage (unavailable), never naming the key", async () => {
@@ -28,7 +35,12 @@ describe("Stripe client", () => {
     try {
       standIn.createBehaviour = stripeCardDeclined;
       await expect(client.createPaymentIntent(intent()))
-        .rejects.toMatchObject({ kind: "declined", httpStatus: 402, reason: "generic_decline: Your card was declined.", provider: "stripe" });
+        .rejects.toMatchObject({
+          kind: "declined",
+          httpStatus: 402,
+          reason: "generic_decline: Your card was declined.",
+          provider: "stripe",
+        });
       standIn.createBehaviour = { status: 500, body: stripeError("api_error", undefined, "Something went wrong.") };
       await expect(client.createPaymentIntent(intent())).rejects.toMatchObject({ kind: "unavailable", httpStatus: 500 });
       standIn.createBehaviour = "hang";
@@ -36,7 +48,9 @@ describe("Stripe client", () => {
     } finally {
       standIn.createBehaviour = "accept";
     }
-    const wrongKey = await createStripeClient({ secretKey: "sk_test_wrong", baseUrl: standIn.url }).createPaymentIntent(intent()).catch((e: unknown) => e);
+    const wrongKey = await createStripeClient({ secretKey: "sk_test_wrong", baseUrl: standIn.url }).createPaymentIntent(intent()).catch((
+      e: unknown,
+    ) => e);
     expect(wrongKey).toMatchObject({ kind: "unavailable", httpStatus: 401 });
     const unreachable = await createStripeClient({ secretKey, baseUrl: `http://127.0.0.1:${await freePort()}` })
       .createPaymentIntent(intent()).catch((e: unknown) => e);
@@ -51,9 +65,13 @@ describe("Stripe client", () => {
     expect(await client.createRefund(refund)).toEqual(first);
     expect(first).toMatchObject({ status: "succeeded", amount: 700 });
     expect(standIn.refunds.get(first.id)).toMatchObject({
-      payment_intent: "pi_refundtest", amount: 700, metadata: { payment_id: refund.ourPaymentId, refund_request_id: refund.requestId },
+      payment_intent: "pi_refundtest",
+      amount: 700,
+      metadata: { payment_id: refund.ourPaymentId, refund_request_id: refund.requestId },
     });
-    expect([...standIn.refunds.values()].filter((r) => (r.metadata as { refund_request_id: string }).refund_request_id === refund.requestId)).toHaveLength(1);
+    expect(
+      [...standIn.refunds.values()].filter((r) => (r.metadata as { refund_request_id: string }).refund_request_id === refund.requestId),
+    ).toHaveLength(1);
     const byCharge = await client.createRefund({ ...refund, paymentId: "ch_refundtest", requestId: `rr_${crypto.randomUUID()}` });
     expect(standIn.refunds.get(byCharge.id)).toMatchObject({ charge: "ch_refundtest", payment_intent: null });
   });
@@ -62,7 +80,10 @@ describe("Stripe client", () => {
     const client = createStripeClient({ secretKey, baseUrl: standIn.url, timeoutMs: 500 });
     const refund = () => ({ paymentId: "pi_refundtest", amount: 100, ourPaymentId: "p", requestId: `rr_${crypto.randomUUID()}` });
     try {
-      standIn.refundBehaviour = { status: 400, body: stripeError("invalid_request_error", "charge_already_refunded", "Charge has already been refunded.") };
+      standIn.refundBehaviour = {
+        status: 400,
+        body: stripeError("invalid_request_error", "charge_already_refunded", "Charge has already been refunded."),
+      };
       await expect(client.createRefund(refund()))
         .rejects.toMatchObject({ kind: "declined", httpStatus: 400, reason: "charge_already_refunded: Charge has already been refunded." });
       standIn.refundBehaviour = { status: 500, body: stripeError("api_error", undefined, "Something went wrong.") };

@@ -81,7 +81,16 @@ const dispute = z.object({
 });
 
 const closedDispute = dispute.extend({
-  status: z.enum(["won", "lost", "warning_closed", "warning_needs_response", "warning_under_review", "needs_response", "under_review", "prevented"]),
+  status: z.enum([
+    "won",
+    "lost",
+    "warning_closed",
+    "warning_needs_response",
+    "warning_under_review",
+    "needs_response",
+    "under_review",
+    "prevented",
+  ]),
 });
 
 const timestamp = z.int().positive().nullish();

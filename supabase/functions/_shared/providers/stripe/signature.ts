@@ -40,7 +40,12 @@ export async function verifyStripeEvent(
   }
   try {
     const event = await Stripe.webhooks.constructEventAsync(
-      rawBody, header, webhookSecret, STRIPE_TOLERANCE_SECONDS, cryptoProvider, nowMs,
+      rawBody,
+      header,
+      webhookSecret,
+      STRIPE_TOLERANCE_SECONDS,
+      cryptoProvider,
+      nowMs,
     );
     return { ok: true, event };
   } catch (error) {

@@ -51,10 +51,16 @@ describe("createWhatsAppClient", () => {
   it("Meta's error classes arrive with their codes; a 5xx and no answer have no code", async () => {
     for (const code of [130429, 131047, 131056] as const) {
       graph.fail(code);
-      expect(await refusalOf(client().send("250788000123", { type: "text", text: { body: "x" } }))).toMatchObject({ httpStatus: 400, code });
+      expect(await refusalOf(client().send("250788000123", { type: "text", text: { body: "x" } }))).toMatchObject({
+        httpStatus: 400,
+        code,
+      });
     }
     graph.fail("server");
-    expect(await refusalOf(client().send("250788000123", { type: "text", text: { body: "x" } }))).toMatchObject({ httpStatus: 500, code: 1 });
+    expect(await refusalOf(client().send("250788000123", { type: "text", text: { body: "x" } }))).toMatchObject({
+      httpStatus: 500,
+      code: 1,
+    });
     graph.fail("hang");
     const silent = await refusalOf(client(graph.accessToken, 1_000).send("250788000123", { type: "text", text: { body: "x" } }));
     expect(silent).toMatchObject({ httpStatus: null, code: null });

@@ -58,11 +58,18 @@ export function createWhatsAppClient(config: WhatsAppClientConfig): WhatsAppClie
   const timeoutMs = config.timeoutMs ?? 10_000;
   return {
     async send(to, message) {
-      const response = await fetchWithTimeout("whatsapp", "POST /messages", url, {
-        method: "POST",
-        headers: { authorization: `Bearer ${config.accessToken}`, "content-type": "application/json" },
-        body: JSON.stringify({ messaging_product: "whatsapp", recipient_type: "individual", to, ...message }),
-      }, timeoutMs, (text, status) => new WhatsAppApiError(text, status));
+      const response = await fetchWithTimeout(
+        "whatsapp",
+        "POST /messages",
+        url,
+        {
+          method: "POST",
+          headers: { authorization: `Bearer ${config.accessToken}`, "content-type": "application/json" },
+          body: JSON.stringify({ messaging_product: "whatsapp", recipient_type: "individual", to, ...message }),
+        },
+        timeoutMs,
+        (text, status) => new WhatsAppApiError(text, status),
+      );
       const body = await response.json().catch(() => null);
       if (response.ok) {
         const sent = sentSchema.safeParse(body);
@@ -72,8 +79,12 @@ export function createWhatsAppClient(config: WhatsAppClientConfig): WhatsAppClie
       const refusal = graphErrorSchema.safeParse(body);
       const error = refusal.success ? refusal.data.error : null;
       const described = error ? `: ${error.code ?? "?"} ${(error.message ?? "").slice(0, 300)}` : "";
-      throw new WhatsAppApiError(`The Graph API answered POST /messages with ${response.status}${described}`, response.status,
-        error?.code ?? null, error?.error_subcode ?? null);
+      throw new WhatsAppApiError(
+        `The Graph API answered POST /messages with ${response.status}${described}`,
+        response.status,
+        error?.code ?? null,
+        error?.error_subcode ?? null,
+      );
     },
   };
 }

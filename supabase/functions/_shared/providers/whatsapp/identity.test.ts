@@ -14,9 +14,11 @@ afterAll(() => sql.end());
 
 const deps = (): IdentityDependencies => ({ sql, context: serviceContext(), authAdmin: authAdminFromEnv(), defaultCurrency: "RWF" });
 
-const usersWithPhone = (waId: string) => sql<{ id: string; phone: string; aud: string; role: string; confirmed: boolean; app: unknown }[]>`
+const usersWithPhone = (waId: string) =>
+  sql<{ id: string; phone: string; aud: string; role: string; confirmed: boolean; app: unknown }[]>`
   select id, phone, aud, role, phone_confirmed_at is not null as confirmed, raw_app_meta_data as app from auth.users where phone = ${waId}`;
-const accountsOf = (userId: string) => sql<{ currency: string }[]>`select currency from public.wallet_accounts where owner_id = ${userId}::uuid`;
+const accountsOf = (userId: string) =>
+  sql<{ currency: string }[]>`select currency from public.wallet_accounts where owner_id = ${userId}::uuid`;
 
 describe("ensureContact", () => {
   it("first contact: an Auth user as Supabase Auth writes it, the contact and a wallet account in the default currency", async () => {
@@ -24,10 +26,15 @@ describe("ensureContact", () => {
     const contact = await ensureContact(deps(), { waId, profileName: "Amina" });
     expect(contact).toEqual({ userId: expect.any(String), optedOut: false, created: true });
     expect(await usersWithPhone(waId)).toEqual([{
-      id: contact.userId, phone: waId, aud: "authenticated", role: "authenticated", confirmed: true,
+      id: contact.userId,
+      phone: waId,
+      aud: "authenticated",
+      role: "authenticated",
+      confirmed: true,
       app: { provider: "phone", providers: ["phone"] },
     }]);
-    const [row] = await sql`select user_id, profile_name, language, last_inbound_at is not null as seen from public.whatsapp_contacts where wa_id = ${waId}`;
+    const [row] =
+      await sql`select user_id, profile_name, language, last_inbound_at is not null as seen from public.whatsapp_contacts where wa_id = ${waId}`;
     expect(row).toEqual({ user_id: contact.userId, profile_name: "Amina", language: "en", seen: true });
     expect(await accountsOf(contact.userId)).toEqual([{ currency: "RWF" }]);
   });
@@ -38,7 +45,8 @@ describe("ensureContact", () => {
     await sql`update public.whatsapp_contacts set last_inbound_at = now() - interval '1 day' where wa_id = ${waId}`;
     const again = await ensureContact(deps(), { waId, profileName: "Amina K." });
     expect(again).toEqual({ userId: first.userId, optedOut: false, created: false });
-    const [row] = await sql`select profile_name, last_inbound_at > now() - interval '1 minute' as fresh from public.whatsapp_contacts where wa_id = ${waId}`;
+    const [row] =
+      await sql`select profile_name, last_inbound_at > now() - interval '1 minute' as fresh from public.whatsapp_contacts where wa_id = ${waId}`;
     expect(row).toEqual({ profile_name: "Amina K.", fresh: true });
     expect(await usersWithPhone(waId)).toHaveLength(1);
     expect(await accountsOf(first.userId)).toHaveLength(1);

@@ -55,8 +55,12 @@ export async function ensureContact(deps: IdentityDependencies, sender: { waId: 
 
   const { data, error } = await deps.authAdmin.createUser({ phone: `+${sender.waId}`, phone_confirm: true });
   if (error && error.code !== "phone_exists") {
-    throw new ProviderError("supabase_auth", `The Auth Admin API did not create the user: ${error.code ?? error.status ?? "error"}`,
-      error.status ?? null, error.code ?? null);
+    throw new ProviderError(
+      "supabase_auth",
+      `The Auth Admin API did not create the user: ${error.code ?? error.status ?? "error"}`,
+      error.status ?? null,
+      error.code ?? null,
+    );
   }
   // phone_exists: another message of this sender made the user in the meantime.
   const contact = await open(data.user?.id ?? null);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GraphApiStandIn, startGraphApiStandIn } from "../../../../tests/support/graph-api-standin.ts";
 import { enqueue, newWaId, outboxRow, standInSender } from "../../../../tests/support/whatsapp-fixtures.ts";
 import { WhatsAppApiError } from "./client.ts";
-import { backoffSeconds, MAX_ATTEMPTS, outcomeOfRefusal, sendOutboxMessages, type SenderDependencies } from "./outbox-sender.ts";
+import { backoffSeconds, MAX_ATTEMPTS, outcomeOfRefusal, type SenderDependencies, sendOutboxMessages } from "./outbox-sender.ts";
 
 const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 6, onnotice: () => undefined });
 let graph: GraphApiStandIn;
@@ -40,29 +40,32 @@ describe("sendOutboxMessages", () => {
     expect(graph.deliveredTo(waId)).toHaveLength(1);
   });
 
-  it.each([[130429 as const], [131056 as const], ["server" as const]])("%s: queued again after 30 s, then 60 s; sent once it passes", async (failure) => {
-    const waId = newWaId();
-    const id = await enqueue(sql, waId, "retry me");
-    graph.fail(failure, { times: 2, to: waId });
-    const before = Date.now();
-    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ taken: 1, retried: 1 });
-    const first = await outboxRow(sql, id);
-    expect(first).toMatchObject({ status: "queued", attempts: 1 });
-    expect(first.last_error).toContain(failure === "server" ? "500" : String(failure));
-    expect((first.next_attempt_at.getTime() - before) / 1000).toBeGreaterThanOrEqual(29);
-    expect((first.next_attempt_at.getTime() - before) / 1000).toBeLessThan(32);
-    // Not due yet: nothing is sent.
-    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ taken: 0 });
-    await makeDue(id);
-    const secondBefore = Date.now();
-    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ retried: 1 });
-    const second = await outboxRow(sql, id);
-    expect((second.next_attempt_at.getTime() - secondBefore) / 1000).toBeGreaterThanOrEqual(59);
-    await makeDue(id);
-    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ sent: 1 });
-    expect(await outboxRow(sql, id)).toMatchObject({ status: "sent", attempts: 3 });
-    expect(graph.deliveredTo(waId)).toHaveLength(1);
-  });
+  it.each([[130429 as const], [131056 as const], ["server" as const]])(
+    "%s: queued again after 30 s, then 60 s; sent once it passes",
+    async (failure) => {
+      const waId = newWaId();
+      const id = await enqueue(sql, waId, "retry me");
+      graph.fail(failure, { times: 2, to: waId });
+      const before = Date.now();
+      expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ taken: 1, retried: 1 });
+      const first = await outboxRow(sql, id);
+      expect(first).toMatchObject({ status: "queued", attempts: 1 });
+      expect(first.last_error).toContain(failure === "server" ? "500" : String(failure));
+      expect((first.next_attempt_at.getTime() - before) / 1000).toBeGreaterThanOrEqual(29);
+      expect((first.next_attempt_at.getTime() - before) / 1000).toBeLessThan(32);
+      // Not due yet: nothing is sent.
+      expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ taken: 0 });
+      await makeDue(id);
+      const secondBefore = Date.now();
+      expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ retried: 1 });
+      const second = await outboxRow(sql, id);
+      expect((second.next_attempt_at.getTime() - secondBefore) / 1000).toBeGreaterThanOrEqual(59);
+      await makeDue(id);
+      expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ sent: 1 });
+      expect(await outboxRow(sql, id)).toMatchObject({ status: "sent", attempts: 3 });
+      expect(graph.deliveredTo(waId)).toHaveLength(1);
+    },
+  );
 
   it("no answer within the timeout backs off like a 5xx", async () => {
     const waId = newWaId();
@@ -104,7 +107,9 @@ describe("sendOutboxMessages", () => {
     const [message] = graph.deliveredTo(waId);
     expect(message).toMatchObject({ type: "template", message: { name: "mfuko_notification", language: { code: "en" } } });
     expect(await outboxRow(sql, id)).toMatchObject({
-      status: "sent", kind: "template", wamid: message!.wamid,
+      status: "sent",
+      kind: "template",
+      wamid: message!.wamid,
       body: { type: "template", template: { name: "mfuko_notification", language: { code: "en" } } },
     });
   });
@@ -144,7 +149,11 @@ describe("sendOutboxMessages", () => {
     logLines.length = 0;
     await sendOutboxMessages(sender(), [id]);
     const line = logLines.find((l) => l.includes(id));
-    expect(JSON.parse(line!)).toMatchObject({ event: "whatsapp_send", outcome: "sent", wa_id: `${waId.slice(0, 4)}******${waId.slice(-2)}` });
+    expect(JSON.parse(line!)).toMatchObject({
+      event: "whatsapp_send",
+      outcome: "sent",
+      wa_id: `${waId.slice(0, 4)}******${waId.slice(-2)}`,
+    });
     expect(logLines.join("\n")).not.toContain("a private message body");
     expect(logLines.join("\n")).not.toContain(waId);
   });

@@ -76,8 +76,10 @@ export function backoffSeconds(attempts: number): number {
 }
 
 /** What to do with a message the Graph API did not take, by Meta's error class. */
-export function outcomeOfRefusal(error: WhatsAppApiError, message: { purpose: string; kind: string; attempts: number }):
-  { outcome: "retry" | "failed" | "dead" | "template"; error: string } {
+export function outcomeOfRefusal(
+  error: WhatsAppApiError,
+  message: { purpose: string; kind: string; attempts: number },
+): { outcome: "retry" | "failed" | "dead" | "template"; error: string } {
   const reason = error.message.slice(0, 1000);
   if (error.code === OUTSIDE_WINDOW) {
     if (message.purpose === "notification" && message.kind !== "template") return { outcome: "template", error: reason };
@@ -113,7 +115,8 @@ async function attempt(deps: SenderDependencies, message: LeasedMessage): Promis
 
 async function deliver(deps: SenderDependencies, message: LeasedMessage, counts: SendCounts): Promise<void> {
   const result = await attempt(deps, message);
-  await withRequestContext(deps.sql, deps.context, (tx) => tx`
+  await withRequestContext(deps.sql, deps.context, (tx) =>
+    tx`
     select 1 from private.whatsapp_outbox_record(
       ${message.id}::uuid, ${result.outcome},
       ${result.outcome === "sent" ? result.wamid : null},
@@ -139,7 +142,8 @@ async function deliver(deps: SenderDependencies, message: LeasedMessage, counts:
 export async function sendOutboxMessages(deps: SenderDependencies, ids: readonly string[]): Promise<SendCounts> {
   const counts: SendCounts = { taken: 0, sent: 0, retried: 0, failed: 0, dead: 0 };
   if (ids.length === 0) return counts;
-  const leased = await withRequestContext(deps.sql, deps.context, (tx) => tx<LeasedMessage[]>`
+  const leased = await withRequestContext(deps.sql, deps.context, (tx) =>
+    tx<LeasedMessage[]>`
     select id, wa_id, kind, body, purpose, attempts, language
       from private.whatsapp_outbox_lease(${[...ids]}::uuid[], ${deps.whatsapp.leaseSeconds}::int)`);
   counts.taken = leased.length;

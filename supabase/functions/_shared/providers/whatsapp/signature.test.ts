@@ -38,7 +38,10 @@ describe("WhatsApp X-Hub-Signature-256", () => {
 
   it("refuses a missing or malformed header", async () => {
     expect(await verifyWhatsAppSignature(body, null, secret)).toEqual({ ok: false, reason: "missing_header" });
-    expect(await verifyWhatsAppSignature(body, metaHeader.slice("sha256=".length), secret)).toEqual({ ok: false, reason: "malformed_header" });
+    expect(await verifyWhatsAppSignature(body, metaHeader.slice("sha256=".length), secret)).toEqual({
+      ok: false,
+      reason: "malformed_header",
+    });
     expect(await verifyWhatsAppSignature(body, "sha1=abc", secret)).toEqual({ ok: false, reason: "malformed_header" });
     expect(await verifyWhatsAppSignature(body, `${metaHeader}00`, secret)).toEqual({ ok: false, reason: "malformed_header" });
     expect(await verifyWhatsAppSignature(body, `x${metaHeader}`, secret)).toEqual({ ok: false, reason: "malformed_header" });

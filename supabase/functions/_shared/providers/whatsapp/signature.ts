@@ -1,7 +1,7 @@
 // Meta (WhatsApp Cloud API) webhook signatures:
 // X-Hub-Signature-256: sha256=<hex HMAC-SHA256(raw body, app secret)>.
 import { hmacSha256, hmacSha256Hex, matchesHex } from "../../hmac.ts";
-import { signatureFailed, signatureOk, type SignatureCheck } from "../../webhooks/signature-check.ts";
+import { type SignatureCheck, signatureFailed, signatureOk } from "../../webhooks/signature-check.ts";
 
 export const WHATSAPP_SIGNATURE_HEADER = "x-hub-signature-256";
 

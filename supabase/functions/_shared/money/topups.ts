@@ -5,15 +5,15 @@
 // instead of creating another), and the next step the user takes (next_action). startTopUp is
 // the whole step after the intent exists, shared by the payments API and the WhatsApp
 // conversation.
-import type { TransactionSql } from "../_shared/db.ts";
-import type { Logger } from "../_shared/logger.ts";
-import { ProviderError } from "../_shared/providers/errors.ts";
-import { toMajorUnits } from "../_shared/providers/momo/amount.ts";
-import type { MomoCallbackProduct } from "../_shared/providers/momo/callback-url.ts";
-import type { MomoClient } from "../_shared/providers/momo/client.ts";
-import type { RevolutClient } from "../_shared/providers/revolut/client.ts";
-import { RevolutApiError } from "../_shared/providers/revolut/client.ts";
-import type { StripeClient } from "../_shared/providers/stripe/client.ts";
+import type { TransactionSql } from "../db.ts";
+import type { Logger } from "../logger.ts";
+import { ProviderError } from "../providers/errors.ts";
+import { toMajorUnits } from "../providers/momo/amount.ts";
+import type { MomoCallbackProduct } from "../providers/momo/callback-url.ts";
+import type { MomoClient } from "../providers/momo/client.ts";
+import type { RevolutClient } from "../providers/revolut/client.ts";
+import { RevolutApiError } from "../providers/revolut/client.ts";
+import type { StripeClient } from "../providers/stripe/client.ts";
 
 export type Provider = "stripe" | "momo" | "revolut";
 
@@ -76,14 +76,12 @@ export async function startProviderPayment(
     }
     case "revolut": {
       // Revolut orders take no idempotency key: an intent attached to its order reads it back.
-      const order = intent.provider_ref
-        ? await clients.revolut.order(intent.provider_ref)
-        : await clients.revolut.createOrder({
-          amount,
-          currency: intent.currency,
-          merchantOrderExtRef: intent.id,
-          description: "mfuko wallet top-up",
-        });
+      const order = intent.provider_ref ? await clients.revolut.order(intent.provider_ref) : await clients.revolut.createOrder({
+        amount,
+        currency: intent.currency,
+        merchantOrderExtRef: intent.id,
+        description: "mfuko wallet top-up",
+      });
       if (!order.checkout_url) throw new RevolutApiError(`Revolut order ${order.id} has no checkout_url`, 502);
       return { providerRef: order.id, nextAction: { type: "redirect", url: order.checkout_url } };
     }
@@ -115,13 +113,17 @@ export async function startTopUp(
   } catch (error) {
     if (!(error instanceof ProviderError) || error.kind !== "declined") throw error;
     const reason = error.reason ?? error.message;
-    const [failed] = await asService((tx) => tx<Intent[]>`
-      select * from public.payment_record_failure(${intent.id}::uuid, ${`${intent.provider}: ${reason}`.slice(0, 500)})`);
+    const [failed] = await asService((tx) =>
+      tx<Intent[]>`
+      select * from public.payment_record_failure(${intent.id}::uuid, ${`${intent.provider}: ${reason}`.slice(0, 500)})`
+    );
     logger.warn("provider_declined", { provider: intent.provider, intent_id: intent.id, http_status: error.httpStatus, reason });
     return { outcome: "declined", intent: failed!, reason };
   }
   // payment_intent_attach returns the intent as it is when it already has this reference.
-  const [attached] = await asService((tx) => tx<Intent[]>`
-    select * from public.payment_intent_attach(${intent.id}::uuid, ${payment.providerRef})`);
+  const [attached] = await asService((tx) =>
+    tx<Intent[]>`
+    select * from public.payment_intent_attach(${intent.id}::uuid, ${payment.providerRef})`
+  );
   return { outcome: "started", intent: attached!, nextAction: payment.nextAction };
 }
