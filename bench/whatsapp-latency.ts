@@ -11,7 +11,7 @@ import { startFunctionsServer } from "@mfuko/local-stack/functions-server";
 import { freePort } from "@mfuko/local-stack/ports";
 import { type GraphMessage, startGraphApiStandIn } from "../supabase/tests/support/graph-api-standin.ts";
 import { inboundNotification, newWaId, textOf } from "../supabase/tests/support/whatsapp-messages.ts";
-import type { BenchmarkResult } from "./lib/report.ts";
+import { type BenchmarkResult, formatNumber } from "./lib/report.ts";
 
 const SENDERS = 50;
 const TARGET_P95_MS = 1_000;
@@ -91,9 +91,11 @@ export async function runWhatsAppLatency(options: WhatsAppLatencyOptions): Promi
         { name: "reply latency max", value: latencies.at(-1)!, unit: "ms" },
       ],
       ratios: [{
-        name: "1 s / reply latency p95",
-        value: TARGET_P95_MS / p95,
-        target: 1,
+        name: "WhatsApp reply latency p95 (ms, 50 senders at once)",
+        value: p95,
+        target: TARGET_P95_MS,
+        atMost: true,
+        measured: `${formatNumber(p95)} ms`,
         limitedBy: "Each reply is about twenty statements (limits, contact, the answer as the user, the outbox lease and record) " +
           "over the function's five database connections, so 50 replies at once queue for them.",
       }],
