@@ -6,33 +6,17 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { storedEvents, testSql } from "../../tests/support/payments-fixtures.ts";
 import { whatsAppRequest } from "../../tests/support/webhook-requests.ts";
+import { wamid, whatsAppNotification } from "../../tests/support/whatsapp-messages.ts";
 import handler from "./handler.ts";
 
 const sql = testSql(testDatabaseUrl);
 afterAll(() => sql.end({ timeout: 1 }));
 
-const wamid = () => `wamid.${crypto.randomUUID().replaceAll("-", "")}`;
 const seconds = (offset = 0) => String(Math.floor(Date.now() / 1000) + offset);
 const deliver = (payload: unknown) => handler.fetch(whatsAppRequest(payload));
 
-function notification(value: Record<string, unknown>) {
-  return {
-    object: "whatsapp_business_account",
-    entry: [{
-      id: "102290129340398",
-      changes: [{
-        field: "messages",
-        value: {
-          messaging_product: "whatsapp",
-          metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
-          ...value,
-        },
-      }],
-    }],
-  };
-}
-const messages = (...items: Record<string, unknown>[]) => notification({ messages: items });
-const statuses = (...items: Record<string, unknown>[]) => notification({ statuses: items });
+const messages = (...items: Record<string, unknown>[]) => whatsAppNotification({ messages: items });
+const statuses = (...items: Record<string, unknown>[]) => whatsAppNotification({ statuses: items });
 const text = (id: string, body: string) => ({ from: "256712345678", id, timestamp: seconds(), type: "text", text: { body } });
 const status = (id: string, value: string, offset: number) => ({
   id,
@@ -169,7 +153,7 @@ describe("failures", () => {
     const good = wamid();
     // 255 characters are a valid id, but its event id (id:status) is longer than webhook_events takes.
     const unstorable = { ...status(`wamid.${"x".repeat(249)}`, "sent", 0) };
-    const response = await deliver(notification({ messages: [text(good, "still here")], statuses: [unstorable] }));
+    const response = await deliver(whatsAppNotification({ messages: [text(good, "still here")], statuses: [unstorable] }));
     expect(response.status).toBe(500);
     expect(await response.json()).toMatchObject({ error: { code: "event_failed", details: { event_ids: [`${unstorable.id}:sent`] } } });
     expect(await message(good)).toMatchObject({ body: "still here" });
@@ -194,7 +178,7 @@ describe("replay from the stored payload", () => {
     const { whatsAppStoredEvent } = await import("../_shared/providers/whatsapp/events.ts");
     const id = wamid();
     const out = wamid();
-    expect((await deliver(notification({ messages: [text(id, "hi")], statuses: [status(out, "sent", 0)] }))).status).toBe(200);
+    expect((await deliver(whatsAppNotification({ messages: [text(id, "hi")], statuses: [status(out, "sent", 0)] }))).status).toBe(200);
     const stored = [...await storedEvents(sql, "whatsapp", id), ...await storedEvents(sql, "whatsapp", out)];
     expect(stored).toHaveLength(2);
     const outcomes: string[] = [];

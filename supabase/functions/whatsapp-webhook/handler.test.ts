@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it, vi } from "vitest";
 import { eventsMentioning, testSql, uniqueClientAddress } from "../../tests/support/payments-fixtures.ts";
 import { expectLimitAt } from "../../tests/support/rate-limit-probe.ts";
 import { env, IN_PROCESS_ORIGIN, whatsAppRequest, whatsAppSignature } from "../../tests/support/webhook-requests.ts";
+import { wamid, whatsAppNotification } from "../../tests/support/whatsapp-messages.ts";
 import handler from "./handler.ts";
 
 // The per-address guard is 6000 a minute by default (Meta sends from a few shared addresses);
@@ -17,24 +18,11 @@ vi.hoisted(() => {
 const sql = testSql(testDatabaseUrl);
 afterAll(() => sql.end({ timeout: 1 }));
 
-const wamid = () => `wamid.${crypto.randomUUID().replaceAll("-", "")}`;
-
 function inbound(id: string, body = "hello") {
-  return {
-    object: "whatsapp_business_account",
-    entry: [{
-      id: "102290129340398",
-      changes: [{
-        field: "messages",
-        value: {
-          messaging_product: "whatsapp",
-          metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
-          contacts: [{ profile: { name: "Amina" }, wa_id: "256712345678" }],
-          messages: [{ from: "256712345678", id, timestamp: String(Math.floor(Date.now() / 1000)), type: "text", text: { body } }],
-        },
-      }],
-    }],
-  };
+  return whatsAppNotification({
+    contacts: [{ profile: { name: "Amina" }, wa_id: "256712345678" }],
+    messages: [{ from: "256712345678", id, timestamp: String(Math.floor(Date.now() / 1000)), type: "text", text: { body } }],
+  });
 }
 
 /** The events and messages that mention `id`: by their keys, or in what they stored. */

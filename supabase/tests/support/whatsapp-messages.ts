@@ -15,8 +15,8 @@ export function wamid(): string {
   return `wamid.${crypto.randomUUID().replaceAll("-", "")}`;
 }
 
-/** The notification Meta sends for `messages` from `waId`. */
-export function inboundNotification(waId: string, name: string, messages: Record<string, unknown>[]) {
+/** The envelope Meta sends one change's `value` in, from the test business account's number. */
+export function whatsAppNotification<V extends Record<string, unknown>>(value: V) {
   return {
     object: "whatsapp_business_account",
     entry: [{
@@ -26,12 +26,19 @@ export function inboundNotification(waId: string, name: string, messages: Record
         value: {
           messaging_product: "whatsapp",
           metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
-          contacts: [{ profile: { name }, wa_id: waId }],
-          messages: messages.map((m) => ({ from: waId, id: wamid(), timestamp: String(Math.floor(Date.now() / 1000)), ...m })),
+          ...value,
         },
       }],
     }],
   };
+}
+
+/** The notification Meta sends for `messages` from `waId`. */
+export function inboundNotification(waId: string, name: string, messages: Record<string, unknown>[]) {
+  return whatsAppNotification({
+    contacts: [{ profile: { name }, wa_id: waId }],
+    messages: messages.map((m) => ({ from: waId, id: wamid(), timestamp: String(Math.floor(Date.now() / 1000)), ...m })),
+  });
 }
 
 export const textOf = (body: string) => ({ type: "text", text: { body } });
