@@ -307,16 +307,55 @@ alter table private.reconciliation_reports enable row level security;
 alter table private.reconciliation_reports force row level security;
 select audit.attach('private.reconciliation_reports');
 
--- Runs the checks over the whole ledger and every payment, stores today's report (UTC) and
--- returns it.
+-- Queues the alert for p_report to every admin (app_metadata.role admin, which only the
+-- server sets) who has a WhatsApp contact, in the caller's transaction, and returns how many
+-- were queued. An admin who opted out gets none (private.whatsapp_notify_user writes
+-- nothing). The text names the date and the counts only, never an account or an amount: the
+-- findings themselves stay in the report. The contacts, the outbox and private.text_message
+-- come with the WhatsApp migrations (20261207...); PL/pgSQL resolves them when this runs.
+-- No grant: only api_private.reconcile calls it.
+create function private.reconcile_alert_admins(p_report private.reconciliation_reports) returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_body jsonb := private.text_message(pg_catalog.format(
+    'mfuko reconcile %s: %s ledger invariant violation(s), %s provider reconciliation finding(s). '
+    'The day''s report is in private.reconciliation_reports.',
+    pg_catalog.to_char(p_report.report_date, 'YYYY-MM-DD'), pg_catalog.jsonb_array_length(p_report.invariant_violations),
+    pg_catalog.jsonb_array_length(p_report.reconciliation_findings)));
+  v_admin uuid;
+  v_queued integer := 0;
+begin
+  for v_admin in
+    select c.user_id from public.whatsapp_contacts c
+      join auth.users u on u.id = c.user_id
+     where u.raw_app_meta_data ->> 'role' = 'admin'
+     order by c.user_id
+  loop
+    if private.whatsapp_notify_user(v_admin, v_body) is not null then
+      v_queued := v_queued + 1;
+    end if;
+  end loop;
+  return v_queued;
+end;
+$$;
+
+-- Runs the checks over the whole ledger and every payment, stores today's report (UTC) and,
+-- when it has a finding, queues the admins' WhatsApp alert in the same transaction, so that
+-- the alert exists exactly when the report does. Returns the report's counts and how many
+-- alerts it queued. Every run with a finding alerts: a second run that day replaces the
+-- report and tells the admins its counts.
 create function api_private.reconcile()
-returns table (report_date date, invariant_violations integer, reconciliation_findings integer)
+returns table (report_date date, invariant_violations integer, reconciliation_findings integer, alerts_queued integer)
 language plpgsql
 security definer
 set search_path = ''
 as $$
 declare
   v_report private.reconciliation_reports;
+  v_alerts integer := 0;
 begin
   perform private.require_caller(array['service'], 'run the reconcile job');
   insert into private.reconciliation_reports as r (report_date, created_at, invariant_violations, reconciliation_findings)
@@ -328,8 +367,11 @@ begin
          invariant_violations = excluded.invariant_violations,
          reconciliation_findings = excluded.reconciliation_findings
   returning r.* into v_report;
+  if v_report.findings > 0 then
+    v_alerts := private.reconcile_alert_admins(v_report);
+  end if;
   return query select v_report.report_date, jsonb_array_length(v_report.invariant_violations),
-                      jsonb_array_length(v_report.reconciliation_findings);
+                      jsonb_array_length(v_report.reconciliation_findings), v_alerts;
 end;
 $$;
 grant execute on function api_private.reconcile() to service_role;

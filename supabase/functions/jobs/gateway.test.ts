@@ -1,7 +1,8 @@
 // The scheduled jobs through a real Deno gateway and the MoMo stand-in: a lost MoMo callback
 // (top-up or cash-out) healed by momo-poll (credited once, a second run does nothing), MoMo down during a poll,
 // intents and holds expiring, two runners at once, the service_role key as the only way in,
-// the reconcile report, and whatsapp-send through the Graph API stand-in.
+// the reconcile report and its WhatsApp alert to the admins, and whatsapp-send through the
+// Graph API stand-in.
 //
 // Other suites share this database and make MoMo intents and holds of their own. So the
 // gateway polls only payments waiting longer than an hour and expires intents older than a
@@ -49,6 +50,20 @@ async function runJob(job: string, token: string | null = serviceKey): Promise<A
       headers: token === null ? {} : { authorization: `Bearer ${token}` },
     }),
   );
+}
+
+/**
+ * Runs whatsapp-send until the rows `ids` are no longer due. Other suites queue messages too, so
+ * a run may spend its batch on theirs; every assertion is about the test's own recipients.
+ */
+async function runUntilSettled(ids: string[]): Promise<void> {
+  for (let run = 0; run < 5; run += 1) {
+    expect((await runJob("whatsapp-send")).status).toBe(200);
+    const [left] = await sql<{ n: number }[]>`
+      select count(*)::int as n from public.whatsapp_outbox where id = any (${ids}::uuid[]) and status in ('queued', 'sending')
+         and next_attempt_at <= now()`;
+    if (left!.n === 0) return;
+  }
 }
 
 /** Moves an intent's clock back, as if it had waited `seconds` (triggers off, superuser). */
@@ -294,6 +309,39 @@ describe("reconcile", () => {
     );
     expect(report!.findings).toBe(answer.body.reconciliation_findings);
   });
+
+  /** The WhatsApp contact of a new user whose app_metadata is `appMetadata`; its wa_id. */
+  async function contact(appMetadata: Record<string, string>, optedOut = false): Promise<string> {
+    const userId = crypto.randomUUID();
+    const waId = newWaId();
+    await sql`insert into auth.users (id, aud, role, email, raw_app_meta_data)
+              values (${userId}, 'authenticated', 'authenticated', ${`${userId}@mfuko.test`}, ${sql.json(appMetadata)})`;
+    await sql`insert into public.whatsapp_contacts (wa_id, user_id, opted_out) values (${waId}, ${userId}::uuid, ${optedOut})`;
+    return waId;
+  }
+
+  it("a finding alerts each admin with a WhatsApp contact, delivered by whatsapp-send; not an admin who opted out, nor support, nor a user", async () => {
+    const admin = await contact({ role: "admin" });
+    const others = [await contact({ role: "admin" }, true), await contact({ role: "support" }), await contact({})];
+    await asServiceRole(sql, (tx) =>
+      tx`
+      select 1 from public.payment_record_success('stripe', ${`pi_${crypto.randomUUID()}`}, null, 990, 'USD', 0, '{}'::jsonb)`);
+
+    const answer = await runJob("reconcile");
+    expect(answer.status).toBe(200);
+    expect(answer.body.alerts_queued).toBeGreaterThanOrEqual(1);
+    const queued = await sql<{ id: string; wa_id: string; purpose: string }[]>`
+      select id, wa_id, purpose from public.whatsapp_outbox where wa_id = any (${[admin, ...others]}::text[])`;
+    expect(queued.map(({ wa_id, purpose }) => ({ wa_id, purpose }))).toEqual([{ wa_id: admin, purpose: "notification" }]);
+
+    await runUntilSettled(queued.map((row) => row.id));
+    const { report_date, invariant_violations, reconciliation_findings } = answer.body;
+    expect(gateway.whatsapp.deliveredTo(admin).map((m) => m.message)).toEqual([{
+      body: `mfuko reconcile ${report_date}: ${invariant_violations} ledger invariant violation(s), ` +
+        `${reconciliation_findings} provider reconciliation finding(s). The day's report is in private.reconciliation_reports.`,
+    }]);
+    for (const waId of others) expect(gateway.whatsapp.deliveredTo(waId)).toEqual([]);
+  });
 });
 
 describe("who may run a job", () => {
@@ -316,18 +364,6 @@ describe("who may run a job", () => {
 });
 
 describe("whatsapp-send", () => {
-  // Other suites queue messages too: runs repeat until this test's rows are done, and every
-  // assertion is about this test's recipient.
-  async function runUntilSettled(ids: string[]): Promise<void> {
-    for (let run = 0; run < 5; run += 1) {
-      expect((await runJob("whatsapp-send")).status).toBe(200);
-      const [left] = await sql<{ n: number }[]>`
-        select count(*)::int as n from public.whatsapp_outbox where id = any (${ids}::uuid[]) and status in ('queued', 'sending')
-           and next_attempt_at <= now()`;
-      if (left!.n === 0) return;
-    }
-  }
-
   it("sends the due messages once; a message whose backoff has not passed waits; a second run sends nothing again", async () => {
     const waId = newWaId();
     const due = [await enqueue(sql, waId, "one"), await enqueue(sql, waId, "two")];

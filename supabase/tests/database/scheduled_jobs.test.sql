@@ -1,12 +1,20 @@
 -- The scheduled jobs' SQL: the job functions for service_role only, hold expiry (an argument of
 -- wallet_hold/wallet_withdraw, part of the replay's parameters), each job bounded per run and
--- idempotent, momo-poll's leases, the reconcile report, and the pg_cron schedule.
+-- idempotent, momo-poll's leases, the reconcile report and its WhatsApp alert to the admins,
+-- and the pg_cron schedule.
 begin;
-select plan(42);
+select plan(50);
 
 select tests.create_user('alice');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
   ('ac700000-0000-4000-8000-00000000000a', tests.user_id('alice'), 'user', 'KES');
+-- WhatsApp contacts: an admin, an admin who opted out, a support agent and a user.
+select tests.create_user('boss', 'admin'), tests.create_user('quiet', 'admin'), tests.create_user('sam', 'support');
+insert into public.whatsapp_contacts (wa_id, user_id, opted_out) values
+  ('250788700001', tests.user_id('boss'), false),
+  ('250788700002', tests.user_id('quiet'), true),
+  ('250788700003', tests.user_id('sam'), false),
+  ('250788700004', tests.user_id('alice'), false);
 
 -- ---------------------------------------------------------------- exposure
 select ok(not has_schema_privilege('anon', 'api_private', 'usage'), 'anon has no usage on api_private');
@@ -22,6 +30,10 @@ select is((select count(*) from pg_proc p join pg_namespace n on n.oid = p.prona
   0::bigint, 'service_role executes every job function');
 select ok(not has_function_privilege('service_role', 'private.ledger_invariants()', 'execute'),
   'the invariants are read through reconcile only');
+select ok(not has_function_privilege('service_role', 'private.reconcile_alert_admins(private.reconciliation_reports)', 'execute')
+          and not has_function_privilege('authenticated', 'private.reconcile_alert_admins(private.reconciliation_reports)', 'execute')
+          and not has_function_privilege('anon', 'private.reconcile_alert_admins(private.reconciliation_reports)', 'execute'),
+  'the admins'' alert is queued through reconcile only');
 select is((select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
             where n.nspname = 'api_private' and (not p.prosecdef or p.proconfig is null
               or not ('search_path=""' = any (p.proconfig)))), 0::bigint,
@@ -29,6 +41,14 @@ select is((select count(*) from pg_proc p join pg_namespace n on n.oid = p.prona
 select results_eq($$ select relrowsecurity and relforcerowsecurity from pg_class
                      where oid in ('private.job_leases'::regclass, 'private.reconciliation_reports'::regclass) $$,
   $$ values (true), (true) $$, 'job_leases and reconciliation_reports have RLS enabled and forced');
+
+-- ---------------------------------------------------------------- reconcile without a finding
+select tests.as_service();
+select results_eq($$ select invariant_violations, reconciliation_findings, alerts_queued from api_private.reconcile() $$,
+  $$ values (0, 0, 0) $$, 'reconcile of a sound ledger without payments: no finding, no alert');
+select tests.reset_role();
+select is((select count(*) from public.whatsapp_outbox where wa_id like '2507887000%'), 0::bigint,
+  'and no WhatsApp message is queued for anyone');
 
 select tests.as_service();
 select lives_ok($$ select public.wallet_deposit('ac700000-0000-4000-8000-00000000000a', 1000, 'KES', 'momo', 'sj-fund') $$, 'fund alice');
@@ -101,8 +121,19 @@ select throws_ok($$ select * from api_private.momo_poll_take_cashouts(120, 60, 1
   'cash-outs too: batch 1001: 22023');
 
 -- ---------------------------------------------------------------- reconcile
-select is((select invariant_violations from api_private.reconcile()), 0, 'a sound ledger: no invariant violated');
+select * from api_private.reconcile() \gset first_
+select is(:first_invariant_violations, 0, 'a sound ledger: no invariant violated');
+select is(:first_reconciliation_findings, 1, 'alice''s deposit that no payment accounts for is a finding');
+select is(:first_alerts_queued, 1, 'a finding queues one alert');
 select tests.reset_role();
+select results_eq($$ select wa_id, purpose, kind, status from public.whatsapp_outbox where wa_id like '2507887000%' $$,
+  $$ values ('250788700001', 'notification', 'text', 'queued') $$,
+  'to the admin''s contact only: none to the admin who opted out, to support or to a user');
+select is((select body from public.whatsapp_outbox where wa_id = '250788700001'),
+  jsonb_build_object('type', 'text', 'text', jsonb_build_object('body', format(
+    'mfuko reconcile %s: 0 ledger invariant violation(s), 1 provider reconciliation finding(s). '
+    'The day''s report is in private.reconciliation_reports.', to_char(now() at time zone 'utc', 'YYYY-MM-DD')))),
+  'the alert names the report''s date and counts, and no account or amount');
 set local session_replication_role = replica;
 update public.wallet_accounts set balance = balance + 1, available = available + 1 where id = 'ac700000-0000-4000-8000-00000000000a';
 set local session_replication_role = origin;
@@ -114,6 +145,8 @@ select is((select count(*) from private.reconciliation_reports where report_date
 select ok((select invariant_violations @> '[{"invariant": "2. every account''s balance (what wallet_balance and a frontend read) equals the sum of its entries"}]'
              from private.reconciliation_reports where report_date = (now() at time zone 'utc')::date),
   'the report names the broken invariant');
+select is((select count(*) from public.whatsapp_outbox where wa_id like '2507887000%'), 2::bigint,
+  'the second run, with findings too, alerted the admin again (and nobody else)');
 
 select tests.as_user(tests.user_id('alice'));
 select throws_ok($$ select api_private.expire_holds(10) $$, '42501', null, 'a signed-in user cannot run a job');
