@@ -71,8 +71,8 @@ select ok(has_function_privilege('service_role', 'private.whatsapp_set_opted_out
   'only service_role changes notifications (stop/start)');
 select ok(not exists (select 1 from pg_proc p
             where p.pronamespace = 'private'::regnamespace
-              and p.proname in ('currency_exponent', 'money_text', 'text_message', 'notify_contact', 'whatsapp_notify_transfers',
-                                'whatsapp_notify_intent', 'whatsapp_notify_cashout', 'whatsapp_notify_refund')
+              and p.proname in ('currency_exponent', 'money_text', 'text_message', 'active_user_account', 'notify_contact',
+                                'whatsapp_notify_transfers', 'whatsapp_notify_row')
               and (has_function_privilege('anon', p.oid, 'execute') or has_function_privilege('authenticated', p.oid, 'execute')
                    or has_function_privilege('service_role', p.oid, 'execute'))),
   'no API role executes the helpers and notification triggers');
