@@ -3,10 +3,7 @@
 begin;
 select plan(28);
 
-select tests.create_user('alice'),
-       tests.create_user('admin', 'admin'),
-       tests.create_user('admin2', 'admin'),
-       tests.create_user('support', 'support');
+select tests.create_users('{alice}', admins => '{admin, admin2}', support => '{support}');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
   ('ac400000-0000-4000-8000-00000000000a', tests.user_id('alice'), 'user', 'UGX');
 

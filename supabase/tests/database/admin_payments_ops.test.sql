@@ -5,9 +5,7 @@
 begin;
 select plan(28);
 
-select tests.create_user('user'),
-       tests.create_user('admin', 'admin'),
-       tests.create_user('support', 'support');
+select tests.create_users('{user}', admins => '{admin}', support => '{support}');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
   ('ac600000-0000-4000-8000-00000000000a', tests.user_id('user'), 'user', 'TZS');
 

@@ -3,9 +3,7 @@
 begin;
 select plan(22);
 
-select tests.create_user('user'),
-       tests.create_user('admin', 'admin'),
-       tests.create_user('support', 'support');
+select tests.create_users('{user}', admins => '{admin}', support => '{support}');
 insert into public.subscriptions (stripe_subscription_id, stripe_customer_id, status)
   values ('sub_immutable', 'cus_immutable', 'active');
 select coalesce(max(id), 0) as entry from audit.log \gset

@@ -2,9 +2,7 @@
 begin;
 select plan(19);
 
-select tests.create_user('user'),
-       tests.create_user('user2'),
-       tests.create_user('support', 'support');
+select tests.create_users('{user, user2}', support => '{support}');
 
 -- ---------------------------------------------------------------- exposure
 -- (What no API role may do with the records themselves is in admin_api.test.sql.)

@@ -5,10 +5,7 @@
 begin;
 select plan(50);
 
-select tests.create_user('payer'),
-       tests.create_user('payee'),
-       tests.create_user('admin', 'admin'),
-       tests.create_user('support', 'support');
+select tests.create_users('{payer, payee}', admins => '{admin}', support => '{support}');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
   ('b9000000-0000-4000-8000-00000000000a', tests.user_id('payer'), 'user', 'USD'),
   ('b9000000-0000-4000-8000-00000000000b', tests.user_id('payee'), 'user', 'USD');
