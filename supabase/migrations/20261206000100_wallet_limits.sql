@@ -50,6 +50,16 @@ create policy wallet_limit_tiers_select on public.wallet_limit_tiers
 
 select audit.attach('public.wallet_limit_tiers');
 
+-- 22023 unless p_tier is one of the tiers.
+create function private.require_limit_tier(p_tier text) returns void
+language sql
+stable
+set search_path = ''
+as $$
+  select private.fail('22023', format('tier %s is not one of standard, verified, merchant', coalesce(p_tier, 'null')))
+   where not exists (select 1 from public.wallet_limit_tiers t where t.tier = p_tier)
+$$;
+
 -- WL009 when a payment of p_amount from p_account would pass a limit of its tier, else
 -- counts it. Call it in the payment's transaction, once the payment is known to be new (a
 -- replay must not count twice), after the account's row is locked (wallet_apply): the
@@ -92,20 +102,6 @@ begin
   if v_this_hour > v_max_per_hour then
     perform private.fail('WL009',
       format('hourly limit of %s payments would be exceeded', v_max_per_hour));
-  end if;
-end;
-$$;
-
--- 22023 unless p_tier is one of the tiers.
-create function private.require_limit_tier(p_tier text) returns void
-language plpgsql
-stable
-set search_path = ''
-as $$
-begin
-  if not exists (select 1 from public.wallet_limit_tiers t where t.tier = p_tier) then
-    perform private.fail('22023',
-      format('tier %s is not one of standard, verified, merchant', coalesce(p_tier, 'null')));
   end if;
 end;
 $$;

@@ -6,11 +6,11 @@
 begin;
 select plan(67);
 
-insert into auth.users (id, phone, raw_app_meta_data) values
-  ('c1900000-0000-4000-8000-000000000001', '256772000001', '{"provider":"phone","providers":["phone"]}'),
-  ('c1900000-0000-4000-8000-000000000002', '256772000002', '{"provider":"phone","providers":["phone"]}'),
-  ('c1900000-0000-4000-8000-000000000003', '256772000003', '{"provider":"phone","providers":["phone"]}'),
-  ('c1900000-0000-4000-8000-000000000004', null, '{}');
+-- Users as Supabase Auth stores a phone sign-up; the fourth signed up without a phone.
+insert into auth.users (id, phone, raw_app_meta_data)
+select u.id::uuid, u.phone, case when u.phone is null then '{}' else '{"provider":"phone","providers":["phone"]}' end::jsonb
+  from (values ('c1900000-0000-4000-8000-000000000001', '256772000001'), ('c1900000-0000-4000-8000-000000000002', '256772000002'),
+               ('c1900000-0000-4000-8000-000000000003', '256772000003'), ('c1900000-0000-4000-8000-000000000004', null)) as u (id, phone);
 -- alice, bob and carol write on WhatsApp (their UGX accounts open with the contact); dave
 -- has a wallet but never wrote.
 do $$
