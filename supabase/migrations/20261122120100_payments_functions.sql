@@ -10,6 +10,65 @@
 -- Functions that signed-in users may call follow the ledger's wrapper rule
 -- (20261122100200_ledger_functions.sql): body in `api_private`, wrapper in public.
 
+-- WL007 '<p_what> not found' unless p_found: the check after a lookup by id, given FOUND.
+create function private.require_found(p_found boolean, p_what text) returns void
+language sql
+immutable
+set search_path = ''
+as $$
+  select private.fail('WL007', p_what || ' not found') where not p_found
+$$;
+
+-- The user account p_account, which p_owner (any owner when null) may p_action (top up, cash
+-- out of): 42501 when it is not a user account of p_owner's, whether or not it exists (a user
+-- hears nothing about another's account), WL002 when it does not hold p_currency, WL004 when
+-- it is not active.
+create function private.require_user_account(p_account uuid, p_owner uuid, p_currency text, p_action text)
+returns public.wallet_accounts
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_account public.wallet_accounts := (select a from public.wallet_accounts a where a.id = p_account);
+begin
+  if v_account.id is null or v_account.kind <> 'user' or v_account.owner_id is distinct from coalesce(p_owner, v_account.owner_id) then
+    perform private.fail('42501', pg_catalog.format('not allowed to %s wallet account %s', p_action, p_account));
+  end if;
+  if v_account.currency <> p_currency then
+    perform private.fail('WL002', pg_catalog.format('wallet account %s holds %s, not %s',
+      p_account, v_account.currency, p_currency));
+  end if;
+  if v_account.status <> 'active' then
+    perform private.fail('WL004', pg_catalog.format('wallet account %s is %s', p_account, v_account.status));
+  end if;
+  return v_account;
+end;
+$$;
+
+-- A refund as recorded, succeeded (refund_record), pending (refund_record_pending), or failed
+-- or canceled when the provider reports the failure of one never recorded.
+create function private.refund_insert(
+  p_payment public.payments,
+  p_amount bigint,
+  p_provider_refund_id text,
+  p_status text,
+  p_reason text,
+  p_id uuid default gen_random_uuid(),
+  p_reversal uuid default null,
+  p_forced boolean default false
+)
+returns public.refunds
+language sql
+set search_path = ''
+as $$
+  insert into public.refunds (id, payment_id, provider, provider_refund_id, user_id, amount, currency, status,
+                              reason, wallet_transaction_id, forced, created_by)
+  values (p_id, p_payment.id, p_payment.provider, p_provider_refund_id, p_payment.user_id, p_amount, p_payment.currency,
+          p_status, p_reason, p_reversal, p_forced, auth.uid())
+  returning *
+$$;
+
 -- The payment of a refund, locked for the caller's transaction (WL007 when unknown), and the
 -- refund already stored under the provider's refund id, if any (WL005 when it is stored for
 -- another payment or amount): the start of every function that records a refund.
@@ -27,9 +86,7 @@ begin
   perform private.require_text(p_provider_refund_id, 'provider_id', 'provider refund id');
   perform private.require_amount(p_amount);
   select p.* into payment from public.payments p where p.id = p_payment for update;
-  if not found then
-    perform private.fail('WL007', pg_catalog.format('payment %s not found', p_payment));
-  end if;
+  perform private.require_found(found, pg_catalog.format('payment %s', p_payment));
   select r.* into refund from public.refunds r
    where r.provider = payment.provider and r.provider_refund_id = p_provider_refund_id;
   if found and (refund.payment_id, refund.amount) is distinct from (p_payment, p_amount) then
@@ -66,21 +123,11 @@ begin
   perform private.require_amount(p_amount);
   perform private.require_currency(p_currency);
 
-  select a.* into v_account from public.wallet_accounts a where a.id = p_account;
-  -- A user hears the same about an account that does not exist as about another's.
-  if not found and v_caller <> 'user' then
+  -- Only an admin or the service hears that an account does not exist.
+  if v_caller <> 'user' and not exists (select 1 from public.wallet_accounts a where a.id = p_account) then
     perform private.fail('WL007', pg_catalog.format('wallet account %s not found', p_account));
   end if;
-  if v_account.id is null or v_account.kind <> 'user' or (v_caller <> 'service' and v_account.owner_id <> v_scope) then
-    perform private.fail('42501', pg_catalog.format('not allowed to top up wallet account %s', p_account));
-  end if;
-  if v_account.currency <> p_currency then
-    perform private.fail('WL002', pg_catalog.format('wallet account %s holds %s, not %s',
-      p_account, v_account.currency, p_currency));
-  end if;
-  if v_account.status <> 'active' then
-    perform private.fail('WL004', pg_catalog.format('wallet account %s is %s', p_account, v_account.status));
-  end if;
+  v_account := private.require_user_account(p_account, v_scope, p_currency, 'top up');
 
   insert into public.payment_intents (provider, user_id, account_id, amount, currency, idempotency_key, created_by)
   values (p_provider, v_account.owner_id, p_account, p_amount, p_currency, p_idempotency_key, v_scope)
@@ -113,9 +160,7 @@ begin
   perform private.require_caller(array['service'], 'attach a provider reference');
   perform private.require_text(p_provider_ref, 'provider_id', 'provider reference');
   select i.* into v_intent from public.payment_intents i where i.id = p_intent for update;
-  if not found then
-    perform private.fail('WL007', pg_catalog.format('payment intent %s not found', p_intent));
-  end if;
+  perform private.require_found(found, pg_catalog.format('payment intent %s', p_intent));
   if v_intent.provider_ref = p_provider_ref then
     return v_intent;
   end if;
@@ -255,9 +300,7 @@ begin
   perform private.require_caller(array['service'], 'record a payment failure');
   perform private.require_within(p_reason, 'reason', 'p_reason');
   select i.* into v_intent from public.payment_intents i where i.id = p_intent for update;
-  if not found then
-    perform private.fail('WL007', pg_catalog.format('payment intent %s not found', p_intent));
-  end if;
+  perform private.require_found(found, pg_catalog.format('payment intent %s', p_intent));
   if v_intent.status in ('requires_payment', 'processing') then
     update public.payment_intents i set status = 'failed', failure_reason = p_reason
      where i.id = p_intent
@@ -329,11 +372,8 @@ begin
   end if;
 
   if v_refund.id is null then
-    insert into public.refunds (id, payment_id, provider, provider_refund_id, user_id, amount, currency, status,
-                                reason, wallet_transaction_id, forced, created_by)
-    values (v_refund_id, p_payment, v_payment.provider, p_provider_refund_id, v_payment.user_id, p_amount, v_payment.currency,
-            'succeeded', p_reason, v_reversal.id, v_forced, auth.uid())
-    returning * into v_refund;
+    v_refund := private.refund_insert(v_payment, p_amount, p_provider_refund_id, 'succeeded', p_reason,
+                                      v_refund_id, v_reversal.id, v_forced);
   else
     update public.refunds r
        set status = 'succeeded', wallet_transaction_id = v_reversal.id, forced = v_forced
@@ -406,11 +446,7 @@ begin
     if p_amount > v_payment.amount then
       perform private.fail('WL006', pg_catalog.format('refund of %s exceeds payment %s (%s)', p_amount, p_payment, v_payment.amount));
     end if;
-    insert into public.refunds (payment_id, provider, provider_refund_id, user_id, amount, currency, status, reason, created_by)
-    values (p_payment, v_payment.provider, p_provider_refund_id, v_payment.user_id, p_amount, v_payment.currency,
-            p_status, p_reason, auth.uid())
-    returning * into v_refund;
-    return v_refund;
+    return private.refund_insert(v_payment, p_amount, p_provider_refund_id, p_status, p_reason);
   end if;
   if v_refund.status in ('failed', 'canceled') then
     return v_refund;

@@ -43,9 +43,7 @@ begin
   perform private.require_within(p_reason, 'reason', 'p_reason');
   perform private.require_within(p_idempotency_key, 'identifier', 'p_idempotency_key');
   select a.currency into v_currency from public.wallet_accounts a where a.id = p_account;
-  if not found then
-    perform private.fail('WL007', format('wallet account %s not found', p_account));
-  end if;
+  perform private.require_found(found, format('wallet account %s', p_account));
   v_adjustments := private.wallet_system_account('adjustments', v_currency);
 
   select t.* into v_result

@@ -20,9 +20,7 @@ declare
 begin
   perform private.require_caller(array['service', 'admin'], 'replay a webhook event');
   select e.* into v_event from public.webhook_events e where e.id = p_id for update;
-  if not found then
-    perform private.fail('WL007', format('webhook event %s not found', p_id));
-  end if;
+  perform private.require_found(found, format('webhook event %s', p_id));
   if v_event.status not in ('failed', 'dead') then
     perform private.fail('WL008',
       format('webhook event %s is %s; only failed or dead events are replayed', p_id, v_event.status));

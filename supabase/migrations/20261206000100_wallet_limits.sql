@@ -50,6 +50,16 @@ create policy wallet_limit_tiers_select on public.wallet_limit_tiers
 
 select audit.attach('public.wallet_limit_tiers');
 
+-- 22023 unless p_tier is one of the tiers.
+create function private.require_limit_tier(p_tier text) returns void
+language sql
+stable
+set search_path = ''
+as $$
+  select private.fail('22023', format('tier %s is not one of standard, verified, merchant', coalesce(p_tier, 'null')))
+   where not exists (select 1 from public.wallet_limit_tiers t where t.tier = p_tier)
+$$;
+
 -- WL009 when a payment of p_amount from p_account would pass a limit of its tier, else
 -- counts it. Call it in the payment's transaction, once the payment is known to be new (a
 -- replay must not count twice), after the account's row is locked (wallet_apply): the
@@ -113,6 +123,7 @@ declare
 begin
   perform private.require_caller(array['service', 'admin'], 'change limits');
   perform private.require_within(p_tier, 'identifier', 'p_tier');
+  perform private.require_limit_tier(p_tier);
   if p_max_single is null or p_max_daily is null or p_max_per_hour is null
      or p_max_single not between 1 and private.wallet_max_amount()
      or p_max_daily < p_max_single or p_max_per_hour < 1 then
@@ -124,10 +135,6 @@ begin
      set max_single = p_max_single, max_daily = p_max_daily, max_per_hour = p_max_per_hour, updated_at = now()
    where t.tier = p_tier
   returning t.* into v_row;
-  if not found then
-    perform private.fail('22023',
-      format('tier %s is not one of standard, verified, merchant', coalesce(p_tier, 'null')));
-  end if;
   return v_row;
 end;
 $$;
@@ -145,10 +152,7 @@ declare
 begin
   perform private.require_caller(array['service', 'admin'], 'change an account tier');
   perform private.require_within(p_tier, 'identifier', 'p_tier');
-  if not exists (select 1 from public.wallet_limit_tiers t where t.tier = p_tier) then
-    perform private.fail('22023',
-      format('tier %s is not one of standard, verified, merchant', coalesce(p_tier, 'null')));
-  end if;
+  perform private.require_limit_tier(p_tier);
   v_account := private.wallet_lock_account(p_account);
   if v_account.limit_tier = p_tier then
     return v_account;

@@ -28,9 +28,7 @@ begin
   perform private.require_caller(array['service', 'admin'], 'refund payments');
   perform private.require_amount(p_amount);
   select p.* into v_payment from public.payments p where p.id = p_payment for update;
-  if not found then
-    perform private.fail('WL007', pg_catalog.format('payment %s not found', p_payment));
-  end if;
+  perform private.require_found(found, pg_catalog.format('payment %s', p_payment));
   v_remaining := v_payment.amount - v_payment.amount_refunded
     - coalesce((select sum(r.amount) from public.refunds r where r.payment_id = p_payment and r.status = 'pending'), 0);
   if p_amount > v_remaining then
@@ -69,11 +67,7 @@ begin
   if v_refund.id is not null then
     return v_refund;
   end if;
-  insert into public.refunds (payment_id, provider, provider_refund_id, user_id, amount, currency, status, reason, created_by)
-  values (p_payment, v_payment.provider, p_provider_refund_id, v_payment.user_id, p_amount, v_payment.currency,
-          'pending', p_reason, auth.uid())
-  returning * into v_refund;
-  return v_refund;
+  return private.refund_insert(v_payment, p_amount, p_provider_refund_id, 'pending', p_reason);
 end;
 $$;
 grant execute on function api_private.refund_record_pending(uuid, bigint, text, text) to authenticated;
@@ -102,9 +96,7 @@ begin
     perform private.fail('22023', 'a reason is required');
   end if;
   select p.* into v_payment from public.payments p where p.id = p_payment for update;
-  if not found then
-    perform private.fail('WL007', pg_catalog.format('payment %s not found', p_payment));
-  end if;
+  perform private.require_found(found, pg_catalog.format('payment %s', p_payment));
   if v_payment.status <> 'needs_review' then
     perform private.fail('WL008', pg_catalog.format(
       'payment %s is %s, not needs_review: only a payment under review can be resolved', p_payment, v_payment.status));

@@ -82,7 +82,6 @@ set search_path = ''
 as $$
 declare
   v_user uuid;
-  v_account public.wallet_accounts;
   v_cashout public.cashouts;
   v_id uuid := gen_random_uuid();
   v_hold uuid;
@@ -110,18 +109,7 @@ begin
     return v_cashout;
   end if;
 
-  select a.* into v_account from public.wallet_accounts a where a.id = p_account;
-  -- A user hears the same about an account that does not exist as about another's.
-  if v_account.id is null or v_account.kind <> 'user' or v_account.owner_id is distinct from v_user then
-    perform private.fail('42501', pg_catalog.format('not allowed to cash out of wallet account %s', p_account));
-  end if;
-  if v_account.currency <> p_currency then
-    perform private.fail('WL002', pg_catalog.format('wallet account %s holds %s, not %s',
-      p_account, v_account.currency, p_currency));
-  end if;
-  if v_account.status <> 'active' then
-    perform private.fail('WL004', pg_catalog.format('wallet account %s is %s', p_account, v_account.status));
-  end if;
+  perform private.require_user_account(p_account, v_user, p_currency, 'cash out of');
 
   -- The withdrawal in the user's scope, keyed by the cash-out (the request's key is the
   -- cash-out's own, above).
@@ -167,9 +155,7 @@ begin
       coalesce(p_status, 'null')));
   end if;
   select c.* into v_cashout from public.cashouts c where c.reference_id = p_reference for update;
-  if not found then
-    perform private.fail('WL007', pg_catalog.format('cash-out %s not found', p_reference));
-  end if;
+  perform private.require_found(found, pg_catalog.format('cash-out %s', p_reference));
   if v_cashout.status = v_to or v_to = 'pending' then
     return v_cashout;
   end if;

@@ -375,9 +375,7 @@ declare
 begin
   perform private.require_caller(array['service', 'admin'], 'replay a WhatsApp message');
   select o.* into v_row from public.whatsapp_outbox o where o.id = p_id for update;
-  if v_row.id is null then
-    perform private.fail('WL007', pg_catalog.format('WhatsApp message %s not found', p_id));
-  end if;
+  perform private.require_found(found, pg_catalog.format('WhatsApp message %s', p_id));
   if v_row.status <> 'dead' then
     perform private.fail('WL008', pg_catalog.format('WhatsApp message %s is %s; only a dead message is replayed', p_id, v_row.status));
   end if;

@@ -92,6 +92,17 @@ create policy whatsapp_pending_payments_select on public.whatsapp_pending_paymen
   using (payer_id = (select auth.uid()) or (select private.caller_reads_all()));
 select audit.attach('public.whatsapp_pending_payments');
 
+-- The active user account p_owner holds in p_currency (null when none): where a WhatsApp
+-- payment is paid from, and where it is paid to.
+create function private.active_user_account(p_owner uuid, p_currency text) returns uuid
+language sql
+stable
+set search_path = ''
+as $$
+  select a.id from public.wallet_accounts a
+   where a.owner_id = p_owner and a.currency = p_currency and a.kind = 'user' and a.status = 'active'
+$$;
+
 -- The caller (a signed-in user, on WhatsApp the sender) asks to pay p_amount of p_currency to
 -- the contact p_recipient_wa_id (kind send) or to cash it out to its own number (kind
 -- cashout). Nothing moves. Outcomes: proposed (with the pending payment's id), no_account
@@ -132,8 +143,7 @@ begin
   end if;
   perform private.require_amount(p_amount);
 
-  select a.id into v_from from public.wallet_accounts a
-   where a.owner_id = v_payer and a.currency = p_currency and a.kind = 'user' and a.status = 'active';
+  v_from := private.active_user_account(v_payer, p_currency);
   if v_from is null then
     return query select 'no_account'::text, null::uuid, null::timestamptz;
     return;
@@ -146,8 +156,7 @@ begin
       return query select 'self'::text, null::uuid, null::timestamptz;
       return;
     end if;
-    select a.id into v_to from public.wallet_accounts a
-     where a.owner_id = v_recipient and a.currency = p_currency and a.kind = 'user' and a.status = 'active';
+    v_to := private.active_user_account(v_recipient, p_currency);
     if v_to is null then
       return query select 'unknown_recipient'::text, null::uuid, null::timestamptz;
       return;
@@ -332,60 +341,40 @@ create trigger wallet_transactions_whatsapp_notify after insert on public.wallet
   referencing new table as new_transactions
   for each statement execute function private.whatsapp_notify_transfers();
 
--- A top-up that succeeded or failed.
-create function private.whatsapp_notify_intent() returns trigger
+-- A top-up that succeeded or failed, a cash-out paid or failed, a refund of a top-up that the
+-- provider confirmed (the ledger moved with it): one row trigger for the three tables, the
+-- notice chosen by table and status. The row is read as JSON because each table has its own
+-- columns (a cash-out's msisdn, a refund's provider).
+create function private.whatsapp_notify_row() returns trigger
 language plpgsql
 security definer
 set search_path = ''
 as $$
+declare
+  v_row jsonb := pg_catalog.to_jsonb(new);
+  v_money text := private.money_text((v_row ->> 'amount')::bigint, v_row ->> 'currency');
+  v_why text := coalesce(': ' || pg_catalog.left(coalesce(v_row ->> 'failure_reason', v_row ->> 'reason'), 200), '');
 begin
-  perform private.notify_contact(new.user_id, private.text_message(case new.status
-    when 'succeeded' then 'Top-up received: ' || private.money_text(new.amount, new.currency) || ' is in your wallet.'
-    else 'Your top-up of ' || private.money_text(new.amount, new.currency) || ' failed'
-         || coalesce(': ' || pg_catalog.left(new.failure_reason, 200), '') || '. No money was taken.'
+  perform private.notify_contact((v_row ->> 'user_id')::uuid, private.text_message(case tg_table_name || ':' || new.status
+    when 'payment_intents:succeeded' then 'Top-up received: ' || v_money || ' is in your wallet.'
+    when 'payment_intents:failed' then 'Your top-up of ' || v_money || ' failed' || v_why || '. No money was taken.'
+    when 'cashouts:paid' then 'Cash-out paid: MoMo sent ' || v_money || ' to +' || (v_row ->> 'msisdn') || '.'
+    when 'cashouts:failed' then 'Your cash-out of ' || v_money || ' failed' || v_why || '. The money is back in your wallet.'
+    when 'refunds:succeeded' then 'Refund: ' || v_money || ' of your ' || (v_row ->> 'provider')
+                                  || ' top-up was returned to you there and taken from your wallet.'
   end));
   return null;
 end;
 $$;
 create trigger payment_intents_whatsapp_notify after update of status on public.payment_intents
   for each row when (old.status is distinct from new.status and new.status in ('succeeded', 'failed'))
-  execute function private.whatsapp_notify_intent();
-
--- A cash-out paid or failed.
-create function private.whatsapp_notify_cashout() returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  perform private.notify_contact(new.user_id, private.text_message(case new.status
-    when 'paid' then 'Cash-out paid: MoMo sent ' || private.money_text(new.amount, new.currency) || ' to +' || new.msisdn || '.'
-    else 'Your cash-out of ' || private.money_text(new.amount, new.currency) || ' failed'
-         || coalesce(': ' || pg_catalog.left(new.reason, 200), '') || '. The money is back in your wallet.'
-  end));
-  return null;
-end;
-$$;
+  execute function private.whatsapp_notify_row();
 create trigger cashouts_whatsapp_notify after update of status on public.cashouts
   for each row when (old.status is distinct from new.status and new.status in ('paid', 'failed'))
-  execute function private.whatsapp_notify_cashout();
-
--- A refund of a top-up that the provider confirmed (the ledger moved with it).
-create function private.whatsapp_notify_refund() returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  perform private.notify_contact(new.user_id, private.text_message(
-    'Refund: ' || private.money_text(new.amount, new.currency) || ' of your ' || new.provider
-    || ' top-up was returned to you there and taken from your wallet.'));
-  return null;
-end;
-$$;
+  execute function private.whatsapp_notify_row();
 create trigger refunds_whatsapp_notify_insert after insert on public.refunds
   for each row when (new.status = 'succeeded' and new.user_id is not null)
-  execute function private.whatsapp_notify_refund();
+  execute function private.whatsapp_notify_row();
 create trigger refunds_whatsapp_notify_update after update of status on public.refunds
   for each row when (old.status is distinct from new.status and new.status = 'succeeded' and new.user_id is not null)
-  execute function private.whatsapp_notify_refund();
+  execute function private.whatsapp_notify_row();

@@ -23,6 +23,18 @@ as $$
   returning id
 $$;
 
+-- Several users at once, by name: plain users, admins and support staff.
+create or replace function tests.create_users(users text[], admins text[] default '{}', support text[] default '{}')
+returns void
+language sql
+set search_path = ''
+as $$
+  select tests.create_user(u.name, u.app_role)
+    from (select name, null as app_role from unnest(users) as name
+          union all select name, 'admin' from unnest(admins) as name
+          union all select name, 'support' from unnest(support) as name) u
+$$;
+
 -- The id of a user made by tests.create_user; a name that was never created is an error, so
 -- a typo cannot turn into a null caller. Security definer: a test asks while it is already
 -- switched to an API role, which cannot read auth.users.

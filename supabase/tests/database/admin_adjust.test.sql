@@ -3,10 +3,7 @@
 begin;
 select plan(28);
 
-select tests.create_user('alice'),
-       tests.create_user('admin', 'admin'),
-       tests.create_user('admin2', 'admin'),
-       tests.create_user('support', 'support');
+select tests.create_users('{alice}', admins => '{admin, admin2}', support => '{support}');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
   ('ac400000-0000-4000-8000-00000000000a', tests.user_id('alice'), 'user', 'UGX');
 
@@ -50,29 +47,25 @@ select is((public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 5000, 'c
   (select id from public.wallet_transactions where idempotency_key = 'adj-1'), 'a replay returns the original');
 select is((select balance from public.wallet_accounts where id = 'ac400000-0000-4000-8000-00000000000a'), 5000::bigint,
   'a replay moves nothing');
-select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 5000, 'debit', 'missing top-up', 'adj-1') $$,
-  'WL005', null, 'the key reused with another direction: WL005');
-select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 4000, 'credit', 'missing top-up', 'adj-1') $$,
-  'WL005', null, 'the key reused with another amount: WL005');
-
 select results_eq(
   $$ select amount, metadata ->> 'direction' from public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 1500, 'debit', 'duplicate credit', 'adj-2') $$,
   $$ values (1500::bigint, 'debit') $$,
   'an admin debit is an adjustment');
 select is((select balance from public.wallet_accounts where id = 'ac400000-0000-4000-8000-00000000000a'), 3500::bigint,
   'the debit lowers the balance');
-select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 3501, 'debit', 'too much', 'adj-3') $$,
-  'WL001', null, 'a debit never overdraws: WL001');
-select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 0, 'credit', 'zero', 'adj-4') $$,
-  'WL006', null, 'a zero amount: WL006');
-select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 10, 'sideways', 'x', 'adj-5') $$,
-  '22023', null, 'an unknown direction: 22023');
-select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 10, 'credit', '  ', 'adj-6') $$,
-  '22023', null, 'a blank reason: 22023');
-select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 10, 'credit', 'x', '') $$,
-  '22023', null, 'a missing idempotency key: 22023');
-select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-0000000000ff', 10, 'credit', 'x', 'adj-7') $$,
-  'WL007', null, 'an unknown account: WL007');
+-- The refusals, one row each: the call's arguments, the code, the description.
+select throws_ok(format('select public.wallet_adjust(%L, %s, %L, %L, %L)', account, amount, direction, reason, key),
+                 code, null, description)
+  from (values
+    ('ac400000-0000-4000-8000-00000000000a', 5000, 'debit', 'missing top-up', 'adj-1', 'WL005', 'the key reused with another direction: WL005'),
+    ('ac400000-0000-4000-8000-00000000000a', 4000, 'credit', 'missing top-up', 'adj-1', 'WL005', 'the key reused with another amount: WL005'),
+    ('ac400000-0000-4000-8000-00000000000a', 3501, 'debit', 'too much', 'adj-3', 'WL001', 'a debit never overdraws: WL001'),
+    ('ac400000-0000-4000-8000-00000000000a', 0, 'credit', 'zero', 'adj-4', 'WL006', 'a zero amount: WL006'),
+    ('ac400000-0000-4000-8000-00000000000a', 10, 'sideways', 'x', 'adj-5', '22023', 'an unknown direction: 22023'),
+    ('ac400000-0000-4000-8000-00000000000a', 10, 'credit', '  ', 'adj-6', '22023', 'a blank reason: 22023'),
+    ('ac400000-0000-4000-8000-00000000000a', 10, 'credit', 'x', '', '22023', 'a missing idempotency key: 22023'),
+    ('ac400000-0000-4000-8000-0000000000ff', 10, 'credit', 'x', 'adj-7', 'WL007', 'an unknown account: WL007')
+  ) as refusal (account, amount, direction, reason, key, code, description);
 select throws_ok($$ select public.wallet_adjust((select id from public.wallet_accounts where code = 'adjustments:UGX'), 10, 'credit', 'x', 'adj-8') $$,
   'WL003', null, 'the adjustments account cannot adjust itself: WL003');
 

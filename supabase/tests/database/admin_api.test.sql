@@ -2,10 +2,7 @@
 begin;
 select plan(28);
 
-select tests.create_user('user'),
-       tests.create_user('admin', 'admin'),
-       tests.create_user('admin2', 'admin'),
-       tests.create_user('support', 'support');
+select tests.create_users('{user}', admins => '{admin, admin2}', support => '{support}');
 
 -- ---------------------------------------------------------------- exposure
 select ok(not has_schema_privilege('anon', 'api_private', 'usage'), 'anon has no usage on api_private');

@@ -5,13 +5,23 @@
 begin;
 select plan(28);
 
-select tests.create_user('user'),
-       tests.create_user('admin', 'admin'),
-       tests.create_user('support', 'support');
+select tests.create_users('{user}', admins => '{admin}', support => '{support}');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
   ('ac600000-0000-4000-8000-00000000000a', tests.user_id('user'), 'user', 'TZS');
 
 -- Provider records and credits, all created now (the window below isolates them).
+-- A payment of p_amount written by hand (the functions never do this) with a deposit of
+-- p_deposited behind it.
+create function pg_temp.payment_with_deposit(p_provider text, p_payment_id text, p_amount bigint, p_deposited bigint)
+returns void
+language sql
+as $$
+  insert into public.payments (provider, provider_payment_id, amount, currency, status, wallet_transaction_id)
+  values (p_provider, p_payment_id, p_amount, 'TZS', 'succeeded',
+          (public.wallet_deposit('ac600000-0000-4000-8000-00000000000a', p_deposited, 'TZS', p_provider,
+                                 'recon-' || p_payment_id)).id)
+$$;
+
 -- 1. A clean Stripe payment: intent, payment, deposit of the same amount. No mismatch.
 select public.payment_intent_create('stripe', 'ac600000-0000-4000-8000-00000000000a', 1000, 'TZS', 'recon-intent-1');
 select public.payment_record_success('stripe', 'pi_recon_clean',
@@ -20,19 +30,13 @@ select public.payment_record_success('stripe', 'pi_recon_clean',
 select public.payment_record_success('stripe', 'pi_recon_unknown', null, 400, 'TZS');
 -- 3. A deposit from Stripe's clearing account that no payment points at.
 select public.wallet_deposit('ac600000-0000-4000-8000-00000000000a', 500, 'TZS', 'stripe', 'recon-orphan');
--- 4. A payment whose deposit moved another amount (written by hand: the functions never do this).
-select public.wallet_deposit('ac600000-0000-4000-8000-00000000000a', 700, 'TZS', 'stripe', 'recon-short');
-insert into public.payments (provider, provider_payment_id, amount, currency, status, wallet_transaction_id)
-values ('stripe', 'pi_recon_short', 750, 'TZS', 'succeeded',
-        (select id from public.wallet_transactions where idempotency_key = 'recon-short'));
+-- 4. A payment whose deposit moved another amount.
+select pg_temp.payment_with_deposit('stripe', 'pi_recon_short', 750, 700);
 -- 5. A MoMo request-to-pay that succeeded with no payment recorded.
 insert into public.momo_transactions (reference_id, amount, currency, status)
 values ('b6000000-0000-4000-8000-000000000001', 300, 'TZS', 'SUCCESSFUL');
 -- 6. A MoMo payment whose request-to-pay reports another amount.
-select public.wallet_deposit('ac600000-0000-4000-8000-00000000000a', 350, 'TZS', 'momo', 'recon-momo');
-insert into public.payments (provider, provider_payment_id, amount, currency, status, wallet_transaction_id)
-values ('momo', 'b6000000-0000-4000-8000-000000000002', 350, 'TZS', 'succeeded',
-        (select id from public.wallet_transactions where idempotency_key = 'recon-momo'));
+select pg_temp.payment_with_deposit('momo', 'b6000000-0000-4000-8000-000000000002', 350, 350);
 insert into public.momo_transactions (reference_id, amount, currency, status)
 values ('b6000000-0000-4000-8000-000000000002', 300, 'TZS', 'SUCCESSFUL');
 -- 7. A completed Revolut order with no payment recorded.

@@ -7,8 +7,7 @@
 begin;
 select plan(64);
 
-select tests.create_user('user'),
-       tests.create_user('admin', 'admin');
+select tests.create_users('{user}', admins => '{admin}');
 
 select coalesce(max(id), 0) as before_user from audit.log \gset
 

@@ -3,42 +3,41 @@
 begin;
 select plan(22);
 
-select tests.create_user('user'),
-       tests.create_user('admin', 'admin'),
-       tests.create_user('support', 'support');
+select tests.create_users('{user}', admins => '{admin}', support => '{support}');
 insert into public.subscriptions (stripe_subscription_id, stripe_customer_id, status)
   values ('sub_immutable', 'cus_immutable', 'active');
 select coalesce(max(id), 0) as entry from audit.log \gset
 
+-- UPDATE, DELETE and TRUNCATE of audit.log fail with p_code for p_caller (a tests.as_caller
+-- name; null: the owner), p_who in the descriptions, and so does writing a row of its own
+-- when p_insert_code is given.
+create function pg_temp.audit_refuses(p_caller text, p_who text, p_code text, p_insert_code text, p_entry bigint)
+returns setof text
+language plpgsql
+as $$
+begin
+  if p_caller is not null then
+    perform tests.as_caller(p_caller);
+  end if;
+  return next throws_ok(format('update audit.log set actor_role = %L where id = %s', 'x', p_entry), p_code, null,
+    p_who || ' cannot update audit rows');
+  return next throws_ok(format('delete from audit.log where id = %s', p_entry), p_code, null, p_who || ' cannot delete audit rows');
+  return next throws_ok('truncate audit.log', p_code, null, p_who || ' cannot truncate the audit');
+  if p_insert_code is not null then
+    return next throws_ok($i$insert into audit.log (schema_name, table_name, operation, record_id) values ('public', 'x', 'INSERT', '1')$i$,
+      p_insert_code, null, p_who || ' cannot write audit rows');
+  end if;
+  perform tests.reset_role();
+end;
+$$;
+
 -- Each API role: UPDATE, DELETE and TRUNCATE fail, and so does writing a row of its own.
-select tests.as_anon();
-select throws_ok(format('update audit.log set actor_role = %L where id = %s', 'x', :entry), '42501', null, 'anon cannot update audit rows');
-select throws_ok(format('delete from audit.log where id = %s', :entry), '42501', null, 'anon cannot delete audit rows');
-select throws_ok('truncate audit.log', '42501', null, 'anon cannot truncate the audit');
-select throws_ok($$insert into audit.log (schema_name, table_name, operation, record_id) values ('public', 'x', 'INSERT', '1')$$,
-  '42501', null, 'anon cannot write audit rows');
-select tests.reset_role();
-
-select tests.as_admin(tests.user_id('admin'));
-select throws_ok(format('update audit.log set actor_role = %L where id = %s', 'x', :entry), '42501', null, 'authenticated (even an admin) cannot update audit rows');
-select throws_ok(format('delete from audit.log where id = %s', :entry), '42501', null, 'authenticated cannot delete audit rows');
-select throws_ok('truncate audit.log', '42501', null, 'authenticated cannot truncate the audit');
-select throws_ok($$insert into audit.log (schema_name, table_name, operation, record_id) values ('public', 'x', 'INSERT', '1')$$,
-  '42501', null, 'authenticated cannot write audit rows');
-select tests.reset_role();
-
-select tests.as_service();
-select throws_ok(format('update audit.log set actor_role = %L where id = %s', 'x', :entry), '42501', null, 'service_role cannot update audit rows');
-select throws_ok(format('delete from audit.log where id = %s', :entry), '42501', null, 'service_role cannot delete audit rows');
-select throws_ok('truncate audit.log', '42501', null, 'service_role cannot truncate the audit');
-select throws_ok($$insert into audit.log (schema_name, table_name, operation, record_id) values ('public', 'x', 'INSERT', '1')$$,
-  '42501', null, 'service_role cannot write audit rows');
-select tests.reset_role();
+select pg_temp.audit_refuses('anon', 'anon', '42501', '42501', :entry);
+select pg_temp.audit_refuses('admin', 'authenticated (even an admin)', '42501', '42501', :entry);
+select pg_temp.audit_refuses('service', 'service_role', '42501', '42501', :entry);
 
 -- The owner is stopped by the triggers, not only by grants.
-select throws_ok(format('update audit.log set actor_role = %L where id = %s', 'x', :entry), 'AU001', null, 'the owner cannot update audit rows');
-select throws_ok(format('delete from audit.log where id = %s', :entry), 'AU001', null, 'the owner cannot delete audit rows');
-select throws_ok('truncate audit.log', 'AU001', null, 'the owner cannot truncate the audit');
+select pg_temp.audit_refuses(null, 'the owner', 'AU001', null, :entry);
 select is((select actor_role from audit.log where id = :entry), 'postgres', 'the audit row is unchanged');
 
 -- Reading: admin and support read everything, other users nothing, anon not at all.

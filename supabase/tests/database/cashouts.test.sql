@@ -5,8 +5,7 @@
 begin;
 select plan(48);
 
-select tests.create_user('owner'),
-       tests.create_user('other');
+select tests.create_users('{owner, other}');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
   ('c5000000-0000-4000-8000-00000000000a', tests.user_id('owner'), 'user', 'UGX'),
   ('c5000000-0000-4000-8000-00000000000b', tests.user_id('other'), 'user', 'UGX');

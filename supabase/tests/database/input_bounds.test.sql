@@ -5,9 +5,7 @@
 begin;
 select plan(164);
 
-select tests.create_user('user'),
-       tests.create_user('payee'),
-       tests.create_user('admin', 'admin');
+select tests.create_users('{user, payee}', admins => '{admin}');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
   ('b6000000-0000-4000-8000-00000000000a', tests.user_id('user'), 'user', 'USD'),
   ('b6000000-0000-4000-8000-00000000000b', tests.user_id('payee'), 'user', 'USD'),

@@ -3,11 +3,7 @@
 begin;
 select plan(67);
 
-select tests.create_user('alice'),
-       tests.create_user('bob'),
-       tests.create_user('admin', 'admin'),
-       tests.create_user('support', 'support'),
-       tests.create_user('carol');
+select tests.create_users('{alice, bob, carol}', admins => '{admin}', support => '{support}');
 
 select tests.as_user(tests.user_id('alice'));
 select id as alice_usd from public.wallet_open_account('USD') \gset

@@ -1,23 +1,13 @@
 -- The payments function's SQL: the idempotency records of the payments function (top-ups), kept as leases.
 begin;
-select plan(23);
+select plan(19);
 
-select tests.create_user('user'),
-       tests.create_user('user2'),
-       tests.create_user('support', 'support');
+select tests.create_users('{user, user2}', support => '{support}');
 
 -- ---------------------------------------------------------------- exposure
-select ok(not has_schema_privilege('anon', 'api_private', 'usage'), 'anon has no usage on api_private');
+-- (What no API role may do with the records themselves is in admin_api.test.sql.)
 select ok(not has_function_privilege('service_role', 'api_private.request_claim(text, text, text, text, integer)', 'execute'),
   'service_role cannot claim (the records are keyed by a signed-in user)');
-select ok(not has_table_privilege('authenticated', 'private.api_requests', 'select'),
-  'authenticated cannot read api_requests directly');
-select results_eq($$ select relrowsecurity, relforcerowsecurity from pg_class where oid = 'private.api_requests'::regclass $$,
-  $$ values (true, true) $$, 'api_requests has RLS enabled and forced');
-select is((select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-            where n.nspname = 'api_private' and (not p.prosecdef or p.proconfig is null
-              or not ('search_path=""' = any (p.proconfig)))), 0::bigint,
-  'every api_private function is security definer with an empty search_path');
 
 -- ---------------------------------------------------------------- claims as leases
 select tests.as_user(tests.user_id('user'));

@@ -4,10 +4,7 @@
 begin;
 select plan(313);
 
-select tests.create_user('owner'),
-       tests.create_user('other'),
-       tests.create_user('admin', 'admin'),
-       tests.create_user('support', 'support');
+select tests.create_users('{owner, other}', admins => '{admin}', support => '{support}');
 
 -- One row of the owner in every table, written the way production writes it.
 select tests.as_user(tests.user_id('owner'));

@@ -5,8 +5,7 @@
 begin;
 select plan(27);
 
-select tests.create_user('alice'),
-       tests.create_user('admin', 'admin');
+select tests.create_users('{alice}', admins => '{admin}');
 
 select tests.as_user(tests.user_id('alice'));
 select id as alice_usd from public.wallet_open_account('USD') \gset

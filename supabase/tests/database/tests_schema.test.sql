@@ -2,7 +2,7 @@
 -- each one switches the role for real and sets the claims PostgREST would, so that a suite
 -- written with them asserts what production does.
 begin;
-select plan(32);
+select plan(33);
 
 select tests.create_user('plain'),
        tests.create_user('admin', 'admin'),
@@ -11,6 +11,13 @@ select is((select raw_app_meta_data from auth.users where id = tests.user_id('pl
   'create_user: a plain user has empty app metadata');
 select is((select raw_app_meta_data ->> 'role' from auth.users where id = tests.user_id('admin')), 'admin',
   'create_user: the app role goes into raw_app_meta_data, as the server sets it');
+select tests.create_users('{plain2, plain3}', admins => '{admin2}', support => '{support2}');
+select results_eq($$ select email, raw_app_meta_data ->> 'role' from auth.users
+                     where email in ('plain2@test.local', 'plain3@test.local', 'admin2@test.local', 'support2@test.local')
+                     order by email $$,
+  $$ values ('admin2@test.local'::varchar, 'admin'), ('plain2@test.local', null), ('plain3@test.local', null),
+            ('support2@test.local', 'support') $$,
+  'create_users: users, admins and support staff in one call');
 select throws_ok($$ select tests.user_id('nobody') $$, 'P0001', 'tests.user_id: no test user named nobody',
   'user_id: an unknown name is an error, never a null caller');
 

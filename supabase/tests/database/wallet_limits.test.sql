@@ -5,18 +5,25 @@
 begin;
 select plan(50);
 
-select tests.create_user('payer'),
-       tests.create_user('payee'),
-       tests.create_user('admin', 'admin'),
-       tests.create_user('support', 'support');
+select tests.create_users('{payer, payee}', admins => '{admin}', support => '{support}');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
   ('b9000000-0000-4000-8000-00000000000a', tests.user_id('payer'), 'user', 'USD'),
   ('b9000000-0000-4000-8000-00000000000b', tests.user_id('payee'), 'user', 'USD');
 select public.wallet_deposit('b9000000-0000-4000-8000-00000000000a', 100000, 'USD', 'stripe', 'limits-funding');
 
-create function pg_temp.pay(p_amount bigint, p_key text) returns uuid language sql as $$
-  select id from public.wallet_transfer('b9000000-0000-4000-8000-00000000000a', 'b9000000-0000-4000-8000-00000000000b',
-                                        p_amount, 'USD', p_key)
+-- A payment of the payer to the payee, made as the payer (a signed-in user, so its tier's
+-- limits apply); the superuser again afterwards. A refused payment's switch is rolled back
+-- with throws_ok's subtransaction.
+create function pg_temp.pay(p_amount bigint, p_key text) returns uuid language plpgsql as $$
+declare
+  v_id uuid;
+begin
+  perform tests.as_user(tests.user_id('payer'));
+  select t.id into v_id from public.wallet_transfer('b9000000-0000-4000-8000-00000000000a',
+    'b9000000-0000-4000-8000-00000000000b', p_amount, 'USD', p_key) t;
+  perform tests.reset_role();
+  return v_id;
+end;
 $$;
 -- The payer's outgoing transactions and its balance, as the superuser sees them.
 create function pg_temp.payer_state() returns text language sql security definer as $$
@@ -46,51 +53,39 @@ select results_eq($$ select actor_id, actor_app_role, operation, old_record ->> 
   'the change is audited with the admin as actor');
 
 -- ---------------------------------------------------------------- single payment
-select tests.as_user(tests.user_id('payer'));
 select throws_ok($$ select pg_temp.pay(1001, 'limits-1') $$,
   'WL009', 'single payment limit of 1000 USD would be exceeded', 'one unit over the single limit is WL009');
-select tests.reset_role();
 select is(pg_temp.payer_state(), '0 transfers, balance 100000', 'and writes nothing');
 select is(pg_temp.usage(), null, 'nor counts anything');
-select tests.as_user(tests.user_id('payer'));
 select lives_ok($$ select pg_temp.pay(1000, 'limits-2') $$, 'exactly the single limit passes');
 
 -- ---------------------------------------------------------------- daily total
 select lives_ok($$ select pg_temp.pay(1000, 'limits-3') $$, 'a second payment within the day passes');
 select throws_ok($$ select pg_temp.pay(501, 'limits-4') $$,
   'WL009', 'daily limit of 2500 USD would be exceeded', 'one unit over the daily total is WL009');
-select tests.reset_role();
 select is(pg_temp.payer_state(), '2 transfers, balance 98000', 'and writes nothing');
 select is(pg_temp.usage(), '2000 sent today, 2 this hour', 'nor counts it');
-select tests.as_user(tests.user_id('payer'));
 select pg_temp.pay(500, 'limits-5') as exact_day \gset
 select isnt(:'exact_day'::uuid, null::uuid, 'exactly the daily total passes');
 select is(pg_temp.pay(500, 'limits-5'), :'exact_day'::uuid, 'a replay of it returns the original');
 select throws_ok($$ select pg_temp.pay(1, 'limits-6') $$,
   'WL009', 'daily limit of 2500 USD would be exceeded', 'with the total reached, one more unit is WL009');
-select tests.reset_role();
 select is(pg_temp.usage(), '2500 sent today, 3 this hour', 'the replay was counted once');
 select is(pg_temp.payer_state(), '3 transfers, balance 97500', 'three payments were written');
 
 -- ---------------------------------------------------------------- the UTC day starts afresh
 select pg_temp.age_usage(1, 24);
-select tests.as_user(tests.user_id('payer'));
 select lives_ok($$ select pg_temp.pay(1000, 'limits-7') $$, 'on the next UTC day the total starts again');
-select tests.reset_role();
 select is(pg_temp.usage(), '1000 sent today, 1 this hour', 'from this payment alone');
 
 -- ---------------------------------------------------------------- payments per hour
-select tests.as_user(tests.user_id('payer'));
 select lives_ok($$ select pg_temp.pay(1, 'limits-8'), pg_temp.pay(1, 'limits-9'), pg_temp.pay(1, 'limits-10') $$,
   'the fourth payment of the hour passes');
 select throws_ok($$ select pg_temp.pay(1, 'limits-11') $$,
   'WL009', 'hourly limit of 4 payments would be exceeded', 'the fifth is WL009');
-select tests.reset_role();
 select is(pg_temp.payer_state(), '7 transfers, balance 96497', 'and writes nothing');
 select pg_temp.age_usage(0, 1);
-select tests.as_user(tests.user_id('payer'));
 select lives_ok($$ select pg_temp.pay(1, 'limits-12') $$, 'the next hour counts again');
-select tests.reset_role();
 select is(pg_temp.usage(), '1004 sent today, 1 this hour', 'while the day keeps its total');
 
 -- ---------------------------------------------------------------- moves nobody limits
@@ -119,8 +114,8 @@ select results_eq($$ select actor_id, old_record ->> 'limit_tier', new_record ->
                         and operation = 'UPDATE' and changed_fields @> array['limit_tier'] $$,
   $$ values (tests.user_id('admin'), 'standard'::text, 'verified'::text) $$,
   'the move is audited with the admin as actor');
-select tests.as_user(tests.user_id('payer'));
 select lives_ok($$ select pg_temp.pay(1001, 'limits-13') $$, 'and the account''s payments follow its new tier');
+select tests.as_user(tests.user_id('payer'));
 select is((select limit_tier from public.wallet_accounts where id = 'b9000000-0000-4000-8000-00000000000a'), 'verified',
   'its owner reads its tier');
 

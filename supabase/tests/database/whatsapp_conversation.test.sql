@@ -6,11 +6,11 @@
 begin;
 select plan(67);
 
-insert into auth.users (id, phone, raw_app_meta_data) values
-  ('c1900000-0000-4000-8000-000000000001', '256772000001', '{"provider":"phone","providers":["phone"]}'),
-  ('c1900000-0000-4000-8000-000000000002', '256772000002', '{"provider":"phone","providers":["phone"]}'),
-  ('c1900000-0000-4000-8000-000000000003', '256772000003', '{"provider":"phone","providers":["phone"]}'),
-  ('c1900000-0000-4000-8000-000000000004', null, '{}');
+-- Users as Supabase Auth stores a phone sign-up; the fourth signed up without a phone.
+insert into auth.users (id, phone, raw_app_meta_data)
+select u.id::uuid, u.phone, case when u.phone is null then '{}' else '{"provider":"phone","providers":["phone"]}' end::jsonb
+  from (values ('c1900000-0000-4000-8000-000000000001', '256772000001'), ('c1900000-0000-4000-8000-000000000002', '256772000002'),
+               ('c1900000-0000-4000-8000-000000000003', '256772000003'), ('c1900000-0000-4000-8000-000000000004', null)) as u (id, phone);
 -- alice, bob and carol write on WhatsApp (their UGX accounts open with the contact); dave
 -- has a wallet but never wrote.
 do $$
@@ -71,8 +71,8 @@ select ok(has_function_privilege('service_role', 'private.whatsapp_set_opted_out
   'only service_role changes notifications (stop/start)');
 select ok(not exists (select 1 from pg_proc p
             where p.pronamespace = 'private'::regnamespace
-              and p.proname in ('currency_exponent', 'money_text', 'text_message', 'notify_contact', 'whatsapp_notify_transfers',
-                                'whatsapp_notify_intent', 'whatsapp_notify_cashout', 'whatsapp_notify_refund')
+              and p.proname in ('currency_exponent', 'money_text', 'text_message', 'active_user_account', 'notify_contact',
+                                'whatsapp_notify_transfers', 'whatsapp_notify_row')
               and (has_function_privilege('anon', p.oid, 'execute') or has_function_privilege('authenticated', p.oid, 'execute')
                    or has_function_privilege('service_role', p.oid, 'execute'))),
   'no API role executes the helpers and notification triggers');
@@ -156,41 +156,55 @@ select results_eq(format($$ select outcome from api_private.whatsapp_payment_dec
 reset role;
 select is(pg_temp.available('c1900000-0000-4000-8000-000000000001'), 70000::bigint, 'the second confirmation moved nothing');
 
+-- alice proposes to send p_amount UGX to bob's number, or decides p_id, as alice; the
+-- superuser again afterwards (a refusal's switch is rolled back with throws_ok).
+create function pg_temp.alice_proposes(p_amount bigint) returns uuid
+language plpgsql
+as $$
+declare
+  v_id uuid;
+begin
+  perform pg_temp.become('alice');
+  select p.pending_id into v_id from api_private.whatsapp_payment_propose('send', p_amount, 'UGX', '256772000002') p;
+  reset role;
+  return v_id;
+end;
+$$;
+create function pg_temp.alice_decides(p_id uuid, p_confirm boolean) returns text
+language plpgsql
+as $$
+declare
+  v_outcome text;
+begin
+  perform pg_temp.become('alice');
+  select d.outcome into v_outcome from api_private.whatsapp_payment_decide(p_id, p_confirm) d;
+  reset role;
+  return v_outcome;
+end;
+$$;
+
 -- Refusals of the ledger leave the payment pending, to be confirmed again within its time.
-select pg_temp.become('alice');
-select pending_id as big_id from api_private.whatsapp_payment_propose('send', 80000, 'UGX', '256772000002') \gset
-select throws_ok(format($$ select * from api_private.whatsapp_payment_decide(%L, true) $$, :'big_id'),
+select pg_temp.alice_proposes(80000) as big_id \gset
+select throws_ok(format($$ select pg_temp.alice_decides(%L, true) $$, :'big_id'),
   'WL001', null, 'more than the available funds is WL001');
-reset role;
 select is((select status from public.whatsapp_pending_payments where id = :'big_id'), 'pending', 'and the payment stays pending');
 update public.wallet_limit_tiers set max_single = 60000 where tier = 'standard';
-select pg_temp.become('alice');
-select pending_id as limit_id from api_private.whatsapp_payment_propose('send', 65000, 'UGX', '256772000002') \gset
-select throws_ok(format($$ select * from api_private.whatsapp_payment_decide(%L, true) $$, :'limit_id'),
+select pg_temp.alice_proposes(65000) as limit_id \gset
+select throws_ok(format($$ select pg_temp.alice_decides(%L, true) $$, :'limit_id'),
   'WL009', 'single payment limit of 60000 UGX would be exceeded', 'over the single payment limit is WL009 naming it');
-reset role;
 update public.wallet_limit_tiers set max_single = 500000 where tier = 'standard';
 
 -- Expired and canceled.
-select pg_temp.become('alice');
-select pending_id as late_id from api_private.whatsapp_payment_propose('send', 1000, 'UGX', '256772000002') \gset
-reset role;
+select pg_temp.alice_proposes(1000) as late_id \gset
 update public.whatsapp_pending_payments set expires_at = now() - interval '1 second', created_at = now() - interval '301 seconds'
  where id = :'late_id';
-select pg_temp.become('alice');
-select results_eq(format($$ select outcome from api_private.whatsapp_payment_decide(%L, true) $$, :'late_id'),
-  $$ values ('expired') $$, 'a confirmation after 5 minutes is expired');
-reset role;
+select is(pg_temp.alice_decides(:'late_id', true), 'expired', 'a confirmation after 5 minutes is expired');
 select is(pg_temp.available('c1900000-0000-4000-8000-000000000001'), 70000::bigint, 'the late confirmation moved nothing');
-select pg_temp.become('alice');
-select pending_id as cancel_id from api_private.whatsapp_payment_propose('send', 1000, 'UGX', '256772000002') \gset
-select results_eq(format($$ select outcome from api_private.whatsapp_payment_decide(%L, false) $$, :'cancel_id'),
-  $$ values ('canceled') $$, 'Cancel cancels');
-select results_eq(format($$ select outcome from api_private.whatsapp_payment_decide(%L, true) $$, :'cancel_id'),
-  $$ values ('already_canceled') $$, 'a canceled payment cannot be confirmed');
-select throws_ok(format($$ select * from api_private.whatsapp_payment_decide(%L, null) $$, :'cancel_id'),
+select pg_temp.alice_proposes(1000) as cancel_id \gset
+select is(pg_temp.alice_decides(:'cancel_id', false), 'canceled', 'Cancel cancels');
+select is(pg_temp.alice_decides(:'cancel_id', true), 'already_canceled', 'a canceled payment cannot be confirmed');
+select throws_ok(format($$ select pg_temp.alice_decides(%L, null) $$, :'cancel_id'),
   '22023', 'p_confirm must be true or false', 'a decision must be yes or no');
-reset role;
 
 -- A cash-out: confirmed, it holds the funds for a MoMo transfer to the payer's own number.
 select pg_temp.become('alice');
