@@ -381,7 +381,11 @@ describe("POST /admin/payments/:id/refund through Revolut and MoMo", () => {
     expect(await deliverRevolut("ORDER_CANCELLED", refundOrderId)).toBe(200);
     expect(await balanceOf(sql, accountId)).toEqual({ balance: 800, available: 800 });
     expect(await paymentRow(paymentId)).toMatchObject({ status: "succeeded", amount_refunded: 0 });
-    expect(await refundsOf(paymentId)).toMatchObject([{ provider_refund_id: refundOrderId, status: "canceled", wallet_transaction_id: null }]);
+    expect(await refundsOf(paymentId)).toMatchObject([{
+      provider_refund_id: refundOrderId,
+      status: "canceled",
+      wallet_transaction_id: null,
+    }]);
 
     const again = await refund(paymentId, { amount: 800, reason: "again" });
     expect(again.status).toBe(201);

@@ -393,6 +393,8 @@ export interface StripeStandIn {
   refunds: Map<string, Record<string, unknown>>;
   /** Requests received, as "METHOD path". */
   requests: string[];
+  /** The customer's card was charged: the PaymentIntent succeeds (what payment_intent.succeeded carries). */
+  confirm(paymentIntentId: string): Record<string, unknown>;
   close(): Promise<void>;
 }
 
@@ -518,7 +520,14 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     remember(200, intent);
   });
   const { port } = server.address() as { port: number };
-  return Object.assign(standIn, { url: `http://127.0.0.1:${port}`, paymentIntents, refunds, requests, close: closer(server) });
+  const confirm = (paymentIntentId: string) => {
+    const intent = paymentIntents.get(paymentIntentId);
+    if (!intent) throw new Error(`the Stripe stand-in has no PaymentIntent ${paymentIntentId}`);
+    const succeeded = { ...intent, status: "succeeded", amount_received: intent.amount };
+    paymentIntents.set(paymentIntentId, succeeded);
+    return succeeded;
+  };
+  return Object.assign(standIn, { url: `http://127.0.0.1:${port}`, paymentIntents, refunds, requests, confirm, close: closer(server) });
 }
 
 /** The stand-in options matching the functions' environment (.env.example values in tests). */

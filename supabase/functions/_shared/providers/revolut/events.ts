@@ -38,7 +38,12 @@ export type OrderLookup = Settled<RevolutOrder>;
 
 const FAILED_ORDER_STATES: Record<string, string> = { ORDER_FAILED: "failed", ORDER_CANCELLED: "cancelled" };
 /** The order events that can end an order, a refund order included: the order is looked up for them. */
-const FINAL_ORDER_EVENTS = new Set(["ORDER_COMPLETED", ...Object.keys(FAILED_ORDER_STATES), "ORDER_PAYMENT_DECLINED", "ORDER_PAYMENT_FAILED"]);
+const FINAL_ORDER_EVENTS = new Set([
+  "ORDER_COMPLETED",
+  ...Object.keys(FAILED_ORDER_STATES),
+  "ORDER_PAYMENT_DECLINED",
+  "ORDER_PAYMENT_FAILED",
+]);
 
 /** The order id whose state must be looked up before applying `body`, if any. */
 export function orderToConfirm(body: RevolutBody): string | null {
