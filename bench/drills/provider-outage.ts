@@ -112,39 +112,27 @@ async function drill(
 ): Promise<DrillReport> {
   const attempts: Attempt[] = [];
   const user = (currency: string) => topUpUser(sql, currency);
-  for (let i = 0; i < momoTopUps; i++) {
-    const u = await user("UGX");
-    attempts.push({
-      kind: "momo-topup",
-      index: i,
-      token: u.token,
-      accountId: u.accountId,
-      key: crypto.randomUUID(),
-      body: { provider: "momo", account_id: u.accountId, amount: 7000, currency: "UGX", msisdn: MSISDN },
-    });
-  }
-  for (let i = 0; i < stripeTopUps; i++) {
-    const u = await user("USD");
-    attempts.push({
-      kind: "stripe-topup",
-      index: i,
-      token: u.token,
-      accountId: u.accountId,
-      key: crypto.randomUUID(),
-      body: { provider: "stripe", account_id: u.accountId, amount: 500, currency: "USD" },
-    });
-  }
-  for (let i = 0; i < revolutTopUps; i++) {
-    const u = await user("EUR");
-    attempts.push({
-      kind: "revolut-topup",
-      index: i,
-      token: u.token,
-      accountId: u.accountId,
-      key: crypto.randomUUID(),
-      body: { provider: "revolut", account_id: u.accountId, amount: 800, currency: "EUR" },
-    });
-  }
+  /** `count` top-ups of one provider, each by a user of its own. */
+  const addTopUps = async (
+    kind: Attempt["kind"],
+    count: number,
+    payment: { provider: string; amount: number; currency: string; msisdn?: string },
+  ) => {
+    for (let i = 0; i < count; i++) {
+      const u = await user(payment.currency);
+      attempts.push({
+        kind,
+        index: i,
+        token: u.token,
+        accountId: u.accountId,
+        key: crypto.randomUUID(),
+        body: { ...payment, account_id: u.accountId },
+      });
+    }
+  };
+  await addTopUps("momo-topup", momoTopUps, { provider: "momo", amount: 7000, currency: "UGX", msisdn: MSISDN });
+  await addTopUps("stripe-topup", stripeTopUps, { provider: "stripe", amount: 500, currency: "USD" });
+  await addTopUps("revolut-topup", revolutTopUps, { provider: "revolut", amount: 800, currency: "EUR" });
   for (let i = 0; i < cashOuts; i++) {
     const u = await user("UGX");
     await sql.begin(async (tx) => {

@@ -31,13 +31,17 @@ const refund = (paymentId: string, body: Record<string, unknown>, key = crypto.r
 const resolve = (paymentId: string, body: Record<string, unknown>, key = crypto.randomUUID(), token = staff.admin.token) =>
   admin("POST", `/payments/${paymentId}/resolve`, { token, idempotencyKey: key, body });
 
-/** A refund Stripe answers as pending (not completed yet). */
-async function pendingRefund(paymentId: string, body: Record<string, unknown>) {
-  gateway.stripe.refundStatus = "pending";
+/** A refund the provider (Stripe unless told) answers as pending (not completed yet). */
+async function pendingRefund(paymentId: string, body: Record<string, unknown>, provider: "stripe" | "revolut" = "stripe") {
+  const answerPending = (pending: boolean) => {
+    if (provider === "stripe") gateway.stripe.refundStatus = pending ? "pending" : "succeeded";
+    else gateway.revolut.refundState = pending ? "pending" : "completed";
+  };
+  answerPending(true);
   try {
     return await refund(paymentId, body);
   } finally {
-    gateway.stripe.refundStatus = "succeeded";
+    answerPending(false);
   }
 }
 
@@ -310,16 +314,6 @@ async function revolutPayment(amount: number) {
   return { ...topUp, orderId: created.id, paymentId };
 }
 
-/** A refund Revolut answers with a refund order still pending. */
-async function pendingRevolutRefund(paymentId: string, body: Record<string, unknown>) {
-  gateway.revolut.refundState = "pending";
-  try {
-    return await refund(paymentId, body);
-  } finally {
-    gateway.revolut.refundState = "completed";
-  }
-}
-
 /** Revolut's signed webhook of the refund order, through the gateway. */
 const deliverRevolut = async (event: string, orderId: string) =>
   (await fetch(revolutRequest({ event, order_id: orderId }, {}, { base: gateway.url }))).status;
@@ -349,7 +343,7 @@ describe("POST /admin/payments/:id/refund through Revolut and MoMo", () => {
 
   it("Revolut: a pending refund order moves the ledger once when its signed ORDER_COMPLETED arrives; a redelivery moves nothing", async () => {
     const { accountId, paymentId } = await revolutPayment(1200);
-    const answer = await pendingRevolutRefund(paymentId, { amount: 700, reason: "pending revolut refund" });
+    const answer = await pendingRefund(paymentId, { amount: 700, reason: "pending revolut refund" }, "revolut");
     expect(answer.status).toBe(201);
     expect(answer.body).toMatchObject({ refund: { status: "pending", wallet_transaction_id: null }, provider: { status: "pending" } });
     const refundOrderId = answer.body.provider.refund_id as string;
@@ -372,7 +366,7 @@ describe("POST /admin/payments/:id/refund through Revolut and MoMo", () => {
 
   it("Revolut: a pending refund order Revolut cancels closes failed with nothing moved and frees its amount", async () => {
     const { accountId, paymentId } = await revolutPayment(800);
-    const answer = await pendingRevolutRefund(paymentId, { amount: 800, reason: "pending then cancelled" });
+    const answer = await pendingRefund(paymentId, { amount: 800, reason: "pending then cancelled" }, "revolut");
     const refundOrderId = answer.body.provider.refund_id as string;
     expect(refusal(await refund(paymentId, { amount: 1, reason: "nothing left" }))).toEqual({ status: 422, code: "invalid_amount" });
 
