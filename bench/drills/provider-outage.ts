@@ -1,10 +1,12 @@
-// Provider outage drill (docs/TESTING.md), top-ups and cash-outs: the MoMo and Stripe stand-ins hang
-// (past the functions' provider timeout) or answer 500, alternately, while MoMo and Stripe
-// top-ups and MoMo cash-outs arrive; every one of them is answered 502 provider_unavailable.
-// Then the providers recover and each client retries with its Idempotency-Key; MoMo settles
-// each payment (its callback delivered, or lost and healed by the momo-poll job) and Stripe
-// sends a signed payment_intent.succeeded. Every payment must end in its provider's final
-// state, created at the provider once, credited once, with no hold left behind.
+// Provider outage drill (docs/TESTING.md), top-ups and cash-outs: the MoMo, Stripe and Revolut
+// stand-ins hang (past the functions' provider timeout) or answer 500, alternately, while
+// MoMo, Stripe and Revolut top-ups and MoMo cash-outs arrive; every one of them is answered 502
+// provider_unavailable. Then the providers recover and each client retries with its
+// Idempotency-Key; MoMo settles each payment (its callback delivered, or lost and healed by the
+// momo-poll job), Stripe sends a signed payment_intent.succeeded and Revolut completes or
+// cancels each order and sends its signed webhook twice (Revolut redelivers). Every payment
+// must end in its provider's final state, created at the provider once, credited once, with
+// no hold left behind.
 import type postgres from "postgres";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
 import { checkLedgerInvariants } from "../../supabase/tests/support/ledger-invariants.ts";
@@ -14,18 +16,21 @@ import type { DrillReport } from "./report.ts";
 
 const momoTopUps = 60;
 const stripeTopUps = 40;
+const revolutTopUps = 30;
 const cashOuts = 50;
 const concurrency = 32;
 /** Payments settled FAILED at MoMo: every fifth (so a failure's path is exercised too). */
 const failsAtMomo = (i: number) => i % 5 === 4;
 /** MoMo callbacks lost (the payment then waits for momo-poll): every other one. */
 const callbackLost = (i: number) => i % 2 === 1;
+/** Revolut orders the customer abandons (cancelled): every fifth. */
+const cancelledAtRevolut = (i: number) => i % 5 === 2;
 const POLL_AFTER_SECONDS = 3600;
 const MSISDN = "256772123456";
 const flipEveryMs = 400;
 
 interface Attempt {
-  kind: "momo-topup" | "stripe-topup" | "cashout";
+  kind: "momo-topup" | "stripe-topup" | "revolut-topup" | "cashout";
   index: number;
   token: string;
   accountId: string;
@@ -40,6 +45,7 @@ interface Attempt {
 
 // Imported once the test environment is set (it reads it on import).
 type GatewaySupport = typeof import("../../supabase/tests/support/payments-gateway.ts");
+type WebhookRequests = typeof import("../../supabase/tests/support/webhook-requests.ts");
 type Gateway = Awaited<ReturnType<GatewaySupport["startPaymentsGateway"]>>;
 
 async function runAll<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
@@ -56,39 +62,77 @@ export async function providerOutageDrill(
   // The payments gateway helpers read the stand-ins' credentials from the test environment.
   process.env.MFUKO_TEST_DB_URL = options.dbUrl;
   const support: GatewaySupport = await import("../../supabase/tests/support/payments-gateway.ts");
+  const requests: WebhookRequests = await import("../../supabase/tests/support/webhook-requests.ts");
   const gateway = await support.startPaymentsGateway({ ...options.env, JOBS_MOMO_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS) });
   try {
-    return await drill(sql, gateway, support);
+    return await drill(sql, gateway, support, requests);
   } finally {
     await gateway.stop();
   }
 }
 
-async function drill(sql: postgres.Sql, gateway: Gateway, { callPayments, topUpUser }: GatewaySupport): Promise<DrillReport> {
+/**
+ * Revolut settles the orders of `attempts`: the customer pays (completed) or abandons
+ * (cancelled) each, and Revolut sends the order's signed webhook, twice. Returns how many
+ * deliveries were sent and how many were not answered 200.
+ */
+async function settleRevolutOrders(
+  sql: postgres.Sql,
+  gateway: Gateway,
+  attempts: Attempt[],
+  { revolutRequest }: WebhookRequests,
+): Promise<{ delivered: number; refused: number }> {
+  const orders = await sql<{ id: string; provider_ref: string }[]>`
+    select id::text, provider_ref from public.payment_intents
+     where id = any(${attempts.map((a) => a.id ?? crypto.randomUUID())}::uuid[]) and provider_ref is not null`;
+  const orderOf = new Map(orders.map((row) => [row.id, row.provider_ref]));
+  let delivered = 0;
+  let refused = 0;
+  await runAll(attempts.filter((a) => orderOf.has(a.id!)), async (a) => {
+    const orderId = orderOf.get(a.id!)!;
+    const cancelled = cancelledAtRevolut(a.index);
+    if (cancelled) gateway.revolut.records.set(orderId, { ...gateway.revolut.records.get(orderId) as object, state: "cancelled" });
+    else gateway.revolut.complete(orderId);
+    const event = { event: cancelled ? "ORDER_CANCELLED" : "ORDER_COMPLETED", order_id: orderId, merchant_order_ext_ref: a.id };
+    for (let delivery = 0; delivery < 2; delivery++) {
+      const response = await fetch(revolutRequest(event, {}, { base: gateway.url }));
+      await response.arrayBuffer();
+      delivered++;
+      if (response.status !== 200) refused++;
+    }
+  });
+  return { delivered, refused };
+}
+
+async function drill(
+  sql: postgres.Sql,
+  gateway: Gateway,
+  { callPayments, topUpUser }: GatewaySupport,
+  requests: WebhookRequests,
+): Promise<DrillReport> {
   const attempts: Attempt[] = [];
   const user = (currency: string) => topUpUser(sql, currency);
-  for (let i = 0; i < momoTopUps; i++) {
-    const u = await user("UGX");
-    attempts.push({
-      kind: "momo-topup",
-      index: i,
-      token: u.token,
-      accountId: u.accountId,
-      key: crypto.randomUUID(),
-      body: { provider: "momo", account_id: u.accountId, amount: 7000, currency: "UGX", msisdn: MSISDN },
-    });
-  }
-  for (let i = 0; i < stripeTopUps; i++) {
-    const u = await user("USD");
-    attempts.push({
-      kind: "stripe-topup",
-      index: i,
-      token: u.token,
-      accountId: u.accountId,
-      key: crypto.randomUUID(),
-      body: { provider: "stripe", account_id: u.accountId, amount: 500, currency: "USD" },
-    });
-  }
+  /** `count` top-ups of one provider, each by a user of its own. */
+  const addTopUps = async (
+    kind: Attempt["kind"],
+    count: number,
+    payment: { provider: string; amount: number; currency: string; msisdn?: string },
+  ) => {
+    for (let i = 0; i < count; i++) {
+      const u = await user(payment.currency);
+      attempts.push({
+        kind,
+        index: i,
+        token: u.token,
+        accountId: u.accountId,
+        key: crypto.randomUUID(),
+        body: { ...payment, account_id: u.accountId },
+      });
+    }
+  };
+  await addTopUps("momo-topup", momoTopUps, { provider: "momo", amount: 7000, currency: "UGX", msisdn: MSISDN });
+  await addTopUps("stripe-topup", stripeTopUps, { provider: "stripe", amount: 500, currency: "USD" });
+  await addTopUps("revolut-topup", revolutTopUps, { provider: "revolut", amount: 800, currency: "EUR" });
   for (let i = 0; i < cashOuts; i++) {
     const u = await user("UGX");
     await sql.begin(async (tx) => {
@@ -115,6 +159,7 @@ async function drill(sql: postgres.Sql, gateway: Gateway, { callPayments, topUpU
     gateway.momo.requestToPayBehaviour = hanging ? "hang" : serverError;
     gateway.momo.transferBehaviour = hanging ? "hang" : serverError;
     gateway.stripe.createBehaviour = hanging ? "hang" : { status: 500, body: { error: { type: "api_error", message: "stand-in outage" } } };
+    gateway.revolut.createOrderBehaviour = hanging ? "hang" : { status: 500, body: { code: "internal_error", message: "stand-in outage" } };
   };
   flip();
   const flipper = setInterval(flip, flipEveryMs);
@@ -133,6 +178,7 @@ async function drill(sql: postgres.Sql, gateway: Gateway, { callPayments, topUpU
   gateway.momo.requestToPayBehaviour = "accept";
   gateway.momo.transferBehaviour = "accept";
   gateway.stripe.createBehaviour = "accept";
+  gateway.revolut.createOrderBehaviour = "accept";
 
   // Recovery: every client retries with the same key.
   await runAll(shuffle([...attempts]), async (a) => {
@@ -150,7 +196,7 @@ async function drill(sql: postgres.Sql, gateway: Gateway, { callPayments, topUpU
     select id, reference_id::text from public.cashouts where id = any(${cashOutIds}::uuid[])`
   ) references.set(row.id, row.reference_id);
   const momoReference = (a: Attempt) => (a.kind === "cashout" ? references.get(a.id!) : a.id)!;
-  const momoAttempts = attempts.filter((a) => a.kind !== "stripe-topup" && a.retryStatus === 201);
+  const momoAttempts = attempts.filter((a) => (a.kind === "momo-topup" || a.kind === "cashout") && a.retryStatus === 201);
   let callbacksRefused = 0;
   await runAll(momoAttempts.filter((a) => !callbackLost(a.index)), async (a) => {
     const status = await gateway.momo.decide(momoReference(a), failsAtMomo(a.index) ? "FAILED" : "SUCCESSFUL");
@@ -195,6 +241,8 @@ async function drill(sql: postgres.Sql, gateway: Gateway, { callPayments, topUpU
     if (response.status !== 200) webhooksRefused++;
   });
 
+  const revolut = await settleRevolutOrders(sql, gateway, attempts.filter((a) => a.kind === "revolut-topup"), requests);
+
   // What must hold.
   const failures: string[] = [];
   const count = (what: string, n: number) => n > 0 && failures.push(`${n} ${what}`);
@@ -208,8 +256,12 @@ async function drill(sql: postgres.Sql, gateway: Gateway, { callPayments, topUpU
   );
   count("MoMo callbacks refused", callbacksRefused);
   count("Stripe webhooks refused", webhooksRefused);
-  const expected = (a: Attempt) =>
-    a.kind === "stripe-topup" ? "succeeded" : failsAtMomo(a.index) ? "failed" : a.kind === "cashout" ? "paid" : "succeeded";
+  count("Revolut webhooks refused", revolut.refused);
+  const expected = (a: Attempt) => {
+    if (a.kind === "stripe-topup") return "succeeded";
+    if (a.kind === "revolut-topup") return cancelledAtRevolut(a.index) ? "failed" : "succeeded";
+    return failsAtMomo(a.index) ? "failed" : a.kind === "cashout" ? "paid" : "succeeded";
+  };
   const ids = attempts.map((a) => (a.id?.startsWith("mismatch:") ? crypto.randomUUID() : a.id ?? crypto.randomUUID()));
   const rows = await sql<{ id: string; status: string; credits: number; pending_holds: number }[]>`
     select x.id::text, coalesce(i.status::text, c.status::text) as status,
@@ -237,6 +289,7 @@ async function drill(sql: postgres.Sql, gateway: Gateway, { callPayments, topUpU
     momoRequestsToPay: gateway.momo.requestsToPay.size,
     momoTransfers: gateway.momo.transfers.size,
     stripePaymentIntents: gateway.stripe.paymentIntents.size,
+    revolutOrders: gateway.revolut.createdOrders.length,
   };
   if (created.momoRequestsToPay !== momoTopUps) {
     failures.push(`${created.momoRequestsToPay} MoMo request-to-pays for ${momoTopUps} top-ups`);
@@ -245,11 +298,12 @@ async function drill(sql: postgres.Sql, gateway: Gateway, { callPayments, topUpU
   if (created.stripePaymentIntents !== stripeTopUps) {
     failures.push(`${created.stripePaymentIntents} Stripe PaymentIntents for ${stripeTopUps} top-ups`);
   }
+  if (created.revolutOrders !== revolutTopUps) failures.push(`${created.revolutOrders} Revolut orders for ${revolutTopUps} top-ups`);
   const violations = await checkLedgerInvariants(sql);
   for (const v of violations) failures.push(`ledger invariant ${v.invariant}: ${v.detail}`);
   return {
     name:
-      `Provider outage (${momoTopUps} MoMo + ${stripeTopUps} Stripe top-ups, ${cashOuts} cash-outs; stand-ins hang or 500, then recover)`,
+      `Provider outage (${momoTopUps} MoMo + ${stripeTopUps} Stripe + ${revolutTopUps} Revolut top-ups, ${cashOuts} cash-outs; stand-ins hang or 500, then recover)`,
     figures: {
       "outage (ms)": outageMs,
       "first attempts answered 502 provider_unavailable":
@@ -259,9 +313,11 @@ async function drill(sql: postgres.Sql, gateway: Gateway, { callPayments, topUpU
       "MoMo callbacks lost, healed by momo-poll": polled,
       "momo-poll runs": pollRuns,
       "Stripe webhooks delivered": deliveries.length,
+      "Revolut webhooks delivered (each twice)": revolut.delivered,
       "MoMo request-to-pays created": created.momoRequestsToPay,
       "MoMo transfers created": created.momoTransfers,
       "Stripe PaymentIntents created": created.stripePaymentIntents,
+      "Revolut orders created": created.revolutOrders,
       "payments in their final state": attempts.length - notFinal,
       "holds left pending": holdsLeft,
       "ledger invariant violations": violations.length,

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     apiKey: env.MOMO_API_KEY,
     targetEnvironment: env.MOMO_TARGET_ENVIRONMENT,
   });
-  // The card refund goes to Stripe's API at STRIPE_API_BASE_URL, the port the stack's env names.
+  // The card top-up and its refund go to Stripe's API at STRIPE_API_BASE_URL, the port the stack's env names.
   const stripe = await startStripeStandIn({ port: Number(new URL(env.STRIPE_API_BASE_URL).port), secretKey: env.STRIPE_SECRET_KEY })
     .catch(async (error) => {
       await momo.close();
@@ -62,18 +62,14 @@ async function main(): Promise<void> {
         }, true)`;
         return query(tx);
       }) as Promise<T>;
-    // What a provider-facing function does after calling the provider: record its id.
-    const asService = <T>(query: (tx: postgres.TransactionSql) => Promise<T>) =>
-      sql.begin(async (tx) => {
-        await tx`set local role service_role`;
-        return query(tx);
-      }) as Promise<T>;
+    // Each request of the demo is a new one: its own Idempotency-Key.
+    let requests = 0;
     const call = async (token: string, path: string, payload?: unknown) => {
       const response = await fetch(
         `${functionsUrl}${path}`,
         payload === undefined ? { headers: { authorization: `Bearer ${token}` } } : {
           method: "POST",
-          headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "idempotency-key": `demo-${run}-${path}` },
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "idempotency-key": `demo-${run}-${++requests}` },
           body: JSON.stringify(payload),
         },
       );
@@ -95,29 +91,25 @@ async function main(): Promise<void> {
     show(`Alice ${aliceAccount.id}: ${money(await balance(aliceAccount.id))} USD`);
     show(`Bob   ${bobAccount.id}: ${money(await balance(bobAccount.id))} USD`);
 
-    say("2. Alice tops up 50.00 USD with a card: her app records the intent, Stripe confirms it by webhook.");
-    const paymentIntent = `pi_demo${run}`;
-    const [intent] = await asUser(alice, (tx) =>
-      tx<{ id: string }[]>`
-      select id from public.payment_intent_create('stripe', ${aliceAccount.id}::uuid, 5000, 'USD', ${`demo-${run}-topup`})`);
-    await asService((tx) => tx`select 1 from public.payment_intent_attach(${intent.id}::uuid, ${paymentIntent})`);
+    say(
+      "2. Alice tops up 50.00 USD with a card (POST /payments/topups): Stripe creates the PaymentIntent, her card is charged, Stripe's webhook credits her.",
+    );
+    const cardTopUp = await userPost(alice, "/topups", { provider: "stripe", account_id: aliceAccount.id, amount: 5000, currency: "USD" });
+    const [created] = [...stripe.paymentIntents.values()].filter((pi) =>
+      (pi.metadata as Record<string, string>).intent_id === cardTopUp.intent.id
+    );
+    const paymentIntent = created!.id as string;
+    show(
+      `POST /payments/topups -> intent ${cardTopUp.intent.id} ${cardTopUp.intent.status}, Stripe ${paymentIntent}, next: ${cardTopUp.next_action.type}`,
+    );
+    // Her app confirms the card payment with the client_secret (Stripe.js); Stripe charges it.
     const event = JSON.stringify({
       id: `evt_demo${run}`,
       object: "event",
       type: "payment_intent.succeeded",
       created: Math.floor(Date.now() / 1000),
       livemode: false,
-      data: {
-        object: {
-          id: paymentIntent,
-          object: "payment_intent",
-          amount: 5000,
-          amount_received: 5000,
-          currency: "usd",
-          status: "succeeded",
-          metadata: {},
-        },
-      },
+      data: { object: stripe.confirm(paymentIntent) },
     });
     const deliver = () =>
       fetch(`${functionsUrl}/stripe-webhook`, {
@@ -187,6 +179,9 @@ async function main(): Promise<void> {
     show(
       `refund ${refund.id} ${refund.status} (Stripe ${provider.refund_id} ${provider.status}), reversal ${refund.wallet_transaction_id}`,
     );
+    const { entries } = await account(aliceAccount.id);
+    const reversal = entries.find((entry: { transaction_id: string }) => entry.transaction_id === refund.wallet_transaction_id);
+    show(`Alice's ledger: ${reversal.kind} ${money(reversal.amount)} USD (${reversal.description})`);
     show(`Alice: ${money(await balance(aliceAccount.id))} USD, Bob: ${money(await balance(bobAccount.id))} USD`);
 
     say("9. The audit trail of the refund, as the admin API shows it (who, as what role, from which request).");

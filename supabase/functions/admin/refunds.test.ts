@@ -8,7 +8,7 @@ import { type AdminCall, adminRequest, answerOf, createStaff, refusal, type Staf
 import { balanceOf, createTopUp, testSql } from "../../tests/support/payments-fixtures.ts";
 import { type PaymentsGateway, startPaymentsGateway } from "../../tests/support/payments-gateway.ts";
 import { stripeError } from "../../tests/support/provider-standins.ts";
-import { stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
+import { revolutRequest, stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
 const sql = testSql(testDatabaseUrl);
 let gateway: PaymentsGateway;
@@ -31,13 +31,17 @@ const refund = (paymentId: string, body: Record<string, unknown>, key = crypto.r
 const resolve = (paymentId: string, body: Record<string, unknown>, key = crypto.randomUUID(), token = staff.admin.token) =>
   admin("POST", `/payments/${paymentId}/resolve`, { token, idempotencyKey: key, body });
 
-/** A refund Stripe answers as pending (not completed yet). */
-async function pendingRefund(paymentId: string, body: Record<string, unknown>) {
-  gateway.stripe.refundStatus = "pending";
+/** A refund the provider (Stripe unless told) answers as pending (not completed yet). */
+async function pendingRefund(paymentId: string, body: Record<string, unknown>, provider: "stripe" | "revolut" = "stripe") {
+  const answerPending = (pending: boolean) => {
+    if (provider === "stripe") gateway.stripe.refundStatus = pending ? "pending" : "succeeded";
+    else gateway.revolut.refundState = pending ? "pending" : "completed";
+  };
+  answerPending(true);
   try {
     return await refund(paymentId, body);
   } finally {
-    gateway.stripe.refundStatus = "succeeded";
+    answerPending(false);
   }
 }
 
@@ -288,33 +292,43 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
   });
 });
 
+/** A completed Revolut order of `amount` EUR recorded as a credited payment; its ids. */
+async function revolutPayment(amount: number) {
+  const created = await fetch(`${gateway.revolut.url}/api/orders`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${process.env.REVOLUT_API_KEY}`,
+      "revolut-api-version": process.env.REVOLUT_API_VERSION!,
+      "content-type": "application/json",
+    },
+    body: JSON.stringify({ amount, currency: "EUR" }),
+  }).then((r) => r.json()) as { id: string };
+  gateway.revolut.complete(created.id);
+  const topUp = await createTopUp(sql, { provider: "revolut", amount, currency: "EUR", providerRef: created.id });
+  const paymentId = await sql.begin(async (tx) => {
+    await tx`set local role service_role`;
+    const [row] = await tx<{ id: string }[]>`
+      select id from public.payment_record_success('revolut', ${created.id}, ${topUp.intentId}::uuid, ${amount}, 'EUR')`;
+    return row!.id;
+  });
+  return { ...topUp, orderId: created.id, paymentId };
+}
+
+/** Revolut's signed webhook of the refund order, through the gateway. */
+const deliverRevolut = async (event: string, orderId: string) =>
+  (await fetch(revolutRequest({ event, order_id: orderId }, {}, { base: gateway.url }))).status;
+
 describe("POST /admin/payments/:id/refund through Revolut and MoMo", () => {
   it("Revolut: a completed refund order moves the ledger once; MoMo is 422 not_supported", async () => {
-    const created = await fetch(`${gateway.revolut.url}/api/orders`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${process.env.REVOLUT_API_KEY}`,
-        "revolut-api-version": process.env.REVOLUT_API_VERSION!,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ amount: 900, currency: "EUR" }),
-    }).then((r) => r.json()) as { id: string };
-    gateway.revolut.complete(created.id);
-    const topUp = await createTopUp(sql, { provider: "revolut", amount: 900, currency: "EUR", providerRef: created.id });
-    const paymentId = await sql.begin(async (tx) => {
-      await tx`set local role service_role`;
-      const [row] = await tx<{ id: string }[]>`
-        select id from public.payment_record_success('revolut', ${created.id}, ${topUp.intentId}::uuid, 900, 'EUR')`;
-      return row!.id;
-    });
+    const { orderId, accountId, paymentId } = await revolutPayment(900);
     const answer = await refund(paymentId, { amount: 400, reason: "revolut refund" });
     expect(answer.status).toBe(201);
     expect(answer.body.provider).toMatchObject({ status: "completed" });
     expect(gateway.revolut.refundOrders.find((r) => r.id === answer.body.provider.refund_id)).toMatchObject({
-      related_order_id: created.id,
+      related_order_id: orderId,
       amount: 400,
     });
-    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 500, available: 500 });
+    expect(await balanceOf(sql, accountId)).toEqual({ balance: 500, available: 500 });
 
     const momo = await createTopUp(sql, { provider: "momo", amount: 700, currency: "UGX", providerRef: crypto.randomUUID() });
     const momoPayment = await sql.begin(async (tx) => {
@@ -325,6 +339,51 @@ describe("POST /admin/payments/:id/refund through Revolut and MoMo", () => {
     });
     expect(refusal(await refund(momoPayment, { amount: 700, reason: "momo" }))).toEqual({ status: 422, code: "not_supported" });
     expect(await balanceOf(sql, momo.accountId)).toEqual({ balance: 700, available: 700 });
+  });
+
+  it("Revolut: a pending refund order moves the ledger once when its signed ORDER_COMPLETED arrives; a redelivery moves nothing", async () => {
+    const { accountId, paymentId } = await revolutPayment(1200);
+    const answer = await pendingRefund(paymentId, { amount: 700, reason: "pending revolut refund" }, "revolut");
+    expect(answer.status).toBe(201);
+    expect(answer.body).toMatchObject({ refund: { status: "pending", wallet_transaction_id: null }, provider: { status: "pending" } });
+    const refundOrderId = answer.body.provider.refund_id as string;
+    expect(await balanceOf(sql, accountId)).toEqual({ balance: 1200, available: 1200 });
+    // Still pending at Revolut: the event is kept failed (Revolut redelivers) and nothing moves.
+    expect(await deliverRevolut("ORDER_COMPLETED", refundOrderId)).toBe(500);
+    expect(await balanceOf(sql, accountId)).toEqual({ balance: 1200, available: 1200 });
+
+    gateway.revolut.settleRefund(refundOrderId, "completed");
+    expect(await deliverRevolut("ORDER_COMPLETED", refundOrderId)).toBe(200);
+    expect(await deliverRevolut("ORDER_COMPLETED", refundOrderId)).toBe(200);
+    expect(await balanceOf(sql, accountId)).toEqual({ balance: 500, available: 500 });
+    expect(await paymentRow(paymentId)).toMatchObject({ status: "partially_refunded", amount_refunded: 700 });
+    expect(await refundsOf(paymentId)).toMatchObject([{ provider_refund_id: refundOrderId, status: "succeeded", amount: 700 }]);
+    const [reversals] = await sql<{ n: number }[]>`
+      select count(*)::int as n from public.wallet_transactions t join public.payments p on t.reverses_id = p.wallet_transaction_id
+       where p.id = ${paymentId}::uuid`;
+    expect(reversals!.n).toBe(1);
+  });
+
+  it("Revolut: a pending refund order Revolut cancels closes failed with nothing moved and frees its amount", async () => {
+    const { accountId, paymentId } = await revolutPayment(800);
+    const answer = await pendingRefund(paymentId, { amount: 800, reason: "pending then cancelled" }, "revolut");
+    const refundOrderId = answer.body.provider.refund_id as string;
+    expect(refusal(await refund(paymentId, { amount: 1, reason: "nothing left" }))).toEqual({ status: 422, code: "invalid_amount" });
+
+    gateway.revolut.settleRefund(refundOrderId, "cancelled");
+    expect(await deliverRevolut("ORDER_CANCELLED", refundOrderId)).toBe(200);
+    expect(await deliverRevolut("ORDER_CANCELLED", refundOrderId)).toBe(200);
+    expect(await balanceOf(sql, accountId)).toEqual({ balance: 800, available: 800 });
+    expect(await paymentRow(paymentId)).toMatchObject({ status: "succeeded", amount_refunded: 0 });
+    expect(await refundsOf(paymentId)).toMatchObject([{
+      provider_refund_id: refundOrderId,
+      status: "canceled",
+      wallet_transaction_id: null,
+    }]);
+
+    const again = await refund(paymentId, { amount: 800, reason: "again" });
+    expect(again.status).toBe(201);
+    expect(await balanceOf(sql, accountId)).toEqual({ balance: 0, available: 0 });
   });
 });
 

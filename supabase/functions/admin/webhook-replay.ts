@@ -46,7 +46,7 @@ export function momoStoredEventDecoder(client: () => MomoClient): StoredEventDec
 
 const storedRevolutBody = z.record(z.string(), z.unknown());
 
-/** A completed Revolut order is looked up again with the Merchant API, as on first delivery. */
+/** A Revolut order event that can end an order (a refund order's too) looks the order up again, as on first delivery. */
 export function revolutStoredEventDecoder(client: () => RevolutClient): StoredEventDecoder {
   return async (payload) => {
     const body: RevolutBody = parseOrThrow(storedRevolutBody, payload);

@@ -67,7 +67,7 @@ describe("top-ups through the gateway, end to end", () => {
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
     expect(stripeCreatesFor(intentId)).toHaveLength(1);
 
-    const succeeded = stripeEvent("payment_intent.succeeded", { ...pi, status: "succeeded", amount_received: 1999 });
+    const succeeded = stripeEvent("payment_intent.succeeded", gateway.stripe.confirm(pi!.id as string));
     expect((await fetch(stripeRequest(succeeded, {}, { base: gateway.url }))).status).toBe(200);
     expect((await fetch(stripeRequest(succeeded, {}, { base: gateway.url }))).status).toBe(200);
     expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 1999, available: 1999 });

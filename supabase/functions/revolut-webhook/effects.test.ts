@@ -1,7 +1,8 @@
 // revolut-webhook end to end in-process against the real database and a Merchant API
 // stand-in: completed orders credited with the amount Revolut reports, once, also under
 // concurrent deliveries; failed and cancelled orders; late events that never move a record
-// back; business transaction states; look-up failures kept as failed (500) until dead.
+// back; refund orders settling refunds; business transaction states; look-up failures kept as
+// failed (500) until dead.
 import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { revolutStandInOptionsFromEnv, type StandIn, startRevolutStandIn } from "../../tests/support/provider-standins.ts";
@@ -124,6 +125,60 @@ describe("when the order cannot be confirmed", () => {
       last_error: expect.stringContaining("HTTP 503"),
     }]);
     expect(await balanceOf(sql, accountId)).toMatchObject({ balance: 0 });
+  });
+});
+
+describe("refund orders", () => {
+  /** A top-up of `amount` credited through its ORDER_COMPLETED; its payment row's id. */
+  async function creditedTopUp(amount: number) {
+    const topUp = await revolutTopUp(amount);
+    standIn.records.set(topUp.orderId, order(topUp.orderId, "completed", amount));
+    expect((await deliver(orderEvent("ORDER_COMPLETED", topUp.orderId))).status).toBe(200);
+    const [payment] = await sql<{ id: string }[]>`
+      select id from public.payments where provider = 'revolut' and provider_payment_id = ${topUp.orderId}`;
+    return { ...topUp, paymentId: payment!.id };
+  }
+  const refundOrder = (id: string, state: string, amount: number, refunded: string) =>
+    order(id, state, amount, { type: "refund", related_order_id: refunded });
+  const refundsOf = (paymentId: string) =>
+    sql<{ provider_refund_id: string; status: string; amount: number }[]>`
+      select provider_refund_id, status, amount::int from public.refunds where payment_id = ${paymentId}::uuid`;
+
+  it("records a refund made in Revolut's dashboard against the payment its related_order_id names, once", async () => {
+    const topUp = await creditedTopUp(1000);
+    const refundId = crypto.randomUUID();
+    standIn.records.set(refundId, refundOrder(refundId, "completed", 300, topUp.orderId));
+    expect((await deliver(orderEvent("ORDER_COMPLETED", refundId))).status).toBe(200);
+    expect((await deliver(orderEvent("ORDER_COMPLETED", refundId))).status).toBe(200);
+    expect(await refundsOf(topUp.paymentId)).toEqual([{ provider_refund_id: refundId, status: "succeeded", amount: 300 }]);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 700, available: 700 });
+    const [asPayment] = await sql<{ n: number }[]>`
+      select count(*)::int as n from public.payments where provider = 'revolut' and provider_payment_id = ${refundId}`;
+    expect(asPayment!.n).toBe(0);
+  });
+
+  it("keeps a known refund's ORDER_CANCELLED failed while the order cannot be read, then closes the refund", async () => {
+    const topUp = await creditedTopUp(900);
+    const refundId = crypto.randomUUID();
+    await sql`
+      insert into public.refunds (payment_id, provider, provider_refund_id, user_id, amount, currency, status, reason)
+      select id, 'revolut', ${refundId}, user_id, 900, currency, 'pending', 'asked' from public.payments where id = ${topUp.paymentId}::uuid`;
+    standIn.records.set(refundId, 503);
+    expect((await deliver(orderEvent("ORDER_CANCELLED", refundId))).status).toBe(500);
+    expect(await refundsOf(topUp.paymentId)).toMatchObject([{ status: "pending" }]);
+
+    standIn.records.set(refundId, refundOrder(refundId, "cancelled", 900, topUp.orderId));
+    expect((await deliver(orderEvent("ORDER_CANCELLED", refundId))).status).toBe(200);
+    expect(await refundsOf(topUp.paymentId)).toEqual([{ provider_refund_id: refundId, status: "canceled", amount: 900 }]);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 900, available: 900 });
+    expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "succeeded" });
+  });
+
+  it("ignores a refund order of an order that is none of our payments", async () => {
+    const refundId = crypto.randomUUID();
+    standIn.records.set(refundId, refundOrder(refundId, "completed", 100, crypto.randomUUID()));
+    expect((await deliver(orderEvent("ORDER_COMPLETED", refundId))).status).toBe(200);
+    expect(await storedEvents(sql, "revolut", refundId)).toMatchObject([{ status: "ignored" }]);
   });
 });
 

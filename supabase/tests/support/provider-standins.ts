@@ -245,14 +245,21 @@ export interface RevolutStandIn extends StandIn<Record<string, unknown>> {
   refundState: "completed" | "pending";
   /** The refund orders created, in order. */
   refundOrders: Record<string, unknown>[];
+  /**
+   * Revolut processed a refund order: its state becomes `state` (what the ORDER_COMPLETED or
+   * ORDER_CANCELLED of the refund order announces). A refund that did not complete no longer
+   * counts against what remains of its order.
+   */
+  settleRefund(refundId: string, state: "completed" | "failed" | "cancelled"): Record<string, unknown>;
 }
 
 /**
  * Revolut Merchant API with Bearer secret key and Revolut-Api-Version: POST /api/orders
  * (201 {id, token, state: pending, amount, currency, merchant_order_ext_ref, checkout_url}),
  * GET /api/orders/{id} and POST /api/orders/{id}/refund (a completed order only, refunds
- * never above its amount; 201 with the new order of type refund, related_order_id; an
- * Idempotency-Key seen before answers the first refund again). Errors are {code, message}.
+ * never above its amount; 201 with the new order of type refund, related_order_id, which GET
+ * /api/orders/{id} reads like any order; an Idempotency-Key seen before answers the first
+ * refund again). Errors are {code, message}.
  */
 export async function startRevolutStandIn(options: RevolutStandInOptions): Promise<RevolutStandIn> {
   const records = new Map<string, Record<string, unknown> | number>();
@@ -312,7 +319,8 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
         return answer(400, { code: "invalid_order_state", message: "Only completed orders can be refunded" });
       }
       const body = JSON.parse(text || "{}") as Record<string, unknown>;
-      const refunded = refundOrders.filter((r) => r.related_order_id === order.id).reduce((sum, r) => sum + (r.amount as number), 0);
+      const refunded = refundOrders.filter((r) => r.related_order_id === order.id && refundCounts(r))
+        .reduce((sum, r) => sum + (r.amount as number), 0);
       if (!Number.isInteger(body.amount) || (body.amount as number) <= 0 || refunded + (body.amount as number) > (order.amount as number)) {
         return answer(400, { code: "invalid_refund_amount", message: "Refund amount exceeds what remains of the order" });
       }
@@ -328,6 +336,7 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
         metadata: body.metadata,
       };
       refundOrders.push(refund);
+      records.set(refund.id, refund);
       return answer(201, refund);
     }
     const match = /^\/api\/orders\/([^/]+)$/.exec(path);
@@ -351,8 +360,19 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
       records.set(orderId, completed);
       return completed;
     },
+    settleRefund(refundId: string, state: "completed" | "failed" | "cancelled") {
+      const index = refundOrders.findIndex((r) => r.id === refundId);
+      if (index < 0) throw new Error(`the Revolut stand-in has no refund order ${refundId}`);
+      const settled = { ...refundOrders[index], state, updated_at: new Date().toISOString() };
+      refundOrders[index] = settled;
+      records.set(refundId, settled);
+      return settled;
+    },
   });
 }
+
+/** A refund order still counts against its order unless Revolut failed or cancelled it. */
+const refundCounts = (refund: Record<string, unknown>) => refund.state !== "failed" && refund.state !== "cancelled";
 
 export interface StripeStandInOptions {
   port?: number;
@@ -373,6 +393,8 @@ export interface StripeStandIn {
   refunds: Map<string, Record<string, unknown>>;
   /** Requests received, as "METHOD path". */
   requests: string[];
+  /** The customer's card was charged: the PaymentIntent succeeds (what payment_intent.succeeded carries). */
+  confirm(paymentIntentId: string): Record<string, unknown>;
   close(): Promise<void>;
 }
 
@@ -498,7 +520,14 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     remember(200, intent);
   });
   const { port } = server.address() as { port: number };
-  return Object.assign(standIn, { url: `http://127.0.0.1:${port}`, paymentIntents, refunds, requests, close: closer(server) });
+  const confirm = (paymentIntentId: string) => {
+    const intent = paymentIntents.get(paymentIntentId);
+    if (!intent) throw new Error(`the Stripe stand-in has no PaymentIntent ${paymentIntentId}`);
+    const succeeded = { ...intent, status: "succeeded", amount_received: intent.amount };
+    paymentIntents.set(paymentIntentId, succeeded);
+    return succeeded;
+  };
+  return Object.assign(standIn, { url: `http://127.0.0.1:${port}`, paymentIntents, refunds, requests, confirm, close: closer(server) });
 }
 
 /** The stand-in options matching the functions' environment (.env.example values in tests). */

@@ -16,6 +16,10 @@ export const orderSchema = z.looseObject({
   merchant_order_ext_ref: z.string().max(255).nullish(),
   checkout_url: z.string().max(2048).nullish(),
   metadata: z.record(z.string(), z.unknown()).nullish(),
+  /** payment, or refund for the order a refund created. */
+  type: z.string().max(32).nullish().transform((type) => type?.toLowerCase() ?? null),
+  /** The order a refund order refunds. */
+  related_order_id: z.string().max(255).nullish(),
 });
 export type RevolutOrder = z.output<typeof orderSchema>;
 

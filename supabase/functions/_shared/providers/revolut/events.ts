@@ -1,7 +1,8 @@
 // Revolut webhooks as webhook events. Merchant order events (ORDER_*) carry the order id:
 // ORDER_COMPLETED credits the order as the Merchant API reports it, ORDER_FAILED and
-// ORDER_CANCELLED fail the intent. Business API TransactionStateChanged moves the mirror row of
-// the transaction. Dedupe keys: order id + event; transaction id + event + new state.
+// ORDER_CANCELLED fail the intent. The same events of a refund order settle the refund as the
+// Merchant API reports it (refund-orders.ts). Business API TransactionStateChanged moves the
+// mirror row of the transaction. Dedupe keys: order id + event; transaction id + event + new state.
 import { z } from "zod";
 import type { TransactionSql } from "../../db.ts";
 import { parseOrThrow } from "../../errors.ts";
@@ -10,6 +11,7 @@ import { jsonb } from "../../webhooks/jsonb.ts";
 import { findIntentId, recordPaymentFailure, recordPaymentSuccess } from "../../webhooks/payments.ts";
 import type { AppliedOutcome, WebhookEvent } from "../../webhooks/store-then-apply.ts";
 import type { RevolutOrder } from "./client.ts";
+import { applyRefundOrder, isRefundOrder } from "./refund-orders.ts";
 import type { Settled } from "../settled.ts";
 
 const envelope = z.looseObject({ event: z.string().min(1).max(64) });
@@ -35,10 +37,17 @@ export type RevolutBody = Record<string, unknown>;
 export type OrderLookup = Settled<RevolutOrder>;
 
 const FAILED_ORDER_STATES: Record<string, string> = { ORDER_FAILED: "failed", ORDER_CANCELLED: "cancelled" };
+/** The order events that can end an order, a refund order included: the order is looked up for them. */
+const FINAL_ORDER_EVENTS = new Set([
+  "ORDER_COMPLETED",
+  ...Object.keys(FAILED_ORDER_STATES),
+  "ORDER_PAYMENT_DECLINED",
+  "ORDER_PAYMENT_FAILED",
+]);
 
 /** The order id whose state must be looked up before applying `body`, if any. */
 export function orderToConfirm(body: RevolutBody): string | null {
-  return body.event === "ORDER_COMPLETED" ? parseOrThrow(orderEvent, body).order_id : null;
+  return typeof body.event === "string" && FINAL_ORDER_EVENTS.has(body.event) ? parseOrThrow(orderEvent, body).order_id : null;
 }
 
 async function mirror(
@@ -119,6 +128,13 @@ function failedOrder(body: z.output<typeof orderEvent>, state: string): WebhookE
   };
 }
 
+/** What an order event does to the top-up (payment order) it names. */
+function paymentOrderApply(body: z.output<typeof orderEvent>, lookup: OrderLookup | null): WebhookEvent["apply"] {
+  if (body.event === "ORDER_COMPLETED") return completedOrder(body, lookup);
+  const failedState = FAILED_ORDER_STATES[body.event];
+  return failedState ? failedOrder(body, failedState) : () => Promise.resolve("ignored");
+}
+
 async function bodyDigest(body: RevolutBody): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(body)));
   return bytesToHex(new Uint8Array(digest));
@@ -130,10 +146,13 @@ export async function revolutWebhookEvent(body: RevolutBody, lookup: OrderLookup
   if (event.startsWith("ORDER_")) {
     const order = parseOrThrow(orderEvent, body);
     const base = { eventId: `${order.order_id}:${event}`, type: event, payload: body };
-    if (event === "ORDER_COMPLETED") return { ...base, apply: completedOrder(order, lookup) };
-    const failedState = FAILED_ORDER_STATES[event];
-    if (failedState) return { ...base, apply: failedOrder(order, failedState) };
-    return { ...base, apply: () => Promise.resolve("ignored") };
+    const ofPayment = paymentOrderApply(order, lookup);
+    if (!FINAL_ORDER_EVENTS.has(event)) return { ...base, apply: ofPayment };
+    return {
+      ...base,
+      apply: async (tx) =>
+        await isRefundOrder(tx, order.order_id, lookup) ? await applyRefundOrder(tx, order.order_id, lookup) : await ofPayment(tx),
+    };
   }
   if (event === "TransactionStateChanged") {
     const change = parseOrThrow(transactionStateChanged, body);

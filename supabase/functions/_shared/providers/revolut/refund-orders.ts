@@ -1,0 +1,51 @@
+// The outcome of a Revolut refund order, as the Merchant API reports it. A refund is an order
+// of its own (type refund, related_order_id = the order refunded) that Revolut may still be
+// processing when it answers the admin's refund call; that refund is stored pending, and the
+// webhooks of the refund order (ORDER_COMPLETED, ORDER_CANCELLED, ...) carry only its id. The
+// order is read back from the API, never taken from the webhook: completed records the refund
+// and moves the ledger (refund_record), failed or cancelled closes it and frees its amount
+// (refund_record_failure); any other state is not an outcome yet and the event is retried.
+import type { TransactionSql } from "../../db.ts";
+import { findPayment, recordRefund, recordRefundFailure } from "../../webhooks/payments.ts";
+import type { AppliedOutcome } from "../../webhooks/store-then-apply.ts";
+import type { OrderLookup } from "./events.ts";
+
+const FAILED_REFUND_STATES: Record<string, "failed" | "canceled"> = { failed: "failed", declined: "failed", cancelled: "canceled" };
+
+/** Whether `orderId` is a refund order: Revolut says so, or it is a refund we asked for. */
+export async function isRefundOrder(tx: TransactionSql, orderId: string, lookup: OrderLookup | null): Promise<boolean> {
+  if (lookup?.ok) return lookup.value.type === "refund";
+  const [known] = await tx`select 1 from public.refunds where provider = 'revolut' and provider_refund_id = ${orderId}`;
+  return known !== undefined;
+}
+
+/** Our payment a refund order belongs to: the refund we stored, else the order it refunds. */
+async function refundedPaymentId(tx: TransactionSql, refundOrderId: string, relatedOrderId: string | null | undefined) {
+  const [stored] = await tx<{ payment_id: string }[]>`
+    select payment_id from public.refunds where provider = 'revolut' and provider_refund_id = ${refundOrderId}`;
+  if (stored) return stored.payment_id;
+  return relatedOrderId ? (await findPayment(tx, "revolut", relatedOrderId))?.id ?? null : null;
+}
+
+export async function applyRefundOrder(tx: TransactionSql, orderId: string, lookup: OrderLookup | null): Promise<AppliedOutcome> {
+  if (!lookup) throw new Error(`refund order ${orderId} was not looked up`);
+  if (!lookup.ok) throw lookup.error;
+  const order = lookup.value;
+  const paymentId = await refundedPaymentId(tx, order.id, order.related_order_id);
+  // A refund of an order that never became one of our payments has nothing to move.
+  if (!paymentId) return "ignored";
+  if (order.state === "completed") {
+    await recordRefund(tx, paymentId, order.amount, order.id, "Revolut completed the refund order");
+    return "processed";
+  }
+  const failed = FAILED_REFUND_STATES[order.state];
+  if (!failed) throw new Error(`Revolut reports refund order ${order.id} as ${order.state}, not completed or failed`);
+  await recordRefundFailure(tx, paymentId, {
+    providerRefundId: order.id,
+    amount: order.amount,
+    status: failed,
+    reason: `Revolut reports the refund order as ${order.state}`,
+    unidentifiedPrefix: null,
+  });
+  return "processed";
+}
