@@ -142,6 +142,22 @@ create table public.wallet_transactions (
   posted_at timestamptz,
   -- A hold or withdrawal still pending after this time is voided by the expire-holds job.
   expires_at timestamptz,
+  -- Attribution: the row is its own audit record (docs/AUDIT.md, "The ledger as its own
+  -- record"), so inserting it writes no audit.log row. The posting code fills these from the
+  -- request context the audit triggers read (audit.request_context): the actor's JWT sub,
+  -- role, app role and session, the correlation id and client address the server accepted,
+  -- the user agent. Never changed (the update guard below); owners do not read them (grants).
+  actor_id uuid,
+  actor_role text not null,
+  actor_app_role text,
+  session_id text,
+  correlation_id text,
+  client_ip inet,
+  user_agent text,
+  txid bigint not null default pg_catalog.txid_current(),
+  -- Its place in audit.trail, from audit.log's id sequence (the default is set where the
+  -- audit is attached, 20261122110100_audit_ledger.sql).
+  audit_id bigint not null,
   constraint wallet_transactions_expires_only_holds check (expires_at is null or hold_amount is not null),
   constraint wallet_transactions_distinct_accounts check (from_account_id <> to_account_id),
   constraint wallet_transactions_posted_at check ((status = 'posted') = (posted_at is not null)),
@@ -169,7 +185,9 @@ create unique index wallet_transactions_capture_key_idx on public.wallet_transac
   where capture_idempotency_key is not null;
 
 create table public.wallet_entries (
-  id bigint generated always as identity primary key,
+  -- From audit.log's id sequence, like wallet_transactions.audit_id: an entry's id is its place
+  -- in audit.trail (default set in 20261122110100_audit_ledger.sql).
+  id bigint primary key,
   transaction_id uuid not null references public.wallet_transactions (id),
   account_id uuid not null,
   amount bigint not null check (amount <> 0),
@@ -214,8 +232,16 @@ revoke all on table public.wallet_accounts, public.wallet_transactions, public.w
 grant select on table public.wallet_accounts, public.wallet_transactions, public.wallet_entries,
   public.wallet_balance_shards, public.wallet_status_reasons
   to authenticated, service_role;
-revoke all on sequence public.wallet_entries_id_seq, public.wallet_balance_shards_id_seq
+revoke all on sequence public.wallet_balance_shards_id_seq
   from public, anon, authenticated, service_role;
+-- The attribution columns of a transaction say who asked and from where (address, session,
+-- user agent): staff read them through the audit trail, the other party of a transfer must
+-- not, so the API roles' SELECT on wallet_transactions leaves them out.
+revoke select on table public.wallet_transactions from authenticated;
+grant select (id, kind, status, amount, hold_amount, currency, from_account_id, to_account_id, idempotency_key,
+              initiated_by, reverses_id, capture_idempotency_key, description, metadata, created_at, posted_at,
+              expires_at)
+  on table public.wallet_transactions to authenticated;
 
 create function private.wallet_reject_change() returns trigger
 language plpgsql
@@ -267,10 +293,14 @@ begin
            and (old.to_account_id is null or new.to_account_id = old.to_account_id))
      )
      and (new.id, new.kind, new.hold_amount, new.currency, new.from_account_id, new.idempotency_key,
-          new.initiated_by, new.reverses_id, new.description, new.metadata, new.created_at, new.expires_at)
+          new.initiated_by, new.reverses_id, new.description, new.metadata, new.created_at, new.expires_at,
+          new.actor_id, new.actor_role, new.actor_app_role, new.session_id, new.correlation_id, new.client_ip,
+          new.user_agent, new.txid, new.audit_id)
          is not distinct from
          (old.id, old.kind, old.hold_amount, old.currency, old.from_account_id, old.idempotency_key,
-          old.initiated_by, old.reverses_id, old.description, old.metadata, old.created_at, old.expires_at)
+          old.initiated_by, old.reverses_id, old.description, old.metadata, old.created_at, old.expires_at,
+          old.actor_id, old.actor_role, old.actor_app_role, old.session_id, old.correlation_id, old.client_ip,
+          old.user_agent, old.txid, old.audit_id)
   then
     return new;
   end if;
