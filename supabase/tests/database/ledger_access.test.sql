@@ -217,9 +217,13 @@ select throws_ok($$ delete from public.wallet_transactions where idempotency_key
 -- The attribution a transaction carries (it is its own audit record) never changes, for anyone:
 -- not on a posted transaction, and not on a pending hold, which may still be captured or voided.
 select lives_ok($$ select public.wallet_hold('ac300000-0000-4000-8000-00000000000a', 10, 'UGX', 'acl-hold') $$, 'a pending hold');
-select throws_ok(format('update public.wallet_transactions set %s where idempotency_key = %L', c.assignment, k.key),
+-- (An update the guard let through would fail with P0001 and be rolled back, so each case
+-- starts from the same rows.)
+select throws_ok(format('do $do$ begin update public.wallet_transactions set %s%s where idempotency_key = %L; raise exception %L; end $do$',
+                        k.change, c.assignment, k.key, 'changed'),
                  '42501', null, format('the owner cannot change %s of %s', c.assignment, k.what))
-  from (values ('acl-cb', 'a posted transaction'), ('acl-hold', 'a pending hold')) as k(key, what)
+  from (values ('acl-cb', '', 'a posted transaction'),
+               ('acl-hold', 'status = ''voided'', ', 'a pending hold, not even while voiding it')) as k(key, change, what)
  cross join (values ('actor_id = gen_random_uuid()'), ('actor_role = ''anon'''), ('actor_app_role = ''admin'''),
                     ('session_id = ''forged'''), ('correlation_id = ''forged'''), ('client_ip = ''192.0.2.1'''),
                     ('user_agent = ''forged'''), ('txid = txid + 1'), ('audit_id = audit_id + 1')) as c(assignment);
