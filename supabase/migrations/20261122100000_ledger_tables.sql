@@ -39,8 +39,9 @@ revoke all on table private.wallet_settings from public, anon, authenticated, se
 
 -- Time-ordered ids for wallet_transactions (the UUID version 7 layout: 48 bits of Unix time in
 -- milliseconds, then random bits). Random v4 ids put every new transaction on a random page of
--- its primary key, of wallet_entries' transaction_id index and of the audit's record index;
--- after each checkpoint those pages are written to the WAL in full. With ids that grow, the
+-- its primary key and of every other index on a transaction id (when this was measured:
+-- wallet_entries' transaction_id and the audit's record index); after each checkpoint those
+-- pages are written to the WAL in full. With ids that grow, the
 -- inserts land on the right-hand pages: at 150,000 transactions 12 s of the transfer benchmark
 -- wrote 36 % less WAL and a quarter of the full-page images (docs/BENCHMARKS.md). PostgreSQL 15 has no
 -- built-in v7; this keeps gen_random_uuid's randomness and overwrites the first 48 bits and
@@ -175,8 +176,13 @@ comment on table public.wallet_transactions is
   'One row per movement of money or hold. Only a pending hold ever changes: to posted '
   '(captured) or voided. Written only by the wallet_* functions.';
 
+-- Every index here is maintained by some insert, so each is kept only for a query or a
+-- constraint (docs/LEDGER.md, "Indexes"). A transfer maintains four: the primary key, the
+-- idempotency key above, and these two, which serve the RLS filter of a user's transactions
+-- (as sender or receiver) and the WhatsApp history; the partial ones cost it nothing.
 create index wallet_transactions_from_account_idx on public.wallet_transactions (from_account_id);
 create index wallet_transactions_to_account_idx on public.wallet_transactions (to_account_id);
+-- What was already reversed of a transaction (wallet_reverse).
 create index wallet_transactions_reverses_idx on public.wallet_transactions (reverses_id)
   where reverses_id is not null;
 -- A capture key names one capture: reused on another hold it is WL005 (wallet_capture), and
@@ -199,6 +205,8 @@ comment on table public.wallet_entries is
 -- Statement pages: where account_id = ? order by id desc limit ? (keyset on id); also the
 -- index behind the RLS filter.
 create index wallet_entries_account_id_idx on public.wallet_entries (account_id, id);
+-- A transaction's entries: what PostgREST runs per transaction when a frontend embeds them
+-- (wallet_transactions(..., wallet_entries(...))).
 create index wallet_entries_transaction_id_idx on public.wallet_entries (transaction_id);
 
 -- Credits to a hot account not yet moved into its row. A transfer to an account with
