@@ -148,8 +148,9 @@ create table public.wallet_transactions (
   -- request context the audit triggers read (audit.request_context): the actor's JWT sub,
   -- role, app role and session, the correlation id and client address the server accepted,
   -- the user agent. Never changed (the update guard below); owners do not read them (grants).
+  -- A row the owner inserts by hand (maintenance, test fixtures) is attributed to its role.
   actor_id uuid,
-  actor_role text not null,
+  actor_role text not null default current_user,
   actor_app_role text,
   session_id text,
   correlation_id text,
