@@ -54,7 +54,7 @@ const CURRENCY = "USD";
 const TPCB_DATABASE = "mfuko_bench_tpcb";
 const TPCB_SCALE1_DATABASE = "mfuko_bench_tpcb_scale1";
 const TRANSFER_LIMITED_BY =
-  'CPU and WAL per call: a transfer runs about a dozen SQL statements (validation, the transaction with its idempotency key and 7 indexes, 2 entries, 2 account updates, 3 audit rows with their 4 indexes), each with fixed executor and trigger set-up, where the bare transfer runs 6; see "Where the time goes" below for its bytes and statement times.';
+  'CPU and WAL per call: a transfer runs about a dozen SQL statements (validation, the transaction with its idempotency key, request context and 7 indexes, 2 entries, 2 account updates; no audit rows: the ledger rows are their own record), each with fixed executor and trigger set-up, where the bare transfer runs 6; see "Where the time goes" below for its bytes and statement times.';
 
 /** SQL for the id of the fixture account numbered by a pgbench variable (fixtureAccountId's shape). */
 function account(run: string, variable: string): string {

@@ -39,8 +39,9 @@ revoke all on table private.wallet_settings from public, anon, authenticated, se
 
 -- Time-ordered ids for wallet_transactions (the UUID version 7 layout: 48 bits of Unix time in
 -- milliseconds, then random bits). Random v4 ids put every new transaction on a random page of
--- its primary key, of wallet_entries' transaction_id index and of the audit's record index;
--- after each checkpoint those pages are written to the WAL in full. With ids that grow, the
+-- its primary key and of every other index on a transaction id (when this was measured:
+-- wallet_entries' transaction_id and the audit's record index); after each checkpoint those
+-- pages are written to the WAL in full. With ids that grow, the
 -- inserts land on the right-hand pages: at 150,000 transactions 12 s of the transfer benchmark
 -- wrote 36 % less WAL and a quarter of the full-page images (docs/BENCHMARKS.md). PostgreSQL 15 has no
 -- built-in v7; this keeps gen_random_uuid's randomness and overwrites the first 48 bits and
@@ -142,6 +143,23 @@ create table public.wallet_transactions (
   posted_at timestamptz,
   -- A hold or withdrawal still pending after this time is voided by the expire-holds job.
   expires_at timestamptz,
+  -- Attribution: the row is its own audit record (docs/AUDIT.md, "The ledger as its own
+  -- record"), so inserting it writes no audit.log row. The posting code fills these from the
+  -- request context the audit triggers read (audit.request_context): the actor's JWT sub,
+  -- role, app role and session, the correlation id and client address the server accepted,
+  -- the user agent. Never changed (the update guard below); owners do not read them (grants).
+  -- A row the owner inserts by hand (maintenance, test fixtures) is attributed to its role.
+  actor_id uuid,
+  actor_role text not null default current_user,
+  actor_app_role text,
+  session_id text,
+  correlation_id text,
+  client_ip inet,
+  user_agent text,
+  txid bigint not null default pg_catalog.txid_current(),
+  -- Its place in audit.trail, from audit.log's id sequence (the default is set where the
+  -- audit is attached, 20261122110100_audit_ledger.sql).
+  audit_id bigint not null,
   constraint wallet_transactions_expires_only_holds check (expires_at is null or hold_amount is not null),
   constraint wallet_transactions_distinct_accounts check (from_account_id <> to_account_id),
   constraint wallet_transactions_posted_at check ((status = 'posted') = (posted_at is not null)),
@@ -159,8 +177,13 @@ comment on table public.wallet_transactions is
   'One row per movement of money or hold. Only a pending hold ever changes: to posted '
   '(captured) or voided. Written only by the wallet_* functions.';
 
+-- Every index here is maintained by some insert, so each is kept only for a query or a
+-- constraint (docs/LEDGER.md, "Indexes"). A transfer maintains four: the primary key, the
+-- idempotency key above, and these two, which serve the RLS filter of a user's transactions
+-- (as sender or receiver) and the WhatsApp history; the partial ones cost it nothing.
 create index wallet_transactions_from_account_idx on public.wallet_transactions (from_account_id);
 create index wallet_transactions_to_account_idx on public.wallet_transactions (to_account_id);
+-- What was already reversed of a transaction (wallet_reverse).
 create index wallet_transactions_reverses_idx on public.wallet_transactions (reverses_id)
   where reverses_id is not null;
 -- A capture key names one capture: reused on another hold it is WL005 (wallet_capture), and
@@ -169,7 +192,9 @@ create unique index wallet_transactions_capture_key_idx on public.wallet_transac
   where capture_idempotency_key is not null;
 
 create table public.wallet_entries (
-  id bigint generated always as identity primary key,
+  -- From audit.log's id sequence, like wallet_transactions.audit_id: an entry's id is its place
+  -- in audit.trail (default set in 20261122110100_audit_ledger.sql).
+  id bigint primary key,
   transaction_id uuid not null references public.wallet_transactions (id),
   account_id uuid not null,
   amount bigint not null check (amount <> 0),
@@ -181,6 +206,8 @@ comment on table public.wallet_entries is
 -- Statement pages: where account_id = ? order by id desc limit ? (keyset on id); also the
 -- index behind the RLS filter.
 create index wallet_entries_account_id_idx on public.wallet_entries (account_id, id);
+-- A transaction's entries: what PostgREST runs per transaction when a frontend embeds them
+-- (wallet_transactions(..., wallet_entries(...))).
 create index wallet_entries_transaction_id_idx on public.wallet_entries (transaction_id);
 
 -- Credits to a hot account not yet moved into its row. A transfer to an account with
@@ -214,8 +241,16 @@ revoke all on table public.wallet_accounts, public.wallet_transactions, public.w
 grant select on table public.wallet_accounts, public.wallet_transactions, public.wallet_entries,
   public.wallet_balance_shards, public.wallet_status_reasons
   to authenticated, service_role;
-revoke all on sequence public.wallet_entries_id_seq, public.wallet_balance_shards_id_seq
+revoke all on sequence public.wallet_balance_shards_id_seq
   from public, anon, authenticated, service_role;
+-- The attribution columns of a transaction say who asked and from where (address, session,
+-- user agent): staff read them through the audit trail, the other party of a transfer must
+-- not, so the API roles' SELECT on wallet_transactions leaves them out.
+revoke select on table public.wallet_transactions from authenticated;
+grant select (id, kind, status, amount, hold_amount, currency, from_account_id, to_account_id, idempotency_key,
+              initiated_by, reverses_id, capture_idempotency_key, description, metadata, created_at, posted_at,
+              expires_at)
+  on table public.wallet_transactions to authenticated;
 
 create function private.wallet_reject_change() returns trigger
 language plpgsql
@@ -267,10 +302,14 @@ begin
            and (old.to_account_id is null or new.to_account_id = old.to_account_id))
      )
      and (new.id, new.kind, new.hold_amount, new.currency, new.from_account_id, new.idempotency_key,
-          new.initiated_by, new.reverses_id, new.description, new.metadata, new.created_at, new.expires_at)
+          new.initiated_by, new.reverses_id, new.description, new.metadata, new.created_at, new.expires_at,
+          new.actor_id, new.actor_role, new.actor_app_role, new.session_id, new.correlation_id, new.client_ip,
+          new.user_agent, new.txid, new.audit_id)
          is not distinct from
          (old.id, old.kind, old.hold_amount, old.currency, old.from_account_id, old.idempotency_key,
-          old.initiated_by, old.reverses_id, old.description, old.metadata, old.created_at, old.expires_at)
+          old.initiated_by, old.reverses_id, old.description, old.metadata, old.created_at, old.expires_at,
+          old.actor_id, old.actor_role, old.actor_app_role, old.session_id, old.correlation_id, old.client_ip,
+          old.user_agent, old.txid, old.audit_id)
   then
     return new;
   end if;

@@ -570,13 +570,16 @@ begin
   with inserted as (
     insert into public.wallet_transactions as t
       (id, kind, status, amount, hold_amount, currency, from_account_id, to_account_id,
-       idempotency_key, initiated_by, reverses_id, description, metadata, posted_at, expires_at)
+       idempotency_key, initiated_by, reverses_id, description, metadata, posted_at, expires_at,
+       actor_id, actor_role, actor_app_role, session_id, correlation_id, client_ip, user_agent)
     select u.id, p_kind, case when v_pending then 'pending' else 'posted' end,
            u.amount, case when v_pending then u.amount end, u.currency, u.from_id, u.to_id,
            u.key, p_scope, p_reverses, u.description, coalesce(u.metadata, '{}'),
-           case when not v_pending then now() end, p_expires_at
+           case when not v_pending then now() end, p_expires_at,
+           c.actor_id, c.actor_role, c.actor_app_role, c.session_id, c.correlation_id, c.ip, c.user_agent
       from unnest(v_ids, p_from, p_to, p_amount, p_currency, p_key, p_description, p_metadata)
            as u(id, from_id, to_id, amount, currency, key, description, metadata)
+     cross join audit.request_context() c
      order by u.key
     on conflict (idempotency_key, initiated_by) do nothing
     returning t.id
@@ -638,8 +641,7 @@ $$;
 
 -- Records and posts transfer-like transactions (transfer, deposit, reversal): all the new
 -- ones take effect together or not at all; replays change nothing. Returns the
--- transactions in input order. Its inserts are audited per statement
--- (mfuko.audit_per_statement, see audit.attach): a batch writes hundreds of rows at once.
+-- transactions in input order.
 create function private.wallet_post(
   p_scope uuid,
   p_kind text,
@@ -657,7 +659,6 @@ returns setof public.wallet_transactions
 language plpgsql
 set search_path = ''
 set plan_cache_mode = force_generic_plan
-set mfuko.audit_per_statement = 'on'
 as $$
 declare
   v_order uuid[];
@@ -724,9 +725,12 @@ begin
                                   array[p_key], array[p_description], array[p_metadata]);
   insert into public.wallet_transactions as t
     (kind, status, amount, currency, from_account_id, to_account_id, idempotency_key, initiated_by,
-     description, metadata, posted_at)
-  values (p_kind, 'posted', p_amount, p_currency, p_from, p_to, p_key, p_scope,
-          p_description, coalesce(p_metadata, '{}'), now())
+     description, metadata, posted_at,
+     actor_id, actor_role, actor_app_role, session_id, correlation_id, client_ip, user_agent)
+  select p_kind, 'posted', p_amount, p_currency, p_from, p_to, p_key, p_scope,
+         p_description, coalesce(p_metadata, '{}'), now(),
+         c.actor_id, c.actor_role, c.actor_app_role, c.session_id, c.correlation_id, c.ip, c.user_agent
+    from audit.request_context() c
   on conflict (idempotency_key, initiated_by) do nothing
   returning t.* into v_result;
 

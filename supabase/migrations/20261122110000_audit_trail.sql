@@ -6,9 +6,10 @@
 -- and what (old and new row, changed columns). The correlation id and the client address are
 -- the ones the server accepted (PostgREST's pre-request function below, or the edge function),
 -- never what a client wrote in a header. The schema is not exposed through the API and
--- no API role can change or remove what is written. docs/AUDIT.md explains the choices,
--- including why rows are recorded by a row trigger, and a table's set inserts per statement
--- (measured).
+-- no API role can change or remove what is written. The append-only ledger rows carry the same
+-- context themselves and their inserts write no audit row; audit.trail (20261122110100) reads
+-- both in one shape. docs/AUDIT.md explains the choices, including why rows are recorded by a
+-- row trigger (measured).
 
 create schema if not exists audit;
 revoke all on schema audit from public;
@@ -185,7 +186,7 @@ $$;
 -- One audit row per changed row. Trigger arguments: the primary-key column, then the columns
 -- whose values must never reach the audit (provider payloads can carry tokens such as
 -- Stripe's client_secret): they are replaced by a marker (audit.redacted). The body is one
--- INSERT because it runs for every ledger row; docs/AUDIT.md has the measurements, including
+-- INSERT because it runs for every audited row; docs/AUDIT.md has the measurements, including
 -- why this is row-level.
 create function audit.record_row_change() returns trigger
 language plpgsql
@@ -224,11 +225,7 @@ begin
 end;
 $$;
 
--- The statement-level counterpart, for what a statement changes as a whole: a TRUNCATE,
--- recorded once, and the rows of an INSERT on a table attached with batched inserts (see
--- audit.attach), written with one INSERT ... SELECT from the statement's transition table.
--- Each inserted row gets the same audit row the row trigger would write. Trigger arguments as
--- for audit.record_row_change.
+-- The statement-level counterpart, for a TRUNCATE, recorded once.
 create function audit.record_statement() returns trigger
 language plpgsql
 security definer
@@ -237,26 +234,14 @@ as $$
 declare
   v_context record := audit.request_context();
 begin
-  if tg_op = 'TRUNCATE' then
-    insert into audit.log (
-      schema_name, table_name, operation,
-      actor_id, actor_role, actor_app_role, session_id, correlation_id, ip, user_agent
-    ) values (
-      tg_table_schema, tg_table_name, tg_op,
-      v_context.actor_id, v_context.actor_role, v_context.actor_app_role, v_context.session_id,
-      v_context.correlation_id, v_context.ip, v_context.user_agent
-    );
-  else
-    insert into audit.log (
-      schema_name, table_name, operation, record_id, new_record,
-      actor_id, actor_role, actor_app_role, session_id, correlation_id, ip, user_agent
-    )
-    select tg_table_schema, tg_table_name, tg_op, r.image ->> tg_argv[0],
-           case when tg_nargs > 1 then audit.redacted(r.image, tg_argv[1:]) else r.image end,
-           v_context.actor_id, v_context.actor_role, v_context.actor_app_role, v_context.session_id,
-           v_context.correlation_id, v_context.ip, v_context.user_agent
-      from (select pg_catalog.to_jsonb(n) as image from inserted_rows n) as r;
-  end if;
+  insert into audit.log (
+    schema_name, table_name, operation,
+    actor_id, actor_role, actor_app_role, session_id, correlation_id, ip, user_agent
+  ) values (
+    tg_table_schema, tg_table_name, tg_op,
+    v_context.actor_id, v_context.actor_role, v_context.actor_app_role, v_context.session_id,
+    v_context.correlation_id, v_context.ip, v_context.user_agent
+  );
   return null;
 end;
 $$;
@@ -264,19 +249,16 @@ $$;
 -- audit.attach('public.payments', array['raw']) puts a table under audit. The record id is the
 -- table's single-column primary key; the listed columns are redacted.
 --
--- p_batched_inserts: the table's INSERTs are recorded by the row trigger, except while the
--- setting mfuko.audit_per_statement is 'on' (the ledger's set path turns it on for itself):
--- then by the statement trigger, which writes a statement's rows in one INSERT. A batch of 100
--- transfers writes 300 rows this way; row by row they were about half of the batch's time
--- (docs/AUDIT.md). The two WHEN clauses are each other's negation, so whatever a session sets,
--- every inserted row is recorded exactly once; updates and deletes always go row by row.
+-- p_record_inserts false: the table's rows carry their own attribution (the append-only ledger
+-- rows, docs/AUDIT.md), so an INSERT writes no audit row; updates, deletes and truncates are
+-- recorded as for any table, and audit.trail shows the inserts from the rows themselves.
 --
 -- p_explained_columns: columns whose changes another audited record already explains (an
--- account's balance moves only by ledger entries, which are audited with their context). An
+-- account's balance moves only by ledger entries, which are attributed with their context). An
 -- UPDATE that changes nothing but these writes no audit row; one that changes anything else
 -- is recorded whole, as any update. Half of a transfer's audit rows were such balance updates
 -- (docs/BENCHMARKS.md, "Where the time goes").
-create function audit.attach(p_table regclass, p_redact text[] default '{}', p_batched_inserts boolean default false,
+create function audit.attach(p_table regclass, p_redact text[] default '{}', p_record_inserts boolean default true,
                              p_explained_columns text[] default '{}')
 returns void
 language plpgsql
@@ -313,37 +295,19 @@ begin
   v_args := (select pg_catalog.string_agg(pg_catalog.quote_literal(arg), ', ')
                from pg_catalog.unnest(array[v_pk] || p_redact) as arg);
 
-  execute pg_catalog.format('drop trigger if exists audit_row_insert on %s', p_table);
-  execute pg_catalog.format('drop trigger if exists audit_statement_insert on %s', p_table);
   execute pg_catalog.format('drop trigger if exists audit_row_update on %s', p_table);
+  -- A WHEN clause may not read OLD on INSERT or NEW on DELETE: with explained columns, updates
+  -- get a trigger of their own.
+  execute pg_catalog.format(
+    'create or replace trigger audit_row_change after %s%s delete on %s '
+    'for each row execute function audit.record_row_change(%s)',
+    case when p_record_inserts then 'insert or ' else '' end,
+    case when pg_catalog.cardinality(p_explained_columns) > 0 then '' else 'update or' end,
+    p_table, v_args);
   if pg_catalog.cardinality(p_explained_columns) > 0 then
-    -- A WHEN clause may not read OLD on INSERT or NEW on DELETE: updates get a trigger of their own.
-    execute pg_catalog.format(
-      'create or replace trigger audit_row_change after %s delete on %s '
-      'for each row execute function audit.record_row_change(%s)',
-      case when p_batched_inserts then '' else 'insert or' end, p_table, v_args);
     execute pg_catalog.format(
       'create trigger audit_row_update after update on %s for each row%s execute function audit.record_row_change(%s)',
       p_table, v_update_when, v_args);
-  end if;
-  if p_batched_inserts then
-    if pg_catalog.cardinality(p_explained_columns) = 0 then
-      execute pg_catalog.format(
-        'create or replace trigger audit_row_change after update or delete on %s '
-        'for each row execute function audit.record_row_change(%s)', p_table, v_args);
-    end if;
-    execute pg_catalog.format(
-      'create trigger audit_row_insert after insert on %s for each row '
-      'when (pg_catalog.current_setting(''mfuko.audit_per_statement'', true) is distinct from ''on'') '
-      'execute function audit.record_row_change(%s)', p_table, v_args);
-    execute pg_catalog.format(
-      'create trigger audit_statement_insert after insert on %s referencing new table as inserted_rows '
-      'for each statement when (pg_catalog.current_setting(''mfuko.audit_per_statement'', true) = ''on'') '
-      'execute function audit.record_statement(%s)', p_table, v_args);
-  elsif pg_catalog.cardinality(p_explained_columns) = 0 then
-    execute pg_catalog.format(
-      'create or replace trigger audit_row_change after insert or update or delete on %s '
-      'for each row execute function audit.record_row_change(%s)', p_table, v_args);
   end if;
   execute pg_catalog.format(
     'create or replace trigger audit_truncate after truncate on %s '

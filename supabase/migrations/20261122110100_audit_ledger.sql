@@ -1,14 +1,53 @@
 -- The ledger's tables go under audit like every financial table, and the balance shards
 -- of hot accounts with them (a shard row is a part of an account's balance), and the reasons
--- given for account status changes. Row-level, with
--- nothing redacted: ledger rows hold no credentials (docs/AUDIT.md has the cost measured
--- on wallet_transfer). Transactions and entries are inserted in sets by batches, reversals
--- and adjustments (private.wallet_post), which record those inserts per statement.
--- A balance moves only by entries, which are audited with their context: an update of an
--- account's or a shard's balance alone (with the columns that follow it) writes no audit row;
--- status, tier, flags and every other change still do.
+-- given for account status changes. Row-level, with nothing redacted: ledger rows hold no
+-- credentials.
+--
+-- Transactions and entries are append-only and carry their own attribution (docs/AUDIT.md, "The
+-- ledger as its own record"): a transaction row holds the request context the audit would
+-- record, an entry is attributed through its transaction, and no role can change either. Their
+-- inserts write no audit row; the changes a transaction may still see (a hold captured or
+-- voided) are audited as any update. audit.trail shows both kinds of record in one shape.
+-- A balance moves only by entries: an update of an account's or a shard's balance alone (with
+-- the columns that follow it) writes no audit row; status, tier, flags and every other change
+-- still do.
 select audit.attach('public.wallet_accounts', p_explained_columns => array['balance', 'available', 'updated_at']);
-select audit.attach('public.wallet_transactions', p_batched_inserts => true);
-select audit.attach('public.wallet_entries', p_batched_inserts => true);
+select audit.attach('public.wallet_transactions', p_record_inserts => false);
+select audit.attach('public.wallet_entries', p_record_inserts => false);
 select audit.attach('public.wallet_balance_shards', p_explained_columns => array['balance', 'updated_at']);
 select audit.attach('public.wallet_status_reasons');
+
+-- A ledger row's place in the trail comes from audit.log's own id sequence, so audit rows and
+-- ledger rows interleave in the order they were written and one keyset (id) pages through both.
+alter table public.wallet_transactions alter column audit_id set default nextval('audit.log_id_seq');
+alter table public.wallet_entries alter column id set default nextval('audit.log_id_seq');
+
+-- The one query interface of the audit trail: every audit.log row, and every insert into
+-- wallet_transactions and wallet_entries as the row that records it, with the columns of
+-- audit.log. A transaction's inserted image is its row, or for a hold that changed since, the
+-- old image of its first audited update; an entry takes the context of its transaction.
+-- security_invoker: read through it, the ledger tables' grants and RLS apply to the reader;
+-- only service_role is granted it (the admin API reads it through api_private.audit_log).
+create view audit.trail with (security_invoker = true) as
+select l.id, l.occurred_at, l.txid, l.schema_name, l.table_name, l.operation, l.record_id, l.old_record,
+       l.new_record, l.changed_fields, l.actor_id, l.actor_role, l.actor_app_role, l.session_id,
+       l.correlation_id, l.ip, l.user_agent
+  from audit.log l
+union all
+select t.audit_id, t.created_at, t.txid, 'public', 'wallet_transactions', 'INSERT', t.id::text, null,
+       coalesce(case when t.hold_amount is not null then
+                  (select u.old_record from audit.log u
+                    where u.table_name = 'wallet_transactions' and u.record_id = t.id::text and u.operation = 'UPDATE'
+                    order by u.id limit 1) end,
+                pg_catalog.to_jsonb(t)),
+       null, t.actor_id, t.actor_role, t.actor_app_role, t.session_id, t.correlation_id, t.client_ip, t.user_agent
+  from public.wallet_transactions t
+union all
+select e.id, e.created_at, t.txid, 'public', 'wallet_entries', 'INSERT', e.id::text, null, pg_catalog.to_jsonb(e),
+       null, t.actor_id, t.actor_role, t.actor_app_role, t.session_id, t.correlation_id, t.client_ip, t.user_agent
+  from public.wallet_entries e
+  join public.wallet_transactions t on t.id = e.transaction_id;
+comment on view audit.trail is
+  'The audit trail: audit.log and the ledger''s own records of its inserts, in the shape of audit.log.';
+revoke all on table audit.trail from public, anon, authenticated, service_role;
+grant select on table audit.trail to service_role;

@@ -199,7 +199,7 @@ begin
   perform private.require_within(p_record_id, 'identifier', 'p_record_id');
   return query
     select pg_catalog.to_jsonb(l)
-      from audit.log l
+      from audit.trail l
      where (p_table is null or l.table_name = p_table)
        and (p_record_id is null or l.record_id = p_record_id)
        and (p_actor_id is null or l.actor_id = p_actor_id)

@@ -223,10 +223,10 @@ isOneToOne: false
                   }
                   ComputedFields: never
                   Insert: {
-                    "account_id": string,"amount": number,"created_at"?: string,"id"?: never,"transaction_id": string
+                    "account_id": string,"amount": number,"created_at"?: string,"id"?: number,"transaction_id": string
                   }
                   Update: {
-                    "account_id"?: string,"amount"?: number,"created_at"?: string,"id"?: never,"transaction_id"?: string
+                    "account_id"?: string,"amount"?: number,"created_at"?: string,"id"?: number,"transaction_id"?: string
                   }
                   Relationships: [
                     {
@@ -279,14 +279,14 @@ isOneToOne: true
                   ]
                 },"wallet_transactions": {
                   Row: {
-                    "amount": number,"capture_idempotency_key": string | null,"created_at": string,"currency": string,"description": string | null,"expires_at": string | null,"from_account_id": string,"hold_amount": number | null,"id": string,"idempotency_key": string,"initiated_by": string | null,"kind": string,"metadata": NonNullable<Json>,"posted_at": string | null,"reverses_id": string | null,"status": string,"to_account_id": string | null
+                    "actor_app_role": string | null,"actor_id": string | null,"actor_role": string,"amount": number,"audit_id": number,"capture_idempotency_key": string | null,"client_ip": unknown,"correlation_id": string | null,"created_at": string,"currency": string,"description": string | null,"expires_at": string | null,"from_account_id": string,"hold_amount": number | null,"id": string,"idempotency_key": string,"initiated_by": string | null,"kind": string,"metadata": NonNullable<Json>,"posted_at": string | null,"reverses_id": string | null,"session_id": string | null,"status": string,"to_account_id": string | null,"txid": number,"user_agent": string | null
                   }
                   ComputedFields: never
                   Insert: {
-                    "amount": number,"capture_idempotency_key"?: string | null,"created_at"?: string,"currency": string,"description"?: string | null,"expires_at"?: string | null,"from_account_id": string,"hold_amount"?: number | null,"id"?: string,"idempotency_key": string,"initiated_by"?: string | null,"kind": string,"metadata"?: NonNullable<Json>,"posted_at"?: string | null,"reverses_id"?: string | null,"status": string,"to_account_id"?: string | null
+                    "actor_app_role"?: string | null,"actor_id"?: string | null,"actor_role"?: string,"amount": number,"audit_id"?: number,"capture_idempotency_key"?: string | null,"client_ip"?: unknown,"correlation_id"?: string | null,"created_at"?: string,"currency": string,"description"?: string | null,"expires_at"?: string | null,"from_account_id": string,"hold_amount"?: number | null,"id"?: string,"idempotency_key": string,"initiated_by"?: string | null,"kind": string,"metadata"?: NonNullable<Json>,"posted_at"?: string | null,"reverses_id"?: string | null,"session_id"?: string | null,"status": string,"to_account_id"?: string | null,"txid"?: number,"user_agent"?: string | null
                   }
                   Update: {
-                    "amount"?: number,"capture_idempotency_key"?: string | null,"created_at"?: string,"currency"?: string,"description"?: string | null,"expires_at"?: string | null,"from_account_id"?: string,"hold_amount"?: number | null,"id"?: string,"idempotency_key"?: string,"initiated_by"?: string | null,"kind"?: string,"metadata"?: NonNullable<Json>,"posted_at"?: string | null,"reverses_id"?: string | null,"status"?: string,"to_account_id"?: string | null
+                    "actor_app_role"?: string | null,"actor_id"?: string | null,"actor_role"?: string,"amount"?: number,"audit_id"?: number,"capture_idempotency_key"?: string | null,"client_ip"?: unknown,"correlation_id"?: string | null,"created_at"?: string,"currency"?: string,"description"?: string | null,"expires_at"?: string | null,"from_account_id"?: string,"hold_amount"?: number | null,"id"?: string,"idempotency_key"?: string,"initiated_by"?: string | null,"kind"?: string,"metadata"?: NonNullable<Json>,"posted_at"?: string | null,"reverses_id"?: string | null,"session_id"?: string | null,"status"?: string,"to_account_id"?: string | null,"txid"?: number,"user_agent"?: string | null
                   }
                   Relationships: [
                     {
@@ -582,8 +582,14 @@ isOneToOne: false
       } },
 "wallet_adjust":
 { Args: { "p_account": string,"p_amount": number,"p_direction": string,"p_idempotency_key": string,"p_reason": string }; Returns: {
-              "amount": number,
+              "actor_app_role": string | null,
+"actor_id": string | null,
+"actor_role": string,
+"amount": number,
+"audit_id": number,
 "capture_idempotency_key": string | null,
+"client_ip": unknown,
+"correlation_id": string | null,
 "created_at": string,
 "currency": string,
 "description": string | null,
@@ -597,8 +603,11 @@ isOneToOne: false
 "metadata": NonNullable<Json>,
 "posted_at": string | null,
 "reverses_id": string | null,
+"session_id": string | null,
 "status": string,
-"to_account_id": string | null
+"to_account_id": string | null,
+"txid": number,
+"user_agent": string | null
             }
                           SetofOptions: {
         from: "*"
@@ -611,8 +620,14 @@ isOneToOne: false
                            },
 "wallet_capture":
 { Args: { "p_amount"?: number,"p_hold_id": string,"p_idempotency_key"?: string,"p_to"?: string }; Returns: {
-              "amount": number,
+              "actor_app_role": string | null,
+"actor_id": string | null,
+"actor_role": string,
+"amount": number,
+"audit_id": number,
 "capture_idempotency_key": string | null,
+"client_ip": unknown,
+"correlation_id": string | null,
 "created_at": string,
 "currency": string,
 "description": string | null,
@@ -626,8 +641,11 @@ isOneToOne: false
 "metadata": NonNullable<Json>,
 "posted_at": string | null,
 "reverses_id": string | null,
+"session_id": string | null,
 "status": string,
-"to_account_id": string | null
+"to_account_id": string | null,
+"txid": number,
+"user_agent": string | null
             }
                           SetofOptions: {
         from: "*"
@@ -637,8 +655,14 @@ isOneToOne: false
       } },
 "wallet_deposit":
 { Args: { "p_account": string,"p_amount": number,"p_currency": string,"p_idempotency_key": string,"p_metadata"?: Json,"p_source": string }; Returns: {
-              "amount": number,
+              "actor_app_role": string | null,
+"actor_id": string | null,
+"actor_role": string,
+"amount": number,
+"audit_id": number,
 "capture_idempotency_key": string | null,
+"client_ip": unknown,
+"correlation_id": string | null,
 "created_at": string,
 "currency": string,
 "description": string | null,
@@ -652,8 +676,11 @@ isOneToOne: false
 "metadata": NonNullable<Json>,
 "posted_at": string | null,
 "reverses_id": string | null,
+"session_id": string | null,
 "status": string,
-"to_account_id": string | null
+"to_account_id": string | null,
+"txid": number,
+"user_agent": string | null
             }
                           SetofOptions: {
         from: "*"
@@ -663,8 +690,14 @@ isOneToOne: false
       } },
 "wallet_hold":
 { Args: { "p_account": string,"p_amount": number,"p_currency": string,"p_expires_at"?: string,"p_idempotency_key": string,"p_metadata"?: Json }; Returns: {
-              "amount": number,
+              "actor_app_role": string | null,
+"actor_id": string | null,
+"actor_role": string,
+"amount": number,
+"audit_id": number,
 "capture_idempotency_key": string | null,
+"client_ip": unknown,
+"correlation_id": string | null,
 "created_at": string,
 "currency": string,
 "description": string | null,
@@ -678,8 +711,11 @@ isOneToOne: false
 "metadata": NonNullable<Json>,
 "posted_at": string | null,
 "reverses_id": string | null,
+"session_id": string | null,
 "status": string,
-"to_account_id": string | null
+"to_account_id": string | null,
+"txid": number,
+"user_agent": string | null
             }
                           SetofOptions: {
         from: "*"
@@ -711,8 +747,14 @@ isOneToOne: false
       } },
 "wallet_reverse":
 { Args: { "p_amount"?: number,"p_force"?: boolean,"p_idempotency_key": string,"p_reason"?: string,"p_transaction_id": string }; Returns: {
-              "amount": number,
+              "actor_app_role": string | null,
+"actor_id": string | null,
+"actor_role": string,
+"amount": number,
+"audit_id": number,
 "capture_idempotency_key": string | null,
+"client_ip": unknown,
+"correlation_id": string | null,
 "created_at": string,
 "currency": string,
 "description": string | null,
@@ -726,8 +768,11 @@ isOneToOne: false
 "metadata": NonNullable<Json>,
 "posted_at": string | null,
 "reverses_id": string | null,
+"session_id": string | null,
 "status": string,
-"to_account_id": string | null
+"to_account_id": string | null,
+"txid": number,
+"user_agent": string | null
             }
                           SetofOptions: {
         from: "*"
@@ -803,8 +848,14 @@ isOneToOne: false
       } },
 "wallet_transfer":
 { Args: { "p_amount": number,"p_currency": string,"p_description"?: string,"p_from": string,"p_idempotency_key": string,"p_metadata"?: Json,"p_to": string }; Returns: {
-              "amount": number,
+              "actor_app_role": string | null,
+"actor_id": string | null,
+"actor_role": string,
+"amount": number,
+"audit_id": number,
 "capture_idempotency_key": string | null,
+"client_ip": unknown,
+"correlation_id": string | null,
 "created_at": string,
 "currency": string,
 "description": string | null,
@@ -818,8 +869,11 @@ isOneToOne: false
 "metadata": NonNullable<Json>,
 "posted_at": string | null,
 "reverses_id": string | null,
+"session_id": string | null,
 "status": string,
-"to_account_id": string | null
+"to_account_id": string | null,
+"txid": number,
+"user_agent": string | null
             }
                           SetofOptions: {
         from: "*"
@@ -829,8 +883,14 @@ isOneToOne: false
       } },
 "wallet_transfer_batch":
 { Args: { "p_transfers": Json }; Returns: {
-              "amount": number,
+              "actor_app_role": string | null,
+"actor_id": string | null,
+"actor_role": string,
+"amount": number,
+"audit_id": number,
 "capture_idempotency_key": string | null,
+"client_ip": unknown,
+"correlation_id": string | null,
 "created_at": string,
 "currency": string,
 "description": string | null,
@@ -844,8 +904,11 @@ isOneToOne: false
 "metadata": NonNullable<Json>,
 "posted_at": string | null,
 "reverses_id": string | null,
+"session_id": string | null,
 "status": string,
-"to_account_id": string | null
+"to_account_id": string | null,
+"txid": number,
+"user_agent": string | null
             }[]
                           SetofOptions: {
         from: "*"
@@ -869,8 +932,14 @@ isOneToOne: false
       } },
 "wallet_void":
 { Args: { "p_hold_id": string }; Returns: {
-              "amount": number,
+              "actor_app_role": string | null,
+"actor_id": string | null,
+"actor_role": string,
+"amount": number,
+"audit_id": number,
 "capture_idempotency_key": string | null,
+"client_ip": unknown,
+"correlation_id": string | null,
 "created_at": string,
 "currency": string,
 "description": string | null,
@@ -884,8 +953,11 @@ isOneToOne: false
 "metadata": NonNullable<Json>,
 "posted_at": string | null,
 "reverses_id": string | null,
+"session_id": string | null,
 "status": string,
-"to_account_id": string | null
+"to_account_id": string | null,
+"txid": number,
+"user_agent": string | null
             }
                           SetofOptions: {
         from: "*"
@@ -895,8 +967,14 @@ isOneToOne: false
       } },
 "wallet_withdraw":
 { Args: { "p_account": string,"p_amount": number,"p_currency": string,"p_destination": string,"p_expires_at"?: string,"p_idempotency_key": string,"p_metadata"?: Json }; Returns: {
-              "amount": number,
+              "actor_app_role": string | null,
+"actor_id": string | null,
+"actor_role": string,
+"amount": number,
+"audit_id": number,
 "capture_idempotency_key": string | null,
+"client_ip": unknown,
+"correlation_id": string | null,
 "created_at": string,
 "currency": string,
 "description": string | null,
@@ -910,8 +988,11 @@ isOneToOne: false
 "metadata": NonNullable<Json>,
 "posted_at": string | null,
 "reverses_id": string | null,
+"session_id": string | null,
 "status": string,
-"to_account_id": string | null
+"to_account_id": string | null,
+"txid": number,
+"user_agent": string | null
             }
                           SetofOptions: {
         from: "*"

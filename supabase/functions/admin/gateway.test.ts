@@ -91,8 +91,8 @@ describe("admin API through the gateway", () => {
     // Every row the adjustment's transaction wrote: the admin request and the ledger rows (the
     // balance update they explain writes none).
     const rows = await sql`
-      select table_name, correlation_id, host(ip) as ip, actor_id from audit.log
-       where txid = (select txid from audit.log where table_name = 'wallet_entries' and new_record ->> 'account_id' = ${account})`;
+      select table_name, correlation_id, host(ip) as ip, actor_id from audit.trail
+       where txid = (select txid from audit.trail where table_name = 'wallet_entries' and new_record ->> 'account_id' = ${account})`;
     expect(rows.map((row) => row.table_name).sort()).toEqual(
       expect.arrayContaining(["wallet_entries", "wallet_entries", "wallet_transactions"]),
     );

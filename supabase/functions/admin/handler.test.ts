@@ -347,6 +347,35 @@ describe("GET /admin/audit", () => {
     expect([...seen].sort((a, b) => b - a)).toEqual(seen);
   });
 
+  it("shows a ledger posting with its actor and request, its entries through their transaction, in id order with the audit rows", async () => {
+    const account = await openAccount(sql, staff.user.id, "SEK");
+    const correlation = `corr-${crypto.randomUUID()}`;
+    const credit = await call("POST", "/adjustments", {
+      token: staff.admin.token,
+      body: { account_id: account, amount: 300, direction: "credit", reason: "audit trail probe" },
+      idempotencyKey: key(),
+      headers: { "x-correlation-id": correlation },
+    });
+    expect(credit.status).toBe(201);
+    const transaction = credit.body.transaction.id;
+    const posting = { operation: "INSERT", actor_id: staff.admin.id, actor_app_role: "admin", correlation_id: correlation };
+
+    const byRecord = await call("GET", `/audit?table=wallet_transactions&record_id=${transaction}`, { token: staff.support.token });
+    expect(byRecord.body.data).toMatchObject([{ ...posting, new_record: { id: transaction, amount: 300 } }]);
+    const [entry] = await sql`select id::text from public.wallet_entries where transaction_id = ${transaction} and account_id = ${account}`;
+    const byEntry = await call("GET", `/audit?table=wallet_entries&record_id=${entry!.id}`, { token: staff.support.token });
+    expect(byEntry.body.data).toMatchObject([{ ...posting, new_record: { transaction_id: transaction, amount: 300 } }]);
+
+    // The admin's request record and the ledger rows it wrote, newest first in one sequence of ids.
+    const byActor = await call("GET", `/audit?actor_id=${staff.admin.id}&limit=10`, { token: staff.support.token });
+    const rows: { id: number; table_name: string; correlation_id: string }[] = byActor.body.data;
+    const request = rows.filter((row) => row.correlation_id === correlation);
+    expect(request.map((row) => row.table_name).sort()).toEqual(
+      expect.arrayContaining(["api_requests", "wallet_entries", "wallet_entries", "wallet_transactions"]),
+    );
+    expect(rows.map((row) => row.id)).toEqual([...rows.map((row) => row.id)].sort((a, b) => b - a));
+  });
+
   it("is refused to a plain user", async () => {
     expect(refusal(await call("GET", "/audit", { token: staff.user.token }))).toEqual(FORBIDDEN);
   });

@@ -66,15 +66,17 @@ describe("payments", () => {
     expect(await paymentOf(ref)).toMatchObject({ status: "succeeded", intent_id: topUp.intentId });
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 2500, available: 2500 });
     expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "succeeded" });
-    // The audit trail ties the payment and the event's outcome to this request (the id its
-    // answer returns, the hop the proxy appended) and to the service role.
+    // The audit trail ties the payment, its ledger credit and the event's outcome to this
+    // request (the id its answer returns, the hop the proxy appended) and to the service role.
     const audited = await sql<{ table_name: string; actor_role: string; correlation_id: string; ip: string }[]>`
-      select l.table_name, l.actor_role, l.correlation_id, host(l.ip) as ip from audit.log l
+      select l.table_name, l.actor_role, l.correlation_id, host(l.ip) as ip from audit.trail l
        where (l.table_name, l.record_id) in (select 'payments', p.id::text from public.payments p where p.provider_payment_id = ${ref})
+          or (l.table_name, l.record_id) in (select 'wallet_transactions', p.wallet_transaction_id::text from public.payments p
+                                              where p.provider_payment_id = ${ref})
           or (l.table_name, l.record_id) = ('payment_intents', ${topUp.intentId}) and l.new_record ->> 'status' = 'succeeded'
           or (l.table_name, l.record_id) in (select 'webhook_events', e.id::text from public.webhook_events e
                                               where e.provider = 'stripe' and e.event_id = ${event.id})`;
-    expect(audited.map((row) => row.table_name).sort()).toEqual(["payment_intents", "payments", "webhook_events"]);
+    expect(audited.map((row) => row.table_name).sort()).toEqual(["payment_intents", "payments", "wallet_transactions", "webhook_events"]);
     const returned = response.headers.get("x-correlation-id");
     expect(returned).not.toBe("forged correlation id");
     for (const row of audited) {

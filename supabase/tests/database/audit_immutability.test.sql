@@ -1,7 +1,7 @@
 -- audit.log is append-only for every role the API can use, and even for its owner; only
--- admin and support can read it through the API.
+-- admin and support can read it through the API, and the trail (audit.trail) with it.
 begin;
-select plan(22);
+select plan(27);
 
 select tests.create_users('{user}', admins => '{admin}', support => '{support}');
 insert into public.subscriptions (stripe_subscription_id, stripe_customer_id, status)
@@ -57,6 +57,23 @@ select is(
   (select array_agg(privilege_type::text order by privilege_type) from information_schema.role_table_grants
     where table_schema = 'audit' and table_name = 'log' and grantee in ('anon', 'authenticated', 'service_role')),
   array['SELECT', 'SELECT'], 'the API roles hold nothing on audit.log but SELECT (authenticated, service_role)');
+
+-- audit.trail, the one query interface (audit.log and the ledger's own records), is read by
+-- service_role and, through the admin API's reader, by admin and support; no one writes through it.
+select tests.as_service();
+select is((select count(*)::int from audit.trail where id = :entry), 1, 'service_role reads the trail');
+select tests.reset_role();
+select is((select count(*)::int from unnest(array['anon', 'authenticated', 'service_role']) r
+            where has_table_privilege(r, 'audit.trail', 'insert, update, delete, truncate')), 0,
+  'no API role holds a write privilege on the trail');
+select tests.as_admin(tests.user_id('admin'));
+select throws_ok('select count(*) from audit.trail', '42501', null,
+  'authenticated reads the trail only through the admin API''s reader, not directly');
+select is((select count(*)::int from api_private.audit_log('subscriptions', p_limit => 1000) r where (r ->> 'id')::bigint = :entry), 1,
+  'an admin reads it through that reader');
+select tests.as_anon();
+select throws_ok('select count(*) from audit.trail', '42501', null, 'anon cannot read the trail');
+select tests.reset_role();
 
 select * from finish();
 rollback;

@@ -2,7 +2,7 @@
 -- what each of them reads through RLS, and that the ledger tables are append-only for
 -- every API role and, through triggers, for the owner too.
 begin;
-select plan(105);
+select plan(136);
 
 select tests.create_user('alice'),
        tests.create_user('bob'),
@@ -214,6 +214,34 @@ select throws_ok($$ update public.wallet_transactions set amount = amount + 1 wh
   'the owner cannot change a posted transaction');
 select throws_ok($$ delete from public.wallet_transactions where idempotency_key = 'acl-cb' $$, '42501', null,
   'the owner cannot delete a transaction');
+-- The attribution a transaction carries (it is its own audit record) never changes, for anyone:
+-- not on a posted transaction, and not on a pending hold, which may still be captured or voided.
+select lives_ok($$ select public.wallet_hold('ac300000-0000-4000-8000-00000000000a', 10, 'UGX', 'acl-hold') $$, 'a pending hold');
+-- (An update the guard let through would fail with P0001 and be rolled back, so each case
+-- starts from the same rows.)
+select throws_ok(format('do $do$ begin update public.wallet_transactions set %s%s where idempotency_key = %L; raise exception %L; end $do$',
+                        k.change, c.assignment, k.key, 'changed'),
+                 '42501', null, format('the owner cannot change %s of %s', c.assignment, k.what))
+  from (values ('acl-cb', '', 'a posted transaction'),
+               ('acl-hold', 'status = ''voided'', ', 'a pending hold, not even while voiding it')) as k(key, change, what)
+ cross join (values ('actor_id = gen_random_uuid()'), ('actor_role = ''anon'''), ('actor_app_role = ''admin'''),
+                    ('session_id = ''forged'''), ('correlation_id = ''forged'''), ('client_ip = ''192.0.2.1'''),
+                    ('user_agent = ''forged'''), ('txid = txid + 1'), ('audit_id = audit_id + 1')) as c(assignment);
+select lives_ok($$ update public.wallet_transactions set status = 'voided' where idempotency_key = 'acl-hold' $$,
+  'while the change a hold may see still goes through');
+-- Who asked and from where is staff's to read (through the audit trail), not the other party's.
+select tests.as_user(tests.user_id('bob'));
+select throws_ok(format('select %s from public.wallet_transactions where idempotency_key = ''acl-cb''', c), '42501', null,
+                 format('the receiving user cannot read the sender''s %s', c))
+  from unnest(array['actor_id', 'actor_role', 'actor_app_role', 'session_id', 'correlation_id', 'client_ip', 'user_agent',
+                    'txid', 'audit_id']) c;
+select is((select amount from public.wallet_transactions where idempotency_key = 'acl-cb'), 100::bigint,
+  'and reads the rest of the transaction');
+select tests.reset_role();
+select tests.as_service();
+select is((select actor_role from public.wallet_transactions where idempotency_key = 'acl-cb'), 'postgres',
+  'service_role reads the attribution');
+select tests.reset_role();
 select throws_ok($$ delete from public.wallet_accounts where id = 'ac300000-0000-4000-8000-00000000000c' $$, '42501', null,
   'the owner cannot delete an account');
 

@@ -192,11 +192,11 @@ select is((select count(*) from audit.log l join public.wallet_balance_shards s 
             where l.table_name = 'wallet_balance_shards' and l.operation = 'UPDATE'
               and s.account_id = 'ac600000-0000-4000-8000-00000000000a'), 0::bigint,
   'a credit to a shard and a fold write no audit row of their own: they move balances only');
-select is((select coalesce(sum((l.new_record ->> 'amount')::bigint), 0) from audit.log l
+select is((select coalesce(sum((l.new_record ->> 'amount')::bigint), 0) from audit.trail l
             where l.table_name = 'wallet_entries' and l.new_record ->> 'account_id' = 'ac600000-0000-4000-8000-00000000000a'),
           (select balance + (select coalesce(sum(balance), 0) from public.wallet_balance_shards where account_id = a.id)
              from public.wallet_accounts a where a.id = 'ac600000-0000-4000-8000-00000000000a'),
-  'the account''s audited entries explain its whole balance, shards included');
+  'the account''s entries in the audit trail explain its whole balance, shards included');
 
 select * from finish();
 rollback;

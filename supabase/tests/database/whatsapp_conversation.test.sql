@@ -145,7 +145,7 @@ select results_eq($$ select * from pg_temp.outbox('256772000002') $$,
   'the recipient is notified in the transfer''s transaction');
 select results_eq($$ select * from pg_temp.outbox('256772000001') $$, $$ select null::text where false $$,
   'the payer gets no notification (the conversation answers it)');
-select ok((select count(*) = 1 from audit.log where table_name = 'wallet_transactions' and record_id = (select transaction_id::text from public.whatsapp_pending_payments where id = :'send_id') and actor_id = 'c1900000-0000-4000-8000-000000000001'),
+select ok((select count(*) = 1 from audit.trail where table_name = 'wallet_transactions' and record_id = (select transaction_id::text from public.whatsapp_pending_payments where id = :'send_id') and actor_id = 'c1900000-0000-4000-8000-000000000001'),
   'the audit trail records the transfer with the payer as its actor');
 
 select pg_temp.become('alice');

@@ -60,11 +60,16 @@ export function registerAccountRoutes(app: AdminApp, routes: AdminRoutes): void 
          where a.id = ${id}`;
       if (!found) return null;
       // Pending transactions out of an account are exactly its active holds and withdrawals.
+      // Their attribution (who asked, from where) is not granted to authenticated: staff read
+      // it in the audit trail.
       const holds = await tx<{ hold: Row }[]>`
-        select to_jsonb(t) as hold
-          from public.wallet_transactions t
-         where t.from_account_id = ${id} and t.status = 'pending'
-         order by t.created_at, t.id`;
+        select to_jsonb(h) as hold
+          from (select t.id, t.kind, t.status, t.amount, t.hold_amount, t.currency, t.from_account_id, t.to_account_id,
+                       t.idempotency_key, t.initiated_by, t.reverses_id, t.capture_idempotency_key, t.description,
+                       t.metadata, t.created_at, t.posted_at, t.expires_at
+                  from public.wallet_transactions t
+                 where t.from_account_id = ${id} and t.status = 'pending') h
+         order by h.created_at, h.id`;
       const entries = await tx<{ entry: Row }[]>`
         select jsonb_build_object(
                  'id', e.id, 'transaction_id', e.transaction_id, 'amount', e.amount, 'created_at', e.created_at,
