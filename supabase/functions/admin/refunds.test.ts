@@ -2,25 +2,22 @@
 // /admin/payments/:id/refund -> the provider stand-in -> the ledger moved on the provider's
 // confirmation (its synchronous answer or its signed webhook), once; and POST
 // /admin/payments/:id/resolve on needs_review payments.
-import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdminCall, adminRequest, answerOf, createStaff, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
-import { balanceOf, createTopUp, testSql } from "../../tests/support/payments-fixtures.ts";
+import { balanceOf, createTopUp } from "../../tests/support/payments-fixtures.ts";
 import { type PaymentsGateway, startPaymentsGateway } from "../../tests/support/payments-gateway.ts";
 import { stripeError } from "../../tests/support/provider-standins.ts";
 import { stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
-const sql = testSql(testDatabaseUrl);
+const sql = useTestSql();
 let gateway: PaymentsGateway;
 let staff: Staff;
 
 beforeAll(async () => {
   gateway = await startPaymentsGateway();
 });
-afterAll(async () => {
-  await gateway?.stop();
-  await sql.end({ timeout: 1 });
-});
+afterAll(() => gateway?.stop());
 
 const admin = async (method: string, path: string, call: AdminCall) =>
   answerOf(await fetch(adminRequest(gateway.url, method, `/admin${path}`, call)));

@@ -1,9 +1,9 @@
 // Top-ups end to end through a real Deno gateway: POST /payments/topups -> provider stand-in
 // -> the provider's webhook (signed as the provider signs it) -> the wallet credited once; and
 // every way the provider call can end (declined, unavailable, retried, replayed).
-import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { balanceOf, creditsTo, intentStatus, testSql } from "../../tests/support/payments-fixtures.ts";
+import { balanceOf, creditsTo, intentStatus } from "../../tests/support/payments-fixtures.ts";
 import {
   callPayments,
   MOMO_TOKEN_LIFETIME_SECONDS,
@@ -14,16 +14,13 @@ import {
 import { stripeCardDeclined, stripeError } from "../../tests/support/provider-standins.ts";
 import { revolutRequest, stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
-const sql = testSql(testDatabaseUrl);
+const sql = useTestSql();
 let gateway: PaymentsGateway;
 
 beforeAll(async () => {
   gateway = await startPaymentsGateway();
 });
-afterAll(async () => {
-  await gateway?.stop();
-  await sql.end({ timeout: 1 });
-});
+afterAll(() => gateway?.stop());
 
 const topUp = (token: string, key: string, body: Record<string, unknown>) =>
   callPayments(gateway.url, "POST", "/topups", { token, idempotencyKey: key, body });

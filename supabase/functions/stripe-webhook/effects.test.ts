@@ -1,24 +1,22 @@
 // stripe-webhook end to end in-process against the real database: signed event -> webhook_events
 // and payments rows -> ledger effect; duplicates (also concurrent), out-of-order delivery,
 // failure -> failed + 500 -> dead after 5 attempts.
-import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
 import fc from "fast-check";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   balanceOf,
   createTopUp,
   creditsTo,
   intentStatus,
   storedEvents,
-  testSql,
   uniqueClientAddress,
 } from "../../tests/support/payments-fixtures.ts";
 import { assertLedgerInvariants } from "../../tests/support/ledger-invariants.ts";
 import { stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
 import handler from "./handler.ts";
 
-const sql = testSql(testDatabaseUrl);
-afterAll(() => sql.end({ timeout: 1 }));
+const sql = useTestSql();
 
 const piId = () => `pi_${crypto.randomUUID().replaceAll("-", "")}`;
 const deliver = (event: unknown) => handler.fetch(stripeRequest(event));

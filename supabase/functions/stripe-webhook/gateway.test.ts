@@ -1,12 +1,12 @@
 // stripe-webhook through the real Deno gateway of the test stack: signed event -> rows ->
 // credit, a duplicate, a forgery, and the per-client rate limit ahead of the signature check.
-import { testDatabaseUrl, testFunctionsUrl } from "../../tests/support/functions-env.ts";
-import { afterAll, describe, expect, it } from "vitest";
-import { balanceOf, createTopUp, storedEvents, testSql } from "../../tests/support/payments-fixtures.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
+import { testFunctionsUrl } from "../../tests/support/functions-env.ts";
+import { describe, expect, it } from "vitest";
+import { balanceOf, createTopUp, storedEvents } from "../../tests/support/payments-fixtures.ts";
 import { stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
-const sql = testSql(testDatabaseUrl);
-afterAll(() => sql.end({ timeout: 1 }));
+const sql = useTestSql();
 const base = testFunctionsUrl();
 
 describe("stripe-webhook through the gateway", () => {
