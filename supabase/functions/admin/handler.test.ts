@@ -1,33 +1,24 @@
 // The admin API against the real database, in-process (handler.fetch with SUPABASE_DB_URL on
 // the test database): accounts, ledger actions, idempotency and the audit trail, for admin,
 // support and a plain user.
-import "../../tests/support/functions-env.ts";
-import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useTestSql } from "../../tests/support/test-sql.ts";
+import { describe, expect, it } from "vitest";
 import {
-  type AdminCall,
+  adminCaller,
   balances,
-  callAdmin,
   createStaff,
   deposit,
+  FORBIDDEN,
   idempotencyKey,
   openAccount,
   refusal,
-  type Staff,
 } from "../../tests/support/admin-fixtures.ts";
 import handler from "./handler.ts";
 
-const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 4, onnotice: () => undefined });
-afterAll(() => sql.end());
-
-let staff: Staff;
-beforeAll(async () => {
-  staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
-});
-
-const call = (method: string, path: string, options: AdminCall = {}) => callAdmin(handler, method, path, options);
+const sql = useTestSql();
+const staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+const call = adminCaller(handler);
 const key = idempotencyKey;
-const FORBIDDEN = { status: 403, code: "forbidden" };
 
 describe("GET /admin/accounts", () => {
   it("pages newest first; following next_cursor visits every matching account exactly once", async () => {

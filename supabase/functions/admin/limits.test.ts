@@ -1,13 +1,12 @@
 // Limits through the admin API, in-process on the real database: staff read the tiers, an
 // admin changes one (validated, idempotent, audited with the admin as actor) and moves an
 // account to another tier; support changes nothing.
-import "../../tests/support/functions-env.ts";
-import postgres from "postgres";
+import { useTestSql } from "../../tests/support/test-sql.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  type AdminCall,
-  callAdmin,
+  adminCaller,
   createStaff,
+  FORBIDDEN,
   idempotencyKey,
   openAccount,
   refusal,
@@ -15,7 +14,7 @@ import {
 } from "../../tests/support/admin-fixtures.ts";
 import handler from "./handler.ts";
 
-const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 2, onnotice: () => undefined });
+const sql = useTestSql();
 
 let staff: Staff;
 let verified: { max_single: number; max_daily: number; max_per_hour: number };
@@ -29,11 +28,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await sql`update public.wallet_limit_tiers set max_single = ${verified.max_single}, max_daily = ${verified.max_daily},
               max_per_hour = ${verified.max_per_hour} where tier = 'verified'`;
-  await sql.end();
 });
 
-const call = (method: string, path: string, options: AdminCall = {}) => callAdmin(handler, method, path, options);
-const FORBIDDEN = { status: 403, code: "forbidden" };
+const call = adminCaller(handler);
 
 async function verifiedTier() {
   const [row] = await sql`select max_single::int, max_daily::int, max_per_hour from public.wallet_limit_tiers where tier = 'verified'`;

@@ -1,20 +1,18 @@
 // Webhook events and reconciliation through the admin API, in-process on the real database:
 // listing events, replaying a dead Stripe event with the Stripe webhook's own effect code, a
 // replay that fails again, and every reconciliation mismatch kind.
-import "../../tests/support/functions-env.ts";
-import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useTestSql } from "../../tests/support/test-sql.ts";
+import { describe, expect, it } from "vitest";
 import { withRequestContext } from "../_shared/db.ts";
 import {
-  type AdminCall,
+  adminCaller,
   balances,
-  callAdmin,
   createStaff,
   deposit,
+  FORBIDDEN,
   idempotencyKey,
   openAccount,
   refusal,
-  type Staff,
 } from "../../tests/support/admin-fixtures.ts";
 import handler from "./handler.ts";
 import { createMomoClient } from "../_shared/providers/momo/client.ts";
@@ -22,17 +20,10 @@ import { createRevolutClient } from "../_shared/providers/revolut/client.ts";
 import { momoStandInOptionsFromEnv, startMomoStandIn } from "../../tests/support/provider-standins.ts";
 import { momoStoredEventDecoder, replayWebhookEvent, revolutStoredEventDecoder } from "./webhook-replay.ts";
 
-const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 4, onnotice: () => undefined });
-afterAll(() => sql.end());
-
-let staff: Staff;
-beforeAll(async () => {
-  staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
-});
-
-const call = (method: string, path: string, options: AdminCall = {}) => callAdmin(handler, method, path, options);
+const sql = useTestSql();
+const staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+const call = adminCaller(handler);
 const key = idempotencyKey;
-const FORBIDDEN = { status: 403, code: "forbidden" };
 const unique = () => crypto.randomUUID().replaceAll("-", "");
 
 async function storeEvent(event: { provider?: string; eventId: string; type: string; payload: unknown; status: string; attempts: number }) {
