@@ -19,6 +19,13 @@ const sql = useTestSql();
 const staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
 const call = adminCaller(handler);
 const key = idempotencyKey;
+/** An admin's adjustment of `accountId` under a fresh Idempotency-Key. */
+const adjust = (accountId: string, amount: number, direction: "credit" | "debit", reason = "x") =>
+  call("POST", "/adjustments", {
+    token: staff.admin.token,
+    body: { account_id: accountId, amount, direction, reason },
+    idempotencyKey: key(),
+  });
 
 describe("GET /admin/accounts", () => {
   it("pages newest first; following next_cursor visits every matching account exactly once", async () => {
@@ -260,11 +267,7 @@ describe("POST /admin/transactions/:id/reverse", () => {
 describe("POST /admin/adjustments", () => {
   it("credits and debits against adjustments:<CUR>; a debit never overdraws", async () => {
     const account = await openAccount(sql, staff.user.id, "NGN");
-    const credit = await call("POST", "/adjustments", {
-      token: staff.admin.token,
-      body: { account_id: account, amount: 700, direction: "credit", reason: "payment without credit" },
-      idempotencyKey: key(),
-    });
+    const credit = await adjust(account, 700, "credit", "payment without credit");
     expect(credit.status).toBe(201);
     expect(credit.body.transaction).toMatchObject({
       kind: "adjustment",
@@ -276,11 +279,7 @@ describe("POST /admin/adjustments", () => {
     const [system] = await sql`select code from public.wallet_accounts where id = ${credit.body.transaction.from_account_id}::uuid`;
     expect(system!.code).toBe("adjustments:NGN");
 
-    const overdraw = await call("POST", "/adjustments", {
-      token: staff.admin.token,
-      body: { account_id: account, amount: 701, direction: "debit", reason: "x" },
-      idempotencyKey: key(),
-    });
+    const overdraw = await adjust(account, 701, "debit");
     expect(overdraw.status).toBe(409);
     expect(overdraw.body.error.code).toBe("insufficient_funds");
     expect(await balances(sql, account)).toEqual({ balance: 700, available: 700 });
@@ -301,19 +300,11 @@ describe("POST /admin/adjustments", () => {
   });
 
   it("answers 404 for an unknown account and 409 for a frozen one", async () => {
-    const missing = await call("POST", "/adjustments", {
-      token: staff.admin.token,
-      body: { account_id: crypto.randomUUID(), amount: 1, direction: "credit", reason: "x" },
-      idempotencyKey: key(),
-    });
+    const missing = await adjust(crypto.randomUUID(), 1, "credit");
     expect(missing.status).toBe(404);
     const account = await openAccount(sql, staff.user.id, "GHS");
     await sql`select public.wallet_set_status(${account}::uuid, 'frozen', 'test')`;
-    const frozen = await call("POST", "/adjustments", {
-      token: staff.admin.token,
-      body: { account_id: account, amount: 1, direction: "credit", reason: "x" },
-      idempotencyKey: key(),
-    });
+    const frozen = await adjust(account, 1, "credit");
     expect(frozen.status).toBe(409);
     expect(frozen.body.error.code).toBe("account_not_active");
   });

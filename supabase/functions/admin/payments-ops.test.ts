@@ -1,6 +1,7 @@
 // Webhook events and reconciliation through the admin API, in-process on the real database:
 // listing events, replaying a dead Stripe event with the Stripe webhook's own effect code, a
 // replay that fails again, and every reconciliation mismatch kind.
+import type postgres from "postgres";
 import { useTestSql } from "../../tests/support/test-sql.ts";
 import { describe, expect, it } from "vitest";
 import { withRequestContext } from "../_shared/db.ts";
@@ -165,6 +166,9 @@ describe("POST /admin/webhook-events/:id/replay", () => {
     correlationId: `replay-${unique()}`,
     clientAddress: "203.0.113.7",
   });
+  /** Replays event `id` as an admin with the given stored-event decoders. */
+  const replayAsAdmin = (id: string, decoders: Parameters<typeof replayWebhookEvent>[2]) =>
+    withRequestContext(sql, asAdmin(), (tx) => replayWebhookEvent(tx, id, decoders));
 
   it("replays a MoMo event by asking MoMo's API again; when MoMo does not answer, that is the attempt's failure", async () => {
     const referenceId = crypto.randomUUID();
@@ -184,11 +188,7 @@ describe("POST /admin/webhook-events/:id/replay", () => {
       targetEnvironment: "sandbox",
       timeoutMs: 2_000,
     });
-    const result = await withRequestContext(
-      sql,
-      asAdmin(),
-      (tx) => replayWebhookEvent(tx, id, { momo: momoStoredEventDecoder(() => unreachable) }),
-    );
+    const result = await replayAsAdmin(id, { momo: momoStoredEventDecoder(() => unreachable) });
     expect(result).toMatchObject({ outcome: "dead", event: { status: "dead", attempts: 6 } });
     expect(result.error).toMatch(/MoMo did not answer/);
   });
@@ -208,11 +208,7 @@ describe("POST /admin/webhook-events/:id/replay", () => {
       standIn.records.set(referenceId, { amount: "100", currency: "UGX", status: "SUCCESSFUL" });
       const options = momoStandInOptionsFromEnv();
       const client = createMomoClient({ ...options, baseUrl: standIn.url });
-      const result = await withRequestContext(
-        sql,
-        asAdmin(),
-        (tx) => replayWebhookEvent(tx, id, { momo: momoStoredEventDecoder(() => client) }),
-      );
+      const result = await replayAsAdmin(id, { momo: momoStoredEventDecoder(() => client) });
       expect(standIn.requests).toEqual(["POST /disbursement/token/", `GET /disbursement/v1_0/transfer/${referenceId}`]);
       // No cash-out has this reference: cashout_settle's WL007 is the attempt's failure.
       expect(result).toMatchObject({ outcome: "failed", event: { status: "failed", attempts: 2 } });
@@ -255,11 +251,7 @@ describe("POST /admin/webhook-events/:id/replay", () => {
       attempts: 1,
     });
     const unreachable = createRevolutClient({ baseUrl: "http://127.0.0.1:1", secretKey: "sk", apiVersion: "2024-09-01", timeoutMs: 2_000 });
-    const result = await withRequestContext(
-      sql,
-      asAdmin(),
-      (tx) => replayWebhookEvent(tx, id, { revolut: revolutStoredEventDecoder(() => unreachable) }),
-    );
+    const result = await replayAsAdmin(id, { revolut: revolutStoredEventDecoder(() => unreachable) });
     expect(result).toMatchObject({ outcome: "failed", event: { status: "failed", attempts: 2 } });
     expect(result.error).toMatch(/Revolut/);
   });
@@ -290,7 +282,7 @@ describe("POST /admin/webhook-events/:id/replay", () => {
       status: "dead",
       attempts: 5,
     });
-    await expect(withRequestContext(sql, asAdmin(), (tx) => replayWebhookEvent(tx, id, {}))).rejects.toMatchObject({
+    await expect(replayAsAdmin(id, {})).rejects.toMatchObject({
       status: 409,
       code: "replay_unavailable",
     });
