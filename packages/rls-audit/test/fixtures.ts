@@ -19,6 +19,14 @@ function twins({ common, ...fixture }: Fixture & { common: string }): Fixture {
   return { ...fixture, flawed: common + fixture.flawed, clean: common + fixture.clean };
 }
 
+/** Table `name` with an owner column, row level security on and the owner indexed. */
+function ownedTable(name: string): string {
+  return `
+      create table ${name} (id int primary key, owner_id uuid);
+      alter table ${name} enable row level security;
+      create index on ${name} (owner_id);`;
+}
+
 /** Roles are cluster-wide: the test creates them only around the audit that needs them. */
 export function roleFixture(suffix: string): Fixture {
   return {
@@ -40,11 +48,8 @@ export const fixtures: Fixture[] = [
       create table public.rd_parts_1 partition of public.rd_parts for values from (0) to (100);`,
     flawed: `
       create table public.rd_open (id int primary key);`,
-    clean: `
-      create table public.rd_closed (id int primary key, owner_id uuid);
-      alter table public.rd_closed enable row level security;
+    clean: ownedTable("public.rd_closed") + `
       create policy rd_closed_own on public.rd_closed for select to authenticated using (owner_id = (select auth.uid()));
-      create index on public.rd_closed (owner_id);
       alter table public.rd_parts_1 enable row level security;
       revoke all on public.rd_parts_1 from anon, authenticated;`,
     expected: [
@@ -90,10 +95,7 @@ export const fixtures: Fixture[] = [
   }),
   twins({
     check: "policy-always-true",
-    common: `
-      create table public.at_posts (id int primary key, owner_id uuid);
-      alter table public.at_posts enable row level security;
-      create index on public.at_posts (owner_id);`,
+    common: ownedTable("public.at_posts"),
     flawed: `
       create policy at_read on public.at_posts for select to anon using (true);
       create policy at_write on public.at_posts for insert to authenticated with check (1 = 1);
@@ -112,10 +114,7 @@ export const fixtures: Fixture[] = [
   }),
   twins({
     check: "policy-user-metadata",
-    common: `
-      create table public.um_docs (id int primary key, owner_id uuid);
-      alter table public.um_docs enable row level security;
-      create index on public.um_docs (owner_id);`,
+    common: ownedTable("public.um_docs"),
     flawed: `
       create function app_private.um_is_editor() returns boolean language sql stable security definer
         set search_path = '' as $$ select coalesce((select u.raw_user_meta_data ->> 'role' = 'editor'
@@ -138,10 +137,7 @@ export const fixtures: Fixture[] = [
   }),
   twins({
     check: "policy-missing-to",
-    common: `
-      create table public.mt_items (id int primary key, owner_id uuid);
-      alter table public.mt_items enable row level security;
-      create index on public.mt_items (owner_id);`,
+    common: ownedTable("public.mt_items"),
     flawed: `
       create policy mt_own on public.mt_items for select using (owner_id = (select auth.uid()));`,
     clean: `
@@ -179,11 +175,8 @@ export const fixtures: Fixture[] = [
   }),
   twins({
     check: "view-bypasses-rls",
-    common: `
-      create table public.vb_notes (id int primary key, owner_id uuid);
-      alter table public.vb_notes enable row level security;
-      create policy vb_own on public.vb_notes for select to authenticated using (owner_id = (select auth.uid()));
-      create index on public.vb_notes (owner_id);`,
+    common: ownedTable("public.vb_notes") + `
+      create policy vb_own on public.vb_notes for select to authenticated using (owner_id = (select auth.uid()));`,
     flawed: `
       create view public.vb_all_notes as select id from public.vb_notes;
       create view public.vb_nested as select id from public.vb_all_notes;`,
