@@ -99,13 +99,13 @@ describe("PUT /admin/limits", () => {
 });
 
 describe("PUT /admin/accounts/:id/tier", () => {
+  /** Moves `accountId` to `tier` as the caller of `token` (an admin by default), under a fresh Idempotency-Key. */
+  const setTier = (accountId: string, tier: string, token = staff.admin.token) =>
+    call("PUT", `/accounts/${accountId}/tier`, { token, body: { tier }, idempotencyKey: idempotencyKey() });
+
   it("moves an account to another tier, audited with the admin as actor", async () => {
     const account = await openAccount(sql, staff.user.id, "TZS");
-    const answer = await call("PUT", `/accounts/${account}/tier`, {
-      token: staff.admin.token,
-      body: { tier: "merchant" },
-      idempotencyKey: idempotencyKey(),
-    });
+    const answer = await setTier(account, "merchant");
     expect(answer.status).toBe(200);
     expect(answer.body.account).toMatchObject({ id: account, limit_tier: "merchant" });
     const audit = await sql`select actor_id from audit.log where table_name = 'wallet_accounts' and record_id = ${account}
@@ -115,23 +115,11 @@ describe("PUT /admin/accounts/:id/tier", () => {
 
   it("answers 400 for an unknown tier, 404 for an unknown account, 403 for support", async () => {
     const account = await openAccount(sql, staff.user.id, "RWF");
-    const bad = await call("PUT", `/accounts/${account}/tier`, {
-      token: staff.admin.token,
-      body: { tier: "gold" },
-      idempotencyKey: idempotencyKey(),
-    });
+    const bad = await setTier(account, "gold");
     expect(refusal(bad)).toEqual({ status: 400, code: "validation_failed" });
-    const unknown = await call("PUT", `/accounts/${crypto.randomUUID()}/tier`, {
-      token: staff.admin.token,
-      body: { tier: "verified" },
-      idempotencyKey: idempotencyKey(),
-    });
+    const unknown = await setTier(crypto.randomUUID(), "verified");
     expect(refusal(unknown)).toEqual({ status: 404, code: "not_found" });
-    const support = await call("PUT", `/accounts/${account}/tier`, {
-      token: staff.support.token,
-      body: { tier: "verified" },
-      idempotencyKey: idempotencyKey(),
-    });
+    const support = await setTier(account, "verified", staff.support.token);
     expect(refusal(support)).toEqual(FORBIDDEN);
     expect((await sql`select limit_tier from public.wallet_accounts where id = ${account}`)[0]!.limit_tier).toBe("standard");
   });
