@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { postgresBinary } from "./postgres-binaries.ts";
 import { postgresServiceAccount, type ServiceAccount } from "./service-account.ts";
 import { StackError } from "./stack-error.ts";
+import { stopProcess } from "./stop-process.ts";
 
 // pg_cron runs the pure-SQL scheduled jobs, as Supabase Cron does in production: preloaded,
 // in database postgres, with background workers so that it needs no password to connect.
@@ -124,14 +125,7 @@ export class PostgresCluster {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = null;
-    if (!server || server.exitCode !== null || server.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
-    server.kill("SIGINT");
-    const timedOut = await Promise.race([exited.then(() => false), sleep(15_000).then(() => true)]);
-    if (timedOut) {
-      server.kill("SIGKILL");
-      await exited;
-    }
+    if (server) await stopProcess(server, "SIGINT", 15_000);
   }
 
   /** SIGKILL of the postmaster, as a crash would do it (the crash drill). */
@@ -139,9 +133,7 @@ export class PostgresCluster {
     const server = this.server;
     this.server = null;
     if (!server || server.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
-    server.kill("SIGKILL");
-    await exited;
+    await stopProcess(server, "SIGKILL", null);
     // Orphaned backends keep the shared memory until they notice the postmaster is gone.
     await sleep(500);
   }

@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { functionsDir, projectRoot, supabaseDir } from "./paths.ts";
 import { StackError } from "./stack-error.ts";
+import { stopProcess } from "./stop-process.ts";
 
 const gatewayScript = join(projectRoot, "packages", "local-stack", "src", "deno", "serve-functions.ts");
 
@@ -84,18 +85,6 @@ export async function startFunctionsServer(options: FunctionsServerOptions): Pro
   return {
     url: `http://127.0.0.1:${options.port}/functions/v1`,
     process: child,
-    stop: () => stopChild(child),
+    stop: () => stopProcess(child, "SIGTERM", 5_000),
   };
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
 }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { postgresServiceAccount } from "./service-account.ts";
 import { StackError } from "./stack-error.ts";
+import { stopProcess } from "./stop-process.ts";
 
 const binary = "/usr/sbin/pgbouncer";
 
@@ -93,11 +94,8 @@ export class PgBouncer {
   async stop(): Promise<void> {
     const child = this.process;
     this.process = null;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     // SIGINT: PgBouncer's immediate shutdown (SIGTERM waits for clients to leave).
-    child.kill("SIGINT");
-    await exited;
+    if (child) await stopProcess(child, "SIGINT", null);
   }
 
   private async waitUntilListening(): Promise<void> {

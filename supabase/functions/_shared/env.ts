@@ -155,6 +155,12 @@ export function env<K extends EnvName>(...names: K[]): Pick<Env, K> {
   return values;
 }
 
+/** `make`'s result, made on the first call and kept: what a function builds from the environment once per process. */
+export function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
+}
+
 /** Forgets the values read so far (tests that change the environment). */
 export function clearEnvCache(): void {
   cache.clear();

@@ -2,30 +2,16 @@
 // for it (verify_jwt = true): no token stops at the gateway, a signed-in user reaches the
 // function and gets 403, an admin gets the data and can change it, and the audit records the
 // request as the server accepted it.
-import "../../tests/support/functions-env.ts";
-import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useTestSql } from "../../tests/support/test-sql.ts";
+import { describe, expect, it } from "vitest";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
-import {
-  type AdminCall,
-  adminRequest,
-  answerOf,
-  balances,
-  createStaff,
-  openAccount,
-  refusal,
-  type Staff,
-} from "../../tests/support/admin-fixtures.ts";
+import { type AdminCall, adminRequest, answerOf, balances, createStaff, openAccount, refusal } from "../../tests/support/admin-fixtures.ts";
 
 const functionsUrl = process.env.MFUKO_TEST_FUNCTIONS_URL;
 if (!functionsUrl) throw new Error("MFUKO_TEST_FUNCTIONS_URL is not set: run through `npm test` or export it");
 
-const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 2, onnotice: () => undefined });
-let staff: Staff;
-beforeAll(async () => {
-  staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
-});
-afterAll(() => sql.end());
+const sql = useTestSql();
+const staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
 
 const call = async (method: string, path: string, options: AdminCall = {}) =>
   answerOf(await fetch(adminRequest(functionsUrl, method, `/admin${path}`, options)));

@@ -1,33 +1,31 @@
 // The admin API against the real database, in-process (handler.fetch with SUPABASE_DB_URL on
 // the test database): accounts, ledger actions, idempotency and the audit trail, for admin,
 // support and a plain user.
-import "../../tests/support/functions-env.ts";
-import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useTestSql } from "../../tests/support/test-sql.ts";
+import { describe, expect, it } from "vitest";
 import {
-  type AdminCall,
+  adminCaller,
   balances,
-  callAdmin,
   createStaff,
   deposit,
+  FORBIDDEN,
   idempotencyKey,
   openAccount,
   refusal,
-  type Staff,
 } from "../../tests/support/admin-fixtures.ts";
 import handler from "./handler.ts";
 
-const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 4, onnotice: () => undefined });
-afterAll(() => sql.end());
-
-let staff: Staff;
-beforeAll(async () => {
-  staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
-});
-
-const call = (method: string, path: string, options: AdminCall = {}) => callAdmin(handler, method, path, options);
+const sql = useTestSql();
+const staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+const call = adminCaller(handler);
 const key = idempotencyKey;
-const FORBIDDEN = { status: 403, code: "forbidden" };
+/** An admin's adjustment of `accountId` under a fresh Idempotency-Key. */
+const adjust = (accountId: string, amount: number, direction: "credit" | "debit", reason = "x") =>
+  call("POST", "/adjustments", {
+    token: staff.admin.token,
+    body: { account_id: accountId, amount, direction, reason },
+    idempotencyKey: key(),
+  });
 
 describe("GET /admin/accounts", () => {
   it("pages newest first; following next_cursor visits every matching account exactly once", async () => {
@@ -269,11 +267,7 @@ describe("POST /admin/transactions/:id/reverse", () => {
 describe("POST /admin/adjustments", () => {
   it("credits and debits against adjustments:<CUR>; a debit never overdraws", async () => {
     const account = await openAccount(sql, staff.user.id, "NGN");
-    const credit = await call("POST", "/adjustments", {
-      token: staff.admin.token,
-      body: { account_id: account, amount: 700, direction: "credit", reason: "payment without credit" },
-      idempotencyKey: key(),
-    });
+    const credit = await adjust(account, 700, "credit", "payment without credit");
     expect(credit.status).toBe(201);
     expect(credit.body.transaction).toMatchObject({
       kind: "adjustment",
@@ -285,11 +279,7 @@ describe("POST /admin/adjustments", () => {
     const [system] = await sql`select code from public.wallet_accounts where id = ${credit.body.transaction.from_account_id}::uuid`;
     expect(system!.code).toBe("adjustments:NGN");
 
-    const overdraw = await call("POST", "/adjustments", {
-      token: staff.admin.token,
-      body: { account_id: account, amount: 701, direction: "debit", reason: "x" },
-      idempotencyKey: key(),
-    });
+    const overdraw = await adjust(account, 701, "debit");
     expect(overdraw.status).toBe(409);
     expect(overdraw.body.error.code).toBe("insufficient_funds");
     expect(await balances(sql, account)).toEqual({ balance: 700, available: 700 });
@@ -310,19 +300,11 @@ describe("POST /admin/adjustments", () => {
   });
 
   it("answers 404 for an unknown account and 409 for a frozen one", async () => {
-    const missing = await call("POST", "/adjustments", {
-      token: staff.admin.token,
-      body: { account_id: crypto.randomUUID(), amount: 1, direction: "credit", reason: "x" },
-      idempotencyKey: key(),
-    });
+    const missing = await adjust(crypto.randomUUID(), 1, "credit");
     expect(missing.status).toBe(404);
     const account = await openAccount(sql, staff.user.id, "GHS");
     await sql`select public.wallet_set_status(${account}::uuid, 'frozen', 'test')`;
-    const frozen = await call("POST", "/adjustments", {
-      token: staff.admin.token,
-      body: { account_id: account, amount: 1, direction: "credit", reason: "x" },
-      idempotencyKey: key(),
-    });
+    const frozen = await adjust(account, 1, "credit");
     expect(frozen.status).toBe(409);
     expect(frozen.body.error.code).toBe("account_not_active");
   });

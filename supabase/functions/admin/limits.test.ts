@@ -1,13 +1,12 @@
 // Limits through the admin API, in-process on the real database: staff read the tiers, an
 // admin changes one (validated, idempotent, audited with the admin as actor) and moves an
 // account to another tier; support changes nothing.
-import "../../tests/support/functions-env.ts";
-import postgres from "postgres";
+import { useTestSql } from "../../tests/support/test-sql.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  type AdminCall,
-  callAdmin,
+  adminCaller,
   createStaff,
+  FORBIDDEN,
   idempotencyKey,
   openAccount,
   refusal,
@@ -15,7 +14,7 @@ import {
 } from "../../tests/support/admin-fixtures.ts";
 import handler from "./handler.ts";
 
-const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 2, onnotice: () => undefined });
+const sql = useTestSql();
 
 let staff: Staff;
 let verified: { max_single: number; max_daily: number; max_per_hour: number };
@@ -29,11 +28,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await sql`update public.wallet_limit_tiers set max_single = ${verified.max_single}, max_daily = ${verified.max_daily},
               max_per_hour = ${verified.max_per_hour} where tier = 'verified'`;
-  await sql.end();
 });
 
-const call = (method: string, path: string, options: AdminCall = {}) => callAdmin(handler, method, path, options);
-const FORBIDDEN = { status: 403, code: "forbidden" };
+const call = adminCaller(handler);
 
 async function verifiedTier() {
   const [row] = await sql`select max_single::int, max_daily::int, max_per_hour from public.wallet_limit_tiers where tier = 'verified'`;
@@ -102,13 +99,13 @@ describe("PUT /admin/limits", () => {
 });
 
 describe("PUT /admin/accounts/:id/tier", () => {
+  /** Moves `accountId` to `tier` as the caller of `token` (an admin by default), under a fresh Idempotency-Key. */
+  const setTier = (accountId: string, tier: string, token = staff.admin.token) =>
+    call("PUT", `/accounts/${accountId}/tier`, { token, body: { tier }, idempotencyKey: idempotencyKey() });
+
   it("moves an account to another tier, audited with the admin as actor", async () => {
     const account = await openAccount(sql, staff.user.id, "TZS");
-    const answer = await call("PUT", `/accounts/${account}/tier`, {
-      token: staff.admin.token,
-      body: { tier: "merchant" },
-      idempotencyKey: idempotencyKey(),
-    });
+    const answer = await setTier(account, "merchant");
     expect(answer.status).toBe(200);
     expect(answer.body.account).toMatchObject({ id: account, limit_tier: "merchant" });
     const audit = await sql`select actor_id from audit.log where table_name = 'wallet_accounts' and record_id = ${account}
@@ -118,23 +115,11 @@ describe("PUT /admin/accounts/:id/tier", () => {
 
   it("answers 400 for an unknown tier, 404 for an unknown account, 403 for support", async () => {
     const account = await openAccount(sql, staff.user.id, "RWF");
-    const bad = await call("PUT", `/accounts/${account}/tier`, {
-      token: staff.admin.token,
-      body: { tier: "gold" },
-      idempotencyKey: idempotencyKey(),
-    });
+    const bad = await setTier(account, "gold");
     expect(refusal(bad)).toEqual({ status: 400, code: "validation_failed" });
-    const unknown = await call("PUT", `/accounts/${crypto.randomUUID()}/tier`, {
-      token: staff.admin.token,
-      body: { tier: "verified" },
-      idempotencyKey: idempotencyKey(),
-    });
+    const unknown = await setTier(crypto.randomUUID(), "verified");
     expect(refusal(unknown)).toEqual({ status: 404, code: "not_found" });
-    const support = await call("PUT", `/accounts/${account}/tier`, {
-      token: staff.support.token,
-      body: { tier: "verified" },
-      idempotencyKey: idempotencyKey(),
-    });
+    const support = await setTier(account, "verified", staff.support.token);
     expect(refusal(support)).toEqual(FORBIDDEN);
     expect((await sql`select limit_tier from public.wallet_accounts where id = ${account}`)[0]!.limit_tier).toBe("standard");
   });

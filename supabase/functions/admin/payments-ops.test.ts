@@ -1,20 +1,19 @@
 // Webhook events and reconciliation through the admin API, in-process on the real database:
 // listing events, replaying a dead Stripe event with the Stripe webhook's own effect code, a
 // replay that fails again, and every reconciliation mismatch kind.
-import "../../tests/support/functions-env.ts";
-import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type postgres from "postgres";
+import { useTestSql } from "../../tests/support/test-sql.ts";
+import { describe, expect, it } from "vitest";
 import { withRequestContext } from "../_shared/db.ts";
 import {
-  type AdminCall,
+  adminCaller,
   balances,
-  callAdmin,
   createStaff,
   deposit,
+  FORBIDDEN,
   idempotencyKey,
   openAccount,
   refusal,
-  type Staff,
 } from "../../tests/support/admin-fixtures.ts";
 import handler from "./handler.ts";
 import { createMomoClient } from "../_shared/providers/momo/client.ts";
@@ -22,17 +21,10 @@ import { createRevolutClient } from "../_shared/providers/revolut/client.ts";
 import { momoStandInOptionsFromEnv, startMomoStandIn } from "../../tests/support/provider-standins.ts";
 import { momoStoredEventDecoder, replayWebhookEvent, revolutStoredEventDecoder } from "./webhook-replay.ts";
 
-const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 4, onnotice: () => undefined });
-afterAll(() => sql.end());
-
-let staff: Staff;
-beforeAll(async () => {
-  staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
-});
-
-const call = (method: string, path: string, options: AdminCall = {}) => callAdmin(handler, method, path, options);
+const sql = useTestSql();
+const staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+const call = adminCaller(handler);
 const key = idempotencyKey;
-const FORBIDDEN = { status: 403, code: "forbidden" };
 const unique = () => crypto.randomUUID().replaceAll("-", "");
 
 async function storeEvent(event: { provider?: string; eventId: string; type: string; payload: unknown; status: string; attempts: number }) {
@@ -174,6 +166,9 @@ describe("POST /admin/webhook-events/:id/replay", () => {
     correlationId: `replay-${unique()}`,
     clientAddress: "203.0.113.7",
   });
+  /** Replays event `id` as an admin with the given stored-event decoders. */
+  const replayAsAdmin = (id: string, decoders: Parameters<typeof replayWebhookEvent>[2]) =>
+    withRequestContext(sql, asAdmin(), (tx) => replayWebhookEvent(tx, id, decoders));
 
   it("replays a MoMo event by asking MoMo's API again; when MoMo does not answer, that is the attempt's failure", async () => {
     const referenceId = crypto.randomUUID();
@@ -193,11 +188,7 @@ describe("POST /admin/webhook-events/:id/replay", () => {
       targetEnvironment: "sandbox",
       timeoutMs: 2_000,
     });
-    const result = await withRequestContext(
-      sql,
-      asAdmin(),
-      (tx) => replayWebhookEvent(tx, id, { momo: momoStoredEventDecoder(() => unreachable) }),
-    );
+    const result = await replayAsAdmin(id, { momo: momoStoredEventDecoder(() => unreachable) });
     expect(result).toMatchObject({ outcome: "dead", event: { status: "dead", attempts: 6 } });
     expect(result.error).toMatch(/MoMo did not answer/);
   });
@@ -217,11 +208,7 @@ describe("POST /admin/webhook-events/:id/replay", () => {
       standIn.records.set(referenceId, { amount: "100", currency: "UGX", status: "SUCCESSFUL" });
       const options = momoStandInOptionsFromEnv();
       const client = createMomoClient({ ...options, baseUrl: standIn.url });
-      const result = await withRequestContext(
-        sql,
-        asAdmin(),
-        (tx) => replayWebhookEvent(tx, id, { momo: momoStoredEventDecoder(() => client) }),
-      );
+      const result = await replayAsAdmin(id, { momo: momoStoredEventDecoder(() => client) });
       expect(standIn.requests).toEqual(["POST /disbursement/token/", `GET /disbursement/v1_0/transfer/${referenceId}`]);
       // No cash-out has this reference: cashout_settle's WL007 is the attempt's failure.
       expect(result).toMatchObject({ outcome: "failed", event: { status: "failed", attempts: 2 } });
@@ -264,11 +251,7 @@ describe("POST /admin/webhook-events/:id/replay", () => {
       attempts: 1,
     });
     const unreachable = createRevolutClient({ baseUrl: "http://127.0.0.1:1", secretKey: "sk", apiVersion: "2024-09-01", timeoutMs: 2_000 });
-    const result = await withRequestContext(
-      sql,
-      asAdmin(),
-      (tx) => replayWebhookEvent(tx, id, { revolut: revolutStoredEventDecoder(() => unreachable) }),
-    );
+    const result = await replayAsAdmin(id, { revolut: revolutStoredEventDecoder(() => unreachable) });
     expect(result).toMatchObject({ outcome: "failed", event: { status: "failed", attempts: 2 } });
     expect(result.error).toMatch(/Revolut/);
   });
@@ -299,7 +282,7 @@ describe("POST /admin/webhook-events/:id/replay", () => {
       status: "dead",
       attempts: 5,
     });
-    await expect(withRequestContext(sql, asAdmin(), (tx) => replayWebhookEvent(tx, id, {}))).rejects.toMatchObject({
+    await expect(replayAsAdmin(id, {})).rejects.toMatchObject({
       status: 409,
       code: "replay_unavailable",
     });

@@ -1,7 +1,6 @@
 // The admin API's rate limit, per admin, with RATE_LIMIT_ADMIN_PER_MIN set low: the requests
 // within the limit pass, the next one is 429 with Retry-After, and another admin is unaffected.
-import "../../tests/support/functions-env.ts";
-import postgres from "postgres";
+import { useTestSql } from "../../tests/support/test-sql.ts";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { clearEnvCache } from "../_shared/env.ts";
 import { adminRequest, answerOf, createStaff, type Staff } from "../../tests/support/admin-fixtures.ts";
@@ -12,18 +11,17 @@ const previous = process.env.RATE_LIMIT_ADMIN_PER_MIN;
 process.env.RATE_LIMIT_ADMIN_PER_MIN = String(LIMIT);
 clearEnvCache();
 
-const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 2, onnotice: () => undefined });
+const sql = useTestSql();
 let first: Staff;
 let second: Staff;
 beforeAll(async () => {
   first = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
   second = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
 });
-afterAll(async () => {
+afterAll(() => {
   if (previous === undefined) delete process.env.RATE_LIMIT_ADMIN_PER_MIN;
   else process.env.RATE_LIMIT_ADMIN_PER_MIN = previous;
   clearEnvCache();
-  await sql.end();
 });
 
 const list = async (token: string) =>

@@ -2,25 +2,22 @@
 // /admin/payments/:id/refund -> the provider stand-in -> the ledger moved on the provider's
 // confirmation (its synchronous answer or its signed webhook), once; and POST
 // /admin/payments/:id/resolve on needs_review payments.
-import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdminCall, adminRequest, answerOf, createStaff, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
-import { balanceOf, createTopUp, testSql } from "../../tests/support/payments-fixtures.ts";
+import { balanceOf, createTopUp } from "../../tests/support/payments-fixtures.ts";
 import { type PaymentsGateway, startPaymentsGateway } from "../../tests/support/payments-gateway.ts";
 import { stripeError } from "../../tests/support/provider-standins.ts";
 import { revolutRequest, stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
-const sql = testSql(testDatabaseUrl);
+const sql = useTestSql();
 let gateway: PaymentsGateway;
 let staff: Staff;
 
 beforeAll(async () => {
   gateway = await startPaymentsGateway();
 });
-afterAll(async () => {
-  await gateway?.stop();
-  await sql.end({ timeout: 1 });
-});
+afterAll(() => gateway?.stop());
 
 const admin = async (method: string, path: string, call: AdminCall) =>
   answerOf(await fetch(adminRequest(gateway.url, method, `/admin${path}`, call)));
@@ -50,6 +47,19 @@ const deliver = async (event: unknown) => (await fetch(stripeRequest(event, {}, 
 const piId = () => `pi_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`;
 
 /** A Stripe top-up of `amount` USD credited through its signed webhook; its payment row. */
+/** Stripe's charge.refund.updated saying that refund `refundId` of PaymentIntent `pi` failed. */
+const refundFailed = (pi: string, refundId: string, amount: number, failureReason: string) =>
+  stripeEvent("charge.refund.updated", {
+    id: refundId,
+    object: "refund",
+    amount,
+    currency: "usd",
+    status: "failed",
+    failure_reason: failureReason,
+    charge: `ch_${pi.slice(3)}`,
+    payment_intent: pi,
+  });
+
 async function stripePayment(amount: number, options: { intentAmount?: number } = {}) {
   const pi = piId();
   const topUp = await createTopUp(sql, { provider: "stripe", amount: options.intentAmount ?? amount, currency: "USD", providerRef: pi });
@@ -176,16 +186,7 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
   it("a pending refund Stripe fails (charge.refund.updated) closes with nothing moved and frees its amount", async () => {
     const payment = await stripePayment(1500);
     const answer = await pendingRefund(payment.paymentId, { amount: 1500, reason: "pending then failed" });
-    const failed = stripeEvent("charge.refund.updated", {
-      id: answer.body.provider.refund_id,
-      object: "refund",
-      amount: 1500,
-      currency: "usd",
-      status: "failed",
-      failure_reason: "expired_or_canceled_card",
-      charge: `ch_${payment.pi.slice(3)}`,
-      payment_intent: payment.pi,
-    });
+    const failed = refundFailed(payment.pi, answer.body.provider.refund_id, 1500, "expired_or_canceled_card");
     expect(await deliver(failed)).toBe(200);
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 1500, available: 1500 });
     expect(await paymentRow(payment.paymentId)).toMatchObject({ status: "succeeded", amount_refunded: 0 });
@@ -198,16 +199,7 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     const answer = await refund(payment.paymentId, { amount: 3000, reason: "full refund" });
     expect(answer.status).toBe(201);
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 0, available: 0 });
-    const failed = stripeEvent("charge.refund.updated", {
-      id: answer.body.provider.refund_id,
-      object: "refund",
-      amount: 3000,
-      currency: "usd",
-      status: "failed",
-      failure_reason: "lost_or_stolen_card",
-      charge: `ch_${payment.pi.slice(3)}`,
-      payment_intent: payment.pi,
-    });
+    const failed = refundFailed(payment.pi, answer.body.provider.refund_id, 3000, "lost_or_stolen_card");
     expect(await deliver(failed)).toBe(200);
     expect(await deliver({ ...failed, id: `evt_${crypto.randomUUID().replaceAll("-", "")}` })).toBe(200);
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 3000, available: 3000 });

@@ -2,16 +2,15 @@
 // support list messages by status without their bodies; only an admin replays, only a dead
 // message, once per idempotency key, audited with the admin as actor; the replayed message is
 // then sent by the sender.
-import "../../tests/support/functions-env.ts";
-import postgres from "postgres";
+import { useTestSql } from "../../tests/support/test-sql.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AdminCall, callAdmin, createStaff, idempotencyKey, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
+import { adminCaller, createStaff, idempotencyKey, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
 import { type GraphApiStandIn, startGraphApiStandIn } from "../../tests/support/graph-api-standin.ts";
 import { enqueue, newWaId, outboxRow, standInSender } from "../../tests/support/whatsapp-fixtures.ts";
 import { sendOutboxMessages } from "../_shared/providers/whatsapp/outbox-sender.ts";
 import handler from "./handler.ts";
 
-const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 4, onnotice: () => undefined });
+const sql = useTestSql();
 let staff: Staff;
 let graph: GraphApiStandIn;
 
@@ -21,10 +20,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await graph?.close();
-  await sql.end();
 });
 
-const call = (method: string, path: string, options: AdminCall = {}) => callAdmin(handler, method, path, options);
+const call = adminCaller(handler);
 
 const send = (ids: string[]) => sendOutboxMessages(standInSender(sql, graph), ids);
 

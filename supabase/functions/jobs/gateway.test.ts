@@ -8,25 +8,17 @@
 // gateway polls only payments waiting longer than an hour and expires intents older than a
 // day, and this file ages its own rows past those marks (as the superuser, triggers off):
 // every count below is about this file's rows only.
-import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
 import { type AdminAnswer, answerOf } from "../../tests/support/admin-fixtures.ts";
-import {
-  asServiceRole,
-  balanceOf,
-  createTopUp,
-  creditsTo,
-  intentStatus,
-  type Sql,
-  testSql,
-} from "../../tests/support/payments-fixtures.ts";
+import { asServiceRole, balanceOf, createTopUp, creditsTo, intentStatus, type Sql } from "../../tests/support/payments-fixtures.ts";
 import { callPayments, type PaymentsGateway, startPaymentsGateway, topUpUser } from "../../tests/support/payments-gateway.ts";
 import { enqueue, newWaId, outboxRow } from "../../tests/support/whatsapp-fixtures.ts";
 
 const POLL_AFTER_SECONDS = 3600;
 const INTENT_TTL_SECONDS = 86_400;
-const sql = testSql(testDatabaseUrl);
+const sql = useTestSql();
 const minter = new TokenMinter(process.env.SUPABASE_JWT_SECRET!);
 let gateway: PaymentsGateway;
 let serviceKey: string;
@@ -38,10 +30,7 @@ beforeAll(async () => {
   });
   serviceKey = await minter.apiKey("service_role");
 });
-afterAll(async () => {
-  await gateway?.stop();
-  await sql.end({ timeout: 1 });
-});
+afterAll(() => gateway?.stop());
 
 async function runJob(job: string, token: string | null = serviceKey): Promise<AdminAnswer> {
   return answerOf(

@@ -2,16 +2,15 @@
 // status and amount come from MoMo's API, never from the callback body; one credit per
 // request-to-pay under concurrent callbacks; failures with their reason; statuses that never
 // move back; an unreachable API kept as failed (500) until dead.
-import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
-import { afterAll, describe, expect, it } from "vitest";
-import { balanceOf, createTopUp, creditsTo, intentStatus, storedEvents, testSql } from "../../tests/support/payments-fixtures.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
+import { describe, expect, it } from "vitest";
+import { balanceOf, createTopUp, creditsTo, intentStatus, storedEvents } from "../../tests/support/payments-fixtures.ts";
 import { momoCallbackRequest } from "../../tests/support/webhook-requests.ts";
 import handler from "./handler.ts";
 import { amountFixture, useMomoStandIn } from "../../tests/support/momo-fixtures.ts";
 
-const sql = testSql(testDatabaseUrl);
+const sql = useTestSql();
 const momo = useMomoStandIn();
-afterAll(() => sql.end({ timeout: 1 }));
 
 const deliver = (ref: string, body: Record<string, unknown>) => handler.fetch(momoCallbackRequest(ref, body));
 const callback = (status: string, extra: Record<string, unknown> = {}) => ({

@@ -1,23 +1,21 @@
 // momo-webhook through the real Deno gateway of the test stack. The gateway's MoMo client
 // points at MOMO_API_BASE_URL from supabase/functions/.env.example, where this test runs the
 // MoMo stand-in.
-import { testDatabaseUrl, testFunctionsUrl } from "../../tests/support/functions-env.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
+import { testFunctionsUrl } from "../../tests/support/functions-env.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MomoStandIn, momoStandInOptionsFromEnv, startMomoStandIn } from "../../tests/support/provider-standins.ts";
-import { balanceOf, createTopUp, storedEvents, testSql } from "../../tests/support/payments-fixtures.ts";
+import { balanceOf, createTopUp, storedEvents } from "../../tests/support/payments-fixtures.ts";
 import { momoCallbackRequest } from "../../tests/support/webhook-requests.ts";
 import { amountFixture } from "../../tests/support/momo-fixtures.ts";
 
-const sql = testSql(testDatabaseUrl);
+const sql = useTestSql();
 const base = testFunctionsUrl();
 let standIn: MomoStandIn;
 beforeAll(async () => {
   standIn = await startMomoStandIn(momoStandInOptionsFromEnv(Number(new URL(process.env.MOMO_API_BASE_URL!).port)));
 });
-afterAll(async () => {
-  await standIn?.close();
-  await sql.end({ timeout: 1 });
-});
+afterAll(() => standIn?.close());
 
 describe("momo-webhook through the gateway", () => {
   it("credits a confirmed SUCCESSFUL callback once and refuses a wrong token", async () => {

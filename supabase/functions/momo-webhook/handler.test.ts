@@ -1,17 +1,16 @@
 // The HTTP contract of momo-webhook, in-process against the test database: the callback token
 // (401 and nothing written for every bad case, before MoMo is asked), malformed signed bodies
 // (400, nothing written), methods and routes.
-import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
-import { afterAll, describe, expect, it } from "vitest";
-import { storedEvents, testSql, uniqueClientAddress } from "../../tests/support/payments-fixtures.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
+import { describe, expect, it } from "vitest";
+import { storedEvents, uniqueClientAddress } from "../../tests/support/payments-fixtures.ts";
 import { expectLimitAt } from "../../tests/support/rate-limit-probe.ts";
 import { IN_PROCESS_ORIGIN, momoCallbackRequest, momoCallbackToken } from "../../tests/support/webhook-requests.ts";
 import handler from "./handler.ts";
 import { amountFixture, useMomoStandIn } from "../../tests/support/momo-fixtures.ts";
 
-const sql = testSql(testDatabaseUrl);
+const sql = useTestSql();
 const momo = useMomoStandIn();
-afterAll(() => sql.end({ timeout: 1 }));
 
 const callback = {
   financialTransactionId: "3728171",

@@ -3,9 +3,9 @@
 // the hold captured to the MoMo clearing account or voided; and every way the transfer can
 // end (declined, unavailable and retried, a forged callback), refusals and bad input.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { useTestSql } from "../../tests/support/test-sql.ts";
 import { assertLedgerInvariants } from "../../tests/support/ledger-invariants.ts";
-import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
-import { asServiceRole, balanceOf, testSql } from "../../tests/support/payments-fixtures.ts";
+import { asServiceRole, balanceOf } from "../../tests/support/payments-fixtures.ts";
 import {
   callPayments,
   type PaymentsGateway,
@@ -15,16 +15,13 @@ import {
 } from "../../tests/support/payments-gateway.ts";
 import { momoCallbackRequest } from "../../tests/support/webhook-requests.ts";
 
-const sql = testSql(testDatabaseUrl);
+const sql = useTestSql();
 let gateway: PaymentsGateway;
 
 beforeAll(async () => {
   gateway = await startPaymentsGateway();
 });
-afterAll(async () => {
-  await gateway?.stop();
-  await sql.end({ timeout: 1 });
-});
+afterAll(() => gateway?.stop());
 
 const MSISDN = "256772123456";
 

@@ -1,9 +1,9 @@
 // Top-ups end to end through a real Deno gateway: POST /payments/topups -> provider stand-in
 // -> the provider's webhook (signed as the provider signs it) -> the wallet credited once; and
 // every way the provider call can end (declined, unavailable, retried, replayed).
-import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { balanceOf, creditsTo, intentStatus, testSql } from "../../tests/support/payments-fixtures.ts";
+import { balanceOf, creditsTo, intentStatus } from "../../tests/support/payments-fixtures.ts";
 import {
   callPayments,
   MOMO_TOKEN_LIFETIME_SECONDS,
@@ -14,19 +14,24 @@ import {
 import { stripeCardDeclined, stripeError } from "../../tests/support/provider-standins.ts";
 import { revolutRequest, stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
-const sql = testSql(testDatabaseUrl);
+const sql = useTestSql();
 let gateway: PaymentsGateway;
 
 beforeAll(async () => {
   gateway = await startPaymentsGateway();
 });
-afterAll(async () => {
-  await gateway?.stop();
-  await sql.end({ timeout: 1 });
-});
+afterAll(() => gateway?.stop());
 
 const topUp = (token: string, key: string, body: Record<string, unknown>) =>
   callPayments(gateway.url, "POST", "/topups", { token, idempotencyKey: key, body });
+
+/** A new user's top-up of `body` into their account, accepted (201): the user, the answer and its intent's id. */
+async function acceptedTopUp(body: { provider: string; amount: number; currency: string; msisdn?: string }) {
+  const user = await topUpUser(sql, body.currency);
+  const answer = await topUp(user.token, crypto.randomUUID(), { ...body, account_id: user.accountId });
+  expect(answer.status).toBe(201);
+  return { user, answer, intentId: answer.body.intent.id as string };
+}
 
 /** The PaymentIntents the Stripe stand-in created for our intent. */
 const stripeCreatesFor = (intentId: string) =>
@@ -80,16 +85,7 @@ describe("top-ups through the gateway, end to end", () => {
   });
 
   it("MoMo: a request-to-pay with our reference and callback URL; the payer's approval calls back and credits once", async () => {
-    const user = await topUpUser(sql, "UGX");
-    const answer = await topUp(user.token, crypto.randomUUID(), {
-      provider: "momo",
-      account_id: user.accountId,
-      amount: 5000,
-      currency: "UGX",
-      msisdn: "256772123456",
-    });
-    expect(answer.status).toBe(201);
-    const intentId = answer.body.intent.id;
+    const { user, answer, intentId } = await acceptedTopUp({ provider: "momo", amount: 5000, currency: "UGX", msisdn: "256772123456" });
     expect(answer.body).toEqual({
       intent: { id: intentId, status: "processing", provider: "momo", amount: 5000, currency: "UGX" },
       next_action: { type: "approve_on_phone", msisdn: "256772123456" },
@@ -111,15 +107,7 @@ describe("top-ups through the gateway, end to end", () => {
   });
 
   it("Revolut: an order with our reference, its checkout_url, then ORDER_COMPLETED credits once", async () => {
-    const user = await topUpUser(sql, "EUR");
-    const answer = await topUp(user.token, crypto.randomUUID(), {
-      provider: "revolut",
-      account_id: user.accountId,
-      amount: 2500,
-      currency: "EUR",
-    });
-    expect(answer.status).toBe(201);
-    const intentId = answer.body.intent.id;
+    const { user, answer, intentId } = await acceptedTopUp({ provider: "revolut", amount: 2500, currency: "EUR" });
     const [orderId] = ordersFor(intentId);
     const order = gateway.revolut.records.get(orderId!) as Record<string, unknown>;
     expect(answer.body.next_action).toEqual({ type: "redirect", url: order.checkout_url });

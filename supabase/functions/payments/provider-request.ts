@@ -12,6 +12,7 @@ import type { TransactionSql } from "../_shared/db.ts";
 import { errorResponse, HttpError, parseOrThrow } from "../_shared/errors.ts";
 import { idempotencyKeyOf, REPLAYED_HEADER, requestHash, type StoredResponse } from "../_shared/idempotency.ts";
 import { ProviderError } from "../_shared/providers/errors.ts";
+import { providerUnavailable } from "../_shared/providers/unavailable.ts";
 import { sqlHttpError } from "../_shared/sql-errors.ts";
 import type { PaymentsContext, PaymentsRoutes } from "./types.ts";
 
@@ -105,18 +106,7 @@ export function providerRequestHandler<Input, Subject>(routes: PaymentsRoutes, r
         await routes.asCaller(c, (tx) => tx`select api_private.request_release(${key})`);
         if (error instanceof ProviderError) {
           const { details, log } = request.unavailable(subject);
-          routes.logger.warn("provider_unavailable", {
-            provider: error.provider,
-            ...log,
-            http_status: error.httpStatus,
-            error: error.message,
-          });
-          throw new HttpError(
-            502,
-            "provider_unavailable",
-            "The payment provider is unavailable; retry later with the same Idempotency-Key.",
-            { provider: error.provider, ...details },
-          );
+          throw providerUnavailable(routes.logger, error, log, details);
         }
         throw error;
       }

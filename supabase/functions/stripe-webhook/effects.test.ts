@@ -1,24 +1,23 @@
 // stripe-webhook end to end in-process against the real database: signed event -> webhook_events
 // and payments rows -> ledger effect; duplicates (also concurrent), out-of-order delivery,
 // failure -> failed + 500 -> dead after 5 attempts.
-import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
 import fc from "fast-check";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   balanceOf,
   createTopUp,
   creditsTo,
   intentStatus,
   storedEvents,
-  testSql,
+  type TopUp,
   uniqueClientAddress,
 } from "../../tests/support/payments-fixtures.ts";
 import { assertLedgerInvariants } from "../../tests/support/ledger-invariants.ts";
 import { stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
 import handler from "./handler.ts";
 
-const sql = testSql(testDatabaseUrl);
-afterAll(() => sql.end({ timeout: 1 }));
+const sql = useTestSql();
 
 const piId = () => `pi_${crypto.randomUUID().replaceAll("-", "")}`;
 const deliver = (event: unknown) => handler.fetch(stripeRequest(event));
@@ -47,6 +46,15 @@ async function paidTopUp(amount: number) {
   const topUp = await createTopUp(sql, { provider: "stripe", amount, currency: "USD", providerRef: ref });
   expect((await deliver(succeeded(ref, amount))).status).toBe(200);
   return topUp;
+}
+
+/** Moves `amount` of `topUp`'s paid money to another user's account, so that a refund finds it spent. */
+async function spend(topUp: TopUp, amount: number) {
+  const other = await createTopUp(sql, { provider: "stripe", amount: 1, currency: "USD", providerRef: null });
+  await sql.begin(async (tx) => {
+    await tx`set local role service_role`;
+    await tx`select 1 from public.wallet_transfer(${topUp.accountId}::uuid, ${other.accountId}::uuid, ${amount}::bigint, 'USD', ${`spend:${topUp.providerRef}`})`;
+  });
 }
 
 describe("payments", () => {
@@ -224,12 +232,8 @@ describe("refunds and disputes", () => {
   it("records each listed refund once and forces the reversal when the money was spent", async () => {
     const topUp = await paidTopUp(800);
     const ref = topUp.providerRef!;
-    // Spend most of it: move 600 to another user's account.
-    const other = await createTopUp(sql, { provider: "stripe", amount: 1, currency: "USD", providerRef: null });
-    await sql.begin(async (tx) => {
-      await tx`set local role service_role`;
-      await tx`select 1 from public.wallet_transfer(${topUp.accountId}::uuid, ${other.accountId}::uuid, 600, 'USD', ${`spend:${ref}`})`;
-    });
+    // Spend most of it.
+    await spend(topUp, 600);
     const refunds = { data: [{ id: `re_${ref.slice(3)}`, amount: 800, status: "succeeded", reason: "requested_by_customer" }] };
     expect((await deliver(refunded(ref, 800, 800, { refunds }))).status).toBe(200);
     expect((await deliver(refunded(ref, 800, 800, { refunds }))).status).toBe(200);
@@ -309,11 +313,7 @@ describe("refunds and disputes", () => {
   it("holds what is left of spent money, and takes a lost dispute back as a forced refund", async () => {
     const topUp = await paidTopUp(1000);
     const ref = topUp.providerRef!;
-    const other = await createTopUp(sql, { provider: "stripe", amount: 1, currency: "USD", providerRef: null });
-    await sql.begin(async (tx) => {
-      await tx`set local role service_role`;
-      await tx`select 1 from public.wallet_transfer(${topUp.accountId}::uuid, ${other.accountId}::uuid, 300, 'USD', ${`spend:${ref}`})`;
-    });
+    await spend(topUp, 300);
     expect((await deliver(disputeEvent("charge.dispute.created", ref, 1000, "needs_response"))).status).toBe(200);
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 700, available: 0 });
     const [hold] = await sql<{ amount: string; metadata: { disputed_amount: number } }[]>`

@@ -1,26 +1,20 @@
 // stripe-webhook through the real Deno gateway of the test stack: signed event -> rows ->
 // credit, a duplicate, a forgery, and the per-client rate limit ahead of the signature check.
-import { testDatabaseUrl, testFunctionsUrl } from "../../tests/support/functions-env.ts";
-import { afterAll, describe, expect, it } from "vitest";
-import { balanceOf, createTopUp, storedEvents, testSql } from "../../tests/support/payments-fixtures.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
+import { testFunctionsUrl } from "../../tests/support/functions-env.ts";
+import { describe, expect, it } from "vitest";
+import { balanceOf, createTopUp, storedEvents } from "../../tests/support/payments-fixtures.ts";
 import { stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
-const sql = testSql(testDatabaseUrl);
-afterAll(() => sql.end({ timeout: 1 }));
+const sql = useTestSql();
 const base = testFunctionsUrl();
 
 describe("stripe-webhook through the gateway", () => {
   it("credits a signed payment_intent.succeeded once and refuses a forgery", async () => {
     const ref = `pi_${crypto.randomUUID().replaceAll("-", "")}`;
     const topUp = await createTopUp(sql, { provider: "stripe", amount: 1999, currency: "USD", providerRef: ref });
-    const event = stripeEvent("payment_intent.succeeded", {
-      id: ref,
-      object: "payment_intent",
-      amount: 1999,
-      amount_received: 1999,
-      currency: "usd",
-      metadata: {},
-    });
+    const paymentIntent = { id: ref, object: "payment_intent", amount: 1999, amount_received: 1999, currency: "usd", metadata: {} };
+    const event = stripeEvent("payment_intent.succeeded", paymentIntent);
     const first = await fetch(stripeRequest(event, {}, { base }));
     expect(first.status).toBe(200);
     expect(first.headers.get("x-correlation-id")).toBeTruthy();
@@ -29,14 +23,7 @@ describe("stripe-webhook through the gateway", () => {
     expect(await again.json()).toMatchObject({ events: [{ outcome: "duplicate" }] });
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1999, available: 1999 });
 
-    const forged = stripeEvent("payment_intent.succeeded", {
-      id: ref,
-      object: "payment_intent",
-      amount: 1999,
-      amount_received: 1999,
-      currency: "usd",
-      metadata: {},
-    });
+    const forged = stripeEvent("payment_intent.succeeded", paymentIntent);
     const refused = await fetch(stripeRequest(forged, { secret: "whsec_forger" }, { base }));
     expect(refused.status).toBe(401);
     expect(await storedEvents(sql, "stripe", forged.id)).toHaveLength(0);

@@ -1,16 +1,15 @@
 // The HTTP contract of stripe-webhook, in-process against the test database: every signature
 // case is 401 and writes nothing, every malformed signed body is 400 and writes nothing, and
 // the method, content-type and size limits hold.
-import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
 import Stripe from "stripe";
-import { afterAll, describe, expect, it } from "vitest";
-import { eventsMentioning, storedEvents, testSql, uniqueClientAddress } from "../../tests/support/payments-fixtures.ts";
+import { describe, expect, it } from "vitest";
+import { eventsMentioning, storedEvents, uniqueClientAddress } from "../../tests/support/payments-fixtures.ts";
 import { expectLimitAt } from "../../tests/support/rate-limit-probe.ts";
 import { env, stripeEvent, stripeRequest, stripeSignatureHeader } from "../../tests/support/webhook-requests.ts";
 import handler from "./handler.ts";
 
-const sql = testSql(testDatabaseUrl);
-afterAll(() => sql.end({ timeout: 1 }));
+const sql = useTestSql();
 
 const now = () => Math.floor(Date.now() / 1000);
 const unknownIntent = () =>

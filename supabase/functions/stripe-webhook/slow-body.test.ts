@@ -1,10 +1,10 @@
 // A client that sends its headers and then trickles the body is answered 408 once the body
 // read deadline (REQUEST_BODY_TIMEOUT_MS, lowered here) has passed, and nothing is stored,
 // although the trickled body is a validly signed event that is stored when sent at once.
-import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
 import { afterAll, expect, it } from "vitest";
 import { clearEnvCache } from "../_shared/env.ts";
-import { storedEvents, testSql } from "../../tests/support/payments-fixtures.ts";
+import { storedEvents } from "../../tests/support/payments-fixtures.ts";
 import { stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
 import handler from "./handler.ts";
 
@@ -13,7 +13,7 @@ const previous = process.env.REQUEST_BODY_TIMEOUT_MS;
 process.env.REQUEST_BODY_TIMEOUT_MS = String(DEADLINE_MS);
 clearEnvCache();
 
-const sql = testSql(testDatabaseUrl);
+const sql = useTestSql();
 afterAll(async () => {
   if (previous === undefined) delete process.env.REQUEST_BODY_TIMEOUT_MS;
   else process.env.REQUEST_BODY_TIMEOUT_MS = previous;

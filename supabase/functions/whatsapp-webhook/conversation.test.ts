@@ -3,15 +3,15 @@
 // ledger. A whole conversation (hi, balance, send and confirm with both sides told, history,
 // top-up, cash-out, stop/start), each refusal in words, late, repeated, concurrent and
 // foreign confirmations, a replayed webhook, the per-sender rate limit and the logs.
-import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
-import { asServiceRole, type Sql, testSql } from "../../tests/support/payments-fixtures.ts";
+import { asServiceRole } from "../../tests/support/payments-fixtures.ts";
 import { buttonId, Person, readable, startWhatsAppGateway, type WhatsAppGateway } from "../../tests/support/whatsapp-conversation.ts";
 import { inboundNotification, newWaId, textOf } from "../../tests/support/whatsapp-messages.ts";
 
-const sql: Sql = testSql(testDatabaseUrl);
+const sql = useTestSql();
 const SENDER_LIMIT = 30;
 let gateway: WhatsAppGateway;
 let serviceKey: string;
@@ -20,10 +20,7 @@ beforeAll(async () => {
   gateway = await startWhatsAppGateway({ RATE_LIMIT_WHATSAPP_SENDER_PER_MIN: String(SENDER_LIMIT) });
   serviceKey = await new TokenMinter(process.env.SUPABASE_JWT_SECRET!).apiKey("service_role");
 });
-afterAll(async () => {
-  await gateway?.stop();
-  await sql.end({ timeout: 1 });
-});
+afterAll(() => gateway?.stop());
 
 async function accountOf(person: Person): Promise<{ id: string; available: number }> {
   const [row] = await sql<{ id: string; available: string }[]>`

@@ -1,16 +1,15 @@
 // whatsapp-webhook end to end in-process against the real database: inbound messages stored
 // once (also under concurrent redelivery), statuses that only move forward whatever the
 // delivery order, and a failing effect kept as failed (500) until it is dead.
-import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
 import fc from "fast-check";
-import { afterAll, describe, expect, it } from "vitest";
-import { storedEvents, testSql } from "../../tests/support/payments-fixtures.ts";
+import { describe, expect, it } from "vitest";
+import { storedEvents } from "../../tests/support/payments-fixtures.ts";
 import { whatsAppRequest } from "../../tests/support/webhook-requests.ts";
 import { wamid, whatsAppNotification } from "../../tests/support/whatsapp-messages.ts";
 import handler from "./handler.ts";
 
-const sql = testSql(testDatabaseUrl);
-afterAll(() => sql.end({ timeout: 1 }));
+const sql = useTestSql();
 
 const seconds = (offset = 0) => String(Math.floor(Date.now() / 1000) + offset);
 const deliver = (payload: unknown) => handler.fetch(whatsAppRequest(payload));

@@ -1,11 +1,11 @@
 // whatsapp-webhook through the real Deno gateway of the test stack.
-import { testDatabaseUrl, testFunctionsUrl } from "../../tests/support/functions-env.ts";
-import { afterAll, describe, expect, it } from "vitest";
-import { storedEvents, testSql, uniqueClientAddress } from "../../tests/support/payments-fixtures.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
+import { testFunctionsUrl } from "../../tests/support/functions-env.ts";
+import { describe, expect, it } from "vitest";
+import { storedEvents, uniqueClientAddress } from "../../tests/support/payments-fixtures.ts";
 import { env, whatsAppRequest } from "../../tests/support/webhook-requests.ts";
 
-const sql = testSql(testDatabaseUrl);
-afterAll(() => sql.end({ timeout: 1 }));
+const sql = useTestSql();
 const base = testFunctionsUrl();
 
 describe("whatsapp-webhook through the gateway", () => {

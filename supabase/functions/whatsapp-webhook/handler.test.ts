@@ -1,9 +1,9 @@
 // The HTTP contract of whatsapp-webhook, in-process against the test database: the GET
 // subscription challenge, every signature case (401, nothing written), malformed signed
 // bodies (400, nothing written), and the method and 3 MiB body limits.
-import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
-import { afterAll, describe, expect, it, vi } from "vitest";
-import { eventsMentioning, testSql, uniqueClientAddress } from "../../tests/support/payments-fixtures.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
+import { describe, expect, it, vi } from "vitest";
+import { eventsMentioning, uniqueClientAddress } from "../../tests/support/payments-fixtures.ts";
 import { expectLimitAt } from "../../tests/support/rate-limit-probe.ts";
 import { env, IN_PROCESS_ORIGIN, whatsAppRequest, whatsAppSignature } from "../../tests/support/webhook-requests.ts";
 import { wamid, whatsAppNotification } from "../../tests/support/whatsapp-messages.ts";
@@ -15,8 +15,7 @@ vi.hoisted(() => {
   process.env.RATE_LIMIT_WHATSAPP_WEBHOOK_PER_MIN = "100";
 });
 
-const sql = testSql(testDatabaseUrl);
-afterAll(() => sql.end({ timeout: 1 }));
+const sql = useTestSql();
 
 function inbound(id: string, body = "hello") {
   return whatsAppNotification({

@@ -2,25 +2,21 @@
 // sent -> delivered -> read in any delivery order (a late delivered after read never goes
 // back), failed with Meta's error kept as the reason, and a status that overtakes the sender
 // (delivered before the wamid is recorded) is kept when it records it.
-import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GraphApiStandIn, startGraphApiStandIn } from "../../tests/support/graph-api-standin.ts";
-import { testSql } from "../../tests/support/payments-fixtures.ts";
 import { whatsAppRequest } from "../../tests/support/webhook-requests.ts";
 import { enqueue, newWaId, outboxRow, standInSender } from "../../tests/support/whatsapp-fixtures.ts";
 import type { WhatsAppClient } from "../_shared/providers/whatsapp/client.ts";
 import { sendOutboxMessages } from "../_shared/providers/whatsapp/outbox-sender.ts";
 import handler from "./handler.ts";
 
-const sql = testSql(testDatabaseUrl);
+const sql = useTestSql();
 let graph: GraphApiStandIn;
 beforeAll(async () => {
   graph = await startGraphApiStandIn();
 });
-afterAll(async () => {
-  await graph?.close();
-  await sql.end({ timeout: 1 });
-});
+afterAll(() => graph?.close());
 
 const seconds = (offset = 0) => String(Math.floor(Date.now() / 1000) + offset);
 const statuses = (...items: Record<string, unknown>[]) => ({

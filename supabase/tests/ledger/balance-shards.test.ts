@@ -7,17 +7,8 @@ import { randomUUID } from "node:crypto";
 import type { ReservedSql, Sql } from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertLedgerInvariants } from "../support/ledger-invariants.ts";
-import {
-  balances,
-  callAs,
-  connect,
-  createFundedParties,
-  type Party,
-  service,
-  sqlState,
-  testDatabaseUrl,
-  type WalletTransaction,
-} from "./ledger-client.ts";
+import type { Party, WalletTransaction } from "./ledger-client.ts";
+import { balances, callAs, connect, createFundedParties, service, sqlState, testDatabaseUrl } from "./ledger-client.ts";
 
 const CURRENCY = "XSH";
 const SHARDS = 4;

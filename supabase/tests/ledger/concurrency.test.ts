@@ -8,18 +8,8 @@ import { randomUUID } from "node:crypto";
 import type { Sql } from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertLedgerInvariants } from "../support/ledger-invariants.ts";
-import {
-  balances,
-  callAs,
-  type Caller,
-  connect,
-  createFundedParties,
-  type Party,
-  service,
-  sqlState,
-  testDatabaseUrl,
-  type WalletTransaction,
-} from "./ledger-client.ts";
+import type { Caller, Party, WalletTransaction } from "./ledger-client.ts";
+import { balances, callAs, connect, createFundedParties, service, sqlState, testDatabaseUrl } from "./ledger-client.ts";
 
 const CLIENTS = 16;
 const OPERATIONS_PER_CLIENT = 40;

@@ -9,17 +9,8 @@ import fc from "fast-check";
 import type { Sql } from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertLedgerInvariants } from "../support/ledger-invariants.ts";
-import {
-  balances,
-  callAs,
-  connect,
-  createFundedParties,
-  type Party,
-  service,
-  sqlState,
-  testDatabaseUrl,
-  type WalletTransaction,
-} from "./ledger-client.ts";
+import type { Party, WalletTransaction } from "./ledger-client.ts";
+import { balances, callAs, connect, createFundedParties, service, sqlState, testDatabaseUrl } from "./ledger-client.ts";
 
 const CURRENCY = "XPT";
 const PARTIES = 4;

@@ -90,6 +90,14 @@ export async function callAdmin(
   return answerOf(await handler.fetch(adminRequest("http://functions.local", method, `/admin${path}`, call)));
 }
 
+/** `callAdmin` on one admin function, as the tests of that function call it. */
+export function adminCaller(handler: Parameters<typeof callAdmin>[0]) {
+  return (method: string, path: string, call: AdminCall = {}): Promise<AdminAnswer> => callAdmin(handler, method, path, call);
+}
+
+/** The refusal (see `refusal`) of a caller whose role may not use the route. */
+export const FORBIDDEN = { status: 403, code: "forbidden" };
+
 /** A fresh Idempotency-Key. */
 export const idempotencyKey = (): string => `test-${crypto.randomUUID()}`;
 

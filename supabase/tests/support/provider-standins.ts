@@ -16,8 +16,17 @@ export interface StandIn<T> {
   close(): Promise<void>;
 }
 
-function listen(port: number, handle: (request: IncomingMessage, response: ServerResponse) => void): Promise<Server> {
-  const server = createServer(handle);
+/** A stand-in on `port` that records every request as "METHOD /path" in `requests`, then lets `handle` answer it. */
+function listen(
+  port: number,
+  requests: string[],
+  handle: (request: IncomingMessage, response: ServerResponse, path: string) => void,
+): Promise<Server> {
+  const server = createServer((request, response) => {
+    const path = new URL(request.url ?? "/", "http://standin").pathname;
+    requests.push(`${request.method} ${path}`);
+    handle(request, response, path);
+  });
   return new Promise((resolve, reject) => {
     server.once(
       "error",
@@ -132,9 +141,7 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
     const token = bearer === undefined ? undefined : issuedTokens.get(bearer);
     return token !== undefined && token.product === product && token.expiresAt > Date.now();
   };
-  const server = await listen(options.port ?? 0, async (request, response) => {
-    const path = new URL(request.url ?? "/", "http://standin").pathname;
-    requests.push(`${request.method} ${path}`);
+  const server = await listen(options.port ?? 0, requests, async (request, response, path) => {
     const product = path.split("/")[1] as MomoProductName;
     if (!(product in momoProducts)) return send(response, 404, { message: "no such route" });
     if (request.headers["ocp-apim-subscription-key"] !== subscriptionKeys[product]) {
@@ -272,9 +279,7 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
     refundBehaviour: "accept" as Behaviour,
     refundState: "completed" as "completed" | "pending",
   };
-  const server = await listen(options.port ?? 0, async (request, response) => {
-    const path = new URL(request.url ?? "/", "http://standin").pathname;
-    requests.push(`${request.method} ${path}`);
+  const server = await listen(options.port ?? 0, requests, async (request, response, path) => {
     const text = await readBody(request);
     if (request.headers.authorization !== `Bearer ${options.secretKey}`) return send(response, 401, { code: "unauthenticated" });
     if (request.headers["revolut-api-version"] !== options.apiVersion) return send(response, 400, { code: "invalid_api_version" });
@@ -434,9 +439,7 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     refundBehaviour: "accept" as Behaviour,
     refundStatus: "succeeded" as "succeeded" | "pending",
   };
-  const server = await listen(options.port ?? 0, async (request, response) => {
-    const path = new URL(request.url ?? "/", "http://standin").pathname;
-    requests.push(`${request.method} ${path}`);
+  const server = await listen(options.port ?? 0, requests, async (request, response, path) => {
     const text = await readBody(request);
     if (request.headers.authorization !== `Bearer ${options.secretKey}`) {
       return send(response, 401, stripeError("invalid_request_error", undefined, "Invalid API Key provided."));

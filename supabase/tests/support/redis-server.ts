@@ -1,19 +1,12 @@
 // A throwaway redis-server on a free loopback port, for the tests of the Upstash path.
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { freePort } from "@mfuko/local-stack/ports";
+import { stopProcess } from "@mfuko/local-stack/stop-process";
 
 export interface RedisServer {
   url: string;
   port: number;
   stop(): Promise<void>;
-}
-
-function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once("exit", () => resolve());
-    child.kill("SIGTERM");
-  });
 }
 
 /** Starts redis-server without persistence and resolves once it accepts connections. */
@@ -47,5 +40,5 @@ export async function startRedisServer(): Promise<RedisServer> {
     child.once("error", onError);
     child.stdout!.on("data", onData);
   });
-  return { url: `redis://127.0.0.1:${port}`, port, stop: () => stopProcess(child) };
+  return { url: `redis://127.0.0.1:${port}`, port, stop: () => stopProcess(child, "SIGTERM", null) };
 }

@@ -17,12 +17,21 @@ export class ProviderError extends Error {
     readonly reason: string | null = null,
   ) {
     super(message);
-    this.name = "ProviderError";
+    this.name = new.target.name;
   }
 
   get kind(): ProviderFailureKind {
     return failureKind(this.httpStatus);
   }
+}
+
+/** The error class of one provider's client: a ProviderError naming `provider`, e.g. `class MomoApiError extends providerError("momo") {}`. */
+export function providerError(provider: ProviderName) {
+  return class extends ProviderError {
+    constructor(message: string, httpStatus: number | null, reason: string | null = null) {
+      super(provider, message, httpStatus, reason);
+    }
+  };
 }
 
 // Our credentials (401, 403), a timeout on their side (408) or their rate limit (429) say

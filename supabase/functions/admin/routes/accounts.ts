@@ -8,6 +8,7 @@ import { allowMethods } from "../../_shared/middleware.ts";
 import { HttpError, parseOrThrow } from "../../_shared/errors.ts";
 import type { AdminApp, AdminRoutes } from "../types.ts";
 import { cursorSchema, limitSchema, page } from "../pagination.ts";
+import { registerListRoute } from "../list-route.ts";
 import { pathId, timestampParam, uuidParam } from "../params.ts";
 
 type Row = Record<string, unknown>;
@@ -27,11 +28,9 @@ const detailQuery = z.strictObject({
 });
 
 export function registerAccountRoutes(app: AdminApp, routes: AdminRoutes): void {
-  app.get("/accounts", async (c) => {
-    const query = parseOrThrow(listQuery, c.req.query());
-    const rows = await routes.asCaller(c, (tx) =>
-      tx<{ account: Row }[]>`
-      select to_jsonb(a) || jsonb_build_object('balance', b.balance, 'available', b.available, 'status_reason', r.reason) as account
+  registerListRoute(app, routes, "/accounts", listQuery, (tx, query) =>
+    tx<{ item: Row }[]>`
+      select to_jsonb(a) || jsonb_build_object('balance', b.balance, 'available', b.available, 'status_reason', r.reason) as item
         from public.wallet_accounts a
         join public.wallet_account_balances b on b.account_id = a.id
         left join public.wallet_status_reasons r on r.account_id = a.id
@@ -42,11 +41,7 @@ export function registerAccountRoutes(app: AdminApp, routes: AdminRoutes): void 
          and (${query.cursor?.created_at ?? null}::timestamptz is null
               or (a.created_at, a.id) < (${query.cursor?.created_at ?? null}::timestamptz, ${query.cursor?.id ?? null}::uuid))
        order by a.created_at desc, a.id desc
-       limit ${query.limit + 1}`);
-    const accounts = rows.map((row) => row.account);
-    return c.json(page(accounts, query.limit, (a) => ({ created_at: a.created_at, id: a.id })));
-  });
-  app.all("/accounts", allowMethods("GET"));
+       limit ${query.limit + 1}`, (a) => ({ created_at: a.created_at, id: a.id }));
 
   app.get("/accounts/:id", async (c) => {
     const id = pathId(c);

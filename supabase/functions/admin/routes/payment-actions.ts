@@ -13,6 +13,7 @@ import { errorResponse, HttpError } from "../../_shared/errors.ts";
 import { sha256Hex } from "../../_shared/idempotency.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
 import { ProviderError } from "../../_shared/providers/errors.ts";
+import { providerUnavailable } from "../../_shared/providers/unavailable.ts";
 import type { AdminApp, AdminContext, AdminRoutes } from "../types.ts";
 import { amount, idempotencyKeyField, idempotentMutation, reason } from "../mutation.ts";
 import { pathId } from "../params.ts";
@@ -75,20 +76,7 @@ export function registerPaymentActionRoutes(app: AdminApp, routes: AdminRoutes):
           });
           return { status: 422, body: await errorResponse(declined(error.provider, error.reason), c.get("correlationId")).json() };
         }
-        routes.logger.warn("provider_unavailable", {
-          provider: error.provider,
-          payment_id: id,
-          http_status: error.httpStatus,
-          error: error.message,
-        });
-        throw new HttpError(
-          502,
-          "provider_unavailable",
-          "The payment provider is unavailable; retry later with the same Idempotency-Key.",
-          {
-            provider: error.provider,
-          },
-        );
+        throw providerUnavailable(routes.logger, error, { payment_id: id });
       }
       if (refund.outcome === "declined") {
         return {

@@ -2,11 +2,12 @@
 // their payloads; GET /admin/webhook-events/:id: one event with its payload;
 // POST /admin/webhook-events/:id/replay: apply a failed or dead event again (webhook-replay.ts).
 import { z } from "zod";
-import { HttpError, parseOrThrow } from "../../_shared/errors.ts";
+import { HttpError } from "../../_shared/errors.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
 import type { AdminApp, AdminRoutes } from "../types.ts";
 import { idempotencyKeyField, idempotentMutation } from "../mutation.ts";
-import { cursorSchema, limitSchema, page } from "../pagination.ts";
+import { cursorSchema, limitSchema } from "../pagination.ts";
+import { registerListRoute } from "../list-route.ts";
 import { replayWebhookEvent, storedEventDecoders } from "../webhook-replay.ts";
 import { pathId, timestampParam } from "../params.ts";
 
@@ -23,11 +24,9 @@ const listQuery = z.strictObject({
 const replayBody = z.strictObject({ idempotency_key: idempotencyKeyField });
 
 export function registerWebhookEventRoutes(app: AdminApp, routes: AdminRoutes): void {
-  app.get("/webhook-events", async (c) => {
-    const query = parseOrThrow(listQuery, c.req.query());
-    const rows = await routes.asCaller(c, (tx) =>
-      tx<{ event: Row }[]>`
-      select to_jsonb(e) - 'payload' as event
+  registerListRoute(app, routes, "/webhook-events", listQuery, (tx, query) =>
+    tx<{ item: Row }[]>`
+      select to_jsonb(e) - 'payload' as item
         from public.webhook_events e
        where (${query.provider ?? null}::text is null or e.provider = ${query.provider ?? null})
          and (${query.status ?? null}::text is null or e.status = ${query.status ?? null})
@@ -35,11 +34,7 @@ export function registerWebhookEventRoutes(app: AdminApp, routes: AdminRoutes): 
          and (${query.cursor?.received_at ?? null}::timestamptz is null
               or (e.received_at, e.id) < (${query.cursor?.received_at ?? null}::timestamptz, ${query.cursor?.id ?? null}::uuid))
        order by e.received_at desc, e.id desc
-       limit ${query.limit + 1}`);
-    const events = rows.map((row) => row.event);
-    return c.json(page(events, query.limit, (e) => ({ received_at: e.received_at, id: e.id })));
-  });
-  app.all("/webhook-events", allowMethods("GET"));
+       limit ${query.limit + 1}`, (e) => ({ received_at: e.received_at, id: e.id }));
 
   app.get("/webhook-events/:id", async (c) => {
     const id = pathId(c);

@@ -3,11 +3,11 @@
 // POST /admin/whatsapp-outbox/:id/replay: queue a dead message again (admins only; the next
 // whatsapp-send run sends it). Support may list.
 import { z } from "zod";
-import { parseOrThrow } from "../../_shared/errors.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
 import type { AdminApp, AdminRoutes } from "../types.ts";
 import { idempotencyKeyField, idempotentMutation } from "../mutation.ts";
-import { cursorSchema, limitSchema, page } from "../pagination.ts";
+import { cursorSchema, limitSchema } from "../pagination.ts";
+import { registerListRoute } from "../list-route.ts";
 import { pathId, timestampParam } from "../params.ts";
 
 type Row = Record<string, unknown>;
@@ -22,22 +22,16 @@ const listQuery = z.strictObject({
 const replayBody = z.strictObject({ idempotency_key: idempotencyKeyField });
 
 export function registerWhatsAppOutboxRoutes(app: AdminApp, routes: AdminRoutes): void {
-  app.get("/whatsapp-outbox", async (c) => {
-    const query = parseOrThrow(listQuery, c.req.query());
-    const rows = await routes.asCaller(c, (tx) =>
-      tx<{ message: Row }[]>`
-      select to_jsonb(o) - 'body' as message
+  registerListRoute(app, routes, "/whatsapp-outbox", listQuery, (tx, query) =>
+    tx<{ item: Row }[]>`
+      select to_jsonb(o) - 'body' as item
         from public.whatsapp_outbox o
        where (${query.status ?? null}::text is null or o.status = ${query.status ?? null})
          and (${query.purpose ?? null}::text is null or o.purpose = ${query.purpose ?? null})
          and (${query.cursor?.created_at ?? null}::timestamptz is null
               or (o.created_at, o.id) < (${query.cursor?.created_at ?? null}::timestamptz, ${query.cursor?.id ?? null}::uuid))
        order by o.created_at desc, o.id desc
-       limit ${query.limit + 1}`);
-    const messages = rows.map((row) => row.message);
-    return c.json(page(messages, query.limit, (m) => ({ created_at: m.created_at, id: m.id })));
-  });
-  app.all("/whatsapp-outbox", allowMethods("GET"));
+       limit ${query.limit + 1}`, (m) => ({ created_at: m.created_at, id: m.id }));
 
   app.post("/whatsapp-outbox/:id/replay", (c) => {
     const id = pathId(c);

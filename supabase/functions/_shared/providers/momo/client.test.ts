@@ -75,17 +75,20 @@ describe("MoMo client", () => {
     expect((error as Error).message).not.toContain(credentials.apiKey);
   });
 
+  /** A request-to-pay or a transfer of `amount` UGX with 256772123456, called back on `callbackPath`. */
+  const momoOrder = (referenceId: string, amount: string, payerMessage: string, callbackPath: string) => ({
+    referenceId,
+    amount,
+    currency: "UGX",
+    externalId: referenceId,
+    msisdn: "256772123456",
+    payerMessage,
+    payeeNote: "note",
+    callbackUrl: `https://functions.example/momo-webhook/${callbackPath}/x?token=t`,
+  });
+
   describe("request-to-pay", () => {
-    const order = (referenceId: string) => ({
-      referenceId,
-      amount: "2500",
-      currency: "UGX",
-      externalId: referenceId,
-      msisdn: "256772123456",
-      payerMessage: "top-up",
-      payeeNote: "note",
-      callbackUrl: "https://functions.example/momo-webhook/callback/x?token=t",
-    });
+    const order = (referenceId: string) => momoOrder(referenceId, "2500", "top-up", "callback");
 
     it("sends MoMo's documented headers and body, and takes a duplicate reference id as already accepted", async () => {
       const client = createMomoClient(config);
@@ -127,16 +130,7 @@ describe("MoMo client", () => {
   });
 
   describe("transfer (Disbursements)", () => {
-    const payout = (referenceId: string) => ({
-      referenceId,
-      amount: "7000",
-      currency: "UGX",
-      externalId: referenceId,
-      msisdn: "256772123456",
-      payerMessage: "cash-out",
-      payeeNote: "note",
-      callbackUrl: "https://functions.example/momo-webhook/disbursement/x?token=t",
-    });
+    const payout = (referenceId: string) => momoOrder(referenceId, "7000", "cash-out", "disbursement");
 
     it("uses the Disbursement token and key, MoMo's documented body, and takes a duplicate reference id as accepted", async () => {
       const client = createMomoClient(config);

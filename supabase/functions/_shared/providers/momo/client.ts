@@ -8,8 +8,8 @@
 // X-Target-Environment. The base URL is configurable so tests and the sandbox use the same
 // code as production.
 import { z } from "zod";
-import { env } from "../../env.ts";
-import { fetchWithTimeout, ProviderError, providerReason } from "../errors.ts";
+import { env, once } from "../../env.ts";
+import { fetchWithTimeout, providerError, providerReason } from "../errors.ts";
 
 export const momoReason = z.union([
   z.string(),
@@ -47,12 +47,7 @@ export interface MomoClientConfig {
 }
 
 /** MoMo refused or did not answer (its `kind` says which). Safe to store and log. */
-export class MomoApiError extends ProviderError {
-  constructor(message: string, httpStatus: number | null, reason: string | null = null) {
-    super("momo", message, httpStatus, reason);
-    this.name = "MomoApiError";
-  }
-}
+export class MomoApiError extends providerError("momo") {}
 
 /** A request to the payer's phone to approve a payment of `amount` (minor units as MoMo counts them). */
 export interface RequestToPayOrder {
@@ -189,29 +184,24 @@ export function createMomoClient(config: MomoClientConfig): MomoClient {
   };
 }
 
-let fromEnv: MomoClient | undefined;
-
 /** The process's client, configured from MOMO_API_BASE_URL and the MOMO_* credentials. */
-export function momoClientFromEnv(): MomoClient {
-  if (!fromEnv) {
-    const e = env(
-      "MOMO_API_BASE_URL",
-      "MOMO_SUBSCRIPTION_KEY",
-      "MOMO_API_USER",
-      "MOMO_API_KEY",
-      "MOMO_TARGET_ENVIRONMENT",
-      "PROVIDER_TIMEOUT_MS",
-    );
-    fromEnv = createMomoClient({
-      baseUrl: e.MOMO_API_BASE_URL,
-      subscriptionKey: e.MOMO_SUBSCRIPTION_KEY,
-      // Optional here so that top-ups never need it; a transfer without it is unavailable.
-      disbursementSubscriptionKey: env("MOMO_DISBURSEMENT_SUBSCRIPTION_KEY").MOMO_DISBURSEMENT_SUBSCRIPTION_KEY,
-      apiUser: e.MOMO_API_USER,
-      apiKey: e.MOMO_API_KEY,
-      targetEnvironment: e.MOMO_TARGET_ENVIRONMENT,
-      timeoutMs: e.PROVIDER_TIMEOUT_MS,
-    });
-  }
-  return fromEnv;
-}
+export const momoClientFromEnv: () => MomoClient = once(() => {
+  const e = env(
+    "MOMO_API_BASE_URL",
+    "MOMO_SUBSCRIPTION_KEY",
+    "MOMO_API_USER",
+    "MOMO_API_KEY",
+    "MOMO_TARGET_ENVIRONMENT",
+    "PROVIDER_TIMEOUT_MS",
+  );
+  return createMomoClient({
+    baseUrl: e.MOMO_API_BASE_URL,
+    subscriptionKey: e.MOMO_SUBSCRIPTION_KEY,
+    // Optional here so that top-ups never need it; a transfer without it is unavailable.
+    disbursementSubscriptionKey: env("MOMO_DISBURSEMENT_SUBSCRIPTION_KEY").MOMO_DISBURSEMENT_SUBSCRIPTION_KEY,
+    apiUser: e.MOMO_API_USER,
+    apiKey: e.MOMO_API_KEY,
+    targetEnvironment: e.MOMO_TARGET_ENVIRONMENT,
+    timeoutMs: e.PROVIDER_TIMEOUT_MS,
+  });
+});

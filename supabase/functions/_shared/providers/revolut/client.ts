@@ -5,8 +5,8 @@
 // answered with a new order of type refund). Authorization: Bearer <secret key> and Revolut-Api-Version on
 // every call. The base URL is configurable (production, sandbox, local stand-in).
 import { z } from "zod";
-import { env } from "../../env.ts";
-import { fetchWithTimeout, ProviderError, providerReason } from "../errors.ts";
+import { env, once } from "../../env.ts";
+import { fetchWithTimeout, providerError, providerReason } from "../errors.ts";
 
 export const orderSchema = z.looseObject({
   id: z.string().min(1).max(255),
@@ -37,12 +37,7 @@ export const createdOrderSchema = z.looseObject({
 export type CreatedOrder = z.output<typeof createdOrderSchema>;
 
 /** Revolut refused or did not answer (its `kind` says which). Safe to store and log. */
-export class RevolutApiError extends ProviderError {
-  constructor(message: string, httpStatus: number | null, reason: string | null = null) {
-    super("revolut", message, httpStatus, reason);
-    this.name = "RevolutApiError";
-  }
-}
+export class RevolutApiError extends providerError("revolut") {}
 
 export interface NewOrder {
   /** Minor units. */
@@ -156,18 +151,13 @@ export function createRevolutClient(config: RevolutClientConfig): RevolutClient 
   };
 }
 
-let fromEnv: RevolutClient | undefined;
-
 /** The process's client, configured from REVOLUT_API_BASE_URL, REVOLUT_API_KEY and REVOLUT_API_VERSION. */
-export function revolutClientFromEnv(): RevolutClient {
-  if (!fromEnv) {
-    const e = env("REVOLUT_API_BASE_URL", "REVOLUT_API_KEY", "REVOLUT_API_VERSION", "PROVIDER_TIMEOUT_MS");
-    fromEnv = createRevolutClient({
-      baseUrl: e.REVOLUT_API_BASE_URL,
-      secretKey: e.REVOLUT_API_KEY,
-      apiVersion: e.REVOLUT_API_VERSION,
-      timeoutMs: e.PROVIDER_TIMEOUT_MS,
-    });
-  }
-  return fromEnv;
-}
+export const revolutClientFromEnv: () => RevolutClient = once(() => {
+  const e = env("REVOLUT_API_BASE_URL", "REVOLUT_API_KEY", "REVOLUT_API_VERSION", "PROVIDER_TIMEOUT_MS");
+  return createRevolutClient({
+    baseUrl: e.REVOLUT_API_BASE_URL,
+    secretKey: e.REVOLUT_API_KEY,
+    apiVersion: e.REVOLUT_API_VERSION,
+    timeoutMs: e.PROVIDER_TIMEOUT_MS,
+  });
+});

@@ -4,8 +4,8 @@
 // host comes from STRIPE_API_BASE_URL (https://api.stripe.com in production, a stand-in in
 // tests); the SDK's own retries are off because the caller retries with the same intent.
 import Stripe from "stripe";
-import { env } from "../../env.ts";
-import { ProviderError } from "../errors.ts";
+import { env, once } from "../../env.ts";
+import { providerError } from "../errors.ts";
 
 export interface StripeClientConfig {
   secretKey: string;
@@ -15,12 +15,7 @@ export interface StripeClientConfig {
 }
 
 /** Stripe refused or did not answer (its `kind` says which). Safe to store and log. */
-export class StripeApiError extends ProviderError {
-  constructor(message: string, httpStatus: number | null, reason: string | null = null) {
-    super("stripe", message, httpStatus, reason);
-    this.name = "StripeApiError";
-  }
-}
+export class StripeApiError extends providerError("stripe") {}
 
 export interface NewPaymentIntent {
   /** Minor units. */
@@ -117,13 +112,8 @@ export function createStripeClient(config: StripeClientConfig): StripeClient {
   };
 }
 
-let fromEnv: StripeClient | undefined;
-
 /** The process's client, configured from STRIPE_SECRET_KEY and STRIPE_API_BASE_URL. */
-export function stripeClientFromEnv(): StripeClient {
-  if (!fromEnv) {
-    const e = env("STRIPE_SECRET_KEY", "STRIPE_API_BASE_URL", "PROVIDER_TIMEOUT_MS");
-    fromEnv = createStripeClient({ secretKey: e.STRIPE_SECRET_KEY, baseUrl: e.STRIPE_API_BASE_URL, timeoutMs: e.PROVIDER_TIMEOUT_MS });
-  }
-  return fromEnv;
-}
+export const stripeClientFromEnv: () => StripeClient = once(() => {
+  const e = env("STRIPE_SECRET_KEY", "STRIPE_API_BASE_URL", "PROVIDER_TIMEOUT_MS");
+  return createStripeClient({ secretKey: e.STRIPE_SECRET_KEY, baseUrl: e.STRIPE_API_BASE_URL, timeoutMs: e.PROVIDER_TIMEOUT_MS });
+});

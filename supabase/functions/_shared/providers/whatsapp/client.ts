@@ -5,7 +5,7 @@
 // included) is configurable so that tests, the drill and the demo reach the Graph API
 // stand-in with the same code. Why our own client and not a library: docs/decisions/.
 import { z } from "zod";
-import { env } from "../../env.ts";
+import { env, once } from "../../env.ts";
 import { fetchWithTimeout, ProviderError } from "../errors.ts";
 
 /** A Cloud API message object as the outbox stores it: its type and the object of that type. */
@@ -36,7 +36,6 @@ const graphErrorSchema = z.looseObject({
 export class WhatsAppApiError extends ProviderError {
   constructor(message: string, httpStatus: number | null, readonly code: number | null = null, readonly subcode: number | null = null) {
     super("whatsapp", message, httpStatus, code === null ? null : String(code));
-    this.name = "WhatsAppApiError";
   }
 }
 
@@ -89,18 +88,13 @@ export function createWhatsAppClient(config: WhatsAppClientConfig): WhatsAppClie
   };
 }
 
-let fromEnv: WhatsAppClient | undefined;
-
 /** The client for WHATSAPP_API_BASE_URL, WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_ACCESS_TOKEN, made once. */
-export function whatsAppClientFromEnv(): WhatsAppClient {
-  if (!fromEnv) {
-    const e = env("WHATSAPP_API_BASE_URL", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_ACCESS_TOKEN", "PROVIDER_TIMEOUT_MS");
-    fromEnv = createWhatsAppClient({
-      baseUrl: e.WHATSAPP_API_BASE_URL,
-      phoneNumberId: e.WHATSAPP_PHONE_NUMBER_ID,
-      accessToken: e.WHATSAPP_ACCESS_TOKEN,
-      timeoutMs: e.PROVIDER_TIMEOUT_MS,
-    });
-  }
-  return fromEnv;
-}
+export const whatsAppClientFromEnv: () => WhatsAppClient = once(() => {
+  const e = env("WHATSAPP_API_BASE_URL", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_ACCESS_TOKEN", "PROVIDER_TIMEOUT_MS");
+  return createWhatsAppClient({
+    baseUrl: e.WHATSAPP_API_BASE_URL,
+    phoneNumberId: e.WHATSAPP_PHONE_NUMBER_ID,
+    accessToken: e.WHATSAPP_ACCESS_TOKEN,
+    timeoutMs: e.PROVIDER_TIMEOUT_MS,
+  });
+});

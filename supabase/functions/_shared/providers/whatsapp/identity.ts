@@ -7,7 +7,7 @@
 // contact is then opened for the user who already has the phone.
 import { AuthAdminApi } from "@supabase/supabase-js";
 import { type RequestContext, type Sql, withRequestContext } from "../../db.ts";
-import { env } from "../../env.ts";
+import { env, once } from "../../env.ts";
 import { ProviderError } from "../errors.ts";
 
 /** The one Admin API call identity needs (supabase-js's auth.admin satisfies it). */
@@ -80,13 +80,8 @@ export function createAuthAdmin(url: string, serviceRoleKey: string): AuthAdmin 
   });
 }
 
-let fromEnv: AuthAdmin | undefined;
-
 /** The Admin API of SUPABASE_URL with SUPABASE_SERVICE_ROLE_KEY, made once. */
-export function authAdminFromEnv(): AuthAdmin {
-  if (!fromEnv) {
-    const e = env("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
-    fromEnv = createAuthAdmin(e.SUPABASE_URL, e.SUPABASE_SERVICE_ROLE_KEY);
-  }
-  return fromEnv;
-}
+export const authAdminFromEnv: () => AuthAdmin = once(() => {
+  const e = env("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
+  return createAuthAdmin(e.SUPABASE_URL, e.SUPABASE_SERVICE_ROLE_KEY);
+});
