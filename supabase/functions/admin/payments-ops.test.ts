@@ -237,7 +237,7 @@ describe("POST /admin/webhook-events/:id/replay", () => {
     try {
       standIn.records.set(referenceId, { amount: "100", currency: "UGX", status: "SUCCESSFUL" });
       const client = createMomoClient({ ...momoStandInOptionsFromEnv(), baseUrl: standIn.url });
-      const replay = async (eventId: string, payload: Record<string, unknown>) =>
+      const replay = (eventId: string, payload: Record<string, unknown>) =>
         withRequestContext(sql, asAdmin(), async (tx) =>
           replayWebhookEvent(
             tx,
