@@ -85,7 +85,7 @@ function transferSource(
         if (!(error instanceof ProviderError) || error.httpStatus !== 404) throw error;
         const outcome = await resend(run, payment);
         if (outcome === "expired") return momoTransferNotAccepted(payment.referenceId, purpose);
-        // A transfer MoMo refused on re-sending was settled failed by the send itself.
+        // "settled": MoMo refused the re-send (settled failed by the send), or a callback came meanwhile.
         return outcome === "resent" ? "resent" : null;
       }
       return status.status === "PENDING" ? null : momoTransferEvent(payment.referenceId, null, { ok: true, value: status }, purpose);
@@ -101,6 +101,8 @@ export const cashOuts: MomoPollSource = transferSource("cashout", "momo_poll_tak
   const [cashOut] = await asService(run, (tx) =>
     tx<Aged<CashOut>[]>`
     select *, ${expiredFragment(tx, run)} as expired from public.cashouts where id = ${payment.id}::uuid`);
+  // Settled since it was taken (a callback came): nothing to send, nothing to fail.
+  if (cashOut!.status !== "pending") return "settled";
   if (cashOut!.expired) return "expired";
   const sent = await sendCashOut(transferClients(run), (fn) => asService(run, fn), run.logger, cashOut!);
   return sent.outcome === "sent" ? "resent" : "settled";
@@ -113,6 +115,7 @@ export const momoRefunds: MomoPollSource = transferSource("refund", "momo_poll_t
       from public.refunds r,
            lateral api_private.momo_refund_transfer(r.payment_id, r.amount, r.provider_refund_id::uuid, r.reason) t
      where r.id = ${payment.id}::uuid`);
+  if (row!.refund.status !== "pending") return "settled";
   if (row!.expired) return "expired";
   const transfer: MomoRefund = { refund: row!.refund, payeeMsisdn: row!.payee_msisdn };
   try {
