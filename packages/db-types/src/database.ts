@@ -440,6 +440,29 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"momo_refund_settle":
+{ Args: { "p_reason"?: string,"p_reference": string,"p_status": string }; Returns: {
+              "amount": number,
+"created_at": string,
+"created_by": string | null,
+"currency": string,
+"forced": boolean,
+"id": string,
+"payment_id": string,
+"provider": string,
+"provider_refund_id": string,
+"reason": string | null,
+"status": string,
+"updated_at": string,
+"user_id": string | null,
+"wallet_transaction_id": string | null
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "refunds"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
 "payment_intent_attach":
 { Args: { "p_intent": string,"p_provider_ref": string }; Returns: {
               "account_id": string,

@@ -4,6 +4,9 @@
 // again to every replay of the same request. The same key with another request is 422.
 // Stored are the answers the change itself produced (2xx and the ledger's 4xx); validation,
 // authorization, rate-limit and server errors are not, so a corrected or retried request runs.
+// A 5xx the change answers instead of throwing (a provider that did not answer) keeps what the
+// change wrote, such as a MoMo refund recorded before its transfer, and releases the key: the
+// same key retried resumes that work.
 import type { JSONValue } from "postgres";
 import type { TransactionSql } from "../_shared/db.ts";
 import { errorResponse, HttpError } from "../_shared/errors.ts";
@@ -52,6 +55,10 @@ export async function runIdempotent(
     if (!refusal || refusal.status >= 500) throw error;
     response = { status: refusal.status, body: await errorResponse(refusal, request.correlationId).json() };
   }
-  await tx`select api_private.request_complete(${request.key}, ${response.status}, ${tx.json(response.body as JSONValue)})`;
+  if (response.status >= 500) {
+    await tx`select api_private.request_release(${request.key})`;
+  } else {
+    await tx`select api_private.request_complete(${request.key}, ${response.status}, ${tx.json(response.body as JSONValue)})`;
+  }
   return { response, replayed: false };
 }

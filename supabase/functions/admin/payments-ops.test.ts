@@ -218,6 +218,43 @@ describe("POST /admin/webhook-events/:id/replay", () => {
     }
   });
 
+  it("replays a MoMo refund transfer event with the refund's effect, and momo-poll's not_accepted without asking MoMo", async () => {
+    const referenceId = crypto.randomUUID();
+    const standIn = await startMomoStandIn(momoStandInOptionsFromEnv());
+    try {
+      standIn.records.set(referenceId, { amount: "100", currency: "UGX", status: "SUCCESSFUL" });
+      const client = createMomoClient({ ...momoStandInOptionsFromEnv(), baseUrl: standIn.url });
+      const replay = (eventId: string, payload: Record<string, unknown>) =>
+        withRequestContext(sql, asAdmin(), async (tx) =>
+          replayWebhookEvent(
+            tx,
+            await storeEvent({ provider: "momo", eventId, type: "refund.unconfirmed", status: "failed", attempts: 1, payload }),
+            { momo: momoStoredEventDecoder(() => client) },
+          ));
+      const confirmed = await replay(`${referenceId}:unconfirmed`, {
+        reference_id: referenceId,
+        product: "disbursement",
+        purpose: "refund",
+        callback: { status: "SUCCESSFUL" },
+      });
+      // No MoMo refund has this reference: momo_refund_settle's WL007 is the attempt's failure.
+      expect(confirmed.error).toMatch(/MoMo refund .* not found/);
+      expect(standIn.requests).toEqual(["POST /disbursement/token/", `GET /disbursement/v1_0/transfer/${referenceId}`]);
+
+      const notAccepted = await replay(`${referenceId}:not_accepted`, {
+        reference_id: referenceId,
+        product: "disbursement",
+        purpose: "refund",
+        not_accepted: true,
+        callback: null,
+      });
+      expect(notAccepted.error).toMatch(/MoMo refund .* not found/);
+      expect(standIn.requests).toHaveLength(2);
+    } finally {
+      await standIn.close();
+    }
+  });
+
   it("replays a Revolut ORDER_FAILED with revolut-webhook's effect: the intent fails", async () => {
     const accountId = await openAccount(sql, staff.user.id, "PLN");
     const orderId = `ord-${unique()}`;

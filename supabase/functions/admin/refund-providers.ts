@@ -5,15 +5,14 @@
 // provider's webhook confirms it), declined (nothing moves). Throws ProviderError when the
 // provider refused the call itself or did not answer.
 //
-// MoMo has no refund call: giving MoMo money back is a disbursement (transfer) to the payer's
-// number. Until the disbursement client is wired here, a MoMo payment is refused with
-// RefundNotSupported; this switch is the place to add it.
+// MoMo has no refund call: its refund is a transfer to the payer, recorded pending before it is
+// sent (_shared/money/momo-refunds.ts, admin/momo-refund.ts).
 import type { AdminProviders } from "./types.ts";
 
 export interface RefundTarget {
   /** Our payments.id. */
   paymentId: string;
-  provider: string;
+  provider: "stripe" | "revolut";
   /** The provider's id of the payment: Stripe PaymentIntent or charge, Revolut order. */
   providerPaymentId: string;
 }
@@ -23,13 +22,6 @@ export interface ProviderRefund {
   outcome: "succeeded" | "pending" | "declined";
   /** The provider's own status word, for the answer and the logs. */
   providerStatus: string;
-}
-
-export class RefundNotSupported extends Error {
-  constructor(readonly provider: string) {
-    super(`Refunds of ${provider} payments are not supported yet: a ${provider} refund is a disbursement to the payer.`);
-    this.name = "RefundNotSupported";
-  }
 }
 
 const STRIPE_OUTCOMES: Record<string, ProviderRefund["outcome"]> = {
@@ -78,7 +70,5 @@ export async function requestProviderRefund(
       });
       return { id: refund.id, outcome: REVOLUT_OUTCOMES[refund.state] ?? "pending", providerStatus: refund.state };
     }
-    default:
-      throw new RefundNotSupported(target.provider);
   }
 }

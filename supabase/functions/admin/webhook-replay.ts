@@ -9,7 +9,13 @@ import { z } from "zod";
 import type { TransactionSql } from "../_shared/db.ts";
 import { HttpError, parseOrThrow } from "../_shared/errors.ts";
 import { describeFailure, type WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
-import { callbackSchema, type Confirmation, momoTransferEvent, momoWebhookEvent } from "../_shared/providers/momo/events.ts";
+import {
+  callbackSchema,
+  type Confirmation,
+  momoTransferEvent,
+  momoTransferNotAccepted,
+  momoWebhookEvent,
+} from "../_shared/providers/momo/events.ts";
 import type { MomoClient } from "../_shared/providers/momo/client.ts";
 import { orderToConfirm, type RevolutBody, revolutWebhookEvent } from "../_shared/providers/revolut/events.ts";
 import type { RevolutClient } from "../_shared/providers/revolut/client.ts";
@@ -25,19 +31,23 @@ export type StoredEventDecoder = (payload: unknown) => WebhookEvent | Promise<We
 const storedMomoCallback = z.object({
   reference_id: z.string(),
   product: z.literal("disbursement").optional(),
+  purpose: z.enum(["cashout", "refund"]).default("cashout"),
+  not_accepted: z.literal(true).optional(),
   callback: callbackSchema.nullable(),
 });
 
 /**
  * MoMo callbacks are only hints: as on first delivery, the status applied is the one MoMo's
  * API confirms now for the reference id (a failed look-up is the attempt's failure): the
- * Collection API for a request-to-pay, the Disbursement API for a transfer (cash-out).
+ * Collection API for a request-to-pay, the Disbursement API for a transfer (cash-out or
+ * refund). momo-poll's not_accepted verdict is applied again as it was decided.
  */
 export function momoStoredEventDecoder(client: () => MomoClient): StoredEventDecoder {
   return async (payload) => {
-    const { reference_id: referenceId, product, callback } = parseOrThrow(storedMomoCallback, payload);
+    const { reference_id: referenceId, product, purpose, not_accepted, callback } = parseOrThrow(storedMomoCallback, payload);
+    if (not_accepted) return momoTransferNotAccepted(referenceId, purpose);
     if (product === "disbursement") {
-      return momoTransferEvent(referenceId, callback, await settled(() => client().transferStatus(referenceId)));
+      return momoTransferEvent(referenceId, callback, await settled(() => client().transferStatus(referenceId)), purpose);
     }
     const confirmation: Confirmation = await settled(() => client().requestToPayStatus(referenceId));
     return momoWebhookEvent(referenceId, callback, confirmation);

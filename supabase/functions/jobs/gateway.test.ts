@@ -1,5 +1,6 @@
 // The scheduled jobs through a real Deno gateway and the MoMo stand-in: a lost MoMo callback
-// (top-up or cash-out) healed by momo-poll (credited once, a second run does nothing), MoMo down during a poll,
+// (top-up, cash-out or refund) healed by momo-poll (credited once, a second run does nothing),
+// a transfer MoMo never received sent again, then failed as not_accepted, MoMo down during a poll,
 // intents and holds expiring, two runners at once, the service_role key as the only way in,
 // the reconcile report and its WhatsApp alert to the admins, and whatsapp-send through the
 // Graph API stand-in.
@@ -11,13 +12,30 @@
 import { useTestSql } from "../../tests/support/test-sql.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
-import { type AdminAnswer, answerOf } from "../../tests/support/admin-fixtures.ts";
-import { asServiceRole, balanceOf, createTopUp, creditsTo, intentStatus, type Sql } from "../../tests/support/payments-fixtures.ts";
-import { callPayments, type PaymentsGateway, startPaymentsGateway, topUpUser } from "../../tests/support/payments-gateway.ts";
+import { type AdminAnswer, adminRequest, answerOf, createStaff, type Staff } from "../../tests/support/admin-fixtures.ts";
+import {
+  asServiceRole,
+  balanceOf,
+  createTopUp,
+  creditsTo,
+  intentStatus,
+  type Sql,
+  storedEvents,
+} from "../../tests/support/payments-fixtures.ts";
+import {
+  callPayments,
+  MOMO_PAYER,
+  paidMomoTopUp,
+  type PaymentsGateway,
+  startPaymentsGateway,
+  topUpUser,
+} from "../../tests/support/payments-gateway.ts";
+import { momoCallbackToken } from "../../tests/support/webhook-requests.ts";
 import { enqueue, newWaId, outboxRow } from "../../tests/support/whatsapp-fixtures.ts";
 
 const POLL_AFTER_SECONDS = 3600;
 const INTENT_TTL_SECONDS = 86_400;
+const TRANSFER_ACCEPT_SECONDS = 7200;
 const sql = useTestSql();
 const minter = new TokenMinter(process.env.SUPABASE_JWT_SECRET!);
 let gateway: PaymentsGateway;
@@ -27,6 +45,7 @@ beforeAll(async () => {
   gateway = await startPaymentsGateway({
     JOBS_MOMO_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
     JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
+    JOBS_MOMO_TRANSFER_ACCEPT_SECONDS: String(TRANSFER_ACCEPT_SECONDS),
   });
   serviceKey = await minter.apiKey("service_role");
 });
@@ -89,7 +108,16 @@ describe("momo-poll", () => {
 
     const first = await runJob("momo-poll");
     expect(first.status).toBe(200);
-    expect(first.body).toEqual({ job: "momo-poll", taken: 1, applied: 1, already_applied: 0, pending: 0, errors: 0, deferred: 0 });
+    expect(first.body).toEqual({
+      job: "momo-poll",
+      taken: 1,
+      applied: 1,
+      already_applied: 0,
+      pending: 0,
+      resent: 0,
+      errors: 0,
+      deferred: 0,
+    });
     expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "succeeded" });
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 7000, available: 7000 });
     expect(await creditsTo(sql, topUp.accountId)).toBe(1);
@@ -162,25 +190,27 @@ describe("momo-poll", () => {
 });
 
 describe("momo-poll for cash-outs", () => {
-  /** A cash-out through POST /payments/cashouts from a funded account, aged past the poll mark. */
-  async function agedCashOut(amount: number) {
+  /**
+   * A cash-out through POST /payments/cashouts from a funded account, aged `seconds` (past the
+   * poll mark); `momoDown`: MoMo answered its transfer 503, so it never received it (502).
+   */
+  async function agedCashOut(amount: number, { seconds = POLL_AFTER_SECONDS + 60, momoDown = false } = {}) {
     const user = await topUpUser(sql, "UGX");
     await asServiceRole(sql, (tx) =>
       tx`
       select public.wallet_deposit(${user.accountId}::uuid, ${amount}::bigint, 'UGX', 'momo', ${crypto.randomUUID()})`);
+    if (momoDown) gateway.momo.transferBehaviour = { status: 503, body: { message: "unavailable" } };
     const answer = await callPayments(gateway.url, "POST", "/cashouts", {
       token: user.token,
       idempotencyKey: crypto.randomUUID(),
       body: { account_id: user.accountId, amount, currency: "UGX", msisdn: "256772123456" },
-    });
-    expect(answer.status).toBe(201);
+    }).finally(() => (gateway.momo.transferBehaviour = "accept"));
+    expect(answer.status).toBe(momoDown ? 502 : 201);
     const [row] = await sql<{ id: string; reference_id: string }[]>`
       select id, reference_id::text from public.cashouts where user_id = ${user.userId}::uuid`;
     await sql.begin(async (tx) => {
       await tx`set local session_replication_role = replica`;
-      await tx`update public.cashouts set created_at = now() - make_interval(secs => ${POLL_AFTER_SECONDS + 60}) where id = ${
-        row!.id
-      }::uuid`;
+      await tx`update public.cashouts set created_at = now() - make_interval(secs => ${seconds}) where id = ${row!.id}::uuid`;
     });
     return { ...user, cashOutId: row!.id, referenceId: row!.reference_id };
   }
@@ -209,6 +239,114 @@ describe("momo-poll for cash-outs", () => {
     expect(await gateway.momo.decide(paid.referenceId, "SUCCESSFUL")).toBe(200);
     expect((await runJob("momo-poll")).body).toMatchObject({ taken: 0 });
     expect(await balanceOf(sql, paid.accountId)).toEqual({ balance: 0, available: 0 });
+  });
+  it("a cash-out MoMo never received (down at request) is sent again with the same reference, then paid", async () => {
+    const cashOut = await agedCashOut(1500, { momoDown: true });
+    expect(gateway.momo.transfers.has(cashOut.referenceId)).toBe(false);
+
+    expect((await runJob("momo-poll")).body).toMatchObject({ taken: 1, resent: 1, applied: 0, errors: 0 });
+    const sent = gateway.momo.transfers.get(cashOut.referenceId)!;
+    expect(sent.body).toMatchObject({ amount: "1500", currency: "UGX", payee: { partyIdType: "MSISDN", partyId: "256772123456" } });
+    expect(sent.callbackUrl).toContain(`/momo-webhook/disbursement/${cashOut.referenceId}?token=`);
+    expect(await cashOutState(cashOut.cashOutId)).toEqual({ status: "pending", reason: null, hold_status: "pending" });
+
+    expect(await gateway.momo.decide(cashOut.referenceId, "SUCCESSFUL")).toBe(200);
+    expect(await cashOutState(cashOut.cashOutId)).toEqual({ status: "paid", reason: null, hold_status: "posted" });
+    expect(await balanceOf(sql, cashOut.accountId)).toEqual({ balance: 0, available: 0 });
+  });
+
+  it("MoMo still knows no transfer after the window: failed not_accepted, hold voided; a late SUCCESSFUL cannot pay it", async () => {
+    const cashOut = await agedCashOut(2500, { seconds: TRANSFER_ACCEPT_SECONDS + 60, momoDown: true });
+    expect(await balanceOf(sql, cashOut.accountId)).toEqual({ balance: 2500, available: 0 });
+    const posts = gateway.momo.requests.filter((r) => r === "POST /disbursement/v1_0/transfer").length;
+
+    expect((await runJob("momo-poll")).body).toMatchObject({ taken: 1, applied: 1, resent: 0, errors: 0 });
+    expect(gateway.momo.requests.filter((r) => r === "POST /disbursement/v1_0/transfer")).toHaveLength(posts);
+    expect(await cashOutState(cashOut.cashOutId)).toEqual({ status: "failed", reason: "not_accepted", hold_status: "voided" });
+    expect(await balanceOf(sql, cashOut.accountId)).toEqual({ balance: 2500, available: 2500 });
+    expect(await storedEvents(sql, "momo", cashOut.referenceId)).toMatchObject([
+      { event_id: `${cashOut.referenceId}:not_accepted`, type: "transfer.not_accepted", status: "processed" },
+    ]);
+
+    // MoMo reports the transfer paid after all: the voided cash-out is not paid (WL008), the
+    // event is kept failed for an admin to see, and the user's money stays as it is.
+    gateway.momo.transfers.set(cashOut.referenceId, {
+      body: { amount: "2500", currency: "UGX", payee: { partyIdType: "MSISDN", partyId: "256772123456" } },
+      callbackUrl: `${gateway.url}/momo-webhook/disbursement/${cashOut.referenceId}?token=${momoCallbackToken(cashOut.referenceId)}`,
+    });
+    await gateway.momo.decide(cashOut.referenceId, "SUCCESSFUL");
+    const late = (await storedEvents(sql, "momo", cashOut.referenceId)).find((e) => e.event_id.endsWith(":SUCCESSFUL"));
+    expect(late).toMatchObject({ status: "failed" });
+    expect(late!.last_error).toContain("WL008");
+    expect(await cashOutState(cashOut.cashOutId)).toEqual({ status: "failed", reason: "not_accepted", hold_status: "voided" });
+    expect(await balanceOf(sql, cashOut.accountId)).toEqual({ balance: 2500, available: 2500 });
+  });
+});
+
+describe("momo-poll for refunds", () => {
+  let staff: Staff;
+  beforeAll(async () => {
+    staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+  });
+
+  /** An admin's refund of a paid MoMo top-up, aged `seconds`; the refund's transfer reference. */
+  async function agedRefund(amount: number, { seconds = POLL_AFTER_SECONDS + 60, momoDown = false } = {}) {
+    const topUp = await paidMomoTopUp(sql, gateway, amount);
+    if (momoDown) gateway.momo.transferBehaviour = { status: 503, body: { message: "unavailable" } };
+    const answer = await answerOf(
+      await fetch(adminRequest(gateway.url, "POST", `/admin/payments/${topUp.paymentId}/refund`, {
+        token: staff.admin.token,
+        idempotencyKey: crypto.randomUUID(),
+        body: { amount, reason: "refund through MoMo" },
+      })),
+    ).finally(() => (gateway.momo.transferBehaviour = "accept"));
+    expect(answer.status).toBe(momoDown ? 502 : 201);
+    const [refund] = await sql<{ id: string; reference: string }[]>`
+      select id, provider_refund_id as reference from public.refunds where payment_id = ${topUp.paymentId}::uuid`;
+    await sql.begin(async (tx) => {
+      await tx`set local session_replication_role = replica`;
+      await tx`update public.refunds set created_at = now() - make_interval(secs => ${seconds}) where id = ${refund!.id}::uuid`;
+    });
+    return { ...topUp, refundId: refund!.id, referenceId: refund!.reference };
+  }
+
+  const refundStatus = async (id: string) =>
+    (await sql<{ status: string }[]>`select status from public.refunds where id = ${id}::uuid`)[0]!.status;
+
+  it("heals a lost refund callback: MoMo's SUCCESSFUL records the refund once; a late callback is a duplicate", async () => {
+    const refund = await agedRefund(1100);
+    gateway.momo.settle(refund.referenceId, "SUCCESSFUL");
+
+    expect((await runJob("momo-poll")).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
+    expect(await refundStatus(refund.refundId)).toBe("succeeded");
+    expect(await balanceOf(sql, refund.accountId)).toEqual({ balance: 0, available: 0 });
+    expect((await runJob("momo-poll")).body).toMatchObject({ taken: 0 });
+    expect(await gateway.momo.decide(refund.referenceId, "SUCCESSFUL")).toBe(200);
+    expect(await balanceOf(sql, refund.accountId)).toEqual({ balance: 0, available: 0 });
+    expect(await storedEvents(sql, "momo", refund.referenceId)).toMatchObject([
+      { event_id: `${refund.referenceId}:SUCCESSFUL`, type: "refund.successful", status: "processed" },
+    ]);
+  });
+
+  it("a refund MoMo never received is sent again; past the window it is closed not_accepted and frees its amount", async () => {
+    const resent = await agedRefund(700, { momoDown: true });
+    const expired = await agedRefund(600, { seconds: TRANSFER_ACCEPT_SECONDS + 60, momoDown: true });
+
+    expect((await runJob("momo-poll")).body).toMatchObject({ taken: 2, resent: 1, applied: 1, errors: 0 });
+    expect(gateway.momo.transfers.get(resent.referenceId)?.body).toMatchObject({
+      amount: "700",
+      payee: { partyIdType: "MSISDN", partyId: MOMO_PAYER },
+    });
+    expect(gateway.momo.transfers.has(expired.referenceId)).toBe(false);
+    expect(await refundStatus(expired.refundId)).toBe("failed");
+    expect(await balanceOf(sql, expired.accountId)).toEqual({ balance: 600, available: 600 });
+    const [reserved] = await sql<{ n: number }[]>`
+      select count(*)::int as n from public.refunds where payment_id = ${expired.paymentId}::uuid and status in ('pending', 'succeeded')`;
+    expect(reserved!.n).toBe(0);
+
+    expect(await gateway.momo.decide(resent.referenceId, "SUCCESSFUL")).toBe(200);
+    expect(await refundStatus(resent.refundId)).toBe("succeeded");
+    expect(await balanceOf(sql, resent.accountId)).toEqual({ balance: 0, available: 0 });
   });
 });
 

@@ -13,7 +13,13 @@ import { createJobsApp, type JobsDependencies } from "./app.ts";
 export default createJobsApp({
   logger: createLogger(),
   dependencies: onFirstUse((): JobsDependencies => {
-    const e = env("JOBS_BATCH_SIZE", "JOBS_MOMO_POLL_AFTER_SECONDS", "JOBS_LEASE_SECONDS", "JOBS_INTENT_TTL_SECONDS");
+    const e = env(
+      "JOBS_BATCH_SIZE",
+      "JOBS_MOMO_POLL_AFTER_SECONDS",
+      "JOBS_LEASE_SECONDS",
+      "JOBS_INTENT_TTL_SECONDS",
+      "JOBS_MOMO_TRANSFER_ACCEPT_SECONDS",
+    );
     return {
       sql: createSql(),
       verifyToken: verifierFromEnv(),
@@ -22,6 +28,7 @@ export default createJobsApp({
         momoPollAfterSeconds: e.JOBS_MOMO_POLL_AFTER_SECONDS,
         leaseSeconds: e.JOBS_LEASE_SECONDS,
         intentTtlSeconds: e.JOBS_INTENT_TTL_SECONDS,
+        momoTransferAcceptSeconds: e.JOBS_MOMO_TRANSFER_ACCEPT_SECONDS,
       },
       // Read when momo-poll first runs, so the other jobs never need MoMo's credentials.
       momo: momoClientFromEnv,

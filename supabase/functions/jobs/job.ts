@@ -15,6 +15,11 @@ export interface JobSettings {
   leaseSeconds: number;
   /** How long an unpaid intent lives (JOBS_INTENT_TTL_SECONDS). */
   intentTtlSeconds: number;
+  /**
+   * How long momo-poll re-sends a transfer MoMo answers 404 for (it never received it) before
+   * failing it as not_accepted (JOBS_MOMO_TRANSFER_ACCEPT_SECONDS).
+   */
+  momoTransferAcceptSeconds: number;
 }
 
 export interface JobRun {

@@ -7,11 +7,21 @@
 // spaces the questions about it.
 //
 // A source is one kind of MoMo payment: top-up intents (request-to-pay, GET
-// /collection/v1_0/requesttopay/{referenceId}) and cash-outs (transfer, GET
+// /collection/v1_0/requesttopay/{referenceId}), cash-outs and refunds (transfers, GET
 // /disbursement/v1_0/transfer/{referenceId}).
+//
+// A transfer MoMo answers 404 for (RESOURCE_NOT_FOUND: its POST never reached MoMo, e.g. MoMo
+// was down when the user or the admin asked) is sent again with the same reference, which MoMo
+// answers 409 for if it has it after all; once it is older than
+// JOBS_MOMO_TRANSFER_ACCEPT_SECONDS and MoMo still answers 404, it is failed as not_accepted
+// (a cash-out's hold voided, a refund's reservation closed). Only that confirmed 404 or MoMo's
+// FAILED ends a transfer without payment: a transfer MoMo may have paid keeps its hold.
 import { type TransactionSql, withRequestContext } from "../_shared/db.ts";
+import { type CashOut, sendCashOut } from "../_shared/money/cashouts.ts";
+import { type MomoRefund, type Refund, sendMomoRefund } from "../_shared/money/momo-refunds.ts";
 import { ProviderError } from "../_shared/providers/errors.ts";
-import { momoTransferEvent, momoWebhookEvent } from "../_shared/providers/momo/events.ts";
+import { momoCallbackUrlFromEnv } from "../_shared/providers/momo/callback-url.ts";
+import { momoTransferEvent, momoTransferNotAccepted, momoWebhookEvent, type TransferPurpose } from "../_shared/providers/momo/events.ts";
 import type { WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
 import { storeThenApplyAs } from "../_shared/webhooks/store-then-apply.ts";
 import type { Job, JobRun } from "./job.ts";
@@ -28,10 +38,11 @@ export interface MomoPollSource {
   /** Leases up to `batch` payments waiting for their callback (one transaction as service_role). */
   take(tx: TransactionSql, run: JobRun, batch: number): Promise<LeasedPayment[]>;
   /**
-   * Asks MoMo about one payment: the event to apply, or null while MoMo says PENDING. Throws
-   * a ProviderError when MoMo cannot answer.
+   * Asks MoMo about one payment: the event to apply, null while MoMo says PENDING, or "resent"
+   * when a transfer MoMo never received was sent again. Throws a ProviderError when MoMo
+   * cannot answer.
    */
-  confirm(run: JobRun, payment: LeasedPayment): Promise<WebhookEvent | null>;
+  confirm(run: JobRun, payment: LeasedPayment): Promise<WebhookEvent | null | "resent">;
 }
 
 export const topUpIntents: MomoPollSource = {
@@ -47,26 +58,87 @@ export const topUpIntents: MomoPollSource = {
   },
 };
 
-export const cashOuts: MomoPollSource = {
-  kind: "cashout",
-  take: (tx, run, batch) =>
-    tx<LeasedPayment[]>`
-    select cashout_id as id, reference_id as "referenceId"
-      from api_private.momo_poll_take_cashouts(${run.settings.momoPollAfterSeconds}::int, ${run.settings.leaseSeconds}::int,
-                                            ${batch}::int)`,
-  async confirm(run, payment) {
-    const status = await run.momo().transferStatus(payment.referenceId);
-    return status.status === "PENDING" ? null : momoTransferEvent(payment.referenceId, null, { ok: true, value: status });
-  },
-};
+/** A leased transfer's row, and whether it is past the window in which a 404 is sent again. */
+type Aged<T> = T & { expired: boolean };
 
-export const momoPollSources: readonly MomoPollSource[] = [topUpIntents, cashOuts];
+const asService = <T>(run: JobRun, fn: (tx: TransactionSql) => Promise<T>) => withRequestContext(run.sql, run.context, fn);
+const transferClients = (run: JobRun) => ({ momo: run.momo(), momoCallbackUrl: momoCallbackUrlFromEnv });
+
+/** The transfers of one purpose: how they are taken, and how one MoMo never received is sent again. */
+function transferSource(
+  purpose: TransferPurpose,
+  takeFunction: "momo_poll_take_cashouts" | "momo_poll_take_refunds",
+  resend: (run: JobRun, payment: LeasedPayment) => Promise<"expired" | "resent" | "settled">,
+): MomoPollSource {
+  return {
+    kind: purpose,
+    take: (tx, run, batch) =>
+      tx<LeasedPayment[]>`
+      select id, reference_id as "referenceId"
+        from api_private.${tx(takeFunction)}(${run.settings.momoPollAfterSeconds}::int, ${run.settings.leaseSeconds}::int,
+                                                   ${batch}::int) as taken(id, reference_id)`,
+    async confirm(run, payment) {
+      let status;
+      try {
+        status = await run.momo().transferStatus(payment.referenceId);
+      } catch (error) {
+        if (!(error instanceof ProviderError) || error.httpStatus !== 404) throw error;
+        const outcome = await resend(run, payment);
+        if (outcome === "expired") return momoTransferNotAccepted(payment.referenceId, purpose);
+        // "settled": MoMo refused the re-send (settled failed by the send), or a callback came meanwhile.
+        return outcome === "resent" ? "resent" : null;
+      }
+      return status.status === "PENDING" ? null : momoTransferEvent(payment.referenceId, null, { ok: true, value: status }, purpose);
+    },
+  };
+}
+
+/** Whether the row was created longer than the accept window ago (a SQL fragment). */
+const expiredFragment = (tx: TransactionSql, run: JobRun) =>
+  tx`created_at < now() - make_interval(secs => ${run.settings.momoTransferAcceptSeconds}::int)`;
+
+export const cashOuts: MomoPollSource = transferSource("cashout", "momo_poll_take_cashouts", async (run, payment) => {
+  const [cashOut] = await asService(run, (tx) =>
+    tx<Aged<CashOut>[]>`
+    select *, ${expiredFragment(tx, run)} as expired from public.cashouts where id = ${payment.id}::uuid`);
+  // Settled since it was taken (a callback came): nothing to send, nothing to fail.
+  if (cashOut!.status !== "pending") return "settled";
+  if (cashOut!.expired) return "expired";
+  const sent = await sendCashOut(transferClients(run), (fn) => asService(run, fn), run.logger, cashOut!);
+  return sent.outcome === "sent" ? "resent" : "settled";
+});
+
+export const momoRefunds: MomoPollSource = transferSource("refund", "momo_poll_take_refunds", async (run, payment) => {
+  const [row] = await asService(run, (tx) =>
+    tx<Aged<{ refund: Refund; payee_msisdn: string }>[]>`
+    select t.refund, t.payee_msisdn, ${expiredFragment(tx, run)} as expired
+      from public.refunds r,
+           lateral api_private.momo_refund_transfer(r.payment_id, r.amount, r.provider_refund_id::uuid, r.reason) t
+     where r.id = ${payment.id}::uuid`);
+  if (row!.refund.status !== "pending") return "settled";
+  if (row!.expired) return "expired";
+  const transfer: MomoRefund = { refund: row!.refund, payeeMsisdn: row!.payee_msisdn };
+  try {
+    await sendMomoRefund(transferClients(run), transfer);
+  } catch (error) {
+    if (!(error instanceof ProviderError) || error.kind !== "declined") throw error;
+    // MoMo refused the transfer, so it will never pay it: the reservation is released.
+    await asService(run, (tx) =>
+      tx`
+      select public.momo_refund_settle(${payment.referenceId}::uuid, 'FAILED', ${(error.reason ?? error.message).slice(0, 500)})`);
+    return "settled";
+  }
+  return "resent";
+});
+
+export const momoPollSources: readonly MomoPollSource[] = [topUpIntents, cashOuts, momoRefunds];
 
 interface Counts {
   taken: number;
   applied: number;
   already_applied: number;
   pending: number;
+  resent: number;
   errors: number;
   deferred: number;
 }
@@ -74,7 +146,7 @@ interface Counts {
 /** Runs the poll over `sources`, sharing one batch between them. */
 export function momoPoll(sources: readonly MomoPollSource[]): Job {
   return async (run) => {
-    const counts: Counts = { taken: 0, applied: 0, already_applied: 0, pending: 0, errors: 0, deferred: 0 };
+    const counts: Counts = { taken: 0, applied: 0, already_applied: 0, pending: 0, resent: 0, errors: 0, deferred: 0 };
     let unreachable = false;
     for (const source of sources) {
       const batch = run.settings.batchSize - counts.taken;
@@ -88,7 +160,7 @@ export function momoPoll(sources: readonly MomoPollSource[]): Job {
           counts.deferred += 1;
           continue;
         }
-        let event: WebhookEvent | null;
+        let event: WebhookEvent | null | "resent";
         try {
           event = await source.confirm(run, payment);
         } catch (error) {
@@ -104,8 +176,8 @@ export function momoPoll(sources: readonly MomoPollSource[]): Job {
           });
           continue;
         }
-        if (event === null) {
-          counts.pending += 1;
+        if (event === null || event === "resent") {
+          counts[event === null ? "pending" : "resent"] += 1;
           continue;
         }
         const [result] = await storeThenApplyAs(run.sql, run.context, "momo", [event], run.logger);

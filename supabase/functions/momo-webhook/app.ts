@@ -1,6 +1,7 @@
 // PUT|POST /momo-webhook/callback/<referenceId>?token=<hex HMAC-SHA256(referenceId, MOMO_CALLBACK_SECRET)>:
 // MTN MoMo request-to-pay callbacks; /momo-webhook/disbursement/<referenceId>?token=...: transfer
-// (cash-out) callbacks, with the same token. MoMo does not sign them: the token proves the URL is one
+// (cash-out) callbacks, /momo-webhook/refund/<referenceId>?token=...: refund transfer callbacks,
+// with the same token. MoMo does not sign them: the token proves the URL is one
 // we issued for this reference id, and the status is confirmed with MoMo's API before anything
 // is applied (docs/WEBHOOKS.md).
 import type { Context, Hono } from "hono";
@@ -11,7 +12,13 @@ import { HttpError } from "../_shared/errors.ts";
 import type { SharedEnv } from "../_shared/middleware.ts";
 import { verifyMomoCallbackToken } from "../_shared/providers/momo/callback-token.ts";
 import type { MomoClient } from "../_shared/providers/momo/client.ts";
-import { type Callback, callbackSchema, momoTransferEvent, momoWebhookEvent } from "../_shared/providers/momo/events.ts";
+import {
+  type Callback,
+  callbackSchema,
+  momoTransferEvent,
+  momoWebhookEvent,
+  type TransferPurpose,
+} from "../_shared/providers/momo/events.ts";
 import { settled } from "../_shared/providers/settled.ts";
 import { createWebhookApp, type WebhookDependencies } from "../_shared/webhooks/app.ts";
 import { requireValidSignature } from "../_shared/webhooks/signature-check.ts";
@@ -47,13 +54,16 @@ export function createMomoWebhookApp(options: AppOptions<MomoWebhookDependencies
   const requestToPayCallback = callbackRoute(async (referenceId, body) =>
     momoWebhookEvent(referenceId, body, await settled(() => momo().requestToPayStatus(referenceId)))
   );
-  const transferCallback = callbackRoute(async (referenceId, body) =>
-    momoTransferEvent(referenceId, body, await settled(() => momo().transferStatus(referenceId)))
-  );
+  const transferCallback = (purpose: TransferPurpose) =>
+    callbackRoute(async (referenceId, body) =>
+      momoTransferEvent(referenceId, body, await settled(() => momo().transferStatus(referenceId)), purpose)
+    );
 
   app.put("/callback/:referenceId", requestToPayCallback);
   app.post("/callback/:referenceId", requestToPayCallback);
-  app.put("/disbursement/:referenceId", transferCallback);
-  app.post("/disbursement/:referenceId", transferCallback);
+  for (const [route, purpose] of [["disbursement", "cashout"], ["refund", "refund"]] as const) {
+    app.put(`/${route}/:referenceId`, transferCallback(purpose));
+    app.post(`/${route}/:referenceId`, transferCallback(purpose));
+  }
   return app;
 }

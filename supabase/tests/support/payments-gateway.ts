@@ -113,3 +113,26 @@ export async function callPayments(
     }),
   );
 }
+
+/** The payer's number of the MoMo top-ups paidMomoTopUp makes. */
+export const MOMO_PAYER = "256772123456";
+
+/**
+ * A MoMo top-up of `amount` UGX through POST /payments/topups that the payer approves (MoMo's
+ * callback credits it): the user, the intent and our payment's id.
+ */
+export async function paidMomoTopUp(sql: Sql, gateway: PaymentsGateway, amount: number) {
+  const user = await topUpUser(sql, "UGX");
+  const answer = await callPayments(gateway.url, "POST", "/topups", {
+    token: user.token,
+    idempotencyKey: crypto.randomUUID(),
+    body: { provider: "momo", account_id: user.accountId, amount, currency: "UGX", msisdn: MOMO_PAYER },
+  });
+  if (answer.status !== 201) throw new Error(`the MoMo top-up answered ${answer.status}`);
+  const intentId = answer.body.intent.id as string;
+  if ((await gateway.momo.decide(intentId, "SUCCESSFUL")) !== 200) throw new Error("MoMo's callback was not taken");
+  const [payment] = await sql<
+    { id: string }[]
+  >`select id from public.payments where provider = 'momo' and provider_payment_id = ${intentId}`;
+  return { ...user, intentId, paymentId: payment!.id };
+}

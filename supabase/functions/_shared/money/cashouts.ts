@@ -29,7 +29,7 @@ export type CashOutSend = { outcome: "sent" | "declined"; cashOut: CashOut };
  * with its hold until a retry, the callback or momo-poll learns MoMo's answer).
  */
 export async function sendCashOut(
-  providers: ProviderClients,
+  providers: Pick<ProviderClients, "momo" | "momoCallbackUrl">,
   asService: AsService,
   logger: Logger,
   cashOut: CashOut,

@@ -4,24 +4,28 @@
 //                                   moves only on the provider's confirmation (refund_record)
 // POST /admin/payments/:id/resolve  closes a needs_review payment: credit once, or reject
 //
-// A refund locks the payment (api_private.refund_prepare) for the whole call, so two concurrent
-// refunds are decided one after the other and never add up to more than the payment, then
-// asks the provider with the refund request id as its idempotency key: a retry of a request
-// the provider did not answer (502) reaches the same provider refund, never a second one.
+// A refund locks the payment (api_private.refund_prepare, or momo_refund_transfer for MoMo) for
+// the whole call, so two concurrent refunds are decided one after the other and never add up
+// to more than the payment, then asks the provider with the refund request id as its
+// idempotency key (MoMo: a transfer reference derived from it): a retry of a request the
+// provider did not answer (502) reaches the same provider refund, never a second one.
 import { z } from "zod";
+import type { TransactionSql } from "../../_shared/db.ts";
 import { errorResponse, HttpError } from "../../_shared/errors.ts";
-import { sha256Hex } from "../../_shared/idempotency.ts";
+import { sha256Hex, type StoredResponse } from "../../_shared/idempotency.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
 import { ProviderError } from "../../_shared/providers/errors.ts";
 import { providerUnavailable } from "../../_shared/providers/unavailable.ts";
 import type { AdminApp, AdminContext, AdminRoutes } from "../types.ts";
 import { amount, idempotencyKeyField, idempotentMutation, reason } from "../mutation.ts";
 import { pathId } from "../params.ts";
-import { type ProviderRefund, RefundNotSupported, requestProviderRefund } from "../refund-providers.ts";
+import { requestProviderRefund } from "../refund-providers.ts";
+import { refundThroughMomo } from "../momo-refund.ts";
 
 type Row = Record<string, unknown>;
 
 const refundBody = z.strictObject({ amount, reason, idempotency_key: idempotencyKeyField });
+type RefundInput = z.output<typeof refundBody>;
 
 const resolveBody = z.strictObject({
   action: z.enum(["credit", "reject"], { error: "must be credit or reject" }),
@@ -30,7 +34,7 @@ const resolveBody = z.strictObject({
 });
 
 interface RefundTargetRow {
-  provider: string;
+  provider: "stripe" | "revolut";
   provider_payment_id: string;
   currency: string;
 }
@@ -44,56 +48,76 @@ function declined(provider: string, reason: string | null): HttpError {
   return new HttpError(422, "provider_declined", `The provider declined the refund${reason ? `: ${reason}` : "."}`, { provider, reason });
 }
 
+/** The answer to a provider that refused the refund (422) or did not answer (502, not stored). */
+function providerFailure(c: AdminContext, routes: AdminRoutes, paymentId: string, error: ProviderError): Promise<StoredResponse> {
+  if (error.kind === "declined") {
+    routes.logger.warn("provider_declined", {
+      provider: error.provider,
+      payment_id: paymentId,
+      http_status: error.httpStatus,
+      reason: error.reason,
+    });
+    return errorBody(c, declined(error.provider, error.reason));
+  }
+  return errorBody(c, providerUnavailable(routes.logger, error, { payment_id: paymentId }));
+}
+
+async function errorBody(c: AdminContext, error: HttpError): Promise<StoredResponse> {
+  return { status: error.status, body: await errorResponse(error, c.get("correlationId")).json() };
+}
+
+/**
+ * Stripe and Revolut: refund_prepare locks the payment and checks the amount, the provider is
+ * asked with the request id as its idempotency key, and its answer is recorded (succeeded:
+ * refund_record; pending: refund_record_pending).
+ */
+async function refundThroughProvider(
+  c: AdminContext,
+  routes: AdminRoutes,
+  tx: TransactionSql,
+  paymentId: string,
+  input: RefundInput,
+  requestId: string,
+): Promise<StoredResponse> {
+  const [target] = await tx<RefundTargetRow[]>`
+    select provider, provider_payment_id, currency from api_private.refund_prepare(${paymentId}::uuid, ${input.amount}::bigint)`;
+  const refund = await requestProviderRefund(
+    routes.providers(),
+    { paymentId, provider: target!.provider, providerPaymentId: target!.provider_payment_id },
+    input.amount,
+    requestId,
+    input.reason,
+  );
+  if (refund.outcome === "declined") return errorBody(c, declined(target!.provider, `refund ${refund.providerStatus}`));
+  const [row] = refund.outcome === "succeeded"
+    ? await tx<{ refund: Row }[]>`
+        select to_jsonb(r) as refund from public.refund_record(${paymentId}::uuid, ${input.amount}::bigint, ${refund.id}, ${input.reason}) r`
+    : await tx<{ refund: Row }[]>`
+        select to_jsonb(r) as refund
+          from api_private.refund_record_pending(${paymentId}::uuid, ${input.amount}::bigint, ${refund.id}, ${input.reason}) r`;
+  return {
+    status: 201,
+    body: { refund: row!.refund, provider: { refund_id: refund.id, status: refund.providerStatus, request_id: requestId } },
+  };
+}
+
 export function registerPaymentActionRoutes(app: AdminApp, routes: AdminRoutes): void {
   app.post("/payments/:id/refund", (c) => {
     const id = pathId(c);
     return idempotentMutation(c, routes, refundBody, async (tx, input, key) => {
-      const [target] = await tx<RefundTargetRow[]>`
-        select provider, provider_payment_id, currency from api_private.refund_prepare(${id}::uuid, ${input.amount}::bigint)`;
       const requestId = await refundRequestId(c, key);
-      let refund: ProviderRefund;
+      // An unknown payment goes the Stripe/Revolut way, where refund_prepare answers WL007.
+      const [payment] = await tx<{ provider: string }[]>`select provider from public.payments where id = ${id}::uuid`;
       try {
-        refund = await requestProviderRefund(
-          routes.providers(),
-          {
-            paymentId: id,
-            provider: target!.provider,
-            providerPaymentId: target!.provider_payment_id,
-          },
-          input.amount,
-          requestId,
-          input.reason,
-        );
+        if (payment?.provider !== "momo") return await refundThroughProvider(c, routes, tx, id, input, requestId);
+        const { refund, reference } = await refundThroughMomo(tx, routes.providers(), id, input.amount, input.reason, requestId);
+        // A retry finds the refund failed when MoMo refused the transfer meanwhile (momo-poll).
+        if (refund.status === "failed") return errorBody(c, declined("momo", "refund failed"));
+        return { status: 201, body: { refund, provider: { refund_id: reference, status: refund.status, request_id: requestId } } };
       } catch (error) {
-        if (error instanceof RefundNotSupported) throw new HttpError(422, "not_supported", error.message, { provider: error.provider });
         if (!(error instanceof ProviderError)) throw error;
-        if (error.kind === "declined") {
-          routes.logger.warn("provider_declined", {
-            provider: error.provider,
-            payment_id: id,
-            http_status: error.httpStatus,
-            reason: error.reason,
-          });
-          return { status: 422, body: await errorResponse(declined(error.provider, error.reason), c.get("correlationId")).json() };
-        }
-        throw providerUnavailable(routes.logger, error, { payment_id: id });
+        return providerFailure(c, routes, id, error);
       }
-      if (refund.outcome === "declined") {
-        return {
-          status: 422,
-          body: await errorResponse(declined(target!.provider, `refund ${refund.providerStatus}`), c.get("correlationId")).json(),
-        };
-      }
-      const [row] = refund.outcome === "succeeded"
-        ? await tx<{ refund: Row }[]>`
-            select to_jsonb(r) as refund from public.refund_record(${id}::uuid, ${input.amount}::bigint, ${refund.id}, ${input.reason}) r`
-        : await tx<{ refund: Row }[]>`
-            select to_jsonb(r) as refund
-              from api_private.refund_record_pending(${id}::uuid, ${input.amount}::bigint, ${refund.id}, ${input.reason}) r`;
-      return {
-        status: 201,
-        body: { refund: row!.refund, provider: { refund_id: refund.id, status: refund.providerStatus, request_id: requestId } },
-      };
     });
   });
   app.all("/payments/:id/refund", allowMethods("POST"));

@@ -1,13 +1,16 @@
-// The X-Callback-Url given to MoMo with a request-to-pay (route `callback`) or a transfer
-// (route `disbursement`): the momo-webhook route of this reference id on PUBLIC_FUNCTIONS_URL,
-// with the token that momo-webhook verifies.
+// The X-Callback-Url given to MoMo with a request-to-pay (route `callback`), a cash-out's
+// transfer (route `disbursement`) or a refund's transfer (route `refund`): the momo-webhook
+// route of this reference id on PUBLIC_FUNCTIONS_URL, with the token that momo-webhook verifies.
 import { env } from "../../env.ts";
 import { momoCallbackToken } from "./callback-token.ts";
 
-/** The MoMo product a callback is about: a request-to-pay (collection) or a transfer (disbursement). */
-export type MomoCallbackProduct = "collection" | "disbursement";
+/**
+ * What a callback is about: a request-to-pay (collection), a cash-out's transfer
+ * (disbursement) or a refund's transfer (refund).
+ */
+export type MomoCallbackProduct = "collection" | "disbursement" | "refund";
 
-const routes: Record<MomoCallbackProduct, string> = { collection: "callback", disbursement: "disbursement" };
+const routes: Record<MomoCallbackProduct, string> = { collection: "callback", disbursement: "disbursement", refund: "refund" };
 
 export async function momoCallbackUrl(
   referenceId: string,

@@ -95,22 +95,66 @@ export function momoWebhookEvent(referenceId: string, callback: Callback | null,
   };
 }
 
+/** What a MoMo transfer pays out: a user's cash-out or an admin's refund to the payer. */
+export type TransferPurpose = "cashout" | "refund";
+
+/** The event type's prefix of each purpose, and the function that applies a status to it. */
+const transferPurposes: Record<TransferPurpose, {
+  type: string;
+  settle(tx: TransactionSql, referenceId: string, status: string, reason: string | null): Promise<unknown>;
+}> = {
+  cashout: {
+    type: "transfer",
+    settle: (tx, referenceId, status, reason) => tx`select public.cashout_settle(${referenceId}::uuid, ${status}, ${reason})`,
+  },
+  refund: {
+    type: "refund",
+    settle: (tx, referenceId, status, reason) => tx`select public.momo_refund_settle(${referenceId}::uuid, ${status}, ${reason})`,
+  },
+};
+
 /**
- * A MoMo transfer (cash-out) callback as a webhook event, keyed like request-to-pays on the
- * reference id and the status MoMo's API confirms: SUCCESSFUL captures the cash-out's hold,
- * FAILED voids it (cashout_settle), PENDING changes nothing.
+ * A MoMo transfer callback (a cash-out's or a refund's) as a webhook event, keyed like
+ * request-to-pays on the reference id and the status MoMo's API confirms: SUCCESSFUL captures
+ * the cash-out's hold or records the refund, FAILED voids the hold or closes the refund
+ * (cashout_settle, momo_refund_settle), PENDING changes nothing.
  */
-export function momoTransferEvent(referenceId: string, callback: Callback | null, confirmation: Confirmation<Transfer>): WebhookEvent {
+export function momoTransferEvent(
+  referenceId: string,
+  callback: Callback | null,
+  confirmation: Confirmation<Transfer>,
+  purpose: TransferPurpose = "cashout",
+): WebhookEvent {
   const status = confirmedStatus(confirmation);
+  const { type, settle } = transferPurposes[purpose];
   return {
     eventId: `${referenceId}:${status}`,
-    type: `transfer.${status.toLowerCase()}`,
+    type: `${type}.${status.toLowerCase()}`,
     // `product` tells the admin replay to ask the Disbursement API again.
-    payload: { reference_id: referenceId, product: "disbursement", callback },
+    payload: { reference_id: referenceId, product: "disbursement", purpose, callback },
     apply: async (tx): Promise<AppliedOutcome> => {
       if (!confirmation.ok) throw confirmation.error;
       const confirmed = confirmation.value;
-      await tx`select public.cashout_settle(${referenceId}::uuid, ${confirmed.status}, ${reasonText(confirmed.reason)})`;
+      await settle(tx, referenceId, confirmed.status, reasonText(confirmed.reason));
+      return "processed";
+    },
+  };
+}
+
+/**
+ * momo-poll's verdict on a transfer MoMo still answers 404 for (it never received it) once the
+ * re-send window has passed: failed with reason not_accepted (a cash-out's hold voided, a
+ * refund closed). Keyed apart from MoMo's statuses, so a SUCCESSFUL reported later is its own
+ * event, which the settled transfer refuses (WL008).
+ */
+export function momoTransferNotAccepted(referenceId: string, purpose: TransferPurpose): WebhookEvent {
+  const { type, settle } = transferPurposes[purpose];
+  return {
+    eventId: `${referenceId}:not_accepted`,
+    type: `${type}.not_accepted`,
+    payload: { reference_id: referenceId, product: "disbursement", purpose, not_accepted: true, callback: null },
+    apply: async (tx): Promise<AppliedOutcome> => {
+      await settle(tx, referenceId, "FAILED", "not_accepted");
       return "processed";
     },
   };

@@ -1,0 +1,162 @@
+// Admin refunds of MoMo payments through a real Deno gateway and the MoMo stand-in: POST
+// /admin/payments/:id/refund sends a Disbursement transfer to the payer and records the refund
+// pending; MoMo's callback (confirmed with its API) moves the ledger once, or closes the refund.
+// MoMo refusing the transfer, MoMo down and the same key retried, an over-refund and concurrent
+// refunds. (momo-poll healing a lost refund callback is in jobs/gateway.test.ts.)
+import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AdminCall, adminRequest, answerOf, createStaff, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
+import { balanceOf, testSql } from "../../tests/support/payments-fixtures.ts";
+import { MOMO_PAYER, paidMomoTopUp, type PaymentsGateway, startPaymentsGateway } from "../../tests/support/payments-gateway.ts";
+
+const sql = testSql(testDatabaseUrl);
+let gateway: PaymentsGateway;
+let staff: Staff;
+
+beforeAll(async () => {
+  gateway = await startPaymentsGateway();
+  staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+});
+afterAll(async () => {
+  await gateway?.stop();
+  await sql.end({ timeout: 1 });
+});
+
+const admin = async (method: string, path: string, call: AdminCall) =>
+  answerOf(await fetch(adminRequest(gateway.url, method, `/admin${path}`, call)));
+
+const refund = (paymentId: string, body: Record<string, unknown>, key = crypto.randomUUID()) =>
+  admin("POST", `/payments/${paymentId}/refund`, { token: staff.admin.token, idempotencyKey: key, body });
+
+async function refundsOf(paymentId: string) {
+  return await sql<{ provider_refund_id: string; status: string; amount: number; wallet_transaction_id: string | null }[]>`
+    select provider_refund_id, status, amount::int, wallet_transaction_id from public.refunds
+     where payment_id = ${paymentId}::uuid order by created_at`;
+}
+
+async function paymentRow(paymentId: string) {
+  const [row] = await sql<{ status: string; amount_refunded: number }[]>`
+    select status, amount_refunded::int from public.payments where id = ${paymentId}::uuid`;
+  return row!;
+}
+
+/** Runs `fn` with the stand-in's transfer endpoint answering `behaviour`, then accepting again. */
+async function whileTransfers<T>(behaviour: PaymentsGateway["momo"]["transferBehaviour"], fn: () => Promise<T>): Promise<T> {
+  gateway.momo.transferBehaviour = behaviour;
+  try {
+    return await fn();
+  } finally {
+    gateway.momo.transferBehaviour = "accept";
+  }
+}
+
+const transferPosts = () => gateway.momo.requests.filter((r) => r === "POST /disbursement/v1_0/transfer").length;
+
+describe("POST /admin/payments/:id/refund of a MoMo payment", () => {
+  it("sends a transfer to the payer and records the refund pending; MoMo's SUCCESSFUL callback moves the ledger once", async () => {
+    const topUp = await paidMomoTopUp(sql, gateway, 1000);
+    const key = crypto.randomUUID();
+    const answer = await refund(topUp.paymentId, { amount: 400, reason: "customer asked" }, key);
+    expect(answer.status).toBe(201);
+    expect(answer.body.refund).toMatchObject({ status: "pending", amount: 400, wallet_transaction_id: null, created_by: staff.admin.id });
+    const reference = answer.body.provider.refund_id as string;
+    expect(answer.body.refund.provider_refund_id).toBe(reference);
+    const sent = gateway.momo.transfers.get(reference)!;
+    expect(sent.body).toMatchObject({ amount: "400", currency: "UGX", payee: { partyIdType: "MSISDN", partyId: MOMO_PAYER } });
+    expect(sent.callbackUrl).toMatch(new RegExp(`/momo-webhook/refund/${reference}\\?token=[0-9a-f]{64}$`));
+    // Pending: nothing moved yet.
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1000, available: 1000 });
+    expect(await paymentRow(topUp.paymentId)).toEqual({ status: "succeeded", amount_refunded: 0 });
+
+    const replay = await refund(topUp.paymentId, { amount: 400, reason: "customer asked" }, key);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+
+    expect(await gateway.momo.decide(reference, "SUCCESSFUL")).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 600, available: 600 });
+    expect(await paymentRow(topUp.paymentId)).toEqual({ status: "partially_refunded", amount_refunded: 400 });
+    const [recorded] = await refundsOf(topUp.paymentId);
+    expect(recorded).toMatchObject({ provider_refund_id: reference, status: "succeeded" });
+    expect(recorded!.wallet_transaction_id).not.toBeNull();
+
+    // A second callback is a duplicate: one transfer, one reversal.
+    expect(await gateway.momo.decide(reference, "SUCCESSFUL")).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 600, available: 600 });
+    expect([...gateway.momo.transfers.keys()].filter((id) => id === reference)).toHaveLength(1);
+  });
+
+  it("MoMo's FAILED closes the refund with no ledger effect and frees its amount", async () => {
+    const topUp = await paidMomoTopUp(sql, gateway, 800);
+    const answer = await refund(topUp.paymentId, { amount: 800, reason: "all of it" });
+    expect(answer.status).toBe(201);
+    // While pending, it reserves the whole payment.
+    expect(refusal(await refund(topUp.paymentId, { amount: 1, reason: "one more" }))).toEqual({ status: 422, code: "invalid_amount" });
+
+    expect(await gateway.momo.decide(answer.body.provider.refund_id, "FAILED", "PAYEE_NOT_FOUND")).toBe(200);
+    expect(await refundsOf(topUp.paymentId)).toMatchObject([{ status: "failed", wallet_transaction_id: null }]);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 800, available: 800 });
+    expect(await paymentRow(topUp.paymentId)).toEqual({ status: "succeeded", amount_refunded: 0 });
+    expect((await refund(topUp.paymentId, { amount: 800, reason: "again" })).status).toBe(201);
+  });
+
+  it("MoMo refusing the transfer (4xx) is 422 provider_declined and reserves nothing", async () => {
+    const topUp = await paidMomoTopUp(sql, gateway, 500);
+    const refused = await whileTransfers(
+      { status: 400, body: { code: "PAYEE_NOT_ALLOWED_TO_RECEIVE", message: "the payee may not receive" } },
+      () => refund(topUp.paymentId, { amount: 500, reason: "refused" }),
+    );
+    expect(refusal(refused)).toEqual({ status: 422, code: "provider_declined" });
+    expect(refused.body.error.details).toMatchObject({ provider: "momo" });
+    expect(await refundsOf(topUp.paymentId)).toEqual([]);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 500, available: 500 });
+    expect((await refund(topUp.paymentId, { amount: 500, reason: "later" })).status).toBe(201);
+  });
+
+  it("MoMo down: 502 keeps the refund pending with its reference; the same key retried sends it once", async () => {
+    const topUp = await paidMomoTopUp(sql, gateway, 900);
+    const key = crypto.randomUUID();
+    const body = { amount: 900, reason: "MoMo down" };
+    const down = await whileTransfers({ status: 503, body: { message: "unavailable" } }, () => refund(topUp.paymentId, body, key));
+    expect(refusal(down)).toEqual({ status: 502, code: "provider_unavailable" });
+    const [kept] = await refundsOf(topUp.paymentId);
+    expect(kept).toMatchObject({ status: "pending", amount: 900 });
+    expect(gateway.momo.transfers.has(kept!.provider_refund_id)).toBe(false);
+    // Reserved: no second refund can take the same money meanwhile.
+    expect(refusal(await refund(topUp.paymentId, { amount: 1, reason: "more" }))).toEqual({ status: 422, code: "invalid_amount" });
+
+    // MoMo takes the transfer but its answer is lost (timeout): still 502, and the retry's 409
+    // is taken as accepted, so the payer gets one disbursement.
+    const before = transferPosts();
+    const lost = await whileTransfers("accept-silently", () => refund(topUp.paymentId, body, key));
+    expect(refusal(lost)).toEqual({ status: 502, code: "provider_unavailable" });
+    const retried = await refund(topUp.paymentId, body, key);
+    expect(retried.status).toBe(201);
+    expect(retried.headers.get("idempotent-replayed")).toBe("false");
+    expect(retried.body.provider.refund_id).toBe(kept!.provider_refund_id);
+    expect(transferPosts()).toBe(before + 2);
+    expect([...gateway.momo.transfers.keys()].filter((id) => id === kept!.provider_refund_id)).toHaveLength(1);
+    expect(await refundsOf(topUp.paymentId)).toHaveLength(1);
+
+    expect(await gateway.momo.decide(kept!.provider_refund_id, "SUCCESSFUL")).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 0, available: 0 });
+  });
+
+  it("an over-refund is refused before MoMo is asked", async () => {
+    const topUp = await paidMomoTopUp(sql, gateway, 300);
+    const before = transferPosts();
+    expect(refusal(await refund(topUp.paymentId, { amount: 301, reason: "too much" }))).toEqual({ status: 422, code: "invalid_amount" });
+    expect(transferPosts()).toBe(before);
+    expect(await refundsOf(topUp.paymentId)).toEqual([]);
+  });
+
+  it("concurrent refunds never add up to more than the payment", async () => {
+    const topUp = await paidMomoTopUp(sql, gateway, 1000);
+    const answers = await Promise.all([1, 2, 3, 4, 5].map(() => refund(topUp.paymentId, { amount: 300, reason: "concurrent" })));
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 201, 201, 422, 422]);
+    const refunds = await refundsOf(topUp.paymentId);
+    expect(refunds).toHaveLength(3);
+    for (const r of refunds) expect(gateway.momo.transfers.has(r.provider_refund_id)).toBe(true);
+    for (const r of refunds) expect(await gateway.momo.decide(r.provider_refund_id, "SUCCESSFUL")).toBe(200);
+    expect(await paymentRow(topUp.paymentId)).toEqual({ status: "partially_refunded", amount_refunded: 900 });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 100, available: 100 });
+  });
+});

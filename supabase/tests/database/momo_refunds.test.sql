@@ -1,0 +1,132 @@
+-- Refunds of MoMo payments in SQL: api_private.momo_refund_transfer (the pending refund under
+-- its transfer reference, recorded once, and the payer's number), public.momo_refund_settle
+-- (MoMo's confirmed status: SUCCESSFUL records the refund once, FAILED closes it, the other
+-- final status refused) and api_private.momo_poll_take_refunds; callers, grants, bounds.
+begin;
+select plan(41);
+
+select tests.create_user('alice'),
+       tests.create_user('admin', 'admin'),
+       tests.create_user('support', 'support');
+
+-- Grants.
+select ok(not has_function_privilege('anon', f, 'execute') and has_function_privilege('authenticated', f, 'execute')
+          and has_function_privilege('service_role', f, 'execute'), f || ': the admin API and the service (momo-poll)')
+  from unnest(array['api_private.momo_refund_transfer(uuid, bigint, uuid, text)']) f;
+select ok(not has_function_privilege('anon', f, 'execute') and not has_function_privilege('authenticated', f, 'execute')
+          and has_function_privilege('service_role', f, 'execute'), f || ': the service only')
+  from unnest(array['public.momo_refund_settle(uuid, text, text)',
+                    'api_private.momo_poll_take_refunds(integer, integer, integer)']) f;
+select ok(p.prosecdef and p.proconfig @> array['search_path=""'], p.proname || ': security definer with an empty search_path')
+  from pg_proc p where p.proname in ('momo_refund_transfer', 'momo_refund_settle', 'momo_poll_take_refunds');
+
+-- A MoMo top-up of 1000 UGX paid by 256772000111, and a Stripe payment.
+select tests.as_user(tests.user_id('alice'));
+select id as account from public.wallet_open_account('UGX') \gset
+select tests.as_service();
+select id as intent from public.payment_intent_create('momo', :'account', 1000, 'UGX', 'mr-intent-1') \gset
+select id as unnamed_intent from public.payment_intent_create('momo', :'account', 200, 'UGX', 'mr-intent-2') \gset
+select id as stripe_intent from public.payment_intent_create('stripe', :'account', 100, 'UGX', 'mr-intent-3') \gset
+select tests.reset_role();
+insert into public.momo_transactions (reference_id, intent_id, payer_msisdn, amount, currency, status) values
+  ('c7000000-0000-4000-8000-000000000001', :'intent', '256772000111', 1000, 'UGX', 'SUCCESSFUL'),
+  ('c7000000-0000-4000-8000-000000000002', :'unnamed_intent', null, 200, 'UGX', 'SUCCESSFUL');
+select tests.as_service();
+select id as paid from public.payment_record_success('momo', 'c7000000-0000-4000-8000-000000000001', :'intent', 1000, 'UGX') \gset
+select id as unnamed from public.payment_record_success('momo', 'c7000000-0000-4000-8000-000000000002', :'unnamed_intent', 200, 'UGX') \gset
+select id as card from public.payment_record_success('stripe', 'pi_mr_card', :'stripe_intent', 100, 'UGX') \gset
+
+-- ---------------------------------------------------------------- momo_refund_transfer
+select tests.as_user(tests.user_id('alice'));
+select throws_ok(format($$ select api_private.momo_refund_transfer(%L, 1, gen_random_uuid(), 'x') $$, :'paid'), '42501', null,
+  'a user may not refund');
+select tests.as_support(tests.user_id('support'));
+select throws_ok(format($$ select api_private.momo_refund_transfer(%L, 1, gen_random_uuid(), 'x') $$, :'paid'), '42501', null,
+  'support may not refund');
+select tests.as_admin(tests.user_id('admin'));
+select results_eq(
+  format($$ select refund ->> 'status', refund ->> 'provider_refund_id', (refund ->> 'amount')::bigint, payee_msisdn
+              from api_private.momo_refund_transfer(%L, 600, 'd7000000-0000-4000-8000-000000000001', 'asked') $$, :'paid'),
+  $$ values ('pending', 'd7000000-0000-4000-8000-000000000001', 600::bigint, '256772000111') $$,
+  'an admin records a pending refund under the reference, to the payer''s number');
+select is((select count(*)::int from api_private.momo_refund_transfer(:'paid', 600, 'd7000000-0000-4000-8000-000000000001', 'asked')),
+  1, 'the same reference again is a replay');
+select is((select count(*)::int from public.refunds where payment_id = :'paid'), 1, 'one refund row');
+select is(public.wallet_balance(:'account'), 1300::bigint, 'a pending refund moves nothing (1000 + 200 + 100 paid in)');
+select throws_ok(format($$ select api_private.momo_refund_transfer(%L, 500, 'd7000000-0000-4000-8000-000000000001', 'x') $$, :'paid'),
+  'WL005', null, 'the reference with another amount: WL005');
+select throws_ok(format($$ select api_private.momo_refund_transfer(%L, 401, gen_random_uuid(), 'x') $$, :'paid'), 'WL006', null,
+  'beyond what the pending refund leaves (400): WL006');
+select throws_ok($$ select api_private.momo_refund_transfer(gen_random_uuid(), 1, gen_random_uuid(), 'x') $$, 'WL007', null,
+  'an unknown payment: WL007');
+select throws_ok(format($$ select api_private.momo_refund_transfer(%L, 50, gen_random_uuid(), 'x') $$, :'card'), 'WL008',
+  format('payment %s is a stripe payment, not a MoMo one', :'card'), 'a Stripe payment: WL008');
+select throws_ok(format($$ select api_private.momo_refund_transfer(%L, 50, gen_random_uuid(), 'x') $$, :'unnamed'), 'WL008',
+  format('MoMo never named the payer of payment %s: there is no number to refund', :'unnamed'), 'no payer''s number: WL008');
+select throws_ok(format($$ select api_private.momo_refund_transfer(%L, 50, null, 'x') $$, :'paid'), '22023',
+  'the transfer reference is required', 'no reference: 22023');
+select lives_ok(format($$ select api_private.momo_refund_transfer(%L, 10, 'd7000000-0000-4000-8000-0000000000b1', repeat('r', 1000)) $$, :'paid'),
+  'a reason of 1000 characters is accepted');
+select throws_ok(format($$ select api_private.momo_refund_transfer(%L, 10, 'd7000000-0000-4000-8000-0000000000b2', repeat('r', 1001)) $$, :'paid'),
+  '22023', 'p_reason must be at most 1000 characters', 'one more: 22023');
+select is((select count(*)::int from public.refunds where provider_refund_id = 'd7000000-0000-4000-8000-0000000000b2'), 0,
+  'and nothing is recorded');
+select tests.as_service();
+select is((select refund ->> 'id' from api_private.momo_refund_transfer(:'paid', 600, 'd7000000-0000-4000-8000-000000000001', 'asked')),
+  (select id::text from public.refunds where provider_refund_id = 'd7000000-0000-4000-8000-000000000001'),
+  'the service (momo-poll) finds the same refund');
+
+-- ---------------------------------------------------------------- momo_refund_settle
+select tests.as_admin(tests.user_id('admin'));
+select throws_ok($$ select public.momo_refund_settle('d7000000-0000-4000-8000-000000000001', 'SUCCESSFUL') $$, '42501', null,
+  'an admin may not settle: only MoMo''s confirmed status does');
+select tests.as_service();
+select is((public.momo_refund_settle('d7000000-0000-4000-8000-000000000001', 'PENDING')).status, 'pending', 'PENDING changes nothing');
+select is(public.wallet_balance(:'account'), 1300::bigint, 'and moves nothing');
+select results_eq($$ select status, forced, wallet_transaction_id is not null
+                      from public.momo_refund_settle('d7000000-0000-4000-8000-000000000001', 'SUCCESSFUL') $$,
+  $$ values ('succeeded', false, true) $$, 'SUCCESSFUL records the refund with its reversal');
+select is(public.wallet_balance(:'account'), 700::bigint, 'the wallet gives the 600 back');
+select results_eq(format($$ select status, amount_refunded from public.payments where id = %L $$, :'paid'),
+  $$ values ('partially_refunded', 600::bigint) $$, 'the payment counts it');
+select is((public.momo_refund_settle('d7000000-0000-4000-8000-000000000001', 'SUCCESSFUL')).status, 'succeeded',
+  'SUCCESSFUL again returns it');
+select is(public.wallet_balance(:'account'), 700::bigint, 'and takes nothing more');
+select throws_ok($$ select public.momo_refund_settle('d7000000-0000-4000-8000-000000000001', 'FAILED', 'late') $$, 'WL008',
+  'MoMo refund d7000000-0000-4000-8000-000000000001 is already succeeded', 'FAILED after SUCCESSFUL: WL008');
+
+select is((public.momo_refund_settle('d7000000-0000-4000-8000-0000000000b1', 'FAILED', 'PAYEE_NOT_FOUND')).status, 'failed',
+  'FAILED closes a pending refund');
+select is(public.wallet_balance(:'account'), 700::bigint, 'with no ledger effect');
+select throws_ok($$ select public.momo_refund_settle('d7000000-0000-4000-8000-0000000000b1', 'SUCCESSFUL') $$, 'WL008',
+  'MoMo refund d7000000-0000-4000-8000-0000000000b1 is already failed', 'SUCCESSFUL after FAILED: WL008');
+select is((select refund ->> 'status' from api_private.momo_refund_transfer(:'paid', 400, gen_random_uuid(), 'all the rest')),
+  'pending', 'the failed refund no longer reserves its amount: the rest (400) can be refunded');
+select throws_ok($$ select public.momo_refund_settle('d7000000-0000-4000-8000-000000000001', 'DONE') $$, '22023',
+  'status DONE is not one of PENDING, SUCCESSFUL, FAILED', 'a status MoMo does not have: 22023');
+select throws_ok($$ select public.momo_refund_settle('d7000000-0000-4000-8000-0000000000ff', 'SUCCESSFUL') $$, 'WL007', null,
+  'an unknown reference: WL007');
+select throws_ok($$ select public.momo_refund_settle('d7000000-0000-4000-8000-000000000001', 'FAILED', repeat('r', 1001)) $$, '22023',
+  'p_reason must be at most 1000 characters', 'a reason over 1000 characters: 22023');
+
+-- ---------------------------------------------------------------- momo_poll_take_refunds
+-- (filtered: the database may hold other suites' refunds)
+select tests.reset_role();
+set local session_replication_role = replica;
+update public.refunds set created_at = now() - interval '10 minutes' where payment_id = :'paid';
+set local session_replication_role = origin;
+select tests.as_service();
+select results_eq(
+  format($$ select reference_id from api_private.momo_poll_take_refunds(120, 60, 1000) t
+             join public.refunds r on r.id = t.refund_id where r.payment_id = %L $$, :'paid'),
+  $$ select provider_refund_id from public.refunds where payment_id = (select payment_id from public.refunds
+       where provider_refund_id = 'd7000000-0000-4000-8000-000000000001') and status = 'pending' $$,
+  'the pending MoMo refund waiting over 2 minutes is taken (not the settled ones)');
+select is((select count(*) from api_private.momo_poll_take_refunds(120, 60, 1000) t
+             join public.refunds r on r.id = t.refund_id where r.payment_id = :'paid'), 0::bigint,
+  'while leased, no runner takes it again');
+select throws_ok($$ select * from api_private.momo_poll_take_refunds(120, 60, 1001) $$, '22023', 'batch must be between 1 and 1000',
+  'batch 1001: 22023');
+
+select * from finish();
+rollback;
