@@ -35,7 +35,7 @@ import { enqueue, newWaId, outboxRow } from "../../tests/support/whatsapp-fixtur
 
 const POLL_AFTER_SECONDS = 3600;
 const INTENT_TTL_SECONDS = 86_400;
-const TRANSFER_ACCEPT_SECONDS = 7200;
+const TRANSFER_ACCEPT_SECONDS = 14_400;
 const sql = useTestSql();
 const minter = new TokenMinter(process.env.SUPABASE_JWT_SECRET!);
 let gateway: PaymentsGateway;
@@ -253,6 +253,17 @@ describe("momo-poll for cash-outs", () => {
     expect(await gateway.momo.decide(cashOut.referenceId, "SUCCESSFUL")).toBe(200);
     expect(await cashOutState(cashOut.cashOutId)).toEqual({ status: "paid", reason: null, hold_status: "posted" });
     expect(await balanceOf(sql, cashOut.accountId)).toEqual({ balance: 0, available: 0 });
+  });
+
+  it("in the last hour of the window a transfer MoMo does not know is neither sent again nor failed", async () => {
+    const cashOut = await agedCashOut(1200, { seconds: TRANSFER_ACCEPT_SECONDS - 600, momoDown: true });
+    const posts = gateway.momo.requests.filter((r) => r === "POST /disbursement/v1_0/transfer").length;
+
+    expect((await runJob("momo-poll")).body).toMatchObject({ taken: 1, pending: 1, resent: 0, applied: 0, errors: 0 });
+    expect(gateway.momo.requests.filter((r) => r === "POST /disbursement/v1_0/transfer")).toHaveLength(posts);
+    expect(gateway.momo.transfers.has(cashOut.referenceId)).toBe(false);
+    expect(await cashOutState(cashOut.cashOutId)).toEqual({ status: "pending", reason: null, hold_status: "pending" });
+    expect(await balanceOf(sql, cashOut.accountId)).toEqual({ balance: 1200, available: 0 });
   });
 
   it("MoMo still knows no transfer after the window: failed not_accepted, hold voided; a late SUCCESSFUL cannot pay it", async () => {

@@ -14,8 +14,11 @@
 // was down when the user or the admin asked) is sent again with the same reference, which MoMo
 // answers 409 for if it has it after all; once it is older than
 // JOBS_MOMO_TRANSFER_ACCEPT_SECONDS and MoMo still answers 404, it is failed as not_accepted
-// (a cash-out's hold voided, a refund's reservation closed). Only that confirmed 404 or MoMo's
-// FAILED ends a transfer without payment: a transfer MoMo may have paid keeps its hold.
+// (a cash-out's hold voided, a refund's reservation closed). Re-sending stops a quiet period
+// before the window ends (an hour, or half the window if shorter), so the 404 that fails it
+// comes at least that long after the last re-send: a re-send MoMo took but whose answer was
+// lost has shown up by then. Only that confirmed 404 or MoMo's FAILED ends a transfer without
+// payment: a transfer MoMo may have paid keeps its hold.
 import { type TransactionSql, withRequestContext } from "../_shared/db.ts";
 import { type CashOut, sendCashOut } from "../_shared/money/cashouts.ts";
 import { type MomoRefund, type Refund, sendMomoRefund } from "../_shared/money/momo-refunds.ts";
@@ -58,8 +61,8 @@ export const topUpIntents: MomoPollSource = {
   },
 };
 
-/** A leased transfer's row, and whether it is past the window in which a 404 is sent again. */
-type Aged<T> = T & { expired: boolean };
+/** A leased transfer's row; whether it is in the quiet period before the window ends, or past it. */
+type Aged<T> = T & { quiet: boolean; expired: boolean };
 
 const asService = <T>(run: JobRun, fn: (tx: TransactionSql) => Promise<T>) => withRequestContext(run.sql, run.context, fn);
 const transferClients = (run: JobRun) => ({ momo: run.momo(), momoCallbackUrl: momoCallbackUrlFromEnv });
@@ -68,7 +71,7 @@ const transferClients = (run: JobRun) => ({ momo: run.momo(), momoCallbackUrl: m
 function transferSource(
   purpose: TransferPurpose,
   takeFunction: "momo_poll_take_cashouts" | "momo_poll_take_refunds",
-  resend: (run: JobRun, payment: LeasedPayment) => Promise<"expired" | "resent" | "settled">,
+  resend: (run: JobRun, payment: LeasedPayment) => Promise<"expired" | "quiet" | "resent" | "settled">,
 ): MomoPollSource {
   return {
     kind: purpose,
@@ -85,7 +88,8 @@ function transferSource(
         if (!(error instanceof ProviderError) || error.httpStatus !== 404) throw error;
         const outcome = await resend(run, payment);
         if (outcome === "expired") return momoTransferNotAccepted(payment.referenceId, purpose);
-        // "settled": MoMo refused the re-send (settled failed by the send), or a callback came meanwhile.
+        // "settled": MoMo refused the re-send (settled failed by the send), or a callback came
+        // meanwhile; "quiet": no more re-sends, the window's end decides.
         return outcome === "resent" ? "resent" : null;
       }
       return status.status === "PENDING" ? null : momoTransferEvent(payment.referenceId, null, { ok: true, value: status }, purpose);
@@ -93,17 +97,25 @@ function transferSource(
   };
 }
 
-/** Whether the row was created longer than the accept window ago (a SQL fragment). */
-const expiredFragment = (tx: TransactionSql, run: JobRun) =>
-  tx`created_at < now() - make_interval(secs => ${run.settings.momoTransferAcceptSeconds}::int)`;
+/** Whether the row is in the quiet period before the accept window ends, and past it (SQL). */
+const agedFragment = (tx: TransactionSql, run: JobRun) => {
+  const window = run.settings.momoTransferAcceptSeconds;
+  const quietFrom = window - Math.min(3600, Math.floor(window / 2));
+  return tx`created_at < now() - make_interval(secs => ${quietFrom}::int) as quiet,
+            created_at < now() - make_interval(secs => ${window}::int) as expired`;
+};
+
+/** What a transfer MoMo answered 404 for gets: failed past the window, left alone in its quiet period. */
+const agedOutcome = (row: { quiet: boolean; expired: boolean }) => row.expired ? "expired" : row.quiet ? "quiet" : null;
 
 export const cashOuts: MomoPollSource = transferSource("cashout", "momo_poll_take_cashouts", async (run, payment) => {
   const [cashOut] = await asService(run, (tx) =>
     tx<Aged<CashOut>[]>`
-    select *, ${expiredFragment(tx, run)} as expired from public.cashouts where id = ${payment.id}::uuid`);
+    select *, ${agedFragment(tx, run)} from public.cashouts where id = ${payment.id}::uuid`);
   // Settled since it was taken (a callback came): nothing to send, nothing to fail.
   if (cashOut!.status !== "pending") return "settled";
-  if (cashOut!.expired) return "expired";
+  const aged = agedOutcome(cashOut!);
+  if (aged) return aged;
   const sent = await sendCashOut(transferClients(run), (fn) => asService(run, fn), run.logger, cashOut!);
   return sent.outcome === "sent" ? "resent" : "settled";
 });
@@ -111,12 +123,13 @@ export const cashOuts: MomoPollSource = transferSource("cashout", "momo_poll_tak
 export const momoRefunds: MomoPollSource = transferSource("refund", "momo_poll_take_refunds", async (run, payment) => {
   const [row] = await asService(run, (tx) =>
     tx<Aged<{ refund: Refund; payee_msisdn: string }>[]>`
-    select t.refund, t.payee_msisdn, ${expiredFragment(tx, run)} as expired
+    select t.refund, t.payee_msisdn, ${agedFragment(tx, run)}
       from public.refunds r,
            lateral api_private.momo_refund_transfer(r.payment_id, r.amount, r.provider_refund_id::uuid, r.reason) t
      where r.id = ${payment.id}::uuid`);
   if (row!.refund.status !== "pending") return "settled";
-  if (row!.expired) return "expired";
+  const aged = agedOutcome(row!);
+  if (aged) return aged;
   const transfer: MomoRefund = { refund: row!.refund, payeeMsisdn: row!.payee_msisdn };
   try {
     await sendMomoRefund(transferClients(run), transfer);
