@@ -374,9 +374,7 @@ declare
   v_account public.wallet_accounts;
 begin
   perform private.require_caller(array['service'], 'change balance shards');
-  if p_shards is null or p_shards not between 0 and 64 then
-    perform private.fail('22023', format('balance shards must be between 0 and 64, not %s', coalesce(p_shards::text, 'null')));
-  end if;
+  perform private.require_between(p_shards, 0, 64, 'balance shards');
   v_account := private.wallet_lock_account(p_account);
   if v_account.status = 'closed' then
     perform private.fail('WL004', format('wallet account %s is closed', p_account));

@@ -189,9 +189,7 @@ set search_path = ''
 as $$
 begin
   perform private.require_caller(array['service', 'admin', 'support'], 'read the audit trail');
-  if p_limit is null or p_limit not between 1 and 1000 then
-    perform private.fail('22023', format('limit %s is not between 1 and 1000', coalesce(p_limit::text, 'null')));
-  end if;
+  perform private.require_between(p_limit, 1, 1000, 'limit');
   if p_record_id is not null and p_table is null then
     perform private.fail('22023', 'record_id needs table');
   end if;

@@ -50,14 +50,18 @@ create policy wallet_limit_tiers_select on public.wallet_limit_tiers
 
 select audit.attach('public.wallet_limit_tiers');
 
--- 22023 unless p_tier is one of the tiers.
+-- 22023 unless p_tier (an API argument, bounded first) is one of the tiers.
 create function private.require_limit_tier(p_tier text) returns void
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  select private.fail('22023', format('tier %s is not one of standard, verified, merchant', coalesce(p_tier, 'null')))
-   where not exists (select 1 from public.wallet_limit_tiers t where t.tier = p_tier)
+begin
+  perform private.require_within(p_tier, 'identifier', 'p_tier');
+  if not exists (select 1 from public.wallet_limit_tiers t where t.tier = p_tier) then
+    perform private.fail('22023', format('tier %s is not one of standard, verified, merchant', coalesce(p_tier, 'null')));
+  end if;
+end;
 $$;
 
 -- WL009 when a payment of p_amount from p_account would pass a limit of its tier, else
@@ -122,7 +126,6 @@ declare
   v_row public.wallet_limit_tiers;
 begin
   perform private.require_caller(array['service', 'admin'], 'change limits');
-  perform private.require_within(p_tier, 'identifier', 'p_tier');
   perform private.require_limit_tier(p_tier);
   if p_max_single is null or p_max_daily is null or p_max_per_hour is null
      or p_max_single not between 1 and private.wallet_max_amount()
@@ -151,7 +154,6 @@ declare
   v_account public.wallet_accounts;
 begin
   perform private.require_caller(array['service', 'admin'], 'change an account tier');
-  perform private.require_within(p_tier, 'identifier', 'p_tier');
   perform private.require_limit_tier(p_tier);
   v_account := private.wallet_lock_account(p_account);
   if v_account.limit_tier = p_tier then

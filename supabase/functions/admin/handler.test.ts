@@ -1,23 +1,12 @@
 // The admin API against the real database, in-process (handler.fetch with SUPABASE_DB_URL on
 // the test database): accounts, ledger actions, idempotency and the audit trail, for admin,
 // support and a plain user.
-import { useTestSql } from "../../tests/support/test-sql.ts";
 import { describe, expect, it } from "vitest";
-import {
-  adminCaller,
-  balances,
-  createStaff,
-  deposit,
-  FORBIDDEN,
-  idempotencyKey,
-  openAccount,
-  refusal,
-} from "../../tests/support/admin-fixtures.ts";
+import { useAdminApi } from "../../tests/support/admin-api.ts";
+import { balances, createStaff, deposit, FORBIDDEN, idempotencyKey, openAccount, refusal } from "../../tests/support/admin-fixtures.ts";
 import handler from "./handler.ts";
 
-const sql = useTestSql();
-const staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
-const call = adminCaller(handler);
+const { sql, staff, call } = await useAdminApi(handler);
 const key = idempotencyKey;
 /** An admin's adjustment of `accountId` under a fresh Idempotency-Key. */
 const adjust = (accountId: string, amount: number, direction: "credit" | "debit", reason = "x") =>

@@ -2,28 +2,17 @@
 // listing events, replaying a dead Stripe event with the Stripe webhook's own effect code, a
 // replay that fails again, and every reconciliation mismatch kind.
 import type postgres from "postgres";
-import { useTestSql } from "../../tests/support/test-sql.ts";
 import { describe, expect, it } from "vitest";
 import { withRequestContext } from "../_shared/db.ts";
-import {
-  adminCaller,
-  balances,
-  createStaff,
-  deposit,
-  FORBIDDEN,
-  idempotencyKey,
-  openAccount,
-  refusal,
-} from "../../tests/support/admin-fixtures.ts";
+import { useAdminApi } from "../../tests/support/admin-api.ts";
+import { balances, deposit, FORBIDDEN, idempotencyKey, openAccount, refusal } from "../../tests/support/admin-fixtures.ts";
 import handler from "./handler.ts";
 import { createMomoClient } from "../_shared/providers/momo/client.ts";
 import { createRevolutClient } from "../_shared/providers/revolut/client.ts";
 import { momoStandInOptionsFromEnv, startMomoStandIn } from "../../tests/support/provider-standins.ts";
 import { momoStoredEventDecoder, replayWebhookEvent, revolutStoredEventDecoder } from "./webhook-replay.ts";
 
-const sql = useTestSql();
-const staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
-const call = adminCaller(handler);
+const { sql, staff, call } = await useAdminApi(handler);
 const key = idempotencyKey;
 const unique = () => crypto.randomUUID().replaceAll("-", "");
 

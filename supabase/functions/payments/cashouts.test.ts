@@ -2,26 +2,16 @@
 // -> MoMo Disbursements' transfer (stand-in) -> MoMo's callback, confirmed with its API ->
 // the hold captured to the MoMo clearing account or voided; and every way the transfer can
 // end (declined, unavailable and retried, a forged callback), refusals and bad input.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { useTestSql } from "../../tests/support/test-sql.ts";
 import { assertLedgerInvariants } from "../../tests/support/ledger-invariants.ts";
 import { asServiceRole, balanceOf } from "../../tests/support/payments-fixtures.ts";
-import {
-  callPayments,
-  type PaymentsGateway,
-  startPaymentsGateway,
-  type TopUpUser,
-  topUpUser,
-} from "../../tests/support/payments-gateway.ts";
+import { callPayments, type TopUpUser, topUpUser } from "../../tests/support/payments-gateway.ts";
+import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
 import { momoCallbackRequest } from "../../tests/support/webhook-requests.ts";
 
 const sql = useTestSql();
-let gateway: PaymentsGateway;
-
-beforeAll(async () => {
-  gateway = await startPaymentsGateway();
-});
-afterAll(() => gateway?.stop());
+const gateway = usePaymentsGateway();
 
 const MSISDN = "256772123456";
 

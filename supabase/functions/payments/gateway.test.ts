@@ -2,25 +2,15 @@
 // -> the provider's webhook (signed as the provider signs it) -> the wallet credited once; and
 // every way the provider call can end (declined, unavailable, retried, replayed).
 import { useTestSql } from "../../tests/support/test-sql.ts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { balanceOf, creditsTo, intentStatus } from "../../tests/support/payments-fixtures.ts";
-import {
-  callPayments,
-  MOMO_TOKEN_LIFETIME_SECONDS,
-  type PaymentsGateway,
-  startPaymentsGateway,
-  topUpUser,
-} from "../../tests/support/payments-gateway.ts";
+import { callPayments, MOMO_TOKEN_LIFETIME_SECONDS, topUpUser } from "../../tests/support/payments-gateway.ts";
+import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
 import { stripeCardDeclined, stripeError } from "../../tests/support/provider-standins.ts";
 import { revolutRequest, stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
 const sql = useTestSql();
-let gateway: PaymentsGateway;
-
-beforeAll(async () => {
-  gateway = await startPaymentsGateway();
-});
-afterAll(() => gateway?.stop());
+const gateway = usePaymentsGateway();
 
 const topUp = (token: string, key: string, body: Record<string, unknown>) =>
   callPayments(gateway.url, "POST", "/topups", { token, idempotencyKey: key, body });

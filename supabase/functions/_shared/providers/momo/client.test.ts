@@ -87,6 +87,19 @@ describe("MoMo client", () => {
     callbackUrl: `https://functions.example/momo-webhook/${callbackPath}/x?token=t`,
   });
 
+  /** MoMo's documented request for momoOrder(...): the number is the payer of a request-to-pay, the payee of a transfer. */
+  const momoReceived = (referenceId: string, amount: string, payerMessage: string, callbackPath: string, party: "payer" | "payee") => ({
+    body: {
+      amount,
+      currency: "UGX",
+      externalId: referenceId,
+      [party]: { partyIdType: "MSISDN", partyId: "256772123456" },
+      payerMessage,
+      payeeNote: "note",
+    },
+    callbackUrl: `https://functions.example/momo-webhook/${callbackPath}/x?token=t`,
+  });
+
   describe("request-to-pay", () => {
     const order = (referenceId: string) => momoOrder(referenceId, "2500", "top-up", "callback");
 
@@ -95,17 +108,7 @@ describe("MoMo client", () => {
       const ref = crypto.randomUUID();
       await client.requestToPay(order(ref));
       await client.requestToPay(order(ref));
-      expect(standIn.requestsToPay.get(ref)).toEqual({
-        body: {
-          amount: "2500",
-          currency: "UGX",
-          externalId: ref,
-          payer: { partyIdType: "MSISDN", partyId: "256772123456" },
-          payerMessage: "top-up",
-          payeeNote: "note",
-        },
-        callbackUrl: "https://functions.example/momo-webhook/callback/x?token=t",
-      });
+      expect(standIn.requestsToPay.get(ref)).toEqual(momoReceived(ref, "2500", "top-up", "callback", "payer"));
       expect(standIn.records.get(ref)).toMatchObject({ status: "PENDING" });
     });
 
@@ -143,17 +146,7 @@ describe("MoMo client", () => {
         "POST /disbursement/v1_0/transfer",
         "POST /disbursement/v1_0/transfer",
       ]);
-      expect(standIn.transfers.get(ref)).toEqual({
-        body: {
-          amount: "7000",
-          currency: "UGX",
-          externalId: ref,
-          payee: { partyIdType: "MSISDN", partyId: "256772123456" },
-          payerMessage: "cash-out",
-          payeeNote: "note",
-        },
-        callbackUrl: "https://functions.example/momo-webhook/disbursement/x?token=t",
-      });
+      expect(standIn.transfers.get(ref)).toEqual(momoReceived(ref, "7000", "cash-out", "disbursement", "payee"));
       expect(await client.transferStatus(ref)).toMatchObject({ status: "PENDING", amount: "7000", payee: { partyId: "256772123456" } });
       expect(standIn.requests.at(-1)).toBe(`GET /disbursement/v1_0/transfer/${ref}`);
     });
