@@ -302,7 +302,7 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
             `hot-c${c}`,
             `uniform-c${c}`,
             0.9,
-            "A credit that finds the merchant's row busy takes one of its balance shards (16, created the first time) instead of waiting; what it still pays over a credit to a free row is two more statements (the failed row try, the status check after the shard update), and a waiting credit when all 16 shards and the row are held (docs/LEDGER.md, \"Hot accounts\").",
+            'A credit that finds the merchant\'s row busy takes one of its balance shards (16, created the first time) instead of waiting; what it still pays over a credit to a free row is two more statements (the failed row try, the status check after the shard update), and a waiting credit when all 16 shards and the row are held (docs/LEDGER.md, "Hot accounts").',
           )
         ),
         notes: [
