@@ -312,11 +312,16 @@ begin
       from unnest(p_accounts, p_shards, p_amounts) as c(account_id, shard, amount)
      order by c.account_id
   loop
-    -- The first free shard going round from the start (shards are numbered below 64), or
-    -- when all are held, the start's turn: the UPDATE waits for it.
+    -- The start if nobody holds it (one index lookup, the common case), else the first free
+    -- shard going round from it (shards are numbered below 64), or when all are held, the
+    -- start's turn: the UPDATE waits for it. coalesce runs each lookup only when needed.
     update public.wallet_balance_shards s
        set balance = s.balance + v_credit.amount, updated_at = now()
      where s.id = coalesce((select f.id
+                              from public.wallet_balance_shards f
+                             where f.account_id = v_credit.account_id and f.shard = v_credit.shard
+                               for update skip locked),
+                           (select f.id
                               from public.wallet_balance_shards f
                              where f.account_id = v_credit.account_id
                              order by (f.shard - v_credit.shard + 64) % 64
