@@ -7,7 +7,7 @@
 //      1, 8 and 20 clients, 50 funded accounts; wallet_transfer also through PgBouncer in
 //      transaction mode (benchmark 8), with its ratio to the direct connection;
 //   2. the hot account: every transfer pays one merchant that nobody configured; ratio to the
-//      uniform case, next to a merchant with balance shards;
+//      uniform case, next to a merchant given balance shards beforehand;
 //   3. wallet_transfer_batch with 100 transfers per call; transfers/s and ratio to single calls;
 //   4. limits: wallet_transfer as the sending account's owner with the tier's limits checked,
 //      vs the same with private.wallet_check_limits swapped for an empty body.
@@ -302,11 +302,11 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
             `hot-c${c}`,
             `uniform-c${c}`,
             0.9,
-            "Every credit of the merchant queues for its one account row, whose lock is held through the commit's WAL flush: the merchant's transfers run one at a time. Spreading credits needs no configuration only if the ledger itself takes a balance shard when the row is busy (docs/LEDGER.md, \"Hot accounts\").",
+            'A credit that finds the merchant\'s row busy takes one of its balance shards (16, created the first time) instead of waiting; what it still pays over a credit to a free row is two more statements (the failed row try, the status check after the shard update), and a waiting credit when all 16 shards and the row are held (docs/LEDGER.md, "Hot accounts").',
           )
         ),
         notes: [
-          `Senders chosen uniformly among the ${ACCOUNTS} accounts. uniform: transfers between the ${ACCOUNTS} accounts, as in the throughput runs. hot: every transfer pays a merchant nobody configured (the target's case). hot-sharded: a merchant given ${MERCHANT_SHARDS} balance shards (wallet_set_balance_shards), for comparison.`,
+          `Senders chosen uniformly among the ${ACCOUNTS} accounts. uniform: transfers between the ${ACCOUNTS} accounts, as in the throughput runs. hot: every transfer pays a merchant nobody configured (the target's case), whose credits take balance shards when its row is busy. hot-sharded: a merchant given ${MERCHANT_SHARDS} balance shards beforehand (wallet_set_balance_shards), for comparison.`,
           `The three cases alternate in ${ROUNDS} rounds of ${roundSeconds} s per client count and are pooled per case.`,
         ],
       },

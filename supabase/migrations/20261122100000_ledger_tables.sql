@@ -76,9 +76,9 @@ create table public.wallet_accounts (
   available bigint not null default 0,
   allow_negative boolean not null default false,
   status text not null default 'active' check (status in ('active', 'frozen', 'closed')),
-  -- A hot account (one that very many transfers pay) takes its credits in this many rows of
-  -- wallet_balance_shards instead of this row, so that those transfers do not queue for one
-  -- row lock (docs/LEDGER.md, "Hot accounts"). 0: every change lands here.
+  -- How many rows of wallet_balance_shards take this account's credits when its row is busy,
+  -- so that transfers to a hot account do not queue for one row lock (docs/LEDGER.md, "Hot
+  -- accounts"). 0 until a credit first finds the row busy: every change lands here.
   balance_shards smallint not null default 0 check (balance_shards between 0 and 64),
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
@@ -210,11 +210,11 @@ create index wallet_entries_account_id_idx on public.wallet_entries (account_id,
 -- (wallet_transactions(..., wallet_entries(...))).
 create index wallet_entries_transaction_id_idx on public.wallet_entries (transaction_id);
 
--- Credits to a hot account not yet moved into its row. A transfer to an account with
--- balance_shards = n adds its amount to shard (backend pid mod n) without locking the
--- account row; anything that takes money out of the account, or changes its status, first
--- locks the row and every shard and folds the shards into the row. So at every commit
--- the account's balance is its row's balance plus the sum of its shards, exactly.
+-- Credits that found an account's row busy, not yet moved into its row. Such a credit adds
+-- its amount to a free shard of the account without waiting for the row; money out that the
+-- row cannot cover, and any status change, first locks the row and every shard and folds the
+-- shards into the row. So at every commit the account's balance is its row's balance plus
+-- the sum of its shards, exactly.
 create table public.wallet_balance_shards (
   id bigint generated always as identity primary key,
   account_id uuid not null,
@@ -227,7 +227,7 @@ create table public.wallet_balance_shards (
 -- Every credit to a hot account rewrites one of these rows: room for HOT updates.
 with (fillfactor = 50);
 comment on table public.wallet_balance_shards is
-  'Credits to a hot account (wallet_accounts.balance_shards > 0) not yet folded into its row. '
+  'Credits that found an account''s row busy (wallet_accounts.balance_shards > 0) not yet folded into its row. '
   'The account balance is its row plus these. Written only by the wallet_* functions.';
 
 -- ---------------------------------------------------------------------------------------

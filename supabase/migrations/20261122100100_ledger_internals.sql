@@ -270,13 +270,32 @@ begin
 end;
 $$;
 
--- Adds credits to one shard each (the caller holds the shard locks, or takes them here in
--- (account, shard) order), then checks the accounts the way a row update would: a freeze
--- or close locks every shard first, so a credit that got its shard either committed before
--- it or now sees it (READ COMMITTED only: wallet_apply sends no credit here otherwise). An
--- account whose shards were switched off meanwhile (balance_shards = 0: every later change
--- goes to the row and nothing folds these again) refuses with 40001, and the transfer can
--- be retried.
+-- Gives an account p_count balance shards (it keeps those it has): the shard rows, then the
+-- count on its row. The caller holds the row lock, which every fold and status change takes
+-- first, so none of them can miss a shard created here.
+create function private.wallet_add_shards(p_account uuid, p_count integer) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  insert into public.wallet_balance_shards (account_id, shard)
+  select p_account, n from generate_series(0, p_count - 1) as n
+  on conflict (account_id, shard) do nothing;
+  update public.wallet_accounts a
+     set balance_shards = p_count, updated_at = now()
+   where a.id = p_account and a.balance_shards <> p_count;
+end;
+$$;
+
+-- Adds each credit to a shard of its account, then checks the accounts the way a row update
+-- would. A credit takes the first shard nobody holds, looking from p_shards (pg_backend_pid()
+-- mod the account's shards, so that concurrent creditors start apart; a shard the caller
+-- locked already is its own), and waits for one only when every shard is held. Accounts are
+-- taken in id order, the order of shard locks. A freeze or close locks every shard first, so
+-- a credit that got its shard either committed before it or now sees it (READ COMMITTED only:
+-- wallet_apply sends no credit here otherwise). An account whose shards were switched off
+-- meanwhile (balance_shards = 0: every later change goes to the row and nothing folds these
+-- again) refuses with 40001, and the transfer can be retried.
 create function private.wallet_credit_shards(p_accounts uuid[], p_shards smallint[], p_amounts bigint[],
                                              p_frozen_ok boolean)
 returns void
@@ -285,18 +304,39 @@ set search_path = ''
 set plan_cache_mode = force_generic_plan
 as $$
 declare
-  v_credited integer;
+  v_credit record;
   v_account public.wallet_accounts;
 begin
-  update public.wallet_balance_shards s
-     set balance = s.balance + c.amount, updated_at = now()
-    from unnest(p_accounts, p_shards, p_amounts) as c(account_id, shard, amount)
-   where s.account_id = c.account_id and s.shard = c.shard;
-  get diagnostics v_credited = row_count;
-  if v_credited < cardinality(p_accounts) then
-    -- wallet_set_balance_shards creates every shard it numbers: only a hand edit gets here.
-    perform private.fail('XX000', format('a balance shard of wallet accounts %s is missing', p_accounts));
-  end if;
+  for v_credit in
+    select c.account_id, c.shard, c.amount
+      from unnest(p_accounts, p_shards, p_amounts) as c(account_id, shard, amount)
+     order by c.account_id
+  loop
+    -- The start if nobody holds it (one index lookup, the common case), else the first free
+    -- shard going round from it (shards are numbered below 64), or when all are held, the
+    -- start's turn: the UPDATE waits for it. coalesce runs each lookup only when needed.
+    update public.wallet_balance_shards s
+       set balance = s.balance + v_credit.amount, updated_at = now()
+     where s.id = coalesce((select f.id
+                              from public.wallet_balance_shards f
+                             where f.account_id = v_credit.account_id and f.shard = v_credit.shard
+                               for update skip locked),
+                           (select f.id
+                              from public.wallet_balance_shards f
+                             where f.account_id = v_credit.account_id
+                             order by (f.shard - v_credit.shard + 64) % 64
+                             limit 1
+                               for update skip locked),
+                           (select f.id
+                              from public.wallet_balance_shards f
+                             where f.account_id = v_credit.account_id
+                             order by (f.shard - v_credit.shard + 64) % 64
+                             limit 1));
+    if not found then
+      -- Shards are created before any credit is routed to them: only a hand edit gets here.
+      perform private.fail('XX000', format('wallet account %s has no balance shard', v_credit.account_id));
+    end if;
+  end loop;
 
   select a.* into v_account
     from public.wallet_accounts a
@@ -314,6 +354,92 @@ begin
 end;
 $$;
 
+-- The locks-first half of wallet_apply (a batch, or a debit its account's row cannot cover
+-- alone): the same entries, in lock order. Every row to change is locked first (in READ
+-- COMMITTED a credit to an account with shards changes a shard instead, p_try); then, among
+-- those rows, the accounts whose row cannot cover its change alone fold their shards; then
+-- every shard, in (account, shard) order: all of an account that folds, the one a credit
+-- starts from. Then one UPDATE with the checks changes all the rows: the accounts it did not
+-- change are the refusals, the first in lock order reported. A statement per account was a
+-- third of a batch's time (docs/LEDGER.md, "Batches").
+create function private.wallet_apply_locked(p_ids uuid[], p_balance bigint[], p_available bigint[], p_try boolean[],
+                                            p_shards smallint[], p_force boolean, p_frozen_ok boolean)
+returns void
+language plpgsql
+set search_path = ''
+set plan_cache_mode = force_generic_plan
+as $$
+declare
+  v_rows uuid[];
+  v_fold uuid[];
+  v_changed uuid[];
+  v_refused uuid;
+  v_credits record;
+begin
+  select coalesce(array_agg(d.id order by d.n), '{}')
+    into v_rows
+    from unnest(p_ids, p_try, p_shards) with ordinality as d(id, try, shards, n)
+   where not (d.try and d.shards > 0);
+  perform 1
+     from public.wallet_accounts a
+    where a.id = any (v_rows)
+    order by a.kind = 'system', a.id
+      for no key update;
+
+  select coalesce(array_agg(a.id), '{}')
+    into v_fold
+    from unnest(p_ids, p_balance, p_available) as d(id, balance, available)
+    join public.wallet_accounts a on a.id = d.id
+   where a.id = any (v_rows)
+     and a.balance_shards > 0
+     and not (p_force or a.allow_negative)
+     and ((d.available < 0 and a.available + d.available < 0) or (d.balance < 0 and a.balance + d.balance < 0));
+  perform 1
+     from public.wallet_balance_shards s
+     join unnest(p_ids, p_try, p_shards) as d(id, try, shards) on s.account_id = d.id
+    where s.account_id = any (v_fold)
+       or (d.try and d.shards > 0 and s.shard = pg_backend_pid() % d.shards)
+    order by s.account_id, s.shard
+      for update of s;
+  if cardinality(v_fold) > 0 then
+    perform private.wallet_fold_shards(v_fold);
+  end if;
+
+  with changed as (
+    update public.wallet_accounts a
+       set balance = a.balance + d.balance,
+           available = a.available + d.available,
+           updated_at = now()
+      from unnest(p_ids, p_balance, p_available) as d(id, balance, available)
+     where a.id = d.id
+       and a.id = any (v_rows)
+       and (a.status = 'active' or (p_frozen_ok and a.status = 'frozen'))
+       and (p_force or a.allow_negative
+            or ((d.available >= 0 or a.available + d.available >= 0)
+                and (d.balance >= 0 or a.balance + d.balance >= 0)))
+    returning a.id
+  )
+  select coalesce(array_agg(c.id), '{}') into v_changed from changed c;
+
+  select d.id into v_refused
+    from unnest(v_rows) with ordinality as d(id, n)
+   where d.id <> all (v_changed)
+   order by d.n
+   limit 1;
+  if found then
+    perform private.wallet_raise_unavailable(v_refused, p_frozen_ok);
+  end if;
+
+  select array_agg(d.id) as ids, array_agg((pg_backend_pid() % d.shards)::smallint) as shards, array_agg(d.balance) as amounts
+    into v_credits
+    from unnest(p_ids, p_balance, p_try, p_shards) as d(id, balance, try, shards)
+   where d.try and d.shards > 0;
+  if v_credits.ids is not null then
+    perform private.wallet_credit_shards(v_credits.ids, v_credits.shards, v_credits.amounts, p_frozen_ok);
+  end if;
+end;
+$$;
+
 -- Step 3. Applies net balance/available changes in one global order: account rows first,
 -- user accounts before system accounts, each by id (kind never changes, so the order is
 -- total and fixed); then balance shards, by account and shard. Every writer in the ledger
@@ -321,22 +447,21 @@ $$;
 -- cycle. System accounts (clearing, fees) are the hottest rows there are: every deposit of
 -- a provider and currency touches one, so they come last and are held for the shortest time
 -- before the commit.
--- Each account's net change goes one of three ways:
---   row    the account row, with its checks;
---   shard  a credit (balance and available up alike, or any change of an account allowed to
---          go negative) to an account with balance_shards > 0: one shard, no row lock;
---   fold   any other change to such an account: its shards are folded into the row first,
---          so that the funds check sees the whole balance.
--- Outside READ COMMITTED a credit to such an account takes the row: a shard credit checks the
--- account after taking its shard, and a REPEATABLE READ snapshot older than a freeze would
--- not see it, where the row update fails with 40001.
--- One or two accounts and no fold (every single transfer, deposit and capture): one
--- UPDATE per account, each taking its lock. The check sits in the UPDATE's WHERE, so it is
--- re-evaluated on the latest row version once the lock is granted (no lost update, no
--- overdraft), and the second account is locked only for its own update.
--- Otherwise (a batch, or a fold): every lock first, in the order above, then one UPDATE
--- with the same check for all the rows; the accounts it did not change are the refusals. A
--- statement per account was a third of a batch's time (docs/LEDGER.md, "Batches").
+-- A credit never waits for a busy row (docs/LEDGER.md, "Hot accounts"). In READ COMMITTED a
+-- change that needs no funds check (balance and available up alike, or any change of an
+-- account allowed to go negative) tries the row without waiting (skip locked): free, it
+-- changes the row; held by another transaction, it goes to one of the account's balance
+-- shards. An account without shards yet waits for its row this once and gets them, so that
+-- the next credit finding the row busy does not wait. Outside READ COMMITTED a credit takes
+-- the row: a shard credit checks the account after taking its shard, and a REPEATABLE READ
+-- snapshot older than a freeze would not see it, where the row update fails with 40001.
+-- Every other change takes its row, with the checks in the UPDATE's WHERE, re-evaluated on
+-- the latest row version once the lock is granted (no lost update, no overdraft). A debit
+-- the row cannot cover while the account has shards folds them in first (locks first, in
+-- the order above: wallet_apply_locked), so the funds check sees the whole balance.
+-- One or two accounts (every single transfer, deposit and capture): one UPDATE per account,
+-- each taking its lock, and the second account is locked only for its own update. More (a
+-- batch): wallet_apply_locked.
 -- p_force lets debits take a balance below zero (forced reversals). p_frozen_ok lets the
 -- change post on a frozen account: a freeze stops what a user starts, not the recording of
 -- money a provider already moved or a correction (docs/LEDGER.md, "Frozen accounts"). A closed
@@ -349,103 +474,91 @@ set search_path = ''
 set plan_cache_mode = force_generic_plan
 as $$
 declare
+  -- Shards a busy account gets: credits of up to this many transactions at once, plus the row's.
+  c_auto_shards constant integer := 16;
   v_ids uuid[];
   v_balance bigint[];
   v_available bigint[];
-  v_route text[];
-  v_shard smallint[];
-  v_rows integer;
-  v_changed uuid[];
-  v_refused uuid;
+  v_try boolean[];
+  v_shards smallint[];
+  v_deferred integer[] := '{}';
+  v_wait boolean;
+  v_count smallint;
 begin
-  -- In lock order: rows (an unknown account first, its refusal is WL007; then users, then
-  -- system accounts), then shards; each by account id. The first v_rows entries change rows,
-  -- the rest are shard credits.
+  -- In lock order: an unknown account first (its refusal is WL007), then users, then system
+  -- accounts, each by id.
   select array_agg(d.account_id order by d.lock_rank, d.account_id),
          array_agg(d.balance order by d.lock_rank, d.account_id),
          array_agg(d.available order by d.lock_rank, d.account_id),
-         array_agg(d.route order by d.lock_rank, d.account_id),
-         array_agg(d.shard order by d.lock_rank, d.account_id),
-         count(*) filter (where d.route <> 'shard')
-    into v_ids, v_balance, v_available, v_route, v_shard, v_rows
-    from (select g.account_id, g.balance, g.available, r.route,
-                 case when r.route = 'shard' then 3 when k.kind = 'system' then 2 when k.kind = 'user' then 1 else 0 end as lock_rank,
-                 (pg_backend_pid() % nullif(k.balance_shards, 0))::smallint as shard
+         array_agg(d.try order by d.lock_rank, d.account_id),
+         array_agg(d.shards order by d.lock_rank, d.account_id)
+    into v_ids, v_balance, v_available, v_try, v_shards
+    from (select g.account_id, g.balance, g.available, coalesce(k.balance_shards, 0) as shards,
+                 case when k.kind = 'system' then 2 when k.kind = 'user' then 1 else 0 end as lock_rank,
+                 coalesce(g.balance = g.available and (g.balance > 0 or k.allow_negative)
+                          and current_setting('transaction_isolation') = 'read committed', false) as try
             from (select u.account_id, sum(u.balance)::bigint as balance, sum(u.available)::bigint as available
                     from unnest(p_accounts, p_balance, p_available) as u(account_id, balance, available)
                    group by u.account_id) g
-            left join public.wallet_accounts k on k.id = g.account_id
-           cross join lateral (
-             select case when coalesce(k.balance_shards, 0) = 0 then 'row'
-                         when not (g.balance = g.available and (g.balance > 0 or k.allow_negative)) then 'fold'
-                         when current_setting('transaction_isolation') = 'read committed' then 'shard'
-                         else 'row' end as route
-           ) r) d;
+            left join public.wallet_accounts k on k.id = g.account_id) d;
 
-  if cardinality(v_ids) <= 2 and 'fold' <> all (v_route) then
-    for i in 1 .. cardinality(v_ids) loop
-      if v_route[i] = 'shard' then
-        perform private.wallet_credit_shards(array[v_ids[i]], array[v_shard[i]], array[v_balance[i]], p_frozen_ok);
-        continue;
-      end if;
+  if cardinality(v_ids) > 2 then
+    perform private.wallet_apply_locked(v_ids, v_balance, v_available, v_try, v_shards, p_force, p_frozen_ok);
+    return;
+  end if;
+
+  for i in 1 .. cardinality(v_ids) loop
+    v_wait := not v_try[i];
+    loop
       update public.wallet_accounts a
          set balance = a.balance + v_balance[i],
              available = a.available + v_available[i],
              updated_at = now()
-       where a.id = v_ids[i]
+       where a.id = case when v_wait then v_ids[i]
+                         else (select l.id from public.wallet_accounts l where l.id = v_ids[i] for no key update skip locked) end
          and (a.status = 'active' or (p_frozen_ok and a.status = 'frozen'))
          and (p_force or a.allow_negative
               or ((v_available[i] >= 0 or a.available + v_available[i] >= 0)
-                  and (v_balance[i] >= 0 or a.balance + v_balance[i] >= 0)));
-      if not found then
-        perform private.wallet_raise_unavailable(v_ids[i], p_frozen_ok);
-      end if;
+                  and (v_balance[i] >= 0 or a.balance + v_balance[i] >= 0)))
+      returning a.balance_shards into v_count;
+      -- A credit the row did not take goes to a shard, or, without shards yet, waits for the
+      -- row this once.
+      exit when found or v_wait or v_shards[i] > 0;
+      v_wait := true;
     end loop;
-    return;
-  end if;
+    if found then
+      if v_try[i] and v_wait and v_count = 0 then
+        -- The row was busy and the account had no shards: it has them from now on.
+        perform private.wallet_add_shards(v_ids[i], c_auto_shards);
+      end if;
+      continue;
+    end if;
+    if not v_wait then
+      -- The shard credit checks the account's status once it holds its shard.
+      v_deferred := v_deferred || i;
+      continue;
+    end if;
+    if not v_try[i] and exists (select 1 from public.wallet_accounts a where a.id = v_ids[i] and a.balance_shards > 0) then
+      -- The row alone cannot cover this change: the rest of the call takes its locks first and
+      -- folds the shards (the rows before this one are locked already, in order).
+      perform private.wallet_apply_locked(
+        array(select v_ids[j] from unnest(v_deferred) j) || v_ids[i:],
+        array(select v_balance[j] from unnest(v_deferred) j) || v_balance[i:],
+        array(select v_available[j] from unnest(v_deferred) j) || v_available[i:],
+        array(select v_try[j] from unnest(v_deferred) j) || v_try[i:],
+        array(select v_shards[j] from unnest(v_deferred) j) || v_shards[i:],
+        p_force, p_frozen_ok);
+      return;
+    end if;
+    perform private.wallet_raise_unavailable(v_ids[i], p_frozen_ok);
+  end loop;
 
-  -- Every lock first: the rows to change, then the shards (all of an account to fold, the
-  -- one a credit goes to).
-  perform 1
-     from public.wallet_accounts a
-    where a.id = any (v_ids[:v_rows])
-    order by a.kind = 'system', a.id
-      for no key update;
-  perform 1
-     from public.wallet_balance_shards s
-     join unnest(v_ids, v_route, v_shard) as d(id, route, shard)
-       on s.account_id = d.id and (d.route = 'fold' or (d.route = 'shard' and s.shard = d.shard))
-    order by s.account_id, s.shard
-      for update of s;
-  perform private.wallet_fold_shards(array(select d.id from unnest(v_ids, v_route) as d(id, route) where d.route = 'fold'));
-
-  with changed as (
-    update public.wallet_accounts a
-       set balance = a.balance + d.balance,
-           available = a.available + d.available,
-           updated_at = now()
-      from unnest(v_ids[:v_rows], v_balance[:v_rows], v_available[:v_rows]) as d(id, balance, available)
-     where a.id = d.id
-       and (a.status = 'active' or (p_frozen_ok and a.status = 'frozen'))
-       and (p_force or a.allow_negative
-            or ((d.available >= 0 or a.available + d.available >= 0)
-                and (d.balance >= 0 or a.balance + d.balance >= 0)))
-    returning a.id
-  )
-  select coalesce(array_agg(c.id), '{}') into v_changed from changed c;
-
-  -- Some account refused: report the first in lock order, as one UPDATE per account would.
-  select d.id into v_refused
-    from unnest(v_ids[:v_rows]) with ordinality as d(id, n)
-   where d.id <> all (v_changed)
-   order by d.n
-   limit 1;
-  if found then
-    perform private.wallet_raise_unavailable(v_refused, p_frozen_ok);
-  end if;
-
-  if cardinality(v_ids) > v_rows then
-    perform private.wallet_credit_shards(v_ids[v_rows + 1:], v_shard[v_rows + 1:], v_balance[v_rows + 1:], p_frozen_ok);
+  if cardinality(v_deferred) > 0 then
+    perform private.wallet_credit_shards(
+      array(select v_ids[j] from unnest(v_deferred) j),
+      array(select (pg_backend_pid() % v_shards[j])::smallint from unnest(v_deferred) j),
+      array(select v_balance[j] from unnest(v_deferred) j),
+      p_frozen_ok);
   end if;
 end;
 $$;

@@ -360,10 +360,11 @@ end;
 $$;
 grant execute on function public.wallet_void(uuid) to service_role;
 
--- Turns balance shards on (p_shards > 0) or off (0) for a hot account, or changes their
--- number: every credit to it then lands in one of p_shards rows of wallet_balance_shards
--- instead of its row (docs/LEDGER.md, "Hot accounts"). The shards are folded into the row
--- first, so the account's balance does not move.
+-- Sets how many balance shards an account's credits spread over when its row is busy
+-- (docs/LEDGER.md, "Hot accounts"). The ledger gives an account 16 the first time a credit
+-- finds its row busy; an operator may give one that more connections pay at once up to 64,
+-- or 0, which folds them into the row until a credit next finds it busy. The shards are
+-- folded into the row first, so the account's balance does not move.
 create function public.wallet_set_balance_shards(p_account uuid, p_shards integer)
 returns public.wallet_accounts
 language plpgsql
@@ -380,13 +381,8 @@ begin
     perform private.fail('WL004', format('wallet account %s is closed', p_account));
   end if;
   perform private.wallet_fold_shards(array[p_account]);
-  insert into public.wallet_balance_shards (account_id, shard)
-  select p_account, n from generate_series(0, p_shards - 1) as n
-  on conflict (account_id, shard) do nothing;
-  update public.wallet_accounts a
-     set balance_shards = p_shards, updated_at = now()
-   where a.id = p_account
-  returning a.* into v_account;
+  perform private.wallet_add_shards(p_account, p_shards);
+  select a.* into v_account from public.wallet_accounts a where a.id = p_account;
   return v_account;
 end;
 $$;

@@ -86,7 +86,13 @@ describe("GET /admin/accounts/:id", () => {
     const account = await openAccount(sql, owner, "GHS");
     await deposit(sql, account, 1_000, "GHS");
     await sql`select public.wallet_set_balance_shards(${account}::uuid, 4)`;
+    // A deposit that finds the account's row busy takes a shard.
+    const busy = await sql.reserve();
+    await busy`begin`;
+    await busy`select 1 from public.wallet_accounts where id = ${account}::uuid for update`;
     await deposit(sql, account, 300, "GHS");
+    await busy`rollback`;
+    busy.release();
     const [row] = await sql<{ balance: string }[]>`select balance from public.wallet_accounts where id = ${account}`;
     expect(row!.balance).toBe("1000");
 

@@ -1,8 +1,9 @@
-// Balance shards under concurrency. A credit to a hot account takes no lock on its row, so
-// what keeps freezes, closes and the switch back to one row exact is the order of the shard
-// locks. Each race is staged: one transaction holds its locks uncommitted while the other
-// call is seen waiting for them, then the first commits. Last, many clients pay one hot
-// account while others pay out of it and freeze it, and every balance adds up.
+// Balance shards under concurrency. A credit never waits for a busy account row: it takes a
+// shard instead (created the first time the row is found busy), so what keeps freezes,
+// closes and the switch back to one row exact is the order of the shard locks. Each race is
+// staged: one transaction holds its locks uncommitted while the other call is seen waiting
+// for them (or not), then the first commits. Last, many clients pay one account nobody
+// configured while others pay out of it and freeze it, and every balance adds up.
 import { randomUUID } from "node:crypto";
 import type { ReservedSql, Sql } from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,10 +29,33 @@ afterAll(async () => {
   await sql?.end({ timeout: 5 });
 });
 
-async function hotAccount(): Promise<string> {
+async function plainAccount(): Promise<string> {
   const [merchant] = await createFundedParties(sql, CURRENCY, 1, 0n);
-  await callAs(sql, service, "wallet_set_balance_shards", [merchant!.accountId, SHARDS]);
   return merchant!.accountId;
+}
+
+async function hotAccount(): Promise<string> {
+  const merchant = await plainAccount();
+  await callAs(sql, service, "wallet_set_balance_shards", [merchant, SHARDS]);
+  return merchant;
+}
+
+/** Holds the row of `account` (and its shards, when asked) in an open transaction, as a payment to it would. */
+function holdRow(account: string, withShards = false): Promise<OpenTransaction> {
+  return holdOpen(
+    `select (select count(*) from (select 1 from public.wallet_accounts where id = $1 for update) r)
+          + (select count(*) from (select 1 from public.wallet_balance_shards where account_id = $1 and $2 for update) s)`,
+    [account, withShards],
+    "superuser",
+  );
+}
+
+async function rowAndShards(account: string): Promise<{ row: bigint; shards: bigint; count: number }> {
+  const [r] = await sql<{ row: string; shards: string; count: number }[]>`
+    select a.balance as row, coalesce(sum(s.balance), 0) as shards, a.balance_shards as count
+      from public.wallet_accounts a left join public.wallet_balance_shards s on s.account_id = a.id
+     where a.id = ${account} group by a.id`;
+  return { row: BigInt(r!.row), shards: BigInt(r!.shards), count: r!.count };
 }
 
 interface OpenTransaction {
@@ -95,6 +119,40 @@ async function balanceOf(account: string): Promise<bigint> {
 }
 
 describe("balance shards under concurrency", () => {
+  it("gives an account shards the first time a credit finds its row busy, and from then on credits a shard without waiting", async () => {
+    const merchant = await plainAccount();
+    const first = await holdRow(merchant);
+    const waited = transferTo(merchant, 100);
+    await someoneWaitsFor(first);
+    await commit(first);
+    expect(await waited).toBe("posted");
+    expect(await rowAndShards(merchant)).toEqual({ row: 100n, shards: 0n, count: 16 });
+
+    const second = await holdRow(merchant);
+    // Neither waits for the held row: both land in shards, and commit while it is still held.
+    expect(await Promise.all([transferTo(merchant, 30), transferTo(merchant, 12)])).toEqual(["posted", "posted"]);
+    expect(await rowAndShards(merchant)).toEqual({ row: 100n, shards: 42n, count: 16 });
+    await commit(second);
+    expect(await balanceOf(merchant)).toBe(142n);
+
+    // A payment out that the row covers leaves the shards alone; one it does not cover folds them.
+    await callAs(sql, service, "wallet_transfer", [merchant, payers[1]!.accountId, 60, CURRENCY, nextKey(), null, {}]);
+    expect(await rowAndShards(merchant)).toEqual({ row: 40n, shards: 42n, count: 16 });
+    await callAs(sql, service, "wallet_transfer", [merchant, payers[1]!.accountId, 80, CURRENCY, nextKey(), null, {}]);
+    expect(await rowAndShards(merchant)).toEqual({ row: 2n, shards: 0n, count: 16 });
+    await assertLedgerInvariants(sql);
+  });
+
+  it("refuses a credit to a frozen account that went to a shard because the row was busy", async () => {
+    const merchant = await hotAccount();
+    await callAs(sql, service, "wallet_set_status", [merchant, "frozen", "shards race"]);
+    const busy = await holdRow(merchant);
+    expect(await transferTo(merchant, 100)).toBe("WL004");
+    await commit(busy);
+    expect(await rowAndShards(merchant)).toEqual({ row: 0n, shards: 0n, count: SHARDS });
+    await assertLedgerInvariants(sql);
+  });
+
   it("refuses with 40001 a credit that read the shards as on while they were being switched off", async () => {
     const merchant = await hotAccount();
     const key = nextKey();
@@ -180,11 +238,8 @@ describe("balance shards under concurrency", () => {
     await callAs(sql, service, "wallet_deposit", [merchant, 1_000, CURRENCY, provider, nextKey(), {}]);
     const [payout] = await callAs(sql, service, "wallet_withdraw", [merchant, 100, CURRENCY, provider, nextKey(), {}]);
 
-    const clearingShards = await holdOpen(
-      "select 1 from public.wallet_balance_shards where account_id = $1 for update",
-      [clearing!.id],
-      "superuser",
-    );
+    // The clearing account's row and shards held: both calls change it through a shard, and wait.
+    const clearingShards = await holdRow(clearing!.id, true);
     const outcome = (call: Promise<WalletTransaction[]>) => call.then((rows) => rows[0]!.status).catch((error: unknown) => sqlState(error));
     const capture = outcome(callAs(sql, service, "wallet_capture", [payout!.id, null, null, null]));
     await someoneWaitsFor(clearingShards);
@@ -196,8 +251,8 @@ describe("balance shards under concurrency", () => {
     await assertLedgerInvariants(sql);
   });
 
-  it("keeps every balance exact while many clients pay one hot account and others pay out of it and freeze it", async () => {
-    const merchant = await hotAccount();
+  it("keeps every balance exact while many clients pay one account nobody configured and others pay out of it and freeze it", async () => {
+    const merchant = await plainAccount();
     const committed = new Map<string, WalletTransaction>();
     const outcomes: string[] = [];
     const record = (rows: WalletTransaction[]) => rows.forEach((row) => committed.set(row.id, row));
@@ -230,6 +285,8 @@ describe("balance shards under concurrency", () => {
     for (const tx of committed.values()) expected += tx.to_account_id === merchant ? BigInt(tx.amount) : -BigInt(tx.amount);
     expect(await balanceOf(merchant)).toBe(expected);
     expect(committed.size).toBeGreaterThan(payers.length * 40 * 0.5);
+    // The payers found its row busy: it got shards on its own.
+    expect((await rowAndShards(merchant)).count).toBe(16);
     await assertLedgerInvariants(sql);
   });
 });

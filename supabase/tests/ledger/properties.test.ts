@@ -269,14 +269,14 @@ describe("ledger properties", () => {
   });
 
   it("concurrent clients keep the invariants and lose no update", async () => {
-    const transfer = fc.record({ from: party, to: party, amount: money, sameKeyAsPrevious: fc.boolean() });
+    // The first party is the hot account: paid in about half the transfers.
+    const transfer = fc.record({ from: party, to: fc.oneof(party, fc.constant(0)), amount: money, sameKeyAsPrevious: fc.boolean() });
     await fc.assert(
       fc.asyncProperty(fc.array(fc.array(transfer, { minLength: 1, maxLength: 12 }), { minLength: 2, maxLength: 4 }), async (clients) => {
         const run = randomUUID().slice(0, 8);
         const parties = await createFundedParties(sql, CURRENCY, PARTIES, FUNDING);
         const ids = parties.map((p) => p.accountId);
-        // One hot account: its credits race into shards, its debits fold them.
-        await callAs(sql, service, "wallet_set_balance_shards", [ids[0], 2]);
+        // Nobody configures shards: credits that find a row busy create and take them, debits fold them.
         const committed = new Map<string, WalletTransaction>();
         // Clients share key numbers, so the same key (with the same or other parameters) races across clients.
         await Promise.all(
@@ -286,6 +286,7 @@ describe("ledger properties", () => {
               const got = await outcomeOf("wallet_transfer", [ids[op.from], ids[op.to], op.amount, CURRENCY, key, null, {}]);
               if (typeof got === "string") expect(["WL001", "WL003", "WL005"]).toContain(got);
               else committed.set(got.id, got);
+              await assertLedgerInvariants(sql);
             }
           }),
         );

@@ -31,7 +31,8 @@ async function createIntent(amount: number): Promise<string> {
 }
 
 async function balance(): Promise<bigint> {
-  const [row] = await sql<{ balance: string }[]>`select balance from public.wallet_accounts where id = ${party.accountId}`;
+  const [row] = await sql<{ balance: string }[]>`
+    select balance from public.wallet_account_balances where account_id = ${party.accountId}`;
   return BigInt(row!.balance);
 }
 
@@ -51,7 +52,8 @@ describe("payment_record_success under concurrent deliveries", () => {
     const before = await balance();
     const paymentId = `pi_race_${run}`;
     // Hold the account row, so that the delivery that found the intent stops inside its
-    // credit, after it has looked for an existing payment and before it stores its own.
+    // credit, after it has looked for an existing payment and before it stores its own (the
+    // account has no balance shards yet, so its credit waits for the row).
     const blocker = await sql.reserve();
     await blocker`begin`;
     await blocker`select 1 from public.wallet_accounts where id = ${party.accountId} for update`;

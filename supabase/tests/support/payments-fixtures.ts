@@ -58,7 +58,7 @@ export function asServiceRole<T>(sql: Sql, fn: (tx: postgres.TransactionSql) => 
 
 export async function balanceOf(sql: Sql, accountId: string): Promise<{ balance: number; available: number }> {
   const [row] = await sql<{ balance: string; available: string }[]>`
-    select balance, available from public.wallet_accounts where id = ${accountId}::uuid`;
+    select balance, available from public.wallet_account_balances where account_id = ${accountId}::uuid`;
   return { balance: Number(row!.balance), available: Number(row!.available) };
 }
 
