@@ -7,6 +7,8 @@ import { HttpError } from "./errors.ts";
 
 export type Sql = postgres.Sql;
 export type TransactionSql = postgres.TransactionSql;
+/** What runs a statement: the client (one statement, its own transaction) or a transaction. */
+export type Queryable = Sql | TransactionSql;
 
 /**
  * A client for SUPABASE_DB_URL (or `url`). `prepare: false` keeps it usable behind Supabase's
@@ -66,7 +68,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 
 export const databaseUnavailable = () => new HttpError(503, "database_unavailable", "The database is unavailable; try again shortly.");
 
-function headersObject(headers: Headers | Record<string, string>): Record<string, string> {
+/** The request headers as request.headers holds them: a JSON object with lower-case names. */
+export function headersObject(headers: Headers | Record<string, string>): Record<string, string> {
   const entries = headers instanceof Headers ? [...headers.entries()] : Object.entries(headers);
   return Object.fromEntries(entries.map(([name, value]) => [name.toLowerCase(), value]));
 }
