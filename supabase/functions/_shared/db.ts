@@ -11,11 +11,13 @@ export type TransactionSql = postgres.TransactionSql;
 export type Queryable = Sql | TransactionSql;
 
 /**
- * A client for SUPABASE_DB_URL (or `url`). `prepare: false` keeps it usable behind Supabase's
- * transaction pooler; a short connect timeout turns an unreachable database into a quick 503.
+ * A client for SUPABASE_DB_URL (or `url`) with DB_POOL_MAX connections. `prepare: false` keeps
+ * it usable behind Supabase's transaction pooler; a short connect timeout turns an unreachable
+ * database into a quick 503.
  */
 export function createSql(url: string = env("SUPABASE_DB_URL").SUPABASE_DB_URL, options: postgres.Options<never> = {}): Sql {
-  return postgres(url, { prepare: false, max: 5, connect_timeout: 5, idle_timeout: 30, onnotice: () => undefined, ...options });
+  const { DB_POOL_MAX: max } = env("DB_POOL_MAX");
+  return postgres(url, { prepare: false, max, connect_timeout: 5, idle_timeout: 30, onnotice: () => undefined, ...options });
 }
 
 /** The API roles a request may act as. */
