@@ -4,7 +4,7 @@
 import { functionsDatabaseUrl, testDatabaseUrl } from "../../../tests/support/functions-env.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { balanceOf, createTopUp, storedEvents, testSql } from "../../../tests/support/payments-fixtures.ts";
-import { stripeEvent, stripeRequest } from "../../../tests/support/webhook-requests.ts";
+import { stripeEvent, stripePaymentSucceeded, stripeRequest } from "../../../tests/support/webhook-requests.ts";
 import { createStripeWebhookApp } from "../../stripe-webhook/app.ts";
 import { createSql } from "../db.ts";
 import { createLogger } from "../logger.ts";
@@ -40,14 +40,7 @@ describe("store-then-apply", () => {
   it("stores, applies and finishes a payment success in one statement, its own transaction", async () => {
     const ref = piId();
     const topUp = await createTopUp(sql, { provider: "stripe", amount: 1500, currency: "USD", providerRef: ref });
-    const event = stripeEvent("payment_intent.succeeded", {
-      id: ref,
-      object: "payment_intent",
-      amount: 1500,
-      amount_received: 1500,
-      currency: "usd",
-      metadata: {},
-    });
+    const event = stripePaymentSucceeded(ref, 1500);
     const sent = await deliver(event);
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatch(/^select outcome, attempts, last_error\s+from public\.webhook_ingest_payment_success\(/);
