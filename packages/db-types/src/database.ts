@@ -947,7 +947,7 @@ isOneToOne: false
         isSetofReturn: false
       } },
 "webhook_ingest_payment_success":
-{ Args: { "p_amount": number,"p_currency": string,"p_event_id": string,"p_intent_hint": string,"p_payload": Json,"p_provider": string,"p_provider_payment_id": string,"p_raw": Json,"p_type": string }; Returns: {
+{ Args: { "p_amount": number,"p_client_address": string,"p_correlation_id": string,"p_currency": string,"p_event_id": string,"p_headers": Json,"p_intent_hint": string,"p_payload": Json,"p_provider": string,"p_provider_payment_id": string,"p_raw": Json,"p_type": string }; Returns: {
               "attempts": number,"last_error": string,"outcome": string
             }[]
                            },
