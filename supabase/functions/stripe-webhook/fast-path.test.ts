@@ -1,14 +1,15 @@
-// What a delivery costs the database connection it holds: a payment success is one statement
-// (webhook_ingest_payment_success, its own transaction); any other event still goes through
-// the step-by-step transaction. Against the test database through its pooler.
-import { functionsDatabaseUrl, testDatabaseUrl } from "../../../tests/support/functions-env.ts";
+// What a Stripe delivery costs the database connection it holds (store-then-apply): a payment
+// success is one statement (webhook_ingest_payment_success, its own transaction); any other
+// event still goes through the step-by-step transaction. Against the test database through its
+// pooler.
+import { functionsDatabaseUrl, testDatabaseUrl } from "../../tests/support/functions-env.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { balanceOf, createTopUp, storedEvents, testSql } from "../../../tests/support/payments-fixtures.ts";
-import { stripeEvent, stripePaymentSucceeded, stripeRequest } from "../../../tests/support/webhook-requests.ts";
-import { createStripeWebhookApp } from "../../stripe-webhook/app.ts";
-import { createSql } from "../db.ts";
-import { createLogger } from "../logger.ts";
-import type { RateLimiter } from "../rate-limit/limiter.ts";
+import { balanceOf, createTopUp, storedEvents, testSql } from "../../tests/support/payments-fixtures.ts";
+import { stripeEvent, stripePaymentSucceeded, stripeRequest } from "../../tests/support/webhook-requests.ts";
+import { createStripeWebhookApp } from "./app.ts";
+import { createSql } from "../_shared/db.ts";
+import { createLogger } from "../_shared/logger.ts";
+import type { RateLimiter } from "../_shared/rate-limit/limiter.ts";
 
 const sql = testSql(testDatabaseUrl);
 // Every statement the webhook's client sends, as postgres.js hands it to the server. One
