@@ -122,7 +122,10 @@ export async function storeThenApplyAs(
   const [only] = events;
   if (events.length === 1 && only!.paymentSuccess) {
     try {
-      return [{ event_id: only!.eventId, outcome: await ingestPaymentSuccess(sql, context, provider, only!, only!.paymentSuccess, onFailure) }];
+      return [{
+        event_id: only!.eventId,
+        outcome: await ingestPaymentSuccess(sql, context, provider, only!, only!.paymentSuccess, onFailure),
+      }];
     } catch (error) {
       if (error instanceof HttpError) throw error;
       return [notStored(only!, error)];
