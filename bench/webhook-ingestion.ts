@@ -153,7 +153,7 @@ export async function runWebhookIngestion(options: WebhookBenchOptions): Promise
   const http = await helloWorldCeiling(options.seconds);
   const rate = (value: number) => `${formatNumber(value)}/s`;
   const limitedBy =
-    "Each delivery holds one of the gateway's 5 pooled connections through about ten round trips (limiter transaction, BEGIN, set_config, begin-event, savepoint, effect statements, finish-event, COMMIT), so 64 connections queue for 5; the database itself does the deposit's work at the database-only rate. Folding store, apply and finish into one SQL call per event is the next step (docs/BENCHMARKS.md, \"Where the time goes\").";
+    "A payment success is one statement (webhook_ingest_payment_success, its own transaction) on one of the gateway's DB_POOL_MAX connections, and a Postgres limiter hit one more; each is two round trips (postgres.js describes an unnamed statement's parameters before binding them). Sampling pg_stat_activity under this load shows the deliveries' statements mostly waiting for row locks (Lock:transactionid) on the two rows every deposit here touches, the one user's account and the clearing account, which each delivery holds through more work than a bare wallet_deposit: the event row and its update, the payment row and the intent's update, with their audit rows (about twice a wallet_deposit's server time, measured by calling both in turn on one connection). Credits that take a shard when the row is busy leave the clearing account's debit as the lock deposits queue on.";
   return {
     title: "4. Webhook ingestion: signed Stripe payment_intent.succeeded",
     figures: [
@@ -195,7 +195,7 @@ export async function runWebhookIngestion(options: WebhookBenchOptions): Promise
       `The gateway of the test stack reaches the database through PgBouncer in transaction mode, as the functions reach Supavisor in production; a second gateway, otherwise the same, connects directly. The two webhook cases and the database-only wallet_deposit run (pgbench, 8 clients, as service_role) alternate in ${ROUNDS} rounds of ${roundSeconds} s and are pooled per case (mean rate; the worst round's percentiles). Webhook / HTTP ceiling: ${
         (webhook.requestsPerSecond / http.requestsPerSecond).toFixed(3)
       }.`,
-      `Each delivery: rate-limit call (Postgres limiter, keyed by provider and address, ${stripeAddresses.length} addresses as Stripe's pool), Stripe signature check, store-then-apply transaction (event row, payment row, wallet credit, audit rows).`,
+      `Each delivery: rate-limit call (Postgres limiter, one statement, keyed by provider and address, ${stripeAddresses.length} addresses as Stripe's pool), Stripe signature check, webhook_ingest_payment_success (one statement: event row, payment row, wallet credit, the event's outcome, audit rows).`,
     ],
   };
 }

@@ -79,6 +79,9 @@ begin
     raise exception 'rate limit window must be between 1000 and 86400000 ms' using errcode = '22023';
   end if;
 
+  -- A hit lost in a crash does not matter: the commit does not wait for the WAL flush, so the
+  -- key's lock (held until commit) is held for less time.
+  perform set_config('synchronous_commit', 'off', true);
   -- Serialize the callers of one key until commit; unrelated keys that share a hash only wait.
   perform pg_advisory_xact_lock(hashtextextended('private.rate_limit_hit:' || p_key, 0));
 

@@ -557,6 +557,9 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"payment_success_apply":
+{ Args: { "p_amount": number,"p_currency": string,"p_intent_hint": string,"p_provider": string,"p_provider_payment_id": string,"p_raw": Json }; Returns: string
+                           },
 "refund_record":
 { Args: { "p_amount": number,"p_payment": string,"p_provider_refund_id": string,"p_reason"?: string }; Returns: {
               "amount": number,
@@ -1047,6 +1050,11 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"webhook_ingest_payment_success":
+{ Args: { "p_amount": number,"p_client_address": string,"p_correlation_id": string,"p_currency": string,"p_event_id": string,"p_headers": Json,"p_intent_hint": string,"p_payload": Json,"p_provider": string,"p_provider_payment_id": string,"p_raw": Json,"p_type": string }; Returns: {
+              "attempts": number,"last_error": string,"outcome": string
+            }[]
+                           },
 "whatsapp_message_status_apply":
 { Args: { "p_at": string,"p_error"?: Json,"p_phone_number_id"?: string,"p_recipient"?: string,"p_status": string,"p_wamid": string }; Returns: {
               "body": string | null,

@@ -1,9 +1,10 @@
 // withRequestContext against the real database: role, claims, headers, correlation id and
 // client address as PostgREST and its pre-request function set them, commit/rollback, and 503
 // when the database cannot be reached.
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { freePort } from "@mfuko/local-stack/ports";
 import { createSql, type Sql, withRequestContext } from "./db.ts";
+import { clearEnvCache } from "./env.ts";
 import { HttpError } from "./errors.ts";
 
 const databaseUrl = process.env.MFUKO_TEST_DB_URL;
@@ -75,6 +76,26 @@ describe("withRequestContext", () => {
       expect(error).toMatchObject({ status: 503, code: "database_unavailable" });
     } finally {
       await unreachable.end({ timeout: 1 });
+    }
+  });
+});
+
+describe("createSql", () => {
+  it("keeps DB_POOL_MAX connections, 10 unless set", async () => {
+    const withPoolMax = (value: string) => {
+      vi.stubEnv("DB_POOL_MAX", value);
+      clearEnvCache();
+      return createSql(databaseUrl);
+    };
+    const defaulted = withPoolMax("");
+    const configured = withPoolMax("3");
+    expect(() => withPoolMax("0")).toThrowError(/DB_POOL_MAX is invalid: must be at least 1/);
+    vi.unstubAllEnvs();
+    clearEnvCache();
+    try {
+      expect([defaulted.options.max, configured.options.max]).toEqual([10, 3]);
+    } finally {
+      await Promise.all([defaulted.end(), configured.end()]);
     }
   });
 });

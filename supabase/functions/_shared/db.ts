@@ -7,13 +7,17 @@ import { HttpError } from "./errors.ts";
 
 export type Sql = postgres.Sql;
 export type TransactionSql = postgres.TransactionSql;
+/** What runs a statement: the client (one statement, its own transaction) or a transaction. */
+export type Queryable = Sql | TransactionSql;
 
 /**
- * A client for SUPABASE_DB_URL (or `url`). `prepare: false` keeps it usable behind Supabase's
- * transaction pooler; a short connect timeout turns an unreachable database into a quick 503.
+ * A client for SUPABASE_DB_URL (or `url`) with DB_POOL_MAX connections. `prepare: false` keeps
+ * it usable behind Supabase's transaction pooler; a short connect timeout turns an unreachable
+ * database into a quick 503.
  */
 export function createSql(url: string = env("SUPABASE_DB_URL").SUPABASE_DB_URL, options: postgres.Options<never> = {}): Sql {
-  return postgres(url, { prepare: false, max: 5, connect_timeout: 5, idle_timeout: 30, onnotice: () => undefined, ...options });
+  const { DB_POOL_MAX: max } = env("DB_POOL_MAX");
+  return postgres(url, { prepare: false, max, connect_timeout: 5, idle_timeout: 30, onnotice: () => undefined, ...options });
 }
 
 /** The API roles a request may act as. */
@@ -66,7 +70,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 
 export const databaseUnavailable = () => new HttpError(503, "database_unavailable", "The database is unavailable; try again shortly.");
 
-function headersObject(headers: Headers | Record<string, string>): Record<string, string> {
+/** The request headers as request.headers holds them: a JSON object with lower-case names. */
+export function headersObject(headers: Headers | Record<string, string>): Record<string, string> {
   const entries = headers instanceof Headers ? [...headers.entries()] : Object.entries(headers);
   return Object.fromEntries(entries.map(([name, value]) => [name.toLowerCase(), value]));
 }

@@ -26,6 +26,8 @@ const perMinute = (fallback: number) =>
 /** Every variable the functions read, with its rule. Empty values count as unset. */
 export const envSchema = {
   SUPABASE_DB_URL: z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgresql:// URL" }),
+  // Connections each function process keeps to SUPABASE_DB_URL (docs/WEBHOOKS.md, "Pool size").
+  DB_POOL_MAX: wholeNumber(1, 100, 10),
   SUPABASE_JWT_SECRET: z.string().min(32, "must be at least 32 characters"),
   SUPABASE_JWKS: z.string().optional(),
   WHATSAPP_VERIFY_TOKEN: secret,

@@ -14,25 +14,13 @@ import {
   uniqueClientAddress,
 } from "../../tests/support/payments-fixtures.ts";
 import { assertLedgerInvariants } from "../../tests/support/ledger-invariants.ts";
-import { stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
+import { stripeEvent, stripePaymentSucceeded as succeeded, stripeRequest } from "../../tests/support/webhook-requests.ts";
 import handler from "./handler.ts";
 
 const sql = useTestSql();
 
 const piId = () => `pi_${crypto.randomUUID().replaceAll("-", "")}`;
 const deliver = (event: unknown) => handler.fetch(stripeRequest(event));
-
-function succeeded(id: string, amount: number, extra: Record<string, unknown> = {}) {
-  return stripeEvent("payment_intent.succeeded", {
-    id,
-    object: "payment_intent",
-    amount,
-    amount_received: amount,
-    currency: "usd",
-    metadata: {},
-    ...extra,
-  });
-}
 
 async function paymentOf(id: string) {
   const [row] = await sql<{ status: string; review_reason: string | null; amount_refunded: string; intent_id: string | null }[]>`

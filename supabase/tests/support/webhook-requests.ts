@@ -72,6 +72,19 @@ export function stripeEvent(type: string, object: Record<string, unknown>, overr
   };
 }
 
+/** A payment_intent.succeeded event for the PaymentIntent `id` of `amount` US cents, fully received. */
+export function stripePaymentSucceeded(id: string, amount: number, extra: Record<string, unknown> = {}) {
+  return stripeEvent("payment_intent.succeeded", {
+    id,
+    object: "payment_intent",
+    amount,
+    amount_received: amount,
+    currency: "usd",
+    metadata: {},
+    ...extra,
+  });
+}
+
 export function stripeRequest(event: unknown, signing: StripeSigning = {}, options: RequestOptions = {}): Request {
   const body = asText(event);
   const header = signing.header === undefined ? stripeSignatureHeader(body, signing) : signing.header;

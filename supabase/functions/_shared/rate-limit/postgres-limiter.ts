@@ -15,20 +15,15 @@ export function createPostgresLimiter(sql: Sql, warn: WarningSink, windowMs: num
     store: "postgres",
     async limit(key, limitPerMinute): Promise<RateLimitDecision> {
       try {
-        // As service_role, the only API role allowed to execute the function, in one pipelined
-        // transaction. A hit lost in a crash does not matter, so the commit does not wait for
-        // the WAL flush: the key's lock is held for less time.
-        const [, , rows] = await sql.begin((tx) => [
-          tx`set local role service_role`,
-          tx`set local synchronous_commit = off`,
-          tx<HitRow[]>`select * from private.rate_limit_hit(${key}, ${limitPerMinute}, ${windowMs})`,
-        ]);
-        const row = rows[0]!;
+        // One statement, its own transaction, as the functions' login role: the key's lock is
+        // held for the server's work only (and rate_limit_hit's commit does not wait for the WAL
+        // flush), never while this process gets round to sending COMMIT.
+        const [row] = await sql<HitRow[]>`select * from private.rate_limit_hit(${key}, ${limitPerMinute}, ${windowMs})`;
         return {
-          success: row.allowed,
-          limit: row.limit,
-          remaining: row.remaining,
-          reset: Number(row.reset_ms),
+          success: row!.allowed,
+          limit: row!.limit,
+          remaining: row!.remaining,
+          reset: Number(row!.reset_ms),
           failedOpen: false,
         };
       } catch (error) {

@@ -2,6 +2,7 @@
 // payment_* functions of docs/PAYMENTS.md. Every call runs inside the webhook's transaction.
 import type { TransactionSql } from "../db.ts";
 import { jsonb } from "./jsonb.ts";
+import type { AppliedOutcome, WebhookEvent } from "./store-then-apply.ts";
 
 export type PaymentProvider = "stripe" | "momo" | "revolut";
 
@@ -52,6 +53,34 @@ export async function recordPaymentSuccess(tx: TransactionSql, payment: Confirme
     select 1 from public.payment_record_success(${payment.provider}, ${payment.providerPaymentId}, ${payment.intentId}::uuid,
                                          ${payment.amount}::bigint, ${payment.currency}, 0,
                                          ${jsonb(tx, payment.raw)})`;
+}
+
+/** A payment the provider reports as succeeded, as its event carries it. */
+export interface PaymentSuccess {
+  provider: PaymentProvider;
+  providerPaymentId: string;
+  /** The intent id we gave the provider (e.g. Stripe metadata.intent_id), if the event carries one. */
+  intentHint: string | null;
+  /** Minor units. */
+  amount: number;
+  currency: string;
+  raw: unknown;
+}
+
+/** An event's effect that is `payment`'s success: store-then-apply can do it in one call. */
+export function paymentSuccessEffect(payment: PaymentSuccess): Pick<WebhookEvent, "apply" | "paymentSuccess"> {
+  return { paymentSuccess: payment, apply: (tx) => applyPaymentSuccess(tx, payment) };
+}
+
+/**
+ * Stores the payment and credits its intent's account once (payment_success_apply: the intent
+ * found as findIntentId finds it, a payment already recorded is 'ignored').
+ */
+export async function applyPaymentSuccess(tx: TransactionSql, payment: PaymentSuccess): Promise<AppliedOutcome> {
+  const [row] = await tx<{ outcome: AppliedOutcome }[]>`
+    select public.payment_success_apply(${payment.provider}, ${payment.providerPaymentId}, ${payment.intentHint},
+                                        ${payment.amount}::bigint, ${payment.currency}, ${jsonb(tx, payment.raw)}) as outcome`;
+  return row!.outcome;
 }
 
 /** The longest reason payment_record_failure accepts (private.input_limit('reason')). */

@@ -6,14 +6,28 @@
 // event that cannot even be stored rolls back alone and never takes the others with it.
 // Duplicates, including concurrent ones, wait on the first delivery's row lock in
 // webhook_event_begin and then see its outcome, so an event takes effect at most once.
+// A delivery of one payment success takes the fast path: the database stores, applies and
+// finishes it in one statement (webhook_ingest_payment_success, the same steps in SQL, the
+// request context as arguments). The statement is its own transaction: the delivery holds a
+// pooled connection for one statement, and the locks on the credited accounts are released by
+// the statement's commit, never held while this process gets round to sending COMMIT.
 import type { Context } from "hono";
 import { clientAddress } from "../client-address.ts";
-import { isDatabaseUnavailable, type RequestContext, type Sql, type TransactionSql, withRequestContext } from "../db.ts";
+import {
+  databaseUnavailable,
+  headersObject,
+  isDatabaseUnavailable,
+  type RequestContext,
+  type Sql,
+  type TransactionSql,
+  withRequestContext,
+} from "../db.ts";
 import { HttpError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { SharedEnv } from "../middleware.ts";
 import { storableJson } from "../storable.ts";
 import { jsonb } from "./jsonb.ts";
+import type { PaymentSuccess } from "./payments.ts";
 
 export type WebhookProvider = "whatsapp" | "stripe" | "momo" | "revolut";
 
@@ -29,6 +43,8 @@ export interface WebhookEvent {
   /** Stored as webhook_events.payload (a JSON object); the effect must be replayable from it. */
   payload: Record<string, unknown>;
   apply(tx: TransactionSql): Promise<AppliedOutcome>;
+  /** Set when `apply` is exactly this payment's success (paymentSuccessEffect): the fast path. */
+  paymentSuccess?: PaymentSuccess;
 }
 
 export interface EventResult {
@@ -83,36 +99,47 @@ export function webhookContext(c: Context<SharedEnv>): RequestContext & { role: 
  * storeThenApply for events no provider delivered (a scheduled job found them), in the
  * request context `context` (role service_role).
  */
-export function storeThenApplyAs(
+export async function storeThenApplyAs(
   sql: Sql,
   context: RequestContext & { role: "service_role" },
   provider: WebhookProvider,
   events: readonly WebhookEvent[],
   logger: Logger,
 ): Promise<EventResult[]> {
+  const onFailure = (failure: AttemptFailure) =>
+    logger.error("webhook_event_failed", { correlation_id: context.correlationId, provider, ...failure });
+  // Not stored: the provider's retry brings it again; the other events stand.
+  const notStored = (event: WebhookEvent, error: unknown): EventResult => {
+    logger.error("webhook_event_not_stored", {
+      correlation_id: context.correlationId,
+      provider,
+      event_id: event.eventId,
+      type: event.type,
+      error: describeFailure(error),
+    });
+    return { event_id: event.eventId, outcome: "failed" };
+  };
+  const [only] = events;
+  if (events.length === 1 && only!.paymentSuccess) {
+    try {
+      return [{
+        event_id: only!.eventId,
+        outcome: await ingestPaymentSuccess(sql, context, provider, only!, only!.paymentSuccess, onFailure),
+      }];
+    } catch (error) {
+      if (error instanceof HttpError) throw error;
+      return [notStored(only!, error)];
+    }
+  }
   return withRequestContext(sql, context, async (tx) => {
     const results: EventResult[] = [];
     for (const event of events) {
-      let outcome: EventOutcome;
       try {
-        outcome = await tx.savepoint((sp) =>
-          storeAndApply(sp, provider, event, (failure) => {
-            logger.error("webhook_event_failed", { correlation_id: context.correlationId, provider, ...failure });
-          })
-        );
+        results.push({ event_id: event.eventId, outcome: await tx.savepoint((sp) => storeAndApply(sp, provider, event, onFailure)) });
       } catch (error) {
         if (isDatabaseUnavailable(error)) throw error;
-        // Not stored: the provider's retry brings it again; the other events stand.
-        outcome = "failed";
-        logger.error("webhook_event_not_stored", {
-          correlation_id: context.correlationId,
-          provider,
-          event_id: event.eventId,
-          type: event.type,
-          error: describeFailure(error),
-        });
+        results.push(notStored(event, error));
       }
-      results.push({ event_id: event.eventId, outcome });
     }
     return results;
   });
@@ -148,6 +175,40 @@ async function storeAndApply(
     onFailure({ event_id: event.eventId, type: event.type, attempts: finished!.attempts, status: finished!.status, error: message });
     return finished!.status;
   }
+}
+
+/** One event that is a payment success, stored, applied and finished by the database in one call. */
+async function ingestPaymentSuccess(
+  sql: Sql,
+  context: RequestContext & { role: "service_role" },
+  provider: WebhookProvider,
+  event: WebhookEvent,
+  payment: PaymentSuccess,
+  onFailure: (failure: AttemptFailure) => void,
+): Promise<EventOutcome> {
+  let row: { outcome: EventOutcome; attempts: number | null; last_error: string | null } | undefined;
+  try {
+    [row] = await sql<NonNullable<typeof row>[]>`
+      select outcome, attempts, last_error
+        from public.webhook_ingest_payment_success(${provider}, ${event.eventId}, ${event.type},
+                                                   ${jsonb(sql, storableJson(event.payload))}, ${payment.providerPaymentId},
+                                                   ${payment.intentHint}, ${payment.amount}::bigint, ${payment.currency},
+                                                   ${jsonb(sql, payment.raw)}, ${context.correlationId}, ${context.clientAddress},
+                                                   ${jsonb(sql, headersObject(context.headers))})`;
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) throw databaseUnavailable();
+    throw error;
+  }
+  if (row!.last_error !== null) {
+    onFailure({
+      event_id: event.eventId,
+      type: event.type,
+      attempts: row!.attempts!,
+      status: row!.outcome as AttemptFailure["status"],
+      error: row!.last_error,
+    });
+  }
+  return row!.outcome;
 }
 
 /**

@@ -8,8 +8,9 @@ import { jsonb } from "../../webhooks/jsonb.ts";
 import {
   findIntentId,
   findPayment,
+  type PaymentSuccess,
+  paymentSuccessEffect,
   recordPaymentFailure,
-  recordPaymentSuccess,
   recordRefund,
   recordRefundFailure,
 } from "../../webhooks/payments.ts";
@@ -132,8 +133,40 @@ export type StripeEnvelope = z.output<typeof envelope>;
  */
 export function stripeWebhookEvent(raw: unknown): WebhookEvent {
   const event = parseOrThrow(envelope, raw);
-  const apply = effectOf(event);
-  return { eventId: event.id, type: event.type, payload: raw as Record<string, unknown>, apply };
+  const identity = { eventId: event.id, type: event.type, payload: raw as Record<string, unknown> };
+  const payment = paymentOf(event);
+  return payment ? { ...identity, ...paymentSuccessEffect(payment) } : { ...identity, apply: effectOf(event) };
+}
+
+/**
+ * The payment a payment_intent.succeeded or a paid checkout session reports, or null. Both
+ * record the payment under the PaymentIntent id; payment_success_apply serialises them per
+ * PaymentIntent, and whichever comes second finds the payment recorded and changes nothing,
+ * even when only one of them names the intent (then a payment first stored for no intent stays
+ * needs_review for an operator).
+ */
+function paymentOf(event: StripeEnvelope): PaymentSuccess | null {
+  const type = event.type;
+  const succeeded = (paymentIntentId: string, intentHint: string | undefined, amountReceived: number, cur: string) => ({
+    provider: "stripe" as const,
+    providerPaymentId: paymentIntentId,
+    intentHint: intentHint ?? null,
+    amount: amountReceived,
+    currency: cur,
+    raw: event.data.object,
+  });
+  if (type === "payment_intent.succeeded") {
+    const pi = parseObject(paymentIntent, event);
+    return succeeded(pi.id, pi.metadata.intent_id, pi.amount_received || pi.amount, pi.currency);
+  }
+  if (type === "checkout.session.completed" || type === "checkout.session.async_payment_succeeded") {
+    const session = parseObject(checkoutSession, event);
+    // Unpaid sessions (delayed methods) are paid later by async_payment_succeeded; sessions
+    // without a PaymentIntent (subscriptions, free) move no wallet money.
+    if (session.payment_status !== "paid" || !session.payment_intent || !session.amount_total || !session.currency) return null;
+    return succeeded(session.payment_intent, session.metadata.intent_id, session.amount_total, session.currency);
+  }
+  return null;
 }
 
 /** The event's data.object checked with `schema`; failing fields are named from the event root. */
@@ -151,19 +184,9 @@ async function serialiseOn(tx: TransactionSql, name: string): Promise<void> {
 
 function effectOf(event: StripeEnvelope): Effect {
   const type = event.type;
-  if (type === "payment_intent.succeeded") {
-    const pi = parseObject(paymentIntent, event);
-    return (tx) => creditPayment(tx, pi.id, pi.metadata.intent_id, pi.amount_received || pi.amount, pi.currency, event.data.object);
-  }
   if (type === "checkout.session.completed" || type === "checkout.session.async_payment_succeeded") {
-    const session = parseObject(checkoutSession, event);
-    // Unpaid sessions (delayed methods) are paid later by async_payment_succeeded; sessions
-    // without a PaymentIntent (subscriptions, free) move no wallet money.
-    if (session.payment_status !== "paid" || !session.payment_intent || !session.amount_total || !session.currency) {
-      return () => Promise.resolve("ignored");
-    }
-    const { payment_intent: pi, amount_total: total, currency: cur } = session;
-    return (tx) => creditPayment(tx, pi, session.metadata.intent_id, total, cur, event.data.object);
+    // A session that moved no money: paymentOf takes the paid ones.
+    return () => Promise.resolve("ignored");
   }
   if (type === "payment_intent.payment_failed") {
     const pi = parseObject(paymentIntent, event);
@@ -200,34 +223,6 @@ function effectOf(event: StripeEnvelope): Effect {
     return (tx) => mirrorInvoice(tx, inv, event.data.object, event.created);
   }
   return () => Promise.resolve("ignored");
-}
-
-/**
- * Both payment_intent.succeeded and a paid checkout session record the payment under the
- * PaymentIntent id. They are serialised per PaymentIntent, and whichever comes second finds
- * the payment recorded and changes nothing, even when only one of them names the intent (then
- * a payment first stored for no intent stays needs_review for an operator).
- */
-async function creditPayment(
-  tx: TransactionSql,
-  paymentIntentId: string,
-  metadataIntentId: string | undefined,
-  amountReceived: number,
-  cur: string,
-  raw: unknown,
-): Promise<AppliedOutcome> {
-  await serialiseOn(tx, `stripe-payment:${paymentIntentId}`);
-  if (await findPayment(tx, "stripe", paymentIntentId)) return "ignored";
-  const intentId = await findIntentId(tx, "stripe", paymentIntentId, metadataIntentId);
-  await recordPaymentSuccess(tx, {
-    provider: "stripe",
-    providerPaymentId: paymentIntentId,
-    intentId,
-    amount: amountReceived,
-    currency: cur,
-    raw,
-  });
-  return "processed";
 }
 
 /** The payment a charge belongs to; a refund or dispute for a payment not yet recorded is retried. */

@@ -1,0 +1,62 @@
+// What a Stripe delivery costs the database connection it holds (store-then-apply): a payment
+// success is one statement (webhook_ingest_payment_success, its own transaction); any other
+// event still goes through the step-by-step transaction. Against the test database through its
+// pooler.
+import { functionsDatabaseUrl, testDatabaseUrl } from "../../tests/support/functions-env.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { balanceOf, createTopUp, storedEvents, testSql } from "../../tests/support/payments-fixtures.ts";
+import { stripeEvent, stripePaymentSucceeded, stripeRequest } from "../../tests/support/webhook-requests.ts";
+import { createStripeWebhookApp } from "./app.ts";
+import { createSql } from "../_shared/db.ts";
+import { createLogger } from "../_shared/logger.ts";
+import type { RateLimiter } from "../_shared/rate-limit/limiter.ts";
+
+const sql = testSql(testDatabaseUrl);
+// Every statement the webhook's client sends, as postgres.js hands it to the server. One
+// connection, opened before the tests, so that its first use (postgres.js reads the array
+// types then) is not counted.
+const statements: string[] = [];
+const webhookSql = createSql(functionsDatabaseUrl, { max: 1, debug: (_connection, query) => statements.push(query.trim()) });
+beforeAll(() => webhookSql`select 1`);
+afterAll(() => Promise.all([sql.end({ timeout: 1 }), webhookSql.end({ timeout: 1 })]));
+
+// The limiter has its own tests; here it must not add statements to the webhook's client.
+const unlimited: RateLimiter = {
+  store: "test",
+  limit: (_key, limit) => Promise.resolve({ success: true, limit, remaining: limit, reset: Date.now(), failedOpen: false }),
+  ping: () => Promise.resolve(),
+};
+const app = createStripeWebhookApp({ logger: createLogger(), dependencies: () => ({ sql: webhookSql, limiter: unlimited }) });
+
+const piId = () => `pi_${crypto.randomUUID().replaceAll("-", "")}`;
+
+async function deliver(event: unknown): Promise<string[]> {
+  statements.length = 0;
+  const response = await app.fetch(stripeRequest(event));
+  expect(response.status).toBe(200);
+  return [...statements];
+}
+
+describe("store-then-apply", () => {
+  it("stores, applies and finishes a payment success in one statement, its own transaction", async () => {
+    const ref = piId();
+    const topUp = await createTopUp(sql, { provider: "stripe", amount: 1500, currency: "USD", providerRef: ref });
+    const event = stripePaymentSucceeded(ref, 1500);
+    const sent = await deliver(event);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatch(/^select outcome, attempts, last_error\s+from public\.webhook_ingest_payment_success\(/);
+    expect(await storedEvents(sql, "stripe", event.id)).toMatchObject([{ status: "processed", attempts: 1 }]);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1500, available: 1500 });
+    expect(await deliver(event)).toHaveLength(1);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1500, available: 1500 });
+  });
+
+  it("runs any other event in a transaction with the request context and savepoints", async () => {
+    const event = stripeEvent("customer.created", { id: `cus_${crypto.randomUUID().slice(0, 8)}`, object: "customer" });
+    const sent = await deliver(event);
+    expect(sent[0]).toBe("begin");
+    expect(sent[1]).toMatch(/set_config\('app\.correlation_id'/);
+    expect(sent.at(-1)).toBe("commit");
+    expect(await storedEvents(sql, "stripe", event.id)).toMatchObject([{ status: "ignored" }]);
+  });
+});
