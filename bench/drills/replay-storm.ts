@@ -35,7 +35,8 @@ export async function replayStormDrill(sql: postgres.Sql, options: { functionsUr
   await Promise.all(Array.from({ length: concurrency }, sender));
 
   const credits = await creditedPayments(sql, account);
-  const [{ balance }] = await sql<{ balance: string }[]>`select balance from public.wallet_accounts where id = ${account}`;
+  // The account row plus its balance shards: a busy account's credits land in shards.
+  const [{ balance }] = await sql<{ balance: string }[]>`select balance from public.wallet_account_balances where account_id = ${account}`;
   const fiveHundreds = [...statuses].filter(([status]) => status >= 500).reduce((sum, [, count]) => sum + count, 0);
   const failures: string[] = [];
   if (credits !== events) failures.push(`${credits} credits for ${events} events (${credits > events ? "duplicates" : "lost credits"})`);
