@@ -73,7 +73,7 @@ async function measureReads(
     const rows = await sql.begin(async (tx) => {
       await tx.unsafe(`set local role ${role}`);
       await tx`select set_config('request.jwt.claims', ${claims}, true)`;
-      const [account] = await tx`select balance, available from public.wallet_accounts where id = ${fixture.account}`;
+      const [account] = await tx`select balance, available from public.wallet_account_balances where account_id = ${fixture.account}`;
       const entries =
         await tx`select id, transaction_id, amount, created_at from public.wallet_entries where account_id = ${fixture.account} order by id desc limit 50`;
       return { account, entries };
@@ -124,7 +124,7 @@ export async function runRlsOverhead(sql: postgres.Sql, options: { requests: num
       },
     ],
     notes: [
-      `Each request is one transaction (set local role, request.jwt.claims, two selects), ${options.requests} requests per case on one connection after a warm-up.`,
+      `Each request is one transaction (set local role, request.jwt.claims, two selects: the balance from wallet_account_balances, the account row plus its shards, as a frontend reads it, and the entries), ${options.requests} requests per case on one connection after a warm-up.`,
       "The ledger is grown from 1,000 to 1,000,000 entries between the two sets of measurements; the account owns half of all entries, written as each transaction's pair of postings, as the ledger writes them.",
     ],
   };
