@@ -131,6 +131,25 @@ end;
 $$;
 grant execute on function api_private.cashout_create(uuid, bigint, text, text, text) to authenticated;
 
+-- The state a MoMo transfer's confirmed status moves its record to: p_paid for SUCCESSFUL,
+-- failed for FAILED, pending for PENDING (nothing to do); 22023 for a status MoMo does not have.
+-- Cash-outs and MoMo refunds are both MoMo transfers and settle by the same words.
+create function private.momo_transfer_target(p_status text, p_paid text) returns text
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  v_to text := case p_status when 'SUCCESSFUL' then p_paid when 'FAILED' then 'failed' when 'PENDING' then 'pending' end;
+begin
+  if v_to is null then
+    perform private.fail('22023', pg_catalog.format('status %s is not one of PENDING, SUCCESSFUL, FAILED',
+      coalesce(p_status, 'null')));
+  end if;
+  return v_to;
+end;
+$$;
+
 -- Applies MoMo's confirmed status of the transfer p_reference: SUCCESSFUL captures the hold to
 -- the MoMo clearing account (paid), FAILED voids it (failed, with p_reason), PENDING changes
 -- nothing. Idempotent: the status a cash-out already has returns it unchanged; the other
@@ -149,11 +168,7 @@ begin
   perform private.require_caller(array['service'], 'settle a cash-out');
   perform private.require_within(p_status, 'identifier', 'p_status');
   perform private.require_within(p_reason, 'description', 'p_reason');
-  v_to := case p_status when 'SUCCESSFUL' then 'paid' when 'FAILED' then 'failed' when 'PENDING' then 'pending' end;
-  if v_to is null then
-    perform private.fail('22023', pg_catalog.format('status %s is not one of PENDING, SUCCESSFUL, FAILED',
-      coalesce(p_status, 'null')));
-  end if;
+  v_to := private.momo_transfer_target(p_status, 'paid');
   select c.* into v_cashout from public.cashouts c where c.reference_id = p_reference for update;
   perform private.require_found(found, pg_catalog.format('cash-out %s', p_reference));
   if v_cashout.status = v_to or v_to = 'pending' then

@@ -67,15 +67,13 @@ begin
   perform private.require_caller(array['service'], 'settle a MoMo refund');
   perform private.require_within(p_status, 'identifier', 'p_status');
   perform private.require_within(p_reason, 'reason', 'p_reason');
-  v_to := case p_status when 'SUCCESSFUL' then 'succeeded' when 'FAILED' then 'failed' when 'PENDING' then 'pending' end;
-  if v_to is null then
-    perform private.fail('22023', pg_catalog.format('status %s is not one of PENDING, SUCCESSFUL, FAILED',
-      coalesce(p_status, 'null')));
-  end if;
-  select r.* into v_refund from public.refunds r where r.provider = 'momo' and r.provider_refund_id = p_reference::text;
-  if not found then
-    perform private.fail('WL007', pg_catalog.format('MoMo refund %s not found', p_reference));
-  end if;
+  v_to := private.momo_transfer_target(p_status, 'succeeded');
+  -- Locked, so a callback and momo-poll confirming the same transfer at once settle it once.
+  select r.* into v_refund
+    from public.refunds r
+   where r.provider = 'momo' and r.provider_refund_id = p_reference::text
+     for update;
+  perform private.require_found(found, pg_catalog.format('MoMo refund %s', p_reference));
   if v_refund.status = v_to or v_to = 'pending' then
     return v_refund;
   end if;
