@@ -5,8 +5,7 @@
 -- benchmarks in bench/audit/, never by a migration.
 create or replace function audit.bench_record_statement() returns trigger
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_context record := audit.request_context();

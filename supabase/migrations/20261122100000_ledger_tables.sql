@@ -339,8 +339,7 @@ create trigger wallet_transactions_guard_update
 create function private.caller() returns text
 language plpgsql
 stable
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_role text := current_setting('role');
@@ -362,8 +361,7 @@ $$;
 create function private.caller_reads_all() returns boolean
 language plpgsql
 stable
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 begin
   return coalesce(auth.jwt() -> 'app_metadata' ->> 'role' in ('admin', 'support'), false);
@@ -375,8 +373,7 @@ grant execute on function private.caller_reads_all() to authenticated;
 create function private.caller_account_ids() returns uuid[]
 language plpgsql
 stable
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 begin
   return array(select a.id from public.wallet_accounts a where a.owner_id = auth.uid());

@@ -22,8 +22,7 @@ grant usage on schema api_private to authenticated, service_role;
 create function api_private.wallet_open_account(p_currency text)
 returns public.wallet_accounts
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_owner uuid;
@@ -64,8 +63,7 @@ create function api_private.wallet_transfer(
 )
 returns public.wallet_transactions
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_caller text := private.require_caller(array['service', 'admin', 'user'], 'transfer');
@@ -109,8 +107,7 @@ grant execute on function api_private.wallet_transfer(uuid, uuid, bigint, text, 
 create function public.wallet_transfer_batch(p_transfers jsonb)
 returns setof public.wallet_transactions
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_fields constant text[] := array['from', 'to', 'amount', 'currency', 'idempotency_key', 'description', 'metadata'];
@@ -179,8 +176,7 @@ create function public.wallet_deposit(
 )
 returns public.wallet_transactions
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 begin
   perform private.require_caller(array['service'], 'deposit');
@@ -206,8 +202,7 @@ create function public.wallet_withdraw(
 )
 returns public.wallet_transactions
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 begin
   perform private.require_caller(array['service'], 'withdraw');
@@ -230,8 +225,7 @@ create function public.wallet_hold(
 )
 returns public.wallet_transactions
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 begin
   perform private.require_caller(array['service'], 'hold funds');
@@ -252,8 +246,7 @@ create function public.wallet_capture(
 )
 returns public.wallet_transactions
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_hold public.wallet_transactions;
@@ -343,8 +336,7 @@ grant execute on function public.wallet_capture(uuid, uuid, bigint, text) to ser
 create function public.wallet_void(p_hold_id uuid)
 returns public.wallet_transactions
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_hold public.wallet_transactions;
@@ -368,8 +360,7 @@ grant execute on function public.wallet_void(uuid) to service_role;
 create function public.wallet_set_balance_shards(p_account uuid, p_shards integer)
 returns public.wallet_accounts
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_account public.wallet_accounts;
@@ -405,8 +396,7 @@ create function api_private.wallet_reverse(
 )
 returns public.wallet_transactions
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_scope uuid;
@@ -468,8 +458,7 @@ grant execute on function api_private.wallet_reverse(uuid, text, bigint, text, b
 create function api_private.wallet_set_status(p_account uuid, p_status text, p_reason text)
 returns public.wallet_accounts
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_account public.wallet_accounts;
@@ -519,8 +508,7 @@ create function api_private.wallet_balance(p_account uuid)
 returns bigint
 language plpgsql
 stable
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_caller text := private.require_caller(array['service', 'admin', 'user'], 'read this balance');

@@ -190,8 +190,7 @@ $$;
 -- why this is row-level.
 create function audit.record_row_change() returns trigger
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_context record := audit.request_context();
@@ -228,8 +227,7 @@ $$;
 -- The statement-level counterpart, for a TRUNCATE, recorded once.
 create function audit.record_statement() returns trigger
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_context record := audit.request_context();
@@ -341,8 +339,7 @@ grant usage on schema api_hooks to anon, authenticated, service_role;
 create function api_hooks.pre_request() returns void
 language plpgsql
 volatile
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_headers jsonb := nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb;

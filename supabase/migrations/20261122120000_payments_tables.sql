@@ -106,8 +106,7 @@ insert into private.status_transitions (table_name, from_status, to_status) valu
 create function private.status_transition_allowed(p_table text, p_from text, p_to text) returns boolean
 language sql
 stable
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
   select p_from is not distinct from p_to
       or exists (select 1 from private.status_transitions t
@@ -119,8 +118,7 @@ grant execute on function private.status_transition_allowed(text, text, text) to
 -- Trigger argument: the status column.
 create function private.enforce_status_transition() returns trigger
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_from text := pg_catalog.to_jsonb(old) ->> tg_argv[0];
@@ -164,8 +162,7 @@ $$;
 -- Trigger arguments: the payload columns to scrub.
 create function private.scrub_payload_columns() returns trigger
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_changes jsonb := '{}'::jsonb;
@@ -385,8 +382,7 @@ create index invoices_subscription_idx on public.invoices (stripe_subscription_i
 -- mirror row can never be shown to anyone but the intent's owner.
 create function private.mirror_link_intent() returns trigger
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_ref text := pg_catalog.to_jsonb(new) ->> tg_argv[1];

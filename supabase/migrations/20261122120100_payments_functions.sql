@@ -106,8 +106,7 @@ create function api_private.payment_intent_create(
 )
 returns public.payment_intents
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_caller text := private.require_caller(array['user', 'admin', 'service'], 'create a payment intent');
@@ -151,8 +150,7 @@ grant execute on function api_private.payment_intent_create(text, uuid, bigint, 
 create function public.payment_intent_attach(p_intent uuid, p_provider_ref text)
 returns public.payment_intents
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_intent public.payment_intents;
@@ -204,8 +202,7 @@ create function public.payment_record_success(
 )
 returns public.payments
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_intent public.payment_intents;
@@ -291,8 +288,7 @@ grant execute on function public.payment_record_success(text, text, uuid, bigint
 create function public.payment_record_failure(p_intent uuid, p_reason text)
 returns public.payment_intents
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_intent public.payment_intents;
@@ -327,8 +323,7 @@ create function api_private.refund_record(
 )
 returns public.refunds
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_payment public.payments;
@@ -415,8 +410,7 @@ create function public.refund_record_failure(
 )
 returns public.refunds
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_payment public.payments;

@@ -90,8 +90,7 @@ create trigger whatsapp_messages_touch before update on public.whatsapp_messages
 create function public.webhook_event_begin(p_provider text, p_event_id text, p_type text, p_payload jsonb)
 returns table (id uuid, outcome text, attempts integer)
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_event public.webhook_events;
@@ -144,8 +143,7 @@ grant execute on function public.webhook_event_begin(text, text, text, jsonb) to
 create function public.webhook_event_finish(p_id uuid, p_status text, p_error text default null)
 returns public.webhook_events
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_event public.webhook_events;
@@ -197,8 +195,7 @@ create function public.whatsapp_message_status_apply(
 )
 returns public.whatsapp_messages
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_message public.whatsapp_messages;

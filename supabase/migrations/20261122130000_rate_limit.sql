@@ -35,8 +35,7 @@ create policy rate_limit_windows_owner_only on private.rate_limit_windows
 create function private.rate_limit_prune()
 returns integer
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_deleted integer;
@@ -60,8 +59,7 @@ grant execute on function private.rate_limit_prune() to service_role;
 create function private.rate_limit_hit(p_key text, p_limit integer, p_window_ms integer)
 returns table (allowed boolean, "limit" integer, remaining integer, reset_ms bigint)
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_now_ms bigint;

@@ -21,8 +21,7 @@ create function api_private.wallet_adjust(
 )
 returns public.wallet_transactions
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_scope uuid;

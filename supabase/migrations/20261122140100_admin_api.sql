@@ -72,8 +72,7 @@ create function api_private.request_claim(
 )
 returns table (outcome text, response_status integer, response_body jsonb)
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_caller uuid;
@@ -130,8 +129,7 @@ grant execute on function api_private.request_claim(text, text, text, text, inte
 create function api_private.request_complete(p_key text, p_status integer, p_body jsonb)
 returns void
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 begin
   perform private.require_caller(array['user', 'admin'], 'make changes');
@@ -151,8 +149,7 @@ grant execute on function api_private.request_complete(text, integer, jsonb) to 
 create function api_private.request_release(p_key text)
 returns void
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 begin
   perform private.require_caller(array['user', 'admin'], 'make changes');
@@ -184,8 +181,7 @@ create function api_private.audit_log(
 returns setof jsonb
 language plpgsql
 stable
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 begin
   perform private.require_caller(array['service', 'admin', 'support'], 'read the audit trail');

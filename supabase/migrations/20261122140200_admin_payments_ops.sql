@@ -12,8 +12,7 @@
 create function api_private.webhook_event_for_replay(p_id uuid)
 returns public.webhook_events
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_event public.webhook_events;
@@ -72,8 +71,7 @@ returns table (
 )
 language plpgsql
 stable
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 begin
   perform private.require_caller(array['service', 'admin', 'support'], 'reconcile payments');

@@ -119,8 +119,7 @@ create function api_private.wallet_update_limit_tier(
 )
 returns public.wallet_limit_tiers
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_row public.wallet_limit_tiers;
@@ -147,8 +146,7 @@ grant execute on function api_private.wallet_update_limit_tier(text, bigint, big
 create function api_private.wallet_set_limit_tier(p_account uuid, p_tier text)
 returns public.wallet_accounts
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_account public.wallet_accounts;

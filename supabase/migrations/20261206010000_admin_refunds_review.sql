@@ -18,8 +18,7 @@
 create function api_private.refund_prepare(p_payment uuid, p_amount bigint)
 returns table (provider text, provider_payment_id text, currency text, remaining bigint)
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_payment public.payments;
@@ -51,8 +50,7 @@ create function api_private.refund_record_pending(
 )
 returns public.refunds
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_payment public.payments;
@@ -79,8 +77,7 @@ grant execute on function api_private.refund_record_pending(uuid, bigint, text, 
 create function api_private.payment_resolve(p_payment uuid, p_action text, p_reason text)
 returns public.payments
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_payment public.payments;

@@ -77,8 +77,7 @@ create function api_private.cashout_create(
 )
 returns public.cashouts
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_user uuid;
@@ -158,8 +157,7 @@ $$;
 create function public.cashout_settle(p_reference uuid, p_status text, p_reason text default null)
 returns public.cashouts
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_cashout public.cashouts;

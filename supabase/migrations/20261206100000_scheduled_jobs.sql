@@ -159,8 +159,7 @@ $$;
 create function api_private.momo_poll_take_intents(p_pending_seconds integer, p_lease_seconds integer, p_batch integer)
 returns table (intent_id uuid, reference_id text)
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 begin
   perform private.momo_poll_require(p_pending_seconds, p_lease_seconds, p_batch);
@@ -190,8 +189,7 @@ grant execute on function api_private.momo_poll_take_intents(integer, integer, i
 create function api_private.momo_poll_take_cashouts(p_pending_seconds integer, p_lease_seconds integer, p_batch integer)
 returns table (cashout_id uuid, reference_id text)
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 begin
   perform private.momo_poll_require(p_pending_seconds, p_lease_seconds, p_batch);
@@ -223,8 +221,7 @@ grant execute on function api_private.momo_poll_take_cashouts(integer, integer, 
 -- for a canceled intent later is stored for review (intent_canceled), never credited.
 create function api_private.expire_intents(p_ttl_seconds integer, p_batch integer) returns integer
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_count integer;
@@ -262,8 +259,7 @@ create index wallet_transactions_expiring_idx on public.wallet_transactions (exp
 -- first, and returns how many: their reservations return to available.
 create function api_private.expire_holds(p_batch integer) returns integer
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_hold public.wallet_transactions;
@@ -316,8 +312,7 @@ select audit.attach('private.reconciliation_reports');
 -- No grant: only api_private.reconcile calls it.
 create function private.reconcile_alert_admins(p_report private.reconciliation_reports) returns integer
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_body jsonb := private.text_message(pg_catalog.format(
@@ -350,8 +345,7 @@ $$;
 create function api_private.reconcile()
 returns table (report_date date, invariant_violations integer, reconciliation_findings integer, alerts_queued integer)
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_report private.reconciliation_reports;

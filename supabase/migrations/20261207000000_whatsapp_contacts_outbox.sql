@@ -45,8 +45,7 @@ create policy whatsapp_contacts_select on public.whatsapp_contacts for select to
 create function private.whatsapp_contact_open(p_wa_id text, p_user uuid, p_profile_name text, p_currency text)
 returns table (user_id uuid, opted_out boolean, created boolean)
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_user uuid := p_user;
@@ -166,8 +165,7 @@ create policy whatsapp_outbox_select on public.whatsapp_outbox for select to aut
 create function private.whatsapp_enqueue(p_wa_id text, p_kind text, p_body jsonb, p_purpose text)
 returns uuid
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_id uuid;
@@ -205,8 +203,7 @@ grant execute on function private.whatsapp_enqueue(text, text, jsonb, text) to s
 create function private.whatsapp_notify_user(p_user uuid, p_body jsonb)
 returns uuid
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_wa_id text;
@@ -230,8 +227,7 @@ grant execute on function private.whatsapp_notify_user(uuid, jsonb) to service_r
 create function private.whatsapp_outbox_lease(p_ids uuid[], p_lease_seconds integer)
 returns table (id uuid, wa_id text, kind text, body jsonb, purpose text, attempts integer, language text)
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 begin
   perform private.require_caller(array['service'], 'send WhatsApp messages');
@@ -253,8 +249,7 @@ create function private.whatsapp_outbox_due(p_batch integer)
 returns setof uuid
 language plpgsql
 stable
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 begin
   perform private.require_caller(array['service'], 'send WhatsApp messages');
@@ -286,8 +281,7 @@ create function private.whatsapp_outbox_record(
 )
 returns public.whatsapp_outbox
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_row public.whatsapp_outbox;
@@ -341,8 +335,7 @@ grant execute on function private.whatsapp_outbox_record(uuid, text, text, text,
 -- follows it when that is a forward move for the row (a late delivered after read is not).
 create function private.whatsapp_outbox_follow_status() returns trigger
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 begin
   update public.whatsapp_outbox o
@@ -367,8 +360,7 @@ create trigger whatsapp_outbox_follow_status after insert or update of status on
 create function api_private.whatsapp_outbox_replay(p_id uuid)
 returns public.whatsapp_outbox
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_row public.whatsapp_outbox;

@@ -118,8 +118,7 @@ create function api_private.whatsapp_payment_propose(
 )
 returns table (outcome text, pending_id uuid, expires_at timestamptz)
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_payer uuid;
@@ -190,8 +189,7 @@ create function api_private.whatsapp_payment_decide(p_id uuid, p_confirm boolean
 returns table (outcome text, kind text, amount bigint, currency text, recipient_wa_id text, transaction_id uuid,
                cashout_id uuid)
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_pending public.whatsapp_pending_payments;
@@ -245,8 +243,7 @@ returns table (id uuid, kind text, status text, incoming boolean, amount bigint,
                created_at timestamptz)
 language plpgsql
 stable
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_accounts uuid[];
@@ -278,8 +275,7 @@ grant execute on function api_private.whatsapp_history(integer) to authenticated
 -- wa_id without a contact.
 create function private.whatsapp_set_opted_out(p_wa_id text, p_opted_out boolean) returns void
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 begin
   perform private.require_caller(array['service'], 'change WhatsApp notifications');
@@ -321,8 +317,7 @@ $$;
 -- at once (a batch of transfers costs one query). Only recipients with a contact are looked at.
 create function private.whatsapp_notify_transfers() returns trigger
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 begin
   perform private.notify_contact(r.owner_id, private.text_message(
@@ -347,8 +342,7 @@ create trigger wallet_transactions_whatsapp_notify after insert on public.wallet
 -- columns (a cash-out's msisdn, a refund's provider).
 create function private.whatsapp_notify_row() returns trigger
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_row jsonb := pg_catalog.to_jsonb(new);

@@ -16,8 +16,7 @@
 create function api_private.momo_refund_transfer(p_payment uuid, p_amount bigint, p_reference uuid, p_reason text)
 returns table (refund jsonb, payee_msisdn text)
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_lookup record;
@@ -57,8 +56,7 @@ grant execute on function api_private.momo_refund_transfer(uuid, bigint, uuid, t
 create function public.momo_refund_settle(p_reference uuid, p_status text, p_reason text default null)
 returns public.refunds
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_refund public.refunds;
@@ -97,8 +95,7 @@ create index refunds_momo_pending_idx on public.refunds (created_at) where provi
 create function api_private.momo_poll_take_refunds(p_pending_seconds integer, p_lease_seconds integer, p_batch integer)
 returns table (refund_id uuid, reference_id text)
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 begin
   perform private.momo_poll_require(p_pending_seconds, p_lease_seconds, p_batch);

@@ -19,8 +19,7 @@ create function public.payment_success_apply(
 )
 returns text
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_intent uuid;
@@ -81,8 +80,7 @@ create function public.webhook_ingest_payment_success(
 )
 returns table (outcome text, attempts integer, last_error text)
 language plpgsql
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_begun record;

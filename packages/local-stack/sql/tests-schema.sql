@@ -41,8 +41,7 @@ $$;
 create or replace function tests.user_id(name text) returns uuid
 language plpgsql
 stable
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
 declare
   v_id uuid;
@@ -59,8 +58,7 @@ $$;
 create or replace function tests.app_role(user_id uuid) returns text
 language sql
 stable
-security definer
-set search_path = ''
+security definer set search_path = ''
 as $$
   select u.raw_app_meta_data ->> 'role' from auth.users u where u.id = user_id
 $$;
