@@ -131,8 +131,9 @@ $$;
 grant execute on function api_private.cashout_create(uuid, bigint, text, text, text) to authenticated;
 
 -- The state a MoMo transfer's confirmed status moves its record to: p_paid for SUCCESSFUL,
--- failed for FAILED, pending for PENDING (nothing to do); 22023 for a status MoMo does not have.
--- Cash-outs and MoMo refunds are both MoMo transfers and settle by the same words.
+-- failed for FAILED, pending for PENDING (nothing to do); 22023 for a status MoMo does not have
+-- (a longer one than an identifier names the bound). Cash-outs and MoMo refunds are both MoMo
+-- transfers and settle by the same words.
 create function private.momo_transfer_target(p_status text, p_paid text) returns text
 language plpgsql
 immutable
@@ -141,6 +142,7 @@ as $$
 declare
   v_to text := case p_status when 'SUCCESSFUL' then p_paid when 'FAILED' then 'failed' when 'PENDING' then 'pending' end;
 begin
+  perform private.require_within(p_status, 'identifier', 'p_status');
   if v_to is null then
     perform private.fail('22023', pg_catalog.format('status %s is not one of PENDING, SUCCESSFUL, FAILED',
       coalesce(p_status, 'null')));
@@ -164,7 +166,6 @@ declare
   v_to text;
 begin
   perform private.require_caller(array['service'], 'settle a cash-out');
-  perform private.require_within(p_status, 'identifier', 'p_status');
   perform private.require_within(p_reason, 'description', 'p_reason');
   v_to := private.momo_transfer_target(p_status, 'paid');
   select c.* into v_cashout from public.cashouts c where c.reference_id = p_reference for update;

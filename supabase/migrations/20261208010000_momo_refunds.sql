@@ -63,7 +63,6 @@ declare
   v_to text;
 begin
   perform private.require_caller(array['service'], 'settle a MoMo refund');
-  perform private.require_within(p_status, 'identifier', 'p_status');
   perform private.require_within(p_reason, 'reason', 'p_reason');
   v_to := private.momo_transfer_target(p_status, 'succeeded');
   -- Locked, so a callback and momo-poll confirming the same transfer at once settle it once.

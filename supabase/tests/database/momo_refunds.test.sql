@@ -3,7 +3,7 @@
 -- (MoMo's confirmed status: SUCCESSFUL records the refund once, FAILED closes it, the other
 -- final status refused) and api_private.momo_poll_take_refunds; callers, grants, bounds.
 begin;
-select plan(41);
+select plan(42);
 
 select tests.create_user('alice'),
        tests.create_user('admin', 'admin'),
@@ -108,6 +108,8 @@ select throws_ok($$ select public.momo_refund_settle('d7000000-0000-4000-8000-00
   'an unknown reference: WL007');
 select throws_ok($$ select public.momo_refund_settle('d7000000-0000-4000-8000-000000000001', 'FAILED', repeat('r', 1001)) $$, '22023',
   'p_reason must be at most 1000 characters', 'a reason over 1000 characters: 22023');
+select throws_ok($$ select public.momo_refund_settle('d7000000-0000-4000-8000-000000000001', repeat('S', 256)) $$, '22023',
+  'p_status must be at most 255 characters', 'a status over 255 characters: 22023');
 
 -- ---------------------------------------------------------------- momo_poll_take_refunds
 -- (filtered: the database may hold other suites' refunds)
