@@ -19,6 +19,20 @@ create schema if not exists api_private;
 revoke all on schema api_private from public;
 grant usage on schema api_private to authenticated, service_role;
 
+-- WL005 unless p_same: a call that reuses the idempotency key p_key repeats the parameters of
+-- the key's first use (a replay), or is refused. For the entry points that compare a replay
+-- themselves: a capture, a reversal, a top-up intent, a cash-out.
+create function private.require_same_parameters(p_same boolean, p_key text) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if not coalesce(p_same, false) then
+    perform private.fail('WL005', pg_catalog.format('idempotency key %s was already used with different parameters', p_key));
+  end if;
+end;
+$$;
+
 create function api_private.wallet_open_account(p_currency text)
 returns public.wallet_accounts
 language plpgsql
@@ -260,22 +274,18 @@ begin
 
   if v_hold.status <> 'pending' then
     if p_idempotency_key is not null and v_hold.capture_idempotency_key = p_idempotency_key then
-      if (p_to is null or p_to = v_hold.to_account_id) and coalesce(p_amount, v_hold.hold_amount) = v_hold.amount then
-        return v_hold;
-      end if;
-      perform private.fail('WL005',
-        format('idempotency key %s was already used with different parameters', p_idempotency_key));
+      perform private.require_same_parameters(
+        (p_to is null or p_to = v_hold.to_account_id) and coalesce(p_amount, v_hold.hold_amount) = v_hold.amount,
+        p_idempotency_key);
+      return v_hold;
     end if;
     perform private.fail('WL008', format('hold %s is already %s', p_hold_id,
       case v_hold.status when 'posted' then 'captured' else v_hold.status end));
   end if;
   -- The key already captured another hold: one key, one effect (ledger invariant 5).
-  if p_idempotency_key is not null and exists (
-    select 1 from public.wallet_transactions t where t.capture_idempotency_key = p_idempotency_key
-  ) then
-    perform private.fail('WL005',
-      format('idempotency key %s was already used with different parameters', p_idempotency_key));
-  end if;
+  perform private.require_same_parameters(
+    not exists (select 1 from public.wallet_transactions t where t.capture_idempotency_key = p_idempotency_key),
+    p_idempotency_key);
 
   if p_to is not null and v_hold.to_account_id is not null and p_to <> v_hold.to_account_id then
     perform private.fail('22023',
@@ -313,8 +323,7 @@ begin
     returning t.* into v_hold;
   exception when unique_violation then
     -- A concurrent capture of another hold committed this key first.
-    perform private.fail('WL005',
-      format('idempotency key %s was already used with different parameters', p_idempotency_key));
+    perform private.require_same_parameters(false, p_idempotency_key);
   end;
   perform private.wallet_write_entries(array[p_hold_id]);
   -- Source: balance drops by the capture, the whole reservation is released. No funds check:
@@ -420,13 +429,12 @@ begin
   select t.* into v_existing from public.wallet_transactions t
    where t.idempotency_key = p_idempotency_key and t.initiated_by is not distinct from v_scope;
   if found then
-    if v_existing.kind = 'reversal' and v_existing.reverses_id = p_transaction_id
-       and (p_amount is null or v_existing.amount = p_amount)
-       and v_existing.description is not distinct from p_reason and v_existing.metadata = v_metadata then
-      return v_existing;
-    end if;
-    perform private.fail('WL005',
-      format('idempotency key %s was already used with different parameters', p_idempotency_key));
+    perform private.require_same_parameters(
+      v_existing.kind = 'reversal' and v_existing.reverses_id = p_transaction_id
+        and (p_amount is null or v_existing.amount = p_amount)
+        and v_existing.description is not distinct from p_reason and v_existing.metadata = v_metadata,
+      p_idempotency_key);
+    return v_existing;
   end if;
 
   if v_original.status <> 'posted' or v_original.kind = 'reversal' then

@@ -135,11 +135,10 @@ begin
   if v_intent.id is null then
     select i.* into v_intent from public.payment_intents i
      where i.created_by is not distinct from v_scope and i.idempotency_key = p_idempotency_key;
-    if (v_intent.provider, v_intent.account_id, v_intent.amount, v_intent.currency)
-       is distinct from (p_provider, p_account, p_amount, p_currency) then
-      perform private.fail('WL005', pg_catalog.format(
-        'idempotency key %s was already used with different parameters', p_idempotency_key));
-    end if;
+    perform private.require_same_parameters(
+      (v_intent.provider, v_intent.account_id, v_intent.amount, v_intent.currency)
+        is not distinct from (p_provider, p_account, p_amount, p_currency),
+      p_idempotency_key);
   end if;
   return v_intent;
 end;

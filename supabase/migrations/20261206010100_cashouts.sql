@@ -100,11 +100,10 @@ begin
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(v_user::text || ':cashout:' || p_idempotency_key, 0));
   select c.* into v_cashout from public.cashouts c where c.user_id = v_user and c.idempotency_key = p_idempotency_key;
   if found then
-    if (v_cashout.account_id, v_cashout.amount, v_cashout.currency, v_cashout.msisdn)
-       is distinct from (p_account, p_amount, p_currency, p_msisdn) then
-      perform private.fail('WL005', pg_catalog.format(
-        'idempotency key %s was already used with different parameters', p_idempotency_key));
-    end if;
+    perform private.require_same_parameters(
+      (v_cashout.account_id, v_cashout.amount, v_cashout.currency, v_cashout.msisdn)
+        is not distinct from (p_account, p_amount, p_currency, p_msisdn),
+      p_idempotency_key);
     return v_cashout;
   end if;
 

@@ -2,7 +2,7 @@
 -- transfer_batch, balance and set_status, called as service_role (the caller matrix is in
 -- ledger_access.test.sql, holds and reversals in ledger_holds_reversals.test.sql).
 begin;
-select plan(69);
+select plan(72);
 
 -- Fixture: two users with USD accounts, alice also EUR.
 select tests.create_user('alice'),
@@ -251,6 +251,13 @@ select ok(
   'every transaction id of this test is version 7 and carries the time it was made');
 select private.uuid_v7() as earlier_id, pg_sleep(0.002) \gset
 select ok(:'earlier_id'::uuid < private.uuid_v7(), 'an id made later sorts later');
+
+-- The replay check every function that replays an idempotency key makes.
+select lives_ok($$ select private.require_same_parameters(true, 'k-1') $$, 'a replay with the same parameters passes');
+select throws_ok($$ select private.require_same_parameters(false, 'k-1') $$, 'WL005',
+  'idempotency key k-1 was already used with different parameters', 'other parameters: WL005 naming the key');
+select throws_ok($$ select private.require_same_parameters(null, 'k-1') $$, 'WL005',
+  'idempotency key k-1 was already used with different parameters', 'a comparison that cannot tell (null) is no replay: WL005');
 
 select * from finish();
 rollback;
