@@ -134,83 +134,73 @@ end;
 $$;
 
 -- ---------------------------------------------------------------------------------------
--- momo-poll: MoMo top-ups whose callback has not come
+-- momo-poll: MoMo payments whose callback has not come
 -- ---------------------------------------------------------------------------------------
 
--- The caller and arguments every momo-poll take function checks: the service, a waiting time
--- of 0 to 7 days, a lease of 1 s to 1 h, a batch of 1 to 1000.
-create function private.momo_poll_require(p_pending_seconds integer, p_lease_seconds integer, p_batch integer)
-returns void
+-- What momo-poll asks MoMo about, one view a kind of MoMo payment: the rows still waiting for
+-- MoMo's answer, since when they wait, and the reference MoMo knows them by. Top-up intents
+-- (requires_payment or processing, attached to a request-to-pay) wait since their last
+-- change; cash-outs and MoMo refunds (Disbursement transfers, pending) since they were made.
+-- Simple views, so that momo_poll_take locks the rows it takes through them.
+create view private.momo_poll_intents as
+  select i.id, i.provider_ref as reference_id, i.updated_at as waiting_since
+    from public.payment_intents i
+   where i.provider = 'momo' and i.status in ('requires_payment', 'processing') and i.provider_ref is not null;
+create view private.momo_poll_cashouts as
+  select c.id, c.reference_id::text as reference_id, c.created_at as waiting_since
+    from public.cashouts c
+   where c.status = 'pending';
+create view private.momo_poll_refunds as
+  select r.id, r.provider_refund_id as reference_id, r.created_at as waiting_since
+    from public.refunds r
+   where r.provider = 'momo' and r.status = 'pending';
+revoke all on table private.momo_poll_intents, private.momo_poll_cashouts, private.momo_poll_refunds
+  from public, anon, authenticated, service_role;
+
+-- Takes up to p_batch MoMo payments of p_kind (intents, cashouts, refunds) waiting for more
+-- than p_pending_seconds (0 to 7 days), oldest first, each leased for p_lease_seconds (1 s to
+-- 1 h), and returns them for the jobs function to ask MoMo about: a request-to-pay's status
+-- for an intent, GET /disbursement/v1_0/transfer/{referenceId} for a transfer. Every kind is
+-- taken by the one statement below, over the kind's view; p_kind is checked against the three
+-- first, so the view it names is one of them.
+create function api_private.momo_poll_take(
+  p_kind text,
+  p_pending_seconds integer,
+  p_lease_seconds integer,
+  p_batch integer
+)
+returns table (item_id uuid, reference_id text)
 language plpgsql
-stable
-set search_path = ''
+security definer set search_path = ''
 as $$
 begin
   perform private.require_caller(array['service'], 'run the momo-poll job');
+  if p_kind is null or p_kind not in ('intents', 'cashouts', 'refunds') then
+    perform private.fail('22023', pg_catalog.format('momo-poll kind %s is not one of intents, cashouts, refunds',
+      coalesce(pg_catalog.left(p_kind, 32), 'null')));
+  end if;
   perform private.require_between(p_pending_seconds, 0, 604800, 'pending_seconds');
   perform private.require_between(p_lease_seconds, 1, 3600, 'lease_seconds');
   perform private.require_between(p_batch, 1, 1000, 'batch');
-end;
-$$;
-
--- Takes up to p_batch MoMo intents still waiting (requires_payment or processing, attached
--- to a request-to-pay) for more than p_pending_seconds, oldest first, each leased for
--- p_lease_seconds, and returns them for the jobs function to ask MoMo about.
-create function api_private.momo_poll_take_intents(p_pending_seconds integer, p_lease_seconds integer, p_batch integer)
-returns table (intent_id uuid, reference_id text)
-language plpgsql
-security definer set search_path = ''
-as $$
-begin
-  perform private.momo_poll_require(p_pending_seconds, p_lease_seconds, p_batch);
-  return query
+  return query execute pg_catalog.format($take$
     with waiting as (
-      select i.id
-        from public.payment_intents i
-       where i.provider = 'momo'
-         and i.status in ('requires_payment', 'processing')
-         and i.provider_ref is not null
-         and i.updated_at < now() - make_interval(secs => p_pending_seconds)
+      select w.id
+        from private.%1$I w
+       where w.waiting_since < now() - make_interval(secs => $1)
          and not exists (select 1 from private.job_leases l
-                          where l.job = 'momo-poll' and l.item_id = i.id and l.leased_until > now())
-       order by i.updated_at
-       limit p_batch
-         for update of i skip locked
+                          where l.job = 'momo-poll' and l.item_id = w.id and l.leased_until > now())
+       order by w.waiting_since
+       limit $2
+         for update skip locked
     )
-    select i.id, i.provider_ref
-      from private.job_lease_take('momo-poll', array(select w.id from waiting w), p_lease_seconds) as taken(id)
-      join public.payment_intents i on i.id = taken.id;
+    select w.id, w.reference_id
+      from private.job_lease_take('momo-poll', array(select w.id from waiting w), $3) as taken(id)
+      join private.%1$I w on w.id = taken.id
+    $take$, 'momo_poll_' || p_kind)
+    using p_pending_seconds, p_batch, p_lease_seconds;
 end;
 $$;
-grant execute on function api_private.momo_poll_take_intents(integer, integer, integer) to service_role;
-
--- The same for cash-outs still pending after p_pending_seconds, whose transfer's status MoMo's
--- Disbursement API tells (GET /disbursement/v1_0/transfer/{referenceId}).
-create function api_private.momo_poll_take_cashouts(p_pending_seconds integer, p_lease_seconds integer, p_batch integer)
-returns table (cashout_id uuid, reference_id text)
-language plpgsql
-security definer set search_path = ''
-as $$
-begin
-  perform private.momo_poll_require(p_pending_seconds, p_lease_seconds, p_batch);
-  return query
-    with waiting as (
-      select c.id
-        from public.cashouts c
-       where c.status = 'pending'
-         and c.created_at < now() - make_interval(secs => p_pending_seconds)
-         and not exists (select 1 from private.job_leases l
-                          where l.job = 'momo-poll' and l.item_id = c.id and l.leased_until > now())
-       order by c.created_at
-       limit p_batch
-         for update of c skip locked
-    )
-    select c.id, c.reference_id::text
-      from private.job_lease_take('momo-poll', array(select w.id from waiting w), p_lease_seconds) as taken(id)
-      join public.cashouts c on c.id = taken.id;
-end;
-$$;
-grant execute on function api_private.momo_poll_take_cashouts(integer, integer, integer) to service_role;
+grant execute on function api_private.momo_poll_take(text, integer, integer, integer) to service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- expire-intents

@@ -48,13 +48,16 @@ export interface MomoPollSource {
   confirm(run: JobRun, payment: LeasedPayment): Promise<WebhookEvent | null | "resent">;
 }
 
+/** Leases up to `batch` MoMo payments of one kind (api_private.momo_poll_take). */
+const takeWaiting = (kind: "intents" | "cashouts" | "refunds") => (tx: TransactionSql, run: JobRun, batch: number) =>
+  tx<LeasedPayment[]>`
+  select item_id as id, reference_id as "referenceId"
+    from api_private.momo_poll_take(${kind}, ${run.settings.momoPollAfterSeconds}::int, ${run.settings.leaseSeconds}::int,
+                                    ${batch}::int)`;
+
 export const topUpIntents: MomoPollSource = {
   kind: "intent",
-  take: (tx, run, batch) =>
-    tx<LeasedPayment[]>`
-    select intent_id as id, reference_id as "referenceId"
-      from api_private.momo_poll_take_intents(${run.settings.momoPollAfterSeconds}::int, ${run.settings.leaseSeconds}::int,
-                                           ${batch}::int)`,
+  take: takeWaiting("intents"),
   async confirm(run, payment) {
     const status = await run.momo().requestToPayStatus(payment.referenceId);
     return status.status === "PENDING" ? null : momoWebhookEvent(payment.referenceId, null, { ok: true, value: status });
@@ -70,16 +73,12 @@ const transferClients = (run: JobRun) => ({ momo: run.momo(), momoCallbackUrl: m
 /** The transfers of one purpose: how they are taken, and how one MoMo never received is sent again. */
 function transferSource(
   purpose: TransferPurpose,
-  takeFunction: "momo_poll_take_cashouts" | "momo_poll_take_refunds",
+  waiting: "cashouts" | "refunds",
   resend: (run: JobRun, payment: LeasedPayment) => Promise<"expired" | "quiet" | "resent" | "settled">,
 ): MomoPollSource {
   return {
     kind: purpose,
-    take: (tx, run, batch) =>
-      tx<LeasedPayment[]>`
-      select id, reference_id as "referenceId"
-        from api_private.${tx(takeFunction)}(${run.settings.momoPollAfterSeconds}::int, ${run.settings.leaseSeconds}::int,
-                                                   ${batch}::int) as taken(id, reference_id)`,
+    take: takeWaiting(waiting),
     async confirm(run, payment) {
       let status;
       try {
@@ -108,7 +107,7 @@ const agedFragment = (tx: TransactionSql, run: JobRun) => {
 /** What a transfer MoMo answered 404 for gets: failed past the window, left alone in its quiet period. */
 const agedOutcome = (row: { quiet: boolean; expired: boolean }) => row.expired ? "expired" : row.quiet ? "quiet" : null;
 
-export const cashOuts: MomoPollSource = transferSource("cashout", "momo_poll_take_cashouts", async (run, payment) => {
+export const cashOuts: MomoPollSource = transferSource("cashout", "cashouts", async (run, payment) => {
   const [cashOut] = await asService(run, (tx) =>
     tx<Aged<CashOut>[]>`
     select *, ${agedFragment(tx, run)} from public.cashouts where id = ${payment.id}::uuid`);
@@ -120,7 +119,7 @@ export const cashOuts: MomoPollSource = transferSource("cashout", "momo_poll_tak
   return sent.outcome === "sent" ? "resent" : "settled";
 });
 
-export const momoRefunds: MomoPollSource = transferSource("refund", "momo_poll_take_refunds", async (run, payment) => {
+export const momoRefunds: MomoPollSource = transferSource("refund", "refunds", async (run, payment) => {
   const [row] = await asService(run, (tx) =>
     tx<Aged<{ refund: Refund; payee_msisdn: string }>[]>`
     select t.refund, t.payee_msisdn, ${agedFragment(tx, run)}
