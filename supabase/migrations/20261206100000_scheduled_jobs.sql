@@ -295,8 +295,8 @@ select audit.attach('private.reconciliation_reports');
 
 -- Queues the alert for p_report to every admin (app_metadata.role admin, which only the
 -- server sets) who has a WhatsApp contact, in the caller's transaction, and returns how many
--- were queued. An admin who opted out gets none (private.whatsapp_notify_user writes
--- nothing). The text names the date and the counts only, never an account or an amount: the
+-- were queued: none for a report without a finding. An admin who opted out gets none
+-- (private.whatsapp_notify_user writes nothing). The text names the date and the counts only, never an account or an amount: the
 -- findings themselves stay in the report. The contacts, the outbox and private.text_message
 -- come with the WhatsApp migrations (20261207...); PL/pgSQL resolves them when this runs.
 -- No grant: only api_private.reconcile calls it.
@@ -317,6 +317,7 @@ begin
     select c.user_id from public.whatsapp_contacts c
       join auth.users u on u.id = c.user_id
      where u.raw_app_meta_data ->> 'role' = 'admin'
+       and p_report.findings > 0
      order by c.user_id
   loop
     if private.whatsapp_notify_user(v_admin, v_body) is not null then
@@ -337,25 +338,23 @@ returns table (report_date date, invariant_violations integer, reconciliation_fi
 language plpgsql
 security definer set search_path = ''
 as $$
-declare
-  v_report private.reconciliation_reports;
-  v_alerts integer := 0;
 begin
   perform private.require_caller(array['service'], 'run the reconcile job');
-  insert into private.reconciliation_reports as r (report_date, created_at, invariant_violations, reconciliation_findings)
-  values ((now() at time zone 'utc')::date, now(),
-          (select coalesce(jsonb_agg(to_jsonb(v)), '[]') from private.ledger_invariants() v),
-          (select coalesce(jsonb_agg(to_jsonb(f) order by f.occurred_at), '[]') from api_private.reconciliation() f))
-  on conflict on constraint reconciliation_reports_pkey do update
-     set created_at = excluded.created_at,
-         invariant_violations = excluded.invariant_violations,
-         reconciliation_findings = excluded.reconciliation_findings
-  returning r.* into v_report;
-  if v_report.findings > 0 then
-    v_alerts := private.reconcile_alert_admins(v_report);
-  end if;
-  return query select v_report.report_date, jsonb_array_length(v_report.invariant_violations),
-                      jsonb_array_length(v_report.reconciliation_findings), v_alerts;
+  return query
+    with stored as (
+      insert into private.reconciliation_reports as r (report_date, created_at, invariant_violations, reconciliation_findings)
+      values ((now() at time zone 'utc')::date, now(),
+              (select coalesce(jsonb_agg(to_jsonb(v)), '[]') from private.ledger_invariants() v),
+              (select coalesce(jsonb_agg(to_jsonb(f) order by f.occurred_at), '[]') from api_private.reconciliation() f))
+      on conflict on constraint reconciliation_reports_pkey do update
+         set created_at = excluded.created_at,
+             invariant_violations = excluded.invariant_violations,
+             reconciliation_findings = excluded.reconciliation_findings
+      returning r as report
+    )
+    select (s.report).report_date, jsonb_array_length((s.report).invariant_violations),
+           jsonb_array_length((s.report).reconciliation_findings), private.reconcile_alert_admins(s.report)
+      from stored s;
 end;
 $$;
 grant execute on function api_private.reconcile() to service_role;
