@@ -53,19 +53,15 @@ language plpgsql
 security definer set search_path = ''
 as $$
 declare
-  v_payment public.payments;
-  v_refund public.refunds;
   v_lookup record;
 begin
   perform private.require_caller(array['service', 'admin'], 'refund payments');
   perform private.require_within(p_reason, 'reason', 'p_reason');
   v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id);
-  v_payment := v_lookup.payment;
-  v_refund := v_lookup.refund;
-  if v_refund.id is not null then
-    return v_refund;
+  if (v_lookup.refund).id is not null then
+    return v_lookup.refund;
   end if;
-  return private.refund_insert(v_payment, p_amount, p_provider_refund_id, 'pending', p_reason);
+  return private.refund_insert(v_lookup.payment, p_amount, p_provider_refund_id, 'pending', p_reason);
 end;
 $$;
 grant execute on function api_private.refund_record_pending(uuid, bigint, text, text) to authenticated;
