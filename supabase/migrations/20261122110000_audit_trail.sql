@@ -183,7 +183,8 @@ begin
 end;
 $$;
 
--- One audit row per changed row. Trigger arguments: the primary-key column, then the columns
+-- One audit row per changed row, and one per TRUNCATE (a statement-level trigger: no row, so
+-- no record id and no images). Trigger arguments: the primary-key column, then the columns
 -- whose values must never reach the audit (provider payloads can carry tokens such as
 -- Stripe's client_secret): they are replaced by a marker (audit.redacted). The body is one
 -- INSERT because it runs for every audited row; docs/AUDIT.md has the measurements, including
@@ -217,26 +218,6 @@ begin
     case when tg_op = 'UPDATE' then
       extensions.akeys(extensions.hstore(new) operator(extensions.-) extensions.hstore(old))
     end,
-    v_context.actor_id, v_context.actor_role, v_context.actor_app_role, v_context.session_id,
-    v_context.correlation_id, v_context.ip, v_context.user_agent
-  );
-  return null;
-end;
-$$;
-
--- The statement-level counterpart, for a TRUNCATE, recorded once.
-create function audit.record_statement() returns trigger
-language plpgsql
-security definer set search_path = ''
-as $$
-declare
-  v_context record := audit.request_context();
-begin
-  insert into audit.log (
-    schema_name, table_name, operation,
-    actor_id, actor_role, actor_app_role, session_id, correlation_id, ip, user_agent
-  ) values (
-    tg_table_schema, tg_table_name, tg_op,
     v_context.actor_id, v_context.actor_role, v_context.actor_app_role, v_context.session_id,
     v_context.correlation_id, v_context.ip, v_context.user_agent
   );
@@ -309,8 +290,8 @@ begin
   end if;
   execute pg_catalog.format(
     'create or replace trigger audit_truncate after truncate on %s '
-    'for each statement execute function audit.record_statement()',
-    p_table
+    'for each statement execute function audit.record_row_change(%s)',
+    p_table, v_args
   );
 end;
 $$;

@@ -28,10 +28,13 @@ alter table public.wallet_entries alter column id set default nextval('audit.log
 -- old image of its first audited update; an entry takes the context of its transaction.
 -- security_invoker: read through it, the ledger tables' grants and RLS apply to the reader;
 -- only service_role is granted it (the admin API reads it through api_private.audit_log).
+-- One column more than audit.log: transaction_id, on the ledger's rows the transaction they
+-- record (null on audit.log's rows), so that a lookup by record id can reach the ledger
+-- tables' primary keys; record_id holds their keys as text, which no index covers.
 create view audit.trail with (security_invoker = true) as
 select l.id, l.occurred_at, l.txid, l.schema_name, l.table_name, l.operation, l.record_id, l.old_record,
        l.new_record, l.changed_fields, l.actor_id, l.actor_role, l.actor_app_role, l.session_id,
-       l.correlation_id, l.ip, l.user_agent
+       l.correlation_id, l.ip, l.user_agent, null::uuid as transaction_id
   from audit.log l
 union all
 select t.audit_id, t.created_at, t.txid, 'public', 'wallet_transactions', 'INSERT', t.id::text, null,
@@ -40,14 +43,16 @@ select t.audit_id, t.created_at, t.txid, 'public', 'wallet_transactions', 'INSER
                     where u.table_name = 'wallet_transactions' and u.record_id = t.id::text and u.operation = 'UPDATE'
                     order by u.id limit 1) end,
                 pg_catalog.to_jsonb(t)),
-       null, t.actor_id, t.actor_role, t.actor_app_role, t.session_id, t.correlation_id, t.client_ip, t.user_agent
+       null, t.actor_id, t.actor_role, t.actor_app_role, t.session_id, t.correlation_id, t.client_ip, t.user_agent, t.id
   from public.wallet_transactions t
 union all
 select e.id, e.created_at, t.txid, 'public', 'wallet_entries', 'INSERT', e.id::text, null, pg_catalog.to_jsonb(e),
-       null, t.actor_id, t.actor_role, t.actor_app_role, t.session_id, t.correlation_id, t.client_ip, t.user_agent
+       null, t.actor_id, t.actor_role, t.actor_app_role, t.session_id, t.correlation_id, t.client_ip, t.user_agent,
+       e.transaction_id
   from public.wallet_entries e
   join public.wallet_transactions t on t.id = e.transaction_id;
 comment on view audit.trail is
-  'The audit trail: audit.log and the ledger''s own records of its inserts, in the shape of audit.log.';
+  'The audit trail: audit.log and the ledger''s own records of its inserts, in the shape of audit.log, '
+  'plus transaction_id: the ledger transaction a ledger row records.';
 revoke all on table audit.trail from public, anon, authenticated, service_role;
 grant select on table audit.trail to service_role;

@@ -183,6 +183,12 @@ language plpgsql
 stable
 security definer set search_path = ''
 as $$
+declare
+  -- The record id as the key of a ledger row: a transaction's uuid, an entry's bigint.
+  v_transaction uuid := case when p_table = 'wallet_transactions'
+                               and p_record_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                             then p_record_id::uuid end;
+  v_entry bigint := case when p_table = 'wallet_entries' and p_record_id ~ '^[0-9]{1,18}$' then p_record_id::bigint end;
 begin
   perform private.require_caller(array['service', 'admin', 'support'], 'read the audit trail');
   perform private.require_between(p_limit, 1, 1000, 'limit');
@@ -192,10 +198,15 @@ begin
   perform private.require_within(p_table, 'identifier', 'p_table');
   perform private.require_within(p_record_id, 'identifier', 'p_record_id');
   return query
-    select pg_catalog.to_jsonb(l)
+    select pg_catalog.to_jsonb(l) - 'transaction_id'
       from audit.trail l
      where (p_table is null or l.table_name = p_table)
        and (p_record_id is null or l.record_id = p_record_id)
+       -- The ledger's rows (those with a transaction_id) by their primary keys too, so that the
+       -- lookup reads one row of each ledger table, not all of them.
+       and (p_record_id is null or l.transaction_id is null
+            or (p_table = 'wallet_transactions' and l.transaction_id = v_transaction)
+            or (p_table = 'wallet_entries' and l.id = v_entry))
        and (p_actor_id is null or l.actor_id = p_actor_id)
        and (p_from is null or l.occurred_at >= p_from)
        and (p_to is null or l.occurred_at < p_to)

@@ -127,21 +127,15 @@ comment on table public.whatsapp_outbox is
 create index whatsapp_outbox_due_idx on public.whatsapp_outbox (next_attempt_at) where status in ('queued', 'sending');
 create index whatsapp_outbox_status_idx on public.whatsapp_outbox (status, created_at);
 
-insert into private.status_transitions (table_name, from_status, to_status) values
-  ('whatsapp_outbox', 'queued', 'sending'),
-  ('whatsapp_outbox', 'sending', 'queued'),
-  ('whatsapp_outbox', 'sending', 'sent'),
-  -- The status webhook of a message can overtake the sender recording its wamid.
-  ('whatsapp_outbox', 'sending', 'delivered'),
-  ('whatsapp_outbox', 'sending', 'read'),
-  ('whatsapp_outbox', 'sending', 'failed'),
-  ('whatsapp_outbox', 'sending', 'dead'),
-  ('whatsapp_outbox', 'sent', 'delivered'),
-  ('whatsapp_outbox', 'sent', 'read'),
-  ('whatsapp_outbox', 'sent', 'failed'),
-  ('whatsapp_outbox', 'delivered', 'read'),
-  ('whatsapp_outbox', 'delivered', 'failed'),
-  ('whatsapp_outbox', 'dead', 'queued');
+insert into private.status_transitions (table_name, from_status, to_status)
+select 'whatsapp_outbox', m.from_status, m.to_status
+  from (values ('queued', 'sending'),
+               ('sending', 'queued'), ('sending', 'sent'), ('sending', 'failed'), ('sending', 'dead'),
+               -- The status webhook of a message can overtake the sender recording its wamid.
+               ('sending', 'delivered'), ('sending', 'read'),
+               ('sent', 'delivered'), ('sent', 'read'), ('sent', 'failed'),
+               ('delivered', 'read'), ('delivered', 'failed'),
+               ('dead', 'queued')) as m (from_status, to_status);
 
 create trigger whatsapp_outbox_status before update of status on public.whatsapp_outbox
   for each row when (old.status is distinct from new.status)

@@ -1,6 +1,6 @@
 -- The admin API's SQL: the idempotency records of mutating admin calls and the audit reader.
 begin;
-select plan(28);
+select plan(33);
 
 select tests.create_users('{user}', admins => '{admin, admin2}', support => '{support}');
 
@@ -85,6 +85,37 @@ select results_eq(
 select throws_ok($$ select api_private.audit_log(p_limit => 0) $$, '22023', null, 'limit 0: 22023');
 select throws_ok($$ select api_private.audit_log(p_limit => 1001) $$, '22023', null, 'limit above 1000: 22023');
 select throws_ok($$ select api_private.audit_log(p_record_id => 'r-1') $$, '22023', null, 'record id without table: 22023');
+
+-- The ledger's own rows by record id: a voided hold (its insert is a ledger row, its void an
+-- audit.log row) and an entry. The lookups reach the ledger tables through their primary keys:
+-- with sequential scans off, one is still taken where no index can serve the predicate.
+select tests.reset_role();
+insert into public.wallet_accounts (id, owner_id, kind, currency) values
+  ('ad100000-0000-4000-8000-00000000000a', tests.user_id('user'), 'user', 'USD');
+select tests.as_service();
+select public.wallet_deposit('ad100000-0000-4000-8000-00000000000a', 500, 'USD', 'stripe', 'adminapi-fund') \gset
+select id as hold from public.wallet_hold('ad100000-0000-4000-8000-00000000000a', 100, 'USD', 'adminapi-hold') \gset
+select public.wallet_void(:'hold') \gset
+select tests.reset_role();
+select e.id as entry from public.wallet_entries e where e.account_id = 'ad100000-0000-4000-8000-00000000000a' limit 1 \gset
+set local enable_seqscan = off;
+select sum(seq_scan) as ledger_seq_scans from pg_stat_xact_user_tables
+ where relid in ('public.wallet_transactions'::regclass, 'public.wallet_entries'::regclass) \gset
+select tests.as_support(tests.user_id('support'));
+select results_eq(format($$ select (r ->> 'operation') from api_private.audit_log('wallet_transactions', %L) r $$, :'hold'),
+  $$ values ('UPDATE'), ('INSERT') $$, 'a transaction''s record id finds its insert (the ledger row) and its audited void');
+select results_eq(format($$ select (r ->> 'id'), (r ->> 'operation') from api_private.audit_log('wallet_entries', %L) r $$, :'entry'),
+  format($$ values (%L, 'INSERT') $$, :'entry'), 'an entry''s record id finds its insert');
+select is((select count(*) from api_private.audit_log('wallet_transactions', upper(:'hold'))), 0::bigint,
+  'a record id is matched as written: the upper-case form of a transaction id finds nothing');
+select is((select count(*) from api_private.audit_log('wallet_entries', '0' || :'entry')), 0::bigint,
+  'an entry id with a leading zero finds nothing');
+select tests.reset_role();
+select is((select sum(seq_scan) from pg_stat_xact_user_tables
+            where relid in ('public.wallet_transactions'::regclass, 'public.wallet_entries'::regclass)) - :ledger_seq_scans,
+  0::numeric, 'the lookups read the ledger tables through their primary keys, neither of them in full');
+set local enable_seqscan = on;
+select tests.as_support(tests.user_id('support'));
 
 select tests.as_admin(tests.user_id('admin'));
 select is((select count(*) from api_private.audit_log('adminapi_probe')), 3::bigint, 'an admin reads the audit trail');

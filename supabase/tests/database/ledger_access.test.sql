@@ -140,12 +140,24 @@ select throws_ok($$ select public.wallet_set_status('ac300000-0000-4000-8000-000
   'user_metadata.role = admin is not an admin');
 select tests.reset_role();
 
+-- What staff (admin and support) read: every account, transaction and entry of this suite,
+-- p_transactions transactions by then, each with its two entries.
+create function pg_temp.reads_everything(p_who text, p_transactions bigint) returns setof text
+language plpgsql
+as $$
+begin
+  return next is((select count(*) from public.wallet_accounts where id::text like 'ac300000%'), 4::bigint,
+    p_who || ' reads every account');
+  return next is((select count(*) from public.wallet_transactions where idempotency_key like 'acl-%'), p_transactions,
+    p_who || ' reads every transaction');
+  return next is((select count(*) from public.wallet_entries e join public.wallet_transactions t on t.id = e.transaction_id
+                   where t.idempotency_key like 'acl-%'), 2 * p_transactions, p_who || ' reads every entry');
+end;
+$$;
+
 -- ---------------------------------------------------------------- admin
 select tests.as_admin(tests.user_id('admin'));
-select is((select count(*) from public.wallet_accounts where id::text like 'ac300000%'), 4::bigint, 'admin reads every account');
-select is((select count(*) from public.wallet_transactions where idempotency_key like 'acl-%'), 5::bigint, 'admin reads every transaction');
-select is((select count(*) from public.wallet_entries e join public.wallet_transactions t on t.id = e.transaction_id
-            where t.idempotency_key like 'acl-%'), 10::bigint, 'admin reads every entry');
+select * from pg_temp.reads_everything('admin', 5);
 select is(public.wallet_balance('ac300000-0000-4000-8000-00000000000b'), 750::bigint, 'admin reads any balance');
 select results_eq(
   $$ select amount, initiated_by from public.wallet_reverse((select id from public.wallet_transactions where idempotency_key = 'acl-cb'), 'acl-rev-admin', 30, 'support ticket') $$,
@@ -161,10 +173,7 @@ select tests.reset_role();
 
 -- ---------------------------------------------------------------- support: reads all, changes nothing
 select tests.as_support(tests.user_id('support'));
-select is((select count(*) from public.wallet_accounts where id::text like 'ac300000%'), 4::bigint, 'support reads every account');
-select is((select count(*) from public.wallet_transactions where idempotency_key like 'acl-%'), 6::bigint, 'support reads every transaction');
-select is((select count(*) from public.wallet_entries e join public.wallet_transactions t on t.id = e.transaction_id
-            where t.idempotency_key like 'acl-%'), 12::bigint, 'support reads every entry');
+select * from pg_temp.reads_everything('support', 6);
 select throws_ok($$ select public.wallet_set_status('ac300000-0000-4000-8000-00000000000a', 'frozen', 'x') $$, '42501', null, 'support cannot freeze');
 select throws_ok($$ select public.wallet_reverse((select id from public.wallet_transactions where idempotency_key = 'acl-cb'), 'acl-rev-s') $$,
   '42501', null, 'support cannot reverse');

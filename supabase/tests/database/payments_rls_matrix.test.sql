@@ -53,48 +53,36 @@ exception
 end;
 $$;
 
--- The owner's row of each table, and a statement of each kind against it. Inserts into the
--- mirror tables are valid rows, so that the grant (not a constraint) decides.
-create temporary table subject (tbl text, row_id text, mirror boolean, insert_sql text, update_sql text);
+-- The owner's row of each table, and the column an update sets to itself. An insert is
+-- `default values`, except into the mirror tables: there it is a valid row, so that the grant
+-- (not a constraint) decides.
+create temporary table subject (tbl text, row_id text, mirror boolean, updated_column text, valid_insert text);
 insert into subject values
-  ('wallet_accounts', :'account', false, 'insert into public.wallet_accounts default values',
-   'update public.wallet_accounts set balance = balance where id = %L'),
-  ('wallet_transactions', :'credit', false, 'insert into public.wallet_transactions default values',
-   'update public.wallet_transactions set description = description where id = %L'),
-  ('wallet_entries', :'entry', false, 'insert into public.wallet_entries default values',
-   'update public.wallet_entries set amount = amount where id = %L'),
-  ('payment_intents', :'intent', false, 'insert into public.payment_intents default values',
-   'update public.payment_intents set failure_reason = failure_reason where id = %L'),
-  ('payments', :'payment', false, 'insert into public.payments default values',
-   'update public.payments set fee = fee where id = %L'),
-  ('refunds', :'refund', false, 'insert into public.refunds default values',
-   'update public.refunds set reason = reason where id = %L'),
-  ('momo_transactions', :'momo', true,
-   'insert into public.momo_transactions (reference_id, amount, currency) values (gen_random_uuid(), 1, ''USD'')',
-   'update public.momo_transactions set reason = reason where id = %L'),
-  ('revolut_transactions', :'revolut', true,
-   'insert into public.revolut_transactions (revolut_id, state) values (gen_random_uuid()::text, ''pending'')',
-   'update public.revolut_transactions set event = event where id = %L'),
-  ('subscriptions', :'subscription', true,
-   'insert into public.subscriptions (stripe_subscription_id, stripe_customer_id, status) values (''sub_'' || gen_random_uuid(), ''cus_x'', ''active'')',
-   'update public.subscriptions set price_id = price_id where id = %L'),
-  ('invoices', :'invoice', true,
-   'insert into public.invoices (stripe_invoice_id, stripe_customer_id, status, currency) values (''in_'' || gen_random_uuid(), ''cus_x'', ''open'', ''USD'')',
-   'update public.invoices set amount_due = amount_due where id = %L'),
-  ('cashouts', :'cashout', false, 'insert into public.cashouts default values',
-   'update public.cashouts set reason = reason where id = %L'),
-  ('webhook_events', :'event', false, 'insert into public.webhook_events default values',
-   'update public.webhook_events set last_error = last_error where id = %L'),
-  ('whatsapp_messages', :'message', false, 'insert into public.whatsapp_messages default values',
-   'update public.whatsapp_messages set body = body where id = %L');
+  ('wallet_accounts', :'account', false, 'balance', null),
+  ('wallet_transactions', :'credit', false, 'description', null),
+  ('wallet_entries', :'entry', false, 'amount', null),
+  ('payment_intents', :'intent', false, 'failure_reason', null),
+  ('payments', :'payment', false, 'fee', null),
+  ('refunds', :'refund', false, 'reason', null),
+  ('momo_transactions', :'momo', true, 'reason',
+   'insert into public.momo_transactions (reference_id, amount, currency) values (gen_random_uuid(), 1, ''USD'')'),
+  ('revolut_transactions', :'revolut', true, 'event',
+   'insert into public.revolut_transactions (revolut_id, state) values (gen_random_uuid()::text, ''pending'')'),
+  ('subscriptions', :'subscription', true, 'price_id',
+   'insert into public.subscriptions (stripe_subscription_id, stripe_customer_id, status) values (''sub_'' || gen_random_uuid(), ''cus_x'', ''active'')'),
+  ('invoices', :'invoice', true, 'amount_due',
+   'insert into public.invoices (stripe_invoice_id, stripe_customer_id, status, currency) values (''in_'' || gen_random_uuid(), ''cus_x'', ''open'', ''USD'')'),
+  ('cashouts', :'cashout', false, 'reason', null),
+  ('webhook_events', :'event', false, 'last_error', null),
+  ('whatsapp_messages', :'message', false, 'body', null);
 grant select on subject to public;
 
 create temporary table cell as
 select s.tbl, c.caller, k.command,
        case k.command
          when 'select' then format('select count(*) from public.%I where id = %L', s.tbl, s.row_id)
-         when 'insert' then s.insert_sql
-         when 'update' then format(s.update_sql, s.row_id)
+         when 'insert' then coalesce(s.valid_insert, format('insert into public.%I default values', s.tbl))
+         when 'update' then format('update public.%1$I set %2$I = %2$I where id = %3$L', s.tbl, s.updated_column, s.row_id)
          when 'delete' then format('delete from public.%I where id = %L', s.tbl, s.row_id)
        end as sql,
        case
