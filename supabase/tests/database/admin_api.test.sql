@@ -1,6 +1,6 @@
 -- The admin API's SQL: the idempotency records of mutating admin calls and the audit reader.
 begin;
-select plan(33);
+select plan(35);
 
 select tests.create_users('{user}', admins => '{admin, admin2}', support => '{support}');
 
@@ -114,6 +114,14 @@ select tests.reset_role();
 select is((select sum(seq_scan) from pg_stat_xact_user_tables
             where relid in ('public.wallet_transactions'::regclass, 'public.wallet_entries'::regclass)) - :ledger_seq_scans,
   0::numeric, 'the lookups read the ledger tables through their primary keys, neither of them in full');
+select sum(seq_scan) as ledger_seq_scans from pg_stat_xact_user_tables
+ where relid in ('public.wallet_transactions'::regclass, 'public.wallet_entries'::regclass) \gset
+select tests.as_support(tests.user_id('support'));
+select ok((select count(*) from api_private.audit_log(p_limit => 3)) = 3, 'the newest page of the whole trail has its rows');
+select tests.reset_role();
+select is((select sum(seq_scan) from pg_stat_xact_user_tables
+            where relid in ('public.wallet_transactions'::regclass, 'public.wallet_entries'::regclass)) - :ledger_seq_scans,
+  0::numeric, 'the newest page of the whole trail reads neither ledger table in full: each part is walked by its keyset index');
 set local enable_seqscan = on;
 select tests.as_support(tests.user_id('support'));
 
