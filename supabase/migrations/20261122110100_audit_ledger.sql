@@ -52,11 +52,15 @@ select t.audit_id, t.created_at, t.txid, 'public', 'wallet_transactions', 'INSER
        null, t.actor_id, t.actor_role, t.actor_app_role, t.session_id, t.correlation_id, t.client_ip, t.user_agent, t.id
   from public.wallet_transactions t
 union all
-select e.id, e.created_at, t.txid, 'public', 'wallet_entries', 'INSERT', e.id::text, null, pg_catalog.to_jsonb(e),
-       null, t.actor_id, t.actor_role, t.actor_app_role, t.session_id, t.correlation_id, t.client_ip, t.user_agent,
-       e.transaction_id
-  from public.wallet_entries e
-  join public.wallet_transactions t on t.id = e.transaction_id;
+select e.id, e.created_at, (e.t).txid, 'public', 'wallet_entries', 'INSERT', e.id::text, null, e.image, null,
+       (e.t).actor_id, (e.t).actor_role, (e.t).actor_app_role, (e.t).session_id, (e.t).correlation_id, (e.t).client_ip,
+       (e.t).user_agent, e.transaction_id
+  -- An entry's attribution is its transaction's, read per entry by its primary key: as a join
+  -- of both tables the planner sorted the whole ledger for a page, while this branch of one
+  -- table walks the entries backwards by their primary key to the page's rows.
+  from (select e.id, e.created_at, e.transaction_id, pg_catalog.to_jsonb(e) as image,
+               (select t from public.wallet_transactions t where t.id = e.transaction_id) as t
+          from public.wallet_entries e) e;
 comment on view audit.trail is
   'The audit trail: audit.log and the ledger''s own records of its inserts, in the shape of audit.log, '
   'plus transaction_id: the ledger transaction a ledger row records.';
