@@ -81,6 +81,29 @@ create trigger webhook_events_scrub before insert or update of payload on public
 create trigger whatsapp_messages_touch before update on public.whatsapp_messages
   for each row execute function private.touch_updated_at();
 
+-- The checks every stored event passes (22023 otherwise): a known provider, an event id and a
+-- type of 1 to 255 characters, a payload that is a JSON object or array within the bounds.
+create function private.require_webhook_event(p_provider text, p_event_id text, p_type text, p_payload jsonb)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if p_provider is null or not (p_provider = 'whatsapp' or p_provider = any (private.payment_providers())) then
+    perform private.fail('22023', pg_catalog.format('unknown webhook provider %s', coalesce(p_provider, 'null')));
+  end if;
+  if p_event_id is null or pg_catalog.length(p_event_id) not between 1 and 255
+     or p_type is null or pg_catalog.length(p_type) not between 1 and 255 then
+    perform private.fail('22023', 'webhook event id and type must be 1 to 255 characters');
+  end if;
+  if p_payload is null or pg_catalog.jsonb_typeof(p_payload) not in ('object', 'array') then
+    perform private.fail('22023', 'webhook payload must be a JSON object or array');
+  end if;
+  -- The functions' body limit bounds a delivery already; this holds for every other caller.
+  perform private.require_within(p_payload, 'document', 'p_payload');
+end;
+$$;
+
 -- Stores a delivery, or finds the earlier one, and says what to do:
 --   new        first delivery: apply it, then webhook_event_finish
 --   retry      an earlier delivery failed (or never finished): apply it again, then finish
@@ -96,18 +119,7 @@ declare
   v_event public.webhook_events;
 begin
   perform private.require_caller(array['service'], 'store a webhook event');
-  if p_provider is null or not (p_provider = 'whatsapp' or p_provider = any (private.payment_providers())) then
-    perform private.fail('22023', pg_catalog.format('unknown webhook provider %s', coalesce(p_provider, 'null')));
-  end if;
-  if p_event_id is null or pg_catalog.length(p_event_id) not between 1 and 255
-     or p_type is null or pg_catalog.length(p_type) not between 1 and 255 then
-    perform private.fail('22023', 'webhook event id and type must be 1 to 255 characters');
-  end if;
-  if p_payload is null or pg_catalog.jsonb_typeof(p_payload) not in ('object', 'array') then
-    perform private.fail('22023', 'webhook payload must be a JSON object or array');
-  end if;
-  -- The functions' body limit bounds a delivery already; this holds for every other caller.
-  perform private.require_within(p_payload, 'document', 'p_payload');
+  perform private.require_webhook_event(p_provider, p_event_id, p_type, p_payload);
 
   insert into public.webhook_events as e (provider, event_id, type, payload)
   values (p_provider, p_event_id, p_type, p_payload)
@@ -231,11 +243,15 @@ $$;
 grant execute on function public.whatsapp_message_status_apply(text, text, timestamptz, text, text, jsonb) to service_role;
 
 -- Every change of an event's status, attempts or error is audited with its actor and request
--- (the pipeline's service_role and correlation id, or the replaying admin). Inserts are not:
--- the row itself records its delivery, and the ingestion path stays one write per event. The
--- payload is redacted: it is already in the row, and WhatsApp payloads carry conversations.
+-- (the pipeline's service_role and correlation id, or the replaying admin). An insert of a
+-- received event is not: the row itself records its delivery. An insert that already carries
+-- its outcome (the fast path stores a first delivery finished, webhook_ingest_payment_success)
+-- is audited as the update it stands for. The payload is redacted: it is already in the row,
+-- and WhatsApp payloads carry conversations.
 create trigger audit_update after update on public.webhook_events
   for each row execute function audit.record_row_change('id', 'payload');
+create trigger audit_outcome after insert on public.webhook_events
+  for each row when (new.status <> 'received') execute function audit.record_row_change('id', 'payload');
 
 -- Not user data: no owner policy. Admin and support read; service_role (BYPASSRLS) reads
 -- and writes messages directly, events only through the functions above.

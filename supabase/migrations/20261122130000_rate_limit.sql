@@ -10,7 +10,11 @@ create schema if not exists private;
 revoke all on schema private from public, anon, authenticated;
 grant usage on schema private to service_role;
 
-create table private.rate_limit_windows (
+-- Unlogged: a hit is written on every request, and a count needs no crash safety. After a crash
+-- (or on a promoted replica) the windows start empty, which lets each key at most one more
+-- window's worth of hits through; the writes skip the WAL, and with it the flushes and the
+-- WAL writer's lock that every durable commit of the database waits on.
+create unlogged table private.rate_limit_windows (
   key        text primary key check (length(key) between 1 and 256),
   -- allowed hits inside the window, oldest first, as unix epoch milliseconds
   hits       bigint[] not null default '{}',
@@ -63,8 +67,10 @@ security definer set search_path = ''
 as $$
 declare
   v_now_ms bigint;
-  v_stored bigint[];
   v_hits bigint[];
+  v_first integer := 1;
+  v_last integer;
+  v_probe integer;
   v_allowed boolean;
 begin
   if p_key is null or length(p_key) not between 1 and 256 then
@@ -86,17 +92,31 @@ begin
   -- Read the clock after the lock so that hits of one key are recorded in order.
   v_now_ms := (extract(epoch from clock_timestamp()) * 1000)::bigint;
 
-  select w.hits into v_stored from private.rate_limit_windows as w where w.key = p_key;
-  v_stored := coalesce(v_stored, '{}');
-  v_hits := array(select h from unnest(v_stored) as h where h > v_now_ms - p_window_ms order by h);
+  select w.hits into v_hits from private.rate_limit_windows as w where w.key = p_key;
+  v_hits := coalesce(v_hits, '{}');
+  -- The log is in order: the hits that left the window are a prefix, found by bisection, so a
+  -- hit costs one slice of the log, not a sort of it (a high limit keeps thousands of hits).
+  v_last := cardinality(v_hits) + 1;
+  while v_first < v_last loop
+    v_probe := (v_first + v_last) / 2;
+    if v_hits[v_probe] > v_now_ms - p_window_ms then
+      v_last := v_probe;
+    else
+      v_first := v_probe + 1;
+    end if;
+  end loop;
+  if v_first > 1 then
+    v_hits := v_hits[v_first:];
+  end if;
 
   v_allowed := cardinality(v_hits) < p_limit;
   if v_allowed then
-    v_hits := v_hits || v_now_ms;
+    -- A clock stepped back never puts a hit before the newest one: the log stays in order.
+    v_hits := v_hits || greatest(v_now_ms, v_hits[cardinality(v_hits)]);
   end if;
 
   -- A refused hit that let no old hit expire changes nothing: skip the write.
-  if v_allowed or cardinality(v_hits) <> cardinality(v_stored) then
+  if v_allowed or v_first > 1 then
     insert into private.rate_limit_windows as w (key, hits, expires_at)
     values (p_key, v_hits, to_timestamp((v_hits[cardinality(v_hits)] + p_window_ms) / 1000.0))
     on conflict (key) do update set hits = excluded.hits, expires_at = excluded.expires_at;

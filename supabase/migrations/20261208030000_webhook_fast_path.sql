@@ -52,11 +52,17 @@ end;
 $$;
 grant execute on function public.payment_success_apply(text, text, text, bigint, text, jsonb) to service_role;
 
--- Stores the event (webhook_event_begin), applies the payment success and finishes the event,
--- as the webhook pipeline does step by step: a duplicate or dead event is answered without
--- applying anything; a failing effect is rolled back alone (the block below is a savepoint)
--- and the event is kept failed with the SQLSTATE and message (dead after five attempts). An
--- event that cannot be stored raises, and nothing is written.
+-- Stores the event, applies the payment success and finishes the event, as the webhook
+-- pipeline does step by step: a duplicate or dead event is answered without applying anything;
+-- a failing effect is rolled back alone (the block below is a savepoint) and the event is kept
+-- failed with the SQLSTATE and message (dead after five attempts). An event that cannot be
+-- stored raises, and nothing is written.
+-- The first delivery of an event, by far the most frequent, is stored with its outcome in one
+-- insert (audited as the outcome it records): the effect's result is known before the row is
+-- written, so the row is never written twice. The event's lock is then an advisory lock on its
+-- identity, taken first, so that a concurrent delivery of the same event waits and then finds
+-- the stored row. A later delivery (a retry, a duplicate, a dead event) goes through
+-- webhook_event_begin and webhook_event_finish, as every other event does.
 -- The request context comes as arguments and is set for the rest of the transaction, as
 -- withRequestContext sets it, so that one statement is the whole transaction (no session
 -- state, no round trip for the context, and the locks on the credited accounts are released
@@ -83,13 +89,16 @@ language plpgsql
 security definer set search_path = ''
 as $$
 declare
+  v_first boolean;
   v_begun record;
   v_applied text;
+  v_error text;
   v_event public.webhook_events;
   v_state text;
   v_message text;
 begin
   perform private.require_caller(array['service'], 'store a webhook event');
+  perform private.require_webhook_event(p_provider, p_event_id, p_type, p_payload);
   perform private.require_text(p_correlation_id, 'identifier', 'p_correlation_id');
   perform private.require_within(p_client_address, 'identifier', 'p_client_address');
   perform private.require_within(p_headers, 'document', 'p_headers');
@@ -101,20 +110,33 @@ begin
   perform pg_catalog.set_config('app.correlation_id', p_correlation_id, true);
   perform pg_catalog.set_config('app.client_address', coalesce(p_client_address, ''), true);
 
-  select b.id, b.outcome into v_begun
-    from public.webhook_event_begin(p_provider, p_event_id, p_type, p_payload) b;
-  if v_begun.outcome in ('duplicate', 'dead') then
-    return query select v_begun.outcome::text, null::integer, null::text;
-    return;
+  perform pg_catalog.pg_advisory_xact_lock(
+    pg_catalog.hashtextextended(pg_catalog.format('%s-webhook-event:%s', p_provider, p_event_id), 0));
+  v_first := not exists (select from public.webhook_events e where e.provider = p_provider and e.event_id = p_event_id);
+  if not v_first then
+    select b.id, b.outcome into v_begun
+      from public.webhook_event_begin(p_provider, p_event_id, p_type, p_payload) b;
+    if v_begun.outcome in ('duplicate', 'dead') then
+      return query select v_begun.outcome::text, null::integer, null::text;
+      return;
+    end if;
   end if;
 
   begin
     v_applied := public.payment_success_apply(p_provider, p_provider_payment_id, p_intent_hint, p_amount, p_currency, p_raw);
-    v_event := public.webhook_event_finish(v_begun.id, v_applied);
   exception when others then
     get stacked diagnostics v_state = returned_sqlstate, v_message = message_text;
-    v_event := public.webhook_event_finish(v_begun.id, 'failed', v_state || ': ' || v_message);
+    v_error := v_state || ': ' || v_message;
   end;
+
+  if v_first then
+    insert into public.webhook_events as e (provider, event_id, type, payload, status, attempts, last_error, processed_at)
+    values (p_provider, p_event_id, p_type, p_payload, coalesce(v_applied, 'failed'), 1, pg_catalog.left(v_error, 2000),
+            case when v_error is null then pg_catalog.now() end)
+    returning e.* into v_event;
+  else
+    v_event := public.webhook_event_finish(v_begun.id, coalesce(v_applied, 'failed'), v_error);
+  end if;
   return query select v_event.status, v_event.attempts, v_event.last_error;
 end;
 $$;

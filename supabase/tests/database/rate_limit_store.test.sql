@@ -1,7 +1,7 @@
 -- The edge functions' rate-limit store: exact sliding window, input checks, and that no API
 -- role other than service_role can reach it.
 begin;
-select plan(19);
+select plan(22);
 
 select has_function('private', 'rate_limit_hit', array['text', 'integer', 'integer']);
 select is(
@@ -10,6 +10,9 @@ select is(
 select ok(
   (select relrowsecurity and relforcerowsecurity from pg_class where oid = 'private.rate_limit_windows'::regclass),
   'RLS is enabled and forced on the windows');
+select is(
+  (select relpersistence from pg_class where oid = 'private.rate_limit_windows'::regclass), 'u',
+  'the windows are unlogged: counts need no crash safety, and hits write no WAL');
 
 -- Privileges: only service_role executes; no API role touches the table directly.
 select ok(not has_function_privilege('anon', 'private.rate_limit_hit(text,integer,integer)', 'execute'), 'anon cannot execute');
@@ -42,6 +45,18 @@ select is(
   (select allowed from private.rate_limit_hit('test:exact', 3, 60000)), true, 'expired hits free the window');
 select is(
   (select cardinality(hits) from private.rate_limit_windows where key = 'test:exact'), 1, 'expired hits are removed from the log');
+-- Exactly the hits that left the window are cut from the front of the log, the rest kept in order.
+update private.rate_limit_windows
+   set hits = array[1, 2, 3, (extract(epoch from clock_timestamp()) * 1000)::bigint - 2000,
+                    (extract(epoch from clock_timestamp()) * 1000)::bigint - 1000]::bigint[]
+ where key = 'test:exact';
+select is(
+  (select remaining from private.rate_limit_hit('test:exact', 4, 60000)), 1,
+  'the two hits inside the window and this one count, the three older ones do not');
+select ok(
+  (select cardinality(hits) = 3 and hits[1] < hits[2] and hits[2] < hits[3] and hits[1] > 3
+     from private.rate_limit_windows where key = 'test:exact'),
+  'the log keeps the hits inside the window, oldest first, and this hit last');
 
 -- Bad input is refused with 22023 and writes nothing.
 select throws_ok($$select private.rate_limit_hit('', 3, 60000)$$, '22023', 'rate limit key must be 1..256 characters');

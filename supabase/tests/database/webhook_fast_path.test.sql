@@ -3,7 +3,7 @@
 -- applying, a failing effect rolled back alone and recorded, dead after five attempts), and
 -- payment_success_apply, the effect it shares with the step-by-step pipeline and replays.
 begin;
-select plan(37);
+select plan(40);
 
 create function pg_temp.balance(p_account uuid) returns bigint language sql as $$
   select public.wallet_balance(p_account) $$;
@@ -41,6 +41,10 @@ select results_eq(
   'its outcome is audited with the service and the request context given as arguments');
 select is((select count(*)::int from audit.log where table_name = 'payments' and correlation_id = 'corr-fast-path'), 1,
   'the payment''s audit row carries the correlation id too');
+select results_eq(
+  $$select l.operation from audit.log l join public.webhook_events e on e.id::text = l.record_id
+     where l.table_name = 'webhook_events' and e.event_id = 'evt_fast_1'$$,
+  $$values ('INSERT')$$, 'a first delivery is stored with its outcome in one write, audited as that insert');
 
 -- Duplicates and a second event for the same payment.
 select results_eq($$select * from pg_temp.ingest('evt_fast_1', 'pi_fast_1', null, 500)$$,
@@ -48,6 +52,8 @@ select results_eq($$select * from pg_temp.ingest('evt_fast_1', 'pi_fast_1', null
 select results_eq($$select * from pg_temp.ingest('evt_fast_1b', 'pi_fast_1', null, 500)$$,
   $$values ('ignored', 1, null::text)$$, 'another event for a recorded payment (a checkout session) is ignored');
 select is(pg_temp.balance(:'account'), 500::bigint, 'neither credits again');
+select is((select count(*)::int from audit.log l join public.webhook_events e on e.id::text = l.record_id
+            where l.table_name = 'webhook_events' and e.event_id = 'evt_fast_1'), 1, 'a duplicate changes nothing, so audits nothing');
 select is((select count(*)::int from public.payments where provider_payment_id = 'pi_fast_1'), 1, 'one payment');
 
 -- The intent we gave the provider, when the reference is not attached yet.
@@ -75,6 +81,14 @@ select results_eq($$select outcome, attempts from pg_temp.ingest('evt_fast_bad',
   $$values ('dead', 5)$$, 'the fifth failed attempt makes the event dead');
 select results_eq($$select * from pg_temp.ingest('evt_fast_bad', 'pi_fast_bad', null, 0)$$,
   $$values ('dead', null::integer, null::text)$$, 'a dead event is answered without applying it');
+select results_eq(
+  $$select l.operation, l.correlation_id, l.new_record ->> 'status', l.new_record ->> 'last_error'
+      from audit.log l join public.webhook_events e on e.id::text = l.record_id
+     where l.table_name = 'webhook_events' and e.event_id = 'evt_fast_bad' order by l.id$$,
+  $$values ('INSERT', 'corr-fast-path', 'failed', 'WL006: invalid amount 0'),
+           ('UPDATE', 'corr-fast-path', 'failed', 'WL006: invalid amount 0'), ('UPDATE', 'corr-fast-path', 'failed', 'WL006: invalid amount 0'),
+           ('UPDATE', 'corr-fast-path', 'failed', 'WL006: invalid amount 0'), ('UPDATE', 'corr-fast-path', 'dead', 'WL006: invalid amount 0')$$,
+  'the first failure is stored and audited with the insert, each retry''s with its update');
 
 -- An event that cannot be stored raises and writes nothing.
 select throws_ok($$select * from pg_temp.ingest(repeat('e', 256), 'pi_fast_5', null, 500)$$, '22023', null,

@@ -169,9 +169,18 @@ function paymentOf(event: StripeEnvelope): PaymentSuccess | null {
   return null;
 }
 
+// The envelope schema of each object schema, made once: zod compiles a schema on its first
+// parse, and a schema made per event would be compiled for every delivery.
+const envelopes = new Map<z.ZodType, z.ZodType>();
+
 /** The event's data.object checked with `schema`; failing fields are named from the event root. */
 function parseObject<T extends z.ZodType>(schema: T, event: StripeEnvelope): z.output<T> {
-  const parsed = parseOrThrow(z.object({ data: z.object({ object: schema }) }), event) as { data: { object: z.output<T> } };
+  let envelopeOf = envelopes.get(schema);
+  if (!envelopeOf) {
+    envelopeOf = z.object({ data: z.object({ object: schema }) });
+    envelopes.set(schema, envelopeOf);
+  }
+  const parsed = parseOrThrow(envelopeOf, event) as { data: { object: z.output<T> } };
   return parsed.data.object;
 }
 
