@@ -49,11 +49,11 @@ export async function errorBody(error: HttpError, correlationId: string): Promis
   return { status: error.status, body: await errorResponse(error, correlationId).json() };
 }
 
-/** POST `path` runs `request` idempotently; any other method is 405. */
+/** POST `route` runs `request` idempotently; any other method is 405. */
 export function registerProviderRequest<Input, Subject>(
   app: PaymentsApp,
   routes: PaymentsRoutes,
-  path: string,
+  route: string,
   request: ProviderRequest<Input, Subject>,
 ): void {
   /** Claims the key and, for a fresh or resumed claim, starts (or finds again) the record. */
@@ -77,7 +77,7 @@ export function registerProviderRequest<Input, Subject>(
       }
     });
 
-  app.post(path, async (c) => {
+  app.post(route, async (c) => {
     const raw = c.get("rawBody");
     const body = raw.length === 0 ? {} : parseJsonBody(raw, jsonObject);
     const key = idempotencyKeyOf(c.req.raw.headers, body);
@@ -123,5 +123,5 @@ export function registerProviderRequest<Input, Subject>(
     }
     return c.json(response.body as object, response.status as ContentfulStatusCode, { [REPLAYED_HEADER]: String(replayed) });
   });
-  app.all(path, allowMethods("POST"));
+  app.all(route, allowMethods("POST"));
 }
