@@ -13,6 +13,7 @@ import { checkLedgerInvariants } from "../../supabase/tests/support/ledger-invar
 import { shuffle } from "../lib/shuffle.ts";
 import { signedSucceededDeliveries } from "../lib/stripe-deliveries.ts";
 import type { DrillReport } from "./report.ts";
+import { type DrillOptions, type Gateway, type GatewaySupport, withPaymentsGateway } from "./payments-gateway.ts";
 
 const momoTopUps = 60;
 const stripeTopUps = 40;
@@ -44,9 +45,7 @@ interface Attempt {
 }
 
 // Imported once the test environment is set (it reads it on import).
-type GatewaySupport = typeof import("../../supabase/tests/support/payments-gateway.ts");
 type WebhookRequests = typeof import("../../supabase/tests/support/webhook-requests.ts");
-type Gateway = Awaited<ReturnType<GatewaySupport["startPaymentsGateway"]>>;
 
 async function runAll<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -55,20 +54,11 @@ async function runAll<T>(items: T[], work: (item: T) => Promise<void>): Promise<
   }));
 }
 
-export async function providerOutageDrill(
-  sql: postgres.Sql,
-  options: { dbUrl: string; env: Record<string, string> },
-): Promise<DrillReport> {
-  // The payments gateway helpers read the stand-ins' credentials from the test environment.
-  process.env.MFUKO_TEST_DB_URL = options.dbUrl;
-  const support: GatewaySupport = await import("../../supabase/tests/support/payments-gateway.ts");
-  const requests: WebhookRequests = await import("../../supabase/tests/support/webhook-requests.ts");
-  const gateway = await support.startPaymentsGateway({ ...options.env, JOBS_MOMO_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS) });
-  try {
+export function providerOutageDrill(sql: postgres.Sql, options: DrillOptions): Promise<DrillReport> {
+  return withPaymentsGateway(sql, options, { JOBS_MOMO_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS) }, async (sql, gateway, support) => {
+    const requests: WebhookRequests = await import("../../supabase/tests/support/webhook-requests.ts");
     return await drill(sql, gateway, support, requests);
-  } finally {
-    await gateway.stop();
-  }
+  });
 }
 
 /**

@@ -7,28 +7,17 @@
 import type postgres from "postgres";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
 import type { DrillReport } from "./report.ts";
+import { type DrillOptions, type Gateway, withPaymentsGateway } from "./payments-gateway.ts";
 
 const senders = 50;
 const messagesPerSender = 4;
 const outageRuns = 2;
 
-type GatewaySupport = typeof import("../../supabase/tests/support/payments-gateway.ts");
-
-export async function whatsAppOutageDrill(
-  sql: postgres.Sql,
-  options: { dbUrl: string; env: Record<string, string> },
-): Promise<DrillReport> {
-  process.env.MFUKO_TEST_DB_URL = options.dbUrl;
-  const support: GatewaySupport = await import("../../supabase/tests/support/payments-gateway.ts");
-  const gateway = await support.startPaymentsGateway(options.env);
-  try {
-    return await drill(sql, gateway);
-  } finally {
-    await gateway.stop();
-  }
+export function whatsAppOutageDrill(sql: postgres.Sql, options: DrillOptions): Promise<DrillReport> {
+  return withPaymentsGateway(sql, options, {}, drill);
 }
 
-async function drill(sql: postgres.Sql, gateway: Awaited<ReturnType<GatewaySupport["startPaymentsGateway"]>>): Promise<DrillReport> {
+async function drill(sql: postgres.Sql, gateway: Gateway): Promise<DrillReport> {
   const serviceKey = await new TokenMinter(process.env.SUPABASE_JWT_SECRET!).apiKey("service_role");
   const runJob = async () => {
     const response = await fetch(`${gateway.url}/jobs/whatsapp-send`, {

@@ -104,6 +104,10 @@ function configFile(environment: "staging" | "production", changes: Record<strin
   return envFile(`${environment}-${Math.random().toString(36).slice(2)}.env`, present);
 }
 
+/** A configuration file for `environment` without the variables `missing`. */
+const configWithout = (environment: "staging" | "production", ...missing: string[]) =>
+  configFile(environment, Object.fromEntries(missing.map((name) => [name, undefined])));
+
 const deploy = (args: string[], config: string, env: Record<string, string> = {}) =>
   runScript(script, args, { DEPLOY_ENV_FILE: config, ...env });
 
@@ -205,11 +209,7 @@ describe("all.sh --dry-run", () => {
   });
 
   it("marks skipped steps and needs only the variables of the steps that run", async () => {
-    const config = configFile("staging", {
-      SUPABASE_DB_URL: undefined,
-      FUNCTIONS_SECRETS_FILE: undefined,
-      SUPABASE_ACCESS_TOKEN: undefined,
-    });
+    const config = configWithout("staging", "SUPABASE_DB_URL", "FUNCTIONS_SECRETS_FILE", "SUPABASE_ACCESS_TOKEN");
     const result = await deploy(["--env", "staging", "--dry-run", "--skip-migrations", "--skip-secrets", "--skip-functions"], config);
     expect(result.code).toBe(0);
     expect(printedSteps(result.stdout)).toEqual(steps);
@@ -318,12 +318,7 @@ describe("all.sh refuses bad input before any step runs", () => {
   });
 
   it("names every missing variable at once", async () => {
-    const config = configFile("staging", {
-      SUPABASE_ACCESS_TOKEN: undefined,
-      SUPABASE_DB_URL: undefined,
-      SUPABASE_URL: undefined,
-      FUNCTIONS_SECRETS_FILE: undefined,
-    });
+    const config = configWithout("staging", "SUPABASE_ACCESS_TOKEN", "SUPABASE_DB_URL", "SUPABASE_URL", "FUNCTIONS_SECRETS_FILE");
     const result = await deploy(["--env", "staging"], config);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(

@@ -27,6 +27,15 @@ function ownedTable(name: string): string {
       create index on ${name} (owner_id);`;
 }
 
+/** A user's table `name` (uuid ids): row level security on, each user reading their rows (policy `policy`), the user indexed. */
+function userTable(name: string, policy: string): string {
+  return `
+      create table ${name} (id uuid primary key, user_id uuid);
+      alter table ${name} enable row level security;
+      create policy ${policy} on ${name} for select to authenticated using (user_id = (select auth.uid()));
+      create index on ${name} (user_id);`;
+}
+
 /** Roles are cluster-wide: the test creates them only around the audit that needs them. */
 export function roleFixture(suffix: string): Fixture {
   return {
@@ -82,12 +91,8 @@ export const fixtures: Fixture[] = [
   }),
   twins({
     check: "force-rls-missing",
-    common: `
-      create table public.payments (id uuid primary key, user_id uuid);
-      alter table public.payments enable row level security;
-      revoke all on public.payments from anon;
-      create policy payments_own on public.payments for select to authenticated using (user_id = (select auth.uid()));
-      create index on public.payments (user_id);`,
+    common: userTable("public.payments", "payments_own") + `
+      revoke all on public.payments from anon;`,
     flawed: "",
     clean: `
       alter table public.payments force row level security;`,
@@ -146,12 +151,8 @@ export const fixtures: Fixture[] = [
   }),
   twins({
     check: "anon-financial-privilege",
-    common: `
-      create table public.refunds (id uuid primary key, user_id uuid);
-      alter table public.refunds enable row level security;
-      alter table public.refunds force row level security;
-      create policy refunds_own on public.refunds for select to authenticated using (user_id = (select auth.uid()));
-      create index on public.refunds (user_id);`,
+    common: userTable("public.refunds", "refunds_own") + `
+      alter table public.refunds force row level security;`,
     flawed: "",
     clean: `
       revoke all on public.refunds from anon;`,

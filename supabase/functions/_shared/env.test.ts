@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { clearEnvCache, ConfigError, env, type EnvName, envSchema, readEnv } from "./env.ts";
+import { providerConfigFromEnv } from "./providers/from-env.ts";
 import { rateLimitPerMinute } from "./rate-limit/config.ts";
 
 afterEach(() => {
@@ -78,5 +79,22 @@ describe(".env.example", () => {
     expect(names.filter((name) => name !== "SUPABASE_JWKS" && !defined.has(name))).toEqual([]);
     for (const [name, value] of defined) vi.stubEnv(name, value);
     expect(() => env(...names)).not.toThrow();
+  });
+});
+
+describe("providerConfigFromEnv", () => {
+  it("maps each setting to its variable's validated value, with PROVIDER_TIMEOUT_MS as timeoutMs", () => {
+    vi.stubEnv("REVOLUT_API_BASE_URL", "http://127.0.0.1:9999");
+    vi.stubEnv("REVOLUT_API_KEY", "sk_revolut_test");
+    vi.stubEnv("REVOLUT_API_VERSION", "");
+    vi.stubEnv("PROVIDER_TIMEOUT_MS", "2500");
+    expect(providerConfigFromEnv({ baseUrl: "REVOLUT_API_BASE_URL", secretKey: "REVOLUT_API_KEY", apiVersion: "REVOLUT_API_VERSION" }))
+      .toEqual({ baseUrl: "http://127.0.0.1:9999", secretKey: "sk_revolut_test", apiVersion: "2024-09-01", timeoutMs: 2500 });
+  });
+
+  it("throws ConfigError naming a missing setting's variable", () => {
+    vi.stubEnv("STRIPE_SECRET_KEY", "");
+    expect(() => providerConfigFromEnv({ secretKey: "STRIPE_SECRET_KEY", baseUrl: "STRIPE_API_BASE_URL" }))
+      .toThrowError(new ConfigError("STRIPE_SECRET_KEY", "is missing"));
   });
 });

@@ -5,7 +5,7 @@
 import type { Context, Hono } from "hono";
 import { authenticate, type Authentication, type Caller, type TokenVerifier } from "./auth.ts";
 import { clientAddress } from "./client-address.ts";
-import type { RequestContext, Sql, TransactionSql } from "./db.ts";
+import type { RequestContext } from "./db.ts";
 import type { Logger } from "./logger.ts";
 import { applySharedLayer, type SharedVariables } from "./middleware.ts";
 import type { RateLimiter } from "./rate-limit/limiter.ts";
@@ -21,20 +21,6 @@ export interface UserLayerDependencies {
   /** Requests per minute per caller (RATE_LIMIT_<FUNCTION>_PER_MIN). */
   rateLimitPerMinute: number;
   verifyToken: TokenVerifier;
-}
-
-/** What a function serving signed-in users is built from, with its provider clients `P`. */
-export interface UserApiDependencies<P> extends UserLayerDependencies {
-  sql: Sql;
-  providers: P;
-}
-
-/** What its routes are given: the database, reached as the caller, and the provider clients. */
-export interface UserApiRoutes<P> {
-  /** Runs `fn` in one transaction as `authenticated` with the caller's claims (RLS applies). */
-  asCaller<T>(c: UserContext, fn: (tx: TransactionSql) => Promise<T>): Promise<T>;
-  providers(): P;
-  logger: Logger;
 }
 
 export interface UserLayerOptions {

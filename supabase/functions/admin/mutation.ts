@@ -15,6 +15,9 @@ const jsonObject = z.record(z.string(), z.unknown(), { error: "must be a JSON ob
 /** The optional body field that may carry the key instead of the header. */
 export const idempotencyKeyField = z.string().optional();
 
+/** The body of a change that takes no input but the key (replays). */
+export const keyOnlyBody = z.strictObject({ idempotency_key: idempotencyKeyField });
+
 /** Why the admin did it: required, kept in the audit trail. */
 export const reason = z.string({ error: "is required" }).trim().min(1, "is required").max(1000, "must be at most 1000 characters");
 

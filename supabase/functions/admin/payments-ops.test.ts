@@ -7,9 +7,9 @@ import { withRequestContext } from "../_shared/db.ts";
 import { useAdminApi } from "../../tests/support/admin-api.ts";
 import { balances, deposit, FORBIDDEN, idempotencyKey, openAccount, refusal } from "../../tests/support/admin-fixtures.ts";
 import handler from "./handler.ts";
-import { createMomoClient } from "../_shared/providers/momo/client.ts";
+import { createMomoClient, type MomoClient } from "../_shared/providers/momo/client.ts";
 import { createRevolutClient } from "../_shared/providers/revolut/client.ts";
-import { momoStandInOptionsFromEnv, startMomoStandIn } from "../../tests/support/provider-standins.ts";
+import { type MomoStandIn, momoStandInOptionsFromEnv, startMomoStandIn } from "../../tests/support/provider-standins.ts";
 import { momoStoredEventDecoder, replayWebhookEvent, revolutStoredEventDecoder } from "./webhook-replay.ts";
 
 const { sql, staff, call } = await useAdminApi(handler);
@@ -24,6 +24,17 @@ async function storeEvent(event: { provider?: string; eventId: string; type: str
     returning id`;
   return row!.id;
 }
+
+type EventState = { status: string; attempts: number };
+/** A Revolut order event as revolut-webhook stores it: id `<order>:<event>`, typed by its event. */
+const storeRevolutEvent = (orderId: string, event: string, state: EventState) =>
+  storeEvent({ provider: "revolut", eventId: `${orderId}:${event}`, type: event, payload: { event, order_id: orderId }, ...state });
+/** A MoMo event as momo-webhook stores it: id `<reference>:<suffix>`, its payload naming the reference. */
+const storeMomoEvent = (referenceId: string, suffix: string, type: string, payload: Record<string, unknown>, state: EventState) =>
+  storeEvent({ provider: "momo", eventId: `${referenceId}:${suffix}`, type, payload: { reference_id: referenceId, ...payload }, ...state });
+/** A WhatsApp text message as whatsapp-webhook stores it: id the message's wamid. */
+const storeWhatsAppText = (wamid: string, payload: Record<string, unknown>, state: EventState) =>
+  storeEvent({ provider: "whatsapp", eventId: wamid, type: "message.text", payload, ...state });
 
 /** A Stripe top-up intent for a new account of the staff user. */
 async function stripeIntent(currency: string, amount: number): Promise<{ accountId: string; intentId: string }> {
@@ -156,20 +167,25 @@ describe("POST /admin/webhook-events/:id/replay", () => {
     correlationId: `replay-${unique()}`,
     clientAddress: "203.0.113.7",
   });
+  /** A MoMo client on a MoMo stand-in that knows `referenceId` as a SUCCESSFUL payment of 100 UGX, closed after `run`. */
+  async function withMomoKnowing(referenceId: string, run: (client: MomoClient, standIn: MomoStandIn) => Promise<void>) {
+    const standIn = await startMomoStandIn(momoStandInOptionsFromEnv());
+    try {
+      standIn.records.set(referenceId, { amount: "100", currency: "UGX", status: "SUCCESSFUL" });
+      await run(createMomoClient({ ...momoStandInOptionsFromEnv(), baseUrl: standIn.url }), standIn);
+    } finally {
+      await standIn.close();
+    }
+  }
   /** Replays event `id` as an admin with the given stored-event decoders. */
   const replayAsAdmin = (id: string, decoders: Parameters<typeof replayWebhookEvent>[2]) =>
     withRequestContext(sql, asAdmin(), (tx) => replayWebhookEvent(tx, id, decoders));
 
   it("replays a MoMo event by asking MoMo's API again; when MoMo does not answer, that is the attempt's failure", async () => {
     const referenceId = crypto.randomUUID();
-    const id = await storeEvent({
-      provider: "momo",
-      eventId: `${referenceId}:SUCCESSFUL`,
-      type: "requesttopay.successful",
-      status: "dead",
-      attempts: 5,
-      payload: { reference_id: referenceId, callback: { status: "SUCCESSFUL", amount: "100", currency: "UGX" } },
-    });
+    const id = await storeMomoEvent(referenceId, "SUCCESSFUL", "requesttopay.successful", {
+      callback: { status: "SUCCESSFUL", amount: "100", currency: "UGX" },
+    }, { status: "dead", attempts: 5 });
     const unreachable = createMomoClient({
       baseUrl: "http://127.0.0.1:1",
       subscriptionKey: "k",
@@ -185,44 +201,28 @@ describe("POST /admin/webhook-events/:id/replay", () => {
 
   it("replays a MoMo transfer (cash-out) event by asking MoMo's Disbursement API, not Collection", async () => {
     const referenceId = crypto.randomUUID();
-    const id = await storeEvent({
-      provider: "momo",
-      eventId: `${referenceId}:unconfirmed`,
-      type: "transfer.unconfirmed",
-      status: "failed",
-      attempts: 1,
-      payload: { reference_id: referenceId, product: "disbursement", callback: { status: "SUCCESSFUL" } },
-    });
-    const standIn = await startMomoStandIn(momoStandInOptionsFromEnv());
-    try {
-      standIn.records.set(referenceId, { amount: "100", currency: "UGX", status: "SUCCESSFUL" });
-      const options = momoStandInOptionsFromEnv();
-      const client = createMomoClient({ ...options, baseUrl: standIn.url });
+    const id = await storeMomoEvent(referenceId, "unconfirmed", "transfer.unconfirmed", {
+      product: "disbursement",
+      callback: { status: "SUCCESSFUL" },
+    }, { status: "failed", attempts: 1 });
+    await withMomoKnowing(referenceId, async (client, standIn) => {
       const result = await replayAsAdmin(id, { momo: momoStoredEventDecoder(() => client) });
       expect(standIn.requests).toEqual(["POST /disbursement/token/", `GET /disbursement/v1_0/transfer/${referenceId}`]);
       // No cash-out has this reference: cashout_settle's WL007 is the attempt's failure.
       expect(result).toMatchObject({ outcome: "failed", event: { status: "failed", attempts: 2 } });
       expect(result.error).toMatch(/cash-out .* not found/);
-    } finally {
-      await standIn.close();
-    }
+    });
   });
 
   it("replays a MoMo refund transfer event with the refund's effect, and momo-poll's not_accepted without asking MoMo", async () => {
     const referenceId = crypto.randomUUID();
-    const standIn = await startMomoStandIn(momoStandInOptionsFromEnv());
-    try {
-      standIn.records.set(referenceId, { amount: "100", currency: "UGX", status: "SUCCESSFUL" });
-      const client = createMomoClient({ ...momoStandInOptionsFromEnv(), baseUrl: standIn.url });
-      const replay = (eventId: string, payload: Record<string, unknown>) =>
-        withRequestContext(sql, asAdmin(), async (tx) =>
-          replayWebhookEvent(
-            tx,
-            await storeEvent({ provider: "momo", eventId, type: "refund.unconfirmed", status: "failed", attempts: 1, payload }),
-            { momo: momoStoredEventDecoder(() => client) },
-          ));
-      const confirmed = await replay(`${referenceId}:unconfirmed`, {
-        reference_id: referenceId,
+    await withMomoKnowing(referenceId, async (client, standIn) => {
+      const replay = async (suffix: string, payload: Record<string, unknown>) =>
+        replayAsAdmin(
+          await storeMomoEvent(referenceId, suffix, "refund.unconfirmed", payload, { status: "failed", attempts: 1 }),
+          { momo: momoStoredEventDecoder(() => client) },
+        );
+      const confirmed = await replay("unconfirmed", {
         product: "disbursement",
         purpose: "refund",
         callback: { status: "SUCCESSFUL" },
@@ -231,8 +231,7 @@ describe("POST /admin/webhook-events/:id/replay", () => {
       expect(confirmed.error).toMatch(/MoMo refund .* not found/);
       expect(standIn.requests).toEqual(["POST /disbursement/token/", `GET /disbursement/v1_0/transfer/${referenceId}`]);
 
-      const notAccepted = await replay(`${referenceId}:not_accepted`, {
-        reference_id: referenceId,
+      const notAccepted = await replay("not_accepted", {
         product: "disbursement",
         purpose: "refund",
         not_accepted: true,
@@ -240,9 +239,7 @@ describe("POST /admin/webhook-events/:id/replay", () => {
       });
       expect(notAccepted.error).toMatch(/MoMo refund .* not found/);
       expect(standIn.requests).toHaveLength(2);
-    } finally {
-      await standIn.close();
-    }
+    });
   });
 
   it("replays a Revolut ORDER_FAILED with revolut-webhook's effect: the intent fails", async () => {
@@ -251,15 +248,7 @@ describe("POST /admin/webhook-events/:id/replay", () => {
     const [intent] = await sql<{ id: string }[]>`
       select id from public.payment_intent_create('revolut', ${accountId}::uuid, 900, 'PLN', ${key()})`;
     await sql`select public.payment_intent_attach(${intent!.id}::uuid, ${orderId})`;
-    const body = { event: "ORDER_FAILED", order_id: orderId };
-    const id = await storeEvent({
-      provider: "revolut",
-      eventId: `${orderId}:ORDER_FAILED`,
-      type: "ORDER_FAILED",
-      payload: body,
-      status: "dead",
-      attempts: 5,
-    });
+    const id = await storeRevolutEvent(orderId, "ORDER_FAILED", { status: "dead", attempts: 5 });
     const replay = await call("POST", `/webhook-events/${id}/replay`, { token: staff.admin.token, idempotencyKey: key() });
     expect(replay.body).toMatchObject({ outcome: "processed", event: { status: "processed" } });
     const [row] = await sql`select status from public.payment_intents where id = ${intent!.id}`;
@@ -268,15 +257,7 @@ describe("POST /admin/webhook-events/:id/replay", () => {
 
   it("looks a completed Revolut order up again; when Revolut does not answer, that is the attempt's failure", async () => {
     const orderId = `ord-${unique()}`;
-    const body = { event: "ORDER_COMPLETED", order_id: orderId };
-    const id = await storeEvent({
-      provider: "revolut",
-      eventId: `${orderId}:ORDER_COMPLETED`,
-      type: "ORDER_COMPLETED",
-      payload: body,
-      status: "failed",
-      attempts: 1,
-    });
+    const id = await storeRevolutEvent(orderId, "ORDER_COMPLETED", { status: "failed", attempts: 1 });
     const unreachable = createRevolutClient({ baseUrl: "http://127.0.0.1:1", secretKey: "sk", apiVersion: "2024-09-01", timeoutMs: 2_000 });
     const result = await replayAsAdmin(id, { revolut: revolutStoredEventDecoder(() => unreachable) });
     expect(result).toMatchObject({ outcome: "failed", event: { status: "failed", attempts: 2 } });
@@ -286,14 +267,7 @@ describe("POST /admin/webhook-events/:id/replay", () => {
   it("replays a WhatsApp inbound message with whatsapp-webhook's effect: the message is stored once", async () => {
     const wamid = `wamid.${unique()}`;
     const message = { id: wamid, from: "256772123456", timestamp: "1763800000", type: "text", text: { body: "balance?" } };
-    const id = await storeEvent({
-      provider: "whatsapp",
-      eventId: wamid,
-      type: "message.text",
-      payload: { phone_number_id: "1234567890", message },
-      status: "failed",
-      attempts: 1,
-    });
+    const id = await storeWhatsAppText(wamid, { phone_number_id: "1234567890", message }, { status: "failed", attempts: 1 });
     const replay = await call("POST", `/webhook-events/${id}/replay`, { token: staff.admin.token, idempotencyKey: key() });
     expect(replay.body).toMatchObject({ outcome: "processed", event: { status: "processed", attempts: 2 } });
     const rows = await sql`select direction, sender, body, phone_number_id from public.whatsapp_messages where wamid = ${wamid}`;
@@ -301,14 +275,7 @@ describe("POST /admin/webhook-events/:id/replay", () => {
   });
 
   it("answers 409 replay_unavailable for a provider without a stored-event decoder, and changes nothing", async () => {
-    const id = await storeEvent({
-      provider: "whatsapp",
-      eventId: `wamid.${unique()}`,
-      type: "message.text",
-      payload: {},
-      status: "dead",
-      attempts: 5,
-    });
+    const id = await storeWhatsAppText(`wamid.${unique()}`, {}, { status: "dead", attempts: 5 });
     await expect(replayAsAdmin(id, {})).rejects.toMatchObject({
       status: 409,
       code: "replay_unavailable",

@@ -3,7 +3,8 @@
 import type { MomoClient } from "../_shared/providers/momo/client.ts";
 import type { RevolutClient } from "../_shared/providers/revolut/client.ts";
 import type { StripeClient } from "../_shared/providers/stripe/client.ts";
-import type { UserApiDependencies, UserApiRoutes, UserApp, UserContext } from "../_shared/user-layer.ts";
+import type { UserApiDependencies, UserApiRoutes } from "../_shared/user-api/app.ts";
+import type { UserApp, UserContext } from "../_shared/user-layer.ts";
 
 /** The provider clients, made on first use (a missing provider variable fails only its calls). */
 export interface AdminProviders {

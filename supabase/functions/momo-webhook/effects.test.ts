@@ -8,6 +8,7 @@ import { balanceOf, createTopUp, creditsTo, intentStatus, storedEvents } from ".
 import { momoCallbackRequest } from "../../tests/support/webhook-requests.ts";
 import handler from "./handler.ts";
 import { amountFixture, useMomoStandIn } from "../../tests/support/momo-fixtures.ts";
+import { expectDeadAfterFiveAttempts } from "../../tests/support/webhook-retries.ts";
 
 const sql = useTestSql();
 const momo = useMomoStandIn();
@@ -122,14 +123,7 @@ describe("when MoMo cannot confirm", () => {
   it("keeps the event failed with 500 while MoMo errors, dead after 5 attempts", async () => {
     const { ref, accountId } = await momoTopUp(900);
     momo.current.records.set(ref, 500);
-    const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) statuses.push((await deliver(ref, callback("SUCCESSFUL"))).status);
-    expect(statuses).toEqual([500, 500, 500, 500, 200, 200]);
-    expect(await storedEvents(sql, "momo", ref)).toMatchObject([{
-      status: "dead",
-      attempts: 5,
-      last_error: expect.stringContaining("HTTP 500"),
-    }]);
+    await expectDeadAfterFiveAttempts(sql, "momo", ref, () => deliver(ref, callback("SUCCESSFUL")), 500);
     expect(await balanceOf(sql, accountId)).toMatchObject({ balance: 0 });
     expect(await mirror(ref)).toBeUndefined();
   });

@@ -13,7 +13,7 @@ import type { StoredResponse } from "../_shared/idempotency.ts";
 import { allowMethods } from "../_shared/middleware.ts";
 import { type CashOut, sendCashOut } from "../_shared/money/cashouts.ts";
 import type { PaymentsApp, PaymentsContext, PaymentsRoutes } from "./types.ts";
-import { errorBody, providerRequestHandler } from "./provider-request.ts";
+import { errorBody, registerProviderRequest } from "./provider-request.ts";
 
 export const cashOutSchema = z.strictObject({
   account_id: z.uuid({ error: "must be a UUID" }),
@@ -55,21 +55,15 @@ export function registerCashOutRoutes(app: PaymentsApp, routes: PaymentsRoutes):
     return { status: 201, body: { cashout: cashOutView(sent.cashOut) } };
   }
 
-  app.post(
-    "/cashouts",
-    providerRequestHandler<CashOutInput, CashOut>(routes, {
-      schema: cashOutSchema,
-      start: async (tx, input, key) => {
-        const [created] = await tx<CashOut[]>`
-        select * from api_private.cashout_create(${input.account_id}::uuid, ${input.amount}::bigint, ${input.currency},
-                                           ${input.msisdn}, ${key})`;
-        return created!;
-      },
-      finish: (c, created) => cashOut(c, created),
-      unavailable: (created) => ({ details: { cashout: cashOutView(created) }, log: { cashout_id: created.id } }),
-    }),
-  );
-  app.all("/cashouts", allowMethods("POST"));
+  registerProviderRequest<CashOutInput, CashOut>(app, routes, "/cashouts", {
+    schema: cashOutSchema,
+    start: (tx, input, key) =>
+      tx<CashOut[]>`
+      select * from api_private.cashout_create(${input.account_id}::uuid, ${input.amount}::bigint, ${input.currency},
+                                         ${input.msisdn}, ${key})`,
+    finish: (c, created) => cashOut(c, created),
+    unavailable: (created) => ({ details: { cashout: cashOutView(created) }, log: { cashout_id: created.id } }),
+  });
 
   app.get("/cashouts/:id", async (c) => {
     const id = z.uuid().safeParse(c.req.param("id"));

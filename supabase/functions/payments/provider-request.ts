@@ -14,7 +14,8 @@ import { idempotencyKeyOf, REPLAYED_HEADER, requestHash, type StoredResponse } f
 import { ProviderError } from "../_shared/providers/errors.ts";
 import { providerUnavailable } from "../_shared/providers/unavailable.ts";
 import { sqlHttpError } from "../_shared/sql-errors.ts";
-import type { PaymentsContext, PaymentsRoutes } from "./types.ts";
+import { allowMethods } from "../_shared/middleware.ts";
+import type { PaymentsApp, PaymentsContext, PaymentsRoutes } from "./types.ts";
 
 /** Longer than a provider call may take (10 s timeout) plus the database steps around it. */
 const LEASE_SECONDS = 60;
@@ -24,8 +25,8 @@ const jsonObject = z.record(z.string(), z.unknown(), { error: "must be a JSON ob
 /** One kind of provider request: its record and what the provider does with it. */
 export interface ProviderRequest<Input, Subject> {
   schema: z.ZodType<Input>;
-  /** As the caller, in the claim's transaction: create the record, or find it again by key. */
-  start(tx: TransactionSql, input: Input, key: string): Promise<Subject>;
+  /** As the caller, in the claim's transaction: create the record, or find it again by key (one row). */
+  start(tx: TransactionSql, input: Input, key: string): Promise<Subject[]>;
   /** The provider call and what follows it: the answer to store. Throws ProviderError when unavailable. */
   finish(c: PaymentsContext, subject: Subject, input: Input): Promise<StoredResponse>;
   /** The 502 body's details, and the log line's fields, for a provider that did not answer. */
@@ -48,8 +49,13 @@ export async function errorBody(error: HttpError, correlationId: string): Promis
   return { status: error.status, body: await errorResponse(error, correlationId).json() };
 }
 
-/** The hono handler of a POST that runs `request` idempotently. */
-export function providerRequestHandler<Input, Subject>(routes: PaymentsRoutes, request: ProviderRequest<Input, Subject>) {
+/** POST `route` runs `request` idempotently; any other method is 405. */
+export function registerProviderRequest<Input, Subject>(
+  app: PaymentsApp,
+  routes: PaymentsRoutes,
+  route: string,
+  request: ProviderRequest<Input, Subject>,
+): void {
   /** Claims the key and, for a fresh or resumed claim, starts (or finds again) the record. */
   const claim = (c: PaymentsContext, key: string, hash: string, path: string, input: Input) =>
     routes.asCaller<Claim<Subject>>(c, async (tx) => {
@@ -59,8 +65,8 @@ export function providerRequestHandler<Input, Subject>(routes: PaymentsRoutes, r
       if (row!.outcome === "mismatch") return { outcome: "mismatch" };
       if (row!.outcome === "in_progress") return { outcome: "in_progress" };
       try {
-        const subject = await tx.savepoint((sp) => request.start(sp, input, key)) as Subject;
-        return { outcome: "work", subject };
+        const [subject] = await tx.savepoint((sp) => request.start(sp, input, key)) as Subject[];
+        return { outcome: "work", subject: subject! };
       } catch (error) {
         // A refusal of the SQL checks (not the caller's account, frozen, ...) is the answer.
         const refusal = sqlHttpError(error);
@@ -71,7 +77,7 @@ export function providerRequestHandler<Input, Subject>(routes: PaymentsRoutes, r
       }
     });
 
-  return async (c: PaymentsContext) => {
+  app.post(route, async (c) => {
     const raw = c.get("rawBody");
     const body = raw.length === 0 ? {} : parseJsonBody(raw, jsonObject);
     const key = idempotencyKeyOf(c.req.raw.headers, body);
@@ -116,5 +122,6 @@ export function providerRequestHandler<Input, Subject>(routes: PaymentsRoutes, r
       );
     }
     return c.json(response.body as object, response.status as ContentfulStatusCode, { [REPLAYED_HEADER]: String(replayed) });
-  };
+  });
+  app.all(route, allowMethods("POST"));
 }

@@ -11,7 +11,7 @@ import type { StoredResponse } from "../_shared/idempotency.ts";
 import { allowMethods } from "../_shared/middleware.ts";
 import type { PaymentsApp, PaymentsContext, PaymentsRoutes } from "./types.ts";
 import { type Intent, startTopUp } from "../_shared/money/topups.ts";
-import { errorBody, providerRequestHandler } from "./provider-request.ts";
+import { errorBody, registerProviderRequest } from "./provider-request.ts";
 
 export const topUpSchema = z.strictObject({
   provider: z.enum(["stripe", "momo", "revolut"]),
@@ -49,21 +49,15 @@ export function registerTopUpRoutes(app: PaymentsApp, routes: PaymentsRoutes): v
     return { status: 201, body: { intent: intentView(started.intent), next_action: started.nextAction } };
   }
 
-  app.post(
-    "/topups",
-    providerRequestHandler<TopUpInput, Intent>(routes, {
-      schema: topUpSchema,
-      start: async (tx, input, key) => {
-        const [intent] = await tx<Intent[]>`
-        select * from public.payment_intent_create(${input.provider}, ${input.account_id}::uuid, ${input.amount}::bigint,
-                                            ${input.currency}, ${key})`;
-        return intent!;
-      },
-      finish: topUp,
-      unavailable: (intent) => ({ details: { intent: intentView(intent) }, log: { intent_id: intent.id } }),
-    }),
-  );
-  app.all("/topups", allowMethods("POST"));
+  registerProviderRequest<TopUpInput, Intent>(app, routes, "/topups", {
+    schema: topUpSchema,
+    start: (tx, input, key) =>
+      tx<Intent[]>`
+      select * from public.payment_intent_create(${input.provider}, ${input.account_id}::uuid, ${input.amount}::bigint,
+                                          ${input.currency}, ${key})`,
+    finish: topUp,
+    unavailable: (intent) => ({ details: { intent: intentView(intent) }, log: { intent_id: intent.id } }),
+  });
 
   app.get("/topups/:id", async (c) => {
     const id = z.uuid().safeParse(c.req.param("id"));

@@ -9,6 +9,7 @@ import { revolutStandInOptionsFromEnv, type StandIn, startRevolutStandIn } from 
 import { balanceOf, createTopUp, creditsTo, intentStatus, storedEvents, testSql } from "../../tests/support/payments-fixtures.ts";
 import { revolutRequest } from "../../tests/support/webhook-requests.ts";
 import handler from "./handler.ts";
+import { expectDeadAfterFiveAttempts } from "../../tests/support/webhook-retries.ts";
 
 const sql = testSql(testDatabaseUrl);
 let standIn: StandIn<Record<string, unknown>>;
@@ -116,14 +117,7 @@ describe("when the order cannot be confirmed", () => {
   it("keeps the event failed while the API errors, dead after 5 attempts", async () => {
     const { orderId, accountId } = await revolutTopUp(300);
     standIn.records.set(orderId, 503);
-    const statuses: number[] = [];
-    for (let i = 0; i < 6; i++) statuses.push((await deliver(orderEvent("ORDER_COMPLETED", orderId))).status);
-    expect(statuses).toEqual([500, 500, 500, 500, 200, 200]);
-    expect(await storedEvents(sql, "revolut", orderId)).toMatchObject([{
-      status: "dead",
-      attempts: 5,
-      last_error: expect.stringContaining("HTTP 503"),
-    }]);
+    await expectDeadAfterFiveAttempts(sql, "revolut", orderId, () => deliver(orderEvent("ORDER_COMPLETED", orderId)), 503);
     expect(await balanceOf(sql, accountId)).toMatchObject({ balance: 0 });
   });
 });

@@ -255,3 +255,27 @@ describe("delivery", () => {
     expect(log).not.toContain(secretWords);
   });
 });
+
+describe("when MoMo does not answer", () => {
+  it("tells the sender a top-up did not start, and that a cash-out stays held and pending", async () => {
+    const person = await newcomer(5_000);
+    try {
+      gateway.momo.requestToPayBehaviour = { status: 500, body: {} };
+      const [topUp] = await person.say("topup 3000");
+      expect(readable(topUp!)).toBe(
+        "MoMo is not answering right now, so the top-up of 3,000 RWF did not start. Try again in a few minutes.",
+      );
+      gateway.momo.transferBehaviour = { status: 500, body: {} };
+      const [question] = await person.say("cashout 1000");
+      const [held] = await person.tap({ button: buttonId(question, "Confirm") });
+      expect(readable(held!)).toBe(
+        "MoMo is not answering right now. Your cash-out of 1,000 RWF is held and pending: " +
+          "you will be told when it is paid, or when the money is back in your wallet.",
+      );
+      expect((await accountOf(person)).available).toBe(4_000);
+    } finally {
+      gateway.momo.requestToPayBehaviour = "accept";
+      gateway.momo.transferBehaviour = "accept";
+    }
+  });
+});

@@ -1,22 +1,10 @@
 // The test bridge must speak the Upstash REST protocol as @upstash/redis expects it.
 import { createHash } from "node:crypto";
 import { Redis } from "@upstash/redis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RedisServer, startRedisServer } from "./redis-server.ts";
-import { startUpstashBridge, type UpstashBridge } from "./upstash-bridge.ts";
+import { describe, expect, it } from "vitest";
+import { useUpstashBridge } from "./use-upstash-bridge.ts";
 
-let redisServer: RedisServer;
-let bridge: UpstashBridge;
-
-beforeAll(async () => {
-  redisServer = await startRedisServer();
-  bridge = await startUpstashBridge({ redisUrl: redisServer.url, token: "bridge-test-token" });
-});
-
-afterAll(async () => {
-  await bridge?.close();
-  await redisServer?.stop();
-});
+const bridge = useUpstashBridge("bridge-test-token");
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(`${bridge.url}${path}`, {

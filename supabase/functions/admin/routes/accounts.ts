@@ -9,18 +9,9 @@ import { HttpError, parseOrThrow } from "../../_shared/errors.ts";
 import type { AdminApp, AdminRoutes } from "../types.ts";
 import { cursorSchema, limitSchema, page } from "../pagination.ts";
 import { registerListRoute } from "../list-route.ts";
-import { pathId, timestampParam, uuidParam } from "../params.ts";
+import { pathId, uuidParam } from "../params.ts";
 
 type Row = Record<string, unknown>;
-
-const listQuery = z.strictObject({
-  limit: limitSchema,
-  cursor: cursorSchema(z.strictObject({ created_at: timestampParam, id: z.guid() })),
-  status: z.enum(["active", "frozen", "closed"]).optional(),
-  kind: z.enum(["user", "system"]).optional(),
-  owner_id: uuidParam.optional(),
-  currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as KES").optional(),
-});
 
 const detailQuery = z.strictObject({
   entries_limit: limitSchema.default(20),
@@ -28,20 +19,22 @@ const detailQuery = z.strictObject({
 });
 
 export function registerAccountRoutes(app: AdminApp, routes: AdminRoutes): void {
-  registerListRoute(app, routes, "/accounts", listQuery, (tx, query) =>
-    tx<{ item: Row }[]>`
-      select to_jsonb(a) || jsonb_build_object('balance', b.balance, 'available', b.available, 'status_reason', r.reason) as item
-        from public.wallet_accounts a
-        join public.wallet_account_balances b on b.account_id = a.id
-        left join public.wallet_status_reasons r on r.account_id = a.id
-       where (${query.status ?? null}::text is null or a.status = ${query.status ?? null})
-         and (${query.kind ?? null}::text is null or a.kind = ${query.kind ?? null})
-         and (${query.owner_id ?? null}::uuid is null or a.owner_id = ${query.owner_id ?? null}::uuid)
-         and (${query.currency ?? null}::text is null or a.currency = ${query.currency ?? null})
-         and (${query.cursor?.created_at ?? null}::timestamptz is null
-              or (a.created_at, a.id) < (${query.cursor?.created_at ?? null}::timestamptz, ${query.cursor?.id ?? null}::uuid))
-       order by a.created_at desc, a.id desc
-       limit ${query.limit + 1}`, (a) => ({ created_at: a.created_at, id: a.id }));
+  registerListRoute(app, routes, {
+    path: "/accounts",
+    from: (tx) =>
+      tx`to_jsonb(a) || jsonb_build_object('balance', b.balance, 'available', b.available, 'status_reason', r.reason) as item
+           from public.wallet_accounts a
+           join public.wallet_account_balances b on b.account_id = a.id
+           left join public.wallet_status_reasons r on r.account_id = a.id`,
+    alias: "a",
+    sortedBy: "created_at",
+    filters: {
+      status: z.enum(["active", "frozen", "closed"]).optional(),
+      kind: z.enum(["user", "system"]).optional(),
+      owner_id: uuidParam.optional(),
+      currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as KES").optional(),
+    },
+  });
 
   app.get("/accounts/:id", async (c) => {
     const id = pathId(c);

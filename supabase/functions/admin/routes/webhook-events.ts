@@ -5,36 +5,25 @@ import { z } from "zod";
 import { HttpError } from "../../_shared/errors.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
 import type { AdminApp, AdminRoutes } from "../types.ts";
-import { idempotencyKeyField, idempotentMutation } from "../mutation.ts";
-import { cursorSchema, limitSchema } from "../pagination.ts";
+import { idempotentMutation, keyOnlyBody } from "../mutation.ts";
 import { registerListRoute } from "../list-route.ts";
 import { replayWebhookEvent, storedEventDecoders } from "../webhook-replay.ts";
-import { pathId, timestampParam } from "../params.ts";
+import { pathId } from "../params.ts";
 
 type Row = Record<string, unknown>;
 
-const listQuery = z.strictObject({
-  provider: z.enum(["whatsapp", "stripe", "momo", "revolut"]).optional(),
-  status: z.enum(["received", "processed", "ignored", "failed", "dead"]).optional(),
-  type: z.string().min(1).max(255).optional(),
-  limit: limitSchema,
-  cursor: cursorSchema(z.strictObject({ received_at: timestampParam, id: z.guid() })),
-});
-
-const replayBody = z.strictObject({ idempotency_key: idempotencyKeyField });
-
 export function registerWebhookEventRoutes(app: AdminApp, routes: AdminRoutes): void {
-  registerListRoute(app, routes, "/webhook-events", listQuery, (tx, query) =>
-    tx<{ item: Row }[]>`
-      select to_jsonb(e) - 'payload' as item
-        from public.webhook_events e
-       where (${query.provider ?? null}::text is null or e.provider = ${query.provider ?? null})
-         and (${query.status ?? null}::text is null or e.status = ${query.status ?? null})
-         and (${query.type ?? null}::text is null or e.type = ${query.type ?? null})
-         and (${query.cursor?.received_at ?? null}::timestamptz is null
-              or (e.received_at, e.id) < (${query.cursor?.received_at ?? null}::timestamptz, ${query.cursor?.id ?? null}::uuid))
-       order by e.received_at desc, e.id desc
-       limit ${query.limit + 1}`, (e) => ({ received_at: e.received_at, id: e.id }));
+  registerListRoute(app, routes, {
+    path: "/webhook-events",
+    from: (tx) => tx`to_jsonb(e) - 'payload' as item from public.webhook_events e`,
+    alias: "e",
+    sortedBy: "received_at",
+    filters: {
+      provider: z.enum(["whatsapp", "stripe", "momo", "revolut"]).optional(),
+      status: z.enum(["received", "processed", "ignored", "failed", "dead"]).optional(),
+      type: z.string().min(1).max(255).optional(),
+    },
+  });
 
   app.get("/webhook-events/:id", async (c) => {
     const id = pathId(c);
@@ -48,7 +37,7 @@ export function registerWebhookEventRoutes(app: AdminApp, routes: AdminRoutes): 
 
   app.post("/webhook-events/:id/replay", (c) => {
     const id = pathId(c);
-    return idempotentMutation(c, routes, replayBody, async (tx) => ({
+    return idempotentMutation(c, routes, keyOnlyBody, async (tx) => ({
       status: 200,
       body: await replayWebhookEvent(tx, id, storedEventDecoders(routes.providers())),
     }));

@@ -154,51 +154,66 @@ export class ConversationSession {
     return await withRequestContext(this.deps.sql, this.context, (tx) => enqueueReply(tx, followUp.waId, reply));
   }
 
-  private async topUp(followUp: Extract<FollowUp, { kind: "topup" }>): Promise<OutboundMessage> {
-    const [intent] = await withRequestContext(this.deps.sql, this.context, (tx) =>
-      tx<Intent[]>`
-      select * from public.payment_intents where id = ${followUp.intentId}::uuid`);
-    const money = formatMoney(BigInt(intent!.amount), intent!.currency);
+  /**
+   * The provider step of a confirmed top-up or cash-out: its record read as the service, its
+   * amount in words, then `step`; a provider that does not answer is logged under `logKey` and
+   * told to the user in `unavailable`'s words.
+   */
+  private async providerStep<R extends { id: string; amount: string | number; currency: string }>(
+    read: (tx: TransactionSql) => Promise<R[]>,
+    logKey: "intent_id" | "cashout_id",
+    step: (record: R, money: string) => Promise<OutboundMessage>,
+    unavailable: (money: string) => string,
+  ): Promise<OutboundMessage> {
+    const [record] = await withRequestContext(this.deps.sql, this.context, read);
+    const money = formatMoney(BigInt(record!.amount), record!.currency);
     try {
-      const started = await startTopUp(this.deps.providers(), this.asServiceAnswering(followUp), this.deps.logger, intent!, {
-        msisdn: followUp.waId,
-      });
-      if (started.outcome === "declined") {
-        return textMessage(`MoMo refused the top-up of ${money}: ${started.reason.slice(0, 200)}. No money was taken.`);
-      }
-      return textMessage(
-        `MoMo is asking ${displayPhone(followUp.waId)} to approve ${money}: approve it on your phone. ` +
-          "You will be told when it is received.",
-      );
+      return await step(record!, money);
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;
-      this.deps.logger.warn("provider_unavailable", { provider: error.provider, intent_id: intent!.id, error: error.message });
-      return textMessage(`MoMo is not answering right now, so the top-up of ${money} did not start. Try again in a few minutes.`);
+      this.deps.logger.warn("provider_unavailable", { provider: error.provider, [logKey]: record!.id, error: error.message });
+      return textMessage(unavailable(money));
     }
   }
 
-  private async cashOut(followUp: Extract<FollowUp, { kind: "cashout" }>): Promise<OutboundMessage> {
-    const [cashOut] = await withRequestContext(this.deps.sql, this.context, (tx) =>
-      tx<CashOut[]>`
-      select * from public.cashouts where id = ${followUp.cashOutId}::uuid`);
-    const money = formatMoney(BigInt(cashOut!.amount), cashOut!.currency);
-    try {
-      const sent = await sendCashOut(this.deps.providers(), this.asServiceAnswering(followUp), this.deps.logger, cashOut!);
-      if (sent.outcome === "declined") {
+  private topUp(followUp: Extract<FollowUp, { kind: "topup" }>): Promise<OutboundMessage> {
+    return this.providerStep(
+      (tx) => tx<Intent[]>`select * from public.payment_intents where id = ${followUp.intentId}::uuid`,
+      "intent_id",
+      async (intent, money) => {
+        const started = await startTopUp(this.deps.providers(), this.asServiceAnswering(followUp), this.deps.logger, intent, {
+          msisdn: followUp.waId,
+        });
+        if (started.outcome === "declined") {
+          return textMessage(`MoMo refused the top-up of ${money}: ${started.reason.slice(0, 200)}. No money was taken.`);
+        }
         return textMessage(
-          `MoMo refused the cash-out of ${money}${sent.cashOut.reason ? `: ${sent.cashOut.reason}` : ""}. ` +
-            "The money is back in your wallet.",
+          `MoMo is asking ${displayPhone(followUp.waId)} to approve ${money}: approve it on your phone. ` +
+            "You will be told when it is received.",
         );
-      }
-      return textMessage(`Cash-out of ${money} to ${displayPhone(followUp.waId)} is on its way. You will be told when MoMo has paid it.`);
-    } catch (error) {
-      if (!(error instanceof ProviderError)) throw error;
-      this.deps.logger.warn("provider_unavailable", { provider: error.provider, cashout_id: cashOut!.id, error: error.message });
-      return textMessage(
+      },
+      (money) => `MoMo is not answering right now, so the top-up of ${money} did not start. Try again in a few minutes.`,
+    );
+  }
+
+  private cashOut(followUp: Extract<FollowUp, { kind: "cashout" }>): Promise<OutboundMessage> {
+    return this.providerStep(
+      (tx) => tx<CashOut[]>`select * from public.cashouts where id = ${followUp.cashOutId}::uuid`,
+      "cashout_id",
+      async (cashOut, money) => {
+        const sent = await sendCashOut(this.deps.providers(), this.asServiceAnswering(followUp), this.deps.logger, cashOut);
+        if (sent.outcome === "declined") {
+          return textMessage(
+            `MoMo refused the cash-out of ${money}${sent.cashOut.reason ? `: ${sent.cashOut.reason}` : ""}. ` +
+              "The money is back in your wallet.",
+          );
+        }
+        return textMessage(`Cash-out of ${money} to ${displayPhone(followUp.waId)} is on its way. You will be told when MoMo has paid it.`);
+      },
+      (money) =>
         `MoMo is not answering right now. Your cash-out of ${money} is held and pending: ` +
-          "you will be told when it is paid, or when the money is back in your wallet.",
-      );
-    }
+        "you will be told when it is paid, or when the money is back in your wallet.",
+    );
   }
 }
 

@@ -10,6 +10,7 @@
 import { z } from "zod";
 import { env, once } from "../../env.ts";
 import { fetchWithTimeout, providerError, providerReason } from "../errors.ts";
+import { providerConfigFromEnv } from "../from-env.ts";
 
 export const momoReason = z.union([
   z.string(),
@@ -185,23 +186,16 @@ export function createMomoClient(config: MomoClientConfig): MomoClient {
 }
 
 /** The process's client, configured from MOMO_API_BASE_URL and the MOMO_* credentials. */
-export const momoClientFromEnv: () => MomoClient = once(() => {
-  const e = env(
-    "MOMO_API_BASE_URL",
-    "MOMO_SUBSCRIPTION_KEY",
-    "MOMO_API_USER",
-    "MOMO_API_KEY",
-    "MOMO_TARGET_ENVIRONMENT",
-    "PROVIDER_TIMEOUT_MS",
-  );
-  return createMomoClient({
-    baseUrl: e.MOMO_API_BASE_URL,
-    subscriptionKey: e.MOMO_SUBSCRIPTION_KEY,
+export const momoClientFromEnv: () => MomoClient = once(() =>
+  createMomoClient({
+    ...providerConfigFromEnv({
+      baseUrl: "MOMO_API_BASE_URL",
+      subscriptionKey: "MOMO_SUBSCRIPTION_KEY",
+      apiUser: "MOMO_API_USER",
+      apiKey: "MOMO_API_KEY",
+      targetEnvironment: "MOMO_TARGET_ENVIRONMENT",
+    }),
     // Optional here so that top-ups never need it; a transfer without it is unavailable.
     disbursementSubscriptionKey: env("MOMO_DISBURSEMENT_SUBSCRIPTION_KEY").MOMO_DISBURSEMENT_SUBSCRIPTION_KEY,
-    apiUser: e.MOMO_API_USER,
-    apiKey: e.MOMO_API_KEY,
-    targetEnvironment: e.MOMO_TARGET_ENVIRONMENT,
-    timeoutMs: e.PROVIDER_TIMEOUT_MS,
-  });
-});
+  })
+);

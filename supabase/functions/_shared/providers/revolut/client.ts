@@ -5,8 +5,10 @@
 // answered with a new order of type refund). Authorization: Bearer <secret key> and Revolut-Api-Version on
 // every call. The base URL is configurable (production, sandbox, local stand-in).
 import { z } from "zod";
-import { env, once } from "../../env.ts";
+import { once } from "../../env.ts";
+import { providerConfigFromEnv } from "../from-env.ts";
 import { fetchWithTimeout, providerError, providerReason } from "../errors.ts";
+import type { RefundRequest } from "../refund-request.ts";
 
 export const orderSchema = z.looseObject({
   id: z.string().min(1).max(255),
@@ -55,14 +57,8 @@ export const refundOrderSchema = z.looseObject({
 });
 export type RefundOrder = z.output<typeof refundOrderSchema>;
 
-export interface NewRefund {
+export interface NewRefund extends RefundRequest {
   orderId: string;
-  /** Minor units. */
-  amount: number;
-  /** The admin's refund request: the Idempotency-Key, so a retry returns the same refund. */
-  requestId: string;
-  /** Our payment's id, in metadata. */
-  ourPaymentId: string;
   description: string;
 }
 
@@ -152,12 +148,8 @@ export function createRevolutClient(config: RevolutClientConfig): RevolutClient 
 }
 
 /** The process's client, configured from REVOLUT_API_BASE_URL, REVOLUT_API_KEY and REVOLUT_API_VERSION. */
-export const revolutClientFromEnv: () => RevolutClient = once(() => {
-  const e = env("REVOLUT_API_BASE_URL", "REVOLUT_API_KEY", "REVOLUT_API_VERSION", "PROVIDER_TIMEOUT_MS");
-  return createRevolutClient({
-    baseUrl: e.REVOLUT_API_BASE_URL,
-    secretKey: e.REVOLUT_API_KEY,
-    apiVersion: e.REVOLUT_API_VERSION,
-    timeoutMs: e.PROVIDER_TIMEOUT_MS,
-  });
-});
+export const revolutClientFromEnv: () => RevolutClient = once(() =>
+  createRevolutClient(
+    providerConfigFromEnv({ baseUrl: "REVOLUT_API_BASE_URL", secretKey: "REVOLUT_API_KEY", apiVersion: "REVOLUT_API_VERSION" }),
+  )
+);

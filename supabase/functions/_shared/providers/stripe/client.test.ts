@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "@mfuko/local-stack/ports";
 import { startStripeStandIn, stripeCardDeclined, stripeError, type StripeStandIn } from "../../../../tests/support/provider-standins.ts";
-import { createStripeClient } from "./client.ts";
+import { createStripeClient, type StripeClient } from "./client.ts";
 
 const secretKey = "sk_test_stripeClientTest";
 let standIn: StripeStandIn;
@@ -29,25 +29,41 @@ describe("Stripe client", () => {
     );
   });
 
-  it("tells a refusal (declined, with Stripe's code) from an outage (unavailable), never naming the key", async () => {
+  const serverError = { status: 500, body: stripeError("api_error", undefined, "Something went wrong.") };
+  const calls = [
+    {
+      call: "a PaymentIntent creation",
+      behaviour: "createBehaviour",
+      make: (client: StripeClient) => client.createPaymentIntent({ amount: 500, currency: "EUR", intentId: crypto.randomUUID() }),
+      refusal: stripeCardDeclined,
+      declined: { httpStatus: 402, reason: "generic_decline: Your card was declined." },
+    },
+    {
+      call: "a refund",
+      behaviour: "refundBehaviour",
+      make: (client: StripeClient) =>
+        client.createRefund({ paymentId: "pi_refundtest", amount: 100, ourPaymentId: "p", requestId: `rr_${crypto.randomUUID()}` }),
+      refusal: { status: 400, body: stripeError("invalid_request_error", "charge_already_refunded", "Charge has already been refunded.") },
+      declined: { httpStatus: 400, reason: "charge_already_refunded: Charge has already been refunded." },
+    },
+  ] as const;
+
+  it.each(calls)("tells a refusal of $call (declined, with Stripe's code) from an outage (unavailable)", async (c) => {
     const client = createStripeClient({ secretKey, baseUrl: standIn.url, timeoutMs: 500 });
-    const intent = () => ({ amount: 500, currency: "EUR", intentId: crypto.randomUUID() });
     try {
-      standIn.createBehaviour = stripeCardDeclined;
-      await expect(client.createPaymentIntent(intent()))
-        .rejects.toMatchObject({
-          kind: "declined",
-          httpStatus: 402,
-          reason: "generic_decline: Your card was declined.",
-          provider: "stripe",
-        });
-      standIn.createBehaviour = { status: 500, body: stripeError("api_error", undefined, "Something went wrong.") };
-      await expect(client.createPaymentIntent(intent())).rejects.toMatchObject({ kind: "unavailable", httpStatus: 500 });
-      standIn.createBehaviour = "hang";
-      await expect(client.createPaymentIntent(intent())).rejects.toMatchObject({ kind: "unavailable", httpStatus: null });
+      standIn[c.behaviour] = c.refusal;
+      await expect(c.make(client)).rejects.toMatchObject({ kind: "declined", provider: "stripe", ...c.declined });
+      standIn[c.behaviour] = serverError;
+      await expect(c.make(client)).rejects.toMatchObject({ kind: "unavailable", httpStatus: 500 });
+      standIn[c.behaviour] = "hang";
+      await expect(c.make(client)).rejects.toMatchObject({ kind: "unavailable", httpStatus: null });
     } finally {
-      standIn.createBehaviour = "accept";
+      standIn[c.behaviour] = "accept";
     }
+  });
+
+  it("never names the key when it is wrong (unavailable, 401) or Stripe is unreachable", async () => {
+    const intent = () => ({ amount: 500, currency: "EUR", intentId: crypto.randomUUID() });
     const wrongKey = await createStripeClient({ secretKey: "sk_test_wrong", baseUrl: standIn.url }).createPaymentIntent(intent()).catch((
       e: unknown,
     ) => e);
@@ -74,24 +90,5 @@ describe("Stripe client", () => {
     ).toHaveLength(1);
     const byCharge = await client.createRefund({ ...refund, paymentId: "ch_refundtest", requestId: `rr_${crypto.randomUUID()}` });
     expect(standIn.refunds.get(byCharge.id)).toMatchObject({ charge: "ch_refundtest", payment_intent: null });
-  });
-
-  it("tells a refused refund (declined) from an outage (unavailable)", async () => {
-    const client = createStripeClient({ secretKey, baseUrl: standIn.url, timeoutMs: 500 });
-    const refund = () => ({ paymentId: "pi_refundtest", amount: 100, ourPaymentId: "p", requestId: `rr_${crypto.randomUUID()}` });
-    try {
-      standIn.refundBehaviour = {
-        status: 400,
-        body: stripeError("invalid_request_error", "charge_already_refunded", "Charge has already been refunded."),
-      };
-      await expect(client.createRefund(refund()))
-        .rejects.toMatchObject({ kind: "declined", httpStatus: 400, reason: "charge_already_refunded: Charge has already been refunded." });
-      standIn.refundBehaviour = { status: 500, body: stripeError("api_error", undefined, "Something went wrong.") };
-      await expect(client.createRefund(refund())).rejects.toMatchObject({ kind: "unavailable", httpStatus: 500 });
-      standIn.refundBehaviour = "hang";
-      await expect(client.createRefund(refund())).rejects.toMatchObject({ kind: "unavailable", httpStatus: null });
-    } finally {
-      standIn.refundBehaviour = "accept";
-    }
   });
 });

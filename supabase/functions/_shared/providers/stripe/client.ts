@@ -4,8 +4,10 @@
 // host comes from STRIPE_API_BASE_URL (https://api.stripe.com in production, a stand-in in
 // tests); the SDK's own retries are off because the caller retries with the same intent.
 import Stripe from "stripe";
-import { env, once } from "../../env.ts";
+import { once } from "../../env.ts";
+import { providerConfigFromEnv } from "../from-env.ts";
 import { providerError } from "../errors.ts";
+import type { RefundRequest } from "../refund-request.ts";
 
 export interface StripeClientConfig {
   secretKey: string;
@@ -30,15 +32,9 @@ export interface CreatedPaymentIntent {
   clientSecret: string;
 }
 
-export interface NewRefund {
+export interface NewRefund extends RefundRequest {
   /** The PaymentIntent (pi_...) or charge (ch_...) refunded. */
   paymentId: string;
-  /** Minor units. */
-  amount: number;
-  /** Our payment's id, in metadata. */
-  ourPaymentId: string;
-  /** The admin's refund request: the Idempotency-Key and metadata.refund_request_id, so a retry returns the same refund. */
-  requestId: string;
 }
 
 export interface CreatedRefund {
@@ -113,7 +109,6 @@ export function createStripeClient(config: StripeClientConfig): StripeClient {
 }
 
 /** The process's client, configured from STRIPE_SECRET_KEY and STRIPE_API_BASE_URL. */
-export const stripeClientFromEnv: () => StripeClient = once(() => {
-  const e = env("STRIPE_SECRET_KEY", "STRIPE_API_BASE_URL", "PROVIDER_TIMEOUT_MS");
-  return createStripeClient({ secretKey: e.STRIPE_SECRET_KEY, baseUrl: e.STRIPE_API_BASE_URL, timeoutMs: e.PROVIDER_TIMEOUT_MS });
-});
+export const stripeClientFromEnv: () => StripeClient = once(() =>
+  createStripeClient(providerConfigFromEnv({ secretKey: "STRIPE_SECRET_KEY", baseUrl: "STRIPE_API_BASE_URL" }))
+);

@@ -5,7 +5,8 @@
 // included) is configurable so that tests, the drill and the demo reach the Graph API
 // stand-in with the same code. Why our own client and not a library: docs/decisions/.
 import { z } from "zod";
-import { env, once } from "../../env.ts";
+import { once } from "../../env.ts";
+import { providerConfigFromEnv } from "../from-env.ts";
 import { fetchWithTimeout, ProviderError } from "../errors.ts";
 
 /** A Cloud API message object as the outbox stores it: its type and the object of that type. */
@@ -89,12 +90,12 @@ export function createWhatsAppClient(config: WhatsAppClientConfig): WhatsAppClie
 }
 
 /** The client for WHATSAPP_API_BASE_URL, WHATSAPP_PHONE_NUMBER_ID and WHATSAPP_ACCESS_TOKEN, made once. */
-export const whatsAppClientFromEnv: () => WhatsAppClient = once(() => {
-  const e = env("WHATSAPP_API_BASE_URL", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_ACCESS_TOKEN", "PROVIDER_TIMEOUT_MS");
-  return createWhatsAppClient({
-    baseUrl: e.WHATSAPP_API_BASE_URL,
-    phoneNumberId: e.WHATSAPP_PHONE_NUMBER_ID,
-    accessToken: e.WHATSAPP_ACCESS_TOKEN,
-    timeoutMs: e.PROVIDER_TIMEOUT_MS,
-  });
-});
+export const whatsAppClientFromEnv: () => WhatsAppClient = once(() =>
+  createWhatsAppClient(
+    providerConfigFromEnv({
+      baseUrl: "WHATSAPP_API_BASE_URL",
+      phoneNumberId: "WHATSAPP_PHONE_NUMBER_ID",
+      accessToken: "WHATSAPP_ACCESS_TOKEN",
+    }),
+  )
+);
