@@ -3,7 +3,7 @@
 // the bare double-entry transfer, and which SQL statements inside it take the time
 // (auto_explain logs every nested statement's duration to this session).
 import postgres from "postgres";
-import { BARE_SCHEMA, createBareLedger, dropBareLedger } from "./lib/bare-transfer.ts";
+import { BARE_SCHEMA, createBareLedger, dropYardstickLedger } from "./lib/bare-transfer.ts";
 import { createFundedAccounts } from "./lib/ledger-fixture.ts";
 import type { BenchmarkResult, Figure } from "./lib/report.ts";
 
@@ -116,6 +116,6 @@ export async function runTransferProfile(sql: postgres.Sql, dbUrl: string): Prom
     // The connection goes back to the caller's pool: as the superuser again.
     await session`reset role`;
     session.release();
-    await dropBareLedger(sql);
+    await dropYardstickLedger(sql, BARE_SCHEMA);
   }
 }

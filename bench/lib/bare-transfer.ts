@@ -51,13 +51,13 @@ export function bareTransferScript(accounts: number): string {
   ].join("\n");
 }
 
-/** Fails unless the bare ledger holds `expected` transactions, balanced entries and its total. */
-export async function verifyBareLedger(sql: postgres.Sql, expected: number, total: number): Promise<void> {
+/** Fails unless a yardstick ledger (the bare one, or bench/lib/minimal-ledger.ts) holds `expected` transactions, balanced entries and its total. */
+export async function verifyYardstickLedger(sql: postgres.Sql, schema: string, expected: number, total: number): Promise<void> {
   const [row] = await sql.unsafe(`
-    select (select count(*) from ${BARE_SCHEMA}.transactions)::bigint as transactions,
-           (select count(*) from ${BARE_SCHEMA}.entries)::bigint as entries,
-           (select coalesce(sum(amount), 0) from ${BARE_SCHEMA}.entries)::bigint as entry_sum,
-           (select sum(balance) from ${BARE_SCHEMA}.accounts)::bigint as balance_sum`);
+    select (select count(*) from ${schema}.transactions)::bigint as transactions,
+           (select count(*) from ${schema}.entries)::bigint as entries,
+           (select coalesce(sum(amount), 0) from ${schema}.entries)::bigint as entry_sum,
+           (select sum(balance) from ${schema}.accounts)::bigint as balance_sum`);
   const found = {
     transactions: Number(row!.transactions),
     entries: Number(row!.entries),
@@ -65,10 +65,11 @@ export async function verifyBareLedger(sql: postgres.Sql, expected: number, tota
     balanceSum: Number(row!.balance_sum),
   };
   if (found.transactions !== expected || found.entries !== 2 * expected || found.entrySum !== 0 || found.balanceSum !== total) {
-    throw new Error(`bare ledger after ${expected} transfers: ${JSON.stringify(found)} (balances should sum to ${total})`);
+    throw new Error(`${schema} after ${expected} transfers: ${JSON.stringify(found)} (balances should sum to ${total})`);
   }
 }
 
-export async function dropBareLedger(sql: postgres.Sql): Promise<void> {
-  await sql.unsafe(`drop schema if exists ${BARE_SCHEMA} cascade`);
+/** Drops a yardstick ledger's schema. */
+export async function dropYardstickLedger(sql: postgres.Sql, schema: string): Promise<void> {
+  await sql.unsafe(`drop schema if exists ${schema} cascade`);
 }
