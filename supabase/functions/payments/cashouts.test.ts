@@ -29,9 +29,15 @@ async function fundedUser(funds: number): Promise<TopUpUser> {
   return user;
 }
 
-async function clearingBalance(): Promise<number> {
-  const [row] = await sql<{ balance: string }[]>`select balance from public.wallet_accounts where code = 'clearing:momo:UGX'`;
-  return Number(row?.balance ?? 0);
+/** What the MoMo clearing account received from `accountId`: its entries, never its balance, which other test files move too. */
+async function clearingReceivedFrom(accountId: string): Promise<number> {
+  const [row] = await sql<{ received: string }[]>`
+    select coalesce(sum(e.amount), 0) as received
+      from public.wallet_entries e
+      join public.wallet_accounts a on a.id = e.account_id and a.code = 'clearing:momo:UGX'
+      join public.wallet_transactions t on t.id = e.transaction_id
+     where t.from_account_id = ${accountId}::uuid`;
+  return Number(row!.received);
 }
 
 async function cashOutRow(id: string) {
@@ -96,18 +102,18 @@ describe("a cash-out to MoMo", () => {
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
     expect([...gateway.momo.transfers.keys()].filter((ref) => ref === reference)).toHaveLength(1);
 
-    const clearing = await clearingBalance();
+    expect(await clearingReceivedFrom(user.accountId)).toBe(0);
     expect(await gateway.momo.decide(reference, "SUCCESSFUL")).toBe(200);
     expect(gateway.momo.requests).toContain(`GET /disbursement/v1_0/transfer/${reference}`);
     expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 3000, available: 3000 });
-    expect(await clearingBalance()).toBe(clearing + 7000);
+    expect(await clearingReceivedFrom(user.accountId)).toBe(7000);
     expect(await cashOutRow(id)).toMatchObject({ status: "paid", hold_status: "posted" });
 
     // MoMo's callback again: the same event, applied once.
     const again = await fetch(momoCallbackRequest(reference, { status: "SUCCESSFUL" }, {}, { base: gateway.url }, "disbursement"));
     expect(again.status).toBe(200);
     expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 3000, available: 3000 });
-    expect(await clearingBalance()).toBe(clearing + 7000);
+    expect(await clearingReceivedFrom(user.accountId)).toBe(7000);
 
     const read = await callPayments(gateway.url, "GET", `/cashouts/${id}`, { token: user.token });
     expect(read.status).toBe(200);
@@ -122,11 +128,10 @@ describe("a cash-out to MoMo", () => {
     expect(answer.status).toBe(201);
     const id = answer.body.cashout.id;
     expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 5000, available: 0 });
-    const clearing = await clearingBalance();
 
     expect(await gateway.momo.decide((await cashOutRow(id)).reference_id, "FAILED", "PAYEE_NOT_FOUND")).toBe(200);
     expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 5000, available: 5000 });
-    expect(await clearingBalance()).toBe(clearing);
+    expect(await clearingReceivedFrom(user.accountId)).toBe(0);
     expect(await cashOutRow(id)).toMatchObject({ status: "failed", reason: "PAYEE_NOT_FOUND", hold_status: "voided" });
     const read = await callPayments(gateway.url, "GET", `/cashouts/${id}`, { token: user.token });
     expect(read.body.cashout).toMatchObject({ status: "failed", reason: "PAYEE_NOT_FOUND" });
