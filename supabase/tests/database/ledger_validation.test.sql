@@ -59,20 +59,17 @@ insert into requests values
    'accounts in two currencies, both named');
 
 select tests.as_service();
-select throws_ok(
-         format('select public.wallet_transfer(%L, %L, %s, %L, %L, %L, %L)',
-                r.from_id, r.to_id, r.amount, r.currency, r.key, r.description, r.metadata),
-         r.code, r.message, 'wallet_transfer: ' || r.what)
+select throws_ok(c.call, r.code, r.message, c.path || ': ' || r.what)
   from requests r
- order by r.n;
-select throws_ok(
-         format('select public.wallet_transfer_batch(%L)',
-                jsonb_build_array(jsonb_build_object('from', r.from_id, 'to', r.to_id, 'amount', r.amount,
-                                                     'currency', r.currency, 'idempotency_key', r.key,
-                                                     'description', r.description, 'metadata', r.metadata))),
-         r.code, r.message, 'a batch of one: ' || r.what)
-  from requests r
- order by r.n;
+ cross join lateral (values
+   ('wallet_transfer', format('select public.wallet_transfer(%L, %L, %s, %L, %L, %L, %L)',
+                              r.from_id, r.to_id, r.amount, r.currency, r.key, r.description, r.metadata)),
+   ('a batch of one', format('select public.wallet_transfer_batch(%L)',
+                             jsonb_build_array(jsonb_build_object('from', r.from_id, 'to', r.to_id, 'amount', r.amount,
+                                                                  'currency', r.currency, 'idempotency_key', r.key,
+                                                                  'description', r.description, 'metadata', r.metadata))))
+ ) as c(path, call)
+ order by r.n, c.path desc;
 
 select tests.reset_role();
 select is((select count(*) from public.wallet_transactions t
