@@ -519,7 +519,7 @@ as $$
 declare
   -- Shards a busy account gets: credits of up to this many transactions at once, plus the row's.
   c_auto_shards constant integer := 16;
-  v_deferred integer[] := '{}';
+  v_deferred integer[] := array[]::integer[];
   v_wait boolean;
   v_count smallint;
 begin
