@@ -62,6 +62,65 @@ begin
 end;
 $$;
 
+-- The shape of the ledger's rows, checked by one CHECK constraint per table that calls these.
+-- PostgreSQL reads a table's check expressions back from their stored text and prepares them
+-- again for every INSERT or UPDATE statement: with the rules below written as 13 and 7 check
+-- expressions, that was about a third of a transfer's work inside the database (two account
+-- updates and one transaction insert per transfer; docs/BENCHMARKS.md, History). A PL/pgSQL
+-- function keeps its compiled conditions for the session, and the constraint still holds
+-- whatever code writes the row. A NULL result passes, as it would in the separate checks.
+create function private.wallet_account_shape_ok(p_kind text, p_owner_id uuid, p_code text, p_currency text,
+                                                p_balance bigint, p_available bigint, p_status text,
+                                                p_balance_shards smallint)
+returns boolean
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  return p_kind in ('user', 'system')
+     -- User accounts have an owner and no code; system accounts (clearing, fees) the reverse.
+     and ((p_kind = 'user' and p_owner_id is not null and p_code is null)
+          or (p_kind = 'system' and p_owner_id is null and p_code is not null))
+     and p_currency ~ '^[A-Z]{3}$'
+     -- available = balance - active holds, and holds are positive.
+     and p_available <= p_balance
+     and p_status in ('active', 'frozen', 'closed')
+     and (p_status <> 'closed' or (p_balance = 0 and p_available = 0))
+     and p_balance_shards between 0 and 64;
+end;
+$$;
+
+create function private.wallet_transaction_shape_ok(p_kind text, p_status text, p_amount bigint, p_hold_amount bigint,
+                                                    p_currency text, p_from_account_id uuid, p_to_account_id uuid,
+                                                    p_idempotency_key text, p_reverses_id uuid,
+                                                    p_posted_at timestamptz, p_expires_at timestamptz)
+returns boolean
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  return p_kind in ('transfer', 'deposit', 'withdrawal', 'reversal', 'adjustment', 'hold')
+     and p_status in ('pending', 'posted', 'voided')
+     -- What moved, and what a hold reserved (hold_amount: holds and withdrawals only), which
+     -- bounds what a capture moves.
+     and p_amount > 0
+     and p_hold_amount > 0
+     and (p_hold_amount is not null) = (p_kind in ('hold', 'withdrawal'))
+     and p_amount <= coalesce(p_hold_amount, p_amount)
+     and p_currency ~ '^[A-Z]{3}$'
+     and p_from_account_id <> p_to_account_id
+     and length(p_idempotency_key) between 1 and 255
+     and (p_status = 'posted') = (p_posted_at is not null)
+     and (p_status <> 'pending' or p_hold_amount is not null)
+     and (p_expires_at is null or p_hold_amount is not null)
+     -- Only a pending or voided hold may lack a destination.
+     and (p_to_account_id is not null or (p_kind = 'hold' and p_status <> 'posted'))
+     and (p_reverses_id is not null) = (p_kind = 'reversal');
+end;
+$$;
+
 -- ---------------------------------------------------------------------------------------
 -- Tables
 -- ---------------------------------------------------------------------------------------
@@ -69,27 +128,24 @@ $$;
 create table public.wallet_accounts (
   id uuid primary key default gen_random_uuid(),
   owner_id uuid references auth.users (id),
-  kind text not null check (kind in ('user', 'system')),
+  kind text not null,
   code text unique,
-  currency text not null check (currency ~ '^[A-Z]{3}$'),
+  currency text not null,
   balance bigint not null default 0,
   available bigint not null default 0,
   allow_negative boolean not null default false,
-  status text not null default 'active' check (status in ('active', 'frozen', 'closed')),
+  status text not null default 'active',
   -- How many rows of wallet_balance_shards take this account's credits when its row is busy,
   -- so that transfers to a hot account do not queue for one row lock (docs/LEDGER.md, "Hot
   -- accounts"). 0 until a credit first finds the row busy: every change lands here.
-  balance_shards smallint not null default 0 check (balance_shards between 0 and 64),
+  balance_shards smallint not null default 0,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
-  -- User accounts have an owner and no code; system accounts (clearing, fees) the reverse.
-  constraint wallet_accounts_kind_shape check (
-    (kind = 'user' and owner_id is not null and code is null)
-    or (kind = 'system' and owner_id is null and code is not null)
+  -- kind, currency, status, shard count, owner or code by kind, available <= balance,
+  -- closed only at zero: private.wallet_account_shape_ok.
+  constraint wallet_accounts_shape check (
+    private.wallet_account_shape_ok(kind, owner_id, code, currency, balance, available, status, balance_shards)
   ),
-  -- available = balance - active holds, and holds are positive.
-  constraint wallet_accounts_available_within_balance check (available <= balance),
-  constraint wallet_accounts_closed_at_zero check (status <> 'closed' or (balance = 0 and available = 0)),
   -- One user account per (owner, currency); also the index behind the owner RLS filter.
   constraint wallet_accounts_owner_currency_key unique (owner_id, currency)
 )
@@ -117,21 +173,20 @@ comment on table public.wallet_status_reasons is
 
 create table public.wallet_transactions (
   id uuid primary key default private.uuid_v7(),
-  kind text not null
-    check (kind in ('transfer', 'deposit', 'withdrawal', 'reversal', 'adjustment', 'hold')),
-  status text not null check (status in ('pending', 'posted', 'voided')),
+  kind text not null,
+  status text not null,
   -- What moved (for a captured hold: what was captured).
-  amount bigint not null check (amount > 0),
+  amount bigint not null,
   -- What a hold or withdrawal reserved; never changes.
-  hold_amount bigint check (hold_amount > 0),
-  currency text not null check (currency ~ '^[A-Z]{3}$'),
+  hold_amount bigint,
+  currency text not null,
   -- No foreign keys to wallet_accounts here or in wallet_entries: every account id is checked
   -- by the functions under the account lock, accounts are never deleted (trigger below), and
   -- a foreign key check would take a KEY SHARE lock on a busy account row before its balance
   -- update (docs/LEDGER.md, hot accounts).
   from_account_id uuid not null,
   to_account_id uuid,
-  idempotency_key text not null check (length(idempotency_key) between 1 and 255),
+  idempotency_key text not null,
   -- auth.uid() of the caller; null for service calls. Also the idempotency scope.
   initiated_by uuid,
   reverses_id uuid references public.wallet_transactions (id),
@@ -160,16 +215,12 @@ create table public.wallet_transactions (
   -- Its place in audit.trail, from audit.log's id sequence (the default is set where the
   -- audit is attached, 20261122110100_audit_ledger.sql).
   audit_id bigint not null,
-  constraint wallet_transactions_expires_only_holds check (expires_at is null or hold_amount is not null),
-  constraint wallet_transactions_distinct_accounts check (from_account_id <> to_account_id),
-  constraint wallet_transactions_posted_at check ((status = 'posted') = (posted_at is not null)),
-  constraint wallet_transactions_hold_shape check (
-    (hold_amount is not null) = (kind in ('hold', 'withdrawal')) and amount <= coalesce(hold_amount, amount)
+  -- kind, status, amounts, currency, distinct accounts, key length, and the shape of holds,
+  -- captures and reversals: private.wallet_transaction_shape_ok.
+  constraint wallet_transactions_shape check (
+    private.wallet_transaction_shape_ok(kind, status, amount, hold_amount, currency, from_account_id, to_account_id,
+                                        idempotency_key, reverses_id, posted_at, expires_at)
   ),
-  constraint wallet_transactions_pending_only_holds check (status <> 'pending' or hold_amount is not null),
-  -- Only a pending or voided hold may lack a destination.
-  constraint wallet_transactions_destination check (to_account_id is not null or (kind = 'hold' and status <> 'posted')),
-  constraint wallet_transactions_reversal_shape check ((reverses_id is not null) = (kind = 'reversal')),
   -- Idempotency: one transaction per key and caller (null = the service scope).
   constraint wallet_transactions_idempotency_key unique nulls not distinct (idempotency_key, initiated_by)
 );

@@ -460,7 +460,8 @@ $$;
 -- the row cannot cover while the account has shards folds them in first (locks first, in
 -- the order above: wallet_apply_locked), so the funds check sees the whole balance.
 -- One or two accounts (every single transfer, deposit and capture): one UPDATE per account,
--- each taking its lock, and the second account is locked only for its own update. More (a
+-- each taking its lock, and the second account is locked only for its own update
+-- (wallet_apply_rows, which wallet_post_one calls directly with the order it read). More (a
 -- batch): wallet_apply_locked.
 -- p_force lets debits take a balance below zero (forced reversals). p_frozen_ok lets the
 -- change post on a frozen account: a freeze stops what a user starts, not the recording of
@@ -474,16 +475,11 @@ set search_path = ''
 set plan_cache_mode = force_generic_plan
 as $$
 declare
-  -- Shards a busy account gets: credits of up to this many transactions at once, plus the row's.
-  c_auto_shards constant integer := 16;
   v_ids uuid[];
   v_balance bigint[];
   v_available bigint[];
   v_try boolean[];
   v_shards smallint[];
-  v_deferred integer[] := '{}';
-  v_wait boolean;
-  v_count smallint;
 begin
   -- In lock order: an unknown account first (its refusal is WL007), then users, then system
   -- accounts, each by id.
@@ -504,32 +500,52 @@ begin
 
   if cardinality(v_ids) > 2 then
     perform private.wallet_apply_locked(v_ids, v_balance, v_available, v_try, v_shards, p_force, p_frozen_ok);
-    return;
+  else
+    perform private.wallet_apply_rows(v_ids, v_balance, v_available, v_try, v_shards, p_force, p_frozen_ok);
   end if;
+end;
+$$;
 
-  for i in 1 .. cardinality(v_ids) loop
-    v_wait := not v_try[i];
+-- The row path of wallet_apply for one or two accounts, given in lock order with their
+-- changes, whether a credit may try its row without waiting (p_try) and their shard counts as
+-- read: one UPDATE per account, each taking its own lock, with the checks in its WHERE.
+create function private.wallet_apply_rows(p_ids uuid[], p_balance bigint[], p_available bigint[], p_try boolean[],
+                                          p_shards smallint[], p_force boolean, p_frozen_ok boolean)
+returns void
+language plpgsql
+set search_path = ''
+set plan_cache_mode = force_generic_plan
+as $$
+declare
+  -- Shards a busy account gets: credits of up to this many transactions at once, plus the row's.
+  c_auto_shards constant integer := 16;
+  v_deferred integer[] := array[]::integer[];
+  v_wait boolean;
+  v_count smallint;
+begin
+  for i in 1 .. cardinality(p_ids) loop
+    v_wait := not p_try[i];
     loop
       update public.wallet_accounts a
-         set balance = a.balance + v_balance[i],
-             available = a.available + v_available[i],
+         set balance = a.balance + p_balance[i],
+             available = a.available + p_available[i],
              updated_at = now()
-       where a.id = case when v_wait then v_ids[i]
-                         else (select l.id from public.wallet_accounts l where l.id = v_ids[i] for no key update skip locked) end
+       where a.id = case when v_wait then p_ids[i]
+                         else (select l.id from public.wallet_accounts l where l.id = p_ids[i] for no key update skip locked) end
          and (a.status = 'active' or (p_frozen_ok and a.status = 'frozen'))
          and (p_force or a.allow_negative
-              or ((v_available[i] >= 0 or a.available + v_available[i] >= 0)
-                  and (v_balance[i] >= 0 or a.balance + v_balance[i] >= 0)))
+              or ((p_available[i] >= 0 or a.available + p_available[i] >= 0)
+                  and (p_balance[i] >= 0 or a.balance + p_balance[i] >= 0)))
       returning a.balance_shards into v_count;
       -- A credit the row did not take goes to a shard, or, without shards yet, waits for the
       -- row this once.
-      exit when found or v_wait or v_shards[i] > 0;
+      exit when found or v_wait or p_shards[i] > 0;
       v_wait := true;
     end loop;
     if found then
-      if v_try[i] and v_wait and v_count = 0 then
+      if p_try[i] and v_wait and v_count = 0 then
         -- The row was busy and the account had no shards: it has them from now on.
-        perform private.wallet_add_shards(v_ids[i], c_auto_shards);
+        perform private.wallet_add_shards(p_ids[i], c_auto_shards);
       end if;
       continue;
     end if;
@@ -538,35 +554,104 @@ begin
       v_deferred := v_deferred || i;
       continue;
     end if;
-    if not v_try[i] and exists (select 1 from public.wallet_accounts a where a.id = v_ids[i] and a.balance_shards > 0) then
+    if not p_try[i] and exists (select 1 from public.wallet_accounts a where a.id = p_ids[i] and a.balance_shards > 0) then
       -- The row alone cannot cover this change: the rest of the call takes its locks first and
       -- folds the shards (the rows before this one are locked already, in order).
       perform private.wallet_apply_locked(
-        array(select v_ids[j] from unnest(v_deferred) j) || v_ids[i:],
-        array(select v_balance[j] from unnest(v_deferred) j) || v_balance[i:],
-        array(select v_available[j] from unnest(v_deferred) j) || v_available[i:],
-        array(select v_try[j] from unnest(v_deferred) j) || v_try[i:],
-        array(select v_shards[j] from unnest(v_deferred) j) || v_shards[i:],
+        array(select p_ids[j] from unnest(v_deferred) j) || p_ids[i:],
+        array(select p_balance[j] from unnest(v_deferred) j) || p_balance[i:],
+        array(select p_available[j] from unnest(v_deferred) j) || p_available[i:],
+        array(select p_try[j] from unnest(v_deferred) j) || p_try[i:],
+        array(select p_shards[j] from unnest(v_deferred) j) || p_shards[i:],
         p_force, p_frozen_ok);
       return;
     end if;
-    perform private.wallet_raise_unavailable(v_ids[i], p_frozen_ok);
+    perform private.wallet_raise_unavailable(p_ids[i], p_frozen_ok);
   end loop;
 
   if cardinality(v_deferred) > 0 then
     perform private.wallet_credit_shards(
-      array(select v_ids[j] from unnest(v_deferred) j),
-      array(select (pg_backend_pid() % v_shards[j])::smallint from unnest(v_deferred) j),
-      array(select v_balance[j] from unnest(v_deferred) j),
+      array(select p_ids[j] from unnest(v_deferred) j),
+      array(select (pg_backend_pid() % p_shards[j])::smallint from unnest(v_deferred) j),
+      array(select p_balance[j] from unnest(v_deferred) j),
       p_frozen_ok);
   end if;
 end;
 $$;
 
--- The checks every recorded transaction passes first, in input order (the first failing item
+-- The checks every requested transaction passes first, in this order (the first that fails
 -- decides the error): key, accounts and currency present and well formed, metadata an
 -- object, description (a reason, for reversals and adjustments) and metadata within their
--- bounds, amount within (0, max], distinct accounts that exist and share the currency.
+-- bounds, amount within (0, p_max_amount], distinct accounts that exist (p_from_currency and
+-- p_to_currency are their currencies, null for an account that does not exist) and share the
+-- currency. Returns the error's SQLSTATE and message, or nulls. wallet_validate runs it for a
+-- set and wallet_post_one for its one transaction, so both report the same error.
+create function private.wallet_request_error(
+  p_kind text,
+  p_item bigint,
+  p_from uuid,
+  p_to uuid,
+  p_amount bigint,
+  p_currency text,
+  p_key text,
+  p_description text,
+  p_metadata jsonb,
+  p_max_amount bigint,
+  p_from_currency text,
+  p_to_currency text,
+  out code text,
+  out message text
+)
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_text_kind constant text := case when p_kind in ('reversal', 'adjustment') then 'reason' else 'description' end;
+  -- Constant arguments: each input_limit is evaluated once, when the expression is planned.
+  v_max_text constant integer := case when p_kind in ('reversal', 'adjustment') then private.input_limit('reason')
+                                      else private.input_limit('description') end;
+begin
+  if p_key is null or btrim(p_key) = '' or length(p_key) > private.input_limit('identifier') then
+    code := '22023';
+    message := format('idempotency key is required (1 to %s characters), item %s', private.input_limit('identifier'), p_item);
+  elsif p_from is null or (p_to is null and p_kind <> 'hold') then
+    code := '22023';
+    message := format('from and to accounts are required, item %s', p_item);
+  elsif p_currency is null or p_currency !~ '^[A-Z]{3}$' then
+    code := '22023';
+    message := format('currency %s is not an ISO 4217 code (key %s)', coalesce(p_currency, 'null'), p_key);
+  elsif jsonb_typeof(p_metadata) <> 'object' then
+    code := '22023';
+    message := format('metadata must be a JSON object (key %s)', p_key);
+  elsif length(p_description) > v_max_text then
+    code := '22023';
+    message := format('p_%s must be at most %s characters (key %s)', v_text_kind, v_max_text, p_key);
+  elsif octet_length(p_metadata::text) > private.input_limit('metadata') then
+    code := '22023';
+    message := format('p_metadata must be at most %s bytes of JSON (key %s)', private.input_limit('metadata'), p_key);
+  elsif p_amount is null or p_amount <= 0 or p_amount > p_max_amount then
+    code := 'WL006';
+    message := format('invalid amount %s: must be between 1 and %s (key %s)', coalesce(p_amount::text, 'null'), p_max_amount, p_key);
+  elsif p_from = p_to then
+    code := 'WL003';
+    message := format('wallet account %s cannot pay itself (key %s)', p_from, p_key);
+  elsif p_from_currency is null then
+    code := 'WL007';
+    message := format('wallet account %s not found', p_from);
+  elsif p_to is not null and p_to_currency is null then
+    code := 'WL007';
+    message := format('wallet account %s not found', p_to);
+  elsif p_from_currency <> p_currency or p_to_currency <> p_currency then
+    code := 'WL002';
+    message := format('currency %s does not match wallet accounts %s (%s) and %s (%s)',
+                      p_currency, p_from, p_from_currency, p_to, p_to_currency);
+  end if;
+end;
+$$;
+
+-- wallet_request_error for a set of requested transactions, in input order: the first item
+-- that fails decides the error.
 create function private.wallet_validate(
   p_kind text,
   p_from uuid[],
@@ -584,63 +669,24 @@ set search_path = ''
 set plan_cache_mode = force_generic_plan
 as $$
 declare
-  v_max bigint := private.wallet_max_amount();
-  v_max_key integer := private.input_limit('identifier');
-  v_text_kind text := case when p_kind in ('reversal', 'adjustment') then 'reason' else 'description' end;
-  v_max_text integer := private.input_limit(v_text_kind);
-  v_max_metadata integer := private.input_limit('metadata');
+  v_max_amount bigint := private.wallet_max_amount();
   v_code text;
   v_message text;
 begin
-  select e.code,
-         -- the message is built only for the reported row
-         case e.code
-           when '22023' then
-             case when u.key is null or btrim(u.key) = '' or length(u.key) > v_max_key
-                    then format('idempotency key is required (1 to %s characters), item %s', v_max_key, u.n)
-                  when u.from_id is null or (u.to_id is null and p_kind <> 'hold')
-                    then format('from and to accounts are required, item %s', u.n)
-                  when u.currency is null or u.currency !~ '^[A-Z]{3}$'
-                    then format('currency %s is not an ISO 4217 code (key %s)', coalesce(u.currency, 'null'), u.key)
-                  when jsonb_typeof(u.metadata) <> 'object'
-                    then format('metadata must be a JSON object (key %s)', u.key)
-                  when length(u.description) > v_max_text
-                    then format('p_%s must be at most %s characters (key %s)', v_text_kind, v_max_text, u.key)
-                  else format('p_metadata must be at most %s bytes of JSON (key %s)', v_max_metadata, u.key) end
-           when 'WL006' then format('invalid amount %s: must be between 1 and %s (key %s)',
-                                    coalesce(u.amount::text, 'null'), v_max, u.key)
-           when 'WL003' then format('wallet account %s cannot pay itself (key %s)', u.from_id, u.key)
-           when 'WL007' then format('wallet account %s not found', case when fa.id is null then u.from_id else u.to_id end)
-           else format('currency %s does not match wallet accounts %s (%s) and %s (%s)',
-                       u.currency, fa.id, fa.currency, ta.id, ta.currency)
-         end
+  select e.code, e.message
     into v_code, v_message
     from unnest(p_from, p_to, p_amount, p_currency, p_key, p_description, p_metadata)
          with ordinality as u(from_id, to_id, amount, currency, key, description, metadata, n)
     left join public.wallet_accounts fa on fa.id = u.from_id
     left join public.wallet_accounts ta on ta.id = u.to_id
-    cross join lateral (
-      select case
-               when u.key is null or btrim(u.key) = '' or length(u.key) > v_max_key then '22023'
-               when u.from_id is null or (u.to_id is null and p_kind <> 'hold') then '22023'
-               when u.currency is null or u.currency !~ '^[A-Z]{3}$' then '22023'
-               when u.metadata is not null and jsonb_typeof(u.metadata) <> 'object' then '22023'
-               when length(u.description) > v_max_text then '22023'
-               when octet_length(u.metadata::text) > v_max_metadata then '22023'
-               when u.amount is null or u.amount <= 0 or u.amount > v_max then 'WL006'
-               when u.from_id = u.to_id then 'WL003'
-               when fa.id is null then 'WL007'
-               when u.to_id is not null and ta.id is null then 'WL007'
-               when fa.currency <> u.currency or ta.currency <> u.currency then 'WL002'
-             end as code
-    ) e
+   cross join lateral private.wallet_request_error(p_kind, u.n, u.from_id, u.to_id, u.amount, u.currency, u.key,
+                                                   u.description, u.metadata, v_max_amount, fa.currency, ta.currency) e
    where e.code is not null
    order by u.n
    limit 1;
   if v_code is not null then
     perform private.fail(v_code, v_message);
   end if;
-
 end;
 $$;
 
@@ -807,9 +853,14 @@ end;
 $$;
 
 -- wallet_post for exactly one posted transaction, the shape of nearly every call: the same
--- validation, idempotency and account locking, without the arrays, the set-returning record
+-- checks, idempotency and account locking, without the arrays, the set-returning record
 -- step and the re-reads of the transaction that batches need (docs/BENCHMARKS.md measures the
--- difference). A replay returns the original and changes nothing. p_limited: a payment the
+-- difference). One query reads both accounts and the configured maximum: what the checks
+-- need (wallet_request_error) and the lock order, which wallet_apply_rows then follows
+-- without the set path's grouping query. Accounts are never deleted and their kind,
+-- currency and allow_negative never change, so reading them before their locks decides
+-- nothing the locks could change; status and funds are checked by the updates that take the
+-- locks. A replay returns the original and changes nothing. p_limited: a payment the
 -- sender's owner made, checked against the limits of its tier once it is known to be new (a
 -- replay is neither counted again nor refused) and its sender is locked;
 -- private.wallet_check_limits.
@@ -832,10 +883,33 @@ set search_path = ''
 set plan_cache_mode = force_generic_plan
 as $$
 declare
+  -- A credit tries its row without waiting in READ COMMITTED only (wallet_apply).
+  v_read_committed constant boolean := current_setting('transaction_isolation') = 'read committed';
+  v_max_amount bigint;
+  v_from_currency text;
+  v_from_system boolean;
+  v_from_allow_negative boolean;
+  v_from_shards smallint;
+  v_to_currency text;
+  v_to_system boolean;
+  v_to_shards smallint;
+  v_error record;
   v_result public.wallet_transactions;
 begin
-  perform private.wallet_validate(p_kind, array[p_from], array[p_to], array[p_amount], array[p_currency],
-                                  array[p_key], array[p_description], array[p_metadata]);
+  select s.max_amount, f.currency, f.kind = 'system', f.allow_negative, f.balance_shards,
+         t.currency, t.kind = 'system', t.balance_shards
+    into v_max_amount, v_from_currency, v_from_system, v_from_allow_negative, v_from_shards,
+         v_to_currency, v_to_system, v_to_shards
+    from private.wallet_settings s
+    left join public.wallet_accounts f on f.id = p_from
+    left join public.wallet_accounts t on t.id = p_to
+   where s.singleton;
+  v_error := private.wallet_request_error(p_kind, 1, p_from, p_to, p_amount, p_currency, p_key, p_description,
+                                          p_metadata, v_max_amount, v_from_currency, v_to_currency);
+  if v_error.code is not null then
+    perform private.fail(v_error.code, v_error.message);
+  end if;
+
   insert into public.wallet_transactions as t
     (kind, status, amount, currency, from_account_id, to_account_id, idempotency_key, initiated_by,
      description, metadata, posted_at,
@@ -864,7 +938,18 @@ begin
 
   insert into public.wallet_entries (transaction_id, account_id, amount)
   values (v_result.id, p_from, -p_amount), (v_result.id, p_to, p_amount);
-  perform private.wallet_apply(array[p_from, p_to], array[-p_amount, p_amount], array[-p_amount, p_amount], p_force, false);
+  -- The two rows in the global lock order (users before system accounts, each by id). The
+  -- debit tries its row without waiting only where it needs no funds check (allow_negative);
+  -- the credit always may.
+  if (v_from_system, p_from) < (v_to_system, p_to) then
+    perform private.wallet_apply_rows(array[p_from, p_to], array[-p_amount, p_amount], array[-p_amount, p_amount],
+                                      array[v_from_allow_negative and v_read_committed, v_read_committed],
+                                      array[v_from_shards, v_to_shards], p_force, false);
+  else
+    perform private.wallet_apply_rows(array[p_to, p_from], array[p_amount, -p_amount], array[p_amount, -p_amount],
+                                      array[v_read_committed, v_from_allow_negative and v_read_committed],
+                                      array[v_to_shards, v_from_shards], p_force, false);
+  end if;
   -- Under the sender's row lock, which the account's other payments wait for anyway: its
   -- usage counter is never waited for. A refusal rolls back everything above.
   if p_limited then
