@@ -229,9 +229,10 @@ comment on table public.wallet_transactions is
   '(captured) or voided. Written only by the wallet_* functions.';
 
 -- Every index here is maintained by some insert, so each is kept only for a query or a
--- constraint (docs/LEDGER.md, "Indexes"). A transfer maintains four: the primary key, the
--- idempotency key above, and these two, which serve the RLS filter of a user's transactions
--- (as sender or receiver) and the WhatsApp history; the partial ones cost it nothing.
+-- constraint (docs/LEDGER.md, "Indexes"). A transfer maintains five: the primary key, the
+-- idempotency key above, these two, which serve the RLS filter of a user's transactions (as
+-- sender or receiver) and the WhatsApp history, and the audit trail's keyset on audit_id
+-- (20261122110100_audit_ledger.sql); the partial ones cost it nothing.
 create index wallet_transactions_from_account_idx on public.wallet_transactions (from_account_id);
 create index wallet_transactions_to_account_idx on public.wallet_transactions (to_account_id);
 -- What was already reversed of a transaction (wallet_reverse).
