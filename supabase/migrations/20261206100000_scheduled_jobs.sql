@@ -102,7 +102,7 @@ $$;
 -- spaces the questions about one item (a MoMo payment still PENDING is asked again once its
 -- lease has run out).
 create table private.job_leases (
-  job text not null check (job in ('momo-poll')),
+  job text not null check (job in ('momo-poll', 'revolut-poll')),
   item_id uuid not null,
   leased_until timestamptz not null,
   primary key (job, item_id)
@@ -141,7 +141,7 @@ $$;
 -- MoMo's answer, since when they wait, and the reference MoMo knows them by. Top-up intents
 -- (requires_payment or processing, attached to a request-to-pay) wait since their last
 -- change; cash-outs and MoMo refunds (Disbursement transfers, pending) since they were made.
--- Simple views, so that momo_poll_take locks the rows it takes through them.
+-- Simple views, so that poll_take locks the rows it takes through them.
 create view private.momo_poll_intents as
   select i.id, i.provider_ref as reference_id, i.updated_at as waiting_since
     from public.payment_intents i
@@ -157,50 +157,8 @@ create view private.momo_poll_refunds as
 revoke all on table private.momo_poll_intents, private.momo_poll_cashouts, private.momo_poll_refunds
   from public, anon, authenticated, service_role;
 
--- Takes up to p_batch MoMo payments of p_kind (intents, cashouts, refunds) waiting for more
--- than p_pending_seconds (0 to 7 days), oldest first, each leased for p_lease_seconds (1 s to
--- 1 h), and returns them for the jobs function to ask MoMo about: a request-to-pay's status
--- for an intent, GET /disbursement/v1_0/transfer/{referenceId} for a transfer. Every kind is
--- taken by the one statement below, over the kind's view; p_kind is checked against the three
--- first, so the view it names is one of them.
-create function api_private.momo_poll_take(
-  p_kind text,
-  p_pending_seconds integer,
-  p_lease_seconds integer,
-  p_batch integer
-)
-returns table (item_id uuid, reference_id text)
-language plpgsql
-security definer set search_path = ''
-as $$
-begin
-  perform private.require_caller(array['service'], 'run the momo-poll job');
-  if p_kind is null or p_kind not in ('intents', 'cashouts', 'refunds') then
-    perform private.fail('22023', pg_catalog.format('momo-poll kind %s is not one of intents, cashouts, refunds',
-      coalesce(pg_catalog.left(p_kind, 32), 'null')));
-  end if;
-  perform private.require_between(p_pending_seconds, 0, 604800, 'pending_seconds');
-  perform private.require_between(p_lease_seconds, 1, 3600, 'lease_seconds');
-  perform private.require_between(p_batch, 1, 1000, 'batch');
-  return query execute pg_catalog.format($take$
-    with waiting as (
-      select w.id
-        from private.%1$I w
-       where w.waiting_since < now() - make_interval(secs => $1)
-         and not exists (select 1 from private.job_leases l
-                          where l.job = 'momo-poll' and l.item_id = w.id and l.leased_until > now())
-       order by w.waiting_since
-       limit $2
-         for update skip locked
-    )
-    select w.id, w.reference_id
-      from private.job_lease_take('momo-poll', array(select w.id from waiting w), $3) as taken(id)
-      join private.%1$I w on w.id = taken.id
-    $take$, 'momo_poll_' || p_kind)
-    using p_pending_seconds, p_batch, p_lease_seconds;
-end;
-$$;
-grant execute on function api_private.momo_poll_take(text, integer, integer, integer) to service_role;
+-- They are taken by api_private.poll_take('momo-poll', kind, ...) (20261208040000_revolut_poll.sql),
+-- the one take of every polling job.
 
 -- ---------------------------------------------------------------------------------------
 -- expire-intents

@@ -2,6 +2,7 @@
 -- jobs"). Supabase Cron (pg_cron) runs expire-holds as SQL, and, where pg_net is there too,
 -- calls the `jobs` edge function for the jobs that talk to providers:
 --   momo-poll       every minute
+--   revolut-poll    every 2 minutes
 --   expire-intents  every 5 minutes
 --   expire-holds    every minute (SQL)
 --   reconcile       daily at 02:00 UTC
@@ -54,6 +55,7 @@ begin
   end if;
   create extension if not exists pg_net with schema extensions;
   perform cron.schedule('mfuko-momo-poll', '* * * * *', $$select private.jobs_invoke('momo-poll')$$);
+  perform cron.schedule('mfuko-revolut-poll', '*/2 * * * *', $$select private.jobs_invoke('revolut-poll')$$);
   perform cron.schedule('mfuko-expire-intents', '*/5 * * * *', $$select private.jobs_invoke('expire-intents')$$);
   perform cron.schedule('mfuko-reconcile', '0 2 * * *', $$select private.jobs_invoke('reconcile')$$);
 end;

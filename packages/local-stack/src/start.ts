@@ -37,7 +37,7 @@ async function printBanner(stack: LocalStack, seconds: number): Promise<void> {
     "  Try:",
     `    curl -s ${stack.functionsUrl}/health/ready`,
     "",
-    "  Scheduled jobs: momo-poll every minute, expire-intents every 5 minutes, reconcile daily",
+    "  Scheduled jobs: momo-poll every minute, revolut-poll every 2 minutes, expire-intents every 5 minutes, reconcile daily",
     "  at 02:00 UTC (this process, against /jobs/<job>); expire-holds every minute (pg_cron).",
     `    psql ${stack.dbUrl} -c 'select * from supabase_migrations.schema_migrations'`,
     "",

@@ -11,6 +11,7 @@ import type { Sql } from "../_shared/db.ts";
 import { HttpError } from "../_shared/errors.ts";
 import { applySharedLayer, type SharedEnv } from "../_shared/middleware.ts";
 import type { MomoClient } from "../_shared/providers/momo/client.ts";
+import type { RevolutClient } from "../_shared/providers/revolut/client.ts";
 import type { WhatsAppSending } from "../_shared/providers/whatsapp/outbox-sender.ts";
 import { mapSqlErrors } from "../_shared/sql-errors.ts";
 import { expireHolds } from "./expire-holds.ts";
@@ -18,6 +19,7 @@ import { expireIntents } from "./expire-intents.ts";
 import type { Job, JobSettings } from "./job.ts";
 import { momoPoll, momoPollSources } from "./momo-poll.ts";
 import { reconcile } from "./reconcile.ts";
+import { revolutPoll } from "./revolut-poll.ts";
 import { whatsAppSend } from "./whatsapp-send.ts";
 
 export interface JobsDependencies {
@@ -25,11 +27,13 @@ export interface JobsDependencies {
   verifyToken: TokenVerifier;
   settings: JobSettings;
   momo(): MomoClient;
+  revolut(): RevolutClient;
   whatsapp(): WhatsAppSending;
 }
 
 const jobs: Record<string, Job> = {
   "momo-poll": momoPoll(momoPollSources),
+  "revolut-poll": revolutPoll,
   "expire-intents": expireIntents,
   "expire-holds": expireHolds,
   "reconcile": reconcile,
@@ -71,6 +75,7 @@ export function createJobsApp(options: AppOptions<JobsDependencies>): Hono<Share
         settings: deps.settings,
         logger,
         momo: deps.momo,
+        revolut: deps.revolut,
         whatsapp: deps.whatsapp,
       })
     );

@@ -4,6 +4,7 @@
 import type { RequestContext, Sql } from "../_shared/db.ts";
 import type { Logger } from "../_shared/logger.ts";
 import type { MomoClient } from "../_shared/providers/momo/client.ts";
+import type { RevolutClient } from "../_shared/providers/revolut/client.ts";
 import type { WhatsAppSending } from "../_shared/providers/whatsapp/outbox-sender.ts";
 
 export interface JobSettings {
@@ -11,6 +12,8 @@ export interface JobSettings {
   batchSize: number;
   /** How long a MoMo payment waits for its callback before momo-poll asks (JOBS_MOMO_POLL_AFTER_SECONDS). */
   momoPollAfterSeconds: number;
+  /** How long a Revolut top-up or refund waits for its webhook before revolut-poll asks (JOBS_REVOLUT_POLL_AFTER_SECONDS). */
+  revolutPollAfterSeconds: number;
   /** How long a polled item stays leased to one runner (JOBS_LEASE_SECONDS). */
   leaseSeconds: number;
   /** How long an unpaid intent lives (JOBS_INTENT_TTL_SECONDS). */
@@ -28,6 +31,7 @@ export interface JobRun {
   settings: JobSettings;
   logger: Logger;
   momo(): MomoClient;
+  revolut(): RevolutClient;
   whatsapp(): WhatsAppSending;
 }
 

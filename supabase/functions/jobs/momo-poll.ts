@@ -26,14 +26,8 @@ import { ProviderError } from "../_shared/providers/errors.ts";
 import { momoCallbackUrlFromEnv } from "../_shared/providers/momo/callback-url.ts";
 import { momoTransferEvent, momoTransferNotAccepted, momoWebhookEvent, type TransferPurpose } from "../_shared/providers/momo/events.ts";
 import type { WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
-import { storeThenApplyAs } from "../_shared/webhooks/store-then-apply.ts";
 import type { Job, JobRun } from "./job.ts";
-
-/** A MoMo payment a runner has leased. */
-export interface LeasedPayment {
-  id: string;
-  referenceId: string;
-}
+import { applyConfirmed, type LeasedPayment, takeWaiting } from "./poll.ts";
 
 export interface MomoPollSource {
   /** Names the payment kind in logs. */
@@ -48,16 +42,13 @@ export interface MomoPollSource {
   confirm(run: JobRun, payment: LeasedPayment): Promise<WebhookEvent | null | "resent">;
 }
 
-/** Leases up to `batch` MoMo payments of one kind (api_private.momo_poll_take). */
-const takeWaiting = (kind: "intents" | "cashouts" | "refunds") => (tx: TransactionSql, run: JobRun, batch: number) =>
-  tx<LeasedPayment[]>`
-  select item_id as id, reference_id as "referenceId"
-    from api_private.momo_poll_take(${kind}, ${run.settings.momoPollAfterSeconds}::int, ${run.settings.leaseSeconds}::int,
-                                    ${batch}::int)`;
+/** Leases up to `batch` MoMo payments of one kind waiting longer than JOBS_MOMO_POLL_AFTER_SECONDS. */
+const takeMomo = (kind: "intents" | "cashouts" | "refunds") => (tx: TransactionSql, run: JobRun, batch: number) =>
+  takeWaiting(tx, run, { job: "momo-poll", kind }, run.settings.momoPollAfterSeconds, batch);
 
 export const topUpIntents: MomoPollSource = {
   kind: "intent",
-  take: takeWaiting("intents"),
+  take: takeMomo("intents"),
   async confirm(run, payment) {
     const status = await run.momo().requestToPayStatus(payment.referenceId);
     return status.status === "PENDING" ? null : momoWebhookEvent(payment.referenceId, null, { ok: true, value: status });
@@ -78,7 +69,7 @@ function transferSource(
 ): MomoPollSource {
   return {
     kind: purpose,
-    take: takeWaiting(waiting),
+    take: takeMomo(waiting),
     async confirm(run, payment) {
       let status;
       try {
@@ -192,10 +183,7 @@ export function momoPoll(sources: readonly MomoPollSource[]): Job {
           counts[event === null ? "pending" : "resent"] += 1;
           continue;
         }
-        const [result] = await storeThenApplyAs(run.sql, run.context, "momo", [event], run.logger);
-        if (result!.outcome === "processed" || result!.outcome === "ignored") counts.applied += 1;
-        else if (result!.outcome === "duplicate") counts.already_applied += 1;
-        else counts.errors += 1;
+        counts[await applyConfirmed(run, "momo", event)] += 1;
       }
     }
     return { ...counts };

@@ -16,9 +16,9 @@ select ok(not has_function_privilege('anon', f, 'execute') and has_function_priv
 select ok(not has_function_privilege('anon', f, 'execute') and not has_function_privilege('authenticated', f, 'execute')
           and has_function_privilege('service_role', f, 'execute'), f || ': the service only')
   from unnest(array['public.momo_refund_settle(uuid, text, text)',
-                    'api_private.momo_poll_take(text, integer, integer, integer)']) f;
+                    'api_private.poll_take(text, text, integer, integer, integer)']) f;
 select ok(p.prosecdef and p.proconfig @> array['search_path=""'], p.proname || ': security definer with an empty search_path')
-  from pg_proc p where p.proname in ('momo_refund_transfer', 'momo_refund_settle', 'momo_poll_take');
+  from pg_proc p where p.proname in ('momo_refund_transfer', 'momo_refund_settle', 'poll_take');
 
 -- A MoMo top-up of 1000 UGX paid by 256772000111, and a Stripe payment.
 select tests.as_user(tests.user_id('alice'));
@@ -111,7 +111,7 @@ select throws_ok($$ select public.momo_refund_settle('d7000000-0000-4000-8000-00
 select throws_ok($$ select public.momo_refund_settle('d7000000-0000-4000-8000-000000000001', repeat('S', 256)) $$, '22023',
   'p_status must be at most 255 characters', 'a status over 255 characters: 22023');
 
--- ---------------------------------------------------------------- momo_poll_take('refunds')
+-- ---------------------------------------------------------------- poll_take('momo-poll', 'refunds')
 -- (filtered: the database may hold other suites' refunds)
 select tests.reset_role();
 set local session_replication_role = replica;
@@ -119,15 +119,15 @@ update public.refunds set created_at = now() - interval '10 minutes' where payme
 set local session_replication_role = origin;
 select tests.as_service();
 select results_eq(
-  format($$ select reference_id from api_private.momo_poll_take('refunds', 120, 60, 1000) t
+  format($$ select reference_id from api_private.poll_take('momo-poll', 'refunds', 120, 60, 1000) t
              join public.refunds r on r.id = t.item_id where r.payment_id = %L $$, :'paid'),
   $$ select provider_refund_id from public.refunds where payment_id = (select payment_id from public.refunds
        where provider_refund_id = 'd7000000-0000-4000-8000-000000000001') and status = 'pending' $$,
   'the pending MoMo refund waiting over 2 minutes is taken (not the settled ones)');
-select is((select count(*) from api_private.momo_poll_take('refunds', 120, 60, 1000) t
+select is((select count(*) from api_private.poll_take('momo-poll', 'refunds', 120, 60, 1000) t
              join public.refunds r on r.id = t.item_id where r.payment_id = :'paid'), 0::bigint,
   'while leased, no runner takes it again');
-select throws_ok($$ select * from api_private.momo_poll_take('refunds', 120, 60, 1001) $$, '22023', 'batch must be between 1 and 1000',
+select throws_ok($$ select * from api_private.poll_take('momo-poll', 'refunds', 120, 60, 1001) $$, '22023', 'batch must be between 1 and 1000',
   'batch 1001: 22023');
 
 select * from finish();

@@ -19,18 +19,18 @@ insert into public.whatsapp_contacts (wa_id, user_id, opted_out) values
 -- ---------------------------------------------------------------- exposure
 select ok(not has_schema_privilege('anon', 'api_private', 'usage'), 'anon has no usage on api_private');
 select is((select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-            where n.nspname = 'api_private' and p.proname in ('momo_poll_take', 'expire_intents', 'expire_holds', 'reconcile')), 4::bigint, 'the four job functions live in api_private');
+            where n.nspname = 'api_private' and p.proname in ('poll_take', 'expire_intents', 'expire_holds', 'reconcile')), 4::bigint, 'the four job functions live in api_private');
 select is((select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-            where n.nspname = 'api_private' and p.proname in ('momo_poll_take', 'expire_intents', 'expire_holds', 'reconcile')
+            where n.nspname = 'api_private' and p.proname in ('poll_take', 'expire_intents', 'expire_holds', 'reconcile')
               and (has_function_privilege('anon', p.oid, 'execute') or has_function_privilege('authenticated', p.oid, 'execute'))),
   0::bigint, 'no job function is executable by anon or authenticated');
 select is((select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-            where n.nspname = 'api_private' and p.proname in ('momo_poll_take', 'expire_intents', 'expire_holds', 'reconcile')
+            where n.nspname = 'api_private' and p.proname in ('poll_take', 'expire_intents', 'expire_holds', 'reconcile')
               and not has_function_privilege('service_role', p.oid, 'execute')),
   0::bigint, 'service_role executes every job function');
 select is((select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace, unnest(array['anon', 'authenticated', 'service_role']) r
             where n.nspname = 'private' and c.relname like 'momo\_poll\_%' and has_table_privilege(r, c.oid, 'select')),
-  0::bigint, 'no API role reads the momo-poll views: they are read through momo_poll_take only');
+  0::bigint, 'no API role reads the momo-poll views: they are read through poll_take only');
 select ok(not has_function_privilege('service_role', 'private.ledger_invariants()', 'execute'),
   'the invariants are read through reconcile only');
 select ok(not has_function_privilege('service_role', 'private.reconcile_alert_admins(private.reconciliation_reports)', 'execute')
@@ -114,16 +114,16 @@ select throws_ok($$ select api_private.expire_intents(86400, 0) $$, '22023', 'ba
 
 -- ---------------------------------------------------------------- momo-poll leases
 -- (filtered: the database may hold other suites' waiting intents)
-select results_eq($$ select reference_id from api_private.momo_poll_take('intents', 120, 60, 1000) where reference_id like '7a000000-%' $$,
+select results_eq($$ select reference_id from api_private.poll_take('momo-poll', 'intents', 120, 60, 1000) where reference_id like '7a000000-%' $$,
   $$ values ('7a000000-0000-4000-8000-000000000002') $$, 'the MoMo intent waiting over 2 minutes is taken (not the canceled one)');
-select is((select count(*) from api_private.momo_poll_take('intents', 120, 60, 1000) where reference_id like '7a000000-%'), 0::bigint,
+select is((select count(*) from api_private.poll_take('momo-poll', 'intents', 120, 60, 1000) where reference_id like '7a000000-%'), 0::bigint,
   'while leased, no runner takes it again');
-select throws_ok($$ select * from api_private.momo_poll_take('intents', 120, 0, 10) $$, '22023', 'lease_seconds must be between 1 and 3600', 'lease 0: 22023');
-select throws_ok($$ select * from api_private.momo_poll_take('intents', 120, 60, 1001) $$, '22023', 'batch must be between 1 and 1000', 'batch 1001: 22023');
-select throws_ok($$ select * from api_private.momo_poll_take('cashouts', 120, 60, 1001) $$, '22023', 'batch must be between 1 and 1000',
+select throws_ok($$ select * from api_private.poll_take('momo-poll', 'intents', 120, 0, 10) $$, '22023', 'lease_seconds must be between 1 and 3600', 'lease 0: 22023');
+select throws_ok($$ select * from api_private.poll_take('momo-poll', 'intents', 120, 60, 1001) $$, '22023', 'batch must be between 1 and 1000', 'batch 1001: 22023');
+select throws_ok($$ select * from api_private.poll_take('momo-poll', 'cashouts', 120, 60, 1001) $$, '22023', 'batch must be between 1 and 1000',
   'cash-outs too: batch 1001: 22023');
-select throws_ok($$ select * from api_private.momo_poll_take('payment_intents', 120, 60, 10) $$, '22023',
-  'momo-poll kind payment_intents is not one of intents, cashouts, refunds', 'a kind that is not one of the three (no view outside them is read): 22023');
+select throws_ok($$ select * from api_private.poll_take('momo-poll', 'payment_intents', 120, 60, 10) $$, '22023',
+  'momo-poll has no kind payment_intents: momo-poll takes intents, cashouts, refunds; revolut-poll takes intents, refunds', 'a kind that is not one of the three (no view outside them is read): 22023');
 
 -- ---------------------------------------------------------------- reconcile
 select * from api_private.reconcile() \gset first_

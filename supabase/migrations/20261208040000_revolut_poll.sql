@@ -1,0 +1,74 @@
+-- revolut-poll: Revolut top-ups and refunds whose webhooks were all lost. Revolut delivers an
+-- order's webhook at most three times, ten minutes apart; when none arrives, a completed order
+-- would never be credited (its intent expires: the customer paid for nothing) and a refund
+-- Revolut stored pending would never be recorded (the card gets the money back, the wallet
+-- keeps it). The jobs function's revolut-poll reads those orders back from the Merchant API.
+--
+-- Also the one take of every polling job, api_private.poll_take, over the views of
+-- 20261206100000_scheduled_jobs.sql (momo-poll) and of this file (revolut-poll).
+
+-- What revolut-poll asks Revolut about, one view a kind: top-up intents still waiting for the
+-- payer (requires_payment or processing, with their Revolut order) since their last change,
+-- and Revolut refunds still pending (their refund order) since they were made. Simple views,
+-- so that poll_take locks the rows it takes through them.
+create view private.revolut_poll_intents as
+  select i.id, i.provider_ref as reference_id, i.updated_at as waiting_since
+    from public.payment_intents i
+   where i.provider = 'revolut' and i.status in ('requires_payment', 'processing') and i.provider_ref is not null;
+create view private.revolut_poll_refunds as
+  select r.id, r.provider_refund_id as reference_id, r.created_at as waiting_since
+    from public.refunds r
+   where r.provider = 'revolut' and r.status = 'pending' and r.provider_refund_id is not null;
+revoke all on table private.revolut_poll_intents, private.revolut_poll_refunds from public, anon, authenticated, service_role;
+
+-- revolut-poll's scan of Revolut refunds still pending, oldest first.
+create index refunds_revolut_pending_idx on public.refunds (created_at) where provider = 'revolut' and status = 'pending';
+
+-- Takes up to p_batch items of one polling job's kind (momo-poll: intents, cashouts, refunds;
+-- revolut-poll: intents, refunds) waiting for more than p_pending_seconds (0 to 7 days), oldest
+-- first, each leased to the job for p_lease_seconds (1 s to 1 h), and returns them with the
+-- reference the provider knows them by, for the jobs function to ask the provider about. Every
+-- kind is taken by the one statement below, over the view private.<job>_<kind> (momo_poll_intents,
+-- revolut_poll_refunds, ...); the pair is checked against the known ones first, so the view it
+-- names is one of them. Leases are the job's: the two jobs never share an item.
+create function api_private.poll_take(
+  p_job text,
+  p_kind text,
+  p_pending_seconds integer,
+  p_lease_seconds integer,
+  p_batch integer
+)
+returns table (item_id uuid, reference_id text)
+language plpgsql
+security definer set search_path = ''
+as $$
+begin
+  perform private.require_caller(array['service'], 'run a polling job');
+  if p_job is null or p_kind is null
+     or (p_job, p_kind) not in (('momo-poll', 'intents'), ('momo-poll', 'cashouts'), ('momo-poll', 'refunds'),
+                                ('revolut-poll', 'intents'), ('revolut-poll', 'refunds')) then
+    perform private.fail('22023', pg_catalog.format('%s has no kind %s: momo-poll takes intents, cashouts, refunds; '
+      'revolut-poll takes intents, refunds', coalesce(pg_catalog.left(p_job, 32), 'null'), coalesce(pg_catalog.left(p_kind, 32), 'null')));
+  end if;
+  perform private.require_between(p_pending_seconds, 0, 604800, 'pending_seconds');
+  perform private.require_between(p_lease_seconds, 1, 3600, 'lease_seconds');
+  perform private.require_between(p_batch, 1, 1000, 'batch');
+  return query execute pg_catalog.format($take$
+    with waiting as (
+      select w.id
+        from private.%1$I w
+       where w.waiting_since < now() - make_interval(secs => $1)
+         and not exists (select 1 from private.job_leases l
+                          where l.job = $4 and l.item_id = w.id and l.leased_until > now())
+       order by w.waiting_since
+       limit $2
+         for update skip locked
+    )
+    select w.id, w.reference_id
+      from private.job_lease_take($4, array(select w.id from waiting w), $3) as taken(id)
+      join private.%1$I w on w.id = taken.id
+    $take$, pg_catalog.replace(p_job, '-', '_') || '_' || p_kind)
+    using p_pending_seconds, p_batch, p_lease_seconds, p_job;
+end;
+$$;
+grant execute on function api_private.poll_take(text, text, integer, integer, integer) to service_role;
