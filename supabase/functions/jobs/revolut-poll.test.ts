@@ -1,0 +1,196 @@
+// revolut-poll through a real Deno gateway and the Revolut stand-in: a completed order whose
+// webhooks were all lost is credited by the job once (a second run and a late signed webhook
+// change nothing), a pending refund Revolut completed is recorded once, an order Revolut still
+// processes or does not know is left, and Revolut answering 500 for one order leaves it while
+// the run goes on with the others.
+//
+// Other suites share this database and make Revolut intents of their own. So the gateway polls
+// only items waiting longer than an hour, and this file ages its own rows past that mark (as the
+// superuser, triggers off): every count below is about this file's rows only.
+import { useTestSql } from "../../tests/support/test-sql.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TokenMinter } from "@mfuko/local-stack/tokens";
+import { type AdminAnswer, adminRequest, answerOf, createStaff, type Staff } from "../../tests/support/admin-fixtures.ts";
+import { balanceOf, creditsTo, intentStatus } from "../../tests/support/payments-fixtures.ts";
+import { callPayments, type PaymentsGateway, startPaymentsGateway, topUpUser } from "../../tests/support/payments-gateway.ts";
+import { revolutRequest } from "../../tests/support/webhook-requests.ts";
+
+const POLL_AFTER_SECONDS = 3600;
+const sql = useTestSql();
+let gateway: PaymentsGateway;
+let serviceKey: string;
+let staff: Staff;
+
+beforeAll(async () => {
+  gateway = await startPaymentsGateway({ JOBS_REVOLUT_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS) });
+  serviceKey = await new TokenMinter(process.env.SUPABASE_JWT_SECRET!).apiKey("service_role");
+  staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+});
+afterAll(() => gateway?.stop());
+
+async function runPoll(): Promise<AdminAnswer> {
+  return answerOf(await fetch(`${gateway.url}/jobs/revolut-poll`, { method: "POST", headers: { authorization: `Bearer ${serviceKey}` } }));
+}
+
+/** Moves a row's clock back past the poll's wait, or (seconds 0) forward out of it (triggers off, superuser). */
+async function age(table: "payment_intents" | "refunds", id: string, seconds = POLL_AFTER_SECONDS + 60): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`set local session_replication_role = replica`;
+    await tx`
+      update ${tx(`public.${table}`)}
+         set created_at = now() - make_interval(secs => ${seconds}), updated_at = now() - make_interval(secs => ${seconds})
+       where id = ${id}::uuid`;
+  });
+}
+
+/** A Revolut top-up through POST /payments/topups, its order waiting for the customer. */
+async function revolutTopUp(amount: number) {
+  const user = await topUpUser(sql, "EUR");
+  const answer = await callPayments(gateway.url, "POST", "/topups", {
+    token: user.token,
+    idempotencyKey: crypto.randomUUID(),
+    body: { provider: "revolut", account_id: user.accountId, amount, currency: "EUR" },
+  });
+  expect(answer.status).toBe(201);
+  const intentId = answer.body.intent.id as string;
+  const [intent] = await sql<{ provider_ref: string }[]>`select provider_ref from public.payment_intents where id = ${intentId}::uuid`;
+  return { ...user, intentId, orderId: intent!.provider_ref };
+}
+
+const orderLookups = (orderId: string) => gateway.revolut.requests.filter((r) => r === `GET /api/orders/${orderId}`).length;
+
+/** Revolut's signed webhook through the gateway: its status and the outcome of its event. */
+async function signedWebhook(event: string, orderId: string): Promise<{ status: number; outcome: string | undefined }> {
+  const answer = await answerOf(await fetch(revolutRequest({ event, order_id: orderId }, {}, { base: gateway.url })));
+  return { status: answer.status, outcome: answer.body?.events?.[0]?.outcome };
+}
+
+describe("revolut-poll for top-ups", () => {
+  it("credits a completed order whose webhooks were all lost, once: a second run and a late signed webhook change nothing", async () => {
+    const topUp = await revolutTopUp(2500);
+    gateway.revolut.complete(topUp.orderId);
+    await age("payment_intents", topUp.intentId);
+
+    const first = await runPoll();
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ job: "revolut-poll", taken: 1, applied: 1, already_applied: 0, pending: 0, errors: 0 });
+    expect(orderLookups(topUp.orderId)).toBe(1);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 2500, available: 2500 });
+    expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+    expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "succeeded" });
+
+    expect((await runPoll()).body).toMatchObject({ taken: 0, applied: 0 });
+    expect(await signedWebhook("ORDER_COMPLETED", topUp.orderId)).toEqual({ status: 200, outcome: "duplicate" });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 2500, available: 2500 });
+    expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+  });
+
+  it("two runners at once: each order is looked up and credited exactly once", async () => {
+    const topUps = await Promise.all([revolutTopUp(300), revolutTopUp(400), revolutTopUp(500)]);
+    for (const topUp of topUps) {
+      gateway.revolut.complete(topUp.orderId);
+      await age("payment_intents", topUp.intentId);
+    }
+    const runs = await Promise.all([runPoll(), runPoll()]);
+    expect(runs.map((run) => run.status)).toEqual([200, 200]);
+    expect(runs.reduce((sum, run) => sum + (run.body.taken as number), 0)).toBe(3);
+    for (const topUp of topUps) {
+      expect(orderLookups(topUp.orderId)).toBe(1);
+      expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+    }
+  });
+
+  it("leaves an order Revolut still processes, and one Revolut does not know", async () => {
+    const processing = await revolutTopUp(900);
+    const unknown = await revolutTopUp(800);
+    gateway.revolut.records.delete(unknown.orderId);
+    await age("payment_intents", processing.intentId);
+    await age("payment_intents", unknown.intentId);
+
+    expect((await runPoll()).body).toMatchObject({ taken: 2, applied: 0, pending: 1, not_found: 1, errors: 0 });
+    for (const left of [processing, unknown]) {
+      expect(await intentStatus(sql, left.intentId)).toMatchObject({ status: "processing" });
+      expect(await creditsTo(sql, left.accountId)).toBe(0);
+      await age("payment_intents", left.intentId, 0);
+    }
+  });
+
+  it("fails an order Revolut cancelled through the webhook's own event", async () => {
+    const topUp = await revolutTopUp(700);
+    gateway.revolut.records.set(topUp.orderId, { ...(gateway.revolut.records.get(topUp.orderId) as object), state: "cancelled" });
+    await age("payment_intents", topUp.intentId);
+
+    expect((await runPoll()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
+    expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "failed" });
+    expect(await signedWebhook("ORDER_CANCELLED", topUp.orderId)).toEqual({ status: 200, outcome: "duplicate" });
+    expect(await creditsTo(sql, topUp.accountId)).toBe(0);
+  });
+
+  it("Revolut answering 500 for one order leaves it for the next run; the run's other orders are applied", async () => {
+    const down = await revolutTopUp(600);
+    const paid = await revolutTopUp(1100);
+    const downOrder = gateway.revolut.records.get(down.orderId)!;
+    gateway.revolut.records.set(down.orderId, 500);
+    gateway.revolut.complete(paid.orderId);
+    await age("payment_intents", down.intentId);
+    await age("payment_intents", paid.intentId);
+
+    expect((await runPoll()).body).toMatchObject({ taken: 2, applied: 1, errors: 1 });
+    expect(await creditsTo(sql, paid.accountId)).toBe(1);
+    expect(await intentStatus(sql, down.intentId)).toMatchObject({ status: "processing" });
+
+    // Revolut is back and the order completed: once its lease has run out, the next run credits it.
+    gateway.revolut.records.set(down.orderId, downOrder);
+    gateway.revolut.complete(down.orderId);
+    await sql`delete from private.job_leases where job = 'revolut-poll' and item_id = ${down.intentId}::uuid`;
+    expect((await runPoll()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
+    expect(await balanceOf(sql, down.accountId)).toEqual({ balance: 600, available: 600 });
+    expect(await creditsTo(sql, paid.accountId)).toBe(1);
+  });
+});
+
+describe("revolut-poll for refunds", () => {
+  it("records a pending refund Revolut completed whose webhooks were all lost: the ledger reversed once", async () => {
+    const topUp = await revolutTopUp(1200);
+    gateway.revolut.complete(topUp.orderId);
+    expect(await signedWebhook("ORDER_COMPLETED", topUp.orderId)).toEqual({ status: 200, outcome: "processed" });
+    const [payment] = await sql<{ id: string }[]>`
+      select id from public.payments where provider = 'revolut' and provider_payment_id = ${topUp.orderId}`;
+
+    gateway.revolut.refundState = "pending";
+    let answer: AdminAnswer;
+    try {
+      answer = await answerOf(
+        await fetch(adminRequest(gateway.url, "POST", `/admin/payments/${payment!.id}/refund`, {
+          token: staff.admin.token,
+          idempotencyKey: crypto.randomUUID(),
+          body: { amount: 700, reason: "refund whose webhooks are lost" },
+        })),
+      );
+    } finally {
+      gateway.revolut.refundState = "completed";
+    }
+    expect(answer.status).toBe(201);
+    expect(answer.body.refund).toMatchObject({ status: "pending" });
+    const refundOrderId = answer.body.provider.refund_id as string;
+
+    // Revolut still processing: the refund waits, nothing moves.
+    await age("refunds", answer.body.refund.id);
+    expect((await runPoll()).body).toMatchObject({ taken: 1, pending: 1, applied: 0 });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1200, available: 1200 });
+
+    gateway.revolut.settleRefund(refundOrderId, "completed");
+    await sql`delete from private.job_leases where job = 'revolut-poll' and item_id = ${answer.body.refund.id}::uuid`;
+    expect((await runPoll()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
+    expect((await runPoll()).body).toMatchObject({ taken: 0 });
+    expect(await signedWebhook("ORDER_COMPLETED", refundOrderId)).toEqual({ status: 200, outcome: "duplicate" });
+
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 500, available: 500 });
+    const [refund] = await sql<{ status: string }[]>`select status from public.refunds where id = ${answer.body.refund.id}::uuid`;
+    expect(refund).toMatchObject({ status: "succeeded" });
+    const [reversals] = await sql<{ n: number }[]>`
+      select count(*)::int as n from public.wallet_transactions t join public.payments p on t.reverses_id = p.wallet_transaction_id
+       where p.id = ${payment!.id}::uuid`;
+    expect(reversals!.n).toBe(1);
+  });
+});
