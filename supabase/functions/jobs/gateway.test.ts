@@ -14,12 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
 import { type AdminAnswer, adminRequest, answerOf, createStaff, type Staff } from "../../tests/support/admin-fixtures.ts";
 import {
+  age,
   asServiceRole,
   balanceOf,
   createTopUp,
   creditsTo,
   intentStatus,
-  type Sql,
   storedEvents,
 } from "../../tests/support/payments-fixtures.ts";
 import {
@@ -74,17 +74,6 @@ async function runUntilSettled(ids: string[]): Promise<void> {
   }
 }
 
-/** Moves an intent's clock back, as if it had waited `seconds` (triggers off, superuser). */
-async function age(db: Sql, intentId: string, seconds: number): Promise<void> {
-  await db.begin(async (tx) => {
-    await tx`set local session_replication_role = replica`;
-    await tx`
-      update public.payment_intents
-         set created_at = now() - make_interval(secs => ${seconds}), updated_at = now() - make_interval(secs => ${seconds})
-       where id = ${intentId}::uuid`;
-  });
-}
-
 /** A MoMo top-up through POST /payments/topups, waiting for the payer. */
 async function momoTopUp(amount: number) {
   const user = await topUpUser(sql, "UGX");
@@ -104,7 +93,7 @@ describe("momo-poll", () => {
   it("heals a lost callback: the approved payment is credited once, and a second run does nothing", async () => {
     const topUp = await momoTopUp(7000);
     gateway.momo.settle(topUp.intentId, "SUCCESSFUL");
-    await age(sql, topUp.intentId, POLL_AFTER_SECONDS + 60);
+    await age(sql, "payment_intents", topUp.intentId, POLL_AFTER_SECONDS + 60);
 
     const first = await runJob("momo-poll");
     expect(first.status).toBe(200);
@@ -131,7 +120,7 @@ describe("momo-poll", () => {
   it("a late callback after the poll is a duplicate: still one credit", async () => {
     const topUp = await momoTopUp(1200);
     gateway.momo.settle(topUp.intentId, "SUCCESSFUL");
-    await age(sql, topUp.intentId, POLL_AFTER_SECONDS + 60);
+    await age(sql, "payment_intents", topUp.intentId, POLL_AFTER_SECONDS + 60);
     expect((await runJob("momo-poll")).body).toMatchObject({ applied: 1 });
     expect(await gateway.momo.decide(topUp.intentId, "SUCCESSFUL")).toBe(200);
     expect(await creditsTo(sql, topUp.accountId)).toBe(1);
@@ -142,8 +131,8 @@ describe("momo-poll", () => {
     const rejected = await momoTopUp(500);
     const waiting = await momoTopUp(600);
     gateway.momo.settle(rejected.intentId, "FAILED", "APPROVAL_REJECTED");
-    await age(sql, rejected.intentId, POLL_AFTER_SECONDS + 60);
-    await age(sql, waiting.intentId, POLL_AFTER_SECONDS + 30);
+    await age(sql, "payment_intents", rejected.intentId, POLL_AFTER_SECONDS + 60);
+    await age(sql, "payment_intents", waiting.intentId, POLL_AFTER_SECONDS + 30);
 
     expect((await runJob("momo-poll")).body).toMatchObject({ taken: 2, applied: 1, pending: 1, errors: 0 });
     expect(await intentStatus(sql, rejected.intentId)).toEqual({ status: "failed", failure_reason: "APPROVAL_REJECTED" });
@@ -158,7 +147,7 @@ describe("momo-poll", () => {
     const topUp = await momoTopUp(900);
     const approved = gateway.momo.settle(topUp.intentId, "SUCCESSFUL");
     gateway.momo.records.set(topUp.intentId, 503);
-    await age(sql, topUp.intentId, POLL_AFTER_SECONDS + 60);
+    await age(sql, "payment_intents", topUp.intentId, POLL_AFTER_SECONDS + 60);
 
     const down = await runJob("momo-poll");
     expect(down.status).toBe(200);
@@ -176,7 +165,7 @@ describe("momo-poll", () => {
     const topUps = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => momoTopUp(100 * n)));
     for (const topUp of topUps) {
       gateway.momo.settle(topUp.intentId, "SUCCESSFUL");
-      await age(sql, topUp.intentId, POLL_AFTER_SECONDS + 60);
+      await age(sql, "payment_intents", topUp.intentId, POLL_AFTER_SECONDS + 60);
     }
     const runs = await Promise.all([runJob("momo-poll"), runJob("momo-poll")]);
     expect(runs.map((run) => run.status)).toEqual([200, 200]);
@@ -367,9 +356,9 @@ describe("expire-intents", () => {
     const fresh = await createTopUp(sql, { provider: "stripe", amount: 100, currency: "USD", providerRef: `pi_${crypto.randomUUID()}` });
     const paid = await momoTopUp(300);
     await gateway.momo.decide(paid.intentId, "SUCCESSFUL");
-    await age(sql, old.intentId, INTENT_TTL_SECONDS + 1);
-    await age(sql, fresh.intentId, INTENT_TTL_SECONDS - 120);
-    await age(sql, paid.intentId, INTENT_TTL_SECONDS + 1);
+    await age(sql, "payment_intents", old.intentId, INTENT_TTL_SECONDS + 1);
+    await age(sql, "payment_intents", fresh.intentId, INTENT_TTL_SECONDS - 120);
+    await age(sql, "payment_intents", paid.intentId, INTENT_TTL_SECONDS + 1);
 
     expect((await runJob("expire-intents")).body).toEqual({ job: "expire-intents", canceled: 1 });
     expect(await intentStatus(sql, old.intentId)).toEqual({
@@ -385,7 +374,7 @@ describe("expire-intents", () => {
     const intents = await Promise.all(
       [1, 2, 3, 4, 5].map(() => createTopUp(sql, { provider: "revolut", amount: 100, currency: "EUR", providerRef: null })),
     );
-    for (const intent of intents) await age(sql, intent.intentId, INTENT_TTL_SECONDS + 60);
+    for (const intent of intents) await age(sql, "payment_intents", intent.intentId, INTENT_TTL_SECONDS + 60);
     const runs = await Promise.all([runJob("expire-intents"), runJob("expire-intents")]);
     expect(runs[0]!.body.canceled + runs[1]!.body.canceled).toBe(5);
     const [audit] = await sql<{ n: number }[]>`

@@ -11,7 +11,7 @@ import { useTestSql } from "../../tests/support/test-sql.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
 import { type AdminAnswer, adminRequest, answerOf, createStaff, type Staff } from "../../tests/support/admin-fixtures.ts";
-import { balanceOf, creditsTo, intentStatus } from "../../tests/support/payments-fixtures.ts";
+import { age, balanceOf, creditsTo, intentStatus } from "../../tests/support/payments-fixtures.ts";
 import { callPayments, type PaymentsGateway, startPaymentsGateway, topUpUser } from "../../tests/support/payments-gateway.ts";
 import { revolutRequest } from "../../tests/support/webhook-requests.ts";
 
@@ -32,16 +32,8 @@ async function runPoll(): Promise<AdminAnswer> {
   return answerOf(await fetch(`${gateway.url}/jobs/revolut-poll`, { method: "POST", headers: { authorization: `Bearer ${serviceKey}` } }));
 }
 
-/** Moves a row's clock back past the poll's wait, or (seconds 0) forward out of it (triggers off, superuser). */
-async function age(table: "payment_intents" | "refunds", id: string, seconds = POLL_AFTER_SECONDS + 60): Promise<void> {
-  await sql.begin(async (tx) => {
-    await tx`set local session_replication_role = replica`;
-    await tx`
-      update ${tx(`public.${table}`)}
-         set created_at = now() - make_interval(secs => ${seconds}), updated_at = now() - make_interval(secs => ${seconds})
-       where id = ${id}::uuid`;
-  });
-}
+/** Makes a row wait past the poll's mark, or (seconds 0) brings it back out of it. */
+const wait = (table: "payment_intents" | "refunds", id: string, seconds = POLL_AFTER_SECONDS + 60) => age(sql, table, id, seconds);
 
 /** A Revolut top-up through POST /payments/topups, its order waiting for the customer. */
 async function revolutTopUp(amount: number) {
@@ -69,7 +61,7 @@ describe("revolut-poll for top-ups", () => {
   it("credits a completed order whose webhooks were all lost, once: a second run and a late signed webhook change nothing", async () => {
     const topUp = await revolutTopUp(2500);
     gateway.revolut.complete(topUp.orderId);
-    await age("payment_intents", topUp.intentId);
+    await wait("payment_intents", topUp.intentId);
 
     const first = await runPoll();
     expect(first.status).toBe(200);
@@ -89,7 +81,7 @@ describe("revolut-poll for top-ups", () => {
     const topUps = await Promise.all([revolutTopUp(300), revolutTopUp(400), revolutTopUp(500)]);
     for (const topUp of topUps) {
       gateway.revolut.complete(topUp.orderId);
-      await age("payment_intents", topUp.intentId);
+      await wait("payment_intents", topUp.intentId);
     }
     const runs = await Promise.all([runPoll(), runPoll()]);
     expect(runs.map((run) => run.status)).toEqual([200, 200]);
@@ -104,21 +96,21 @@ describe("revolut-poll for top-ups", () => {
     const processing = await revolutTopUp(900);
     const unknown = await revolutTopUp(800);
     gateway.revolut.records.delete(unknown.orderId);
-    await age("payment_intents", processing.intentId);
-    await age("payment_intents", unknown.intentId);
+    await wait("payment_intents", processing.intentId);
+    await wait("payment_intents", unknown.intentId);
 
     expect((await runPoll()).body).toMatchObject({ taken: 2, applied: 0, pending: 1, not_found: 1, errors: 0 });
     for (const left of [processing, unknown]) {
       expect(await intentStatus(sql, left.intentId)).toMatchObject({ status: "processing" });
       expect(await creditsTo(sql, left.accountId)).toBe(0);
-      await age("payment_intents", left.intentId, 0);
+      await wait("payment_intents", left.intentId, 0);
     }
   });
 
   it("fails an order Revolut cancelled through the webhook's own event", async () => {
     const topUp = await revolutTopUp(700);
     gateway.revolut.records.set(topUp.orderId, { ...(gateway.revolut.records.get(topUp.orderId) as object), state: "cancelled" });
-    await age("payment_intents", topUp.intentId);
+    await wait("payment_intents", topUp.intentId);
 
     expect((await runPoll()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
     expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "failed" });
@@ -132,8 +124,8 @@ describe("revolut-poll for top-ups", () => {
     const downOrder = gateway.revolut.records.get(down.orderId)!;
     gateway.revolut.records.set(down.orderId, 500);
     gateway.revolut.complete(paid.orderId);
-    await age("payment_intents", down.intentId);
-    await age("payment_intents", paid.intentId);
+    await wait("payment_intents", down.intentId);
+    await wait("payment_intents", paid.intentId);
 
     expect((await runPoll()).body).toMatchObject({ taken: 2, applied: 1, errors: 1 });
     expect(await creditsTo(sql, paid.accountId)).toBe(1);
@@ -175,7 +167,7 @@ describe("revolut-poll for refunds", () => {
     const refundOrderId = answer.body.provider.refund_id as string;
 
     // Revolut still processing: the refund waits, nothing moves.
-    await age("refunds", answer.body.refund.id);
+    await wait("refunds", answer.body.refund.id);
     expect((await runPoll()).body).toMatchObject({ taken: 1, pending: 1, applied: 0 });
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1200, available: 1200 });
 

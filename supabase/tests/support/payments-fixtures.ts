@@ -62,6 +62,21 @@ export async function balanceOf(sql: Sql, accountId: string): Promise<{ balance:
   return { balance: Number(row!.balance), available: Number(row!.available) };
 }
 
+/**
+ * Moves a row's clock back, as if it had waited `seconds` since it was made and last changed
+ * (triggers off, superuser): how the job tests make their own rows old enough to be polled or
+ * expired.
+ */
+export async function age(sql: Sql, table: "payment_intents" | "refunds", id: string, seconds: number): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`set local session_replication_role = replica`;
+    await tx`
+      update ${tx(`public.${table}`)}
+         set created_at = now() - make_interval(secs => ${seconds}), updated_at = now() - make_interval(secs => ${seconds})
+       where id = ${id}::uuid`;
+  });
+}
+
 export async function intentStatus(sql: Sql, intentId: string): Promise<{ status: string; failure_reason: string | null }> {
   const [row] = await sql<{ status: string; failure_reason: string | null }[]>`
     select status, failure_reason from public.payment_intents where id = ${intentId}::uuid`;
