@@ -63,8 +63,11 @@ export const revolutPoll: Job = async (run) => {
   for (const kind of KINDS) {
     const batch = run.settings.batchSize - counts.taken;
     if (batch <= 0) break;
-    const items = await withRequestContext(run.sql, run.context, (tx) =>
-      takeWaiting(tx, run, { job: "revolut-poll", kind }, run.settings.revolutPollAfterSeconds, batch));
+    const items = await withRequestContext(
+      run.sql,
+      run.context,
+      (tx) => takeWaiting(tx, run, { job: "revolut-poll", kind }, run.settings.revolutPollAfterSeconds, batch),
+    );
     counts.taken += items.length;
     for (const item of items) {
       const order = await lookUp(run, kind, item, counts);
