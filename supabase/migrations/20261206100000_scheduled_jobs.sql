@@ -114,11 +114,11 @@ revoke all on table private.job_leases from public, anon, authenticated, service
 alter table private.job_leases enable row level security;
 alter table private.job_leases force row level security;
 
--- Takes the lease of each of p_items whose lease is free (none, or run out) for p_seconds
--- and returns the ones taken. Two runners offering the same item: the second waits on the
+-- Takes the lease of each of p_items whose lease is free (none, or run out), each for its
+-- p_seconds, and returns the ones taken. Two runners offering the same item: the second waits on the
 -- first's row and then finds it leased, so exactly one of them gets it. Leases run out long
 -- before they are swept (a day later).
-create function private.job_lease_take(p_job text, p_items uuid[], p_seconds integer) returns setof uuid
+create function private.job_lease_take(p_job text, p_items uuid[], p_seconds integer[]) returns setof uuid
 language plpgsql
 set search_path = ''
 as $$
@@ -126,7 +126,9 @@ begin
   delete from private.job_leases l where l.job = p_job and l.leased_until < now() - interval '1 day';
   return query
     insert into private.job_leases as l (job, item_id, leased_until)
-    select p_job, i, now() + make_interval(secs => p_seconds) from unnest(p_items) as i order by i
+    select p_job, u.item, now() + make_interval(secs => u.seconds)
+      from unnest(p_items, p_seconds) as u(item, seconds)
+     order by u.item
     on conflict (job, item_id) do update set leased_until = excluded.leased_until
      where l.leased_until <= now()
     returning l.item_id;

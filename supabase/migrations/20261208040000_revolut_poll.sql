@@ -26,17 +26,21 @@ create index refunds_revolut_pending_idx on public.refunds (created_at) where pr
 
 -- Takes up to p_batch items of one polling job's kind (momo-poll: intents, cashouts, refunds;
 -- revolut-poll: intents, refunds) waiting for more than p_pending_seconds (0 to 7 days), oldest
--- first, each leased to the job for p_lease_seconds (1 s to 1 h), and returns them with the
+-- first, each leased to the job for p_lease_seconds (1 s to 1 h), or for p_lease_growth (0 to 1)
+-- of the time it has waited when that is longer, never over an hour, and returns them with the
 -- reference the provider knows them by, for the jobs function to ask the provider about. Every
 -- kind is taken by the one statement below, over the view private.<job>_<kind> (momo_poll_intents,
 -- revolut_poll_refunds, ...); the pair is checked against the known ones first, so the view it
--- names is one of them. Leases are the job's: the two jobs never share an item.
+-- names is one of them. Leases are the job's: the two jobs never share an item. A growing lease
+-- asks less often about an item the longer it waits (a checkout the payer abandoned is asked
+-- about some 30 times in its day, not every run), while a fresh one is asked about soon.
 create function api_private.poll_take(
   p_job text,
   p_kind text,
   p_pending_seconds integer,
   p_lease_seconds integer,
-  p_batch integer
+  p_batch integer,
+  p_lease_growth numeric default 0
 )
 returns table (item_id uuid, reference_id text)
 language plpgsql
@@ -53,9 +57,13 @@ begin
   perform private.require_between(p_pending_seconds, 0, 604800, 'pending_seconds');
   perform private.require_between(p_lease_seconds, 1, 3600, 'lease_seconds');
   perform private.require_between(p_batch, 1, 1000, 'batch');
+  if p_lease_growth is null or p_lease_growth < 0 or p_lease_growth > 1 then
+    perform private.fail('22023', 'lease_growth must be between 0 and 1');
+  end if;
   return query execute pg_catalog.format($take$
     with waiting as (
-      select w.id
+      select w.id,
+             least(3600, greatest($3, ($5 * extract(epoch from now() - w.waiting_since))::integer)) as lease_seconds
         from private.%1$I w
        where w.waiting_since < now() - make_interval(secs => $1)
          and not exists (select 1 from private.job_leases l
@@ -65,10 +73,11 @@ begin
          for update skip locked
     )
     select w.id, w.reference_id
-      from private.job_lease_take($4, array(select w.id from waiting w), $3) as taken(id)
+      from private.job_lease_take($4, array(select w.id from waiting w order by w.id),
+                                  array(select w.lease_seconds from waiting w order by w.id)) as taken(id)
       join private.%1$I w on w.id = taken.id
     $take$, pg_catalog.replace(p_job, '-', '_') || '_' || p_kind)
-    using p_pending_seconds, p_batch, p_lease_seconds, p_job;
+    using p_pending_seconds, p_batch, p_lease_seconds, p_job, p_lease_growth;
 end;
 $$;
-grant execute on function api_private.poll_take(text, text, integer, integer, integer) to service_role;
+grant execute on function api_private.poll_take(text, text, integer, integer, integer, numeric) to service_role;

@@ -18,11 +18,23 @@ export type PollTake =
   | { job: "momo-poll"; kind: "intents" | "cashouts" | "refunds" }
   | { job: "revolut-poll"; kind: "intents" | "refunds" };
 
-/** Leases up to `batch` items of `what` waiting longer than `afterSeconds` (one transaction as service_role). */
-export const takeWaiting = (tx: TransactionSql, run: JobRun, what: PollTake, afterSeconds: number, batch: number) =>
+/**
+ * Leases up to `batch` items of `what` waiting longer than `afterSeconds` (one transaction as
+ * service_role), each for the job's lease or, when longer, `leaseGrowth` of the time it has
+ * waited (at most an hour), so that an item waiting long is asked about less often.
+ */
+export const takeWaiting = (
+  tx: TransactionSql,
+  run: JobRun,
+  what: PollTake,
+  afterSeconds: number,
+  batch: number,
+  leaseGrowth = 0,
+) =>
   tx<LeasedPayment[]>`
   select item_id as id, reference_id as "referenceId"
-    from api_private.poll_take(${what.job}, ${what.kind}, ${afterSeconds}::int, ${run.settings.leaseSeconds}::int, ${batch}::int)`;
+    from api_private.poll_take(${what.job}, ${what.kind}, ${afterSeconds}::int, ${run.settings.leaseSeconds}::int, ${batch}::int,
+                               ${leaseGrowth}::numeric)`;
 
 /** Applies a confirmed event as the provider's webhook would; the count it adds to. */
 export async function applyConfirmed(

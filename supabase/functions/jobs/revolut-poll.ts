@@ -26,6 +26,13 @@ const EVENT_OF_STATE: Record<string, string> = {
   cancelled: "ORDER_CANCELLED",
 };
 
+/**
+ * An item still undecided is asked about again after a quarter of the time it has waited (at
+ * least the job's lease, at most an hour): an abandoned checkout costs some 30 look-ups in
+ * the day before expire-intents cancels it, not one a run.
+ */
+const LEASE_GROWTH = 0.25;
+
 /** Top-up intents (their payment order), then Revolut refunds (their refund order). */
 const KINDS = ["intents", "refunds"] as const;
 
@@ -66,7 +73,7 @@ export const revolutPoll: Job = async (run) => {
     const items = await withRequestContext(
       run.sql,
       run.context,
-      (tx) => takeWaiting(tx, run, { job: "revolut-poll", kind }, run.settings.revolutPollAfterSeconds, batch),
+      (tx) => takeWaiting(tx, run, { job: "revolut-poll", kind }, run.settings.revolutPollAfterSeconds, batch, LEASE_GROWTH),
     );
     counts.taken += items.length;
     for (const item of items) {

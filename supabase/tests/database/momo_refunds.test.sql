@@ -16,7 +16,7 @@ select ok(not has_function_privilege('anon', f, 'execute') and has_function_priv
 select ok(not has_function_privilege('anon', f, 'execute') and not has_function_privilege('authenticated', f, 'execute')
           and has_function_privilege('service_role', f, 'execute'), f || ': the service only')
   from unnest(array['public.momo_refund_settle(uuid, text, text)',
-                    'api_private.poll_take(text, text, integer, integer, integer)']) f;
+                    'api_private.poll_take(text, text, integer, integer, integer, numeric)']) f;
 select ok(p.prosecdef and p.proconfig @> array['search_path=""'], p.proname || ': security definer with an empty search_path')
   from pg_proc p where p.proname in ('momo_refund_transfer', 'momo_refund_settle', 'poll_take');
 

@@ -3,14 +3,14 @@
 -- (Revolut intents waiting for the payer, Revolut refunds pending), and its leases: an item
 -- leased to a runner is never taken again while the lease runs, and each job has its own.
 begin;
-select plan(16);
+select plan(20);
 
 select tests.create_users('{alice}', admins => '{admin}');
 
 -- ---------------------------------------------------------------- grants
 select ok(not has_function_privilege('anon', f, 'execute') and not has_function_privilege('authenticated', f, 'execute')
           and has_function_privilege('service_role', f, 'execute'), f || ': the service only')
-  from unnest(array['api_private.poll_take(text, text, integer, integer, integer)']) f;
+  from unnest(array['api_private.poll_take(text, text, integer, integer, integer, numeric)']) f;
 select ok(p.prosecdef and p.proconfig @> array['search_path=""'], 'poll_take: security definer with an empty search_path')
   from pg_proc p where p.pronamespace = 'api_private'::regnamespace and p.proname = 'poll_take';
 select is((select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace, unnest(array['anon', 'authenticated', 'service_role']) r
@@ -44,13 +44,23 @@ set local session_replication_role = origin;
 select tests.as_service();
 
 -- (filtered: the database may hold other suites' waiting items)
-select results_eq($$ select reference_id from api_private.poll_take('revolut-poll', 'intents', 300, 60, 1000) where reference_id like 'rp-%' $$,
+select results_eq($$ select reference_id from api_private.poll_take('revolut-poll', 'intents', 300, 60, 1000, 0.25) where reference_id like 'rp-%' $$,
   $$ values ('rp-order-1') $$, 'the Revolut intent waiting over 5 minutes is taken (not the fresh one, not the MoMo one)');
+select tests.reset_role();
+select ok((select l.leased_until - now() between interval '145 seconds' and interval '155 seconds'
+             from private.job_leases l where l.job = 'revolut-poll' and l.item_id = :'waiting'),
+  'a growing lease: a quarter of the 10 minutes it waited (150 s), above the 60 s floor');
+select tests.as_service();
 select is((select count(*) from api_private.poll_take('revolut-poll', 'intents', 300, 60, 1000) where reference_id like 'rp-%'), 0::bigint,
   'while leased, a second take never returns it again');
 select results_eq($$ select reference_id from api_private.poll_take('momo-poll', 'intents', 300, 60, 1000)
                      where reference_id like 'rp-%' or reference_id = 'a7000000-0000-4000-8000-0000000000f1' $$,
   $$ values ('a7000000-0000-4000-8000-0000000000f1') $$, 'momo-poll takes the MoMo intent only: each job its own items and leases');
+select tests.reset_role();
+select ok((select l.leased_until - now() between interval '55 seconds' and interval '65 seconds'
+             from private.job_leases l where l.job = 'momo-poll' and l.item_id = :'momo'),
+  'without growth the lease is the fixed 60 s, however long the item waited');
+select tests.as_service();
 select results_eq($$ select reference_id from api_private.poll_take('revolut-poll', 'refunds', 300, 60, 1000) where reference_id like 'rp-%' $$,
   $$ values ('rp-refund-1') $$, 'the pending Revolut refund is taken');
 select is((select count(*) from api_private.poll_take('revolut-poll', 'refunds', 300, 60, 1000) where reference_id like 'rp-%'), 0::bigint,
@@ -66,6 +76,10 @@ select throws_ok($$ select * from api_private.poll_take('revolut-poll', 'cashout
   'a kind the job does not have (a view that exists): 22023');
 select throws_ok($$ select * from api_private.poll_take('stripe-poll', 'intents', 300, 60, 10) $$, '22023', null, 'an unknown job: 22023');
 select throws_ok($$ select * from api_private.poll_take('revolut-poll', null, 300, 60, 10) $$, '22023', null, 'a null kind: 22023');
+select throws_ok($$ select * from api_private.poll_take('revolut-poll', 'refunds', 300, 60, 10, 1.5) $$, '22023',
+  'lease_growth must be between 0 and 1', 'a lease growth above 1: 22023');
+select throws_ok($$ select * from api_private.poll_take('revolut-poll', 'refunds', 300, 60, 10, null) $$, '22023',
+  'lease_growth must be between 0 and 1', 'a null lease growth: 22023');
 select throws_ok($$ select * from api_private.poll_take('revolut-poll', 'refunds', 604801, 60, 10) $$, '22023',
   'pending_seconds must be between 0 and 604800', 'waiting over 7 days: 22023');
 
