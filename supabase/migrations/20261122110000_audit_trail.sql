@@ -108,11 +108,13 @@ revoke all on table audit.request_settings from public, anon, authenticated, ser
 -- The correlation id the server accepts from x-correlation-id: 1 to 128 of A-Z a-z 0-9 . _ : -
 -- (the edge functions' rule, _shared/correlation.ts); anything else, or none, gets a new UUID.
 create function audit.accepted_correlation_id(p_offered text) returns text
-language sql
+language plpgsql
 volatile
 set search_path = ''
 as $$
-  select case when p_offered ~ '^[A-Za-z0-9._:-]{1,128}$' then p_offered else pg_catalog.gen_random_uuid()::text end
+begin
+  return case when p_offered ~ '^[A-Za-z0-9._:-]{1,128}$' then p_offered else pg_catalog.gen_random_uuid()::text end;
+end;
 $$;
 
 -- The x-forwarded-for hop p_trusted_hops from the right: the address the first proxy we trust
@@ -120,16 +122,22 @@ $$;
 -- the left of it. Null without a trusted proxy or with fewer hops: PostgREST does not tell us
 -- the peer's address.
 create function audit.trusted_hop(p_forwarded text, p_trusted_hops integer) returns text
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
-  select h.hops[pg_catalog.array_length(h.hops, 1) - p_trusted_hops + 1]
-    from (select array(select pg_catalog.btrim(u.hop)
-                         from pg_catalog.unnest(pg_catalog.string_to_array(p_forwarded, ',')) with ordinality as u(hop, n)
-                        where pg_catalog.btrim(u.hop) <> ''
-                        order by u.n) as hops) as h
-   where p_trusted_hops > 0
+declare
+  v_hops text[];
+begin
+  if coalesce(p_trusted_hops, 0) <= 0 then
+    return null;
+  end if;
+  v_hops := array(select pg_catalog.btrim(u.hop)
+                    from pg_catalog.unnest(pg_catalog.string_to_array(p_forwarded, ',')) with ordinality as u(hop, n)
+                   where pg_catalog.btrim(u.hop) <> ''
+                   order by u.n);
+  return v_hops[pg_catalog.array_length(v_hops, 1) - p_trusted_hops + 1];
+end;
 $$;
 
 -- Who made the change and through which request. The actor comes from the JWT claims

@@ -104,13 +104,15 @@ insert into private.status_transitions (table_name, from_status, to_status) valu
 -- receive provider events out of order: `on conflict ... do update ... where
 -- private.status_transition_allowed(...)` keeps a late, older status from overwriting.
 create function private.status_transition_allowed(p_table text, p_from text, p_to text) returns boolean
-language sql
+language plpgsql
 stable
 security definer set search_path = ''
 as $$
-  select p_from is not distinct from p_to
+begin
+  return p_from is not distinct from p_to
       or exists (select 1 from private.status_transitions t
-                  where t.table_name = p_table and t.from_status = p_from and t.to_status = p_to)
+                  where t.table_name = p_table and t.from_status = p_from and t.to_status = p_to);
+end;
 $$;
 -- Mirror writers (webhooks, as service_role) use it in their upserts.
 grant execute on function private.status_transition_allowed(text, text, text) to service_role;
@@ -141,25 +143,29 @@ $$;
 -- Most payloads hold none of them, and a key whose lower case is one of them shows quoted in
 -- the lower-cased text: one look at the text spares the walk through every value.
 create function private.scrub_secrets(p_value jsonb) returns jsonb
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
-  select case
-    when pg_catalog.lower(p_value::text) !~ ('"(' || pg_catalog.array_to_string(k.names, '|') || ')"') then p_value
-    when pg_catalog.jsonb_typeof(p_value) = 'object' then coalesce((
-      select pg_catalog.jsonb_object_agg(e.key, private.scrub_secrets(e.value))
-        from pg_catalog.jsonb_each(p_value) as e
-       where pg_catalog.lower(e.key) <> all (k.names)
-    ), '{}'::jsonb)
-    when pg_catalog.jsonb_typeof(p_value) = 'array' then coalesce((
-      select pg_catalog.jsonb_agg(private.scrub_secrets(a.value) order by a.ordinality)
-        from pg_catalog.jsonb_array_elements(p_value) with ordinality as a
-    ), '[]'::jsonb)
-    else p_value
-  end
-  from (select array['client_secret', 'secret', 'password', 'token', 'access_token', 'refresh_token', 'api_key',
-                     'apikey', 'authorization', 'signature', 'cvc', 'cvv', 'card_number', 'pin']) as k(names)
+declare
+  v_names constant text[] := array['client_secret', 'secret', 'password', 'token', 'access_token', 'refresh_token',
+                                   'api_key', 'apikey', 'authorization', 'signature', 'cvc', 'cvv', 'card_number', 'pin'];
+begin
+  if pg_catalog.lower(p_value::text) !~ ('"(' || pg_catalog.array_to_string(v_names, '|') || ')"') then
+    return p_value;
+  end if;
+  case pg_catalog.jsonb_typeof(p_value)
+    when 'object' then
+      return coalesce((select pg_catalog.jsonb_object_agg(e.key, private.scrub_secrets(e.value))
+                         from pg_catalog.jsonb_each(p_value) as e
+                        where pg_catalog.lower(e.key) <> all (v_names)), '{}'::jsonb);
+    when 'array' then
+      return coalesce((select pg_catalog.jsonb_agg(private.scrub_secrets(a.value) order by a.ordinality)
+                         from pg_catalog.jsonb_array_elements(p_value) with ordinality as a), '[]'::jsonb);
+    else
+      return p_value;
+  end case;
+end;
 $$;
 
 -- Trigger arguments: the payload columns to scrub.

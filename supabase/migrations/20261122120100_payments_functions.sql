@@ -12,11 +12,15 @@
 
 -- WL007 '<p_what> not found' unless p_found: the check after a lookup by id, given FOUND.
 create function private.require_found(p_found boolean, p_what text) returns void
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
-  select private.fail('WL007', p_what || ' not found') where not p_found
+begin
+  if not p_found then
+    perform private.fail('WL007', p_what || ' not found');
+  end if;
+end;
 $$;
 
 -- The user account p_account, which p_owner (any owner when null) may p_action (top up, cash
@@ -59,14 +63,19 @@ create function private.refund_insert(
   p_forced boolean default false
 )
 returns public.refunds
-language sql
+language plpgsql
 set search_path = ''
 as $$
+declare
+  v_refund public.refunds;
+begin
   insert into public.refunds (id, payment_id, provider, provider_refund_id, user_id, amount, currency, status,
                               reason, wallet_transaction_id, forced, created_by)
   values (p_id, p_payment.id, p_payment.provider, p_provider_refund_id, p_payment.user_id, p_amount, p_payment.currency,
           p_status, p_reason, p_reversal, p_forced, auth.uid())
-  returning *
+  returning * into v_refund;
+  return v_refund;
+end;
 $$;
 
 -- The payment of a refund, locked for the caller's transaction (WL007 when unknown), and the

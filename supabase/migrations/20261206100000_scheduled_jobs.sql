@@ -18,10 +18,12 @@
 -- ledger is sound.
 create function private.ledger_invariants()
 returns table (invariant text, detail text)
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
+begin
+  return query
   select '1. every transaction''s entries sum to zero (posted: one debit of from, one credit of to; others: none)',
          format('transaction %s (%s, %s): %s entries summing to %s', t.id, t.kind, t.status,
                 count(e.id), coalesce(sum(e.amount), 0))
@@ -89,7 +91,8 @@ as $$
          format('key %s of %s used by %s transactions', t.idempotency_key, coalesce(t.initiated_by::text, 'service'), count(*))
     from public.wallet_transactions t
    group by t.idempotency_key, t.initiated_by
-  having count(*) > 1
+  having count(*) > 1;
+end;
 $$;
 
 -- ---------------------------------------------------------------------------------------

@@ -95,12 +95,17 @@ select audit.attach('public.whatsapp_pending_payments');
 -- The active user account p_owner holds in p_currency (null when none): where a WhatsApp
 -- payment is paid from, and where it is paid to.
 create function private.active_user_account(p_owner uuid, p_currency text) returns uuid
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  select a.id from public.wallet_accounts a
-   where a.owner_id = p_owner and a.currency = p_currency and a.kind = 'user' and a.status = 'active'
+declare
+  v_id uuid;
+begin
+  select a.id into v_id from public.wallet_accounts a
+   where a.owner_id = p_owner and a.currency = p_currency and a.kind = 'user' and a.status = 'active';
+  return v_id;
+end;
 $$;
 
 -- The caller (a signed-in user, on WhatsApp the sender) asks to pay p_amount of p_currency to
