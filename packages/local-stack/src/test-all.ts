@@ -78,8 +78,12 @@ function countVitest(reportFile: string): void {
 
 async function main(): Promise<void> {
   await staticCheck("typecheck: tsc", async () => (await run(join(binDir, "tsc"), ["-p", "tsconfig.json"])).ok);
-  await staticCheck("typecheck: deno check (functions and gateway)", async () => {
-    const entries = [...functionEntryPoints(), join(projectRoot, "packages", "local-stack", "src", "deno", "serve-functions.ts")];
+  await staticCheck("typecheck: deno check (functions, gateway, minimal webhook)", async () => {
+    const entries = [
+      ...functionEntryPoints(),
+      join(projectRoot, "packages", "local-stack", "src", "deno", "serve-functions.ts"),
+      join(projectRoot, "bench", "deno", "minimal-webhook.ts"),
+    ];
     return (await run(denoExecutable(), [
       "check",
       "--quiet",
