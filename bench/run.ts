@@ -12,6 +12,7 @@ import { assertLedgerInvariants } from "../supabase/tests/support/ledger-invaria
 import { runLedgerBenchmark } from "./ledger.ts";
 import { runLocalStackStartup } from "./local-stack-startup.ts";
 import { type BenchmarkResult, describeMachine, writeBenchmarksMarkdown } from "./lib/report.ts";
+import { settleDatabase } from "./lib/settle.ts";
 import { runRlsOverhead } from "./rls-overhead.ts";
 import { runTransferProfile } from "./transfer-profile.ts";
 import { runWebhookIngestion } from "./webhook-ingestion.ts";
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
       await runWebhookIngestion({ sql, dbUrl: stack.dbUrl, functionsUrl: stack.functionsUrl, env: stack.functionsEnv, seconds }),
     );
     await assertLedgerInvariants(sql);
+    await settleDatabase(sql);
     console.log("bench: WhatsApp reply latency");
     results.push(await runWhatsAppLatency({ dbUrl: stack.dbUrl, env: stack.functionsEnv, rounds: 10 }));
     await assertLedgerInvariants(sql);

@@ -15,6 +15,7 @@ import { projectRoot } from "@mfuko/local-stack/paths";
 import { freePort } from "@mfuko/local-stack/ports";
 import { type PgbenchRun, poolRuns, runPgbench } from "./lib/pgbench.ts";
 import { type BenchmarkResult, formatNumber } from "./lib/report.ts";
+import { settleDatabase } from "./lib/settle.ts";
 import { createStripeTopUps, creditedPayments, type SignedDelivery, signedSucceededDeliveries } from "./lib/stripe-deliveries.ts";
 
 const connections = 64;
@@ -25,6 +26,11 @@ const amount = 1_000;
 const currency = "USD";
 /** The cases alternate in this many rounds. */
 const ROUNDS = 2;
+/**
+ * Seconds of load each server gets before the rounds, not counted: its first requests compile
+ * the code, open the pool's connections and plan the statements in each new backend.
+ */
+const WARM_UP_SECONDS = 3;
 
 export interface WebhookBenchOptions {
   sql: postgres.Sql;
@@ -129,6 +135,7 @@ export async function runWebhookIngestion(options: WebhookBenchOptions): Promise
   // More intents than the runs can use, so that every delivery is a distinct, creditable event.
   const { account, paymentIntents } = await createStripeTopUps(options.sql, { count: 60_000, amount, currency, run });
   const deliveries = signedSucceededDeliveries(paymentIntents, { amount, currency, secret: options.env.STRIPE_WEBHOOK_SECRET });
+  await settleDatabase(options.sql);
   const sent = { next: 0 };
   // The stack's gateway reaches the database through PgBouncer; a second one, otherwise the
   // same, connects to it directly.
@@ -151,6 +158,7 @@ export async function runWebhookIngestion(options: WebhookBenchOptions): Promise
       script,
       `select public.wallet_deposit('${account}'::uuid, 1, '${currency}', 'stripe', 'bench-deposit-' || gen_random_uuid()::text);\n`,
     );
+    for (const url of [options.functionsUrl, direct.url, minimal.url]) await webhookLoad(url, deliveries, sent, WARM_UP_SECONDS);
     // The four cases alternate, so that the machine's drift falls on each alike.
     for (let round = 0; round < ROUNDS; round++) {
       pooledLoads.push(await webhookLoad(options.functionsUrl, deliveries, sent, roundSeconds));
@@ -259,7 +267,7 @@ export async function runWebhookIngestion(options: WebhookBenchOptions): Promise
       },
     ],
     notes: [
-      `The gateway of the test stack reaches the database through PgBouncer in transaction mode, as the functions reach Supavisor in production; a second gateway, otherwise the same, connects directly. The minimal webhook (bench/deno/minimal-webhook.ts, through PgBouncer with the functions' database client) checks the signature with the same library and runs the database-only case's statement, wallet_deposit keyed by the PaymentIntent id, and nothing else. The three webhook cases and the database-only wallet_deposit run (pgbench, 8 clients, as service_role) alternate in ${ROUNDS} rounds of ${roundSeconds} s and are pooled per case (mean rate; the worst round's percentiles). Webhook / HTTP ceiling: ${
+      `The gateway of the test stack reaches the database through PgBouncer in transaction mode, as the functions reach Supavisor in production; a second gateway, otherwise the same, connects directly. The minimal webhook (bench/deno/minimal-webhook.ts, through PgBouncer with the functions' database client) checks the signature with the same library and runs the database-only case's statement, wallet_deposit keyed by the PaymentIntent id, and nothing else. After the setup the database is vacuumed, analyzed and checkpointed (bench/lib/settle.ts), as pgbench does before its runs, and each server gets ${WARM_UP_SECONDS} s of deliveries that are not counted. The three webhook cases and the database-only wallet_deposit run (pgbench, 8 clients, as service_role) alternate in ${ROUNDS} rounds of ${roundSeconds} s and are pooled per case (mean rate; the worst round's percentiles). Webhook / HTTP ceiling: ${
         (webhook.requestsPerSecond / http.requestsPerSecond).toFixed(3)
       }.`,
       `Each delivery: rate-limit call (Postgres limiter, one statement on an unlogged table, keyed by provider and address, ${stripeAddresses.length} addresses as Stripe's pool), Stripe signature check, webhook_ingest_payment_success (one statement: payment row, wallet credit, the event row stored with its outcome, audit rows).`,
