@@ -126,17 +126,13 @@ language plpgsql
 immutable
 set search_path = ''
 as $$
-declare
-  v_hops text[];
 begin
-  if coalesce(p_trusted_hops, 0) <= 0 then
-    return null;
-  end if;
-  v_hops := array(select pg_catalog.btrim(u.hop)
-                    from pg_catalog.unnest(pg_catalog.string_to_array(p_forwarded, ',')) with ordinality as u(hop, n)
-                   where pg_catalog.btrim(u.hop) <> ''
-                   order by u.n);
-  return v_hops[pg_catalog.array_length(v_hops, 1) - p_trusted_hops + 1];
+  return (select h.hops[pg_catalog.array_length(h.hops, 1) - p_trusted_hops + 1]
+            from (select array(select pg_catalog.btrim(u.hop)
+                                 from pg_catalog.unnest(pg_catalog.string_to_array(p_forwarded, ',')) with ordinality as u(hop, n)
+                                where pg_catalog.btrim(u.hop) <> ''
+                                order by u.n) as hops) as h
+           where p_trusted_hops > 0);
 end;
 $$;
 

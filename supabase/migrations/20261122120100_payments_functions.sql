@@ -11,9 +11,10 @@
 -- (20261122100200_ledger_functions.sql): body in `api_private`, wrapper in public.
 
 -- WL007 '<p_what> not found' unless p_found: the check after a lookup by id, given FOUND.
+-- Volatile, as every function that raises: an immutable one may be run while a query is
+-- planned.
 create function private.require_found(p_found boolean, p_what text) returns void
 language plpgsql
-immutable
 set search_path = ''
 as $$
 begin

@@ -99,12 +99,10 @@ language plpgsql
 stable
 set search_path = ''
 as $$
-declare
-  v_id uuid;
 begin
-  select a.id into v_id from public.wallet_accounts a
-   where a.owner_id = p_owner and a.currency = p_currency and a.kind = 'user' and a.status = 'active';
-  return v_id;
+  -- At most one: an owner holds one account per currency.
+  return (select a.id from public.wallet_accounts a
+           where a.owner_id = p_owner and a.currency = p_currency and a.kind = 'user' and a.status = 'active');
 end;
 $$;
 
