@@ -54,6 +54,20 @@ begin
 end;
 $$;
 
+-- The ledger suites' fixture: users alice and bob, an account each in p_currency
+-- (<p_id_prefix>-0000-4000-8000-00000000000a and ...0b) and alice's in EUR (...0e), so that
+-- the accounts' ids read in the tests as whose they are.
+create or replace function tests.create_two_user_ledger(p_id_prefix text, p_currency text) returns void
+language sql
+set search_path = ''
+as $$
+  select tests.create_users(array['alice', 'bob']);
+  insert into public.wallet_accounts (id, owner_id, kind, currency) values
+    ((p_id_prefix || '-0000-4000-8000-00000000000a')::uuid, tests.user_id('alice'), 'user', p_currency),
+    ((p_id_prefix || '-0000-4000-8000-00000000000b')::uuid, tests.user_id('bob'), 'user', p_currency),
+    ((p_id_prefix || '-0000-4000-8000-00000000000e')::uuid, tests.user_id('alice'), 'user', 'EUR');
+$$;
+
 -- The app role tests.create_user gave a user (null for a plain user).
 create or replace function tests.app_role(user_id uuid) returns text
 language sql

@@ -5,12 +5,7 @@ begin;
 select plan(72);
 
 -- Fixture: two users with USD accounts, alice also EUR.
-select tests.create_user('alice'),
-       tests.create_user('bob');
-insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('ac000000-0000-4000-8000-00000000000a', tests.user_id('alice'), 'user', 'USD'),
-  ('ac000000-0000-4000-8000-00000000000b', tests.user_id('bob'), 'user', 'USD'),
-  ('ac000000-0000-4000-8000-00000000000e', tests.user_id('alice'), 'user', 'EUR');
+select tests.create_two_user_ledger('ac000000', 'USD');
 
 -- ---------------------------------------------------------------- wallet_open_account
 select tests.as_user(tests.user_id('alice'));

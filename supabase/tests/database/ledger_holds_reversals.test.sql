@@ -3,12 +3,7 @@
 begin;
 select plan(60);
 
-select tests.create_user('alice'),
-       tests.create_user('bob');
-insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('ac200000-0000-4000-8000-00000000000a', tests.user_id('alice'), 'user', 'KES'),
-  ('ac200000-0000-4000-8000-00000000000b', tests.user_id('bob'), 'user', 'KES'),
-  ('ac200000-0000-4000-8000-00000000000e', tests.user_id('alice'), 'user', 'EUR');
+select tests.create_two_user_ledger('ac200000', 'KES');
 
 select tests.as_service();
 select lives_ok($$ select public.wallet_deposit('ac200000-0000-4000-8000-00000000000a', 10000, 'KES', 'momo', 'hr-fund') $$,
