@@ -158,7 +158,11 @@ export async function runWebhookIngestion(options: WebhookBenchOptions): Promise
       script,
       `select public.wallet_deposit('${account}'::uuid, 1, '${currency}', 'stripe', 'bench-deposit-' || gen_random_uuid()::text);\n`,
     );
-    for (const url of [options.functionsUrl, direct.url, minimal.url]) await webhookLoad(url, deliveries, sent, WARM_UP_SECONDS);
+    for (const url of [options.functionsUrl, direct.url, minimal.url]) {
+      // Uncounted, but a failing server must not go unnoticed until the counted rounds.
+      const warmUp = await webhookLoad(url, deliveries, sent, WARM_UP_SECONDS);
+      if (warmUp.non2xx > 0) throw new Error(`${url}: ${warmUp.non2xx} warm-up deliveries were not answered 2xx`);
+    }
     // The four cases alternate, so that the machine's drift falls on each alike.
     for (let round = 0; round < ROUNDS; round++) {
       pooledLoads.push(await webhookLoad(options.functionsUrl, deliveries, sent, roundSeconds));
