@@ -23,6 +23,8 @@ insert into public.wallet_limit_tiers (tier, max_single, max_daily, max_per_hour
 
 alter table public.wallet_accounts
   add column limit_tier text not null default 'standard' references public.wallet_limit_tiers (tier);
+-- Attached again so that its audit update trigger covers the new column (audit.attach).
+select audit.attach('public.wallet_accounts', p_explained_columns => array['balance', 'available', 'updated_at']);
 
 -- What an account's owner has sent in the current UTC day and hour: one row per account,
 -- updated under its row lock by the payment it counts, so that concurrent payments queue on

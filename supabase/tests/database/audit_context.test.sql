@@ -5,7 +5,7 @@
 -- correlation id and the client address are always the ones the server accepted, never
 -- what the client wrote in x-correlation-id or at the left of x-forwarded-for.
 begin;
-select plan(68);
+select plan(70);
 
 select tests.create_users('{user}', admins => '{admin}');
 
@@ -407,10 +407,27 @@ select results_eq(
   'a balance-only update writes nothing, a status change with it is recorded whole, an update that changes nothing is not recorded, inserts and deletes are');
 select throws_ok($$ select audit.attach('public.audit_explained', p_explained_columns => array['no_such_column']) $$,
   'AU002', null, 'an explained column must exist');
+select throws_ok($$ select audit.attach('public.audit_explained', p_explained_columns => array['id']) $$,
+  'AU002', null, 'the primary key cannot be explained');
 select is(
   array(select tgname::text from pg_trigger where tgrelid = 'public.wallet_accounts'::regclass and tgname like 'audit%' order by 1),
   array['audit_row_change', 'audit_row_update', 'audit_truncate'],
   'accounts carry the row trigger for inserts and deletes, the update trigger with its condition and the truncate trigger');
+-- The update trigger fires only for an UPDATE that names a column it lists: every column but
+-- the explained ones, including any added after the table was first attached.
+select results_eq(
+  $$select t.tgrelid::regclass::text, array(select a.attname::text from unnest(t.tgattr) c(n)
+                                            join pg_attribute a on a.attrelid = t.tgrelid and a.attnum = c.n order by 1)
+      from pg_trigger t
+     where t.tgname = 'audit_row_update' and t.tgrelid in ('public.wallet_accounts'::regclass, 'public.wallet_balance_shards'::regclass)
+     order by 1$$,
+  $$select r::regclass::text, array(select a.attname::text from pg_attribute a
+                                    where a.attrelid = r::regclass and a.attnum > 0 and not a.attisdropped
+                                      and a.attname <> all (e) order by 1)
+      from (values ('public.wallet_accounts', array['balance', 'available', 'updated_at']),
+                   ('public.wallet_balance_shards', array['balance', 'updated_at'])) v(r, e)
+     order by 1$$,
+  'the update triggers of accounts and shards list every column but the explained ones');
 select set_config('request.jwt.claims', '{"role": "service_role"}', true);
 select coalesce(max(id), 0) as before_status from audit.trail \gset
 select public.wallet_set_status('c2000000-0000-4000-8000-0000000000b2', 'frozen', 'audit probe 2');
