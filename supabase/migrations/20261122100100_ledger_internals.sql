@@ -177,9 +177,8 @@ begin
 end;
 $$;
 
--- The payment providers money comes in and goes out through. The check constraints of the
--- payments tables name them too: a constraint cannot call a function its writers may not
--- execute.
+-- The payment providers money comes in and goes out through (the payments tables' shape
+-- checks call it too).
 create function private.payment_providers() returns text[]
 language plpgsql
 immutable
