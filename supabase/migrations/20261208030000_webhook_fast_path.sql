@@ -1,4 +1,4 @@
--- Webhooks, the fast path (docs/WEBHOOKS.md, "The path of a delivery"): a provider's payment
+-- Webhooks, the fast path (docs/WEBHOOKS.md, "The pipeline"): a provider's payment
 -- success is the most frequent event and the one whose effect needs nothing but the database,
 -- so it is stored, applied and finished by one call, and a delivery holds its pooled
 -- connection for one round trip instead of one per step.
