@@ -1,10 +1,11 @@
--- The shape of payment intents, payments and webhook events holds whatever code writes them:
--- each rule of private.payment_intent_shape_ok, private.payment_shape_ok and
--- private.webhook_event_shape_ok refuses a row that breaks it alone (23514 naming the table's
--- shape constraint), written here by the owner, past every function's own checks. Rows of the
--- right shape go in.
+-- The shape of payment intents, payments, webhook events and WhatsApp outbox messages holds
+-- whatever code writes them: each rule of private.payment_intent_shape_ok,
+-- private.payment_shape_ok, private.webhook_event_shape_ok and private.whatsapp_outbox_shape_ok
+-- refuses a row that breaks it alone (23514 naming the table's shape constraint), written here
+-- by the owner, past every function's own checks. Rows of the right shape go in. The ledger's
+-- rows have ledger_row_shape.test.sql.
 begin;
-select plan(40);
+select plan(50);
 
 select tests.create_user('alice');
 insert into public.wallet_accounts (id, owner_id, kind, currency)
@@ -126,6 +127,29 @@ select throws_ok(
     ('stripe', 'evt_shape_4', 'payment_intent.succeeded', 'lost', 0, 'an unknown status'),
     ('stripe', 'evt_shape_5', 'payment_intent.succeeded', 'failed', -1, 'negative attempts')
   ) as c(provider, event_id, type, status, attempts, what);
+
+-- Outbox messages: a queued text reply, then each rule broken alone.
+select lives_ok(
+  $$ insert into public.whatsapp_outbox (wa_id, kind, body, purpose)
+     values ('250788000001', 'text', '{"type": "text", "text": {"body": "hi"}}', 'reply') $$,
+  'a message of the right shape goes in');
+select throws_ok(
+         format('insert into public.whatsapp_outbox (wa_id, kind, body, purpose, status, attempts, last_error, wamid) '
+                'values (%L, %L, %L, %L, %L, %s, %L, %L)',
+                c.wa_id, c.kind, c.body, c.purpose, c.status, c.attempts, c.last_error, c.wamid),
+         '23514', 'new row for relation "whatsapp_outbox" violates check constraint "whatsapp_outbox_shape"',
+         'message refused: ' || c.what)
+  from (values
+    ('+250788000001', 'text', '{"type": "text"}'::jsonb, 'reply', 'queued', 0, null, null, 'a recipient that is not E.164 digits'),
+    ('250788000001', 'audio', '{"type": "audio"}', 'reply', 'queued', 0, null, null, 'an unknown kind'),
+    ('250788000001', 'text', '{"type": "template"}', 'reply', 'queued', 0, null, null, 'a body of another type'),
+    ('250788000001', 'text', '{"type": "text"}', 'marketing', 'queued', 0, null, null, 'an unknown purpose'),
+    ('250788000001', 'text', '{"type": "text"}', 'reply', 'lost', 0, null, null, 'an unknown status'),
+    ('250788000001', 'text', '{"type": "text"}', 'reply', 'failed', 101, 'x', null, 'more than 100 attempts'),
+    ('250788000001', 'text', '{"type": "text"}', 'reply', 'failed', -1, 'x', null, 'negative attempts'),
+    ('250788000001', 'text', '{"type": "text"}', 'reply', 'failed', 1, repeat('x', 1001), null, 'an error over 1,000 characters'),
+    ('250788000001', 'text', '{"type": "text"}', 'reply', 'sent', 1, null, '', 'an empty wamid')
+  ) as c(wa_id, kind, body, purpose, status, attempts, last_error, wamid, what);
 
 select * from finish();
 rollback;
