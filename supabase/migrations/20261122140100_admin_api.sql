@@ -30,22 +30,45 @@
 -- Audited, so the audit trail shows every admin action (with actor, correlation id and
 -- client) next to the rows it changed; the answer is recorded redacted (a top-up's carries
 -- a Stripe client_secret).
+-- The record's shape, checked by the table's one CHECK constraint (decision 0011): every
+-- mutating call claims its key (an insert) and stores its answer (an update), and each of those
+-- statements read back and prepared 6 separate check expressions.
+create function private.api_request_shape_ok(p_idempotency_key text, p_request_hash text, p_method text, p_path text,
+                                             p_response_status integer, p_response_body jsonb, p_completed_at timestamptz)
+returns boolean
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  return length(p_idempotency_key) between 1 and 255
+     and p_request_hash ~ '^[0-9a-f]{64}$'
+     and p_method in ('POST', 'PUT', 'PATCH', 'DELETE')
+     and length(p_path) between 1 and 2048
+     and p_response_status between 200 and 599
+     -- A completed call has its answer, status and body, and the time it was stored.
+     and (p_response_status is null) = (p_completed_at is null)
+     and (p_response_status is null) = (p_response_body is null);
+end;
+$$;
+
 create table private.api_requests (
   id bigint generated always as identity primary key,
   caller_id uuid not null,
-  idempotency_key text not null check (length(idempotency_key) between 1 and 255),
-  request_hash text not null check (request_hash ~ '^[0-9a-f]{64}$'),
-  method text not null check (method in ('POST', 'PUT', 'PATCH', 'DELETE')),
-  path text not null check (length(path) between 1 and 2048),
-  response_status integer check (response_status between 200 and 599),
+  idempotency_key text not null,
+  request_hash text not null,
+  method text not null,
+  path text not null,
+  response_status integer,
   response_body jsonb,
   lease_until timestamptz,
   correlation_id text,
   created_at timestamptz not null default now(),
   completed_at timestamptz,
   constraint api_requests_caller_key unique (caller_id, idempotency_key),
-  constraint api_requests_completed check ((response_status is null) = (completed_at is null)
-                                           and (response_status is null) = (response_body is null))
+  -- Key, request hash, method, path and the answer: private.api_request_shape_ok.
+  constraint api_requests_shape check (
+    private.api_request_shape_ok(idempotency_key, request_hash, method, path, response_status, response_body, completed_at))
 );
 comment on table private.api_requests is
   'Idempotency records of the edge functions: the first answer to each (caller, Idempotency-Key). '

@@ -1,11 +1,12 @@
--- The shape of payment intents, payments, webhook events and WhatsApp outbox messages holds
--- whatever code writes them: each rule of private.payment_intent_shape_ok,
--- private.payment_shape_ok, private.webhook_event_shape_ok and private.whatsapp_outbox_shape_ok
--- refuses a row that breaks it alone (23514 naming the table's shape constraint), written here
+-- The shape of payment intents, payments, webhook events, WhatsApp outbox messages and the
+-- idempotency records of the edge functions holds whatever code writes them: each rule of
+-- private.payment_intent_shape_ok, private.payment_shape_ok, private.webhook_event_shape_ok,
+-- private.whatsapp_outbox_shape_ok and private.api_request_shape_ok refuses a row that breaks it
+-- alone (23514 naming the table's shape constraint), written here
 -- by the owner, past every function's own checks. Rows of the right shape go in. The ledger's
 -- rows have ledger_row_shape.test.sql.
 begin;
-select plan(50);
+select plan(58);
 
 select tests.create_user('alice');
 insert into public.wallet_accounts (id, owner_id, kind, currency)
@@ -150,6 +151,28 @@ select throws_ok(
     ('250788000001', 'text', '{"type": "text"}', 'reply', 'failed', 1, repeat('x', 1001), null, 'an error over 1,000 characters'),
     ('250788000001', 'text', '{"type": "text"}', 'reply', 'sent', 1, null, '', 'an empty wamid')
   ) as c(wa_id, kind, body, purpose, status, attempts, last_error, wamid, what);
+
+-- Idempotency records: a completed call, then each rule broken alone.
+select lives_ok(
+  format('insert into private.api_requests (caller_id, idempotency_key, request_hash, method, path, response_status, '
+         'response_body, completed_at) values (%L, %L, %L, %L, %L, 200, %L, now())',
+         tests.user_id('alice'), 'shape-0', repeat('a', 64), 'POST', '/payments/topups', '{"id": 1}'),
+  'a completed record goes in');
+select throws_ok(
+         format('insert into private.api_requests (caller_id, idempotency_key, request_hash, method, path, response_status, '
+                'response_body, completed_at) values (%L, %L, %L, %L, %L, %s, %L, %L)',
+                tests.user_id('alice'), c.key, c.hash, c.method, c.path, coalesce(c.status::text, 'null'), c.body, c.completed_at),
+         '23514', 'new row for relation "api_requests" violates check constraint "api_requests_shape"',
+         'record refused: ' || c.what)
+  from (values
+    ('', repeat('a', 64), 'POST', '/p', 200, '{}'::jsonb, now(), 'an empty key'),
+    ('shape-2', repeat('A', 64), 'POST', '/p', 200, '{}', now(), 'a request hash that is not lower-case SHA-256 hex'),
+    ('shape-3', repeat('a', 64), 'GET', '/p', 200, '{}', now(), 'a method that changes nothing'),
+    ('shape-4', repeat('a', 64), 'POST', '', 200, '{}', now(), 'an empty path'),
+    ('shape-5', repeat('a', 64), 'POST', '/p', 100, '{}', now(), 'a status below 200'),
+    ('shape-6', repeat('a', 64), 'POST', '/p', 200, '{}', null, 'an answer without the time it was stored'),
+    ('shape-7', repeat('a', 64), 'POST', '/p', 200, null, now(), 'a status without a body')
+  ) as c(key, hash, method, path, status, body, completed_at, what);
 
 select * from finish();
 rollback;
