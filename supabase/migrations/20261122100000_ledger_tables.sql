@@ -71,8 +71,7 @@ $$;
 -- whatever code writes the row. A NULL result passes, as it would in the separate checks.
 create function private.wallet_account_shape_ok(p_kind text, p_owner_id uuid, p_code text, p_currency text,
                                                 p_balance bigint, p_available bigint, p_status text,
-                                                p_balance_shards smallint)
-returns boolean
+                                                p_balance_shards smallint) returns boolean
 language plpgsql
 immutable
 set search_path = ''
@@ -94,8 +93,7 @@ $$;
 create function private.wallet_transaction_shape_ok(p_kind text, p_status text, p_amount bigint, p_hold_amount bigint,
                                                     p_currency text, p_from_account_id uuid, p_to_account_id uuid,
                                                     p_idempotency_key text, p_reverses_id uuid,
-                                                    p_posted_at timestamptz, p_expires_at timestamptz)
-returns boolean
+                                                    p_posted_at timestamptz, p_expires_at timestamptz) returns boolean
 language plpgsql
 immutable
 set search_path = ''

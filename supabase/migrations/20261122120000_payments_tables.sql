@@ -201,20 +201,20 @@ $$;
 -- delivery's instructions in the database. A NULL result passes, as it would in the separate
 -- checks.
 create function private.payment_intent_shape_ok(p_provider text, p_provider_ref text, p_amount bigint, p_currency text,
-                                                p_status text, p_idempotency_key text)
-returns boolean
+                                                p_status text, p_idempotency_key text) returns boolean
 language plpgsql
 immutable
 set search_path = ''
 as $$
 begin
-  return p_provider = any (private.payment_providers())
-     and length(p_provider_ref) between 1 and 255
-     and p_amount > 0
+  return p_amount > 0
      and p_currency ~ '^[A-Z]{3}$'
      and p_status in ('requires_payment', 'processing', 'succeeded', 'failed', 'canceled')
      and length(p_idempotency_key) between 1 and 255
-     -- A MoMo reference is the X-Reference-Id we generated: a lower-case UUIDv4.
+     -- The provider and the reference it gave; a MoMo reference is the X-Reference-Id we
+     -- generated, a lower-case UUIDv4.
+     and p_provider = any (private.payment_providers())
+     and length(p_provider_ref) between 1 and 255
      and (p_provider <> 'momo' or p_provider_ref is null
           or p_provider_ref ~ '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$');
 end;
@@ -223,8 +223,7 @@ $$;
 create function private.payment_shape_ok(p_provider text, p_provider_payment_id text, p_amount bigint, p_currency text,
                                          p_fee bigint, p_amount_refunded bigint, p_status text, p_review_reason text,
                                          p_wallet_transaction_id uuid, p_resolution text, p_resolution_reason text,
-                                         p_resolved_at timestamptz)
-returns boolean
+                                         p_resolved_at timestamptz) returns boolean
 language plpgsql
 immutable
 set search_path = ''

@@ -11,8 +11,7 @@
 -- tables' are (private.payment_shape_ok): a delivery writes this row in the statement that
 -- credits the payment.
 create function private.webhook_event_shape_ok(p_provider text, p_event_id text, p_type text, p_status text,
-                                               p_attempts integer)
-returns boolean
+                                               p_attempts integer) returns boolean
 language plpgsql
 immutable
 set search_path = ''

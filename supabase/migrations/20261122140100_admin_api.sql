@@ -34,8 +34,8 @@
 -- mutating call claims its key (an insert) and stores its answer (an update), and each of those
 -- statements read back and prepared 6 separate check expressions.
 create function private.api_request_shape_ok(p_idempotency_key text, p_request_hash text, p_method text, p_path text,
-                                             p_response_status integer, p_response_body jsonb, p_completed_at timestamptz)
-returns boolean
+                                             p_response_status integer, p_response_body jsonb,
+                                             p_completed_at timestamptz) returns boolean
 language plpgsql
 immutable
 set search_path = ''

@@ -106,8 +106,7 @@ grant execute on function private.whatsapp_contact_open(text, uuid, text, text) 
 -- those statements read back and prepared the table's 8 separate check expressions, about a
 -- quarter of what a notification cost the database.
 create function private.whatsapp_outbox_shape_ok(p_wa_id text, p_kind text, p_body jsonb, p_purpose text, p_status text,
-                                                 p_attempts integer, p_last_error text, p_wamid text)
-returns boolean
+                                                 p_attempts integer, p_last_error text, p_wamid text) returns boolean
 language plpgsql
 immutable
 set search_path = ''
