@@ -7,6 +7,17 @@
 -- inbound messages and the statuses of outbound ones, which only move forward. Neither
 -- table is readable by users; admin and support read them.
 
+-- The providers whose webhooks are stored: WhatsApp and the payment providers.
+create function private.webhook_providers() returns text[]
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  return array['whatsapp'] || private.payment_providers();
+end;
+$$;
+
 -- The shape of an event row, checked by its table's one CHECK constraint, as the payments
 -- tables' are (private.payment_shape_ok): a delivery writes this row in the statement that
 -- credits the payment.
@@ -17,7 +28,7 @@ immutable
 set search_path = ''
 as $$
 begin
-  return (p_provider = 'whatsapp' or p_provider = any (private.payment_providers()))
+  return p_provider = any (private.webhook_providers())
      and length(p_event_id) between 1 and 255
      and length(p_type) between 1 and 255
      and p_status in ('received', 'processed', 'ignored', 'failed', 'dead')
@@ -107,7 +118,7 @@ language plpgsql
 set search_path = ''
 as $$
 begin
-  if p_provider is null or not (p_provider = 'whatsapp' or p_provider = any (private.payment_providers())) then
+  if p_provider is null or not (p_provider = any (private.webhook_providers())) then
     perform private.fail('22023', pg_catalog.format('unknown webhook provider %s', coalesce(p_provider, 'null')));
   end if;
   if p_event_id is null or pg_catalog.length(p_event_id) not between 1 and 255
