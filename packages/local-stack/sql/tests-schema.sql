@@ -68,6 +68,16 @@ as $$
     ((p_id_prefix || '-0000-4000-8000-00000000000e')::uuid, tests.user_id('alice'), 'user', 'EUR');
 $$;
 
+-- The statement that inserts a whole row, given as a JSON object keyed by column, into p_table
+-- (missing columns are null): the row-shape suites write rows past every function, as the
+-- owner, and break one rule at a time.
+create or replace function tests.insert_row_sql(p_table regclass, p_row jsonb) returns text
+language sql
+set search_path = ''
+as $$
+  select format('insert into %s select * from jsonb_populate_record(null::%s, %L)', p_table, p_table, p_row)
+$$;
+
 -- The app role tests.create_user gave a user (null for a plain user).
 create or replace function tests.app_role(user_id uuid) returns text
 language sql

@@ -17,100 +17,95 @@ insert into public.wallet_transactions (id, kind, status, amount, currency, from
 values ('ab000000-0000-4000-8000-0000000000a1', 'deposit', 'posted', 100, 'USD',
         'ac000000-0000-4000-8000-0000000000ff', 'ac000000-0000-4000-8000-0000000000a1', 'payment-shape', now());
 
--- Intents: a MoMo intent with its reference, then each rule broken alone.
-select lives_ok(
-  format('insert into public.payment_intents select * from jsonb_populate_record(null::public.payment_intents, %L)',
-         jsonb_build_object('id', gen_random_uuid(), 'provider', 'momo', 'provider_ref', gen_random_uuid(),
-                            'user_id', tests.user_id('alice'), 'account_id', 'ac000000-0000-4000-8000-0000000000a1',
-                            'amount', 100, 'currency', 'USD', 'status', 'processing', 'idempotency_key', 'intent-shape-0',
-                            'created_at', now(), 'updated_at', now())),
-  'an intent of the right shape goes in');
+-- The rows each rule is broken from: a MoMo intent with its reference, a credited payment and
+-- a payment under review. Each goes in as it is.
+create temporary table shape_base (name text primary key, ord integer, tbl regclass, base jsonb, what text);
+insert into shape_base values
+  ('intent', 1, 'public.payment_intents',
+   jsonb_build_object('id', gen_random_uuid(), 'provider', 'momo', 'provider_ref', gen_random_uuid(),
+                      'user_id', tests.user_id('alice'), 'account_id', 'ac000000-0000-4000-8000-0000000000a1',
+                      'amount', 100, 'currency', 'USD', 'status', 'processing', 'idempotency_key', 'intent-shape-0',
+                      'created_at', now(), 'updated_at', now()),
+   'an intent of the right shape'),
+  ('credited', 2, 'public.payments',
+   jsonb_build_object('id', gen_random_uuid(), 'provider', 'stripe', 'provider_payment_id', 'pi_credited',
+                      'amount', 100, 'currency', 'USD', 'fee', 3, 'amount_refunded', 0, 'status', 'succeeded',
+                      'wallet_transaction_id', 'ab000000-0000-4000-8000-0000000000a1', 'raw', '{}'::jsonb,
+                      'created_at', now(), 'updated_at', now()),
+   'a credited payment'),
+  ('reviewed', 3, 'public.payments',
+   jsonb_build_object('id', gen_random_uuid(), 'provider', 'momo', 'provider_payment_id', 'momo-reviewed',
+                      'amount', 100, 'currency', 'USD', 'fee', 0, 'amount_refunded', 0, 'status', 'needs_review',
+                      'review_reason', 'unknown_intent', 'raw', '{}'::jsonb, 'created_at', now(), 'updated_at', now()),
+   'a payment under review');
+select lives_ok(tests.insert_row_sql(tbl, base), what || ' goes in') from shape_base order by ord;
+
+-- Intents: each rule broken alone.
 select throws_ok(
-         format('insert into public.payment_intents select * from jsonb_populate_record(null::public.payment_intents, %L)',
-                jsonb_build_object('id', gen_random_uuid(), 'provider', 'momo', 'provider_ref', gen_random_uuid(),
-                                   'user_id', tests.user_id('alice'), 'account_id', 'ac000000-0000-4000-8000-0000000000a1',
-                                   'amount', 100, 'currency', 'USD', 'status', 'processing',
-                                   'idempotency_key', 'intent-shape-' || c.n, 'created_at', now(), 'updated_at', now())
-                || c.change),
+         tests.insert_row_sql(b.tbl, b.base || jsonb_build_object('id', gen_random_uuid(), 'provider_ref', gen_random_uuid(),
+                                                                  'idempotency_key', 'intent-shape-' || c.n) || c.change),
          '23514', 'new row for relation "payment_intents" violates check constraint "payment_intents_shape"',
          'intent refused: ' || c.what)
-  from (values
-    (1, '{"provider": "paypal"}'::jsonb, 'an unknown provider'),
-    (2, '{"provider_ref": ""}', 'an empty reference'),
-    (3, '{"amount": 0}', 'a zero amount'),
-    (4, '{"currency": "usd"}', 'a currency that is not ISO 4217'),
-    (5, '{"status": "paid"}', 'an unknown status'),
-    (6, '{"idempotency_key": ""}', 'an empty key'),
-    (7, '{"provider_ref": "REF-1"}', 'a MoMo reference that is not a lower-case UUIDv4')
-  ) as c(n, change, what);
+  from shape_base b,
+       (values
+         (1, '{"provider": "paypal"}'::jsonb, 'an unknown provider'),
+         (2, '{"provider_ref": ""}', 'an empty reference'),
+         (3, '{"amount": 0}', 'a zero amount'),
+         (4, '{"currency": "usd"}', 'a currency that is not ISO 4217'),
+         (5, '{"status": "paid"}', 'an unknown status'),
+         (6, '{"idempotency_key": ""}', 'an empty key'),
+         (7, '{"provider_ref": "REF-1"}', 'a MoMo reference that is not a lower-case UUIDv4')
+       ) as c(n, change, what)
+ where b.name = 'intent';
 select lives_ok(
   $$ insert into public.payment_intents (provider, provider_ref, user_id, account_id, amount, currency, idempotency_key)
      values ('stripe', 'pi_shape', tests.user_id('alice'), 'ac000000-0000-4000-8000-0000000000a1', 100, 'USD', 'intent-shape-8') $$,
   'any other provider''s reference goes in');
 
--- Payments: a credited payment and one under review, then each rule broken alone, starting
--- from one of them.
-create temporary table credited_payment as
-  select jsonb_build_object('id', gen_random_uuid(), 'provider', 'stripe', 'provider_payment_id', 'pi_credited',
-                            'amount', 100, 'currency', 'USD', 'fee', 3, 'amount_refunded', 0, 'status', 'succeeded',
-                            'wallet_transaction_id', 'ab000000-0000-4000-8000-0000000000a1', 'raw', '{}'::jsonb,
-                            'created_at', now(), 'updated_at', now()) as base;
-create temporary table reviewed_payment as
-  select jsonb_build_object('id', gen_random_uuid(), 'provider', 'momo', 'provider_payment_id', 'momo-reviewed',
-                            'amount', 100, 'currency', 'USD', 'fee', 0, 'amount_refunded', 0, 'status', 'needs_review',
-                            'review_reason', 'unknown_intent', 'raw', '{}'::jsonb,
-                            'created_at', now(), 'updated_at', now()) as base;
-select lives_ok(
-  format('insert into public.payments select * from jsonb_populate_record(null::public.payments, %L)', base),
-  'a credited payment goes in')
-  from credited_payment;
-select lives_ok(
-  format('insert into public.payments select * from jsonb_populate_record(null::public.payments, %L)', base),
-  'a payment under review goes in')
-  from reviewed_payment;
+-- Payments: each rule broken alone, starting from the credited payment or the one under review.
 select throws_ok(
-         format('insert into public.payments select * from jsonb_populate_record(null::public.payments, %L)',
-                (case when c.from_review then r.base else p.base end)
-                || jsonb_build_object('id', gen_random_uuid(), 'provider_payment_id', 'shape-' || c.n) || c.change),
+         tests.insert_row_sql(b.tbl, b.base || jsonb_build_object('id', gen_random_uuid(), 'provider_payment_id', 'shape-' || c.n)
+                                     || c.change),
          '23514', 'new row for relation "payments" violates check constraint "payments_shape"',
          'payment refused: ' || c.what)
-  from credited_payment p, reviewed_payment r,
-       (values
-         (1, false, '{"provider": "paypal"}'::jsonb, 'an unknown provider'),
-         (2, false, '{"provider_payment_id": ""}', 'an empty provider payment id'),
-         (3, false, '{"amount": 0, "fee": 0}', 'a zero amount'),
-         (4, false, '{"currency": "usd"}', 'a currency that is not ISO 4217'),
-         (5, false, '{"fee": -1}', 'a negative fee'),
-         (6, false, '{"fee": 101}', 'a fee above the amount'),
-         (7, false, '{"amount_refunded": -1}', 'a negative refunded amount'),
-         (8, false, '{"status": "refunded", "amount_refunded": 101}', 'more refunded than paid'),
-         (9, false, '{"status": "settled"}', 'an unknown status'),
-         (10, true, '{"review_reason": "whim"}', 'an unknown review reason'),
-         (11, true, '{"resolution": "maybe", "resolution_reason": "r", "resolved_at": "2026-12-01T00:00:00Z"}',
+  from (values
+         (1, 'credited', '{"provider": "paypal"}'::jsonb, 'an unknown provider'),
+         (2, 'credited', '{"provider_payment_id": ""}', 'an empty provider payment id'),
+         (3, 'credited', '{"amount": 0, "fee": 0}', 'a zero amount'),
+         (4, 'credited', '{"currency": "usd"}', 'a currency that is not ISO 4217'),
+         (5, 'credited', '{"fee": -1}', 'a negative fee'),
+         (6, 'credited', '{"fee": 101}', 'a fee above the amount'),
+         (7, 'credited', '{"amount_refunded": -1}', 'a negative refunded amount'),
+         (8, 'credited', '{"status": "refunded", "amount_refunded": 101}', 'more refunded than paid'),
+         (9, 'credited', '{"status": "settled"}', 'an unknown status'),
+         (10, 'reviewed', '{"review_reason": "whim"}', 'an unknown review reason'),
+         (11, 'reviewed', '{"resolution": "maybe", "resolution_reason": "r", "resolved_at": "2026-12-01T00:00:00Z"}',
           'an unknown resolution'),
-         (12, false, '{"wallet_transaction_id": null}', 'succeeded without its credit'),
-         (13, true, '{"wallet_transaction_id": "ab000000-0000-4000-8000-0000000000a1"}', 'under review with a credit'),
-         (14, true, '{"review_reason": null}', 'under review without a reason'),
-         (15, false, '{"review_reason": "amount_mismatch"}', 'credited by itself with a review reason'),
-         (16, true, '{"status": "succeeded", "wallet_transaction_id": "ab000000-0000-4000-8000-0000000000a1", "resolution": "credited", "resolution_reason": "checked"}',
+         (12, 'credited', '{"wallet_transaction_id": null}', 'succeeded without its credit'),
+         (13, 'reviewed', '{"wallet_transaction_id": "ab000000-0000-4000-8000-0000000000a1"}', 'under review with a credit'),
+         (14, 'reviewed', '{"review_reason": null}', 'under review without a reason'),
+         (15, 'credited', '{"review_reason": "amount_mismatch"}', 'credited by itself with a review reason'),
+         (16, 'reviewed', '{"status": "succeeded", "wallet_transaction_id": "ab000000-0000-4000-8000-0000000000a1", "resolution": "credited", "resolution_reason": "checked"}',
           'resolved without a time'),
-         (17, true, '{"status": "succeeded", "wallet_transaction_id": "ab000000-0000-4000-8000-0000000000a1", "resolution": "credited", "resolved_at": "2026-12-01T00:00:00Z"}',
+         (17, 'reviewed', '{"status": "succeeded", "wallet_transaction_id": "ab000000-0000-4000-8000-0000000000a1", "resolution": "credited", "resolved_at": "2026-12-01T00:00:00Z"}',
           'resolved without a reason'),
-         (18, true, '{"status": "rejected", "resolution": "credited", "resolution_reason": "r", "resolved_at": "2026-12-01T00:00:00Z"}',
+         (18, 'reviewed', '{"status": "rejected", "resolution": "credited", "resolution_reason": "r", "resolved_at": "2026-12-01T00:00:00Z"}',
           'rejected by a credit'),
-         (19, false, '{"amount_refunded": 5}', 'succeeded with a refund'),
-         (20, false, '{"status": "partially_refunded"}', 'partially refunded with nothing refunded'),
-         (21, false, '{"status": "partially_refunded", "amount_refunded": 100}', 'partially refunded in full'),
-         (22, false, '{"status": "refunded", "amount_refunded": 50}', 'refunded in part')
-       ) as c(n, from_review, change, what);
+         (19, 'credited', '{"amount_refunded": 5}', 'succeeded with a refund'),
+         (20, 'credited', '{"status": "partially_refunded"}', 'partially refunded with nothing refunded'),
+         (21, 'credited', '{"status": "partially_refunded", "amount_refunded": 100}', 'partially refunded in full'),
+         (22, 'credited', '{"status": "refunded", "amount_refunded": 50}', 'refunded in part')
+       ) as c(n, base_name, change, what)
+  join shape_base b on b.name = c.base_name
+ order by c.n;
 select lives_ok(
-  format('insert into public.payments select * from jsonb_populate_record(null::public.payments, %L)',
-         base || jsonb_build_object('id', gen_random_uuid(), 'provider_payment_id', 'shape-resolved', 'status', 'succeeded',
-                                    'wallet_transaction_id', 'ab000000-0000-4000-8000-0000000000a1',
-                                    'resolution', 'credited', 'resolution_reason', 'checked with the bank',
-                                    'resolved_at', now())),
+  tests.insert_row_sql(tbl, base || jsonb_build_object('id', gen_random_uuid(), 'provider_payment_id', 'shape-resolved',
+                                                       'status', 'succeeded',
+                                                       'wallet_transaction_id', 'ab000000-0000-4000-8000-0000000000a1',
+                                                       'resolution', 'credited', 'resolution_reason', 'checked with the bank',
+                                                       'resolved_at', now())),
   'a payment an admin credited after review goes in, its review reason kept')
-  from reviewed_payment;
+  from shape_base where name = 'reviewed';
 
 -- Webhook events: a received event, then each rule broken alone.
 select lives_ok(

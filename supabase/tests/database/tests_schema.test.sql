@@ -2,7 +2,7 @@
 -- each one switches the role for real and sets the claims PostgREST would, so that a suite
 -- written with them asserts what production does.
 begin;
-select plan(33);
+select plan(34);
 
 select tests.create_user('plain'),
        tests.create_user('admin', 'admin'),
@@ -81,6 +81,10 @@ select is((select count(*) from pg_proc p where p.pronamespace = 'tests'::regnam
 select is((select count(*) from pg_proc p where p.pronamespace = 'tests'::regnamespace
             and exists (select 1 from unnest(p.proconfig) c where c like 'role=%')), 0::bigint,
   'no helper has a SET role clause, which would undo the switch at the end of the call');
+
+select is(tests.insert_row_sql('public.wallet_entries', '{"amount": 1}'),
+  $$insert into public.wallet_entries select * from jsonb_populate_record(null::public.wallet_entries, '{"amount": 1}')$$,
+  'insert_row_sql: the whole-row insert, the table named with its schema');
 
 select * from finish();
 rollback;
