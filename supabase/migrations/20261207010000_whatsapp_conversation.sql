@@ -318,20 +318,25 @@ $$;
 
 -- Money received: every posted transfer into another user's account, one statement's rows
 -- at once (a batch of transfers costs one query). Only recipients with a contact are looked at.
+-- The kind and status are tested in the CASE, not in the WHERE clause: the transition table has
+-- no statistics, so a filter on its columns makes the planner expect one row of a batch's 100,
+-- and that plan scanned the accounts again for each row (docs/BENCHMARKS.md, History). Without
+-- the filter it plans for the rows the table holds.
 create function private.whatsapp_notify_transfers() returns trigger
 language plpgsql
 security definer set search_path = ''
 as $$
 begin
-  perform private.notify_contact(r.owner_id, private.text_message(
-            'You received ' || private.money_text(t.amount, t.currency)
-            || coalesce(' from +' || pc.wa_id, '') || '. Write "balance" to see what you have.'))
+  perform case when t.kind = 'transfer' and t.status = 'posted' then
+            private.notify_contact(r.owner_id, private.text_message(
+              'You received ' || private.money_text(t.amount, t.currency)
+              || coalesce(' from +' || pc.wa_id, '') || '. Write "balance" to see what you have.')) end
      from new_transactions t
      join public.wallet_accounts r on r.id = t.to_account_id and r.kind = 'user'
      join public.whatsapp_contacts rc on rc.user_id = r.owner_id and not rc.opted_out
      join public.wallet_accounts f on f.id = t.from_account_id
      left join public.whatsapp_contacts pc on pc.user_id = f.owner_id
-    where t.kind = 'transfer' and t.status = 'posted' and f.owner_id is distinct from r.owner_id;
+    where f.owner_id is distinct from r.owner_id;
   return null;
 end;
 $$;

@@ -4,7 +4,7 @@
 -- notifications written with each effect (transfers, top-ups, cash-outs, refunds), none to an
 -- opted-out contact; amounts in words; who may call what and the sizes of the arguments.
 begin;
-select plan(67);
+select plan(69);
 
 -- Users as Supabase Auth stores a phone sign-up; the fourth signed up without a phone.
 insert into auth.users (id, phone, raw_app_meta_data)
@@ -283,6 +283,22 @@ select is((select bool_and(incoming) from api_private.whatsapp_history(20)), tru
 select pg_temp.become('service');
 select throws_ok($$ select * from api_private.whatsapp_history(5) $$, '42501', null, 'service_role cannot read a history');
 reset role;
+
+-- ---------------------------------------------------------------- a batch's notifications
+delete from public.whatsapp_outbox;
+select pg_temp.become('service');
+select count(*) as batch_posted from public.wallet_transfer_batch(format(
+  '[{"from": "%1$s", "to": "%2$s", "amount": 10, "currency": "UGX", "idempotency_key": "batch-1"},
+    {"from": "%1$s", "to": "%3$s", "amount": 20, "currency": "UGX", "idempotency_key": "batch-2"},
+    {"from": "%1$s", "to": "%2$s", "amount": 30, "currency": "UGX", "idempotency_key": "batch-3"}]',
+  :'alice_account', :'bob_account', :'dave_account')::jsonb) \gset
+reset role;
+select results_eq($$ select m from pg_temp.outbox('256772000002') m order by m $$,
+  $$ values ('notification: You received 10 UGX from +256772000001. Write "balance" to see what you have.'),
+            ('notification: You received 30 UGX from +256772000001. Write "balance" to see what you have.') $$,
+  'a batch notifies each of its transfers into a contact once');
+select is((select count(*)::int from public.whatsapp_outbox), 2,
+  'and nobody else: neither the recipient without a contact nor the payer');
 
 select * from finish();
 rollback;
