@@ -311,29 +311,35 @@ begin
       from unnest(p_accounts, p_shards, p_amounts) as c(account_id, shard, amount)
      order by c.account_id
   loop
-    -- The start if nobody holds it (one index lookup, the common case), else the first free
-    -- shard going round from it (shards are numbered below 64), or when all are held, the
-    -- start's turn: the UPDATE waits for it. coalesce runs each lookup only when needed.
+    -- The start if nobody holds it: one index lookup, the common case.
     update public.wallet_balance_shards s
        set balance = s.balance + v_credit.amount, updated_at = now()
-     where s.id = coalesce((select f.id
-                              from public.wallet_balance_shards f
-                             where f.account_id = v_credit.account_id and f.shard = v_credit.shard
-                               for update skip locked),
-                           (select f.id
-                              from public.wallet_balance_shards f
-                             where f.account_id = v_credit.account_id
-                             order by (f.shard - v_credit.shard + 64) % 64
-                             limit 1
-                               for update skip locked),
-                           (select f.id
-                              from public.wallet_balance_shards f
-                             where f.account_id = v_credit.account_id
-                             order by (f.shard - v_credit.shard + 64) % 64
-                             limit 1));
+     where s.id = (select f.id
+                     from public.wallet_balance_shards f
+                    where f.account_id = v_credit.account_id and f.shard = v_credit.shard
+                      for update skip locked);
     if not found then
-      -- Shards are created before any credit is routed to them: only a hand edit gets here.
-      perform private.fail('XX000', format('wallet account %s has no balance shard', v_credit.account_id));
+      -- The start is held: the first free shard going round from it (shards are numbered
+      -- below 64), or when all are held, the start's turn: the UPDATE waits for it. coalesce
+      -- runs the second lookup only when the first finds nothing. A statement of its own, so
+      -- that the common case does not prepare these lookups (docs/BENCHMARKS.md, History).
+      update public.wallet_balance_shards s
+         set balance = s.balance + v_credit.amount, updated_at = now()
+       where s.id = coalesce((select f.id
+                                from public.wallet_balance_shards f
+                               where f.account_id = v_credit.account_id
+                               order by (f.shard - v_credit.shard + 64) % 64
+                               limit 1
+                                 for update skip locked),
+                             (select f.id
+                                from public.wallet_balance_shards f
+                               where f.account_id = v_credit.account_id
+                               order by (f.shard - v_credit.shard + 64) % 64
+                               limit 1));
+      if not found then
+        -- Shards are created before any credit is routed to them: only a hand edit gets here.
+        perform private.fail('XX000', format('wallet account %s has no balance shard', v_credit.account_id));
+      end if;
     end if;
   end loop;
 
@@ -519,6 +525,12 @@ declare
   -- Shards a busy account gets: credits of up to this many transactions at once, plus the row's.
   c_auto_shards constant integer := 16;
   v_deferred integer[] := array[]::integer[];
+  -- The deferred credits as wallet_credit_shards takes them, appended as they are deferred
+  -- (plain assignments, where selecting them from v_deferred at the end took a query; null
+  -- until the first, as appending to null starts an array).
+  v_credit_ids uuid[];
+  v_credit_shards smallint[];
+  v_credit_amounts bigint[];
   v_wait boolean;
   v_count smallint;
 begin
@@ -551,6 +563,9 @@ begin
     if not v_wait then
       -- The shard credit checks the account's status once it holds its shard.
       v_deferred := v_deferred || i;
+      v_credit_ids := v_credit_ids || p_ids[i];
+      v_credit_shards := v_credit_shards || (pg_backend_pid() % p_shards[i])::smallint;
+      v_credit_amounts := v_credit_amounts || p_balance[i];
       continue;
     end if;
     if not p_try[i] and exists (select 1 from public.wallet_accounts a where a.id = p_ids[i] and a.balance_shards > 0) then
@@ -569,11 +584,7 @@ begin
   end loop;
 
   if cardinality(v_deferred) > 0 then
-    perform private.wallet_credit_shards(
-      array(select p_ids[j] from unnest(v_deferred) j),
-      array(select (pg_backend_pid() % p_shards[j])::smallint from unnest(v_deferred) j),
-      array(select p_balance[j] from unnest(v_deferred) j),
-      p_frozen_ok);
+    perform private.wallet_credit_shards(v_credit_ids, v_credit_shards, v_credit_amounts, p_frozen_ok);
   end if;
 end;
 $$;

@@ -143,6 +143,37 @@ describe("balance shards under concurrency", () => {
     await assertLedgerInvariants(sql);
   });
 
+  it("takes the next free shard when its own is held, and waits for its own only when every shard is held", async () => {
+    const merchant = await hotAccount();
+    // The payer's connection, whose backend decides the shard a credit tries first.
+    const payer = await begin("read committed");
+    const own = payer.pid % SHARDS;
+    const holder = await holdOpen(
+      `select (select count(*) from (select 1 from public.wallet_accounts where id = $1 for update) r)
+            + (select count(*) from (select 1 from public.wallet_balance_shards where account_id = $1 and shard = $2 for update) s)`,
+      [merchant, own],
+      "superuser",
+    );
+    const [paid] = await payer.connection.unsafe<{ status: string }[]>(
+      "select status from public.wallet_transfer($1, $2, $3, $4, $5)",
+      [payers[0]!.accountId, merchant, 25, CURRENCY, nextKey()],
+    );
+    expect(paid!.status).toBe("posted");
+    await commit(payer);
+    const credited = await sql<{ shard: number; balance: string }[]>`
+      select shard, balance from public.wallet_balance_shards where account_id = ${merchant} and balance <> 0`;
+    expect(credited.map((c) => ({ shard: c.shard, balance: BigInt(c.balance) }))).toEqual([{ shard: (own + 1) % SHARDS, balance: 25n }]);
+    await commit(holder);
+
+    const everything = await holdRow(merchant, true);
+    const waited = transferTo(merchant, 5);
+    await someoneWaitsFor(everything);
+    await commit(everything);
+    expect(await waited).toBe("posted");
+    expect(await balanceOf(merchant)).toBe(30n);
+    await assertLedgerInvariants(sql);
+  });
+
   it("refuses a credit to a frozen account that went to a shard because the row was busy", async () => {
     const merchant = await hotAccount();
     await callAs(sql, service, "wallet_set_status", [merchant, "frozen", "shards race"]);
