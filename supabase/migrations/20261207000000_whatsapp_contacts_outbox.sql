@@ -408,8 +408,15 @@ grant execute on function api_private.whatsapp_outbox_replay(uuid) to authentica
 -- so only where that migration could schedule them (pg_cron with pg_net); harmless elsewhere.
 -- The local stack's own scheduler runs it instead.
 do $schedule$
+declare
+  v_jobs_scheduled boolean := false;
 begin
-  if to_regclass('cron.job') is null or not exists (select 1 from cron.job where jobname = 'mfuko-momo-poll') then
+  -- cron.job is named only once it is known to exist: PL/pgSQL prepares a condition whole, and
+  -- a relation that is not there fails it even behind an OR that would not reach it.
+  if to_regclass('cron.job') is not null then
+    v_jobs_scheduled := exists (select 1 from cron.job where jobname = 'mfuko-momo-poll');
+  end if;
+  if not v_jobs_scheduled then
     raise notice 'the jobs function is not scheduled in this database: whatsapp-send is not either';
     return;
   end if;
