@@ -1,13 +1,18 @@
 // Benchmark 5 (docs/BENCHMARKS.md): an authenticated user reads its balance and latest 50 entries,
 // through RLS exactly as PostgREST runs it, from a ledger of 1,000 and of 1,000,000 entries;
-// the same reads as service_role (no RLS) for the overhead.
-import type postgres from "postgres";
+// the same reads as service_role (no RLS) for the overhead. The two ledgers are two databases
+// of one cluster with the same migrations, so that their reads alternate in rounds: measured
+// one after the other, around the growth, they took the machine's drift in full.
+import postgres from "postgres";
+import { applySupabaseBootstrap, pushMigrations } from "@mfuko/local-stack/database";
 import { type BenchmarkResult, percentile } from "./lib/report.ts";
 import { settleDatabase } from "./lib/settle.ts";
 
 const owner = "0b0b0b0b-0000-4000-8000-000000000001";
 const smallLedger = 1_000;
 const largeLedger = 1_000_000;
+const smallLedgerDatabase = "mfuko_bench_small_ledger";
+const ROUNDS = 4;
 
 interface Fixture {
   account: string;
@@ -88,19 +93,65 @@ async function measureReads(
   return samples;
 }
 
-export async function runRlsOverhead(sql: postgres.Sql, options: { requests: number }): Promise<BenchmarkResult> {
-  const fixture = await createFixture(sql);
-  const median = async (role: "authenticated" | "service_role") => {
-    await measureReads(sql, fixture, role, Math.ceil(options.requests / 10)); // warm-up
-    const samples = await measureReads(sql, fixture, role, options.requests);
-    return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
-  };
-  await growLedgerTo(sql, fixture, smallLedger);
-  const smallAuthenticated = await median("authenticated");
-  const smallService = await median("service_role");
-  await growLedgerTo(sql, fixture, largeLedger);
-  const largeAuthenticated = await median("authenticated");
-  const largeService = await median("service_role");
+/** A second database in the cluster of `dbUrl`, migrated as the stack's own, and a client for it. */
+async function createSmallLedgerDatabase(sql: postgres.Sql, dbUrl: string): Promise<postgres.Sql> {
+  await sql.unsafe(`drop database if exists ${smallLedgerDatabase} with (force)`);
+  await sql.unsafe(`create database ${smallLedgerDatabase}`);
+  const url = new URL(dbUrl);
+  url.pathname = `/${smallLedgerDatabase}`;
+  await applySupabaseBootstrap(url.toString());
+  await pushMigrations(url.toString(), { seed: false });
+  return postgres(url.toString(), { max: 1, prepare: false, onnotice: () => {} });
+}
+
+interface ReadCase {
+  sql: postgres.Sql;
+  fixture: Fixture;
+  role: "authenticated" | "service_role";
+  samples: number[];
+}
+
+export async function runRlsOverhead(
+  sql: postgres.Sql,
+  options: { requests: number; dbUrl: string },
+): Promise<BenchmarkResult> {
+  const small = await createSmallLedgerDatabase(sql, options.dbUrl);
+  try {
+    const smallFixture = await createFixture(small);
+    await growLedgerTo(small, smallFixture, smallLedger);
+    const largeFixture = await createFixture(sql);
+    await growLedgerTo(sql, largeFixture, largeLedger);
+    const readCase = (on: postgres.Sql, fixture: Fixture, role: ReadCase["role"]): ReadCase => ({ sql: on, fixture, role, samples: [] });
+    const smallAuthenticated = readCase(small, smallFixture, "authenticated");
+    const smallService = readCase(small, smallFixture, "service_role");
+    const largeAuthenticated = readCase(sql, largeFixture, "authenticated");
+    const largeService = readCase(sql, largeFixture, "service_role");
+    const cases = [smallAuthenticated, largeAuthenticated, smallService, largeService];
+    for (const c of cases) await measureReads(c.sql, c.fixture, c.role, Math.ceil(options.requests / 10)); // warm-up
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const c of cases) c.samples.push(...(await measureReads(c.sql, c.fixture, c.role, Math.ceil(options.requests / ROUNDS))));
+    }
+    return rlsOverheadResult(options.requests, {
+      smallAuthenticated: smallAuthenticated.samples,
+      smallService: smallService.samples,
+      largeAuthenticated: largeAuthenticated.samples,
+      largeService: largeService.samples,
+    });
+  } finally {
+    await small.end();
+    await sql.unsafe(`drop database if exists ${smallLedgerDatabase} with (force)`);
+  }
+}
+
+function rlsOverheadResult(
+  requests: number,
+  samples: { smallAuthenticated: number[]; smallService: number[]; largeAuthenticated: number[]; largeService: number[] },
+): BenchmarkResult {
+  const p50 = (of: number[]) => percentile(of, 50);
+  const smallAuthenticated = { p50: p50(samples.smallAuthenticated), p99: percentile(samples.smallAuthenticated, 99) };
+  const smallService = { p50: p50(samples.smallService) };
+  const largeAuthenticated = { p50: p50(samples.largeAuthenticated), p99: percentile(samples.largeAuthenticated, 99) };
+  const largeService = { p50: p50(samples.largeService) };
   return {
     title: "5. RLS overhead: balance and latest 50 entries",
     figures: [
@@ -126,8 +177,8 @@ export async function runRlsOverhead(sql: postgres.Sql, options: { requests: num
       },
     ],
     notes: [
-      `Each request is one transaction (set local role, request.jwt.claims, two selects: the balance from wallet_account_balances, the account row plus its shards, as a frontend reads it, and the entries), ${options.requests} requests per case on one connection after a warm-up.`,
-      "The ledger is grown from 1,000 to 1,000,000 entries between the two sets of measurements, and vacuumed, analyzed and checkpointed after each growth (bench/lib/settle.ts); the account owns half of all entries, written as each transaction's pair of postings, as the ledger writes them.",
+      `Each request is one transaction (set local role, request.jwt.claims, two selects: the balance from wallet_account_balances, the account row plus its shards, as a frontend reads it, and the entries), ${requests} requests per case on one connection after a warm-up.`,
+      `The two ledgers are two databases of the stack's cluster, both migrated with the Supabase CLI: the stack's own, grown to 1,000,000 entries, and a second one (dropped afterwards) grown to 1,000; each is vacuumed, analyzed and checkpointed after its growth (bench/lib/settle.ts), and the account owns half of all entries, written as each transaction's pair of postings, as the ledger writes them. The four cases alternate in ${ROUNDS} rounds and are pooled per case (percentiles over every request).`,
     ],
   };
 }
