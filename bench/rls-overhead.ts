@@ -4,7 +4,7 @@
 // of one cluster with the same migrations, so that their reads alternate in rounds: measured
 // one after the other, around the growth, they took the machine's drift in full.
 import postgres from "postgres";
-import { applySupabaseBootstrap, pushMigrations } from "@mfuko/local-stack/database";
+import { createMigratedDatabase, dropDatabase } from "@mfuko/local-stack/database";
 import { type BenchmarkResult, percentile } from "./lib/report.ts";
 import { settleDatabase } from "./lib/settle.ts";
 
@@ -93,17 +93,6 @@ async function measureReads(
   return samples;
 }
 
-/** A second database in the cluster of `dbUrl`, migrated as the stack's own, and a client for it. */
-async function createSmallLedgerDatabase(sql: postgres.Sql, dbUrl: string): Promise<postgres.Sql> {
-  await sql.unsafe(`drop database if exists ${smallLedgerDatabase} with (force)`);
-  await sql.unsafe(`create database ${smallLedgerDatabase}`);
-  const url = new URL(dbUrl);
-  url.pathname = `/${smallLedgerDatabase}`;
-  await applySupabaseBootstrap(url.toString());
-  await pushMigrations(url.toString(), { seed: false });
-  return postgres(url.toString(), { max: 1, prepare: false, onnotice: () => {} });
-}
-
 interface ReadCase {
   sql: postgres.Sql;
   fixture: Fixture;
@@ -115,7 +104,11 @@ export async function runRlsOverhead(
   sql: postgres.Sql,
   options: { requests: number; dbUrl: string },
 ): Promise<BenchmarkResult> {
-  const small = await createSmallLedgerDatabase(sql, options.dbUrl);
+  const small = postgres(await createMigratedDatabase(options.dbUrl, smallLedgerDatabase), {
+    max: 1,
+    prepare: false,
+    onnotice: () => {},
+  });
   try {
     const smallFixture = await createFixture(small);
     await growLedgerTo(small, smallFixture, smallLedger);
@@ -139,7 +132,7 @@ export async function runRlsOverhead(
     });
   } finally {
     await small.end();
-    await sql.unsafe(`drop database if exists ${smallLedgerDatabase} with (force)`);
+    await dropDatabase(options.dbUrl, smallLedgerDatabase);
   }
 }
 

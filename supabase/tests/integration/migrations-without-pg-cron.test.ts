@@ -6,27 +6,17 @@ import { randomUUID } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { applySupabaseBootstrap, pushMigrations } from "@mfuko/local-stack/database";
+import { createMigratedDatabase, dropDatabase } from "@mfuko/local-stack/database";
 import { projectRoot } from "@mfuko/local-stack/paths";
 import { testDatabaseUrl } from "../support/functions-env.ts";
 import { testSql } from "../support/payments-fixtures.ts";
 
 const database = `mfuko_without_cron_${randomUUID().slice(0, 8)}`;
-const url = new URL(testDatabaseUrl);
-url.pathname = `/${database}`;
-const cluster = testSql(testDatabaseUrl);
 
-afterAll(async () => {
-  await cluster.unsafe(`drop database if exists ${database} with (force)`);
-  await cluster.end({ timeout: 1 });
-});
+afterAll(() => dropDatabase(testDatabaseUrl, database));
 
 it("applies every migration to a database without pg_cron and schedules nothing there", async () => {
-  await cluster.unsafe(`create database ${database}`);
-  await applySupabaseBootstrap(url.toString());
-  await pushMigrations(url.toString(), { seed: false });
-
-  const migrated = testSql(url.toString());
+  const migrated = testSql(await createMigratedDatabase(testDatabaseUrl, database));
   try {
     const [state] = await migrated<{ cron: boolean; applied: number }[]>`
       select to_regnamespace('cron') is not null as cron,
