@@ -1,7 +1,7 @@
--- The edge functions' rate-limit store: exact sliding window, input checks, and that no API
+-- The edge functions' rate-limit store: the sliding window's counters, input checks, and that no API
 -- role other than service_role can reach it.
 begin;
-select plan(22);
+select plan(24);
 
 select has_function('private', 'rate_limit_hit', array['text', 'integer', 'integer']);
 select is(
@@ -21,42 +21,61 @@ select ok(has_function_privilege('service_role', 'private.rate_limit_hit(text,in
 select ok(not has_table_privilege('service_role', 'private.rate_limit_windows', 'select,insert,update,delete'), 'service_role has no direct table access');
 select ok(not has_schema_privilege('authenticated', 'private', 'usage'), 'authenticated has no usage on schema private');
 
--- Exact count for one key, independent of other keys, as service_role would call it.
+-- Windows of a day (the longest allowed) keep every hit below inside one window, unless the
+-- test runs across midnight UTC. The current window starts at the last multiple of the window
+-- length since the epoch.
+create temporary table day_window as
+  select (extract(epoch from clock_timestamp()) * 1000)::bigint / 86400000 * 86400000 as start;
+grant select on day_window to service_role;
+
+-- The count for one key, independent of other keys, as service_role would call it.
 -- (The key mentions n only so that the planner calls the function once per row.)
 select tests.as_service();
 select is(
   (select array_agg(allowed order by n) from generate_series(1, 4) as n,
-     lateral private.rate_limit_hit('test:exact' || left(n::text, 0), 3, 60000)),
+     lateral private.rate_limit_hit('test:count' || left(n::text, 0), 3, 86400000)),
   array[true, true, true, false], 'the fourth hit inside the window is refused');
 select is(
-  (select remaining from private.rate_limit_hit('test:other', 3, 60000)), 2, 'another key has its own window');
-select ok(
-  (select reset_ms between (extract(epoch from now()) * 1000)::bigint + 59000 and (extract(epoch from clock_timestamp()) * 1000)::bigint + 60000
-   from private.rate_limit_hit('test:exact', 3, 60000)),
-  'reset is when the oldest counted hit leaves the window');
+  (select remaining from private.rate_limit_hit('test:other', 3, 86400000)), 2, 'another key has its own window');
+select is(
+  (select reset_ms from private.rate_limit_hit('test:count', 3, 86400000)), (select start + 86400000 from day_window),
+  'reset is the end of the current window');
 -- The limiter calls it as a statement of its own: that statement's commit does not wait for
 -- the WAL flush, so the key's lock is released sooner.
 select is(current_setting('synchronous_commit'), 'off', 'a hit''s transaction commits without waiting for the WAL flush');
 select tests.reset_role();
+select is(
+  (select (window_start, current_hits, previous_hits)::text from private.rate_limit_windows where key = 'test:count'),
+  (select (start, 3, 0)::text from day_window), 'refused hits are not counted');
 
--- Hits older than the window no longer count and are dropped from the row.
-update private.rate_limit_windows set hits = array[1, 2, 3]::bigint[] where key = 'test:exact';
-select is(
-  (select allowed from private.rate_limit_hit('test:exact', 3, 60000)), true, 'expired hits free the window');
-select is(
-  (select cardinality(hits) from private.rate_limit_windows where key = 'test:exact'), 1, 'expired hits are removed from the log');
--- Exactly the hits that left the window are cut from the front of the log, the rest kept in order.
+-- The previous window's hits weigh in by the share of it still inside the sliding window:
+-- at most a day ago, 100,000 hits weigh at least one, whatever the time of day.
 update private.rate_limit_windows
-   set hits = array[1, 2, 3, (extract(epoch from clock_timestamp()) * 1000)::bigint - 2000,
-                    (extract(epoch from clock_timestamp()) * 1000)::bigint - 1000]::bigint[]
- where key = 'test:exact';
+   set window_start = (select start - 86400000 from day_window), current_hits = 100000, previous_hits = 0
+ where key = 'test:count';
 select is(
-  (select remaining from private.rate_limit_hit('test:exact', 4, 60000)), 1,
-  'the two hits inside the window and this one count, the three older ones do not');
-select ok(
-  (select cardinality(hits) = 3 and hits[1] < hits[2] and hits[2] < hits[3] and hits[1] > 3
-     from private.rate_limit_windows where key = 'test:exact'),
-  'the log keeps the hits inside the window, oldest first, and this hit last');
+  (select allowed from private.rate_limit_hit('test:count', 3, 86400000)), false,
+  'a full previous window still fills this one');
+select is(
+  (select (window_start, current_hits, previous_hits)::text from private.rate_limit_windows where key = 'test:count'),
+  (select (start, 0, 100000)::text from day_window), 'the ended window became the previous one');
+-- A window that ended more than a window ago counts nothing.
+update private.rate_limit_windows
+   set window_start = (select start - 2 * 86400000 from day_window), current_hits = 100000, previous_hits = 100000
+ where key = 'test:count';
+select is(
+  (select remaining from private.rate_limit_hit('test:count', 3, 86400000)), 2,
+  'hits older than the window free it');
+select is(
+  (select (window_start, current_hits, previous_hits)::text from private.rate_limit_windows where key = 'test:count'),
+  (select (start, 1, 0)::text from day_window), 'the old windows are dropped and this hit is counted');
+-- A window later than the clock's (a clock stepped back) stays the current one.
+update private.rate_limit_windows
+   set window_start = (select start + 86400000 from day_window), current_hits = 1, previous_hits = 0
+ where key = 'test:count';
+select is(
+  (select (remaining, reset_ms)::text from private.rate_limit_hit('test:count', 3, 86400000)),
+  (select (1, start + 2 * 86400000)::text from day_window), 'a stored window ahead of the clock keeps its count');
 
 -- Bad input is refused with 22023 and writes nothing.
 select throws_ok($$select private.rate_limit_hit('', 3, 60000)$$, '22023', 'rate limit key must be 1..256 characters');
@@ -64,11 +83,12 @@ select throws_ok($$select private.rate_limit_hit('k', 0, 60000)$$, '22023', 'rat
 select throws_ok($$select private.rate_limit_hit('k', 3, 10)$$, '22023', 'rate limit window must be between 1000 and 86400000 ms');
 
 -- Pruning drops windows whose hits all expired and keeps live ones.
-insert into private.rate_limit_windows (key, hits, expires_at) values ('test:stale', array[1]::bigint[], now() - interval '1 second');
+insert into private.rate_limit_windows (key, window_start, current_hits, previous_hits, expires_at)
+values ('test:stale', 0, 1, 0, now() - interval '1 second');
 select is(private.rate_limit_prune(), 1, 'prune deletes the expired window');
 select is(
   (select array_agg(key order by key) from private.rate_limit_windows where key like 'test:%'),
-  array['test:exact', 'test:other'], 'prune keeps the live windows');
+  array['test:count', 'test:other'], 'prune keeps the live windows');
 
 select * from finish();
 rollback;

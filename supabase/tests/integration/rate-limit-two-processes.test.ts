@@ -1,6 +1,6 @@
 // The rate limit is exact across two functions-server processes sharing one store, for both
-// stores: the Postgres sliding window and Upstash (a real redis-server behind the Upstash
-// REST bridge). Twenty requests from one caller, spread over both processes at once, get
+// stores: the Postgres window counters and Upstash (a real redis-server behind the Upstash
+// REST bridge), which count alike. Twenty requests from one caller, spread over both processes at once, get
 // exactly the limit through and 429 with Retry-After for the rest; the counts are then read
 // from the store that was meant to keep them, and the other store holds none.
 import { randomBytes } from "node:crypto";
@@ -36,11 +36,12 @@ function twoServers(store: Record<string, string>): Promise<FunctionsServer[]> {
   return Promise.all([0, 1].map(async () => startFunctionsServer({ port: await freePort(), env, output: "ignore" })));
 }
 
-/** The Postgres store's allowed hits for `key` (0 when it has no window for it). */
+/** The Postgres store's allowed hits for `key`: its two window counters (0 when it has no row for it). */
 async function postgresHits(key: string): Promise<number> {
   const sql = postgres(testDatabaseUrl(), { max: 1 });
   try {
-    const rows = await sql<{ hits: number }[]>`select cardinality(hits) as hits from private.rate_limit_windows where key = ${key}`;
+    const rows = await sql<{ hits: number }[]>`
+      select current_hits + previous_hits as hits from private.rate_limit_windows where key = ${key}`;
     return rows[0]?.hits ?? 0;
   } finally {
     await sql.end();
@@ -60,7 +61,7 @@ async function redisHits(redisUrl: string, key: string): Promise<number> {
 }
 
 /**
- * Waits for the next minute when this one ends within 5 s. Upstash's sliding window weighs the
+ * Waits for the next minute when this one ends within 5 s. Both stores' sliding window weighs the
  * previous minute's count by the part of it still inside the window and rounds it down: a burst
  * across the edge can get one request more than the limit through (7 in the old minute count as
  * 6 a moment later), the algorithm's approximation, not what this file tests.

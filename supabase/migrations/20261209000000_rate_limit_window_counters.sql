@@ -1,0 +1,104 @@
+-- The Postgres rate-limit store counts with two window counters per key instead of a log of
+-- hits (docs/EDGE_FUNCTIONS.md, "Rate limits"; docs/decisions/0012). The log cost a hit a copy
+-- of every hit still in the window: with the WhatsApp webhook's 6,000 a minute, or any high
+-- limit, a key's row grew to tens of kilobytes rewritten on each hit, and the key's lock, held
+-- that long, capped a key below 500 hits a second (docs/BENCHMARKS.md, History). Two counters
+-- cost the same at any limit, and they decide as the Upstash store does in production
+-- (@upstash/ratelimit's slidingWindow), so both stores answer a caller alike.
+
+-- The windows hold no information worth keeping (after a crash they start empty anyway).
+truncate private.rate_limit_windows;
+alter table private.rate_limit_windows
+  drop column hits,
+  -- Start of the key's current window, in epoch milliseconds: a multiple of the window length.
+  add column window_start bigint not null,
+  -- Hits allowed in that window, and in the window before it.
+  add column current_hits integer not null check (current_hits >= 0),
+  add column previous_hits integer not null check (previous_hits >= 0),
+  -- A hit rewrites its key's row: free room on each page keeps that update on the page (HOT).
+  set (fillfactor = 50);
+comment on table private.rate_limit_windows is
+  'Sliding-window rate-limit counters of the edge functions (this window''s hits and the last '
+  'window''s), written only by private.rate_limit_hit.';
+
+-- Records one hit for p_key when the key's estimate for the last p_window_ms has room: the
+-- hits of the current window plus those of the previous one weighted by the share of it still
+-- inside the sliding window, rounded down. Windows start at multiples of p_window_ms since the
+-- epoch. Returns whether the hit is allowed, the limit, the hits still available, and reset_ms:
+-- the end of the current window, when the estimate next drops.
+create or replace function private.rate_limit_hit(p_key text, p_limit integer, p_window_ms integer)
+returns table (allowed boolean, "limit" integer, remaining integer, reset_ms bigint)
+language plpgsql
+security definer set search_path = ''
+as $$
+declare
+  v_now_ms bigint;
+  v_window bigint;
+  v_start bigint;
+  v_current integer;
+  v_previous integer;
+  v_rolled boolean;
+  v_weighted integer;
+  v_allowed boolean;
+begin
+  if p_key is null or length(p_key) not between 1 and 256 then
+    raise exception 'rate limit key must be 1..256 characters' using errcode = '22023';
+  end if;
+  if p_limit is null or p_limit not between 1 and 100000 then
+    raise exception 'rate limit must be between 1 and 100000 hits' using errcode = '22023';
+  end if;
+  if p_window_ms is null or p_window_ms not between 1000 and 86400000 then
+    raise exception 'rate limit window must be between 1000 and 86400000 ms' using errcode = '22023';
+  end if;
+
+  -- A hit lost in a crash does not matter: the commit does not wait for the WAL flush, so the
+  -- key's lock (held until commit) is held for less time.
+  perform set_config('synchronous_commit', 'off', true);
+  -- Serialize the callers of one key until commit; unrelated keys that share a hash only wait.
+  perform pg_advisory_xact_lock(hashtextextended('private.rate_limit_hit:' || p_key, 0));
+
+  -- Read the clock after the lock so that the hits of one key are counted in order.
+  v_now_ms := (extract(epoch from clock_timestamp()) * 1000)::bigint;
+  v_window := v_now_ms - v_now_ms % p_window_ms;
+
+  select w.window_start, w.current_hits, w.previous_hits into v_start, v_current, v_previous
+    from private.rate_limit_windows as w
+   where w.key = p_key;
+  -- A window that ended becomes the previous one; one that ended before that counts nothing.
+  -- A stored window later than the clock's (the clock stepped back) stays the current one.
+  v_rolled := not found or v_start < v_window;
+  if v_rolled then
+    v_previous := case when found and v_start >= v_window - p_window_ms then v_current else 0 end;
+    v_current := 0;
+    v_start := v_window;
+  end if;
+
+  v_weighted := floor(v_previous * (1 - least(greatest(v_now_ms - v_start, 0), p_window_ms)::numeric / p_window_ms));
+  v_allowed := v_weighted + v_current < p_limit;
+  if v_allowed then
+    v_current := v_current + 1;
+  end if;
+
+  -- A refused hit in the same window changes nothing: skip the write.
+  if v_allowed or v_rolled then
+    insert into private.rate_limit_windows as w (key, window_start, current_hits, previous_hits, expires_at)
+    values (p_key, v_start, v_current, v_previous, to_timestamp((v_start + 2 * p_window_ms) / 1000.0))
+    on conflict (key) do update
+      set window_start = excluded.window_start, current_hits = excluded.current_hits,
+          previous_hits = excluded.previous_hits, expires_at = excluded.expires_at;
+  end if;
+
+  -- Keep the table small without a scheduler: now and then drop a batch of expired windows.
+  if random() < 0.01 then
+    perform private.rate_limit_prune();
+  end if;
+
+  return query select v_allowed, p_limit,
+                      case when v_allowed then p_limit - v_weighted - v_current else 0 end,
+                      v_start + p_window_ms;
+end;
+$$;
+
+comment on function private.rate_limit_hit(text, integer, integer) is
+  'Sliding-window rate limit (two window counters, as Upstash''s slidingWindow): records one hit '
+  'for the key when the window has room.';
