@@ -31,6 +31,7 @@ import { BARE_SCHEMA, bareTransferScript, createBareLedger, dropYardstickLedger,
 import { createMinimalLedger, MINIMAL_SCHEMA, minimalTransferScript } from "./lib/minimal-ledger.ts";
 import { type BenchPooler, startBenchPooler } from "./lib/bench-pooler.ts";
 import { initialiseTpcb, type PgbenchRun, poolRuns, runPgbench } from "./lib/pgbench.ts";
+import { roundOrder } from "./lib/round-order.ts";
 import { type BenchmarkResult, type Figure, formatNumber, meetsTarget, type Ratio } from "./lib/report.ts";
 
 export interface LedgerBenchOptions {
@@ -196,12 +197,15 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
     };
     // Cases whose ratio is the figure alternate in ROUNDS runs of seconds / ROUNDS each,
     // pooled per case: on this shared 2-core machine the throughput of back-to-back runs
-    // drifts by +-15 % and more, and alternating puts that drift on every case alike.
+    // drifts by +-15 % and more, and alternating puts that drift on every case alike (in
+    // reverse order every other round: bench/lib/round-order.ts).
     const roundSeconds = Math.max(1, Math.round(options.seconds / ROUNDS));
     const measureInterleaved = async (clients: number, cases: Case[]) => {
       const rounds = new Map<string, PgbenchRun[]>(cases.map(({ label }) => [label, []]));
       for (let round = 1; round <= ROUNDS; round++) {
-        for (const c of cases) rounds.get(c.label)!.push(await runOnce(c, clients, roundSeconds, `${c.label}-r${round}`));
+        for (const c of roundOrder(cases, round - 1)) {
+          rounds.get(c.label)!.push(await runOnce(c, clients, roundSeconds, `${c.label}-r${round}`));
+        }
       }
       for (const [label, results] of rounds) runs.set(label, poolRuns(results));
     };
@@ -330,7 +334,7 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
         notes: [
           `${options.seconds} s per case, ${ACCOUNTS} funded accounts, amounts 1-100, a fresh idempotency key per call, pgbench -c N -j min(2,N). transfer: wallet_transfer called as service_role (a login whose sessions start as service_role). transfer-pgbouncer: the same through PgBouncer in transaction mode (pool of ${maxClients} server connections). bare: the bare double-entry transfer (lock both accounts in id order, two balance updates, one transaction row, two entry rows, integer keys, nothing else; one function call per transfer, in a schema the benchmark creates). tpcb: pgbench's TPC-B-like script at scale ${tpcbScale} (>= the client count, so clients rarely queue for a branch row); tpcb-scale1: the same at scale 1, where every transaction queues for the one branch row, shown for comparison only.`,
           `minimal: the least a transfer can do and keep the ledger's contract (bench/lib/minimal-ledger.ts: uuid ids, the idempotency key unique per caller and its replay comparison, the request context on the transaction row, the indexes RLS and statement pages need, the status, currency and funds checks, check constraints), one PL/pgSQL function in a schema the benchmark creates, on the same 50 accounts' ids.`,
-          `The six cases alternate in ${ROUNDS} rounds of ${roundSeconds} s per client count and are pooled per case (mean throughput, percentiles over every transaction). Invariants and transaction counts checked after every ledger run.`,
+          `The six cases alternate in ${ROUNDS} rounds (in reverse order every other round) of ${roundSeconds} s per client count and are pooled per case (mean throughput, percentiles over every transaction). Invariants and transaction counts checked after every ledger run.`,
         ],
       },
       {
@@ -347,7 +351,7 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
         ),
         notes: [
           `Senders chosen uniformly among the ${ACCOUNTS} accounts. uniform: transfers between the ${ACCOUNTS} accounts, as in the throughput runs. hot: every transfer pays a merchant nobody configured (the target's case), whose credits take balance shards when its row is busy. hot-sharded: a merchant given ${MERCHANT_SHARDS} balance shards beforehand (wallet_set_balance_shards), for comparison.`,
-          `The three cases alternate in ${ROUNDS} rounds of ${roundSeconds} s per client count and are pooled per case.`,
+          `The three cases alternate in ${ROUNDS} rounds (in reverse order every other round) of ${roundSeconds} s per client count and are pooled per case.`,
         ],
       },
       {
@@ -363,7 +367,7 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
           ),
         ],
         notes: [
-          `wallet_transfer between the ${ACCOUNTS} accounts as each sender's owner (role authenticated, the claims set in the same statement), ${LIMITS_CLIENTS} clients. limits: the merchant tier's limits checked (raised out of reach, so that every transfer passes); no-limits: private.wallet_check_limits replaced by an empty body, so that only the check's work differs. The two cases alternate in ${ROUNDS} rounds of ${roundSeconds} s and are pooled per case.`,
+          `wallet_transfer between the ${ACCOUNTS} accounts as each sender's owner (role authenticated, the claims set in the same statement), ${LIMITS_CLIENTS} clients. limits: the merchant tier's limits checked (raised out of reach, so that every transfer passes); no-limits: private.wallet_check_limits replaced by an empty body, so that only the check's work differs. The two cases alternate in ${ROUNDS} rounds (in reverse order every other round) of ${roundSeconds} s and are pooled per case.`,
         ],
       },
       {
@@ -384,7 +388,9 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
             [BATCH_SIZE, 1],
           ),
         ],
-        notes: [`The two cases alternate in ${ROUNDS} rounds of ${roundSeconds} s and are pooled per case.`],
+        notes: [
+          `The two cases alternate in ${ROUNDS} rounds (in reverse order every other round) of ${roundSeconds} s and are pooled per case.`,
+        ],
       },
     ];
   } finally {

@@ -6,6 +6,7 @@
 import postgres from "postgres";
 import { createMigratedDatabase, dropDatabase } from "@mfuko/local-stack/database";
 import { type BenchmarkResult, percentile } from "./lib/report.ts";
+import { roundOrder } from "./lib/round-order.ts";
 import { settleDatabase } from "./lib/settle.ts";
 
 const owner = "0b0b0b0b-0000-4000-8000-000000000001";
@@ -122,7 +123,9 @@ export async function runRlsOverhead(
     const cases = [smallAuthenticated, largeAuthenticated, smallService, largeService];
     for (const c of cases) await measureReads(c.sql, c.fixture, c.role, Math.ceil(options.requests / 10)); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
-      for (const c of cases) c.samples.push(...(await measureReads(c.sql, c.fixture, c.role, Math.ceil(options.requests / ROUNDS))));
+      for (const c of roundOrder(cases, round)) {
+        c.samples.push(...(await measureReads(c.sql, c.fixture, c.role, Math.ceil(options.requests / ROUNDS))));
+      }
     }
     return rlsOverheadResult(options.requests, {
       smallAuthenticated: smallAuthenticated.samples,
@@ -171,7 +174,7 @@ function rlsOverheadResult(
     ],
     notes: [
       `Each request is one transaction (set local role, request.jwt.claims, two selects: the balance from wallet_account_balances, the account row plus its shards, as a frontend reads it, and the entries), ${requests} requests per case on one connection after a warm-up.`,
-      `The two ledgers are two databases of the stack's cluster, both migrated with the Supabase CLI: the stack's own, grown to 1,000,000 entries, and a second one (dropped afterwards) grown to 1,000; each is vacuumed, analyzed and checkpointed after its growth (bench/lib/settle.ts), and the account owns half of all entries, written as each transaction's pair of postings, as the ledger writes them. The four cases alternate in ${ROUNDS} rounds and are pooled per case (percentiles over every request).`,
+      `The two ledgers are two databases of the stack's cluster, both migrated with the Supabase CLI: the stack's own, grown to 1,000,000 entries, and a second one (dropped afterwards) grown to 1,000; each is vacuumed, analyzed and checkpointed after its growth (bench/lib/settle.ts), and the account owns half of all entries, written as each transaction's pair of postings, as the ledger writes them. The four cases alternate in ${ROUNDS} rounds (in reverse order every other round) and are pooled per case (percentiles over every request).`,
     ],
   };
 }

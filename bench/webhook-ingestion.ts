@@ -15,6 +15,7 @@ import { projectRoot } from "@mfuko/local-stack/paths";
 import { freePort } from "@mfuko/local-stack/ports";
 import { type PgbenchRun, poolRuns, runPgbench } from "./lib/pgbench.ts";
 import { type BenchmarkResult, formatNumber, type Ratio } from "./lib/report.ts";
+import { roundOrder } from "./lib/round-order.ts";
 import { settleDatabase } from "./lib/settle.ts";
 import { createStripeTopUps, creditedPayments, type SignedDelivery, signedSucceededDeliveries } from "./lib/stripe-deliveries.ts";
 
@@ -164,13 +165,17 @@ export async function runWebhookIngestion(options: WebhookBenchOptions): Promise
       if (warmUp.non2xx > 0) throw new Error(`${url}: ${warmUp.non2xx} warm-up deliveries were not answered 2xx`);
     }
     // The four cases alternate, so that the machine's drift falls on each alike.
+    const cases = [
+      async () => pooledLoads.push(await webhookLoad(options.functionsUrl, deliveries, sent, roundSeconds)),
+      async () => directLoads.push(await webhookLoad(direct.url, deliveries, sent, roundSeconds)),
+      async () => minimalLoads.push(await webhookLoad(minimal.url, deliveries, sent, roundSeconds)),
+      async () =>
+        databaseRuns.push(
+          await runPgbench({ dbUrl: options.dbUrl, role: "service_role", clients: 8, seconds: roundSeconds, script, workDir }),
+        ),
+    ];
     for (let round = 0; round < ROUNDS; round++) {
-      pooledLoads.push(await webhookLoad(options.functionsUrl, deliveries, sent, roundSeconds));
-      directLoads.push(await webhookLoad(`${direct.url}`, deliveries, sent, roundSeconds));
-      minimalLoads.push(await webhookLoad(minimal.url, deliveries, sent, roundSeconds));
-      databaseRuns.push(
-        await runPgbench({ dbUrl: options.dbUrl, role: "service_role", clients: 8, seconds: roundSeconds, script, workDir }),
-      );
+      for (const runCase of roundOrder(cases, round)) await runCase();
     }
   } finally {
     await direct.stop();
@@ -270,7 +275,7 @@ export async function runWebhookIngestion(options: WebhookBenchOptions): Promise
       shownRatio("webhook through PgBouncer / direct", webhook.requestsPerSecond, ["direct", webhookDirect.requestsPerSecond]),
     ],
     notes: [
-      `The gateway of the test stack reaches the database through PgBouncer in transaction mode, as the functions reach Supavisor in production; a second gateway, otherwise the same, connects directly. The minimal webhook (bench/deno/minimal-webhook.ts, through PgBouncer with the functions' database client) checks the signature with the same library and runs the database-only case's statement, wallet_deposit keyed by the PaymentIntent id, and nothing else. After the setup the database is vacuumed, analyzed and checkpointed (bench/lib/settle.ts), as pgbench does before its runs, and each server gets ${WARM_UP_SECONDS} s of deliveries that are not counted. The three webhook cases and the database-only wallet_deposit run (pgbench, 8 clients, as service_role) alternate in ${ROUNDS} rounds of ${roundSeconds} s and are pooled per case (mean rate; the worst round's percentiles). Webhook / HTTP ceiling: ${
+      `The gateway of the test stack reaches the database through PgBouncer in transaction mode, as the functions reach Supavisor in production; a second gateway, otherwise the same, connects directly. The minimal webhook (bench/deno/minimal-webhook.ts, through PgBouncer with the functions' database client) checks the signature with the same library and runs the database-only case's statement, wallet_deposit keyed by the PaymentIntent id, and nothing else. After the setup the database is vacuumed, analyzed and checkpointed (bench/lib/settle.ts), as pgbench does before its runs, and each server gets ${WARM_UP_SECONDS} s of deliveries that are not counted. The three webhook cases and the database-only wallet_deposit run (pgbench, 8 clients, as service_role) alternate in ${ROUNDS} rounds (in reverse order every other round) of ${roundSeconds} s and are pooled per case (mean rate; the worst round's percentiles). Webhook / HTTP ceiling: ${
         (webhook.requestsPerSecond / http.requestsPerSecond).toFixed(3)
       }.`,
       `Each delivery: rate-limit call (Postgres limiter, one statement on an unlogged table, keyed by provider and address, ${stripeAddresses.length} addresses as Stripe's pool), Stripe signature check, webhook_ingest_payment_success (one statement: payment row, wallet credit, the event row stored with its outcome, audit rows).`,
