@@ -32,24 +32,20 @@ language plpgsql
 security definer set search_path = ''
 as $$
 declare
-  v_now_ms bigint;
-  v_window bigint;
+  -- The key's row as read, then rolled forward to the clock's window (v_rolled).
   v_start bigint;
   v_current integer;
   v_previous integer;
   v_rolled boolean;
+  v_now_ms bigint;
+  v_window bigint;
   v_weighted integer;
   v_allowed boolean;
 begin
-  if p_key is null or length(p_key) not between 1 and 256 then
-    raise exception 'rate limit key must be 1..256 characters' using errcode = '22023';
-  end if;
-  if p_limit is null or p_limit not between 1 and 100000 then
-    raise exception 'rate limit must be between 1 and 100000 hits' using errcode = '22023';
-  end if;
-  if p_window_ms is null or p_window_ms not between 1000 and 86400000 then
-    raise exception 'rate limit window must be between 1000 and 86400000 ms' using errcode = '22023';
-  end if;
+  -- The checks every other function makes (22023 naming the argument): a key is an identifier.
+  perform private.require_text(p_key, 'identifier', 'p_key');
+  perform private.require_between(p_limit, 1, 100000, 'p_limit');
+  perform private.require_between(p_window_ms, 1000, 86400000, 'p_window_ms');
 
   -- A hit lost in a crash does not matter: the commit does not wait for the WAL flush, so the
   -- key's lock (held until commit) is held for less time.

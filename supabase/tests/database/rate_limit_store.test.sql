@@ -1,7 +1,7 @@
 -- The edge functions' rate-limit store: the sliding window's counters, input checks, and that no API
 -- role other than service_role can reach it.
 begin;
-select plan(24);
+select plan(25);
 
 select has_function('private', 'rate_limit_hit', array['text', 'integer', 'integer']);
 select is(
@@ -78,9 +78,10 @@ select is(
   (select (1, start + 2 * 86400000)::text from day_window), 'a stored window ahead of the clock keeps its count');
 
 -- Bad input is refused with 22023 and writes nothing.
-select throws_ok($$select private.rate_limit_hit('', 3, 60000)$$, '22023', 'rate limit key must be 1..256 characters');
-select throws_ok($$select private.rate_limit_hit('k', 0, 60000)$$, '22023', 'rate limit must be between 1 and 100000 hits');
-select throws_ok($$select private.rate_limit_hit('k', 3, 10)$$, '22023', 'rate limit window must be between 1000 and 86400000 ms');
+select throws_ok($$select private.rate_limit_hit('', 3, 60000)$$, '22023', 'p_key must be 1 to 255 characters');
+select throws_ok($$select private.rate_limit_hit(repeat('k', 256), 3, 60000)$$, '22023', 'p_key must be 1 to 255 characters');
+select throws_ok($$select private.rate_limit_hit('k', 0, 60000)$$, '22023', 'p_limit must be between 1 and 100000');
+select throws_ok($$select private.rate_limit_hit('k', 3, 10)$$, '22023', 'p_window_ms must be between 1000 and 86400000');
 
 -- Pruning drops windows whose hits all expired and keeps live ones.
 insert into private.rate_limit_windows (key, window_start, current_hits, previous_hits, expires_at)
