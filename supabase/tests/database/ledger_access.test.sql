@@ -4,11 +4,7 @@
 begin;
 select plan(136);
 
-select tests.create_user('alice'),
-       tests.create_user('bob'),
-       tests.create_user('admin', 'admin'),
-       tests.create_user('support', 'support'),
-       tests.create_user('carol');
+select tests.create_users(array['alice', 'bob', 'carol'], array['admin'], array['support']);
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
   ('ac300000-0000-4000-8000-00000000000a', tests.user_id('alice'), 'user', 'UGX'),
   ('ac300000-0000-4000-8000-00000000000b', tests.user_id('bob'), 'user', 'UGX'),

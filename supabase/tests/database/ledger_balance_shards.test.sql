@@ -6,11 +6,7 @@
 begin;
 select plan(80);
 
-select tests.create_user('merchant'),
-       tests.create_user('payer'),
-       tests.create_user('other'),
-       tests.create_user('admin', 'admin'),
-       tests.create_user('support', 'support');
+select tests.create_users(array['merchant', 'payer', 'other'], array['admin'], array['support']);
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
   ('ac600000-0000-4000-8000-00000000000a', tests.user_id('merchant'), 'user', 'TZS'),
   ('ac600000-0000-4000-8000-00000000000b', tests.user_id('payer'), 'user', 'TZS'),

@@ -6,10 +6,7 @@
 begin;
 select plan(22);
 
-select tests.create_user('owner'),
-       tests.create_user('payee'),
-       tests.create_user('closed'),
-       tests.create_user('admin', 'admin');
+select tests.create_users(array['owner', 'payee', 'closed'], array['admin']);
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
   ('b8000000-0000-4000-8000-00000000000f', tests.user_id('owner'), 'user', 'USD'),
   ('b8000000-0000-4000-8000-00000000000b', tests.user_id('payee'), 'user', 'USD'),

@@ -6,9 +6,7 @@
 -- WL005 can only come from the key.
 begin;
 
-select tests.create_user('alice'),
-       tests.create_user('bob'),
-       tests.create_user('carol');
+select tests.create_users(array['alice', 'bob', 'carol']);
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
   ('ac800000-0000-4000-8000-00000000000a', tests.user_id('alice'), 'user', 'GHS'),
   ('ac800000-0000-4000-8000-00000000000b', tests.user_id('bob'), 'user', 'GHS'),

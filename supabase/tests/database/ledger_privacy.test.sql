@@ -5,12 +5,7 @@
 begin;
 select plan(28);
 
-select tests.create_user('payer'),
-       tests.create_user('frozen'),
-       tests.create_user('closed'),
-       tests.create_user('euro'),
-       tests.create_user('admin', 'admin'),
-       tests.create_user('support', 'support');
+select tests.create_users(array['payer', 'frozen', 'closed', 'euro'], array['admin'], array['support']);
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
   ('b7000000-0000-4000-8000-00000000000a', tests.user_id('payer'), 'user', 'USD'),
   ('b7000000-0000-4000-8000-00000000000f', tests.user_id('frozen'), 'user', 'USD'),

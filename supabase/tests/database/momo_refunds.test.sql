@@ -5,9 +5,7 @@
 begin;
 select plan(42);
 
-select tests.create_user('alice'),
-       tests.create_user('admin', 'admin'),
-       tests.create_user('support', 'support');
+select tests.create_users(array['alice'], array['admin'], array['support']);
 
 -- Grants.
 select ok(not has_function_privilege('anon', f, 'execute') and has_function_privilege('authenticated', f, 'execute')
