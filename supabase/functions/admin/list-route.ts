@@ -9,9 +9,7 @@ import { parseOrThrow } from "../_shared/errors.ts";
 import { allowMethods } from "../_shared/middleware.ts";
 import { cursorSchema, limitSchema, page } from "./pagination.ts";
 import { timestampParam } from "./params.ts";
-import type { AdminApp, AdminRoutes } from "./types.ts";
-
-type Row = Record<string, unknown>;
+import type { AdminApp, AdminRoutes, Row } from "./types.ts";
 
 export interface NewestFirstList {
   path: string;

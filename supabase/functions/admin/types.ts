@@ -21,3 +21,5 @@ export type AdminDependencies = UserApiDependencies<AdminProviders>;
 export type AdminRoutes = UserApiRoutes<AdminProviders>;
 export type AdminApp = UserApp;
 export type AdminContext = UserContext;
+/** A database row read as JSON (to_jsonb), handed on to the response as it is. */
+export type Row = Record<string, unknown>;

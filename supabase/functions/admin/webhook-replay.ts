@@ -22,7 +22,7 @@ import type { RevolutClient } from "../_shared/providers/revolut/client.ts";
 import { settled } from "../_shared/providers/settled.ts";
 import { stripeWebhookEvent } from "../_shared/providers/stripe/events.ts";
 import { whatsAppStoredEvent } from "../_shared/providers/whatsapp/events.ts";
-import type { AdminProviders } from "./types.ts";
+import type { AdminProviders, Row } from "./types.ts";
 
 /** Rebuilds a provider's event, effect bound, from what webhook_events.payload stored. */
 export type StoredEventDecoder = (payload: unknown) => WebhookEvent | Promise<WebhookEvent>;
@@ -74,8 +74,6 @@ export function storedEventDecoders(providers: Pick<AdminProviders, "momo" | "re
     whatsapp: whatsAppStoredEvent,
   };
 }
-
-type Row = Record<string, unknown>;
 
 export interface ReplayResult {
   event: Row;

@@ -6,12 +6,10 @@
 import { z } from "zod";
 import { allowMethods } from "../../_shared/middleware.ts";
 import { HttpError, parseOrThrow } from "../../_shared/errors.ts";
-import type { AdminApp, AdminRoutes } from "../types.ts";
+import type { AdminApp, AdminRoutes, Row } from "../types.ts";
 import { cursorSchema, limitSchema, page } from "../pagination.ts";
 import { registerListRoute } from "../list-route.ts";
 import { pathId, uuidParam } from "../params.ts";
-
-type Row = Record<string, unknown>;
 
 const detailQuery = z.strictObject({
   entries_limit: limitSchema.default(20),

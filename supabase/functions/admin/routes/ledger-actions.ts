@@ -5,11 +5,9 @@
 // POST /admin/adjustments               wallet_adjust (credit or debit against adjustments:<CUR>)
 import { z } from "zod";
 import { allowMethods } from "../../_shared/middleware.ts";
-import type { AdminApp, AdminRoutes } from "../types.ts";
+import type { AdminApp, AdminRoutes, Row } from "../types.ts";
 import { amount, idempotencyKeyField, idempotentMutation, reason } from "../mutation.ts";
 import { pathId, uuidParam } from "../params.ts";
-
-type Row = Record<string, unknown>;
 
 const statusBody = z.strictObject({
   status: z.enum(["active", "frozen", "closed"], { error: "must be one of active, frozen, closed" }),

@@ -5,11 +5,9 @@
 // The changes are idempotent (mutation.ts) and run as the admin, so the audit trail names them.
 import { z } from "zod";
 import { allowMethods } from "../../_shared/middleware.ts";
-import type { AdminApp, AdminRoutes } from "../types.ts";
+import type { AdminApp, AdminRoutes, Row } from "../types.ts";
 import { idempotencyKeyField, idempotentMutation } from "../mutation.ts";
 import { pathId } from "../params.ts";
-
-type Row = Record<string, unknown>;
 
 const tier = z.enum(["standard", "verified", "merchant"], { error: "must be one of standard, verified, merchant" });
 const minorUnits = z.number({ error: "must be a whole number of minor units" })

@@ -16,13 +16,11 @@ import { sha256Hex, type StoredResponse } from "../../_shared/idempotency.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
 import { ProviderError } from "../../_shared/providers/errors.ts";
 import { providerUnavailable } from "../../_shared/providers/unavailable.ts";
-import type { AdminApp, AdminContext, AdminRoutes } from "../types.ts";
+import type { AdminApp, AdminContext, AdminRoutes, Row } from "../types.ts";
 import { amount, idempotencyKeyField, idempotentMutation, reason } from "../mutation.ts";
 import { pathId } from "../params.ts";
 import { requestProviderRefund } from "../refund-providers.ts";
 import { refundThroughMomo } from "../momo-refund.ts";
-
-type Row = Record<string, unknown>;
 
 const refundBody = z.strictObject({ amount, reason, idempotency_key: idempotencyKeyField });
 type RefundInput = z.output<typeof refundBody>;

@@ -4,13 +4,11 @@
 import { z } from "zod";
 import { HttpError } from "../../_shared/errors.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
-import type { AdminApp, AdminRoutes } from "../types.ts";
+import type { AdminApp, AdminRoutes, Row } from "../types.ts";
 import { idempotentMutation, keyOnlyBody } from "../mutation.ts";
 import { registerListRoute } from "../list-route.ts";
 import { replayWebhookEvent, storedEventDecoders } from "../webhook-replay.ts";
 import { pathId } from "../params.ts";
-
-type Row = Record<string, unknown>;
 
 export function registerWebhookEventRoutes(app: AdminApp, routes: AdminRoutes): void {
   registerListRoute(app, routes, {

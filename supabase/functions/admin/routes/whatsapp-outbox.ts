@@ -4,12 +4,10 @@
 // whatsapp-send run sends it). Support may list.
 import { z } from "zod";
 import { allowMethods } from "../../_shared/middleware.ts";
-import type { AdminApp, AdminRoutes } from "../types.ts";
+import type { AdminApp, AdminRoutes, Row } from "../types.ts";
 import { idempotentMutation, keyOnlyBody } from "../mutation.ts";
 import { registerListRoute } from "../list-route.ts";
 import { pathId } from "../params.ts";
-
-type Row = Record<string, unknown>;
 
 export function registerWhatsAppOutboxRoutes(app: AdminApp, routes: AdminRoutes): void {
   registerListRoute(app, routes, {
