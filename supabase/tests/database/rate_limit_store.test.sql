@@ -1,7 +1,7 @@
 -- The edge functions' rate-limit store: the sliding window's counters, input checks, and that no API
 -- role other than service_role can reach it.
 begin;
-select plan(25);
+select plan(26);
 
 select has_function('private', 'rate_limit_hit', array['text', 'integer', 'integer']);
 select is(
@@ -77,6 +77,19 @@ select is(
   (select (remaining, reset_ms)::text from private.rate_limit_hit('test:count', 3, 86400000)),
   (select (1, start + 2 * 86400000)::text from day_window), 'a stored window ahead of the clock keeps its count');
 
+-- A key's row does not grow with its hits: a hit costs the same at any limit.
+select tests.as_service();
+select count(*) from private.rate_limit_hit('test:size', 100000, 86400000);
+select tests.reset_role();
+create temporary table one_hit_size as
+  select pg_column_size(w.*) as size from private.rate_limit_windows w where key = 'test:size';
+select tests.as_service();
+select count(*) from generate_series(1, 999) as n, lateral private.rate_limit_hit('test:size' || left(n::text, 0), 100000, 86400000);
+select tests.reset_role();
+select is(
+  (select (current_hits, pg_column_size(w.*))::text from private.rate_limit_windows w where key = 'test:size'),
+  (select (1000, size)::text from one_hit_size), 'a key''s row is as large after 1,000 hits as after one');
+
 -- Bad input is refused with 22023 and writes nothing.
 select throws_ok($$select private.rate_limit_hit('', 3, 60000)$$, '22023', 'p_key must be 1 to 255 characters');
 select throws_ok($$select private.rate_limit_hit(repeat('k', 256), 3, 60000)$$, '22023', 'p_key must be 1 to 255 characters');
@@ -89,7 +102,7 @@ values ('test:stale', 0, 1, 0, now() - interval '1 second');
 select is(private.rate_limit_prune(), 1, 'prune deletes the expired window');
 select is(
   (select array_agg(key order by key) from private.rate_limit_windows where key like 'test:%'),
-  array['test:count', 'test:other'], 'prune keeps the live windows');
+  array['test:count', 'test:other', 'test:size'], 'prune keeps the live windows');
 
 select * from finish();
 rollback;
