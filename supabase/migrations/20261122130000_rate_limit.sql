@@ -1,9 +1,11 @@
 -- Rate limiter store for the edge functions (docs/EDGE_FUNCTIONS.md, "Rate limits").
--- An exact sliding-log window per caller key: each key keeps the millisecond timestamps of the
--- hits it was allowed inside the current window (never more than the limit, so a row stays small).
--- The whole decision is one call to private.rate_limit_hit, serialized per key with a
--- transaction-scoped advisory lock, so the count is exact however many server processes share
--- this database.
+-- A sliding window per caller key, counted as @upstash/ratelimit's slidingWindow counts in the
+-- hosted store, so that both stores answer a caller alike: each key keeps the hits it was
+-- allowed in its current window and in the window before (docs/decisions/0012). Two counters
+-- cost a hit the same at any limit; a log of every hit in the window, the first design, made a
+-- hit rewrite the whole log (docs/BENCHMARKS.md, History). The whole decision is one call to
+-- private.rate_limit_hit, serialized per key with a transaction-scoped advisory lock, so the
+-- count is exact within a window however many server processes share this database.
 
 -- `private` is not in PostgREST's exposed schemas: nothing here is reachable over the API.
 create schema if not exists private;
@@ -15,14 +17,20 @@ grant usage on schema private to service_role;
 -- window's worth of hits through; the writes skip the WAL, and with it the flushes and the
 -- WAL writer's lock that every durable commit of the database waits on.
 create unlogged table private.rate_limit_windows (
-  key        text primary key check (length(key) between 1 and 256),
-  -- allowed hits inside the window, oldest first, as unix epoch milliseconds
-  hits       bigint[] not null default '{}',
-  -- when the newest hit leaves the window: after that the row carries no information
-  expires_at timestamptz not null
-);
+  key           text primary key check (length(key) between 1 and 255),
+  -- start of the key's current window, in epoch milliseconds: a multiple of the window length
+  window_start  bigint not null,
+  -- hits allowed in that window, and in the window before it
+  current_hits  integer not null check (current_hits >= 0),
+  previous_hits integer not null check (previous_hits >= 0),
+  -- when the window after the current one ends: after that the row carries no information
+  expires_at    timestamptz not null
+)
+-- A hit rewrites its key's row: free room on each page keeps that update on the page (HOT).
+with (fillfactor = 50);
 comment on table private.rate_limit_windows is
-  'Sliding-log rate-limit windows of the edge functions, written only by private.rate_limit_hit.';
+  'Sliding-window rate-limit counters of the edge functions (this window''s hits and the last '
+  'window''s), written only by private.rate_limit_hit.';
 
 create index rate_limit_windows_expires_at on private.rate_limit_windows (expires_at);
 
@@ -34,8 +42,8 @@ alter table private.rate_limit_windows force row level security;
 create policy rate_limit_windows_owner_only on private.rate_limit_windows
   for all to current_user using (true) with check (true);
 
--- Deletes up to 500 windows whose hits have all left their window; rows another caller holds
--- are skipped. Returns how many were deleted.
+-- Deletes up to 500 windows that ended more than a window ago; rows another caller holds are
+-- skipped. Returns how many were deleted.
 create function private.rate_limit_prune()
 returns integer
 language plpgsql
@@ -57,9 +65,11 @@ end;
 $$;
 grant execute on function private.rate_limit_prune() to service_role;
 
--- Records one hit for p_key if fewer than p_limit hits happened in the last p_window_ms.
--- Returns whether the hit is allowed, the limit, the hits still available, and reset_ms: the
--- epoch millisecond at which the oldest counted hit leaves the window (one more hit frees up).
+-- Records one hit for p_key when the key's estimate for the last p_window_ms has room: the
+-- hits of the current window plus those of the previous one weighted by the share of it still
+-- inside the sliding window, rounded down. Windows start at multiples of p_window_ms since the
+-- epoch. Returns whether the hit is allowed, the limit, the hits still available, and reset_ms:
+-- the end of the current window, when the estimate next drops.
 create function private.rate_limit_hit(p_key text, p_limit integer, p_window_ms integer)
 returns table (allowed boolean, "limit" integer, remaining integer, reset_ms bigint)
 language plpgsql
@@ -67,20 +77,26 @@ security definer set search_path = ''
 as $$
 declare
   v_now_ms bigint;
-  v_hits bigint[];
-  v_first integer := 1;
-  v_last integer;
-  v_probe integer;
+  v_window bigint;
+  -- The key's row as read, then rolled forward to the clock's window (v_rolled).
+  v_start bigint;
+  v_current integer;
+  v_previous integer;
+  v_rolled boolean;
+  v_weighted integer;
   v_allowed boolean;
 begin
-  if p_key is null or length(p_key) not between 1 and 256 then
-    raise exception 'rate limit key must be 1..256 characters' using errcode = '22023';
+  -- The checks of private.require_text and require_between (a key is an identifier), written
+  -- out: a hit comes with every request of every function, forged ones included, and the
+  -- three calls cost 14 us of a hit's 0.1 ms (docs/BENCHMARKS.md, History).
+  if p_key is null or length(p_key) not between 1 and 255 then
+    perform private.fail('22023', 'p_key must be 1 to 255 characters');
   end if;
   if p_limit is null or p_limit not between 1 and 100000 then
-    raise exception 'rate limit must be between 1 and 100000 hits' using errcode = '22023';
+    perform private.fail('22023', 'p_limit must be between 1 and 100000');
   end if;
   if p_window_ms is null or p_window_ms not between 1000 and 86400000 then
-    raise exception 'rate limit window must be between 1000 and 86400000 ms' using errcode = '22023';
+    perform private.fail('22023', 'p_window_ms must be between 1000 and 86400000');
   end if;
 
   -- A hit lost in a crash does not matter: the commit does not wait for the WAL flush, so the
@@ -89,37 +105,35 @@ begin
   -- Serialize the callers of one key until commit; unrelated keys that share a hash only wait.
   perform pg_advisory_xact_lock(hashtextextended('private.rate_limit_hit:' || p_key, 0));
 
-  -- Read the clock after the lock so that hits of one key are recorded in order.
+  -- Read the clock after the lock so that the hits of one key are counted in order.
   v_now_ms := (extract(epoch from clock_timestamp()) * 1000)::bigint;
+  v_window := v_now_ms - v_now_ms % p_window_ms;
 
-  select w.hits into v_hits from private.rate_limit_windows as w where w.key = p_key;
-  v_hits := coalesce(v_hits, '{}');
-  -- The log is in order: the hits that left the window are a prefix, found by bisection, so a
-  -- hit costs one slice of the log, not a sort of it (a high limit keeps thousands of hits).
-  v_last := cardinality(v_hits) + 1;
-  while v_first < v_last loop
-    v_probe := (v_first + v_last) / 2;
-    if v_hits[v_probe] > v_now_ms - p_window_ms then
-      v_last := v_probe;
-    else
-      v_first := v_probe + 1;
-    end if;
-  end loop;
-  if v_first > 1 then
-    v_hits := v_hits[v_first:];
+  select w.window_start, w.current_hits, w.previous_hits into v_start, v_current, v_previous
+    from private.rate_limit_windows as w
+   where w.key = p_key;
+  -- A window that ended becomes the previous one; one that ended before that counts nothing.
+  -- A stored window later than the clock's (the clock stepped back) stays the current one.
+  v_rolled := not found or v_start < v_window;
+  if v_rolled then
+    v_previous := case when found and v_start >= v_window - p_window_ms then v_current else 0 end;
+    v_current := 0;
+    v_start := v_window;
   end if;
 
-  v_allowed := cardinality(v_hits) < p_limit;
+  v_weighted := floor(v_previous * (1 - least(greatest(v_now_ms - v_start, 0), p_window_ms)::numeric / p_window_ms));
+  v_allowed := v_weighted + v_current < p_limit;
   if v_allowed then
-    -- A clock stepped back never puts a hit before the newest one: the log stays in order.
-    v_hits := v_hits || greatest(v_now_ms, v_hits[cardinality(v_hits)]);
+    v_current := v_current + 1;
   end if;
 
-  -- A refused hit that let no old hit expire changes nothing: skip the write.
-  if v_allowed or v_first > 1 then
-    insert into private.rate_limit_windows as w (key, hits, expires_at)
-    values (p_key, v_hits, to_timestamp((v_hits[cardinality(v_hits)] + p_window_ms) / 1000.0))
-    on conflict (key) do update set hits = excluded.hits, expires_at = excluded.expires_at;
+  -- A refused hit in the same window changes nothing: skip the write.
+  if v_allowed or v_rolled then
+    insert into private.rate_limit_windows as w (key, window_start, current_hits, previous_hits, expires_at)
+    values (p_key, v_start, v_current, v_previous, to_timestamp((v_start + 2 * p_window_ms) / 1000.0))
+    on conflict (key) do update
+      set window_start = excluded.window_start, current_hits = excluded.current_hits,
+          previous_hits = excluded.previous_hits, expires_at = excluded.expires_at;
   end if;
 
   -- Keep the table small without a scheduler: now and then drop a batch of expired windows.
@@ -127,10 +141,14 @@ begin
     perform private.rate_limit_prune();
   end if;
 
-  return query select v_allowed, p_limit, p_limit - cardinality(v_hits), v_hits[1] + p_window_ms;
+  return query select v_allowed, p_limit,
+                      case when v_allowed then p_limit - v_weighted - v_current else 0 end,
+                      v_start + p_window_ms;
 end;
 $$;
+
 grant execute on function private.rate_limit_hit(text, integer, integer) to service_role;
 
 comment on function private.rate_limit_hit(text, integer, integer) is
-  'Exact sliding-window rate limit: records one hit for the key when the window has room.';
+  'Sliding-window rate limit (two window counters, as Upstash''s slidingWindow): records one hit '
+  'for the key when the window has room.';

@@ -1,7 +1,7 @@
 -- The edge functions' rate-limit store: the sliding window's counters, input checks, and that no API
 -- role other than service_role can reach it.
 begin;
-select plan(26);
+select plan(27);
 
 select has_function('private', 'rate_limit_hit', array['text', 'integer', 'integer']);
 select is(
@@ -95,6 +95,8 @@ select throws_ok($$select private.rate_limit_hit('', 3, 60000)$$, '22023', 'p_ke
 select throws_ok($$select private.rate_limit_hit(repeat('k', 256), 3, 60000)$$, '22023', 'p_key must be 1 to 255 characters');
 select throws_ok($$select private.rate_limit_hit('k', 0, 60000)$$, '22023', 'p_limit must be between 1 and 100000');
 select throws_ok($$select private.rate_limit_hit('k', 3, 10)$$, '22023', 'p_window_ms must be between 1000 and 86400000');
+select is((select count(*) from private.rate_limit_windows where key like 'k%'), 0::bigint,
+  'refused arguments write no window');
 
 -- Pruning drops windows whose hits all expired and keeps live ones.
 insert into private.rate_limit_windows (key, window_start, current_hits, previous_hits, expires_at)

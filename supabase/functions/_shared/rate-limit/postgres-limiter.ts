@@ -1,6 +1,6 @@
-// The default rate-limit store: private.rate_limit_hit in our own Postgres (migrations
-// 20261122130000_rate_limit.sql and 20261209000000_rate_limit_window_counters.sql), one
-// sliding-window decision per call, counted as the Upstash store counts.
+// The default rate-limit store: private.rate_limit_hit in our own Postgres (migration
+// 20261122130000_rate_limit.sql), one sliding-window decision per call, counted as the Upstash
+// store counts.
 import type { Sql } from "../db.ts";
 import { failedOpen, type RateLimitDecision, type RateLimiter, type WarningSink, WINDOW_MS } from "./limiter.ts";
 
