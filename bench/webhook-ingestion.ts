@@ -8,12 +8,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import autocannon from "autocannon";
 import type postgres from "postgres";
 import { denoExecutable, startFunctionsServer } from "@mfuko/local-stack/functions-server";
 import { projectRoot } from "@mfuko/local-stack/paths";
 import { freePort } from "@mfuko/local-stack/ports";
 import { type PgbenchRun, poolRuns, runPgbench } from "./lib/pgbench.ts";
+import { type HttpLoad, poolHttpLoads, runHttpLoad } from "./lib/http-load.ts";
 import { type BenchmarkResult, formatNumber, type Ratio } from "./lib/report.ts";
 import { roundOrder } from "./lib/round-order.ts";
 import { settleDatabase } from "./lib/settle.ts";
@@ -41,34 +41,15 @@ export interface WebhookBenchOptions {
   seconds: number;
 }
 
-interface Load {
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  requests: number;
-  non2xx: number;
-}
-
-async function load(options: autocannon.Options): Promise<Load> {
-  const result = await autocannon({ connections, duration: 10, ...options });
-  return {
-    requestsPerSecond: result.requests.average,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    requests: result.requests.total,
-    non2xx: result.non2xx + result.errors + result.timeouts,
-  };
-}
-
 /** The HTTP ceiling: Deno.serve answering "ok", on the same machine and runtime. */
-async function helloWorldCeiling(seconds: number): Promise<Load> {
+async function helloWorldCeiling(seconds: number): Promise<HttpLoad> {
   const port = await freePort();
   const server = await startDeno([
     "eval",
     `Deno.serve({ port: ${port}, hostname: "127.0.0.1", onListen() { console.log("listening") } }, () => new Response("ok"))`,
   ]);
   try {
-    return await load({ url: `http://127.0.0.1:${port}/`, duration: seconds });
+    return await runHttpLoad({ connections, url: `http://127.0.0.1:${port}/`, duration: seconds });
   } finally {
     server.stop();
   }
@@ -101,8 +82,9 @@ async function startMinimalWebhook(env: Record<string, string>, account: string)
 }
 
 /** The webhook's case: deliveries to one gateway for `seconds`, each a distinct creditable event. */
-async function webhookLoad(functionsUrl: string, deliveries: SignedDelivery[], sent: { next: number }, seconds: number): Promise<Load> {
-  return await load({
+async function webhookLoad(functionsUrl: string, deliveries: SignedDelivery[], sent: { next: number }, seconds: number): Promise<HttpLoad> {
+  return await runHttpLoad({
+    connections,
     url: `${functionsUrl}/stripe-webhook`,
     duration: seconds,
     requests: [{
@@ -118,17 +100,6 @@ async function webhookLoad(functionsUrl: string, deliveries: SignedDelivery[], s
       },
     }],
   });
-}
-
-/** Loads of equal length as one: mean rate, summed counts, the worse of their percentiles. */
-function poolLoads(loads: Load[]): Load {
-  return {
-    requestsPerSecond: loads.reduce((sum, l) => sum + l.requestsPerSecond, 0) / loads.length,
-    p50Ms: Math.max(...loads.map((l) => l.p50Ms)),
-    p99Ms: Math.max(...loads.map((l) => l.p99Ms)),
-    requests: loads.reduce((sum, l) => sum + l.requests, 0),
-    non2xx: loads.reduce((sum, l) => sum + l.non2xx, 0),
-  };
 }
 
 export async function runWebhookIngestion(options: WebhookBenchOptions): Promise<BenchmarkResult> {
@@ -148,9 +119,9 @@ export async function runWebhookIngestion(options: WebhookBenchOptions): Promise
   // The yardstick, through PgBouncer as the stack's gateway.
   const minimal = await startMinimalWebhook(options.env, account);
   const workDir = mkdtempSync(join(tmpdir(), "mfuko-webhook-bench-"));
-  const pooledLoads: Load[] = [];
-  const directLoads: Load[] = [];
-  const minimalLoads: Load[] = [];
+  const pooledLoads: HttpLoad[] = [];
+  const directLoads: HttpLoad[] = [];
+  const minimalLoads: HttpLoad[] = [];
   const databaseRuns: PgbenchRun[] = [];
   const roundSeconds = Math.max(1, Math.round(options.seconds / ROUNDS));
   try {
@@ -185,9 +156,9 @@ export async function runWebhookIngestion(options: WebhookBenchOptions): Promise
   if (sent.next > deliveries.length) {
     throw new Error(`the webhook runs needed more than ${deliveries.length} prepared deliveries; raise the count`);
   }
-  const webhook = poolLoads(pooledLoads);
-  const webhookDirect = poolLoads(directLoads);
-  const webhookMinimal = poolLoads(minimalLoads);
+  const webhook = poolHttpLoads(pooledLoads);
+  const webhookDirect = poolHttpLoads(directLoads);
+  const webhookMinimal = poolHttpLoads(minimalLoads);
   const database = poolRuns(databaseRuns);
   const answered = webhook.requests + webhookDirect.requests;
   const failed = webhook.non2xx + webhookDirect.non2xx;
@@ -229,6 +200,7 @@ export async function runWebhookIngestion(options: WebhookBenchOptions): Promise
       { name: `webhook through PgBouncer requests/s (${connections} connections)`, value: webhook.requestsPerSecond, unit: "1/s" },
       { name: "webhook through PgBouncer p50", value: webhook.p50Ms, unit: "ms" },
       { name: "webhook through PgBouncer p99", value: webhook.p99Ms, unit: "ms" },
+      { name: "webhook through PgBouncer p99, worst round", value: webhook.worstRoundP99Ms, unit: "ms" },
       { name: `webhook direct requests/s (${connections} connections)`, value: webhookDirect.requestsPerSecond, unit: "1/s" },
       { name: "webhook direct p50", value: webhookDirect.p50Ms, unit: "ms" },
       { name: "webhook direct p99", value: webhookDirect.p99Ms, unit: "ms" },
@@ -275,7 +247,7 @@ export async function runWebhookIngestion(options: WebhookBenchOptions): Promise
       shownRatio("webhook through PgBouncer / direct", webhook.requestsPerSecond, ["direct", webhookDirect.requestsPerSecond]),
     ],
     notes: [
-      `The gateway of the test stack reaches the database through PgBouncer in transaction mode, as the functions reach Supavisor in production; a second gateway, otherwise the same, connects directly. The minimal webhook (bench/deno/minimal-webhook.ts, through PgBouncer with the functions' database client) checks the signature with the same library and runs the database-only case's statement, wallet_deposit keyed by the PaymentIntent id, and nothing else. After the setup the database is vacuumed, analyzed and checkpointed (bench/lib/settle.ts), as pgbench does before its runs, and each server gets ${WARM_UP_SECONDS} s of deliveries that are not counted. The three webhook cases and the database-only wallet_deposit run (pgbench, 8 clients, as service_role) alternate in ${ROUNDS} rounds (in reverse order every other round) of ${roundSeconds} s and are pooled per case (mean rate; the worst round's percentiles). Webhook / HTTP ceiling: ${
+      `The gateway of the test stack reaches the database through PgBouncer in transaction mode, as the functions reach Supavisor in production; a second gateway, otherwise the same, connects directly. The minimal webhook (bench/deno/minimal-webhook.ts, through PgBouncer with the functions' database client) checks the signature with the same library and runs the database-only case's statement, wallet_deposit keyed by the PaymentIntent id, and nothing else. After the setup the database is vacuumed, analyzed and checkpointed (bench/lib/settle.ts), as pgbench does before its runs, and each server gets ${WARM_UP_SECONDS} s of deliveries that are not counted. The three webhook cases and the database-only wallet_deposit run (pgbench, 8 clients, as service_role) alternate in ${ROUNDS} rounds (in reverse order every other round) of ${roundSeconds} s and are pooled per case (mean rate; percentiles over every delivery of the case's rounds). Webhook / HTTP ceiling: ${
         (webhook.requestsPerSecond / http.requestsPerSecond).toFixed(3)
       }.`,
       `Each delivery: rate-limit call (Postgres limiter, one statement on an unlogged table, keyed by provider and address, ${stripeAddresses.length} addresses as Stripe's pool), Stripe signature check, webhook_ingest_payment_success (one statement: payment row, wallet credit, the event row stored with its outcome, audit rows).`,
