@@ -1,5 +1,7 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { type HttpLoad, poolHttpLoads } from "./http-load.ts";
+import { type HttpLoad, poolHttpLoads, runHttpLoad } from "./http-load.ts";
 import { percentile } from "./report.ts";
 
 /** A round whose requests took `latenciesMs`, summarised as runHttpLoad summarises one. */
@@ -35,5 +37,40 @@ describe("poolHttpLoads", () => {
   it("leaves a single round as it was", () => {
     const only = round(250, [5, 6, 7, 80]);
     expect(poolHttpLoads([only])).toEqual(only);
+  });
+});
+
+describe("runHttpLoad", () => {
+  it("keeps one latency per answered request, each at least as long as the server took", async () => {
+    const delayMs = 20;
+    const server = createServer((_request, response) => setTimeout(() => response.end("ok"), delayMs));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const load = await runHttpLoad({ url: `http://127.0.0.1:${port}/`, connections: 4, duration: 1 });
+      expect(load.requests).toBeGreaterThan(0);
+      expect(load.latenciesMs).toHaveLength(load.requests);
+      expect(Math.min(...load.latenciesMs)).toBeGreaterThanOrEqual(delayMs - 1);
+      expect(load.p99Ms).toBe(percentile(load.latenciesMs, 99));
+      expect(load.non2xx).toBe(0);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("counts answers other than 2xx", async () => {
+    const server = createServer((_request, response) => {
+      response.statusCode = 503;
+      response.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const load = await runHttpLoad({ url: `http://127.0.0.1:${port}/`, connections: 2, amount: 10 });
+      expect(load.requests).toBe(10);
+      expect(load.non2xx).toBe(10);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
