@@ -143,11 +143,11 @@ function rlsOverheadResult(
   requests: number,
   samples: { smallAuthenticated: number[]; smallService: number[]; largeAuthenticated: number[]; largeService: number[] },
 ): BenchmarkResult {
-  const p50 = (of: number[]) => percentile(of, 50);
-  const smallAuthenticated = { p50: p50(samples.smallAuthenticated), p99: percentile(samples.smallAuthenticated, 99) };
-  const smallService = { p50: p50(samples.smallService) };
-  const largeAuthenticated = { p50: p50(samples.largeAuthenticated), p99: percentile(samples.largeAuthenticated, 99) };
-  const largeService = { p50: p50(samples.largeService) };
+  const summary = (of: number[]) => ({ p50: percentile(of, 50), p99: percentile(of, 99) });
+  const smallAuthenticated = summary(samples.smallAuthenticated);
+  const smallService = summary(samples.smallService);
+  const largeAuthenticated = summary(samples.largeAuthenticated);
+  const largeService = summary(samples.largeService);
   return {
     title: "5. RLS overhead: balance and latest 50 entries",
     figures: [

@@ -1,20 +1,12 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { type HttpLoad, poolHttpLoads, runHttpLoad } from "./http-load.ts";
+import { type HttpLoad, httpLoad, poolHttpLoads, runHttpLoad } from "./http-load.ts";
 import { percentile } from "./report.ts";
 
-/** A round whose requests took `latenciesMs`, summarised as runHttpLoad summarises one. */
+/** A round whose requests took `latenciesMs`. */
 function round(requestsPerSecond: number, latenciesMs: number[], non2xx = 0): HttpLoad {
-  return {
-    requestsPerSecond,
-    p50Ms: percentile(latenciesMs, 50),
-    p99Ms: percentile(latenciesMs, 99),
-    worstRoundP99Ms: percentile(latenciesMs, 99),
-    latenciesMs,
-    requests: latenciesMs.length,
-    non2xx,
-  };
+  return httpLoad({ requestsPerSecond, latenciesMs, requests: latenciesMs.length, non2xx });
 }
 
 describe("poolHttpLoads", () => {

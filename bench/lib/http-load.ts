@@ -24,27 +24,27 @@ export async function runHttpLoad(options: autocannon.Options): Promise<HttpLoad
     const instance = autocannon(options, (error, done) => (error ? reject(error) : resolve(done)));
     instance.on("response", (_client, _status, _bytes, responseTime) => latenciesMs.push(responseTime));
   });
-  return {
+  return httpLoad({
     requestsPerSecond: result.requests.average,
-    p50Ms: percentile(latenciesMs, 50),
-    p99Ms: percentile(latenciesMs, 99),
-    worstRoundP99Ms: percentile(latenciesMs, 99),
     latenciesMs,
     requests: result.requests.total,
     non2xx: result.non2xx + result.errors + result.timeouts,
-  };
+  });
+}
+
+/** A load of one round, its percentiles taken from its requests' latencies. */
+export function httpLoad(measured: Pick<HttpLoad, "requestsPerSecond" | "latenciesMs" | "requests" | "non2xx">): HttpLoad {
+  const p99Ms = percentile(measured.latenciesMs, 99);
+  return { ...measured, p50Ms: percentile(measured.latenciesMs, 50), p99Ms, worstRoundP99Ms: p99Ms };
 }
 
 /** Loads of equal length as one: mean rate, summed counts, percentiles over every request. */
 export function poolHttpLoads(loads: HttpLoad[]): HttpLoad {
-  const latenciesMs = loads.flatMap((l) => l.latenciesMs);
-  return {
+  const pooled = httpLoad({
     requestsPerSecond: loads.reduce((sum, l) => sum + l.requestsPerSecond, 0) / loads.length,
-    p50Ms: percentile(latenciesMs, 50),
-    p99Ms: percentile(latenciesMs, 99),
-    worstRoundP99Ms: Math.max(...loads.map((l) => l.worstRoundP99Ms)),
-    latenciesMs,
+    latenciesMs: loads.flatMap((l) => l.latenciesMs),
     requests: loads.reduce((sum, l) => sum + l.requests, 0),
     non2xx: loads.reduce((sum, l) => sum + l.non2xx, 0),
-  };
+  });
+  return { ...pooled, worstRoundP99Ms: Math.max(...loads.map((l) => l.worstRoundP99Ms)) };
 }
