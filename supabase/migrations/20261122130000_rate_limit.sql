@@ -146,7 +146,6 @@ begin
                       v_start + p_window_ms;
 end;
 $$;
-
 grant execute on function private.rate_limit_hit(text, integer, integer) to service_role;
 
 comment on function private.rate_limit_hit(text, integer, integer) is

@@ -1,8 +1,8 @@
 // The rate limit is exact across two functions-server processes sharing one store, for both
 // stores: the Postgres window counters and Upstash (a real redis-server behind the Upstash
-// REST bridge), which count alike. Twenty requests from one caller, spread over both processes at once, get
-// exactly the limit through and 429 with Retry-After for the rest; the counts are then read
-// from the store that was meant to keep them, and the other store holds none.
+// REST bridge), which count alike. Twenty requests from one caller, spread over both processes
+// at once, get exactly the limit through and 429 with Retry-After for the rest; the counts are
+// then read from the store that was meant to keep them, and the other store holds none.
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import postgres from "postgres";
