@@ -2,10 +2,11 @@
 -- and what mfuko says back (whatsapp_outbox, a transactional outbox).
 --
 -- A contact ties a WhatsApp id (wa_id, E.164 digits without '+') to the Supabase Auth user
--- created for it through the Auth Admin API. The outbox holds every reply and notification
--- as a row written in the same transaction as the effect it reports; the sender (edge
--- functions) leases rows, calls the Graph API outside any transaction and records the
--- outcome here. Users read their own contact and no outbox row; admin and support read both.
+-- who holds it as a confirmed phone, for as long as that user does. The outbox holds every
+-- reply and notification as a row written in the same transaction as the effect it reports;
+-- the sender (edge functions) leases rows, calls the Graph API outside any transaction and
+-- records the outcome here. Users read their own contact and no outbox row; admin and support
+-- read both.
 
 -- ---------------------------------------------------------------------------------------
 -- Contacts
@@ -23,8 +24,9 @@ create table public.whatsapp_contacts (
   updated_at timestamptz not null default now()
 );
 comment on table public.whatsapp_contacts is
-  'A WhatsApp sender (wa_id, E.164 digits) and the Auth user created for it on first contact. '
-  'Written only by private.whatsapp_contact_open and the conversation''s functions.';
+  'A WhatsApp sender (wa_id, E.164 digits) and the Auth user whose confirmed phone it is. '
+  'Written only by private.whatsapp_contact_open, the conversation''s functions and '
+  'private.whatsapp_contact_follow_phone (which removes it when the user''s phone changes).';
 create trigger whatsapp_contacts_touch before update on public.whatsapp_contacts
   for each row execute function private.touch_updated_at();
 
@@ -35,20 +37,26 @@ alter table public.whatsapp_contacts force row level security;
 create policy whatsapp_contacts_select on public.whatsapp_contacts for select to authenticated
   using (user_id = (select auth.uid()) or (select private.caller_reads_all()));
 
--- The contact of p_wa_id, created on first contact for p_user (the Auth user the Admin API
--- just created), or when p_user is null for the user whose phone is p_wa_id (as Supabase Auth
--- stores it, without '+': another message's user, or an app sign-up). No row when p_user is
--- null and no user has the phone: the caller then creates the user and calls again. The
--- first contact opens the user's wallet account in p_currency (unless open already); later
--- ones record the message's time and the profile name. Two first messages at once: both
--- insert with on conflict, one row wins, both return it.
-create function private.whatsapp_contact_open(p_wa_id text, p_user uuid, p_profile_name text, p_currency text)
+-- The contact of p_wa_id, for the Auth user who holds p_wa_id as a confirmed phone (as
+-- Supabase Auth stores it, without '+'): the user the Admin API created for this sender with
+-- the phone confirmed, or an app user whose phone an OTP confirmed. Only a confirmed phone
+-- says who writes from the number: Auth stores the phone of a sign-up before anyone proved
+-- it, so anybody can sign up with someone else's number and a password, and a contact linked
+-- to that user would put the number's owner's money in the impostor's wallet. No row when no
+-- user holds p_wa_id confirmed (docs/WHATSAPP.md, "Identity"): the caller then creates the
+-- user through the Admin API, or refuses the sender when Auth says that an unconfirmed user
+-- holds the number. The first contact opens the user's wallet account in p_currency (unless
+-- open already); later ones record the message's time and the profile name. Two first
+-- messages at once: both insert with on conflict, one row wins, both return it. A contact
+-- whose user no longer holds the number is gone (whatsapp_contact_follow_phone below), so a
+-- contact found here is always its confirmed holder's.
+create function private.whatsapp_contact_open(p_wa_id text, p_profile_name text, p_currency text)
 returns table (user_id uuid, opted_out boolean, created boolean)
 language plpgsql
 security definer set search_path = ''
 as $$
 declare
-  v_user uuid := p_user;
+  v_user uuid;
   v_contact public.whatsapp_contacts;
   v_created boolean := false;
 begin
@@ -62,13 +70,9 @@ begin
 
   select c.* into v_contact from public.whatsapp_contacts c where c.wa_id = p_wa_id;
   if v_contact.wa_id is null then
+    select u.id into v_user from auth.users u where u.phone = p_wa_id and u.phone_confirmed_at is not null;
     if v_user is null then
-      select u.id into v_user from auth.users u where u.phone = p_wa_id;
-      if v_user is null then
-        return;
-      end if;
-    elsif not exists (select 1 from auth.users u where u.id = v_user) then
-      perform private.fail('22023', 'no Auth user for this WhatsApp contact');
+      return;
     end if;
     insert into public.whatsapp_contacts as c (wa_id, user_id, profile_name, last_inbound_at)
     values (p_wa_id, v_user, p_profile_name, now())
@@ -95,7 +99,28 @@ begin
   return query select v_contact.user_id, v_contact.opted_out, v_created;
 end;
 $$;
-grant execute on function private.whatsapp_contact_open(text, uuid, text, text) to service_role;
+grant execute on function private.whatsapp_contact_open(text, text, text) to service_role;
+
+-- A contact lasts only while its user holds the wa_id as a confirmed phone. When Supabase Auth
+-- changes a user's phone (a verified phone change, an admin's update) or takes its
+-- confirmation away, the contact of the old number is removed: the number no longer says who
+-- writes from it, and whoever has it now must not reach this user's wallet, be told about its
+-- money or be paid its cash-outs. Its next message is a first contact; the user's new number
+-- becomes its contact when it writes from it. Security definer: Auth's own role, which
+-- updates auth.users, has no rights on public tables.
+create function private.whatsapp_contact_follow_phone() returns trigger
+language plpgsql
+security definer set search_path = ''
+as $$
+begin
+  delete from public.whatsapp_contacts c
+   where c.user_id = new.id and (c.wa_id is distinct from new.phone or new.phone_confirmed_at is null);
+  return null;
+end;
+$$;
+create trigger whatsapp_contact_follow_phone after update of phone, phone_confirmed_at on auth.users
+  for each row when (new.phone is distinct from old.phone or new.phone_confirmed_at is null)
+  execute function private.whatsapp_contact_follow_phone();
 
 -- ---------------------------------------------------------------------------------------
 -- The outbox

@@ -1,7 +1,8 @@
 // The WhatsApp conversation end to end: signed webhooks through a real Deno gateway, the
 // replies read from the Graph API stand-in, MoMo played by its stand-in, money checked in the
 // ledger. A whole conversation (hi, balance, send and confirm with both sides told, history,
-// top-up, cash-out, stop/start), each refusal in words, late, repeated, concurrent and
+// top-up, cash-out, stop/start), each refusal in words (a number an unconfirmed sign-up
+// holds included), late, repeated, concurrent and
 // foreign confirmations, a replayed webhook, the per-sender rate limit and the logs.
 import { useTestSql } from "../../tests/support/test-sql.ts";
 import { readFileSync } from "node:fs";
@@ -146,6 +147,23 @@ describe("refusals in words", () => {
     expect((await payer.say(`send 100 ${payer.waId}`)).map(readable)).toEqual(["That is your own number. Nothing was sent."]);
     expect((await payer.say("send 1.5 0781234567")).map(readable)).toEqual(["That amount has more decimals than the currency has."]);
     expect((await accountOf(payer)).available).toBe(10_000);
+  });
+
+  it("does not serve a number an app sign-up holds unconfirmed, says so, and links it to nobody", async () => {
+    const person = new Person(gateway);
+    // A sign-up with this number and a password, as Supabase Auth stores it before the OTP.
+    const [signUp] = await sql<{ id: string }[]>`
+      insert into auth.users (id, aud, role, phone, raw_app_meta_data)
+      values (gen_random_uuid(), 'authenticated', 'authenticated', ${person.waId}, '{"provider":"phone","providers":["phone"]}')
+      returning id`;
+    const refusal = "This number was used to sign up in the mfuko app but was never verified, so mfuko cannot open a " +
+      "wallet for it here. Please contact mfuko support.";
+    expect((await person.say("hi")).map(readable)).toEqual([refusal]);
+    expect((await person.say("balance")).map(readable)).toEqual([refusal]);
+    const [linked] = await sql<{ contacts: number; accounts: number }[]>`
+      select (select count(*)::int from public.whatsapp_contacts where wa_id = ${person.waId} or user_id = ${signUp!.id}::uuid) as contacts,
+             (select count(*)::int from public.wallet_accounts where owner_id = ${signUp!.id}::uuid) as accounts`;
+    expect(linked).toEqual({ contacts: 0, accounts: 0 });
   });
 
   it("names the available balance for insufficient funds, and the limit for an over-limit payment", async () => {

@@ -1,15 +1,21 @@
--- The WhatsApp platform's SQL: contacts (RLS: own row; admin and support read), the outbox
+-- The WhatsApp platform's SQL: contacts (only for the user who holds the number as a
+-- confirmed phone, and only while it does; RLS: own row; admin and support read), the outbox
 -- (no user reads it), who may call each function, their bounds, the lease that keeps two
 -- senders off one row, the outcomes a sender records, status webhooks moving rows forward
 -- only, and the admin replay of a dead message.
 begin;
-select plan(57);
+select plan(64);
 
-insert into auth.users (id, phone, raw_app_meta_data) values
-  ('a1900000-0000-4000-8000-000000000001', '250788000001', '{"provider":"phone","providers":["phone"]}'),
-  ('a1900000-0000-4000-8000-000000000002', '250788000002', '{"provider":"phone","providers":["phone"]}'),
-  ('a1900000-0000-4000-8000-000000000003', '250788000003', '{"provider":"phone","providers":["phone"]}'),
-  ('a1900000-0000-4000-8000-0000000000ad', null, '{"role":"admin"}');
+-- Users as Supabase Auth stores them: phone users whose phone is confirmed (created by the
+-- Admin API with phone_confirm, or confirmed by an OTP), one who signed up in an app with a
+-- number and a password and never confirmed it (anyone can, with anyone's number), and an admin.
+insert into auth.users (id, phone, phone_confirmed_at, raw_app_meta_data) values
+  ('a1900000-0000-4000-8000-000000000001', '250788000001', now(), '{"provider":"phone","providers":["phone"]}'),
+  ('a1900000-0000-4000-8000-000000000002', '250788000002', now(), '{"provider":"phone","providers":["phone"]}'),
+  ('a1900000-0000-4000-8000-000000000003', '250788000003', now(), '{"provider":"phone","providers":["phone"]}'),
+  ('a1900000-0000-4000-8000-000000000005', '250788000005', null, '{"provider":"phone","providers":["phone"]}'),
+  ('a1900000-0000-4000-8000-000000000006', '250788000006', now(), '{"provider":"phone","providers":["phone"]}'),
+  ('a1900000-0000-4000-8000-0000000000ad', null, null, '{"role":"admin"}');
 
 create function pg_temp.become(p_caller text) returns void
 language plpgsql
@@ -40,7 +46,7 @@ select ok(not has_table_privilege('authenticated', 'public.whatsapp_outbox', 'in
 select is((select array_agg(p.oid::regprocedure::text order by p.oid::regprocedure::text) from pg_proc p
             where p.proname like 'whatsapp\_%' and (p.pronamespace = 'private'::regnamespace or (p.pronamespace = 'api_private'::regnamespace and p.proname like 'whatsapp\_outbox\_%'))
               and has_function_privilege('service_role', p.oid, 'execute')),
-  array['api_private.whatsapp_outbox_replay(uuid)', 'private.whatsapp_contact_open(text,uuid,text,text)',
+  array['api_private.whatsapp_outbox_replay(uuid)', 'private.whatsapp_contact_open(text,text,text)',
         'private.whatsapp_enqueue(text,text,jsonb,text)', 'private.whatsapp_notify_user(uuid,jsonb)',
         'private.whatsapp_outbox_due(integer)', 'private.whatsapp_outbox_lease(uuid[],integer)',
         'private.whatsapp_outbox_record(uuid,text,text,text,integer,jsonb)', 'private.whatsapp_set_opted_out(text,boolean)'],
@@ -59,32 +65,34 @@ select is((select count(*) from pg_proc p
 
 -- ---------------------------------------------------------------- contacts
 select pg_temp.become('alice');
-select throws_ok($$ select * from private.whatsapp_contact_open('250788000001', null, 'Alice', 'RWF') $$, '42501', null,
+select throws_ok($$ select * from private.whatsapp_contact_open('250788000001', 'Alice', 'RWF') $$, '42501', null,
   'a user cannot open a contact');
 reset role;
 select pg_temp.become('service');
-select results_eq($$ select user_id, opted_out, created from private.whatsapp_contact_open('250788000001', 'a1900000-0000-4000-8000-000000000001', 'Alice', 'RWF') $$,
-  $$ values ('a1900000-0000-4000-8000-000000000001'::uuid, false, true) $$, 'first contact: created for the given user');
-select results_eq($$ select user_id, created from private.whatsapp_contact_open('250788000002', null, 'Bob', 'RWF') $$,
-  $$ values ('a1900000-0000-4000-8000-000000000002'::uuid, true) $$, 'no user given (phone_exists): the user whose phone is the wa_id');
-select results_eq($$ select user_id, created from private.whatsapp_contact_open('250788000001', null, 'Alice K', 'RWF') $$,
+select results_eq($$ select user_id, opted_out, created from private.whatsapp_contact_open('250788000001', 'Alice', 'RWF') $$,
+  $$ values ('a1900000-0000-4000-8000-000000000001'::uuid, false, true) $$, 'first contact: for the user whose confirmed phone is the wa_id');
+select results_eq($$ select user_id, created from private.whatsapp_contact_open('250788000002', 'Bob', 'RWF') $$,
+  $$ values ('a1900000-0000-4000-8000-000000000002'::uuid, true) $$, 'and for another');
+select results_eq($$ select user_id, created from private.whatsapp_contact_open('250788000001', 'Alice K', 'RWF') $$,
   $$ values ('a1900000-0000-4000-8000-000000000001'::uuid, false) $$, 'a later message finds the contact');
 select is((select profile_name from public.whatsapp_contacts where wa_id = '250788000001'), 'Alice K', 'and records the new profile name');
 select is((select array_agg(currency) from public.wallet_accounts where owner_id = 'a1900000-0000-4000-8000-000000000001'),
   array['RWF']::text[], 'the first contact opened one wallet account in the default currency, later ones none');
-select is_empty($$ select * from private.whatsapp_contact_open('250788000009', null, null, 'RWF') $$,
-  'no user given and none with that phone: no row (the caller creates the user)');
-select throws_ok($$ select * from private.whatsapp_contact_open('250788000009', 'a1900000-0000-4000-8000-00000000ffff', null, 'RWF') $$, '22023',
-  'no Auth user for this WhatsApp contact', 'a user that does not exist: 22023');
-select throws_ok($$ select * from private.whatsapp_contact_open('+250788000003', 'a1900000-0000-4000-8000-000000000003', null, 'RWF') $$, '22023',
+select is_empty($$ select * from private.whatsapp_contact_open('250788000009', null, 'RWF') $$,
+  'no user with that phone: no row (the caller creates the user)');
+select is_empty($$ select * from private.whatsapp_contact_open('250788000005', 'Victim', 'RWF') $$,
+  'a user who holds that phone unconfirmed (a sign-up anyone could make): no row, never linked');
+select is((select count(*) from public.wallet_accounts where owner_id = 'a1900000-0000-4000-8000-000000000005'), 0::bigint,
+  'and no wallet account opened for that user');
+select throws_ok($$ select * from private.whatsapp_contact_open('+250788000003', null, 'RWF') $$, '22023',
   'wa_id must be 7 to 15 digits (E.164 without +)', 'a wa_id with + : 22023');
-select throws_ok($$ select * from private.whatsapp_contact_open('250788000003', 'a1900000-0000-4000-8000-000000000003', null, 'rwf') $$, '22023',
+select throws_ok($$ select * from private.whatsapp_contact_open('250788000003', null, 'rwf') $$, '22023',
   'currency rwf is not an ISO 4217 code', 'a bad currency: 22023');
-select lives_ok($$ select * from private.whatsapp_contact_open('250788000003', 'a1900000-0000-4000-8000-000000000003', repeat('n', 255), 'RWF') $$,
+select lives_ok($$ select * from private.whatsapp_contact_open('250788000003', repeat('n', 255), 'RWF') $$,
   'a profile name of 255 characters');
-select throws_ok($$ select * from private.whatsapp_contact_open('250788000004', 'a1900000-0000-4000-8000-000000000003', repeat('n', 256), 'RWF') $$, '22023',
+select throws_ok($$ select * from private.whatsapp_contact_open('250788000006', repeat('n', 256), 'RWF') $$, '22023',
   'p_profile_name must be at most 255 characters', 'one more: 22023');
-select is((select count(*) from public.whatsapp_contacts where wa_id in ('250788000009', '250788000004')), 0::bigint,
+select is((select count(*) from public.whatsapp_contacts where wa_id in ('250788000009', '250788000005', '250788000006')), 0::bigint,
   'and the refused calls wrote no contact');
 reset role;
 
@@ -95,6 +103,30 @@ reset role;
 select pg_temp.become('support');
 select is((select count(*) from public.whatsapp_contacts where wa_id like '25078800000_'), 3::bigint, 'support reads every contact');
 reset role;
+
+-- ---------------------------------------------------------------- contacts follow the phone
+-- A user whose confirmed phone changes (Auth's verified phone change, or an admin's update)
+-- loses the old number's contact: whoever has that number now does not reach the wallet.
+select pg_temp.become('service');
+select private.whatsapp_contact_open('250788000006', 'Fay', 'RWF');
+reset role;
+update auth.users set phone = '250788000016' where id = 'a1900000-0000-4000-8000-000000000006';
+select is((select count(*) from public.whatsapp_contacts where user_id = 'a1900000-0000-4000-8000-000000000006'), 0::bigint,
+  'a user''s phone changed: the old number''s contact is gone');
+select pg_temp.become('service');
+select is_empty($$ select * from private.whatsapp_contact_open('250788000006', null, 'RWF') $$,
+  'and a message from the old number finds no user (the caller creates one for it)');
+select results_eq($$ select user_id, created from private.whatsapp_contact_open('250788000016', null, 'RWF') $$,
+  $$ values ('a1900000-0000-4000-8000-000000000006'::uuid, true) $$, 'a message from the new number is the user''s contact');
+select is((select count(*) from public.wallet_accounts where owner_id = 'a1900000-0000-4000-8000-000000000006'), 1::bigint,
+  'with the wallet account it had');
+reset role;
+update auth.users set phone_confirmed_at = null where id = 'a1900000-0000-4000-8000-000000000006';
+select is((select count(*) from public.whatsapp_contacts where user_id = 'a1900000-0000-4000-8000-000000000006'), 0::bigint,
+  'a phone no longer confirmed: the contact is gone');
+update auth.users set phone_confirmed_at = now() where id = 'a1900000-0000-4000-8000-000000000003';
+select is((select count(*) from public.whatsapp_contacts where user_id = 'a1900000-0000-4000-8000-000000000003'), 1::bigint,
+  'a confirmation renewed for the same phone keeps the contact');
 
 -- ---------------------------------------------------------------- enqueue and notify
 select pg_temp.become('service');

@@ -6,18 +6,19 @@
 begin;
 select plan(69);
 
--- Users as Supabase Auth stores a phone sign-up; the fourth signed up without a phone.
-insert into auth.users (id, phone, raw_app_meta_data)
-select u.id::uuid, u.phone, case when u.phone is null then '{}' else '{"provider":"phone","providers":["phone"]}' end::jsonb
+-- Users as Supabase Auth stores a confirmed phone sign-up; the fourth signed up without a phone.
+insert into auth.users (id, phone, phone_confirmed_at, raw_app_meta_data)
+select u.id::uuid, u.phone, case when u.phone is not null then now() end,
+       case when u.phone is null then '{}' else '{"provider":"phone","providers":["phone"]}' end::jsonb
   from (values ('c1900000-0000-4000-8000-000000000001', '256772000001'), ('c1900000-0000-4000-8000-000000000002', '256772000002'),
                ('c1900000-0000-4000-8000-000000000003', '256772000003'), ('c1900000-0000-4000-8000-000000000004', null)) as u (id, phone);
 -- alice, bob and carol write on WhatsApp (their UGX accounts open with the contact); dave
 -- has a wallet but never wrote.
 do $$
 begin
-  perform private.whatsapp_contact_open('256772000001', 'c1900000-0000-4000-8000-000000000001', 'Alice', 'UGX');
-  perform private.whatsapp_contact_open('256772000002', 'c1900000-0000-4000-8000-000000000002', 'Bob', 'UGX');
-  perform private.whatsapp_contact_open('256772000003', 'c1900000-0000-4000-8000-000000000003', null, 'EUR');
+  perform private.whatsapp_contact_open('256772000001', 'Alice', 'UGX');
+  perform private.whatsapp_contact_open('256772000002', 'Bob', 'UGX');
+  perform private.whatsapp_contact_open('256772000003', null, 'EUR');
   insert into public.wallet_accounts (owner_id, kind, currency) values ('c1900000-0000-4000-8000-000000000004', 'user', 'UGX');
   perform public.wallet_deposit((select id from public.wallet_accounts where owner_id = 'c1900000-0000-4000-8000-000000000001'),
                                 100000, 'UGX', 'momo', 'conversation-fund');

@@ -4,7 +4,8 @@
 //           check: a forged request never gets this far); a sender within it is made a contact
 //           (an Auth user and a wallet account on first contact), outside the transaction, so
 //           that the Auth Admin API call never holds a database connection that the
-//           transaction's pool may need;
+//           transaction's pool may need; a sender whose number an unconfirmed user holds is
+//           only told why it is not served;
 //   answer  in the message's savepoint, right after it is stored for the first time (a
 //           replayed wamid is not stored again, so it is not answered again): parse, act, and
 //           enqueue the replies in the same transaction;
@@ -26,7 +27,8 @@ import { displayPhone } from "./phone.ts";
 
 /** What the conversation needs of the WhatsApp platform (identity and the outbox sender), in a request's context. */
 export interface ConversationPlatform {
-  ensureContact(context: RequestContext, contact: { waId: string; profileName: string | null }): Promise<{ userId: string }>;
+  /** The sender's user; null when a user who never confirmed the number holds it (identity.ts). */
+  ensureContact(context: RequestContext, contact: { waId: string; profileName: string | null }): Promise<{ userId: string } | null>;
   sendOutboxMessages(context: RequestContext, ids: readonly string[]): Promise<unknown>;
 }
 
@@ -51,6 +53,13 @@ export interface InboundMessage {
   interactive?: { button_reply?: { id?: string }; list_reply?: { id?: string } };
 }
 
+// No wallet is served to a number whose Auth user never confirmed it: that user may be anyone
+// who signed up with this number (docs/WHATSAPP.md, "Identity"). Not "verify it in the app":
+// the person writing may not be the one who signed up, and verifying would hand them that
+// account. Support resolves it.
+const UNCONFIRMED_NUMBER = "This number was used to sign up in the mfuko app but was never verified, so mfuko cannot " +
+  "open a wallet for it here. Please contact mfuko support.";
+
 const profiles = z.array(z.looseObject({ wa_id: z.string(), profile: z.looseObject({ name: z.string().max(255) }).optional() }));
 
 /** The profile names Meta sends with a change's messages, by wa_id. */
@@ -68,8 +77,8 @@ export function commandOf(message: InboundMessage): Command | null {
 }
 
 export class ConversationSession {
-  /** The user of each sender admitted in this delivery, by wamid. */
-  private readonly admitted = new Map<string, string>();
+  /** The user of each sender admitted in this delivery, by wamid; null for a number held unconfirmed. */
+  private readonly admitted = new Map<string, string | null>();
   private readonly outboxIds: string[] = [];
   private readonly followUps: FollowUp[] = [];
 
@@ -88,7 +97,8 @@ export class ConversationSession {
         waId: message.from,
         profileName: names.get(message.from) ?? null,
       });
-      this.admitted.set(message.id, contact.userId);
+      if (!contact) this.deps.logger.warn("whatsapp_sender_number_unconfirmed", { wa_id: message.from });
+      this.admitted.set(message.id, contact?.userId ?? null);
     }
   }
 
@@ -97,6 +107,10 @@ export class ConversationSession {
     const userId = this.admitted.get(message.id);
     const command = commandOf(message);
     if (userId === undefined || command === null) return;
+    if (userId === null) {
+      this.outboxIds.push(await enqueueReply(tx, message.from, textMessage(UNCONFIRMED_NUMBER)));
+      return;
+    }
     const ids: string[] = [];
     const followUps: FollowUp[] = [];
     const turn: Turn = {

@@ -1,7 +1,8 @@
 // Identity on the real database through the local Auth Admin API with supabase-js: the first
 // message makes the Auth user (as Supabase Auth stores it), the contact and the wallet
 // account; later ones find them; concurrent first messages make one user; a person who signed
-// up in an app first keeps that user; an Admin API that refuses is an error, nothing written.
+// up in an app first and confirmed the phone keeps that user; a number held by a sign-up that
+// never confirmed it is linked to nobody; an Admin API that refuses is an error, nothing written.
 import "../../../../tests/support/functions-env.ts";
 import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
@@ -23,7 +24,7 @@ const accountsOf = (userId: string) =>
 describe("ensureContact", () => {
   it("first contact: an Auth user as Supabase Auth writes it, the contact and a wallet account in the default currency", async () => {
     const waId = newWaId();
-    const contact = await ensureContact(deps(), { waId, profileName: "Amina" });
+    const contact = (await ensureContact(deps(), { waId, profileName: "Amina" }))!;
     expect(contact).toEqual({ userId: expect.any(String), optedOut: false, created: true });
     expect(await usersWithPhone(waId)).toEqual([{
       id: contact.userId,
@@ -41,7 +42,7 @@ describe("ensureContact", () => {
 
   it("a later message finds the contact, records the new profile name, and opens nothing", async () => {
     const waId = newWaId();
-    const first = await ensureContact(deps(), { waId, profileName: "Amina" });
+    const first = (await ensureContact(deps(), { waId, profileName: "Amina" }))!;
     await sql`update public.whatsapp_contacts set last_inbound_at = now() - interval '1 day' where wa_id = ${waId}`;
     const again = await ensureContact(deps(), { waId, profileName: "Amina K." });
     expect(again).toEqual({ userId: first.userId, optedOut: false, created: false });
@@ -55,21 +56,31 @@ describe("ensureContact", () => {
   it("ten first messages of one new sender at once make one user, one contact and one account", async () => {
     const waId = newWaId();
     const contacts = await Promise.all(Array.from({ length: 10 }, () => ensureContact(deps(), { waId, profileName: null })));
-    const userIds = new Set(contacts.map((c) => c.userId));
+    const userIds = new Set(contacts.map((c) => c!.userId));
     expect(userIds.size).toBe(1);
-    expect(contacts.filter((c) => c.created)).toHaveLength(1);
+    expect(contacts.filter((c) => c!.created)).toHaveLength(1);
     expect(await usersWithPhone(waId)).toHaveLength(1);
     const [count] = await sql<{ n: number }[]>`select count(*)::int as n from public.whatsapp_contacts where wa_id = ${waId}`;
     expect(count!.n).toBe(1);
     expect(await accountsOf([...userIds][0]!)).toEqual([{ currency: "RWF" }]);
   });
 
-  it("a person who signed up in an app by phone first keeps that user", async () => {
+  it("a person who signed up in an app by phone first and confirmed it keeps that user", async () => {
     const waId = newWaId();
     const { data } = await authAdminFromEnv().createUser({ phone: `+${waId}`, phone_confirm: true });
     const contact = await ensureContact(deps(), { waId, profileName: null });
     expect(contact).toMatchObject({ userId: data.user!.id, created: true });
     expect(await usersWithPhone(waId)).toHaveLength(1);
+  });
+
+  it("a number held by a sign-up that never confirmed it (anyone's number will do) is linked to nobody: null, nothing written", async () => {
+    const waId = newWaId();
+    const { data } = await authAdminFromEnv().createUser({ phone: `+${waId}`, phone_confirm: false });
+    expect(await ensureContact(deps(), { waId, profileName: "Amina" })).toBeNull();
+    expect(await usersWithPhone(waId)).toEqual([expect.objectContaining({ id: data.user!.id, confirmed: false })]);
+    const [count] = await sql<{ n: number }[]>`select count(*)::int as n from public.whatsapp_contacts where wa_id = ${waId}`;
+    expect(count!.n).toBe(0);
+    expect(await accountsOf(data.user!.id)).toEqual([]);
   });
 
   it("an Auth Admin API that refuses (a key without the service role) is a ProviderError and writes nothing", async () => {

@@ -1,10 +1,14 @@
-// Who a WhatsApp sender is. On first contact the sender becomes a Supabase Auth user, created
+// Who a WhatsApp sender is: the Supabase Auth user who holds the sender's number as a
+// confirmed phone. On first contact a sender whose number no user holds becomes one, created
 // through the Auth Admin API with supabase-js (auth.admin.createUser with the phone,
-// confirmed), so that the same person signing into an app later by phone OTP is the same
-// user; the contact row and the wallet account in WHATSAPP_DEFAULT_CURRENCY follow in one
-// transaction (private.whatsapp_contact_open). Concurrent first messages from one sender
-// make one user: the Admin API refuses the second phone (phone_exists) and that sender's
-// contact is then opened for the user who already has the phone.
+// confirmed: writing from the number proves it), so that the same person signing into an app
+// later by phone OTP is the same user; the contact row and the wallet account in
+// WHATSAPP_DEFAULT_CURRENCY follow in one transaction (private.whatsapp_contact_open).
+// Concurrent first messages from one sender make one user: the Admin API refuses the second
+// phone (phone_exists) and that sender's contact is then opened for the user who has it now.
+// A number held by a user who never confirmed it (an app sign-up with a password, which
+// anyone can make with someone else's number) is linked to nobody: Auth refuses a second user
+// with that phone, so the sender is refused until an operator resolves it (docs/WHATSAPP.md).
 import { AuthAdminApi } from "@supabase/supabase-js";
 import { type RequestContext, type Sql, withRequestContext } from "../../db.ts";
 import { env, once } from "../../env.ts";
@@ -36,24 +40,27 @@ export interface Contact {
 
 /**
  * The contact of `waId` (E.164 digits), created with its Auth user and wallet account on
- * first contact; a later message records its time and the profile name. Throws a
- * ProviderError when the Auth Admin API cannot create the user.
+ * first contact; a later message records its time and the profile name. Null when an Auth
+ * user holds the number without having confirmed it: nothing is written and the sender is
+ * not to be served. Throws a ProviderError when the Auth Admin API cannot create the user.
  */
-export async function ensureContact(deps: IdentityDependencies, sender: { waId: string; profileName: string | null }): Promise<Contact> {
-  // One transaction for a known sender (or one whose phone already has a user); null when
-  // the phone has no user yet.
-  const open = (userId: string | null) =>
+export async function ensureContact(
+  deps: IdentityDependencies,
+  sender: { waId: string; profileName: string | null },
+): Promise<Contact | null> {
+  // One transaction; null when no user holds the number as a confirmed phone.
+  const open = () =>
     withRequestContext(deps.sql, deps.context, async (tx) => {
       const [row] = await tx<{ user_id: string; opted_out: boolean; created: boolean }[]>`
         select user_id, opted_out, created
-          from private.whatsapp_contact_open(${sender.waId}, ${userId}::uuid, ${sender.profileName}, ${deps.defaultCurrency})`;
+          from private.whatsapp_contact_open(${sender.waId}, ${sender.profileName}, ${deps.defaultCurrency})`;
       return row ? { userId: row.user_id, optedOut: row.opted_out, created: row.created } : null;
     });
 
-  const known = await open(null);
+  const known = await open();
   if (known) return known;
 
-  const { data, error } = await deps.authAdmin.createUser({ phone: `+${sender.waId}`, phone_confirm: true });
+  const { error } = await deps.authAdmin.createUser({ phone: `+${sender.waId}`, phone_confirm: true });
   if (error && error.code !== "phone_exists") {
     throw new ProviderError(
       "supabase_auth",
@@ -62,9 +69,10 @@ export async function ensureContact(deps: IdentityDependencies, sender: { waId: 
       error.code ?? null,
     );
   }
-  // phone_exists: another message of this sender made the user in the meantime.
-  const contact = await open(data.user?.id ?? null);
-  if (!contact) throw new Error("the Auth Admin API reported the phone taken, but no user has it");
+  // phone_exists: another message of this sender made the user in the meantime (confirmed:
+  // the contact opens), or a user who never confirmed the number holds it (null).
+  const contact = await open();
+  if (!contact && !error) throw new Error("the Auth Admin API created the user without the phone confirmed");
   return contact;
 }
 
