@@ -65,7 +65,10 @@ grant execute on function api_private.wallet_open_account(text) to authenticated
 -- nothing about a recipient it does not own: one that does not exist, is frozen or closed,
 -- is a system account or holds another currency gets one answer (WL007, the same message),
 -- checked before anything else about the transfer, so that no other error tells them
--- apart. Only a replay of the user's own key goes on to be recognised (or refused, WL005).
+-- apart. Only a call that reuses the user's own key for a transfer to this same recipient
+-- goes on, to be recognised as a replay (or refused, WL005): the user paid that account, so
+-- the checks after it tell nothing new. Any other reuse of a key gets the one answer too,
+-- since wallet_post_one's checks would say whether the recipient exists and its currency.
 create function api_private.wallet_transfer(
   p_from uuid,
   p_to uuid,
@@ -101,7 +104,8 @@ begin
     if v_caller = 'user' then
       if p_to is not null and not v_to_receives
          and not exists (select 1 from public.wallet_transactions t
-                          where t.idempotency_key = p_idempotency_key and t.initiated_by = v_scope) then
+                          where t.idempotency_key = p_idempotency_key and t.initiated_by = v_scope
+                            and t.to_account_id = p_to) then
         perform private.wallet_raise_not_receivable(p_to);
       end if;
     elsif v_to_is_system then

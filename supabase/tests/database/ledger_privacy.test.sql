@@ -1,16 +1,18 @@
 -- What a signed-in user learns about accounts it does not own: nothing (docs/LEDGER.md,
 -- "What errors tell whom"). A recipient that does not exist, is frozen, closed, a system
 -- account or holds another currency gets one answer; admins and the service keep the
--- precise one. The reason given for a status is internal: staff read it, the owner does not.
+-- precise one, and so does a key the payer used before, unless it is reused towards the
+-- same recipient. The reason given for a status is internal: staff read it, the owner does not.
 begin;
-select plan(28);
+select plan(32);
 
-select tests.create_users(array['payer', 'frozen', 'closed', 'euro'], array['admin'], array['support']);
+select tests.create_users(array['payer', 'frozen', 'closed', 'euro', 'payee'], array['admin'], array['support']);
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
   ('b7000000-0000-4000-8000-00000000000a', tests.user_id('payer'), 'user', 'USD'),
   ('b7000000-0000-4000-8000-00000000000f', tests.user_id('frozen'), 'user', 'USD'),
   ('b7000000-0000-4000-8000-00000000000c', tests.user_id('closed'), 'user', 'USD'),
   ('b7000000-0000-4000-8000-00000000000e', tests.user_id('euro'), 'user', 'EUR'),
+  ('b7000000-0000-4000-8000-0000000000b0', tests.user_id('payee'), 'user', 'USD'),
   ('b7000000-0000-4000-8000-0000000000ac', tests.user_id('admin'), 'user', 'USD');
 insert into public.wallet_accounts (id, kind, code, currency) values
   ('b7000000-0000-4000-8000-0000000000fe', 'system', 'fees:USD-privacy-test', 'USD');
@@ -61,6 +63,27 @@ select is((select count(*) from public.wallet_transactions where idempotency_key
 select throws_ok($$ select public.wallet_transfer('b7000000-0000-4000-8000-00000000000a', 'b7000000-0000-4000-8000-00000000000e', 10, 'EUR', 'privacy-eur') $$,
   'WL002', null, 'a currency other than the payer''s own account is WL002, about the payer''s account');
 
+-- A key the payer has used, reused towards another recipient: still the one answer. Were it
+-- let through as a possible replay, the ledger's checks would tell the cases apart (WL007
+-- "not found", WL002 with the account's currency, WL005 for one that exists).
+select (public.wallet_transfer('b7000000-0000-4000-8000-00000000000a', 'b7000000-0000-4000-8000-0000000000b0', 10, 'USD', 'reused-key')).id as reused_id \gset
+select is((select array_agg(distinct pg_temp.answer(
+             format($$ select public.wallet_transfer('b7000000-0000-4000-8000-00000000000a', %L, 10, 'USD', 'reused-key') $$, r.id), r.id))
+             from recipient r),
+  array['WL007: wallet account <to> not found or cannot receive this transfer'],
+  'a used key reused towards any of the five recipients gives the same code and message');
+select is((select count(*) from public.wallet_transactions where idempotency_key = 'reused-key'), 1::bigint,
+  'and records nothing');
+-- The same call to the key's own recipient, frozen since, is a replay: it returns the original.
+select tests.reset_role();
+select public.wallet_set_status('b7000000-0000-4000-8000-0000000000b0', 'frozen', 'frozen after it was paid');
+select tests.as_user(tests.user_id('payer'));
+select is((public.wallet_transfer('b7000000-0000-4000-8000-00000000000a', 'b7000000-0000-4000-8000-0000000000b0', 10, 'USD', 'reused-key')).id,
+  :'reused_id'::uuid, 'the key reused towards its own recipient, frozen since, replays the original');
+select throws_ok($$ select public.wallet_transfer('b7000000-0000-4000-8000-00000000000a', 'b7000000-0000-4000-8000-0000000000b0', 11, 'USD', 'reused-key') $$,
+  'WL005', 'idempotency key reused-key was already used with different parameters',
+  'and with another amount is WL005, as for any reused key');
+
 select is(pg_temp.answer($$ select public.wallet_balance('b7000000-0000-4000-8000-00000000000f') $$, 'b7000000-0000-4000-8000-00000000000f'),
   '42501: wallet account <to> is not yours', 'reading the balance of another user''s account is 42501');
 select is(pg_temp.answer($$ select public.wallet_balance('b7000000-0000-4000-8000-0000000000ff') $$, 'b7000000-0000-4000-8000-0000000000ff'),
@@ -105,7 +128,7 @@ select is(to_jsonb(public.wallet_open_account('USD'))::text like '%fraud case%',
 select throws_ok($$ select public.wallet_transfer('b7000000-0000-4000-8000-00000000000f', 'b7000000-0000-4000-8000-00000000000a', 1, 'USD', 'privacy-own') $$,
   'WL004', 'wallet account b7000000-0000-4000-8000-00000000000f is frozen', 'about its own account, the owner hears the precise answer');
 select tests.as_support(tests.user_id('support'));
-select is((select count(*) from public.wallet_status_reasons), 2::bigint, 'support reads the reasons');
+select is((select count(*) from public.wallet_status_reasons), 3::bigint, 'support reads the reasons');
 select tests.reset_role();
 
 select ok(not has_table_privilege('authenticated', 'public.wallet_status_reasons', 'insert')
