@@ -392,6 +392,24 @@ end;
 $$;
 grant execute on function public.wallet_set_balance_shards(uuid, integer) to service_role;
 
+-- What remains to reverse of p_transaction: its amount less its reversals, net of those
+-- undone since (a refund that failed: refund_record_failure reverses its reversal). The bound
+-- of wallet_reverse, and what a provider refund checks before the provider pays
+-- (api_private.refund_prepare).
+create function private.wallet_reversible(p_transaction public.wallet_transactions) returns bigint
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  return p_transaction.amount - coalesce((
+    select sum(r.amount - coalesce(u.undone, 0))
+      from public.wallet_transactions r
+      left join lateral (select sum(x.amount) as undone from public.wallet_transactions x where x.reverses_id = r.id) u on true
+     where r.reverses_id = p_transaction.id), 0);
+end;
+$$;
+
 -- Moves money back along a posted transaction: debits its receiver, credits its sender.
 -- The reversals of one transaction never add up to more than it moved, net of reversals
 -- that were undone since (a refund that failed: refund_record_failure reverses its
@@ -445,10 +463,7 @@ begin
     perform private.fail('WL008', format('transaction %s (%s %s) cannot be reversed',
       p_transaction_id, v_original.status, v_original.kind));
   end if;
-  select v_original.amount - coalesce(sum(r.amount - coalesce(u.undone, 0)), 0) into v_remaining
-    from public.wallet_transactions r
-    left join lateral (select sum(x.amount) as undone from public.wallet_transactions x where x.reverses_id = r.id) u on true
-   where r.reverses_id = p_transaction_id;
+  v_remaining := private.wallet_reversible(v_original);
   v_amount := coalesce(p_amount, v_remaining);
   if v_amount > v_remaining or v_remaining = 0 then
     perform private.fail('WL008', format('reversal of %s exceeds what remains of transaction %s (%s)',

@@ -82,10 +82,22 @@ $$;
 -- The payment of a refund, locked for the caller's transaction (WL007 when unknown), and the
 -- refund already stored under the provider's refund id, if any (WL005 when it is stored for
 -- another payment or amount): the start of every function that records a refund.
+--
+-- A refund the provider reported without its id (Stripe's charge.refunded on current API
+-- versions tells only that amount_refunded grew) is stored under a key of our own starting
+-- with p_unidentified_prefix (Stripe: '<charge id>:refunded:'). Given the prefix, a provider
+-- refund id not stored yet takes over the oldest succeeded such refund of the payment with the
+-- same amount: the row gets the provider's id and is returned, so the report and the
+-- provider's id of one refund (an admin's refund whose answer was lost, retried after the
+-- webhook recorded it) move the ledger once. When the two were really different refunds, the
+-- wallet has been debited one refund too little, and the provider's next report of the
+-- charge carries the larger total, so the difference is recorded then; a second debit for
+-- one refund would never be given back.
 create function private.refund_lookup(
   p_payment uuid,
   p_amount bigint,
   p_provider_refund_id text,
+  p_unidentified_prefix text default null,
   out payment public.payments,
   out refund public.refunds
 )
@@ -94,14 +106,27 @@ set search_path = ''
 as $$
 begin
   perform private.require_text(p_provider_refund_id, 'provider_id', 'provider refund id');
+  perform private.require_within(p_unidentified_prefix, 'provider_id', 'p_unidentified_prefix');
   perform private.require_amount(p_amount);
   select p.* into payment from public.payments p where p.id = p_payment for update;
   perform private.require_found(found, pg_catalog.format('payment %s', p_payment));
   select r.* into refund from public.refunds r
    where r.provider = payment.provider and r.provider_refund_id = p_provider_refund_id;
-  if found and (refund.payment_id, refund.amount) is distinct from (p_payment, p_amount) then
-    perform private.fail('WL005', pg_catalog.format(
-      '%s refund %s was already recorded with different parameters', payment.provider, p_provider_refund_id));
+  if found then
+    if (refund.payment_id, refund.amount) is distinct from (p_payment, p_amount) then
+      perform private.fail('WL005', pg_catalog.format(
+        '%s refund %s was already recorded with different parameters', payment.provider, p_provider_refund_id));
+    end if;
+    return;
+  end if;
+  if p_unidentified_prefix is not null then
+    update public.refunds r set provider_refund_id = p_provider_refund_id
+     where r.id = (select u.id from public.refunds u
+                    where u.payment_id = p_payment and u.status = 'succeeded' and u.amount = p_amount
+                      and pg_catalog.starts_with(u.provider_refund_id, p_unidentified_prefix)
+                    order by u.created_at, u.id
+                    limit 1)
+    returning * into refund;
   end if;
 end;
 $$;
@@ -316,6 +341,29 @@ end;
 $$;
 grant execute on function public.payment_record_failure(uuid, text) to service_role;
 
+-- The payment p_provider_payment_id of p_provider (none when it is not recorded), locked until
+-- the caller's transaction ends, as refund_lookup and refund_prepare lock it. A provider's
+-- report of a refunded total (Stripe's charge.refunded) reads it here before working out what
+-- the report adds to the refunds recorded, so that it waits for a refund being recorded (an
+-- admin's, locked from refund_prepare until its transaction ends) and then counts it. The
+-- webhooks may read payments but not lock them (FOR UPDATE needs the UPDATE privilege). Service
+-- only; 22023 for a payment id over its bound.
+create function api_private.payment_lock(p_provider text, p_provider_payment_id text)
+returns setof public.payments
+language plpgsql
+security definer set search_path = ''
+as $$
+begin
+  perform private.require_caller(array['service'], 'lock a payment');
+  perform private.require_within(p_provider_payment_id, 'provider_id', 'p_provider_payment_id');
+  return query
+    select p.* from public.payments p
+     where p.provider = p_provider and p.provider_payment_id = p_provider_payment_id
+       for update;
+end;
+$$;
+grant execute on function api_private.payment_lock(text, text) to service_role;
+
 -- Stores a refund and reverses its part of the credit. The refunds of a payment never add
 -- up to more than it (checked under the payment's row lock, and by a constraint). When
 -- the user already spent the money the reversal is forced: the account goes negative and
@@ -323,12 +371,15 @@ grant execute on function public.payment_record_failure(uuid, text) to service_r
 -- gets the refund recorded with no ledger effect. A refund stored as pending (an admin's
 -- refund the provider accepted but has not completed: api_private.refund_record_pending) is
 -- completed here when the provider confirms it, so the admin's call and the provider's
--- report of one refund are one row that moves the ledger once.
+-- report of one refund are one row that moves the ledger once. Given p_unidentified_prefix,
+-- a new provider refund id takes over a refund of the same amount reported without its id
+-- (private.refund_lookup), which moved the ledger already.
 create function api_private.refund_record(
   p_payment uuid,
   p_amount bigint,
   p_provider_refund_id text,
-  p_reason text default null
+  p_reason text default null,
+  p_unidentified_prefix text default null
 )
 returns public.refunds
 language plpgsql
@@ -345,7 +396,7 @@ declare
 begin
   perform private.require_caller(array['service', 'admin'], 'record a refund');
   perform private.require_within(p_reason, 'reason', 'p_reason');
-  v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id);
+  v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id, p_unidentified_prefix);
   v_payment := v_lookup.payment;
   v_refund := v_lookup.refund;
   if v_refund.id is not null then
@@ -396,16 +447,15 @@ begin
   return v_refund;
 end;
 $$;
-grant execute on function api_private.refund_record(uuid, bigint, text, text) to authenticated, service_role;
+grant execute on function api_private.refund_record(uuid, bigint, text, text, text) to authenticated, service_role;
 
 -- The provider reports that a refund failed (or was canceled) after it was recorded: the
 -- customer never got the money, so the wallet gets it back. The refund becomes p_status,
 -- its reversal is reversed (the credit-back, keyed refund-failed:<provider>:<refunds.id>, so
 -- the deposit can be reversed again by a later refund) and the payment's refunded amount
 -- drops by it. The refund is found by its provider id, else, when p_unidentified_prefix is
--- given, as the oldest succeeded refund of the payment with that amount whose id starts with
--- the prefix (Stripe refunds recorded from an amount_refunded increase carry no refund id);
--- that refund then takes the provider's id, so a second report of the failure finds it. A
+-- given, as a refund of that amount reported without its id, which takes the provider's id
+-- (private.refund_lookup), so a second report of the failure finds it. A
 -- failure of a refund never recorded moves no money (the ledger never took it) and is kept
 -- as a failed refund, so that a late report of it as succeeded is not applied. A replay
 -- returns the failed refund and changes nothing.
@@ -430,20 +480,12 @@ declare
 begin
   perform private.require_caller(array['service'], 'record a refund failure');
   perform private.require_within(p_reason, 'reason', 'p_reason');
-  perform private.require_within(p_unidentified_prefix, 'provider_id', 'p_unidentified_prefix');
   if p_status is null or p_status not in ('failed', 'canceled') then
     perform private.fail('22023', pg_catalog.format('refund outcome %s is not failed or canceled', coalesce(p_status, 'null')));
   end if;
-  v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id);
+  v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id, p_unidentified_prefix);
   v_payment := v_lookup.payment;
   v_refund := v_lookup.refund;
-  if v_refund.id is null and p_unidentified_prefix is not null then
-    select r.* into v_refund from public.refunds r
-     where r.payment_id = p_payment and r.status = 'succeeded' and r.amount = p_amount
-       and pg_catalog.starts_with(r.provider_refund_id, p_unidentified_prefix)
-     order by r.created_at, r.id
-     limit 1;
-  end if;
 
   if v_refund.id is null then
     if p_amount > v_payment.amount then
@@ -469,7 +511,7 @@ begin
                                 v_reversal.id);
   end if;
 
-  update public.refunds r set status = p_status, provider_refund_id = p_provider_refund_id
+  update public.refunds r set status = p_status
    where r.id = v_refund.id
   returning * into v_refund;
   -- A pending refund was never counted in the payment's refunded amount nor taken from the
@@ -513,7 +555,8 @@ create function public.refund_record(
   p_payment uuid,
   p_amount bigint,
   p_provider_refund_id text,
-  p_reason text default null
+  p_reason text default null,
+  p_unidentified_prefix text default null
 )
 returns public.refunds
 language plpgsql
@@ -521,7 +564,7 @@ security invoker
 set search_path = ''
 as $$
 begin
-  return api_private.refund_record(p_payment, p_amount, p_provider_refund_id, p_reason);
+  return api_private.refund_record(p_payment, p_amount, p_provider_refund_id, p_reason, p_unidentified_prefix);
 end;
 $$;
-grant execute on function public.refund_record(uuid, bigint, text, text) to authenticated, service_role;
+grant execute on function public.refund_record(uuid, bigint, text, text, text) to authenticated, service_role;

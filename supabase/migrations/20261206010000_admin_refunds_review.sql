@@ -3,18 +3,26 @@
 -- A refund is asked of the provider first and moves the ledger only when the provider
 -- confirms it (refund_record). The admin API calls refund_prepare before the provider: it
 -- locks the payment until the admin's transaction ends, so two concurrent refunds of one
--- payment are decided one after the other, and refuses an amount beyond what remains once
--- the recorded and the pending refunds are counted. A refund the provider accepted but has
--- not completed is stored as pending (refund_record_pending): it reserves its amount and is
--- completed by the provider's report (webhook), never counted twice.
+-- payment are decided one after the other, and refuses, before the provider pays anything,
+-- every refund that refund_record could not then record: an amount beyond what remains once
+-- the recorded and the pending refunds are counted, or one whose reversal of the credit the
+-- ledger would refuse. A refund the provider accepted but has not completed is stored as
+-- pending (refund_record_pending): it reserves its amount and is completed by the provider's
+-- report (webhook), never counted twice.
 --
 -- payment_resolve closes a needs_review payment: credit posts the provider's amount to the
 -- intent's account with the deposit key the automatic path uses (payment:<provider>:<id>),
 -- so the money can never be credited twice; reject records why. Both are audited (the
 -- payments table is) with the admin as actor.
 
--- The payment to refund, locked, with what is left to refund. WL007 unknown payment, WL006
--- an amount beyond what remains.
+-- The payment to refund, locked, with what is left to refund (of the payment and of its
+-- credit). WL007 unknown payment, WL006 an amount beyond what remains of the payment. A
+-- credited payment's refund reverses its credit (refund_record), so it is refused here when
+-- that reversal would be: WL004 when an account of the credit is closed (a closed account
+-- takes nothing), WL008 when less of the credit remains to reverse than the pending refunds
+-- and this one need (an admin reversed it through the ledger). The credit is locked as
+-- wallet_reverse locks it, so that no reversal of it comes in between until the admin's
+-- transaction ends.
 create function api_private.refund_prepare(p_payment uuid, p_amount bigint)
 returns table (provider text, provider_payment_id text, currency text, remaining bigint)
 language plpgsql
@@ -22,17 +30,39 @@ security definer set search_path = ''
 as $$
 declare
   v_payment public.payments;
+  v_pending bigint;
   v_remaining bigint;
+  v_credit public.wallet_transactions;
+  v_closed uuid;
+  v_reversible bigint;
 begin
   perform private.require_caller(array['service', 'admin'], 'refund payments');
   perform private.require_amount(p_amount);
   select p.* into v_payment from public.payments p where p.id = p_payment for update;
   perform private.require_found(found, pg_catalog.format('payment %s', p_payment));
-  v_remaining := v_payment.amount - v_payment.amount_refunded
-    - coalesce((select sum(r.amount) from public.refunds r where r.payment_id = p_payment and r.status = 'pending'), 0);
+  v_pending := coalesce((select sum(r.amount) from public.refunds r where r.payment_id = p_payment and r.status = 'pending'), 0);
+  v_remaining := v_payment.amount - v_payment.amount_refunded - v_pending;
   if p_amount > v_remaining then
     perform private.fail('WL006', pg_catalog.format(
       'refund of %s exceeds what remains of payment %s (%s, counting pending refunds)', p_amount, p_payment, v_remaining));
+  end if;
+  if v_payment.wallet_transaction_id is not null then
+    select t.* into v_credit from public.wallet_transactions t where t.id = v_payment.wallet_transaction_id for no key update;
+    select a.id into v_closed from public.wallet_accounts a
+     where a.id in (v_credit.from_account_id, v_credit.to_account_id) and a.status = 'closed'
+     order by a.id
+     limit 1;
+    if v_closed is not null then
+      perform private.fail('WL004', pg_catalog.format(
+        'wallet account %s is closed: the refund of payment %s could not be taken from it', v_closed, p_payment));
+    end if;
+    v_reversible := private.wallet_reversible(v_credit) - v_pending;
+    if p_amount > v_reversible then
+      perform private.fail('WL008', pg_catalog.format(
+        'refund of %s exceeds what remains of the credit of payment %s (%s, counting pending refunds): it was reversed in the ledger',
+        p_amount, p_payment, v_reversible));
+    end if;
+    v_remaining := least(v_remaining, v_reversible);
   end if;
   return query select v_payment.provider, v_payment.provider_payment_id, v_payment.currency, v_remaining;
 end;
@@ -41,12 +71,14 @@ grant execute on function api_private.refund_prepare(uuid, bigint) to authentica
 
 -- A refund the provider accepted and has not completed: stored as pending with no ledger
 -- effect; refund_record completes it, refund_record_failure closes it. Idempotent on the
--- provider's refund id.
+-- provider's refund id. Given p_unidentified_prefix, a refund of the same amount the provider
+-- reported without its id is this one (private.refund_lookup): it is returned as recorded.
 create function api_private.refund_record_pending(
   p_payment uuid,
   p_amount bigint,
   p_provider_refund_id text,
-  p_reason text
+  p_reason text,
+  p_unidentified_prefix text default null
 )
 returns public.refunds
 language plpgsql
@@ -57,14 +89,14 @@ declare
 begin
   perform private.require_caller(array['service', 'admin'], 'refund payments');
   perform private.require_within(p_reason, 'reason', 'p_reason');
-  v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id);
+  v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id, p_unidentified_prefix);
   if (v_lookup.refund).id is not null then
     return v_lookup.refund;
   end if;
   return private.refund_insert(v_lookup.payment, p_amount, p_provider_refund_id, 'pending', p_reason);
 end;
 $$;
-grant execute on function api_private.refund_record_pending(uuid, bigint, text, text) to authenticated;
+grant execute on function api_private.refund_record_pending(uuid, bigint, text, text, text) to authenticated;
 
 -- Closes a needs_review payment. 'credit': the provider's amount goes to the intent's account
 -- once (WL008 when the payment has no intent, or was refunded at the provider while under

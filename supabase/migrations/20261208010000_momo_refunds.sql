@@ -12,7 +12,8 @@
 -- p_reference, recorded once (the same reference again returns it: WL005 with another payment
 -- or amount), and the payer's number to send it to. A new refund is checked like every admin
 -- refund (refund_prepare: WL007 unknown payment, WL006 beyond what remains counting the
--- pending refunds). WL008 for a payment that is not MoMo's or whose payer MoMo never named.
+-- pending refunds, WL004 or WL008 when the ledger could not record it). WL008 for a payment
+-- that is not MoMo's or whose payer MoMo never named.
 create function api_private.momo_refund_transfer(p_payment uuid, p_amount bigint, p_reference uuid, p_reason text)
 returns table (refund jsonb, payee_msisdn text)
 language plpgsql

@@ -6,7 +6,9 @@
 // authorization, rate-limit and server errors are not, so a corrected or retried request runs.
 // A 5xx the change answers instead of throwing (a provider that did not answer) keeps what the
 // change wrote, such as a MoMo refund recorded before its transfer, and releases the key: the
-// same key retried resumes that work.
+// same key retried resumes that work. A change whose record must be committed before a
+// provider is asked (runIdempotentAcross) claims the key for a lease instead, in the
+// transaction that writes the record; another request with the key meanwhile is 409.
 import type { JSONValue } from "postgres";
 import type { TransactionSql } from "../_shared/db.ts";
 import { errorResponse, HttpError } from "../_shared/errors.ts";
@@ -22,9 +24,52 @@ export interface IdempotentRequest {
 }
 
 interface ClaimRow {
-  outcome: "new" | "replay" | "mismatch";
+  outcome: "new" | "resumed" | "in_progress" | "replay" | "mismatch";
   response_status: number | null;
   response_body: unknown;
+}
+
+/** Longer than a provider call may take (PROVIDER_TIMEOUT_MS, 10 s) plus the database steps around it. */
+const LEASE_SECONDS = 60;
+
+/**
+ * Claims the request's key in `tx`, for the transaction (`leaseSeconds` null) or for a lease:
+ * the stored answer of an earlier run of the request, or null when this one is to do the work.
+ */
+async function claim(tx: TransactionSql, request: IdempotentRequest, leaseSeconds: number | null): Promise<StoredResponse | null> {
+  const [row] = await tx<ClaimRow[]>`
+    select * from api_private.request_claim(${request.key}, ${request.hash}, ${request.method}, ${request.path}, ${leaseSeconds}::int)`;
+  if (row!.outcome === "mismatch") {
+    throw new HttpError(422, "idempotency_key_reused", `Idempotency key ${request.key} was already used for a different request.`);
+  }
+  if (row!.outcome === "in_progress") {
+    throw new HttpError(
+      409,
+      "request_in_progress",
+      `A request with idempotency key ${request.key} is still being processed; retry shortly.`,
+      null,
+      {
+        "retry-after": "1",
+      },
+    );
+  }
+  return row!.outcome === "replay" ? { status: row!.response_status!, body: row!.response_body } : null;
+}
+
+/** The answer to store for a change the ledger refused (its 4xx); any other error is thrown on. */
+async function refusalOf(error: unknown, request: IdempotentRequest): Promise<StoredResponse> {
+  const refusal = sqlHttpError(error);
+  if (!refusal || refusal.status >= 500) throw error;
+  return { status: refusal.status, body: await errorResponse(refusal, request.correlationId).json() };
+}
+
+/** Stores the answer for replays; a 5xx (no answer) releases the key instead, so that a retry resumes. */
+async function store(tx: TransactionSql, request: IdempotentRequest, response: StoredResponse): Promise<void> {
+  if (response.status >= 500) {
+    await tx`select api_private.request_release(${request.key})`;
+  } else {
+    await tx`select api_private.request_complete(${request.key}, ${response.status}, ${tx.json(response.body as JSONValue)})`;
+  }
 }
 
 /**
@@ -36,14 +81,8 @@ export async function runIdempotent(
   request: IdempotentRequest,
   work: (sql: TransactionSql) => Promise<StoredResponse>,
 ): Promise<{ response: StoredResponse; replayed: boolean }> {
-  const [claim] = await tx<ClaimRow[]>`
-    select * from api_private.request_claim(${request.key}, ${request.hash}, ${request.method}, ${request.path})`;
-  if (claim!.outcome === "mismatch") {
-    throw new HttpError(422, "idempotency_key_reused", `Idempotency key ${request.key} was already used for a different request.`);
-  }
-  if (claim!.outcome === "replay") {
-    return { response: { status: claim!.response_status!, body: claim!.response_body }, replayed: true };
-  }
+  const stored = await claim(tx, request, null);
+  if (stored) return { response: stored, replayed: true };
 
   let response: StoredResponse;
   try {
@@ -51,14 +90,51 @@ export async function runIdempotent(
     // answer is still stored.
     response = await tx.savepoint((sp) => work(sp));
   } catch (error) {
-    const refusal = sqlHttpError(error);
-    if (!refusal || refusal.status >= 500) throw error;
-    response = { status: refusal.status, body: await errorResponse(refusal, request.correlationId).json() };
+    response = await refusalOf(error, request);
   }
-  if (response.status >= 500) {
-    await tx`select api_private.request_release(${request.key})`;
-  } else {
-    await tx`select api_private.request_complete(${request.key}, ${response.status}, ${tx.json(response.body as JSONValue)})`;
+  await store(tx, request, response);
+  return { response, replayed: false };
+}
+
+/** Runs a function in a transaction of its own, as the calling admin. */
+export type InTransaction = <T>(fn: (tx: TransactionSql) => Promise<T>) => Promise<T>;
+
+/**
+ * Runs a change once per (admin, key) in two steps, for a change whose record must outlive
+ * whatever becomes of the request once a provider has been asked: `start` writes the record
+ * (or finds it again) in the transaction that claims the key for LEASE_SECONDS, which commits
+ * before `finish` asks the provider, outside any transaction, for the answer; that answer is
+ * stored in a transaction of its own. A refusal of start's SQL checks is the stored answer. A
+ * finish that throws, or answers a 5xx, releases the key: the same key retried runs both steps
+ * again (start finding its record), as does one that comes after a lease ran out unanswered.
+ */
+export async function runIdempotentAcross<Subject>(
+  inTransaction: InTransaction,
+  request: IdempotentRequest,
+  start: (sql: TransactionSql) => Promise<Subject>,
+  finish: (subject: Subject) => Promise<StoredResponse>,
+): Promise<{ response: StoredResponse; replayed: boolean }> {
+  type Started = { answered: { response: StoredResponse; replayed: boolean } } | { answered: null; subject: Subject };
+  const started = await inTransaction(async (tx): Promise<Started> => {
+    const stored = await claim(tx, request, LEASE_SECONDS);
+    if (stored) return { answered: { response: stored, replayed: true } };
+    try {
+      return { answered: null, subject: await tx.savepoint((sp) => start(sp)) as Subject };
+    } catch (error) {
+      const response = await refusalOf(error, request);
+      await store(tx, request, response);
+      return { answered: { response, replayed: false } };
+    }
+  });
+  if (started.answered) return started.answered;
+
+  let response: StoredResponse;
+  try {
+    response = await finish(started.subject);
+  } catch (error) {
+    await inTransaction((tx) => tx`select api_private.request_release(${request.key})`);
+    throw error;
   }
+  await inTransaction((tx) => store(tx, request, response));
   return { response, replayed: false };
 }

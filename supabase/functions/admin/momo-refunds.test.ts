@@ -1,8 +1,9 @@
 // Admin refunds of MoMo payments through a real Deno gateway and the MoMo stand-in: POST
 // /admin/payments/:id/refund sends a Disbursement transfer to the payer and records the refund
 // pending; MoMo's callback (confirmed with its API) moves the ledger once, or closes the refund.
-// MoMo refusing the transfer, MoMo down and the same key retried, an over-refund and concurrent
-// refunds. (momo-poll healing a lost refund callback is in jobs/gateway.test.ts.)
+// MoMo refusing the transfer, MoMo down and the same key retried, MoMo's callback coming
+// before its answer to the request, an over-refund and concurrent refunds. (momo-poll healing
+// a lost refund callback is in jobs/gateway.test.ts.)
 import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdminCall, adminRequest, answerOf, createStaff, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
@@ -48,6 +49,16 @@ async function whileTransfers<T>(behaviour: PaymentsGateway["momo"]["transferBeh
   } finally {
     gateway.momo.transferBehaviour = "accept";
   }
+}
+
+/** A paid MoMo top-up of `amount` whose refund request met MoMo down (502): the top-up, and the key and body to retry with. */
+async function refundWhileMomoDown(amount: number, reason: string) {
+  const topUp = await paidMomoTopUp(sql, gateway, amount);
+  const key = crypto.randomUUID();
+  const body = { amount, reason };
+  const down = await whileTransfers({ status: 503, body: { message: "unavailable" } }, () => refund(topUp.paymentId, body, key));
+  expect(refusal(down)).toEqual({ status: 502, code: "provider_unavailable" });
+  return { topUp, key, body };
 }
 
 const transferPosts = () => gateway.momo.requests.filter((r) => r === "POST /disbursement/v1_0/transfer").length;
@@ -98,25 +109,25 @@ describe("POST /admin/payments/:id/refund of a MoMo payment", () => {
     expect((await refund(topUp.paymentId, { amount: 800, reason: "again" })).status).toBe(201);
   });
 
-  it("MoMo refusing the transfer (4xx) is 422 provider_declined and reserves nothing", async () => {
+  it("MoMo refusing the transfer (4xx) is 422 provider_declined and closes the refund failed, reserving nothing", async () => {
     const topUp = await paidMomoTopUp(sql, gateway, 500);
+    const key = crypto.randomUUID();
     const refused = await whileTransfers(
       { status: 400, body: { code: "PAYEE_NOT_ALLOWED_TO_RECEIVE", message: "the payee may not receive" } },
-      () => refund(topUp.paymentId, { amount: 500, reason: "refused" }),
+      () => refund(topUp.paymentId, { amount: 500, reason: "refused" }, key),
     );
     expect(refusal(refused)).toEqual({ status: 422, code: "provider_declined" });
     expect(refused.body.error.details).toMatchObject({ provider: "momo" });
-    expect(await refundsOf(topUp.paymentId)).toEqual([]);
+    expect(await refundsOf(topUp.paymentId)).toMatchObject([{ status: "failed", wallet_transaction_id: null }]);
+    const replay = await refund(topUp.paymentId, { amount: 500, reason: "refused" }, key);
+    expect(refusal(replay)).toEqual({ status: 422, code: "provider_declined" });
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 500, available: 500 });
     expect((await refund(topUp.paymentId, { amount: 500, reason: "later" })).status).toBe(201);
   });
 
   it("MoMo down: 502 keeps the refund pending with its reference; the same key retried sends it once", async () => {
-    const topUp = await paidMomoTopUp(sql, gateway, 900);
-    const key = crypto.randomUUID();
-    const body = { amount: 900, reason: "MoMo down" };
-    const down = await whileTransfers({ status: 503, body: { message: "unavailable" } }, () => refund(topUp.paymentId, body, key));
-    expect(refusal(down)).toEqual({ status: 502, code: "provider_unavailable" });
+    const { topUp, key, body } = await refundWhileMomoDown(900, "MoMo down");
     const [kept] = await refundsOf(topUp.paymentId);
     expect(kept).toMatchObject({ status: "pending", amount: 900 });
     expect(gateway.momo.transfers.has(kept!.provider_refund_id)).toBe(false);
@@ -138,6 +149,44 @@ describe("POST /admin/payments/:id/refund of a MoMo payment", () => {
 
     expect(await gateway.momo.decide(kept!.provider_refund_id, "SUCCESSFUL")).toBe(200);
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 0, available: 0 });
+  });
+
+  it("MoMo refusing the re-sent transfer of a retry (422) closes nothing: MoMo may hold the first one", async () => {
+    const { topUp, key, body } = await refundWhileMomoDown(600, "refused on retry");
+    const refused = await whileTransfers(
+      { status: 400, body: { code: "NOT_ALLOWED", message: "not now" } },
+      () => refund(topUp.paymentId, body, key),
+    );
+    expect(refusal(refused)).toEqual({ status: 422, code: "provider_declined" });
+    expect(await refundsOf(topUp.paymentId)).toMatchObject([{ status: "pending", amount: 600 }]);
+  });
+
+  it("commits the pending refund before MoMo is asked: MoMo's callback before its answer to the request settles it", async () => {
+    const topUp = await paidMomoTopUp(sql, gateway, 700);
+    const key = crypto.randomUUID();
+    const body = { amount: 700, reason: "callback first" };
+    const known = new Set(gateway.momo.transfers.keys());
+    // MoMo takes the transfer and pays at once, but its answer to the request never comes (timeout).
+    const answer = await whileTransfers("accept-silently", async () => {
+      const request = refund(topUp.paymentId, body, key);
+      const sent = () => [...gateway.momo.transfers.keys()].find((id) => !known.has(id));
+      while (!sent()) await new Promise((resolve) => setTimeout(resolve, 10));
+      const reference = sent()!;
+      // The request is still waiting for MoMo, and the refund MoMo was asked for is stored already.
+      expect(await refundsOf(topUp.paymentId)).toMatchObject([{ provider_refund_id: reference, status: "pending" }]);
+      expect(await gateway.momo.decide(reference, "SUCCESSFUL")).toBe(200);
+      return await request;
+    });
+    expect(refusal(answer)).toEqual({ status: 502, code: "provider_unavailable" });
+    expect(await refundsOf(topUp.paymentId)).toMatchObject([{ status: "succeeded", amount: 700 }]);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 0, available: 0 });
+
+    // The same key retried answers the settled refund and sends nothing.
+    const posts = transferPosts();
+    const retried = await refund(topUp.paymentId, body, key);
+    expect(retried.status).toBe(201);
+    expect(retried.body.refund).toMatchObject({ status: "succeeded", amount: 700 });
+    expect(transferPosts()).toBe(posts);
   });
 
   it("an over-refund is refused before MoMo is asked", async () => {

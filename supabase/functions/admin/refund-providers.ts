@@ -7,6 +7,7 @@
 //
 // MoMo has no refund call: its refund is a transfer to the payer, recorded pending before it is
 // sent (_shared/money/momo-refunds.ts, admin/momo-refund.ts).
+import { unidentifiedRefundPrefix } from "../_shared/providers/stripe/events.ts";
 import type { AdminProviders } from "./types.ts";
 
 export interface RefundTarget {
@@ -22,6 +23,12 @@ export interface ProviderRefund {
   outcome: "succeeded" | "pending" | "declined";
   /** The provider's own status word, for the answer and the logs. */
   providerStatus: string;
+  /**
+   * The key prefix under which the provider's webhook records this payment's refunds it
+   * reports without their id (Stripe: unidentifiedRefundPrefix of the refund's charge); null
+   * when it never does. refund_record takes such a refund of the same amount over.
+   */
+  unidentifiedPrefix: string | null;
 }
 
 const STRIPE_OUTCOMES: Record<string, ProviderRefund["outcome"]> = {
@@ -58,7 +65,12 @@ export async function requestProviderRefund(
         ourPaymentId: target.paymentId,
         requestId,
       });
-      return { id: refund.id, outcome: STRIPE_OUTCOMES[refund.status] ?? "pending", providerStatus: refund.status };
+      return {
+        id: refund.id,
+        outcome: STRIPE_OUTCOMES[refund.status] ?? "pending",
+        providerStatus: refund.status,
+        unidentifiedPrefix: refund.charge === null ? null : unidentifiedRefundPrefix(refund.charge),
+      };
     }
     case "revolut": {
       const refund = await providers.revolut().refund({
@@ -68,7 +80,12 @@ export async function requestProviderRefund(
         ourPaymentId: target.paymentId,
         description: reason.slice(0, 500),
       });
-      return { id: refund.id, outcome: REVOLUT_OUTCOMES[refund.state] ?? "pending", providerStatus: refund.state };
+      return {
+        id: refund.id,
+        outcome: REVOLUT_OUTCOMES[refund.state] ?? "pending",
+        providerStatus: refund.state,
+        unidentifiedPrefix: null,
+      };
     }
   }
 }

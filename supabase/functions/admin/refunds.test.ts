@@ -5,7 +5,7 @@
 import { useTestSql } from "../../tests/support/test-sql.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdminCall, adminRequest, answerOf, createStaff, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
-import { balanceOf, createTopUp } from "../../tests/support/payments-fixtures.ts";
+import { asServiceRole, balanceOf, createTopUp } from "../../tests/support/payments-fixtures.ts";
 import { type PaymentsGateway, startPaymentsGateway } from "../../tests/support/payments-gateway.ts";
 import { stripeError } from "../../tests/support/provider-standins.ts";
 import { revolutRequest, stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
@@ -93,15 +93,21 @@ async function refundsOf(paymentId: string) {
 
 const refundCalls = () => gateway.stripe.requests.filter((r) => r === "POST /v1/refunds").length;
 
-/** The charge.refunded Stripe sends for `refunds` of the payment (API versions listing them). */
-const chargeRefunded = (pi: string, amount: number, refunds: { id: string; amount: number; status: string }[]) =>
+/** The charge.refunded of current API versions: no refunds list, only the charge's refunded total. */
+const chargeRefundedTotal = (pi: string, amount: number, amountRefunded: number, extra: Record<string, unknown> = {}) =>
   stripeEvent("charge.refunded", {
     id: `ch_${pi.slice(3)}`,
     object: "charge",
     payment_intent: pi,
     amount,
     currency: "usd",
-    amount_refunded: refunds.filter((r) => r.status !== "failed").reduce((sum, r) => sum + r.amount, 0),
+    amount_refunded: amountRefunded,
+    ...extra,
+  });
+
+/** The charge.refunded Stripe sends for `refunds` of the payment (API versions listing them). */
+const chargeRefunded = (pi: string, amount: number, refunds: { id: string; amount: number; status: string }[]) =>
+  chargeRefundedTotal(pi, amount, refunds.filter((r) => r.status !== "failed").reduce((sum, r) => sum + r.amount, 0), {
     refunds: { object: "list", data: refunds.map((r) => ({ object: "refund", ...r })) },
   });
 
@@ -165,14 +171,7 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
   it("a pending refund is completed by a charge.refunded that lists no refunds (newer API versions), as the same row", async () => {
     const payment = await stripePayment(2600);
     const answer = await pendingRefund(payment.paymentId, { amount: 1000, reason: "pending card" });
-    const unlisted = stripeEvent("charge.refunded", {
-      id: `ch_${payment.pi.slice(3)}`,
-      object: "charge",
-      payment_intent: payment.pi,
-      amount: 2600,
-      currency: "usd",
-      amount_refunded: 1000,
-    });
+    const unlisted = chargeRefundedTotal(payment.pi, 2600, 1000);
     expect(await deliver(unlisted)).toBe(200);
     expect(await deliver({ ...unlisted, id: `evt_${crypto.randomUUID().replaceAll("-", "")}` })).toBe(200);
     expect(await refundsOf(payment.paymentId)).toMatchObject([{
@@ -271,6 +270,94 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     );
     expect(created).toHaveLength(1);
     expect(await refundsOf(payment.paymentId)).toHaveLength(1);
+  });
+
+  it.each(["succeeded", "pending"] as const)(
+    "a retry after Stripe's %s answer was lost, once charge.refunded recorded the refund without its id, debits the wallet once",
+    async (status) => {
+      const payment = await stripePayment(10000);
+      const key = crypto.randomUUID();
+      const body = { amount: 4000, reason: "answer lost" };
+      // Stripe refunds, but its answer never comes back: 502, nothing recorded.
+      gateway.stripe.refundBehaviour = "accept-silently";
+      gateway.stripe.refundStatus = status;
+      try {
+        expect(refusal(await refund(payment.paymentId, body, key))).toEqual({ status: 502, code: "provider_unavailable" });
+      } finally {
+        gateway.stripe.refundBehaviour = "accept";
+        gateway.stripe.refundStatus = "succeeded";
+      }
+      expect(await refundsOf(payment.paymentId)).toEqual([]);
+      // Stripe's charge.refunded tells only that 4000 more was refunded: recorded without an id.
+      expect(await deliver(chargeRefundedTotal(payment.pi, 10000, 4000))).toBe(200);
+      expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 6000, available: 6000 });
+
+      // The retry reaches the same Stripe refund, which takes over the row the webhook wrote.
+      const retried = await refund(payment.paymentId, body, key);
+      expect(retried.status).toBe(201);
+      const refundId = retried.body.provider.refund_id as string;
+      expect(retried.body.provider.status).toBe(status);
+      expect(retried.body.refund).toMatchObject({ provider_refund_id: refundId, status: "succeeded", amount: 4000 });
+      expect(await refundsOf(payment.paymentId)).toMatchObject([{ provider_refund_id: refundId, status: "succeeded", amount: 4000 }]);
+      expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 6000, available: 6000 });
+      expect(await paymentRow(payment.paymentId)).toMatchObject({ status: "partially_refunded", amount_refunded: 4000 });
+
+      // Stripe's later reports of the same refund change nothing.
+      expect(await deliver(chargeRefundedTotal(payment.pi, 10000, 4000))).toBe(200);
+      const completed = stripeEvent("refund.updated", {
+        id: refundId,
+        object: "refund",
+        amount: 4000,
+        currency: "usd",
+        status: "succeeded",
+        charge: `ch_${payment.pi.slice(3)}`,
+        payment_intent: payment.pi,
+      });
+      expect(await deliver(completed)).toBe(200);
+      expect(await refundsOf(payment.paymentId)).toHaveLength(1);
+      expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 6000, available: 6000 });
+    },
+  );
+
+  it("an admin's refund taking over a different refund of the same amount is made good by Stripe's next charge.refunded", async () => {
+    const payment = await stripePayment(9000);
+    // A refund made in Stripe's dashboard, reported without its id.
+    expect(await deliver(chargeRefundedTotal(payment.pi, 9000, 3000))).toBe(200);
+    // The admin's own refund of the same amount takes that row over: the wallet is debited once for two refunds...
+    expect((await refund(payment.paymentId, { amount: 3000, reason: "second refund" })).status).toBe(201);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 6000, available: 6000 });
+    // ...until Stripe reports the charge's new total, which records the difference.
+    expect(await deliver(chargeRefundedTotal(payment.pi, 9000, 6000))).toBe(200);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 3000, available: 3000 });
+    expect(await paymentRow(payment.paymentId)).toMatchObject({ amount_refunded: 6000 });
+    expect(await refundsOf(payment.paymentId)).toHaveLength(2);
+  });
+
+  it("refuses a refund the ledger could not record (409) before Stripe is asked: the credit reversed, the account closed", async () => {
+    const reversed = await stripePayment(1000);
+    const [credit] = await sql<{ wallet_transaction_id: string }[]>`
+      select wallet_transaction_id from public.payments where id = ${reversed.paymentId}::uuid`;
+    await asServiceRole(
+      sql,
+      (tx) => tx`select 1 from public.wallet_reverse(${credit!.wallet_transaction_id}::uuid, ${`rr-${reversed.pi}`}, 700)`,
+    );
+    const calls = refundCalls();
+    const overReversed = await refund(reversed.paymentId, { amount: 301, reason: "more than the ledger has left" });
+    expect(refundCalls()).toBe(calls);
+    expect(refusal(overReversed)).toEqual({ status: 409, code: "invalid_state" });
+    expect(overReversed.body.error.message).toContain("it was reversed in the ledger");
+
+    const closed = await stripePayment(500);
+    const other = await createTopUp(sql, { provider: "stripe", amount: 1, currency: "USD", providerRef: null });
+    await asServiceRole(sql, async (tx) => {
+      await tx`select 1 from public.wallet_transfer(${closed.accountId}::uuid, ${other.accountId}::uuid, 500, 'USD', ${`rr-${closed.pi}`})`;
+      await tx`select 1 from public.wallet_set_status(${closed.accountId}::uuid, 'closed', 'customer left')`;
+    });
+    const closedAccount = await refund(closed.paymentId, { amount: 100, reason: "closed account" });
+    expect(refundCalls()).toBe(calls);
+    expect(refusal(closedAccount)).toEqual({ status: 409, code: "account_not_active" });
+    expect([...await refundsOf(reversed.paymentId), ...await refundsOf(closed.paymentId)]).toEqual([]);
+    expect((await refund(reversed.paymentId, { amount: 300, reason: "what the ledger has left" })).status).toBe(201);
   });
 
   it("is refused to support (403) and validates its body (400), sending nothing", async () => {

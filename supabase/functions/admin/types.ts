@@ -3,7 +3,7 @@
 import type { MomoClient } from "../_shared/providers/momo/client.ts";
 import type { RevolutClient } from "../_shared/providers/revolut/client.ts";
 import type { StripeClient } from "../_shared/providers/stripe/client.ts";
-import type { UserApiDependencies, UserApiRoutes } from "../_shared/user-api/app.ts";
+import type { UserApiDependencies, UserServiceRoutes } from "../_shared/user-api/app.ts";
 import type { UserApp, UserContext } from "../_shared/user-layer.ts";
 
 /** The provider clients, made on first use (a missing provider variable fails only its calls). */
@@ -17,8 +17,11 @@ export interface AdminProviders {
 }
 
 export type AdminDependencies = UserApiDependencies<AdminProviders>;
-/** What the routes need: the database, reached as the calling admin, and the providers. */
-export type AdminRoutes = UserApiRoutes<AdminProviders>;
+/**
+ * What the routes need: the database, reached as the calling admin (or as the service for the
+ * steps only the service takes, such as closing a MoMo refund MoMo refused), and the providers.
+ */
+export type AdminRoutes = UserServiceRoutes<AdminProviders>;
 export type AdminApp = UserApp;
 export type AdminContext = UserContext;
 /** A database row read as JSON (to_jsonb), handed on to the response as it is. */

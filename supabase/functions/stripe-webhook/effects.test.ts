@@ -336,6 +336,38 @@ describe("refunds and disputes", () => {
     expect(recorded.map((row) => row.provider_refund_id)).toEqual([`${charge}:refunded:200`, `re_b${ref.slice(3)}`]);
   });
 
+  it("waits for an admin's refund in flight on the payment's row lock, and does not record its amount_refunded again", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const [payment] = await sql<
+      { id: string }[]
+    >`select id from public.payments where provider = 'stripe' and provider_payment_id = ${ref}`;
+    let delivery: Promise<Response> | undefined;
+    // The admin's refund: refund_prepare locks the payment, Stripe refunds 400, refund_record
+    // records it; Stripe's charge.refunded for it comes before the admin's transaction commits.
+    await sql.begin(async (tx) => {
+      await tx`select 1 from public.payments where id = ${payment!.id}::uuid for update`;
+      const [own] = await tx<{ xid: string }[]>`
+        select transactionid::text as xid from pg_locks where locktype = 'transactionid' and pid = pg_backend_pid() and granted`;
+      delivery = Promise.resolve(deliver(refunded(ref, 1000, 400)));
+      // Until the delivery waits for this transaction.
+      const waitedFor = async () => {
+        const [row] = await sql<{ waiting: boolean }[]>`
+          select exists (select 1 from pg_locks where locktype = 'transactionid' and transactionid::text = ${own!.xid} and not granted)
+                 as waiting`;
+        return row!.waiting;
+      };
+      while (!await waitedFor()) await new Promise((resolve) => setTimeout(resolve, 10));
+      await tx`set local role service_role`;
+      await tx`select 1 from public.refund_record(${payment!.id}::uuid, 400, ${`re_${ref.slice(3)}`}, 'admin refund')`;
+    });
+    expect((await delivery!).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 600 });
+    expect(await paymentOf(ref)).toMatchObject({ amount_refunded: "400" });
+    const [recorded] = await sql<{ n: number }[]>`select count(*)::int as n from public.refunds where payment_id = ${payment!.id}::uuid`;
+    expect(recorded!.n).toBe(1);
+  });
+
   it("keeps a refund for a payment not recorded yet as failed with 500, then applies it on redelivery", async () => {
     const ref = piId();
     const topUp = await createTopUp(sql, { provider: "stripe", amount: 600, currency: "USD", providerRef: ref });

@@ -1,17 +1,18 @@
 -- Admin refunds and review resolution in SQL: api_private.refund_prepare (lock, what remains
--- counting pending refunds), api_private.refund_record_pending and how refund_record and
--- refund_record_failure complete or close a pending refund, api_private.payment_resolve (credit
--- once, reject, refusals), who may call them, and how reconciliation shows the outcome.
+-- counting pending refunds, what the ledger could not take), api_private.refund_record_pending
+-- and how refund_record and refund_record_failure complete or close a pending refund, how an
+-- admin's refund takes over one its provider reported without an id, api_private.payment_resolve
+-- (credit once, reject, refusals), who may call them, and how reconciliation shows the outcome.
 begin;
-select plan(42);
+select plan(63);
 
-select tests.create_users('{alice}', admins => '{admin}', support => '{support}');
+select tests.create_users('{alice,bob,carol,dave}', admins => '{admin}', support => '{support}');
 
 -- Grants: the admin API role only.
 select ok(not has_function_privilege('anon', f, 'execute') and has_function_privilege('authenticated', f, 'execute')
           and not has_function_privilege('service_role', f, 'execute'),
           f || ': authenticated only (the function checks for an admin)')
-  from unnest(array['api_private.refund_prepare(uuid, bigint)', 'api_private.refund_record_pending(uuid, bigint, text, text)',
+  from unnest(array['api_private.refund_prepare(uuid, bigint)', 'api_private.refund_record_pending(uuid, bigint, text, text, text)',
                     'api_private.payment_resolve(uuid, text, text)']) f;
 select ok(p.prosecdef and p.proconfig @> array['search_path=""'], p.proname || ': security definer with an empty search_path')
   from pg_proc p where p.pronamespace = 'api_private'::regnamespace
@@ -72,6 +73,92 @@ select results_eq(format($$ select amount_refunded, status from public.payments 
   $$ values (600::bigint, 'partially_refunded') $$, 'a failed pending refund does not change what the payment refunded');
 select results_eq(format($$ select balance from public.wallet_accounts where id = %L $$, :'account'), $$ values (400::bigint) $$,
   'nor the wallet');
+
+-- refund_prepare refuses, before the provider is asked, what refund_record could not record
+-- once the provider has paid: a refund of a credit an admin reversed through the ledger, and
+-- one of an account that is closed.
+select tests.as_user(tests.user_id('bob'));
+select id as bob_account from public.wallet_open_account('USD') \gset
+select tests.reset_role();
+select id as intent_3 from public.payment_intent_create('stripe', :'bob_account', 1000, 'USD', 'rr-intent-3') \gset
+select id as reversed, wallet_transaction_id as reversed_credit
+  from public.payment_record_success('stripe', 'pi_rr_reversed', :'intent_3', 1000, 'USD') \gset
+select tests.as_admin(tests.user_id('admin'));
+select is((public.wallet_reverse(:'reversed_credit', 'rr-admin-reversal', 700, 'credited by mistake')).amount, 700::bigint,
+  'an admin reverses 700 of the credit through the ledger');
+select throws_ok(format($$ select api_private.refund_prepare(%L, 301) $$, :'reversed'), 'WL008',
+  format('refund of 301 exceeds what remains of the credit of payment %s (300, counting pending refunds): it was reversed in the ledger',
+         :'reversed'),
+  'one more than the admin left of the credit: WL008');
+select results_eq(format($$ select remaining from api_private.refund_prepare(%L, 300) $$, :'reversed'), $$ values (300::bigint) $$,
+  'what is left of the credit may be refunded, and is what remains');
+select is((api_private.refund_record_pending(:'reversed', 200, 're_rr_reversed_pending', null)).status, 'pending',
+  'a pending refund of 200');
+select throws_ok(format($$ select api_private.refund_prepare(%L, 101) $$, :'reversed'), 'WL008', null,
+  'the pending refund counts against what is left of the credit: 101 of 300 - 200 is too much');
+select results_eq(format($$ select remaining from api_private.refund_prepare(%L, 100) $$, :'reversed'), $$ values (100::bigint) $$,
+  '100 remains');
+
+select tests.as_user(tests.user_id('dave'));
+select id as dave_account from public.wallet_open_account('USD') \gset
+select tests.as_user(tests.user_id('bob'));
+select is((public.wallet_transfer(:'bob_account', :'dave_account', 300, 'USD', 'rr-bob-leaves')).amount, 300::bigint,
+  'the customer moves the rest out');
+select tests.as_admin(tests.user_id('admin'));
+select is((api_private.wallet_set_status(:'bob_account', 'closed', 'customer left')).status, 'closed', 'and the account is closed');
+select throws_ok(format($$ select api_private.refund_prepare(%L, 1) $$, :'reversed'), 'WL004',
+  format('wallet account %s is closed: the refund of payment %s could not be taken from it', :'bob_account', :'reversed'),
+  'a refund of a closed account''s payment: WL004');
+select tests.reset_role();
+select results_eq(format($$ select count(*)::int, sum(amount)::int from public.refunds where payment_id = %L $$, :'reversed'),
+  $$ values (1, 200) $$, 'the refusals recorded nothing');
+
+-- A refund the provider reported without its id (Stripe's charge.refunded on current API
+-- versions: amount_refunded grew) is taken over by the provider's id of a refund of the same
+-- amount, given the prefix of such refunds: the admin's retry after its first answer was lost
+-- debits the wallet once.
+select tests.as_user(tests.user_id('carol'));
+select id as carol_account from public.wallet_open_account('USD') \gset
+select tests.reset_role();
+select id as intent_4 from public.payment_intent_create('stripe', :'carol_account', 1000, 'USD', 'rr-intent-4') \gset
+select id as lost from public.payment_record_success('stripe', 'pi_rr_lost', :'intent_4', 1000, 'USD') \gset
+select tests.as_service();
+select is((public.refund_record(:'lost', 400, 'ch_rr_lost:refunded:400', 'stripe refund')).status, 'succeeded',
+  'the webhook records a refund of 400 it saw only as an amount_refunded increase');
+select tests.as_admin(tests.user_id('admin'));
+select results_eq(
+  format($$ select provider_refund_id, amount, status from public.refund_record(%L, 400, 're_rr_lost', 'asked', 'ch_rr_lost:refunded:') $$,
+         :'lost'),
+  $$ values ('re_rr_lost', 400::bigint, 'succeeded') $$, 'the admin''s refund of the same amount takes it over');
+select is((public.refund_record(:'lost', 400, 're_rr_lost', 'asked', 'ch_rr_lost:refunded:')).provider_refund_id, 're_rr_lost',
+  'recording it again is a replay');
+select tests.reset_role();
+select results_eq(format($$ select count(*)::int, sum(amount)::int from public.refunds where payment_id = %L $$, :'lost'),
+  $$ values (1, 400) $$, 'one refund row');
+select results_eq(format($$ select p.amount_refunded, a.balance from public.payments p, public.wallet_accounts a
+                             where p.id = %L and a.id = %L $$, :'lost', :'carol_account'),
+  $$ values (400::bigint, 600::bigint) $$, 'the payment counts it once and the wallet gave it back once');
+
+select tests.as_service();
+select is((public.refund_record(:'lost', 100, 'ch_rr_lost:refunded:500', 'stripe refund')).status, 'succeeded',
+  'the webhook records another 100 without its id');
+select tests.as_admin(tests.user_id('admin'));
+select is((public.refund_record(:'lost', 200, 're_rr_other', 'asked', 'ch_rr_lost:refunded:')).provider_refund_id, 're_rr_other',
+  'a refund of another amount is a new refund');
+select is((public.refund_record(:'lost', 100, 're_rr_elsewhere', 'asked', 'ch_rr_another:refunded:')).provider_refund_id,
+  're_rr_elsewhere', 'as is one given the prefix of another charge');
+select results_eq(
+  format($$ select provider_refund_id, status from api_private.refund_record_pending(%L, 100, 're_rr_pending_lost', 'asked',
+                                                                                       'ch_rr_lost:refunded:') $$, :'lost'),
+  $$ values ('re_rr_pending_lost', 'succeeded') $$,
+  'a refund the provider answers as pending takes over the one it reported already, as recorded');
+select tests.reset_role();
+select results_eq(format($$ select p.amount_refunded, a.balance from public.payments p, public.wallet_accounts a
+                             where p.id = %L and a.id = %L $$, :'lost', :'carol_account'),
+  $$ values (800::bigint, 200::bigint) $$, 'the new refunds are debited, the ones taken over are not');
+select results_eq(format($$ select count(*)::int from public.refunds where payment_id = %L and provider_refund_id like '%%:refunded:%%' $$,
+                         :'lost'),
+  $$ values (0) $$, 'no refund is left without its provider id');
 
 -- payment_resolve
 select id as intent_2 from public.payment_intent_create('stripe', :'account', 500, 'USD', 'rr-intent-2') \gset

@@ -1,7 +1,8 @@
 -- The payment functions: happy paths, replays, mismatches that go to review without a
--- credit, refund bounds, forced refunds of spent money, failures, and who may call what.
+-- credit, refund bounds, forced refunds of spent money, failures, the lock a refund report
+-- reads a payment under, and who may call what.
 begin;
-select plan(67);
+select plan(72);
 
 select tests.create_users('{alice, bob, carol}', admins => '{admin}', support => '{support}');
 
@@ -166,7 +167,21 @@ select throws_ok($$select public.refund_record('$$ || :'payment' || $$', 1, 're_
 select results_eq(
   $$select wallet_transaction_id, status from public.refund_record((select id from public.payments where provider_payment_id = 'ord_unknown'), 100, 'rv_unknown')$$,
   $$values (null::uuid, 'succeeded')$$, 'a refund of a payment under review is recorded without a ledger effect');
+
+-- payment_lock: what a refund report reads, under the payment's row lock (the wait it makes is
+-- in stripe-webhook/effects.test.ts).
+select results_eq($$select id, amount_refunded from api_private.payment_lock('stripe', 'pi_alice_1')$$,
+  format($$values (%L::uuid, 10000::bigint)$$, :'payment'), 'payment_lock returns the recorded payment');
+select is((select count(*)::int from api_private.payment_lock('momo', 'pi_alice_1')), 0,
+  'and nothing for a payment id another provider never reported');
+select lives_ok($$select api_private.payment_lock('stripe', repeat('p', 200))$$, 'a payment id at its bound is looked up');
+select throws_ok($$select api_private.payment_lock('stripe', repeat('p', 201))$$, '22023',
+  'p_provider_payment_id must be at most 200 characters', 'one over its bound is 22023');
 select tests.reset_role();
+select ok(has_function_privilege('service_role', 'api_private.payment_lock(text, text)', 'execute')
+          and not has_function_privilege('authenticated', 'api_private.payment_lock(text, text)', 'execute')
+          and not has_function_privilege('anon', 'api_private.payment_lock(text, text)', 'execute'),
+  'payment_lock: the service only');
 
 -- Admins may record refunds; support may not.
 select tests.as_admin(tests.user_id('admin'));

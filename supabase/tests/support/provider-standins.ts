@@ -390,8 +390,12 @@ export interface StripeStandIn {
   createBehaviour: Behaviour;
   /** PaymentIntents created, by id. */
   paymentIntents: Map<string, Record<string, unknown>>;
-  /** How POST /v1/refunds answers a new Idempotency-Key (default: 200 with the Refund). */
-  refundBehaviour: Behaviour;
+  /**
+   * How POST /v1/refunds answers a new Idempotency-Key (default: 200 with the Refund);
+   * "accept-silently" creates the refund and never answers (Stripe refunded, its answer was
+   * lost): the same key again is answered with it.
+   */
+  refundBehaviour: Behaviour | "accept-silently";
   /** The status of the refunds it creates (Stripe: succeeded for most cards, pending for some). */
   refundStatus: "succeeded" | "pending";
   /** Refunds created, by id. */
@@ -436,7 +440,7 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
   const refunds = new Map<string, Record<string, unknown>>();
   const standIn = {
     createBehaviour: "accept" as Behaviour,
-    refundBehaviour: "accept" as Behaviour,
+    refundBehaviour: "accept" as Behaviour | "accept-silently",
     refundStatus: "succeeded" as "succeeded" | "pending",
   };
   const server = await listen(options.port ?? 0, requests, async (request, response, path) => {
@@ -473,9 +477,9 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     // Stripe stores the answer of a request it processed, refusals included, but not a 500.
     const remember = (status: number, body: unknown) => {
       if (key !== undefined && status < 500) answered.set(key, { params: text, status, body });
-      send(response, status, body);
+      if (behaviour !== "accept-silently") send(response, status, body);
     };
-    if (behaviour !== "accept") return remember(behaviour.status, behaviour.body);
+    if (behaviour !== "accept" && behaviour !== "accept-silently") return remember(behaviour.status, behaviour.body);
     const params = new URLSearchParams(text);
     if (path === "/v1/refunds") {
       const refundAmount = Number(params.get("amount"));
@@ -491,7 +495,8 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
         object: "refund",
         amount: refundAmount,
         currency: "usd",
-        charge: params.get("charge") ?? stripeId("ch"),
+        // A PaymentIntent's one charge, named as the tests name it in the events they send.
+        charge: params.get("charge") ?? `ch_${target.slice(3)}`,
         payment_intent: params.get("payment_intent"),
         status: standIn.refundStatus,
         metadata: formMetadata(params),

@@ -103,11 +103,24 @@ export interface PaymentRow {
   wallet_transaction_id: string | null;
 }
 
-/** The recorded payment of a provider payment id, or null. */
-export async function findPayment(tx: TransactionSql, provider: PaymentProvider, providerPaymentId: string): Promise<PaymentRow | null> {
-  const [row] = await tx<PaymentRow[]>`
-    select id, intent_id, amount, amount_refunded, wallet_transaction_id
-      from public.payments where provider = ${provider} and provider_payment_id = ${providerPaymentId}`;
+/**
+ * The recorded payment of a provider payment id, or null. `locked` reads it under the row lock
+ * the refund functions take (api_private.payment_lock), so that what the caller works out from
+ * it (what a refund report adds to the refunds recorded) waits for a refund in flight and
+ * counts it once committed.
+ */
+export async function findPayment(
+  tx: TransactionSql,
+  provider: PaymentProvider,
+  providerPaymentId: string,
+  locked = false,
+): Promise<PaymentRow | null> {
+  const columns = tx`id, intent_id, amount, amount_refunded, wallet_transaction_id`;
+  const [row] = locked
+    ? await tx<PaymentRow[]>`select ${columns} from api_private.payment_lock(${provider}, ${providerPaymentId})`
+    : await tx<
+      PaymentRow[]
+    >`select ${columns} from public.payments where provider = ${provider} and provider_payment_id = ${providerPaymentId}`;
   return row ?? null;
 }
 

@@ -4,9 +4,10 @@
 //                                   moves only on the provider's confirmation (refund_record)
 // POST /admin/payments/:id/resolve  closes a needs_review payment: credit once, or reject
 //
-// A refund locks the payment (api_private.refund_prepare, or momo_refund_transfer for MoMo) for
-// the whole call, so two concurrent refunds are decided one after the other and never add up
-// to more than the payment, then asks the provider with the refund request id as its
+// A Stripe or Revolut refund locks the payment (api_private.refund_prepare) for the whole call,
+// so two concurrent refunds are decided one after the other and never add up to more than the
+// payment; a MoMo refund reserves its amount as a pending refund committed before MoMo is
+// asked (momo-refund.ts). Either asks the provider with the refund request id as its
 // idempotency key (MoMo: a transfer reference derived from it): a retry of a request the
 // provider did not answer (502) reaches the same provider refund, never a second one.
 import { z } from "zod";
@@ -17,10 +18,10 @@ import { allowMethods } from "../../_shared/middleware.ts";
 import { ProviderError } from "../../_shared/providers/errors.ts";
 import { providerUnavailable } from "../../_shared/providers/unavailable.ts";
 import type { AdminApp, AdminContext, AdminRoutes, Row } from "../types.ts";
-import { amount, idempotencyKeyField, idempotentMutation, reason } from "../mutation.ts";
+import { amount, idempotencyKeyField, idempotentMutation, idempotentProviderMutation, reason } from "../mutation.ts";
 import { pathId } from "../params.ts";
 import { requestProviderRefund } from "../refund-providers.ts";
-import { refundThroughMomo } from "../momo-refund.ts";
+import { recordMomoRefund, sendRecordedMomoRefund } from "../momo-refund.ts";
 
 const refundBody = z.strictObject({ amount, reason, idempotency_key: idempotencyKeyField });
 type RefundInput = z.output<typeof refundBody>;
@@ -65,9 +66,11 @@ async function errorBody(c: AdminContext, error: HttpError): Promise<StoredRespo
 }
 
 /**
- * Stripe and Revolut: refund_prepare locks the payment and checks the amount, the provider is
- * asked with the request id as its idempotency key, and its answer is recorded (succeeded:
- * refund_record; pending: refund_record_pending).
+ * Stripe and Revolut: refund_prepare locks the payment and checks the amount and that the
+ * ledger can take the refund, the provider is asked with the request id as its idempotency key,
+ * and its answer is recorded (succeeded: refund_record; pending: refund_record_pending). A retry
+ * whose first answer was lost may find the refund recorded meanwhile by the provider's webhook
+ * without its id: recording it takes that refund over instead of debiting it again.
  */
 async function refundThroughProvider(
   c: AdminContext,
@@ -89,29 +92,54 @@ async function refundThroughProvider(
   if (refund.outcome === "declined") return errorBody(c, declined(target!.provider, `refund ${refund.providerStatus}`));
   const [row] = refund.outcome === "succeeded"
     ? await tx<{ refund: Row }[]>`
-        select to_jsonb(r) as refund from public.refund_record(${paymentId}::uuid, ${input.amount}::bigint, ${refund.id}, ${input.reason}) r`
+        select to_jsonb(r) as refund
+          from public.refund_record(${paymentId}::uuid, ${input.amount}::bigint, ${refund.id}, ${input.reason},
+                                    ${refund.unidentifiedPrefix}) r`
     : await tx<{ refund: Row }[]>`
         select to_jsonb(r) as refund
-          from api_private.refund_record_pending(${paymentId}::uuid, ${input.amount}::bigint, ${refund.id}, ${input.reason}) r`;
+          from api_private.refund_record_pending(${paymentId}::uuid, ${input.amount}::bigint, ${refund.id}, ${input.reason},
+                                                 ${refund.unidentifiedPrefix}) r`;
   return {
     status: 201,
     body: { refund: row!.refund, provider: { refund_id: refund.id, status: refund.providerStatus, request_id: requestId } },
   };
 }
 
-export function registerPaymentActionRoutes(app: AdminApp, routes: AdminRoutes): void {
-  app.post("/payments/:id/refund", (c) => {
-    const id = pathId(c);
-    return idempotentMutation(c, routes, refundBody, async (tx, input, key) => {
-      const requestId = await refundRequestId(c, key);
-      // An unknown payment goes the Stripe/Revolut way, where refund_prepare answers WL007.
-      const [payment] = await tx<{ provider: string }[]>`select provider from public.payments where id = ${id}::uuid`;
+/**
+ * MoMo: the pending refund is recorded, and committed, first; then its transfer is sent and
+ * MoMo's answer is the request's (a retry finds the refund failed when MoMo refused the
+ * transfer meanwhile, through momo-poll).
+ */
+function refundThroughMomo(c: AdminContext, routes: AdminRoutes, paymentId: string): Promise<Response> {
+  return idempotentProviderMutation(c, routes, refundBody, {
+    start: async (tx, input, key) => recordMomoRefund(tx, paymentId, input.amount, input.reason, await refundRequestId(c, key)),
+    finish: async (transfer, _input, key) => {
       try {
-        if (payment?.provider !== "momo") return await refundThroughProvider(c, routes, tx, id, input, requestId);
-        const { refund, reference } = await refundThroughMomo(tx, routes.providers(), id, input.amount, input.reason, requestId);
-        // A retry finds the refund failed when MoMo refused the transfer meanwhile (momo-poll).
-        if (refund.status === "failed") return errorBody(c, declined("momo", "refund failed"));
-        return { status: 201, body: { refund, provider: { refund_id: reference, status: refund.status, request_id: requestId } } };
+        await sendRecordedMomoRefund(routes.providers(), (fn) => routes.asService(c, fn), transfer);
+      } catch (error) {
+        if (!(error instanceof ProviderError)) throw error;
+        return providerFailure(c, routes, paymentId, error);
+      }
+      const { refund } = transfer;
+      if (refund.status === "failed") return errorBody(c, declined("momo", "refund failed"));
+      const provider = { refund_id: refund.provider_refund_id, status: refund.status, request_id: await refundRequestId(c, key) };
+      return { status: 201, body: { refund, provider } };
+    },
+  });
+}
+
+export function registerPaymentActionRoutes(app: AdminApp, routes: AdminRoutes): void {
+  app.post("/payments/:id/refund", async (c) => {
+    const id = pathId(c);
+    // An unknown payment goes the Stripe/Revolut way, where refund_prepare answers WL007.
+    const [payment] = await routes.asCaller(
+      c,
+      (tx) => tx<{ provider: string }[]>`select provider from public.payments where id = ${id}::uuid`,
+    );
+    if (payment?.provider === "momo") return refundThroughMomo(c, routes, id);
+    return idempotentMutation(c, routes, refundBody, async (tx, input, key) => {
+      try {
+        return await refundThroughProvider(c, routes, tx, id, input, await refundRequestId(c, key));
       } catch (error) {
         if (!(error instanceof ProviderError)) throw error;
         return providerFailure(c, routes, id, error);

@@ -79,7 +79,7 @@ describe("Stripe client", () => {
     const refund = { paymentId: "pi_refundtest", amount: 700, ourPaymentId: crypto.randomUUID(), requestId: `rr_${crypto.randomUUID()}` };
     const first = await client.createRefund(refund);
     expect(await client.createRefund(refund)).toEqual(first);
-    expect(first).toMatchObject({ status: "succeeded", amount: 700 });
+    expect(first).toMatchObject({ status: "succeeded", amount: 700, charge: "ch_refundtest" });
     expect(standIn.refunds.get(first.id)).toMatchObject({
       payment_intent: "pi_refundtest",
       amount: 700,
@@ -90,5 +90,6 @@ describe("Stripe client", () => {
     ).toHaveLength(1);
     const byCharge = await client.createRefund({ ...refund, paymentId: "ch_refundtest", requestId: `rr_${crypto.randomUUID()}` });
     expect(standIn.refunds.get(byCharge.id)).toMatchObject({ charge: "ch_refundtest", payment_intent: null });
+    expect(byCharge.charge).toBe("ch_refundtest");
   });
 });

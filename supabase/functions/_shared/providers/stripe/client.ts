@@ -42,6 +42,8 @@ export interface CreatedRefund {
   /** Stripe's refund status: succeeded, pending, requires_action, failed or canceled. */
   status: string;
   amount: number;
+  /** The charge refunded (ch_...), which names the refunds its webhooks report without an id. */
+  charge: string | null;
 }
 
 export interface StripeClient {
@@ -103,7 +105,8 @@ export function createStripeClient(config: StripeClientConfig): StripeClient {
       } catch (error) {
         throw asStripeApiError(error, `the refund of ${refund.paymentId}`);
       }
-      return { id: created.id, status: created.status ?? "pending", amount: created.amount };
+      const charge = typeof created.charge === "string" ? created.charge : created.charge?.id ?? null;
+      return { id: created.id, status: created.status ?? "pending", amount: created.amount, charge };
     },
   };
 }

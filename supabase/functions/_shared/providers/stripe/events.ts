@@ -234,9 +234,12 @@ function effectOf(event: StripeEnvelope): Effect {
   return () => Promise.resolve("ignored");
 }
 
-/** The payment a charge belongs to; a refund or dispute for a payment not yet recorded is retried. */
-async function paymentOfCharge(tx: TransactionSql, paymentIntentId: string | null | undefined, chargeId: string) {
-  const payment = paymentIntentId ? await findPayment(tx, "stripe", paymentIntentId) : null;
+/**
+ * The payment a charge belongs to (`locked`: under its row lock, findPayment); a refund or
+ * dispute for a payment not yet recorded is retried.
+ */
+async function paymentOfCharge(tx: TransactionSql, paymentIntentId: string | null | undefined, chargeId: string, locked = false) {
+  const payment = paymentIntentId ? await findPayment(tx, "stripe", paymentIntentId, locked) : null;
   if (!payment) throw new Error(`no recorded Stripe payment for charge ${chargeId} (payment intent ${paymentIntentId ?? "none"})`);
   return payment;
 }
@@ -245,8 +248,12 @@ type Refund = z.output<typeof refund>;
 const FAILED_REFUND = new Set(["failed", "canceled"]);
 const isFailed = (re: Refund): re is Refund & { status: "failed" | "canceled" } => FAILED_REFUND.has(re.status ?? "");
 
-/** The key prefix of refunds recorded from an amount_refunded increase, which carry no refund id. */
-const unidentifiedRefundPrefix = (chargeId: string) => `${chargeId}:refunded:`;
+/**
+ * The key prefix of refunds recorded from an amount_refunded increase, which carry no refund
+ * id. Recording a refund of the charge by its id with this prefix (refund_record) takes such a
+ * refund of the same amount over instead of debiting the wallet a second time.
+ */
+export const unidentifiedRefundPrefix = (chargeId: string) => `${chargeId}:refunded:`;
 
 /**
  * Records the charge's refunds. Webhook charges carry their refunds only on API versions
@@ -257,10 +264,12 @@ const unidentifiedRefundPrefix = (chargeId: string) => `${chargeId}:refunded:`;
  * once. A listed refund that failed gives its amount back first (failRefund). An increase
  * from an event created before a refund of the charge failed here is not applied: it cannot
  * tell the failed refund from a new one, and a new refund sends a newer event with the total.
+ * The payment is read under its row lock: an admin's refund holds it from before Stripe is
+ * asked until it is recorded, so the increase is worked out after that refund is counted.
  */
 async function refundCharge(tx: TransactionSql, ch: z.output<typeof charge>, created: number): Promise<AppliedOutcome> {
   await serialiseOn(tx, `stripe-refund:${ch.id}`);
-  let payment = await paymentOfCharge(tx, ch.payment_intent, ch.id);
+  let payment = await paymentOfCharge(tx, ch.payment_intent, ch.id, true);
   if (!ch.refunds) {
     let unrecorded = ch.amount_refunded - Number(payment.amount_refunded);
     if (unrecorded <= 0 || await failedSince(tx, payment.id, created)) return "ignored";
