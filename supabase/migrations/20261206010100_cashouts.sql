@@ -15,6 +15,14 @@
 -- (service-only, service scope) but through the same ledger steps (wallet_record, then
 -- wallet_apply reserving the amount). A cash-out hold never expires on its own: MoMo may
 -- have paid it, so only MoMo's confirmed answer releases it.
+--
+-- The one exception is the momo-poll job's verdict not_accepted, for a transfer MoMo still
+-- does not know at the end of the accept window. It is sound only if no send can reach MoMo
+-- after the look-up it rests on, so every send is recorded on the row before its POST
+-- (cashout_send_begin, last_sent_at), momo-poll closes the sending before that look-up
+-- (cashout_close_sending, sending_closed_at; not while a send is recent enough for MoMo to be
+-- still showing it), no send is recorded once closed, and the verdict needs the sending closed
+-- (cashout_not_accepted).
 
 insert into private.status_transitions (table_name, from_status, to_status) values
   ('cashouts', 'pending', 'paid'),
@@ -34,6 +42,10 @@ create table public.cashouts (
   status text not null default 'pending' check (status in ('pending', 'paid', 'failed')),
   reason text check (length(reason) <= 500),
   idempotency_key text not null check (length(idempotency_key) between 1 and 255),
+  -- When a transfer of it was last about to be sent (recorded before each POST), and when
+  -- momo-poll closed its sending past the accept window (no send after that).
+  last_sent_at timestamptz,
+  sending_closed_at timestamptz,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   settled_at timestamptz,
@@ -43,7 +55,8 @@ create table public.cashouts (
     reference_id::text ~ '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$')
 );
 comment on table public.cashouts is
-  'Cash-outs to MoMo: pending -> paid | failed. Written only by cashout_create and cashout_settle.';
+  'Cash-outs to MoMo: pending -> paid | failed. Written only by cashout_create, cashout_send_begin, '
+  'cashout_close_sending, cashout_settle and cashout_not_accepted.';
 create index cashouts_user_idx on public.cashouts (user_id);
 create index cashouts_account_idx on public.cashouts (account_id);
 -- The momo-poll job's scan: cash-outs still pending, oldest first.
@@ -150,11 +163,85 @@ begin
 end;
 $$;
 
+-- The cash-out of the transfer p_reference, locked to the end of the caller's transaction:
+-- what every function that moves a cash-out on starts with. 22023 without a reference, WL007
+-- for an unknown one.
+create function private.cashout_for_update(p_reference uuid) returns public.cashouts
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_cashout public.cashouts;
+begin
+  if p_reference is null then
+    perform private.fail('22023', 'the cash-out''s transfer reference is required');
+  end if;
+  select c.* into v_cashout from public.cashouts c where c.reference_id = p_reference for update;
+  perform private.require_found(found, pg_catalog.format('cash-out %s', p_reference));
+  return v_cashout;
+end;
+$$;
+
+-- Records that a transfer of the cash-out p_reference is about to be sent (last_sent_at = now)
+-- and returns the cash-out. A send is recorded, and the caller may POST the transfer, exactly
+-- when the cash-out is still pending and its sending is not closed; otherwise it is returned
+-- unchanged and nothing may be sent. Recorded before the POST under the row's lock, so that
+-- momo-poll's not_accepted verdict never rests on a look-up older than a send
+-- (cashout_close_sending). 22023 without a reference, WL007 for an unknown one. Service only:
+-- the payments function, the WhatsApp conversation and momo-poll send transfers.
+create function api_private.cashout_send_begin(p_reference uuid)
+returns public.cashouts
+language plpgsql
+security definer set search_path = ''
+as $$
+declare
+  v_cashout public.cashouts;
+begin
+  perform private.require_caller(array['service'], 'send a cash-out');
+  v_cashout := private.cashout_for_update(p_reference);
+  if v_cashout.status = 'pending' and v_cashout.sending_closed_at is null then
+    update public.cashouts c set last_sent_at = now() where c.id = v_cashout.id
+    returning * into v_cashout;
+  end if;
+  return v_cashout;
+end;
+$$;
+grant execute on function api_private.cashout_send_begin(uuid) to service_role;
+
+-- momo-poll, before it asks MoMo about a pending cash-out past its accept window: closes its
+-- sending (sending_closed_at = now; no send is recorded after it), unless a send is more recent
+-- than p_quiet_seconds. A transfer MoMo took but whose answer was lost shows in MoMo's status
+-- within that time, so a look-up that finds nothing after the close means that none of the
+-- cash-out's sends reached MoMo. Returns the cash-out: its sending is closed when
+-- sending_closed_at is set (a second close keeps the first time); a settled one is returned
+-- unchanged. 22023 for a quiet period outside 1 to 3600 seconds or without a reference, WL007
+-- for an unknown reference. Service only.
+create function api_private.cashout_close_sending(p_reference uuid, p_quiet_seconds integer)
+returns public.cashouts
+language plpgsql
+security definer set search_path = ''
+as $$
+declare
+  v_cashout public.cashouts;
+begin
+  perform private.require_caller(array['service'], 'close the sending of a cash-out');
+  perform private.require_between(p_quiet_seconds, 1, 3600, 'quiet_seconds');
+  v_cashout := private.cashout_for_update(p_reference);
+  if v_cashout.status = 'pending' and v_cashout.sending_closed_at is null
+     and (v_cashout.last_sent_at is null or v_cashout.last_sent_at < now() - make_interval(secs => p_quiet_seconds)) then
+    update public.cashouts c set sending_closed_at = now() where c.id = v_cashout.id
+    returning * into v_cashout;
+  end if;
+  return v_cashout;
+end;
+$$;
+grant execute on function api_private.cashout_close_sending(uuid, integer) to service_role;
+
 -- Applies MoMo's confirmed status of the transfer p_reference: SUCCESSFUL captures the hold to
 -- the MoMo clearing account (paid), FAILED voids it (failed, with p_reason), PENDING changes
 -- nothing. Idempotent: the status a cash-out already has returns it unchanged; the other
 -- final status is WL008 (a cash-out is never both paid and released). 22023 for a status
--- MoMo does not have, WL007 for an unknown reference. Service only.
+-- MoMo does not have or without a reference, WL007 for an unknown reference. Service only.
 create function public.cashout_settle(p_reference uuid, p_status text, p_reason text default null)
 returns public.cashouts
 language plpgsql
@@ -167,8 +254,7 @@ begin
   perform private.require_caller(array['service'], 'settle a cash-out');
   perform private.require_within(p_reason, 'description', 'p_reason');
   v_to := private.momo_transfer_target(p_status, 'paid');
-  select c.* into v_cashout from public.cashouts c where c.reference_id = p_reference for update;
-  perform private.require_found(found, pg_catalog.format('cash-out %s', p_reference));
+  v_cashout := private.cashout_for_update(p_reference);
   if v_cashout.status = v_to or v_to = 'pending' then
     return v_cashout;
   end if;
@@ -189,3 +275,28 @@ begin
 end;
 $$;
 grant execute on function public.cashout_settle(uuid, text, text) to service_role;
+
+-- momo-poll's verdict on a cash-out MoMo still does not know at the end of the accept window:
+-- failed with reason not_accepted, its hold voided (cashout_settle). Only once its sending is
+-- closed (cashout_close_sending, before the look-up the verdict rests on): with the sending
+-- open, a send may have reached MoMo after that look-up and be paid, so the verdict is WL008
+-- and writes nothing. Idempotent like cashout_settle: a failed cash-out is returned unchanged,
+-- a paid one is WL008. 22023 without a reference, WL007 for an unknown one. Service only.
+create function api_private.cashout_not_accepted(p_reference uuid)
+returns public.cashouts
+language plpgsql
+security definer set search_path = ''
+as $$
+declare
+  v_cashout public.cashouts;
+begin
+  perform private.require_caller(array['service'], 'settle a cash-out');
+  v_cashout := private.cashout_for_update(p_reference);
+  if v_cashout.status = 'pending' and v_cashout.sending_closed_at is null then
+    perform private.fail('WL008', pg_catalog.format(
+      'cash-out %s may still be sent: MoMo not knowing it fails it only once its sending is closed', p_reference));
+  end if;
+  return public.cashout_settle(p_reference, 'FAILED', 'not_accepted');
+end;
+$$;
+grant execute on function api_private.cashout_not_accepted(uuid) to service_role;

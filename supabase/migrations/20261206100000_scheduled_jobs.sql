@@ -144,7 +144,8 @@ $$;
 
 -- What momo-poll asks MoMo about, one view a kind of MoMo payment: the rows still waiting for
 -- MoMo's answer, since when they wait, and the reference MoMo knows them by. Top-up intents
--- (requires_payment or processing, attached to a request-to-pay) wait since their last
+-- (requires_payment or processing, with the reference of a request-to-pay, recorded before
+-- MoMo is asked so that one whose answer was lost is asked about too) wait since their last
 -- change; cash-outs and MoMo refunds (Disbursement transfers, pending) since they were made.
 -- Simple views, so that poll_take locks the rows it takes through them.
 create view private.momo_poll_intents as
@@ -170,9 +171,19 @@ revoke all on table private.momo_poll_intents, private.momo_poll_cashouts, priva
 -- ---------------------------------------------------------------------------------------
 
 -- Cancels up to p_batch intents still requires_payment or processing p_ttl_seconds after
--- they were created, oldest first, and returns how many. A provider payment that arrives
--- for a canceled intent later is stored for review (intent_canceled), never credited.
-create function api_private.expire_intents(p_ttl_seconds integer, p_batch integer) returns integer
+-- they were created, oldest first, and returns how many: the intents no poll asks its
+-- provider about. An intent that momo-poll or revolut-poll asks about (private.momo_poll_intents,
+-- private.revolut_poll_intents: its provider has, or may have, a payment for it) is never
+-- canceled by age alone, because a payment made shortly before the TTL whose callback or
+-- webhooks were lost is found only by its poll, which then credits it as usual. Past the TTL
+-- such an intent ends when its poll learns the outcome: paid or failed as the provider reports,
+-- or canceled here with p_intent when the provider answered that no payment for it is
+-- underway (MoMo never received the request-to-pay; Revolut knows no such order, or the
+-- payer never paid it); p_intent is canceled only if it is past the TTL and still waiting. A
+-- provider payment that arrives for a canceled intent later is stored for review
+-- (intent_canceled), never credited.
+create function api_private.expire_intents(p_ttl_seconds integer, p_batch integer, p_intent uuid default null)
+returns integer
 language plpgsql
 security definer set search_path = ''
 as $$
@@ -186,6 +197,10 @@ begin
     select i.id from public.payment_intents i
      where i.status in ('requires_payment', 'processing')
        and i.created_at < now() - make_interval(secs => p_ttl_seconds)
+       and case when p_intent is null
+                then not exists (select 1 from private.momo_poll_intents m where m.id = i.id)
+                 and not exists (select 1 from private.revolut_poll_intents r where r.id = i.id)
+                else i.id = p_intent end
      order by i.created_at
      limit p_batch
        for update skip locked
@@ -199,7 +214,7 @@ begin
   return v_count;
 end;
 $$;
-grant execute on function api_private.expire_intents(integer, integer) to service_role;
+grant execute on function api_private.expire_intents(integer, integer, uuid) to service_role;
 
 -- ---------------------------------------------------------------------------------------
 -- expire-holds (pure SQL: pg_cron runs it too)

@@ -1,7 +1,11 @@
 // expire-intents: intents still waiting for a payment after their TTL become canceled
-// (api_private.expire_intents). A provider payment that arrives later goes to review.
+// (api_private.expire_intents), except those a poll asks its provider about (MoMo and Revolut
+// intents with their reference): a payment made shortly before the TTL whose callback or
+// webhooks were lost is found only by the poll. Past the TTL the poll cancels such an intent
+// (expireUnpaidIntent) once its provider answered that no payment for it is underway. A
+// provider payment that arrives after the cancellation goes to review.
 import { withRequestContext } from "../_shared/db.ts";
-import type { Job } from "./job.ts";
+import type { Job, JobRun } from "./job.ts";
 
 export const expireIntents: Job = async (run) => {
   const [row] = await withRequestContext(run.sql, run.context, (tx) =>
@@ -9,3 +13,14 @@ export const expireIntents: Job = async (run) => {
     select api_private.expire_intents(${run.settings.intentTtlSeconds}::int, ${run.settings.batchSize}::int) as canceled`);
   return { canceled: row!.canceled };
 };
+
+/**
+ * A poll's verdict on intent `intentId` after its provider answered that no payment for it is
+ * underway: canceled if it is past its TTL and still waiting (logged), left otherwise.
+ */
+export async function expireUnpaidIntent(run: JobRun, intentId: string): Promise<void> {
+  const [row] = await withRequestContext(run.sql, run.context, (tx) =>
+    tx<{ canceled: number }[]>`
+    select api_private.expire_intents(${run.settings.intentTtlSeconds}::int, 1, ${intentId}::uuid) as canceled`);
+  if (row!.canceled > 0) run.logger.info("intent_expired_unpaid", { correlation_id: run.context.correlationId, intent_id: intentId });
+}

@@ -1,5 +1,7 @@
 // The scheduled jobs through a real Deno gateway and the MoMo stand-in: a lost MoMo callback
-// (top-up, cash-out or refund) healed by momo-poll (credited once, a second run does nothing),
+// (top-up, cash-out or refund) healed by momo-poll (credited once, a second run does nothing;
+// a top-up's request-to-pay whose answer was lost too), a request-to-pay MoMo never received
+// left for the user's retry and canceled past the TTL by momo-poll, not by expire-intents,
 // a transfer MoMo never received sent again, then failed as not_accepted, MoMo down during a poll,
 // intents and holds expiring, two runners at once, the service_role key as the only way in,
 // the reconcile report and its WhatsApp alert to the admins, and whatsapp-send through the
@@ -74,16 +76,30 @@ async function runUntilSettled(ids: string[]): Promise<void> {
   }
 }
 
+/** POST /payments/topups of a MoMo top-up of `amount` by `user` with `key`. */
+const momoTopUpRequest = (user: { token: string; accountId: string }, key: string, amount: number) =>
+  callPayments(gateway.url, "POST", "/topups", {
+    token: user.token,
+    idempotencyKey: key,
+    body: { provider: "momo", account_id: user.accountId, amount, currency: "UGX", msisdn: "256772123456" },
+  });
+
 /** A MoMo top-up through POST /payments/topups, waiting for the payer. */
 async function momoTopUp(amount: number) {
   const user = await topUpUser(sql, "UGX");
-  const answer = await callPayments(gateway.url, "POST", "/topups", {
-    token: user.token,
-    idempotencyKey: crypto.randomUUID(),
-    body: { provider: "momo", account_id: user.accountId, amount, currency: "UGX", msisdn: "256772123456" },
-  });
+  const answer = await momoTopUpRequest(user, crypto.randomUUID(), amount);
   expect(answer.status).toBe(201);
   return { ...user, intentId: answer.body.intent.id as string };
+}
+
+/** A MoMo top-up MoMo never received (it answered 503: 502); its intent id. */
+async function momoTopUpWhileDown(user: { token: string; accountId: string }, key: string, amount: number): Promise<string> {
+  gateway.momo.requestToPayBehaviour = { status: 503, body: { code: "SERVICE_UNAVAILABLE", message: "try later" } };
+  const down = await momoTopUpRequest(user, key, amount).finally(() => (gateway.momo.requestToPayBehaviour = "accept"));
+  expect(down.status).toBe(502);
+  const intentId = down.body.error.details.intent.id as string;
+  expect(gateway.momo.requestsToPay.has(intentId)).toBe(false);
+  return intentId;
 }
 
 const statusLookups = (referenceId: string) =>
@@ -176,33 +192,140 @@ describe("momo-poll", () => {
       expect(await creditsTo(sql, topUp.accountId)).toBe(1);
     }
   });
+
+  it("a request-to-pay MoMo took but whose answer was lost (502) is polled by its reference: the approval is credited once", async () => {
+    const user = await topUpUser(sql, "UGX");
+    gateway.momo.requestToPayBehaviour = "accept-silently";
+    const lost = await momoTopUpRequest(user, crypto.randomUUID(), 8000).finally(() => (gateway.momo.requestToPayBehaviour = "accept"));
+    expect(lost.status).toBe(502);
+    const intentId = lost.body.error.details.intent.id as string;
+    // MoMo prompted the payer, who approves; MoMo's one callback is lost.
+    expect(gateway.momo.requestsToPay.has(intentId)).toBe(true);
+    gateway.momo.settle(intentId, "SUCCESSFUL");
+    await age(sql, "payment_intents", intentId, POLL_AFTER_SECONDS + 60);
+
+    expect((await runJob("momo-poll")).body).toMatchObject({ applied: 1 });
+    expect(statusLookups(intentId)).toBe(1);
+    expect(await intentStatus(sql, intentId)).toMatchObject({ status: "succeeded" });
+    expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 8000, available: 8000 });
+    expect(await creditsTo(sql, user.accountId)).toBe(1);
+  });
+
+  it("a request-to-pay MoMo never received (404) stays open for the user's retry, which sends it with the same reference", async () => {
+    const user = await topUpUser(sql, "UGX");
+    const key = crypto.randomUUID();
+    const intentId = await momoTopUpWhileDown(user, key, 2500);
+    await age(sql, "payment_intents", intentId, POLL_AFTER_SECONDS + 60);
+
+    await runJob("momo-poll");
+    expect(statusLookups(intentId)).toBe(1);
+    expect(await intentStatus(sql, intentId)).toEqual({ status: "processing", failure_reason: null });
+    const retried = await momoTopUpRequest(user, key, 2500);
+    expect(retried.status).toBe(201);
+    expect(retried.body.intent).toMatchObject({ id: intentId, status: "processing" });
+    expect(gateway.momo.requestsToPay.has(intentId)).toBe(true);
+    expect(await gateway.momo.decide(intentId, "SUCCESSFUL")).toBe(200);
+    expect(await creditsTo(sql, user.accountId)).toBe(1);
+  });
+
+  it("past the TTL, expire-intents leaves a MoMo intent to momo-poll: paid before expiry, it is credited; never received, it is canceled", async () => {
+    const paid = await momoTopUp(2000);
+    gateway.momo.settle(paid.intentId, "SUCCESSFUL");
+    const unknownUser = await topUpUser(sql, "UGX");
+    const unknown = await momoTopUpWhileDown(unknownUser, crypto.randomUUID(), 1500);
+    const pending = await momoTopUp(1000);
+    for (const intentId of [paid.intentId, unknown, pending.intentId]) await age(sql, "payment_intents", intentId, INTENT_TTL_SECONDS + 60);
+
+    await runJob("expire-intents");
+    for (const intentId of [paid.intentId, unknown, pending.intentId]) {
+      expect(await intentStatus(sql, intentId)).toMatchObject({ status: "processing" });
+    }
+
+    await runJob("momo-poll");
+    expect(await intentStatus(sql, paid.intentId)).toEqual({ status: "succeeded", failure_reason: null });
+    expect(await balanceOf(sql, paid.accountId)).toEqual({ balance: 2000, available: 2000 });
+    expect(await intentStatus(sql, unknown)).toEqual({
+      status: "canceled",
+      failure_reason: `expired: no payment within ${INTENT_TTL_SECONDS} seconds`,
+    });
+    // MoMo still asks the payer: the request stays open until MoMo ends it.
+    expect(await intentStatus(sql, pending.intentId)).toEqual({ status: "processing", failure_reason: null });
+    for (const account of [unknownUser.accountId, pending.accountId]) expect(await creditsTo(sql, account)).toBe(0);
+  });
 });
 
+/** MoMo unavailable (503): it may or may not have taken the transfer. */
+const MOMO_UNAVAILABLE = { status: 503, body: { code: "SERVICE_UNAVAILABLE", message: "Service unavailable" } } as const;
+/** MoMo refusing a transfer: a 4xx with its code. */
+const PAYEE_NOT_FOUND = { status: 400, body: { code: "PAYEE_NOT_FOUND", message: "Payee not found" } } as const;
+/** A 404 that is not MoMo's (its API gateway's, a wrong base URL's): no RESOURCE_NOT_FOUND in it. */
+const GATEWAY_404 = { status: 404, body: { statusCode: 404, message: "Resource not found" } } as const;
+
+const transferPosts = () => gateway.momo.requests.filter((r) => r === "POST /disbursement/v1_0/transfer").length;
+const releaseLease = (id: string) => sql`delete from private.job_leases where item_id = ${id}::uuid`;
+
+/** `step` while MoMo answers transfers as `behaviour`; then MoMo accepts them again. */
+async function withTransfers<T>(behaviour: PaymentsGateway["momo"]["transferBehaviour"], step: () => Promise<T>): Promise<T> {
+  gateway.momo.transferBehaviour = behaviour;
+  try {
+    return await step();
+  } finally {
+    gateway.momo.transferBehaviour = "accept";
+  }
+}
+
 describe("momo-poll for cash-outs", () => {
+  /** Moves a cash-out's history `seconds` into the past: made (and sent) then. */
+  async function ageCashOut(id: string, seconds: number) {
+    await sql.begin(async (tx) => {
+      await tx`set local session_replication_role = replica`;
+      await tx`
+        update public.cashouts set created_at = now() - make_interval(secs => ${seconds}), last_sent_at = now() - make_interval(secs => ${seconds})
+         where id = ${id}::uuid`;
+    });
+  }
+
   /**
    * A cash-out through POST /payments/cashouts from a funded account, aged `seconds` (past the
    * poll mark); `momoDown`: MoMo answered its transfer 503, so it never received it (502).
+   * `retry` sends the same request again (the same Idempotency-Key and body).
    */
   async function agedCashOut(amount: number, { seconds = POLL_AFTER_SECONDS + 60, momoDown = false } = {}) {
     const user = await topUpUser(sql, "UGX");
     await asServiceRole(sql, (tx) =>
       tx`
       select public.wallet_deposit(${user.accountId}::uuid, ${amount}::bigint, 'UGX', 'momo', ${crypto.randomUUID()})`);
-    if (momoDown) gateway.momo.transferBehaviour = { status: 503, body: { message: "unavailable" } };
-    const answer = await callPayments(gateway.url, "POST", "/cashouts", {
-      token: user.token,
-      idempotencyKey: crypto.randomUUID(),
-      body: { account_id: user.accountId, amount, currency: "UGX", msisdn: "256772123456" },
-    }).finally(() => (gateway.momo.transferBehaviour = "accept"));
+    const idempotencyKey = crypto.randomUUID();
+    const retry = () =>
+      callPayments(gateway.url, "POST", "/cashouts", {
+        token: user.token,
+        idempotencyKey,
+        body: { account_id: user.accountId, amount, currency: "UGX", msisdn: "256772123456" },
+      });
+    const answer = await withTransfers(momoDown ? MOMO_UNAVAILABLE : "accept", retry);
     expect(answer.status).toBe(momoDown ? 502 : 201);
     const [row] = await sql<{ id: string; reference_id: string }[]>`
       select id, reference_id::text from public.cashouts where user_id = ${user.userId}::uuid`;
-    await sql.begin(async (tx) => {
-      await tx`set local session_replication_role = replica`;
-      await tx`update public.cashouts set created_at = now() - make_interval(secs => ${seconds}) where id = ${row!.id}::uuid`;
-    });
-    return { ...user, cashOutId: row!.id, referenceId: row!.reference_id };
+    await ageCashOut(row!.id, seconds);
+    return { ...user, cashOutId: row!.id, referenceId: row!.reference_id, retry };
   }
+
+  const pending = { status: "pending", reason: null, hold_status: "pending" };
+  const notAccepted = { status: "failed", reason: "not_accepted", hold_status: "voided" };
+
+  /** Once the accept window has passed since it was made and last sent, momo-poll fails a cash-out MoMo does not know. */
+  async function expectNotAcceptedAfterTheWindow(cashOut: { cashOutId: string }) {
+    await ageCashOut(cashOut.cashOutId, TRANSFER_ACCEPT_SECONDS + 60);
+    await releaseLease(cashOut.cashOutId);
+    await runJob("momo-poll");
+    expect(await cashOutState(cashOut.cashOutId)).toEqual(notAccepted);
+  }
+
+  /** Ends the test's cash-outs still pending, so that no later run of this file takes them. */
+  const retire = (...cashOuts: { referenceId: string }[]) =>
+    asServiceRole(sql, (tx) =>
+      tx`
+      select public.cashout_settle(r::uuid, 'FAILED', 'test over') from unnest(${cashOuts.map((c) => c.referenceId)}::text[]) r`);
 
   const cashOutState = async (id: string) => {
     const [row] = await sql<{ status: string; reason: string | null; hold_status: string }[]>`
@@ -281,6 +404,77 @@ describe("momo-poll for cash-outs", () => {
     expect(await cashOutState(cashOut.cashOutId)).toEqual({ status: "failed", reason: "not_accepted", hold_status: "voided" });
     expect(await balanceOf(sql, cashOut.accountId)).toEqual({ balance: 2500, available: 2500 });
   });
+
+  it("MoMo refusing the access token is MoMo unavailable: nothing re-sent or failed, the rest of the run waits", async () => {
+    const first = await agedCashOut(1100, { momoDown: true });
+    const second = await agedCashOut(1300, { momoDown: true });
+    const posts = transferPosts();
+    gateway.momo.revokeTokens();
+    gateway.momo.tokenBehaviour.disbursement = GATEWAY_404;
+    let run: AdminAnswer;
+    try {
+      run = await runJob("momo-poll");
+    } finally {
+      gateway.momo.tokenBehaviour.disbursement = "accept";
+    }
+    expect(run.status).toBe(200);
+    expect(run.body).toMatchObject({ applied: 0, resent: 0 });
+    expect(run.body.errors).toBeGreaterThanOrEqual(1);
+    expect(transferPosts()).toBe(posts);
+    expect(await cashOutState(first.cashOutId)).toEqual(pending);
+    expect(await cashOutState(second.cashOutId)).toEqual(pending);
+    await retire(first, second);
+  });
+
+  it("a 404 to the look-up without MoMo's RESOURCE_NOT_FOUND is no unknown transfer: nothing re-sent or failed", async () => {
+    const cashOut = await agedCashOut(1400, { momoDown: true });
+    const posts = transferPosts();
+    gateway.momo.records.set(cashOut.referenceId, 404);
+    const run = await withTransfers(GATEWAY_404, () => runJob("momo-poll"));
+    gateway.momo.records.delete(cashOut.referenceId);
+    expect(run.body).toMatchObject({ applied: 0, resent: 0 });
+    expect(transferPosts()).toBe(posts);
+    expect(await cashOutState(cashOut.cashOutId)).toEqual(pending);
+    await retire(cashOut);
+  });
+
+  it("MoMo refusing a re-send fails nothing: the hold stays until the window's end, then not_accepted", async () => {
+    const cashOut = await agedCashOut(1600, { momoDown: true });
+    expect((await withTransfers(PAYEE_NOT_FOUND, () => runJob("momo-poll"))).body).toMatchObject({ applied: 0, resent: 0 });
+    expect(await cashOutState(cashOut.cashOutId)).toEqual(pending);
+    expect(await balanceOf(sql, cashOut.accountId)).toEqual({ balance: 1600, available: 0 });
+    await expectNotAcceptedAfterTheWindow(cashOut);
+  });
+
+  it("a same-key retry at the window's end holds momo-poll's not_accepted back until a quiet period after it", async () => {
+    const cashOut = await agedCashOut(1700, { seconds: TRANSFER_ACCEPT_SECONDS + 60, momoDown: true });
+    // The user retries; MoMo answers 503, so whether it took the transfer is unknown.
+    expect((await withTransfers(MOMO_UNAVAILABLE, cashOut.retry)).status).toBe(502);
+    await runJob("momo-poll");
+    expect(await cashOutState(cashOut.cashOutId)).toEqual(pending);
+    expect(await storedEvents(sql, "momo", cashOut.referenceId)).toEqual([]);
+
+    // Long after the retry MoMo still knows no such transfer: now it is not_accepted.
+    await expectNotAcceptedAfterTheWindow(cashOut);
+  });
+
+  it("once momo-poll has closed a cash-out's sending past the window, a same-key retry sends nothing", async () => {
+    const cashOut = await agedCashOut(1900, { seconds: TRANSFER_ACCEPT_SECONDS + 60, momoDown: true });
+    // momo-poll closes the sending, then cannot ask MoMo (503): the cash-out stays pending.
+    gateway.momo.records.set(cashOut.referenceId, 503);
+    try {
+      expect((await runJob("momo-poll")).body.errors).toBeGreaterThanOrEqual(1);
+    } finally {
+      gateway.momo.records.delete(cashOut.referenceId);
+    }
+    const posts = transferPosts();
+    const retried = await cashOut.retry();
+    expect(retried.status).toBe(201);
+    expect(retried.body.cashout).toMatchObject({ id: cashOut.cashOutId, status: "pending" });
+    expect(transferPosts()).toBe(posts);
+    expect(gateway.momo.transfers.has(cashOut.referenceId)).toBe(false);
+    await expectNotAcceptedAfterTheWindow(cashOut);
+  });
 });
 
 describe("momo-poll for refunds", () => {
@@ -292,14 +486,14 @@ describe("momo-poll for refunds", () => {
   /** An admin's refund of a paid MoMo top-up, aged `seconds`; the refund's transfer reference. */
   async function agedRefund(amount: number, { seconds = POLL_AFTER_SECONDS + 60, momoDown = false } = {}) {
     const topUp = await paidMomoTopUp(sql, gateway, amount);
-    if (momoDown) gateway.momo.transferBehaviour = { status: 503, body: { message: "unavailable" } };
-    const answer = await answerOf(
-      await fetch(adminRequest(gateway.url, "POST", `/admin/payments/${topUp.paymentId}/refund`, {
-        token: staff.admin.token,
-        idempotencyKey: crypto.randomUUID(),
-        body: { amount, reason: "refund through MoMo" },
-      })),
-    ).finally(() => (gateway.momo.transferBehaviour = "accept"));
+    const answer = await withTransfers(momoDown ? MOMO_UNAVAILABLE : "accept", async () =>
+      answerOf(
+        await fetch(adminRequest(gateway.url, "POST", `/admin/payments/${topUp.paymentId}/refund`, {
+          token: staff.admin.token,
+          idempotencyKey: crypto.randomUUID(),
+          body: { amount, reason: "refund through MoMo" },
+        })),
+      ));
     expect(answer.status).toBe(momoDown ? 502 : 201);
     const [refund] = await sql<{ id: string; reference: string }[]>`
       select id, provider_refund_id as reference from public.refunds where payment_id = ${topUp.paymentId}::uuid`;
@@ -347,6 +541,17 @@ describe("momo-poll for refunds", () => {
     expect(await gateway.momo.decide(resent.referenceId, "SUCCESSFUL")).toBe(200);
     expect(await refundStatus(resent.refundId)).toBe("succeeded");
     expect(await balanceOf(sql, resent.accountId)).toEqual({ balance: 0, available: 0 });
+  });
+
+  it("MoMo refusing a refund's re-send closes nothing: it stays pending until the window's end, then not_accepted", async () => {
+    const refund = await agedRefund(800, { momoDown: true });
+    expect((await withTransfers(PAYEE_NOT_FOUND, () => runJob("momo-poll"))).body).toMatchObject({ applied: 0, resent: 0 });
+    expect(await refundStatus(refund.refundId)).toBe("pending");
+
+    await age(sql, "refunds", refund.refundId, TRANSFER_ACCEPT_SECONDS + 60);
+    await releaseLease(refund.refundId);
+    await runJob("momo-poll");
+    expect(await refundStatus(refund.refundId)).toBe("failed");
   });
 });
 

@@ -10,22 +10,33 @@
 // /collection/v1_0/requesttopay/{referenceId}), cash-outs and refunds (transfers, GET
 // /disbursement/v1_0/transfer/{referenceId}).
 //
-// A transfer MoMo answers 404 for (RESOURCE_NOT_FOUND: its POST never reached MoMo, e.g. MoMo
+// A request-to-pay MoMo answers 404 RESOURCE_NOT_FOUND for was never received (no payer was
+// prompted): it is left for the user's retry and, once past JOBS_INTENT_TTL_SECONDS, its intent
+// is canceled (expire-intents leaves these intents to this job).
+//
+// A transfer MoMo answers 404 RESOURCE_NOT_FOUND for (its POST never reached MoMo, e.g. MoMo
 // was down when the user or the admin asked) is sent again with the same reference, which MoMo
 // answers 409 for if it has it after all; once it is older than
-// JOBS_MOMO_TRANSFER_ACCEPT_SECONDS and MoMo still answers 404, it is failed as not_accepted
-// (a cash-out's hold voided, a refund's reservation closed). Re-sending stops a quiet period
-// before the window ends (an hour, or half the window if shorter), so the 404 that fails it
-// comes at least that long after the last re-send: a re-send MoMo took but whose answer was
-// lost has shown up by then. Only that confirmed 404 or MoMo's FAILED ends a transfer without
-// payment: a transfer MoMo may have paid keeps its hold.
+// JOBS_MOMO_TRANSFER_ACCEPT_SECONDS and MoMo still answers RESOURCE_NOT_FOUND, it is failed as
+// not_accepted (a cash-out's hold voided, a refund's reservation closed). Re-sending stops a
+// quiet period before the window ends (an hour, or half the window if shorter), so the 404 that
+// fails it comes at least that long after the last re-send: a re-send MoMo took but whose
+// answer was lost has shown up by then. A cash-out can also be sent by its user's retry at any
+// time, so before the look-up that may fail it, its sending is closed (no send after that), which
+// the database refuses while its last send is within the quiet period; the verdict needs it
+// closed. Only MoMo's FAILED, or that RESOURCE_NOT_FOUND past the window, ends a transfer
+// without payment: MoMo refusing a re-send is counted as an error and changes nothing (an
+// earlier send may still be paid), and so is any other failed look-up (no answer, no access
+// token, a 404 without RESOURCE_NOT_FOUND).
 import { type TransactionSql, withRequestContext } from "../_shared/db.ts";
-import { type CashOut, sendCashOut } from "../_shared/money/cashouts.ts";
-import { type MomoRefund, type Refund, sendMomoRefund } from "../_shared/money/momo-refunds.ts";
+import { type CashOut, postCashOutTransfer } from "../_shared/money/cashouts.ts";
+import { type Refund, sendMomoRefund } from "../_shared/money/momo-refunds.ts";
 import { ProviderError } from "../_shared/providers/errors.ts";
 import { momoCallbackUrlFromEnv } from "../_shared/providers/momo/callback-url.ts";
+import { MomoUnknownReferenceError } from "../_shared/providers/momo/client.ts";
 import { momoTransferEvent, momoTransferNotAccepted, momoWebhookEvent, type TransferPurpose } from "../_shared/providers/momo/events.ts";
 import type { WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
+import { expireUnpaidIntent } from "./expire-intents.ts";
 import type { Job, JobRun } from "./job.ts";
 import { applyConfirmed, type LeasedPayment, takeWaiting } from "./poll.ts";
 
@@ -37,7 +48,7 @@ export interface MomoPollSource {
   /**
    * Asks MoMo about one payment: the event to apply, null while MoMo says PENDING, or "resent"
    * when a transfer MoMo never received was sent again. Throws a ProviderError when MoMo
-   * cannot answer.
+   * cannot answer, or refuses a transfer sent again.
    */
   confirm(run: JobRun, payment: LeasedPayment): Promise<WebhookEvent | null | "resent">;
 }
@@ -50,88 +61,125 @@ export const topUpIntents: MomoPollSource = {
   kind: "intent",
   take: takeMomo("intents"),
   async confirm(run, payment) {
-    const status = await run.momo().requestToPayStatus(payment.referenceId);
+    let status;
+    try {
+      status = await run.momo().requestToPayStatus(payment.referenceId);
+    } catch (error) {
+      if (!(error instanceof MomoUnknownReferenceError)) throw error;
+      // MoMo never received the request-to-pay (its reference is recorded before MoMo is asked),
+      // so nobody was prompted and nothing is paid: the intent stays open for the user's retry,
+      // which sends it with the same reference, and is canceled once past its TTL. It is never
+      // sent again from here: only the user starts a prompt on the payer's phone.
+      await expireUnpaidIntent(run, payment.id);
+      return null;
+    }
+    // PENDING: MoMo still asks the payer and ends every request-to-pay, so the intent waits, past its TTL too.
     return status.status === "PENDING" ? null : momoWebhookEvent(payment.referenceId, null, { ok: true, value: status });
   },
 };
 
-/** A leased transfer's row; whether it is in the quiet period before the window ends, or past it. */
-type Aged<T> = T & { quiet: boolean; expired: boolean };
+/** What momo-poll knows of a leased transfer before it asks MoMo about it, and how to send it again. */
+interface WaitingTransfer {
+  /** Nothing settled it since it was taken. */
+  pending: boolean;
+  /** MoMo not knowing it fails it not_accepted: past the accept window (a cash-out: its sending closed). */
+  expired: boolean;
+  /** MoMo not knowing it sends it again: not yet in the quiet period before the window ends. */
+  resendable: boolean;
+  /** Sends it again with the same reference; false when it may no longer be sent. Throws ProviderError. */
+  resend(): Promise<boolean>;
+}
 
 const asService = <T>(run: JobRun, fn: (tx: TransactionSql) => Promise<T>) => withRequestContext(run.sql, run.context, fn);
 const transferClients = (run: JobRun) => ({ momo: run.momo(), momoCallbackUrl: momoCallbackUrlFromEnv });
 
-/** The transfers of one purpose: how they are taken, and how one MoMo never received is sent again. */
+/** The transfers of one purpose: how they are taken, and what momo-poll knows of one before asking MoMo. */
 function transferSource(
   purpose: TransferPurpose,
   waiting: "cashouts" | "refunds",
-  resend: (run: JobRun, payment: LeasedPayment) => Promise<"expired" | "quiet" | "resent" | "settled">,
+  judge: (run: JobRun, payment: LeasedPayment) => Promise<WaitingTransfer>,
 ): MomoPollSource {
   return {
     kind: purpose,
     take: takeMomo(waiting),
     async confirm(run, payment) {
+      // Judged before MoMo is asked, so that a cash-out's sending is closed before the look-up
+      // whose RESOURCE_NOT_FOUND may fail it.
+      const transfer = await judge(run, payment);
       let status;
       try {
         status = await run.momo().transferStatus(payment.referenceId);
       } catch (error) {
-        if (!(error instanceof ProviderError) || error.httpStatus !== 404) throw error;
-        const outcome = await resend(run, payment);
-        if (outcome === "expired") return momoTransferNotAccepted(payment.referenceId, purpose);
-        // "settled": MoMo refused the re-send (settled failed by the send), or a callback came
-        // meanwhile; "quiet": no more re-sends, the window's end decides.
-        return outcome === "resent" ? "resent" : null;
+        if (!(error instanceof MomoUnknownReferenceError)) throw error;
+        // Settled since it was taken (a callback came): nothing to send, nothing to fail.
+        if (!transfer.pending) return null;
+        if (transfer.expired) return momoTransferNotAccepted(payment.referenceId, purpose);
+        // In the quiet period the window's end decides. A refusal of the re-send is thrown and
+        // counted, never applied: an earlier send of the same reference may still be paid.
+        if (!transfer.resendable) return null;
+        return await transfer.resend() ? "resent" : null;
       }
       return status.status === "PENDING" ? null : momoTransferEvent(payment.referenceId, null, { ok: true, value: status }, purpose);
     },
   };
 }
 
+/** The quiet period before the accept window ends: an hour, or half the window if shorter. */
+const quietSeconds = (run: JobRun) => Math.min(3600, Math.floor(run.settings.momoTransferAcceptSeconds / 2));
+
 /** Whether the row is in the quiet period before the accept window ends, and past it (SQL). */
 const agedFragment = (tx: TransactionSql, run: JobRun) => {
   const window = run.settings.momoTransferAcceptSeconds;
-  const quietFrom = window - Math.min(3600, Math.floor(window / 2));
-  return tx`created_at < now() - make_interval(secs => ${quietFrom}::int) as quiet,
+  return tx`created_at < now() - make_interval(secs => ${window - quietSeconds(run)}::int) as quiet,
             created_at < now() - make_interval(secs => ${window}::int) as expired`;
 };
 
-/** What a transfer MoMo answered 404 for gets: failed past the window, left alone in its quiet period. */
-const agedOutcome = (row: { quiet: boolean; expired: boolean }) => row.expired ? "expired" : row.quiet ? "quiet" : null;
+type Aged<T> = T & { quiet: boolean; expired: boolean };
+
+/**
+ * Closes the sending of a cash-out past its window (api_private.cashout_close_sending): no send
+ * after this; whether it is closed, which it is not while its last send is within the quiet
+ * period (MoMo may not show that one yet).
+ */
+async function closeSending(run: JobRun, referenceId: string): Promise<boolean> {
+  const [cashOut] = await asService(run, (tx) =>
+    tx<CashOut[]>`
+    select * from api_private.cashout_close_sending(${referenceId}::uuid, ${quietSeconds(run)}::int)`);
+  return cashOut!.sending_closed_at !== null;
+}
 
 export const cashOuts: MomoPollSource = transferSource("cashout", "cashouts", async (run, payment) => {
   const [cashOut] = await asService(run, (tx) =>
     tx<Aged<CashOut>[]>`
     select *, ${agedFragment(tx, run)} from public.cashouts where id = ${payment.id}::uuid`);
-  // Settled since it was taken (a callback came): nothing to send, nothing to fail.
-  if (cashOut!.status !== "pending") return "settled";
-  const aged = agedOutcome(cashOut!);
-  if (aged) return aged;
-  const sent = await sendCashOut(transferClients(run), (fn) => asService(run, fn), run.logger, cashOut!);
-  return sent.outcome === "sent" ? "resent" : "settled";
+  return {
+    pending: cashOut!.status === "pending",
+    expired: cashOut!.expired && await closeSending(run, payment.referenceId),
+    resendable: !cashOut!.quiet,
+    resend: async () => (await postCashOutTransfer(transferClients(run), (fn) => asService(run, fn), cashOut!)).posted,
+  };
 });
 
 export const momoRefunds: MomoPollSource = transferSource("refund", "refunds", async (run, payment) => {
   const [row] = await asService(run, (tx) =>
-    tx<Aged<{ refund: Refund; payee_msisdn: string }>[]>`
-    select t.refund, t.payee_msisdn, ${agedFragment(tx, run)}
-      from public.refunds r,
-           lateral api_private.momo_refund_transfer(r.payment_id, r.amount, r.provider_refund_id::uuid, r.reason) t
-     where r.id = ${payment.id}::uuid`);
-  if (row!.refund.status !== "pending") return "settled";
-  const aged = agedOutcome(row!);
-  if (aged) return aged;
-  const transfer: MomoRefund = { refund: row!.refund, payeeMsisdn: row!.payee_msisdn };
-  try {
-    await sendMomoRefund(transferClients(run), transfer);
-  } catch (error) {
-    if (!(error instanceof ProviderError) || error.kind !== "declined") throw error;
-    // MoMo refused the transfer, so it will never pay it: the reservation is released.
-    await asService(run, (tx) =>
-      tx`
-      select public.momo_refund_settle(${payment.referenceId}::uuid, 'FAILED', ${(error.reason ?? error.message).slice(0, 500)})`);
-    return "settled";
-  }
-  return "resent";
+    tx<Aged<{ status: string }>[]>`
+    select status, ${agedFragment(tx, run)} from public.refunds where id = ${payment.id}::uuid`);
+  return {
+    pending: row!.status === "pending",
+    expired: row!.expired,
+    resendable: !row!.quiet,
+    async resend() {
+      const [transfer] = await asService(run, (tx) =>
+        tx<{ refund: Refund; payee_msisdn: string }[]>`
+        select t.refund, t.payee_msisdn
+          from public.refunds r,
+               lateral api_private.momo_refund_transfer(r.payment_id, r.amount, r.provider_refund_id::uuid, r.reason) t
+         where r.id = ${payment.id}::uuid`);
+      if (transfer!.refund.status !== "pending") return false;
+      await sendMomoRefund(transferClients(run), { refund: transfer!.refund, payeeMsisdn: transfer!.payee_msisdn });
+      return true;
+    },
+  };
 });
 
 export const momoPollSources: readonly MomoPollSource[] = [topUpIntents, cashOuts, momoRefunds];

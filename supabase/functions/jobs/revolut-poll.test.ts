@@ -1,8 +1,9 @@
 // revolut-poll through a real Deno gateway and the Revolut stand-in: a completed order whose
 // webhooks were all lost is credited by the job once (a second run and a late signed webhook
 // change nothing), a pending refund Revolut completed is recorded once, an order Revolut still
-// processes or does not know is left, and Revolut answering 500 for one order leaves it while
-// the run goes on with the others.
+// processes or does not know is left (past the TTL, one never paid or unknown cancels its
+// intent), and Revolut answering 500 for one order leaves it while the run goes on with the
+// others.
 //
 // Other suites share this database and make Revolut intents of their own. So the gateway polls
 // only items waiting longer than an hour, and this file ages its own rows past that mark (as the
@@ -16,13 +17,17 @@ import { callPayments, type PaymentsGateway, startPaymentsGateway, topUpUser } f
 import { revolutRequest } from "../../tests/support/webhook-requests.ts";
 
 const POLL_AFTER_SECONDS = 3600;
+const INTENT_TTL_SECONDS = 86_400;
 const sql = useTestSql();
 let gateway: PaymentsGateway;
 let serviceKey: string;
 let staff: Staff;
 
 beforeAll(async () => {
-  gateway = await startPaymentsGateway({ JOBS_REVOLUT_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS) });
+  gateway = await startPaymentsGateway({
+    JOBS_REVOLUT_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
+    JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
+  });
   serviceKey = await new TokenMinter(process.env.SUPABASE_JWT_SECRET!).apiKey("service_role");
   staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
 });
@@ -116,6 +121,30 @@ describe("revolut-poll for top-ups", () => {
     expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "failed" });
     expect(await signedWebhook("ORDER_CANCELLED", topUp.orderId)).toEqual({ status: 200, outcome: "duplicate" });
     expect(await creditsTo(sql, topUp.accountId)).toBe(0);
+  });
+
+  it("past the TTL: a paid order is credited, one never paid or unknown to Revolut cancels its intent, one in payment is left", async () => {
+    const paid = await revolutTopUp(1300);
+    const unpaid = await revolutTopUp(1400);
+    const unknown = await revolutTopUp(1500);
+    const inPayment = await revolutTopUp(1600);
+    gateway.revolut.complete(paid.orderId);
+    gateway.revolut.records.delete(unknown.orderId);
+    gateway.revolut.records.set(inPayment.orderId, { ...(gateway.revolut.records.get(inPayment.orderId) as object), state: "authorised" });
+    for (const topUp of [paid, unpaid, unknown, inPayment]) await wait("payment_intents", topUp.intentId, INTENT_TTL_SECONDS + 60);
+
+    expect((await runPoll()).body).toMatchObject({ taken: 4, applied: 1, pending: 2, not_found: 1, errors: 0 });
+    expect(await intentStatus(sql, paid.intentId)).toEqual({ status: "succeeded", failure_reason: null });
+    expect(await balanceOf(sql, paid.accountId)).toEqual({ balance: 1300, available: 1300 });
+    for (const canceled of [unpaid, unknown]) {
+      expect(await intentStatus(sql, canceled.intentId)).toEqual({
+        status: "canceled",
+        failure_reason: `expired: no payment within ${INTENT_TTL_SECONDS} seconds`,
+      });
+    }
+    expect(await intentStatus(sql, inPayment.intentId)).toEqual({ status: "processing", failure_reason: null });
+    for (const topUp of [unpaid, unknown, inPayment]) expect(await creditsTo(sql, topUp.accountId)).toBe(0);
+    await wait("payment_intents", inPayment.intentId, 0);
   });
 
   it("Revolut answering 500 for one order leaves it for the next run; the run's other orders are applied", async () => {

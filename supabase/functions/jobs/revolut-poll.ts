@@ -10,11 +10,15 @@
 // (pending, processing, authorised) leaves the item for a later run. Revolut unreachable or
 // answering an error leaves the item and counts an error; an order Revolut does not know (404)
 // is logged and left (the admins find the intent or refund in reconcile). Neither stops the
-// run's other items. Each item is leased for JOBS_LEASE_SECONDS.
+// run's other items. Each item is leased for JOBS_LEASE_SECONDS. expire-intents leaves these
+// intents to this job: past JOBS_INTENT_TTL_SECONDS, an intent whose order Revolut does not know,
+// or whose payer has not paid it (pending), is canceled; one whose payment is underway
+// (processing, authorised) waits for its outcome.
 import { withRequestContext } from "../_shared/db.ts";
 import { ProviderError } from "../_shared/providers/errors.ts";
 import type { RevolutOrder } from "../_shared/providers/revolut/client.ts";
 import { revolutWebhookEvent } from "../_shared/providers/revolut/events.ts";
+import { expireUnpaidIntent } from "./expire-intents.ts";
 import type { Job, JobRun } from "./job.ts";
 import { applyConfirmed, type LeasedPayment, takeWaiting } from "./poll.ts";
 
@@ -45,8 +49,14 @@ interface Counts {
   errors: number;
 }
 
-/** The order as Revolut reports it, or null (counted and logged) when Revolut could not say. */
-async function lookUp(run: JobRun, kind: string, item: LeasedPayment, counts: Counts): Promise<RevolutOrder | null> {
+/** The state of an order its payer has not paid yet. */
+const UNPAID_STATE = "pending";
+
+/**
+ * The order as Revolut reports it; "not_found" when Revolut does not know it, or null when
+ * Revolut could not say (both counted and logged).
+ */
+async function lookUp(run: JobRun, kind: string, item: LeasedPayment, counts: Counts): Promise<RevolutOrder | "not_found" | null> {
   try {
     return await run.revolut().order(item.referenceId);
   } catch (error) {
@@ -61,7 +71,7 @@ async function lookUp(run: JobRun, kind: string, item: LeasedPayment, counts: Co
       http_status: error.httpStatus,
       error: error.message,
     });
-    return null;
+    return notFound ? "not_found" : null;
   }
 }
 
@@ -79,6 +89,9 @@ export const revolutPoll: Job = async (run) => {
     for (const item of items) {
       const order = await lookUp(run, kind, item, counts);
       if (order === null) continue;
+      // Nothing of the order is underway: its intent ends here once past its TTL.
+      if (kind === "intents" && (order === "not_found" || order.state === UNPAID_STATE)) await expireUnpaidIntent(run, item.id);
+      if (order === "not_found") continue;
       const event = Object.hasOwn(EVENT_OF_STATE, order.state) ? EVENT_OF_STATE[order.state]! : null;
       if (event === null) {
         counts.pending += 1;

@@ -139,6 +139,18 @@ describe("a cash-out to MoMo", () => {
     await assertLedgerInvariants(sql);
   });
 
+  it("MoMo's confirmed FAILED with a reason longer than a cash-out keeps still voids the hold, with the reason's first 500 characters", async () => {
+    const user = await fundedUser(2500);
+    const answer = await cashOut(user, crypto.randomUUID(), { account_id: user.accountId, amount: 2500, currency: "UGX", msisdn: MSISDN });
+    expect(answer.status).toBe(201);
+    const id = answer.body.cashout.id;
+    const reason = `PAYEE_NOT_FOUND ${"x".repeat(600)}`;
+
+    expect(await gateway.momo.decide((await cashOutRow(id)).reference_id, "FAILED", reason)).toBe(200);
+    expect(await cashOutRow(id)).toMatchObject({ status: "failed", reason: reason.slice(0, 500), hold_status: "voided" });
+    expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 2500, available: 2500 });
+  });
+
   it("a forged SUCCESSFUL callback while MoMo says PENDING settles nothing", async () => {
     const user = await fundedUser(4000);
     const answer = await cashOut(user, crypto.randomUUID(), { account_id: user.accountId, amount: 4000, currency: "UGX", msisdn: MSISDN });

@@ -1,6 +1,7 @@
 // Top-ups end to end through a real Deno gateway: POST /payments/topups -> provider stand-in
 // -> the provider's webhook (signed as the provider signs it) -> the wallet credited once; and
-// every way the provider call can end (declined, unavailable, retried, replayed).
+// every way the provider call can end (declined, unavailable, retried, replayed, refused with no
+// provider call for an intent that ended meanwhile).
 import { useTestSql } from "../../tests/support/test-sql.ts";
 import { describe, expect, it } from "vitest";
 import { balanceOf, creditsTo, intentStatus } from "../../tests/support/payments-fixtures.ts";
@@ -33,6 +34,12 @@ const ordersFor = (intentId: string) =>
   );
 
 const tokenRequests = () => gateway.momo.requests.filter((r) => r === "POST /collection/token/").length;
+
+async function referenceOf(intentId: string): Promise<{ status: string; provider_ref: string | null }> {
+  const [row] = await sql<{ status: string; provider_ref: string | null }[]>`
+    select status, provider_ref from public.payment_intents where id = ${intentId}::uuid`;
+  return row!;
+}
 
 async function rowsOf(userId: string): Promise<{ intents: number; requests: number }> {
   const [row] = await sql<{ intents: number; requests: number }[]>`
@@ -216,8 +223,10 @@ describe("a provider that declines or is unavailable", () => {
     expect([momoDown.status, revolutDown.status]).toEqual([502, 502]);
     const momoIntent = momoDown.body.error.details.intent.id;
     const revolutIntent = revolutDown.body.error.details.intent.id;
-    expect(await intentStatus(sql, momoIntent)).toMatchObject({ status: "requires_payment" });
-    expect(await intentStatus(sql, revolutIntent)).toMatchObject({ status: "requires_payment" });
+    // MoMo's reference (the intent id) is recorded before the call, so momo-poll asks MoMo about
+    // a request it may have taken; Revolut's order id is known only from its answer.
+    expect(await referenceOf(momoIntent)).toEqual({ status: "processing", provider_ref: momoIntent });
+    expect(await referenceOf(revolutIntent)).toEqual({ status: "requires_payment", provider_ref: null });
 
     const [momo, revolut] = await Promise.all([topUp(ugx.token, momoKey, momoBody), topUp(eur.token, revolutKey, revolutBody)]);
     expect([momo.status, revolut.status]).toEqual([201, 201]);
@@ -226,6 +235,40 @@ describe("a provider that declines or is unavailable", () => {
     expect([...gateway.momo.requestsToPay.keys()].filter((ref) => ref === momoIntent)).toHaveLength(1);
     expect(ordersFor(revolutIntent)).toHaveLength(1);
   });
+});
+
+describe("a resumed top-up whose intent has ended", () => {
+  it.each(["canceled", "succeeded"] as const)(
+    "%s since its 502: 409 intent_not_payable, stored for replays, and MoMo is not asked again",
+    async (ended) => {
+      const user = await topUpUser(sql, "UGX");
+      const key = crypto.randomUUID();
+      const body = { provider: "momo", account_id: user.accountId, amount: 4000, currency: "UGX", msisdn: "256772000005" };
+      gateway.momo.requestToPayBehaviour = { status: 503, body: { code: "SERVICE_UNAVAILABLE", message: "try later" } };
+      const down = await topUp(user.token, key, body).finally(() => {
+        gateway.momo.requestToPayBehaviour = "accept";
+      });
+      expect(down.status).toBe(502);
+      const intentId = down.body.error.details.intent.id as string;
+      // Meanwhile the intent ended: expired, or paid through a request MoMo had after all.
+      await sql`update public.payment_intents set status = ${ended} where id = ${intentId}::uuid`;
+      const asked = gateway.momo.requests.filter((r) => r === "POST /collection/v1_0/requesttopay").length;
+
+      const resumed = await topUp(user.token, key, body);
+      expect(resumed.status).toBe(409);
+      expect(resumed.body.error).toMatchObject({
+        code: "intent_not_payable",
+        message: `Top-up ${intentId} is ${ended}: it takes no more payment. Start a new top-up with a new Idempotency-Key.`,
+        details: { intent: { id: intentId, status: ended } },
+      });
+      const replay = await topUp(user.token, key, body);
+      expect(replay.body).toEqual(resumed.body);
+      expect(replay.headers.get("idempotent-replayed")).toBe("true");
+      expect(gateway.momo.requests.filter((r) => r === "POST /collection/v1_0/requesttopay").length).toBe(asked);
+      expect(gateway.momo.requestsToPay.has(intentId)).toBe(false);
+      expect(await intentStatus(sql, intentId)).toMatchObject({ status: ended });
+    },
+  );
 });
 
 describe("idempotency, callers and input", () => {

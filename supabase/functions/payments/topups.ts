@@ -3,14 +3,14 @@
 // provider is called, so that a retry finds the same intent), the provider call idempotent on
 // that intent, payment_intent_attach as the service, then the answer, stored for replays. A
 // provider's refusal fails the intent and is answered (and stored) as 422; a provider that is
-// unavailable leaves the intent requires_payment, releases the key and answers 502, so that
-// the same key retried later finishes the job.
+// unavailable leaves the intent payable, releases the key and answers 502, so that the same key
+// retried later finishes the job, unless the intent ended meanwhile (409, no provider call).
 import { z } from "zod";
 import { HttpError } from "../_shared/errors.ts";
 import type { StoredResponse } from "../_shared/idempotency.ts";
 import { allowMethods } from "../_shared/middleware.ts";
 import type { PaymentsApp, PaymentsContext, PaymentsRoutes } from "./types.ts";
-import { type Intent, startTopUp } from "../_shared/money/topups.ts";
+import { type Intent, IntentNotPayableError, startTopUp, type TopUpStart } from "../_shared/money/topups.ts";
 import { errorBody, registerProviderRequest } from "./provider-request.ts";
 
 export const topUpSchema = z.strictObject({
@@ -38,13 +38,26 @@ function declined(intent: Intent, reason: string | null): HttpError {
   });
 }
 
+function notPayable(error: IntentNotPayableError): HttpError {
+  return new HttpError(409, "intent_not_payable", `${error.message} Start a new top-up with a new Idempotency-Key.`, {
+    intent: intentView(error.intent),
+  });
+}
+
 export function registerTopUpRoutes(app: PaymentsApp, routes: PaymentsRoutes): void {
   /** The provider call and what follows it; the answer to store, or a throw for a 502/500. */
   async function topUp(c: PaymentsContext, intent: Intent, input: TopUpInput): Promise<StoredResponse> {
     const correlationId = c.get("correlationId");
-    // Resumed after the failure was recorded but before its answer was stored.
-    if (intent.status === "failed") return errorBody(declined(intent, intent.failure_reason), correlationId);
-    const started = await startTopUp(routes.providers(), (fn) => routes.asService(c, fn), routes.logger, intent, { msisdn: input.msisdn });
+    let started: TopUpStart;
+    try {
+      started = await startTopUp(routes.providers(), (fn) => routes.asService(c, fn), routes.logger, intent, { msisdn: input.msisdn });
+    } catch (error) {
+      if (!(error instanceof IntentNotPayableError)) throw error;
+      // Resumed after the intent ended: a failure recorded before its answer was stored is the
+      // provider's refusal; an intent paid or expired meanwhile takes nothing more.
+      const ended = error.intent;
+      return errorBody(ended.status === "failed" ? declined(ended, ended.failure_reason) : notPayable(error), correlationId);
+    }
     if (started.outcome === "declined") return errorBody(declined(started.intent, started.reason), correlationId);
     return { status: 201, body: { intent: intentView(started.intent), next_action: started.nextAction } };
   }

@@ -275,13 +275,14 @@ describe("delivery", () => {
 });
 
 describe("when MoMo does not answer", () => {
-  it("tells the sender a top-up did not start, and that a cash-out stays held and pending", async () => {
+  it("tells the sender a top-up may not have started and how it ends, and that a cash-out stays held and pending", async () => {
     const person = await newcomer(5_000);
     try {
       gateway.momo.requestToPayBehaviour = { status: 500, body: {} };
       const [topUp] = await person.say("topup 3000");
       expect(readable(topUp!)).toBe(
-        "MoMo is not answering right now, so the top-up of 3,000 RWF did not start. Try again in a few minutes.",
+        "MoMo is not answering right now, so the top-up of 3,000 RWF may not have started. " +
+          "If your phone asks you to approve it, do: you will be told when it is received. Otherwise try again in a few minutes.",
       );
       gateway.momo.transferBehaviour = { status: 500, body: {} };
       const [question] = await person.say("cashout 1000");

@@ -1,9 +1,10 @@
 -- Cash-outs (docs/PAYMENTS.md, "Cash-outs"): cashout_create holds the user's own funds under
 -- the user's scope and records the cash-out; cashout_settle applies MoMo's confirmed status
--- once (SUCCESSFUL captures the hold to clearing:momo, FAILED voids it, never both); who may
--- call what; the forward-only status; the sizes of the text arguments.
+-- once (SUCCESSFUL captures the hold to clearing:momo, FAILED voids it, never both); every send
+-- recorded, no send once momo-poll has closed the sending, and its not_accepted verdict only
+-- then; who may call what; the forward-only status; the sizes of the arguments.
 begin;
-select plan(48);
+select plan(75);
 
 select tests.create_users('{owner, other}');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
@@ -120,6 +121,84 @@ select results_eq(format($$ select reason from public.cashouts where reference_i
 select throws_ok(format($$ update public.cashouts set status = 'pending', settled_at = null where reference_id = %L $$, :'first_ref'),
   'PA001', null, 'paid -> pending is PA001 even for the table owner');
 select ok((select count(*) from audit.log where table_name = 'cashouts') >= 4, 'cash-outs are audited');
+
+-- ---------------------------------------------------------------- sends and not_accepted
+select ok(has_function_privilege('service_role', 'api_private.cashout_send_begin(uuid)', 'execute')
+          and has_function_privilege('service_role', 'api_private.cashout_close_sending(uuid, integer)', 'execute')
+          and has_function_privilege('service_role', 'api_private.cashout_not_accepted(uuid)', 'execute'),
+  'the service may record sends, close the sending and fail a cash-out not_accepted');
+select ok(not has_function_privilege('authenticated', 'api_private.cashout_send_begin(uuid)', 'execute')
+          and not has_function_privilege('authenticated', 'api_private.cashout_close_sending(uuid, integer)', 'execute')
+          and not has_function_privilege('authenticated', 'api_private.cashout_not_accepted(uuid)', 'execute')
+          and not has_function_privilege('anon', 'api_private.cashout_send_begin(uuid)', 'execute'),
+  'users and anon may not');
+
+select tests.as_user(tests.user_id('owner'));
+select reference_id as sent_ref, hold_id as sent_hold
+  from api_private.cashout_create('c5000000-0000-4000-8000-00000000000a', 1000, 'UGX', '256772123456', 'co-send') \gset
+select reference_id as never_ref
+  from api_private.cashout_create('c5000000-0000-4000-8000-00000000000a', 10, 'UGX', '256772123456', 'co-never') \gset
+select is((select last_sent_at from public.cashouts where reference_id = :'sent_ref'), null, 'a new cash-out has not been sent');
+select tests.reset_role();
+select * from pg_temp.account() \gset before_sends_
+
+select tests.as_service();
+select is((select last_sent_at from api_private.cashout_send_begin(:'sent_ref')), now(), 'a send of a pending cash-out is recorded');
+select throws_ok(format($$ select api_private.cashout_not_accepted(%L) $$, :'sent_ref'), 'WL008', null,
+  'not_accepted with the sending open is WL008');
+select is((select sending_closed_at from api_private.cashout_close_sending(:'sent_ref', 1)), null,
+  'the sending is not closed while the last send is within the quiet period');
+select tests.reset_role();
+select results_eq(format($$ select c.status, c.sending_closed_at is null, t.status from public.cashouts c
+                             join public.wallet_transactions t on t.id = c.hold_id where c.reference_id = %L $$, :'sent_ref'),
+  $$ values ('pending', true, 'pending') $$, 'the refused verdict and the refused close wrote nothing');
+-- The last send was two minutes ago.
+update public.cashouts set last_sent_at = now() - interval '2 minutes' where reference_id = :'sent_ref';
+
+select tests.as_service();
+select is((select sending_closed_at from api_private.cashout_close_sending(:'sent_ref', 119)), now(),
+  'a quiet period after the last send, the sending is closed');
+select is((select last_sent_at from api_private.cashout_send_begin(:'sent_ref')), now() - interval '2 minutes',
+  'once closed, no send is recorded');
+select is((select status from api_private.cashout_send_begin(:'sent_ref')), 'pending', 'and the cash-out is returned as it is');
+select results_eq(format($$ select status, reason from api_private.cashout_not_accepted(%L) $$, :'sent_ref'),
+  $$ values ('failed', 'not_accepted') $$, 'closed, not_accepted fails the cash-out');
+select tests.reset_role();
+select is((select status from public.wallet_transactions where id = :'sent_hold'), 'voided', 'and voids its hold');
+select results_eq('select balance, available - 1000 from pg_temp.account()', format('values (%s::bigint, %s::bigint)', :before_sends_balance, :before_sends_available),
+  'so its amount is available again');
+select tests.as_service();
+select results_eq(format($$ select status, reason from api_private.cashout_not_accepted(%L) $$, :'sent_ref'),
+  $$ values ('failed', 'not_accepted') $$, 'not_accepted again returns it unchanged');
+select is((select last_sent_at from api_private.cashout_send_begin(:'sent_ref')), now() - interval '2 minutes',
+  'a settled cash-out records no send');
+select throws_ok(format($$ select api_private.cashout_not_accepted(%L) $$, :'first_ref'), 'WL008', null,
+  'not_accepted after paid is WL008');
+select is((select sending_closed_at from api_private.cashout_close_sending(:'first_ref', 1)), null,
+  'the sending of a settled cash-out is not closed');
+select is((select sending_closed_at from api_private.cashout_close_sending(:'never_ref', 3600)), now(),
+  'a cash-out never sent closes whatever the quiet period');
+
+select throws_ok($$ select api_private.cashout_send_begin(null) $$, '22023', 'the cash-out''s transfer reference is required',
+  'a send without a reference is 22023');
+select throws_ok($$ select public.cashout_settle(null, 'FAILED') $$, '22023', 'the cash-out''s transfer reference is required',
+  'settling without a reference is 22023');
+select throws_ok(format($$ select api_private.cashout_close_sending(%L, 0) $$, :'never_ref'), '22023',
+  'quiet_seconds must be between 1 and 3600', 'a quiet period of 0 seconds is 22023');
+select throws_ok(format($$ select api_private.cashout_close_sending(%L, 3601) $$, :'never_ref'), '22023',
+  'quiet_seconds must be between 1 and 3600', 'a quiet period over an hour is 22023');
+select lives_ok(format($$ select api_private.cashout_close_sending(%L, 3600) $$, :'never_ref'), 'a quiet period of an hour is accepted');
+select throws_ok($$ select api_private.cashout_send_begin('c5000000-0000-4000-8000-0000000000ee') $$, 'WL007', null,
+  'a send of an unknown reference is WL007');
+select throws_ok($$ select api_private.cashout_close_sending('c5000000-0000-4000-8000-0000000000ee', 60) $$, 'WL007', null,
+  'closing an unknown reference is WL007');
+select throws_ok($$ select api_private.cashout_not_accepted('c5000000-0000-4000-8000-0000000000ee') $$, 'WL007', null,
+  'not_accepted of an unknown reference is WL007');
+select tests.reset_role();
+select tests.as_user(tests.user_id('owner'));
+select throws_ok(format($$ select api_private.cashout_send_begin(%L) $$, :'never_ref'), '42501', null,
+  'a user cannot record a send, even of its own cash-out');
+select tests.reset_role();
 
 -- ---------------------------------------------------------------- sizes of arguments
 select tests.as_user(tests.user_id('owner'));

@@ -3,7 +3,7 @@
 -- idempotent, momo-poll's leases, the reconcile report and its WhatsApp alert to the admins,
 -- and the pg_cron schedule.
 begin;
-select plan(52);
+select plan(57);
 
 select tests.create_user('alice');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
@@ -99,16 +99,31 @@ select lives_ok($$
     from (values (1), (2)) as v(n),
     lateral public.payment_intent_create('momo', 'ac700000-0000-4000-8000-00000000000a', 500, 'KES', 'sj-i-' || n) i $$,
   'two MoMo intents waiting for the payer');
+select lives_ok($$
+  select public.payment_intent_create('momo', 'ac700000-0000-4000-8000-00000000000a', 500, 'KES', 'sj-i-3'),
+         public.payment_intent_attach((public.payment_intent_create('stripe', 'ac700000-0000-4000-8000-00000000000a', 500, 'KES', 'sj-i-4')).id, 'pi_sj_4'),
+         public.payment_intent_attach((public.payment_intent_create('revolut', 'ac700000-0000-4000-8000-00000000000a', 500, 'KES', 'sj-i-5')).id, 'sj-order-5') $$,
+  'a MoMo intent never sent to MoMo, a Stripe intent and a Revolut intent with its order');
 select tests.reset_role();
 set local session_replication_role = replica;
-update public.payment_intents set created_at = now() - interval '2 days' where idempotency_key = 'sj-i-1';
+update public.payment_intents set created_at = now() - interval '2 days' where idempotency_key in ('sj-i-1', 'sj-i-3', 'sj-i-4', 'sj-i-5');
 update public.payment_intents set updated_at = now() - interval '10 minutes' where idempotency_key = 'sj-i-2';
 set local session_replication_role = origin;
 select tests.as_service();
-select is(api_private.expire_intents(86400, 10), 1, 'the intent past its TTL is canceled');
+select is(api_private.expire_intents(86400, 10), 2, 'past the TTL, the intents that no poll asks about are canceled');
 select results_eq($$ select idempotency_key, status from public.payment_intents where idempotency_key like 'sj-i-%' order by 1 $$,
-  $$ values ('sj-i-1', 'canceled'), ('sj-i-2', 'processing') $$, 'the other one waits on');
+  $$ values ('sj-i-1', 'processing'), ('sj-i-2', 'processing'), ('sj-i-3', 'canceled'), ('sj-i-4', 'canceled'), ('sj-i-5', 'processing') $$,
+  'the MoMo and Revolut intents with their references are left to their polls, the fresh one waits on');
 select is(api_private.expire_intents(86400, 10), 0, 'a second run cancels nothing');
+select is(api_private.expire_intents(86400, 10, (select id from public.payment_intents where idempotency_key = 'sj-i-2')), 0,
+  'a poll''s verdict on an intent within its TTL cancels nothing');
+select is(api_private.expire_intents(86400, 10, (select id from public.payment_intents where idempotency_key = 'sj-i-1')), 1,
+  'a poll''s verdict on an intent past its TTL cancels it');
+select results_eq($$ select status, failure_reason from public.payment_intents where idempotency_key in ('sj-i-1', 'sj-i-3') $$,
+  $$ values ('canceled', 'expired: no payment within 86400 seconds'), ('canceled', 'expired: no payment within 86400 seconds') $$,
+  'canceled as expired, whether by age or after its poll');
+select is(api_private.expire_intents(86400, 10, (select id from public.payment_intents where idempotency_key = 'sj-i-1')), 0,
+  'a second verdict cancels nothing');
 select throws_ok($$ select api_private.expire_intents(59, 10) $$, '22023', 'ttl_seconds must be between 60 and 2592000', 'a TTL under a minute: 22023');
 select throws_ok($$ select api_private.expire_intents(86400, 0) $$, '22023', 'batch must be between 1 and 10000', 'batch 0: 22023');
 

@@ -42,6 +42,14 @@ function send(response: ServerResponse, status: number, body?: unknown): void {
   response.end(body === undefined ? undefined : JSON.stringify(body));
 }
 
+/** Sends the status, the headers and half of the body, then drops the connection (an answer cut off on the way). */
+function sendCutOff(response: ServerResponse, status: number, body?: unknown): void {
+  if (body === undefined) return send(response, status);
+  const text = JSON.stringify(body);
+  response.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) });
+  response.write(text.slice(0, Math.floor(text.length / 2)), () => response.destroy());
+}
+
 async function readBody(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
@@ -86,13 +94,20 @@ export interface MomoRequestToPay {
 export interface MomoStandIn extends StandIn<Record<string, unknown>> {
   /** Forgets every access token issued so far (as MoMo does when they expire). */
   revokeTokens(): void;
-  /** How POST /collection/v1_0/requesttopay answers (default: 202 Accepted). */
-  requestToPayBehaviour: Behaviour;
+  /** How POST /<product>/token/ answers, per product (default: 200 with a new token). */
+  tokenBehaviour: Record<MomoProductName, Behaviour>;
   /**
-   * How POST /disbursement/v1_0/transfer answers (default: 202 Accepted); "accept-silently"
-   * accepts the transfer and never answers (MoMo took it, its answer was lost).
+   * How POST /collection/v1_0/requesttopay answers (default: 202 Accepted); "accept-silently"
+   * accepts the request-to-pay and never answers (MoMo took it and prompts the payer, its answer
+   * was lost).
    */
-  transferBehaviour: Behaviour | "accept-silently";
+  requestToPayBehaviour: Behaviour | "accept-silently";
+  /**
+   * How POST /disbursement/v1_0/transfer answers (default: 202 Accepted), "accept-silently"
+   * included; "answers-cut-off" handles the transfer as "accept" does, but the connection drops
+   * halfway through the body of its answer (a 409 RESOURCE_ALREADY_EXIST that never fully arrives).
+   */
+  transferBehaviour: Behaviour | "accept-silently" | "answers-cut-off";
   /** The request-to-pays accepted, by X-Reference-Id. */
   requestsToPay: Map<string, MomoRequestToPay>;
   /** The transfers (disbursements) accepted, by X-Reference-Id. */
@@ -120,8 +135,9 @@ type MomoProductName = keyof typeof momoProducts;
  * MTN MoMo Collection and Disbursement, each with its own subscription key and tokens:
  * POST /<product>/token/, POST /collection/v1_0/requesttopay and POST
  * /disbursement/v1_0/transfer (202; 409 RESOURCE_ALREADY_EXIST for a reference id seen
- * before), GET of each by reference id (PENDING, SUCCESSFUL or FAILED with a reason). Errors
- * are {code, message} as MoMo writes them.
+ * before), GET of each by reference id (PENDING, SUCCESSFUL or FAILED with a reason; 404
+ * RESOURCE_NOT_FOUND for a reference it never accepted). Errors are {code, message} as MoMo
+ * writes them.
  */
 export async function startMomoStandIn(options: MomoStandInOptions): Promise<MomoStandIn> {
   const records = new Map<string, Record<string, unknown> | number>();
@@ -134,7 +150,11 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
     collection: options.subscriptionKey,
     disbursement: options.disbursementSubscriptionKey,
   };
-  const standIn = { requestToPayBehaviour: "accept" as Behaviour, transferBehaviour: "accept" as Behaviour | "accept-silently" };
+  const standIn = {
+    requestToPayBehaviour: "accept" as Behaviour | "accept-silently",
+    transferBehaviour: "accept" as MomoStandIn["transferBehaviour"],
+    tokenBehaviour: { collection: "accept", disbursement: "accept" } as Record<MomoProductName, Behaviour>,
+  };
   const behaviour = (product: MomoProductName) => product === "collection" ? standIn.requestToPayBehaviour : standIn.transferBehaviour;
   const authorized = (request: IncomingMessage, product: MomoProductName): boolean => {
     const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? "")?.[1];
@@ -148,6 +168,7 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
       return send(response, 401, { message: "bad subscription key" });
     }
     if (request.method === "POST" && path === `/${product}/token/`) {
+      if (misbehave(response, standIn.tokenBehaviour[product])) return;
       if (request.headers.authorization !== basic) return send(response, 401, { message: "bad api user or key" });
       const token = `momo-token-${crypto.randomUUID()}`;
       issuedTokens.set(token, { product, expiresAt: Date.now() + lifetime * 1000 });
@@ -163,13 +184,14 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
         return send(response, 400, { code: "INVALID_TARGET_ENVIRONMENT", message: "bad environment" });
       }
       const answer = behaviour(product);
-      if (answer !== "accept-silently" && misbehave(response, answer)) return;
+      if (answer !== "accept-silently" && answer !== "answers-cut-off" && misbehave(response, answer)) return;
+      const reply = answer === "answers-cut-off" ? sendCutOff : send;
       const referenceId = String(request.headers["x-reference-id"] ?? "");
       if (!UUID_V4.test(referenceId)) {
-        return send(response, 400, { code: "INVALID_REFERENCE_ID", message: "X-Reference-Id must be a UUID v4" });
+        return reply(response, 400, { code: "INVALID_REFERENCE_ID", message: "X-Reference-Id must be a UUID v4" });
       }
       if (accepted[product].has(referenceId)) {
-        return send(response, 409, { code: "RESOURCE_ALREADY_EXIST", message: "Duplicated reference id. Creation of resource failed." });
+        return reply(response, 409, { code: "RESOURCE_ALREADY_EXIST", message: "Duplicated reference id. Creation of resource failed." });
       }
       const body = JSON.parse(text) as Record<string, unknown>;
       const named = body[party] as { partyIdType?: unknown; partyId?: unknown } | undefined;
@@ -177,12 +199,12 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
         typeof body.amount !== "string" || typeof body.currency !== "string" || named?.partyIdType !== "MSISDN" ||
         typeof named.partyId !== "string"
       ) {
-        return send(response, 400, { code: "INVALID_PARAMETERS", message: `amount, currency and ${party} are required` });
+        return reply(response, 400, { code: "INVALID_PARAMETERS", message: `amount, currency and ${party} are required` });
       }
       const callbackUrl = request.headers["x-callback-url"] as string | undefined;
       accepted[product].set(referenceId, { body, callbackUrl });
       records.set(referenceId, { ...body, status: "PENDING" });
-      if (answer !== "accept-silently") send(response, 202);
+      if (answer !== "accept-silently") reply(response, 202);
       return;
     }
     const referenceId = path.startsWith(`${create}/`) ? decodeURIComponent(path.slice(create.length + 1)) : null;
@@ -190,7 +212,7 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
       if (!authorized(request, product)) return send(response, 401, { message: "bad token" });
       if (request.headers["x-target-environment"] !== options.targetEnvironment) return send(response, 400, { message: "bad environment" });
       const record = records.get(referenceId);
-      if (record === undefined) return send(response, 404, { code: "RESOURCE_NOT_FOUND" });
+      if (record === undefined) return send(response, 404, { code: "RESOURCE_NOT_FOUND", message: "Requested resource was not found." });
       return typeof record === "number" ? send(response, record, { message: "stand-in failure" }) : send(response, 200, record);
     }
     send(response, 404, { message: "no such route" });

@@ -1,8 +1,10 @@
-// The provider side of a cash-out, shared by the payments API and the WhatsApp conversation:
-// MoMo Disbursements' transfer with X-Reference-Id = the cash-out's reference, so a retry
-// re-sends the same reference and MoMo answers 409 for one it already has (never paid twice).
+// The provider side of a cash-out, shared by the payments API, the WhatsApp conversation and
+// momo-poll: MoMo Disbursements' transfer with X-Reference-Id = the cash-out's reference, so a
+// retry re-sends the same reference and MoMo answers 409 for one it already has (never paid
+// twice). Every send is recorded on the cash-out before its POST, and none once momo-poll has
+// closed its sending, so that momo-poll's verdict not_accepted never follows a send it missed.
 import type { Logger } from "../logger.ts";
-import { ProviderError } from "../providers/errors.ts";
+import { ProviderError, storableReason } from "../providers/errors.ts";
 import { toMajorUnits } from "../providers/momo/amount.ts";
 import type { AsService, ProviderClients } from "./topups.ts";
 
@@ -16,6 +18,8 @@ export interface CashOut {
   currency: string;
   status: "pending" | "paid" | "failed";
   reason: string | null;
+  last_sent_at: Date | null;
+  sending_closed_at: Date | null;
   created_at: Date;
   settled_at: Date | null;
 }
@@ -23,10 +27,42 @@ export interface CashOut {
 export type CashOutSend = { outcome: "sent" | "declined"; cashOut: CashOut };
 
 /**
- * MoMo's transfer of a pending cash-out (the payments API and the WhatsApp conversation): sent,
- * or settled failed (its hold voided) when MoMo refuses it. A cash-out no longer pending is
- * returned as it is. Throws ProviderError when MoMo is unavailable (the cash-out stays pending
- * with its hold until a retry, the callback or momo-poll learns MoMo's answer).
+ * MoMo's transfer of `cashOut`, unless it may no longer be sent: the send is recorded first
+ * (api_private.cashout_send_begin), which records none for a cash-out settled meanwhile or
+ * whose sending momo-poll has closed. The cash-out as it stands and whether its transfer was
+ * posted. Throws ProviderError when MoMo refused the transfer (declined) or did not answer
+ * (unavailable); what a refusal means is the caller's to say.
+ */
+export async function postCashOutTransfer(
+  providers: Pick<ProviderClients, "momo" | "momoCallbackUrl">,
+  asService: AsService,
+  cashOut: CashOut,
+): Promise<{ posted: boolean; cashOut: CashOut }> {
+  const [current] = await asService((tx) =>
+    tx<CashOut[]>`
+    select * from api_private.cashout_send_begin(${cashOut.reference_id}::uuid)`
+  );
+  // cashout_send_begin recorded a send exactly when this holds.
+  if (current!.status !== "pending" || current!.sending_closed_at !== null) return { posted: false, cashOut: current! };
+  await providers.momo.transfer({
+    referenceId: current!.reference_id,
+    amount: toMajorUnits(Number(current!.amount), current!.currency),
+    currency: current!.currency,
+    externalId: current!.id,
+    msisdn: current!.msisdn,
+    payerMessage: "mfuko wallet cash-out",
+    payeeNote: `cash-out ${current!.id}`,
+    callbackUrl: await providers.momoCallbackUrl(current!.reference_id, "disbursement"),
+  });
+  return { posted: true, cashOut: current! };
+}
+
+/**
+ * MoMo's transfer of a cash-out the user asked for (the payments API and the WhatsApp
+ * conversation): sent, or settled failed (its hold voided) when MoMo refuses it. A cash-out no
+ * longer pending, or whose sending momo-poll has closed, is returned as it is ("declined" once
+ * failed). Throws ProviderError when MoMo is unavailable (the cash-out stays pending with its
+ * hold until a retry, the callback or momo-poll learns MoMo's answer).
  */
 export async function sendCashOut(
   providers: Pick<ProviderClients, "momo" | "momoCallbackUrl">,
@@ -34,28 +70,19 @@ export async function sendCashOut(
   logger: Logger,
   cashOut: CashOut,
 ): Promise<CashOutSend> {
-  if (cashOut.status !== "pending") return { outcome: cashOut.status === "failed" ? "declined" : "sent", cashOut };
+  let sent;
   try {
-    await providers.momo.transfer({
-      referenceId: cashOut.reference_id,
-      amount: toMajorUnits(Number(cashOut.amount), cashOut.currency),
-      currency: cashOut.currency,
-      externalId: cashOut.id,
-      msisdn: cashOut.msisdn,
-      payerMessage: "mfuko wallet cash-out",
-      payeeNote: `cash-out ${cashOut.id}`,
-      callbackUrl: await providers.momoCallbackUrl(cashOut.reference_id, "disbursement"),
-    });
+    sent = await postCashOutTransfer(providers, asService, cashOut);
   } catch (error) {
     if (!(error instanceof ProviderError) || error.kind !== "declined") throw error;
-    const reason = error.reason ?? error.message;
-    // MoMo refused the transfer, so it will never pay it: release the hold.
+    const reason = storableReason(error.reason ?? error.message);
+    // MoMo refused the transfer this request asked for, so it will never pay it: release the hold.
     const [failed] = await asService((tx) =>
       tx<CashOut[]>`
-      select * from public.cashout_settle(${cashOut.reference_id}::uuid, 'FAILED', ${reason.slice(0, 500)})`
+      select * from public.cashout_settle(${cashOut.reference_id}::uuid, 'FAILED', ${reason})`
     );
     logger.warn("provider_declined", { provider: "momo", cashout_id: cashOut.id, http_status: error.httpStatus, reason });
     return { outcome: "declined", cashOut: failed! };
   }
-  return { outcome: "sent", cashOut };
+  return { outcome: sent.cashOut.status === "failed" ? "declined" : "sent", cashOut: sent.cashOut };
 }

@@ -4,7 +4,8 @@
 // duplicate is answered 409; Revolut: an intent that already has its order reads that order
 // instead of creating another), and the next step the user takes (next_action). startTopUp is
 // the whole step after the intent exists, shared by the payments API and the WhatsApp
-// conversation.
+// conversation. The provider is asked only for an intent that can still be paid, so that a
+// request resumed after its intent ended never prompts a payer for money nothing would credit.
 import type { TransactionSql } from "../db.ts";
 import type { Logger } from "../logger.ts";
 import { ProviderError } from "../providers/errors.ts";
@@ -91,14 +92,26 @@ export async function startProviderPayment(
 /** Runs `fn` in one transaction as service_role (with the request's context). */
 export type AsService = <T>(fn: (tx: TransactionSql) => Promise<T>) => Promise<T>;
 
+/** The statuses in which an intent still takes a payment (any other is final, or failed). */
+const PAYABLE_STATUSES = new Set(["requires_payment", "processing"]);
+
+/** startTopUp was given an intent that no longer takes a payment (succeeded, failed, canceled): no provider was asked. */
+export class IntentNotPayableError extends Error {
+  constructor(readonly intent: Intent) {
+    super(`Top-up ${intent.id} is ${intent.status}: it takes no more payment.`);
+    this.name = "IntentNotPayableError";
+  }
+}
+
 export type TopUpStart =
   | { outcome: "started"; intent: Intent; nextAction: NextAction }
   | { outcome: "declined"; intent: Intent; reason: string };
 
 /**
  * The provider's payment for `intent`, attached to it; or, when the provider refuses, the
- * intent failed with the provider's reason. Throws ProviderError when the provider is
- * unavailable (the intent stays requires_payment, so that a retry finishes the job).
+ * intent failed with the provider's reason. Throws IntentNotPayableError, before any provider
+ * call, when the intent no longer takes a payment; ProviderError when the provider is
+ * unavailable (the intent stays payable, so that a retry finishes the job).
  */
 export async function startTopUp(
   clients: ProviderClients,
@@ -107,9 +120,22 @@ export async function startTopUp(
   intent: Intent,
   options: { msisdn?: string },
 ): Promise<TopUpStart> {
+  if (!PAYABLE_STATUSES.has(intent.status)) throw new IntentNotPayableError(intent);
+  const attach = async (providerRef: string) => {
+    const [attached] = await asService((tx) =>
+      tx<Intent[]>`
+      select * from public.payment_intent_attach(${intent.id}::uuid, ${providerRef})`
+    );
+    return attached!;
+  };
+  // MoMo prompts the payer as soon as it takes the request-to-pay, even when its answer to us is
+  // lost, and its reference is the intent id, known before the call: recorded first, so that
+  // momo-poll asks MoMo about every request MoMo may have taken. (A Stripe PaymentIntent or a
+  // Revolut order whose answer is lost cannot be paid: the payer never got its secret or URL.)
+  const current = intent.provider === "momo" ? await attach(intent.id) : intent;
   let payment: ProviderPayment;
   try {
-    payment = await startProviderPayment(clients, intent, options);
+    payment = await startProviderPayment(clients, current, options);
   } catch (error) {
     if (!(error instanceof ProviderError) || error.kind !== "declined") throw error;
     const reason = error.reason ?? error.message;
@@ -120,10 +146,6 @@ export async function startTopUp(
     logger.warn("provider_declined", { provider: intent.provider, intent_id: intent.id, http_status: error.httpStatus, reason });
     return { outcome: "declined", intent: failed!, reason };
   }
-  // payment_intent_attach returns the intent as it is when it already has this reference.
-  const [attached] = await asService((tx) =>
-    tx<Intent[]>`
-    select * from public.payment_intent_attach(${intent.id}::uuid, ${payment.providerRef})`
-  );
-  return { outcome: "started", intent: attached!, nextAction: payment.nextAction };
+  const attached = current.provider_ref === payment.providerRef ? current : await attach(payment.providerRef);
+  return { outcome: "started", intent: attached, nextAction: payment.nextAction };
 }

@@ -69,11 +69,21 @@ const providerLabel: Record<ProviderName, string> = {
   supabase_auth: "The Auth Admin API",
 };
 
+// What a payment's row keeps of a provider's reason: the SQL bound of a reason written with a
+// payment's outcome (kind 'description', e.g. cashouts.reason); a longer one would be refused
+// (22023) and the outcome never applied.
+const REASON_MAX_CHARS = 500;
+
+/** A provider's reason cut to what a payment's row keeps, by characters (never half of one). */
+export function storableReason(reason: string): string {
+  return reason.length <= REASON_MAX_CHARS ? reason : Array.from(reason).slice(0, REASON_MAX_CHARS).join("");
+}
+
 /** The provider's error code or message from a JSON error body, bounded for storage. */
 export async function providerReason(response: Response): Promise<string | null> {
   const body = await response.json().catch(() => null) as Record<string, unknown> | null;
   if (!body || typeof body !== "object") return null;
   const nested = typeof body.error === "object" && body.error !== null ? body.error as Record<string, unknown> : body;
   const reason = [nested.code, nested.message].filter((part) => typeof part === "string" && part !== "").join(": ");
-  return reason === "" ? null : reason.slice(0, 500);
+  return reason === "" ? null : storableReason(reason);
 }

@@ -206,7 +206,11 @@ export class ConversationSession {
             "You will be told when it is received.",
         );
       },
-      (money) => `MoMo is not answering right now, so the top-up of ${money} did not start. Try again in a few minutes.`,
+      // The request may have reached MoMo although its answer did not: the intent is polled
+      // (momo-poll), so an approval on the phone is credited; a request MoMo never got stays open.
+      (money) =>
+        `MoMo is not answering right now, so the top-up of ${money} may not have started. ` +
+        "If your phone asks you to approve it, do: you will be told when it is received. Otherwise try again in a few minutes.",
     );
   }
 

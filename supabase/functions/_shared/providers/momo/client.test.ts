@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "@mfuko/local-stack/ports";
 import { type MomoStandIn, startMomoStandIn } from "../../../../tests/support/provider-standins.ts";
 import { amountFixture } from "../../../../tests/support/momo-fixtures.ts";
-import { createMomoClient, MomoApiError, type MomoClientConfig } from "./client.ts";
+import { createMomoClient, MomoApiError, type MomoClientConfig, MomoUnknownReferenceError } from "./client.ts";
 
 const credentials = {
   subscriptionKey: "sub-key-for-tests",
@@ -38,15 +38,19 @@ describe("MoMo client", () => {
 
   it("names the HTTP status when MoMo refuses the credentials or fails", async () => {
     const wrongKey = createMomoClient({ ...config, apiKey: "not-the-key" });
-    await expect(wrongKey.requestToPayStatus(crypto.randomUUID())).rejects.toMatchObject({ name: "MomoApiError", httpStatus: 401 });
+    const refused = await wrongKey.requestToPayStatus(crypto.randomUUID()).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(MomoApiError);
+    expect(refused).toMatchObject({ kind: "unavailable", httpStatus: 401 });
     const ref = crypto.randomUUID();
     standIn.records.set(ref, 503);
     await expect(createMomoClient(config).requestToPayStatus(ref)).rejects.toThrow(/HTTP 503/);
   });
 
-  it("reports an unknown reference and an unexpected body", async () => {
+  it("reports an unknown reference (MoMo's 404 RESOURCE_NOT_FOUND) and an unexpected body", async () => {
     const client = createMomoClient(config);
-    await expect(client.requestToPayStatus(crypto.randomUUID())).rejects.toMatchObject({ httpStatus: 404 });
+    const unknown = await client.requestToPayStatus(crypto.randomUUID()).catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(MomoUnknownReferenceError);
+    expect(unknown).toMatchObject({ httpStatus: 404, reason: "RESOURCE_NOT_FOUND: Requested resource was not found." });
     const ref = crypto.randomUUID();
     standIn.records.set(ref, { status: "MAYBE", amount: "ten" });
     await expect(client.requestToPayStatus(ref)).rejects.toThrow(/unexpected body \(amount, currency, status\)/);
@@ -149,6 +153,49 @@ describe("MoMo client", () => {
       expect(standIn.transfers.get(ref)).toEqual(momoReceived(ref, "7000", "cash-out", "disbursement", "payee"));
       expect(await client.transferStatus(ref)).toMatchObject({ status: "PENDING", amount: "7000", payee: { partyId: "256772123456" } });
       expect(standIn.requests.at(-1)).toBe(`GET /disbursement/v1_0/transfer/${ref}`);
+    });
+
+    it("a 404 of the status look-up without MoMo's RESOURCE_NOT_FOUND is no unknown transfer: unavailable", async () => {
+      const client = createMomoClient(config);
+      const ref = crypto.randomUUID();
+      standIn.records.set(ref, 404);
+      const error = await client.transferStatus(ref).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MomoApiError);
+      expect(error).not.toBeInstanceOf(MomoUnknownReferenceError);
+      expect(error).toMatchObject({ kind: "unavailable", httpStatus: 404 });
+      await expect(client.transferStatus(crypto.randomUUID())).rejects.toBeInstanceOf(MomoUnknownReferenceError);
+    });
+
+    it("a refused access token is unavailable whatever its status, never a decline nor an unknown transfer", async () => {
+      const ref = crypto.randomUUID();
+      try {
+        for (const status of [400, 404]) {
+          standIn.tokenBehaviour.disbursement = { status, body: { statusCode: status, message: "Resource not found" } };
+          const client = createMomoClient(config);
+          const lookUp = await client.transferStatus(ref).catch((e: unknown) => e);
+          expect(lookUp).not.toBeInstanceOf(MomoUnknownReferenceError);
+          expect(lookUp).toMatchObject({ kind: "unavailable", httpStatus: status });
+          await expect(client.transfer(payout(ref))).rejects.toMatchObject({ kind: "unavailable", httpStatus: status });
+        }
+      } finally {
+        standIn.tokenBehaviour.disbursement = "accept";
+      }
+      expect(standIn.transfers.has(ref)).toBe(false);
+    });
+
+    it("a 409 to the transfer is accepted even when its body never arrives (MoMo holds the reference)", async () => {
+      const client = createMomoClient({ ...config, timeoutMs: 500 });
+      const ref = crypto.randomUUID();
+      await client.transfer(payout(ref));
+      try {
+        standIn.transferBehaviour = "answers-cut-off";
+        await expect(client.transfer(payout(ref))).resolves.toBeUndefined();
+        standIn.transferBehaviour = { status: 409, body: "<html>Conflict</html>" };
+        await expect(client.transfer(payout(ref))).resolves.toBeUndefined();
+      } finally {
+        standIn.transferBehaviour = "accept";
+      }
+      expect([...standIn.transfers.keys()].filter((key) => key === ref)).toHaveLength(1);
     });
 
     it("keeps the two products' tokens apart", async () => {

@@ -9,7 +9,7 @@
 // code as production.
 import { z } from "zod";
 import { env, once } from "../../env.ts";
-import { fetchWithTimeout, providerError, providerReason } from "../errors.ts";
+import { fetchWithTimeout, providerError, type ProviderFailureKind, providerReason } from "../errors.ts";
 import { providerConfigFromEnv } from "../from-env.ts";
 
 export const momoReason = z.union([
@@ -50,6 +50,25 @@ export interface MomoClientConfig {
 /** MoMo refused or did not answer (its `kind` says which). Safe to store and log. */
 export class MomoApiError extends providerError("momo") {}
 
+/**
+ * An answer that says nothing about the payment, whatever its status: MoMo refused us an access
+ * token (our credentials, its outage, a route its gateway does not know), or a look-up answered
+ * 404 without MoMo's RESOURCE_NOT_FOUND (a gateway's or a wrong base URL's). Unavailable, so no
+ * caller takes it for a refusal of the payment (which would release its funds) or for a
+ * reference MoMo does not know (which would send it again).
+ */
+class MomoUnavailableError extends MomoApiError {
+  override get kind(): ProviderFailureKind {
+    return "unavailable";
+  }
+}
+
+/**
+ * MoMo's 404 RESOURCE_NOT_FOUND to a status look-up: MoMo's documented answer for a reference id
+ * it has no payment under (its POST never reached MoMo).
+ */
+export class MomoUnknownReferenceError extends MomoApiError {}
+
 /** A request to the payer's phone to approve a payment of `amount` (minor units as MoMo counts them). */
 export interface RequestToPayOrder {
   /** X-Reference-Id: a UUID v4 chosen by us, the same on every retry of the same payment. */
@@ -75,12 +94,14 @@ export interface MomoClient {
    * accepted one with this reference id (409 RESOURCE_ALREADY_EXIST: a retry of the same payment).
    */
   requestToPay(order: RequestToPayOrder): Promise<void>;
+  /** Throws MomoUnknownReferenceError when MoMo has no request-to-pay under `referenceId`. */
   requestToPayStatus(referenceId: string): Promise<RequestToPay>;
   /**
    * Pays out. Resolves once MoMo accepted the transfer (202), or had already accepted one with
    * this reference id (409 RESOURCE_ALREADY_EXIST: a retry of the same payout).
    */
   transfer(order: TransferOrder): Promise<void>;
+  /** Throws MomoUnknownReferenceError when MoMo has no transfer under `referenceId`. */
   transferStatus(referenceId: string): Promise<Transfer>;
 }
 
@@ -114,11 +135,13 @@ export function createMomoClient(config: MomoClientConfig): MomoClient {
         "ocp-apim-subscription-key": subscriptionKey(product),
       },
     });
-    if (!response.ok) throw new MomoApiError(`MoMo refused the access token request (HTTP ${response.status})`, response.status);
+    if (!response.ok) {
+      throw new MomoUnavailableError(`MoMo refused the access token request (HTTP ${response.status})`, response.status);
+    }
     const body = z.object({ access_token: z.string().min(1), expires_in: z.coerce.number().positive() }).safeParse(
       await response.json().catch(() => null),
     );
-    if (!body.success) throw new MomoApiError("MoMo answered the token request with an unexpected body", response.status);
+    if (!body.success) throw new MomoUnavailableError("MoMo answered the token request with an unexpected body", response.status);
     // Renew a minute early so that a token never expires between check and use.
     tokens.set(product, { value: body.data.access_token, expiresAt: Date.now() + Math.max(body.data.expires_in - 60, 1) * 1000 });
     return body.data.access_token;
@@ -144,7 +167,7 @@ export function createMomoClient(config: MomoClientConfig): MomoClient {
     return once();
   }
 
-  /** POST of a payment MoMo answers 202, or 409 RESOURCE_ALREADY_EXIST for a reference id it has. */
+  /** POST of a payment MoMo answers 202, or 409 (RESOURCE_ALREADY_EXIST) for a reference id it has. */
   async function create(path: string, what: string, order: RequestToPayOrder, party: "payer" | "payee"): Promise<void> {
     const response = await authorized(path, {
       method: "POST",
@@ -159,15 +182,28 @@ export function createMomoClient(config: MomoClientConfig): MomoClient {
       }),
     });
     if (response.status === 202) return;
+    // MoMo documents one 409 for these POSTs, RESOURCE_ALREADY_EXIST ("Duplicated Reference
+    // ID"): it already holds a payment under our reference, so it goes ahead as a 202 would,
+    // and only its confirmed status settles it. Its body is not read: a body cut off or slower
+    // than the timeout must not turn "MoMo has it" into a refusal that releases the funds.
+    if (response.status === 409) {
+      await response.body?.cancel().catch(() => undefined);
+      return;
+    }
     const reason = await providerReason(response);
-    if (response.status === 409 && reason?.startsWith("RESOURCE_ALREADY_EXIST")) return;
     throw new MomoApiError(`MoMo answered the ${what} ${order.referenceId} with HTTP ${response.status}`, response.status, reason);
   }
 
   /** GET of a payment's status, parsed with `schema`. */
   async function status<T>(path: string, referenceId: string, what: string, schema: z.ZodType<T>): Promise<T> {
     const response = await authorized(`${path}/${encodeURIComponent(referenceId)}`, { method: "GET" });
-    if (response.status === 404) throw new MomoApiError(`MoMo knows no ${what} ${referenceId}`, 404);
+    if (response.status === 404) {
+      const reason = await providerReason(response);
+      if (reason === "RESOURCE_NOT_FOUND" || reason?.startsWith("RESOURCE_NOT_FOUND: ")) {
+        throw new MomoUnknownReferenceError(`MoMo knows no ${what} ${referenceId}`, 404, reason);
+      }
+      throw new MomoUnavailableError(`MoMo answered the status of ${referenceId} with HTTP 404 but not RESOURCE_NOT_FOUND`, 404, reason);
+    }
     if (!response.ok) throw new MomoApiError(`MoMo answered the status of ${referenceId} with HTTP ${response.status}`, response.status);
     const body = schema.safeParse(await response.json().catch(() => null));
     if (!body.success) {

@@ -10,6 +10,7 @@
 import { z } from "zod";
 import type { TransactionSql } from "../../db.ts";
 import { jsonb } from "../../webhooks/jsonb.ts";
+import { storableReason } from "../errors.ts";
 import { findIntentId, recordPaymentFailure, recordPaymentSuccess } from "../../webhooks/payments.ts";
 import type { AppliedOutcome, WebhookEvent } from "../../webhooks/store-then-apply.ts";
 import { toMinorUnits } from "./amount.ts";
@@ -29,11 +30,14 @@ export type Callback = z.output<typeof callbackSchema>;
 /** What MoMo's API said about the reference id, or why it could not be asked. */
 export type Confirmation<T = RequestToPay> = Settled<T>;
 
-/** MoMo's reason, a string or {code, message}, as one line. */
+/**
+ * MoMo's reason, a string or {code, message}, as one line cut to what a payment's row keeps: MoMo
+ * bounds neither, and a longer one would be refused (22023) with the confirmed status it explains.
+ */
 export function reasonText(reason: z.output<typeof momoReason> | undefined): string | null {
   if (reason === undefined) return null;
-  if (typeof reason === "string") return reason;
-  return [reason.code, reason.message].filter(Boolean).join(": ") || null;
+  const text = typeof reason === "string" ? reason : [reason.code, reason.message].filter(Boolean).join(": ");
+  return text === "" ? null : storableReason(text);
 }
 
 async function mirror(
@@ -98,18 +102,23 @@ export function momoWebhookEvent(referenceId: string, callback: Callback | null,
 /** What a MoMo transfer pays out: a user's cash-out or an admin's refund to the payer. */
 export type TransferPurpose = "cashout" | "refund";
 
-/** The event type's prefix of each purpose, and the function that applies a status to it. */
+/** The event type's prefix of each purpose, the function that applies a status to it, and the one that fails it not_accepted. */
 const transferPurposes: Record<TransferPurpose, {
   type: string;
   settle(tx: TransactionSql, referenceId: string, status: string, reason: string | null): Promise<unknown>;
+  notAccepted(tx: TransactionSql, referenceId: string): Promise<unknown>;
 }> = {
   cashout: {
     type: "transfer",
     settle: (tx, referenceId, status, reason) => tx`select public.cashout_settle(${referenceId}::uuid, ${status}, ${reason})`,
+    // Refused (WL008) unless momo-poll closed the cash-out's sending before its look-up: a user's
+    // retry may send it at any time.
+    notAccepted: (tx, referenceId) => tx`select api_private.cashout_not_accepted(${referenceId}::uuid)`,
   },
   refund: {
     type: "refund",
     settle: (tx, referenceId, status, reason) => tx`select public.momo_refund_settle(${referenceId}::uuid, ${status}, ${reason})`,
+    notAccepted: (tx, referenceId) => tx`select public.momo_refund_settle(${referenceId}::uuid, 'FAILED', 'not_accepted')`,
   },
 };
 
@@ -142,19 +151,19 @@ export function momoTransferEvent(
 }
 
 /**
- * momo-poll's verdict on a transfer MoMo still answers 404 for (it never received it) once the
- * re-send window has passed: failed with reason not_accepted (a cash-out's hold voided, a
- * refund closed). Keyed apart from MoMo's statuses, so a SUCCESSFUL reported later is its own
- * event, which the settled transfer refuses (WL008).
+ * momo-poll's verdict on a transfer MoMo still answers 404 RESOURCE_NOT_FOUND for (it never
+ * received it) once the accept window has passed: failed with reason not_accepted (a cash-out's
+ * hold voided, a refund closed). Keyed apart from MoMo's statuses, so a SUCCESSFUL reported
+ * later is its own event, which the settled transfer refuses (WL008).
  */
 export function momoTransferNotAccepted(referenceId: string, purpose: TransferPurpose): WebhookEvent {
-  const { type, settle } = transferPurposes[purpose];
+  const { type, notAccepted } = transferPurposes[purpose];
   return {
     eventId: `${referenceId}:not_accepted`,
     type: `${type}.not_accepted`,
     payload: { reference_id: referenceId, product: "disbursement", purpose, not_accepted: true, callback: null },
     apply: async (tx): Promise<AppliedOutcome> => {
-      await settle(tx, referenceId, "FAILED", "not_accepted");
+      await notAccepted(tx, referenceId);
       return "processed";
     },
   };
