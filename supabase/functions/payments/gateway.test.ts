@@ -346,6 +346,19 @@ describe("idempotency, callers and input", () => {
     expect(await rowsOf(user.userId)).toEqual({ intents: 0, requests: 0 });
   });
 
+  it("answers 400 for a Stripe top-up in ISK, which Stripe counts in hundredths, and asks Stripe nothing", async () => {
+    const user = await topUpUser(sql, "ISK");
+    const created = gateway.stripe.requests.length;
+    const body = { provider: "stripe", account_id: user.accountId, amount: 5000, currency: "ISK" };
+    const answer = await topUp(user.token, crypto.randomUUID(), body);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe("validation_failed");
+    expect(JSON.stringify(answer.body.error.details)).toContain("currency");
+    expect(gateway.stripe.requests.length).toBe(created);
+    expect(await rowsOf(user.userId)).toEqual({ intents: 0, requests: 0 });
+    expect((await topUp(user.token, crypto.randomUUID(), { ...body, provider: "revolut" })).status).toBe(201);
+  });
+
   it("MoMo: one access token serves two top-ups, and a new one is fetched once it expires", async () => {
     // The client renews a token 60 s before expires_in: the stand-in's tokens last 2 s for it.
     const lifetimeMs = (MOMO_TOKEN_LIFETIME_SECONDS - 60) * 1000;

@@ -12,6 +12,7 @@ import { allowMethods } from "../_shared/middleware.ts";
 import type { PaymentsApp, PaymentsContext, PaymentsRoutes } from "./types.ts";
 import { type Intent, IntentNotPayableError, startTopUp, type TopUpStart } from "../_shared/money/topups.ts";
 import { errorBody, registerProviderRequest } from "./provider-request.ts";
+import { stripeCountsInMinorUnits } from "../_shared/providers/stripe/currencies.ts";
 
 export const topUpSchema = z.strictObject({
   provider: z.enum(["stripe", "momo", "revolut"]),
@@ -23,6 +24,9 @@ export const topUpSchema = z.strictObject({
 }).refine((body) => body.provider !== "momo" || body.msisdn !== undefined, {
   path: ["msisdn"],
   message: "is required for momo (the payer's number)",
+}).refine((body) => body.provider !== "stripe" || stripeCountsInMinorUnits(body.currency), {
+  path: ["currency"],
+  message: "is not taken by stripe (Stripe counts it in other units than the ledger's minor units)",
 });
 type TopUpInput = z.output<typeof topUpSchema>;
 

@@ -1,0 +1,11 @@
+// The ledger counts amounts in ISO 4217 minor units, and Stripe's API in the currency's
+// smallest unit as Stripe defines it. The two differ for ISK: ISO 4217 gives the króna no minor
+// unit, while Stripe keeps ISK two-decimal (an amount of 100 is 1 króna) and takes only whole
+// krónur. A Stripe top-up in ISK would charge a hundredth of what it credits, so Stripe is not
+// offered for it (MoMo and Revolut count as the ledger does).
+const COUNTED_OTHERWISE = new Set(["ISK"]);
+
+/** Whether Stripe counts `currency` (ISO 4217, upper case) in the ledger's minor units. */
+export function stripeCountsInMinorUnits(currency: string): boolean {
+  return !COUNTED_OTHERWISE.has(currency);
+}
