@@ -10,7 +10,7 @@ import type { TransactionSql } from "../_shared/db.ts";
 import { parseOrThrow } from "../_shared/errors.ts";
 import type { AdminContext, AdminRoutes } from "./types.ts";
 import { idempotencyKeyOf, REPLAYED_HEADER, requestHash, type StoredResponse } from "../_shared/idempotency.ts";
-import { type IdempotentRequest, runIdempotent, runIdempotentAcross } from "./idempotency.ts";
+import { type IdempotentRequest, runIdempotent, runIdempotentAcross } from "../_shared/idempotent-run.ts";
 
 const jsonObject = z.record(z.string(), z.unknown(), { error: "must be a JSON object" });
 

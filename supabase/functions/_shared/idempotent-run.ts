@@ -1,19 +1,22 @@
-// Idempotent mutating calls. Every POST carries a key (the Idempotency-Key header or the
-// body's idempotency_key); the first response to (admin, key) is stored in
-// private.api_requests in the same transaction as the change it describes, and answered
-// again to every replay of the same request. The same key with another request is 422.
-// Stored are the answers the change itself produced (2xx and the ledger's 4xx); validation,
-// authorization, rate-limit and server errors are not, so a corrected or retried request runs.
-// A 5xx the change answers instead of throwing (a provider that did not answer) keeps what the
-// change wrote, such as a MoMo refund recorded before its transfer, and releases the key: the
-// same key retried resumes that work. A change whose record must be committed before a
-// provider is asked (runIdempotentAcross) claims the key for a lease instead, in the
-// transaction that writes the record; another request with the key meanwhile is 409.
+// Idempotent mutating calls of the admin and payments APIs. Every POST carries a key (the
+// Idempotency-Key header or the body's idempotency_key); the first answer to (caller, key) is
+// stored in private.api_requests and answered again to every replay of the same request. The
+// same key with another request is 422. Stored are the answers the change itself produced (2xx
+// and the ledger's 4xx); validation, authorization, rate-limit and server errors are not, so a
+// corrected or retried request runs.
+//
+// Two shapes. runIdempotent: the change and its answer in the caller's one transaction (the
+// admin API's ledger changes); a 5xx the change answers instead of throwing keeps what it wrote
+// and releases the key, so the same key retried resumes that work. runIdempotentAcross: a
+// change whose record must be committed before a provider is asked (a top-up's intent, a
+// cash-out, a MoMo refund's pending row) claims the key for a lease in the transaction that
+// writes the record; another request with the key meanwhile is 409, and the provider's answer
+// is stored in a transaction of its own.
 import type { JSONValue } from "postgres";
-import type { TransactionSql } from "../_shared/db.ts";
-import { errorResponse, HttpError } from "../_shared/errors.ts";
-import type { StoredResponse } from "../_shared/idempotency.ts";
-import { sqlHttpError } from "../_shared/sql-errors.ts";
+import type { TransactionSql } from "./db.ts";
+import { errorResponse, HttpError } from "./errors.ts";
+import type { StoredResponse } from "./idempotency.ts";
+import { sqlHttpError } from "./sql-errors.ts";
 
 export interface IdempotentRequest {
   key: string;
@@ -73,7 +76,7 @@ async function store(tx: TransactionSql, request: IdempotentRequest, response: S
 }
 
 /**
- * Runs `work` once per (admin, key) inside `tx` (the caller's request transaction) and
+ * Runs `work` once per (caller, key) inside `tx` (the caller's request transaction) and
  * returns its response, or the stored response of the first run and replayed = true.
  */
 export async function runIdempotent(
@@ -96,11 +99,11 @@ export async function runIdempotent(
   return { response, replayed: false };
 }
 
-/** Runs a function in a transaction of its own, as the calling admin. */
+/** Runs a function in a transaction of its own, as the caller. */
 export type InTransaction = <T>(fn: (tx: TransactionSql) => Promise<T>) => Promise<T>;
 
 /**
- * Runs a change once per (admin, key) in two steps, for a change whose record must outlive
+ * Runs a change once per (caller, key) in two steps, for a change whose record must outlive
  * whatever becomes of the request once a provider has been asked: `start` writes the record
  * (or finds it again) in the transaction that claims the key for LEASE_SECONDS, which commits
  * before `finish` asks the provider, outside any transaction, for the answer; that answer is
