@@ -22,7 +22,9 @@
 -- (cashout_send_begin, last_sent_at), momo-poll closes the sending before that look-up
 -- (cashout_close_sending, sending_closed_at; not while a send is recent enough for MoMo to be
 -- still showing it), no send is recorded once closed, and the verdict needs the sending closed
--- (cashout_not_accepted).
+-- (cashout_not_accepted). These are the sending rules of every MoMo transfer, a MoMo refund's
+-- too: private.momo_transfer_sendable, momo_transfer_closable and require_momo_sending_closed
+-- hold them, and each kind of transfer applies them to its own row.
 
 insert into private.status_transitions (table_name, from_status, to_status) values
   ('cashouts', 'pending', 'paid'),
@@ -163,6 +165,57 @@ begin
 end;
 $$;
 
+-- Whether a send of a MoMo transfer (a cash-out's or a refund's) in the state p_status, its
+-- sending closed at p_sending_closed_at, may be recorded and POSTed: exactly while it is
+-- pending and momo-poll has not closed its sending.
+create function private.momo_transfer_sendable(p_status text, p_sending_closed_at timestamptz) returns boolean
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  return p_status = 'pending' and p_sending_closed_at is null;
+end;
+$$;
+
+-- Whether momo-poll may close the sending of a MoMo transfer now: it may still be sent
+-- (momo_transfer_sendable) and its last send, if any, is older than p_quiet_seconds. A transfer
+-- MoMo took but whose answer was lost shows in MoMo's status within that time, so a look-up
+-- that finds nothing after the close means that none of its sends reached MoMo.
+create function private.momo_transfer_closable(
+  p_status text,
+  p_last_sent_at timestamptz,
+  p_sending_closed_at timestamptz,
+  p_quiet_seconds integer
+)
+returns boolean
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  return private.momo_transfer_sendable(p_status, p_sending_closed_at)
+     and (p_last_sent_at is null or p_last_sent_at < now() - make_interval(secs => p_quiet_seconds));
+end;
+$$;
+
+-- momo-poll's verdict not_accepted on the MoMo transfer p_what (a cash-out or a refund, in
+-- the state p_status) rests on a look-up after which no send may reach MoMo: WL008 while it is
+-- pending with its sending open (a send may have reached MoMo after that look-up and be
+-- paid). A settled transfer passes: its settle function decides.
+create function private.require_momo_sending_closed(p_status text, p_sending_closed_at timestamptz, p_what text) returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if private.momo_transfer_sendable(p_status, p_sending_closed_at) then
+    perform private.fail('WL008', pg_catalog.format(
+      '%s may still be sent: MoMo not knowing it fails it only once its sending is closed', p_what));
+  end if;
+end;
+$$;
+
 -- The cash-out of the transfer p_reference, locked to the end of the caller's transaction:
 -- what every function that moves a cash-out on starts with. 22023 without a reference, WL007
 -- for an unknown one.
@@ -184,7 +237,7 @@ $$;
 
 -- Records that a transfer of the cash-out p_reference is about to be sent (last_sent_at = now)
 -- and returns the cash-out. A send is recorded, and the caller may POST the transfer, exactly
--- when the cash-out is still pending and its sending is not closed; otherwise it is returned
+-- when the cash-out may still be sent (private.momo_transfer_sendable); otherwise it is returned
 -- unchanged and nothing may be sent. Recorded before the POST under the row's lock, so that
 -- momo-poll's not_accepted verdict never rests on a look-up older than a send
 -- (cashout_close_sending). 22023 without a reference, WL007 for an unknown one. Service only:
@@ -199,7 +252,7 @@ declare
 begin
   perform private.require_caller(array['service'], 'send a cash-out');
   v_cashout := private.cashout_for_update(p_reference);
-  if v_cashout.status = 'pending' and v_cashout.sending_closed_at is null then
+  if private.momo_transfer_sendable(v_cashout.status, v_cashout.sending_closed_at) then
     update public.cashouts c set last_sent_at = now() where c.id = v_cashout.id
     returning * into v_cashout;
   end if;
@@ -210,11 +263,9 @@ grant execute on function api_private.cashout_send_begin(uuid) to service_role;
 
 -- momo-poll, before it asks MoMo about a pending cash-out past its accept window: closes its
 -- sending (sending_closed_at = now; no send is recorded after it), unless a send is more recent
--- than p_quiet_seconds. A transfer MoMo took but whose answer was lost shows in MoMo's status
--- within that time, so a look-up that finds nothing after the close means that none of the
--- cash-out's sends reached MoMo. Returns the cash-out: its sending is closed when
--- sending_closed_at is set (a second close keeps the first time); a settled one is returned
--- unchanged. 22023 for a quiet period outside 1 to 3600 seconds or without a reference, WL007
+-- than p_quiet_seconds (private.momo_transfer_closable). Returns the cash-out: its sending is
+-- closed when sending_closed_at is set (a second close keeps the first time); a settled one is
+-- returned unchanged. 22023 for a quiet period outside 1 to 3600 seconds or without a reference, WL007
 -- for an unknown reference. Service only.
 create function api_private.cashout_close_sending(p_reference uuid, p_quiet_seconds integer)
 returns public.cashouts
@@ -227,8 +278,7 @@ begin
   perform private.require_caller(array['service'], 'close the sending of a cash-out');
   perform private.require_between(p_quiet_seconds, 1, 3600, 'quiet_seconds');
   v_cashout := private.cashout_for_update(p_reference);
-  if v_cashout.status = 'pending' and v_cashout.sending_closed_at is null
-     and (v_cashout.last_sent_at is null or v_cashout.last_sent_at < now() - make_interval(secs => p_quiet_seconds)) then
+  if private.momo_transfer_closable(v_cashout.status, v_cashout.last_sent_at, v_cashout.sending_closed_at, p_quiet_seconds) then
     update public.cashouts c set sending_closed_at = now() where c.id = v_cashout.id
     returning * into v_cashout;
   end if;
@@ -292,10 +342,8 @@ declare
 begin
   perform private.require_caller(array['service'], 'settle a cash-out');
   v_cashout := private.cashout_for_update(p_reference);
-  if v_cashout.status = 'pending' and v_cashout.sending_closed_at is null then
-    perform private.fail('WL008', pg_catalog.format(
-      'cash-out %s may still be sent: MoMo not knowing it fails it only once its sending is closed', p_reference));
-  end if;
+  perform private.require_momo_sending_closed(v_cashout.status, v_cashout.sending_closed_at,
+                                              pg_catalog.format('cash-out %s', p_reference));
   return public.cashout_settle(p_reference, 'FAILED', 'not_accepted');
 end;
 $$;
