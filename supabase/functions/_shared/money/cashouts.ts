@@ -1,11 +1,10 @@
 // The provider side of a cash-out, shared by the payments API, the WhatsApp conversation and
-// momo-poll: MoMo Disbursements' transfer with X-Reference-Id = the cash-out's reference, so a
-// retry re-sends the same reference and MoMo answers 409 for one it already has (never paid
-// twice). Every send is recorded on the cash-out before its POST, and none once momo-poll has
-// closed its sending, so that momo-poll's verdict not_accepted never follows a send it missed.
+// momo-poll: MoMo Disbursements' transfer with X-Reference-Id = the cash-out's reference, sent
+// as every MoMo transfer is (momo-transfers.ts: each send recorded on the cash-out before its
+// POST, none once momo-poll has closed its sending).
 import type { Logger } from "../logger.ts";
 import { ProviderError, storableReason } from "../providers/errors.ts";
-import { toMajorUnits } from "../providers/momo/amount.ts";
+import { postMomoTransfer } from "./momo-transfers.ts";
 import type { AsService, ProviderClients } from "./topups.ts";
 
 /** A public.cashouts row as the function reads it. */
@@ -27,34 +26,32 @@ export interface CashOut {
 export type CashOutSend = { outcome: "sent" | "declined"; cashOut: CashOut };
 
 /**
- * MoMo's transfer of `cashOut`, unless it may no longer be sent: the send is recorded first
- * (api_private.cashout_send_begin), which records none for a cash-out settled meanwhile or
- * whose sending momo-poll has closed. The cash-out as it stands and whether its transfer was
- * posted. Throws ProviderError when MoMo refused the transfer (declined) or did not answer
- * (unavailable); what a refusal means is the caller's to say.
+ * MoMo's transfer of `cashOut`, unless it may no longer be sent (postMomoTransfer, the send
+ * recorded by api_private.cashout_send_begin). The cash-out as it stands and whether its
+ * transfer was posted. Throws ProviderError when MoMo refused the transfer (declined) or did not
+ * answer (unavailable); what a refusal means is the caller's to say.
  */
 export async function postCashOutTransfer(
   providers: Pick<ProviderClients, "momo" | "momoCallbackUrl">,
   asService: AsService,
   cashOut: CashOut,
 ): Promise<{ posted: boolean; cashOut: CashOut }> {
-  const [current] = await asService((tx) =>
-    tx<CashOut[]>`
-    select * from api_private.cashout_send_begin(${cashOut.reference_id}::uuid)`
+  const { posted, row } = await postMomoTransfer(
+    providers,
+    asService,
+    (tx) => tx<CashOut[]>`select * from api_private.cashout_send_begin(${cashOut.reference_id}::uuid)`,
+    (current) => ({
+      referenceId: current.reference_id,
+      amount: Number(current.amount),
+      currency: current.currency,
+      externalId: current.id,
+      msisdn: current.msisdn,
+      payerMessage: "mfuko wallet cash-out",
+      payeeNote: `cash-out ${current.id}`,
+      callback: "disbursement",
+    }),
   );
-  // cashout_send_begin recorded a send exactly when this holds.
-  if (current!.status !== "pending" || current!.sending_closed_at !== null) return { posted: false, cashOut: current! };
-  await providers.momo.transfer({
-    referenceId: current!.reference_id,
-    amount: toMajorUnits(Number(current!.amount), current!.currency),
-    currency: current!.currency,
-    externalId: current!.id,
-    msisdn: current!.msisdn,
-    payerMessage: "mfuko wallet cash-out",
-    payeeNote: `cash-out ${current!.id}`,
-    callbackUrl: await providers.momoCallbackUrl(current!.reference_id, "disbursement"),
-  });
-  return { posted: true, cashOut: current! };
+  return { posted, cashOut: row };
 }
 
 /**
