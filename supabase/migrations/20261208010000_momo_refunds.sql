@@ -7,6 +7,24 @@
 -- twice. Only a status MoMo's API confirms settles it (momo_refund_settle): SUCCESSFUL
 -- records the refund (refund_record: the deposit reversed, forced if spent), FAILED closes it
 -- with no ledger effect (refund_record_failure).
+--
+-- The one exception is the momo-poll job's verdict not_accepted, for a refund's transfer MoMo
+-- still does not know at the end of the accept window: the refund is closed failed, with no
+-- ledger effect. A refund's transfer keeps the sending rules of every MoMo transfer (the
+-- cash-outs' migration, private.momo_transfer_sendable and the functions beside it), so that the
+-- verdict never follows a send that reached MoMo after the look-up it rests on: every send, the
+-- admin's request, its retries and momo-poll's re-sends alike, is recorded on the refund before
+-- its POST (momo_refund_send_begin, last_sent_at), momo-poll closes the sending before that
+-- look-up (momo_refund_close_sending, sending_closed_at; not while a send is recent enough for
+-- MoMo to be still showing it), no send is recorded once closed, and the verdict needs the
+-- sending closed (momo_refund_not_accepted).
+
+-- When a MoMo refund's transfer was last about to be sent (recorded before each POST), and when
+-- momo-poll closed its sending past the accept window (no send after that). Null for the other
+-- providers' refunds, which are no transfers of ours.
+alter table public.refunds
+  add column last_sent_at timestamptz,
+  add column sending_closed_at timestamptz;
 
 -- The pending refund of p_amount of the MoMo payment p_payment under the transfer reference
 -- p_reference, recorded once (the same reference again returns it: WL005 with another payment
@@ -49,6 +67,26 @@ end;
 $$;
 grant execute on function api_private.momo_refund_transfer(uuid, bigint, uuid, text) to authenticated, service_role;
 
+-- The MoMo refund of the transfer p_reference, locked to the end of the caller's transaction:
+-- what every function that moves a MoMo refund on starts with, so that a callback and momo-poll
+-- confirming the same transfer at once settle it once, and no send is recorded beside a close.
+-- WL007 for an unknown reference.
+create function private.momo_refund_for_update(p_reference uuid) returns public.refunds
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_refund public.refunds;
+begin
+  select r.* into v_refund
+    from public.refunds r
+   where r.provider = 'momo' and r.provider_refund_id = p_reference::text
+     for update;
+  perform private.require_found(found, pg_catalog.format('MoMo refund %s', p_reference));
+  return v_refund;
+end;
+$$;
+
 -- Applies MoMo's confirmed status of the refund transfer p_reference: SUCCESSFUL records the
 -- refund (the ledger moves once), FAILED closes it as failed (nothing had moved), PENDING
 -- changes nothing. Idempotent: the status a refund already has returns it unchanged; the other
@@ -66,12 +104,7 @@ begin
   perform private.require_caller(array['service'], 'settle a MoMo refund');
   perform private.require_within(p_reason, 'reason', 'p_reason');
   v_to := private.momo_transfer_target(p_status, 'succeeded');
-  -- Locked, so a callback and momo-poll confirming the same transfer at once settle it once.
-  select r.* into v_refund
-    from public.refunds r
-   where r.provider = 'momo' and r.provider_refund_id = p_reference::text
-     for update;
-  perform private.require_found(found, pg_catalog.format('MoMo refund %s', p_reference));
+  v_refund := private.momo_refund_for_update(p_reference);
   if v_refund.status = v_to or v_to = 'pending' then
     return v_refund;
   end if;
@@ -86,6 +119,81 @@ begin
 end;
 $$;
 grant execute on function public.momo_refund_settle(uuid, text, text) to service_role;
+
+-- Records that the transfer of the MoMo refund p_reference is about to be sent (last_sent_at =
+-- now) and returns the refund. A send is recorded, and the caller may POST the transfer,
+-- exactly when the refund may still be sent (private.momo_transfer_sendable: pending, its
+-- sending not closed); otherwise it is returned unchanged and nothing may be sent. WL007 for an
+-- unknown reference. Service only: the admin API sends a refund's transfer as the service, and
+-- momo-poll sends it again.
+create function api_private.momo_refund_send_begin(p_reference uuid)
+returns public.refunds
+language plpgsql
+security definer set search_path = ''
+as $$
+declare
+  v_refund public.refunds;
+begin
+  perform private.require_caller(array['service'], 'send a MoMo refund');
+  v_refund := private.momo_refund_for_update(p_reference);
+  if private.momo_transfer_sendable(v_refund.status, v_refund.sending_closed_at) then
+    update public.refunds r set last_sent_at = now() where r.id = v_refund.id
+    returning * into v_refund;
+  end if;
+  return v_refund;
+end;
+$$;
+grant execute on function api_private.momo_refund_send_begin(uuid) to service_role;
+
+-- momo-poll, before it asks MoMo about a pending MoMo refund past its accept window: closes its
+-- sending (sending_closed_at = now; no send is recorded after it), unless a send is more recent
+-- than p_quiet_seconds (private.momo_transfer_closable). Returns the refund: its sending is
+-- closed when sending_closed_at is set (a second close keeps the first time); a settled one is
+-- returned unchanged. 22023 for a quiet period outside 1 to 3600 seconds, WL007 for an unknown
+-- reference. Service only.
+create function api_private.momo_refund_close_sending(p_reference uuid, p_quiet_seconds integer)
+returns public.refunds
+language plpgsql
+security definer set search_path = ''
+as $$
+declare
+  v_refund public.refunds;
+begin
+  perform private.require_caller(array['service'], 'close the sending of a MoMo refund');
+  perform private.require_between(p_quiet_seconds, 1, 3600, 'quiet_seconds');
+  v_refund := private.momo_refund_for_update(p_reference);
+  if private.momo_transfer_closable(v_refund.status, v_refund.last_sent_at, v_refund.sending_closed_at, p_quiet_seconds) then
+    update public.refunds r set sending_closed_at = now() where r.id = v_refund.id
+    returning * into v_refund;
+  end if;
+  return v_refund;
+end;
+$$;
+grant execute on function api_private.momo_refund_close_sending(uuid, integer) to service_role;
+
+-- momo-poll's verdict on a MoMo refund whose transfer MoMo still does not know at the end of the
+-- accept window: closed failed with reason not_accepted, with no ledger effect
+-- (momo_refund_settle FAILED). Only once its sending is closed (momo_refund_close_sending,
+-- before the look-up the verdict rests on): with the sending open, a send may have reached MoMo
+-- after that look-up and be paid, so the verdict is WL008 and writes nothing. Idempotent like
+-- momo_refund_settle: a failed refund is returned unchanged, a succeeded one is WL008. WL007 for
+-- an unknown reference. Service only.
+create function api_private.momo_refund_not_accepted(p_reference uuid)
+returns public.refunds
+language plpgsql
+security definer set search_path = ''
+as $$
+declare
+  v_refund public.refunds;
+begin
+  perform private.require_caller(array['service'], 'settle a MoMo refund');
+  v_refund := private.momo_refund_for_update(p_reference);
+  perform private.require_momo_sending_closed(v_refund.status, v_refund.sending_closed_at,
+                                              pg_catalog.format('MoMo refund %s', p_reference));
+  return public.momo_refund_settle(p_reference, 'FAILED', 'not_accepted');
+end;
+$$;
+grant execute on function api_private.momo_refund_not_accepted(uuid) to service_role;
 
 -- momo-poll's scan of MoMo refunds still waiting for MoMo's answer, oldest first.
 create index refunds_momo_pending_idx on public.refunds (created_at) where provider = 'momo' and status = 'pending';

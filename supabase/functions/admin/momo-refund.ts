@@ -5,9 +5,11 @@
 // refund it pays. MoMo's 202 leaves it pending until the callback or momo-poll confirms it; a
 // refusal (4xx) of its first sending closes it failed, so nothing stays reserved; no answer (5xx,
 // timeout) keeps it pending with its reference, so the same request retried re-sends the same
-// transfer (MoMo answers 409 for one it has) and momo-poll can ask MoMo about it.
+// transfer (MoMo answers 409 for one it has) and momo-poll can ask MoMo about it. Every send is
+// recorded on the refund before its POST, and a retry sends nothing once momo-poll has closed
+// the refund's sending past the accept window (it answers the refund as it stands).
 import type { TransactionSql } from "../_shared/db.ts";
-import { type MomoRefund, momoRefundReference, momoRefundTransfer, sendMomoRefund } from "../_shared/money/momo-refunds.ts";
+import { type MomoRefund, momoRefundReference, momoRefundTransfer, postMomoRefundTransfer } from "../_shared/money/momo-refunds.ts";
 import { ProviderError } from "../_shared/providers/errors.ts";
 import { momoCallbackUrlFromEnv } from "../_shared/providers/momo/callback-url.ts";
 import type { AsService } from "../_shared/money/topups.ts";
@@ -36,11 +38,12 @@ export async function recordMomoRefund(
 }
 
 /**
- * Sends the recorded refund's transfer unless it was settled meanwhile (the callback or momo-poll
- * of an earlier try). Throws ProviderError when MoMo refused the transfer or did not answer (the
- * refund kept pending). A refusal of its first sending closes the refund failed first, as the
- * service; a refusal of a re-sending closes nothing, since MoMo may hold the first one (momo-poll
- * asks MoMo about it).
+ * Sends the recorded refund's transfer unless it may no longer be sent: settled meanwhile (the
+ * callback or momo-poll of an earlier try), or its sending closed by momo-poll past the accept
+ * window (postMomoRefundTransfer records the send first). Throws ProviderError when MoMo refused
+ * the transfer or did not answer (the refund kept pending). A refusal of its first sending closes
+ * the refund failed first, as the service; a refusal of a re-sending closes nothing, since MoMo
+ * may hold the first one (momo-poll asks MoMo about it).
  */
 export async function sendRecordedMomoRefund(
   providers: Pick<AdminProviders, "momo">,
@@ -49,7 +52,7 @@ export async function sendRecordedMomoRefund(
 ): Promise<void> {
   if (recorded.refund.status !== "pending") return;
   try {
-    await sendMomoRefund({ momo: providers.momo(), momoCallbackUrl: momoCallbackUrlFromEnv }, recorded);
+    await postMomoRefundTransfer({ momo: providers.momo(), momoCallbackUrl: momoCallbackUrlFromEnv }, asService, recorded);
   } catch (error) {
     if (recorded.fresh && error instanceof ProviderError && error.kind === "declined") {
       // MoMo refused the only transfer of this refund, so it will never pay it: the refund closes and frees its amount.

@@ -2,10 +2,12 @@
 // (top-up, cash-out or refund) healed by momo-poll (credited once, a second run does nothing;
 // a top-up's request-to-pay whose answer was lost too), a request-to-pay MoMo never received
 // left for the user's retry and canceled past the TTL by momo-poll, not by expire-intents,
-// a transfer MoMo never received sent again, then failed as not_accepted, MoMo down during a poll,
-// intents and holds expiring, two runners at once, the service_role key as the only way in,
-// the reconcile report and its WhatsApp alert to the admins, and whatsapp-send through the
-// Graph API stand-in.
+// a transfer MoMo never received sent again, then failed as not_accepted, a same-key retry of
+// a cash-out or a refund at the window's end holding not_accepted back (and MoMo paying that
+// retry's refund recording it once), no send once momo-poll has closed the sending, MoMo down
+// during a poll, intents and holds expiring, two runners at once, the service_role key as the
+// only way in, the reconcile report and its WhatsApp alert to the admins, and whatsapp-send
+// through the Graph API stand-in.
 //
 // Other suites share this database and make MoMo intents and holds of their own. So the
 // gateway polls only payments waiting longer than an hour and expires intents older than a
@@ -483,29 +485,67 @@ describe("momo-poll for refunds", () => {
     staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
   });
 
-  /** An admin's refund of a paid MoMo top-up, aged `seconds`; the refund's transfer reference. */
+  /** Moves a refund's history `seconds` into the past: asked for (and sent) then. */
+  async function ageRefund(id: string, seconds: number) {
+    await age(sql, "refunds", id, seconds);
+    await sql`update public.refunds set last_sent_at = created_at where id = ${id}::uuid`;
+  }
+
+  /**
+   * An admin's refund of a paid MoMo top-up, aged `seconds`; the refund's transfer reference.
+   * `retry` sends the same request again (the same Idempotency-Key and body).
+   */
   async function agedRefund(amount: number, { seconds = POLL_AFTER_SECONDS + 60, momoDown = false } = {}) {
     const topUp = await paidMomoTopUp(sql, gateway, amount);
-    const answer = await withTransfers(momoDown ? MOMO_UNAVAILABLE : "accept", async () =>
+    const idempotencyKey = crypto.randomUUID();
+    const retry = async () =>
       answerOf(
         await fetch(adminRequest(gateway.url, "POST", `/admin/payments/${topUp.paymentId}/refund`, {
           token: staff.admin.token,
-          idempotencyKey: crypto.randomUUID(),
+          idempotencyKey,
           body: { amount, reason: "refund through MoMo" },
         })),
-      ));
+      );
+    const answer = await withTransfers(momoDown ? MOMO_UNAVAILABLE : "accept", retry);
     expect(answer.status).toBe(momoDown ? 502 : 201);
     const [refund] = await sql<{ id: string; reference: string }[]>`
       select id, provider_refund_id as reference from public.refunds where payment_id = ${topUp.paymentId}::uuid`;
-    await sql.begin(async (tx) => {
-      await tx`set local session_replication_role = replica`;
-      await tx`update public.refunds set created_at = now() - make_interval(secs => ${seconds}) where id = ${refund!.id}::uuid`;
-    });
-    return { ...topUp, refundId: refund!.id, referenceId: refund!.reference };
+    await ageRefund(refund!.id, seconds);
+    return { ...topUp, refundId: refund!.id, referenceId: refund!.reference, retry };
   }
 
   const refundStatus = async (id: string) =>
     (await sql<{ status: string }[]>`select status from public.refunds where id = ${id}::uuid`)[0]!.status;
+
+  /** Once the accept window has passed since it was asked for and last sent, momo-poll fails a refund MoMo does not know. */
+  async function expectNotAcceptedAfterTheWindow(refund: { refundId: string; accountId: string }, amount: number) {
+    await ageRefund(refund.refundId, TRANSFER_ACCEPT_SECONDS + 60);
+    await releaseLease(refund.refundId);
+    await runJob("momo-poll");
+    expect(await refundStatus(refund.refundId)).toBe("failed");
+    expect(await balanceOf(sql, refund.accountId)).toEqual({ balance: amount, available: amount });
+  }
+
+  /** A momo-poll run during which MoMo answers the look-up of `referenceId` 503; the run's counts. */
+  async function pollWhileLookUpFails(referenceId: string) {
+    gateway.momo.records.set(referenceId, 503);
+    try {
+      return (await runJob("momo-poll")).body;
+    } finally {
+      gateway.momo.records.delete(referenceId);
+    }
+  }
+
+  /** The payment's refunds, what it counts as refunded, and the reversals of its deposit in the ledger. */
+  async function refundsOf(paymentId: string) {
+    const [row] = await sql<{ refunds: string[]; amount_refunded: number; reversals: number }[]>`
+      select array(select status from public.refunds where payment_id = p.id order by created_at) as refunds,
+             p.amount_refunded::int,
+             (select count(*)::int from public.wallet_transactions t
+               where t.kind = 'reversal' and t.reverses_id = p.wallet_transaction_id) as reversals
+        from public.payments p where p.id = ${paymentId}::uuid`;
+    return row!;
+  }
 
   it("heals a lost refund callback: MoMo's SUCCESSFUL records the refund once; a late callback is a duplicate", async () => {
     const refund = await agedRefund(1100);
@@ -548,10 +588,58 @@ describe("momo-poll for refunds", () => {
     expect((await withTransfers(PAYEE_NOT_FOUND, () => runJob("momo-poll"))).body).toMatchObject({ applied: 0, resent: 0 });
     expect(await refundStatus(refund.refundId)).toBe("pending");
 
-    await age(sql, "refunds", refund.refundId, TRANSFER_ACCEPT_SECONDS + 60);
-    await releaseLease(refund.refundId);
+    await expectNotAcceptedAfterTheWindow(refund, 800);
+  });
+
+  it("a same-key retry at the window's end holds momo-poll's not_accepted back; MoMo paying it records the refund once", async () => {
+    const refund = await agedRefund(1300, { seconds: TRANSFER_ACCEPT_SECONDS + 60, momoDown: true });
+    // The admin retries; MoMo answers 503, so whether it took the transfer is unknown.
+    expect((await withTransfers(MOMO_UNAVAILABLE, refund.retry)).status).toBe(502);
     await runJob("momo-poll");
-    expect(await refundStatus(refund.refundId)).toBe("failed");
+    expect(await refundStatus(refund.refundId)).toBe("pending");
+    expect(await storedEvents(sql, "momo", refund.referenceId)).toEqual([]);
+
+    // MoMo had taken the retry's transfer and pays it: the refund is recorded, the deposit reversed once.
+    gateway.momo.transfers.set(refund.referenceId, {
+      body: { amount: "1300", currency: "UGX", payee: { partyIdType: "MSISDN", partyId: MOMO_PAYER } },
+      callbackUrl: `${gateway.url}/momo-webhook/refund/${refund.referenceId}?token=${momoCallbackToken(refund.referenceId)}`,
+    });
+    expect(await gateway.momo.decide(refund.referenceId, "SUCCESSFUL")).toBe(200);
+    expect(await refundStatus(refund.refundId)).toBe("succeeded");
+    expect(await refundsOf(refund.paymentId)).toEqual({ refunds: ["succeeded"], amount_refunded: 1300, reversals: 1 });
+    expect(await balanceOf(sql, refund.accountId)).toEqual({ balance: 0, available: 0 });
+
+    // Nothing undoes or repeats it: momo-poll has nothing to take, MoMo's callback again is a duplicate.
+    await releaseLease(refund.refundId);
+    expect((await runJob("momo-poll")).body).toMatchObject({ taken: 0 });
+    expect(await gateway.momo.decide(refund.referenceId, "SUCCESSFUL")).toBe(200);
+    expect(await refundsOf(refund.paymentId)).toEqual({ refunds: ["succeeded"], amount_refunded: 1300, reversals: 1 });
+    expect(await storedEvents(sql, "momo", refund.referenceId)).toMatchObject([
+      { event_id: `${refund.referenceId}:SUCCESSFUL`, type: "refund.successful", status: "processed" },
+    ]);
+  });
+
+  it("a same-key retry at the window's end holds momo-poll's not_accepted back until a quiet period after it", async () => {
+    const refund = await agedRefund(1400, { seconds: TRANSFER_ACCEPT_SECONDS + 60, momoDown: true });
+    expect((await withTransfers(MOMO_UNAVAILABLE, refund.retry)).status).toBe(502);
+    await runJob("momo-poll");
+    expect(await refundStatus(refund.refundId)).toBe("pending");
+
+    // Long after the retry MoMo still knows no such transfer: now it is not_accepted.
+    await expectNotAcceptedAfterTheWindow(refund, 1400);
+    expect(await refundsOf(refund.paymentId)).toEqual({ refunds: ["failed"], amount_refunded: 0, reversals: 0 });
+  });
+
+  it("once momo-poll has closed a refund's sending past the window, a same-key retry sends nothing", async () => {
+    const refund = await agedRefund(1500, { seconds: TRANSFER_ACCEPT_SECONDS + 60, momoDown: true });
+    // momo-poll closes the sending, then cannot ask MoMo: the refund stays pending.
+    expect((await pollWhileLookUpFails(refund.referenceId)).errors).toBeGreaterThanOrEqual(1);
+    const posts = transferPosts();
+    const retried = await refund.retry();
+    expect(retried).toMatchObject({ status: 201, body: { refund: { id: refund.refundId, status: "pending" } } });
+    expect(transferPosts()).toBe(posts);
+    expect(gateway.momo.transfers.has(refund.referenceId)).toBe(false);
+    await expectNotAcceptedAfterTheWindow(refund, 1500);
   });
 });
 

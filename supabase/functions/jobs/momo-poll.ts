@@ -21,16 +21,19 @@
 // not_accepted (a cash-out's hold voided, a refund's reservation closed). Re-sending stops a
 // quiet period before the window ends (an hour, or half the window if shorter), so the 404 that
 // fails it comes at least that long after the last re-send: a re-send MoMo took but whose
-// answer was lost has shown up by then. A cash-out can also be sent by its user's retry at any
-// time, so before the look-up that may fail it, its sending is closed (no send after that), which
-// the database refuses while its last send is within the quiet period; the verdict needs it
-// closed. Only MoMo's FAILED, or that RESOURCE_NOT_FOUND past the window, ends a transfer
-// without payment: MoMo refusing a re-send is counted as an error and changes nothing (an
-// earlier send may still be paid), and so is any other failed look-up (no answer, no access
-// token, a 404 without RESOURCE_NOT_FOUND).
+// answer was lost has shown up by then. A transfer can also be sent at any time by a retry of
+// the request that made it (a user's cash-out, an admin's refund), so every send is recorded
+// on its row before its POST, and before the look-up that may fail a transfer past the window,
+// its sending is closed (no send after that), which the database refuses while its last send is
+// within the quiet period; the verdict needs it closed. Cash-outs and refunds go through the
+// same steps (transferSource), each on its own row. Only MoMo's FAILED, or that
+// RESOURCE_NOT_FOUND past the window, ends a transfer without payment: MoMo refusing a re-send
+// is counted as an error and changes nothing (an earlier send may still be paid), and so is any
+// other failed look-up (no answer, no access token, a 404 without RESOURCE_NOT_FOUND).
 import { type TransactionSql, withRequestContext } from "../_shared/db.ts";
 import { type CashOut, postCashOutTransfer } from "../_shared/money/cashouts.ts";
-import { type Refund, sendMomoRefund } from "../_shared/money/momo-refunds.ts";
+import { momoRefundTransfer, postMomoRefundTransfer, type Refund } from "../_shared/money/momo-refunds.ts";
+import type { TransferSending } from "../_shared/money/momo-transfers.ts";
 import { ProviderError } from "../_shared/providers/errors.ts";
 import { momoCallbackUrlFromEnv } from "../_shared/providers/momo/callback-url.ts";
 import { MomoUnknownReferenceError } from "../_shared/providers/momo/client.ts";
@@ -78,48 +81,49 @@ export const topUpIntents: MomoPollSource = {
   },
 };
 
-/** What momo-poll knows of a leased transfer before it asks MoMo about it, and how to send it again. */
-interface WaitingTransfer {
-  /** Nothing settled it since it was taken. */
-  pending: boolean;
-  /** MoMo not knowing it fails it not_accepted: past the accept window (a cash-out: its sending closed). */
-  expired: boolean;
-  /** MoMo not knowing it sends it again: not yet in the quiet period before the window ends. */
-  resendable: boolean;
+/** How momo-poll finds, closes and sends again the transfers of one purpose. */
+interface TransferKind<Row extends TransferSending> {
+  purpose: TransferPurpose;
+  /** What api_private.poll_take leases them as. */
+  waiting: "cashouts" | "refunds";
+  /** The table of their rows. */
+  table: "public.cashouts" | "public.refunds";
+  /** Closes its sending unless a send is within `quietSeconds` (api_private.*_close_sending); its row. */
+  closeSending(tx: TransactionSql, referenceId: string, quietSeconds: number): Promise<TransferSending[]>;
   /** Sends it again with the same reference; false when it may no longer be sent. Throws ProviderError. */
-  resend(): Promise<boolean>;
+  resend(run: JobRun, row: Row): Promise<boolean>;
 }
 
 const asService = <T>(run: JobRun, fn: (tx: TransactionSql) => Promise<T>) => withRequestContext(run.sql, run.context, fn);
 const transferClients = (run: JobRun) => ({ momo: run.momo(), momoCallbackUrl: momoCallbackUrlFromEnv });
 
-/** The transfers of one purpose: how they are taken, and what momo-poll knows of one before asking MoMo. */
-function transferSource(
-  purpose: TransferPurpose,
-  waiting: "cashouts" | "refunds",
-  judge: (run: JobRun, payment: LeasedPayment) => Promise<WaitingTransfer>,
-): MomoPollSource {
+/** The transfers of one purpose as a source: asked about, sent again, and failed not_accepted, by the same steps. */
+function transferSource<Row extends TransferSending>(kind: TransferKind<Row>): MomoPollSource {
   return {
-    kind: purpose,
-    take: takeMomo(waiting),
+    kind: kind.purpose,
+    take: takeMomo(kind.waiting),
     async confirm(run, payment) {
-      // Judged before MoMo is asked, so that a cash-out's sending is closed before the look-up
-      // whose RESOURCE_NOT_FOUND may fail it.
-      const transfer = await judge(run, payment);
+      const [row] = await asService(run, (tx) =>
+        tx<Aged<Row>[]>`
+        select *, ${agedFragment(tx, run)} from ${tx(kind.table)} where id = ${payment.id}::uuid`);
+      // Past the window, its sending is closed before MoMo is asked: then no send can reach MoMo
+      // after the look-up whose RESOURCE_NOT_FOUND fails it. Not while its last send is within
+      // the quiet period (MoMo may not show that one yet): it waits for a later run.
+      const closed = row!.expired && await closeSending(run, kind, payment.referenceId);
       let status;
       try {
         status = await run.momo().transferStatus(payment.referenceId);
       } catch (error) {
         if (!(error instanceof MomoUnknownReferenceError)) throw error;
         // Settled since it was taken (a callback came): nothing to send, nothing to fail.
-        if (!transfer.pending) return null;
-        if (transfer.expired) return momoTransferNotAccepted(payment.referenceId, purpose);
+        if (row!.status !== "pending") return null;
+        if (closed) return momoTransferNotAccepted(payment.referenceId, kind.purpose);
         // In the quiet period the window's end decides. A refusal of the re-send is thrown and
         // counted, never applied: an earlier send of the same reference may still be paid.
-        if (!transfer.resendable) return null;
-        return await transfer.resend() ? "resent" : null;
+        if (row!.quiet) return null;
+        return await kind.resend(run, row!) ? "resent" : null;
       }
-      return status.status === "PENDING" ? null : momoTransferEvent(payment.referenceId, null, { ok: true, value: status }, purpose);
+      return status.status === "PENDING" ? null : momoTransferEvent(payment.referenceId, null, { ok: true, value: status }, kind.purpose);
     },
   };
 }
@@ -136,50 +140,35 @@ const agedFragment = (tx: TransactionSql, run: JobRun) => {
 
 type Aged<T> = T & { quiet: boolean; expired: boolean };
 
-/**
- * Closes the sending of a cash-out past its window (api_private.cashout_close_sending): no send
- * after this; whether it is closed, which it is not while its last send is within the quiet
- * period (MoMo may not show that one yet).
- */
-async function closeSending(run: JobRun, referenceId: string): Promise<boolean> {
-  const [cashOut] = await asService(run, (tx) =>
-    tx<CashOut[]>`
-    select * from api_private.cashout_close_sending(${referenceId}::uuid, ${quietSeconds(run)}::int)`);
-  return cashOut!.sending_closed_at !== null;
+/** Closes the sending of a transfer past its window; whether it is closed. */
+async function closeSending<Row extends TransferSending>(run: JobRun, kind: TransferKind<Row>, referenceId: string): Promise<boolean> {
+  const [row] = await asService(run, (tx) => kind.closeSending(tx, referenceId, quietSeconds(run)));
+  return row!.sending_closed_at !== null;
 }
 
-export const cashOuts: MomoPollSource = transferSource("cashout", "cashouts", async (run, payment) => {
-  const [cashOut] = await asService(run, (tx) =>
-    tx<Aged<CashOut>[]>`
-    select *, ${agedFragment(tx, run)} from public.cashouts where id = ${payment.id}::uuid`);
-  return {
-    pending: cashOut!.status === "pending",
-    expired: cashOut!.expired && await closeSending(run, payment.referenceId),
-    resendable: !cashOut!.quiet,
-    resend: async () => (await postCashOutTransfer(transferClients(run), (fn) => asService(run, fn), cashOut!)).posted,
-  };
+export const cashOuts: MomoPollSource = transferSource<CashOut>({
+  purpose: "cashout",
+  waiting: "cashouts",
+  table: "public.cashouts",
+  closeSending: (tx, referenceId, quiet) =>
+    tx<CashOut[]>`select * from api_private.cashout_close_sending(${referenceId}::uuid, ${quiet}::int)`,
+  resend: async (run, cashOut) => (await postCashOutTransfer(transferClients(run), (fn) => asService(run, fn), cashOut)).posted,
 });
 
-export const momoRefunds: MomoPollSource = transferSource("refund", "refunds", async (run, payment) => {
-  const [row] = await asService(run, (tx) =>
-    tx<Aged<{ status: string }>[]>`
-    select status, ${agedFragment(tx, run)} from public.refunds where id = ${payment.id}::uuid`);
-  return {
-    pending: row!.status === "pending",
-    expired: row!.expired,
-    resendable: !row!.quiet,
-    async resend() {
-      const [transfer] = await asService(run, (tx) =>
-        tx<{ refund: Refund; payee_msisdn: string }[]>`
-        select t.refund, t.payee_msisdn
-          from public.refunds r,
-               lateral api_private.momo_refund_transfer(r.payment_id, r.amount, r.provider_refund_id::uuid, r.reason) t
-         where r.id = ${payment.id}::uuid`);
-      if (transfer!.refund.status !== "pending") return false;
-      await sendMomoRefund(transferClients(run), { refund: transfer!.refund, payeeMsisdn: transfer!.payee_msisdn });
-      return true;
-    },
-  };
+export const momoRefunds: MomoPollSource = transferSource<Refund & TransferSending>({
+  purpose: "refund",
+  waiting: "refunds",
+  table: "public.refunds",
+  closeSending: (tx, referenceId, quiet) =>
+    tx<TransferSending[]>`select * from api_private.momo_refund_close_sending(${referenceId}::uuid, ${quiet}::int)`,
+  async resend(run, refund) {
+    // The payer's number, and the refund found again as the admin's request recorded it.
+    const transfer = await asService(
+      run,
+      (tx) => momoRefundTransfer(tx, refund.payment_id, Number(refund.amount), refund.provider_refund_id, refund.reason),
+    );
+    return await postMomoRefundTransfer(transferClients(run), (fn) => asService(run, fn), transfer);
+  },
 });
 
 export const momoPollSources: readonly MomoPollSource[] = [topUpIntents, cashOuts, momoRefunds];

@@ -1,11 +1,14 @@
 -- Refunds of MoMo payments in SQL: api_private.momo_refund_transfer (the pending refund under
 -- its transfer reference, recorded once, and the payer's number), public.momo_refund_settle
 -- (MoMo's confirmed status: SUCCESSFUL records the refund once, FAILED closes it, the other
--- final status refused) and momo-poll's take of MoMo refunds; callers, grants, bounds.
+-- final status refused), the sending rules of its transfer (every send recorded, none once
+-- momo-poll has closed the sending, which it cannot do within the quiet period after a send,
+-- and its not_accepted verdict only once closed) and momo-poll's take of MoMo refunds;
+-- callers, grants, bounds.
 begin;
-select plan(42);
+select plan(80);
 
-select tests.create_users(array['alice'], array['admin'], array['support']);
+select tests.create_users(array['alice', 'bob'], array['admin'], array['support']);
 
 -- Grants.
 select ok(not has_function_privilege('anon', f, 'execute') and has_function_privilege('authenticated', f, 'execute')
@@ -14,23 +17,32 @@ select ok(not has_function_privilege('anon', f, 'execute') and has_function_priv
 select ok(not has_function_privilege('anon', f, 'execute') and not has_function_privilege('authenticated', f, 'execute')
           and has_function_privilege('service_role', f, 'execute'), f || ': the service only')
   from unnest(array['public.momo_refund_settle(uuid, text, text)',
-                    'api_private.poll_take(text, text, integer, integer, integer, numeric)']) f;
+                    'api_private.poll_take(text, text, integer, integer, integer, numeric)',
+                    'api_private.momo_refund_send_begin(uuid)',
+                    'api_private.momo_refund_close_sending(uuid, integer)',
+                    'api_private.momo_refund_not_accepted(uuid)']) f;
 select ok(p.prosecdef and p.proconfig @> array['search_path=""'], p.proname || ': security definer with an empty search_path')
-  from pg_proc p where p.proname in ('momo_refund_transfer', 'momo_refund_settle', 'poll_take');
+  from pg_proc p where p.proname in ('momo_refund_transfer', 'momo_refund_settle', 'poll_take', 'momo_refund_send_begin',
+                                     'momo_refund_close_sending', 'momo_refund_not_accepted');
 
 -- A MoMo top-up of 1000 UGX paid by 256772000111, and a Stripe payment.
 select tests.as_user(tests.user_id('alice'));
 select id as account from public.wallet_open_account('UGX') \gset
+select tests.as_user(tests.user_id('bob'));
+select id as sent_account from public.wallet_open_account('UGX') \gset
 select tests.as_service();
 select id as intent from public.payment_intent_create('momo', :'account', 1000, 'UGX', 'mr-intent-1') \gset
 select id as unnamed_intent from public.payment_intent_create('momo', :'account', 200, 'UGX', 'mr-intent-2') \gset
 select id as stripe_intent from public.payment_intent_create('stripe', :'account', 100, 'UGX', 'mr-intent-3') \gset
+select id as sent_intent from public.payment_intent_create('momo', :'sent_account', 1000, 'UGX', 'mr-intent-4') \gset
 select tests.reset_role();
 insert into public.momo_transactions (reference_id, intent_id, payer_msisdn, amount, currency, status) values
   ('c7000000-0000-4000-8000-000000000001', :'intent', '256772000111', 1000, 'UGX', 'SUCCESSFUL'),
-  ('c7000000-0000-4000-8000-000000000002', :'unnamed_intent', null, 200, 'UGX', 'SUCCESSFUL');
+  ('c7000000-0000-4000-8000-000000000002', :'unnamed_intent', null, 200, 'UGX', 'SUCCESSFUL'),
+  ('c7000000-0000-4000-8000-000000000003', :'sent_intent', '256772000111', 1000, 'UGX', 'SUCCESSFUL');
 select tests.as_service();
 select id as paid from public.payment_record_success('momo', 'c7000000-0000-4000-8000-000000000001', :'intent', 1000, 'UGX') \gset
+select id as sent_paid from public.payment_record_success('momo', 'c7000000-0000-4000-8000-000000000003', :'sent_intent', 1000, 'UGX') \gset
 select id as unnamed from public.payment_record_success('momo', 'c7000000-0000-4000-8000-000000000002', :'unnamed_intent', 200, 'UGX') \gset
 select id as card from public.payment_record_success('stripe', 'pi_mr_card', :'stripe_intent', 100, 'UGX') \gset
 
@@ -108,6 +120,97 @@ select throws_ok($$ select public.momo_refund_settle('d7000000-0000-4000-8000-00
   'p_reason must be at most 1000 characters', 'a reason over 1000 characters: 22023');
 select throws_ok($$ select public.momo_refund_settle('d7000000-0000-4000-8000-000000000001', repeat('S', 256)) $$, '22023',
   'p_status must be at most 255 characters', 'a status over 255 characters: 22023');
+
+-- ---------------------------------------------------------------- sends, closing the sending, not_accepted
+-- Bob's MoMo top-up of 1000: a refund of 700 of it, to be sent, and one of 100 never sent.
+select tests.as_admin(tests.user_id('admin'));
+select refund ->> 'id' as sent_refund
+  from api_private.momo_refund_transfer(:'sent_paid', 700, 'd7000000-0000-4000-8000-0000000000c1', 'sent') \gset
+select refund ->> 'id' as never_refund
+  from api_private.momo_refund_transfer(:'sent_paid', 100, 'd7000000-0000-4000-8000-0000000000c2', 'never sent') \gset
+select results_eq(format($$ select last_sent_at, sending_closed_at from public.refunds where id = %L $$, :'sent_refund'),
+  $$ values (null::timestamptz, null::timestamptz) $$, 'a new refund has not been sent, and its sending is open');
+select throws_ok($$ select api_private.momo_refund_send_begin('d7000000-0000-4000-8000-0000000000c1') $$, '42501', null,
+  'an admin records no send itself (the admin API does, as the service)');
+select tests.as_user(tests.user_id('alice'));
+select throws_ok($$ select api_private.momo_refund_send_begin('d7000000-0000-4000-8000-0000000000c1') $$, '42501', null,
+  'nor does a user');
+select tests.reset_role();
+-- The audit trail counts every write of a refund row: a refused call adds nothing to it.
+create temporary view sent_refund_writes as
+  select count(*)::int as n from audit.log where table_name = 'refunds' and record_id = :'sent_refund';
+grant select on sent_refund_writes to service_role;
+
+select tests.as_service();
+select is((select last_sent_at from api_private.momo_refund_send_begin('d7000000-0000-4000-8000-0000000000c1')), now(),
+  'a send of a pending refund is recorded');
+select n as writes_after_send from sent_refund_writes \gset
+select throws_ok($$ select api_private.momo_refund_not_accepted('d7000000-0000-4000-8000-0000000000c1') $$, 'WL008',
+  'MoMo refund d7000000-0000-4000-8000-0000000000c1 may still be sent: MoMo not knowing it fails it only once its sending is closed',
+  'not_accepted with the sending open: WL008');
+select is((select sending_closed_at from api_private.momo_refund_close_sending('d7000000-0000-4000-8000-0000000000c1', 1)), null,
+  'the sending is not closed while the last send is within the quiet period');
+select is((select n from sent_refund_writes), :writes_after_send, 'the refused verdict and the refused close wrote nothing');
+select tests.reset_role();
+select results_eq(format($$ select status, sending_closed_at is null from public.refunds where id = %L $$, :'sent_refund'),
+  $$ values ('pending', true) $$, 'the refund is pending with its sending open');
+-- The last send was two minutes ago.
+set local session_replication_role = replica;
+update public.refunds set last_sent_at = now() - interval '2 minutes' where id = :'sent_refund';
+set local session_replication_role = origin;
+
+select tests.as_service();
+select is((select sending_closed_at from api_private.momo_refund_close_sending('d7000000-0000-4000-8000-0000000000c1', 119)), now(),
+  'a quiet period after the last send, the sending is closed');
+select is((select sending_closed_at from api_private.momo_refund_close_sending('d7000000-0000-4000-8000-0000000000c1', 1)), now(),
+  'closing again keeps it closed');
+select n as writes_after_close from sent_refund_writes \gset
+select results_eq($$ select status, last_sent_at from api_private.momo_refund_send_begin('d7000000-0000-4000-8000-0000000000c1') $$,
+  $$ values ('pending', now() - interval '2 minutes') $$, 'once closed, no send is recorded: the refund is returned as it is');
+select is((select n from sent_refund_writes), :writes_after_close, 'and the refused send wrote nothing');
+select is((select status from api_private.momo_refund_not_accepted('d7000000-0000-4000-8000-0000000000c1')), 'failed',
+  'closed, not_accepted closes the refund failed');
+select is(public.wallet_balance(:'sent_account'), 1000::bigint, 'with no ledger effect');
+select is((select status from api_private.momo_refund_not_accepted('d7000000-0000-4000-8000-0000000000c1')), 'failed',
+  'not_accepted again returns it unchanged');
+select is((select last_sent_at from api_private.momo_refund_send_begin('d7000000-0000-4000-8000-0000000000c1')),
+  now() - interval '2 minutes', 'a settled refund records no send');
+select throws_ok($$ select public.momo_refund_settle('d7000000-0000-4000-8000-0000000000c1', 'SUCCESSFUL') $$, 'WL008',
+  'MoMo refund d7000000-0000-4000-8000-0000000000c1 is already failed', 'a late SUCCESSFUL of it: WL008');
+select is((select refund ->> 'status' from api_private.momo_refund_transfer(:'sent_paid', 900, gen_random_uuid(), 'the rest')),
+  'pending', 'its amount is free again: 900 of the payment can be refunded (the refund of 100 still reserved)');
+
+select throws_ok($$ select api_private.momo_refund_not_accepted('d7000000-0000-4000-8000-000000000001') $$, 'WL008',
+  'MoMo refund d7000000-0000-4000-8000-000000000001 is already succeeded', 'not_accepted of a succeeded refund: WL008');
+select is((select sending_closed_at from api_private.momo_refund_close_sending('d7000000-0000-4000-8000-000000000001', 1)), null,
+  'the sending of a settled refund is not closed');
+select is((select last_sent_at from api_private.momo_refund_send_begin('d7000000-0000-4000-8000-000000000001')), null,
+  'nor is a send of it recorded');
+select is((select sending_closed_at from api_private.momo_refund_close_sending('d7000000-0000-4000-8000-0000000000c2', 3600)), now(),
+  'a refund never sent closes whatever the quiet period');
+select throws_ok($$ select api_private.momo_refund_close_sending('d7000000-0000-4000-8000-0000000000c2', 0) $$, '22023',
+  'quiet_seconds must be between 1 and 3600', 'a quiet period of 0 seconds: 22023');
+select throws_ok($$ select api_private.momo_refund_close_sending('d7000000-0000-4000-8000-0000000000c2', 3601) $$, '22023',
+  'quiet_seconds must be between 1 and 3600', 'a quiet period over an hour: 22023');
+select lives_ok($$ select api_private.momo_refund_close_sending('d7000000-0000-4000-8000-0000000000c2', 3600) $$,
+  'a quiet period of an hour is accepted');
+select throws_ok($$ select api_private.momo_refund_send_begin('d7000000-0000-4000-8000-0000000000ff') $$, 'WL007',
+  'MoMo refund d7000000-0000-4000-8000-0000000000ff not found', 'a send of an unknown reference: WL007');
+select throws_ok($$ select api_private.momo_refund_close_sending('d7000000-0000-4000-8000-0000000000ff', 60) $$, 'WL007',
+  'MoMo refund d7000000-0000-4000-8000-0000000000ff not found', 'closing an unknown reference: WL007');
+select throws_ok($$ select api_private.momo_refund_not_accepted('d7000000-0000-4000-8000-0000000000ff') $$, 'WL007',
+  'MoMo refund d7000000-0000-4000-8000-0000000000ff not found', 'not_accepted of an unknown reference: WL007');
+select tests.as_admin(tests.user_id('admin'));
+select throws_ok($$ select api_private.momo_refund_not_accepted('d7000000-0000-4000-8000-0000000000c2') $$, '42501', null,
+  'an admin may not fail a refund not_accepted: only momo-poll''s verdict does');
+select lives_ok(format($$ select api_private.refund_record_pending(%L, 10, 'd7000000-0000-4000-8000-0000000000d1', 'card') $$, :'card'),
+  'a Stripe refund whose id reads like a transfer reference');
+select tests.as_service();
+select throws_ok($$ select api_private.momo_refund_send_begin('d7000000-0000-4000-8000-0000000000d1') $$, 'WL007',
+  'MoMo refund d7000000-0000-4000-8000-0000000000d1 not found', 'is no MoMo refund: nothing to send (WL007)');
+select tests.reset_role();
+select results_eq(format($$ select status, last_sent_at from public.refunds where id = %L $$, :'never_refund'),
+  $$ values ('pending', null::timestamptz) $$, 'the refund never sent stays pending, unsent');
 
 -- ---------------------------------------------------------------- poll_take('momo-poll', 'refunds')
 -- (filtered: the database may hold other suites' refunds)

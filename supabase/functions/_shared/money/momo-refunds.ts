@@ -3,11 +3,13 @@
 // call, so the money goes back as a Disbursement transfer to the payer's number. Its
 // X-Reference-Id is derived from the admin's refund request, so every retry of one request,
 // even one whose pending refund was never stored, names the same transfer, and MoMo answers
-// 409 for one it already has: the payer is never paid twice.
+// 409 for one it already has: the payer is never paid twice. It is sent as every MoMo transfer
+// is (momo-transfers.ts: each send recorded on the refund before its POST, none once momo-poll
+// has closed its sending).
 import type { TransactionSql } from "../db.ts";
 import { sha256Hex } from "../idempotency.ts";
-import { toMajorUnits } from "../providers/momo/amount.ts";
-import type { ProviderClients } from "./topups.ts";
+import { postMomoTransfer, type TransferSending } from "./momo-transfers.ts";
+import type { AsService, ProviderClients } from "./topups.ts";
 
 /** A public.refunds row as the function reads it. */
 export interface Refund {
@@ -17,6 +19,7 @@ export interface Refund {
   amount: string | number;
   currency: string;
   status: "pending" | "succeeded" | "failed" | "canceled";
+  reason: string | null;
 }
 
 /** A MoMo refund and the number MoMo named as the payment's payer. */
@@ -53,20 +56,32 @@ export async function momoRefundTransfer(
 }
 
 /**
- * MoMo's transfer of the refund to the payer. Resolves once MoMo accepted it (202, or 409 for
- * the reference it already has); throws ProviderError when MoMo refused it (declined) or did
- * not answer (unavailable).
+ * MoMo's transfer of the refund to the payer, unless it may no longer be sent (postMomoTransfer,
+ * the send recorded by api_private.momo_refund_send_begin): whether it was posted. Resolves once
+ * MoMo accepted it (202, or 409 for the reference it already has); throws ProviderError when
+ * MoMo refused it (declined) or did not answer (unavailable).
  */
-export async function sendMomoRefund(providers: Pick<ProviderClients, "momo" | "momoCallbackUrl">, transfer: MomoRefund): Promise<void> {
-  const { refund, payeeMsisdn } = transfer;
-  await providers.momo.transfer({
-    referenceId: refund.provider_refund_id,
-    amount: toMajorUnits(Number(refund.amount), refund.currency),
-    currency: refund.currency,
-    externalId: refund.id,
-    msisdn: payeeMsisdn,
-    payerMessage: "mfuko refund",
-    payeeNote: `refund of payment ${refund.payment_id}`,
-    callbackUrl: await providers.momoCallbackUrl(refund.provider_refund_id, "refund"),
-  });
+export async function postMomoRefundTransfer(
+  providers: Pick<ProviderClients, "momo" | "momoCallbackUrl">,
+  asService: AsService,
+  transfer: MomoRefund,
+): Promise<boolean> {
+  const { posted } = await postMomoTransfer(
+    providers,
+    asService,
+    (tx) =>
+      tx<(Refund & TransferSending)[]>`
+      select * from api_private.momo_refund_send_begin(${transfer.refund.provider_refund_id}::uuid)`,
+    (refund) => ({
+      referenceId: refund.provider_refund_id,
+      amount: Number(refund.amount),
+      currency: refund.currency,
+      externalId: refund.id,
+      msisdn: transfer.payeeMsisdn,
+      payerMessage: "mfuko refund",
+      payeeNote: `refund of payment ${refund.payment_id}`,
+      callback: "refund",
+    }),
+  );
+  return posted;
 }

@@ -102,7 +102,11 @@ export function momoWebhookEvent(referenceId: string, callback: Callback | null,
 /** What a MoMo transfer pays out: a user's cash-out or an admin's refund to the payer. */
 export type TransferPurpose = "cashout" | "refund";
 
-/** The event type's prefix of each purpose, the function that applies a status to it, and the one that fails it not_accepted. */
+/**
+ * The event type's prefix of each purpose, the function that applies a status to it, and the one
+ * that fails it not_accepted: refused (WL008) unless momo-poll closed the transfer's sending
+ * before its look-up, since a retry of the request that made it may send it at any time.
+ */
 const transferPurposes: Record<TransferPurpose, {
   type: string;
   settle(tx: TransactionSql, referenceId: string, status: string, reason: string | null): Promise<unknown>;
@@ -111,14 +115,12 @@ const transferPurposes: Record<TransferPurpose, {
   cashout: {
     type: "transfer",
     settle: (tx, referenceId, status, reason) => tx`select public.cashout_settle(${referenceId}::uuid, ${status}, ${reason})`,
-    // Refused (WL008) unless momo-poll closed the cash-out's sending before its look-up: a user's
-    // retry may send it at any time.
     notAccepted: (tx, referenceId) => tx`select api_private.cashout_not_accepted(${referenceId}::uuid)`,
   },
   refund: {
     type: "refund",
     settle: (tx, referenceId, status, reason) => tx`select public.momo_refund_settle(${referenceId}::uuid, ${status}, ${reason})`,
-    notAccepted: (tx, referenceId) => tx`select public.momo_refund_settle(${referenceId}::uuid, 'FAILED', 'not_accepted')`,
+    notAccepted: (tx, referenceId) => tx`select api_private.momo_refund_not_accepted(${referenceId}::uuid)`,
   },
 };
 
