@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdminCall, adminRequest, answerOf, createStaff, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
 import { balanceOf, testSql } from "../../tests/support/payments-fixtures.ts";
 import { MOMO_PAYER, paidMomoTopUp, type PaymentsGateway, startPaymentsGateway } from "../../tests/support/payments-gateway.ts";
+import { whileAnswering } from "../../tests/support/provider-standins.ts";
 
 const sql = testSql(testDatabaseUrl);
 let gateway: PaymentsGateway;
@@ -41,15 +42,9 @@ async function paymentRow(paymentId: string) {
   return row!;
 }
 
-/** Runs `fn` with the stand-in's transfer endpoint answering `behaviour`, then accepting again. */
-async function whileTransfers<T>(behaviour: PaymentsGateway["momo"]["transferBehaviour"], fn: () => Promise<T>): Promise<T> {
-  gateway.momo.transferBehaviour = behaviour;
-  try {
-    return await fn();
-  } finally {
-    gateway.momo.transferBehaviour = "accept";
-  }
-}
+/** Runs `fn` with the stand-in's transfer endpoint answering `behaviour`. */
+const whileTransfers = <T>(behaviour: PaymentsGateway["momo"]["transferBehaviour"], fn: () => Promise<T>) =>
+  whileAnswering(gateway.momo, "transferBehaviour", behaviour, fn);
 
 /** A paid MoMo top-up of `amount` whose refund request met MoMo down (502): the top-up, and the key and body to retry with. */
 async function refundWhileMomoDown(amount: number, reason: string) {

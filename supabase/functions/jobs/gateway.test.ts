@@ -34,6 +34,7 @@ import {
   startPaymentsGateway,
   topUpUser,
 } from "../../tests/support/payments-gateway.ts";
+import { whileAnswering } from "../../tests/support/provider-standins.ts";
 import { momoCallbackToken } from "../../tests/support/webhook-requests.ts";
 import { enqueue, newWaId, outboxRow } from "../../tests/support/whatsapp-fixtures.ts";
 
@@ -266,15 +267,9 @@ const GATEWAY_404 = { status: 404, body: { statusCode: 404, message: "Resource n
 const transferPosts = () => gateway.momo.requests.filter((r) => r === "POST /disbursement/v1_0/transfer").length;
 const releaseLease = (id: string) => sql`delete from private.job_leases where item_id = ${id}::uuid`;
 
-/** `step` while MoMo answers transfers as `behaviour`; then MoMo accepts them again. */
-async function withTransfers<T>(behaviour: PaymentsGateway["momo"]["transferBehaviour"], step: () => Promise<T>): Promise<T> {
-  gateway.momo.transferBehaviour = behaviour;
-  try {
-    return await step();
-  } finally {
-    gateway.momo.transferBehaviour = "accept";
-  }
-}
+/** `step` while MoMo answers transfers as `behaviour`. */
+const withTransfers = <T>(behaviour: PaymentsGateway["momo"]["transferBehaviour"], step: () => Promise<T>) =>
+  whileAnswering(gateway.momo, "transferBehaviour", behaviour, step);
 
 describe("momo-poll for cash-outs", () => {
   /** Moves a cash-out's history `seconds` into the past: made (and sent) then. */

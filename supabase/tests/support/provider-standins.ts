@@ -7,6 +7,17 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 /** How a stand-in answers a create call: normally, with this status and body, or never. */
 export type Behaviour = "accept" | "hang" | { status: number; body: unknown };
 
+/** Runs `step` while the stand-in's `field` (one of its behaviours) is `behaviour`, then restores what it was. */
+export async function whileAnswering<S, K extends keyof S, T>(standIn: S, field: K, behaviour: S[K], step: () => Promise<T>): Promise<T> {
+  const before = standIn[field];
+  standIn[field] = behaviour;
+  try {
+    return await step();
+  } finally {
+    standIn[field] = before;
+  }
+}
+
 export interface StandIn<T> {
   url: string;
   /** What the API answers per id: a body (200) or an HTTP status. */
