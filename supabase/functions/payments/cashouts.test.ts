@@ -29,6 +29,14 @@ async function fundedUser(funds: number): Promise<TopUpUser> {
   return user;
 }
 
+/** A user funded with `amount` who cashes all of it out to MSISDN (201): the user and the cash-out's id. */
+async function userCashingOutAll(amount: number): Promise<{ user: TopUpUser; id: string }> {
+  const user = await fundedUser(amount);
+  const answer = await cashOut(user, crypto.randomUUID(), { account_id: user.accountId, amount, currency: "UGX", msisdn: MSISDN });
+  expect(answer.status).toBe(201);
+  return { user, id: answer.body.cashout.id };
+}
+
 /** What the MoMo clearing account received from `accountId`: its entries, never its balance, which other test files move too. */
 async function clearingReceivedFrom(accountId: string): Promise<number> {
   const [row] = await sql<{ received: string }[]>`
@@ -123,10 +131,7 @@ describe("a cash-out to MoMo", () => {
   });
 
   it("MoMo's confirmed FAILED voids the hold, restores the available funds and shows the reason", async () => {
-    const user = await fundedUser(5000);
-    const answer = await cashOut(user, crypto.randomUUID(), { account_id: user.accountId, amount: 5000, currency: "UGX", msisdn: MSISDN });
-    expect(answer.status).toBe(201);
-    const id = answer.body.cashout.id;
+    const { user, id } = await userCashingOutAll(5000);
     expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 5000, available: 0 });
 
     expect(await gateway.momo.decide((await cashOutRow(id)).reference_id, "FAILED", "PAYEE_NOT_FOUND")).toBe(200);
@@ -140,10 +145,7 @@ describe("a cash-out to MoMo", () => {
   });
 
   it("MoMo's confirmed FAILED with a reason longer than a cash-out keeps still voids the hold, with the reason's first 500 characters", async () => {
-    const user = await fundedUser(2500);
-    const answer = await cashOut(user, crypto.randomUUID(), { account_id: user.accountId, amount: 2500, currency: "UGX", msisdn: MSISDN });
-    expect(answer.status).toBe(201);
-    const id = answer.body.cashout.id;
+    const { user, id } = await userCashingOutAll(2500);
     const reason = `PAYEE_NOT_FOUND ${"x".repeat(600)}`;
 
     expect(await gateway.momo.decide((await cashOutRow(id)).reference_id, "FAILED", reason)).toBe(200);
@@ -152,9 +154,7 @@ describe("a cash-out to MoMo", () => {
   });
 
   it("a forged SUCCESSFUL callback while MoMo says PENDING settles nothing", async () => {
-    const user = await fundedUser(4000);
-    const answer = await cashOut(user, crypto.randomUUID(), { account_id: user.accountId, amount: 4000, currency: "UGX", msisdn: MSISDN });
-    const id = answer.body.cashout.id;
+    const { user, id } = await userCashingOutAll(4000);
     const { reference_id: reference } = await cashOutRow(id);
     const forged = await fetch(
       momoCallbackRequest(reference, { status: "SUCCESSFUL", amount: "4000", currency: "UGX" }, {}, { base: gateway.url }, "disbursement"),
