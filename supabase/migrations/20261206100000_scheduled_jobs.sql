@@ -105,7 +105,7 @@ $$;
 -- spaces the questions about one item (a MoMo payment still PENDING is asked again once its
 -- lease has run out).
 create table private.job_leases (
-  job text not null check (job in ('momo-poll', 'revolut-poll')),
+  job text not null check (job in ('momo-poll', 'revolut-poll', 'stripe-poll')),
   item_id uuid not null,
   leased_until timestamptz not null,
   primary key (job, item_id)
@@ -172,16 +172,18 @@ revoke all on table private.momo_poll_intents, private.momo_poll_cashouts, priva
 
 -- Cancels up to p_batch intents still requires_payment or processing p_ttl_seconds after
 -- they were created, oldest first, and returns how many: the intents no poll asks its
--- provider about. An intent that momo-poll or revolut-poll asks about (private.momo_poll_intents,
--- private.revolut_poll_intents: its provider has, or may have, a payment for it) is never
--- canceled by age alone, because a payment made shortly before the TTL whose callback or
--- webhooks were lost is found only by its poll, which then credits it as usual. Past the TTL
--- such an intent ends when its poll learns the outcome: paid or failed as the provider reports,
--- or canceled here with p_intent when the provider answered that no payment for it is
--- underway (MoMo never received the request-to-pay; Revolut knows no such order, or the
--- payer never paid it); p_intent is canceled only if it is past the TTL and still waiting. A
--- provider payment that arrives for a canceled intent later is stored for review
--- (intent_canceled), never credited.
+-- provider about. An intent that momo-poll, revolut-poll or stripe-poll asks about
+-- (private.momo_poll_intents, private.revolut_poll_intents, private.stripe_poll_intents: its
+-- provider has, or may have, a payment for it) is never canceled by age alone, because a
+-- payment made shortly before the TTL whose callback or webhooks were lost is found only by its
+-- poll, which then credits it as usual, and a Stripe PaymentIntent stays payable until it is
+-- canceled at Stripe. Past the TTL such an intent ends when its poll learns the outcome: paid or
+-- failed as the provider reports, or canceled here with p_intent when the provider answered
+-- that no payment for it is underway (MoMo never received the request-to-pay; Revolut knows no
+-- such order, or the payer never paid it; Stripe canceled the PaymentIntent, or does not know
+-- it); p_intent is canceled only if it is past the TTL and still waiting. A provider payment
+-- that arrives for a canceled intent later is stored for review (intent_canceled), never
+-- credited.
 create function api_private.expire_intents(p_ttl_seconds integer, p_batch integer, p_intent uuid default null)
 returns integer
 language plpgsql
@@ -200,6 +202,7 @@ begin
        and case when p_intent is null
                 then not exists (select 1 from private.momo_poll_intents m where m.id = i.id)
                  and not exists (select 1 from private.revolut_poll_intents r where r.id = i.id)
+                 and not exists (select 1 from private.stripe_poll_intents s where s.id = i.id)
                 else i.id = p_intent end
      order by i.created_at
      limit p_batch

@@ -3,6 +3,7 @@
 -- calls the `jobs` edge function for the jobs that talk to providers:
 --   momo-poll       every minute
 --   revolut-poll    every 2 minutes
+--   stripe-poll     every 5 minutes
 --   expire-intents  every 5 minutes
 --   expire-holds    every minute (SQL)
 --   reconcile       daily at 02:00 UTC
@@ -56,6 +57,7 @@ begin
   create extension if not exists pg_net with schema extensions;
   perform cron.schedule('mfuko-momo-poll', '* * * * *', $$select private.jobs_invoke('momo-poll')$$);
   perform cron.schedule('mfuko-revolut-poll', '*/2 * * * *', $$select private.jobs_invoke('revolut-poll')$$);
+  perform cron.schedule('mfuko-stripe-poll', '*/5 * * * *', $$select private.jobs_invoke('stripe-poll')$$);
   perform cron.schedule('mfuko-expire-intents', '*/5 * * * *', $$select private.jobs_invoke('expire-intents')$$);
   perform cron.schedule('mfuko-reconcile', '0 2 * * *', $$select private.jobs_invoke('reconcile')$$);
 end;

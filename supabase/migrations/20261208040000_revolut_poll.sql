@@ -5,7 +5,8 @@
 -- keeps it). The jobs function's revolut-poll reads those orders back from the Merchant API.
 --
 -- Also the one take of every polling job, api_private.poll_take, over the views of
--- 20261206100000_scheduled_jobs.sql (momo-poll) and of this file (revolut-poll).
+-- 20261206100000_scheduled_jobs.sql (momo-poll), of this file (revolut-poll) and of
+-- 20261208050000_stripe_poll.sql (stripe-poll).
 
 -- What revolut-poll asks Revolut about, one view a kind: top-up intents still waiting for the
 -- payer (requires_payment or processing, with their Revolut order) since their last change,
@@ -25,13 +26,14 @@ revoke all on table private.revolut_poll_intents, private.revolut_poll_refunds f
 create index refunds_revolut_pending_idx on public.refunds (created_at) where provider = 'revolut' and status = 'pending';
 
 -- Takes up to p_batch items of one polling job's kind (momo-poll: intents, cashouts, refunds;
--- revolut-poll: intents, refunds) waiting for more than p_pending_seconds (0 to 7 days), oldest
--- first, each leased to the job for p_lease_seconds (1 s to 1 h), or for p_lease_growth (0 to 1)
--- of the time it has waited when that is longer, never over an hour, and returns them with the
--- reference the provider knows them by, for the jobs function to ask the provider about. Every
+-- revolut-poll: intents, refunds; stripe-poll: intents) waiting for more than p_pending_seconds
+-- (0 to 7 days), oldest first, each leased to the job for p_lease_seconds (1 s to 1 h), or for
+-- p_lease_growth (0 to 1) of the time it has waited when that is longer, never over an hour,
+-- and returns them with the reference the provider knows them by, for the jobs function to ask
+-- the provider about. Every
 -- kind is taken by the one statement below, over the view private.<job>_<kind> (momo_poll_intents,
 -- revolut_poll_refunds, ...); the pair is checked against the known ones first, so the view it
--- names is one of them. Leases are the job's: the two jobs never share an item. A growing lease
+-- names is one of them. Leases are the job's: no two jobs share an item. A growing lease
 -- asks less often about an item the longer it waits (a checkout the payer abandoned is asked
 -- about some 30 times in its day, not every run), while a fresh one is asked about soon.
 create function api_private.poll_take(
@@ -50,9 +52,9 @@ begin
   perform private.require_caller(array['service'], 'run a polling job');
   if p_job is null or p_kind is null
      or (p_job, p_kind) not in (('momo-poll', 'intents'), ('momo-poll', 'cashouts'), ('momo-poll', 'refunds'),
-                                ('revolut-poll', 'intents'), ('revolut-poll', 'refunds')) then
+                                ('revolut-poll', 'intents'), ('revolut-poll', 'refunds'), ('stripe-poll', 'intents')) then
     perform private.fail('22023', pg_catalog.format('%s has no kind %s: momo-poll takes intents, cashouts, refunds; '
-      'revolut-poll takes intents, refunds', coalesce(pg_catalog.left(p_job, 32), 'null'), coalesce(pg_catalog.left(p_kind, 32), 'null')));
+      'revolut-poll takes intents, refunds; stripe-poll takes intents', coalesce(pg_catalog.left(p_job, 32), 'null'), coalesce(pg_catalog.left(p_kind, 32), 'null')));
   end if;
   perform private.require_between(p_pending_seconds, 0, 604800, 'pending_seconds');
   perform private.require_between(p_lease_seconds, 1, 3600, 'lease_seconds');

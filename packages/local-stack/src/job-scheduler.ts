@@ -15,6 +15,7 @@ const DAILY_AT_UTC_HOUR = 2;
 export const localJobSchedule: readonly ScheduledJob[] = [
   { job: "momo-poll", everyMs: 60_000 },
   { job: "revolut-poll", everyMs: 2 * 60_000 },
+  { job: "stripe-poll", everyMs: 5 * 60_000 },
   { job: "expire-intents", everyMs: 5 * 60_000 },
   { job: "whatsapp-send", everyMs: 10_000 },
   { job: "reconcile", everyMs: "daily" },

@@ -89,12 +89,14 @@ export const envSchema = {
     .min(100, "must be at least 100").max(120_000, "must be at most 120000").default(10_000),
   // Scheduled jobs (function jobs): items per run, how long a MoMo payment waits for its
   // callback before momo-poll asks, how long a Revolut top-up or refund waits for its webhook
-  // before revolut-poll asks, how long a polled item stays leased (also the spacing of the
+  // before revolut-poll asks, how long a Stripe top-up waits for its webhook before
+  // stripe-poll asks, how long a polled item stays leased (also the spacing of the
   // questions about one payment), how long an unpaid intent lives, and how long momo-poll
   // re-sends a transfer MoMo does not know before it fails it as not_accepted.
   JOBS_BATCH_SIZE: wholeNumber(1, 1000, 100),
   JOBS_MOMO_POLL_AFTER_SECONDS: wholeNumber(0, 604_800, 120),
   JOBS_REVOLUT_POLL_AFTER_SECONDS: wholeNumber(0, 604_800, 300),
+  JOBS_STRIPE_POLL_AFTER_SECONDS: wholeNumber(0, 604_800, 900),
   JOBS_LEASE_SECONDS: wholeNumber(1, 3600, 60),
   JOBS_INTENT_TTL_SECONDS: wholeNumber(60, 2_592_000, 86_400),
   JOBS_MOMO_TRANSFER_ACCEPT_SECONDS: wholeNumber(60, 2_592_000, 86_400),

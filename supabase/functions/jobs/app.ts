@@ -12,6 +12,7 @@ import { HttpError } from "../_shared/errors.ts";
 import { applySharedLayer, type SharedEnv } from "../_shared/middleware.ts";
 import type { MomoClient } from "../_shared/providers/momo/client.ts";
 import type { RevolutClient } from "../_shared/providers/revolut/client.ts";
+import type { StripeClient } from "../_shared/providers/stripe/client.ts";
 import type { WhatsAppSending } from "../_shared/providers/whatsapp/outbox-sender.ts";
 import { mapSqlErrors } from "../_shared/sql-errors.ts";
 import { expireHolds } from "./expire-holds.ts";
@@ -20,6 +21,7 @@ import type { Job, JobSettings } from "./job.ts";
 import { momoPoll, momoPollSources } from "./momo-poll.ts";
 import { reconcile } from "./reconcile.ts";
 import { revolutPoll } from "./revolut-poll.ts";
+import { stripePoll } from "./stripe-poll.ts";
 import { whatsAppSend } from "./whatsapp-send.ts";
 
 export interface JobsDependencies {
@@ -28,12 +30,14 @@ export interface JobsDependencies {
   settings: JobSettings;
   momo(): MomoClient;
   revolut(): RevolutClient;
+  stripe(): StripeClient;
   whatsapp(): WhatsAppSending;
 }
 
 const jobs: Record<string, Job> = {
   "momo-poll": momoPoll(momoPollSources),
   "revolut-poll": revolutPoll,
+  "stripe-poll": stripePoll,
   "expire-intents": expireIntents,
   "expire-holds": expireHolds,
   "reconcile": reconcile,
@@ -76,6 +80,7 @@ export function createJobsApp(options: AppOptions<JobsDependencies>): Hono<Share
         logger,
         momo: deps.momo,
         revolut: deps.revolut,
+        stripe: deps.stripe,
         whatsapp: deps.whatsapp,
       })
     );

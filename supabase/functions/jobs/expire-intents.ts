@@ -1,9 +1,10 @@
 // expire-intents: intents still waiting for a payment after their TTL become canceled
-// (api_private.expire_intents), except those a poll asks its provider about (MoMo and Revolut
-// intents with their reference): a payment made shortly before the TTL whose callback or
-// webhooks were lost is found only by the poll. Past the TTL the poll cancels such an intent
-// (expireUnpaidIntent) once its provider answered that no payment for it is underway. A
-// provider payment that arrives after the cancellation goes to review.
+// (api_private.expire_intents), except those a poll asks its provider about (MoMo, Revolut and
+// Stripe intents with their reference): a payment made shortly before the TTL whose callback or
+// webhooks were lost is found only by the poll, and a Stripe PaymentIntent stays payable until
+// it is canceled at Stripe. Past the TTL the poll cancels such an intent (expireUnpaidIntent)
+// once its provider answered that no payment for it is underway. A provider payment that
+// arrives after the cancellation goes to review.
 import { withRequestContext } from "../_shared/db.ts";
 import type { Job, JobRun } from "./job.ts";
 
@@ -16,11 +17,27 @@ export const expireIntents: Job = async (run) => {
 
 /**
  * A poll's verdict on intent `intentId` after its provider answered that no payment for it is
- * underway: canceled if it is past its TTL and still waiting (logged), left otherwise.
+ * underway: canceled if it is past its TTL and still waiting (logged), left otherwise. Whether
+ * it was canceled.
  */
-export async function expireUnpaidIntent(run: JobRun, intentId: string): Promise<void> {
+export async function expireUnpaidIntent(run: JobRun, intentId: string): Promise<boolean> {
   const [row] = await withRequestContext(run.sql, run.context, (tx) =>
     tx<{ canceled: number }[]>`
     select api_private.expire_intents(${run.settings.intentTtlSeconds}::int, 1, ${intentId}::uuid) as canceled`);
-  if (row!.canceled > 0) run.logger.info("intent_expired_unpaid", { correlation_id: run.context.correlationId, intent_id: intentId });
+  if (row!.canceled === 0) return false;
+  run.logger.info("intent_expired_unpaid", { correlation_id: run.context.correlationId, intent_id: intentId });
+  return true;
+}
+
+/**
+ * Whether intent `intentId` is still waiting past its TTL (what expireUnpaidIntent would cancel
+ * now): a poll asks before it cancels the provider's payment, which must stay payable until then.
+ */
+export async function pastItsTtl(run: JobRun, intentId: string): Promise<boolean> {
+  const [row] = await withRequestContext(run.sql, run.context, (tx) =>
+    tx<{ past: boolean }[]>`
+    select exists (select from public.payment_intents i
+                    where i.id = ${intentId}::uuid and i.status in ('requires_payment', 'processing')
+                      and i.created_at < now() - make_interval(secs => ${run.settings.intentTtlSeconds}::int)) as past`);
+  return row!.past;
 }

@@ -639,9 +639,11 @@ describe("momo-poll for refunds", () => {
 });
 
 describe("expire-intents", () => {
+  // Stripe intents without a PaymentIntent (Stripe did not answer its creation): nothing is
+  // payable at Stripe, and no poll asks about them.
   it("cancels an intent past its TTL; a fresh one and a succeeded one are untouched; a second run does nothing", async () => {
-    const old = await createTopUp(sql, { provider: "stripe", amount: 100, currency: "USD", providerRef: `pi_${crypto.randomUUID()}` });
-    const fresh = await createTopUp(sql, { provider: "stripe", amount: 100, currency: "USD", providerRef: `pi_${crypto.randomUUID()}` });
+    const old = await createTopUp(sql, { provider: "stripe", amount: 100, currency: "USD", providerRef: null });
+    const fresh = await createTopUp(sql, { provider: "stripe", amount: 100, currency: "USD", providerRef: null });
     const paid = await momoTopUp(300);
     await gateway.momo.decide(paid.intentId, "SUCCESSFUL");
     await age(sql, "payment_intents", old.intentId, INTENT_TTL_SECONDS + 1);
@@ -653,7 +655,7 @@ describe("expire-intents", () => {
       status: "canceled",
       failure_reason: `expired: no payment within ${INTENT_TTL_SECONDS} seconds`,
     });
-    expect(await intentStatus(sql, fresh.intentId)).toMatchObject({ status: "processing" });
+    expect(await intentStatus(sql, fresh.intentId)).toMatchObject({ status: "requires_payment" });
     expect(await intentStatus(sql, paid.intentId)).toMatchObject({ status: "succeeded" });
     expect((await runJob("expire-intents")).body).toEqual({ job: "expire-intents", canceled: 0 });
   });

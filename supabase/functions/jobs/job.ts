@@ -5,6 +5,7 @@ import type { RequestContext, Sql } from "../_shared/db.ts";
 import type { Logger } from "../_shared/logger.ts";
 import type { MomoClient } from "../_shared/providers/momo/client.ts";
 import type { RevolutClient } from "../_shared/providers/revolut/client.ts";
+import type { StripeClient } from "../_shared/providers/stripe/client.ts";
 import type { WhatsAppSending } from "../_shared/providers/whatsapp/outbox-sender.ts";
 
 export interface JobSettings {
@@ -14,6 +15,8 @@ export interface JobSettings {
   momoPollAfterSeconds: number;
   /** How long a Revolut top-up or refund waits for its webhook before revolut-poll asks (JOBS_REVOLUT_POLL_AFTER_SECONDS). */
   revolutPollAfterSeconds: number;
+  /** How long a Stripe top-up waits for its webhook before stripe-poll asks (JOBS_STRIPE_POLL_AFTER_SECONDS). */
+  stripePollAfterSeconds: number;
   /** How long a polled item stays leased to one runner (JOBS_LEASE_SECONDS). */
   leaseSeconds: number;
   /** How long an unpaid intent lives (JOBS_INTENT_TTL_SECONDS). */
@@ -32,6 +35,7 @@ export interface JobRun {
   logger: Logger;
   momo(): MomoClient;
   revolut(): RevolutClient;
+  stripe(): StripeClient;
   whatsapp(): WhatsAppSending;
 }
 

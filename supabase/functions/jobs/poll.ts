@@ -1,4 +1,4 @@
-// What the polling jobs (momo-poll, revolut-poll) share: leasing the items still waiting for
+// What the polling jobs (momo-poll, revolut-poll, stripe-poll) share: leasing the items still waiting for
 // a provider's answer (api_private.poll_take, one lease per job and item), and applying what
 // the provider confirmed through the provider's own webhook event, so that the webhook and the
 // job take effect once between them.
@@ -16,7 +16,8 @@ export interface LeasedPayment {
 /** A polling job and its kinds of items, as api_private.poll_take accepts them. */
 export type PollTake =
   | { job: "momo-poll"; kind: "intents" | "cashouts" | "refunds" }
-  | { job: "revolut-poll"; kind: "intents" | "refunds" };
+  | { job: "revolut-poll"; kind: "intents" | "refunds" }
+  | { job: "stripe-poll"; kind: "intents" };
 
 /**
  * Leases up to `batch` items of `what` waiting longer than `afterSeconds` (one transaction as

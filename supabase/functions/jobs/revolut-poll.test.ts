@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
 import { type AdminAnswer, adminRequest, answerOf, createStaff, type Staff } from "../../tests/support/admin-fixtures.ts";
 import { age, balanceOf, creditsTo, intentStatus } from "../../tests/support/payments-fixtures.ts";
-import { callPayments, type PaymentsGateway, startPaymentsGateway, topUpUser } from "../../tests/support/payments-gateway.ts";
+import { type PaymentsGateway, startPaymentsGateway, waitingTopUp } from "../../tests/support/payments-gateway.ts";
 import { revolutRequest } from "../../tests/support/webhook-requests.ts";
 
 const POLL_AFTER_SECONDS = 3600;
@@ -42,16 +42,8 @@ const wait = (table: "payment_intents" | "refunds", id: string, seconds = POLL_A
 
 /** A Revolut top-up through POST /payments/topups, its order waiting for the customer. */
 async function revolutTopUp(amount: number) {
-  const user = await topUpUser(sql, "EUR");
-  const answer = await callPayments(gateway.url, "POST", "/topups", {
-    token: user.token,
-    idempotencyKey: crypto.randomUUID(),
-    body: { provider: "revolut", account_id: user.accountId, amount, currency: "EUR" },
-  });
-  expect(answer.status).toBe(201);
-  const intentId = answer.body.intent.id as string;
-  const [intent] = await sql<{ provider_ref: string }[]>`select provider_ref from public.payment_intents where id = ${intentId}::uuid`;
-  return { ...user, intentId, orderId: intent!.provider_ref };
+  const { providerRef, ...topUp } = await waitingTopUp(sql, gateway, "revolut", "EUR", amount);
+  return { ...topUp, orderId: providerRef };
 }
 
 const orderLookups = (orderId: string) => gateway.revolut.requests.filter((r) => r === `GET /api/orders/${orderId}`).length;

@@ -102,18 +102,20 @@ select lives_ok($$
 select lives_ok($$
   select public.payment_intent_create('momo', 'ac700000-0000-4000-8000-00000000000a', 500, 'KES', 'sj-i-3'),
          public.payment_intent_attach((public.payment_intent_create('stripe', 'ac700000-0000-4000-8000-00000000000a', 500, 'KES', 'sj-i-4')).id, 'pi_sj_4'),
-         public.payment_intent_attach((public.payment_intent_create('revolut', 'ac700000-0000-4000-8000-00000000000a', 500, 'KES', 'sj-i-5')).id, 'sj-order-5') $$,
-  'a MoMo intent never sent to MoMo, a Stripe intent and a Revolut intent with its order');
+         public.payment_intent_attach((public.payment_intent_create('revolut', 'ac700000-0000-4000-8000-00000000000a', 500, 'KES', 'sj-i-5')).id, 'sj-order-5'),
+         public.payment_intent_create('stripe', 'ac700000-0000-4000-8000-00000000000a', 500, 'KES', 'sj-i-6') $$,
+  'a MoMo intent never sent to MoMo, a Stripe intent with its PaymentIntent, a Revolut intent with its order, and a Stripe intent without a PaymentIntent');
 select tests.reset_role();
 set local session_replication_role = replica;
-update public.payment_intents set created_at = now() - interval '2 days' where idempotency_key in ('sj-i-1', 'sj-i-3', 'sj-i-4', 'sj-i-5');
+update public.payment_intents set created_at = now() - interval '2 days' where idempotency_key in ('sj-i-1', 'sj-i-3', 'sj-i-4', 'sj-i-5', 'sj-i-6');
 update public.payment_intents set updated_at = now() - interval '10 minutes' where idempotency_key = 'sj-i-2';
 set local session_replication_role = origin;
 select tests.as_service();
 select is(api_private.expire_intents(86400, 10), 2, 'past the TTL, the intents that no poll asks about are canceled');
 select results_eq($$ select idempotency_key, status from public.payment_intents where idempotency_key like 'sj-i-%' order by 1 $$,
-  $$ values ('sj-i-1', 'processing'), ('sj-i-2', 'processing'), ('sj-i-3', 'canceled'), ('sj-i-4', 'canceled'), ('sj-i-5', 'processing') $$,
-  'the MoMo and Revolut intents with their references are left to their polls, the fresh one waits on');
+  $$ values ('sj-i-1', 'processing'), ('sj-i-2', 'processing'), ('sj-i-3', 'canceled'), ('sj-i-4', 'processing'), ('sj-i-5', 'processing'),
+            ('sj-i-6', 'canceled') $$,
+  'the MoMo, Stripe and Revolut intents with their references are left to their polls, the fresh one waits on');
 select is(api_private.expire_intents(86400, 10), 0, 'a second run cancels nothing');
 select is(api_private.expire_intents(86400, 10, (select id from public.payment_intents where idempotency_key = 'sj-i-2')), 0,
   'a poll''s verdict on an intent within its TTL cancels nothing');
@@ -138,7 +140,7 @@ select throws_ok($$ select * from api_private.poll_take('momo-poll', 'intents', 
 select throws_ok($$ select * from api_private.poll_take('momo-poll', 'cashouts', 120, 60, 1001) $$, '22023', 'batch must be between 1 and 1000',
   'cash-outs too: batch 1001: 22023');
 select throws_ok($$ select * from api_private.poll_take('momo-poll', 'payment_intents', 120, 60, 10) $$, '22023',
-  'momo-poll has no kind payment_intents: momo-poll takes intents, cashouts, refunds; revolut-poll takes intents, refunds', 'a kind that is not one of the three (no view outside them is read): 22023');
+  'momo-poll has no kind payment_intents: momo-poll takes intents, cashouts, refunds; revolut-poll takes intents, refunds; stripe-poll takes intents', 'a kind that is not one of the three (no view outside them is read): 22023');
 
 -- ---------------------------------------------------------------- reconcile
 select * from api_private.reconcile() \gset first_

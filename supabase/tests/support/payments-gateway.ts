@@ -114,6 +114,24 @@ export async function callPayments(
   );
 }
 
+/**
+ * A top-up of `amount` through POST /payments/topups by a new user with an account in
+ * `currency`, its provider payment waiting for the payer: the user, the intent and the
+ * provider's reference (Stripe PaymentIntent, Revolut order).
+ */
+export async function waitingTopUp(sql: Sql, gateway: PaymentsGateway, provider: "stripe" | "revolut", currency: string, amount: number) {
+  const user = await topUpUser(sql, currency);
+  const answer = await callPayments(gateway.url, "POST", "/topups", {
+    token: user.token,
+    idempotencyKey: crypto.randomUUID(),
+    body: { provider, account_id: user.accountId, amount, currency },
+  });
+  if (answer.status !== 201) throw new Error(`the ${provider} top-up answered ${answer.status}`);
+  const intentId = answer.body.intent.id as string;
+  const [intent] = await sql<{ provider_ref: string }[]>`select provider_ref from public.payment_intents where id = ${intentId}::uuid`;
+  return { ...user, intentId, providerRef: intent!.provider_ref };
+}
+
 /** The payer's number of the MoMo top-ups paidMomoTopUp makes. */
 export const MOMO_PAYER = "256772123456";
 

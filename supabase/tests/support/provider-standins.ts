@@ -1,4 +1,4 @@
-// Local HTTP stand-ins for the provider APIs the functions call (Stripe PaymentIntents, MTN
+// Local HTTP stand-ins for the provider APIs the functions call (Stripe PaymentIntents and refunds, MTN
 // MoMo Collection and Disbursement, Revolut Merchant orders), on node:http. They check the credentials and
 // headers the real APIs require, answer in their documented shapes (errors included), and
 // can be told to refuse, fail with a 5xx or never answer, so that tests can play every case.
@@ -421,8 +421,16 @@ export interface StripeStandIn {
   url: string;
   /** How POST /v1/payment_intents answers a new Idempotency-Key (default: 200 with the PaymentIntent). */
   createBehaviour: Behaviour;
-  /** PaymentIntents created, by id. */
+  /** PaymentIntents created, by id (delete one and Stripe answers 404 resource_missing for it). */
   paymentIntents: Map<string, Record<string, unknown>>;
+  /**
+   * How a look-up (GET /v1/payment_intents/:id) or cancel (POST /v1/payment_intents/:id/cancel)
+   * answers instead of as Stripe does, by the call as `requests` lists it (e.g. a 500 for
+   * "GET /v1/payment_intents/pi_1").
+   */
+  paymentIntentBehaviour: Map<string, Behaviour>;
+  /** Runs when a cancel request arrives, before it is answered: the customer acting between a look-up and the cancel. */
+  onCancel: ((paymentIntentId: string) => void) | null;
   /**
    * How POST /v1/refunds answers a new Idempotency-Key (default: 200 with the Refund);
    * "accept-silently" creates the refund and never answers (Stripe refunded, its answer was
@@ -437,6 +445,8 @@ export interface StripeStandIn {
   requests: string[];
   /** The customer's card was charged: the PaymentIntent succeeds (what payment_intent.succeeded carries). */
   confirm(paymentIntentId: string): Record<string, unknown>;
+  /** The PaymentIntent changed as Stripe would change it (e.g. {status: "processing"}); returns it. */
+  update(paymentIntentId: string, changes: Record<string, unknown>): Record<string, unknown>;
   close(): Promise<void>;
 }
 
@@ -460,11 +470,66 @@ function formMetadata(params: URLSearchParams): Record<string, string> {
 
 const stripeId = (prefix: string) => `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`;
 
+/** The statuses in which Stripe cancels a PaymentIntent (also processing "in rare cases", which the stand-in does not play). */
+const CANCELABLE = ["requires_payment_method", "requires_capture", "requires_confirmation", "requires_action"];
+
+/** The PaymentIntent id and whether it is a cancel, for GET /v1/payment_intents/:id and POST /v1/payment_intents/:id/cancel; else null. */
+function paymentIntentCall(method: string | undefined, path: string): { id: string; cancel: boolean } | null {
+  const match = /^\/v1\/payment_intents\/([^/]+)(\/cancel)?$/.exec(path);
+  if (!match || method !== (match[2] ? "POST" : "GET")) return null;
+  return { id: decodeURIComponent(match[1]!), cancel: match[2] !== undefined };
+}
+
 /**
- * Stripe: POST /v1/payment_intents and POST /v1/refunds (form-encoded, Bearer secret key). An
- * Idempotency-Key seen before answers the first response again (a different body with it is
- * 400 idempotency_error), as Stripe does for 24 hours. A refund needs payment_intent or
- * charge and a positive amount; it is answered with the status `refundStatus` says.
+ * Answers a look-up or cancel of one PaymentIntent as Stripe does: the PaymentIntent; 404
+ * resource_missing (param intent) for an id it does not have; a cancel moves a cancelable one
+ * to canceled (canceled_at, cancellation_reason) and refuses any other with 400
+ * payment_intent_unexpected_state carrying the PaymentIntent as it is.
+ */
+function answerPaymentIntent(
+  paymentIntents: Map<string, Record<string, unknown>>,
+  { id, cancel }: { id: string; cancel: boolean },
+  params: URLSearchParams,
+): { status: number; body: unknown } {
+  const intent = paymentIntents.get(id);
+  if (!intent) {
+    return {
+      status: 404,
+      body: stripeError("invalid_request_error", "resource_missing", `No such payment_intent: '${id}'`, {
+        param: "intent",
+        doc_url: "https://stripe.com/docs/error-codes/resource-missing",
+      }),
+    };
+  }
+  if (!cancel) return { status: 200, body: intent };
+  if (!CANCELABLE.includes(intent.status as string)) {
+    return {
+      status: 400,
+      body: stripeError(
+        "invalid_request_error",
+        "payment_intent_unexpected_state",
+        `You cannot cancel this PaymentIntent because it has a status of ${intent.status}. Only a PaymentIntent with one of the ` +
+          `following statuses may be canceled: ${[...CANCELABLE, "processing"].join(", ")}.`,
+        { payment_intent: intent, doc_url: "https://stripe.com/docs/error-codes/payment-intent-unexpected-state" },
+      ),
+    };
+  }
+  const canceled = {
+    ...intent,
+    status: "canceled",
+    canceled_at: Math.floor(Date.now() / 1000),
+    cancellation_reason: params.get("cancellation_reason"),
+  };
+  paymentIntents.set(id, canceled);
+  return { status: 200, body: canceled };
+}
+
+/**
+ * Stripe: POST /v1/payment_intents, GET /v1/payment_intents/:id, POST
+ * /v1/payment_intents/:id/cancel and POST /v1/refunds (form-encoded, Bearer secret key). An
+ * Idempotency-Key seen before answers the first response of a create again (a different body
+ * with it is 400 idempotency_error), as Stripe does for 24 hours. A refund needs payment_intent
+ * or charge and a positive amount; it is answered with the status `refundStatus` says.
  */
 export async function startStripeStandIn(options: StripeStandInOptions): Promise<StripeStandIn> {
   const paymentIntents = new Map<string, Record<string, unknown>>();
@@ -475,11 +540,20 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     createBehaviour: "accept" as Behaviour,
     refundBehaviour: "accept" as Behaviour | "accept-silently",
     refundStatus: "succeeded" as "succeeded" | "pending",
+    paymentIntentBehaviour: new Map<string, Behaviour>(),
+    onCancel: null as ((paymentIntentId: string) => void) | null,
   };
   const server = await listen(options.port ?? 0, requests, async (request, response, path) => {
     const text = await readBody(request);
     if (request.headers.authorization !== `Bearer ${options.secretKey}`) {
       return send(response, 401, stripeError("invalid_request_error", undefined, "Invalid API Key provided."));
+    }
+    const call = paymentIntentCall(request.method, path);
+    if (call) {
+      if (misbehave(response, standIn.paymentIntentBehaviour.get(`${request.method} ${path}`) ?? "accept")) return;
+      if (call.cancel) standIn.onCancel?.(call.id);
+      const answer = answerPaymentIntent(paymentIntents, call, new URLSearchParams(text));
+      return send(response, answer.status, answer.body);
     }
     if (request.method !== "POST" || (path !== "/v1/payment_intents" && path !== "/v1/refunds")) {
       return send(
@@ -561,14 +635,24 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     remember(200, intent);
   });
   const { port } = server.address() as { port: number };
-  const confirm = (paymentIntentId: string) => {
+  const update = (paymentIntentId: string, changes: Record<string, unknown>) => {
     const intent = paymentIntents.get(paymentIntentId);
     if (!intent) throw new Error(`the Stripe stand-in has no PaymentIntent ${paymentIntentId}`);
-    const succeeded = { ...intent, status: "succeeded", amount_received: intent.amount };
-    paymentIntents.set(paymentIntentId, succeeded);
-    return succeeded;
+    const changed = { ...intent, ...changes };
+    paymentIntents.set(paymentIntentId, changed);
+    return changed;
   };
-  return Object.assign(standIn, { url: `http://127.0.0.1:${port}`, paymentIntents, refunds, requests, confirm, close: closer(server) });
+  const confirm = (paymentIntentId: string) =>
+    update(paymentIntentId, { status: "succeeded", amount_received: paymentIntents.get(paymentIntentId)?.amount });
+  return Object.assign(standIn, {
+    url: `http://127.0.0.1:${port}`,
+    paymentIntents,
+    refunds,
+    requests,
+    confirm,
+    update,
+    close: closer(server),
+  });
 }
 
 /** The stand-in options matching the functions' environment (.env.example values in tests). */

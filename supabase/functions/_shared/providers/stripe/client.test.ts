@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "@mfuko/local-stack/ports";
 import { startStripeStandIn, stripeCardDeclined, stripeError, type StripeStandIn } from "../../../../tests/support/provider-standins.ts";
-import { createStripeClient, type StripeClient } from "./client.ts";
+import { createStripeClient, type StripeClient, StripeUnknownPaymentIntentError } from "./client.ts";
 
 const secretKey = "sk_test_stripeClientTest";
 let standIn: StripeStandIn;
@@ -91,5 +91,71 @@ describe("Stripe client", () => {
     const byCharge = await client.createRefund({ ...refund, paymentId: "ch_refundtest", requestId: `rr_${crypto.randomUUID()}` });
     expect(standIn.refunds.get(byCharge.id)).toMatchObject({ charge: "ch_refundtest", payment_intent: null });
     expect(byCharge.charge).toBe("ch_refundtest");
+  });
+
+  /** A PaymentIntent created through the stand-in, waiting for the customer. */
+  async function paymentIntent(client: StripeClient): Promise<string> {
+    return (await client.createPaymentIntent({ amount: 800, currency: "USD", intentId: crypto.randomUUID() })).id;
+  }
+
+  it("reads a PaymentIntent back; one Stripe does not know is StripeUnknownPaymentIntentError (404 resource_missing)", async () => {
+    const client = createStripeClient({ secretKey, baseUrl: standIn.url });
+    const id = await paymentIntent(client);
+    standIn.confirm(id);
+    expect(await client.retrievePaymentIntent(id)).toMatchObject({ id, status: "succeeded", amount_received: 800 });
+    const unknown = await client.retrievePaymentIntent("pi_nosuchintent").catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(StripeUnknownPaymentIntentError);
+    expect(unknown).toMatchObject({
+      kind: "declined",
+      httpStatus: 404,
+      reason: "resource_missing: No such payment_intent: 'pi_nosuchintent'",
+    });
+  });
+
+  it("cancels an unpaid PaymentIntent as abandoned; one that moved on is answered as Stripe's refusal reports it", async () => {
+    const client = createStripeClient({ secretKey, baseUrl: standIn.url });
+    const unpaid = await paymentIntent(client);
+    expect(await client.cancelPaymentIntent(unpaid)).toMatchObject({ id: unpaid, status: "canceled", cancellation_reason: "abandoned" });
+    expect(standIn.paymentIntents.get(unpaid)).toMatchObject({ status: "canceled" });
+    // Canceled already, or paid: Stripe answers 400 payment_intent_unexpected_state with the PaymentIntent.
+    expect(await client.cancelPaymentIntent(unpaid)).toMatchObject({ id: unpaid, status: "canceled" });
+    const paid = await paymentIntent(client);
+    standIn.confirm(paid);
+    expect(await client.cancelPaymentIntent(paid)).toMatchObject({ id: paid, status: "succeeded" });
+    expect(standIn.paymentIntents.get(paid)).toMatchObject({ status: "succeeded" });
+    await expect(client.cancelPaymentIntent("pi_nosuchintent")).rejects.toBeInstanceOf(StripeUnknownPaymentIntentError);
+  });
+
+  it("tells a look-up or cancel Stripe could not answer (unavailable) from a refusal, and a 404 that is not about the PaymentIntent from one that is", async () => {
+    const client = createStripeClient({ secretKey, baseUrl: standIn.url, timeoutMs: 500 });
+    const id = await paymentIntent(client);
+    const lookUp = `GET /v1/payment_intents/${id}`;
+    const cancel = `POST /v1/payment_intents/${id}/cancel`;
+    try {
+      standIn.paymentIntentBehaviour.set(lookUp, serverError);
+      await expect(client.retrievePaymentIntent(id)).rejects.toMatchObject({ kind: "unavailable", httpStatus: 500 });
+      standIn.paymentIntentBehaviour.set(cancel, {
+        status: 429,
+        body: stripeError("invalid_request_error", "rate_limit", "Too many requests."),
+      });
+      await expect(client.cancelPaymentIntent(id)).rejects.toMatchObject({ kind: "unavailable", httpStatus: 429 });
+      standIn.paymentIntentBehaviour.set(lookUp, "hang");
+      await expect(client.retrievePaymentIntent(id)).rejects.toMatchObject({ kind: "unavailable", httpStatus: null });
+      // A 400 of another code is a refusal, not a PaymentIntent that moved on.
+      standIn.paymentIntentBehaviour.set(cancel, {
+        status: 400,
+        body: stripeError("invalid_request_error", "parameter_invalid_empty", "Bad."),
+      });
+      await expect(client.cancelPaymentIntent(id)).rejects.toMatchObject({ kind: "declined", httpStatus: 400 });
+      // A 404 without param intent (e.g. an unrecognized URL) says nothing about the PaymentIntent.
+      const elsewhere = { status: 404, body: stripeError("invalid_request_error", "resource_missing", "Unrecognized request URL.") };
+      standIn.paymentIntentBehaviour.set(lookUp, elsewhere);
+      const notAboutIt = await client.retrievePaymentIntent(id).catch((e: unknown) => e);
+      expect(notAboutIt).toMatchObject({ kind: "declined", httpStatus: 404 });
+      expect(notAboutIt).not.toBeInstanceOf(StripeUnknownPaymentIntentError);
+    } finally {
+      standIn.paymentIntentBehaviour.clear();
+    }
+    expect(standIn.paymentIntents.get(id)).toMatchObject({ status: "requires_payment_method" });
   });
 });

@@ -1,6 +1,6 @@
 // The Stripe API calls the functions make, through the official `stripe` package with fetch so
-// that the same code runs under Deno and Node: creating the PaymentIntent of a top-up and
-// refunding a payment (an admin refund). The API
+// that the same code runs under Deno and Node: creating the PaymentIntent of a top-up, reading
+// it back and cancelling it (stripe-poll), and refunding a payment (an admin refund). The API
 // host comes from STRIPE_API_BASE_URL (https://api.stripe.com in production, a stand-in in
 // tests); the SDK's own retries are off because the caller retries with the same intent.
 import Stripe from "stripe";
@@ -18,6 +18,16 @@ export interface StripeClientConfig {
 
 /** Stripe refused or did not answer (its `kind` says which). Safe to store and log. */
 export class StripeApiError extends providerError("stripe") {}
+
+/**
+ * Stripe's 404 resource_missing for the PaymentIntent a call names (param `intent`): Stripe has
+ * no PaymentIntent of that id under this key. Any other 404 (a wrong base URL) is a plain
+ * StripeApiError.
+ */
+export class StripeUnknownPaymentIntentError extends StripeApiError {}
+
+/** A PaymentIntent as Stripe reports it: the object its payment_intent.* events carry. */
+export type StripePaymentIntent = Stripe.PaymentIntent;
 
 export interface NewPaymentIntent {
   /** Minor units. */
@@ -48,6 +58,15 @@ export interface CreatedRefund {
 
 export interface StripeClient {
   createPaymentIntent(intent: NewPaymentIntent): Promise<CreatedPaymentIntent>;
+  /** The PaymentIntent as Stripe has it now. Throws StripeUnknownPaymentIntentError, or StripeApiError. */
+  retrievePaymentIntent(id: string): Promise<StripePaymentIntent>;
+  /**
+   * Cancels the PaymentIntent (cancellation_reason abandoned) and returns it as Stripe has it
+   * then: canceled, or, when Stripe refused because it could no longer be canceled (400
+   * payment_intent_unexpected_state: it succeeded or is being paid meanwhile), as that refusal
+   * reports it. Throws as retrievePaymentIntent does, and for any other refusal.
+   */
+  cancelPaymentIntent(id: string): Promise<StripePaymentIntent>;
   createRefund(refund: NewRefund): Promise<CreatedRefund>;
 }
 
@@ -75,6 +94,14 @@ function asStripeApiError(error: unknown, what: string): StripeApiError {
   return new StripeApiError(`Stripe did not answer ${what}: ${(error as Error).name}`, null);
 }
 
+/** asStripeApiError, except that Stripe not knowing the PaymentIntent is a StripeUnknownPaymentIntentError. */
+function asPaymentIntentError(error: unknown, what: string): StripeApiError {
+  const apiError = asStripeApiError(error, what);
+  const unknown = error instanceof Stripe.errors.StripeError && error.statusCode === 404 && error.code === "resource_missing" &&
+    error.param === "intent";
+  return unknown ? new StripeUnknownPaymentIntentError(apiError.message, apiError.httpStatus, apiError.reason) : apiError;
+}
+
 export function createStripeClient(config: StripeClientConfig): StripeClient {
   const stripe = createStripeSdk(config);
   return {
@@ -92,6 +119,25 @@ export function createStripeClient(config: StripeClientConfig): StripeClient {
         throw new StripeApiError(`Stripe answered the PaymentIntent creation for ${intent.intentId} without a client_secret`, 502);
       }
       return { id: created.id, clientSecret: created.client_secret };
+    },
+
+    async retrievePaymentIntent(id) {
+      try {
+        return await stripe.paymentIntents.retrieve(id);
+      } catch (error) {
+        throw asPaymentIntentError(error, `the look-up of PaymentIntent ${id}`);
+      }
+    },
+
+    async cancelPaymentIntent(id) {
+      try {
+        return await stripe.paymentIntents.cancel(id, { cancellation_reason: "abandoned" });
+      } catch (error) {
+        const movedOn = error instanceof Stripe.errors.StripeInvalidRequestError && error.code === "payment_intent_unexpected_state" &&
+          error.payment_intent?.id === id;
+        if (movedOn) return error.payment_intent!;
+        throw asPaymentIntentError(error, `the cancellation of PaymentIntent ${id}`);
+      }
     },
 
     async createRefund(refund) {

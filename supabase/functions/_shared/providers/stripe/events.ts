@@ -4,6 +4,7 @@
 import { z } from "zod";
 import type { TransactionSql } from "../../db.ts";
 import { parseOrThrow } from "../../errors.ts";
+import { storableJson } from "../../storable.ts";
 import { jsonb } from "../../webhooks/jsonb.ts";
 import {
   findIntentId,
@@ -136,6 +137,28 @@ export function stripeWebhookEvent(raw: unknown): WebhookEvent {
   const identity = { eventId: event.id, type: event.type, payload: raw as Record<string, unknown> };
   const payment = paymentOf(event);
   return payment ? { ...identity, ...paymentSuccessEffect(payment) } : { ...identity, apply: effectOf(event) };
+}
+
+/**
+ * The payment_intent.* event of `type` that Stripe sends for `paymentIntent` as a poll read it
+ * back (stripe-poll, after the webhook's deliveries were lost): the webhook's own event with
+ * the PaymentIntent as its data.object, so that it takes the webhook's effect. Stripe's event
+ * id cannot be learnt from a PaymentIntent, so the poll's is `evt_poll:<type>:<pi id>` (never
+ * one of Stripe's, whose ids have no colon): a second poll of the same outcome is a duplicate,
+ * and Stripe's own delivery of it finds its effect done (a success finds the payment recorded
+ * and is ignored, as the deposit key payment:stripe:<pi id> guarantees anyway).
+ */
+export function stripePolledEvent(
+  type: "payment_intent.succeeded" | "payment_intent.payment_failed",
+  paymentIntent: { id: string },
+): WebhookEvent {
+  return stripeWebhookEvent({
+    id: `evt_poll:${type}:${paymentIntent.id}`,
+    object: "event",
+    type,
+    created: Math.floor(Date.now() / 1000),
+    data: { object: storableJson(paymentIntent) },
+  });
 }
 
 /**

@@ -1,0 +1,292 @@
+// stripe-poll through a real Deno gateway and the Stripe stand-in: a PaymentIntent that
+// succeeded with its webhooks lost is credited by the job once (a second run and Stripe's late
+// webhook change nothing); past the TTL an unpaid PaymentIntent is canceled at Stripe before its
+// intent, one paid between the look-up and the cancel is credited instead, and one in payment
+// waits; Stripe answering 5xx or 429, or not at all, leaves the intent while the run goes on
+// with the others; a PaymentIntent Stripe does not know cancels its intent past the TTL; and
+// expire-intents no longer cancels a Stripe intent with a PaymentIntent by age.
+//
+// Other suites share this database and make Stripe intents of their own. So the gateway polls
+// only intents waiting longer than an hour, and this file ages its own rows past that mark (as
+// the superuser, triggers off): every count below is about this file's rows only. Its TTL is
+// two days, so that its own run of expire-intents never reaches the intents gateway.test.ts ages
+// past that file's TTL of one day.
+import { useTestSql } from "../../tests/support/test-sql.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TokenMinter } from "@mfuko/local-stack/tokens";
+import { type AdminAnswer, answerOf } from "../../tests/support/admin-fixtures.ts";
+import { age, balanceOf, createTopUp, creditsTo, intentStatus, storedEvents } from "../../tests/support/payments-fixtures.ts";
+import { type PaymentsGateway, startPaymentsGateway, waitingTopUp } from "../../tests/support/payments-gateway.ts";
+import { stripeError } from "../../tests/support/provider-standins.ts";
+import { stripePaymentSucceeded, stripeRequest } from "../../tests/support/webhook-requests.ts";
+
+const POLL_AFTER_SECONDS = 3600;
+const INTENT_TTL_SECONDS = 2 * 86_400;
+const PAST_TTL = INTENT_TTL_SECONDS + 60;
+const EXPIRED = { status: "canceled", failure_reason: `expired: no payment within ${INTENT_TTL_SECONDS} seconds` };
+const sql = useTestSql();
+let gateway: PaymentsGateway;
+let serviceKey: string;
+
+beforeAll(async () => {
+  gateway = await startPaymentsGateway({
+    JOBS_STRIPE_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
+    JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
+  });
+  serviceKey = await new TokenMinter(process.env.SUPABASE_JWT_SECRET!).apiKey("service_role");
+});
+afterAll(() => gateway?.stop());
+
+async function runJob(job = "stripe-poll"): Promise<AdminAnswer> {
+  return answerOf(await fetch(`${gateway.url}/jobs/${job}`, { method: "POST", headers: { authorization: `Bearer ${serviceKey}` } }));
+}
+
+/** Makes an intent wait past the poll's mark (or `seconds`), or (seconds 0) brings it back out of it. */
+const wait = (intentId: string, seconds = POLL_AFTER_SECONDS + 60) => age(sql, "payment_intents", intentId, seconds);
+
+/** A Stripe top-up through POST /payments/topups, its PaymentIntent waiting for the customer (requires_payment_method). */
+async function stripeTopUp(amount: number) {
+  const { providerRef, ...topUp } = await waitingTopUp(sql, gateway, "stripe", "USD", amount);
+  return { ...topUp, paymentIntentId: providerRef };
+}
+
+const calls = (call: string) => gateway.stripe.requests.filter((r) => r === call).length;
+const lookUp = (paymentIntentId: string) => `GET /v1/payment_intents/${paymentIntentId}`;
+const cancel = (paymentIntentId: string) => `POST /v1/payment_intents/${paymentIntentId}/cancel`;
+const stripeStatus = (paymentIntentId: string) => gateway.stripe.paymentIntents.get(paymentIntentId)?.status;
+
+/** Stripe's signed webhook through the gateway: its status and the outcome of its event. */
+async function signedWebhook(event: unknown): Promise<{ status: number; outcome: string | undefined }> {
+  const answer = await answerOf(await fetch(stripeRequest(event, {}, { base: gateway.url })));
+  return { status: answer.status, outcome: answer.body?.events?.[0]?.outcome };
+}
+
+/** Runs stripe-poll with `onCancel` playing what happens at Stripe as a cancel request arrives. */
+async function runWhileCanceling(onCancel: (paymentIntentId: string) => void): Promise<AdminAnswer> {
+  gateway.stripe.onCancel = onCancel;
+  try {
+    return await runJob();
+  } finally {
+    gateway.stripe.onCancel = null;
+  }
+}
+
+/** Lets the next run take the intent again before its lease runs out. */
+const releaseLease = (intentId: string) => sql`delete from private.job_leases where job = 'stripe-poll' and item_id = ${intentId}::uuid`;
+
+const STRIPE_DOWN = { status: 500, body: stripeError("api_error", undefined, "Something went wrong on Stripe's end.") };
+const RATE_LIMITED = {
+  status: 429,
+  body: stripeError("invalid_request_error", "rate_limit", "Too many requests hit the API too quickly."),
+};
+
+describe("stripe-poll", () => {
+  it("credits a PaymentIntent that succeeded with its webhooks lost, once: a second run and Stripe's late webhook change nothing", async () => {
+    const topUp = await stripeTopUp(2500);
+    gateway.stripe.confirm(topUp.paymentIntentId);
+    await wait(topUp.intentId);
+
+    const first = await runJob();
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({
+      job: "stripe-poll",
+      taken: 1,
+      applied: 1,
+      already_applied: 0,
+      pending: 0,
+      canceled: 0,
+      not_found: 0,
+      errors: 0,
+    });
+    expect(calls(lookUp(topUp.paymentIntentId))).toBe(1);
+    expect(calls(cancel(topUp.paymentIntentId))).toBe(0);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 2500, available: 2500 });
+    expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+    expect(await intentStatus(sql, topUp.intentId)).toEqual({ status: "succeeded", failure_reason: null });
+    // The webhook's own event for it, stored under the poll's key for that PaymentIntent.
+    expect(await storedEvents(sql, "stripe", `evt_poll:payment_intent.succeeded:${topUp.paymentIntentId}`)).toMatchObject([
+      { type: "payment_intent.succeeded", status: "processed", attempts: 1 },
+    ]);
+
+    expect((await runJob()).body).toMatchObject({ taken: 0, applied: 0 });
+    // Stripe's own event, under Stripe's event id, arrives at last: the payment is recorded already.
+    const late = stripePaymentSucceeded(topUp.paymentIntentId, 2500, { metadata: { intent_id: topUp.intentId } });
+    expect(await signedWebhook(late)).toEqual({ status: 200, outcome: "ignored" });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 2500, available: 2500 });
+    expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+  });
+
+  it("two runners at once: each PaymentIntent is looked up and credited exactly once", async () => {
+    const topUps = await Promise.all([stripeTopUp(300), stripeTopUp(400), stripeTopUp(500)]);
+    for (const topUp of topUps) {
+      gateway.stripe.confirm(topUp.paymentIntentId);
+      await wait(topUp.intentId);
+    }
+    const runs = await Promise.all([runJob(), runJob()]);
+    expect(runs.map((run) => run.status)).toEqual([200, 200]);
+    expect(runs.reduce((sum, run) => sum + (run.body.taken as number), 0)).toBe(3);
+    for (const topUp of topUps) {
+      expect(calls(lookUp(topUp.paymentIntentId))).toBe(1);
+      expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+    }
+  });
+
+  it("past the TTL, an unpaid PaymentIntent is canceled at Stripe, then its intent; within the TTL it stays open", async () => {
+    const unpaid = await Promise.all([stripeTopUp(100), stripeTopUp(200), stripeTopUp(300)]);
+    const statuses = ["requires_payment_method", "requires_confirmation", "requires_action"];
+    unpaid.forEach((topUp, n) => gateway.stripe.update(topUp.paymentIntentId, { status: statuses[n] }));
+    const young = await stripeTopUp(400);
+    for (const topUp of unpaid) await wait(topUp.intentId, PAST_TTL);
+    await wait(young.intentId, INTENT_TTL_SECONDS - 120);
+
+    expect((await runJob()).body).toMatchObject({ taken: 4, applied: 0, pending: 1, canceled: 3, not_found: 0, errors: 0 });
+    for (const topUp of unpaid) {
+      expect(calls(cancel(topUp.paymentIntentId))).toBe(1);
+      expect(gateway.stripe.paymentIntents.get(topUp.paymentIntentId)).toMatchObject({
+        status: "canceled",
+        cancellation_reason: "abandoned",
+      });
+      expect(await intentStatus(sql, topUp.intentId)).toEqual(EXPIRED);
+    }
+    expect(calls(cancel(young.paymentIntentId))).toBe(0);
+    expect(stripeStatus(young.paymentIntentId)).toBe("requires_payment_method");
+    expect(await intentStatus(sql, young.intentId)).toEqual({ status: "processing", failure_reason: null });
+    await wait(young.intentId, 0);
+  });
+
+  it("a PaymentIntent paid between the look-up and the cancel: Stripe refuses the cancel (payment_intent_unexpected_state) and it is credited, not canceled", async () => {
+    const topUp = await stripeTopUp(1700);
+    await wait(topUp.intentId, PAST_TTL);
+    const run = await runWhileCanceling((id) => {
+      if (id === topUp.paymentIntentId) gateway.stripe.confirm(id);
+    });
+
+    expect(run.body).toMatchObject({ taken: 1, applied: 1, canceled: 0, errors: 0 });
+    expect(calls(cancel(topUp.paymentIntentId))).toBe(1);
+    expect(stripeStatus(topUp.paymentIntentId)).toBe("succeeded");
+    expect(await intentStatus(sql, topUp.intentId)).toEqual({ status: "succeeded", failure_reason: null });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1700, available: 1700 });
+    expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+  });
+
+  it("a PaymentIntent in payment (processing, requires_capture) waits past the TTL: canceled neither at Stripe nor here", async () => {
+    const processing = await stripeTopUp(900);
+    const capturable = await stripeTopUp(950);
+    gateway.stripe.update(processing.paymentIntentId, { status: "processing" });
+    gateway.stripe.update(capturable.paymentIntentId, { status: "requires_capture" });
+    for (const topUp of [processing, capturable]) await wait(topUp.intentId, PAST_TTL);
+
+    expect((await runJob()).body).toMatchObject({ taken: 2, applied: 0, pending: 2, canceled: 0, errors: 0 });
+    for (const topUp of [processing, capturable]) {
+      expect(calls(cancel(topUp.paymentIntentId))).toBe(0);
+      expect(await intentStatus(sql, topUp.intentId)).toEqual({ status: "processing", failure_reason: null });
+      expect(await creditsTo(sql, topUp.accountId)).toBe(0);
+      await wait(topUp.intentId, 0);
+    }
+  });
+
+  it("a failed attempt fails the intent as payment_intent.payment_failed does; a PaymentIntent canceled at Stripe cancels its intent once past the TTL", async () => {
+    const declined = await stripeTopUp(800);
+    gateway.stripe.update(declined.paymentIntentId, {
+      last_payment_error: { code: "card_declined", message: "Your card was declined." },
+    });
+    const canceledOld = await stripeTopUp(810);
+    const canceledYoung = await stripeTopUp(820);
+    for (const topUp of [canceledOld, canceledYoung]) {
+      gateway.stripe.update(topUp.paymentIntentId, { status: "canceled", cancellation_reason: "requested_by_customer" });
+    }
+    await wait(declined.intentId);
+    await wait(canceledOld.intentId, PAST_TTL);
+    await wait(canceledYoung.intentId);
+
+    expect((await runJob()).body).toMatchObject({ taken: 3, applied: 1, pending: 1, canceled: 1, errors: 0 });
+    expect(await intentStatus(sql, declined.intentId)).toEqual({ status: "failed", failure_reason: "Your card was declined." });
+    expect(await storedEvents(sql, "stripe", `evt_poll:payment_intent.payment_failed:${declined.paymentIntentId}`)).toMatchObject([
+      { type: "payment_intent.payment_failed", status: "processed" },
+    ]);
+    expect(await intentStatus(sql, canceledOld.intentId)).toEqual(EXPIRED);
+    expect(calls(cancel(canceledOld.paymentIntentId))).toBe(0);
+    expect(await intentStatus(sql, canceledYoung.intentId)).toEqual({ status: "processing", failure_reason: null });
+    await wait(canceledYoung.intentId, 0);
+  });
+
+  it("Stripe answering 500 to a look-up, or 429 to a cancel, leaves that intent for a later run; the run's other intents are applied", async () => {
+    const down = await stripeTopUp(600);
+    const cancelRefused = await stripeTopUp(650);
+    const paid = await stripeTopUp(1100);
+    gateway.stripe.paymentIntentBehaviour.set(lookUp(down.paymentIntentId), STRIPE_DOWN);
+    gateway.stripe.paymentIntentBehaviour.set(cancel(cancelRefused.paymentIntentId), RATE_LIMITED);
+    gateway.stripe.confirm(paid.paymentIntentId);
+    await wait(down.intentId);
+    await wait(cancelRefused.intentId, PAST_TTL);
+    await wait(paid.intentId);
+
+    expect((await runJob()).body).toMatchObject({ taken: 3, applied: 1, canceled: 0, errors: 2 });
+    expect(await creditsTo(sql, paid.accountId)).toBe(1);
+    expect(await intentStatus(sql, down.intentId)).toEqual({ status: "processing", failure_reason: null });
+    expect(calls(cancel(cancelRefused.paymentIntentId))).toBe(1);
+    expect(stripeStatus(cancelRefused.paymentIntentId)).toBe("requires_payment_method");
+    expect(await intentStatus(sql, cancelRefused.intentId)).toEqual({ status: "processing", failure_reason: null });
+
+    // Stripe is back and the first PaymentIntent succeeded: once their leases are released, the
+    // next run credits the one and cancels the other, at Stripe first.
+    gateway.stripe.paymentIntentBehaviour.clear();
+    gateway.stripe.confirm(down.paymentIntentId);
+    for (const topUp of [down, cancelRefused]) await releaseLease(topUp.intentId);
+    expect((await runJob()).body).toMatchObject({ taken: 2, applied: 1, canceled: 1, errors: 0 });
+    expect(await balanceOf(sql, down.accountId)).toEqual({ balance: 600, available: 600 });
+    expect(stripeStatus(cancelRefused.paymentIntentId)).toBe("canceled");
+    expect(await intentStatus(sql, cancelRefused.intentId)).toEqual(EXPIRED);
+  });
+
+  it("a PaymentIntent Stripe does not know (404 resource_missing) cancels its intent past the TTL, on the look-up or the cancel; within the TTL it is left", async () => {
+    const unknownOld = await stripeTopUp(1500);
+    const unknownYoung = await stripeTopUp(1600);
+    const goneAtCancel = await stripeTopUp(1650);
+    for (const topUp of [unknownOld, unknownYoung]) gateway.stripe.paymentIntents.delete(topUp.paymentIntentId);
+    await wait(unknownOld.intentId, PAST_TTL);
+    await wait(goneAtCancel.intentId, PAST_TTL);
+    await wait(unknownYoung.intentId);
+    const run = await runWhileCanceling((id) => {
+      if (id === goneAtCancel.paymentIntentId) gateway.stripe.paymentIntents.delete(id);
+    });
+
+    expect(run.body).toMatchObject({ taken: 3, applied: 0, not_found: 3, errors: 0 });
+    expect(calls(cancel(goneAtCancel.paymentIntentId))).toBe(1);
+    for (const topUp of [unknownOld, goneAtCancel]) expect(await intentStatus(sql, topUp.intentId)).toEqual(EXPIRED);
+    expect(await intentStatus(sql, unknownYoung.intentId)).toEqual({ status: "processing", failure_reason: null });
+    await wait(unknownYoung.intentId, 0);
+  });
+
+  it("expire-intents leaves a Stripe intent with a PaymentIntent to stripe-poll, which cancels it at Stripe first; one without is canceled by age", async () => {
+    const withPaymentIntent = await stripeTopUp(1200);
+    const without = await createTopUp(sql, { provider: "stripe", amount: 1300, currency: "USD", providerRef: null });
+    await wait(withPaymentIntent.intentId, PAST_TTL);
+    await wait(without.intentId, PAST_TTL);
+
+    expect((await runJob("expire-intents")).status).toBe(200);
+    expect(await intentStatus(sql, withPaymentIntent.intentId)).toEqual({ status: "processing", failure_reason: null });
+    expect(stripeStatus(withPaymentIntent.paymentIntentId)).toBe("requires_payment_method");
+    expect(await intentStatus(sql, without.intentId)).toMatchObject({ status: "canceled" });
+
+    expect((await runJob()).body).toMatchObject({ taken: 1, canceled: 1 });
+    expect(stripeStatus(withPaymentIntent.paymentIntentId)).toBe("canceled");
+    expect(await intentStatus(sql, withPaymentIntent.intentId)).toEqual(EXPIRED);
+  });
+});
+
+// Last: it stops the Stripe stand-in for good.
+describe("stripe-poll with Stripe unreachable", () => {
+  it("connection refused: each intent is left, past the TTL too, and counted as an error", async () => {
+    const old = await stripeTopUp(300);
+    const young = await stripeTopUp(400);
+    await wait(old.intentId, PAST_TTL);
+    await wait(young.intentId);
+    await gateway.stripe.close();
+
+    expect((await runJob()).body).toMatchObject({ taken: 2, applied: 0, pending: 0, canceled: 0, not_found: 0, errors: 2 });
+    for (const topUp of [old, young]) {
+      expect(await intentStatus(sql, topUp.intentId)).toEqual({ status: "processing", failure_reason: null });
+    }
+  });
+});

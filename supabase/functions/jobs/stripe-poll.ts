@@ -1,0 +1,120 @@
+// stripe-poll: Stripe retries a webhook for three days, but a PaymentIntent stays payable until
+// it is canceled at Stripe: a customer finishing 3-D Secure late, a delayed payment method, or a
+// client keeping its client_secret can pay it a day later, and an endpoint misconfigured for
+// longer than the retries loses the success for good. So top-up intents still waiting for the
+// payer after JOBS_STRIPE_POLL_AFTER_SECONDS are read back from Stripe
+// (paymentIntents.retrieve), and what Stripe reports is applied by the webhook's own event for
+// it (stripePolledEvent): `succeeded` as payment_intent.succeeded (credited once: a late webhook
+// finds the payment recorded), `requires_payment_method` after a failed attempt as
+// payment_intent.payment_failed. Past JOBS_INTENT_TTL_SECONDS, a PaymentIntent nobody has paid
+// (requires_payment_method, requires_confirmation, requires_action) is canceled at Stripe first
+// (paymentIntents.cancel), and its intent canceled here only once Stripe answered it canceled;
+// Stripe refusing because the PaymentIntent moved on meanwhile (payment_intent_unexpected_state)
+// reports it as it is now, which is applied as above (succeeded: credited; processing: waits).
+// A PaymentIntent canceled at Stripe, or one Stripe does not know (404 resource_missing: nothing
+// there can be paid), cancels its intent once past the TTL. `processing` and `requires_capture`
+// wait for their outcome, past the TTL too. Stripe unreachable or refusing otherwise (a 5xx, a
+// 429, our key refused) leaves the intent and counts an error; neither stops the run's other
+// intents. Each intent is leased for JOBS_LEASE_SECONDS, or a quarter of the time it has waited.
+// expire-intents leaves these intents (Stripe's, with a PaymentIntent) to this job.
+import { withRequestContext } from "../_shared/db.ts";
+import { ProviderError } from "../_shared/providers/errors.ts";
+import { type StripePaymentIntent, StripeUnknownPaymentIntentError } from "../_shared/providers/stripe/client.ts";
+import { stripePolledEvent } from "../_shared/providers/stripe/events.ts";
+import { expireUnpaidIntent, pastItsTtl } from "./expire-intents.ts";
+import type { Job, JobRun } from "./job.ts";
+import { applyConfirmed, type LeasedPayment, takeWaiting } from "./poll.ts";
+
+/** The statuses of a PaymentIntent nobody has paid: the customer can still pay it until it is canceled at Stripe. */
+const UNPAID = new Set<string>(["requires_payment_method", "requires_confirmation", "requires_action"]);
+
+/**
+ * An intent still undecided is asked about again after a quarter of the time it has waited (at
+ * least the job's lease, at most an hour), as revolut-poll does: an abandoned checkout costs
+ * some 30 look-ups in the day before it is canceled, not one a run.
+ */
+const LEASE_GROWTH = 0.25;
+
+interface Counts {
+  taken: number;
+  applied: number;
+  already_applied: number;
+  pending: number;
+  canceled: number;
+  not_found: number;
+  errors: number;
+}
+
+/** What became of one intent: the count it adds to. */
+type Verdict = Exclude<keyof Counts, "taken">;
+
+/** The state Stripe reports applied as its webhook would, or the intent canceled once nothing at Stripe can pay it. */
+async function applyState(run: JobRun, item: LeasedPayment, paymentIntent: StripePaymentIntent): Promise<Verdict> {
+  if (paymentIntent.status === "succeeded") {
+    return await applyConfirmed(run, "stripe", stripePolledEvent("payment_intent.succeeded", paymentIntent));
+  }
+  if (paymentIntent.status === "canceled") return await expireUnpaidIntent(run, item.id) ? "canceled" : "pending";
+  if (paymentIntent.status === "requires_payment_method" && paymentIntent.last_payment_error) {
+    return await applyConfirmed(run, "stripe", stripePolledEvent("payment_intent.payment_failed", paymentIntent));
+  }
+  return "pending";
+}
+
+/** Reads the intent's PaymentIntent back (canceled first when unpaid past the TTL) and applies it. Throws ProviderError. */
+async function pollIntent(run: JobRun, item: LeasedPayment): Promise<Verdict> {
+  const stripe = run.stripe();
+  let paymentIntent = await stripe.retrievePaymentIntent(item.referenceId);
+  if (UNPAID.has(paymentIntent.status) && await pastItsTtl(run, item.id)) {
+    paymentIntent = await stripe.cancelPaymentIntent(item.referenceId);
+    run.logger.info("stripe_poll_cancel_answered", {
+      correlation_id: run.context.correlationId,
+      intent_id: item.id,
+      payment_intent_id: item.referenceId,
+      status: paymentIntent.status,
+    });
+  }
+  return await applyState(run, item, paymentIntent);
+}
+
+/**
+ * pollIntent with Stripe's failures counted and logged: the intent is left, except that one
+ * whose PaymentIntent Stripe does not know is canceled once past its TTL.
+ */
+async function settle(run: JobRun, item: LeasedPayment): Promise<Verdict> {
+  try {
+    return await pollIntent(run, item);
+  } catch (error) {
+    if (!(error instanceof ProviderError)) throw error;
+    const notFound = error instanceof StripeUnknownPaymentIntentError;
+    run.logger.warn(notFound ? "stripe_poll_payment_intent_not_found" : "stripe_poll_unconfirmed", {
+      correlation_id: run.context.correlationId,
+      intent_id: item.id,
+      payment_intent_id: item.referenceId,
+      http_status: error.httpStatus,
+      error: error.message,
+    });
+    if (!notFound) return "errors";
+    await expireUnpaidIntent(run, item.id);
+    return "not_found";
+  }
+}
+
+export const stripePoll: Job = async (run) => {
+  const counts: Counts = { taken: 0, applied: 0, already_applied: 0, pending: 0, canceled: 0, not_found: 0, errors: 0 };
+  const items = await withRequestContext(
+    run.sql,
+    run.context,
+    (tx) =>
+      takeWaiting(
+        tx,
+        run,
+        { job: "stripe-poll", kind: "intents" },
+        run.settings.stripePollAfterSeconds,
+        run.settings.batchSize,
+        LEASE_GROWTH,
+      ),
+  );
+  counts.taken = items.length;
+  for (const item of items) counts[await settle(run, item)] += 1;
+  return { ...counts };
+};
