@@ -17,7 +17,7 @@ import { TokenMinter } from "@mfuko/local-stack/tokens";
 import { type AdminAnswer, answerOf } from "../../tests/support/admin-fixtures.ts";
 import { age, balanceOf, createTopUp, creditsTo, intentStatus, storedEvents } from "../../tests/support/payments-fixtures.ts";
 import { type PaymentsGateway, startPaymentsGateway, waitingTopUp } from "../../tests/support/payments-gateway.ts";
-import { stripeError } from "../../tests/support/provider-standins.ts";
+import { stripeError, whileAnswering } from "../../tests/support/provider-standins.ts";
 import { stripePaymentSucceeded, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
 const POLL_AFTER_SECONDS = 3600;
@@ -62,14 +62,8 @@ async function signedWebhook(event: unknown): Promise<{ status: number; outcome:
 }
 
 /** Runs stripe-poll with `onCancel` playing what happens at Stripe as a cancel request arrives. */
-async function runWhileCanceling(onCancel: (paymentIntentId: string) => void): Promise<AdminAnswer> {
-  gateway.stripe.onCancel = onCancel;
-  try {
-    return await runJob();
-  } finally {
-    gateway.stripe.onCancel = null;
-  }
-}
+const runWhileCanceling = (onCancel: (paymentIntentId: string) => void): Promise<AdminAnswer> =>
+  whileAnswering(gateway.stripe, "onCancel", onCancel, runJob);
 
 /** Lets the next run take the intent again before its lease runs out. */
 const releaseLease = (intentId: string) => sql`delete from private.job_leases where job = 'stripe-poll' and item_id = ${intentId}::uuid`;
