@@ -8,7 +8,10 @@
 -- the recorded and the pending refunds are counted, or one whose reversal of the credit the
 -- ledger would refuse. A refund the provider accepted but has not completed is stored as
 -- pending (refund_record_pending): it reserves its amount and is completed by the provider's
--- report (webhook), never counted twice.
+-- report (webhook), never counted twice. The reservation holds in the ledger too, so that
+-- refund_record can always record the refund once the provider has paid it: until the
+-- refund is completed or fails, no other reversal takes the part of the credit it reserves
+-- (private.refund_reserved, which wallet_reverse leaves; WL008 beyond the rest).
 --
 -- payment_resolve closes a needs_review payment: credit posts the provider's amount to the
 -- intent's account with the deposit key the automatic path uses (payment:<provider>:<id>),
@@ -97,6 +100,24 @@ begin
 end;
 $$;
 grant execute on function api_private.refund_record_pending(uuid, bigint, text, text, text) to authenticated;
+
+-- What the pending refunds of the payment credited by p_credit reserve of that credit, but
+-- p_refund's own part (the refund refund_record is completing): what wallet_reverse
+-- (private.wallet_reverse) leaves of the credit for them. 0 for a transaction that credited
+-- no payment.
+create function private.refund_reserved(p_credit uuid, p_refund uuid) returns bigint
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  return coalesce((
+    select sum(r.amount)
+      from public.payments p
+      join public.refunds r on r.payment_id = p.id
+     where p.wallet_transaction_id = p_credit and r.status = 'pending' and r.id is distinct from p_refund), 0);
+end;
+$$;
 
 -- Closes a needs_review payment. 'credit': the provider's amount goes to the intent's account
 -- once (WL008 when the payment has no intent, or was refunded at the provider while under
