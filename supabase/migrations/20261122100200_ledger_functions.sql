@@ -509,8 +509,10 @@ end;
 $$;
 grant execute on function api_private.wallet_reverse(uuid, text, bigint, text, boolean) to authenticated, service_role;
 
--- Freeze, unfreeze, close. Closing is final and needs a zero balance with no active hold.
--- The reason goes to wallet_status_reasons, which the account's owner cannot read.
+-- Freeze, unfreeze, close. Closing is final and needs a zero balance with no active hold,
+-- and no pending refund that will reverse a credit through the account
+-- (private.refund_check_close). The reason goes to wallet_status_reasons, which the
+-- account's owner cannot read.
 create function api_private.wallet_set_status(p_account uuid, p_status text, p_reason text)
 returns public.wallet_accounts
 language plpgsql
@@ -528,6 +530,9 @@ begin
     perform private.fail('22023', format('a reason is required to change wallet account %s', p_account));
   end if;
   perform private.require_within(p_reason, 'reason', 'p_reason');
+  if p_status = 'closed' then
+    perform private.refund_check_close(p_account);
+  end if;
   v_account := private.wallet_lock_account(p_account);
   if v_account.status = p_status then
     return v_account;

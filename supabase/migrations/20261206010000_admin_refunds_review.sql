@@ -11,7 +11,8 @@
 -- report (webhook), never counted twice. The reservation holds in the ledger too, so that
 -- refund_record can always record the refund once the provider has paid it: until the
 -- refund is completed or fails, no other reversal takes the part of the credit it reserves
--- (private.refund_reserved, which wallet_reverse leaves; WL008 beyond the rest).
+-- (private.refund_reserved, which wallet_reverse leaves), and no account of the credit is
+-- closed (private.refund_check_close, which wallet_set_status calls); both refuse with WL008.
 --
 -- payment_resolve closes a needs_review payment: credit posts the provider's amount to the
 -- intent's account with the deposit key the automatic path uses (payment:<provider>:<id>),
@@ -116,6 +117,34 @@ begin
       from public.payments p
       join public.refunds r on r.payment_id = p.id
      where p.wallet_transaction_id = p_credit and r.status = 'pending' and r.id is distinct from p_refund), 0);
+end;
+$$;
+
+-- The pending refunds: few at any time, read by refund_check_close.
+create index refunds_pending_idx on public.refunds (payment_id) where status = 'pending';
+
+-- Closing p_account (wallet_set_status) is refused (WL008) while a refund of a payment whose
+-- credit went through it is pending: the refund will reverse the credit through the account
+-- when the provider confirms it, and a closed account takes nothing.
+create function private.refund_check_close(p_account uuid) returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_payment uuid;
+begin
+  select p.id into v_payment
+    from public.refunds r
+    join public.payments p on p.id = r.payment_id
+    join public.wallet_transactions t on t.id = p.wallet_transaction_id
+   where r.status = 'pending' and p_account in (t.from_account_id, t.to_account_id)
+   order by p.id
+   limit 1;
+  if v_payment is not null then
+    perform private.fail('WL008', pg_catalog.format(
+      'wallet account %s cannot be closed while a refund of payment %s is pending: the refund reverses the payment''s credit through the account when the provider completes it',
+      p_account, v_payment));
+  end if;
 end;
 $$;
 
