@@ -530,6 +530,8 @@ begin
     perform private.fail('22023', format('a reason is required to change wallet account %s', p_account));
   end if;
   perform private.require_within(p_reason, 'reason', 'p_reason');
+  -- Before the account's lock: the refund the close may wait for takes that lock when its
+  -- provider completes it at once (refund_record).
   if p_status = 'closed' then
     perform private.refund_check_close(p_account);
   end if;
