@@ -394,8 +394,8 @@ grant execute on function public.wallet_set_balance_shards(uuid, integer) to ser
 
 -- What remains to reverse of p_transaction: its amount less its reversals, net of those
 -- undone since (a refund that failed: refund_record_failure reverses its reversal). The bound
--- of wallet_reverse, and what a provider refund checks before the provider pays
--- (api_private.refund_prepare).
+-- of wallet_reverse (less what pending refunds reserve), and what a provider refund checks
+-- before the provider pays (api_private.refund_prepare).
 create function private.wallet_reversible(p_transaction public.wallet_transactions) returns bigint
 language plpgsql
 stable
@@ -414,42 +414,44 @@ $$;
 -- The reversals of one transaction never add up to more than it moved, net of reversals
 -- that were undone since (a refund that failed: refund_record_failure reverses its
 -- reversal, and the amount can be reversed again); concurrent reversals of it are
--- serialised by a lock on its row. p_force lets the debit take the
+-- serialised by a lock on its row. Of a payment's credit, what the payment's pending refunds
+-- reserve is left to them (private.refund_reserved, WL008 beyond the rest): their provider
+-- has committed to pay the customer, and refund_record reverses each refund's part when the
+-- provider confirms it. p_refund is the refund refund_record is recording, whose own part
+-- this reversal takes; null for every other reversal. p_force lets the debit take the
 -- receiver below zero (refund or chargeback of money already spent); it is recorded in the
 -- reversal's metadata. A replay is recognised before the remaining amount is checked. A
 -- reversal posts on frozen accounts (private.wallet_post): it records money going back.
-create function api_private.wallet_reverse(
+-- p_scope is the caller's key scope: the admin, or null for the service.
+create function private.wallet_reverse(
+  p_scope uuid,
   p_transaction_id uuid,
   p_idempotency_key text,
-  p_amount bigint default null,
-  p_reason text default null,
-  p_force boolean default false
+  p_amount bigint,
+  p_reason text,
+  p_force boolean,
+  p_refund uuid
 )
 returns public.wallet_transactions
 language plpgsql
-security definer set search_path = ''
+set search_path = ''
 as $$
 declare
-  v_scope uuid;
   v_original public.wallet_transactions;
   v_existing public.wallet_transactions;
   v_metadata jsonb := jsonb_build_object('force', coalesce(p_force, false));
   v_remaining bigint;
+  v_reserved bigint;
   v_amount bigint;
   v_result public.wallet_transactions;
 begin
-  if private.require_caller(array['service', 'admin'], 'reverse a transaction') = 'admin' then
-    v_scope := auth.uid();
-  end if;
-  perform private.require_within(p_idempotency_key, 'identifier', 'p_idempotency_key');
-  perform private.require_within(p_reason, 'reason', 'p_reason');
   select t.* into v_original from public.wallet_transactions t where t.id = p_transaction_id for no key update;
   if not found then
     perform private.fail('WL007', format('transaction %s not found', p_transaction_id));
   end if;
 
   select t.* into v_existing from public.wallet_transactions t
-   where t.idempotency_key = p_idempotency_key and t.initiated_by is not distinct from v_scope;
+   where t.idempotency_key = p_idempotency_key and t.initiated_by is not distinct from p_scope;
   if found then
     perform private.require_same_parameters(
       v_existing.kind = 'reversal' and v_existing.reverses_id = p_transaction_id
@@ -463,25 +465,54 @@ begin
     perform private.fail('WL008', format('transaction %s (%s %s) cannot be reversed',
       p_transaction_id, v_original.status, v_original.kind));
   end if;
-  v_remaining := private.wallet_reversible(v_original);
+  -- Read under the original's lock, which refund_prepare holds until its refund is pending.
+  v_reserved := private.refund_reserved(p_transaction_id, p_refund);
+  v_remaining := greatest(private.wallet_reversible(v_original) - v_reserved, 0);
   v_amount := coalesce(p_amount, v_remaining);
   if v_amount > v_remaining or v_remaining = 0 then
-    perform private.fail('WL008', format('reversal of %s exceeds what remains of transaction %s (%s)',
-      v_amount, p_transaction_id, v_remaining));
+    perform private.fail('WL008', format('reversal of %s exceeds what remains of transaction %s (%s)%s',
+      v_amount, p_transaction_id, v_remaining,
+      case when v_reserved > 0 then format(': the pending refunds of its payment reserve %s more', v_reserved) else '' end));
   end if;
 
   select t.* into v_result
-    from private.wallet_post(v_scope, 'reversal', coalesce(p_force, false),
+    from private.wallet_post(p_scope, 'reversal', coalesce(p_force, false),
                              array[v_original.to_account_id], array[v_original.from_account_id],
                              array[v_amount], array[v_original.currency], array[p_idempotency_key],
                              array[p_reason], array[v_metadata], p_transaction_id) t;
   return v_result;
 end;
 $$;
+
+-- The entry point of private.wallet_reverse, for the service and admins.
+create function api_private.wallet_reverse(
+  p_transaction_id uuid,
+  p_idempotency_key text,
+  p_amount bigint default null,
+  p_reason text default null,
+  p_force boolean default false
+)
+returns public.wallet_transactions
+language plpgsql
+security definer set search_path = ''
+as $$
+declare
+  v_scope uuid;
+begin
+  if private.require_caller(array['service', 'admin'], 'reverse a transaction') = 'admin' then
+    v_scope := auth.uid();
+  end if;
+  perform private.require_within(p_idempotency_key, 'identifier', 'p_idempotency_key');
+  perform private.require_within(p_reason, 'reason', 'p_reason');
+  return private.wallet_reverse(v_scope, p_transaction_id, p_idempotency_key, p_amount, p_reason, p_force, null);
+end;
+$$;
 grant execute on function api_private.wallet_reverse(uuid, text, bigint, text, boolean) to authenticated, service_role;
 
--- Freeze, unfreeze, close. Closing is final and needs a zero balance with no active hold.
--- The reason goes to wallet_status_reasons, which the account's owner cannot read.
+-- Freeze, unfreeze, close. Closing is final and needs a zero balance with no active hold,
+-- and no pending refund that will reverse a credit through the account
+-- (private.refund_check_close). The reason goes to wallet_status_reasons, which the
+-- account's owner cannot read.
 create function api_private.wallet_set_status(p_account uuid, p_status text, p_reason text)
 returns public.wallet_accounts
 language plpgsql
@@ -499,6 +530,11 @@ begin
     perform private.fail('22023', format('a reason is required to change wallet account %s', p_account));
   end if;
   perform private.require_within(p_reason, 'reason', 'p_reason');
+  -- Before the account's lock: the refund the close may wait for takes that lock when its
+  -- provider completes it at once (refund_record).
+  if p_status = 'closed' then
+    perform private.refund_check_close(p_account);
+  end if;
   v_account := private.wallet_lock_account(p_account);
   if v_account.status = p_status then
     return v_account;

@@ -2,10 +2,11 @@
 --
 -- Each is security definer with an empty search_path, checks its caller with the ledger's
 -- private.require_caller, and is idempotent. Money moves only through the ledger's
--- API functions (wallet_deposit, wallet_reverse) in the same transaction as the row
--- that explains it. Errors reuse the ledger's codes (WL002 currency, WL004 account not
--- active, WL005 replay with other parameters, WL006 amount, WL007 not found, WL008 state,
--- 42501 caller, 22023 malformed argument) plus PA001..PA002 (docs/PAYMENTS.md).
+-- functions (wallet_deposit; wallet_reverse's body, private.wallet_reverse) in the same
+-- transaction as the row that explains it. Errors reuse the ledger's codes (WL002 currency,
+-- WL004 account not active, WL005 replay with other parameters, WL006 amount, WL007 not
+-- found, WL008 state, 42501 caller, 22023 malformed argument) plus PA001..PA002
+-- (docs/PAYMENTS.md).
 --
 -- Functions that signed-in users may call follow the ledger's wrapper rule
 -- (20261122100200_ledger_functions.sql): body in `api_private`, wrapper in public.
@@ -371,7 +372,9 @@ grant execute on function api_private.payment_lock(text, text) to service_role;
 -- gets the refund recorded with no ledger effect. A refund stored as pending (an admin's
 -- refund the provider accepted but has not completed: api_private.refund_record_pending) is
 -- completed here when the provider confirms it, so the admin's call and the provider's
--- report of one refund are one row that moves the ledger once. Given p_unidentified_prefix,
+-- report of one refund are one row that moves the ledger once; its reversal takes the part
+-- of the credit the refund reserved. Any other refund's reversal leaves what the payment's
+-- pending refunds reserve (WL008 beyond the rest). Given p_unidentified_prefix,
 -- a new provider refund id takes over a refund of the same amount reported without its id
 -- (private.refund_lookup), which moved the ledger already.
 create function api_private.refund_record(
@@ -386,6 +389,7 @@ language plpgsql
 security definer set search_path = ''
 as $$
 declare
+  v_scope uuid;
   v_payment public.payments;
   v_refund public.refunds;
   v_lookup record;
@@ -394,7 +398,10 @@ declare
   v_reversal public.wallet_transactions;
   v_forced boolean := false;
 begin
-  perform private.require_caller(array['service', 'admin'], 'record a refund');
+  -- The reversal's key scope, as wallet_reverse's: the admin, or none for the service.
+  if private.require_caller(array['service', 'admin'], 'record a refund') = 'admin' then
+    v_scope := auth.uid();
+  end if;
   perform private.require_within(p_reason, 'reason', 'p_reason');
   v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id, p_unidentified_prefix);
   v_payment := v_lookup.payment;
@@ -414,15 +421,16 @@ begin
   if v_payment.wallet_transaction_id is not null then
     -- Keyed by the refund row, not the provider's id: refund_record_failure may give a refund
     -- recorded without the provider's id that id later, and free the old one for a new refund.
+    -- Given the refund's id, the reversal may take what the refund reserved while pending.
     v_key := pg_catalog.format('refund:%s:%s', v_payment.provider, v_refund_id);
     begin
-      v_reversal := public.wallet_reverse(v_payment.wallet_transaction_id, v_key, p_amount, p_reason, false);
+      v_reversal := private.wallet_reverse(v_scope, v_payment.wallet_transaction_id, v_key, p_amount, p_reason, false, v_refund_id);
     exception
       when sqlstate 'WL001' then
         v_forced := true;
     end;
     if v_forced then
-      v_reversal := public.wallet_reverse(v_payment.wallet_transaction_id, v_key, p_amount, p_reason, true);
+      v_reversal := private.wallet_reverse(v_scope, v_payment.wallet_transaction_id, v_key, p_amount, p_reason, true, v_refund_id);
     end if;
   end if;
 

@@ -8,12 +8,37 @@
 -- the recorded and the pending refunds are counted, or one whose reversal of the credit the
 -- ledger would refuse. A refund the provider accepted but has not completed is stored as
 -- pending (refund_record_pending): it reserves its amount and is completed by the provider's
--- report (webhook), never counted twice.
+-- report (webhook), never counted twice. The reservation holds in the ledger too, so that
+-- refund_record can always record the refund once the provider has paid it: until the
+-- refund is completed or fails, no other reversal takes the part of the credit it reserves
+-- (private.refund_reserved, which wallet_reverse leaves), and no account of the credit is
+-- closed (private.refund_check_close, which wallet_set_status calls); both refuse with WL008.
 --
 -- payment_resolve closes a needs_review payment: credit posts the provider's amount to the
 -- intent's account with the deposit key the automatic path uses (payment:<provider>:<id>),
 -- so the money can never be credited twice; reject records why. Both are audited (the
 -- payments table is) with the admin as actor.
+
+-- Serialises the refunds of the payments whose credit went through p_account with the
+-- account's closing: a refund being prepared holds this lock shared until its transaction
+-- ends, the provider's answer included, and a close holds it exclusively. So a close waits
+-- for the refunds being asked of their providers and then sees those that are pending, and a
+-- refund prepared during a close sees the account closed. Advisory, so that neither the
+-- account's row nor anything that moves its money waits for a refund.
+create function private.refund_lock_account(p_account uuid, p_exclusive boolean) returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_key constant bigint := pg_catalog.hashtextextended('refund-account:' || p_account::text, 0);
+begin
+  if p_exclusive then
+    perform pg_catalog.pg_advisory_xact_lock(v_key);
+  else
+    perform pg_catalog.pg_advisory_xact_lock_shared(v_key);
+  end if;
+end;
+$$;
 
 -- The payment to refund, locked, with what is left to refund (of the payment and of its
 -- credit). WL007 unknown payment, WL006 an amount beyond what remains of the payment. A
@@ -21,8 +46,9 @@
 -- that reversal would be: WL004 when an account of the credit is closed (a closed account
 -- takes nothing), WL008 when less of the credit remains to reverse than the pending refunds
 -- and this one need (an admin reversed it through the ledger). The credit is locked as
--- wallet_reverse locks it, so that no reversal of it comes in between until the admin's
--- transaction ends.
+-- wallet_reverse locks it, and its accounts against closing (private.refund_lock_account), so
+-- that no reversal of it and no close comes in between until the admin's transaction ends:
+-- the refund is pending by then.
 create function api_private.refund_prepare(p_payment uuid, p_amount bigint)
 returns table (provider text, provider_payment_id text, currency text, remaining bigint)
 language plpgsql
@@ -48,6 +74,8 @@ begin
   end if;
   if v_payment.wallet_transaction_id is not null then
     select t.* into v_credit from public.wallet_transactions t where t.id = v_payment.wallet_transaction_id for no key update;
+    perform private.refund_lock_account(v_credit.from_account_id, false);
+    perform private.refund_lock_account(v_credit.to_account_id, false);
     select a.id into v_closed from public.wallet_accounts a
      where a.id in (v_credit.from_account_id, v_credit.to_account_id) and a.status = 'closed'
      order by a.id
@@ -97,6 +125,55 @@ begin
 end;
 $$;
 grant execute on function api_private.refund_record_pending(uuid, bigint, text, text, text) to authenticated;
+
+-- What the pending refunds of the payment credited by p_credit reserve of that credit, but
+-- p_refund's own part (the refund refund_record is completing): what wallet_reverse
+-- (private.wallet_reverse) leaves of the credit for them. 0 for a transaction that credited
+-- no payment.
+create function private.refund_reserved(p_credit uuid, p_refund uuid) returns bigint
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  return coalesce((
+    select sum(r.amount)
+      from public.payments p
+      join public.refunds r on r.payment_id = p.id
+     where p.wallet_transaction_id = p_credit and r.status = 'pending' and r.id is distinct from p_refund), 0);
+end;
+$$;
+
+-- The pending refunds: few at any time, read by refund_check_close.
+create index refunds_pending_idx on public.refunds (payment_id) where status = 'pending';
+
+-- Closing p_account (wallet_set_status): waits for the refunds being prepared of payments
+-- whose credit went through it (private.refund_lock_account, held until the close's
+-- transaction ends), then refuses (WL008) while one of those refunds is pending: it will
+-- reverse the credit through the account when the provider confirms it, and a closed account
+-- takes nothing.
+create function private.refund_check_close(p_account uuid) returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_payment uuid;
+begin
+  perform private.refund_lock_account(p_account, true);
+  select p.id into v_payment
+    from public.refunds r
+    join public.payments p on p.id = r.payment_id
+    join public.wallet_transactions t on t.id = p.wallet_transaction_id
+   where r.status = 'pending' and p_account in (t.from_account_id, t.to_account_id)
+   order by p.id
+   limit 1;
+  if v_payment is not null then
+    perform private.fail('WL008', pg_catalog.format(
+      'wallet account %s cannot be closed while a refund of payment %s is pending: the refund reverses the payment''s credit through the account when the provider completes it',
+      p_account, v_payment));
+  end if;
+end;
+$$;
 
 -- Closes a needs_review payment. 'credit': the provider's amount goes to the intent's account
 -- once (WL008 when the payment has no intent, or was refunded at the provider while under

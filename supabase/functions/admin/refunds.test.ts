@@ -5,7 +5,7 @@
 import { useTestSql } from "../../tests/support/test-sql.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdminCall, adminRequest, answerOf, createStaff, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
-import { asServiceRole, balanceOf, createTopUp } from "../../tests/support/payments-fixtures.ts";
+import { asServiceRole, balanceOf, createTopUp, createUserWithAccount } from "../../tests/support/payments-fixtures.ts";
 import { type PaymentsGateway, startPaymentsGateway } from "../../tests/support/payments-gateway.ts";
 import { stripeError } from "../../tests/support/provider-standins.ts";
 import { revolutRequest, stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
@@ -358,6 +358,53 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     expect(refusal(closedAccount)).toEqual({ status: 409, code: "account_not_active" });
     expect([...await refundsOf(reversed.paymentId), ...await refundsOf(closed.paymentId)]).toEqual([]);
     expect((await refund(reversed.paymentId, { amount: 300, reason: "what the ledger has left" })).status).toBe(201);
+  });
+
+  it("a pending refund keeps its part of the credit from a ledger reversal and its account from closing (409) until Stripe completes it", async () => {
+    const payment = await stripePayment(1000);
+    const pending = await pendingRefund(payment.paymentId, { amount: 600, reason: "pending card" });
+    expect(pending.body.refund).toMatchObject({ status: "pending" });
+    const credit = (await paymentRow(payment.paymentId)).wallet_transaction_id!;
+    const reverse = (amount: number) =>
+      admin("POST", `/transactions/${credit}/reverse`, {
+        token: staff.admin.token,
+        idempotencyKey: crypto.randomUUID(),
+        body: { amount, reason: "credited twice" },
+      });
+    const reversals = async () =>
+      (await sql<{ n: number }[]>`select count(*)::int as n from public.wallet_transactions where reverses_id = ${credit}::uuid`)[0]!.n;
+
+    const overReserved = await reverse(401);
+    expect(refusal(overReserved)).toEqual({ status: 409, code: "invalid_state" });
+    expect(overReserved.body.error.message).toContain("(400): the pending refunds of its payment reserve 600 more");
+    expect(await reversals()).toBe(0);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 1000, available: 1000 });
+    expect((await reverse(400)).status).toBe(201);
+
+    // The customer spends the rest; the account the refund will debit still does not close.
+    const other = await createUserWithAccount(sql, "USD");
+    await asServiceRole(
+      sql,
+      (tx) =>
+        tx`select 1 from public.wallet_transfer(${payment.accountId}::uuid, ${other.accountId}::uuid, 600, 'USD', ${`spend-${payment.pi}`})`,
+    );
+    const close = await admin("POST", `/accounts/${payment.accountId}/status`, {
+      token: staff.admin.token,
+      idempotencyKey: crypto.randomUUID(),
+      body: { status: "closed", reason: "customer left" },
+    });
+    expect(refusal(close)).toEqual({ status: 409, code: "invalid_state" });
+    expect(close.body.error.message).toContain(`while a refund of payment ${payment.paymentId} is pending`);
+    const [account] = await sql<{ status: string }[]>`select status from public.wallet_accounts where id = ${payment.accountId}::uuid`;
+    expect(account!.status).toBe("active");
+
+    // Stripe completes the refund: the ledger records it, from the part it reserved.
+    const confirmed = chargeRefunded(payment.pi, 1000, [{ id: pending.body.provider.refund_id, amount: 600, status: "succeeded" }]);
+    expect(await deliver(confirmed)).toBe(200);
+    expect(await refundsOf(payment.paymentId)).toMatchObject([{ status: "succeeded", amount: 600 }]);
+    expect(await paymentRow(payment.paymentId)).toMatchObject({ amount_refunded: 600 });
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: -600, available: -600 });
+    expect(await reversals()).toBe(2);
   });
 
   it("is refused to support (403) and validates its body (400), sending nothing", async () => {

@@ -4,7 +4,7 @@
 -- admin's refund takes over one its provider reported without an id, api_private.payment_resolve
 -- (credit once, reject, refusals), who may call them, and how reconciliation shows the outcome.
 begin;
-select plan(63);
+select plan(64);
 
 select tests.create_users('{alice,bob,carol,dave}', admins => '{admin}', support => '{support}');
 
@@ -99,6 +99,10 @@ select throws_ok(format($$ select api_private.refund_prepare(%L, 101) $$, :'reve
 select results_eq(format($$ select remaining from api_private.refund_prepare(%L, 100) $$, :'reversed'), $$ values (100::bigint) $$,
   '100 remains');
 
+-- A pending refund keeps its account open (refund_reservations.test.sql): the provider fails it first.
+select tests.as_service();
+select is((public.refund_record_failure(:'reversed', 're_rr_reversed_pending', 200)).status, 'failed',
+  'the provider fails the pending refund');
 select tests.as_user(tests.user_id('dave'));
 select id as dave_account from public.wallet_open_account('USD') \gset
 select tests.as_user(tests.user_id('bob'));

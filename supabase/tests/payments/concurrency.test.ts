@@ -1,8 +1,9 @@
 // Concurrent deliveries against the real payment functions: the same provider payment
 // recorded by several webhook deliveries at once credits once, concurrent refunds never add
-// up to more than the payment, and concurrent deliveries of one webhook event apply it once.
+// up to more than the payment, an account is never closed under a refund being asked of its
+// provider, and concurrent deliveries of one webhook event apply it once.
 import { randomUUID } from "node:crypto";
-import type { Sql, TransactionSql } from "postgres";
+import type { ReservedSql, Sql, TransactionSql } from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, createFundedParties, type Party, scratchCurrency, sqlState, testDatabaseUrl } from "../ledger/ledger-client.ts";
 
@@ -21,11 +22,11 @@ function asService<T>(fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
   }) as Promise<T>;
 }
 
-async function createIntent(amount: number): Promise<string> {
+async function createIntent(amount: number, accountId = party.accountId): Promise<string> {
   const [intent] = await asService(
     (tx) =>
       tx<{ id: string }[]>`
-      select id from public.payment_intent_create('stripe', ${party.accountId}::uuid, ${amount}::bigint, ${currency}, ${`intent-${randomUUID()}`})`,
+      select id from public.payment_intent_create('stripe', ${accountId}::uuid, ${amount}::bigint, ${currency}, ${`intent-${randomUUID()}`})`,
   );
   return intent!.id;
 }
@@ -143,6 +144,97 @@ describe("refund_record under concurrent refunds", () => {
       select amount_refunded, status from public.payments where id = ${payment!.id}`;
     expect(row).toEqual({ amount_refunded: "900", status: "partially_refunded" });
     expect(await balance()).toBe(before - 900n);
+  });
+});
+
+describe("closing an account while a refund of its payment is asked of the provider", () => {
+  /** A new account credited by a Stripe payment of 1000 that its owner has spent: closable. */
+  async function spentPayment(): Promise<{ paymentId: string; accountId: string }> {
+    const accountId = (await createFundedParties(sql, currency, 1, 0n))[0]!.accountId;
+    const intent = await createIntent(1_000, accountId);
+    const [payment] = await asService(
+      (tx) =>
+        tx<{ id: string }[]>`
+        select id from public.payment_record_success('stripe', ${`pi_close_${randomUUID()}`}, ${intent}::uuid, 1000, ${currency})`,
+    );
+    const spend = `spend-${randomUUID()}`;
+    await asService((tx) =>
+      tx`select 1 from public.wallet_transfer(${accountId}::uuid, ${party.accountId}::uuid, 1000, ${currency}, ${spend})`
+    );
+    return { paymentId: payment!.id, accountId };
+  }
+
+  /** An admin's transaction left open, as the admin API's refund holds one while the provider answers. */
+  async function adminTransaction() {
+    const admin = await sql.reserve();
+    await admin`begin`;
+    const claims = { sub: randomUUID(), role: "authenticated", app_metadata: { role: "admin" } };
+    await admin`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
+    return admin;
+  }
+
+  const closeAccount = (accountId: string) =>
+    asService((tx) => tx`select 1 from public.wallet_set_status(${accountId}::uuid, 'closed', 'customer left')`).then(
+      () => "closed",
+      (error: unknown) => sqlState(error),
+    );
+  /** What `outcome` settled to within 300 ms, or "waiting". */
+  const within300ms = (outcome: Promise<string>) =>
+    Promise.race([outcome, new Promise<string>((resolve) => setTimeout(() => resolve("waiting"), 300))]);
+
+  /**
+   * Closes a spent account while an admin's refund of its payment is being asked (refund_prepare
+   * done, the provider yet to answer), checking that the close waits; `answer` records the
+   * provider's answer in the admin's transaction, which then commits. The close's outcome, and
+   * the account's status and balance after it.
+   */
+  async function closeWhileRefunding(answer: (admin: ReservedSql, paymentId: string) => Promise<unknown>) {
+    const { paymentId, accountId } = await spentPayment();
+    const admin = await adminTransaction();
+    await admin`select 1 from api_private.refund_prepare(${paymentId}::uuid, 400)`;
+    const close = closeAccount(accountId);
+    expect(await within300ms(close)).toBe("waiting");
+    await answer(admin, paymentId);
+    await admin`commit`;
+    admin.release();
+    const [row] = await sql<{ status: string; balance: string }[]>`
+      select a.status, b.balance from public.wallet_accounts a join public.wallet_account_balances b on b.account_id = a.id
+       where a.id = ${accountId}`;
+    return { close: await close, ...row };
+  }
+
+  it("a close waits for the refund being asked, and is refused once it is pending", async () => {
+    const outcome = await closeWhileRefunding((admin, paymentId) =>
+      admin`select 1 from api_private.refund_record_pending(${paymentId}::uuid, 400, ${`re_close_${run}`}, 'asked')`
+    );
+    expect(outcome).toEqual({ close: "WL008", status: "active", balance: "0" });
+  });
+
+  it("a refund the provider completes at once while a close waits is recorded, with no deadlock", async () => {
+    // refund_record locks the account's row to debit it, which the waiting close has not taken yet.
+    const outcome = await closeWhileRefunding((admin, paymentId) =>
+      admin`select 1 from public.refund_record(${paymentId}::uuid, 400, ${`re_close_now_${run}`}, 'asked')`
+    );
+    expect(outcome).toEqual({ close: "WL008", status: "active", balance: "-400" }); // the account owes the refund
+  });
+
+  it("a refund asked while a close is under way waits for it and is refused: the account is closed", async () => {
+    const { paymentId, accountId } = await spentPayment();
+    const closing = await sql.reserve();
+    await closing`begin`;
+    await closing`select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
+    await closing`select 1 from public.wallet_set_status(${accountId}::uuid, 'closed', 'customer left')`;
+    const admin = await adminTransaction();
+    const prepare = admin`select 1 from api_private.refund_prepare(${paymentId}::uuid, 400)`.then(
+      () => "prepared",
+      (error: unknown) => sqlState(error),
+    );
+    expect(await within300ms(prepare)).toBe("waiting");
+    await closing`commit`;
+    closing.release();
+    expect(await prepare).toBe("WL004");
+    await admin`rollback`;
+    admin.release();
   });
 });
 
