@@ -8,7 +8,7 @@ import { type AdminCall, adminRequest, answerOf, createStaff, refusal, type Staf
 import { asServiceRole, balanceOf, createTopUp, createUserWithAccount } from "../../tests/support/payments-fixtures.ts";
 import { type PaymentsGateway, startPaymentsGateway } from "../../tests/support/payments-gateway.ts";
 import { stripeError } from "../../tests/support/provider-standins.ts";
-import { revolutRequest, stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
+import { revolutRequest, stripeChargeRefunded, stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
 const sql = useTestSql();
 let gateway: PaymentsGateway;
@@ -93,21 +93,9 @@ async function refundsOf(paymentId: string) {
 
 const refundCalls = () => gateway.stripe.requests.filter((r) => r === "POST /v1/refunds").length;
 
-/** The charge.refunded of current API versions: no refunds list, only the charge's refunded total. */
-const chargeRefundedTotal = (pi: string, amount: number, amountRefunded: number, extra: Record<string, unknown> = {}) =>
-  stripeEvent("charge.refunded", {
-    id: `ch_${pi.slice(3)}`,
-    object: "charge",
-    payment_intent: pi,
-    amount,
-    currency: "usd",
-    amount_refunded: amountRefunded,
-    ...extra,
-  });
-
 /** The charge.refunded Stripe sends for `refunds` of the payment (API versions listing them). */
 const chargeRefunded = (pi: string, amount: number, refunds: { id: string; amount: number; status: string }[]) =>
-  chargeRefundedTotal(pi, amount, refunds.filter((r) => r.status !== "failed").reduce((sum, r) => sum + r.amount, 0), {
+  stripeChargeRefunded(pi, amount, refunds.filter((r) => r.status !== "failed").reduce((sum, r) => sum + r.amount, 0), {
     refunds: { object: "list", data: refunds.map((r) => ({ object: "refund", ...r })) },
   });
 
@@ -171,7 +159,7 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
   it("a pending refund is completed by a charge.refunded that lists no refunds (newer API versions), as the same row", async () => {
     const payment = await stripePayment(2600);
     const answer = await pendingRefund(payment.paymentId, { amount: 1000, reason: "pending card" });
-    const unlisted = chargeRefundedTotal(payment.pi, 2600, 1000);
+    const unlisted = stripeChargeRefunded(payment.pi, 2600, 1000);
     expect(await deliver(unlisted)).toBe(200);
     expect(await deliver({ ...unlisted, id: `evt_${crypto.randomUUID().replaceAll("-", "")}` })).toBe(200);
     expect(await refundsOf(payment.paymentId)).toMatchObject([{
@@ -289,7 +277,7 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
       }
       expect(await refundsOf(payment.paymentId)).toEqual([]);
       // Stripe's charge.refunded tells only that 4000 more was refunded: recorded without an id.
-      expect(await deliver(chargeRefundedTotal(payment.pi, 10000, 4000))).toBe(200);
+      expect(await deliver(stripeChargeRefunded(payment.pi, 10000, 4000))).toBe(200);
       expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 6000, available: 6000 });
 
       // The retry reaches the same Stripe refund, which takes over the row the webhook wrote.
@@ -303,7 +291,7 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
       expect(await paymentRow(payment.paymentId)).toMatchObject({ status: "partially_refunded", amount_refunded: 4000 });
 
       // Stripe's later reports of the same refund change nothing.
-      expect(await deliver(chargeRefundedTotal(payment.pi, 10000, 4000))).toBe(200);
+      expect(await deliver(stripeChargeRefunded(payment.pi, 10000, 4000))).toBe(200);
       const completed = stripeEvent("refund.updated", {
         id: refundId,
         object: "refund",
@@ -322,12 +310,12 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
   it("an admin's refund taking over a different refund of the same amount is made good by Stripe's next charge.refunded", async () => {
     const payment = await stripePayment(9000);
     // A refund made in Stripe's dashboard, reported without its id.
-    expect(await deliver(chargeRefundedTotal(payment.pi, 9000, 3000))).toBe(200);
+    expect(await deliver(stripeChargeRefunded(payment.pi, 9000, 3000))).toBe(200);
     // The admin's own refund of the same amount takes that row over: the wallet is debited once for two refunds...
     expect((await refund(payment.paymentId, { amount: 3000, reason: "second refund" })).status).toBe(201);
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 6000, available: 6000 });
     // ...until Stripe reports the charge's new total, which records the difference.
-    expect(await deliver(chargeRefundedTotal(payment.pi, 9000, 6000))).toBe(200);
+    expect(await deliver(stripeChargeRefunded(payment.pi, 9000, 6000))).toBe(200);
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 3000, available: 3000 });
     expect(await paymentRow(payment.paymentId)).toMatchObject({ amount_refunded: 6000 });
     expect(await refundsOf(payment.paymentId)).toHaveLength(2);

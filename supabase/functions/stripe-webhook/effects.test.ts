@@ -14,7 +14,12 @@ import {
   uniqueClientAddress,
 } from "../../tests/support/payments-fixtures.ts";
 import { assertLedgerInvariants } from "../../tests/support/ledger-invariants.ts";
-import { stripeEvent, stripePaymentSucceeded as succeeded, stripeRequest } from "../../tests/support/webhook-requests.ts";
+import {
+  stripeChargeRefunded as refunded,
+  stripeEvent,
+  stripePaymentSucceeded as succeeded,
+  stripeRequest,
+} from "../../tests/support/webhook-requests.ts";
 import handler from "./handler.ts";
 
 const sql = useTestSql();
@@ -194,17 +199,6 @@ describe("payments", () => {
 });
 
 describe("refunds and disputes", () => {
-  const refunded = (ref: string, amount: number, amountRefunded: number, extra: Record<string, unknown> = {}) =>
-    stripeEvent("charge.refunded", {
-      id: `ch_${ref.slice(3)}`,
-      object: "charge",
-      payment_intent: ref,
-      amount,
-      amount_refunded: amountRefunded,
-      currency: "usd",
-      ...extra,
-    });
-
   it("records partial refunds from amount_refunded and reverses the credit by each increase", async () => {
     const topUp = await paidTopUp(1000);
     const ref = topUp.providerRef!;
@@ -432,16 +426,13 @@ describe("refunds and disputes", () => {
 
 describe("refunds that fail after they were recorded", () => {
   const chargeOf = (ref: string) => `ch_${ref.slice(3)}`;
-  const refunded = (ref: string, amountRefunded: number, extra: Record<string, unknown> = {}, overrides: Record<string, unknown> = {}) =>
-    stripeEvent("charge.refunded", {
-      id: chargeOf(ref),
-      object: "charge",
-      payment_intent: ref,
-      amount: 1000,
-      amount_refunded: amountRefunded,
-      currency: "usd",
-      ...extra,
-    }, overrides);
+  /** charge.refunded of the 1,000-cent payment `ref`. */
+  const refundedOf1000 = (
+    ref: string,
+    amountRefunded: number,
+    extra: Record<string, unknown> = {},
+    overrides: Record<string, unknown> = {},
+  ) => refunded(ref, 1000, amountRefunded, extra, overrides);
   const listed = (...refunds: Array<{ id: string; amount: number; status: string }>) => ({ refunds: { object: "list", data: refunds } });
   /** A Refund object event as Stripe sends it when the refund's status changes. */
   const refundEvent = (type: string, ref: string, id: string, amount: number, status: string) =>
@@ -468,7 +459,7 @@ describe("refunds that fail after they were recorded", () => {
     const topUp = await paidTopUp(1000);
     const ref = topUp.providerRef!;
     const reId = `re_${ref.slice(3)}`;
-    expect((await deliver(refunded(ref, 400, listed({ id: reId, amount: 400, status: "succeeded" })))).status).toBe(200);
+    expect((await deliver(refundedOf1000(ref, 400, listed({ id: reId, amount: 400, status: "succeeded" })))).status).toBe(200);
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 600, available: 600 });
     expect(await paymentOf(ref)).toMatchObject({ status: "partially_refunded", amount_refunded: "400" });
 
@@ -488,7 +479,7 @@ describe("refunds that fail after they were recorded", () => {
     // The same failure again, and in the other form (a later charge.refunded listing it as failed): no second credit.
     expect((await deliver(failure)).status).toBe(200);
     expect((await deliver(refundEvent("refund.failed", ref, reId, 400, "failed"))).status).toBe(200);
-    expect((await deliver(refunded(ref, 0, listed({ id: reId, amount: 400, status: "failed" })))).status).toBe(200);
+    expect((await deliver(refundedOf1000(ref, 0, listed({ id: reId, amount: 400, status: "failed" })))).status).toBe(200);
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1000, available: 1000 });
     expect(await paymentOf(ref)).toMatchObject({ status: "succeeded", amount_refunded: "0" });
     await assertLedgerInvariants(sql);
@@ -498,10 +489,10 @@ describe("refunds that fail after they were recorded", () => {
     const topUp = await paidTopUp(1000);
     const ref = topUp.providerRef!;
     const [first, second] = [`re_a${ref.slice(3)}`, `re_b${ref.slice(3)}`];
-    expect((await deliver(refunded(ref, 1000, listed({ id: first, amount: 1000, status: "succeeded" })))).status).toBe(200);
+    expect((await deliver(refundedOf1000(ref, 1000, listed({ id: first, amount: 1000, status: "succeeded" })))).status).toBe(200);
     expect(await paymentOf(ref)).toMatchObject({ status: "refunded", amount_refunded: "1000" });
     // The next charge.refunded lists the failed one next to a new refund of the whole amount.
-    const both = refunded(
+    const both = refundedOf1000(
       ref,
       1000,
       listed({ id: second, amount: 1000, status: "succeeded" }, { id: first, amount: 1000, status: "failed" }),
@@ -519,7 +510,7 @@ describe("refunds that fail after they were recorded", () => {
     const topUp = await paidTopUp(1000);
     const ref = topUp.providerRef!;
     const reId = `re_${ref.slice(3)}`;
-    const increase = refunded(ref, 300, {}, { created: Math.floor(Date.now() / 1000) - 60 });
+    const increase = refundedOf1000(ref, 300, {}, { created: Math.floor(Date.now() / 1000) - 60 });
     expect((await deliver(increase)).status).toBe(200);
     expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 700 });
     expect((await deliver(refundEvent("refund.failed", ref, reId, 300, "failed"))).status).toBe(200);
@@ -528,10 +519,10 @@ describe("refunds that fail after they were recorded", () => {
     expect(await refundOf(`${chargeOf(ref)}:refunded:300`)).toBeUndefined();
 
     // The same increase sent again under another event id, from before the failure: not a new refund.
-    const stale = refunded(ref, 300, {}, { created: increase.created });
+    const stale = refundedOf1000(ref, 300, {}, { created: increase.created });
     expect(await (await deliver(stale)).json()).toMatchObject({ events: [{ outcome: "ignored" }] });
     // A new refund of 300 made after the failure arrives with a newer event: recorded.
-    const fresh = refunded(ref, 300, {}, { created: Math.floor(Date.now() / 1000) + 5 });
+    const fresh = refundedOf1000(ref, 300, {}, { created: Math.floor(Date.now() / 1000) + 5 });
     expect(await (await deliver(fresh)).json()).toMatchObject({ events: [{ outcome: "processed" }] });
     expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 700 });
     expect(await paymentOf(ref)).toMatchObject({ status: "partially_refunded", amount_refunded: "300" });
@@ -545,7 +536,7 @@ describe("refunds that fail after they were recorded", () => {
     expect((await deliver(refundEvent("charge.refund.updated", ref, reId, 250, "failed"))).status).toBe(200);
     expect(await refundOf(reId)).toEqual({ status: "failed", amount: "250", wallet_transaction_id: null });
     expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 1000 });
-    expect((await deliver(refunded(ref, 250, listed({ id: reId, amount: 250, status: "succeeded" })))).status).toBe(200);
+    expect((await deliver(refundedOf1000(ref, 250, listed({ id: reId, amount: 250, status: "succeeded" })))).status).toBe(200);
     expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 1000 });
     expect(await paymentOf(ref)).toMatchObject({ status: "succeeded", amount_refunded: "0" });
   });

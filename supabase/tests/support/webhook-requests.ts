@@ -85,6 +85,29 @@ export function stripePaymentSucceeded(id: string, amount: number, extra: Record
   });
 }
 
+/**
+ * The charge.refunded of current API versions for the charge of PaymentIntent `paymentIntent`
+ * (`amount` US cents): no refunds list, only the charge's refunded total; `extra` adds to the
+ * charge, `overrides` to the event.
+ */
+export function stripeChargeRefunded(
+  paymentIntent: string,
+  amount: number,
+  amountRefunded: number,
+  extra: Record<string, unknown> = {},
+  overrides: Record<string, unknown> = {},
+) {
+  return stripeEvent("charge.refunded", {
+    id: `ch_${paymentIntent.slice(3)}`,
+    object: "charge",
+    payment_intent: paymentIntent,
+    amount,
+    amount_refunded: amountRefunded,
+    currency: "usd",
+    ...extra,
+  }, overrides);
+}
+
 export function stripeRequest(event: unknown, signing: StripeSigning = {}, options: RequestOptions = {}): Request {
   const body = asText(event);
   const header = signing.header === undefined ? stripeSignatureHeader(body, signing) : signing.header;
