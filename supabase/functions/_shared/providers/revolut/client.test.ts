@@ -1,7 +1,7 @@
 // The Revolut order client against a local stand-in of the Merchant API.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "@mfuko/local-stack/ports";
-import { type RevolutStandIn, startRevolutStandIn } from "../../../../tests/support/provider-standins.ts";
+import { type RevolutStandIn, startRevolutStandIn, whileAnswering } from "../../../../tests/support/provider-standins.ts";
 import { createRevolutClient, RevolutApiError } from "./client.ts";
 
 const credentials = { secretKey: "sk_revolut_client_test", apiVersion: "2024-09-01" };
@@ -136,5 +136,64 @@ describe("Revolut client", () => {
     } finally {
       standIn.refundBehaviour = "accept";
     }
+  });
+
+  it("cancels a pending order with the secret key and API version: Revolut answers it cancelled, and it can no longer be paid", async () => {
+    const client = createRevolutClient({ baseUrl: standIn.url, ...credentials });
+    const created = await client.createOrder({
+      amount: 700,
+      currency: "EUR",
+      merchantOrderExtRef: crypto.randomUUID(),
+      description: "top-up",
+    });
+    await expect(createRevolutClient({ baseUrl: standIn.url, ...credentials, secretKey: "sk_wrong" }).cancelOrder(created.id))
+      .rejects.toMatchObject({ kind: "unavailable", httpStatus: 401 });
+    expect(standIn.records.get(created.id)).toMatchObject({ state: "pending" });
+
+    expect(await client.cancelOrder(created.id)).toMatchObject({ id: created.id, state: "cancelled", amount: 700, currency: "EUR" });
+    expect(standIn.requests.at(-1)).toBe(`POST /api/orders/${created.id}/cancel`);
+    expect(() => standIn.complete(created.id)).toThrow(/cancelled: it can no longer be paid/);
+  });
+
+  it("a cancel Revolut refuses because the order moved on answers the order as read back; a refusal of an order still cancellable throws", async () => {
+    const client = createRevolutClient({ baseUrl: standIn.url, ...credentials });
+    const paid = order(crypto.randomUUID(), "completed");
+    standIn.records.set(paid.id, paid);
+    expect(await client.cancelOrder(paid.id)).toMatchObject({ id: paid.id, state: "completed" });
+    expect(standIn.requests.slice(-2)).toEqual([`POST /api/orders/${paid.id}/cancel`, `GET /api/orders/${paid.id}`]);
+    expect(standIn.records.get(paid.id)).toMatchObject({ state: "completed" });
+
+    const open = order(crypto.randomUUID(), "pending");
+    standIn.records.set(open.id, open);
+    const refused = { status: 400, body: { code: "validation_error", message: "Invalid request" } };
+    await expect(whileAnswering(standIn, "cancelBehaviour", refused, () => client.cancelOrder(open.id))).rejects.toMatchObject({
+      name: "RevolutApiError",
+      kind: "declined",
+      httpStatus: 400,
+      reason: "validation_error: Invalid request",
+    });
+    expect(standIn.records.get(open.id)).toMatchObject({ state: "pending" });
+  });
+
+  it("a cancel of an order Revolut does not know is a 404; Revolut down or rate limiting is unavailable, with no read-back", async () => {
+    const client = createRevolutClient({ baseUrl: standIn.url, ...credentials, timeoutMs: 500 });
+    const unknown = crypto.randomUUID();
+    await expect(client.cancelOrder(unknown)).rejects.toMatchObject({ httpStatus: 404, message: `Revolut knows no order ${unknown}` });
+    const open = order(crypto.randomUUID(), "pending");
+    standIn.records.set(open.id, open);
+    for (
+      const down of [{ status: 503, body: { code: "unavailable", message: "down" } }, { status: 429, body: { code: "too_many_requests" } }]
+    ) {
+      await expect(whileAnswering(standIn, "cancelBehaviour", down, () => client.cancelOrder(open.id))).rejects.toMatchObject({
+        kind: "unavailable",
+        httpStatus: down.status,
+      });
+      expect(standIn.requests.at(-1)).toBe(`POST /api/orders/${open.id}/cancel`);
+    }
+    await expect(whileAnswering(standIn, "cancelBehaviour", "hang", () => client.cancelOrder(open.id))).rejects.toMatchObject({
+      kind: "unavailable",
+      httpStatus: null,
+    });
+    expect(standIn.records.get(open.id)).toMatchObject({ state: "pending" });
   });
 });
