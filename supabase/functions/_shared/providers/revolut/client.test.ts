@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "@mfuko/local-stack/ports";
 import { type RevolutStandIn, startRevolutStandIn, whileAnswering } from "../../../../tests/support/provider-standins.ts";
-import { createRevolutClient, RevolutApiError } from "./client.ts";
+import { createRevolutClient, RevolutApiError, type RevolutClient } from "./client.ts";
 
 const credentials = { secretKey: "sk_revolut_client_test", apiVersion: "2024-09-01" };
 let standIn: RevolutStandIn;
@@ -10,6 +10,10 @@ beforeAll(async () => {
   standIn = await startRevolutStandIn(credentials);
 });
 afterAll(() => standIn.close());
+
+/** A top-up order as POST /api/orders makes it (pending), through `client`. */
+const newOrder = (client: RevolutClient, amount: number) =>
+  client.createOrder({ amount, currency: "EUR", merchantOrderExtRef: crypto.randomUUID(), description: "top-up" });
 
 const order = (id: string, state = "COMPLETED") => ({
   id,
@@ -80,12 +84,7 @@ describe("Revolut client", () => {
 
   it("refunds a completed order with the request id as Idempotency-Key: a retry returns the same refund order", async () => {
     const client = createRevolutClient({ baseUrl: standIn.url, ...credentials });
-    const paid = await client.createOrder({
-      amount: 1000,
-      currency: "EUR",
-      merchantOrderExtRef: crypto.randomUUID(),
-      description: "top-up",
-    });
+    const paid = await newOrder(client, 1000);
     standIn.complete(paid.id);
     const refund = {
       orderId: paid.id,
@@ -105,12 +104,7 @@ describe("Revolut client", () => {
 
   it("tells a refused refund (declined: more than remains, an order not completed) from an outage", async () => {
     const client = createRevolutClient({ baseUrl: standIn.url, ...credentials, timeoutMs: 500 });
-    const paid = await client.createOrder({
-      amount: 300,
-      currency: "EUR",
-      merchantOrderExtRef: crypto.randomUUID(),
-      description: "top-up",
-    });
+    const paid = await newOrder(client, 300);
     const refund = (amount: number) => ({
       orderId: paid.id,
       amount,
@@ -140,12 +134,7 @@ describe("Revolut client", () => {
 
   it("cancels a pending order with the secret key and API version: Revolut answers it cancelled, and it can no longer be paid", async () => {
     const client = createRevolutClient({ baseUrl: standIn.url, ...credentials });
-    const created = await client.createOrder({
-      amount: 700,
-      currency: "EUR",
-      merchantOrderExtRef: crypto.randomUUID(),
-      description: "top-up",
-    });
+    const created = await newOrder(client, 700);
     await expect(createRevolutClient({ baseUrl: standIn.url, ...credentials, secretKey: "sk_wrong" }).cancelOrder(created.id))
       .rejects.toMatchObject({ kind: "unavailable", httpStatus: 401 });
     expect(standIn.records.get(created.id)).toMatchObject({ state: "pending" });
