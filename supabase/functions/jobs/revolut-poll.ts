@@ -18,8 +18,8 @@
 // canceled. An order Revolut does not know (404, on the look-up or the cancel: nothing there can
 // be paid) is logged and counted not_found, and cancels its intent once past the TTL; a refund
 // order Revolut does not know is left (the admins find it in reconcile). Revolut unreachable or
-// answering an error (no answer, a 5xx, 429, our key refused) leaves the item and counts an
-// error. Neither stops the run's other items. Each item is leased for JOBS_LEASE_SECONDS, or a
+// refusing otherwise (no answer, a 5xx, 429, our key refused, a cancel refused while the order
+// is still pending) leaves the item and counts an error. Neither stops the run's other items. Each item is leased for JOBS_LEASE_SECONDS, or a
 // quarter of the time it has waited. expire-intents leaves the intents with an order to this job.
 import { withRequestContext } from "../_shared/db.ts";
 import type { RevolutOrder } from "../_shared/providers/revolut/client.ts";

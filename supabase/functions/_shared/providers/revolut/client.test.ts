@@ -144,13 +144,15 @@ describe("Revolut client", () => {
     expect(() => standIn.complete(created.id)).toThrow(/cancelled: it can no longer be paid/);
   });
 
-  it("a cancel Revolut refuses because the order moved on answers the order as read back; a refusal of an order still cancellable throws", async () => {
+  it("a cancel Revolut refuses because the order moved on answers the order as read back; a refusal of an order still pending throws", async () => {
     const client = createRevolutClient({ baseUrl: standIn.url, ...credentials });
-    const paid = order(crypto.randomUUID(), "completed");
-    standIn.records.set(paid.id, paid);
-    expect(await client.cancelOrder(paid.id)).toMatchObject({ id: paid.id, state: "completed" });
-    expect(standIn.requests.slice(-2)).toEqual([`POST /api/orders/${paid.id}/cancel`, `GET /api/orders/${paid.id}`]);
-    expect(standIn.records.get(paid.id)).toMatchObject({ state: "completed" });
+    for (const state of ["completed", "processing"]) {
+      const movedOn = order(crypto.randomUUID(), state);
+      standIn.records.set(movedOn.id, movedOn);
+      expect(await client.cancelOrder(movedOn.id)).toMatchObject({ id: movedOn.id, state });
+      expect(standIn.requests.slice(-2)).toEqual([`POST /api/orders/${movedOn.id}/cancel`, `GET /api/orders/${movedOn.id}`]);
+      expect(standIn.records.get(movedOn.id)).toMatchObject({ state });
+    }
 
     const open = order(crypto.randomUUID(), "pending");
     standIn.records.set(open.id, open);

@@ -72,14 +72,15 @@ export interface RevolutClient {
    * Cancels the order and returns it as Revolut has it then: cancelled, or, when Revolut refused
    * because the order can no longer be cancelled (a declined answer: it was paid, is being paid,
    * or ended meanwhile), as it is read back after the refusal. Throws as order() does, and with
-   * the refusal when the order read back is still one Revolut cancels (refused for another reason).
+   * the refusal when the order read back is still pending (nobody paid it: refused for another
+   * reason).
    */
   cancelOrder(orderId: string): Promise<RevolutOrder>;
   refund(refund: NewRefund): Promise<RefundOrder>;
 }
 
-/** The states in which Revolut cancels an order: nobody has paid it (pending), or its payment awaits a manual capture (authorised). */
-const CANCELLABLE_STATES = new Set(["pending", "authorised"]);
+/** The state of an order nobody has paid: a cancel refused while the order is still in it was refused for another reason than the state. */
+const UNPAID_STATE = "pending";
 
 function unexpectedBody(error: z.ZodError): string {
   return error.issues.map((issue) => issue.path.join(".") || "body").join(", ");
@@ -150,7 +151,7 @@ export function createRevolutClient(config: RevolutClientConfig): RevolutClient 
       );
       if (refusal.kind !== "declined") throw refusal;
       const now = await readOrder(orderId);
-      if (CANCELLABLE_STATES.has(now.state)) throw refusal;
+      if (now.state === UNPAID_STATE) throw refusal;
       return now;
     },
 
