@@ -1,10 +1,11 @@
 // expire-intents: intents still waiting for a payment after their TTL become canceled
 // (api_private.expire_intents), except those a poll asks its provider about (MoMo, Revolut and
 // Stripe intents with their reference): a payment made shortly before the TTL whose callback or
-// webhooks were lost is found only by the poll, and a Stripe PaymentIntent stays payable until
-// it is canceled at Stripe. Past the TTL the poll cancels such an intent (expireUnpaidIntent)
-// once its provider answered that no payment for it is underway. A provider payment that
-// arrives after the cancellation goes to review.
+// webhooks were lost is found only by the poll, and a Revolut order or a Stripe PaymentIntent
+// stays payable until it is canceled at its provider. Past the TTL the poll cancels such an
+// intent (expireUnpaidIntent) once its provider answered that no payment for it is underway
+// and none can be made any more. A provider payment that arrives after the cancellation goes to
+// review.
 import { withRequestContext } from "../_shared/db.ts";
 import type { Job, JobRun } from "./job.ts";
 

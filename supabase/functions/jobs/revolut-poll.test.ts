@@ -1,9 +1,12 @@
 // revolut-poll through a real Deno gateway and the Revolut stand-in: a completed order whose
 // webhooks were all lost is credited by the job once (a second run and a late signed webhook
 // change nothing), a pending refund Revolut completed is recorded once, an order Revolut still
-// processes or does not know is left (past the TTL, one never paid or unknown cancels its
-// intent), and Revolut answering 500 for one order leaves it while the run goes on with the
-// others.
+// processes or does not know is left, and Revolut answering 500 for one order leaves it while
+// the run goes on with the others. Past the TTL, an order nobody paid is cancelled at Revolut
+// before its intent (and can then no longer be paid), one paid between the look-up and the
+// cancel is credited instead, one in payment waits, Revolut down on the cancel leaves the intent
+// open, and an order Revolut does not know cancels its intent; a young pending order is never
+// cancelled.
 //
 // Other suites share this database and make Revolut intents of their own. So the gateway polls
 // only items waiting longer than an hour, and this file ages its own rows past that mark (as the
@@ -14,10 +17,14 @@ import { TokenMinter } from "@mfuko/local-stack/tokens";
 import { type AdminAnswer, adminRequest, answerOf, createStaff, type Staff } from "../../tests/support/admin-fixtures.ts";
 import { age, balanceOf, creditsTo, intentStatus } from "../../tests/support/payments-fixtures.ts";
 import { type PaymentsGateway, startPaymentsGateway, waitingTopUp } from "../../tests/support/payments-gateway.ts";
+import { whileAnswering } from "../../tests/support/provider-standins.ts";
 import { revolutRequest } from "../../tests/support/webhook-requests.ts";
 
 const POLL_AFTER_SECONDS = 3600;
 const INTENT_TTL_SECONDS = 86_400;
+const PAST_TTL = INTENT_TTL_SECONDS + 60;
+const EXPIRED = { status: "canceled", failure_reason: `expired: no payment within ${INTENT_TTL_SECONDS} seconds` };
+const WAITING = { status: "processing", failure_reason: null };
 const sql = useTestSql();
 let gateway: PaymentsGateway;
 let serviceKey: string;
@@ -46,7 +53,21 @@ async function revolutTopUp(amount: number) {
   return { ...topUp, orderId: providerRef };
 }
 
-const orderLookups = (orderId: string) => gateway.revolut.requests.filter((r) => r === `GET /api/orders/${orderId}`).length;
+const calls = (call: string) => gateway.revolut.requests.filter((r) => r === call).length;
+const orderLookups = (orderId: string) => calls(`GET /api/orders/${orderId}`);
+const cancels = (orderId: string) => calls(`POST /api/orders/${orderId}/cancel`);
+const revolutState = (orderId: string) => (gateway.revolut.records.get(orderId) as Record<string, unknown> | undefined)?.state;
+
+/** Sets the order's state at Revolut (what the customer's payment, or Revolut, made of it). */
+const setState = (orderId: string, state: string) =>
+  gateway.revolut.records.set(orderId, { ...(gateway.revolut.records.get(orderId) as object), state });
+
+/** Runs revolut-poll with `onCancel` playing what happens at Revolut as a cancel request arrives. */
+const runWhileCancelling = (onCancel: (orderId: string) => void): Promise<AdminAnswer> =>
+  whileAnswering(gateway.revolut, "onCancel", onCancel, runPoll);
+
+/** Lets the next run take the item again before its lease runs out. */
+const releaseLease = (id: string) => sql`delete from private.job_leases where job = 'revolut-poll' and item_id = ${id}::uuid`;
 
 /** Revolut's signed webhook through the gateway: its status and the outcome of its event. */
 async function signedWebhook(event: string, orderId: string): Promise<{ status: number; outcome: string | undefined }> {
@@ -106,7 +127,7 @@ describe("revolut-poll for top-ups", () => {
 
   it("fails an order Revolut cancelled through the webhook's own event", async () => {
     const topUp = await revolutTopUp(700);
-    gateway.revolut.records.set(topUp.orderId, { ...(gateway.revolut.records.get(topUp.orderId) as object), state: "cancelled" });
+    setState(topUp.orderId, "cancelled");
     await wait("payment_intents", topUp.intentId);
 
     expect((await runPoll()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
@@ -115,28 +136,122 @@ describe("revolut-poll for top-ups", () => {
     expect(await creditsTo(sql, topUp.accountId)).toBe(0);
   });
 
-  it("past the TTL: a paid order is credited, one never paid or unknown to Revolut cancels its intent, one in payment is left", async () => {
+  it("past the TTL: a paid order is credited, one never paid is cancelled at Revolut then here, one unknown to Revolut cancels its intent, one in payment is left", async () => {
     const paid = await revolutTopUp(1300);
     const unpaid = await revolutTopUp(1400);
     const unknown = await revolutTopUp(1500);
     const inPayment = await revolutTopUp(1600);
     gateway.revolut.complete(paid.orderId);
     gateway.revolut.records.delete(unknown.orderId);
-    gateway.revolut.records.set(inPayment.orderId, { ...(gateway.revolut.records.get(inPayment.orderId) as object), state: "authorised" });
-    for (const topUp of [paid, unpaid, unknown, inPayment]) await wait("payment_intents", topUp.intentId, INTENT_TTL_SECONDS + 60);
+    setState(inPayment.orderId, "authorised");
+    for (const topUp of [paid, unpaid, unknown, inPayment]) await wait("payment_intents", topUp.intentId, PAST_TTL);
 
-    expect((await runPoll()).body).toMatchObject({ taken: 4, applied: 1, pending: 2, not_found: 1, errors: 0 });
+    expect((await runPoll()).body).toMatchObject({ taken: 4, applied: 1, pending: 1, canceled: 1, not_found: 1, errors: 0 });
     expect(await intentStatus(sql, paid.intentId)).toEqual({ status: "succeeded", failure_reason: null });
     expect(await balanceOf(sql, paid.accountId)).toEqual({ balance: 1300, available: 1300 });
-    for (const canceled of [unpaid, unknown]) {
-      expect(await intentStatus(sql, canceled.intentId)).toEqual({
-        status: "canceled",
-        failure_reason: `expired: no payment within ${INTENT_TTL_SECONDS} seconds`,
+    // The unpaid order is cancelled at Revolut: its checkout link can no longer be paid.
+    expect(cancels(unpaid.orderId)).toBe(1);
+    expect(revolutState(unpaid.orderId)).toBe("cancelled");
+    expect(() => gateway.revolut.complete(unpaid.orderId)).toThrow(/can no longer be paid/);
+    for (const canceled of [unpaid, unknown]) expect(await intentStatus(sql, canceled.intentId)).toEqual(EXPIRED);
+    expect(await intentStatus(sql, inPayment.intentId)).toEqual(WAITING);
+    for (const topUp of [paid, unknown, inPayment]) expect(cancels(topUp.orderId)).toBe(0);
+    for (const topUp of [unpaid, unknown, inPayment]) expect(await creditsTo(sql, topUp.accountId)).toBe(0);
+    // Revolut's own ORDER_CANCELLED for the order it cancelled changes nothing here.
+    expect((await signedWebhook("ORDER_CANCELLED", unpaid.orderId)).status).toBe(200);
+    expect(await intentStatus(sql, unpaid.intentId)).toEqual(EXPIRED);
+    await wait("payment_intents", inPayment.intentId, 0);
+  });
+
+  it("a young pending order is left alone: no cancel at Revolut, its intent stays open", async () => {
+    const young = await revolutTopUp(1450);
+    await wait("payment_intents", young.intentId, INTENT_TTL_SECONDS - 120);
+
+    expect((await runPoll()).body).toMatchObject({ taken: 1, applied: 0, pending: 1, canceled: 0, errors: 0 });
+    expect(orderLookups(young.orderId)).toBe(1);
+    expect(cancels(young.orderId)).toBe(0);
+    expect(revolutState(young.orderId)).toBe("pending");
+    expect(await intentStatus(sql, young.intentId)).toEqual(WAITING);
+    await wait("payment_intents", young.intentId, 0);
+  });
+
+  it("an order paid between the look-up and the cancel: Revolut refuses the cancel and it is credited, not cancelled; one whose payment started meanwhile waits", async () => {
+    const paid = await revolutTopUp(1700);
+    const started = await revolutTopUp(1750);
+    for (const topUp of [paid, started]) await wait("payment_intents", topUp.intentId, PAST_TTL);
+    const run = await runWhileCancelling((orderId) => {
+      if (orderId === paid.orderId) gateway.revolut.complete(orderId);
+      if (orderId === started.orderId) setState(orderId, "processing");
+    });
+
+    expect(run.body).toMatchObject({ taken: 2, applied: 1, pending: 1, canceled: 0, errors: 0 });
+    for (const topUp of [paid, started]) {
+      expect(cancels(topUp.orderId)).toBe(1);
+      // Read back after the refusal.
+      expect(orderLookups(topUp.orderId)).toBe(2);
+    }
+    expect(revolutState(paid.orderId)).toBe("completed");
+    expect(await intentStatus(sql, paid.intentId)).toEqual({ status: "succeeded", failure_reason: null });
+    expect(await balanceOf(sql, paid.accountId)).toEqual({ balance: 1700, available: 1700 });
+    expect(await creditsTo(sql, paid.accountId)).toBe(1);
+    expect(await signedWebhook("ORDER_COMPLETED", paid.orderId)).toEqual({ status: 200, outcome: "duplicate" });
+    expect(await creditsTo(sql, paid.accountId)).toBe(1);
+    expect(revolutState(started.orderId)).toBe("processing");
+    expect(await intentStatus(sql, started.intentId)).toEqual(WAITING);
+    expect(await creditsTo(sql, started.accountId)).toBe(0);
+    await wait("payment_intents", started.intentId, 0);
+  });
+
+  it("Revolut down on the cancel (503, 429, no answer) leaves the intent open and counts an error; the run's other orders are applied", async () => {
+    const unpaid = await revolutTopUp(1800);
+    const paid = await revolutTopUp(1850);
+    gateway.revolut.complete(paid.orderId);
+    await wait("payment_intents", unpaid.intentId, PAST_TTL);
+    await wait("payment_intents", paid.intentId);
+
+    const down = { status: 503, body: { code: "service_unavailable", message: "Service unavailable" } };
+    expect((await whileAnswering(gateway.revolut, "cancelBehaviour", down, runPoll)).body).toMatchObject({
+      taken: 2,
+      applied: 1,
+      canceled: 0,
+      errors: 1,
+    });
+    expect(await creditsTo(sql, paid.accountId)).toBe(1);
+    const rateLimited = { status: 429, body: { code: "too_many_requests", message: "Too many requests" } };
+    for (const behaviour of [rateLimited, "hang" as const]) {
+      await releaseLease(unpaid.intentId);
+      expect((await whileAnswering(gateway.revolut, "cancelBehaviour", behaviour, runPoll)).body).toMatchObject({
+        taken: 1,
+        canceled: 0,
+        errors: 1,
       });
     }
-    expect(await intentStatus(sql, inPayment.intentId)).toEqual({ status: "processing", failure_reason: null });
-    for (const topUp of [unpaid, unknown, inPayment]) expect(await creditsTo(sql, topUp.accountId)).toBe(0);
-    await wait("payment_intents", inPayment.intentId, 0);
+    expect(cancels(unpaid.orderId)).toBe(3);
+    expect(revolutState(unpaid.orderId)).toBe("pending");
+    expect(await intentStatus(sql, unpaid.intentId)).toEqual(WAITING);
+
+    // Revolut is back: the next run cancels the order there, then the intent.
+    await releaseLease(unpaid.intentId);
+    expect((await runPoll()).body).toMatchObject({ taken: 1, canceled: 1, errors: 0 });
+    expect(revolutState(unpaid.orderId)).toBe("cancelled");
+    expect(await intentStatus(sql, unpaid.intentId)).toEqual(EXPIRED);
+  });
+
+  it("an order Revolut does not know (404) cancels its intent past the TTL, on the look-up or the cancel; within the TTL it is left", async () => {
+    const [unknownOld, unknownYoung, goneAtCancel] = await Promise.all([revolutTopUp(1900), revolutTopUp(1950), revolutTopUp(1975)]);
+    for (const topUp of [unknownOld, unknownYoung]) gateway.revolut.records.delete(topUp.orderId);
+    for (const topUp of [unknownOld, goneAtCancel]) await wait("payment_intents", topUp.intentId, PAST_TTL);
+    await wait("payment_intents", unknownYoung.intentId);
+    const run = await runWhileCancelling((orderId) => {
+      if (orderId === goneAtCancel.orderId) gateway.revolut.records.delete(orderId);
+    });
+
+    expect(run.body).toMatchObject({ taken: 3, applied: 0, canceled: 0, not_found: 3, errors: 0 });
+    expect(cancels(unknownOld.orderId)).toBe(0);
+    expect(cancels(goneAtCancel.orderId)).toBe(1);
+    for (const topUp of [unknownOld, goneAtCancel]) expect(await intentStatus(sql, topUp.intentId)).toEqual(EXPIRED);
+    expect(await intentStatus(sql, unknownYoung.intentId)).toEqual(WAITING);
+    await wait("payment_intents", unknownYoung.intentId, 0);
   });
 
   it("Revolut answering 500 for one order leaves it for the next run; the run's other orders are applied", async () => {
@@ -155,7 +270,7 @@ describe("revolut-poll for top-ups", () => {
     // Revolut is back and the order completed: once its lease has run out, the next run credits it.
     gateway.revolut.records.set(down.orderId, downOrder);
     gateway.revolut.complete(down.orderId);
-    await sql`delete from private.job_leases where job = 'revolut-poll' and item_id = ${down.intentId}::uuid`;
+    await releaseLease(down.intentId);
     expect((await runPoll()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
     expect(await balanceOf(sql, down.accountId)).toEqual({ balance: 600, available: 600 });
     expect(await creditsTo(sql, paid.accountId)).toBe(1);
@@ -193,7 +308,7 @@ describe("revolut-poll for refunds", () => {
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1200, available: 1200 });
 
     gateway.revolut.settleRefund(refundOrderId, "completed");
-    await sql`delete from private.job_leases where job = 'revolut-poll' and item_id = ${answer.body.refund.id}::uuid`;
+    await releaseLease(answer.body.refund.id);
     expect((await runPoll()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
     expect((await runPoll()).body).toMatchObject({ taken: 0 });
     expect(await signedWebhook("ORDER_COMPLETED", refundOrderId)).toEqual({ status: 200, outcome: "duplicate" });

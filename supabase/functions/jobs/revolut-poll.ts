@@ -7,20 +7,26 @@
 // webhook's own event for that order: the event Revolut would have sent (ORDER_COMPLETED,
 // ORDER_FAILED, ORDER_CANCELLED) with the order as looked up, under the webhook's dedupe key, so
 // a late webhook after the poll, or a poll after the webhook, is a duplicate. Any other state
-// (pending, processing, authorised) leaves the item for a later run. Revolut unreachable or
-// answering an error leaves the item and counts an error; an order Revolut does not know (404)
-// is logged and left (the admins find the intent or refund in reconcile). Neither stops the
-// run's other items. Each item is leased for JOBS_LEASE_SECONDS. expire-intents leaves these
-// intents to this job: past JOBS_INTENT_TTL_SECONDS, an intent whose order Revolut does not know,
-// or whose payer has not paid it (pending), is canceled; one whose payment is underway
-// (processing, authorised) waits for its outcome.
+// (pending, processing, authorised) leaves the item for a later run.
+//
+// A top-up order stays payable at Revolut until it is cancelled there: its customer can pay the
+// checkout link a day later. So past JOBS_INTENT_TTL_SECONDS, an order nobody has paid (pending)
+// is cancelled at Revolut first (POST /api/orders/{id}/cancel), and its intent canceled here
+// only once Revolut answered the order cancelled. Revolut refusing the cancel because the order
+// moved on meanwhile reports it as read back after the refusal, which is applied as above
+// (completed: credited through ORDER_COMPLETED; processing, authorised: waits); nothing is
+// canceled. An order Revolut does not know (404, on the look-up or the cancel: nothing there can
+// be paid) is logged and counted not_found, and cancels its intent once past the TTL; a refund
+// order Revolut does not know is left (the admins find it in reconcile). Revolut unreachable or
+// refusing otherwise (no answer, a 5xx, 429, our key refused, a cancel refused while the order
+// is still pending) leaves the item and counts an error. Neither stops the run's other items. Each item is leased for JOBS_LEASE_SECONDS, or a
+// quarter of the time it has waited. expire-intents leaves the intents with an order to this job.
 import { withRequestContext } from "../_shared/db.ts";
-import { ProviderError } from "../_shared/providers/errors.ts";
 import type { RevolutOrder } from "../_shared/providers/revolut/client.ts";
 import { revolutWebhookEvent } from "../_shared/providers/revolut/events.ts";
 import { expireUnpaidIntent } from "./expire-intents.ts";
 import type { Job, JobRun } from "./job.ts";
-import { applyConfirmed, type LeasedPayment, takeWaiting } from "./poll.ts";
+import { applyConfirmed, type LeasedPayment, noPollCounts, settleWithProvider, takeWaiting, type Verdict } from "./poll.ts";
 
 /** The webhook event that announces an order's final state (declined: a refund order Revolut refused). */
 const EVENT_OF_STATE: Record<string, string> = {
@@ -33,50 +39,44 @@ const EVENT_OF_STATE: Record<string, string> = {
 /**
  * An item still undecided is asked about again after a quarter of the time it has waited (at
  * least the job's lease, at most an hour): an abandoned checkout costs some 30 look-ups in
- * the day before expire-intents cancels it, not one a run.
+ * the day before it is canceled, not one a run.
  */
 const LEASE_GROWTH = 0.25;
 
 /** Top-up intents (their payment order), then Revolut refunds (their refund order). */
 const KINDS = ["intents", "refunds"] as const;
 
-interface Counts {
-  taken: number;
-  applied: number;
-  already_applied: number;
-  pending: number;
-  not_found: number;
-  errors: number;
-}
-
-/** The state of an order its payer has not paid yet. */
+/** The state of an order its payer has not paid yet: its checkout link can be paid until it is cancelled at Revolut. */
 const UNPAID_STATE = "pending";
 
 /**
- * The order as Revolut reports it; "not_found" when Revolut does not know it, or null when
- * Revolut could not say (both counted and logged).
+ * The state Revolut reports applied as its webhook would; an order Revolut answered cancelled
+ * when this job asked it to cancels its intent (nothing at Revolut can pay it any more).
  */
-async function lookUp(run: JobRun, kind: string, item: LeasedPayment, counts: Counts): Promise<RevolutOrder | "not_found" | null> {
-  try {
-    return await run.revolut().order(item.referenceId);
-  } catch (error) {
-    if (!(error instanceof ProviderError)) throw error;
-    const notFound = error.httpStatus === 404;
-    counts[notFound ? "not_found" : "errors"] += 1;
-    run.logger.warn(notFound ? "revolut_poll_order_not_found" : "revolut_poll_unconfirmed", {
-      correlation_id: run.context.correlationId,
-      kind,
-      id: item.id,
-      order_id: item.referenceId,
-      http_status: error.httpStatus,
-      error: error.message,
-    });
-    return notFound ? "not_found" : null;
-  }
+async function applyOrder(run: JobRun, item: LeasedPayment, order: RevolutOrder, cancelAsked: boolean): Promise<Verdict> {
+  if (cancelAsked && order.state === "cancelled") return await expireUnpaidIntent(run, item.id) ? "canceled" : "pending";
+  const event = Object.hasOwn(EVENT_OF_STATE, order.state) ? EVENT_OF_STATE[order.state]! : null;
+  if (event === null) return "pending";
+  const webhookEvent = await revolutWebhookEvent({ event, order_id: item.referenceId }, { ok: true, value: order });
+  return await applyConfirmed(run, "revolut", webhookEvent);
+}
+
+/** Reads the item's order back (a top-up's cancelled first when unpaid past the TTL) and applies it; Revolut's failures counted. */
+function settle(run: JobRun, kind: typeof KINDS[number], item: LeasedPayment): Promise<Verdict> {
+  const revolut = run.revolut();
+  return settleWithProvider(run, item, kind === "intents", {
+    log: { prefix: "revolut_poll", ids: { kind, id: item.id, order_id: item.referenceId } },
+    readBack: () => revolut.order(item.referenceId),
+    unpaid: (order) => order.state === UNPAID_STATE,
+    cancel: () => revolut.cancelOrder(item.referenceId),
+    state: (order) => order.state,
+    unknown: (error) => error.httpStatus === 404,
+    apply: (order, cancelAsked) => applyOrder(run, item, order, cancelAsked),
+  });
 }
 
 export const revolutPoll: Job = async (run) => {
-  const counts: Counts = { taken: 0, applied: 0, already_applied: 0, pending: 0, not_found: 0, errors: 0 };
+  const counts = noPollCounts();
   for (const kind of KINDS) {
     const batch = run.settings.batchSize - counts.taken;
     if (batch <= 0) break;
@@ -86,20 +86,7 @@ export const revolutPoll: Job = async (run) => {
       (tx) => takeWaiting(tx, run, { job: "revolut-poll", kind }, run.settings.revolutPollAfterSeconds, batch, LEASE_GROWTH),
     );
     counts.taken += items.length;
-    for (const item of items) {
-      const order = await lookUp(run, kind, item, counts);
-      if (order === null) continue;
-      // Nothing of the order is underway: its intent ends here once past its TTL.
-      if (kind === "intents" && (order === "not_found" || order.state === UNPAID_STATE)) await expireUnpaidIntent(run, item.id);
-      if (order === "not_found") continue;
-      const event = Object.hasOwn(EVENT_OF_STATE, order.state) ? EVENT_OF_STATE[order.state]! : null;
-      if (event === null) {
-        counts.pending += 1;
-        continue;
-      }
-      const webhookEvent = await revolutWebhookEvent({ event, order_id: item.referenceId }, { ok: true, value: order });
-      counts[await applyConfirmed(run, "revolut", webhookEvent)] += 1;
-    }
+    for (const item of items) counts[await settle(run, kind, item)] += 1;
   }
   return { ...counts };
 };

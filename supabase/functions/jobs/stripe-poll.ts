@@ -18,12 +18,11 @@
 // intents. Each intent is leased for JOBS_LEASE_SECONDS, or a quarter of the time it has waited.
 // expire-intents leaves these intents (Stripe's, with a PaymentIntent) to this job.
 import { withRequestContext } from "../_shared/db.ts";
-import { ProviderError } from "../_shared/providers/errors.ts";
 import { type StripePaymentIntent, StripeUnknownPaymentIntentError } from "../_shared/providers/stripe/client.ts";
 import { stripePolledEvent } from "../_shared/providers/stripe/events.ts";
-import { expireUnpaidIntent, pastItsTtl } from "./expire-intents.ts";
+import { expireUnpaidIntent } from "./expire-intents.ts";
 import type { Job, JobRun } from "./job.ts";
-import { applyConfirmed, type LeasedPayment, takeWaiting } from "./poll.ts";
+import { applyConfirmed, type LeasedPayment, noPollCounts, settleWithProvider, takeWaiting, type Verdict } from "./poll.ts";
 
 /** The statuses of a PaymentIntent nobody has paid: the customer can still pay it until it is canceled at Stripe. */
 const UNPAID = new Set<string>(["requires_payment_method", "requires_confirmation", "requires_action"]);
@@ -34,19 +33,6 @@ const UNPAID = new Set<string>(["requires_payment_method", "requires_confirmatio
  * some 30 look-ups in the day before it is canceled, not one a run.
  */
 const LEASE_GROWTH = 0.25;
-
-interface Counts {
-  taken: number;
-  applied: number;
-  already_applied: number;
-  pending: number;
-  canceled: number;
-  not_found: number;
-  errors: number;
-}
-
-/** What became of one intent: the count it adds to. */
-type Verdict = Exclude<keyof Counts, "taken">;
 
 /** The state Stripe reports applied as its webhook would, or the intent canceled once nothing at Stripe can pay it. */
 async function applyState(run: JobRun, item: LeasedPayment, paymentIntent: StripePaymentIntent): Promise<Verdict> {
@@ -60,47 +46,22 @@ async function applyState(run: JobRun, item: LeasedPayment, paymentIntent: Strip
   return "pending";
 }
 
-/** Reads the intent's PaymentIntent back (canceled first when unpaid past the TTL) and applies it. Throws ProviderError. */
-async function pollIntent(run: JobRun, item: LeasedPayment): Promise<Verdict> {
+/** Reads the intent's PaymentIntent back (canceled first when unpaid past the TTL) and applies it; Stripe's failures counted. */
+function settle(run: JobRun, item: LeasedPayment): Promise<Verdict> {
   const stripe = run.stripe();
-  let paymentIntent = await stripe.retrievePaymentIntent(item.referenceId);
-  if (UNPAID.has(paymentIntent.status) && await pastItsTtl(run, item.id)) {
-    paymentIntent = await stripe.cancelPaymentIntent(item.referenceId);
-    run.logger.info("stripe_poll_cancel_answered", {
-      correlation_id: run.context.correlationId,
-      intent_id: item.id,
-      payment_intent_id: item.referenceId,
-      status: paymentIntent.status,
-    });
-  }
-  return await applyState(run, item, paymentIntent);
-}
-
-/**
- * pollIntent with Stripe's failures counted and logged: the intent is left, except that one
- * whose PaymentIntent Stripe does not know is canceled once past its TTL.
- */
-async function settle(run: JobRun, item: LeasedPayment): Promise<Verdict> {
-  try {
-    return await pollIntent(run, item);
-  } catch (error) {
-    if (!(error instanceof ProviderError)) throw error;
-    const notFound = error instanceof StripeUnknownPaymentIntentError;
-    run.logger.warn(notFound ? "stripe_poll_payment_intent_not_found" : "stripe_poll_unconfirmed", {
-      correlation_id: run.context.correlationId,
-      intent_id: item.id,
-      payment_intent_id: item.referenceId,
-      http_status: error.httpStatus,
-      error: error.message,
-    });
-    if (!notFound) return "errors";
-    await expireUnpaidIntent(run, item.id);
-    return "not_found";
-  }
+  return settleWithProvider(run, item, true, {
+    log: { prefix: "stripe_poll", ids: { intent_id: item.id, payment_intent_id: item.referenceId } },
+    readBack: () => stripe.retrievePaymentIntent(item.referenceId),
+    unpaid: (paymentIntent) => UNPAID.has(paymentIntent.status),
+    cancel: () => stripe.cancelPaymentIntent(item.referenceId),
+    state: (paymentIntent) => paymentIntent.status,
+    unknown: (error) => error instanceof StripeUnknownPaymentIntentError,
+    apply: (paymentIntent) => applyState(run, item, paymentIntent),
+  });
 }
 
 export const stripePoll: Job = async (run) => {
-  const counts: Counts = { taken: 0, applied: 0, already_applied: 0, pending: 0, canceled: 0, not_found: 0, errors: 0 };
+  const counts = noPollCounts();
   const items = await withRequestContext(
     run.sql,
     run.context,

@@ -277,7 +277,10 @@ export interface RevolutStandIn extends StandIn<Record<string, unknown>> {
   createOrderBehaviour: Behaviour;
   /** The ids of the orders created, in order. */
   createdOrders: string[];
-  /** The customer paid: the order's state becomes completed (what ORDER_COMPLETED announces). */
+  /**
+   * The customer paid: the order's state becomes completed (what ORDER_COMPLETED announces).
+   * Throws for an order that can no longer be paid (cancelled, failed or completed already).
+   */
   complete(orderId: string): Record<string, unknown>;
   /** How POST /api/orders/{id}/refund answers a new Idempotency-Key (default: 201 with the refund order). */
   refundBehaviour: Behaviour;
@@ -291,7 +294,16 @@ export interface RevolutStandIn extends StandIn<Record<string, unknown>> {
    * counts against what remains of its order.
    */
   settleRefund(refundId: string, state: "completed" | "failed" | "cancelled"): Record<string, unknown>;
+  /** How POST /api/orders/{id}/cancel answers instead of as Revolut does (default: "accept", as Revolut does). */
+  cancelBehaviour: Behaviour;
+  /** Runs when a cancel request arrives, before it is answered: the customer acting between a look-up and the cancel. */
+  onCancel: ((orderId: string) => void) | null;
 }
+
+/** The states in which Revolut cancels an order: nobody has paid it (pending), or its payment awaits a manual capture (authorised). */
+const REVOLUT_CANCELLABLE = ["pending", "authorised"];
+/** The states of an order its customer can still pay (or whose payment is underway). */
+const REVOLUT_PAYABLE = [...REVOLUT_CANCELLABLE, "processing"];
 
 /**
  * Revolut Merchant API with Bearer secret key and Revolut-Api-Version: POST /api/orders
@@ -299,7 +311,9 @@ export interface RevolutStandIn extends StandIn<Record<string, unknown>> {
  * GET /api/orders/{id} and POST /api/orders/{id}/refund (a completed order only, refunds
  * never above its amount; 201 with the new order of type refund, related_order_id, which GET
  * /api/orders/{id} reads like any order; an Idempotency-Key seen before answers the first
- * refund again). Errors are {code, message}.
+ * refund again) and POST /api/orders/{id}/cancel (a pending or authorised order only: 200 with
+ * the order, now cancelled, which can no longer be paid; any other state is refused with 400
+ * invalid_order_state). Errors are {code, message}.
  */
 export async function startRevolutStandIn(options: RevolutStandInOptions): Promise<RevolutStandIn> {
   const records = new Map<string, Record<string, unknown> | number>();
@@ -311,6 +325,8 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
     createOrderBehaviour: "accept" as Behaviour,
     refundBehaviour: "accept" as Behaviour,
     refundState: "completed" as "completed" | "pending",
+    cancelBehaviour: "accept" as Behaviour,
+    onCancel: null as ((orderId: string) => void) | null,
   };
   const server = await listen(options.port ?? 0, requests, async (request, response, path) => {
     const text = await readBody(request);
@@ -377,6 +393,21 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
       records.set(refund.id, refund);
       return answer(201, refund);
     }
+    const cancelOf = /^\/api\/orders\/([^/]+)\/cancel$/.exec(path);
+    if (request.method === "POST" && cancelOf) {
+      if (misbehave(response, standIn.cancelBehaviour)) return;
+      const orderId = decodeURIComponent(cancelOf[1]!);
+      standIn.onCancel?.(orderId);
+      const order = records.get(orderId);
+      if (order === undefined) return send(response, 404, { code: "order_not_found", message: "Order not found" });
+      if (typeof order === "number") return send(response, order, { code: "stand_in_failure" });
+      if (!REVOLUT_CANCELLABLE.includes(order.state as string)) {
+        return send(response, 400, { code: "invalid_order_state", message: `An order in state ${order.state} cannot be cancelled` });
+      }
+      const cancelled = { ...order, state: "cancelled", updated_at: new Date().toISOString() };
+      records.set(orderId, cancelled);
+      return send(response, 200, cancelled);
+    }
     const match = /^\/api\/orders\/([^/]+)$/.exec(path);
     if (request.method !== "GET" || !match) return send(response, 404, { code: "not_found" });
     const record = records.get(decodeURIComponent(match[1]!));
@@ -394,6 +425,7 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
     complete(orderId: string) {
       const order = records.get(orderId);
       if (typeof order !== "object") throw new Error(`the Revolut stand-in has no order ${orderId}`);
+      if (!REVOLUT_PAYABLE.includes(order.state as string)) throw new Error(`order ${orderId} is ${order.state}: it can no longer be paid`);
       const completed = { ...order, state: "completed", outstanding_amount: 0 };
       records.set(orderId, completed);
       return completed;

@@ -1,8 +1,8 @@
 // The Revolut order client against a local stand-in of the Merchant API.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "@mfuko/local-stack/ports";
-import { type RevolutStandIn, startRevolutStandIn } from "../../../../tests/support/provider-standins.ts";
-import { createRevolutClient, RevolutApiError } from "./client.ts";
+import { type RevolutStandIn, startRevolutStandIn, whileAnswering } from "../../../../tests/support/provider-standins.ts";
+import { createRevolutClient, RevolutApiError, type RevolutClient } from "./client.ts";
 
 const credentials = { secretKey: "sk_revolut_client_test", apiVersion: "2024-09-01" };
 let standIn: RevolutStandIn;
@@ -10,6 +10,10 @@ beforeAll(async () => {
   standIn = await startRevolutStandIn(credentials);
 });
 afterAll(() => standIn.close());
+
+/** A top-up order as POST /api/orders makes it (pending), through `client`. */
+const newOrder = (client: RevolutClient, amount: number) =>
+  client.createOrder({ amount, currency: "EUR", merchantOrderExtRef: crypto.randomUUID(), description: "top-up" });
 
 const order = (id: string, state = "COMPLETED") => ({
   id,
@@ -80,12 +84,7 @@ describe("Revolut client", () => {
 
   it("refunds a completed order with the request id as Idempotency-Key: a retry returns the same refund order", async () => {
     const client = createRevolutClient({ baseUrl: standIn.url, ...credentials });
-    const paid = await client.createOrder({
-      amount: 1000,
-      currency: "EUR",
-      merchantOrderExtRef: crypto.randomUUID(),
-      description: "top-up",
-    });
+    const paid = await newOrder(client, 1000);
     standIn.complete(paid.id);
     const refund = {
       orderId: paid.id,
@@ -105,12 +104,7 @@ describe("Revolut client", () => {
 
   it("tells a refused refund (declined: more than remains, an order not completed) from an outage", async () => {
     const client = createRevolutClient({ baseUrl: standIn.url, ...credentials, timeoutMs: 500 });
-    const paid = await client.createOrder({
-      amount: 300,
-      currency: "EUR",
-      merchantOrderExtRef: crypto.randomUUID(),
-      description: "top-up",
-    });
+    const paid = await newOrder(client, 300);
     const refund = (amount: number) => ({
       orderId: paid.id,
       amount,
@@ -136,5 +130,61 @@ describe("Revolut client", () => {
     } finally {
       standIn.refundBehaviour = "accept";
     }
+  });
+
+  it("cancels a pending order with the secret key and API version: Revolut answers it cancelled, and it can no longer be paid", async () => {
+    const client = createRevolutClient({ baseUrl: standIn.url, ...credentials });
+    const created = await newOrder(client, 700);
+    await expect(createRevolutClient({ baseUrl: standIn.url, ...credentials, secretKey: "sk_wrong" }).cancelOrder(created.id))
+      .rejects.toMatchObject({ kind: "unavailable", httpStatus: 401 });
+    expect(standIn.records.get(created.id)).toMatchObject({ state: "pending" });
+
+    expect(await client.cancelOrder(created.id)).toMatchObject({ id: created.id, state: "cancelled", amount: 700, currency: "EUR" });
+    expect(standIn.requests.at(-1)).toBe(`POST /api/orders/${created.id}/cancel`);
+    expect(() => standIn.complete(created.id)).toThrow(/cancelled: it can no longer be paid/);
+  });
+
+  it("a cancel Revolut refuses because the order moved on answers the order as read back; a refusal of an order still pending throws", async () => {
+    const client = createRevolutClient({ baseUrl: standIn.url, ...credentials });
+    for (const state of ["completed", "processing"]) {
+      const movedOn = order(crypto.randomUUID(), state);
+      standIn.records.set(movedOn.id, movedOn);
+      expect(await client.cancelOrder(movedOn.id)).toMatchObject({ id: movedOn.id, state });
+      expect(standIn.requests.slice(-2)).toEqual([`POST /api/orders/${movedOn.id}/cancel`, `GET /api/orders/${movedOn.id}`]);
+      expect(standIn.records.get(movedOn.id)).toMatchObject({ state });
+    }
+
+    const open = order(crypto.randomUUID(), "pending");
+    standIn.records.set(open.id, open);
+    const refused = { status: 400, body: { code: "validation_error", message: "Invalid request" } };
+    await expect(whileAnswering(standIn, "cancelBehaviour", refused, () => client.cancelOrder(open.id))).rejects.toMatchObject({
+      name: "RevolutApiError",
+      kind: "declined",
+      httpStatus: 400,
+      reason: "validation_error: Invalid request",
+    });
+    expect(standIn.records.get(open.id)).toMatchObject({ state: "pending" });
+  });
+
+  it("a cancel of an order Revolut does not know is a 404; Revolut down or rate limiting is unavailable, with no read-back", async () => {
+    const client = createRevolutClient({ baseUrl: standIn.url, ...credentials, timeoutMs: 500 });
+    const unknown = crypto.randomUUID();
+    await expect(client.cancelOrder(unknown)).rejects.toMatchObject({ httpStatus: 404, message: `Revolut knows no order ${unknown}` });
+    const open = order(crypto.randomUUID(), "pending");
+    standIn.records.set(open.id, open);
+    for (
+      const down of [{ status: 503, body: { code: "unavailable", message: "down" } }, { status: 429, body: { code: "too_many_requests" } }]
+    ) {
+      await expect(whileAnswering(standIn, "cancelBehaviour", down, () => client.cancelOrder(open.id))).rejects.toMatchObject({
+        kind: "unavailable",
+        httpStatus: down.status,
+      });
+      expect(standIn.requests.at(-1)).toBe(`POST /api/orders/${open.id}/cancel`);
+    }
+    await expect(whileAnswering(standIn, "cancelBehaviour", "hang", () => client.cancelOrder(open.id))).rejects.toMatchObject({
+      kind: "unavailable",
+      httpStatus: null,
+    });
+    expect(standIn.records.get(open.id)).toMatchObject({ state: "pending" });
   });
 });

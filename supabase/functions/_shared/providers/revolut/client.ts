@@ -1,9 +1,11 @@
 // A client for the Revolut Merchant API orders: creating one for a top-up (POST
 // {base}/api/orders, answered with its id and checkout_url), reading one (GET
 // {base}/api/orders/{id}), so that a completed order is credited with the amount Revolut
-// holds, not one from a webhook, and refunding one (POST {base}/api/orders/{id}/refund,
-// answered with a new order of type refund). Authorization: Bearer <secret key> and Revolut-Api-Version on
-// every call. The base URL is configurable (production, sandbox, local stand-in).
+// holds, not one from a webhook, cancelling one nobody has paid (POST
+// {base}/api/orders/{id}/cancel), so that its checkout link can no longer be paid once its
+// intent expires, and refunding one (POST {base}/api/orders/{id}/refund, answered with a new
+// order of type refund). Authorization: Bearer <secret key> and Revolut-Api-Version on every
+// call. The base URL is configurable (production, sandbox, local stand-in).
 import { z } from "zod";
 import { once } from "../../env.ts";
 import { providerConfigFromEnv } from "../from-env.ts";
@@ -64,9 +66,21 @@ export interface NewRefund extends RefundRequest {
 
 export interface RevolutClient {
   createOrder(order: NewOrder): Promise<CreatedOrder>;
+  /** The order as Revolut has it now. Throws RevolutApiError (HTTP 404: Revolut knows no such order). */
   order(orderId: string): Promise<RevolutOrder>;
+  /**
+   * Cancels the order and returns it as Revolut has it then: cancelled, or, when Revolut refused
+   * because the order can no longer be cancelled (a declined answer: it was paid, is being paid,
+   * or ended meanwhile), as it is read back after the refusal. Throws as order() does, and with
+   * the refusal when the order read back is still pending (nobody paid it: refused for another
+   * reason).
+   */
+  cancelOrder(orderId: string): Promise<RevolutOrder>;
   refund(refund: NewRefund): Promise<RefundOrder>;
 }
+
+/** The state of an order nobody has paid: a cancel refused while the order is still in it was refused for another reason than the state. */
+const UNPAID_STATE = "pending";
 
 function unexpectedBody(error: z.ZodError): string {
   return error.issues.map((issue) => issue.path.join(".") || "body").join(", ");
@@ -84,6 +98,20 @@ export function createRevolutClient(config: RevolutClientConfig): RevolutClient 
       config.timeoutMs ?? 10_000,
       (message, status) => new RevolutApiError(message, status),
     );
+  /** The order a successful answer carries; a 404 is Revolut not knowing the order. */
+  const orderOf = async (response: Response, orderId: string, what: string): Promise<RevolutOrder> => {
+    if (response.status === 404) throw new RevolutApiError(`Revolut knows no order ${orderId}`, 404);
+    if (!response.ok) throw new RevolutApiError(`Revolut answered ${what} with HTTP ${response.status}`, response.status);
+    const body = orderSchema.safeParse(await response.json().catch(() => null));
+    if (!body.success) {
+      throw new RevolutApiError(`Revolut answered ${what} with an unexpected body (${unexpectedBody(body.error)})`, response.status);
+    }
+    return body.data;
+  };
+  const readOrder = async (orderId: string): Promise<RevolutOrder> => {
+    const what = `order ${orderId}`;
+    return await orderOf(await call(`for ${what}`, `/api/orders/${encodeURIComponent(orderId)}`, { headers }), orderId, what);
+  };
   return {
     async createOrder(order) {
       const response = await call("the order creation", "/api/orders", {
@@ -110,18 +138,21 @@ export function createRevolutClient(config: RevolutClientConfig): RevolutClient 
       return body.data;
     },
 
-    async order(orderId) {
-      const response = await call(`for order ${orderId}`, `/api/orders/${encodeURIComponent(orderId)}`, { headers });
-      if (response.status === 404) throw new RevolutApiError(`Revolut knows no order ${orderId}`, 404);
-      if (!response.ok) throw new RevolutApiError(`Revolut answered order ${orderId} with HTTP ${response.status}`, response.status);
-      const body = orderSchema.safeParse(await response.json().catch(() => null));
-      if (!body.success) {
-        throw new RevolutApiError(
-          `Revolut answered order ${orderId} with an unexpected body (${unexpectedBody(body.error)})`,
-          response.status,
-        );
-      }
-      return body.data;
+    order: readOrder,
+
+    async cancelOrder(orderId) {
+      const what = `the cancellation of order ${orderId}`;
+      const response = await call(what, `/api/orders/${encodeURIComponent(orderId)}/cancel`, { method: "POST", headers });
+      if (response.ok || response.status === 404) return await orderOf(response, orderId, what);
+      const refusal = new RevolutApiError(
+        `Revolut answered ${what} with HTTP ${response.status}`,
+        response.status,
+        await providerReason(response),
+      );
+      if (refusal.kind !== "declined") throw refusal;
+      const now = await readOrder(orderId);
+      if (now.state === UNPAID_STATE) throw refusal;
+      return now;
     },
 
     async refund(refund) {
