@@ -44,7 +44,6 @@ const TRANSFER_ACCEPT_SECONDS = 14_400;
 const sql = useTestSql();
 const minter = new TokenMinter(process.env.SUPABASE_JWT_SECRET!);
 let gateway: PaymentsGateway;
-let serviceKey: string;
 
 beforeAll(async () => {
   gateway = await startPaymentsGateway({
@@ -52,18 +51,10 @@ beforeAll(async () => {
     JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
     JOBS_MOMO_TRANSFER_ACCEPT_SECONDS: String(TRANSFER_ACCEPT_SECONDS),
   });
-  serviceKey = await minter.apiKey("service_role");
 });
 afterAll(() => gateway?.stop());
 
-async function runJob(job: string, token: string | null = serviceKey): Promise<AdminAnswer> {
-  return answerOf(
-    await fetch(`${gateway.url}/jobs/${job}`, {
-      method: "POST",
-      headers: token === null ? {} : { authorization: `Bearer ${token}` },
-    }),
-  );
-}
+const runJob = (job: string, token?: string | null): Promise<AdminAnswer> => gateway.runJob(job, token);
 
 /**
  * Runs whatsapp-send until the rows `ids` are no longer due. Other suites queue messages too, so

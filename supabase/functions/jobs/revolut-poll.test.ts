@@ -13,7 +13,6 @@
 // superuser, triggers off): every count below is about this file's rows only.
 import { useTestSql } from "../../tests/support/test-sql.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TokenMinter } from "@mfuko/local-stack/tokens";
 import { type AdminAnswer, adminRequest, answerOf, createStaff, type Staff } from "../../tests/support/admin-fixtures.ts";
 import { age, balanceOf, creditsTo, intentStatus } from "../../tests/support/payments-fixtures.ts";
 import { type PaymentsGateway, startPaymentsGateway, waitingTopUp } from "../../tests/support/payments-gateway.ts";
@@ -27,7 +26,6 @@ const EXPIRED = { status: "canceled", failure_reason: `expired: no payment withi
 const WAITING = { status: "processing", failure_reason: null };
 const sql = useTestSql();
 let gateway: PaymentsGateway;
-let serviceKey: string;
 let staff: Staff;
 
 beforeAll(async () => {
@@ -35,14 +33,11 @@ beforeAll(async () => {
     JOBS_REVOLUT_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
     JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
   });
-  serviceKey = await new TokenMinter(process.env.SUPABASE_JWT_SECRET!).apiKey("service_role");
   staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
 });
 afterAll(() => gateway?.stop());
 
-async function runPoll(): Promise<AdminAnswer> {
-  return answerOf(await fetch(`${gateway.url}/jobs/revolut-poll`, { method: "POST", headers: { authorization: `Bearer ${serviceKey}` } }));
-}
+const runPoll = (): Promise<AdminAnswer> => gateway.runJob("revolut-poll");
 
 /** Makes a row wait past the poll's mark, or (seconds 0) brings it back out of it. */
 const wait = (table: "payment_intents" | "refunds", id: string, seconds = POLL_AFTER_SECONDS + 60) => age(sql, table, id, seconds);

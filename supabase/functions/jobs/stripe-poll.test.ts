@@ -13,7 +13,6 @@
 // past that file's TTL of one day.
 import { useTestSql } from "../../tests/support/test-sql.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TokenMinter } from "@mfuko/local-stack/tokens";
 import { type AdminAnswer, answerOf } from "../../tests/support/admin-fixtures.ts";
 import { age, balanceOf, createTopUp, creditsTo, intentStatus, storedEvents } from "../../tests/support/payments-fixtures.ts";
 import { type PaymentsGateway, startPaymentsGateway, waitingTopUp } from "../../tests/support/payments-gateway.ts";
@@ -26,20 +25,16 @@ const PAST_TTL = INTENT_TTL_SECONDS + 60;
 const EXPIRED = { status: "canceled", failure_reason: `expired: no payment within ${INTENT_TTL_SECONDS} seconds` };
 const sql = useTestSql();
 let gateway: PaymentsGateway;
-let serviceKey: string;
 
 beforeAll(async () => {
   gateway = await startPaymentsGateway({
     JOBS_STRIPE_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
     JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
   });
-  serviceKey = await new TokenMinter(process.env.SUPABASE_JWT_SECRET!).apiKey("service_role");
 });
 afterAll(() => gateway?.stop());
 
-async function runJob(job = "stripe-poll"): Promise<AdminAnswer> {
-  return answerOf(await fetch(`${gateway.url}/jobs/${job}`, { method: "POST", headers: { authorization: `Bearer ${serviceKey}` } }));
-}
+const runJob = (job = "stripe-poll"): Promise<AdminAnswer> => gateway.runJob(job);
 
 /** Makes an intent wait past the poll's mark (or `seconds`), or (seconds 0) brings it back out of it. */
 const wait = (intentId: string, seconds = POLL_AFTER_SECONDS + 60) => age(sql, "payment_intents", intentId, seconds);

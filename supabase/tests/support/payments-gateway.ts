@@ -32,6 +32,8 @@ export interface PaymentsGateway {
   momo: MomoStandIn;
   revolut: RevolutStandIn;
   whatsapp: GraphApiStandIn;
+  /** POST /jobs/<job> as the scheduler calls it: with the service_role key, another `token`, or (null) none. */
+  runJob(job: string, token?: string | null): Promise<AdminAnswer>;
   stop(): Promise<void>;
 }
 
@@ -74,6 +76,11 @@ export async function startPaymentsGateway(env: Record<string, string> = {}): Pr
     momo,
     revolut,
     whatsapp,
+    runJob: async (job, token) => {
+      const key = token === undefined ? await new TokenMinter(process.env.SUPABASE_JWT_SECRET!).apiKey("service_role") : token;
+      const headers: Record<string, string> = key === null ? {} : { authorization: `Bearer ${key}` };
+      return answerOf(await fetch(`${server.url}/jobs/${job}`, { method: "POST", headers }));
+    },
     stop: async () => {
       await server.stop();
       await Promise.all([stripe.close(), momo.close(), revolut.close(), whatsapp.close()]);
