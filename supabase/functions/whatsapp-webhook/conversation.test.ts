@@ -149,6 +149,22 @@ describe("refusals in words", () => {
     expect((await accountOf(payer)).available).toBe(10_000);
   });
 
+  it("refuses an amount over the ledger's largest in words, for a payment, a cash-out and a top-up, and writes nothing", async () => {
+    const [payer, payee] = [await newcomer(10_000), await newcomer()];
+    const [max] = await sql<{ max_amount: string }[]>`select max_amount::text from private.wallet_settings`;
+    const over = String(BigInt(max!.max_amount) + 1n);
+    const tooLarge = "That amount is more than mfuko moves in one payment.";
+    expect((await payer.say(`send ${over} ${payee.waId}`)).map(readable)).toEqual([`${tooLarge} Nothing was sent.`]);
+    expect((await payer.say(`cashout ${over}`)).map(readable)).toEqual([`${tooLarge} Nothing was sent.`]);
+    expect((await payer.say(`topup ${over}`)).map(readable)).toEqual([`${tooLarge} No top-up was started.`]);
+    const [written] = await sql<{ pending: number; intents: number }[]>`
+      select (select count(*)::int from public.whatsapp_pending_payments where from_account_id = ${
+      (await accountOf(payer)).id
+    }::uuid) as pending,
+             (select count(*)::int from public.payment_intents where account_id = ${(await accountOf(payer)).id}::uuid) as intents`;
+    expect(written).toEqual({ pending: 0, intents: 0 });
+  });
+
   it("does not serve a number an app sign-up holds unconfirmed, says so, and links it to nobody", async () => {
     const person = new Person(gateway);
     // A sign-up with this number and a password, as Supabase Auth stores it before the OTP.

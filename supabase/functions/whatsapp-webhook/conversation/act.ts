@@ -36,8 +36,32 @@ const say = (turn: Turn, text: string) => turn.reply(textMessage(text));
 const AMOUNT_PROBLEMS = {
   zero: "The amount must be more than zero.",
   too_precise: "That amount has more decimals than the currency has.",
-  too_large: "That amount is too large.",
+  too_large: "That amount is more than mfuko moves in one payment.",
 } as const;
+
+/**
+ * What `step` returns, or null when the ledger refused it: then the refusal is told to the
+ * sender in words (`told` adapts them to what did not happen) and the answer goes on. Anything
+ * else `step` throws is a fault, not an answer, and fails the answer.
+ */
+async function unlessRefused<T>(
+  turn: Turn,
+  step: () => Promise<T>,
+  { told = (words) => words, fromAccount = () => Promise.resolve(null) }: {
+    told?: (words: string) => string;
+    /** The account paying, whose available balance an insufficient-funds refusal names. */
+    fromAccount?: () => Promise<string | null>;
+  } = {},
+): Promise<T | null> {
+  try {
+    return await step();
+  } catch (error) {
+    const words = await refusalInWords(turn.tx, error, await fromAccount());
+    if (words === null) throw error;
+    await say(turn, told(words));
+    return null;
+  }
+}
 
 /** The amount in minor units, or null after telling the sender what is wrong with it. */
 async function amountOf(turn: Turn, typed: string, currency: string): Promise<number | null> {
@@ -101,9 +125,15 @@ const PROPOSAL_REFUSALS: Record<string, (currency: string, phone: string) => str
 async function propose(turn: Turn, kind: "send" | "cashout", typed: string, currency: string, recipient: string | null): Promise<void> {
   const amount = await amountOf(turn, typed, currency);
   if (amount === null) return;
-  const [proposal] = await asUser(turn.tx, turn.sender.userId, (sp) =>
-    sp<{ outcome: string; pending_id: string | null }[]>`
-    select outcome, pending_id from api_private.whatsapp_payment_propose(${kind}, ${amount}::bigint, ${currency}, ${recipient})`);
+  const proposed = await unlessRefused(
+    turn,
+    () =>
+      asUser(turn.tx, turn.sender.userId, (sp) =>
+        sp<{ outcome: string; pending_id: string | null }[]>`
+      select outcome, pending_id from api_private.whatsapp_payment_propose(${kind}, ${amount}::bigint, ${currency}, ${recipient})`),
+  );
+  if (proposed === null) return;
+  const [proposal] = proposed;
   const phone = recipient === null ? displayPhone(turn.sender.waId) : displayPhone(recipient);
   if (proposal!.outcome !== "proposed") return say(turn, PROPOSAL_REFUSALS[proposal!.outcome]!(currency, phone));
   const money = formatMoney(amount, currency);
@@ -123,8 +153,8 @@ async function topUp(turn: Turn, command: Extract<Command, { kind: "topup" }>): 
   const currency = command.currency ?? turn.settings.defaultCurrency;
   const amount = await amountOf(turn, command.amount, currency);
   if (amount === null) return;
-  try {
-    const [intent] = await asUser(turn.tx, turn.sender.userId, async (sp) => {
+  const created = await unlessRefused(turn, () =>
+    asUser(turn.tx, turn.sender.userId, async (sp) => {
       const [account] = await sp<{ id: string }[]>`
         select id from public.wallet_accounts
          where owner_id = ${turn.sender.userId}::uuid and currency = ${currency} and kind = 'user' and status = 'active'`;
@@ -132,14 +162,11 @@ async function topUp(turn: Turn, command: Extract<Command, { kind: "topup" }>): 
       return await sp<{ id: string }[]>`
         select id from public.payment_intent_create('momo', ${account.id}::uuid, ${amount}::bigint, ${currency},
                                                     ${`whatsapp:${turn.wamid}`})`;
-    });
-    if (!intent) return say(turn, `You have no active ${currency} wallet account to top up.`);
-    turn.later({ kind: "topup", waId: turn.sender.waId, userId: turn.sender.userId, intentId: intent.id });
-  } catch (error) {
-    const words = await refusalInWords(turn.tx, error, null);
-    if (words === null) throw error;
-    await say(turn, words.replace("Nothing was sent.", "No top-up was started."));
-  }
+    }), { told: (words) => words.replace("Nothing was sent.", "No top-up was started.") });
+  if (created === null) return;
+  const [intent] = created;
+  if (!intent) return say(turn, `You have no active ${currency} wallet account to top up.`);
+  turn.later({ kind: "topup", waId: turn.sender.waId, userId: turn.sender.userId, intentId: intent.id });
 }
 
 const DECISION_ANSWERS: Record<string, string> = {
@@ -159,20 +186,24 @@ interface Decision {
 }
 
 async function decide(turn: Turn, command: Extract<Command, { kind: "decide" }>): Promise<void> {
-  let decision: Decision;
-  try {
-    const [row] = await asUser(turn.tx, turn.sender.userId, (sp) =>
-      sp<Decision[]>`
-      select outcome, kind, amount::text, currency, recipient_wa_id, cashout_id
-        from api_private.whatsapp_payment_decide(${command.pendingId}::uuid, ${command.confirm})`);
-    decision = row!;
-  } catch (error) {
-    const [pending] = await turn.tx<{ from_account_id: string }[]>`
-      select from_account_id from public.whatsapp_pending_payments where id = ${command.pendingId}::uuid`;
-    const words = await refusalInWords(turn.tx, error, pending?.from_account_id ?? null);
-    if (words === null) throw error;
-    return say(turn, `${words} You can still confirm within the 5 minutes.`);
-  }
+  const decided = await unlessRefused(
+    turn,
+    () =>
+      asUser(turn.tx, turn.sender.userId, (sp) =>
+        sp<Decision[]>`
+        select outcome, kind, amount::text, currency, recipient_wa_id, cashout_id
+          from api_private.whatsapp_payment_decide(${command.pendingId}::uuid, ${command.confirm})`),
+    {
+      told: (words) => `${words} You can still confirm within the 5 minutes.`,
+      fromAccount: async () => {
+        const [pending] = await turn.tx<{ from_account_id: string }[]>`
+          select from_account_id from public.whatsapp_pending_payments where id = ${command.pendingId}::uuid`;
+        return pending?.from_account_id ?? null;
+      },
+    },
+  );
+  if (decided === null) return;
+  const decision = decided[0]!;
   const answer = DECISION_ANSWERS[decision.outcome];
   if (answer) return say(turn, answer);
   const money = formatMoney(BigInt(decision.amount!), decision.currency!);
