@@ -251,6 +251,6 @@ export function act(turn: Turn, command: Command): Promise<void> {
     case "start":
       return notifications(turn, command.kind === "start");
     case "usage":
-      return say(turn, USAGE[command.of]);
+      return say(turn, `${command.spacedAmount ? "Write the amount without spaces (5000 or 5,000). " : ""}${USAGE[command.of]}`);
   }
 }
