@@ -5,6 +5,7 @@
 // holds included), late, repeated, concurrent and
 // foreign confirmations, a replayed webhook, the per-sender rate limit and the logs.
 import { useTestSql } from "../../tests/support/test-sql.ts";
+import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
@@ -37,9 +38,15 @@ async function fund(person: Person, amount: number): Promise<void> {
 
 /** A person who has written "hi" (so has a contact and an RWF account) with `funds` in it. */
 async function newcomer(funds = 0): Promise<Person> {
-  const person = new Person(gateway);
-  await person.say("hi");
+  const person = await newcomerAt(newWaId());
   if (funds > 0) await fund(person, funds);
+  return person;
+}
+
+/** A person writing from `waId` who has written "hi". */
+async function newcomerAt(waId: string): Promise<Person> {
+  const person = new Person(gateway, waId);
+  await person.say("hi");
   return person;
 }
 
@@ -201,6 +208,23 @@ describe("refusals in words", () => {
       "You can still confirm within the 5 minutes.",
     ]);
     expect((await accountOf(payee)).available).toBe(0);
+  });
+});
+
+describe("phone numbers", () => {
+  it("reads a local number in the sender's own country, so that it never names someone in WHATSAPP_DEFAULT_REGION", async () => {
+    const national = `772${String(randomInt(1_000_000)).padStart(6, "0")}`;
+    // Two people whose numbers differ only in their country code, both with RWF accounts.
+    const [inUganda, inRwanda] = [await newcomerAt(`256${national}`), await newcomerAt(`250${national}`)];
+    const payer = await newcomerAt(`2567${String(randomInt(100_000_000)).padStart(8, "0")}`);
+    await fund(payer, 1_000);
+    const [question] = await payer.say(`send 100 0${national.slice(0, 3)} ${national.slice(3)}`);
+    expect(readable(question!)).toBe(`Send 100 RWF to +256 ${national.slice(0, 3)} ${national.slice(3)}?\nTap Confirm within 5 minutes.`);
+    await payer.tap({ button: buttonId(question, "Confirm") });
+    expect([(await accountOf(inUganda)).available, (await accountOf(inRwanda)).available]).toEqual([100, 0]);
+    // A Rwandan's local number is still read in Rwanda (the default region's own senders).
+    const rwandan = await newcomer(1_000);
+    expect(readable((await rwandan.say(`send 100 0${national}`))[0]!)).toMatch(/^Send 100 RWF to \+250 772 /);
   });
 });
 

@@ -8,7 +8,7 @@ import { asUser } from "./as-user.ts";
 import { formatMoney, toMinor } from "./amounts.ts";
 import type { Command } from "./commands.ts";
 import { confirmationMessage, menuMessage, type OutboundMessage, textMessage } from "./messages.ts";
-import { displayPhone, toWaId } from "./phone.ts";
+import { displayPhone, senderRegion, toWaId } from "./phone.ts";
 import { refusalInWords } from "./refusals.ts";
 
 /** What can happen after the transaction commits: a top-up or cash-out to send to MoMo. */
@@ -142,7 +142,7 @@ async function propose(turn: Turn, kind: "send" | "cashout", typed: string, curr
 }
 
 async function send(turn: Turn, command: Extract<Command, { kind: "send" }>): Promise<void> {
-  const recipient = toWaId(command.phone, turn.settings.defaultRegion);
+  const recipient = toWaId(command.phone, senderRegion(turn.sender.waId, turn.settings.defaultRegion));
   if (recipient === null) {
     return say(turn, `"${command.phone.slice(0, 40)}" is not a phone number I can read. Try +256712345678 or 0712345678.`);
   }
