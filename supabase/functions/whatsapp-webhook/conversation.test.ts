@@ -280,6 +280,43 @@ describe("confirmations", () => {
   });
 });
 
+describe("messages that are not text", () => {
+  const unreadable = "I can only read typed messages and taps on my buttons.";
+
+  it("answers media, stickers, locations, reactions, edits and other taps with the menu, and makes a first sender a wallet", async () => {
+    const person = new Person(gateway);
+    const [first] = await person.send({ type: "sticker", sticker: { id: "1", mime_type: "image/webp" } });
+    expect(readable(first!)).toContain(unreadable);
+    expect((first!.message as { type: string }).type).toBe("list");
+    expect(await sql`select 1 from public.whatsapp_contacts where wa_id = ${person.waId}`).toHaveLength(1);
+    for (
+      const message of [
+        { type: "image", image: { id: "1", mime_type: "image/jpeg", caption: "my receipt" } },
+        { type: "audio", audio: { id: "1", mime_type: "audio/ogg", voice: true } },
+        { type: "location", location: { latitude: 0.3476, longitude: 32.5825 } },
+        { type: "contacts", contacts: [{ name: { formatted_name: "Bob" }, phones: [{ phone: "+256 772 123456" }] }] },
+        { type: "reaction", reaction: { message_id: "wamid.earlier", emoji: "\u{1F44D}" } },
+        { type: "unsupported", errors: [{ code: 131051, title: "Message type unknown", error_data: { details: "edit" } }] },
+        { type: "interactive", interactive: { type: "nfm_reply", nfm_reply: { response_json: "{}", body: "Sent" } } },
+      ]
+    ) {
+      expect((await person.send(message)).map(readable), message.type).toEqual([expect.stringContaining(unreadable)]);
+    }
+  });
+
+  it("welcomes a person who opens the chat, and says nothing to a reaction taken back or a system notice", async () => {
+    const person = await newcomer();
+    expect((await person.send({ type: "request_welcome" })).map(readable)).toEqual([expect.stringContaining("Welcome to mfuko")]);
+    expect(await person.send({ type: "reaction", reaction: { message_id: "wamid.earlier" } })).toEqual([]);
+    expect(
+      await person.send({
+        type: "system",
+        system: { body: "User changed number", type: "user_changed_number", new_wa_id: newWaId() },
+      }),
+    ).toEqual([]);
+  });
+});
+
 describe("delivery", () => {
   it("answers a replayed webhook (the same wamid) once", async () => {
     const person = await newcomer();

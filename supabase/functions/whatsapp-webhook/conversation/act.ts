@@ -234,7 +234,7 @@ const USAGE = {
 export function act(turn: Turn, command: Command): Promise<void> {
   switch (command.kind) {
     case "menu":
-      return turn.reply(menuMessage(command.understood));
+      return turn.reply(menuMessage(command.understood, command.unreadable));
     case "balance":
       return balance(turn);
     case "history":

@@ -5,7 +5,8 @@
 // Taps on list rows and reply buttons arrive as their ids, which map back to the same commands.
 
 export type Command =
-  | { kind: "menu"; understood: boolean }
+  /** unreadable: a message with no text or tap to read (media, a reaction, ...). */
+  | { kind: "menu"; understood: boolean; unreadable?: true }
   | { kind: "balance" }
   | { kind: "history" }
   | { kind: "stop" }

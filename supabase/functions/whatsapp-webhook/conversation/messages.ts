@@ -86,9 +86,16 @@ export function listMessage(
   };
 }
 
-/** The menu: what mfuko does, as a list whose rows run the commands that need no arguments. */
-export function menuMessage(understood: boolean): OutboundMessage {
-  const intro = understood ? "Welcome to mfuko, your wallet on WhatsApp." : "Sorry, I did not understand that.";
+/**
+ * The menu: what mfuko does, as a list whose rows run the commands that need no arguments,
+ * after a welcome, or after what it could not understand or could not read.
+ */
+export function menuMessage(understood: boolean, unreadable = false): OutboundMessage {
+  const intro = understood
+    ? "Welcome to mfuko, your wallet on WhatsApp."
+    : unreadable
+    ? "I can only read typed messages and taps on my buttons."
+    : "Sorry, I did not understand that.";
   return listMessage({
     header: "mfuko wallet",
     body: `${intro}\n\nType one of these, or pick from the list:\n` +
