@@ -344,10 +344,13 @@ create trigger wallet_transactions_whatsapp_notify after insert on public.wallet
   referencing new table as new_transactions
   for each statement execute function private.whatsapp_notify_transfers();
 
--- A top-up that succeeded or failed, a cash-out paid or failed, a refund of a top-up that the
--- provider confirmed (the ledger moved with it): one row trigger for the three tables, the
+-- A top-up credited or failed, a cash-out paid or failed, a refund of a top-up that the
+-- provider confirmed (the ledger moved with it): one row trigger for the four tables, the
 -- notice chosen by table and status. The row is read as JSON because each table has its own
--- columns (a cash-out's msisdn, a refund's provider).
+-- columns (a cash-out's msisdn, a refund's provider). A top-up is told as credited from its
+-- payment, when the deposit reaches the wallet, with the payment's amount: an admin's credit of
+-- a payment held for review moves what the provider took, which may differ from the intent's
+-- amount, and can credit an intent that had succeeded (a second payment) or was canceled.
 create function private.whatsapp_notify_row() returns trigger
 language plpgsql
 security definer set search_path = ''
@@ -358,7 +361,7 @@ declare
   v_why text := coalesce(': ' || pg_catalog.left(coalesce(v_row ->> 'failure_reason', v_row ->> 'reason'), 200), '');
 begin
   perform private.notify_contact((v_row ->> 'user_id')::uuid, private.text_message(case tg_table_name || ':' || new.status
-    when 'payment_intents:succeeded' then 'Top-up received: ' || v_money || ' is in your wallet.'
+    when 'payments:succeeded' then 'Top-up received: ' || v_money || ' is in your wallet.'
     when 'payment_intents:failed' then 'Your top-up of ' || v_money || ' failed' || v_why || '. No money was taken.'
     when 'cashouts:paid' then 'Cash-out paid: MoMo sent ' || v_money || ' to +' || (v_row ->> 'msisdn') || '.'
     when 'cashouts:failed' then 'Your cash-out of ' || v_money || ' failed' || v_why || '. The money is back in your wallet.'
@@ -368,8 +371,14 @@ begin
   return null;
 end;
 $$;
+create trigger payments_whatsapp_notify_insert after insert on public.payments
+  for each row when (new.wallet_transaction_id is not null and new.user_id is not null)
+  execute function private.whatsapp_notify_row();
+create trigger payments_whatsapp_notify_update after update of wallet_transaction_id on public.payments
+  for each row when (old.wallet_transaction_id is null and new.wallet_transaction_id is not null and new.user_id is not null)
+  execute function private.whatsapp_notify_row();
 create trigger payment_intents_whatsapp_notify after update of status on public.payment_intents
-  for each row when (old.status is distinct from new.status and new.status in ('succeeded', 'failed'))
+  for each row when (old.status is distinct from new.status and new.status = 'failed')
   execute function private.whatsapp_notify_row();
 create trigger cashouts_whatsapp_notify after update of status on public.cashouts
   for each row when (old.status is distinct from new.status and new.status in ('paid', 'failed'))

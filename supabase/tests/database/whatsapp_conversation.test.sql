@@ -4,7 +4,7 @@
 -- notifications written with each effect (transfers, top-ups, cash-outs, refunds), none to an
 -- opted-out contact; amounts in words; who may call what and the sizes of the arguments.
 begin;
-select plan(69);
+select plan(73);
 
 -- Users as Supabase Auth stores a confirmed phone sign-up; the fourth signed up without a phone.
 insert into auth.users (id, phone, phone_confirmed_at, raw_app_meta_data)
@@ -300,6 +300,30 @@ select results_eq($$ select m from pg_temp.outbox('256772000002') m order by m $
   'a batch notifies each of its transfers into a contact once');
 select is((select count(*)::int from public.whatsapp_outbox), 2,
   'and nobody else: neither the recipient without a contact nor the payer');
+
+-- ---------------------------------------------------------------- a top-up credited after review
+-- The notice names what reached the wallet: the payment's amount, which an admin credits even
+-- when it differs from the intent's, and a payment credited to an intent that had succeeded.
+delete from public.whatsapp_outbox;
+select pg_temp.become('alice');
+select id as review_intent from public.payment_intent_create('momo', :'alice_account', 2500, 'UGX', 'conv-topup-review') \gset
+reset role;
+select status as review_attached from public.payment_intent_attach(:'review_intent', :'review_intent') \gset
+select id as review_payment from public.payment_record_success('momo', 'paid-3000-' || :'review_intent', :'review_intent', 3000, 'UGX') \gset
+select is((select count(*)::int from public.whatsapp_outbox), 0, 'a payment held for review is not notified: nothing reached the wallet');
+select status as review_credited from api_private.payment_resolve(:'review_payment', 'credit', 'the payer paid 3000 UGX') \gset
+select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
+  $$ values ('notification: Top-up received: 3,000 UGX is in your wallet.') $$,
+  'a top-up credited after review is notified with the amount credited, not the amount asked for');
+delete from public.whatsapp_outbox;
+select id as second_payment from public.payment_record_success('momo', 'paid-again-' || :'intent_id', :'intent_id', 2500, 'UGX') \gset
+select status as second_credited from api_private.payment_resolve(:'second_payment', 'credit', 'paid twice, kept') \gset
+select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
+  $$ values ('notification: Top-up received: 2,500 UGX is in your wallet.') $$,
+  'a second payment credited to a top-up that had already succeeded is notified too');
+select results_eq(format($$ select t.amount from public.payments p join public.wallet_transactions t on t.id = p.wallet_transaction_id
+                             where p.id in (%L, %L) order by t.amount $$, :'second_payment', :'review_payment'),
+  $$ values (2500::bigint), (3000::bigint) $$, 'the notices name what the two credits moved');
 
 select * from finish();
 rollback;
