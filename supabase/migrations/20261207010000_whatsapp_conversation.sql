@@ -345,12 +345,14 @@ create trigger wallet_transactions_whatsapp_notify after insert on public.wallet
   for each statement execute function private.whatsapp_notify_transfers();
 
 -- A top-up credited or failed, a cash-out paid or failed, a refund of a top-up that the
--- provider confirmed (the ledger moved with it): one row trigger for the four tables, the
--- notice chosen by table and status. The row is read as JSON because each table has its own
--- columns (a cash-out's msisdn, a refund's provider). A top-up is told as credited from its
--- payment, when the deposit reaches the wallet, with the payment's amount: an admin's credit of
--- a payment held for review moves what the provider took, which may differ from the intent's
--- amount, and can credit an intent that had succeeded (a second payment) or was canceled.
+-- provider confirmed, or that failed after the wallet gave its money (the ledger moved with
+-- each; a refund of a payment never credited moved nothing): one row trigger for the four
+-- tables, the notice chosen by table and status. The row is read as JSON because each table
+-- has its own columns (a cash-out's msisdn, a refund's provider). A top-up is told as
+-- credited from its payment, when the deposit reaches the wallet, with the payment's amount:
+-- an admin's credit of a payment held for review moves what the provider took, which may
+-- differ from the intent's amount, and can credit an intent that had succeeded (a second
+-- payment) or was canceled.
 create function private.whatsapp_notify_row() returns trigger
 language plpgsql
 security definer set search_path = ''
@@ -359,14 +361,23 @@ declare
   v_row jsonb := pg_catalog.to_jsonb(new);
   v_money text := private.money_text((v_row ->> 'amount')::bigint, v_row ->> 'currency');
   v_why text := coalesce(': ' || pg_catalog.left(coalesce(v_row ->> 'failure_reason', v_row ->> 'reason'), 200), '');
+  v_provider text := case v_row ->> 'provider' when 'momo' then 'MoMo' when 'stripe' then 'Stripe' when 'revolut' then 'Revolut' end;
+  -- A refund that failed after its reversal took the money from the wallet gives it back.
+  v_refund_undone text := 'The refund of ' || v_money || ' of your ' || v_provider
+                          || ' top-up did not go through, so the money is back in your wallet.';
 begin
   perform private.notify_contact((v_row ->> 'user_id')::uuid, private.text_message(case tg_table_name || ':' || new.status
     when 'payments:succeeded' then 'Top-up received: ' || v_money || ' is in your wallet.'
     when 'payment_intents:failed' then 'Your top-up of ' || v_money || ' failed' || v_why || '. No money was taken.'
     when 'cashouts:paid' then 'Cash-out paid: MoMo sent ' || v_money || ' to +' || (v_row ->> 'msisdn') || '.'
     when 'cashouts:failed' then 'Your cash-out of ' || v_money || ' failed' || v_why || '. The money is back in your wallet.'
-    when 'refunds:succeeded' then 'Refund: ' || v_money || ' of your ' || (v_row ->> 'provider')
-                                  || ' top-up was returned to you there and taken from your wallet.'
+    -- A payment held for review never reached the wallet: its refund takes nothing from it.
+    when 'refunds:succeeded' then case when v_row ->> 'wallet_transaction_id' is null
+      then 'Refund: ' || v_provider || ' returned ' || v_money || ' of a payment that never reached your wallet.'
+      else 'Refund: ' || v_money || ' of your ' || v_provider || ' top-up was returned to you there and taken from your wallet.'
+      end
+    when 'refunds:failed' then v_refund_undone
+    when 'refunds:canceled' then v_refund_undone
   end));
   return null;
 end;
@@ -387,5 +398,8 @@ create trigger refunds_whatsapp_notify_insert after insert on public.refunds
   for each row when (new.status = 'succeeded' and new.user_id is not null)
   execute function private.whatsapp_notify_row();
 create trigger refunds_whatsapp_notify_update after update of status on public.refunds
-  for each row when (old.status is distinct from new.status and new.status = 'succeeded' and new.user_id is not null)
+  for each row when (old.status is distinct from new.status and new.user_id is not null
+                     and (new.status = 'succeeded'
+                          or (old.status = 'succeeded' and new.status in ('failed', 'canceled')
+                              and new.wallet_transaction_id is not null)))
   execute function private.whatsapp_notify_row();

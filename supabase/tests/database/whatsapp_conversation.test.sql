@@ -4,7 +4,7 @@
 -- notifications written with each effect (transfers, top-ups, cash-outs, refunds), none to an
 -- opted-out contact; amounts in words; who may call what and the sizes of the arguments.
 begin;
-select plan(73);
+select plan(77);
 
 -- Users as Supabase Auth stores a confirmed phone sign-up; the fourth signed up without a phone.
 insert into auth.users (id, phone, phone_confirmed_at, raw_app_meta_data)
@@ -263,7 +263,7 @@ select throws_ok(format($$ select private.whatsapp_set_opted_out(%L, true) $$, r
 -- A refund the provider confirmed.
 select status as refunded from public.refund_record(:'payment_id', 1000, 're_conv_1', 'requested_by_customer') \gset
 select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
-  $$ values ('notification: Refund: 1,000 UGX of your momo top-up was returned to you there and taken from your wallet.') $$,
+  $$ values ('notification: Refund: 1,000 UGX of your MoMo top-up was returned to you there and taken from your wallet.') $$,
   'a refund is notified');
 
 -- ---------------------------------------------------------------- history
@@ -324,6 +324,29 @@ select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
 select results_eq(format($$ select t.amount from public.payments p join public.wallet_transactions t on t.id = p.wallet_transaction_id
                              where p.id in (%L, %L) order by t.amount $$, :'second_payment', :'review_payment'),
   $$ values (2500::bigint), (3000::bigint) $$, 'the notices name what the two credits moved');
+
+-- ---------------------------------------------------------------- refunds: what the wallet gave and got back
+-- A refund that fails after it was recorded gives the wallet its money back; a refund of a
+-- payment that never reached the wallet takes nothing from it. Each notice says which.
+delete from public.whatsapp_outbox;
+select status as refund_failed from public.refund_record_failure(:'payment_id', 're_conv_1', 1000, 'failed', 'expired_or_canceled_card') \gset
+select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
+  $$ values ('notification: The refund of 1,000 UGX of your MoMo top-up did not go through, so the money is back in your wallet.') $$,
+  'a refund that fails after the wallet gave the money is notified: the money is back');
+select status as failed_again from public.refund_record_failure(:'payment_id', 're_conv_1', 1000, 'failed', 'expired_or_canceled_card') \gset
+select is((select count(*)::int from public.whatsapp_outbox), 1, 'a replayed failure is not notified again');
+delete from public.whatsapp_outbox;
+select pg_temp.become('alice');
+select id as unpaid_intent from public.payment_intent_create('momo', :'alice_account', 2500, 'UGX', 'conv-topup-uncredited') \gset
+reset role;
+select status as unpaid_attached from public.payment_intent_attach(:'unpaid_intent', :'unpaid_intent') \gset
+select id as uncredited from public.payment_record_success('momo', 'paid-9999-' || :'unpaid_intent', :'unpaid_intent', 9999, 'UGX') \gset
+select status as uncredited_refunded from public.refund_record(:'uncredited', 9999, 're_conv_2', 'not the amount asked for') \gset
+select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
+  $$ values ('notification: Refund: MoMo returned 9,999 UGX of a payment that never reached your wallet.') $$,
+  'a refund of a payment that was never credited says that nothing was taken from the wallet');
+select is((select count(*)::int from public.wallet_transactions t join public.refunds r on r.wallet_transaction_id = t.id
+            where r.provider_refund_id = 're_conv_2'), 0, 'and indeed nothing was');
 
 select * from finish();
 rollback;
