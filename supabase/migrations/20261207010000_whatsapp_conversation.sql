@@ -49,7 +49,8 @@ $$;
 
 -- ---------------------------------------------------------------------------------------
 -- Pending payments: what a sender asked to pay (kind send) or cash out (kind cashout), until
--- its Confirm button, pressed by the sender within five minutes, makes it happen once.
+-- its Confirm button, pressed by the sender within five minutes, makes it happen once. A
+-- sender has one request at a time: a newer one replaces the one still pending.
 -- ---------------------------------------------------------------------------------------
 
 create table public.whatsapp_pending_payments (
@@ -70,18 +71,22 @@ create table public.whatsapp_pending_payments (
   expires_at timestamptz not null default now() + interval '5 minutes',
   transaction_id uuid references public.wallet_transactions (id),
   cashout_id uuid references public.cashouts (id),
+  -- The payer's newer request that canceled this one while it was pending.
+  replaced_by uuid references public.whatsapp_pending_payments (id),
   created_at timestamptz not null default now(),
   decided_at timestamptz,
   constraint whatsapp_pending_payments_shape check (
     (kind = 'send') = (recipient_wa_id is not null and to_account_id is not null)
     and (kind = 'cashout') = (msisdn is not null)),
-  constraint whatsapp_pending_payments_decided check ((status = 'pending') = (decided_at is null)),
+  constraint whatsapp_pending_payments_decided check (
+    (status = 'pending') = (decided_at is null) and (replaced_by is null or status = 'canceled')),
   constraint whatsapp_pending_payments_effect check (
     status <> 'confirmed' or (kind = 'send' and transaction_id is not null) or (kind = 'cashout' and cashout_id is not null))
 );
 comment on table public.whatsapp_pending_payments is
   'Payments and cash-outs asked for on WhatsApp, waiting for their Confirm button (5 minutes, once, '
-  'by the payer). Written only by whatsapp_payment_propose and whatsapp_payment_decide.';
+  'by the payer; a newer request of the payer replaces a pending one). Written only by '
+  'whatsapp_payment_propose and whatsapp_payment_decide.';
 create index whatsapp_pending_payments_payer_idx on public.whatsapp_pending_payments (payer_id, created_at);
 
 revoke all on table public.whatsapp_pending_payments from public, anon, authenticated, service_role;
@@ -112,7 +117,10 @@ $$;
 -- (the caller holds no active account in p_currency), unknown_recipient (no contact with
 -- that wa_id, or it cannot receive p_currency: one answer, so that it tells nothing more
 -- about a stranger's wallet), self (the recipient is the caller). WL006 for an amount out of
--- range, 22023 for a malformed argument.
+-- range, 22023 for a malformed argument. A proposal replaces the caller's request still
+-- pending (canceled, replaced_by the new one): one request at a time, so that a "send" written
+-- twice, or an older question's Confirm, cannot move money a second time. Proposals of one
+-- caller are serialised (an advisory lock on the caller), so two at once leave one pending.
 create function api_private.whatsapp_payment_propose(
   p_kind text,
   p_amount bigint,
@@ -169,11 +177,16 @@ begin
     return;
   end if;
 
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('whatsapp-pending-payment:' || v_payer::text, 0));
   insert into public.whatsapp_pending_payments (kind, payer_id, from_account_id, recipient_wa_id, to_account_id, msisdn,
                                                 amount, currency)
   values (p_kind, v_payer, v_from, p_recipient_wa_id, v_to, case when p_kind = 'cashout' then v_payer_wa_id end,
           p_amount, p_currency)
   returning * into v_pending;
+  -- A confirmation in flight holds its row: this waits for it, and skips the row it confirmed.
+  update public.whatsapp_pending_payments p
+     set status = 'canceled', decided_at = now(), replaced_by = v_pending.id
+   where p.payer_id = v_payer and p.status = 'pending' and p.expires_at > now() and p.id <> v_pending.id;
   return query select 'proposed'::text, v_pending.id, v_pending.expires_at;
 end;
 $$;
@@ -183,8 +196,9 @@ grant execute on function api_private.whatsapp_payment_propose(text, bigint, tex
 -- wallet_transfer as the caller (its RLS, limits and audit; idempotency key whatsapp:<id>)
 -- and a cash-out is cashout_create (the hold; MoMo is asked after commit). The row is locked
 -- first, so that of two confirmations the second waits and finds it decided: it happens
--- once. Outcomes: confirmed, canceled, already_confirmed, already_canceled, expired (past
--- its five minutes), not_found (no such pending payment, or another person's: one answer).
+-- once. Outcomes: confirmed, canceled, already_confirmed, already_canceled, replaced (a newer
+-- request of the caller canceled it), expired (past its five minutes), not_found (no such
+-- pending payment, or another person's: one answer).
 -- Only confirmed and canceled change anything. The ledger's refusals (WL001 insufficient
 -- funds, WL009 over a limit, WL004 account not active) are raised and leave the payment
 -- pending, to be confirmed again within its time.
@@ -209,8 +223,10 @@ begin
     return;
   end if;
   if v_pending.status <> 'pending' or v_pending.expires_at <= now() then
-    return query select case v_pending.status when 'confirmed' then 'already_confirmed' when 'canceled' then 'already_canceled'
-                        else 'expired' end,
+    return query select case when v_pending.status = 'confirmed' then 'already_confirmed'
+                             when v_pending.replaced_by is not null then 'replaced'
+                             when v_pending.status = 'canceled' then 'already_canceled'
+                             else 'expired' end,
                         v_pending.kind, v_pending.amount, v_pending.currency, v_pending.recipient_wa_id,
                         v_pending.transaction_id, v_pending.cashout_id;
     return;

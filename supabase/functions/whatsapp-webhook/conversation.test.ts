@@ -272,6 +272,27 @@ describe("confirmations", () => {
       .toEqual([1_000, 0, 5_000]);
   });
 
+  it("a second request replaces the first: its Confirm is refused and the money moves once", async () => {
+    const { payer, payee, confirm } = await proposal();
+    const [again] = await payer.say(`send 600 ${payee.waId}`);
+    expect((await payer.tap(confirm)).map(readable)).toEqual([
+      "That request was replaced by your newer one, so it can no longer be confirmed. Nothing was sent.",
+    ]);
+    expect((await payer.tap({ button: buttonId(again, "Confirm") })).map(readable)).toEqual([
+      expect.stringMatching(/^Sent 600 RWF to /),
+    ]);
+    expect([(await accountOf(payer)).available, (await accountOf(payee)).available]).toEqual([400, 600]);
+  });
+
+  it("two requests written at once leave one of them to confirm", async () => {
+    const { payer, payee } = await proposal();
+    await Promise.all([payer.say(`send 100 ${payee.waId}`), payer.say(`cashout 100`)]);
+    const [pending] = await sql<{ n: number }[]>`
+      select count(*)::int as n from public.whatsapp_pending_payments
+       where from_account_id = ${(await accountOf(payer)).id}::uuid and status = 'pending'`;
+    expect(pending!.n).toBe(1);
+  });
+
   it("Cancel cancels, and a canceled payment cannot be confirmed", async () => {
     const { payer, payee, confirm, cancel } = await proposal();
     expect((await payer.tap(cancel)).map(readable)).toEqual(["Canceled. Nothing was sent."]);

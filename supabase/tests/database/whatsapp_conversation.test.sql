@@ -4,7 +4,7 @@
 -- notifications written with each effect (transfers, top-ups, cash-outs, refunds), none to an
 -- opted-out contact; amounts in words; who may call what and the sizes of the arguments.
 begin;
-select plan(77);
+select plan(83);
 
 -- Users as Supabase Auth stores a confirmed phone sign-up; the fourth signed up without a phone.
 insert into auth.users (id, phone, phone_confirmed_at, raw_app_meta_data)
@@ -206,6 +206,22 @@ select is(pg_temp.alice_decides(:'cancel_id', false), 'canceled', 'Cancel cancel
 select is(pg_temp.alice_decides(:'cancel_id', true), 'already_canceled', 'a canceled payment cannot be confirmed');
 select throws_ok(format($$ select pg_temp.alice_decides(%L, null) $$, :'cancel_id'),
   '22023', 'p_confirm must be true or false', 'a decision must be yes or no');
+
+-- One request at a time: a newer proposal replaces the payer's pending one, which then can be
+-- neither confirmed nor canceled; a refused proposal replaces nothing.
+select pg_temp.alice_proposes(1500) as first_id \gset
+select pg_temp.alice_proposes(1500) as second_id \gset
+select results_eq(format($$ select status, replaced_by::text from public.whatsapp_pending_payments where id = %L $$, :'first_id'),
+  format($$ values ('canceled', %L) $$, :'second_id'), 'a second proposal replaces the first, still pending one');
+select is(pg_temp.alice_decides(:'first_id', true), 'replaced', 'the replaced request cannot be confirmed');
+select is(pg_temp.alice_decides(:'first_id', false), 'replaced', 'nor canceled');
+select pg_temp.become('alice');
+select outcome as refused_outcome from api_private.whatsapp_payment_propose('send', 10, 'UGX', '256772000004') \gset
+reset role;
+select is((select status from public.whatsapp_pending_payments where id = :'second_id'), 'pending',
+  'a refused proposal replaces nothing');
+select is(pg_temp.alice_decides(:'second_id', false), 'canceled', 'the latest request is decided by its own buttons');
+select is(pg_temp.available('c1900000-0000-4000-8000-000000000001'), 70000::bigint, 'nothing moved');
 
 -- A cash-out: confirmed, it holds the funds for a MoMo transfer to the payer's own number.
 select pg_temp.become('alice');

@@ -173,6 +173,7 @@ const DECISION_ANSWERS: Record<string, string> = {
   not_found: "That confirmation is not yours, or no longer exists. Nothing was changed.",
   expired: "That request expired (confirmations last 5 minutes). Nothing was sent; ask again.",
   already_canceled: "That request was canceled. Nothing was sent.",
+  replaced: "That request was replaced by your newer one, so it can no longer be confirmed. Nothing was sent.",
   canceled: "Canceled. Nothing was sent.",
 };
 
