@@ -151,6 +151,11 @@ describe("refusals in words", () => {
     expect((await payer.say("send 100 12345")).map(readable)).toEqual([
       '"12345" is not a phone number I can read. Try +256712345678 or 0712345678.',
     ]);
+    // Quoted back cut at 40 characters, never inside one: half an emoji is not text jsonb takes.
+    const smiles = "\u{1F600}".repeat(50);
+    expect((await payer.say(`send 100 1${smiles}`)).map(readable)).toEqual([
+      `"1${"\u{1F600}".repeat(39)}" is not a phone number I can read. Try +256712345678 or 0712345678.`,
+    ]);
     expect((await payer.say(`send 100 ${payer.waId}`)).map(readable)).toEqual(["That is your own number. Nothing was sent."]);
     expect((await payer.say("send 1.5 0781234567")).map(readable)).toEqual(["That amount has more decimals than the currency has."]);
     expect((await payer.say(`send 5 000 ${local(payer.waId)}`)).map(readable)).toEqual([

@@ -7,7 +7,7 @@ import type { TransactionSql } from "../../_shared/db.ts";
 import { asUser } from "./as-user.ts";
 import { formatMoney, toMinor } from "./amounts.ts";
 import type { Command } from "./commands.ts";
-import { confirmationMessage, menuMessage, type OutboundMessage, textMessage } from "./messages.ts";
+import { clip, confirmationMessage, menuMessage, type OutboundMessage, textMessage } from "./messages.ts";
 import { displayPhone, senderRegion, toWaId } from "./phone.ts";
 import { refusalInWords } from "./refusals.ts";
 
@@ -144,7 +144,7 @@ async function propose(turn: Turn, kind: "send" | "cashout", typed: string, curr
 async function send(turn: Turn, command: Extract<Command, { kind: "send" }>): Promise<void> {
   const recipient = toWaId(command.phone, senderRegion(turn.sender.waId, turn.settings.defaultRegion));
   if (recipient === null) {
-    return say(turn, `"${command.phone.slice(0, 40)}" is not a phone number I can read. Try +256712345678 or 0712345678.`);
+    return say(turn, `"${clip(command.phone, 40)}" is not a phone number I can read. Try +256712345678 or 0712345678.`);
   }
   await propose(turn, "send", command.amount, command.currency ?? turn.settings.defaultCurrency, recipient);
 }

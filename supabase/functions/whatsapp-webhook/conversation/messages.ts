@@ -28,6 +28,15 @@ function within(value: string, limit: number, field: string): string {
   return value;
 }
 
+/**
+ * The first `characters` characters (code points) of `text`, to quote what someone else wrote.
+ * Never cut by UTF-16 units: half a surrogate pair (an emoji) is no text, and the jsonb an
+ * outbox row is refuses it, which would fail the whole answer.
+ */
+export function clip(text: string, characters: number): string {
+  return [...text].slice(0, characters).join("");
+}
+
 export function textMessage(body: string): OutboundMessage {
   return { type: "text", text: { body: within(body, LIMITS.textBody, "text body") } };
 }

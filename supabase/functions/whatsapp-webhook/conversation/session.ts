@@ -22,7 +22,7 @@ import { type AsService, type Intent, type ProviderClients, startTopUp } from ".
 import { act, type FollowUp, type Turn } from "./act.ts";
 import { formatMoney } from "./amounts.ts";
 import { type Command, commandOfId, parseCommand } from "./commands.ts";
-import { type OutboundMessage, textMessage } from "./messages.ts";
+import { clip, type OutboundMessage, textMessage } from "./messages.ts";
 import { displayPhone } from "./phone.ts";
 
 /** What the conversation needs of the WhatsApp platform (identity and the outbox sender), in a request's context. */
@@ -208,7 +208,7 @@ export class ConversationSession {
           msisdn: followUp.waId,
         });
         if (started.outcome === "declined") {
-          return textMessage(`MoMo refused the top-up of ${money}: ${started.reason.slice(0, 200)}. No money was taken.`);
+          return textMessage(`MoMo refused the top-up of ${money}: ${clip(started.reason, 200)}. No money was taken.`);
         }
         return textMessage(
           `MoMo is asking ${displayPhone(followUp.waId)} to approve ${money}: approve it on your phone. ` +
