@@ -320,12 +320,26 @@ select is((select count(*)::int from public.whatsapp_outbox), 2,
 -- ---------------------------------------------------------------- a top-up credited after review
 -- The notice names what reached the wallet: the payment's amount, which an admin credits even
 -- when it differs from the intent's, and a payment credited to an intent that had succeeded.
+
+-- alice asks to top up 2,500 UGX with MoMo (key p_key) and MoMo reports p_paid: the payment.
+create function pg_temp.alice_tops_up(p_key text, p_paid bigint) returns uuid
+language plpgsql
+as $$
+declare
+  v_intent uuid;
+begin
+  perform pg_temp.become('alice');
+  select i.id into v_intent
+    from public.payment_intent_create('momo', (select id from public.wallet_accounts
+                                               where owner_id = 'c1900000-0000-4000-8000-000000000001'), 2500, 'UGX', p_key) i;
+  reset role;
+  perform public.payment_intent_attach(v_intent, v_intent::text);
+  return (select p.id from public.payment_record_success('momo', p_key, v_intent, p_paid, 'UGX') p);
+end;
+$$;
+
 delete from public.whatsapp_outbox;
-select pg_temp.become('alice');
-select id as review_intent from public.payment_intent_create('momo', :'alice_account', 2500, 'UGX', 'conv-topup-review') \gset
-reset role;
-select status as review_attached from public.payment_intent_attach(:'review_intent', :'review_intent') \gset
-select id as review_payment from public.payment_record_success('momo', 'paid-3000-' || :'review_intent', :'review_intent', 3000, 'UGX') \gset
+select pg_temp.alice_tops_up('conv-topup-review', 3000) as review_payment \gset
 select is((select count(*)::int from public.whatsapp_outbox), 0, 'a payment held for review is not notified: nothing reached the wallet');
 select status as review_credited from api_private.payment_resolve(:'review_payment', 'credit', 'the payer paid 3000 UGX') \gset
 select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
@@ -352,11 +366,7 @@ select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
 select status as failed_again from public.refund_record_failure(:'payment_id', 're_conv_1', 1000, 'failed', 'expired_or_canceled_card') \gset
 select is((select count(*)::int from public.whatsapp_outbox), 1, 'a replayed failure is not notified again');
 delete from public.whatsapp_outbox;
-select pg_temp.become('alice');
-select id as unpaid_intent from public.payment_intent_create('momo', :'alice_account', 2500, 'UGX', 'conv-topup-uncredited') \gset
-reset role;
-select status as unpaid_attached from public.payment_intent_attach(:'unpaid_intent', :'unpaid_intent') \gset
-select id as uncredited from public.payment_record_success('momo', 'paid-9999-' || :'unpaid_intent', :'unpaid_intent', 9999, 'UGX') \gset
+select pg_temp.alice_tops_up('conv-topup-uncredited', 9999) as uncredited \gset
 select status as uncredited_refunded from public.refund_record(:'uncredited', 9999, 're_conv_2', 'not the amount asked for') \gset
 select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
   $$ values ('notification: Refund: MoMo returned 9,999 UGX of a payment that never reached your wallet.') $$,
