@@ -30,8 +30,8 @@ function within(value: string, limit: number, field: string): string {
 
 /**
  * The first `characters` characters (code points) of `text`, to quote what someone else wrote.
- * Never cut by UTF-16 units: half a surrogate pair (an emoji) is no text, and the jsonb an
- * outbox row is refuses it, which would fail the whole answer.
+ * Never cut by UTF-16 units: half a surrogate pair (an emoji) is no text, and the jsonb body
+ * of the outbox row refuses it, which would fail the whole answer.
  */
 export function clip(text: string, characters: number): string {
   return [...text].slice(0, characters).join("");
