@@ -233,6 +233,38 @@ describe("phone numbers", () => {
   });
 });
 
+describe("frozen accounts", () => {
+  const setStatus = (account: string, status: string) =>
+    asServiceRole(sql, (tx) => tx`select public.wallet_set_status(${account}::uuid, ${status}, 'test')`);
+
+  it("a frozen recipient gets the one answer of a number that cannot receive, before and after the question", async () => {
+    const [payer, payee] = [await newcomer(1_000), await newcomer()];
+    const [question] = await payer.say(`send 100 ${payee.waId}`);
+    await setStatus((await accountOf(payee)).id, "frozen");
+    expect((await payer.tap({ button: buttonId(question, "Confirm") })).map(readable)).toEqual([
+      "That number cannot receive this payment. Nothing was sent. You can still confirm within the 5 minutes.",
+    ]);
+    expect((await payer.say(`send 100 ${payee.waId}`)).map(readable)).toEqual([
+      expect.stringMatching(/cannot receive RWF on mfuko: they need to write to this number first\. Nothing was sent\.$/),
+    ]);
+    expect([(await accountOf(payer)).available, (await accountOf(payee)).available]).toEqual([1_000, 0]);
+  });
+
+  it("a payer whose account is frozen is told that it cannot pay, and nothing moves", async () => {
+    const [payer, payee] = [await newcomer(1_000), await newcomer()];
+    const [question] = await payer.say(`send 100 ${payee.waId}`);
+    await setStatus((await accountOf(payer)).id, "frozen");
+    expect((await payer.tap({ button: buttonId(question, "Confirm") })).map(readable)).toEqual([
+      "Your wallet account is not active, so it cannot pay. Nothing was sent. You can still confirm within the 5 minutes.",
+    ]);
+    expect((await payer.say("cashout 100")).map(readable)).toEqual([
+      "You have no active RWF wallet account, so nothing can be paid from it.",
+    ]);
+    expect(readable((await payer.say("balance"))[0]!)).toBe("Your balance:\n1,000 RWF available (account frozen)");
+    expect([(await accountOf(payer)).available, (await accountOf(payee)).available]).toEqual([1_000, 0]);
+  });
+});
+
 describe("confirmations", () => {
   async function proposal() {
     const [payer, payee] = [await newcomer(1_000), await newcomer()];
