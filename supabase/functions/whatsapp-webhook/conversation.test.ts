@@ -234,16 +234,19 @@ describe("phone numbers", () => {
 });
 
 describe("frozen accounts", () => {
-  const setStatus = (account: string, status: string) =>
-    asServiceRole(sql, (tx) => tx`select public.wallet_set_status(${account}::uuid, ${status}, 'test')`);
-
-  it("a frozen recipient gets the one answer of a number that cannot receive, before and after the question", async () => {
+  /** A payer with 1,000 asks to send 100; `frozen` is frozen before Confirm, whose answer is returned. */
+  async function frozenBeforeConfirm(frozen: "payer" | "payee") {
     const [payer, payee] = [await newcomer(1_000), await newcomer()];
     const [question] = await payer.say(`send 100 ${payee.waId}`);
-    await setStatus((await accountOf(payee)).id, "frozen");
-    expect((await payer.tap({ button: buttonId(question, "Confirm") })).map(readable)).toEqual([
-      "That number cannot receive this payment. Nothing was sent. You can still confirm within the 5 minutes.",
-    ]);
+    const account = (await accountOf(frozen === "payer" ? payer : payee)).id;
+    await asServiceRole(sql, (tx) => tx`select public.wallet_set_status(${account}::uuid, 'frozen', 'test')`);
+    const answer = (await payer.tap({ button: buttonId(question, "Confirm") })).map(readable);
+    return { payer, payee, answer };
+  }
+
+  it("a frozen recipient gets the one answer of a number that cannot receive, before and after the question", async () => {
+    const { payer, payee, answer } = await frozenBeforeConfirm("payee");
+    expect(answer).toEqual(["That number cannot receive this payment. Nothing was sent. You can still confirm within the 5 minutes."]);
     expect((await payer.say(`send 100 ${payee.waId}`)).map(readable)).toEqual([
       expect.stringMatching(/cannot receive RWF on mfuko: they need to write to this number first\. Nothing was sent\.$/),
     ]);
@@ -251,10 +254,8 @@ describe("frozen accounts", () => {
   });
 
   it("a payer whose account is frozen is told that it cannot pay, and nothing moves", async () => {
-    const [payer, payee] = [await newcomer(1_000), await newcomer()];
-    const [question] = await payer.say(`send 100 ${payee.waId}`);
-    await setStatus((await accountOf(payer)).id, "frozen");
-    expect((await payer.tap({ button: buttonId(question, "Confirm") })).map(readable)).toEqual([
+    const { payer, payee, answer } = await frozenBeforeConfirm("payer");
+    expect(answer).toEqual([
       "Your wallet account is not active, so it cannot pay. Nothing was sent. You can still confirm within the 5 minutes.",
     ]);
     expect((await payer.say("cashout 100")).map(readable)).toEqual([
