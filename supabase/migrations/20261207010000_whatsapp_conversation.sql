@@ -49,7 +49,8 @@ $$;
 
 -- ---------------------------------------------------------------------------------------
 -- Pending payments: what a sender asked to pay (kind send) or cash out (kind cashout), until
--- its Confirm button, pressed by the sender within five minutes, makes it happen once.
+-- its Confirm button, pressed by the sender within five minutes, makes it happen once. A
+-- sender has one request at a time: a newer one replaces the one still pending.
 -- ---------------------------------------------------------------------------------------
 
 create table public.whatsapp_pending_payments (
@@ -70,18 +71,22 @@ create table public.whatsapp_pending_payments (
   expires_at timestamptz not null default now() + interval '5 minutes',
   transaction_id uuid references public.wallet_transactions (id),
   cashout_id uuid references public.cashouts (id),
+  -- The payer's newer request that canceled this one while it was pending.
+  replaced_by uuid references public.whatsapp_pending_payments (id),
   created_at timestamptz not null default now(),
   decided_at timestamptz,
   constraint whatsapp_pending_payments_shape check (
     (kind = 'send') = (recipient_wa_id is not null and to_account_id is not null)
     and (kind = 'cashout') = (msisdn is not null)),
-  constraint whatsapp_pending_payments_decided check ((status = 'pending') = (decided_at is null)),
+  constraint whatsapp_pending_payments_decided check (
+    (status = 'pending') = (decided_at is null) and (replaced_by is null or status = 'canceled')),
   constraint whatsapp_pending_payments_effect check (
     status <> 'confirmed' or (kind = 'send' and transaction_id is not null) or (kind = 'cashout' and cashout_id is not null))
 );
 comment on table public.whatsapp_pending_payments is
   'Payments and cash-outs asked for on WhatsApp, waiting for their Confirm button (5 minutes, once, '
-  'by the payer). Written only by whatsapp_payment_propose and whatsapp_payment_decide.';
+  'by the payer; a newer request of the payer replaces a pending one). Written only by '
+  'whatsapp_payment_propose and whatsapp_payment_decide.';
 create index whatsapp_pending_payments_payer_idx on public.whatsapp_pending_payments (payer_id, created_at);
 
 revoke all on table public.whatsapp_pending_payments from public, anon, authenticated, service_role;
@@ -112,7 +117,10 @@ $$;
 -- (the caller holds no active account in p_currency), unknown_recipient (no contact with
 -- that wa_id, or it cannot receive p_currency: one answer, so that it tells nothing more
 -- about a stranger's wallet), self (the recipient is the caller). WL006 for an amount out of
--- range, 22023 for a malformed argument.
+-- range, 22023 for a malformed argument. A proposal replaces the caller's request still
+-- pending (canceled, replaced_by the new one): one request at a time, so that a "send" written
+-- twice, or an older question's Confirm, cannot move money a second time. Proposals of one
+-- caller are serialised (an advisory lock on the caller), so two at once leave one pending.
 create function api_private.whatsapp_payment_propose(
   p_kind text,
   p_amount bigint,
@@ -169,11 +177,16 @@ begin
     return;
   end if;
 
+  perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('whatsapp-pending-payment:' || v_payer::text, 0));
   insert into public.whatsapp_pending_payments (kind, payer_id, from_account_id, recipient_wa_id, to_account_id, msisdn,
                                                 amount, currency)
   values (p_kind, v_payer, v_from, p_recipient_wa_id, v_to, case when p_kind = 'cashout' then v_payer_wa_id end,
           p_amount, p_currency)
   returning * into v_pending;
+  -- A confirmation in flight holds its row: this waits for it, and skips the row it confirmed.
+  update public.whatsapp_pending_payments p
+     set status = 'canceled', decided_at = now(), replaced_by = v_pending.id
+   where p.payer_id = v_payer and p.status = 'pending' and p.expires_at > now() and p.id <> v_pending.id;
   return query select 'proposed'::text, v_pending.id, v_pending.expires_at;
 end;
 $$;
@@ -183,8 +196,9 @@ grant execute on function api_private.whatsapp_payment_propose(text, bigint, tex
 -- wallet_transfer as the caller (its RLS, limits and audit; idempotency key whatsapp:<id>)
 -- and a cash-out is cashout_create (the hold; MoMo is asked after commit). The row is locked
 -- first, so that of two confirmations the second waits and finds it decided: it happens
--- once. Outcomes: confirmed, canceled, already_confirmed, already_canceled, expired (past
--- its five minutes), not_found (no such pending payment, or another person's: one answer).
+-- once. Outcomes: confirmed, canceled, already_confirmed, already_canceled, replaced (a newer
+-- request of the caller canceled it), expired (past its five minutes), not_found (no such
+-- pending payment, or another person's: one answer).
 -- Only confirmed and canceled change anything. The ledger's refusals (WL001 insufficient
 -- funds, WL009 over a limit, WL004 account not active) are raised and leave the payment
 -- pending, to be confirmed again within its time.
@@ -209,8 +223,10 @@ begin
     return;
   end if;
   if v_pending.status <> 'pending' or v_pending.expires_at <= now() then
-    return query select case v_pending.status when 'confirmed' then 'already_confirmed' when 'canceled' then 'already_canceled'
-                        else 'expired' end,
+    return query select case when v_pending.status = 'confirmed' then 'already_confirmed'
+                             when v_pending.replaced_by is not null then 'replaced'
+                             when v_pending.status = 'canceled' then 'already_canceled'
+                             else 'expired' end,
                         v_pending.kind, v_pending.amount, v_pending.currency, v_pending.recipient_wa_id,
                         v_pending.transaction_id, v_pending.cashout_id;
     return;
@@ -344,10 +360,15 @@ create trigger wallet_transactions_whatsapp_notify after insert on public.wallet
   referencing new table as new_transactions
   for each statement execute function private.whatsapp_notify_transfers();
 
--- A top-up that succeeded or failed, a cash-out paid or failed, a refund of a top-up that the
--- provider confirmed (the ledger moved with it): one row trigger for the three tables, the
--- notice chosen by table and status. The row is read as JSON because each table has its own
--- columns (a cash-out's msisdn, a refund's provider).
+-- A top-up credited or failed, a cash-out paid or failed, a refund of a top-up that the
+-- provider confirmed, or that failed after the wallet gave its money (the ledger moved with
+-- each; a refund of a payment never credited moved nothing): one row trigger for the four
+-- tables, the notice chosen by table and status. The row is read as JSON because each table
+-- has its own columns (a cash-out's msisdn, a refund's provider). A top-up is told as
+-- credited from its payment, when the deposit reaches the wallet, with the payment's amount:
+-- an admin's credit of a payment held for review moves what the provider took, which may
+-- differ from the intent's amount, and can credit an intent that had succeeded (a second
+-- payment) or was canceled.
 create function private.whatsapp_notify_row() returns trigger
 language plpgsql
 security definer set search_path = ''
@@ -356,20 +377,35 @@ declare
   v_row jsonb := pg_catalog.to_jsonb(new);
   v_money text := private.money_text((v_row ->> 'amount')::bigint, v_row ->> 'currency');
   v_why text := coalesce(': ' || pg_catalog.left(coalesce(v_row ->> 'failure_reason', v_row ->> 'reason'), 200), '');
+  v_provider text := case v_row ->> 'provider' when 'momo' then 'MoMo' when 'stripe' then 'Stripe' when 'revolut' then 'Revolut' end;
+  -- A refund that failed after its reversal took the money from the wallet gives it back.
+  v_refund_undone text := 'The refund of ' || v_money || ' of your ' || v_provider
+                          || ' top-up did not go through, so the money is back in your wallet.';
 begin
   perform private.notify_contact((v_row ->> 'user_id')::uuid, private.text_message(case tg_table_name || ':' || new.status
-    when 'payment_intents:succeeded' then 'Top-up received: ' || v_money || ' is in your wallet.'
+    when 'payments:succeeded' then 'Top-up received: ' || v_money || ' is in your wallet.'
     when 'payment_intents:failed' then 'Your top-up of ' || v_money || ' failed' || v_why || '. No money was taken.'
     when 'cashouts:paid' then 'Cash-out paid: MoMo sent ' || v_money || ' to +' || (v_row ->> 'msisdn') || '.'
     when 'cashouts:failed' then 'Your cash-out of ' || v_money || ' failed' || v_why || '. The money is back in your wallet.'
-    when 'refunds:succeeded' then 'Refund: ' || v_money || ' of your ' || (v_row ->> 'provider')
-                                  || ' top-up was returned to you there and taken from your wallet.'
+    -- A payment held for review never reached the wallet: its refund takes nothing from it.
+    when 'refunds:succeeded' then case when v_row ->> 'wallet_transaction_id' is null
+      then 'Refund: ' || v_provider || ' returned ' || v_money || ' of a payment that never reached your wallet.'
+      else 'Refund: ' || v_money || ' of your ' || v_provider || ' top-up was returned to you there and taken from your wallet.'
+      end
+    when 'refunds:failed' then v_refund_undone
+    when 'refunds:canceled' then v_refund_undone
   end));
   return null;
 end;
 $$;
+create trigger payments_whatsapp_notify_insert after insert on public.payments
+  for each row when (new.wallet_transaction_id is not null and new.user_id is not null)
+  execute function private.whatsapp_notify_row();
+create trigger payments_whatsapp_notify_update after update of wallet_transaction_id on public.payments
+  for each row when (old.wallet_transaction_id is null and new.wallet_transaction_id is not null and new.user_id is not null)
+  execute function private.whatsapp_notify_row();
 create trigger payment_intents_whatsapp_notify after update of status on public.payment_intents
-  for each row when (old.status is distinct from new.status and new.status in ('succeeded', 'failed'))
+  for each row when (old.status is distinct from new.status and new.status = 'failed')
   execute function private.whatsapp_notify_row();
 create trigger cashouts_whatsapp_notify after update of status on public.cashouts
   for each row when (old.status is distinct from new.status and new.status in ('paid', 'failed'))
@@ -378,5 +414,8 @@ create trigger refunds_whatsapp_notify_insert after insert on public.refunds
   for each row when (new.status = 'succeeded' and new.user_id is not null)
   execute function private.whatsapp_notify_row();
 create trigger refunds_whatsapp_notify_update after update of status on public.refunds
-  for each row when (old.status is distinct from new.status and new.status = 'succeeded' and new.user_id is not null)
+  for each row when (old.status is distinct from new.status and new.user_id is not null
+                     and (new.status = 'succeeded'
+                          or (old.status = 'succeeded' and new.status in ('failed', 'canceled')
+                              and new.wallet_transaction_id is not null)))
   execute function private.whatsapp_notify_row();

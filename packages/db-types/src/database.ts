@@ -355,14 +355,14 @@ isOneToOne: false
                   ]
                 },"whatsapp_pending_payments": {
                   Row: {
-                    "amount": number,"cashout_id": string | null,"created_at": string,"currency": string,"decided_at": string | null,"expires_at": string,"from_account_id": string,"id": string,"kind": string,"msisdn": string | null,"payer_id": string,"recipient_wa_id": string | null,"status": string,"to_account_id": string | null,"transaction_id": string | null
+                    "amount": number,"cashout_id": string | null,"created_at": string,"currency": string,"decided_at": string | null,"expires_at": string,"from_account_id": string,"id": string,"kind": string,"msisdn": string | null,"payer_id": string,"recipient_wa_id": string | null,"replaced_by": string | null,"status": string,"to_account_id": string | null,"transaction_id": string | null
                   }
                   ComputedFields: never
                   Insert: {
-                    "amount": number,"cashout_id"?: string | null,"created_at"?: string,"currency": string,"decided_at"?: string | null,"expires_at"?: string,"from_account_id": string,"id"?: string,"kind": string,"msisdn"?: string | null,"payer_id": string,"recipient_wa_id"?: string | null,"status"?: string,"to_account_id"?: string | null,"transaction_id"?: string | null
+                    "amount": number,"cashout_id"?: string | null,"created_at"?: string,"currency": string,"decided_at"?: string | null,"expires_at"?: string,"from_account_id": string,"id"?: string,"kind": string,"msisdn"?: string | null,"payer_id": string,"recipient_wa_id"?: string | null,"replaced_by"?: string | null,"status"?: string,"to_account_id"?: string | null,"transaction_id"?: string | null
                   }
                   Update: {
-                    "amount"?: number,"cashout_id"?: string | null,"created_at"?: string,"currency"?: string,"decided_at"?: string | null,"expires_at"?: string,"from_account_id"?: string,"id"?: string,"kind"?: string,"msisdn"?: string | null,"payer_id"?: string,"recipient_wa_id"?: string | null,"status"?: string,"to_account_id"?: string | null,"transaction_id"?: string | null
+                    "amount"?: number,"cashout_id"?: string | null,"created_at"?: string,"currency"?: string,"decided_at"?: string | null,"expires_at"?: string,"from_account_id"?: string,"id"?: string,"kind"?: string,"msisdn"?: string | null,"payer_id"?: string,"recipient_wa_id"?: string | null,"replaced_by"?: string | null,"status"?: string,"to_account_id"?: string | null,"transaction_id"?: string | null
                   }
                   Relationships: [
                     {
@@ -382,6 +382,12 @@ isOneToOne: false
       columns: ["from_account_id"]
 isOneToOne: false
       referencedRelation: "wallet_accounts"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "whatsapp_pending_payments_replaced_by_fkey"
+      columns: ["replaced_by"]
+isOneToOne: false
+      referencedRelation: "whatsapp_pending_payments"
       referencedColumns: ["id"]
     },{
       foreignKeyName: "whatsapp_pending_payments_to_account_id_fkey"

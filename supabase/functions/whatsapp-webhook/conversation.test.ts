@@ -5,6 +5,7 @@
 // holds included), late, repeated, concurrent and
 // foreign confirmations, a replayed webhook, the per-sender rate limit and the logs.
 import { useTestSql } from "../../tests/support/test-sql.ts";
+import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
@@ -37,9 +38,15 @@ async function fund(person: Person, amount: number): Promise<void> {
 
 /** A person who has written "hi" (so has a contact and an RWF account) with `funds` in it. */
 async function newcomer(funds = 0): Promise<Person> {
-  const person = new Person(gateway);
-  await person.say("hi");
+  const person = await newcomerAt(newWaId());
   if (funds > 0) await fund(person, funds);
+  return person;
+}
+
+/** A person writing from `waId` who has written "hi". */
+async function newcomerAt(waId: string): Promise<Person> {
+  const person = new Person(gateway, waId);
+  await person.say("hi");
   return person;
 }
 
@@ -144,9 +151,34 @@ describe("refusals in words", () => {
     expect((await payer.say("send 100 12345")).map(readable)).toEqual([
       '"12345" is not a phone number I can read. Try +256712345678 or 0712345678.',
     ]);
+    // Quoted back cut at 40 characters, never inside one: half an emoji is not text jsonb takes.
+    const smiles = "\u{1F600}".repeat(50);
+    expect((await payer.say(`send 100 1${smiles}`)).map(readable)).toEqual([
+      `"1${"\u{1F600}".repeat(39)}" is not a phone number I can read. Try +256712345678 or 0712345678.`,
+    ]);
     expect((await payer.say(`send 100 ${payer.waId}`)).map(readable)).toEqual(["That is your own number. Nothing was sent."]);
     expect((await payer.say("send 1.5 0781234567")).map(readable)).toEqual(["That amount has more decimals than the currency has."]);
+    expect((await payer.say(`send 5 000 ${local(payer.waId)}`)).map(readable)).toEqual([
+      "Write the amount without spaces (5000 or 5,000). To pay someone, write: send <amount> <phone>, e.g. send 5000 0712345678 " +
+      "(a currency code may follow the amount).",
+    ]);
     expect((await accountOf(payer)).available).toBe(10_000);
+  });
+
+  it("refuses an amount over the ledger's largest in words, for a payment, a cash-out and a top-up, and writes nothing", async () => {
+    const [payer, payee] = [await newcomer(10_000), await newcomer()];
+    const [max] = await sql<{ max_amount: string }[]>`select max_amount::text from private.wallet_settings`;
+    const over = String(BigInt(max!.max_amount) + 1n);
+    const tooLarge = "That amount is more than mfuko moves in one payment.";
+    expect((await payer.say(`send ${over} ${payee.waId}`)).map(readable)).toEqual([`${tooLarge} Nothing was sent.`]);
+    expect((await payer.say(`cashout ${over}`)).map(readable)).toEqual([`${tooLarge} Nothing was sent.`]);
+    expect((await payer.say(`topup ${over}`)).map(readable)).toEqual([`${tooLarge} No top-up was started.`]);
+    const [written] = await sql<{ pending: number; intents: number }[]>`
+      select (select count(*)::int from public.whatsapp_pending_payments where from_account_id = ${
+      (await accountOf(payer)).id
+    }::uuid) as pending,
+             (select count(*)::int from public.payment_intents where account_id = ${(await accountOf(payer)).id}::uuid) as intents`;
+    expect(written).toEqual({ pending: 0, intents: 0 });
   });
 
   it("does not serve a number an app sign-up holds unconfirmed, says so, and links it to nobody", async () => {
@@ -181,6 +213,56 @@ describe("refusals in words", () => {
       "You can still confirm within the 5 minutes.",
     ]);
     expect((await accountOf(payee)).available).toBe(0);
+  });
+});
+
+describe("phone numbers", () => {
+  it("reads a local number in the sender's own country, so that it never names someone in WHATSAPP_DEFAULT_REGION", async () => {
+    const national = `772${String(randomInt(1_000_000)).padStart(6, "0")}`;
+    // Two people whose numbers differ only in their country code, both with RWF accounts.
+    const [inUganda, inRwanda] = [await newcomerAt(`256${national}`), await newcomerAt(`250${national}`)];
+    const payer = await newcomerAt(`2567${String(randomInt(100_000_000)).padStart(8, "0")}`);
+    await fund(payer, 1_000);
+    const [question] = await payer.say(`send 100 0${national.slice(0, 3)} ${national.slice(3)}`);
+    expect(readable(question!)).toBe(`Send 100 RWF to +256 ${national.slice(0, 3)} ${national.slice(3)}?\nTap Confirm within 5 minutes.`);
+    await payer.tap({ button: buttonId(question, "Confirm") });
+    expect([(await accountOf(inUganda)).available, (await accountOf(inRwanda)).available]).toEqual([100, 0]);
+    // A Rwandan's local number is still read in Rwanda (the default region's own senders).
+    const rwandan = await newcomer(1_000);
+    expect(readable((await rwandan.say(`send 100 0${national}`))[0]!)).toMatch(/^Send 100 RWF to \+250 772 /);
+  });
+});
+
+describe("frozen accounts", () => {
+  /** A payer with 1,000 asks to send 100; `frozen` is frozen before Confirm, whose answer is returned. */
+  async function frozenBeforeConfirm(frozen: "payer" | "payee") {
+    const [payer, payee] = [await newcomer(1_000), await newcomer()];
+    const [question] = await payer.say(`send 100 ${payee.waId}`);
+    const account = (await accountOf(frozen === "payer" ? payer : payee)).id;
+    await asServiceRole(sql, (tx) => tx`select public.wallet_set_status(${account}::uuid, 'frozen', 'test')`);
+    const answer = (await payer.tap({ button: buttonId(question, "Confirm") })).map(readable);
+    return { payer, payee, answer };
+  }
+
+  it("a frozen recipient gets the one answer of a number that cannot receive, before and after the question", async () => {
+    const { payer, payee, answer } = await frozenBeforeConfirm("payee");
+    expect(answer).toEqual(["That number cannot receive this payment. Nothing was sent. You can still confirm within the 5 minutes."]);
+    expect((await payer.say(`send 100 ${payee.waId}`)).map(readable)).toEqual([
+      expect.stringMatching(/cannot receive RWF on mfuko: they need to write to this number first\. Nothing was sent\.$/),
+    ]);
+    expect([(await accountOf(payer)).available, (await accountOf(payee)).available]).toEqual([1_000, 0]);
+  });
+
+  it("a payer whose account is frozen is told that it cannot pay, and nothing moves", async () => {
+    const { payer, payee, answer } = await frozenBeforeConfirm("payer");
+    expect(answer).toEqual([
+      "Your wallet account is not active, so it cannot pay. Nothing was sent. You can still confirm within the 5 minutes.",
+    ]);
+    expect((await payer.say("cashout 100")).map(readable)).toEqual([
+      "You have no active RWF wallet account, so nothing can be paid from it.",
+    ]);
+    expect(readable((await payer.say("balance"))[0]!)).toBe("Your balance:\n1,000 RWF available (account frozen)");
+    expect([(await accountOf(payer)).available, (await accountOf(payee)).available]).toEqual([1_000, 0]);
   });
 });
 
@@ -228,11 +310,69 @@ describe("confirmations", () => {
       .toEqual([1_000, 0, 5_000]);
   });
 
+  it("a second request replaces the first: its Confirm is refused and the money moves once", async () => {
+    const { payer, payee, confirm } = await proposal();
+    const [again] = await payer.say(`send 600 ${payee.waId}`);
+    expect((await payer.tap(confirm)).map(readable)).toEqual([
+      "That request was replaced by your newer one, so it can no longer be confirmed. Nothing was sent.",
+    ]);
+    expect((await payer.tap({ button: buttonId(again, "Confirm") })).map(readable)).toEqual([
+      expect.stringMatching(/^Sent 600 RWF to /),
+    ]);
+    expect([(await accountOf(payer)).available, (await accountOf(payee)).available]).toEqual([400, 600]);
+  });
+
+  it("two requests written at once leave one of them to confirm", async () => {
+    const { payer, payee } = await proposal();
+    await Promise.all([payer.say(`send 100 ${payee.waId}`), payer.say(`cashout 100`)]);
+    const [pending] = await sql<{ n: number }[]>`
+      select count(*)::int as n from public.whatsapp_pending_payments
+       where from_account_id = ${(await accountOf(payer)).id}::uuid and status = 'pending'`;
+    expect(pending!.n).toBe(1);
+  });
+
   it("Cancel cancels, and a canceled payment cannot be confirmed", async () => {
     const { payer, payee, confirm, cancel } = await proposal();
     expect((await payer.tap(cancel)).map(readable)).toEqual(["Canceled. Nothing was sent."]);
     expect((await payer.tap(confirm)).map(readable)).toEqual(["That request was canceled. Nothing was sent."]);
     expect((await accountOf(payee)).available).toBe(0);
+  });
+});
+
+describe("messages that are not text", () => {
+  const unreadable = "I can only read typed messages and taps on my buttons.";
+
+  it("answers media, stickers, locations, reactions, edits and other taps with the menu, and makes a first sender a wallet", async () => {
+    const person = new Person(gateway);
+    const [first] = await person.send({ type: "sticker", sticker: { id: "1", mime_type: "image/webp" } });
+    expect(readable(first!)).toContain(unreadable);
+    expect((first!.message as { type: string }).type).toBe("list");
+    expect(await sql`select 1 from public.whatsapp_contacts where wa_id = ${person.waId}`).toHaveLength(1);
+    for (
+      const message of [
+        { type: "image", image: { id: "1", mime_type: "image/jpeg", caption: "my receipt" } },
+        { type: "audio", audio: { id: "1", mime_type: "audio/ogg", voice: true } },
+        { type: "location", location: { latitude: 0.3476, longitude: 32.5825 } },
+        { type: "contacts", contacts: [{ name: { formatted_name: "Bob" }, phones: [{ phone: "+256 772 123456" }] }] },
+        { type: "reaction", reaction: { message_id: "wamid.earlier", emoji: "\u{1F44D}" } },
+        { type: "unsupported", errors: [{ code: 131051, title: "Message type unknown", error_data: { details: "edit" } }] },
+        { type: "interactive", interactive: { type: "nfm_reply", nfm_reply: { response_json: "{}", body: "Sent" } } },
+      ]
+    ) {
+      expect((await person.send(message)).map(readable), message.type).toEqual([expect.stringContaining(unreadable)]);
+    }
+  });
+
+  it("welcomes a person who opens the chat, and says nothing to a reaction taken back or a system notice", async () => {
+    const person = await newcomer();
+    expect((await person.send({ type: "request_welcome" })).map(readable)).toEqual([expect.stringContaining("Welcome to mfuko")]);
+    expect(await person.send({ type: "reaction", reaction: { message_id: "wamid.earlier" } })).toEqual([]);
+    expect(
+      await person.send({
+        type: "system",
+        system: { body: "User changed number", type: "user_changed_number", new_wa_id: newWaId() },
+      }),
+    ).toEqual([]);
   });
 });
 

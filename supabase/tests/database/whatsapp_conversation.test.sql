@@ -4,7 +4,7 @@
 -- notifications written with each effect (transfers, top-ups, cash-outs, refunds), none to an
 -- opted-out contact; amounts in words; who may call what and the sizes of the arguments.
 begin;
-select plan(69);
+select plan(83);
 
 -- Users as Supabase Auth stores a confirmed phone sign-up; the fourth signed up without a phone.
 insert into auth.users (id, phone, phone_confirmed_at, raw_app_meta_data)
@@ -207,6 +207,22 @@ select is(pg_temp.alice_decides(:'cancel_id', true), 'already_canceled', 'a canc
 select throws_ok(format($$ select pg_temp.alice_decides(%L, null) $$, :'cancel_id'),
   '22023', 'p_confirm must be true or false', 'a decision must be yes or no');
 
+-- One request at a time: a newer proposal replaces the payer's pending one, which then can be
+-- neither confirmed nor canceled; a refused proposal replaces nothing.
+select pg_temp.alice_proposes(1500) as first_id \gset
+select pg_temp.alice_proposes(1500) as second_id \gset
+select results_eq(format($$ select status, replaced_by::text from public.whatsapp_pending_payments where id = %L $$, :'first_id'),
+  format($$ values ('canceled', %L) $$, :'second_id'), 'a second proposal replaces the first, still pending one');
+select is(pg_temp.alice_decides(:'first_id', true), 'replaced', 'the replaced request cannot be confirmed');
+select is(pg_temp.alice_decides(:'first_id', false), 'replaced', 'nor canceled');
+select pg_temp.become('alice');
+select outcome as refused_outcome from api_private.whatsapp_payment_propose('send', 10, 'UGX', '256772000004') \gset
+reset role;
+select is((select status from public.whatsapp_pending_payments where id = :'second_id'), 'pending',
+  'a refused proposal replaces nothing');
+select is(pg_temp.alice_decides(:'second_id', false), 'canceled', 'the latest request is decided by its own buttons');
+select is(pg_temp.available('c1900000-0000-4000-8000-000000000001'), 70000::bigint, 'nothing moved');
+
 -- A cash-out: confirmed, it holds the funds for a MoMo transfer to the payer's own number.
 select pg_temp.become('alice');
 select pending_id as cashout_id from api_private.whatsapp_payment_propose('cashout', 20000, 'UGX') \gset
@@ -263,7 +279,7 @@ select throws_ok(format($$ select private.whatsapp_set_opted_out(%L, true) $$, r
 -- A refund the provider confirmed.
 select status as refunded from public.refund_record(:'payment_id', 1000, 're_conv_1', 'requested_by_customer') \gset
 select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
-  $$ values ('notification: Refund: 1,000 UGX of your momo top-up was returned to you there and taken from your wallet.') $$,
+  $$ values ('notification: Refund: 1,000 UGX of your MoMo top-up was returned to you there and taken from your wallet.') $$,
   'a refund is notified');
 
 -- ---------------------------------------------------------------- history
@@ -300,6 +316,63 @@ select results_eq($$ select m from pg_temp.outbox('256772000002') m order by m $
   'a batch notifies each of its transfers into a contact once');
 select is((select count(*)::int from public.whatsapp_outbox), 2,
   'and nobody else: neither the recipient without a contact nor the payer');
+
+-- ---------------------------------------------------------------- a top-up credited after review
+-- The notice names what reached the wallet: the payment's amount, which an admin credits even
+-- when it differs from the intent's, and a payment credited to an intent that had succeeded.
+
+-- alice asks to top up 2,500 UGX with MoMo (key p_key) and MoMo reports p_paid: the payment.
+create function pg_temp.alice_tops_up(p_key text, p_paid bigint) returns uuid
+language plpgsql
+as $$
+declare
+  v_intent uuid;
+begin
+  perform pg_temp.become('alice');
+  select i.id into v_intent
+    from public.payment_intent_create('momo', (select id from public.wallet_accounts
+                                               where owner_id = 'c1900000-0000-4000-8000-000000000001'), 2500, 'UGX', p_key) i;
+  reset role;
+  perform public.payment_intent_attach(v_intent, v_intent::text);
+  return (select p.id from public.payment_record_success('momo', p_key, v_intent, p_paid, 'UGX') p);
+end;
+$$;
+
+delete from public.whatsapp_outbox;
+select pg_temp.alice_tops_up('conv-topup-review', 3000) as review_payment \gset
+select is((select count(*)::int from public.whatsapp_outbox), 0, 'a payment held for review is not notified: nothing reached the wallet');
+select status as review_credited from api_private.payment_resolve(:'review_payment', 'credit', 'the payer paid 3000 UGX') \gset
+select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
+  $$ values ('notification: Top-up received: 3,000 UGX is in your wallet.') $$,
+  'a top-up credited after review is notified with the amount credited, not the amount asked for');
+delete from public.whatsapp_outbox;
+select id as second_payment from public.payment_record_success('momo', 'paid-again-' || :'intent_id', :'intent_id', 2500, 'UGX') \gset
+select status as second_credited from api_private.payment_resolve(:'second_payment', 'credit', 'paid twice, kept') \gset
+select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
+  $$ values ('notification: Top-up received: 2,500 UGX is in your wallet.') $$,
+  'a second payment credited to a top-up that had already succeeded is notified too');
+select results_eq(format($$ select t.amount from public.payments p join public.wallet_transactions t on t.id = p.wallet_transaction_id
+                             where p.id in (%L, %L) order by t.amount $$, :'second_payment', :'review_payment'),
+  $$ values (2500::bigint), (3000::bigint) $$, 'the notices name what the two credits moved');
+
+-- ---------------------------------------------------------------- refunds: what the wallet gave and got back
+-- A refund that fails after it was recorded gives the wallet its money back; a refund of a
+-- payment that never reached the wallet takes nothing from it. Each notice says which.
+delete from public.whatsapp_outbox;
+select status as refund_failed from public.refund_record_failure(:'payment_id', 're_conv_1', 1000, 'failed', 'expired_or_canceled_card') \gset
+select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
+  $$ values ('notification: The refund of 1,000 UGX of your MoMo top-up did not go through, so the money is back in your wallet.') $$,
+  'a refund that fails after the wallet gave the money is notified: the money is back');
+select status as failed_again from public.refund_record_failure(:'payment_id', 're_conv_1', 1000, 'failed', 'expired_or_canceled_card') \gset
+select is((select count(*)::int from public.whatsapp_outbox), 1, 'a replayed failure is not notified again');
+delete from public.whatsapp_outbox;
+select pg_temp.alice_tops_up('conv-topup-uncredited', 9999) as uncredited \gset
+select status as uncredited_refunded from public.refund_record(:'uncredited', 9999, 're_conv_2', 'not the amount asked for') \gset
+select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
+  $$ values ('notification: Refund: MoMo returned 9,999 UGX of a payment that never reached your wallet.') $$,
+  'a refund of a payment that was never credited says that nothing was taken from the wallet');
+select is((select count(*)::int from public.wallet_transactions t join public.refunds r on r.wallet_transaction_id = t.id
+            where r.provider_refund_id = 're_conv_2'), 0, 'and indeed nothing was');
 
 select * from finish();
 rollback;

@@ -7,8 +7,8 @@ import type { TransactionSql } from "../../_shared/db.ts";
 import { asUser } from "./as-user.ts";
 import { formatMoney, toMinor } from "./amounts.ts";
 import type { Command } from "./commands.ts";
-import { confirmationMessage, menuMessage, type OutboundMessage, textMessage } from "./messages.ts";
-import { displayPhone, toWaId } from "./phone.ts";
+import { clip, confirmationMessage, menuMessage, type OutboundMessage, textMessage } from "./messages.ts";
+import { displayPhone, senderRegion, toWaId } from "./phone.ts";
 import { refusalInWords } from "./refusals.ts";
 
 /** What can happen after the transaction commits: a top-up or cash-out to send to MoMo. */
@@ -36,8 +36,32 @@ const say = (turn: Turn, text: string) => turn.reply(textMessage(text));
 const AMOUNT_PROBLEMS = {
   zero: "The amount must be more than zero.",
   too_precise: "That amount has more decimals than the currency has.",
-  too_large: "That amount is too large.",
+  too_large: "That amount is more than mfuko moves in one payment.",
 } as const;
+
+/**
+ * What `step` returns, or null when the ledger refused it: then the refusal is told to the
+ * sender in words (`told` adapts them to what did not happen) and the answer goes on. Anything
+ * else `step` throws is a fault, not an answer, and fails the answer.
+ */
+async function unlessRefused<T>(
+  turn: Turn,
+  step: () => Promise<T>,
+  { told = (words) => words, fromAccount = () => Promise.resolve(null) }: {
+    told?: (words: string) => string;
+    /** The account paying, whose available balance an insufficient-funds refusal names. */
+    fromAccount?: () => Promise<string | null>;
+  } = {},
+): Promise<T | null> {
+  try {
+    return await step();
+  } catch (error) {
+    const words = await refusalInWords(turn.tx, error, await fromAccount());
+    if (words === null) throw error;
+    await say(turn, told(words));
+    return null;
+  }
+}
 
 /** The amount in minor units, or null after telling the sender what is wrong with it. */
 async function amountOf(turn: Turn, typed: string, currency: string): Promise<number | null> {
@@ -101,9 +125,15 @@ const PROPOSAL_REFUSALS: Record<string, (currency: string, phone: string) => str
 async function propose(turn: Turn, kind: "send" | "cashout", typed: string, currency: string, recipient: string | null): Promise<void> {
   const amount = await amountOf(turn, typed, currency);
   if (amount === null) return;
-  const [proposal] = await asUser(turn.tx, turn.sender.userId, (sp) =>
-    sp<{ outcome: string; pending_id: string | null }[]>`
-    select outcome, pending_id from api_private.whatsapp_payment_propose(${kind}, ${amount}::bigint, ${currency}, ${recipient})`);
+  const proposed = await unlessRefused(
+    turn,
+    () =>
+      asUser(turn.tx, turn.sender.userId, (sp) =>
+        sp<{ outcome: string; pending_id: string | null }[]>`
+      select outcome, pending_id from api_private.whatsapp_payment_propose(${kind}, ${amount}::bigint, ${currency}, ${recipient})`),
+  );
+  if (proposed === null) return;
+  const [proposal] = proposed;
   const phone = recipient === null ? displayPhone(turn.sender.waId) : displayPhone(recipient);
   if (proposal!.outcome !== "proposed") return say(turn, PROPOSAL_REFUSALS[proposal!.outcome]!(currency, phone));
   const money = formatMoney(amount, currency);
@@ -112,9 +142,9 @@ async function propose(turn: Turn, kind: "send" | "cashout", typed: string, curr
 }
 
 async function send(turn: Turn, command: Extract<Command, { kind: "send" }>): Promise<void> {
-  const recipient = toWaId(command.phone, turn.settings.defaultRegion);
+  const recipient = toWaId(command.phone, senderRegion(turn.sender.waId, turn.settings.defaultRegion));
   if (recipient === null) {
-    return say(turn, `"${command.phone.slice(0, 40)}" is not a phone number I can read. Try +256712345678 or 0712345678.`);
+    return say(turn, `"${clip(command.phone, 40)}" is not a phone number I can read. Try +256712345678 or 0712345678.`);
   }
   await propose(turn, "send", command.amount, command.currency ?? turn.settings.defaultCurrency, recipient);
 }
@@ -123,8 +153,8 @@ async function topUp(turn: Turn, command: Extract<Command, { kind: "topup" }>): 
   const currency = command.currency ?? turn.settings.defaultCurrency;
   const amount = await amountOf(turn, command.amount, currency);
   if (amount === null) return;
-  try {
-    const [intent] = await asUser(turn.tx, turn.sender.userId, async (sp) => {
+  const created = await unlessRefused(turn, () =>
+    asUser(turn.tx, turn.sender.userId, async (sp) => {
       const [account] = await sp<{ id: string }[]>`
         select id from public.wallet_accounts
          where owner_id = ${turn.sender.userId}::uuid and currency = ${currency} and kind = 'user' and status = 'active'`;
@@ -132,20 +162,18 @@ async function topUp(turn: Turn, command: Extract<Command, { kind: "topup" }>): 
       return await sp<{ id: string }[]>`
         select id from public.payment_intent_create('momo', ${account.id}::uuid, ${amount}::bigint, ${currency},
                                                     ${`whatsapp:${turn.wamid}`})`;
-    });
-    if (!intent) return say(turn, `You have no active ${currency} wallet account to top up.`);
-    turn.later({ kind: "topup", waId: turn.sender.waId, userId: turn.sender.userId, intentId: intent.id });
-  } catch (error) {
-    const words = await refusalInWords(turn.tx, error, null);
-    if (words === null) throw error;
-    await say(turn, words.replace("Nothing was sent.", "No top-up was started."));
-  }
+    }), { told: (words) => words.replace("Nothing was sent.", "No top-up was started.") });
+  if (created === null) return;
+  const [intent] = created;
+  if (!intent) return say(turn, `You have no active ${currency} wallet account to top up.`);
+  turn.later({ kind: "topup", waId: turn.sender.waId, userId: turn.sender.userId, intentId: intent.id });
 }
 
 const DECISION_ANSWERS: Record<string, string> = {
   not_found: "That confirmation is not yours, or no longer exists. Nothing was changed.",
   expired: "That request expired (confirmations last 5 minutes). Nothing was sent; ask again.",
   already_canceled: "That request was canceled. Nothing was sent.",
+  replaced: "That request was replaced by your newer one, so it can no longer be confirmed. Nothing was sent.",
   canceled: "Canceled. Nothing was sent.",
 };
 
@@ -159,20 +187,24 @@ interface Decision {
 }
 
 async function decide(turn: Turn, command: Extract<Command, { kind: "decide" }>): Promise<void> {
-  let decision: Decision;
-  try {
-    const [row] = await asUser(turn.tx, turn.sender.userId, (sp) =>
-      sp<Decision[]>`
-      select outcome, kind, amount::text, currency, recipient_wa_id, cashout_id
-        from api_private.whatsapp_payment_decide(${command.pendingId}::uuid, ${command.confirm})`);
-    decision = row!;
-  } catch (error) {
-    const [pending] = await turn.tx<{ from_account_id: string }[]>`
-      select from_account_id from public.whatsapp_pending_payments where id = ${command.pendingId}::uuid`;
-    const words = await refusalInWords(turn.tx, error, pending?.from_account_id ?? null);
-    if (words === null) throw error;
-    return say(turn, `${words} You can still confirm within the 5 minutes.`);
-  }
+  const decided = await unlessRefused(
+    turn,
+    () =>
+      asUser(turn.tx, turn.sender.userId, (sp) =>
+        sp<Decision[]>`
+        select outcome, kind, amount::text, currency, recipient_wa_id, cashout_id
+          from api_private.whatsapp_payment_decide(${command.pendingId}::uuid, ${command.confirm})`),
+    {
+      told: (words) => `${words} You can still confirm within the 5 minutes.`,
+      fromAccount: async () => {
+        const [pending] = await turn.tx<{ from_account_id: string }[]>`
+          select from_account_id from public.whatsapp_pending_payments where id = ${command.pendingId}::uuid`;
+        return pending?.from_account_id ?? null;
+      },
+    },
+  );
+  if (decided === null) return;
+  const decision = decided[0]!;
   const answer = DECISION_ANSWERS[decision.outcome];
   if (answer) return say(turn, answer);
   const money = formatMoney(BigInt(decision.amount!), decision.currency!);
@@ -203,7 +235,7 @@ const USAGE = {
 export function act(turn: Turn, command: Command): Promise<void> {
   switch (command.kind) {
     case "menu":
-      return turn.reply(menuMessage(command.understood));
+      return turn.reply(menuMessage(command.understood, command.unreadable));
     case "balance":
       return balance(turn);
     case "history":
@@ -220,6 +252,6 @@ export function act(turn: Turn, command: Command): Promise<void> {
     case "start":
       return notifications(turn, command.kind === "start");
     case "usage":
-      return say(turn, USAGE[command.of]);
+      return say(turn, `${command.spacedAmount ? "Write the amount without spaces (5000 or 5,000). " : ""}${USAGE[command.of]}`);
   }
 }

@@ -5,7 +5,8 @@
 // Taps on list rows and reply buttons arrive as their ids, which map back to the same commands.
 
 export type Command =
-  | { kind: "menu"; understood: boolean }
+  /** unreadable: a message with no text or tap to read (media, a reaction, ...). */
+  | { kind: "menu"; understood: boolean; unreadable?: true }
   | { kind: "balance" }
   | { kind: "history" }
   | { kind: "stop" }
@@ -13,7 +14,7 @@ export type Command =
   | { kind: "send"; amount: string; currency: string | null; phone: string }
   | { kind: "topup"; amount: string; currency: string | null }
   | { kind: "cashout"; amount: string; currency: string | null }
-  | { kind: "usage"; of: "send" | "topup" | "cashout" }
+  | { kind: "usage"; of: "send" | "topup" | "cashout"; spacedAmount?: true }
   | { kind: "decide"; pendingId: string; confirm: boolean };
 
 /** Ids of the menu's rows: the command each one runs. */
@@ -36,16 +37,26 @@ export function decisionId(pendingId: string, confirm: boolean): string {
 const GREETINGS = new Set(["hi", "hello", "hey", "menu", "help", "start over"]);
 // An amount as people type it: digits with optional thousands commas and a decimal point.
 const AMOUNT = /^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$/;
+// The start of an amount whose thousands are set apart by spaces ("5 000"), as much of Europe
+// and East Africa writes them: a whole number that can have a group of three digits after it.
+const SPACED_HEAD = /^\d{1,3}(?:,\d{3})*$/;
+const THOUSANDS_GROUP = /^\d{3}$/;
 const CURRENCY = /^[a-z]{3}$/;
 
 function normalize(text: string): string {
   return text.normalize("NFKC").trim().replace(/\s+/g, " ").toLowerCase().replace(/^\/\s*/, "");
 }
 
-/** `amount [currency]` at the start of `words`, and what follows them. */
-function amountAndCurrency(words: string[]): { amount: string; currency: string | null; rest: string[] } | null {
+/**
+ * `amount [currency]` at the start of `words`, and what follows them; "spaced" for an amount
+ * written with spaces, which is refused rather than read: "send 5 000 256772123456" would be 5
+ * paid to "000 256772123456", a number where 000 is the international prefix (Uganda, Kenya,
+ * Tanzania), and "5 000 0788 ..." would take 000 into the number.
+ */
+function amountAndCurrency(words: string[]): { amount: string; currency: string | null; rest: string[] } | "spaced" | null {
   const [first, second, ...others] = words;
   if (first === undefined || !AMOUNT.test(first)) return null;
+  if (SPACED_HEAD.test(first) && second !== undefined && THOUSANDS_GROUP.test(second)) return "spaced";
   const amount = first.replaceAll(",", "");
   if (second !== undefined && CURRENCY.test(second)) {
     return { amount, currency: second.toUpperCase(), rest: others };
@@ -55,12 +66,14 @@ function amountAndCurrency(words: string[]): { amount: string; currency: string 
 
 function moneyCommand(kind: "topup" | "cashout", words: string[]): Command {
   const parsed = amountAndCurrency(words);
+  if (parsed === "spaced") return { kind: "usage", of: kind, spacedAmount: true };
   if (!parsed || parsed.rest.length > 0) return { kind: "usage", of: kind };
   return { kind, amount: parsed.amount, currency: parsed.currency };
 }
 
 function sendCommand(words: string[]): Command {
   const parsed = amountAndCurrency(words);
+  if (parsed === "spaced") return { kind: "usage", of: "send", spacedAmount: true };
   if (!parsed) return { kind: "usage", of: "send" };
   const rest = parsed.rest[0] === "to" ? parsed.rest.slice(1) : parsed.rest;
   const phone = rest.join(" ");

@@ -1,17 +1,29 @@
 // The conversation's messages stay within Meta's field limits, and within the outbox's bound
 // on a body (4096 bytes of JSON).
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buttonsMessage, confirmationMessage, LIMITS, listMessage, menuMessage, textMessage } from "./messages.ts";
+import { buttonsMessage, clip, confirmationMessage, LIMITS, listMessage, menuMessage, textMessage } from "./messages.ts";
 
 const row = (i: number) => ({ id: `r${i}`, title: `Row ${i}` });
 
 describe("messages", () => {
   it("builds the menu as a list within the limits and the outbox bound", () => {
-    for (const understood of [true, false]) {
-      const menu = menuMessage(understood);
+    for (const [understood, unreadable] of [[true, false], [false, false], [false, true]]) {
+      const menu = menuMessage(understood!, unreadable);
       expect(menu.type).toBe("interactive");
       expect(new TextEncoder().encode(JSON.stringify(menu)).length).toBeLessThan(4096);
     }
+  });
+
+  it("clips quoted text by characters, never leaving half of an emoji", () => {
+    expect(clip("a\u{1F600}\u{1F600}", 2)).toBe("a\u{1F600}");
+    fc.assert(fc.property(fc.string({ unit: "grapheme", maxLength: 80 }), fc.integer({ min: 0, max: 60 }), (text, n) => {
+      const clipped = clip(text, n);
+      // encodeURIComponent throws on a lone surrogate.
+      expect(() => encodeURIComponent(clipped)).not.toThrow();
+      expect(text.startsWith(clipped)).toBe(true);
+      expect([...clipped].length).toBe(Math.min(n, [...text].length));
+    }));
   });
 
   it("builds Confirm and Cancel buttons that carry the pending payment", () => {

@@ -28,6 +28,15 @@ function within(value: string, limit: number, field: string): string {
   return value;
 }
 
+/**
+ * The first `characters` characters (code points) of `text`, to quote what someone else wrote.
+ * Never cut by UTF-16 units: half a surrogate pair (an emoji) is no text, and the jsonb body
+ * of the outbox row refuses it, which would fail the whole answer.
+ */
+export function clip(text: string, characters: number): string {
+  return [...text].slice(0, characters).join("");
+}
+
 export function textMessage(body: string): OutboundMessage {
   return { type: "text", text: { body: within(body, LIMITS.textBody, "text body") } };
 }
@@ -86,9 +95,16 @@ export function listMessage(
   };
 }
 
-/** The menu: what mfuko does, as a list whose rows run the commands that need no arguments. */
-export function menuMessage(understood: boolean): OutboundMessage {
-  const intro = understood ? "Welcome to mfuko, your wallet on WhatsApp." : "Sorry, I did not understand that.";
+/**
+ * The menu: what mfuko does, as a list whose rows run the commands that need no arguments,
+ * after a welcome, or after what it could not understand or could not read.
+ */
+export function menuMessage(understood: boolean, unreadable = false): OutboundMessage {
+  const intro = understood
+    ? "Welcome to mfuko, your wallet on WhatsApp."
+    : unreadable
+    ? "I can only read typed messages and taps on my buttons."
+    : "Sorry, I did not understand that.";
   return listMessage({
     header: "mfuko wallet",
     body: `${intro}\n\nType one of these, or pick from the list:\n` +

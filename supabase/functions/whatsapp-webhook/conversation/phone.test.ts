@@ -1,7 +1,7 @@
 // Phone numbers as people type them, normalized to wa_ids with libphonenumber-js.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { displayPhone, toWaId } from "./phone.ts";
+import { displayPhone, senderRegion, toWaId } from "./phone.ts";
 
 describe("toWaId", () => {
   it("reads international and local forms of one number as the same wa_id", () => {
@@ -12,6 +12,19 @@ describe("toWaId", () => {
   it("reads a local number in the default region", () => {
     expect(toWaId("0712 345 678", "UG")).toBe("256712345678");
     expect(toWaId("0712 345 678", "KE")).toBe("254712345678");
+  });
+
+  it("reads a sender's local numbers in the country of its own number", () => {
+    expect(senderRegion("256772123456", "RW")).toBe("UG");
+    expect(senderRegion("254712345678", "RW")).toBe("KE");
+    expect(senderRegion("255712345678", "RW")).toBe("TZ");
+    expect(senderRegion("233244123456", "RW")).toBe("GH");
+    expect(senderRegion("4915123456789", "RW")).toBe("DE");
+    expect(senderRegion("250788123456", "UG")).toBe("RW");
+    expect(toWaId("0772 123 456", senderRegion("256700000001", "RW"))).toBe("256772123456");
+    expect(toWaId("0151 23456789", senderRegion("4915123456789", "RW"))).toBe("4915123456789");
+    // A number that names no country leaves local numbers to the default region.
+    expect(senderRegion("999123456789", "RW")).toBe("RW");
   });
 
   it("refuses what cannot be a phone number there", () => {

@@ -1,7 +1,9 @@
 // Phone numbers as people type them, normalized to what WhatsApp calls a wa_id: E.164 digits
 // without the '+'. International forms are read as they are; a local form ("0788 123 456") is
-// read in WHATSAPP_DEFAULT_REGION. libphonenumber-js holds the numbering plans, so a number that
-// cannot exist in its country is refused rather than guessed.
+// read in the country of the sender's own number, where the person dials it, and in
+// WHATSAPP_DEFAULT_REGION only when that number names no country: "0772 123 456" from Uganda is
+// +256 772 123 456, never the Rwandan +250 772 123 456. libphonenumber-js holds the numbering
+// plans, so a number that cannot exist in its country is refused rather than guessed.
 import { type CountryCode, parsePhoneNumberFromString } from "libphonenumber-js";
 
 /** The wa_id of `typed`, or null when it is not a valid phone number. */
@@ -10,6 +12,11 @@ export function toWaId(typed: string, defaultRegion: string): string | null {
   const international = typed.trim().replace(/^00(?=[1-9])/, "+");
   const parsed = parsePhoneNumberFromString(international, { defaultCountry: defaultRegion as CountryCode });
   return parsed?.isValid() ? parsed.number.slice(1) : null;
+}
+
+/** The region `waId`'s sender dials local numbers in: its own number's country, else `fallback`. */
+export function senderRegion(waId: string, fallback: string): string {
+  return parsePhoneNumberFromString(`+${waId}`)?.country ?? fallback;
 }
 
 /** "+250 788 123 456" for the wa_id 250788123456 (as the recipient would read it). */

@@ -45,7 +45,8 @@ export async function refusalInWords(tx: TransactionSql, error: unknown, fromAcc
     case "WL007":
       return "That number cannot receive this payment. Nothing was sent.";
     case "WL006":
-      return "That amount is not allowed. Nothing was sent.";
+      // The conversation refuses zero itself: the ledger's WL006 is an amount over its largest.
+      return "That amount is more than mfuko moves in one payment. Nothing was sent.";
   }
   return null;
 }

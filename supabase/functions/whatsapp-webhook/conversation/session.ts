@@ -22,7 +22,7 @@ import { type AsService, type Intent, type ProviderClients, startTopUp } from ".
 import { act, type FollowUp, type Turn } from "./act.ts";
 import { formatMoney } from "./amounts.ts";
 import { type Command, commandOfId, parseCommand } from "./commands.ts";
-import { type OutboundMessage, textMessage } from "./messages.ts";
+import { clip, type OutboundMessage, textMessage } from "./messages.ts";
 import { displayPhone } from "./phone.ts";
 
 /** What the conversation needs of the WhatsApp platform (identity and the outbox sender), in a request's context. */
@@ -51,6 +51,7 @@ export interface InboundMessage {
   text?: { body: string };
   button?: { text: string };
   interactive?: { button_reply?: { id?: string }; list_reply?: { id?: string } };
+  reaction?: { emoji?: string };
 }
 
 // No wallet is served to a number whose Auth user never confirmed it: that user may be anyone
@@ -68,12 +69,20 @@ export function profileNames(value: Record<string, unknown>): Map<string, string
   return new Map(parsed.success ? parsed.data.flatMap((c) => c.profile ? [[c.wa_id, c.profile.name] as const] : []) : []);
 }
 
-/** The command a message carries, or null for messages the conversation does not answer (media, reactions, ...). */
+/**
+ * The command a message carries. A message with nothing to read (media, a sticker, a location,
+ * a reaction, an edit Meta reports as unsupported, ...) gets the menu, saying what mfuko reads;
+ * a person opening the chat (request_welcome) is welcomed. Null, not answered, for what the
+ * person did not write to mfuko: Meta's system notices and a reaction taken back.
+ */
 export function commandOf(message: InboundMessage): Command | null {
   const tapped = message.interactive?.button_reply?.id ?? message.interactive?.list_reply?.id;
   if (tapped !== undefined) return commandOfId(tapped) ?? { kind: "menu", understood: false };
   const typed = message.text?.body ?? message.button?.text;
-  return typed === undefined ? null : parseCommand(typed);
+  if (typed !== undefined) return parseCommand(typed);
+  if (message.type === "system" || (message.type === "reaction" && !message.reaction?.emoji)) return null;
+  if (message.type === "request_welcome") return { kind: "menu", understood: true };
+  return { kind: "menu", understood: false, unreadable: true };
 }
 
 export class ConversationSession {
@@ -199,7 +208,7 @@ export class ConversationSession {
           msisdn: followUp.waId,
         });
         if (started.outcome === "declined") {
-          return textMessage(`MoMo refused the top-up of ${money}: ${started.reason.slice(0, 200)}. No money was taken.`);
+          return textMessage(`MoMo refused the top-up of ${money}: ${clip(started.reason, 200)}. No money was taken.`);
         }
         return textMessage(
           `MoMo is asking ${displayPhone(followUp.waId)} to approve ${money}: approve it on your phone. ` +
