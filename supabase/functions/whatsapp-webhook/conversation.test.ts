@@ -8,7 +8,6 @@ import { useTestSql } from "../../tests/support/test-sql.ts";
 import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TokenMinter } from "@mfuko/local-stack/tokens";
 import { asServiceRole } from "../../tests/support/payments-fixtures.ts";
 import { buttonId, Person, readable, startWhatsAppGateway, type WhatsAppGateway } from "../../tests/support/whatsapp-conversation.ts";
 import { inboundNotification, newWaId, textOf } from "../../tests/support/whatsapp-messages.ts";
@@ -16,11 +15,9 @@ import { inboundNotification, newWaId, textOf } from "../../tests/support/whatsa
 const sql = useTestSql();
 const SENDER_LIMIT = 30;
 let gateway: WhatsAppGateway;
-let serviceKey: string;
 
 beforeAll(async () => {
   gateway = await startWhatsAppGateway({ RATE_LIMIT_WHATSAPP_SENDER_PER_MIN: String(SENDER_LIMIT) });
-  serviceKey = await new TokenMinter(process.env.SUPABASE_JWT_SECRET!).apiKey("service_role");
 });
 afterAll(() => gateway?.stop());
 
@@ -50,11 +47,7 @@ async function newcomerAt(waId: string): Promise<Person> {
   return person;
 }
 
-async function runJob(job: string): Promise<number> {
-  const response = await fetch(`${gateway.url}/jobs/${job}`, { method: "POST", headers: { authorization: `Bearer ${serviceKey}` } });
-  await response.body?.cancel();
-  return response.status;
-}
+const runJob = async (job: string): Promise<number> => (await gateway.runJob(job)).status;
 
 const local = (waId: string) => `0${waId.slice(3, 6)} ${waId.slice(6, 9)} ${waId.slice(9)}`;
 
