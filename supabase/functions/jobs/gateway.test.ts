@@ -37,6 +37,7 @@ import {
 import { whileAnswering } from "../../tests/support/provider-standins.ts";
 import { momoCallbackToken } from "../../tests/support/webhook-requests.ts";
 import { enqueue, newWaId, outboxRow } from "../../tests/support/whatsapp-fixtures.ts";
+import { runWhatsAppSendAlone } from "../../tests/support/whatsapp-send-alone.ts";
 
 const POLL_AFTER_SECONDS = 3600;
 const INTENT_TTL_SECONDS = 86_400;
@@ -700,6 +701,7 @@ describe("expire-holds", () => {
 });
 
 describe("reconcile", () => {
+  runWhatsAppSendAlone(sql);
   it("stores today's report with a payment the ledger never credited", async () => {
     const orphan = `pi_${crypto.randomUUID()}`;
     await asServiceRole(sql, (tx) =>
@@ -772,6 +774,7 @@ describe("who may run a job", () => {
 });
 
 describe("whatsapp-send", () => {
+  runWhatsAppSendAlone(sql);
   it("sends the due messages once; a message whose backoff has not passed waits; a second run sends nothing again", async () => {
     const waId = newWaId();
     const due = [await enqueue(sql, waId, "one"), await enqueue(sql, waId, "two")];

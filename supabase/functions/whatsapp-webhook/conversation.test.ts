@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { asServiceRole } from "../../tests/support/payments-fixtures.ts";
 import { buttonId, Person, readable, startWhatsAppGateway, type WhatsAppGateway } from "../../tests/support/whatsapp-conversation.ts";
 import { inboundNotification, newWaId, textOf } from "../../tests/support/whatsapp-messages.ts";
+import { runWhatsAppSendAlone } from "../../tests/support/whatsapp-send-alone.ts";
 
 const sql = useTestSql();
 const SENDER_LIMIT = 30;
@@ -52,6 +53,7 @@ const runJob = async (job: string): Promise<number> => (await gateway.runJob(job
 const local = (waId: string) => `0${waId.slice(3, 6)} ${waId.slice(6, 9)} ${waId.slice(9)}`;
 
 describe("a whole conversation", () => {
+  runWhatsAppSendAlone(sql);
   it("hi, balance, send and confirm, history, top-up, cash-out, stop and start", async () => {
     const alice = new Person(gateway, newWaId(), "Alice");
     const bob = new Person(gateway, newWaId(), "Bob");
