@@ -254,6 +254,29 @@ describe("revolut-poll for top-ups", () => {
     await wait("payment_intents", unknownYoung.intentId, 0);
   });
 
+  it("a 404 to the cancel of an order Revolut still has pending leaves the intent open and counts an error: the order can still be paid", async () => {
+    const unpaid = await revolutTopUp(1990);
+    await wait("payment_intents", unpaid.intentId, PAST_TTL);
+
+    const notFound = { status: 404, body: { code: "not_found", message: "Not found" } };
+    expect((await whileAnswering(gateway.revolut, "cancelBehaviour", notFound, runPoll)).body).toMatchObject({
+      taken: 1,
+      canceled: 0,
+      not_found: 0,
+      errors: 1,
+    });
+    // Read back after the refusal: Revolut still has the order, unpaid and payable.
+    expect(orderLookups(unpaid.orderId)).toBe(2);
+    expect(revolutState(unpaid.orderId)).toBe("pending");
+    expect(await intentStatus(sql, unpaid.intentId)).toEqual(WAITING);
+
+    // The customer pays the checkout link late: credited, not sent to review.
+    gateway.revolut.complete(unpaid.orderId);
+    await releaseLease(unpaid.intentId);
+    expect((await runPoll()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
+    expect(await balanceOf(sql, unpaid.accountId)).toEqual({ balance: 1990, available: 1990 });
+  });
+
   it("Revolut answering 500 for one order leaves it for the next run; the run's other orders are applied", async () => {
     const down = await revolutTopUp(600);
     const paid = await revolutTopUp(1100);
