@@ -17,7 +17,7 @@ import { TokenMinter } from "@mfuko/local-stack/tokens";
 import { type AdminAnswer, adminRequest, answerOf, createStaff, type Staff } from "../../tests/support/admin-fixtures.ts";
 import { age, balanceOf, creditsTo, intentStatus } from "../../tests/support/payments-fixtures.ts";
 import { type PaymentsGateway, startPaymentsGateway, waitingTopUp } from "../../tests/support/payments-gateway.ts";
-import { whileAnswering } from "../../tests/support/provider-standins.ts";
+import { type Behaviour, whileAnswering } from "../../tests/support/provider-standins.ts";
 import { revolutRequest } from "../../tests/support/webhook-requests.ts";
 
 const POLL_AFTER_SECONDS = 3600;
@@ -65,6 +65,17 @@ const setState = (orderId: string, state: string) =>
 /** Runs revolut-poll with `onCancel` playing what happens at Revolut as a cancel request arrives. */
 const runWhileCancelling = (onCancel: (orderId: string) => void): Promise<AdminAnswer> =>
   whileAnswering(gateway.revolut, "onCancel", onCancel, runPoll);
+
+/** Runs revolut-poll while Revolut answers every cancel with `behaviour`: the one intent it takes stays open, counted an error. */
+async function expectCancelLeavesOpen(intentId: string, behaviour: Behaviour): Promise<void> {
+  expect((await whileAnswering(gateway.revolut, "cancelBehaviour", behaviour, runPoll)).body).toMatchObject({
+    taken: 1,
+    canceled: 0,
+    not_found: 0,
+    errors: 1,
+  });
+  expect(await intentStatus(sql, intentId)).toEqual(WAITING);
+}
 
 /** Lets the next run take the item again before its lease runs out. */
 const releaseLease = (id: string) => sql`delete from private.job_leases where job = 'revolut-poll' and item_id = ${id}::uuid`;
@@ -220,15 +231,10 @@ describe("revolut-poll for top-ups", () => {
     const rateLimited = { status: 429, body: { code: "too_many_requests", message: "Too many requests" } };
     for (const behaviour of [rateLimited, "hang" as const]) {
       await releaseLease(unpaid.intentId);
-      expect((await whileAnswering(gateway.revolut, "cancelBehaviour", behaviour, runPoll)).body).toMatchObject({
-        taken: 1,
-        canceled: 0,
-        errors: 1,
-      });
+      await expectCancelLeavesOpen(unpaid.intentId, behaviour);
     }
     expect(cancels(unpaid.orderId)).toBe(3);
     expect(revolutState(unpaid.orderId)).toBe("pending");
-    expect(await intentStatus(sql, unpaid.intentId)).toEqual(WAITING);
 
     // Revolut is back: the next run cancels the order there, then the intent.
     await releaseLease(unpaid.intentId);
@@ -258,17 +264,10 @@ describe("revolut-poll for top-ups", () => {
     const unpaid = await revolutTopUp(1990);
     await wait("payment_intents", unpaid.intentId, PAST_TTL);
 
-    const notFound = { status: 404, body: { code: "not_found", message: "Not found" } };
-    expect((await whileAnswering(gateway.revolut, "cancelBehaviour", notFound, runPoll)).body).toMatchObject({
-      taken: 1,
-      canceled: 0,
-      not_found: 0,
-      errors: 1,
-    });
+    await expectCancelLeavesOpen(unpaid.intentId, { status: 404, body: { code: "not_found", message: "Not found" } });
     // Read back after the refusal: Revolut still has the order, unpaid and payable.
     expect(orderLookups(unpaid.orderId)).toBe(2);
     expect(revolutState(unpaid.orderId)).toBe("pending");
-    expect(await intentStatus(sql, unpaid.intentId)).toEqual(WAITING);
 
     // The customer pays the checkout link late: credited, not sent to review.
     gateway.revolut.complete(unpaid.orderId);
