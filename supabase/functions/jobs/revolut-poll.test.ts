@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdminAnswer, adminRequest, answerOf, createStaff, type Staff } from "../../tests/support/admin-fixtures.ts";
 import { age, balanceOf, creditsTo, intentStatus } from "../../tests/support/payments-fixtures.ts";
 import { type PaymentsGateway, startPaymentsGateway, waitingTopUp } from "../../tests/support/payments-gateway.ts";
-import { whileAnswering } from "../../tests/support/provider-standins.ts";
+import { type Behaviour, whileAnswering } from "../../tests/support/provider-standins.ts";
 import { revolutRequest } from "../../tests/support/webhook-requests.ts";
 
 const POLL_AFTER_SECONDS = 3600;
@@ -60,6 +60,17 @@ const setState = (orderId: string, state: string) =>
 /** Runs revolut-poll with `onCancel` playing what happens at Revolut as a cancel request arrives. */
 const runWhileCancelling = (onCancel: (orderId: string) => void): Promise<AdminAnswer> =>
   whileAnswering(gateway.revolut, "onCancel", onCancel, runPoll);
+
+/** Runs revolut-poll while Revolut answers every cancel with `behaviour`: the one intent it takes stays open, counted an error. */
+async function expectCancelLeavesOpen(intentId: string, behaviour: Behaviour): Promise<void> {
+  expect((await whileAnswering(gateway.revolut, "cancelBehaviour", behaviour, runPoll)).body).toMatchObject({
+    taken: 1,
+    canceled: 0,
+    not_found: 0,
+    errors: 1,
+  });
+  expect(await intentStatus(sql, intentId)).toEqual(WAITING);
+}
 
 /** Lets the next run take the item again before its lease runs out. */
 const releaseLease = (id: string) => sql`delete from private.job_leases where job = 'revolut-poll' and item_id = ${id}::uuid`;
@@ -215,15 +226,10 @@ describe("revolut-poll for top-ups", () => {
     const rateLimited = { status: 429, body: { code: "too_many_requests", message: "Too many requests" } };
     for (const behaviour of [rateLimited, "hang" as const]) {
       await releaseLease(unpaid.intentId);
-      expect((await whileAnswering(gateway.revolut, "cancelBehaviour", behaviour, runPoll)).body).toMatchObject({
-        taken: 1,
-        canceled: 0,
-        errors: 1,
-      });
+      await expectCancelLeavesOpen(unpaid.intentId, behaviour);
     }
     expect(cancels(unpaid.orderId)).toBe(3);
     expect(revolutState(unpaid.orderId)).toBe("pending");
-    expect(await intentStatus(sql, unpaid.intentId)).toEqual(WAITING);
 
     // Revolut is back: the next run cancels the order there, then the intent.
     await releaseLease(unpaid.intentId);
@@ -247,6 +253,22 @@ describe("revolut-poll for top-ups", () => {
     for (const topUp of [unknownOld, goneAtCancel]) expect(await intentStatus(sql, topUp.intentId)).toEqual(EXPIRED);
     expect(await intentStatus(sql, unknownYoung.intentId)).toEqual(WAITING);
     await wait("payment_intents", unknownYoung.intentId, 0);
+  });
+
+  it("a 404 to the cancel of an order Revolut still has pending leaves the intent open and counts an error: the order can still be paid", async () => {
+    const unpaid = await revolutTopUp(1990);
+    await wait("payment_intents", unpaid.intentId, PAST_TTL);
+
+    await expectCancelLeavesOpen(unpaid.intentId, { status: 404, body: { code: "not_found", message: "Not found" } });
+    // Read back after the refusal: Revolut still has the order, unpaid and payable.
+    expect(orderLookups(unpaid.orderId)).toBe(2);
+    expect(revolutState(unpaid.orderId)).toBe("pending");
+
+    // The customer pays the checkout link late: credited, not sent to review.
+    gateway.revolut.complete(unpaid.orderId);
+    await releaseLease(unpaid.intentId);
+    expect((await runPoll()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
+    expect(await balanceOf(sql, unpaid.accountId)).toEqual({ balance: 1990, available: 1990 });
   });
 
   it("Revolut answering 500 for one order leaves it for the next run; the run's other orders are applied", async () => {

@@ -15,14 +15,16 @@
 // only once Revolut answered the order cancelled. Revolut refusing the cancel because the order
 // moved on meanwhile reports it as read back after the refusal, which is applied as above
 // (completed: credited through ORDER_COMPLETED; processing, authorised: waits); nothing is
-// canceled. An order Revolut does not know (404, on the look-up or the cancel: nothing there can
-// be paid) is logged and counted not_found, and cancels its intent once past the TTL; a refund
+// canceled. An order Revolut does not know (a 404 to its look-up, also the read-back after a
+// refused cancel: nothing there can be paid) is logged and counted not_found, and cancels its
+// intent once past the TTL; a 404 to the cancel itself proves nothing (the order is read back
+// and judged as above: still pending, it counts an error and stays payable). A refund
 // order Revolut does not know is left (the admins find it in reconcile). Revolut unreachable or
 // refusing otherwise (no answer, a 5xx, 429, our key refused, a cancel refused while the order
 // is still pending) leaves the item and counts an error. Neither stops the run's other items. Each item is leased for JOBS_LEASE_SECONDS, or a
 // quarter of the time it has waited. expire-intents leaves the intents with an order to this job.
 import { withRequestContext } from "../_shared/db.ts";
-import type { RevolutOrder } from "../_shared/providers/revolut/client.ts";
+import { type RevolutOrder, RevolutUnknownOrderError } from "../_shared/providers/revolut/client.ts";
 import { revolutWebhookEvent } from "../_shared/providers/revolut/events.ts";
 import { expireUnpaidIntent } from "./expire-intents.ts";
 import type { Job, JobRun } from "./job.ts";
@@ -70,7 +72,7 @@ function settle(run: JobRun, kind: typeof KINDS[number], item: LeasedPayment): P
     unpaid: (order) => order.state === UNPAID_STATE,
     cancel: () => revolut.cancelOrder(item.referenceId),
     state: (order) => order.state,
-    unknown: (error) => error.httpStatus === 404,
+    unknown: (error) => error instanceof RevolutUnknownOrderError,
     apply: (order, cancelAsked) => applyOrder(run, item, order, cancelAsked),
   });
 }

@@ -174,7 +174,7 @@ describe("stripe-poll", () => {
     }
   });
 
-  it("a failed attempt fails the intent as payment_intent.payment_failed does; a PaymentIntent canceled at Stripe cancels its intent once past the TTL", async () => {
+  it("a failed attempt leaves the intent waiting, so that the customer's next attempt is credited with its webhooks lost; a PaymentIntent canceled at Stripe cancels its intent once past the TTL", async () => {
     const declined = await stripeTopUp(800);
     gateway.stripe.update(declined.paymentIntentId, {
       last_payment_error: { code: "card_declined", message: "Your card was declined." },
@@ -188,15 +188,21 @@ describe("stripe-poll", () => {
     await wait(canceledOld.intentId, PAST_TTL);
     await wait(canceledYoung.intentId);
 
-    expect((await runJob()).body).toMatchObject({ taken: 3, applied: 1, pending: 1, canceled: 1, errors: 0 });
-    expect(await intentStatus(sql, declined.intentId)).toEqual({ status: "failed", failure_reason: "Your card was declined." });
-    expect(await storedEvents(sql, "stripe", `evt_poll:payment_intent.payment_failed:${declined.paymentIntentId}`)).toMatchObject([
-      { type: "payment_intent.payment_failed", status: "processed" },
-    ]);
+    expect((await runJob()).body).toMatchObject({ taken: 3, applied: 0, pending: 2, canceled: 1, errors: 0 });
+    // requires_payment_method after a decline: the customer may still pay the PaymentIntent.
+    expect(await intentStatus(sql, declined.intentId)).toEqual({ status: "processing", failure_reason: null });
     expect(await intentStatus(sql, canceledOld.intentId)).toEqual(EXPIRED);
     expect(calls(cancel(canceledOld.paymentIntentId))).toBe(0);
     expect(await intentStatus(sql, canceledYoung.intentId)).toEqual({ status: "processing", failure_reason: null });
     await wait(canceledYoung.intentId, 0);
+
+    // The customer pays with another card; its webhooks are lost too: the next run credits it.
+    gateway.stripe.confirm(declined.paymentIntentId);
+    await releaseLease(declined.intentId);
+    expect((await runJob()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
+    expect(await intentStatus(sql, declined.intentId)).toEqual({ status: "succeeded", failure_reason: null });
+    expect(await balanceOf(sql, declined.accountId)).toEqual({ balance: 800, available: 800 });
+    expect(await creditsTo(sql, declined.accountId)).toBe(1);
   });
 
   it("Stripe answering 500 to a look-up, or 429 to a cancel, leaves that intent for a later run; the run's other intents are applied", async () => {

@@ -5,8 +5,10 @@
 // payer after JOBS_STRIPE_POLL_AFTER_SECONDS are read back from Stripe
 // (paymentIntents.retrieve), and what Stripe reports is applied by the webhook's own event for
 // it (stripePolledEvent): `succeeded` as payment_intent.succeeded (credited once: a late webhook
-// finds the payment recorded), `requires_payment_method` after a failed attempt as
-// payment_intent.payment_failed. Past JOBS_INTENT_TTL_SECONDS, a PaymentIntent nobody has paid
+// finds the payment recorded). A failed attempt (`requires_payment_method` with a
+// last_payment_error) ends nothing: the customer may pay the PaymentIntent again with another
+// method, and with the webhooks lost only this job would see that payment, so the intent keeps
+// waiting and being read back. Past JOBS_INTENT_TTL_SECONDS, a PaymentIntent nobody has paid
 // (requires_payment_method, requires_confirmation, requires_action) is canceled at Stripe first
 // (paymentIntents.cancel), and its intent canceled here only once Stripe answered it canceled;
 // Stripe refusing because the PaymentIntent moved on meanwhile (payment_intent_unexpected_state)
@@ -40,9 +42,7 @@ async function applyState(run: JobRun, item: LeasedPayment, paymentIntent: Strip
     return await applyConfirmed(run, "stripe", stripePolledEvent("payment_intent.succeeded", paymentIntent));
   }
   if (paymentIntent.status === "canceled") return await expireUnpaidIntent(run, item.id) ? "canceled" : "pending";
-  if (paymentIntent.status === "requires_payment_method" && paymentIntent.last_payment_error) {
-    return await applyConfirmed(run, "stripe", stripePolledEvent("payment_intent.payment_failed", paymentIntent));
-  }
+  // Anything else can still be paid (a failed attempt included) or is being paid: it waits.
   return "pending";
 }
 

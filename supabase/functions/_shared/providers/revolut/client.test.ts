@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "@mfuko/local-stack/ports";
 import { type RevolutStandIn, startRevolutStandIn, whileAnswering } from "../../../../tests/support/provider-standins.ts";
-import { createRevolutClient, RevolutApiError, type RevolutClient } from "./client.ts";
+import { createRevolutClient, RevolutApiError, type RevolutClient, RevolutUnknownOrderError } from "./client.ts";
 
 const credentials = { secretKey: "sk_revolut_client_test", apiVersion: "2024-09-01" };
 let standIn: RevolutStandIn;
@@ -163,6 +163,12 @@ describe("Revolut client", () => {
       httpStatus: 400,
       reason: "validation_error: Invalid request",
     });
+    // A 404 to the cancel of an order Revolut still reports is a refusal like that one, not Revolut not knowing the order.
+    const notFound = { status: 404, body: { code: "not_found", message: "Not found" } };
+    const refusal = await whileAnswering(standIn, "cancelBehaviour", notFound, () => client.cancelOrder(open.id)).catch((e) => e);
+    expect(refusal).toMatchObject({ name: "RevolutApiError", kind: "declined", httpStatus: 404 });
+    expect(refusal).not.toBeInstanceOf(RevolutUnknownOrderError);
+    expect(standIn.requests.slice(-2)).toEqual([`POST /api/orders/${open.id}/cancel`, `GET /api/orders/${open.id}`]);
     expect(standIn.records.get(open.id)).toMatchObject({ state: "pending" });
   });
 
@@ -170,6 +176,7 @@ describe("Revolut client", () => {
     const client = createRevolutClient({ baseUrl: standIn.url, ...credentials, timeoutMs: 500 });
     const unknown = crypto.randomUUID();
     await expect(client.cancelOrder(unknown)).rejects.toMatchObject({ httpStatus: 404, message: `Revolut knows no order ${unknown}` });
+    await expect(client.cancelOrder(unknown)).rejects.toBeInstanceOf(RevolutUnknownOrderError);
     const open = order(crypto.randomUUID(), "pending");
     standIn.records.set(open.id, open);
     for (

@@ -43,6 +43,13 @@ export type CreatedOrder = z.output<typeof createdOrderSchema>;
 /** Revolut refused or did not answer (its `kind` says which). Safe to store and log. */
 export class RevolutApiError extends providerError("revolut") {}
 
+/**
+ * Revolut's 404 to a look-up of an order (GET /api/orders/{id}): Revolut has no order of that
+ * id, so nothing there can be paid. A 404 to any other call (a cancel of an order Revolut has
+ * just reported) is a plain RevolutApiError: it proves nothing about the order.
+ */
+export class RevolutUnknownOrderError extends RevolutApiError {}
+
 export interface NewOrder {
   /** Minor units. */
   amount: number;
@@ -66,14 +73,14 @@ export interface NewRefund extends RefundRequest {
 
 export interface RevolutClient {
   createOrder(order: NewOrder): Promise<CreatedOrder>;
-  /** The order as Revolut has it now. Throws RevolutApiError (HTTP 404: Revolut knows no such order). */
+  /** The order as Revolut has it now. Throws RevolutUnknownOrderError (HTTP 404) when Revolut knows no such order, else RevolutApiError. */
   order(orderId: string): Promise<RevolutOrder>;
   /**
    * Cancels the order and returns it as Revolut has it then: cancelled, or, when Revolut refused
    * because the order can no longer be cancelled (a declined answer: it was paid, is being paid,
    * or ended meanwhile), as it is read back after the refusal. Throws as order() does, and with
    * the refusal when the order read back is still pending (nobody paid it: refused for another
-   * reason).
+   * reason, a 404 to the cancel included, which says nothing of an order Revolut still reports).
    */
   cancelOrder(orderId: string): Promise<RevolutOrder>;
   refund(refund: NewRefund): Promise<RefundOrder>;
@@ -98,9 +105,9 @@ export function createRevolutClient(config: RevolutClientConfig): RevolutClient 
       config.timeoutMs ?? 10_000,
       (message, status) => new RevolutApiError(message, status),
     );
-  /** The order a successful answer carries; a 404 is Revolut not knowing the order. */
+  /** The order a successful answer carries; a 404 to a look-up is Revolut not knowing the order. */
   const orderOf = async (response: Response, orderId: string, what: string): Promise<RevolutOrder> => {
-    if (response.status === 404) throw new RevolutApiError(`Revolut knows no order ${orderId}`, 404);
+    if (response.status === 404) throw new RevolutUnknownOrderError(`Revolut knows no order ${orderId}`, 404);
     if (!response.ok) throw new RevolutApiError(`Revolut answered ${what} with HTTP ${response.status}`, response.status);
     const body = orderSchema.safeParse(await response.json().catch(() => null));
     if (!body.success) {
@@ -143,7 +150,9 @@ export function createRevolutClient(config: RevolutClientConfig): RevolutClient 
     async cancelOrder(orderId) {
       const what = `the cancellation of order ${orderId}`;
       const response = await call(what, `/api/orders/${encodeURIComponent(orderId)}/cancel`, { method: "POST", headers });
-      if (response.ok || response.status === 404) return await orderOf(response, orderId, what);
+      if (response.ok) return await orderOf(response, orderId, what);
+      // A refusal, a 404 included, is judged by the order as read back: only that look-up tells
+      // an order Revolut does not know (then nothing there can be paid) from one it still has.
       const refusal = new RevolutApiError(
         `Revolut answered ${what} with HTTP ${response.status}`,
         response.status,

@@ -149,7 +149,7 @@ export function stripeWebhookEvent(raw: unknown): WebhookEvent {
  * and is ignored, as the deposit key payment:stripe:<pi id> guarantees anyway).
  */
 export function stripePolledEvent(
-  type: "payment_intent.succeeded" | "payment_intent.payment_failed",
+  type: "payment_intent.succeeded",
   paymentIntent: { id: string },
 ): WebhookEvent {
   return stripeWebhookEvent({
