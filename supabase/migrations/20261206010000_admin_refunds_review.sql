@@ -221,6 +221,12 @@ begin
     perform private.fail('WL008', pg_catalog.format(
       'payment %s was refunded at the provider while under review; reject it instead', p_payment));
   end if;
+  -- The refund would reverse this credit when its provider completes it (forced, if the money
+  -- was spent meanwhile): the payment is decided once the refund is.
+  if exists (select from public.refunds r where r.payment_id = p_payment and r.status = 'pending') then
+    perform private.fail('WL008', pg_catalog.format(
+      'payment %s has a refund pending at its provider: credit it once the refund is settled, or reject it', p_payment));
+  end if;
   select i.* into v_intent from public.payment_intents i where i.id = v_payment.intent_id for update;
   -- wallet_deposit's own posting (it is the service's to call), with its key.
   v_credit := private.wallet_post_one(null, 'deposit', false,

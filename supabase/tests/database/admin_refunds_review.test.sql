@@ -4,7 +4,7 @@
 -- admin's refund takes over one its provider reported without an id, api_private.payment_resolve
 -- (credit once, reject, refusals), who may call them, and how reconciliation shows the outcome.
 begin;
-select plan(64);
+select plan(66);
 
 select tests.create_users('{alice,bob,carol,dave}', admins => '{admin}', support => '{support}');
 
@@ -168,6 +168,9 @@ select results_eq(format($$ select count(*)::int from public.refunds where payme
 select id as intent_2 from public.payment_intent_create('stripe', :'account', 500, 'USD', 'rr-intent-2') \gset
 select id as review from public.payment_record_success('stripe', 'pi_rr_review', :'intent_2', 700, 'USD') \gset
 select id as orphan from public.payment_record_success('stripe', 'pi_rr_orphan', null, 300, 'USD') \gset
+select id as intent_refunding from public.payment_intent_create('stripe', :'account', 400, 'USD', 'rr-intent-refunding') \gset
+select id as refunding from public.payment_record_success('stripe', 'pi_rr_refunding', :'intent_refunding', 450, 'USD') \gset
+select api_private.refund_record_pending(:'refunding', 450, 're_rr_refunding', 'asked') is not null as refund_pending \gset
 select tests.as_support(tests.user_id('support'));
 select throws_ok(format($$ select api_private.payment_resolve(%L, 'reject', 'x') $$, :'review'), '42501', null, 'support may not resolve');
 select tests.as_admin(tests.user_id('admin'));
@@ -183,11 +186,16 @@ select results_eq(format($$ select status, resolution, resolved_by from api_priv
   $$ values ('succeeded', 'credited', tests.user_id('admin')) $$, 'credit: succeeded, by the admin');
 select throws_ok(format($$ select api_private.payment_resolve(%L, 'credit', 'again') $$, :'review'), 'WL008', null,
   'credit twice: WL008');
+select throws_ok(format($$ select api_private.payment_resolve(%L, 'credit', 'x') $$, :'refunding'), 'WL008',
+  format('payment %s has a refund pending at its provider: credit it once the refund is settled, or reject it', :'refunding'),
+  'a payment with a refund pending at its provider cannot be credited (its completion would reverse the credit)');
 select tests.reset_role();
 select results_eq(format($$ select balance from public.wallet_accounts where id = %L $$, :'account'), $$ values (1100::bigint) $$,
   'the provider''s amount (700) is credited once');
 select results_eq(format($$ select status from public.payment_intents where id = %L $$, :'intent_2'), $$ values ('succeeded') $$,
   'the intent is paid');
+select results_eq(format($$ select status, wallet_transaction_id from public.payments where id = %L $$, :'refunding'),
+  $$ values ('needs_review', null::uuid) $$, 'the payment with a refund pending stays under review, uncredited');
 select is((select count(*)::int from audit.log where table_name = 'payments' and record_id = :'review'::text
             and actor_id = tests.user_id('admin')), 1, 'the resolution is audited with the admin as actor');
 
