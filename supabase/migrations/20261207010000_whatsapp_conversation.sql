@@ -36,6 +36,54 @@ begin
 end;
 $$;
 
+-- Why a top-up (p_side 'payer') or a cash-out (p_side 'payee') failed, as its owner is told:
+-- a provider's code in words (MoMo's reasons, Stripe's decline codes, Revolut's failure
+-- events), the provider's name before it ('momo: ') and MoMo's message after it (': ...') set
+-- aside; a sentence (Stripe's message, written for cardholders) as the provider wrote it,
+-- without its final full stop, which the notice puts. Null for a code with no words here: the
+-- person is told that it failed, and support reads the code on the row. A code means another
+-- thing on each side: MoMo's NOT_ENOUGH_FUNDS is the payer's on a top-up and our own
+-- disbursement account's on a cash-out.
+create function private.failure_words(p_reason text, p_side text) returns text
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  v_text text := pg_catalog.btrim(pg_catalog.regexp_replace(p_reason, '^(momo|stripe|revolut): ', ''));
+  v_code text := pg_catalog.upper(pg_catalog.split_part(v_text, ':', 1));
+begin
+  if v_code !~ '^[A-Z]+(_[A-Z]+)*$' then
+    return nullif(pg_catalog.rtrim(pg_catalog.left(v_text, 200), '.'), '');
+  end if;
+  return case p_side || ':' || v_code
+    when 'payer:APPROVAL_REJECTED' then 'it was declined on the phone'
+    when 'payer:EXPIRED' then 'it was not approved on the phone in time'
+    when 'payer:PAYMENT_NOT_APPROVED' then 'it was not approved on the phone in time'
+    when 'payer:COULD_NOT_PERFORM_TRANSACTION' then 'it was not approved on the phone in time'
+    when 'payer:NOT_ENOUGH_FUNDS' then 'there was not enough money on the MoMo account'
+    when 'payer:PAYER_LIMIT_REACHED' then 'the MoMo account''s limit was reached'
+    when 'payer:PAYER_NOT_FOUND' then 'the number is not registered for MoMo'
+    when 'payer:TRANSACTION_CANCELED' then 'it was cancelled'
+    when 'payer:CARD_DECLINED' then 'the card was declined'
+    when 'payer:EXPIRED_CARD' then 'the card has expired'
+    when 'payer:INSUFFICIENT_FUNDS' then 'the card has insufficient funds'
+    when 'payer:INCORRECT_CVC' then 'the card''s security code was wrong'
+    when 'payer:ORDER_FAILED' then 'the card payment did not go through'
+    when 'payer:ORDER_CANCELLED' then 'it was cancelled'
+    when 'payee:PAYEE_NOT_FOUND' then 'the number is not registered for MoMo'
+    when 'payee:PAYEE_NOT_ALLOWED_TO_RECEIVE' then 'the MoMo account cannot receive money'
+    when 'payee:NOT_ACCEPTED' then 'MoMo never took it'
+    when 'payee:NOT_ENOUGH_FUNDS' then 'MoMo could not complete it'
+    when 'payee:INTERNAL_PROCESSING_ERROR' then 'MoMo could not complete it'
+    when 'payee:COULD_NOT_PERFORM_TRANSACTION' then 'MoMo could not complete it'
+    when 'payee:SERVICE_UNAVAILABLE' then 'MoMo could not complete it'
+  end;
+end;
+$$;
+-- The conversation words a provider's refusal with it when it answers the person at once.
+grant execute on function private.failure_words(text, text) to service_role;
+
 -- A Cloud API text message (an outbox body).
 create function private.text_message(p_body text) returns jsonb
 language plpgsql
@@ -376,7 +424,8 @@ as $$
 declare
   v_row jsonb := pg_catalog.to_jsonb(new);
   v_money text := private.money_text((v_row ->> 'amount')::bigint, v_row ->> 'currency');
-  v_why text := coalesce(': ' || pg_catalog.left(coalesce(v_row ->> 'failure_reason', v_row ->> 'reason'), 200), '');
+  v_why text := coalesce(': ' || private.failure_words(coalesce(v_row ->> 'failure_reason', v_row ->> 'reason'),
+                                                       case tg_table_name when 'cashouts' then 'payee' else 'payer' end), '');
   v_provider text := case v_row ->> 'provider' when 'momo' then 'MoMo' when 'stripe' then 'Stripe' when 'revolut' then 'Revolut' end;
   -- A refund that failed after its reversal took the money from the wallet gives it back.
   v_refund_undone text := 'The refund of ' || v_money || ' of your ' || v_provider

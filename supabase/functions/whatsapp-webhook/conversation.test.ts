@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { asServiceRole } from "../../tests/support/payments-fixtures.ts";
 import { buttonId, Person, readable, startWhatsAppGateway, type WhatsAppGateway } from "../../tests/support/whatsapp-conversation.ts";
 import { inboundNotification, newWaId, textOf } from "../../tests/support/whatsapp-messages.ts";
+import { whileAnswering } from "../../tests/support/provider-standins.ts";
 import { runWhatsAppSendAlone } from "../../tests/support/whatsapp-send-alone.ts";
 
 const sql = useTestSql();
@@ -406,6 +407,28 @@ describe("delivery", () => {
     const log = readFileSync(gateway.logFile, "utf8");
     expect(log).not.toContain(person.waId);
     expect(log).not.toContain(secretWords);
+  });
+});
+
+describe("when MoMo refuses", () => {
+  it("tells the sender why in words, not MoMo's code: a top-up took nothing, a cash-out's money is back", async () => {
+    const person = await newcomer(5_000);
+    const payerUnknown = { status: 400, body: { code: "PAYER_NOT_FOUND", message: "Payer does not exist" } };
+    const [topUp] = await whileAnswering(gateway.momo, "requestToPayBehaviour", payerUnknown, () => person.say("topup 3000"));
+    expect(readable(topUp!)).toBe("MoMo refused the top-up of 3,000 RWF: the number is not registered for MoMo. No money was taken.");
+
+    const [question] = await person.say("cashout 1000");
+    const payeeBarred = { status: 400, body: { code: "PAYEE_NOT_ALLOWED_TO_RECEIVE", message: "The payee is unable to receive funds" } };
+    const [refused] = await whileAnswering(
+      gateway.momo,
+      "transferBehaviour",
+      payeeBarred,
+      () => person.tap({ button: buttonId(question, "Confirm") }),
+    );
+    expect(readable(refused!)).toBe(
+      "MoMo refused the cash-out of 1,000 RWF: the MoMo account cannot receive money. The money is back in your wallet.",
+    );
+    expect((await accountOf(person)).available).toBe(5_000);
   });
 });
 

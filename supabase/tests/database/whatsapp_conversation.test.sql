@@ -4,7 +4,7 @@
 -- notifications written with each effect (transfers, top-ups, cash-outs, refunds), none to an
 -- opted-out contact; amounts in words; who may call what and the sizes of the arguments.
 begin;
-select plan(83);
+select plan(92);
 
 -- Users as Supabase Auth stores a confirmed phone sign-up; the fourth signed up without a phone.
 insert into auth.users (id, phone, phone_confirmed_at, raw_app_meta_data)
@@ -236,11 +236,25 @@ select results_eq(format($$ select c.status, c.msisdn, c.amount, c.idempotency_k
 select is(pg_temp.available('c1900000-0000-4000-8000-000000000001'), 50000::bigint, 'the hold reserves the amount');
 
 -- ---------------------------------------------------------------- notifications of effects
+-- A provider's reason in words: MoMo's codes on each side, Stripe's codes and sentences, none for a code without words.
+select is(private.failure_words('APPROVAL_REJECTED', 'payer'), 'it was declined on the phone', 'MoMo''s APPROVAL_REJECTED in words');
+select is(private.failure_words('momo: PAYER_NOT_FOUND: Payer does not exist', 'payer'), 'the number is not registered for MoMo',
+  'the provider''s name before a code and MoMo''s message after it are set aside');
+select is(private.failure_words('NOT_ENOUGH_FUNDS', 'payer'), 'there was not enough money on the MoMo account',
+  'NOT_ENOUGH_FUNDS on a top-up is the payer''s');
+select is(private.failure_words('NOT_ENOUGH_FUNDS', 'payee'), 'MoMo could not complete it',
+  'NOT_ENOUGH_FUNDS on a cash-out is not the person''s: it is not told as theirs');
+select is(private.failure_words('not_accepted', 'payee'), 'MoMo never took it', 'momo-poll''s not_accepted in words');
+select is(private.failure_words('stripe: card_declined', 'payer'), 'the card was declined', 'a Stripe decline code in words');
+select is(private.failure_words('Your card was declined.', 'payer'), 'Your card was declined',
+  'Stripe''s sentence as Stripe wrote it, without its full stop');
+select is(private.failure_words('NOT_ALLOWED', 'payer'), null, 'a code without words is not shown');
+select is(length(private.failure_words(repeat('a reason ', 50), 'payer')), 200, 'a sentence is cut to 200 characters');
 delete from public.whatsapp_outbox;
 select reference_id as cashout_ref from public.cashouts where idempotency_key = 'whatsapp:' || :'cashout_id' \gset
 select status as settled from public.cashout_settle(:'cashout_ref', 'FAILED', 'NOT_ENOUGH_FUNDS') \gset
 select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
-  $$ values ('notification: Your cash-out of 20,000 UGX failed: NOT_ENOUGH_FUNDS. The money is back in your wallet.') $$,
+  $$ values ('notification: Your cash-out of 20,000 UGX failed: MoMo could not complete it. The money is back in your wallet.') $$,
   'a failed cash-out is notified');
 select pg_temp.become('alice');
 select id as intent_id from public.payment_intent_create('momo', :'alice_account', 2500, 'UGX', 'conv-topup') \gset

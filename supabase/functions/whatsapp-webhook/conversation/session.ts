@@ -22,7 +22,7 @@ import { type AsService, type Intent, type ProviderClients, startTopUp } from ".
 import { act, type FollowUp, type Turn } from "./act.ts";
 import { formatMoney } from "./amounts.ts";
 import { type Command, commandOfId, parseCommand } from "./commands.ts";
-import { clip, type OutboundMessage, textMessage } from "./messages.ts";
+import { type OutboundMessage, textMessage } from "./messages.ts";
 import { displayPhone } from "./phone.ts";
 
 /** What the conversation needs of the WhatsApp platform (identity and the outbox sender), in a request's context. */
@@ -173,6 +173,17 @@ export class ConversationSession {
       });
   }
 
+  /** A provider's reason for a failed top-up (payer) or cash-out (payee) as the person is told it, ": <words>" or "". */
+  private async failureWords(reason: string | null, side: "payer" | "payee"): Promise<string> {
+    if (!reason) return "";
+    const [row] = await withRequestContext(
+      this.deps.sql,
+      this.context,
+      (tx) => tx<{ words: string | null }[]>`select private.failure_words(${reason}, ${side}) as words`,
+    );
+    return row!.words === null ? "" : `: ${row!.words}`;
+  }
+
   private async replyAsService(followUp: FollowUp, reply: OutboundMessage): Promise<string> {
     return await withRequestContext(this.deps.sql, this.context, (tx) => enqueueReply(tx, followUp.waId, reply));
   }
@@ -208,7 +219,8 @@ export class ConversationSession {
           msisdn: followUp.waId,
         });
         if (started.outcome === "declined") {
-          return textMessage(`MoMo refused the top-up of ${money}: ${clip(started.reason, 200)}. No money was taken.`);
+          const why = await this.failureWords(started.reason, "payer");
+          return textMessage(`MoMo refused the top-up of ${money}${why}. No money was taken.`);
         }
         return textMessage(
           `MoMo is asking ${displayPhone(followUp.waId)} to approve ${money}: approve it on your phone. ` +
@@ -230,10 +242,8 @@ export class ConversationSession {
       async (cashOut, money) => {
         const sent = await sendCashOut(this.deps.providers(), this.asServiceAnswering(followUp), this.deps.logger, cashOut);
         if (sent.outcome === "declined") {
-          return textMessage(
-            `MoMo refused the cash-out of ${money}${sent.cashOut.reason ? `: ${sent.cashOut.reason}` : ""}. ` +
-              "The money is back in your wallet.",
-          );
+          const why = await this.failureWords(sent.cashOut.reason, "payee");
+          return textMessage(`MoMo refused the cash-out of ${money}${why}. The money is back in your wallet.`);
         }
         return textMessage(`Cash-out of ${money} to ${displayPhone(followUp.waId)} is on its way. You will be told when MoMo has paid it.`);
       },
