@@ -209,8 +209,8 @@ describe("stripe-poll", () => {
     const down = await stripeTopUp(600);
     const cancelRefused = await stripeTopUp(650);
     const paid = await stripeTopUp(1100);
-    gateway.stripe.paymentIntentBehaviour.set(lookUp(down.paymentIntentId), STRIPE_DOWN);
-    gateway.stripe.paymentIntentBehaviour.set(cancel(cancelRefused.paymentIntentId), RATE_LIMITED);
+    gateway.stripe.objectBehaviour.set(lookUp(down.paymentIntentId), STRIPE_DOWN);
+    gateway.stripe.objectBehaviour.set(cancel(cancelRefused.paymentIntentId), RATE_LIMITED);
     gateway.stripe.confirm(paid.paymentIntentId);
     await wait(down.intentId);
     await wait(cancelRefused.intentId, PAST_TTL);
@@ -225,7 +225,7 @@ describe("stripe-poll", () => {
 
     // Stripe is back and the first PaymentIntent succeeded: once their leases are released, the
     // next run credits the one and cancels the other, at Stripe first.
-    gateway.stripe.paymentIntentBehaviour.clear();
+    gateway.stripe.objectBehaviour.clear();
     gateway.stripe.confirm(down.paymentIntentId);
     for (const topUp of [down, cancelRefused]) await releaseLease(topUp.intentId);
     expect((await runJob()).body).toMatchObject({ taken: 2, applied: 1, canceled: 1, errors: 0 });
