@@ -19,22 +19,17 @@
 // 429, our key refused) leaves the intent and counts an error; neither stops the run's other
 // intents. Each intent is leased for JOBS_LEASE_SECONDS, or a quarter of the time it has waited.
 // expire-intents leaves these intents (Stripe's, with a PaymentIntent) to this job.
-import { withRequestContext } from "../_shared/db.ts";
 import { type StripePaymentIntent, StripeUnknownPaymentIntentError } from "../_shared/providers/stripe/client.ts";
 import { stripePolledEvent } from "../_shared/providers/stripe/events.ts";
 import { expireUnpaidIntent } from "./expire-intents.ts";
 import type { Job, JobRun } from "./job.ts";
-import { applyConfirmed, type LeasedPayment, noPollCounts, settleWithProvider, takeWaiting, type Verdict } from "./poll.ts";
+import { applyConfirmed, type LeasedPayment, pollKinds, settleWithProvider, type Verdict } from "./poll.ts";
 
 /** The statuses of a PaymentIntent nobody has paid: the customer can still pay it until it is canceled at Stripe. */
 const UNPAID = new Set<string>(["requires_payment_method", "requires_confirmation", "requires_action"]);
 
-/**
- * An intent still undecided is asked about again after a quarter of the time it has waited (at
- * least the job's lease, at most an hour), as revolut-poll does: an abandoned checkout costs
- * some 30 look-ups in the day before it is canceled, not one a run.
- */
-const LEASE_GROWTH = 0.25;
+/** Top-up intents (their PaymentIntent). */
+const KINDS = ["intents"] as const;
 
 /** The state Stripe reports applied as its webhook would, or the intent canceled once nothing at Stripe can pay it. */
 async function applyState(run: JobRun, item: LeasedPayment, paymentIntent: StripePaymentIntent): Promise<Verdict> {
@@ -47,35 +42,23 @@ async function applyState(run: JobRun, item: LeasedPayment, paymentIntent: Strip
 }
 
 /** Reads the intent's PaymentIntent back (canceled first when unpaid past the TTL) and applies it; Stripe's failures counted. */
-function settle(run: JobRun, item: LeasedPayment): Promise<Verdict> {
+function settleIntent(run: JobRun, item: LeasedPayment): Promise<Verdict> {
   const stripe = run.stripe();
-  return settleWithProvider(run, item, true, {
-    log: { prefix: "stripe_poll", ids: { intent_id: item.id, payment_intent_id: item.referenceId } },
+  return settleWithProvider(run, item, {
+    log: { prefix: "stripe_poll", ids: { kind: "intents", intent_id: item.id, payment_intent_id: item.referenceId } },
     readBack: () => stripe.retrievePaymentIntent(item.referenceId),
-    unpaid: (paymentIntent) => UNPAID.has(paymentIntent.status),
-    cancel: () => stripe.cancelPaymentIntent(item.referenceId),
+    topUp: {
+      unpaid: (paymentIntent) => UNPAID.has(paymentIntent.status),
+      cancel: () => stripe.cancelPaymentIntent(item.referenceId),
+    },
     state: (paymentIntent) => paymentIntent.status,
     unknown: (error) => error instanceof StripeUnknownPaymentIntentError,
     apply: (paymentIntent) => applyState(run, item, paymentIntent),
   });
 }
 
-export const stripePoll: Job = async (run) => {
-  const counts = noPollCounts();
-  const items = await withRequestContext(
-    run.sql,
-    run.context,
-    (tx) =>
-      takeWaiting(
-        tx,
-        run,
-        { job: "stripe-poll", kind: "intents" },
-        run.settings.stripePollAfterSeconds,
-        run.settings.batchSize,
-        LEASE_GROWTH,
-      ),
-  );
-  counts.taken = items.length;
-  for (const item of items) counts[await settle(run, item)] += 1;
-  return { ...counts };
-};
+const SETTLE = { intents: settleIntent };
+
+export const stripePoll: Job = async (run) => ({
+  ...await pollKinds(run, "stripe-poll", KINDS, run.settings.stripePollAfterSeconds, (kind, item) => SETTLE[kind](run, item)),
+});
