@@ -170,11 +170,14 @@ revoke all on table private.momo_poll_intents, private.momo_poll_cashouts, priva
 -- expire-intents
 -- ---------------------------------------------------------------------------------------
 
--- Whether p_intent is past its TTL of p_ttl_seconds (since it was created) and still waiting
--- for a payment (requires_payment, processing). The one statement of the TTL rule:
--- expire_intents cancels by it, and a poll asks it (api_private.intent_past_ttl) before it
--- cancels the provider's payment, which must stay payable until then. No grant: only the job
--- functions below call it.
+-- Whether p_intent is past its TTL of p_ttl_seconds (since it was created) and still open to
+-- its poll's verdict: waiting for a payment (requires_payment, processing), or a Stripe intent
+-- failed with its PaymentIntent (private.stripe_poll_intents, 20261208050000_stripe_poll.sql:
+-- Stripe keeps the PaymentIntent payable after a failed attempt until stripe-poll cancels it
+-- there). The one statement of the TTL rule: expire_intents cancels by it, and a poll asks it
+-- (api_private.intent_past_ttl) before it cancels the provider's payment, which must stay
+-- payable until then. A failed intent of another provider is final and never past its TTL.
+-- No grant: only the job functions below call it.
 create function private.intent_past_ttl(p_intent public.payment_intents, p_ttl_seconds integer) returns boolean
 language plpgsql
 stable
@@ -182,7 +185,8 @@ set search_path = ''
 as $$
 begin
   return p_intent.created_at < now() - make_interval(secs => p_ttl_seconds)
-     and p_intent.status in ('requires_payment', 'processing');
+     and (p_intent.status in ('requires_payment', 'processing')
+          or (p_intent.status = 'failed' and exists (select 1 from private.stripe_poll_intents s where s.id = p_intent.id)));
 end;
 $$;
 
@@ -227,9 +231,12 @@ grant execute on function api_private.intent_past_ttl(integer, uuid) to service_
 -- failed as the provider reports, or canceled here with p_intent when the provider answered
 -- that no payment for it is underway (MoMo never received the request-to-pay; Revolut knows no
 -- such order, or the payer never paid it; Stripe canceled the PaymentIntent, or does not know
--- it); p_intent is canceled only if it is past its TTL and still waiting
--- (private.intent_past_ttl). A provider payment that arrives for a canceled intent later is
--- stored for review (intent_canceled), never credited.
+-- it); p_intent is canceled only if it is past its TTL (private.intent_past_ttl), which a failed
+-- Stripe intent with its PaymentIntent can be too: Stripe keeps that PaymentIntent payable
+-- until stripe-poll cancels it there. The user was told of the failure; the cancel that ends it
+-- sends nothing (the notices of 20261207010000_whatsapp_conversation.sql are for failed). A
+-- provider payment that arrives for a canceled intent later is stored for review
+-- (intent_canceled), never credited.
 create function api_private.expire_intents(p_ttl_seconds integer, p_batch integer, p_intent uuid default null)
 returns integer
 language plpgsql

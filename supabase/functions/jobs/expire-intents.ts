@@ -18,8 +18,8 @@ export const expireIntents: Job = async (run) => {
 
 /**
  * A poll's verdict on intent `intentId` after its provider answered that no payment for it is
- * underway: canceled if it is past its TTL and still waiting (logged), left otherwise. Whether
- * it was canceled.
+ * underway: canceled if it is past its TTL and still open (waiting, or a Stripe intent failed
+ * with its PaymentIntent), logged; left otherwise. Whether it was canceled.
  */
 export async function expireUnpaidIntent(run: JobRun, intentId: string): Promise<boolean> {
   const [row] = await withRequestContext(run.sql, run.context, (tx) =>
@@ -31,7 +31,7 @@ export async function expireUnpaidIntent(run: JobRun, intentId: string): Promise
 }
 
 /**
- * Whether intent `intentId` is past its TTL and still waiting (what
+ * Whether intent `intentId` is past its TTL and still open to its poll's verdict (what
  * expireUnpaidIntent would cancel now), as api_private.intent_past_ttl decides it: a poll asks
  * before it cancels the provider's payment, which must stay payable until then.
  */

@@ -4,7 +4,10 @@
 // intent, one paid between the look-up and the cancel is credited instead, and one in payment
 // waits; Stripe answering 5xx or 429, or not at all, leaves the intent while the run goes on
 // with the others; a PaymentIntent Stripe does not know cancels its intent past the TTL; and
-// expire-intents no longer cancels a Stripe intent with a PaymentIntent by age.
+// expire-intents no longer cancels a Stripe intent with a PaymentIntent by age. An intent the
+// payment_intent.payment_failed webhook failed is still polled: the customer's later payment of
+// the same PaymentIntent is credited, and past the TTL the PaymentIntent is canceled at Stripe
+// before the intent ends, without a second WhatsApp notice.
 //
 // Other suites share this database and make Stripe intents of their own. So the gateway polls
 // only intents waiting longer than an hour, and this file ages its own rows past that mark (as
@@ -17,7 +20,8 @@ import { type AdminAnswer, answerOf } from "../../tests/support/admin-fixtures.t
 import { age, balanceOf, createTopUp, creditsTo, intentStatus, storedEvents } from "../../tests/support/payments-fixtures.ts";
 import { type PaymentsGateway, startPaymentsGateway, waitingTopUp } from "../../tests/support/payments-gateway.ts";
 import { stripeError, whileAnswering } from "../../tests/support/provider-standins.ts";
-import { stripePaymentSucceeded, stripeRequest } from "../../tests/support/webhook-requests.ts";
+import { newWaId } from "../../tests/support/whatsapp-fixtures.ts";
+import { stripeEvent, stripePaymentSucceeded, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
 const POLL_AFTER_SECONDS = 3600;
 const INTENT_TTL_SECONDS = 2 * 86_400;
@@ -61,7 +65,24 @@ const runWhileCanceling = (onCancel: (paymentIntentId: string) => void): Promise
   whileAnswering(gateway.stripe, "onCancel", onCancel, runJob);
 
 /** Lets the next run take the intent again before its lease runs out. */
-const releaseLease = (intentId: string) => sql`delete from private.job_leases where job = 'stripe-poll' and item_id = ${intentId}::uuid`;
+const releaseLease = (id: string) => sql`delete from private.job_leases where job = 'stripe-poll' and item_id = ${id}::uuid`;
+
+/** Stripe's signed payment_intent.payment_failed for the PaymentIntent as the stand-in has it (its last_payment_error set). */
+async function paymentFailedWebhook(paymentIntentId: string, intentId: string) {
+  const declined = gateway.stripe.update(paymentIntentId, {
+    last_payment_error: { code: "card_declined", message: "Your card was declined." },
+  });
+  const answer = await signedWebhook(stripeEvent("payment_intent.payment_failed", declined));
+  expect(answer).toEqual({ status: 200, outcome: "processed" });
+  expect(await intentStatus(sql, intentId)).toEqual({ status: "failed", failure_reason: "Your card was declined." });
+}
+
+/** A WhatsApp contact for the user, so that the intent's notices are queued; how many notices it has. */
+async function whatsappContact(userId: string): Promise<() => Promise<number>> {
+  const waId = newWaId();
+  await sql`insert into public.whatsapp_contacts (wa_id, user_id, opted_out) values (${waId}, ${userId}::uuid, false)`;
+  return async () => (await sql<{ n: number }[]>`select count(*)::int as n from public.whatsapp_outbox where wa_id = ${waId}`)[0]!.n;
+}
 
 const STRIPE_DOWN = { status: 500, body: stripeError("api_error", undefined, "Something went wrong on Stripe's end.") };
 const RATE_LIMITED = {
@@ -203,6 +224,52 @@ describe("stripe-poll", () => {
     expect(await intentStatus(sql, declined.intentId)).toEqual({ status: "succeeded", failure_reason: null });
     expect(await balanceOf(sql, declined.accountId)).toEqual({ balance: 800, available: 800 });
     expect(await creditsTo(sql, declined.accountId)).toBe(1);
+  });
+
+  it("an intent the payment_failed webhook failed is still polled: the customer's later payment of the same PaymentIntent, its webhooks lost, is credited once", async () => {
+    const topUp = await stripeTopUp(1300);
+    const notices = await whatsappContact(topUp.userId);
+    await paymentFailedWebhook(topUp.paymentIntentId, topUp.intentId);
+    expect(await notices()).toBe(1);
+
+    // expire-intents leaves it too: its PaymentIntent is still payable at Stripe.
+    await wait(topUp.intentId, PAST_TTL);
+    expect((await runJob("expire-intents")).status).toBe(200);
+    expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "failed" });
+    await wait(topUp.intentId);
+
+    // Stripe lets the customer retry with another card (requires_payment_method): nothing moves.
+    expect((await runJob()).body).toMatchObject({ taken: 1, applied: 0, pending: 1, canceled: 0, errors: 0 });
+    expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "failed" });
+
+    gateway.stripe.confirm(topUp.paymentIntentId);
+    await releaseLease(topUp.intentId);
+    expect((await runJob()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
+    expect(await intentStatus(sql, topUp.intentId)).toEqual({ status: "succeeded", failure_reason: null });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1300, available: 1300 });
+    expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+
+    expect((await runJob()).body).toMatchObject({ taken: 0 });
+    const late = stripePaymentSucceeded(topUp.paymentIntentId, 1300, { metadata: { intent_id: topUp.intentId } });
+    expect(await signedWebhook(late)).toEqual({ status: 200, outcome: "ignored" });
+    expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+  });
+
+  it("a failed intent past the TTL: its PaymentIntent is canceled at Stripe, then the intent ends, without a second notice", async () => {
+    const topUp = await stripeTopUp(1400);
+    const notices = await whatsappContact(topUp.userId);
+    await paymentFailedWebhook(topUp.paymentIntentId, topUp.intentId);
+    await wait(topUp.intentId, PAST_TTL);
+
+    expect((await runJob()).body).toMatchObject({ taken: 1, applied: 0, canceled: 1, errors: 0 });
+    expect(calls(cancel(topUp.paymentIntentId))).toBe(1);
+    expect(gateway.stripe.paymentIntents.get(topUp.paymentIntentId)).toMatchObject({
+      status: "canceled",
+      cancellation_reason: "abandoned",
+    });
+    expect(await intentStatus(sql, topUp.intentId)).toEqual(EXPIRED);
+    expect(await notices()).toBe(1);
+    expect((await runJob()).body).toMatchObject({ taken: 0 });
   });
 
   it("Stripe answering 500 to a look-up, or 429 to a cancel, leaves that intent for a later run; the run's other intents are applied", async () => {

@@ -1,24 +1,29 @@
 // stripe-poll: Stripe retries a webhook for three days, but a PaymentIntent stays payable until
-// it is canceled at Stripe: a customer finishing 3-D Secure late, a delayed payment method, or a
-// client keeping its client_secret can pay it a day later, and an endpoint misconfigured for
-// longer than the retries loses the success for good. So top-up intents still waiting for the
-// payer after JOBS_STRIPE_POLL_AFTER_SECONDS are read back from Stripe
-// (paymentIntents.retrieve), and what Stripe reports is applied by the webhook's own event for
-// it (stripePolledEvent): `succeeded` as payment_intent.succeeded (credited once: a late webhook
-// finds the payment recorded). A failed attempt (`requires_payment_method` with a
-// last_payment_error) ends nothing: the customer may pay the PaymentIntent again with another
-// method, and with the webhooks lost only this job would see that payment, so the intent keeps
-// waiting and being read back. Past JOBS_INTENT_TTL_SECONDS, a PaymentIntent nobody has paid
+// it is canceled at Stripe: a customer finishing 3-D Secure late, a delayed payment method, a
+// client keeping its client_secret, or a customer retrying after a failed attempt can pay it a
+// day later, and an endpoint misconfigured for longer than the retries loses the success for
+// good. So top-up intents still open at Stripe after JOBS_STRIPE_POLL_AFTER_SECONDS are read back
+// (paymentIntents.retrieve): those waiting for the payer, and those the webhook's
+// payment_intent.payment_failed failed (the user was told; Stripe lets the customer pay the same
+// PaymentIntent with another method, and with the webhooks lost only this job would see that
+// payment). What Stripe reports is applied by the webhook's own event for it
+// (stripePolledEvent): `succeeded` as payment_intent.succeeded (credited once, a failed intent
+// too: a late webhook finds the payment recorded). A failed attempt (`requires_payment_method`
+// with a last_payment_error) ends nothing: the intent keeps being read back. Past
+// JOBS_INTENT_TTL_SECONDS (api_private.intent_past_ttl decides), a PaymentIntent nobody has paid
 // (requires_payment_method, requires_confirmation, requires_action) is canceled at Stripe first
-// (paymentIntents.cancel), and its intent canceled here only once Stripe answered it canceled;
-// Stripe refusing because the PaymentIntent moved on meanwhile (payment_intent_unexpected_state)
-// reports it as it is now, which is applied as above (succeeded: credited; processing: waits).
-// A PaymentIntent canceled at Stripe, or one Stripe does not know (404 resource_missing: nothing
-// there can be paid), cancels its intent once past the TTL. `processing` and `requires_capture`
-// wait for their outcome, past the TTL too. Stripe unreachable or refusing otherwise (a 5xx, a
-// 429, our key refused) leaves the intent and counts an error; neither stops the run's other
-// intents. Each intent is leased for JOBS_LEASE_SECONDS, or a quarter of the time it has waited.
-// expire-intents leaves these intents (Stripe's, with a PaymentIntent) to this job.
+// (paymentIntents.cancel), and its intent canceled here only once Stripe answered it canceled (a
+// failed intent too, without a second notice to the user); Stripe refusing because the
+// PaymentIntent moved on meanwhile (payment_intent_unexpected_state) reports it as it is now,
+// which is applied as above (succeeded: credited; processing: waits). A PaymentIntent canceled
+// at Stripe, or one Stripe does not know (404 resource_missing: nothing there can be paid),
+// cancels its intent once past the TTL. `processing` and `requires_capture` wait for their
+// outcome, past the TTL too. expire-intents leaves these intents (Stripe's, with a PaymentIntent)
+// to this job.
+//
+// Stripe unreachable or refusing otherwise (a 5xx, a 429, our key refused) leaves the intent
+// and counts an error; neither stops the run's other intents. Each intent is leased for
+// JOBS_LEASE_SECONDS, or a quarter of the time it has waited.
 import { type StripePaymentIntent, StripeUnknownPaymentIntentError } from "../_shared/providers/stripe/client.ts";
 import { stripePolledEvent } from "../_shared/providers/stripe/events.ts";
 import { expireUnpaidIntent } from "./expire-intents.ts";
