@@ -21,7 +21,7 @@ export interface LeasedPayment {
 export type PollTake =
   | { job: "momo-poll"; kind: "intents" | "cashouts" | "refunds" }
   | { job: "revolut-poll"; kind: "intents" | "refunds" }
-  | { job: "stripe-poll"; kind: "intents" };
+  | { job: "stripe-poll"; kind: "intents" | "refunds" };
 
 /**
  * Leases up to `batch` items of `what` waiting longer than `afterSeconds` (one transaction as

@@ -21,10 +21,25 @@
 // outcome, past the TTL too. expire-intents leaves these intents (Stripe's, with a PaymentIntent)
 // to this job.
 //
-// Stripe unreachable or refusing otherwise (a 5xx, a 429, our key refused) leaves the intent
-// and counts an error; neither stops the run's other intents. Each intent is leased for
+// Refunds Stripe answered pending (an admin's refund) are completed or closed only by Stripe's
+// webhooks, and meanwhile reserve their part of the credit (no ledger reversal of it, no closing
+// of its account). So those still pending after JOBS_STRIPE_POLL_AFTER_SECONDS are read back too
+// (refunds.retrieve) and applied by the webhook's own event: `succeeded` as refund.updated
+// (the pending refund completed, the credit reversed once), `failed` as refund.failed and
+// `canceled` as refund.updated (the pending refund closed, its reservation released); a late
+// webhook finds the refund no longer pending and changes nothing. `pending` and
+// `requires_action` wait. A refund Stripe does not know (404) is logged and counted not_found,
+// and left for reconcile.
+//
+// Stripe unreachable or refusing otherwise (a 5xx, a 429, our key refused) leaves the item and
+// counts an error; neither stops the run's other items. Each item is leased for
 // JOBS_LEASE_SECONDS, or a quarter of the time it has waited.
-import { type StripePaymentIntent, StripeUnknownPaymentIntentError } from "../_shared/providers/stripe/client.ts";
+import {
+  type StripePaymentIntent,
+  type StripeRefund,
+  StripeUnknownPaymentIntentError,
+  StripeUnknownRefundError,
+} from "../_shared/providers/stripe/client.ts";
 import { stripePolledEvent } from "../_shared/providers/stripe/events.ts";
 import { expireUnpaidIntent } from "./expire-intents.ts";
 import type { Job, JobRun } from "./job.ts";
@@ -33,8 +48,15 @@ import { applyConfirmed, type LeasedPayment, pollKinds, settleWithProvider, type
 /** The statuses of a PaymentIntent nobody has paid: the customer can still pay it until it is canceled at Stripe. */
 const UNPAID = new Set<string>(["requires_payment_method", "requires_confirmation", "requires_action"]);
 
-/** Top-up intents (their PaymentIntent). */
-const KINDS = ["intents"] as const;
+/** The event Stripe sends when a refund reaches its end (pending and requires_action wait for it). */
+const EVENT_OF_REFUND_STATUS: Record<string, "refund.updated" | "refund.failed"> = {
+  succeeded: "refund.updated",
+  canceled: "refund.updated",
+  failed: "refund.failed",
+};
+
+/** Top-up intents (their PaymentIntent), then Stripe refunds still pending. */
+const KINDS = ["intents", "refunds"] as const;
 
 /** The state Stripe reports applied as its webhook would, or the intent canceled once nothing at Stripe can pay it. */
 async function applyState(run: JobRun, item: LeasedPayment, paymentIntent: StripePaymentIntent): Promise<Verdict> {
@@ -44,6 +66,13 @@ async function applyState(run: JobRun, item: LeasedPayment, paymentIntent: Strip
   if (paymentIntent.status === "canceled") return await expireUnpaidIntent(run, item.id) ? "canceled" : "pending";
   // Anything else can still be paid (a failed attempt included) or is being paid: it waits.
   return "pending";
+}
+
+/** A refund's end as Stripe reports it, applied as its webhook would; a refund still under way waits. */
+async function applyRefund(run: JobRun, refund: StripeRefund): Promise<Verdict> {
+  const status = refund.status ?? "pending";
+  if (!Object.hasOwn(EVENT_OF_REFUND_STATUS, status)) return "pending";
+  return await applyConfirmed(run, "stripe", stripePolledEvent(EVENT_OF_REFUND_STATUS[status]!, refund));
 }
 
 /** Reads the intent's PaymentIntent back (canceled first when unpaid past the TTL) and applies it; Stripe's failures counted. */
@@ -62,7 +91,20 @@ function settleIntent(run: JobRun, item: LeasedPayment): Promise<Verdict> {
   });
 }
 
-const SETTLE = { intents: settleIntent };
+/** Reads the pending refund back and applies its end; Stripe's failures counted. */
+function settleRefund(run: JobRun, item: LeasedPayment): Promise<Verdict> {
+  const stripe = run.stripe();
+  return settleWithProvider(run, item, {
+    log: { prefix: "stripe_poll", ids: { kind: "refunds", refund_id: item.id, stripe_refund_id: item.referenceId } },
+    readBack: () => stripe.retrieveRefund(item.referenceId),
+    topUp: null,
+    state: (refund) => refund.status ?? "pending",
+    unknown: (error) => error instanceof StripeUnknownRefundError,
+    apply: (refund) => applyRefund(run, refund),
+  });
+}
+
+const SETTLE = { intents: settleIntent, refunds: settleRefund };
 
 export const stripePoll: Job = async (run) => ({
   ...await pollKinds(run, "stripe-poll", KINDS, run.settings.stripePollAfterSeconds, (kind, item) => SETTLE[kind](run, item)),
