@@ -30,6 +30,9 @@ insert into private.status_transitions (table_name, from_status, to_status) valu
   ('payment_intents', 'processing', 'failed'),
   ('payment_intents', 'processing', 'canceled'),
   ('payment_intents', 'failed', 'succeeded'),
+  -- A failed Stripe intent whose PaymentIntent stripe-poll canceled at Stripe past the TTL
+  -- (api_private.expire_intents): nothing can pay it any more.
+  ('payment_intents', 'failed', 'canceled'),
   -- needs_review is closed by an admin (api_private.payment_resolve): credited or rejected.
   ('payments', 'needs_review', 'succeeded'),
   ('payments', 'needs_review', 'rejected'),

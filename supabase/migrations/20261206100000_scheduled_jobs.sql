@@ -170,6 +170,56 @@ revoke all on table private.momo_poll_intents, private.momo_poll_cashouts, priva
 -- expire-intents
 -- ---------------------------------------------------------------------------------------
 
+-- Whether p_intent is past its TTL of p_ttl_seconds (since it was created) and still open to
+-- its poll's verdict: waiting for a payment (requires_payment, processing), or a Stripe intent
+-- failed with its PaymentIntent (private.stripe_poll_intents, 20261208050000_stripe_poll.sql:
+-- Stripe keeps the PaymentIntent payable after a failed attempt until stripe-poll cancels it
+-- there). The one statement of the TTL rule: expire_intents cancels by it, and a poll asks it
+-- (api_private.intent_past_ttl) before it cancels the provider's payment, which must stay
+-- payable until then. A failed intent of another provider is final and never past its TTL.
+-- No grant: only the job functions below call it.
+create function private.intent_past_ttl(p_intent public.payment_intents, p_ttl_seconds integer) returns boolean
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  return p_intent.created_at < now() - make_interval(secs => p_ttl_seconds)
+     and (p_intent.status in ('requires_payment', 'processing')
+          or (p_intent.status = 'failed' and exists (select 1 from private.stripe_poll_intents s where s.id = p_intent.id)));
+end;
+$$;
+
+-- The caller and TTL checks of the expire-intents entry points: the service only, a TTL of a
+-- minute to 30 days (22023 otherwise).
+create function private.require_expire_intents(p_ttl_seconds integer) returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  perform private.require_caller(array['service'], 'run the expire-intents job');
+  perform private.require_between(p_ttl_seconds, 60, 2592000, 'ttl_seconds');
+end;
+$$;
+
+-- Whether intent p_intent is past its TTL of p_ttl_seconds (private.intent_past_ttl): what
+-- expire_intents with p_intent would cancel now. False for an intent it does not find.
+create function api_private.intent_past_ttl(p_ttl_seconds integer, p_intent uuid) returns boolean
+language plpgsql
+stable
+security definer set search_path = ''
+as $$
+declare
+  v_past boolean;
+begin
+  perform private.require_expire_intents(p_ttl_seconds);
+  select private.intent_past_ttl(i, p_ttl_seconds) into v_past from public.payment_intents i where i.id = p_intent;
+  return coalesce(v_past, false);
+end;
+$$;
+grant execute on function api_private.intent_past_ttl(integer, uuid) to service_role;
+
 -- Cancels up to p_batch intents still requires_payment or processing p_ttl_seconds after
 -- they were created, oldest first, and returns how many: the intents no poll asks its
 -- provider about. An intent that momo-poll, revolut-poll or stripe-poll asks about
@@ -181,9 +231,12 @@ revoke all on table private.momo_poll_intents, private.momo_poll_cashouts, priva
 -- failed as the provider reports, or canceled here with p_intent when the provider answered
 -- that no payment for it is underway (MoMo never received the request-to-pay; Revolut knows no
 -- such order, or the payer never paid it; Stripe canceled the PaymentIntent, or does not know
--- it); p_intent is canceled only if it is past the TTL and still waiting. A provider payment
--- that arrives for a canceled intent later is stored for review (intent_canceled), never
--- credited.
+-- it); p_intent is canceled only if it is past its TTL (private.intent_past_ttl), which a failed
+-- Stripe intent with its PaymentIntent can be too: Stripe keeps that PaymentIntent payable
+-- until stripe-poll cancels it there. The user was told of the failure; the cancel that ends it
+-- sends nothing (the notices of 20261207010000_whatsapp_conversation.sql are for failed). A
+-- provider payment that arrives for a canceled intent later is stored for review
+-- (intent_canceled), never credited.
 create function api_private.expire_intents(p_ttl_seconds integer, p_batch integer, p_intent uuid default null)
 returns integer
 language plpgsql
@@ -192,18 +245,20 @@ as $$
 declare
   v_count integer;
 begin
-  perform private.require_caller(array['service'], 'run the expire-intents job');
-  perform private.require_between(p_ttl_seconds, 60, 2592000, 'ttl_seconds');
+  perform private.require_expire_intents(p_ttl_seconds);
   perform private.require_between(p_batch, 1, 10000, 'batch');
   with expired as (
     select i.id from public.payment_intents i
-     where i.status in ('requires_payment', 'processing')
-       and i.created_at < now() - make_interval(secs => p_ttl_seconds)
-       and case when p_intent is null
-                then not exists (select 1 from private.momo_poll_intents m where m.id = i.id)
+     -- The TTL rule is asked last in each branch (AND evaluates in order): the scan asks it
+     -- about the intents still waiting only, not every intent ever made.
+     where case when p_intent is null
+                -- By age alone: only intents still waiting, and none that a poll asks about.
+                then i.status in ('requires_payment', 'processing')
+                 and not exists (select 1 from private.momo_poll_intents m where m.id = i.id)
                  and not exists (select 1 from private.revolut_poll_intents r where r.id = i.id)
                  and not exists (select 1 from private.stripe_poll_intents s where s.id = i.id)
-                else i.id = p_intent end
+                 and private.intent_past_ttl(i, p_ttl_seconds)
+                else i.id = p_intent and private.intent_past_ttl(i, p_ttl_seconds) end
      order by i.created_at
      limit p_batch
        for update skip locked

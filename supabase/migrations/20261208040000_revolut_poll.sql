@@ -22,11 +22,12 @@ create view private.revolut_poll_refunds as
    where r.provider = 'revolut' and r.status = 'pending' and r.provider_refund_id is not null;
 revoke all on table private.revolut_poll_intents, private.revolut_poll_refunds from public, anon, authenticated, service_role;
 
--- revolut-poll's scan of Revolut refunds still pending, oldest first.
-create index refunds_revolut_pending_idx on public.refunds (created_at) where provider = 'revolut' and status = 'pending';
+-- The polls' scans of one provider's refunds still pending, oldest first (revolut-poll's here,
+-- stripe-poll's and momo-poll's views too).
+create index refunds_pending_by_provider_idx on public.refunds (provider, created_at) where status = 'pending';
 
 -- Takes up to p_batch items of one polling job's kind (momo-poll: intents, cashouts, refunds;
--- revolut-poll: intents, refunds; stripe-poll: intents) waiting for more than p_pending_seconds
+-- revolut-poll and stripe-poll: intents, refunds) waiting for more than p_pending_seconds
 -- (0 to 7 days), oldest first, each leased to the job for p_lease_seconds (1 s to 1 h), or for
 -- p_lease_growth (0 to 1) of the time it has waited when that is longer, never over an hour,
 -- and returns them with the reference the provider knows them by, for the jobs function to ask
@@ -52,9 +53,10 @@ begin
   perform private.require_caller(array['service'], 'run a polling job');
   if p_job is null or p_kind is null
      or (p_job, p_kind) not in (('momo-poll', 'intents'), ('momo-poll', 'cashouts'), ('momo-poll', 'refunds'),
-                                ('revolut-poll', 'intents'), ('revolut-poll', 'refunds'), ('stripe-poll', 'intents')) then
+                                ('revolut-poll', 'intents'), ('revolut-poll', 'refunds'), ('stripe-poll', 'intents'),
+                                ('stripe-poll', 'refunds')) then
     perform private.fail('22023', pg_catalog.format('%s has no kind %s: momo-poll takes intents, cashouts, refunds; '
-      'revolut-poll takes intents, refunds; stripe-poll takes intents', coalesce(pg_catalog.left(p_job, 32), 'null'), coalesce(pg_catalog.left(p_kind, 32), 'null')));
+      'revolut-poll takes intents, refunds; stripe-poll takes intents, refunds', coalesce(pg_catalog.left(p_job, 32), 'null'), coalesce(pg_catalog.left(p_kind, 32), 'null')));
   end if;
   perform private.require_between(p_pending_seconds, 0, 604800, 'pending_seconds');
   perform private.require_between(p_lease_seconds, 1, 3600, 'lease_seconds');

@@ -1,19 +1,30 @@
--- stripe-poll: Stripe top-ups whose webhooks were lost, and PaymentIntents that must be
--- canceled at Stripe before their intent expires. Stripe retries a webhook for three days, but
--- a PaymentIntent stays payable until it is canceled at Stripe (a customer finishing 3-D Secure
--- late, a delayed payment method, a client keeping its client_secret): an intent canceled here
--- by age alone would leave its PaymentIntent open, and a payment of it would go to review
--- (intent_canceled) instead of the wallet. The jobs function's stripe-poll reads those
--- PaymentIntents back, and past the TTL cancels an unpaid one at Stripe before its intent;
--- api_private.expire_intents (20261206100000_scheduled_jobs.sql) leaves these intents to it.
+-- stripe-poll: Stripe top-ups and refunds whose webhooks were lost, and PaymentIntents that
+-- must be canceled at Stripe before their intent expires. Stripe retries a webhook for three
+-- days, but a PaymentIntent stays payable until it is canceled at Stripe (a customer finishing
+-- 3-D Secure late, a delayed payment method, a client keeping its client_secret, a retry after a
+-- failed attempt): an intent canceled here by age alone would leave its PaymentIntent open, and
+-- a payment of it would go to review (intent_canceled) instead of the wallet. The jobs
+-- function's stripe-poll reads those PaymentIntents back, and past the TTL cancels an unpaid one
+-- at Stripe before its intent; api_private.expire_intents (20261206100000_scheduled_jobs.sql)
+-- leaves these intents to it. It also reads back the refunds Stripe answered pending, which
+-- only Stripe's webhooks would otherwise complete or close.
 
--- What stripe-poll asks Stripe about: top-up intents still waiting for the payer
--- (requires_payment or processing, with their PaymentIntent) since their last change. An intent
--- without a PaymentIntent (Stripe did not answer its creation, nobody retried) has nothing
--- payable at Stripe and expires by age. A simple view, so that poll_take
--- (20261208040000_revolut_poll.sql) locks the rows it takes through it.
+-- What stripe-poll asks Stripe about, one view a kind. Top-up intents still open at Stripe,
+-- with their PaymentIntent, since their last change: waiting for the payer (requires_payment,
+-- processing), or failed (payment_intent.payment_failed: Stripe keeps the PaymentIntent payable,
+-- the customer may retry with another card, and with the webhooks lost only this job would see
+-- that payment; past the TTL the job cancels the PaymentIntent at Stripe, then the intent). An
+-- intent without a PaymentIntent (Stripe did not answer its creation, nobody retried) has
+-- nothing payable at Stripe and expires by age. And Stripe refunds still pending (an admin's
+-- refund Stripe answered pending), since they were made: with their webhooks lost they would
+-- stay pending, reserving their part of the credit, for good. Simple views, so that poll_take
+-- (20261208040000_revolut_poll.sql) locks the rows it takes through them.
 create view private.stripe_poll_intents as
   select i.id, i.provider_ref as reference_id, i.updated_at as waiting_since
     from public.payment_intents i
-   where i.provider = 'stripe' and i.status in ('requires_payment', 'processing') and i.provider_ref is not null;
-revoke all on table private.stripe_poll_intents from public, anon, authenticated, service_role;
+   where i.provider = 'stripe' and i.status in ('requires_payment', 'processing', 'failed') and i.provider_ref is not null;
+create view private.stripe_poll_refunds as
+  select r.id, r.provider_refund_id as reference_id, r.created_at as waiting_since
+    from public.refunds r
+   where r.provider = 'stripe' and r.status = 'pending' and r.provider_refund_id is not null;
+revoke all on table private.stripe_poll_intents, private.stripe_poll_refunds from public, anon, authenticated, service_role;

@@ -18,8 +18,8 @@ export const expireIntents: Job = async (run) => {
 
 /**
  * A poll's verdict on intent `intentId` after its provider answered that no payment for it is
- * underway: canceled if it is past its TTL and still waiting (logged), left otherwise. Whether
- * it was canceled.
+ * underway: canceled if it is past its TTL and still open (waiting, or a Stripe intent failed
+ * with its PaymentIntent), logged; left otherwise. Whether it was canceled.
  */
 export async function expireUnpaidIntent(run: JobRun, intentId: string): Promise<boolean> {
   const [row] = await withRequestContext(run.sql, run.context, (tx) =>
@@ -31,14 +31,13 @@ export async function expireUnpaidIntent(run: JobRun, intentId: string): Promise
 }
 
 /**
- * Whether intent `intentId` is still waiting past its TTL (what expireUnpaidIntent would cancel
- * now): a poll asks before it cancels the provider's payment, which must stay payable until then.
+ * Whether intent `intentId` is past its TTL and still open to its poll's verdict (what
+ * expireUnpaidIntent would cancel now), as api_private.intent_past_ttl decides it: a poll asks
+ * before it cancels the provider's payment, which must stay payable until then.
  */
-export async function pastItsTtl(run: JobRun, intentId: string): Promise<boolean> {
+export async function intentPastItsTtl(run: JobRun, intentId: string): Promise<boolean> {
   const [row] = await withRequestContext(run.sql, run.context, (tx) =>
     tx<{ past: boolean }[]>`
-    select exists (select from public.payment_intents i
-                    where i.id = ${intentId}::uuid and i.status in ('requires_payment', 'processing')
-                      and i.created_at < now() - make_interval(secs => ${run.settings.intentTtlSeconds}::int)) as past`);
+    select api_private.intent_past_ttl(${run.settings.intentTtlSeconds}::int, ${intentId}::uuid) as past`);
   return row!.past;
 }

@@ -4,11 +4,11 @@
 // job take effect once between them, and (revolut-poll, stripe-poll) settling one provider
 // payment: read back, canceled at the provider first when nobody has paid it past its intent's
 // TTL, with the provider's failures counted and logged.
-import type { TransactionSql } from "../_shared/db.ts";
+import { type TransactionSql, withRequestContext } from "../_shared/db.ts";
 import { ProviderError } from "../_shared/providers/errors.ts";
 import type { WebhookEvent, WebhookProvider } from "../_shared/webhooks/store-then-apply.ts";
 import { storeThenApplyAs } from "../_shared/webhooks/store-then-apply.ts";
-import { expireUnpaidIntent, pastItsTtl } from "./expire-intents.ts";
+import { expireUnpaidIntent, intentPastItsTtl } from "./expire-intents.ts";
 import type { JobRun } from "./job.ts";
 
 /** A payment a runner has leased, and the reference the provider knows it by. */
@@ -21,7 +21,7 @@ export interface LeasedPayment {
 export type PollTake =
   | { job: "momo-poll"; kind: "intents" | "cashouts" | "refunds" }
   | { job: "revolut-poll"; kind: "intents" | "refunds" }
-  | { job: "stripe-poll"; kind: "intents" };
+  | { job: "stripe-poll"; kind: "intents" | "refunds" };
 
 /**
  * Leases up to `batch` items of `what` waiting longer than `afterSeconds` (one transaction as
@@ -68,20 +68,61 @@ export const noPollCounts = (): PollCounts => ({
   errors: 0,
 });
 
+/**
+ * How a top-up's payment is canceled at its provider: its customer can pay it there until then.
+ * Such a payment is canceled (`cancel`) when nobody has paid it (`unpaid`) and its intent is
+ * past its TTL, before anything cancels the intent.
+ */
+export interface TopUpCancel<T> {
+  /** Whether nobody has paid `payment` (a failed attempt included): it is payable until canceled. */
+  unpaid(payment: T): boolean;
+  /** Cancels the payment at the provider; the payment as the provider has it then. */
+  cancel(): Promise<T>;
+}
+
+/** The kinds of items of polling job `J`. */
+export type PollKind<J extends PollTake["job"]> = Extract<PollTake, { job: J }>["kind"];
+
+/**
+ * How much of the time an item has waited its lease lasts (at least the job's lease, at most an
+ * hour) in revolut-poll and stripe-poll: an item still undecided is asked about again after a
+ * quarter of the time it has waited, so that an abandoned checkout costs some 30 look-ups in the
+ * day before it is canceled, not one a run.
+ */
+const LEASE_GROWTH = 0.25;
+
+/**
+ * One run of a polling job over its `kinds` in order, within the run's batch size: each kind's
+ * items waiting longer than `afterSeconds` leased (takeWaiting, with growing leases) and settled
+ * one by one (`settle`); the run's counts.
+ */
+export async function pollKinds<J extends PollTake["job"]>(
+  run: JobRun,
+  job: J,
+  kinds: readonly PollKind<J>[],
+  afterSeconds: number,
+  settle: (kind: PollKind<J>, item: LeasedPayment) => Promise<Verdict>,
+): Promise<PollCounts> {
+  const counts = noPollCounts();
+  for (const kind of kinds) {
+    const batch = run.settings.batchSize - counts.taken;
+    if (batch <= 0) break;
+    const what = { job, kind } as PollTake;
+    const items = await withRequestContext(run.sql, run.context, (tx) => takeWaiting(tx, run, what, afterSeconds, batch, LEASE_GROWTH));
+    counts.taken += items.length;
+    for (const item of items) counts[await settle(kind, item)] += 1;
+  }
+  return counts;
+}
+
 /** How a poll asks its provider about one leased payment. Every call throws ProviderError when the provider refuses or does not answer. */
 export interface ProviderPayment<T> {
   /** The log lines' prefix (e.g. stripe_poll) and the item's ids in them. */
   log: { prefix: string; ids: Record<string, unknown> };
   /** The payment as the provider has it now. */
   readBack(): Promise<T>;
-  /**
-   * Whether `payment` is a top-up's that nobody has paid: its customer can pay it until it is
-   * canceled at the provider. Such a payment is canceled there (`cancel`) once its intent is past
-   * its TTL, before anything cancels the intent.
-   */
-  unpaid(payment: T): boolean;
-  /** Cancels the payment at the provider; the payment as the provider has it then. */
-  cancel(): Promise<T>;
+  /** A top-up intent's payment: how it is canceled at the provider. Null for a refund. */
+  topUp: TopUpCancel<T> | null;
   /** The payment's state, for the log line of the provider's answer to a cancel. */
   state(payment: T): string;
   /** Whether the provider's failure says it does not know the payment. */
@@ -91,24 +132,21 @@ export interface ProviderPayment<T> {
 }
 
 /**
- * Settles one leased payment with its provider: reads it back, cancels it at the provider first
- * when nobody has paid it and its intent is past its TTL, and applies what the provider reports.
- * A provider failure is counted and logged (`<prefix>_not_found` or `<prefix>_unconfirmed`) and
- * leaves the item, except that a top-up's payment the provider does not know (nothing there can
- * be paid) cancels its intent once past its TTL (`intent`: the item is a top-up intent).
+ * Settles one leased payment with its provider: reads it back, cancels a top-up's at the
+ * provider first when nobody has paid it and its intent is past its TTL (the database decides:
+ * intentPastItsTtl), and applies what the provider reports. A provider failure is counted and
+ * logged (`<prefix>_not_found` or `<prefix>_unconfirmed`) and leaves the item, except that a
+ * top-up's payment the provider does not know (nothing there can be paid) cancels its intent
+ * once past its TTL.
  */
-export async function settleWithProvider<T>(
-  run: JobRun,
-  item: LeasedPayment,
-  intent: boolean,
-  payment: ProviderPayment<T>,
-): Promise<Verdict> {
+export async function settleWithProvider<T>(run: JobRun, item: LeasedPayment, payment: ProviderPayment<T>): Promise<Verdict> {
   const logged = { correlation_id: run.context.correlationId, ...payment.log.ids };
+  const topUp = payment.topUp;
   try {
     let now = await payment.readBack();
-    const canceling = intent && payment.unpaid(now) && await pastItsTtl(run, item.id);
+    const canceling = topUp !== null && topUp.unpaid(now) && await intentPastItsTtl(run, item.id);
     if (canceling) {
-      now = await payment.cancel();
+      now = await topUp.cancel();
       run.logger.info(`${payment.log.prefix}_cancel_answered`, { ...logged, state: payment.state(now) });
     }
     return await payment.apply(now, canceling);
@@ -121,7 +159,7 @@ export async function settleWithProvider<T>(
       error: error.message,
     });
     if (!notFound) return "errors";
-    if (intent) await expireUnpaidIntent(run, item.id);
+    if (topUp !== null) await expireUnpaidIntent(run, item.id);
     return "not_found";
   }
 }

@@ -23,12 +23,11 @@
 // refusing otherwise (no answer, a 5xx, 429, our key refused, a cancel refused while the order
 // is still pending) leaves the item and counts an error. Neither stops the run's other items. Each item is leased for JOBS_LEASE_SECONDS, or a
 // quarter of the time it has waited. expire-intents leaves the intents with an order to this job.
-import { withRequestContext } from "../_shared/db.ts";
-import { type RevolutOrder, RevolutUnknownOrderError } from "../_shared/providers/revolut/client.ts";
+import { type RevolutOrder, RevolutUnknownOrderError, UNPAID_STATE } from "../_shared/providers/revolut/client.ts";
 import { revolutWebhookEvent } from "../_shared/providers/revolut/events.ts";
 import { expireUnpaidIntent } from "./expire-intents.ts";
 import type { Job, JobRun } from "./job.ts";
-import { applyConfirmed, type LeasedPayment, noPollCounts, settleWithProvider, takeWaiting, type Verdict } from "./poll.ts";
+import { applyConfirmed, type LeasedPayment, pollKinds, settleWithProvider, type Verdict } from "./poll.ts";
 
 /** The webhook event that announces an order's final state (declined: a refund order Revolut refused). */
 const EVENT_OF_STATE: Record<string, string> = {
@@ -38,18 +37,8 @@ const EVENT_OF_STATE: Record<string, string> = {
   cancelled: "ORDER_CANCELLED",
 };
 
-/**
- * An item still undecided is asked about again after a quarter of the time it has waited (at
- * least the job's lease, at most an hour): an abandoned checkout costs some 30 look-ups in
- * the day before it is canceled, not one a run.
- */
-const LEASE_GROWTH = 0.25;
-
 /** Top-up intents (their payment order), then Revolut refunds (their refund order). */
 const KINDS = ["intents", "refunds"] as const;
-
-/** The state of an order its payer has not paid yet: its checkout link can be paid until it is cancelled at Revolut. */
-const UNPAID_STATE = "pending";
 
 /**
  * The state Revolut reports applied as its webhook would; an order Revolut answered cancelled
@@ -66,29 +55,20 @@ async function applyOrder(run: JobRun, item: LeasedPayment, order: RevolutOrder,
 /** Reads the item's order back (a top-up's cancelled first when unpaid past the TTL) and applies it; Revolut's failures counted. */
 function settle(run: JobRun, kind: typeof KINDS[number], item: LeasedPayment): Promise<Verdict> {
   const revolut = run.revolut();
-  return settleWithProvider(run, item, kind === "intents", {
+  const topUp = {
+    unpaid: (order: RevolutOrder) => order.state === UNPAID_STATE,
+    cancel: () => revolut.cancelOrder(item.referenceId),
+  };
+  return settleWithProvider(run, item, {
     log: { prefix: "revolut_poll", ids: { kind, id: item.id, order_id: item.referenceId } },
     readBack: () => revolut.order(item.referenceId),
-    unpaid: (order) => order.state === UNPAID_STATE,
-    cancel: () => revolut.cancelOrder(item.referenceId),
+    topUp: kind === "intents" ? topUp : null,
     state: (order) => order.state,
     unknown: (error) => error instanceof RevolutUnknownOrderError,
     apply: (order, cancelAsked) => applyOrder(run, item, order, cancelAsked),
   });
 }
 
-export const revolutPoll: Job = async (run) => {
-  const counts = noPollCounts();
-  for (const kind of KINDS) {
-    const batch = run.settings.batchSize - counts.taken;
-    if (batch <= 0) break;
-    const items = await withRequestContext(
-      run.sql,
-      run.context,
-      (tx) => takeWaiting(tx, run, { job: "revolut-poll", kind }, run.settings.revolutPollAfterSeconds, batch, LEASE_GROWTH),
-    );
-    counts.taken += items.length;
-    for (const item of items) counts[await settle(run, kind, item)] += 1;
-  }
-  return { ...counts };
-};
+export const revolutPoll: Job = async (run) => ({
+  ...await pollKinds(run, "revolut-poll", KINDS, run.settings.revolutPollAfterSeconds, (kind, item) => settle(run, kind, item)),
+});

@@ -4,7 +4,12 @@
 // intent, one paid between the look-up and the cancel is credited instead, and one in payment
 // waits; Stripe answering 5xx or 429, or not at all, leaves the intent while the run goes on
 // with the others; a PaymentIntent Stripe does not know cancels its intent past the TTL; and
-// expire-intents no longer cancels a Stripe intent with a PaymentIntent by age.
+// expire-intents no longer cancels a Stripe intent with a PaymentIntent by age. An intent the
+// payment_intent.payment_failed webhook failed is still polled: the customer's later payment of
+// the same PaymentIntent is credited, and past the TTL the PaymentIntent is canceled at Stripe
+// before the intent ends, without a second WhatsApp notice. Refunds Stripe answered pending are
+// read back too: completed or closed once as their webhook would, left while Stripe still works
+// on them, does not answer or does not know them.
 //
 // Other suites share this database and make Stripe intents of their own. So the gateway polls
 // only intents waiting longer than an hour, and this file ages its own rows past that mark (as
@@ -13,11 +18,21 @@
 // past that file's TTL of one day.
 import { useTestSql } from "../../tests/support/test-sql.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AdminAnswer, answerOf } from "../../tests/support/admin-fixtures.ts";
-import { age, balanceOf, createTopUp, creditsTo, intentStatus, storedEvents } from "../../tests/support/payments-fixtures.ts";
+import { type AdminAnswer, adminRequest, answerOf, createStaff, type Staff } from "../../tests/support/admin-fixtures.ts";
+import {
+  age,
+  asServiceRole,
+  balanceOf,
+  createTopUp,
+  createUserWithAccount,
+  creditsTo,
+  intentStatus,
+  storedEvents,
+} from "../../tests/support/payments-fixtures.ts";
 import { type PaymentsGateway, startPaymentsGateway, waitingTopUp } from "../../tests/support/payments-gateway.ts";
 import { stripeError, whileAnswering } from "../../tests/support/provider-standins.ts";
-import { stripePaymentSucceeded, stripeRequest } from "../../tests/support/webhook-requests.ts";
+import { newWaId } from "../../tests/support/whatsapp-fixtures.ts";
+import { stripeChargeRefunded, stripeEvent, stripePaymentSucceeded, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
 const POLL_AFTER_SECONDS = 3600;
 const INTENT_TTL_SECONDS = 2 * 86_400;
@@ -25,12 +40,14 @@ const PAST_TTL = INTENT_TTL_SECONDS + 60;
 const EXPIRED = { status: "canceled", failure_reason: `expired: no payment within ${INTENT_TTL_SECONDS} seconds` };
 const sql = useTestSql();
 let gateway: PaymentsGateway;
+let staff: Staff;
 
 beforeAll(async () => {
   gateway = await startPaymentsGateway({
     JOBS_STRIPE_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
     JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
   });
+  staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
 });
 afterAll(() => gateway?.stop());
 
@@ -38,6 +55,9 @@ const runJob = (job = "stripe-poll"): Promise<AdminAnswer> => gateway.runJob(job
 
 /** Makes an intent wait past the poll's mark (or `seconds`), or (seconds 0) brings it back out of it. */
 const wait = (intentId: string, seconds = POLL_AFTER_SECONDS + 60) => age(sql, "payment_intents", intentId, seconds);
+
+/** Makes a refund wait past the poll's mark. */
+const waitRefund = (refundId: string) => age(sql, "refunds", refundId, POLL_AFTER_SECONDS + 60);
 
 /** A Stripe top-up through POST /payments/topups, its PaymentIntent waiting for the customer (requires_payment_method). */
 async function stripeTopUp(amount: number) {
@@ -60,8 +80,25 @@ async function signedWebhook(event: unknown): Promise<{ status: number; outcome:
 const runWhileCanceling = (onCancel: (paymentIntentId: string) => void): Promise<AdminAnswer> =>
   whileAnswering(gateway.stripe, "onCancel", onCancel, runJob);
 
-/** Lets the next run take the intent again before its lease runs out. */
-const releaseLease = (intentId: string) => sql`delete from private.job_leases where job = 'stripe-poll' and item_id = ${intentId}::uuid`;
+/** Lets the next run take the item (intent or refund) again before its lease runs out. */
+const releaseLease = (id: string) => sql`delete from private.job_leases where job = 'stripe-poll' and item_id = ${id}::uuid`;
+
+/** Stripe's signed payment_intent.payment_failed for the PaymentIntent as the stand-in has it (its last_payment_error set). */
+async function paymentFailedWebhook(paymentIntentId: string, intentId: string) {
+  const declined = gateway.stripe.update(paymentIntentId, {
+    last_payment_error: { code: "card_declined", message: "Your card was declined." },
+  });
+  const answer = await signedWebhook(stripeEvent("payment_intent.payment_failed", declined));
+  expect(answer).toEqual({ status: 200, outcome: "processed" });
+  expect(await intentStatus(sql, intentId)).toEqual({ status: "failed", failure_reason: "Your card was declined." });
+}
+
+/** A WhatsApp contact for the user, so that the intent's notices are queued; how many notices it has. */
+async function whatsappContact(userId: string): Promise<() => Promise<number>> {
+  const waId = newWaId();
+  await sql`insert into public.whatsapp_contacts (wa_id, user_id, opted_out) values (${waId}, ${userId}::uuid, false)`;
+  return async () => (await sql<{ n: number }[]>`select count(*)::int as n from public.whatsapp_outbox where wa_id = ${waId}`)[0]!.n;
+}
 
 const STRIPE_DOWN = { status: 500, body: stripeError("api_error", undefined, "Something went wrong on Stripe's end.") };
 const RATE_LIMITED = {
@@ -205,12 +242,58 @@ describe("stripe-poll", () => {
     expect(await creditsTo(sql, declined.accountId)).toBe(1);
   });
 
+  it("an intent the payment_failed webhook failed is still polled: the customer's later payment of the same PaymentIntent, its webhooks lost, is credited once", async () => {
+    const topUp = await stripeTopUp(1300);
+    const notices = await whatsappContact(topUp.userId);
+    await paymentFailedWebhook(topUp.paymentIntentId, topUp.intentId);
+    expect(await notices()).toBe(1);
+
+    // expire-intents leaves it too: its PaymentIntent is still payable at Stripe.
+    await wait(topUp.intentId, PAST_TTL);
+    expect((await runJob("expire-intents")).status).toBe(200);
+    expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "failed" });
+    await wait(topUp.intentId);
+
+    // Stripe lets the customer retry with another card (requires_payment_method): nothing moves.
+    expect((await runJob()).body).toMatchObject({ taken: 1, applied: 0, pending: 1, canceled: 0, errors: 0 });
+    expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "failed" });
+
+    gateway.stripe.confirm(topUp.paymentIntentId);
+    await releaseLease(topUp.intentId);
+    expect((await runJob()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
+    expect(await intentStatus(sql, topUp.intentId)).toEqual({ status: "succeeded", failure_reason: null });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1300, available: 1300 });
+    expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+
+    expect((await runJob()).body).toMatchObject({ taken: 0 });
+    const late = stripePaymentSucceeded(topUp.paymentIntentId, 1300, { metadata: { intent_id: topUp.intentId } });
+    expect(await signedWebhook(late)).toEqual({ status: 200, outcome: "ignored" });
+    expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+  });
+
+  it("a failed intent past the TTL: its PaymentIntent is canceled at Stripe, then the intent ends, without a second notice", async () => {
+    const topUp = await stripeTopUp(1400);
+    const notices = await whatsappContact(topUp.userId);
+    await paymentFailedWebhook(topUp.paymentIntentId, topUp.intentId);
+    await wait(topUp.intentId, PAST_TTL);
+
+    expect((await runJob()).body).toMatchObject({ taken: 1, applied: 0, canceled: 1, errors: 0 });
+    expect(calls(cancel(topUp.paymentIntentId))).toBe(1);
+    expect(gateway.stripe.paymentIntents.get(topUp.paymentIntentId)).toMatchObject({
+      status: "canceled",
+      cancellation_reason: "abandoned",
+    });
+    expect(await intentStatus(sql, topUp.intentId)).toEqual(EXPIRED);
+    expect(await notices()).toBe(1);
+    expect((await runJob()).body).toMatchObject({ taken: 0 });
+  });
+
   it("Stripe answering 500 to a look-up, or 429 to a cancel, leaves that intent for a later run; the run's other intents are applied", async () => {
     const down = await stripeTopUp(600);
     const cancelRefused = await stripeTopUp(650);
     const paid = await stripeTopUp(1100);
-    gateway.stripe.paymentIntentBehaviour.set(lookUp(down.paymentIntentId), STRIPE_DOWN);
-    gateway.stripe.paymentIntentBehaviour.set(cancel(cancelRefused.paymentIntentId), RATE_LIMITED);
+    gateway.stripe.objectBehaviour.set(lookUp(down.paymentIntentId), STRIPE_DOWN);
+    gateway.stripe.objectBehaviour.set(cancel(cancelRefused.paymentIntentId), RATE_LIMITED);
     gateway.stripe.confirm(paid.paymentIntentId);
     await wait(down.intentId);
     await wait(cancelRefused.intentId, PAST_TTL);
@@ -225,7 +308,7 @@ describe("stripe-poll", () => {
 
     // Stripe is back and the first PaymentIntent succeeded: once their leases are released, the
     // next run credits the one and cancels the other, at Stripe first.
-    gateway.stripe.paymentIntentBehaviour.clear();
+    gateway.stripe.objectBehaviour.clear();
     gateway.stripe.confirm(down.paymentIntentId);
     for (const topUp of [down, cancelRefused]) await releaseLease(topUp.intentId);
     expect((await runJob()).body).toMatchObject({ taken: 2, applied: 1, canceled: 1, errors: 0 });
@@ -267,6 +350,126 @@ describe("stripe-poll", () => {
     expect((await runJob()).body).toMatchObject({ taken: 1, canceled: 1 });
     expect(stripeStatus(withPaymentIntent.paymentIntentId)).toBe("canceled");
     expect(await intentStatus(sql, withPaymentIntent.intentId)).toEqual(EXPIRED);
+  });
+});
+
+describe("stripe-poll for refunds", () => {
+  /**
+   * A Stripe top-up of `amount` credited (recorded as its webhook records it, without spending a
+   * webhook request of the gateway's shared rate limit), then an admin refund of `refunded` that
+   * Stripe answers pending.
+   */
+  async function pendingRefund(amount: number, refunded: number) {
+    const topUp = await stripeTopUp(amount);
+    gateway.stripe.confirm(topUp.paymentIntentId);
+    await asServiceRole(
+      sql,
+      (tx) =>
+        tx`select 1 from public.payment_record_success('stripe', ${topUp.paymentIntentId}, ${topUp.intentId}::uuid, ${amount}::bigint,
+                                                     'USD', 0, '{}'::jsonb)`,
+    );
+    const [payment] = await sql<{ id: string; wallet_transaction_id: string }[]>`
+      select id, wallet_transaction_id from public.payments where provider = 'stripe' and provider_payment_id = ${topUp.paymentIntentId}`;
+    const answer = await whileAnswering(gateway.stripe, "refundStatus", "pending", async () =>
+      answerOf(
+        await fetch(adminRequest(gateway.url, "POST", `/admin/payments/${payment!.id}/refund`, {
+          token: staff.admin.token,
+          idempotencyKey: crypto.randomUUID(),
+          body: { amount: refunded, reason: "refund whose webhooks are lost" },
+        })),
+      ));
+    expect(answer.status).toBe(201);
+    expect(answer.body.refund).toMatchObject({ status: "pending" });
+    const refund = { id: answer.body.refund.id as string, stripeId: answer.body.provider.refund_id as string };
+    await waitRefund(refund.id);
+    return { ...topUp, paymentId: payment!.id, credit: payment!.wallet_transaction_id, refund };
+  }
+
+  const refundStatus = async (refundId: string) =>
+    (await sql<{ status: string }[]>`select status from public.refunds where id = ${refundId}::uuid`)[0]!.status;
+  const reversalsOf = async (credit: string) =>
+    (await sql<{ n: number }[]>`select count(*)::int as n from public.wallet_transactions where reverses_id = ${credit}::uuid`)[0]!.n;
+  const lookUpRefund = (stripeRefundId: string) => `GET /v1/refunds/${stripeRefundId}`;
+
+  /** The Refund as Stripe has it, in the event Stripe sends about it (refund.updated, refund.failed). */
+  const refundEvent = (type: string, stripeRefundId: string) => stripeEvent(type, gateway.stripe.refunds.get(stripeRefundId)!);
+
+  it("a pending refund Stripe completed with its webhooks lost is completed once: the ledger reversed once, a late webhook changes nothing", async () => {
+    const paid = await pendingRefund(2000, 800);
+
+    // Stripe still working on it: the refund waits, nothing moves.
+    expect((await runJob()).body).toMatchObject({ taken: 1, applied: 0, pending: 1, errors: 0 });
+    expect(calls(lookUpRefund(paid.refund.stripeId))).toBe(1);
+    expect(await refundStatus(paid.refund.id)).toBe("pending");
+    expect(await balanceOf(sql, paid.accountId)).toEqual({ balance: 2000, available: 2000 });
+
+    gateway.stripe.settleRefund(paid.refund.stripeId, "succeeded");
+    await releaseLease(paid.refund.id);
+    expect((await runJob()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
+    expect(await refundStatus(paid.refund.id)).toBe("succeeded");
+    expect(await balanceOf(sql, paid.accountId)).toEqual({ balance: 1200, available: 1200 });
+    expect(await reversalsOf(paid.credit)).toBe(1);
+    expect(await storedEvents(sql, "stripe", `evt_poll:refund.updated:${paid.refund.stripeId}`)).toMatchObject([
+      { type: "refund.updated", status: "processed", attempts: 1 },
+    ]);
+
+    expect((await runJob()).body).toMatchObject({ taken: 0 });
+    // Stripe's own events, late: the refund is complete already.
+    expect(await signedWebhook(refundEvent("refund.updated", paid.refund.stripeId))).toEqual({ status: 200, outcome: "ignored" });
+    expect(await signedWebhook(stripeChargeRefunded(paid.paymentIntentId, 2000, 800))).toEqual({ status: 200, outcome: "ignored" });
+    expect(await balanceOf(sql, paid.accountId)).toEqual({ balance: 1200, available: 1200 });
+    expect(await reversalsOf(paid.credit)).toBe(1);
+  });
+
+  it("a pending refund Stripe failed with its webhooks lost is closed: its reservation released, its account can be closed again", async () => {
+    const paid = await pendingRefund(1500, 1500);
+    const elsewhere = await createUserWithAccount(sql, "USD");
+    const close = () =>
+      asServiceRole(sql, (tx) => tx`select 1 from public.wallet_set_status(${paid.accountId}::uuid, 'closed', 'customer left')`);
+    await asServiceRole(
+      sql,
+      (tx) =>
+        tx`select 1 from public.wallet_transfer(${paid.accountId}::uuid, ${elsewhere.accountId}::uuid, 1500, 'USD', ${`sp-${paid.refund.id}`})`,
+    );
+    await expect(close()).rejects.toMatchObject({ code: "WL008", message: expect.stringContaining("is pending") });
+
+    gateway.stripe.settleRefund(paid.refund.stripeId, "failed", "expired_or_canceled_card");
+    expect((await runJob()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
+    expect(await refundStatus(paid.refund.id)).toBe("failed");
+    expect(await reversalsOf(paid.credit)).toBe(0);
+    await close();
+    expect((await sql<{ status: string }[]>`select status from public.wallet_accounts where id = ${paid.accountId}::uuid`)[0]!.status)
+      .toBe("closed");
+
+    expect(await signedWebhook(refundEvent("refund.failed", paid.refund.stripeId))).toEqual({ status: 200, outcome: "ignored" });
+    expect((await runJob()).body).toMatchObject({ taken: 0 });
+  });
+
+  it("Stripe down, still requiring action, or not knowing the refund: each is left pending, counted, while the run goes on", async () => {
+    const down = await pendingRefund(1000, 100);
+    const acting = await pendingRefund(1000, 200);
+    const unknown = await pendingRefund(1000, 300);
+    gateway.stripe.objectBehaviour.set(lookUpRefund(down.refund.stripeId), STRIPE_DOWN);
+    gateway.stripe.refunds.set(acting.refund.stripeId, {
+      ...gateway.stripe.refunds.get(acting.refund.stripeId)!,
+      status: "requires_action",
+    });
+    gateway.stripe.refunds.delete(unknown.refund.stripeId);
+    try {
+      expect((await runJob()).body).toMatchObject({ taken: 3, applied: 0, pending: 1, not_found: 1, errors: 1 });
+    } finally {
+      gateway.stripe.objectBehaviour.clear();
+    }
+    for (const paid of [down, acting, unknown]) {
+      expect(await refundStatus(paid.refund.id)).toBe("pending");
+      expect(await balanceOf(sql, paid.accountId)).toEqual({ balance: 1000, available: 1000 });
+    }
+
+    // Stripe is back and completed the first: the next run completes it.
+    gateway.stripe.settleRefund(down.refund.stripeId, "succeeded");
+    await releaseLease(down.refund.id);
+    expect((await runJob()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
+    expect(await balanceOf(sql, down.accountId)).toEqual({ balance: 900, available: 900 });
   });
 });
 

@@ -1,40 +1,62 @@
 // stripe-poll: Stripe retries a webhook for three days, but a PaymentIntent stays payable until
-// it is canceled at Stripe: a customer finishing 3-D Secure late, a delayed payment method, or a
-// client keeping its client_secret can pay it a day later, and an endpoint misconfigured for
-// longer than the retries loses the success for good. So top-up intents still waiting for the
-// payer after JOBS_STRIPE_POLL_AFTER_SECONDS are read back from Stripe
-// (paymentIntents.retrieve), and what Stripe reports is applied by the webhook's own event for
-// it (stripePolledEvent): `succeeded` as payment_intent.succeeded (credited once: a late webhook
-// finds the payment recorded). A failed attempt (`requires_payment_method` with a
-// last_payment_error) ends nothing: the customer may pay the PaymentIntent again with another
-// method, and with the webhooks lost only this job would see that payment, so the intent keeps
-// waiting and being read back. Past JOBS_INTENT_TTL_SECONDS, a PaymentIntent nobody has paid
+// it is canceled at Stripe: a customer finishing 3-D Secure late, a delayed payment method, a
+// client keeping its client_secret, or a customer retrying after a failed attempt can pay it a
+// day later, and an endpoint misconfigured for longer than the retries loses the success for
+// good. So top-up intents still open at Stripe after JOBS_STRIPE_POLL_AFTER_SECONDS are read back
+// (paymentIntents.retrieve): those waiting for the payer, and those the webhook's
+// payment_intent.payment_failed failed (the user was told; Stripe lets the customer pay the same
+// PaymentIntent with another method, and with the webhooks lost only this job would see that
+// payment). What Stripe reports is applied by the webhook's own event for it
+// (stripePolledEvent): `succeeded` as payment_intent.succeeded (credited once, a failed intent
+// too: a late webhook finds the payment recorded). A failed attempt (`requires_payment_method`
+// with a last_payment_error) ends nothing: the intent keeps being read back. Past
+// JOBS_INTENT_TTL_SECONDS (api_private.intent_past_ttl decides), a PaymentIntent nobody has paid
 // (requires_payment_method, requires_confirmation, requires_action) is canceled at Stripe first
-// (paymentIntents.cancel), and its intent canceled here only once Stripe answered it canceled;
-// Stripe refusing because the PaymentIntent moved on meanwhile (payment_intent_unexpected_state)
-// reports it as it is now, which is applied as above (succeeded: credited; processing: waits).
-// A PaymentIntent canceled at Stripe, or one Stripe does not know (404 resource_missing: nothing
-// there can be paid), cancels its intent once past the TTL. `processing` and `requires_capture`
-// wait for their outcome, past the TTL too. Stripe unreachable or refusing otherwise (a 5xx, a
-// 429, our key refused) leaves the intent and counts an error; neither stops the run's other
-// intents. Each intent is leased for JOBS_LEASE_SECONDS, or a quarter of the time it has waited.
-// expire-intents leaves these intents (Stripe's, with a PaymentIntent) to this job.
-import { withRequestContext } from "../_shared/db.ts";
-import { type StripePaymentIntent, StripeUnknownPaymentIntentError } from "../_shared/providers/stripe/client.ts";
+// (paymentIntents.cancel), and its intent canceled here only once Stripe answered it canceled (a
+// failed intent too, without a second notice to the user); Stripe refusing because the
+// PaymentIntent moved on meanwhile (payment_intent_unexpected_state) reports it as it is now,
+// which is applied as above (succeeded: credited; processing: waits). A PaymentIntent canceled
+// at Stripe, or one Stripe does not know (404 resource_missing: nothing there can be paid),
+// cancels its intent once past the TTL. `processing` and `requires_capture` wait for their
+// outcome, past the TTL too. expire-intents leaves these intents (Stripe's, with a PaymentIntent)
+// to this job.
+//
+// Refunds Stripe answered pending (an admin's refund) are completed or closed only by Stripe's
+// webhooks, and meanwhile reserve their part of the credit (no ledger reversal of it, no closing
+// of its account). So those still pending after JOBS_STRIPE_POLL_AFTER_SECONDS are read back too
+// (refunds.retrieve) and applied by the webhook's own event: `succeeded` as refund.updated
+// (the pending refund completed, the credit reversed once), `failed` as refund.failed and
+// `canceled` as refund.updated (the pending refund closed, its reservation released); a late
+// webhook finds the refund no longer pending and changes nothing. `pending` and
+// `requires_action` wait. A refund Stripe does not know (404) is logged and counted not_found,
+// and left for reconcile.
+//
+// Stripe unreachable or refusing otherwise (a 5xx, a 429, our key refused) leaves the item and
+// counts an error; neither stops the run's other items. Each item is leased for
+// JOBS_LEASE_SECONDS, or a quarter of the time it has waited.
+import {
+  type StripePaymentIntent,
+  type StripeRefund,
+  StripeUnknownPaymentIntentError,
+  StripeUnknownRefundError,
+} from "../_shared/providers/stripe/client.ts";
 import { stripePolledEvent } from "../_shared/providers/stripe/events.ts";
 import { expireUnpaidIntent } from "./expire-intents.ts";
 import type { Job, JobRun } from "./job.ts";
-import { applyConfirmed, type LeasedPayment, noPollCounts, settleWithProvider, takeWaiting, type Verdict } from "./poll.ts";
+import { applyConfirmed, type LeasedPayment, pollKinds, settleWithProvider, type Verdict } from "./poll.ts";
 
 /** The statuses of a PaymentIntent nobody has paid: the customer can still pay it until it is canceled at Stripe. */
 const UNPAID = new Set<string>(["requires_payment_method", "requires_confirmation", "requires_action"]);
 
-/**
- * An intent still undecided is asked about again after a quarter of the time it has waited (at
- * least the job's lease, at most an hour), as revolut-poll does: an abandoned checkout costs
- * some 30 look-ups in the day before it is canceled, not one a run.
- */
-const LEASE_GROWTH = 0.25;
+/** The event Stripe sends when a refund reaches its end (pending and requires_action wait for it). */
+const EVENT_OF_REFUND_STATUS: Record<string, "refund.updated" | "refund.failed"> = {
+  succeeded: "refund.updated",
+  canceled: "refund.updated",
+  failed: "refund.failed",
+};
+
+/** Top-up intents (their PaymentIntent), then Stripe refunds still pending. */
+const KINDS = ["intents", "refunds"] as const;
 
 /** The state Stripe reports applied as its webhook would, or the intent canceled once nothing at Stripe can pay it. */
 async function applyState(run: JobRun, item: LeasedPayment, paymentIntent: StripePaymentIntent): Promise<Verdict> {
@@ -46,36 +68,44 @@ async function applyState(run: JobRun, item: LeasedPayment, paymentIntent: Strip
   return "pending";
 }
 
+/** A refund's end as Stripe reports it, applied as its webhook would; a refund still under way waits. */
+async function applyRefund(run: JobRun, refund: StripeRefund): Promise<Verdict> {
+  const status = refund.status ?? "pending";
+  if (!Object.hasOwn(EVENT_OF_REFUND_STATUS, status)) return "pending";
+  return await applyConfirmed(run, "stripe", stripePolledEvent(EVENT_OF_REFUND_STATUS[status]!, refund));
+}
+
 /** Reads the intent's PaymentIntent back (canceled first when unpaid past the TTL) and applies it; Stripe's failures counted. */
-function settle(run: JobRun, item: LeasedPayment): Promise<Verdict> {
+function settleIntent(run: JobRun, item: LeasedPayment): Promise<Verdict> {
   const stripe = run.stripe();
-  return settleWithProvider(run, item, true, {
-    log: { prefix: "stripe_poll", ids: { intent_id: item.id, payment_intent_id: item.referenceId } },
+  return settleWithProvider(run, item, {
+    log: { prefix: "stripe_poll", ids: { kind: "intents", intent_id: item.id, payment_intent_id: item.referenceId } },
     readBack: () => stripe.retrievePaymentIntent(item.referenceId),
-    unpaid: (paymentIntent) => UNPAID.has(paymentIntent.status),
-    cancel: () => stripe.cancelPaymentIntent(item.referenceId),
+    topUp: {
+      unpaid: (paymentIntent) => UNPAID.has(paymentIntent.status),
+      cancel: () => stripe.cancelPaymentIntent(item.referenceId),
+    },
     state: (paymentIntent) => paymentIntent.status,
     unknown: (error) => error instanceof StripeUnknownPaymentIntentError,
     apply: (paymentIntent) => applyState(run, item, paymentIntent),
   });
 }
 
-export const stripePoll: Job = async (run) => {
-  const counts = noPollCounts();
-  const items = await withRequestContext(
-    run.sql,
-    run.context,
-    (tx) =>
-      takeWaiting(
-        tx,
-        run,
-        { job: "stripe-poll", kind: "intents" },
-        run.settings.stripePollAfterSeconds,
-        run.settings.batchSize,
-        LEASE_GROWTH,
-      ),
-  );
-  counts.taken = items.length;
-  for (const item of items) counts[await settle(run, item)] += 1;
-  return { ...counts };
-};
+/** Reads the pending refund back and applies its end; Stripe's failures counted. */
+function settleRefund(run: JobRun, item: LeasedPayment): Promise<Verdict> {
+  const stripe = run.stripe();
+  return settleWithProvider(run, item, {
+    log: { prefix: "stripe_poll", ids: { kind: "refunds", refund_id: item.id, stripe_refund_id: item.referenceId } },
+    readBack: () => stripe.retrieveRefund(item.referenceId),
+    topUp: null,
+    state: (refund) => refund.status ?? "pending",
+    unknown: (error) => error instanceof StripeUnknownRefundError,
+    apply: (refund) => applyRefund(run, refund),
+  });
+}
+
+const SETTLE = { intents: settleIntent, refunds: settleRefund };
+
+export const stripePoll: Job = async (run) => ({
+  ...await pollKinds(run, "stripe-poll", KINDS, run.settings.stripePollAfterSeconds, (kind, item) => SETTLE[kind](run, item)),
+});

@@ -1,7 +1,7 @@
 -- Every status column moves only forward along its state machine: each listed move is
 -- tried on a fresh row; allowed moves succeed, the others fail with PA001.
 begin;
-select plan(78);
+select plan(79);
 
 select tests.create_user('user');
 select tests.as_user(tests.user_id('user'));
@@ -77,6 +77,8 @@ insert into move values
   ('payment_intents', 'processing', 'canceled', 'ok'),
   ('payment_intents', 'requires_payment', 'canceled', 'ok'),
   ('payment_intents', 'failed', 'succeeded', 'ok'),
+  -- stripe-poll ends a failed Stripe intent once its PaymentIntent is canceled at Stripe.
+  ('payment_intents', 'failed', 'canceled', 'ok'),
   ('payment_intents', 'processing', 'requires_payment', 'PA001'),
   ('payment_intents', 'succeeded', 'failed', 'PA001'),
   ('payment_intents', 'succeeded', 'processing', 'PA001'),

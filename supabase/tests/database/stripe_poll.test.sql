@@ -1,19 +1,33 @@
--- stripe-poll's take (api_private.poll_take('stripe-poll', 'intents', ...)): its view (Stripe
--- intents waiting for the payer with their PaymentIntent) and nothing else, read through
--- poll_take only, its leases its own job's, the kind it does not have; and expire_intents
--- leaving these intents to it while it still cancels a Stripe intent without a PaymentIntent.
+-- stripe-poll's takes (api_private.poll_take('stripe-poll', 'intents' | 'refunds', ...)): its
+-- views (Stripe intents waiting for the payer or failed, with their PaymentIntent; Stripe
+-- refunds pending) and nothing else, read through poll_take only, its leases its own job's, the
+-- kind it does not have; expire_intents leaving these intents to it while it still cancels a
+-- Stripe intent without a PaymentIntent, and ending a failed one (its PaymentIntent canceled at
+-- Stripe) past the TTL only when stripe-poll asks, without a second WhatsApp notice; and
+-- api_private.intent_past_ttl, the question stripe-poll asks before it cancels at Stripe.
 begin;
-select plan(14);
+select plan(39);
 
-select tests.create_users('{alice}');
+select tests.create_users('{alice}', admins => '{admin}');
+insert into public.whatsapp_contacts (wa_id, user_id, opted_out) values ('250788700051', tests.user_id('alice'), false);
 
 -- ---------------------------------------------------------------- grants
 select is((select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace, unnest(array['anon', 'authenticated', 'service_role']) r
-            where n.nspname = 'private' and c.relname = 'stripe_poll_intents' and has_table_privilege(r, c.oid, 'select')),
-  0::bigint, 'no API role reads the stripe-poll view: it is read through poll_take only');
+            where n.nspname = 'private' and c.relname in ('stripe_poll_intents', 'stripe_poll_refunds') and has_table_privilege(r, c.oid, 'select')),
+  0::bigint, 'no API role reads the stripe-poll views: they are read through poll_take only');
+select ok(not has_function_privilege('anon', 'api_private.intent_past_ttl(integer, uuid)', 'execute')
+          and not has_function_privilege('authenticated', 'api_private.intent_past_ttl(integer, uuid)', 'execute')
+          and has_function_privilege('service_role', 'api_private.intent_past_ttl(integer, uuid)', 'execute'),
+  'intent_past_ttl: the service only');
+select ok(p.prosecdef and p.proconfig @> array['search_path=""'], 'intent_past_ttl: security definer with an empty search_path')
+  from pg_proc p where p.pronamespace = 'api_private'::regnamespace and p.proname = 'intent_past_ttl';
 select tests.as_user(tests.user_id('alice'));
 select throws_ok($$ select * from api_private.poll_take('stripe-poll', 'intents', 900, 60, 10) $$, '42501', null,
   'a user may not take: 42501');
+select throws_ok($$ select * from api_private.poll_take('stripe-poll', 'refunds', 900, 60, 10) $$, '42501', null,
+  'nor take refunds: 42501');
+select throws_ok($$ select api_private.intent_past_ttl(86400, gen_random_uuid()) $$, '42501', null,
+  'nor ask intent_past_ttl: 42501');
 
 -- ---------------------------------------------------------------- items
 -- Alice's USD account: a Stripe intent waiting for the payer (PaymentIntent pi_sp_1), one
@@ -55,8 +69,8 @@ select results_eq($$ select reference_id from api_private.poll_take('stripe-poll
   $$ values ('pi_sp_2') $$, 'a shorter wait: the newer intent too, the leased one still not');
 
 -- ---------------------------------------------------------------- refusals
-select throws_ok($$ select * from api_private.poll_take('stripe-poll', 'refunds', 900, 60, 10) $$, '22023',
-  'stripe-poll has no kind refunds: momo-poll takes intents, cashouts, refunds; revolut-poll takes intents, refunds; stripe-poll takes intents',
+select throws_ok($$ select * from api_private.poll_take('stripe-poll', 'cashouts', 900, 60, 10) $$, '22023',
+  'stripe-poll has no kind cashouts: momo-poll takes intents, cashouts, refunds; revolut-poll takes intents, refunds; stripe-poll takes intents, refunds',
   'a kind stripe-poll does not have: 22023');
 
 -- ---------------------------------------------------------------- expire_intents
@@ -70,9 +84,82 @@ select is((select status from public.payment_intents where id = :'without'), 'ca
   'by age alone it cancels the Stripe intent without a PaymentIntent');
 select is((select status from public.payment_intents where id = :'waiting'), 'processing',
   'but never the one stripe-poll asks Stripe about');
+select is(api_private.intent_past_ttl(86400, :'waiting'), true, 'past its TTL, as stripe-poll asks before it cancels at Stripe');
+select is(api_private.intent_past_ttl(86400, :'fresh'), false, 'a young one is not');
+select is(api_private.intent_past_ttl(86400, gen_random_uuid()), false, 'nor an intent it does not find');
+select throws_ok($$ select api_private.intent_past_ttl(59, gen_random_uuid()) $$, '22023', 'ttl_seconds must be between 60 and 2592000',
+  'a TTL under a minute: 22023');
 select is(api_private.expire_intents(86400, 1, :'waiting'), 1, 'stripe-poll''s verdict on it past its TTL cancels it');
 select results_eq(format($$ select status, failure_reason from public.payment_intents where id = %L $$, :'waiting'),
   $$ values ('canceled', 'expired: no payment within 86400 seconds') $$, 'as expired');
+
+-- ---------------------------------------------------------------- failed intents
+-- A Stripe intent the payment_intent.payment_failed webhook failed (pi_sp_6), one failed
+-- without a PaymentIntent (sp-intent-7), and failed MoMo and Revolut intents with their
+-- references: only the first stays stripe-poll's.
+select (public.payment_intent_create('stripe', :'account', 1100, 'USD', 'sp-intent-6')).id as failed,
+       (public.payment_intent_create('stripe', :'account', 1200, 'USD', 'sp-intent-7')).id as failed_bare,
+       (public.payment_intent_create('momo', :'account', 1300, 'USD', 'sp-intent-8')).id as failed_momo,
+       (public.payment_intent_create('revolut', :'account', 1400, 'USD', 'sp-intent-9')).id as failed_revolut \gset
+select public.payment_intent_attach(:'failed', 'pi_sp_6'), public.payment_intent_attach(:'failed_momo', 'a7000000-0000-4000-8000-0000000000f8'),
+       public.payment_intent_attach(:'failed_revolut', 'sp-order-9');
+select lives_ok(format($$ select public.payment_record_failure(i, 'Your card was declined.') from unnest(array[%L, %L, %L, %L]::uuid[]) i $$,
+                       :'failed', :'failed_bare', :'failed_momo', :'failed_revolut'), 'four intents fail');
+select tests.reset_role();
+select is((select count(*) from public.whatsapp_outbox where wa_id = '250788700051' and body::text like '%Your top-up of % failed%'), 4::bigint,
+  'each failure is told to the user once');
+select count(*) as notices from public.whatsapp_outbox where wa_id = '250788700051' \gset
+set local session_replication_role = replica;
+update public.payment_intents set updated_at = now() - interval '20 minutes', created_at = now() - interval '2 days'
+ where id in (:'failed', :'failed_bare', :'failed_momo', :'failed_revolut');
+set local session_replication_role = origin;
+select tests.as_service();
+select results_eq($$ select reference_id from api_private.poll_take('stripe-poll', 'intents', 900, 60, 1000) where reference_id like 'pi_sp_%' $$,
+  $$ values ('pi_sp_6') $$, 'the failed Stripe intent with its PaymentIntent is taken: Stripe keeps it payable');
+select is(api_private.expire_intents(86400, 1000), 0, 'by age alone, no failed intent is canceled');
+select results_eq(format($$ select status from public.payment_intents where id in (%L, %L, %L, %L) $$,
+                         :'failed', :'failed_bare', :'failed_momo', :'failed_revolut'),
+  $$ values ('failed'), ('failed'), ('failed'), ('failed') $$, 'all four still failed');
+select is(api_private.intent_past_ttl(86400, :'failed'), true, 'the failed Stripe intent with its PaymentIntent is past its TTL');
+select is((select count(*) from unnest(array[:'failed_bare', :'failed_momo', :'failed_revolut']::uuid[]) i
+            where api_private.intent_past_ttl(86400, i)), 0::bigint, 'the other failed ones are final: never past their TTL');
+select is((select sum(api_private.expire_intents(86400, 1, i)) from unnest(array[:'failed_bare', :'failed_momo', :'failed_revolut']::uuid[]) i),
+  0::bigint, 'a poll''s verdict on them cancels nothing: they stay as they are today');
+select is(api_private.expire_intents(86400, 1, :'failed'), 1, 'stripe-poll''s verdict on the failed Stripe intent (PaymentIntent canceled at Stripe) ends it');
+select results_eq(format($$ select status, failure_reason from public.payment_intents where id = %L $$, :'failed'),
+  $$ values ('canceled', 'expired: no payment within 86400 seconds') $$, 'failed -> canceled, as expired');
+select tests.reset_role();
+select is((select count(*) from public.whatsapp_outbox where wa_id = '250788700051'), :'notices'::bigint,
+  'ending the failed intent sends the user no second notice');
+
+-- ---------------------------------------------------------------- refunds
+-- A Stripe payment with a pending refund (re_sp_1), a second whose refund Stripe completed at
+-- once (re_sp_2), and a Revolut payment with a pending refund (sp-refund-3).
+select tests.as_service();
+select id as paid_stripe from public.payment_record_success('stripe', 'pi_sp_10',
+  (public.payment_intent_create('stripe', :'account', 2000, 'USD', 'sp-intent-10')).id, 2000, 'USD') \gset
+select id as paid_stripe_2 from public.payment_record_success('stripe', 'pi_sp_11',
+  (public.payment_intent_create('stripe', :'account', 2000, 'USD', 'sp-intent-11')).id, 2000, 'USD') \gset
+select id as paid_revolut from public.payment_record_success('revolut', 'sp-order-12',
+  (public.payment_intent_create('revolut', :'account', 2000, 'USD', 'sp-intent-12')).id, 2000, 'USD') \gset
+select tests.as_admin(tests.user_id('admin'));
+select is((api_private.refund_record_pending(:'paid_stripe', 500, 're_sp_1', 'asked')).status, 'pending', 'a pending Stripe refund');
+select is((api_private.refund_record_pending(:'paid_revolut', 500, 'sp-refund-3', 'asked')).status, 'pending', 'a pending Revolut refund');
+select tests.as_service();
+select is((public.refund_record(:'paid_stripe_2', 500, 're_sp_2', 'asked')).status, 'succeeded', 'a Stripe refund completed at once');
+select tests.reset_role();
+set local session_replication_role = replica;
+update public.refunds set created_at = now() - interval '20 minutes' where provider_refund_id in ('re_sp_1', 're_sp_2', 'sp-refund-3');
+set local session_replication_role = origin;
+select tests.as_service();
+select results_eq($$ select reference_id from api_private.poll_take('stripe-poll', 'refunds', 900, 60, 1000, 0.25)
+                     where reference_id like 're_sp_%' or reference_id like 'sp-%' $$,
+  $$ values ('re_sp_1') $$, 'the pending Stripe refund is taken: not the completed one, nor the Revolut one');
+select is((select count(*) from api_private.poll_take('stripe-poll', 'refunds', 900, 60, 1000) where reference_id like 're_sp_%'), 0::bigint,
+  'while leased, a second take never returns it again');
+select results_eq($$ select reference_id from api_private.poll_take('revolut-poll', 'refunds', 900, 60, 1000)
+                     where reference_id like 're_sp_%' or reference_id like 'sp-%' $$,
+  $$ values ('sp-refund-3') $$, 'revolut-poll takes the Revolut refund only');
 
 select * from finish();
 rollback;

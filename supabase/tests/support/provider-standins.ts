@@ -456,11 +456,11 @@ export interface StripeStandIn {
   /** PaymentIntents created, by id (delete one and Stripe answers 404 resource_missing for it). */
   paymentIntents: Map<string, Record<string, unknown>>;
   /**
-   * How a look-up (GET /v1/payment_intents/:id) or cancel (POST /v1/payment_intents/:id/cancel)
-   * answers instead of as Stripe does, by the call as `requests` lists it (e.g. a 500 for
-   * "GET /v1/payment_intents/pi_1").
+   * How a call on one object (GET /v1/payment_intents/:id, POST /v1/payment_intents/:id/cancel,
+   * GET /v1/refunds/:id) answers instead of as Stripe does, by the call as `requests` lists it
+   * (e.g. a 500 for "GET /v1/payment_intents/pi_1").
    */
-  paymentIntentBehaviour: Map<string, Behaviour>;
+  objectBehaviour: Map<string, Behaviour>;
   /** Runs when a cancel request arrives, before it is answered: the customer acting between a look-up and the cancel. */
   onCancel: ((paymentIntentId: string) => void) | null;
   /**
@@ -471,7 +471,7 @@ export interface StripeStandIn {
   refundBehaviour: Behaviour | "accept-silently";
   /** The status of the refunds it creates (Stripe: succeeded for most cards, pending for some). */
   refundStatus: "succeeded" | "pending";
-  /** Refunds created, by id. */
+  /** Refunds created, by id (delete one and Stripe answers 404 resource_missing for it). */
   refunds: Map<string, Record<string, unknown>>;
   /** Requests received, as "METHOD path". */
   requests: string[];
@@ -479,6 +479,8 @@ export interface StripeStandIn {
   confirm(paymentIntentId: string): Record<string, unknown>;
   /** The PaymentIntent changed as Stripe would change it (e.g. {status: "processing"}); returns it. */
   update(paymentIntentId: string, changes: Record<string, unknown>): Record<string, unknown>;
+  /** A pending refund reaches its end at Stripe: succeeded, or failed or canceled (with Stripe's failure_reason). */
+  settleRefund(refundId: string, status: "succeeded" | "failed" | "canceled", failureReason?: string): Record<string, unknown>;
   close(): Promise<void>;
 }
 
@@ -512,6 +514,27 @@ function paymentIntentCall(method: string | undefined, path: string): { id: stri
   return { id: decodeURIComponent(match[1]!), cancel: match[2] !== undefined };
 }
 
+/** The refund id of GET /v1/refunds/:id; else null. */
+function refundLookup(method: string | undefined, path: string): string | null {
+  const match = /^\/v1\/refunds\/([^/]+)$/.exec(path);
+  return match && method === "GET" ? decodeURIComponent(match[1]!) : null;
+}
+
+/** Stripe's 404 for an object id it does not have under this key: resource_missing, naming the parameter (`param`) that held the id. */
+const noSuchObject = (object: string, id: string, param: string) => ({
+  status: 404,
+  body: stripeError("invalid_request_error", "resource_missing", `No such ${object}: '${id}'`, {
+    param,
+    doc_url: "https://stripe.com/docs/error-codes/resource-missing",
+  }),
+});
+
+/** Answers GET /v1/refunds/:id as Stripe does: the Refund, or 404 resource_missing (param id) for an id it does not have. */
+function answerRefund(refunds: Map<string, Record<string, unknown>>, id: string): { status: number; body: unknown } {
+  const refund = refunds.get(id);
+  return refund ? { status: 200, body: refund } : noSuchObject("refund", id, "id");
+}
+
 /**
  * Answers a look-up or cancel of one PaymentIntent as Stripe does: the PaymentIntent; 404
  * resource_missing (param intent) for an id it does not have; a cancel moves a cancelable one
@@ -524,15 +547,7 @@ function answerPaymentIntent(
   params: URLSearchParams,
 ): { status: number; body: unknown } {
   const intent = paymentIntents.get(id);
-  if (!intent) {
-    return {
-      status: 404,
-      body: stripeError("invalid_request_error", "resource_missing", `No such payment_intent: '${id}'`, {
-        param: "intent",
-        doc_url: "https://stripe.com/docs/error-codes/resource-missing",
-      }),
-    };
-  }
+  if (!intent) return noSuchObject("payment_intent", id, "intent");
   if (!cancel) return { status: 200, body: intent };
   if (!CANCELABLE.includes(intent.status as string)) {
     return {
@@ -558,7 +573,8 @@ function answerPaymentIntent(
 
 /**
  * Stripe: POST /v1/payment_intents, GET /v1/payment_intents/:id, POST
- * /v1/payment_intents/:id/cancel and POST /v1/refunds (form-encoded, Bearer secret key). An
+ * /v1/payment_intents/:id/cancel, POST /v1/refunds and GET /v1/refunds/:id (form-encoded,
+ * Bearer secret key). An
  * Idempotency-Key seen before answers the first response of a create again (a different body
  * with it is 400 idempotency_error), as Stripe does for 24 hours. A refund needs payment_intent
  * or charge and a positive amount; it is answered with the status `refundStatus` says.
@@ -572,7 +588,7 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     createBehaviour: "accept" as Behaviour,
     refundBehaviour: "accept" as Behaviour | "accept-silently",
     refundStatus: "succeeded" as "succeeded" | "pending",
-    paymentIntentBehaviour: new Map<string, Behaviour>(),
+    objectBehaviour: new Map<string, Behaviour>(),
     onCancel: null as ((paymentIntentId: string) => void) | null,
   };
   const server = await listen(options.port ?? 0, requests, async (request, response, path) => {
@@ -581,10 +597,11 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
       return send(response, 401, stripeError("invalid_request_error", undefined, "Invalid API Key provided."));
     }
     const call = paymentIntentCall(request.method, path);
-    if (call) {
-      if (misbehave(response, standIn.paymentIntentBehaviour.get(`${request.method} ${path}`) ?? "accept")) return;
-      if (call.cancel) standIn.onCancel?.(call.id);
-      const answer = answerPaymentIntent(paymentIntents, call, new URLSearchParams(text));
+    const refundId = refundLookup(request.method, path);
+    if (call || refundId !== null) {
+      if (misbehave(response, standIn.objectBehaviour.get(`${request.method} ${path}`) ?? "accept")) return;
+      if (call?.cancel) standIn.onCancel?.(call.id);
+      const answer = call ? answerPaymentIntent(paymentIntents, call, new URLSearchParams(text)) : answerRefund(refunds, refundId!);
       return send(response, answer.status, answer.body);
     }
     if (request.method !== "POST" || (path !== "/v1/payment_intents" && path !== "/v1/refunds")) {
@@ -676,6 +693,13 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
   };
   const confirm = (paymentIntentId: string) =>
     update(paymentIntentId, { status: "succeeded", amount_received: paymentIntents.get(paymentIntentId)?.amount });
+  const settleRefund = (refundId: string, status: "succeeded" | "failed" | "canceled", failureReason?: string) => {
+    const refund = refunds.get(refundId);
+    if (!refund) throw new Error(`the Stripe stand-in has no refund ${refundId}`);
+    const settled = { ...refund, status, ...(failureReason && { failure_reason: failureReason }) };
+    refunds.set(refundId, settled);
+    return settled;
+  };
   return Object.assign(standIn, {
     url: `http://127.0.0.1:${port}`,
     paymentIntents,
@@ -683,6 +707,7 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     requests,
     confirm,
     update,
+    settleRefund,
     close: closer(server),
   });
 }

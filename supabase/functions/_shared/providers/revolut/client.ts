@@ -86,8 +86,12 @@ export interface RevolutClient {
   refund(refund: NewRefund): Promise<RefundOrder>;
 }
 
-/** The state of an order nobody has paid: a cancel refused while the order is still in it was refused for another reason than the state. */
-const UNPAID_STATE = "pending";
+/**
+ * The state of an order nobody has paid: its checkout link can be paid until it is cancelled at
+ * Revolut (revolut-poll cancels it there past its intent's TTL), and a cancel refused while the
+ * order is still in it was refused for another reason than the state.
+ */
+export const UNPAID_STATE = "pending";
 
 function unexpectedBody(error: z.ZodError): string {
   return error.issues.map((issue) => issue.path.join(".") || "body").join(", ");

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "@mfuko/local-stack/ports";
 import { startStripeStandIn, stripeCardDeclined, stripeError, type StripeStandIn } from "../../../../tests/support/provider-standins.ts";
-import { createStripeClient, type StripeClient, StripeUnknownPaymentIntentError } from "./client.ts";
+import { createStripeClient, type StripeClient, StripeUnknownPaymentIntentError, StripeUnknownRefundError } from "./client.ts";
 
 const secretKey = "sk_test_stripeClientTest";
 let standIn: StripeStandIn;
@@ -93,6 +93,44 @@ describe("Stripe client", () => {
     expect(byCharge.charge).toBe("ch_refundtest");
   });
 
+  it("reads a refund back; one Stripe does not know is StripeUnknownRefundError (404 resource_missing), Stripe down is unavailable", async () => {
+    const client = createStripeClient({ secretKey, baseUrl: standIn.url, timeoutMs: 500 });
+    const created = await client.createRefund({
+      paymentId: "pi_readback",
+      amount: 300,
+      ourPaymentId: crypto.randomUUID(),
+      requestId: `rr_${crypto.randomUUID()}`,
+    });
+    standIn.settleRefund(created.id, "failed", "expired_or_canceled_card");
+    expect(await client.retrieveRefund(created.id)).toMatchObject({
+      id: created.id,
+      status: "failed",
+      failure_reason: "expired_or_canceled_card",
+      amount: 300,
+      payment_intent: "pi_readback",
+    });
+    const unknown = await client.retrieveRefund("re_nosuchrefund").catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(StripeUnknownRefundError);
+    expect(unknown).toMatchObject({ kind: "declined", httpStatus: 404 });
+    const lookUp = `GET /v1/refunds/${created.id}`;
+    try {
+      standIn.objectBehaviour.set(lookUp, serverError);
+      await expect(client.retrieveRefund(created.id)).rejects.toMatchObject({ kind: "unavailable", httpStatus: 500 });
+      standIn.objectBehaviour.set(lookUp, "hang");
+      await expect(client.retrieveRefund(created.id)).rejects.toMatchObject({ kind: "unavailable", httpStatus: null });
+      // A 404 naming no parameter (e.g. an unrecognized URL) says nothing about the refund.
+      standIn.objectBehaviour.set(lookUp, {
+        status: 404,
+        body: stripeError("invalid_request_error", "resource_missing", "Unrecognized request URL."),
+      });
+      const notAboutIt = await client.retrieveRefund(created.id).catch((e: unknown) => e);
+      expect(notAboutIt).toMatchObject({ kind: "declined", httpStatus: 404 });
+      expect(notAboutIt).not.toBeInstanceOf(StripeUnknownRefundError);
+    } finally {
+      standIn.objectBehaviour.clear();
+    }
+  });
+
   /** A PaymentIntent created through the stand-in, waiting for the customer. */
   async function paymentIntent(client: StripeClient): Promise<string> {
     return (await client.createPaymentIntent({ amount: 800, currency: "USD", intentId: crypto.randomUUID() })).id;
@@ -132,29 +170,29 @@ describe("Stripe client", () => {
     const lookUp = `GET /v1/payment_intents/${id}`;
     const cancel = `POST /v1/payment_intents/${id}/cancel`;
     try {
-      standIn.paymentIntentBehaviour.set(lookUp, serverError);
+      standIn.objectBehaviour.set(lookUp, serverError);
       await expect(client.retrievePaymentIntent(id)).rejects.toMatchObject({ kind: "unavailable", httpStatus: 500 });
-      standIn.paymentIntentBehaviour.set(cancel, {
+      standIn.objectBehaviour.set(cancel, {
         status: 429,
         body: stripeError("invalid_request_error", "rate_limit", "Too many requests."),
       });
       await expect(client.cancelPaymentIntent(id)).rejects.toMatchObject({ kind: "unavailable", httpStatus: 429 });
-      standIn.paymentIntentBehaviour.set(lookUp, "hang");
+      standIn.objectBehaviour.set(lookUp, "hang");
       await expect(client.retrievePaymentIntent(id)).rejects.toMatchObject({ kind: "unavailable", httpStatus: null });
       // A 400 of another code is a refusal, not a PaymentIntent that moved on.
-      standIn.paymentIntentBehaviour.set(cancel, {
+      standIn.objectBehaviour.set(cancel, {
         status: 400,
         body: stripeError("invalid_request_error", "parameter_invalid_empty", "Bad."),
       });
       await expect(client.cancelPaymentIntent(id)).rejects.toMatchObject({ kind: "declined", httpStatus: 400 });
       // A 404 without param intent (e.g. an unrecognized URL) says nothing about the PaymentIntent.
       const elsewhere = { status: 404, body: stripeError("invalid_request_error", "resource_missing", "Unrecognized request URL.") };
-      standIn.paymentIntentBehaviour.set(lookUp, elsewhere);
+      standIn.objectBehaviour.set(lookUp, elsewhere);
       const notAboutIt = await client.retrievePaymentIntent(id).catch((e: unknown) => e);
       expect(notAboutIt).toMatchObject({ kind: "declined", httpStatus: 404 });
       expect(notAboutIt).not.toBeInstanceOf(StripeUnknownPaymentIntentError);
     } finally {
-      standIn.paymentIntentBehaviour.clear();
+      standIn.objectBehaviour.clear();
     }
     expect(standIn.paymentIntents.get(id)).toMatchObject({ status: "requires_payment_method" });
   });

@@ -1,6 +1,7 @@
 // The Stripe API calls the functions make, through the official `stripe` package with fetch so
 // that the same code runs under Deno and Node: creating the PaymentIntent of a top-up, reading
-// it back and cancelling it (stripe-poll), and refunding a payment (an admin refund). The API
+// it back and cancelling it (stripe-poll), refunding a payment (an admin refund) and reading a
+// pending refund back (stripe-poll). The API
 // host comes from STRIPE_API_BASE_URL (https://api.stripe.com in production, a stand-in in
 // tests); the SDK's own retries are off because the caller retries with the same intent.
 import Stripe from "stripe";
@@ -26,8 +27,17 @@ export class StripeApiError extends providerError("stripe") {}
  */
 export class StripeUnknownPaymentIntentError extends StripeApiError {}
 
+/**
+ * Stripe's 404 resource_missing for the refund a look-up names: Stripe has no refund of that id
+ * under this key. A 404 naming no parameter (a wrong base URL) is a plain StripeApiError.
+ */
+export class StripeUnknownRefundError extends StripeApiError {}
+
 /** A PaymentIntent as Stripe reports it: the object its payment_intent.* events carry. */
 export type StripePaymentIntent = Stripe.PaymentIntent;
+
+/** A Refund as Stripe reports it: the object its refund.* events carry. */
+export type StripeRefund = Stripe.Refund;
 
 export interface NewPaymentIntent {
   /** Minor units. */
@@ -68,6 +78,8 @@ export interface StripeClient {
    */
   cancelPaymentIntent(id: string): Promise<StripePaymentIntent>;
   createRefund(refund: NewRefund): Promise<CreatedRefund>;
+  /** The refund as Stripe has it now. Throws StripeUnknownRefundError, or StripeApiError. */
+  retrieveRefund(id: string): Promise<StripeRefund>;
 }
 
 /** The SDK pointed at `baseUrl`, talking through fetch. */
@@ -94,13 +106,25 @@ function asStripeApiError(error: unknown, what: string): StripeApiError {
   return new StripeApiError(`Stripe did not answer ${what}: ${(error as Error).name}`, null);
 }
 
-/** asStripeApiError, except that Stripe not knowing the PaymentIntent is a StripeUnknownPaymentIntentError. */
-function asPaymentIntentError(error: unknown, what: string): StripeApiError {
+/**
+ * asStripeApiError, except that Stripe's 404 resource_missing naming one of `params` (the
+ * parameter that held the id of the object the call is about) is an `Unknown` error: Stripe does
+ * not know that object.
+ */
+function asObjectError(
+  error: unknown,
+  what: string,
+  params: readonly string[],
+  Unknown: typeof StripeApiError,
+): StripeApiError {
   const apiError = asStripeApiError(error, what);
   const unknown = error instanceof Stripe.errors.StripeError && error.statusCode === 404 && error.code === "resource_missing" &&
-    error.param === "intent";
-  return unknown ? new StripeUnknownPaymentIntentError(apiError.message, apiError.httpStatus, apiError.reason) : apiError;
+    params.includes(error.param ?? "");
+  return unknown ? new Unknown(apiError.message, apiError.httpStatus, apiError.reason) : apiError;
 }
+
+/** asStripeApiError, except that Stripe not knowing the PaymentIntent (param intent) is a StripeUnknownPaymentIntentError. */
+const asPaymentIntentError = (error: unknown, what: string) => asObjectError(error, what, ["intent"], StripeUnknownPaymentIntentError);
 
 export function createStripeClient(config: StripeClientConfig): StripeClient {
   const stripe = createStripeSdk(config);
@@ -153,6 +177,15 @@ export function createStripeClient(config: StripeClientConfig): StripeClient {
       }
       const charge = typeof created.charge === "string" ? created.charge : created.charge?.id ?? null;
       return { id: created.id, status: created.status ?? "pending", amount: created.amount, charge };
+    },
+
+    async retrieveRefund(id) {
+      try {
+        return await stripe.refunds.retrieve(id);
+      } catch (error) {
+        // Stripe names the refund's path parameter (id, or refund as its API reference calls it).
+        throw asObjectError(error, `the look-up of refund ${id}`, ["id", "refund"], StripeUnknownRefundError);
+      }
     },
   };
 }

@@ -140,24 +140,26 @@ export function stripeWebhookEvent(raw: unknown): WebhookEvent {
 }
 
 /**
- * The payment_intent.* event of `type` that Stripe sends for `paymentIntent` as a poll read it
- * back (stripe-poll, after the webhook's deliveries were lost): the webhook's own event with
- * the PaymentIntent as its data.object, so that it takes the webhook's effect. Stripe's event
- * id cannot be learnt from a PaymentIntent, so the poll's is `evt_poll:<type>:<pi id>` (never
- * one of Stripe's, whose ids have no colon): a second poll of the same outcome is a duplicate,
- * and Stripe's own delivery of it finds its effect done (a success finds the payment recorded
- * and is ignored, as the deposit key payment:stripe:<pi id> guarantees anyway).
+ * The event of `type` that Stripe sends for `object` as a poll read it back (stripe-poll, after
+ * the webhook's deliveries were lost): payment_intent.succeeded for a PaymentIntent, refund.updated
+ * (succeeded, canceled) or refund.failed for a refund. It is the webhook's own event with the
+ * object as its data.object, so that it takes the webhook's effect. Stripe's event id cannot be
+ * learnt from the object, so the poll's is `evt_poll:<type>:<object id>` (never one of Stripe's,
+ * whose ids have no colon): a second poll of the same outcome is a duplicate, and Stripe's own
+ * delivery of it finds its effect done (a success finds the payment recorded and is ignored, as
+ * the deposit key payment:stripe:<pi id> guarantees anyway; a refund's finds it no longer
+ * pending).
  */
 export function stripePolledEvent(
-  type: "payment_intent.succeeded",
-  paymentIntent: { id: string },
+  type: "payment_intent.succeeded" | "refund.updated" | "refund.failed",
+  object: { id: string },
 ): WebhookEvent {
   return stripeWebhookEvent({
-    id: `evt_poll:${type}:${paymentIntent.id}`,
+    id: `evt_poll:${type}:${object.id}`,
     object: "event",
     type,
     created: Math.floor(Date.now() / 1000),
-    data: { object: storableJson(paymentIntent) },
+    data: { object: storableJson(object) },
   });
 }
 
