@@ -5,10 +5,10 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { exitWithError } from "./cli-output.ts";
 import { projectRoot } from "./paths.ts";
-import { startThrowawayStack, testEnvironment } from "./throwaway-stack.ts";
+import { startThrowawayStack, suiteWebhookLimits, testEnvironment } from "./throwaway-stack.ts";
 
 async function main(): Promise<void> {
-  const stack = await startThrowawayStack({ durable: false });
+  const stack = await startThrowawayStack({ durable: false, functionsEnv: suiteWebhookLimits });
   const stryker = spawn(join(projectRoot, "node_modules", ".bin", "stryker"), ["run", ...process.argv.slice(2)], {
     cwd: projectRoot,
     env: { ...process.env, ...testEnvironment(stack) },

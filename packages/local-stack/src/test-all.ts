@@ -8,7 +8,7 @@ import { exitWithError } from "./cli-output.ts";
 import { denoExecutable } from "./functions-server.ts";
 import { binDir, projectRoot } from "./paths.ts";
 import { formatFinding, notChecked, plpgsqlFindings } from "./plpgsql-check.ts";
-import { startThrowawayStack, testEnvironment } from "./throwaway-stack.ts";
+import { startThrowawayStack, suiteWebhookLimits, testEnvironment } from "./throwaway-stack.ts";
 
 interface StepResult {
   name: string;
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   await staticCheck("format: deno fmt --check", async () => (await run(denoExecutable(), ["fmt", "--check"])).ok);
 
   console.log("\n=== starting a throwaway stack (own cluster and ports)");
-  const stack = await startThrowawayStack({ durable: false });
+  const stack = await startThrowawayStack({ durable: false, functionsEnv: suiteWebhookLimits });
   try {
     await staticCheck("SQL lint: plpgsql_check of every PL/pgSQL function", async () => {
       const findings = await plpgsqlFindings(stack.dbUrl);

@@ -8,6 +8,21 @@ import { freePort } from "./ports.ts";
 import { type LocalStack, startStack } from "./stack.ts";
 
 /**
+ * The provider webhooks' per-address limits of the gateways the test suites share (the stack's,
+ * and each suite's payments gateway). Each suite's deliveries reach the functions through a
+ * local gateway, from its address, so all the suites running at once share one per-address
+ * bucket per provider, and the production limit (50 a minute) would answer 429 to whichever
+ * suite comes after another's burst. The suites themselves keep the production limits
+ * (testEnvironment leaves these out): the tests of the limit run the functions in process, or
+ * start a gateway of their own with those limits.
+ */
+export const suiteWebhookLimits: Record<string, string> = {
+  RATE_LIMIT_STRIPE_WEBHOOK_PER_MIN: "100000",
+  RATE_LIMIT_MOMO_WEBHOOK_PER_MIN: "100000",
+  RATE_LIMIT_REVOLUT_WEBHOOK_PER_MIN: "100000",
+};
+
+/**
  * A private stack for `npm test`, vitest and the benchmarks: its own temporary cluster and
  * free ports, so a running `npm start` is never touched. pgTAP is installed into `extensions`
  * here only, with the suites' `tests` schema of helpers; migrations never depend on either.
@@ -70,10 +85,14 @@ export async function startThrowawayStack(options: {
   };
 }
 
-/** The variables vitest suites read to reach a stack (see vitest-global-setup.ts). */
+/**
+ * The variables vitest suites read to reach a stack (see vitest-global-setup.ts): the
+ * functions' environment but the limits raised for the shared gateways (suiteWebhookLimits).
+ */
 export function testEnvironment(stack: LocalStack & { poolerUrl: string }): Record<string, string> {
+  const functionsEnv = Object.entries(stack.functionsEnv).filter(([name]) => !(name in suiteWebhookLimits));
   return {
-    ...stack.functionsEnv,
+    ...Object.fromEntries(functionsEnv),
     MFUKO_TEST_DB_URL: stack.dbUrl,
     MFUKO_TEST_POOLER_URL: stack.poolerUrl,
     MFUKO_TEST_FUNCTIONS_URL: stack.functionsUrl,

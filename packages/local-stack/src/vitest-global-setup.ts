@@ -1,10 +1,10 @@
 // Lets `vitest` run on its own: when `npm test` has not provided a stack (MFUKO_TEST_DB_URL),
 // start a throwaway one for this run and stop it afterwards.
-import { startThrowawayStack, testEnvironment } from "./throwaway-stack.ts";
+import { startThrowawayStack, suiteWebhookLimits, testEnvironment } from "./throwaway-stack.ts";
 
 export default async function setup(): Promise<(() => Promise<void>) | undefined> {
   if (process.env.MFUKO_TEST_DB_URL) return undefined;
-  const stack = await startThrowawayStack({ durable: false });
+  const stack = await startThrowawayStack({ durable: false, functionsEnv: suiteWebhookLimits });
   Object.assign(process.env, testEnvironment(stack));
   return () => stack.stop();
 }

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type FunctionsServer, startFunctionsServer } from "@mfuko/local-stack/functions-server";
 import { freePort } from "@mfuko/local-stack/ports";
+import { suiteWebhookLimits } from "@mfuko/local-stack/throwaway-stack";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
 import { type AdminAnswer, answerOf } from "./admin-fixtures.ts";
 import { functionsDatabaseUrl } from "./functions-env.ts";
@@ -61,6 +62,7 @@ export async function startPaymentsGateway(env: Record<string, string> = {}): Pr
         WHATSAPP_API_BASE_URL: whatsapp.url,
         PUBLIC_FUNCTIONS_URL: `http://127.0.0.1:${port}/functions/v1`,
         PROVIDER_TIMEOUT_MS: String(PROVIDER_TIMEOUT_MS),
+        ...suiteWebhookLimits,
         ...env,
       },
       output: openSync(logFile, "a"),
