@@ -70,6 +70,9 @@ describe("a whole conversation", () => {
     const [question] = await alice.say(`send 5,000 to ${local(bob.waId)}`);
     expect(readable(question!)).toMatch(/^Send 5,000 RWF to \+250 \d{3} \d{3} \d{3}\?\nTap Confirm within 5 minutes\.$/);
     expect((await accountOf(alice)).available).toBe(20_000);
+    // A typed "yes" confirms nothing: only the button does.
+    expect((await alice.say("Yes")).map(readable)).toEqual([expect.stringMatching(/^Only the buttons decide a payment: tap Confirm/)]);
+    expect((await accountOf(alice)).available).toBe(20_000);
     const sent = await alice.tap({ button: buttonId(question, "Confirm") });
     expect(sent.map(readable)).toEqual([expect.stringMatching(/^Sent 5,000 RWF to \+250 /)]);
     expect(bob.inbox().at(-1)).toBe(`You received 5,000 RWF from +${alice.waId}. Write "balance" to see what you have.`);

@@ -253,5 +253,11 @@ export function act(turn: Turn, command: Command): Promise<void> {
       return notifications(turn, command.kind === "start");
     case "usage":
       return say(turn, `${command.spacedAmount ? "Write the amount without spaces (5000 or 5,000). " : ""}${USAGE[command.of]}`);
+    case "tapToDecide":
+      return say(
+        turn,
+        "Only the buttons decide a payment: tap Confirm under its question to send it, or Cancel to drop it. " +
+          "If the question is gone, write the send or cashout again.",
+      );
   }
 }

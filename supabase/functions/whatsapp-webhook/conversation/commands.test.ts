@@ -81,10 +81,17 @@ describe("parseCommand", () => {
     fc.assert(
       fc.property(fc.string({ unit: "grapheme", maxLength: 300 }), (text) => {
         const command = parseCommand(text);
-        expect(["menu", "balance", "history", "stop", "start", "send", "topup", "cashout", "usage"]).toContain(command.kind);
+        expect(["menu", "balance", "history", "stop", "start", "send", "topup", "cashout", "usage", "tapToDecide"]).toContain(command.kind);
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it("reads a typed yes, ok or no as a hint to tap the buttons, never as a decision", () => {
+    for (const text of ["yes", "Yes!", " OK ", "okay.", "confirm", "no", "Cancel", "ndiyo", "Sawa", "hapana", "yego", "oya"]) {
+      expect(parseCommand(text), text).toEqual({ kind: "tapToDecide" });
+    }
+    for (const text of ["yes please send", "yesterday", "nothing"]) expect(parseCommand(text).kind, text).toBe("menu");
   });
 
   it("reads send the same whatever the case, spacing or leading '/'", () => {

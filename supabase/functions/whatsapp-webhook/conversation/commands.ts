@@ -15,6 +15,8 @@ export type Command =
   | { kind: "topup"; amount: string; currency: string | null }
   | { kind: "cashout"; amount: string; currency: string | null }
   | { kind: "usage"; of: "send" | "topup" | "cashout"; spacedAmount?: true }
+  /** A typed answer to a Confirm/Cancel question ("yes", "ok", "no"): only the buttons decide. */
+  | { kind: "tapToDecide" }
   | { kind: "decide"; pendingId: string; confirm: boolean };
 
 /** Ids of the menu's rows: the command each one runs. */
@@ -35,6 +37,26 @@ export function decisionId(pendingId: string, confirm: boolean): string {
 }
 
 const GREETINGS = new Set(["hi", "hello", "hey", "menu", "help", "start over"]);
+// Answers people type to a question with buttons, in English, Swahili and Kinyarwanda. A typed
+// word never confirms a payment (it could answer an older question, or be meant for someone
+// else); the reply says to tap the button instead of showing the menu.
+const TYPED_DECISIONS = new Set([
+  "yes",
+  "y",
+  "yeah",
+  "yep",
+  "ok",
+  "okay",
+  "confirm",
+  "no",
+  "n",
+  "cancel",
+  "ndiyo",
+  "sawa",
+  "hapana",
+  "yego",
+  "oya",
+]);
 // An amount as people type it: digits with optional thousands commas and a decimal point.
 const AMOUNT = /^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$/;
 // The start of an amount whose thousands are set apart by spaces ("5 000"), as much of Europe
@@ -104,6 +126,7 @@ export function commandOfId(id: string): Command | null {
 export function parseCommand(text: string): Command {
   const normalized = normalize(text);
   if (GREETINGS.has(normalized)) return { kind: "menu", understood: true };
+  if (TYPED_DECISIONS.has(normalized.replace(/[.!]+$/, ""))) return { kind: "tapToDecide" };
   const [verb = "", ...args] = normalized.split(" ");
   const joined = `${verb} ${args[0] ?? ""}`;
   if (joined === "top up" || joined === "cash out") {
