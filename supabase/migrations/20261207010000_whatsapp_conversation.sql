@@ -164,7 +164,8 @@ $$;
 -- cashout). Nothing moves. Outcomes: proposed (with the pending payment's id), no_account
 -- (the caller holds no active account in p_currency), unknown_recipient (no contact with
 -- that wa_id, or it cannot receive p_currency: one answer, so that it tells nothing more
--- about a stranger's wallet), self (the recipient is the caller). WL006 for an amount out of
+-- about a stranger's wallet), self (the recipient is the caller), no_momo_number (a cash-out
+-- to a WhatsApp number shorter than MoMo pays). WL006 for an amount out of
 -- range, 22023 for a malformed argument. A proposal replaces the caller's request still
 -- pending (canceled, replaced_by the new one): one request at a time, so that a "send" written
 -- twice, or an older question's Confirm, cannot move money a second time. Proposals of one
@@ -222,6 +223,10 @@ begin
   elsif v_payer_wa_id is null then
     -- A cash-out pays the payer's own WhatsApp number: without one there is nowhere to pay.
     return query select 'no_account'::text, null::uuid, null::timestamptz;
+    return;
+  elsif v_payer_wa_id !~ '^[1-9][0-9]{7,14}$' then
+    -- WhatsApp serves numbers of 7 digits (Niue's +683 xxxx); MoMo pays 8 to 15 (cashout_create).
+    return query select 'no_momo_number'::text, null::uuid, null::timestamptz;
     return;
   end if;
 

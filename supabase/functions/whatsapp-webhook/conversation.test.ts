@@ -413,6 +413,21 @@ describe("delivery", () => {
   });
 });
 
+describe("a number MoMo cannot pay", () => {
+  // WhatsApp serves numbers of 7 digits with the country code (Niue's +683 xxxx); a MoMo
+  // transfer (cashout_create, whatsapp_pending_payments.msisdn) needs 8 to 15.
+  it("refuses a cash-out to a 7-digit number in words, and keeps nothing pending", async () => {
+    const person = await newcomerAt(`6834${String(randomInt(1_000)).padStart(3, "0")}`);
+    await fund(person, 5_000);
+    expect((await person.say("cashout 1000")).map(readable)).toEqual([
+      `MoMo cannot pay +683 ${person.waId.slice(3)}, so mfuko cannot cash out to it. Nothing was sent.`,
+    ]);
+    const [pending] = await sql<{ n: number }[]>`
+      select count(*)::int as n from public.whatsapp_pending_payments where from_account_id = ${(await accountOf(person)).id}::uuid`;
+    expect(pending!.n).toBe(0);
+  });
+});
+
 describe("when MoMo refuses", () => {
   it("tells the sender why in words, not MoMo's code: a top-up took nothing, a cash-out's money is back", async () => {
     const person = await newcomer(5_000);

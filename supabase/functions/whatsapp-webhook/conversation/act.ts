@@ -120,6 +120,7 @@ const PROPOSAL_REFUSALS: Record<string, (currency: string, phone: string) => str
   unknown_recipient: (currency, phone) =>
     `${phone} cannot receive ${currency} on mfuko: they need to write to this number first. Nothing was sent.`,
   self: () => "That is your own number. Nothing was sent.",
+  no_momo_number: (_currency, phone) => `MoMo cannot pay ${phone}, so mfuko cannot cash out to it. Nothing was sent.`,
 };
 
 async function propose(turn: Turn, kind: "send" | "cashout", typed: string, currency: string, recipient: string | null): Promise<void> {
