@@ -414,8 +414,9 @@ create trigger wallet_transactions_whatsapp_notify after insert on public.wallet
   for each statement execute function private.whatsapp_notify_transfers();
 
 -- A top-up credited or failed, a cash-out paid or failed, a refund of a top-up that the
--- provider confirmed, or that failed after the wallet gave its money (the ledger moved with
--- each; a refund of a payment never credited moved nothing): one row trigger for the four
+-- provider confirmed, or that failed after it was confirmed (the ledger moved with each; a
+-- refund of a payment never credited moved nothing, and its failure gives nothing back, but
+-- the person told it was returned is told it was not): one row trigger for the four
 -- tables, the notice chosen by table and status. The row is read as JSON because each table
 -- has its own columns (a cash-out's msisdn, a refund's provider). A top-up is told as
 -- credited from its payment, when the deposit reaches the wallet, with the payment's amount:
@@ -432,9 +433,13 @@ declare
   v_why text := coalesce(': ' || private.failure_words(coalesce(v_row ->> 'failure_reason', v_row ->> 'reason'),
                                                        case tg_table_name when 'cashouts' then 'payee' else 'payer' end), '');
   v_provider text := case v_row ->> 'provider' when 'momo' then 'MoMo' when 'stripe' then 'Stripe' when 'revolut' then 'Revolut' end;
-  -- A refund that failed after its reversal took the money from the wallet gives it back.
-  v_refund_undone text := 'The refund of ' || v_money || ' of your ' || v_provider
-                          || ' top-up did not go through, so the money is back in your wallet.';
+  -- A refund that failed after its reversal took the money from the wallet gives it back; one
+  -- of a payment never credited gives nothing back, but the person was told it was returned.
+  v_refund_undone text := case when v_row ->> 'wallet_transaction_id' is null
+    then 'The refund of ' || v_money || ' by ' || v_provider || ', of a payment that never reached your wallet, did not go through: '
+         || v_provider || ' has not returned it to you. Your wallet is unchanged.'
+    else 'The refund of ' || v_money || ' of your ' || v_provider
+         || ' top-up did not go through, so the money is back in your wallet.' end;
 begin
   perform private.notify_contact((v_row ->> 'user_id')::uuid, private.text_message(case tg_table_name || ':' || new.status
     when 'payments:succeeded' then 'Top-up received: ' || v_money || ' is in your wallet.'
@@ -470,6 +475,5 @@ create trigger refunds_whatsapp_notify_insert after insert on public.refunds
 create trigger refunds_whatsapp_notify_update after update of status on public.refunds
   for each row when (old.status is distinct from new.status and new.user_id is not null
                      and (new.status = 'succeeded'
-                          or (old.status = 'succeeded' and new.status in ('failed', 'canceled')
-                              and new.wallet_transaction_id is not null)))
+                          or (old.status = 'succeeded' and new.status in ('failed', 'canceled'))))
   execute function private.whatsapp_notify_row();

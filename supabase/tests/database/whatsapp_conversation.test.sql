@@ -4,7 +4,7 @@
 -- notifications written with each effect (transfers, top-ups, cash-outs, refunds), none to an
 -- opted-out contact; amounts in words; who may call what and the sizes of the arguments.
 begin;
-select plan(92);
+select plan(94);
 
 -- Users as Supabase Auth stores a confirmed phone sign-up; the fourth signed up without a phone.
 insert into auth.users (id, phone, phone_confirmed_at, raw_app_meta_data)
@@ -387,6 +387,17 @@ select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
   'a refund of a payment that was never credited says that nothing was taken from the wallet');
 select is((select count(*)::int from public.wallet_transactions t join public.refunds r on r.wallet_transaction_id = t.id
             where r.provider_refund_id = 're_conv_2'), 0, 'and indeed nothing was');
+-- Such a refund failing after it was reported gives the wallet nothing back (it gave nothing),
+-- but the person, told that the provider returned the money, is told that it did not.
+delete from public.whatsapp_outbox;
+select status as uncredited_failed from public.refund_record_failure(:'uncredited', 're_conv_2', 9999, 'failed', 'expired_or_canceled_card') \gset
+select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
+  $$ values ('notification: The refund of 9,999 UGX by MoMo, of a payment that never reached your wallet, did not go through: MoMo has not returned it to you. Your wallet is unchanged.') $$,
+  'a refund of a payment never credited that fails is notified: the money was not returned');
+select is((select count(*)::int from public.wallet_transactions t
+            where t.idempotency_key like 'refund-failed:momo:%' and t.metadata ->> 'refund_id' =
+                  (select r.id::text from public.refunds r where r.provider_refund_id = 're_conv_2')), 0,
+  'and the wallet is given nothing back');
 
 select * from finish();
 rollback;
