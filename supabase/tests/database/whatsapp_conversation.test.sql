@@ -4,7 +4,7 @@
 -- notifications written with each effect (transfers, top-ups, cash-outs, refunds), none to an
 -- opted-out contact; amounts in words; who may call what and the sizes of the arguments.
 begin;
-select plan(94);
+select plan(96);
 
 -- Users as Supabase Auth stores a confirmed phone sign-up; the fourth signed up without a phone.
 insert into auth.users (id, phone, phone_confirmed_at, raw_app_meta_data)
@@ -398,6 +398,17 @@ select is((select count(*)::int from public.wallet_transactions t
             where t.idempotency_key like 'refund-failed:momo:%' and t.metadata ->> 'refund_id' =
                   (select r.id::text from public.refunds r where r.provider_refund_id = 're_conv_2')), 0,
   'and the wallet is given nothing back');
+
+-- ---------------------------------------------------------------- a number MoMo cannot pay
+-- WhatsApp serves 7-digit numbers (Niue's +683 xxxx); MoMo pays 8 to 15 digits.
+update public.whatsapp_contacts set wa_id = '6834123' where user_id = 'c1900000-0000-4000-8000-000000000001';
+select pg_temp.become('alice');
+select results_eq($$ select outcome from api_private.whatsapp_payment_propose('cashout', 100, 'UGX') $$,
+  $$ values ('no_momo_number') $$, 'a cash-out to a 7-digit number is refused: MoMo cannot pay it');
+reset role;
+select is((select count(*)::int from public.whatsapp_pending_payments
+            where payer_id = 'c1900000-0000-4000-8000-000000000001' and status = 'pending' and kind = 'cashout' and amount = 100),
+  0, 'and nothing is pending');
 
 select * from finish();
 rollback;
