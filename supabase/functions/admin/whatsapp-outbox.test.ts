@@ -9,8 +9,10 @@ import { type GraphApiStandIn, startGraphApiStandIn } from "../../tests/support/
 import { enqueue, newWaId, outboxRow, standInSender } from "../../tests/support/whatsapp-fixtures.ts";
 import { sendOutboxMessages } from "../_shared/providers/whatsapp/outbox-sender.ts";
 import handler from "./handler.ts";
+import { keepWhatsAppSendRunsOut } from "../../tests/support/whatsapp-send-alone.ts";
 
 const sql = useTestSql();
+keepWhatsAppSendRunsOut(sql);
 let staff: Staff;
 let graph: GraphApiStandIn;
 

@@ -15,6 +15,8 @@ import { whileAnswering } from "../../tests/support/provider-standins.ts";
 import { runWhatsAppSendAlone } from "../../tests/support/whatsapp-send-alone.ts";
 
 const sql = useTestSql();
+// The whole file: one block runs whatsapp-send, the others read replies sent by id.
+runWhatsAppSendAlone(sql);
 const SENDER_LIMIT = 30;
 let gateway: WhatsAppGateway;
 
@@ -54,7 +56,6 @@ const runJob = async (job: string): Promise<number> => (await gateway.runJob(job
 const local = (waId: string) => `0${waId.slice(3, 6)} ${waId.slice(6, 9)} ${waId.slice(9)}`;
 
 describe("a whole conversation", () => {
-  runWhatsAppSendAlone(sql);
   it("hi, balance, send and confirm, history, top-up, cash-out, stop and start", async () => {
     const alice = new Person(gateway, newWaId(), "Alice");
     const bob = new Person(gateway, newWaId(), "Bob");

@@ -10,8 +10,10 @@ import { enqueue, newWaId, outboxRow, standInSender } from "../../tests/support/
 import type { WhatsAppClient } from "../_shared/providers/whatsapp/client.ts";
 import { sendOutboxMessages } from "../_shared/providers/whatsapp/outbox-sender.ts";
 import handler from "./handler.ts";
+import { keepWhatsAppSendRunsOut } from "../../tests/support/whatsapp-send-alone.ts";
 
 const sql = useTestSql();
+keepWhatsAppSendRunsOut(sql);
 let graph: GraphApiStandIn;
 beforeAll(async () => {
   graph = await startGraphApiStandIn();

@@ -1,23 +1,31 @@
 // The suites share one database, so one WhatsApp outbox, but each has its own Graph API
 // stand-in: a whatsapp-send run takes every due row, whichever suite queued it, and sends it
-// through its own suite's stand-in. A block of tests that queues messages, runs whatsapp-send and
-// reads what its stand-in received therefore runs alone among such blocks: it holds a session
-// advisory lock from before its first test to after its last.
+// through its own suite's stand-in. So the tests that run whatsapp-send and read what their
+// stand-in received hold a session advisory lock exclusively (runWhatsAppSendAlone), and the
+// tests that queue messages and send them by id, or expect them still queued, hold it shared
+// (keepWhatsAppSendRunsOut): no run takes another suite's messages, and the suites that only
+// send their own rows still run side by side. Held from before a block's first test to after
+// its last, on a connection of its own; released also when a test fails.
 import { afterAll, beforeAll } from "vitest";
 import type { Sql } from "./payments-fixtures.ts";
 
 const KEY = "mfuko tests: whatsapp-send runs alone";
 
-/** Called in a describe block: no other suite's block that calls it runs whatsapp-send meanwhile. */
-export function runWhatsAppSendAlone(sql: Sql): void {
+function holdDuringBlock(sql: Sql, shared: boolean): void {
   let held: Awaited<ReturnType<Sql["reserve"]>> | undefined;
   beforeAll(async () => {
     held = await sql.reserve();
-    await held`select pg_advisory_lock(hashtext(${KEY}))`;
+    await (shared ? held`select pg_advisory_lock_shared(hashtext(${KEY}))` : held`select pg_advisory_lock(hashtext(${KEY}))`);
   });
   afterAll(async () => {
     if (!held) return;
-    await held`select pg_advisory_unlock(hashtext(${KEY}))`;
+    await (shared ? held`select pg_advisory_unlock_shared(hashtext(${KEY}))` : held`select pg_advisory_unlock(hashtext(${KEY}))`);
     held.release();
   });
 }
+
+/** Called in a file or describe block that runs whatsapp-send: it runs alone among the blocks that call either function. */
+export const runWhatsAppSendAlone = (sql: Sql): void => holdDuringBlock(sql, false);
+
+/** Called in a file or describe block that queues messages and sends them by id: no whatsapp-send run takes them meanwhile. */
+export const keepWhatsAppSendRunsOut = (sql: Sql): void => holdDuringBlock(sql, true);

@@ -9,6 +9,7 @@ import { type GraphApiStandIn, startGraphApiStandIn } from "../../../../tests/su
 import { enqueue, newWaId, outboxRow, standInSender } from "../../../../tests/support/whatsapp-fixtures.ts";
 import { WhatsAppApiError } from "./client.ts";
 import { backoffSeconds, MAX_ATTEMPTS, outcomeOfRefusal, type SenderDependencies, sendOutboxMessages } from "./outbox-sender.ts";
+import { keepWhatsAppSendRunsOut } from "../../../../tests/support/whatsapp-send-alone.ts";
 
 const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 6, onnotice: () => undefined });
 let graph: GraphApiStandIn;
@@ -21,6 +22,8 @@ afterAll(async () => {
   await graph?.close();
   await sql.end();
 });
+// After the hook that ends `sql`: after-hooks run last-registered first, so the lock is let go before.
+keepWhatsAppSendRunsOut(sql);
 
 const sender = (options: { notifyTemplate?: string | null; timeoutMs?: number } = {}): SenderDependencies =>
   standInSender(sql, graph, { ...options, log: (line) => logLines.push(line) });
