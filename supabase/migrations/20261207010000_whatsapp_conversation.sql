@@ -430,29 +430,30 @@ as $$
 declare
   v_row jsonb := pg_catalog.to_jsonb(new);
   v_money text := private.money_text((v_row ->> 'amount')::bigint, v_row ->> 'currency');
-  v_why text := coalesce(': ' || private.failure_words(coalesce(v_row ->> 'failure_reason', v_row ->> 'reason'),
-                                                       case tg_table_name when 'cashouts' then 'payee' else 'payer' end), '');
   v_provider text := case v_row ->> 'provider' when 'momo' then 'MoMo' when 'stripe' then 'Stripe' when 'revolut' then 'Revolut' end;
-  -- A refund that failed after its reversal took the money from the wallet gives it back; one
-  -- of a payment never credited gives nothing back, but the person was told it was returned.
-  v_refund_undone text := case when v_row ->> 'wallet_transaction_id' is null
-    then 'The refund of ' || v_money || ' by ' || v_provider || ', of a payment that never reached your wallet, did not go through: '
-         || v_provider || ' has not returned it to you. Your wallet is unchanged.'
-    else 'The refund of ' || v_money || ' of your ' || v_provider
-         || ' top-up did not go through, so the money is back in your wallet.' end;
 begin
-  perform private.notify_contact((v_row ->> 'user_id')::uuid, private.text_message(case tg_table_name || ':' || new.status
-    when 'payments:succeeded' then 'Top-up received: ' || v_money || ' is in your wallet.'
-    when 'payment_intents:failed' then 'Your top-up of ' || v_money || ' failed' || v_why || '. No money was taken.'
-    when 'cashouts:paid' then 'Cash-out paid: MoMo sent ' || v_money || ' to +' || (v_row ->> 'msisdn') || '.'
-    when 'cashouts:failed' then 'Your cash-out of ' || v_money || ' failed' || v_why || '. The money is back in your wallet.'
-    -- A payment held for review never reached the wallet: its refund takes nothing from it.
-    when 'refunds:succeeded' then case when v_row ->> 'wallet_transaction_id' is null
+  -- Each branch builds only its own text: a credited top-up, the most frequent notice (every
+  -- webhook delivery of a payment), asks for no failure words and no refund text.
+  perform private.notify_contact((v_row ->> 'user_id')::uuid, private.text_message(case
+    when tg_table_name = 'payments' then 'Top-up received: ' || v_money || ' is in your wallet.'
+    when tg_table_name = 'payment_intents' then 'Your top-up of ' || v_money || ' failed'
+      || coalesce(': ' || private.failure_words(v_row ->> 'failure_reason', 'payer'), '') || '. No money was taken.'
+    when tg_table_name = 'cashouts' and new.status = 'paid'
+      then 'Cash-out paid: MoMo sent ' || v_money || ' to +' || (v_row ->> 'msisdn') || '.'
+    when tg_table_name = 'cashouts' then 'Your cash-out of ' || v_money || ' failed'
+      || coalesce(': ' || private.failure_words(v_row ->> 'reason', 'payee'), '') || '. The money is back in your wallet.'
+    -- Refunds. A payment held for review never reached the wallet: its refund takes nothing from it.
+    when new.status = 'succeeded' and v_row ->> 'wallet_transaction_id' is null
       then 'Refund: ' || v_provider || ' returned ' || v_money || ' of a payment that never reached your wallet.'
-      else 'Refund: ' || v_money || ' of your ' || v_provider || ' top-up was returned to you there and taken from your wallet.'
-      end
-    when 'refunds:failed' then v_refund_undone
-    when 'refunds:canceled' then v_refund_undone
+    when new.status = 'succeeded'
+      then 'Refund: ' || v_money || ' of your ' || v_provider || ' top-up was returned to you there and taken from your wallet.'
+    -- Failed or canceled. One whose reversal took the money from the wallet gives it back; one of
+    -- a payment never credited gives nothing back, but the person was told it was returned.
+    when v_row ->> 'wallet_transaction_id' is null
+      then 'The refund of ' || v_money || ' by ' || v_provider || ', of a payment that never reached your wallet, did not go through: '
+           || v_provider || ' has not returned it to you. Your wallet is unchanged.'
+    else 'The refund of ' || v_money || ' of your ' || v_provider
+         || ' top-up did not go through, so the money is back in your wallet.'
   end));
   return null;
 end;
