@@ -159,8 +159,13 @@ describe("refusals in words", () => {
     expect((await payer.say(`send 100 ${payer.waId}`)).map(readable)).toEqual(["That is your own number. Nothing was sent."]);
     expect((await payer.say("send 1.5 0781234567")).map(readable)).toEqual(["That amount has more decimals than the currency has."]);
     expect((await payer.say(`send 5 000 ${local(payer.waId)}`)).map(readable)).toEqual([
-      "Write the amount without spaces (5000 or 5,000). To pay someone, write: send <amount> <phone>, e.g. send 5000 0712345678 " +
-      "(a currency code may follow the amount).",
+      'Write the amount as 5000 or 5,000: "5 000" and "5.000" can each be read two ways. To pay someone, write: ' +
+      "send <amount> <phone>, e.g. send 5000 0712345678 (a currency code may follow the amount).",
+    ]);
+    // Dots between the thousands, as Rwanda writes them: read as decimals, 5.000 was 5.
+    expect((await payer.say(`send 5.000 ${local(payer.waId)}`)).map(readable)).toEqual([
+      'Write the amount as 5000 or 5,000: "5 000" and "5.000" can each be read two ways. To pay someone, write: ' +
+      "send <amount> <phone>, e.g. send 5000 0712345678 (a currency code may follow the amount).",
     ]);
     expect((await accountOf(payer)).available).toBe(10_000);
   });

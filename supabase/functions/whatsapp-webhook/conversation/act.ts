@@ -231,6 +231,7 @@ const USAGE = {
   topup: "To top up with MoMo, write: topup <amount>, e.g. topup 5000.",
   cashout: "To cash out to MoMo, write: cashout <amount>, e.g. cashout 5000.",
 } as const;
+const GROUPED_AMOUNT_HINT = 'Write the amount as 5000 or 5,000: "5 000" and "5.000" can each be read two ways. ';
 
 /** Answers `command` from the turn's sender. */
 export function act(turn: Turn, command: Command): Promise<void> {
@@ -253,7 +254,7 @@ export function act(turn: Turn, command: Command): Promise<void> {
     case "start":
       return notifications(turn, command.kind === "start");
     case "usage":
-      return say(turn, `${command.spacedAmount ? "Write the amount without spaces (5000 or 5,000). " : ""}${USAGE[command.of]}`);
+      return say(turn, `${command.groupedAmount ? GROUPED_AMOUNT_HINT : ""}${USAGE[command.of]}`);
     case "tapToDecide":
       return say(
         turn,

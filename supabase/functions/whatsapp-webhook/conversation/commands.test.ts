@@ -53,10 +53,10 @@ describe("parseCommand", () => {
     for (const [text, command] of cases) expect(parseCommand(text), text).toEqual(command);
   });
 
-  it("refuses an amount written with spaces rather than read its first digits as the amount", () => {
+  it("refuses an amount written with spaces or dots between its thousands rather than read it as another amount", () => {
     // In Uganda, Kenya and Tanzania 000 is the international prefix: "000 256772123456" is a
     // number, so "send 5 000 256772123456" once proposed 5 UGX.
-    const spaced: [string, "send" | "topup" | "cashout"][] = [
+    const grouped: [string, "send" | "topup" | "cashout"][] = [
       ["send 5 000 256772123456", "send"],
       ["send 5 000 0712345678", "send"],
       ["pay 1 500 000 +256 712 345 678", "send"],
@@ -65,16 +65,26 @@ describe("parseCommand", () => {
       ["topup 5 000", "topup"],
       ["top up 2 500 ugx", "topup"],
       ["cash out 10 000", "cashout"],
+      // Read as decimals, 5.000 RWF was 5 and 12.500 EUR was 12.50.
+      ["send 5.000 0788123456", "send"],
+      ["send 12.500 eur to 0788123456", "send"],
+      ["pay 1.500.000 +256 712 345 678", "send"],
+      ["topup 5.000", "topup"],
+      ["cashout 250.000 rwf", "cashout"],
     ];
-    for (const [text, of] of spaced) expect(parseCommand(text), text).toEqual({ kind: "usage", of, spacedAmount: true });
+    for (const [text, of] of grouped) expect(parseCommand(text), text).toEqual({ kind: "usage", of, groupedAmount: true });
     // A number after the amount that is not a group of three digits is the phone number's.
-    const unspaced: [string, Command][] = [
+    const read: [string, Command][] = [
       ["send 500 0788 123 456", { kind: "send", amount: "500", currency: null, phone: "0788 123 456" }],
       ["send 500 to 078 812 3456", { kind: "send", amount: "500", currency: null, phone: "078 812 3456" }],
       ["send 5000 000 256772123456", { kind: "send", amount: "5000", currency: null, phone: "000 256772123456" }],
       ["send 12.50 eur 250 788 123 456", { kind: "send", amount: "12.50", currency: "EUR", phone: "250 788 123 456" }],
+      // A decimal that cannot be a group of thousands is read as one.
+      ["send 0.500 eur 0788123456", { kind: "send", amount: "0.500", currency: "EUR", phone: "0788123456" }],
+      ["send 5.0000 0788123456", { kind: "send", amount: "5.0000", currency: null, phone: "0788123456" }],
+      ["send 1,234.500 eur 0788123456", { kind: "send", amount: "1234.500", currency: "EUR", phone: "0788123456" }],
     ];
-    for (const [text, command] of unspaced) expect(parseCommand(text), text).toEqual(command);
+    for (const [text, command] of read) expect(parseCommand(text), text).toEqual(command);
   });
 
   it("never throws, and anything it does not understand is the menu or a usage hint", () => {

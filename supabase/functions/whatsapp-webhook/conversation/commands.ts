@@ -14,7 +14,8 @@ export type Command =
   | { kind: "send"; amount: string; currency: string | null; phone: string }
   | { kind: "topup"; amount: string; currency: string | null }
   | { kind: "cashout"; amount: string; currency: string | null }
-  | { kind: "usage"; of: "send" | "topup" | "cashout"; spacedAmount?: true }
+  /** groupedAmount: the amount set its thousands apart with spaces or dots, which is read two ways. */
+  | { kind: "usage"; of: "send" | "topup" | "cashout"; groupedAmount?: true }
   /** A typed answer to a Confirm/Cancel question ("yes", "ok", "no"): only the buttons decide. */
   | { kind: "tapToDecide" }
   | { kind: "decide"; pendingId: string; confirm: boolean };
@@ -63,6 +64,9 @@ const AMOUNT = /^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$/;
 // and East Africa writes them: a whole number that can have a group of three digits after it.
 const SPACED_HEAD = /^\d{1,3}(?:,\d{3})*$/;
 const THOUSANDS_GROUP = /^\d{3}$/;
+// Thousands set apart by dots ("5.000", "1.500.000"), as Rwanda and much of Europe write them:
+// read as a decimal, "5.000" would be 5 and "12.500 EUR" 12.50.
+const DOTTED_THOUSANDS = /^[1-9]\d{0,2}(?:\.\d{3})+$/;
 const CURRENCY = /^[a-z]{3}$/;
 
 function normalize(text: string): string {
@@ -70,15 +74,17 @@ function normalize(text: string): string {
 }
 
 /**
- * `amount [currency]` at the start of `words`, and what follows them; "spaced" for an amount
- * written with spaces, which is refused rather than read: "send 5 000 256772123456" would be 5
- * paid to "000 256772123456", a number where 000 is the international prefix (Uganda, Kenya,
- * Tanzania), and "5 000 0788 ..." would take 000 into the number.
+ * `amount [currency]` at the start of `words`, and what follows them; "grouped" for an amount
+ * whose thousands are set apart by spaces or dots, which is refused rather than read:
+ * "send 5 000 256772123456" would be 5 paid to "000 256772123456", a number where 000 is the
+ * international prefix (Uganda, Kenya, Tanzania), "5 000 0788 ..." would take 000 into the
+ * number, and "5.000" would be 5.
  */
-function amountAndCurrency(words: string[]): { amount: string; currency: string | null; rest: string[] } | "spaced" | null {
+function amountAndCurrency(words: string[]): { amount: string; currency: string | null; rest: string[] } | "grouped" | null {
   const [first, second, ...others] = words;
+  if (first !== undefined && DOTTED_THOUSANDS.test(first)) return "grouped";
   if (first === undefined || !AMOUNT.test(first)) return null;
-  if (SPACED_HEAD.test(first) && second !== undefined && THOUSANDS_GROUP.test(second)) return "spaced";
+  if (SPACED_HEAD.test(first) && second !== undefined && THOUSANDS_GROUP.test(second)) return "grouped";
   const amount = first.replaceAll(",", "");
   if (second !== undefined && CURRENCY.test(second)) {
     return { amount, currency: second.toUpperCase(), rest: others };
@@ -88,14 +94,14 @@ function amountAndCurrency(words: string[]): { amount: string; currency: string 
 
 function moneyCommand(kind: "topup" | "cashout", words: string[]): Command {
   const parsed = amountAndCurrency(words);
-  if (parsed === "spaced") return { kind: "usage", of: kind, spacedAmount: true };
+  if (parsed === "grouped") return { kind: "usage", of: kind, groupedAmount: true };
   if (!parsed || parsed.rest.length > 0) return { kind: "usage", of: kind };
   return { kind, amount: parsed.amount, currency: parsed.currency };
 }
 
 function sendCommand(words: string[]): Command {
   const parsed = amountAndCurrency(words);
-  if (parsed === "spaced") return { kind: "usage", of: "send", spacedAmount: true };
+  if (parsed === "grouped") return { kind: "usage", of: "send", groupedAmount: true };
   if (!parsed) return { kind: "usage", of: "send" };
   const rest = parsed.rest[0] === "to" ? parsed.rest.slice(1) : parsed.rest;
   const phone = rest.join(" ");
