@@ -416,8 +416,10 @@ create trigger wallet_transactions_whatsapp_notify after insert on public.wallet
 -- A top-up credited or failed, a cash-out paid or failed, a refund of a top-up that the
 -- provider confirmed, or that failed after it was confirmed (the ledger moved with each; a
 -- refund of a payment never credited moved nothing, and its failure gives nothing back, but
--- the person told it was returned is told it was not): one row trigger for the four
--- tables, the notice chosen by table and status. The row is read as JSON because each table
+-- the person told it was returned is told it was not), and a payment the provider took that
+-- is held for review or that an admin then rejected (nothing moved in the ledger, but the
+-- money left the person's MoMo account or card, and silence reads as money lost): one row
+-- trigger for the four tables, the notice chosen by table and status. The row is read as JSON because each table
 -- has its own columns (a cash-out's msisdn, a refund's provider). A top-up is told as
 -- credited from its payment, when the deposit reaches the wallet, with the payment's amount:
 -- an admin's credit of a payment held for review moves what the provider took, which may
@@ -435,6 +437,12 @@ begin
   -- Each branch builds only its own text: a credited top-up, the most frequent notice (every
   -- webhook delivery of a payment), asks for no failure words and no refund text.
   perform private.notify_contact((v_row ->> 'user_id')::uuid, private.text_message(case
+    when tg_table_name = 'payments' and new.status = 'needs_review'
+      then 'Your ' || v_provider || ' payment of ' || v_money || ' arrived, but it needs a check by our team before it '
+           || 'reaches your wallet. We will tell you when it does, or when the money is returned to you.'
+    when tg_table_name = 'payments' and new.status = 'rejected'
+      then 'After a check, your ' || v_provider || ' payment of ' || v_money || ' will not be put in your wallet. '
+           || 'If it is returned to you, we will tell you.'
     when tg_table_name = 'payments' then 'Top-up received: ' || v_money || ' is in your wallet.'
     when tg_table_name = 'payment_intents' then 'Your top-up of ' || v_money || ' failed'
       || coalesce(': ' || private.failure_words(v_row ->> 'failure_reason', 'payer'), '') || '. No money was taken.'
@@ -459,10 +467,14 @@ begin
 end;
 $$;
 create trigger payments_whatsapp_notify_insert after insert on public.payments
-  for each row when (new.wallet_transaction_id is not null and new.user_id is not null)
+  for each row when ((new.wallet_transaction_id is not null or new.status = 'needs_review') and new.user_id is not null)
   execute function private.whatsapp_notify_row();
-create trigger payments_whatsapp_notify_update after update of wallet_transaction_id on public.payments
-  for each row when (old.wallet_transaction_id is null and new.wallet_transaction_id is not null and new.user_id is not null)
+-- Credited after review, or rejected: a rejection of a payment the provider has already
+-- refunded (in part or whole) says nothing more, its refund was told.
+create trigger payments_whatsapp_notify_update after update of wallet_transaction_id, status on public.payments
+  for each row when (new.user_id is not null
+                     and ((old.wallet_transaction_id is null and new.wallet_transaction_id is not null)
+                          or (old.status = 'needs_review' and new.status = 'rejected' and new.amount_refunded = 0)))
   execute function private.whatsapp_notify_row();
 create trigger payment_intents_whatsapp_notify after update of status on public.payment_intents
   for each row when (old.status is distinct from new.status and new.status = 'failed')

@@ -4,7 +4,7 @@
 -- notifications written with each effect (transfers, top-ups, cash-outs, refunds), none to an
 -- opted-out contact; amounts in words; who may call what and the sizes of the arguments.
 begin;
-select plan(96);
+select plan(99);
 
 -- Users as Supabase Auth stores a confirmed phone sign-up; the fourth signed up without a phone.
 insert into auth.users (id, phone, phone_confirmed_at, raw_app_meta_data)
@@ -354,17 +354,44 @@ $$;
 
 delete from public.whatsapp_outbox;
 select pg_temp.alice_tops_up('conv-topup-review', 3000) as review_payment \gset
-select is((select count(*)::int from public.whatsapp_outbox), 0, 'a payment held for review is not notified: nothing reached the wallet');
+-- Nothing reached the wallet, but the money left the payer's MoMo account: silence would read
+-- as money lost.
+select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
+  $$ values ('notification: Your MoMo payment of 3,000 UGX arrived, but it needs a check by our team before it reaches your wallet. We will tell you when it does, or when the money is returned to you.') $$,
+  'a payment held for review is told: the provider took the money, the wallet has not got it yet');
 select status as review_credited from api_private.payment_resolve(:'review_payment', 'credit', 'the payer paid 3000 UGX') \gset
 select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
-  $$ values ('notification: Top-up received: 3,000 UGX is in your wallet.') $$,
+  $$ values ('notification: Your MoMo payment of 3,000 UGX arrived, but it needs a check by our team before it reaches your wallet. We will tell you when it does, or when the money is returned to you.'),
+            ('notification: Top-up received: 3,000 UGX is in your wallet.') $$,
   'a top-up credited after review is notified with the amount credited, not the amount asked for');
 delete from public.whatsapp_outbox;
 select id as second_payment from public.payment_record_success('momo', 'paid-again-' || :'intent_id', :'intent_id', 2500, 'UGX') \gset
 select status as second_credited from api_private.payment_resolve(:'second_payment', 'credit', 'paid twice, kept') \gset
 select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
-  $$ values ('notification: Top-up received: 2,500 UGX is in your wallet.') $$,
-  'a second payment credited to a top-up that had already succeeded is notified too');
+  $$ values ('notification: Your MoMo payment of 2,500 UGX arrived, but it needs a check by our team before it reaches your wallet. We will tell you when it does, or when the money is returned to you.'),
+            ('notification: Top-up received: 2,500 UGX is in your wallet.') $$,
+  'a second payment for a top-up that had already succeeded is told as held, and as credited once an admin credits it');
+
+-- ---------------------------------------------------------------- a payment rejected after review
+delete from public.whatsapp_outbox;
+select pg_temp.alice_tops_up('conv-topup-rejected', 4000) as rejected_payment \gset
+select status as rejected from api_private.payment_resolve(:'rejected_payment', 'reject', 'paid from a number flagged for fraud') \gset
+select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
+  $$ values ('notification: Your MoMo payment of 4,000 UGX arrived, but it needs a check by our team before it reaches your wallet. We will tell you when it does, or when the money is returned to you.'),
+            ('notification: After a check, your MoMo payment of 4,000 UGX will not be put in your wallet. If it is returned to you, we will tell you.') $$,
+  'a payment rejected after review is told: it will not reach the wallet');
+select status as rejected_refunded from public.refund_record(:'rejected_payment', 4000, 're_conv_rejected', 'returned after rejection') \gset
+select results_eq($$ select * from pg_temp.outbox('256772000001') offset 2 $$,
+  $$ values ('notification: Refund: MoMo returned 4,000 UGX of a payment that never reached your wallet.') $$,
+  'and its refund afterwards is told as returned');
+delete from public.whatsapp_outbox;
+select pg_temp.alice_tops_up('conv-topup-refunded-in-review', 5000) as refunded_in_review \gset
+select status as refunded_first from public.refund_record(:'refunded_in_review', 5000, 're_conv_in_review', 'the payer asked for it back') \gset
+select status as rejected_after_refund from api_private.payment_resolve(:'refunded_in_review', 'reject', 'refunded at the provider') \gset
+select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
+  $$ values ('notification: Your MoMo payment of 5,000 UGX arrived, but it needs a check by our team before it reaches your wallet. We will tell you when it does, or when the money is returned to you.'),
+            ('notification: Refund: MoMo returned 5,000 UGX of a payment that never reached your wallet.') $$,
+  'a rejection of a payment its provider already returned adds no notice: the refund was told');
 select results_eq(format($$ select t.amount from public.payments p join public.wallet_transactions t on t.id = p.wallet_transaction_id
                              where p.id in (%L, %L) order by t.amount $$, :'second_payment', :'review_payment'),
   $$ values (2500::bigint), (3000::bigint) $$, 'the notices name what the two credits moved');
@@ -379,8 +406,8 @@ select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
   'a refund that fails after the wallet gave the money is notified: the money is back');
 select status as failed_again from public.refund_record_failure(:'payment_id', 're_conv_1', 1000, 'failed', 'expired_or_canceled_card') \gset
 select is((select count(*)::int from public.whatsapp_outbox), 1, 'a replayed failure is not notified again');
-delete from public.whatsapp_outbox;
 select pg_temp.alice_tops_up('conv-topup-uncredited', 9999) as uncredited \gset
+delete from public.whatsapp_outbox;
 select status as uncredited_refunded from public.refund_record(:'uncredited', 9999, 're_conv_2', 'not the amount asked for') \gset
 select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
   $$ values ('notification: Refund: MoMo returned 9,999 UGX of a payment that never reached your wallet.') $$,
