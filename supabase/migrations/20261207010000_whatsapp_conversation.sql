@@ -490,3 +490,71 @@ create trigger refunds_whatsapp_notify_update after update of status on public.r
                      and (new.status = 'succeeded'
                           or (old.status = 'succeeded' and new.status in ('failed', 'canceled'))))
   execute function private.whatsapp_notify_row();
+
+-- An admin's correction of a user's money, told to each user it moved: a reversal (of a
+-- payment between users, a top-up, a cash-out, an earlier correction) or an adjustment. The
+-- admin API calls it in the transaction of the correction, once: a replayed request returns
+-- its stored answer and calls nothing. Not a trigger, unlike the notices above: the ledger's
+-- insert trigger runs on the path of every transfer (docs/BENCHMARKS.md), and the reversals
+-- that refunds post are told by the refund's own notice. The admin's reason is an internal
+-- note and is not sent. Admins only (42501 for anyone else); WL007 for an unknown
+-- transaction, 22023 for one that is not a reversal or an adjustment.
+create function api_private.whatsapp_notify_correction(p_transaction uuid)
+returns void
+language plpgsql
+security definer set search_path = ''
+as $$
+declare
+  v_correction public.wallet_transactions;
+  v_original public.wallet_transactions;
+  v_money text;
+  v_debited uuid;
+  v_credited uuid;
+  v_original_money text;
+  v_what text;
+begin
+  perform private.require_caller(array['admin'], 'tell a correction');
+  select t.* into v_correction from public.wallet_transactions t where t.id = p_transaction;
+  perform private.require_found(found, pg_catalog.format('transaction %s', p_transaction));
+  if v_correction.kind not in ('reversal', 'adjustment') then
+    perform private.fail('22023', pg_catalog.format('transaction %s is a %s, not a reversal or an adjustment',
+                                                    p_transaction, v_correction.kind));
+  end if;
+  v_money := private.money_text(v_correction.amount, v_correction.currency);
+  select a.owner_id into v_debited from public.wallet_accounts a
+   where a.id = v_correction.from_account_id and a.kind = 'user';
+  select a.owner_id into v_credited from public.wallet_accounts a
+   where a.id = v_correction.to_account_id and a.kind = 'user';
+
+  if v_correction.kind = 'adjustment' then
+    perform private.notify_contact(v_debited, private.text_message('Our team took ' || v_money || ' from your wallet.'));
+    perform private.notify_contact(v_credited, private.text_message('Our team added ' || v_money || ' to your wallet.'));
+    return;
+  end if;
+
+  -- A reversal moves money back the way the original came: its payer is the original's payee.
+  select t.* into v_original from public.wallet_transactions t where t.id = v_correction.reverses_id;
+  v_original_money := private.money_text(v_original.amount, v_original.currency);
+  if v_original.kind = 'transfer' then
+    perform private.notify_contact(v_debited, private.text_message(
+      'Our team reversed the payment of ' || v_original_money || ' you received'
+      || coalesce(' from +' || (select c.wa_id from public.whatsapp_contacts c where c.user_id = v_credited), '')
+      || ': ' || v_money || ' was taken from your wallet.'));
+    perform private.notify_contact(v_credited, private.text_message(
+      'Our team reversed your payment of ' || v_original_money
+      || coalesce(' to +' || (select c.wa_id from public.whatsapp_contacts c where c.user_id = v_debited), '')
+      || ': ' || v_money || ' is back in your wallet.'));
+    return;
+  end if;
+  v_what := case v_original.kind
+              when 'deposit' then 'your top-up'
+              when 'withdrawal' then 'your cash-out'
+              when 'adjustment' then 'an earlier correction'
+              else 'a payment'
+            end || ' of ' || v_original_money;
+  perform private.notify_contact(v_debited, private.text_message('Our team took back ' || v_money || ' of ' || v_what || '.'));
+  perform private.notify_contact(v_credited, private.text_message(
+    'Our team gave back ' || v_money || ' of ' || v_what || ': it is in your wallet.'));
+end;
+$$;
+grant execute on function api_private.whatsapp_notify_correction(uuid) to authenticated;

@@ -4,10 +4,28 @@
 import { describe, expect, it } from "vitest";
 import { useAdminApi } from "../../tests/support/admin-api.ts";
 import { balances, createStaff, deposit, FORBIDDEN, idempotencyKey, openAccount, refusal } from "../../tests/support/admin-fixtures.ts";
+import { newWaId } from "../../tests/support/whatsapp-fixtures.ts";
 import handler from "./handler.ts";
 
 const { sql, staff, call } = await useAdminApi(handler);
 const key = idempotencyKey;
+
+/** A new user with a WhatsApp contact. */
+async function contact(): Promise<{ userId: string; waId: string }> {
+  const userId = crypto.randomUUID();
+  const waId = newWaId();
+  await sql`insert into auth.users (id, aud, role, email) values (${userId}, 'authenticated', 'authenticated', ${`${userId}@mfuko.test`})`;
+  await sql`insert into public.whatsapp_contacts (wa_id, user_id) values (${waId}, ${userId}::uuid)`;
+  return { userId, waId };
+}
+
+/** The notifications queued for `waIds`, as [wa_id, text] pairs in sorted order. */
+async function noticesTo(...waIds: string[]): Promise<string[][]> {
+  const rows = await sql<{ wa_id: string; text: string }[]>`
+    select wa_id, body -> 'text' ->> 'body' as text from public.whatsapp_outbox
+     where wa_id = any (${waIds}) and purpose = 'notification'`;
+  return rows.map((row) => [row.wa_id, row.text]).sort();
+}
 /** An admin's adjustment of `accountId` under a fresh Idempotency-Key. */
 const adjust = (accountId: string, amount: number, direction: "credit" | "debit", reason = "x") =>
   call("POST", "/adjustments", {
@@ -249,6 +267,24 @@ describe("POST /admin/transactions/:id/reverse", () => {
     expect(await balances(sql, account)).toEqual({ balance: 0, available: -2_500 });
   });
 
+  it("tells both users of a reversed payment on WhatsApp, once: a replay of the request tells nothing more", async () => {
+    const [payer, payee] = [await contact(), await contact()];
+    const [payerAccount, payeeAccount] = [await openAccount(sql, payer.userId, "UGX"), await openAccount(sql, payee.userId, "UGX")];
+    await deposit(sql, payerAccount, 10_000, "UGX");
+    const [payment] = await sql<{ id: string }[]>`
+      select id from public.wallet_transfer(${payerAccount}::uuid, ${payeeAccount}::uuid, 4000, 'UGX', ${key()})`;
+    const request = { token: staff.admin.token, body: { amount: 1_500, reason: "sent to the wrong person" }, idempotencyKey: key() };
+    const first = await call("POST", `/transactions/${payment!.id}/reverse`, request);
+    const replay = await call("POST", `/transactions/${payment!.id}/reverse`, request);
+    expect([first.status, replay.status]).toEqual([201, 201]);
+    expect(replay.body).toEqual(first.body);
+    expect(await noticesTo(payer.waId, payee.waId)).toEqual([
+      [payee.waId, `You received 4,000 UGX from +${payer.waId}. Write "balance" to see what you have.`],
+      [payee.waId, `Our team reversed the payment of 4,000 UGX you received from +${payer.waId}: 1,500 UGX was taken from your wallet.`],
+      [payer.waId, `Our team reversed your payment of 4,000 UGX to +${payee.waId}: 1,500 UGX is back in your wallet.`],
+    ].sort());
+  });
+
   it("answers 404 for an unknown transaction", async () => {
     const answer = await call("POST", `/transactions/${crypto.randomUUID()}/reverse`, {
       token: staff.admin.token,
@@ -278,6 +314,14 @@ describe("POST /admin/adjustments", () => {
     expect(overdraw.status).toBe(409);
     expect(overdraw.body.error.code).toBe("insufficient_funds");
     expect(await balances(sql, account)).toEqual({ balance: 700, available: 700 });
+  });
+
+  it("tells the user of an adjustment on WhatsApp without the admin's reason; a refused one tells nothing", async () => {
+    const person = await contact();
+    const account = await openAccount(sql, person.userId, "UGX");
+    expect((await adjust(account, 2_500, "credit", "goodwill: ticket 4411")).status).toBe(201);
+    expect((await adjust(account, 2_501, "debit", "fee charged twice")).status).toBe(409);
+    expect(await noticesTo(person.waId)).toEqual([[person.waId, "Our team added 2,500 UGX to your wallet."]]);
   });
 
   it("has one effect for concurrent requests with one key, and both get the same answer", async () => {

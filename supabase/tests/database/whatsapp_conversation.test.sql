@@ -4,7 +4,7 @@
 -- notifications written with each effect (transfers, top-ups, cash-outs, refunds), none to an
 -- opted-out contact; amounts in words; who may call what and the sizes of the arguments.
 begin;
-select plan(99);
+select plan(105);
 
 -- Users as Supabase Auth stores a confirmed phone sign-up; the fourth signed up without a phone.
 insert into auth.users (id, phone, phone_confirmed_at, raw_app_meta_data)
@@ -59,9 +59,9 @@ select ok(not has_table_privilege('anon', 'public.whatsapp_pending_payments', 's
 select is((select array_agg(p.oid::regprocedure::text order by p.oid::regprocedure::text) from pg_proc p
             where p.pronamespace = 'api_private'::regnamespace and p.proname like 'whatsapp\_%' and p.proname not like 'whatsapp\_outbox\_%'
               and has_function_privilege('authenticated', p.oid, 'execute')),
-  array['api_private.whatsapp_history(integer)', 'api_private.whatsapp_payment_decide(uuid,boolean)',
-        'api_private.whatsapp_payment_propose(text,bigint,text,text)'],
-  'signed-in users execute propose, decide and history');
+  array['api_private.whatsapp_history(integer)', 'api_private.whatsapp_notify_correction(uuid)',
+        'api_private.whatsapp_payment_decide(uuid,boolean)', 'api_private.whatsapp_payment_propose(text,bigint,text,text)'],
+  'signed-in users execute propose, decide and history, and admins tell their corrections (each checks its caller)');
 select ok(not exists (select 1 from pg_proc p
             where p.pronamespace = 'api_private'::regnamespace and p.proname like 'whatsapp\_%' and p.proname not like 'whatsapp\_outbox\_%'
               and (has_function_privilege('anon', p.oid, 'execute') or has_function_privilege('service_role', p.oid, 'execute'))),
@@ -360,14 +360,14 @@ select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
   $$ values ('notification: Your MoMo payment of 3,000 UGX arrived, but it needs a check by our team before it reaches your wallet. We will tell you when it does, or when the money is returned to you.') $$,
   'a payment held for review is told: the provider took the money, the wallet has not got it yet');
 select status as review_credited from api_private.payment_resolve(:'review_payment', 'credit', 'the payer paid 3000 UGX') \gset
-select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
+select bag_eq($$ select * from pg_temp.outbox('256772000001') $$,
   $$ values ('notification: Your MoMo payment of 3,000 UGX arrived, but it needs a check by our team before it reaches your wallet. We will tell you when it does, or when the money is returned to you.'),
             ('notification: Top-up received: 3,000 UGX is in your wallet.') $$,
   'a top-up credited after review is notified with the amount credited, not the amount asked for');
 delete from public.whatsapp_outbox;
 select id as second_payment from public.payment_record_success('momo', 'paid-again-' || :'intent_id', :'intent_id', 2500, 'UGX') \gset
 select status as second_credited from api_private.payment_resolve(:'second_payment', 'credit', 'paid twice, kept') \gset
-select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
+select bag_eq($$ select * from pg_temp.outbox('256772000001') $$,
   $$ values ('notification: Your MoMo payment of 2,500 UGX arrived, but it needs a check by our team before it reaches your wallet. We will tell you when it does, or when the money is returned to you.'),
             ('notification: Top-up received: 2,500 UGX is in your wallet.') $$,
   'a second payment for a top-up that had already succeeded is told as held, and as credited once an admin credits it');
@@ -376,19 +376,19 @@ select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
 delete from public.whatsapp_outbox;
 select pg_temp.alice_tops_up('conv-topup-rejected', 4000) as rejected_payment \gset
 select status as rejected from api_private.payment_resolve(:'rejected_payment', 'reject', 'paid from a number flagged for fraud') \gset
-select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
+select bag_eq($$ select * from pg_temp.outbox('256772000001') $$,
   $$ values ('notification: Your MoMo payment of 4,000 UGX arrived, but it needs a check by our team before it reaches your wallet. We will tell you when it does, or when the money is returned to you.'),
             ('notification: After a check, your MoMo payment of 4,000 UGX will not be put in your wallet. If it is returned to you, we will tell you.') $$,
   'a payment rejected after review is told: it will not reach the wallet');
 select status as rejected_refunded from public.refund_record(:'rejected_payment', 4000, 're_conv_rejected', 'returned after rejection') \gset
-select results_eq($$ select * from pg_temp.outbox('256772000001') offset 2 $$,
+select results_eq($$ select * from pg_temp.outbox('256772000001') m where m like 'notification: Refund:%' $$,
   $$ values ('notification: Refund: MoMo returned 4,000 UGX of a payment that never reached your wallet.') $$,
   'and its refund afterwards is told as returned');
 delete from public.whatsapp_outbox;
 select pg_temp.alice_tops_up('conv-topup-refunded-in-review', 5000) as refunded_in_review \gset
 select status as refunded_first from public.refund_record(:'refunded_in_review', 5000, 're_conv_in_review', 'the payer asked for it back') \gset
 select status as rejected_after_refund from api_private.payment_resolve(:'refunded_in_review', 'reject', 'refunded at the provider') \gset
-select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
+select bag_eq($$ select * from pg_temp.outbox('256772000001') $$,
   $$ values ('notification: Your MoMo payment of 5,000 UGX arrived, but it needs a check by our team before it reaches your wallet. We will tell you when it does, or when the money is returned to you.'),
             ('notification: Refund: MoMo returned 5,000 UGX of a payment that never reached your wallet.') $$,
   'a rejection of a payment its provider already returned adds no notice: the refund was told');
@@ -425,6 +425,59 @@ select is((select count(*)::int from public.wallet_transactions t
             where t.idempotency_key like 'refund-failed:momo:%' and t.metadata ->> 'refund_id' =
                   (select r.id::text from public.refunds r where r.provider_refund_id = 're_conv_2')), 0,
   'and the wallet is given nothing back');
+
+-- ---------------------------------------------------------------- an admin's corrections
+-- Told to each user the correction moved (the admin API calls this in the correction's
+-- transaction); the admin's reason is not sent.
+insert into auth.users (id, raw_app_meta_data) values ('c1900000-0000-4000-8000-0000000000ad', '{"role":"admin"}');
+create function pg_temp.as_admin() returns void
+language plpgsql
+as $$
+begin
+  perform set_config('request.jwt.claims',
+    '{"sub":"c1900000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"admin"}}', true);
+  set local role authenticated;
+end;
+$$;
+delete from public.whatsapp_outbox;
+select pg_temp.as_admin();
+select id as reversed_transfer from public.wallet_reverse(:'transfer_app_transfer_2', 'conv-reverse-transfer', 60,
+                                                          'chargeback on the payer''s card') \gset
+select api_private.whatsapp_notify_correction(:'reversed_transfer');
+reset role;
+select bag_eq($$ select wa_id, body -> 'text' ->> 'body' from public.whatsapp_outbox $$,
+  $$ values ('256772000002', 'Our team reversed the payment of 100 UGX you received from +256772000001: 60 UGX was taken from your wallet.'),
+            ('256772000001', 'Our team reversed your payment of 100 UGX to +256772000002: 60 UGX is back in your wallet.') $$,
+  'a reversed payment between two contacts is told to both, with what the reversal moved');
+delete from public.whatsapp_outbox;
+select pg_temp.as_admin();
+select id as reversed_top_up from public.wallet_reverse(
+  (select wallet_transaction_id from public.payments where id = :'review_payment'), 'conv-reverse-top-up', 500, 'chargeback') \gset
+select api_private.whatsapp_notify_correction(:'reversed_top_up');
+select id as added from public.wallet_adjust(:'bob_account', 250, 'credit', 'goodwill for a delayed cash-out', 'conv-adjust-credit') \gset
+select api_private.whatsapp_notify_correction(:'added');
+select id as taken from public.wallet_adjust(:'bob_account', 50, 'debit', 'fee charged twice, corrected', 'conv-adjust-debit') \gset
+select api_private.whatsapp_notify_correction(:'taken');
+select id as taken_back from public.wallet_reverse(:'taken', 'conv-reverse-adjustment', null, 'the debit was a mistake') \gset
+select api_private.whatsapp_notify_correction(:'taken_back');
+reset role;
+select bag_eq($$ select wa_id, body -> 'text' ->> 'body' from public.whatsapp_outbox $$,
+  $$ values ('256772000001', 'Our team took back 500 UGX of your top-up of 3,000 UGX.'),
+            ('256772000002', 'Our team added 250 UGX to your wallet.'),
+            ('256772000002', 'Our team took 50 UGX from your wallet.'),
+            ('256772000002', 'Our team gave back 50 UGX of an earlier correction of 50 UGX: it is in your wallet.') $$,
+  'a top-up taken back, adjustments and the reversal of one are told to their user, and nothing to the system accounts');
+select is((select count(*)::int from public.whatsapp_outbox where body::text like '%mistake%' or body::text like '%goodwill%'), 0,
+  'the admin''s reason is never sent');
+select pg_temp.become('alice');
+select throws_ok(format($$ select api_private.whatsapp_notify_correction(%L) $$, :'added'), '42501', null,
+  'a user cannot tell corrections: 42501');
+reset role;
+select pg_temp.as_admin();
+select throws_ok(format($$ select api_private.whatsapp_notify_correction(%L) $$, :'transfer_app_transfer'), '22023',
+  format('transaction %s is a transfer, not a reversal or an adjustment', :'transfer_app_transfer'), 'a transfer is not a correction: 22023');
+select throws_ok($$ select api_private.whatsapp_notify_correction(gen_random_uuid()) $$, 'WL007', null, 'an unknown transaction is WL007');
+reset role;
 
 -- ---------------------------------------------------------------- a number MoMo cannot pay
 -- WhatsApp serves 7-digit numbers (Niue's +683 xxxx); MoMo pays 8 to 15 digits.

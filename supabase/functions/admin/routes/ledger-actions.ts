@@ -3,7 +3,11 @@
 // POST /admin/accounts/:id/status       wallet_set_status (freeze, unfreeze, close)
 // POST /admin/transactions/:id/reverse  wallet_reverse (partial allowed; force for spent money)
 // POST /admin/adjustments               wallet_adjust (credit or debit against adjustments:<CUR>)
+// A reversal or adjustment is told on WhatsApp to each user it moved, in its transaction
+// (whatsapp_notify_correction): once, since a replayed request answers from its stored answer.
 import { z } from "zod";
+import type { TransactionSql } from "../../_shared/db.ts";
+import type { StoredResponse } from "../../_shared/idempotency.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
 import type { AdminApp, AdminRoutes, Row } from "../types.ts";
 import { amount, idempotencyKeyField, idempotentMutation, reason } from "../mutation.ts";
@@ -31,6 +35,12 @@ const adjustmentBody = z.strictObject({
   idempotency_key: idempotencyKeyField,
 });
 
+/** The 201 answer of a correction, once its users' WhatsApp notices are queued with it. */
+async function toldCorrection(tx: TransactionSql, transaction: Row): Promise<StoredResponse> {
+  await tx`select api_private.whatsapp_notify_correction(${transaction.id as string}::uuid)`;
+  return { status: 201, body: { transaction } };
+}
+
 export function registerLedgerActionRoutes(app: AdminApp, routes: AdminRoutes): void {
   app.post("/accounts/:id/status", (c) => {
     const id = pathId(c);
@@ -52,7 +62,7 @@ export function registerLedgerActionRoutes(app: AdminApp, routes: AdminRoutes): 
       const [row] = await tx<{ transaction: Row }[]>`
         select to_jsonb(t) as transaction
           from public.wallet_reverse(${id}, ${key}, ${input.amount ?? null}::bigint, ${input.reason}, ${input.force}) t`;
-      return { status: 201, body: { transaction: row!.transaction } };
+      return await toldCorrection(tx, row!.transaction);
     });
   });
   app.all("/transactions/:id/reverse", allowMethods("POST"));
@@ -63,7 +73,7 @@ export function registerLedgerActionRoutes(app: AdminApp, routes: AdminRoutes): 
         select to_jsonb(t) as transaction
           from public.wallet_adjust(${input.account_id}::uuid, ${input.amount}::bigint, ${input.direction},
                                     ${input.reason}, ${key}) t`;
-      return { status: 201, body: { transaction: row!.transaction } };
+      return await toldCorrection(tx, row!.transaction);
     }));
   app.all("/adjustments", allowMethods("POST"));
 }
