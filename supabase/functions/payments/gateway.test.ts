@@ -349,10 +349,13 @@ describe("idempotency, callers and input", () => {
     expect(await rowsOf(user.userId)).toEqual({ intents: 0, requests: 0 });
   });
 
-  it("answers 400 for a Stripe top-up in ISK, which Stripe counts in hundredths, and asks Stripe nothing", async () => {
-    const user = await topUpUser(sql, "ISK");
+  it.each([
+    ["ISK", "in hundredths of a króna, which has no minor unit"],
+    ["MGA", "in whole ariary, whose minor unit is a hundredth"],
+  ])("answers 400 for a Stripe top-up in %s, which Stripe counts %s, and asks Stripe nothing", async (currency) => {
+    const user = await topUpUser(sql, currency);
     const created = gateway.stripe.requests.length;
-    const body = { provider: "stripe", account_id: user.accountId, amount: 5000, currency: "ISK" };
+    const body = { provider: "stripe", account_id: user.accountId, amount: 5000, currency };
     const answer = await topUp(user.token, crypto.randomUUID(), body);
     expect(answer.status).toBe(400);
     expect(answer.body.error.code).toBe("validation_failed");
