@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { balanceOf, creditsTo, intentStatus } from "../../tests/support/payments-fixtures.ts";
 import { callPayments, MOMO_TOKEN_LIFETIME_SECONDS, topUpUser } from "../../tests/support/payments-gateway.ts";
 import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
-import { stripeCardDeclined, stripeError } from "../../tests/support/provider-standins.ts";
+import { stripeCardDeclined, stripeError, stripeIdempotencyKeyInUse } from "../../tests/support/provider-standins.ts";
 import { revolutRequest, stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
 const sql = useTestSql();
@@ -179,6 +179,9 @@ describe("a provider that declines or is unavailable", () => {
     [
       ["a 500", { status: 500, body: stripeError("api_error", undefined, "Something went wrong on Stripe's end.") }],
       ["no answer", "hang"],
+      // An earlier call with the intent's Idempotency-Key is still running at Stripe (ours timed
+      // out and the user retried at once): its outcome is not known yet, nothing was refused.
+      ["a 409 idempotency_key_in_use", stripeIdempotencyKeyInUse],
     ] as const,
   )("Stripe with %s: 502, intent still requires_payment; the same key later creates exactly one PaymentIntent", async (_, behaviour) => {
     const user = await topUpUser(sql, "USD");
@@ -346,10 +349,13 @@ describe("idempotency, callers and input", () => {
     expect(await rowsOf(user.userId)).toEqual({ intents: 0, requests: 0 });
   });
 
-  it("answers 400 for a Stripe top-up in ISK, which Stripe counts in hundredths, and asks Stripe nothing", async () => {
-    const user = await topUpUser(sql, "ISK");
+  it.each([
+    ["ISK", "in hundredths of a króna, which has no minor unit"],
+    ["MGA", "in whole ariary, whose minor unit is a hundredth"],
+  ])("answers 400 for a Stripe top-up in %s, which Stripe counts %s, and asks Stripe nothing", async (currency) => {
+    const user = await topUpUser(sql, currency);
     const created = gateway.stripe.requests.length;
-    const body = { provider: "stripe", account_id: user.accountId, amount: 5000, currency: "ISK" };
+    const body = { provider: "stripe", account_id: user.accountId, amount: 5000, currency };
     const answer = await topUp(user.token, crypto.randomUUID(), body);
     expect(answer.status).toBe(400);
     expect(answer.body.error.code).toBe("validation_failed");

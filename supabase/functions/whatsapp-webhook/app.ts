@@ -54,9 +54,10 @@ export function createWhatsAppWebhookApp(options: AppOptions<WhatsAppWebhookDepe
     const messages = values.flatMap((value) => value.messages ?? []);
     const session = messages.length === 0 ? null : new ConversationSession(options.dependencies().conversation(), webhookContext(c));
     await session?.admit(messages, new Map(values.flatMap((value) => [...profileNames(value)])));
-    const response = await deliver(c, await whatsAppEvents(notification, session?.answer));
-    await session?.afterCommit();
-    return response;
+    // The answers' follow-ups (MoMo's side of a top-up or cash-out) and sends run once the
+    // messages are committed, also when another event of the delivery failed (500): the
+    // redelivery finds these messages duplicates and would never answer them.
+    return await deliver(c, await whatsAppEvents(notification, session?.answer), session ? () => session.afterCommit() : undefined);
   });
   return app;
 }

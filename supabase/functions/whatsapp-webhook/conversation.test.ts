@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { asServiceRole } from "../../tests/support/payments-fixtures.ts";
 import { buttonId, Person, readable, startWhatsAppGateway, type WhatsAppGateway } from "../../tests/support/whatsapp-conversation.ts";
-import { inboundNotification, newWaId, textOf } from "../../tests/support/whatsapp-messages.ts";
+import { inboundNotification, newWaId, textOf, wamid } from "../../tests/support/whatsapp-messages.ts";
 import { whileAnswering } from "../../tests/support/provider-standins.ts";
 import { runWhatsAppSendAlone } from "../../tests/support/whatsapp-send-alone.ts";
 
@@ -453,6 +453,32 @@ describe("when MoMo refuses", () => {
       "MoMo refused the cash-out of 1,000 RWF: the MoMo account cannot receive money. The money is back in your wallet.",
     );
     expect((await accountOf(person)).available).toBe(5_000);
+  });
+});
+
+describe("a delivery with an event that fails", () => {
+  // Meta sends a person's messages and the statuses of mfuko's messages in one notification; an
+  // event the database refuses fails alone (the delivery is answered 500 and redelivered), and
+  // the rest commits. A top-up that committed is a duplicate in the redelivery: if its MoMo
+  // request were not made now, it would never be, and the person would hear nothing.
+  it("still asks MoMo for a committed top-up and answers it, while the delivery is answered 500", async () => {
+    const person = await newcomer();
+    const earlier = wamid();
+    await person.send({ ...textOf("balance"), id: earlier });
+    const delivery = inboundNotification(person.waId, person.name, [textOf("topup 3000")]);
+    // A delivery status for a message the person sent: a contradiction the database refuses.
+    Object.assign(delivery.entry[0]!.changes[0]!.value, {
+      statuses: [{ id: earlier, status: "delivered", timestamp: String(Math.floor(Date.now() / 1000)) }],
+    });
+    const before = gateway.graph.deliveredTo(person.waId).length;
+    expect((await person.deliver(delivery)).status).toBe(500);
+    const [intent] = await sql<{ id: string; status: string }[]>`
+      select id, status from public.payment_intents where account_id = ${(await accountOf(person)).id}::uuid`;
+    expect(gateway.momo.requestsToPay.get(intent!.id)?.body).toMatchObject({ amount: "3000", currency: "RWF" });
+    expect(intent!.status).toBe("processing");
+    expect(gateway.graph.deliveredTo(person.waId).slice(before).map(readable)).toEqual([
+      expect.stringMatching(/^MoMo is asking \+250 .* to approve 3,000 RWF: approve it on your phone\./),
+    ]);
   });
 });
 

@@ -495,6 +495,19 @@ export const stripeCardDeclined: Behaviour = {
   body: stripeError("card_error", "card_declined", "Your card was declined.", { decline_code: "generic_decline" }),
 };
 
+/**
+ * Stripe's answer to a create whose Idempotency-Key an earlier request is still using (HTTP 409):
+ * that request's outcome is not known yet, and the same call once it ends is answered with it.
+ */
+export const stripeIdempotencyKeyInUse: Behaviour = {
+  status: 409,
+  body: stripeError(
+    "invalid_request_error",
+    "idempotency_key_in_use",
+    "There is currently another in-progress request using this Idempotent Key. Please try again later.",
+  ),
+};
+
 /** Stripe's metadata[...] form fields as an object. */
 function formMetadata(params: URLSearchParams): Record<string, string> {
   return Object.fromEntries(
@@ -630,9 +643,10 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     }
     const behaviour = path === "/v1/refunds" ? standIn.refundBehaviour : standIn.createBehaviour;
     if (behaviour === "hang") return;
-    // Stripe stores the answer of a request it processed, refusals included, but not a 500.
+    // Stripe stores the answer of a request it processed, refusals included, but not a 500, nor
+    // a 409 (the key was in use by another request: this one never ran).
     const remember = (status: number, body: unknown) => {
-      if (key !== undefined && status < 500) answered.set(key, { params: text, status, body });
+      if (key !== undefined && status < 500 && status !== 409) answered.set(key, { params: text, status, body });
       if (behaviour !== "accept-silently") send(response, status, body);
     };
     if (behaviour !== "accept" && behaviour !== "accept-silently") return remember(behaviour.status, behaviour.body);

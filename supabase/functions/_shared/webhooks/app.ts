@@ -1,7 +1,7 @@
 // The common frame of the four webhook functions: a hono app under /<function-name> with the
 // shared layer (rate limit per provider and client address first, then method, content type
 // and body limits), and `deliver`, which hands a delivery's events to store-then-apply for the
-// app's provider and answers the provider.
+// app's provider, runs what must follow their commit, and answers the provider.
 import { type Context, Hono } from "hono";
 import type { AppOptions } from "../composition.ts";
 import type { Sql } from "../db.ts";
@@ -28,8 +28,13 @@ export interface WebhookAppOptions extends AppOptions<WebhookDependencies> {
 
 export interface WebhookApp {
   app: Hono<SharedEnv>;
-  /** Stores and applies `events` in one transaction and answers the provider with their outcomes. */
-  deliver(c: Context<SharedEnv>, events: readonly WebhookEvent[]): Promise<Response>;
+  /**
+   * Stores and applies `events` in one transaction and answers the provider with their outcomes;
+   * `committed` runs once that transaction has committed, before the answer, whether every event
+   * applied or some failed alone (answered 500): what the others committed stands, and their
+   * redelivery finds them duplicates.
+   */
+  deliver(c: Context<SharedEnv>, events: readonly WebhookEvent[], committed?: () => Promise<void>): Promise<Response>;
 }
 
 /** A hono app for one webhook function with the shared layer mounted. */
@@ -52,6 +57,10 @@ export function createWebhookApp(options: WebhookAppOptions): WebhookApp {
   });
   return {
     app,
-    deliver: async (c, events) => webhookResponse(c, await storeThenApply(dependencies().sql, c, provider, events, logger)),
+    deliver: async (c, events, committed) => {
+      const results = await storeThenApply(dependencies().sql, c, provider, events, logger);
+      await committed?.();
+      return webhookResponse(c, results);
+    },
   };
 }

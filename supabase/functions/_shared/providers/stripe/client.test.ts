@@ -1,7 +1,13 @@
 // The Stripe client (the official SDK pointed at a base URL) against the Stripe stand-in.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "@mfuko/local-stack/ports";
-import { startStripeStandIn, stripeCardDeclined, stripeError, type StripeStandIn } from "../../../../tests/support/provider-standins.ts";
+import {
+  startStripeStandIn,
+  stripeCardDeclined,
+  stripeError,
+  stripeIdempotencyKeyInUse,
+  type StripeStandIn,
+} from "../../../../tests/support/provider-standins.ts";
 import { createStripeClient, type StripeClient, StripeUnknownPaymentIntentError, StripeUnknownRefundError } from "./client.ts";
 
 const secretKey = "sk_test_stripeClientTest";
@@ -57,6 +63,16 @@ describe("Stripe client", () => {
       await expect(c.make(client)).rejects.toMatchObject({ kind: "unavailable", httpStatus: 500 });
       standIn[c.behaviour] = "hang";
       await expect(c.make(client)).rejects.toMatchObject({ kind: "unavailable", httpStatus: null });
+    } finally {
+      standIn[c.behaviour] = "accept";
+    }
+  });
+
+  it.each(calls)("takes a 409 to $call (its Idempotency-Key in use by a request still running at Stripe) as unavailable", async (c) => {
+    const client = createStripeClient({ secretKey, baseUrl: standIn.url });
+    try {
+      standIn[c.behaviour] = stripeIdempotencyKeyInUse;
+      await expect(c.make(client)).rejects.toMatchObject({ kind: "unavailable", provider: "stripe", httpStatus: 409 });
     } finally {
       standIn[c.behaviour] = "accept";
     }
