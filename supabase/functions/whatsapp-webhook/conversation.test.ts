@@ -117,6 +117,9 @@ describe("a whole conversation", () => {
     expect(await gateway.momo.decide(cashOut!.reference_id, "SUCCESSFUL")).toBe(200);
     expect(await runJob("whatsapp-send")).toBe(200);
     expect(alice.inbox().at(-1)).toBe(`Cash-out paid: MoMo sent 1,000 RWF to +${alice.waId}.`);
+    expect((await alice.tap({ button: buttonId(cashOutQuestion, "Confirm") })).map(readable)).toEqual([
+      "You already confirmed this: 1,000 RWF was cashed out once, not again.",
+    ]);
 
     // stop: no more notifications, answers still come; start: notifications again.
     expect((await alice.say("stop")).map(readable)).toEqual([expect.stringMatching(/^Notifications are off\./)]);
@@ -454,6 +457,18 @@ describe("when MoMo refuses", () => {
     );
     expect((await accountOf(person)).available).toBe(5_000);
   });
+
+  it("a repeated Confirm of a cash-out says what became of it: refused and back in the wallet, not cashed out", async () => {
+    const person = await newcomer(5_000);
+    const [question] = await person.say("cashout 1000");
+    const confirm = { button: buttonId(question, "Confirm") };
+    const payeeBarred = { status: 400, body: { code: "PAYEE_NOT_ALLOWED_TO_RECEIVE", message: "The payee is unable to receive funds" } };
+    await whileAnswering(gateway.momo, "transferBehaviour", payeeBarred, () => person.tap(confirm));
+    expect((await person.tap(confirm)).map(readable)).toEqual([
+      "You already confirmed this: MoMo refused the cash-out of 1,000 RWF and the money is back in your wallet. Nothing was sent again.",
+    ]);
+    expect((await accountOf(person)).available).toBe(5_000);
+  });
 });
 
 describe("when MoMo does not answer", () => {
@@ -474,6 +489,10 @@ describe("when MoMo does not answer", () => {
           "you will be told when it is paid, or when the money is back in your wallet.",
       );
       expect((await accountOf(person)).available).toBe(4_000);
+      expect((await person.tap({ button: buttonId(question, "Confirm") })).map(readable)).toEqual([
+        "You already confirmed this: your cash-out of 1,000 RWF is held and pending, sent once, not again. " +
+        "You will be told when it is paid, or when the money is back in your wallet.",
+      ]);
     } finally {
       gateway.momo.requestToPayBehaviour = "accept";
       gateway.momo.transferBehaviour = "accept";
