@@ -3,7 +3,8 @@
 // ledger. A whole conversation (hi, balance, send and confirm with both sides told, history,
 // top-up, cash-out, stop/start), each refusal in words (a number an unconfirmed sign-up
 // holds included), late, repeated, concurrent and
-// foreign confirmations, a replayed webhook, the per-sender rate limit and the logs.
+// foreign confirmations, a cash-out whose send fails after its Confirm (told held and pending),
+// a replayed webhook, the per-sender rate limit and the logs.
 import { useTestSql } from "../../tests/support/test-sql.ts";
 import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -468,6 +469,36 @@ describe("when MoMo refuses", () => {
       "You already confirmed this: MoMo refused the cash-out of 1,000 RWF and the money is back in your wallet. Nothing was sent again.",
     ]);
     expect((await accountOf(person)).available).toBe(5_000);
+  });
+});
+
+describe("when the cash-out cannot be sent at once", () => {
+  // A fault after the Confirm committed (here the callback URL the transfer needs is
+  // misconfigured): the hold stands and momo-poll sends the transfer later.
+  let faulty: WhatsAppGateway;
+  beforeAll(async () => {
+    faulty = await startWhatsAppGateway({ PUBLIC_FUNCTIONS_URL: "not-a-url" });
+  });
+  afterAll(() => faulty?.stop());
+
+  it("tells the sender the cash-out is held and pending, not nothing", async () => {
+    const person = new Person(faulty, newWaId());
+    await person.say("hi");
+    await fund(person, 5_000);
+    const [question] = await person.say("cashout 1000");
+    const answers = await person.tap({ button: buttonId(question, "Confirm") });
+    const [cashOut] = await sql<{ reference_id: string; status: string }[]>`
+      select reference_id::text, status from public.cashouts where account_id = ${(await accountOf(person)).id}::uuid`;
+    try {
+      expect(answers.map(readable)).toEqual([
+        "Your cash-out of 1,000 RWF is held and pending: you will be told when it is paid, or when the money is back in your wallet.",
+      ]);
+      expect(cashOut!.status).toBe("pending");
+      expect(faulty.momo.transfers.has(cashOut!.reference_id)).toBe(false);
+      expect((await accountOf(person)).available).toBe(4_000);
+    } finally {
+      await asServiceRole(sql, (tx) => tx`select public.cashout_settle(${cashOut!.reference_id}::uuid, 'FAILED', 'test over')`);
+    }
   });
 });
 
