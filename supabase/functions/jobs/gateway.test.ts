@@ -4,7 +4,8 @@
 // left for the user's retry and canceled past the TTL by momo-poll, not by expire-intents,
 // a transfer MoMo never received sent again, then failed as not_accepted, a same-key retry of
 // a cash-out or a refund at the window's end holding not_accepted back (and MoMo paying that
-// retry's refund recording it once), no send once momo-poll has closed the sending, MoMo down
+// retry's refund recording it once), no send once momo-poll has closed the sending, a cash-out
+// settled behind a backlog of more top-ups than a run takes, MoMo down
 // during a poll, intents and holds expiring, two runners at once, the service_role key as the
 // only way in, the reconcile report and its WhatsApp alert to the admins, and whatsapp-send
 // through the Graph API stand-in.
@@ -42,6 +43,7 @@ import { runWhatsAppSendAlone } from "../../tests/support/whatsapp-send-alone.ts
 const POLL_AFTER_SECONDS = 3600;
 const INTENT_TTL_SECONDS = 86_400;
 const TRANSFER_ACCEPT_SECONDS = 14_400;
+const BATCH_SIZE = 100;
 const sql = useTestSql();
 const minter = new TokenMinter(process.env.SUPABASE_JWT_SECRET!);
 let gateway: PaymentsGateway;
@@ -51,6 +53,7 @@ beforeAll(async () => {
     JOBS_MOMO_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
     JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
     JOBS_MOMO_TRANSFER_ACCEPT_SECONDS: String(TRANSFER_ACCEPT_SECONDS),
+    JOBS_BATCH_SIZE: String(BATCH_SIZE),
   });
 });
 afterAll(() => gateway?.stop());
@@ -463,6 +466,29 @@ describe("momo-poll for cash-outs", () => {
     expect(transferPosts()).toBe(posts);
     expect(gateway.momo.transfers.has(cashOut.referenceId)).toBe(false);
     await expectNotAcceptedAfterTheWindow(cashOut);
+  });
+
+  it("a backlog of top-ups MoMo never received, older and more than a run takes, does not keep a cash-out from being settled", async () => {
+    const cashOut = await agedCashOut(2500);
+    gateway.momo.settle(cashOut.referenceId, "SUCCESSFUL");
+    // A MoMo outage leaves more request-to-pays than a run's batch that MoMo never received,
+    // each asked about every run until its TTL, all waiting longer than the cash-out.
+    const { accountId } = await topUpUser(sql, "UGX");
+    const backlog = await asServiceRole(sql, (tx) =>
+      tx<{ id: string }[]>`
+      select i.id from generate_series(1, ${BATCH_SIZE + 1}) n,
+             lateral public.payment_intent_create('momo', ${accountId}::uuid, 1000, 'UGX', ${crypto.randomUUID()} || ':' || n) i,
+             lateral public.payment_intent_attach(i.id, i.id::text) a`);
+    const ids = backlog.map((intent) => intent.id);
+    try {
+      for (const id of ids) await age(sql, "payment_intents", id, POLL_AFTER_SECONDS + 120);
+      expect((await runJob("momo-poll")).body).toMatchObject({ taken: BATCH_SIZE, errors: 0 });
+      expect(await cashOutState(cashOut.cashOutId)).toEqual({ status: "paid", reason: null, hold_status: "posted" });
+      expect(await balanceOf(sql, cashOut.accountId)).toEqual({ balance: 0, available: 0 });
+    } finally {
+      await asServiceRole(sql, (tx) => tx`select public.payment_record_failure(id, 'test over') from unnest(${ids}::uuid[]) id`);
+      if ((await cashOutState(cashOut.cashOutId)).status === "pending") await retire(cashOut);
+    }
   });
 });
 

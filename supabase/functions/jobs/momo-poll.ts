@@ -183,14 +183,23 @@ interface Counts {
   deferred: number;
 }
 
-/** Runs the poll over `sources`, sharing one batch between them. */
+/**
+ * Runs the poll over `sources`, sharing one batch between them: each source first takes up to an
+ * equal share of it, then the sources that filled their share take what is left, in order. A
+ * source with more waiting than the batch (top-ups MoMo never received, asked about every run
+ * until their TTL) would otherwise take every run's whole batch and leave the sources after it
+ * unasked: a cash-out's hold reserved, one whose callback was lost never settled, one MoMo never
+ * received neither sent again nor failed.
+ */
 export function momoPoll(sources: readonly MomoPollSource[]): Job {
   return async (run) => {
     const counts: Counts = { taken: 0, applied: 0, already_applied: 0, pending: 0, resent: 0, errors: 0, deferred: 0 };
     let unreachable = false;
-    for (const source of sources) {
-      const batch = run.settings.batchSize - counts.taken;
-      if (batch <= 0 || unreachable) break;
+
+    /** Takes up to `limit` of `source`'s payments (within the batch) and asks MoMo about them; how many it took. */
+    async function poll(source: MomoPollSource, limit: number): Promise<number> {
+      const batch = Math.min(limit, run.settings.batchSize - counts.taken);
+      if (batch <= 0 || unreachable) return 0;
       const payments = await withRequestContext(run.sql, run.context, (tx) => source.take(tx, run, batch));
       counts.taken += payments.length;
       for (const payment of payments) {
@@ -222,7 +231,13 @@ export function momoPoll(sources: readonly MomoPollSource[]): Job {
         }
         counts[await applyConfirmed(run, "momo", event)] += 1;
       }
+      return payments.length;
     }
+
+    const share = Math.ceil(run.settings.batchSize / sources.length);
+    const filled: MomoPollSource[] = [];
+    for (const source of sources) if (await poll(source, share) === share) filled.push(source);
+    for (const source of filled) await poll(source, run.settings.batchSize);
     return { ...counts };
   };
 }

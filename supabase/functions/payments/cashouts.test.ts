@@ -9,6 +9,7 @@ import { asServiceRole, balanceOf } from "../../tests/support/payments-fixtures.
 import { callPayments, type TopUpUser, topUpUser } from "../../tests/support/payments-gateway.ts";
 import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
 import { momoCallbackRequest } from "../../tests/support/webhook-requests.ts";
+import { whileAnswering } from "../../tests/support/provider-standins.ts";
 
 const sql = useTestSql();
 const gateway = usePaymentsGateway();
@@ -235,6 +236,35 @@ describe("a transfer MoMo declines or does not answer", () => {
 
     expect(await gateway.momo.decide(reference, "SUCCESSFUL")).toBe(200);
     expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 3000, available: 3000 });
+    await assertLedgerInvariants(sql);
+  });
+
+  it("MoMo refusing a retry of a transfer it may hold already keeps the hold (502): MoMo then paying the first send captures it once", async () => {
+    const user = await fundedUser(5000);
+    const key = crypto.randomUUID();
+    const body = { account_id: user.accountId, amount: 4000, currency: "UGX", msisdn: MSISDN };
+    // MoMo takes the transfer but its answer is lost.
+    const lost = await whileAnswering(gateway.momo, "transferBehaviour", "accept-silently", () => cashOut(user, key, body));
+    expect(lost.status).toBe(502);
+    const id = lost.body.error.details.cashout.id;
+    const { reference_id: reference } = await cashOutRow(id);
+
+    // The retry's send is refused: that says nothing of the first send, which MoMo holds.
+    const payeeNotFound = { status: 400, body: { code: "PAYEE_NOT_FOUND", message: "Payee not found" } };
+    const refused = await whileAnswering(gateway.momo, "transferBehaviour", payeeNotFound, () => cashOut(user, key, body));
+    expect(refused.status).toBe(502);
+    expect(refused.body.error).toMatchObject({
+      code: "provider_unavailable",
+      details: { provider: "momo", cashout: { id, status: "pending" } },
+    });
+    expect(await cashOutRow(id)).toMatchObject({ status: "pending", hold_status: "pending" });
+    expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 5000, available: 1000 });
+
+    // MoMo pays the transfer it took: the hold is captured, the money leaves the wallet once.
+    expect(await gateway.momo.decide(reference, "SUCCESSFUL")).toBe(200);
+    expect(await cashOutRow(id)).toMatchObject({ status: "paid", hold_status: "posted" });
+    expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 1000, available: 1000 });
+    expect(await clearingReceivedFrom(user.accountId)).toBe(4000);
     await assertLedgerInvariants(sql);
   });
 });

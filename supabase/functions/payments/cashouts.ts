@@ -3,8 +3,9 @@
 // records the cash-out; committed before MoMo is called, so that a retry finds the same
 // cash-out and its reference), then MoMo Disbursements' transfer with X-Reference-Id = the
 // cash-out's reference: a retry re-sends the same reference and MoMo answers 409 for one it
-// already has, so a cash-out is never paid twice. A refusal (4xx) settles the cash-out failed,
-// which voids the hold, and answers 422; a MoMo that is down leaves it pending with its hold
+// already has, so a cash-out is never paid twice. A refusal (4xx) of its first send settles the
+// cash-out failed, which voids the hold, and answers 422; a refusal of a re-send (MoMo may hold
+// the earlier one) and a MoMo that is down leave it pending with its hold
 // (502) until a retry, the callback or the momo-poll job learns MoMo's answer. Only a status
 // confirmed with MoMo's API captures the hold (momo-webhook, momo-poll).
 import { z } from "zod";

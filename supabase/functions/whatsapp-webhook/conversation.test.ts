@@ -3,7 +3,8 @@
 // ledger. A whole conversation (hi, balance, send and confirm with both sides told, history,
 // top-up, cash-out, stop/start), each refusal in words (a number an unconfirmed sign-up
 // holds included), late, repeated, concurrent and
-// foreign confirmations, a replayed webhook, the per-sender rate limit and the logs.
+// foreign confirmations, a cash-out whose send fails after its Confirm (told held and pending),
+// a replayed webhook, the per-sender rate limit and the logs.
 import { useTestSql } from "../../tests/support/test-sql.ts";
 import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -117,6 +118,9 @@ describe("a whole conversation", () => {
     expect(await gateway.momo.decide(cashOut!.reference_id, "SUCCESSFUL")).toBe(200);
     expect(await runJob("whatsapp-send")).toBe(200);
     expect(alice.inbox().at(-1)).toBe(`Cash-out paid: MoMo sent 1,000 RWF to +${alice.waId}.`);
+    expect((await alice.tap({ button: buttonId(cashOutQuestion, "Confirm") })).map(readable)).toEqual([
+      "You already confirmed this: 1,000 RWF was cashed out once, not again.",
+    ]);
 
     // stop: no more notifications, answers still come; start: notifications again.
     expect((await alice.say("stop")).map(readable)).toEqual([expect.stringMatching(/^Notifications are off\./)]);
@@ -454,6 +458,48 @@ describe("when MoMo refuses", () => {
     );
     expect((await accountOf(person)).available).toBe(5_000);
   });
+
+  it("a repeated Confirm of a cash-out says what became of it: refused and back in the wallet, not cashed out", async () => {
+    const person = await newcomer(5_000);
+    const [question] = await person.say("cashout 1000");
+    const confirm = { button: buttonId(question, "Confirm") };
+    const payeeBarred = { status: 400, body: { code: "PAYEE_NOT_ALLOWED_TO_RECEIVE", message: "The payee is unable to receive funds" } };
+    await whileAnswering(gateway.momo, "transferBehaviour", payeeBarred, () => person.tap(confirm));
+    expect((await person.tap(confirm)).map(readable)).toEqual([
+      "You already confirmed this: MoMo refused the cash-out of 1,000 RWF and the money is back in your wallet. Nothing was sent again.",
+    ]);
+    expect((await accountOf(person)).available).toBe(5_000);
+  });
+});
+
+describe("when the cash-out cannot be sent at once", () => {
+  // A fault after the Confirm committed (here the callback URL the transfer needs is
+  // misconfigured): the hold stands and momo-poll sends the transfer later.
+  let faulty: WhatsAppGateway;
+  beforeAll(async () => {
+    faulty = await startWhatsAppGateway({ PUBLIC_FUNCTIONS_URL: "not-a-url" });
+  });
+  afterAll(() => faulty?.stop());
+
+  it("tells the sender the cash-out is held and pending, not nothing", async () => {
+    const person = new Person(faulty, newWaId());
+    await person.say("hi");
+    await fund(person, 5_000);
+    const [question] = await person.say("cashout 1000");
+    const answers = await person.tap({ button: buttonId(question, "Confirm") });
+    const [cashOut] = await sql<{ reference_id: string; status: string }[]>`
+      select reference_id::text, status from public.cashouts where account_id = ${(await accountOf(person)).id}::uuid`;
+    try {
+      expect(answers.map(readable)).toEqual([
+        "Your cash-out of 1,000 RWF is held and pending: you will be told when it is paid, or when the money is back in your wallet.",
+      ]);
+      expect(cashOut!.status).toBe("pending");
+      expect(faulty.momo.transfers.has(cashOut!.reference_id)).toBe(false);
+      expect((await accountOf(person)).available).toBe(4_000);
+    } finally {
+      await asServiceRole(sql, (tx) => tx`select public.cashout_settle(${cashOut!.reference_id}::uuid, 'FAILED', 'test over')`);
+    }
+  });
 });
 
 describe("a delivery with an event that fails", () => {
@@ -500,6 +546,10 @@ describe("when MoMo does not answer", () => {
           "you will be told when it is paid, or when the money is back in your wallet.",
       );
       expect((await accountOf(person)).available).toBe(4_000);
+      expect((await person.tap({ button: buttonId(question, "Confirm") })).map(readable)).toEqual([
+        "You already confirmed this: your cash-out of 1,000 RWF is held and pending, sent once, not again. " +
+        "You will be told when it is paid, or when the money is back in your wallet.",
+      ]);
     } finally {
       gateway.momo.requestToPayBehaviour = "accept";
       gateway.momo.transferBehaviour = "accept";

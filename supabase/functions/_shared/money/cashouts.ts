@@ -56,10 +56,12 @@ export async function postCashOutTransfer(
 
 /**
  * MoMo's transfer of a cash-out the user asked for (the payments API and the WhatsApp
- * conversation): sent, or settled failed (its hold voided) when MoMo refuses it. A cash-out no
- * longer pending, or whose sending momo-poll has closed, is returned as it is ("declined" once
- * failed). Throws ProviderError when MoMo is unavailable (the cash-out stays pending with its
- * hold until a retry, the callback or momo-poll learns MoMo's answer).
+ * conversation): sent, or settled failed (its hold voided) when MoMo refuses its first send. A
+ * cash-out no longer pending, or whose sending momo-poll has closed, is returned as it is
+ * ("declined" once failed). Throws ProviderError when MoMo is unavailable, and when MoMo refuses
+ * a re-send (`cashOut` records an earlier send): MoMo may hold that earlier send and pay it, so
+ * the cash-out stays pending with its hold until a retry, the callback or momo-poll learns
+ * MoMo's answer (momo-poll fails it not_accepted if MoMo never took it).
  */
 export async function sendCashOut(
   providers: Pick<ProviderClients, "momo" | "momoCallbackUrl">,
@@ -71,7 +73,9 @@ export async function sendCashOut(
   try {
     sent = await postCashOutTransfer(providers, asService, cashOut);
   } catch (error) {
-    if (!(error instanceof ProviderError) || error.kind !== "declined") throw error;
+    // A refusal of a re-send says nothing of the earlier send (MoMo answers 409 only once it holds
+    // the reference): releasing the hold then could pay the person twice.
+    if (!(error instanceof ProviderError) || error.kind !== "declined" || cashOut.last_sent_at !== null) throw error;
     const reason = storableReason(error.reason ?? error.message);
     // MoMo refused the transfer this request asked for, so it will never pay it: release the hold.
     const [failed] = await asService((tx) =>

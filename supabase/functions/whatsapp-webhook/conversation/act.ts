@@ -187,6 +187,23 @@ interface Decision {
   cashout_id: string | null;
 }
 
+// What a confirmed cash-out has become, for a repeated Confirm: a cash-out MoMo has not paid
+// (yet) is not told as cashed out.
+const CASH_OUT_SO_FAR: Record<"pending" | "paid" | "failed", (money: string) => string> = {
+  pending: (money) =>
+    `your cash-out of ${money} is held and pending, sent once, not again. ` +
+    "You will be told when it is paid, or when the money is back in your wallet.",
+  paid: (money) => `${money} was cashed out once, not again.`,
+  failed: (money) => `MoMo refused the cash-out of ${money} and the money is back in your wallet. Nothing was sent again.`,
+};
+
+async function cashOutSoFar(turn: Turn, cashOutId: string, money: string): Promise<string> {
+  const [cashOut] = await asUser(turn.tx, turn.sender.userId, (sp) =>
+    sp<{ status: "pending" | "paid" | "failed" }[]>`
+    select status from public.cashouts where id = ${cashOutId}::uuid`);
+  return CASH_OUT_SO_FAR[cashOut!.status](money);
+}
+
 async function decide(turn: Turn, command: Extract<Command, { kind: "decide" }>): Promise<void> {
   const decided = await unlessRefused(
     turn,
@@ -210,7 +227,8 @@ async function decide(turn: Turn, command: Extract<Command, { kind: "decide" }>)
   if (answer) return say(turn, answer);
   const money = formatMoney(BigInt(decision.amount!), decision.currency!);
   if (decision.outcome === "already_confirmed") {
-    return say(turn, `You already confirmed this: ${money} was ${decision.kind === "send" ? "sent" : "cashed out"} once, not again.`);
+    if (decision.kind === "send") return say(turn, `You already confirmed this: ${money} was sent once, not again.`);
+    return say(turn, `You already confirmed this: ${await cashOutSoFar(turn, decision.cashout_id!, money)}`);
   }
   if (decision.kind === "send") return say(turn, `Sent ${money} to ${displayPhone(decision.recipient_wa_id!)}.`);
   turn.later({ kind: "cashout", waId: turn.sender.waId, userId: turn.sender.userId, cashOutId: decision.cashout_id! });

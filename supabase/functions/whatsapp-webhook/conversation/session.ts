@@ -236,23 +236,37 @@ export class ConversationSession {
   }
 
   private cashOut(followUp: Extract<FollowUp, { kind: "cashout" }>): Promise<OutboundMessage> {
+    const read = (tx: TransactionSql) => tx<CashOut[]>`select * from public.cashouts where id = ${followUp.cashOutId}::uuid`;
     return this.providerStep(
-      (tx) => tx<CashOut[]>`select * from public.cashouts where id = ${followUp.cashOutId}::uuid`,
+      read,
       "cashout_id",
       async (cashOut, money) => {
-        const sent = await sendCashOut(this.deps.providers(), this.asServiceAnswering(followUp), this.deps.logger, cashOut);
+        let sent;
+        try {
+          sent = await sendCashOut(this.deps.providers(), this.asServiceAnswering(followUp), this.deps.logger, cashOut);
+        } catch (error) {
+          if (error instanceof ProviderError) throw error;
+          // A fault once the Confirm committed (a configuration, the database): the hold stands and
+          // momo-poll sends the transfer MoMo has not got, so the person is told that, not nothing.
+          const [now] = await withRequestContext(this.deps.sql, this.context, read);
+          if (now?.status !== "pending") throw error;
+          this.deps.logger.error("whatsapp_cash_out_send_failed", { cashout_id: cashOut.id, error: String(error) });
+          return textMessage(heldAndPending(money));
+        }
         if (sent.outcome === "declined") {
           const why = await this.failureWords(sent.cashOut.reason, "payee");
           return textMessage(`MoMo refused the cash-out of ${money}${why}. The money is back in your wallet.`);
         }
         return textMessage(`Cash-out of ${money} to ${displayPhone(followUp.waId)} is on its way. You will be told when MoMo has paid it.`);
       },
-      (money) =>
-        `MoMo is not answering right now. Your cash-out of ${money} is held and pending: ` +
-        "you will be told when it is paid, or when the money is back in your wallet.",
+      (money) => `MoMo is not answering right now. ${heldAndPending(money)}`,
     );
   }
 }
+
+/** What a cash-out that may not have reached MoMo yet is, said to the person. */
+const heldAndPending = (money: string) =>
+  `Your cash-out of ${money} is held and pending: you will be told when it is paid, or when the money is back in your wallet.`;
 
 /** Queues `message` as a reply to `waId` in `tx`; its outbox id. */
 async function enqueueReply(tx: TransactionSql, waId: string, message: OutboundMessage): Promise<string> {
