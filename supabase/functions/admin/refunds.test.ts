@@ -237,6 +237,32 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 2000, available: 2000 });
   });
 
+  it("Stripe's 409 for a request with the same key still in progress is 502, not a refusal: the retry records the refund once", async () => {
+    const payment = await stripePayment(2400);
+    const key = crypto.randomUUID();
+    const body = { amount: 2400, reason: "in progress" };
+    // The first request timed out here while Stripe was still creating the refund; the retry
+    // meets it in progress. Stripe saves no answer for that conflict: the refund may yet be made.
+    gateway.stripe.refundBehaviour = {
+      status: 409,
+      body: stripeError(
+        "idempotency_error",
+        "idempotency_key_in_use",
+        "There is currently another in-progress request using this Idempotency Key. Please try again later.",
+      ),
+    };
+    try {
+      expect(refusal(await refund(payment.paymentId, body, key))).toEqual({ status: 502, code: "provider_unavailable" });
+    } finally {
+      gateway.stripe.refundBehaviour = "accept";
+    }
+    expect(await refundsOf(payment.paymentId)).toEqual([]);
+    const retried = await refund(payment.paymentId, body, key);
+    expect(retried.status).toBe(201);
+    expect(retried.body.refund).toMatchObject({ status: "succeeded", amount: 2400 });
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 0, available: 0 });
+  });
+
   it("a retry after Stripe did not answer reaches the same Stripe refund, never a second one", async () => {
     const payment = await stripePayment(2200);
     const key = crypto.randomUUID();

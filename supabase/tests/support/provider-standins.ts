@@ -630,9 +630,10 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     }
     const behaviour = path === "/v1/refunds" ? standIn.refundBehaviour : standIn.createBehaviour;
     if (behaviour === "hang") return;
-    // Stripe stores the answer of a request it processed, refusals included, but not a 500.
+    // Stripe stores the answer of a request it processed, refusals included, but not a 500, nor
+    // a 409 (another request with the key still in progress).
     const remember = (status: number, body: unknown) => {
-      if (key !== undefined && status < 500) answered.set(key, { params: text, status, body });
+      if (key !== undefined && status < 500 && status !== 409) answered.set(key, { params: text, status, body });
       if (behaviour !== "accept-silently") send(response, status, body);
     };
     if (behaviour !== "accept" && behaviour !== "accept-silently") return remember(behaviour.status, behaviour.body);

@@ -7,7 +7,7 @@
 import Stripe from "stripe";
 import { once } from "../../env.ts";
 import { providerConfigFromEnv } from "../from-env.ts";
-import { providerError } from "../errors.ts";
+import { providerError, type ProviderFailureKind } from "../errors.ts";
 import type { RefundRequest } from "../refund-request.ts";
 
 export interface StripeClientConfig {
@@ -19,6 +19,18 @@ export interface StripeClientConfig {
 
 /** Stripe refused or did not answer (its `kind` says which). Safe to store and log. */
 export class StripeApiError extends providerError("stripe") {}
+
+/**
+ * Stripe's 409: another request with the same Idempotency-Key is still being processed
+ * (idempotency_key_in_use; e.g. the retry of a call that timed out here while Stripe went on).
+ * Stripe saves no answer for it and the request in progress may still create the object, so it
+ * is no refusal: the same key later gets that request's answer.
+ */
+class StripeConflictError extends StripeApiError {
+  override get kind(): ProviderFailureKind {
+    return "unavailable";
+  }
+}
 
 /**
  * Stripe's 404 resource_missing for the PaymentIntent a call names (param `intent`): Stripe has
@@ -101,7 +113,8 @@ function asStripeApiError(error: unknown, what: string): StripeApiError {
     const status = typeof error.statusCode === "number" ? error.statusCode : null;
     const reason = [error.decline_code ?? error.code, error.message].filter(Boolean).join(": ").slice(0, 500) || null;
     const answered = status === null ? `did not answer ${what} (${error.type})` : `answered ${what} with HTTP ${status}`;
-    return new StripeApiError(`Stripe ${answered}`, status, status === null ? null : reason);
+    const Failure = status === 409 ? StripeConflictError : StripeApiError;
+    return new Failure(`Stripe ${answered}`, status, status === null ? null : reason);
   }
   return new StripeApiError(`Stripe did not answer ${what}: ${(error as Error).name}`, null);
 }
