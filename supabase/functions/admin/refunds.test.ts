@@ -333,18 +333,25 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     },
   );
 
-  it("an admin's refund taking over a different refund of the same amount is made good by Stripe's next charge.refunded", async () => {
+  it("an admin's new refund of the amount of one Stripe reported without its id is a refund of its own: its failure gives back only itself", async () => {
     const payment = await stripePayment(9000);
     // A refund made in Stripe's dashboard, reported without its id.
     expect(await deliver(stripeChargeRefunded(payment.pi, 9000, 3000))).toBe(200);
-    // The admin's own refund of the same amount takes that row over: the wallet is debited once for two refunds...
-    expect((await refund(payment.paymentId, { amount: 3000, reason: "second refund" })).status).toBe(201);
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 6000, available: 6000 });
-    // ...until Stripe reports the charge's new total, which records the difference.
-    expect(await deliver(stripeChargeRefunded(payment.pi, 9000, 6000))).toBe(200);
+    // The admin's own refund of the same amount, new at Stripe: a second refund, debited once more.
+    const own = await refund(payment.paymentId, { amount: 3000, reason: "second refund" });
+    expect(own.status).toBe(201);
+    const refundId = own.body.provider.refund_id as string;
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 3000, available: 3000 });
-    expect(await paymentRow(payment.paymentId)).toMatchObject({ amount_refunded: 6000 });
     expect(await refundsOf(payment.paymentId)).toHaveLength(2);
+    // Stripe's report of the charge's new total, delivered late: after the admin's refund failed.
+    const newTotal = stripeChargeRefunded(payment.pi, 9000, 6000);
+    // The admin's refund fails at Stripe: its 3000 comes back, the dashboard refund stays taken.
+    expect(await deliver(refundFailed(payment.pi, refundId, 3000, "expired_or_canceled_card"))).toBe(200);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 6000, available: 6000 });
+    expect(await deliver(newTotal)).toBe(200);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 6000, available: 6000 });
+    expect(await paymentRow(payment.paymentId)).toMatchObject({ status: "partially_refunded", amount_refunded: 3000 });
   });
 
   it("refuses a refund the ledger could not record (409) before Stripe is asked: the credit reversed, the account closed", async () => {

@@ -76,6 +76,12 @@ export interface CreatedRefund {
   amount: number;
   /** The charge refunded (ch_...), which names the refunds its webhooks report without an id. */
   charge: string | null;
+  /**
+   * Whether Stripe answered with the refund an earlier request with the same Idempotency-Key
+   * created (its Idempotent-Replayed header): that request's answer may have been lost, and
+   * the refund reported by the charge's webhook meanwhile. False for a refund this call made.
+   */
+  replayed: boolean;
 }
 
 export interface StripeClient {
@@ -179,7 +185,7 @@ export function createStripeClient(config: StripeClientConfig): StripeClient {
 
     async createRefund(refund) {
       const target = refund.paymentId.startsWith("ch_") ? { charge: refund.paymentId } : { payment_intent: refund.paymentId };
-      let created: Stripe.Refund;
+      let created: Stripe.Response<Stripe.Refund>;
       try {
         created = await stripe.refunds.create(
           { ...target, amount: refund.amount, metadata: { payment_id: refund.ourPaymentId, refund_request_id: refund.requestId } },
@@ -189,7 +195,10 @@ export function createStripeClient(config: StripeClientConfig): StripeClient {
         throw asStripeApiError(error, `the refund of ${refund.paymentId}`);
       }
       const charge = typeof created.charge === "string" ? created.charge : created.charge?.id ?? null;
-      return { id: created.id, status: created.status ?? "pending", amount: created.amount, charge };
+      // With the fetch client, the SDK's lastResponse is the fetch Response itself.
+      const answer = created.lastResponse as unknown as Response | undefined;
+      const replayed = answer?.headers?.get("idempotent-replayed") === "true";
+      return { id: created.id, status: created.status ?? "pending", amount: created.amount, charge, replayed };
     },
 
     async retrieveRefund(id) {
