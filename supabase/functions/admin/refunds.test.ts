@@ -333,6 +333,30 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     },
   );
 
+  it("a retry a day after Stripe's answer was lost, Stripe's key forgotten, finds the refund Stripe made and makes no second one", async () => {
+    const payment = await stripePayment(5000);
+    const key = crypto.randomUUID();
+    const body = { amount: 2000, reason: "answer lost" };
+    gateway.stripe.refundBehaviour = "accept-silently";
+    try {
+      expect(refusal(await refund(payment.paymentId, body, key))).toEqual({ status: 502, code: "provider_unavailable" });
+    } finally {
+      gateway.stripe.refundBehaviour = "accept";
+    }
+    expect(await deliver(stripeChargeRefunded(payment.pi, 5000, 2000))).toBe(200);
+    // Stripe keeps the key's answer for 24 hours; the admin retries, as told, with the same key later.
+    gateway.stripe.forgetIdempotencyKeys();
+    const retried = await refund(payment.paymentId, body, key);
+    expect(retried.status).toBe(201);
+    const created = [...gateway.stripe.refunds.values()].filter((r) =>
+      (r.metadata as Record<string, string>).payment_id === payment.paymentId
+    );
+    expect(created).toHaveLength(1);
+    expect(retried.body.provider.refund_id).toBe(created[0]!.id);
+    expect(await refundsOf(payment.paymentId)).toMatchObject([{ provider_refund_id: created[0]!.id, status: "succeeded", amount: 2000 }]);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 3000, available: 3000 });
+  });
+
   it("an admin's new refund of the amount of one Stripe reported without its id is a refund of its own: its failure gives back only itself", async () => {
     const payment = await stripePayment(9000);
     // A refund made in Stripe's dashboard, reported without its id.
