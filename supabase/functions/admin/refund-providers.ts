@@ -25,8 +25,13 @@ export interface ProviderRefund {
   providerStatus: string;
   /**
    * The key prefix under which the provider's webhook records this payment's refunds it
-   * reports without their id (Stripe: unidentifiedRefundPrefix of the refund's charge); null
-   * when it never does. refund_record takes such a refund of the same amount over.
+   * reports without their id (Stripe: unidentifiedRefundPrefix of the refund's charge), when
+   * this refund may be one of them; null when it cannot be. refund_record takes such a refund
+   * of the same amount over. Only a refund an earlier try of the request made (Stripe's
+   * idempotent replay) can have been reported so: a refund this call made was reported by no
+   * webhook yet (the payment stays locked until it is recorded), and taking over another
+   * refund of the same amount would leave the wallet debited once for two, and, if this one
+   * failed, give back the other's debit.
    */
   unidentifiedPrefix: string | null;
 }
@@ -69,7 +74,7 @@ export async function requestProviderRefund(
         id: refund.id,
         outcome: STRIPE_OUTCOMES[refund.status] ?? "pending",
         providerStatus: refund.status,
-        unidentifiedPrefix: refund.charge === null ? null : unidentifiedRefundPrefix(refund.charge),
+        unidentifiedPrefix: refund.replayed && refund.charge !== null ? unidentifiedRefundPrefix(refund.charge) : null,
       };
     }
     case "revolut": {

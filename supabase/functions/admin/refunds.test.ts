@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdminCall, adminRequest, answerOf, createStaff, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
 import { asServiceRole, balanceOf, createTopUp, createUserWithAccount } from "../../tests/support/payments-fixtures.ts";
 import { type PaymentsGateway, startPaymentsGateway } from "../../tests/support/payments-gateway.ts";
-import { stripeError } from "../../tests/support/provider-standins.ts";
+import { stripeError, stripeIdempotencyKeyInUse } from "../../tests/support/provider-standins.ts";
 import { revolutRequest, stripeChargeRefunded, stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
 const sql = useTestSql();
@@ -237,6 +237,25 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 2000, available: 2000 });
   });
 
+  it("Stripe's 409 for a request with the same key still in progress is 502, not a refusal: the retry records the refund once", async () => {
+    const payment = await stripePayment(2400);
+    const key = crypto.randomUUID();
+    const body = { amount: 2400, reason: "in progress" };
+    // The first request timed out here while Stripe was still creating the refund; the retry
+    // meets it in progress. Stripe saves no answer for that conflict: the refund may yet be made.
+    gateway.stripe.refundBehaviour = stripeIdempotencyKeyInUse;
+    try {
+      expect(refusal(await refund(payment.paymentId, body, key))).toEqual({ status: 502, code: "provider_unavailable" });
+    } finally {
+      gateway.stripe.refundBehaviour = "accept";
+    }
+    expect(await refundsOf(payment.paymentId)).toEqual([]);
+    const retried = await refund(payment.paymentId, body, key);
+    expect(retried.status).toBe(201);
+    expect(retried.body.refund).toMatchObject({ status: "succeeded", amount: 2400 });
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 0, available: 0 });
+  });
+
   it("a retry after Stripe did not answer reaches the same Stripe refund, never a second one", async () => {
     const payment = await stripePayment(2200);
     const key = crypto.randomUUID();
@@ -307,18 +326,49 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     },
   );
 
-  it("an admin's refund taking over a different refund of the same amount is made good by Stripe's next charge.refunded", async () => {
+  it("a retry a day after Stripe's answer was lost, Stripe's key forgotten, finds the refund Stripe made and makes no second one", async () => {
+    const payment = await stripePayment(5000);
+    const key = crypto.randomUUID();
+    const body = { amount: 2000, reason: "answer lost" };
+    gateway.stripe.refundBehaviour = "accept-silently";
+    try {
+      expect(refusal(await refund(payment.paymentId, body, key))).toEqual({ status: 502, code: "provider_unavailable" });
+    } finally {
+      gateway.stripe.refundBehaviour = "accept";
+    }
+    expect(await deliver(stripeChargeRefunded(payment.pi, 5000, 2000))).toBe(200);
+    // Stripe keeps the key's answer for 24 hours; the admin retries, as told, with the same key later.
+    gateway.stripe.forgetIdempotencyKeys();
+    const retried = await refund(payment.paymentId, body, key);
+    expect(retried.status).toBe(201);
+    const created = [...gateway.stripe.refunds.values()].filter((r) =>
+      (r.metadata as Record<string, string>).payment_id === payment.paymentId
+    );
+    expect(created).toHaveLength(1);
+    expect(retried.body.provider.refund_id).toBe(created[0]!.id);
+    expect(await refundsOf(payment.paymentId)).toMatchObject([{ provider_refund_id: created[0]!.id, status: "succeeded", amount: 2000 }]);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 3000, available: 3000 });
+  });
+
+  it("an admin's new refund of the amount of one Stripe reported without its id is a refund of its own: its failure gives back only itself", async () => {
     const payment = await stripePayment(9000);
     // A refund made in Stripe's dashboard, reported without its id.
     expect(await deliver(stripeChargeRefunded(payment.pi, 9000, 3000))).toBe(200);
-    // The admin's own refund of the same amount takes that row over: the wallet is debited once for two refunds...
-    expect((await refund(payment.paymentId, { amount: 3000, reason: "second refund" })).status).toBe(201);
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 6000, available: 6000 });
-    // ...until Stripe reports the charge's new total, which records the difference.
-    expect(await deliver(stripeChargeRefunded(payment.pi, 9000, 6000))).toBe(200);
+    // The admin's own refund of the same amount, new at Stripe: a second refund, debited once more.
+    const own = await refund(payment.paymentId, { amount: 3000, reason: "second refund" });
+    expect(own.status).toBe(201);
+    const refundId = own.body.provider.refund_id as string;
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 3000, available: 3000 });
-    expect(await paymentRow(payment.paymentId)).toMatchObject({ amount_refunded: 6000 });
     expect(await refundsOf(payment.paymentId)).toHaveLength(2);
+    // Stripe's report of the charge's new total, delivered late: after the admin's refund failed.
+    const newTotal = stripeChargeRefunded(payment.pi, 9000, 6000);
+    // The admin's refund fails at Stripe: its 3000 comes back, the dashboard refund stays taken.
+    expect(await deliver(refundFailed(payment.pi, refundId, 3000, "expired_or_canceled_card"))).toBe(200);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 6000, available: 6000 });
+    expect(await deliver(newTotal)).toBe(200);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 6000, available: 6000 });
+    expect(await paymentRow(payment.paymentId)).toMatchObject({ status: "partially_refunded", amount_refunded: 3000 });
   });
 
   it("refuses a refund the ledger could not record (409) before Stripe is asked: the credit reversed, the account closed", async () => {

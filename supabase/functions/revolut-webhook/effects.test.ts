@@ -168,6 +168,26 @@ describe("refund orders", () => {
     expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "succeeded" });
   });
 
+  it("keeps the refund order of a top-up whose payment is not recorded yet failed (500), then records it once the top-up is credited", async () => {
+    const topUp = await revolutTopUp(800);
+    // Revolut completed the order, but its ORDER_COMPLETED could not be applied yet.
+    standIn.records.set(topUp.orderId, 503);
+    expect((await deliver(orderEvent("ORDER_COMPLETED", topUp.orderId))).status).toBe(500);
+    const refundId = crypto.randomUUID();
+    standIn.records.set(refundId, refundOrder(refundId, "completed", 800, topUp.orderId));
+    expect((await deliver(orderEvent("ORDER_COMPLETED", refundId))).status).toBe(500);
+    expect(await storedEvents(sql, "revolut", refundId)).toMatchObject([{ status: "failed" }]);
+
+    standIn.records.set(topUp.orderId, order(topUp.orderId, "completed", 800));
+    expect((await deliver(orderEvent("ORDER_COMPLETED", topUp.orderId))).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 800, available: 800 });
+    expect((await deliver(orderEvent("ORDER_COMPLETED", refundId))).status).toBe(200);
+    const [payment] = await sql<{ id: string }[]>`
+      select id from public.payments where provider = 'revolut' and provider_payment_id = ${topUp.orderId}`;
+    expect(await refundsOf(payment!.id)).toEqual([{ provider_refund_id: refundId, status: "succeeded", amount: 800 }]);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 0, available: 0 });
+  });
+
   it("ignores a refund order of an order that is none of our payments", async () => {
     const refundId = crypto.randomUUID();
     standIn.records.set(refundId, refundOrder(refundId, "completed", 100, crypto.randomUUID()));

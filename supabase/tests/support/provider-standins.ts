@@ -481,6 +481,8 @@ export interface StripeStandIn {
   update(paymentIntentId: string, changes: Record<string, unknown>): Record<string, unknown>;
   /** A pending refund reaches its end at Stripe: succeeded, or failed or canceled (with Stripe's failure_reason). */
   settleRefund(refundId: string, status: "succeeded" | "failed" | "canceled", failureReason?: string): Record<string, unknown>;
+  /** Stripe keeps an Idempotency-Key's answer for 24 hours: forgets every key, as a day later. */
+  forgetIdempotencyKeys(): void;
   close(): Promise<void>;
 }
 
@@ -541,6 +543,16 @@ const noSuchObject = (object: string, id: string, param: string) => ({
     doc_url: "https://stripe.com/docs/error-codes/resource-missing",
   }),
 });
+
+/**
+ * Answers GET /v1/refunds?payment_intent=... (or charge=...) as Stripe does: the refunds of that
+ * PaymentIntent or charge, newest first, in one page.
+ */
+function listRefunds(refunds: Map<string, Record<string, unknown>>, query: URLSearchParams): { status: number; body: unknown } {
+  const [field, id] = query.has("payment_intent") ? ["payment_intent", query.get("payment_intent")] : ["charge", query.get("charge")];
+  const data = [...refunds.values()].filter((refund) => refund[field] === id).reverse();
+  return { status: 200, body: { object: "list", data, has_more: false, url: "/v1/refunds" } };
+}
 
 /** Answers GET /v1/refunds/:id as Stripe does: the Refund, or 404 resource_missing (param id) for an id it does not have. */
 function answerRefund(refunds: Map<string, Record<string, unknown>>, id: string): { status: number; body: unknown } {
@@ -615,6 +627,10 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
       if (misbehave(response, standIn.objectBehaviour.get(`${request.method} ${path}`) ?? "accept")) return;
       if (call?.cancel) standIn.onCancel?.(call.id);
       const answer = call ? answerPaymentIntent(paymentIntents, call, new URLSearchParams(text)) : answerRefund(refunds, refundId!);
+      return send(response, answer.status, answer.body);
+    }
+    if (request.method === "GET" && path === "/v1/refunds") {
+      const answer = listRefunds(refunds, new URL(request.url ?? "/", "http://standin").searchParams);
       return send(response, answer.status, answer.body);
     }
     if (request.method !== "POST" || (path !== "/v1/payment_intents" && path !== "/v1/refunds")) {
@@ -722,6 +738,7 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     confirm,
     update,
     settleRefund,
+    forgetIdempotencyKeys: () => answered.clear(),
     close: closer(server),
   });
 }

@@ -6,7 +6,7 @@
 // and moves the ledger (refund_record), failed or cancelled closes it and frees its amount
 // (refund_record_failure); any other state is not an outcome yet and the event is retried.
 import type { TransactionSql } from "../../db.ts";
-import { findPayment, recordRefund, recordRefundFailure } from "../../webhooks/payments.ts";
+import { findIntentId, findPayment, recordRefund, recordRefundFailure } from "../../webhooks/payments.ts";
 import type { AppliedOutcome } from "../../webhooks/store-then-apply.ts";
 import type { OrderLookup } from "./events.ts";
 
@@ -19,12 +19,24 @@ export async function isRefundOrder(tx: TransactionSql, orderId: string, lookup:
   return known !== undefined;
 }
 
-/** Our payment a refund order belongs to: the refund we stored, else the order it refunds. */
+/**
+ * Our payment a refund order belongs to: the refund we stored, else the order it refunds; null
+ * when that order is none of our top-ups. A refund of a top-up's order whose payment is not
+ * recorded yet (its ORDER_COMPLETED failed or was lost, for a redelivery or revolut-poll to
+ * credit) throws, so that the event is retried: ignored, it would never be taken from the
+ * wallet that the top-up's late credit fills.
+ */
 async function refundedPaymentId(tx: TransactionSql, refundOrderId: string, relatedOrderId: string | null | undefined) {
   const [stored] = await tx<{ payment_id: string }[]>`
     select payment_id from public.refunds where provider = 'revolut' and provider_refund_id = ${refundOrderId}`;
   if (stored) return stored.payment_id;
-  return relatedOrderId ? (await findPayment(tx, "revolut", relatedOrderId))?.id ?? null : null;
+  if (!relatedOrderId) return null;
+  const payment = await findPayment(tx, "revolut", relatedOrderId);
+  if (payment) return payment.id;
+  if (await findIntentId(tx, "revolut", relatedOrderId, null)) {
+    throw new Error(`refund order ${refundOrderId} refunds order ${relatedOrderId}, whose top-up payment is not recorded yet`);
+  }
+  return null;
 }
 
 export async function applyRefundOrder(tx: TransactionSql, orderId: string, lookup: OrderLookup | null): Promise<AppliedOutcome> {

@@ -77,6 +77,13 @@ export interface CreatedRefund {
   amount: number;
   /** The charge refunded (ch_...), which names the refunds its webhooks report without an id. */
   charge: string | null;
+  /**
+   * Whether the refund is one an earlier request with the same request id made (found among
+   * the payment's refunds by its metadata, or Stripe's Idempotent-Replayed answer): that
+   * request's answer may have been lost, and the refund reported by the charge's webhook
+   * meanwhile. False for a refund this call made.
+   */
+  replayed: boolean;
 }
 
 export interface StripeClient {
@@ -90,6 +97,11 @@ export interface StripeClient {
    * reports it. Throws as retrievePaymentIntent does, and for any other refusal.
    */
   cancelPaymentIntent(id: string): Promise<StripePaymentIntent>;
+  /**
+   * The refund of the request `refund.requestId`: the one an earlier try made, found among the
+   * payment's refunds by that id in its metadata, else a new one created with it as the
+   * Idempotency-Key.
+   */
   createRefund(refund: NewRefund): Promise<CreatedRefund>;
   /** The refund as Stripe has it now. Throws StripeUnknownRefundError, or StripeApiError. */
   retrieveRefund(id: string): Promise<StripeRefund>;
@@ -180,17 +192,37 @@ export function createStripeClient(config: StripeClientConfig): StripeClient {
 
     async createRefund(refund) {
       const target = refund.paymentId.startsWith("ch_") ? { charge: refund.paymentId } : { payment_intent: refund.paymentId };
-      let created: Stripe.Refund;
+      // Stripe keeps an Idempotency-Key's answer for 24 hours only, and a retry after that would
+      // make a second refund: the refund an earlier try of the request made is looked for first,
+      // by the request id in its metadata, among the payment's refunds.
+      let earlier: Stripe.Refund | undefined;
       try {
-        created = await stripe.refunds.create(
-          { ...target, amount: refund.amount, metadata: { payment_id: refund.ourPaymentId, refund_request_id: refund.requestId } },
-          { idempotencyKey: refund.requestId },
-        );
+        for await (const listed of stripe.refunds.list({ ...target, limit: 100 })) {
+          if (listed.metadata?.refund_request_id === refund.requestId) {
+            earlier = listed;
+            break;
+          }
+        }
+      } catch (error) {
+        throw asStripeApiError(error, `the look-up of the refunds of ${refund.paymentId}`);
+      }
+      let created: Stripe.Refund | undefined = earlier;
+      let replayed = earlier !== undefined;
+      try {
+        if (!created) {
+          const made = await stripe.refunds.create(
+            { ...target, amount: refund.amount, metadata: { payment_id: refund.ourPaymentId, refund_request_id: refund.requestId } },
+            { idempotencyKey: refund.requestId },
+          );
+          // With the fetch client, the SDK's lastResponse is the fetch Response itself.
+          replayed = (made.lastResponse as unknown as Response | undefined)?.headers?.get("idempotent-replayed") === "true";
+          created = made;
+        }
       } catch (error) {
         throw asStripeApiError(error, `the refund of ${refund.paymentId}`);
       }
       const charge = typeof created.charge === "string" ? created.charge : created.charge?.id ?? null;
-      return { id: created.id, status: created.status ?? "pending", amount: created.amount, charge };
+      return { id: created.id, status: created.status ?? "pending", amount: created.amount, charge, replayed };
     },
 
     async retrieveRefund(id) {
