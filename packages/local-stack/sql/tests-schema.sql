@@ -6,7 +6,8 @@
 -- of the test's transaction, like `set local role` (a function's SET clause reverts only the
 -- settings it names, and none of these names `role`). The claims are what PostgREST
 -- puts in `request.jwt.claims` for the same token. Every API role may call the helpers,
--- because a test switches from one caller to the next without going back to postgres.
+-- because a test switches from one caller to the next without going back to postgres. The
+-- fixtures at the end act as the user or the service for their writes and put the caller back.
 
 create schema if not exists tests;
 grant usage on schema tests to anon, authenticated, service_role;
@@ -54,18 +55,29 @@ begin
 end;
 $$;
 
+-- A user account in p_currency for each of p_users (up to six), written past the ledger's
+-- functions with literal ids in the order of the names: <p_id_prefix>-0000-4000-8000-00000000000a
+-- for the first, ...0b for the second, and so on, so that the ids read in the tests as whose
+-- they are.
+create or replace function tests.create_accounts(p_id_prefix text, p_currency text, p_users text[]) returns void
+language sql
+set search_path = ''
+as $$
+  insert into public.wallet_accounts (id, owner_id, kind, currency)
+  select (p_id_prefix || '-0000-4000-8000-00000000000' || chr(96 + u.n::integer))::uuid, tests.user_id(u.name), 'user', p_currency
+    from unnest(p_users) with ordinality as u (name, n);
+$$;
+
 -- The ledger suites' fixture: users alice and bob, an account each in p_currency
--- (<p_id_prefix>-0000-4000-8000-00000000000a and ...0b) and alice's in EUR (...0e), so that
--- the accounts' ids read in the tests as whose they are.
+-- (<p_id_prefix>-0000-4000-8000-00000000000a and ...0b) and alice's in EUR (...0e).
 create or replace function tests.create_two_user_ledger(p_id_prefix text, p_currency text) returns void
 language sql
 set search_path = ''
 as $$
   select tests.create_users(array['alice', 'bob']);
-  insert into public.wallet_accounts (id, owner_id, kind, currency) values
-    ((p_id_prefix || '-0000-4000-8000-00000000000a')::uuid, tests.user_id('alice'), 'user', p_currency),
-    ((p_id_prefix || '-0000-4000-8000-00000000000b')::uuid, tests.user_id('bob'), 'user', p_currency),
-    ((p_id_prefix || '-0000-4000-8000-00000000000e')::uuid, tests.user_id('alice'), 'user', 'EUR');
+  select tests.create_accounts(p_id_prefix, p_currency, array['alice', 'bob']);
+  insert into public.wallet_accounts (id, owner_id, kind, currency)
+  values ((p_id_prefix || '-0000-4000-8000-00000000000e')::uuid, tests.user_id('alice'), 'user', 'EUR');
 $$;
 
 -- The statement that inserts a whole row, given as a JSON object keyed by column, into p_table
@@ -169,6 +181,87 @@ language sql
 set search_path = ''
 as $$
   select set_config('role', 'none', true), set_config('request.jwt.claims', '', true)
+$$;
+
+-- The caller of the moment (role and claims), for a fixture that acts as someone else to put
+-- back with tests.restore_caller: the suite's caller is the same after the fixture as before.
+create or replace function tests.current_caller() returns text[]
+language sql
+stable
+set search_path = ''
+as $$
+  select array[current_setting('role'), coalesce(current_setting('request.jwt.claims', true), '')]
+$$;
+
+create or replace function tests.restore_caller(caller text[]) returns void
+language sql
+set search_path = ''
+as $$
+  select set_config('role', caller[1], true), set_config('request.jwt.claims', caller[2], true)
+$$;
+
+-- A user's account in p_currency, opened as the user opens it (public.wallet_open_account,
+-- called as that user, so through its grants and checks); the caller is put back. Returns the
+-- account's id.
+create or replace function tests.open_account(p_user text, p_currency text) returns uuid
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_caller text[] := tests.current_caller();
+  v_account uuid;
+begin
+  perform tests.as_user(tests.user_id(p_user));
+  select a.id into v_account from public.wallet_open_account(p_currency) a;
+  perform tests.restore_caller(v_caller);
+  return v_account;
+end;
+$$;
+
+-- A top-up intent for p_account that the service created and attached to the provider's
+-- reference (payment_intent_create, payment_intent_attach: the intent is processing), under
+-- the idempotency key <provider>:<reference>; the caller is put back. Returns the intent's id.
+create or replace function tests.attached_intent(p_provider text, p_account uuid, p_amount bigint, p_currency text,
+                                                 p_provider_ref text) returns uuid
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_caller text[] := tests.current_caller();
+  v_intent uuid;
+begin
+  perform tests.as_service();
+  select i.id into v_intent
+    from public.payment_intent_create(p_provider, p_account, p_amount, p_currency, p_provider || ':' || p_provider_ref) i;
+  perform public.payment_intent_attach(v_intent, p_provider_ref);
+  perform tests.restore_caller(v_caller);
+  return v_intent;
+end;
+$$;
+
+-- A top-up the provider paid in full: tests.attached_intent, then the provider's success
+-- recorded as its webhook records it (payment_record_success as the service, the provider's
+-- payment id being the reference), which credits the account; the caller is put back. Returns
+-- the payment (its id, intent_id and wallet_transaction_id, the credit). A payment that ends
+-- under review instead is an error, so that a fixture never passes for a credit it is not.
+create or replace function tests.credited_payment(p_provider text, p_account uuid, p_amount bigint, p_currency text,
+                                                  p_provider_ref text) returns public.payments
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_caller text[] := tests.current_caller();
+  v_intent uuid := tests.attached_intent(p_provider, p_account, p_amount, p_currency, p_provider_ref);
+  v_payment public.payments;
+begin
+  perform tests.as_service();
+  select p.* into v_payment from public.payment_record_success(p_provider, p_provider_ref, v_intent, p_amount, p_currency) p;
+  perform tests.restore_caller(v_caller);
+  if v_payment.status <> 'succeeded' then
+    raise exception 'tests.credited_payment: % payment % is %, not credited', p_provider, p_provider_ref, v_payment.status;
+  end if;
+  return v_payment;
+end;
 $$;
 
 grant execute on all functions in schema tests to anon, authenticated, service_role;
