@@ -24,15 +24,11 @@ select throws_ok($$ select * from api_private.poll_take('revolut-poll', 'intents
 -- Alice's EUR account: a Revolut intent waiting for the payer (order rp-order-1), one waiting
 -- for a minute only, a MoMo intent, and a completed Revolut payment with a pending
 -- refund (refund order rp-refund-1).
-select id as account from public.wallet_open_account('EUR') \gset
-select tests.as_service();
-select id as waiting from public.payment_intent_create('revolut', :'account', 500, 'EUR', 'rp-intent-1') \gset
-select id as fresh from public.payment_intent_create('revolut', :'account', 600, 'EUR', 'rp-intent-2') \gset
-select id as paid_intent from public.payment_intent_create('revolut', :'account', 1000, 'EUR', 'rp-intent-3') \gset
-select id as momo from public.payment_intent_create('momo', :'account', 700, 'EUR', 'rp-intent-4') \gset
-select public.payment_intent_attach(:'waiting', 'rp-order-1'), public.payment_intent_attach(:'fresh', 'rp-order-2'),
-       public.payment_intent_attach(:'momo', 'a7000000-0000-4000-8000-0000000000f1');
-select id as paid from public.payment_record_success('revolut', 'rp-order-3', :'paid_intent', 1000, 'EUR') \gset
+select tests.open_account('alice', 'EUR') as account \gset
+select tests.attached_intent('revolut', :'account', 500, 'EUR', 'rp-order-1') as waiting,
+       tests.attached_intent('revolut', :'account', 600, 'EUR', 'rp-order-2') as fresh,
+       tests.attached_intent('momo', :'account', 700, 'EUR', 'a7000000-0000-4000-8000-0000000000f1') as momo \gset
+select id as paid from tests.credited_payment('revolut', :'account', 1000, 'EUR', 'rp-order-3') \gset
 select tests.as_admin(tests.user_id('admin'));
 select is((api_private.refund_record_pending(:'paid', 400, 'rp-refund-1', 'asked')).status, 'pending', 'a pending Revolut refund');
 select tests.reset_role();
