@@ -183,80 +183,64 @@ as $$
   select set_config('role', 'none', true), set_config('request.jwt.claims', '', true)
 $$;
 
--- The caller of the moment (role and claims), for a fixture that acts as someone else to put
--- back with tests.restore_caller: the suite's caller is the same after the fixture as before.
-create or replace function tests.current_caller() returns text[]
-language sql
-stable
-set search_path = ''
-as $$
-  select array[current_setting('role'), coalesce(current_setting('request.jwt.claims', true), '')]
-$$;
-
-create or replace function tests.restore_caller(caller text[]) returns void
-language sql
-set search_path = ''
-as $$
-  select set_config('role', caller[1], true), set_config('request.jwt.claims', caller[2], true)
-$$;
-
--- A user's account in p_currency, opened as the user opens it (public.wallet_open_account,
--- called as that user, so through its grants and checks); the caller is put back. Returns the
--- account's id.
-create or replace function tests.open_account(p_user text, p_currency text) returns uuid
+-- The one row of p_query, run as the caller named as tests.as_caller names them ('service', a
+-- user by name), as a value of p_type's type; the caller of before, role and claims, is put back.
+-- The fixtures below act as the user or the service through it. No row or more than one is an error.
+create or replace function tests.query_as(p_caller text, p_query text, p_type anyelement) returns anyelement
 language plpgsql
 set search_path = ''
 as $$
 declare
-  v_caller text[] := tests.current_caller();
-  v_account uuid;
+  v_role text := current_setting('role');
+  v_claims text := coalesce(current_setting('request.jwt.claims', true), '');
+  v_value alias for $0;
 begin
-  perform tests.as_user(tests.user_id(p_user));
-  select a.id into v_account from public.wallet_open_account(p_currency) a;
-  perform tests.restore_caller(v_caller);
-  return v_account;
+  perform tests.as_caller(p_caller);
+  execute p_query into strict v_value;
+  perform set_config('role', v_role, true), set_config('request.jwt.claims', v_claims, true);
+  return v_value;
 end;
+$$;
+
+-- A user's account in p_currency, opened as the user opens it: public.wallet_open_account,
+-- called as that user, so through its grants and checks. Returns the account's id.
+create or replace function tests.open_account(p_user text, p_currency text) returns uuid
+language sql
+set search_path = ''
+as $$
+  select tests.query_as(p_user, format('select id from public.wallet_open_account(%L)', p_currency), null::uuid)
 $$;
 
 -- A top-up intent for p_account that the service created and attached to the provider's
--- reference (payment_intent_create, payment_intent_attach: the intent is processing), under
--- the idempotency key <provider>:<reference>; the caller is put back. Returns the intent's id.
+-- reference (payment_intent_create under the idempotency key <provider>:<reference>, then
+-- payment_intent_attach: the intent is processing). Returns the intent's id.
 create or replace function tests.attached_intent(p_provider text, p_account uuid, p_amount bigint, p_currency text,
                                                  p_provider_ref text) returns uuid
-language plpgsql
+language sql
 set search_path = ''
 as $$
-declare
-  v_caller text[] := tests.current_caller();
-  v_intent uuid;
-begin
-  perform tests.as_service();
-  select i.id into v_intent
-    from public.payment_intent_create(p_provider, p_account, p_amount, p_currency, p_provider || ':' || p_provider_ref) i;
-  perform public.payment_intent_attach(v_intent, p_provider_ref);
-  perform tests.restore_caller(v_caller);
-  return v_intent;
-end;
+  select tests.query_as('service',
+    format('select (public.payment_intent_attach(i.id, %L)).id from public.payment_intent_create(%L, %L, %s, %L, %L) i',
+           p_provider_ref, p_provider, p_account, p_amount, p_currency, p_provider || ':' || p_provider_ref),
+    null::uuid)
 $$;
 
 -- A top-up the provider paid in full: tests.attached_intent, then the provider's success
 -- recorded as its webhook records it (payment_record_success as the service, the provider's
--- payment id being the reference), which credits the account; the caller is put back. Returns
--- the payment (its id, intent_id and wallet_transaction_id, the credit). A payment that ends
--- under review instead is an error, so that a fixture never passes for a credit it is not.
+-- payment id being the reference), which credits the account. Returns the payment (its id,
+-- intent_id and wallet_transaction_id, the credit). A payment left under review instead is an
+-- error, so that a fixture never passes for a credit it is not.
 create or replace function tests.credited_payment(p_provider text, p_account uuid, p_amount bigint, p_currency text,
                                                   p_provider_ref text) returns public.payments
 language plpgsql
 set search_path = ''
 as $$
 declare
-  v_caller text[] := tests.current_caller();
-  v_intent uuid := tests.attached_intent(p_provider, p_account, p_amount, p_currency, p_provider_ref);
-  v_payment public.payments;
+  v_payment public.payments := tests.query_as('service',
+    format('select * from public.payment_record_success(%L, %L, %L, %s, %L)', p_provider, p_provider_ref,
+           tests.attached_intent(p_provider, p_account, p_amount, p_currency, p_provider_ref), p_amount, p_currency),
+    null::public.payments);
 begin
-  perform tests.as_service();
-  select p.* into v_payment from public.payment_record_success(p_provider, p_provider_ref, v_intent, p_amount, p_currency) p;
-  perform tests.restore_caller(v_caller);
   if v_payment.status <> 'succeeded' then
     raise exception 'tests.credited_payment: % payment % is %, not credited', p_provider, p_provider_ref, v_payment.status;
   end if;

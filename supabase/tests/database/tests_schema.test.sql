@@ -2,7 +2,7 @@
 -- each one switches the role for real and sets the claims PostgREST would, so that a suite
 -- written with them asserts what production does.
 begin;
-select plan(41);
+select plan(43);
 
 select tests.create_user('plain'),
        tests.create_user('admin', 'admin'),
@@ -73,6 +73,10 @@ rollback to savepoint before_switch;
 select is(current_user::text, session_user::text, 'a rolled back switch leaves the caller as it was');
 
 -- The fixtures that act as someone else: what they write, as whom, and the caller put back.
+select is(tests.query_as('plain', 'select auth.uid()', null::uuid), tests.user_id('plain'),
+  'query_as: the query runs as the caller named, its value of the type asked');
+select throws_ok($$ select tests.query_as('service', 'select 1 where false', null::integer) $$, 'P0002', null,
+  'query_as: a query without its row is an error');
 select tests.create_accounts('ac900000', 'KES', '{plain, admin}');
 select results_eq($$ select id, owner_id, kind, currency from public.wallet_accounts where id::text like 'ac900000-%' order by id $$,
   $$ values ('ac900000-0000-4000-8000-00000000000a'::uuid, tests.user_id('plain'), 'user', 'KES'),
