@@ -90,6 +90,19 @@ as $$
   select format('insert into %s select * from jsonb_populate_record(null::%s, %L)', p_table, p_table, p_row)
 $$;
 
+-- pgTAP's throws_ok for a row that the shape constraint of p_table refuses (decision 0011):
+-- p_insert fails with 23514 naming <table>_shape. No search_path of its own: pgTAP's functions
+-- find one another on the suite's.
+create or replace function tests.refuses_shape(p_table regclass, p_insert text, p_description text) returns text
+language sql
+as $$
+  select extensions.throws_ok(p_insert, '23514',
+           pg_catalog.format('new row for relation "%s" violates check constraint "%s_shape"', c.relname, c.relname),
+           p_description)
+    from pg_catalog.pg_class c
+   where c.oid = p_table
+$$;
+
 -- The app role tests.create_user gave a user (null for a plain user).
 create or replace function tests.app_role(user_id uuid) returns text
 language sql
