@@ -112,6 +112,20 @@ as $$
   select u.raw_app_meta_data ->> 'role' from auth.users u where u.id = user_id
 $$;
 
+-- The seconds left, rounded, of the lease p_job holds on p_item (null when it holds none), for
+-- the polling suites' lease checks. Security definer: the suite asks as the service, which
+-- cannot read private.job_leases.
+create or replace function tests.lease_seconds(p_job text, p_item uuid) returns integer
+language plpgsql
+stable
+security definer set search_path = ''
+as $$
+begin
+  return (select round(extract(epoch from l.leased_until - now()))::integer
+            from private.job_leases l where l.job = p_job and l.item_id = p_item);
+end;
+$$;
+
 -- What PostgREST does at the start of a request: the role and the token's claims, both set
 -- with set_config(..., true), so both last to the end of the transaction.
 create or replace function tests.switch_to(role_name text, claims jsonb) returns void

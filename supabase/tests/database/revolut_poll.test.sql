@@ -42,21 +42,15 @@ select tests.as_service();
 -- (filtered: the database may hold other suites' waiting items)
 select results_eq($$ select reference_id from api_private.poll_take('revolut-poll', 'intents', 300, 60, 1000, 0.25) where reference_id like 'rp-%' $$,
   $$ values ('rp-order-1') $$, 'the Revolut intent waiting over 5 minutes is taken (not the fresh one, not the MoMo one)');
-select tests.reset_role();
-select ok((select l.leased_until - now() between interval '145 seconds' and interval '155 seconds'
-             from private.job_leases l where l.job = 'revolut-poll' and l.item_id = :'waiting'),
+select ok(tests.lease_seconds('revolut-poll', :'waiting') between 145 and 155,
   'a growing lease: a quarter of the 10 minutes it waited (150 s), above the 60 s floor');
-select tests.as_service();
 select is((select count(*) from api_private.poll_take('revolut-poll', 'intents', 300, 60, 1000) where reference_id like 'rp-%'), 0::bigint,
   'while leased, a second take never returns it again');
 select results_eq($$ select reference_id from api_private.poll_take('momo-poll', 'intents', 300, 60, 1000)
                      where reference_id like 'rp-%' or reference_id = 'a7000000-0000-4000-8000-0000000000f1' $$,
   $$ values ('a7000000-0000-4000-8000-0000000000f1') $$, 'momo-poll takes the MoMo intent only: each job its own items and leases');
-select tests.reset_role();
-select ok((select l.leased_until - now() between interval '55 seconds' and interval '65 seconds'
-             from private.job_leases l where l.job = 'momo-poll' and l.item_id = :'momo'),
+select ok(tests.lease_seconds('momo-poll', :'momo') between 55 and 65,
   'without growth the lease is the fixed 60 s, however long the item waited');
-select tests.as_service();
 select results_eq($$ select reference_id from api_private.poll_take('revolut-poll', 'refunds', 300, 60, 1000) where reference_id like 'rp-%' $$,
   $$ values ('rp-refund-1') $$, 'the pending Revolut refund is taken');
 select is((select count(*) from api_private.poll_take('revolut-poll', 'refunds', 300, 60, 1000) where reference_id like 'rp-%'), 0::bigint,

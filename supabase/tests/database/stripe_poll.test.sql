@@ -53,11 +53,8 @@ select results_eq($$ select reference_id from api_private.poll_take('stripe-poll
                      where reference_id like 'pi_sp_%' or reference_id like 'sp-%' $$,
   $$ values ('pi_sp_1') $$,
   'the Stripe intent waiting over 15 minutes with its PaymentIntent is taken: not the fresh one, the paid one, one without a PaymentIntent or a Revolut one');
-select tests.reset_role();
-select ok((select l.leased_until - now() between interval '295 seconds' and interval '305 seconds'
-             from private.job_leases l where l.job = 'stripe-poll' and l.item_id = :'waiting'),
+select ok(tests.lease_seconds('stripe-poll', :'waiting') between 295 and 305,
   'leased to stripe-poll for a quarter of the 20 minutes it waited (300 s), above the 60 s floor');
-select tests.as_service();
 select is((select count(*) from api_private.poll_take('stripe-poll', 'intents', 900, 60, 1000) where reference_id like 'pi_sp_%'), 0::bigint,
   'while leased, a second take never returns it again');
 select results_eq($$ select reference_id from api_private.poll_take('revolut-poll', 'intents', 900, 60, 1000)
