@@ -91,10 +91,11 @@ as $$
 $$;
 
 -- pgTAP's throws_ok for a row that the shape constraint of p_table refuses (decision 0011):
--- p_insert fails with 23514 naming <table>_shape. No search_path of its own: pgTAP's functions
--- find one another on the suite's.
+-- p_insert fails with 23514 naming <table>_shape. Its search_path is pgTAP's schema, where
+-- pgTAP's functions find one another.
 create or replace function tests.refuses_shape(p_table regclass, p_insert text, p_description text) returns text
 language sql
+set search_path = extensions
 as $$
   select extensions.throws_ok(p_insert, '23514',
            pg_catalog.format('new row for relation "%s" violates check constraint "%s_shape"', c.relname, c.relname),
@@ -211,21 +212,21 @@ as $$
 $$;
 
 -- The one row of p_query, run as the caller named as tests.as_caller names them ('service', a
--- user by name), as a value of p_type's type; the caller of before, role and claims, is put back.
--- The fixtures below act as the user or the service through it. No row or more than one is an error.
-create or replace function tests.query_as(p_caller text, p_query text, p_type anyelement) returns anyelement
+-- user by name), read into p_value, a null of the type wanted (null::uuid, null::public.payments),
+-- and returned; the caller of before, role and claims, is put back. The fixtures below act as
+-- the user or the service through it. No row or more than one is an error.
+create or replace function tests.query_as(p_caller text, p_query text, p_value anyelement) returns anyelement
 language plpgsql
 set search_path = ''
 as $$
 declare
   v_role text := current_setting('role');
   v_claims text := coalesce(current_setting('request.jwt.claims', true), '');
-  v_value alias for $0;
 begin
   perform tests.as_caller(p_caller);
-  execute p_query into strict v_value;
+  execute p_query into strict p_value;
   perform set_config('role', v_role, true), set_config('request.jwt.claims', v_claims, true);
-  return v_value;
+  return p_value;
 end;
 $$;
 
