@@ -6,7 +6,8 @@
 -- of the test's transaction, like `set local role` (a function's SET clause reverts only the
 -- settings it names, and none of these names `role`). The claims are what PostgREST
 -- puts in `request.jwt.claims` for the same token. Every API role may call the helpers,
--- because a test switches from one caller to the next without going back to postgres.
+-- because a test switches from one caller to the next without going back to postgres. The
+-- fixtures at the end act as the user or the service for their writes and put the caller back.
 
 create schema if not exists tests;
 grant usage on schema tests to anon, authenticated, service_role;
@@ -54,18 +55,29 @@ begin
 end;
 $$;
 
+-- A user account in p_currency for each of p_users (up to six), written past the ledger's
+-- functions with literal ids in the order of the names: <p_id_prefix>-0000-4000-8000-00000000000a
+-- for the first, ...0b for the second, and so on, so that the ids read in the tests as whose
+-- they are.
+create or replace function tests.create_accounts(p_id_prefix text, p_currency text, p_users text[]) returns void
+language sql
+set search_path = ''
+as $$
+  insert into public.wallet_accounts (id, owner_id, kind, currency)
+  select (p_id_prefix || '-0000-4000-8000-00000000000' || chr(96 + u.n::integer))::uuid, tests.user_id(u.name), 'user', p_currency
+    from unnest(p_users) with ordinality as u (name, n);
+$$;
+
 -- The ledger suites' fixture: users alice and bob, an account each in p_currency
--- (<p_id_prefix>-0000-4000-8000-00000000000a and ...0b) and alice's in EUR (...0e), so that
--- the accounts' ids read in the tests as whose they are.
+-- (<p_id_prefix>-0000-4000-8000-00000000000a and ...0b) and alice's in EUR (...0e).
 create or replace function tests.create_two_user_ledger(p_id_prefix text, p_currency text) returns void
 language sql
 set search_path = ''
 as $$
   select tests.create_users(array['alice', 'bob']);
-  insert into public.wallet_accounts (id, owner_id, kind, currency) values
-    ((p_id_prefix || '-0000-4000-8000-00000000000a')::uuid, tests.user_id('alice'), 'user', p_currency),
-    ((p_id_prefix || '-0000-4000-8000-00000000000b')::uuid, tests.user_id('bob'), 'user', p_currency),
-    ((p_id_prefix || '-0000-4000-8000-00000000000e')::uuid, tests.user_id('alice'), 'user', 'EUR');
+  select tests.create_accounts(p_id_prefix, p_currency, array['alice', 'bob']);
+  insert into public.wallet_accounts (id, owner_id, kind, currency)
+  values ((p_id_prefix || '-0000-4000-8000-00000000000e')::uuid, tests.user_id('alice'), 'user', 'EUR');
 $$;
 
 -- The statement that inserts a whole row, given as a JSON object keyed by column, into p_table
@@ -78,6 +90,20 @@ as $$
   select format('insert into %s select * from jsonb_populate_record(null::%s, %L)', p_table, p_table, p_row)
 $$;
 
+-- pgTAP's throws_ok for a row that the shape constraint of p_table refuses (decision 0011):
+-- p_insert fails with 23514 naming <table>_shape. Its search_path is pgTAP's schema, where
+-- pgTAP's functions find one another.
+create or replace function tests.refuses_shape(p_table regclass, p_insert text, p_description text) returns text
+language sql
+set search_path = extensions
+as $$
+  select extensions.throws_ok(p_insert, '23514',
+           pg_catalog.format('new row for relation "%s" violates check constraint "%s_shape"', c.relname, c.relname),
+           p_description)
+    from pg_catalog.pg_class c
+   where c.oid = p_table
+$$;
+
 -- The app role tests.create_user gave a user (null for a plain user).
 create or replace function tests.app_role(user_id uuid) returns text
 language sql
@@ -85,6 +111,20 @@ stable
 security definer set search_path = ''
 as $$
   select u.raw_app_meta_data ->> 'role' from auth.users u where u.id = user_id
+$$;
+
+-- The seconds left, rounded, of the lease p_job holds on p_item (null when it holds none), for
+-- the polling suites' lease checks. Security definer: the suite asks as the service, which
+-- cannot read private.job_leases.
+create or replace function tests.lease_seconds(p_job text, p_item uuid) returns integer
+language plpgsql
+stable
+security definer set search_path = ''
+as $$
+begin
+  return (select round(extract(epoch from l.leased_until - now()))::integer
+            from private.job_leases l where l.job = p_job and l.item_id = p_item);
+end;
 $$;
 
 -- What PostgREST does at the start of a request: the role and the token's claims, both set
@@ -169,6 +209,71 @@ language sql
 set search_path = ''
 as $$
   select set_config('role', 'none', true), set_config('request.jwt.claims', '', true)
+$$;
+
+-- The one row of p_query, run as the caller named as tests.as_caller names them ('service', a
+-- user by name), read into p_value, a null of the type wanted (null::uuid, null::public.payments),
+-- and returned; the caller of before, role and claims, is put back. The fixtures below act as
+-- the user or the service through it. No row or more than one is an error.
+create or replace function tests.query_as(p_caller text, p_query text, p_value anyelement) returns anyelement
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_role text := current_setting('role');
+  v_claims text := coalesce(current_setting('request.jwt.claims', true), '');
+begin
+  perform tests.as_caller(p_caller);
+  execute p_query into strict p_value;
+  perform set_config('role', v_role, true), set_config('request.jwt.claims', v_claims, true);
+  return p_value;
+end;
+$$;
+
+-- A user's account in p_currency, opened as the user opens it: public.wallet_open_account,
+-- called as that user, so through its grants and checks. Returns the account's id.
+create or replace function tests.open_account(p_user text, p_currency text) returns uuid
+language sql
+set search_path = ''
+as $$
+  select tests.query_as(p_user, format('select id from public.wallet_open_account(%L)', p_currency), null::uuid)
+$$;
+
+-- A top-up intent for p_account that the service created and attached to the provider's
+-- reference (payment_intent_create under the idempotency key <provider>:<reference>, then
+-- payment_intent_attach: the intent is processing). Returns the intent's id.
+create or replace function tests.attached_intent(p_provider text, p_account uuid, p_amount bigint, p_currency text,
+                                                 p_provider_ref text) returns uuid
+language sql
+set search_path = ''
+as $$
+  select tests.query_as('service',
+    format('select (public.payment_intent_attach(i.id, %L)).id from public.payment_intent_create(%L, %L, %s, %L, %L) i',
+           p_provider_ref, p_provider, p_account, p_amount, p_currency, p_provider || ':' || p_provider_ref),
+    null::uuid)
+$$;
+
+-- A top-up the provider paid in full: tests.attached_intent, then the provider's success
+-- recorded as its webhook records it (payment_record_success as the service, the provider's
+-- payment id being the reference), which credits the account. Returns the payment (its id,
+-- intent_id and wallet_transaction_id, the credit). A payment left under review instead is an
+-- error, so that a fixture never passes for a credit it is not.
+create or replace function tests.credited_payment(p_provider text, p_account uuid, p_amount bigint, p_currency text,
+                                                  p_provider_ref text) returns public.payments
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_payment public.payments := tests.query_as('service',
+    format('select * from public.payment_record_success(%L, %L, %L, %s, %L)', p_provider, p_provider_ref,
+           tests.attached_intent(p_provider, p_account, p_amount, p_currency, p_provider_ref), p_amount, p_currency),
+    null::public.payments);
+begin
+  if v_payment.status <> 'succeeded' then
+    raise exception 'tests.credited_payment: % payment % is %, not credited', p_provider, p_provider_ref, v_payment.status;
+  end if;
+  return v_payment;
+end;
 $$;
 
 grant execute on all functions in schema tests to anon, authenticated, service_role;

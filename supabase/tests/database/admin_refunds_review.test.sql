@@ -18,11 +18,8 @@ select ok(p.prosecdef and p.proconfig @> array['search_path=""'], p.proname || '
   from pg_proc p where p.pronamespace = 'api_private'::regnamespace
    and p.proname in ('refund_prepare', 'refund_record_pending', 'payment_resolve');
 
-select tests.as_user(tests.user_id('alice'));
-select id as account from public.wallet_open_account('USD') \gset
-select tests.reset_role();
-select id as intent from public.payment_intent_create('stripe', :'account', 1000, 'USD', 'rr-intent-1') \gset
-select id as paid from public.payment_record_success('stripe', 'pi_rr_paid', :'intent', 1000, 'USD') \gset
+select tests.open_account('alice', 'USD') as account \gset
+select id as paid from tests.credited_payment('stripe', :'account', 1000, 'USD', 'pi_rr_paid') \gset
 
 -- refund_prepare
 select tests.as_support(tests.user_id('support'));
@@ -77,12 +74,9 @@ select results_eq(format($$ select balance from public.wallet_accounts where id 
 -- refund_prepare refuses, before the provider is asked, what refund_record could not record
 -- once the provider has paid: a refund of a credit an admin reversed through the ledger, and
 -- one of an account that is closed.
-select tests.as_user(tests.user_id('bob'));
-select id as bob_account from public.wallet_open_account('USD') \gset
-select tests.reset_role();
-select id as intent_3 from public.payment_intent_create('stripe', :'bob_account', 1000, 'USD', 'rr-intent-3') \gset
+select tests.open_account('bob', 'USD') as bob_account \gset
 select id as reversed, wallet_transaction_id as reversed_credit
-  from public.payment_record_success('stripe', 'pi_rr_reversed', :'intent_3', 1000, 'USD') \gset
+  from tests.credited_payment('stripe', :'bob_account', 1000, 'USD', 'pi_rr_reversed') \gset
 select tests.as_admin(tests.user_id('admin'));
 select is((public.wallet_reverse(:'reversed_credit', 'rr-admin-reversal', 700, 'credited by mistake')).amount, 700::bigint,
   'an admin reverses 700 of the credit through the ledger');
@@ -103,8 +97,7 @@ select results_eq(format($$ select remaining from api_private.refund_prepare(%L,
 select tests.as_service();
 select is((public.refund_record_failure(:'reversed', 're_rr_reversed_pending', 200)).status, 'failed',
   'the provider fails the pending refund');
-select tests.as_user(tests.user_id('dave'));
-select id as dave_account from public.wallet_open_account('USD') \gset
+select tests.open_account('dave', 'USD') as dave_account \gset
 select tests.as_user(tests.user_id('bob'));
 select is((public.wallet_transfer(:'bob_account', :'dave_account', 300, 'USD', 'rr-bob-leaves')).amount, 300::bigint,
   'the customer moves the rest out');
@@ -121,11 +114,8 @@ select results_eq(format($$ select count(*)::int, sum(amount)::int from public.r
 -- versions: amount_refunded grew) is taken over by the provider's id of a refund of the same
 -- amount, given the prefix of such refunds: the admin's retry after its first answer was lost
 -- debits the wallet once.
-select tests.as_user(tests.user_id('carol'));
-select id as carol_account from public.wallet_open_account('USD') \gset
-select tests.reset_role();
-select id as intent_4 from public.payment_intent_create('stripe', :'carol_account', 1000, 'USD', 'rr-intent-4') \gset
-select id as lost from public.payment_record_success('stripe', 'pi_rr_lost', :'intent_4', 1000, 'USD') \gset
+select tests.open_account('carol', 'USD') as carol_account \gset
+select id as lost from tests.credited_payment('stripe', :'carol_account', 1000, 'USD', 'pi_rr_lost') \gset
 select tests.as_service();
 select is((public.refund_record(:'lost', 400, 'ch_rr_lost:refunded:400', 'stripe refund')).status, 'succeeded',
   'the webhook records a refund of 400 it saw only as an amount_refunded increase');

@@ -104,9 +104,7 @@ select is(
 -- The user spends from its account in a PostgREST request: the entries that move both balances
 -- carry the full request context.
 select tests.create_user('payee');
-select tests.as_user(tests.user_id('payee'));
-select id as payee from public.wallet_open_account('USD') \gset
-select tests.reset_role();
+select tests.open_account('payee', 'USD') as payee \gset
 select coalesce(max(id), 0) as before_spend from audit.trail \gset
 select tests.as_user(tests.user_id('user'), '{"session_id": "8e6d1c2a-5f4b-4c3d-9e8f-7a6b5c4d3e2f"}');
 select set_config('request.headers',

@@ -7,9 +7,7 @@ begin;
 select plan(75);
 
 select tests.create_users('{owner, other}');
-insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('c5000000-0000-4000-8000-00000000000a', tests.user_id('owner'), 'user', 'UGX'),
-  ('c5000000-0000-4000-8000-00000000000b', tests.user_id('other'), 'user', 'UGX');
+select tests.create_accounts('c5000000', 'UGX', '{owner, other}');
 select public.wallet_deposit('c5000000-0000-4000-8000-00000000000a', 10000, 'UGX', 'momo', 'cashout-fund');
 
 create function pg_temp.account() returns table (balance bigint, available bigint)

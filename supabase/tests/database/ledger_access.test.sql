@@ -5,10 +5,7 @@ begin;
 select plan(136);
 
 select tests.create_users(array['alice', 'bob', 'carol'], array['admin'], array['support']);
-insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('ac300000-0000-4000-8000-00000000000a', tests.user_id('alice'), 'user', 'UGX'),
-  ('ac300000-0000-4000-8000-00000000000b', tests.user_id('bob'), 'user', 'UGX'),
-  ('ac300000-0000-4000-8000-00000000000c', tests.user_id('carol'), 'user', 'UGX');
+select tests.create_accounts('ac300000', 'UGX', '{alice, bob, carol}');
 insert into public.wallet_accounts (id, kind, code, currency) values
   ('ac300000-0000-4000-8000-0000000000fe', 'system', 'fees:UGX-acl-test', 'UGX');
 select lives_ok($$ select public.wallet_deposit('ac300000-0000-4000-8000-00000000000a', 5000, 'UGX', 'momo', 'acl-fund-a') $$, 'fund alice');

@@ -7,10 +7,7 @@ begin;
 select plan(80);
 
 select tests.create_users(array['merchant', 'payer', 'other'], array['admin'], array['support']);
-insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('ac600000-0000-4000-8000-00000000000a', tests.user_id('merchant'), 'user', 'TZS'),
-  ('ac600000-0000-4000-8000-00000000000b', tests.user_id('payer'), 'user', 'TZS'),
-  ('ac600000-0000-4000-8000-00000000000c', tests.user_id('other'), 'user', 'TZS');
+select tests.create_accounts('ac600000', 'TZS', '{merchant, payer, other}');
 
 -- The merchant's balance, three ways: row, row plus shards (the view), wallet_balance.
 create function pg_temp.merchant() returns table (row_balance bigint, shards bigint, balance bigint, available bigint, wallet_balance bigint)

@@ -7,10 +7,7 @@
 begin;
 
 select tests.create_users(array['alice', 'bob', 'carol']);
-insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('ac800000-0000-4000-8000-00000000000a', tests.user_id('alice'), 'user', 'GHS'),
-  ('ac800000-0000-4000-8000-00000000000b', tests.user_id('bob'), 'user', 'GHS'),
-  ('ac800000-0000-4000-8000-00000000000c', tests.user_id('carol'), 'user', 'GHS');
+select tests.create_accounts('ac800000', 'GHS', '{alice, bob, carol}');
 
 -- Everything a replay could write: row counts of the ledger, payment and audit tables, and a
 -- digest of every balance and status. Security definer: the audit log is the owner's.

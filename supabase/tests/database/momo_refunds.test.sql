@@ -25,26 +25,18 @@ select ok(p.prosecdef and p.proconfig @> array['search_path=""'], p.proname || '
   from pg_proc p where p.proname in ('momo_refund_transfer', 'momo_refund_settle', 'poll_take', 'momo_refund_send_begin',
                                      'momo_refund_close_sending', 'momo_refund_not_accepted');
 
--- A MoMo top-up of 1000 UGX paid by 256772000111, and a Stripe payment.
-select tests.as_user(tests.user_id('alice'));
-select id as account from public.wallet_open_account('UGX') \gset
-select tests.as_user(tests.user_id('bob'));
-select id as sent_account from public.wallet_open_account('UGX') \gset
-select tests.as_service();
-select id as intent from public.payment_intent_create('momo', :'account', 1000, 'UGX', 'mr-intent-1') \gset
-select id as unnamed_intent from public.payment_intent_create('momo', :'account', 200, 'UGX', 'mr-intent-2') \gset
-select id as stripe_intent from public.payment_intent_create('stripe', :'account', 100, 'UGX', 'mr-intent-3') \gset
-select id as sent_intent from public.payment_intent_create('momo', :'sent_account', 1000, 'UGX', 'mr-intent-4') \gset
-select tests.reset_role();
-insert into public.momo_transactions (reference_id, intent_id, payer_msisdn, amount, currency, status) values
-  ('c7000000-0000-4000-8000-000000000001', :'intent', '256772000111', 1000, 'UGX', 'SUCCESSFUL'),
-  ('c7000000-0000-4000-8000-000000000002', :'unnamed_intent', null, 200, 'UGX', 'SUCCESSFUL'),
-  ('c7000000-0000-4000-8000-000000000003', :'sent_intent', '256772000111', 1000, 'UGX', 'SUCCESSFUL');
-select tests.as_service();
-select id as paid from public.payment_record_success('momo', 'c7000000-0000-4000-8000-000000000001', :'intent', 1000, 'UGX') \gset
-select id as sent_paid from public.payment_record_success('momo', 'c7000000-0000-4000-8000-000000000003', :'sent_intent', 1000, 'UGX') \gset
-select id as unnamed from public.payment_record_success('momo', 'c7000000-0000-4000-8000-000000000002', :'unnamed_intent', 200, 'UGX') \gset
-select id as card from public.payment_record_success('stripe', 'pi_mr_card', :'stripe_intent', 100, 'UGX') \gset
+-- Alice's MoMo top-ups of 1000 UGX paid by 256772000111 and of 200 whose payer MoMo did not
+-- name, and a Stripe payment of 100; Bob's MoMo top-up of 1000 paid by the same number. MoMo's
+-- transactions (momo_transactions) name the payers.
+select tests.open_account('alice', 'UGX') as account, tests.open_account('bob', 'UGX') as sent_account \gset
+select id as paid from tests.credited_payment('momo', :'account', 1000, 'UGX', 'c7000000-0000-4000-8000-000000000001') \gset
+select id as unnamed from tests.credited_payment('momo', :'account', 200, 'UGX', 'c7000000-0000-4000-8000-000000000002') \gset
+select id as card from tests.credited_payment('stripe', :'account', 100, 'UGX', 'pi_mr_card') \gset
+select id as sent_paid from tests.credited_payment('momo', :'sent_account', 1000, 'UGX', 'c7000000-0000-4000-8000-000000000003') \gset
+insert into public.momo_transactions (reference_id, payer_msisdn, amount, currency, status) values
+  ('c7000000-0000-4000-8000-000000000001', '256772000111', 1000, 'UGX', 'SUCCESSFUL'),
+  ('c7000000-0000-4000-8000-000000000002', null, 200, 'UGX', 'SUCCESSFUL'),
+  ('c7000000-0000-4000-8000-000000000003', '256772000111', 1000, 'UGX', 'SUCCESSFUL');
 
 -- ---------------------------------------------------------------- momo_refund_transfer
 select tests.as_user(tests.user_id('alice'));

@@ -6,14 +6,8 @@ select plan(72);
 
 select tests.create_users('{alice, bob, carol}', admins => '{admin}', support => '{support}');
 
-select tests.as_user(tests.user_id('alice'));
-select id as alice_usd from public.wallet_open_account('USD') \gset
-select id as alice_kes from public.wallet_open_account('KES') \gset
-select tests.as_user(tests.user_id('bob'));
-select id as bob_usd from public.wallet_open_account('USD') \gset
-select tests.as_user(tests.user_id('carol'));
-select id as carol_usd from public.wallet_open_account('USD') \gset
-select tests.reset_role();
+select tests.open_account('alice', 'USD') as alice_usd, tests.open_account('alice', 'KES') as alice_kes,
+       tests.open_account('bob', 'USD') as bob_usd, tests.open_account('carol', 'USD') as carol_usd \gset
 -- An account support staff could only have been given directly, to show that owning one is not enough.
 insert into public.wallet_accounts (owner_id, kind, currency)
 values (tests.user_id('support'), 'user', 'USD') returning id as support_usd \gset

@@ -7,14 +7,9 @@ select plan(313);
 select tests.create_users('{owner, other}', admins => '{admin}', support => '{support}');
 
 -- One row of the owner in every table, written the way production writes it.
-select tests.as_user(tests.user_id('owner'));
-select id as account from public.wallet_open_account('USD') \gset
-select tests.reset_role();
-
-select id as intent from public.payment_intent_create('stripe', :'account', 5000, 'USD', 'rls-intent') \gset
-select public.payment_intent_attach(:'intent', 'pi_rls_matrix') \gset
-select id as payment, wallet_transaction_id as credit
-  from public.payment_record_success('stripe', 'pi_rls_matrix', :'intent', 5000, 'USD') \gset
+select tests.open_account('owner', 'USD') as account \gset
+select id as payment, wallet_transaction_id as credit, intent_id as intent
+  from tests.credited_payment('stripe', :'account', 5000, 'USD', 'pi_rls_matrix') \gset
 select id as refund from public.refund_record(:'payment', 1000, 're_rls_matrix') \gset
 select tests.as_user(tests.user_id('owner'));
 select id as cashout from api_private.cashout_create(:'account', 1000, 'USD', '256772000001', 'rls-cashout') \gset

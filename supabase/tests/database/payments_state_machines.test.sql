@@ -4,12 +4,8 @@ begin;
 select plan(79);
 
 select tests.create_user('user');
-select tests.as_user(tests.user_id('user'));
-select id as account from public.wallet_open_account('USD') \gset
-select tests.reset_role();
-select id as intent from public.payment_intent_create('stripe', :'account', 100, 'USD', 'sm-intent') \gset
-select id as payment, wallet_transaction_id as credit
-  from public.payment_record_success('stripe', 'pi_sm', :'intent', 100, 'USD') \gset
+select tests.open_account('user', 'USD') as account \gset
+select id as payment, wallet_transaction_id as credit from tests.credited_payment('stripe', :'account', 100, 'USD', 'pi_sm') \gset
 
 -- A fresh row of the table in p_from, then the move to p_to: 'ok' or the SQLSTATE.
 create function pg_temp.try_move(p_table text, p_from text, p_to text, p_account uuid, p_payment uuid, p_credit uuid)

@@ -24,9 +24,7 @@ select ok(has_function_privilege('service_role', 'public.refund_record_failure(u
   'service_role may execute it');
 
 select tests.as_service();
-select id as intent from public.payment_intent_create('stripe', :'alice_usd', 1000, 'USD', 'fail-topup') \gset
-select id as payment, wallet_transaction_id as credit
-  from public.payment_record_success('stripe', 'pi_fail_1', :'intent', 1000, 'USD') \gset
+select id as payment, wallet_transaction_id as credit from tests.credited_payment('stripe', :'alice_usd', 1000, 'USD', 'pi_fail_1') \gset
 select id as refund from public.refund_record(:'payment', 400, 're_fail_1', 'requested') \gset
 select is(public.wallet_balance(:'alice_usd'), 600::bigint, 'the refund took 400 from the wallet');
 
@@ -56,8 +54,7 @@ select throws_ok(format($$select public.wallet_reverse(%L, 'fail-reverse-more', 
   'WL008', null, 'nothing remains to reverse beyond the payment');
 
 -- A refund recorded without the provider's id is matched by prefix and amount, and takes the id.
-select id as intent2 from public.payment_intent_create('stripe', :'alice_usd', 500, 'USD', 'fail-topup-2') \gset
-select id as payment2 from public.payment_record_success('stripe', 'pi_fail_2', :'intent2', 500, 'USD') \gset
+select id as payment2 from tests.credited_payment('stripe', :'alice_usd', 500, 'USD', 'pi_fail_2') \gset
 select id as anonymous from public.refund_record(:'payment2', 200, 'ch_fail_2:refunded:200') \gset
 select results_eq(
   format($$select id, provider_refund_id, status from public.refund_record_failure(%L, 're_fail_3', 200, 'canceled', 'canceled', 'ch_fail_2:refunded:')$$, :'payment2'),

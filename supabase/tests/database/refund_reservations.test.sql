@@ -10,25 +10,15 @@ select plan(33);
 
 select tests.create_users('{alice,bob,carol,dave}', admins => '{admin}');
 
-select tests.as_user(tests.user_id('alice'));
-select id as alice_account from public.wallet_open_account('USD') \gset
-select tests.as_user(tests.user_id('bob'));
-select id as bob_account from public.wallet_open_account('USD') \gset
-select tests.as_user(tests.user_id('carol'));
-select id as carol_account from public.wallet_open_account('USD') \gset
-select tests.as_user(tests.user_id('dave'));
-select id as dave_account from public.wallet_open_account('USD') \gset
-select tests.reset_role();
+select tests.open_account('alice', 'USD') as alice_account, tests.open_account('bob', 'USD') as bob_account,
+       tests.open_account('carol', 'USD') as carol_account, tests.open_account('dave', 'USD') as dave_account \gset
 
 -- Three top-ups of 1000, credited.
-select id as alice_intent from public.payment_intent_create('stripe', :'alice_account', 1000, 'USD', 'res-intent-alice') \gset
 select id as alice_paid, wallet_transaction_id as alice_credit
-  from public.payment_record_success('stripe', 'pi_res_alice', :'alice_intent', 1000, 'USD') \gset
-select id as bob_intent from public.payment_intent_create('stripe', :'bob_account', 1000, 'USD', 'res-intent-bob') \gset
+  from tests.credited_payment('stripe', :'alice_account', 1000, 'USD', 'pi_res_alice') \gset
 select id as bob_paid, wallet_transaction_id as bob_credit
-  from public.payment_record_success('stripe', 'pi_res_bob', :'bob_intent', 1000, 'USD') \gset
-select id as carol_intent from public.payment_intent_create('stripe', :'carol_account', 1000, 'USD', 'res-intent-carol') \gset
-select id as carol_paid from public.payment_record_success('stripe', 'pi_res_carol', :'carol_intent', 1000, 'USD') \gset
+  from tests.credited_payment('stripe', :'bob_account', 1000, 'USD', 'pi_res_bob') \gset
+select id as carol_paid from tests.credited_payment('stripe', :'carol_account', 1000, 'USD', 'pi_res_carol') \gset
 select id as clearing from public.wallet_accounts where code = 'clearing:stripe:USD' \gset
 
 -- An admin's refund of 600 that the provider accepted and has not completed, recorded as the

@@ -24,15 +24,11 @@ select throws_ok($$ select * from api_private.poll_take('revolut-poll', 'intents
 -- Alice's EUR account: a Revolut intent waiting for the payer (order rp-order-1), one waiting
 -- for a minute only, a MoMo intent, and a completed Revolut payment with a pending
 -- refund (refund order rp-refund-1).
-select id as account from public.wallet_open_account('EUR') \gset
-select tests.as_service();
-select id as waiting from public.payment_intent_create('revolut', :'account', 500, 'EUR', 'rp-intent-1') \gset
-select id as fresh from public.payment_intent_create('revolut', :'account', 600, 'EUR', 'rp-intent-2') \gset
-select id as paid_intent from public.payment_intent_create('revolut', :'account', 1000, 'EUR', 'rp-intent-3') \gset
-select id as momo from public.payment_intent_create('momo', :'account', 700, 'EUR', 'rp-intent-4') \gset
-select public.payment_intent_attach(:'waiting', 'rp-order-1'), public.payment_intent_attach(:'fresh', 'rp-order-2'),
-       public.payment_intent_attach(:'momo', 'a7000000-0000-4000-8000-0000000000f1');
-select id as paid from public.payment_record_success('revolut', 'rp-order-3', :'paid_intent', 1000, 'EUR') \gset
+select tests.open_account('alice', 'EUR') as account \gset
+select tests.attached_intent('revolut', :'account', 500, 'EUR', 'rp-order-1') as waiting,
+       tests.attached_intent('revolut', :'account', 600, 'EUR', 'rp-order-2') as fresh,
+       tests.attached_intent('momo', :'account', 700, 'EUR', 'a7000000-0000-4000-8000-0000000000f1') as momo \gset
+select id as paid from tests.credited_payment('revolut', :'account', 1000, 'EUR', 'rp-order-3') \gset
 select tests.as_admin(tests.user_id('admin'));
 select is((api_private.refund_record_pending(:'paid', 400, 'rp-refund-1', 'asked')).status, 'pending', 'a pending Revolut refund');
 select tests.reset_role();
@@ -46,21 +42,15 @@ select tests.as_service();
 -- (filtered: the database may hold other suites' waiting items)
 select results_eq($$ select reference_id from api_private.poll_take('revolut-poll', 'intents', 300, 60, 1000, 0.25) where reference_id like 'rp-%' $$,
   $$ values ('rp-order-1') $$, 'the Revolut intent waiting over 5 minutes is taken (not the fresh one, not the MoMo one)');
-select tests.reset_role();
-select ok((select l.leased_until - now() between interval '145 seconds' and interval '155 seconds'
-             from private.job_leases l where l.job = 'revolut-poll' and l.item_id = :'waiting'),
+select ok(tests.lease_seconds('revolut-poll', :'waiting') between 145 and 155,
   'a growing lease: a quarter of the 10 minutes it waited (150 s), above the 60 s floor');
-select tests.as_service();
 select is((select count(*) from api_private.poll_take('revolut-poll', 'intents', 300, 60, 1000) where reference_id like 'rp-%'), 0::bigint,
   'while leased, a second take never returns it again');
 select results_eq($$ select reference_id from api_private.poll_take('momo-poll', 'intents', 300, 60, 1000)
                      where reference_id like 'rp-%' or reference_id = 'a7000000-0000-4000-8000-0000000000f1' $$,
   $$ values ('a7000000-0000-4000-8000-0000000000f1') $$, 'momo-poll takes the MoMo intent only: each job its own items and leases');
-select tests.reset_role();
-select ok((select l.leased_until - now() between interval '55 seconds' and interval '65 seconds'
-             from private.job_leases l where l.job = 'momo-poll' and l.item_id = :'momo'),
+select ok(tests.lease_seconds('momo-poll', :'momo') between 55 and 65,
   'without growth the lease is the fixed 60 s, however long the item waited');
-select tests.as_service();
 select results_eq($$ select reference_id from api_private.poll_take('revolut-poll', 'refunds', 300, 60, 1000) where reference_id like 'rp-%' $$,
   $$ values ('rp-refund-1') $$, 'the pending Revolut refund is taken');
 select is((select count(*) from api_private.poll_take('revolut-poll', 'refunds', 300, 60, 1000) where reference_id like 'rp-%'), 0::bigint,

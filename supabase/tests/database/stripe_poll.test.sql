@@ -33,17 +33,15 @@ select throws_ok($$ select api_private.intent_past_ttl(86400, gen_random_uuid())
 -- Alice's USD account: a Stripe intent waiting for the payer (PaymentIntent pi_sp_1), one
 -- waiting for a minute only (pi_sp_2), one paid (pi_sp_3), one without a PaymentIntent (Stripe
 -- did not answer its creation), and a Revolut intent with its order.
-select id as account from public.wallet_open_account('USD') \gset
+select tests.open_account('alice', 'USD') as account \gset
+select tests.attached_intent('stripe', :'account', 500, 'USD', 'pi_sp_1') as waiting,
+       tests.attached_intent('stripe', :'account', 600, 'USD', 'pi_sp_2') as fresh,
+       tests.attached_intent('revolut', :'account', 900, 'USD', 'sp-order-5') as revolut \gset
+select intent_id as paid from tests.credited_payment('stripe', :'account', 700, 'USD', 'pi_sp_3') \gset
 select tests.as_service();
-select id as waiting from public.payment_intent_create('stripe', :'account', 500, 'USD', 'sp-intent-1') \gset
-select id as fresh from public.payment_intent_create('stripe', :'account', 600, 'USD', 'sp-intent-2') \gset
-select id as paid from public.payment_intent_create('stripe', :'account', 700, 'USD', 'sp-intent-3') \gset
 select id as without from public.payment_intent_create('stripe', :'account', 800, 'USD', 'sp-intent-4') \gset
-select id as revolut from public.payment_intent_create('revolut', :'account', 900, 'USD', 'sp-intent-5') \gset
-select public.payment_intent_attach(:'waiting', 'pi_sp_1'), public.payment_intent_attach(:'fresh', 'pi_sp_2'),
-       public.payment_intent_attach(:'paid', 'pi_sp_3'), public.payment_intent_attach(:'revolut', 'sp-order-5');
-select is((public.payment_record_success('stripe', 'pi_sp_3', :'paid', 700, 'USD')).status, 'succeeded', 'the paid one is credited');
 select tests.reset_role();
+select is((select status from public.payment_intents where id = :'paid'), 'succeeded', 'the paid one is credited');
 set local session_replication_role = replica;
 update public.payment_intents set updated_at = now() - interval '20 minutes' where id in (:'waiting', :'paid', :'without', :'revolut');
 update public.payment_intents set updated_at = now() - interval '1 minute' where id = :'fresh';
@@ -55,11 +53,8 @@ select results_eq($$ select reference_id from api_private.poll_take('stripe-poll
                      where reference_id like 'pi_sp_%' or reference_id like 'sp-%' $$,
   $$ values ('pi_sp_1') $$,
   'the Stripe intent waiting over 15 minutes with its PaymentIntent is taken: not the fresh one, the paid one, one without a PaymentIntent or a Revolut one');
-select tests.reset_role();
-select ok((select l.leased_until - now() between interval '295 seconds' and interval '305 seconds'
-             from private.job_leases l where l.job = 'stripe-poll' and l.item_id = :'waiting'),
+select ok(tests.lease_seconds('stripe-poll', :'waiting') between 295 and 305,
   'leased to stripe-poll for a quarter of the 20 minutes it waited (300 s), above the 60 s floor');
-select tests.as_service();
 select is((select count(*) from api_private.poll_take('stripe-poll', 'intents', 900, 60, 1000) where reference_id like 'pi_sp_%'), 0::bigint,
   'while leased, a second take never returns it again');
 select results_eq($$ select reference_id from api_private.poll_take('revolut-poll', 'intents', 900, 60, 1000)
@@ -97,12 +92,10 @@ select results_eq(format($$ select status, failure_reason from public.payment_in
 -- A Stripe intent the payment_intent.payment_failed webhook failed (pi_sp_6), one failed
 -- without a PaymentIntent (sp-intent-7), and failed MoMo and Revolut intents with their
 -- references: only the first stays stripe-poll's.
-select (public.payment_intent_create('stripe', :'account', 1100, 'USD', 'sp-intent-6')).id as failed,
+select tests.attached_intent('stripe', :'account', 1100, 'USD', 'pi_sp_6') as failed,
        (public.payment_intent_create('stripe', :'account', 1200, 'USD', 'sp-intent-7')).id as failed_bare,
-       (public.payment_intent_create('momo', :'account', 1300, 'USD', 'sp-intent-8')).id as failed_momo,
-       (public.payment_intent_create('revolut', :'account', 1400, 'USD', 'sp-intent-9')).id as failed_revolut \gset
-select public.payment_intent_attach(:'failed', 'pi_sp_6'), public.payment_intent_attach(:'failed_momo', 'a7000000-0000-4000-8000-0000000000f8'),
-       public.payment_intent_attach(:'failed_revolut', 'sp-order-9');
+       tests.attached_intent('momo', :'account', 1300, 'USD', 'a7000000-0000-4000-8000-0000000000f8') as failed_momo,
+       tests.attached_intent('revolut', :'account', 1400, 'USD', 'sp-order-9') as failed_revolut \gset
 select lives_ok(format($$ select public.payment_record_failure(i, 'Your card was declined.') from unnest(array[%L, %L, %L, %L]::uuid[]) i $$,
                        :'failed', :'failed_bare', :'failed_momo', :'failed_revolut'), 'four intents fail');
 select tests.reset_role();
@@ -135,13 +128,9 @@ select is((select count(*) from public.whatsapp_outbox where wa_id = '2507887000
 -- ---------------------------------------------------------------- refunds
 -- A Stripe payment with a pending refund (re_sp_1), a second whose refund Stripe completed at
 -- once (re_sp_2), and a Revolut payment with a pending refund (sp-refund-3).
-select tests.as_service();
-select id as paid_stripe from public.payment_record_success('stripe', 'pi_sp_10',
-  (public.payment_intent_create('stripe', :'account', 2000, 'USD', 'sp-intent-10')).id, 2000, 'USD') \gset
-select id as paid_stripe_2 from public.payment_record_success('stripe', 'pi_sp_11',
-  (public.payment_intent_create('stripe', :'account', 2000, 'USD', 'sp-intent-11')).id, 2000, 'USD') \gset
-select id as paid_revolut from public.payment_record_success('revolut', 'sp-order-12',
-  (public.payment_intent_create('revolut', :'account', 2000, 'USD', 'sp-intent-12')).id, 2000, 'USD') \gset
+select id as paid_stripe from tests.credited_payment('stripe', :'account', 2000, 'USD', 'pi_sp_10') \gset
+select id as paid_stripe_2 from tests.credited_payment('stripe', :'account', 2000, 'USD', 'pi_sp_11') \gset
+select id as paid_revolut from tests.credited_payment('revolut', :'account', 2000, 'USD', 'sp-order-12') \gset
 select tests.as_admin(tests.user_id('admin'));
 select is((api_private.refund_record_pending(:'paid_stripe', 500, 're_sp_1', 'asked')).status, 'pending', 'a pending Stripe refund');
 select is((api_private.refund_record_pending(:'paid_revolut', 500, 'sp-refund-3', 'asked')).status, 'pending', 'a pending Revolut refund');

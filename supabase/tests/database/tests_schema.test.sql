@@ -2,7 +2,7 @@
 -- each one switches the role for real and sets the claims PostgREST would, so that a suite
 -- written with them asserts what production does.
 begin;
-select plan(34);
+select plan(43);
 
 select tests.create_user('plain'),
        tests.create_user('admin', 'admin'),
@@ -72,12 +72,54 @@ select tests.as_anon();
 rollback to savepoint before_switch;
 select is(current_user::text, session_user::text, 'a rolled back switch leaves the caller as it was');
 
+-- The fixtures that act as someone else: what they write, as whom, and the caller put back.
+select is(tests.query_as('plain', 'select auth.uid()', null::uuid), tests.user_id('plain'),
+  'query_as: the query runs as the caller named, its value of the type asked');
+select throws_ok($$ select tests.query_as('service', 'select 1 where false', null::integer) $$, 'P0002', null,
+  'query_as: a query without its row is an error');
+select tests.create_accounts('ac900000', 'KES', '{plain, admin}');
+select results_eq($$ select id, owner_id, kind, currency from public.wallet_accounts where id::text like 'ac900000-%' order by id $$,
+  $$ values ('ac900000-0000-4000-8000-00000000000a'::uuid, tests.user_id('plain'), 'user', 'KES'),
+            ('ac900000-0000-4000-8000-00000000000b'::uuid, tests.user_id('admin'), 'user', 'KES') $$,
+  'create_accounts: one account a user, its id ending a, b, ... in the order of the names');
+
+select tests.as_support(tests.user_id('support'));
+select tests.open_account('plain', 'USD') as plain_account \gset
+select ok(current_user = 'authenticated' and auth.uid() = tests.user_id('support'),
+  'open_account: the caller is put back, claims and all');
+select tests.reset_role();
+select results_eq(
+  format($$ select a.owner_id, a.currency, l.actor_id, l.actor_role from public.wallet_accounts a
+              join audit.log l on l.table_name = 'wallet_accounts' and l.record_id = a.id::text where a.id = %L $$, :'plain_account'),
+  $$ values (tests.user_id('plain'), 'USD', tests.user_id('plain'), 'authenticated') $$,
+  'open_account: the user''s account, opened by the user through the API role');
+
+select tests.as_anon();
+select tests.attached_intent('momo', :'plain_account', 300, 'USD', 'a7000000-0000-4000-8000-0000000000e1') as momo_intent \gset
+select is(current_user::text, 'anon', 'attached_intent: the caller is put back');
+select tests.reset_role();
+select results_eq(format($$ select status, provider_ref, idempotency_key, created_by from public.payment_intents where id = %L $$, :'momo_intent'),
+  $$ values ('processing', 'a7000000-0000-4000-8000-0000000000e1', 'momo:a7000000-0000-4000-8000-0000000000e1', null::uuid) $$,
+  'attached_intent: created by the service, keyed by provider and reference, attached and processing');
+
+select tests.as_user(tests.user_id('plain'));
+select id as topup, intent_id as topup_intent from tests.credited_payment('stripe', :'plain_account', 700, 'USD', 'pi_tests_schema') \gset
+select is(auth.uid(), tests.user_id('plain'), 'credited_payment: the caller is put back');
+select tests.reset_role();
+select results_eq(
+  format($$ select i.status, i.provider_ref, p.provider_payment_id, p.status, p.amount, t.amount, t.to_account_id, public.wallet_balance(i.account_id)
+              from public.payments p join public.payment_intents i on i.id = p.intent_id
+              join public.wallet_transactions t on t.id = p.wallet_transaction_id where p.id = %L $$, :'topup'),
+  format($$ values ('succeeded', 'pi_tests_schema', 'pi_tests_schema', 'succeeded', 700::bigint, 700::bigint, %L::uuid, 700::bigint) $$,
+         :'plain_account'),
+  'credited_payment: the intent paid under the reference, the payment succeeded with its credit to the account');
+
 -- Only the test stack has the helpers, and nothing they hold is reachable through the API.
 select is((select count(*) from pg_class c where c.relnamespace = 'tests'::regnamespace), 0::bigint,
   'the tests schema holds no table');
 select is((select count(*) from pg_proc p where p.pronamespace = 'tests'::regnamespace and p.prosecdef
-            and p.proname not in ('user_id', 'app_role')), 0::bigint,
-  'only the two lookups of auth.users are security definer: a role switch needs security invoker');
+            and p.proname not in ('user_id', 'app_role', 'lease_seconds')), 0::bigint,
+  'only the lookups of auth.users and of the job leases are security definer: a role switch needs security invoker');
 select is((select count(*) from pg_proc p where p.pronamespace = 'tests'::regnamespace
             and exists (select 1 from unnest(p.proconfig) c where c like 'role=%')), 0::bigint,
   'no helper has a SET role clause, which would undo the switch at the end of the call');

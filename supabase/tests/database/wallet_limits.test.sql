@@ -6,9 +6,7 @@ begin;
 select plan(50);
 
 select tests.create_users('{payer, payee}', admins => '{admin}', support => '{support}');
-insert into public.wallet_accounts (id, owner_id, kind, currency) values
-  ('b9000000-0000-4000-8000-00000000000a', tests.user_id('payer'), 'user', 'USD'),
-  ('b9000000-0000-4000-8000-00000000000b', tests.user_id('payee'), 'user', 'USD');
+select tests.create_accounts('b9000000', 'USD', '{payer, payee}');
 select public.wallet_deposit('b9000000-0000-4000-8000-00000000000a', 100000, 'USD', 'stripe', 'limits-funding');
 
 -- A payment of the payer to the payee, made as the payer (a signed-in user, so its tier's
