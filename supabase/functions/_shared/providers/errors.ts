@@ -34,6 +34,21 @@ export function providerError(provider: ProviderName) {
   };
 }
 
+type ProviderErrorClass = new (message: string, httpStatus: number | null, reason?: string | null) => ProviderError;
+
+/**
+ * A subclass of a provider's error class whose errors are "unavailable" whatever their status:
+ * for an answer that says nothing about the payment although it is a 4xx (a request still
+ * running at the provider, a gateway's 404), so that no caller takes it for a refusal.
+ */
+export function alwaysUnavailable(Base: ProviderErrorClass) {
+  return class extends Base {
+    override get kind(): ProviderFailureKind {
+      return "unavailable";
+    }
+  };
+}
+
 // Our credentials (401, 403), a timeout on their side (408) or their rate limit (429) say
 // nothing about the payment: the same request can succeed once that is fixed.
 const RETRYABLE_4XX = new Set([401, 403, 408, 429]);

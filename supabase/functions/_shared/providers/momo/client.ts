@@ -9,7 +9,7 @@
 // code as production.
 import { z } from "zod";
 import { env, once } from "../../env.ts";
-import { fetchWithTimeout, providerError, type ProviderFailureKind, providerReason } from "../errors.ts";
+import { alwaysUnavailable, fetchWithTimeout, providerError, providerReason } from "../errors.ts";
 import { providerConfigFromEnv } from "../from-env.ts";
 
 export const momoReason = z.union([
@@ -57,11 +57,7 @@ export class MomoApiError extends providerError("momo") {}
  * caller takes it for a refusal of the payment (which would release its funds) or for a
  * reference MoMo does not know (which would send it again).
  */
-class MomoUnavailableError extends MomoApiError {
-  override get kind(): ProviderFailureKind {
-    return "unavailable";
-  }
-}
+class MomoUnavailableError extends alwaysUnavailable(MomoApiError) {}
 
 /**
  * MoMo's 404 RESOURCE_NOT_FOUND to a status look-up: MoMo's documented answer for a reference id

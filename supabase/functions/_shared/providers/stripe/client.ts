@@ -7,7 +7,7 @@
 import Stripe from "stripe";
 import { once } from "../../env.ts";
 import { providerConfigFromEnv } from "../from-env.ts";
-import { providerError, type ProviderFailureKind } from "../errors.ts";
+import { alwaysUnavailable, providerError } from "../errors.ts";
 import type { RefundRequest } from "../refund-request.ts";
 
 export interface StripeClientConfig {
@@ -27,11 +27,7 @@ export class StripeApiError extends providerError("stripe") {}
  * is the call's, and the same call once it has ended returns it. Unavailable, so that no caller
  * fails the intent or the refund for it.
  */
-class StripeConflictError extends StripeApiError {
-  override get kind(): ProviderFailureKind {
-    return "unavailable";
-  }
-}
+class StripeConflictError extends alwaysUnavailable(StripeApiError) {}
 
 /**
  * Stripe's 404 resource_missing for the PaymentIntent a call names (param `intent`): Stripe has
