@@ -41,7 +41,7 @@ import { momoTransferEvent, momoTransferNotAccepted, momoWebhookEvent, type Tran
 import type { WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
 import { expireUnpaidIntent } from "./expire-intents.ts";
 import type { Job, JobRun } from "./job.ts";
-import { applyConfirmed, type LeasedPayment, takeWaiting } from "./poll.ts";
+import { applyConfirmed, type LeasedPayment, shareBatch, takeWaiting } from "./poll.ts";
 
 export interface MomoPollSource {
   /** Names the payment kind in logs. */
@@ -184,23 +184,19 @@ interface Counts {
 }
 
 /**
- * Runs the poll over `sources`, sharing one batch between them: each source first takes up to an
- * equal share of it, then the sources that filled their share take what is left, in order. A
- * source with more waiting than the batch (top-ups MoMo never received, asked about every run
- * until their TTL) would otherwise take every run's whole batch and leave the sources after it
- * unasked: a cash-out's hold reserved, one whose callback was lost never settled, one MoMo never
- * received neither sent again nor failed.
+ * Runs the poll over `sources`, sharing one batch between them (shareBatch): a backlog of top-ups
+ * MoMo never received, asked about every run until their TTL, never keeps a cash-out or a refund
+ * from being settled or sent again.
  */
 export function momoPoll(sources: readonly MomoPollSource[]): Job {
   return async (run) => {
     const counts: Counts = { taken: 0, applied: 0, already_applied: 0, pending: 0, resent: 0, errors: 0, deferred: 0 };
     let unreachable = false;
 
-    /** Takes up to `limit` of `source`'s payments (within the batch) and asks MoMo about them; how many it took. */
+    /** Takes up to `limit` of `source`'s payments and asks MoMo about them; how many it took. */
     async function poll(source: MomoPollSource, limit: number): Promise<number> {
-      const batch = Math.min(limit, run.settings.batchSize - counts.taken);
-      if (batch <= 0 || unreachable) return 0;
-      const payments = await withRequestContext(run.sql, run.context, (tx) => source.take(tx, run, batch));
+      if (unreachable) return 0;
+      const payments = await withRequestContext(run.sql, run.context, (tx) => source.take(tx, run, limit));
       counts.taken += payments.length;
       for (const payment of payments) {
         // MoMo down: the rest keep their leases and wait for the next run instead of each
@@ -234,10 +230,7 @@ export function momoPoll(sources: readonly MomoPollSource[]): Job {
       return payments.length;
     }
 
-    const share = Math.ceil(run.settings.batchSize / sources.length);
-    const filled: MomoPollSource[] = [];
-    for (const source of sources) if (await poll(source, share) === share) filled.push(source);
-    for (const source of filled) await poll(source, run.settings.batchSize);
+    await shareBatch(run.settings.batchSize, sources, poll);
     return { ...counts };
   };
 }

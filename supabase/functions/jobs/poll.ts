@@ -92,9 +92,38 @@ export type PollKind<J extends PollTake["job"]> = Extract<PollTake, { job: J }>[
 const LEASE_GROWTH = 0.25;
 
 /**
- * One run of a polling job over its `kinds` in order, within the run's batch size: each kind's
- * items waiting longer than `afterSeconds` leased (takeWaiting, with growing leases) and settled
- * one by one (`settle`); the run's counts.
+ * Shares a run's batch of `batchSize` items between a job's `sources`: each first takes up to an
+ * equal share of what is left (what one leaves of its share goes to those after it), then those
+ * that filled theirs take what is left, in order. `poll(source, limit)`
+ * takes at most `limit` items and returns how many it took. A source with more waiting than the
+ * batch (top-ups a provider never received, asked about until their TTL) would otherwise take
+ * every run's whole batch and leave the sources after it unasked: a cash-out's hold reserved, a
+ * refund whose webhooks were lost never recorded.
+ */
+export async function shareBatch<S>(
+  batchSize: number,
+  sources: readonly S[],
+  poll: (source: S, limit: number) => Promise<number>,
+): Promise<void> {
+  let left = batchSize;
+  const filled: S[] = [];
+  for (const [index, source] of sources.entries()) {
+    const limit = Math.ceil(left / (sources.length - index));
+    if (limit <= 0) break;
+    const taken = await poll(source, limit);
+    left -= taken;
+    if (taken === limit) filled.push(source);
+  }
+  for (const source of filled) {
+    if (left <= 0) break;
+    left -= await poll(source, left);
+  }
+}
+
+/**
+ * One run of a polling job over its `kinds`, within the run's batch size shared between them
+ * (shareBatch): each kind's items waiting longer than `afterSeconds` leased (takeWaiting, with
+ * growing leases) and settled one by one (`settle`); the run's counts.
  */
 export async function pollKinds<J extends PollTake["job"]>(
   run: JobRun,
@@ -104,14 +133,13 @@ export async function pollKinds<J extends PollTake["job"]>(
   settle: (kind: PollKind<J>, item: LeasedPayment) => Promise<Verdict>,
 ): Promise<PollCounts> {
   const counts = noPollCounts();
-  for (const kind of kinds) {
-    const batch = run.settings.batchSize - counts.taken;
-    if (batch <= 0) break;
+  await shareBatch(run.settings.batchSize, kinds, async (kind, limit) => {
     const what = { job, kind } as PollTake;
-    const items = await withRequestContext(run.sql, run.context, (tx) => takeWaiting(tx, run, what, afterSeconds, batch, LEASE_GROWTH));
+    const items = await withRequestContext(run.sql, run.context, (tx) => takeWaiting(tx, run, what, afterSeconds, limit, LEASE_GROWTH));
     counts.taken += items.length;
     for (const item of items) counts[await settle(kind, item)] += 1;
-  }
+    return items.length;
+  });
   return counts;
 }
 
