@@ -246,3 +246,94 @@ begin
 end;
 $$;
 grant execute on function api_private.payment_resolve(uuid, text, text) to authenticated;
+
+-- Revolut refunds are recorded before Revolut is asked, as MoMo refunds are: the admin's
+-- refund request id (rr_<hex>) is the refund's own reference, sent to Revolut as the refund
+-- order's merchant_order_data.reference, which Revolut keeps on the refund order and lets us
+-- search by (GET /api/orders?merchant_order_data_reference=). The pending refund is stored under
+-- that reference (provider_refund_id = the request id) until Revolut's refund order is known;
+-- then it takes the order's id (revolut_refund_identify), so that the order's webhooks and
+-- revolut-poll find it. refund_request_id keeps the reference for good.
+alter table public.refunds
+  add column refund_request_id text check (length(refund_request_id) between 1 and 255);
+create unique index refunds_request_key on public.refunds (provider, refund_request_id) where refund_request_id is not null;
+
+-- The pending refund of p_amount of the Revolut payment p_payment under the admin's refund
+-- request p_request_id, recorded once before Revolut is asked: the same request again returns
+-- it (WL005 with another payment or amount), whatever has become of it since. A new refund is
+-- checked like every admin refund (refund_prepare: WL007 unknown payment, WL006 beyond what
+-- remains counting the pending refunds, WL004 or WL008 when the ledger could not record it) and
+-- reserves its amount as every pending refund does. WL008 for a payment that is not Revolut's.
+create function api_private.revolut_refund_begin(p_payment uuid, p_amount bigint, p_request_id text, p_reason text)
+returns public.refunds
+language plpgsql
+security definer set search_path = ''
+as $$
+declare
+  v_provider text;
+  v_refund public.refunds;
+begin
+  perform private.require_caller(array['service', 'admin'], 'refund payments');
+  perform private.require_within(p_reason, 'reason', 'p_reason');
+  perform private.require_text(p_request_id, 'provider_id', 'refund request id');
+  select r.* into v_refund from public.refunds r where r.provider = 'revolut' and r.refund_request_id = p_request_id;
+  if found then
+    if (v_refund.payment_id, v_refund.amount) is distinct from (p_payment, p_amount) then
+      perform private.fail('WL005', pg_catalog.format(
+        'Revolut refund request %s was already recorded with different parameters', p_request_id));
+    end if;
+    return v_refund;
+  end if;
+  select prepared.provider into v_provider from api_private.refund_prepare(p_payment, p_amount) prepared;
+  if v_provider <> 'revolut' then
+    perform private.fail('WL008', pg_catalog.format('payment %s is a %s payment, not a Revolut one', p_payment, v_provider));
+  end if;
+  v_refund := api_private.refund_record_pending(p_payment, p_amount, p_request_id, p_reason);
+  update public.refunds r set refund_request_id = p_request_id where r.id = v_refund.id
+  returning * into v_refund;
+  return v_refund;
+end;
+$$;
+grant execute on function api_private.revolut_refund_begin(uuid, bigint, text, text) to authenticated, service_role;
+
+-- Revolut's refund order p_order_id, of p_amount of the order p_refunded_order_id, carries the
+-- reference p_request_id: the refund recorded under that request takes the order's id as its
+-- provider_refund_id (once; the same order again returns it), so that refund_record and
+-- refund_record_failure with the order's id complete or close it. No row when no Revolut refund
+-- was recorded under the reference (a refund made in Revolut's dashboard). WL005 when the order
+-- is not that refund's (another order refunded, another amount, or the refund already has
+-- another order). Admin (the refund request, with Revolut's answer) or service (the webhook,
+-- revolut-poll).
+create function api_private.revolut_refund_identify(p_request_id text, p_order_id text, p_refunded_order_id text, p_amount bigint)
+returns setof public.refunds
+language plpgsql
+security definer set search_path = ''
+as $$
+declare
+  v_refund public.refunds;
+  v_refunded_order text;
+begin
+  perform private.require_caller(array['service', 'admin'], 'record a refund');
+  perform private.require_text(p_request_id, 'provider_id', 'refund request id');
+  perform private.require_text(p_order_id, 'provider_id', 'refund order id');
+  perform private.require_within(p_refunded_order_id, 'provider_id', 'p_refunded_order_id');
+  select r.* into v_refund from public.refunds r
+   where r.provider = 'revolut' and r.refund_request_id = p_request_id
+     for update;
+  if not found then
+    return;
+  end if;
+  select p.provider_payment_id into v_refunded_order from public.payments p where p.id = v_refund.payment_id;
+  if v_refund.provider_refund_id not in (p_request_id, p_order_id)
+     or (v_refunded_order, v_refund.amount) is distinct from (p_refunded_order_id, p_amount) then
+    perform private.fail('WL005', pg_catalog.format(
+      'Revolut refund order %s is not the refund of request %s', p_order_id, p_request_id));
+  end if;
+  if v_refund.provider_refund_id = p_request_id then
+    update public.refunds r set provider_refund_id = p_order_id where r.id = v_refund.id
+    returning * into v_refund;
+  end if;
+  return next v_refund;
+end;
+$$;
+grant execute on function api_private.revolut_refund_identify(text, text, text, bigint) to authenticated, service_role;

@@ -1,20 +1,21 @@
-// The provider side of an admin refund: the one call that asks the payment's provider to give
-// money back, idempotent on the admin's refund request (Stripe and Revolut: Idempotency-Key =
-// the request id, so a retried request never creates a second refund), and what the provider
+// The Stripe side of an admin refund: the one call that asks Stripe to give money back,
+// idempotent on the admin's refund request (Idempotency-Key = the request id, and a refund
+// carrying it in its metadata is found again, so a retried request never creates a second
+// refund), and what Stripe
 // said in one of three words: succeeded (the ledger moves now), pending (it moves when the
 // provider's webhook confirms it), declined (nothing moves). Throws ProviderError when the
 // provider refused the call itself or did not answer.
 //
-// MoMo has no refund call: its refund is a transfer to the payer, recorded pending before it is
-// sent (_shared/money/momo-refunds.ts, admin/momo-refund.ts).
+// MoMo and Revolut refunds are recorded pending before their provider is asked
+// (admin/momo-refund.ts, admin/revolut-refund.ts).
 import { unidentifiedRefundPrefix } from "../_shared/providers/stripe/events.ts";
 import type { AdminProviders } from "./types.ts";
 
 export interface RefundTarget {
   /** Our payments.id. */
   paymentId: string;
-  provider: "stripe" | "revolut";
-  /** The provider's id of the payment: Stripe PaymentIntent or charge, Revolut order. */
+  provider: "stripe";
+  /** Stripe's id of the payment: PaymentIntent or charge. */
   providerPaymentId: string;
 }
 
@@ -44,53 +45,22 @@ const STRIPE_OUTCOMES: Record<string, ProviderRefund["outcome"]> = {
   canceled: "declined",
 };
 
-// Revolut order states: a refund order completes, or is declined/failed/cancelled.
-const REVOLUT_OUTCOMES: Record<string, ProviderRefund["outcome"]> = {
-  completed: "succeeded",
-  pending: "pending",
-  processing: "pending",
-  authorised: "pending",
-  declined: "declined",
-  failed: "declined",
-  cancelled: "declined",
-};
-
 export async function requestProviderRefund(
-  providers: Pick<AdminProviders, "stripe" | "revolut">,
+  providers: Pick<AdminProviders, "stripe">,
   target: RefundTarget,
   amount: number,
   requestId: string,
-  reason: string,
 ): Promise<ProviderRefund> {
-  switch (target.provider) {
-    case "stripe": {
-      const refund = await providers.stripe().createRefund({
-        paymentId: target.providerPaymentId,
-        amount,
-        ourPaymentId: target.paymentId,
-        requestId,
-      });
-      return {
-        id: refund.id,
-        outcome: STRIPE_OUTCOMES[refund.status] ?? "pending",
-        providerStatus: refund.status,
-        unidentifiedPrefix: refund.replayed && refund.charge !== null ? unidentifiedRefundPrefix(refund.charge) : null,
-      };
-    }
-    case "revolut": {
-      const refund = await providers.revolut().refund({
-        orderId: target.providerPaymentId,
-        amount,
-        requestId,
-        ourPaymentId: target.paymentId,
-        description: reason.slice(0, 500),
-      });
-      return {
-        id: refund.id,
-        outcome: REVOLUT_OUTCOMES[refund.state] ?? "pending",
-        providerStatus: refund.state,
-        unidentifiedPrefix: null,
-      };
-    }
-  }
+  const refund = await providers.stripe().createRefund({
+    paymentId: target.providerPaymentId,
+    amount,
+    ourPaymentId: target.paymentId,
+    requestId,
+  });
+  return {
+    id: refund.id,
+    outcome: STRIPE_OUTCOMES[refund.status] ?? "pending",
+    providerStatus: refund.status,
+    unidentifiedPrefix: refund.replayed && refund.charge !== null ? unidentifiedRefundPrefix(refund.charge) : null,
+  };
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdminCall, adminRequest, answerOf, createStaff, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
 import { asServiceRole, balanceOf, createTopUp, createUserWithAccount } from "../../tests/support/payments-fixtures.ts";
 import { type PaymentsGateway, startPaymentsGateway } from "../../tests/support/payments-gateway.ts";
-import { stripeError, stripeIdempotencyKeyInUse } from "../../tests/support/provider-standins.ts";
+import { stripeError, stripeIdempotencyKeyInUse, whileAnswering } from "../../tests/support/provider-standins.ts";
 import { revolutRequest, stripeChargeRefunded, stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
 const sql = useTestSql();
@@ -537,6 +537,109 @@ describe("POST /admin/payments/:id/refund through Revolut", () => {
 
     const again = await refund(paymentId, { amount: 800, reason: "again" });
     expect(again.status).toBe(201);
+    expect(await balanceOf(sql, accountId)).toEqual({ balance: 0, available: 0 });
+  });
+});
+
+/** The admin's refund while the Revolut stand-in's `field` is `value`. */
+const refundWhileRevolut = <K extends "refundBehaviour" | "refundState">(
+  field: K,
+  value: PaymentsGateway["revolut"][K],
+  ...args: Parameters<typeof refund>
+) => whileAnswering(gateway.revolut, field, value, () => refund(...args));
+
+const revolutRefundCalls = (orderId: string) => gateway.revolut.requests.filter((r) => r === `POST /api/orders/${orderId}/refund`).length;
+
+describe("POST /admin/payments/:id/refund through Revolut, recorded before Revolut is asked", () => {
+  it("sends the request id as the refund order's merchant_order_data.reference", async () => {
+    const { paymentId } = await revolutPayment(600);
+    const answer = await refund(paymentId, { amount: 100, reason: "reference" });
+    expect(answer.status).toBe(201);
+    const sent = gateway.revolut.refundOrders.find((r) => r.id === answer.body.provider.refund_id);
+    expect(sent).toMatchObject({ merchant_order_data: { reference: answer.body.provider.request_id } });
+    expect(await refundsOf(paymentId)).toMatchObject([{ provider_refund_id: answer.body.provider.refund_id, status: "succeeded" }]);
+  });
+
+  it("a refusal closes the refund failed (422), reserving nothing: the whole amount can be refunded again", async () => {
+    const { accountId, paymentId } = await revolutPayment(700);
+    const refused = { status: 400, body: { code: "invalid_refund_amount", message: "refused" } };
+    const answer = await refundWhileRevolut("refundBehaviour", refused, paymentId, { amount: 700, reason: "refused" });
+    expect(refusal(answer)).toEqual({ status: 422, code: "provider_declined" });
+    expect(await refundsOf(paymentId)).toMatchObject([{ status: "failed", amount: 700, wallet_transaction_id: null }]);
+    expect(await balanceOf(sql, accountId)).toEqual({ balance: 700, available: 700 });
+    expect((await refund(paymentId, { amount: 700, reason: "again" })).status).toBe(201);
+    expect(await balanceOf(sql, accountId)).toEqual({ balance: 0, available: 0 });
+  });
+
+  it("Revolut down (503): 502, the refund kept pending with its amount reserved for revolut-poll and a retry", async () => {
+    const { accountId, paymentId } = await revolutPayment(500);
+    const down = { status: 503, body: { code: "unavailable" } };
+    const answer = await refundWhileRevolut("refundBehaviour", down, paymentId, { amount: 300, reason: "down" });
+    expect(refusal(answer)).toEqual({ status: 502, code: "provider_unavailable" });
+    const [pending] = await refundsOf(paymentId);
+    expect(pending).toMatchObject({ status: "pending", amount: 300, wallet_transaction_id: null });
+    expect(pending!.provider_refund_id).toMatch(/^rr_[0-9a-f]{40}$/);
+    expect(refusal(await refund(paymentId, { amount: 201, reason: "beyond the rest" }))).toEqual({ status: 422, code: "invalid_amount" });
+    expect(await balanceOf(sql, accountId)).toEqual({ balance: 500, available: 500 });
+  });
+
+  it("a retry after Revolut was down, with no refund order of its reference, asks Revolut once more and records its refund", async () => {
+    const { accountId, orderId, paymentId } = await revolutPayment(500);
+    const key = crypto.randomUUID();
+    const body = { amount: 300, reason: "down, then back" };
+    const down = { status: 503, body: { code: "unavailable" } };
+    expect((await refundWhileRevolut("refundBehaviour", down, paymentId, body, key)).status).toBe(502);
+    const retry = await refund(paymentId, body, key);
+    expect(retry.status).toBe(201);
+    expect(revolutRefundCalls(orderId)).toBe(2);
+    expect(gateway.revolut.refundOrders.filter((r) => r.related_order_id === orderId)).toHaveLength(1);
+    expect(await refundsOf(paymentId)).toMatchObject([{ provider_refund_id: retry.body.provider.refund_id, status: "succeeded" }]);
+    expect(await balanceOf(sql, accountId)).toEqual({ balance: 200, available: 200 });
+  });
+
+  it("a refund order Revolut answers declined closes the refund failed under the order's id (422), reserving nothing", async () => {
+    const { accountId, paymentId } = await revolutPayment(400);
+    const answer = await refundWhileRevolut("refundState", "declined", paymentId, { amount: 400, reason: "declined" });
+    expect(refusal(answer)).toEqual({ status: 422, code: "provider_declined" });
+    const [made] = gateway.revolut.refundOrders.slice(-1);
+    expect(await refundsOf(paymentId)).toMatchObject([{ provider_refund_id: made!.id, status: "failed", wallet_transaction_id: null }]);
+    expect((await refund(paymentId, { amount: 400, reason: "again" })).status).toBe(201);
+    expect(await balanceOf(sql, accountId)).toEqual({ balance: 0, available: 0 });
+  });
+
+  it("a same-key retry after a lost answer finds Revolut's refund order by its reference: no second refund, the ledger moved once", async () => {
+    const { accountId, orderId, paymentId } = await revolutPayment(900);
+    const key = crypto.randomUUID();
+    const body = { amount: 400, reason: "answer lost" };
+    const lost = await refundWhileRevolut("refundBehaviour", "accept-silently", paymentId, body, key);
+    expect(refusal(lost)).toEqual({ status: 502, code: "provider_unavailable" });
+    expect(revolutRefundCalls(orderId)).toBe(1);
+    expect(await refundsOf(paymentId)).toMatchObject([{ status: "pending", amount: 400 }]);
+
+    const retry = await refund(paymentId, body, key);
+    expect(retry.status).toBe(201);
+    expect(revolutRefundCalls(orderId)).toBe(1);
+    const made = gateway.revolut.refundOrders.filter((r) => r.related_order_id === orderId);
+    expect(made).toHaveLength(1);
+    expect(retry.body.provider).toMatchObject({ refund_id: made[0]!.id, status: "completed" });
+    expect(await refundsOf(paymentId)).toMatchObject([{ provider_refund_id: made[0]!.id, status: "succeeded", amount: 400 }]);
+    expect(await balanceOf(sql, accountId)).toEqual({ balance: 500, available: 500 });
+    expect((await refund(paymentId, body, key)).headers.get("idempotent-replayed")).toBe("true");
+  });
+
+  it("a lost answer healed by the refund order's signed webhook: the pending refund takes the order's id and is recorded once", async () => {
+    const { accountId, orderId, paymentId } = await revolutPayment(800);
+    gateway.revolut.refundState = "pending";
+    try {
+      const lost = await refundWhileRevolut("refundBehaviour", "accept-silently", paymentId, { amount: 800, reason: "lost" });
+      expect(refusal(lost)).toEqual({ status: 502, code: "provider_unavailable" });
+    } finally {
+      gateway.revolut.refundState = "completed";
+    }
+    const [made] = gateway.revolut.refundOrders.filter((r) => r.related_order_id === orderId);
+    gateway.revolut.settleRefund(made!.id as string, "completed");
+    expect(await deliverRevolut("ORDER_COMPLETED", made!.id as string)).toBe(200);
+    expect(await refundsOf(paymentId)).toMatchObject([{ provider_refund_id: made!.id, status: "succeeded", amount: 800 }]);
     expect(await balanceOf(sql, accountId)).toEqual({ balance: 0, available: 0 });
   });
 });

@@ -294,13 +294,19 @@ describe("revolut-poll for top-ups", () => {
   });
 });
 
+/** A Revolut top-up paid and credited through its signed ORDER_COMPLETED, and its payment. */
+async function creditedTopUp(amount: number) {
+  const topUp = await revolutTopUp(amount);
+  gateway.revolut.complete(topUp.orderId);
+  expect(await signedWebhook("ORDER_COMPLETED", topUp.orderId)).toEqual({ status: 200, outcome: "processed" });
+  const [payment] = await sql<{ id: string }[]>`
+    select id from public.payments where provider = 'revolut' and provider_payment_id = ${topUp.orderId}`;
+  return { topUp, payment };
+}
+
 describe("revolut-poll for refunds", () => {
   it("records a pending refund Revolut completed whose webhooks were all lost: the ledger reversed once", async () => {
-    const topUp = await revolutTopUp(1200);
-    gateway.revolut.complete(topUp.orderId);
-    expect(await signedWebhook("ORDER_COMPLETED", topUp.orderId)).toEqual({ status: 200, outcome: "processed" });
-    const [payment] = await sql<{ id: string }[]>`
-      select id from public.payments where provider = 'revolut' and provider_payment_id = ${topUp.orderId}`;
+    const { topUp, payment } = await creditedTopUp(1200);
 
     gateway.revolut.refundState = "pending";
     let answer: AdminAnswer;
@@ -337,5 +343,30 @@ describe("revolut-poll for refunds", () => {
       select count(*)::int as n from public.wallet_transactions t join public.payments p on t.reverses_id = p.wallet_transaction_id
        where p.id = ${payment!.id}::uuid`;
     expect(reversals!.n).toBe(1);
+  });
+
+  it("a refund whose answer and webhooks were all lost is found by its reference and recorded once; one Revolut never received counts not_found", async () => {
+    const { topUp, payment } = await creditedTopUp(1000);
+    const askRefund = (amount: number) =>
+      fetch(adminRequest(gateway.url, "POST", `/admin/payments/${payment!.id}/refund`, {
+        token: staff.admin.token,
+        idempotencyKey: crypto.randomUUID(),
+        body: { amount, reason: "answer lost" },
+      })).then(answerOf);
+    expect((await whileAnswering(gateway.revolut, "refundBehaviour", "accept-silently", () => askRefund(600))).status).toBe(502);
+    expect((await whileAnswering(gateway.revolut, "refundBehaviour", { status: 503, body: {} }, () => askRefund(100))).status).toBe(502);
+    const rows = await sql<{ id: string; amount: number }[]>`
+      select id, amount::int from public.refunds where payment_id = ${payment!.id}::uuid and status = 'pending' order by amount`;
+    expect(rows.map((r) => r.amount)).toEqual([100, 600]);
+    for (const row of rows) await wait("refunds", row.id);
+
+    expect((await runPoll()).body).toMatchObject({ taken: 2, applied: 1, not_found: 1, errors: 0 });
+    const [made] = gateway.revolut.refundOrders.filter((r) => r.related_order_id === topUp.orderId);
+    const after = await sql<{ provider_refund_id: string; status: string; amount: number }[]>`
+      select provider_refund_id, status, amount::int from public.refunds where payment_id = ${payment!.id}::uuid order by amount`;
+    expect(after[0]).toMatchObject({ status: "pending", amount: 100 });
+    expect(after[1]).toEqual({ provider_refund_id: made!.id, status: "succeeded", amount: 600 });
+    expect(await signedWebhook("ORDER_COMPLETED", made!.id as string)).toEqual({ status: 200, outcome: "duplicate" });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 400, available: 400 });
   });
 });

@@ -7,7 +7,10 @@
 // webhook's own event for that order: the event Revolut would have sent (ORDER_COMPLETED,
 // ORDER_FAILED, ORDER_CANCELLED) with the order as looked up, under the webhook's dedupe key, so
 // a late webhook after the poll, or a poll after the webhook, is a duplicate. Any other state
-// (pending, processing, authorised) leaves the item for a later run.
+// (pending, processing, authorised) leaves the item for a later run. A refund recorded before
+// Revolut was asked and whose answer was lost is still stored under the admin's request id: its
+// refund order is found by that reference (merchant_order_data.reference), and applying it gives
+// the refund the order's id; one Revolut has no refund order of counts not_found.
 //
 // A top-up order stays payable at Revolut until it is cancelled there: its customer can pay the
 // checkout link a day later. So past JOBS_INTENT_TTL_SECONDS, an order nobody has paid (pending)
@@ -23,7 +26,8 @@
 // refusing otherwise (no answer, a 5xx, 429, our key refused, a cancel refused while the order
 // is still pending) leaves the item and counts an error. Neither stops the run's other items. Each item is leased for JOBS_LEASE_SECONDS, or a
 // quarter of the time it has waited. expire-intents leaves the intents with an order to this job.
-import { type RevolutOrder, RevolutUnknownOrderError, UNPAID_STATE } from "../_shared/providers/revolut/client.ts";
+import { type RevolutClient, type RevolutOrder, RevolutUnknownOrderError, UNPAID_STATE } from "../_shared/providers/revolut/client.ts";
+import { isRefundRequestId } from "../_shared/providers/refund-request.ts";
 import { revolutWebhookEvent } from "../_shared/providers/revolut/events.ts";
 import { expireUnpaidIntent } from "./expire-intents.ts";
 import type { Job, JobRun } from "./job.ts";
@@ -48,8 +52,20 @@ async function applyOrder(run: JobRun, item: LeasedPayment, order: RevolutOrder,
   if (cancelAsked && order.state === "cancelled") return await expireUnpaidIntent(run, item.id) ? "canceled" : "pending";
   const event = Object.hasOwn(EVENT_OF_STATE, order.state) ? EVENT_OF_STATE[order.state]! : null;
   if (event === null) return "pending";
-  const webhookEvent = await revolutWebhookEvent({ event, order_id: item.referenceId }, { ok: true, value: order });
+  const webhookEvent = await revolutWebhookEvent({ event, order_id: order.id }, { ok: true, value: order });
   return await applyConfirmed(run, "revolut", webhookEvent);
+}
+
+/**
+ * The item's order as Revolut has it: by its id, or, for a refund still stored under its request
+ * id (Revolut's answer to the refund was lost), the refund order that carries the request id as
+ * its reference; none is Revolut not knowing the order.
+ */
+async function readBack(revolut: RevolutClient, referenceId: string): Promise<RevolutOrder> {
+  if (!isRefundRequestId(referenceId)) return await revolut.order(referenceId);
+  const found = await revolut.refundOrderByReference(referenceId);
+  if (found === null) throw new RevolutUnknownOrderError(`Revolut knows no refund order of reference ${referenceId}`, 404);
+  return found;
 }
 
 /** Reads the item's order back (a top-up's cancelled first when unpaid past the TTL) and applies it; Revolut's failures counted. */
@@ -61,7 +77,7 @@ function settle(run: JobRun, kind: typeof KINDS[number], item: LeasedPayment): P
   };
   return settleWithProvider(run, item, {
     log: { prefix: "revolut_poll", ids: { kind, id: item.id, order_id: item.referenceId } },
-    readBack: () => revolut.order(item.referenceId),
+    readBack: () => readBack(revolut, item.referenceId),
     topUp: kind === "intents" ? topUp : null,
     state: (order) => order.state,
     unknown: (error) => error instanceof RevolutUnknownOrderError,

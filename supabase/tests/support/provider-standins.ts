@@ -282,10 +282,18 @@ export interface RevolutStandIn extends StandIn<Record<string, unknown>> {
    * Throws for an order that can no longer be paid (cancelled, failed or completed already).
    */
   complete(orderId: string): Record<string, unknown>;
-  /** How POST /api/orders/{id}/refund answers a new Idempotency-Key (default: 201 with the refund order). */
-  refundBehaviour: Behaviour;
-  /** The state of the refund orders it creates (Revolut: pending until processed, then completed). */
-  refundState: "completed" | "pending";
+  /**
+   * How POST /api/orders/{id}/refund answers a new Idempotency-Key (default: 201 with the refund
+   * order); "accept-silently" makes the refund order and never answers (Revolut acted, its answer
+   * was lost): the same key again is answered with it.
+   */
+  refundBehaviour: Behaviour | "accept-silently";
+  /**
+   * The state of the refund orders it creates (Revolut: pending until processed, then completed;
+   * declined when the payment method refuses it, answered with the refund order by API versions
+   * from 2026-09-22 for Revolut Pay).
+   */
+  refundState: "completed" | "pending" | "declined";
   /** The refund orders created, in order. */
   refundOrders: Record<string, unknown>[];
   /**
@@ -308,10 +316,11 @@ const REVOLUT_PAYABLE = [...REVOLUT_CANCELLABLE, "processing"];
 /**
  * Revolut Merchant API with Bearer secret key and Revolut-Api-Version: POST /api/orders
  * (201 {id, token, state: pending, amount, currency, merchant_order_ext_ref, checkout_url}),
- * GET /api/orders/{id} and POST /api/orders/{id}/refund (a completed order only, refunds
- * never above its amount; 201 with the new order of type refund, related_order_id, which GET
- * /api/orders/{id} reads like any order; an Idempotency-Key seen before answers the first
- * refund again) and POST /api/orders/{id}/cancel (a pending or authorised order only: 200 with
+ * GET /api/orders/{id}, GET /api/orders?merchant_order_data_reference= (200 {orders: [...]}, the
+ * orders whose merchant_order_data.reference it is, simplified), POST /api/orders/{id}/refund (a
+ * completed order only, refunds never above its amount; 201 with the new order of type refund,
+ * related_order_id and the request's merchant_order_data, which GET /api/orders/{id} reads like
+ * any order; an Idempotency-Key seen before answers the first refund again) and POST /api/orders/{id}/cancel (a pending or authorised order only: 200 with
  * the order, now cancelled, which can no longer be paid; any other state is refused with 400
  * invalid_order_state). Errors are {code, message}.
  */
@@ -323,8 +332,8 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
   const refundsByKey = new Map<string, { status: number; body: unknown }>();
   const standIn = {
     createOrderBehaviour: "accept" as Behaviour,
-    refundBehaviour: "accept" as Behaviour,
-    refundState: "completed" as "completed" | "pending",
+    refundBehaviour: "accept" as Behaviour | "accept-silently",
+    refundState: "completed" as "completed" | "pending" | "declined",
     cancelBehaviour: "accept" as Behaviour,
     onCancel: null as ((orderId: string) => void) | null,
   };
@@ -362,10 +371,11 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
       const key = request.headers["idempotency-key"] as string | undefined;
       const earlier = key === undefined ? undefined : refundsByKey.get(key);
       if (earlier) return send(response, earlier.status, earlier.body);
-      if (misbehave(response, standIn.refundBehaviour)) return;
+      const silently = standIn.refundBehaviour === "accept-silently";
+      if (standIn.refundBehaviour !== "accept-silently" && misbehave(response, standIn.refundBehaviour)) return;
       const answer = (status: number, body: unknown) => {
         if (key !== undefined) refundsByKey.set(key, { status, body });
-        send(response, status, body);
+        if (!silently) send(response, status, body);
       };
       const order = records.get(decodeURIComponent(refundOf[1]!));
       if (typeof order !== "object") return answer(404, { code: "order_not_found", message: "Order not found" });
@@ -387,6 +397,7 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
         currency: order.currency,
         related_order_id: order.id,
         description: body.description,
+        merchant_order_data: body.merchant_order_data,
         metadata: body.metadata,
       };
       refundOrders.push(refund);
@@ -407,6 +418,13 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
       const cancelled = { ...order, state: "cancelled", updated_at: new Date().toISOString() };
       records.set(orderId, cancelled);
       return send(response, 200, cancelled);
+    }
+    if (request.method === "GET" && path === "/api/orders") {
+      const reference = new URL(request.url ?? "/", "http://standin").searchParams.get("merchant_order_data_reference");
+      const orders = [...records.values()].filter((order): order is Record<string, unknown> =>
+        typeof order === "object" && (order.merchant_order_data as { reference?: string } | undefined)?.reference === reference
+      );
+      return send(response, 200, { orders: orders.map(({ id, type, state, created_at }) => ({ id, type, state, created_at })) });
     }
     const match = /^\/api\/orders\/([^/]+)$/.exec(path);
     if (request.method !== "GET" || !match) return send(response, 404, { code: "not_found" });
@@ -441,8 +459,8 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
   });
 }
 
-/** A refund order still counts against its order unless Revolut failed or cancelled it. */
-const refundCounts = (refund: Record<string, unknown>) => refund.state !== "failed" && refund.state !== "cancelled";
+/** A refund order still counts against its order unless Revolut declined, failed or cancelled it. */
+const refundCounts = (refund: Record<string, unknown>) => !["declined", "failed", "cancelled"].includes(refund.state as string);
 
 export interface StripeStandInOptions {
   port?: number;

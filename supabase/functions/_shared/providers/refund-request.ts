@@ -7,3 +7,13 @@ export interface RefundRequest {
   /** The admin's refund request: the Idempotency-Key and metadata.refund_request_id, so a retry returns the same refund. */
   requestId: string;
 }
+
+/**
+ * The prefix of the admin's refund request ids (rr_ and 40 hex digits, admin/routes): a Revolut
+ * refund recorded before Revolut named its refund order is stored under its request id, which no
+ * provider id starts with.
+ */
+export const REFUND_REQUEST_PREFIX = "rr_";
+
+/** Whether a refund's stored id is still its request id: the provider's own id is not known yet. */
+export const isRefundRequestId = (id: string): boolean => id.startsWith(REFUND_REQUEST_PREFIX);

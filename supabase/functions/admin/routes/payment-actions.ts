@@ -4,12 +4,13 @@
 //                                   moves only on the provider's confirmation (refund_record)
 // POST /admin/payments/:id/resolve  closes a needs_review payment: credit once, or reject
 //
-// A Stripe or Revolut refund locks the payment (api_private.refund_prepare) for the whole call,
-// so two concurrent refunds are decided one after the other and never add up to more than the
-// payment; a MoMo refund reserves its amount as a pending refund committed before MoMo is
-// asked (momo-refund.ts). Either asks the provider with the refund request id as its
-// idempotency key (MoMo: a transfer reference derived from it): a retry of a request the
-// provider did not answer (502) reaches the same provider refund, never a second one.
+// A Stripe refund locks the payment (api_private.refund_prepare) for the whole call, so two
+// concurrent refunds are decided one after the other and never add up to more than the
+// payment; a MoMo or Revolut refund reserves its amount as a pending refund committed before the
+// provider is asked (momo-refund.ts, revolut-refund.ts). Each asks the provider with the refund
+// request id as its idempotency key (MoMo: a transfer reference derived from it; Revolut: also
+// the refund order's reference): a retry of a request the provider did not answer (502) reaches
+// the same provider refund, never a second one.
 import { z } from "zod";
 import type { TransactionSql } from "../../_shared/db.ts";
 import { errorResponse, HttpError } from "../../_shared/errors.ts";
@@ -22,6 +23,8 @@ import { amount, idempotencyKeyField, idempotentMutation, idempotentProviderMuta
 import { pathId } from "../params.ts";
 import { requestProviderRefund } from "../refund-providers.ts";
 import { recordMomoRefund, sendRecordedMomoRefund } from "../momo-refund.ts";
+import { askRevolutForRefund, recordRevolutRefund } from "../revolut-refund.ts";
+import { REFUND_REQUEST_PREFIX } from "../../_shared/providers/refund-request.ts";
 
 const refundBody = z.strictObject({ amount, reason, idempotency_key: idempotencyKeyField });
 type RefundInput = z.output<typeof refundBody>;
@@ -33,14 +36,14 @@ const resolveBody = z.strictObject({
 });
 
 interface RefundTargetRow {
-  provider: "stripe" | "revolut";
+  provider: "stripe";
   provider_payment_id: string;
   currency: string;
 }
 
 /** The admin's refund request id: one per (admin, Idempotency-Key), the provider's idempotency key. */
 async function refundRequestId(c: AdminContext, key: string): Promise<string> {
-  return `rr_${(await sha256Hex(`${c.get("caller").userId}:${key}`)).slice(0, 40)}`;
+  return `${REFUND_REQUEST_PREFIX}${(await sha256Hex(`${c.get("caller").userId}:${key}`)).slice(0, 40)}`;
 }
 
 function declined(provider: string, reason: string | null): HttpError {
@@ -66,7 +69,7 @@ async function errorBody(c: AdminContext, error: HttpError): Promise<StoredRespo
 }
 
 /**
- * Stripe and Revolut: refund_prepare locks the payment and checks the amount and that the
+ * Stripe: refund_prepare locks the payment and checks the amount and that the
  * ledger can take the refund, the provider is asked with the request id as its idempotency key,
  * and its answer is recorded (succeeded: refund_record; pending: refund_record_pending). A retry
  * whose first answer was lost may find the refund recorded meanwhile by the provider's webhook
@@ -87,7 +90,6 @@ async function refundThroughProvider(
     { paymentId, provider: target!.provider, providerPaymentId: target!.provider_payment_id },
     input.amount,
     requestId,
-    input.reason,
   );
   if (refund.outcome === "declined") return errorBody(c, declined(target!.provider, `refund ${refund.providerStatus}`));
   const [row] = refund.outcome === "succeeded"
@@ -103,6 +105,35 @@ async function refundThroughProvider(
     status: 201,
     body: { refund: row!.refund, provider: { refund_id: refund.id, status: refund.providerStatus, request_id: requestId } },
   };
+}
+
+/**
+ * Revolut: the pending refund is recorded, and committed, first, under the request id; then
+ * Revolut is asked (or its refund order found again by the request id) and its answer recorded.
+ */
+function refundThroughRevolut(c: AdminContext, routes: AdminRoutes, paymentId: string): Promise<Response> {
+  return idempotentProviderMutation(c, routes, refundBody, {
+    start: async (tx, input, key) => recordRevolutRefund(tx, paymentId, input.amount, input.reason, await refundRequestId(c, key)),
+    finish: async (recorded, input) => {
+      let outcome;
+      try {
+        outcome = await askRevolutForRefund(
+          routes.providers().revolut(),
+          (fn) => routes.asCaller(c, fn),
+          (fn) => routes.asService(c, fn),
+          recorded,
+          input.reason.slice(0, 500),
+        );
+      } catch (error) {
+        if (!(error instanceof ProviderError)) throw error;
+        return providerFailure(c, routes, paymentId, error);
+      }
+      const { refund, providerStatus } = outcome;
+      if (refund.status === "failed" || refund.status === "canceled") return errorBody(c, declined("revolut", `refund ${providerStatus}`));
+      const provider = { refund_id: refund.provider_refund_id, status: providerStatus, request_id: recorded.requestId };
+      return { status: 201, body: { refund, provider } };
+    },
+  });
 }
 
 /**
@@ -131,12 +162,13 @@ function refundThroughMomo(c: AdminContext, routes: AdminRoutes, paymentId: stri
 export function registerPaymentActionRoutes(app: AdminApp, routes: AdminRoutes): void {
   app.post("/payments/:id/refund", async (c) => {
     const id = pathId(c);
-    // An unknown payment goes the Stripe/Revolut way, where refund_prepare answers WL007.
+    // An unknown payment goes the Stripe way, where refund_prepare answers WL007.
     const [payment] = await routes.asCaller(
       c,
       (tx) => tx<{ provider: string }[]>`select provider from public.payments where id = ${id}::uuid`,
     );
     if (payment?.provider === "momo") return refundThroughMomo(c, routes, id);
+    if (payment?.provider === "revolut") return refundThroughRevolut(c, routes, id);
     return idempotentMutation(c, routes, refundBody, async (tx, input, key) => {
       try {
         return await refundThroughProvider(c, routes, tx, id, input, await refundRequestId(c, key));

@@ -102,6 +102,28 @@ describe("Revolut client", () => {
     expect(standIn.requests.at(-1)).toBe(`POST /api/orders/${paid.id}/refund`);
   });
 
+  it("finds a refund order again by the request id it carries as merchant_order_data.reference, read in full; none is null", async () => {
+    const client = createRevolutClient({ baseUrl: standIn.url, ...credentials });
+    const paid = await newOrder(client, 800);
+    standIn.complete(paid.id);
+    const requestId = `rr_${crypto.randomUUID()}`;
+    const made = await client.refund({ orderId: paid.id, amount: 300, requestId, ourPaymentId: "p", description: "d" });
+    expect(standIn.refundOrders.find((r) => r.id === made.id)).toMatchObject({ merchant_order_data: { reference: requestId } });
+
+    expect(await client.refundOrderByReference(requestId)).toMatchObject({
+      id: made.id,
+      type: "refund",
+      state: "completed",
+      amount: 300,
+      related_order_id: paid.id,
+      merchant_order_data: { reference: requestId },
+    });
+    expect(standIn.requests.slice(-2)).toEqual(["GET /api/orders", `GET /api/orders/${made.id}`]);
+    expect(await client.refundOrderByReference(`rr_${crypto.randomUUID()}`)).toBeNull();
+    await expect(createRevolutClient({ baseUrl: standIn.url, ...credentials, secretKey: "sk_wrong" }).refundOrderByReference(requestId))
+      .rejects.toMatchObject({ name: "RevolutApiError", kind: "unavailable", httpStatus: 401 });
+  });
+
   it("tells a refused refund (declined: more than remains, an order not completed) from an outage", async () => {
     const client = createRevolutClient({ baseUrl: standIn.url, ...credentials, timeoutMs: 500 });
     const paid = await newOrder(client, 300);

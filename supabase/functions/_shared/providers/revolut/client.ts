@@ -3,8 +3,10 @@
 // {base}/api/orders/{id}), so that a completed order is credited with the amount Revolut
 // holds, not one from a webhook, cancelling one nobody has paid (POST
 // {base}/api/orders/{id}/cancel), so that its checkout link can no longer be paid once its
-// intent expires, and refunding one (POST {base}/api/orders/{id}/refund, answered with a new
-// order of type refund). Authorization: Bearer <secret key> and Revolut-Api-Version on every
+// intent expires, refunding one (POST {base}/api/orders/{id}/refund, answered with a new order
+// of type refund that keeps our reference, merchant_order_data.reference), and finding a refund
+// order again by that reference (GET {base}/api/orders?merchant_order_data_reference=), when
+// Revolut's answer to the refund was lost. Authorization: Bearer <secret key> and Revolut-Api-Version on every
 // call. The base URL is configurable (production, sandbox, local stand-in).
 import { z } from "zod";
 import { once } from "../../env.ts";
@@ -24,6 +26,8 @@ export const orderSchema = z.looseObject({
   type: z.string().max(32).nullish().transform((type) => type?.toLowerCase() ?? null),
   /** The order a refund order refunds. */
   related_order_id: z.string().max(255).nullish(),
+  /** Our reference of the order (a refund's: the admin's refund request id). */
+  merchant_order_data: z.looseObject({ reference: z.string().max(255).nullish() }).nullish(),
 });
 export type RevolutOrder = z.output<typeof orderSchema>;
 
@@ -66,6 +70,9 @@ export const refundOrderSchema = z.looseObject({
 });
 export type RefundOrder = z.output<typeof refundOrderSchema>;
 
+/** Retrieve an order list: the orders, simplified (their ids), wrapped in `orders`. */
+const orderListSchema = z.looseObject({ orders: z.array(z.looseObject({ id: z.string().min(1).max(255) })) });
+
 export interface NewRefund extends RefundRequest {
   orderId: string;
   description: string;
@@ -84,6 +91,11 @@ export interface RevolutClient {
    */
   cancelOrder(orderId: string): Promise<RevolutOrder>;
   refund(refund: NewRefund): Promise<RefundOrder>;
+  /**
+   * The refund order that carries `reference` in merchant_order_data.reference (a refund we asked
+   * for under that reference), read in full; null when Revolut has none. Throws RevolutApiError.
+   */
+  refundOrderByReference(reference: string): Promise<RevolutOrder | null>;
 }
 
 /**
@@ -176,6 +188,7 @@ export function createRevolutClient(config: RevolutClientConfig): RevolutClient 
         body: JSON.stringify({
           amount: refund.amount,
           description: refund.description,
+          merchant_order_data: { reference: refund.requestId },
           metadata: { payment_id: refund.ourPaymentId, refund_request_id: refund.requestId },
         }),
       });
@@ -187,6 +200,19 @@ export function createRevolutClient(config: RevolutClientConfig): RevolutClient 
         throw new RevolutApiError(`Revolut answered ${what} with an unexpected body (${unexpectedBody(body.error)})`, 502);
       }
       return body.data;
+    },
+
+    async refundOrderByReference(reference) {
+      const what = `the orders of reference ${reference}`;
+      const query = new URLSearchParams({ merchant_order_data_reference: reference });
+      const response = await call(`for ${what}`, `/api/orders?${query}`, { headers });
+      if (!response.ok) throw new RevolutApiError(`Revolut answered ${what} with HTTP ${response.status}`, response.status);
+      const body = orderListSchema.safeParse(await response.json().catch(() => null));
+      if (!body.success) {
+        throw new RevolutApiError(`Revolut answered ${what} with an unexpected body (${unexpectedBody(body.error)})`, response.status);
+      }
+      const [found] = body.data.orders;
+      return found ? await readOrder(found.id) : null;
     },
   };
 }
