@@ -7,7 +7,6 @@
 //
 // MoMo has no refund call: its refund is a transfer to the payer, recorded pending before it is
 // sent (_shared/money/momo-refunds.ts, admin/momo-refund.ts).
-import { unidentifiedRefundPrefix } from "../_shared/providers/stripe/events.ts";
 import type { AdminProviders } from "./types.ts";
 
 export interface RefundTarget {
@@ -23,17 +22,6 @@ export interface ProviderRefund {
   outcome: "succeeded" | "pending" | "declined";
   /** The provider's own status word, for the answer and the logs. */
   providerStatus: string;
-  /**
-   * The key prefix under which the provider's webhook records this payment's refunds it
-   * reports without their id (Stripe: unidentifiedRefundPrefix of the refund's charge), when
-   * this refund may be one of them; null when it cannot be. refund_record takes such a refund
-   * of the same amount over. Only a refund an earlier try of the request made (Stripe's
-   * idempotent replay) can have been reported so: a refund this call made was reported by no
-   * webhook yet (the payment stays locked until it is recorded), and taking over another
-   * refund of the same amount would leave the wallet debited once for two, and, if this one
-   * failed, give back the other's debit.
-   */
-  unidentifiedPrefix: string | null;
 }
 
 const STRIPE_OUTCOMES: Record<string, ProviderRefund["outcome"]> = {
@@ -74,7 +62,6 @@ export async function requestProviderRefund(
         id: refund.id,
         outcome: STRIPE_OUTCOMES[refund.status] ?? "pending",
         providerStatus: refund.status,
-        unidentifiedPrefix: refund.replayed && refund.charge !== null ? unidentifiedRefundPrefix(refund.charge) : null,
       };
     }
     case "revolut": {
@@ -89,7 +76,6 @@ export async function requestProviderRefund(
         id: refund.id,
         outcome: REVOLUT_OUTCOMES[refund.state] ?? "pending",
         providerStatus: refund.state,
-        unidentifiedPrefix: null,
       };
     }
   }
