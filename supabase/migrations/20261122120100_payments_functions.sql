@@ -82,23 +82,13 @@ $$;
 
 -- The payment of a refund, locked for the caller's transaction (WL007 when unknown), and the
 -- refund already stored under the provider's refund id, if any (WL005 when it is stored for
--- another payment or amount): the start of every function that records a refund.
---
--- A refund the provider reported without its id (Stripe's charge.refunded on current API
--- versions tells only that amount_refunded grew) is stored under a key of our own starting
--- with p_unidentified_prefix (Stripe: '<charge id>:refunded:'). Given the prefix, a provider
--- refund id not stored yet takes over the oldest succeeded such refund of the payment with the
--- same amount: the row gets the provider's id and is returned, so the report and the
--- provider's id of one refund (an admin's refund whose answer was lost, retried after the
--- webhook recorded it) move the ledger once. When the two were really different refunds, the
--- wallet has been debited one refund too little, and the provider's next report of the
--- charge carries the larger total, so the difference is recorded then; a second debit for
--- one refund would never be given back.
+-- another payment or amount): the start of every function that records a refund. Every
+-- refund is recorded under the provider's own id, so the provider's reports of one refund
+-- (an admin's call, its webhooks, a poll's read-back) all find the same row.
 create function private.refund_lookup(
   p_payment uuid,
   p_amount bigint,
   p_provider_refund_id text,
-  p_unidentified_prefix text default null,
   out payment public.payments,
   out refund public.refunds
 )
@@ -107,7 +97,6 @@ set search_path = ''
 as $$
 begin
   perform private.require_text(p_provider_refund_id, 'provider_id', 'provider refund id');
-  perform private.require_within(p_unidentified_prefix, 'provider_id', 'p_unidentified_prefix');
   perform private.require_amount(p_amount);
   select p.* into payment from public.payments p where p.id = p_payment for update;
   perform private.require_found(found, pg_catalog.format('payment %s', p_payment));
@@ -118,16 +107,6 @@ begin
       perform private.fail('WL005', pg_catalog.format(
         '%s refund %s was already recorded with different parameters', payment.provider, p_provider_refund_id));
     end if;
-    return;
-  end if;
-  if p_unidentified_prefix is not null then
-    update public.refunds r set provider_refund_id = p_provider_refund_id
-     where r.id = (select u.id from public.refunds u
-                    where u.payment_id = p_payment and u.status = 'succeeded' and u.amount = p_amount
-                      and pg_catalog.starts_with(u.provider_refund_id, p_unidentified_prefix)
-                    order by u.created_at, u.id
-                    limit 1)
-    returning * into refund;
   end if;
 end;
 $$;
@@ -374,15 +353,12 @@ grant execute on function api_private.payment_lock(text, text) to service_role;
 -- completed here when the provider confirms it, so the admin's call and the provider's
 -- report of one refund are one row that moves the ledger once; its reversal takes the part
 -- of the credit the refund reserved. Any other refund's reversal leaves what the payment's
--- pending refunds reserve (WL008 beyond the rest). Given p_unidentified_prefix,
--- a new provider refund id takes over a refund of the same amount reported without its id
--- (private.refund_lookup), which moved the ledger already.
+-- pending refunds reserve (WL008 beyond the rest).
 create function api_private.refund_record(
   p_payment uuid,
   p_amount bigint,
   p_provider_refund_id text,
-  p_reason text default null,
-  p_unidentified_prefix text default null
+  p_reason text default null
 )
 returns public.refunds
 language plpgsql
@@ -403,7 +379,7 @@ begin
     v_scope := auth.uid();
   end if;
   perform private.require_within(p_reason, 'reason', 'p_reason');
-  v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id, p_unidentified_prefix);
+  v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id);
   v_payment := v_lookup.payment;
   v_refund := v_lookup.refund;
   if v_refund.id is not null then
@@ -419,9 +395,8 @@ begin
   end if;
 
   if v_payment.wallet_transaction_id is not null then
-    -- Keyed by the refund row, not the provider's id: refund_record_failure may give a refund
-    -- recorded without the provider's id that id later, and free the old one for a new refund.
-    -- Given the refund's id, the reversal may take what the refund reserved while pending.
+    -- Keyed by the refund row. Given the refund's id, the reversal may take what the refund
+    -- reserved while pending.
     v_key := pg_catalog.format('refund:%s:%s', v_payment.provider, v_refund_id);
     begin
       v_reversal := private.wallet_reverse(v_scope, v_payment.wallet_transaction_id, v_key, p_amount, p_reason, false, v_refund_id);
@@ -455,15 +430,13 @@ begin
   return v_refund;
 end;
 $$;
-grant execute on function api_private.refund_record(uuid, bigint, text, text, text) to authenticated, service_role;
+grant execute on function api_private.refund_record(uuid, bigint, text, text) to authenticated, service_role;
 
 -- The provider reports that a refund failed (or was canceled) after it was recorded: the
 -- customer never got the money, so the wallet gets it back. The refund becomes p_status,
 -- its reversal is reversed (the credit-back, keyed refund-failed:<provider>:<refunds.id>, so
 -- the deposit can be reversed again by a later refund) and the payment's refunded amount
--- drops by it. The refund is found by its provider id, else, when p_unidentified_prefix is
--- given, as a refund of that amount reported without its id, which takes the provider's id
--- (private.refund_lookup), so a second report of the failure finds it. A
+-- drops by it. The refund is found by its provider id. A
 -- failure of a refund never recorded moves no money (the ledger never took it) and is kept
 -- as a failed refund, so that a late report of it as succeeded is not applied. A replay
 -- returns the failed refund and changes nothing.
@@ -472,8 +445,7 @@ create function public.refund_record_failure(
   p_provider_refund_id text,
   p_amount bigint,
   p_status text default 'failed',
-  p_reason text default null,
-  p_unidentified_prefix text default null
+  p_reason text default null
 )
 returns public.refunds
 language plpgsql
@@ -491,7 +463,7 @@ begin
   if p_status is null or p_status not in ('failed', 'canceled') then
     perform private.fail('22023', pg_catalog.format('refund outcome %s is not failed or canceled', coalesce(p_status, 'null')));
   end if;
-  v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id, p_unidentified_prefix);
+  v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id);
   v_payment := v_lookup.payment;
   v_refund := v_lookup.refund;
 
@@ -538,7 +510,7 @@ begin
   return v_refund;
 end;
 $$;
-grant execute on function public.refund_record_failure(uuid, text, bigint, text, text, text) to service_role;
+grant execute on function public.refund_record_failure(uuid, text, bigint, text, text) to service_role;
 
 -- The API entry points of the two functions above.
 create function public.payment_intent_create(
@@ -563,8 +535,7 @@ create function public.refund_record(
   p_payment uuid,
   p_amount bigint,
   p_provider_refund_id text,
-  p_reason text default null,
-  p_unidentified_prefix text default null
+  p_reason text default null
 )
 returns public.refunds
 language plpgsql
@@ -572,7 +543,7 @@ security invoker
 set search_path = ''
 as $$
 begin
-  return api_private.refund_record(p_payment, p_amount, p_provider_refund_id, p_reason, p_unidentified_prefix);
+  return api_private.refund_record(p_payment, p_amount, p_provider_refund_id, p_reason);
 end;
 $$;
-grant execute on function public.refund_record(uuid, bigint, text, text, text) to authenticated, service_role;
+grant execute on function public.refund_record(uuid, bigint, text, text) to authenticated, service_role;

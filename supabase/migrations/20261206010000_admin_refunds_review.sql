@@ -99,14 +99,14 @@ grant execute on function api_private.refund_prepare(uuid, bigint) to authentica
 
 -- A refund the provider accepted and has not completed: stored as pending with no ledger
 -- effect; refund_record completes it, refund_record_failure closes it. Idempotent on the
--- provider's refund id. Given p_unidentified_prefix, a refund of the same amount the provider
--- reported without its id is this one (private.refund_lookup): it is returned as recorded.
+-- provider's refund id: a refund recorded already (the provider's webhook reported it first)
+-- is returned as it is. The admin's refund calls it, and so does Stripe's webhook for a refund
+-- Stripe reports pending (one made in its dashboard).
 create function api_private.refund_record_pending(
   p_payment uuid,
   p_amount bigint,
   p_provider_refund_id text,
-  p_reason text,
-  p_unidentified_prefix text default null
+  p_reason text
 )
 returns public.refunds
 language plpgsql
@@ -117,14 +117,14 @@ declare
 begin
   perform private.require_caller(array['service', 'admin'], 'refund payments');
   perform private.require_within(p_reason, 'reason', 'p_reason');
-  v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id, p_unidentified_prefix);
+  v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id);
   if (v_lookup.refund).id is not null then
     return v_lookup.refund;
   end if;
   return private.refund_insert(v_lookup.payment, p_amount, p_provider_refund_id, 'pending', p_reason);
 end;
 $$;
-grant execute on function api_private.refund_record_pending(uuid, bigint, text, text, text) to authenticated;
+grant execute on function api_private.refund_record_pending(uuid, bigint, text, text) to authenticated, service_role;
 
 -- What the pending refunds of the payment credited by p_credit reserve of that credit, but
 -- p_refund's own part (the refund refund_record is completing): what wallet_reverse

@@ -572,7 +572,7 @@ isOneToOne: false
 { Args: { "p_amount": number,"p_currency": string,"p_intent_hint": string,"p_provider": string,"p_provider_payment_id": string,"p_raw": Json }; Returns: string
                            },
 "refund_record":
-{ Args: { "p_amount": number,"p_payment": string,"p_provider_refund_id": string,"p_reason"?: string,"p_unidentified_prefix"?: string }; Returns: {
+{ Args: { "p_amount": number,"p_payment": string,"p_provider_refund_id": string,"p_reason"?: string }; Returns: {
               "amount": number,
 "created_at": string,
 "created_by": string | null,
@@ -598,7 +598,7 @@ isOneToOne: false
         isSetofReturn: false
       } },
 "refund_record_failure":
-{ Args: { "p_amount": number,"p_payment": string,"p_provider_refund_id": string,"p_reason"?: string,"p_status"?: string,"p_unidentified_prefix"?: string }; Returns: {
+{ Args: { "p_amount": number,"p_payment": string,"p_provider_refund_id": string,"p_reason"?: string,"p_status"?: string }; Returns: {
               "amount": number,
 "created_at": string,
 "created_by": string | null,

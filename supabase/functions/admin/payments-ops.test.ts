@@ -136,8 +136,8 @@ describe("POST /admin/webhook-events/:id/replay", () => {
   });
 
   it("records a replay that fails again as another failed attempt, with the error", async () => {
-    const charge = { id: `ch_${unique()}`, payment_intent: `pi_${unique()}`, amount: 100, amount_refunded: 100, currency: "kes" };
-    const event = { id: `evt_${unique()}`, type: "charge.refunded", created: 1_763_800_000, data: { object: charge } };
+    const dispute = { id: `dp_${unique()}`, charge: `ch_${unique()}`, payment_intent: `pi_${unique()}`, amount: 100, currency: "kes" };
+    const event = { id: `evt_${unique()}`, type: "charge.dispute.created", created: 1_763_800_000, data: { object: dispute } };
     const id = await storeEvent({ eventId: event.id, type: event.type, payload: event, status: "failed", attempts: 2 });
     const replay = await call("POST", `/webhook-events/${id}/replay`, { token: staff.admin.token, idempotencyKey: key() });
     expect(replay.status).toBe(200);

@@ -1,14 +1,12 @@
 // The Stripe side of an admin refund: the one call that asks Stripe to give money back,
 // idempotent on the admin's refund request (Idempotency-Key = the request id, and a refund
 // carrying it in its metadata is found again, so a retried request never creates a second
-// refund), and what Stripe
-// said in one of three words: succeeded (the ledger moves now), pending (it moves when the
-// provider's webhook confirms it), declined (nothing moves). Throws ProviderError when the
-// provider refused the call itself or did not answer.
+// refund), and what Stripe said in one of three words: succeeded (the ledger moves now),
+// pending (it moves when Stripe's webhook confirms it), declined (nothing moves). Throws
+// ProviderError when Stripe refused the call itself or did not answer.
 //
 // MoMo and Revolut refunds are recorded pending before their provider is asked
 // (admin/momo-refund.ts, admin/revolut-refund.ts).
-import { unidentifiedRefundPrefix } from "../_shared/providers/stripe/events.ts";
 import type { AdminProviders } from "./types.ts";
 
 export interface RefundTarget {
@@ -24,17 +22,6 @@ export interface ProviderRefund {
   outcome: "succeeded" | "pending" | "declined";
   /** The provider's own status word, for the answer and the logs. */
   providerStatus: string;
-  /**
-   * The key prefix under which the provider's webhook records this payment's refunds it
-   * reports without their id (Stripe: unidentifiedRefundPrefix of the refund's charge), when
-   * this refund may be one of them; null when it cannot be. refund_record takes such a refund
-   * of the same amount over. Only a refund an earlier try of the request made (Stripe's
-   * idempotent replay) can have been reported so: a refund this call made was reported by no
-   * webhook yet (the payment stays locked until it is recorded), and taking over another
-   * refund of the same amount would leave the wallet debited once for two, and, if this one
-   * failed, give back the other's debit.
-   */
-  unidentifiedPrefix: string | null;
 }
 
 const STRIPE_OUTCOMES: Record<string, ProviderRefund["outcome"]> = {
@@ -61,6 +48,5 @@ export async function requestProviderRefund(
     id: refund.id,
     outcome: STRIPE_OUTCOMES[refund.status] ?? "pending",
     providerStatus: refund.status,
-    unidentifiedPrefix: refund.replayed && refund.charge !== null ? unidentifiedRefundPrefix(refund.charge) : null,
   };
 }

@@ -93,11 +93,19 @@ async function refundsOf(paymentId: string) {
 
 const refundCalls = () => gateway.stripe.requests.filter((r) => r === "POST /v1/refunds").length;
 
-/** The charge.refunded Stripe sends for `refunds` of the payment (API versions listing them). */
-const chargeRefunded = (pi: string, amount: number, refunds: { id: string; amount: number; status: string }[]) =>
-  stripeChargeRefunded(pi, amount, refunds.filter((r) => r.status !== "failed").reduce((sum, r) => sum + r.amount, 0), {
-    refunds: { object: "list", data: refunds.map((r) => ({ object: "refund", ...r })) },
-  });
+/**
+ * The charge.refunded Stripe sends now for PaymentIntent `pi` of `amount`: amount_refunded of
+ * its refunds at the stand-in that are not failed or canceled (the webhook reads the refunds
+ * themselves from the stand-in).
+ */
+const chargeRefunded = (pi: string, amount: number) =>
+  stripeChargeRefunded(
+    pi,
+    amount,
+    [...gateway.stripe.refunds.values()]
+      .filter((r) => r.payment_intent === pi && r.status !== "failed" && r.status !== "canceled")
+      .reduce((sum, r) => sum + (r.amount as number), 0),
+  );
 
 describe("POST /admin/payments/:id/refund through Stripe", () => {
   beforeAll(async () => {
@@ -123,7 +131,7 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     expect(refundCalls()).toBe(before + 1);
 
     // Stripe's charge.refunded for the same refund converges on the same row.
-    const reported = chargeRefunded(payment.pi, 5000, [{ id: sent.id as string, amount: 2000, status: "succeeded" }]);
+    const reported = chargeRefunded(payment.pi, 5000);
     expect(await deliver(reported)).toBe(200);
     expect(await refundsOf(payment.paymentId)).toHaveLength(1);
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 3000, available: 3000 });
@@ -146,7 +154,8 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     expect(refusal(await refund(payment.paymentId, { amount: 1, reason: "too much" }))).toEqual({ status: 422, code: "invalid_amount" });
     expect(refundCalls()).toBe(calls);
 
-    const confirmed = chargeRefunded(payment.pi, 4000, [{ id: answer.body.provider.refund_id, amount: 4000, status: "succeeded" }]);
+    gateway.stripe.settleRefund(answer.body.provider.refund_id, "succeeded");
+    const confirmed = chargeRefunded(payment.pi, 4000);
     expect(await deliver(confirmed)).toBe(200);
     expect(await deliver({ ...confirmed, id: `evt_${crypto.randomUUID().replaceAll("-", "")}` })).toBe(200);
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 0, available: 0 });
@@ -156,18 +165,48 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     expect(rows[0]).toMatchObject({ provider_refund_id: answer.body.provider.refund_id, status: "succeeded", amount: 4000 });
   });
 
-  it("a pending refund is completed by a charge.refunded that lists no refunds (newer API versions), as the same row", async () => {
-    const payment = await stripePayment(2600);
-    const answer = await pendingRefund(payment.paymentId, { amount: 1000, reason: "pending card" });
-    const unlisted = stripeChargeRefunded(payment.pi, 2600, 1000);
-    expect(await deliver(unlisted)).toBe(200);
-    expect(await deliver({ ...unlisted, id: `evt_${crypto.randomUUID().replaceAll("-", "")}` })).toBe(200);
-    expect(await refundsOf(payment.paymentId)).toMatchObject([{
-      provider_refund_id: answer.body.provider.refund_id,
-      status: "succeeded",
-      amount: 1000,
-    }]);
-    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 1600, available: 1600 });
+  it("a pending refund that failed is not taken for a new dashboard refund reported before the failure", async () => {
+    const payment = await stripePayment(5000);
+    const answer = await pendingRefund(payment.paymentId, { amount: 3000, reason: "pending card" });
+    const pendingId = answer.body.provider.refund_id as string;
+    // Stripe fails the admin's refund, and a refund of the same amount is made in its
+    // dashboard; that refund's charge.refunded arrives before the failure's event.
+    const failure = refundFailed(payment.pi, pendingId, 3000, "expired_or_canceled_card");
+    gateway.stripe.settleRefund(pendingId, "failed", "expired_or_canceled_card");
+    const dashboard = gateway.stripe.dashboardRefund(payment.pi, 3000).id as string;
+    expect(await deliver(chargeRefunded(payment.pi, 5000))).toBe(200);
+    expect(await deliver(failure)).toBe(200);
+    expect(await refundsOf(payment.paymentId)).toMatchObject([
+      { provider_refund_id: pendingId, status: "failed", amount: 3000, wallet_transaction_id: null },
+      { provider_refund_id: dashboard, status: "succeeded", amount: 3000 },
+    ]);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 2000, available: 2000 });
+    expect(await paymentRow(payment.paymentId)).toMatchObject({ status: "partially_refunded", amount_refunded: 3000 });
+  });
+
+  it("Stripe down during charge.refunded fails the event; the admin's replay reads the refunds again and records them", async () => {
+    const payment = await stripePayment(2000);
+    const dashboard = gateway.stripe.dashboardRefund(payment.pi, 500).id as string;
+    const event = chargeRefunded(payment.pi, 2000);
+    const down = { status: 503, body: stripeError("api_error", undefined, "Stripe is unavailable.") };
+    expect(await whileAnswering(gateway.stripe, "listBehaviour", down, () => deliver(event))).toBe(500);
+    const [stored] = await sql<{ id: string; status: string; last_error: string }[]>`
+      select id, status, last_error from public.webhook_events where provider = 'stripe' and event_id = ${event.id}`;
+    expect(stored).toMatchObject({ status: "failed", last_error: expect.stringContaining("answered the look-up of the refunds") });
+    expect(await refundsOf(payment.paymentId)).toEqual([]);
+
+    const replay = await admin("POST", `/webhook-events/${stored!.id}/replay`, {
+      token: staff.admin.token,
+      idempotencyKey: crypto.randomUUID(),
+    });
+    expect(replay.status).toBe(200);
+    expect(replay.body).toMatchObject({ outcome: "processed", event: { status: "processed" } });
+    expect(await refundsOf(payment.paymentId)).toMatchObject([{ provider_refund_id: dashboard, status: "succeeded", amount: 500 }]);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 1500, available: 1500 });
+    // Stripe's own redelivery of the event afterwards changes nothing.
+    expect(await deliver(event)).toBe(200);
+    expect(await refundsOf(payment.paymentId)).toHaveLength(1);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 1500, available: 1500 });
   });
 
   it("a pending refund Stripe fails (charge.refund.updated) closes with nothing moved and frees its amount", async () => {
@@ -280,7 +319,7 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
   });
 
   it.each(["succeeded", "pending"] as const)(
-    "a retry after Stripe's %s answer was lost, once charge.refunded recorded the refund without its id, debits the wallet once",
+    "a retry after Stripe's %s answer was lost, once charge.refunded recorded the refund by its id, debits the wallet once",
     async (status) => {
       const payment = await stripePayment(10000);
       const key = crypto.randomUUID();
@@ -295,22 +334,24 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
         gateway.stripe.refundStatus = "succeeded";
       }
       expect(await refundsOf(payment.paymentId)).toEqual([]);
-      // Stripe's charge.refunded tells only that 4000 more was refunded: recorded without an id.
-      expect(await deliver(stripeChargeRefunded(payment.pi, 10000, 4000))).toBe(200);
-      expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 6000, available: 6000 });
+      // Stripe's charge.refunded: the webhook reads the refund from Stripe and records it by its id
+      // (a pending one as pending, reserving its amount).
+      expect(await deliver(chargeRefunded(payment.pi, 10000))).toBe(200);
+      const debited = status === "succeeded" ? 6000 : 10000;
+      expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: debited, available: debited });
 
-      // The retry reaches the same Stripe refund, which takes over the row the webhook wrote.
+      // The retry reaches the same Stripe refund, and finds the row the webhook wrote.
       const retried = await refund(payment.paymentId, body, key);
       expect(retried.status).toBe(201);
       const refundId = retried.body.provider.refund_id as string;
       expect(retried.body.provider.status).toBe(status);
-      expect(retried.body.refund).toMatchObject({ provider_refund_id: refundId, status: "succeeded", amount: 4000 });
-      expect(await refundsOf(payment.paymentId)).toMatchObject([{ provider_refund_id: refundId, status: "succeeded", amount: 4000 }]);
-      expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 6000, available: 6000 });
-      expect(await paymentRow(payment.paymentId)).toMatchObject({ status: "partially_refunded", amount_refunded: 4000 });
+      expect(retried.body.refund).toMatchObject({ provider_refund_id: refundId, status, amount: 4000 });
+      expect(await refundsOf(payment.paymentId)).toMatchObject([{ provider_refund_id: refundId, status, amount: 4000 }]);
+      expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: debited, available: debited });
 
-      // Stripe's later reports of the same refund change nothing.
-      expect(await deliver(stripeChargeRefunded(payment.pi, 10000, 4000))).toBe(200);
+      // Stripe's later reports of the same refund complete it once.
+      gateway.stripe.settleRefund(refundId, "succeeded");
+      expect(await deliver(chargeRefunded(payment.pi, 10000))).toBe(200);
       const completed = stripeEvent("refund.updated", {
         id: refundId,
         object: "refund",
@@ -321,8 +362,9 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
         payment_intent: payment.pi,
       });
       expect(await deliver(completed)).toBe(200);
-      expect(await refundsOf(payment.paymentId)).toHaveLength(1);
+      expect(await refundsOf(payment.paymentId)).toMatchObject([{ provider_refund_id: refundId, status: "succeeded", amount: 4000 }]);
       expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 6000, available: 6000 });
+      expect(await paymentRow(payment.paymentId)).toMatchObject({ status: "partially_refunded", amount_refunded: 4000 });
     },
   );
 
@@ -336,7 +378,7 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     } finally {
       gateway.stripe.refundBehaviour = "accept";
     }
-    expect(await deliver(stripeChargeRefunded(payment.pi, 5000, 2000))).toBe(200);
+    expect(await deliver(chargeRefunded(payment.pi, 5000))).toBe(200);
     // Stripe keeps the key's answer for 24 hours; the admin retries, as told, with the same key later.
     gateway.stripe.forgetIdempotencyKeys();
     const retried = await refund(payment.paymentId, body, key);
@@ -350,10 +392,11 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 3000, available: 3000 });
   });
 
-  it("an admin's new refund of the amount of one Stripe reported without its id is a refund of its own: its failure gives back only itself", async () => {
+  it("an admin's new refund of the amount of a dashboard refund is a refund of its own: its failure gives back only itself", async () => {
     const payment = await stripePayment(9000);
-    // A refund made in Stripe's dashboard, reported without its id.
-    expect(await deliver(stripeChargeRefunded(payment.pi, 9000, 3000))).toBe(200);
+    // A refund made in Stripe's dashboard.
+    gateway.stripe.dashboardRefund(payment.pi, 3000);
+    expect(await deliver(chargeRefunded(payment.pi, 9000))).toBe(200);
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 6000, available: 6000 });
     // The admin's own refund of the same amount, new at Stripe: a second refund, debited once more.
     const own = await refund(payment.paymentId, { amount: 3000, reason: "second refund" });
@@ -362,8 +405,9 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 3000, available: 3000 });
     expect(await refundsOf(payment.paymentId)).toHaveLength(2);
     // Stripe's report of the charge's new total, delivered late: after the admin's refund failed.
-    const newTotal = stripeChargeRefunded(payment.pi, 9000, 6000);
+    const newTotal = chargeRefunded(payment.pi, 9000);
     // The admin's refund fails at Stripe: its 3000 comes back, the dashboard refund stays taken.
+    gateway.stripe.settleRefund(refundId, "failed", "expired_or_canceled_card");
     expect(await deliver(refundFailed(payment.pi, refundId, 3000, "expired_or_canceled_card"))).toBe(200);
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 6000, available: 6000 });
     expect(await deliver(newTotal)).toBe(200);
@@ -437,7 +481,8 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     expect(account!.status).toBe("active");
 
     // Stripe completes the refund: the ledger records it, from the part it reserved.
-    const confirmed = chargeRefunded(payment.pi, 1000, [{ id: pending.body.provider.refund_id, amount: 600, status: "succeeded" }]);
+    gateway.stripe.settleRefund(pending.body.provider.refund_id, "succeeded");
+    const confirmed = chargeRefunded(payment.pi, 1000);
     expect(await deliver(confirmed)).toBe(200);
     expect(await refundsOf(payment.paymentId)).toMatchObject([{ status: "succeeded", amount: 600 }]);
     expect(await paymentRow(payment.paymentId)).toMatchObject({ amount_refunded: 600 });

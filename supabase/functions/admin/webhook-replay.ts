@@ -1,10 +1,11 @@
 // Replaying a failed or dead webhook event: the event is decoded from its stored payload and
 // applied by the same effect code its webhook function runs (the provider's events module),
 // as the service, exactly as the webhook would have applied it (same idempotency scope and
-// keys, so a replay can never credit twice). A MoMo or Revolut event asks the provider's API
-// again while the event is locked (at most the client's timeout). The outcome is recorded with
-// webhook_event_finish in the same transaction, and the event row stays locked until then,
-// so a concurrent provider retry waits and then sees the result.
+// keys, so a replay can never credit twice). A MoMo or Revolut event, and Stripe's
+// charge.refunded, asks the provider's API again while the event is locked (at most the
+// client's timeout). The outcome is recorded with webhook_event_finish in the same
+// transaction, and the event row stays locked until then, so a concurrent provider retry
+// waits and then sees the result.
 import { z } from "zod";
 import type { TransactionSql } from "../_shared/db.ts";
 import { HttpError, parseOrThrow } from "../_shared/errors.ts";
@@ -20,7 +21,7 @@ import type { MomoClient } from "../_shared/providers/momo/client.ts";
 import { orderToConfirm, type RevolutBody, revolutWebhookEvent } from "../_shared/providers/revolut/events.ts";
 import type { RevolutClient } from "../_shared/providers/revolut/client.ts";
 import { settled } from "../_shared/providers/settled.ts";
-import { stripeWebhookEvent } from "../_shared/providers/stripe/events.ts";
+import { stripeEventWithRefunds } from "../_shared/providers/stripe/events.ts";
 import { whatsAppStoredEvent } from "../_shared/providers/whatsapp/events.ts";
 import type { AdminProviders, Row } from "./types.ts";
 
@@ -66,9 +67,12 @@ export function revolutStoredEventDecoder(client: () => RevolutClient): StoredEv
 }
 
 /** The decoder of every provider, with the clients the look-ups go through. */
-export function storedEventDecoders(providers: Pick<AdminProviders, "momo" | "revolut">): Readonly<Record<string, StoredEventDecoder>> {
+export function storedEventDecoders(
+  providers: Pick<AdminProviders, "momo" | "revolut" | "stripe">,
+): Readonly<Record<string, StoredEventDecoder>> {
   return {
-    stripe: stripeWebhookEvent,
+    // A charge.refunded reads the charge's refunds from Stripe again, as on first delivery.
+    stripe: (payload) => stripeEventWithRefunds(payload, providers.stripe),
     momo: momoStoredEventDecoder(providers.momo),
     revolut: revolutStoredEventDecoder(providers.revolut),
     whatsapp: whatsAppStoredEvent,

@@ -1,9 +1,11 @@
-// stripe-webhook end to end in-process against the real database: signed event -> webhook_events
-// and payments rows -> ledger effect; duplicates (also concurrent), out-of-order delivery,
-// failure -> failed + 500 -> dead after 5 attempts.
+// stripe-webhook end to end in-process against the real database and a Stripe stand-in (the
+// refunds of a charge are read from it): signed event -> webhook_events and payments rows ->
+// ledger effect; duplicates (also concurrent), out-of-order delivery, Stripe down, failure ->
+// failed + 500 -> dead after 5 attempts.
 import { useTestSql } from "../../tests/support/test-sql.ts";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStripeStandIn, stripeError, type StripeStandIn, whileAnswering } from "../../tests/support/provider-standins.ts";
 import {
   balanceOf,
   createTopUp,
@@ -23,6 +25,14 @@ import {
 import handler from "./handler.ts";
 
 const sql = useTestSql();
+let stripe: StripeStandIn;
+beforeAll(async () => {
+  stripe = await startStripeStandIn({ secretKey: process.env.STRIPE_SECRET_KEY! });
+  process.env.STRIPE_API_BASE_URL = stripe.url;
+  // A Stripe that does not answer fails the event after this long.
+  process.env.PROVIDER_TIMEOUT_MS = "1000";
+});
+afterAll(() => stripe.close());
 
 const piId = () => `pi_${crypto.randomUUID().replaceAll("-", "")}`;
 const deliver = (event: unknown) => handler.fetch(stripeRequest(event));
@@ -39,6 +49,21 @@ async function paidTopUp(amount: number) {
   const topUp = await createTopUp(sql, { provider: "stripe", amount, currency: "USD", providerRef: ref });
   expect((await deliver(succeeded(ref, amount))).status).toBe(200);
   return topUp;
+}
+
+/**
+ * The charge.refunded Stripe sends for PaymentIntent `ref` (of `amount`) now: its charge with
+ * the amount_refunded of the refunds the stand-in has for it that are not failed or canceled.
+ */
+function refundedNow(ref: string, amount: number, overrides: Record<string, unknown> = {}) {
+  const counted = [...stripe.refunds.values()].filter((r) => r.payment_intent === ref && r.status !== "failed" && r.status !== "canceled");
+  return refunded(ref, amount, counted.reduce((sum, r) => sum + (r.amount as number), 0), {}, overrides);
+}
+
+async function refundOf(id: string) {
+  const [row] = await sql<{ status: string; amount: string; wallet_transaction_id: string | null }[]>`
+    select status, amount, wallet_transaction_id from public.refunds where provider = 'stripe' and provider_refund_id = ${id}`;
+  return row;
 }
 
 /** Moves `amount` of `topUp`'s paid money to another user's account, so that a refund finds it spent. */
@@ -199,30 +224,35 @@ describe("payments", () => {
 });
 
 describe("refunds and disputes", () => {
-  it("records partial refunds from amount_refunded and reverses the credit by each increase", async () => {
+  it("records each refund Stripe lists for the charge by its id, once, and reverses the credit by each", async () => {
     const topUp = await paidTopUp(1000);
     const ref = topUp.providerRef!;
-    expect((await deliver(refunded(ref, 1000, 300))).status).toBe(200);
+    const first = stripe.dashboardRefund(ref, 300);
+    expect((await deliver(refundedNow(ref, 1000))).status).toBe(200);
     expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 700 });
-    // A redelivery of the first refund event changes nothing; the next one refunds the rest.
-    expect((await deliver(refunded(ref, 1000, 300))).status).toBe(200);
-    expect((await deliver(refunded(ref, 1000, 1000))).status).toBe(200);
+    expect(await refundOf(first.id as string)).toMatchObject({ status: "succeeded", amount: "300" });
+    // A redelivery changes nothing; the next refund's event records only the new one.
+    const again = await deliver(refunded(ref, 1000, 300));
+    expect(await again.json()).toMatchObject({ events: [{ outcome: "ignored" }] });
+    const second = stripe.dashboardRefund(ref, 700);
+    expect((await deliver(refundedNow(ref, 1000))).status).toBe(200);
     expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 0 });
+    expect(await refundOf(second.id as string)).toMatchObject({ status: "succeeded", amount: "700" });
     expect(await paymentOf(ref)).toMatchObject({ status: "refunded", amount_refunded: "1000" });
   });
 
-  it("records each listed refund once and forces the reversal when the money was spent", async () => {
+  it("forces the reversal when the money was spent", async () => {
     const topUp = await paidTopUp(800);
     const ref = topUp.providerRef!;
     // Spend most of it.
     await spend(topUp, 600);
-    const refunds = { data: [{ id: `re_${ref.slice(3)}`, amount: 800, status: "succeeded", reason: "requested_by_customer" }] };
-    expect((await deliver(refunded(ref, 800, 800, { refunds }))).status).toBe(200);
-    expect((await deliver(refunded(ref, 800, 800, { refunds }))).status).toBe(200);
+    const re = stripe.dashboardRefund(ref, 800);
+    expect((await deliver(refundedNow(ref, 800))).status).toBe(200);
+    expect((await deliver(refundedNow(ref, 800))).status).toBe(200);
     expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: -600 });
     const [refund] = await sql<
       { forced: boolean; amount: string }[]
-    >`select forced, amount from public.refunds where provider_refund_id = ${`re_${ref.slice(3)}`}`;
+    >`select forced, amount from public.refunds where provider_refund_id = ${re.id as string}`;
     expect(refund).toEqual({ forced: true, amount: "800" });
   });
 
@@ -309,25 +339,39 @@ describe("refunds and disputes", () => {
     expect(refund).toEqual({ forced: true });
   });
 
-  it("records a refund once when it arrives as an amount_refunded increase and again in a refunds list", async () => {
+  it("records a refund Stripe lists as pending as pending, and completes it when Stripe lists it succeeded", async () => {
     const topUp = await paidTopUp(1000);
     const ref = topUp.providerRef!;
-    const charge = `ch_${ref.slice(3)}`;
-    expect((await deliver(refunded(ref, 1000, 200))).status).toBe(200);
-    const listed = {
-      data: [{ id: `re_b${ref.slice(3)}`, amount: 300, status: "succeeded" }, {
-        id: `re_a${ref.slice(3)}`,
-        amount: 200,
-        status: "succeeded",
-      }],
-    };
-    expect((await deliver(refunded(ref, 1000, 500, { refunds: listed }))).status).toBe(200);
-    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 500 });
-    expect(await paymentOf(ref)).toMatchObject({ amount_refunded: "500" });
-    const recorded = await sql<{ provider_refund_id: string }[]>`
-      select r.provider_refund_id from public.refunds r join public.payments p on p.id = r.payment_id
-       where p.provider_payment_id = ${ref} order by r.created_at`;
-    expect(recorded.map((row) => row.provider_refund_id)).toEqual([`${charge}:refunded:200`, `re_b${ref.slice(3)}`]);
+    const re = stripe.dashboardRefund(ref, 400, "pending");
+    expect((await deliver(refundedNow(ref, 1000))).status).toBe(200);
+    expect(await refundOf(re.id as string)).toMatchObject({ status: "pending", amount: "400", wallet_transaction_id: null });
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 1000 });
+    expect(await paymentOf(ref)).toMatchObject({ amount_refunded: "0" });
+    stripe.settleRefund(re.id as string, "succeeded");
+    expect((await deliver(refundedNow(ref, 1000))).status).toBe(200);
+    expect(await refundOf(re.id as string)).toMatchObject({ status: "succeeded", amount: "400" });
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 600 });
+    await assertLedgerInvariants(sql);
+  });
+
+  it("fails charge.refunded while Stripe cannot list the charge's refunds, records nothing, and applies it on redelivery", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const re = stripe.dashboardRefund(ref, 250);
+    const event = refundedNow(ref, 1000);
+    for (const down of [{ status: 500, body: stripeError("api_error", undefined, "Something went wrong.") }, "hang"] as const) {
+      const response = await whileAnswering(stripe, "listBehaviour", down, async () => await deliver(event));
+      expect(response.status).toBe(500);
+    }
+    expect(await storedEvents(sql, "stripe", event.id)).toMatchObject([
+      { status: "failed", attempts: 2, last_error: expect.stringContaining(`the refunds of ch_${ref.slice(3)}`) },
+    ]);
+    expect(await refundOf(re.id as string)).toBeUndefined();
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 1000 });
+    expect((await deliver(event)).status).toBe(200);
+    expect(await storedEvents(sql, "stripe", event.id)).toMatchObject([{ status: "processed", attempts: 3, last_error: null }]);
+    expect(await refundOf(re.id as string)).toMatchObject({ status: "succeeded", amount: "250" });
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 750 });
   });
 
   it("waits for an admin's refund in flight on the payment's row lock, and does not record its amount_refunded again", async () => {
@@ -339,11 +383,12 @@ describe("refunds and disputes", () => {
     let delivery: Promise<Response> | undefined;
     // The admin's refund: refund_prepare locks the payment, Stripe refunds 400, refund_record
     // records it; Stripe's charge.refunded for it comes before the admin's transaction commits.
+    const re = stripe.dashboardRefund(ref, 400);
     await sql.begin(async (tx) => {
       await tx`select 1 from public.payments where id = ${payment!.id}::uuid for update`;
       const [own] = await tx<{ xid: string }[]>`
         select transactionid::text as xid from pg_locks where locktype = 'transactionid' and pid = pg_backend_pid() and granted`;
-      delivery = Promise.resolve(deliver(refunded(ref, 1000, 400)));
+      delivery = Promise.resolve(deliver(refundedNow(ref, 1000)));
       // Until the delivery waits for this transaction.
       const waitedFor = async () => {
         const [row] = await sql<{ waiting: boolean }[]>`
@@ -353,7 +398,7 @@ describe("refunds and disputes", () => {
       };
       while (!await waitedFor()) await new Promise((resolve) => setTimeout(resolve, 10));
       await tx`set local role service_role`;
-      await tx`select 1 from public.refund_record(${payment!.id}::uuid, 400, ${`re_${ref.slice(3)}`}, 'admin refund')`;
+      await tx`select 1 from public.refund_record(${payment!.id}::uuid, 400, ${re.id as string}, 'admin refund')`;
     });
     expect((await delivery!).status).toBe(200);
     expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 600 });
@@ -365,7 +410,8 @@ describe("refunds and disputes", () => {
   it("keeps a refund for a payment not recorded yet as failed with 500, then applies it on redelivery", async () => {
     const ref = piId();
     const topUp = await createTopUp(sql, { provider: "stripe", amount: 600, currency: "USD", providerRef: ref });
-    const early = refunded(ref, 600, 600);
+    stripe.dashboardRefund(ref, 600);
+    const early = refundedNow(ref, 600);
     const response = await deliver(early);
     expect(response.status).toBe(500);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe("event_failed");
@@ -398,7 +444,8 @@ describe("refunds and disputes", () => {
 
   it("records a refund of a frozen account's payment: processed at once, the account debited and still frozen", async () => {
     const topUp = await frozenTopUp(1000);
-    const event = refunded(topUp.providerRef!, 1000, 400);
+    stripe.dashboardRefund(topUp.providerRef!, 400);
+    const event = refundedNow(topUp.providerRef!, 1000);
     const response = await deliver(event);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ events: [{ outcome: "processed" }] });
@@ -426,14 +473,6 @@ describe("refunds and disputes", () => {
 
 describe("refunds that fail after they were recorded", () => {
   const chargeOf = (ref: string) => `ch_${ref.slice(3)}`;
-  /** charge.refunded of the 1,000-cent payment `ref`. */
-  const refundedOf1000 = (
-    ref: string,
-    amountRefunded: number,
-    extra: Record<string, unknown> = {},
-    overrides: Record<string, unknown> = {},
-  ) => refunded(ref, 1000, amountRefunded, extra, overrides);
-  const listed = (...refunds: Array<{ id: string; amount: number; status: string }>) => ({ refunds: { object: "list", data: refunds } });
   /** A Refund object event as Stripe sends it when the refund's status changes. */
   const refundEvent = (type: string, ref: string, id: string, amount: number, status: string) =>
     stripeEvent(type, {
@@ -448,22 +487,21 @@ describe("refunds that fail after they were recorded", () => {
       reason: "requested_by_customer",
       metadata: {},
     });
-
-  async function refundOf(id: string) {
-    const [row] = await sql<{ status: string; amount: string; wallet_transaction_id: string | null }[]>`
-      select status, amount, wallet_transaction_id from public.refunds where provider = 'stripe' and provider_refund_id = ${id}`;
-    return row;
-  }
+  /** The refund `id` fails at Stripe: the stand-in has it failed, and the event Stripe sends about it. */
+  const failAtStripe = (type: string, ref: string, id: string) => {
+    const failed = stripe.settleRefund(id, "failed", "expired_or_canceled_card");
+    return refundEvent(type, ref, id, failed.amount as number, "failed");
+  };
 
   it("credits the wallet back, marks the refund failed and lowers the payment's refunded amount, once", async () => {
     const topUp = await paidTopUp(1000);
     const ref = topUp.providerRef!;
-    const reId = `re_${ref.slice(3)}`;
-    expect((await deliver(refundedOf1000(ref, 400, listed({ id: reId, amount: 400, status: "succeeded" })))).status).toBe(200);
+    const reId = stripe.dashboardRefund(ref, 400).id as string;
+    expect((await deliver(refundedNow(ref, 1000))).status).toBe(200);
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 600, available: 600 });
     expect(await paymentOf(ref)).toMatchObject({ status: "partially_refunded", amount_refunded: "400" });
 
-    const failure = refundEvent("charge.refund.updated", ref, reId, 400, "failed");
+    const failure = failAtStripe("charge.refund.updated", ref, reId);
     const response = await deliver(failure);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ events: [{ event_id: failure.id, outcome: "processed" }] });
@@ -476,29 +514,28 @@ describe("refunds that fail after they were recorded", () => {
        where r.provider_refund_id = ${reId}`;
     expect(creditBack).toMatchObject({ kind: "reversal", amount: "400", description: "stripe refund failed: expired_or_canceled_card" });
 
-    // The same failure again, and in the other form (a later charge.refunded listing it as failed): no second credit.
+    // The same failure again, in the other events, and a charge.refunded listing it as failed: no second credit.
     expect((await deliver(failure)).status).toBe(200);
     expect((await deliver(refundEvent("refund.failed", ref, reId, 400, "failed"))).status).toBe(200);
-    expect((await deliver(refundedOf1000(ref, 0, listed({ id: reId, amount: 400, status: "failed" })))).status).toBe(200);
+    expect((await deliver(refundedNow(ref, 1000))).status).toBe(200);
+    // A late report of it as succeeded (the first charge.refunded's redelivery) changes nothing either.
+    expect((await deliver(refundEvent("refund.updated", ref, reId, 400, "succeeded"))).status).toBe(200);
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1000, available: 1000 });
     expect(await paymentOf(ref)).toMatchObject({ status: "succeeded", amount_refunded: "0" });
     await assertLedgerInvariants(sql);
   });
 
-  it("applies a failure reported first in a charge.refunded list once, and refunds the amount again later", async () => {
+  it("applies a failure Stripe lists for the charge once, and records a new refund of the amount next to it", async () => {
     const topUp = await paidTopUp(1000);
     const ref = topUp.providerRef!;
-    const [first, second] = [`re_a${ref.slice(3)}`, `re_b${ref.slice(3)}`];
-    expect((await deliver(refundedOf1000(ref, 1000, listed({ id: first, amount: 1000, status: "succeeded" })))).status).toBe(200);
+    const first = stripe.dashboardRefund(ref, 1000).id as string;
+    expect((await deliver(refundedNow(ref, 1000))).status).toBe(200);
     expect(await paymentOf(ref)).toMatchObject({ status: "refunded", amount_refunded: "1000" });
-    // The next charge.refunded lists the failed one next to a new refund of the whole amount.
-    const both = refundedOf1000(
-      ref,
-      1000,
-      listed({ id: second, amount: 1000, status: "succeeded" }, { id: first, amount: 1000, status: "failed" }),
-    );
-    expect((await deliver(both)).status).toBe(200);
-    expect((await deliver(refundEvent("charge.refund.updated", ref, first, 1000, "failed"))).status).toBe(200);
+    // The first fails and a new refund of the whole amount is made: the next charge.refunded lists both.
+    const lateFailure = failAtStripe("charge.refund.updated", ref, first);
+    const second = stripe.dashboardRefund(ref, 1000).id as string;
+    expect((await deliver(refundedNow(ref, 1000))).status).toBe(200);
+    expect((await deliver(lateFailure)).status).toBe(200);
     expect(await refundOf(first)).toMatchObject({ status: "failed" });
     expect(await refundOf(second)).toMatchObject({ status: "succeeded" });
     expect(await paymentOf(ref)).toMatchObject({ status: "refunded", amount_refunded: "1000" });
@@ -506,47 +543,111 @@ describe("refunds that fail after they were recorded", () => {
     await assertLedgerInvariants(sql);
   });
 
-  it("matches a failure to a refund recorded from an amount_refunded increase, and ignores that increase when it comes late", async () => {
-    const topUp = await paidTopUp(1000);
-    const ref = topUp.providerRef!;
-    const reId = `re_${ref.slice(3)}`;
-    const increase = refundedOf1000(ref, 300, {}, { created: Math.floor(Date.now() / 1000) - 60 });
-    expect((await deliver(increase)).status).toBe(200);
-    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 700 });
-    expect((await deliver(refundEvent("refund.failed", ref, reId, 300, "failed"))).status).toBe(200);
-    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 1000 });
-    expect(await refundOf(reId)).toMatchObject({ status: "failed", amount: "300" });
-    expect(await refundOf(`${chargeOf(ref)}:refunded:300`)).toBeUndefined();
-
-    // The same increase sent again under another event id, from before the failure: not a new refund.
-    const stale = refundedOf1000(ref, 300, {}, { created: increase.created });
-    expect(await (await deliver(stale)).json()).toMatchObject({ events: [{ outcome: "ignored" }] });
-    // A new refund of 300 made after the failure arrives with a newer event: recorded.
-    const fresh = refundedOf1000(ref, 300, {}, { created: Math.floor(Date.now() / 1000) + 5 });
-    expect(await (await deliver(fresh)).json()).toMatchObject({ events: [{ outcome: "processed" }] });
-    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 700 });
-    expect(await paymentOf(ref)).toMatchObject({ status: "partially_refunded", amount_refunded: "300" });
-    await assertLedgerInvariants(sql);
-  });
-
   it("keeps a failure of a refund it never recorded, moving no money, so that a late success report is not applied", async () => {
     const topUp = await paidTopUp(1000);
     const ref = topUp.providerRef!;
-    const reId = `re_${ref.slice(3)}`;
-    expect((await deliver(refundEvent("charge.refund.updated", ref, reId, 250, "failed"))).status).toBe(200);
+    const reId = stripe.dashboardRefund(ref, 250).id as string;
+    const succeededFirst = refundedNow(ref, 1000);
+    expect((await deliver(failAtStripe("charge.refund.updated", ref, reId))).status).toBe(200);
     expect(await refundOf(reId)).toEqual({ status: "failed", amount: "250", wallet_transaction_id: null });
     expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 1000 });
-    expect((await deliver(refundedOf1000(ref, 250, listed({ id: reId, amount: 250, status: "succeeded" })))).status).toBe(200);
+    expect((await deliver(refundEvent("refund.updated", ref, reId, 250, "succeeded"))).status).toBe(200);
+    expect((await deliver(succeededFirst)).status).toBe(200);
     expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 1000 });
     expect(await paymentOf(ref)).toMatchObject({ status: "succeeded", amount_refunded: "0" });
   });
 
-  it("ignores refund updates that are not failures", async () => {
+  it("records a refund a refund.updated reports succeeded by its id, once with charge.refunded", async () => {
     const topUp = await paidTopUp(1000);
     const ref = topUp.providerRef!;
-    const update = refundEvent("charge.refund.updated", ref, `re_${ref.slice(3)}`, 100, "succeeded");
+    const reId = stripe.dashboardRefund(ref, 100).id as string;
+    const update = refundEvent("charge.refund.updated", ref, reId, 100, "succeeded");
+    expect(await (await deliver(update)).json()).toMatchObject({ events: [{ outcome: "processed" }] });
+    expect(await (await deliver(refundedNow(ref, 1000))).json()).toMatchObject({ events: [{ outcome: "ignored" }] });
+    expect(await refundOf(reId)).toMatchObject({ status: "succeeded", amount: "100" });
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 900 });
+  });
+
+  it("ignores refund updates with a status that is not an end", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const reId = stripe.dashboardRefund(ref, 100).id as string;
+    expect((await deliver(refundedNow(ref, 1000))).status).toBe(200);
+    const update = refundEvent("charge.refund.updated", ref, reId, 100, "requires_action");
     expect(await (await deliver(update)).json()).toMatchObject({ events: [{ outcome: "ignored" }] });
-    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 1000 });
+    expect(await refundOf(reId)).toMatchObject({ status: "succeeded" });
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 900 });
+  });
+});
+
+describe("refunds reported out of order", () => {
+  /** The refund `id` fails at Stripe: the refund.failed Stripe sends about it. */
+  const refundFailed = (id: string) => {
+    const failed = stripe.settleRefund(id, "failed", "expired_or_canceled_card");
+    return stripeEvent("refund.failed", { ...failed, object: "refund" });
+  };
+
+  it("two refunds whose first charge.refunded comes last are two rows: the failure of one gives its amount back", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const first = stripe.dashboardRefund(ref, 300).id as string;
+    const firstReport = refundedNow(ref, 1000);
+    const second = stripe.dashboardRefund(ref, 200).id as string;
+    expect((await deliver(refundedNow(ref, 1000))).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 500 });
+    expect((await deliver(refundFailed(first))).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 800 });
+    expect((await deliver(firstReport)).status).toBe(200);
+    expect(await refundOf(first)).toMatchObject({ status: "failed", amount: "300" });
+    expect(await refundOf(second)).toMatchObject({ status: "succeeded", amount: "200" });
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 800 });
+    expect(await paymentOf(ref)).toMatchObject({ status: "partially_refunded", amount_refunded: "200" });
+    await assertLedgerInvariants(sql);
+  });
+
+  it("a new refund's charge.refunded applied after an earlier refund's failure is still recorded", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const created = Math.floor(Date.now() / 1000) - 60;
+    const first = stripe.dashboardRefund(ref, 300).id as string;
+    const firstReport = refundedNow(ref, 1000, { created });
+    const second = stripe.dashboardRefund(ref, 200).id as string;
+    const secondReport = refundedNow(ref, 1000, { created: created + 1 });
+    // The first refund fails; its failure is applied before either charge.refunded.
+    expect((await deliver(refundFailed(first))).status).toBe(200);
+    expect((await deliver(secondReport)).status).toBe(200);
+    expect((await deliver(firstReport)).status).toBe(200);
+    expect(await refundOf(first)).toEqual({ status: "failed", amount: "300", wallet_transaction_id: null });
+    expect(await refundOf(second)).toMatchObject({ status: "succeeded", amount: "200" });
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 800 });
+    expect(await paymentOf(ref)).toMatchObject({ status: "partially_refunded", amount_refunded: "200" });
+    await assertLedgerInvariants(sql);
+  });
+
+  it("the same refunds in any order of their events, each event delivered twice, end as Stripe has them", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.nat(5), { minLength: 8, maxLength: 8 }), async (weights) => {
+        const topUp = await paidTopUp(1000);
+        const ref = topUp.providerRef!;
+        const [a, b, c] = [300, 200, 100].map((amount) => stripe.dashboardRefund(ref, amount).id as string);
+        // Stripe's reports as they were sent, each with the refund as it was then; a
+        // charge.refunded is applied from the charge's refunds as Stripe lists them on delivery.
+        const aSucceeded = stripeEvent("refund.updated", { ...stripe.refunds.get(a!)!, object: "refund" });
+        const events = [refundedNow(ref, 1000), aSucceeded];
+        events.push(refundFailed(a!), refundedNow(ref, 1000));
+        stripe.settleRefund(c!, "canceled");
+        events.push(stripeEvent("charge.refund.updated", { ...stripe.refunds.get(c!)!, object: "refund" }), refundedNow(ref, 1000));
+        const order = events.map((event, i) => ({ event, weight: weights[i]! })).sort((x, y) => x.weight - y.weight);
+        for (const { event } of [...order, ...order]) expect((await deliver(event)).status).toBe(200);
+        expect(await refundOf(a!)).toMatchObject({ status: "failed" });
+        expect(await refundOf(b!)).toMatchObject({ status: "succeeded" });
+        expect(await refundOf(c!)).toMatchObject({ status: "canceled" });
+        expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 800 });
+        expect(await paymentOf(ref)).toMatchObject({ amount_refunded: "200" });
+      }),
+      { numRuns: 6 },
+    );
+    await assertLedgerInvariants(sql);
   });
 });
 

@@ -26,7 +26,14 @@ const unlimited: RateLimiter = {
   limit: (_key, limit) => Promise.resolve({ success: true, limit, remaining: limit, reset: Date.now(), failedOpen: false }),
   ping: () => Promise.resolve(),
 };
-const app = createStripeWebhookApp({ logger: createLogger(), dependencies: () => ({ sql: webhookSql, limiter: unlimited }) });
+// Neither event here is a charge.refunded, the one that reads from Stripe.
+const noStripe = () => {
+  throw new Error("no Stripe call expected");
+};
+const app = createStripeWebhookApp({
+  logger: createLogger(),
+  dependencies: () => ({ sql: webhookSql, limiter: unlimited, stripe: noStripe }),
+});
 
 const piId = () => `pi_${crypto.randomUUID().replaceAll("-", "")}`;
 

@@ -1,7 +1,7 @@
 -- refund_record_failure: a refund that fails after it was recorded gives the wallet its amount
--- back once, lowers the payment's refunded amount, lets the amount be refunded again, matches
--- refunds recorded without the provider's id, keeps failures of refunds never recorded; who
--- may call it and its errors.
+-- back once, lowers the payment's refunded amount, lets the amount be refunded again, finds
+-- a refund by its provider id once, keeps failures of refunds never recorded; who may call it
+-- and its errors.
 begin;
 select plan(27);
 
@@ -16,11 +16,11 @@ select throws_ok($$select public.refund_record_failure(gen_random_uuid(), 're_x'
   '42501', null, 'an admin cannot record a refund failure: only the provider reports one');
 select tests.reset_role();
 
-select ok(not has_function_privilege('anon', 'public.refund_record_failure(uuid, text, bigint, text, text, text)', 'execute'),
+select ok(not has_function_privilege('anon', 'public.refund_record_failure(uuid, text, bigint, text, text)', 'execute'),
   'anon may not execute it');
-select ok(not has_function_privilege('authenticated', 'public.refund_record_failure(uuid, text, bigint, text, text, text)', 'execute'),
+select ok(not has_function_privilege('authenticated', 'public.refund_record_failure(uuid, text, bigint, text, text)', 'execute'),
   'authenticated may not execute it');
-select ok(has_function_privilege('service_role', 'public.refund_record_failure(uuid, text, bigint, text, text, text)', 'execute'),
+select ok(has_function_privilege('service_role', 'public.refund_record_failure(uuid, text, bigint, text, text)', 'execute'),
   'service_role may execute it');
 
 select tests.as_service();
@@ -53,20 +53,20 @@ select is(public.wallet_balance(:'alice_usd'), 0::bigint, 'and takes the whole a
 select throws_ok(format($$select public.wallet_reverse(%L, 'fail-reverse-more', 1)$$, :'credit'),
   'WL008', null, 'nothing remains to reverse beyond the payment');
 
--- A refund recorded without the provider's id is matched by prefix and amount, and takes the id.
+-- A canceled refund is found by its provider id, once.
 select id as payment2 from tests.credited_payment('stripe', :'alice_usd', 500, 'USD', 'pi_fail_2') \gset
-select id as anonymous from public.refund_record(:'payment2', 200, 'ch_fail_2:refunded:200') \gset
+select id as canceled from public.refund_record(:'payment2', 200, 're_fail_3') \gset
 select results_eq(
-  format($$select id, provider_refund_id, status from public.refund_record_failure(%L, 're_fail_3', 200, 'canceled', 'canceled', 'ch_fail_2:refunded:')$$, :'payment2'),
-  format($$values (%L::uuid, 're_fail_3', 'canceled')$$, :'anonymous'),
-  'the refund recorded from an amount_refunded increase is matched, canceled and named re_fail_3');
-select is((public.refund_record_failure(:'payment2', 're_fail_3', 200, 'canceled', 'canceled', 'ch_fail_2:refunded:')).id, :'anonymous'::uuid,
-  'the second report of it finds it by the id');
+  format($$select id, provider_refund_id, status from public.refund_record_failure(%L, 're_fail_3', 200, 'canceled', 'canceled')$$, :'payment2'),
+  format($$values (%L::uuid, 're_fail_3', 'canceled')$$, :'canceled'),
+  'the refund is found by its id and canceled');
+select is((public.refund_record_failure(:'payment2', 're_fail_3', 200, 'canceled', 'canceled')).id, :'canceled'::uuid,
+  'the second report of it finds it');
 select is(public.wallet_balance(:'alice_usd'), 500::bigint, 'its 200 came back once');
 
 -- A failure of a refund never recorded: kept, no money moves.
 select results_eq(
-  format($$select status, amount, wallet_transaction_id from public.refund_record_failure(%L, 're_never', 300, 'failed', 'unknown', 'ch_fail_2:refunded:')$$, :'payment2'),
+  format($$select status, amount, wallet_transaction_id from public.refund_record_failure(%L, 're_never', 300, 'failed', 'unknown')$$, :'payment2'),
   $$values ('failed', 300::bigint, null::uuid)$$,
   'a failure of a refund never recorded is kept as a failed refund without a reversal');
 select is(public.wallet_balance(:'alice_usd'), 500::bigint, 'and moves no money');

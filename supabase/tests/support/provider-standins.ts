@@ -479,6 +479,8 @@ export interface StripeStandIn {
    * (e.g. a 500 for "GET /v1/payment_intents/pi_1").
    */
   objectBehaviour: Map<string, Behaviour>;
+  /** How GET /v1/refunds (a list of refunds) answers instead of as Stripe does (e.g. a 500: Stripe down). */
+  listBehaviour: Behaviour;
   /** Runs when a cancel request arrives, before it is answered: the customer acting between a look-up and the cancel. */
   onCancel: ((paymentIntentId: string) => void) | null;
   /**
@@ -497,6 +499,8 @@ export interface StripeStandIn {
   confirm(paymentIntentId: string): Record<string, unknown>;
   /** The PaymentIntent changed as Stripe would change it (e.g. {status: "processing"}); returns it. */
   update(paymentIntentId: string, changes: Record<string, unknown>): Record<string, unknown>;
+  /** A refund made in Stripe's dashboard (not through the API) of the PaymentIntent's charge; returns it. */
+  dashboardRefund(paymentIntentId: string, amount: number, status?: "succeeded" | "pending"): Record<string, unknown>;
   /** A pending refund reaches its end at Stripe: succeeded, or failed or canceled (with Stripe's failure_reason). */
   settleRefund(refundId: string, status: "succeeded" | "failed" | "canceled", failureReason?: string): Record<string, unknown>;
   /** Stripe keeps an Idempotency-Key's answer for 24 hours: forgets every key, as a day later. */
@@ -564,12 +568,17 @@ const noSuchObject = (object: string, id: string, param: string) => ({
 
 /**
  * Answers GET /v1/refunds?payment_intent=... (or charge=...) as Stripe does: the refunds of that
- * PaymentIntent or charge, newest first, in one page.
+ * PaymentIntent or charge, newest first, a page of `limit` (1 to 100, default 10) after the
+ * refund `starting_after` names, with has_more when more follow.
  */
 function listRefunds(refunds: Map<string, Record<string, unknown>>, query: URLSearchParams): { status: number; body: unknown } {
   const [field, id] = query.has("payment_intent") ? ["payment_intent", query.get("payment_intent")] : ["charge", query.get("charge")];
-  const data = [...refunds.values()].filter((refund) => refund[field] === id).reverse();
-  return { status: 200, body: { object: "list", data, has_more: false, url: "/v1/refunds" } };
+  const all = [...refunds.values()].filter((refund) => refund[field] === id).reverse();
+  const after = query.get("starting_after");
+  const start = after === null ? 0 : all.findIndex((refund) => refund.id === after) + 1;
+  const limit = Number(query.get("limit") ?? 10);
+  const data = all.slice(start, start + limit);
+  return { status: 200, body: { object: "list", data, has_more: start + limit < all.length, url: "/v1/refunds" } };
 }
 
 /** Answers GET /v1/refunds/:id as Stripe does: the Refund, or 404 resource_missing (param id) for an id it does not have. */
@@ -632,6 +641,7 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     refundBehaviour: "accept" as Behaviour | "accept-silently",
     refundStatus: "succeeded" as "succeeded" | "pending",
     objectBehaviour: new Map<string, Behaviour>(),
+    listBehaviour: "accept" as Behaviour,
     onCancel: null as ((paymentIntentId: string) => void) | null,
   };
   const server = await listen(options.port ?? 0, requests, async (request, response, path) => {
@@ -648,6 +658,7 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
       return send(response, answer.status, answer.body);
     }
     if (request.method === "GET" && path === "/v1/refunds") {
+      if (misbehave(response, standIn.listBehaviour)) return;
       const answer = listRefunds(refunds, new URL(request.url ?? "/", "http://standin").searchParams);
       return send(response, answer.status, answer.body);
     }
@@ -694,19 +705,13 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
           stripeError("invalid_request_error", "parameter_missing", "Missing required param: payment_intent or charge, amount."),
         );
       }
-      const refund = {
-        id: stripeId("re"),
-        object: "refund",
-        amount: refundAmount,
-        currency: "usd",
-        // A PaymentIntent's one charge, named as the tests name it in the events they send.
-        charge: params.get("charge") ?? `ch_${target.slice(3)}`,
-        payment_intent: params.get("payment_intent"),
-        status: standIn.refundStatus,
-        metadata: formMetadata(params),
-        created: Math.floor(Date.now() / 1000),
-      };
-      refunds.set(refund.id, refund);
+      const refund = newRefund(
+        params.get("payment_intent"),
+        params.get("charge"),
+        refundAmount,
+        standIn.refundStatus,
+        formMetadata(params),
+      );
       return remember(200, refund);
     }
     const amount = Number(params.get("amount"));
@@ -732,6 +737,28 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     remember(200, intent);
   });
   const { port } = server.address() as { port: number };
+  const newRefund = (
+    paymentIntentId: string | null,
+    chargeId: string | null,
+    amount: number,
+    status: string,
+    metadata: Record<string, string>,
+  ) => {
+    const refund = {
+      id: stripeId("re"),
+      object: "refund",
+      amount,
+      currency: "usd",
+      // A PaymentIntent's one charge, named as the tests name it in the events they send.
+      charge: chargeId ?? `ch_${paymentIntentId!.slice(3)}`,
+      payment_intent: paymentIntentId,
+      status,
+      metadata,
+      created: Math.floor(Date.now() / 1000),
+    };
+    refunds.set(refund.id, refund);
+    return refund;
+  };
   const update = (paymentIntentId: string, changes: Record<string, unknown>) => {
     const intent = paymentIntents.get(paymentIntentId);
     if (!intent) throw new Error(`the Stripe stand-in has no PaymentIntent ${paymentIntentId}`);
@@ -756,6 +783,8 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     confirm,
     update,
     settleRefund,
+    dashboardRefund: (paymentIntentId: string, amount: number, status: "succeeded" | "pending" = "succeeded") =>
+      newRefund(paymentIntentId, null, amount, status, {}),
     forgetIdempotencyKeys: () => answered.clear(),
     close: closer(server),
   });

@@ -136,16 +136,30 @@ export async function recordRefund(
 }
 
 /**
- * Records that a refund failed or was canceled after it was recorded: the wallet gets its
- * amount back and the payment's refunded amount drops (refund_record_failure). Refunds recorded
- * without the provider's refund id are matched by `unidentifiedPrefix` and amount.
+ * Records a refund the provider accepted and has not completed: it reserves its amount and
+ * moves no money until refund_record completes it or refund_record_failure closes it.
+ */
+export async function recordPendingRefund(
+  tx: TransactionSql,
+  paymentId: string,
+  amount: number,
+  providerRefundId: string,
+  reason: string,
+): Promise<void> {
+  await tx`select 1 from api_private.refund_record_pending(${paymentId}::uuid, ${amount}::bigint, ${providerRefundId}, ${reason})`;
+}
+
+/**
+ * Records that a refund failed or was canceled (refund_record_failure): a succeeded one gives
+ * the wallet its amount back and lowers the payment's refunded amount, a pending one is closed,
+ * one never recorded is kept failed with no ledger effect.
  */
 export async function recordRefundFailure(
   tx: TransactionSql,
   paymentId: string,
-  refund: { providerRefundId: string; amount: number; status: "failed" | "canceled"; reason: string; unidentifiedPrefix: string | null },
+  refund: { providerRefundId: string; amount: number; status: "failed" | "canceled"; reason: string },
 ): Promise<void> {
   await tx`
     select 1 from public.refund_record_failure(${paymentId}::uuid, ${refund.providerRefundId}, ${refund.amount}::bigint,
-                                               ${refund.status}, ${refund.reason}, ${refund.unidentifiedPrefix})`;
+                                               ${refund.status}, ${refund.reason})`;
 }

@@ -73,7 +73,7 @@ async function errorBody(c: AdminContext, error: HttpError): Promise<StoredRespo
  * ledger can take the refund, the provider is asked with the request id as its idempotency key,
  * and its answer is recorded (succeeded: refund_record; pending: refund_record_pending). A retry
  * whose first answer was lost may find the refund recorded meanwhile by the provider's webhook
- * without its id: recording it takes that refund over instead of debiting it again.
+ * under the same provider refund id: recording it again changes nothing.
  */
 async function refundThroughProvider(
   c: AdminContext,
@@ -95,12 +95,10 @@ async function refundThroughProvider(
   const [row] = refund.outcome === "succeeded"
     ? await tx<{ refund: Row }[]>`
         select to_jsonb(r) as refund
-          from public.refund_record(${paymentId}::uuid, ${input.amount}::bigint, ${refund.id}, ${input.reason},
-                                    ${refund.unidentifiedPrefix}) r`
+          from public.refund_record(${paymentId}::uuid, ${input.amount}::bigint, ${refund.id}, ${input.reason}) r`
     : await tx<{ refund: Row }[]>`
         select to_jsonb(r) as refund
-          from api_private.refund_record_pending(${paymentId}::uuid, ${input.amount}::bigint, ${refund.id}, ${input.reason},
-                                                 ${refund.unidentifiedPrefix}) r`;
+          from api_private.refund_record_pending(${paymentId}::uuid, ${input.amount}::bigint, ${refund.id}, ${input.reason}) r`;
   return {
     status: 201,
     body: { refund: row!.refund, provider: { refund_id: refund.id, status: refund.providerStatus, request_id: requestId } },

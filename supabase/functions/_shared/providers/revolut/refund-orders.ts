@@ -82,7 +82,6 @@ export async function applyRefundOrder(tx: TransactionSql, orderId: string, look
     amount: order.amount,
     status: failed,
     reason: `Revolut reports the refund order as ${order.state}`,
-    unidentifiedPrefix: null,
   });
   return "processed";
 }

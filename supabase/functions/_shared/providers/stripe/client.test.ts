@@ -7,6 +7,7 @@ import {
   stripeError,
   stripeIdempotencyKeyInUse,
   type StripeStandIn,
+  whileAnswering,
 } from "../../../../tests/support/provider-standins.ts";
 import { createStripeClient, type StripeClient, StripeUnknownPaymentIntentError, StripeUnknownRefundError } from "./client.ts";
 
@@ -94,9 +95,9 @@ describe("Stripe client", () => {
     const client = createStripeClient({ secretKey, baseUrl: standIn.url });
     const refund = { paymentId: "pi_refundtest", amount: 700, ourPaymentId: crypto.randomUUID(), requestId: `rr_${crypto.randomUUID()}` };
     const first = await client.createRefund(refund);
-    // The retry is Stripe's idempotent replay of the first answer, and says so.
-    expect(await client.createRefund(refund)).toEqual({ ...first, replayed: true });
-    expect(first).toMatchObject({ status: "succeeded", amount: 700, charge: "ch_refundtest", replayed: false });
+    // The retry is Stripe's idempotent replay of the first answer.
+    expect(await client.createRefund(refund)).toEqual(first);
+    expect(first).toMatchObject({ status: "succeeded", amount: 700 });
     expect(standIn.refunds.get(first.id)).toMatchObject({
       payment_intent: "pi_refundtest",
       amount: 700,
@@ -107,7 +108,20 @@ describe("Stripe client", () => {
     ).toHaveLength(1);
     const byCharge = await client.createRefund({ ...refund, paymentId: "ch_refundtest", requestId: `rr_${crypto.randomUUID()}` });
     expect(standIn.refunds.get(byCharge.id)).toMatchObject({ charge: "ch_refundtest", payment_intent: null });
-    expect(byCharge.charge).toBe("ch_refundtest");
+  });
+
+  it("lists every refund of a charge, newest first, across Stripe's pages; Stripe down is unavailable", async () => {
+    const client = createStripeClient({ secretKey, baseUrl: standIn.url, timeoutMs: 500 });
+    const made = Array.from({ length: 103 }, (_, i) => standIn.dashboardRefund("pi_listtest", i + 1));
+    standIn.dashboardRefund("pi_otherlisttest", 5);
+    const before = standIn.requests.length;
+    const listed = await client.listChargeRefunds("ch_listtest");
+    expect(listed.map((r) => r.id)).toEqual(made.map((r) => r.id).reverse());
+    expect(standIn.requests.slice(before)).toEqual(["GET /v1/refunds", "GET /v1/refunds"]);
+    expect(await client.listChargeRefunds("ch_nosuchcharge")).toEqual([]);
+    await whileAnswering(standIn, "listBehaviour", serverError, async () => {
+      await expect(client.listChargeRefunds("ch_listtest")).rejects.toMatchObject({ kind: "unavailable", httpStatus: 500 });
+    });
   });
 
   it("reads a refund back; one Stripe does not know is StripeUnknownRefundError (404 resource_missing), Stripe down is unavailable", async () => {

@@ -1,7 +1,7 @@
 // The Stripe API calls the functions make, through the official `stripe` package with fetch so
 // that the same code runs under Deno and Node: creating the PaymentIntent of a top-up, reading
-// it back and cancelling it (stripe-poll), refunding a payment (an admin refund) and reading a
-// pending refund back (stripe-poll). The API
+// it back and cancelling it (stripe-poll), refunding a payment (an admin refund), reading a
+// pending refund back (stripe-poll) and reading a charge's refunds (stripe-webhook). The API
 // host comes from STRIPE_API_BASE_URL (https://api.stripe.com in production, a stand-in in
 // tests); the SDK's own retries are off because the caller retries with the same intent.
 import Stripe from "stripe";
@@ -71,15 +71,6 @@ export interface CreatedRefund {
   /** Stripe's refund status: succeeded, pending, requires_action, failed or canceled. */
   status: string;
   amount: number;
-  /** The charge refunded (ch_...), which names the refunds its webhooks report without an id. */
-  charge: string | null;
-  /**
-   * Whether the refund is one an earlier request with the same request id made (found among
-   * the payment's refunds by its metadata, or Stripe's Idempotent-Replayed answer): that
-   * request's answer may have been lost, and the refund reported by the charge's webhook
-   * meanwhile. False for a refund this call made.
-   */
-  replayed: boolean;
 }
 
 export interface StripeClient {
@@ -101,6 +92,8 @@ export interface StripeClient {
   createRefund(refund: NewRefund): Promise<CreatedRefund>;
   /** The refund as Stripe has it now. Throws StripeUnknownRefundError, or StripeApiError. */
   retrieveRefund(id: string): Promise<StripeRefund>;
+  /** Every refund of the charge as Stripe has it now (all pages), newest first. Throws StripeApiError. */
+  listChargeRefunds(chargeId: string): Promise<StripeRefund[]>;
 }
 
 /** The SDK pointed at `baseUrl`, talking through fetch. */
@@ -203,22 +196,15 @@ export function createStripeClient(config: StripeClientConfig): StripeClient {
         throw asStripeApiError(error, `the look-up of the refunds of ${refund.paymentId}`);
       }
       let created: Stripe.Refund | undefined = earlier;
-      let replayed = earlier !== undefined;
       try {
-        if (!created) {
-          const made = await stripe.refunds.create(
-            { ...target, amount: refund.amount, metadata: { payment_id: refund.ourPaymentId, refund_request_id: refund.requestId } },
-            { idempotencyKey: refund.requestId },
-          );
-          // With the fetch client, the SDK's lastResponse is the fetch Response itself.
-          replayed = (made.lastResponse as unknown as Response | undefined)?.headers?.get("idempotent-replayed") === "true";
-          created = made;
-        }
+        created ??= await stripe.refunds.create(
+          { ...target, amount: refund.amount, metadata: { payment_id: refund.ourPaymentId, refund_request_id: refund.requestId } },
+          { idempotencyKey: refund.requestId },
+        );
       } catch (error) {
         throw asStripeApiError(error, `the refund of ${refund.paymentId}`);
       }
-      const charge = typeof created.charge === "string" ? created.charge : created.charge?.id ?? null;
-      return { id: created.id, status: created.status ?? "pending", amount: created.amount, charge, replayed };
+      return { id: created.id, status: created.status ?? "pending", amount: created.amount };
     },
 
     async retrieveRefund(id) {
@@ -227,6 +213,16 @@ export function createStripeClient(config: StripeClientConfig): StripeClient {
       } catch (error) {
         // Stripe names the refund's path parameter (id, or refund as its API reference calls it).
         throw asObjectError(error, `the look-up of refund ${id}`, ["id", "refund"], StripeUnknownRefundError);
+      }
+    },
+
+    async listChargeRefunds(chargeId) {
+      try {
+        const refunds: Stripe.Refund[] = [];
+        for await (const refund of stripe.refunds.list({ charge: chargeId, limit: 100 })) refunds.push(refund);
+        return refunds;
+      } catch (error) {
+        throw asStripeApiError(error, `the look-up of the refunds of ${chargeId}`);
       }
     },
   };

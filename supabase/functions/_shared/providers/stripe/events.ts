@@ -6,12 +6,15 @@ import type { TransactionSql } from "../../db.ts";
 import { parseOrThrow } from "../../errors.ts";
 import { storableJson } from "../../storable.ts";
 import { jsonb } from "../../webhooks/jsonb.ts";
+import { type Settled, settled } from "../settled.ts";
+import type { StripeClient } from "./client.ts";
 import {
   findIntentId,
   findPayment,
   type PaymentSuccess,
   paymentSuccessEffect,
   recordPaymentFailure,
+  recordPendingRefund,
   recordRefund,
   recordRefundFailure,
 } from "../../webhooks/payments.ts";
@@ -63,7 +66,6 @@ const charge = z.object({
   amount,
   amount_refunded: amount,
   currency,
-  refunds: z.object({ data: z.array(refund) }).nullish(),
 });
 
 /** The Refund object of charge.refund.updated, refund.updated and refund.failed. */
@@ -128,15 +130,40 @@ const invoice = z.object({
 export type StripeEnvelope = z.output<typeof envelope>;
 
 /**
+ * The refunds of a charge as Stripe listed them (newest first), or why they could not be read:
+ * a charge.refunded event is applied from them, and fails (retried) without them.
+ */
+export type ChargeRefunds = Settled<readonly unknown[]>;
+
+const refundedCharge = z.object({ type: z.literal("charge.refunded"), data: z.object({ object: z.object({ id: id("ch_") }) }) });
+
+/**
+ * The charge whose refunds must be read from Stripe before `raw` is applied (charge.refunded:
+ * the event carries the charge's amount_refunded, not its refunds), or null. The read happens
+ * before the transaction opens, so that no database connection waits on Stripe.
+ */
+function chargeToRead(raw: unknown): string | null {
+  const parsed = refundedCharge.safeParse(raw);
+  return parsed.success ? parsed.data.data.object.id : null;
+}
+
+/** The event `raw` with the refunds of the charge it names read from Stripe, when it names one (chargeToRead). */
+export async function stripeEventWithRefunds(raw: unknown, stripe: () => Pick<StripeClient, "listChargeRefunds">): Promise<WebhookEvent> {
+  const chargeId = chargeToRead(raw);
+  return stripeWebhookEvent(raw, chargeId === null ? null : await settled(() => stripe().listChargeRefunds(chargeId)));
+}
+
+/**
  * The webhook event for a verified Stripe event: its shape checked (HttpError 400 otherwise)
  * and its effect bound. The stored payload is the whole event, from which the effect can be
- * replayed.
+ * replayed (with the charge's refunds read again). `refunds` are those of the charge a
+ * charge.refunded names (chargeToRead); without them such an event fails.
  */
-export function stripeWebhookEvent(raw: unknown): WebhookEvent {
+export function stripeWebhookEvent(raw: unknown, refunds: ChargeRefunds | null = null): WebhookEvent {
   const event = parseOrThrow(envelope, raw);
   const identity = { eventId: event.id, type: event.type, payload: raw as Record<string, unknown> };
   const payment = paymentOf(event);
-  return payment ? { ...identity, ...paymentSuccessEffect(payment) } : { ...identity, apply: effectOf(event) };
+  return payment ? { ...identity, ...paymentSuccessEffect(payment) } : { ...identity, apply: effectOf(event, refunds) };
 }
 
 /**
@@ -216,7 +243,7 @@ async function serialiseOn(tx: TransactionSql, name: string): Promise<void> {
   await tx`select pg_advisory_xact_lock(hashtextextended(${name}, 0))`;
 }
 
-function effectOf(event: StripeEnvelope): Effect {
+function effectOf(event: StripeEnvelope, refunds: ChargeRefunds | null): Effect {
   const type = event.type;
   if (type === "checkout.session.completed" || type === "checkout.session.async_payment_succeeded") {
     // A session that moved no money: paymentOf takes the paid ones.
@@ -234,11 +261,14 @@ function effectOf(event: StripeEnvelope): Effect {
   }
   if (type === "charge.refunded") {
     const ch = parseObject(charge, event);
-    return (tx) => refundCharge(tx, ch, event.created);
+    return (tx) => {
+      if (!refunds) throw new Error(`the refunds of charge ${ch.id} were not read from Stripe`);
+      return refundCharge(tx, ch, refunds);
+    };
   }
   if (type === "charge.refund.updated" || type === "refund.updated" || type === "refund.failed") {
     const re = parseObject(refundObject, event);
-    return (tx) => failRefund(tx, re);
+    return (tx) => updateRefund(tx, re);
   }
   if (type === "charge.dispute.created") {
     const dp = parseObject(dispute, event);
@@ -271,125 +301,73 @@ async function paymentOfCharge(tx: TransactionSql, paymentIntentId: string | nul
 
 type Refund = z.output<typeof refund>;
 const FAILED_REFUND = new Set(["failed", "canceled"]);
+const PENDING_REFUND = new Set(["pending", "requires_action"]);
 const isFailed = (re: Refund): re is Refund & { status: "failed" | "canceled" } => FAILED_REFUND.has(re.status ?? "");
 
 /**
- * The key prefix of refunds recorded from an amount_refunded increase, which carry no refund
- * id. Recording a refund of the charge by its id with this prefix (refund_record) takes such a
- * refund of the same amount over instead of debiting the wallet a second time.
+ * Records the charge's refunds as Stripe listed them when the event arrived (`refunds`, read by
+ * the webhook before the transaction: the event's charge carries only amount_refunded), each by
+ * its own id (applyRefund), oldest first. Refunds Stripe did not list are left as they are.
+ * Serialised per charge with the refund events; the payment is read under its row lock, so an
+ * admin's refund in flight is recorded first and the listing then finds its row.
  */
-export const unidentifiedRefundPrefix = (chargeId: string) => `${chargeId}:refunded:`;
-
-/**
- * Records the charge's refunds. Webhook charges carry their refunds only on API versions
- * before 2022-11-15; otherwise the refund is what amount_refunded grew by since the last one
- * recorded, keyed by the charge and the new total. Either way, serialised per charge, the
- * payment's recorded refunds never exceed the charge's amount_refunded: one refund seen once
- * in each form (an event retried across an API version change, an admin replay) is recorded
- * once. A listed refund that failed gives its amount back first (failRefund). An increase
- * from an event created before a refund of the charge failed here is not applied: it cannot
- * tell the failed refund from a new one, and a new refund sends a newer event with the total.
- * The payment is read under its row lock: an admin's refund holds it from before Stripe is
- * asked until it is recorded, so the increase is worked out after that refund is counted.
- */
-async function refundCharge(tx: TransactionSql, ch: z.output<typeof charge>, created: number): Promise<AppliedOutcome> {
+async function refundCharge(tx: TransactionSql, ch: z.output<typeof charge>, refunds: ChargeRefunds): Promise<AppliedOutcome> {
+  if (!refunds.ok) throw refunds.error;
+  const listed = parseOrThrow(z.array(refund), refunds.value);
   await serialiseOn(tx, `stripe-refund:${ch.id}`);
-  let payment = await paymentOfCharge(tx, ch.payment_intent, ch.id, true);
-  if (!ch.refunds) {
-    let unrecorded = ch.amount_refunded - Number(payment.amount_refunded);
-    if (unrecorded <= 0 || await failedSince(tx, payment.id, created)) return "ignored";
-    // Refunds an admin asked for that Stripe had not completed are in amount_refunded first.
-    for (const pending of await pendingRefunds(tx, payment.id)) {
-      if (pending.amount > unrecorded) continue;
-      await recordRefund(tx, payment.id, pending.amount, pending.provider_refund_id, pending.reason);
-      unrecorded -= pending.amount;
-    }
-    if (unrecorded > 0) {
-      await recordRefund(tx, payment.id, unrecorded, `${unidentifiedRefundPrefix(ch.id)}${ch.amount_refunded}`, "stripe refund");
-    }
-    return "processed";
-  }
+  const payment = await paymentOfCharge(tx, ch.payment_intent, ch.id, true);
   let outcome: AppliedOutcome = "ignored";
-  for (const failed of ch.refunds.data.filter(isFailed)) {
-    if (await applyRefundFailure(tx, payment.id, ch.id, failed) === "processed") outcome = "processed";
-  }
-  payment = await paymentOfCharge(tx, ch.payment_intent, ch.id);
-  let unrecorded = ch.amount_refunded - Number(payment.amount_refunded);
-  const listed = ch.refunds.data.filter((re) => !isFailed(re));
-  // A pending refund (an admin's, not completed when Stripe answered) is recorded now.
-  const known = await tx<{ provider_refund_id: string }[]>`
-    select provider_refund_id from public.refunds
-     where provider = 'stripe' and provider_refund_id = any(${listed.map((re) => re.id)}::text[]) and status <> 'pending'`;
-  const recorded = new Set(known.map((row) => row.provider_refund_id));
-  // Stripe lists the newest first. What amount_refunded has beyond the recorded total belongs
-  // to the newest refunds: any counted in the other form came earlier.
-  for (const re of listed) {
-    if (recorded.has(re.id) || re.amount > unrecorded) continue;
-    await recordRefund(tx, payment.id, re.amount, re.id, re.reason ?? "stripe refund");
-    unrecorded -= re.amount;
-    outcome = "processed";
+  for (const re of listed.reverse()) {
+    if (await applyRefund(tx, payment.id, re) === "processed") outcome = "processed";
   }
   return outcome;
 }
 
-/** The payment's pending refunds (admin refunds Stripe had not completed), oldest first. */
-function pendingRefunds(tx: TransactionSql, paymentId: string) {
-  return tx<{ provider_refund_id: string; amount: number; reason: string | null }[]>`
-    select provider_refund_id, amount::float8 as amount, reason from public.refunds
-     where payment_id = ${paymentId}::uuid and status = 'pending'
-     order by created_at, id`;
-}
-
-/** Whether a refund of the payment was recorded as failed at or after `created` (epoch seconds). */
-async function failedSince(tx: TransactionSql, paymentId: string, created: number): Promise<boolean> {
-  const [row] = await tx`
-    select 1 from public.refunds
-     where payment_id = ${paymentId}::uuid and status in ('failed', 'canceled') and updated_at >= to_timestamp(${created})`;
-  return row !== undefined;
-}
-
 /**
- * A refund that failed or was canceled (charge.refund.updated, refund.updated, refund.failed):
- * its amount goes back to the wallet once, whichever of these events and charge.refunded
- * reports it, in any order. A refund reported succeeded completes an admin's pending refund;
- * other statuses change nothing here (charge.refunded records refunds).
+ * A refund's change of status (charge.refund.updated, refund.updated, refund.failed, and
+ * stripe-poll's read-back of a pending refund): the refund is recorded as the Refund object
+ * reports it (applyRefund).
  */
-async function failRefund(tx: TransactionSql, re: z.output<typeof refundObject>): Promise<AppliedOutcome> {
-  if (!isFailed(re) && re.status !== "succeeded") return "ignored";
+async function updateRefund(tx: TransactionSql, re: z.output<typeof refundObject>): Promise<AppliedOutcome> {
   const chargeId = re.charge ?? null;
   await serialiseOn(tx, `stripe-refund:${chargeId ?? re.payment_intent ?? re.id}`);
   const payment = await paymentOfCharge(tx, re.payment_intent, chargeId ?? re.id);
-  if (!isFailed(re)) return completePendingRefund(tx, payment.id, re);
-  return applyRefundFailure(tx, payment.id, chargeId, re);
+  return applyRefund(tx, payment.id, re);
 }
 
-/** A refund an admin asked for that Stripe reports succeeded: recorded now if it was pending. */
-async function completePendingRefund(tx: TransactionSql, paymentId: string, re: Refund): Promise<AppliedOutcome> {
-  const [pending] = await tx<{ reason: string | null }[]>`
-    select reason from public.refunds
-     where provider = 'stripe' and provider_refund_id = ${re.id} and payment_id = ${paymentId}::uuid and status = 'pending'`;
-  if (!pending) return "ignored";
-  await recordRefund(tx, paymentId, re.amount, re.id, pending.reason);
-  return "processed";
-}
-
-async function applyRefundFailure(
-  tx: TransactionSql,
-  paymentId: string,
-  chargeId: string | null,
-  re: Refund & { status: "failed" | "canceled" },
-): Promise<AppliedOutcome> {
-  const [before] = await tx<{ status: string }[]>`
-    select status from public.refunds where provider = 'stripe' and provider_refund_id = ${re.id}`;
-  if (before && FAILED_REFUND.has(before.status)) return "ignored";
-  await recordRefundFailure(tx, paymentId, {
-    providerRefundId: re.id,
-    amount: re.amount,
-    status: re.status,
-    reason: `stripe refund ${re.status}: ${re.failure_reason ?? "unknown"}`,
-    unidentifiedPrefix: chargeId === null ? null : unidentifiedRefundPrefix(chargeId),
-  });
-  return "processed";
+/**
+ * Records one Stripe refund by its id as Stripe reports it: succeeded -> refund_record (a pending
+ * row completed, a new one debited; the reversal forced when the money was spent), pending or
+ * requires_action -> a pending refund reserving its amount (refund_record_pending), failed or
+ * canceled -> refund_record_failure (a succeeded refund credited back, a pending one closed, one
+ * never recorded kept failed with no ledger effect). A refund's status at Stripe only moves
+ * forward (pending, succeeded, then failed or canceled), so a report behind what is recorded
+ * (a late or replayed event) changes nothing: a failed or canceled refund stays so, a succeeded
+ * one is never made pending again. Each refund moves the ledger at most once per step, whatever
+ * order and however often its reports come.
+ */
+async function applyRefund(tx: TransactionSql, paymentId: string, re: Refund): Promise<AppliedOutcome> {
+  const [recorded] = await tx<{ status: string; reason: string | null }[]>`
+    select status, reason from public.refunds where provider = 'stripe' and provider_refund_id = ${re.id}`;
+  if (recorded && FAILED_REFUND.has(recorded.status)) return "ignored";
+  if (isFailed(re)) {
+    await recordRefundFailure(tx, paymentId, {
+      providerRefundId: re.id,
+      amount: re.amount,
+      status: re.status,
+      reason: `stripe refund ${re.status}: ${re.failure_reason ?? "unknown"}`,
+    });
+    return "processed";
+  }
+  if (re.status === "succeeded" && recorded?.status !== "succeeded") {
+    await recordRefund(tx, paymentId, re.amount, re.id, recorded?.reason ?? re.reason ?? "stripe refund");
+    return "processed";
+  }
+  if (PENDING_REFUND.has(re.status ?? "") && !recorded) {
+    await recordPendingRefund(tx, paymentId, re.amount, re.id, re.reason ?? "stripe refund");
+    return "processed";
+  }
+  return "ignored";
 }
 
 /** Whether the dispute's charge.dispute.closed has been applied already (deliveries can come in any order). */
