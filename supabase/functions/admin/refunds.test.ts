@@ -642,6 +642,26 @@ describe("POST /admin/payments/:id/refund through Revolut, recorded before Revol
     expect(await balanceOf(sql, accountId)).toEqual({ balance: 200, available: 200 });
   });
 
+  it("a retry Revolut refuses after an outage keeps the refund pending and answers 502, not a stored 422: the same key asks again", async () => {
+    const { accountId, orderId, paymentId } = await revolutPayment(500);
+    const key = crypto.randomUUID();
+    const body = { amount: 300, reason: "down, refused, then back" };
+    const down = { status: 503, body: { code: "unavailable" } };
+    expect((await refundWhileRevolut("refundBehaviour", down, paymentId, body, key)).status).toBe(502);
+    // The earlier call may have reached Revolut: this refusal says nothing of it, and closes nothing.
+    const refused = { status: 400, body: { code: "invalid_refund_amount", message: "refused" } };
+    const again = await refundWhileRevolut("refundBehaviour", refused, paymentId, body, key);
+    expect(refusal(again)).toEqual({ status: 502, code: "provider_unavailable" });
+    expect(again.body.error.details).toMatchObject({ refund_status: "pending" });
+    expect(await refundsOf(paymentId)).toMatchObject([{ status: "pending", amount: 300, wallet_transaction_id: null }]);
+    // Not stored: the same key asks Revolut again, and its refund settles the pending one.
+    const retry = await refund(paymentId, body, key);
+    expect(retry.status).toBe(201);
+    expect(revolutRefundCalls(orderId)).toBe(3);
+    expect(await refundsOf(paymentId)).toMatchObject([{ provider_refund_id: retry.body.provider.refund_id, status: "succeeded" }]);
+    expect(await balanceOf(sql, accountId)).toEqual({ balance: 200, available: 200 });
+  });
+
   it("a refund order Revolut answers declined closes the refund failed under the order's id (422), reserving nothing", async () => {
     const { accountId, paymentId } = await revolutPayment(400);
     const answer = await refundWhileRevolut("refundState", "declined", paymentId, { amount: 400, reason: "declined" });

@@ -369,4 +369,40 @@ describe("revolut-poll for refunds", () => {
     expect(await signedWebhook("ORDER_COMPLETED", made!.id as string)).toEqual({ status: 200, outcome: "duplicate" });
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 400, available: 400 });
   });
+
+  it("closes a lost answer's refund whose ORDER_CANCELLED came while Revolut could not be read and was finished as a top-up order's", async () => {
+    const { topUp, payment } = await creditedTopUp(700);
+    const askRefund = () =>
+      fetch(adminRequest(gateway.url, "POST", `/admin/payments/${payment!.id}/refund`, {
+        token: staff.admin.token,
+        idempotencyKey: crypto.randomUUID(),
+        body: { amount: 700, reason: "answer lost, then cancelled" },
+      })).then(answerOf);
+    gateway.revolut.refundState = "pending";
+    try {
+      expect((await whileAnswering(gateway.revolut, "refundBehaviour", "accept-silently", askRefund)).status).toBe(502);
+    } finally {
+      gateway.revolut.refundState = "completed";
+    }
+    const [made] = gateway.revolut.refundOrders.filter((r) => r.related_order_id === topUp.orderId);
+    const refundOrderId = made!.id as string;
+    const cancelled = gateway.revolut.settleRefund(refundOrderId, "cancelled");
+    // The webhook's look-up fails: the refund, still under its request id, is not told from a top-up
+    // order, and the event is finished under the key revolut-poll's own event for the order uses.
+    gateway.revolut.records.set(refundOrderId, 503);
+    try {
+      expect(await signedWebhook("ORDER_CANCELLED", refundOrderId)).toEqual({ status: 200, outcome: "processed" });
+    } finally {
+      gateway.revolut.records.set(refundOrderId, cancelled);
+    }
+    const [pending] = await sql<{ id: string }[]>`
+      select id from public.refunds where payment_id = ${payment!.id}::uuid and status = 'pending'`;
+    await wait("refunds", pending!.id);
+
+    expect((await runPoll()).body).toMatchObject({ errors: 0 });
+    const [after] = await sql<{ provider_refund_id: string; status: string; wallet_transaction_id: string | null }[]>`
+      select provider_refund_id, status, wallet_transaction_id from public.refunds where id = ${pending!.id}::uuid`;
+    expect(after).toEqual({ provider_refund_id: refundOrderId, status: "canceled", wallet_transaction_id: null });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 700, available: 700 });
+  });
 });

@@ -29,6 +29,8 @@
 import { type RevolutClient, type RevolutOrder, RevolutUnknownOrderError, UNPAID_STATE } from "../_shared/providers/revolut/client.ts";
 import { isRefundRequestId } from "../_shared/providers/refund-request.ts";
 import { revolutWebhookEvent } from "../_shared/providers/revolut/events.ts";
+import { applyRefundOrder } from "../_shared/providers/revolut/refund-orders.ts";
+import { withRequestContext } from "../_shared/db.ts";
 import { expireUnpaidIntent } from "./expire-intents.ts";
 import type { Job, JobRun } from "./job.ts";
 import { applyConfirmed, type LeasedPayment, pollKinds, settleWithProvider, type Verdict } from "./poll.ts";
@@ -53,7 +55,26 @@ async function applyOrder(run: JobRun, item: LeasedPayment, order: RevolutOrder,
   const event = Object.hasOwn(EVENT_OF_STATE, order.state) ? EVENT_OF_STATE[order.state]! : null;
   if (event === null) return "pending";
   const webhookEvent = await revolutWebhookEvent({ event, order_id: order.id }, { ok: true, value: order });
-  return await applyConfirmed(run, "revolut", webhookEvent);
+  const verdict = await applyConfirmed(run, "revolut", webhookEvent);
+  if (verdict !== "already_applied" || order.type !== "refund") return verdict;
+  return await settleLeftRefund(run, item, order) ? "applied" : verdict;
+}
+
+/**
+ * A refund order whose event is a duplicate while the item's refund is still pending: the
+ * webhook's event under that key was finished without settling it. That happens to a refund
+ * still stored under its request id whose refund order's ORDER_CANCELLED or ORDER_FAILED came
+ * while the webhook could not read the order: nothing told it from a top-up order, and the
+ * event went that way. The refund order read back here is applied to the refund directly
+ * (applyRefundOrder, as the webhook would: identify, then record or close it by the order's id, idempotent);
+ * whether it settled it.
+ */
+async function settleLeftRefund(run: JobRun, item: LeasedPayment, order: RevolutOrder): Promise<boolean> {
+  return await withRequestContext(run.sql, run.context, async (tx) => {
+    const [pending] = await tx`select 1 from public.refunds where id = ${item.id}::uuid and status = 'pending'`;
+    if (!pending) return false;
+    return await applyRefundOrder(tx, order.id, { ok: true, value: order }) === "processed";
+  });
 }
 
 /**

@@ -106,6 +106,26 @@ async function refundThroughProvider(
 }
 
 /**
+ * Revolut refused a later try of a refund request whose refund stays pending: 502, not stored,
+ * so that the same key asks Revolut again (docs/PAYMENTS.md, "Revolut refunds").
+ */
+function refusedRetry(routes: AdminRoutes, paymentId: string, error: ProviderError): HttpError {
+  routes.logger.warn("provider_declined_retry", {
+    provider: error.provider,
+    payment_id: paymentId,
+    http_status: error.httpStatus,
+    reason: error.reason,
+  });
+  return new HttpError(
+    502,
+    "provider_unavailable",
+    "Revolut refused this try, but an earlier one may have reached it: the refund stays pending with its amount reserved; " +
+      "retry later with the same Idempotency-Key.",
+    { provider: error.provider, reason: error.reason, refund_status: "pending" },
+  );
+}
+
+/**
  * Revolut: the pending refund is recorded, and committed, first, under the request id; then
  * Revolut is asked (or its refund order found again by the request id) and its answer recorded.
  */
@@ -124,6 +144,12 @@ function refundThroughRevolut(c: AdminContext, routes: AdminRoutes, paymentId: s
         );
       } catch (error) {
         if (!(error instanceof ProviderError)) throw error;
+        // A refusal of a later try (its call, or the search for an earlier try's refund order)
+        // closes nothing: an earlier call may have reached Revolut, so the refund stays pending
+        // with its amount reserved. Stored as a 422, that answer would tell the refund declined
+        // while it is not, and every retry with the key would replay it instead of asking
+        // Revolut again, which is the one way to settle a refund Revolut never got.
+        if (error.kind === "declined" && !recorded.fresh) return errorBody(c, refusedRetry(routes, paymentId, error));
         return providerFailure(c, routes, paymentId, error);
       }
       const { refund, providerStatus } = outcome;
