@@ -264,6 +264,7 @@ create unique index refunds_request_key on public.refunds (provider, refund_requ
 -- checked like every admin refund (refund_prepare: WL007 unknown payment, WL006 beyond what
 -- remains counting the pending refunds, WL004 or WL008 when the ledger could not record it) and
 -- reserves its amount as every pending refund does. WL008 for a payment that is not Revolut's.
+-- Admins only, as refund_prepare: the refund request is theirs.
 create function api_private.revolut_refund_begin(p_payment uuid, p_amount bigint, p_request_id text, p_reason text)
 returns public.refunds
 language plpgsql
@@ -273,7 +274,7 @@ declare
   v_provider text;
   v_refund public.refunds;
 begin
-  perform private.require_caller(array['service', 'admin'], 'refund payments');
+  perform private.require_caller(array['admin'], 'refund payments');
   perform private.require_within(p_reason, 'reason', 'p_reason');
   perform private.require_text(p_request_id, 'provider_id', 'refund request id');
   select r.* into v_refund from public.refunds r where r.provider = 'revolut' and r.refund_request_id = p_request_id;
@@ -294,7 +295,7 @@ begin
   return v_refund;
 end;
 $$;
-grant execute on function api_private.revolut_refund_begin(uuid, bigint, text, text) to authenticated, service_role;
+grant execute on function api_private.revolut_refund_begin(uuid, bigint, text, text) to authenticated;
 
 -- Revolut's refund order p_order_id, of p_amount of the order p_refunded_order_id, carries the
 -- reference p_request_id: the refund recorded under that request takes the order's id as its

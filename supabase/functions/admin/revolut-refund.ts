@@ -94,7 +94,10 @@ export async function askRevolutForRefund(
   }
   const unpaid = UNPAID_REFUND_STATES[order.state];
   const settled = await (unpaid ? asService : asAdmin)(async (tx) => {
-    const identified = await identifyRevolutRefund(tx, requestId, order, recorded.orderId);
+    // The order an earlier try made is checked against the order it says it refunds; Revolut's
+    // answer to this request's own call refunds the order it was asked for.
+    const refunded = earlier ? earlier.related_order_id ?? null : recorded.orderId;
+    const identified = await identifyRevolutRefund(tx, requestId, order, refunded);
     if (order.state === "completed") {
       const [row] = await tx<{ refund: Refund }[]>`
         select to_jsonb(r) as refund

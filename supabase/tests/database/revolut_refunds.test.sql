@@ -3,7 +3,7 @@
 -- it Revolut's refund order id once it is known (no row for an unknown reference), after which refund_record completes it; who may
 -- call them and their errors.
 begin;
-select plan(23);
+select plan(24);
 
 select tests.create_users('{alice}', admins => '{admin}', support => '{helper}');
 select tests.open_account('alice', 'EUR') as account \gset
@@ -19,6 +19,8 @@ select throws_ok(format($$select api_private.revolut_refund_begin(%L, 100, 'rr_a
   '42501', null, 'support cannot record a refund');
 select throws_ok($$select api_private.revolut_refund_identify('rr_a', 'rf_1', 'ord_rr_1', 100)$$,
   '42501', null, 'support cannot identify a refund');
+select ok(not has_function_privilege('service_role', 'api_private.revolut_refund_begin(uuid,bigint,text,text)', 'execute'),
+  'the service cannot record a refund request: admins only, as refund_prepare');
 
 select tests.as_admin(tests.user_id('admin'));
 select throws_ok($$select api_private.revolut_refund_begin(gen_random_uuid(), 100, 'rr_a', 'x')$$,

@@ -306,6 +306,8 @@ export interface RevolutStandIn extends StandIn<Record<string, unknown>> {
   cancelBehaviour: Behaviour;
   /** Runs when a cancel request arrives, before it is answered: the customer acting between a look-up and the cancel. */
   onCancel: ((orderId: string) => void) | null;
+  /** GET /api/orders answers every order, as a search whose filter the API ignored would (default false). */
+  searchIgnoresReference: boolean;
 }
 
 /** The states in which Revolut cancels an order: nobody has paid it (pending), or its payment awaits a manual capture (authorised). */
@@ -336,6 +338,7 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
     refundState: "completed" as "completed" | "pending" | "declined",
     cancelBehaviour: "accept" as Behaviour,
     onCancel: null as ((orderId: string) => void) | null,
+    searchIgnoresReference: false,
   };
   const server = await listen(options.port ?? 0, requests, async (request, response, path) => {
     const text = await readBody(request);
@@ -422,7 +425,8 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
     if (request.method === "GET" && path === "/api/orders") {
       const reference = new URL(request.url ?? "/", "http://standin").searchParams.get("merchant_order_data_reference");
       const orders = [...records.values()].filter((order): order is Record<string, unknown> =>
-        typeof order === "object" && (order.merchant_order_data as { reference?: string } | undefined)?.reference === reference
+        typeof order === "object" &&
+        (standIn.searchIgnoresReference || (order.merchant_order_data as { reference?: string } | undefined)?.reference === reference)
       );
       return send(response, 200, { orders: orders.map(({ id, type, state, created_at }) => ({ id, type, state, created_at })) });
     }

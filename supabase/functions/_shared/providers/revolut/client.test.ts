@@ -120,6 +120,15 @@ describe("Revolut client", () => {
     });
     expect(standIn.requests.slice(-2)).toEqual(["GET /api/orders", `GET /api/orders/${made.id}`]);
     expect(await client.refundOrderByReference(`rr_${crypto.randomUUID()}`)).toBeNull();
+    // A search whose filter Revolut ignored lists other orders (the payment, other refunds):
+    // none of them is taken for the refund of another reference.
+    standIn.searchIgnoresReference = true;
+    try {
+      expect(await client.refundOrderByReference(`rr_${crypto.randomUUID()}`)).toBeNull();
+      expect(await client.refundOrderByReference(requestId)).toMatchObject({ id: made.id, merchant_order_data: { reference: requestId } });
+    } finally {
+      standIn.searchIgnoresReference = false;
+    }
     await expect(createRevolutClient({ baseUrl: standIn.url, ...credentials, secretKey: "sk_wrong" }).refundOrderByReference(requestId))
       .rejects.toMatchObject({ name: "RevolutApiError", kind: "unavailable", httpStatus: 401 });
   });

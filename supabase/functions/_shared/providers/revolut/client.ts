@@ -71,7 +71,9 @@ export const refundOrderSchema = z.looseObject({
 export type RefundOrder = z.output<typeof refundOrderSchema>;
 
 /** Retrieve an order list: the orders, simplified (their ids), wrapped in `orders`. */
-const orderListSchema = z.looseObject({ orders: z.array(z.looseObject({ id: z.string().min(1).max(255) })) });
+const orderListSchema = z.looseObject({
+  orders: z.array(z.looseObject({ id: z.string().min(1).max(255), type: z.string().max(32).nullish() })),
+});
 
 export interface NewRefund extends RefundRequest {
   orderId: string;
@@ -211,8 +213,15 @@ export function createRevolutClient(config: RevolutClientConfig): RevolutClient 
       if (!body.success) {
         throw new RevolutApiError(`Revolut answered ${what} with an unexpected body (${unexpectedBody(body.error)})`, response.status);
       }
-      const [found] = body.data.orders;
-      return found ? await readOrder(found.id) : null;
+      // Only a refund order that carries our reference is ours: a search answered loosely (a
+      // filter Revolut ignored) must never name another order, which would be recorded as the
+      // refund and debit the wallet for money never returned.
+      for (const listed of body.data.orders) {
+        if (listed.type && listed.type.toLowerCase() !== "refund") continue;
+        const order = await readOrder(listed.id);
+        if (order.type === "refund" && order.merchant_order_data?.reference === reference) return order;
+      }
+      return null;
     },
   };
 }

@@ -25,7 +25,8 @@ export async function identifyRevolutRefund(
   tx: TransactionSql,
   requestId: string,
   order: { id: string; amount: number },
-  refundedOrderId: string,
+  /** The order the refund order says it refunds (null: it names none, and is no refund of ours). */
+  refundedOrderId: string | null,
 ): Promise<Refund | null> {
   const [row] = await tx<{ refund: Refund }[]>`
     select to_jsonb(r) as refund
