@@ -146,14 +146,19 @@ describe("POST /admin/payments/:id/refund of a MoMo payment", () => {
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 0, available: 0 });
   });
 
-  it("MoMo refusing the re-sent transfer of a retry (422) closes nothing: MoMo may hold the first one", async () => {
+  it("MoMo refusing the re-sent transfer of a retry closes nothing and is 502, not a stored refusal: MoMo may hold the first one", async () => {
     const { topUp, key, body } = await refundWhileMomoDown(600, "refused on retry");
     const refused = await whileTransfers(
       { status: 400, body: { code: "NOT_ALLOWED", message: "not now" } },
       () => refund(topUp.paymentId, body, key),
     );
-    expect(refusal(refused)).toEqual({ status: 422, code: "provider_declined" });
+    expect(refusal(refused)).toEqual({ status: 502, code: "provider_unavailable" });
+    expect(refused.body.error.details).toMatchObject({ provider: "momo", refund_status: "pending" });
     expect(await refundsOf(topUp.paymentId)).toMatchObject([{ status: "pending", amount: 600 }]);
+    // Not stored: the same key asks MoMo again, and its answer is the request's.
+    const retried = await refund(topUp.paymentId, body, key);
+    expect(retried.status).toBe(201);
+    expect(retried.headers.get("idempotent-replayed")).toBe("false");
   });
 
   it("commits the pending refund before MoMo is asked: MoMo's callback before its answer to the request settles it", async () => {

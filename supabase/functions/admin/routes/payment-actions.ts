@@ -106,8 +106,9 @@ async function refundThroughProvider(
 }
 
 /**
- * Revolut refused a later try of a refund request whose refund stays pending: 502, not stored,
- * so that the same key asks Revolut again (docs/PAYMENTS.md, "Revolut refunds").
+ * MoMo or Revolut refused a later try of a refund request whose refund stays pending (an
+ * earlier try may have reached the provider, which may still pay it): 502, not stored, so that
+ * the answer never calls the refund declined and the same key asks again (docs/PAYMENTS.md).
  */
 function refusedRetry(routes: AdminRoutes, paymentId: string, error: ProviderError): HttpError {
   routes.logger.warn("provider_declined_retry", {
@@ -119,8 +120,8 @@ function refusedRetry(routes: AdminRoutes, paymentId: string, error: ProviderErr
   return new HttpError(
     502,
     "provider_unavailable",
-    "Revolut refused this try, but an earlier one may have reached it: the refund stays pending with its amount reserved; " +
-      "retry later with the same Idempotency-Key.",
+    `${error.provider === "momo" ? "MoMo" : "Revolut"} refused this try, but an earlier one may have reached it: ` +
+      "the refund stays pending with its amount reserved; retry later with the same Idempotency-Key.",
     { provider: error.provider, reason: error.reason, refund_status: "pending" },
   );
 }
@@ -173,6 +174,8 @@ function refundThroughMomo(c: AdminContext, routes: AdminRoutes, paymentId: stri
         await sendRecordedMomoRefund(routes.providers(), (fn) => routes.asService(c, fn), transfer);
       } catch (error) {
         if (!(error instanceof ProviderError)) throw error;
+        // A refused re-send closes nothing (sendRecordedMomoRefund): momo-poll learns what MoMo did.
+        if (error.kind === "declined" && !transfer.fresh) return errorBody(c, refusedRetry(routes, paymentId, error));
         return providerFailure(c, routes, paymentId, error);
       }
       const { refund } = transfer;
