@@ -3,7 +3,7 @@
 -- it Revolut's refund order id once it is known (no row for an unknown reference), after which refund_record completes it; who may
 -- call them and their errors.
 begin;
-select plan(24);
+select plan(25);
 
 select tests.create_users('{alice}', admins => '{admin}', support => '{helper}');
 select tests.open_account('alice', 'EUR') as account \gset
@@ -54,6 +54,8 @@ select is_empty($$select * from api_private.revolut_refund_identify('rr_unknown'
   'no refund recorded under a reference: no row (a refund made in Revolut''s dashboard)');
 select throws_ok($$select api_private.revolut_refund_identify('rr_a', 'rf_1', 'ord_other', 700)$$,
   'WL005', null, 'a refund order of another order is not the refund''s');
+select throws_ok($$select api_private.revolut_refund_identify('rr_a', 'rf_1', null, 700)$$,
+  'WL005', null, 'a refund order that names no refunded order is not the refund''s (an earlier try''s order is checked, not assumed)');
 select throws_ok($$select api_private.revolut_refund_identify('rr_a', 'rf_1', 'ord_rr_1', 600)$$,
   'WL005', null, 'a refund order of another amount is not the refund''s');
 select results_eq($$select provider_refund_id, status from api_private.revolut_refund_identify('rr_a', 'rf_1', 'ord_rr_1', 700)$$,

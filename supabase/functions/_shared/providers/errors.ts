@@ -76,7 +76,8 @@ export async function fetchWithTimeout(
   }
 }
 
-const providerLabel: Record<ProviderName, string> = {
+/** A provider's name as people read it, in messages. */
+export const providerLabel: Record<ProviderName, string> = {
   stripe: "Stripe",
   momo: "MoMo",
   revolut: "Revolut",

@@ -16,7 +16,7 @@ import type { TransactionSql } from "../../_shared/db.ts";
 import { errorResponse, HttpError } from "../../_shared/errors.ts";
 import { sha256Hex, type StoredResponse } from "../../_shared/idempotency.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
-import { ProviderError } from "../../_shared/providers/errors.ts";
+import { ProviderError, providerLabel } from "../../_shared/providers/errors.ts";
 import { providerUnavailable } from "../../_shared/providers/unavailable.ts";
 import type { AdminApp, AdminContext, AdminRoutes, Row } from "../types.ts";
 import { amount, idempotencyKeyField, idempotentMutation, idempotentProviderMutation, reason } from "../mutation.ts";
@@ -120,7 +120,7 @@ function refusedRetry(routes: AdminRoutes, paymentId: string, error: ProviderErr
   return new HttpError(
     502,
     "provider_unavailable",
-    `${error.provider === "momo" ? "MoMo" : "Revolut"} refused this try, but an earlier one may have reached it: ` +
+    `${providerLabel[error.provider]} refused this try, but an earlier one may have reached it: ` +
       "the refund stays pending with its amount reserved; retry later with the same Idempotency-Key.",
     { provider: error.provider, reason: error.reason, refund_status: "pending" },
   );
