@@ -523,6 +523,16 @@ async function revolutPayment(amount: number) {
   return { ...topUp, orderId: created.id, paymentId };
 }
 
+/** Revolut down (503) to the first call of a refund request of 300 of a 500 payment: the payment and the request to retry. */
+async function revolutRefundAfterOutage(reason: string) {
+  const payment = await revolutPayment(500);
+  const key = crypto.randomUUID();
+  const body = { amount: 300, reason };
+  const down = { status: 503, body: { code: "unavailable" } };
+  expect((await refundWhileRevolut("refundBehaviour", down, payment.paymentId, body, key)).status).toBe(502);
+  return { ...payment, key, body };
+}
+
 /** Revolut's signed webhook of the refund order, through the gateway. */
 const deliverRevolut = async (event: string, orderId: string) =>
   (await fetch(revolutRequest({ event, order_id: orderId }, {}, { base: gateway.url }))).status;
@@ -629,11 +639,7 @@ describe("POST /admin/payments/:id/refund through Revolut, recorded before Revol
   });
 
   it("a retry after Revolut was down, with no refund order of its reference, asks Revolut once more and records its refund", async () => {
-    const { accountId, orderId, paymentId } = await revolutPayment(500);
-    const key = crypto.randomUUID();
-    const body = { amount: 300, reason: "down, then back" };
-    const down = { status: 503, body: { code: "unavailable" } };
-    expect((await refundWhileRevolut("refundBehaviour", down, paymentId, body, key)).status).toBe(502);
+    const { accountId, orderId, paymentId, key, body } = await revolutRefundAfterOutage("down, then back");
     const retry = await refund(paymentId, body, key);
     expect(retry.status).toBe(201);
     expect(revolutRefundCalls(orderId)).toBe(2);
@@ -643,11 +649,7 @@ describe("POST /admin/payments/:id/refund through Revolut, recorded before Revol
   });
 
   it("a retry Revolut refuses after an outage keeps the refund pending and answers 502, not a stored 422: the same key asks again", async () => {
-    const { accountId, orderId, paymentId } = await revolutPayment(500);
-    const key = crypto.randomUUID();
-    const body = { amount: 300, reason: "down, refused, then back" };
-    const down = { status: 503, body: { code: "unavailable" } };
-    expect((await refundWhileRevolut("refundBehaviour", down, paymentId, body, key)).status).toBe(502);
+    const { accountId, orderId, paymentId, key, body } = await revolutRefundAfterOutage("down, refused, then back");
     // The earlier call may have reached Revolut: this refusal says nothing of it, and closes nothing.
     const refused = { status: 400, body: { code: "invalid_refund_amount", message: "refused" } };
     const again = await refundWhileRevolut("refundBehaviour", refused, paymentId, body, key);
