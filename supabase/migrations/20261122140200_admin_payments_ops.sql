@@ -49,8 +49,17 @@ grant execute on function api_private.webhook_event_for_replay(uuid) to authenti
 --   reversal_differs        a payment whose deposit the ledger reversed by another amount
 --                           (net of reversals undone by failed refunds) than the payment's
 --                           refunded amount: money moved back that the provider never
---                           returned (an admin reversal), or a refund the ledger never took.
--- Admin and support only.
+--                           returned (an admin reversal), or a refund the ledger never took;
+--   refund_pending          a refund still pending at its provider two days after it was
+--                           recorded: no job will end it (Revolut lists no refund order of its
+--                           reference: the request never reached Revolut; Stripe does not know
+--                           it; or the provider still answers pending), its amount stays
+--                           reserved and the payer has not had the money back;
+--   cashout_pending         a cash-out still pending two days after it was made (MoMo still
+--                           answers PENDING past momo-poll's accept window): its hold keeps the
+--                           user's money.
+-- The last two read tables of later migrations (refund_request_id, cashouts), which PL/pgSQL
+-- resolves when it runs. Admin and support only.
 create function api_private.reconciliation(
   p_provider text default null,
   p_from timestamptz default null,
@@ -191,6 +200,35 @@ begin
       where x.reverses_id = t.id
    ) r
    where r.reversed <> p.amount_refunded
+  union all
+  -- A refund no job will end: two days is past every poll's window (momo-poll's accept window is
+  -- a day). One still under its request id never got Revolut's refund order: only the admin's
+  -- retry of the request asks Revolut again (an automatic close could close a refund Revolut
+  -- holds under a search that missed it; docs/PAYMENTS.md, "Revolut refunds").
+  select 'refund_pending', f.provider, p.id, p.provider_payment_id, null::uuid, t.to_account_id, f.currency,
+         f.amount, null::bigint, f.created_at,
+         case when f.refund_request_id = f.provider_refund_id
+              then format('refund %s of %s %s pending since %s: Revolut lists no refund order of reference %s; '
+                          'the admin''s retry of the refund request with its Idempotency-Key asks Revolut again',
+                          f.id, f.amount, f.currency, f.created_at, f.refund_request_id)
+              else format('refund %s of %s %s pending since %s at %s under %s',
+                          f.id, f.amount, f.currency, f.created_at, f.provider, f.provider_refund_id) end
+    from public.refunds f
+    join public.payments p on p.id = f.payment_id
+    left join public.wallet_transactions t on t.id = p.wallet_transaction_id
+   where f.status = 'pending' and f.created_at < now() - interval '2 days'
+     and (p_provider is null or f.provider = p_provider)
+     and (p_from is null or f.created_at >= p_from)
+     and (p_to is null or f.created_at < p_to)
+  union all
+  select 'cashout_pending', 'momo', null, c.reference_id::text, c.hold_id, c.account_id, c.currency, c.amount, c.amount,
+         c.created_at, format('cash-out %s of %s %s to +%s pending since %s: its hold keeps the money',
+                              c.id, c.amount, c.currency, c.msisdn, c.created_at)
+    from public.cashouts c
+   where c.status = 'pending' and c.created_at < now() - interval '2 days'
+     and (p_provider is null or p_provider = 'momo')
+     and (p_from is null or c.created_at >= p_from)
+     and (p_to is null or c.created_at < p_to)
    order by 10, 1, 3;
 end;
 $$;

@@ -112,6 +112,29 @@ begin
 end;
 $$;
 
+-- Gives back what private.wallet_check_limits counted for a payment of p_amount from p_account
+-- at p_counted_at that never left the wallet (a cash-out whose hold was voided: MoMo declined
+-- it or never took it), so that a retry is not refused for money that never moved: the amount
+-- from the day's total while the counter still counts that UTC day, one payment from the
+-- hour's while it still counts that hour, never below zero. A counter that has moved on to a
+-- later period keeps its count (the void gives back nothing of a period already over). Called
+-- under the account's row lock, which the void takes, as the count was made. Only the void
+-- paths call it, never a payment: the check above stays as it is. No grant: only the
+-- cash-outs' security definer functions call it.
+create function private.wallet_limit_usage_give_back(p_account uuid, p_amount bigint, p_counted_at timestamptz) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  update private.wallet_limit_usage u
+     set sent_today = case when u.day = (p_counted_at at time zone 'UTC')::date
+                           then greatest(0, u.sent_today - p_amount) else u.sent_today end,
+         sent_this_hour = case when u.hour = date_trunc('hour', p_counted_at, 'UTC')
+                               then greatest(0, u.sent_this_hour - 1) else u.sent_this_hour end
+   where u.account_id = p_account;
+end;
+$$;
+
 -- Changes a tier's limits. Admins (and the service); audited through the tier row.
 create function api_private.wallet_update_limit_tier(
   p_tier text,

@@ -288,8 +288,8 @@ $$;
 grant execute on function api_private.cashout_close_sending(uuid, integer) to service_role;
 
 -- Applies MoMo's confirmed status of the transfer p_reference: SUCCESSFUL captures the hold to
--- the MoMo clearing account (paid), FAILED voids it (failed, with p_reason), PENDING changes
--- nothing. Idempotent: the status a cash-out already has returns it unchanged; the other
+-- the MoMo clearing account (paid), FAILED voids it (failed, with p_reason; the limits give back
+-- what the cash-out counted), PENDING changes nothing. Idempotent: the status a cash-out already has returns it unchanged; the other
 -- final status is WL008 (a cash-out is never both paid and released). 22023 for a status
 -- MoMo does not have or without a reference, WL007 for an unknown reference. Service only.
 create function public.cashout_settle(p_reference uuid, p_status text, p_reason text default null)
@@ -315,6 +315,9 @@ begin
     perform public.wallet_capture(v_cashout.hold_id, null, null, 'cashout:' || v_cashout.id);
   else
     perform public.wallet_void(v_cashout.hold_id);
+    -- The money never left: the limits get back what cashout_create counted (its transaction's
+    -- now() is the cash-out's created_at), under the account's row lock the void took.
+    perform private.wallet_limit_usage_give_back(v_cashout.account_id, v_cashout.amount, v_cashout.created_at);
   end if;
   update public.cashouts c
      set status = v_to, settled_at = now(),

@@ -201,6 +201,21 @@ describe("a transfer MoMo declines or does not answer", () => {
     expect(await pendingHolds(user)).toBe(0);
   });
 
+  it("declined cash-outs give back what they counted: after four declined 500,000 cash-outs, the daily 2,000,000 still lets one through", async () => {
+    const user = await fundedUser(500_000);
+    const body = { account_id: user.accountId, amount: 500_000, currency: "UGX", msisdn: MSISDN };
+    gateway.momo.transferBehaviour = { status: 400, body: { code: "PAYEE_NOT_FOUND", message: "Payee not found" } };
+    try {
+      for (let declined = 0; declined < 4; declined += 1) expect((await cashOut(user, crypto.randomUUID(), body)).status).toBe(422);
+    } finally {
+      gateway.momo.transferBehaviour = "accept";
+    }
+    const retry = await cashOut(user, crypto.randomUUID(), { ...body, msisdn: "256772000001" });
+    expect(retry.body.error).toBeUndefined();
+    expect(retry.status).toBe(201);
+    expect(retry.body.cashout).toMatchObject({ status: "pending", amount: 500_000 });
+  });
+
   it("MoMo down (500, or its answer lost): 502 with the hold kept, then the same key pays once with the same reference", async () => {
     const user = await fundedUser(9000);
     const key = crypto.randomUUID();

@@ -14,7 +14,14 @@ const reconciliationQuery = z.strictObject({
   to: timestampParam.optional(),
 }).refine(fromBeforeTo, FROM_BEFORE_TO);
 
-export const MISMATCH_KINDS = ["missing_credit", "credit_without_payment", "amount_differs", "reversal_differs"] as const;
+export const MISMATCH_KINDS = [
+  "missing_credit",
+  "credit_without_payment",
+  "amount_differs",
+  "reversal_differs",
+  "refund_pending",
+  "cashout_pending",
+] as const;
 
 export function registerReconciliationRoutes(app: AdminApp, routes: AdminRoutes): void {
   app.get("/reconciliation", async (c) => {
