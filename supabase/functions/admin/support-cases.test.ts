@@ -3,6 +3,7 @@
 // email, their top-up and what the provider said, the payments held for review, the nightly
 // reconciliation report, the audit of each action, and what an admin may not do to their own
 // wallet.
+import type postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import { useAdminGateway } from "../../tests/support/admin-api.ts";
 import { asServiceRole, balanceOf } from "../../tests/support/payments-fixtures.ts";
@@ -151,15 +152,77 @@ describe("payments held for review", () => {
   });
 });
 
-describe("a fraud case: freeze with a reason, audited", () => {
-  it("freezes an account; the audit names the admin, the request and the reason", async () => {
+/** Runs `query` as the signed-in user `userId`, as PostgREST would. */
+function asUser<T>(userId: string, query: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
+  return sql.begin(async (tx) => {
+    await tx`set local role authenticated`;
+    await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: userId, role: "authenticated" })}, true)`;
+    return await query(tx);
+  }) as Promise<T>;
+}
+
+/** The SQLSTATE `query` fails with (null when it succeeds). */
+async function sqlstateOf(query: Promise<unknown>): Promise<string | null> {
+  try {
+    await query;
+    return null;
+  } catch (error) {
+    return (error as { code?: string }).code ?? "unknown";
+  }
+}
+
+describe("a fraud case", () => {
+  it("freezes an account: its owner pays nobody, its cash-out already sent still settles, the audit names the admin, the request and the reason", async () => {
     const who = await person("UGX");
+    const other = await person("UGX");
+    await sql`select 1 from public.wallet_deposit(${who.accountId}::uuid, 1000::bigint, 'UGX', 'momo', ${idempotencyKey()})`;
+    const [cashout] = await asUser(who.userId, (tx) =>
+      tx<{ id: string; reference_id: string; hold_id: string }[]>`
+        select id, reference_id, hold_id from api_private.cashout_create(${who.accountId}::uuid, 400::bigint, 'UGX', ${who.phone},
+                                                                       ${idempotencyKey()})`);
+
     const frozen = await asAdmin(`/accounts/${who.accountId}/status`, { status: "frozen", reason: "fraud review #4411" });
     expect(frozen.status).toBe(200);
     expect(frozen.body.account).toMatchObject({ status: "frozen", status_reason: "fraud review #4411" });
     const audit = await asSupport(`/audit?table=wallet_status_reasons&record_id=${who.accountId}`);
     expect(audit.body.data[0]).toMatchObject({ actor_id: staff.admin.id, correlation_id: frozen.headers.get("x-correlation-id") });
     expect(audit.body.data[0].new_record).toMatchObject({ status: "frozen", reason: "fraud review #4411" });
+
+    // What support sees: the pending cash-out and its hold.
+    const cashouts = await asSupport(`/cashouts?account_id=${who.accountId}`);
+    expect(cashouts.body.data).toEqual([
+      expect.objectContaining({ id: cashout!.id, status: "pending", amount: 400, hold_id: cashout!.hold_id }),
+    ]);
+    const account = await asSupport(`/accounts/${who.accountId}`);
+    expect(account.body).toMatchObject({ balance: 1000, available: 600, held: 400 });
+    expect(account.body.holds.map((h: { id: string }) => h.id)).toEqual([cashout!.hold_id]);
+
+    // The owner can neither pay nor cash out; MoMo paying the cash-out sent before still settles it.
+    expect(
+      await sqlstateOf(
+        asUser(
+          who.userId,
+          (tx) =>
+            tx`select 1 from public.wallet_transfer(${who.accountId}::uuid, ${other.accountId}::uuid, 100::bigint, 'UGX', ${idempotencyKey()})`,
+        ),
+      ),
+    ).toBe("WL004");
+    expect(
+      await sqlstateOf(
+        asUser(
+          who.userId,
+          (tx) =>
+            tx`select 1 from api_private.cashout_create(${who.accountId}::uuid, 100::bigint, 'UGX', ${who.phone}, ${idempotencyKey()})`,
+        ),
+      ),
+    ).toBe("WL004");
+    await asServiceRole(sql, (tx) => tx`select 1 from public.cashout_settle(${cashout!.reference_id}::uuid, 'SUCCESSFUL')`);
+    expect((await asSupport(`/cashouts?account_id=${who.accountId}&status=paid`)).body.data).toHaveLength(1);
+    expect(await balanceOf(sql, who.accountId)).toEqual({ balance: 600, available: 600 });
+
+    // Closing needs a zero balance: the money goes back where it came from first.
+    expect(refusal(await asAdmin(`/accounts/${who.accountId}/status`, { status: "closed", reason: "fraud confirmed" })))
+      .toEqual({ status: 409, code: "invalid_state" });
   });
 });
 
@@ -218,12 +281,9 @@ describe("an admin's own wallet", () => {
     const ownAccount = own!.id;
     const other = await person("RWF");
     await sql`select 1 from public.wallet_deposit(${other.accountId}::uuid, 1000::bigint, 'RWF', 'stripe', ${idempotencyKey()})`;
-    const [transfer] = await sql.begin(async (tx) => {
-      await tx`set local role authenticated`;
-      await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: other.userId, role: "authenticated" })}, true)`;
-      return await tx<{ id: string }[]>`
-        select id from public.wallet_transfer(${other.accountId}::uuid, ${ownAccount}::uuid, 300::bigint, 'RWF', ${idempotencyKey()})`;
-    });
+    const [transfer] = await asUser(other.userId, (tx) =>
+      tx<{ id: string }[]>`
+        select id from public.wallet_transfer(${other.accountId}::uuid, ${ownAccount}::uuid, 300::bigint, 'RWF', ${idempotencyKey()})`);
     const { intentId, reference } = await momoTopUp(ownAccount, 5000, "RWF");
     const held = await momoPayment(intentId, reference, 6000, "RWF");
     await sql`insert into public.momo_transactions (reference_id, intent_id, user_id, payer_msisdn, amount, currency, status)
