@@ -528,8 +528,6 @@ declare
   v_account public.wallet_accounts;
 begin
   perform private.require_caller(array['service', 'admin'], 'change an account status');
-  perform private.require_not_own(array(select a.owner_id from public.wallet_accounts a where a.id = p_account),
-                                  'change the status of a wallet account');
   if p_status is null or p_status not in ('active', 'frozen', 'closed') then
     perform private.fail('22023',
       format('status %s is not one of active, frozen, closed', coalesce(p_status, 'null')));
@@ -538,6 +536,8 @@ begin
     perform private.fail('22023', format('a reason is required to change wallet account %s', p_account));
   end if;
   perform private.require_within(p_reason, 'reason', 'p_reason');
+  perform private.require_not_own(array(select a.owner_id from public.wallet_accounts a where a.id = p_account),
+                                  'change the status of a wallet account');
   -- Before the account's lock: the refund the close may wait for takes that lock when its
   -- provider completes it at once (refund_record).
   if p_status = 'closed' then
