@@ -52,7 +52,13 @@ describe("finding the person and their top-up: 'my 5,000 RWF MoMo top-up never a
   it("finds the person by any spelling of their phone number or by their email, with their accounts", async () => {
     const who = await person("RWF");
     const spaced = `+${who.phone.slice(0, 3)} ${who.phone.slice(3, 6)} ${who.phone.slice(6)}`;
-    for (const query of [`phone=${encodeURIComponent(spaced)}`, `phone=${who.phone}`, `email=${who.email.toUpperCase()}`]) {
+    const queries = [
+      `phone=${encodeURIComponent(spaced)}`,
+      `phone=+${who.phone}`,
+      `phone=${who.phone}`,
+      `email=${who.email.toUpperCase()}`,
+    ];
+    for (const query of queries) {
       const found = await asSupport(`/users?${query}`);
       expect(found.status).toBe(200);
       expect(found.body.data).toHaveLength(1);

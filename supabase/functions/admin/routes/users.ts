@@ -8,9 +8,10 @@ import { parseOrThrow } from "../../_shared/errors.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
 import type { AdminApp, AdminRoutes, Row } from "../types.ts";
 
+// A '+' left unencoded in a query string reads as a space (`?phone=+250...`): trimmed away.
 const lookupQuery = z.strictObject({
-  phone: z.string().max(255).regex(/^\+?[0-9][0-9 ().-]*$/, "must be a phone number such as +250788123456").optional(),
-  email: z.email({ error: "must be an email address" }).max(255).optional(),
+  phone: z.string().trim().max(255).regex(/^\+?[0-9][0-9 ().-]*$/, "must be a phone number such as +250788123456").optional(),
+  email: z.string().trim().pipe(z.email({ error: "must be an email address" }).max(255)).optional(),
 }).refine((q) => (q.phone === undefined) !== (q.email === undefined), {
   path: ["phone"],
   message: "give exactly one of phone and email",
