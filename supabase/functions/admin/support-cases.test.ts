@@ -240,7 +240,7 @@ describe("the nightly reconciliation report", () => {
     const older = day(0);
     const newer = day(1);
     const finding = { kind: "missing_credit", provider: "momo", payment_id: crypto.randomUUID(), detail: "payment needs_review" };
-    for (const [date, findings] of [[older, []], [newer, [finding, { ...finding, kind: "reversal_differs" }]]] as const) {
+    for (const [date, findings] of [[older, []], [newer, [finding, { ...finding, kind: "refund_pending" }]]] as const) {
       await sql`insert into private.reconciliation_reports (report_date, invariant_violations, reconciliation_findings)
                 values (${date}::date, '[]', ${sql.json(findings)})`;
     }
@@ -259,7 +259,9 @@ describe("the nightly reconciliation report", () => {
           missing_credit: 1,
           credit_without_payment: 0,
           amount_differs: 0,
-          reversal_differs: 1,
+          reversal_differs: 0,
+          refund_pending: 1,
+          cashout_pending: 0,
           rejected: 0,
         },
       }),
@@ -270,7 +272,7 @@ describe("the nightly reconciliation report", () => {
     const report = await asSupport(`/reconciliation/reports/${newer}`);
     expect(report.status).toBe(200);
     expect(report.body.report).toMatchObject({ report_date: newer, invariant_violations: [], findings: 2 });
-    expect(report.body.report.reconciliation_findings).toEqual([finding, { ...finding, kind: "reversal_differs" }]);
+    expect(report.body.report.reconciliation_findings).toEqual([finding, { ...finding, kind: "refund_pending" }]);
     expect(refusal(await asSupport("/reconciliation/reports/1989-12-31"))).toEqual({ status: 404, code: "not_found" });
     expect(refusal(await asSupport("/reconciliation/reports/yesterday"))).toEqual({ status: 400, code: "validation_failed" });
     expect(refusal(await call("GET", `/reconciliation/reports/${newer}`, { token: staff.user.token }))).toEqual({
