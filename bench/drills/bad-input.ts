@@ -187,7 +187,9 @@ function generators(secrets: Record<string, string>, adminToken: string, userTok
     }),
     () => ({
       kind: "admin query",
-      path: `/admin/${pick(["accounts", "audit", "webhook-events", "reconciliation"])}?${
+      path: `/admin/${
+        pick(["accounts", "audit", "webhook-events", "reconciliation", "payment-intents", "payments", "cashouts", "reconciliation/reports"])
+      }?${
         pick([
           "limit=0",
           "limit=99999",
@@ -199,6 +201,12 @@ function generators(secrets: Record<string, string>, adminToken: string, userTok
           "actor_id=not-a-uuid",
         ])
       }`,
+      method: "GET",
+      headers: admin,
+    }),
+    () => ({
+      kind: "admin user lookup",
+      path: `/admin/users?${pick(["", "phone=call-me", "phone=12", "email=not-an-email", "phone=250788123456&email=a%40b.test"])}`,
       method: "GET",
       headers: admin,
     }),

@@ -140,6 +140,23 @@ begin
 end;
 $$;
 
+-- 42501 when an admin acts on money of their own: p_owners are the users whose wallets the
+-- action moves or changes (the owners of its accounts, a payment's payer). An admin's power
+-- over other people's wallets never extends to their own: another admin must act, so that no
+-- one can credit, unfreeze or refund themselves. Service calls (jobs, webhooks, an admin's
+-- replay of a provider event) are the provider's doing, not the admin's, and are not refused.
+create function private.require_not_own(p_owners uuid[], p_what text) returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  if private.caller() = 'admin' and auth.uid() = any (p_owners) then
+    perform private.fail('42501', pg_catalog.format('an admin may not %s of their own: another admin must', p_what));
+  end if;
+end;
+$$;
+
 create function private.wallet_max_amount() returns bigint
 language plpgsql
 stable

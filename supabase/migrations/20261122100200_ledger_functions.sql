@@ -484,7 +484,8 @@ begin
 end;
 $$;
 
--- The entry point of private.wallet_reverse, for the service and admins.
+-- The entry point of private.wallet_reverse, for the service and admins; an admin never
+-- reverses a transaction that moved money of their own (42501).
 create function api_private.wallet_reverse(
   p_transaction_id uuid,
   p_idempotency_key text,
@@ -504,6 +505,10 @@ begin
   end if;
   perform private.require_within(p_idempotency_key, 'identifier', 'p_idempotency_key');
   perform private.require_within(p_reason, 'reason', 'p_reason');
+  perform private.require_not_own(array(
+    select a.owner_id from public.wallet_transactions t
+      join public.wallet_accounts a on a.id in (t.from_account_id, t.to_account_id)
+     where t.id = p_transaction_id), 'reverse a transaction');
   return private.wallet_reverse(v_scope, p_transaction_id, p_idempotency_key, p_amount, p_reason, p_force, null);
 end;
 $$;
@@ -512,7 +517,8 @@ grant execute on function api_private.wallet_reverse(uuid, text, bigint, text, b
 -- Freeze, unfreeze, close. Closing is final and needs a zero balance with no active hold,
 -- and no pending refund that will reverse a credit through the account
 -- (private.refund_check_close). The reason goes to wallet_status_reasons, which the
--- account's owner cannot read.
+-- account's owner cannot read. An admin never changes the status of an account of their own
+-- (42501): a frozen admin does not unfreeze themselves.
 create function api_private.wallet_set_status(p_account uuid, p_status text, p_reason text)
 returns public.wallet_accounts
 language plpgsql
@@ -530,6 +536,8 @@ begin
     perform private.fail('22023', format('a reason is required to change wallet account %s', p_account));
   end if;
   perform private.require_within(p_reason, 'reason', 'p_reason');
+  perform private.require_not_own(array(select a.owner_id from public.wallet_accounts a where a.id = p_account),
+                                  'change the status of a wallet account');
   -- Before the account's lock: the refund the close may wait for takes that lock when its
   -- provider completes it at once (refund_record).
   if p_status = 'closed' then

@@ -11,7 +11,8 @@
 -- account below zero (WL001): money already spent is taken back with a forced reversal of the
 -- transaction that brought it, not with an adjustment. The reason is required and is kept as
 -- the transaction's description; the direction is in its metadata. The idempotency key is
--- scoped by the admin (service calls share the service scope), as for every ledger call.
+-- scoped by the admin (service calls share the service scope), as for every ledger call. An
+-- admin never adjusts an account of their own (42501, private.require_not_own).
 create function api_private.wallet_adjust(
   p_account uuid,
   p_amount bigint,
@@ -26,6 +27,7 @@ as $$
 declare
   v_scope uuid;
   v_currency text;
+  v_owner uuid;
   v_adjustments uuid;
   v_result public.wallet_transactions;
 begin
@@ -41,8 +43,9 @@ begin
   end if;
   perform private.require_within(p_reason, 'reason', 'p_reason');
   perform private.require_within(p_idempotency_key, 'identifier', 'p_idempotency_key');
-  select a.currency into v_currency from public.wallet_accounts a where a.id = p_account;
+  select a.currency, a.owner_id into v_currency, v_owner from public.wallet_accounts a where a.id = p_account;
   perform private.require_found(found, format('wallet account %s', p_account));
+  perform private.require_not_own(array[v_owner], 'adjust a wallet account');
   v_adjustments := private.wallet_system_account('adjustments', v_currency);
 
   select t.* into v_result

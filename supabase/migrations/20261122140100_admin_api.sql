@@ -241,6 +241,62 @@ $$;
 grant execute on function api_private.audit_log(text, text, uuid, timestamptz, timestamptz, bigint, integer) to authenticated;
 
 -- ---------------------------------------------------------------------------------------
+-- Finding the person a support case is about
+-- ---------------------------------------------------------------------------------------
+
+-- The users a support case names by a phone number or an email address: a phone (any
+-- spelling, '+250 788 123 456' or '250788123456': its digits, 7 to 15 of them, else 22023)
+-- matches the Auth user's phone (Supabase Auth keeps E.164 digits without '+') and the
+-- WhatsApp number of a contact; an email matches case-insensitively (Auth stores it in lower
+-- case). Exactly one of the two (22023 otherwise). Each user comes with their WhatsApp
+-- number, staff role and wallet accounts (with the balances the ledger shows). auth.users is
+-- not the API's to read, hence security definer; admin and support only. Every lookup is an
+-- equality on a unique key (auth.users' email or phone, whatsapp_contacts' wa_id);
+-- whatsapp_contacts comes with the WhatsApp migration (20261207000000), resolved when this runs.
+create function api_private.user_lookup(p_phone text, p_email text)
+returns table (id uuid, email text, phone text, wa_id text, staff_role text, created_at timestamptz, accounts jsonb)
+language plpgsql
+stable
+security definer set search_path = ''
+as $$
+declare
+  v_digits text := pg_catalog.regexp_replace(p_phone, '[^0-9]', '', 'g');
+  v_email text := pg_catalog.lower(pg_catalog.btrim(p_email));
+begin
+  perform private.require_caller(array['admin', 'support'], 'look users up');
+  perform private.require_within(p_phone, 'identifier', 'p_phone');
+  perform private.require_within(p_email, 'identifier', 'p_email');
+  if (p_phone is null) = (p_email is null) then
+    perform private.fail('22023', 'give exactly one of a phone number and an email address');
+  end if;
+  if p_phone is not null and v_digits !~ '^[0-9]{7,15}$' then
+    perform private.fail('22023', 'a phone number has 7 to 15 digits');
+  end if;
+  if p_email is not null and v_email = '' then
+    perform private.fail('22023', 'an email address is required');
+  end if;
+  return query
+    select u.id, u.email::text, u.phone, c.wa_id, u.raw_app_meta_data ->> 'role', u.created_at,
+           coalesce((select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                              'id', a.id, 'currency', a.currency, 'status', a.status, 'limit_tier', a.limit_tier,
+                              'balance', b.balance, 'available', b.available, 'created_at', a.created_at)
+                            order by a.created_at, a.id)
+                       from public.wallet_accounts a
+                       join public.wallet_account_balances b on b.account_id = a.id
+                      where a.owner_id = u.id), '[]'::jsonb)
+      from auth.users u
+      left join public.whatsapp_contacts c on c.user_id = u.id
+     where u.id in (select x.id from auth.users x where p_email is not null and x.email = v_email
+                    union
+                    select x.id from auth.users x where p_phone is not null and x.phone = v_digits
+                    union
+                    select w.user_id from public.whatsapp_contacts w where p_phone is not null and w.wa_id = v_digits)
+     order by u.created_at, u.id;
+end;
+$$;
+grant execute on function api_private.user_lookup(text, text) to authenticated;
+
+-- ---------------------------------------------------------------------------------------
 -- Account listing
 -- ---------------------------------------------------------------------------------------
 

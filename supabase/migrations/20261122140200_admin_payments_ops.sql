@@ -233,3 +233,28 @@ begin
 end;
 $$;
 grant execute on function api_private.reconciliation(text, timestamptz, timestamptz) to authenticated;
+
+-- The reconcile job's daily reports (private.reconciliation_reports, created with the
+-- scheduled jobs' migration 20261206100000 and resolved when this runs), newest first: the
+-- report of p_date alone when it is given, else those dated before p_before (all when null),
+-- at most p_limit (1 to 200). Admin and support, who act on them (docs/ADMIN_API.md); the
+-- table itself is granted to no API role.
+create function api_private.reconciliation_reports(p_date date, p_before date, p_limit integer)
+returns setof jsonb
+language plpgsql
+stable
+security definer set search_path = ''
+as $$
+begin
+  perform private.require_caller(array['admin', 'support'], 'read the reconciliation reports');
+  perform private.require_between(p_limit, 1, 200, 'limit');
+  return query
+    select pg_catalog.to_jsonb(r)
+      from private.reconciliation_reports r
+     where (p_date is null or r.report_date = p_date)
+       and (p_before is null or r.report_date < p_before)
+     order by r.report_date desc
+     limit p_limit;
+end;
+$$;
+grant execute on function api_private.reconciliation_reports(date, date, integer) to authenticated;

@@ -168,6 +168,7 @@ $$;
 grant execute on function api_private.wallet_update_limit_tier(text, bigint, bigint, integer) to authenticated, service_role;
 
 -- Moves an account to another tier. Admins (and the service); audited through the account row.
+-- An admin never moves an account of their own (42501): no one raises their own limits.
 create function api_private.wallet_set_limit_tier(p_account uuid, p_tier text)
 returns public.wallet_accounts
 language plpgsql
@@ -178,6 +179,8 @@ declare
 begin
   perform private.require_caller(array['service', 'admin'], 'change an account tier');
   perform private.require_limit_tier(p_tier);
+  perform private.require_not_own(array(select a.owner_id from public.wallet_accounts a where a.id = p_account),
+                                  'change the tier of a wallet account');
   v_account := private.wallet_lock_account(p_account);
   if v_account.limit_tier = p_tier then
     return v_account;

@@ -48,7 +48,7 @@ $$;
 -- and this one need (an admin reversed it through the ledger). The credit is locked as
 -- wallet_reverse locks it, and its accounts against closing (private.refund_lock_account), so
 -- that no reversal of it and no close comes in between until the admin's transaction ends:
--- the refund is pending by then.
+-- the refund is pending by then. An admin never refunds a payment of their own (42501).
 create function api_private.refund_prepare(p_payment uuid, p_amount bigint)
 returns table (provider text, provider_payment_id text, currency text, remaining bigint)
 language plpgsql
@@ -66,6 +66,7 @@ begin
   perform private.require_amount(p_amount);
   select p.* into v_payment from public.payments p where p.id = p_payment for update;
   perform private.require_found(found, pg_catalog.format('payment %s', p_payment));
+  perform private.require_not_own(array[v_payment.user_id], 'refund a payment');
   v_pending := coalesce((select sum(r.amount) from public.refunds r where r.payment_id = p_payment and r.status = 'pending'), 0);
   v_remaining := v_payment.amount - v_payment.amount_refunded - v_pending;
   if p_amount > v_remaining then
@@ -179,6 +180,7 @@ $$;
 -- once (WL008 when the payment has no intent, or was refunded at the provider while under
 -- review; WL004 when the account is not active). 'reject': the payment stays uncredited with
 -- the admin's reason. A payment not under review is WL008. p_reason is required and bounded.
+-- An admin never resolves a payment of their own or to an account of their own (42501).
 create function api_private.payment_resolve(p_payment uuid, p_action text, p_reason text)
 returns public.payments
 language plpgsql
@@ -199,6 +201,9 @@ begin
   end if;
   select p.* into v_payment from public.payments p where p.id = p_payment for update;
   perform private.require_found(found, pg_catalog.format('payment %s', p_payment));
+  perform private.require_not_own(array[v_payment.user_id,
+    (select a.owner_id from public.payment_intents i join public.wallet_accounts a on a.id = i.account_id
+      where i.id = v_payment.intent_id)], 'resolve a payment');
   if v_payment.status <> 'needs_review' then
     perform private.fail('WL008', pg_catalog.format(
       'payment %s is %s, not needs_review: only a payment under review can be resolved', p_payment, v_payment.status));

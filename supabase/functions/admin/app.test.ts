@@ -113,12 +113,29 @@ describe("authentication", () => {
 
 describe("authorization", () => {
   const FORBIDDEN = { status: 403, code: "forbidden" };
-  const reads = ["/accounts", `/accounts/${ACCOUNT}`, "/audit", "/webhook-events", "/reconciliation"];
+  const reads = [
+    "/accounts",
+    `/accounts/${ACCOUNT}`,
+    "/audit",
+    "/webhook-events",
+    "/reconciliation",
+    "/reconciliation/reports",
+    "/reconciliation/reports/2026-12-07",
+    "/users?phone=250788123456",
+    "/payment-intents",
+    `/payment-intents/${ACCOUNT}`,
+    "/payments?status=needs_review",
+    `/payments/${ACCOUNT}`,
+    "/cashouts",
+  ];
   const writes: [string, unknown][] = [
     [`/accounts/${ACCOUNT}/status`, { status: "frozen", reason: "x" }],
     [`/transactions/${ACCOUNT}/reverse`, { reason: "x" }],
     ["/adjustments", { account_id: ACCOUNT, amount: 1, direction: "credit", reason: "x" }],
     [`/webhook-events/${ACCOUNT}/replay`, {}],
+    [`/payments/${ACCOUNT}/refund`, { amount: 1, reason: "x" }],
+    [`/payments/${ACCOUNT}/resolve`, { action: "credit", reason: "x" }],
+    [`/whatsapp-outbox/${ACCOUNT}/replay`, {}],
   ];
 
   it("refuses a plain user on every route with 403", async () => {

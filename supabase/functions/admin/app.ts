@@ -10,7 +10,9 @@ import { registerAuditRoutes } from "./routes/audit.ts";
 import { registerLedgerActionRoutes } from "./routes/ledger-actions.ts";
 import { registerLimitRoutes } from "./routes/limits.ts";
 import { registerPaymentActionRoutes } from "./routes/payment-actions.ts";
+import { registerPaymentRecordRoutes } from "./routes/payment-records.ts";
 import { registerReconciliationRoutes } from "./routes/reconciliation.ts";
+import { registerUserRoutes } from "./routes/users.ts";
 import { registerWebhookEventRoutes } from "./routes/webhook-events.ts";
 import type { AdminApp, AdminDependencies } from "./types.ts";
 import { registerWhatsAppOutboxRoutes } from "./routes/whatsapp-outbox.ts";
@@ -24,6 +26,7 @@ export function createAdminApp(options: AppOptions<AdminDependencies>): AdminApp
     service: "The admin API",
     authorize,
     routes: [
+      registerUserRoutes,
       registerAccountRoutes,
       registerLedgerActionRoutes,
       registerAuditRoutes,
@@ -31,6 +34,7 @@ export function createAdminApp(options: AppOptions<AdminDependencies>): AdminApp
       registerReconciliationRoutes,
       registerLimitRoutes,
       registerPaymentActionRoutes,
+      registerPaymentRecordRoutes,
       registerWhatsAppOutboxRoutes,
     ],
   });

@@ -2,19 +2,12 @@
 // for it (verify_jwt = true): no token stops at the gateway, a signed-in user reaches the
 // function and gets 403, an admin gets the data and can change it, and the audit records the
 // request as the server accepted it.
-import { useTestSql } from "../../tests/support/test-sql.ts";
 import { describe, expect, it } from "vitest";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
-import { type AdminCall, adminRequest, answerOf, balances, createStaff, openAccount, refusal } from "../../tests/support/admin-fixtures.ts";
+import { useAdminGateway } from "../../tests/support/admin-api.ts";
+import { balances, openAccount, refusal } from "../../tests/support/admin-fixtures.ts";
 
-const functionsUrl = process.env.MFUKO_TEST_FUNCTIONS_URL;
-if (!functionsUrl) throw new Error("MFUKO_TEST_FUNCTIONS_URL is not set: run through `npm test` or export it");
-
-const sql = useTestSql();
-const staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
-
-const call = async (method: string, path: string, options: AdminCall = {}) =>
-  answerOf(await fetch(adminRequest(functionsUrl, method, `/admin${path}`, options)));
+const { sql, staff, call } = await useAdminGateway();
 
 describe("admin API through the gateway", () => {
   it("stops a request without a JWT, or with a forged one, at the gateway (401)", async () => {

@@ -781,3 +781,52 @@ describe("POST /admin/payments/:id/resolve", () => {
     expect(refusal(await resolve(row!.id, { action: "refund", reason: "x" }))).toEqual({ status: 400, code: "validation_failed" });
   });
 });
+
+describe("I was charged twice", () => {
+  beforeAll(async () => {
+    staff ??= await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+  });
+
+  it("the second payment of one top-up is held, found by its intent, rejected and refunded through Stripe once, the wallet untouched", async () => {
+    const first = await stripePayment(1500);
+    const secondPi = piId();
+    const second = stripeEvent("payment_intent.succeeded", {
+      id: secondPi,
+      object: "payment_intent",
+      amount: 1500,
+      amount_received: 1500,
+      currency: "usd",
+      metadata: { intent_id: first.intentId },
+    });
+    expect(await deliver(second)).toBe(200);
+    expect(await balanceOf(sql, first.accountId)).toEqual({ balance: 1500, available: 1500 });
+
+    const both = await admin("GET", `/payments?intent_id=${first.intentId}`, { token: staff.support.token });
+    expect(both.status).toBe(200);
+    expect(both.body.data.map((p: { provider_payment_id: string; status: string }) => [p.provider_payment_id, p.status])).toEqual([
+      [secondPi, "needs_review"],
+      [first.pi, "succeeded"],
+    ]);
+    const duplicate = both.body.data[0].id as string;
+
+    expect((await resolve(duplicate, { action: "reject", reason: "duplicate charge, ticket 4411" })).status).toBe(200);
+    const key = crypto.randomUUID();
+    const before = refundCalls();
+    const refunded = await refund(duplicate, { amount: 1500, reason: "duplicate charge, ticket 4411" }, key);
+    expect(refunded.status).toBe(201);
+    expect(refunded.body.refund).toMatchObject({ status: "succeeded", amount: 1500, wallet_transaction_id: null });
+    expect(gateway.stripe.refunds.get(refunded.body.provider.refund_id)).toMatchObject({ amount: 1500, payment_intent: secondPi });
+    expect((await refund(duplicate, { amount: 1500, reason: "duplicate charge, ticket 4411" }, key)).headers.get("idempotent-replayed"))
+      .toBe("true");
+    expect(refundCalls()).toBe(before + 1);
+    expect(await balanceOf(sql, first.accountId)).toEqual({ balance: 1500, available: 1500 });
+
+    const shown = await admin("GET", `/payments/${duplicate}`, { token: staff.support.token });
+    expect(shown.body.payment).toMatchObject({
+      status: "rejected",
+      amount_refunded: 1500,
+      resolution: "rejected",
+      refunds: [expect.objectContaining({ status: "succeeded", amount: 1500, created_by: staff.admin.id })],
+    });
+  });
+});

@@ -1,7 +1,8 @@
 -- wallet_adjust: credits and debits against adjustments:<CUR>, who may call it, its errors,
--- and its idempotency (scoped by the admin).
+-- and its idempotency (scoped by the admin); and that no admin function acts on the calling
+-- admin's own wallet (private.require_not_own), whatever the channel.
 begin;
-select plan(28);
+select plan(36);
 
 select tests.create_users('{alice}', admins => '{admin, admin2}', support => '{support}');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
@@ -96,6 +97,38 @@ select public.wallet_set_status('ac400000-0000-4000-8000-00000000000a', 'active'
 select tests.as_service();
 select is((public.wallet_adjust('ac400000-0000-4000-8000-00000000000a', 10, 'credit', 'service fix', 'adj-12')).initiated_by,
   null, 'the service may adjust; its key is in the service scope');
+
+-- ---------------------------------------------------------------- an admin's own wallet
+-- The admin owns an account that alice paid 300 into, and a top-up of it under review.
+select tests.reset_role();
+insert into public.wallet_accounts (id, owner_id, kind, currency) values
+  ('ac400000-0000-4000-8000-0000000000ad', tests.user_id('admin'), 'user', 'UGX');
+select (public.wallet_transfer('ac400000-0000-4000-8000-00000000000a', 'ac400000-0000-4000-8000-0000000000ad', 300, 'UGX', 'own-pay')).id as own_pay \gset
+select tests.as_service();
+select (public.payment_record_success('stripe', 'pi_own_review',
+          tests.attached_intent('stripe', 'ac400000-0000-4000-8000-0000000000ad', 500, 'UGX', 'pi_own_review'), 600, 'UGX')).id as own_review \gset
+select tests.as_admin(tests.user_id('admin'));
+select throws_ok($$ select public.wallet_adjust('ac400000-0000-4000-8000-0000000000ad', 1000000, 'credit', 'bonus', 'own-1') $$,
+  '42501', 'an admin may not adjust a wallet account of their own: another admin must', 'an admin cannot adjust their own account: 42501');
+select throws_ok($$ select public.wallet_set_status('ac400000-0000-4000-8000-0000000000ad', 'frozen', 'self') $$,
+  '42501', 'an admin may not change the status of a wallet account of their own: another admin must',
+  'an admin cannot change their own account''s status: 42501');
+select throws_ok($$ select public.wallet_set_limit_tier('ac400000-0000-4000-8000-0000000000ad', 'merchant') $$,
+  '42501', 'an admin may not change the tier of a wallet account of their own: another admin must',
+  'an admin cannot raise their own account''s tier: 42501');
+select throws_ok(format($$ select public.wallet_reverse(%L, 'own-2', null, 'self') $$, :'own_pay'),
+  '42501', 'an admin may not reverse a transaction of their own: another admin must',
+  'an admin cannot reverse a payment into (or out of) their own account: 42501');
+select throws_ok(format($$ select api_private.payment_resolve(%L, 'credit', 'self') $$, :'own_review'),
+  '42501', 'an admin may not resolve a payment of their own: another admin must', 'an admin cannot resolve their own payment: 42501');
+select throws_ok(format($$ select api_private.refund_prepare(%L, 100) $$, :'own_review'),
+  '42501', 'an admin may not refund a payment of their own: another admin must', 'an admin cannot refund their own payment: 42501');
+select tests.reset_role();
+select is((select balance from public.wallet_accounts where id = 'ac400000-0000-4000-8000-0000000000ad'), 300::bigint,
+  'nothing moved on the admin''s own account');
+select tests.as_admin(tests.user_id('admin2'));
+select is((public.wallet_adjust('ac400000-0000-4000-8000-0000000000ad', 50, 'credit', 'goodwill', 'own-3')).amount, 50::bigint,
+  'another admin may adjust it');
 
 select * from finish();
 rollback;

@@ -1,6 +1,7 @@
--- The admin API's SQL: the idempotency records of mutating admin calls and the audit reader.
+-- The admin API's SQL: the idempotency records of mutating admin calls, the audit reader, the
+-- user lookup of support cases and the reconciliation reports' reader.
 begin;
-select plan(35);
+select plan(52);
 
 select tests.create_users('{user}', admins => '{admin, admin2}', support => '{support}');
 
@@ -132,6 +133,56 @@ select tests.as_user(tests.user_id('user'), '{"app_metadata": {}}');
 select throws_ok($$ select api_private.audit_log('adminapi_probe') $$, '42501', null, 'a user cannot read the audit trail');
 select tests.as_anon();
 select throws_ok($$ select api_private.audit_log('adminapi_probe') $$, '42501', null, 'anon cannot even reach api_private');
+
+-- ---------------------------------------------------------------- user lookup
+select tests.reset_role();
+update auth.users set phone = '250788100200' where id = tests.user_id('user');
+insert into public.whatsapp_contacts (wa_id, user_id) values ('250788300400', tests.user_id('user'));
+insert into public.wallet_accounts (id, owner_id, kind, currency) values
+  ('ad100000-0000-4000-8000-00000000000b', tests.user_id('user'), 'user', 'RWF');
+select tests.as_support(tests.user_id('support'));
+select results_eq($$ select id, wa_id, accounts -> 0 ->> 'currency' from api_private.user_lookup('+250 788 100-200', null) $$,
+  $$ select tests.user_id('user'), '250788300400'::text, 'USD'::text $$, 'support finds a user by the digits of their Auth phone, with their accounts');
+select results_eq($$ select id from api_private.user_lookup('250788300400', null) $$,
+  $$ select tests.user_id('user') $$, 'a WhatsApp number finds its contact''s user');
+select results_eq($$ select id, email from api_private.user_lookup(null, '  User@Test.LOCAL ') $$,
+  $$ select tests.user_id('user'), 'user@test.local'::text $$, 'an email is matched trimmed and case-insensitively');
+select is((select jsonb_array_length(accounts) from api_private.user_lookup(null, 'user@test.local')), 2,
+  'every account of the user is listed');
+select is((select count(*) from api_private.user_lookup('250788999999', null)), 0::bigint, 'an unknown number finds nobody');
+select throws_ok($$ select count(*) from api_private.user_lookup(null, null) $$, '22023',
+  'give exactly one of a phone number and an email address', 'neither phone nor email: 22023');
+select throws_ok($$ select count(*) from api_private.user_lookup('250788100200', 'a@b.test') $$, '22023',
+  'give exactly one of a phone number and an email address', 'both phone and email: 22023');
+select throws_ok($$ select count(*) from api_private.user_lookup('+12-34', null) $$, '22023', 'a phone number has 7 to 15 digits',
+  'a phone of fewer than 7 digits: 22023');
+select throws_ok($$ select count(*) from api_private.user_lookup('1234567890123456', null) $$, '22023', 'a phone number has 7 to 15 digits',
+  'a phone of 16 digits: 22023');
+select throws_ok($$ select count(*) from api_private.user_lookup(null, repeat('e', 256)) $$, '22023', 'p_email must be at most 255 characters',
+  'an email one over its bound: 22023');
+select tests.as_admin(tests.user_id('admin'));
+select is((select count(*) from api_private.user_lookup(null, 'user@test.local')), 1::bigint, 'an admin looks users up');
+select tests.as_user(tests.user_id('user'), '{"app_metadata": {}}');
+select throws_ok($$ select count(*) from api_private.user_lookup(null, 'user@test.local') $$, '42501', null,
+  'a user cannot look users up');
+select tests.as_service();
+select throws_ok($$ select count(*) from api_private.user_lookup(null, 'user@test.local') $$, '42501', null,
+  'the service has no support cases: it cannot look users up');
+
+-- ---------------------------------------------------------------- reconciliation reports
+select tests.reset_role();
+insert into private.reconciliation_reports (report_date, invariant_violations, reconciliation_findings) values
+  ('1991-03-01', '[]', '[{"kind": "missing_credit"}]'), ('1991-03-02', '[]', '[]');
+select tests.as_support(tests.user_id('support'));
+select results_eq($$ select r ->> 'report_date', (r ->> 'findings')::int
+                      from api_private.reconciliation_reports(null, '1991-03-03', 2) r $$,
+  $$ values ('1991-03-02', 0), ('1991-03-01', 1) $$, 'support reads the reports newest first, before a date');
+select results_eq($$ select r -> 'reconciliation_findings' from api_private.reconciliation_reports('1991-03-01', null, 1) r $$,
+  $$ values ('[{"kind": "missing_credit"}]'::jsonb) $$, 'one day''s report with its findings');
+select throws_ok($$ select count(*) from api_private.reconciliation_reports(null, null, 201) $$, '22023', null, 'limit above 200: 22023');
+select tests.as_user(tests.user_id('user'), '{"app_metadata": {}}');
+select throws_ok($$ select count(*) from api_private.reconciliation_reports(null, null, 1) $$, '42501', null,
+  'a user cannot read the reconciliation reports');
 
 select * from finish();
 rollback;

@@ -2,10 +2,14 @@
 // ledger credits (api_private.reconciliation), with a count per kind, and apart from them the
 // needs_review payments an admin rejected. Not paginated: the answer
 // is the complete list for the window, which is what a reconciliation has to be.
+// GET /admin/reconciliation/reports: the nightly reconcile job's stored reports, newest first,
+// each with its counts; GET /admin/reconciliation/reports/:date: one day's whole report
+// (api_private.reconciliation_reports).
 import { z } from "zod";
-import { parseOrThrow } from "../../_shared/errors.ts";
+import { HttpError, parseOrThrow } from "../../_shared/errors.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
-import type { AdminApp, AdminRoutes } from "../types.ts";
+import type { AdminApp, AdminContext, AdminRoutes, Row } from "../types.ts";
+import { cursorSchema, limitSchema, page } from "../pagination.ts";
 import { FROM_BEFORE_TO, fromBeforeTo, timestampParam } from "../params.ts";
 
 const reconciliationQuery = z.strictObject({
@@ -22,6 +26,33 @@ export const MISMATCH_KINDS = [
   "refund_pending",
   "cashout_pending",
 ] as const;
+
+const reportDate = z.iso.date({ error: "must be a date such as 2026-12-07" });
+const reportsQuery = z.strictObject({
+  limit: limitSchema,
+  cursor: cursorSchema(z.strictObject({ report_date: reportDate })),
+});
+
+interface StoredReport extends Row {
+  report_date: string;
+  invariant_violations: Row[];
+  reconciliation_findings: { kind: string }[];
+}
+
+/** A stored report's counts: its invariant violations, and its findings per mismatch kind. */
+function reportCounts(report: StoredReport) {
+  return {
+    invariant_violations: report.invariant_violations.length,
+    ...Object.fromEntries(MISMATCH_KINDS.map((kind) => [kind, report.reconciliation_findings.filter((f) => f.kind === kind).length])),
+    rejected: report.reconciliation_findings.filter((f) => f.kind === "rejected").length,
+  };
+}
+
+function readReports(routes: AdminRoutes, c: AdminContext, date: string | null, before: string | null, limit: number) {
+  return routes.asCaller(c, (tx) =>
+    tx<{ report: StoredReport }[]>`
+    select r as report from api_private.reconciliation_reports(${date}::date, ${before}::date, ${limit}::integer) r`);
+}
 
 export function registerReconciliationRoutes(app: AdminApp, routes: AdminRoutes): void {
   app.get("/reconciliation", async (c) => {
@@ -46,4 +77,25 @@ export function registerReconciliationRoutes(app: AdminApp, routes: AdminRoutes)
     });
   });
   app.all("/reconciliation", allowMethods("GET"));
+
+  app.get("/reconciliation/reports", async (c) => {
+    const query = parseOrThrow(reportsQuery, c.req.query());
+    const rows = await readReports(routes, c, null, query.cursor?.report_date ?? null, query.limit + 1);
+    const summaries = rows.map(({ report }) => ({
+      report_date: report.report_date,
+      created_at: report.created_at,
+      findings: report.findings,
+      counts: reportCounts(report),
+    }));
+    return c.json(page(summaries, query.limit, (summary) => ({ report_date: summary.report_date })));
+  });
+  app.all("/reconciliation/reports", allowMethods("GET"));
+
+  app.get("/reconciliation/reports/:date", async (c) => {
+    const date = parseOrThrow(z.object({ date: reportDate }), { date: c.req.param("date") }).date;
+    const [row] = await readReports(routes, c, date, null, 1);
+    if (!row) throw new HttpError(404, "not_found", `No reconciliation report for ${date}.`);
+    return c.json({ report: { ...row.report, counts: reportCounts(row.report) } });
+  });
+  app.all("/reconciliation/reports/:date", allowMethods("GET"));
 }
