@@ -34,6 +34,45 @@ function intentView(intent: Intent) {
   return { id: intent.id, status: intent.status, provider: intent.provider, amount: Number(intent.amount), currency: intent.currency };
 }
 
+/** A top-up as GET /payments/topups/:id reads it: the intent's columns and its payment's, prefixed payment_. */
+interface TopUpRead extends Intent {
+  created_at: Date;
+  updated_at: Date;
+  payment_id: string | null;
+  provider_payment_id: string | null;
+  payment_status: string | null;
+  payment_amount: string | null;
+  payment_currency: string | null;
+  payment_amount_refunded: string | null;
+  payment_created_at: Date | null;
+}
+
+/**
+ * What the user sees of a top-up (docs/PAYMENTS.md, "GET /payments/topups/:id"): neither the
+ * idempotency key nor the payment's provider payload, fee or review notes, which are ours.
+ */
+function topUpRead(row: TopUpRead) {
+  return {
+    intent: {
+      ...intentView(row),
+      account_id: row.account_id,
+      provider_ref: row.provider_ref,
+      failure_reason: row.failure_reason,
+      created_at: row.created_at,
+      updated_at: row.updated_at,
+    },
+    payment: row.payment_id === null ? null : {
+      id: row.payment_id,
+      provider_payment_id: row.provider_payment_id,
+      status: row.payment_status,
+      amount: Number(row.payment_amount),
+      currency: row.payment_currency,
+      amount_refunded: Number(row.payment_amount_refunded),
+      created_at: row.payment_created_at,
+    },
+  };
+}
+
 function declined(intent: Intent, reason: string | null): HttpError {
   return new HttpError(422, "provider_declined", `The provider declined the top-up${reason ? `: ${reason}` : "."}`, {
     provider: intent.provider,
@@ -79,14 +118,15 @@ export function registerTopUpRoutes(app: PaymentsApp, routes: PaymentsRoutes): v
   app.get("/topups/:id", async (c) => {
     const id = z.uuid().safeParse(c.req.param("id"));
     const found = !id.success ? [] : await routes.asCaller(c, (tx) =>
-      tx<{ intent: Intent & Record<string, unknown>; payment: unknown }[]>`
-      select to_jsonb(i) as intent,
-             (select to_jsonb(p) from public.payments p where p.intent_id = i.id order by p.created_at limit 1) as payment
+      tx<TopUpRead[]>`
+      select i.id, i.status, i.provider, i.provider_ref, i.account_id, i.amount, i.currency, i.failure_reason, i.created_at,
+             i.updated_at, p.id as payment_id, p.provider_payment_id, p.status as payment_status, p.amount as payment_amount,
+             p.currency as payment_currency, p.amount_refunded as payment_amount_refunded, p.created_at as payment_created_at
         from public.payment_intents i
+        left join lateral (select * from public.payments p where p.intent_id = i.id order by p.created_at limit 1) p on true
        where i.id = ${id.data}::uuid`);
     if (found.length === 0) throw new HttpError(404, "not_found", "No such top-up.");
-    const { intent, payment } = found[0]!;
-    return c.json({ intent: { ...intent, amount: Number(intent.amount) }, payment });
+    return c.json(topUpRead(found[0]!));
   });
   app.all("/topups/:id", allowMethods("GET"));
 }
