@@ -593,7 +593,9 @@ grant execute on function api_private.wallet_balance(uuid) to authenticated, ser
 
 -- The account a signed-in user pays when it pays the person with the phone number p_msisdn
 -- (E.164 digits, no '+', as Supabase Auth stores auth.users.phone) in p_currency: that
--- person's active user account in the currency. The one way an app learns a payee's account
+-- person's active user account in the currency. Only a confirmed phone counts (the owner
+-- proved it by OTP, or WhatsApp did: docs/WHATSAPP.md), so that nobody who signs up with
+-- another person's number receives what is sent to that person. The one way an app learns a payee's account
 -- id, since RLS shows a user only its own accounts. A number with no user, a user with no
 -- account in the currency, or one whose account is frozen or closed is one answer, WL007 (as
 -- wallet_transfer answers for such a recipient), so that it tells nothing more about a
@@ -616,7 +618,8 @@ begin
     perform private.fail('22023', 'p_msisdn must be E.164 digits with the country code, no +');
   end if;
   perform private.require_currency(p_currency);
-  v_account := private.active_user_account((select u.id from auth.users u where u.phone = p_msisdn), p_currency);
+  v_account := private.active_user_account((
+    select u.id from auth.users u where u.phone = p_msisdn and u.phone_confirmed_at is not null), p_currency);
   if v_account is null then
     perform private.fail('WL007', pg_catalog.format('no wallet of %s takes %s', p_msisdn, p_currency));
   end if;

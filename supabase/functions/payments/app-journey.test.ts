@@ -61,11 +61,11 @@ function asApp<T>(user: TopUpUser, fn: (tx: postgres.TransactionSql) => Promise<
 const myBalances = (user: TopUpUser) =>
   asApp(user, (tx) => tx`select account_id, currency, status, balance::int, available::int from public.wallet_account_balances`);
 
-/** A user with a phone number (as Supabase Auth stores it: digits, no '+') and an account in `currency`. */
+/** A user with a confirmed phone number (as Supabase Auth stores it: digits, no '+') and an account in `currency`. */
 async function personWithPhone(currency: string): Promise<TopUpUser & { phone: string }> {
   const user = await topUpUser(sql, currency);
   const phone = `2567${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
-  await sql`update auth.users set phone = ${phone} where id = ${user.userId}::uuid`;
+  await sql`update auth.users set phone = ${phone}, phone_confirmed_at = now() where id = ${user.userId}::uuid`;
   return { ...user, phone };
 }
 
@@ -271,6 +271,17 @@ describe("the app's journey", () => {
 
     const short = await invoke(user, "cashouts", { body: { ...body, amount: 2001 }, key: crypto.randomUUID() });
     expect(short).toMatchObject({ status: 409, body: { error: { code: "insufficient_funds", details: { sqlstate: "WL001" } } } });
+
+    // Over the standard tier's largest single cash-out (500,000): 422 limit_exceeded, nothing held.
+    await fund(user, 600_000, "UGX");
+    const over = await invoke(user, "cashouts", { body: { ...body, amount: 500_001 }, key: crypto.randomUUID() });
+    expect(over).toMatchObject({
+      status: 422,
+      body: {
+        error: { code: "limit_exceeded", message: "single payment limit of 500000 UGX would be exceeded", details: { sqlstate: "WL009" } },
+      },
+    });
+    expect(await myBalances(user)).toMatchObject([{ balance: 606_000, available: 602_000 }]);
   });
 
   it("hears a frozen account, a missing key and another person's account as codes it can switch on", async () => {

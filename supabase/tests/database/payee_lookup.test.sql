@@ -1,15 +1,16 @@
 -- Finding the person one pays (docs/APP_GUIDE.md, "Pay another person"):
 -- api_private.wallet_find_payee gives a signed-in user the active account that the owner of a
 -- phone number holds in a currency, and one answer (WL007) for every number it may not pay
--- that way; who may call it; its arguments checked before anything is read.
+-- that way (no such confirmed phone, no active account in the currency); who may call it; its arguments checked before anything is read.
 begin;
-select plan(16);
+select plan(17);
 
-select tests.create_users('{payer, payee, closed_payee}', admins => '{admin}', support => '{support}');
-update auth.users set phone = '256772000001' where id = tests.user_id('payee');
-update auth.users set phone = '256772000002' where id = tests.user_id('closed_payee');
-update auth.users set phone = '256772000003' where id = tests.user_id('payer');
-select tests.create_accounts('fa000000', 'UGX', '{payer, payee, closed_payee}');
+select tests.create_users('{payer, payee, closed_payee, unconfirmed}', admins => '{admin}', support => '{support}');
+update auth.users set phone = '256772000001', phone_confirmed_at = now() where id = tests.user_id('payee');
+update auth.users set phone = '256772000002', phone_confirmed_at = now() where id = tests.user_id('closed_payee');
+update auth.users set phone = '256772000003', phone_confirmed_at = now() where id = tests.user_id('payer');
+update auth.users set phone = '256772000004' where id = tests.user_id('unconfirmed');
+select tests.create_accounts('fa000000', 'UGX', '{payer, payee, closed_payee, unconfirmed}');
 select tests.create_accounts('fb000000', 'USD', '{payee}');
 select public.wallet_set_status('fa000000-0000-4000-8000-00000000000c', 'closed', 'test');
 
@@ -22,6 +23,8 @@ select throws_ok($$ select api_private.wallet_find_payee('256772000009', 'UGX') 
   'WL007', 'no wallet of 256772000009 takes UGX', 'a number nobody has is WL007');
 select throws_ok($$ select api_private.wallet_find_payee('256772000001', 'KES') $$,
   'WL007', 'no wallet of 256772000001 takes KES', 'a currency the owner holds no account in is the same answer');
+select throws_ok($$ select api_private.wallet_find_payee('256772000004', 'UGX') $$,
+  'WL007', 'no wallet of 256772000004 takes UGX', 'a phone its user never confirmed is the same answer');
 select throws_ok($$ select api_private.wallet_find_payee('256772000002', 'UGX') $$,
   'WL007', 'no wallet of 256772000002 takes UGX', 'a closed account is the same answer');
 select tests.reset_role();
