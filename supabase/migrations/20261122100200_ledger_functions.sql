@@ -614,9 +614,7 @@ begin
   perform private.require_caller(array['user', 'admin'], 'look up a payee');
   perform private.require_within(p_msisdn, 'identifier', 'p_msisdn');
   perform private.require_within(p_currency, 'identifier', 'p_currency');
-  if p_msisdn is null or p_msisdn !~ '^[1-9][0-9]{7,14}$' then
-    perform private.fail('22023', 'p_msisdn must be E.164 digits with the country code, no +');
-  end if;
+  perform private.require_msisdn(p_msisdn);
   perform private.require_currency(p_currency);
   v_account := private.active_user_account((
     select u.id from auth.users u where u.phone = p_msisdn and u.phone_confirmed_at is not null), p_currency);

@@ -123,7 +123,8 @@ export function registerTopUpRoutes(app: PaymentsApp, routes: PaymentsRoutes): v
              i.updated_at, p.id as payment_id, p.provider_payment_id, p.status as payment_status, p.amount as payment_amount,
              p.currency as payment_currency, p.amount_refunded as payment_amount_refunded, p.created_at as payment_created_at
         from public.payment_intents i
-        left join lateral (select * from public.payments p where p.intent_id = i.id order by p.created_at limit 1) p on true
+        left join lateral (select p.id, p.provider_payment_id, p.status, p.amount, p.currency, p.amount_refunded, p.created_at
+                             from public.payments p where p.intent_id = i.id order by p.created_at limit 1) p on true
        where i.id = ${id.data}::uuid`);
     if (found.length === 0) throw new HttpError(404, "not_found", "No such top-up.");
     return c.json(topUpRead(found[0]!));
