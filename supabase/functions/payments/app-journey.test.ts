@@ -133,8 +133,24 @@ describe("the app's journey", () => {
     const again = await invoke(user, "topups", { body, key });
     expect([again.status, again.body, again.replayed]).toEqual([201, first.body, "true"]);
 
+    // The app was closed before the card sheet was confirmed: the top-up's read gives the sheet's
+    // client_secret back, to its owner only (an admin reading the intent does not get it).
     const pending = await invoke(user, `topups/${intentId}`);
-    expect(pending).toMatchObject({ status: 200, body: { intent: { status: "processing" }, payment: null } });
+    expect(pending).toMatchObject({
+      status: 200,
+      body: { intent: { status: "processing" }, payment: null, next_action: first.body.next_action },
+    });
+    const adminId = crypto.randomUUID();
+    await sql`insert into auth.users (id, aud, role, email) values (${adminId}, 'authenticated', 'authenticated', ${`${adminId}@mfuko.test`})`;
+    const admin = {
+      ...user,
+      token: await new TokenMinter(process.env.SUPABASE_JWT_SECRET!).user({
+        id: adminId,
+        email: `${adminId}@mfuko.test`,
+        appMetadata: { role: "admin" },
+      }),
+    };
+    expect(await invoke(admin, `topups/${intentId}`)).toMatchObject({ status: 200, body: { intent: { id: intentId }, next_action: null } });
 
     const succeeded = stripeEvent("payment_intent.succeeded", gateway.stripe.confirm(created[0]!.id as string));
     expect((await fetch(stripeRequest(succeeded, {}, { base: gateway.url }))).status).toBe(200);
@@ -162,6 +178,7 @@ describe("the app's journey", () => {
         amount_refunded: 0,
         created_at: expect.any(String),
       },
+      next_action: null,
     });
     expect(await creditsTo(sql, user.accountId)).toBe(1);
     expect(await myBalances(user)).toMatchObject([{ balance: 1999, available: 1999 }]);
@@ -183,7 +200,7 @@ describe("the app's journey", () => {
     expect(await gateway.momo.decide(momo.body.intent.id, "SUCCESSFUL")).toBe(200);
     expect(await invoke(momoUser, `topups/${momo.body.intent.id}`)).toMatchObject({
       status: 200,
-      body: { intent: { status: "succeeded" }, payment: { status: "succeeded", amount: 5000 } },
+      body: { intent: { status: "succeeded" }, payment: { status: "succeeded", amount: 5000 }, next_action: null },
     });
 
     const revolutUser = await topUpUser(sql, "EUR");
@@ -193,6 +210,7 @@ describe("the app's journey", () => {
     });
     expect(revolut.status).toBe(201);
     expect(revolut.body.next_action).toEqual({ type: "redirect", url: expect.stringMatching(/^https?:\/\//) });
+    expect((await invoke(revolutUser, `topups/${revolut.body.intent.id}`)).body.next_action).toEqual(revolut.body.next_action);
 
     // supabase.from("payment_intents").select("id, provider, amount, currency, status").order("created_at", ...)
     const listed = await asApp(revolutUser, (tx) => tx`select id, provider, status from public.payment_intents order by created_at desc`);

@@ -1,4 +1,4 @@
-// POST /payments/topups and GET /payments/topups/:id (docs/PAYMENTS.md).
+// POST /payments/topups and GET /payments/topups/:id (docs/PAYMENTS.md, docs/APP_GUIDE.md).
 // A top-up: claim the Idempotency-Key, payment_intent_create as the user (committed before the
 // provider is called, so that a retry finds the same intent), the provider call idempotent on
 // that intent, payment_intent_attach as the service, then the answer, stored for replays. A
@@ -10,7 +10,7 @@ import { HttpError } from "../_shared/errors.ts";
 import type { StoredResponse } from "../_shared/idempotency.ts";
 import { allowMethods } from "../_shared/middleware.ts";
 import type { PaymentsApp, PaymentsContext, PaymentsRoutes } from "./types.ts";
-import { type Intent, IntentNotPayableError, startTopUp, type TopUpStart } from "../_shared/money/topups.ts";
+import { type Intent, IntentNotPayableError, type NextAction, startTopUp, type TopUpStart } from "../_shared/money/topups.ts";
 import { errorBody, registerProviderRequest } from "./provider-request.ts";
 import { stripeCountsInMinorUnits } from "../_shared/providers/stripe/currencies.ts";
 
@@ -45,11 +45,13 @@ interface TopUpRead extends Intent {
   payment_currency: string | null;
   payment_amount_refunded: string | null;
   payment_created_at: Date | null;
+  next_action: NextAction | null;
 }
 
 /**
  * What the user sees of a top-up (docs/PAYMENTS.md, "GET /payments/topups/:id"): neither the
- * idempotency key nor the payment's provider payload, fee or review notes, which are ours.
+ * idempotency key nor the payment's provider payload, fee or review notes, which are ours; and,
+ * while it takes a payment, the next step its POST answered, to resume the checkout.
  */
 function topUpRead(row: TopUpRead) {
   return {
@@ -70,6 +72,7 @@ function topUpRead(row: TopUpRead) {
       amount_refunded: Number(row.payment_amount_refunded),
       created_at: row.payment_created_at,
     },
+    next_action: row.next_action,
   };
 }
 
@@ -121,7 +124,8 @@ export function registerTopUpRoutes(app: PaymentsApp, routes: PaymentsRoutes): v
       tx<TopUpRead[]>`
       select i.id, i.status, i.provider, i.provider_ref, i.account_id, i.amount, i.currency, i.failure_reason, i.created_at,
              i.updated_at, p.id as payment_id, p.provider_payment_id, p.status as payment_status, p.amount as payment_amount,
-             p.currency as payment_currency, p.amount_refunded as payment_amount_refunded, p.created_at as payment_created_at
+             p.currency as payment_currency, p.amount_refunded as payment_amount_refunded, p.created_at as payment_created_at,
+             api_private.topup_next_action(i.id) as next_action
         from public.payment_intents i
         left join lateral (select p.id, p.provider_payment_id, p.status, p.amount, p.currency, p.amount_refunded, p.created_at
                              from public.payments p where p.intent_id = i.id order by p.created_at limit 1) p on true
