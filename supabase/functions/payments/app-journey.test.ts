@@ -189,6 +189,40 @@ describe("the app's journey", () => {
     expect(await invoke(user, "topups/not-a-uuid")).toMatchObject({ status: 404, body: { error: { code: "not_found" } } });
   });
 
+  it("a card declined in the sheet reads failed with Stripe's words, and another card in the same sheet still credits once", async () => {
+    const user = await topUpUser(sql, "USD");
+    const started = await invoke(user, "topups", {
+      body: { provider: "stripe", account_id: user.accountId, amount: 2500, currency: "USD" },
+      key: crypto.randomUUID(),
+    });
+    expect(started.status).toBe(201);
+    const intentId = started.body.intent.id;
+    const [pi] = [...gateway.stripe.paymentIntents.values()].filter((p) => (p.metadata as Record<string, string>).intent_id === intentId);
+    const declined = stripeEvent("payment_intent.payment_failed", {
+      ...pi,
+      status: "requires_payment_method",
+      last_payment_error: {
+        type: "card_error",
+        code: "card_declined",
+        decline_code: "generic_decline",
+        message: "Your card was declined.",
+      },
+    });
+    expect((await fetch(stripeRequest(declined, {}, { base: gateway.url }))).status).toBe(200);
+    expect(await invoke(user, `topups/${intentId}`)).toMatchObject({
+      status: 200,
+      body: { intent: { status: "failed", failure_reason: "Your card was declined." }, payment: null, next_action: null },
+    });
+
+    const succeeded = stripeEvent("payment_intent.succeeded", gateway.stripe.confirm(pi!.id as string));
+    expect((await fetch(stripeRequest(succeeded, {}, { base: gateway.url }))).status).toBe(200);
+    expect(await invoke(user, `topups/${intentId}`)).toMatchObject({
+      status: 200,
+      body: { intent: { status: "succeeded", failure_reason: null }, payment: { status: "succeeded", amount: 2500 } },
+    });
+    expect(await creditsTo(sql, user.accountId)).toBe(1);
+  });
+
   it("tops up with MoMo (approve on the phone) and Revolut (a checkout URL), and lists its top-ups", async () => {
     const momoUser = await topUpUser(sql, "UGX");
     const momo = await invoke(momoUser, "topups", {
