@@ -3,13 +3,14 @@
 // RLS shows a user only its own accounts, so this is how wallet_transfer's p_to is found; the
 // function's per-user rate limit bounds how many numbers one user can try.
 import { z } from "zod";
+import { currencyField, msisdnField } from "./fields.ts";
 import { parseOrThrow } from "../_shared/errors.ts";
 import { allowMethods } from "../_shared/middleware.ts";
 import type { PaymentsApp, PaymentsRoutes } from "./types.ts";
 
 export const payeeQuerySchema = z.strictObject({
-  msisdn: z.string().regex(/^[1-9][0-9]{7,14}$/, "must be E.164 digits with the country code, no +"),
-  currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as UGX"),
+  msisdn: msisdnField,
+  currency: currencyField,
 });
 
 export function registerPayeeRoutes(app: PaymentsApp, routes: PaymentsRoutes): void {

@@ -6,6 +6,7 @@
 // unavailable leaves the intent payable, releases the key and answers 502, so that the same key
 // retried later finishes the job, unless the intent ended meanwhile (409, no provider call).
 import { z } from "zod";
+import { accountIdField, amountField, currencyField, msisdnField } from "./fields.ts";
 import { HttpError } from "../_shared/errors.ts";
 import type { StoredResponse } from "../_shared/idempotency.ts";
 import { allowMethods } from "../_shared/middleware.ts";
@@ -16,10 +17,10 @@ import { stripeCountsInMinorUnits } from "../_shared/providers/stripe/currencies
 
 export const topUpSchema = z.strictObject({
   provider: z.enum(["stripe", "momo", "revolut"]),
-  account_id: z.uuid({ error: "must be a UUID" }),
-  amount: z.int({ error: "must be a whole number of minor units" }).positive("must be positive").max(Number.MAX_SAFE_INTEGER),
-  currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as UGX"),
-  msisdn: z.string().regex(/^[1-9][0-9]{7,14}$/, "must be E.164 digits with the country code, no +").optional(),
+  account_id: accountIdField,
+  amount: amountField,
+  currency: currencyField,
+  msisdn: msisdnField.optional(),
   idempotency_key: z.string().optional(),
 }).refine((body) => body.provider !== "momo" || body.msisdn !== undefined, {
   path: ["msisdn"],
