@@ -217,6 +217,31 @@ function generators(secrets: Record<string, string>, adminToken: string, userTok
       body: JSON.stringify({ account_id: crypto.randomUUID(), amount: 5, direction: "credit", reason: "drill" }),
       headers: admin,
     }),
+    // The payments API as a signed-in user: malformed top-ups and cash-outs, bad payee look-ups
+    // (a well-formed number nobody has confirmed is 404), bad ids (404), wrong methods.
+    () => ({
+      kind: "payments malformed",
+      path: pick(["/payments/topups", "/payments/cashouts"]),
+      method: "POST",
+      body: body(),
+      headers: { ...json, authorization: `Bearer ${userToken}`, "idempotency-key": crypto.randomUUID() },
+    }),
+    () => ({
+      kind: "payments query",
+      path: `/payments/${
+        pick([
+          "payees",
+          "payees?msisdn=%2B256772123456&currency=UGX",
+          "payees?msisdn=256772123456",
+          "payees?msisdn=256700000000&currency=UGX",
+          "payees?msisdn=256772123456&currency=ugx&x=1",
+          `topups/${encodeURIComponent(id())}`,
+          `cashouts/${encodeURIComponent(id())}`,
+        ])
+      }`,
+      method: pick(["GET", "GET", "DELETE"]),
+      headers: { authorization: `Bearer ${userToken}` },
+    }),
     // Header injection attempts that fetch can carry: control characters are refused by the
     // client itself, so these test what reaches the server; raw CRLF goes through rawRequest.
     () => ({

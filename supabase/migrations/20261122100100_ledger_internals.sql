@@ -194,6 +194,20 @@ begin
 end;
 $$;
 
+-- A mobile-money number (a MoMo payer or payee, a payee's phone) as E.164 digits with the
+-- country code and no '+', 8 to 15 digits as MoMo pays them, or 22023.
+create function private.require_msisdn(p_msisdn text) returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_msisdn is null or p_msisdn !~ '^[1-9][0-9]{7,14}$' then
+    perform private.fail('22023', 'p_msisdn must be E.164 digits with the country code, no +');
+  end if;
+end;
+$$;
+
 -- The payment providers money comes in and goes out through (the payments tables' shape
 -- checks call it too).
 create function private.payment_providers() returns text[]

@@ -599,6 +599,41 @@ end;
 $$;
 grant execute on function api_private.wallet_balance(uuid) to authenticated, service_role;
 
+-- The account a signed-in user pays when it pays the person with the phone number p_msisdn
+-- (E.164 digits, no '+', as Supabase Auth stores auth.users.phone) in p_currency: that
+-- person's active user account in the currency. Only a confirmed phone counts (the owner
+-- proved it by OTP, or WhatsApp did: docs/WHATSAPP.md), so that nobody who signs up with
+-- another person's number receives what is sent to that person. The one way an app learns a payee's account
+-- id, since RLS shows a user only its own accounts. A number with no user, a user with no
+-- account in the currency, or one whose account is frozen or closed is one answer, WL007 (as
+-- wallet_transfer answers for such a recipient), so that it tells nothing more about a
+-- stranger's wallet than that it takes this payment. Not exposed by PostgREST: only the
+-- payments function calls it (GET /payments/payees), whose per-user rate limit bounds how
+-- many numbers one user can try.
+create function api_private.wallet_find_payee(p_msisdn text, p_currency text)
+returns uuid
+language plpgsql
+stable
+security definer set search_path = ''
+as $$
+declare
+  v_account uuid;
+begin
+  perform private.require_caller(array['user', 'admin'], 'look up a payee');
+  perform private.require_within(p_msisdn, 'identifier', 'p_msisdn');
+  perform private.require_within(p_currency, 'identifier', 'p_currency');
+  perform private.require_msisdn(p_msisdn);
+  perform private.require_currency(p_currency);
+  v_account := private.active_user_account((
+    select u.id from auth.users u where u.phone = p_msisdn and u.phone_confirmed_at is not null), p_currency);
+  if v_account is null then
+    perform private.fail('WL007', pg_catalog.format('no wallet of %s takes %s', p_msisdn, p_currency));
+  end if;
+  return v_account;
+end;
+$$;
+grant execute on function api_private.wallet_find_payee(text, text) to authenticated;
+
 -- The API entry points of the five functions above (the wrapper rule, at the top).
 create function public.wallet_open_account(p_currency text)
 returns public.wallet_accounts

@@ -160,6 +160,30 @@ end;
 $$;
 grant execute on function api_private.payment_intent_create(text, uuid, bigint, text, text) to authenticated, service_role;
 
+-- The next step of the caller's own top-up p_intent as POST /payments/topups answered it (its
+-- stored 201's next_action: Stripe's client_secret, the MoMo approval, Revolut's checkout URL)
+-- while the intent still takes a payment, so that an app that left the checkout resumes it from
+-- the intent's id (GET /payments/topups/:id). Null for an intent that no longer takes a payment,
+-- one not started through the payments API, or another person's: the stored answer is found
+-- by auth.uid(), so staff reading an intent never get its client_secret.
+create function api_private.topup_next_action(p_intent uuid)
+returns jsonb
+language plpgsql
+stable
+security definer set search_path = ''
+as $$
+begin
+  perform private.require_caller(array['user', 'admin'], 'read a top-up''s next step');
+  return (
+    select r.response_body -> 'next_action'
+      from public.payment_intents i
+      join private.api_requests r on r.caller_id = i.created_by and r.idempotency_key = i.idempotency_key
+     where i.id = p_intent and i.created_by = auth.uid() and i.status in ('requires_payment', 'processing')
+       and r.method = 'POST' and r.path = '/payments/topups' and r.response_status = 201);
+end;
+$$;
+grant execute on function api_private.topup_next_action(uuid) to authenticated;
+
 -- Records the provider's id for the intent once the provider call returned.
 create function public.payment_intent_attach(p_intent uuid, p_provider_ref text)
 returns public.payment_intents

@@ -106,9 +106,7 @@ begin
   perform private.require_within(p_currency, 'identifier', 'p_currency');
   perform private.require_text(p_idempotency_key, 'identifier', 'idempotency key');
   perform private.require_amount(p_amount);
-  if p_msisdn is null or p_msisdn !~ '^[1-9][0-9]{7,14}$' then
-    perform private.fail('22023', 'p_msisdn must be E.164 digits with the country code, no +');
-  end if;
+  perform private.require_msisdn(p_msisdn);
   perform private.require_currency(p_currency);
 
   -- A concurrent call with the same key waits here, then finds the first one's cash-out.

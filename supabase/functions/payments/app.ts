@@ -1,4 +1,4 @@
-// The payments API (a signed-in user's top-ups and cash-outs) as a hono app, built from its dependencies so
+// The payments API (a signed-in user's top-ups, cash-outs and payee look-ups) as a hono app, built from its dependencies so
 // that tests can give it their own database, limiter and provider clients; handler.ts builds
 // the deployed one from the environment. Pipeline: shared layer (correlation id, rate limit
 // keyed by the verified user id, methods, body limits, JSON errors, one log line) ->
@@ -6,6 +6,7 @@
 import type { AppOptions } from "../_shared/composition.ts";
 import { createUserApiApp } from "../_shared/user-api/app.ts";
 import { registerCashOutRoutes } from "./cashouts.ts";
+import { registerPayeeRoutes } from "./payees.ts";
 import { registerTopUpRoutes } from "./topups.ts";
 import type { PaymentsApp, PaymentsDependencies } from "./types.ts";
 
@@ -16,6 +17,6 @@ export function createPaymentsApp(options: AppOptions<PaymentsDependencies>): Pa
     methods: ["GET", "POST"],
     keyPrefix: "payments:",
     service: "The payments API",
-    routes: [registerTopUpRoutes, registerCashOutRoutes],
+    routes: [registerTopUpRoutes, registerCashOutRoutes, registerPayeeRoutes],
   });
 }

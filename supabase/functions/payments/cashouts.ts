@@ -9,6 +9,7 @@
 // (502) until a retry, the callback or the momo-poll job learns MoMo's answer. Only a status
 // confirmed with MoMo's API captures the hold (momo-webhook, momo-poll).
 import { z } from "zod";
+import { accountIdField, amountField, currencyField, msisdnField } from "./fields.ts";
 import { HttpError } from "../_shared/errors.ts";
 import type { StoredResponse } from "../_shared/idempotency.ts";
 import { allowMethods } from "../_shared/middleware.ts";
@@ -17,10 +18,10 @@ import type { PaymentsApp, PaymentsContext, PaymentsRoutes } from "./types.ts";
 import { errorBody, registerProviderRequest } from "./provider-request.ts";
 
 export const cashOutSchema = z.strictObject({
-  account_id: z.uuid({ error: "must be a UUID" }),
-  amount: z.int({ error: "must be a whole number of minor units" }).positive("must be positive").max(Number.MAX_SAFE_INTEGER),
-  currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as UGX"),
-  msisdn: z.string().regex(/^[1-9][0-9]{7,14}$/, "must be E.164 digits with the country code, no +"),
+  account_id: accountIdField,
+  amount: amountField,
+  currency: currencyField,
+  msisdn: msisdnField,
   idempotency_key: z.string().optional(),
 });
 type CashOutInput = z.output<typeof cashOutSchema>;

@@ -1,4 +1,4 @@
-// POST /payments/topups and GET /payments/topups/:id (docs/PAYMENTS.md).
+// POST /payments/topups and GET /payments/topups/:id (docs/PAYMENTS.md, docs/APP_GUIDE.md).
 // A top-up: claim the Idempotency-Key, payment_intent_create as the user (committed before the
 // provider is called, so that a retry finds the same intent), the provider call idempotent on
 // that intent, payment_intent_attach as the service, then the answer, stored for replays. A
@@ -6,20 +6,21 @@
 // unavailable leaves the intent payable, releases the key and answers 502, so that the same key
 // retried later finishes the job, unless the intent ended meanwhile (409, no provider call).
 import { z } from "zod";
+import { accountIdField, amountField, currencyField, msisdnField } from "./fields.ts";
 import { HttpError } from "../_shared/errors.ts";
 import type { StoredResponse } from "../_shared/idempotency.ts";
 import { allowMethods } from "../_shared/middleware.ts";
 import type { PaymentsApp, PaymentsContext, PaymentsRoutes } from "./types.ts";
-import { type Intent, IntentNotPayableError, startTopUp, type TopUpStart } from "../_shared/money/topups.ts";
+import { type Intent, IntentNotPayableError, type NextAction, startTopUp, type TopUpStart } from "../_shared/money/topups.ts";
 import { errorBody, registerProviderRequest } from "./provider-request.ts";
 import { stripeCountsInMinorUnits } from "../_shared/providers/stripe/currencies.ts";
 
 export const topUpSchema = z.strictObject({
   provider: z.enum(["stripe", "momo", "revolut"]),
-  account_id: z.uuid({ error: "must be a UUID" }),
-  amount: z.int({ error: "must be a whole number of minor units" }).positive("must be positive").max(Number.MAX_SAFE_INTEGER),
-  currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as UGX"),
-  msisdn: z.string().regex(/^[1-9][0-9]{7,14}$/, "must be E.164 digits with the country code, no +").optional(),
+  account_id: accountIdField,
+  amount: amountField,
+  currency: currencyField,
+  msisdn: msisdnField.optional(),
   idempotency_key: z.string().optional(),
 }).refine((body) => body.provider !== "momo" || body.msisdn !== undefined, {
   path: ["msisdn"],
@@ -32,6 +33,48 @@ type TopUpInput = z.output<typeof topUpSchema>;
 
 function intentView(intent: Intent) {
   return { id: intent.id, status: intent.status, provider: intent.provider, amount: Number(intent.amount), currency: intent.currency };
+}
+
+/** A top-up as GET /payments/topups/:id reads it: the intent's columns and its payment's, prefixed payment_. */
+interface TopUpRead extends Intent {
+  created_at: Date;
+  updated_at: Date;
+  payment_id: string | null;
+  provider_payment_id: string | null;
+  payment_status: string | null;
+  payment_amount: string | null;
+  payment_currency: string | null;
+  payment_amount_refunded: string | null;
+  payment_created_at: Date | null;
+  next_action: NextAction | null;
+}
+
+/**
+ * What the user sees of a top-up (docs/PAYMENTS.md, "GET /payments/topups/:id"): neither the
+ * idempotency key nor the payment's provider payload, fee or review notes, which are ours; and,
+ * while it takes a payment, the next step its POST answered, to resume the checkout.
+ */
+function topUpRead(row: TopUpRead) {
+  return {
+    intent: {
+      ...intentView(row),
+      account_id: row.account_id,
+      provider_ref: row.provider_ref,
+      failure_reason: row.failure_reason,
+      created_at: row.created_at,
+      updated_at: row.updated_at,
+    },
+    payment: row.payment_id === null ? null : {
+      id: row.payment_id,
+      provider_payment_id: row.provider_payment_id,
+      status: row.payment_status,
+      amount: Number(row.payment_amount),
+      currency: row.payment_currency,
+      amount_refunded: Number(row.payment_amount_refunded),
+      created_at: row.payment_created_at,
+    },
+    next_action: row.next_action,
+  };
 }
 
 function declined(intent: Intent, reason: string | null): HttpError {
@@ -79,14 +122,17 @@ export function registerTopUpRoutes(app: PaymentsApp, routes: PaymentsRoutes): v
   app.get("/topups/:id", async (c) => {
     const id = z.uuid().safeParse(c.req.param("id"));
     const found = !id.success ? [] : await routes.asCaller(c, (tx) =>
-      tx<{ intent: Intent & Record<string, unknown>; payment: unknown }[]>`
-      select to_jsonb(i) as intent,
-             (select to_jsonb(p) from public.payments p where p.intent_id = i.id order by p.created_at limit 1) as payment
+      tx<TopUpRead[]>`
+      select i.id, i.status, i.provider, i.provider_ref, i.account_id, i.amount, i.currency, i.failure_reason, i.created_at,
+             i.updated_at, p.id as payment_id, p.provider_payment_id, p.status as payment_status, p.amount as payment_amount,
+             p.currency as payment_currency, p.amount_refunded as payment_amount_refunded, p.created_at as payment_created_at,
+             api_private.topup_next_action(i.id) as next_action
         from public.payment_intents i
+        left join lateral (select p.id, p.provider_payment_id, p.status, p.amount, p.currency, p.amount_refunded, p.created_at
+                             from public.payments p where p.intent_id = i.id order by p.created_at limit 1) p on true
        where i.id = ${id.data}::uuid`);
     if (found.length === 0) throw new HttpError(404, "not_found", "No such top-up.");
-    const { intent, payment } = found[0]!;
-    return c.json({ intent: { ...intent, amount: Number(intent.amount) }, payment });
+    return c.json(topUpRead(found[0]!));
   });
   app.all("/topups/:id", allowMethods("GET"));
 }

@@ -1,0 +1,368 @@
+// A person's journey as a mobile app makes it (docs/APP_GUIDE.md), with real JWTs: the edge
+// routes through supabase-js's functions.invoke against a real Deno gateway and the provider
+// stand-ins, the tables and wallet functions as PostgREST runs them for that JWT (one
+// transaction, the JWT's role, its claims in request.jwt.claims). Each step checks the answer
+// the guide documents, that a retry after a lost answer moves no money twice, and that nothing
+// of another person's is read or touched.
+import { createClient, FunctionsHttpError } from "@supabase/supabase-js";
+import type postgres from "postgres";
+import { describe, expect, it } from "vitest";
+import { TokenMinter } from "@mfuko/local-stack/tokens";
+import { asServiceRole, creditsTo } from "../../tests/support/payments-fixtures.ts";
+import { MOMO_PAYER, type TopUpUser, topUpUser } from "../../tests/support/payments-gateway.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
+import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
+import { stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
+
+const sql = useTestSql();
+const gateway = usePaymentsGateway();
+const anonKey = await new TokenMinter(process.env.SUPABASE_JWT_SECRET!).apiKey("anon");
+
+/** The app's supabase-js client for a signed-in user (the access token Supabase Auth issued). */
+const appClient = (user: TopUpUser) =>
+  createClient(gateway.url.replace(/\/functions\/v1$/, ""), anonKey, {
+    accessToken: () => Promise.resolve(user.token),
+    realtime: { transport: class {} as never },
+  });
+
+interface Answer {
+  status: number;
+  // deno-lint-ignore no-explicit-any
+  body: any;
+  replayed: string | null;
+}
+
+/** supabase.functions.invoke as the app calls a payments route: the status and JSON body, errors included. */
+async function invoke(user: TopUpUser, route: string, options: { body?: object; key?: string } = {}): Promise<Answer> {
+  const { data, error, response } = await appClient(user).functions.invoke(`payments/${route}`, {
+    method: options.body ? "POST" : "GET",
+    body: options.body,
+    headers: options.key ? { "Idempotency-Key": options.key } : {},
+  });
+  if (error && !(error instanceof FunctionsHttpError)) throw error;
+  const answered = error ? error.context as Response : response!;
+  return {
+    status: answered.status,
+    body: error ? await answered.json() : data,
+    replayed: answered.headers.get("idempotent-replayed"),
+  };
+}
+
+/** What PostgREST runs for this user's JWT: `fn` in one transaction as the JWT's role, with its claims. */
+function asApp<T>(user: TopUpUser, fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
+  const claims = JSON.parse(Buffer.from(user.token.split(".")[1]!, "base64url").toString());
+  return sql.begin(async (tx) => {
+    await tx`select set_config('role', ${claims.role}, true), set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
+    return fn(tx);
+  }) as Promise<T>;
+}
+
+/** supabase.from("wallet_account_balances").select("account_id, currency, status, balance, available"). */
+const myBalances = (user: TopUpUser) =>
+  asApp(user, (tx) => tx`select account_id, currency, status, balance::int, available::int from public.wallet_account_balances`);
+
+/** A user with a confirmed phone number (as Supabase Auth stores it: digits, no '+') and an account in `currency`. */
+async function personWithPhone(currency: string): Promise<TopUpUser & { phone: string }> {
+  const user = await topUpUser(sql, currency);
+  const phone = `2567${String(Math.floor(Math.random() * 1e8)).padStart(8, "0")}`;
+  await sql`update auth.users set phone = ${phone}, phone_confirmed_at = now() where id = ${user.userId}::uuid`;
+  return { ...user, phone };
+}
+
+async function fund(user: TopUpUser, amount: number, currency: string): Promise<void> {
+  await asServiceRole(sql, (tx) =>
+    tx`
+    select public.wallet_deposit(${user.accountId}::uuid, ${amount}::bigint, ${currency}, 'momo', ${crypto.randomUUID()})`);
+}
+
+describe("the app's journey", () => {
+  it("sees only its own account and balance, and reads its history newest first, a page at a time", async () => {
+    const alice = await topUpUser(sql, "UGX");
+    const bob = await topUpUser(sql, "UGX");
+    await fund(alice, 9000, "UGX");
+    expect(await myBalances(alice)).toEqual([{
+      account_id: alice.accountId,
+      currency: "UGX",
+      status: "active",
+      balance: 9000,
+      available: 9000,
+    }]);
+    expect(await myBalances(bob)).toEqual([{ account_id: bob.accountId, currency: "UGX", status: "active", balance: 0, available: 0 }]);
+
+    for (const amount of [100, 200, 300]) {
+      await asApp(alice, (tx) =>
+        tx`
+        select 1 from public.wallet_transfer(${alice.accountId}::uuid, ${bob.accountId}::uuid, ${amount}::bigint, 'UGX',
+                                             ${crypto.randomUUID()}, 'lunch')`);
+    }
+    // supabase.from("wallet_entries").select("id, amount, created_at, wallet_transactions(kind, description)")
+    //   .order("id", { ascending: false }).limit(2), then .lt("id", <last id>) for the next page.
+    const page = (before: number | null) =>
+      asApp(alice, (tx) =>
+        tx<{ id: string; amount: number; kind: string; description: string | null }[]>`
+        select e.id, e.amount::int, t.kind, t.description
+          from public.wallet_entries e join public.wallet_transactions t on t.id = e.transaction_id
+         where ${before}::bigint is null or e.id < ${before}::bigint
+         order by e.id desc limit 2`);
+    const first = await page(null);
+    expect(first.map((e) => [e.amount, e.kind])).toEqual([[-300, "transfer"], [-200, "transfer"]]);
+    const second = await page(Number(first[1]!.id));
+    expect(second.map((e) => [e.amount, e.kind, e.description])).toEqual([[-100, "transfer", "lunch"], [9000, "deposit", null]]);
+
+    // select=* on wallet_transactions is refused (the attribution columns are not the API roles'):
+    // the guide names the columns to select.
+    await expect(asApp(alice, (tx) => tx`select * from public.wallet_transactions`)).rejects.toMatchObject({ code: "42501" });
+  });
+
+  it("tops up by card: the client_secret, a retry after a lost answer makes no second PaymentIntent, then reads the top-up succeeded", async () => {
+    const user = await topUpUser(sql, "USD");
+    const key = crypto.randomUUID();
+    const body = { provider: "stripe", account_id: user.accountId, amount: 1999, currency: "USD" };
+    const first = await invoke(user, "topups", { body, key });
+    expect(first.status).toBe(201);
+    const intentId = first.body.intent.id;
+    const created = [...gateway.stripe.paymentIntents.values()].filter((pi) =>
+      (pi.metadata as Record<string, string>).intent_id === intentId
+    );
+    expect(created).toHaveLength(1);
+    expect(first.body).toEqual({
+      intent: { id: intentId, status: "processing", provider: "stripe", amount: 1999, currency: "USD" },
+      next_action: { type: "stripe_client_secret", client_secret: created[0]!.client_secret },
+    });
+    // The app lost the answer and sends the same request again: the same answer, no new PaymentIntent.
+    const again = await invoke(user, "topups", { body, key });
+    expect([again.status, again.body, again.replayed]).toEqual([201, first.body, "true"]);
+
+    // The app was closed before the card sheet was confirmed: the top-up's read gives the sheet's
+    // client_secret back, to its owner only (an admin reading the intent does not get it).
+    const pending = await invoke(user, `topups/${intentId}`);
+    expect(pending).toMatchObject({
+      status: 200,
+      body: { intent: { status: "processing" }, payment: null, next_action: first.body.next_action },
+    });
+    const adminId = crypto.randomUUID();
+    await sql`insert into auth.users (id, aud, role, email) values (${adminId}, 'authenticated', 'authenticated', ${`${adminId}@mfuko.test`})`;
+    const admin = {
+      ...user,
+      token: await new TokenMinter(process.env.SUPABASE_JWT_SECRET!).user({
+        id: adminId,
+        email: `${adminId}@mfuko.test`,
+        appMetadata: { role: "admin" },
+      }),
+    };
+    expect(await invoke(admin, `topups/${intentId}`)).toMatchObject({ status: 200, body: { intent: { id: intentId }, next_action: null } });
+
+    const succeeded = stripeEvent("payment_intent.succeeded", gateway.stripe.confirm(created[0]!.id as string));
+    expect((await fetch(stripeRequest(succeeded, {}, { base: gateway.url }))).status).toBe(200);
+    const read = await invoke(user, `topups/${intentId}`);
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual({
+      intent: {
+        id: intentId,
+        status: "succeeded",
+        provider: "stripe",
+        amount: 1999,
+        currency: "USD",
+        account_id: user.accountId,
+        provider_ref: created[0]!.id,
+        failure_reason: null,
+        created_at: expect.any(String),
+        updated_at: expect.any(String),
+      },
+      payment: {
+        id: expect.any(String),
+        provider_payment_id: created[0]!.id,
+        status: "succeeded",
+        amount: 1999,
+        currency: "USD",
+        amount_refunded: 0,
+        created_at: expect.any(String),
+      },
+      next_action: null,
+    });
+    expect(await creditsTo(sql, user.accountId)).toBe(1);
+    expect(await myBalances(user)).toMatchObject([{ balance: 1999, available: 1999 }]);
+
+    // Another person's top-up is not found; an id that is not a UUID neither.
+    const stranger = await topUpUser(sql, "USD");
+    expect(await invoke(stranger, `topups/${intentId}`)).toMatchObject({ status: 404, body: { error: { code: "not_found" } } });
+    expect(await invoke(user, "topups/not-a-uuid")).toMatchObject({ status: 404, body: { error: { code: "not_found" } } });
+  });
+
+  it("a card declined in the sheet reads failed with Stripe's words, and another card in the same sheet still credits once", async () => {
+    const user = await topUpUser(sql, "USD");
+    const started = await invoke(user, "topups", {
+      body: { provider: "stripe", account_id: user.accountId, amount: 2500, currency: "USD" },
+      key: crypto.randomUUID(),
+    });
+    expect(started.status).toBe(201);
+    const intentId = started.body.intent.id;
+    const [pi] = [...gateway.stripe.paymentIntents.values()].filter((p) => (p.metadata as Record<string, string>).intent_id === intentId);
+    const declined = stripeEvent("payment_intent.payment_failed", {
+      ...pi,
+      status: "requires_payment_method",
+      last_payment_error: {
+        type: "card_error",
+        code: "card_declined",
+        decline_code: "generic_decline",
+        message: "Your card was declined.",
+      },
+    });
+    expect((await fetch(stripeRequest(declined, {}, { base: gateway.url }))).status).toBe(200);
+    expect(await invoke(user, `topups/${intentId}`)).toMatchObject({
+      status: 200,
+      body: { intent: { status: "failed", failure_reason: "Your card was declined." }, payment: null, next_action: null },
+    });
+
+    const succeeded = stripeEvent("payment_intent.succeeded", gateway.stripe.confirm(pi!.id as string));
+    expect((await fetch(stripeRequest(succeeded, {}, { base: gateway.url }))).status).toBe(200);
+    expect(await invoke(user, `topups/${intentId}`)).toMatchObject({
+      status: 200,
+      body: { intent: { status: "succeeded", failure_reason: null }, payment: { status: "succeeded", amount: 2500 } },
+    });
+    expect(await creditsTo(sql, user.accountId)).toBe(1);
+  });
+
+  it("tops up with MoMo (approve on the phone) and Revolut (a checkout URL), and lists its top-ups", async () => {
+    const momoUser = await topUpUser(sql, "UGX");
+    const momo = await invoke(momoUser, "topups", {
+      body: { provider: "momo", account_id: momoUser.accountId, amount: 5000, currency: "UGX", msisdn: MOMO_PAYER },
+      key: crypto.randomUUID(),
+    });
+    expect(momo.status).toBe(201);
+    expect(momo.body.next_action).toEqual({ type: "approve_on_phone", msisdn: MOMO_PAYER });
+    expect(await gateway.momo.decide(momo.body.intent.id, "SUCCESSFUL")).toBe(200);
+    expect(await invoke(momoUser, `topups/${momo.body.intent.id}`)).toMatchObject({
+      status: 200,
+      body: { intent: { status: "succeeded" }, payment: { status: "succeeded", amount: 5000 }, next_action: null },
+    });
+
+    const revolutUser = await topUpUser(sql, "EUR");
+    const revolut = await invoke(revolutUser, "topups", {
+      body: { provider: "revolut", account_id: revolutUser.accountId, amount: 2500, currency: "EUR" },
+      key: crypto.randomUUID(),
+    });
+    expect(revolut.status).toBe(201);
+    expect(revolut.body.next_action).toEqual({ type: "redirect", url: expect.stringMatching(/^https?:\/\//) });
+    expect((await invoke(revolutUser, `topups/${revolut.body.intent.id}`)).body.next_action).toEqual(revolut.body.next_action);
+
+    // supabase.from("payment_intents").select("id, provider, amount, currency, status").order("created_at", ...)
+    const listed = await asApp(revolutUser, (tx) => tx`select id, provider, status from public.payment_intents order by created_at desc`);
+    expect(listed).toEqual([{ id: revolut.body.intent.id, provider: "revolut", status: "processing" }]);
+  });
+
+  it("finds the person it pays by phone number, pays once whatever the retries, and learns nothing of strangers", async () => {
+    const payer = await personWithPhone("UGX");
+    const payee = await personWithPhone("UGX");
+    await fund(payer, 10_000, "UGX");
+
+    const found = await invoke(payer, `payees?msisdn=${payee.phone}&currency=UGX`);
+    expect(found).toMatchObject({ status: 200, body: { payee: { account_id: payee.accountId, currency: "UGX", msisdn: payee.phone } } });
+
+    // supabase.rpc("wallet_transfer", {...}) twice with one key (the answer was lost): one payment.
+    const key = crypto.randomUUID();
+    const pay = () =>
+      asApp(payer, (tx) =>
+        tx<{ id: string }[]>`
+        select id from public.wallet_transfer(${payer.accountId}::uuid, ${found.body.payee.account_id}::uuid, 2500::bigint,
+                                               'UGX', ${key})`);
+    const [paid] = await pay();
+    const [retried] = await pay();
+    expect(retried!.id).toBe(paid!.id);
+    expect(await myBalances(payer)).toMatchObject([{ balance: 7500 }]);
+    expect(await myBalances(payee)).toMatchObject([{ balance: 2500 }]);
+
+    // A number nobody has, a currency the payee holds no account in, a frozen payee: one answer.
+    const nobody = await invoke(payer, "payees?msisdn=256700000001&currency=UGX");
+    const otherCurrency = await invoke(payer, `payees?msisdn=${payee.phone}&currency=KES`);
+    await asServiceRole(sql, (tx) => tx`select 1 from public.wallet_set_status(${payee.accountId}::uuid, 'frozen', 'test')`);
+    const frozen = await invoke(payer, `payees?msisdn=${payee.phone}&currency=UGX`);
+    for (const answer of [nobody, otherCurrency, frozen]) {
+      expect(answer).toMatchObject({ status: 404, body: { error: { code: "not_found", details: { sqlstate: "WL007" } } } });
+    }
+    expect(otherCurrency.body.error.message).toBe(`no wallet of ${payee.phone} takes KES`);
+    expect(frozen.body.error.message).toBe(`no wallet of ${payee.phone} takes UGX`);
+
+    const bad = await invoke(payer, "payees?msisdn=%2B256772123456&currency=ugx");
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe("validation_failed");
+    expect(bad.body.error.details.fields.map((f: { path: string }) => f.path).sort()).toEqual(["currency", "msisdn"]);
+    const unknownField = await invoke(payer, `payees?msisdn=${payee.phone}&currency=UGX&name=x`);
+    expect(unknownField).toMatchObject({ status: 400, body: { error: { code: "validation_failed" } } });
+
+    // Without a session there is no look-up at all: no token 401, the anon key (no user) 403.
+    const lookUp = (headers: Record<string, string>) =>
+      fetch(`${gateway.url}/payments/payees?msisdn=${payee.phone}&currency=UGX`, { headers }).then((r) => r.status);
+    expect(await lookUp({})).toBe(401);
+    expect(await lookUp({ authorization: `Bearer ${anonKey}` })).toBe(403);
+  });
+
+  it("cashes out, reads the cash-out and lists its own cash-outs only", async () => {
+    const user = await topUpUser(sql, "UGX");
+    const other = await topUpUser(sql, "UGX");
+    await fund(user, 6000, "UGX");
+    const key = crypto.randomUUID();
+    const body = { account_id: user.accountId, amount: 4000, currency: "UGX", msisdn: MOMO_PAYER };
+    const first = await invoke(user, "cashouts", { body, key });
+    expect(first.status).toBe(201);
+    expect(first.body).toEqual({
+      cashout: {
+        id: expect.any(String),
+        account_id: user.accountId,
+        status: "pending",
+        amount: 4000,
+        currency: "UGX",
+        msisdn: MOMO_PAYER,
+        reason: null,
+        created_at: expect.any(String),
+        settled_at: null,
+      },
+    });
+    expect(await invoke(user, "cashouts", { body, key })).toMatchObject({ status: 201, body: first.body, replayed: "true" });
+    expect(await myBalances(user)).toMatchObject([{ balance: 6000, available: 2000 }]);
+
+    expect(await invoke(user, `cashouts/${first.body.cashout.id}`)).toEqual({ status: 200, body: first.body, replayed: null });
+    expect(await invoke(other, `cashouts/${first.body.cashout.id}`)).toMatchObject({ status: 404 });
+    // supabase.from("cashouts").select("id, status, amount, reason").order("created_at", { ascending: false })
+    expect(await asApp(user, (tx) => tx`select id, status from public.cashouts`)).toEqual([{
+      id: first.body.cashout.id,
+      status: "pending",
+    }]);
+    expect(await asApp(other, (tx) => tx`select id from public.cashouts`)).toEqual([]);
+
+    const short = await invoke(user, "cashouts", { body: { ...body, amount: 2001 }, key: crypto.randomUUID() });
+    expect(short).toMatchObject({ status: 409, body: { error: { code: "insufficient_funds", details: { sqlstate: "WL001" } } } });
+
+    // Over the standard tier's largest single cash-out (500,000): 422 limit_exceeded, nothing held.
+    await fund(user, 600_000, "UGX");
+    const over = await invoke(user, "cashouts", { body: { ...body, amount: 500_001 }, key: crypto.randomUUID() });
+    expect(over).toMatchObject({
+      status: 422,
+      body: {
+        error: { code: "limit_exceeded", message: "single payment limit of 500000 UGX would be exceeded", details: { sqlstate: "WL009" } },
+      },
+    });
+    expect(await myBalances(user)).toMatchObject([{ balance: 606_000, available: 602_000 }]);
+  });
+
+  it("hears a frozen account, a missing key and another person's account as codes it can switch on", async () => {
+    const user = await topUpUser(sql, "UGX");
+    const other = await topUpUser(sql, "UGX");
+    const body = { provider: "momo", account_id: user.accountId, amount: 1000, currency: "UGX", msisdn: MOMO_PAYER };
+    expect(await invoke(user, "topups", { body })).toMatchObject({ status: 400, body: { error: { code: "idempotency_key_required" } } });
+    expect(await invoke(other, "topups", { body, key: crypto.randomUUID() })).toMatchObject({
+      status: 403,
+      body: { error: { code: "forbidden", details: { sqlstate: "42501" } } },
+    });
+    await asServiceRole(sql, (tx) => tx`select 1 from public.wallet_set_status(${user.accountId}::uuid, 'frozen', 'test')`);
+    expect(await invoke(user, "topups", { body, key: crypto.randomUUID() })).toMatchObject({
+      status: 409,
+      body: { error: { code: "account_not_active", details: { sqlstate: "WL004" } } },
+    });
+    expect(await myBalances(user)).toMatchObject([{ status: "frozen" }]);
+    await expect(asApp(user, (tx) =>
+      tx`
+      select 1 from public.wallet_transfer(${user.accountId}::uuid, ${other.accountId}::uuid, 1::bigint, 'UGX', ${crypto.randomUUID()})`))
+      .rejects.toMatchObject({ code: "WL004" });
+  });
+});

@@ -1,0 +1,68 @@
+-- Resuming a checkout (docs/PAYMENTS.md, "GET /payments/topups/:id"):
+-- api_private.topup_next_action gives the owner of a top-up the next_action its POST answered,
+-- while the intent still takes a payment; nobody else gets it, not even staff; who may call it.
+begin;
+select plan(11);
+
+select tests.create_users('{owner, other}', admins => '{admin}', support => '{support}');
+select tests.create_accounts('fc000000', 'USD', '{owner, other}');
+
+-- The owner's top-up as the payments function makes it: the key claimed, the intent created
+-- with that key, attached, and the 201 stored as the key's answer.
+select tests.as_user(tests.user_id('owner'));
+select outcome from api_private.request_claim('resume-1', repeat('a', 64), 'POST', '/payments/topups', 60);
+select id as intent from public.payment_intent_create('stripe', 'fc000000-0000-4000-8000-00000000000a', 1999, 'USD', 'resume-1') \gset
+select tests.reset_role();
+select tests.as_service();
+select 1 from public.payment_intent_attach(:'intent', 'pi_resume_1');
+select tests.reset_role();
+select tests.as_user(tests.user_id('owner'));
+select api_private.request_complete('resume-1', 201, jsonb_build_object(
+  'intent', jsonb_build_object('id', :'intent'),
+  'next_action', '{"type": "stripe_client_secret", "client_secret": "pi_resume_1_secret_x"}'::jsonb));
+
+select is(api_private.topup_next_action(:'intent'),
+  '{"type": "stripe_client_secret", "client_secret": "pi_resume_1_secret_x"}'::jsonb,
+  'the owner gets the next_action its POST answered while the intent is processing');
+select is(api_private.topup_next_action('fc000000-0000-4000-8000-0000000000ff'), null::jsonb,
+  'an intent that does not exist has none');
+select tests.reset_role();
+
+select tests.as_user(tests.user_id('other'));
+select is(api_private.topup_next_action(:'intent'), null::jsonb, 'another user gets nothing');
+select tests.reset_role();
+select tests.as_admin(tests.user_id('admin'));
+select is(api_private.topup_next_action(:'intent'), null::jsonb,
+  'an admin, who reads the intent, does not get its client_secret');
+select tests.reset_role();
+select tests.as_support(tests.user_id('support'));
+select throws_ok(format('select api_private.topup_next_action(%L)', :'intent'), '42501', null,
+  'support is not among its callers');
+select tests.reset_role();
+
+-- A key whose stored answer is not the 201 (a refusal) gives nothing to resume.
+select tests.as_user(tests.user_id('owner'));
+select outcome from api_private.request_claim('resume-2', repeat('b', 64), 'POST', '/payments/topups', 60);
+select id as declined from public.payment_intent_create('stripe', 'fc000000-0000-4000-8000-00000000000a', 500, 'USD', 'resume-2') \gset
+select api_private.request_complete('resume-2', 422, '{"error": {"code": "provider_declined"}}');
+select is(api_private.topup_next_action(:'declined'), null::jsonb, 'a top-up whose POST was refused has no next step');
+select tests.reset_role();
+
+-- Once the intent takes no more payment, its next step is gone.
+select tests.as_service();
+select 1 from public.payment_record_failure(:'intent', 'stripe: card_declined');
+select tests.reset_role();
+select tests.as_user(tests.user_id('owner'));
+select is(api_private.topup_next_action(:'intent'), null::jsonb, 'a failed intent has no next step');
+select tests.reset_role();
+
+select ok(has_function_privilege('authenticated', 'api_private.topup_next_action(uuid)', 'execute'),
+  'authenticated executes it (GET /payments/topups/:id runs as the user)');
+select ok(not has_function_privilege('anon', 'api_private.topup_next_action(uuid)', 'execute'), 'anon does not');
+select ok(not has_function_privilege('service_role', 'api_private.topup_next_action(uuid)', 'execute'), 'service_role does not');
+select ok(not exists (select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+                       where n.nspname = 'public' and p.proname = 'topup_next_action'),
+  'no public wrapper: a client_secret is read through the payments function only');
+
+select * from finish();
+rollback;
