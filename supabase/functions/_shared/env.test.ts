@@ -39,6 +39,19 @@ describe("env", () => {
     expect(message).not.toContain("not-a-webhook-secret-value");
   });
 
+  it("reads the browser origins as * by default, or as a list of origins, and refuses anything else", () => {
+    vi.stubEnv("CORS_ALLOWED_ORIGINS", "");
+    expect(env("CORS_ALLOWED_ORIGINS").CORS_ALLOWED_ORIGINS).toEqual(["*"]);
+    clearEnvCache();
+    vi.stubEnv("CORS_ALLOWED_ORIGINS", "https://app.mfuko.rw, http://localhost:5173");
+    expect(env("CORS_ALLOWED_ORIGINS").CORS_ALLOWED_ORIGINS).toEqual(["https://app.mfuko.rw", "http://localhost:5173"]);
+    for (const wrong of ["https://app.mfuko.rw/", "app.mfuko.rw", "https://*.mfuko.rw", "https://app.mfuko.rw,"]) {
+      clearEnvCache();
+      vi.stubEnv("CORS_ALLOWED_ORIGINS", wrong);
+      expect(() => env("CORS_ALLOWED_ORIGINS"), wrong).toThrowError(/CORS_ALLOWED_ORIGINS is invalid: must be \* or origins/);
+    }
+  });
+
   it("reads a variable once", () => {
     vi.stubEnv("WHATSAPP_VERIFY_TOKEN", "first-token-value");
     expect(env("WHATSAPP_VERIFY_TOKEN").WHATSAPP_VERIFY_TOKEN).toBe("first-token-value");

@@ -100,6 +100,15 @@ export const envSchema = {
   JOBS_LEASE_SECONDS: wholeNumber(1, 3600, 60),
   JOBS_INTENT_TTL_SECONDS: wholeNumber(60, 2_592_000, 86_400),
   JOBS_MOMO_TRANSFER_ACCEPT_SECONDS: wholeNumber(60, 2_592_000, 86_400),
+  // The origins whose pages may call the user APIs (admin, payments) from a browser: "*", any,
+  // as PostgREST answers the same apps (the APIs take bearer tokens, never cookies, so a page
+  // of another origin holds no credentials of the user's), or a comma-separated allowlist.
+  CORS_ALLOWED_ORIGINS: z.string().default("*")
+    .transform((value) => value.split(",").map((origin) => origin.trim()))
+    .pipe(
+      z.array(z.string().regex(/^(\*|https?:\/\/[^/\s*]+)$/, "must be * or origins such as https://app.example.com, comma-separated"))
+        .max(50, "must name at most 50 origins"),
+    ),
   TRUSTED_PROXY_HOPS: z.coerce.number({ error: "must be a whole number" }).int("must be a whole number")
     .min(0, "must be at least 0").max(10, "must be at most 10").default(1),
 } as const;

@@ -1,10 +1,12 @@
-// The front of every function that serves signed-in users (admin, payments): the shared layer
-// with the rate limit keyed by the verified user (requests without a valid token count against
-// their address), then authentication, which puts the Caller in the context or answers 401/403.
+// The front of every function that serves signed-in users (admin, payments): the cross-origin
+// answers browsers need (cors.ts), the shared layer with the rate limit keyed by the verified
+// user (requests without a valid token count against their address), then authentication,
+// which puts the Caller in the context or answers 401/403.
 // The token is verified once per request, by whichever of the two needs it first.
 import type { Context, Hono } from "hono";
 import { authenticate, type Authentication, type Caller, type TokenVerifier } from "./auth.ts";
 import { clientAddress } from "./client-address.ts";
+import { applyCors } from "./cors.ts";
 import type { RequestContext } from "./db.ts";
 import type { Logger } from "./logger.ts";
 import { applySharedLayer, type SharedVariables } from "./middleware.ts";
@@ -46,6 +48,7 @@ export function applyUserLayer<E extends UserEnv>(app: Hono<E>, options: UserLay
     return outcome;
   };
 
+  applyCors(app, options.methods);
   applySharedLayer(app, {
     functionName: options.functionName,
     logger: options.logger,
