@@ -41,6 +41,10 @@ export const envSchema = {
   // Merchant API secret key and the API version the order look-up is written against.
   REVOLUT_API_KEY: secret,
   REVOLUT_API_VERSION: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date like 2024-09-01").default("2024-09-01"),
+  // Where Revolut's hosted checkout sends the person once they have paid (the app's page or
+  // universal link), with the top-up's id added as intent_id; unset, the checkout ends on
+  // Revolut's own page. Revolut takes at most 2000 characters and no localhost or IP host.
+  REVOLUT_REDIRECT_URL: httpUrl.max(1900, "must be at most 1900 characters").optional(),
   MOMO_CALLBACK_SECRET: secret,
   MOMO_API_BASE_URL: httpUrl,
   // MTN MoMo Collection API credentials: the product's subscription key (Ocp-Apim-Subscription-Key),

@@ -363,6 +363,7 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
         outstanding_amount: body.amount,
         merchant_order_ext_ref: body.merchant_order_ext_ref,
         description: body.description,
+        ...(body.redirect_url === undefined ? {} : { redirect_url: body.redirect_url }),
         checkout_url: `https://checkout.revolut.test/payment-link/${token}`,
       };
       records.set(id, order);

@@ -67,6 +67,19 @@ describe("Revolut client", () => {
     expect(await client.order(created.id)).toMatchObject({ id: created.id, checkout_url: created.checkout_url });
   });
 
+  it("gives an order the payer's way back when one is configured: REVOLUT_REDIRECT_URL with our intent id, else none", async () => {
+    const redirectUrl = "https://app.mfuko.test/topups/done?from=revolut";
+    const ref = crypto.randomUUID();
+    const withWayBack = await createRevolutClient({ baseUrl: standIn.url, ...credentials, redirectUrl })
+      .createOrder({ amount: 500, currency: "EUR", merchantOrderExtRef: ref, description: "top-up" });
+    expect(standIn.records.get(withWayBack.id)).toMatchObject({
+      redirect_url: `https://app.mfuko.test/topups/done?from=revolut&intent_id=${ref}`,
+    });
+    const without = await createRevolutClient({ baseUrl: standIn.url, ...credentials })
+      .createOrder({ amount: 500, currency: "EUR", merchantOrderExtRef: crypto.randomUUID(), description: "top-up" });
+    expect(standIn.records.get(without.id)).not.toHaveProperty("redirect_url");
+  });
+
   it("tells a refused order (declined, with Revolut's code) from an outage (unavailable)", async () => {
     const client = createRevolutClient({ baseUrl: standIn.url, ...credentials, timeoutMs: 500 });
     const order = { amount: 100, currency: "EUR", merchantOrderExtRef: "ext", description: "top-up" };

@@ -35,6 +35,8 @@ export interface RevolutClientConfig {
   baseUrl: string;
   secretKey: string;
   apiVersion: string;
+  /** REVOLUT_REDIRECT_URL: where the hosted checkout sends the payer, given each order with its intent_id. */
+  redirectUrl?: string;
   timeoutMs?: number;
 }
 
@@ -111,6 +113,13 @@ function unexpectedBody(error: z.ZodError): string {
   return error.issues.map((issue) => issue.path.join(".") || "body").join(", ");
 }
 
+/** The page the payer returns to: `base` with our id of the payment as intent_id, so that the app can follow it. */
+function redirectFor(base: string, merchantOrderExtRef: string): string {
+  const url = new URL(base);
+  url.searchParams.set("intent_id", merchantOrderExtRef);
+  return url.toString();
+}
+
 export function createRevolutClient(config: RevolutClientConfig): RevolutClient {
   const base = config.baseUrl.replace(/\/+$/, "");
   const headers = { authorization: `Bearer ${config.secretKey}`, "revolut-api-version": config.apiVersion, accept: "application/json" };
@@ -147,6 +156,7 @@ export function createRevolutClient(config: RevolutClientConfig): RevolutClient 
           currency: order.currency,
           merchant_order_ext_ref: order.merchantOrderExtRef,
           description: order.description,
+          redirect_url: config.redirectUrl && redirectFor(config.redirectUrl, order.merchantOrderExtRef),
         }),
       });
       if (!response.ok) {
@@ -226,9 +236,14 @@ export function createRevolutClient(config: RevolutClientConfig): RevolutClient 
   };
 }
 
-/** The process's client, configured from REVOLUT_API_BASE_URL, REVOLUT_API_KEY and REVOLUT_API_VERSION. */
+/** The process's client, configured from REVOLUT_API_BASE_URL, REVOLUT_API_KEY, REVOLUT_API_VERSION and REVOLUT_REDIRECT_URL. */
 export const revolutClientFromEnv: () => RevolutClient = once(() =>
   createRevolutClient(
-    providerConfigFromEnv({ baseUrl: "REVOLUT_API_BASE_URL", secretKey: "REVOLUT_API_KEY", apiVersion: "REVOLUT_API_VERSION" }),
+    providerConfigFromEnv({
+      baseUrl: "REVOLUT_API_BASE_URL",
+      secretKey: "REVOLUT_API_KEY",
+      apiVersion: "REVOLUT_API_VERSION",
+      redirectUrl: "REVOLUT_REDIRECT_URL",
+    }),
   )
 );
