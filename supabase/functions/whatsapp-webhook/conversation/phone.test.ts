@@ -27,6 +27,13 @@ describe("toWaId", () => {
     expect(senderRegion("999123456789", "RW")).toBe("RW");
   });
 
+  it("reads digits that are no number of the region as an international number without its '+'", () => {
+    expect(toWaId("254712345678", "RW")).toBe("254712345678");
+    expect(toWaId("256 772 123 456", "RW")).toBe("256772123456");
+    // A number of the region is read there first.
+    expect(toWaId("788123456", "RW")).toBe("250788123456");
+  });
+
   it("refuses what cannot be a phone number there", () => {
     for (const typed of ["12345", "+256 12", "0788 123", "not a number", "+1 555 0100", "", "+999 123 456 789"]) {
       expect(toWaId(typed, "RW"), typed).toBeNull();
