@@ -143,6 +143,62 @@ describe("a whole conversation", () => {
   });
 });
 
+describe("first contact and the way people write", () => {
+  it("welcomes a first message it does not understand, a first sticker and a first /start, and only the first", async () => {
+    const asking = new Person(gateway);
+    expect((await asking.say("Hello, how does this work?")).map(readable)).toEqual([
+      expect.stringMatching(/^Welcome to mfuko, your wallet on WhatsApp\.\n/),
+    ]);
+    expect((await asking.say("how does this work?")).map(readable)).toEqual([
+      expect.stringMatching(/^Sorry, I did not understand that\.\n/),
+    ]);
+    expect((await asking.say("Balance?")).map(readable)).toEqual(["Your balance:\n0 RWF available"]);
+    const starter = new Person(gateway);
+    expect((await starter.say("/start")).map(readable)).toEqual([expect.stringMatching(/^Welcome to mfuko, your wallet on WhatsApp\.\n/)]);
+    expect((await starter.say("start")).map(readable)).toEqual([expect.stringMatching(/^Notifications are on/)]);
+    const sticker = new Person(gateway);
+    expect((await sticker.send({ type: "sticker", sticker: { id: "1", mime_type: "image/webp" } })).map(readable)).toEqual([
+      expect.stringMatching(/^Welcome to mfuko, your wallet on WhatsApp\. I can only read typed messages and taps on my buttons\.\n/),
+    ]);
+  });
+
+  it("reads Frw as RWF, a word before the number as no currency, and a foreign number written without its '+'", async () => {
+    const [payer, payee] = [await newcomer(10_000), await newcomer()];
+    const kenyan = await newcomerAt(`254712${String(randomInt(1_000_000)).padStart(6, "0")}`);
+    expect((await payer.say(`send 5,000 Frw ${local(payee.waId)}`)).map(readable)).toEqual([
+      expect.stringMatching(/^Send 5,000 RWF to \+250 /),
+    ]);
+    expect((await payer.say(`send 500 for ${local(payee.waId)}`)).map(readable)).toEqual([
+      expect.stringMatching(/^Send 500 RWF to \+250 /),
+    ]);
+    const [question] = await payer.say(`send 100 ${kenyan.waId}`);
+    expect(readable(question!)).toBe(`Send 100 RWF to +254 712 ${kenyan.waId.slice(6)}?\nTap Confirm within 5 minutes.`);
+    await payer.tap({ button: buttonId(question, "Confirm") });
+    expect([(await accountOf(payer)).available, (await accountOf(kenyan)).available]).toEqual([9_900, 100]);
+  });
+
+  it("tells a person who wrote stop how to see a top-up and a cash-out end, instead of promising to tell them", async () => {
+    const person = await newcomer(5_000);
+    await person.say("stop");
+    const notificationsOff = (what: string) =>
+      `Your notifications are off, so write "history" to see when ${what} (or "start" to be told).`;
+    const [topUp] = await person.say("topup 3000");
+    expect(readable(topUp!)).toMatch(/^MoMo is asking \+250 .* to approve 3,000 RWF: approve it on your phone\. /);
+    expect(readable(topUp!)).toContain(notificationsOff("it is received"));
+    const [question] = await person.say("cashout 1000");
+    const [onItsWay] = await person.tap({ button: buttonId(question, "Confirm") });
+    expect(readable(onItsWay!)).toMatch(/^Cash-out of 1,000 RWF to \+250 .* is on its way\. /);
+    expect(readable(onItsWay!)).toContain(notificationsOff("MoMo has paid it"));
+    const [cashOut] = await sql<{ reference_id: string }[]>`
+      select reference_id from public.cashouts where account_id = ${(await accountOf(person)).id}::uuid`;
+    expect(await gateway.momo.decide(cashOut!.reference_id, "SUCCESSFUL")).toBe(200);
+    expect(await runJob("whatsapp-send")).toBe(200);
+    // No notice came; "history" shows what happened, as the answer said.
+    expect(person.inbox().at(-1)).toBe(readable(onItsWay!));
+    expect(readable((await person.say("history"))[0]!).split("\n")[1]).toMatch(/ -1,000 RWF cash-out$/);
+  });
+});
+
 describe("refusals in words", () => {
   it("refuses an unknown recipient and a number it cannot read, and moves nothing", async () => {
     const payer = await newcomer(10_000);
@@ -155,9 +211,10 @@ describe("refusals in words", () => {
     expect((await payer.say("send 100 12345")).map(readable)).toEqual([
       '"12345" is not a phone number I can read. Try +256712345678 or 0712345678.',
     ]);
-    // Quoted back cut at 40 characters, never inside one: half an emoji is not text jsonb takes.
+    // Quoted back cut at 40 characters, never inside one: half an emoji is not text jsonb takes
+    // (the emoji between digits: a message's trailing emoji are read as decoration).
     const smiles = "\u{1F600}".repeat(50);
-    expect((await payer.say(`send 100 1${smiles}`)).map(readable)).toEqual([
+    expect((await payer.say(`send 100 1${smiles}1`)).map(readable)).toEqual([
       `"1${"\u{1F600}".repeat(39)}" is not a phone number I can read. Try +256712345678 or 0712345678.`,
     ]);
     expect((await payer.say(`send 100 ${payer.waId}`)).map(readable)).toEqual(["That is your own number. Nothing was sent."]);

@@ -13,8 +13,8 @@ import { refusalInWords } from "./refusals.ts";
 
 /** What can happen after the transaction commits: a top-up or cash-out to send to MoMo. */
 export type FollowUp =
-  | { kind: "topup"; waId: string; userId: string; intentId: string }
-  | { kind: "cashout"; waId: string; userId: string; cashOutId: string };
+  & { waId: string; userId: string; optedOut: boolean }
+  & ({ kind: "topup"; intentId: string } | { kind: "cashout"; cashOutId: string });
 
 /** One inbound message being answered. */
 export interface Turn {
@@ -32,6 +32,26 @@ export interface Turn {
 const HISTORY_LENGTH = 5;
 
 const say = (turn: Turn, text: string) => turn.reply(textMessage(text));
+
+/** Whether the sender wrote "stop" (no notifications), read in the turn's transaction. */
+async function notificationsOff(turn: Turn): Promise<boolean> {
+  const [contact] = await turn.tx<{ opted_out: boolean }[]>`
+    select opted_out from public.whatsapp_contacts where wa_id = ${turn.sender.waId}`;
+  return contact?.opted_out ?? false;
+}
+
+/**
+ * How the sender learns that `what` happened, as a clause: a notification tells it, or, after
+ * "stop", none will, and the sender is told how to look instead of being promised one.
+ */
+export function learnWhen(optedOut: boolean, what: string): string {
+  return optedOut
+    ? `your notifications are off, so write "history" to see when ${what} (or "start" to be told)`
+    : `you will be told when ${what}`;
+}
+
+/** `clause` as a sentence of its own. */
+export const sentence = (clause: string) => `${clause[0]!.toUpperCase()}${clause.slice(1)}.`;
 
 const AMOUNT_PROBLEMS = {
   zero: "The amount must be more than zero.",
@@ -167,7 +187,7 @@ async function topUp(turn: Turn, command: Extract<Command, { kind: "topup" }>): 
   if (created === null) return;
   const [intent] = created;
   if (!intent) return say(turn, `You have no active ${currency} wallet account to top up.`);
-  turn.later({ kind: "topup", waId: turn.sender.waId, userId: turn.sender.userId, intentId: intent.id });
+  turn.later({ kind: "topup", ...turn.sender, optedOut: await notificationsOff(turn), intentId: intent.id });
 }
 
 const DECISION_ANSWERS: Record<string, string> = {
@@ -189,10 +209,10 @@ interface Decision {
 
 // What a confirmed cash-out has become, for a repeated Confirm: a cash-out MoMo has not paid
 // (yet) is not told as cashed out.
-const CASH_OUT_SO_FAR: Record<"pending" | "paid" | "failed", (money: string) => string> = {
-  pending: (money) =>
+const CASH_OUT_SO_FAR: Record<"pending" | "paid" | "failed", (money: string, optedOut: boolean) => string> = {
+  pending: (money, optedOut) =>
     `your cash-out of ${money} is held and pending, sent once, not again. ` +
-    "You will be told when it is paid, or when the money is back in your wallet.",
+    sentence(learnWhen(optedOut, "it is paid, or when the money is back in your wallet")),
   paid: (money) => `${money} was cashed out once, not again.`,
   failed: (money) => `MoMo refused the cash-out of ${money} and the money is back in your wallet. Nothing was sent again.`,
 };
@@ -201,7 +221,7 @@ async function cashOutSoFar(turn: Turn, cashOutId: string, money: string): Promi
   const [cashOut] = await asUser(turn.tx, turn.sender.userId, (sp) =>
     sp<{ status: "pending" | "paid" | "failed" }[]>`
     select status from public.cashouts where id = ${cashOutId}::uuid`);
-  return CASH_OUT_SO_FAR[cashOut!.status](money);
+  return CASH_OUT_SO_FAR[cashOut!.status](money, await notificationsOff(turn));
 }
 
 async function decide(turn: Turn, command: Extract<Command, { kind: "decide" }>): Promise<void> {
@@ -231,7 +251,7 @@ async function decide(turn: Turn, command: Extract<Command, { kind: "decide" }>)
     return say(turn, `You already confirmed this: ${await cashOutSoFar(turn, decision.cashout_id!, money)}`);
   }
   if (decision.kind === "send") return say(turn, `Sent ${money} to ${displayPhone(decision.recipient_wa_id!)}.`);
-  turn.later({ kind: "cashout", waId: turn.sender.waId, userId: turn.sender.userId, cashOutId: decision.cashout_id! });
+  turn.later({ kind: "cashout", ...turn.sender, optedOut: await notificationsOff(turn), cashOutId: decision.cashout_id! });
 }
 
 async function notifications(turn: Turn, on: boolean): Promise<void> {

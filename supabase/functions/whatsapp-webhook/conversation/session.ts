@@ -19,7 +19,7 @@ import type { RateLimiter } from "../../_shared/rate-limit/limiter.ts";
 import { jsonb } from "../../_shared/webhooks/jsonb.ts";
 import { type CashOut, sendCashOut } from "../../_shared/money/cashouts.ts";
 import { type AsService, type Intent, type ProviderClients, startTopUp } from "../../_shared/money/topups.ts";
-import { act, type FollowUp, type Turn } from "./act.ts";
+import { act, type FollowUp, learnWhen, sentence, type Turn } from "./act.ts";
 import { formatMoney } from "./amounts.ts";
 import { type Command, commandOfId, parseCommand } from "./commands.ts";
 import { type OutboundMessage, textMessage } from "./messages.ts";
@@ -28,7 +28,10 @@ import { displayPhone } from "./phone.ts";
 /** What the conversation needs of the WhatsApp platform (identity and the outbox sender), in a request's context. */
 export interface ConversationPlatform {
   /** The sender's user; null when a user who never confirmed the number holds it (identity.ts). */
-  ensureContact(context: RequestContext, contact: { waId: string; profileName: string | null }): Promise<{ userId: string } | null>;
+  ensureContact(
+    context: RequestContext,
+    contact: { waId: string; profileName: string | null },
+  ): Promise<{ userId: string; created: boolean } | null>;
   sendOutboxMessages(context: RequestContext, ids: readonly string[]): Promise<unknown>;
 }
 
@@ -85,9 +88,20 @@ export function commandOf(message: InboundMessage): Command | null {
   return { kind: "menu", understood: false, unreadable: true };
 }
 
+/**
+ * `command` as the first message of a new contact reads it: what mfuko could not understand or
+ * read, and "start" (notifications are on from the first message), are answered with the welcome,
+ * not "Sorry, I did not understand that." or a notifications notice to someone who never saw the menu.
+ */
+function asFirstContact(command: Command): Command {
+  if (command.kind === "start") return { kind: "menu", understood: true };
+  if (command.kind === "menu") return { ...command, understood: true };
+  return command;
+}
+
 export class ConversationSession {
-  /** The user of each sender admitted in this delivery, by wamid; null for a number held unconfirmed. */
-  private readonly admitted = new Map<string, string | null>();
+  /** The sender admitted for each message of this delivery, by wamid; null for a number held unconfirmed. */
+  private readonly admitted = new Map<string, { userId: string; created: boolean } | null>();
   private readonly outboxIds: string[] = [];
   private readonly followUps: FollowUp[] = [];
 
@@ -107,25 +121,26 @@ export class ConversationSession {
         profileName: names.get(message.from) ?? null,
       });
       if (!contact) this.deps.logger.warn("whatsapp_sender_number_unconfirmed", { wa_id: message.from });
-      this.admitted.set(message.id, contact?.userId ?? null);
+      this.admitted.set(message.id, contact ? { userId: contact.userId, created: contact.created } : null);
     }
   }
 
   /** Answers `message` (stored just now) in the webhook's transaction `tx`. */
   readonly answer = async (tx: TransactionSql, message: InboundMessage): Promise<void> => {
-    const userId = this.admitted.get(message.id);
-    const command = commandOf(message);
-    if (userId === undefined || command === null) return;
-    if (userId === null) {
+    const contact = this.admitted.get(message.id);
+    const read = commandOf(message);
+    if (contact === undefined || read === null) return;
+    if (contact === null) {
       this.outboxIds.push(await enqueueReply(tx, message.from, textMessage(UNCONFIRMED_NUMBER)));
       return;
     }
+    const command = contact.created ? asFirstContact(read) : read;
     const ids: string[] = [];
     const followUps: FollowUp[] = [];
     const turn: Turn = {
       tx,
       wamid: message.id,
-      sender: { waId: message.from, userId },
+      sender: { waId: message.from, userId: contact.userId },
       settings: this.deps.settings,
       reply: async (reply) => {
         ids.push(await enqueueReply(tx, message.from, reply));
@@ -224,14 +239,15 @@ export class ConversationSession {
         }
         return textMessage(
           `MoMo is asking ${displayPhone(followUp.waId)} to approve ${money}: approve it on your phone. ` +
-            "You will be told when it is received.",
+            sentence(learnWhen(followUp.optedOut, "it is received")),
         );
       },
       // The request may have reached MoMo although its answer did not: the intent is polled
       // (momo-poll), so an approval on the phone is credited; a request MoMo never got stays open.
       (money) =>
         `MoMo is not answering right now, so the top-up of ${money} may not have started. ` +
-        "If your phone asks you to approve it, do: you will be told when it is received. Otherwise try again in a few minutes.",
+        `If your phone asks you to approve it, do: ${learnWhen(followUp.optedOut, "it is received")}. ` +
+        "Otherwise try again in a few minutes.",
     );
   }
 
@@ -251,22 +267,26 @@ export class ConversationSession {
           const [now] = await withRequestContext(this.deps.sql, this.context, read);
           if (now?.status !== "pending") throw error;
           this.deps.logger.error("whatsapp_cash_out_send_failed", { cashout_id: cashOut.id, error: String(error) });
-          return textMessage(heldAndPending(money));
+          return textMessage(heldAndPending(money, followUp.optedOut));
         }
         if (sent.outcome === "declined") {
           const why = await this.failureWords(sent.cashOut.reason, "payee");
           return textMessage(`MoMo refused the cash-out of ${money}${why}. The money is back in your wallet.`);
         }
-        return textMessage(`Cash-out of ${money} to ${displayPhone(followUp.waId)} is on its way. You will be told when MoMo has paid it.`);
+        return textMessage(
+          `Cash-out of ${money} to ${displayPhone(followUp.waId)} is on its way. ${
+            sentence(learnWhen(followUp.optedOut, "MoMo has paid it"))
+          }`,
+        );
       },
-      (money) => `MoMo is not answering right now. ${heldAndPending(money)}`,
+      (money) => `MoMo is not answering right now. ${heldAndPending(money, followUp.optedOut)}`,
     );
   }
 }
 
 /** What a cash-out that may not have reached MoMo yet is, said to the person. */
-const heldAndPending = (money: string) =>
-  `Your cash-out of ${money} is held and pending: you will be told when it is paid, or when the money is back in your wallet.`;
+const heldAndPending = (money: string, optedOut: boolean) =>
+  `Your cash-out of ${money} is held and pending: ${learnWhen(optedOut, "it is paid, or when the money is back in your wallet")}.`;
 
 /** Queues `message` as a reply to `waId` in `tx`; its outbox id. */
 async function enqueueReply(tx: TransactionSql, waId: string, message: OutboundMessage): Promise<string> {
