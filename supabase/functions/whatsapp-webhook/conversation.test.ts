@@ -206,7 +206,8 @@ describe("refusals in words", () => {
     expect((await payer.say(`send 100 ${stranger}`)).map(readable)).toEqual([
       `+250 ${stranger.slice(3, 6)} ${stranger.slice(6, 9)} ${
         stranger.slice(9)
-      } cannot receive RWF on mfuko: they need to write to this number first. Nothing was sent.`,
+      } cannot receive RWF on mfuko. If they have never used mfuko, ask them to send "hi" to mfuko on WhatsApp, then send again. ` +
+      "Nothing was sent.",
     ]);
     expect((await payer.say("send 100 12345")).map(readable)).toEqual([
       '"12345" is not a phone number I can read. Try +256712345678 or 0712345678.',
@@ -314,7 +315,10 @@ describe("frozen accounts", () => {
     const { payer, payee, answer } = await frozenBeforeConfirm("payee");
     expect(answer).toEqual(["That number cannot receive this payment. Nothing was sent. You can still confirm within the 5 minutes."]);
     expect((await payer.say(`send 100 ${payee.waId}`)).map(readable)).toEqual([
-      expect.stringMatching(/cannot receive RWF on mfuko: they need to write to this number first\. Nothing was sent\.$/),
+      // Not "they need to write first": they did, and the answer must be true of them too.
+      expect.stringMatching(
+        /cannot receive RWF on mfuko\. If they have never used mfuko, ask them to send "hi" to mfuko on WhatsApp, then send again\. Nothing was sent\.$/,
+      ),
     ]);
     expect([(await accountOf(payer)).available, (await accountOf(payee)).available]).toEqual([1_000, 0]);
   });
@@ -529,14 +533,26 @@ describe("when MoMo refuses", () => {
   });
 });
 
-describe("when the cash-out cannot be sent at once", () => {
-  // A fault after the Confirm committed (here the callback URL the transfer needs is
-  // misconfigured): the hold stands and momo-poll sends the transfer later.
+describe("when a top-up or cash-out cannot be sent at once", () => {
+  // A fault after the request committed (here the callback URL MoMo needs is misconfigured):
+  // a cash-out's hold stands and momo-poll sends the transfer later; a top-up was never asked.
   let faulty: WhatsAppGateway;
   beforeAll(async () => {
     faulty = await startWhatsAppGateway({ PUBLIC_FUNCTIONS_URL: "not-a-url" });
   });
   afterAll(() => faulty?.stop());
+
+  it("tells the sender a top-up may not have started, not nothing", async () => {
+    const person = new Person(faulty, newWaId());
+    await person.say("hi");
+    expect((await person.say("topup 3000")).map(readable)).toEqual([
+      "mfuko could not reach MoMo just now, so the top-up of 3,000 RWF may not have started. " +
+      "If your phone asks you to approve it, do: you will be told when it is received. Otherwise try again in a few minutes.",
+    ]);
+    const [intent] = await sql<{ id: string }[]>`
+      select id from public.payment_intents where account_id = ${(await accountOf(person)).id}::uuid`;
+    expect(faulty.momo.requestsToPay.has(intent!.id)).toBe(false);
+  });
 
   it("tells the sender the cash-out is held and pending, not nothing", async () => {
     const person = new Person(faulty, newWaId());

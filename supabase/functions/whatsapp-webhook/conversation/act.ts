@@ -137,8 +137,10 @@ async function history(turn: Turn): Promise<void> {
 
 const PROPOSAL_REFUSALS: Record<string, (currency: string, phone: string) => string> = {
   no_account: (currency) => `You have no active ${currency} wallet account, so nothing can be paid from it.`,
+  // One answer for a stranger, a frozen account and one without the currency: it must be true of each.
   unknown_recipient: (currency, phone) =>
-    `${phone} cannot receive ${currency} on mfuko: they need to write to this number first. Nothing was sent.`,
+    `${phone} cannot receive ${currency} on mfuko. If they have never used mfuko, ask them to send "hi" to mfuko on ` +
+    "WhatsApp, then send again. Nothing was sent.",
   self: () => "That is your own number. Nothing was sent.",
   no_momo_number: (_currency, phone) => `MoMo cannot pay ${phone}, so mfuko cannot cash out to it. Nothing was sent.`,
 };

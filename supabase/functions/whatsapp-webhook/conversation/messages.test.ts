@@ -16,7 +16,7 @@ describe("messages", () => {
   });
 
   it("welcomes a first message it cannot read, and says what it reads", () => {
-    const body = (m: ReturnType<typeof menuMessage>) => (m as { interactive: { body: { text: string } } }).interactive.body.text;
+    const body = (m: ReturnType<typeof menuMessage>) => (m as unknown as { interactive: { body: { text: string } } }).interactive.body.text;
     expect(body(menuMessage(true, true))).toMatch(
       /^Welcome to mfuko, your wallet on WhatsApp\. I can only read typed messages and taps on my buttons\.\n/,
     );

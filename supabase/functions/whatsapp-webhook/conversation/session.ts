@@ -205,27 +205,39 @@ export class ConversationSession {
 
   /**
    * The provider step of a confirmed top-up or cash-out: its record read as the service, its
-   * amount in words, then `step`; a provider that does not answer is logged under `logKey` and
-   * told to the user in `unavailable`'s words.
+   * amount in words, then `step`. A provider that does not answer is logged under `logKey` and
+   * told to the user in `unavailable`'s words; any other failure of the step (a configuration,
+   * the database) is logged and told in `fault`'s, or thrown when `fault` throws it: the person
+   * is never left without an answer to what committed.
    */
   private async providerStep<R extends { id: string; amount: string | number; currency: string }>(
     read: (tx: TransactionSql) => Promise<R[]>,
     logKey: "intent_id" | "cashout_id",
     step: (record: R, money: string) => Promise<OutboundMessage>,
-    unavailable: (money: string) => string,
+    { unavailable, fault }: { unavailable: (money: string) => string; fault: (money: string, error: unknown) => Promise<string> },
   ): Promise<OutboundMessage> {
     const [record] = await withRequestContext(this.deps.sql, this.context, read);
     const money = formatMoney(BigInt(record!.amount), record!.currency);
     try {
       return await step(record!, money);
     } catch (error) {
-      if (!(error instanceof ProviderError)) throw error;
-      this.deps.logger.warn("provider_unavailable", { provider: error.provider, [logKey]: record!.id, error: error.message });
-      return textMessage(unavailable(money));
+      if (error instanceof ProviderError) {
+        this.deps.logger.warn("provider_unavailable", { provider: error.provider, [logKey]: record!.id, error: error.message });
+        return textMessage(unavailable(money));
+      }
+      const words = await fault(money, error);
+      this.deps.logger.error("whatsapp_provider_step_failed", { [logKey]: record!.id, error: String(error) });
+      return textMessage(words);
     }
   }
 
   private topUp(followUp: Extract<FollowUp, { kind: "topup" }>): Promise<OutboundMessage> {
+    // The request may have reached MoMo although its answer did not: the intent is polled
+    // (momo-poll), so an approval on the phone is credited; a request MoMo never got stays open.
+    const mayNotHaveStarted = (money: string) =>
+      `the top-up of ${money} may not have started. ` +
+      `If your phone asks you to approve it, do: ${learnWhen(followUp.optedOut, "it is received")}. ` +
+      "Otherwise try again in a few minutes.";
     return this.providerStep(
       (tx) => tx<Intent[]>`select * from public.payment_intents where id = ${followUp.intentId}::uuid`,
       "intent_id",
@@ -242,12 +254,10 @@ export class ConversationSession {
             sentence(learnWhen(followUp.optedOut, "it is received")),
         );
       },
-      // The request may have reached MoMo although its answer did not: the intent is polled
-      // (momo-poll), so an approval on the phone is credited; a request MoMo never got stays open.
-      (money) =>
-        `MoMo is not answering right now, so the top-up of ${money} may not have started. ` +
-        `If your phone asks you to approve it, do: ${learnWhen(followUp.optedOut, "it is received")}. ` +
-        "Otherwise try again in a few minutes.",
+      {
+        unavailable: (money) => `MoMo is not answering right now, so ${mayNotHaveStarted(money)}`,
+        fault: (money) => Promise.resolve(`mfuko could not reach MoMo just now, so ${mayNotHaveStarted(money)}`),
+      },
     );
   }
 
@@ -257,18 +267,7 @@ export class ConversationSession {
       read,
       "cashout_id",
       async (cashOut, money) => {
-        let sent;
-        try {
-          sent = await sendCashOut(this.deps.providers(), this.asServiceAnswering(followUp), this.deps.logger, cashOut);
-        } catch (error) {
-          if (error instanceof ProviderError) throw error;
-          // A fault once the Confirm committed (a configuration, the database): the hold stands and
-          // momo-poll sends the transfer MoMo has not got, so the person is told that, not nothing.
-          const [now] = await withRequestContext(this.deps.sql, this.context, read);
-          if (now?.status !== "pending") throw error;
-          this.deps.logger.error("whatsapp_cash_out_send_failed", { cashout_id: cashOut.id, error: String(error) });
-          return textMessage(heldAndPending(money, followUp.optedOut));
-        }
+        const sent = await sendCashOut(this.deps.providers(), this.asServiceAnswering(followUp), this.deps.logger, cashOut);
         if (sent.outcome === "declined") {
           const why = await this.failureWords(sent.cashOut.reason, "payee");
           return textMessage(`MoMo refused the cash-out of ${money}${why}. The money is back in your wallet.`);
@@ -279,7 +278,16 @@ export class ConversationSession {
           }`,
         );
       },
-      (money) => `MoMo is not answering right now. ${heldAndPending(money, followUp.optedOut)}`,
+      {
+        unavailable: (money) => `MoMo is not answering right now. ${heldAndPending(money, followUp.optedOut)}`,
+        // A fault once the Confirm committed: the hold stands and momo-poll sends the transfer
+        // MoMo has not got, so the person is told that, not nothing.
+        fault: async (money, error) => {
+          const [now] = await withRequestContext(this.deps.sql, this.context, read);
+          if (now?.status !== "pending") throw error;
+          return heldAndPending(money, followUp.optedOut);
+        },
+      },
     );
   }
 }
