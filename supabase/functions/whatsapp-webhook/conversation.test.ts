@@ -70,7 +70,10 @@ describe("a whole conversation", () => {
     await fund(alice, 20_000);
 
     const [question] = await alice.say(`send 5,000 to ${local(bob.waId)}`);
-    expect(readable(question!)).toMatch(/^Send 5,000 RWF to \+250 \d{3} \d{3} \d{3}\?\nTap Confirm within 5 minutes\.$/);
+    // Bob's WhatsApp name, for Alice to see whom the number reaches before she confirms.
+    expect(readable(question!)).toMatch(
+      /^Send 5,000 RWF to \+250 \d{3} \d{3} \d{3} \(WhatsApp name: Bob\)\?\nTap Confirm within 5 minutes\.$/,
+    );
     expect((await accountOf(alice)).available).toBe(20_000);
     // A typed "yes" confirms nothing: only the button does.
     expect((await alice.say("Yes")).map(readable)).toEqual([expect.stringMatching(/^Only the buttons decide a payment: tap Confirm/)]);
@@ -172,7 +175,9 @@ describe("first contact and the way people write", () => {
       expect.stringMatching(/^Send 500 RWF to \+250 /),
     ]);
     const [question] = await payer.say(`send 100 ${kenyan.waId}`);
-    expect(readable(question!)).toBe(`Send 100 RWF to +254 712 ${kenyan.waId.slice(6)}?\nTap Confirm within 5 minutes.`);
+    expect(readable(question!)).toBe(
+      `Send 100 RWF to +254 712 ${kenyan.waId.slice(6)} (WhatsApp name: Test Person)?\nTap Confirm within 5 minutes.`,
+    );
     await payer.tap({ button: buttonId(question, "Confirm") });
     expect([(await accountOf(payer)).available, (await accountOf(kenyan)).available]).toEqual([9_900, 100]);
   });
@@ -291,7 +296,9 @@ describe("phone numbers", () => {
     const payer = await newcomerAt(`2567${String(randomInt(100_000_000)).padStart(8, "0")}`);
     await fund(payer, 1_000);
     const [question] = await payer.say(`send 100 0${national.slice(0, 3)} ${national.slice(3)}`);
-    expect(readable(question!)).toBe(`Send 100 RWF to +256 ${national.slice(0, 3)} ${national.slice(3)}?\nTap Confirm within 5 minutes.`);
+    expect(readable(question!)).toBe(
+      `Send 100 RWF to +256 ${national.slice(0, 3)} ${national.slice(3)} (WhatsApp name: Test Person)?\nTap Confirm within 5 minutes.`,
+    );
     await payer.tap({ button: buttonId(question, "Confirm") });
     expect([(await accountOf(inUganda)).available, (await accountOf(inRwanda)).available]).toEqual([100, 0]);
     // A Rwandan's local number is still read in Rwanda (the default region's own senders).

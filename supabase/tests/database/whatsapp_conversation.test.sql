@@ -4,7 +4,7 @@
 -- notifications written with each effect (transfers, top-ups, cash-outs, refunds), none to an
 -- opted-out contact; amounts in words; who may call what and the sizes of the arguments.
 begin;
-select plan(105);
+select plan(106);
 
 -- Users as Supabase Auth stores a confirmed phone sign-up; the fourth signed up without a phone.
 insert into auth.users (id, phone, phone_confirmed_at, raw_app_meta_data)
@@ -111,7 +111,9 @@ select throws_ok(format($$ select * from api_private.whatsapp_payment_propose('c
   '22023', 'p_currency must be at most 255 characters', 'p_currency is bounded');
 select is((select count(*)::int from public.whatsapp_pending_payments), 0, 'no refusal wrote a pending payment');
 
-select pending_id as send_id from api_private.whatsapp_payment_propose('send', 30000, 'UGX', '256772000002') \gset
+select pending_id as send_id, recipient_name as send_recipient_name
+  from api_private.whatsapp_payment_propose('send', 30000, 'UGX', '256772000002') \gset
+select is(:'send_recipient_name'::text, 'Bob', 'a proposed send names the recipient''s WhatsApp name, for the payer to check whom it reaches');
 select results_eq(format($$ select kind, amount, currency, recipient_wa_id, status, payer_id::text,
                                    expires_at - created_at from public.whatsapp_pending_payments where id = %L $$, :'send_id'),
   $$ values ('send', 30000::bigint, 'UGX', '256772000002', 'pending', 'c1900000-0000-4000-8000-000000000001', interval '5 minutes') $$,

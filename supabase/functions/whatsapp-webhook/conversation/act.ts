@@ -145,6 +145,16 @@ const PROPOSAL_REFUSALS: Record<string, (currency: string, phone: string) => str
   no_momo_number: (_currency, phone) => `MoMo cannot pay ${phone}, so mfuko cannot cash out to it. Nothing was sent.`,
 };
 
+/**
+ * The recipient's WhatsApp profile name for the question, " (WhatsApp name: ...)" or "": the
+ * payer sees whom the number reaches before confirming, so that a mistyped number is caught
+ * instead of paid to a stranger. Named as WhatsApp's, not as verified: its holder chose it.
+ */
+function whatsAppName(name: string | null): string {
+  const shown = name === null ? "" : clip(name.replace(/\s+/g, " ").trim(), 60);
+  return shown === "" ? "" : ` (WhatsApp name: ${shown})`;
+}
+
 async function propose(turn: Turn, kind: "send" | "cashout", typed: string, currency: string, recipient: string | null): Promise<void> {
   const amount = await amountOf(turn, typed, currency);
   if (amount === null) return;
@@ -152,15 +162,18 @@ async function propose(turn: Turn, kind: "send" | "cashout", typed: string, curr
     turn,
     () =>
       asUser(turn.tx, turn.sender.userId, (sp) =>
-        sp<{ outcome: string; pending_id: string | null }[]>`
-      select outcome, pending_id from api_private.whatsapp_payment_propose(${kind}, ${amount}::bigint, ${currency}, ${recipient})`),
+        sp<{ outcome: string; pending_id: string | null; recipient_name: string | null }[]>`
+      select outcome, pending_id, recipient_name
+        from api_private.whatsapp_payment_propose(${kind}, ${amount}::bigint, ${currency}, ${recipient})`),
   );
   if (proposed === null) return;
   const [proposal] = proposed;
   const phone = recipient === null ? displayPhone(turn.sender.waId) : displayPhone(recipient);
   if (proposal!.outcome !== "proposed") return say(turn, PROPOSAL_REFUSALS[proposal!.outcome]!(currency, phone));
   const money = formatMoney(amount, currency);
-  const question = kind === "send" ? `Send ${money} to ${phone}?` : `Cash out ${money} to your MoMo number ${phone}?`;
+  const question = kind === "send"
+    ? `Send ${money} to ${phone}${whatsAppName(proposal!.recipient_name)}?`
+    : `Cash out ${money} to your MoMo number ${phone}?`;
   await turn.reply(confirmationMessage(`${question}\nTap Confirm within 5 minutes.`, proposal!.pending_id!));
 }
 
