@@ -168,7 +168,7 @@ $$;
 -- that wa_id, or it cannot receive p_currency: one answer, so that it tells nothing more
 -- about a stranger's wallet), self (the recipient is the caller), no_momo_number (a cash-out
 -- to a WhatsApp number shorter than MoMo pays). WL006 for an amount out of
--- range, 22023 for a malformed argument. A proposal replaces the caller's request still
+-- range, WL001 for more than the caller's available balance, 22023 for a malformed argument. A proposal replaces the caller's request still
 -- pending (canceled, replaced_by the new one): one request at a time, so that a "send" written
 -- twice, or an older question's Confirm, cannot move money a second time. Proposals of one
 -- caller are serialised (an advisory lock on the caller), so two at once leave one pending.
@@ -232,6 +232,12 @@ begin
     -- WhatsApp serves numbers of 7 digits (Niue's +683 xxxx); MoMo pays 8 to 15 (cashout_create).
     return query select 'no_momo_number'::text, null::uuid, null::timestamptz, null::text;
     return;
+  end if;
+
+  -- More than the account holds is refused now, not asked to be confirmed and refused then. The
+  -- confirmation checks again: the balance can fall in the five minutes.
+  if (select b.available from public.wallet_account_balances b where b.account_id = v_from) < p_amount then
+    perform private.fail('WL001', pg_catalog.format('insufficient funds in wallet account %s', v_from));
   end if;
 
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('whatsapp-pending-payment:' || v_payer::text, 0));

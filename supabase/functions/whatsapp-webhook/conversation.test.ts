@@ -272,9 +272,20 @@ describe("refusals in words", () => {
 
   it("names the available balance for insufficient funds, and the limit for an over-limit payment", async () => {
     const [payer, payee] = [await newcomer(4_000), await newcomer()];
-    const [question] = await payer.say(`send 4001 ${payee.waId}`);
+    // Asked for more than the wallet holds: refused at once, with no question to confirm.
+    expect((await payer.say(`send 4001 ${payee.waId}`)).map(readable)).toEqual([
+      "Not enough money: you have 4,000 RWF available. Nothing was sent.",
+    ]);
+    expect((await payer.say("cashout 4001")).map(readable)).toEqual(["Not enough money: you have 4,000 RWF available. Nothing was sent."]);
+    const [pending] = await sql<{ n: number }[]>`
+      select count(*)::int as n from public.whatsapp_pending_payments where from_account_id = ${(await accountOf(payer)).id}::uuid`;
+    expect(pending!.n).toBe(0);
+    // The balance falls after the question: the Confirm names what is left.
+    const [question] = await payer.say(`send 4000 ${payee.waId}`);
+    const { id } = await accountOf(payer);
+    await asServiceRole(sql, (tx) => tx`select public.wallet_hold(${id}::uuid, 1, 'RWF', ${crypto.randomUUID()})`);
     expect((await payer.tap({ button: buttonId(question, "Confirm") })).map(readable)).toEqual([
-      "Not enough money: you have 4,000 RWF available. Nothing was sent. You can still confirm within the 5 minutes.",
+      "Not enough money: you have 3,999 RWF available. Nothing was sent. You can still confirm within the 5 minutes.",
     ]);
     const single =
       (await sql<{ max_single: string }[]>`select max_single::text from public.wallet_limit_tiers where tier = 'standard'`)[0]!;

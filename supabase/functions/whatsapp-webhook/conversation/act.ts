@@ -155,6 +155,14 @@ function whatsAppName(name: string | null): string {
   return shown === "" ? "" : ` (WhatsApp name: ${shown})`;
 }
 
+/** The id of the sender's active user account in `currency`, read in `sp` (as the sender); null without one. */
+async function activeAccount(sp: TransactionSql, turn: Turn, currency: string): Promise<string | null> {
+  const [account] = await sp<{ id: string }[]>`
+    select id from public.wallet_accounts
+     where owner_id = ${turn.sender.userId}::uuid and currency = ${currency} and kind = 'user' and status = 'active'`;
+  return account?.id ?? null;
+}
+
 async function propose(turn: Turn, kind: "send" | "cashout", typed: string, currency: string, recipient: string | null): Promise<void> {
   const amount = await amountOf(turn, typed, currency);
   if (amount === null) return;
@@ -165,6 +173,7 @@ async function propose(turn: Turn, kind: "send" | "cashout", typed: string, curr
         sp<{ outcome: string; pending_id: string | null; recipient_name: string | null }[]>`
       select outcome, pending_id, recipient_name
         from api_private.whatsapp_payment_propose(${kind}, ${amount}::bigint, ${currency}, ${recipient})`),
+    { fromAccount: () => activeAccount(turn.tx, turn, currency) },
   );
   if (proposed === null) return;
   const [proposal] = proposed;
@@ -191,12 +200,10 @@ async function topUp(turn: Turn, command: Extract<Command, { kind: "topup" }>): 
   if (amount === null) return;
   const created = await unlessRefused(turn, () =>
     asUser(turn.tx, turn.sender.userId, async (sp) => {
-      const [account] = await sp<{ id: string }[]>`
-        select id from public.wallet_accounts
-         where owner_id = ${turn.sender.userId}::uuid and currency = ${currency} and kind = 'user' and status = 'active'`;
+      const account = await activeAccount(sp, turn, currency);
       if (!account) return [];
       return await sp<{ id: string }[]>`
-        select id from public.payment_intent_create('momo', ${account.id}::uuid, ${amount}::bigint, ${currency},
+        select id from public.payment_intent_create('momo', ${account}::uuid, ${amount}::bigint, ${currency},
                                                     ${`whatsapp:${turn.wamid}`})`;
     }), { told: (words) => words.replace("Nothing was sent.", "No top-up was started.") });
   if (created === null) return;
