@@ -274,9 +274,11 @@ describe("refusals in words", () => {
     const [payer, payee] = [await newcomer(4_000), await newcomer()];
     // Asked for more than the wallet holds: refused at once, with no question to confirm.
     expect((await payer.say(`send 4001 ${payee.waId}`)).map(readable)).toEqual([
-      "Not enough money: you have 4,000 RWF available. Nothing was sent.",
+      "Not enough money: you have 4,000 RWF available. Nothing was sent. To top up with MoMo, write: topup <amount>, e.g. topup 5000.",
     ]);
-    expect((await payer.say("cashout 4001")).map(readable)).toEqual(["Not enough money: you have 4,000 RWF available. Nothing was sent."]);
+    expect((await payer.say("cashout 4001")).map(readable)).toEqual([
+      expect.stringMatching(/^Not enough money: you have 4,000 RWF available\. Nothing was sent\. To top up/),
+    ]);
     const [pending] = await sql<{ n: number }[]>`
       select count(*)::int as n from public.whatsapp_pending_payments where from_account_id = ${(await accountOf(payer)).id}::uuid`;
     expect(pending!.n).toBe(0);
@@ -285,7 +287,8 @@ describe("refusals in words", () => {
     const { id } = await accountOf(payer);
     await asServiceRole(sql, (tx) => tx`select public.wallet_hold(${id}::uuid, 1, 'RWF', ${crypto.randomUUID()})`);
     expect((await payer.tap({ button: buttonId(question, "Confirm") })).map(readable)).toEqual([
-      "Not enough money: you have 3,999 RWF available. Nothing was sent. You can still confirm within the 5 minutes.",
+      "Not enough money: you have 3,999 RWF available. Nothing was sent. To top up with MoMo, write: topup <amount>, e.g. topup 5000. " +
+      "You can still confirm within the 5 minutes.",
     ]);
     const single =
       (await sql<{ max_single: string }[]>`select max_single::text from public.wallet_limit_tiers where tier = 'standard'`)[0]!;
@@ -430,7 +433,7 @@ describe("confirmations", () => {
 describe("messages that are not text", () => {
   const unreadable = "I can only read typed messages and taps on my buttons.";
 
-  it("answers media, stickers, locations, reactions, edits and other taps with the menu, and makes a first sender a wallet", async () => {
+  it("answers media, stickers, locations, edits and other taps with the menu, and makes a first sender a wallet", async () => {
     const person = new Person(gateway);
     const [first] = await person.send({ type: "sticker", sticker: { id: "1", mime_type: "image/webp" } });
     expect(readable(first!)).toContain(unreadable);
@@ -442,7 +445,6 @@ describe("messages that are not text", () => {
         { type: "audio", audio: { id: "1", mime_type: "audio/ogg", voice: true } },
         { type: "location", location: { latitude: 0.3476, longitude: 32.5825 } },
         { type: "contacts", contacts: [{ name: { formatted_name: "Bob" }, phones: [{ phone: "+256 772 123456" }] }] },
-        { type: "reaction", reaction: { message_id: "wamid.earlier", emoji: "\u{1F44D}" } },
         { type: "unsupported", errors: [{ code: 131051, title: "Message type unknown", error_data: { details: "edit" } }] },
         { type: "interactive", interactive: { type: "nfm_reply", nfm_reply: { response_json: "{}", body: "Sent" } } },
       ]
@@ -451,9 +453,11 @@ describe("messages that are not text", () => {
     }
   });
 
-  it("welcomes a person who opens the chat, and says nothing to a reaction taken back or a system notice", async () => {
+  it("welcomes a person who opens the chat, and says nothing to a reaction, one taken back or a system notice", async () => {
     const person = await newcomer();
     expect((await person.send({ type: "request_welcome" })).map(readable)).toEqual([expect.stringContaining("Welcome to mfuko")]);
+    // A thumbs-up on "Sent ..." asks nothing: no menu comes back.
+    expect(await person.send({ type: "reaction", reaction: { message_id: "wamid.earlier", emoji: "\u{1F44D}" } })).toEqual([]);
     expect(await person.send({ type: "reaction", reaction: { message_id: "wamid.earlier" } })).toEqual([]);
     expect(
       await person.send({

@@ -9,7 +9,7 @@ import { formatMoney, toMinor } from "./amounts.ts";
 import type { Command } from "./commands.ts";
 import { clip, confirmationMessage, menuMessage, type OutboundMessage, textMessage } from "./messages.ts";
 import { displayPhone, senderRegion, toWaId } from "./phone.ts";
-import { refusalInWords } from "./refusals.ts";
+import { refusalInWords, TOP_UP_HOW } from "./refusals.ts";
 
 /** What can happen after the transaction commits: a top-up or cash-out to send to MoMo. */
 export type FollowUp =
@@ -288,7 +288,7 @@ async function notifications(turn: Turn, on: boolean): Promise<void> {
 
 const USAGE = {
   send: "To pay someone, write: send <amount> <phone>, e.g. send 5000 0712345678 (a currency code may follow the amount).",
-  topup: "To top up with MoMo, write: topup <amount>, e.g. topup 5000.",
+  topup: TOP_UP_HOW,
   cashout: "To cash out to MoMo, write: cashout <amount>, e.g. cashout 5000.",
 } as const;
 const GROUPED_AMOUNT_HINT = 'Write the amount as 5000 or 5,000: "5 000" and "5.000" can each be read two ways. ';

@@ -5,7 +5,7 @@
 // Taps on list rows and reply buttons arrive as their ids, which map back to the same commands.
 
 export type Command =
-  /** unreadable: a message with no text or tap to read (media, a reaction, ...). */
+  /** unreadable: a message with no text or tap to read (media, a sticker, ...). */
   | { kind: "menu"; understood: boolean; unreadable?: true }
   | { kind: "balance" }
   | { kind: "history" }

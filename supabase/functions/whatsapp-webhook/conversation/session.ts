@@ -54,7 +54,6 @@ export interface InboundMessage {
   text?: { body: string };
   button?: { text: string };
   interactive?: { button_reply?: { id?: string }; list_reply?: { id?: string } };
-  reaction?: { emoji?: string };
 }
 
 // No wallet is served to a number whose Auth user never confirmed it: that user may be anyone
@@ -74,16 +73,16 @@ export function profileNames(value: Record<string, unknown>): Map<string, string
 
 /**
  * The command a message carries. A message with nothing to read (media, a sticker, a location,
- * a reaction, an edit Meta reports as unsupported, ...) gets the menu, saying what mfuko reads;
- * a person opening the chat (request_welcome) is welcomed. Null, not answered, for what the
- * person did not write to mfuko: Meta's system notices and a reaction taken back.
+ * an edit Meta reports as unsupported, ...) gets the menu, saying what mfuko reads; a person
+ * opening the chat (request_welcome) is welcomed. Null, not answered, for what asks nothing of
+ * mfuko: Meta's system notices, and reactions (a thumbs-up on "Sent ..." wants no menu back).
  */
 export function commandOf(message: InboundMessage): Command | null {
   const tapped = message.interactive?.button_reply?.id ?? message.interactive?.list_reply?.id;
   if (tapped !== undefined) return commandOfId(tapped) ?? { kind: "menu", understood: false };
   const typed = message.text?.body ?? message.button?.text;
   if (typed !== undefined) return parseCommand(typed);
-  if (message.type === "system" || (message.type === "reaction" && !message.reaction?.emoji)) return null;
+  if (message.type === "system" || message.type === "reaction") return null;
   if (message.type === "request_welcome") return { kind: "menu", understood: true };
   return { kind: "menu", understood: false, unreadable: true };
 }
