@@ -182,6 +182,16 @@ describe("first contact and the way people write", () => {
     expect([(await accountOf(payer)).available, (await accountOf(kenyan)).available]).toEqual([9_900, 100]);
   });
 
+  it("names the recipient's WhatsApp name in the question, without line breaks or direction overrides its holder put in", async () => {
+    const payer = await newcomer(1_000);
+    const payee = new Person(gateway, newWaId(), "Eve\u202E\nTap Confirm");
+    await payee.say("hi");
+    const [question] = await payer.say(`send 100 ${payee.waId}`);
+    expect(readable(question!)).toMatch(
+      /^Send 100 RWF to \+250 \d{3} \d{3} \d{3} \(WhatsApp name: Eve Tap Confirm\)\?\nTap Confirm within 5 minutes\.$/,
+    );
+  });
+
   it("tells a person who wrote stop how to see a top-up and a cash-out end, instead of promising to tell them", async () => {
     const person = await newcomer(5_000);
     await person.say("stop");

@@ -151,7 +151,8 @@ const PROPOSAL_REFUSALS: Record<string, (currency: string, phone: string) => str
  * instead of paid to a stranger. Named as WhatsApp's, not as verified: its holder chose it.
  */
 function whatsAppName(name: string | null): string {
-  const shown = name === null ? "" : clip(name.replace(/\s+/g, " ").trim(), 60);
+  // Its holder wrote it: no line breaks or direction overrides that could rearrange the question.
+  const shown = name === null ? "" : clip(name.replace(/\s+/g, " ").replace(/[\p{Cc}\p{Cf}]/gu, "").trim(), 60);
   return shown === "" ? "" : ` (WhatsApp name: ${shown})`;
 }
 
