@@ -88,9 +88,13 @@ describe("a whole conversation", () => {
     expect(transfer!.initiated_by).toBe(transfer!.owner_id);
 
     const [history] = await alice.say("history");
+    // In Kigali's time (UTC+2), as Alice's Rwandan number reads it, not UTC.
+    const [payment] = await sql<{ created_at: Date }[]>`
+      select created_at from public.wallet_transactions where from_account_id = ${(await accountOf(alice)).id}::uuid`;
+    const kigali = new Date(payment!.created_at.getTime() + 2 * 3600_000).toISOString().slice(0, 16).replace("T", " ");
     expect(readable(history!).split("\n")).toEqual([
-      "Your latest transactions (UTC):",
-      expect.stringMatching(new RegExp(`^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} -5,000 RWF to \\+${bob.waId}$`)),
+      "Your latest transactions (Kigali time):",
+      `${kigali} -5,000 RWF to +${bob.waId}`,
       expect.stringMatching(/ \+20,000 RWF top-up$/),
     ]);
 

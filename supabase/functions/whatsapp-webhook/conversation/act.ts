@@ -8,7 +8,7 @@ import { asUser } from "./as-user.ts";
 import { formatMoney, toMinor } from "./amounts.ts";
 import type { Command } from "./commands.ts";
 import { clip, confirmationMessage, menuMessage, type OutboundMessage, textMessage } from "./messages.ts";
-import { displayPhone, senderRegion, toWaId } from "./phone.ts";
+import { displayPhone, senderRegion, senderTimeZone, toWaId } from "./phone.ts";
 import { refusalInWords, TOP_UP_HOW } from "./refusals.ts";
 
 /** What can happen after the transaction commits: a top-up or cash-out to send to MoMo. */
@@ -113,8 +113,8 @@ interface HistoryRow {
   created_at: Date;
 }
 
-function historyLine(row: HistoryRow): string {
-  const when = row.created_at.toISOString().slice(0, 16).replace("T", " ");
+function historyLine(row: HistoryRow, clock: Intl.DateTimeFormat): string {
+  const when = clock.format(row.created_at);
   const money = `${row.incoming ? "+" : "-"}${formatMoney(BigInt(row.amount), row.currency)}`;
   const what = row.kind === "transfer"
     ? `${row.incoming ? "from" : "to"} ${row.counterparty_wa_id ? `+${row.counterparty_wa_id}` : "another wallet"}`
@@ -132,7 +132,17 @@ async function history(turn: Turn): Promise<void> {
     select kind, status, incoming, amount::text, currency, counterparty_wa_id, created_at
       from api_private.whatsapp_history(${HISTORY_LENGTH})`);
   if (rows.length === 0) return say(turn, "No transactions yet.");
-  await say(turn, `Your latest transactions (UTC):\n${rows.map(historyLine).join("\n")}`);
+  // In the sender's own time, not UTC: a payment made at 09:00 in Kigali read as 07:00 looks like someone else's.
+  const { zone, name } = senderTimeZone(turn.sender.waId);
+  const clock = new Intl.DateTimeFormat("sv-SE", {
+    timeZone: zone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+  });
+  await say(turn, `Your latest transactions (${name}):\n${rows.map((row) => historyLine(row, clock)).join("\n")}`);
 }
 
 const PROPOSAL_REFUSALS: Record<string, (currency: string, phone: string) => string> = {

@@ -1,7 +1,7 @@
 // Phone numbers as people type them, normalized to wa_ids with libphonenumber-js.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { displayPhone, senderRegion, toWaId } from "./phone.ts";
+import { displayPhone, senderRegion, senderTimeZone, toWaId } from "./phone.ts";
 
 describe("toWaId", () => {
   it("reads international and local forms of one number as the same wa_id", () => {
@@ -52,5 +52,13 @@ describe("toWaId", () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe("senderTimeZone", () => {
+  it("reads times in the sender's own country, UTC for a country it does not know", () => {
+    expect(senderTimeZone("250788123456")).toEqual({ zone: "Africa/Kigali", name: "Kigali time" });
+    expect(senderTimeZone("255712345678")).toEqual({ zone: "Africa/Dar_es_Salaam", name: "Dar es Salaam time" });
+    expect(senderTimeZone("4915123456789")).toEqual({ zone: "UTC", name: "UTC" });
   });
 });

@@ -29,3 +29,26 @@ export function senderRegion(waId: string, fallback: string): string {
 export function displayPhone(waId: string): string {
   return parsePhoneNumberFromString(`+${waId}`)?.formatInternational() ?? `+${waId}`;
 }
+
+// The time zones of the countries mfuko's senders write from, one per country. A sender of
+// another country reads times in UTC.
+const TIME_ZONES: Readonly<Record<string, string>> = {
+  RW: "Africa/Kigali",
+  UG: "Africa/Kampala",
+  KE: "Africa/Nairobi",
+  TZ: "Africa/Dar_es_Salaam",
+  BI: "Africa/Bujumbura",
+  SS: "Africa/Juba",
+  ET: "Africa/Addis_Ababa",
+  ZM: "Africa/Lusaka",
+  MW: "Africa/Blantyre",
+  GH: "Africa/Accra",
+  NG: "Africa/Lagos",
+  ZA: "Africa/Johannesburg",
+};
+
+/** The time zone `waId`'s sender reads times in ("Africa/Kigali"), and its name ("Kigali time"). */
+export function senderTimeZone(waId: string): { zone: string; name: string } {
+  const zone = TIME_ZONES[parsePhoneNumberFromString(`+${waId}`)?.country ?? ""];
+  return zone ? { zone, name: `${zone.split("/")[1]!.replaceAll("_", " ")} time` } : { zone: "UTC", name: "UTC" };
+}
