@@ -178,6 +178,9 @@ describe("first contact and the way people write", () => {
     expect((await payer.say(`send 500 for ${local(payee.waId)}`)).map(readable)).toEqual([
       expect.stringMatching(/^Send 500 RWF to \+250 /),
     ]);
+    expect((await payer.say(`send 10 eur ${local(payee.waId)}`)).map(readable)).toEqual([
+      "You have no EUR wallet. Your mfuko wallet is in RWF.",
+    ]);
     const [question] = await payer.say(`send 100 ${kenyan.waId}`);
     expect(readable(question!)).toBe(
       `Send 100 RWF to +254 712 ${kenyan.waId.slice(6)} (WhatsApp name: Test Person)?\nTap Confirm within 5 minutes.`,
@@ -363,9 +366,10 @@ describe("frozen accounts", () => {
     expect(answer).toEqual([
       "Your wallet account is not active, so it cannot pay. Nothing was sent. You can still confirm within the 5 minutes.",
     ]);
-    expect((await payer.say("cashout 100")).map(readable)).toEqual([
-      "You have no active RWF wallet account, so nothing can be paid from it.",
-    ]);
+    // What to do next, not only that nothing can be paid: the account is the sender's own.
+    const frozenAnswer = "Your RWF wallet is frozen, so it cannot pay or be topped up. Please contact mfuko support.";
+    expect((await payer.say("cashout 100")).map(readable)).toEqual([frozenAnswer]);
+    expect((await payer.say("topup 100")).map(readable)).toEqual([frozenAnswer]);
     expect(readable((await payer.say("balance"))[0]!)).toBe("Your balance:\n1,000 RWF available (account frozen)");
     expect([(await accountOf(payer)).available, (await accountOf(payee)).available]).toEqual([1_000, 0]);
   });

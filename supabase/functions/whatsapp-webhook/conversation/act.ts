@@ -145,8 +145,25 @@ async function history(turn: Turn): Promise<void> {
   await say(turn, `Your latest transactions (${name}):\n${rows.map((row) => historyLine(row, clock)).join("\n")}`);
 }
 
+/**
+ * Why the sender has no active account in `currency` to pay from or top up, and what to do: a
+ * frozen or closed account (the sender's own, so nothing is revealed) is a case for support; no
+ * account in the currency names the currencies the sender does hold.
+ */
+async function noActiveAccount(turn: Turn, currency: string): Promise<void> {
+  const accounts = await asUser(turn.tx, turn.sender.userId, (sp) =>
+    sp<{ currency: string; status: string }[]>`
+    select currency, status from public.wallet_accounts
+     where owner_id = ${turn.sender.userId}::uuid and kind = 'user' order by currency`);
+  const inactive = accounts.find((a) => a.currency === currency);
+  if (inactive) {
+    return say(turn, `Your ${currency} wallet is ${inactive.status}, so it cannot pay or be topped up. Please contact mfuko support.`);
+  }
+  const held = accounts.filter((a) => a.status === "active").map((a) => a.currency);
+  await say(turn, `You have no ${currency} wallet.${held.length > 0 ? ` Your mfuko wallet is in ${held.join(" and ")}.` : ""}`);
+}
+
 const PROPOSAL_REFUSALS: Record<string, (currency: string, phone: string) => string> = {
-  no_account: (currency) => `You have no active ${currency} wallet account, so nothing can be paid from it.`,
   // One answer for a stranger, a frozen account and one without the currency: it must be true of each.
   unknown_recipient: (currency, phone) =>
     `${phone} cannot receive ${currency} on mfuko. If they have never used mfuko, ask them to send "hi" to mfuko on ` +
@@ -188,6 +205,7 @@ async function propose(turn: Turn, kind: "send" | "cashout", typed: string, curr
   );
   if (proposed === null) return;
   const [proposal] = proposed;
+  if (proposal!.outcome === "no_account") return noActiveAccount(turn, currency);
   const phone = recipient === null ? displayPhone(turn.sender.waId) : displayPhone(recipient);
   if (proposal!.outcome !== "proposed") return say(turn, PROPOSAL_REFUSALS[proposal!.outcome]!(currency, phone));
   const money = formatMoney(amount, currency);
@@ -219,7 +237,7 @@ async function topUp(turn: Turn, command: Extract<Command, { kind: "topup" }>): 
     }), { told: (words) => words.replace("Nothing was sent.", "No top-up was started.") });
   if (created === null) return;
   const [intent] = created;
-  if (!intent) return say(turn, `You have no active ${currency} wallet account to top up.`);
+  if (!intent) return noActiveAccount(turn, currency);
   turn.later({ kind: "topup", ...turn.sender, optedOut: await notificationsOff(turn), intentId: intent.id });
 }
 
