@@ -312,8 +312,7 @@ describe("refusals in words", () => {
     await fund(payer, Number(single.max_single));
     const [big] = await payer.say(`send ${Number(single.max_single) + 1} ${payee.waId}`);
     expect((await payer.tap({ button: buttonId(big, "Confirm") })).map(readable)).toEqual([
-      `That is over your limit for a single payment of ${Number(single.max_single).toLocaleString("en")} RWF. Nothing was sent. ` +
-      "You can still confirm within the 5 minutes.",
+      `That is over your limit for a single payment of ${Number(single.max_single).toLocaleString("en")} RWF. Nothing was sent.`,
     ]);
     expect((await accountOf(payee)).available).toBe(0);
   });
@@ -351,7 +350,8 @@ describe("frozen accounts", () => {
 
   it("a frozen recipient gets the one answer of a number that cannot receive, before and after the question", async () => {
     const { payer, payee, answer } = await frozenBeforeConfirm("payee");
-    expect(answer).toEqual(["That number cannot receive this payment. Nothing was sent. You can still confirm within the 5 minutes."]);
+    // Not "you can still confirm": the same Confirm would be refused again.
+    expect(answer).toEqual(["That number cannot receive this payment. Nothing was sent."]);
     expect((await payer.say(`send 100 ${payee.waId}`)).map(readable)).toEqual([
       // Not "they need to write first": they did, and the answer must be true of them too.
       expect.stringMatching(
@@ -364,7 +364,7 @@ describe("frozen accounts", () => {
   it("a payer whose account is frozen is told that it cannot pay, and nothing moves", async () => {
     const { payer, payee, answer } = await frozenBeforeConfirm("payer");
     expect(answer).toEqual([
-      "Your wallet account is not active, so it cannot pay. Nothing was sent. You can still confirm within the 5 minutes.",
+      "Your wallet account is not active, so it cannot pay. Nothing was sent.",
     ]);
     // What to do next, not only that nothing can be paid: the account is the sender's own.
     const frozenAnswer = "Your RWF wallet is frozen, so it cannot pay or be topped up. Please contact mfuko support.";

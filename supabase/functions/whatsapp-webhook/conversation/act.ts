@@ -9,7 +9,7 @@ import { formatMoney, toMinor } from "./amounts.ts";
 import type { Command } from "./commands.ts";
 import { clip, confirmationMessage, menuMessage, type OutboundMessage, textMessage } from "./messages.ts";
 import { displayPhone, senderRegion, senderTimeZone, toWaId } from "./phone.ts";
-import { refusalInWords, TOP_UP_HOW } from "./refusals.ts";
+import { refusalInWords, sqlstate, TOP_UP_HOW } from "./refusals.ts";
 
 /** What can happen after the transaction commits: a top-up or cash-out to send to MoMo. */
 export type FollowUp =
@@ -68,7 +68,7 @@ async function unlessRefused<T>(
   turn: Turn,
   step: () => Promise<T>,
   { told = (words) => words, fromAccount = () => Promise.resolve(null) }: {
-    told?: (words: string) => string;
+    told?: (words: string, code: string | null) => string;
     /** The account paying, whose available balance an insufficient-funds refusal names. */
     fromAccount?: () => Promise<string | null>;
   } = {},
@@ -78,7 +78,7 @@ async function unlessRefused<T>(
   } catch (error) {
     const words = await refusalInWords(turn.tx, error, await fromAccount());
     if (words === null) throw error;
-    await say(turn, told(words));
+    await say(turn, told(words, sqlstate(error)));
     return null;
   }
 }
@@ -284,7 +284,9 @@ async function decide(turn: Turn, command: Extract<Command, { kind: "decide" }>)
         select outcome, kind, amount::text, currency, recipient_wa_id, cashout_id
           from api_private.whatsapp_payment_decide(${command.pendingId}::uuid, ${command.confirm})`),
     {
-      told: (words) => `${words} You can still confirm within the 5 minutes.`,
+      // Only a short balance can change in the 5 minutes (a top-up lands): a limit, a frozen
+      // account or a recipient that cannot receive would refuse the same Confirm again.
+      told: (words, code) => code === "WL001" ? `${words} You can still confirm within the 5 minutes.` : words,
       fromAccount: async () => {
         const [pending] = await turn.tx<{ from_account_id: string }[]>`
           select from_account_id from public.whatsapp_pending_payments where id = ${command.pendingId}::uuid`;

@@ -10,7 +10,8 @@ export const TOP_UP_HOW = "To top up with MoMo, write: topup <amount>, e.g. topu
 const LIMIT_OF_AMOUNT = /^(single payment|daily) limit of (\d+) ([A-Z]{3}) would be exceeded$/;
 const LIMIT_OF_COUNT = /^hourly limit of (\d+) payments would be exceeded$/;
 
-function sqlstate(error: unknown): string | null {
+/** The SQLSTATE of a database error, or null for any other error. */
+export function sqlstate(error: unknown): string | null {
   if (!(error instanceof Error) || error.name !== "PostgresError") return null;
   const code = (error as { code?: unknown }).code;
   return typeof code === "string" ? code : null;
