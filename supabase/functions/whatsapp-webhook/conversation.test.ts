@@ -406,6 +406,8 @@ describe("confirmations", () => {
     expect((await payer.tap(confirm)).map(readable)).toEqual([
       "That request expired (confirmations last 5 minutes). Nothing was sent; ask again.",
     ]);
+    const cancel = { button: confirm.button.replace("pay:confirm:", "pay:cancel:") };
+    expect((await payer.tap(cancel)).map(readable)).toEqual(["That request had already expired. Nothing was sent."]);
     expect((await accountOf(payee)).available).toBe(0);
   });
 

@@ -296,6 +296,8 @@ async function decide(turn: Turn, command: Extract<Command, { kind: "decide" }>)
   );
   if (decided === null) return;
   const decision = decided[0]!;
+  // Cancel of a request that ran out is what the person wanted: no "ask again".
+  if (decision.outcome === "expired" && !command.confirm) return say(turn, "That request had already expired. Nothing was sent.");
   const answer = DECISION_ANSWERS[decision.outcome];
   if (answer) return say(turn, answer);
   const money = formatMoney(BigInt(decision.amount!), decision.currency!);
