@@ -1,5 +1,6 @@
 // What a person wrote, read as one command of the conversation (docs/WHATSAPP.md, "The
-// conversation"). Tolerant of case, extra spaces, a leading '/', a '+' before a phone number,
+// conversation"). Tolerant of case, extra spaces, a leading '/', emoji and punctuation at either
+// end, a currency as the region writes it, a '+' before a phone number,
 // "top up"/"cash out" written as two words and an optional "to" before the recipient. Amounts and
 // phone numbers stay text here: what they mean depends on the currency and the sender's region.
 // Taps on list rows and reply buttons arrive as their ids, which map back to the same commands.
@@ -72,7 +73,7 @@ const THOUSANDS_GROUP = /^\d{3}$/;
 // Thousands set apart by dots ("5.000", "1.500.000"), as Rwanda and much of Europe write them:
 // read as a decimal, "5.000" would be 5 and "12.500 EUR" 12.50.
 const DOTTED_THOUSANDS = /^[1-9]\d{0,2}(?:\.\d{3})+$/;
-// Currencies as people in the region write them after an amount: Frw for the Rwandan franc,
+// Currencies as people in the region write them with an amount: Frw for the Rwandan franc,
 // Ksh for the Kenyan shilling, USh or Shs for the Ugandan, TSh for the Tanzanian one. Any other
 // word is a currency only if it is an ISO 4217 code: "send 500 for 0788 123 456" is not FOR.
 const CURRENCY_WORDS: Readonly<Record<string, string>> = { frw: "RWF", ksh: "KES", kshs: "KES", ush: "UGX", shs: "UGX", tsh: "TZS" };
