@@ -489,6 +489,24 @@ describe("messages that are not text", () => {
 });
 
 describe("delivery", () => {
+  it("does not act on a payment request that Meta delivers after a newer message of the sender's", async () => {
+    const [payer, payee] = [await newcomer(1_000), await newcomer()];
+    const now = Math.floor(Date.now() / 1000);
+    const [newer] = await payer.send({ ...textOf(`send 200 ${payee.waId}`), timestamp: String(now) });
+    // Written 30 s before, delivered after: it would have replaced the newer question.
+    expect((await payer.send({ ...textOf(`send 100 ${payee.waId}`), timestamp: String(now - 30) })).map(readable)).toEqual([
+      "A newer message of yours reached mfuko before this one, so this one was not acted on and nothing was done. " +
+      "If you still want it, write it again.",
+    ]);
+    expect((await payer.send({ ...textOf("topup 3000"), timestamp: String(now - 30) })).map(readable)).toEqual([
+      expect.stringMatching(/^A newer message of yours reached mfuko before this one/),
+    ]);
+    expect((await payer.tap({ button: buttonId(newer, "Confirm") })).map(readable)).toEqual([expect.stringMatching(/^Sent 200 RWF/)]);
+    const [intents] = await sql<{ n: number }[]>`
+      select count(*)::int as n from public.payment_intents where account_id = ${(await accountOf(payer)).id}::uuid`;
+    expect(intents!.n).toBe(0);
+  });
+
   it("answers a replayed webhook (the same wamid) once", async () => {
     const person = await newcomer();
     const payload = inboundNotification(person.waId, "Replay", [textOf("balance")]);

@@ -50,6 +50,8 @@ export interface ConversationDependencies {
 export interface InboundMessage {
   id: string;
   from: string;
+  /** When the person sent it (unix seconds, Meta's clock). */
+  timestamp: string;
   type: string;
   text?: { body: string };
   button?: { text: string };
@@ -62,6 +64,23 @@ export interface InboundMessage {
 // account. Support resolves it.
 const UNCONFIRMED_NUMBER = "This number was used to sign up in the mfuko app but was never verified, so mfuko cannot " +
   "open a wallet for it here. Please contact mfuko support.";
+
+// Meta does not promise order: a message redelivered after a failure, or simply late, can
+// arrive after newer ones. A late send, top-up or cash-out would replace the person's newer
+// request (whose Confirm would then be refused) or start what they wrote before changing their
+// mind, so it is not acted on; they are told.
+const REQUESTS_ACTED_IN_ORDER = new Set<Command["kind"]>(["send", "topup", "cashout"]);
+const OVERTAKEN = "A newer message of yours reached mfuko before this one, so this one was not acted on and nothing was " +
+  "done. If you still want it, write it again.";
+
+/** Whether a message its sender wrote after `message` is already stored: `message` came late. */
+async function overtaken(tx: TransactionSql, message: InboundMessage): Promise<boolean> {
+  const [row] = await tx<{ overtaken: boolean }[]>`
+    select exists (select 1 from public.whatsapp_messages
+                    where sender = ${message.from} and direction = 'inbound'
+                      and sent_at > to_timestamp(${Number(message.timestamp)})) as overtaken`;
+  return row!.overtaken;
+}
 
 const profiles = z.array(z.looseObject({ wa_id: z.string(), profile: z.looseObject({ name: z.string().max(255) }).optional() }));
 
@@ -146,7 +165,8 @@ export class ConversationSession {
       },
       later: (followUp) => followUps.push(followUp),
     };
-    await act(turn, command);
+    const late = REQUESTS_ACTED_IN_ORDER.has(command.kind) && await overtaken(tx, message);
+    await (late ? turn.reply(textMessage(OVERTAKEN)) : act(turn, command));
     // The notifications the answer's effects wrote (a payment's recipient told), sent with
     // the replies: every row queued in this transaction carries its start time.
     const notified = await tx<{ id: string }[]>`
