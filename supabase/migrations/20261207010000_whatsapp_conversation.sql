@@ -161,12 +161,14 @@ $$;
 
 -- The caller (a signed-in user, on WhatsApp the sender) asks to pay p_amount of p_currency to
 -- the contact p_recipient_wa_id (kind send) or to cash it out to its own number (kind
--- cashout). Nothing moves. Outcomes: proposed (with the pending payment's id), no_account
+-- cashout). Nothing moves. Outcomes: proposed (with the pending payment's id and, for a send,
+-- the recipient's WhatsApp profile name, for the payer to see whom the number reaches before
+-- confirming: a mistyped number is otherwise paid to a stranger), no_account
 -- (the caller holds no active account in p_currency), unknown_recipient (no contact with
 -- that wa_id, or it cannot receive p_currency: one answer, so that it tells nothing more
 -- about a stranger's wallet), self (the recipient is the caller), no_momo_number (a cash-out
 -- to a WhatsApp number shorter than MoMo pays). WL006 for an amount out of
--- range, 22023 for a malformed argument. A proposal replaces the caller's request still
+-- range, WL001 for more than the caller's available balance, 22023 for a malformed argument. A proposal replaces the caller's request still
 -- pending (canceled, replaced_by the new one): one request at a time, so that a "send" written
 -- twice, or an older question's Confirm, cannot move money a second time. Proposals of one
 -- caller are serialised (an advisory lock on the caller), so two at once leave one pending.
@@ -176,7 +178,7 @@ create function api_private.whatsapp_payment_propose(
   p_currency text,
   p_recipient_wa_id text default null
 )
-returns table (outcome text, pending_id uuid, expires_at timestamptz)
+returns table (outcome text, pending_id uuid, expires_at timestamptz, recipient_name text)
 language plpgsql
 security definer set search_path = ''
 as $$
@@ -185,6 +187,7 @@ declare
   v_payer_wa_id text;
   v_from uuid;
   v_recipient uuid;
+  v_recipient_name text;
   v_to uuid;
   v_pending public.whatsapp_pending_payments;
 begin
@@ -204,30 +207,37 @@ begin
 
   v_from := private.active_user_account(v_payer, p_currency);
   if v_from is null then
-    return query select 'no_account'::text, null::uuid, null::timestamptz;
+    return query select 'no_account'::text, null::uuid, null::timestamptz, null::text;
     return;
   end if;
   select c.wa_id into v_payer_wa_id from public.whatsapp_contacts c where c.user_id = v_payer;
 
   if p_kind = 'send' then
-    select c.user_id into v_recipient from public.whatsapp_contacts c where c.wa_id = p_recipient_wa_id;
+    select c.user_id, c.profile_name into v_recipient, v_recipient_name
+      from public.whatsapp_contacts c where c.wa_id = p_recipient_wa_id;
     if v_recipient = v_payer then
-      return query select 'self'::text, null::uuid, null::timestamptz;
+      return query select 'self'::text, null::uuid, null::timestamptz, null::text;
       return;
     end if;
     v_to := private.active_user_account(v_recipient, p_currency);
     if v_to is null then
-      return query select 'unknown_recipient'::text, null::uuid, null::timestamptz;
+      return query select 'unknown_recipient'::text, null::uuid, null::timestamptz, null::text;
       return;
     end if;
   elsif v_payer_wa_id is null then
     -- A cash-out pays the payer's own WhatsApp number: without one there is nowhere to pay.
-    return query select 'no_account'::text, null::uuid, null::timestamptz;
+    return query select 'no_account'::text, null::uuid, null::timestamptz, null::text;
     return;
   elsif v_payer_wa_id !~ '^[1-9][0-9]{7,14}$' then
     -- WhatsApp serves numbers of 7 digits (Niue's +683 xxxx); MoMo pays 8 to 15 (cashout_create).
-    return query select 'no_momo_number'::text, null::uuid, null::timestamptz;
+    return query select 'no_momo_number'::text, null::uuid, null::timestamptz, null::text;
     return;
+  end if;
+
+  -- More than the account holds is refused now, not asked to be confirmed and refused then. The
+  -- confirmation checks again: the balance can fall in the five minutes.
+  if (select b.available from public.wallet_account_balances b where b.account_id = v_from) < p_amount then
+    perform private.fail('WL001', pg_catalog.format('insufficient funds in wallet account %s', v_from));
   end if;
 
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('whatsapp-pending-payment:' || v_payer::text, 0));
@@ -240,7 +250,7 @@ begin
   update public.whatsapp_pending_payments p
      set status = 'canceled', decided_at = now(), replaced_by = v_pending.id
    where p.payer_id = v_payer and p.status = 'pending' and p.expires_at > now() and p.id <> v_pending.id;
-  return query select 'proposed'::text, v_pending.id, v_pending.expires_at;
+  return query select 'proposed'::text, v_pending.id, v_pending.expires_at, v_recipient_name;
 end;
 $$;
 grant execute on function api_private.whatsapp_payment_propose(text, bigint, text, text) to authenticated;

@@ -70,7 +70,10 @@ describe("a whole conversation", () => {
     await fund(alice, 20_000);
 
     const [question] = await alice.say(`send 5,000 to ${local(bob.waId)}`);
-    expect(readable(question!)).toMatch(/^Send 5,000 RWF to \+250 \d{3} \d{3} \d{3}\?\nTap Confirm within 5 minutes\.$/);
+    // Bob's WhatsApp name, for Alice to see whom the number reaches before she confirms.
+    expect(readable(question!)).toMatch(
+      /^Send 5,000 RWF to \+250 \d{3} \d{3} \d{3} \(WhatsApp name: Bob\)\?\nTap Confirm within 5 minutes\.$/,
+    );
     expect((await accountOf(alice)).available).toBe(20_000);
     // A typed "yes" confirms nothing: only the button does.
     expect((await alice.say("Yes")).map(readable)).toEqual([expect.stringMatching(/^Only the buttons decide a payment: tap Confirm/)]);
@@ -85,9 +88,13 @@ describe("a whole conversation", () => {
     expect(transfer!.initiated_by).toBe(transfer!.owner_id);
 
     const [history] = await alice.say("history");
+    // In Kigali's time (UTC+2), as Alice's Rwandan number reads it, not UTC.
+    const [payment] = await sql<{ created_at: Date }[]>`
+      select created_at from public.wallet_transactions where from_account_id = ${(await accountOf(alice)).id}::uuid`;
+    const kigali = new Date(payment!.created_at.getTime() + 2 * 3600_000).toISOString().slice(0, 16).replace("T", " ");
     expect(readable(history!).split("\n")).toEqual([
-      "Your latest transactions (UTC):",
-      expect.stringMatching(new RegExp(`^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} -5,000 RWF to \\+${bob.waId}$`)),
+      "Your latest transactions (Kigali time):",
+      `${kigali} -5,000 RWF to +${bob.waId}`,
       expect.stringMatching(/ \+20,000 RWF top-up$/),
     ]);
 
@@ -143,6 +150,77 @@ describe("a whole conversation", () => {
   });
 });
 
+describe("first contact and the way people write", () => {
+  it("welcomes a first message it does not understand, a first sticker and a first /start, and only the first", async () => {
+    const asking = new Person(gateway);
+    expect((await asking.say("Hello, how does this work?")).map(readable)).toEqual([
+      expect.stringMatching(/^Welcome to mfuko, your wallet on WhatsApp\.\n/),
+    ]);
+    expect((await asking.say("how does this work?")).map(readable)).toEqual([
+      expect.stringMatching(/^Sorry, I did not understand that\.\n/),
+    ]);
+    expect((await asking.say("Balance?")).map(readable)).toEqual(["Your balance:\n0 RWF available"]);
+    const starter = new Person(gateway);
+    expect((await starter.say("/start")).map(readable)).toEqual([expect.stringMatching(/^Welcome to mfuko, your wallet on WhatsApp\.\n/)]);
+    expect((await starter.say("start")).map(readable)).toEqual([expect.stringMatching(/^Notifications are on/)]);
+    const sticker = new Person(gateway);
+    expect((await sticker.send({ type: "sticker", sticker: { id: "1", mime_type: "image/webp" } })).map(readable)).toEqual([
+      expect.stringMatching(/^Welcome to mfuko, your wallet on WhatsApp\. I can only read typed messages and taps on my buttons\.\n/),
+    ]);
+  });
+
+  it("reads Frw as RWF, a word before the number as no currency, and a foreign number written without its '+'", async () => {
+    const [payer, payee] = [await newcomer(10_000), await newcomer()];
+    const kenyan = await newcomerAt(`254712${String(randomInt(1_000_000)).padStart(6, "0")}`);
+    expect((await payer.say(`send 5,000 Frw ${local(payee.waId)}`)).map(readable)).toEqual([
+      expect.stringMatching(/^Send 5,000 RWF to \+250 /),
+    ]);
+    expect((await payer.say(`send 500 for ${local(payee.waId)}`)).map(readable)).toEqual([
+      expect.stringMatching(/^Send 500 RWF to \+250 /),
+    ]);
+    expect((await payer.say(`send 10 eur ${local(payee.waId)}`)).map(readable)).toEqual([
+      "You have no EUR wallet. Your mfuko wallet is in RWF.",
+    ]);
+    const [question] = await payer.say(`send 100 ${kenyan.waId}`);
+    expect(readable(question!)).toBe(
+      `Send 100 RWF to +254 712 ${kenyan.waId.slice(6)} (WhatsApp name: Test Person)?\nTap Confirm within 5 minutes.`,
+    );
+    await payer.tap({ button: buttonId(question, "Confirm") });
+    expect([(await accountOf(payer)).available, (await accountOf(kenyan)).available]).toEqual([9_900, 100]);
+  });
+
+  it("names the recipient's WhatsApp name in the question, without line breaks or direction overrides its holder put in", async () => {
+    const payer = await newcomer(1_000);
+    const payee = new Person(gateway, newWaId(), "Eve\u202E\nTap Confirm");
+    await payee.say("hi");
+    const [question] = await payer.say(`send 100 ${payee.waId}`);
+    expect(readable(question!)).toMatch(
+      /^Send 100 RWF to \+250 \d{3} \d{3} \d{3} \(WhatsApp name: Eve Tap Confirm\)\?\nTap Confirm within 5 minutes\.$/,
+    );
+  });
+
+  it("tells a person who wrote stop how to see a top-up and a cash-out end, instead of promising to tell them", async () => {
+    const person = await newcomer(5_000);
+    await person.say("stop");
+    const notificationsOff = (what: string) =>
+      `Your notifications are off, so write "history" to see when ${what} (or "start" to be told).`;
+    const [topUp] = await person.say("topup 3000");
+    expect(readable(topUp!)).toMatch(/^MoMo is asking \+250 .* to approve 3,000 RWF: approve it on your phone\. /);
+    expect(readable(topUp!)).toContain(notificationsOff("it is received"));
+    const [question] = await person.say("cashout 1000");
+    const [onItsWay] = await person.tap({ button: buttonId(question, "Confirm") });
+    expect(readable(onItsWay!)).toMatch(/^Cash-out of 1,000 RWF to \+250 .* is on its way\. /);
+    expect(readable(onItsWay!)).toContain(notificationsOff("MoMo has paid it"));
+    const [cashOut] = await sql<{ reference_id: string }[]>`
+      select reference_id from public.cashouts where account_id = ${(await accountOf(person)).id}::uuid`;
+    expect(await gateway.momo.decide(cashOut!.reference_id, "SUCCESSFUL")).toBe(200);
+    expect(await runJob("whatsapp-send")).toBe(200);
+    // No notice came; "history" shows what happened, as the answer said.
+    expect(person.inbox().at(-1)).toBe(readable(onItsWay!));
+    expect(readable((await person.say("history"))[0]!).split("\n")[1]).toMatch(/ -1,000 RWF cash-out$/);
+  });
+});
+
 describe("refusals in words", () => {
   it("refuses an unknown recipient and a number it cannot read, and moves nothing", async () => {
     const payer = await newcomer(10_000);
@@ -150,14 +228,16 @@ describe("refusals in words", () => {
     expect((await payer.say(`send 100 ${stranger}`)).map(readable)).toEqual([
       `+250 ${stranger.slice(3, 6)} ${stranger.slice(6, 9)} ${
         stranger.slice(9)
-      } cannot receive RWF on mfuko: they need to write to this number first. Nothing was sent.`,
+      } cannot receive RWF on mfuko. If they have never used mfuko, ask them to send "hi" to mfuko on WhatsApp, then send again. ` +
+      "Nothing was sent.",
     ]);
     expect((await payer.say("send 100 12345")).map(readable)).toEqual([
       '"12345" is not a phone number I can read. Try +256712345678 or 0712345678.',
     ]);
-    // Quoted back cut at 40 characters, never inside one: half an emoji is not text jsonb takes.
+    // Quoted back cut at 40 characters, never inside one: half an emoji is not text jsonb takes
+    // (the emoji between digits: a message's trailing emoji are read as decoration).
     const smiles = "\u{1F600}".repeat(50);
-    expect((await payer.say(`send 100 1${smiles}`)).map(readable)).toEqual([
+    expect((await payer.say(`send 100 1${smiles}1`)).map(readable)).toEqual([
       `"1${"\u{1F600}".repeat(39)}" is not a phone number I can read. Try +256712345678 or 0712345678.`,
     ]);
     expect((await payer.say(`send 100 ${payer.waId}`)).map(readable)).toEqual(["That is your own number. Nothing was sent."]);
@@ -209,17 +289,30 @@ describe("refusals in words", () => {
 
   it("names the available balance for insufficient funds, and the limit for an over-limit payment", async () => {
     const [payer, payee] = [await newcomer(4_000), await newcomer()];
-    const [question] = await payer.say(`send 4001 ${payee.waId}`);
+    // Asked for more than the wallet holds: refused at once, with no question to confirm.
+    expect((await payer.say(`send 4001 ${payee.waId}`)).map(readable)).toEqual([
+      "Not enough money: you have 4,000 RWF available. Nothing was sent. To top up with MoMo, write: topup <amount>, e.g. topup 5000.",
+    ]);
+    expect((await payer.say("cashout 4001")).map(readable)).toEqual([
+      expect.stringMatching(/^Not enough money: you have 4,000 RWF available\. Nothing was sent\. To top up/),
+    ]);
+    const [pending] = await sql<{ n: number }[]>`
+      select count(*)::int as n from public.whatsapp_pending_payments where from_account_id = ${(await accountOf(payer)).id}::uuid`;
+    expect(pending!.n).toBe(0);
+    // The balance falls after the question: the Confirm names what is left.
+    const [question] = await payer.say(`send 4000 ${payee.waId}`);
+    const { id } = await accountOf(payer);
+    await asServiceRole(sql, (tx) => tx`select public.wallet_hold(${id}::uuid, 1, 'RWF', ${crypto.randomUUID()})`);
     expect((await payer.tap({ button: buttonId(question, "Confirm") })).map(readable)).toEqual([
-      "Not enough money: you have 4,000 RWF available. Nothing was sent. You can still confirm within the 5 minutes.",
+      "Not enough money: you have 3,999 RWF available. Nothing was sent. To top up with MoMo, write: topup <amount>, e.g. topup 5000. " +
+      "You can still confirm within the 5 minutes.",
     ]);
     const single =
       (await sql<{ max_single: string }[]>`select max_single::text from public.wallet_limit_tiers where tier = 'standard'`)[0]!;
     await fund(payer, Number(single.max_single));
     const [big] = await payer.say(`send ${Number(single.max_single) + 1} ${payee.waId}`);
     expect((await payer.tap({ button: buttonId(big, "Confirm") })).map(readable)).toEqual([
-      `That is over your limit for a single payment of ${Number(single.max_single).toLocaleString("en")} RWF. Nothing was sent. ` +
-      "You can still confirm within the 5 minutes.",
+      `That is over your limit for a single payment of ${Number(single.max_single).toLocaleString("en")} RWF. Nothing was sent.`,
     ]);
     expect((await accountOf(payee)).available).toBe(0);
   });
@@ -233,7 +326,9 @@ describe("phone numbers", () => {
     const payer = await newcomerAt(`2567${String(randomInt(100_000_000)).padStart(8, "0")}`);
     await fund(payer, 1_000);
     const [question] = await payer.say(`send 100 0${national.slice(0, 3)} ${national.slice(3)}`);
-    expect(readable(question!)).toBe(`Send 100 RWF to +256 ${national.slice(0, 3)} ${national.slice(3)}?\nTap Confirm within 5 minutes.`);
+    expect(readable(question!)).toBe(
+      `Send 100 RWF to +256 ${national.slice(0, 3)} ${national.slice(3)} (WhatsApp name: Test Person)?\nTap Confirm within 5 minutes.`,
+    );
     await payer.tap({ button: buttonId(question, "Confirm") });
     expect([(await accountOf(inUganda)).available, (await accountOf(inRwanda)).available]).toEqual([100, 0]);
     // A Rwandan's local number is still read in Rwanda (the default region's own senders).
@@ -255,9 +350,13 @@ describe("frozen accounts", () => {
 
   it("a frozen recipient gets the one answer of a number that cannot receive, before and after the question", async () => {
     const { payer, payee, answer } = await frozenBeforeConfirm("payee");
-    expect(answer).toEqual(["That number cannot receive this payment. Nothing was sent. You can still confirm within the 5 minutes."]);
+    // Not "you can still confirm": the same Confirm would be refused again.
+    expect(answer).toEqual(["That number cannot receive this payment. Nothing was sent."]);
     expect((await payer.say(`send 100 ${payee.waId}`)).map(readable)).toEqual([
-      expect.stringMatching(/cannot receive RWF on mfuko: they need to write to this number first\. Nothing was sent\.$/),
+      // Not "they need to write first": they did, and the answer must be true of them too.
+      expect.stringMatching(
+        /cannot receive RWF on mfuko\. If they have never used mfuko, ask them to send "hi" to mfuko on WhatsApp, then send again\. Nothing was sent\.$/,
+      ),
     ]);
     expect([(await accountOf(payer)).available, (await accountOf(payee)).available]).toEqual([1_000, 0]);
   });
@@ -265,11 +364,12 @@ describe("frozen accounts", () => {
   it("a payer whose account is frozen is told that it cannot pay, and nothing moves", async () => {
     const { payer, payee, answer } = await frozenBeforeConfirm("payer");
     expect(answer).toEqual([
-      "Your wallet account is not active, so it cannot pay. Nothing was sent. You can still confirm within the 5 minutes.",
+      "Your wallet account is not active, so it cannot pay. Nothing was sent.",
     ]);
-    expect((await payer.say("cashout 100")).map(readable)).toEqual([
-      "You have no active RWF wallet account, so nothing can be paid from it.",
-    ]);
+    // What to do next, not only that nothing can be paid: the account is the sender's own.
+    const frozenAnswer = "Your RWF wallet is frozen, so it cannot pay or be topped up. Please contact mfuko support.";
+    expect((await payer.say("cashout 100")).map(readable)).toEqual([frozenAnswer]);
+    expect((await payer.say("topup 100")).map(readable)).toEqual([frozenAnswer]);
     expect(readable((await payer.say("balance"))[0]!)).toBe("Your balance:\n1,000 RWF available (account frozen)");
     expect([(await accountOf(payer)).available, (await accountOf(payee)).available]).toEqual([1_000, 0]);
   });
@@ -306,6 +406,8 @@ describe("confirmations", () => {
     expect((await payer.tap(confirm)).map(readable)).toEqual([
       "That request expired (confirmations last 5 minutes). Nothing was sent; ask again.",
     ]);
+    const cancel = { button: confirm.button.replace("pay:confirm:", "pay:cancel:") };
+    expect((await payer.tap(cancel)).map(readable)).toEqual(["That request had already expired. Nothing was sent."]);
     expect((await accountOf(payee)).available).toBe(0);
   });
 
@@ -351,7 +453,7 @@ describe("confirmations", () => {
 describe("messages that are not text", () => {
   const unreadable = "I can only read typed messages and taps on my buttons.";
 
-  it("answers media, stickers, locations, reactions, edits and other taps with the menu, and makes a first sender a wallet", async () => {
+  it("answers media, stickers, locations, edits and other taps with the menu, and makes a first sender a wallet", async () => {
     const person = new Person(gateway);
     const [first] = await person.send({ type: "sticker", sticker: { id: "1", mime_type: "image/webp" } });
     expect(readable(first!)).toContain(unreadable);
@@ -363,7 +465,6 @@ describe("messages that are not text", () => {
         { type: "audio", audio: { id: "1", mime_type: "audio/ogg", voice: true } },
         { type: "location", location: { latitude: 0.3476, longitude: 32.5825 } },
         { type: "contacts", contacts: [{ name: { formatted_name: "Bob" }, phones: [{ phone: "+256 772 123456" }] }] },
-        { type: "reaction", reaction: { message_id: "wamid.earlier", emoji: "\u{1F44D}" } },
         { type: "unsupported", errors: [{ code: 131051, title: "Message type unknown", error_data: { details: "edit" } }] },
         { type: "interactive", interactive: { type: "nfm_reply", nfm_reply: { response_json: "{}", body: "Sent" } } },
       ]
@@ -372,9 +473,11 @@ describe("messages that are not text", () => {
     }
   });
 
-  it("welcomes a person who opens the chat, and says nothing to a reaction taken back or a system notice", async () => {
+  it("welcomes a person who opens the chat, and says nothing to a reaction, one taken back or a system notice", async () => {
     const person = await newcomer();
     expect((await person.send({ type: "request_welcome" })).map(readable)).toEqual([expect.stringContaining("Welcome to mfuko")]);
+    // A thumbs-up on "Sent ..." asks nothing: no menu comes back.
+    expect(await person.send({ type: "reaction", reaction: { message_id: "wamid.earlier", emoji: "\u{1F44D}" } })).toEqual([]);
     expect(await person.send({ type: "reaction", reaction: { message_id: "wamid.earlier" } })).toEqual([]);
     expect(
       await person.send({
@@ -386,6 +489,24 @@ describe("messages that are not text", () => {
 });
 
 describe("delivery", () => {
+  it("does not act on a payment request that Meta delivers after a newer message of the sender's", async () => {
+    const [payer, payee] = [await newcomer(1_000), await newcomer()];
+    const now = Math.floor(Date.now() / 1000);
+    const [newer] = await payer.send({ ...textOf(`send 200 ${payee.waId}`), timestamp: String(now) });
+    // Written 30 s before, delivered after: it would have replaced the newer question.
+    expect((await payer.send({ ...textOf(`send 100 ${payee.waId}`), timestamp: String(now - 30) })).map(readable)).toEqual([
+      "A newer message of yours reached mfuko before this one, so this one was not acted on and nothing was done. " +
+      "If you still want it, write it again.",
+    ]);
+    expect((await payer.send({ ...textOf("topup 3000"), timestamp: String(now - 30) })).map(readable)).toEqual([
+      expect.stringMatching(/^A newer message of yours reached mfuko before this one/),
+    ]);
+    expect((await payer.tap({ button: buttonId(newer, "Confirm") })).map(readable)).toEqual([expect.stringMatching(/^Sent 200 RWF/)]);
+    const [intents] = await sql<{ n: number }[]>`
+      select count(*)::int as n from public.payment_intents where account_id = ${(await accountOf(payer)).id}::uuid`;
+    expect(intents!.n).toBe(0);
+  });
+
   it("answers a replayed webhook (the same wamid) once", async () => {
     const person = await newcomer();
     const payload = inboundNotification(person.waId, "Replay", [textOf("balance")]);
@@ -472,14 +593,26 @@ describe("when MoMo refuses", () => {
   });
 });
 
-describe("when the cash-out cannot be sent at once", () => {
-  // A fault after the Confirm committed (here the callback URL the transfer needs is
-  // misconfigured): the hold stands and momo-poll sends the transfer later.
+describe("when a top-up or cash-out cannot be sent at once", () => {
+  // A fault after the request committed (here the callback URL MoMo needs is misconfigured):
+  // a cash-out's hold stands and momo-poll sends the transfer later; a top-up was never asked.
   let faulty: WhatsAppGateway;
   beforeAll(async () => {
     faulty = await startWhatsAppGateway({ PUBLIC_FUNCTIONS_URL: "not-a-url" });
   });
   afterAll(() => faulty?.stop());
+
+  it("tells the sender a top-up may not have started, not nothing", async () => {
+    const person = new Person(faulty, newWaId());
+    await person.say("hi");
+    expect((await person.say("topup 3000")).map(readable)).toEqual([
+      "mfuko could not reach MoMo just now, so the top-up of 3,000 RWF may not have started. " +
+      "If your phone asks you to approve it, do: you will be told when it is received. Otherwise try again in a few minutes.",
+    ]);
+    const [intent] = await sql<{ id: string }[]>`
+      select id from public.payment_intents where account_id = ${(await accountOf(person)).id}::uuid`;
+    expect(faulty.momo.requestsToPay.has(intent!.id)).toBe(false);
+  });
 
   it("tells the sender the cash-out is held and pending, not nothing", async () => {
     const person = new Person(faulty, newWaId());

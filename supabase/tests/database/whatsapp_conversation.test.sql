@@ -4,7 +4,7 @@
 -- notifications written with each effect (transfers, top-ups, cash-outs, refunds), none to an
 -- opted-out contact; amounts in words; who may call what and the sizes of the arguments.
 begin;
-select plan(105);
+select plan(108);
 
 -- Users as Supabase Auth stores a confirmed phone sign-up; the fourth signed up without a phone.
 insert into auth.users (id, phone, phone_confirmed_at, raw_app_meta_data)
@@ -97,6 +97,8 @@ select results_eq($$ select outcome from api_private.whatsapp_payment_propose('s
   $$ values ('no_account') $$, 'no account in the currency: nothing to pay from');
 select throws_ok($$ select * from api_private.whatsapp_payment_propose('send', 0, 'UGX', '256772000002') $$,
   'WL006', null, 'a zero amount is WL006');
+select throws_ok($$ select * from api_private.whatsapp_payment_propose('send', 100001, 'UGX', '256772000002') $$,
+  'WL001', null, 'more than the available balance (100000) is WL001 when asked, not only when confirmed');
 select throws_ok($$ select * from api_private.whatsapp_payment_propose('gift', 10, 'UGX', '256772000002') $$,
   '22023', 'p_kind must be send or cashout', 'an unknown kind is 22023');
 select throws_ok($$ select * from api_private.whatsapp_payment_propose('cashout', 10, 'UGX', '256772000002') $$,
@@ -111,7 +113,11 @@ select throws_ok(format($$ select * from api_private.whatsapp_payment_propose('c
   '22023', 'p_currency must be at most 255 characters', 'p_currency is bounded');
 select is((select count(*)::int from public.whatsapp_pending_payments), 0, 'no refusal wrote a pending payment');
 
-select pending_id as send_id from api_private.whatsapp_payment_propose('send', 30000, 'UGX', '256772000002') \gset
+select results_eq($$ select outcome from api_private.whatsapp_payment_propose('send', 100000, 'UGX', '256772000002') $$,
+  $$ values ('proposed') $$, 'the whole available balance may be asked for (the next request replaces it)');
+select pending_id as send_id, recipient_name as send_recipient_name
+  from api_private.whatsapp_payment_propose('send', 30000, 'UGX', '256772000002') \gset
+select is(:'send_recipient_name'::text, 'Bob', 'a proposed send names the recipient''s WhatsApp name, for the payer to check whom it reaches');
 select results_eq(format($$ select kind, amount, currency, recipient_wa_id, status, payer_id::text,
                                    expires_at - created_at from public.whatsapp_pending_payments where id = %L $$, :'send_id'),
   $$ values ('send', 30000::bigint, 'UGX', '256772000002', 'pending', 'c1900000-0000-4000-8000-000000000001', interval '5 minutes') $$,
@@ -184,11 +190,14 @@ begin
 end;
 $$;
 
--- Refusals of the ledger leave the payment pending, to be confirmed again within its time.
-select pg_temp.alice_proposes(80000) as big_id \gset
+-- Refusals of the ledger leave the payment pending, to be confirmed again within its time. The
+-- balance falls after the request (a hold of 1), so that the confirmation finds too little.
+select pg_temp.alice_proposes(70000) as big_id \gset
+select id as big_hold from public.wallet_hold(:'alice_account', 1, 'UGX', 'conversation-big-hold') \gset
 select throws_ok(format($$ select pg_temp.alice_decides(%L, true) $$, :'big_id'),
   'WL001', null, 'more than the available funds is WL001');
 select is((select status from public.whatsapp_pending_payments where id = :'big_id'), 'pending', 'and the payment stays pending');
+select from public.wallet_void(:'big_hold');
 update public.wallet_limit_tiers set max_single = 60000 where tier = 'standard';
 select pg_temp.alice_proposes(65000) as limit_id \gset
 select throws_ok(format($$ select pg_temp.alice_decides(%L, true) $$, :'limit_id'),

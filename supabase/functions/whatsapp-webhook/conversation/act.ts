@@ -8,13 +8,13 @@ import { asUser } from "./as-user.ts";
 import { formatMoney, toMinor } from "./amounts.ts";
 import type { Command } from "./commands.ts";
 import { clip, confirmationMessage, menuMessage, type OutboundMessage, textMessage } from "./messages.ts";
-import { displayPhone, senderRegion, toWaId } from "./phone.ts";
-import { refusalInWords } from "./refusals.ts";
+import { displayPhone, senderRegion, senderTimeZone, toWaId } from "./phone.ts";
+import { refusalInWords, sqlstate, TOP_UP_HOW } from "./refusals.ts";
 
 /** What can happen after the transaction commits: a top-up or cash-out to send to MoMo. */
 export type FollowUp =
-  | { kind: "topup"; waId: string; userId: string; intentId: string }
-  | { kind: "cashout"; waId: string; userId: string; cashOutId: string };
+  & { waId: string; userId: string; optedOut: boolean }
+  & ({ kind: "topup"; intentId: string } | { kind: "cashout"; cashOutId: string });
 
 /** One inbound message being answered. */
 export interface Turn {
@@ -33,6 +33,26 @@ const HISTORY_LENGTH = 5;
 
 const say = (turn: Turn, text: string) => turn.reply(textMessage(text));
 
+/** Whether the sender wrote "stop" (no notifications), read in the turn's transaction. */
+async function notificationsOff(turn: Turn): Promise<boolean> {
+  const [contact] = await turn.tx<{ opted_out: boolean }[]>`
+    select opted_out from public.whatsapp_contacts where wa_id = ${turn.sender.waId}`;
+  return contact?.opted_out ?? false;
+}
+
+/**
+ * How the sender learns that `what` happened, as a clause: a notification tells it, or, after
+ * "stop", none will, and the sender is told how to look instead of being promised one.
+ */
+export function learnWhen(optedOut: boolean, what: string): string {
+  return optedOut
+    ? `your notifications are off, so write "history" to see when ${what} (or "start" to be told)`
+    : `you will be told when ${what}`;
+}
+
+/** `clause` as a sentence of its own. */
+export const sentence = (clause: string) => `${clause[0]!.toUpperCase()}${clause.slice(1)}.`;
+
 const AMOUNT_PROBLEMS = {
   zero: "The amount must be more than zero.",
   too_precise: "That amount has more decimals than the currency has.",
@@ -48,7 +68,7 @@ async function unlessRefused<T>(
   turn: Turn,
   step: () => Promise<T>,
   { told = (words) => words, fromAccount = () => Promise.resolve(null) }: {
-    told?: (words: string) => string;
+    told?: (words: string, code: string | null) => string;
     /** The account paying, whose available balance an insufficient-funds refusal names. */
     fromAccount?: () => Promise<string | null>;
   } = {},
@@ -58,7 +78,7 @@ async function unlessRefused<T>(
   } catch (error) {
     const words = await refusalInWords(turn.tx, error, await fromAccount());
     if (words === null) throw error;
-    await say(turn, told(words));
+    await say(turn, told(words, sqlstate(error)));
     return null;
   }
 }
@@ -93,8 +113,8 @@ interface HistoryRow {
   created_at: Date;
 }
 
-function historyLine(row: HistoryRow): string {
-  const when = row.created_at.toISOString().slice(0, 16).replace("T", " ");
+function historyLine(row: HistoryRow, clock: Intl.DateTimeFormat): string {
+  const when = clock.format(row.created_at);
   const money = `${row.incoming ? "+" : "-"}${formatMoney(BigInt(row.amount), row.currency)}`;
   const what = row.kind === "transfer"
     ? `${row.incoming ? "from" : "to"} ${row.counterparty_wa_id ? `+${row.counterparty_wa_id}` : "another wallet"}`
@@ -112,16 +132,64 @@ async function history(turn: Turn): Promise<void> {
     select kind, status, incoming, amount::text, currency, counterparty_wa_id, created_at
       from api_private.whatsapp_history(${HISTORY_LENGTH})`);
   if (rows.length === 0) return say(turn, "No transactions yet.");
-  await say(turn, `Your latest transactions (UTC):\n${rows.map(historyLine).join("\n")}`);
+  // In the sender's own time, not UTC: a payment made at 09:00 in Kigali read as 07:00 looks like someone else's.
+  const { zone, name } = senderTimeZone(turn.sender.waId);
+  const clock = new Intl.DateTimeFormat("sv-SE", {
+    timeZone: zone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+  });
+  await say(turn, `Your latest transactions (${name}):\n${rows.map((row) => historyLine(row, clock)).join("\n")}`);
+}
+
+/**
+ * Why the sender has no active account in `currency` to pay from or top up, and what to do: a
+ * frozen or closed account (the sender's own, so nothing is revealed) is a case for support; no
+ * account in the currency names the currencies the sender does hold.
+ */
+async function noActiveAccount(turn: Turn, currency: string): Promise<void> {
+  const accounts = await asUser(turn.tx, turn.sender.userId, (sp) =>
+    sp<{ currency: string; status: string }[]>`
+    select currency, status from public.wallet_accounts
+     where owner_id = ${turn.sender.userId}::uuid and kind = 'user' order by currency`);
+  const inactive = accounts.find((a) => a.currency === currency);
+  if (inactive) {
+    return say(turn, `Your ${currency} wallet is ${inactive.status}, so it cannot pay or be topped up. Please contact mfuko support.`);
+  }
+  const held = accounts.filter((a) => a.status === "active").map((a) => a.currency);
+  await say(turn, `You have no ${currency} wallet.${held.length > 0 ? ` Your mfuko wallet is in ${held.join(" and ")}.` : ""}`);
 }
 
 const PROPOSAL_REFUSALS: Record<string, (currency: string, phone: string) => string> = {
-  no_account: (currency) => `You have no active ${currency} wallet account, so nothing can be paid from it.`,
+  // One answer for a stranger, a frozen account and one without the currency: it must be true of each.
   unknown_recipient: (currency, phone) =>
-    `${phone} cannot receive ${currency} on mfuko: they need to write to this number first. Nothing was sent.`,
+    `${phone} cannot receive ${currency} on mfuko. If they have never used mfuko, ask them to send "hi" to mfuko on ` +
+    "WhatsApp, then send again. Nothing was sent.",
   self: () => "That is your own number. Nothing was sent.",
   no_momo_number: (_currency, phone) => `MoMo cannot pay ${phone}, so mfuko cannot cash out to it. Nothing was sent.`,
 };
+
+/**
+ * The recipient's WhatsApp profile name for the question, " (WhatsApp name: ...)" or "": the
+ * payer sees whom the number reaches before confirming, so that a mistyped number is caught
+ * instead of paid to a stranger. Named as WhatsApp's, not as verified: its holder chose it.
+ */
+function whatsAppName(name: string | null): string {
+  // Its holder wrote it: no line breaks or direction overrides that could rearrange the question.
+  const shown = name === null ? "" : clip(name.replace(/\s+/g, " ").replace(/[\p{Cc}\p{Cf}]/gu, "").trim(), 60);
+  return shown === "" ? "" : ` (WhatsApp name: ${shown})`;
+}
+
+/** The id of the sender's active user account in `currency`, read in `sp` (as the sender); null without one. */
+async function activeAccount(sp: TransactionSql, turn: Turn, currency: string): Promise<string | null> {
+  const [account] = await sp<{ id: string }[]>`
+    select id from public.wallet_accounts
+     where owner_id = ${turn.sender.userId}::uuid and currency = ${currency} and kind = 'user' and status = 'active'`;
+  return account?.id ?? null;
+}
 
 async function propose(turn: Turn, kind: "send" | "cashout", typed: string, currency: string, recipient: string | null): Promise<void> {
   const amount = await amountOf(turn, typed, currency);
@@ -130,15 +198,20 @@ async function propose(turn: Turn, kind: "send" | "cashout", typed: string, curr
     turn,
     () =>
       asUser(turn.tx, turn.sender.userId, (sp) =>
-        sp<{ outcome: string; pending_id: string | null }[]>`
-      select outcome, pending_id from api_private.whatsapp_payment_propose(${kind}, ${amount}::bigint, ${currency}, ${recipient})`),
+        sp<{ outcome: string; pending_id: string | null; recipient_name: string | null }[]>`
+      select outcome, pending_id, recipient_name
+        from api_private.whatsapp_payment_propose(${kind}, ${amount}::bigint, ${currency}, ${recipient})`),
+    { fromAccount: () => activeAccount(turn.tx, turn, currency) },
   );
   if (proposed === null) return;
   const [proposal] = proposed;
+  if (proposal!.outcome === "no_account") return noActiveAccount(turn, currency);
   const phone = recipient === null ? displayPhone(turn.sender.waId) : displayPhone(recipient);
   if (proposal!.outcome !== "proposed") return say(turn, PROPOSAL_REFUSALS[proposal!.outcome]!(currency, phone));
   const money = formatMoney(amount, currency);
-  const question = kind === "send" ? `Send ${money} to ${phone}?` : `Cash out ${money} to your MoMo number ${phone}?`;
+  const question = kind === "send"
+    ? `Send ${money} to ${phone}${whatsAppName(proposal!.recipient_name)}?`
+    : `Cash out ${money} to your MoMo number ${phone}?`;
   await turn.reply(confirmationMessage(`${question}\nTap Confirm within 5 minutes.`, proposal!.pending_id!));
 }
 
@@ -156,18 +229,16 @@ async function topUp(turn: Turn, command: Extract<Command, { kind: "topup" }>): 
   if (amount === null) return;
   const created = await unlessRefused(turn, () =>
     asUser(turn.tx, turn.sender.userId, async (sp) => {
-      const [account] = await sp<{ id: string }[]>`
-        select id from public.wallet_accounts
-         where owner_id = ${turn.sender.userId}::uuid and currency = ${currency} and kind = 'user' and status = 'active'`;
+      const account = await activeAccount(sp, turn, currency);
       if (!account) return [];
       return await sp<{ id: string }[]>`
-        select id from public.payment_intent_create('momo', ${account.id}::uuid, ${amount}::bigint, ${currency},
+        select id from public.payment_intent_create('momo', ${account}::uuid, ${amount}::bigint, ${currency},
                                                     ${`whatsapp:${turn.wamid}`})`;
     }), { told: (words) => words.replace("Nothing was sent.", "No top-up was started.") });
   if (created === null) return;
   const [intent] = created;
-  if (!intent) return say(turn, `You have no active ${currency} wallet account to top up.`);
-  turn.later({ kind: "topup", waId: turn.sender.waId, userId: turn.sender.userId, intentId: intent.id });
+  if (!intent) return noActiveAccount(turn, currency);
+  turn.later({ kind: "topup", ...turn.sender, optedOut: await notificationsOff(turn), intentId: intent.id });
 }
 
 const DECISION_ANSWERS: Record<string, string> = {
@@ -189,10 +260,10 @@ interface Decision {
 
 // What a confirmed cash-out has become, for a repeated Confirm: a cash-out MoMo has not paid
 // (yet) is not told as cashed out.
-const CASH_OUT_SO_FAR: Record<"pending" | "paid" | "failed", (money: string) => string> = {
-  pending: (money) =>
+const CASH_OUT_SO_FAR: Record<"pending" | "paid" | "failed", (money: string, optedOut: boolean) => string> = {
+  pending: (money, optedOut) =>
     `your cash-out of ${money} is held and pending, sent once, not again. ` +
-    "You will be told when it is paid, or when the money is back in your wallet.",
+    sentence(learnWhen(optedOut, "it is paid, or when the money is back in your wallet")),
   paid: (money) => `${money} was cashed out once, not again.`,
   failed: (money) => `MoMo refused the cash-out of ${money} and the money is back in your wallet. Nothing was sent again.`,
 };
@@ -201,7 +272,7 @@ async function cashOutSoFar(turn: Turn, cashOutId: string, money: string): Promi
   const [cashOut] = await asUser(turn.tx, turn.sender.userId, (sp) =>
     sp<{ status: "pending" | "paid" | "failed" }[]>`
     select status from public.cashouts where id = ${cashOutId}::uuid`);
-  return CASH_OUT_SO_FAR[cashOut!.status](money);
+  return CASH_OUT_SO_FAR[cashOut!.status](money, await notificationsOff(turn));
 }
 
 async function decide(turn: Turn, command: Extract<Command, { kind: "decide" }>): Promise<void> {
@@ -213,7 +284,9 @@ async function decide(turn: Turn, command: Extract<Command, { kind: "decide" }>)
         select outcome, kind, amount::text, currency, recipient_wa_id, cashout_id
           from api_private.whatsapp_payment_decide(${command.pendingId}::uuid, ${command.confirm})`),
     {
-      told: (words) => `${words} You can still confirm within the 5 minutes.`,
+      // Only a short balance can change in the 5 minutes (a top-up lands): a limit, a frozen
+      // account or a recipient that cannot receive would refuse the same Confirm again.
+      told: (words, code) => code === "WL001" ? `${words} You can still confirm within the 5 minutes.` : words,
       fromAccount: async () => {
         const [pending] = await turn.tx<{ from_account_id: string }[]>`
           select from_account_id from public.whatsapp_pending_payments where id = ${command.pendingId}::uuid`;
@@ -223,6 +296,8 @@ async function decide(turn: Turn, command: Extract<Command, { kind: "decide" }>)
   );
   if (decided === null) return;
   const decision = decided[0]!;
+  // Cancel of a request that ran out is what the person wanted: no "ask again".
+  if (decision.outcome === "expired" && !command.confirm) return say(turn, "That request had already expired. Nothing was sent.");
   const answer = DECISION_ANSWERS[decision.outcome];
   if (answer) return say(turn, answer);
   const money = formatMoney(BigInt(decision.amount!), decision.currency!);
@@ -231,7 +306,7 @@ async function decide(turn: Turn, command: Extract<Command, { kind: "decide" }>)
     return say(turn, `You already confirmed this: ${await cashOutSoFar(turn, decision.cashout_id!, money)}`);
   }
   if (decision.kind === "send") return say(turn, `Sent ${money} to ${displayPhone(decision.recipient_wa_id!)}.`);
-  turn.later({ kind: "cashout", waId: turn.sender.waId, userId: turn.sender.userId, cashOutId: decision.cashout_id! });
+  turn.later({ kind: "cashout", ...turn.sender, optedOut: await notificationsOff(turn), cashOutId: decision.cashout_id! });
 }
 
 async function notifications(turn: Turn, on: boolean): Promise<void> {
@@ -246,7 +321,7 @@ async function notifications(turn: Turn, on: boolean): Promise<void> {
 
 const USAGE = {
   send: "To pay someone, write: send <amount> <phone>, e.g. send 5000 0712345678 (a currency code may follow the amount).",
-  topup: "To top up with MoMo, write: topup <amount>, e.g. topup 5000.",
+  topup: TOP_UP_HOW,
   cashout: "To cash out to MoMo, write: cashout <amount>, e.g. cashout 5000.",
 } as const;
 const GROUPED_AMOUNT_HINT = 'Write the amount as 5000 or 5,000: "5 000" and "5.000" can each be read two ways. ';

@@ -53,6 +53,37 @@ describe("parseCommand", () => {
     for (const [text, command] of cases) expect(parseCommand(text), text).toEqual(command);
   });
 
+  it("reads what people write around a command: punctuation, emoji and greetings of the region", () => {
+    const cases: [string, Command][] = [
+      ["Hi!", { kind: "menu", understood: true }],
+      ["hi \u{1F44B}", { kind: "menu", understood: true }],
+      ["Hello there.", { kind: "menu", understood: true }],
+      ["Good morning", { kind: "menu", understood: true }],
+      ["Habari", { kind: "menu", understood: true }],
+      ["Muraho mfuko", { kind: "menu", understood: true }],
+      ["Balance?", { kind: "balance" }],
+      ["History.", { kind: "history" }],
+      ["topup 5000.", { kind: "topup", amount: "5000", currency: null }],
+      ["\u{1F600}", { kind: "menu", understood: false }],
+    ];
+    for (const [text, command] of cases) expect(parseCommand(text), text).toEqual(command);
+  });
+
+  it("reads the currencies people of the region write, before, after or onto the amount, and no other word as one", () => {
+    const cases: [string, Command][] = [
+      ["send 5000 Frw 0788123456", { kind: "send", amount: "5000", currency: "RWF", phone: "0788123456" }],
+      ["send 5,000frw to 0788123456", { kind: "send", amount: "5000", currency: "RWF", phone: "0788123456" }],
+      ["pay ksh 500 0712345678", { kind: "send", amount: "500", currency: "KES", phone: "0712345678" }],
+      ["topup 20000 USh", { kind: "topup", amount: "20000", currency: "UGX" }],
+      ["cashout 12.50eur", { kind: "cashout", amount: "12.50", currency: "EUR" }],
+      ["cash out RWF 3000", { kind: "cashout", amount: "3000", currency: "RWF" }],
+      // "for" is no currency: it stays with the phone number (the phone library reads past it).
+      ["send 500 for 0788123456", { kind: "send", amount: "500", currency: null, phone: "for 0788123456" }],
+      ["topup 5000 now", { kind: "usage", of: "topup" }],
+    ];
+    for (const [text, command] of cases) expect(parseCommand(text), text).toEqual(command);
+  });
+
   it("refuses an amount written with spaces or dots between its thousands rather than read it as another amount", () => {
     // In Uganda, Kenya and Tanzania 000 is the international prefix: "000 256772123456" is a
     // number, so "send 5 000 256772123456" once proposed 5 UGX.

@@ -1,11 +1,12 @@
 // What a person wrote, read as one command of the conversation (docs/WHATSAPP.md, "The
-// conversation"). Tolerant of case, extra spaces, a leading '/', a '+' before a phone number,
+// conversation"). Tolerant of case, extra spaces, a leading '/', emoji and punctuation at either
+// end, a currency as the region writes it, a '+' before a phone number,
 // "top up"/"cash out" written as two words and an optional "to" before the recipient. Amounts and
 // phone numbers stay text here: what they mean depends on the currency and the sender's region.
 // Taps on list rows and reply buttons arrive as their ids, which map back to the same commands.
 
 export type Command =
-  /** unreadable: a message with no text or tap to read (media, a reaction, ...). */
+  /** unreadable: a message with no text or tap to read (media, a sticker, ...). */
   | { kind: "menu"; understood: boolean; unreadable?: true }
   | { kind: "balance" }
   | { kind: "history" }
@@ -37,7 +38,12 @@ export function decisionId(pendingId: string, confirm: boolean): string {
   return `pay:${confirm ? "confirm" : "cancel"}:${pendingId}`;
 }
 
-const GREETINGS = new Set(["hi", "hello", "hey", "menu", "help", "start over"]);
+// Greetings, as people open a chat in English, Swahili, Kinyarwanda and Luganda, alone or
+// followed by "there" or "mfuko": a first "Habari" or "Good morning" is not a "did not understand".
+const GREETING = new RegExp(
+  "^(?:hi|hello|hey|hallo|good (?:morning|afternoon|evening)|menu|help|start over|habari|jambo|hujambo|mambo|niaje|" +
+    "muraho|mwaramutse|mwiriwe|oli otya|gyebale)(?: (?:there|mfuko))?$",
+);
 // Answers people type to a question with buttons, in English, Swahili and Kinyarwanda. A typed
 // word never confirms a payment (it could answer an older question, or be meant for someone
 // else); the reply says to tap the button instead of showing the menu.
@@ -67,10 +73,27 @@ const THOUSANDS_GROUP = /^\d{3}$/;
 // Thousands set apart by dots ("5.000", "1.500.000"), as Rwanda and much of Europe write them:
 // read as a decimal, "5.000" would be 5 and "12.500 EUR" 12.50.
 const DOTTED_THOUSANDS = /^[1-9]\d{0,2}(?:\.\d{3})+$/;
-const CURRENCY = /^[a-z]{3}$/;
+// Currencies as people in the region write them with an amount: Frw for the Rwandan franc,
+// Ksh for the Kenyan shilling, USh or Shs for the Ugandan, TSh for the Tanzanian one. Any other
+// word is a currency only if it is an ISO 4217 code: "send 500 for 0788 123 456" is not FOR.
+const CURRENCY_WORDS: Readonly<Record<string, string>> = { frw: "RWF", ksh: "KES", kshs: "KES", ush: "UGX", shs: "UGX", tsh: "TZS" };
+const ISO_CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
+// An amount with its currency written onto it: "5000frw", "12.50eur".
+const AMOUNT_WITH_CURRENCY = /^((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)([a-z]{3,4})$/;
+
+/** The ISO 4217 code `word` names, or null when it names no currency. */
+function currencyOf(word: string | undefined): string | null {
+  if (word === undefined) return null;
+  const code = CURRENCY_WORDS[word] ?? word.toUpperCase();
+  return /^[A-Z]{3}$/.test(code) && ISO_CURRENCIES.has(code) ? code : null;
+}
+
+// Emoji, and the sentence's punctuation, at either end of a message: "Hi!", "Balance?", "hi 👋".
+const EDGE_DECORATION =
+  /^[\p{Extended_Pictographic}\p{Emoji_Modifier}\u{FE0F}\u{200D}\s]+|[\p{Extended_Pictographic}\p{Emoji_Modifier}\u{FE0F}\u{200D}\s.!?]+$/gu;
 
 function normalize(text: string): string {
-  return text.normalize("NFKC").trim().replace(/\s+/g, " ").toLowerCase().replace(/^\/\s*/, "");
+  return text.normalize("NFKC").replace(EDGE_DECORATION, "").trim().replace(/\s+/g, " ").toLowerCase().replace(/^\/\s*/, "");
 }
 
 /**
@@ -80,16 +103,25 @@ function normalize(text: string): string {
  * international prefix (Uganda, Kenya, Tanzania), "5 000 0788 ..." would take 000 into the
  * number, and "5.000" would be 5.
  */
-function amountAndCurrency(words: string[]): { amount: string; currency: string | null; rest: string[] } | "grouped" | null {
+function amountAndCurrency(typed: string[]): { amount: string; currency: string | null; rest: string[] } | "grouped" | null {
+  const words = amountFirst(typed);
   const [first, second, ...others] = words;
   if (first !== undefined && DOTTED_THOUSANDS.test(first)) return "grouped";
   if (first === undefined || !AMOUNT.test(first)) return null;
   if (SPACED_HEAD.test(first) && second !== undefined && THOUSANDS_GROUP.test(second)) return "grouped";
   const amount = first.replaceAll(",", "");
-  if (second !== undefined && CURRENCY.test(second)) {
-    return { amount, currency: second.toUpperCase(), rest: others };
-  }
+  const currency = currencyOf(second);
+  if (currency !== null) return { amount, currency, rest: others };
   return { amount, currency: null, rest: second === undefined ? [] : [second, ...others] };
+}
+
+/** `words` with a currency written before the amount ("ksh 500") or onto it ("5000frw") put after it. */
+function amountFirst(words: string[]): string[] {
+  const [first, second, ...others] = words;
+  if (currencyOf(first) !== null && second !== undefined && AMOUNT.test(second)) return [second, first!, ...others];
+  const glued = first === undefined ? null : AMOUNT_WITH_CURRENCY.exec(first);
+  if (glued && currencyOf(glued[2]) !== null) return [glued[1]!, glued[2]!, ...words.slice(1)];
+  return words;
 }
 
 function moneyCommand(kind: "topup" | "cashout", words: string[]): Command {
@@ -131,8 +163,8 @@ export function commandOfId(id: string): Command | null {
 /** The command of a typed message; anything not understood is the menu. */
 export function parseCommand(text: string): Command {
   const normalized = normalize(text);
-  if (GREETINGS.has(normalized)) return { kind: "menu", understood: true };
-  if (TYPED_DECISIONS.has(normalized.replace(/[.!]+$/, ""))) return { kind: "tapToDecide" };
+  if (GREETING.test(normalized)) return { kind: "menu", understood: true };
+  if (TYPED_DECISIONS.has(normalized)) return { kind: "tapToDecide" };
   const [verb = "", ...args] = normalized.split(" ");
   const joined = `${verb} ${args[0] ?? ""}`;
   if (joined === "top up" || joined === "cash out") {

@@ -15,6 +15,15 @@ describe("messages", () => {
     }
   });
 
+  it("welcomes a first message it cannot read, and says what it reads", () => {
+    const body = (m: ReturnType<typeof menuMessage>) => (m as unknown as { interactive: { body: { text: string } } }).interactive.body.text;
+    expect(body(menuMessage(true, true))).toMatch(
+      /^Welcome to mfuko, your wallet on WhatsApp\. I can only read typed messages and taps on my buttons\.\n/,
+    );
+    expect(body(menuMessage(false, true))).toMatch(/^I can only read typed messages and taps on my buttons\.\n/);
+    expect(body(menuMessage(false))).toMatch(/^Sorry, I did not understand that\.\n/);
+  });
+
   it("clips quoted text by characters, never leaving half of an emoji", () => {
     expect(clip("a\u{1F600}\u{1F600}", 2)).toBe("a\u{1F600}");
     fc.assert(fc.property(fc.string({ unit: "grapheme", maxLength: 80 }), fc.integer({ min: 0, max: 60 }), (text, n) => {

@@ -100,11 +100,10 @@ export function listMessage(
  * after a welcome, or after what it could not understand or could not read.
  */
 export function menuMessage(understood: boolean, unreadable = false): OutboundMessage {
-  const intro = understood
-    ? "Welcome to mfuko, your wallet on WhatsApp."
-    : unreadable
-    ? "I can only read typed messages and taps on my buttons."
-    : "Sorry, I did not understand that.";
+  const intro = [
+    understood ? "Welcome to mfuko, your wallet on WhatsApp." : unreadable ? "" : "Sorry, I did not understand that.",
+    unreadable ? "I can only read typed messages and taps on my buttons." : "",
+  ].filter(Boolean).join(" ");
   return listMessage({
     header: "mfuko wallet",
     body: `${intro}\n\nType one of these, or pick from the list:\n` +

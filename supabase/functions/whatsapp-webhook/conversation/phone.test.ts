@@ -1,7 +1,7 @@
 // Phone numbers as people type them, normalized to wa_ids with libphonenumber-js.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { displayPhone, senderRegion, toWaId } from "./phone.ts";
+import { displayPhone, senderRegion, senderTimeZone, toWaId } from "./phone.ts";
 
 describe("toWaId", () => {
   it("reads international and local forms of one number as the same wa_id", () => {
@@ -27,6 +27,13 @@ describe("toWaId", () => {
     expect(senderRegion("999123456789", "RW")).toBe("RW");
   });
 
+  it("reads digits that are no number of the region as an international number without its '+'", () => {
+    expect(toWaId("254712345678", "RW")).toBe("254712345678");
+    expect(toWaId("256 772 123 456", "RW")).toBe("256772123456");
+    // A number of the region is read there first.
+    expect(toWaId("788123456", "RW")).toBe("250788123456");
+  });
+
   it("refuses what cannot be a phone number there", () => {
     for (const typed of ["12345", "+256 12", "0788 123", "not a number", "+1 555 0100", "", "+999 123 456 789"]) {
       expect(toWaId(typed, "RW"), typed).toBeNull();
@@ -45,5 +52,13 @@ describe("toWaId", () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe("senderTimeZone", () => {
+  it("reads times in the sender's own country, UTC for a country it does not know", () => {
+    expect(senderTimeZone("250788123456")).toEqual({ zone: "Africa/Kigali", name: "Kigali time" });
+    expect(senderTimeZone("255712345678")).toEqual({ zone: "Africa/Dar_es_Salaam", name: "Dar es Salaam time" });
+    expect(senderTimeZone("4915123456789")).toEqual({ zone: "UTC", name: "UTC" });
   });
 });

@@ -4,10 +4,14 @@
 import type { TransactionSql } from "../../_shared/db.ts";
 import { formatMoney } from "./amounts.ts";
 
+/** How to add money, for a person told that there is not enough (and for "topup" written without an amount). */
+export const TOP_UP_HOW = "To top up with MoMo, write: topup <amount>, e.g. topup 5000.";
+
 const LIMIT_OF_AMOUNT = /^(single payment|daily) limit of (\d+) ([A-Z]{3}) would be exceeded$/;
 const LIMIT_OF_COUNT = /^hourly limit of (\d+) payments would be exceeded$/;
 
-function sqlstate(error: unknown): string | null {
+/** The SQLSTATE of a database error, or null for any other error. */
+export function sqlstate(error: unknown): string | null {
   if (!(error instanceof Error) || error.name !== "PostgresError") return null;
   const code = (error as { code?: unknown }).code;
   return typeof code === "string" ? code : null;
@@ -35,8 +39,10 @@ export async function refusalInWords(tx: TransactionSql, error: unknown, fromAcc
       const [account] = fromAccount === null ? [] : await tx<{ available: string; currency: string }[]>`
         select available::text, currency from public.wallet_account_balances where account_id = ${fromAccount}::uuid`;
       return account
-        ? `Not enough money: you have ${formatMoney(BigInt(account.available), account.currency)} available. Nothing was sent.`
-        : "Not enough money in your wallet. Nothing was sent.";
+        ? `Not enough money: you have ${
+          formatMoney(BigInt(account.available), account.currency)
+        } available. Nothing was sent. ${TOP_UP_HOW}`
+        : `Not enough money in your wallet. Nothing was sent. ${TOP_UP_HOW}`;
     }
     case "WL009":
       return `${limitInWords((error as Error).message) ?? "That is over one of your limits."} Nothing was sent.`;

@@ -19,7 +19,7 @@ import type { RateLimiter } from "../../_shared/rate-limit/limiter.ts";
 import { jsonb } from "../../_shared/webhooks/jsonb.ts";
 import { type CashOut, sendCashOut } from "../../_shared/money/cashouts.ts";
 import { type AsService, type Intent, type ProviderClients, startTopUp } from "../../_shared/money/topups.ts";
-import { act, type FollowUp, type Turn } from "./act.ts";
+import { act, type FollowUp, learnWhen, sentence, type Turn } from "./act.ts";
 import { formatMoney } from "./amounts.ts";
 import { type Command, commandOfId, parseCommand } from "./commands.ts";
 import { type OutboundMessage, textMessage } from "./messages.ts";
@@ -28,7 +28,10 @@ import { displayPhone } from "./phone.ts";
 /** What the conversation needs of the WhatsApp platform (identity and the outbox sender), in a request's context. */
 export interface ConversationPlatform {
   /** The sender's user; null when a user who never confirmed the number holds it (identity.ts). */
-  ensureContact(context: RequestContext, contact: { waId: string; profileName: string | null }): Promise<{ userId: string } | null>;
+  ensureContact(
+    context: RequestContext,
+    contact: { waId: string; profileName: string | null },
+  ): Promise<{ userId: string; created: boolean } | null>;
   sendOutboxMessages(context: RequestContext, ids: readonly string[]): Promise<unknown>;
 }
 
@@ -47,11 +50,12 @@ export interface ConversationDependencies {
 export interface InboundMessage {
   id: string;
   from: string;
+  /** When the person sent it (unix seconds, Meta's clock). */
+  timestamp: string;
   type: string;
   text?: { body: string };
   button?: { text: string };
   interactive?: { button_reply?: { id?: string }; list_reply?: { id?: string } };
-  reaction?: { emoji?: string };
 }
 
 // No wallet is served to a number whose Auth user never confirmed it: that user may be anyone
@@ -60,6 +64,23 @@ export interface InboundMessage {
 // account. Support resolves it.
 const UNCONFIRMED_NUMBER = "This number was used to sign up in the mfuko app but was never verified, so mfuko cannot " +
   "open a wallet for it here. Please contact mfuko support.";
+
+// Meta does not promise order: a message redelivered after a failure, or simply late, can
+// arrive after newer ones. A late send, top-up or cash-out would replace the person's newer
+// request (whose Confirm would then be refused) or start what they wrote before changing their
+// mind, so it is not acted on; they are told.
+const REQUESTS_ACTED_IN_ORDER = new Set<Command["kind"]>(["send", "topup", "cashout"]);
+const OVERTAKEN = "A newer message of yours reached mfuko before this one, so this one was not acted on and nothing was " +
+  "done. If you still want it, write it again.";
+
+/** Whether a message its sender wrote after `message` is already stored: `message` came late. */
+async function overtaken(tx: TransactionSql, message: InboundMessage): Promise<boolean> {
+  const [row] = await tx<{ overtaken: boolean }[]>`
+    select exists (select 1 from public.whatsapp_messages
+                    where sender = ${message.from} and direction = 'inbound'
+                      and sent_at > to_timestamp(${Number(message.timestamp)})) as overtaken`;
+  return row!.overtaken;
+}
 
 const profiles = z.array(z.looseObject({ wa_id: z.string(), profile: z.looseObject({ name: z.string().max(255) }).optional() }));
 
@@ -71,23 +92,34 @@ export function profileNames(value: Record<string, unknown>): Map<string, string
 
 /**
  * The command a message carries. A message with nothing to read (media, a sticker, a location,
- * a reaction, an edit Meta reports as unsupported, ...) gets the menu, saying what mfuko reads;
- * a person opening the chat (request_welcome) is welcomed. Null, not answered, for what the
- * person did not write to mfuko: Meta's system notices and a reaction taken back.
+ * an edit Meta reports as unsupported, ...) gets the menu, saying what mfuko reads; a person
+ * opening the chat (request_welcome) is welcomed. Null, not answered, for what asks nothing of
+ * mfuko: Meta's system notices, and reactions (a thumbs-up on "Sent ..." wants no menu back).
  */
 export function commandOf(message: InboundMessage): Command | null {
   const tapped = message.interactive?.button_reply?.id ?? message.interactive?.list_reply?.id;
   if (tapped !== undefined) return commandOfId(tapped) ?? { kind: "menu", understood: false };
   const typed = message.text?.body ?? message.button?.text;
   if (typed !== undefined) return parseCommand(typed);
-  if (message.type === "system" || (message.type === "reaction" && !message.reaction?.emoji)) return null;
+  if (message.type === "system" || message.type === "reaction") return null;
   if (message.type === "request_welcome") return { kind: "menu", understood: true };
   return { kind: "menu", understood: false, unreadable: true };
 }
 
+/**
+ * `command` as the first message of a new contact reads it: what mfuko could not understand or
+ * read, and "start" (notifications are on from the first message), are answered with the welcome,
+ * not "Sorry, I did not understand that." or a notifications notice to someone who never saw the menu.
+ */
+function asFirstContact(command: Command): Command {
+  if (command.kind === "start") return { kind: "menu", understood: true };
+  if (command.kind === "menu") return { ...command, understood: true };
+  return command;
+}
+
 export class ConversationSession {
-  /** The user of each sender admitted in this delivery, by wamid; null for a number held unconfirmed. */
-  private readonly admitted = new Map<string, string | null>();
+  /** The sender admitted for each message of this delivery, by wamid; null for a number held unconfirmed. */
+  private readonly admitted = new Map<string, { userId: string; created: boolean } | null>();
   private readonly outboxIds: string[] = [];
   private readonly followUps: FollowUp[] = [];
 
@@ -107,32 +139,34 @@ export class ConversationSession {
         profileName: names.get(message.from) ?? null,
       });
       if (!contact) this.deps.logger.warn("whatsapp_sender_number_unconfirmed", { wa_id: message.from });
-      this.admitted.set(message.id, contact?.userId ?? null);
+      this.admitted.set(message.id, contact ? { userId: contact.userId, created: contact.created } : null);
     }
   }
 
   /** Answers `message` (stored just now) in the webhook's transaction `tx`. */
   readonly answer = async (tx: TransactionSql, message: InboundMessage): Promise<void> => {
-    const userId = this.admitted.get(message.id);
-    const command = commandOf(message);
-    if (userId === undefined || command === null) return;
-    if (userId === null) {
+    const contact = this.admitted.get(message.id);
+    const read = commandOf(message);
+    if (contact === undefined || read === null) return;
+    if (contact === null) {
       this.outboxIds.push(await enqueueReply(tx, message.from, textMessage(UNCONFIRMED_NUMBER)));
       return;
     }
+    const command = contact.created ? asFirstContact(read) : read;
     const ids: string[] = [];
     const followUps: FollowUp[] = [];
     const turn: Turn = {
       tx,
       wamid: message.id,
-      sender: { waId: message.from, userId },
+      sender: { waId: message.from, userId: contact.userId },
       settings: this.deps.settings,
       reply: async (reply) => {
         ids.push(await enqueueReply(tx, message.from, reply));
       },
       later: (followUp) => followUps.push(followUp),
     };
-    await act(turn, command);
+    const late = REQUESTS_ACTED_IN_ORDER.has(command.kind) && await overtaken(tx, message);
+    await (late ? turn.reply(textMessage(OVERTAKEN)) : act(turn, command));
     // The notifications the answer's effects wrote (a payment's recipient told), sent with
     // the replies: every row queued in this transaction carries its start time.
     const notified = await tx<{ id: string }[]>`
@@ -190,27 +224,39 @@ export class ConversationSession {
 
   /**
    * The provider step of a confirmed top-up or cash-out: its record read as the service, its
-   * amount in words, then `step`; a provider that does not answer is logged under `logKey` and
-   * told to the user in `unavailable`'s words.
+   * amount in words, then `step`. A provider that does not answer is logged under `logKey` and
+   * told to the user in `unavailable`'s words; any other failure of the step (a configuration,
+   * the database) is logged and told in `fault`'s, or thrown when `fault` throws it: the person
+   * is never left without an answer to what committed.
    */
   private async providerStep<R extends { id: string; amount: string | number; currency: string }>(
     read: (tx: TransactionSql) => Promise<R[]>,
     logKey: "intent_id" | "cashout_id",
     step: (record: R, money: string) => Promise<OutboundMessage>,
-    unavailable: (money: string) => string,
+    { unavailable, fault }: { unavailable: (money: string) => string; fault: (money: string, error: unknown) => Promise<string> },
   ): Promise<OutboundMessage> {
     const [record] = await withRequestContext(this.deps.sql, this.context, read);
     const money = formatMoney(BigInt(record!.amount), record!.currency);
     try {
       return await step(record!, money);
     } catch (error) {
-      if (!(error instanceof ProviderError)) throw error;
-      this.deps.logger.warn("provider_unavailable", { provider: error.provider, [logKey]: record!.id, error: error.message });
-      return textMessage(unavailable(money));
+      if (error instanceof ProviderError) {
+        this.deps.logger.warn("provider_unavailable", { provider: error.provider, [logKey]: record!.id, error: error.message });
+        return textMessage(unavailable(money));
+      }
+      const words = await fault(money, error);
+      this.deps.logger.error("whatsapp_provider_step_failed", { [logKey]: record!.id, error: String(error) });
+      return textMessage(words);
     }
   }
 
   private topUp(followUp: Extract<FollowUp, { kind: "topup" }>): Promise<OutboundMessage> {
+    // The request may have reached MoMo although its answer did not: the intent is polled
+    // (momo-poll), so an approval on the phone is credited; a request MoMo never got stays open.
+    const mayNotHaveStarted = (money: string) =>
+      `the top-up of ${money} may not have started. ` +
+      `If your phone asks you to approve it, do: ${learnWhen(followUp.optedOut, "it is received")}. ` +
+      "Otherwise try again in a few minutes.";
     return this.providerStep(
       (tx) => tx<Intent[]>`select * from public.payment_intents where id = ${followUp.intentId}::uuid`,
       "intent_id",
@@ -224,14 +270,13 @@ export class ConversationSession {
         }
         return textMessage(
           `MoMo is asking ${displayPhone(followUp.waId)} to approve ${money}: approve it on your phone. ` +
-            "You will be told when it is received.",
+            sentence(learnWhen(followUp.optedOut, "it is received")),
         );
       },
-      // The request may have reached MoMo although its answer did not: the intent is polled
-      // (momo-poll), so an approval on the phone is credited; a request MoMo never got stays open.
-      (money) =>
-        `MoMo is not answering right now, so the top-up of ${money} may not have started. ` +
-        "If your phone asks you to approve it, do: you will be told when it is received. Otherwise try again in a few minutes.",
+      {
+        unavailable: (money) => `MoMo is not answering right now, so ${mayNotHaveStarted(money)}`,
+        fault: (money) => Promise.resolve(`mfuko could not reach MoMo just now, so ${mayNotHaveStarted(money)}`),
+      },
     );
   }
 
@@ -241,32 +286,34 @@ export class ConversationSession {
       read,
       "cashout_id",
       async (cashOut, money) => {
-        let sent;
-        try {
-          sent = await sendCashOut(this.deps.providers(), this.asServiceAnswering(followUp), this.deps.logger, cashOut);
-        } catch (error) {
-          if (error instanceof ProviderError) throw error;
-          // A fault once the Confirm committed (a configuration, the database): the hold stands and
-          // momo-poll sends the transfer MoMo has not got, so the person is told that, not nothing.
-          const [now] = await withRequestContext(this.deps.sql, this.context, read);
-          if (now?.status !== "pending") throw error;
-          this.deps.logger.error("whatsapp_cash_out_send_failed", { cashout_id: cashOut.id, error: String(error) });
-          return textMessage(heldAndPending(money));
-        }
+        const sent = await sendCashOut(this.deps.providers(), this.asServiceAnswering(followUp), this.deps.logger, cashOut);
         if (sent.outcome === "declined") {
           const why = await this.failureWords(sent.cashOut.reason, "payee");
           return textMessage(`MoMo refused the cash-out of ${money}${why}. The money is back in your wallet.`);
         }
-        return textMessage(`Cash-out of ${money} to ${displayPhone(followUp.waId)} is on its way. You will be told when MoMo has paid it.`);
+        return textMessage(
+          `Cash-out of ${money} to ${displayPhone(followUp.waId)} is on its way. ${
+            sentence(learnWhen(followUp.optedOut, "MoMo has paid it"))
+          }`,
+        );
       },
-      (money) => `MoMo is not answering right now. ${heldAndPending(money)}`,
+      {
+        unavailable: (money) => `MoMo is not answering right now. ${heldAndPending(money, followUp.optedOut)}`,
+        // A fault once the Confirm committed: the hold stands and momo-poll sends the transfer
+        // MoMo has not got, so the person is told that, not nothing.
+        fault: async (money, error) => {
+          const [now] = await withRequestContext(this.deps.sql, this.context, read);
+          if (now?.status !== "pending") throw error;
+          return heldAndPending(money, followUp.optedOut);
+        },
+      },
     );
   }
 }
 
 /** What a cash-out that may not have reached MoMo yet is, said to the person. */
-const heldAndPending = (money: string) =>
-  `Your cash-out of ${money} is held and pending: you will be told when it is paid, or when the money is back in your wallet.`;
+const heldAndPending = (money: string, optedOut: boolean) =>
+  `Your cash-out of ${money} is held and pending: ${learnWhen(optedOut, "it is paid, or when the money is back in your wallet")}.`;
 
 /** Queues `message` as a reply to `waId` in `tx`; its outbox id. */
 async function enqueueReply(tx: TransactionSql, waId: string, message: OutboundMessage): Promise<string> {
