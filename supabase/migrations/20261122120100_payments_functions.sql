@@ -82,9 +82,33 @@ $$;
 
 -- The payment of a refund, locked for the caller's transaction (WL007 when unknown), and the
 -- refund already stored under the provider's refund id, if any (WL005 when it is stored for
--- another payment or amount): the start of every function that records a refund. Every
+-- another payment or amount; 42501 when the admin calling refunds their own payment,
+-- private.refund_require_not_own): the start of every function that records a refund. Every
 -- refund is recorded under the provider's own id, so the provider's reports of one refund
 -- (an admin's call, its webhooks, a poll's read-back) all find the same row.
+-- 42501 when an admin refunds money of their own (private.require_not_own): a payment into
+-- their wallet, or a MoMo payment paid from their own number (Auth phone or WhatsApp number)
+-- into another wallet, whose refund MoMo pays to that number. Checked by every function that
+-- prepares or records a refund, since each is reachable alone (supabase.rpc, api_private).
+create function private.refund_require_not_own(p_payment public.payments) returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  if private.caller() is distinct from 'admin' then
+    return;
+  end if;
+  perform private.require_not_own(array[p_payment.user_id] || array(
+    select u.id from public.momo_transactions m join auth.users u on u.phone = m.payer_msisdn
+     where p_payment.provider = 'momo' and m.reference_id::text = p_payment.provider_payment_id
+    union
+    -- whatsapp_contacts comes with the WhatsApp migration (20261207000000), resolved when this runs.
+    select c.user_id from public.momo_transactions m join public.whatsapp_contacts c on c.wa_id = m.payer_msisdn
+     where p_payment.provider = 'momo' and m.reference_id::text = p_payment.provider_payment_id), 'refund a payment');
+end;
+$$;
+
 create function private.refund_lookup(
   p_payment uuid,
   p_amount bigint,
@@ -100,6 +124,7 @@ begin
   perform private.require_amount(p_amount);
   select p.* into payment from public.payments p where p.id = p_payment for update;
   perform private.require_found(found, pg_catalog.format('payment %s', p_payment));
+  perform private.refund_require_not_own(payment);
   select r.* into refund from public.refunds r
    where r.provider = payment.provider and r.provider_refund_id = p_provider_refund_id;
   if found then

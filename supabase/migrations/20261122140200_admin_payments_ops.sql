@@ -237,7 +237,8 @@ grant execute on function api_private.reconciliation(text, timestamptz, timestam
 -- The reconcile job's daily reports (private.reconciliation_reports, created with the
 -- scheduled jobs' migration 20261206100000 and resolved when this runs), newest first: the
 -- report of p_date alone when it is given, else those dated before p_before (all when null),
--- at most p_limit (1 to 200). Admin and support, who act on them (docs/ADMIN_API.md); the
+-- at most p_limit (1 to 201: a page of up to 200 and the one more that tells the admin API
+-- whether another page follows). Admin and support, who act on them (docs/ADMIN_API.md); the
 -- table itself is granted to no API role.
 create function api_private.reconciliation_reports(p_date date, p_before date, p_limit integer)
 returns setof jsonb
@@ -247,7 +248,7 @@ security definer set search_path = ''
 as $$
 begin
   perform private.require_caller(array['admin', 'support'], 'read the reconciliation reports');
-  perform private.require_between(p_limit, 1, 200, 'limit');
+  perform private.require_between(p_limit, 1, 201, 'limit');
   return query
     select pg_catalog.to_jsonb(r)
       from private.reconciliation_reports r

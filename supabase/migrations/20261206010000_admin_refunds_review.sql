@@ -48,7 +48,8 @@ $$;
 -- and this one need (an admin reversed it through the ledger). The credit is locked as
 -- wallet_reverse locks it, and its accounts against closing (private.refund_lock_account), so
 -- that no reversal of it and no close comes in between until the admin's transaction ends:
--- the refund is pending by then. An admin never refunds a payment of their own (42501).
+-- the refund is pending by then. An admin never refunds a payment of their own (42501,
+-- private.refund_require_not_own).
 create function api_private.refund_prepare(p_payment uuid, p_amount bigint)
 returns table (provider text, provider_payment_id text, currency text, remaining bigint)
 language plpgsql
@@ -66,7 +67,7 @@ begin
   perform private.require_amount(p_amount);
   select p.* into v_payment from public.payments p where p.id = p_payment for update;
   perform private.require_found(found, pg_catalog.format('payment %s', p_payment));
-  perform private.require_not_own(array[v_payment.user_id], 'refund a payment');
+  perform private.refund_require_not_own(v_payment);
   v_pending := coalesce((select sum(r.amount) from public.refunds r where r.payment_id = p_payment and r.status = 'pending'), 0);
   v_remaining := v_payment.amount - v_payment.amount_refunded - v_pending;
   if p_amount > v_remaining then

@@ -267,7 +267,10 @@ grant execute on function private.whatsapp_notify_user(uuid, jsonb) to service_r
 -- ---------------------------------------------------------------------------------------
 
 -- Leases those of p_ids that are due (queued, or sending with a lease run out: a sender that
--- died) for p_lease_seconds and counts the attempt. Two senders offering the same row: the
+-- died) for p_lease_seconds and counts the attempt, up to the row's bound of 100: a
+-- notification's last attempt (outbox-sender's MAX_NOTIFICATION_ATTEMPTS is that bound) whose
+-- sender died is tried again at 100, where any refusal makes it dead, instead of breaking the
+-- row's check and so every lease of the batches it is in. Two senders offering the same row: the
 -- second waits on the first's update and then finds the row leased, so only one gets it.
 create function private.whatsapp_outbox_lease(p_ids uuid[], p_lease_seconds integer)
 returns table (id uuid, wa_id text, kind text, body jsonb, purpose text, attempts integer, language text)
@@ -280,7 +283,8 @@ begin
   perform private.require_between(coalesce(pg_catalog.cardinality(p_ids), 0), 0, 1000, 'the number of ids');
   return query
     update public.whatsapp_outbox o
-       set status = 'sending', lease_until = now() + make_interval(secs => p_lease_seconds), attempts = o.attempts + 1
+       set status = 'sending', lease_until = now() + make_interval(secs => p_lease_seconds),
+           attempts = least(o.attempts + 1, 100)
      where o.id = any (p_ids) and o.next_attempt_at <= now()
        and (o.status = 'queued' or (o.status = 'sending' and o.lease_until <= now()))
     returning o.id, o.wa_id, o.kind, o.body, o.purpose, o.attempts,

@@ -2,7 +2,7 @@
 -- and its idempotency (scoped by the admin); and that no admin function acts on the calling
 -- admin's own wallet (private.require_not_own), whatever the channel.
 begin;
-select plan(36);
+select plan(41);
 
 select tests.create_users('{alice}', admins => '{admin, admin2}', support => '{support}');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
@@ -129,6 +129,33 @@ select is((select balance from public.wallet_accounts where id = 'ac400000-0000-
 select tests.as_admin(tests.user_id('admin2'));
 select is((public.wallet_adjust('ac400000-0000-4000-8000-0000000000ad', 50, 'credit', 'goodwill', 'own-3')).amount, 50::bigint,
   'another admin may adjust it');
+
+-- The refund functions the admin API calls after refund_prepare are reachable on their own
+-- (supabase.rpc): they refuse the admin's own payment too. And a MoMo top-up paid from the
+-- admin's own number into another wallet is the admin's money: its refund pays the admin.
+select tests.reset_role();
+select id as own_paid from tests.credited_payment('stripe', 'ac400000-0000-4000-8000-0000000000ad', 200, 'UGX', 'pi_own_paid') \gset
+select id as paid_by_admin
+  from tests.credited_payment('momo', 'ac400000-0000-4000-8000-00000000000a', 400, 'UGX', 'c4000000-0000-4000-8000-0000000000ad') \gset
+insert into public.momo_transactions (reference_id, payer_msisdn, amount, currency, status) values
+  ('c4000000-0000-4000-8000-0000000000ad', '256772000999', 400, 'UGX', 'SUCCESSFUL');
+update auth.users set phone = '256772000999' where id = tests.user_id('admin');
+select tests.as_admin(tests.user_id('admin'));
+select throws_ok(format($$ select public.refund_record(%L, 200, 're_own', 'self') $$, :'own_paid'),
+  '42501', 'an admin may not refund a payment of their own: another admin must',
+  'an admin cannot record a refund of their own top-up directly: 42501');
+select throws_ok(format($$ select api_private.refund_record_pending(%L, 200, 're_own', 'self') $$, :'own_paid'),
+  '42501', 'an admin may not refund a payment of their own: another admin must',
+  'an admin cannot record a pending refund of their own top-up directly: 42501');
+select throws_ok(format($$ select api_private.refund_prepare(%L, 100) $$, :'paid_by_admin'),
+  '42501', 'an admin may not refund a payment of their own: another admin must',
+  'an admin cannot refund a MoMo top-up paid from their own number into another wallet: 42501');
+select tests.reset_role();
+select is((select balance from public.wallet_accounts where id = 'ac400000-0000-4000-8000-0000000000ad'), 550::bigint,
+  'no refund took the admin''s top-up back (300 + 50 + 200)');
+select tests.as_admin(tests.user_id('admin2'));
+select is((select provider from api_private.refund_prepare(:'paid_by_admin', 100)), 'momo',
+  'another admin may refund it');
 
 select * from finish();
 rollback;

@@ -1,7 +1,7 @@
 -- The admin API's SQL: the idempotency records of mutating admin calls, the audit reader, the
 -- user lookup of support cases and the reconciliation reports' reader.
 begin;
-select plan(52);
+select plan(53);
 
 select tests.create_users('{user}', admins => '{admin, admin2}', support => '{support}');
 
@@ -179,7 +179,9 @@ select results_eq($$ select r ->> 'report_date', (r ->> 'findings')::int
   $$ values ('1991-03-02', 0), ('1991-03-01', 1) $$, 'support reads the reports newest first, before a date');
 select results_eq($$ select r -> 'reconciliation_findings' from api_private.reconciliation_reports('1991-03-01', null, 1) r $$,
   $$ values ('[{"kind": "missing_credit"}]'::jsonb) $$, 'one day''s report with its findings');
-select throws_ok($$ select count(*) from api_private.reconciliation_reports(null, null, 201) $$, '22023', null, 'limit above 200: 22023');
+select lives_ok($$ select count(*) from api_private.reconciliation_reports(null, null, 201) $$,
+  'a page of 200 and the one more that tells whether another page follows (GET /admin/reconciliation/reports?limit=200)');
+select throws_ok($$ select count(*) from api_private.reconciliation_reports(null, null, 202) $$, '22023', null, 'limit above 201: 22023');
 select tests.as_user(tests.user_id('user'), '{"app_metadata": {}}');
 select throws_ok($$ select count(*) from api_private.reconciliation_reports(null, null, 1) $$, '42501', null,
   'a user cannot read the reconciliation reports');

@@ -4,7 +4,7 @@
 -- senders off one row, the outcomes a sender records, status webhooks moving rows forward
 -- only, and the admin replay of a dead message.
 begin;
-select plan(64);
+select plan(65);
 
 -- Users as Supabase Auth stores them: phone users whose phone is confirmed (created by the
 -- Admin API with phone_confirm, or confirmed by an OTP), one who signed up in an app with a
@@ -216,6 +216,25 @@ select results_eq(format($$ select status, attempts from api_private.whatsapp_ou
   $$ values ('queued', 0) $$, 'an admin replays a dead message: queued with no attempts');
 select throws_ok(format($$ select api_private.whatsapp_outbox_replay(%L) $$, :'m1'), 'WL008', null, 'a message that is not dead: WL008');
 select throws_ok($$ select api_private.whatsapp_outbox_replay('a1900000-0000-4000-8000-00000000ffff') $$, 'WL007', null, 'an unknown one: WL007');
+reset role;
+
+-- ---------------------------------------------------------------- a sender that died on the last attempt
+-- A notification on its last attempt (outbox-sender's MAX_NOTIFICATION_ATTEMPTS, the row's
+-- bound of 100) whose sender died mid-send: once its lease runs out it is leased again, with
+-- the other due rows, instead of failing every lease of the batches it is in.
+select pg_temp.become('service');
+select private.whatsapp_enqueue('250788000001', 'text', '{"type":"text","text":{"body":"six"}}', 'notification') as m6 \gset
+select private.whatsapp_enqueue('250788000001', 'text', '{"type":"text","text":{"body":"seven"}}', 'notification') as m7 \gset
+reset role;
+update public.whatsapp_outbox set attempts = 99 where id = :'m6';
+select pg_temp.become('service');
+select count(*) from private.whatsapp_outbox_lease(array[:'m6']::uuid[], 60);
+reset role;
+update public.whatsapp_outbox set lease_until = now() - interval '1 second' where id = :'m6';
+select pg_temp.become('service');
+select results_eq(format($$ select attempts from private.whatsapp_outbox_lease(array[%L, %L]::uuid[], 60) order by attempts $$,
+                         :'m6', :'m7'),
+  $$ values (1), (100) $$, 'the last attempt whose sender died is leased again at the bound, and the batch with it');
 reset role;
 
 -- ---------------------------------------------------------------- schedule
