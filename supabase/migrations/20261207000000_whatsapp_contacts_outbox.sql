@@ -267,10 +267,10 @@ grant execute on function private.whatsapp_notify_user(uuid, jsonb) to service_r
 -- ---------------------------------------------------------------------------------------
 
 -- Leases those of p_ids that are due (queued, or sending with a lease run out: a sender that
--- died) for p_lease_seconds and counts the attempt, up to the row's bound of 100: a
--- notification's last attempt (outbox-sender's MAX_NOTIFICATION_ATTEMPTS is that bound) whose
--- sender died is tried again at 100, where any refusal makes it dead, instead of breaking the
--- row's check and so every lease of the batches it is in. Two senders offering the same row: the
+-- died) for p_lease_seconds and counts the attempt, up to the row's bound of 100: a row whose
+-- senders keep dying before Meta answers (each lease that runs out leases it again, and only an
+-- answer can make it dead) stops counting there instead of breaking the row's check and so
+-- every lease of the batches it is in. Two senders offering the same row: the
 -- second waits on the first's update and then finds the row leased, so only one gets it.
 create function private.whatsapp_outbox_lease(p_ids uuid[], p_lease_seconds integer)
 returns table (id uuid, wa_id text, kind text, body jsonb, purpose text, attempts integer, language text)

@@ -218,10 +218,10 @@ select throws_ok(format($$ select api_private.whatsapp_outbox_replay(%L) $$, :'m
 select throws_ok($$ select api_private.whatsapp_outbox_replay('a1900000-0000-4000-8000-00000000ffff') $$, 'WL007', null, 'an unknown one: WL007');
 reset role;
 
--- ---------------------------------------------------------------- a sender that died on the last attempt
--- A notification on its last attempt (outbox-sender's MAX_NOTIFICATION_ATTEMPTS, the row's
--- bound of 100) whose sender died mid-send: once its lease runs out it is leased again, with
--- the other due rows, instead of failing every lease of the batches it is in.
+-- ---------------------------------------------------------------- a row at its bound of attempts
+-- A row at the row's bound of 100 attempts (its senders kept dying before Meta answered, and
+-- only an answer makes a row dead) whose sender died again: once its lease runs out it is
+-- leased again, with the other due rows, instead of failing every lease of the batches it is in.
 select pg_temp.become('service');
 select private.whatsapp_enqueue('250788000001', 'text', '{"type":"text","text":{"body":"six"}}', 'notification') as m6 \gset
 select private.whatsapp_enqueue('250788000001', 'text', '{"type":"text","text":{"body":"seven"}}', 'notification') as m7 \gset
@@ -234,7 +234,7 @@ update public.whatsapp_outbox set lease_until = now() - interval '1 second' wher
 select pg_temp.become('service');
 select results_eq(format($$ select attempts from private.whatsapp_outbox_lease(array[%L, %L]::uuid[], 60) order by attempts $$,
                          :'m6', :'m7'),
-  $$ values (1), (100) $$, 'the last attempt whose sender died is leased again at the bound, and the batch with it');
+  $$ values (1), (100) $$, 'a row at the bound whose sender died is leased again there, and the batch with it');
 reset role;
 
 -- ---------------------------------------------------------------- schedule

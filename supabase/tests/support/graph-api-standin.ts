@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 
 /** The failures the stand-in can play, as Meta sends them. */
-export type GraphFailure = "server" | "hang" | 100 | 190 | 130429 | 131047 | 131056;
+export type GraphFailure = "server" | "hang" | 100 | 130429 | 131047 | 131056;
 
 export interface GraphRequest {
   path: string;
@@ -53,8 +53,6 @@ interface FailureRule {
 const ERRORS: Record<Exclude<GraphFailure, "hang">, { status: number; message: string; details?: string; subcode?: number }> = {
   server: { status: 500, message: "An unknown error has occurred." },
   100: { status: 400, message: "(#100) Invalid parameter", subcode: 2494010 },
-  // Our access token expired or was revoked (OAuthException): the message itself was not refused.
-  190: { status: 401, message: "Error validating access token: Session has expired", subcode: 463 },
   130429: { status: 400, message: "(#130429) Rate limit hit", details: "Cloud API message throughput has been reached." },
   131047: {
     status: 400,

@@ -1,6 +1,6 @@
 // The outbox sender on the real database against the Graph API stand-in: a message is sent
 // once with its wamid; each of Meta's error classes gets its outcome (backoff, template
-// fallback, dropped reply, dead); five attempts make a reply dead, a notification outlives an outage of about a day, our refused token backs off; two senders racing for
+// fallback, dropped reply, dead); five attempts make a message dead; two senders racing for
 // the same rows send each once; and the log names the masked number, never the message.
 import "../../../../tests/support/functions-env.ts";
 import postgres from "postgres";
@@ -8,14 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GraphApiStandIn, startGraphApiStandIn } from "../../../../tests/support/graph-api-standin.ts";
 import { enqueue, newWaId, outboxRow, standInSender } from "../../../../tests/support/whatsapp-fixtures.ts";
 import { WhatsAppApiError } from "./client.ts";
-import {
-  backoffSeconds,
-  MAX_ATTEMPTS,
-  MAX_NOTIFICATION_ATTEMPTS,
-  outcomeOfRefusal,
-  type SenderDependencies,
-  sendOutboxMessages,
-} from "./outbox-sender.ts";
+import { backoffSeconds, MAX_ATTEMPTS, outcomeOfRefusal, type SenderDependencies, sendOutboxMessages } from "./outbox-sender.ts";
 import { keepWhatsAppSendRunsOut } from "../../../../tests/support/whatsapp-send-alone.ts";
 
 const sql = postgres(process.env.MFUKO_TEST_DB_URL!, { max: 6, onnotice: () => undefined });
@@ -85,9 +78,9 @@ describe("sendOutboxMessages", () => {
     expect((await outboxRow(sql, id)).last_error).toContain("did not answer");
   });
 
-  it(`a reply is dead after ${MAX_ATTEMPTS} attempts of a transient error`, async () => {
+  it(`dead after ${MAX_ATTEMPTS} attempts of a transient error`, async () => {
     const waId = newWaId();
-    const id = await enqueue(sql, waId, "never", "reply");
+    const id = await enqueue(sql, waId, "never");
     graph.fail("server", { times: MAX_ATTEMPTS, to: waId });
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
       await makeDue(id);
@@ -99,40 +92,6 @@ describe("sendOutboxMessages", () => {
     await makeDue(id);
     expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ taken: 0 });
     expect(graph.deliveredTo(waId)).toHaveLength(0);
-  });
-
-  it(`a notification outlives a Graph API outage of ${MAX_ATTEMPTS} attempts and more: still queued, sent once the API is back`, async () => {
-    const waId = newWaId();
-    const id = await enqueue(sql, waId, "Top-up received", "notification");
-    graph.fail("server", { times: MAX_ATTEMPTS + 3, to: waId });
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS + 3; attempt += 1) {
-      await makeDue(id);
-      await sendOutboxMessages(sender(), [id]);
-    }
-    expect(await outboxRow(sql, id)).toMatchObject({ status: "queued", attempts: MAX_ATTEMPTS + 3 });
-    await makeDue(id);
-    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ sent: 1 });
-    expect(graph.deliveredTo(waId)).toHaveLength(1);
-  });
-
-  it(`a notification is dead after ${MAX_NOTIFICATION_ATTEMPTS} attempts, about a day of backoff`, () => {
-    const refusal = new WhatsAppApiError("x", 503, null);
-    const notification = { purpose: "notification", kind: "text" };
-    expect(outcomeOfRefusal(refusal, { ...notification, attempts: MAX_NOTIFICATION_ATTEMPTS - 1 }).outcome).toBe("retry");
-    expect(outcomeOfRefusal(refusal, { ...notification, attempts: MAX_NOTIFICATION_ATTEMPTS }).outcome).toBe("dead");
-    const waited = Array.from({ length: MAX_NOTIFICATION_ATTEMPTS - 1 }, (_, index) => backoffSeconds(index + 1)).reduce((a, b) => a + b);
-    expect(waited / 3600).toBeGreaterThan(23);
-  });
-
-  it("our access token refused (401, 190) backs off like a 5xx: the message is sent once the token works", async () => {
-    const waId = newWaId();
-    const id = await enqueue(sql, waId, "Cash-out paid", "notification");
-    graph.fail(190, { times: 1, to: waId });
-    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ retried: 1, dead: 0 });
-    expect(await outboxRow(sql, id)).toMatchObject({ status: "queued", attempts: 1 });
-    await makeDue(id);
-    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ sent: 1 });
-    expect(graph.deliveredTo(waId)).toHaveLength(1);
   });
 
   it("another 4xx (100, invalid parameter) is dead at once", async () => {
@@ -220,9 +179,7 @@ describe("backoff and error classes", () => {
     expect(outcomeOfRefusal(refusal(503, null), reply).outcome).toBe("retry");
     expect(outcomeOfRefusal(refusal(null, null), reply).outcome).toBe("retry");
     expect(outcomeOfRefusal(refusal(400, 100), reply).outcome).toBe("dead");
-    expect(outcomeOfRefusal(refusal(401, 190), reply).outcome).toBe("retry");
-    expect(outcomeOfRefusal(refusal(403, 200), reply).outcome).toBe("retry");
-    expect(outcomeOfRefusal(refusal(429, null), reply).outcome).toBe("retry");
+    expect(outcomeOfRefusal(refusal(401, 190), reply).outcome).toBe("dead");
     expect(outcomeOfRefusal(refusal(500, null), { ...reply, attempts: MAX_ATTEMPTS }).outcome).toBe("dead");
     expect(outcomeOfRefusal(refusal(500, null), { ...reply, attempts: MAX_ATTEMPTS - 1 }).outcome).toBe("retry");
   });

@@ -4,10 +4,8 @@
 //   accepted                           sent, with its wamid
 //   131047 (outside the 24-hour window) a notification is sent again as the approved template
 //                                      WHATSAPP_NOTIFY_TEMPLATE; a command reply is dropped (failed)
-//   130429, 131056, 5xx, no answer,    queued again after 30 s, 60 s, 120 s, ... (at most 15 min);
-//   our token or access refused        dead after the 5th attempt for a reply (an answer that late
-//   (401, 403), 408, 429               misleads), after the 100th (about a day) for a notification
-//                                      (the person must learn what became of their money)
+//   130429, 131056, 5xx, no answer     queued again after 30 s, 60 s, 120 s, ... (at most 15 min);
+//                                      dead after the 5th attempt
 //   any other refusal (4xx)            dead at once
 // The webhook calls it right after its transaction commits; the whatsapp-send job calls it
 // for the rows that are due. Log lines name the row, the masked number and the outcome, never
@@ -17,10 +15,7 @@ import { env } from "../../env.ts";
 import type { Logger } from "../../logger.ts";
 import { type OutboundMessage, WhatsAppApiError, type WhatsAppClient, whatsAppClientFromEnv } from "./client.ts";
 
-/** Attempts of a reply through transient failures (about 8 minutes). */
 export const MAX_ATTEMPTS = 5;
-/** Attempts of a notification through transient failures: about a day at the 15-minute backoff, the row's bound. */
-export const MAX_NOTIFICATION_ATTEMPTS = 100;
 const FIRST_BACKOFF_SECONDS = 30;
 const MAX_BACKOFF_SECONDS = 15 * 60;
 /** Rows one sender works on at once. */
@@ -28,8 +23,6 @@ const CONCURRENCY = 8;
 
 const OUTSIDE_WINDOW = 131047;
 const THROTTLED = new Set([130429, 131056]);
-/** HTTP statuses that refuse the request, not the message: our token or access (401, 403), a timeout (408), a rate limit (429). */
-const OURS_TO_FIX = new Set([401, 403, 408, 429]);
 
 /** The Graph API and what the sender sends through it. */
 export interface WhatsAppSending {
@@ -92,12 +85,9 @@ export function outcomeOfRefusal(
     if (message.purpose === "notification" && message.kind !== "template") return { outcome: "template", error: reason };
     return { outcome: "failed", error: `outside the 24-hour window, not sent: ${reason}` };
   }
-  // Down, throttled, or refusing our credentials (ours to fix): nothing was said about this message.
-  const transient = error.httpStatus === null || error.httpStatus >= 500 || OURS_TO_FIX.has(error.httpStatus) ||
-    (error.code !== null && THROTTLED.has(error.code));
+  const transient = error.httpStatus === null || error.httpStatus >= 500 || (error.code !== null && THROTTLED.has(error.code));
   if (!transient) return { outcome: "dead", error: reason };
-  const maxAttempts = message.purpose === "notification" ? MAX_NOTIFICATION_ATTEMPTS : MAX_ATTEMPTS;
-  if (message.attempts >= maxAttempts) return { outcome: "dead", error: `gave up after ${maxAttempts} attempts: ${reason}` };
+  if (message.attempts >= MAX_ATTEMPTS) return { outcome: "dead", error: `gave up after ${MAX_ATTEMPTS} attempts: ${reason}` };
   return { outcome: "retry", error: reason };
 }
 
