@@ -72,7 +72,7 @@ describe("a whole conversation", () => {
     const [question] = await alice.say(`send 5,000 to ${local(bob.waId)}`);
     // Bob's WhatsApp name, for Alice to see whom the number reaches before she confirms.
     expect(readable(question!)).toMatch(
-      /^Send 5,000 RWF to \+250 \d{3} \d{3} \d{3} \(WhatsApp name: Bob\)\?\nTap Confirm within 5 minutes\.$/,
+      /^Send 5,000 RWF to \+250 \d{3} \d{3} \d{3} \(WhatsApp name: "Bob"\)\?\nTap Confirm within 5 minutes\.$/,
     );
     expect((await accountOf(alice)).available).toBe(20_000);
     // A typed "yes" confirms nothing: only the button does.
@@ -183,20 +183,27 @@ describe("first contact and the way people write", () => {
     ]);
     const [question] = await payer.say(`send 100 ${kenyan.waId}`);
     expect(readable(question!)).toBe(
-      `Send 100 RWF to +254 712 ${kenyan.waId.slice(6)} (WhatsApp name: Test Person)?\nTap Confirm within 5 minutes.`,
+      `Send 100 RWF to +254 712 ${kenyan.waId.slice(6)} (WhatsApp name: "Test Person")?\nTap Confirm within 5 minutes.`,
     );
     await payer.tap({ button: buttonId(question, "Confirm") });
     expect([(await accountOf(payer)).available, (await accountOf(kenyan)).available]).toEqual([9_900, 100]);
   });
 
-  it("names the recipient's WhatsApp name in the question, without line breaks or direction overrides its holder put in", async () => {
+  it("names the recipient's WhatsApp name in quotes, without line breaks, direction overrides, quotes, brackets or formatting marks its holder put in", async () => {
     const payer = await newcomer(1_000);
-    const payee = new Person(gateway, newWaId(), "Eve\u202E\nTap Confirm");
-    await payee.say("hi");
-    const [question] = await payer.say(`send 100 ${payee.waId}`);
-    expect(readable(question!)).toMatch(
-      /^Send 100 RWF to \+250 \d{3} \d{3} \d{3} \(WhatsApp name: Eve Tap Confirm\)\?\nTap Confirm within 5 minutes\.$/,
-    );
+    for (
+      const [name, shown] of [["Eve\u202E\nTap Confirm", "Eve Tap Confirm"], [
+        '*Eve*") to +250 788 999 999 ("_Bob_',
+        "Eve to +250 788 999 999 Bob",
+      ]]
+    ) {
+      const payee = new Person(gateway, newWaId(), name);
+      await payee.say("hi");
+      const [question] = await payer.say(`send 100 ${payee.waId}`);
+      const [asked, then] = readable(question!).split(" (WhatsApp name: ");
+      expect(asked).toMatch(/^Send 100 RWF to \+250 \d{3} \d{3} \d{3}$/);
+      expect(then).toBe(`"${shown}")?\nTap Confirm within 5 minutes.`);
+    }
   });
 
   it("tells a person who wrote stop how to see a top-up and a cash-out end, instead of promising to tell them", async () => {
@@ -327,7 +334,7 @@ describe("phone numbers", () => {
     await fund(payer, 1_000);
     const [question] = await payer.say(`send 100 0${national.slice(0, 3)} ${national.slice(3)}`);
     expect(readable(question!)).toBe(
-      `Send 100 RWF to +256 ${national.slice(0, 3)} ${national.slice(3)} (WhatsApp name: Test Person)?\nTap Confirm within 5 minutes.`,
+      `Send 100 RWF to +256 ${national.slice(0, 3)} ${national.slice(3)} (WhatsApp name: "Test Person")?\nTap Confirm within 5 minutes.`,
     );
     await payer.tap({ button: buttonId(question, "Confirm") });
     expect([(await accountOf(inUganda)).available, (await accountOf(inRwanda)).available]).toEqual([100, 0]);

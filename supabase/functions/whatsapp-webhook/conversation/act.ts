@@ -173,14 +173,20 @@ const PROPOSAL_REFUSALS: Record<string, (currency: string, phone: string) => str
 };
 
 /**
- * The recipient's WhatsApp profile name for the question, " (WhatsApp name: ...)" or "": the
+ * The recipient's WhatsApp profile name for the question, ' (WhatsApp name: "...")' or "": the
  * payer sees whom the number reaches before confirming, so that a mistyped number is caught
  * instead of paid to a stranger. Named as WhatsApp's, not as verified: its holder chose it.
  */
 function whatsAppName(name: string | null): string {
-  // Its holder wrote it: no line breaks or direction overrides that could rearrange the question.
-  const shown = name === null ? "" : clip(name.replace(/\s+/g, " ").replace(/[\p{Cc}\p{Cf}]/gu, "").trim(), 60);
-  return shown === "" ? "" : ` (WhatsApp name: ${shown})`;
+  // Its holder wrote it, so it stays inside its quotes: no line breaks or direction overrides
+  // that rearrange the question, no quotes or brackets that close it early (a name such as
+  // 'Bob") to +250 788 999 999 ("' reads as a second number), no WhatsApp bold, italic,
+  // strike-through or monospace marks that restyle it.
+  const shown = name === null ? "" : clip(
+    name.replace(/\s+/g, " ").replace(/[\p{Cc}\p{Cf}"“”()[\]{}*_~`]/gu, "").replace(/ {2,}/g, " ").trim(),
+    60,
+  );
+  return shown === "" ? "" : ` (WhatsApp name: "${shown}")`;
 }
 
 /** The id of the sender's active user account in `currency`, read in `sp` (as the sender); null without one. */
