@@ -190,7 +190,8 @@ grant execute on function api_private.payment_intent_create(text, uuid, bigint, 
 -- while the intent still takes a payment, so that an app that left the checkout resumes it from
 -- the intent's id (GET /payments/topups/:id). Null for an intent that no longer takes a payment,
 -- one not started through the payments API, or another person's: the stored answer is found
--- by auth.uid(), so staff reading an intent never get its client_secret.
+-- by auth.uid(), so staff reading an intent never get its client_secret (and their read of the
+-- intent through GET /payments/topups/:id still answers, with no next step).
 create function api_private.topup_next_action(p_intent uuid)
 returns jsonb
 language plpgsql
@@ -198,7 +199,7 @@ stable
 security definer set search_path = ''
 as $$
 begin
-  perform private.require_caller(array['user', 'admin'], 'read a top-up''s next step');
+  perform private.require_caller(array['user', 'admin', 'support'], 'read a top-up''s next step');
   return (
     select r.response_body -> 'next_action'
       from public.payment_intents i

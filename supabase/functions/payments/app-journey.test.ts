@@ -140,17 +140,23 @@ describe("the app's journey", () => {
       status: 200,
       body: { intent: { status: "processing" }, payment: null, next_action: first.body.next_action },
     });
-    const adminId = crypto.randomUUID();
-    await sql`insert into auth.users (id, aud, role, email) values (${adminId}, 'authenticated', 'authenticated', ${`${adminId}@mfuko.test`})`;
-    const admin = {
-      ...user,
-      token: await new TokenMinter(process.env.SUPABASE_JWT_SECRET!).user({
-        id: adminId,
-        email: `${adminId}@mfuko.test`,
-        appMetadata: { role: "admin" },
-      }),
-    };
-    expect(await invoke(admin, `topups/${intentId}`)).toMatchObject({ status: 200, body: { intent: { id: intentId }, next_action: null } });
+    // Staff read the top-up (RLS lets them), never its client_secret.
+    for (const role of ["admin", "support"]) {
+      const staffId = crypto.randomUUID();
+      await sql`insert into auth.users (id, aud, role, email) values (${staffId}, 'authenticated', 'authenticated', ${`${staffId}@mfuko.test`})`;
+      const staff = {
+        ...user,
+        token: await new TokenMinter(process.env.SUPABASE_JWT_SECRET!).user({
+          id: staffId,
+          email: `${staffId}@mfuko.test`,
+          appMetadata: { role },
+        }),
+      };
+      expect(await invoke(staff, `topups/${intentId}`), role).toMatchObject({
+        status: 200,
+        body: { intent: { id: intentId }, next_action: null },
+      });
+    }
 
     const succeeded = stripeEvent("payment_intent.succeeded", gateway.stripe.confirm(created[0]!.id as string));
     expect((await fetch(stripeRequest(succeeded, {}, { base: gateway.url }))).status).toBe(200);
