@@ -80,12 +80,6 @@ begin
 end;
 $$;
 
--- The payment of a refund, locked for the caller's transaction (WL007 when unknown), and the
--- refund already stored under the provider's refund id, if any (WL005 when it is stored for
--- another payment or amount; 42501 when the admin calling refunds their own payment,
--- private.refund_require_not_own): the start of every function that records a refund. Every
--- refund is recorded under the provider's own id, so the provider's reports of one refund
--- (an admin's call, its webhooks, a poll's read-back) all find the same row.
 -- 42501 when an admin refunds money of their own (private.require_not_own): a payment into
 -- their wallet, or a MoMo payment paid from their own number (Auth phone or WhatsApp number)
 -- into another wallet, whose refund MoMo pays to that number. Checked by every function that
@@ -109,6 +103,12 @@ begin
 end;
 $$;
 
+-- The payment of a refund, locked for the caller's transaction (WL007 when unknown), and the
+-- refund already stored under the provider's refund id, if any (WL005 when it is stored for
+-- another payment or amount; 42501 when the admin calling refunds their own payment,
+-- private.refund_require_not_own): the start of every function that records a refund. Every
+-- refund is recorded under the provider's own id, so the provider's reports of one refund
+-- (an admin's call, its webhooks, a poll's read-back) all find the same row.
 create function private.refund_lookup(
   p_payment uuid,
   p_amount bigint,
