@@ -17,13 +17,19 @@ const ANSWERS: Record<string, [status: number, code: string]> = {
   "22023": [400, "invalid_argument"],
 };
 
+/** The SQLSTATE of a database error (postgres.js's PostgresError), or null for any other error. */
+export function sqlstateOf(error: unknown): string | null {
+  if (!(error instanceof Error) || error.name !== "PostgresError") return null;
+  const code = (error as Error & { code?: unknown }).code;
+  return typeof code === "string" ? code : null;
+}
+
 /** The HttpError for a ledger/admin SQLSTATE, or null for any other error. */
 export function sqlHttpError(error: unknown): HttpError | null {
-  if (!(error instanceof Error) || error.name !== "PostgresError") return null;
-  const sqlstate = (error as Error & { code?: unknown }).code;
-  const answer = typeof sqlstate === "string" ? ANSWERS[sqlstate] : undefined;
+  const sqlstate = sqlstateOf(error);
+  const answer = sqlstate === null ? undefined : ANSWERS[sqlstate];
   if (!answer) return null;
-  return new HttpError(answer[0], answer[1], error.message, { sqlstate });
+  return new HttpError(answer[0], answer[1], (error as Error).message, { sqlstate });
 }
 
 /** Runs `work`, turning the documented SQL errors into their HttpErrors. */

@@ -4,12 +4,13 @@
 // (MoMo's request-to-pay and transfer) is left for after the commit (Turn.later), so that no
 // transaction stays open while a provider answers.
 import type { TransactionSql } from "../../_shared/db.ts";
+import { sqlstateOf } from "../../_shared/sql-errors.ts";
 import { asUser } from "./as-user.ts";
 import { formatMoney, toMinor } from "./amounts.ts";
 import type { Command } from "./commands.ts";
 import { clip, confirmationMessage, menuMessage, type OutboundMessage, textMessage } from "./messages.ts";
 import { displayPhone, senderRegion, senderTimeZone, toWaId } from "./phone.ts";
-import { refusalInWords, sqlstate, TOP_UP_HOW } from "./refusals.ts";
+import { refusalInWords, TOP_UP_HOW } from "./refusals.ts";
 
 /** What can happen after the transaction commits: a top-up or cash-out to send to MoMo. */
 export type FollowUp =
@@ -33,7 +34,10 @@ const HISTORY_LENGTH = 5;
 
 const say = (turn: Turn, text: string) => turn.reply(textMessage(text));
 
-/** Whether the sender wrote "stop" (no notifications), read in the turn's transaction. */
+/**
+ * Whether the sender wrote "stop" (no notifications), read in the turn's transaction rather than
+ * taken from the contact as admitted: a "stop" earlier in the same delivery counts.
+ */
 async function notificationsOff(turn: Turn): Promise<boolean> {
   const [contact] = await turn.tx<{ opted_out: boolean }[]>`
     select opted_out from public.whatsapp_contacts where wa_id = ${turn.sender.waId}`;
@@ -78,7 +82,7 @@ async function unlessRefused<T>(
   } catch (error) {
     const words = await refusalInWords(turn.tx, error, await fromAccount());
     if (words === null) throw error;
-    await say(turn, told(words, sqlstate(error)));
+    await say(turn, told(words, sqlstateOf(error)));
     return null;
   }
 }

@@ -2,6 +2,7 @@
 // stopped the payment and, where it helps, the figure that did (the available balance, the
 // limit). Never the SQLSTATE or the database's message itself.
 import type { TransactionSql } from "../../_shared/db.ts";
+import { sqlstateOf } from "../../_shared/sql-errors.ts";
 import { formatMoney } from "./amounts.ts";
 
 /** How to add money, for a person told that there is not enough (and for "topup" written without an amount). */
@@ -9,13 +10,6 @@ export const TOP_UP_HOW = "To top up with MoMo, write: topup <amount>, e.g. topu
 
 const LIMIT_OF_AMOUNT = /^(single payment|daily) limit of (\d+) ([A-Z]{3}) would be exceeded$/;
 const LIMIT_OF_COUNT = /^hourly limit of (\d+) payments would be exceeded$/;
-
-/** The SQLSTATE of a database error, or null for any other error. */
-export function sqlstate(error: unknown): string | null {
-  if (!(error instanceof Error) || error.name !== "PostgresError") return null;
-  const code = (error as { code?: unknown }).code;
-  return typeof code === "string" ? code : null;
-}
 
 /** The limit a WL009 message names, in words, or null for a message of another shape. */
 export function limitInWords(message: string): string | null {
@@ -34,7 +28,7 @@ export function limitInWords(message: string): string | null {
  * of the ledger's refusals (then it is a fault, not an answer).
  */
 export async function refusalInWords(tx: TransactionSql, error: unknown, fromAccount: string | null): Promise<string | null> {
-  switch (sqlstate(error)) {
+  switch (sqlstateOf(error)) {
     case "WL001": {
       const [account] = fromAccount === null ? [] : await tx<{ available: string; currency: string }[]>`
         select available::text, currency from public.wallet_account_balances where account_id = ${fromAccount}::uuid`;
