@@ -138,6 +138,21 @@ begin
 end;
 $$;
 
+-- The reason an admin gives for changing an account or its money: required (22023 'a reason is
+-- required to <p_action>' when missing or blank), and bounded like every reason. Volatile, as
+-- require_found.
+create function private.require_reason(p_reason text, p_action text) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if p_reason is null or pg_catalog.btrim(p_reason) = '' then
+    perform private.fail('22023', pg_catalog.format('a reason is required to %s', p_action));
+  end if;
+  perform private.require_within(p_reason, 'reason', 'p_reason');
+end;
+$$;
+
 -- The caller class, or 42501 when it is not one of p_allowed.
 create function private.require_caller(p_allowed text[], p_what text) returns text
 language plpgsql

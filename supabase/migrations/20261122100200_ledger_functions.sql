@@ -528,10 +528,7 @@ begin
     perform private.fail('22023',
       format('status %s is not one of active, frozen, closed', coalesce(p_status, 'null')));
   end if;
-  if p_reason is null or btrim(p_reason) = '' then
-    perform private.fail('22023', format('a reason is required to change wallet account %s', p_account));
-  end if;
-  perform private.require_within(p_reason, 'reason', 'p_reason');
+  perform private.require_reason(p_reason, format('change wallet account %s', p_account));
   perform private.require_not_own(array(select a.owner_id from public.wallet_accounts a where a.id = p_account),
                                   'change the status of a wallet account');
   -- Before the account's lock: the refund the close may wait for takes that lock when its
