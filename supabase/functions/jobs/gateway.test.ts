@@ -15,7 +15,7 @@
 // day, and this file ages its own rows past those marks (as the superuser, triggers off):
 // every count below is about this file's rows only.
 import { useTestSql } from "../../tests/support/test-sql.ts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
 import { type AdminAnswer, adminRequest, answerOf, createStaff, type Staff } from "../../tests/support/admin-fixtures.ts";
 import {
@@ -27,15 +27,9 @@ import {
   intentStatus,
   storedEvents,
 } from "../../tests/support/payments-fixtures.ts";
-import {
-  callPayments,
-  MOMO_PAYER,
-  paidMomoTopUp,
-  type PaymentsGateway,
-  startPaymentsGateway,
-  topUpUser,
-} from "../../tests/support/payments-gateway.ts";
+import { callPayments, MOMO_PAYER, paidMomoTopUp, type PaymentsGateway, topUpUser } from "../../tests/support/payments-gateway.ts";
 import { whileAnswering } from "../../tests/support/provider-standins.ts";
+import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
 import { momoCallbackToken } from "../../tests/support/webhook-requests.ts";
 import { enqueue, newWaId, outboxRow } from "../../tests/support/whatsapp-fixtures.ts";
 import { runWhatsAppSendAlone } from "../../tests/support/whatsapp-send-alone.ts";
@@ -46,17 +40,12 @@ const TRANSFER_ACCEPT_SECONDS = 14_400;
 const BATCH_SIZE = 100;
 const sql = useTestSql();
 const minter = new TokenMinter(process.env.SUPABASE_JWT_SECRET!);
-let gateway: PaymentsGateway;
-
-beforeAll(async () => {
-  gateway = await startPaymentsGateway({
-    JOBS_MOMO_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
-    JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
-    JOBS_MOMO_TRANSFER_ACCEPT_SECONDS: String(TRANSFER_ACCEPT_SECONDS),
-    JOBS_BATCH_SIZE: String(BATCH_SIZE),
-  });
+const gateway = usePaymentsGateway({
+  JOBS_MOMO_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
+  JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
+  JOBS_MOMO_TRANSFER_ACCEPT_SECONDS: String(TRANSFER_ACCEPT_SECONDS),
+  JOBS_BATCH_SIZE: String(BATCH_SIZE),
 });
-afterAll(() => gateway?.stop());
 
 const runJob = (job: string, token?: string | null): Promise<AdminAnswer> => gateway.runJob(job, token);
 

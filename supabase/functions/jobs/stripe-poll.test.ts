@@ -17,7 +17,7 @@
 // two days, so that its own run of expire-intents never reaches the intents gateway.test.ts ages
 // past that file's TTL of one day.
 import { useTestSql } from "../../tests/support/test-sql.ts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { type AdminAnswer, adminRequest, answerOf, createStaff, type Staff } from "../../tests/support/admin-fixtures.ts";
 import {
   age,
@@ -29,8 +29,9 @@ import {
   intentStatus,
   storedEvents,
 } from "../../tests/support/payments-fixtures.ts";
-import { type PaymentsGateway, startPaymentsGateway, waitingTopUp } from "../../tests/support/payments-gateway.ts";
+import { waitingTopUp } from "../../tests/support/payments-gateway.ts";
 import { stripeError, whileAnswering } from "../../tests/support/provider-standins.ts";
+import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
 import { newWaId } from "../../tests/support/whatsapp-fixtures.ts";
 import { stripeChargeRefunded, stripeEvent, stripePaymentSucceeded, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
@@ -39,17 +40,15 @@ const INTENT_TTL_SECONDS = 2 * 86_400;
 const PAST_TTL = INTENT_TTL_SECONDS + 60;
 const EXPIRED = { status: "canceled", failure_reason: `expired: no payment within ${INTENT_TTL_SECONDS} seconds` };
 const sql = useTestSql();
-let gateway: PaymentsGateway;
+const gateway = usePaymentsGateway({
+  JOBS_STRIPE_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
+  JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
+});
 let staff: Staff;
 
 beforeAll(async () => {
-  gateway = await startPaymentsGateway({
-    JOBS_STRIPE_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
-    JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
-  });
   staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
 });
-afterAll(() => gateway?.stop());
 
 const runJob = (job = "stripe-poll"): Promise<AdminAnswer> => gateway.runJob(job);
 
