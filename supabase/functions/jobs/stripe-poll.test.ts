@@ -82,6 +82,21 @@ const runWhileCanceling = (onCancel: (paymentIntentId: string) => void): Promise
 /** Lets the next run take the item (intent or refund) again before its lease runs out. */
 const releaseLease = (id: string) => sql`delete from private.job_leases where job = 'stripe-poll' and item_id = ${id}::uuid`;
 
+/** The top-up credited once: its intent succeeded and its account holds `amount`, from one credit. */
+async function expectCreditedOnce(topUp: { intentId: string; accountId: string }, amount: number) {
+  expect(await intentStatus(sql, topUp.intentId)).toEqual({ status: "succeeded", failure_reason: null });
+  expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: amount, available: amount });
+  expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+}
+
+/** The customer pays the top-up's PaymentIntent now, its webhooks lost: the next run credits it once. */
+async function payWithWebhooksLost(topUp: { intentId: string; accountId: string; paymentIntentId: string }, amount: number) {
+  gateway.stripe.confirm(topUp.paymentIntentId);
+  await releaseLease(topUp.intentId);
+  expect((await runJob()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
+  await expectCreditedOnce(topUp, amount);
+}
+
 /** Stripe's signed payment_intent.payment_failed for the PaymentIntent as the stand-in has it (its last_payment_error set). */
 async function paymentFailedWebhook(paymentIntentId: string, intentId: string) {
   const declined = gateway.stripe.update(paymentIntentId, {
@@ -189,9 +204,7 @@ describe("stripe-poll", () => {
     expect(run.body).toMatchObject({ taken: 1, applied: 1, canceled: 0, errors: 0 });
     expect(calls(cancel(topUp.paymentIntentId))).toBe(1);
     expect(stripeStatus(topUp.paymentIntentId)).toBe("succeeded");
-    expect(await intentStatus(sql, topUp.intentId)).toEqual({ status: "succeeded", failure_reason: null });
-    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1700, available: 1700 });
-    expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+    await expectCreditedOnce(topUp, 1700);
   });
 
   it("a PaymentIntent in payment (processing, requires_capture) waits past the TTL: canceled neither at Stripe nor here", async () => {
@@ -233,12 +246,7 @@ describe("stripe-poll", () => {
     await wait(canceledYoung.intentId, 0);
 
     // The customer pays with another card; its webhooks are lost too: the next run credits it.
-    gateway.stripe.confirm(declined.paymentIntentId);
-    await releaseLease(declined.intentId);
-    expect((await runJob()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
-    expect(await intentStatus(sql, declined.intentId)).toEqual({ status: "succeeded", failure_reason: null });
-    expect(await balanceOf(sql, declined.accountId)).toEqual({ balance: 800, available: 800 });
-    expect(await creditsTo(sql, declined.accountId)).toBe(1);
+    await payWithWebhooksLost(declined, 800);
   });
 
   it("an intent the payment_failed webhook failed is still polled: the customer's later payment of the same PaymentIntent, its webhooks lost, is credited once", async () => {
@@ -257,12 +265,7 @@ describe("stripe-poll", () => {
     expect((await runJob()).body).toMatchObject({ taken: 1, applied: 0, pending: 1, canceled: 0, errors: 0 });
     expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "failed" });
 
-    gateway.stripe.confirm(topUp.paymentIntentId);
-    await releaseLease(topUp.intentId);
-    expect((await runJob()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
-    expect(await intentStatus(sql, topUp.intentId)).toEqual({ status: "succeeded", failure_reason: null });
-    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1300, available: 1300 });
-    expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+    await payWithWebhooksLost(topUp, 1300);
 
     expect((await runJob()).body).toMatchObject({ taken: 0 });
     const late = stripePaymentSucceeded(topUp.paymentIntentId, 1300, { metadata: { intent_id: topUp.intentId } });
