@@ -15,9 +15,9 @@
 // day, and this file ages its own rows past those marks (as the superuser, triggers off):
 // every count below is about this file's rows only.
 import { useTestSql } from "../../tests/support/test-sql.ts";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
-import { type AdminAnswer, adminRequest, answerOf, createStaff, type Staff } from "../../tests/support/admin-fixtures.ts";
+import { type AdminAnswer, adminRequest, answerOf } from "../../tests/support/admin-fixtures.ts";
 import {
   age,
   asServiceRole,
@@ -30,6 +30,7 @@ import {
 import { callPayments, MOMO_PAYER, paidMomoTopUp, type PaymentsGateway, topUpUser } from "../../tests/support/payments-gateway.ts";
 import { whileAnswering } from "../../tests/support/provider-standins.ts";
 import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
+import { useStaffCallers } from "../../tests/support/use-staff-callers.ts";
 import { momoCallbackToken } from "../../tests/support/webhook-requests.ts";
 import { enqueue, newWaId, outboxRow } from "../../tests/support/whatsapp-fixtures.ts";
 import { runWhatsAppSendAlone } from "../../tests/support/whatsapp-send-alone.ts";
@@ -482,10 +483,7 @@ describe("momo-poll for cash-outs", () => {
 });
 
 describe("momo-poll for refunds", () => {
-  let staff: Staff;
-  beforeAll(async () => {
-    staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
-  });
+  const staff = useStaffCallers(sql);
 
   /** Moves a refund's history `seconds` into the past: asked for (and sent) then. */
   async function ageRefund(id: string, seconds: number) {

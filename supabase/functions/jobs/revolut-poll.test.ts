@@ -12,12 +12,13 @@
 // only items waiting longer than an hour, and this file ages its own rows past that mark (as the
 // superuser, triggers off): every count below is about this file's rows only.
 import { useTestSql } from "../../tests/support/test-sql.ts";
-import { beforeAll, describe, expect, it } from "vitest";
-import { type AdminAnswer, adminRequest, answerOf, createStaff, type Staff } from "../../tests/support/admin-fixtures.ts";
+import { describe, expect, it } from "vitest";
+import { type AdminAnswer, adminRequest, answerOf } from "../../tests/support/admin-fixtures.ts";
 import { age, balanceOf, creditsTo, intentStatus } from "../../tests/support/payments-fixtures.ts";
 import { waitingTopUp } from "../../tests/support/payments-gateway.ts";
 import { type Behaviour, whileAnswering } from "../../tests/support/provider-standins.ts";
 import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
+import { useStaffCallers } from "../../tests/support/use-staff-callers.ts";
 import { revolutRequest } from "../../tests/support/webhook-requests.ts";
 
 const POLL_AFTER_SECONDS = 3600;
@@ -30,11 +31,7 @@ const gateway = usePaymentsGateway({
   JOBS_REVOLUT_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
   JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
 });
-let staff: Staff;
-
-beforeAll(async () => {
-  staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
-});
+const staff = useStaffCallers(sql);
 
 const runPoll = (): Promise<AdminAnswer> => gateway.runJob("revolut-poll");
 

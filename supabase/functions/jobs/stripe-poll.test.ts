@@ -17,8 +17,8 @@
 // two days, so that its own run of expire-intents never reaches the intents gateway.test.ts ages
 // past that file's TTL of one day.
 import { useTestSql } from "../../tests/support/test-sql.ts";
-import { beforeAll, describe, expect, it } from "vitest";
-import { type AdminAnswer, adminRequest, answerOf, createStaff, type Staff } from "../../tests/support/admin-fixtures.ts";
+import { describe, expect, it } from "vitest";
+import { type AdminAnswer, adminRequest, answerOf } from "../../tests/support/admin-fixtures.ts";
 import {
   age,
   asServiceRole,
@@ -32,6 +32,7 @@ import {
 import { waitingTopUp } from "../../tests/support/payments-gateway.ts";
 import { stripeError, whileAnswering } from "../../tests/support/provider-standins.ts";
 import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
+import { useStaffCallers } from "../../tests/support/use-staff-callers.ts";
 import { newWaId } from "../../tests/support/whatsapp-fixtures.ts";
 import { stripeChargeRefunded, stripeEvent, stripePaymentSucceeded, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
@@ -44,11 +45,7 @@ const gateway = usePaymentsGateway({
   JOBS_STRIPE_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
   JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
 });
-let staff: Staff;
-
-beforeAll(async () => {
-  staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
-});
+const staff = useStaffCallers(sql);
 
 const runJob = (job = "stripe-poll"): Promise<AdminAnswer> => gateway.runJob(job);
 
