@@ -17,6 +17,7 @@ import { type AdminAnswer, adminRequest, answerOf } from "../../tests/support/ad
 import { age, balanceOf, creditsTo, intentStatus } from "../../tests/support/payments-fixtures.ts";
 import { waitingTopUp } from "../../tests/support/payments-gateway.ts";
 import { type Behaviour, whileAnswering } from "../../tests/support/provider-standins.ts";
+import { twoRunsTaking } from "../../tests/support/two-runs.ts";
 import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
 import { useStaffCallers } from "../../tests/support/use-staff-callers.ts";
 import { revolutRequest } from "../../tests/support/webhook-requests.ts";
@@ -103,9 +104,7 @@ describe("revolut-poll for top-ups", () => {
       gateway.revolut.complete(topUp.orderId);
       await wait("payment_intents", topUp.intentId);
     }
-    const runs = await Promise.all([runPoll(), runPoll()]);
-    expect(runs.map((run) => run.status)).toEqual([200, 200]);
-    expect(runs.reduce((sum, run) => sum + (run.body.taken as number), 0)).toBe(3);
+    await twoRunsTaking(runPoll, 3);
     for (const topUp of topUps) {
       expect(orderLookups(topUp.orderId)).toBe(1);
       expect(await creditsTo(sql, topUp.accountId)).toBe(1);
