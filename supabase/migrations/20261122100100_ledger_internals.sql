@@ -124,6 +124,35 @@ begin
 end;
 $$;
 
+-- WL007 '<p_what> not found' unless p_found: the check after a lookup by id, given FOUND.
+-- Volatile, as every function that raises: an immutable one may be run while a query is
+-- planned.
+create function private.require_found(p_found boolean, p_what text) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if not p_found then
+    perform private.fail('WL007', p_what || ' not found');
+  end if;
+end;
+$$;
+
+-- The reason an admin gives for changing an account or its money: required (22023 'a reason is
+-- required to <p_action>' when missing or blank), and bounded like every reason. Volatile, as
+-- require_found.
+create function private.require_reason(p_reason text, p_action text) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if p_reason is null or pg_catalog.btrim(p_reason) = '' then
+    perform private.fail('22023', pg_catalog.format('a reason is required to %s', p_action));
+  end if;
+  perform private.require_within(p_reason, 'reason', 'p_reason');
+end;
+$$;
+
 -- The caller class, or 42501 when it is not one of p_allowed.
 create function private.require_caller(p_allowed text[], p_what text) returns text
 language plpgsql
@@ -1009,9 +1038,7 @@ declare
   v_account public.wallet_accounts;
 begin
   select a.* into v_account from public.wallet_accounts a where a.id = p_account for no key update;
-  if not found then
-    perform private.fail('WL007', format('wallet account %s not found', p_account));
-  end if;
+  perform private.require_found(found, format('wallet account %s', p_account));
   return v_account;
 end;
 $$;
@@ -1028,9 +1055,7 @@ begin
   select t.* into v_hold from public.wallet_transactions t
    where t.id = p_hold_id and t.kind in ('hold', 'withdrawal')
      for no key update;
-  if not found then
-    perform private.fail('WL007', format('hold %s not found', p_hold_id));
-  end if;
+  perform private.require_found(found, format('hold %s', p_hold_id));
   return v_hold;
 end;
 $$;

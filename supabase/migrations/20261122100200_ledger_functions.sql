@@ -311,9 +311,7 @@ begin
       format('capture of %s exceeds hold %s of %s', v_amount, p_hold_id, v_hold.hold_amount));
   end if;
   select a.currency into v_to_currency from public.wallet_accounts a where a.id = v_to;
-  if not found then
-    perform private.fail('WL007', format('wallet account %s not found', v_to));
-  end if;
+  perform private.require_found(found, format('wallet account %s', v_to));
   if v_to_currency <> v_hold.currency then
     perform private.fail('WL002',
       format('currency %s of hold %s does not match wallet account %s (%s)', v_hold.currency, p_hold_id, v_to, v_to_currency));
@@ -446,9 +444,7 @@ declare
   v_result public.wallet_transactions;
 begin
   select t.* into v_original from public.wallet_transactions t where t.id = p_transaction_id for no key update;
-  if not found then
-    perform private.fail('WL007', format('transaction %s not found', p_transaction_id));
-  end if;
+  perform private.require_found(found, format('transaction %s', p_transaction_id));
 
   select t.* into v_existing from public.wallet_transactions t
    where t.idempotency_key = p_idempotency_key and t.initiated_by is not distinct from p_scope;
@@ -532,10 +528,7 @@ begin
     perform private.fail('22023',
       format('status %s is not one of active, frozen, closed', coalesce(p_status, 'null')));
   end if;
-  if p_reason is null or btrim(p_reason) = '' then
-    perform private.fail('22023', format('a reason is required to change wallet account %s', p_account));
-  end if;
-  perform private.require_within(p_reason, 'reason', 'p_reason');
+  perform private.require_reason(p_reason, format('change wallet account %s', p_account));
   perform private.require_not_own(array(select a.owner_id from public.wallet_accounts a where a.id = p_account),
                                   'change the status of a wallet account');
   -- Before the account's lock: the refund the close may wait for takes that lock when its
@@ -591,9 +584,7 @@ begin
   if v_caller = 'user' and v_owner is distinct from auth.uid() then
     perform private.fail('42501', format('wallet account %s is not yours', p_account));
   end if;
-  if not found then
-    perform private.fail('WL007', format('wallet account %s not found', p_account));
-  end if;
+  perform private.require_found(found, format('wallet account %s', p_account));
   return v_balance;
 end;
 $$;

@@ -11,20 +11,6 @@
 -- Functions that signed-in users may call follow the ledger's wrapper rule
 -- (20261122100200_ledger_functions.sql): body in `api_private`, wrapper in public.
 
--- WL007 '<p_what> not found' unless p_found: the check after a lookup by id, given FOUND.
--- Volatile, as every function that raises: an immutable one may be run while a query is
--- planned.
-create function private.require_found(p_found boolean, p_what text) returns void
-language plpgsql
-set search_path = ''
-as $$
-begin
-  if not p_found then
-    perform private.fail('WL007', p_what || ' not found');
-  end if;
-end;
-$$;
-
 -- The user account p_account, which p_owner (any owner when null) may p_action (top up, cash
 -- out of): 42501 when it is not a user account of p_owner's, whether or not it exists (a user
 -- hears nothing about another's account), WL002 when it does not hold p_currency, WL004 when
@@ -394,6 +380,27 @@ end;
 $$;
 grant execute on function api_private.payment_lock(text, text) to service_role;
 
+-- Moves the refunded amount of the payment p_payment by p_delta (a refund recorded, or one that
+-- failed after it was) and its status with it: succeeded with nothing refunded, refunded in
+-- full, partially_refunded between. A payment never credited (needs_review, rejected) keeps its
+-- status.
+create function private.payment_add_refunded(p_payment uuid, p_delta bigint) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  update public.payments p
+     set amount_refunded = p.amount_refunded + p_delta,
+         status = case
+           when p.status in ('needs_review', 'rejected') then p.status
+           when p.amount_refunded + p_delta = 0 then 'succeeded'
+           when p.amount_refunded + p_delta = p.amount then 'refunded'
+           else 'partially_refunded'
+         end
+   where p.id = p_payment;
+end;
+$$;
+
 -- Stores a refund and reverses its part of the credit. The refunds of a payment never add
 -- up to more than it (checked under the payment's row lock, and by a constraint). When
 -- the user already spent the money the reversal is forced: the account goes negative and
@@ -469,14 +476,7 @@ begin
     returning * into v_refund;
   end if;
 
-  update public.payments p
-     set amount_refunded = p.amount_refunded + p_amount,
-         status = case
-           when p.status in ('needs_review', 'rejected') then p.status
-           when p.amount_refunded + p_amount = p.amount then 'refunded'
-           else 'partially_refunded'
-         end
-   where p.id = p_payment;
+  perform private.payment_add_refunded(p_payment, p_amount);
   return v_refund;
 end;
 $$;
@@ -549,14 +549,7 @@ begin
   if v_was_pending then
     return v_refund;
   end if;
-  update public.payments p
-     set amount_refunded = p.amount_refunded - v_refund.amount,
-         status = case
-           when p.status in ('needs_review', 'rejected') then p.status
-           when p.amount_refunded - v_refund.amount = 0 then 'succeeded'
-           else 'partially_refunded'
-         end
-   where p.id = p_payment;
+  perform private.payment_add_refunded(p_payment, -v_refund.amount);
   return v_refund;
 end;
 $$;

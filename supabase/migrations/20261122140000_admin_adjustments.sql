@@ -38,10 +38,7 @@ begin
     perform private.fail('22023',
       format('direction %s is not one of credit, debit', coalesce(p_direction, 'null')));
   end if;
-  if p_reason is null or btrim(p_reason) = '' then
-    perform private.fail('22023', format('a reason is required to adjust wallet account %s', p_account));
-  end if;
-  perform private.require_within(p_reason, 'reason', 'p_reason');
+  perform private.require_reason(p_reason, format('adjust wallet account %s', p_account));
   perform private.require_within(p_idempotency_key, 'identifier', 'p_idempotency_key');
   select a.currency, a.owner_id into v_currency, v_owner from public.wallet_accounts a where a.id = p_account;
   perform private.require_found(found, format('wallet account %s', p_account));

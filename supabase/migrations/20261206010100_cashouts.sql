@@ -214,6 +214,25 @@ begin
 end;
 $$;
 
+-- Whether a MoMo transfer in the state p_status (p_what: a cash-out or a refund) settles now to
+-- p_to, the state momo_transfer_target gives its confirmed status: not when it has that state
+-- already or p_to is pending (the settle returns it unchanged), WL008 when it has settled the
+-- other way (a transfer is never both paid and failed).
+create function private.momo_transfer_settles(p_status text, p_to text, p_what text) returns boolean
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if p_status = p_to or p_to = 'pending' then
+    return false;
+  end if;
+  if p_status <> 'pending' then
+    perform private.fail('WL008', pg_catalog.format('%s is already %s', p_what, p_status));
+  end if;
+  return true;
+end;
+$$;
+
 -- The cash-out of the transfer p_reference, locked to the end of the caller's transaction:
 -- what every function that moves a cash-out on starts with. 22023 without a reference, WL007
 -- for an unknown one.
@@ -303,11 +322,8 @@ begin
   perform private.require_within(p_reason, 'description', 'p_reason');
   v_to := private.momo_transfer_target(p_status, 'paid');
   v_cashout := private.cashout_for_update(p_reference);
-  if v_cashout.status = v_to or v_to = 'pending' then
+  if not private.momo_transfer_settles(v_cashout.status, v_to, pg_catalog.format('cash-out %s', p_reference)) then
     return v_cashout;
-  end if;
-  if v_cashout.status <> 'pending' then
-    perform private.fail('WL008', pg_catalog.format('cash-out %s is already %s', p_reference, v_cashout.status));
   end if;
   if v_to = 'paid' then
     perform public.wallet_capture(v_cashout.hold_id, null, null, 'cashout:' || v_cashout.id);

@@ -105,11 +105,8 @@ begin
   perform private.require_within(p_reason, 'reason', 'p_reason');
   v_to := private.momo_transfer_target(p_status, 'succeeded');
   v_refund := private.momo_refund_for_update(p_reference);
-  if v_refund.status = v_to or v_to = 'pending' then
+  if not private.momo_transfer_settles(v_refund.status, v_to, pg_catalog.format('MoMo refund %s', p_reference)) then
     return v_refund;
-  end if;
-  if v_refund.status <> 'pending' then
-    perform private.fail('WL008', pg_catalog.format('MoMo refund %s is already %s', p_reference, v_refund.status));
   end if;
   if v_to = 'succeeded' then
     return api_private.refund_record(v_refund.payment_id, v_refund.amount, v_refund.provider_refund_id, v_refund.reason);

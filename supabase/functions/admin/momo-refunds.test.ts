@@ -4,25 +4,18 @@
 // MoMo refusing the transfer, MoMo down and the same key retried, MoMo's callback coming
 // before its answer to the request, an over-refund and concurrent refunds. (momo-poll healing
 // a lost refund callback is in jobs/gateway.test.ts.)
-import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AdminCall, adminRequest, answerOf, createStaff, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
-import { balanceOf, testSql } from "../../tests/support/payments-fixtures.ts";
-import { MOMO_PAYER, paidMomoTopUp, type PaymentsGateway, startPaymentsGateway } from "../../tests/support/payments-gateway.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
+import { describe, expect, it } from "vitest";
+import { type AdminCall, adminRequest, answerOf, refusal } from "../../tests/support/admin-fixtures.ts";
+import { balanceOf } from "../../tests/support/payments-fixtures.ts";
+import { MOMO_PAYER, paidMomoTopUp, type PaymentsGateway } from "../../tests/support/payments-gateway.ts";
 import { whileAnswering } from "../../tests/support/provider-standins.ts";
+import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
+import { useStaffCallers } from "../../tests/support/use-staff-callers.ts";
 
-const sql = testSql(testDatabaseUrl);
-let gateway: PaymentsGateway;
-let staff: Staff;
-
-beforeAll(async () => {
-  gateway = await startPaymentsGateway();
-  staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
-});
-afterAll(async () => {
-  await gateway?.stop();
-  await sql.end({ timeout: 1 });
-});
+const sql = useTestSql();
+const gateway = usePaymentsGateway();
+const staff = useStaffCallers(sql);
 
 const admin = async (method: string, path: string, call: AdminCall) =>
   answerOf(await fetch(adminRequest(gateway.url, method, `/admin${path}`, call)));

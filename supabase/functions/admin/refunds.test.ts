@@ -3,21 +3,17 @@
 // confirmation (its synchronous answer or its signed webhook), once; and POST
 // /admin/payments/:id/resolve on needs_review payments.
 import { useTestSql } from "../../tests/support/test-sql.ts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { type AdminCall, adminRequest, answerOf, createStaff, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
 import { asServiceRole, balanceOf, createTopUp, createUserWithAccount } from "../../tests/support/payments-fixtures.ts";
-import { type PaymentsGateway, startPaymentsGateway } from "../../tests/support/payments-gateway.ts";
+import type { PaymentsGateway } from "../../tests/support/payments-gateway.ts";
 import { stripeError, stripeIdempotencyKeyInUse, whileAnswering } from "../../tests/support/provider-standins.ts";
+import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
 import { revolutRequest, stripeChargeRefunded, stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
 const sql = useTestSql();
-let gateway: PaymentsGateway;
+const gateway = usePaymentsGateway();
 let staff: Staff;
-
-beforeAll(async () => {
-  gateway = await startPaymentsGateway();
-});
-afterAll(() => gateway?.stop());
 
 const admin = async (method: string, path: string, call: AdminCall) =>
   answerOf(await fetch(adminRequest(gateway.url, method, `/admin${path}`, call)));

@@ -15,9 +15,9 @@
 // day, and this file ages its own rows past those marks (as the superuser, triggers off):
 // every count below is about this file's rows only.
 import { useTestSql } from "../../tests/support/test-sql.ts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
-import { type AdminAnswer, adminRequest, answerOf, createStaff, type Staff } from "../../tests/support/admin-fixtures.ts";
+import { type AdminAnswer, adminRequest, answerOf } from "../../tests/support/admin-fixtures.ts";
 import {
   age,
   asServiceRole,
@@ -27,15 +27,11 @@ import {
   intentStatus,
   storedEvents,
 } from "../../tests/support/payments-fixtures.ts";
-import {
-  callPayments,
-  MOMO_PAYER,
-  paidMomoTopUp,
-  type PaymentsGateway,
-  startPaymentsGateway,
-  topUpUser,
-} from "../../tests/support/payments-gateway.ts";
+import { callPayments, MOMO_PAYER, paidMomoTopUp, type PaymentsGateway, topUpUser } from "../../tests/support/payments-gateway.ts";
 import { whileAnswering } from "../../tests/support/provider-standins.ts";
+import { twoRunsTaking } from "../../tests/support/two-runs.ts";
+import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
+import { useStaffCallers } from "../../tests/support/use-staff-callers.ts";
 import { momoCallbackToken } from "../../tests/support/webhook-requests.ts";
 import { enqueue, newWaId, outboxRow } from "../../tests/support/whatsapp-fixtures.ts";
 import { runWhatsAppSendAlone } from "../../tests/support/whatsapp-send-alone.ts";
@@ -46,17 +42,12 @@ const TRANSFER_ACCEPT_SECONDS = 14_400;
 const BATCH_SIZE = 100;
 const sql = useTestSql();
 const minter = new TokenMinter(process.env.SUPABASE_JWT_SECRET!);
-let gateway: PaymentsGateway;
-
-beforeAll(async () => {
-  gateway = await startPaymentsGateway({
-    JOBS_MOMO_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
-    JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
-    JOBS_MOMO_TRANSFER_ACCEPT_SECONDS: String(TRANSFER_ACCEPT_SECONDS),
-    JOBS_BATCH_SIZE: String(BATCH_SIZE),
-  });
+const gateway = usePaymentsGateway({
+  JOBS_MOMO_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
+  JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
+  JOBS_MOMO_TRANSFER_ACCEPT_SECONDS: String(TRANSFER_ACCEPT_SECONDS),
+  JOBS_BATCH_SIZE: String(BATCH_SIZE),
 });
-afterAll(() => gateway?.stop());
 
 const runJob = (job: string, token?: string | null): Promise<AdminAnswer> => gateway.runJob(job, token);
 
@@ -181,9 +172,7 @@ describe("momo-poll", () => {
       gateway.momo.settle(topUp.intentId, "SUCCESSFUL");
       await age(sql, "payment_intents", topUp.intentId, POLL_AFTER_SECONDS + 60);
     }
-    const runs = await Promise.all([runJob("momo-poll"), runJob("momo-poll")]);
-    expect(runs.map((run) => run.status)).toEqual([200, 200]);
-    expect(runs[0]!.body.taken + runs[1]!.body.taken).toBe(6);
+    const runs = await twoRunsTaking(() => runJob("momo-poll"), 6);
     expect(runs[0]!.body.applied + runs[1]!.body.applied).toBe(6);
     for (const topUp of topUps) {
       expect(statusLookups(topUp.intentId)).toBe(1);
@@ -493,10 +482,7 @@ describe("momo-poll for cash-outs", () => {
 });
 
 describe("momo-poll for refunds", () => {
-  let staff: Staff;
-  beforeAll(async () => {
-    staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
-  });
+  const staff = useStaffCallers(sql);
 
   /** Moves a refund's history `seconds` into the past: asked for (and sent) then. */
   async function ageRefund(id: string, seconds: number) {

@@ -12,11 +12,14 @@
 // only items waiting longer than an hour, and this file ages its own rows past that mark (as the
 // superuser, triggers off): every count below is about this file's rows only.
 import { useTestSql } from "../../tests/support/test-sql.ts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AdminAnswer, adminRequest, answerOf, createStaff, type Staff } from "../../tests/support/admin-fixtures.ts";
+import { describe, expect, it } from "vitest";
+import { type AdminAnswer, adminRequest, answerOf } from "../../tests/support/admin-fixtures.ts";
 import { age, balanceOf, creditsTo, intentStatus } from "../../tests/support/payments-fixtures.ts";
-import { type PaymentsGateway, startPaymentsGateway, waitingTopUp } from "../../tests/support/payments-gateway.ts";
+import { waitingTopUp } from "../../tests/support/payments-gateway.ts";
 import { type Behaviour, whileAnswering } from "../../tests/support/provider-standins.ts";
+import { twoRunsTaking } from "../../tests/support/two-runs.ts";
+import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
+import { useStaffCallers } from "../../tests/support/use-staff-callers.ts";
 import { revolutRequest } from "../../tests/support/webhook-requests.ts";
 
 const POLL_AFTER_SECONDS = 3600;
@@ -25,17 +28,11 @@ const PAST_TTL = INTENT_TTL_SECONDS + 60;
 const EXPIRED = { status: "canceled", failure_reason: `expired: no payment within ${INTENT_TTL_SECONDS} seconds` };
 const WAITING = { status: "processing", failure_reason: null };
 const sql = useTestSql();
-let gateway: PaymentsGateway;
-let staff: Staff;
-
-beforeAll(async () => {
-  gateway = await startPaymentsGateway({
-    JOBS_REVOLUT_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
-    JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
-  });
-  staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+const gateway = usePaymentsGateway({
+  JOBS_REVOLUT_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
+  JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
 });
-afterAll(() => gateway?.stop());
+const staff = useStaffCallers(sql);
 
 const runPoll = (): Promise<AdminAnswer> => gateway.runJob("revolut-poll");
 
@@ -107,9 +104,7 @@ describe("revolut-poll for top-ups", () => {
       gateway.revolut.complete(topUp.orderId);
       await wait("payment_intents", topUp.intentId);
     }
-    const runs = await Promise.all([runPoll(), runPoll()]);
-    expect(runs.map((run) => run.status)).toEqual([200, 200]);
-    expect(runs.reduce((sum, run) => sum + (run.body.taken as number), 0)).toBe(3);
+    await twoRunsTaking(runPoll, 3);
     for (const topUp of topUps) {
       expect(orderLookups(topUp.orderId)).toBe(1);
       expect(await creditsTo(sql, topUp.accountId)).toBe(1);

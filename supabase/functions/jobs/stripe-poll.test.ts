@@ -17,8 +17,8 @@
 // two days, so that its own run of expire-intents never reaches the intents gateway.test.ts ages
 // past that file's TTL of one day.
 import { useTestSql } from "../../tests/support/test-sql.ts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AdminAnswer, adminRequest, answerOf, createStaff, type Staff } from "../../tests/support/admin-fixtures.ts";
+import { describe, expect, it } from "vitest";
+import { type AdminAnswer, adminRequest, answerOf } from "../../tests/support/admin-fixtures.ts";
 import {
   age,
   asServiceRole,
@@ -29,8 +29,11 @@ import {
   intentStatus,
   storedEvents,
 } from "../../tests/support/payments-fixtures.ts";
-import { type PaymentsGateway, startPaymentsGateway, waitingTopUp } from "../../tests/support/payments-gateway.ts";
+import { waitingTopUp } from "../../tests/support/payments-gateway.ts";
 import { stripeError, whileAnswering } from "../../tests/support/provider-standins.ts";
+import { twoRunsTaking } from "../../tests/support/two-runs.ts";
+import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
+import { useStaffCallers } from "../../tests/support/use-staff-callers.ts";
 import { newWaId } from "../../tests/support/whatsapp-fixtures.ts";
 import { stripeChargeRefunded, stripeEvent, stripePaymentSucceeded, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
@@ -39,17 +42,11 @@ const INTENT_TTL_SECONDS = 2 * 86_400;
 const PAST_TTL = INTENT_TTL_SECONDS + 60;
 const EXPIRED = { status: "canceled", failure_reason: `expired: no payment within ${INTENT_TTL_SECONDS} seconds` };
 const sql = useTestSql();
-let gateway: PaymentsGateway;
-let staff: Staff;
-
-beforeAll(async () => {
-  gateway = await startPaymentsGateway({
-    JOBS_STRIPE_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
-    JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
-  });
-  staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+const gateway = usePaymentsGateway({
+  JOBS_STRIPE_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
+  JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
 });
-afterAll(() => gateway?.stop());
+const staff = useStaffCallers(sql);
 
 const runJob = (job = "stripe-poll"): Promise<AdminAnswer> => gateway.runJob(job);
 
@@ -82,6 +79,21 @@ const runWhileCanceling = (onCancel: (paymentIntentId: string) => void): Promise
 
 /** Lets the next run take the item (intent or refund) again before its lease runs out. */
 const releaseLease = (id: string) => sql`delete from private.job_leases where job = 'stripe-poll' and item_id = ${id}::uuid`;
+
+/** The top-up credited once: its intent succeeded and its account holds `amount`, from one credit. */
+async function expectCreditedOnce(topUp: { intentId: string; accountId: string }, amount: number) {
+  expect(await intentStatus(sql, topUp.intentId)).toEqual({ status: "succeeded", failure_reason: null });
+  expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: amount, available: amount });
+  expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+}
+
+/** The customer pays the top-up's PaymentIntent now, its webhooks lost: the next run credits it once. */
+async function payWithWebhooksLost(topUp: { intentId: string; accountId: string; paymentIntentId: string }, amount: number) {
+  gateway.stripe.confirm(topUp.paymentIntentId);
+  await releaseLease(topUp.intentId);
+  expect((await runJob()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
+  await expectCreditedOnce(topUp, amount);
+}
 
 /** Stripe's signed payment_intent.payment_failed for the PaymentIntent as the stand-in has it (its last_payment_error set). */
 async function paymentFailedWebhook(paymentIntentId: string, intentId: string) {
@@ -148,9 +160,7 @@ describe("stripe-poll", () => {
       gateway.stripe.confirm(topUp.paymentIntentId);
       await wait(topUp.intentId);
     }
-    const runs = await Promise.all([runJob(), runJob()]);
-    expect(runs.map((run) => run.status)).toEqual([200, 200]);
-    expect(runs.reduce((sum, run) => sum + (run.body.taken as number), 0)).toBe(3);
+    await twoRunsTaking(runJob, 3);
     for (const topUp of topUps) {
       expect(calls(lookUp(topUp.paymentIntentId))).toBe(1);
       expect(await creditsTo(sql, topUp.accountId)).toBe(1);
@@ -190,9 +200,7 @@ describe("stripe-poll", () => {
     expect(run.body).toMatchObject({ taken: 1, applied: 1, canceled: 0, errors: 0 });
     expect(calls(cancel(topUp.paymentIntentId))).toBe(1);
     expect(stripeStatus(topUp.paymentIntentId)).toBe("succeeded");
-    expect(await intentStatus(sql, topUp.intentId)).toEqual({ status: "succeeded", failure_reason: null });
-    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1700, available: 1700 });
-    expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+    await expectCreditedOnce(topUp, 1700);
   });
 
   it("a PaymentIntent in payment (processing, requires_capture) waits past the TTL: canceled neither at Stripe nor here", async () => {
@@ -234,12 +242,7 @@ describe("stripe-poll", () => {
     await wait(canceledYoung.intentId, 0);
 
     // The customer pays with another card; its webhooks are lost too: the next run credits it.
-    gateway.stripe.confirm(declined.paymentIntentId);
-    await releaseLease(declined.intentId);
-    expect((await runJob()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
-    expect(await intentStatus(sql, declined.intentId)).toEqual({ status: "succeeded", failure_reason: null });
-    expect(await balanceOf(sql, declined.accountId)).toEqual({ balance: 800, available: 800 });
-    expect(await creditsTo(sql, declined.accountId)).toBe(1);
+    await payWithWebhooksLost(declined, 800);
   });
 
   it("an intent the payment_failed webhook failed is still polled: the customer's later payment of the same PaymentIntent, its webhooks lost, is credited once", async () => {
@@ -258,12 +261,7 @@ describe("stripe-poll", () => {
     expect((await runJob()).body).toMatchObject({ taken: 1, applied: 0, pending: 1, canceled: 0, errors: 0 });
     expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "failed" });
 
-    gateway.stripe.confirm(topUp.paymentIntentId);
-    await releaseLease(topUp.intentId);
-    expect((await runJob()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
-    expect(await intentStatus(sql, topUp.intentId)).toEqual({ status: "succeeded", failure_reason: null });
-    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1300, available: 1300 });
-    expect(await creditsTo(sql, topUp.accountId)).toBe(1);
+    await payWithWebhooksLost(topUp, 1300);
 
     expect((await runJob()).body).toMatchObject({ taken: 0 });
     const late = stripePaymentSucceeded(topUp.paymentIntentId, 1300, { metadata: { intent_id: topUp.intentId } });

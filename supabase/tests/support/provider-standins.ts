@@ -2,7 +2,7 @@
 // MoMo Collection and Disbursement, Revolut Merchant orders), on node:http. They check the credentials and
 // headers the real APIs require, answer in their documented shapes (errors included), and
 // can be told to refuse, fail with a 5xx or never answer, so that tests can play every case.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 
 /** How a stand-in answers a create call: normally, with this status and body, or never. */
 export type Behaviour = "accept" | "hang" | { status: number; body: unknown };
@@ -27,25 +27,39 @@ export interface StandIn<T> {
   close(): Promise<void>;
 }
 
+/** Where a listening stand-in answers, and how it stops (its open connections dropped). */
+interface Served {
+  url: string;
+  close(): Promise<void>;
+}
+
 /** A stand-in on `port` that records every request as "METHOD /path" in `requests`, then lets `handle` answer it. */
-function listen(
+async function listen(
   port: number,
   requests: string[],
   handle: (request: IncomingMessage, response: ServerResponse, path: string) => void,
-): Promise<Server> {
+): Promise<Served> {
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? "/", "http://standin").pathname;
     requests.push(`${request.method} ${path}`);
     handle(request, response, path);
   });
-  return new Promise((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     server.once(
       "error",
       (error: NodeJS.ErrnoException) =>
         reject(new Error(`the provider stand-in could not listen on 127.0.0.1:${port} (${error.code ?? error.message})`)),
     );
-    server.listen(port, "127.0.0.1", () => resolve(server));
+    server.listen(port, "127.0.0.1", () => resolve());
   });
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 function send(response: ServerResponse, status: number, body?: unknown): void {
@@ -72,14 +86,6 @@ function misbehave(response: ServerResponse, behaviour: Behaviour): boolean {
   if (behaviour === "accept") return false;
   if (behaviour !== "hang") send(response, behaviour.status, behaviour.body);
   return true;
-}
-
-function closer(server: Server): () => Promise<void> {
-  return () =>
-    new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
 }
 
 export interface MomoStandInOptions {
@@ -172,7 +178,7 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
     const token = bearer === undefined ? undefined : issuedTokens.get(bearer);
     return token !== undefined && token.product === product && token.expiresAt > Date.now();
   };
-  const server = await listen(options.port ?? 0, requests, async (request, response, path) => {
+  const served = await listen(options.port ?? 0, requests, async (request, response, path) => {
     const product = path.split("/")[1] as MomoProductName;
     if (!(product in momoProducts)) return send(response, 404, { message: "no such route" });
     if (request.headers["ocp-apim-subscription-key"] !== subscriptionKeys[product]) {
@@ -228,7 +234,6 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
     }
     send(response, 404, { message: "no such route" });
   });
-  const { port } = server.address() as { port: number };
   const settle = (referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string) => {
     const found = accepted.collection.get(referenceId) ?? accepted.disbursement.get(referenceId);
     if (!found) throw new Error(`the MoMo stand-in has no request-to-pay or transfer ${referenceId}`);
@@ -243,12 +248,11 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
     return result;
   };
   return Object.assign(standIn, {
-    url: `http://127.0.0.1:${port}`,
+    ...served,
     records,
     requests,
     requestsToPay: accepted.collection,
     transfers: accepted.disbursement,
-    close: closer(server),
     revokeTokens: () => issuedTokens.clear(),
     settle,
     async decide(referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string) {
@@ -340,7 +344,7 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
     onCancel: null as ((orderId: string) => void) | null,
     searchIgnoresReference: false,
   };
-  const server = await listen(options.port ?? 0, requests, async (request, response, path) => {
+  const served = await listen(options.port ?? 0, requests, async (request, response, path) => {
     const text = await readBody(request);
     if (request.headers.authorization !== `Bearer ${options.secretKey}`) return send(response, 401, { code: "unauthenticated" });
     if (request.headers["revolut-api-version"] !== options.apiVersion) return send(response, 400, { code: "invalid_api_version" });
@@ -437,14 +441,12 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
     if (record === undefined) return send(response, 404, { code: "order_not_found" });
     return typeof record === "number" ? send(response, record, { code: "stand_in_failure" }) : send(response, 200, record);
   });
-  const { port } = server.address() as { port: number };
   return Object.assign(standIn, {
-    url: `http://127.0.0.1:${port}`,
+    ...served,
     records,
     requests,
     createdOrders,
     refundOrders,
-    close: closer(server),
     complete(orderId: string) {
       const order = records.get(orderId);
       if (typeof order !== "object") throw new Error(`the Revolut stand-in has no order ${orderId}`);
@@ -649,7 +651,7 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     listBehaviour: "accept" as Behaviour,
     onCancel: null as ((paymentIntentId: string) => void) | null,
   };
-  const server = await listen(options.port ?? 0, requests, async (request, response, path) => {
+  const served = await listen(options.port ?? 0, requests, async (request, response, path) => {
     const text = await readBody(request);
     if (request.headers.authorization !== `Bearer ${options.secretKey}`) {
       return send(response, 401, stripeError("invalid_request_error", undefined, "Invalid API Key provided."));
@@ -741,7 +743,6 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     paymentIntents.set(id, intent);
     remember(200, intent);
   });
-  const { port } = server.address() as { port: number };
   const newRefund = (
     paymentIntentId: string | null,
     chargeId: string | null,
@@ -781,7 +782,7 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     return settled;
   };
   return Object.assign(standIn, {
-    url: `http://127.0.0.1:${port}`,
+    ...served,
     paymentIntents,
     refunds,
     requests,
@@ -791,7 +792,6 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     dashboardRefund: (paymentIntentId: string, amount: number, status: "succeeded" | "pending" = "succeeded") =>
       newRefund(paymentIntentId, null, amount, status, {}),
     forgetIdempotencyKeys: () => answered.clear(),
-    close: closer(server),
   });
 }
 
