@@ -313,14 +313,17 @@ grant execute on function api_private.expire_holds(integer) to service_role;
 -- ---------------------------------------------------------------------------------------
 
 -- One report per UTC day (a second run that day replaces it): the ledger invariants'
--- violations and the provider-vs-ledger findings of api_private.reconciliation.
+-- violations, the provider-vs-ledger findings of api_private.reconciliation, and how many
+-- WhatsApp messages went dead since the day before's report (private.whatsapp_dead_since): a
+-- notice a user never got waits for an admin's replay, and nothing else tells the admins.
 create table private.reconciliation_reports (
   report_date date primary key,
   created_at timestamptz not null default now(),
   invariant_violations jsonb not null check (jsonb_typeof(invariant_violations) = 'array'),
   reconciliation_findings jsonb not null check (jsonb_typeof(reconciliation_findings) = 'array'),
+  undelivered_messages integer not null default 0 check (undelivered_messages >= 0),
   findings integer not null generated always as
-    (jsonb_array_length(invariant_violations) + jsonb_array_length(reconciliation_findings)) stored
+    (jsonb_array_length(invariant_violations) + jsonb_array_length(reconciliation_findings) + undelivered_messages) stored
 );
 comment on table private.reconciliation_reports is
   'The reconcile job''s daily report. Written only by api_private.reconcile; read by operators.';
@@ -342,10 +345,11 @@ security definer set search_path = ''
 as $$
 declare
   v_body jsonb := private.text_message(pg_catalog.format(
-    'mfuko reconcile %s: %s ledger invariant violation(s), %s provider reconciliation finding(s). '
+    'mfuko reconcile %s: %s ledger invariant violation(s), %s provider reconciliation finding(s), '
+    '%s WhatsApp message(s) dead since the last report (GET /admin/whatsapp-outbox?status=dead replays them). '
     'The day''s report is in private.reconciliation_reports.',
     pg_catalog.to_char(p_report.report_date, 'YYYY-MM-DD'), pg_catalog.jsonb_array_length(p_report.invariant_violations),
-    pg_catalog.jsonb_array_length(p_report.reconciliation_findings)));
+    pg_catalog.jsonb_array_length(p_report.reconciliation_findings), p_report.undelivered_messages));
   v_admin uuid;
   v_queued integer := 0;
 begin
@@ -364,13 +368,32 @@ begin
 end;
 $$;
 
+-- The WhatsApp messages that went dead (every attempt failed; docs/WHATSAPP.md) after the
+-- last report of an earlier day was made, all of them when there is none: each is counted by
+-- the first report after it died, and again only if an admin's replay dies too. A dead row's
+-- updated_at is when it died: only a replay moves it on (dead -> queued). The outbox comes
+-- with the WhatsApp migrations (20261207...); PL/pgSQL resolves it when this runs.
+create function private.whatsapp_dead_since_last_report() returns integer
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  return (select count(*) from public.whatsapp_outbox o
+           where o.status = 'dead'
+             and o.updated_at > coalesce((select max(r.created_at) from private.reconciliation_reports r
+                                           where r.report_date < (now() at time zone 'utc')::date), '-infinity'));
+end;
+$$;
+
 -- Runs the checks over the whole ledger and every payment, stores today's report (UTC) and,
 -- when it has a finding, queues the admins' WhatsApp alert in the same transaction, so that
 -- the alert exists exactly when the report does. Returns the report's counts and how many
 -- alerts it queued. Every run with a finding alerts: a second run that day replaces the
 -- report and tells the admins its counts.
 create function api_private.reconcile()
-returns table (report_date date, invariant_violations integer, reconciliation_findings integer, alerts_queued integer)
+returns table (report_date date, invariant_violations integer, reconciliation_findings integer,
+               undelivered_messages integer, alerts_queued integer)
 language plpgsql
 security definer set search_path = ''
 as $$
@@ -378,18 +401,22 @@ begin
   perform private.require_caller(array['service'], 'run the reconcile job');
   return query
     with stored as (
-      insert into private.reconciliation_reports as r (report_date, created_at, invariant_violations, reconciliation_findings)
+      insert into private.reconciliation_reports as r
+        (report_date, created_at, invariant_violations, reconciliation_findings, undelivered_messages)
       values ((now() at time zone 'utc')::date, now(),
               (select coalesce(jsonb_agg(to_jsonb(v)), '[]') from private.ledger_invariants() v),
-              (select coalesce(jsonb_agg(to_jsonb(f) order by f.occurred_at), '[]') from api_private.reconciliation() f))
+              (select coalesce(jsonb_agg(to_jsonb(f) order by f.occurred_at), '[]') from api_private.reconciliation() f),
+              private.whatsapp_dead_since_last_report())
       on conflict on constraint reconciliation_reports_pkey do update
          set created_at = excluded.created_at,
              invariant_violations = excluded.invariant_violations,
-             reconciliation_findings = excluded.reconciliation_findings
+             reconciliation_findings = excluded.reconciliation_findings,
+             undelivered_messages = excluded.undelivered_messages
       returning r as report
     )
     select (s.report).report_date, jsonb_array_length((s.report).invariant_violations),
-           jsonb_array_length((s.report).reconciliation_findings), private.reconcile_alert_admins(s.report)
+           jsonb_array_length((s.report).reconciliation_findings), (s.report).undelivered_messages,
+           private.reconcile_alert_admins(s.report)
       from stored s;
 end;
 $$;

@@ -240,9 +240,10 @@ describe("the nightly reconciliation report", () => {
     const older = day(0);
     const newer = day(1);
     const finding = { kind: "missing_credit", provider: "momo", payment_id: crypto.randomUUID(), detail: "payment needs_review" };
-    for (const [date, findings] of [[older, []], [newer, [finding, { ...finding, kind: "refund_pending" }]]] as const) {
-      await sql`insert into private.reconciliation_reports (report_date, invariant_violations, reconciliation_findings)
-                values (${date}::date, '[]', ${sql.json(findings)})`;
+    // The newer one also counts 3 WhatsApp messages that died that day.
+    for (const [date, findings, undelivered] of [[older, [], 0], [newer, [finding, { ...finding, kind: "refund_pending" }], 3]] as const) {
+      await sql`insert into private.reconciliation_reports (report_date, invariant_violations, reconciliation_findings, undelivered_messages)
+                values (${date}::date, '[]', ${sql.json(findings)}, ${undelivered})`;
     }
 
     const page = await asSupport(
@@ -255,7 +256,7 @@ describe("the nightly reconciliation report", () => {
     expect(ours).toEqual([
       expect.objectContaining({
         report_date: newer,
-        findings: 2,
+        findings: 5,
         counts: {
           invariant_violations: 0,
           missing_credit: 1,
@@ -265,6 +266,7 @@ describe("the nightly reconciliation report", () => {
           refund_pending: 1,
           cashout_pending: 0,
           rejected: 0,
+          undelivered_messages: 3,
         },
       }),
       expect.objectContaining({ report_date: older, findings: 0 }),
@@ -273,7 +275,7 @@ describe("the nightly reconciliation report", () => {
 
     const report = await asSupport(`/reconciliation/reports/${newer}`);
     expect(report.status).toBe(200);
-    expect(report.body.report).toMatchObject({ report_date: newer, invariant_violations: [], findings: 2 });
+    expect(report.body.report).toMatchObject({ report_date: newer, invariant_violations: [], findings: 5, undelivered_messages: 3 });
     expect(report.body.report.reconciliation_findings).toEqual([finding, { ...finding, kind: "refund_pending" }]);
     expect(refusal(await asSupport("/reconciliation/reports/1989-12-31"))).toEqual({ status: 404, code: "not_found" });
     expect(refusal(await asSupport("/reconciliation/reports/yesterday"))).toEqual({ status: 400, code: "validation_failed" });

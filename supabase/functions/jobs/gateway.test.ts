@@ -757,12 +757,32 @@ describe("reconcile", () => {
     expect(queued.map(({ wa_id, purpose }) => ({ wa_id, purpose }))).toEqual([{ wa_id: admin, purpose: "notification" }]);
 
     await runUntilSettled(queued.map((row) => row.id));
-    const { report_date, invariant_violations, reconciliation_findings } = answer.body;
+    const { report_date, invariant_violations, reconciliation_findings, undelivered_messages } = answer.body;
     expect(gateway.whatsapp.deliveredTo(admin).map((m) => m.message)).toEqual([{
       body: `mfuko reconcile ${report_date}: ${invariant_violations} ledger invariant violation(s), ` +
-        `${reconciliation_findings} provider reconciliation finding(s). The day's report is in private.reconciliation_reports.`,
+        `${reconciliation_findings} provider reconciliation finding(s), ${undelivered_messages} WhatsApp message(s) dead since the last report ` +
+        `(GET /admin/whatsapp-outbox?status=dead replays them). The day's report is in private.reconciliation_reports.`,
     }]);
     for (const waId of others) expect(gateway.whatsapp.deliveredTo(waId)).toEqual([]);
+  });
+
+  it("a notification the Graph API refused for good (dead) is counted by the next report, which alerts", async () => {
+    const before = await runJob("reconcile");
+    const waId = newWaId();
+    const id = await enqueue(sql, waId, "You received 2,000 RWF");
+    gateway.whatsapp.fail(100, { to: waId });
+    await runUntilSettled([id]);
+    expect(await outboxRow(sql, id)).toMatchObject({ status: "dead" });
+
+    const after = await runJob("reconcile");
+    expect(after.status).toBe(200);
+    expect(after.body.undelivered_messages).toBeGreaterThanOrEqual(before.body.undelivered_messages + 1);
+    const [report] = await sql<{ undelivered_messages: number; findings: number }[]>`
+      select undelivered_messages, findings from private.reconciliation_reports where report_date = ${after.body.report_date}::date`;
+    expect(report).toEqual({
+      undelivered_messages: after.body.undelivered_messages,
+      findings: after.body.invariant_violations + after.body.reconciliation_findings + after.body.undelivered_messages,
+    });
   });
 });
 

@@ -153,7 +153,8 @@ select results_eq($$ select wa_id, purpose, kind, status from public.whatsapp_ou
   'to the admin''s contact only: none to the admin who opted out, to support or to a user');
 select is((select body from public.whatsapp_outbox where wa_id = '250788700001'),
   jsonb_build_object('type', 'text', 'text', jsonb_build_object('body', format(
-    'mfuko reconcile %s: 0 ledger invariant violation(s), 1 provider reconciliation finding(s). '
+    'mfuko reconcile %s: 0 ledger invariant violation(s), 1 provider reconciliation finding(s), '
+    '0 WhatsApp message(s) dead since the last report (GET /admin/whatsapp-outbox?status=dead replays them). '
     'The day''s report is in private.reconciliation_reports.', to_char(now() at time zone 'utc', 'YYYY-MM-DD')))),
   'the alert names the report''s date and counts, and no account or amount');
 set local session_replication_role = replica;

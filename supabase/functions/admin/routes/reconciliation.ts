@@ -37,14 +37,16 @@ interface StoredReport extends Row {
   report_date: string;
   invariant_violations: Row[];
   reconciliation_findings: { kind: string }[];
+  undelivered_messages: number;
 }
 
-/** A stored report's counts: its invariant violations, and its findings per mismatch kind. */
+/** A stored report's counts: its invariant violations, its findings per mismatch kind, and the WhatsApp messages that died. */
 function reportCounts(report: StoredReport) {
   return {
     invariant_violations: report.invariant_violations.length,
     ...Object.fromEntries(MISMATCH_KINDS.map((kind) => [kind, report.reconciliation_findings.filter((f) => f.kind === kind).length])),
     rejected: report.reconciliation_findings.filter((f) => f.kind === "rejected").length,
+    undelivered_messages: report.undelivered_messages,
   };
 }
 
