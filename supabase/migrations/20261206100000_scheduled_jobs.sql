@@ -314,8 +314,9 @@ grant execute on function api_private.expire_holds(integer) to service_role;
 
 -- One report per UTC day (a second run that day replaces it): the ledger invariants'
 -- violations, the provider-vs-ledger findings of api_private.reconciliation, and how many
--- WhatsApp messages went dead since the day before's report (private.whatsapp_dead_since): a
--- notice a user never got waits for an admin's replay, and nothing else tells the admins.
+-- WhatsApp messages went dead since the last report of an earlier day
+-- (private.reconcile_undelivered_messages): a notice a user never got waits for an admin's
+-- replay, and nothing else tells the admins.
 create table private.reconciliation_reports (
   report_date date primary key,
   created_at timestamptz not null default now(),
@@ -373,7 +374,7 @@ $$;
 -- the first report after it died, and again only if an admin's replay dies too. A dead row's
 -- updated_at is when it died: only a replay moves it on (dead -> queued). The outbox comes
 -- with the WhatsApp migrations (20261207...); PL/pgSQL resolves it when this runs.
-create function private.whatsapp_dead_since_last_report() returns integer
+create function private.reconcile_undelivered_messages() returns integer
 language plpgsql
 stable
 set search_path = ''
@@ -406,7 +407,7 @@ begin
       values ((now() at time zone 'utc')::date, now(),
               (select coalesce(jsonb_agg(to_jsonb(v)), '[]') from private.ledger_invariants() v),
               (select coalesce(jsonb_agg(to_jsonb(f) order by f.occurred_at), '[]') from api_private.reconciliation() f),
-              private.whatsapp_dead_since_last_report())
+              private.reconcile_undelivered_messages())
       on conflict on constraint reconciliation_reports_pkey do update
          set created_at = excluded.created_at,
              invariant_violations = excluded.invariant_violations,

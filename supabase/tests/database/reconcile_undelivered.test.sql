@@ -62,8 +62,8 @@ select results_eq($$ select undelivered_messages, alerts_queued from api_private
   'messages already reported are not reported again, and a report without findings alerts nobody');
 select tests.reset_role();
 
-select ok(not has_function_privilege('service_role', 'private.whatsapp_dead_since_last_report()', 'execute')
-          and not has_function_privilege('authenticated', 'private.whatsapp_dead_since_last_report()', 'execute'),
+select ok(not has_function_privilege('service_role', 'private.reconcile_undelivered_messages()', 'execute')
+          and not has_function_privilege('authenticated', 'private.reconcile_undelivered_messages()', 'execute'),
   'the count is read through reconcile only');
 
 select * from finish();
