@@ -1,5 +1,6 @@
 // reconcile: the ledger invariants, the provider-vs-ledger reconciliation and the WhatsApp
-// messages that died since the last report, stored as the day's report (api_private.reconcile). On any finding the same transaction queues a WhatsApp
+// messages that died since the last report, stored as the day's report
+// (api_private.reconcile). On any finding the same transaction queues a WhatsApp
 // alert to every admin with a contact, and the run logs the counts at error level, which is
 // what log alerting watches. The alerts are left to the whatsapp-send job (due at once, sent
 // within its 10 s): a daily alert gains nothing from a few seconds, and this job then never

@@ -3,7 +3,7 @@
 -- idempotent, momo-poll's leases, the reconcile report and its WhatsApp alert to the admins,
 -- and the pg_cron schedule.
 begin;
-select plan(57);
+select plan(58);
 
 select tests.create_user('alice');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
@@ -37,6 +37,9 @@ select ok(not has_function_privilege('service_role', 'private.reconcile_alert_ad
           and not has_function_privilege('authenticated', 'private.reconcile_alert_admins(private.reconciliation_reports)', 'execute')
           and not has_function_privilege('anon', 'private.reconcile_alert_admins(private.reconciliation_reports)', 'execute'),
   'the admins'' alert is queued through reconcile only');
+select ok(not has_function_privilege('service_role', 'private.reconcile_undelivered_messages()', 'execute')
+          and not has_function_privilege('authenticated', 'private.reconcile_undelivered_messages()', 'execute'),
+  'the count of dead WhatsApp messages is read through reconcile only');
 select is((select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
             where n.nspname = 'api_private' and (not p.prosecdef or p.proconfig is null
               or not ('search_path=""' = any (p.proconfig)))), 0::bigint,
