@@ -386,6 +386,9 @@ create trigger wallet_transactions_guard_update
 -- (docs/LEDGER.md), so no function that changes money accepts it. SET ROLE (what PostgREST
 -- does per request) survives the switch into a security definer function, current_user
 -- does not, so the role is read from the setting.
+-- A token's staff role counts only while auth.users still gives the user that role: a token
+-- outlives a demotion by up to its expiry (an hour by default), and an admin taken off the
+-- role must lose the power at once. Users' calls never read auth.users.
 create function private.caller() returns text
 language plpgsql
 stable
@@ -393,6 +396,7 @@ security definer set search_path = ''
 as $$
 declare
   v_role text := current_setting('role');
+  v_claimed text;
 begin
   if v_role = 'none' then
     v_role := session_user;
@@ -400,21 +404,25 @@ begin
   if v_role in ('service_role', 'postgres', 'supabase_admin') then
     return 'service';
   elsif v_role = 'authenticated' and auth.uid() is not null then
-    return case auth.jwt() -> 'app_metadata' ->> 'role'
-             when 'admin' then 'admin' when 'support' then 'support' else 'user' end;
+    v_claimed := auth.jwt() -> 'app_metadata' ->> 'role';
+    if v_claimed in ('admin', 'support')
+       and exists (select 1 from auth.users u where u.id = auth.uid() and u.raw_app_meta_data ->> 'role' = v_claimed) then
+      return v_claimed;
+    end if;
+    return 'user';
   end if;
   return null;
 end;
 $$;
 
--- Admins and support read every financial row: the policies' test.
+-- Admins and support read every financial row: the policies' test, run once per query.
 create function private.caller_reads_all() returns boolean
 language plpgsql
 stable
 security definer set search_path = ''
 as $$
 begin
-  return coalesce(auth.jwt() -> 'app_metadata' ->> 'role' in ('admin', 'support'), false);
+  return coalesce(private.caller() in ('admin', 'support'), false);
 end;
 $$;
 grant execute on function private.caller_reads_all() to authenticated;

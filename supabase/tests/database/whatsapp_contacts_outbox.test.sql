@@ -8,14 +8,16 @@ select plan(65);
 
 -- Users as Supabase Auth stores them: phone users whose phone is confirmed (created by the
 -- Admin API with phone_confirm, or confirmed by an OTP), one who signed up in an app with a
--- number and a password and never confirmed it (anyone can, with anyone's number), and an admin.
+-- number and a password and never confirmed it (anyone can, with anyone's number), an admin
+-- and a support agent.
 insert into auth.users (id, phone, phone_confirmed_at, raw_app_meta_data) values
   ('a1900000-0000-4000-8000-000000000001', '250788000001', now(), '{"provider":"phone","providers":["phone"]}'),
   ('a1900000-0000-4000-8000-000000000002', '250788000002', now(), '{"provider":"phone","providers":["phone"]}'),
   ('a1900000-0000-4000-8000-000000000003', '250788000003', now(), '{"provider":"phone","providers":["phone"]}'),
   ('a1900000-0000-4000-8000-000000000005', '250788000005', null, '{"provider":"phone","providers":["phone"]}'),
   ('a1900000-0000-4000-8000-000000000006', '250788000006', now(), '{"provider":"phone","providers":["phone"]}'),
-  ('a1900000-0000-4000-8000-0000000000ad', null, null, '{"role":"admin"}');
+  ('a1900000-0000-4000-8000-0000000000ad', null, null, '{"role":"admin"}'),
+  ('a1900000-0000-4000-8000-0000000000ae', null, null, '{"role":"support"}');
 
 create function pg_temp.become(p_caller text) returns void
 language plpgsql
@@ -25,7 +27,7 @@ begin
     when 'alice' then '{"sub":"a1900000-0000-4000-8000-000000000001","role":"authenticated"}'
     when 'bob' then '{"sub":"a1900000-0000-4000-8000-000000000002","role":"authenticated"}'
     when 'admin' then '{"sub":"a1900000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"admin"}}'
-    when 'support' then '{"sub":"a1900000-0000-4000-8000-0000000000ad","role":"authenticated","app_metadata":{"role":"support"}}'
+    when 'support' then '{"sub":"a1900000-0000-4000-8000-0000000000ae","role":"authenticated","app_metadata":{"role":"support"}}'
     else '{"role":"service_role"}' end, true);
   execute 'set local role ' || case p_caller when 'service' then 'service_role' else 'authenticated' end;
 end;
