@@ -143,7 +143,8 @@ describe("the app's journey", () => {
     // Staff read the top-up (RLS lets them), never its client_secret.
     for (const role of ["admin", "support"]) {
       const staffId = crypto.randomUUID();
-      await sql`insert into auth.users (id, aud, role, email) values (${staffId}, 'authenticated', 'authenticated', ${`${staffId}@mfuko.test`})`;
+      await sql`insert into auth.users (id, aud, role, email, raw_app_meta_data)
+                values (${staffId}, 'authenticated', 'authenticated', ${`${staffId}@mfuko.test`}, ${sql.json({ role })})`;
       const staff = {
         ...user,
         token: await new TokenMinter(process.env.SUPABASE_JWT_SECRET!).user({

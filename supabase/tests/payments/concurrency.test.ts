@@ -168,7 +168,10 @@ describe("closing an account while a refund of its payment is asked of the provi
   async function adminTransaction() {
     const admin = await sql.reserve();
     await admin`begin`;
-    const claims = { sub: randomUUID(), role: "authenticated", app_metadata: { role: "admin" } };
+    // An admin as Supabase Auth stores one: the token's role is honoured while auth.users gives it.
+    const adminId = randomUUID();
+    await sql`insert into auth.users (id, email, raw_app_meta_data) values (${adminId}, ${`${adminId}@mfuko.test`}, '{"role": "admin"}')`;
+    const claims = { sub: adminId, role: "authenticated", app_metadata: { role: "admin" } };
     await admin`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
     return admin;
   }
