@@ -341,3 +341,26 @@ describe("an admin's own wallet", () => {
     expect(await balanceOf(sql, ownAccount)).toEqual({ balance: 500, available: 500 });
   });
 });
+
+describe("an admin taken off the role", () => {
+  it("loses admin power at the next request, though the token is still valid: refused adjustments (403), no support reads", async () => {
+    const demoted = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+    const other = await person("RWF");
+    const adjust = () =>
+      call("POST", "/adjustments", {
+        token: demoted.admin.token,
+        idempotencyKey: idempotencyKey(),
+        body: { account_id: other.accountId, amount: 700, direction: "credit", reason: "goodwill, ticket 78" },
+      });
+    expect((await adjust()).status).toBe(201);
+
+    // Taken off the role, as Supabase's auth.admin.updateUserById({ app_metadata }) stores it.
+    await sql`update auth.users set raw_app_meta_data = '{}' where id in (${demoted.admin.id}, ${demoted.support.id})`;
+    expect(refusal(await adjust())).toEqual({ status: 403, code: "forbidden" });
+    expect(await balanceOf(sql, other.accountId)).toEqual({ balance: 700, available: 700 });
+    expect(refusal(await call("GET", `/users?phone=${other.phone}`, { token: demoted.support.token }))).toEqual({
+      status: 403,
+      code: "forbidden",
+    });
+  });
+});
