@@ -379,6 +379,19 @@ create trigger wallet_transactions_guard_update
 -- PL/pgSQL rather than SQL for all of these: a non-inlined SQL function is planned again on
 -- every call, a PL/pgSQL one keeps its plans for the session.
 
+-- Whether auth.users still gives the signed-in user the staff role p_role its token names:
+-- Supabase Auth writes app_metadata there, and the token only copies it when it is issued.
+-- Called by the two security definer functions below, as their owner; granted to nobody.
+create function private.staff_role_held(p_role text) returns boolean
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  return exists (select 1 from auth.users u where u.id = auth.uid() and u.raw_app_meta_data ->> 'role' = p_role);
+end;
+$$;
+
 -- The class of the caller: 'service' (service_role, or the database owner running
 -- maintenance), 'admin', 'support', 'user' (any other signed-in user), or null. The class
 -- of a signed-in user is its app_metadata.role, which only the server sets (user_metadata
@@ -386,9 +399,10 @@ create trigger wallet_transactions_guard_update
 -- (docs/LEDGER.md), so no function that changes money accepts it. SET ROLE (what PostgREST
 -- does per request) survives the switch into a security definer function, current_user
 -- does not, so the role is read from the setting.
--- A token's staff role counts only while auth.users still gives the user that role: a token
--- outlives a demotion by up to its expiry (an hour by default), and an admin taken off the
--- role must lose the power at once. Users' calls never read auth.users.
+-- A token's staff role counts only while auth.users still gives the user that role
+-- (private.staff_role_held): a token outlives a demotion by up to its expiry (an hour by
+-- default), and an admin taken off the role must lose the power at once. Users' calls never
+-- read auth.users.
 create function private.caller() returns text
 language plpgsql
 stable
@@ -405,9 +419,11 @@ begin
     return 'service';
   elsif v_role = 'authenticated' and auth.uid() is not null then
     v_claimed := auth.jwt() -> 'app_metadata' ->> 'role';
-    if v_claimed in ('admin', 'support')
-       and exists (select 1 from auth.users u where u.id = auth.uid() and u.raw_app_meta_data ->> 'role' = v_claimed) then
-      return v_claimed;
+    -- Nested: a user's null claim must not reach the look-up (null AND x evaluates x).
+    if v_claimed in ('admin', 'support') then
+      if private.staff_role_held(v_claimed) then
+        return v_claimed;
+      end if;
     end if;
     return 'user';
   end if;
@@ -421,8 +437,13 @@ language plpgsql
 stable
 security definer set search_path = ''
 as $$
+declare
+  v_claimed text := auth.jwt() -> 'app_metadata' ->> 'role';
 begin
-  return coalesce(private.caller() in ('admin', 'support'), false);
+  if v_claimed in ('admin', 'support') then
+    return private.staff_role_held(v_claimed);
+  end if;
+  return false;
 end;
 $$;
 grant execute on function private.caller_reads_all() to authenticated;
