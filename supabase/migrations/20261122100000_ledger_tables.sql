@@ -379,8 +379,9 @@ create trigger wallet_transactions_guard_update
 -- PL/pgSQL rather than SQL for all of these: a non-inlined SQL function is planned again on
 -- every call, a PL/pgSQL one keeps its plans for the session.
 
--- Whether auth.users still gives the signed-in user the staff role p_role its token names:
--- Supabase Auth writes app_metadata there, and the token only copies it when it is issued.
+-- Whether auth.users still gives the signed-in user the staff role p_role its token names, and
+-- the user is neither banned nor deleted: Supabase Auth writes app_metadata, banned_until and
+-- deleted_at there, and the token only copies the role when it is issued.
 -- Called by the two security definer functions below, as their owner; granted to nobody.
 create function private.staff_role_held(p_role text) returns boolean
 language plpgsql
@@ -388,7 +389,9 @@ stable
 set search_path = ''
 as $$
 begin
-  return exists (select 1 from auth.users u where u.id = auth.uid() and u.raw_app_meta_data ->> 'role' = p_role);
+  return exists (select 1 from auth.users u
+                  where u.id = auth.uid() and u.raw_app_meta_data ->> 'role' = p_role
+                    and (u.banned_until is null or u.banned_until <= now()) and u.deleted_at is null);
 end;
 $$;
 

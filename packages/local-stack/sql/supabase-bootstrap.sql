@@ -65,6 +65,9 @@ create table if not exists auth.users (
 );
 -- Written by the local Auth Admin API (phone_confirm); added here so older clusters get it too.
 alter table auth.users add column if not exists phone_confirmed_at timestamptz;
+-- Supabase Auth's ban (updateUserById with ban_duration) and soft deletion, as its schema has them.
+alter table auth.users add column if not exists banned_until timestamptz;
+alter table auth.users add column if not exists deleted_at timestamptz;
 alter table auth.users owner to supabase_auth_admin;
 grant all on auth.users to service_role;
 

@@ -1,10 +1,10 @@
--- A staff role counts while auth.users gives it: an admin or support agent taken off the role
--- loses its power at once, although the access token that names the role is valid until it
+-- A staff role counts while auth.users gives it: an admin or support agent taken off the role,
+-- banned or deleted loses its power at once, although the access token that names the role is valid until it
 -- expires; a token that names a role the user never had gives a user's rights only.
 begin;
-select plan(8);
+select plan(10);
 
-select tests.create_users('{alice, bob}', admins => '{boss, other}', support => '{sam}');
+select tests.create_users('{alice, bob}', admins => '{boss, other, banned, deleted}', support => '{sam}');
 select tests.open_account('alice', 'RWF') as account \gset
 select tests.open_account('bob', 'RWF') as bob_account \gset
 
@@ -27,6 +27,17 @@ select tests.reset_role();
 select tests.as_support(tests.user_id('sam'));
 select is((select count(*) from public.wallet_accounts where id = :'account'), 0::bigint,
   'the support agent taken off the role reads nothing of others');
+select tests.reset_role();
+
+-- Admins banned or deleted by Supabase Auth, their role left in place.
+update auth.users set banned_until = now() + interval '100 years' where id = tests.user_id('banned');
+update auth.users set deleted_at = now() where id = tests.user_id('deleted');
+select tests.as_admin(tests.user_id('banned'));
+select throws_ok(format($$ select api_private.wallet_adjust(%L, 500, 'credit', 'goodwill', 'banned-adjust') $$, :'account'),
+  '42501', null, 'a banned admin credits nobody');
+select tests.reset_role();
+select tests.as_admin(tests.user_id('deleted'));
+select is((select count(*) from public.wallet_accounts where id = :'account'), 0::bigint, 'a deleted admin reads no other user''s account');
 select tests.reset_role();
 
 -- A token naming a role the user never held.
