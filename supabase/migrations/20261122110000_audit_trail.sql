@@ -162,6 +162,14 @@ begin
   actor_id := (v_claims ->> 'sub')::uuid;
   actor_role := coalesce(v_claims ->> 'role', nullif(pg_catalog.current_setting('role'), 'none'), session_user);
   actor_app_role := v_claims -> 'app_metadata' ->> 'role';
+  -- The staff role the database honoured (private.caller, decision 0017): a token's claim that
+  -- auth.users no longer backs acted as a user and is not recorded as staff. Users' rows never
+  -- ask: nested, as in private.caller.
+  if actor_app_role in ('admin', 'support') then
+    if not private.staff_role_held(actor_app_role) then
+      actor_app_role := null;
+    end if;
+  end if;
   session_id := v_claims ->> 'session_id';
   correlation_id := pg_catalog.left(nullif(pg_catalog.current_setting('app.correlation_id', true), ''), 128);
   if v_address ~ '^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$' then

@@ -2,7 +2,7 @@
 -- banned or deleted loses its power at once, although the access token that names the role is valid until it
 -- expires; a token that names a role the user never had gives a user's rights only.
 begin;
-select plan(10);
+select plan(12);
 
 select tests.create_users('{alice, bob}', admins => '{boss, other, banned, deleted}', support => '{sam}');
 select tests.open_account('alice', 'RWF') as account \gset
@@ -52,6 +52,17 @@ select lives_ok(format($$ select api_private.wallet_adjust(%L, 500, 'credit', 'g
   'an admin who holds the role still adjusts');
 select tests.reset_role();
 select is((select balance from public.wallet_accounts where id = :'account'), 500::bigint, 'one adjustment, by the admin who holds the role');
+select is((select actor_app_role from public.wallet_transactions where idempotency_key = 'kept-adjust'), 'admin',
+  'and its row records the admin role');
+
+-- What the demoted admin still may, as a user, is recorded as a user's.
+select tests.as_admin(tests.user_id('boss'));
+select id as boss_account from api_private.wallet_open_account('RWF') \gset
+select tests.reset_role();
+select results_eq(format($$ select actor_id, actor_app_role from audit.log
+                             where table_name = 'wallet_accounts' and record_id = %L and operation = 'INSERT' $$, :'boss_account'),
+  format($$ values (%L::uuid, null::text) $$, tests.user_id('boss')),
+  'the demoted admin opens an account of their own, recorded without the staff role the token still names');
 
 select * from finish();
 rollback;
