@@ -202,9 +202,10 @@ begin
    where r.reversed <> p.amount_refunded
   union all
   -- A refund no job will end: two days is past every poll's window (momo-poll's accept window is
-  -- a day). One still under its request id never got Revolut's refund order: only the admin's
-  -- retry of the request asks Revolut again (an automatic close could close a refund Revolut
-  -- holds under a search that missed it; docs/PAYMENTS.md, "Revolut refunds").
+  -- a day). One still under its request id never got Revolut's refund order, though
+  -- revolut-poll sent the request again through its first day: only the admin's retry of the
+  -- request asks Revolut again now (an automatic close could close a refund Revolut holds under
+  -- a search that missed it; docs/PAYMENTS.md, "Revolut refunds").
   select 'refund_pending', f.provider, p.id, p.provider_payment_id, null::uuid, t.to_account_id, f.currency,
          f.amount, null::bigint, f.created_at,
          case when f.refund_request_id = f.provider_refund_id

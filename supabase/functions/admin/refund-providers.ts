@@ -6,7 +6,7 @@
 // ProviderError when Stripe refused the call itself or did not answer.
 //
 // MoMo and Revolut refunds are recorded pending before their provider is asked
-// (admin/momo-refund.ts, admin/revolut-refund.ts).
+// (admin/momo-refund.ts, _shared/money/revolut-refunds.ts).
 import type { AdminProviders } from "./types.ts";
 
 export interface RefundTarget {

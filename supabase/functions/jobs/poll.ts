@@ -52,8 +52,11 @@ export async function applyConfirmed(
   return result!.outcome === "duplicate" ? "already_applied" : "errors";
 }
 
-/** What became of one polled item: the count it adds to. */
-export type Verdict = "applied" | "already_applied" | "pending" | "canceled" | "not_found" | "errors";
+/**
+ * What became of one polled item: the count it adds to (resent: a request the provider never
+ * received was sent to it again, and its answer applied).
+ */
+export type Verdict = "applied" | "already_applied" | "pending" | "canceled" | "not_found" | "resent" | "errors";
 
 /** A polling run's answer: the items it took, and what became of them. */
 export type PollCounts = Record<"taken" | Verdict, number>;
@@ -65,6 +68,7 @@ export const noPollCounts = (): PollCounts => ({
   pending: 0,
   canceled: 0,
   not_found: 0,
+  resent: 0,
   errors: 0,
 });
 

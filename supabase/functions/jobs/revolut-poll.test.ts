@@ -6,7 +6,8 @@
 // before its intent (and can then no longer be paid), one paid between the look-up and the
 // cancel is credited instead, one in payment waits, Revolut down on the cancel leaves the intent
 // open, and an order Revolut does not know cancels its intent; a young pending order is never
-// cancelled.
+// cancelled. A refund request Revolut never received is sent again, as the admin sent it, for a
+// day: recorded once, even when the search missed the refund order the first request made.
 //
 // Other suites share this database and make Revolut intents of their own. So the gateway polls
 // only items waiting longer than an hour, and this file ages its own rows past that mark (as the
@@ -71,6 +72,20 @@ async function expectCancelLeavesOpen(intentId: string, behaviour: Behaviour): P
 
 /** Lets the next run take the item again before its lease runs out. */
 const releaseLease = (id: string) => sql`delete from private.job_leases where job = 'revolut-poll' and item_id = ${id}::uuid`;
+
+/** An admin's refund of `amount` of Revolut payment `paymentId` through the admin API, under a new key. */
+const askRefund = (paymentId: string, amount: number): Promise<AdminAnswer> =>
+  fetch(adminRequest(gateway.url, "POST", `/admin/payments/${paymentId}/refund`, {
+    token: staff.admin.token,
+    idempotencyKey: crypto.randomUUID(),
+    body: { amount, reason: "answer lost" },
+  })).then(answerOf);
+
+/** The payment's refunds still pending, smallest first. */
+const pendingRefunds = (paymentId: string) =>
+  sql<{ id: string; amount: number; refund_request_id: string }[]>`
+    select id, amount::int, refund_request_id from public.refunds
+     where payment_id = ${paymentId}::uuid and status = 'pending' order by amount`;
 
 /** Revolut's signed webhook through the gateway: its status and the outcome of its event. */
 async function signedWebhook(event: string, orderId: string): Promise<{ status: number; outcome: string | undefined }> {
@@ -340,29 +355,78 @@ describe("revolut-poll for refunds", () => {
     expect(reversals!.n).toBe(1);
   });
 
-  it("a refund whose answer and webhooks were all lost is found by its reference and recorded once; one Revolut never received counts not_found", async () => {
+  it("a refund whose answer and webhooks were all lost is found by its reference and recorded once; one Revolut never received is sent again, as it was, and recorded once", async () => {
     const { topUp, payment } = await creditedTopUp(1000);
-    const askRefund = (amount: number) =>
-      fetch(adminRequest(gateway.url, "POST", `/admin/payments/${payment!.id}/refund`, {
-        token: staff.admin.token,
-        idempotencyKey: crypto.randomUUID(),
-        body: { amount, reason: "answer lost" },
-      })).then(answerOf);
-    expect((await whileAnswering(gateway.revolut, "refundBehaviour", "accept-silently", () => askRefund(600))).status).toBe(502);
-    expect((await whileAnswering(gateway.revolut, "refundBehaviour", { status: 503, body: {} }, () => askRefund(100))).status).toBe(502);
-    const rows = await sql<{ id: string; amount: number }[]>`
-      select id, amount::int from public.refunds where payment_id = ${payment!.id}::uuid and status = 'pending' order by amount`;
+    expect((await whileAnswering(gateway.revolut, "refundBehaviour", "accept-silently", () => askRefund(payment!.id, 600))).status)
+      .toBe(502);
+    expect((await whileAnswering(gateway.revolut, "refundBehaviour", { status: 503, body: {} }, () => askRefund(payment!.id, 100))).status)
+      .toBe(502);
+    const rows = await pendingRefunds(payment!.id);
     expect(rows.map((r) => r.amount)).toEqual([100, 600]);
     for (const row of rows) await wait("refunds", row.id);
 
-    expect((await runPoll()).body).toMatchObject({ taken: 2, applied: 1, not_found: 1, errors: 0 });
-    const [made] = gateway.revolut.refundOrders.filter((r) => r.related_order_id === topUp.orderId);
+    expect((await runPoll()).body).toMatchObject({ taken: 2, applied: 1, resent: 1, not_found: 0, errors: 0 });
+    const made = gateway.revolut.refundOrders.filter((r) => r.related_order_id === topUp.orderId);
+    expect(made.map((r) => r.amount)).toEqual([600, 100]);
+    // The request sent again is the admin's: its reference, metadata and description.
+    expect(made[1]).toMatchObject({
+      merchant_order_data: { reference: rows[0]!.refund_request_id },
+      metadata: { payment_id: payment!.id, refund_request_id: rows[0]!.refund_request_id },
+      description: "answer lost",
+    });
     const after = await sql<{ provider_refund_id: string; status: string; amount: number }[]>`
       select provider_refund_id, status, amount::int from public.refunds where payment_id = ${payment!.id}::uuid order by amount`;
-    expect(after[0]).toMatchObject({ status: "pending", amount: 100 });
-    expect(after[1]).toEqual({ provider_refund_id: made!.id, status: "succeeded", amount: 600 });
-    expect(await signedWebhook("ORDER_COMPLETED", made!.id as string)).toEqual({ status: 200, outcome: "duplicate" });
-    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 400, available: 400 });
+    expect(after).toEqual([
+      { provider_refund_id: made[1]!.id, status: "succeeded", amount: 100 },
+      { provider_refund_id: made[0]!.id, status: "succeeded", amount: 600 },
+    ]);
+    for (const order of made) {
+      expect(await signedWebhook("ORDER_COMPLETED", order.id as string)).toEqual({ status: 200, outcome: "duplicate" });
+    }
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 300, available: 300 });
+  });
+
+  it("a search that misses the refund order Revolut made: the request sent again with its Idempotency-Key gets that order back, and the wallet is debited once", async () => {
+    const { topUp, payment } = await creditedTopUp(800);
+    expect((await whileAnswering(gateway.revolut, "refundBehaviour", "accept-silently", () => askRefund(payment!.id, 500))).status)
+      .toBe(502);
+    const [row] = await pendingRefunds(payment!.id);
+    await wait("refunds", row!.id);
+
+    expect((await whileAnswering(gateway.revolut, "searchLags", true, runPoll)).body).toMatchObject({ taken: 1, resent: 1, errors: 0 });
+    const made = gateway.revolut.refundOrders.filter((r) => r.related_order_id === topUp.orderId);
+    expect(made).toHaveLength(1);
+    expect(calls(`POST /api/orders/${topUp.orderId}/refund`)).toBe(2);
+    const [after] = await sql<{ provider_refund_id: string; status: string }[]>`
+      select provider_refund_id, status from public.refunds where id = ${row!.id}::uuid`;
+    expect(after).toEqual({ provider_refund_id: made[0]!.id, status: "succeeded" });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 300, available: 300 });
+  });
+
+  it("Revolut down on the sending again leaves the refund pending and counts an error; a day after the refund it is no longer sent again: not_found, for an admin", async () => {
+    const { topUp, payment } = await creditedTopUp(900);
+    expect((await whileAnswering(gateway.revolut, "refundBehaviour", { status: 503, body: {} }, () => askRefund(payment!.id, 400))).status)
+      .toBe(502);
+    const [row] = await pendingRefunds(payment!.id);
+    await wait("refunds", row!.id);
+    const refundCalls = () => calls(`POST /api/orders/${topUp.orderId}/refund`);
+    const before = refundCalls();
+
+    for (const behaviour of [{ status: 503, body: {} }, "hang"] as Behaviour[]) {
+      await releaseLease(row!.id);
+      expect((await whileAnswering(gateway.revolut, "refundBehaviour", behaviour, runPoll)).body)
+        .toMatchObject({ taken: 1, resent: 0, errors: 1 });
+    }
+    expect(refundCalls()).toBe(before + 2);
+    expect(await pendingRefunds(payment!.id)).toEqual([row]);
+
+    await wait("refunds", row!.id, 86_400 + 60);
+    await releaseLease(row!.id);
+    expect((await runPoll()).body).toMatchObject({ taken: 1, resent: 0, not_found: 1, errors: 0 });
+    expect(refundCalls()).toBe(before + 2);
+    expect(gateway.revolut.refundOrders.filter((r) => r.related_order_id === topUp.orderId)).toEqual([]);
+    expect(await pendingRefunds(payment!.id)).toEqual([row]);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 900, available: 900 });
   });
 
   it("closes a lost answer's refund whose ORDER_CANCELLED came while Revolut could not be read and was finished as a top-up order's", async () => {

@@ -10,7 +10,11 @@
 // (pending, processing, authorised) leaves the item for a later run. A refund recorded before
 // Revolut was asked and whose answer was lost is still stored under the admin's request id: its
 // refund order is found by that reference (merchant_order_data.reference), and applying it gives
-// the refund the order's id; one Revolut has no refund order of counts not_found.
+// the refund the order's id. When Revolut has no refund order of that reference, the request
+// never reached it (it failed or went unanswered before Revolut made anything): within a day of
+// the refund it is sent again, with the admin's Idempotency-Key and the same body, and the
+// refund order it makes is applied like one found; a refund older than that counts not_found,
+// pending for an admin (reconcile lists it after two days).
 //
 // A top-up order stays payable at Revolut until it is cancelled there: its customer can pay the
 // checkout link a day later. So past JOBS_INTENT_TTL_SECONDS, an order nobody has paid (pending)
@@ -30,6 +34,7 @@ import { type RevolutClient, type RevolutOrder, RevolutUnknownOrderError, UNPAID
 import { isRefundRequestId } from "../_shared/providers/refund-request.ts";
 import { revolutWebhookEvent } from "../_shared/providers/revolut/events.ts";
 import { applyRefundOrder } from "../_shared/providers/revolut/refund-orders.ts";
+import { sendRevolutRefund, unansweredRevolutRefund } from "../_shared/money/revolut-refunds.ts";
 import { withRequestContext } from "../_shared/db.ts";
 import { expireUnpaidIntent } from "./expire-intents.ts";
 import type { Job, JobRun } from "./job.ts";
@@ -78,32 +83,63 @@ async function settleLeftRefund(run: JobRun, item: LeasedPayment, order: Revolut
 }
 
 /**
+ * How long after an admin's Revolut refund was recorded revolut-poll sends a request Revolut
+ * never received again. Revolut does not say how long it keeps an Idempotency-Key; payment APIs
+ * keep theirs for at least a day (Stripe: 24 hours), and the key is what makes a request sent
+ * again harmless should the search by reference have missed the refund order it made.
+ */
+export const REFUND_RESEND_WITHIN_SECONDS = 86_400;
+
+/**
  * The item's order as Revolut has it: by its id, or, for a refund still stored under its request
  * id (Revolut's answer to the refund was lost), the refund order that carries the request id as
- * its reference; none is Revolut not knowing the order.
+ * its reference. When there is none, Revolut never received the request: within
+ * REFUND_RESEND_WITHIN_SECONDS it is sent again (`resent()` is told) and the refund order it
+ * makes is read back; otherwise, or when the refund moved on meanwhile, Revolut does not know
+ * the order.
  */
-async function readBack(revolut: RevolutClient, referenceId: string): Promise<RevolutOrder> {
-  if (!isRefundRequestId(referenceId)) return await revolut.order(referenceId);
-  const found = await revolut.refundOrderByReference(referenceId);
-  if (found === null) throw new RevolutUnknownOrderError(`Revolut knows no refund order of reference ${referenceId}`, 404);
-  return found;
+async function readBack(run: JobRun, revolut: RevolutClient, item: LeasedPayment, resent: () => void): Promise<RevolutOrder> {
+  if (!isRefundRequestId(item.referenceId)) return await revolut.order(item.referenceId);
+  const found = await revolut.refundOrderByReference(item.referenceId);
+  if (found !== null) return found;
+  const unanswered = await withRequestContext(
+    run.sql,
+    run.context,
+    (tx) => unansweredRevolutRefund(tx, item.id, item.referenceId, REFUND_RESEND_WITHIN_SECONDS),
+  );
+  if (unanswered === null) throw new RevolutUnknownOrderError(`Revolut knows no refund order of reference ${item.referenceId}`, 404);
+  const made = await sendRevolutRefund(revolut, unanswered);
+  resent();
+  run.logger.info("revolut_poll_refund_resent", {
+    correlation_id: run.context.correlationId,
+    id: item.id,
+    order_id: made.id,
+    state: made.state,
+  });
+  return await revolut.order(made.id);
 }
 
-/** Reads the item's order back (a top-up's cancelled first when unpaid past the TTL) and applies it; Revolut's failures counted. */
-function settle(run: JobRun, kind: typeof KINDS[number], item: LeasedPayment): Promise<Verdict> {
+/**
+ * Reads the item's order back (a top-up's cancelled first when unpaid past the TTL, a refund's
+ * request sent again when Revolut never received it) and applies it; Revolut's failures counted.
+ * A refund sent again counts resent whatever Revolut answered, unless that failed.
+ */
+async function settle(run: JobRun, kind: typeof KINDS[number], item: LeasedPayment): Promise<Verdict> {
   const revolut = run.revolut();
+  let sentAgain = false;
   const topUp = {
     unpaid: (order: RevolutOrder) => order.state === UNPAID_STATE,
     cancel: () => revolut.cancelOrder(item.referenceId),
   };
-  return settleWithProvider(run, item, {
+  const verdict = await settleWithProvider(run, item, {
     log: { prefix: "revolut_poll", ids: { kind, id: item.id, order_id: item.referenceId } },
-    readBack: () => readBack(revolut, item.referenceId),
+    readBack: () => readBack(run, revolut, item, () => sentAgain = true),
     topUp: kind === "intents" ? topUp : null,
     state: (order) => order.state,
     unknown: (error) => error instanceof RevolutUnknownOrderError,
     apply: (order, cancelAsked) => applyOrder(run, item, order, cancelAsked),
   });
+  return sentAgain && verdict !== "errors" ? "resent" : verdict;
 }
 
 export const revolutPoll: Job = async (run) => ({

@@ -134,6 +134,7 @@ describe("stripe-poll", () => {
       pending: 0,
       canceled: 0,
       not_found: 0,
+      resent: 0,
       errors: 0,
     });
     expect(calls(lookUp(topUp.paymentIntentId))).toBe(1);

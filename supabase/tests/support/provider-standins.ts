@@ -312,6 +312,8 @@ export interface RevolutStandIn extends StandIn<Record<string, unknown>> {
   onCancel: ((orderId: string) => void) | null;
   /** GET /api/orders answers every order, as a search whose filter the API ignored would (default false). */
   searchIgnoresReference: boolean;
+  /** GET /api/orders answers no order, as a list that does not show a new order yet would (default false). */
+  searchLags: boolean;
 }
 
 /** The states in which Revolut cancels an order: nobody has paid it (pending), or its payment awaits a manual capture (authorised). */
@@ -343,6 +345,7 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
     cancelBehaviour: "accept" as Behaviour,
     onCancel: null as ((orderId: string) => void) | null,
     searchIgnoresReference: false,
+    searchLags: false,
   };
   const served = await listen(options.port ?? 0, requests, async (request, response, path) => {
     const text = await readBody(request);
@@ -430,7 +433,7 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
     if (request.method === "GET" && path === "/api/orders") {
       const reference = new URL(request.url ?? "/", "http://standin").searchParams.get("merchant_order_data_reference");
       const orders = [...records.values()].filter((order): order is Record<string, unknown> =>
-        typeof order === "object" &&
+        typeof order === "object" && !standIn.searchLags &&
         (standIn.searchIgnoresReference || (order.merchant_order_data as { reference?: string } | undefined)?.reference === reference)
       );
       return send(response, 200, { orders: orders.map(({ id, type, state, created_at }) => ({ id, type, state, created_at })) });

@@ -7,7 +7,7 @@
 // A Stripe refund locks the payment (api_private.refund_prepare) for the whole call, so two
 // concurrent refunds are decided one after the other and never add up to more than the
 // payment; a MoMo or Revolut refund reserves its amount as a pending refund committed before the
-// provider is asked (momo-refund.ts, revolut-refund.ts). Each asks the provider with the refund
+// provider is asked (momo-refund.ts, _shared/money/revolut-refunds.ts). Each asks the provider with the refund
 // request id as its idempotency key (MoMo: a transfer reference derived from it; Revolut: also
 // the refund order's reference): a retry of a request the provider did not answer (502) reaches
 // the same provider refund, never a second one.
@@ -23,7 +23,7 @@ import { amount, idempotencyKeyField, idempotentMutation, idempotentProviderMuta
 import { pathId } from "../params.ts";
 import { requestProviderRefund } from "../refund-providers.ts";
 import { recordMomoRefund, sendRecordedMomoRefund } from "../momo-refund.ts";
-import { askRevolutForRefund, recordRevolutRefund } from "../revolut-refund.ts";
+import { askRevolutForRefund, recordRevolutRefund } from "../../_shared/money/revolut-refunds.ts";
 import { REFUND_REQUEST_PREFIX } from "../../_shared/providers/refund-request.ts";
 
 const refundBody = z.strictObject({ amount, reason, idempotency_key: idempotencyKeyField });
@@ -133,7 +133,7 @@ function refusedRetry(routes: AdminRoutes, paymentId: string, error: ProviderErr
 function refundThroughRevolut(c: AdminContext, routes: AdminRoutes, paymentId: string): Promise<Response> {
   return idempotentProviderMutation(c, routes, refundBody, {
     start: async (tx, input, key) => recordRevolutRefund(tx, paymentId, input.amount, input.reason, await refundRequestId(c, key)),
-    finish: async (recorded, input) => {
+    finish: async (recorded) => {
       let outcome;
       try {
         outcome = await askRevolutForRefund(
@@ -141,7 +141,6 @@ function refundThroughRevolut(c: AdminContext, routes: AdminRoutes, paymentId: s
           (fn) => routes.asCaller(c, fn),
           (fn) => routes.asService(c, fn),
           recorded,
-          input.reason.slice(0, 500),
         );
       } catch (error) {
         if (!(error instanceof ProviderError)) throw error;

@@ -1,23 +1,26 @@
-// The Revolut side of an admin refund, recorded before Revolut is asked as a MoMo refund is: a
-// pending refund under the admin's refund request id (which reserves its amount and moves
-// nothing), in the transaction that claims the request's key, committed before Revolut is called
-// (runIdempotentAcross). The request id goes to Revolut as the refund order's
-// merchant_order_data.reference (and as its Idempotency-Key), so whatever becomes of the request
-// once Revolut may have made the refund, the refund order's webhooks, revolut-poll and a retry
-// find that order (GET /api/orders?merchant_order_data_reference=) and complete or close the
-// refund. Revolut's answer decides: completed records the refund (the ledger moves once), pending
-// leaves it pending under the order's id, a refusal of the request's first call (or a refund
-// order reported failed, declined or cancelled) closes it failed, reserving nothing; no answer
-// keeps it pending for revolut-poll and a retry. A retry asks Revolut for a refund again only
-// when no refund order carries the reference, so one request never makes two refunds.
-import type { TransactionSql } from "../_shared/db.ts";
-import { ProviderError } from "../_shared/providers/errors.ts";
-import { isRefundRequestId } from "../_shared/providers/refund-request.ts";
-import type { RevolutClient } from "../_shared/providers/revolut/client.ts";
-import { identifyRevolutRefund } from "../_shared/providers/revolut/refund-orders.ts";
-import type { Refund } from "../_shared/money/momo-refunds.ts";
-import type { AsService } from "../_shared/money/topups.ts";
-import type { InTransaction } from "../_shared/idempotent-run.ts";
+// The Revolut side of an admin refund, shared by the admin API (the first request and its
+// retries) and revolut-poll (the request sent again when Revolut never received it). It is
+// recorded before Revolut is asked, as a MoMo refund is: a pending refund under the admin's
+// refund request id (which reserves its amount and moves nothing), in the transaction that
+// claims the request's key, committed before Revolut is called (runIdempotentAcross). The
+// request id goes to Revolut as the refund order's merchant_order_data.reference (and as its
+// Idempotency-Key), so whatever becomes of the request once Revolut may have made the refund,
+// the refund order's webhooks, revolut-poll and a retry find that order (GET
+// /api/orders?merchant_order_data_reference=) and complete or close the refund. Revolut's answer
+// decides: completed records the refund (the ledger moves once), pending leaves it pending under
+// the order's id, a refusal of the request's first call (or a refund order reported failed,
+// declined or cancelled) closes it failed, reserving nothing; no answer keeps it pending for
+// revolut-poll and a retry. A retry, or the poll, asks Revolut for a refund again only when no
+// refund order carries the reference, and then with the same Idempotency-Key and body, so one
+// request never makes two refunds.
+import type { TransactionSql } from "../db.ts";
+import { ProviderError } from "../providers/errors.ts";
+import { isRefundRequestId } from "../providers/refund-request.ts";
+import type { RefundOrder, RevolutClient } from "../providers/revolut/client.ts";
+import { identifyRevolutRefund } from "../providers/revolut/refund-orders.ts";
+import type { Refund } from "./momo-refunds.ts";
+import type { AsService } from "./topups.ts";
+import type { InTransaction } from "../idempotent-run.ts";
 
 /** A refund request's pending Revolut refund and the order it refunds. */
 export interface RecordedRevolutRefund {
@@ -38,6 +41,43 @@ export interface RevolutRefundOutcome {
 
 /** Revolut order states of a refund order that will never pay: the refund closes failed or canceled. */
 const UNPAID_REFUND_STATES: Record<string, "failed" | "canceled"> = { failed: "failed", declined: "failed", cancelled: "canceled" };
+
+/**
+ * Asks Revolut for the recorded refund, every time with the same body: the Idempotency-Key
+ * answers a request Revolut has seen with its first refund only if nothing else changed. The
+ * description is the admin's reason, within what Revolut takes.
+ */
+export function sendRevolutRefund(revolut: RevolutClient, recorded: RecordedRevolutRefund): Promise<RefundOrder> {
+  const { refund } = recorded;
+  return revolut.refund({
+    orderId: recorded.orderId,
+    amount: Number(refund.amount),
+    requestId: recorded.requestId,
+    ourPaymentId: refund.payment_id,
+    description: (refund.reason ?? "").slice(0, 500),
+  });
+}
+
+/**
+ * Revolut refund `refundId`, still pending under its request id `requestId` (Revolut has not
+ * named its refund order), as it was recorded, for revolut-poll to ask for again; null when it
+ * has moved on meanwhile, or was recorded more than `withinSeconds` ago.
+ */
+export async function unansweredRevolutRefund(
+  tx: TransactionSql,
+  refundId: string,
+  requestId: string,
+  withinSeconds: number,
+): Promise<RecordedRevolutRefund | null> {
+  const [row] = await tx<{ refund: Refund; order_id: string }[]>`
+    select to_jsonb(r) as refund, p.provider_payment_id as order_id
+      from public.refunds r
+      join public.payments p on p.id = r.payment_id
+     where r.id = ${refundId}::uuid and r.provider = 'revolut' and r.status = 'pending'
+       and r.provider_refund_id = ${requestId} and r.refund_request_id = ${requestId}
+       and r.created_at > now() - make_interval(secs => ${withinSeconds}::int)`;
+  return row ? { refund: row.refund, orderId: row.order_id, fresh: false, requestId } : null;
+}
 
 /**
  * Records (or finds again) the refund request's pending refund: the first step, in the
@@ -70,7 +110,6 @@ export async function askRevolutForRefund(
   asAdmin: InTransaction,
   asService: AsService,
   recorded: RecordedRevolutRefund,
-  description: string,
 ): Promise<RevolutRefundOutcome> {
   const { refund, requestId } = recorded;
   if (refund.status !== "pending" || !isRefundRequestId(refund.provider_refund_id)) {
@@ -80,8 +119,7 @@ export async function askRevolutForRefund(
   const earlier = recorded.fresh ? null : await revolut.refundOrderByReference(requestId);
   let order: { id: string; state: string; amount: number };
   try {
-    order = earlier ??
-      await revolut.refund({ orderId: recorded.orderId, amount, requestId, ourPaymentId: refund.payment_id, description });
+    order = earlier ?? await sendRevolutRefund(revolut, recorded);
   } catch (error) {
     if (recorded.fresh && error instanceof ProviderError && error.kind === "declined") {
       // Revolut refused the only request for this refund: it will never pay it, and nothing stays reserved.
