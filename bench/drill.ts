@@ -8,6 +8,7 @@ import { backupRestoreDrill } from "./drills/backup-restore.ts";
 import { badInputDrill } from "./drills/bad-input.ts";
 import { crashDrill } from "./drills/crash.ts";
 import { providerOutageDrill } from "./drills/provider-outage.ts";
+import { refundOutageDrill } from "./drills/refund-outage.ts";
 import { replayStormDrill } from "./drills/replay-storm.ts";
 import { type DrillReport, printDrill } from "./drills/report.ts";
 import { whatsAppOutageDrill } from "./drills/whatsapp-outage.ts";
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
     record(await badInputDrill(sql, { functionsUrl: stack.functionsUrl, env: stack.functionsEnv }));
     record(await replayStormDrill(sql, { functionsUrl: stack.functionsUrl, webhookSecret: stack.functionsEnv.STRIPE_WEBHOOK_SECRET }));
     record(await providerOutageDrill(sql, { dbUrl: stack.dbUrl, env: unlimited }));
+    record(await refundOutageDrill(sql, { dbUrl: stack.dbUrl, env: unlimited }));
     record(await whatsAppOutageDrill(sql, { dbUrl: stack.dbUrl, env: unlimited }));
     await sql.end();
     record(await crashDrill(stack.cluster, { seconds: Number(process.env.DRILL_CRASH_SECONDS ?? 15) }));
