@@ -43,43 +43,6 @@ export interface RevolutRefundOutcome {
 const UNPAID_REFUND_STATES: Record<string, "failed" | "canceled"> = { failed: "failed", declined: "failed", cancelled: "canceled" };
 
 /**
- * Asks Revolut for the recorded refund, every time with the same body: the Idempotency-Key
- * answers a request Revolut has seen with its first refund only if nothing else changed. The
- * description is the admin's reason, within what Revolut takes.
- */
-export function sendRevolutRefund(revolut: RevolutClient, recorded: RecordedRevolutRefund): Promise<RefundOrder> {
-  const { refund } = recorded;
-  return revolut.refund({
-    orderId: recorded.orderId,
-    amount: Number(refund.amount),
-    requestId: recorded.requestId,
-    ourPaymentId: refund.payment_id,
-    description: (refund.reason ?? "").slice(0, 500),
-  });
-}
-
-/**
- * Revolut refund `refundId`, still pending under its request id `requestId` (Revolut has not
- * named its refund order), as it was recorded, for revolut-poll to ask for again; null when it
- * has moved on meanwhile, or was recorded more than `withinSeconds` ago.
- */
-export async function unansweredRevolutRefund(
-  tx: TransactionSql,
-  refundId: string,
-  requestId: string,
-  withinSeconds: number,
-): Promise<RecordedRevolutRefund | null> {
-  const [row] = await tx<{ refund: Refund; order_id: string }[]>`
-    select to_jsonb(r) as refund, p.provider_payment_id as order_id
-      from public.refunds r
-      join public.payments p on p.id = r.payment_id
-     where r.id = ${refundId}::uuid and r.provider = 'revolut' and r.status = 'pending'
-       and r.provider_refund_id = ${requestId} and r.refund_request_id = ${requestId}
-       and r.created_at > now() - make_interval(secs => ${withinSeconds}::int)`;
-  return row ? { refund: row.refund, orderId: row.order_id, fresh: false, requestId } : null;
-}
-
-/**
  * Records (or finds again) the refund request's pending refund: the first step, in the
  * transaction that claims the request's key, so no other request with the key runs it meanwhile.
  */
@@ -96,6 +59,22 @@ export async function recordRevolutRefund(
       from api_private.revolut_refund_begin(${paymentId}::uuid, ${amount}::bigint, ${requestId}, ${reason}) r
       join public.payments p on p.id = r.payment_id`;
   return { refund: row!.refund, orderId: row!.order_id, fresh: known === undefined, requestId };
+}
+
+/**
+ * Asks Revolut for the recorded refund, every time with the same body: the Idempotency-Key
+ * answers a request Revolut has seen with its first refund only if nothing else changed. The
+ * description is the admin's reason, within what Revolut takes.
+ */
+export function sendRevolutRefund(revolut: RevolutClient, recorded: RecordedRevolutRefund): Promise<RefundOrder> {
+  const { refund } = recorded;
+  return revolut.refund({
+    orderId: recorded.orderId,
+    amount: Number(refund.amount),
+    requestId: recorded.requestId,
+    ourPaymentId: refund.payment_id,
+    description: (refund.reason ?? "").slice(0, 500),
+  });
 }
 
 /**
@@ -150,4 +129,25 @@ export async function askRevolutForRefund(
     return row!.refund;
   });
   return { refund: settled, providerStatus: order.state };
+}
+
+/**
+ * Revolut refund `refundId`, still pending under its request id `requestId` (Revolut has not
+ * named its refund order), as it was recorded, for revolut-poll to ask for again; null when it
+ * has moved on meanwhile, or was recorded more than `withinSeconds` ago.
+ */
+export async function unansweredRevolutRefund(
+  tx: TransactionSql,
+  refundId: string,
+  requestId: string,
+  withinSeconds: number,
+): Promise<RecordedRevolutRefund | null> {
+  const [row] = await tx<{ refund: Refund; order_id: string }[]>`
+    select to_jsonb(r) as refund, p.provider_payment_id as order_id
+      from public.refunds r
+      join public.payments p on p.id = r.payment_id
+     where r.id = ${refundId}::uuid and r.provider = 'revolut' and r.status = 'pending'
+       and r.provider_refund_id = ${requestId} and r.refund_request_id = ${requestId}
+       and r.created_at > now() - make_interval(secs => ${withinSeconds}::int)`;
+  return row ? { refund: row.refund, orderId: row.order_id, fresh: false, requestId } : null;
 }

@@ -7,10 +7,10 @@
 // A Stripe refund locks the payment (api_private.refund_prepare) for the whole call, so two
 // concurrent refunds are decided one after the other and never add up to more than the
 // payment; a MoMo or Revolut refund reserves its amount as a pending refund committed before the
-// provider is asked (momo-refund.ts, _shared/money/revolut-refunds.ts). Each asks the provider with the refund
-// request id as its idempotency key (MoMo: a transfer reference derived from it; Revolut: also
-// the refund order's reference): a retry of a request the provider did not answer (502) reaches
-// the same provider refund, never a second one.
+// provider is asked (momo-refund.ts, _shared/money/revolut-refunds.ts). Each asks the provider
+// with the refund request id as its idempotency key (MoMo: a transfer reference derived from
+// it; Revolut: also the refund order's reference): a retry of a request the provider did not
+// answer (502) reaches the same provider refund, never a second one.
 import { z } from "zod";
 import type { TransactionSql } from "../../_shared/db.ts";
 import { errorResponse, HttpError } from "../../_shared/errors.ts";
