@@ -429,6 +429,29 @@ describe("revolut-poll for refunds", () => {
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 900, available: 900 });
   });
 
+  it("Revolut failing the read-back of the refund order a sending again made counts an error; the next run finds that order by its reference and sends nothing more", async () => {
+    const { topUp, payment } = await creditedTopUp(700);
+    expect((await whileAnswering(gateway.revolut, "refundBehaviour", { status: 503, body: {} }, () => askRefund(payment!.id, 300))).status)
+      .toBe(502);
+    const [row] = await pendingRefunds(payment!.id);
+    await wait("refunds", row!.id);
+
+    const readBackFails = (refundId: string) => gateway.revolut.records.set(refundId, 503);
+    expect((await whileAnswering(gateway.revolut, "onRefund", readBackFails, runPoll)).body).toMatchObject({
+      taken: 1,
+      resent: 0,
+      errors: 1,
+    });
+    const [made] = gateway.revolut.refundOrders.filter((r) => r.related_order_id === topUp.orderId);
+    expect(await pendingRefunds(payment!.id)).toEqual([row]);
+
+    gateway.revolut.records.set(made!.id as string, made!);
+    await releaseLease(row!.id);
+    expect((await runPoll()).body).toMatchObject({ taken: 1, applied: 1, resent: 0, errors: 0 });
+    expect(gateway.revolut.refundOrders.filter((r) => r.related_order_id === topUp.orderId)).toHaveLength(1);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 400, available: 400 });
+  });
+
   it("closes a lost answer's refund whose ORDER_CANCELLED came while Revolut could not be read and was finished as a top-up order's", async () => {
     const { topUp, payment } = await creditedTopUp(700);
     const askRefund = () =>

@@ -310,6 +310,8 @@ export interface RevolutStandIn extends StandIn<Record<string, unknown>> {
   cancelBehaviour: Behaviour;
   /** Runs when a cancel request arrives, before it is answered: the customer acting between a look-up and the cancel. */
   onCancel: ((orderId: string) => void) | null;
+  /** Runs when a refund order has been made, before the refund call is answered: what happens at Revolut next. */
+  onRefund: ((refundId: string) => void) | null;
   /** GET /api/orders answers every order, as a search whose filter the API ignored would (default false). */
   searchIgnoresReference: boolean;
   /** GET /api/orders answers no order, as a list that does not show a new order yet would (default false). */
@@ -344,6 +346,7 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
     refundState: "completed" as "completed" | "pending" | "declined",
     cancelBehaviour: "accept" as Behaviour,
     onCancel: null as ((orderId: string) => void) | null,
+    onRefund: null as ((refundId: string) => void) | null,
     searchIgnoresReference: false,
     searchLags: false,
   };
@@ -413,6 +416,7 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
       };
       refundOrders.push(refund);
       records.set(refund.id, refund);
+      standIn.onRefund?.(refund.id);
       return answer(201, refund);
     }
     const cancelOf = /^\/api\/orders\/([^/]+)\/cancel$/.exec(path);
