@@ -314,6 +314,19 @@ async function creditedTopUp(amount: number) {
   return { topUp, payment };
 }
 
+/**
+ * A credited top-up of `amount` and the admin's refund of `refund` of it that Revolut never
+ * received (503): the refund pending under its request id, waiting past the poll's mark.
+ */
+async function refundRevolutNeverGot(amount: number, refund: number) {
+  const { topUp, payment } = await creditedTopUp(amount);
+  const answer = await whileAnswering(gateway.revolut, "refundBehaviour", { status: 503, body: {} }, () => askRefund(payment!.id, refund));
+  expect(answer.status).toBe(502);
+  const [row] = await pendingRefunds(payment!.id);
+  await wait("refunds", row!.id);
+  return { topUp, payment, row: row! };
+}
+
 describe("revolut-poll for refunds", () => {
   it("records a pending refund Revolut completed whose webhooks were all lost: the ledger reversed once", async () => {
     const { topUp, payment } = await creditedTopUp(1200);
@@ -404,24 +417,20 @@ describe("revolut-poll for refunds", () => {
   });
 
   it("Revolut down on the sending again leaves the refund pending and counts an error; a day after the refund it is no longer sent again: not_found, for an admin", async () => {
-    const { topUp, payment } = await creditedTopUp(900);
-    expect((await whileAnswering(gateway.revolut, "refundBehaviour", { status: 503, body: {} }, () => askRefund(payment!.id, 400))).status)
-      .toBe(502);
-    const [row] = await pendingRefunds(payment!.id);
-    await wait("refunds", row!.id);
+    const { topUp, payment, row } = await refundRevolutNeverGot(900, 400);
     const refundCalls = () => calls(`POST /api/orders/${topUp.orderId}/refund`);
     const before = refundCalls();
 
     for (const behaviour of [{ status: 503, body: {} }, "hang"] as Behaviour[]) {
-      await releaseLease(row!.id);
+      await releaseLease(row.id);
       expect((await whileAnswering(gateway.revolut, "refundBehaviour", behaviour, runPoll)).body)
         .toMatchObject({ taken: 1, resent: 0, errors: 1 });
     }
     expect(refundCalls()).toBe(before + 2);
     expect(await pendingRefunds(payment!.id)).toEqual([row]);
 
-    await wait("refunds", row!.id, 86_400 + 60);
-    await releaseLease(row!.id);
+    await wait("refunds", row.id, 86_400 + 60);
+    await releaseLease(row.id);
     expect((await runPoll()).body).toMatchObject({ taken: 1, resent: 0, not_found: 1, errors: 0 });
     expect(refundCalls()).toBe(before + 2);
     expect(gateway.revolut.refundOrders.filter((r) => r.related_order_id === topUp.orderId)).toEqual([]);
@@ -430,11 +439,7 @@ describe("revolut-poll for refunds", () => {
   });
 
   it("Revolut failing the read-back of the refund order a sending again made counts an error; the next run finds that order by its reference and sends nothing more", async () => {
-    const { topUp, payment } = await creditedTopUp(700);
-    expect((await whileAnswering(gateway.revolut, "refundBehaviour", { status: 503, body: {} }, () => askRefund(payment!.id, 300))).status)
-      .toBe(502);
-    const [row] = await pendingRefunds(payment!.id);
-    await wait("refunds", row!.id);
+    const { topUp, payment, row } = await refundRevolutNeverGot(700, 300);
 
     const readBackFails = (refundId: string) => gateway.revolut.records.set(refundId, 503);
     expect((await whileAnswering(gateway.revolut, "onRefund", readBackFails, runPoll)).body).toMatchObject({
@@ -446,7 +451,7 @@ describe("revolut-poll for refunds", () => {
     expect(await pendingRefunds(payment!.id)).toEqual([row]);
 
     gateway.revolut.records.set(made!.id as string, made!);
-    await releaseLease(row!.id);
+    await releaseLease(row.id);
     expect((await runPoll()).body).toMatchObject({ taken: 1, applied: 1, resent: 0, errors: 0 });
     expect(gateway.revolut.refundOrders.filter((r) => r.related_order_id === topUp.orderId)).toHaveLength(1);
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 400, available: 400 });
