@@ -268,7 +268,12 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     } finally {
       gateway.stripe.refundBehaviour = "accept";
     }
-    expect(await refundsOf(payment.paymentId)).toHaveLength(0);
+    // Each was recorded under its request id before Stripe was asked: the declined one is closed
+    // failed, reserving nothing; the unanswered one stays pending for stripe-poll and a retry.
+    expect(await refundsOf(payment.paymentId)).toMatchObject([
+      { provider_refund_id: expect.stringMatching(/^rr_/), status: "failed", amount: 500, wallet_transaction_id: null },
+      { provider_refund_id: expect.stringMatching(/^rr_/), status: "pending", amount: 500, wallet_transaction_id: null },
+    ]);
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 2000, available: 2000 });
   });
 
@@ -284,7 +289,10 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     } finally {
       gateway.stripe.refundBehaviour = "accept";
     }
-    expect(await refundsOf(payment.paymentId)).toEqual([]);
+    // Recorded before Stripe was asked: pending under its request id, its amount reserved.
+    expect(await refundsOf(payment.paymentId)).toMatchObject([
+      { provider_refund_id: expect.stringMatching(/^rr_/), status: "pending", amount: 2400 },
+    ]);
     const retried = await refund(payment.paymentId, body, key);
     expect(retried.status).toBe(201);
     expect(retried.body.refund).toMatchObject({ status: "succeeded", amount: 2400 });
@@ -320,7 +328,7 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
       const payment = await stripePayment(10000);
       const key = crypto.randomUUID();
       const body = { amount: 4000, reason: "answer lost" };
-      // Stripe refunds, but its answer never comes back: 502, nothing recorded.
+      // Stripe refunds, but its answer never comes back: 502, the refund pending under its request id.
       gateway.stripe.refundBehaviour = "accept-silently";
       gateway.stripe.refundStatus = status;
       try {
@@ -329,9 +337,12 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
         gateway.stripe.refundBehaviour = "accept";
         gateway.stripe.refundStatus = "succeeded";
       }
-      expect(await refundsOf(payment.paymentId)).toEqual([]);
-      // Stripe's charge.refunded: the webhook reads the refund from Stripe and records it by its id
-      // (a pending one as pending, reserving its amount).
+      expect(await refundsOf(payment.paymentId)).toMatchObject([
+        { provider_refund_id: expect.stringMatching(/^rr_/), status: "pending", amount: 4000 },
+      ]);
+      // Stripe's charge.refunded: the webhook reads the refund from Stripe, which names the request
+      // in its metadata: the pending refund takes Stripe's id and is recorded (a pending one stays
+      // pending, reserving its amount).
       expect(await deliver(chargeRefunded(payment.pi, 10000))).toBe(200);
       const debited = status === "succeeded" ? 6000 : 10000;
       expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: debited, available: debited });

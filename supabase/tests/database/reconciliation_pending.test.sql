@@ -16,8 +16,8 @@ select id as stripe_payment from tests.credited_payment('stripe', :'account', 80
 
 select tests.as_admin(tests.user_id('admin'));
 -- A Revolut refund whose request never reached Revolut (still under its request id), and one younger.
-select id as lost_refund from api_private.revolut_refund_begin(:'revolut_payment', 300, 'rr_recon_lost', 'x') \gset
-select id as young_refund from api_private.revolut_refund_begin(:'revolut_payment', 200, 'rr_recon_young', 'x') \gset
+select id as lost_refund from api_private.refund_begin('revolut', :'revolut_payment', 300, 'rr_recon_lost', 'x') \gset
+select id as young_refund from api_private.refund_begin('revolut', :'revolut_payment', 200, 'rr_recon_young', 'x') \gset
 -- A Stripe refund Stripe answered pending and never ended.
 select id as stripe_refund from api_private.refund_record_pending(:'stripe_payment', 100, 're_recon_pending', 'x') \gset
 select tests.reset_role();
@@ -46,7 +46,7 @@ select results_eq(
 select is((select account_id from api_private.reconciliation('revolut') where kind = 'refund_pending'), :'account'::uuid,
   'the refund names the account its reversal would debit');
 select ok((select detail from api_private.reconciliation('revolut') where kind = 'refund_pending')
-            ~ 'Revolut lists no refund order of reference rr_recon_lost; the admin''s retry of the refund request',
+            ~ 'Revolut lists no refund of request rr_recon_lost; the admin''s retry of the refund request',
   'a Revolut refund never received says what asks Revolut again');
 select is((select detail from api_private.reconciliation('stripe') where kind = 'refund_pending'),
   format('refund %s of 100 EUR pending since %s at stripe under re_recon_pending', :'stripe_refund',
