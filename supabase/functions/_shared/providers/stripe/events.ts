@@ -309,8 +309,9 @@ const isFailed = (re: Refund): re is Refund & { status: "failed" | "canceled" } 
  * Records the charge's refunds as Stripe listed them when the event arrived (`refunds`, read by
  * the webhook before the transaction: the event's charge carries only amount_refunded), each by
  * its own id (applyRefund), oldest first. Refunds Stripe did not list are left as they are.
- * Serialised per charge with the refund events; the payment is read under its row lock, so an
- * admin's refund in flight is recorded first and the listing then finds its row.
+ * Serialised per charge with the refund events; the payment is read under its row lock, so a
+ * refund being recorded (an admin's pending refund, or Stripe's answer to it) is recorded first
+ * and the listing then finds its row.
  */
 async function refundCharge(tx: TransactionSql, ch: z.output<typeof charge>, refunds: ChargeRefunds): Promise<AppliedOutcome> {
   if (!refunds.ok) throw refunds.error;
