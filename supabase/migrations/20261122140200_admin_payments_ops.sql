@@ -51,9 +51,9 @@ grant execute on function api_private.webhook_event_for_replay(uuid) to authenti
 --                           refunded amount: money moved back that the provider never
 --                           returned (an admin reversal), or a refund the ledger never took;
 --   refund_pending          a refund still pending at its provider two days after it was
---                           recorded: no job will end it (Revolut lists no refund order of its
---                           reference: the request never reached Revolut; Stripe does not know
---                           it; or the provider still answers pending), its amount stays
+--                           recorded: no job will end it (Revolut or Stripe lists no refund of
+--                           its request: the request never reached the provider; Stripe does not
+--                           know it; or the provider still answers pending), its amount stays
 --                           reserved and the payer has not had the money back;
 --   cashout_pending         a cash-out still pending two days after it was made (MoMo still
 --                           answers PENDING past momo-poll's accept window): its hold keeps the
@@ -202,16 +202,18 @@ begin
    where r.reversed <> p.amount_refunded
   union all
   -- A refund no job will end: two days is past every poll's window (momo-poll's accept window is
-  -- a day). One still under its request id never got Revolut's refund order, though
-  -- revolut-poll sent the request again through its first day: only the admin's retry of the
-  -- request asks Revolut again now (an automatic close could close a refund Revolut holds under
-  -- a search that missed it; docs/PAYMENTS.md, "Revolut refunds").
+  -- a day). One still under its request id never got its provider's refund (a Revolut refund
+  -- order, a Stripe refund), though revolut-poll or stripe-poll sent the request again through
+  -- its first day: only the admin's retry of the request asks the provider again now (an
+  -- automatic close could close a refund the provider holds under a search that missed it;
+  -- docs/PAYMENTS.md, "Revolut refunds", "Stripe refunds").
   select 'refund_pending', f.provider, p.id, p.provider_payment_id, null::uuid, t.to_account_id, f.currency,
          f.amount, null::bigint, f.created_at,
          case when f.refund_request_id = f.provider_refund_id
-              then format('refund %s of %s %s pending since %s: Revolut lists no refund order of reference %s; '
-                          'the admin''s retry of the refund request with its Idempotency-Key asks Revolut again',
-                          f.id, f.amount, f.currency, f.created_at, f.refund_request_id)
+              then format('refund %s of %s %s pending since %s: %s lists no refund of request %s; '
+                          'the admin''s retry of the refund request with its Idempotency-Key asks %s again',
+                          f.id, f.amount, f.currency, f.created_at, initcap(f.provider), f.refund_request_id,
+                          initcap(f.provider))
               else format('refund %s of %s %s pending since %s at %s under %s',
                           f.id, f.amount, f.currency, f.created_at, f.provider, f.provider_refund_id) end
     from public.refunds f

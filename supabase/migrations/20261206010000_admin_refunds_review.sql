@@ -253,25 +253,30 @@ end;
 $$;
 grant execute on function api_private.payment_resolve(uuid, text, text) to authenticated;
 
--- Revolut refunds are recorded before Revolut is asked, as MoMo refunds are: the admin's
--- refund request id (rr_<hex>) is the refund's own reference, sent to Revolut as the refund
--- order's merchant_order_data.reference, which Revolut keeps on the refund order and lets us
--- search by (GET /api/orders?merchant_order_data_reference=). The pending refund is stored under
--- that reference (provider_refund_id = the request id) until Revolut's refund order is known;
--- then it takes the order's id (revolut_refund_identify), so that the order's webhooks and
--- revolut-poll find it. refund_request_id keeps the reference for good.
+-- Revolut and Stripe refunds are recorded before the provider is asked, as MoMo refunds are:
+-- the admin's refund request id (rr_<hex>) is the refund's own reference, sent to the provider
+-- with the refund (Revolut: the refund order's merchant_order_data.reference, which Revolut lets
+-- us search by, GET /api/orders?merchant_order_data_reference=; Stripe: the refund's
+-- metadata.refund_request_id, found among the payment's refunds). The pending refund is stored
+-- under that reference (provider_refund_id = the request id) until the provider's refund is
+-- known; then it takes the provider's id (refund_identify), so that the provider's webhooks and
+-- polls find it. No lock is held while the provider answers: the pending refund, committed
+-- first, reserves its amount. refund_request_id keeps the reference for good.
 alter table public.refunds
   add column refund_request_id text check (length(refund_request_id) between 1 and 255);
 create unique index refunds_request_key on public.refunds (provider, refund_request_id) where refund_request_id is not null;
 
--- The pending refund of p_amount of the Revolut payment p_payment under the admin's refund
--- request p_request_id, recorded once before Revolut is asked: the same request again returns
--- it (WL005 with another payment or amount), whatever has become of it since. A new refund is
--- checked like every admin refund (refund_prepare: WL007 unknown payment, WL006 beyond what
--- remains counting the pending refunds, WL004 or WL008 when the ledger could not record it) and
--- reserves its amount as every pending refund does. WL008 for a payment that is not Revolut's.
--- Admins only, as refund_prepare: the refund request is theirs.
-create function api_private.revolut_refund_begin(p_payment uuid, p_amount bigint, p_request_id text, p_reason text)
+-- The pending refund of p_amount of p_provider's (stripe or revolut) payment p_payment under
+-- the admin's refund request p_request_id, recorded once before the provider is asked: the same
+-- request again returns it (WL005 with another payment or amount), whatever has become of it
+-- since. A new refund is checked like every admin refund (refund_prepare: WL007 unknown payment,
+-- WL006 beyond what remains counting the pending refunds, WL004 or WL008 when the ledger could
+-- not record it, 42501 an admin's own payment) and reserves its amount as every pending refund
+-- does: refund_prepare's row lock lasts only this transaction, which commits before the
+-- provider is called, and the next refund counts this one. WL008 for a payment of another
+-- provider; 22023 for a provider that is not stripe or revolut (MoMo refunds are recorded by
+-- api_private.momo_refund_transfer). Admins only, as refund_prepare: the refund request is theirs.
+create function api_private.refund_begin(p_provider text, p_payment uuid, p_amount bigint, p_request_id text, p_reason text)
 returns public.refunds
 language plpgsql
 security definer set search_path = ''
@@ -281,19 +286,22 @@ declare
   v_refund public.refunds;
 begin
   perform private.require_caller(array['admin'], 'refund payments');
+  if p_provider is null or p_provider not in ('stripe', 'revolut') then
+    perform private.fail('22023', pg_catalog.format('refunds of provider %s are not recorded by request', coalesce(pg_catalog.left(p_provider, 32), 'null')));
+  end if;
   perform private.require_within(p_reason, 'reason', 'p_reason');
   perform private.require_text(p_request_id, 'provider_id', 'refund request id');
-  select r.* into v_refund from public.refunds r where r.provider = 'revolut' and r.refund_request_id = p_request_id;
+  select r.* into v_refund from public.refunds r where r.provider = p_provider and r.refund_request_id = p_request_id;
   if found then
     if (v_refund.payment_id, v_refund.amount) is distinct from (p_payment, p_amount) then
       perform private.fail('WL005', pg_catalog.format(
-        'Revolut refund request %s was already recorded with different parameters', p_request_id));
+        'refund request %s was already recorded with different parameters', p_request_id));
     end if;
     return v_refund;
   end if;
   select prepared.provider into v_provider from api_private.refund_prepare(p_payment, p_amount) prepared;
-  if v_provider <> 'revolut' then
-    perform private.fail('WL008', pg_catalog.format('payment %s is a %s payment, not a Revolut one', p_payment, v_provider));
+  if v_provider <> p_provider then
+    perform private.fail('WL008', pg_catalog.format('payment %s is a %s payment, not a %s one', p_payment, v_provider, p_provider));
   end if;
   v_refund := api_private.refund_record_pending(p_payment, p_amount, p_request_id, p_reason);
   update public.refunds r set refund_request_id = p_request_id where r.id = v_refund.id
@@ -301,46 +309,48 @@ begin
   return v_refund;
 end;
 $$;
-grant execute on function api_private.revolut_refund_begin(uuid, bigint, text, text) to authenticated;
+grant execute on function api_private.refund_begin(text, uuid, bigint, text, text) to authenticated;
 
--- Revolut's refund order p_order_id, of p_amount of the order p_refunded_order_id, carries the
--- reference p_request_id: the refund recorded under that request takes the order's id as its
--- provider_refund_id (once; the same order again returns it), so that refund_record and
--- refund_record_failure with the order's id complete or close it. No row when no Revolut refund
--- was recorded under the reference (a refund made in Revolut's dashboard). WL005 when the order
--- is not that refund's (another order refunded, another amount, or the refund already has
--- another order). Admin (the refund request, with Revolut's answer) or service (the webhook,
--- revolut-poll).
-create function api_private.revolut_refund_identify(p_request_id text, p_order_id text, p_refunded_order_id text, p_amount bigint)
+-- p_provider's refund p_provider_refund_id (a Revolut refund order, a Stripe re_...), of
+-- p_amount of the payment p_refunded_payment_id (the order refunded, the PaymentIntent), carries
+-- the request id p_request_id (Revolut: merchant_order_data.reference; Stripe:
+-- metadata.refund_request_id): the refund recorded under that request takes the provider's id as
+-- its provider_refund_id (once; the same id again returns it), so that refund_record and
+-- refund_record_failure with that id complete or close it. No row when no refund of the provider
+-- was recorded under the request (a refund made in the provider's dashboard). WL005 when the
+-- provider's refund is not that refund's (another payment refunded, another amount, or the
+-- refund already has another id). Admin (the refund request, with the provider's answer) or
+-- service (the webhooks, the polls).
+create function api_private.refund_identify(p_provider text, p_request_id text, p_provider_refund_id text, p_refunded_payment_id text, p_amount bigint)
 returns setof public.refunds
 language plpgsql
 security definer set search_path = ''
 as $$
 declare
   v_refund public.refunds;
-  v_refunded_order text;
+  v_refunded_payment text;
 begin
   perform private.require_caller(array['service', 'admin'], 'record a refund');
   perform private.require_text(p_request_id, 'provider_id', 'refund request id');
-  perform private.require_text(p_order_id, 'provider_id', 'refund order id');
-  perform private.require_within(p_refunded_order_id, 'provider_id', 'p_refunded_order_id');
+  perform private.require_text(p_provider_refund_id, 'provider_id', 'provider refund id');
+  perform private.require_within(p_refunded_payment_id, 'provider_id', 'p_refunded_payment_id');
   select r.* into v_refund from public.refunds r
-   where r.provider = 'revolut' and r.refund_request_id = p_request_id
+   where r.provider = p_provider and r.refund_request_id = p_request_id
      for update;
   if not found then
     return;
   end if;
-  select p.provider_payment_id into v_refunded_order from public.payments p where p.id = v_refund.payment_id;
-  if v_refund.provider_refund_id not in (p_request_id, p_order_id)
-     or (v_refunded_order, v_refund.amount) is distinct from (p_refunded_order_id, p_amount) then
+  select p.provider_payment_id into v_refunded_payment from public.payments p where p.id = v_refund.payment_id;
+  if v_refund.provider_refund_id not in (p_request_id, p_provider_refund_id)
+     or (v_refunded_payment, v_refund.amount) is distinct from (p_refunded_payment_id, p_amount) then
     perform private.fail('WL005', pg_catalog.format(
-      'Revolut refund order %s is not the refund of request %s', p_order_id, p_request_id));
+      '%s refund %s is not the refund of request %s', p_provider, p_provider_refund_id, p_request_id));
   end if;
   if v_refund.provider_refund_id = p_request_id then
-    update public.refunds r set provider_refund_id = p_order_id where r.id = v_refund.id
+    update public.refunds r set provider_refund_id = p_provider_refund_id where r.id = v_refund.id
     returning * into v_refund;
   end if;
   return next v_refund;
 end;
 $$;
-grant execute on function api_private.revolut_refund_identify(text, text, text, bigint) to authenticated, service_role;
+grant execute on function api_private.refund_identify(text, text, text, text, bigint) to authenticated, service_role;

@@ -268,7 +268,12 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     } finally {
       gateway.stripe.refundBehaviour = "accept";
     }
-    expect(await refundsOf(payment.paymentId)).toHaveLength(0);
+    // Each was recorded under its request id before Stripe was asked: the declined one is closed
+    // failed, reserving nothing; the unanswered one stays pending for stripe-poll and a retry.
+    expect(await refundsOf(payment.paymentId)).toMatchObject([
+      { provider_refund_id: expect.stringMatching(/^rr_/), status: "failed", amount: 500, wallet_transaction_id: null },
+      { provider_refund_id: expect.stringMatching(/^rr_/), status: "pending", amount: 500, wallet_transaction_id: null },
+    ]);
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 2000, available: 2000 });
   });
 
@@ -284,7 +289,10 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     } finally {
       gateway.stripe.refundBehaviour = "accept";
     }
-    expect(await refundsOf(payment.paymentId)).toEqual([]);
+    // Recorded before Stripe was asked: pending under its request id, its amount reserved.
+    expect(await refundsOf(payment.paymentId)).toMatchObject([
+      { provider_refund_id: expect.stringMatching(/^rr_/), status: "pending", amount: 2400 },
+    ]);
     const retried = await refund(payment.paymentId, body, key);
     expect(retried.status).toBe(201);
     expect(retried.body.refund).toMatchObject({ status: "succeeded", amount: 2400 });
@@ -320,7 +328,7 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
       const payment = await stripePayment(10000);
       const key = crypto.randomUUID();
       const body = { amount: 4000, reason: "answer lost" };
-      // Stripe refunds, but its answer never comes back: 502, nothing recorded.
+      // Stripe refunds, but its answer never comes back: 502, the refund pending under its request id.
       gateway.stripe.refundBehaviour = "accept-silently";
       gateway.stripe.refundStatus = status;
       try {
@@ -329,9 +337,12 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
         gateway.stripe.refundBehaviour = "accept";
         gateway.stripe.refundStatus = "succeeded";
       }
-      expect(await refundsOf(payment.paymentId)).toEqual([]);
-      // Stripe's charge.refunded: the webhook reads the refund from Stripe and records it by its id
-      // (a pending one as pending, reserving its amount).
+      expect(await refundsOf(payment.paymentId)).toMatchObject([
+        { provider_refund_id: expect.stringMatching(/^rr_/), status: "pending", amount: 4000 },
+      ]);
+      // Stripe's charge.refunded: the webhook reads the refund from Stripe, which names the request
+      // in its metadata: the pending refund takes Stripe's id and is recorded (a pending one stays
+      // pending, reserving its amount).
       expect(await deliver(chargeRefunded(payment.pi, 10000))).toBe(200);
       const debited = status === "succeeded" ? 6000 : 10000;
       expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: debited, available: debited });
@@ -386,6 +397,80 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
     expect(retried.body.provider.refund_id).toBe(created[0]!.id);
     expect(await refundsOf(payment.paymentId)).toMatchObject([{ provider_refund_id: created[0]!.id, status: "succeeded", amount: 2000 }]);
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 3000, available: 3000 });
+  });
+
+  it("a lost answer healed by Stripe's signed charge.refund.updated: the pending refund takes Stripe's id and is recorded once, with the admin's reason", async () => {
+    const payment = await stripePayment(3000);
+    gateway.stripe.refundBehaviour = "accept-silently";
+    gateway.stripe.refundStatus = "pending";
+    try {
+      expect(refusal(await refund(payment.paymentId, { amount: 1200, reason: "healed by webhook" }))).toEqual({
+        status: 502,
+        code: "provider_unavailable",
+      });
+    } finally {
+      gateway.stripe.refundBehaviour = "accept";
+      gateway.stripe.refundStatus = "succeeded";
+    }
+    const [recorded] = await sql<{ id: string; provider_refund_id: string; refund_request_id: string }[]>`
+      select id, provider_refund_id, refund_request_id from public.refunds where payment_id = ${payment.paymentId}::uuid`;
+    expect(recorded!.provider_refund_id).toBe(recorded!.refund_request_id);
+    const [made] = [...gateway.stripe.refunds.values()].filter((r) => r.payment_intent === payment.pi);
+    expect((made!.metadata as Record<string, string>).refund_request_id).toBe(recorded!.refund_request_id);
+
+    const succeeded = gateway.stripe.settleRefund(made!.id as string, "succeeded");
+    expect(await deliver(stripeEvent("charge.refund.updated", succeeded))).toBe(200);
+    const rows = await sql<{ id: string; provider_refund_id: string; status: string; reason: string; created_by: string }[]>`
+      select id, provider_refund_id, status, reason, created_by from public.refunds where payment_id = ${payment.paymentId}::uuid`;
+    expect(rows).toEqual([
+      { id: recorded!.id, provider_refund_id: made!.id, status: "succeeded", reason: "healed by webhook", created_by: staff.admin.id },
+    ]);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 1800, available: 1800 });
+    expect(await deliver(chargeRefunded(payment.pi, 3000))).toBe(200);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 1800, available: 1800 });
+    expect(await paymentRow(payment.paymentId)).toMatchObject({ status: "partially_refunded", amount_refunded: 1200 });
+  });
+
+  it("a refusal of a later try closes nothing: 502, not stored, the refund stays pending and the same key asks Stripe again", async () => {
+    const payment = await stripePayment(1600);
+    const key = crypto.randomUUID();
+    const ask = () => refund(payment.paymentId, { amount: 700, reason: "down, then refused" }, key);
+    const down = { status: 500, body: stripeError("api_error", undefined, "Something went wrong.") };
+    expect(refusal(await whileAnswering(gateway.stripe, "refundBehaviour", down, ask))).toEqual({
+      status: 502,
+      code: "provider_unavailable",
+    });
+    // The first call may have reached Stripe: Stripe's refusal of a later try proves nothing about it.
+    const disputed = { status: 400, body: stripeError("invalid_request_error", "charge_disputed", "This charge has been disputed.") };
+    const refused = await whileAnswering(gateway.stripe, "refundBehaviour", disputed, ask);
+    expect(refusal(refused)).toEqual({ status: 502, code: "provider_unavailable" });
+    expect(refused.body.error.details).toMatchObject({ provider: "stripe", refund_status: "pending" });
+    // Not stored: the same key asks Stripe again (which replays its refusal of that key).
+    const calls = refundCalls();
+    expect(refusal(await ask())).toEqual({ status: 502, code: "provider_unavailable" });
+    expect(refundCalls()).toBe(calls + 1);
+    expect(await refundsOf(payment.paymentId)).toMatchObject([{ status: "pending", amount: 700 }]);
+    expect(refusal(await refund(payment.paymentId, { amount: 901, reason: "more" }))).toEqual({ status: 422, code: "invalid_amount" });
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 1600, available: 1600 });
+  });
+
+  it("concurrent refunds never exceed the payment: the first, pending while Stripe hangs, reserves its amount and the other is refused at once", async () => {
+    const payment = await stripePayment(1800);
+    const calls = refundCalls();
+    gateway.stripe.refundBehaviour = "hang";
+    let answers;
+    try {
+      answers = await Promise.all([1, 2].map(() => refund(payment.paymentId, { amount: 1800, reason: "race while Stripe hangs" })));
+    } finally {
+      gateway.stripe.refundBehaviour = "accept";
+    }
+    expect(answers.map(refusal).sort((a, b) => a.status - b.status)).toEqual([
+      { status: 422, code: "invalid_amount" },
+      { status: 502, code: "provider_unavailable" },
+    ]);
+    expect(refundCalls()).toBe(calls + 1);
+    expect(await refundsOf(payment.paymentId)).toMatchObject([{ status: "pending", amount: 1800 }]);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 1800, available: 1800 });
   });
 
   it("an admin's new refund of the amount of a dashboard refund is a refund of its own: its failure gives back only itself", async () => {

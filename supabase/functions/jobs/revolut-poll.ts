@@ -34,7 +34,8 @@ import { type RevolutClient, type RevolutOrder, RevolutUnknownOrderError, UNPAID
 import { isRefundRequestId } from "../_shared/providers/refund-request.ts";
 import { revolutWebhookEvent } from "../_shared/providers/revolut/events.ts";
 import { applyRefundOrder } from "../_shared/providers/revolut/refund-orders.ts";
-import { sendRevolutRefund, unansweredRevolutRefund } from "../_shared/money/revolut-refunds.ts";
+import { sendRevolutRefund } from "../_shared/money/revolut-refunds.ts";
+import { findOrSendAgain } from "./refund-resend.ts";
 import { withRequestContext } from "../_shared/db.ts";
 import { expireUnpaidIntent } from "./expire-intents.ts";
 import type { Job, JobRun } from "./job.ts";
@@ -83,40 +84,23 @@ async function settleLeftRefund(run: JobRun, item: LeasedPayment, order: Revolut
 }
 
 /**
- * How long after an admin's Revolut refund was recorded revolut-poll sends a request Revolut
- * never received again. Revolut does not say how long it keeps an Idempotency-Key; payment APIs
- * keep theirs for at least a day (Stripe: 24 hours), and the key is what makes a request sent
- * again harmless should the search by reference have missed the refund order it made.
- */
-export const REFUND_RESEND_WITHIN_SECONDS = 86_400;
-
-/**
  * The item's order as Revolut has it: by its id, or, for a refund still stored under its request
- * id (Revolut's answer to the refund was lost), the refund order that carries the request id as
- * its reference. When there is none, Revolut never received the request: within
- * REFUND_RESEND_WITHIN_SECONDS it is sent again (`resent()` is told) and the refund order it
- * makes is read back; otherwise, or when the refund moved on meanwhile, Revolut does not know
- * the order.
+ * id (Revolut's answer to the refund was lost, or Revolut never got it), the refund order that
+ * carries the request id as its reference, or the one the request sent again makes
+ * (refund-resend.ts).
  */
-async function readBack(run: JobRun, revolut: RevolutClient, item: LeasedPayment, resent: () => void): Promise<RevolutOrder> {
-  if (!isRefundRequestId(item.referenceId)) return await revolut.order(item.referenceId);
-  const found = await revolut.refundOrderByReference(item.referenceId);
-  if (found !== null) return found;
-  const unanswered = await withRequestContext(
-    run.sql,
-    run.context,
-    (tx) => unansweredRevolutRefund(tx, item.id, item.referenceId, REFUND_RESEND_WITHIN_SECONDS),
-  );
-  if (unanswered === null) throw new RevolutUnknownOrderError(`Revolut knows no refund order of reference ${item.referenceId}`, 404);
-  const made = await sendRevolutRefund(revolut, unanswered);
-  resent();
-  run.logger.info("revolut_poll_refund_resent", {
-    correlation_id: run.context.correlationId,
-    id: item.id,
-    order_id: made.id,
-    state: made.state,
-  });
-  return await revolut.order(made.id);
+function readBack(revolut: RevolutClient, run: JobRun, item: LeasedPayment, resent: () => void): Promise<RevolutOrder> {
+  if (!isRefundRequestId(item.referenceId)) return revolut.order(item.referenceId);
+  return findOrSendAgain(run, item, {
+    provider: "revolut",
+    find: () => revolut.refundOrderByReference(item.referenceId),
+    sendAgain: async (unanswered) => {
+      const made = await sendRevolutRefund(revolut, unanswered);
+      return { id: made.id, status: made.state };
+    },
+    read: (id) => revolut.order(id),
+    unknown: (message) => new RevolutUnknownOrderError(message, 404),
+  }, resent);
 }
 
 /**
@@ -133,7 +117,7 @@ async function settle(run: JobRun, kind: typeof KINDS[number], item: LeasedPayme
   };
   const verdict = await settleWithProvider(run, item, {
     log: { prefix: "revolut_poll", ids: { kind, id: item.id, order_id: item.referenceId } },
-    readBack: () => readBack(run, revolut, item, () => sentAgain = true),
+    readBack: () => readBack(revolut, run, item, () => sentAgain = true),
     topUp: kind === "intents" ? topUp : null,
     state: (order) => order.state,
     unknown: (error) => error instanceof RevolutUnknownOrderError,

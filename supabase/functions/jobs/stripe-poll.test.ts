@@ -350,6 +350,17 @@ describe("stripe-poll for refunds", () => {
    * Stripe answers pending.
    */
   async function pendingRefund(amount: number, refunded: number) {
+    const paid = await creditedTopUp(amount);
+    const answer = await whileAnswering(gateway.stripe, "refundStatus", "pending", () => askRefund(paid.paymentId, refunded));
+    expect(answer.status).toBe(201);
+    expect(answer.body.refund).toMatchObject({ status: "pending" });
+    const refund = { id: answer.body.refund.id as string, stripeId: answer.body.provider.refund_id as string };
+    await waitRefund(refund.id);
+    return { ...paid, refund };
+  }
+
+  /** A Stripe top-up of `amount` credited, recorded as its webhook records it. */
+  async function creditedTopUp(amount: number) {
     const topUp = await stripeTopUp(amount);
     gateway.stripe.confirm(topUp.paymentIntentId);
     await asServiceRole(
@@ -360,20 +371,42 @@ describe("stripe-poll for refunds", () => {
     );
     const [payment] = await sql<{ id: string; wallet_transaction_id: string }[]>`
       select id, wallet_transaction_id from public.payments where provider = 'stripe' and provider_payment_id = ${topUp.paymentIntentId}`;
-    const answer = await whileAnswering(gateway.stripe, "refundStatus", "pending", async () =>
-      answerOf(
-        await fetch(adminRequest(gateway.url, "POST", `/admin/payments/${payment!.id}/refund`, {
-          token: staff.admin.token,
-          idempotencyKey: crypto.randomUUID(),
-          body: { amount: refunded, reason: "refund whose webhooks are lost" },
-        })),
-      ));
-    expect(answer.status).toBe(201);
-    expect(answer.body.refund).toMatchObject({ status: "pending" });
-    const refund = { id: answer.body.refund.id as string, stripeId: answer.body.provider.refund_id as string };
-    await waitRefund(refund.id);
-    return { ...topUp, paymentId: payment!.id, credit: payment!.wallet_transaction_id, refund };
+    return { ...topUp, paymentId: payment!.id, credit: payment!.wallet_transaction_id };
   }
+
+  /** The admin's refund of `refunded` of the payment, with the Idempotency-Key `key`. */
+  const askRefund = async (paymentId: string, refunded: number, key = crypto.randomUUID()) =>
+    answerOf(
+      await fetch(adminRequest(gateway.url, "POST", `/admin/payments/${paymentId}/refund`, {
+        token: staff.admin.token,
+        idempotencyKey: key,
+        body: { amount: refunded, reason: "refund whose webhooks are lost" },
+      })),
+    );
+
+  /**
+   * An admin refund of `refunded` of a credited top-up of `amount` that Stripe answers as
+   * `behaviour` says (it made the refund and lost its answer, or it was down): 502, the refund
+   * pending under its request id, waiting past the poll's mark.
+   */
+  async function unansweredRefund(amount: number, refunded: number, behaviour: "accept-silently" | typeof STRIPE_DOWN) {
+    const paid = await creditedTopUp(amount);
+    const key = crypto.randomUUID();
+    const answer = await whileAnswering(gateway.stripe, "refundBehaviour", behaviour, () => askRefund(paid.paymentId, refunded, key));
+    expect(answer.status).toBe(502);
+    const [refund] = await sql<{ id: string; request_id: string }[]>`
+      select id, refund_request_id as request_id from public.refunds
+       where payment_id = ${paid.paymentId}::uuid and status = 'pending' and provider_refund_id = refund_request_id`;
+    await waitRefund(refund!.id);
+    return { ...paid, key, refund: refund! };
+  }
+
+  /** Stripe's refunds of the PaymentIntent. */
+  const stripeRefundsOf = (paymentIntentId: string) =>
+    [...gateway.stripe.refunds.values()].filter((r) => r.payment_intent === paymentIntentId);
+  const refundRow = async (refundId: string) =>
+    (await sql<{ status: string; provider_refund_id: string }[]>`
+      select status, provider_refund_id from public.refunds where id = ${refundId}::uuid`)[0]!;
 
   const refundStatus = async (refundId: string) =>
     (await sql<{ status: string }[]>`select status from public.refunds where id = ${refundId}::uuid`)[0]!.status;
@@ -433,6 +466,49 @@ describe("stripe-poll for refunds", () => {
 
     expect(await signedWebhook(refundEvent("refund.failed", paid.refund.stripeId))).toEqual({ status: 200, outcome: "ignored" });
     expect((await runJob()).body).toMatchObject({ taken: 0 });
+  });
+
+  it("a lost answer healed by stripe-poll with no admin retry: the refund found by its request id is completed once under Stripe's id", async () => {
+    const lost = await unansweredRefund(2500, 1000, "accept-silently");
+    const creates = calls("POST /v1/refunds");
+    expect((await runJob()).body).toMatchObject({ taken: 1, applied: 1, resent: 0, errors: 0 });
+    const [made] = stripeRefundsOf(lost.paymentIntentId);
+    expect(await refundRow(lost.refund.id)).toEqual({ status: "succeeded", provider_refund_id: made!.id });
+    expect(calls("POST /v1/refunds")).toBe(creates);
+    expect(await balanceOf(sql, lost.accountId)).toEqual({ balance: 1500, available: 1500 });
+    expect(await reversalsOf(lost.credit)).toBe(1);
+    expect((await runJob()).body).toMatchObject({ taken: 0 });
+  });
+
+  it("a refund request Stripe never received is sent again by stripe-poll with the same Idempotency-Key and recorded once", async () => {
+    const never = await unansweredRefund(2000, 600, STRIPE_DOWN);
+    expect(stripeRefundsOf(never.paymentIntentId)).toEqual([]);
+    expect((await runJob()).body).toMatchObject({ taken: 1, resent: 1, errors: 0 });
+    const made = stripeRefundsOf(never.paymentIntentId);
+    expect(made).toHaveLength(1);
+    expect(made[0]!.metadata).toMatchObject({ refund_request_id: never.refund.request_id, payment_id: never.paymentId });
+    expect(gateway.stripe.refundKeys.filter((key) => key === never.refund.request_id)).toHaveLength(2);
+    expect(await refundRow(never.refund.id)).toEqual({ status: "succeeded", provider_refund_id: made[0]!.id });
+    expect(await balanceOf(sql, never.accountId)).toEqual({ balance: 1400, available: 1400 });
+    expect(await reversalsOf(never.credit)).toBe(1);
+
+    // The admin's retry with the same key finds the refund recorded: no second one at Stripe.
+    const retried = await askRefund(never.paymentId, 600, never.key);
+    expect(retried.status).toBe(201);
+    expect(retried.body.refund).toMatchObject({ id: never.refund.id, status: "succeeded" });
+    expect(stripeRefundsOf(never.paymentIntentId)).toHaveLength(1);
+    expect((await runJob()).body).toMatchObject({ taken: 0 });
+  });
+
+  it("a refund Stripe never received, older than a day, is not sent again: not_found, left pending for an admin", async () => {
+    const old = await unansweredRefund(1000, 400, STRIPE_DOWN);
+    await age(sql, "refunds", old.refund.id, 86_400 + 60);
+    const creates = calls("POST /v1/refunds");
+    expect((await runJob()).body).toMatchObject({ taken: 1, resent: 0, not_found: 1, errors: 0 });
+    expect(calls("POST /v1/refunds")).toBe(creates);
+    expect(stripeRefundsOf(old.paymentIntentId)).toEqual([]);
+    expect(await refundRow(old.refund.id)).toEqual({ status: "pending", provider_refund_id: old.refund.request_id });
+    expect(await balanceOf(sql, old.accountId)).toEqual({ balance: 1000, available: 1000 });
   });
 
   it("Stripe down, still requiring action, or not knowing the refund: each is left pending, counted, while the run goes on", async () => {

@@ -21,25 +21,36 @@
 // outcome, past the TTL too. expire-intents leaves these intents (Stripe's, with a PaymentIntent)
 // to this job.
 //
-// Refunds Stripe answered pending (an admin's refund) are completed or closed only by Stripe's
-// webhooks, and meanwhile reserve their part of the credit (no ledger reversal of it, no closing
-// of its account). So those still pending after JOBS_STRIPE_POLL_AFTER_SECONDS are read back too
-// (refunds.retrieve) and applied by the webhook's own event: `succeeded` as refund.updated
-// (the pending refund completed, the credit reversed once), `failed` as refund.failed and
-// `canceled` as refund.updated (the pending refund closed, its reservation released); a late
-// webhook finds the refund no longer pending and changes nothing. `pending` and
-// `requires_action` wait. A refund Stripe does not know (404) is logged and counted not_found,
-// and left for reconcile.
+// Pending refunds (an admin's refund Stripe answered pending, or whose answer was lost) are
+// completed or closed only by Stripe's webhooks, and meanwhile reserve their part of the credit
+// (no ledger reversal of it, no closing of its account). So those still pending after
+// JOBS_STRIPE_POLL_AFTER_SECONDS are read back too (refunds.retrieve) and applied by the
+// webhook's own event: `succeeded` as refund.updated (the pending refund completed, the credit
+// reversed once), `failed` as refund.failed and `canceled` as refund.updated (the pending
+// refund closed, its reservation released); a late webhook finds the refund no longer pending
+// and changes nothing. `pending` and `requires_action` wait. A refund recorded before Stripe was
+// asked and still under the admin's request id (Stripe's answer was lost, or Stripe never got
+// the request) is looked for among the payment's refunds by metadata.refund_request_id; found,
+// it is applied the same way, and the event gives the refund Stripe's id. When Stripe has none,
+// the request never reached it: within a day of the refund (REFUND_RESEND_WITHIN_SECONDS,
+// Stripe's Idempotency-Key retention) it is sent again with the admin's Idempotency-Key and the
+// same parameters, counted resent, and the refund it makes is read back and applied; a refund
+// older than that counts not_found, pending for an admin (reconcile lists it after two days). A
+// refund Stripe does not know (404) is logged and counted not_found, and left for reconcile.
 //
 // Stripe unreachable or refusing otherwise (a 5xx, a 429, our key refused) leaves the item and
 // counts an error; neither stops the run's other items. Each item is leased for
 // JOBS_LEASE_SECONDS, or a quarter of the time it has waited.
 import {
+  type StripeClient,
   type StripePaymentIntent,
   type StripeRefund,
   StripeUnknownPaymentIntentError,
   StripeUnknownRefundError,
 } from "../_shared/providers/stripe/client.ts";
+import { isRefundRequestId } from "../_shared/providers/refund-request.ts";
+import { findOrSendAgain } from "./refund-resend.ts";
+import { sendStripeRefund } from "../_shared/money/stripe-refunds.ts";
 import { stripePolledEvent } from "../_shared/providers/stripe/events.ts";
 import { expireUnpaidIntent } from "./expire-intents.ts";
 import type { Job, JobRun } from "./job.ts";
@@ -91,17 +102,40 @@ function settleIntent(run: JobRun, item: LeasedPayment): Promise<Verdict> {
   });
 }
 
-/** Reads the pending refund back and applies its end; Stripe's failures counted. */
-function settleRefund(run: JobRun, item: LeasedPayment): Promise<Verdict> {
+/**
+ * The item's refund as Stripe has it: by its id, or, for a refund still under its request id
+ * (Stripe's answer to the refund was lost, or Stripe never got it), the payment's refund that
+ * carries the request id in its metadata, or the one the request sent again makes
+ * (refund-resend.ts).
+ */
+function readBackRefund(stripe: StripeClient, run: JobRun, item: LeasedPayment, resent: () => void): Promise<StripeRefund> {
+  if (!isRefundRequestId(item.referenceId)) return stripe.retrieveRefund(item.referenceId);
+  return findOrSendAgain(run, item, {
+    provider: "stripe",
+    find: (unanswered) => stripe.refundOfRequest(unanswered.providerPaymentId, item.referenceId),
+    sendAgain: (unanswered) => sendStripeRefund(stripe, unanswered),
+    read: (id) => stripe.retrieveRefund(id),
+    unknown: (message) => new StripeUnknownRefundError(message, 404),
+  }, resent);
+}
+
+/**
+ * Reads the pending refund back (its request sent again when Stripe never received it) and
+ * applies its end; Stripe's failures counted. A refund sent again counts resent whatever Stripe
+ * answered, unless that failed.
+ */
+async function settleRefund(run: JobRun, item: LeasedPayment): Promise<Verdict> {
   const stripe = run.stripe();
-  return settleWithProvider(run, item, {
+  let sentAgain = false;
+  const verdict = await settleWithProvider(run, item, {
     log: { prefix: "stripe_poll", ids: { kind: "refunds", refund_id: item.id, stripe_refund_id: item.referenceId } },
-    readBack: () => stripe.retrieveRefund(item.referenceId),
+    readBack: () => readBackRefund(stripe, run, item, () => sentAgain = true),
     topUp: null,
     state: (refund) => refund.status ?? "pending",
     unknown: (error) => error instanceof StripeUnknownRefundError,
     apply: (refund) => applyRefund(run, refund),
   });
+  return sentAgain && verdict !== "errors" ? "resent" : verdict;
 }
 
 const SETTLE = { intents: settleIntent, refunds: settleRefund };

@@ -505,6 +505,8 @@ export interface StripeStandIn {
   refundBehaviour: Behaviour | "accept-silently";
   /** The status of the refunds it creates (Stripe: succeeded for most cards, pending for some). */
   refundStatus: "succeeded" | "pending";
+  /** The Idempotency-Key of every POST /v1/refunds, in order (undefined: none sent). */
+  refundKeys: (string | undefined)[];
   /** Refunds created, by id (delete one and Stripe answers 404 resource_missing for it). */
   refunds: Map<string, Record<string, unknown>>;
   /** Requests received, as "METHOD path". */
@@ -650,6 +652,7 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
   const requests: string[] = [];
   const answered = new Map<string, { params: string; status: number; body: unknown }>();
   const refunds = new Map<string, Record<string, unknown>>();
+  const refundKeys: (string | undefined)[] = [];
   const standIn = {
     createBehaviour: "accept" as Behaviour,
     refundBehaviour: "accept" as Behaviour | "accept-silently",
@@ -684,6 +687,7 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
       );
     }
     const key = request.headers["idempotency-key"] as string | undefined;
+    if (path === "/v1/refunds") refundKeys.push(key);
     const earlier = key === undefined ? undefined : answered.get(key);
     if (earlier) {
       if (earlier.params !== text) {
@@ -792,6 +796,7 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     ...served,
     paymentIntents,
     refunds,
+    refundKeys,
     requests,
     confirm,
     update,

@@ -10,8 +10,8 @@ export interface RefundRequest {
 
 /**
  * The prefix of the admin's refund request ids (rr_ and 40 hex digits, admin/routes): a Revolut
- * refund recorded before Revolut named its refund order is stored under its request id, which no
- * provider id starts with.
+ * or Stripe refund recorded before its provider named its refund is stored under its request id,
+ * which no provider id starts with.
  */
 export const REFUND_REQUEST_PREFIX = "rr_";
 

@@ -106,7 +106,7 @@ export interface PaymentRow {
 /**
  * The recorded payment of a provider payment id, or null. `locked` reads it under the row lock
  * the refund functions take (api_private.payment_lock), so that what the caller works out from
- * it (what a refund report adds to the refunds recorded) waits for a refund in flight and
+ * it (what a refund report adds to the refunds recorded) waits for a refund being recorded and
  * counts it once committed.
  */
 export async function findPayment(

@@ -4,15 +4,14 @@
 //                                   moves only on the provider's confirmation (refund_record)
 // POST /admin/payments/:id/resolve  closes a needs_review payment: credit once, or reject
 //
-// A Stripe refund locks the payment (api_private.refund_prepare) for the whole call, so two
-// concurrent refunds are decided one after the other and never add up to more than the
-// payment; a MoMo or Revolut refund reserves its amount as a pending refund committed before the
-// provider is asked (momo-refund.ts, _shared/money/revolut-refunds.ts). Each asks the provider
+// Every refund reserves its amount as a pending refund committed before the provider is asked
+// (momo-refund.ts, _shared/money/provider-refunds.ts), so two concurrent refunds never add up to
+// more than the payment and no lock is held while the provider answers. Each asks the provider
 // with the refund request id as its idempotency key (MoMo: a transfer reference derived from
-// it; Revolut: also the refund order's reference): a retry of a request the provider did not
-// answer (502) reaches the same provider refund, never a second one.
+// it; Revolut: also the refund order's reference; Stripe: also the refund's metadata): a retry
+// of a request the provider did not answer (502) reaches the same provider refund, never a
+// second one.
 import { z } from "zod";
-import type { TransactionSql } from "../../_shared/db.ts";
 import { errorResponse, HttpError } from "../../_shared/errors.ts";
 import { sha256Hex, type StoredResponse } from "../../_shared/idempotency.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
@@ -21,25 +20,20 @@ import { providerUnavailable } from "../../_shared/providers/unavailable.ts";
 import type { AdminApp, AdminContext, AdminRoutes, Row } from "../types.ts";
 import { amount, idempotencyKeyField, idempotentMutation, idempotentProviderMutation, reason } from "../mutation.ts";
 import { pathId } from "../params.ts";
-import { requestProviderRefund } from "../refund-providers.ts";
 import { recordMomoRefund, sendRecordedMomoRefund } from "../momo-refund.ts";
-import { askRevolutForRefund, recordRevolutRefund } from "../../_shared/money/revolut-refunds.ts";
+import { askRevolutForRefund } from "../../_shared/money/revolut-refunds.ts";
+import { askStripeForRefund } from "../../_shared/money/stripe-refunds.ts";
+import { type RecordedRefund, recordRefundRequest, type RefundProvider } from "../../_shared/money/provider-refunds.ts";
+import type { InTransaction } from "../../_shared/idempotent-run.ts";
 import { REFUND_REQUEST_PREFIX } from "../../_shared/providers/refund-request.ts";
 
 const refundBody = z.strictObject({ amount, reason, idempotency_key: idempotencyKeyField });
-type RefundInput = z.output<typeof refundBody>;
 
 const resolveBody = z.strictObject({
   action: z.enum(["credit", "reject"], { error: "must be credit or reject" }),
   reason,
   idempotency_key: idempotencyKeyField,
 });
-
-interface RefundTargetRow {
-  provider: "stripe";
-  provider_payment_id: string;
-  currency: string;
-}
 
 /** The admin's refund request id: one per (admin, Idempotency-Key), the provider's idempotency key. */
 async function refundRequestId(c: AdminContext, key: string): Promise<string> {
@@ -69,44 +63,7 @@ async function errorBody(c: AdminContext, error: HttpError): Promise<StoredRespo
 }
 
 /**
- * Stripe: refund_prepare locks the payment and checks the amount and that the
- * ledger can take the refund, the provider is asked with the request id as its idempotency key,
- * and its answer is recorded (succeeded: refund_record; pending: refund_record_pending). A retry
- * whose first answer was lost may find the refund recorded meanwhile by the provider's webhook
- * under the same provider refund id: recording it again changes nothing.
- */
-async function refundThroughProvider(
-  c: AdminContext,
-  routes: AdminRoutes,
-  tx: TransactionSql,
-  paymentId: string,
-  input: RefundInput,
-  requestId: string,
-): Promise<StoredResponse> {
-  const [target] = await tx<RefundTargetRow[]>`
-    select provider, provider_payment_id, currency from api_private.refund_prepare(${paymentId}::uuid, ${input.amount}::bigint)`;
-  const refund = await requestProviderRefund(
-    routes.providers(),
-    { paymentId, provider: target!.provider, providerPaymentId: target!.provider_payment_id },
-    input.amount,
-    requestId,
-  );
-  if (refund.outcome === "declined") return errorBody(c, declined(target!.provider, `refund ${refund.providerStatus}`));
-  const [row] = refund.outcome === "succeeded"
-    ? await tx<{ refund: Row }[]>`
-        select to_jsonb(r) as refund
-          from public.refund_record(${paymentId}::uuid, ${input.amount}::bigint, ${refund.id}, ${input.reason}) r`
-    : await tx<{ refund: Row }[]>`
-        select to_jsonb(r) as refund
-          from api_private.refund_record_pending(${paymentId}::uuid, ${input.amount}::bigint, ${refund.id}, ${input.reason}) r`;
-  return {
-    status: 201,
-    body: { refund: row!.refund, provider: { refund_id: refund.id, status: refund.providerStatus, request_id: requestId } },
-  };
-}
-
-/**
- * MoMo or Revolut refused a later try of a refund request whose refund stays pending (an
+ * The provider refused a later try of a refund request whose refund stays pending (an
  * earlier try may have reached the provider, which may still pay it): 502, not stored, so that
  * the answer never calls the refund declined and the same key asks again (docs/PAYMENTS.md).
  */
@@ -126,36 +83,44 @@ function refusedRetry(routes: AdminRoutes, paymentId: string, error: ProviderErr
   );
 }
 
+/** How the provider of a refund recorded by request is asked (provider-refunds.ts). */
+function askerOf(c: AdminContext, routes: AdminRoutes, provider: RefundProvider) {
+  const asAdmin: InTransaction = (fn) => routes.asCaller(c, fn);
+  const asService: InTransaction = (fn) => routes.asService(c, fn);
+  return (recorded: RecordedRefund) =>
+    provider === "revolut"
+      ? askRevolutForRefund(routes.providers().revolut(), asAdmin, asService, recorded)
+      : askStripeForRefund(routes.providers().stripe(), asAdmin, asService, recorded);
+}
+
 /**
- * Revolut: the pending refund is recorded, and committed, first, under the request id; then
- * Revolut is asked (or its refund order found again by the request id) and its answer recorded.
+ * Revolut or Stripe: the pending refund is recorded, and committed, first, under the request
+ * id; then the provider is asked (or its refund found again by the request id) and its answer
+ * recorded.
  */
-function refundThroughRevolut(c: AdminContext, routes: AdminRoutes, paymentId: string): Promise<Response> {
+function refundRecordedFirst(c: AdminContext, routes: AdminRoutes, paymentId: string, provider: RefundProvider): Promise<Response> {
+  const ask = askerOf(c, routes, provider);
   return idempotentProviderMutation(c, routes, refundBody, {
-    start: async (tx, input, key) => recordRevolutRefund(tx, paymentId, input.amount, input.reason, await refundRequestId(c, key)),
+    start: async (tx, input, key) =>
+      recordRefundRequest(tx, provider, paymentId, input.amount, input.reason, await refundRequestId(c, key)),
     finish: async (recorded) => {
       let outcome;
       try {
-        outcome = await askRevolutForRefund(
-          routes.providers().revolut(),
-          (fn) => routes.asCaller(c, fn),
-          (fn) => routes.asService(c, fn),
-          recorded,
-        );
+        outcome = await ask(recorded);
       } catch (error) {
         if (!(error instanceof ProviderError)) throw error;
-        // A refusal of a later try (its call, or the search for an earlier try's refund order)
-        // closes nothing: an earlier call may have reached Revolut, so the refund stays pending
+        // A refusal of a later try (its call, or the search for an earlier try's refund) closes
+        // nothing: an earlier call may have reached the provider, so the refund stays pending
         // with its amount reserved. Stored as a 422, that answer would tell the refund declined
-        // while it is not, and every retry with the key would replay it instead of asking
-        // Revolut again, which is the one way to settle a refund Revolut never got.
+        // while it is not, and every retry with the key would replay it instead of asking the
+        // provider again, which is the one way to settle a refund the provider never got.
         if (error.kind === "declined" && !recorded.fresh) return errorBody(c, refusedRetry(routes, paymentId, error));
         return providerFailure(c, routes, paymentId, error);
       }
       const { refund, providerStatus } = outcome;
-      if (refund.status === "failed" || refund.status === "canceled") return errorBody(c, declined("revolut", `refund ${providerStatus}`));
-      const provider = { refund_id: refund.provider_refund_id, status: providerStatus, request_id: recorded.requestId };
-      return { status: 201, body: { refund, provider } };
+      if (refund.status === "failed" || refund.status === "canceled") return errorBody(c, declined(provider, `refund ${providerStatus}`));
+      const answered = { refund_id: refund.provider_refund_id, status: providerStatus, request_id: recorded.requestId };
+      return { status: 201, body: { refund, provider: answered } };
     },
   });
 }
@@ -188,21 +153,14 @@ function refundThroughMomo(c: AdminContext, routes: AdminRoutes, paymentId: stri
 export function registerPaymentActionRoutes(app: AdminApp, routes: AdminRoutes): void {
   app.post("/payments/:id/refund", async (c) => {
     const id = pathId(c);
-    // An unknown payment goes the Stripe way, where refund_prepare answers WL007.
+    // An unknown payment goes the Stripe way, where refund_begin answers WL007.
     const [payment] = await routes.asCaller(
       c,
       (tx) => tx<{ provider: string }[]>`select provider from public.payments where id = ${id}::uuid`,
     );
     if (payment?.provider === "momo") return refundThroughMomo(c, routes, id);
-    if (payment?.provider === "revolut") return refundThroughRevolut(c, routes, id);
-    return idempotentMutation(c, routes, refundBody, async (tx, input, key) => {
-      try {
-        return await refundThroughProvider(c, routes, tx, id, input, await refundRequestId(c, key));
-      } catch (error) {
-        if (!(error instanceof ProviderError)) throw error;
-        return providerFailure(c, routes, id, error);
-      }
-    });
+    if (payment?.provider === "revolut") return refundRecordedFirst(c, routes, id, "revolut");
+    return refundRecordedFirst(c, routes, id, "stripe");
   });
   app.all("/payments/:id/refund", allowMethods("POST"));
 

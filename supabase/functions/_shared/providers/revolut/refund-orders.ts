@@ -8,31 +8,13 @@
 //
 // An admin's refund is recorded pending under its request id before Revolut is asked, and that
 // id is the refund order's merchant_order_data.reference: the refund order read back names it,
-// so the refund takes the order's id first (identifyRevolutRefund) even when Revolut's answer to
+// so the refund takes the order's id first (identifyRefund) even when Revolut's answer to
 // the admin's request was lost.
 import type { TransactionSql } from "../../db.ts";
 import { findIntentId, findPayment, recordRefund, recordRefundFailure } from "../../webhooks/payments.ts";
 import type { AppliedOutcome } from "../../webhooks/store-then-apply.ts";
-import type { Refund } from "../../money/momo-refunds.ts";
+import { identifyRefund } from "../../money/provider-refunds.ts";
 import type { OrderLookup } from "./events.ts";
-
-/**
- * The refund recorded under the admin's refund request `requestId` takes the id of Revolut's
- * refund order `order` (api_private.revolut_refund_identify, once): the refund, or null when
- * none was recorded under it. Throws (WL005) for an order that is not that refund's.
- */
-export async function identifyRevolutRefund(
-  tx: TransactionSql,
-  requestId: string,
-  order: { id: string; amount: number },
-  /** The order the refund order says it refunds (null: it names none, and is no refund of ours). */
-  refundedOrderId: string | null,
-): Promise<Refund | null> {
-  const [row] = await tx<{ refund: Refund }[]>`
-    select to_jsonb(r) as refund
-      from api_private.revolut_refund_identify(${requestId}, ${order.id}, ${refundedOrderId}, ${order.amount}::bigint) r`;
-  return row?.refund ?? null;
-}
 
 const FAILED_REFUND_STATES: Record<string, "failed" | "canceled"> = { failed: "failed", declined: "failed", cancelled: "canceled" };
 
@@ -68,7 +50,7 @@ export async function applyRefundOrder(tx: TransactionSql, orderId: string, look
   if (!lookup.ok) throw lookup.error;
   const order = lookup.value;
   const reference = order.merchant_order_data?.reference;
-  if (reference && order.related_order_id) await identifyRevolutRefund(tx, reference, order, order.related_order_id);
+  if (reference && order.related_order_id) await identifyRefund(tx, "revolut", reference, order, order.related_order_id);
   const paymentId = await refundedPaymentId(tx, order.id, order.related_order_id);
   // A refund of an order that never became one of our payments has nothing to move.
   if (!paymentId) return "ignored";

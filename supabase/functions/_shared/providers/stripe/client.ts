@@ -1,9 +1,10 @@
 // The Stripe API calls the functions make, through the official `stripe` package with fetch so
 // that the same code runs under Deno and Node: creating the PaymentIntent of a top-up, reading
 // it back and cancelling it (stripe-poll), refunding a payment (an admin refund), reading a
-// pending refund back (stripe-poll) and reading a charge's refunds (stripe-webhook). The API
-// host comes from STRIPE_API_BASE_URL (https://api.stripe.com in production, a stand-in in
-// tests); the SDK's own retries are off because the caller retries with the same intent.
+// refund back by its id or by its request (stripe-poll) and reading a charge's refunds
+// (stripe-webhook). The API host comes from STRIPE_API_BASE_URL (https://api.stripe.com in
+// production, a stand-in in tests); the SDK's own retries are off because the caller retries
+// with the same intent.
 import Stripe from "stripe";
 import { once } from "../../env.ts";
 import { providerConfigFromEnv } from "../from-env.ts";
@@ -90,6 +91,11 @@ export interface StripeClient {
    * Idempotency-Key.
    */
   createRefund(refund: NewRefund): Promise<CreatedRefund>;
+  /**
+   * The refund of the payment (PaymentIntent or charge) `paymentId` whose metadata names the
+   * admin's refund request `requestId`, or null when Stripe has none. Throws StripeApiError.
+   */
+  refundOfRequest(paymentId: string, requestId: string): Promise<StripeRefund | null>;
   /** The refund as Stripe has it now. Throws StripeUnknownRefundError, or StripeApiError. */
   retrieveRefund(id: string): Promise<StripeRefund>;
   /** Every refund of the charge as Stripe has it now (all pages), newest first. Throws StripeApiError. */
@@ -141,8 +147,21 @@ function asObjectError(
 /** asStripeApiError, except that Stripe not knowing the PaymentIntent (param intent) is a StripeUnknownPaymentIntentError. */
 const asPaymentIntentError = (error: unknown, what: string) => asObjectError(error, what, ["intent"], StripeUnknownPaymentIntentError);
 
+/** The parameter that names a refund's payment: a charge (ch_...) or a PaymentIntent. */
+const refundTarget = (paymentId: string) => paymentId.startsWith("ch_") ? { charge: paymentId } : { payment_intent: paymentId };
+
 export function createStripeClient(config: StripeClientConfig): StripeClient {
   const stripe = createStripeSdk(config);
+  const refundOfRequest: StripeClient["refundOfRequest"] = async (paymentId, requestId) => {
+    try {
+      for await (const listed of stripe.refunds.list({ ...refundTarget(paymentId), limit: 100 })) {
+        if (listed.metadata?.refund_request_id === requestId) return listed;
+      }
+      return null;
+    } catch (error) {
+      throw asStripeApiError(error, `the look-up of the refunds of ${paymentId}`);
+    }
+  };
   return {
     async createPaymentIntent(intent) {
       let created: Stripe.PaymentIntent;
@@ -180,25 +199,16 @@ export function createStripeClient(config: StripeClientConfig): StripeClient {
     },
 
     async createRefund(refund) {
-      const target = refund.paymentId.startsWith("ch_") ? { charge: refund.paymentId } : { payment_intent: refund.paymentId };
       // Stripe keeps an Idempotency-Key's answer for 24 hours only, and a retry after that would
-      // make a second refund: the refund an earlier try of the request made is looked for first,
-      // by the request id in its metadata, among the payment's refunds.
-      let earlier: Stripe.Refund | undefined;
-      try {
-        for await (const listed of stripe.refunds.list({ ...target, limit: 100 })) {
-          if (listed.metadata?.refund_request_id === refund.requestId) {
-            earlier = listed;
-            break;
-          }
-        }
-      } catch (error) {
-        throw asStripeApiError(error, `the look-up of the refunds of ${refund.paymentId}`);
-      }
-      let created: Stripe.Refund | undefined = earlier;
+      // make a second refund: the refund an earlier try of the request made is looked for first.
+      let created = await refundOfRequest(refund.paymentId, refund.requestId);
       try {
         created ??= await stripe.refunds.create(
-          { ...target, amount: refund.amount, metadata: { payment_id: refund.ourPaymentId, refund_request_id: refund.requestId } },
+          {
+            ...refundTarget(refund.paymentId),
+            amount: refund.amount,
+            metadata: { payment_id: refund.ourPaymentId, refund_request_id: refund.requestId },
+          },
           { idempotencyKey: refund.requestId },
         );
       } catch (error) {
@@ -206,6 +216,8 @@ export function createStripeClient(config: StripeClientConfig): StripeClient {
       }
       return { id: created.id, status: created.status ?? "pending", amount: created.amount };
     },
+
+    refundOfRequest,
 
     async retrieveRefund(id) {
       try {

@@ -8,6 +8,8 @@ import { storableJson } from "../../storable.ts";
 import { jsonb } from "../../webhooks/jsonb.ts";
 import { type Settled, settled } from "../settled.ts";
 import type { StripeClient } from "./client.ts";
+import { identifyRefund } from "../../money/provider-refunds.ts";
+import { isRefundRequestId } from "../refund-request.ts";
 import {
   findIntentId,
   findPayment,
@@ -58,6 +60,9 @@ const refund = z.object({
   status: z.string().nullish(),
   reason: z.string().nullish(),
   failure_reason: z.string().nullish(),
+  charge: reference("ch_").nullish(),
+  payment_intent: reference("pi_").nullish(),
+  metadata,
 });
 
 const charge = z.object({
@@ -69,11 +74,7 @@ const charge = z.object({
 });
 
 /** The Refund object of charge.refund.updated, refund.updated and refund.failed. */
-const refundObject = refund.extend({
-  charge: reference("ch_").nullish(),
-  payment_intent: reference("pi_").nullish(),
-  currency,
-});
+const refundObject = refund.extend({ currency });
 
 const dispute = z.object({
   id: id("dp_"),
@@ -308,8 +309,9 @@ const isFailed = (re: Refund): re is Refund & { status: "failed" | "canceled" } 
  * Records the charge's refunds as Stripe listed them when the event arrived (`refunds`, read by
  * the webhook before the transaction: the event's charge carries only amount_refunded), each by
  * its own id (applyRefund), oldest first. Refunds Stripe did not list are left as they are.
- * Serialised per charge with the refund events; the payment is read under its row lock, so an
- * admin's refund in flight is recorded first and the listing then finds its row.
+ * Serialised per charge with the refund events; the payment is read under its row lock, so a
+ * refund being recorded (an admin's pending refund, or Stripe's answer to it) is recorded first
+ * and the listing then finds its row.
  */
 async function refundCharge(tx: TransactionSql, ch: z.output<typeof charge>, refunds: ChargeRefunds): Promise<AppliedOutcome> {
   if (!refunds.ok) throw refunds.error;
@@ -336,7 +338,8 @@ async function updateRefund(tx: TransactionSql, re: z.output<typeof refundObject
 }
 
 /**
- * Records one Stripe refund by its id as Stripe reports it: succeeded -> refund_record (a pending
+ * Records one Stripe refund by its id as Stripe reports it (an admin's refund still under its
+ * request id, named by metadata.refund_request_id, takes that id first): succeeded -> refund_record (a pending
  * row completed, a new one debited; the reversal forced when the money was spent), pending or
  * requires_action -> a pending refund reserving its amount (refund_record_pending), failed or
  * canceled -> refund_record_failure (a succeeded refund credited back, a pending one closed, one
@@ -347,6 +350,12 @@ async function updateRefund(tx: TransactionSql, re: z.output<typeof refundObject
  * order and however often its reports come.
  */
 async function applyRefund(tx: TransactionSql, paymentId: string, re: Refund): Promise<AppliedOutcome> {
+  const requestId = re.metadata.refund_request_id;
+  // An admin's refund recorded under its request id before Stripe was asked takes Stripe's id
+  // first, so that it is completed or closed below and never recorded a second time.
+  if (requestId && isRefundRequestId(requestId)) {
+    await identifyRefund(tx, "stripe", requestId, re, re.payment_intent ?? re.charge ?? null);
+  }
   const [recorded] = await tx<{ status: string; reason: string | null }[]>`
     select status, reason from public.refunds where provider = 'stripe' and provider_refund_id = ${re.id}`;
   if (recorded && FAILED_REFUND.has(recorded.status)) return "ignored";
