@@ -1,14 +1,15 @@
-// Refund outage drill (docs/TESTING.md), Revolut refunds: an admin refunds credited Revolut
-// top-ups while Revolut hangs (past the functions' provider timeout), answers 500, or makes the
-// refund order and loses its answer, a third of the refunds each. Every refund is answered 502
-// provider_unavailable and stays pending, its amount reserved, and the admin never retries.
-// Revolut recovers, and revolut-poll finds the refund orders Revolut made and sends the
-// requests it never received again, with their keys. Every refund must end succeeded, every
-// wallet debited once, and Revolut must hold one refund order per refund.
+// Refund outage drill (docs/TESTING.md), Revolut and Stripe refunds: an admin refunds credited
+// top-ups while their provider hangs (past the functions' provider timeout), answers 500, or
+// makes the refund and loses its answer, a third of each provider's refunds each. Every refund
+// is answered 502 provider_unavailable and stays pending, its amount reserved, and the admin
+// never retries. The providers recover, and revolut-poll and stripe-poll find the refunds the
+// providers made and send the requests they never received again, with their keys. Every refund
+// must end succeeded, every wallet debited once, and each provider must hold one refund per
+// refund request.
 import type postgres from "postgres";
 import { adminRequest, answerOf, createStaff } from "../../supabase/tests/support/admin-fixtures.ts";
 import { checkLedgerInvariants } from "../../supabase/tests/support/ledger-invariants.ts";
-import type { Behaviour } from "../../supabase/tests/support/provider-standins.ts";
+import { type Behaviour, stripeError } from "../../supabase/tests/support/provider-standins.ts";
 import type { DrillReport } from "./report.ts";
 import { type DrillOptions, type Gateway, type GatewaySupport, withPaymentsGateway } from "./payments-gateway.ts";
 
@@ -17,17 +18,24 @@ const TOP_UP = 800;
 const REFUND = 500;
 const POLL_AFTER_SECONDS = 3600;
 
-/** How Revolut fails an admin's refund request during the outage. */
-const outages: { name: string; behaviour: Behaviour | "accept-silently" }[] = [
-  { name: "no answer", behaviour: "hang" },
-  { name: "500", behaviour: { status: 500, body: { code: "internal_error", message: "stand-in outage" } } },
-  { name: "refund made, answer lost", behaviour: "accept-silently" },
-];
-
 // Imported once the test environment is set (it reads it on import).
 type WebhookRequests = typeof import("../../supabase/tests/support/webhook-requests.ts");
 
+/** One provider as the drill uses it. */
+interface RefundProvider {
+  name: "revolut" | "stripe";
+  /** How the provider fails an admin's refund request during the outage, a third of the refunds each. */
+  outages: { name: string; behaviour: Behaviour | "accept-silently" }[];
+  /** A top-up the customer paid, credited through the provider's signed webhook: our payment's id. */
+  creditedTopUp(): Promise<string>;
+  /** Sets how the provider answers a refund request. */
+  answerRefunds(behaviour: Behaviour | "accept-silently"): void;
+  /** The refund request id of every refund the provider made. */
+  refundRequests(): (string | undefined)[];
+}
+
 interface Refunded {
+  provider: RefundProvider["name"];
   outage: string;
   paymentId: string;
   status?: number;
@@ -35,56 +43,117 @@ interface Refunded {
 }
 
 export function refundOutageDrill(sql: postgres.Sql, options: DrillOptions): Promise<DrillReport> {
+  const pollAfter = String(POLL_AFTER_SECONDS);
   return withPaymentsGateway(
     sql,
     options,
-    { JOBS_REVOLUT_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS) },
+    { JOBS_REVOLUT_POLL_AFTER_SECONDS: pollAfter, JOBS_STRIPE_POLL_AFTER_SECONDS: pollAfter },
     async (sql, gateway, support) => {
       const requests: WebhookRequests = await import("../../supabase/tests/support/webhook-requests.ts");
-      return await drill(sql, gateway, support, requests);
+      return await drill(sql, gateway, [revolut(sql, gateway, support, requests), stripe(sql, gateway, support, requests)]);
     },
   );
 }
 
-/** A Revolut top-up the customer paid, credited through Revolut's signed webhook: our payment's id. */
-async function creditedTopUp(sql: postgres.Sql, gateway: Gateway, { waitingTopUp }: GatewaySupport, { revolutRequest }: WebhookRequests) {
-  const topUp = await waitingTopUp(sql, gateway, "revolut", "EUR", TOP_UP);
-  gateway.revolut.complete(topUp.providerRef);
-  const delivered = await fetch(revolutRequest({ event: "ORDER_COMPLETED", order_id: topUp.providerRef }, {}, { base: gateway.url }));
-  await delivered.arrayBuffer();
-  if (delivered.status !== 200) throw new Error(`Revolut's ORDER_COMPLETED answered ${delivered.status}`);
-  const [payment] = await sql<{ id: string }[]>`
-    select id from public.payments where provider = 'revolut' and provider_payment_id = ${topUp.providerRef}`;
-  return { paymentId: payment!.id };
+/** Delivers a provider's signed webhook to the gateway; throws unless it is answered 200. */
+async function deliver(request: Request): Promise<void> {
+  const response = await fetch(request);
+  await response.arrayBuffer();
+  if (response.status !== 200) throw new Error(`a signed webhook answered ${response.status}`);
 }
 
-async function drill(sql: postgres.Sql, gateway: Gateway, support: GatewaySupport, requests: WebhookRequests): Promise<DrillReport> {
+async function paymentOf(sql: postgres.Sql, provider: string, providerPaymentId: string): Promise<string> {
+  const [payment] = await sql<{ id: string }[]>`
+    select id from public.payments where provider = ${provider} and provider_payment_id = ${providerPaymentId}`;
+  return payment!.id;
+}
+
+function revolut(
+  sql: postgres.Sql,
+  gateway: Gateway,
+  { waitingTopUp }: GatewaySupport,
+  { revolutRequest }: WebhookRequests,
+): RefundProvider {
+  return {
+    name: "revolut",
+    outages: [
+      { name: "no answer", behaviour: "hang" },
+      { name: "500", behaviour: { status: 500, body: { code: "internal_error", message: "stand-in outage" } } },
+      { name: "refund made, answer lost", behaviour: "accept-silently" },
+    ],
+    async creditedTopUp() {
+      const topUp = await waitingTopUp(sql, gateway, "revolut", "EUR", TOP_UP);
+      gateway.revolut.complete(topUp.providerRef);
+      await deliver(revolutRequest({ event: "ORDER_COMPLETED", order_id: topUp.providerRef }, {}, { base: gateway.url }));
+      return await paymentOf(sql, "revolut", topUp.providerRef);
+    },
+    answerRefunds: (behaviour) => gateway.revolut.refundBehaviour = behaviour,
+    refundRequests: () =>
+      gateway.revolut.refundOrders.map((order) => (order.merchant_order_data as { reference?: string } | undefined)?.reference),
+  };
+}
+
+function stripe(
+  sql: postgres.Sql,
+  gateway: Gateway,
+  { waitingTopUp }: GatewaySupport,
+  { stripePaymentSucceeded, stripeRequest }: WebhookRequests,
+): RefundProvider {
+  return {
+    name: "stripe",
+    outages: [
+      { name: "no answer", behaviour: "hang" },
+      { name: "500", behaviour: { status: 500, body: stripeError("api_error", undefined, "stand-in outage") } },
+      { name: "refund made, answer lost", behaviour: "accept-silently" },
+    ],
+    async creditedTopUp() {
+      const topUp = await waitingTopUp(sql, gateway, "stripe", "USD", TOP_UP);
+      gateway.stripe.confirm(topUp.providerRef);
+      const succeeded = stripePaymentSucceeded(topUp.providerRef, TOP_UP, { metadata: { intent_id: topUp.intentId } });
+      await deliver(stripeRequest(succeeded, {}, { base: gateway.url }));
+      return await paymentOf(sql, "stripe", topUp.providerRef);
+    },
+    answerRefunds: (behaviour) => gateway.stripe.refundBehaviour = behaviour,
+    refundRequests: () =>
+      [...gateway.stripe.refunds.values()].map((refund) =>
+        (refund.metadata as { refund_request_id?: string } | undefined)?.refund_request_id
+      ),
+  };
+}
+
+async function drill(sql: postgres.Sql, gateway: Gateway, providers: RefundProvider[]): Promise<DrillReport> {
   const { admin } = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
   const refunds: Refunded[] = [];
-  for (const outage of outages) {
-    for (let i = 0; i < perOutage; i++) refunds.push({ outage: outage.name, ...await creditedTopUp(sql, gateway, support, requests) });
+  for (const provider of providers) {
+    for (const outage of provider.outages) {
+      for (let i = 0; i < perOutage; i++) {
+        refunds.push({ provider: provider.name, outage: outage.name, paymentId: await provider.creditedTopUp() });
+      }
+    }
   }
 
-  // The outage: each kind of failure for its third of the refunds, those refunds asked at once.
-  for (const outage of outages) {
-    gateway.revolut.refundBehaviour = outage.behaviour;
-    await Promise.all(
-      refunds.filter((r) => r.outage === outage.name).map(async (refund) => {
-        const answer = await answerOf(
-          await fetch(adminRequest(gateway.url, "POST", `/admin/payments/${refund.paymentId}/refund`, {
-            token: admin.token,
-            idempotencyKey: crypto.randomUUID(),
-            body: { amount: REFUND, reason: "refund outage drill" },
-          })),
-        );
-        refund.status = answer.status;
-        refund.code = answer.body?.error?.code;
-      }),
-    );
+  // The outage: each kind of failure for its third of a provider's refunds, those refunds asked at once.
+  for (const provider of providers) {
+    for (const outage of provider.outages) {
+      provider.answerRefunds(outage.behaviour);
+      await Promise.all(
+        refunds.filter((r) => r.provider === provider.name && r.outage === outage.name).map(async (refund) => {
+          const answer = await answerOf(
+            await fetch(adminRequest(gateway.url, "POST", `/admin/payments/${refund.paymentId}/refund`, {
+              token: admin.token,
+              idempotencyKey: crypto.randomUUID(),
+              body: { amount: REFUND, reason: "refund outage drill" },
+            })),
+          );
+          refund.status = answer.status;
+          refund.code = answer.body?.error?.code;
+        }),
+      );
+    }
+    provider.answerRefunds("accept");
   }
-  gateway.revolut.refundBehaviour = "accept";
 
-  // Recovery, with no retry by the admin: revolut-poll takes the refunds once they wait past its mark.
+  // Recovery, with no retry by the admin: the polls take the refunds once they wait past their mark.
   const paymentIds = refunds.map((r) => r.paymentId);
   await sql.begin(async (tx) => {
     await tx`set local session_replication_role = replica`;
@@ -93,12 +162,14 @@ async function drill(sql: postgres.Sql, gateway: Gateway, support: GatewaySuppor
               where payment_id = any(${paymentIds}::uuid[])`;
   });
   const polled = { runs: 0, applied: 0, resent: 0, errors: 0 };
-  for (let taken = -1; taken !== 0 && polled.runs < 5; polled.runs++) {
-    const { status, body } = await gateway.runJob("revolut-poll");
-    taken = status === 200 ? body.taken : 0;
-    polled.applied += body.applied ?? 0;
-    polled.resent += body.resent ?? 0;
-    polled.errors += body.errors ?? 0;
+  for (const provider of providers) {
+    for (let taken = -1, runs = 0; taken !== 0 && runs < 5; runs++, polled.runs++) {
+      const { status, body } = await gateway.runJob(`${provider.name}-poll`);
+      taken = status === 200 ? body.taken : 0;
+      polled.applied += body.applied ?? 0;
+      polled.resent += body.resent ?? 0;
+      polled.errors += body.errors ?? 0;
+    }
   }
 
   // What must hold.
@@ -118,27 +189,29 @@ async function drill(sql: postgres.Sql, gateway: Gateway, support: GatewaySuppor
   count("payments without exactly one refund, succeeded", rows.filter((r) => r.refunds !== 1 || r.succeeded !== 1).length);
   count("payments whose refunded amount is not the refund's", rows.filter((r) => r.refunded !== REFUND).length);
   count("wallets not debited exactly once", rows.filter((r) => r.balance !== TOP_UP - REFUND).length);
-  const ordersPerReference = new Map<string, number>();
-  for (const order of gateway.revolut.refundOrders) {
-    const reference = (order.merchant_order_data as { reference?: string } | undefined)?.reference ?? "none";
-    ordersPerReference.set(reference, (ordersPerReference.get(reference) ?? 0) + 1);
-  }
-  count("refund requests Revolut made more than one refund order of", [...ordersPerReference.values()].filter((n) => n > 1).length);
-  if (gateway.revolut.refundOrders.length !== refunds.length) {
-    failures.push(`${gateway.revolut.refundOrders.length} Revolut refund orders for ${refunds.length} refunds`);
+  const made: Record<string, number> = {};
+  for (const provider of providers) {
+    const requests = provider.refundRequests();
+    made[provider.name] = requests.length;
+    count(`${provider.name} refunds without the admin's refund request`, requests.filter((id) => id === undefined).length);
+    count(`${provider.name} refund requests made into more than one refund`, requests.length - new Set(requests).size);
+    const asked = refunds.filter((r) => r.provider === provider.name).length;
+    if (requests.length !== asked) failures.push(`${requests.length} ${provider.name} refunds for ${asked} refund requests`);
   }
   const violations = await checkLedgerInvariants(sql);
   for (const v of violations) failures.push(`ledger invariant ${v.invariant}: ${v.detail}`);
   return {
-    name: `Refund outage (${refunds.length} Revolut refunds: Revolut hangs, answers 500 or loses its answer; no admin retries)`,
+    name:
+      `Refund outage (${refunds.length} refunds, Revolut's and Stripe's: the provider hangs, answers 500 or loses its answer; no admin retries)`,
     figures: {
       "refunds answered 502 provider_unavailable": refunds.filter((r) => r.status === 502 && r.code === "provider_unavailable").length,
-      "revolut-poll runs": polled.runs,
-      "refund orders found and applied": polled.applied,
+      "poll runs": polled.runs,
+      "refunds found and applied": polled.applied,
       "refund requests sent again": polled.resent,
       "poll errors": polled.errors,
       "refunds succeeded": rows.filter((r) => r.succeeded === 1).length,
-      "Revolut refund orders": gateway.revolut.refundOrders.length,
+      "Revolut refund orders": made.revolut ?? 0,
+      "Stripe refunds": made.stripe ?? 0,
       "ledger invariant violations": violations.length,
     },
     failures,
