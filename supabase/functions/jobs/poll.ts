@@ -151,8 +151,11 @@ export async function pollKinds<J extends PollTake["job"]>(
 export interface ProviderPayment<T> {
   /** The log lines' prefix (e.g. stripe_poll) and the item's ids in them. */
   log: { prefix: string; ids: Record<string, unknown> };
-  /** The payment as the provider has it now. */
-  readBack(): Promise<T>;
+  /**
+   * The payment as the provider has it now; `resent()` is told when reading it meant sending
+   * the provider a request it never received again (a refund's, refund-resend.ts).
+   */
+  readBack(resent: () => void): Promise<T>;
   /** A top-up intent's payment: how it is canceled at the provider. Null for a refund. */
   topUp: TopUpCancel<T> | null;
   /** The payment's state, for the log line of the provider's answer to a cancel. */
@@ -169,19 +172,22 @@ export interface ProviderPayment<T> {
  * intentPastItsTtl), and applies what the provider reports. A provider failure is counted and
  * logged (`<prefix>_not_found` or `<prefix>_unconfirmed`) and leaves the item, except that a
  * top-up's payment the provider does not know (nothing there can be paid) cancels its intent
- * once past its TTL.
+ * once past its TTL. A payment whose request was sent again counts resent, whatever the provider
+ * answered, unless applying it failed or the provider failed.
  */
 export async function settleWithProvider<T>(run: JobRun, item: LeasedPayment, payment: ProviderPayment<T>): Promise<Verdict> {
   const logged = { correlation_id: run.context.correlationId, ...payment.log.ids };
   const topUp = payment.topUp;
+  let resent = false;
   try {
-    let now = await payment.readBack();
+    let now = await payment.readBack(() => resent = true);
     const canceling = topUp !== null && topUp.unpaid(now) && await intentPastItsTtl(run, item.id);
     if (canceling) {
       now = await topUp.cancel();
       run.logger.info(`${payment.log.prefix}_cancel_answered`, { ...logged, state: payment.state(now) });
     }
-    return await payment.apply(now, canceling);
+    const verdict = await payment.apply(now, canceling);
+    return resent && verdict !== "errors" ? "resent" : verdict;
   } catch (error) {
     if (!(error instanceof ProviderError)) throw error;
     const notFound = payment.unknown(error);
@@ -192,6 +198,6 @@ export async function settleWithProvider<T>(run: JobRun, item: LeasedPayment, pa
     });
     if (!notFound) return "errors";
     if (topUp !== null) await expireUnpaidIntent(run, item.id);
-    return "not_found";
+    return resent ? "resent" : "not_found";
   }
 }

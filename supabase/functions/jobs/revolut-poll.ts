@@ -106,24 +106,21 @@ function readBack(revolut: RevolutClient, run: JobRun, item: LeasedPayment, rese
 /**
  * Reads the item's order back (a top-up's cancelled first when unpaid past the TTL, a refund's
  * request sent again when Revolut never received it) and applies it; Revolut's failures counted.
- * A refund sent again counts resent whatever Revolut answered, unless that failed.
  */
-async function settle(run: JobRun, kind: typeof KINDS[number], item: LeasedPayment): Promise<Verdict> {
+function settle(run: JobRun, kind: typeof KINDS[number], item: LeasedPayment): Promise<Verdict> {
   const revolut = run.revolut();
-  let sentAgain = false;
   const topUp = {
     unpaid: (order: RevolutOrder) => order.state === UNPAID_STATE,
     cancel: () => revolut.cancelOrder(item.referenceId),
   };
-  const verdict = await settleWithProvider(run, item, {
+  return settleWithProvider(run, item, {
     log: { prefix: "revolut_poll", ids: { kind, id: item.id, order_id: item.referenceId } },
-    readBack: () => readBack(revolut, run, item, () => sentAgain = true),
+    readBack: (resent) => readBack(revolut, run, item, resent),
     topUp: kind === "intents" ? topUp : null,
     state: (order) => order.state,
     unknown: (error) => error instanceof RevolutUnknownOrderError,
     apply: (order, cancelAsked) => applyOrder(run, item, order, cancelAsked),
   });
-  return sentAgain && verdict !== "errors" ? "resent" : verdict;
 }
 
 export const revolutPoll: Job = async (run) => ({

@@ -119,23 +119,17 @@ function readBackRefund(stripe: StripeClient, run: JobRun, item: LeasedPayment, 
   }, resent);
 }
 
-/**
- * Reads the pending refund back (its request sent again when Stripe never received it) and
- * applies its end; Stripe's failures counted. A refund sent again counts resent whatever Stripe
- * answered, unless that failed.
- */
-async function settleRefund(run: JobRun, item: LeasedPayment): Promise<Verdict> {
+/** Reads the pending refund back (its request sent again when Stripe never received it) and applies its end; Stripe's failures counted. */
+function settleRefund(run: JobRun, item: LeasedPayment): Promise<Verdict> {
   const stripe = run.stripe();
-  let sentAgain = false;
-  const verdict = await settleWithProvider(run, item, {
+  return settleWithProvider(run, item, {
     log: { prefix: "stripe_poll", ids: { kind: "refunds", refund_id: item.id, stripe_refund_id: item.referenceId } },
-    readBack: () => readBackRefund(stripe, run, item, () => sentAgain = true),
+    readBack: (resent) => readBackRefund(stripe, run, item, resent),
     topUp: null,
     state: (refund) => refund.status ?? "pending",
     unknown: (error) => error instanceof StripeUnknownRefundError,
     apply: (refund) => applyRefund(run, refund),
   });
-  return sentAgain && verdict !== "errors" ? "resent" : verdict;
 }
 
 const SETTLE = { intents: settleIntent, refunds: settleRefund };
