@@ -11,10 +11,7 @@ import { askProviderForRefund, type RecordedRefund, type RefundAsker, type Refun
 import type { AsService } from "./topups.ts";
 import type { InTransaction } from "../idempotent-run.ts";
 
-/**
- * The refund of the recorded request: the one an earlier try made (found by its request id),
- * else a new one asked for, every time with the same parameters and Idempotency-Key.
- */
+/** Asks Stripe for the recorded refund, every time with the same parameters and Idempotency-Key. */
 export function sendStripeRefund(stripe: Pick<StripeClient, "createRefund">, recorded: RecordedRefund): Promise<CreatedRefund> {
   return stripe.createRefund({
     paymentId: recorded.providerPaymentId,
@@ -24,13 +21,19 @@ export function sendStripeRefund(stripe: Pick<StripeClient, "createRefund">, rec
   });
 }
 
-/** Stripe as a RefundAsker: the refund found or made refunds the payment it was looked for under. */
-const stripeAsker = (stripe: Pick<StripeClient, "createRefund">): RefundAsker => ({
+/**
+ * Stripe as a RefundAsker: a retry first looks among the payment's refunds for the one an
+ * earlier try made (Stripe keeps an Idempotency-Key's answer for 24 hours only, and a call after
+ * that would make a second refund); the request that recorded the refund asks Stripe at once.
+ * The refund found or made refunds the payment it was looked for under.
+ */
+const stripeAsker = (stripe: Pick<StripeClient, "createRefund" | "refundOfRequest">): RefundAsker => ({
   provider: "stripe",
   label: "Stripe",
   async ask(recorded) {
-    const made = await sendStripeRefund(stripe, recorded);
-    return { id: made.id, amount: made.amount, status: made.status, refundedPaymentId: recorded.providerPaymentId };
+    const earlier = recorded.fresh ? null : await stripe.refundOfRequest(recorded.providerPaymentId, recorded.requestId);
+    const made = earlier ?? await sendStripeRefund(stripe, recorded);
+    return { id: made.id, amount: made.amount, status: made.status ?? "pending", refundedPaymentId: recorded.providerPaymentId };
   },
   completed: "succeeded",
   unpaid: { failed: "failed", canceled: "canceled" },
@@ -38,7 +41,7 @@ const stripeAsker = (stripe: Pick<StripeClient, "createRefund">): RefundAsker =>
 
 /** askProviderForRefund through Stripe. */
 export function askStripeForRefund(
-  stripe: Pick<StripeClient, "createRefund">,
+  stripe: Pick<StripeClient, "createRefund" | "refundOfRequest">,
   asAdmin: InTransaction,
   asService: AsService,
   recorded: RecordedRefund,

@@ -86,9 +86,10 @@ export interface StripeClient {
    */
   cancelPaymentIntent(id: string): Promise<StripePaymentIntent>;
   /**
-   * The refund of the request `refund.requestId`: the one an earlier try made, found among the
-   * payment's refunds by that id in its metadata, else a new one created with it as the
-   * Idempotency-Key.
+   * A refund of the request `refund.requestId`, created with that id as the Idempotency-Key and
+   * in its metadata: the same call again within Stripe's 24 hours is answered with the first
+   * refund. A caller that may have asked before, longer ago, looks for that refund first
+   * (refundOfRequest).
    */
   createRefund(refund: NewRefund): Promise<CreatedRefund>;
   /**
@@ -199,11 +200,9 @@ export function createStripeClient(config: StripeClientConfig): StripeClient {
     },
 
     async createRefund(refund) {
-      // Stripe keeps an Idempotency-Key's answer for 24 hours only, and a retry after that would
-      // make a second refund: the refund an earlier try of the request made is looked for first.
-      let created = await refundOfRequest(refund.paymentId, refund.requestId);
+      let created: Stripe.Refund;
       try {
-        created ??= await stripe.refunds.create(
+        created = await stripe.refunds.create(
           {
             ...refundTarget(refund.paymentId),
             amount: refund.amount,
