@@ -393,7 +393,7 @@ grant execute on function public.wallet_set_balance_shards(uuid, integer) to ser
 -- What remains to reverse of p_transaction: its amount less its reversals, net of those
 -- undone since (a refund that failed: refund_record_failure reverses its reversal). The bound
 -- of wallet_reverse (less what pending refunds reserve), and what a provider refund checks
--- before the provider pays (api_private.refund_prepare).
+-- before the provider pays (private.refund_prepare).
 create function private.wallet_reversible(p_transaction public.wallet_transactions) returns bigint
 language plpgsql
 stable

@@ -1,14 +1,16 @@
 -- Admin refunds through the providers and the resolution of needs_review payments.
 --
--- A refund is asked of the provider first and moves the ledger only when the provider
--- confirms it (refund_record). The admin API calls refund_prepare before the provider: it
--- locks the payment until the admin's transaction ends, so two concurrent refunds of one
--- payment are decided one after the other, and refuses, before the provider pays anything,
--- every refund that refund_record could not then record: an amount beyond what remains once
--- the recorded and the pending refunds are counted, or one whose reversal of the credit the
--- ledger would refuse. A refund the provider accepted but has not completed is stored as
--- pending (refund_record_pending): it reserves its amount and is completed by the provider's
--- report (webhook), never counted twice. The reservation holds in the ledger too, so that
+-- A refund moves the ledger only when the provider confirms it (refund_record). Before the
+-- provider is asked, the admin's refund is recorded as pending and committed
+-- (api_private.refund_begin for Stripe and Revolut, api_private.momo_refund_transfer for
+-- MoMo), so that no lock is held while the provider answers and an answer that is lost leaves
+-- a row for the polls to heal. Both check the refund first (private.refund_prepare): it locks
+-- the payment for the recording transaction, so two concurrent refunds of one payment are
+-- decided one after the other, and refuses, before the provider pays anything, every refund
+-- that refund_record could not then record: an amount beyond what remains once the recorded
+-- and the pending refunds are counted, or one whose reversal of the credit the ledger would
+-- refuse. A pending refund reserves its amount and is completed by the provider's report
+-- (webhook or poll), never counted twice. The reservation holds in the ledger too, so that
 -- refund_record can always record the refund once the provider has paid it: until the
 -- refund is completed or fails, no other reversal takes the part of the credit it reserves
 -- (private.refund_reserved, which wallet_reverse leaves), and no account of the credit is
@@ -20,10 +22,9 @@
 -- payments table is) with the admin as actor.
 
 -- Serialises the refunds of the payments whose credit went through p_account with the
--- account's closing: a refund being prepared holds this lock shared until its transaction
--- ends, the provider's answer included, and a close holds it exclusively. So a close waits
--- for the refunds being asked of their providers and then sees those that are pending, and a
--- refund prepared during a close sees the account closed. Advisory, so that neither the
+-- account's closing: a refund being recorded holds this lock shared until its transaction
+-- ends, and a close holds it exclusively. So a close waits for the refunds being recorded and
+-- then sees them pending, and a refund recorded during a close sees the account closed. Advisory, so that neither the
 -- account's row nor anything that moves its money waits for a refund.
 create function private.refund_lock_account(p_account uuid, p_exclusive boolean) returns void
 language plpgsql
@@ -47,10 +48,11 @@ $$;
 -- takes nothing), WL008 when less of the credit remains to reverse than the pending refunds
 -- and this one need (an admin reversed it through the ledger). The credit is locked as
 -- wallet_reverse locks it, and its accounts against closing (private.refund_lock_account), so
--- that no reversal of it and no close comes in between until the admin's transaction ends:
+-- that no reversal of it and no close comes in between until the recording transaction ends:
 -- the refund is pending by then. An admin never refunds a payment of their own (42501,
--- private.refund_require_not_own).
-create function api_private.refund_prepare(p_payment uuid, p_amount bigint)
+-- private.refund_require_not_own). Private: only the functions that record a refund call it
+-- (api_private.refund_begin, api_private.momo_refund_transfer), and no API role executes it.
+create function private.refund_prepare(p_payment uuid, p_amount bigint)
 returns table (provider text, provider_payment_id text, currency text, remaining bigint)
 language plpgsql
 security definer set search_path = ''
@@ -97,13 +99,13 @@ begin
   return query select v_payment.provider, v_payment.provider_payment_id, v_payment.currency, v_remaining;
 end;
 $$;
-grant execute on function api_private.refund_prepare(uuid, bigint) to authenticated;
 
 -- A refund the provider accepted and has not completed: stored as pending with no ledger
 -- effect; refund_record completes it, refund_record_failure closes it. Idempotent on the
 -- provider's refund id: a refund recorded already (the provider's webhook reported it first)
--- is returned as it is. The admin's refund calls it, and so does Stripe's webhook for a refund
--- Stripe reports pending (one made in its dashboard).
+-- is returned as it is. The functions that record an admin's refund call it (refund_begin,
+-- momo_refund_transfer), and so does Stripe's webhook for a refund Stripe reports pending (one
+-- made in its dashboard).
 create function api_private.refund_record_pending(
   p_payment uuid,
   p_amount bigint,
@@ -299,7 +301,7 @@ begin
     end if;
     return v_refund;
   end if;
-  select prepared.provider into v_provider from api_private.refund_prepare(p_payment, p_amount) prepared;
+  select prepared.provider into v_provider from private.refund_prepare(p_payment, p_amount) prepared;
   if v_provider <> p_provider then
     perform private.fail('WL008', pg_catalog.format('payment %s is a %s payment, not a %s one', p_payment, v_provider, p_provider));
   end if;

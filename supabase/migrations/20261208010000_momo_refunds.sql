@@ -59,7 +59,7 @@ begin
     perform private.fail('WL008', pg_catalog.format('MoMo never named the payer of payment %s: there is no number to refund', p_payment));
   end if;
   if v_refund.id is null then
-    perform api_private.refund_prepare(p_payment, p_amount);
+    perform private.refund_prepare(p_payment, p_amount);
     v_refund := api_private.refund_record_pending(p_payment, p_amount, p_reference::text, p_reason);
   end if;
   return query select pg_catalog.to_jsonb(v_refund), v_msisdn;

@@ -127,6 +127,20 @@ begin
 end;
 $$;
 
+
+-- private.refund_prepare for the refund suites, which check its decisions one by one as the
+-- caller they switched to: no API role executes it (the functions that record a refund call
+-- it). Security definer changes only the current user, not the `role` setting nor the claims,
+-- so the function still sees the admin, support or user the test switched to.
+create or replace function tests.refund_prepare(p_payment uuid, p_amount bigint)
+returns table (provider text, provider_payment_id text, currency text, remaining bigint)
+language plpgsql
+security definer set search_path = ''
+as $$
+begin
+  return query select * from private.refund_prepare(p_payment, p_amount);
+end;
+$$;
 -- What PostgREST does at the start of a request: the role and the token's claims, both set
 -- with set_config(..., true), so both last to the end of the transaction.
 create or replace function tests.switch_to(role_name text, claims jsonb) returns void

@@ -121,7 +121,7 @@ select throws_ok(format($$ select public.wallet_reverse(%L, 'own-2', null, 'self
   'an admin cannot reverse a payment into (or out of) their own account: 42501');
 select throws_ok(format($$ select api_private.payment_resolve(%L, 'credit', 'self') $$, :'own_review'),
   '42501', 'an admin may not resolve a payment of their own: another admin must', 'an admin cannot resolve their own payment: 42501');
-select throws_ok(format($$ select api_private.refund_prepare(%L, 100) $$, :'own_review'),
+select throws_ok(format($$ select tests.refund_prepare(%L, 100) $$, :'own_review'),
   '42501', 'an admin may not refund a payment of their own: another admin must', 'an admin cannot refund their own payment: 42501');
 select tests.reset_role();
 select is((select balance from public.wallet_accounts where id = 'ac400000-0000-4000-8000-0000000000ad'), 300::bigint,
@@ -130,7 +130,7 @@ select tests.as_admin(tests.user_id('admin2'));
 select is((public.wallet_adjust('ac400000-0000-4000-8000-0000000000ad', 50, 'credit', 'goodwill', 'own-3')).amount, 50::bigint,
   'another admin may adjust it');
 
--- The refund functions the admin API calls after refund_prepare are reachable on their own
+-- The refund functions an admin's refund calls after refund_prepare are reachable on their own
 -- (supabase.rpc): they refuse the admin's own payment too. And a MoMo top-up paid from the
 -- admin's own number into another wallet is the admin's money: its refund pays the admin.
 select tests.reset_role();
@@ -147,14 +147,14 @@ select throws_ok(format($$ select public.refund_record(%L, 200, 're_own', 'self'
 select throws_ok(format($$ select api_private.refund_record_pending(%L, 200, 're_own', 'self') $$, :'own_paid'),
   '42501', 'an admin may not refund a payment of their own: another admin must',
   'an admin cannot record a pending refund of their own top-up directly: 42501');
-select throws_ok(format($$ select api_private.refund_prepare(%L, 100) $$, :'paid_by_admin'),
+select throws_ok(format($$ select tests.refund_prepare(%L, 100) $$, :'paid_by_admin'),
   '42501', 'an admin may not refund a payment of their own: another admin must',
   'an admin cannot refund a MoMo top-up paid from their own number into another wallet: 42501');
 select tests.reset_role();
 select is((select balance from public.wallet_accounts where id = 'ac400000-0000-4000-8000-0000000000ad'), 550::bigint,
   'no refund took the admin''s top-up back (300 + 50 + 200)');
 select tests.as_admin(tests.user_id('admin2'));
-select is((select provider from api_private.refund_prepare(:'paid_by_admin', 100)), 'momo',
+select is((select provider from tests.refund_prepare(:'paid_by_admin', 100)), 'momo',
   'another admin may refund it');
 
 select * from finish();

@@ -1,49 +1,53 @@
--- Admin refunds and review resolution in SQL: api_private.refund_prepare (lock, what remains
--- counting pending refunds, what the ledger could not take), api_private.refund_record_pending
+-- Admin refunds and review resolution in SQL: private.refund_prepare (lock, what remains
+-- counting pending refunds, what the ledger could not take; reached here through
+-- tests.refund_prepare as the caller the test switched to), api_private.refund_record_pending
 -- and how refund_record and refund_record_failure complete or close a pending refund, how an
 -- admin's retry finds a refund its provider's webhook recorded first, api_private.payment_resolve
 -- (credit once, reject, refusals), who may call them, and how reconciliation shows the outcome.
 begin;
-select plan(62);
+select plan(64);
 
 select tests.create_users('{alice,bob,carol,dave}', admins => '{admin}', support => '{support}');
 
--- Grants: the admin API role only; refund_record_pending also the service (Stripe's webhook).
-select ok(not has_function_privilege('anon', f, 'execute') and has_function_privilege('authenticated', f, 'execute')
-          and not has_function_privilege('service_role', f, 'execute'),
-          f || ': authenticated only (the function checks for an admin)')
-  from unnest(array['api_private.refund_prepare(uuid, bigint)', 'api_private.payment_resolve(uuid, text, text)']) f;
+-- Grants: payment_resolve the admin API role only; refund_record_pending also the service
+-- (Stripe's webhook); refund_prepare nobody, since only the functions that record a refund call it.
+select ok(not has_function_privilege('anon', 'api_private.payment_resolve(uuid, text, text)', 'execute')
+          and has_function_privilege('authenticated', 'api_private.payment_resolve(uuid, text, text)', 'execute')
+          and not has_function_privilege('service_role', 'api_private.payment_resolve(uuid, text, text)', 'execute'),
+          'payment_resolve: authenticated only (the function checks for an admin)');
 select ok(not has_function_privilege('anon', 'api_private.refund_record_pending(uuid, bigint, text, text)', 'execute')
           and has_function_privilege('authenticated', 'api_private.refund_record_pending(uuid, bigint, text, text)', 'execute')
           and has_function_privilege('service_role', 'api_private.refund_record_pending(uuid, bigint, text, text)', 'execute'),
           'refund_record_pending: authenticated and service_role (the function checks for an admin or the service)');
-select ok(p.prosecdef and p.proconfig @> array['search_path=""'], p.proname || ': security definer with an empty search_path')
-  from pg_proc p where p.pronamespace = 'api_private'::regnamespace
-   and p.proname in ('refund_prepare', 'refund_record_pending', 'payment_resolve');
+select ok(not has_function_privilege(r, 'private.refund_prepare(uuid, bigint)', 'execute'), 'refund_prepare: not ' || r)
+  from unnest(array['anon', 'authenticated', 'service_role']) r;
+select ok(p.prosecdef and p.proconfig @> array['search_path=""'], p.oid::regproc || ': security definer with an empty search_path')
+  from pg_proc p where (p.pronamespace = 'api_private'::regnamespace and p.proname in ('refund_record_pending', 'payment_resolve'))
+                    or (p.pronamespace = 'private'::regnamespace and p.proname = 'refund_prepare');
 
 select tests.open_account('alice', 'USD') as account \gset
 select id as paid from tests.credited_payment('stripe', :'account', 1000, 'USD', 'pi_rr_paid') \gset
 
 -- refund_prepare
 select tests.as_support(tests.user_id('support'));
-select throws_ok(format($$ select api_private.refund_prepare(%L, 1) $$, :'paid'), '42501', null, 'support may not refund');
+select throws_ok(format($$ select tests.refund_prepare(%L, 1) $$, :'paid'), '42501', null, 'support may not refund');
 select tests.as_user(tests.user_id('alice'));
-select throws_ok(format($$ select api_private.refund_prepare(%L, 1) $$, :'paid'), '42501', null, 'a user may not refund');
+select throws_ok(format($$ select tests.refund_prepare(%L, 1) $$, :'paid'), '42501', null, 'a user may not refund');
 select tests.as_admin(tests.user_id('admin'));
-select results_eq(format($$ select provider, provider_payment_id, currency, remaining from api_private.refund_prepare(%L, 1000) $$, :'paid'),
+select results_eq(format($$ select provider, provider_payment_id, currency, remaining from tests.refund_prepare(%L, 1000) $$, :'paid'),
   $$ values ('stripe', 'pi_rr_paid', 'USD', 1000::bigint) $$, 'an admin may refund all of it');
-select throws_ok(format($$ select api_private.refund_prepare(%L, 1001) $$, :'paid'), 'WL006', null, 'one more than the payment: WL006');
-select throws_ok(format($$ select api_private.refund_prepare(%L, 0) $$, :'paid'), 'WL006', null, 'zero: WL006');
-select throws_ok($$ select api_private.refund_prepare(gen_random_uuid(), 1) $$, 'WL007', null, 'an unknown payment: WL007');
+select throws_ok(format($$ select tests.refund_prepare(%L, 1001) $$, :'paid'), 'WL006', null, 'one more than the payment: WL006');
+select throws_ok(format($$ select tests.refund_prepare(%L, 0) $$, :'paid'), 'WL006', null, 'zero: WL006');
+select throws_ok($$ select tests.refund_prepare(gen_random_uuid(), 1) $$, 'WL007', null, 'an unknown payment: WL007');
 
 -- A pending refund reserves its amount and moves nothing.
 select is((api_private.refund_record_pending(:'paid', 600, 're_rr_pending', 'asked')).status, 'pending', 'a pending refund is stored as pending');
 select is((api_private.refund_record_pending(:'paid', 600, 're_rr_pending', 'asked')).status, 'pending', 'recording it again is a replay');
 select throws_ok(format($$ select api_private.refund_record_pending(%L, 500, 're_rr_pending', 'asked') $$, :'paid'), 'WL005', null,
   'the same provider refund with another amount: WL005');
-select throws_ok(format($$ select api_private.refund_prepare(%L, 401) $$, :'paid'), 'WL006', null,
+select throws_ok(format($$ select tests.refund_prepare(%L, 401) $$, :'paid'), 'WL006', null,
   'what remains counts the pending refund: 401 of 1000 - 600 is too much');
-select results_eq(format($$ select remaining from api_private.refund_prepare(%L, 400) $$, :'paid'), $$ values (400::bigint) $$,
+select results_eq(format($$ select remaining from tests.refund_prepare(%L, 400) $$, :'paid'), $$ values (400::bigint) $$,
   '400 remains');
 select tests.reset_role();
 select results_eq(format($$ select amount_refunded, status from public.payments where id = %L $$, :'paid'),
@@ -83,17 +87,17 @@ select id as reversed, wallet_transaction_id as reversed_credit
 select tests.as_admin(tests.user_id('admin'));
 select is((public.wallet_reverse(:'reversed_credit', 'rr-admin-reversal', 700, 'credited by mistake')).amount, 700::bigint,
   'an admin reverses 700 of the credit through the ledger');
-select throws_ok(format($$ select api_private.refund_prepare(%L, 301) $$, :'reversed'), 'WL008',
+select throws_ok(format($$ select tests.refund_prepare(%L, 301) $$, :'reversed'), 'WL008',
   format('refund of 301 exceeds what remains of the credit of payment %s (300, counting pending refunds): it was reversed in the ledger',
          :'reversed'),
   'one more than the admin left of the credit: WL008');
-select results_eq(format($$ select remaining from api_private.refund_prepare(%L, 300) $$, :'reversed'), $$ values (300::bigint) $$,
+select results_eq(format($$ select remaining from tests.refund_prepare(%L, 300) $$, :'reversed'), $$ values (300::bigint) $$,
   'what is left of the credit may be refunded, and is what remains');
 select is((api_private.refund_record_pending(:'reversed', 200, 're_rr_reversed_pending', null)).status, 'pending',
   'a pending refund of 200');
-select throws_ok(format($$ select api_private.refund_prepare(%L, 101) $$, :'reversed'), 'WL008', null,
+select throws_ok(format($$ select tests.refund_prepare(%L, 101) $$, :'reversed'), 'WL008', null,
   'the pending refund counts against what is left of the credit: 101 of 300 - 200 is too much');
-select results_eq(format($$ select remaining from api_private.refund_prepare(%L, 100) $$, :'reversed'), $$ values (100::bigint) $$,
+select results_eq(format($$ select remaining from tests.refund_prepare(%L, 100) $$, :'reversed'), $$ values (100::bigint) $$,
   '100 remains');
 
 -- A pending refund keeps its account open (refund_reservations.test.sql): the provider fails it first.
@@ -106,7 +110,7 @@ select is((public.wallet_transfer(:'bob_account', :'dave_account', 300, 'USD', '
   'the customer moves the rest out');
 select tests.as_admin(tests.user_id('admin'));
 select is((api_private.wallet_set_status(:'bob_account', 'closed', 'customer left')).status, 'closed', 'and the account is closed');
-select throws_ok(format($$ select api_private.refund_prepare(%L, 1) $$, :'reversed'), 'WL004',
+select throws_ok(format($$ select tests.refund_prepare(%L, 1) $$, :'reversed'), 'WL004',
   format('wallet account %s is closed: the refund of payment %s could not be taken from it', :'bob_account', :'reversed'),
   'a refund of a closed account''s payment: WL004');
 select tests.reset_role();

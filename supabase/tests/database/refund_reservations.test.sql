@@ -24,7 +24,7 @@ select id as clearing from public.wallet_accounts where code = 'clearing:stripe:
 -- An admin's refund of 600 that the provider accepted and has not completed, recorded as the
 -- admin API records it.
 select tests.as_admin(tests.user_id('admin'));
-select results_eq(format($$ select remaining from api_private.refund_prepare(%L, 600) $$, :'alice_paid'), $$ values (1000::bigint) $$,
+select results_eq(format($$ select remaining from tests.refund_prepare(%L, 600) $$, :'alice_paid'), $$ values (1000::bigint) $$,
   'the refund of 600 may be asked of the provider');
 select is((api_private.refund_record_pending(:'alice_paid', 600, 're_res_alice', 'customer asked')).status, 'pending',
   'and is pending');
@@ -96,7 +96,7 @@ select is((public.wallet_set_status(:'alice_account', 'closed', 'customer left')
 
 -- A refund the provider reports with no pending row (made in its dashboard) is recorded
 -- within what the pending refunds leave, not beyond.
-select results_eq(format($$ select remaining from api_private.refund_prepare(%L, 500) $$, :'bob_paid'), $$ values (1000::bigint) $$,
+select results_eq(format($$ select remaining from tests.refund_prepare(%L, 500) $$, :'bob_paid'), $$ values (1000::bigint) $$,
   'a refund of 500 of bob''s payment may be asked');
 select is((api_private.refund_record_pending(:'bob_paid', 500, 're_res_bob', 'customer asked')).status, 'pending', 'and is pending');
 select tests.as_service();
@@ -122,7 +122,7 @@ select is((public.wallet_reverse(:'bob_credit', 'res-bob-reversal', 201, 'credit
 select is(public.wallet_balance(:'bob_account'), 499::bigint, 'and takes 201');
 
 -- And it no longer keeps its account open.
-select results_eq(format($$ select remaining from api_private.refund_prepare(%L, 1000) $$, :'carol_paid'), $$ values (1000::bigint) $$,
+select results_eq(format($$ select remaining from tests.refund_prepare(%L, 1000) $$, :'carol_paid'), $$ values (1000::bigint) $$,
   'a refund of all of carol''s payment may be asked');
 select is((api_private.refund_record_pending(:'carol_paid', 1000, 're_res_carol', 'customer asked')).status, 'pending', 'and is pending');
 select tests.as_user(tests.user_id('carol'));

@@ -118,8 +118,8 @@ select results_eq(
 select is((select count(*) from pg_class c where c.relnamespace = 'tests'::regnamespace), 0::bigint,
   'the tests schema holds no table');
 select is((select count(*) from pg_proc p where p.pronamespace = 'tests'::regnamespace and p.prosecdef
-            and p.proname not in ('user_id', 'app_role', 'lease_seconds')), 0::bigint,
-  'only the lookups of auth.users and of the job leases are security definer: a role switch needs security invoker');
+            and p.proname not in ('user_id', 'app_role', 'lease_seconds', 'refund_prepare')), 0::bigint,
+  'only the lookups of auth.users and of the job leases, and the door to private.refund_prepare, are security definer: a role switch needs security invoker');
 select is((select count(*) from pg_proc p where p.pronamespace = 'tests'::regnamespace
             and exists (select 1 from unnest(p.proconfig) c where c like 'role=%')), 0::bigint,
   'no helper has a SET role clause, which would undo the switch at the end of the call');

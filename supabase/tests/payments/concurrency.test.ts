@@ -147,24 +147,25 @@ describe("refund_record under concurrent refunds", () => {
   });
 });
 
-describe("closing an account while a refund of its payment is asked of the provider", () => {
+describe("closing an account while a refund of its payment is recorded", () => {
   /** A new account credited by a Stripe payment of 1000 that its owner has spent: closable. */
-  async function spentPayment(): Promise<{ paymentId: string; accountId: string }> {
+  async function spentPayment(): Promise<{ paymentId: string; paymentIntentId: string; accountId: string }> {
     const accountId = (await createFundedParties(sql, currency, 1, 0n))[0]!.accountId;
     const intent = await createIntent(1_000, accountId);
+    const paymentIntentId = `pi_close_${randomUUID()}`;
     const [payment] = await asService(
       (tx) =>
         tx<{ id: string }[]>`
-        select id from public.payment_record_success('stripe', ${`pi_close_${randomUUID()}`}, ${intent}::uuid, 1000, ${currency})`,
+        select id from public.payment_record_success('stripe', ${paymentIntentId}, ${intent}::uuid, 1000, ${currency})`,
     );
     const spend = `spend-${randomUUID()}`;
     await asService((tx) =>
       tx`select 1 from public.wallet_transfer(${accountId}::uuid, ${party.accountId}::uuid, 1000, ${currency}, ${spend})`
     );
-    return { paymentId: payment!.id, accountId };
+    return { paymentId: payment!.id, paymentIntentId, accountId };
   }
 
-  /** An admin's transaction left open, as the admin API's refund holds one while the provider answers. */
+  /** An admin's transaction, left open for the test to commit. */
   async function adminTransaction() {
     const admin = await sql.reserve();
     await admin`begin`;
@@ -186,39 +187,51 @@ describe("closing an account while a refund of its payment is asked of the provi
     Promise.race([outcome, new Promise<string>((resolve) => setTimeout(() => resolve("waiting"), 300))]);
 
   /**
-   * Closes a spent account while an admin's refund of its payment is being asked (refund_prepare
-   * done, the provider yet to answer), checking that the close waits; `answer` records the
-   * provider's answer in the admin's transaction, which then commits. The close's outcome, and
-   * the account's status and balance after it.
+   * Closes a spent account while an admin's transaction `record`s a refund of its payment; the
+   * transaction then commits. Whether the close was still waiting 300 ms after it began, its
+   * outcome, and the account's status and balance after it.
    */
-  async function closeWhileRefunding(answer: (admin: ReservedSql, paymentId: string) => Promise<unknown>) {
-    const { paymentId, accountId } = await spentPayment();
+  async function closeWhileRecording(accountId: string, record: (admin: ReservedSql) => Promise<unknown>) {
     const admin = await adminTransaction();
-    await admin`select 1 from api_private.refund_prepare(${paymentId}::uuid, 400)`;
-    const close = closeAccount(accountId);
-    expect(await within300ms(close)).toBe("waiting");
-    await answer(admin, paymentId);
-    await admin`commit`;
-    admin.release();
-    const [row] = await sql<{ status: string; balance: string }[]>`
-      select a.status, b.balance from public.wallet_accounts a join public.wallet_account_balances b on b.account_id = a.id
-       where a.id = ${accountId}`;
-    return { close: await close, ...row };
+    try {
+      await record(admin);
+      const close = closeAccount(accountId);
+      const waited = (await within300ms(close)) === "waiting";
+      await admin`commit`;
+      const [row] = await sql<{ status: string; balance: string }[]>`
+        select a.status, b.balance from public.wallet_accounts a join public.wallet_account_balances b on b.account_id = a.id
+         where a.id = ${accountId}`;
+      return { waited, close: await close, ...row };
+    } finally {
+      admin.release();
+    }
   }
 
-  it("a close waits for the refund being asked, and is refused once it is pending", async () => {
-    const outcome = await closeWhileRefunding((admin, paymentId) =>
-      admin`select 1 from api_private.refund_record_pending(${paymentId}::uuid, 400, ${`re_close_${run}`}, 'asked')`
-    );
-    expect(outcome).toEqual({ close: "WL008", status: "active", balance: "0" });
+  /** The admin's refund of 400 of the payment under request `requestId`, recorded pending before Stripe is asked. */
+  const beginRefund = (admin: ReservedSql, paymentId: string, requestId: string) =>
+    admin`select 1 from api_private.refund_begin('stripe', ${paymentId}::uuid, 400, ${requestId}, 'asked')`;
+
+  it("a close waits for a refund being recorded, and is refused once it is pending", async () => {
+    const { paymentId, accountId } = await spentPayment();
+    const outcome = await closeWhileRecording(accountId, (admin) => beginRefund(admin, paymentId, `rr_close_${run}`));
+    expect(outcome).toEqual({ waited: true, close: "WL008", status: "active", balance: "0" });
   });
 
-  it("a refund the provider completes at once while a close waits is recorded, with no deadlock", async () => {
-    // refund_record locks the account's row to debit it, which the waiting close has not taken yet.
-    const outcome = await closeWhileRefunding((admin, paymentId) =>
-      admin`select 1 from public.refund_record(${paymentId}::uuid, 400, ${`re_close_now_${run}`}, 'asked')`
-    );
-    expect(outcome).toEqual({ close: "WL008", status: "active", balance: "-400" }); // the account owes the refund
+  it("Stripe's completion of a pending refund, recorded during a close, debits the account and the close is refused", async () => {
+    const { paymentId, paymentIntentId, accountId } = await spentPayment();
+    const requestId = `rr_close_now_${run}`;
+    const begun = await adminTransaction();
+    await beginRefund(begun, paymentId, requestId);
+    await begun`commit`;
+    begun.release();
+    // What the admin's request records once Stripe answers succeeded: the refund takes Stripe's id,
+    // then refund_record debits the account. The close, refused while the refund is pending, may
+    // not even wait for it: either way it must not close an account the refund is debiting.
+    const outcome = await closeWhileRecording(accountId, async (admin) => {
+      await admin`select 1 from api_private.refund_identify('stripe', ${requestId}, ${`re_close_now_${run}`}, ${paymentIntentId}, 400)`;
+      await admin`select 1 from public.refund_record(${paymentId}::uuid, 400, ${`re_close_now_${run}`}, 'asked')`;
+    });
+    expect(outcome).toMatchObject({ close: "WL008", status: "active", balance: "-400" }); // the account owes the refund
   });
 
   it("a refund asked while a close is under way waits for it and is refused: the account is closed", async () => {
@@ -228,14 +241,14 @@ describe("closing an account while a refund of its payment is asked of the provi
     await closing`select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
     await closing`select 1 from public.wallet_set_status(${accountId}::uuid, 'closed', 'customer left')`;
     const admin = await adminTransaction();
-    const prepare = admin`select 1 from api_private.refund_prepare(${paymentId}::uuid, 400)`.then(
-      () => "prepared",
+    const refund = beginRefund(admin, paymentId, `rr_closing_${run}`).then(
+      () => "recorded",
       (error: unknown) => sqlState(error),
     );
-    expect(await within300ms(prepare)).toBe("waiting");
+    expect(await within300ms(refund)).toBe("waiting");
     await closing`commit`;
     closing.release();
-    expect(await prepare).toBe("WL004");
+    expect(await refund).toBe("WL004");
     await admin`rollback`;
     admin.release();
   });
