@@ -238,6 +238,36 @@ describe("a provider that declines or is unavailable", () => {
     expect([...gateway.momo.requestsToPay.keys()].filter((ref) => ref === momoIntent)).toHaveLength(1);
     expect(ordersFor(revolutIntent)).toHaveLength(1);
   });
+  it("MoMo refusing a retry of a request-to-pay it may hold keeps the intent processing (502): the payer's approval of the first then credits once", async () => {
+    const user = await topUpUser(sql, "UGX");
+    const key = crypto.randomUUID();
+    const body = { provider: "momo", account_id: user.accountId, amount: 2500, currency: "UGX", msisdn: "256772000003" };
+    // MoMo takes the request-to-pay and prompts the payer, but its answer is lost.
+    gateway.momo.requestToPayBehaviour = "accept-silently";
+    const lost = await topUp(user.token, key, body).finally(() => {
+      gateway.momo.requestToPayBehaviour = "accept";
+    });
+    expect(lost.status).toBe(502);
+    const intentId = lost.body.error.details.intent.id as string;
+
+    // The retry's request-to-pay is refused: that says nothing of the first, which the payer is looking at.
+    gateway.momo.requestToPayBehaviour = { status: 400, body: { code: "PAYER_NOT_FOUND", message: "Payer not found" } };
+    const refused = await topUp(user.token, key, body).finally(() => {
+      gateway.momo.requestToPayBehaviour = "accept";
+    });
+    expect(refused.status).toBe(502);
+    expect(refused.body.error).toMatchObject({
+      code: "provider_unavailable",
+      details: { provider: "momo", intent: { id: intentId, status: "processing" } },
+    });
+    expect(await intentStatus(sql, intentId)).toMatchObject({ status: "processing", failure_reason: null });
+
+    // The payer approves the request MoMo took first: the callback credits the wallet once.
+    expect(await gateway.momo.decide(intentId, "SUCCESSFUL")).toBe(200);
+    expect(await intentStatus(sql, intentId)).toMatchObject({ status: "succeeded" });
+    expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 2500, available: 2500 });
+    expect(await creditsTo(sql, user.accountId)).toBe(1);
+  });
 });
 
 describe("a resumed top-up whose intent has ended", () => {

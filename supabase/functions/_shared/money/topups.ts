@@ -111,7 +111,8 @@ export type TopUpStart =
  * The provider's payment for `intent`, attached to it; or, when the provider refuses, the
  * intent failed with the provider's reason. Throws IntentNotPayableError, before any provider
  * call, when the intent no longer takes a payment; ProviderError when the provider is
- * unavailable (the intent stays payable, so that a retry finishes the job).
+ * unavailable, or refuses a MoMo request-to-pay sent again (the intent stays payable, so that
+ * a retry finishes the job).
  */
 export async function startTopUp(
   clients: ProviderClients,
@@ -138,6 +139,11 @@ export async function startTopUp(
     payment = await startProviderPayment(clients, current, options);
   } catch (error) {
     if (!(error instanceof ProviderError) || error.kind !== "declined") throw error;
+    // A refusal of a request-to-pay sent again says nothing of the earlier one, whose answer was
+    // lost and which MoMo may hold and the payer approve: failing the intent then would leave
+    // that payment uncredited, since momo-poll asks only about payable intents. It stays
+    // processing (502) until a retry, the callback or momo-poll learns the earlier request's fate.
+    if (intent.provider === "momo" && intent.provider_ref !== null) throw error;
     const reason = error.reason ?? error.message;
     const [failed] = await asService((tx) =>
       tx<Intent[]>`
