@@ -174,7 +174,8 @@ create table public.whatsapp_outbox (
 comment on table public.whatsapp_outbox is
   'Replies and notifications to WhatsApp users, written with the effect they report: '
   'queued -> sending -> sent -> delivered -> read; sending -> queued (backoff) | failed | dead; '
-  'sent | delivered -> failed; dead -> queued (admin replay). Sent once per row (lease).';
+  'sent | delivered -> failed; sent -> queued (a notification outside the 24-hour window, as the template); '
+  'dead -> queued (admin replay). Sent once per row (lease).';
 create index whatsapp_outbox_due_idx on public.whatsapp_outbox (next_attempt_at) where status in ('queued', 'sending');
 create index whatsapp_outbox_status_idx on public.whatsapp_outbox (status, created_at);
 
@@ -185,6 +186,9 @@ select 'whatsapp_outbox', m.from_status, m.to_status
                -- The status webhook of a message can overtake the sender recording its wamid.
                ('sending', 'delivered'), ('sending', 'read'),
                ('sent', 'delivered'), ('sent', 'read'), ('sent', 'failed'),
+               -- A notification Meta took and then failed outside the 24-hour window (131047)
+               -- is queued again to go as the template (private.whatsapp_outbox_follow_status).
+               ('sent', 'queued'),
                ('delivered', 'read'), ('delivered', 'failed'),
                ('dead', 'queued')) as m (from_status, to_status);
 
@@ -272,8 +276,10 @@ grant execute on function private.whatsapp_notify_user(uuid, jsonb) to service_r
 -- answer can make it dead) stops counting there instead of breaking the row's check and so
 -- every lease of the batches it is in. Two senders offering the same row: the
 -- second waits on the first's update and then finds the row leased, so only one gets it.
+-- window_open: the recipient wrote to us within the last 24 hours (Meta's customer service
+-- window, in which a message other than a template may be sent).
 create function private.whatsapp_outbox_lease(p_ids uuid[], p_lease_seconds integer)
-returns table (id uuid, wa_id text, kind text, body jsonb, purpose text, attempts integer, language text)
+returns table (id uuid, wa_id text, kind text, body jsonb, purpose text, attempts integer, language text, window_open boolean)
 language plpgsql
 security definer set search_path = ''
 as $$
@@ -288,7 +294,9 @@ begin
      where o.id = any (p_ids) and o.next_attempt_at <= now()
        and (o.status = 'queued' or (o.status = 'sending' and o.lease_until <= now()))
     returning o.id, o.wa_id, o.kind, o.body, o.purpose, o.attempts,
-              coalesce((select c.language from public.whatsapp_contacts c where c.wa_id = o.wa_id), 'en');
+              coalesce((select c.language from public.whatsapp_contacts c where c.wa_id = o.wa_id), 'en'),
+              coalesce((select c.last_inbound_at > now() - interval '24 hours'
+                          from public.whatsapp_contacts c where c.wa_id = o.wa_id), false);
 end;
 $$;
 grant execute on function private.whatsapp_outbox_lease(uuid[], integer) to service_role;
@@ -313,6 +321,27 @@ end;
 $$;
 grant execute on function private.whatsapp_outbox_due(integer) to service_role;
 
+-- Meta takes a message and may report later, in its status webhook, that it failed outside
+-- the 24-hour window (131047), not only refuse it at once. A notification (not yet its
+-- template) that failed so, sending or sent, is queued again with the body {"type": "template"},
+-- which the sender sends as WHATSAPP_NOTIFY_TEMPLATE: the user still hears of the money, as
+-- when the Graph API refuses at once. Whether p_id was queued again.
+create function private.whatsapp_outbox_queue_template(p_id uuid, p_error jsonb) returns boolean
+language plpgsql
+security definer set search_path = ''
+as $$
+begin
+  if p_id is null or p_error is null or not p_error @> '[{"code": 131047}]' then
+    return false;
+  end if;
+  update public.whatsapp_outbox o
+     set status = 'queued', kind = 'template', body = '{"type": "template"}', wamid = null, lease_until = null,
+         next_attempt_at = now(), last_error = pg_catalog.left(p_error::text, 1000)
+   where o.id = p_id and o.purpose = 'notification' and o.kind <> 'template' and o.status in ('sending', 'sent');
+  return found;
+end;
+$$;
+
 -- Records what the Graph API said about a leased message:
 --   sent     accepted with p_wamid (a status webhook that came first moves it further at once)
 --   retry    queued again, next attempt after p_retry_seconds (backoff)
@@ -335,6 +364,7 @@ as $$
 declare
   v_row public.whatsapp_outbox;
   v_status text;
+  v_error jsonb;
 begin
   perform private.require_caller(array['service'], 'send WhatsApp messages');
   perform private.require_within(p_outcome, 'identifier', 'p_outcome');
@@ -356,10 +386,15 @@ begin
   end if;
   v_status := case p_outcome when 'retry' then 'queued' else p_outcome end;
   if p_outcome = 'sent' then
-    -- The furthest status a webhook has already reported for this wamid, if any.
-    select coalesce((select m.status from public.whatsapp_messages m
-                      where m.wamid = p_wamid and m.direction = 'outbound' and m.status in ('delivered', 'read', 'failed')), 'sent')
-      into v_status;
+    -- The furthest status a webhook has already reported for this wamid, if any; a failure
+    -- outside the 24-hour window that came first queues a notification again as its template.
+    select m.status, m.error into v_status, v_error from public.whatsapp_messages m
+     where m.wamid = p_wamid and m.direction = 'outbound' and m.status in ('delivered', 'read', 'failed');
+    if v_status = 'failed' and private.whatsapp_outbox_queue_template(p_id, v_error) then
+      select o.* into v_row from public.whatsapp_outbox o where o.id = p_id;
+      return v_row;
+    end if;
+    v_status := coalesce(v_status, 'sent');
   end if;
   update public.whatsapp_outbox o
      set status = v_status,
@@ -382,11 +417,16 @@ grant execute on function private.whatsapp_outbox_record(uuid, text, text, text,
 -- Status webhooks (whatsapp_message_status_apply) move the outbox row of the same wamid
 -- forward too: the status of whatsapp_messages only ever moves forward, and the outbox row
 -- follows it when that is a forward move for the row (a late delivered after read is not).
+-- A notification Meta failed outside the 24-hour window is queued again as its template
+-- (private.whatsapp_outbox_queue_template).
 create function private.whatsapp_outbox_follow_status() returns trigger
 language plpgsql
 security definer set search_path = ''
 as $$
 begin
+  if private.whatsapp_outbox_queue_template((select o.id from public.whatsapp_outbox o where o.wamid = new.wamid), new.error) then
+    return null;
+  end if;
   update public.whatsapp_outbox o
      set status = new.status,
          last_error = case when new.status = 'failed' then pg_catalog.left(coalesce(new.error::text, 'failed'), 1000) else o.last_error end

@@ -69,3 +69,17 @@ export function enqueue(sql: postgres.Sql, waId: string, text: string, purpose: 
     return row!.id;
   }) as Promise<string>;
 }
+
+/**
+ * The contact of `waId`, a new user whose confirmed phone it is, who last wrote to us `hoursAgo`
+ * hours ago (Meta's 24-hour window runs from then). Written as the conversation writes it.
+ */
+export async function contactWhoWrote(sql: postgres.Sql, waId: string, hoursAgo: number): Promise<void> {
+  await sql.begin(async (tx) => {
+    const [user] = await tx<{ id: string }[]>`
+      insert into auth.users (id, phone, phone_confirmed_at) values (gen_random_uuid(), ${waId}, now()) returning id`;
+    await tx`
+      insert into public.whatsapp_contacts (wa_id, user_id, last_inbound_at)
+      values (${waId}, ${user!.id}::uuid, now() - make_interval(secs => ${hoursAgo * 3600}::double precision))`;
+  });
+}

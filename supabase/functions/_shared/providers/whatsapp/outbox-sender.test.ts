@@ -1,12 +1,14 @@
 // The outbox sender on the real database against the Graph API stand-in: a message is sent
 // once with its wamid; each of Meta's error classes gets its outcome (backoff, template
-// fallback, dropped reply, dead); five attempts make a message dead; two senders racing for
-// the same rows send each once; and the log names the masked number, never the message.
+// fallback, dropped reply, dead); a notification outside the 24-hour window goes as the
+// template, whether our record of the last message says so or Meta's status webhook does;
+// five attempts make a message dead; two senders racing for the same rows send each once;
+// and the log names the masked number, never the message.
 import "../../../../tests/support/functions-env.ts";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GraphApiStandIn, startGraphApiStandIn } from "../../../../tests/support/graph-api-standin.ts";
-import { enqueue, newWaId, outboxRow, standInSender } from "../../../../tests/support/whatsapp-fixtures.ts";
+import { contactWhoWrote, enqueue, newWaId, outboxRow, standInSender } from "../../../../tests/support/whatsapp-fixtures.ts";
 import { WhatsAppApiError } from "./client.ts";
 import { backoffSeconds, MAX_ATTEMPTS, outcomeOfRefusal, type SenderDependencies, sendOutboxMessages } from "./outbox-sender.ts";
 import { keepWhatsAppSendRunsOut } from "../../../../tests/support/whatsapp-send-alone.ts";
@@ -104,6 +106,7 @@ describe("sendOutboxMessages", () => {
 
   it("131047 for a notification: sent again as the notify template in the contact's language", async () => {
     const waId = newWaId();
+    await contactWhoWrote(sql, waId, 1);
     const id = await enqueue(sql, waId, "You received RWF 500", "notification");
     graph.fail(131047, { to: waId });
     expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ sent: 1 });
@@ -119,6 +122,7 @@ describe("sendOutboxMessages", () => {
 
   it("131047 for a notification without a template configured: failed with the reason", async () => {
     const waId = newWaId();
+    await contactWhoWrote(sql, waId, 1);
     const id = await enqueue(sql, waId, "You received RWF 500", "notification");
     graph.fail(131047, { to: waId });
     expect(await sendOutboxMessages(sender({ notifyTemplate: null }), [id])).toMatchObject({ failed: 1 });
@@ -134,6 +138,77 @@ describe("sendOutboxMessages", () => {
     expect(row).toMatchObject({ status: "failed", kind: "text" });
     expect(row.last_error).toMatch(/^outside the 24-hour window, not sent/);
     expect(graph.deliveredTo(waId)).toHaveLength(0);
+  });
+
+  it("a notification to someone who has not written within 24 hours goes as the template at once; a reply is sent as it is", async () => {
+    const waId = newWaId();
+    await contactWhoWrote(sql, waId, 25);
+    const notification = await enqueue(sql, waId, "You received RWF 500", "notification");
+    const reply = await enqueue(sql, waId, "Your balance is RWF 500");
+    expect(await sendOutboxMessages(sender(), [notification, reply])).toMatchObject({ taken: 2, sent: 2 });
+    expect(graph.deliveredTo(waId).map((m) => m.type).sort()).toEqual(["template", "text"]);
+    expect(await outboxRow(sql, notification)).toMatchObject({ status: "sent", kind: "template", attempts: 1, last_error: null });
+    expect(await outboxRow(sql, reply)).toMatchObject({ status: "sent", kind: "text" });
+  });
+
+  /** Meta's status webhook for `wamid`, as the WhatsApp webhook applies it. */
+  const applyStatus = (wamid: string, status: string, errors?: unknown) =>
+    sql.begin(async (tx) => {
+      await tx`set local role service_role`;
+      await tx`select set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
+      await tx`select 1 from public.whatsapp_message_status_apply(${wamid}, ${status}, now(), null, null,
+                                                                  ${errors ? tx.json(errors as never) : null})`;
+    });
+  const outsideWindowError = [{ code: 131047, title: "Re-engagement message" }];
+
+  it("a notification Meta takes and then fails with 131047 in its status webhook is queued again and sent as the template", async () => {
+    const waId = newWaId();
+    await contactWhoWrote(sql, waId, 23.9);
+    const id = await enqueue(sql, waId, "You received RWF 500", "notification");
+    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ sent: 1 });
+    const [text] = graph.deliveredTo(waId);
+    expect(text).toMatchObject({ type: "text" });
+
+    await applyStatus(text!.wamid, "failed", outsideWindowError);
+    expect(await outboxRow(sql, id)).toMatchObject({ status: "queued", kind: "template", body: { type: "template" }, wamid: null });
+    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ sent: 1 });
+    const [, template] = graph.deliveredTo(waId);
+    expect(template).toMatchObject({ type: "template", message: { name: "mfuko_notification", language: { code: "en" } } });
+    expect(await outboxRow(sql, id)).toMatchObject({ status: "sent", kind: "template", wamid: template!.wamid });
+
+    // The template's own delivery follows its wamid; the failed text's status changes nothing more.
+    await applyStatus(template!.wamid, "delivered");
+    await applyStatus(text!.wamid, "failed", outsideWindowError);
+    expect(await outboxRow(sql, id)).toMatchObject({ status: "delivered", kind: "template" });
+    expect(graph.deliveredTo(waId)).toHaveLength(2);
+  });
+
+  it("the 131047 failure that reaches us before the sender records the wamid queues the notification again too", async () => {
+    const waId = newWaId();
+    await contactWhoWrote(sql, waId, 1);
+    const id = await enqueue(sql, waId, "You received RWF 500", "notification");
+    const wamid = `wamid.overtaken-${crypto.randomUUID()}`;
+    const [row] = await sql.begin(async (tx) => {
+      await tx`set local role service_role`;
+      await tx`select set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
+      await tx`select 1 from private.whatsapp_outbox_lease(${[id]}::uuid[], 30)`;
+      await tx`select 1 from public.whatsapp_message_status_apply(${wamid}, 'failed', now(), null, null, ${tx.json(outsideWindowError)})`;
+      return await tx<{ status: string; kind: string }[]>`
+        select status, kind from private.whatsapp_outbox_record(${id}::uuid, 'sent', ${wamid})`;
+    });
+    expect(row).toEqual({ status: "queued", kind: "template" });
+  });
+
+  it("a command reply Meta fails with 131047 in its status webhook stays failed: replies are never sent as the template", async () => {
+    const waId = newWaId();
+    await contactWhoWrote(sql, waId, 1);
+    const id = await enqueue(sql, waId, "Your balance is RWF 0");
+    await sendOutboxMessages(sender(), [id]);
+    const [text] = graph.deliveredTo(waId);
+    await applyStatus(text!.wamid, "failed", outsideWindowError);
+    expect(await outboxRow(sql, id)).toMatchObject({ status: "failed", kind: "text" });
+    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ taken: 0 });
+    expect(graph.deliveredTo(waId)).toHaveLength(1);
   });
 
   it("two senders racing for the same rows send each row exactly once", async () => {

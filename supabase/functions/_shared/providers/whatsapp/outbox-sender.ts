@@ -7,6 +7,9 @@
 //   130429, 131056, 5xx, no answer     queued again after 30 s, 60 s, 120 s, ... (at most 15 min);
 //                                      dead after the 5th attempt
 //   any other refusal (4xx)            dead at once
+// A notification goes as the template at once when its recipient has not written within 24
+// hours, and when Meta took it and failed it later, in a status webhook, with 131047 (the
+// database queues it again as {"type": "template"}: private.whatsapp_outbox_queue_template).
 // The webhook calls it right after its transaction commits; the whatsapp-send job calls it
 // for the rows that are due. Log lines name the row, the masked number and the outcome, never
 // the message.
@@ -55,14 +58,19 @@ export interface SendCounts {
   dead: number;
 }
 
+/** A notification queued again to go as the notification template, which only the sender knows. */
+type TemplateToCome = { type: "template"; template?: undefined };
+
 interface LeasedMessage {
   id: string;
   wa_id: string;
   kind: string;
-  body: OutboundMessage;
+  body: OutboundMessage | TemplateToCome;
   purpose: "reply" | "notification";
   attempts: number;
   language: string;
+  /** The recipient wrote to us within 24 hours: a message other than a template may be sent. */
+  window_open: boolean;
 }
 
 type Outcome =
@@ -96,21 +104,33 @@ export function notifyTemplateMessage(name: string, language: string): OutboundM
   return { type: "template", template: { name, language: { code: language } } };
 }
 
+/** Whether `message` is a notification that may only go as the template now (see the top of this file). */
+function outsideWindow(message: LeasedMessage): boolean {
+  if (message.kind === "template") return message.body.template === undefined;
+  return message.purpose === "notification" && !message.window_open;
+}
+
 async function attempt(deps: SenderDependencies, message: LeasedMessage): Promise<Outcome> {
+  if (outsideWindow(message)) return await attemptTemplate(deps, message, "the recipient has not written within 24 hours");
   try {
-    return { outcome: "sent", wamid: (await deps.whatsapp.client.send(message.wa_id, message.body)).wamid };
+    return { outcome: "sent", wamid: (await deps.whatsapp.client.send(message.wa_id, message.body as OutboundMessage)).wamid };
   } catch (error) {
     if (!(error instanceof WhatsAppApiError)) throw error;
     const refusal = outcomeOfRefusal(error, message);
     if (refusal.outcome === "retry") return { ...refusal, outcome: "retry", retrySeconds: backoffSeconds(message.attempts) };
     if (refusal.outcome !== "template") return { outcome: refusal.outcome, error: refusal.error };
-    if (!deps.whatsapp.notifyTemplate) {
-      return { outcome: "failed", error: `outside the 24-hour window and no WHATSAPP_NOTIFY_TEMPLATE: ${refusal.error}` };
-    }
-    const template = notifyTemplateMessage(deps.whatsapp.notifyTemplate, message.language);
-    const sent = await attempt(deps, { ...message, kind: "template", body: template });
-    return sent.outcome === "sent" ? { ...sent, body: template } : sent;
+    return await attemptTemplate(deps, message, refusal.error);
   }
+}
+
+/** Sends the notification `message` as WHATSAPP_NOTIFY_TEMPLATE in the contact's language (failed without one). */
+async function attemptTemplate(deps: SenderDependencies, message: LeasedMessage, why: string): Promise<Outcome> {
+  if (!deps.whatsapp.notifyTemplate) {
+    return { outcome: "failed", error: `outside the 24-hour window and no WHATSAPP_NOTIFY_TEMPLATE: ${why}` };
+  }
+  const template = notifyTemplateMessage(deps.whatsapp.notifyTemplate, message.language);
+  const sent = await attempt(deps, { ...message, kind: "template", body: template });
+  return sent.outcome === "sent" ? { ...sent, body: template } : sent;
 }
 
 async function deliver(deps: SenderDependencies, message: LeasedMessage, counts: SendCounts): Promise<void> {
@@ -144,7 +164,7 @@ export async function sendOutboxMessages(deps: SenderDependencies, ids: readonly
   if (ids.length === 0) return counts;
   const leased = await withRequestContext(deps.sql, deps.context, (tx) =>
     tx<LeasedMessage[]>`
-    select id, wa_id, kind, body, purpose, attempts, language
+    select id, wa_id, kind, body, purpose, attempts, language, window_open
       from private.whatsapp_outbox_lease(${[...ids]}::uuid[], ${deps.whatsapp.leaseSeconds}::int)`);
   counts.taken = leased.length;
   const queue = [...leased];
