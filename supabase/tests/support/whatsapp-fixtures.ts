@@ -22,7 +22,7 @@ export const serviceContext = (correlationId = `test-${crypto.randomUUID()}`): R
 export function standInSender(
   sql: postgres.Sql,
   graph: GraphApiStandIn,
-  options: { notifyTemplate?: string | null; client?: WhatsAppClient; log?: LogSink; timeoutMs?: number } = {},
+  options: { notifyTemplate?: string | null; client?: WhatsAppClient; log?: LogSink; timeoutMs?: number; leaseSeconds?: number } = {},
 ): SenderDependencies {
   return {
     sql,
@@ -37,7 +37,7 @@ export function standInSender(
           timeoutMs: options.timeoutMs ?? 10_000,
         }),
       notifyTemplate: options.notifyTemplate === undefined ? "mfuko_notification" : options.notifyTemplate,
-      leaseSeconds: 30,
+      leaseSeconds: options.leaseSeconds ?? 30,
     },
   };
 }

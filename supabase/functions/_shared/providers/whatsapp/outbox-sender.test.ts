@@ -27,7 +27,7 @@ afterAll(async () => {
 // After the hook that ends `sql`: after-hooks run last-registered first, so the lock is let go before.
 keepWhatsAppSendRunsOut(sql);
 
-const sender = (options: { notifyTemplate?: string | null; timeoutMs?: number } = {}): SenderDependencies =>
+const sender = (options: { notifyTemplate?: string | null; timeoutMs?: number; leaseSeconds?: number } = {}): SenderDependencies =>
   standInSender(sql, graph, { ...options, log: (line) => logLines.push(line) });
 
 /** Makes a queued row due now, as if its backoff had passed. */
@@ -219,6 +219,27 @@ describe("sendOutboxMessages", () => {
     expect(a.sent + b.sent).toBe(12);
     expect(graph.deliveredTo(waId)).toHaveLength(12);
     expect(new Set(graph.deliveredTo(waId).map((m) => (m.message as { body: string }).body)).size).toBe(12);
+  });
+
+  it("behind a slow Graph API, a row late in a batch is still leased when sent: the next run sends no row twice", async () => {
+    const waId = newWaId();
+    const ids = await Promise.all(Array.from({ length: 16 }, (_, n) => enqueue(sql, waId, `slow ${n}`)));
+    // Each call waits out its 1.5 s timeout; eight at a time, so the second eight start at about
+    // 1.5 s, past the first half of a 2 s lease, and are still waiting when the next run comes.
+    graph.fail("hang", { times: Infinity, to: waId });
+    const slow = sender({ timeoutMs: 1_500, leaseSeconds: 2 });
+    try {
+      const first = sendOutboxMessages(slow, ids);
+      await new Promise((resolve) => setTimeout(resolve, 2_300));
+      const next = await sendOutboxMessages(slow, ids);
+      expect(await first).toMatchObject({ taken: 16, retried: 16 });
+      expect(next).toMatchObject({ taken: 0 });
+    } finally {
+      graph.recover();
+    }
+    const calls = graph.requests.filter((r) => (r.body as { to?: string } | null)?.to === waId);
+    expect(calls).toHaveLength(16);
+    expect(new Set(calls.map((r) => (r.body as { text: { body: string } }).text.body)).size).toBe(16);
   });
 
   it("logs the masked number and the outcome, never the message", async () => {

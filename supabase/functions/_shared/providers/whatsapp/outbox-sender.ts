@@ -1,6 +1,7 @@
-// Sends outbox messages (docs/WHATSAPP.md, "Sending"). A sender leases the rows it was given
-// that are due (private.whatsapp_outbox_lease: one sender per row, so a row is never sent by
-// two), calls the Graph API outside any transaction, and records each outcome:
+// Sends outbox messages (docs/WHATSAPP.md, "Sending"). A sender leases each row it was given,
+// when it is due, just before sending it (private.whatsapp_outbox_lease: one sender per row,
+// so a row is never sent by two), calls the Graph API outside any transaction, and records
+// each outcome:
 //   accepted                           sent, with its wamid
 //   131047 (outside the 24-hour window) a notification is sent again as the approved template
 //                                      WHATSAPP_NOTIFY_TEMPLATE; a command reply is dropped (failed)
@@ -157,19 +158,24 @@ async function deliver(deps: SenderDependencies, message: LeasedMessage, counts:
 
 /**
  * Sends those of `ids` that are due and not leased by another sender, and records each
- * outcome. Resolves with the counts; rows another sender holds are not counted.
+ * outcome. Resolves with the counts; rows another sender holds are not counted. Each row is
+ * leased just before its own send, not the batch at once: the lease covers one send (two Graph
+ * API calls at most), so a row late in a batch behind a slow Graph API is never sent after its
+ * lease ran out, when the next run may have leased and sent it too.
  */
 export async function sendOutboxMessages(deps: SenderDependencies, ids: readonly string[]): Promise<SendCounts> {
   const counts: SendCounts = { taken: 0, sent: 0, retried: 0, failed: 0, dead: 0 };
-  if (ids.length === 0) return counts;
-  const leased = await withRequestContext(deps.sql, deps.context, (tx) =>
-    tx<LeasedMessage[]>`
-    select id, wa_id, kind, body, purpose, attempts, language, window_open
-      from private.whatsapp_outbox_lease(${[...ids]}::uuid[], ${deps.whatsapp.leaseSeconds}::int)`);
-  counts.taken = leased.length;
-  const queue = [...leased];
+  const queue = [...ids];
   const worker = async () => {
-    for (let message = queue.shift(); message; message = queue.shift()) await deliver(deps, message, counts);
+    for (let id = queue.shift(); id; id = queue.shift()) {
+      const [message] = await withRequestContext(deps.sql, deps.context, (tx) =>
+        tx<LeasedMessage[]>`
+        select id, wa_id, kind, body, purpose, attempts, language, window_open
+          from private.whatsapp_outbox_lease(${[id]}::uuid[], ${deps.whatsapp.leaseSeconds}::int)`);
+      if (!message) continue;
+      counts.taken += 1;
+      await deliver(deps, message, counts);
+    }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
   return counts;
