@@ -34,8 +34,11 @@ revoke all on table public.whatsapp_contacts from public, anon, authenticated, s
 grant select on table public.whatsapp_contacts to authenticated, service_role;
 alter table public.whatsapp_contacts enable row level security;
 alter table public.whatsapp_contacts force row level security;
+-- The user reads its own contact; nobody else does, staff included: a contact is a phone
+-- number and a WhatsApp profile name, which no admin task needs (the outbox names the number
+-- it writes to, the audit trail the user).
 create policy whatsapp_contacts_select on public.whatsapp_contacts for select to authenticated
-  using (user_id = (select auth.uid()) or (select private.caller_reads_all()));
+  using (user_id = (select auth.uid()));
 
 -- The contact of p_wa_id, for the Auth user who holds p_wa_id as a confirmed phone (as
 -- Supabase Auth stores it, without '+'): the user the Admin API created for this sender with

@@ -4,7 +4,7 @@
 -- senders off one row, the outcomes a sender records, status webhooks moving rows forward
 -- only, and the admin replay of a dead message.
 begin;
-select plan(65);
+select plan(66);
 
 -- Users as Supabase Auth stores them: phone users whose phone is confirmed (created by the
 -- Admin API with phone_confirm, or confirmed by an OTP), one who signed up in an app with a
@@ -103,7 +103,11 @@ select results_eq($$ select wa_id from public.whatsapp_contacts $$, $$ values ('
 select is((select count(*) from public.whatsapp_outbox), 0::bigint, 'and no outbox row');
 reset role;
 select pg_temp.become('support');
-select is((select count(*) from public.whatsapp_contacts where wa_id like '25078800000_'), 3::bigint, 'support reads every contact');
+select is((select count(*) from public.whatsapp_contacts where wa_id like '25078800000_'), 0::bigint,
+  'support reads no contact: a contact is the user''s alone');
+reset role;
+select pg_temp.become('admin');
+select is((select count(*) from public.whatsapp_contacts where wa_id like '25078800000_'), 0::bigint, 'nor does an admin');
 reset role;
 
 -- ---------------------------------------------------------------- contacts follow the phone
