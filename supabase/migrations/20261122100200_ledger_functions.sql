@@ -112,8 +112,10 @@ begin
       perform private.fail('42501', format('wallet account %s does not take user transfers', p_to));
     end if;
   end if;
+  -- A signed-in caller pays only out of its own account (above): an admin or support agent
+  -- paying from their own wallet is its owner paying, limited like any user.
   return private.wallet_post_one(v_scope, 'transfer', false, p_from, p_to, p_amount, p_currency,
-                                 p_idempotency_key, p_description, p_metadata, v_caller = 'user');
+                                 p_idempotency_key, p_description, p_metadata, v_caller <> 'service');
 end;
 $$;
 grant execute on function api_private.wallet_transfer(uuid, uuid, bigint, text, text, text, jsonb) to authenticated, service_role;

@@ -1,9 +1,10 @@
 -- Limits per tier (docs/LEDGER.md, "Limits"): a user's payment at each boundary, WL009 that
--- writes nothing, the UTC day and the hour starting afresh, replays counted once, the
--- service's and admins' moves unlimited; who reads and changes the tiers, and the audit rows
--- of an admin's change.
+-- writes nothing, the UTC day and the hour starting afresh, replays counted once, an admin's
+-- payment from their own wallet limited like a user's, the service's moves and an admin's
+-- adjustments and reversals unlimited; who reads and changes the tiers, and the audit rows of
+-- an admin's change.
 begin;
-select plan(50);
+select plan(52);
 
 select tests.create_users('{payer, payee}', admins => '{admin}', support => '{support}');
 select tests.create_accounts('b9000000', 'USD', '{payer, payee}');
@@ -101,6 +102,17 @@ select lives_ok($$ select public.wallet_reverse((select id from public.wallet_tr
   'nor an admin''s reversal');
 select tests.reset_role();
 select is(pg_temp.usage(), '1004 sent today, 1 this hour', 'and none of them counts');
+
+-- ---------------------------------------------------------------- staff paying from their own wallet
+select tests.create_accounts('b9100000', 'USD', '{admin}');
+select public.wallet_deposit('b9100000-0000-4000-8000-00000000000a', 5000, 'USD', 'stripe', 'limits-admin-funding');
+select tests.as_admin(tests.user_id('admin'));
+select throws_ok($$ select public.wallet_transfer('b9100000-0000-4000-8000-00000000000a', 'b9000000-0000-4000-8000-00000000000b',
+                                                  1001, 'USD', 'limits-admin-own') $$,
+  'WL009', 'single payment limit of 1000 USD would be exceeded', 'an admin paying from their own wallet is limited like a user');
+select is((public.wallet_transfer('b9100000-0000-4000-8000-00000000000a', 'b9000000-0000-4000-8000-00000000000b',
+                                  1000, 'USD', 'limits-admin-own-2')).amount, 1000::bigint, 'and may pay up to the limit');
+select tests.reset_role();
 
 -- ---------------------------------------------------------------- an account's tier
 select tests.as_admin(tests.user_id('admin'));
