@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { useTestSql } from "../../tests/support/test-sql.ts";
 import { assertLedgerInvariants } from "../../tests/support/ledger-invariants.ts";
+import { createStaff } from "../../tests/support/admin-fixtures.ts";
 import { asServiceRole, balanceOf } from "../../tests/support/payments-fixtures.ts";
 import { callPayments, type TopUpUser, topUpUser } from "../../tests/support/payments-gateway.ts";
 import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
@@ -296,7 +297,7 @@ describe("refusals and input", () => {
     expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 100, available: 100 });
   });
 
-  it("another user's account is refused (403) as if it did not exist, and another user's cash-out is not found (404)", async () => {
+  it("another user's account is refused (403) as if it did not exist, and another user's cash-out is not found (404), staff's calls included", async () => {
     const owner = await fundedUser(5000);
     const stranger = await fundedUser(0);
     const body = { account_id: owner.accountId, amount: 1000, currency: "UGX", msisdn: MSISDN };
@@ -311,6 +312,11 @@ describe("refusals and input", () => {
 
     const mine = await cashOut(owner, crypto.randomUUID(), body);
     expect((await callPayments(gateway.url, "GET", `/cashouts/${mine.body.cashout.id}`, { token: stranger.token })).status).toBe(404);
+    // Staff, who read every cash-out through RLS, get the user API's answer too: the caller's own only.
+    const { admin, support } = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+    for (const staff of [admin, support]) {
+      expect((await callPayments(gateway.url, "GET", `/cashouts/${mine.body.cashout.id}`, { token: staff.token })).status).toBe(404);
+    }
     expect((await callPayments(gateway.url, "GET", "/cashouts/not-a-uuid", { token: owner.token })).status).toBe(404);
     expect((await callPayments(gateway.url, "POST", "/cashouts", { idempotencyKey: "k", body })).status).toBe(401);
   });

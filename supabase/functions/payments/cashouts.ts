@@ -71,7 +71,8 @@ export function registerCashOutRoutes(app: PaymentsApp, routes: PaymentsRoutes):
     const id = z.uuid().safeParse(c.req.param("id"));
     const found = !id.success ? [] : await routes.asCaller(c, (tx) =>
       tx<CashOut[]>`
-      select * from public.cashouts where id = ${id.data}::uuid`);
+      select * from public.cashouts where id = ${id.data}::uuid and user_id = (select auth.uid())`);
+    // The caller's own only, as GET /topups/:id: staff read other people's through the admin API.
     if (found.length === 0) throw new HttpError(404, "not_found", "No such cash-out.");
     return c.json({ cashout: cashOutView(found[0]!) });
   });

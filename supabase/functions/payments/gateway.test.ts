@@ -5,6 +5,7 @@
 import { useTestSql } from "../../tests/support/test-sql.ts";
 import { describe, expect, it } from "vitest";
 import { balanceOf, creditsTo, intentStatus } from "../../tests/support/payments-fixtures.ts";
+import { createStaff } from "../../tests/support/admin-fixtures.ts";
 import { callPayments, MOMO_TOKEN_LIFETIME_SECONDS, topUpUser } from "../../tests/support/payments-gateway.ts";
 import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
 import { stripeCardDeclined, stripeError, stripeIdempotencyKeyInUse } from "../../tests/support/provider-standins.ts";
@@ -339,7 +340,7 @@ describe("idempotency, callers and input", () => {
     expect((await topUp(user.token, key, body)).status).toBe(201);
   });
 
-  it("needs a user's JWT (401), refuses another user's account (403) and hides another user's intent (404)", async () => {
+  it("needs a user's JWT (401), refuses another user's account (403) and hides another user's intent (404), from staff too", async () => {
     const owner = await topUpUser(sql, "EUR");
     const stranger = await topUpUser(sql, "EUR");
     const body = { provider: "revolut", account_id: owner.accountId, amount: 1000, currency: "EUR" };
@@ -355,6 +356,12 @@ describe("idempotency, callers and input", () => {
     const mine = await topUp(owner.token, crypto.randomUUID(), body);
     const peek = await callPayments(gateway.url, "GET", `/topups/${mine.body.intent.id}`, { token: stranger.token });
     expect(peek.status).toBe(404);
+    // Staff, who read every intent through RLS, get the user API's answer too: the caller's own only.
+    const { admin, support } = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+    for (const staff of [admin, support]) {
+      expect((await callPayments(gateway.url, "GET", `/topups/${mine.body.intent.id}`, { token: staff.token })).status).toBe(404);
+    }
+    expect((await callPayments(gateway.url, "GET", `/topups/${mine.body.intent.id}`, { token: owner.token })).status).toBe(200);
     expect((await callPayments(gateway.url, "GET", "/topups/not-a-uuid", { token: owner.token })).status).toBe(404);
   });
 

@@ -130,7 +130,9 @@ export function registerTopUpRoutes(app: PaymentsApp, routes: PaymentsRoutes): v
         from public.payment_intents i
         left join lateral (select p.id, p.provider_payment_id, p.status, p.amount, p.currency, p.amount_refunded, p.created_at
                              from public.payments p where p.intent_id = i.id order by p.created_at limit 1) p on true
-       where i.id = ${id.data}::uuid`);
+       where i.id = ${id.data}::uuid and i.user_id = (select auth.uid())`);
+    // The caller's own only: RLS lets staff read every intent, but this is a user's API (staff
+    // read other people's through the admin API), and it answers with the intent's next action.
     if (found.length === 0) throw new HttpError(404, "not_found", "No such top-up.");
     return c.json(topUpRead(found[0]!));
   });
