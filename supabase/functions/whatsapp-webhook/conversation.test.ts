@@ -75,7 +75,10 @@ describe("a whole conversation", () => {
       /^Send 5,000 RWF to \+250 \d{3} \d{3} \d{3} \(WhatsApp name: "Bob"\)\?\nTap Confirm within 5 minutes\.$/,
     );
     expect((await accountOf(alice)).available).toBe(20_000);
-    // A typed "yes" confirms nothing: only the button does.
+    // A typed "yes" confirms nothing: only the button does. With no question waiting, it says so.
+    expect((await bob.say("ndio")).map(readable)).toEqual([
+      'No payment is waiting for your answer. To start one, write send, topup or cashout, or "menu" to see them all.',
+    ]);
     expect((await alice.say("Yes")).map(readable)).toEqual([expect.stringMatching(/^Only the buttons decide a payment: tap Confirm/)]);
     expect((await accountOf(alice)).available).toBe(20_000);
     const sent = await alice.tap({ button: buttonId(question, "Confirm") });
@@ -239,24 +242,27 @@ describe("refusals in words", () => {
       "Nothing was sent.",
     ]);
     expect((await payer.say("send 100 12345")).map(readable)).toEqual([
-      '"12345" is not a phone number I can read. Try +256712345678 or 0712345678.',
+      '"12345" is not a phone number I can read. Try +250788123456 or 0788123456.',
     ]);
     // Quoted back cut at 40 characters, never inside one: half an emoji is not text jsonb takes
     // (the emoji between digits: a message's trailing emoji are read as decoration).
     const smiles = "\u{1F600}".repeat(50);
     expect((await payer.say(`send 100 1${smiles}1`)).map(readable)).toEqual([
-      `"1${"\u{1F600}".repeat(39)}" is not a phone number I can read. Try +256712345678 or 0712345678.`,
+      `"1${"\u{1F600}".repeat(39)}" is not a phone number I can read. Try +250788123456 or 0788123456.`,
     ]);
     expect((await payer.say(`send 100 ${payer.waId}`)).map(readable)).toEqual(["That is your own number. Nothing was sent."]);
-    expect((await payer.say("send 1.5 0781234567")).map(readable)).toEqual(["That amount has more decimals than the currency has."]);
+    expect((await payer.say("send 1.5 0781234567")).map(readable)).toEqual(["RWF has no decimals: write a whole amount."]);
+    expect((await payer.say("send 0.505 eur 0781234567")).map(readable)).toEqual(["That amount has more decimals than EUR has (2)."]);
     expect((await payer.say(`send 5 000 ${local(payer.waId)}`)).map(readable)).toEqual([
-      'Write the amount as 5000 or 5,000: "5 000" and "5.000" can each be read two ways. To pay someone, write: ' +
-      "send <amount> <phone>, e.g. send 5000 0712345678 (a currency code may follow the amount).",
+      'Write the amount as 5000 or 5,000: "5 000" and "5.000" can each be read two ways. ' +
+      "A number after the amount that starts with its country code needs its + (+250 788 123 456). To pay someone, write: " +
+      "send <amount> <phone>, e.g. send 5000 0788123456 (a currency code may follow the amount).",
     ]);
     // Dots between the thousands, as Rwanda writes them: read as decimals, 5.000 was 5.
     expect((await payer.say(`send 5.000 ${local(payer.waId)}`)).map(readable)).toEqual([
-      'Write the amount as 5000 or 5,000: "5 000" and "5.000" can each be read two ways. To pay someone, write: ' +
-      "send <amount> <phone>, e.g. send 5000 0712345678 (a currency code may follow the amount).",
+      'Write the amount as 5000 or 5,000: "5 000" and "5.000" can each be read two ways. ' +
+      "A number after the amount that starts with its country code needs its + (+250 788 123 456). To pay someone, write: " +
+      "send <amount> <phone>, e.g. send 5000 0788123456 (a currency code may follow the amount).",
     ]);
     expect((await accountOf(payer)).available).toBe(10_000);
   });

@@ -7,6 +7,7 @@ import type { TransactionSql } from "../../_shared/db.ts";
 import { sqlstateOf } from "../../_shared/sql-errors.ts";
 import { asUser } from "./as-user.ts";
 import { formatMoney, toMinor } from "./amounts.ts";
+import { minorUnitDigits } from "../../_shared/providers/momo/amount.ts";
 import type { Command } from "./commands.ts";
 import { clip, confirmationMessage, menuMessage, type OutboundMessage, textMessage } from "./messages.ts";
 import { displayPhone, senderRegion, senderTimeZone, toWaId } from "./phone.ts";
@@ -57,11 +58,16 @@ export function learnWhen(optedOut: boolean, what: string): string {
 /** `clause` as a sentence of its own. */
 export const sentence = (clause: string) => `${clause[0]!.toUpperCase()}${clause.slice(1)}.`;
 
-const AMOUNT_PROBLEMS = {
-  zero: "The amount must be more than zero.",
-  too_precise: "That amount has more decimals than the currency has.",
-  too_large: "That amount is more than mfuko moves in one payment.",
-} as const;
+const AMOUNT_PROBLEMS: Record<"zero" | "too_precise" | "too_large", (currency: string) => string> = {
+  zero: () => "The amount must be more than zero.",
+  too_precise: (currency) => {
+    const digits = minorUnitDigits(currency);
+    return digits === 0
+      ? `${currency} has no decimals: write a whole amount.`
+      : `That amount has more decimals than ${currency} has (${digits}).`;
+  },
+  too_large: () => "That amount is more than mfuko moves in one payment.",
+};
 
 /**
  * What `step` returns, or null when the ledger refused it: then the refusal is told to the
@@ -91,7 +97,7 @@ async function unlessRefused<T>(
 async function amountOf(turn: Turn, typed: string, currency: string): Promise<number | null> {
   const reading = toMinor(typed, currency);
   if (reading.ok) return reading.minor;
-  await say(turn, AMOUNT_PROBLEMS[reading.problem]);
+  await say(turn, AMOUNT_PROBLEMS[reading.problem](currency));
   return null;
 }
 
@@ -228,7 +234,7 @@ async function propose(turn: Turn, kind: "send" | "cashout", typed: string, curr
 async function send(turn: Turn, command: Extract<Command, { kind: "send" }>): Promise<void> {
   const recipient = toWaId(command.phone, senderRegion(turn.sender.waId, turn.settings.defaultRegion));
   if (recipient === null) {
-    return say(turn, `"${clip(command.phone, 40)}" is not a phone number I can read. Try +256712345678 or 0712345678.`);
+    return say(turn, `"${clip(command.phone, 40)}" is not a phone number I can read. Try ${EXAMPLE_PHONES}.`);
   }
   await propose(turn, "send", command.amount, command.currency ?? turn.settings.defaultCurrency, recipient);
 }
@@ -329,12 +335,30 @@ async function notifications(turn: Turn, on: boolean): Promise<void> {
   );
 }
 
+/** The numbers the replies show as examples, as the menu does (messages.ts). */
+const EXAMPLE_PHONES = "+250788123456 or 0788123456";
 const USAGE = {
-  send: "To pay someone, write: send <amount> <phone>, e.g. send 5000 0712345678 (a currency code may follow the amount).",
+  send: "To pay someone, write: send <amount> <phone>, e.g. send 5000 0788123456 (a currency code may follow the amount).",
   topup: TOP_UP_HOW,
   cashout: "To cash out to MoMo, write: cashout <amount>, e.g. cashout 5000.",
 } as const;
-const GROUPED_AMOUNT_HINT = 'Write the amount as 5000 or 5,000: "5 000" and "5.000" can each be read two ways. ';
+const GROUPED_AMOUNT_HINT = 'Write the amount as 5000 or 5,000: "5 000" and "5.000" can each be read two ways. ' +
+  "A number after the amount that starts with its country code needs its + (+250 788 123 456). ";
+
+/** A typed yes or no: how to answer the question waiting, or that none is. */
+async function tapToDecide(turn: Turn): Promise<void> {
+  const [waiting] = await turn.tx<{ exists: boolean }[]>`
+    select exists (select from public.whatsapp_pending_payments p
+                    where p.payer_id = ${turn.sender.userId}::uuid and p.status = 'pending' and p.expires_at > now())`;
+  if (!waiting!.exists) {
+    return say(turn, 'No payment is waiting for your answer. To start one, write send, topup or cashout, or "menu" to see them all.');
+  }
+  return say(
+    turn,
+    "Only the buttons decide a payment: tap Confirm under its question to send it, or Cancel to drop it. " +
+      "If the question is gone, write the send or cashout again.",
+  );
+}
 
 /** Answers `command` from the turn's sender. */
 export function act(turn: Turn, command: Command): Promise<void> {
@@ -359,10 +383,6 @@ export function act(turn: Turn, command: Command): Promise<void> {
     case "usage":
       return say(turn, `${command.groupedAmount ? GROUPED_AMOUNT_HINT : ""}${USAGE[command.of]}`);
     case "tapToDecide":
-      return say(
-        turn,
-        "Only the buttons decide a payment: tap Confirm under its question to send it, or Cancel to drop it. " +
-          "If the question is gone, write the send or cashout again.",
-      );
+      return tapToDecide(turn);
   }
 }

@@ -31,7 +31,11 @@ describe("parseCommand", () => {
       ["what is this", { kind: "menu", understood: false }],
       ["balance", { kind: "balance" }],
       ["/Balance", { kind: "balance" }],
-      ["balance please", { kind: "menu", understood: false }],
+      ["balance please", { kind: "balance" }],
+      ["check balance", { kind: "balance" }],
+      ["My history, please", { kind: "history" }],
+      ["my history pls", { kind: "history" }],
+      ["balance of bob", { kind: "menu", understood: false }],
       ["history", { kind: "history" }],
       ["STOP", { kind: "stop" }],
       ["start", { kind: "start" }],
@@ -47,6 +51,9 @@ describe("parseCommand", () => {
       ["topup 5000 right now", { kind: "usage", of: "topup" }],
       ["cashout 2000", { kind: "cashout", amount: "2000", currency: null }],
       ["cash out 2000", { kind: "cashout", amount: "2000", currency: null }],
+      ["cash-out 2000", { kind: "cashout", amount: "2000", currency: null }],
+      ["withdraw 2,000 rwf", { kind: "cashout", amount: "2000", currency: "RWF" }],
+      ["Top-up 500", { kind: "topup", amount: "500", currency: null }],
       ["cashout 1,50", { kind: "usage", of: "cashout" }],
       ["", { kind: "menu", understood: false }],
     ];
@@ -129,7 +136,7 @@ describe("parseCommand", () => {
   });
 
   it("reads a typed yes, ok or no as a hint to tap the buttons, never as a decision", () => {
-    for (const text of ["yes", "Yes!", " OK ", "okay.", "confirm", "no", "Cancel", "ndiyo", "Sawa", "hapana", "yego", "oya"]) {
+    for (const text of ["yes", "Yes!", " OK ", "okay.", "confirm", "no", "Cancel", "ndiyo", "Ndio.", "Sawa", "hapana", "yego", "oya"]) {
       expect(parseCommand(text), text).toEqual({ kind: "tapToDecide" });
     }
     for (const text of ["yes please send", "yesterday", "nothing"]) expect(parseCommand(text).kind, text).toBe("menu");

@@ -1,7 +1,9 @@
 // What a person wrote, read as one command of the conversation (docs/WHATSAPP.md, "The
 // conversation"). Tolerant of case, extra spaces, a leading '/', emoji and punctuation at either
 // end, a currency as the region writes it, a '+' before a phone number,
-// "top up"/"cash out" written as two words and an optional "to" before the recipient. Amounts and
+// "top up"/"cash out" written as two words or with a hyphen, "withdraw" for cash out, "check" or
+// "my" before balance and history and "please" after them, and an optional "to" before the
+// recipient. Amounts and
 // phone numbers stay text here: what they mean depends on the currency and the sender's region.
 // Taps on list rows and reply buttons arrive as their ids, which map back to the same commands.
 
@@ -59,6 +61,7 @@ const TYPED_DECISIONS = new Set([
   "n",
   "cancel",
   "ndiyo",
+  "ndio",
   "sawa",
   "hapana",
   "yego",
@@ -160,28 +163,38 @@ export function commandOfId(id: string): Command | null {
   return null;
 }
 
+// Balance and history as people ask for them: "check balance", "my balance", "history please".
+const ASKED_FOR = /^(?:(?:check|my|show) )?(balance|history)(?:,? (?:please|pls))?$/;
+// The other ways to write the verbs of the money commands.
+const MONEY_VERBS: Readonly<Record<string, "topup" | "cashout">> = {
+  topup: "topup",
+  "top-up": "topup",
+  cashout: "cashout",
+  "cash-out": "cashout",
+  withdraw: "cashout",
+};
+
 /** The command of a typed message; anything not understood is the menu. */
 export function parseCommand(text: string): Command {
   const normalized = normalize(text);
   if (GREETING.test(normalized)) return { kind: "menu", understood: true };
   if (TYPED_DECISIONS.has(normalized)) return { kind: "tapToDecide" };
+  const asked = ASKED_FOR.exec(normalized);
+  if (asked) return { kind: asked[1] as "balance" | "history" };
   const [verb = "", ...args] = normalized.split(" ");
   const joined = `${verb} ${args[0] ?? ""}`;
   if (joined === "top up" || joined === "cash out") {
     return moneyCommand(verb === "top" ? "topup" : "cashout", args.slice(1));
   }
+  const money = MONEY_VERBS[verb];
+  if (money) return moneyCommand(money, args);
   switch (verb) {
-    case "balance":
-    case "history":
     case "stop":
     case "start":
       return args.length === 0 ? { kind: verb } : { kind: "menu", understood: false };
     case "send":
     case "pay":
       return sendCommand(args);
-    case "topup":
-    case "cashout":
-      return moneyCommand(verb, args);
   }
   return { kind: "menu", understood: false };
 }
