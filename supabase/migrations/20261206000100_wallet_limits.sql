@@ -112,6 +112,24 @@ begin
 end;
 $$;
 
+-- WL009 as private.wallet_check_limits would raise it for a payment of p_amount from p_account
+-- now, counting nothing: the check runs in this block's subtransaction, which the sentinel
+-- error WLCHK (never raised elsewhere) rolls back when the payment is within the limits. For a
+-- question put before the payment (the WhatsApp Confirm), so that a payment over a limit is
+-- refused when asked for, not after the person confirmed it; the payment is checked and
+-- counted again when it is made.
+create function private.wallet_require_within_limits(p_account uuid, p_amount bigint, p_currency text) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform private.wallet_check_limits(p_account, p_amount, p_currency);
+  raise exception 'within the limits' using errcode = 'WLCHK';
+exception when sqlstate 'WLCHK' then
+  null;
+end;
+$$;
+
 -- Gives back what private.wallet_check_limits counted for a payment of p_amount from p_account
 -- at p_counted_at that never left the wallet (a cash-out whose hold was voided: MoMo declined
 -- it or never took it), so that a retry is not refused for money that never moved: the amount

@@ -234,11 +234,13 @@ begin
     return;
   end if;
 
-  -- More than the account holds is refused now, not asked to be confirmed and refused then. The
-  -- confirmation checks again: the balance can fall in the five minutes.
+  -- More than the account holds, or than its tier's limits let it pay, is refused now, not asked
+  -- to be confirmed and refused then. The confirmation checks again: the balance can fall in the
+  -- five minutes, and other payments can use up a limit.
   if (select b.available from public.wallet_account_balances b where b.account_id = v_from) < p_amount then
     perform private.fail('WL001', pg_catalog.format('insufficient funds in wallet account %s', v_from));
   end if;
+  perform private.wallet_require_within_limits(v_from, p_amount, p_currency);
 
   perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('whatsapp-pending-payment:' || v_payer::text, 0));
   insert into public.whatsapp_pending_payments (kind, payer_id, from_account_id, recipient_wa_id, to_account_id, msisdn,

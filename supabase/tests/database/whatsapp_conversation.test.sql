@@ -4,7 +4,7 @@
 -- notifications written with each effect (transfers, top-ups, cash-outs, refunds), none to an
 -- opted-out contact; amounts in words; who may call what and the sizes of the arguments.
 begin;
-select plan(108);
+select plan(111);
 
 -- Users as Supabase Auth stores a confirmed phone sign-up; the fourth signed up without a phone.
 insert into auth.users (id, phone, phone_confirmed_at, raw_app_meta_data)
@@ -198,10 +198,22 @@ select throws_ok(format($$ select pg_temp.alice_decides(%L, true) $$, :'big_id')
   'WL001', null, 'more than the available funds is WL001');
 select is((select status from public.whatsapp_pending_payments where id = :'big_id'), 'pending', 'and the payment stays pending');
 select from public.wallet_void(:'big_hold');
+-- Over a limit, the request is refused when it is asked for, and counts nothing; a limit
+-- lowered in the five minutes refuses the confirmation.
 update public.wallet_limit_tiers set max_single = 60000 where tier = 'standard';
-select pg_temp.alice_proposes(65000) as limit_id \gset
+create function pg_temp.usage_of(p_account uuid) returns text language sql as $$
+  select coalesce((select format('%s today, %s this hour', sent_today, sent_this_hour)
+                     from private.wallet_limit_usage where account_id = p_account), 'none')
+$$;
+select pg_temp.usage_of(:'alice_account') as usage_before \gset
+select throws_ok($$ select pg_temp.alice_proposes(65000) $$,
+  'WL009', 'single payment limit of 60000 UGX would be exceeded', 'a request over the single payment limit is WL009 naming it');
+select is((select count(*)::int from public.whatsapp_pending_payments where amount = 65000), 0, 'and is not put to alice');
+select pg_temp.alice_proposes(55000) as limit_id \gset
+select is(pg_temp.usage_of(:'alice_account'), :'usage_before', 'neither request counted anything against the limits');
+update public.wallet_limit_tiers set max_single = 50000 where tier = 'standard';
 select throws_ok(format($$ select pg_temp.alice_decides(%L, true) $$, :'limit_id'),
-  'WL009', 'single payment limit of 60000 UGX would be exceeded', 'over the single payment limit is WL009 naming it');
+  'WL009', 'single payment limit of 50000 UGX would be exceeded', 'a limit lowered before the confirmation refuses it: WL009');
 update public.wallet_limit_tiers set max_single = 500000 where tier = 'standard';
 
 -- Expired and canceled.
