@@ -237,6 +237,20 @@ end;
 $$;
 grant execute on function api_private.reconciliation(text, timestamptz, timestamptz) to authenticated;
 
+-- Whether a row of api_private.reconciliation of kind p_kind is a mismatch: every kind but
+-- rejected, an admin's decision. The one statement of it, so that the admin API's mismatches
+-- (GET /admin/reconciliation) and the findings the reconcile job counts and alerts on agree.
+create function api_private.reconciliation_mismatch(p_kind text) returns boolean
+language plpgsql
+immutable
+security definer set search_path = ''
+as $$
+begin
+  return p_kind <> 'rejected';
+end;
+$$;
+grant execute on function api_private.reconciliation_mismatch(text) to authenticated;
+
 -- The reconcile job's daily reports (private.reconciliation_reports, created with the
 -- scheduled jobs' migration 20261206100000 and resolved when this runs), newest first: the
 -- report of p_date alone when it is given, else those dated before p_before (all when null),

@@ -313,7 +313,9 @@ grant execute on function api_private.expire_holds(integer) to service_role;
 -- ---------------------------------------------------------------------------------------
 
 -- One report per UTC day (a second run that day replaces it): the ledger invariants'
--- violations, the provider-vs-ledger findings of api_private.reconciliation, and how many
+-- violations, the provider-vs-ledger mismatches of api_private.reconciliation (its findings),
+-- apart from them the payments an admin rejected (decisions: neither counted nor alerted on,
+-- or each rejection would alert every day for ever), and how many
 -- WhatsApp messages went dead since the last report of an earlier day
 -- (private.reconcile_undelivered_messages): a notice a user never got waits for an admin's
 -- replay, and nothing else tells the admins.
@@ -322,6 +324,7 @@ create table private.reconciliation_reports (
   created_at timestamptz not null default now(),
   invariant_violations jsonb not null check (jsonb_typeof(invariant_violations) = 'array'),
   reconciliation_findings jsonb not null check (jsonb_typeof(reconciliation_findings) = 'array'),
+  rejected jsonb not null default '[]' check (jsonb_typeof(rejected) = 'array'),
   undelivered_messages integer not null default 0 check (undelivered_messages >= 0),
   findings integer not null generated always as
     (jsonb_array_length(invariant_violations) + jsonb_array_length(reconciliation_findings) + undelivered_messages) stored
@@ -401,17 +404,23 @@ as $$
 begin
   perform private.require_caller(array['service'], 'run the reconcile job');
   return query
-    with stored as (
+    with found as (
+      select to_jsonb(f) as finding, f.occurred_at, api_private.reconciliation_mismatch(f.kind) as mismatch
+        from api_private.reconciliation() f
+    ),
+    stored as (
       insert into private.reconciliation_reports as r
-        (report_date, created_at, invariant_violations, reconciliation_findings, undelivered_messages)
+        (report_date, created_at, invariant_violations, reconciliation_findings, rejected, undelivered_messages)
       values ((now() at time zone 'utc')::date, now(),
               (select coalesce(jsonb_agg(to_jsonb(v)), '[]') from private.ledger_invariants() v),
-              (select coalesce(jsonb_agg(to_jsonb(f) order by f.occurred_at), '[]') from api_private.reconciliation() f),
+              (select coalesce(jsonb_agg(f.finding order by f.occurred_at) filter (where f.mismatch), '[]') from found f),
+              (select coalesce(jsonb_agg(f.finding order by f.occurred_at) filter (where not f.mismatch), '[]') from found f),
               private.reconcile_undelivered_messages())
       on conflict on constraint reconciliation_reports_pkey do update
          set created_at = excluded.created_at,
              invariant_violations = excluded.invariant_violations,
              reconciliation_findings = excluded.reconciliation_findings,
+             rejected = excluded.rejected,
              undelivered_messages = excluded.undelivered_messages
       returning r as report
     )

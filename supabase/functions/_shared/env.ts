@@ -95,7 +95,8 @@ export const envSchema = {
   // callback before momo-poll asks, how long a Revolut top-up or refund waits for its webhook
   // before revolut-poll asks, how long a Stripe top-up waits for its webhook before
   // stripe-poll asks, how long a polled item stays leased (also the spacing of the
-  // questions about one payment), how long an unpaid intent lives, and how long momo-poll
+  // questions about one payment, and how long a polling run takes items: it must outlast one
+  // item's few provider calls), how long an unpaid intent lives, and how long momo-poll
   // re-sends a transfer MoMo does not know before it fails it as not_accepted.
   JOBS_BATCH_SIZE: wholeNumber(1, 1000, 100),
   JOBS_MOMO_POLL_AFTER_SECONDS: wholeNumber(0, 604_800, 120),

@@ -6,7 +6,7 @@
 // a cash-out or a refund at the window's end holding not_accepted back (and MoMo paying that
 // retry's refund recording it once), no send once momo-poll has closed the sending, a cash-out
 // settled behind a backlog of more top-ups than a run takes, MoMo down
-// during a poll, intents and holds expiring, two runners at once, the service_role key as the
+// during a poll, MoMo slow to answer (each payment asked about within its lease), intents and holds expiring, two runners at once, the service_role key as the
 // only way in, the reconcile report and its WhatsApp alert to the admins, and whatsapp-send
 // through the Graph API stand-in.
 //
@@ -65,18 +65,18 @@ async function runUntilSettled(ids: string[]): Promise<void> {
   }
 }
 
-/** POST /payments/topups of a MoMo top-up of `amount` by `user` with `key`. */
-const momoTopUpRequest = (user: { token: string; accountId: string }, key: string, amount: number) =>
-  callPayments(gateway.url, "POST", "/topups", {
+/** POST /payments/topups of a MoMo top-up of `amount` by `user` with `key` (through `via`). */
+const momoTopUpRequest = (user: { token: string; accountId: string }, key: string, amount: number, via: PaymentsGateway = gateway) =>
+  callPayments(via.url, "POST", "/topups", {
     token: user.token,
     idempotencyKey: key,
     body: { provider: "momo", account_id: user.accountId, amount, currency: "UGX", msisdn: "256772123456" },
   });
 
-/** A MoMo top-up through POST /payments/topups, waiting for the payer. */
-async function momoTopUp(amount: number) {
+/** A MoMo top-up through POST /payments/topups (of `via`), waiting for the payer. */
+async function momoTopUp(amount: number, via: PaymentsGateway = gateway) {
   const user = await topUpUser(sql, "UGX");
-  const answer = await momoTopUpRequest(user, crypto.randomUUID(), amount);
+  const answer = await momoTopUpRequest(user, crypto.randomUUID(), amount, via);
   expect(answer.status).toBe(201);
   return { ...user, intentId: answer.body.intent.id as string };
 }
@@ -110,7 +110,6 @@ describe("momo-poll", () => {
       pending: 0,
       resent: 0,
       errors: 0,
-      deferred: 0,
     });
     expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "succeeded" });
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 7000, available: 7000 });
@@ -254,6 +253,41 @@ const releaseLease = (id: string) => sql`delete from private.job_leases where it
 /** `step` while MoMo answers transfers as `behaviour`. */
 const withTransfers = <T>(behaviour: PaymentsGateway["momo"]["transferBehaviour"], step: () => Promise<T>) =>
   whileAnswering(gateway.momo, "transferBehaviour", behaviour, step);
+
+describe("momo-poll with MoMo slow to answer", () => {
+  // A gateway of its own, whose leases last 2 s and whose momo-poll asks only about payments
+  // waiting over a week: this test's, brought back out of that mark afterwards.
+  const LEASE_SECONDS = 2;
+  const WEEK_SECONDS = 604_800;
+  const slow = usePaymentsGateway({
+    JOBS_MOMO_POLL_AFTER_SECONDS: String(WEEK_SECONDS),
+    JOBS_LEASE_SECONDS: String(LEASE_SECONDS),
+    JOBS_INTENT_TTL_SECONDS: String(30 * 86_400),
+  });
+
+  it("asks MoMo about each payment within its lease, and leaves what it cannot reach in one lease to the next run", async () => {
+    const topUps = [];
+    for (const amount of [100, 200, 300, 400]) topUps.push(await momoTopUp(amount, slow));
+    for (const topUp of topUps) await age(sql, "payment_intents", topUp.intentId, WEEK_SECONDS + 60);
+    // MoMo answers each status after 0.8 s: the four take longer than one lease. Whether the
+    // payment's lease still holds is checked as the answer leaves.
+    const held: boolean[] = [];
+    slow.momo.onStatus = async (referenceId) => {
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      const [lease] = await sql<{ held: boolean }[]>`
+        select leased_until > clock_timestamp() as held from private.job_leases where job = 'momo-poll' and item_id = ${referenceId}::uuid`;
+      held.push(lease?.held ?? false);
+    };
+    try {
+      const first = await slow.runJob("momo-poll");
+      expect(held).toEqual([true, true, true]);
+      expect(first.body).toMatchObject({ taken: 3, pending: 3, errors: 0 });
+    } finally {
+      slow.momo.onStatus = null;
+      for (const topUp of topUps) await age(sql, "payment_intents", topUp.intentId, 0);
+    }
+  });
+});
 
 describe("momo-poll for cash-outs", () => {
   /** Moves a cash-out's history `seconds` into the past: made (and sent) then. */

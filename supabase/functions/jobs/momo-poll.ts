@@ -3,8 +3,8 @@
 // applied exactly as a callback would apply it (the same event, keyed by reference id and
 // confirmed status, so a late callback after a poll, or a poll after a callback, is a
 // duplicate). PENDING leaves the payment for a later run; MoMo unreachable counts as an error
-// and leaves it too. Each payment is leased to one runner for JOBS_LEASE_SECONDS, which also
-// spaces the questions about it.
+// and leaves it too. Each payment is leased to one runner for JOBS_LEASE_SECONDS as its turn
+// comes (settleInTurn), which also spaces the questions about it.
 //
 // A source is one kind of MoMo payment: top-up intents (request-to-pay, GET
 // /collection/v1_0/requesttopay/{referenceId}), cash-outs and refunds (transfers, GET
@@ -41,13 +41,13 @@ import { momoTransferEvent, momoTransferNotAccepted, momoWebhookEvent, type Tran
 import type { WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
 import { expireUnpaidIntent } from "./expire-intents.ts";
 import type { Job, JobRun } from "./job.ts";
-import { applyConfirmed, type LeasedPayment, shareBatch, takeWaiting } from "./poll.ts";
+import { applyConfirmed, type LeasedPayment, type PollKind, settleInTurn, shareBatch } from "./poll.ts";
 
 export interface MomoPollSource {
   /** Names the payment kind in logs. */
   kind: string;
-  /** Leases up to `batch` payments waiting for their callback (one transaction as service_role). */
-  take(tx: TransactionSql, run: JobRun, batch: number): Promise<LeasedPayment[]>;
+  /** What api_private.poll_take leases them as. */
+  waiting: PollKind<"momo-poll">;
   /**
    * Asks MoMo about one payment: the event to apply, null while MoMo says PENDING, or "resent"
    * when a transfer MoMo never received was sent again. Throws a ProviderError when MoMo
@@ -56,13 +56,9 @@ export interface MomoPollSource {
   confirm(run: JobRun, payment: LeasedPayment): Promise<WebhookEvent | null | "resent">;
 }
 
-/** Leases up to `batch` MoMo payments of one kind waiting longer than JOBS_MOMO_POLL_AFTER_SECONDS. */
-const takeMomo = (kind: "intents" | "cashouts" | "refunds") => (tx: TransactionSql, run: JobRun, batch: number) =>
-  takeWaiting(tx, run, { job: "momo-poll", kind }, run.settings.momoPollAfterSeconds, batch);
-
 export const topUpIntents: MomoPollSource = {
   kind: "intent",
-  take: takeMomo("intents"),
+  waiting: "intents",
   async confirm(run, payment) {
     let status;
     try {
@@ -101,7 +97,7 @@ const transferClients = (run: JobRun) => ({ momo: run.momo(), momoCallbackUrl: m
 function transferSource<Row extends TransferSending>(kind: TransferKind<Row>): MomoPollSource {
   return {
     kind: kind.purpose,
-    take: takeMomo(kind.waiting),
+    waiting: kind.waiting,
     async confirm(run, payment) {
       const [row] = await asService(run, (tx) =>
         tx<Aged<Row>[]>`
@@ -180,7 +176,6 @@ interface Counts {
   pending: number;
   resent: number;
   errors: number;
-  deferred: number;
 }
 
 /**
@@ -190,44 +185,44 @@ interface Counts {
  */
 export function momoPoll(sources: readonly MomoPollSource[]): Job {
   return async (run) => {
-    const counts: Counts = { taken: 0, applied: 0, already_applied: 0, pending: 0, resent: 0, errors: 0, deferred: 0 };
+    const counts: Counts = { taken: 0, applied: 0, already_applied: 0, pending: 0, resent: 0, errors: 0 };
+    const settleEach = settleInTurn(run);
     let unreachable = false;
 
-    /** Takes up to `limit` of `source`'s payments and asks MoMo about them; how many it took. */
-    async function poll(source: MomoPollSource, limit: number): Promise<number> {
-      if (unreachable) return 0;
-      const payments = await withRequestContext(run.sql, run.context, (tx) => source.take(tx, run, limit));
-      counts.taken += payments.length;
-      for (const payment of payments) {
-        // MoMo down: the rest keep their leases and wait for the next run instead of each
-        // waiting out the timeout now.
-        if (unreachable) {
-          counts.deferred += 1;
-          continue;
-        }
-        let event: WebhookEvent | null | "resent";
-        try {
-          event = await source.confirm(run, payment);
-        } catch (error) {
-          if (!(error instanceof ProviderError)) throw error;
-          counts.errors += 1;
-          unreachable = error.kind === "unavailable";
-          run.logger.warn("momo_poll_unconfirmed", {
-            correlation_id: run.context.correlationId,
-            kind: source.kind,
-            id: payment.id,
-            http_status: error.httpStatus,
-            error: error.message,
-          });
-          continue;
-        }
-        if (event === null || event === "resent") {
-          counts[event === null ? "pending" : "resent"] += 1;
-          continue;
-        }
+    /** Asks MoMo about one payment and applies its answer; whether the run goes on. */
+    async function ask(source: MomoPollSource, payment: LeasedPayment): Promise<boolean> {
+      let event: WebhookEvent | null | "resent";
+      try {
+        event = await source.confirm(run, payment);
+      } catch (error) {
+        if (!(error instanceof ProviderError)) throw error;
+        counts.errors += 1;
+        // MoMo down: the rest wait for the next run instead of each waiting out the timeout now.
+        unreachable = error.kind === "unavailable";
+        run.logger.warn("momo_poll_unconfirmed", {
+          correlation_id: run.context.correlationId,
+          kind: source.kind,
+          id: payment.id,
+          http_status: error.httpStatus,
+          error: error.message,
+        });
+        return !unreachable;
+      }
+      if (event === null || event === "resent") {
+        counts[event === null ? "pending" : "resent"] += 1;
+      } else {
         counts[await applyConfirmed(run, "momo", event)] += 1;
       }
-      return payments.length;
+      return true;
+    }
+
+    /** Takes up to `limit` of `source`'s payments one at a time and asks MoMo about them; how many it took. */
+    async function poll(source: MomoPollSource, limit: number): Promise<number> {
+      if (unreachable) return 0;
+      const what = { job: "momo-poll", kind: source.waiting } as const;
+      const taken = await settleEach(what, run.settings.momoPollAfterSeconds, limit, (payment) => ask(source, payment));
+      counts.taken += taken;
+      return taken;
     }
 
     await shareBatch(run.settings.batchSize, sources, poll);

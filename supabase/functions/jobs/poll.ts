@@ -4,7 +4,7 @@
 // job take effect once between them, and (revolut-poll, stripe-poll) settling one provider
 // payment: read back, canceled at the provider first when nobody has paid it past its intent's
 // TTL, with the provider's failures counted and logged.
-import { type TransactionSql, withRequestContext } from "../_shared/db.ts";
+import { withRequestContext } from "../_shared/db.ts";
 import { ProviderError } from "../_shared/providers/errors.ts";
 import type { WebhookEvent, WebhookProvider } from "../_shared/webhooks/store-then-apply.ts";
 import { storeThenApplyAs } from "../_shared/webhooks/store-then-apply.ts";
@@ -23,23 +23,45 @@ export type PollTake =
   | { job: "revolut-poll"; kind: "intents" | "refunds" }
   | { job: "stripe-poll"; kind: "intents" | "refunds" };
 
-/**
- * Leases up to `batch` items of `what` waiting longer than `afterSeconds` (one transaction as
- * service_role), each for the job's lease or, when longer, `leaseGrowth` of the time it has
- * waited (at most an hour), so that an item waiting long is asked about less often.
- */
-export const takeWaiting = (
-  tx: TransactionSql,
-  run: JobRun,
+/** Settles up to `limit` items of `what` waiting longer than `afterSeconds` (settleInTurn); how many it took. */
+export type SettleEach = (
   what: PollTake,
   afterSeconds: number,
-  batch: number,
-  leaseGrowth = 0,
-) =>
-  tx<LeasedPayment[]>`
-  select item_id as id, reference_id as "referenceId"
-    from api_private.poll_take(${what.job}, ${what.kind}, ${afterSeconds}::int, ${run.settings.leaseSeconds}::int, ${batch}::int,
-                               ${leaseGrowth}::numeric)`;
+  limit: number,
+  settle: (item: LeasedPayment) => Promise<boolean>,
+  leaseGrowth?: number,
+) => Promise<number>;
+
+/**
+ * How one polling run takes its items: oldest first, one at a time, each leased
+ * (api_private.poll_take, one transaction as service_role) for the job's lease or, when longer,
+ * `leaseGrowth` of the time it has waited (at most an hour, so that an item waiting long is
+ * asked about less often) just before `settle` works on it, until none is left, `settle`
+ * answers false, or the run has lasted JOBS_LEASE_SECONDS; the rest wait for the next run.
+ *
+ * A batch leased at once shares one lease, which a slow provider (an item takes a few calls of up
+ * to PROVIDER_TIMEOUT_MS) used up before its last items were asked about, while the next run took
+ * them too. Leased as its turn comes, an item has the whole lease for its own few calls, which
+ * JOBS_LEASE_SECONDS must outlast; taking none once the run is a lease old, a run never comes
+ * back to an item whose lease it let run out.
+ */
+export function settleInTurn(run: JobRun): SettleEach {
+  const takeUntil = Date.now() + run.settings.leaseSeconds * 1000;
+  return async (what, afterSeconds, limit, settle, leaseGrowth = 0) => {
+    let taken = 0;
+    while (taken < limit && Date.now() < takeUntil) {
+      const [item] = await withRequestContext(run.sql, run.context, (tx) =>
+        tx<LeasedPayment[]>`
+        select item_id as id, reference_id as "referenceId"
+          from api_private.poll_take(${what.job}, ${what.kind}, ${afterSeconds}::int, ${run.settings.leaseSeconds}::int, 1,
+                                     ${leaseGrowth}::numeric)`);
+      if (item === undefined) break;
+      taken += 1;
+      if (!await settle(item)) break;
+    }
+    return taken;
+  };
+}
 
 /** Applies a confirmed event as the provider's webhook would; the count it adds to. */
 export async function applyConfirmed(
@@ -126,8 +148,8 @@ export async function shareBatch<S>(
 
 /**
  * One run of a polling job over its `kinds`, within the run's batch size shared between them
- * (shareBatch): each kind's items waiting longer than `afterSeconds` leased (takeWaiting, with
- * growing leases) and settled one by one (`settle`); the run's counts.
+ * (shareBatch): each kind's items waiting longer than `afterSeconds` leased and settled one by
+ * one (settleInTurn, with growing leases; `settle`); the run's counts.
  */
 export async function pollKinds<J extends PollTake["job"]>(
   run: JobRun,
@@ -137,12 +159,14 @@ export async function pollKinds<J extends PollTake["job"]>(
   settle: (kind: PollKind<J>, item: LeasedPayment) => Promise<Verdict>,
 ): Promise<PollCounts> {
   const counts = noPollCounts();
+  const settleEach = settleInTurn(run);
   await shareBatch(run.settings.batchSize, kinds, async (kind, limit) => {
-    const what = { job, kind } as PollTake;
-    const items = await withRequestContext(run.sql, run.context, (tx) => takeWaiting(tx, run, what, afterSeconds, limit, LEASE_GROWTH));
-    counts.taken += items.length;
-    for (const item of items) counts[await settle(kind, item)] += 1;
-    return items.length;
+    const taken = await settleEach({ job, kind } as PollTake, afterSeconds, limit, async (item) => {
+      counts[await settle(kind, item)] += 1;
+      return true;
+    }, LEASE_GROWTH);
+    counts.taken += taken;
+    return taken;
   });
   return counts;
 }

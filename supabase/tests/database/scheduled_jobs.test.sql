@@ -3,7 +3,7 @@
 -- idempotent, momo-poll's leases, the reconcile report and its WhatsApp alert to the admins,
 -- and the pg_cron schedule.
 begin;
-select plan(58);
+select plan(62);
 
 select tests.create_user('alice');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
@@ -53,6 +53,25 @@ select tests.as_service();
 select results_eq($$ select invariant_violations, reconciliation_findings, alerts_queued from api_private.reconcile() $$,
   $$ values (0, 0, 0) $$, 'reconcile of a sound ledger without payments: no finding, no alert');
 select tests.reset_role();
+select is((select count(*) from public.whatsapp_outbox where wa_id like '2507887000%'), 0::bigint,
+  'and no WhatsApp message is queued for anyone');
+
+-- ---------------------------------------------------------------- reconcile with a rejected payment only
+-- A rejection is an admin's decision, not a mismatch: kept in the report apart from the
+-- findings, it neither counts nor alerts (else every daily run would alert on it for ever).
+select tests.as_service();
+select id as rejected_payment from public.payment_record_success('stripe', 'pi_sj_rejected', null, 300, 'USD') \gset
+select tests.as_admin(tests.user_id('boss'));
+select is((api_private.payment_resolve(:'rejected_payment', 'reject', 'unknown payer')).status, 'rejected',
+  'an admin rejects a payment held for review');
+select tests.as_service();
+select results_eq($$ select invariant_violations, reconciliation_findings, alerts_queued from api_private.reconcile() $$,
+  $$ values (0, 0, 0) $$, 'reconcile with a rejected payment only: no finding, no alert');
+select tests.reset_role();
+select results_eq($$ select findings, reconciliation_findings, jsonb_path_query_array(rejected, '$[*].payment_id')
+                      from private.reconciliation_reports where report_date = (now() at time zone 'utc')::date $$,
+  format($$ values (0, '[]'::jsonb, '[%s]'::jsonb) $$, to_json(:'rejected_payment'::text)),
+  'the report lists the rejected payment apart from its findings');
 select is((select count(*) from public.whatsapp_outbox where wa_id like '2507887000%'), 0::bigint,
   'and no WhatsApp message is queued for anyone');
 
@@ -148,7 +167,7 @@ select throws_ok($$ select * from api_private.poll_take('momo-poll', 'payment_in
 -- ---------------------------------------------------------------- reconcile
 select * from api_private.reconcile() \gset first_
 select is(:first_invariant_violations, 0, 'a sound ledger: no invariant violated');
-select is(:first_reconciliation_findings, 1, 'alice''s deposit that no payment accounts for is a finding');
+select is(:first_reconciliation_findings, 1, 'alice''s deposit that no payment accounts for is a finding (the rejected payment is not)');
 select is(:first_alerts_queued, 1, 'a finding queues one alert');
 select tests.reset_role();
 select results_eq($$ select wa_id, purpose, kind, status from public.whatsapp_outbox where wa_id like '2507887000%' $$,

@@ -137,6 +137,8 @@ export interface MomoStandIn extends StandIn<Record<string, unknown>> {
   decide(referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string): Promise<number>;
   /** The payer (or MoMo) decides but MoMo's one callback is lost: only the GET of the status tells. Returns the status record. */
   settle(referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string): Record<string, unknown>;
+  /** Runs when a GET of a status arrives and is awaited before it is answered: MoMo slow to answer, and what a test checks meanwhile. */
+  onStatus: ((referenceId: string) => Promise<void>) | null;
 }
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
@@ -171,6 +173,7 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
     requestToPayBehaviour: "accept" as Behaviour | "accept-silently",
     transferBehaviour: "accept" as MomoStandIn["transferBehaviour"],
     tokenBehaviour: { collection: "accept", disbursement: "accept" } as Record<MomoProductName, Behaviour>,
+    onStatus: null as ((referenceId: string) => Promise<void>) | null,
   };
   const behaviour = (product: MomoProductName) => product === "collection" ? standIn.requestToPayBehaviour : standIn.transferBehaviour;
   const authorized = (request: IncomingMessage, product: MomoProductName): boolean => {
@@ -228,6 +231,7 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
     if (request.method === "GET" && referenceId !== null && !referenceId.includes("/")) {
       if (!authorized(request, product)) return send(response, 401, { message: "bad token" });
       if (request.headers["x-target-environment"] !== options.targetEnvironment) return send(response, 400, { message: "bad environment" });
+      await standIn.onStatus?.(referenceId);
       const record = records.get(referenceId);
       if (record === undefined) return send(response, 404, { code: "RESOURCE_NOT_FOUND", message: "Requested resource was not found." });
       return typeof record === "number" ? send(response, record, { message: "stand-in failure" }) : send(response, 200, record);

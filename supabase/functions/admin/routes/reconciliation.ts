@@ -37,6 +37,7 @@ interface StoredReport extends Row {
   report_date: string;
   invariant_violations: Row[];
   reconciliation_findings: { kind: string }[];
+  rejected: Row[];
   undelivered_messages: number;
 }
 
@@ -45,7 +46,7 @@ function reportCounts(report: StoredReport) {
   return {
     invariant_violations: report.invariant_violations.length,
     ...Object.fromEntries(MISMATCH_KINDS.map((kind) => [kind, report.reconciliation_findings.filter((f) => f.kind === kind).length])),
-    rejected: report.reconciliation_findings.filter((f) => f.kind === "rejected").length,
+    rejected: report.rejected.length,
     undelivered_messages: report.undelivered_messages,
   };
 }
@@ -60,13 +61,14 @@ export function registerReconciliationRoutes(app: AdminApp, routes: AdminRoutes)
   app.get("/reconciliation", async (c) => {
     const query = parseOrThrow(reconciliationQuery, c.req.query());
     const rows = await routes.asCaller(c, (tx) =>
-      tx<{ mismatch: { kind: string } }[]>`
-      select to_jsonb(r) as mismatch
+      tx<{ finding: { kind: string }; mismatch: boolean }[]>`
+      select to_jsonb(r) as finding, api_private.reconciliation_mismatch(r.kind) as mismatch
         from api_private.reconciliation(${query.provider ?? null}, ${query.from ?? null}::timestamptz,
                                       ${query.to ?? null}::timestamptz) r`);
-    // Rejected payments are decisions, not mismatches: listed apart, they leave the books balanced.
-    const mismatches = rows.map((row) => row.mismatch).filter((m) => m.kind !== "rejected");
-    const rejected = rows.map((row) => row.mismatch).filter((m) => m.kind === "rejected");
+    // Rejected payments are decisions, not mismatches: listed apart, they leave the books
+    // balanced. The database says which is which, as it does for the reconcile job's alert.
+    const mismatches = rows.filter((row) => row.mismatch).map((row) => row.finding);
+    const rejected = rows.filter((row) => !row.mismatch).map((row) => row.finding);
     const counts = Object.fromEntries(MISMATCH_KINDS.map((kind) => [kind, mismatches.filter((m) => m.kind === kind).length]));
     return c.json({
       provider: query.provider ?? null,
