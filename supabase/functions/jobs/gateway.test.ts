@@ -770,17 +770,20 @@ describe("reconcile", () => {
   });
 
   /** The WhatsApp contact of a new user whose app_metadata is `appMetadata`; its wa_id. */
-  async function contact(appMetadata: Record<string, string>, optedOut = false): Promise<string> {
+  /** A WhatsApp contact with `appMetadata`, who last wrote to mfuko `wroteHoursAgo` hours ago. */
+  async function contact(appMetadata: Record<string, string>, optedOut = false, wroteHoursAgo = 1): Promise<string> {
     const userId = crypto.randomUUID();
     const waId = newWaId();
     await sql`insert into auth.users (id, aud, role, email, raw_app_meta_data)
               values (${userId}, 'authenticated', 'authenticated', ${`${userId}@mfuko.test`}, ${sql.json(appMetadata)})`;
-    await sql`insert into public.whatsapp_contacts (wa_id, user_id, opted_out) values (${waId}, ${userId}::uuid, ${optedOut})`;
+    await sql`insert into public.whatsapp_contacts (wa_id, user_id, opted_out, last_inbound_at)
+              values (${waId}, ${userId}::uuid, ${optedOut}, now() - make_interval(hours => ${wroteHoursAgo}))`;
     return waId;
   }
 
   it("a finding alerts each admin with a WhatsApp contact, delivered by whatsapp-send; not an admin who opted out, nor support, nor a user", async () => {
     const admin = await contact({ role: "admin" });
+    const away = await contact({ role: "admin" }, false, 48);
     const others = [await contact({ role: "admin" }, true), await contact({ role: "support" }), await contact({})];
     await asServiceRole(sql, (tx) =>
       tx`
@@ -790,8 +793,15 @@ describe("reconcile", () => {
     expect(answer.status).toBe(200);
     expect(answer.body.alerts_queued).toBeGreaterThanOrEqual(1);
     const queued = await sql<{ id: string; wa_id: string; purpose: string }[]>`
-      select id, wa_id, purpose from public.whatsapp_outbox where wa_id = any (${[admin, ...others]}::text[])`;
-    expect(queued.map(({ wa_id, purpose }) => ({ wa_id, purpose }))).toEqual([{ wa_id: admin, purpose: "notification" }]);
+      select id, wa_id, purpose from public.whatsapp_outbox where wa_id = any (${[
+      admin,
+      away,
+      ...others,
+    ]}::text[]) order by wa_id = ${away}`;
+    expect(queued.map(({ wa_id, purpose }) => ({ wa_id, purpose }))).toEqual([
+      { wa_id: admin, purpose: "notification" },
+      { wa_id: away, purpose: "notification" },
+    ]);
 
     await runUntilSettled(queued.map((row) => row.id));
     const { report_date, invariant_violations, reconciliation_findings, undelivered_messages } = answer.body;
@@ -800,6 +810,8 @@ describe("reconcile", () => {
         `${reconciliation_findings} provider reconciliation finding(s), ${undelivered_messages} WhatsApp message(s) dead since the last report ` +
         `(GET /admin/whatsapp-outbox?status=dead replays them). The day's report is in private.reconciliation_reports.`,
     }]);
+    // An admin who has not written for two days is outside the 24-hour window: the alert goes as the template.
+    expect(gateway.whatsapp.deliveredTo(away).map((m) => m.type)).toEqual(["template"]);
     for (const waId of others) expect(gateway.whatsapp.deliveredTo(waId)).toEqual([]);
   });
 
