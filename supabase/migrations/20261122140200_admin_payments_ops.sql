@@ -43,9 +43,10 @@ grant execute on function api_private.webhook_event_for_replay(uuid) to authenti
 --                           points at;
 --   amount_differs          a payment whose deposit, or whose provider mirror row, has
 --                           another amount or currency;
---   rejected                not a mismatch: a needs_review payment an admin rejected
---                           (api_private.payment_resolve), with the admin's reason; a payment
---                           an admin credited is matched like any credited payment;
+--   rejected, credited      not mismatches: a needs_review payment an admin resolved
+--                           (api_private.payment_resolve), with the admin's reason: rejected
+--                           (nothing credited), or credited (its deposit is matched like any
+--                           credited payment's, and the row says that a person decided it);
 --   reversal_differs        a payment whose deposit the ledger reversed by another amount
 --                           (net of reversals undone by failed refunds) than the payment's
 --                           refunded amount: money moved back that the provider never
@@ -119,13 +120,14 @@ begin
    where p.status = 'needs_review'
       or (p.status <> 'rejected' and (t.kind is distinct from 'deposit' or t.status is distinct from 'posted'))
   union all
-  -- A payment an admin rejected: not a mismatch (nothing is owed to a wallet), listed with
-  -- the admin's reason so that the money held for it can be returned or accounted for.
-  select 'rejected', p.provider, p.id, p.provider_payment_id, null, i.account_id, p.currency, p.amount, null,
-         p.created_at, 'rejected: ' || p.resolution_reason
+  -- A payment an admin resolved: not a mismatch, listed with the admin's reason. Rejected,
+  -- nothing is owed to a wallet and the money held for it is to be returned or accounted for;
+  -- credited, the wallet has it through the deposit the resolution posted.
+  select p.resolution, p.provider, p.id, p.provider_payment_id, p.wallet_transaction_id, i.account_id, p.currency, p.amount,
+         null, p.created_at, p.resolution || ' by an admin: ' || p.resolution_reason
     from payments p
     left join public.payment_intents i on i.id = p.intent_id
-   where p.status = 'rejected'
+   where p.resolution is not null
   union all
   -- A MoMo request-to-pay that succeeded but was never recorded as a payment.
   select 'missing_credit', 'momo', null, m.reference_id::text, null, i.account_id, m.currency, m.amount, null,
@@ -238,7 +240,7 @@ $$;
 grant execute on function api_private.reconciliation(text, timestamptz, timestamptz) to authenticated;
 
 -- Whether a row of api_private.reconciliation of kind p_kind is a mismatch: every kind but
--- rejected, an admin's decision. The one statement of it, so that the admin API's mismatches
+-- rejected and credited, an admin's decisions. The one statement of it, so that the admin API's mismatches
 -- (GET /admin/reconciliation) and the findings the reconcile job counts and alerts on agree.
 create function api_private.reconciliation_mismatch(p_kind text) returns boolean
 language plpgsql
@@ -246,7 +248,7 @@ immutable
 security definer set search_path = ''
 as $$
 begin
-  return p_kind <> 'rejected';
+  return p_kind not in ('rejected', 'credited');
 end;
 $$;
 grant execute on function api_private.reconciliation_mismatch(text) to authenticated;

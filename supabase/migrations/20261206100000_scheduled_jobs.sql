@@ -314,8 +314,8 @@ grant execute on function api_private.expire_holds(integer) to service_role;
 
 -- One report per UTC day (a second run that day replaces it): the ledger invariants'
 -- violations, the provider-vs-ledger mismatches of api_private.reconciliation (its findings),
--- apart from them the payments an admin rejected (decisions: neither counted nor alerted on,
--- or each rejection would alert every day for ever), and how many
+-- apart from them the payments an admin resolved (rejected or credited: decisions, neither
+-- counted nor alerted on, or each would alert every day for ever), and how many
 -- WhatsApp messages went dead since the last report of an earlier day
 -- (private.reconcile_undelivered_messages): a notice a user never got waits for an admin's
 -- replay, and nothing else tells the admins.
@@ -324,7 +324,7 @@ create table private.reconciliation_reports (
   created_at timestamptz not null default now(),
   invariant_violations jsonb not null check (jsonb_typeof(invariant_violations) = 'array'),
   reconciliation_findings jsonb not null check (jsonb_typeof(reconciliation_findings) = 'array'),
-  rejected jsonb not null default '[]' check (jsonb_typeof(rejected) = 'array'),
+  resolutions jsonb not null default '[]' check (jsonb_typeof(resolutions) = 'array'),
   undelivered_messages integer not null default 0 check (undelivered_messages >= 0),
   findings integer not null generated always as
     (jsonb_array_length(invariant_violations) + jsonb_array_length(reconciliation_findings) + undelivered_messages) stored
@@ -410,7 +410,7 @@ begin
     ),
     stored as (
       insert into private.reconciliation_reports as r
-        (report_date, created_at, invariant_violations, reconciliation_findings, rejected, undelivered_messages)
+        (report_date, created_at, invariant_violations, reconciliation_findings, resolutions, undelivered_messages)
       values ((now() at time zone 'utc')::date, now(),
               (select coalesce(jsonb_agg(to_jsonb(v)), '[]') from private.ledger_invariants() v),
               (select coalesce(jsonb_agg(f.finding order by f.occurred_at) filter (where f.mismatch), '[]') from found f),
@@ -420,7 +420,7 @@ begin
          set created_at = excluded.created_at,
              invariant_violations = excluded.invariant_violations,
              reconciliation_findings = excluded.reconciliation_findings,
-             rejected = excluded.rejected,
+             resolutions = excluded.resolutions,
              undelivered_messages = excluded.undelivered_messages
       returning r as report
     )

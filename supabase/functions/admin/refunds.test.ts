@@ -793,7 +793,7 @@ describe("POST /admin/payments/:id/refund through Revolut, recorded before Revol
 });
 
 describe("POST /admin/payments/:id/resolve", () => {
-  it("credit posts the provider's amount to the intent's account once; a second resolve is 409", async () => {
+  it("credit posts the provider's amount to the intent's account once; a second resolve is 409; reconciliation lists the decision, not a mismatch", async () => {
     const payment = await stripePayment(1200, { intentAmount: 1000 });
     expect(payment.paymentStatus).toBe("needs_review");
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 0, available: 0 });
@@ -814,6 +814,13 @@ describe("POST /admin/payments/:id/resolve", () => {
       code: "invalid_state",
     });
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 1200, available: 1200 });
+    const report = await admin("GET", "/reconciliation?provider=stripe", { token: staff.support.token });
+    expect(report.body.mismatches.filter((m: { payment_id: string }) => m.payment_id === payment.paymentId)).toEqual([]);
+    expect(report.body.resolutions.filter((m: { payment_id: string }) => m.payment_id === payment.paymentId)).toMatchObject([{
+      kind: "credited",
+      provider_amount: 1200,
+      detail: "credited by an admin: customer paid 12.00, verified",
+    }]);
   });
 
   it("reject records why and credits nothing; reconciliation lists it as rejected, not as a mismatch", async () => {
@@ -828,8 +835,9 @@ describe("POST /admin/payments/:id/resolve", () => {
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 0, available: 0 });
     const report = await admin("GET", "/reconciliation?provider=stripe", { token: staff.support.token });
     expect(report.body.mismatches.filter((m: { payment_id: string }) => m.payment_id === payment.paymentId)).toEqual([]);
-    expect(report.body.rejected.filter((m: { payment_id: string }) => m.payment_id === payment.paymentId)).toMatchObject([{
+    expect(report.body.resolutions.filter((m: { payment_id: string }) => m.payment_id === payment.paymentId)).toMatchObject([{
       kind: "rejected",
+      detail: "rejected by an admin: duplicate charge, refunded by card",
     }]);
     expect(refusal(await resolve(payment.paymentId, { action: "credit", reason: "changed my mind" }))).toEqual({
       status: 409,

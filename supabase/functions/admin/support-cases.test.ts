@@ -266,6 +266,7 @@ describe("the nightly reconciliation report", () => {
           refund_pending: 1,
           cashout_pending: 0,
           rejected: 0,
+          credited: 0,
           undelivered_messages: 3,
         },
       }),

@@ -68,7 +68,7 @@ select tests.as_service();
 select results_eq($$ select invariant_violations, reconciliation_findings, alerts_queued from api_private.reconcile() $$,
   $$ values (0, 0, 0) $$, 'reconcile with a rejected payment only: no finding, no alert');
 select tests.reset_role();
-select results_eq($$ select findings, reconciliation_findings, jsonb_path_query_array(rejected, '$[*].payment_id')
+select results_eq($$ select findings, reconciliation_findings, jsonb_path_query_array(resolutions, '$[*].payment_id')
                       from private.reconciliation_reports where report_date = (now() at time zone 'utc')::date $$,
   format($$ values (0, '[]'::jsonb, '[%s]'::jsonb) $$, to_json(:'rejected_payment'::text)),
   'the report lists the rejected payment apart from its findings');

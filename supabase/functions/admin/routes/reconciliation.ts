@@ -1,6 +1,6 @@
 // GET /admin/reconciliation?provider=&from=&to=: every mismatch between provider records and
 // ledger credits (api_private.reconciliation), with a count per kind, and apart from them the
-// needs_review payments an admin rejected. Not paginated: the answer
+// needs_review payments an admin resolved (rejected or credited). Not paginated: the answer
 // is the complete list for the window, which is what a reconciliation has to be.
 // GET /admin/reconciliation/reports: the nightly reconcile job's stored reports, newest first,
 // each with its counts; GET /admin/reconciliation/reports/:date: one day's whole report
@@ -27,6 +27,9 @@ export const MISMATCH_KINDS = [
   "cashout_pending",
 ] as const;
 
+/** An admin's resolutions of needs_review payments: decisions, listed apart from the mismatches. */
+const RESOLUTION_KINDS = ["rejected", "credited"] as const;
+
 const reportDate = z.iso.date({ error: "must be a date such as 2026-12-07" });
 const reportsQuery = z.strictObject({
   limit: limitSchema,
@@ -37,16 +40,20 @@ interface StoredReport extends Row {
   report_date: string;
   invariant_violations: Row[];
   reconciliation_findings: { kind: string }[];
-  rejected: Row[];
+  resolutions: { kind: string }[];
   undelivered_messages: number;
 }
 
-/** A stored report's counts: its invariant violations, its findings per mismatch kind, and the WhatsApp messages that died. */
+/** How many of `rows` are of each of `kinds`. */
+const countsByKind = (rows: { kind: string }[], kinds: readonly string[]) =>
+  Object.fromEntries(kinds.map((kind) => [kind, rows.filter((row) => row.kind === kind).length]));
+
+/** A stored report's counts: its invariant violations, its findings per mismatch kind, its resolutions per kind, and the WhatsApp messages that died. */
 function reportCounts(report: StoredReport) {
   return {
     invariant_violations: report.invariant_violations.length,
-    ...Object.fromEntries(MISMATCH_KINDS.map((kind) => [kind, report.reconciliation_findings.filter((f) => f.kind === kind).length])),
-    rejected: report.rejected.length,
+    ...countsByKind(report.reconciliation_findings, MISMATCH_KINDS),
+    ...countsByKind(report.resolutions, RESOLUTION_KINDS),
     undelivered_messages: report.undelivered_messages,
   };
 }
@@ -65,11 +72,11 @@ export function registerReconciliationRoutes(app: AdminApp, routes: AdminRoutes)
       select to_jsonb(r) as finding, api_private.reconciliation_mismatch(r.kind) as mismatch
         from api_private.reconciliation(${query.provider ?? null}, ${query.from ?? null}::timestamptz,
                                       ${query.to ?? null}::timestamptz) r`);
-    // Rejected payments are decisions, not mismatches: listed apart, they leave the books
+    // An admin's resolutions are decisions, not mismatches: listed apart, they leave the books
     // balanced. The database says which is which, as it does for the reconcile job's alert.
     const mismatches = rows.filter((row) => row.mismatch).map((row) => row.finding);
-    const rejected = rows.filter((row) => !row.mismatch).map((row) => row.finding);
-    const counts = Object.fromEntries(MISMATCH_KINDS.map((kind) => [kind, mismatches.filter((m) => m.kind === kind).length]));
+    const resolutions = rows.filter((row) => !row.mismatch).map((row) => row.finding);
+    const counts = countsByKind(mismatches, MISMATCH_KINDS);
     return c.json({
       provider: query.provider ?? null,
       from: query.from ?? null,
@@ -77,7 +84,7 @@ export function registerReconciliationRoutes(app: AdminApp, routes: AdminRoutes)
       balanced: mismatches.length === 0,
       counts,
       mismatches,
-      rejected,
+      resolutions,
     });
   });
   app.all("/reconciliation", allowMethods("GET"));
