@@ -427,7 +427,9 @@ language plpgsql
 security definer set search_path = ''
 as $$
 begin
-  if private.whatsapp_outbox_queue_template((select o.id from public.whatsapp_outbox o where o.wamid = new.wamid), new.error) then
+  -- Only a failure can be the window's: the look-up of the row is not made for other statuses.
+  if new.status = 'failed'
+     and private.whatsapp_outbox_queue_template((select o.id from public.whatsapp_outbox o where o.wamid = new.wamid), new.error) then
     return null;
   end if;
   update public.whatsapp_outbox o
