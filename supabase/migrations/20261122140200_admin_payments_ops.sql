@@ -206,16 +206,16 @@ begin
   -- A refund no job will end: two days is past every poll's window (momo-poll's accept window is
   -- a day). One still under its request id never got its provider's refund (a Revolut refund
   -- order, a Stripe refund), though revolut-poll or stripe-poll sent the request again through
-  -- its first day: only the admin's retry of the request asks the provider again now (an
-  -- automatic close could close a refund the provider holds under a search that missed it;
-  -- docs/PAYMENTS.md, "Revolut refunds", "Stripe refunds").
+  -- its first day: only an admin asks the provider again now (POST /admin/refunds/:id/retry,
+  -- or the retry of the request; an automatic close could close a refund the provider holds
+  -- under a search that missed it; docs/PAYMENTS.md, "Revolut refunds", "Stripe refunds").
   select 'refund_pending', f.provider, p.id, p.provider_payment_id, null::uuid, t.to_account_id, f.currency,
          f.amount, null::bigint, f.created_at,
          case when f.refund_request_id = f.provider_refund_id
               then format('refund %s of %s %s pending since %s: %s lists no refund of request %s; '
-                          'the admin''s retry of the refund request with its Idempotency-Key asks %s again',
+                          'POST /admin/refunds/%s/retry asks %s again',
                           f.id, f.amount, f.currency, f.created_at, initcap(f.provider), f.refund_request_id,
-                          initcap(f.provider))
+                          f.id, initcap(f.provider))
               else format('refund %s of %s %s pending since %s at %s under %s',
                           f.id, f.amount, f.currency, f.created_at, f.provider, f.provider_refund_id) end
     from public.refunds f

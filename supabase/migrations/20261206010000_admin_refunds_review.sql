@@ -356,3 +356,36 @@ begin
 end;
 $$;
 grant execute on function api_private.refund_identify(text, text, text, text, bigint) to authenticated, service_role;
+
+-- The pending refund p_refund of a Revolut or Stripe payment, still under its request id (its
+-- provider has never named a refund of it), for any admin to ask the provider again with the
+-- request id, as the retry of the admin who asked for it does (POST /admin/refunds/:id/retry):
+-- past the polls' first day only a retry asks again, and only the admin who made the request
+-- holds its Idempotency-Key. Returned with the id of the payment at the provider. WL007 for an
+-- unknown refund; WL008 for one that is not pending, or whose provider has named its refund (the
+-- webhooks and the polls settle it), or a MoMo one (momo-poll sends its transfer again and ends
+-- it); 42501 for an admin's own payment, as refund_prepare. Admins only.
+create function api_private.refund_retry_begin(p_refund uuid)
+returns table (refund jsonb, provider_payment_id text)
+language plpgsql
+security definer set search_path = ''
+as $$
+declare
+  v_refund public.refunds;
+  v_payment public.payments;
+begin
+  perform private.require_caller(array['admin'], 'refund payments');
+  select r.* into v_refund from public.refunds r where r.id = p_refund;
+  perform private.require_found(found, pg_catalog.format('refund %s', p_refund));
+  select p.* into v_payment from public.payments p where p.id = v_refund.payment_id;
+  perform private.refund_require_not_own(v_payment);
+  if v_refund.status <> 'pending' or v_refund.refund_request_id is null
+     or v_refund.provider_refund_id is distinct from v_refund.refund_request_id then
+    perform private.fail('WL008', pg_catalog.format(
+      'refund %s is not waiting for its provider to receive it: only a pending Revolut or Stripe refund its provider never named is asked again',
+      p_refund));
+  end if;
+  return query select pg_catalog.to_jsonb(v_refund), v_payment.provider_payment_id;
+end;
+$$;
+grant execute on function api_private.refund_retry_begin(uuid) to authenticated;

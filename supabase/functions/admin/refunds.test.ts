@@ -792,6 +792,100 @@ describe("POST /admin/payments/:id/refund through Revolut, recorded before Revol
   });
 });
 
+const retry = (refundId: string, key = crypto.randomUUID(), token = staff.admin.token) =>
+  admin("POST", `/refunds/${refundId}/retry`, { token, idempotencyKey: key, body: {} });
+
+/** The payment's one pending refund, made a day and an hour old: past every poll's first day, when only a retry asks again. */
+async function pendingRefundADayOld(paymentId: string): Promise<string> {
+  const [row] = await sql<{ id: string }[]>`
+    update public.refunds set created_at = now() - interval '25 hours'
+     where payment_id = ${paymentId}::uuid and status = 'pending' returning id`;
+  return row!.id;
+}
+
+describe("POST /admin/refunds/:id/retry: another admin asks again for a refund its provider never received", () => {
+  let other: Staff;
+  beforeAll(async () => {
+    other = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+  });
+
+  it("Stripe: a day on, with Stripe's key forgotten, the refund Stripe makes is recorded once; the same key replays the answer", async () => {
+    const payment = await stripePayment(5000);
+    gateway.stripe.refundBehaviour = { status: 500, body: stripeError("api_error", undefined, "Something went wrong.") };
+    try {
+      expect(refusal(await refund(payment.paymentId, { amount: 2000, reason: "never received" }))).toEqual({
+        status: 502,
+        code: "provider_unavailable",
+      });
+    } finally {
+      gateway.stripe.refundBehaviour = "accept";
+    }
+    const refundId = await pendingRefundADayOld(payment.paymentId);
+    gateway.stripe.forgetIdempotencyKeys();
+    const key = crypto.randomUUID();
+    const retried = await retry(refundId, key, other.admin.token);
+    expect(retried.status).toBe(201);
+    expect(retried.body.refund).toMatchObject({ id: refundId, status: "succeeded" });
+    const made = [...gateway.stripe.refunds.values()].filter((r) => r.payment_intent === payment.pi);
+    expect(made).toHaveLength(1);
+    expect(made[0]!.metadata).toMatchObject({ refund_request_id: retried.body.provider.request_id });
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 3000, available: 3000 });
+    const calls = refundCalls();
+    const replayed = await retry(refundId, key, other.admin.token);
+    expect([replayed.status, replayed.body, replayed.headers.get("idempotent-replayed")]).toEqual([201, retried.body, "true"]);
+    expect(refundCalls()).toBe(calls);
+  });
+
+  it("Stripe: a refund Stripe made whose answer was lost is found by its request id, never made twice", async () => {
+    const payment = await stripePayment(4000);
+    gateway.stripe.refundBehaviour = "accept-silently";
+    try {
+      expect(refusal(await refund(payment.paymentId, { amount: 1000, reason: "answer lost" }))).toEqual({
+        status: 502,
+        code: "provider_unavailable",
+      });
+    } finally {
+      gateway.stripe.refundBehaviour = "accept";
+    }
+    const refundId = await pendingRefundADayOld(payment.paymentId);
+    gateway.stripe.forgetIdempotencyKeys();
+    expect((await retry(refundId, crypto.randomUUID(), other.admin.token)).status).toBe(201);
+    expect([...gateway.stripe.refunds.values()].filter((r) => r.payment_intent === payment.pi)).toHaveLength(1);
+    expect(await refundsOf(payment.paymentId)).toMatchObject([{ status: "succeeded", amount: 1000 }]);
+    expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 3000, available: 3000 });
+  });
+
+  it("Revolut: a day after Revolut was down, the refund order it makes is recorded once", async () => {
+    const { accountId, orderId, paymentId } = await revolutRefundAfterOutage("down for a day");
+    const refundId = await pendingRefundADayOld(paymentId);
+    const retried = await retry(refundId, crypto.randomUUID(), other.admin.token);
+    expect(retried.status).toBe(201);
+    expect(gateway.revolut.refundOrders.filter((r) => r.related_order_id === orderId)).toHaveLength(1);
+    expect(await refundsOf(paymentId)).toMatchObject([{ provider_refund_id: retried.body.provider.refund_id, status: "succeeded" }]);
+    expect(await balanceOf(sql, accountId)).toEqual({ balance: 200, available: 200 });
+  });
+
+  it("is refused to support (403), for an unknown refund (404) and for a refund its provider has named (409), asking nothing", async () => {
+    const payment = await stripePayment(1000);
+    gateway.stripe.refundBehaviour = { status: 500, body: stripeError("api_error", undefined, "Something went wrong.") };
+    try {
+      await refund(payment.paymentId, { amount: 100, reason: "down" });
+    } finally {
+      gateway.stripe.refundBehaviour = "accept";
+    }
+    const pending = await pendingRefundADayOld(payment.paymentId);
+    const calls = refundCalls();
+    expect(refusal(await retry(pending, crypto.randomUUID(), staff.support.token))).toEqual({ status: 403, code: "forbidden" });
+    expect(refusal(await retry(crypto.randomUUID()))).toEqual({ status: 404, code: "not_found" });
+    const done = await refund(payment.paymentId, { amount: 200, reason: "done" });
+    expect(done.status).toBe(201);
+    expect(refusal(await retry(done.body.refund.id))).toEqual({ status: 409, code: "invalid_state" });
+    expect(refundCalls()).toBe(calls + 1);
+    expect((await admin("POST", "/refunds/not-a-uuid/retry", { token: staff.admin.token, idempotencyKey: "k", body: {} })).status)
+      .toBe(400);
+  });
+});
+
 describe("POST /admin/payments/:id/resolve", () => {
   it("credit posts the provider's amount to the intent's account once; a second resolve is 409; reconciliation lists the decision, not a mismatch", async () => {
     const payment = await stripePayment(1200, { intentAmount: 1000 });

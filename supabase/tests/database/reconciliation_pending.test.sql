@@ -48,10 +48,10 @@ select results_eq(
 select is((select account_id from api_private.reconciliation('revolut') where kind = 'refund_pending'), :'account'::uuid,
   'the refund names the account its reversal would debit');
 select ok((select detail from api_private.reconciliation('revolut') where kind = 'refund_pending')
-            ~ 'Revolut lists no refund of request rr_recon_lost; the admin''s retry of the refund request',
+            ~ 'Revolut lists no refund of request rr_recon_lost; POST /admin/refunds/[0-9a-f-]{36}/retry asks Revolut again',
   'a Revolut refund never received says what asks Revolut again');
 select ok((select detail from api_private.reconciliation('stripe') where kind = 'refund_pending' and provider_amount = 200)
-            ~ 'Stripe lists no refund of request rr_recon_stripe_lost; the admin''s retry of the refund request with its Idempotency-Key asks Stripe again',
+            ~ 'Stripe lists no refund of request rr_recon_stripe_lost; POST /admin/refunds/[0-9a-f-]{36}/retry asks Stripe again',
   'a Stripe refund never received names Stripe, and what asks Stripe again');
 select is((select detail from api_private.reconciliation('stripe') where kind = 'refund_pending' and provider_amount = 100),
   format('refund %s of 100 EUR pending since %s at stripe under re_recon_pending', :'stripe_refund',

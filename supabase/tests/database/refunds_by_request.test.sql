@@ -1,12 +1,13 @@
 -- Revolut and Stripe refunds recorded before the provider is asked: refund_begin records the
 -- pending refund under the admin's request id once (reserving its amount), refund_identify gives
 -- it the provider's refund id once it is known (a Revolut refund order, a Stripe re_...; no row
--- for an unknown request), after which refund_record completes it; who may call them and their
+-- for an unknown request), after which refund_record completes it; refund_retry_begin hands a
+-- refund still under its request id to any admin to ask again; who may call them and their
 -- errors.
 begin;
-select plan(33);
+select plan(39);
 
-select tests.create_users('{alice}', admins => '{admin}', support => '{helper}');
+select tests.create_users('{alice}', admins => '{admin, admin2}', support => '{helper}');
 select tests.open_account('alice', 'EUR') as account \gset
 select tests.as_service();
 select id as payment from tests.credited_payment('revolut', :'account', 1000, 'EUR', 'ord_rr_1') \gset
@@ -90,10 +91,30 @@ select throws_ok(format($$select api_private.refund_begin('stripe', %L, 201, 'rr
   'WL006', null, 'the pending Stripe refund reserves its amount: two refunds never exceed the payment');
 select is_empty($$select * from api_private.refund_identify('revolut', 'rr_s', 're_1', 'pi_rr_1', 300)$$,
   'a request is looked up under its own provider only');
+-- Any admin may ask again for a refund still under its request id, the payment's own admin
+-- excepted; nobody else may.
+select tests.as_admin(tests.user_id('admin2'));
+select results_eq(format($$select refund ->> 'id', refund ->> 'refund_request_id', provider_payment_id
+                            from api_private.refund_retry_begin(%L)$$, :'stripe_refund'),
+  format($$values (%L, 'rr_s', 'pi_rr_1')$$, :'stripe_refund'), 'another admin may ask Stripe again for the refund of request rr_s');
+select throws_ok($$select api_private.refund_retry_begin(gen_random_uuid())$$, 'WL007', null, 'an unknown refund is WL007');
+select tests.as_support(tests.user_id('helper'));
+select throws_ok(format($$select api_private.refund_retry_begin(%L)$$, :'stripe_refund'), '42501', null, 'support may not');
+select ok(not has_function_privilege('service_role', 'api_private.refund_retry_begin(uuid)', 'execute')
+          and not has_function_privilege('anon', 'api_private.refund_retry_begin(uuid)', 'execute'),
+  'neither the service nor anon executes refund_retry_begin');
+select tests.as_admin(tests.user_id('admin2'));
+select id as own_refund from api_private.refund_begin('revolut', :'own_payment', 50, 'rr_own_2', 'asked by another admin') \gset
+select tests.as_admin(tests.user_id('admin'));
+select throws_ok(format($$select api_private.refund_retry_begin(%L)$$, :'own_refund'), '42501', null,
+  'an admin never asks again for a refund of their own money');
+
 select throws_ok($$select api_private.refund_identify('stripe', 'rr_s', 're_1', 'pi_other', 300)$$,
   'WL005', null, 'a Stripe refund of another PaymentIntent is not the refund''s');
 select results_eq($$select provider_refund_id, status from api_private.refund_identify('stripe', 'rr_s', 're_1', 'pi_rr_1', 300)$$,
   $$values ('re_1', 'pending')$$, 'the Stripe refund takes Stripe''s id');
+select throws_ok(format($$select api_private.refund_retry_begin(%L)$$, :'stripe_refund'), 'WL008', null,
+  'a refund its provider has named is not asked again (the webhooks and the polls settle it)');
 select tests.as_service();
 select results_eq(format($$select id, status from public.refund_record(%L, 300, 're_1', 'succeeded')$$, :'stripe_payment'),
   format($$values (%L::uuid, 'succeeded')$$, :'stripe_refund'), 'Stripe''s success completes the same refund');

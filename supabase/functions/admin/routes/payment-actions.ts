@@ -3,6 +3,10 @@
 // POST /admin/payments/:id/refund   gives money back through the payment's provider; the ledger
 //                                   moves only on the provider's confirmation (refund_record)
 // POST /admin/payments/:id/resolve  closes a needs_review payment: credit once, or reject
+// POST /admin/refunds/:id/retry     asks Revolut or Stripe again for a refund it never named,
+//                                   as the retry of the admin who asked for it would; any
+//                                   admin may, so that a refund past the polls' first day does
+//                                   not wait for the one admin who holds its Idempotency-Key
 //
 // Every refund reserves its amount as a pending refund committed before the provider is asked
 // (momo-refund.ts, _shared/money/provider-refunds.ts), so two concurrent refunds never add up to
@@ -24,10 +28,13 @@ import { recordMomoRefund, sendRecordedMomoRefund } from "../momo-refund.ts";
 import { askRevolutForRefund } from "../../_shared/money/revolut-refunds.ts";
 import { askStripeForRefund } from "../../_shared/money/stripe-refunds.ts";
 import { type RecordedRefund, recordRefundRequest, type RefundProvider } from "../../_shared/money/provider-refunds.ts";
+import type { Refund } from "../../_shared/money/momo-refunds.ts";
 import type { InTransaction } from "../../_shared/idempotent-run.ts";
 import { REFUND_REQUEST_PREFIX } from "../../_shared/providers/refund-request.ts";
 
 const refundBody = z.strictObject({ amount, reason, idempotency_key: idempotencyKeyField });
+
+const retryBody = z.strictObject({ idempotency_key: idempotencyKeyField });
 
 const resolveBody = z.strictObject({
   action: z.enum(["credit", "reject"], { error: "must be credit or reject" }),
@@ -94,34 +101,66 @@ function askerOf(c: AdminContext, routes: AdminRoutes, provider: RefundProvider)
 }
 
 /**
+ * The provider's answer to `ask` for the recorded refund, as the refund requests answer it:
+ * 201 with the refund, 422 declined, 502 for no answer or a refusal of a later try.
+ */
+async function askedAnswer(
+  c: AdminContext,
+  routes: AdminRoutes,
+  provider: RefundProvider,
+  recorded: RecordedRefund,
+): Promise<StoredResponse> {
+  const paymentId = recorded.refund.payment_id;
+  let outcome;
+  try {
+    outcome = await askerOf(c, routes, provider)(recorded);
+  } catch (error) {
+    if (!(error instanceof ProviderError)) throw error;
+    // A refusal of a later try (its call, or the search for an earlier try's refund) closes
+    // nothing: an earlier call may have reached the provider, so the refund stays pending
+    // with its amount reserved. Stored as a 422, that answer would tell the refund declined
+    // while it is not, and every retry with the key would replay it instead of asking the
+    // provider again, which is the one way to settle a refund the provider never got.
+    if (error.kind === "declined" && !recorded.fresh) return errorBody(c, refusedRetry(routes, paymentId, error));
+    return providerFailure(c, routes, paymentId, error);
+  }
+  const { refund, providerStatus } = outcome;
+  if (refund.status === "failed" || refund.status === "canceled") return errorBody(c, declined(provider, `refund ${providerStatus}`));
+  const answered = { refund_id: refund.provider_refund_id, status: providerStatus, request_id: recorded.requestId };
+  return { status: 201, body: { refund, provider: answered } };
+}
+
+/**
  * Revolut or Stripe: the pending refund is recorded, and committed, first, under the request
  * id; then the provider is asked (or its refund found again by the request id) and its answer
  * recorded.
  */
 function refundRecordedFirst(c: AdminContext, routes: AdminRoutes, paymentId: string, provider: RefundProvider): Promise<Response> {
-  const ask = askerOf(c, routes, provider);
   return idempotentProviderMutation(c, routes, refundBody, {
     start: async (tx, input, key) =>
       recordRefundRequest(tx, provider, paymentId, input.amount, input.reason, await refundRequestId(c, key)),
-    finish: async (recorded) => {
-      let outcome;
-      try {
-        outcome = await ask(recorded);
-      } catch (error) {
-        if (!(error instanceof ProviderError)) throw error;
-        // A refusal of a later try (its call, or the search for an earlier try's refund) closes
-        // nothing: an earlier call may have reached the provider, so the refund stays pending
-        // with its amount reserved. Stored as a 422, that answer would tell the refund declined
-        // while it is not, and every retry with the key would replay it instead of asking the
-        // provider again, which is the one way to settle a refund the provider never got.
-        if (error.kind === "declined" && !recorded.fresh) return errorBody(c, refusedRetry(routes, paymentId, error));
-        return providerFailure(c, routes, paymentId, error);
-      }
-      const { refund, providerStatus } = outcome;
-      if (refund.status === "failed" || refund.status === "canceled") return errorBody(c, declined(provider, `refund ${providerStatus}`));
-      const answered = { refund_id: refund.provider_refund_id, status: providerStatus, request_id: recorded.requestId };
-      return { status: 201, body: { refund, provider: answered } };
+    finish: (recorded) => askedAnswer(c, routes, provider, recorded),
+  });
+}
+
+/**
+ * A pending Revolut or Stripe refund its provider never named, asked for again under its
+ * request id (api_private.refund_retry_begin): the provider's refund that carries the request id
+ * is looked for first and only when there is none is the request sent again, with the request
+ * id as its Idempotency-Key, as the retry of the admin who asked for it does.
+ */
+function retryRefund(c: AdminContext, routes: AdminRoutes, refundId: string): Promise<Response> {
+  return idempotentProviderMutation(c, routes, retryBody, {
+    start: async (tx) => {
+      const [row] = await tx<{ refund: Refund & { provider: RefundProvider; refund_request_id: string }; provider_payment_id: string }[]>`
+        select refund, provider_payment_id from api_private.refund_retry_begin(${refundId}::uuid)`;
+      const { refund, provider_payment_id } = row!;
+      return {
+        provider: refund.provider,
+        recorded: { refund, providerPaymentId: provider_payment_id, fresh: false, requestId: refund.refund_request_id },
+      };
     },
+    finish: ({ provider, recorded }) => askedAnswer(c, routes, provider, recorded),
   });
 }
 
@@ -163,6 +202,9 @@ export function registerPaymentActionRoutes(app: AdminApp, routes: AdminRoutes):
     return refundRecordedFirst(c, routes, id, "stripe");
   });
   app.all("/payments/:id/refund", allowMethods("POST"));
+
+  app.post("/refunds/:id/retry", (c) => retryRefund(c, routes, pathId(c)));
+  app.all("/refunds/:id/retry", allowMethods("POST"));
 
   app.post("/payments/:id/resolve", (c) => {
     const id = pathId(c);
