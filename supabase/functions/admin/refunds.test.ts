@@ -1,6 +1,7 @@
 // Admin refunds and review resolution end to end through a real Deno gateway: POST
 // /admin/payments/:id/refund -> the provider stand-in -> the ledger moved on the provider's
-// confirmation (its synchronous answer or its signed webhook), once; and POST
+// confirmation (its synchronous answer or its signed webhook), once; POST
+// /admin/refunds/:id/retry by another admin for a refund its provider never received; and POST
 // /admin/payments/:id/resolve on needs_review payments.
 import { useTestSql } from "../../tests/support/test-sql.ts";
 import { beforeAll, describe, expect, it } from "vitest";
