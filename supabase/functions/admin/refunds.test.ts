@@ -804,6 +804,24 @@ async function pendingRefundADayOld(paymentId: string): Promise<string> {
   return row!.id;
 }
 
+const stripeDown = { status: 500, body: stripeError("api_error", undefined, "Something went wrong.") };
+
+/**
+ * The admin's refund of `amount` of a Stripe payment while Stripe answers `behaviour` (502: no
+ * answer), made a day old with Stripe's keys forgotten: its id.
+ */
+async function stripeRefundUnanswered(paymentId: string, amount: number, behaviour: PaymentsGateway["stripe"]["refundBehaviour"]) {
+  const answer = await whileAnswering(
+    gateway.stripe,
+    "refundBehaviour",
+    behaviour,
+    () => refund(paymentId, { amount, reason: "unanswered" }),
+  );
+  expect(refusal(answer)).toEqual({ status: 502, code: "provider_unavailable" });
+  gateway.stripe.forgetIdempotencyKeys();
+  return await pendingRefundADayOld(paymentId);
+}
+
 describe("POST /admin/refunds/:id/retry: another admin asks again for a refund its provider never received", () => {
   let other: Staff;
   beforeAll(async () => {
@@ -812,17 +830,7 @@ describe("POST /admin/refunds/:id/retry: another admin asks again for a refund i
 
   it("Stripe: a day on, with Stripe's key forgotten, the refund Stripe makes is recorded once; the same key replays the answer", async () => {
     const payment = await stripePayment(5000);
-    gateway.stripe.refundBehaviour = { status: 500, body: stripeError("api_error", undefined, "Something went wrong.") };
-    try {
-      expect(refusal(await refund(payment.paymentId, { amount: 2000, reason: "never received" }))).toEqual({
-        status: 502,
-        code: "provider_unavailable",
-      });
-    } finally {
-      gateway.stripe.refundBehaviour = "accept";
-    }
-    const refundId = await pendingRefundADayOld(payment.paymentId);
-    gateway.stripe.forgetIdempotencyKeys();
+    const refundId = await stripeRefundUnanswered(payment.paymentId, 2000, stripeDown);
     const key = crypto.randomUUID();
     const retried = await retry(refundId, key, other.admin.token);
     expect(retried.status).toBe(201);
@@ -839,17 +847,7 @@ describe("POST /admin/refunds/:id/retry: another admin asks again for a refund i
 
   it("Stripe: a refund Stripe made whose answer was lost is found by its request id, never made twice", async () => {
     const payment = await stripePayment(4000);
-    gateway.stripe.refundBehaviour = "accept-silently";
-    try {
-      expect(refusal(await refund(payment.paymentId, { amount: 1000, reason: "answer lost" }))).toEqual({
-        status: 502,
-        code: "provider_unavailable",
-      });
-    } finally {
-      gateway.stripe.refundBehaviour = "accept";
-    }
-    const refundId = await pendingRefundADayOld(payment.paymentId);
-    gateway.stripe.forgetIdempotencyKeys();
+    const refundId = await stripeRefundUnanswered(payment.paymentId, 1000, "accept-silently");
     expect((await retry(refundId, crypto.randomUUID(), other.admin.token)).status).toBe(201);
     expect([...gateway.stripe.refunds.values()].filter((r) => r.payment_intent === payment.pi)).toHaveLength(1);
     expect(await refundsOf(payment.paymentId)).toMatchObject([{ status: "succeeded", amount: 1000 }]);
@@ -868,13 +866,7 @@ describe("POST /admin/refunds/:id/retry: another admin asks again for a refund i
 
   it("is refused to support (403), for an unknown refund (404) and for a refund its provider has named (409), asking nothing", async () => {
     const payment = await stripePayment(1000);
-    gateway.stripe.refundBehaviour = { status: 500, body: stripeError("api_error", undefined, "Something went wrong.") };
-    try {
-      await refund(payment.paymentId, { amount: 100, reason: "down" });
-    } finally {
-      gateway.stripe.refundBehaviour = "accept";
-    }
-    const pending = await pendingRefundADayOld(payment.paymentId);
+    const pending = await stripeRefundUnanswered(payment.paymentId, 100, stripeDown);
     const calls = refundCalls();
     expect(refusal(await retry(pending, crypto.randomUUID(), staff.support.token))).toEqual({ status: 403, code: "forbidden" });
     expect(refusal(await retry(crypto.randomUUID()))).toEqual({ status: 404, code: "not_found" });
