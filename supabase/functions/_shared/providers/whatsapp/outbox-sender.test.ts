@@ -149,6 +149,13 @@ describe("sendOutboxMessages", () => {
     expect(graph.deliveredTo(waId).map((m) => m.type).sort()).toEqual(["template", "text"]);
     expect(await outboxRow(sql, notification)).toMatchObject({ status: "sent", kind: "template", attempts: 1, last_error: null });
     expect(await outboxRow(sql, reply)).toMatchObject({ status: "sent", kind: "text" });
+    // With no template configured, such a notification fails at once, saying why, and nothing is sent.
+    const untold = await enqueue(sql, waId, "You received RWF 700", "notification");
+    expect(await sendOutboxMessages(sender({ notifyTemplate: null }), [untold])).toMatchObject({ failed: 1 });
+    expect((await outboxRow(sql, untold)).last_error).toBe(
+      "outside the 24-hour window and no WHATSAPP_NOTIFY_TEMPLATE: the recipient has not written within 24 hours",
+    );
+    expect(graph.deliveredTo(waId)).toHaveLength(2);
   });
 
   /** Meta's status webhook for `wamid`, as the WhatsApp webhook applies it. */
