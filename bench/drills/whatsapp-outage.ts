@@ -1,4 +1,5 @@
-// Provider outage drill (docs/TESTING.md), the Graph API part: messages are queued for 50 senders,
+// Provider outage drill (docs/TESTING.md), the Graph API part: messages are queued for 50 senders
+// who wrote to mfuko a minute ago (so that their notifications go as text, not the template),
 // the Graph API stand-in answers 500 to every send for a while, the whatsapp-send job runs
 // through the outage (each message backs off), then the API recovers and two job runners at
 // once drain the outbox. Every queued message must be delivered exactly once: none lost, none
@@ -28,6 +29,17 @@ async function drill(sql: postgres.Sql, gateway: Gateway): Promise<DrillReport> 
     return await response.json() as { taken: number; sent: number; retried: number; dead: number };
   };
   const marker = crypto.randomUUID().slice(0, 8);
+  const waId = (s: number) => `2507${String(88_000_000 + s)}`;
+  await sql.begin(async (tx) => {
+    for (let s = 1; s <= senders; s += 1) {
+      const [user] = await tx<{ id: string }[]>`
+        insert into auth.users (id, phone, phone_confirmed_at) values (gen_random_uuid(), ${waId(s)}, now())
+        on conflict (phone) do update set phone_confirmed_at = excluded.phone_confirmed_at returning id`;
+      await tx`
+        insert into public.whatsapp_contacts (wa_id, user_id, last_inbound_at) values (${waId(s)}, ${user!.id}::uuid, now())
+        on conflict (wa_id) do update set last_inbound_at = now()`;
+    }
+  });
   const ids = await sql.begin(async (tx) => {
     await tx`set local role service_role`;
     await tx`select set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
