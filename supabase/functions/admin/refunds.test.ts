@@ -878,6 +878,13 @@ describe("POST /admin/refunds/:id/retry: another admin asks again for a refund i
   });
 });
 
+/** The Stripe reconciliation's mismatches and resolutions of payment `paymentId`, as support reads them. */
+async function reconciliationOf(paymentId: string) {
+  const report = await admin("GET", "/reconciliation?provider=stripe", { token: staff.support.token });
+  const ofPayment = (rows: { payment_id: string }[]) => rows.filter((row) => row.payment_id === paymentId);
+  return { mismatches: ofPayment(report.body.mismatches), resolutions: ofPayment(report.body.resolutions) };
+}
+
 describe("POST /admin/payments/:id/resolve", () => {
   it("credit posts the provider's amount to the intent's account once; a second resolve is 409; reconciliation lists the decision, not a mismatch", async () => {
     const payment = await stripePayment(1200, { intentAmount: 1000 });
@@ -900,13 +907,10 @@ describe("POST /admin/payments/:id/resolve", () => {
       code: "invalid_state",
     });
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 1200, available: 1200 });
-    const report = await admin("GET", "/reconciliation?provider=stripe", { token: staff.support.token });
-    expect(report.body.mismatches.filter((m: { payment_id: string }) => m.payment_id === payment.paymentId)).toEqual([]);
-    expect(report.body.resolutions.filter((m: { payment_id: string }) => m.payment_id === payment.paymentId)).toMatchObject([{
-      kind: "credited",
-      provider_amount: 1200,
-      detail: "credited by an admin: customer paid 12.00, verified",
-    }]);
+    expect(await reconciliationOf(payment.paymentId)).toMatchObject({
+      mismatches: [],
+      resolutions: [{ kind: "credited", provider_amount: 1200, detail: "credited by an admin: customer paid 12.00, verified" }],
+    });
   });
 
   it("reject records why and credits nothing; reconciliation lists it as rejected, not as a mismatch", async () => {
@@ -919,12 +923,10 @@ describe("POST /admin/payments/:id/resolve", () => {
       resolution_reason: "duplicate charge, refunded by card",
     });
     expect(await balanceOf(sql, payment.accountId)).toEqual({ balance: 0, available: 0 });
-    const report = await admin("GET", "/reconciliation?provider=stripe", { token: staff.support.token });
-    expect(report.body.mismatches.filter((m: { payment_id: string }) => m.payment_id === payment.paymentId)).toEqual([]);
-    expect(report.body.resolutions.filter((m: { payment_id: string }) => m.payment_id === payment.paymentId)).toMatchObject([{
-      kind: "rejected",
-      detail: "rejected by an admin: duplicate charge, refunded by card",
-    }]);
+    expect(await reconciliationOf(payment.paymentId)).toMatchObject({
+      mismatches: [],
+      resolutions: [{ kind: "rejected", detail: "rejected by an admin: duplicate charge, refunded by card" }],
+    });
     expect(refusal(await resolve(payment.paymentId, { action: "credit", reason: "changed my mind" }))).toEqual({
       status: 409,
       code: "invalid_state",
