@@ -27,7 +27,7 @@ revoke all on table private.revolut_poll_intents, private.revolut_poll_refunds f
 create index refunds_pending_by_provider_idx on public.refunds (provider, created_at) where status = 'pending';
 
 -- Takes up to p_batch items of one polling job's kind (momo-poll: intents, cashouts, refunds;
--- revolut-poll and stripe-poll: intents, refunds) waiting for more than p_pending_seconds
+-- revolut-poll: intents, refunds; stripe-poll: intents, refunds, disputes) waiting for more than p_pending_seconds
 -- (0 to 7 days), oldest first, each leased to the job for p_lease_seconds (1 s to 1 h), or for
 -- p_lease_growth (0 to 1) of the time it has waited when that is longer, never over an hour,
 -- and returns them with the reference the provider knows them by, for the jobs function to ask
@@ -54,9 +54,9 @@ begin
   if p_job is null or p_kind is null
      or (p_job, p_kind) not in (('momo-poll', 'intents'), ('momo-poll', 'cashouts'), ('momo-poll', 'refunds'),
                                 ('revolut-poll', 'intents'), ('revolut-poll', 'refunds'), ('stripe-poll', 'intents'),
-                                ('stripe-poll', 'refunds')) then
+                                ('stripe-poll', 'refunds'), ('stripe-poll', 'disputes')) then
     perform private.fail('22023', pg_catalog.format('%s has no kind %s: momo-poll takes intents, cashouts, refunds; '
-      'revolut-poll takes intents, refunds; stripe-poll takes intents, refunds', coalesce(pg_catalog.left(p_job, 32), 'null'), coalesce(pg_catalog.left(p_kind, 32), 'null')));
+      'revolut-poll takes intents, refunds; stripe-poll takes intents, refunds, disputes', coalesce(pg_catalog.left(p_job, 32), 'null'), coalesce(pg_catalog.left(p_kind, 32), 'null')));
   end if;
   perform private.require_between(p_pending_seconds, 0, 604800, 'pending_seconds');
   perform private.require_between(p_lease_seconds, 1, 3600, 'lease_seconds');

@@ -7,7 +7,8 @@
 -- function's stripe-poll reads those PaymentIntents back, and past the TTL cancels an unpaid one
 -- at Stripe before its intent; api_private.expire_intents (20261206100000_scheduled_jobs.sql)
 -- leaves these intents to it. It also reads back the refunds Stripe answered pending, which
--- only Stripe's webhooks would otherwise complete or close.
+-- only Stripe's webhooks would otherwise complete or close, and the disputes whose hold only
+-- charge.dispute.closed would otherwise release.
 
 -- What stripe-poll asks Stripe about, one view a kind. Top-up intents still open at Stripe,
 -- with their PaymentIntent, since their last change: waiting for the payer (requires_payment,
@@ -17,8 +18,11 @@
 -- intent without a PaymentIntent (Stripe did not answer its creation, nobody retried) has
 -- nothing payable at Stripe and expires by age. And Stripe refunds still pending (an admin's
 -- refund Stripe answered pending), since they were made: with their webhooks lost they would
--- stay pending, reserving their part of the credit, for good. Simple views, so that poll_take
--- (20261208040000_revolut_poll.sql) locks the rows it takes through them.
+-- stay pending, reserving their part of the credit, for good. And the holds of Stripe disputes
+-- (charge.dispute.created, keyed dispute:stripe:<dispute id>) still pending, since they were
+-- placed: only charge.dispute.closed releases one, and with its deliveries lost the user's money
+-- would stay frozen for good. Simple views, so that poll_take (20261208040000_revolut_poll.sql)
+-- locks the rows it takes through them.
 create view private.stripe_poll_intents as
   select i.id, i.provider_ref as reference_id, i.updated_at as waiting_since
     from public.payment_intents i
@@ -27,4 +31,15 @@ create view private.stripe_poll_refunds as
   select r.id, r.provider_refund_id as reference_id, r.created_at as waiting_since
     from public.refunds r
    where r.provider = 'stripe' and r.status = 'pending' and r.provider_refund_id is not null;
-revoke all on table private.stripe_poll_intents, private.stripe_poll_refunds from public, anon, authenticated, service_role;
+create view private.stripe_poll_disputes as
+  select t.id, pg_catalog.substr(t.idempotency_key, pg_catalog.length('dispute:stripe:') + 1) as reference_id,
+         t.created_at as waiting_since
+    from public.wallet_transactions t
+   where t.kind = 'hold' and t.status = 'pending' and t.initiated_by is null and t.idempotency_key like 'dispute:stripe:%';
+revoke all on table private.stripe_poll_intents, private.stripe_poll_refunds, private.stripe_poll_disputes
+  from public, anon, authenticated, service_role;
+
+-- stripe-poll's scan of the dispute holds still pending, oldest first: partial, so that no
+-- other movement of money maintains it.
+create index wallet_transactions_dispute_holds_idx on public.wallet_transactions (created_at)
+  where kind = 'hold' and status = 'pending' and initiated_by is null and idempotency_key like 'dispute:stripe:%';

@@ -21,7 +21,7 @@ export interface LeasedPayment {
 export type PollTake =
   | { job: "momo-poll"; kind: "intents" | "cashouts" | "refunds" }
   | { job: "revolut-poll"; kind: "intents" | "refunds" }
-  | { job: "stripe-poll"; kind: "intents" | "refunds" };
+  | { job: "stripe-poll"; kind: "intents" | "refunds" | "disputes" };
 
 /** Settles up to `limit` items of `what` waiting longer than `afterSeconds` (settleInTurn); how many it took. */
 export type SettleEach = (

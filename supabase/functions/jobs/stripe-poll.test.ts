@@ -9,7 +9,9 @@
 // the same PaymentIntent is credited, and past the TTL the PaymentIntent is canceled at Stripe
 // before the intent ends, without a second WhatsApp notice. Refunds Stripe answered pending are
 // read back too: completed or closed once as their webhook would, left while Stripe still works
-// on them, does not answer or does not know them.
+// on them, does not answer or does not know them. So are disputes whose hold still freezes the
+// money: released once Stripe has closed them (a lost one's forced refund recorded once), as
+// charge.dispute.closed would, left while they are open or Stripe does not answer.
 //
 // Other suites share this database and make Stripe intents of their own. So the gateway polls
 // only intents waiting longer than an hour, and this file ages its own rows past that mark (as
@@ -111,6 +113,24 @@ async function whatsappContact(userId: string): Promise<() => Promise<number>> {
   const waId = newWaId();
   await sql`insert into public.whatsapp_contacts (wa_id, user_id, opted_out) values (${waId}, ${userId}::uuid, false)`;
   return async () => (await sql<{ n: number }[]>`select count(*)::int as n from public.whatsapp_outbox where wa_id = ${waId}`)[0]!.n;
+}
+
+/**
+ * A Stripe top-up of `amount` credited, recorded as its webhook records it (without spending a
+ * webhook request of the gateway's shared rate limit).
+ */
+async function creditedTopUp(amount: number) {
+  const topUp = await stripeTopUp(amount);
+  gateway.stripe.confirm(topUp.paymentIntentId);
+  await asServiceRole(
+    sql,
+    (tx) =>
+      tx`select 1 from public.payment_record_success('stripe', ${topUp.paymentIntentId}, ${topUp.intentId}::uuid, ${amount}::bigint,
+                                                   'USD', 0, '{}'::jsonb)`,
+  );
+  const [payment] = await sql<{ id: string; wallet_transaction_id: string }[]>`
+    select id, wallet_transaction_id from public.payments where provider = 'stripe' and provider_payment_id = ${topUp.paymentIntentId}`;
+  return { ...topUp, paymentId: payment!.id, credit: payment!.wallet_transaction_id };
 }
 
 const STRIPE_DOWN = { status: 500, body: stripeError("api_error", undefined, "Something went wrong on Stripe's end.") };
@@ -344,11 +364,7 @@ describe("stripe-poll", () => {
 });
 
 describe("stripe-poll for refunds", () => {
-  /**
-   * A Stripe top-up of `amount` credited (recorded as its webhook records it, without spending a
-   * webhook request of the gateway's shared rate limit), then an admin refund of `refunded` that
-   * Stripe answers pending.
-   */
+  /** A Stripe top-up of `amount` credited (creditedTopUp), then an admin refund of `refunded` that Stripe answers pending. */
   async function pendingRefund(amount: number, refunded: number) {
     const paid = await creditedTopUp(amount);
     const answer = await whileAnswering(gateway.stripe, "refundStatus", "pending", () => askRefund(paid.paymentId, refunded));
@@ -357,21 +373,6 @@ describe("stripe-poll for refunds", () => {
     const refund = { id: answer.body.refund.id as string, stripeId: answer.body.provider.refund_id as string };
     await waitRefund(refund.id);
     return { ...paid, refund };
-  }
-
-  /** A Stripe top-up of `amount` credited, recorded as its webhook records it. */
-  async function creditedTopUp(amount: number) {
-    const topUp = await stripeTopUp(amount);
-    gateway.stripe.confirm(topUp.paymentIntentId);
-    await asServiceRole(
-      sql,
-      (tx) =>
-        tx`select 1 from public.payment_record_success('stripe', ${topUp.paymentIntentId}, ${topUp.intentId}::uuid, ${amount}::bigint,
-                                                     'USD', 0, '{}'::jsonb)`,
-    );
-    const [payment] = await sql<{ id: string; wallet_transaction_id: string }[]>`
-      select id, wallet_transaction_id from public.payments where provider = 'stripe' and provider_payment_id = ${topUp.paymentIntentId}`;
-    return { ...topUp, paymentId: payment!.id, credit: payment!.wallet_transaction_id };
   }
 
   /** The admin's refund of `refunded` of the payment, with the Idempotency-Key `key`. */
@@ -536,6 +537,115 @@ describe("stripe-poll for refunds", () => {
     await releaseLease(down.refund.id);
     expect((await runJob()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
     expect(await balanceOf(sql, down.accountId)).toEqual({ balance: 900, available: 900 });
+  });
+});
+
+describe("stripe-poll for disputes", () => {
+  /**
+   * A credited Stripe top-up of `amount` whose cardholder disputed `disputed` of it: Stripe's
+   * charge.dispute.created applied (the hold placed), the hold waiting past the poll's mark, and
+   * every delivery of charge.dispute.closed to come lost.
+   */
+  async function heldDispute(amount: number, disputed: number) {
+    const paid = await creditedTopUp(amount);
+    const dispute = gateway.stripe.openDispute(paid.paymentIntentId, disputed);
+    const disputeId = dispute.id as string;
+    expect(await signedWebhook(stripeEvent("charge.dispute.created", dispute))).toEqual({ status: 200, outcome: "processed" });
+    expect(await balanceOf(sql, paid.accountId)).toEqual({ balance: amount, available: amount - disputed });
+    const [hold] = await sql.begin(async (tx) => {
+      await tx`set local session_replication_role = replica`;
+      return await tx<{ id: string }[]>`
+        update public.wallet_transactions set created_at = now() - make_interval(secs => ${POLL_AFTER_SECONDS + 60})
+         where idempotency_key = ${`dispute:stripe:${disputeId}`} returning id`;
+    });
+    return { ...paid, disputeId, holdId: hold!.id };
+  }
+
+  const holdStatus = async (disputeId: string) =>
+    (await sql<{ status: string }[]>`
+      select status from public.wallet_transactions where idempotency_key = ${`dispute:stripe:${disputeId}`}`)[0]!.status;
+  const disputeRefunds = async (disputeId: string) =>
+    await sql<{ amount: string; status: string; forced: boolean }[]>`
+      select amount, status, forced from public.refunds where provider = 'stripe' and provider_refund_id = ${disputeId}`;
+  const lookUpDispute = (disputeId: string) => `GET /v1/disputes/${disputeId}`;
+  /** Stripe's own charge.dispute.closed, late, for the dispute as Stripe has it. */
+  const lateClosed = (disputeId: string) => signedWebhook(stripeEvent("charge.dispute.closed", gateway.stripe.disputes.get(disputeId)!));
+
+  it("a dispute won with its closed webhook lost: the hold is released once, a second run and Stripe's late webhook change nothing", async () => {
+    const held = await heldDispute(1000, 400);
+    gateway.stripe.settleDispute(held.disputeId, "won");
+
+    expect((await runJob()).body).toEqual({ ...noPollCounts(), job: "stripe-poll", taken: 1, applied: 1 });
+    expect(calls(lookUpDispute(held.disputeId))).toBe(1);
+    expect(await holdStatus(held.disputeId)).toBe("voided");
+    expect(await balanceOf(sql, held.accountId)).toEqual({ balance: 1000, available: 1000 });
+    expect(await storedEvents(sql, "stripe", `evt_poll:charge.dispute.closed:${held.disputeId}`)).toMatchObject([
+      { type: "charge.dispute.closed", status: "processed", attempts: 1 },
+    ]);
+
+    expect((await runJob()).body).toMatchObject({ taken: 0 });
+    expect(await lateClosed(held.disputeId)).toEqual({ status: 200, outcome: "ignored" });
+    expect(await balanceOf(sql, held.accountId)).toEqual({ balance: 1000, available: 1000 });
+    expect(await disputeRefunds(held.disputeId)).toEqual([]);
+  });
+
+  it("a dispute lost with its closed webhook lost: the hold voided and the forced refund recorded once, as the webhook does", async () => {
+    const held = await heldDispute(1000, 800);
+    gateway.stripe.settleDispute(held.disputeId, "lost");
+
+    expect((await runJob()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
+    expect(await holdStatus(held.disputeId)).toBe("voided");
+    expect(await balanceOf(sql, held.accountId)).toEqual({ balance: 200, available: 200 });
+    expect(await disputeRefunds(held.disputeId)).toEqual([{ amount: "800", status: "succeeded", forced: false }]);
+
+    // Stripe's own event, late: the refund is recorded already, and what is left of the payment
+    // (200) is not taken again.
+    expect((await runJob()).body).toMatchObject({ taken: 0 });
+    expect(await lateClosed(held.disputeId)).toEqual({ status: 200, outcome: "ignored" });
+    expect(await balanceOf(sql, held.accountId)).toEqual({ balance: 200, available: 200 });
+    expect(await disputeRefunds(held.disputeId)).toHaveLength(1);
+  });
+
+  it("a dispute Stripe has not closed (needs_response, under_review) waits: its hold kept", async () => {
+    const open = await heldDispute(1000, 300);
+    const reviewed = await heldDispute(1000, 350);
+    gateway.stripe.settleDispute(reviewed.disputeId, "under_review");
+
+    expect((await runJob()).body).toMatchObject({ taken: 2, applied: 0, pending: 2, errors: 0 });
+    for (const [held, disputed] of [[open, 300], [reviewed, 350]] as const) {
+      expect(await holdStatus(held.disputeId)).toBe("pending");
+      expect(await balanceOf(sql, held.accountId)).toEqual({ balance: 1000, available: 1000 - disputed });
+    }
+    // Closed later (warning_closed: an inquiry that never became a chargeback): released then.
+    gateway.stripe.settleDispute(open.disputeId, "warning_closed");
+    await releaseLease(open.holdId);
+    expect((await runJob()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
+    expect(await balanceOf(sql, open.accountId)).toEqual({ balance: 1000, available: 1000 });
+    expect(await disputeRefunds(open.disputeId)).toEqual([]);
+  });
+
+  it("Stripe down (500, or no answer) or not knowing the dispute (404): the hold is kept, counted, while the run goes on", async () => {
+    const down = await heldDispute(1000, 100);
+    const silent = await heldDispute(1000, 200);
+    const unknown = await heldDispute(1000, 300);
+    for (const held of [down, silent]) gateway.stripe.settleDispute(held.disputeId, "won");
+    gateway.stripe.objectBehaviour.set(lookUpDispute(down.disputeId), STRIPE_DOWN);
+    gateway.stripe.objectBehaviour.set(lookUpDispute(silent.disputeId), "hang");
+    gateway.stripe.disputes.delete(unknown.disputeId);
+    try {
+      expect((await runJob()).body).toMatchObject({ taken: 3, applied: 0, not_found: 1, errors: 2 });
+    } finally {
+      gateway.stripe.objectBehaviour.clear();
+    }
+    for (const [held, disputed] of [[down, 100], [silent, 200], [unknown, 300]] as const) {
+      expect(await holdStatus(held.disputeId)).toBe("pending");
+      expect(await balanceOf(sql, held.accountId)).toEqual({ balance: 1000, available: 1000 - disputed });
+    }
+
+    // Stripe is back: the next run releases the won ones.
+    for (const held of [down, silent]) await releaseLease(held.holdId);
+    expect((await runJob()).body).toMatchObject({ taken: 2, applied: 2, errors: 0 });
+    for (const held of [down, silent]) expect(await balanceOf(sql, held.accountId)).toEqual({ balance: 1000, available: 1000 });
   });
 });
 

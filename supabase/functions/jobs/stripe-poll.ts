@@ -38,13 +38,22 @@
 // older than that counts not_found, pending for an admin (reconcile lists it after two days). A
 // refund Stripe does not know (404) is logged and counted not_found, and left for reconcile.
 //
+// A dispute's hold (charge.dispute.created) is released only by charge.dispute.closed; with
+// every delivery of it lost, the user's money would stay frozen for good. So dispute holds still
+// pending after JOBS_STRIPE_POLL_AFTER_SECONDS are read back too (disputes.retrieve): a dispute
+// Stripe closed (won, lost, warning_closed) is applied by charge.dispute.closed (the hold
+// voided; lost: the forced refund recorded once), and a late webhook finds both done. Any other
+// status waits. A dispute Stripe does not know (404) is logged, counted not_found, and left.
+//
 // Stripe unreachable or refusing otherwise (a 5xx, a 429, our key refused) leaves the item and
 // counts an error; neither stops the run's other items. Each item is leased for
 // JOBS_LEASE_SECONDS, or a quarter of the time it has waited.
 import {
   type StripeClient,
+  type StripeDispute,
   type StripePaymentIntent,
   type StripeRefund,
+  StripeUnknownDisputeError,
   StripeUnknownPaymentIntentError,
   StripeUnknownRefundError,
 } from "../_shared/providers/stripe/client.ts";
@@ -66,8 +75,11 @@ const EVENT_OF_REFUND_STATUS: Record<string, "refund.updated" | "refund.failed">
   failed: "refund.failed",
 };
 
-/** Top-up intents (their PaymentIntent), then Stripe refunds still pending. */
-const KINDS = ["intents", "refunds"] as const;
+/** The statuses of a dispute Stripe has closed: charge.dispute.closed carries one of them. */
+const CLOSED_DISPUTE = new Set<string>(["won", "lost", "warning_closed"]);
+
+/** Top-up intents (their PaymentIntent), then Stripe refunds still pending, then dispute holds. */
+const KINDS = ["intents", "refunds", "disputes"] as const;
 
 /** The state Stripe reports applied as its webhook would, or the intent canceled once nothing at Stripe can pay it. */
 async function applyState(run: JobRun, item: LeasedPayment, paymentIntent: StripePaymentIntent): Promise<Verdict> {
@@ -132,7 +144,23 @@ function settleRefund(run: JobRun, item: LeasedPayment): Promise<Verdict> {
   });
 }
 
-const SETTLE = { intents: settleIntent, refunds: settleRefund };
+/** Reads the held dispute back and applies it once Stripe has closed it; Stripe's failures counted. */
+function settleDispute(run: JobRun, item: LeasedPayment): Promise<Verdict> {
+  const stripe = run.stripe();
+  return settleWithProvider(run, item, {
+    log: { prefix: "stripe_poll", ids: { kind: "disputes", hold_id: item.id, stripe_dispute_id: item.referenceId } },
+    readBack: () => stripe.retrieveDispute(item.referenceId),
+    topUp: null,
+    state: (dispute) => dispute.status,
+    unknown: (error) => error instanceof StripeUnknownDisputeError,
+    apply: async (dispute: StripeDispute) =>
+      CLOSED_DISPUTE.has(dispute.status)
+        ? await applyConfirmed(run, "stripe", stripePolledEvent("charge.dispute.closed", dispute))
+        : "pending",
+  });
+}
+
+const SETTLE = { intents: settleIntent, refunds: settleRefund, disputes: settleDispute };
 
 export const stripePoll: Job = async (run) => ({
   ...await pollKinds(run, "stripe-poll", KINDS, run.settings.stripePollAfterSeconds, (kind, item) => SETTLE[kind](run, item)),

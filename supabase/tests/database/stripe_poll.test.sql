@@ -1,19 +1,19 @@
--- stripe-poll's takes (api_private.poll_take('stripe-poll', 'intents' | 'refunds', ...)): its
+-- stripe-poll's takes (api_private.poll_take('stripe-poll', 'intents' | 'refunds' | 'disputes', ...)): its
 -- views (Stripe intents waiting for the payer or failed, with their PaymentIntent; Stripe
--- refunds pending) and nothing else, read through poll_take only, its leases its own job's, the
+-- refunds pending; Stripe dispute holds pending) and nothing else, read through poll_take only, its leases its own job's, the
 -- kind it does not have; expire_intents leaving these intents to it while it still cancels a
 -- Stripe intent without a PaymentIntent, and ending a failed one (its PaymentIntent canceled at
 -- Stripe) past the TTL only when stripe-poll asks, without a second WhatsApp notice; and
 -- api_private.intent_past_ttl, the question stripe-poll asks before it cancels at Stripe.
 begin;
-select plan(39);
+select plan(42);
 
 select tests.create_users('{alice}', admins => '{admin}');
 insert into public.whatsapp_contacts (wa_id, user_id, opted_out) values ('250788700051', tests.user_id('alice'), false);
 
 -- ---------------------------------------------------------------- grants
 select is((select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace, unnest(array['anon', 'authenticated', 'service_role']) r
-            where n.nspname = 'private' and c.relname in ('stripe_poll_intents', 'stripe_poll_refunds') and has_table_privilege(r, c.oid, 'select')),
+            where n.nspname = 'private' and c.relname in ('stripe_poll_intents', 'stripe_poll_refunds', 'stripe_poll_disputes') and has_table_privilege(r, c.oid, 'select')),
   0::bigint, 'no API role reads the stripe-poll views: they are read through poll_take only');
 select ok(not has_function_privilege('anon', 'api_private.intent_past_ttl(integer, uuid)', 'execute')
           and not has_function_privilege('authenticated', 'api_private.intent_past_ttl(integer, uuid)', 'execute')
@@ -26,6 +26,8 @@ select throws_ok($$ select * from api_private.poll_take('stripe-poll', 'intents'
   'a user may not take: 42501');
 select throws_ok($$ select * from api_private.poll_take('stripe-poll', 'refunds', 900, 60, 10) $$, '42501', null,
   'nor take refunds: 42501');
+select throws_ok($$ select * from api_private.poll_take('stripe-poll', 'disputes', 900, 60, 10) $$, '42501', null,
+  'nor take disputes: 42501');
 select throws_ok($$ select api_private.intent_past_ttl(86400, gen_random_uuid()) $$, '42501', null,
   'nor ask intent_past_ttl: 42501');
 
@@ -65,7 +67,7 @@ select results_eq($$ select reference_id from api_private.poll_take('stripe-poll
 
 -- ---------------------------------------------------------------- refusals
 select throws_ok($$ select * from api_private.poll_take('stripe-poll', 'cashouts', 900, 60, 10) $$, '22023',
-  'stripe-poll has no kind cashouts: momo-poll takes intents, cashouts, refunds; revolut-poll takes intents, refunds; stripe-poll takes intents, refunds',
+  'stripe-poll has no kind cashouts: momo-poll takes intents, cashouts, refunds; revolut-poll takes intents, refunds; stripe-poll takes intents, refunds, disputes',
   'a kind stripe-poll does not have: 22023');
 
 -- ---------------------------------------------------------------- expire_intents
@@ -149,6 +151,23 @@ select is((select count(*) from api_private.poll_take('stripe-poll', 'refunds', 
 select results_eq($$ select reference_id from api_private.poll_take('revolut-poll', 'refunds', 900, 60, 1000)
                      where reference_id like 're_sp_%' or reference_id like 'sp-%' $$,
   $$ values ('sp-refund-3') $$, 'revolut-poll takes the Revolut refund only');
+
+-- ---------------------------------------------------------------- disputes
+-- Dispute holds on Alice's account as charge.dispute.created places them: dp_sp_1 still
+-- pending, dp_sp_2 voided (charge.dispute.closed came).
+select tests.as_service();
+select id as hold_1 from public.wallet_hold(:'account', 100, 'USD', 'dispute:stripe:dp_sp_1') \gset
+select id as hold_2 from public.wallet_hold(:'account', 100, 'USD', 'dispute:stripe:dp_sp_2') \gset
+select is((public.wallet_void(:'hold_2')).status, 'voided', 'the second dispute''s hold is released');
+select tests.reset_role();
+set local session_replication_role = replica;
+update public.wallet_transactions set created_at = now() - interval '20 minutes' where id in (:'hold_1', :'hold_2');
+set local session_replication_role = origin;
+select tests.as_service();
+select results_eq($$ select item_id, reference_id from api_private.poll_take('stripe-poll', 'disputes', 900, 60, 1000, 0.25)
+                     where reference_id like 'dp_sp_%' $$,
+  format($$ values (%L::uuid, 'dp_sp_1') $$, :'hold_1'),
+  'the pending dispute hold is taken with its dispute id: not the released one');
 
 select * from finish();
 rollback;

@@ -1,4 +1,4 @@
-// Local HTTP stand-ins for the provider APIs the functions call (Stripe PaymentIntents and refunds, MTN
+// Local HTTP stand-ins for the provider APIs the functions call (Stripe PaymentIntents, refunds and disputes, MTN
 // MoMo Collection and Disbursement, Revolut Merchant orders), on node:http. They check the credentials and
 // headers the real APIs require, answer in their documented shapes (errors included), and
 // can be told to refuse, fail with a 5xx or never answer, so that tests can play every case.
@@ -493,7 +493,7 @@ export interface StripeStandIn {
   paymentIntents: Map<string, Record<string, unknown>>;
   /**
    * How a call on one object (GET /v1/payment_intents/:id, POST /v1/payment_intents/:id/cancel,
-   * GET /v1/refunds/:id) answers instead of as Stripe does, by the call as `requests` lists it
+   * GET /v1/refunds/:id, GET /v1/disputes/:id) answers instead of as Stripe does, by the call as `requests` lists it
    * (e.g. a 500 for "GET /v1/payment_intents/pi_1").
    */
   objectBehaviour: Map<string, Behaviour>;
@@ -513,6 +513,8 @@ export interface StripeStandIn {
   refundKeys: (string | undefined)[];
   /** Refunds created, by id (delete one and Stripe answers 404 resource_missing for it). */
   refunds: Map<string, Record<string, unknown>>;
+  /** Disputes opened (openDispute), by id; any other id is 404 resource_missing. */
+  disputes: Map<string, Record<string, unknown>>;
   /** Requests received, as "METHOD path". */
   requests: string[];
   /** The customer's card was charged: the PaymentIntent succeeds (what payment_intent.succeeded carries). */
@@ -523,6 +525,10 @@ export interface StripeStandIn {
   dashboardRefund(paymentIntentId: string, amount: number, status?: "succeeded" | "pending"): Record<string, unknown>;
   /** A pending refund reaches its end at Stripe: succeeded, or failed or canceled (with Stripe's failure_reason). */
   settleRefund(refundId: string, status: "succeeded" | "failed" | "canceled", failureReason?: string): Record<string, unknown>;
+  /** The cardholder disputes `amount` of the PaymentIntent's charge: a dispute needing our response (what charge.dispute.created carries). */
+  openDispute(paymentIntentId: string, amount: number): Record<string, unknown>;
+  /** The dispute moves on at Stripe (won, lost, warning_closed: closed; what charge.dispute.closed carries); returns it. */
+  settleDispute(disputeId: string, status: "won" | "lost" | "warning_closed" | "under_review"): Record<string, unknown>;
   /** Stripe keeps an Idempotency-Key's answer for 24 hours: forgets every key, as a day later. */
   forgetIdempotencyKeys(): void;
   close(): Promise<void>;
@@ -559,6 +565,9 @@ function formMetadata(params: URLSearchParams): Record<string, string> {
   );
 }
 
+/** A PaymentIntent's one charge, named as the tests name it in the events they send. */
+const chargeOf = (paymentIntentId: string) => `ch_${paymentIntentId.slice(3)}`;
+
 const stripeId = (prefix: string) => `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`;
 
 /** The statuses in which Stripe cancels a PaymentIntent (also processing "in rare cases", which the stand-in does not play). */
@@ -571,10 +580,10 @@ function paymentIntentCall(method: string | undefined, path: string): { id: stri
   return { id: decodeURIComponent(match[1]!), cancel: match[2] !== undefined };
 }
 
-/** The refund id of GET /v1/refunds/:id; else null. */
-function refundLookup(method: string | undefined, path: string): string | null {
-  const match = /^\/v1\/refunds\/([^/]+)$/.exec(path);
-  return match && method === "GET" ? decodeURIComponent(match[1]!) : null;
+/** The object and id of GET /v1/refunds/:id or GET /v1/disputes/:id; else null. */
+function objectLookup(method: string | undefined, path: string): { collection: "refunds" | "disputes"; id: string } | null {
+  const match = /^\/v1\/(refunds|disputes)\/([^/]+)$/.exec(path);
+  return match && method === "GET" ? { collection: match[1] as "refunds" | "disputes", id: decodeURIComponent(match[2]!) } : null;
 }
 
 /** Stripe's 404 for an object id it does not have under this key: resource_missing, naming the parameter (`param`) that held the id. */
@@ -601,10 +610,22 @@ function listRefunds(refunds: Map<string, Record<string, unknown>>, query: URLSe
   return { status: 200, body: { object: "list", data, has_more: start + limit < all.length, url: "/v1/refunds" } };
 }
 
-/** Answers GET /v1/refunds/:id as Stripe does: the Refund, or 404 resource_missing (param id) for an id it does not have. */
-function answerRefund(refunds: Map<string, Record<string, unknown>>, id: string): { status: number; body: unknown } {
-  const refund = refunds.get(id);
-  return refund ? { status: 200, body: refund } : noSuchObject("refund", id, "id");
+/**
+ * Answers GET /v1/refunds/:id or GET /v1/disputes/:id as Stripe does: the Refund or Dispute, or
+ * 404 resource_missing (param id) for an id it does not have.
+ */
+function answerObject(objects: Map<string, Record<string, unknown>>, object: string, id: string): { status: number; body: unknown } {
+  const found = objects.get(id);
+  return found ? { status: 200, body: found } : noSuchObject(object, id, "id");
+}
+
+/** Stores `changes` to the object `id` of `objects` (a `what` the stand-in must have); returns it changed. */
+function changeObject(objects: Map<string, Record<string, unknown>>, what: string, id: string, changes: Record<string, unknown>) {
+  const found = objects.get(id);
+  if (!found) throw new Error(`the Stripe stand-in has no ${what} ${id}`);
+  const changed = { ...found, ...changes };
+  objects.set(id, changed);
+  return changed;
 }
 
 /**
@@ -645,8 +666,8 @@ function answerPaymentIntent(
 
 /**
  * Stripe: POST /v1/payment_intents, GET /v1/payment_intents/:id, POST
- * /v1/payment_intents/:id/cancel, POST /v1/refunds and GET /v1/refunds/:id (form-encoded,
- * Bearer secret key). An
+ * /v1/payment_intents/:id/cancel, POST /v1/refunds, GET /v1/refunds/:id and GET
+ * /v1/disputes/:id (form-encoded, Bearer secret key). An
  * Idempotency-Key seen before answers the first response of a create again (a different body
  * with it is 400 idempotency_error), as Stripe does for 24 hours. A refund needs payment_intent
  * or charge and a positive amount; it is answered with the status `refundStatus` says.
@@ -657,6 +678,7 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
   const answered = new Map<string, { params: string; status: number; body: unknown }>();
   const refunds = new Map<string, Record<string, unknown>>();
   const refundKeys: (string | undefined)[] = [];
+  const disputes = new Map<string, Record<string, unknown>>();
   const standIn = {
     createBehaviour: "accept" as Behaviour,
     refundBehaviour: "accept" as Behaviour | "accept-silently",
@@ -671,11 +693,15 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
       return send(response, 401, stripeError("invalid_request_error", undefined, "Invalid API Key provided."));
     }
     const call = paymentIntentCall(request.method, path);
-    const refundId = refundLookup(request.method, path);
-    if (call || refundId !== null) {
+    const lookup = objectLookup(request.method, path);
+    if (call || lookup) {
       if (misbehave(response, standIn.objectBehaviour.get(`${request.method} ${path}`) ?? "accept")) return;
       if (call?.cancel) standIn.onCancel?.(call.id);
-      const answer = call ? answerPaymentIntent(paymentIntents, call, new URLSearchParams(text)) : answerRefund(refunds, refundId!);
+      const answer = call
+        ? answerPaymentIntent(paymentIntents, call, new URLSearchParams(text))
+        : lookup!.collection === "refunds"
+        ? answerObject(refunds, "refund", lookup!.id)
+        : answerObject(disputes, "dispute", lookup!.id);
       return send(response, answer.status, answer.body);
     }
     if (request.method === "GET" && path === "/v1/refunds") {
@@ -770,8 +796,7 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
       object: "refund",
       amount,
       currency: "usd",
-      // A PaymentIntent's one charge, named as the tests name it in the events they send.
-      charge: chargeId ?? `ch_${paymentIntentId!.slice(3)}`,
+      charge: chargeId ?? chargeOf(paymentIntentId!),
       payment_intent: paymentIntentId,
       status,
       metadata,
@@ -780,31 +805,40 @@ export async function startStripeStandIn(options: StripeStandInOptions): Promise
     refunds.set(refund.id, refund);
     return refund;
   };
-  const update = (paymentIntentId: string, changes: Record<string, unknown>) => {
-    const intent = paymentIntents.get(paymentIntentId);
-    if (!intent) throw new Error(`the Stripe stand-in has no PaymentIntent ${paymentIntentId}`);
-    const changed = { ...intent, ...changes };
-    paymentIntents.set(paymentIntentId, changed);
-    return changed;
-  };
+  const update = (paymentIntentId: string, changes: Record<string, unknown>) =>
+    changeObject(paymentIntents, "PaymentIntent", paymentIntentId, changes);
   const confirm = (paymentIntentId: string) =>
     update(paymentIntentId, { status: "succeeded", amount_received: paymentIntents.get(paymentIntentId)?.amount });
-  const settleRefund = (refundId: string, status: "succeeded" | "failed" | "canceled", failureReason?: string) => {
-    const refund = refunds.get(refundId);
-    if (!refund) throw new Error(`the Stripe stand-in has no refund ${refundId}`);
-    const settled = { ...refund, status, ...(failureReason && { failure_reason: failureReason }) };
-    refunds.set(refundId, settled);
-    return settled;
+  const settleRefund = (refundId: string, status: "succeeded" | "failed" | "canceled", failureReason?: string) =>
+    changeObject(refunds, "refund", refundId, { status, ...(failureReason && { failure_reason: failureReason }) });
+  const openDispute = (paymentIntentId: string, amount: number) => {
+    const dispute = {
+      id: stripeId("dp"),
+      object: "dispute",
+      amount,
+      currency: "usd",
+      charge: chargeOf(paymentIntentId),
+      payment_intent: paymentIntentId,
+      reason: "fraudulent",
+      status: "needs_response",
+      created: Math.floor(Date.now() / 1000),
+      livemode: false,
+    };
+    disputes.set(dispute.id, dispute);
+    return dispute;
   };
   return Object.assign(standIn, {
     ...served,
     paymentIntents,
     refunds,
+    disputes,
     refundKeys,
     requests,
     confirm,
     update,
     settleRefund,
+    openDispute,
+    settleDispute: (disputeId: string, status: string) => changeObject(disputes, "dispute", disputeId, { status }),
     dashboardRefund: (paymentIntentId: string, amount: number, status: "succeeded" | "pending" = "succeeded") =>
       newRefund(paymentIntentId, null, amount, status, {}),
     forgetIdempotencyKeys: () => answered.clear(),

@@ -1,8 +1,8 @@
 // The Stripe API calls the functions make, through the official `stripe` package with fetch so
 // that the same code runs under Deno and Node: creating the PaymentIntent of a top-up, reading
 // it back and cancelling it (stripe-poll), refunding a payment (an admin refund), reading a
-// refund back by its id or by its request (stripe-poll) and reading a charge's refunds
-// (stripe-webhook). The API host comes from STRIPE_API_BASE_URL (https://api.stripe.com in
+// refund back by its id or by its request (stripe-poll), reading a dispute back (stripe-poll)
+// and reading a charge's refunds (stripe-webhook). The API host comes from STRIPE_API_BASE_URL (https://api.stripe.com in
 // production, a stand-in in tests); the SDK's own retries are off because the caller retries
 // with the same intent.
 import Stripe from "stripe";
@@ -43,11 +43,17 @@ export class StripeUnknownPaymentIntentError extends StripeApiError {}
  */
 export class StripeUnknownRefundError extends StripeApiError {}
 
+/** Stripe's 404 resource_missing for the dispute a look-up names: Stripe has no dispute of that id under this key. */
+export class StripeUnknownDisputeError extends StripeApiError {}
+
 /** A PaymentIntent as Stripe reports it: the object its payment_intent.* events carry. */
 export type StripePaymentIntent = Stripe.PaymentIntent;
 
 /** A Refund as Stripe reports it: the object its refund.* events carry. */
 export type StripeRefund = Stripe.Refund;
+
+/** A Dispute as Stripe reports it: the object its charge.dispute.* events carry. */
+export type StripeDispute = Stripe.Dispute;
 
 export interface NewPaymentIntent {
   /** Minor units. */
@@ -101,6 +107,8 @@ export interface StripeClient {
   retrieveRefund(id: string): Promise<StripeRefund>;
   /** Every refund of the charge as Stripe has it now (all pages), newest first. Throws StripeApiError. */
   listChargeRefunds(chargeId: string): Promise<StripeRefund[]>;
+  /** The dispute as Stripe has it now. Throws StripeUnknownDisputeError, or StripeApiError. */
+  retrieveDispute(id: string): Promise<StripeDispute>;
 }
 
 /** The SDK pointed at `baseUrl`, talking through fetch. */
@@ -234,6 +242,15 @@ export function createStripeClient(config: StripeClientConfig): StripeClient {
         return refunds;
       } catch (error) {
         throw asStripeApiError(error, `the look-up of the refunds of ${chargeId}`);
+      }
+    },
+
+    async retrieveDispute(id) {
+      try {
+        return await stripe.disputes.retrieve(id);
+      } catch (error) {
+        // Stripe names the dispute's path parameter (id, or dispute as its API reference calls it).
+        throw asObjectError(error, `the look-up of dispute ${id}`, ["id", "dispute"], StripeUnknownDisputeError);
       }
     },
   };

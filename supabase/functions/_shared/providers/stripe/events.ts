@@ -170,16 +170,16 @@ export function stripeWebhookEvent(raw: unknown, refunds: ChargeRefunds | null =
 /**
  * The event of `type` that Stripe sends for `object` as a poll read it back (stripe-poll, after
  * the webhook's deliveries were lost): payment_intent.succeeded for a PaymentIntent, refund.updated
- * (succeeded, canceled) or refund.failed for a refund. It is the webhook's own event with the
+ * (succeeded, canceled) or refund.failed for a refund, charge.dispute.closed for a closed dispute. It is the webhook's own event with the
  * object as its data.object, so that it takes the webhook's effect. Stripe's event id cannot be
  * learnt from the object, so the poll's is `evt_poll:<type>:<object id>` (never one of Stripe's,
  * whose ids have no colon): a second poll of the same outcome is a duplicate, and Stripe's own
  * delivery of it finds its effect done (a success finds the payment recorded and is ignored, as
  * the deposit key payment:stripe:<pi id> guarantees anyway; a refund's finds it no longer
- * pending).
+ * pending; a dispute's finds its hold released and its forced refund recorded).
  */
 export function stripePolledEvent(
-  type: "payment_intent.succeeded" | "refund.updated" | "refund.failed",
+  type: "payment_intent.succeeded" | "refund.updated" | "refund.failed" | "charge.dispute.closed",
   object: { id: string },
 ): WebhookEvent {
   return stripeWebhookEvent({
@@ -414,7 +414,10 @@ async function holdDisputedAmount(tx: TransactionSql, dp: z.output<typeof disput
 /**
  * A closed dispute releases its hold. A lost one also takes the disputed money back as a
  * forced refund keyed by the dispute id (the account may go negative when it was spent), so
- * payments.amount_refunded and reconciliation see it like any other refund.
+ * payments.amount_refunded and reconciliation see it like any other refund. Applied a second
+ * time (stripe-poll's event, then Stripe's own, whose ids differ), it finds both done: the
+ * refund already recorded is not asked again for what is left of the payment, which would
+ * differ from it.
  */
 async function settleDispute(tx: TransactionSql, dp: z.output<typeof closedDispute>): Promise<AppliedOutcome> {
   await serialiseOn(tx, `stripe-dispute:${dp.id}`);
@@ -423,8 +426,9 @@ async function settleDispute(tx: TransactionSql, dp: z.output<typeof closedDispu
     select id from public.wallet_transactions
      where idempotency_key = ${`dispute:stripe:${dp.id}`} and initiated_by is null and kind = 'hold' and status = 'pending'`;
   if (hold) await tx`select 1 from public.wallet_void(${hold.id}::uuid)`;
+  const [recorded] = await tx`select 1 from public.refunds where provider = 'stripe' and provider_refund_id = ${dp.id}`;
   const remaining = Number(payment.amount) - Number(payment.amount_refunded);
-  const lost = dp.status === "lost" && remaining > 0;
+  const lost = dp.status === "lost" && !recorded && remaining > 0;
   if (lost) await recordRefund(tx, payment.id, Math.min(dp.amount, remaining), dp.id, `stripe dispute lost: ${dp.reason ?? "unknown"}`);
   return hold || lost ? "processed" : "ignored";
 }
