@@ -2,9 +2,9 @@
 // that the same code runs under Deno and Node: creating the PaymentIntent of a top-up, reading
 // it back and cancelling it (stripe-poll), refunding a payment (an admin refund), reading a
 // refund back by its id or by its request (stripe-poll), reading a dispute back (stripe-poll)
-// and reading a charge's refunds (stripe-webhook). The API host comes from STRIPE_API_BASE_URL (https://api.stripe.com in
-// production, a stand-in in tests); the SDK's own retries are off because the caller retries
-// with the same intent.
+// and reading a charge's refunds (stripe-webhook). The API host comes from STRIPE_API_BASE_URL
+// (https://api.stripe.com in production, a stand-in in tests); the SDK's own retries are off
+// because the caller retries with the same intent.
 import Stripe from "stripe";
 import { once } from "../../env.ts";
 import { providerConfigFromEnv } from "../from-env.ts";

@@ -170,8 +170,9 @@ export function stripeWebhookEvent(raw: unknown, refunds: ChargeRefunds | null =
 /**
  * The event of `type` that Stripe sends for `object` as a poll read it back (stripe-poll, after
  * the webhook's deliveries were lost): payment_intent.succeeded for a PaymentIntent, refund.updated
- * (succeeded, canceled) or refund.failed for a refund, charge.dispute.closed for a closed dispute. It is the webhook's own event with the
- * object as its data.object, so that it takes the webhook's effect. Stripe's event id cannot be
+ * (succeeded, canceled) or refund.failed for a refund, charge.dispute.closed for a closed
+ * dispute. It is the webhook's own event with the object as its data.object, so that it takes
+ * the webhook's effect. Stripe's event id cannot be
  * learnt from the object, so the poll's is `evt_poll:<type>:<object id>` (never one of Stripe's,
  * whose ids have no colon): a second poll of the same outcome is a duplicate, and Stripe's own
  * delivery of it finds its effect done (a success finds the payment recorded and is ignored, as
