@@ -54,6 +54,9 @@ describe("parseCommand", () => {
       ["cash-out 2000", { kind: "cashout", amount: "2000", currency: null }],
       ["withdraw 2,000 rwf", { kind: "cashout", amount: "2000", currency: "RWF" }],
       ["Top-up 500", { kind: "topup", amount: "500", currency: null }],
+      // Words every JavaScript object has as a property are words like any other.
+      ["constructor 500", { kind: "menu", understood: false }],
+      ["__proto__ 5", { kind: "menu", understood: false }],
       ["cashout 1,50", { kind: "usage", of: "cashout" }],
       ["", { kind: "menu", understood: false }],
     ];

@@ -3,8 +3,8 @@
 // end, a currency as the region writes it, a '+' before a phone number,
 // "top up"/"cash out" written as two words or with a hyphen, "withdraw" for cash out, "check" or
 // "my" before balance and history and "please" after them, and an optional "to" before the
-// recipient. Amounts and
-// phone numbers stay text here: what they mean depends on the currency and the sender's region.
+// recipient. Amounts and phone numbers stay text here: what they mean depends on the currency
+// and the sender's region.
 // Taps on list rows and reply buttons arrive as their ids, which map back to the same commands.
 
 export type Command =
@@ -165,14 +165,15 @@ export function commandOfId(id: string): Command | null {
 
 // Balance and history as people ask for them: "check balance", "my balance", "history please".
 const ASKED_FOR = /^(?:(?:check|my|show) )?(balance|history)(?:,? (?:please|pls))?$/;
-// The other ways to write the verbs of the money commands.
-const MONEY_VERBS: Readonly<Record<string, "topup" | "cashout">> = {
-  topup: "topup",
-  "top-up": "topup",
-  cashout: "cashout",
-  "cash-out": "cashout",
-  withdraw: "cashout",
-};
+// The ways to write the verbs of the money commands. A Map, not an object: a typed word such as
+// "constructor" must not find a property every object has.
+const MONEY_VERBS: ReadonlyMap<string, "topup" | "cashout"> = new Map([
+  ["topup", "topup"],
+  ["top-up", "topup"],
+  ["cashout", "cashout"],
+  ["cash-out", "cashout"],
+  ["withdraw", "cashout"],
+]);
 
 /** The command of a typed message; anything not understood is the menu. */
 export function parseCommand(text: string): Command {
@@ -186,7 +187,7 @@ export function parseCommand(text: string): Command {
   if (joined === "top up" || joined === "cash out") {
     return moneyCommand(verb === "top" ? "topup" : "cashout", args.slice(1));
   }
-  const money = MONEY_VERBS[verb];
+  const money = MONEY_VERBS.get(verb);
   if (money) return moneyCommand(money, args);
   switch (verb) {
     case "stop":
