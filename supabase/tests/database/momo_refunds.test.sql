@@ -6,7 +6,7 @@
 -- and its not_accepted verdict only once closed) and momo-poll's take of MoMo refunds;
 -- callers, grants, bounds.
 begin;
-select plan(80);
+select plan(81);
 
 select tests.create_users(array['alice', 'bob'], array['admin'], array['support']);
 
@@ -54,6 +54,9 @@ select results_eq(
 select is((select count(*)::int from api_private.momo_refund_transfer(:'paid', 600, 'd7000000-0000-4000-8000-000000000001', 'asked')),
   1, 'the same reference again is a replay');
 select is((select count(*)::int from public.refunds where payment_id = :'paid'), 1, 'one refund row');
+select throws_ok(format($$ select api_private.refund_retry_begin(%L) $$,
+                        (select id from public.refunds where provider_refund_id = 'd7000000-0000-4000-8000-000000000001')),
+  'WL008', null, 'a MoMo refund is not asked again by POST /admin/refunds/:id/retry: momo-poll sends its transfer again');
 select is(public.wallet_balance(:'account'), 1300::bigint, 'a pending refund moves nothing (1000 + 200 + 100 paid in)');
 select throws_ok(format($$ select api_private.momo_refund_transfer(%L, 500, 'd7000000-0000-4000-8000-000000000001', 'x') $$, :'paid'),
   'WL005', null, 'the reference with another amount: WL005');
