@@ -246,9 +246,10 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
     const [{ definition: checkLimits }] = await sql<{ definition: string }[]>`
       select pg_get_functiondef('private.wallet_check_limits(uuid, bigint, text)'::regprocedure) as definition`;
     const noLimits = checkLimits.replace(/\$function\$[\s\S]*\$function\$/, () => "$function$ begin end $function$");
-    const [merchant] = await sql`select max_single, max_daily, max_per_hour from public.wallet_limit_tiers where tier = 'merchant'`;
+    const [merchant] = await sql`
+      select max_single, max_daily, max_per_hour from public.wallet_tier_limits where tier = 'merchant' and currency = ${CURRENCY}`;
     await sql`update public.wallet_accounts set limit_tier = 'merchant' where id = any(${fixture.ids.slice(0, ACCOUNTS)}::uuid[])`;
-    await sql`select public.wallet_update_limit_tier('merchant', 10000000000, 9000000000000000000, 2147483647)`;
+    await sql`select public.wallet_set_tier_limits('merchant', ${CURRENCY}, 10000000000, 9000000000000000000, 2147483647)`;
     try {
       // As the senders' owners: the superuser's login, switched to authenticated at startup.
       const asUser = { script: userTransferScript(run, "{{KEY}}"), url: options.dbUrl, role: "authenticated" };
@@ -258,7 +259,7 @@ export async function runLedgerBenchmark(options: LedgerBenchOptions): Promise<B
       ], NARROW_ROUNDS);
     } finally {
       await sql.unsafe(checkLimits);
-      await sql`select public.wallet_update_limit_tier('merchant', ${merchant!.max_single}, ${merchant!.max_daily}, ${
+      await sql`select public.wallet_set_tier_limits('merchant', ${CURRENCY}, ${merchant!.max_single}, ${merchant!.max_daily}, ${
         merchant!.max_per_hour
       })`;
     }

@@ -8,10 +8,11 @@
 --   rls_audit.financial_tables  tables that must force RLS and give anon nothing,
 --                               `table` (in public) or `schema.table`
 --                               (default: the ten financial tables of docs/PAYMENTS.md,
---                               wallet_balance_shards, wallet_limit_tiers and cashouts)
+--                               wallet_balance_shards, wallet_limit_tiers, wallet_tier_limits
+--                               and cashouts)
 --   rls_audit.append_only       ledger tables no API role may write
 --                               (default: wallet_accounts, wallet_transactions, wallet_entries,
---                               wallet_balance_shards, wallet_limit_tiers)
+--                               wallet_balance_shards, wallet_limit_tiers, wallet_tier_limits)
 --   rls_audit.bypassrls_roles   roles allowed to bypass RLS
 --                               (default: service_role, postgres, supabase_admin)
 -- Example (turn JIT off: on a database whose catalog statistics are stale, such as one just
@@ -33,11 +34,12 @@ with recursive settings as (
       nullif(current_setting('rls_audit.financial_tables', true), ''),
       'wallet_accounts,wallet_entries,wallet_transactions,payments,payment_intents,'
       'momo_transactions,revolut_transactions,invoices,subscriptions,refunds,wallet_balance_shards,'
-      'wallet_limit_tiers,cashouts'
+      'wallet_limit_tiers,wallet_tier_limits,cashouts'
     ) as financial_tables,
     coalesce(
       nullif(current_setting('rls_audit.append_only', true), ''),
-      'wallet_accounts,wallet_transactions,wallet_entries,wallet_balance_shards,wallet_limit_tiers'
+      'wallet_accounts,wallet_transactions,wallet_entries,wallet_balance_shards,wallet_limit_tiers,'
+      'wallet_tier_limits'
     ) as append_only,
     coalesce(
       nullif(current_setting('rls_audit.bypassrls_roles', true), ''),

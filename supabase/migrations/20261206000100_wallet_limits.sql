@@ -1,25 +1,60 @@
--- Limits per account tier (docs/LEDGER.md, "Limits"): the largest single payment, the total
+-- Limits per account tier, in each currency (docs/LEDGER.md, "Limits"): the largest single payment, the
 -- sent per UTC day and the number of payments per hour. A payment the account's owner makes
 -- (wallet_transfer as a signed-in user; a cash-out through private.wallet_check_limits) is
 -- checked in its own transaction; moves the service or an admin makes (deposits, refunds,
 -- reversals, captures, adjustments) are not limited.
 
--- The tiers. Amounts are in minor units of the account's currency.
+-- The tiers an account can be in.
 create table public.wallet_limit_tiers (
-  tier text primary key check (tier in ('standard', 'verified', 'merchant')),
+  tier text primary key check (tier in ('standard', 'verified', 'merchant'))
+);
+comment on table public.wallet_limit_tiers is 'The limit tiers an account can be in; their limits are in wallet_tier_limits.';
+insert into public.wallet_limit_tiers (tier) values ('standard'), ('verified'), ('merchant');
+
+-- A tier's limits in one currency. Amounts are minor units of that currency, so each currency
+-- has limits of its own: 500,000 minor units are 5,000 US dollars but 500,000 Rwandan francs
+-- (about 350 dollars), and one figure for every currency would be far too high in some and far
+-- too low in others. An account whose tier has no limits in its currency has its owner's
+-- payments refused (WL009) until an admin sets them: no limit is ever assumed.
+create table public.wallet_tier_limits (
+  id uuid primary key default gen_random_uuid(),
+  tier text not null references public.wallet_limit_tiers (tier),
+  currency text not null check (currency ~ '^[A-Z]{3}$'),
   max_single bigint not null check (max_single > 0),
   max_daily bigint not null check (max_daily >= max_single),
   max_per_hour integer not null check (max_per_hour > 0),
-  updated_at timestamptz not null default now()
+  updated_at timestamptz not null default now(),
+  unique (tier, currency)
 );
-comment on table public.wallet_limit_tiers is
-  'Limits of each account tier: largest single payment, total sent per UTC day (minor units), '
-  'payments per hour. Changed only through wallet_update_limit_tier.';
+comment on table public.wallet_tier_limits is
+  'Limits of a tier in one currency: largest single payment, total sent per UTC day (minor units '
+  'of the currency), payments per hour. Changed only through wallet_set_tier_limits.';
 
-insert into public.wallet_limit_tiers (tier, max_single, max_daily, max_per_hour) values
-  ('standard', 500000, 2000000, 60),
-  ('verified', 5000000, 20000000, 300),
-  ('merchant', 50000000, 500000000, 3000);
+-- The currencies mfuko serves at launch: the East African mobile-money ones with limits near
+-- those of their markets' mobile-money wallets, and the card currencies (Stripe, Revolut).
+-- Admins add a currency, or change these, with wallet_set_tier_limits.
+insert into public.wallet_tier_limits (tier, currency, max_single, max_daily, max_per_hour) values
+  ('standard', 'RWF', 1000000, 2000000, 60),
+  ('verified', 'RWF', 5000000, 15000000, 300),
+  ('merchant', 'RWF', 50000000, 500000000, 3000),
+  ('standard', 'UGX', 5000000, 10000000, 60),
+  ('verified', 'UGX', 20000000, 60000000, 300),
+  ('merchant', 'UGX', 200000000, 2000000000, 3000),
+  ('standard', 'KES', 25000000, 50000000, 60),
+  ('verified', 'KES', 100000000, 300000000, 300),
+  ('merchant', 'KES', 1000000000, 10000000000, 3000),
+  ('standard', 'TZS', 300000000, 500000000, 60),
+  ('verified', 'TZS', 1000000000, 3000000000, 300),
+  ('merchant', 'TZS', 10000000000, 100000000000, 3000),
+  ('standard', 'USD', 500000, 2000000, 60),
+  ('verified', 'USD', 5000000, 20000000, 300),
+  ('merchant', 'USD', 50000000, 500000000, 3000),
+  ('standard', 'EUR', 500000, 2000000, 60),
+  ('verified', 'EUR', 5000000, 20000000, 300),
+  ('merchant', 'EUR', 50000000, 500000000, 3000),
+  ('standard', 'GBP', 400000, 1600000, 60),
+  ('verified', 'GBP', 4000000, 16000000, 300),
+  ('merchant', 'GBP', 40000000, 400000000, 3000);
 
 alter table public.wallet_accounts
   add column limit_tier text not null default 'standard' references public.wallet_limit_tiers (tier);
@@ -42,6 +77,8 @@ revoke all on table private.wallet_limit_usage from public, anon, authenticated,
 alter table private.wallet_limit_usage enable row level security;
 alter table private.wallet_limit_usage force row level security;
 
+-- Staff read the tiers and their limits; the limits change only through
+-- wallet_set_tier_limits, audited. The tiers themselves never change.
 revoke all on table public.wallet_limit_tiers from public, anon, authenticated, service_role;
 grant select on table public.wallet_limit_tiers to authenticated, service_role;
 alter table public.wallet_limit_tiers enable row level security;
@@ -50,7 +87,15 @@ create policy wallet_limit_tiers_select on public.wallet_limit_tiers
   for select to authenticated
   using ((select private.caller_reads_all()));
 
-select audit.attach('public.wallet_limit_tiers');
+revoke all on table public.wallet_tier_limits from public, anon, authenticated, service_role;
+grant select on table public.wallet_tier_limits to authenticated, service_role;
+alter table public.wallet_tier_limits enable row level security;
+alter table public.wallet_tier_limits force row level security;
+create policy wallet_tier_limits_select on public.wallet_tier_limits
+  for select to authenticated
+  using ((select private.caller_reads_all()));
+
+select audit.attach('public.wallet_tier_limits');
 
 -- 22023 unless p_tier (an API argument, bounded first) is one of the tiers.
 create function private.require_limit_tier(p_tier text) returns void
@@ -79,16 +124,21 @@ set search_path = ''
 set plan_cache_mode = force_generic_plan
 as $$
 declare
+  v_tier text;
   v_max_single bigint;
   v_max_daily bigint;
   v_max_per_hour integer;
   v_today bigint;
   v_this_hour integer;
 begin
-  select t.max_single, t.max_daily, t.max_per_hour into v_max_single, v_max_daily, v_max_per_hour
+  select a.limit_tier, l.max_single, l.max_daily, l.max_per_hour
+    into v_tier, v_max_single, v_max_daily, v_max_per_hour
     from public.wallet_accounts a
-    join public.wallet_limit_tiers t on t.tier = a.limit_tier
+    left join public.wallet_tier_limits l on l.tier = a.limit_tier and l.currency = a.currency
    where a.id = p_account;
+  if v_max_single is null then
+    perform private.fail('WL009', format('no limits are set for the %s tier in %s', v_tier, p_currency));
+  end if;
   if p_amount > v_max_single then
     perform private.fail('WL009',
       format('single payment limit of %s %s would be exceeded', v_max_single, p_currency));
@@ -153,22 +203,25 @@ begin
 end;
 $$;
 
--- Changes a tier's limits. Admins (and the service); audited through the tier row.
-create function api_private.wallet_update_limit_tier(
+-- Sets a tier's limits in a currency, adding the currency when the tier has none in it yet.
+-- Admins (and the service); audited through the limits row.
+create function api_private.wallet_set_tier_limits(
   p_tier text,
+  p_currency text,
   p_max_single bigint,
   p_max_daily bigint,
   p_max_per_hour integer
 )
-returns public.wallet_limit_tiers
+returns public.wallet_tier_limits
 language plpgsql
 security definer set search_path = ''
 as $$
 declare
-  v_row public.wallet_limit_tiers;
+  v_row public.wallet_tier_limits;
 begin
   perform private.require_caller(array['service', 'admin'], 'change limits');
   perform private.require_limit_tier(p_tier);
+  perform private.require_currency(p_currency);
   if p_max_single is null or p_max_daily is null or p_max_per_hour is null
      or p_max_single not between 1 and private.wallet_max_amount()
      or p_max_daily < p_max_single or p_max_per_hour < 1 then
@@ -176,17 +229,20 @@ begin
       'limits must satisfy 0 < max_single <= %s, max_single <= max_daily, max_per_hour >= 1',
       private.wallet_max_amount()));
   end if;
-  update public.wallet_limit_tiers t
-     set max_single = p_max_single, max_daily = p_max_daily, max_per_hour = p_max_per_hour, updated_at = now()
-   where t.tier = p_tier
-  returning t.* into v_row;
+  insert into public.wallet_tier_limits as l (tier, currency, max_single, max_daily, max_per_hour)
+  values (p_tier, p_currency, p_max_single, p_max_daily, p_max_per_hour)
+  on conflict (tier, currency) do update
+    set max_single = excluded.max_single, max_daily = excluded.max_daily,
+        max_per_hour = excluded.max_per_hour, updated_at = now()
+  returning l.* into v_row;
   return v_row;
 end;
 $$;
-grant execute on function api_private.wallet_update_limit_tier(text, bigint, bigint, integer) to authenticated, service_role;
+grant execute on function api_private.wallet_set_tier_limits(text, text, bigint, bigint, integer) to authenticated, service_role;
 
 -- Moves an account to another tier. Admins (and the service); audited through the account row.
--- An admin never moves an account of their own (42501): no one raises their own limits.
+-- An admin never moves an account of their own (42501): no one raises their own limits. A tier
+-- with no limits in the account's currency is refused (22023): its owner could not pay at all.
 create function api_private.wallet_set_limit_tier(p_account uuid, p_tier text)
 returns public.wallet_accounts
 language plpgsql
@@ -203,6 +259,9 @@ begin
   if v_account.limit_tier = p_tier then
     return v_account;
   end if;
+  if not exists (select 1 from public.wallet_tier_limits l where l.tier = p_tier and l.currency = v_account.currency) then
+    perform private.fail('22023', format('the %s tier has no limits in %s: set them first', p_tier, v_account.currency));
+  end if;
   update public.wallet_accounts a
      set limit_tier = p_tier, updated_at = now()
    where a.id = p_account
@@ -212,22 +271,23 @@ end;
 $$;
 grant execute on function api_private.wallet_set_limit_tier(uuid, text) to authenticated, service_role;
 
-create function public.wallet_update_limit_tier(
+create function public.wallet_set_tier_limits(
   p_tier text,
+  p_currency text,
   p_max_single bigint,
   p_max_daily bigint,
   p_max_per_hour integer
 )
-returns public.wallet_limit_tiers
+returns public.wallet_tier_limits
 language plpgsql
 security invoker
 set search_path = ''
 as $$
 begin
-  return api_private.wallet_update_limit_tier(p_tier, p_max_single, p_max_daily, p_max_per_hour);
+  return api_private.wallet_set_tier_limits(p_tier, p_currency, p_max_single, p_max_daily, p_max_per_hour);
 end;
 $$;
-grant execute on function public.wallet_update_limit_tier(text, bigint, bigint, integer) to authenticated, service_role;
+grant execute on function public.wallet_set_tier_limits(text, text, bigint, bigint, integer) to authenticated, service_role;
 
 create function public.wallet_set_limit_tier(p_account uuid, p_tier text)
 returns public.wallet_accounts

@@ -239,14 +239,14 @@ isOneToOne: false
                   ]
                 },"wallet_limit_tiers": {
                   Row: {
-                    "max_daily": number,"max_per_hour": number,"max_single": number,"tier": string,"updated_at": string
+                    "tier": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "max_daily": number,"max_per_hour": number,"max_single": number,"tier": string,"updated_at"?: string
+                    "tier": string
                   }
                   Update: {
-                    "max_daily"?: number,"max_per_hour"?: number,"max_single"?: number,"tier"?: string,"updated_at"?: string
+                    "tier"?: string
                   }
                   Relationships: [
                     
@@ -275,6 +275,26 @@ isOneToOne: true
 isOneToOne: true
       referencedRelation: "wallet_accounts"
       referencedColumns: ["id"]
+    }
+                  ]
+                },"wallet_tier_limits": {
+                  Row: {
+                    "currency": string,"id": string,"max_daily": number,"max_per_hour": number,"max_single": number,"tier": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "currency": string,"id"?: string,"max_daily": number,"max_per_hour": number,"max_single": number,"tier": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "currency"?: string,"id"?: string,"max_daily"?: number,"max_per_hour"?: number,"max_single"?: number,"tier"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "wallet_tier_limits_tier_fkey"
+      columns: ["tier"]
+isOneToOne: false
+      referencedRelation: "wallet_limit_tiers"
+      referencedColumns: ["tier"]
     }
                   ]
                 },"wallet_transactions": {
@@ -889,6 +909,22 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"wallet_set_tier_limits":
+{ Args: { "p_currency": string,"p_max_daily": number,"p_max_per_hour": number,"p_max_single": number,"p_tier": string }; Returns: {
+              "currency": string,
+"id": string,
+"max_daily": number,
+"max_per_hour": number,
+"max_single": number,
+"tier": string,
+"updated_at": string
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "wallet_tier_limits"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
 "wallet_transfer":
 { Args: { "p_amount": number,"p_currency": string,"p_description"?: string,"p_from": string,"p_idempotency_key": string,"p_metadata"?: Json,"p_to": string }; Returns: {
               "actor_app_role": string | null,
@@ -958,20 +994,6 @@ isOneToOne: false
         to: "wallet_transactions"
         isOneToOne: false
         isSetofReturn: true
-      } },
-"wallet_update_limit_tier":
-{ Args: { "p_max_daily": number,"p_max_per_hour": number,"p_max_single": number,"p_tier": string }; Returns: {
-              "max_daily": number,
-"max_per_hour": number,
-"max_single": number,
-"tier": string,
-"updated_at": string
-            }
-                          SetofOptions: {
-        from: "*"
-        to: "wallet_limit_tiers"
-        isOneToOne: true
-        isSetofReturn: false
       } },
 "wallet_void":
 { Args: { "p_hold_id": string }; Returns: {

@@ -35,9 +35,9 @@ Options:
                               error (default), warn, info or none
   --schemas <a,b>             exposed schemas (default: public plus pgrst.db_schemas)
   --financial-tables <a,b>    financial tables, table or schema.table (default: the ten of docs/PAYMENTS.md,
-                              wallet_balance_shards, wallet_limit_tiers and cashouts)
+                              wallet_balance_shards, wallet_limit_tiers, wallet_tier_limits and cashouts)
   --append-only <a,b>         append-only ledger tables (default: wallet_accounts, wallet_transactions, wallet_entries,
-                              wallet_balance_shards, wallet_limit_tiers)
+                              wallet_balance_shards, wallet_limit_tiers, wallet_tier_limits)
   --bypassrls-roles <a,b>     roles allowed to bypass RLS (default: service_role, postgres, supabase_admin)
   --allow-list <file>         accepted findings (default: sql/rls-audit-allowlist.json when present)
   --output <file>             write the report to a file instead of stdout

@@ -11,6 +11,8 @@ export function pathId(c: { req: { param(name: "id"): string | undefined } }): s
   return parseOrThrow(idPath, { id: c.req.param("id") }).id;
 }
 
+export const currencyParam = z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as KES");
+
 export const timestampParam = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time with a time zone" });
 
 /** For query schemas with optional `from` and `to`: when both are given, from < to (else a 400 on `to`). */

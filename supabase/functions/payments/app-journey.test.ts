@@ -338,16 +338,16 @@ describe("the app's journey", () => {
     const short = await invoke(user, "cashouts", { body: { ...body, amount: 2001 }, key: crypto.randomUUID() });
     expect(short).toMatchObject({ status: 409, body: { error: { code: "insufficient_funds", details: { sqlstate: "WL001" } } } });
 
-    // Over the standard tier's largest single cash-out (500,000): 422 limit_exceeded, nothing held.
-    await fund(user, 600_000, "UGX");
-    const over = await invoke(user, "cashouts", { body: { ...body, amount: 500_001 }, key: crypto.randomUUID() });
+    // Over the standard tier's largest single cash-out in UGX (5,000,000): 422 limit_exceeded, nothing held.
+    await fund(user, 5_100_000, "UGX");
+    const over = await invoke(user, "cashouts", { body: { ...body, amount: 5_000_001 }, key: crypto.randomUUID() });
     expect(over).toMatchObject({
       status: 422,
       body: {
-        error: { code: "limit_exceeded", message: "single payment limit of 500000 UGX would be exceeded", details: { sqlstate: "WL009" } },
+        error: { code: "limit_exceeded", message: "single payment limit of 5000000 UGX would be exceeded", details: { sqlstate: "WL009" } },
       },
     });
-    expect(await myBalances(user)).toMatchObject([{ balance: 606_000, available: 602_000 }]);
+    expect(await myBalances(user)).toMatchObject([{ balance: 5_106_000, available: 5_102_000 }]);
   });
 
   it("hears a frozen account, a missing key and another person's account as codes it can switch on", async () => {

@@ -320,8 +320,9 @@ describe("refusals in words", () => {
       "Not enough money: you have 3,999 RWF available. Nothing was sent. To top up with MoMo, write: topup <amount>, e.g. topup 5000. " +
       "You can still confirm within the 5 minutes.",
     ]);
-    const single =
-      (await sql<{ max_single: string }[]>`select max_single::text from public.wallet_limit_tiers where tier = 'standard'`)[0]!;
+    const single = (await sql<
+      { max_single: string }[]
+    >`select max_single::text from public.wallet_tier_limits where tier = 'standard' and currency = 'RWF'`)[0]!;
     await fund(payer, Number(single.max_single));
     // Over a limit: refused when asked for, with no question to confirm.
     expect((await payer.say(`send ${Number(single.max_single) + 1} ${payee.waId}`)).map(readable)).toEqual([

@@ -280,15 +280,15 @@ select is(
     where id > :before_move and table_name = 'subscriptions' and operation = 'UPDATE'),
   'c2000000-0000-4000-8000-0000000000ff ' || :'moved' || ' id', 'a changed primary key is recorded under the new id with the old one in the old image');
 
--- Every financial table is audited, and the balance shards of hot accounts and the limit tiers with them.
+-- Every financial table is audited, and the balance shards of hot accounts and the tiers' limits with them.
 select is(
   (select array_agg(c.relname::text order by c.relname::text) from pg_trigger t join pg_class c on c.oid = t.tgrelid
     where t.tgname = 'audit_row_change' and c.relnamespace = 'public'::regnamespace and c.relname not like 'audit_%'
       and exists (select 1 from pg_trigger x where x.tgrelid = t.tgrelid and x.tgname = 'audit_truncate')),
   array['cashouts', 'invoices', 'momo_transactions', 'payment_intents', 'payments', 'refunds', 'revolut_transactions',
-        'subscriptions', 'wallet_accounts', 'wallet_balance_shards', 'wallet_entries', 'wallet_limit_tiers',
-        'wallet_status_reasons', 'wallet_transactions', 'whatsapp_pending_payments'],
-  'the ten financial tables, the cash-outs, the balance shards, the limit tiers, the status reasons and the WhatsApp pending payments carry the audit triggers for rows and for truncate');
+        'subscriptions', 'wallet_accounts', 'wallet_balance_shards', 'wallet_entries',
+        'wallet_status_reasons', 'wallet_tier_limits', 'wallet_transactions', 'whatsapp_pending_payments'],
+  'the ten financial tables, the cash-outs, the balance shards, the tiers'' limits, the status reasons and the WhatsApp pending payments carry the audit triggers for rows and for truncate');
 
 -- The ledger's rows are their own record: a batch (the set path) writes no audit.log row for its
 -- transactions and entries, and audit.trail shows each of them with the request context.

@@ -10,7 +10,7 @@ select tests.create_users('{casher}', admins => '{admin}');
 select tests.create_accounts('ca100000', 'UGX', '{casher}');
 select public.wallet_deposit('ca100000-0000-4000-8000-00000000000a', 1000000, 'UGX', 'momo', 'cashout-limits-fund');
 select tests.as_admin(tests.user_id('admin'));
-select public.wallet_update_limit_tier('standard', 100000, 150000, 10);
+select public.wallet_set_tier_limits('standard', 'UGX', 100000, 150000, 10);
 select tests.reset_role();
 
 -- A cash-out of p_amount made as the casher; its reference.

@@ -220,12 +220,15 @@ select is((select reason from public.cashout_settle(:'third_ref', 'FAILED', repe
 select tests.reset_role();
 
 -- ---------------------------------------------------------------- limits of the tier
--- The standard tier's largest single payment is 500,000: one unit more is WL009, nothing held.
-select public.wallet_deposit('c5000000-0000-4000-8000-00000000000a', 600000, 'UGX', 'momo', 'cashout-fund-limits');
+-- One unit over the standard tier's largest single payment in UGX is WL009, nothing held.
+select l.max_single + 1 as over_single from public.wallet_tier_limits l where l.tier = 'standard' and l.currency = 'UGX' \gset
+select public.wallet_deposit('c5000000-0000-4000-8000-00000000000a', :over_single, 'UGX', 'momo', 'cashout-fund-limits');
 select a.available as available_before from public.wallet_accounts a where a.id = 'c5000000-0000-4000-8000-00000000000a' \gset
 select tests.as_user(tests.user_id('owner'));
-select throws_ok($$ select api_private.cashout_create('c5000000-0000-4000-8000-00000000000a', 500001, 'UGX', '256772123456', 'co-limit') $$,
-  'WL009', null, 'a cash-out over the tier''s single limit is WL009');
+select throws_ok(format($$ select api_private.cashout_create('c5000000-0000-4000-8000-00000000000a', %s, 'UGX', '256772123456',
+                                                            'co-limit') $$, :over_single),
+  'WL009', format('single payment limit of %s UGX would be exceeded', :over_single - 1),
+  'a cash-out over the tier''s single limit in its currency is WL009');
 select tests.reset_role();
 select is((select count(*)::integer from public.cashouts where idempotency_key = 'co-limit'), 0, 'and records no cash-out');
 select is((select a.available from public.wallet_accounts a where a.id = 'c5000000-0000-4000-8000-00000000000a'),

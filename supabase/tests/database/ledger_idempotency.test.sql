@@ -8,6 +8,9 @@ begin;
 
 select tests.create_users(array['alice', 'bob', 'carol']);
 select tests.create_accounts('ac800000', 'GHS', '{alice, bob, carol}');
+-- The owners' payments in GHS are open: the standard tier's limits in it, as an admin sets them
+-- for a currency mfuko starts to serve.
+select public.wallet_set_tier_limits('standard', 'GHS', 500000, 2000000, 60);
 
 -- Everything a replay could write: row counts of the ledger, payment and audit tables, and a
 -- digest of every balance and status. Security definer: the audit log is the owner's.

@@ -1,10 +1,11 @@
--- Limits per tier (docs/LEDGER.md, "Limits"): a user's payment at each boundary, WL009 that
--- writes nothing, the UTC day and the hour starting afresh, replays counted once, an admin's
--- payment from their own wallet limited like a user's, the service's moves and an admin's
--- adjustments and reversals unlimited; who reads and changes the tiers, and the audit rows of
--- an admin's change.
+-- Limits per tier and currency (docs/LEDGER.md, "Limits"): a user's payment at each boundary,
+-- WL009 that writes nothing, the UTC day and the hour starting afresh, replays counted once, an
+-- admin's payment from their own wallet limited like a user's, the service's moves and an
+-- admin's adjustments and reversals unlimited; a currency the tier has no limits in refused
+-- until an admin sets them; who reads and changes the limits, and the audit rows of an admin's
+-- change.
 begin;
-select plan(52);
+select plan(62);
 
 select tests.create_users('{payer, payee}', admins => '{admin}', support => '{support}');
 select tests.create_accounts('b9000000', 'USD', '{payer, payee}');
@@ -41,15 +42,25 @@ create function pg_temp.age_usage(p_days integer, p_hours integer) returns void 
    where account_id = 'b9000000-0000-4000-8000-00000000000a'
 $$;
 
+-- ---------------------------------------------------------------- each currency its own limits
+select results_eq($$ select currency, max_single, max_daily from public.wallet_tier_limits
+                      where tier = 'standard' and currency in ('RWF', 'USD', 'KES') order by currency $$,
+  $$ values ('KES'::text, 25000000::bigint, 50000000::bigint), ('RWF', 1000000, 2000000), ('USD', 500000, 2000000) $$,
+  'the standard tier has limits of its own in each currency served, in its minor units');
+
 -- ---------------------------------------------------------------- an admin sets the standard tier
 select tests.as_admin(tests.user_id('admin'));
-select results_eq($$ select tier, max_single, max_daily, max_per_hour from public.wallet_update_limit_tier('standard', 1000, 2500, 4) $$,
-  $$ values ('standard'::text, 1000::bigint, 2500::bigint, 4) $$, 'an admin changes the standard tier');
+select results_eq($$ select tier, currency, max_single, max_daily, max_per_hour
+                       from public.wallet_set_tier_limits('standard', 'USD', 1000, 2500, 4) $$,
+  $$ values ('standard'::text, 'USD'::text, 1000::bigint, 2500::bigint, 4) $$, 'an admin changes the standard tier in USD');
 select tests.reset_role();
 select results_eq($$ select actor_id, actor_app_role, operation, old_record ->> 'max_single', new_record ->> 'max_single'
-                       from audit.log where table_name = 'wallet_limit_tiers' and record_id = 'standard' $$,
+                       from audit.log where table_name = 'wallet_tier_limits'
+                        and record_id = (select id::text from public.wallet_tier_limits where tier = 'standard' and currency = 'USD') $$,
   $$ values (tests.user_id('admin'), 'admin'::text, 'UPDATE'::text, '500000'::text, '1000'::text) $$,
   'the change is audited with the admin as actor');
+select is((select max_single from public.wallet_tier_limits where tier = 'standard' and currency = 'EUR'), 500000::bigint,
+  'and changes no other currency');
 
 -- ---------------------------------------------------------------- single payment
 select throws_ok($$ select pg_temp.pay(1001, 'limits-1') $$,
@@ -128,27 +139,62 @@ select lives_ok($$ select pg_temp.pay(1001, 'limits-13') $$, 'and the account''s
 select tests.as_user(tests.user_id('payer'));
 select is((select limit_tier from public.wallet_accounts where id = 'b9000000-0000-4000-8000-00000000000a'), 'verified',
   'its owner reads its tier');
+select tests.reset_role();
+
+-- ---------------------------------------------------------------- a currency the tier has no limits in
+-- BIF: a currency the migration sets no limits in (the admin API's suite adds XAF and MGA).
+select tests.create_accounts('b9200000', 'BIF', '{payer, payee}');
+select public.wallet_deposit('b9200000-0000-4000-8000-00000000000a', 100000, 'BIF', 'momo', 'limits-bif-funding');
+create function pg_temp.pay_bif(p_key text) returns void language plpgsql as $$
+begin
+  perform tests.as_user(tests.user_id('payer'));
+  perform public.wallet_transfer('b9200000-0000-4000-8000-00000000000a', 'b9200000-0000-4000-8000-00000000000b', 100, 'BIF', p_key);
+  perform tests.reset_role();
+end;
+$$;
+select throws_ok($$ select pg_temp.pay_bif('limits-bif-1') $$,
+  'WL009', 'no limits are set for the standard tier in BIF', 'a payment in a currency its tier has no limits in is WL009');
+select is((select count(*) from public.wallet_transactions where from_account_id = 'b9200000-0000-4000-8000-00000000000a'),
+  0::bigint, 'and writes nothing');
+select lives_ok($$ select public.wallet_transfer('b9200000-0000-4000-8000-00000000000a', 'b9200000-0000-4000-8000-00000000000b',
+                                                 100, 'BIF', 'limits-bif-service') $$,
+  'the service still moves its money');
+select tests.as_admin(tests.user_id('admin'));
+select throws_ok($$ select public.wallet_set_limit_tier('b9200000-0000-4000-8000-00000000000a', 'verified') $$,
+  '22023', 'the verified tier has no limits in BIF: set them first', 'nor is the account moved to a tier without them');
+select l.id as bif_limits from public.wallet_set_tier_limits('standard', 'BIF', 200000, 500000, 60) l \gset
+select tests.reset_role();
+select results_eq(format($$ select actor_id, operation from audit.log where table_name = 'wallet_tier_limits' and record_id = %L $$,
+                         :'bif_limits'),
+  $$ values (tests.user_id('admin'), 'INSERT'::text) $$, 'an admin adds the standard tier''s limits in BIF, audited as an insert');
+select lives_ok($$ select pg_temp.pay_bif('limits-bif-2') $$, 'then the payment passes');
 
 -- ---------------------------------------------------------------- who reads and changes limits
-select is((select count(*) from public.wallet_limit_tiers), 0::bigint, 'a user reads no tier');
-select throws_ok($$ select public.wallet_update_limit_tier('standard', 1, 1, 1) $$, '42501', null, 'a user changes no tier');
+select tests.as_user(tests.user_id('payer'));
+select is((select count(*) from public.wallet_tier_limits), 0::bigint, 'a user reads no limits');
+select is((select count(*) from public.wallet_limit_tiers), 0::bigint, 'nor the tiers');
+select throws_ok($$ select public.wallet_set_tier_limits('standard', 'USD', 1, 1, 1) $$, '42501', null, 'a user changes no limits');
 select throws_ok($$ select public.wallet_set_limit_tier('b9000000-0000-4000-8000-00000000000a', 'merchant') $$, '42501', null,
   'nor its own account''s tier');
-select throws_ok($$ update public.wallet_limit_tiers set max_single = 1 $$, '42501', null, 'nor writes the table');
+select throws_ok($$ update public.wallet_tier_limits set max_single = 1 $$, '42501', null, 'nor writes the table');
 select tests.reset_role();
 select tests.as_support(tests.user_id('support'));
-select is((select count(*) from public.wallet_limit_tiers), 3::bigint, 'support reads every tier');
-select throws_ok($$ select public.wallet_update_limit_tier('standard', 1, 1, 1) $$, '42501', null, 'but changes none');
+select is((select count(*) from public.wallet_tier_limits where currency in ('RWF', 'USD')), 6::bigint,
+  'support reads every tier''s limits');
+select throws_ok($$ select public.wallet_set_tier_limits('standard', 'USD', 1, 1, 1) $$, '42501', null, 'but changes none');
 select tests.reset_role();
 select tests.as_admin(tests.user_id('admin'));
-select is((select count(*) from public.wallet_limit_tiers), 3::bigint, 'an admin reads every tier');
-select throws_ok($$ select public.wallet_update_limit_tier('gold', 1, 1, 1) $$,
+select is((select count(*) from public.wallet_tier_limits where currency in ('RWF', 'USD')), 6::bigint,
+  'an admin reads every tier''s limits');
+select throws_ok($$ select public.wallet_set_tier_limits('gold', 'USD', 1, 1, 1) $$,
   '22023', 'tier gold is not one of standard, verified, merchant', 'an unknown tier is 22023');
-select throws_ok($$ select public.wallet_update_limit_tier('standard', 10, 9, 1) $$,
+select throws_ok($$ select public.wallet_set_tier_limits('standard', 'usd', 1, 1, 1) $$,
+  '22023', 'currency usd is not an ISO 4217 code', 'a currency not written as an ISO 4217 code is 22023');
+select throws_ok($$ select public.wallet_set_tier_limits('standard', 'USD', 10, 9, 1) $$,
   '22023', null, 'a daily total below the single limit is 22023');
-select throws_ok($$ select public.wallet_update_limit_tier('standard', 0, 9, 1) $$,
+select throws_ok($$ select public.wallet_set_tier_limits('standard', 'USD', 0, 9, 1) $$,
   '22023', null, 'a single limit of zero is 22023');
-select throws_ok($$ select public.wallet_update_limit_tier('standard', 1, 1, 0) $$,
+select throws_ok($$ select public.wallet_set_tier_limits('standard', 'USD', 1, 1, 0) $$,
   '22023', null, 'zero payments per hour is 22023');
 select throws_ok($$ select public.wallet_set_limit_tier('b9000000-0000-4000-8000-00000000000a', 'gold') $$,
   '22023', 'tier gold is not one of standard, verified, merchant', 'an unknown tier for an account is 22023');
@@ -162,13 +208,16 @@ select ok(not has_table_privilege('authenticated', 'private.wallet_limit_usage',
   'no API role reads the usage counters');
 select is((select count(*) from unnest(array['anon', 'authenticated', 'service_role']) r
             cross join unnest(array['insert', 'update', 'delete', 'truncate']) p
-            where has_table_privilege(r, 'public.wallet_limit_tiers', p)), 0::bigint,
-  'no API role may insert, update, delete or truncate a tier');
-select ok(not has_table_privilege('anon', 'public.wallet_limit_tiers', 'select'), 'anon reads no tier');
+            cross join unnest(array['public.wallet_limit_tiers', 'public.wallet_tier_limits']) t
+            where has_table_privilege(r, t, p)), 0::bigint,
+  'no API role may insert, update, delete or truncate a tier or its limits');
+select ok(not has_table_privilege('anon', 'public.wallet_limit_tiers', 'select')
+          and not has_table_privilege('anon', 'public.wallet_tier_limits', 'select'), 'anon reads no tier nor limits');
 select is((select count(*) from pg_class c
-            where c.oid in ('public.wallet_limit_tiers'::regclass, 'private.wallet_limit_usage'::regclass)
-              and c.relrowsecurity and c.relforcerowsecurity), 2::bigint,
-  'RLS is enabled and forced on the tiers and the usage counters');
+            where c.oid in ('public.wallet_limit_tiers'::regclass, 'public.wallet_tier_limits'::regclass,
+                            'private.wallet_limit_usage'::regclass)
+              and c.relrowsecurity and c.relforcerowsecurity), 3::bigint,
+  'RLS is enabled and forced on the tiers, their limits and the usage counters');
 
 select * from finish();
 rollback;

@@ -200,7 +200,7 @@ select is((select status from public.whatsapp_pending_payments where id = :'big_
 select from public.wallet_void(:'big_hold');
 -- Over a limit, the request is refused when it is asked for, and counts nothing; a limit
 -- lowered in the five minutes refuses the confirmation.
-update public.wallet_limit_tiers set max_single = 60000 where tier = 'standard';
+update public.wallet_tier_limits set max_single = 60000 where tier = 'standard' and currency = 'UGX';
 create function pg_temp.usage_of(p_account uuid) returns text language sql as $$
   select coalesce((select format('%s today, %s this hour', sent_today, sent_this_hour)
                      from private.wallet_limit_usage where account_id = p_account), 'none')
@@ -211,10 +211,10 @@ select throws_ok($$ select pg_temp.alice_proposes(65000) $$,
 select is((select count(*)::int from public.whatsapp_pending_payments where amount = 65000), 0, 'and is not put to alice');
 select pg_temp.alice_proposes(55000) as limit_id \gset
 select is(pg_temp.usage_of(:'alice_account'), :'usage_before', 'neither request counted anything against the limits');
-update public.wallet_limit_tiers set max_single = 50000 where tier = 'standard';
+update public.wallet_tier_limits set max_single = 50000 where tier = 'standard' and currency = 'UGX';
 select throws_ok(format($$ select pg_temp.alice_decides(%L, true) $$, :'limit_id'),
   'WL009', 'single payment limit of 50000 UGX would be exceeded', 'a limit lowered before the confirmation refuses it: WL009');
-update public.wallet_limit_tiers set max_single = 500000 where tier = 'standard';
+update public.wallet_tier_limits set max_single = 5000000 where tier = 'standard' and currency = 'UGX';
 
 -- Expired and canceled.
 select pg_temp.alice_proposes(1000) as late_id \gset

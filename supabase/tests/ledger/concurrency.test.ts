@@ -11,7 +11,17 @@ import type { Sql } from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertLedgerInvariants } from "../support/ledger-invariants.ts";
 import type { Caller, Party, WalletTransaction } from "./ledger-client.ts";
-import { balances, callAs, connect, createFundedParties, service, sqlState, testDatabaseUrl } from "./ledger-client.ts";
+import {
+  balances,
+  callAs,
+  connect,
+  createFundedParties,
+  serveCurrency,
+  service,
+  sqlState,
+  stopServingCurrency,
+  testDatabaseUrl,
+} from "./ledger-client.ts";
 
 const CLIENTS = 16;
 const OPERATIONS_PER_CLIENT = 40;
@@ -25,11 +35,15 @@ const run = randomUUID().slice(0, 8);
 
 beforeAll(async () => {
   sql = connect(testDatabaseUrl(), CLIENTS + 2);
+  // The owners' payments are limited; limits out of their reach keep every refusal WL001.
+  await serveCurrency(sql, CURRENCY, { maxSingle: 10_000_000_000n, maxDaily: 1_000_000_000_000n, perHour: 1_000_000 });
   parties = await createFundedParties(sql, CURRENCY, PARTIES, FUNDING);
 });
 
 afterAll(async () => {
-  await sql?.end({ timeout: 5 });
+  if (!sql) return;
+  await stopServingCurrency(sql, CURRENCY);
+  await sql.end({ timeout: 5 });
 });
 
 /** Everything that committed, by transaction id (a replay returns an id already here). */

@@ -97,6 +97,27 @@ export function scratchCurrency(): string {
   return code;
 }
 
+/** The standard tier's limits in a currency: minor units, and payments an hour. */
+export interface StandardLimits {
+  maxSingle: bigint;
+  maxDaily: bigint;
+  perHour: number;
+}
+
+/**
+ * Sets the standard tier's limits in `currency`, a currency the migration sets none in, as an
+ * admin does for a currency mfuko starts to serve: without them its owners' payments are WL009.
+ */
+export async function serveCurrency(sql: Sql, currency: string, limits: StandardLimits): Promise<void> {
+  await sql`select public.wallet_set_tier_limits('standard', ${currency}, ${limits.maxSingle.toString()}::bigint,
+                                                 ${limits.maxDaily.toString()}::bigint, ${limits.perHour})`;
+}
+
+/** Removes the limits serveCurrency set, so that the shared database is left as the migration made it. */
+export async function stopServingCurrency(sql: Sql, currency: string): Promise<void> {
+  await sql`delete from public.wallet_tier_limits where currency = ${currency}`;
+}
+
 /** Balances of the given accounts (row plus balance shards), as bigint, keyed by account id. */
 export async function balances(sql: Sql, accounts: string[]): Promise<Map<string, { balance: bigint; available: bigint }>> {
   const rows = await sql<{ id: string; balance: string; available: string }[]>`

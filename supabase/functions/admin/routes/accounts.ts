@@ -9,7 +9,7 @@ import { HttpError, parseOrThrow } from "../../_shared/errors.ts";
 import type { AdminApp, AdminRoutes, Row } from "../types.ts";
 import { cursorSchema, limitSchema, page } from "../pagination.ts";
 import { registerListRoute } from "../list-route.ts";
-import { pathId, uuidParam } from "../params.ts";
+import { currencyParam, pathId, uuidParam } from "../params.ts";
 
 const detailQuery = z.strictObject({
   entries_limit: limitSchema.default(20),
@@ -30,7 +30,7 @@ export function registerAccountRoutes(app: AdminApp, routes: AdminRoutes): void 
       status: z.enum(["active", "frozen", "closed"]).optional(),
       kind: z.enum(["user", "system"]).optional(),
       owner_id: uuidParam.optional(),
-      currency: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as KES").optional(),
+      currency: currencyParam.optional(),
     },
   });
 

@@ -1,13 +1,13 @@
-// Limits per account tier (docs/LEDGER.md, "Limits"):
-// GET /admin/limits             the tiers and their limits
-// PUT /admin/limits             one tier's new limits (wallet_update_limit_tier)
+// Limits per account tier and currency (docs/LEDGER.md, "Limits"):
+// GET /admin/limits             every tier's limits in every currency
+// PUT /admin/limits             one tier's limits in one currency, new or changed (wallet_set_tier_limits)
 // PUT /admin/accounts/:id/tier  an account's tier (wallet_set_limit_tier)
 // The changes are idempotent (mutation.ts) and run as the admin, so the audit trail names them.
 import { z } from "zod";
 import { allowMethods } from "../../_shared/middleware.ts";
 import type { AdminApp, AdminRoutes, Row } from "../types.ts";
 import { idempotencyKeyField, idempotentMutation } from "../mutation.ts";
-import { pathId } from "../params.ts";
+import { currencyParam, pathId } from "../params.ts";
 
 const tier = z.enum(["standard", "verified", "merchant"], { error: "must be one of standard, verified, merchant" });
 const minorUnits = z.number({ error: "must be a whole number of minor units" })
@@ -15,6 +15,7 @@ const minorUnits = z.number({ error: "must be a whole number of minor units" })
 
 const tierBody = z.strictObject({
   tier,
+  currency: currencyParam,
   max_single: minorUnits,
   max_daily: minorUnits,
   max_per_hour: z.number({ error: "must be a whole number" }).int("must be a whole number").positive("must be positive")
@@ -27,18 +28,18 @@ const accountTierBody = z.strictObject({ tier, idempotency_key: idempotencyKeyFi
 export function registerLimitRoutes(app: AdminApp, routes: AdminRoutes): void {
   app.get("/limits", async (c) => {
     const rows = await routes.asCaller(c, (tx) =>
-      tx<{ tier: Row }[]>`
-      select to_jsonb(t) as tier from public.wallet_limit_tiers t order by t.max_single, t.tier`);
-    return c.json({ tiers: rows.map((row) => row.tier) });
+      tx<{ limits: Row }[]>`
+      select to_jsonb(l) as limits from public.wallet_tier_limits l order by l.currency, l.max_single, l.tier`);
+    return c.json({ limits: rows.map((row) => row.limits) });
   });
 
   app.put("/limits", (c) =>
     idempotentMutation(c, routes, tierBody, async (tx, input) => {
-      const [row] = await tx<{ tier: Row }[]>`
-        select to_jsonb(t) as tier
-          from public.wallet_update_limit_tier(${input.tier}, ${input.max_single}::bigint, ${input.max_daily}::bigint,
-                                               ${input.max_per_hour}::integer) t`;
-      return { status: 200, body: { tier: row!.tier } };
+      const [row] = await tx<{ limits: Row }[]>`
+        select to_jsonb(l) as limits
+          from public.wallet_set_tier_limits(${input.tier}, ${input.currency}, ${input.max_single}::bigint,
+                                             ${input.max_daily}::bigint, ${input.max_per_hour}::integer) l`;
+      return { status: 200, body: { limits: row!.limits } };
     }));
   app.all("/limits", allowMethods("GET", "PUT"));
 

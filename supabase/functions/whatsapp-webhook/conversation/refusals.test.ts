@@ -11,6 +11,10 @@ describe("limitInWords", () => {
       .toBe("You have reached your limit of 60 payments an hour. Try again later.");
   });
 
+  it("says payments in a currency are not open when the tier has no limits in it", () => {
+    expect(limitInWords("no limits are set for the standard tier in BIF")).toBe("Payments in BIF are not open for your account yet.");
+  });
+
   it("gives null for any other message", () => {
     expect(limitInWords("weekly limit of 5 UGX would be exceeded")).toBeNull();
     expect(limitInWords("")).toBeNull();

@@ -10,6 +10,7 @@ export const TOP_UP_HOW = "To top up with MoMo, write: topup <amount>, e.g. topu
 
 const LIMIT_OF_AMOUNT = /^(single payment|daily) limit of (\d+) ([A-Z]{3}) would be exceeded$/;
 const LIMIT_OF_COUNT = /^hourly limit of (\d+) payments would be exceeded$/;
+const NO_LIMITS = /^no limits are set for the [a-z]+ tier in ([A-Z]{3})$/;
 
 /** The limit a WL009 message names, in words, or null for a message of another shape. */
 export function limitInWords(message: string): string | null {
@@ -20,6 +21,8 @@ export function limitInWords(message: string): string | null {
   }
   const count = LIMIT_OF_COUNT.exec(message);
   if (count) return `You have reached your limit of ${count[1]} payments an hour. Try again later.`;
+  const none = NO_LIMITS.exec(message);
+  if (none) return `Payments in ${none[1]} are not open for your account yet.`;
   return null;
 }
 
