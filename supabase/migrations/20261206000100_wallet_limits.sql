@@ -77,15 +77,11 @@ revoke all on table private.wallet_limit_usage from public, anon, authenticated,
 alter table private.wallet_limit_usage enable row level security;
 alter table private.wallet_limit_usage force row level security;
 
--- Staff read the tiers and their limits; the limits change only through
--- wallet_set_tier_limits, audited. The tiers themselves never change.
+-- The tiers never change and are read through their limits, which staff read and which change
+-- only through wallet_set_tier_limits, audited.
 revoke all on table public.wallet_limit_tiers from public, anon, authenticated, service_role;
-grant select on table public.wallet_limit_tiers to authenticated, service_role;
 alter table public.wallet_limit_tiers enable row level security;
 alter table public.wallet_limit_tiers force row level security;
-create policy wallet_limit_tiers_select on public.wallet_limit_tiers
-  for select to authenticated
-  using ((select private.caller_reads_all()));
 
 revoke all on table public.wallet_tier_limits from public, anon, authenticated, service_role;
 grant select on table public.wallet_tier_limits to authenticated, service_role;
