@@ -1,8 +1,8 @@
--- Limits per account tier, in each currency (docs/LEDGER.md, "Limits"): the largest single payment, the
--- sent per UTC day and the number of payments per hour. A payment the account's owner makes
--- (wallet_transfer as a signed-in user; a cash-out through private.wallet_check_limits) is
--- checked in its own transaction; moves the service or an admin makes (deposits, refunds,
--- reversals, captures, adjustments) are not limited.
+-- Limits per account tier, in each currency (docs/LEDGER.md, "Limits"): the largest single
+-- payment, the total sent per UTC day and the number of payments per hour. A payment the
+-- account's owner makes (wallet_transfer as a signed-in user; a cash-out through
+-- private.wallet_check_limits) is checked in its own transaction; moves the service or an admin
+-- makes (deposits, refunds, reversals, captures, adjustments) are not limited.
 
 -- The tiers an account can be in.
 create table public.wallet_limit_tiers (
