@@ -177,7 +177,12 @@ describe("sendOutboxMessages", () => {
     expect(text).toMatchObject({ type: "text" });
 
     await applyStatus(text!.wamid, "failed", outsideWindowError);
-    expect(await outboxRow(sql, id)).toMatchObject({ status: "queued", kind: "template", body: { type: "template" }, wamid: null });
+    expect(await outboxRow(sql, id)).toMatchObject({
+      status: "queued",
+      kind: "template",
+      body: { type: "template", notification: { type: "text", text: { body: "You received RWF 500" } } },
+      wamid: null,
+    });
     expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ sent: 1 });
     const [, template] = graph.deliveredTo(waId);
     expect(template).toMatchObject({ type: "template", message: { name: "mfuko_notification", language: { code: "en" } } });
