@@ -19,8 +19,8 @@ const ENDS_CLAUSE = /[.!?:;,]$/;
 
 /**
  * `text` on one line: each line's spaces, tabs and control characters made one space, the
- * lines joined with a space after punctuation and " - " otherwise (so that "Balances:\nRWF
- * 500\nUSD 2" reads "Balances: RWF 500 - USD 2"), cut at MAX_TEMPLATE_TEXT with an ellipsis.
+ * lines joined with a space after punctuation and " - " otherwise (so that "Balances:\n500
+ * RWF\n2 USD" reads "Balances: 500 RWF - 2 USD"), cut at MAX_TEMPLATE_TEXT with an ellipsis.
  */
 export function templateText(text: string): string {
   const lines = text.split(LINE_BREAKS).map((line) => line.replace(SPACES, " ").trim()).filter((line) => line !== "");
