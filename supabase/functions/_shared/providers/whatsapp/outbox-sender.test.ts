@@ -3,8 +3,9 @@
 // fallback, dropped reply, dead); a notification outside the 24-hour window goes as the
 // template, whether our record of the last message says so or Meta's status webhook does,
 // with what it says as the template's parameter when the template has one (and dead when the
-// template approved at Meta has another number of parameters); five attempts make a message dead; two senders racing for the same rows send each once;
-// and the log names the masked number, never the message.
+// template approved at Meta has another number of parameters); five attempts make a message
+// dead; two senders racing for the same rows send each once; and the log names the masked
+// number, never the message.
 import "../../../../tests/support/functions-env.ts";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
