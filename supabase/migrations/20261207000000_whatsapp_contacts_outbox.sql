@@ -326,9 +326,11 @@ grant execute on function private.whatsapp_outbox_due(integer) to service_role;
 
 -- Meta takes a message and may report later, in its status webhook, that it failed outside
 -- the 24-hour window (131047), not only refuse it at once. A notification (not yet its
--- template) that failed so, sending or sent, is queued again with the body {"type": "template"},
--- which the sender sends as WHATSAPP_NOTIFY_TEMPLATE: the user still hears of the money, as
--- when the Graph API refuses at once. Whether p_id was queued again.
+-- template) that failed so, sending or sent, is queued again with the body
+-- {"type": "template", "notification": <the message it was>}, which the sender sends as
+-- WHATSAPP_NOTIFY_TEMPLATE, with what the message says as the template's parameter when the
+-- template has one: the user still hears of the money, as when the Graph API refuses at once.
+-- Whether p_id was queued again.
 create function private.whatsapp_outbox_queue_template(p_id uuid, p_error jsonb) returns boolean
 language plpgsql
 security definer set search_path = ''
@@ -338,7 +340,8 @@ begin
     return false;
   end if;
   update public.whatsapp_outbox o
-     set status = 'queued', kind = 'template', body = '{"type": "template"}', wamid = null, lease_until = null,
+     set status = 'queued', kind = 'template', wamid = null, lease_until = null,
+         body = pg_catalog.jsonb_build_object('type', 'template', 'notification', o.body),
          next_attempt_at = now(), last_error = pg_catalog.left(p_error::text, 1000)
    where o.id = p_id and o.purpose = 'notification' and o.kind <> 'template' and o.status in ('sending', 'sent');
   return found;

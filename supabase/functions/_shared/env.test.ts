@@ -52,6 +52,18 @@ describe("env", () => {
     }
   });
 
+  it("reads WHATSAPP_NOTIFY_TEMPLATE_WITH_TEXT as false when unset, true or false when so written, and refuses anything else", () => {
+    const withText = (value: string) => {
+      clearEnvCache();
+      vi.stubEnv("WHATSAPP_NOTIFY_TEMPLATE_WITH_TEXT", value);
+      return env("WHATSAPP_NOTIFY_TEMPLATE_WITH_TEXT").WHATSAPP_NOTIFY_TEMPLATE_WITH_TEXT;
+    };
+    expect([withText(""), withText("true"), withText("false")]).toEqual([false, true, false]);
+    for (const wrong of ["TRUE", "1", "yes"]) {
+      expect(() => withText(wrong), wrong).toThrowError(/WHATSAPP_NOTIFY_TEMPLATE_WITH_TEXT is invalid: must be true or false/);
+    }
+  });
+
   it("reads a variable once", () => {
     vi.stubEnv("WHATSAPP_VERIFY_TOKEN", "first-token-value");
     expect(env("WHATSAPP_VERIFY_TOKEN").WHATSAPP_VERIFY_TOKEN).toBe("first-token-value");

@@ -64,12 +64,21 @@ export const envSchema = {
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(32, "must be at least 32 characters"),
   // The WhatsApp Cloud API (docs/WHATSAPP.md): where messages are sent (version included),
   // from which business phone number, with which access token; the approved template sent
-  // to a person outside the 24-hour window; the currency of the wallet account a first
-  // contact opens and the region local phone numbers are read in.
+  // to a person outside the 24-hour window, and whether it has the one body parameter {{1}}
+  // that the notification's text fills (false: a template without parameters, which only
+  // says to open the chat); the currency of the wallet account a first contact opens and the
+  // region local phone numbers are read in.
   WHATSAPP_API_BASE_URL: httpUrl.default("https://graph.facebook.com/v21.0"),
   WHATSAPP_PHONE_NUMBER_ID: z.string().regex(/^\d{1,32}$/, "must be digits"),
   WHATSAPP_ACCESS_TOKEN: secret,
   WHATSAPP_NOTIFY_TEMPLATE: z.string().regex(/^[a-z0-9_]{1,512}$/, "must be a template name (a-z, 0-9, _)").optional(),
+  WHATSAPP_NOTIFY_TEMPLATE_WITH_TEXT: z.stringbool({
+    truthy: ["true"],
+    falsy: ["false"],
+    case: "sensitive",
+    error: "must be true or false",
+  })
+    .default(false),
   WHATSAPP_DEFAULT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code").default("RWF"),
   WHATSAPP_DEFAULT_REGION: z.string().regex(/^[A-Z]{2}$/, "must be an ISO 3166 region code").default("RW"),
   // The public base of the functions (https://<project>.supabase.co/functions/v1): provider

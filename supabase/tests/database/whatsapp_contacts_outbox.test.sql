@@ -4,7 +4,7 @@
 -- senders off one row, the outcomes a sender records, status webhooks moving rows forward
 -- only, and the admin replay of a dead message.
 begin;
-select plan(66);
+select plan(68);
 
 -- Users as Supabase Auth stores them: phone users whose phone is confirmed (created by the
 -- Admin API with phone_confirm, or confirmed by an OTP), one who signed up in an app with a
@@ -210,6 +210,16 @@ select is((select count(*) from private.whatsapp_outbox_lease(array[:'m4']::uuid
 select public.whatsapp_message_status_apply('wamid.m4', 'delivered', now()) is not null as applied \gset
 select is((private.whatsapp_outbox_record(:'m4', 'sent', 'wamid.m4')).status, 'delivered',
   'recorded as sent after its delivered status came: delivered');
+-- A notification Meta fails outside the 24-hour window (131047) is queued again as the
+-- template, keeping the message it was: the template's parameter says what it said.
+select private.whatsapp_enqueue('250788000001', 'text', '{"type":"text","text":{"body":"You received RWF 500"}}', 'notification') as m5 \gset
+select count(*) from private.whatsapp_outbox_lease(array[:'m5']::uuid[], 60);
+select is((private.whatsapp_outbox_record(:'m5', 'sent', 'wamid.m5')).status, 'sent', 'm5 sent');
+select public.whatsapp_message_status_apply('wamid.m5', 'failed', now(), null, null, '[{"code": 131047}]') is not null as applied \gset
+select results_eq(format($$ select status, kind, body, wamid from public.whatsapp_outbox where id = %L $$, :'m5'),
+  $$ values ('queued', 'template',
+             '{"type": "template", "notification": {"type": "text", "text": {"body": "You received RWF 500"}}}'::jsonb, null::text) $$,
+  'failed with 131047: queued again as the template, with the notification it stands for');
 reset role;
 
 -- ---------------------------------------------------------------- admin replay

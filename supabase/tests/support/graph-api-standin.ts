@@ -3,8 +3,11 @@
 // Bearer token, the phone number id, messaging_product, the recipient and the message object
 // within Meta's field limits), answers {"messaging_product","contacts","messages":[{"id"}]}
 // with a fresh wamid, and refuses in Meta's error shape {"error":{"message","type","code",
-// "error_subcode","fbtrace_id"}}. It can be told to fail (a 5xx for a while, or Meta's 130429,
-// 131047, 131056, 100) and records every request.
+// "error_subcode","fbtrace_id"}}. Templates are checked against the approved ones it is given
+// (name -> number of body parameters), as Meta checks them: an unknown name is 132001, another
+// number of body parameters 132000, a text parameter with a newline, a tab or more than 4
+// spaces in a row 132018. It can be told to fail (a 5xx for a while, or Meta's 130429, 131047,
+// 131056, 100) and records every request.
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 
@@ -77,6 +80,9 @@ const errorBody = (code: number, message: string, details?: string, subcode?: nu
   },
 });
 
+/** The templates approved unless a test names others: the notify template of .env.example, without parameters. */
+export const APPROVED_TEMPLATES: Readonly<Record<string, number>> = { mfuko_notification: 0 };
+
 /** The body of Meta's (#100) refusal naming what is wrong with the message (HTTP 400). */
 const invalid = (details: string) => errorBody(100, "(#100) Invalid parameter", details);
 
@@ -127,6 +133,34 @@ function interactiveProblem(interactive: unknown): string | null {
   return `interactive.type ${String(interactive.type)} is not supported here (button, list)`;
 }
 
+/**
+ * Meta's refusal of a well-formed template message against the approved `templates`, or null:
+ * 132001 for a name not approved, 132000 for another number of body parameters than the
+ * template's, 132018 for a text parameter Meta does not take.
+ */
+function templateRefusal(template: Record<string, unknown>, templates: Readonly<Record<string, number>>) {
+  const expected = Object.hasOwn(templates, template.name as string) ? templates[template.name as string]! : null;
+  if (expected === null) return errorBody(132001, "(#132001) Template name does not exist in the translation");
+  const components = Array.isArray(template.components) ? template.components : [];
+  const bodyComponent = components.find((component) => isObject(component) && component.type === "body");
+  const parameters: unknown[] = isObject(bodyComponent) && Array.isArray(bodyComponent.parameters) ? bodyComponent.parameters : [];
+  if (parameters.length !== expected) {
+    return errorBody(
+      132000,
+      "(#132000) Number of parameters does not match the expected number of params",
+      `body: number of localizable_params (${parameters.length}) does not match the expected number of params (${expected})`,
+    );
+  }
+  const texts = parameters.map((parameter) => isObject(parameter) && parameter.type === "text" ? parameter.text : null);
+  if (!texts.every((value) => text(value, 32_768))) return invalid("each body parameter here is a text of 1 to 32768 characters");
+  if (!texts.some((value) => /[\n\t]| {5}/.test(value as string))) return null;
+  return errorBody(
+    132018,
+    "(#132018) There was an issue with the parameters in your template.",
+    "Param text cannot have new-line/tab characters or more than 4 consecutive spaces",
+  );
+}
+
 /** The problem Meta would report with a send request, or null. */
 function messageProblem(body: Record<string, unknown>): string | null {
   if (body.messaging_product !== "whatsapp") return "messaging_product must be whatsapp";
@@ -158,11 +192,19 @@ async function readJson(request: IncomingMessage): Promise<Record<string, unknow
 }
 
 export async function startGraphApiStandIn(
-  options: { port?: number; phoneNumberId?: string; accessToken?: string; version?: string } = {},
+  options: {
+    port?: number;
+    phoneNumberId?: string;
+    accessToken?: string;
+    version?: string;
+    /** The approved templates, by name: how many body parameters each has (APPROVED_TEMPLATES unless given). */
+    templates?: Readonly<Record<string, number>>;
+  } = {},
 ): Promise<GraphApiStandIn> {
   const phoneNumberId = options.phoneNumberId ?? process.env.WHATSAPP_PHONE_NUMBER_ID ?? "100000000000001";
   const accessToken = options.accessToken ?? process.env.WHATSAPP_ACCESS_TOKEN ?? "mfuko-local-whatsapp-access-token";
   const version = options.version ?? "v21.0";
+  const templates = options.templates ?? APPROVED_TEMPLATES;
   const requests: GraphRequest[] = [];
   const delivered: GraphMessage[] = [];
   let rules: FailureRule[] = [];
@@ -207,6 +249,8 @@ export async function startGraphApiStandIn(
     }
     const problem = messageProblem(body);
     if (problem) return answer(response, record, 400, invalid(problem));
+    const refusal = body.type === "template" ? templateRefusal(body.template as Record<string, unknown>, templates) : null;
+    if (refusal) return answer(response, record, 400, refusal);
     const to = (body.to as string).replace(/^\+/, "");
     const wamid = `wamid.${randomBytes(24).toString("base64url")}`;
     delivered.push({ wamid, to, type: body.type as string, message: body[body.type as string] as Record<string, unknown> });

@@ -22,7 +22,14 @@ export const serviceContext = (correlationId = `test-${crypto.randomUUID()}`): R
 export function standInSender(
   sql: postgres.Sql,
   graph: GraphApiStandIn,
-  options: { notifyTemplate?: string | null; client?: WhatsAppClient; log?: LogSink; timeoutMs?: number; leaseSeconds?: number } = {},
+  options: {
+    notifyTemplate?: string | null;
+    notifyTemplateWithText?: boolean;
+    client?: WhatsAppClient;
+    log?: LogSink;
+    timeoutMs?: number;
+    leaseSeconds?: number;
+  } = {},
 ): SenderDependencies {
   return {
     sql,
@@ -37,6 +44,7 @@ export function standInSender(
           timeoutMs: options.timeoutMs ?? 10_000,
         }),
       notifyTemplate: options.notifyTemplate === undefined ? "mfuko_notification" : options.notifyTemplate,
+      notifyTemplateWithText: options.notifyTemplateWithText ?? false,
       leaseSeconds: options.leaseSeconds ?? 30,
     },
   };

@@ -1,14 +1,18 @@
 // The Graph API client against the stand-in: the request Meta expects (Bearer token,
 // messaging_product, to, the message object), the wamid back, and Meta's refusals as
 // WhatsAppApiError with the HTTP status and Meta's code (including the stand-in's checks of
-// interactive messages against Meta's field limits).
+// interactive messages against Meta's field limits and of templates against the approved ones).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GraphApiStandIn, startGraphApiStandIn } from "../../../../tests/support/graph-api-standin.ts";
 import { createWhatsAppClient, type OutboundMessage, WhatsAppApiError } from "./client.ts";
 
 let graph: GraphApiStandIn;
 beforeAll(async () => {
-  graph = await startGraphApiStandIn({ phoneNumberId: "100000000000009", accessToken: "client-test-access-token" });
+  graph = await startGraphApiStandIn({
+    phoneNumberId: "100000000000009",
+    accessToken: "client-test-access-token",
+    templates: { mfuko_plain: 0, mfuko_with_text: 1 },
+  });
 });
 afterAll(() => graph?.close());
 
@@ -65,5 +69,28 @@ describe("createWhatsAppClient", () => {
     const silent = await refusalOf(client(graph.accessToken, 1_000).send("250788000123", { type: "text", text: { body: "x" } }));
     expect(silent).toMatchObject({ httpStatus: null, code: null });
     expect(silent!.message).toBe("The Graph API did not answer POST /messages: no answer within 1000 ms");
+  });
+
+  it("a template is checked against the approved ones: 132001 for another name, 132000 for another number of body parameters, 132018 for a text Meta does not take", async () => {
+    const template = (name: string, ...texts: string[]): OutboundMessage => ({
+      type: "template",
+      template: {
+        name,
+        language: { code: "en" },
+        ...(texts.length === 0 ? {} : { components: [{ type: "body", parameters: texts.map((text) => ({ type: "text", text })) }] }),
+      },
+    });
+    const send = (message: OutboundMessage) => refusalOf(client().send("250788000123", message));
+    expect(await send(template("mfuko_plain"))).toBeNull();
+    expect(await send(template("mfuko_with_text", "You received RWF 500.    Reply MENU"))).toBeNull();
+    expect(await send(template("mfuko_unknown"))).toMatchObject({ httpStatus: 400, code: 132001 });
+    for (const wrong of [template("mfuko_plain", "x"), template("mfuko_with_text"), template("mfuko_with_text", "x", "y")]) {
+      const refused = await send(wrong);
+      expect(refused).toMatchObject({ httpStatus: 400, code: 132000 });
+      expect(refused!.message).toContain("Number of parameters does not match the expected number of params");
+    }
+    for (const text of ["two\nlines", "a\ttab", "five     spaces"]) {
+      expect(await send(template("mfuko_with_text", text)), text).toMatchObject({ httpStatus: 400, code: 132018 });
+    }
   });
 });

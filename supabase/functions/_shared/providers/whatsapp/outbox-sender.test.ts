@@ -1,9 +1,11 @@
 // The outbox sender on the real database against the Graph API stand-in: a message is sent
 // once with its wamid; each of Meta's error classes gets its outcome (backoff, template
 // fallback, dropped reply, dead); a notification outside the 24-hour window goes as the
-// template, whether our record of the last message says so or Meta's status webhook does;
-// five attempts make a message dead; two senders racing for the same rows send each once;
-// and the log names the masked number, never the message.
+// template, whether our record of the last message says so or Meta's status webhook does,
+// with what it says as the template's parameter when the template has one (and dead when the
+// template approved at Meta has another number of parameters); five attempts make a message
+// dead; two senders racing for the same rows send each once; and the log names the masked
+// number, never the message.
 import "../../../../tests/support/functions-env.ts";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,7 +20,7 @@ let graph: GraphApiStandIn;
 const logLines: string[] = [];
 
 beforeAll(async () => {
-  graph = await startGraphApiStandIn();
+  graph = await startGraphApiStandIn({ templates: { mfuko_notification: 0, mfuko_notification_text: 1 } });
 });
 afterAll(async () => {
   await graph?.close();
@@ -27,8 +29,11 @@ afterAll(async () => {
 // After the hook that ends `sql`: after-hooks run last-registered first, so the lock is let go before.
 keepWhatsAppSendRunsOut(sql);
 
-const sender = (options: { notifyTemplate?: string | null; timeoutMs?: number; leaseSeconds?: number } = {}): SenderDependencies =>
-  standInSender(sql, graph, { ...options, log: (line) => logLines.push(line) });
+const sender = (
+  options: { notifyTemplate?: string | null; notifyTemplateWithText?: boolean; timeoutMs?: number; leaseSeconds?: number } = {},
+): SenderDependencies => standInSender(sql, graph, { ...options, log: (line) => logLines.push(line) });
+/** A sender whose notify template has the one body parameter the notification's text fills. */
+const textSender = () => sender({ notifyTemplate: "mfuko_notification_text", notifyTemplateWithText: true });
 
 /** Makes a queued row due now, as if its backoff had passed. */
 const makeDue = (id: string) => sql`update public.whatsapp_outbox set next_attempt_at = now() where id = ${id}::uuid`;
@@ -104,19 +109,27 @@ describe("sendOutboxMessages", () => {
     expect(await outboxRow(sql, id)).toMatchObject({ status: "dead", attempts: 1 });
   });
 
-  it("131047 for a notification: sent again as the notify template in the contact's language", async () => {
+  it.each([
+    ["without parameters", () => sender(), { name: "mfuko_notification", language: { code: "en" } }],
+    ["with its text when WHATSAPP_NOTIFY_TEMPLATE_WITH_TEXT", textSender, {
+      name: "mfuko_notification_text",
+      language: { code: "en" },
+      components: [{ type: "body", parameters: [{ type: "text", text: "You received RWF 500" }] }],
+    }],
+  ])("131047 for a notification: sent again as the notify template in the contact's language, %s", async (_, makeSender, template) => {
     const waId = newWaId();
     await contactWhoWrote(sql, waId, 1);
     const id = await enqueue(sql, waId, "You received RWF 500", "notification");
     graph.fail(131047, { to: waId });
-    expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ sent: 1 });
+    expect(await sendOutboxMessages(makeSender(), [id])).toMatchObject({ sent: 1 });
     const [message] = graph.deliveredTo(waId);
-    expect(message).toMatchObject({ type: "template", message: { name: "mfuko_notification", language: { code: "en" } } });
+    expect(message).toMatchObject({ type: "template" });
+    expect(message!.message).toEqual(template);
     expect(await outboxRow(sql, id)).toMatchObject({
       status: "sent",
       kind: "template",
       wamid: message!.wamid,
-      body: { type: "template", template: { name: "mfuko_notification", language: { code: "en" } } },
+      body: { type: "template", template },
     });
   });
 
@@ -177,7 +190,12 @@ describe("sendOutboxMessages", () => {
     expect(text).toMatchObject({ type: "text" });
 
     await applyStatus(text!.wamid, "failed", outsideWindowError);
-    expect(await outboxRow(sql, id)).toMatchObject({ status: "queued", kind: "template", body: { type: "template" }, wamid: null });
+    expect(await outboxRow(sql, id)).toMatchObject({
+      status: "queued",
+      kind: "template",
+      body: { type: "template", notification: { type: "text", text: { body: "You received RWF 500" } } },
+      wamid: null,
+    });
     expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ sent: 1 });
     const [, template] = graph.deliveredTo(waId);
     expect(template).toMatchObject({ type: "template", message: { name: "mfuko_notification", language: { code: "en" } } });
@@ -216,6 +234,91 @@ describe("sendOutboxMessages", () => {
     expect(await outboxRow(sql, id)).toMatchObject({ status: "failed", kind: "text" });
     expect(await sendOutboxMessages(sender(), [id])).toMatchObject({ taken: 0 });
     expect(graph.deliveredTo(waId)).toHaveLength(1);
+  });
+
+  /** The text parameters of the templates delivered to `waId`. */
+  const templateTexts = (waId: string) =>
+    graph.deliveredTo(waId).filter((m) => m.type === "template").map((m) =>
+      (m.message as { components?: { parameters: { text: string }[] }[] }).components?.[0]?.parameters.map((p) => p.text)
+    );
+
+  describe("with WHATSAPP_NOTIFY_TEMPLATE_WITH_TEXT, the template carries what the notification says", () => {
+    it("to someone who has not written within 24 hours, at once", async () => {
+      const waId = newWaId();
+      await contactWhoWrote(sql, waId, 25);
+      const id = await enqueue(sql, waId, "You received RWF 5,000 from Alice", "notification");
+      expect(await sendOutboxMessages(textSender(), [id])).toMatchObject({ sent: 1 });
+      expect(templateTexts(waId)).toEqual([["You received RWF 5,000 from Alice"]]);
+      expect(await outboxRow(sql, id)).toMatchObject({
+        status: "sent",
+        kind: "template",
+        body: {
+          type: "template",
+          template: {
+            name: "mfuko_notification_text",
+            components: [{ type: "body", parameters: [{ type: "text", text: "You received RWF 5,000 from Alice" }] }],
+          },
+        },
+      });
+    });
+
+    it("after Meta's status webhook fails the text with 131047 and the row is queued again", async () => {
+      const waId = newWaId();
+      await contactWhoWrote(sql, waId, 23.9);
+      const id = await enqueue(sql, waId, "Top-up failed: RWF 1,000", "notification");
+      await sendOutboxMessages(textSender(), [id]);
+      const [text] = graph.deliveredTo(waId);
+      await applyStatus(text!.wamid, "failed", outsideWindowError);
+      expect(await sendOutboxMessages(textSender(), [id])).toMatchObject({ sent: 1 });
+      expect(templateTexts(waId)).toEqual([["Top-up failed: RWF 1,000"]]);
+      expect(await outboxRow(sql, id)).toMatchObject({ status: "sent", kind: "template" });
+    });
+
+    it("on one line, which Meta takes, and cut with an ellipsis past 1024 characters", async () => {
+      const waId = newWaId();
+      await contactWhoWrote(sql, waId, 25);
+      const lines = await enqueue(sql, waId, "You received RWF 500 from Alice.\n\nBalances:\n\tRWF 1,500\nUSD      2", "notification");
+      const long = await enqueue(sql, waId, `Long: ${"x".repeat(2000)}`, "notification");
+      expect(await sendOutboxMessages(textSender(), [lines])).toMatchObject({ sent: 1 });
+      expect(await sendOutboxMessages(textSender(), [long])).toMatchObject({ sent: 1 });
+      const [oneLine, cut] = templateTexts(waId);
+      expect(oneLine).toEqual(["You received RWF 500 from Alice. Balances: RWF 1,500 - USD 2"]);
+      expect(cut![0]).toBe(`Long: ${"x".repeat(1017)}\u2026`);
+      expect(cut![0]).toHaveLength(1024);
+    });
+
+    it("the text never reaches the log", async () => {
+      const waId = newWaId();
+      await contactWhoWrote(sql, waId, 25);
+      const id = await enqueue(sql, waId, "a private notification body", "notification");
+      logLines.length = 0;
+      expect(await sendOutboxMessages(textSender(), [id])).toMatchObject({ sent: 1 });
+      expect(logLines.join("\n")).toContain(id);
+      expect(logLines.join("\n")).not.toContain("a private notification body");
+    });
+  });
+
+  it.each([
+    [
+      "the setting on, the approved template without parameters",
+      { notifyTemplate: "mfuko_notification", notifyTemplateWithText: true },
+      132000,
+    ],
+    [
+      "the setting off, the approved template with one",
+      { notifyTemplate: "mfuko_notification_text", notifyTemplateWithText: false },
+      132000,
+    ],
+    ["a template Meta has not approved", { notifyTemplate: "mfuko_not_approved", notifyTemplateWithText: true }, 132001],
+  ])("%s: the notification is dead at once, with Meta's error", async (_, options, code) => {
+    const waId = newWaId();
+    await contactWhoWrote(sql, waId, 25);
+    const id = await enqueue(sql, waId, "You received RWF 500", "notification");
+    expect(await sendOutboxMessages(sender(options), [id])).toMatchObject({ dead: 1 });
+    const row = await outboxRow(sql, id);
+    expect(row).toMatchObject({ status: "dead", kind: "text", attempts: 1 });
+    expect(row.last_error).toContain(`400: ${code} (#${code})`);
+    expect(graph.deliveredTo(waId)).toHaveLength(0);
   });
 
   it("two senders racing for the same rows send each row exactly once", async () => {
@@ -283,6 +386,10 @@ describe("backoff and error classes", () => {
     expect(outcomeOfRefusal(refusal(null, null), reply).outcome).toBe("retry");
     expect(outcomeOfRefusal(refusal(400, 100), reply).outcome).toBe("dead");
     expect(outcomeOfRefusal(refusal(401, 190), reply).outcome).toBe("dead");
+    // A template Meta does not have as sent (parameters, name, a parameter's text): no retry mends it.
+    for (const code of [132000, 132001, 132018]) {
+      expect(outcomeOfRefusal(refusal(400, code), { ...notification, kind: "template" }).outcome).toBe("dead");
+    }
     expect(outcomeOfRefusal(refusal(500, null), { ...reply, attempts: MAX_ATTEMPTS }).outcome).toBe("dead");
     expect(outcomeOfRefusal(refusal(500, null), { ...reply, attempts: MAX_ATTEMPTS - 1 }).outcome).toBe("retry");
   });

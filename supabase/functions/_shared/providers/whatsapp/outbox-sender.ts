@@ -4,13 +4,15 @@
 // each outcome:
 //   accepted                           sent, with its wamid
 //   131047 (outside the 24-hour window) a notification is sent again as the approved template
-//                                      WHATSAPP_NOTIFY_TEMPLATE; a command reply is dropped (failed)
+//                                      WHATSAPP_NOTIFY_TEMPLATE (notify-template.ts); a command
+//                                      reply is dropped (failed)
 //   130429, 131056, 5xx, no answer     queued again after 30 s, 60 s, 120 s, ... (at most 15 min);
 //                                      dead after the 5th attempt
 //   any other refusal (4xx)            dead at once
 // A notification goes as the template at once when its recipient has not written within 24
 // hours, and when Meta took it and failed it later, in a status webhook, with 131047 (the
-// database queues it again as {"type": "template"}: private.whatsapp_outbox_queue_template).
+// database queues it again as {"type": "template", "notification": <the message>}, keeping
+// what it says for the template's parameter: private.whatsapp_outbox_queue_template).
 // The webhook calls it right after its transaction commits; the whatsapp-send job calls it
 // for the rows that are due. Log lines name the row, the masked number and the outcome, never
 // the message.
@@ -18,6 +20,7 @@ import { type RequestContext, type Sql, withRequestContext } from "../../db.ts";
 import { env } from "../../env.ts";
 import type { Logger } from "../../logger.ts";
 import { type OutboundMessage, WhatsAppApiError, type WhatsAppClient, whatsAppClientFromEnv } from "./client.ts";
+import { notificationText, notifyTemplateMessage } from "./notify-template.ts";
 
 export const MAX_ATTEMPTS = 5;
 const FIRST_BACKOFF_SECONDS = 30;
@@ -33,6 +36,8 @@ export interface WhatsAppSending {
   client: WhatsAppClient;
   /** The template a notification falls back to outside the 24-hour window (none: it fails). */
   notifyTemplate: string | null;
+  /** The template has one body parameter, which the notification's text fills. */
+  notifyTemplateWithText: boolean;
   /** How long a leased row stays with one sender; longer than two Graph API calls can take. */
   leaseSeconds: number;
 }
@@ -45,10 +50,15 @@ export interface SenderDependencies {
   whatsapp: WhatsAppSending;
 }
 
-/** The Graph API client of the environment, WHATSAPP_NOTIFY_TEMPLATE and JOBS_LEASE_SECONDS. */
+/** The Graph API client of the environment, WHATSAPP_NOTIFY_TEMPLATE(_WITH_TEXT) and JOBS_LEASE_SECONDS. */
 export function whatsAppSendingFromEnv(): WhatsAppSending {
-  const e = env("WHATSAPP_NOTIFY_TEMPLATE", "JOBS_LEASE_SECONDS");
-  return { client: whatsAppClientFromEnv(), notifyTemplate: e.WHATSAPP_NOTIFY_TEMPLATE ?? null, leaseSeconds: e.JOBS_LEASE_SECONDS };
+  const e = env("WHATSAPP_NOTIFY_TEMPLATE", "WHATSAPP_NOTIFY_TEMPLATE_WITH_TEXT", "JOBS_LEASE_SECONDS");
+  return {
+    client: whatsAppClientFromEnv(),
+    notifyTemplate: e.WHATSAPP_NOTIFY_TEMPLATE ?? null,
+    notifyTemplateWithText: e.WHATSAPP_NOTIFY_TEMPLATE_WITH_TEXT,
+    leaseSeconds: e.JOBS_LEASE_SECONDS,
+  };
 }
 
 export interface SendCounts {
@@ -60,7 +70,10 @@ export interface SendCounts {
 }
 
 /** A notification queued again to go as the notification template, which only the sender knows. */
-type TemplateToCome = { type: "template"; template?: undefined };
+type TemplateToCome = { type: "template"; template?: undefined; notification: OutboundMessage };
+
+const isTemplateToCome = (body: OutboundMessage | TemplateToCome): body is TemplateToCome =>
+  body.type === "template" && body.template === undefined;
 
 interface LeasedMessage {
   id: string;
@@ -100,14 +113,9 @@ export function outcomeOfRefusal(
   return { outcome: "retry", error: reason };
 }
 
-/** The approved template a notification outside the 24-hour window is sent as. */
-export function notifyTemplateMessage(name: string, language: string): OutboundMessage {
-  return { type: "template", template: { name, language: { code: language } } };
-}
-
 /** Whether `message` is a notification that may only go as the template now (see the top of this file). */
 function outsideWindow(message: LeasedMessage): boolean {
-  if (message.kind === "template") return message.body.template === undefined;
+  if (message.kind === "template") return isTemplateToCome(message.body);
   return message.purpose === "notification" && !message.window_open;
 }
 
@@ -124,12 +132,18 @@ async function attempt(deps: SenderDependencies, message: LeasedMessage): Promis
   }
 }
 
-/** Sends the notification `message` as WHATSAPP_NOTIFY_TEMPLATE in the contact's language (failed without one). */
+/**
+ * Sends the notification `message` as WHATSAPP_NOTIFY_TEMPLATE in the contact's language, with
+ * what it says as the parameter when the template has one (failed without a template). A
+ * notification with nothing to say there goes without it, and Meta's 132000 makes it dead.
+ */
 async function attemptTemplate(deps: SenderDependencies, message: LeasedMessage, why: string): Promise<Outcome> {
   if (!deps.whatsapp.notifyTemplate) {
     return { outcome: "failed", error: `outside the 24-hour window and no WHATSAPP_NOTIFY_TEMPLATE: ${why}` };
   }
-  const template = notifyTemplateMessage(deps.whatsapp.notifyTemplate, message.language);
+  const notification = isTemplateToCome(message.body) ? message.body.notification : message.body;
+  const text = deps.whatsapp.notifyTemplateWithText ? notificationText(notification) : null;
+  const template = notifyTemplateMessage(deps.whatsapp.notifyTemplate, message.language, text);
   const sent = await attempt(deps, { ...message, kind: "template", body: template });
   return sent.outcome === "sent" ? { ...sent, body: template } : sent;
 }
