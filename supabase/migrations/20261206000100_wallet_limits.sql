@@ -77,8 +77,9 @@ revoke all on table private.wallet_limit_usage from public, anon, authenticated,
 alter table private.wallet_limit_usage enable row level security;
 alter table private.wallet_limit_usage force row level security;
 
--- The tiers never change and are read through their limits, which staff read and which change
--- only through wallet_set_tier_limits, audited.
+-- The tiers never change and are read through their limits, which change only through
+-- wallet_set_tier_limits, audited. Staff read every tier's limits; a user reads those that
+-- apply to an account of theirs (its tier in its currency), so that an app can show them.
 revoke all on table public.wallet_limit_tiers from public, anon, authenticated, service_role;
 alter table public.wallet_limit_tiers enable row level security;
 alter table public.wallet_limit_tiers force row level security;
@@ -87,9 +88,26 @@ revoke all on table public.wallet_tier_limits from public, anon, authenticated, 
 grant select on table public.wallet_tier_limits to authenticated, service_role;
 alter table public.wallet_tier_limits enable row level security;
 alter table public.wallet_tier_limits force row level security;
+
+-- The limits that apply to the caller's own accounts, read once per query by the policy (an
+-- init plan), as private.caller_account_ids is for the ledger's tables.
+create function private.caller_tier_limit_ids() returns uuid[]
+language plpgsql
+stable
+security definer set search_path = ''
+as $$
+begin
+  return array(select l.id
+                 from public.wallet_accounts a
+                 join public.wallet_tier_limits l on l.tier = a.limit_tier and l.currency = a.currency
+                where a.owner_id = auth.uid());
+end;
+$$;
+grant execute on function private.caller_tier_limit_ids() to authenticated;
+
 create policy wallet_tier_limits_select on public.wallet_tier_limits
   for select to authenticated
-  using ((select private.caller_reads_all()));
+  using (id = any ((select private.caller_tier_limit_ids())::uuid[]) or (select private.caller_reads_all()));
 
 select audit.attach('public.wallet_tier_limits');
 

@@ -28,7 +28,7 @@ select is(array(select nspname || '.' || proname from migration_functions
 select is(array(select nspname || '.' || proname from migration_functions
                  where nspname = 'private' and has_function_privilege('authenticated', oid, 'execute')
                  order by 1),
-  array['private.caller_account_ids', 'private.caller_reads_all'],
+  array['private.caller_account_ids', 'private.caller_reads_all', 'private.caller_tier_limit_ids'],
   'authenticated executes only the policy helpers of schema private');
 
 select * from finish();

@@ -5,7 +5,7 @@
 -- until an admin sets them; who reads and changes the limits, and the audit rows of an admin's
 -- change.
 begin;
-select plan(62);
+select plan(63);
 
 select tests.create_users('{payer, payee}', admins => '{admin}', support => '{support}');
 select tests.create_accounts('b9000000', 'USD', '{payer, payee}');
@@ -171,7 +171,15 @@ select lives_ok($$ select pg_temp.pay_bif('limits-bif-2') $$, 'then the payment 
 
 -- ---------------------------------------------------------------- who reads and changes limits
 select tests.as_user(tests.user_id('payer'));
-select is((select count(*) from public.wallet_tier_limits), 0::bigint, 'a user reads no limits');
+select results_eq($$ select tier, currency from public.wallet_tier_limits order by currency $$,
+  $$ values ('standard'::text, 'BIF'::text), ('verified', 'USD') $$,
+  'a user reads the limits of their own accounts'' tiers in their currencies, and no others');
+select tests.reset_role();
+select tests.as_user(tests.user_id('payee'));
+select results_eq($$ select tier, currency from public.wallet_tier_limits order by currency $$,
+  $$ values ('standard'::text, 'BIF'::text), ('standard', 'USD') $$, 'and so does another user, for their own');
+select tests.reset_role();
+select tests.as_user(tests.user_id('payer'));
 select throws_ok($$ select public.wallet_set_tier_limits('standard', 'USD', 1, 1, 1) $$, '42501', null, 'a user changes no limits');
 select throws_ok($$ select public.wallet_set_limit_tier('b9000000-0000-4000-8000-00000000000a', 'merchant') $$, '42501', null,
   'nor its own account''s tier');
