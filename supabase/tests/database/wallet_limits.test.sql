@@ -5,7 +5,7 @@
 -- until an admin sets them; who reads and changes the limits, and the audit rows of an admin's
 -- change.
 begin;
-select plan(63);
+select plan(65);
 
 select tests.create_users('{payer, payee}', admins => '{admin}', support => '{support}');
 select tests.create_accounts('b9000000', 'USD', '{payer, payee}');
@@ -170,6 +170,7 @@ select results_eq(format($$ select actor_id, operation from audit.log where tabl
 select lives_ok($$ select pg_temp.pay_bif('limits-bif-2') $$, 'then the payment passes');
 
 -- ---------------------------------------------------------------- who reads and changes limits
+select private.wallet_max_amount() + 1 as over_max \gset
 select tests.as_user(tests.user_id('payer'));
 select results_eq($$ select tier, currency from public.wallet_tier_limits order by currency $$,
   $$ values ('standard'::text, 'BIF'::text), ('verified', 'USD') $$,
@@ -203,6 +204,11 @@ select throws_ok($$ select public.wallet_set_tier_limits('standard', 'USD', 0, 9
   '22023', null, 'a single limit of zero is 22023');
 select throws_ok($$ select public.wallet_set_tier_limits('standard', 'USD', 1, 1, 0) $$,
   '22023', null, 'zero payments per hour is 22023');
+select throws_ok(format($$ select public.wallet_set_tier_limits('standard', 'USD', %s, %s, 1) $$,
+                        :'over_max', :'over_max'),
+  '22023', null, 'a single limit above the ledger''s largest amount is 22023');
+select is((select max_single from public.wallet_tier_limits where tier = 'standard' and currency = 'USD'), 1000::bigint,
+  'and none of the refused changes was written');
 select throws_ok($$ select public.wallet_set_limit_tier('b9000000-0000-4000-8000-00000000000a', 'gold') $$,
   '22023', 'tier gold is not one of standard, verified, merchant', 'an unknown tier for an account is 22023');
 select throws_ok(format($$ select public.wallet_set_limit_tier('b9000000-0000-4000-8000-00000000000a', %L) $$, repeat('x', 256)),
