@@ -233,6 +233,36 @@ begin
 end;
 $$;
 
+-- A MoMo transfer (p_what) that MoMo's API confirms SUCCESSFUL paid out the sum it names
+-- (p_amount in minor units of p_currency), which must be the sum we sent (p_sent of
+-- p_sent_currency): the hold or the refund accounts for that sum and no other. A transfer MoMo
+-- reports for another sum is WL008 and changes nothing: it stays pending (a cash-out's hold
+-- kept), its event fails and goes dead, and an operator settles it once MoMo says what moved.
+-- 22023 without the confirmed sum.
+create function private.require_momo_sum_sent(
+  p_sent bigint,
+  p_sent_currency text,
+  p_amount bigint,
+  p_currency text,
+  p_what text
+)
+returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  perform private.require_within(p_currency, 'identifier', 'p_currency');
+  if p_amount is null or p_currency is null then
+    perform private.fail('22023', pg_catalog.format('MoMo''s confirmed amount and currency are required to settle %s as paid', p_what));
+  end if;
+  if (p_amount, p_currency) is distinct from (p_sent, p_sent_currency) then
+    perform private.fail('WL008', pg_catalog.format('MoMo confirmed %s %s for %s, which sent %s %s: settle it by hand once MoMo says what moved',
+      p_amount, p_currency, p_what, p_sent, p_sent_currency));
+  end if;
+end;
+$$;
+
 -- The cash-out of the transfer p_reference, locked to the end of the caller's transaction:
 -- what every function that moves a cash-out on starts with. 22023 without a reference, WL007
 -- for an unknown one.
@@ -304,12 +334,20 @@ end;
 $$;
 grant execute on function api_private.cashout_close_sending(uuid, integer) to service_role;
 
--- Applies MoMo's confirmed status of the transfer p_reference: SUCCESSFUL captures the hold to
--- the MoMo clearing account (paid), FAILED voids it (failed, with p_reason; the limits give back
--- what the cash-out counted), PENDING changes nothing. Idempotent: the status a cash-out already has returns it unchanged; the other
--- final status is WL008 (a cash-out is never both paid and released). 22023 for a status
--- MoMo does not have or without a reference, WL007 for an unknown reference. Service only.
-create function public.cashout_settle(p_reference uuid, p_status text, p_reason text default null)
+-- Applies MoMo's confirmed status of the transfer p_reference: SUCCESSFUL for the amount and
+-- currency sent captures the hold to the MoMo clearing account (paid; another sum is WL008,
+-- private.require_momo_sum_sent), FAILED voids it (failed, with p_reason; the limits give back
+-- what the cash-out counted), PENDING changes nothing. Idempotent: the status a cash-out
+-- already has returns it unchanged; the other final status is WL008 (a cash-out is never both
+-- paid and released). 22023 for a status MoMo does not have, without a reference, or a
+-- SUCCESSFUL without MoMo's amount; WL007 for an unknown reference. Service only.
+create function public.cashout_settle(
+  p_reference uuid,
+  p_status text,
+  p_reason text default null,
+  p_amount bigint default null,
+  p_currency text default null
+)
 returns public.cashouts
 language plpgsql
 security definer set search_path = ''
@@ -326,6 +364,8 @@ begin
     return v_cashout;
   end if;
   if v_to = 'paid' then
+    perform private.require_momo_sum_sent(v_cashout.amount, v_cashout.currency, p_amount, p_currency,
+                                          pg_catalog.format('cash-out %s', p_reference));
     perform public.wallet_capture(v_cashout.hold_id, null, null, 'cashout:' || v_cashout.id);
   else
     perform public.wallet_void(v_cashout.hold_id);
@@ -341,7 +381,7 @@ begin
   return v_cashout;
 end;
 $$;
-grant execute on function public.cashout_settle(uuid, text, text) to service_role;
+grant execute on function public.cashout_settle(uuid, text, text, bigint, text) to service_role;
 
 -- momo-poll's verdict on a cash-out MoMo still does not know at the end of the accept window:
 -- failed with reason not_accepted, its hold voided (cashout_settle). Only once its sending is

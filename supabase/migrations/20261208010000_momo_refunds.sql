@@ -87,12 +87,19 @@ begin
 end;
 $$;
 
--- Applies MoMo's confirmed status of the refund transfer p_reference: SUCCESSFUL records the
--- refund (the ledger moves once), FAILED closes it as failed (nothing had moved), PENDING
+-- Applies MoMo's confirmed status of the refund transfer p_reference: SUCCESSFUL for the
+-- amount and currency sent records the refund (the ledger moves once; another sum is WL008,
+-- private.require_momo_sum_sent), FAILED closes it as failed (nothing had moved), PENDING
 -- changes nothing. Idempotent: the status a refund already has returns it unchanged; the other
 -- final status is WL008 (a refund is never both paid and failed). 22023 for a status MoMo does
--- not have, WL007 for an unknown reference. Service only.
-create function public.momo_refund_settle(p_reference uuid, p_status text, p_reason text default null)
+-- not have or a SUCCESSFUL without MoMo's amount, WL007 for an unknown reference. Service only.
+create function public.momo_refund_settle(
+  p_reference uuid,
+  p_status text,
+  p_reason text default null,
+  p_amount bigint default null,
+  p_currency text default null
+)
 returns public.refunds
 language plpgsql
 security definer set search_path = ''
@@ -109,13 +116,15 @@ begin
     return v_refund;
   end if;
   if v_to = 'succeeded' then
+    perform private.require_momo_sum_sent(v_refund.amount, v_refund.currency, p_amount, p_currency,
+                                          pg_catalog.format('MoMo refund %s', p_reference));
     return api_private.refund_record(v_refund.payment_id, v_refund.amount, v_refund.provider_refund_id, v_refund.reason);
   end if;
   return public.refund_record_failure(v_refund.payment_id, v_refund.provider_refund_id, v_refund.amount, 'failed',
                                       coalesce(p_reason, 'FAILED'));
 end;
 $$;
-grant execute on function public.momo_refund_settle(uuid, text, text) to service_role;
+grant execute on function public.momo_refund_settle(uuid, text, text, bigint, text) to service_role;
 
 -- Records that the transfer of the MoMo refund p_reference is about to be sent (last_sent_at =
 -- now) and returns the refund. A send is recorded, and the caller may POST the transfer,

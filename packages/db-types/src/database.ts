@@ -444,7 +444,7 @@ isOneToOne: false
           }
           Functions: {
             "cashout_settle":
-{ Args: { "p_reason"?: string,"p_reference": string,"p_status": string }; Returns: {
+{ Args: { "p_amount"?: number,"p_currency"?: string,"p_reason"?: string,"p_reference": string,"p_status": string }; Returns: {
               "account_id": string,
 "amount": number,
 "created_at": string,
@@ -469,7 +469,7 @@ isOneToOne: false
         isSetofReturn: false
       } },
 "momo_refund_settle":
-{ Args: { "p_reason"?: string,"p_reference": string,"p_status": string }; Returns: {
+{ Args: { "p_amount"?: number,"p_currency"?: string,"p_reason"?: string,"p_reference": string,"p_status": string }; Returns: {
               "amount": number,
 "created_at": string,
 "created_by": string | null,

@@ -83,6 +83,22 @@ describe("POST /admin/payments/:id/refund of a MoMo payment", () => {
     expect([...gateway.momo.transfers.keys()].filter((id) => id === reference)).toHaveLength(1);
   });
 
+  it("MoMo confirming SUCCESSFUL for another amount than the one sent records nothing: the refund stays pending and its event fails", async () => {
+    const topUp = await paidMomoTopUp(sql, gateway, 900);
+    const answer = await refund(topUp.paymentId, { amount: 300, reason: "customer asked" });
+    expect(answer.status).toBe(201);
+    const reference = answer.body.provider.refund_id as string;
+
+    expect(await gateway.momo.decide(reference, "SUCCESSFUL", undefined, { amount: "900" })).toBe(500);
+    expect(await refundsOf(topUp.paymentId)).toMatchObject([{ status: "pending", wallet_transaction_id: null }]);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 900, available: 900 });
+    expect(await paymentRow(topUp.paymentId)).toEqual({ status: "succeeded", amount_refunded: 0 });
+    const [event] = await sql<{ status: string; last_error: string }[]>`
+      select status, last_error from public.webhook_events where provider = 'momo' and event_id = ${`${reference}:SUCCESSFUL`}`;
+    expect(event!.status).toBe("failed");
+    expect(event!.last_error).toContain(`MoMo confirmed 900 UGX for MoMo refund ${reference}, which sent 300 UGX`);
+  });
+
   it("MoMo's FAILED closes the refund with no ledger effect and frees its amount", async () => {
     const topUp = await paidMomoTopUp(sql, gateway, 800);
     const answer = await refund(topUp.paymentId, { amount: 800, reason: "all of it" });

@@ -222,7 +222,10 @@ describe("a fraud case", () => {
         ),
       ),
     ).toBe("WL004");
-    await asServiceRole(sql, (tx) => tx`select 1 from public.cashout_settle(${cashout!.reference_id}::uuid, 'SUCCESSFUL')`);
+    await asServiceRole(
+      sql,
+      (tx) => tx`select 1 from public.cashout_settle(${cashout!.reference_id}::uuid, 'SUCCESSFUL', null, 400, 'UGX')`,
+    );
     expect((await asSupport(`/cashouts?account_id=${who.accountId}&status=paid`)).body.data).toHaveLength(1);
     expect(await balanceOf(sql, who.accountId)).toEqual({ balance: 600, available: 600 });
 

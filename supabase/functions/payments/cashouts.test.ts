@@ -174,6 +174,25 @@ describe("a cash-out to MoMo", () => {
     expect(await gateway.momo.decide(reference, "SUCCESSFUL")).toBe(200);
     expect(await cashOutRow(id)).toMatchObject({ status: "paid", hold_status: "posted" });
   });
+
+  it("MoMo confirming SUCCESSFUL for another amount than the one sent settles nothing: the hold is kept and the event fails with both sums", async () => {
+    const { user, id } = await userCashingOutAll(6000);
+    const { reference_id: reference } = await cashOutRow(id);
+
+    expect(await gateway.momo.decide(reference, "SUCCESSFUL", undefined, { amount: "60000" })).toBe(500);
+    expect(await cashOutRow(id)).toMatchObject({ status: "pending", hold_status: "pending" });
+    expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 6000, available: 0 });
+    expect(await clearingReceivedFrom(user.accountId)).toBe(0);
+    const [event] = await sql<{ status: string; last_error: string }[]>`
+      select status, last_error from public.webhook_events where provider = 'momo' and event_id = ${`${reference}:SUCCESSFUL`}`;
+    expect(event).toEqual({
+      status: "failed",
+      last_error: expect.stringContaining(
+        `MoMo confirmed 60000 UGX for cash-out ${reference}, which sent 6000 UGX: settle it by hand once MoMo says what moved`,
+      ),
+    });
+    await assertLedgerInvariants(sql);
+  });
 });
 
 describe("a transfer MoMo declines or does not answer", () => {

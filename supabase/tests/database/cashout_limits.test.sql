@@ -29,7 +29,8 @@ $$;
 create function pg_temp.settle(p_reference uuid, p_status text) returns void language plpgsql as $$
 begin
   perform tests.as_service();
-  perform public.cashout_settle(p_reference, p_status, case when p_status = 'FAILED' then 'PAYEE_NOT_FOUND' end);
+  perform public.cashout_settle(p_reference, p_status, case when p_status = 'FAILED' then 'PAYEE_NOT_FOUND' end,
+                                (select c.amount from public.cashouts c where c.reference_id = p_reference), 'UGX');
   perform tests.reset_role();
 end;
 $$;

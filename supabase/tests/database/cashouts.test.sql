@@ -4,7 +4,7 @@
 -- recorded, no send once momo-poll has closed the sending, and its not_accepted verdict only
 -- then; who may call what; the forward-only status; the sizes of the arguments.
 begin;
-select plan(75);
+select plan(79);
 
 select tests.create_users('{owner, other}');
 select tests.create_accounts('c5000000', 'UGX', '{owner, other}');
@@ -82,14 +82,24 @@ select tests.reset_role();
 select pg_temp.clearing() as clearing_before \gset
 select tests.as_service();
 select is((select status from public.cashout_settle(:'first_ref', 'PENDING')), 'pending', 'PENDING changes nothing');
-select is((select status from public.cashout_settle(:'first_ref', 'SUCCESSFUL')), 'paid', 'SUCCESSFUL pays the cash-out');
+select throws_ok(format($$ select public.cashout_settle(%L, 'SUCCESSFUL', null, 4001, 'UGX') $$, :'first_ref'), 'WL008',
+  format('MoMo confirmed 4001 UGX for cash-out %s, which sent 4000 UGX: settle it by hand once MoMo says what moved', :'first_ref'),
+  'SUCCESSFUL for another amount than the one sent is WL008, naming both');
+select throws_ok(format($$ select public.cashout_settle(%L, 'SUCCESSFUL', null, 4000, 'KES') $$, :'first_ref'), 'WL008', null,
+  'SUCCESSFUL in another currency is WL008');
+select throws_ok(format($$ select public.cashout_settle(%L, 'SUCCESSFUL') $$, :'first_ref'), '22023',
+  format('MoMo''s confirmed amount and currency are required to settle cash-out %s as paid', :'first_ref'),
+  'SUCCESSFUL without MoMo''s amount is 22023');
+select is((select status from public.cashouts where reference_id = :'first_ref'), 'pending', 'the refused SUCCESSFULs left it pending');
+select is((select status from public.cashout_settle(:'first_ref', 'SUCCESSFUL', null, 4000, 'UGX')), 'paid',
+  'SUCCESSFUL for the amount sent pays the cash-out');
 select tests.reset_role();
 select results_eq('select * from pg_temp.account()', $$ values (6000::bigint, 6000::bigint) $$,
   'the capture takes the amount from the balance');
 select is(pg_temp.clearing(), :clearing_before::bigint + 4000, 'and credits clearing:momo:UGX');
 select is((select status from public.wallet_transactions where id = :'first_hold'), 'posted', 'the hold is captured');
 select tests.as_service();
-select is((select status from public.cashout_settle(:'first_ref', 'SUCCESSFUL')), 'paid', 'SUCCESSFUL again returns it unchanged');
+select is((select status from public.cashout_settle(:'first_ref', 'SUCCESSFUL', null, 4000, 'UGX')), 'paid', 'SUCCESSFUL again returns it unchanged');
 select throws_ok(format($$ select public.cashout_settle(%L, 'FAILED', 'late') $$, :'first_ref'),
   'WL008', null, 'FAILED after paid is WL008: never both');
 select tests.reset_role();
@@ -102,7 +112,7 @@ select tests.reset_role();
 select tests.as_service();
 select results_eq(format($$ select status, reason from public.cashout_settle(%L, 'FAILED', 'PAYEE_NOT_FOUND') $$, :'second_ref'),
   $$ values ('failed', 'PAYEE_NOT_FOUND') $$, 'FAILED fails the cash-out with MoMo''s reason');
-select throws_ok(format($$ select public.cashout_settle(%L, 'SUCCESSFUL') $$, :'second_ref'),
+select throws_ok(format($$ select public.cashout_settle(%L, 'SUCCESSFUL', null, 1500, 'UGX') $$, :'second_ref'),
   'WL008', null, 'SUCCESSFUL after failed is WL008');
 select is((select status from public.cashout_settle(:'second_ref', 'FAILED', 'again')), 'failed', 'FAILED again returns it');
 select throws_ok(format($$ select public.cashout_settle(%L, 'DONE') $$, :'second_ref'), '22023',

@@ -6,7 +6,7 @@
 -- and its not_accepted verdict only once closed) and momo-poll's take of MoMo refunds;
 -- callers, grants, bounds.
 begin;
-select plan(81);
+select plan(84);
 
 select tests.create_users(array['alice', 'bob'], array['admin'], array['support']);
 
@@ -16,7 +16,7 @@ select ok(not has_function_privilege('anon', f, 'execute') and has_function_priv
   from unnest(array['api_private.momo_refund_transfer(uuid, bigint, uuid, text)']) f;
 select ok(not has_function_privilege('anon', f, 'execute') and not has_function_privilege('authenticated', f, 'execute')
           and has_function_privilege('service_role', f, 'execute'), f || ': the service only')
-  from unnest(array['public.momo_refund_settle(uuid, text, text)',
+  from unnest(array['public.momo_refund_settle(uuid, text, text, bigint, text)',
                     'api_private.poll_take(text, text, integer, integer, integer, numeric)',
                     'api_private.momo_refund_send_begin(uuid)',
                     'api_private.momo_refund_close_sending(uuid, integer)',
@@ -88,13 +88,19 @@ select throws_ok($$ select public.momo_refund_settle('d7000000-0000-4000-8000-00
 select tests.as_service();
 select is((public.momo_refund_settle('d7000000-0000-4000-8000-000000000001', 'PENDING')).status, 'pending', 'PENDING changes nothing');
 select is(public.wallet_balance(:'account'), 1300::bigint, 'and moves nothing');
+select throws_ok($$ select public.momo_refund_settle('d7000000-0000-4000-8000-000000000001', 'SUCCESSFUL', null, 6000, 'UGX') $$, 'WL008',
+  'MoMo confirmed 6000 UGX for MoMo refund d7000000-0000-4000-8000-000000000001, which sent 600 UGX: settle it by hand once MoMo says what moved',
+  'SUCCESSFUL for another amount than the one sent: WL008, naming both');
+select throws_ok($$ select public.momo_refund_settle('d7000000-0000-4000-8000-000000000001', 'SUCCESSFUL') $$, '22023', null,
+  'SUCCESSFUL without MoMo''s amount: 22023');
+select is(public.wallet_balance(:'account'), 1300::bigint, 'the refused SUCCESSFULs moved nothing');
 select results_eq($$ select status, forced, wallet_transaction_id is not null
-                      from public.momo_refund_settle('d7000000-0000-4000-8000-000000000001', 'SUCCESSFUL') $$,
+                      from public.momo_refund_settle('d7000000-0000-4000-8000-000000000001', 'SUCCESSFUL', null, 600, 'UGX') $$,
   $$ values ('succeeded', false, true) $$, 'SUCCESSFUL records the refund with its reversal');
 select is(public.wallet_balance(:'account'), 700::bigint, 'the wallet gives the 600 back');
 select results_eq(format($$ select status, amount_refunded from public.payments where id = %L $$, :'paid'),
   $$ values ('partially_refunded', 600::bigint) $$, 'the payment counts it');
-select is((public.momo_refund_settle('d7000000-0000-4000-8000-000000000001', 'SUCCESSFUL')).status, 'succeeded',
+select is((public.momo_refund_settle('d7000000-0000-4000-8000-000000000001', 'SUCCESSFUL', null, 600, 'UGX')).status, 'succeeded',
   'SUCCESSFUL again returns it');
 select is(public.wallet_balance(:'account'), 700::bigint, 'and takes nothing more');
 select throws_ok($$ select public.momo_refund_settle('d7000000-0000-4000-8000-000000000001', 'FAILED', 'late') $$, 'WL008',

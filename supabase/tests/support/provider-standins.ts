@@ -134,12 +134,15 @@ export interface MomoStandIn extends StandIn<Record<string, unknown>> {
    * MoMo's one callback goes to the X-Callback-Url (PUT, as MoMo sends it). Resolves with the
    * callback's HTTP status.
    */
-  decide(referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string): Promise<number>;
+  decide(referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string, reported?: MomoReported): Promise<number>;
   /** The payer (or MoMo) decides but MoMo's one callback is lost: only the GET of the status tells. Returns the status record. */
-  settle(referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string): Record<string, unknown>;
+  settle(referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string, reported?: MomoReported): Record<string, unknown>;
   /** Runs when a GET of a status arrives and is awaited before it is answered: MoMo slow to answer, and what a test checks meanwhile. */
   onStatus: ((referenceId: string) => Promise<void>) | null;
 }
+
+/** Fields of a status record that MoMo reports otherwise than they were requested (a faulty MoMo). */
+export type MomoReported = Partial<Record<"amount" | "currency", string>>;
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
@@ -238,7 +241,7 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
     }
     send(response, 404, { message: "no such route" });
   });
-  const settle = (referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string) => {
+  const settle = (referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string, reported: MomoReported = {}) => {
     const found = accepted.collection.get(referenceId) ?? accepted.disbursement.get(referenceId);
     if (!found) throw new Error(`the MoMo stand-in has no request-to-pay or transfer ${referenceId}`);
     const result = {
@@ -246,6 +249,7 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
       ...(status === "SUCCESSFUL"
         ? { financialTransactionId: String(Math.floor(Math.random() * 1e9)) }
         : { reason: reason ?? (accepted.collection.has(referenceId) ? "APPROVAL_REJECTED" : "PAYEE_NOT_FOUND") }),
+      ...reported,
       status,
     };
     records.set(referenceId, result);
@@ -259,10 +263,10 @@ export async function startMomoStandIn(options: MomoStandInOptions): Promise<Mom
     transfers: accepted.disbursement,
     revokeTokens: () => issuedTokens.clear(),
     settle,
-    async decide(referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string) {
+    async decide(referenceId: string, status: "SUCCESSFUL" | "FAILED", reason?: string, reported?: MomoReported) {
       const found = accepted.collection.get(referenceId) ?? accepted.disbursement.get(referenceId);
       if (!found?.callbackUrl) throw new Error(`the MoMo stand-in has no request-to-pay or transfer ${referenceId} with a callback URL`);
-      const result = settle(referenceId, status, reason);
+      const result = settle(referenceId, status, reason, reported);
       const callback = await fetch(found.callbackUrl, {
         method: "PUT",
         headers: { "content-type": "application/json" },

@@ -102,6 +102,14 @@ export function momoWebhookEvent(referenceId: string, callback: Callback | null,
 /** What a MoMo transfer pays out: a user's cash-out or an admin's refund to the payer. */
 export type TransferPurpose = "cashout" | "refund";
 
+/** A transfer's status as MoMo's API confirms it, its amount in minor units. */
+interface ConfirmedTransfer {
+  status: string;
+  reason: string | null;
+  amount: number;
+  currency: string;
+}
+
 /**
  * The event type's prefix of each purpose, the function that applies a status to it, and the one
  * that fails it not_accepted: refused (WL008) unless momo-poll closed the transfer's sending
@@ -109,25 +117,28 @@ export type TransferPurpose = "cashout" | "refund";
  */
 const transferPurposes: Record<TransferPurpose, {
   type: string;
-  settle(tx: TransactionSql, referenceId: string, status: string, reason: string | null): Promise<unknown>;
+  settle(tx: TransactionSql, referenceId: string, confirmed: ConfirmedTransfer): Promise<unknown>;
   notAccepted(tx: TransactionSql, referenceId: string): Promise<unknown>;
 }> = {
   cashout: {
     type: "transfer",
-    settle: (tx, referenceId, status, reason) => tx`select public.cashout_settle(${referenceId}::uuid, ${status}, ${reason})`,
+    settle: (tx, referenceId, { status, reason, amount, currency }) =>
+      tx`select public.cashout_settle(${referenceId}::uuid, ${status}, ${reason}, ${amount}::bigint, ${currency})`,
     notAccepted: (tx, referenceId) => tx`select api_private.cashout_not_accepted(${referenceId}::uuid)`,
   },
   refund: {
     type: "refund",
-    settle: (tx, referenceId, status, reason) => tx`select public.momo_refund_settle(${referenceId}::uuid, ${status}, ${reason})`,
+    settle: (tx, referenceId, { status, reason, amount, currency }) =>
+      tx`select public.momo_refund_settle(${referenceId}::uuid, ${status}, ${reason}, ${amount}::bigint, ${currency})`,
     notAccepted: (tx, referenceId) => tx`select api_private.momo_refund_not_accepted(${referenceId}::uuid)`,
   },
 };
 
 /**
  * A MoMo transfer callback (a cash-out's or a refund's) as a webhook event, keyed like
- * request-to-pays on the reference id and the status MoMo's API confirms: SUCCESSFUL captures
- * the cash-out's hold or records the refund, FAILED voids the hold or closes the refund
+ * request-to-pays on the reference id and the status MoMo's API confirms: SUCCESSFUL (for the sum
+ * sent; another is refused, and the event fails) captures the cash-out's hold or records the
+ * refund, FAILED voids the hold or closes the refund
  * (cashout_settle, momo_refund_settle), PENDING changes nothing.
  */
 export function momoTransferEvent(
@@ -146,7 +157,12 @@ export function momoTransferEvent(
     apply: async (tx): Promise<AppliedOutcome> => {
       if (!confirmation.ok) throw confirmation.error;
       const confirmed = confirmation.value;
-      await settle(tx, referenceId, confirmed.status, reasonText(confirmed.reason));
+      await settle(tx, referenceId, {
+        status: confirmed.status,
+        reason: reasonText(confirmed.reason),
+        amount: toMinorUnits(confirmed.amount, confirmed.currency),
+        currency: confirmed.currency,
+      });
       return "processed";
     },
   };
