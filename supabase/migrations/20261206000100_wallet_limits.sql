@@ -111,6 +111,35 @@ create policy wallet_tier_limits_select on public.wallet_tier_limits
 
 select audit.attach('public.wallet_tier_limits');
 
+-- What the caller may still send now from each of its own accounts: its tier's limits in the
+-- account's currency and what is left of them in the current UTC day and hour, as
+-- private.wallet_check_limits will count the next payment. Limits are null (and so is what is
+-- left) where the tier has none in the currency: the owner cannot pay from it yet. For the
+-- WhatsApp "limits" answer and apps, which cannot read the usage counter. Users only.
+create function api_private.wallet_limits_left()
+returns table (account_id uuid, currency text, tier text, max_single bigint, max_daily bigint, left_today bigint,
+               max_per_hour integer, left_this_hour integer)
+language plpgsql
+stable
+security definer set search_path = ''
+as $$
+begin
+  perform private.require_caller(array['user'], 'read its limits');
+  return query
+    select a.id, a.currency, a.limit_tier, l.max_single, l.max_daily,
+           -- least() keeps what is left at zero or more, and null where there is no limit.
+           l.max_daily - least(l.max_daily, case when u.day = (now() at time zone 'UTC')::date then u.sent_today else 0 end),
+           l.max_per_hour,
+           l.max_per_hour - least(l.max_per_hour, case when u.hour = date_trunc('hour', now(), 'UTC') then u.sent_this_hour else 0 end)
+      from public.wallet_accounts a
+      left join public.wallet_tier_limits l on l.tier = a.limit_tier and l.currency = a.currency
+      left join private.wallet_limit_usage u on u.account_id = a.id
+     where a.id = any (private.caller_account_ids())
+     order by a.currency, a.id;
+end;
+$$;
+grant execute on function api_private.wallet_limits_left() to authenticated;
+
 -- 22023 unless p_tier (an API argument, bounded first) is one of the tiers.
 create function private.require_limit_tier(p_tier text) returns void
 language plpgsql
@@ -286,6 +315,20 @@ begin
 end;
 $$;
 grant execute on function api_private.wallet_set_limit_tier(uuid, text) to authenticated, service_role;
+
+create function public.wallet_limits_left()
+returns table (account_id uuid, currency text, tier text, max_single bigint, max_daily bigint, left_today bigint,
+               max_per_hour integer, left_this_hour integer)
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+begin
+  return query select * from api_private.wallet_limits_left();
+end;
+$$;
+grant execute on function public.wallet_limits_left() to authenticated;
 
 create function public.wallet_set_tier_limits(
   p_tier text,

@@ -786,6 +786,11 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"wallet_limits_left":
+{ Args: Record<PropertyKey, never>; Returns: {
+              "account_id": string,"currency": string,"left_this_hour": number,"left_today": number,"max_daily": number,"max_per_hour": number,"max_single": number,"tier": string
+            }[]
+                           },
 "wallet_open_account":
 { Args: { "p_currency": string }; Returns: {
               "allow_negative": boolean,

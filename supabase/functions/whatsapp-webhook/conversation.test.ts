@@ -330,6 +330,30 @@ describe("refusals in words", () => {
     ]);
     expect((await accountOf(payee)).available).toBe(0);
   });
+
+  it("tells a person their limits and what is left of them today and this hour, payments and cash-outs counted", async () => {
+    const [payer, payee] = [await newcomer(50_000), await newcomer()];
+    const [limits] = await sql<{ max_single: string; max_daily: string; max_per_hour: number }[]>`
+      select max_single::text, max_daily::text, max_per_hour from public.wallet_tier_limits where tier = 'standard' and currency = 'RWF'`;
+    const rwf = (minor: number) => `${minor.toLocaleString("en")} RWF`;
+    const answer = async () => readable((await payer.say("my limits"))[0]!).split("\n");
+    expect(await answer()).toEqual([
+      "Your limits:",
+      "RWF, standard tier:",
+      `- up to ${rwf(Number(limits!.max_single))} a payment`,
+      expect.stringMatching(
+        new RegExp(`^- ${rwf(Number(limits!.max_daily))} of ${rwf(Number(limits!.max_daily))} left today \\(until \\d\\d:\\d\\d .+\\)$`),
+      ),
+      `- ${limits!.max_per_hour} of ${limits!.max_per_hour} payments left this hour`,
+      "Cash-outs count too.",
+    ]);
+    await payer.tap({ button: buttonId((await payer.say(`send 1200 ${payee.waId}`))[0], "Confirm") });
+    await payer.tap({ button: buttonId((await payer.say("cashout 300"))[0], "Confirm") });
+    const [, , , today, hour] = await answer();
+    expect(today).toMatch(new RegExp(`^- ${rwf(Number(limits!.max_daily) - 1500)} of ${rwf(Number(limits!.max_daily))} left today`));
+    expect(hour).toBe(`- ${limits!.max_per_hour - 2} of ${limits!.max_per_hour} payments left this hour`);
+    expect(readable((await payer.tap({ row: "cmd:limits" }))[0]!).split("\n")[4]).toBe(hour);
+  });
 });
 
 describe("phone numbers", () => {

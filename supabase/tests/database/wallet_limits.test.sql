@@ -5,7 +5,7 @@
 -- until an admin sets them; who reads and changes the limits, and the audit rows of an admin's
 -- change.
 begin;
-select plan(65);
+select plan(72);
 
 select tests.create_users('{payer, payee}', admins => '{admin}', support => '{support}');
 select tests.create_accounts('b9000000', 'USD', '{payer, payee}');
@@ -125,6 +125,36 @@ select is((public.wallet_transfer('b9100000-0000-4000-8000-00000000000a', 'b9000
                                   1000, 'USD', 'limits-admin-own-2')).amount, 1000::bigint, 'and may pay up to the limit');
 select tests.reset_role();
 
+-- ---------------------------------------------------------------- what is left to send
+create function pg_temp.left_of(p_user text) returns table (currency text, tier text, max_single bigint, max_daily bigint,
+                                                           left_today bigint, max_per_hour integer, left_this_hour integer)
+language plpgsql as $$
+begin
+  perform tests.as_user(tests.user_id(p_user));
+  return query select l.currency, l.tier, l.max_single, l.max_daily, l.left_today, l.max_per_hour, l.left_this_hour
+                 from public.wallet_limits_left() l;
+  perform tests.reset_role();
+end;
+$$;
+select results_eq($$ select * from pg_temp.left_of('payer') $$,
+  $$ values ('USD'::text, 'standard'::text, 1000::bigint, 2500::bigint, 1496::bigint, 4, 3) $$,
+  'wallet_limits_left tells the owner its limits and what is left of the UTC day and hour');
+select results_eq($$ select * from pg_temp.left_of('payee') $$,
+  $$ values ('USD'::text, 'standard'::text, 1000::bigint, 2500::bigint, 2500::bigint, 4, 4) $$,
+  'another user reads only their own account, with nothing sent');
+select pg_temp.age_usage(0, 1);
+select results_eq($$ select left_today, left_this_hour from pg_temp.left_of('payer') $$, $$ values (1496::bigint, 4) $$,
+  'an hour later the hour is whole again and the day is not');
+select pg_temp.age_usage(1, 0);
+select results_eq($$ select left_today, left_this_hour from pg_temp.left_of('payer') $$, $$ values (2500::bigint, 4) $$,
+  'on the next UTC day the day is whole again');
+select tests.as_service();
+select throws_ok($$ select * from public.wallet_limits_left() $$, '42501', null, 'the service has no limits of its own to read');
+select tests.reset_role();
+select tests.as_anon();
+select throws_ok($$ select * from public.wallet_limits_left() $$, '42501', null, 'nor has anon');
+select tests.reset_role();
+
 -- ---------------------------------------------------------------- an account's tier
 select tests.as_admin(tests.user_id('admin'));
 select is((public.wallet_set_limit_tier('b9000000-0000-4000-8000-00000000000a', 'verified')).limit_tier, 'verified',
@@ -156,6 +186,10 @@ select throws_ok($$ select pg_temp.pay_bif('limits-bif-1') $$,
   'WL009', 'no limits are set for the standard tier in BIF', 'a payment in a currency its tier has no limits in is WL009');
 select is((select count(*) from public.wallet_transactions where from_account_id = 'b9200000-0000-4000-8000-00000000000a'),
   0::bigint, 'and writes nothing');
+select results_eq($$ select currency, tier, max_single, left_today, left_this_hour from pg_temp.left_of('payer') $$,
+  $$ values ('BIF'::text, 'standard'::text, null::bigint, null::bigint, null::integer),
+            ('USD', 'verified', 5000000, 20000000 - 1001, 299) $$,
+  'wallet_limits_left shows no limits, and nothing left, in a currency the tier has none in');
 select lives_ok($$ select public.wallet_transfer('b9200000-0000-4000-8000-00000000000a', 'b9200000-0000-4000-8000-00000000000b',
                                                  100, 'BIF', 'limits-bif-service') $$,
   'the service still moves its money');

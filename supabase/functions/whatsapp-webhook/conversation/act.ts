@@ -155,6 +155,41 @@ async function history(turn: Turn): Promise<void> {
   await say(turn, `Your latest transactions (${name}):\n${rows.map((row) => historyLine(row, clock)).join("\n")}`);
 }
 
+interface LimitsRow {
+  currency: string;
+  tier: string;
+  max_single: string | null;
+  max_daily: string | null;
+  left_today: string | null;
+  max_per_hour: number | null;
+  left_this_hour: number | null;
+}
+
+function limitsLines(row: LimitsRow, dayEnds: string): string {
+  if (row.max_single === null) return `${row.currency}: payments are not open for your account yet.`;
+  const money = (minor: string) => formatMoney(BigInt(minor), row.currency);
+  return [
+    `${row.currency}, ${row.tier} tier:`,
+    `- up to ${money(row.max_single)} a payment`,
+    `- ${money(row.left_today!)} of ${money(row.max_daily!)} left today (until ${dayEnds})`,
+    `- ${row.left_this_hour} of ${row.max_per_hour} payments left this hour`,
+  ].join("\n");
+}
+
+/** What the sender may still send from each account: the limits payments and cash-outs count against. */
+async function limits(turn: Turn): Promise<void> {
+  const rows = await asUser(turn.tx, turn.sender.userId, (sp) =>
+    sp<LimitsRow[]>`
+    select currency, tier, max_single::text, max_daily::text, left_today::text, max_per_hour, left_this_hour
+      from api_private.wallet_limits_left()`);
+  if (rows.length === 0) return say(turn, "You have no wallet account yet.");
+  // The day is the UTC day: say when it ends in the sender's own time.
+  const { zone, name } = senderTimeZone(turn.sender.waId);
+  const midnightUtc = new Date(new Date().setUTCHours(24, 0, 0, 0));
+  const dayEnds = `${new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit" }).format(midnightUtc)} ${name}`;
+  await say(turn, `Your limits:\n${rows.map((row) => limitsLines(row, dayEnds)).join("\n\n")}\nCash-outs count too.`);
+}
+
 /**
  * Why the sender has no active account in `currency` to pay from or top up, and what to do: a
  * frozen or closed account (the sender's own, so nothing is revealed) is a case for support; no
@@ -369,6 +404,8 @@ export function act(turn: Turn, command: Command): Promise<void> {
       return balance(turn);
     case "history":
       return history(turn);
+    case "limits":
+      return limits(turn);
     case "send":
       return send(turn, command);
     case "topup":

@@ -33,6 +33,9 @@ describe("parseCommand", () => {
       ["/Balance", { kind: "balance" }],
       ["balance please", { kind: "balance" }],
       ["check balance", { kind: "balance" }],
+      ["limits", { kind: "limits" }],
+      ["My limit", { kind: "limits" }],
+      ["show limits please", { kind: "limits" }],
       ["My history, please", { kind: "history" }],
       ["my history pls", { kind: "history" }],
       ["balance of bob", { kind: "menu", understood: false }],
@@ -132,7 +135,9 @@ describe("parseCommand", () => {
     fc.assert(
       fc.property(fc.string({ unit: "grapheme", maxLength: 300 }), (text) => {
         const command = parseCommand(text);
-        expect(["menu", "balance", "history", "stop", "start", "send", "topup", "cashout", "usage", "tapToDecide"]).toContain(command.kind);
+        expect(["menu", "balance", "history", "limits", "stop", "start", "send", "topup", "cashout", "usage", "tapToDecide"]).toContain(
+          command.kind,
+        );
       }),
       { numRuns: 2000 },
     );
@@ -188,6 +193,7 @@ describe("ids of buttons and list rows", () => {
   it("maps the menu's rows to their commands", () => {
     expect(commandOfId(MENU_IDS.balance)).toEqual({ kind: "balance" });
     expect(commandOfId(MENU_IDS.history)).toEqual({ kind: "history" });
+    expect(commandOfId(MENU_IDS.limits)).toEqual({ kind: "limits" });
     expect(commandOfId(MENU_IDS.help)).toEqual({ kind: "menu", understood: true });
     expect(commandOfId(MENU_IDS.stop)).toEqual({ kind: "stop" });
     expect(commandOfId(MENU_IDS.start)).toEqual({ kind: "start" });

@@ -2,7 +2,7 @@
 // conversation"). Tolerant of case, extra spaces, a leading '/', emoji and punctuation at either
 // end, a currency as the region writes it, a '+' before a phone number,
 // "top up"/"cash out" written as two words or with a hyphen, "withdraw" for cash out, "check" or
-// "my" before balance and history and "please" after them, and an optional "to" before the
+// "my" before balance, history and limits and "please" after them, and an optional "to" before the
 // recipient. Amounts and phone numbers stay text here: what they mean depends on the currency
 // and the sender's region.
 // Taps on list rows and reply buttons arrive as their ids, which map back to the same commands.
@@ -12,6 +12,7 @@ export type Command =
   | { kind: "menu"; understood: boolean; unreadable?: true }
   | { kind: "balance" }
   | { kind: "history" }
+  | { kind: "limits" }
   | { kind: "stop" }
   | { kind: "start" }
   | { kind: "send"; amount: string; currency: string | null; phone: string }
@@ -27,6 +28,7 @@ export type Command =
 export const MENU_IDS = {
   balance: "cmd:balance",
   history: "cmd:history",
+  limits: "cmd:limits",
   help: "cmd:help",
   stop: "cmd:stop",
   start: "cmd:start",
@@ -153,6 +155,8 @@ export function commandOfId(id: string): Command | null {
       return { kind: "balance" };
     case MENU_IDS.history:
       return { kind: "history" };
+    case MENU_IDS.limits:
+      return { kind: "limits" };
     case MENU_IDS.help:
       return { kind: "menu", understood: true };
     case MENU_IDS.stop:
@@ -163,8 +167,8 @@ export function commandOfId(id: string): Command | null {
   return null;
 }
 
-// Balance and history as people ask for them: "check balance", "my balance", "history please".
-const ASKED_FOR = /^(?:(?:check|my|show) )?(balance|history)(?:,? (?:please|pls))?$/;
+// Balance, history and limits as people ask for them: "check balance", "my limits", "history please".
+const ASKED_FOR = /^(?:(?:check|my|show) )?(balance|history|limits?)(?:,? (?:please|pls))?$/;
 // The ways to write the verbs of the money commands. A Map, not an object: a typed word such as
 // "constructor" must not find a property every object has.
 const MONEY_VERBS: ReadonlyMap<string, "topup" | "cashout"> = new Map([
@@ -181,7 +185,7 @@ export function parseCommand(text: string): Command {
   if (GREETING.test(normalized)) return { kind: "menu", understood: true };
   if (TYPED_DECISIONS.has(normalized)) return { kind: "tapToDecide" };
   const asked = ASKED_FOR.exec(normalized);
-  if (asked) return { kind: asked[1] as "balance" | "history" };
+  if (asked) return { kind: asked[1]!.startsWith("limit") ? "limits" : asked[1] as "balance" | "history" };
   const [verb = "", ...args] = normalized.split(" ");
   const joined = `${verb} ${args[0] ?? ""}`;
   if (joined === "top up" || joined === "cash out") {

@@ -108,13 +108,14 @@ export function menuMessage(understood: boolean, unreadable = false): OutboundMe
     header: "mfuko wallet",
     body: `${intro}\n\nType one of these, or pick from the list:\n` +
       "- balance\n- send 5000 0788123456 (amount, then phone)\n- topup 5000 (MoMo)\n- cashout 5000 (MoMo)\n" +
-      "- history\n- stop / start (notifications)",
+      "- history\n- limits (what you can still send)\n- stop / start (notifications)",
     button: "Menu",
     sections: [{
       title: "Your wallet",
       rows: [
         { id: MENU_IDS.balance, title: "Balance", description: "What you have available" },
         { id: MENU_IDS.history, title: "History", description: "Your latest 5 transactions" },
+        { id: MENU_IDS.limits, title: "Limits", description: "What you can still send today" },
         { id: MENU_IDS.help, title: "Help", description: "How to send, top up and cash out" },
         { id: MENU_IDS.stop, title: "Stop notifications", description: "Answers to your messages still come" },
         { id: MENU_IDS.start, title: "Start notifications", description: "Be told when money arrives" },
