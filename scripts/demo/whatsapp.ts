@@ -98,6 +98,8 @@ export async function whatsAppConversation(graph: GraphApiStandIn, options: Conv
   const [question] = await text(amina, `send 2,000 to ${local(juma.waId)}`);
   await tap(amina, confirmButton(question));
   await text(amina, "history");
+  // What she may still send today, the 2,000 counted.
+  await text(amina, "limits");
   await text(juma, "stop");
   // More than she holds: refused when asked, with her balance and how to top up.
   await text(amina, `send 100000 ${juma.waId}`);
