@@ -3,7 +3,7 @@
 #
 #   checks (tools, variables, secrets file) -> confirmation (production) -> npm test
 #   -> database reachable -> RLS audit of the target -> supabase db push -> RLS audit again
-#   -> function secrets -> every function -> health verification
+#   -> the default currency's limits -> function secrets -> every function -> health verification
 #
 #   scripts/deploy/all.sh --env staging|production [--dry-run] [--skip-migrations]
 #                         [--skip-functions] [--skip-secrets] [--yes]
@@ -285,6 +285,15 @@ push_migrations() {
   run "$SUPABASE_CLI" db push --remote="$SUPABASE_DB_URL" --yes
 }
 
+# The currency the new secrets open WhatsApp wallets in must have limits in the migrated
+# database, or every new person could receive money and pay nobody.
+check_currency_limits() {
+  if $skip_secrets; then skip_step "check the default currency's limits" "--skip-secrets"; return 0; fi
+  if $skip_migrations; then skip_step "check the default currency's limits" "--skip-migrations"; return 0; fi
+  begin_step "check the default currency's limits"
+  run node_modules/.bin/tsx scripts/deploy/check-currency-limits.ts --db-url "$SUPABASE_DB_URL" "${secrets_file#"$ROOT/"}"
+}
+
 set_function_secrets() {
   if $skip_secrets; then skip_step "set function secrets" "--skip-secrets"; return 0; fi
   begin_step "set function secrets"
@@ -350,6 +359,7 @@ main() {
   run_rls_audit "audit RLS on the target"
   push_migrations
   run_rls_audit "audit RLS after the migrations"
+  check_currency_limits
   set_function_secrets
   deploy_functions
   verify_health

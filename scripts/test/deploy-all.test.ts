@@ -67,6 +67,7 @@ const steps = [
   "audit RLS on the target",
   "push migrations",
   "audit RLS after the migrations",
+  "check the default currency's limits",
   "set function secrets",
   "deploy functions",
   "verify health",
@@ -174,6 +175,7 @@ describe("all.sh --dry-run", () => {
       `would run: npm run rls:audit -- --db-url ${maskedDb} --fail-on error`,
       `would run: node_modules/.bin/supabase db push --remote=${maskedDb} --yes`,
       `would run: npm run rls:audit -- --db-url ${maskedDb} --fail-on error`,
+      `would run: node_modules/.bin/tsx scripts/deploy/check-currency-limits.ts --db-url ${maskedDb} ${secrets}`,
       `would run: node_modules/.bin/supabase secrets set --env-file ${secrets} --remote=${projectRef} --yes`,
       `would run: node_modules/.bin/supabase secrets set MFUKO_VERSION=`,
       ...functionNames().map((name) =>
@@ -220,6 +222,7 @@ describe("all.sh --dry-run", () => {
         ["audit RLS on the target", "--skip-migrations"],
         ["push migrations", "--skip-migrations"],
         ["audit RLS after the migrations", "--skip-migrations"],
+        ["check the default currency's limits", "--skip-secrets"],
         ["set function secrets", "--skip-secrets"],
         ["deploy functions", "--skip-functions"],
       ]
