@@ -353,6 +353,10 @@ describe("refusals in words", () => {
     expect(today).toMatch(new RegExp(`^- ${rwf(Number(limits!.max_daily) - 1500)} of ${rwf(Number(limits!.max_daily))} left today`));
     expect(hour).toBe(`- ${limits!.max_per_hour - 2} of ${limits!.max_per_hour} payments left this hour`);
     expect(readable((await payer.tap({ row: "cmd:limits" }))[0]!).split("\n")[4]).toBe(hour);
+    // Frozen, the account pays nothing, whatever is left.
+    const { id } = await accountOf(payer);
+    await asServiceRole(sql, (tx) => tx`select public.wallet_set_status(${id}::uuid, 'frozen', 'test')`);
+    expect(await answer()).toEqual(["Your limits:", "RWF: your account is frozen, so it cannot pay.", "Cash-outs count too."]);
   });
 });
 

@@ -157,6 +157,7 @@ async function history(turn: Turn): Promise<void> {
 
 interface LimitsRow {
   currency: string;
+  status: string;
   tier: string;
   max_single: string | null;
   max_daily: string | null;
@@ -166,6 +167,8 @@ interface LimitsRow {
 }
 
 function limitsLines(row: LimitsRow, dayEnds: string): string {
+  // A frozen or closed account pays nothing, whatever is left of its limits.
+  if (row.status !== "active") return `${row.currency}: your account is ${row.status}, so it cannot pay.`;
   if (row.max_single === null) return `${row.currency}: payments are not open for your account yet.`;
   const money = (minor: string) => formatMoney(BigInt(minor), row.currency);
   return [
@@ -180,8 +183,8 @@ function limitsLines(row: LimitsRow, dayEnds: string): string {
 async function limits(turn: Turn): Promise<void> {
   const rows = await asUser(turn.tx, turn.sender.userId, (sp) =>
     sp<LimitsRow[]>`
-    select currency, tier, max_single::text, max_daily::text, left_today::text, max_per_hour, left_this_hour
-      from api_private.wallet_limits_left()`);
+    select l.currency, a.status, l.tier, l.max_single::text, l.max_daily::text, l.left_today::text, l.max_per_hour, l.left_this_hour
+      from api_private.wallet_limits_left() l join public.wallet_accounts a on a.id = l.account_id`);
   if (rows.length === 0) return say(turn, "You have no wallet account yet.");
   // The day is the UTC day: say when it ends in the sender's own time.
   const { zone, name } = senderTimeZone(turn.sender.waId);
