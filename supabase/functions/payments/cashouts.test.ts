@@ -146,6 +146,13 @@ describe("a cash-out to MoMo", () => {
     await assertLedgerInvariants(sql);
   });
 
+  it("MoMo's confirmed FAILED voids the hold whatever amount its record names: nothing moved", async () => {
+    const { user, id } = await userCashingOutAll(3000);
+    expect(await gateway.momo.decide((await cashOutRow(id)).reference_id, "FAILED", "PAYEE_NOT_FOUND", { amount: "3000.5" })).toBe(200);
+    expect(await cashOutRow(id)).toMatchObject({ status: "failed", hold_status: "voided" });
+    expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 3000, available: 3000 });
+  });
+
   it("MoMo's confirmed FAILED with a reason longer than a cash-out keeps still voids the hold, with the reason's first 500 characters", async () => {
     const { user, id } = await userCashingOutAll(2500);
     const reason = `PAYEE_NOT_FOUND ${"x".repeat(600)}`;

@@ -102,11 +102,11 @@ export function momoWebhookEvent(referenceId: string, callback: Callback | null,
 /** What a MoMo transfer pays out: a user's cash-out or an admin's refund to the payer. */
 export type TransferPurpose = "cashout" | "refund";
 
-/** A transfer's status as MoMo's API confirms it, its amount in minor units. */
+/** A transfer's status as MoMo's API confirms it, and for SUCCESSFUL the sum it moved (minor units). */
 interface ConfirmedTransfer {
   status: string;
   reason: string | null;
-  amount: number;
+  amount: number | null;
   currency: string;
 }
 
@@ -160,7 +160,8 @@ export function momoTransferEvent(
       await settle(tx, referenceId, {
         status: confirmed.status,
         reason: reasonText(confirmed.reason),
-        amount: toMinorUnits(confirmed.amount, confirmed.currency),
+        // Only a SUCCESSFUL moved money; a FAILED one's amount must not keep its hold.
+        amount: confirmed.status === "SUCCESSFUL" ? toMinorUnits(confirmed.amount, confirmed.currency) : null,
         currency: confirmed.currency,
       });
       return "processed";
