@@ -115,7 +115,8 @@ select audit.attach('public.wallet_tier_limits');
 -- account's currency and what is left of them in the current UTC day and hour, as
 -- private.wallet_check_limits will count the next payment. Limits are null (and so is what is
 -- left) where the tier has none in the currency: the owner cannot pay from it yet. For the
--- WhatsApp "limits" answer and apps, which cannot read the usage counter. Users only.
+-- WhatsApp "limits" answer and apps, which cannot read the usage counter. Signed-in callers
+-- only, staff included: staff paying from their own wallets are limited like everyone.
 create function api_private.wallet_limits_left()
 returns table (account_id uuid, currency text, tier text, max_single bigint, max_daily bigint, left_today bigint,
                max_per_hour integer, left_this_hour integer)
@@ -124,7 +125,7 @@ stable
 security definer set search_path = ''
 as $$
 begin
-  perform private.require_caller(array['user'], 'read its limits');
+  perform private.require_caller(array['user', 'admin', 'support'], 'read its limits');
   return query
     select a.id, a.currency, a.limit_tier, l.max_single, l.max_daily,
            -- least() keeps what is left at zero or more, and null where there is no limit.
