@@ -445,6 +445,30 @@ describe("stripe-poll for refunds", () => {
     expect(await reversalsOf(paid.credit)).toBe(1);
   });
 
+  it("a pending pyr_ refund of a py_ charge (a payment by SEPA Direct Debit or ACH) is completed once, as a re_ one", async () => {
+    const paid = await creditedTopUp(1000);
+    const stripeId = `pyr_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`;
+    gateway.stripe.refunds.set(stripeId, {
+      id: stripeId,
+      object: "refund",
+      amount: 400,
+      currency: "usd",
+      charge: `py_${paid.paymentIntentId.slice(3)}`,
+      payment_intent: paid.paymentIntentId,
+      status: "succeeded",
+      metadata: {},
+      created: Math.floor(Date.now() / 1000),
+    });
+    const [pending] = await asServiceRole(sql, (tx) =>
+      tx<{ id: string }[]>`
+      select id from api_private.refund_record_pending(${paid.paymentId}::uuid, 400, ${stripeId}, 'sepa refund')`);
+    await waitRefund(pending!.id);
+    expect((await runJob()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
+    expect(await refundStatus(pending!.id)).toBe("succeeded");
+    expect(await balanceOf(sql, paid.accountId)).toEqual({ balance: 600, available: 600 });
+    expect(await reversalsOf(paid.credit)).toBe(1);
+  });
+
   it("a pending refund Stripe failed with its webhooks lost is closed: its reservation released, its account can be closed again", async () => {
     const paid = await pendingRefund(1500, 1500);
     const elsewhere = await createUserWithAccount(sql, "USD");

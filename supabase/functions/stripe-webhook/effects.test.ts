@@ -651,6 +651,75 @@ describe("refunds reported out of order", () => {
   });
 });
 
+// Stripe names the charge of a payment made with some methods other than a card (SEPA Direct
+// Debit, ACH, a payment converted into the settlement currency) py_..., its refunds pyr_...,
+// and its Dispute objects may be du_... (Stripe's own API reference shows one): the events of
+// such a payment are Stripe's events like any other, and a refusal of their shape (400) would
+// leave the refund or the dispute unrecorded for good while Stripe has moved the money.
+describe("charges, refunds and disputes whose ids are not ch_, re_ and dp_", () => {
+  const nonCard = async (amount: number) => {
+    const topUp = await paidTopUp(amount);
+    const ref = topUp.providerRef!;
+    return { topUp, ref, charge: `py_${ref.slice(3)}` };
+  };
+
+  it("records a pyr_ refund of a py_ charge listed by charge.refunded, and its later failure", async () => {
+    const { topUp, ref, charge } = await nonCard(1000);
+    const id = `pyr_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`;
+    stripe.refunds.set(id, {
+      id,
+      object: "refund",
+      amount: 300,
+      currency: "usd",
+      charge,
+      payment_intent: ref,
+      status: "succeeded",
+      metadata: {},
+      created: Math.floor(Date.now() / 1000),
+    });
+    const response = await deliver(refunded(ref, 1000, 300, { id: charge }));
+    expect(response.status).toBe(200);
+    expect(await refundOf(id)).toMatchObject({ status: "succeeded", amount: "300" });
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 700 });
+
+    const failed = stripeEvent("refund.failed", {
+      id,
+      object: "refund",
+      amount: 300,
+      charge,
+      payment_intent: ref,
+      currency: "usd",
+      status: "failed",
+      failure_reason: "declined",
+      metadata: {},
+    });
+    expect((await deliver(failed)).status).toBe(200);
+    expect(await refundOf(id)).toMatchObject({ status: "failed" });
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 1000 });
+    await assertLedgerInvariants(sql);
+  });
+
+  it("holds the amount of a du_ dispute of a py_ charge, and takes it back when the dispute is lost", async () => {
+    const { topUp, ref, charge } = await nonCard(1000);
+    const dispute = (type: string, status: string) =>
+      stripeEvent(type, {
+        id: `du_${ref.slice(3)}`,
+        object: "dispute",
+        amount: 400,
+        currency: "usd",
+        charge,
+        payment_intent: ref,
+        reason: "fraudulent",
+        status,
+      });
+    expect((await deliver(dispute("charge.dispute.created", "needs_response"))).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1000, available: 600 });
+    expect((await deliver(dispute("charge.dispute.closed", "lost"))).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 600, available: 600 });
+    expect(await paymentOf(ref)).toMatchObject({ amount_refunded: "400" });
+  });
+});
+
 describe("subscription and invoice mirrors", () => {
   it("keeps the newest subscription state when events arrive out of order", async () => {
     const subId = `sub_${crypto.randomUUID().slice(0, 12)}`;

@@ -22,12 +22,27 @@ import {
 } from "../../webhooks/payments.ts";
 import type { AppliedOutcome, WebhookEvent } from "../../webhooks/store-then-apply.ts";
 
-const id = (prefix: string) => z.string().startsWith(prefix).max(255);
+/**
+ * An id of one kind of Stripe object: one of its `prefixes`. Some kinds have more than one: the
+ * charge of a payment made with some methods other than a card (SEPA Direct Debit, ACH, a
+ * payment converted to the settlement currency) is py_..., its refunds pyr_..., and a Dispute
+ * may be du_...; an event about one of them is refused otherwise (400), and its refund or
+ * dispute never recorded while Stripe has moved the money.
+ */
+const id = (...prefixes: [string, ...string[]]) =>
+  z.string().max(255).refine((value) => prefixes.some((prefix) => value.startsWith(prefix)), {
+    message: `must start with ${prefixes.join(" or ")}`,
+  });
+/** The ids of the objects that have several kinds of ids. */
+const CHARGE = ["ch_", "py_"] as const;
+const REFUND = ["re_", "pyr_"] as const;
+const DISPUTE = ["dp_", "du_"] as const;
 const amount = z.int().nonnegative();
 const currency = z.string().regex(/^[a-zA-Z]{3}$/, "must be a 3-letter currency code").transform((c) => c.toUpperCase());
 const metadata = z.record(z.string(), z.string()).nullish().transform((m) => m ?? {});
 /** An id, or the expanded object carrying it. */
-const reference = (prefix: string) => z.union([id(prefix), z.object({ id: id(prefix) }).transform((o) => o.id)]);
+const reference = (...prefixes: [string, ...string[]]) =>
+  z.union([id(...prefixes), z.object({ id: id(...prefixes) }).transform((o) => o.id)]);
 
 const envelope = z.object({
   id: id("evt_"),
@@ -55,18 +70,18 @@ const checkoutSession = z.object({
 });
 
 const refund = z.object({
-  id: id("re_"),
+  id: id(...REFUND),
   amount: amount.positive(),
   status: z.string().nullish(),
   reason: z.string().nullish(),
   failure_reason: z.string().nullish(),
-  charge: reference("ch_").nullish(),
+  charge: reference(...CHARGE).nullish(),
   payment_intent: reference("pi_").nullish(),
   metadata,
 });
 
 const charge = z.object({
-  id: id("ch_"),
+  id: id(...CHARGE),
   payment_intent: reference("pi_").nullish(),
   amount,
   amount_refunded: amount,
@@ -77,10 +92,10 @@ const charge = z.object({
 const refundObject = refund.extend({ currency });
 
 const dispute = z.object({
-  id: id("dp_"),
+  id: id(...DISPUTE),
   amount: amount.positive(),
   currency,
-  charge: reference("ch_"),
+  charge: reference(...CHARGE),
   payment_intent: reference("pi_").nullish(),
   reason: z.string().nullish(),
 });
@@ -136,7 +151,7 @@ export type StripeEnvelope = z.output<typeof envelope>;
  */
 export type ChargeRefunds = Settled<readonly unknown[]>;
 
-const refundedCharge = z.object({ type: z.literal("charge.refunded"), data: z.object({ object: z.object({ id: id("ch_") }) }) });
+const refundedCharge = z.object({ type: z.literal("charge.refunded"), data: z.object({ object: z.object({ id: id(...CHARGE) }) }) });
 
 /**
  * The charge whose refunds must be read from Stripe before `raw` is applied (charge.refunded:
