@@ -324,6 +324,8 @@ export interface RevolutStandIn extends StandIn<Record<string, unknown>> {
   searchIgnoresReference: boolean;
   /** GET /api/orders answers no order, as a list that does not show a new order yet would (default false). */
   searchLags: boolean;
+  /** GET /api/orders answers a bare array, as older API versions document the list, not {orders: [...]} (default false). */
+  listsBareArray: boolean;
 }
 
 /** The states in which Revolut cancels an order: nobody has paid it (pending), or its payment awaits a manual capture (authorised). */
@@ -334,8 +336,9 @@ const REVOLUT_PAYABLE = [...REVOLUT_CANCELLABLE, "processing"];
 /**
  * Revolut Merchant API with Bearer secret key and Revolut-Api-Version: POST /api/orders
  * (201 {id, token, state: pending, amount, currency, merchant_order_ext_ref, checkout_url}),
- * GET /api/orders/{id}, GET /api/orders?merchant_order_data_reference= (200 {orders: [...]}, the
- * orders whose merchant_order_data.reference it is, simplified), POST /api/orders/{id}/refund (a
+ * GET /api/orders/{id}, GET /api/orders?merchant_order_data_reference= (200 {orders: [...]}, or a
+ * bare array as older API versions document it, the orders whose merchant_order_data.reference it
+ * is, simplified), POST /api/orders/{id}/refund (a
  * completed order only, refunds never above its amount; 201 with the new order of type refund,
  * related_order_id and the request's merchant_order_data, which GET /api/orders/{id} reads like
  * any order; an Idempotency-Key seen before answers the first refund again) and POST /api/orders/{id}/cancel (a pending or authorised order only: 200 with
@@ -357,6 +360,7 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
     onRefund: null as ((refundId: string) => void) | null,
     searchIgnoresReference: false,
     searchLags: false,
+    listsBareArray: false,
   };
   const served = await listen(options.port ?? 0, requests, async (request, response, path) => {
     const text = await readBody(request);
@@ -448,7 +452,8 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
         typeof order === "object" && !standIn.searchLags &&
         (standIn.searchIgnoresReference || (order.merchant_order_data as { reference?: string } | undefined)?.reference === reference)
       );
-      return send(response, 200, { orders: orders.map(({ id, type, state, created_at }) => ({ id, type, state, created_at })) });
+      const simplified = orders.map(({ id, type, state, created_at }) => ({ id, type, state, created_at }));
+      return send(response, 200, standIn.listsBareArray ? simplified : { orders: simplified });
     }
     const match = /^\/api\/orders\/([^/]+)$/.exec(path);
     if (request.method !== "GET" || !match) return send(response, 404, { code: "not_found" });

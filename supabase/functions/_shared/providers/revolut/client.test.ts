@@ -142,6 +142,13 @@ describe("Revolut client", () => {
     } finally {
       standIn.searchIgnoresReference = false;
     }
+    // The list as older API versions document it, a bare array, finds the refund all the same.
+    standIn.listsBareArray = true;
+    try {
+      expect(await client.refundOrderByReference(requestId)).toMatchObject({ id: made.id, merchant_order_data: { reference: requestId } });
+    } finally {
+      standIn.listsBareArray = false;
+    }
     await expect(createRevolutClient({ baseUrl: standIn.url, ...credentials, secretKey: "sk_wrong" }).refundOrderByReference(requestId))
       .rejects.toMatchObject({ name: "RevolutApiError", kind: "unavailable", httpStatus: 401 });
   });

@@ -72,10 +72,12 @@ export const refundOrderSchema = z.looseObject({
 });
 export type RefundOrder = z.output<typeof refundOrderSchema>;
 
-/** Retrieve an order list: the orders, simplified (their ids), wrapped in `orders`. */
-const orderListSchema = z.looseObject({
-  orders: z.array(z.looseObject({ id: z.string().min(1).max(255), type: z.string().max(32).nullish() })),
-});
+/**
+ * Retrieve an order list: the orders, simplified (their ids), wrapped in `orders` as the current
+ * API versions answer, or as the bare array older versions document; either is read as the list.
+ */
+const listedOrders = z.array(z.looseObject({ id: z.string().min(1).max(255), type: z.string().max(32).nullish() }));
+const orderListSchema = z.union([z.looseObject({ orders: listedOrders }).transform((list) => list.orders), listedOrders]);
 
 export interface NewRefund extends RefundRequest {
   orderId: string;
@@ -226,7 +228,7 @@ export function createRevolutClient(config: RevolutClientConfig): RevolutClient 
       // Only a refund order that carries our reference is ours: a search answered loosely (a
       // filter Revolut ignored) must never name another order, which would be recorded as the
       // refund and debit the wallet for money never returned.
-      for (const listed of body.data.orders) {
+      for (const listed of body.data) {
         if (listed.type && listed.type.toLowerCase() !== "refund") continue;
         const order = await readOrder(listed.id);
         if (order.type === "refund" && order.merchant_order_data?.reference === reference) return order;
