@@ -4,6 +4,7 @@ import { useTestSql } from "../../tests/support/test-sql.ts";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { clearEnvCache } from "../_shared/env.ts";
 import { adminRequest, answerOf, createStaff, type Staff } from "../../tests/support/admin-fixtures.ts";
+import { startWithRoomInWindow } from "../../tests/support/rate-limit-probe.ts";
 import handler from "./handler.ts";
 
 const LIMIT = 3;
@@ -28,6 +29,7 @@ const list = async (token: string) =>
   answerOf(await handler.fetch(adminRequest("http://functions.local", "GET", "/admin/accounts?limit=1", { token })));
 
 it("answers 429 with Retry-After once an admin used up the limit, and counts each admin apart", async () => {
+  await startWithRoomInWindow();
   for (let i = 1; i <= LIMIT; i++) {
     const answer = await list(first.admin.token);
     expect(answer.status).toBe(200);

@@ -7,6 +7,7 @@ import { clearEnvCache } from "../_shared/env.ts";
 import { answerOf } from "../../tests/support/admin-fixtures.ts";
 import { testSql } from "../../tests/support/payments-fixtures.ts";
 import { type TopUpUser, topUpUser } from "../../tests/support/payments-gateway.ts";
+import { startWithRoomInWindow } from "../../tests/support/rate-limit-probe.ts";
 import handler from "./handler.ts";
 
 const LIMIT = 2;
@@ -38,6 +39,7 @@ const read = async (token: string) =>
   );
 
 it("answers 429 with Retry-After once a user used up the limit, and counts each user apart", async () => {
+  await startWithRoomInWindow();
   for (let i = 1; i <= LIMIT; i++) {
     const answer = await read(first.token);
     expect(answer.status).toBe(404);

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { balanceOf, createTopUp, storedEvents, uniqueClientAddress } from "../../tests/support/payments-fixtures.ts";
 import { startPaymentsGateway } from "../../tests/support/payments-gateway.ts";
 import { stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
+import { startWithRoomInWindow } from "../../tests/support/rate-limit-probe.ts";
 
 const sql = useTestSql();
 const base = testFunctionsUrl();
@@ -39,6 +40,7 @@ describe("stripe-webhook through the gateway", () => {
       const address = uniqueClientAddress();
       const forged = () =>
         fetch(stripeRequest(stripeEvent("customer.created", { id: "cus_x" }), { header: "t=1,v1=00" }, { base: gateway.url, address }));
+      await startWithRoomInWindow();
       const responses = await Promise.all(Array.from({ length: 51 }, forged));
       expect(responses.filter((r) => r.status === 401)).toHaveLength(50);
       const limited = responses.filter((r) => r.status === 429);

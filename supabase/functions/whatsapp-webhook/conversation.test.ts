@@ -14,6 +14,7 @@ import { buttonId, Person, readable, startWhatsAppGateway, type WhatsAppGateway 
 import { inboundNotification, newWaId, textOf, wamid } from "../../tests/support/whatsapp-messages.ts";
 import { whileAnswering } from "../../tests/support/provider-standins.ts";
 import { runWhatsAppSendAlone } from "../../tests/support/whatsapp-send-alone.ts";
+import { startWithRoomInWindow } from "../../tests/support/rate-limit-probe.ts";
 
 const sql = useTestSql();
 // The whole file: one block runs whatsapp-send, the others read replies sent by id.
@@ -568,6 +569,7 @@ describe("delivery", () => {
 
   it(`limits each sender to ${SENDER_LIMIT} messages a minute, and only that sender`, async () => {
     const [busy, other] = [new Person(gateway), new Person(gateway)];
+    await startWithRoomInWindow();
     const response = await busy.deliver(
       inboundNotification(busy.waId, "Busy", Array.from({ length: SENDER_LIMIT + 5 }, () => textOf("balance"))),
     );

@@ -12,6 +12,7 @@ import { functionsEnvFile, type FunctionsServer, startFunctionsServer } from "@m
 import { freePort } from "@mfuko/local-stack/ports";
 import { type RedisServer, startRedisServer } from "../support/redis-server.ts";
 import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.ts";
+import { startWithRoomInWindow } from "../support/rate-limit-probe.ts";
 
 const limit = 7;
 const requests = 20;
@@ -113,6 +114,7 @@ describe("the Postgres limiter shared by two server processes", () => {
   afterAll(() => Promise.all(servers.map((server) => server.stop())));
 
   it("lets exactly the limit through and answers the rest 429 with Retry-After", async () => {
+    await startWithRoomInWindow();
     const { responses, key } = await hammer(servers);
     expectExactLimit(responses);
     expect(await postgresHits(key)).toBe(limit);
@@ -135,6 +137,7 @@ describe("the Upstash limiter shared by two server processes", () => {
   });
 
   it("lets exactly the limit through and answers the rest 429 with Retry-After, counted in Redis", async () => {
+    await startWithRoomInWindow();
     const { responses, key } = await hammer(servers);
     expectExactLimit(responses);
     expect(await redisHits(redis.url, key)).toBe(limit);
