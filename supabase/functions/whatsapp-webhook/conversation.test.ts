@@ -545,6 +545,18 @@ describe("delivery", () => {
     expect(intents!.n).toBe(0);
   });
 
+  it("does not act on a message to another business number of the same Meta app, nor answer it from mfuko's", async () => {
+    // Meta sends every number's webhooks to the app's one callback URL (its test number's too).
+    const person = new Person(gateway);
+    const payload = inboundNotification(person.waId, "Elsewhere", [textOf("topup 5000")]);
+    payload.entry[0]!.changes[0]!.value.metadata.phone_number_id = "199999999999999";
+    expect((await person.deliver(payload)).status).toBe(200);
+    expect(gateway.graph.deliveredTo(person.waId)).toEqual([]);
+    expect(await sql`select 1 from public.whatsapp_contacts where wa_id = ${person.waId}`).toHaveLength(0);
+    // Kept as received, for the record.
+    expect(await sql`select 1 from public.whatsapp_messages where sender = ${person.waId}`).toHaveLength(1);
+  });
+
   it("answers a replayed webhook (the same wamid) once", async () => {
     const person = await newcomer();
     const payload = inboundNotification(person.waId, "Replay", [textOf("balance")]);
