@@ -557,6 +557,18 @@ describe("delivery", () => {
     expect(await sql`select 1 from public.whatsapp_messages where sender = ${person.waId}`).toHaveLength(1);
   });
 
+  it("does not count a message to another business number as a newer one of the sender's", async () => {
+    const [payer, payee] = [await newcomer(1_000), await newcomer()];
+    const now = Math.floor(Date.now() / 1000);
+    const elsewhere = inboundNotification(payer.waId, "Elsewhere", [{ ...textOf("hello"), timestamp: String(now + 60) }]);
+    elsewhere.entry[0]!.changes[0]!.value.metadata.phone_number_id = "199999999999999";
+    expect((await payer.deliver(elsewhere)).status).toBe(200);
+    // Written to mfuko before the other message, delivered after it: nothing of mfuko's overtook it.
+    expect((await payer.send({ ...textOf(`send 100 ${payee.waId}`), timestamp: String(now + 30) })).map(readable)).toEqual([
+      expect.stringMatching(/^Send 100 RWF to /),
+    ]);
+  });
+
   it("answers a replayed webhook (the same wamid) once", async () => {
     const person = await newcomer();
     const payload = inboundNotification(person.waId, "Replay", [textOf("balance")]);

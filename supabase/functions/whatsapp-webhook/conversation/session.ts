@@ -73,12 +73,18 @@ const REQUESTS_ACTED_IN_ORDER = new Set<Command["kind"]>(["send", "topup", "cash
 const OVERTAKEN = "A newer message of yours reached mfuko before this one, so this one was not acted on and nothing was " +
   "done. If you still want it, write it again.";
 
-/** Whether a message its sender wrote after `message` is already stored: `message` came late. */
+/**
+ * Whether a message its sender wrote to mfuko's number after `message` is already stored:
+ * `message` came late. (What the sender wrote to another business number, stored under that
+ * number's id, is another conversation.)
+ */
 async function overtaken(tx: TransactionSql, message: InboundMessage): Promise<boolean> {
   const [row] = await tx<{ overtaken: boolean }[]>`
-    select exists (select 1 from public.whatsapp_messages
-                    where sender = ${message.from} and direction = 'inbound'
-                      and sent_at > to_timestamp(${Number(message.timestamp)})) as overtaken`;
+    select exists (select 1 from public.whatsapp_messages m
+                    where m.sender = ${message.from} and m.direction = 'inbound'
+                      and m.sent_at > to_timestamp(${Number(message.timestamp)})
+                      and m.phone_number_id is not distinct from
+                          (select o.phone_number_id from public.whatsapp_messages o where o.wamid = ${message.id})) as overtaken`;
   return row!.overtaken;
 }
 
