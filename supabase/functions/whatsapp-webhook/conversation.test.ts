@@ -569,6 +569,22 @@ describe("delivery", () => {
     ]);
   });
 
+  it("keeps a message from a person whose number Meta withholds (a username) and still answers the others of the delivery", async () => {
+    const person = await newcomer();
+    const payload = inboundNotification(person.waId, "Known", [textOf("balance")]);
+    const hidden = { id: wamid(), from_user_id: "RW.1502576394655843", timestamp: String(Math.floor(Date.now() / 1000)), ...textOf("hi") };
+    (payload.entry[0]!.changes[0]!.value.messages as Record<string, unknown>[]).unshift(hidden);
+    (payload.entry[0]!.changes[0]!.value.contacts as Record<string, unknown>[]).unshift({
+      profile: { name: "Hidden", username: "@hidden" },
+      user_id: hidden.from_user_id,
+    });
+    const before = gateway.graph.deliveredTo(person.waId).length;
+    expect((await person.deliver(payload)).status).toBe(200);
+    expect(gateway.graph.deliveredTo(person.waId).slice(before).map(readable)).toEqual(["Your balance:\n0 RWF available"]);
+    // Stored without a number; mfuko, which serves phone numbers only, does not act on it.
+    expect(await sql`select sender, body from public.whatsapp_messages where wamid = ${hidden.id}`).toEqual([{ sender: null, body: "hi" }]);
+  });
+
   it("answers a replayed webhook (the same wamid) once", async () => {
     const person = await newcomer();
     const payload = inboundNotification(person.waId, "Replay", [textOf("balance")]);
