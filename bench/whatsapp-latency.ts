@@ -50,7 +50,7 @@ export async function runWhatsAppLatency(options: WhatsAppLatencyOptions): Promi
 
   /** Writes `body` from `waId`; the milliseconds until its reply reached the Graph API. */
   async function write(waId: string, body: string): Promise<number> {
-    const raw = JSON.stringify(inboundNotification(waId, "Bench", [textOf(body)]));
+    const raw = JSON.stringify(inboundNotification(waId, "Bench", [textOf(body)], graph.phoneNumberId));
     const replied = arrivals.get(waId)?.length ?? 0;
     const start = performance.now();
     const response = await fetch(`${server.url}/whatsapp-webhook`, {

@@ -61,7 +61,7 @@ export async function whatsAppConversation(graph: GraphApiStandIn, options: Conv
   async function write(who: { name: string; waId: string }, message: Record<string, unknown>, label: string): Promise<GraphMessage[]> {
     show(`${who.name}: ${label}`);
     const before = graph.delivered.length;
-    const body = JSON.stringify(inboundNotification(who.waId, who.name, [message]));
+    const body = JSON.stringify(inboundNotification(who.waId, who.name, [message], env.WHATSAPP_PHONE_NUMBER_ID));
     const response = await fetch(`${functionsUrl}/whatsapp-webhook`, {
       method: "POST",
       headers: {

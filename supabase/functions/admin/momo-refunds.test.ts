@@ -94,7 +94,7 @@ describe("POST /admin/payments/:id/refund of a MoMo payment", () => {
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 900, available: 900 });
     expect(await paymentRow(topUp.paymentId)).toEqual({ status: "succeeded", amount_refunded: 0 });
     const [event] = await sql<{ status: string; last_error: string }[]>`
-      select status, last_error from public.webhook_events where provider = 'momo' and event_id = ${`${reference}:SUCCESSFUL`}`;
+      select status, last_error from public.webhook_events where provider = 'momo' and event_id = ${`${reference}:refund:SUCCESSFUL`}`;
     expect(event!.status).toBe("failed");
     expect(event!.last_error).toContain(`MoMo confirmed 900 UGX for MoMo refund ${reference}, which sent 300 UGX`);
   });
@@ -196,6 +196,29 @@ describe("POST /admin/payments/:id/refund of a MoMo payment", () => {
     expect(retried.status).toBe(201);
     expect(retried.body.refund).toMatchObject({ status: "succeeded", amount: 700 });
     expect(transferPosts()).toBe(posts);
+  });
+
+  it("a refund's callback URL sent to the cash-out route cannot make MoMo's real SUCCESSFUL for the refund dead", async () => {
+    const topUp = await paidMomoTopUp(sql, gateway, 600);
+    const answer = await refund(topUp.paymentId, { amount: 600, reason: "customer asked" });
+    expect(answer.status).toBe(201);
+    const reference = answer.body.provider.refund_id as string;
+    // MoMo has paid the payer; its callback has not come yet. Whoever holds the refund's callback
+    // URL sends it to the cash-out route (the token is the reference's) until its event dies.
+    gateway.momo.settle(reference, "SUCCESSFUL");
+    const crossed = gateway.momo.transfers.get(reference)!.callbackUrl!.replace("/momo-webhook/refund/", "/momo-webhook/disbursement/");
+    for (let attempt = 0; attempt < 6; attempt += 1) {
+      const sent = await fetch(crossed, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: '{"status":"SUCCESSFUL"}',
+      });
+      await sent.body?.cancel();
+    }
+    // MoMo's own callback still records the refund: the payer was paid, the ledger says so.
+    expect(await gateway.momo.decide(reference, "SUCCESSFUL")).toBe(200);
+    expect(await refundsOf(topUp.paymentId)).toMatchObject([{ provider_refund_id: reference, status: "succeeded" }]);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 0, available: 0 });
   });
 
   it("an over-refund is refused before MoMo is asked", async () => {

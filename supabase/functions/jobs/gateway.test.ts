@@ -591,7 +591,7 @@ describe("momo-poll for refunds", () => {
     expect(await gateway.momo.decide(refund.referenceId, "SUCCESSFUL")).toBe(200);
     expect(await balanceOf(sql, refund.accountId)).toEqual({ balance: 0, available: 0 });
     expect(await storedEvents(sql, "momo", refund.referenceId)).toMatchObject([
-      { event_id: `${refund.referenceId}:SUCCESSFUL`, type: "refund.successful", status: "processed" },
+      { event_id: `${refund.referenceId}:refund:SUCCESSFUL`, type: "refund.successful", status: "processed" },
     ]);
   });
 
@@ -648,7 +648,7 @@ describe("momo-poll for refunds", () => {
     expect(await gateway.momo.decide(refund.referenceId, "SUCCESSFUL")).toBe(200);
     expect(await refundsOf(refund.paymentId)).toEqual({ refunds: ["succeeded"], amount_refunded: 1300, reversals: 1 });
     expect(await storedEvents(sql, "momo", refund.referenceId)).toMatchObject([
-      { event_id: `${refund.referenceId}:SUCCESSFUL`, type: "refund.successful", status: "processed" },
+      { event_id: `${refund.referenceId}:refund:SUCCESSFUL`, type: "refund.successful", status: "processed" },
     ]);
   });
 

@@ -182,6 +182,20 @@ describe("a cash-out to MoMo", () => {
     expect(await cashOutRow(id)).toMatchObject({ status: "paid", hold_status: "posted" });
   });
 
+  it("a cash-out's callback URL sent to the refund route cannot make MoMo's real SUCCESSFUL for the cash-out dead", async () => {
+    const { user, id } = await userCashingOutAll(3500);
+    const { reference_id: reference } = await cashOutRow(id);
+    // MoMo has paid; its callback has not come yet. The same token on the refund route, until its event dies.
+    gateway.momo.settle(reference, "SUCCESSFUL");
+    for (let attempt = 0; attempt < 6; attempt += 1) {
+      const crossed = await fetch(momoCallbackRequest(reference, { status: "SUCCESSFUL" }, {}, { base: gateway.url }, "refund"));
+      await crossed.body?.cancel();
+    }
+    expect(await gateway.momo.decide(reference, "SUCCESSFUL")).toBe(200);
+    expect(await cashOutRow(id)).toMatchObject({ status: "paid", hold_status: "posted" });
+    expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 0, available: 0 });
+  });
+
   it("MoMo confirming SUCCESSFUL for another amount than the one sent settles nothing: the hold is kept and the event fails with both sums", async () => {
     const { user, id } = await userCashingOutAll(6000);
     const { reference_id: reference } = await cashOutRow(id);

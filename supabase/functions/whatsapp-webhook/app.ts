@@ -51,7 +51,13 @@ export function createWhatsAppWebhookApp(options: AppOptions<WhatsAppWebhookDepe
     requireValidSignature(await verifyWhatsAppSignature(rawBody, c.req.header(WHATSAPP_SIGNATURE_HEADER) ?? null, WHATSAPP_APP_SECRET));
     const notification = parseJsonBody(rawBody, notificationSchema);
     const values = notification.entry.flatMap((entry) => entry.changes.map((change) => change.value));
-    const messages = values.flatMap((value) => value.messages ?? []);
+    // Meta sends the webhooks of every business number of the app's accounts to its one callback
+    // URL (Meta's test number, another product's number). Only what people write to mfuko's own
+    // number (the one it answers from) is a command; the others are stored, never acted on.
+    const ours = values.some((value) => (value.messages ?? []).length > 0)
+      ? env("WHATSAPP_PHONE_NUMBER_ID").WHATSAPP_PHONE_NUMBER_ID
+      : null;
+    const messages = values.filter((value) => value.metadata?.phone_number_id === ours).flatMap((value) => value.messages ?? []);
     const session = messages.length === 0 ? null : new ConversationSession(options.dependencies().conversation(), webhookContext(c));
     await session?.admit(messages, new Map(values.flatMap((value) => [...profileNames(value)])));
     // The answers' follow-ups (MoMo's side of a top-up or cash-out) and sends run once the

@@ -550,6 +550,46 @@ describe("delivery", () => {
     expect(intents!.n).toBe(0);
   });
 
+  it("does not act on a message to another business number of the same Meta app, nor answer it from mfuko's", async () => {
+    // Meta sends every number's webhooks to the app's one callback URL (its test number's too).
+    const person = new Person(gateway);
+    const payload = inboundNotification(person.waId, "Elsewhere", [textOf("topup 5000")]);
+    payload.entry[0]!.changes[0]!.value.metadata.phone_number_id = "199999999999999";
+    expect((await person.deliver(payload)).status).toBe(200);
+    expect(gateway.graph.deliveredTo(person.waId)).toEqual([]);
+    expect(await sql`select 1 from public.whatsapp_contacts where wa_id = ${person.waId}`).toHaveLength(0);
+    // Kept as received, for the record.
+    expect(await sql`select 1 from public.whatsapp_messages where sender = ${person.waId}`).toHaveLength(1);
+  });
+
+  it("does not count a message to another business number as a newer one of the sender's", async () => {
+    const [payer, payee] = [await newcomer(1_000), await newcomer()];
+    const now = Math.floor(Date.now() / 1000);
+    const elsewhere = inboundNotification(payer.waId, "Elsewhere", [{ ...textOf("hello"), timestamp: String(now + 60) }]);
+    elsewhere.entry[0]!.changes[0]!.value.metadata.phone_number_id = "199999999999999";
+    expect((await payer.deliver(elsewhere)).status).toBe(200);
+    // Written to mfuko before the other message, delivered after it: nothing of mfuko's overtook it.
+    expect((await payer.send({ ...textOf(`send 100 ${payee.waId}`), timestamp: String(now + 30) })).map(readable)).toEqual([
+      expect.stringMatching(/^Send 100 RWF to /),
+    ]);
+  });
+
+  it("keeps a message from a person whose number Meta withholds (a username) and still answers the others of the delivery", async () => {
+    const person = await newcomer();
+    const payload = inboundNotification(person.waId, "Known", [textOf("balance")]);
+    const hidden = { id: wamid(), from_user_id: "RW.1502576394655843", timestamp: String(Math.floor(Date.now() / 1000)), ...textOf("hi") };
+    (payload.entry[0]!.changes[0]!.value.messages as Record<string, unknown>[]).unshift(hidden);
+    (payload.entry[0]!.changes[0]!.value.contacts as Record<string, unknown>[]).unshift({
+      profile: { name: "Hidden", username: "@hidden" },
+      user_id: hidden.from_user_id,
+    });
+    const before = gateway.graph.deliveredTo(person.waId).length;
+    expect((await person.deliver(payload)).status).toBe(200);
+    expect(gateway.graph.deliveredTo(person.waId).slice(before).map(readable)).toEqual(["Your balance:\n0 RWF available"]);
+    // Stored without a number; mfuko, which serves phone numbers only, does not act on it.
+    expect(await sql`select sender, body from public.whatsapp_messages where wamid = ${hidden.id}`).toEqual([{ sender: null, body: "hi" }]);
+  });
+
   it("answers a replayed webhook (the same wamid) once", async () => {
     const person = await newcomer();
     const payload = inboundNotification(person.waId, "Replay", [textOf("balance")]);

@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { storedEvents } from "../../tests/support/payments-fixtures.ts";
 import { whatsAppRequest } from "../../tests/support/webhook-requests.ts";
-import { wamid, whatsAppNotification } from "../../tests/support/whatsapp-messages.ts";
+import { mfukoPhoneNumberId, wamid, whatsAppNotification } from "../../tests/support/whatsapp-messages.ts";
 import handler from "./handler.ts";
 
 const sql = useTestSql();
@@ -53,7 +53,7 @@ describe("inbound messages", () => {
       sender: "256712345678",
       body: "send 5000 to Bob",
       type: "text",
-      phone_number_id: "106540352242922",
+      phone_number_id: mfukoPhoneNumberId(),
     });
     expect(await message(second)).toMatchObject({ body: "Balance", type: "interactive" });
     expect(await storedEvents(sql, "whatsapp", first)).toMatchObject([{ type: "message.text", status: "processed" }]);

@@ -169,7 +169,7 @@ export function momoCallbackRequest(
   payload: unknown,
   signing: { token?: string | null; secret?: string } = {},
   options: RequestOptions = {},
-  route: "callback" | "disbursement" = "callback",
+  route: "callback" | "disbursement" | "refund" = "callback",
 ): Request {
   const token = signing.token === undefined ? momoCallbackToken(referenceId, signing.secret) : signing.token;
   const query = token === null ? "" : `?token=${token}`;

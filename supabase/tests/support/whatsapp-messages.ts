@@ -15,8 +15,15 @@ export function wamid(): string {
   return `wamid.${crypto.randomUUID().replaceAll("-", "")}`;
 }
 
-/** The envelope Meta sends one change's `value` in, from the test business account's number. */
-export function whatsAppNotification<V extends Record<string, unknown>>(value: V) {
+/**
+ * The id of the business number mfuko answers from, as the functions have it
+ * (WHATSAPP_PHONE_NUMBER_ID; the Graph API stand-in's, supabase/functions/.env.example's):
+ * messages to another number are not read as commands.
+ */
+export const mfukoPhoneNumberId = (): string => process.env.WHATSAPP_PHONE_NUMBER_ID ?? "100000000000001";
+
+/** The envelope Meta sends one change's `value` in, to mfuko's business number. */
+export function whatsAppNotification<V extends Record<string, unknown>>(value: V, phoneNumberId = mfukoPhoneNumberId()) {
   return {
     object: "whatsapp_business_account",
     entry: [{
@@ -25,7 +32,7 @@ export function whatsAppNotification<V extends Record<string, unknown>>(value: V
         field: "messages",
         value: {
           messaging_product: "whatsapp",
-          metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
+          metadata: { display_phone_number: "15550783881", phone_number_id: phoneNumberId },
           ...value,
         },
       }],
@@ -34,11 +41,16 @@ export function whatsAppNotification<V extends Record<string, unknown>>(value: V
 }
 
 /** The notification Meta sends for `messages` from `waId`. */
-export function inboundNotification(waId: string, name: string, messages: Record<string, unknown>[]) {
+export function inboundNotification(
+  waId: string,
+  name: string,
+  messages: Record<string, unknown>[],
+  phoneNumberId = mfukoPhoneNumberId(),
+) {
   return whatsAppNotification({
     contacts: [{ profile: { name }, wa_id: waId }],
     messages: messages.map((m) => ({ from: waId, id: wamid(), timestamp: String(Math.floor(Date.now() / 1000)), ...m })),
-  });
+  }, phoneNumberId);
 }
 
 export const textOf = (body: string) => ({ type: "text", text: { body } });

@@ -49,7 +49,8 @@ export interface ConversationDependencies {
 /** The fields of an inbound message the conversation reads (events.ts checks the rest). */
 export interface InboundMessage {
   id: string;
-  from: string;
+  /** The sender's phone number; absent when Meta withholds it (a WhatsApp username). */
+  from?: string;
   /** When the person sent it (unix seconds, Meta's clock). */
   timestamp: string;
   type: string;
@@ -73,21 +74,35 @@ const REQUESTS_ACTED_IN_ORDER = new Set<Command["kind"]>(["send", "topup", "cash
 const OVERTAKEN = "A newer message of yours reached mfuko before this one, so this one was not acted on and nothing was " +
   "done. If you still want it, write it again.";
 
-/** Whether a message its sender wrote after `message` is already stored: `message` came late. */
-async function overtaken(tx: TransactionSql, message: InboundMessage): Promise<boolean> {
+/** Whether `from` is a phone number as WhatsApp gives it (E.164 digits without '+'). */
+const isWaId = (from: string | undefined): from is string => from !== undefined && /^[1-9][0-9]{6,14}$/.test(from);
+
+/**
+ * Whether a message its sender wrote to mfuko's number after `message` is already stored:
+ * `message` came late. (What the sender wrote to another business number, stored under that
+ * number's id, is another conversation.)
+ */
+async function overtaken(tx: TransactionSql, message: InboundMessage & { from: string }): Promise<boolean> {
   const [row] = await tx<{ overtaken: boolean }[]>`
-    select exists (select 1 from public.whatsapp_messages
-                    where sender = ${message.from} and direction = 'inbound'
-                      and sent_at > to_timestamp(${Number(message.timestamp)})) as overtaken`;
+    select exists (select 1 from public.whatsapp_messages m
+                    where m.sender = ${message.from} and m.direction = 'inbound'
+                      and m.sent_at > to_timestamp(${Number(message.timestamp)})
+                      and m.phone_number_id is not distinct from
+                          (select o.phone_number_id from public.whatsapp_messages o where o.wamid = ${message.id})) as overtaken`;
   return row!.overtaken;
 }
 
-const profiles = z.array(z.looseObject({ wa_id: z.string(), profile: z.looseObject({ name: z.string().max(255) }).optional() }));
+// A contact whose number Meta withholds (a WhatsApp username) comes without wa_id.
+const profiles = z.array(
+  z.looseObject({ wa_id: z.string().optional(), profile: z.looseObject({ name: z.string().max(255) }).optional() }),
+);
 
 /** The profile names Meta sends with a change's messages, by wa_id. */
 export function profileNames(value: Record<string, unknown>): Map<string, string> {
   const parsed = profiles.safeParse(value.contacts ?? []);
-  return new Map(parsed.success ? parsed.data.flatMap((c) => c.profile ? [[c.wa_id, c.profile.name] as const] : []) : []);
+  return new Map(
+    parsed.success ? parsed.data.flatMap((c) => c.profile && c.wa_id !== undefined ? [[c.wa_id, c.profile.name] as const] : []) : [],
+  );
 }
 
 /**
@@ -125,10 +140,14 @@ export class ConversationSession {
 
   constructor(private readonly deps: ConversationDependencies, private readonly context: RequestContext) {}
 
-  /** Rate limit and identity, before the transaction; `names` from profileNames. */
+  /**
+   * Rate limit and identity, before the transaction; `names` from profileNames. A message
+   * without the sender's phone number (Meta withholds it for a person with a WhatsApp username)
+   * is not admitted: a wallet here is a phone number's, which MoMo pays and people pay.
+   */
   async admit(messages: readonly InboundMessage[], names: ReadonlyMap<string, string>): Promise<void> {
     for (const message of messages) {
-      if (commandOf(message) === null) continue;
+      if (commandOf(message) === null || !isWaId(message.from)) continue;
       const decision = await this.deps.limiter.limit(`whatsapp-sender:${message.from}`, this.deps.senderPerMinute);
       if (!decision.success) {
         this.deps.logger.warn("whatsapp_sender_rate_limited", { wa_id: message.from, limit: decision.limit });
@@ -147,9 +166,11 @@ export class ConversationSession {
   readonly answer = async (tx: TransactionSql, message: InboundMessage): Promise<void> => {
     const contact = this.admitted.get(message.id);
     const read = commandOf(message);
-    if (contact === undefined || read === null) return;
+    const from = message.from;
+    // Only admitted messages, each with its sender's number, are answered.
+    if (contact === undefined || read === null || from === undefined) return;
     if (contact === null) {
-      this.outboxIds.push(await enqueueReply(tx, message.from, textMessage(UNCONFIRMED_NUMBER)));
+      this.outboxIds.push(await enqueueReply(tx, from, textMessage(UNCONFIRMED_NUMBER)));
       return;
     }
     const command = contact.created ? asFirstContact(read) : read;
@@ -158,14 +179,14 @@ export class ConversationSession {
     const turn: Turn = {
       tx,
       wamid: message.id,
-      sender: { waId: message.from, userId: contact.userId },
+      sender: { waId: from, userId: contact.userId },
       settings: this.deps.settings,
       reply: async (reply) => {
-        ids.push(await enqueueReply(tx, message.from, reply));
+        ids.push(await enqueueReply(tx, from, reply));
       },
       later: (followUp) => followUps.push(followUp),
     };
-    const late = REQUESTS_ACTED_IN_ORDER.has(command.kind) && await overtaken(tx, message);
+    const late = REQUESTS_ACTED_IN_ORDER.has(command.kind) && await overtaken(tx, { ...message, from });
     await (late ? turn.reply(textMessage(OVERTAKEN)) : act(turn, command));
     // The notifications the answer's effects wrote (a payment's recipient told), sent with
     // the replies: every row queued in this transaction carries its start time.

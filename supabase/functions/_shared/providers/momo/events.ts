@@ -2,11 +2,12 @@
 // momo-webhook callback, the jobs function's momo-poll (no callback: MoMo's was lost), or an
 // admin replay. MoMo does not sign callbacks, so a body is only a hint to look: the status,
 // amount and currency applied are the ones MoMo's API confirms for the reference id
-// (client.ts). Dedupe key: reference id plus the
-// CONFIRMED status, so a callback that claims more than MoMo confirms is no failed attempt:
-// it is the confirmed status's event (processed once, a duplicate after), and whoever holds a
-// callback URL cannot push the real outcome's event to dead. When MoMo cannot be asked, the
-// key is reference id plus "unconfirmed": that event fails (and may die) on its own.
+// (client.ts). Dedupe key: reference id plus the CONFIRMED status (a refund's transfer with
+// "refund" between them: transferEventId), so a callback that claims more than MoMo confirms is
+// no failed attempt: it is the confirmed status's event (processed once, a duplicate after),
+// and whoever holds a callback URL cannot push the real outcome's event to dead. When MoMo
+// cannot be asked, the key is reference id plus "unconfirmed": that event fails (and may die)
+// on its own.
 import { z } from "zod";
 import type { TransactionSql } from "../../db.ts";
 import { jsonb } from "../../webhooks/jsonb.ts";
@@ -102,6 +103,19 @@ export function momoWebhookEvent(referenceId: string, callback: Callback | null,
 /** What a MoMo transfer pays out: a user's cash-out or an admin's refund to the payer. */
 export type TransferPurpose = "cashout" | "refund";
 
+/**
+ * The event id of a transfer's `outcome` (its confirmed status, "unconfirmed" or
+ * "not_accepted"): `<ref>:<outcome>` for a cash-out, `<ref>:refund:<outcome>` for a refund.
+ * Both are Disbursement transfers, confirmed by the same API, and the callback token is the
+ * reference's whatever the route: keyed alike, a refund's callback URL sent to the cash-out
+ * route (or a cash-out's to the refund route) would store MoMo's confirmed status under the
+ * real event's key, fail it (no such cash-out, WL007) until it is dead, and MoMo's own
+ * callback and momo-poll would then find it dead and never settle the transfer MoMo paid.
+ */
+export function transferEventId(referenceId: string, purpose: TransferPurpose, outcome: string): string {
+  return purpose === "cashout" ? `${referenceId}:${outcome}` : `${referenceId}:${purpose}:${outcome}`;
+}
+
 /** A transfer's status as MoMo's API confirms it, and for SUCCESSFUL the sum it moved (minor units). */
 interface ConfirmedTransfer {
   status: string;
@@ -136,7 +150,8 @@ const transferPurposes: Record<TransferPurpose, {
 
 /**
  * A MoMo transfer callback (a cash-out's or a refund's) as a webhook event, keyed like
- * request-to-pays on the reference id and the status MoMo's API confirms: SUCCESSFUL (for the sum
+ * request-to-pays on the reference id and the status MoMo's API confirms, and apart for each
+ * purpose (transferEventId): SUCCESSFUL (for the sum
  * sent; another is refused, and the event fails) captures the cash-out's hold or records the
  * refund, FAILED voids the hold or closes the refund
  * (cashout_settle, momo_refund_settle), PENDING changes nothing.
@@ -150,7 +165,7 @@ export function momoTransferEvent(
   const status = confirmedStatus(confirmation);
   const { type, settle } = transferPurposes[purpose];
   return {
-    eventId: `${referenceId}:${status}`,
+    eventId: transferEventId(referenceId, purpose, status),
     type: `${type}.${status.toLowerCase()}`,
     // `product` tells the admin replay to ask the Disbursement API again.
     payload: { reference_id: referenceId, product: "disbursement", purpose, callback },
@@ -178,7 +193,7 @@ export function momoTransferEvent(
 export function momoTransferNotAccepted(referenceId: string, purpose: TransferPurpose): WebhookEvent {
   const { type, notAccepted } = transferPurposes[purpose];
   return {
-    eventId: `${referenceId}:not_accepted`,
+    eventId: transferEventId(referenceId, purpose, "not_accepted"),
     type: `${type}.not_accepted`,
     payload: { reference_id: referenceId, product: "disbursement", purpose, not_accepted: true, callback: null },
     apply: async (tx): Promise<AppliedOutcome> => {

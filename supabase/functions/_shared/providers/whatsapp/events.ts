@@ -15,7 +15,10 @@ const text = z.object({ body: z.string() });
 
 const message = z.looseObject({
   id: z.string().min(1).max(255),
-  from: z.string().min(1).max(32),
+  // The person's phone number; Meta leaves it out for a person who took a WhatsApp username
+  // and hides the number (`from_user_id`, a business-scoped user id, names them then).
+  from: z.string().min(1).max(160).optional(),
+  from_user_id: z.string().max(256).optional(),
   timestamp: unixSeconds,
   type: z.string().min(1).max(64),
   text: text.optional(),
@@ -78,7 +81,7 @@ function inboundMessageEvent(m: Message, phoneNumberId: string | null, answer?: 
     apply: async (tx: TransactionSql): Promise<AppliedOutcome> => {
       const stored = await tx`
         insert into public.whatsapp_messages (wamid, direction, phone_number_id, sender, type, body, sent_at, status, status_at)
-        values (${m.id}, 'inbound', ${phoneNumberId}, ${m.from}, ${m.type}, ${messageText(m)}, ${toDate(m.timestamp)}, 'received',
+        values (${m.id}, 'inbound', ${phoneNumberId}, ${m.from ?? null}, ${m.type}, ${messageText(m)}, ${toDate(m.timestamp)}, 'received',
                 ${toDate(m.timestamp)})
         on conflict (wamid) do nothing
         returning id`;

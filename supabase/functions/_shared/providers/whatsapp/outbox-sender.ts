@@ -50,14 +50,23 @@ export interface SenderDependencies {
   whatsapp: WhatsAppSending;
 }
 
-/** The Graph API client of the environment, WHATSAPP_NOTIFY_TEMPLATE(_WITH_TEXT) and JOBS_LEASE_SECONDS. */
+/** Seconds a lease keeps beyond the two Graph API calls it covers: the database steps around them. */
+const LEASE_MARGIN_SECONDS = 10;
+
+/**
+ * The Graph API client of the environment, WHATSAPP_NOTIFY_TEMPLATE(_WITH_TEXT), and the lease:
+ * JOBS_LEASE_SECONDS, but never shorter than one row's two Graph API calls (a text refused
+ * outside the window, then its template) of up to PROVIDER_TIMEOUT_MS each. A shorter lease
+ * ran out while its sender still waited for Meta: whatsapp-send leased the row again and sent
+ * it a second time, and Meta delivered both.
+ */
 export function whatsAppSendingFromEnv(): WhatsAppSending {
-  const e = env("WHATSAPP_NOTIFY_TEMPLATE", "WHATSAPP_NOTIFY_TEMPLATE_WITH_TEXT", "JOBS_LEASE_SECONDS");
+  const e = env("WHATSAPP_NOTIFY_TEMPLATE", "WHATSAPP_NOTIFY_TEMPLATE_WITH_TEXT", "JOBS_LEASE_SECONDS", "PROVIDER_TIMEOUT_MS");
   return {
     client: whatsAppClientFromEnv(),
     notifyTemplate: e.WHATSAPP_NOTIFY_TEMPLATE ?? null,
     notifyTemplateWithText: e.WHATSAPP_NOTIFY_TEMPLATE_WITH_TEXT,
-    leaseSeconds: e.JOBS_LEASE_SECONDS,
+    leaseSeconds: Math.max(e.JOBS_LEASE_SECONDS, Math.ceil((2 * e.PROVIDER_TIMEOUT_MS) / 1000) + LEASE_MARGIN_SECONDS),
   };
 }
 
