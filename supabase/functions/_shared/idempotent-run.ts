@@ -14,6 +14,7 @@
 // is stored in a transaction of its own.
 import type { JSONValue } from "postgres";
 import type { TransactionSql } from "./db.ts";
+import { env } from "./env.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import type { StoredResponse } from "./idempotency.ts";
 import { sqlHttpError } from "./sql-errors.ts";
@@ -32,8 +33,17 @@ interface ClaimRow {
   response_body: unknown;
 }
 
-/** Longer than a provider call may take (PROVIDER_TIMEOUT_MS, 10 s) plus the database steps around it. */
-const LEASE_SECONDS = 60;
+/**
+ * How long a run across a provider's answer holds its key: longer than its provider calls may
+ * take (a MoMo transfer or request-to-pay is at most four: a token and the call, both again
+ * after a 401, each up to PROVIDER_TIMEOUT_MS) plus the database steps around them, and never
+ * under a minute. A lease that ran out while the provider still answered would let the same
+ * key's retry run beside the first.
+ */
+export function runLeaseSeconds(): number {
+  const { PROVIDER_TIMEOUT_MS } = env("PROVIDER_TIMEOUT_MS");
+  return Math.max(60, Math.ceil((4 * PROVIDER_TIMEOUT_MS) / 1000) + 20);
+}
 
 /**
  * Claims the request's key in `tx`, for the transaction (`leaseSeconds` null) or for a lease:
@@ -105,7 +115,7 @@ export type InTransaction = <T>(fn: (tx: TransactionSql) => Promise<T>) => Promi
 /**
  * Runs a change once per (caller, key) in two steps, for a change whose record must outlive
  * whatever becomes of the request once a provider has been asked: `start` writes the record
- * (or finds it again) in the transaction that claims the key for LEASE_SECONDS, which commits
+ * (or finds it again) in the transaction that claims the key for runLeaseSeconds(), which commits
  * before `finish` asks the provider, outside any transaction, for the answer; that answer is
  * stored in a transaction of its own. A refusal of start's SQL checks is the stored answer. A
  * finish that throws, or answers a 5xx, releases the key: the same key retried runs both steps
@@ -119,7 +129,7 @@ export async function runIdempotentAcross<Subject>(
 ): Promise<{ response: StoredResponse; replayed: boolean }> {
   type Started = { answered: { response: StoredResponse; replayed: boolean } } | { answered: null; subject: Subject };
   const started = await inTransaction(async (tx): Promise<Started> => {
-    const stored = await claim(tx, request, LEASE_SECONDS);
+    const stored = await claim(tx, request, runLeaseSeconds());
     if (stored) return { answered: { response: stored, replayed: true } };
     try {
       return { answered: null, subject: await tx.savepoint((sp) => start(sp)) as Subject };
