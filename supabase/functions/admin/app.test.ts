@@ -272,6 +272,19 @@ describe("validation (400, nothing written)", () => {
     expect((await call("GET", "/audit?from=0001-01-01T00:00:00Z", { token: tokens.support })).status).toBe(503);
   });
 
+  it("refuses a NUL character in a free-text filter, which no text column can hold (400, not a 500)", async () => {
+    for (
+      const [path, field] of [
+        ["/webhook-events?type=payment%00intent", "type"],
+        ["/audit?table=payments&record_id=a%00b", "record_id"],
+      ]
+    ) {
+      const answer = await call("GET", path!, { token: tokens.support });
+      expect(answer.status, path).toBe(400);
+      expect(fieldsOf(answer), path).toEqual([field]);
+    }
+  });
+
   it("checks path ids", async () => {
     expect(fieldsOf(await call("GET", "/accounts/42", { token: tokens.admin }))).toEqual(["id"]);
     const answer = await call("POST", "/transactions/42/reverse", { token: tokens.admin, body: { reason: "x" }, idempotencyKey: "k" });

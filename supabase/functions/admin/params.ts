@@ -11,6 +11,9 @@ export function pathId(c: { req: { param(name: "id"): string | undefined } }): s
   return parseOrThrow(idPath, { id: c.req.param("id") }).id;
 }
 
+/** Free text to compare with a text column: 1 to 255 characters, none of them U+0000, which no text value holds (22021, a 500). */
+export const textParam = z.string().min(1).max(255).refine((text) => !text.includes("\u0000"), "must not contain U+0000");
+
 export const currencyParam = z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as KES");
 
 // ISO 8601 (and zod) spell a year 0000, PostgreSQL's first year is 1: the cast of year 0 fails
