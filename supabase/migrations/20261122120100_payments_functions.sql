@@ -442,15 +442,17 @@ begin
   v_payment := v_lookup.payment;
   v_refund := v_lookup.refund;
   -- An admin completes only a refund recorded before its provider was asked (the admin API's
-  -- pending refund, under its request id or the provider's id: refund_begin, refund_identify)
-  -- or one recorded already. A refund first recorded here is a provider's report, which the
-  -- service makes (webhooks, polls): an admin's supabase.rpc could otherwise record a refund no
-  -- provider made, reversing the payer's credit and marking the payment refunded, which leaves
-  -- the reconciliation balanced where the same reversal through wallet_reverse is reported.
-  if v_caller = 'admin' and v_refund.id is null then
+  -- pending refund: refund_begin) once the provider named it (refund_identify), or one recorded
+  -- already. A refund first recorded here is a provider's report, which the service makes
+  -- (webhooks, polls): an admin's supabase.rpc could otherwise record a refund no provider made,
+  -- or complete one still under its request id that the provider may never have received,
+  -- reversing the payer's credit and marking the payment refunded, which leaves the
+  -- reconciliation balanced where the same reversal through wallet_reverse is reported.
+  if v_caller = 'admin' and (v_refund.id is null
+      or (v_refund.status = 'pending' and v_refund.provider_refund_id is not distinct from v_refund.refund_request_id)) then
     perform private.fail('42501', pg_catalog.format(
-      'an admin records no new refund of payment %s: refunds go through the provider (POST /admin/payments/%s/refund), '
-      'whose report records them', p_payment, p_payment));
+      'an admin records no refund of payment %s its provider has not named: refunds go through the provider '
+      '(POST /admin/payments/%s/refund), whose report records them', p_payment, p_payment));
   end if;
   if v_refund.id is not null then
     if v_refund.status <> 'pending' then
