@@ -422,6 +422,7 @@ language plpgsql
 security definer set search_path = ''
 as $$
 declare
+  v_caller text;
   v_scope uuid;
   v_payment public.payments;
   v_refund public.refunds;
@@ -432,13 +433,27 @@ declare
   v_forced boolean := false;
 begin
   -- The reversal's key scope, as wallet_reverse's: the admin, or none for the service.
-  if private.require_caller(array['service', 'admin'], 'record a refund') = 'admin' then
+  v_caller := private.require_caller(array['service', 'admin'], 'record a refund');
+  if v_caller = 'admin' then
     v_scope := auth.uid();
   end if;
   perform private.require_within(p_reason, 'reason', 'p_reason');
   v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id);
   v_payment := v_lookup.payment;
   v_refund := v_lookup.refund;
+  -- An admin completes only a refund recorded before its provider was asked (the admin API's
+  -- pending refund: refund_begin) once the provider named it (refund_identify), or one recorded
+  -- already. A refund first recorded here is a provider's report, which the service makes
+  -- (webhooks, polls): an admin's supabase.rpc could otherwise record a refund no provider made,
+  -- or complete one still under its request id that the provider may never have received,
+  -- reversing the payer's credit and marking the payment refunded, which leaves the
+  -- reconciliation balanced where the same reversal through wallet_reverse is reported.
+  if v_caller = 'admin' and (v_refund.id is null
+      or (v_refund.status = 'pending' and v_refund.provider_refund_id is not distinct from v_refund.refund_request_id)) then
+    perform private.fail('42501', pg_catalog.format(
+      'an admin records no refund of payment %s its provider has not named: refunds go through the provider '
+      '(POST /admin/payments/%s/refund), whose report records them', p_payment, p_payment));
+  end if;
   if v_refund.id is not null then
     if v_refund.status <> 'pending' then
       return v_refund;

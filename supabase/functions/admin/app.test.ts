@@ -253,6 +253,38 @@ describe("validation (400, nothing written)", () => {
     expect(fieldsOf(await call("GET", "/webhook-events?status=lost", { token: tokens.support }))).toEqual(["status"]);
   });
 
+  it("refuses year 0000, which ISO 8601 spells but PostgreSQL rejects (400, not a failed cast)", async () => {
+    const id = "00000000-0000-4000-8000-000000000001";
+    const cases: [path: string, field: string][] = [
+      ["/audit?from=0000-01-01T00:00:00Z", "from"],
+      ["/audit?to=0000-02-29T00:00:00%2B00:00", "to"],
+      ["/reconciliation?from=0000-06-01T00:00:00Z", "from"],
+      [`/accounts?cursor=${encodeCursor({ created_at: "0000-01-01T00:00:00Z", id })}`, "cursor"],
+      [`/reconciliation/reports?cursor=${encodeCursor({ report_date: "0000-01-01" })}`, "cursor"],
+      ["/reconciliation/reports/0000-01-01", "date"],
+    ];
+    for (const [path, field] of cases) {
+      const answer = await call("GET", path, { token: tokens.support });
+      expect(answer.status, path).toBe(400);
+      expect(fieldsOf(answer), path).toEqual([field]);
+    }
+    // Year 1 is PostgreSQL's first.
+    expect((await call("GET", "/audit?from=0001-01-01T00:00:00Z", { token: tokens.support })).status).toBe(503);
+  });
+
+  it("refuses a NUL character in a free-text filter, which no text column can hold (400, not a 500)", async () => {
+    for (
+      const [path, field] of [
+        ["/webhook-events?type=payment%00intent", "type"],
+        ["/audit?table=payments&record_id=a%00b", "record_id"],
+      ]
+    ) {
+      const answer = await call("GET", path!, { token: tokens.support });
+      expect(answer.status, path).toBe(400);
+      expect(fieldsOf(answer), path).toEqual([field]);
+    }
+  });
+
   it("checks path ids", async () => {
     expect(fieldsOf(await call("GET", "/accounts/42", { token: tokens.admin }))).toEqual(["id"]);
     const answer = await call("POST", "/transactions/42/reverse", { token: tokens.admin, body: { reason: "x" }, idempotencyKey: "k" });

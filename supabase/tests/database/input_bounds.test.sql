@@ -183,7 +183,7 @@ select * from pg_temp.bound('payment_record_failure p_reason', 'service',
   'p_reason must be at most 1000 characters',
   $$ select count(*) from public.payment_intents where status = 'failed' $$);
 select id as payment from public.payments where provider_payment_id = 'pi_bounds_raw_1' \gset
-select * from pg_temp.bound('refund_record p_reason', 'admin',
+select * from pg_temp.bound('refund_record p_reason', 'service',
   format($$ select public.refund_record(%L, 1, 're_bounds_1', repeat('r', 1000)) $$, :'payment'),
   format($$ select public.refund_record(%L, 1, 're_bounds_2', repeat('r', 1001)) $$, :'payment'),
   'p_reason must be at most 1000 characters',

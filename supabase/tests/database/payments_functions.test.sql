@@ -177,11 +177,12 @@ select ok(has_function_privilege('service_role', 'api_private.payment_lock(text,
           and not has_function_privilege('anon', 'api_private.payment_lock(text, text)', 'execute'),
   'payment_lock: the service only');
 
--- Admins may record refunds; support may not.
+-- An admin records no refund a provider never reported (supabase.rpc reaches refund_record):
+-- it completes only a refund recorded before its provider was asked; support records none.
 select tests.as_admin(tests.user_id('admin'));
-select results_eq(
-  $$select created_by, amount from public.refund_record((select id from public.payments where provider_payment_id = 'ord_retry'), 100, 're_admin', 'goodwill')$$,
-  $$values (tests.user_id('admin'), 100::bigint)$$, 'an admin records a refund as itself');
+select throws_ok(
+  $$select public.refund_record((select id from public.payments where provider_payment_id = 'ord_retry'), 100, 're_admin', 'goodwill')$$,
+  '42501', null, 'an admin records no new refund: no payer''s credit is reversed for a refund no provider made');
 select throws_ok($$select public.payment_record_success('stripe', 'pi_admin', null, 1, 'USD')$$, '42501', null,
   'an admin cannot record payments');
 select tests.as_support(tests.user_id('support'));

@@ -5,7 +5,7 @@
 -- refund still under its request id to any admin to ask again; who may call them and their
 -- errors.
 begin;
-select plan(39);
+select plan(40);
 
 select tests.create_users('{alice}', admins => '{admin, admin2}', support => '{helper}');
 select tests.open_account('alice', 'EUR') as account \gset
@@ -87,6 +87,8 @@ select throws_ok(format($$select api_private.refund_begin('revolut', %L, 100, 'r
 select id as stripe_refund from api_private.refund_begin('stripe', :'stripe_payment', 300, 'rr_s', 'asked') \gset
 select results_eq(format($$select provider, status, provider_refund_id, refund_request_id from public.refunds where id = %L$$, :'stripe_refund'),
   $$values ('stripe', 'pending', 'rr_s', 'rr_s')$$, 'a Stripe refund is pending under its request id');
+select throws_ok(format($$select public.refund_record(%L, 300, 'rr_s', 'x')$$, :'stripe_payment'), '42501', null,
+  'an admin (supabase.rpc) does not complete a refund its provider never named: Stripe may never have received it');
 select throws_ok(format($$select api_private.refund_begin('stripe', %L, 201, 'rr_s2', 'x')$$, :'stripe_payment'),
   'WL006', null, 'the pending Stripe refund reserves its amount: two refunds never exceed the payment');
 select is_empty($$select * from api_private.refund_identify('revolut', 'rr_s', 're_1', 'pi_rr_1', 300)$$,

@@ -5,11 +5,11 @@ import { parseOrThrow } from "../../_shared/errors.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
 import type { AdminApp, AdminRoutes } from "../types.ts";
 import { cursorSchema, limitSchema, page } from "../pagination.ts";
-import { FROM_BEFORE_TO, fromBeforeTo, timestampParam, uuidParam } from "../params.ts";
+import { FROM_BEFORE_TO, fromBeforeTo, textParam, timestampParam, uuidParam } from "../params.ts";
 
 const auditQuery = z.strictObject({
   table: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a table name").optional(),
-  record_id: z.string().min(1).max(255).optional(),
+  record_id: textParam.optional(),
   actor_id: uuidParam.optional(),
   from: timestampParam.optional(),
   to: timestampParam.optional(),

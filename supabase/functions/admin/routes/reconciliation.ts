@@ -10,7 +10,7 @@ import { HttpError, parseOrThrow } from "../../_shared/errors.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
 import type { AdminApp, AdminContext, AdminRoutes, Row } from "../types.ts";
 import { cursorSchema, limitSchema, page } from "../pagination.ts";
-import { FROM_BEFORE_TO, fromBeforeTo, timestampParam } from "../params.ts";
+import { dateParam, FROM_BEFORE_TO, fromBeforeTo, timestampParam } from "../params.ts";
 
 const reconciliationQuery = z.strictObject({
   provider: z.enum(["stripe", "momo", "revolut"]).optional(),
@@ -30,7 +30,7 @@ export const MISMATCH_KINDS = [
 /** An admin's resolutions of needs_review payments: decisions, listed apart from the mismatches. */
 const RESOLUTION_KINDS = ["rejected", "credited"] as const;
 
-const reportDate = z.iso.date({ error: "must be a date such as 2026-12-07" });
+const reportDate = dateParam;
 const reportsQuery = z.strictObject({
   limit: limitSchema,
   cursor: cursorSchema(z.strictObject({ report_date: reportDate })),

@@ -8,7 +8,7 @@ import type { AdminApp, AdminRoutes, Row } from "../types.ts";
 import { idempotentMutation, keyOnlyBody } from "../mutation.ts";
 import { registerListRoute } from "../list-route.ts";
 import { replayWebhookEvent, storedEventDecoders } from "../webhook-replay.ts";
-import { pathId } from "../params.ts";
+import { pathId, textParam } from "../params.ts";
 
 export function registerWebhookEventRoutes(app: AdminApp, routes: AdminRoutes): void {
   registerListRoute(app, routes, {
@@ -19,7 +19,7 @@ export function registerWebhookEventRoutes(app: AdminApp, routes: AdminRoutes): 
     filters: {
       provider: z.enum(["whatsapp", "stripe", "momo", "revolut"]).optional(),
       status: z.enum(["received", "processed", "ignored", "failed", "dead"]).optional(),
-      type: z.string().min(1).max(255).optional(),
+      type: textParam.optional(),
     },
   });
 
