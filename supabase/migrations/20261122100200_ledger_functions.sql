@@ -210,7 +210,8 @@ grant execute on function public.wallet_deposit(uuid, bigint, text, text, text, 
 -- towards the destination's clearing account); wallet_capture posts it once the provider
 -- confirms the payout, wallet_void releases it when the payout fails. A withdrawal or hold
 -- with p_expires_at still pending then is voided by the expire-holds job; the expiry is one
--- of the parameters an idempotent replay must repeat (another one is WL005).
+-- of the parameters an idempotent replay must repeat (another one is WL005). A new hold's
+-- expiry lies in the future (22023); a replay is answered after it too (private.wallet_reserve).
 create function public.wallet_withdraw(
   p_account uuid,
   p_amount bigint,
@@ -226,7 +227,6 @@ security definer set search_path = ''
 as $$
 begin
   perform private.require_caller(array['service'], 'withdraw');
-  perform private.wallet_require_future_expiry(p_expires_at);
   return private.wallet_reserve('withdrawal', p_account,
                                 private.wallet_system_account('clearing:' || p_destination, p_currency),
                                 p_amount, p_currency, p_idempotency_key, p_metadata, p_expires_at);
@@ -249,7 +249,6 @@ security definer set search_path = ''
 as $$
 begin
   perform private.require_caller(array['service'], 'hold funds');
-  perform private.wallet_require_future_expiry(p_expires_at);
   return private.wallet_reserve('hold', p_account, null, p_amount, p_currency, p_idempotency_key, p_metadata, p_expires_at);
 end;
 $$;

@@ -27,7 +27,7 @@ const run = randomUUID().slice(0, 8);
 beforeAll(async () => {
   sql = connect(testDatabaseUrl(), 4);
   await serveCurrency(sql, CURRENCY, { maxSingle: 1_000_000n, maxDaily: 100_000_000n, perHour: 1_000 });
-  parties = await createFundedParties(sql, CURRENCY, 3, 10_000n);
+  parties = await createFundedParties(sql, CURRENCY, 4, 10_000n);
   // Ordered by account id: the order in which every ledger writer locks user accounts.
   parties.sort((a, b) => (a.accountId < b.accountId ? -1 : 1));
 });
@@ -39,6 +39,43 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("a hold's expiry and its idempotency key", () => {
+  it("replays a hold or withdrawal whose expiry has passed: the original, not 22023", async () => {
+    // The account of the highest id: none of the lock-order test's three.
+    const payer = parties[3]!;
+    const expiresAt = new Date(Date.now() + 1000);
+    const [hold] = await callAs(sql, service, "wallet_hold", [payer.accountId, "5", CURRENCY, `eh-${run}-replay-h`, {}, expiresAt]);
+    const [withdrawal] = await callAs(sql, service, "wallet_withdraw", [
+      payer.accountId,
+      "7",
+      CURRENCY,
+      "test",
+      `eh-${run}-replay-w`,
+      {},
+      expiresAt,
+    ]);
+    await sleep(Math.max(0, expiresAt.getTime() + 300 - Date.now()));
+    // The client's retry of the same calls (a timeout, a lost answer) after the expiry.
+    const [holdAgain] = await callAs(sql, service, "wallet_hold", [payer.accountId, "5", CURRENCY, `eh-${run}-replay-h`, {}, expiresAt]);
+    const [withdrawalAgain] = await callAs(sql, service, "wallet_withdraw", [
+      payer.accountId,
+      "7",
+      CURRENCY,
+      "test",
+      `eh-${run}-replay-w`,
+      {},
+      expiresAt,
+    ]);
+    expect(holdAgain!.id).toBe(hold!.id);
+    expect(withdrawalAgain!.id).toBe(withdrawal!.id);
+    // A new key with an expiry in the past is still refused, and writes nothing.
+    await expect(callAs(sql, service, "wallet_hold", [payer.accountId, "5", CURRENCY, `eh-${run}-late`, {}, expiresAt]))
+      .rejects.toMatchObject({ code: "22023" });
+    const [late] = await sql`select count(*)::int as n from public.wallet_transactions where idempotency_key = ${`eh-${run}-late`}`;
+    expect(late!.n).toBe(0);
+  });
+});
 
 describe("expire-holds and the ledger's lock order", () => {
   it("voids the expired holds of two accounts while a payment between them runs, without a deadlock", async () => {
