@@ -132,6 +132,9 @@ as $$
 declare
   v_fields constant text[] := array['from', 'to', 'amount', 'currency', 'idempotency_key', 'description', 'metadata'];
   v_bad text;
+  v_item bigint;
+  v_field text;
+  v_value text;
 begin
   perform private.require_caller(array['service'], 'post a transfer batch');
   if p_transfers is null or jsonb_typeof(p_transfers) <> 'array'
@@ -156,6 +159,28 @@ begin
    limit 1;
   if v_bad is not null then
     perform private.fail('22023', 'invalid transfer batch, ' || v_bad);
+  end if;
+  -- Every account id a uuid (22023) and every amount an integer of at most 18 digits, as a
+  -- number or a string (WL006, as for an amount out of range): the casts below would
+  -- otherwise refuse them with their own codes (22P02, 22003), which no caller branches on.
+  -- A missing or null field is left to the checks of every transfer (wallet_request_error).
+  select e.n, x.field, x.value #>> '{}'
+    into v_item, v_field, v_value
+    from jsonb_array_elements(p_transfers) with ordinality as e(item, n)
+   cross join lateral (values (1, 'from', coalesce(e.item -> 'from', e.item -> 'p_from')),
+                              (2, 'to', coalesce(e.item -> 'to', e.item -> 'p_to')),
+                              (3, 'amount', coalesce(e.item -> 'amount', e.item -> 'p_amount'))) as x(pos, field, value)
+   where x.value is not null and jsonb_typeof(x.value) <> 'null'
+     and case when x.field = 'amount'
+              then jsonb_typeof(x.value) not in ('number', 'string') or (x.value #>> '{}') !~ '^-?[0-9]{1,18}$'
+              else jsonb_typeof(x.value) <> 'string'
+                   or (x.value #>> '{}') !~* '^(\{[0-9a-f]{4}(-?[0-9a-f]{4}){7}\}|[0-9a-f]{4}(-?[0-9a-f]{4}){7})$' end
+   order by e.n, x.pos
+   limit 1;
+  if v_field = 'amount' then
+    perform private.fail('WL006', format('invalid transfer batch, item %s: invalid amount %s', v_item, left(v_value, 100)));
+  elsif v_field is not null then
+    perform private.fail('22023', format('invalid transfer batch, item %s: %s is not a wallet account id', v_item, v_field));
   end if;
 
   return query
