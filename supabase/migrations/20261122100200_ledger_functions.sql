@@ -282,6 +282,7 @@ grant execute on function public.wallet_hold(uuid, bigint, text, text, jsonb, ti
 -- Posts all (p_amount null) or part of a pending hold; the rest of the reservation is
 -- released. The hold row itself becomes the posted transaction. A hold is captured once:
 -- a replay with the same p_idempotency_key and parameters returns it, anything else is WL008.
+-- The key is optional; a blank one is 22023.
 create function public.wallet_capture(
   p_hold_id uuid,
   p_to uuid default null,
@@ -300,6 +301,11 @@ declare
 begin
   perform private.require_caller(array['service'], 'capture a hold');
   perform private.require_within(p_idempotency_key, 'identifier', 'p_idempotency_key');
+  -- Optional, but a key when given: a blank one would name one capture like any other, and
+  -- every later capture given it (an empty default) would be WL005.
+  if btrim(p_idempotency_key) = '' then
+    perform private.fail('22023', 'p_idempotency_key must not be blank');
+  end if;
   v_hold := private.wallet_lock_hold(p_hold_id);
 
   if v_hold.status <> 'pending' then
