@@ -1080,7 +1080,8 @@ end;
 $$;
 
 -- A hold's expiry, when given, lies in the future (22023 otherwise): a hold born expired
--- would be voided by the next expire-holds run.
+-- would be voided by the next expire-holds run. Checked for a new hold only
+-- (private.wallet_reserve): the replay of a hold whose expiry has passed since returns it.
 create function private.wallet_require_future_expiry(p_expires_at timestamptz) returns void
 language plpgsql
 stable
@@ -1094,7 +1095,9 @@ end;
 $$;
 
 -- Records a hold or withdrawal (pending) and reserves its amount: available drops, balance
--- does not.
+-- does not. An expiry that is not in the future refuses a new one (22023, which rolls back
+-- its record); a replay returns the original whenever it comes, as every replay does, even
+-- after the expiry it repeats has passed.
 create function private.wallet_reserve(
   p_kind text,
   p_account uuid,
@@ -1120,6 +1123,7 @@ begin
                                array[p_currency], array[p_key], array[null::text], array[p_metadata],
                                null, p_expires_at) r;
   if v_fresh then
+    perform private.wallet_require_future_expiry(p_expires_at);
     -- A hold only reserves (a provider's dispute holds the money it already took back), so
     -- it is placed on a frozen account too; a withdrawal is a payout the user asked for.
     perform private.wallet_apply(array[p_account], array[0::bigint], array[-p_amount], false, p_kind = 'hold');

@@ -132,6 +132,9 @@ as $$
 declare
   v_fields constant text[] := array['from', 'to', 'amount', 'currency', 'idempotency_key', 'description', 'metadata'];
   v_bad text;
+  v_item bigint;
+  v_field text;
+  v_value text;
 begin
   perform private.require_caller(array['service'], 'post a transfer batch');
   if p_transfers is null or jsonb_typeof(p_transfers) <> 'array'
@@ -156,6 +159,28 @@ begin
    limit 1;
   if v_bad is not null then
     perform private.fail('22023', 'invalid transfer batch, ' || v_bad);
+  end if;
+  -- Every account id a uuid (22023) and every amount an integer of at most 18 digits, as a
+  -- number or a string (WL006, as for an amount out of range): the casts below would
+  -- otherwise refuse them with their own codes (22P02, 22003), which no caller branches on.
+  -- A missing or null field is left to the checks of every transfer (wallet_request_error).
+  select e.n, x.field, x.value #>> '{}'
+    into v_item, v_field, v_value
+    from jsonb_array_elements(p_transfers) with ordinality as e(item, n)
+   cross join lateral (values (1, 'from', coalesce(e.item -> 'from', e.item -> 'p_from')),
+                              (2, 'to', coalesce(e.item -> 'to', e.item -> 'p_to')),
+                              (3, 'amount', coalesce(e.item -> 'amount', e.item -> 'p_amount'))) as x(pos, field, value)
+   where x.value is not null and jsonb_typeof(x.value) <> 'null'
+     and case when x.field = 'amount'
+              then jsonb_typeof(x.value) not in ('number', 'string') or (x.value #>> '{}') !~ '^-?[0-9]{1,18}$'
+              else jsonb_typeof(x.value) <> 'string'
+                   or (x.value #>> '{}') !~* '^(\{[0-9a-f]{4}(-?[0-9a-f]{4}){7}\}|[0-9a-f]{4}(-?[0-9a-f]{4}){7})$' end
+   order by e.n, x.pos
+   limit 1;
+  if v_field = 'amount' then
+    perform private.fail('WL006', format('invalid transfer batch, item %s: invalid amount %s', v_item, left(v_value, 100)));
+  elsif v_field is not null then
+    perform private.fail('22023', format('invalid transfer batch, item %s: %s is not a wallet account id', v_item, v_field));
   end if;
 
   return query
@@ -210,7 +235,8 @@ grant execute on function public.wallet_deposit(uuid, bigint, text, text, text, 
 -- towards the destination's clearing account); wallet_capture posts it once the provider
 -- confirms the payout, wallet_void releases it when the payout fails. A withdrawal or hold
 -- with p_expires_at still pending then is voided by the expire-holds job; the expiry is one
--- of the parameters an idempotent replay must repeat (another one is WL005).
+-- of the parameters an idempotent replay must repeat (another one is WL005). A new hold's
+-- expiry lies in the future (22023); a replay is answered after it too (private.wallet_reserve).
 create function public.wallet_withdraw(
   p_account uuid,
   p_amount bigint,
@@ -226,7 +252,6 @@ security definer set search_path = ''
 as $$
 begin
   perform private.require_caller(array['service'], 'withdraw');
-  perform private.wallet_require_future_expiry(p_expires_at);
   return private.wallet_reserve('withdrawal', p_account,
                                 private.wallet_system_account('clearing:' || p_destination, p_currency),
                                 p_amount, p_currency, p_idempotency_key, p_metadata, p_expires_at);
@@ -249,7 +274,6 @@ security definer set search_path = ''
 as $$
 begin
   perform private.require_caller(array['service'], 'hold funds');
-  perform private.wallet_require_future_expiry(p_expires_at);
   return private.wallet_reserve('hold', p_account, null, p_amount, p_currency, p_idempotency_key, p_metadata, p_expires_at);
 end;
 $$;
@@ -258,6 +282,7 @@ grant execute on function public.wallet_hold(uuid, bigint, text, text, jsonb, ti
 -- Posts all (p_amount null) or part of a pending hold; the rest of the reservation is
 -- released. The hold row itself becomes the posted transaction. A hold is captured once:
 -- a replay with the same p_idempotency_key and parameters returns it, anything else is WL008.
+-- The key is optional; a blank one is 22023.
 create function public.wallet_capture(
   p_hold_id uuid,
   p_to uuid default null,
@@ -276,6 +301,11 @@ declare
 begin
   perform private.require_caller(array['service'], 'capture a hold');
   perform private.require_within(p_idempotency_key, 'identifier', 'p_idempotency_key');
+  -- Optional, but a key when given: a blank one would name one capture like any other, and
+  -- every later capture given it (an empty default) would be WL005.
+  if btrim(p_idempotency_key) = '' then
+    perform private.fail('22023', 'p_idempotency_key must not be blank');
+  end if;
   v_hold := private.wallet_lock_hold(p_hold_id);
 
   if v_hold.status <> 'pending' then

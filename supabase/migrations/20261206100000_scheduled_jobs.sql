@@ -282,28 +282,39 @@ create index wallet_transactions_expiring_idx on public.wallet_transactions (exp
   where status = 'pending' and expires_at is not null;
 
 -- Voids up to p_batch pending holds and withdrawals whose expires_at has passed, earliest
--- first, and returns how many: their reservations return to available.
+-- first, and returns how many: their reservations return to available. The holds are locked
+-- first (as wallet_capture and wallet_void lock theirs before any account), then the accounts
+-- they reserve from, all of them in the ledger's global lock order (users before system
+-- accounts, each by id; private.wallet_apply), and only then released: released one by one in
+-- expiry order, each release took its account's row lock in that order, and a payment between
+-- two of those accounts (which takes them by id) waited for the job while the job waited for
+-- it, a deadlock that killed one of them.
 create function api_private.expire_holds(p_batch integer) returns integer
 language plpgsql
 security definer set search_path = ''
 as $$
 declare
+  v_holds public.wallet_transactions[];
   v_hold public.wallet_transactions;
-  v_count integer := 0;
 begin
   perform private.require_caller(array['service'], 'run the expire-holds job');
   perform private.require_between(p_batch, 1, 10000, 'batch');
-  for v_hold in
-    select t.* from public.wallet_transactions t
-     where t.status = 'pending' and t.expires_at is not null and t.expires_at <= now()
-     order by t.expires_at
-     limit p_batch
-       for no key update skip locked
-  loop
+  select coalesce(array_agg(h order by h.expires_at), '{}')
+    into v_holds
+    from (select t.* from public.wallet_transactions t
+           where t.status = 'pending' and t.expires_at is not null and t.expires_at <= now()
+           order by t.expires_at
+           limit p_batch
+             for no key update skip locked) h;
+  perform 1
+     from public.wallet_accounts a
+    where a.id = any (array(select h.from_account_id from unnest(v_holds) h))
+    order by a.kind = 'system', a.id
+      for no key update;
+  foreach v_hold in array v_holds loop
     perform private.wallet_release_hold(v_hold);
-    v_count := v_count + 1;
   end loop;
-  return v_count;
+  return cardinality(v_holds);
 end;
 $$;
 grant execute on function api_private.expire_holds(integer) to service_role;

@@ -285,6 +285,36 @@ describe("refunds and disputes", () => {
       status,
     });
 
+  it("freezes the disputed amount of a hot account whose money is in its balance shards", async () => {
+    const ref = piId();
+    const topUp = await createTopUp(sql, { provider: "stripe", amount: 1000, currency: "USD", providerRef: ref });
+    await sql.begin(async (tx) => {
+      await tx`set local role service_role`;
+      await tx`select 1 from public.wallet_set_balance_shards(${topUp.accountId}::uuid, 4)`;
+    });
+    // The account's row is busy (another payment holds it) when the top-up is credited: the
+    // credit goes to a balance shard, as it does on a merchant's account paid many times at once.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const busy = sql.begin(async (tx) => {
+      await tx`select 1 from public.wallet_accounts where id = ${topUp.accountId}::uuid for no key update`;
+      locked();
+      await released;
+    });
+    await isLocked;
+    expect((await deliver(succeeded(ref, 1000))).status).toBe(200);
+    release();
+    await busy;
+    const [shards] = await sql<{ held: string }[]>`
+      select coalesce(sum(balance), 0)::text as held from public.wallet_balance_shards where account_id = ${topUp.accountId}::uuid`;
+    expect(shards!.held).toBe("1000");
+
+    expect((await deliver(disputeEvent("charge.dispute.created", ref, 400, "needs_response"))).status).toBe(200);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1000, available: 600 });
+  });
+
   it("releases the hold of a dispute that was won", async () => {
     const topUp = await paidTopUp(1000);
     const ref = topUp.providerRef!;

@@ -3,7 +3,7 @@
 -- accepted and writes; one character (or byte) more is 22023 naming the argument and its
 -- bound, and the table the call writes to does not change.
 begin;
-select plan(160);
+select plan(162);
 
 select tests.create_users('{user, payee}', admins => '{admin}');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
@@ -118,6 +118,14 @@ select * from pg_temp.bound('wallet_capture p_idempotency_key', 'service',
                                   'b6000000-0000-4000-8000-00000000000b', null, repeat('c', 256)) $$,
   'p_idempotency_key must be at most 255 characters',
   $$ select count(*) from public.wallet_entries $$);
+
+-- A blank capture key would name one capture like any other, so that the next capture given
+-- it (a caller's empty default) is refused with WL005: it is refused itself, writing nothing.
+select throws_ok($$ select public.wallet_capture((select id from public.wallet_transactions where idempotency_key = 'b-cap-hold-2'),
+                                                 'b6000000-0000-4000-8000-00000000000b', null, '  ') $$,
+  '22023', 'p_idempotency_key must not be blank', 'a blank capture key: 22023');
+select is((select status from public.wallet_transactions where idempotency_key = 'b-cap-hold-2'), 'pending',
+  'a capture refused for its blank key leaves the hold pending');
 
 -- ---------------------------------------------------------------- wallet_reverse
 select * from pg_temp.bound('wallet_reverse p_reason', 'admin',

@@ -2,7 +2,7 @@
 -- transfer_batch, balance and set_status, called as service_role (the caller matrix is in
 -- ledger_access.test.sql, holds and reversals in ledger_holds_reversals.test.sql).
 begin;
-select plan(72);
+select plan(78);
 
 -- Fixture: two users with USD accounts, alice also EUR.
 select tests.create_two_user_ledger('ac000000', 'USD');
@@ -153,10 +153,23 @@ select throws_ok($$ select public.wallet_transfer_batch('[]') $$, '22023', null,
 select throws_ok($$ select public.wallet_transfer_batch('[{"from":"ac000000-0000-4000-8000-00000000000a","sender":"x"}]') $$,
   '22023', 'invalid transfer batch, item 1: unknown or repeated field sender', 'batch with an unknown field: 22023 naming it');
 select throws_ok($$ select public.wallet_transfer_batch('[1]') $$, '22023', null, 'batch element that is not an object: 22023');
+-- A field of the wrong type is refused with the contract's code, not the cast's (22P02, 22003).
+select throws_ok($$ select public.wallet_transfer_batch('[{"from":"ac000000-0000-4000-8000-00000000000a","to":"nobody","amount":1,"currency":"USD","idempotency_key":"fn-t-1"}]') $$,
+  '22023', 'invalid transfer batch, item 1: to is not a wallet account id', 'batch with an account id that is no uuid: 22023');
+select throws_ok($$ select public.wallet_transfer_batch('[{"from":["ac000000-0000-4000-8000-00000000000a"],"to":"ac000000-0000-4000-8000-00000000000b","amount":1,"currency":"USD","idempotency_key":"fn-t-2"}]') $$,
+  '22023', 'invalid transfer batch, item 1: from is not a wallet account id', 'batch with an account id that is no string: 22023');
+select throws_ok($$ select public.wallet_transfer_batch('[{"from":"ac000000-0000-4000-8000-00000000000a","to":"ac000000-0000-4000-8000-00000000000b","amount":1.5,"currency":"USD","idempotency_key":"fn-t-3"}]') $$,
+  'WL006', 'invalid transfer batch, item 1: invalid amount 1.5', 'batch with a fractional amount: WL006');
+select throws_ok($$ select public.wallet_transfer_batch('[{"from":"ac000000-0000-4000-8000-00000000000a","to":"ac000000-0000-4000-8000-00000000000b","amount":1e30,"currency":"USD","idempotency_key":"fn-t-4"}]') $$,
+  'WL006', null, 'batch with an amount beyond bigint: WL006');
+select throws_ok($$ select public.wallet_transfer_batch('[{"from":"ac000000-0000-4000-8000-00000000000a","to":"ac000000-0000-4000-8000-00000000000b","amount":"ten","currency":"USD","idempotency_key":"fn-t-5"}]') $$,
+  'WL006', null, 'batch with an amount that is no number: WL006');
+select lives_ok($$ select public.wallet_transfer_batch('[{"from":"ac000000-0000-4000-8000-00000000000a","to":"ac000000-0000-4000-8000-00000000000b","amount":"1","currency":"USD","idempotency_key":"fn-t-6"}]') $$,
+  'an amount given as a string of digits is still accepted');
 select lives_ok($$ select public.wallet_transfer_batch((select jsonb_agg(jsonb_build_object('from', 'ac000000-0000-4000-8000-00000000000a',
      'to', 'ac000000-0000-4000-8000-00000000000b', 'amount', 1, 'currency', 'USD', 'idempotency_key', 'fn-max-' || n)) from generate_series(1, 1000) n)) $$,
   'batch of exactly 1000 is accepted');
-select is(public.wallet_balance('ac000000-0000-4000-8000-00000000000b'), 3567::bigint, 'the 1000-transfer batch moved 1000');
+select is(public.wallet_balance('ac000000-0000-4000-8000-00000000000b'), 3568::bigint, 'the 1000-transfer batch moved 1000');
 
 -- ---------------------------------------------------------------- wallet_balance
 select is(public.wallet_balance('ac000000-0000-4000-8000-00000000000a'),

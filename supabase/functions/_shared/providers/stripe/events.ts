@@ -414,9 +414,12 @@ async function holdDisputedAmount(tx: TransactionSql, dp: z.output<typeof disput
   if (await disputeClosed(tx, dp.id)) return "ignored";
   const payment = await paymentOfCharge(tx, dp.payment_intent, dp.charge);
   if (!payment.wallet_transaction_id) return "ignored"; // never credited (needs_review): nothing to freeze
+  // What the account has available: its row and its balance shards (wallet_account_balances).
+  // The row alone leaves out the credits in the shards of a hot account (a merchant paid many
+  // times at once), and the dispute then held less than was there, or nothing.
   const [account] = await tx<{ id: string; available: string; currency: string }[]>`
-    select a.id, a.available, a.currency
-      from public.wallet_transactions t join public.wallet_accounts a on a.id = t.to_account_id
+    select a.account_id as id, a.available, a.currency
+      from public.wallet_transactions t join public.wallet_account_balances a on a.account_id = t.to_account_id
      where t.id = ${payment.wallet_transaction_id}::uuid`;
   const held = Math.min(dp.amount, Number(account!.available));
   if (held <= 0) return "ignored";
