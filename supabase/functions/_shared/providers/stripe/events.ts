@@ -440,7 +440,10 @@ async function holdDisputedAmount(tx: TransactionSql, dp: z.output<typeof disput
  */
 async function settleDispute(tx: TransactionSql, dp: z.output<typeof closedDispute>): Promise<AppliedOutcome> {
   await serialiseOn(tx, `stripe-dispute:${dp.id}`);
-  const payment = await paymentOfCharge(tx, dp.payment_intent, dp.charge);
+  // Under the payment's row lock, taken before the hold's account as the refund functions take
+  // it before the deposit's: a charge.refunded of the same payment then waits instead of
+  // locking the other way round, and what remains to refund is read as it stands.
+  const payment = await paymentOfCharge(tx, dp.payment_intent, dp.charge, true);
   const [hold] = await tx<{ id: string }[]>`
     select id from public.wallet_transactions
      where idempotency_key = ${`dispute:stripe:${dp.id}`} and initiated_by is null and kind = 'hold' and status = 'pending'`;
