@@ -45,28 +45,13 @@ describe("a hold's expiry and its idempotency key", () => {
     // The account of the highest id: none of the lock-order test's three.
     const payer = parties[3]!;
     const expiresAt = new Date(Date.now() + 1000);
-    const [hold] = await callAs(sql, service, "wallet_hold", [payer.accountId, "5", CURRENCY, `eh-${run}-replay-h`, {}, expiresAt]);
-    const [withdrawal] = await callAs(sql, service, "wallet_withdraw", [
-      payer.accountId,
-      "7",
-      CURRENCY,
-      "test",
-      `eh-${run}-replay-w`,
-      {},
-      expiresAt,
-    ]);
+    const holdCall = () => callAs(sql, service, "wallet_hold", [payer.accountId, "5", CURRENCY, `eh-${run}-replay-h`, {}, expiresAt]);
+    const withdrawalCall = () =>
+      callAs(sql, service, "wallet_withdraw", [payer.accountId, "7", CURRENCY, "test", `eh-${run}-replay-w`, {}, expiresAt]);
+    const [[hold], [withdrawal]] = [await holdCall(), await withdrawalCall()];
     await sleep(Math.max(0, expiresAt.getTime() + 300 - Date.now()));
     // The client's retry of the same calls (a timeout, a lost answer) after the expiry.
-    const [holdAgain] = await callAs(sql, service, "wallet_hold", [payer.accountId, "5", CURRENCY, `eh-${run}-replay-h`, {}, expiresAt]);
-    const [withdrawalAgain] = await callAs(sql, service, "wallet_withdraw", [
-      payer.accountId,
-      "7",
-      CURRENCY,
-      "test",
-      `eh-${run}-replay-w`,
-      {},
-      expiresAt,
-    ]);
+    const [[holdAgain], [withdrawalAgain]] = [await holdCall(), await withdrawalCall()];
     expect(holdAgain!.id).toBe(hold!.id);
     expect(withdrawalAgain!.id).toBe(withdrawal!.id);
     // A new key with an expiry in the past is still refused, and writes nothing.
