@@ -128,14 +128,16 @@ begin
   perform private.require_caller(array['user', 'admin', 'support'], 'read its limits');
   return query
     select a.id, a.currency, a.limit_tier, l.max_single, l.max_daily,
-           -- least() keeps what is left at zero or more, and null where there is no limit.
-           l.max_daily - least(l.max_daily, case when u.day = (now() at time zone 'UTC')::date then u.sent_today else 0 end),
+           -- A counter of this day or hour counts, as the check rolls it (a later one too: the
+           -- clock stepped back); least() keeps what is left at zero or more, and null where
+           -- there is no limit.
+           l.max_daily - least(l.max_daily, case when u.day >= (now() at time zone 'UTC')::date then u.sent_today else 0 end),
            l.max_per_hour,
-           l.max_per_hour - least(l.max_per_hour, case when u.hour = date_trunc('hour', now(), 'UTC') then u.sent_this_hour else 0 end)
+           l.max_per_hour - least(l.max_per_hour, case when u.hour >= date_trunc('hour', now(), 'UTC') then u.sent_this_hour else 0 end)
       from public.wallet_accounts a
       left join public.wallet_tier_limits l on l.tier = a.limit_tier and l.currency = a.currency
       left join private.wallet_limit_usage u on u.account_id = a.id
-     where a.id = any (private.caller_account_ids())
+     where a.owner_id = auth.uid()
      order by a.currency, a.id;
 end;
 $$;
