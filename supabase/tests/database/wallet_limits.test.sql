@@ -5,7 +5,7 @@
 -- until an admin sets them; who reads and changes the limits, and the audit rows of an admin's
 -- change.
 begin;
-select plan(73);
+select plan(74);
 
 select tests.create_users('{payer, payee}', admins => '{admin}', support => '{support}');
 select tests.create_accounts('b9000000', 'USD', '{payer, payee}');
@@ -148,6 +148,10 @@ select results_eq($$ select left_today, left_this_hour from pg_temp.left_of('pay
 select pg_temp.age_usage(1, 0);
 select results_eq($$ select left_today, left_this_hour from pg_temp.left_of('payer') $$, $$ values (2500::bigint, 4) $$,
   'on the next UTC day the day is whole again');
+select pg_temp.age_usage(-2, 0);
+select results_eq($$ select left_today from pg_temp.left_of('payer') $$, $$ values (1496::bigint) $$,
+  'a counter of a later day (the clock stepped back) still counts, as the check counts it');
+select pg_temp.age_usage(2, 0);
 select tests.as_admin(tests.user_id('admin'));
 select results_eq($$ select currency, tier, left_today from public.wallet_limits_left() $$,
   $$ values ('USD'::text, 'standard'::text, 1500::bigint) $$,
