@@ -14,8 +14,8 @@
 // is stored in a transaction of its own.
 import type { JSONValue } from "postgres";
 import type { TransactionSql } from "./db.ts";
-import { env } from "./env.ts";
 import { errorResponse, HttpError } from "./errors.ts";
+import { leaseOutlastingCalls } from "./providers/call-lease.ts";
 import type { StoredResponse } from "./idempotency.ts";
 import { sqlHttpError } from "./sql-errors.ts";
 
@@ -41,8 +41,7 @@ interface ClaimRow {
  * key's retry run beside the first.
  */
 export function runLeaseSeconds(): number {
-  const { PROVIDER_TIMEOUT_MS } = env("PROVIDER_TIMEOUT_MS");
-  return Math.max(60, Math.ceil((4 * PROVIDER_TIMEOUT_MS) / 1000) + 20);
+  return leaseOutlastingCalls(4, 20, 60);
 }
 
 /**

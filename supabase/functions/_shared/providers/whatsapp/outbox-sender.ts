@@ -18,6 +18,7 @@
 // the message.
 import { type RequestContext, type Sql, withRequestContext } from "../../db.ts";
 import { env } from "../../env.ts";
+import { leaseOutlastingCalls } from "../call-lease.ts";
 import type { Logger } from "../../logger.ts";
 import { type OutboundMessage, WhatsAppApiError, type WhatsAppClient, whatsAppClientFromEnv } from "./client.ts";
 import { notificationText, notifyTemplateMessage } from "./notify-template.ts";
@@ -50,9 +51,6 @@ export interface SenderDependencies {
   whatsapp: WhatsAppSending;
 }
 
-/** Seconds a lease keeps beyond the two Graph API calls it covers: the database steps around them. */
-const LEASE_MARGIN_SECONDS = 10;
-
 /**
  * The Graph API client of the environment, WHATSAPP_NOTIFY_TEMPLATE(_WITH_TEXT), and the lease:
  * JOBS_LEASE_SECONDS, but never shorter than one row's two Graph API calls (a text refused
@@ -61,12 +59,12 @@ const LEASE_MARGIN_SECONDS = 10;
  * it a second time, and Meta delivered both.
  */
 export function whatsAppSendingFromEnv(): WhatsAppSending {
-  const e = env("WHATSAPP_NOTIFY_TEMPLATE", "WHATSAPP_NOTIFY_TEMPLATE_WITH_TEXT", "JOBS_LEASE_SECONDS", "PROVIDER_TIMEOUT_MS");
+  const e = env("WHATSAPP_NOTIFY_TEMPLATE", "WHATSAPP_NOTIFY_TEMPLATE_WITH_TEXT", "JOBS_LEASE_SECONDS");
   return {
     client: whatsAppClientFromEnv(),
     notifyTemplate: e.WHATSAPP_NOTIFY_TEMPLATE ?? null,
     notifyTemplateWithText: e.WHATSAPP_NOTIFY_TEMPLATE_WITH_TEXT,
-    leaseSeconds: Math.max(e.JOBS_LEASE_SECONDS, Math.ceil((2 * e.PROVIDER_TIMEOUT_MS) / 1000) + LEASE_MARGIN_SECONDS),
+    leaseSeconds: leaseOutlastingCalls(2, 10, e.JOBS_LEASE_SECONDS),
   };
 }
 
