@@ -214,6 +214,18 @@ describe("a cash-out to MoMo", () => {
     });
     await assertLedgerInvariants(sql);
   });
+
+  it("MoMo confirming SUCCESSFUL for an amount its currency cannot hold settles nothing either: the event fails naming it", async () => {
+    const { user, id } = await userCashingOutAll(2000);
+    const { reference_id: reference } = await cashOutRow(id);
+
+    expect(await gateway.momo.decide(reference, "SUCCESSFUL", undefined, { amount: "2000.5" })).toBe(500);
+    expect(await cashOutRow(id)).toMatchObject({ status: "pending", hold_status: "pending" });
+    expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 2000, available: 0 });
+    const [event] = await sql<{ last_error: string }[]>`
+      select last_error from public.webhook_events where provider = 'momo' and event_id = ${`${reference}:SUCCESSFUL`}`;
+    expect(event!.last_error).toContain("MoMo amount 2000.5 UGX has more than 0 decimals");
+  });
 });
 
 describe("a transfer MoMo declines or does not answer", () => {
