@@ -282,16 +282,17 @@ grant execute on function public.wallet_hold(uuid, bigint, text, text, jsonb, ti
 -- Posts all (p_amount null) or part of a pending hold; the rest of the reservation is
 -- released. The hold row itself becomes the posted transaction. A hold is captured once:
 -- a replay with the same p_idempotency_key and parameters returns it, anything else is WL008.
--- The key is optional; a blank one is 22023.
-create function public.wallet_capture(
+-- The key is optional; a blank one is 22023. The caller is checked by its entry points:
+-- wallet_capture (the service) and an admin's resolution of a cash-out (cashout_resolve).
+create function private.wallet_capture_hold(
   p_hold_id uuid,
-  p_to uuid default null,
-  p_amount bigint default null,
-  p_idempotency_key text default null
+  p_to uuid,
+  p_amount bigint,
+  p_idempotency_key text
 )
 returns public.wallet_transactions
 language plpgsql
-security definer set search_path = ''
+set search_path = ''
 as $$
 declare
   v_hold public.wallet_transactions;
@@ -299,7 +300,6 @@ declare
   v_amount bigint;
   v_to_currency text;
 begin
-  perform private.require_caller(array['service'], 'capture a hold');
   perform private.require_within(p_idempotency_key, 'identifier', 'p_idempotency_key');
   -- Optional, but a key when given: a blank one would name one capture like any other, and
   -- every later capture given it (an empty default) would be WL005.
@@ -370,6 +370,23 @@ begin
                                array[v_hold.hold_amount - v_amount, v_amount],
                                true, v_hold.kind = 'withdrawal');
   return v_hold;
+end;
+$$;
+
+-- The service's capture of a hold (private.wallet_capture_hold).
+create function public.wallet_capture(
+  p_hold_id uuid,
+  p_to uuid default null,
+  p_amount bigint default null,
+  p_idempotency_key text default null
+)
+returns public.wallet_transactions
+language plpgsql
+security definer set search_path = ''
+as $$
+begin
+  perform private.require_caller(array['service'], 'capture a hold');
+  return private.wallet_capture_hold(p_hold_id, p_to, p_amount, p_idempotency_key);
 end;
 $$;
 grant execute on function public.wallet_capture(uuid, uuid, bigint, text) to service_role;
