@@ -51,14 +51,18 @@ create table public.cashouts (
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   settled_at timestamptz,
+  -- The admin who settled it when no job could (cashout_resolve), and their note.
+  resolved_by uuid references auth.users (id),
+  resolution_reason text check (length(resolution_reason) <= 1000),
   constraint cashouts_idempotency_key unique (user_id, idempotency_key),
   constraint cashouts_settled check ((status = 'pending') = (settled_at is null)),
+  constraint cashouts_resolved check ((resolved_by is null) = (resolution_reason is null) and (resolved_by is null or status <> 'pending')),
   constraint cashouts_reference_is_v4 check (
     reference_id::text ~ '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$')
 );
 comment on table public.cashouts is
   'Cash-outs to MoMo: pending -> paid | failed. Written only by cashout_create, cashout_send_begin, '
-  'cashout_close_sending, cashout_settle and cashout_not_accepted.';
+  'cashout_close_sending, cashout_settle, cashout_not_accepted and cashout_resolve.';
 create index cashouts_user_idx on public.cashouts (user_id);
 create index cashouts_account_idx on public.cashouts (account_id);
 -- The momo-poll job's scan: cash-outs still pending, oldest first.
@@ -405,3 +409,51 @@ begin
 end;
 $$;
 grant execute on function api_private.cashout_not_accepted(uuid) to service_role;
+
+-- An admin's settlement of a cash-out no job can settle: MoMo confirmed it for another sum than
+-- the one sent (require_momo_sum_sent), or keeps answering PENDING. The admin learns from MoMo
+-- what happened and records it: 'paid' captures the hold as a confirmed SUCCESSFUL does (a
+-- difference between what MoMo moved and the cash-out is then an adjustment of its own, with
+-- its own reason), 'failed' voids it and gives the limits back as a FAILED does (reason
+-- 'resolved', so the person is told the money is back without the admin's note). Only once
+-- momo-poll has closed its sending, so that no send of it can reach MoMo after the admin's
+-- look-up: WL008 before that, and for a cash-out already settled. p_reason, the admin's note,
+-- is required and bounded (22023); 22023 for another outcome; WL007 for an unknown cash-out;
+-- 42501 for any caller but an admin, and for an admin's own cash-out.
+create function api_private.cashout_resolve(p_cashout uuid, p_outcome text, p_reason text)
+returns public.cashouts
+language plpgsql
+security definer set search_path = ''
+as $$
+declare
+  v_cashout public.cashouts;
+  v_what text := pg_catalog.format('cash-out %s', p_cashout);
+begin
+  perform private.require_caller(array['admin'], 'resolve cash-outs');
+  perform private.require_reason(p_reason, 'resolve a cash-out');
+  perform private.require_within(p_outcome, 'identifier', 'p_outcome');
+  if p_outcome is null or p_outcome not in ('paid', 'failed') then
+    perform private.fail('22023', pg_catalog.format('outcome %s is not paid or failed', coalesce(p_outcome, 'null')));
+  end if;
+  select c.* into v_cashout from public.cashouts c where c.id = p_cashout for update;
+  perform private.require_found(found, v_what);
+  perform private.require_not_own(array[v_cashout.user_id], 'resolve a cash-out');
+  if v_cashout.status <> 'pending' then
+    perform private.fail('WL008', pg_catalog.format('%s is already %s', v_what, v_cashout.status));
+  end if;
+  perform private.require_momo_sending_closed(v_cashout.status, v_cashout.sending_closed_at, v_what);
+  if p_outcome = 'paid' then
+    perform private.wallet_capture_hold(v_cashout.hold_id, null, null, 'cashout:' || v_cashout.id);
+  else
+    perform private.wallet_release_hold(private.wallet_lock_hold(v_cashout.hold_id));
+    perform private.wallet_limit_usage_give_back(v_cashout.account_id, v_cashout.amount, v_cashout.created_at);
+  end if;
+  update public.cashouts c
+     set status = p_outcome, settled_at = now(), reason = case when p_outcome = 'failed' then 'resolved' end,
+         resolved_by = auth.uid(), resolution_reason = p_reason
+   where c.id = v_cashout.id
+  returning * into v_cashout;
+  return v_cashout;
+end;
+$$;
+grant execute on function api_private.cashout_resolve(uuid, text, text) to authenticated;

@@ -7,14 +7,14 @@ export type Database = {
           Tables: {
             "cashouts": {
                   Row: {
-                    "account_id": string,"amount": number,"created_at": string,"currency": string,"hold_id": string,"id": string,"idempotency_key": string,"last_sent_at": string | null,"msisdn": string,"reason": string | null,"reference_id": string,"sending_closed_at": string | null,"settled_at": string | null,"status": string,"updated_at": string,"user_id": string
+                    "account_id": string,"amount": number,"created_at": string,"currency": string,"hold_id": string,"id": string,"idempotency_key": string,"last_sent_at": string | null,"msisdn": string,"reason": string | null,"reference_id": string,"resolution_reason": string | null,"resolved_by": string | null,"sending_closed_at": string | null,"settled_at": string | null,"status": string,"updated_at": string,"user_id": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "account_id": string,"amount": number,"created_at"?: string,"currency": string,"hold_id": string,"id"?: string,"idempotency_key": string,"last_sent_at"?: string | null,"msisdn": string,"reason"?: string | null,"reference_id"?: string,"sending_closed_at"?: string | null,"settled_at"?: string | null,"status"?: string,"updated_at"?: string,"user_id": string
+                    "account_id": string,"amount": number,"created_at"?: string,"currency": string,"hold_id": string,"id"?: string,"idempotency_key": string,"last_sent_at"?: string | null,"msisdn": string,"reason"?: string | null,"reference_id"?: string,"resolution_reason"?: string | null,"resolved_by"?: string | null,"sending_closed_at"?: string | null,"settled_at"?: string | null,"status"?: string,"updated_at"?: string,"user_id": string
                   }
                   Update: {
-                    "account_id"?: string,"amount"?: number,"created_at"?: string,"currency"?: string,"hold_id"?: string,"id"?: string,"idempotency_key"?: string,"last_sent_at"?: string | null,"msisdn"?: string,"reason"?: string | null,"reference_id"?: string,"sending_closed_at"?: string | null,"settled_at"?: string | null,"status"?: string,"updated_at"?: string,"user_id"?: string
+                    "account_id"?: string,"amount"?: number,"created_at"?: string,"currency"?: string,"hold_id"?: string,"id"?: string,"idempotency_key"?: string,"last_sent_at"?: string | null,"msisdn"?: string,"reason"?: string | null,"reference_id"?: string,"resolution_reason"?: string | null,"resolved_by"?: string | null,"sending_closed_at"?: string | null,"settled_at"?: string | null,"status"?: string,"updated_at"?: string,"user_id"?: string
                   }
                   Relationships: [
                     {
@@ -456,6 +456,8 @@ isOneToOne: false
 "msisdn": string,
 "reason": string | null,
 "reference_id": string,
+"resolution_reason": string | null,
+"resolved_by": string | null,
 "sending_closed_at": string | null,
 "settled_at": string | null,
 "status": string,

@@ -135,6 +135,7 @@ describe("authorization", () => {
     [`/webhook-events/${ACCOUNT}/replay`, {}],
     [`/payments/${ACCOUNT}/refund`, { amount: 1, reason: "x" }],
     [`/payments/${ACCOUNT}/resolve`, { action: "credit", reason: "x" }],
+    [`/cashouts/${ACCOUNT}/resolve`, { outcome: "failed", reason: "x" }],
     [`/whatsapp-outbox/${ACCOUNT}/replay`, {}],
   ];
 

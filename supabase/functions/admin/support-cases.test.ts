@@ -235,6 +235,68 @@ describe("a fraud case", () => {
   });
 });
 
+describe("a cash-out no job can settle", () => {
+  it("MoMo confirmed another sum: once momo-poll closed its sending an admin settles it as MoMo says, once, and the person is told", async () => {
+    const who = await person("UGX");
+    await sql`select 1 from public.wallet_deposit(${who.accountId}::uuid, 5000::bigint, 'UGX', 'momo', ${idempotencyKey()})`;
+    const [cashout] = await asUser(who.userId, (tx) =>
+      tx<{ id: string; reference_id: string }[]>`
+        select id, reference_id from api_private.cashout_create(${who.accountId}::uuid, 5000::bigint, 'UGX', ${who.phone},
+                                                               ${idempotencyKey()})`);
+    const asService = (query: (tx: postgres.TransactionSql) => Promise<unknown>) => sqlstateOf(asServiceRole(sql, query));
+    // MoMo's record says 50,000 moved: cashout_settle refuses it, and the hold stays (decision 0024).
+    expect(
+      await asService((tx) => tx`select 1 from public.cashout_settle(${cashout!.reference_id}::uuid, 'SUCCESSFUL', null, 50000, 'UGX')`),
+    )
+      .toBe("WL008");
+    const resolve = (key: string, body: unknown, token = staff.admin.token) =>
+      call("POST", `/cashouts/${cashout!.id}/resolve`, { token, idempotencyKey: key, body });
+
+    expect(refusal(await resolve(idempotencyKey(), { outcome: "failed", reason: "MoMo reversed it, ticket 88" })))
+      .toEqual({ status: 409, code: "invalid_state" });
+    expect(await asService((tx) => tx`select 1 from api_private.cashout_close_sending(${cashout!.reference_id}::uuid, 1)`)).toBeNull();
+
+    expect(refusal(await resolve(idempotencyKey(), { outcome: "failed", reason: "x" }, staff.support.token)))
+      .toEqual({ status: 403, code: "forbidden" });
+    expect(refusal(await resolve(idempotencyKey(), { outcome: "refunded", reason: "x" }))).toEqual({
+      status: 400,
+      code: "validation_failed",
+    });
+    expect(refusal(await resolve(idempotencyKey(), { outcome: "failed" }))).toEqual({ status: 400, code: "validation_failed" });
+    expect(refusal(
+      await call("POST", `/cashouts/${crypto.randomUUID()}/resolve`, {
+        token: staff.admin.token,
+        idempotencyKey: idempotencyKey(),
+        body: { outcome: "paid", reason: "x" },
+      }),
+    )).toEqual({ status: 404, code: "not_found" });
+    expect(await balanceOf(sql, who.accountId)).toEqual({ balance: 5000, available: 0 });
+
+    const key = idempotencyKey();
+    const resolved = await resolve(key, { outcome: "failed", reason: "MoMo reversed it, ticket 88" });
+    expect(resolved.status).toBe(200);
+    expect(resolved.body.cashout).toMatchObject({
+      id: cashout!.id,
+      status: "failed",
+      reason: "resolved",
+      resolved_by: staff.admin.id,
+      resolution_reason: "MoMo reversed it, ticket 88",
+    });
+    expect((await resolve(key, { outcome: "failed", reason: "MoMo reversed it, ticket 88" })).body).toEqual(resolved.body);
+    expect(refusal(await resolve(idempotencyKey(), { outcome: "paid", reason: "changed my mind" })))
+      .toEqual({ status: 409, code: "invalid_state" });
+    expect(await balanceOf(sql, who.accountId)).toEqual({ balance: 5000, available: 5000 });
+
+    const told = await sql<{ text: string }[]>`
+      select body -> 'text' ->> 'body' as text from public.whatsapp_outbox where wa_id = ${who.phone} and purpose = 'notification'`;
+    expect(told.map((row) => row.text)).toEqual([expect.stringContaining("The money is back in your wallet.")]);
+    expect(told[0]!.text).not.toContain("ticket 88");
+    const audit = await asSupport(`/audit?table=cashouts&record_id=${cashout!.id}`);
+    expect(audit.body.data[0]).toMatchObject({ actor_id: staff.admin.id, correlation_id: resolved.headers.get("x-correlation-id") });
+    expect(audit.body.data[0].new_record).toMatchObject({ status: "failed", resolution_reason: "MoMo reversed it, ticket 88" });
+  });
+});
+
 describe("the nightly reconciliation report", () => {
   it("lists the stored reports newest first with their counts and shows one day's findings", async () => {
     // Dates of their own, long past, so that the reconcile job's report of today is not touched.

@@ -7,6 +7,8 @@
 //                                   as the retry of the admin who asked for it would; any
 //                                   admin may, so that a refund past the polls' first day does
 //                                   not wait for the one admin who holds its Idempotency-Key
+// POST /admin/cashouts/:id/resolve  settles a cash-out no job can (MoMo confirmed another sum,
+//                                   or never stops answering PENDING) as MoMo says it ended
 //
 // Every refund reserves its amount as a pending refund committed before the provider is asked
 // (momo-refund.ts, _shared/money/provider-refunds.ts), so two concurrent refunds never add up to
@@ -35,6 +37,12 @@ import { REFUND_REQUEST_PREFIX } from "../../_shared/providers/refund-request.ts
 const refundBody = z.strictObject({ amount, reason, idempotency_key: idempotencyKeyField });
 
 const retryBody = z.strictObject({ idempotency_key: idempotencyKeyField });
+
+const cashOutResolveBody = z.strictObject({
+  outcome: z.enum(["paid", "failed"], { error: "must be paid or failed" }),
+  reason,
+  idempotency_key: idempotencyKeyField,
+});
 
 const resolveBody = z.strictObject({
   action: z.enum(["credit", "reject"], { error: "must be credit or reject" }),
@@ -215,4 +223,14 @@ export function registerPaymentActionRoutes(app: AdminApp, routes: AdminRoutes):
     });
   });
   app.all("/payments/:id/resolve", allowMethods("POST"));
+
+  app.post("/cashouts/:id/resolve", (c) => {
+    const id = pathId(c);
+    return idempotentMutation(c, routes, cashOutResolveBody, async (tx, input) => {
+      const [row] = await tx<{ cashout: Row }[]>`
+        select to_jsonb(k) as cashout from api_private.cashout_resolve(${id}::uuid, ${input.outcome}, ${input.reason}) k`;
+      return { status: 200, body: { cashout: row!.cashout } };
+    });
+  });
+  app.all("/cashouts/:id/resolve", allowMethods("POST"));
 }

@@ -1,0 +1,122 @@
+-- An admin's settlement of a cash-out no job can settle (api_private.cashout_resolve): only an
+-- admin, never for their own cash-out, only once momo-poll has closed its sending, once; 'paid'
+-- captures the hold, 'failed' voids it and gives the limits back; the admin and their note are
+-- on the row and in the audit trail, and a late MoMo status settles nothing more.
+begin;
+select plan(26);
+
+select tests.create_users('{owner}', '{boss}', '{helper}');
+select tests.create_accounts('c7000000', 'UGX', '{owner, boss}');
+select public.wallet_deposit('c7000000-0000-4000-8000-00000000000a', 10000, 'UGX', 'momo', 'resolve-fund');
+select public.wallet_deposit('c7000000-0000-4000-8000-00000000000b', 5000, 'UGX', 'momo', 'resolve-fund-boss');
+
+create function pg_temp.account() returns table (balance bigint, available bigint)
+language sql
+as $$ select a.balance, a.available from public.wallet_accounts a where a.id = 'c7000000-0000-4000-8000-00000000000a' $$;
+
+create function pg_temp.sent_today() returns bigint
+language sql
+as $$ select u.sent_today from private.wallet_limit_usage u where u.account_id = 'c7000000-0000-4000-8000-00000000000a' $$;
+
+select tests.as_user(tests.user_id('owner'));
+select id as paid_one, reference_id as paid_ref, hold_id as paid_hold
+  from api_private.cashout_create('c7000000-0000-4000-8000-00000000000a', 4000, 'UGX', '256772123456', 'resolve-1') \gset
+select id as failed_one, reference_id as failed_ref, hold_id as failed_hold
+  from api_private.cashout_create('c7000000-0000-4000-8000-00000000000a', 3000, 'UGX', '256772123456', 'resolve-2') \gset
+select tests.reset_role();
+select tests.as_admin(tests.user_id('boss'));
+select id as own_one, reference_id as own_ref
+  from api_private.cashout_create('c7000000-0000-4000-8000-00000000000b', 1000, 'UGX', '256772123456', 'resolve-own') \gset
+select tests.reset_role();
+select is(pg_temp.sent_today(), 7000::bigint, 'the two cash-outs count 7,000 against the owner''s day');
+
+-- ---------------------------------------------------------------- while it may still be sent
+select tests.as_admin(tests.user_id('boss'));
+select throws_ok(format($$ select api_private.cashout_resolve(%L, 'paid', 'MoMo says paid') $$, :'paid_one'),
+  'WL008', format('cash-out %s may still be sent: MoMo not knowing it fails it only once its sending is closed', :'paid_one'),
+  'an admin cannot settle a cash-out whose sending momo-poll has not closed: a send may still reach MoMo');
+select tests.reset_role();
+
+select tests.as_service();
+select api_private.cashout_close_sending(r, 1) from unnest(array[:'paid_ref', :'failed_ref', :'own_ref']::uuid[]) r;
+select tests.reset_role();
+
+-- ---------------------------------------------------------------- who may
+select tests.as_user(tests.user_id('owner'));
+select throws_ok(format($$ select api_private.cashout_resolve(%L, 'failed', 'give it back') $$, :'paid_one'),
+  '42501', 'not allowed to resolve cash-outs', 'the user cannot settle their own cash-out');
+select tests.reset_role();
+select tests.as_support(tests.user_id('helper'));
+select throws_ok(format($$ select api_private.cashout_resolve(%L, 'paid', 'x') $$, :'paid_one'),
+  '42501', 'not allowed to resolve cash-outs', 'support cannot');
+select tests.reset_role();
+select tests.as_service();
+select throws_ok(format($$ select api_private.cashout_resolve(%L, 'paid', 'x') $$, :'paid_one'),
+  '42501', null, 'the service cannot: its settlement is MoMo''s confirmed status (cashout_settle)');
+select tests.reset_role();
+select tests.as_anon();
+select throws_ok(format($$ select api_private.cashout_resolve(%L, 'paid', 'x') $$, :'paid_one'),
+  '42501', null, 'anon cannot');
+select tests.reset_role();
+select tests.as_admin(tests.user_id('boss'));
+select throws_ok(format($$ select api_private.cashout_resolve(%L, 'failed', 'my own') $$, :'own_one'),
+  '42501', 'an admin may not resolve a cash-out of their own: another admin must',
+  'an admin cannot settle a cash-out of their own');
+
+-- ---------------------------------------------------------------- bad input
+select throws_ok(format($$ select api_private.cashout_resolve(%L, 'refunded', 'x') $$, :'paid_one'),
+  '22023', 'outcome refunded is not paid or failed', 'an outcome other than paid or failed is 22023');
+select throws_ok(format($$ select api_private.cashout_resolve(%L, null, 'x') $$, :'paid_one'),
+  '22023', 'outcome null is not paid or failed', 'a missing outcome is 22023');
+select throws_ok(format($$ select api_private.cashout_resolve(%L, 'paid', '  ') $$, :'paid_one'),
+  '22023', 'a reason is required to resolve a cash-out', 'a blank reason is 22023');
+select throws_ok(format($$ select api_private.cashout_resolve(%L, 'paid', repeat('x', 1001)) $$, :'paid_one'),
+  '22023', 'p_reason must be at most 1000 characters', 'a reason over 1,000 characters is 22023');
+select throws_ok($$ select api_private.cashout_resolve('c7000000-0000-4000-8000-0000000000ff', 'paid', 'x') $$,
+  'WL007', null, 'an unknown cash-out is WL007');
+select tests.reset_role();
+select results_eq(format($$ select status, resolved_by from public.cashouts where id in (%L, %L) order by amount $$, :'failed_one', :'paid_one'),
+  $$ values ('pending', null::uuid), ('pending', null::uuid) $$, 'the refusals changed neither cash-out');
+select results_eq('select * from pg_temp.account()', $$ values (10000::bigint, 3000::bigint) $$, 'nor the account');
+
+-- ---------------------------------------------------------------- paid
+select tests.as_admin(tests.user_id('boss'));
+select results_eq(
+  format($$ select status, reason, resolved_by, resolution_reason, settled_at is not null
+              from api_private.cashout_resolve(%L, 'paid', 'MoMo paid 4,000 UGX, its record says 40,000: ticket 77') $$, :'paid_one'),
+  $$ values ('paid', null::text, tests.user_id('boss'), 'MoMo paid 4,000 UGX, its record says 40,000: ticket 77', true) $$,
+  'paid: the cash-out is paid, with the admin and their note');
+select tests.reset_role();
+select is((select status from public.wallet_transactions where id = :'paid_hold'), 'posted', 'its hold is captured');
+select results_eq('select * from pg_temp.account()', $$ values (6000::bigint, 3000::bigint) $$,
+  'the 4,000 left the balance; the other cash-out''s 3,000 stays held');
+select is(pg_temp.sent_today(), 7000::bigint, 'a paid cash-out keeps what it counted');
+select is((select actor_id from audit.log where table_name = 'cashouts' and record_id = :'paid_one' and operation = 'UPDATE'
+            and new_record ->> 'status' = 'paid'),
+  tests.user_id('boss'), 'the audit trail names the admin who settled it');
+
+select tests.as_admin(tests.user_id('boss'));
+select throws_ok(format($$ select api_private.cashout_resolve(%L, 'paid', 'again') $$, :'paid_one'),
+  'WL008', format('cash-out %s is already paid', :'paid_one'), 'a settled cash-out is not settled again');
+select throws_ok(format($$ select api_private.cashout_resolve(%L, 'failed', 'the other way') $$, :'paid_one'),
+  'WL008', format('cash-out %s is already paid', :'paid_one'), 'nor the other way');
+
+-- ---------------------------------------------------------------- failed
+select results_eq(
+  format($$ select status, reason, resolution_reason from api_private.cashout_resolve(%L, 'failed', 'MoMo reversed it') $$, :'failed_one'),
+  $$ values ('failed', 'resolved', 'MoMo reversed it') $$,
+  'failed: the cash-out fails with reason resolved (the person is not shown the admin''s note)');
+select tests.reset_role();
+select is((select status from public.wallet_transactions where id = :'failed_hold'), 'voided', 'its hold is voided');
+select results_eq('select * from pg_temp.account()', $$ values (6000::bigint, 6000::bigint) $$, 'the 3,000 is available again');
+select is(pg_temp.sent_today(), 4000::bigint, 'and the day''s limit gets it back');
+
+-- ---------------------------------------------------------------- MoMo's status, late
+select tests.as_service();
+select throws_ok(format($$ select public.cashout_settle(%L, 'SUCCESSFUL', null, 3000, 'UGX') $$, :'failed_ref'),
+  'WL008', format('cash-out %s is already failed', :'failed_ref'),
+  'a SUCCESSFUL arriving after an admin failed it settles nothing: the event fails for a person to see');
+select tests.reset_role();
+
+select * from finish();
+rollback;
