@@ -262,6 +262,22 @@ begin
 end;
 $$;
 
+-- An admin's choice among p_choices (p_argument names it: an action, an outcome), or 22023
+-- naming the choices; longer than an identifier is 22023 naming the bound.
+create function private.require_choice(p_value text, p_choices text[], p_argument text) returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  perform private.require_within(p_value, 'identifier', p_argument);
+  if p_value is null or not (p_value = any (p_choices)) then
+    perform private.fail('22023', pg_catalog.format('%s %s is not %s', p_argument, coalesce(p_value, 'null'),
+                                                    pg_catalog.array_to_string(p_choices, ' or ')));
+  end if;
+end;
+$$;
+
 -- ---------------------------------------------------------------------------------------
 -- The ledger's machinery
 -- ---------------------------------------------------------------------------------------

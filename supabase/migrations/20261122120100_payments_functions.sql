@@ -410,50 +410,30 @@ $$;
 -- completed here when the provider confirms it, so the admin's call and the provider's
 -- report of one refund are one row that moves the ledger once; its reversal takes the part
 -- of the credit the refund reserved. Any other refund's reversal leaves what the payment's
--- pending refunds reserve (WL008 beyond the rest).
-create function api_private.refund_record(
-  p_payment uuid,
+-- pending refunds reserve (WL008 beyond the rest). p_payment is locked and p_refund is its
+-- refund of p_provider_refund_id, if recorded (private.refund_lookup); p_scope is the
+-- reversal's key scope (the admin, or null for the service). The caller is checked by the
+-- entry points: refund_record, and an admin's settlement of a MoMo refund (momo_refund_resolve).
+create function private.refund_complete(
+  p_scope uuid,
+  p_payment public.payments,
+  p_refund public.refunds,
   p_amount bigint,
   p_provider_refund_id text,
-  p_reason text default null
+  p_reason text
 )
 returns public.refunds
 language plpgsql
-security definer set search_path = ''
+set search_path = ''
 as $$
 declare
-  v_caller text;
-  v_scope uuid;
-  v_payment public.payments;
-  v_refund public.refunds;
-  v_lookup record;
+  v_payment public.payments := p_payment;
+  v_refund public.refunds := p_refund;
   v_refund_id uuid := gen_random_uuid();
   v_key text;
   v_reversal public.wallet_transactions;
   v_forced boolean := false;
 begin
-  -- The reversal's key scope, as wallet_reverse's: the admin, or none for the service.
-  v_caller := private.require_caller(array['service', 'admin'], 'record a refund');
-  if v_caller = 'admin' then
-    v_scope := auth.uid();
-  end if;
-  perform private.require_within(p_reason, 'reason', 'p_reason');
-  v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id);
-  v_payment := v_lookup.payment;
-  v_refund := v_lookup.refund;
-  -- An admin completes only a refund recorded before its provider was asked (the admin API's
-  -- pending refund: refund_begin) once the provider named it (refund_identify), or one recorded
-  -- already. A refund first recorded here is a provider's report, which the service makes
-  -- (webhooks, polls): an admin's supabase.rpc could otherwise record a refund no provider made,
-  -- or complete one still under its request id that the provider may never have received,
-  -- reversing the payer's credit and marking the payment refunded, which leaves the
-  -- reconciliation balanced where the same reversal through wallet_reverse is reported.
-  if v_caller = 'admin' and (v_refund.id is null
-      or (v_refund.status = 'pending' and v_refund.provider_refund_id is not distinct from v_refund.refund_request_id)) then
-    perform private.fail('42501', pg_catalog.format(
-      'an admin records no refund of payment %s its provider has not named: refunds go through the provider '
-      '(POST /admin/payments/%s/refund), whose report records them', p_payment, p_payment));
-  end if;
   if v_refund.id is not null then
     if v_refund.status <> 'pending' then
       return v_refund;
@@ -463,7 +443,7 @@ begin
 
   if p_amount > v_payment.amount - v_payment.amount_refunded then
     perform private.fail('WL008', pg_catalog.format('refund of %s exceeds what remains of payment %s (%s)',
-      p_amount, p_payment, v_payment.amount - v_payment.amount_refunded));
+      p_amount, v_payment.id, v_payment.amount - v_payment.amount_refunded));
   end if;
 
   if v_payment.wallet_transaction_id is not null then
@@ -471,13 +451,13 @@ begin
     -- reserved while pending.
     v_key := pg_catalog.format('refund:%s:%s', v_payment.provider, v_refund_id);
     begin
-      v_reversal := private.wallet_reverse(v_scope, v_payment.wallet_transaction_id, v_key, p_amount, p_reason, false, v_refund_id);
+      v_reversal := private.wallet_reverse(p_scope, v_payment.wallet_transaction_id, v_key, p_amount, p_reason, false, v_refund_id);
     exception
       when sqlstate 'WL001' then
         v_forced := true;
     end;
     if v_forced then
-      v_reversal := private.wallet_reverse(v_scope, v_payment.wallet_transaction_id, v_key, p_amount, p_reason, true, v_refund_id);
+      v_reversal := private.wallet_reverse(p_scope, v_payment.wallet_transaction_id, v_key, p_amount, p_reason, true, v_refund_id);
     end if;
   end if;
 
@@ -491,8 +471,57 @@ begin
     returning * into v_refund;
   end if;
 
-  perform private.payment_add_refunded(p_payment, p_amount);
+  perform private.payment_add_refunded(v_payment.id, p_amount);
   return v_refund;
+end;
+$$;
+
+-- A provider's report of a refund (the service: webhooks, polls), or the admin API completing a
+-- refund its provider named in its answer (private.refund_complete).
+create function api_private.refund_record(
+  p_payment uuid,
+  p_amount bigint,
+  p_provider_refund_id text,
+  p_reason text default null
+)
+returns public.refunds
+language plpgsql
+security definer set search_path = ''
+as $$
+declare
+  v_caller text;
+  v_scope uuid;
+  v_lookup record;
+begin
+  -- The reversal's key scope, as wallet_reverse's: the admin, or none for the service.
+  v_caller := private.require_caller(array['service', 'admin'], 'record a refund');
+  if v_caller = 'admin' then
+    v_scope := auth.uid();
+  end if;
+  perform private.require_within(p_reason, 'reason', 'p_reason');
+  v_lookup := private.refund_lookup(p_payment, p_amount, p_provider_refund_id);
+  -- An admin completes only a refund recorded before its provider was asked (the admin API's
+  -- pending refund: refund_begin) once the provider named it (refund_identify), or one recorded
+  -- already. A refund first recorded here is a provider's report, which the service makes
+  -- (webhooks, polls): an admin's supabase.rpc could otherwise record a refund no provider made,
+  -- or complete one still under its request id that the provider may never have received,
+  -- reversing the payer's credit and marking the payment refunded, which leaves the
+  -- reconciliation balanced where the same reversal through wallet_reverse is reported.
+  if v_caller = 'admin' and ((v_lookup.refund).id is null
+      or ((v_lookup.refund).status = 'pending' and (v_lookup.refund).provider_refund_id is not distinct from (v_lookup.refund).refund_request_id)) then
+    perform private.fail('42501', pg_catalog.format(
+      'an admin records no refund of payment %s its provider has not named: refunds go through the provider '
+      '(POST /admin/payments/%s/refund), whose report records them', p_payment, p_payment));
+  end if;
+  -- A MoMo refund's reference is ours, named before MoMo is asked: only MoMo's confirmed status
+  -- completes it (momo_refund_settle, with its sum checked), or an admin's settlement once its
+  -- sending is closed (momo_refund_resolve).
+  if v_caller = 'admin' and (v_lookup.payment).provider = 'momo' then
+    perform private.fail('42501', pg_catalog.format(
+      'an admin completes no MoMo refund of payment %s: MoMo''s confirmed status does, or POST /admin/refunds/:id/resolve '
+      'once its sending is closed', p_payment));
+  end if;
+  return private.refund_complete(v_scope, v_lookup.payment, v_lookup.refund, p_amount, p_provider_refund_id, p_reason);
 end;
 $$;
 grant execute on function api_private.refund_record(uuid, bigint, text, text) to authenticated, service_role;

@@ -195,13 +195,8 @@ declare
   v_credit public.wallet_transactions;
 begin
   perform private.require_caller(array['service', 'admin'], 'resolve payments');
-  perform private.require_within(p_reason, 'reason', 'p_reason');
-  if p_action is null or p_action not in ('credit', 'reject') then
-    perform private.fail('22023', pg_catalog.format('action %s is not credit or reject', coalesce(p_action, 'null')));
-  end if;
-  if p_reason is null or pg_catalog.btrim(p_reason) = '' then
-    perform private.fail('22023', 'a reason is required');
-  end if;
+  perform private.require_reason(p_reason, 'resolve a payment');
+  perform private.require_choice(p_action, array['credit', 'reject'], 'action');
   select p.* into v_payment from public.payments p where p.id = p_payment for update;
   perform private.require_found(found, pg_catalog.format('payment %s', p_payment));
   perform private.require_not_own(array[v_payment.user_id,

@@ -431,10 +431,7 @@ declare
 begin
   perform private.require_caller(array['admin'], 'resolve cash-outs');
   perform private.require_reason(p_reason, 'resolve a cash-out');
-  perform private.require_within(p_outcome, 'identifier', 'p_outcome');
-  if p_outcome is null or p_outcome not in ('paid', 'failed') then
-    perform private.fail('22023', pg_catalog.format('outcome %s is not paid or failed', coalesce(p_outcome, 'null')));
-  end if;
+  perform private.require_choice(p_outcome, array['paid', 'failed'], 'outcome');
   select c.* into v_cashout from public.cashouts c where c.id = p_cashout for update;
   perform private.require_found(found, v_what);
   perform private.require_not_own(array[v_cashout.user_id], 'resolve a cash-out');

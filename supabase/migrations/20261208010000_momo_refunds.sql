@@ -26,6 +26,14 @@ alter table public.refunds
   add column last_sent_at timestamptz,
   add column sending_closed_at timestamptz;
 
+-- The admin who settled a MoMo refund no job could (momo_refund_resolve), and their note: both
+-- or neither, and only on a settled refund.
+alter table public.refunds
+  add column resolved_by uuid references auth.users (id),
+  add column resolution_reason text check (length(resolution_reason) <= 1000),
+  add constraint refunds_resolved check (
+    (resolved_by is null) = (resolution_reason is null) and (resolved_by is null or status <> 'pending'));
+
 -- The pending refund of p_amount of the MoMo payment p_payment under the transfer reference
 -- p_reference, recorded once (the same reference again returns it: WL005 with another payment
 -- or amount), and the payer's number to send it to. A new refund is checked like every admin
@@ -200,6 +208,54 @@ begin
 end;
 $$;
 grant execute on function api_private.momo_refund_not_accepted(uuid) to service_role;
+
+-- An admin's settlement of a MoMo refund no job can settle: MoMo confirmed its transfer for
+-- another sum than the one sent (require_momo_sum_sent), or keeps answering PENDING. Having
+-- asked MoMo how it ended, the admin records it: 'succeeded' records the refund as MoMo's
+-- confirmed SUCCESSFUL does (the payer's credit reversed once, forced if spent: refund_complete),
+-- 'failed' closes it with no ledger effect as a FAILED does. The rules of cashout_resolve: only
+-- once momo-poll has closed its sending (WL008 before, and for a settled refund); p_reason, the
+-- admin's note, required and bounded (22023); 22023 for another outcome; WL007 for an unknown
+-- refund; WL008 for another provider's refund (asked again with refund_retry_begin); 42501 for
+-- any caller but an admin, and for a payment of the admin's own. Locks the refund, then its
+-- payment, as momo_refund_settle does.
+create function api_private.momo_refund_resolve(p_refund uuid, p_outcome text, p_reason text)
+returns public.refunds
+language plpgsql
+security definer set search_path = ''
+as $$
+declare
+  v_refund public.refunds;
+  v_lookup record;
+begin
+  perform private.require_caller(array['admin'], 'resolve MoMo refunds');
+  perform private.require_reason(p_reason, 'resolve a MoMo refund');
+  perform private.require_choice(p_outcome, array['succeeded', 'failed'], 'outcome');
+  select r.* into v_refund from public.refunds r where r.id = p_refund for update;
+  perform private.require_found(found, pg_catalog.format('refund %s', p_refund));
+  if v_refund.provider <> 'momo' then
+    perform private.fail('WL008', pg_catalog.format(
+      'refund %s is a %s refund, not a MoMo transfer: ask %s again (POST /admin/refunds/:id/retry)',
+      p_refund, v_refund.provider, v_refund.provider));
+  end if;
+  v_lookup := private.refund_lookup(v_refund.payment_id, v_refund.amount, v_refund.provider_refund_id);
+  if v_refund.status <> 'pending' then
+    perform private.fail('WL008', pg_catalog.format('MoMo refund %s is already %s', v_refund.provider_refund_id, v_refund.status));
+  end if;
+  perform private.require_momo_sending_closed(v_refund.status, v_refund.sending_closed_at,
+                                              pg_catalog.format('MoMo refund %s', v_refund.provider_refund_id));
+  if p_outcome = 'succeeded' then
+    v_refund := private.refund_complete(auth.uid(), v_lookup.payment, v_refund, v_refund.amount, v_refund.provider_refund_id,
+                                        v_refund.reason);
+  end if;
+  update public.refunds r
+     set status = p_outcome, resolved_by = auth.uid(), resolution_reason = p_reason
+   where r.id = v_refund.id
+  returning * into v_refund;
+  return v_refund;
+end;
+$$;
+grant execute on function api_private.momo_refund_resolve(uuid, text, text) to authenticated;
 
 -- momo-poll's scan of MoMo refunds still waiting for MoMo's answer, oldest first.
 create index refunds_momo_pending_idx on public.refunds (created_at) where provider = 'momo' and status = 'pending';

@@ -125,14 +125,14 @@ isOneToOne: false
                   ]
                 },"refunds": {
                   Row: {
-                    "amount": number,"created_at": string,"created_by": string | null,"currency": string,"forced": boolean,"id": string,"last_sent_at": string | null,"payment_id": string,"provider": string,"provider_refund_id": string,"reason": string | null,"refund_request_id": string | null,"sending_closed_at": string | null,"status": string,"updated_at": string,"user_id": string | null,"wallet_transaction_id": string | null
+                    "amount": number,"created_at": string,"created_by": string | null,"currency": string,"forced": boolean,"id": string,"last_sent_at": string | null,"payment_id": string,"provider": string,"provider_refund_id": string,"reason": string | null,"refund_request_id": string | null,"resolution_reason": string | null,"resolved_by": string | null,"sending_closed_at": string | null,"status": string,"updated_at": string,"user_id": string | null,"wallet_transaction_id": string | null
                   }
                   ComputedFields: never
                   Insert: {
-                    "amount": number,"created_at"?: string,"created_by"?: string | null,"currency": string,"forced"?: boolean,"id"?: string,"last_sent_at"?: string | null,"payment_id": string,"provider": string,"provider_refund_id": string,"reason"?: string | null,"refund_request_id"?: string | null,"sending_closed_at"?: string | null,"status": string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
+                    "amount": number,"created_at"?: string,"created_by"?: string | null,"currency": string,"forced"?: boolean,"id"?: string,"last_sent_at"?: string | null,"payment_id": string,"provider": string,"provider_refund_id": string,"reason"?: string | null,"refund_request_id"?: string | null,"resolution_reason"?: string | null,"resolved_by"?: string | null,"sending_closed_at"?: string | null,"status": string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
                   }
                   Update: {
-                    "amount"?: number,"created_at"?: string,"created_by"?: string | null,"currency"?: string,"forced"?: boolean,"id"?: string,"last_sent_at"?: string | null,"payment_id"?: string,"provider"?: string,"provider_refund_id"?: string,"reason"?: string | null,"refund_request_id"?: string | null,"sending_closed_at"?: string | null,"status"?: string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
+                    "amount"?: number,"created_at"?: string,"created_by"?: string | null,"currency"?: string,"forced"?: boolean,"id"?: string,"last_sent_at"?: string | null,"payment_id"?: string,"provider"?: string,"provider_refund_id"?: string,"reason"?: string | null,"refund_request_id"?: string | null,"resolution_reason"?: string | null,"resolved_by"?: string | null,"sending_closed_at"?: string | null,"status"?: string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
                   }
                   Relationships: [
                     {
@@ -484,6 +484,8 @@ isOneToOne: false
 "provider_refund_id": string,
 "reason": string | null,
 "refund_request_id": string | null,
+"resolution_reason": string | null,
+"resolved_by": string | null,
 "sending_closed_at": string | null,
 "status": string,
 "updated_at": string,
@@ -607,6 +609,8 @@ isOneToOne: false
 "provider_refund_id": string,
 "reason": string | null,
 "refund_request_id": string | null,
+"resolution_reason": string | null,
+"resolved_by": string | null,
 "sending_closed_at": string | null,
 "status": string,
 "updated_at": string,
@@ -633,6 +637,8 @@ isOneToOne: false
 "provider_refund_id": string,
 "reason": string | null,
 "refund_request_id": string | null,
+"resolution_reason": string | null,
+"resolved_by": string | null,
 "sending_closed_at": string | null,
 "status": string,
 "updated_at": string,

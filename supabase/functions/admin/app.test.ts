@@ -136,6 +136,7 @@ describe("authorization", () => {
     [`/payments/${ACCOUNT}/refund`, { amount: 1, reason: "x" }],
     [`/payments/${ACCOUNT}/resolve`, { action: "credit", reason: "x" }],
     [`/cashouts/${ACCOUNT}/resolve`, { outcome: "failed", reason: "x" }],
+    [`/refunds/${ACCOUNT}/resolve`, { outcome: "failed", reason: "x" }],
     [`/whatsapp-outbox/${ACCOUNT}/replay`, {}],
   ];
 

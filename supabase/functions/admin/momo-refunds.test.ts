@@ -7,7 +7,7 @@
 import { useTestSql } from "../../tests/support/test-sql.ts";
 import { describe, expect, it } from "vitest";
 import { type AdminCall, adminRequest, answerOf, refusal } from "../../tests/support/admin-fixtures.ts";
-import { balanceOf } from "../../tests/support/payments-fixtures.ts";
+import { asServiceRole, balanceOf } from "../../tests/support/payments-fixtures.ts";
 import { MOMO_PAYER, paidMomoTopUp, type PaymentsGateway } from "../../tests/support/payments-gateway.ts";
 import { whileAnswering } from "../../tests/support/provider-standins.ts";
 import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
@@ -97,6 +97,38 @@ describe("POST /admin/payments/:id/refund of a MoMo payment", () => {
       select status, last_error from public.webhook_events where provider = 'momo' and event_id = ${`${reference}:refund:SUCCESSFUL`}`;
     expect(event!.status).toBe("failed");
     expect(event!.last_error).toContain(`MoMo confirmed 900 UGX for MoMo refund ${reference}, which sent 300 UGX`);
+  });
+
+  it("a refund MoMo confirmed for another sum is settled by an admin once momo-poll closed its sending: POST /admin/refunds/:id/resolve", async () => {
+    const topUp = await paidMomoTopUp(sql, gateway, 800);
+    const answer = await refund(topUp.paymentId, { amount: 200, reason: "customer asked" });
+    const reference = answer.body.provider.refund_id as string;
+    expect(await gateway.momo.decide(reference, "SUCCESSFUL", undefined, { amount: "2000" })).toBe(500);
+    const resolve = (body: Record<string, unknown>, key = crypto.randomUUID(), token = staff.admin.token) =>
+      admin("POST", `/refunds/${answer.body.refund.id}/resolve`, { token, idempotencyKey: key, body });
+    const settled = { outcome: "succeeded", reason: "MoMo's portal shows 200 UGX paid, ticket 91" };
+
+    expect(refusal(await resolve(settled))).toEqual({ status: 409, code: "invalid_state" });
+    // The accept window has passed: momo-poll closes its sending, its last send a minute old.
+    await sql`update public.refunds set last_sent_at = now() - interval '1 minute' where provider_refund_id = ${reference}`;
+    await asServiceRole(sql, (tx) => tx`select 1 from api_private.momo_refund_close_sending(${reference}::uuid, 1)`);
+    expect(refusal(await resolve(settled, undefined, staff.support.token))).toEqual({ status: 403, code: "forbidden" });
+    expect(refusal(await resolve({ outcome: "paid", reason: "x" }))).toEqual({ status: 400, code: "validation_failed" });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 800, available: 800 });
+
+    const key = crypto.randomUUID();
+    const resolved = await resolve(settled, key);
+    expect(resolved.status).toBe(200);
+    expect(resolved.body.refund).toMatchObject({
+      status: "succeeded",
+      amount: 200,
+      resolved_by: staff.admin.id,
+      resolution_reason: settled.reason,
+    });
+    expect((await resolve(settled, key)).headers.get("idempotent-replayed")).toBe("true");
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 600, available: 600 });
+    expect(await paymentRow(topUp.paymentId)).toEqual({ status: "partially_refunded", amount_refunded: 200 });
+    expect(refusal(await resolve({ outcome: "failed", reason: "changed my mind" }))).toEqual({ status: 409, code: "invalid_state" });
   });
 
   it("MoMo's FAILED closes the refund with no ledger effect and frees its amount", async () => {

@@ -7,8 +7,9 @@
 //                                   as the retry of the admin who asked for it would; any
 //                                   admin may, so that a refund past the polls' first day does
 //                                   not wait for the one admin who holds its Idempotency-Key
-// POST /admin/cashouts/:id/resolve  settles a cash-out no job can (MoMo confirmed another sum,
-//                                   or never stops answering PENDING) as MoMo says it ended
+// POST /admin/refunds/:id/resolve   settles a MoMo refund no job can (MoMo confirmed another
+//                                   sum, or never stops answering PENDING) as MoMo says it ended
+// POST /admin/cashouts/:id/resolve  the same for a cash-out
 //
 // Every refund reserves its amount as a pending refund committed before the provider is asked
 // (momo-refund.ts, _shared/money/provider-refunds.ts), so two concurrent refunds never add up to
@@ -32,17 +33,22 @@ import { askStripeForRefund } from "../../_shared/money/stripe-refunds.ts";
 import { type RecordedRefund, recordRefundRequest, type RefundProvider } from "../../_shared/money/provider-refunds.ts";
 import type { Refund } from "../../_shared/money/momo-refunds.ts";
 import type { InTransaction } from "../../_shared/idempotent-run.ts";
+import type { TransactionSql } from "../../_shared/db.ts";
 import { REFUND_REQUEST_PREFIX } from "../../_shared/providers/refund-request.ts";
 
 const refundBody = z.strictObject({ amount, reason, idempotency_key: idempotencyKeyField });
 
 const retryBody = z.strictObject({ idempotency_key: idempotencyKeyField });
 
-const cashOutResolveBody = z.strictObject({
-  outcome: z.enum(["paid", "failed"], { error: "must be paid or failed" }),
-  reason,
-  idempotency_key: idempotencyKeyField,
-});
+/** The body of an admin's settlement of a MoMo transfer: how MoMo says it ended, and why the admin says so. */
+const transferResolveBody = <Outcome extends string>(outcomes: readonly [Outcome, Outcome]) =>
+  z.strictObject({
+    outcome: z.enum(outcomes, { error: `must be ${outcomes.join(" or ")}` }),
+    reason,
+    idempotency_key: idempotencyKeyField,
+  });
+const refundResolveBody = transferResolveBody(["succeeded", "failed"]);
+const cashOutResolveBody = transferResolveBody(["paid", "failed"]);
 
 const resolveBody = z.strictObject({
   action: z.enum(["credit", "reject"], { error: "must be credit or reject" }),
@@ -214,23 +220,35 @@ export function registerPaymentActionRoutes(app: AdminApp, routes: AdminRoutes):
   app.post("/refunds/:id/retry", (c) => retryRefund(c, routes, pathId(c)));
   app.all("/refunds/:id/retry", allowMethods("POST"));
 
-  app.post("/payments/:id/resolve", (c) => {
-    const id = pathId(c);
-    return idempotentMutation(c, routes, resolveBody, async (tx, input) => {
-      const [row] = await tx<{ payment: Row }[]>`
-        select to_jsonb(p) - 'raw' as payment from api_private.payment_resolve(${id}::uuid, ${input.action}, ${input.reason}) p`;
-      return { status: 200, body: { payment: row!.payment } };
-    });
-  });
-  app.all("/payments/:id/resolve", allowMethods("POST"));
+  registerResolveRoute(app, routes, "refund", refundResolveBody, (tx, id, input) =>
+    tx<{ record: Row }[]>`
+      select to_jsonb(r) as record from api_private.momo_refund_resolve(${id}::uuid, ${input.outcome}, ${input.reason}) r`);
+  registerResolveRoute(app, routes, "payment", resolveBody, (tx, id, input) =>
+    tx<{ record: Row }[]>`
+      select to_jsonb(p) - 'raw' as record from api_private.payment_resolve(${id}::uuid, ${input.action}, ${input.reason}) p`);
+  registerResolveRoute(app, routes, "cashout", cashOutResolveBody, (tx, id, input) =>
+    tx<{ record: Row }[]>`
+      select to_jsonb(k) as record from api_private.cashout_resolve(${id}::uuid, ${input.outcome}, ${input.reason}) k`);
+}
 
-  app.post("/cashouts/:id/resolve", (c) => {
+/**
+ * POST /<record>s/:id/resolve, an admin's decision on one record, idempotent: `resolve` makes it
+ * in one SQL call and returns the record, answered 200 as `{<record>: …}`.
+ */
+function registerResolveRoute<S extends z.ZodType>(
+  app: AdminApp,
+  routes: AdminRoutes,
+  record: "payment" | "refund" | "cashout",
+  schema: S,
+  resolve: (tx: TransactionSql, id: string, input: z.output<S>) => Promise<{ record: Row }[]>,
+): void {
+  const path = `/${record}s/:id/resolve`;
+  app.post(path, (c) => {
     const id = pathId(c);
-    return idempotentMutation(c, routes, cashOutResolveBody, async (tx, input) => {
-      const [row] = await tx<{ cashout: Row }[]>`
-        select to_jsonb(k) as cashout from api_private.cashout_resolve(${id}::uuid, ${input.outcome}, ${input.reason}) k`;
-      return { status: 200, body: { cashout: row!.cashout } };
+    return idempotentMutation(c, routes, schema, async (tx, input) => {
+      const [row] = await resolve(tx, id, input);
+      return { status: 200, body: { [record]: row!.record } };
     });
   });
-  app.all("/cashouts/:id/resolve", allowMethods("POST"));
+  app.all(path, allowMethods("POST"));
 }
