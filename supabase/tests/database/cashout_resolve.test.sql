@@ -10,10 +10,6 @@ select tests.create_accounts('c7000000', 'UGX', '{owner, boss}');
 select public.wallet_deposit('c7000000-0000-4000-8000-00000000000a', 10000, 'UGX', 'momo', 'resolve-fund');
 select public.wallet_deposit('c7000000-0000-4000-8000-00000000000b', 5000, 'UGX', 'momo', 'resolve-fund-boss');
 
-create function pg_temp.account() returns table (balance bigint, available bigint)
-language sql
-as $$ select a.balance, a.available from public.wallet_accounts a where a.id = 'c7000000-0000-4000-8000-00000000000a' $$;
-
 create function pg_temp.sent_today() returns bigint
 language sql
 as $$ select u.sent_today from private.wallet_limit_usage u where u.account_id = 'c7000000-0000-4000-8000-00000000000a' $$;
@@ -42,22 +38,12 @@ select api_private.cashout_close_sending(r, 1) from unnest(array[:'paid_ref', :'
 select tests.reset_role();
 
 -- ---------------------------------------------------------------- who may
-select tests.as_user(tests.user_id('owner'));
-select throws_ok(format($$ select api_private.cashout_resolve(%L, 'failed', 'give it back') $$, :'paid_one'),
-  '42501', 'not allowed to resolve cash-outs', 'the user cannot settle their own cash-out');
-select tests.reset_role();
-select tests.as_support(tests.user_id('helper'));
-select throws_ok(format($$ select api_private.cashout_resolve(%L, 'paid', 'x') $$, :'paid_one'),
-  '42501', 'not allowed to resolve cash-outs', 'support cannot');
-select tests.reset_role();
-select tests.as_service();
-select throws_ok(format($$ select api_private.cashout_resolve(%L, 'paid', 'x') $$, :'paid_one'),
-  '42501', null, 'the service cannot: its settlement is MoMo''s confirmed status (cashout_settle)');
-select tests.reset_role();
-select tests.as_anon();
-select throws_ok(format($$ select api_private.cashout_resolve(%L, 'paid', 'x') $$, :'paid_one'),
-  '42501', null, 'anon cannot');
-select tests.reset_role();
+-- The user, support, and the service (whose settlement is MoMo's confirmed status: cashout_settle).
+select throws_ok(format($$ select tests.query_as(%L, %L, null::public.cashouts) $$, who,
+                        format('select * from api_private.cashout_resolve(%L, ''failed'', ''x'')', :'paid_one')),
+                 '42501', message, who || ' cannot settle a cash-out')
+  from (values ('owner', 'not allowed to resolve cash-outs'), ('helper', 'not allowed to resolve cash-outs'),
+               ('service', null), ('anon', null)) v (who, message);
 select tests.as_admin(tests.user_id('boss'));
 select throws_ok(format($$ select api_private.cashout_resolve(%L, 'failed', 'my own') $$, :'own_one'),
   '42501', 'an admin may not resolve a cash-out of their own: another admin must',
@@ -77,7 +63,7 @@ select throws_ok($$ select api_private.cashout_resolve('c7000000-0000-4000-8000-
 select tests.reset_role();
 select results_eq(format($$ select status, resolved_by from public.cashouts where id in (%L, %L) order by amount $$, :'failed_one', :'paid_one'),
   $$ values ('pending', null::uuid), ('pending', null::uuid) $$, 'the refusals changed neither cash-out');
-select results_eq('select * from pg_temp.account()', $$ values (10000::bigint, 3000::bigint) $$, 'nor the account');
+select results_eq($$ select balance, available from public.wallet_accounts where id = 'c7000000-0000-4000-8000-00000000000a' $$, $$ values (10000::bigint, 3000::bigint) $$, 'nor the account');
 
 -- ---------------------------------------------------------------- paid
 select tests.as_admin(tests.user_id('boss'));
@@ -88,7 +74,7 @@ select results_eq(
   'paid: the cash-out is paid, with the admin and their note');
 select tests.reset_role();
 select is((select status from public.wallet_transactions where id = :'paid_hold'), 'posted', 'its hold is captured');
-select results_eq('select * from pg_temp.account()', $$ values (6000::bigint, 3000::bigint) $$,
+select results_eq($$ select balance, available from public.wallet_accounts where id = 'c7000000-0000-4000-8000-00000000000a' $$, $$ values (6000::bigint, 3000::bigint) $$,
   'the 4,000 left the balance; the other cash-out''s 3,000 stays held');
 select is(pg_temp.sent_today(), 7000::bigint, 'a paid cash-out keeps what it counted');
 select is((select actor_id from audit.log where table_name = 'cashouts' and record_id = :'paid_one' and operation = 'UPDATE'
@@ -108,7 +94,7 @@ select results_eq(
   'failed: the cash-out fails with reason resolved (the person is not shown the admin''s note)');
 select tests.reset_role();
 select is((select status from public.wallet_transactions where id = :'failed_hold'), 'voided', 'its hold is voided');
-select results_eq('select * from pg_temp.account()', $$ values (6000::bigint, 6000::bigint) $$, 'the 3,000 is available again');
+select results_eq($$ select balance, available from public.wallet_accounts where id = 'c7000000-0000-4000-8000-00000000000a' $$, $$ values (6000::bigint, 6000::bigint) $$, 'the 3,000 is available again');
 select is(pg_temp.sent_today(), 4000::bigint, 'and the day''s limit gets it back');
 
 -- ---------------------------------------------------------------- MoMo's status, late
