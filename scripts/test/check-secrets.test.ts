@@ -31,6 +31,16 @@ describe("parseEnvFile", () => {
   });
 });
 
+describe("the secrets example", () => {
+  it("names every variable a deployment may set, optional ones as comments, so an operator sees each one", () => {
+    const text = readFileSync(join(repoRoot, "scripts/deploy/functions.secrets.env.example"), "utf8");
+    const named = new Set([...text.matchAll(/^#? ?([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]));
+    // The platform sets SUPABASE_* (the deploy refuses them in the file).
+    const settable = Object.keys(envSchema).filter((name) => !name.startsWith("SUPABASE_"));
+    expect(settable.filter((name) => !named.has(name))).toEqual([]);
+  });
+});
+
 describe("secretProblems", () => {
   it("accepts the committed example for staging and an equivalent live file for production", () => {
     expect(secretProblems(example(), "staging")).toEqual([]);

@@ -21,6 +21,19 @@ export const localJobSchedule: readonly ScheduledJob[] = [
   { job: "reconcile", everyMs: "daily" },
 ];
 
+/** `schedule` in words, e.g. "momo-poll every minute, ..., reconcile daily at 02:00 UTC". */
+export function describeSchedule(schedule: readonly ScheduledJob[]): string {
+  const every = (ms: number | "daily") =>
+    ms === "daily"
+      ? `daily at ${String(DAILY_AT_UTC_HOUR).padStart(2, "0")}:00 UTC`
+      : ms < 60_000
+      ? `every ${ms / 1000} s`
+      : ms === 60_000
+      ? "every minute"
+      : `every ${ms / 60_000} minutes`;
+  return schedule.map(({ job, everyMs }) => `${job} ${every(everyMs)}`).join(", ");
+}
+
 /** Milliseconds from `now` to the next `hour`:00 UTC. */
 export function untilNextUtcHour(now: Date, hour: number): number {
   const next = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), hour));

@@ -5,7 +5,7 @@
 // PostgreSQL and frees both ports.
 import { join } from "node:path";
 import { exitWithError } from "./cli-output.ts";
-import { startJobScheduler } from "./job-scheduler.ts";
+import { describeSchedule, localJobSchedule, startJobScheduler } from "./job-scheduler.ts";
 import { localStateDir } from "./paths.ts";
 import { type LocalStack, startStack } from "./stack.ts";
 import { demoUsers, TokenMinter } from "./tokens.ts";
@@ -36,10 +36,11 @@ async function printBanner(stack: LocalStack, seconds: number): Promise<void> {
     "",
     "  Try:",
     `    curl -s ${stack.functionsUrl}/health/ready`,
-    "",
-    "  Scheduled jobs: momo-poll every minute, revolut-poll every 2 minutes, stripe-poll and expire-intents every 5 minutes,",
-    "  reconcile daily at 02:00 UTC (this process, against /jobs/<job>); expire-holds every minute (pg_cron).",
     `    psql ${stack.dbUrl} -c 'select * from supabase_migrations.schema_migrations'`,
+    "",
+    "  Scheduled jobs (this process, against /jobs/<job>; one log line per request):",
+    `    ${describeSchedule(localJobSchedule)};`,
+    "    expire-holds every minute (pg_cron).",
     "",
     "  Ctrl-C stops everything.",
     "",

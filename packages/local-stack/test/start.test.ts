@@ -59,7 +59,9 @@ describe("npm start", () => {
     const run = npmStart(ports);
     await waitForOutput(run, bannerLine);
     const functionsUrl = `http://127.0.0.1:${ports.functions}/functions/v1`;
-    expect(run.output()).toContain(`curl -s ${functionsUrl}/health/ready`);
+    // The two commands to try stand together, and the schedule names every job the stack runs.
+    expect(run.output()).toMatch(new RegExp(`curl -s ${functionsUrl}/health/ready\n    psql `));
+    expect(run.output()).toContain("whatsapp-send every 10 s");
     expect(run.output()).toMatch(/alice@mfuko\.test\s+11111111-1111-4111-8111-111111111111\n\s+eyJ/);
 
     const ready = await fetch(`${functionsUrl}/health/ready`);
