@@ -6,6 +6,7 @@
 import { createLocalJWKSet, createRemoteJWKSet, type JWTPayload, jwtVerify, type JWTVerifyOptions } from "jose";
 import { ConfigError, env, readEnv } from "./env.ts";
 import { HttpError } from "./errors.ts";
+import { timingSafeEqual } from "./hmac.ts";
 
 /** Verifies a compact JWS and returns its claims; rejects when it is not valid now. */
 export type TokenVerifier = (token: string) => Promise<JWTPayload>;
@@ -30,25 +31,27 @@ export function secretVerifier(secret: string): TokenVerifier {
 }
 
 /**
- * Tokens signed with one of the project's asymmetric keys. `jwks` is either the JWKS
- * document itself (JSON, e.g. copied from the dashboard or a secret) or its URL
+ * Tokens signed with one of the project's asymmetric keys. `jwks` is the JWKS document itself
+ * (JSON, e.g. copied from the dashboard or a secret), the bare array of its keys (a form the
+ * platform's SUPABASE_JWKS may take), or its URL
  * (https://<project>.supabase.co/auth/v1/.well-known/jwks.json), fetched on demand and cached
  * by jose (refetched when a token names an unknown key id, at most every 30 s).
  */
 export function jwksVerifier(jwks: string): TokenVerifier {
   const text = jwks.trim();
-  if (text.startsWith("{")) {
+  if (text.startsWith("{") || text.startsWith("[")) {
     let document: unknown;
     try {
       document = JSON.parse(text);
     } catch {
       throw new ConfigError("SUPABASE_JWKS", "is invalid: not valid JSON");
     }
-    if (!Array.isArray((document as { keys?: unknown }).keys)) {
+    const keys = Array.isArray(document) ? document : (document as { keys?: unknown }).keys;
+    if (!Array.isArray(keys)) {
       throw new ConfigError("SUPABASE_JWKS", "is invalid: a JWKS document needs a keys array");
     }
-    const keys = createLocalJWKSet(document as Parameters<typeof createLocalJWKSet>[0]);
-    return verifierFor((token, options) => jwtVerify(token, keys, options), JWKS_ALGORITHMS);
+    const keySet = createLocalJWKSet({ keys } as Parameters<typeof createLocalJWKSet>[0]);
+    return verifierFor((token, options) => jwtVerify(token, keySet, options), JWKS_ALGORITHMS);
   }
   let url: URL;
   try {
@@ -120,15 +123,25 @@ export async function authenticate(headers: Headers, verify: TokenVerifier, serv
 }
 
 /**
- * Verifies that the request carries the project's service_role key (a JWT whose role claim is
- * service_role): 401 without a valid token, 403 for any other genuine token (anon key, a
- * user's or an admin's session). Used by the functions only the platform calls (jobs).
+ * Verifies that the request carries the project's service_role key: 401 without a valid token,
+ * 403 for any other genuine token (anon key, a user's or an admin's session). Used by the
+ * functions only the platform calls (jobs). `serviceRoleKey` is the key as the platform gives
+ * it to every function (SUPABASE_SERVICE_ROLE_KEY): that exact string is the key, whichever way
+ * the project signs its users' tokens; the legacy key is an HS256 JWT, which a verifier of the
+ * project's asymmetric keys (SUPABASE_JWKS) refuses. Any other token must verify and carry the
+ * role service_role.
  */
-export async function authenticateService(headers: Headers, verify: TokenVerifier, service: string): Promise<HttpError | null> {
+export async function authenticateService(
+  headers: Headers,
+  verify: TokenVerifier,
+  service: string,
+  serviceRoleKey?: string,
+): Promise<HttpError | null> {
   const token = bearerToken(headers);
   if (!token) {
     return unauthorized("missing_token", "An Authorization: Bearer <service_role key> header is required.");
   }
+  if (serviceRoleKey !== undefined && await sameSecret(token, serviceRoleKey)) return null;
   let claims: JWTPayload;
   try {
     claims = await verify(token);
@@ -136,4 +149,10 @@ export async function authenticateService(headers: Headers, verify: TokenVerifie
     return unauthorized("invalid_token", "The token is invalid or expired.");
   }
   return claims.role === "service_role" ? null : new HttpError(403, "forbidden", `${service} needs the service_role key.`);
+}
+
+/** Whether two secrets are equal, compared through their SHA-256 digests in constant time. */
+async function sameSecret(candidate: string, secret: string): Promise<boolean> {
+  const digest = async (text: string) => new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  return timingSafeEqual(await digest(candidate), await digest(secret));
 }

@@ -35,9 +35,10 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 describe("verifiers", () => {
-  it("accepts an ES256 token against a JWKS document and against a JWKS URL (fetched once)", async () => {
+  it("accepts an ES256 token against a JWKS document, the bare array of its keys, and a JWKS URL (fetched once)", async () => {
     const token = await es256Token();
     expect((await jwksVerifier(jwks)(token)).sub).toBe(USER);
+    expect((await jwksVerifier(JSON.stringify([jwk]))(token)).sub).toBe(USER);
     const remote = jwksVerifier(jwksUrl);
     expect((await remote(token)).sub).toBe(USER);
     expect((await remote(await es256Token())).sub).toBe(USER);
@@ -65,7 +66,7 @@ describe("verifiers", () => {
   });
 
   it("names SUPABASE_JWKS (never its value) when it is neither a JWKS document nor a URL", () => {
-    for (const bad of ["{not json", '{"kty":"EC"}', "ftp://example.com/jwks", "just text"]) {
+    for (const bad of ["{not json", '{"kty":"EC"}', "[not json", "ftp://example.com/jwks", "just text"]) {
       expect(() => jwksVerifier(bad)).toThrow(ConfigError);
       expect(() => jwksVerifier(bad)).toThrow(/SUPABASE_JWKS/);
     }

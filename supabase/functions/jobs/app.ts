@@ -27,6 +27,8 @@ import { whatsAppSend } from "./whatsapp-send.ts";
 export interface JobsDependencies {
   sql: Sql;
   verifyToken: TokenVerifier;
+  /** The platform's service_role key (SUPABASE_SERVICE_ROLE_KEY), accepted as it is; unset locally in tests. */
+  serviceRoleKey?: string;
   settings: JobSettings;
   momo(): MomoClient;
   revolut(): RevolutClient;
@@ -53,7 +55,8 @@ export function createJobsApp(options: AppOptions<JobsDependencies>): Hono<Share
   applySharedLayer(app, { functionName: "jobs", logger, rateLimit: null, methods: ["POST"] });
 
   app.use("*", async (c, next) => {
-    const refused = await authenticateService(c.req.raw.headers, options.dependencies().verifyToken, "A scheduled job");
+    const deps = options.dependencies();
+    const refused = await authenticateService(c.req.raw.headers, deps.verifyToken, "A scheduled job", deps.serviceRoleKey);
     if (refused) throw refused;
     await next();
   });

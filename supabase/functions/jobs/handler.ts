@@ -5,7 +5,7 @@
 import { verifierFromEnv } from "../_shared/auth.ts";
 import { onFirstUse } from "../_shared/composition.ts";
 import { createSql } from "../_shared/db.ts";
-import { env } from "../_shared/env.ts";
+import { env, readEnv } from "../_shared/env.ts";
 import { createLogger } from "../_shared/logger.ts";
 import { momoClientFromEnv } from "../_shared/providers/momo/client.ts";
 import { revolutClientFromEnv } from "../_shared/providers/revolut/client.ts";
@@ -28,6 +28,7 @@ export default createJobsApp({
     return {
       sql: createSql(),
       verifyToken: verifierFromEnv(),
+      serviceRoleKey: readEnv("SUPABASE_SERVICE_ROLE_KEY") || undefined,
       settings: {
         batchSize: e.JOBS_BATCH_SIZE,
         momoPollAfterSeconds: e.JOBS_MOMO_POLL_AFTER_SECONDS,
