@@ -12,7 +12,6 @@ export default {
   mutate: [
     "supabase/functions/_shared/**/*.ts",
     "!supabase/functions/_shared/**/*.test.ts",
-    "supabase/functions/admin/idempotency.ts",
   ],
   // Two cores: two test-runner processes, each with its own Postgres and Deno server.
   concurrency: 2,
