@@ -8,6 +8,7 @@ import { createClient, FunctionsHttpError } from "@supabase/supabase-js";
 import type postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
+import { adminRequest, answerOf, createStaff } from "../../tests/support/admin-fixtures.ts";
 import { asServiceRole, creditsTo } from "../../tests/support/payments-fixtures.ts";
 import { MOMO_PAYER, type TopUpUser, topUpUser } from "../../tests/support/payments-gateway.ts";
 import { useTestSql } from "../../tests/support/test-sql.ts";
@@ -369,5 +370,49 @@ describe("the app's journey", () => {
       tx`
       select 1 from public.wallet_transfer(${user.accountId}::uuid, ${other.accountId}::uuid, 1::bigint, 'UGX', ${crypto.randomUUID()})`))
       .rejects.toMatchObject({ code: "WL004" });
+  });
+
+  it("a top-up paid into an account frozen meanwhile reads under review with no checkout to resume, and ends canceled when rejected", async () => {
+    const user = await topUpUser(sql, "USD");
+    const started = await invoke(user, "topups", {
+      body: { provider: "stripe", account_id: user.accountId, amount: 3000, currency: "USD" },
+      key: crypto.randomUUID(),
+    });
+    expect(started.status).toBe(201);
+    const intentId = started.body.intent.id;
+    const [pi] = [...gateway.stripe.paymentIntents.values()].filter((p) => (p.metadata as Record<string, string>).intent_id === intentId);
+    // An admin freezes the account while the person pays in Stripe's sheet: Stripe takes the
+    // money, the frozen account takes no credit, and the payment waits for a check.
+    await asServiceRole(sql, (tx) => tx`select 1 from public.wallet_set_status(${user.accountId}::uuid, 'frozen', 'test')`);
+    const succeeded = stripeEvent("payment_intent.succeeded", gateway.stripe.confirm(pi!.id as string));
+    expect((await fetch(stripeRequest(succeeded, {}, { base: gateway.url }))).status).toBe(200);
+    // Paid already: no client_secret to present the sheet again, the payment says why no credit.
+    expect(await invoke(user, `topups/${intentId}`)).toMatchObject({
+      status: 200,
+      body: { intent: { status: "processing" }, payment: { status: "needs_review", amount: 3000 }, next_action: null },
+    });
+
+    const staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+    const [payment] = await sql<{ id: string }[]>`select id from public.payments where intent_id = ${intentId}::uuid`;
+    const rejected = await answerOf(
+      await fetch(adminRequest(gateway.url, "POST", `/admin/payments/${payment!.id}/resolve`, {
+        token: staff.admin.token,
+        idempotencyKey: crypto.randomUUID(),
+        body: { action: "reject", reason: "account under investigation" },
+      })),
+    );
+    expect(rejected.status).toBe(200);
+    // The top-up is over: it reads canceled with a reason (not the admin's own words), never
+    // processing for good, and no poll asks Stripe about it any more.
+    expect(await invoke(user, `topups/${intentId}`)).toMatchObject({
+      status: 200,
+      body: {
+        intent: { status: "canceled", failure_reason: "payment rejected after review" },
+        payment: { status: "rejected" },
+        next_action: null,
+      },
+    });
+    expect(await sql`select 1 from private.stripe_poll_intents where id = ${intentId}::uuid`).toHaveLength(0);
+    expect(await myBalances(user)).toMatchObject([{ status: "frozen", balance: 0 }]);
   });
 });

@@ -1,8 +1,9 @@
 -- Resuming a checkout (docs/PAYMENTS.md, "GET /payments/topups/:id"):
 -- api_private.topup_next_action gives the owner of a top-up the next_action its POST answered,
--- while the intent still takes a payment; nobody else gets it, not even staff; who may call it.
+-- while the intent still takes a payment and no payment is recorded for it; nobody else gets
+-- it, not even staff; who may call it.
 begin;
-select plan(11);
+select plan(13);
 
 select tests.create_users('{owner, other}', admins => '{admin}', support => '{support}');
 select tests.create_accounts('fc000000', 'USD', '{owner, other}');
@@ -46,6 +47,29 @@ select outcome from api_private.request_claim('resume-2', repeat('b', 64), 'POST
 select id as declined from public.payment_intent_create('stripe', 'fc000000-0000-4000-8000-00000000000a', 500, 'USD', 'resume-2') \gset
 select api_private.request_complete('resume-2', 422, '{"error": {"code": "provider_declined"}}');
 select is(api_private.topup_next_action(:'declined'), null::jsonb, 'a top-up whose POST was refused has no next step');
+select tests.reset_role();
+
+-- A payment recorded for the intent but held for review (here another amount than asked)
+-- leaves the intent processing, and nothing to pay: the provider has taken the money.
+select tests.as_user(tests.user_id('owner'));
+select outcome from api_private.request_claim('resume-3', repeat('c', 64), 'POST', '/payments/topups', 60);
+select id as held from public.payment_intent_create('stripe', 'fc000000-0000-4000-8000-00000000000a', 700, 'USD', 'resume-3') \gset
+select tests.reset_role();
+select tests.as_service();
+select 1 from public.payment_intent_attach(:'held', 'pi_resume_3');
+select tests.reset_role();
+select tests.as_user(tests.user_id('owner'));
+select api_private.request_complete('resume-3', 201, jsonb_build_object(
+  'intent', jsonb_build_object('id', :'held'),
+  'next_action', '{"type": "stripe_client_secret", "client_secret": "pi_resume_3_secret_x"}'::jsonb));
+select tests.reset_role();
+select tests.as_service();
+select status as held_payment from public.payment_record_success('stripe', 'pi_resume_3', :'held', 800, 'USD') \gset
+select tests.reset_role();
+select is(:'held_payment'::text, 'needs_review', 'the payment of another amount is held for review');
+select tests.as_user(tests.user_id('owner'));
+select is(api_private.topup_next_action(:'held'), null::jsonb,
+  'an intent still processing whose payment is held for review has no next step: it was paid');
 select tests.reset_role();
 
 -- Once the intent takes no more payment, its next step is gone.
