@@ -415,4 +415,31 @@ describe("the app's journey", () => {
     expect(await sql`select 1 from private.stripe_poll_intents where id = ${intentId}::uuid`).toHaveLength(0);
     expect(await myBalances(user)).toMatchObject([{ status: "frozen", balance: 0 }]);
   });
+
+  it("retries a MoMo top-up whose answer was lost after the payer approved it: the top-up reads paid, not a call to pay again", async () => {
+    const user = await topUpUser(sql, "UGX");
+    const key = crypto.randomUUID();
+    const body = { provider: "momo", account_id: user.accountId, amount: 3500, currency: "UGX", msisdn: MOMO_PAYER };
+    // MoMo takes the request-to-pay and prompts the payer, but its answer never comes back.
+    gateway.momo.requestToPayBehaviour = "accept-silently";
+    const lost = await invoke(user, "topups", { body, key }).finally(() => {
+      gateway.momo.requestToPayBehaviour = "accept";
+    });
+    expect(lost).toMatchObject({ status: 502, body: { error: { code: "provider_unavailable" } } });
+    const intentId = lost.body.error.details.intent.id;
+    // The payer approves the prompt on the phone: MoMo's callback credits the wallet.
+    expect(await gateway.momo.decide(intentId, "SUCCESSFUL")).toBe(200);
+
+    // The app retries with the same key, as the guide says after a 502: the top-up is done, and
+    // the answer says so (no "start a new top-up", which would have the person pay twice).
+    const retried = await invoke(user, "topups", { body, key });
+    expect(retried).toMatchObject({
+      status: 201,
+      body: { intent: { id: intentId, status: "succeeded", amount: 3500 }, next_action: null },
+    });
+    expect(await invoke(user, "topups", { body, key })).toMatchObject({ status: 201, body: retried.body, replayed: "true" });
+    expect(gateway.momo.requestsToPay.size).toBeGreaterThan(0);
+    expect(await creditsTo(sql, user.accountId)).toBe(1);
+    expect(await myBalances(user)).toMatchObject([{ balance: 3500, available: 3500 }]);
+  });
 });
