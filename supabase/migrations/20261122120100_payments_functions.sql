@@ -180,7 +180,9 @@ grant execute on function api_private.payment_intent_create(text, uuid, bigint, 
 -- intent through GET /payments/topups/:id still answers, with no next step). Null too once a
 -- payment is recorded for the intent: the provider took the money (a payment held for review,
 -- such as one paid into an account frozen meanwhile, leaves the intent processing), so there is
--- no checkout left to resume and the app must not ask the person to pay again.
+-- no checkout left to resume and the app must not ask the person to pay again. And null while
+-- the intent's account is frozen or closed: no top-up starts then, and a payment resumed then
+-- would only be held for review (the account takes no credit); unfrozen, it is offered again.
 create function api_private.topup_next_action(p_intent uuid)
 returns jsonb
 language plpgsql
@@ -195,6 +197,7 @@ begin
       join private.api_requests r on r.caller_id = i.created_by and r.idempotency_key = i.idempotency_key
      where i.id = p_intent and i.created_by = auth.uid() and i.status in ('requires_payment', 'processing')
        and not exists (select 1 from public.payments p where p.intent_id = i.id)
+       and exists (select 1 from public.wallet_accounts a where a.id = i.account_id and a.status = 'active')
        and r.method = 'POST' and r.path = '/payments/topups' and r.response_status = 201);
 end;
 $$;

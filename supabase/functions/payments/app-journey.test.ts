@@ -442,4 +442,24 @@ describe("the app's journey", () => {
     expect(await creditsTo(sql, user.accountId)).toBe(1);
     expect(await myBalances(user)).toMatchObject([{ balance: 3500, available: 3500 }]);
   });
+
+  it("offers no checkout to resume while the top-up's account is frozen, and offers it again once unfrozen", async () => {
+    const user = await topUpUser(sql, "USD");
+    const started = await invoke(user, "topups", {
+      body: { provider: "stripe", account_id: user.accountId, amount: 1500, currency: "USD" },
+      key: crypto.randomUUID(),
+    });
+    expect(started.status).toBe(201);
+    const intentId = started.body.intent.id;
+    const setStatus = (status: string) =>
+      asServiceRole(sql, (tx) => tx`select 1 from public.wallet_set_status(${user.accountId}::uuid, ${status}, 'test')`);
+    // Frozen: no top-up starts, and none resumes either (money paid now would only be held for review).
+    await setStatus("frozen");
+    expect(await invoke(user, `topups/${intentId}`)).toMatchObject({
+      status: 200,
+      body: { intent: { status: "processing" }, payment: null, next_action: null },
+    });
+    await setStatus("active");
+    expect(await invoke(user, `topups/${intentId}`)).toMatchObject({ status: 200, body: { next_action: started.body.next_action } });
+  });
 });

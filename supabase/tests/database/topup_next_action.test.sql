@@ -1,9 +1,9 @@
 -- Resuming a checkout (docs/PAYMENTS.md, "GET /payments/topups/:id"):
 -- api_private.topup_next_action gives the owner of a top-up the next_action its POST answered,
--- while the intent still takes a payment and no payment is recorded for it; nobody else gets
--- it, not even staff; who may call it.
+-- while the intent still takes a payment, no payment is recorded for it and its account is
+-- active; nobody else gets it, not even staff; who may call it.
 begin;
-select plan(13);
+select plan(15);
 
 select tests.create_users('{owner, other}', admins => '{admin}', support => '{support}');
 select tests.create_accounts('fc000000', 'USD', '{owner, other}');
@@ -39,6 +39,21 @@ select tests.reset_role();
 select tests.as_support(tests.user_id('support'));
 select is(api_private.topup_next_action(:'intent'), null::jsonb,
   'support, who reads the intent too, gets no client_secret either (and the read still answers)');
+select tests.reset_role();
+
+-- While the account is frozen no checkout resumes (a payment would only be held for review);
+-- unfrozen, it is offered again.
+select tests.as_service();
+select 1 from public.wallet_set_status('fc000000-0000-4000-8000-00000000000a', 'frozen', 'test');
+select tests.reset_role();
+select tests.as_user(tests.user_id('owner'));
+select is(api_private.topup_next_action(:'intent'), null::jsonb, 'no next step while the account is frozen');
+select tests.reset_role();
+select tests.as_service();
+select 1 from public.wallet_set_status('fc000000-0000-4000-8000-00000000000a', 'active', 'test');
+select tests.reset_role();
+select tests.as_user(tests.user_id('owner'));
+select isnt(api_private.topup_next_action(:'intent'), null::jsonb, 'the next step again once the account is unfrozen');
 select tests.reset_role();
 
 -- A key whose stored answer is not the 201 (a refusal) gives nothing to resume.
