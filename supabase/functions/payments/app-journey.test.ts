@@ -462,4 +462,73 @@ describe("the app's journey", () => {
     await setStatus("active");
     expect(await invoke(user, `topups/${intentId}`)).toMatchObject({ status: 200, body: { next_action: started.body.next_action } });
   });
+
+  it("learns where its money is: what holds it (a cash-out under way, a card payment disputed), and a balance below zero after a refund of money spent", async () => {
+    const user = await topUpUser(sql, "USD");
+    const payee = await topUpUser(sql, "USD");
+    const started = await invoke(user, "topups", {
+      body: { provider: "stripe", account_id: user.accountId, amount: 5000, currency: "USD" },
+      key: crypto.randomUUID(),
+    });
+    const [pi] = [...gateway.stripe.paymentIntents.values()].filter((p) =>
+      (p.metadata as Record<string, string>).intent_id === started.body.intent.id
+    );
+    const deliver = async (event: unknown) => (await fetch(stripeRequest(event, {}, { base: gateway.url }))).status;
+    expect(await deliver(stripeEvent("payment_intent.succeeded", gateway.stripe.confirm(pi!.id as string)))).toBe(200);
+    // The cardholder disputes 2000 of the card payment at their bank: Stripe tells mfuko, which holds it.
+    const dispute = gateway.stripe.openDispute(pi!.id as string, 2000);
+    expect(await deliver(stripeEvent("charge.dispute.created", dispute))).toBe(200);
+    expect(await myBalances(user)).toMatchObject([{ balance: 5000, available: 3000 }]);
+    // supabase.from("wallet_transactions").select("id, kind, hold_amount, currency, metadata, created_at").eq("status", "pending")
+    const held = () =>
+      asApp(user, (tx) =>
+        tx<{ kind: string; hold_amount: number; metadata: Record<string, unknown> }[]>`
+        select id, kind, hold_amount::int, currency, metadata, created_at from public.wallet_transactions
+         where status = 'pending' order by created_at`);
+    expect(await held()).toMatchObject([{ kind: "hold", hold_amount: 2000, metadata: { stripe_dispute_id: dispute.id } }]);
+
+    // Lost: Stripe takes the 2000 back, which leaves the wallet; then the person pays 2500 and
+    // an admin refunds the other 3000 to the card, which the wallet no longer holds in full.
+    expect(await deliver(stripeEvent("charge.dispute.closed", gateway.stripe.settleDispute(dispute.id as string, "lost")))).toBe(200);
+    expect(await myBalances(user)).toMatchObject([{ balance: 3000, available: 3000 }]);
+    await asApp(
+      user,
+      (tx) =>
+        tx`select 1 from public.wallet_transfer(${user.accountId}::uuid, ${payee.accountId}::uuid, 2500::bigint, 'USD',
+                                             ${crypto.randomUUID()})`,
+    );
+    const staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+    const [payment] = await sql<{ id: string }[]>`select id from public.payments where intent_id = ${started.body.intent.id}::uuid`;
+    const refunded = await answerOf(
+      await fetch(adminRequest(gateway.url, "POST", `/admin/payments/${payment!.id}/refund`, {
+        token: staff.admin.token,
+        idempotencyKey: crypto.randomUUID(),
+        body: { amount: 3000, reason: "customer asked" },
+      })),
+    );
+    expect(refunded.status).toBe(201);
+    expect(await held()).toEqual([]);
+    expect(await myBalances(user)).toMatchObject([{ balance: -2500, available: -2500 }]);
+    // Its history says why: the reversals of the top-up, newest first.
+    const entries = await asApp(user, (tx) =>
+      tx<{ amount: number; kind: string }[]>`
+      select e.amount::int, t.kind from public.wallet_entries e join public.wallet_transactions t on t.id = e.transaction_id
+       where e.account_id = ${user.accountId}::uuid order by e.id desc`);
+    expect(entries).toEqual([
+      { amount: -3000, kind: "reversal" },
+      { amount: -2500, kind: "transfer" },
+      { amount: -2000, kind: "reversal" },
+      { amount: 5000, kind: "deposit" },
+    ]);
+    expect(await invoke(user, `topups/${started.body.intent.id}`)).toMatchObject({
+      status: 200,
+      body: { payment: { status: "refunded", amount_refunded: 5000 } },
+    });
+    // Below zero it pays nothing until a top-up fills it.
+    await expect(
+      asApp(user, (tx) =>
+        tx`select 1 from public.wallet_transfer(${user.accountId}::uuid, ${payee.accountId}::uuid, 1::bigint, 'USD',
+                                             ${crypto.randomUUID()})`),
+    ).rejects.toMatchObject({ code: "WL001" });
+  });
 });
