@@ -49,6 +49,34 @@ async function invoke(user: TopUpUser, route: string, options: { body?: object; 
   };
 }
 
+/**
+ * POST /payments/topups of `amount` USD through Stripe, answered 201: the answer, the intent's
+ * id and the PaymentIntent the stand-in made for it.
+ */
+async function stripeTopUp(user: TopUpUser, amount: number) {
+  const started = await invoke(user, "topups", {
+    body: { provider: "stripe", account_id: user.accountId, amount, currency: "USD" },
+    key: crypto.randomUUID(),
+  });
+  expect(started.status).toBe(201);
+  const intentId: string = started.body.intent.id;
+  const [pi] = [...gateway.stripe.paymentIntents.values()].filter((p) => (p.metadata as Record<string, string>).intent_id === intentId);
+  return { started, intentId, pi: pi! };
+}
+
+/** An admin's POST /admin/payments/<the payment of `intentId`>/<action> with `body`, through the gateway. */
+async function adminOnPaymentOf(intentId: string, action: "refund" | "resolve", body: object) {
+  const staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+  const [payment] = await sql<{ id: string }[]>`select id from public.payments where intent_id = ${intentId}::uuid`;
+  return answerOf(
+    await fetch(adminRequest(gateway.url, "POST", `/admin/payments/${payment!.id}/${action}`, {
+      token: staff.admin.token,
+      idempotencyKey: crypto.randomUUID(),
+      body,
+    })),
+  );
+}
+
 /** What PostgREST runs for this user's JWT: `fn` in one transaction as the JWT's role, with its claims. */
 function asApp<T>(user: TopUpUser, fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
   const claims = JSON.parse(Buffer.from(user.token.split(".")[1]!, "base64url").toString());
@@ -197,13 +225,7 @@ describe("the app's journey", () => {
 
   it("a card declined in the sheet reads failed with Stripe's words, and another card in the same sheet still credits once", async () => {
     const user = await topUpUser(sql, "USD");
-    const started = await invoke(user, "topups", {
-      body: { provider: "stripe", account_id: user.accountId, amount: 2500, currency: "USD" },
-      key: crypto.randomUUID(),
-    });
-    expect(started.status).toBe(201);
-    const intentId = started.body.intent.id;
-    const [pi] = [...gateway.stripe.paymentIntents.values()].filter((p) => (p.metadata as Record<string, string>).intent_id === intentId);
+    const { intentId, pi } = await stripeTopUp(user, 2500);
     const declined = stripeEvent("payment_intent.payment_failed", {
       ...pi,
       status: "requires_payment_method",
@@ -220,7 +242,7 @@ describe("the app's journey", () => {
       body: { intent: { status: "failed", failure_reason: "Your card was declined." }, payment: null, next_action: null },
     });
 
-    const succeeded = stripeEvent("payment_intent.succeeded", gateway.stripe.confirm(pi!.id as string));
+    const succeeded = stripeEvent("payment_intent.succeeded", gateway.stripe.confirm(pi.id as string));
     expect((await fetch(stripeRequest(succeeded, {}, { base: gateway.url }))).status).toBe(200);
     expect(await invoke(user, `topups/${intentId}`)).toMatchObject({
       status: 200,
@@ -374,17 +396,11 @@ describe("the app's journey", () => {
 
   it("a top-up paid into an account frozen meanwhile reads under review with no checkout to resume, and ends canceled when rejected", async () => {
     const user = await topUpUser(sql, "USD");
-    const started = await invoke(user, "topups", {
-      body: { provider: "stripe", account_id: user.accountId, amount: 3000, currency: "USD" },
-      key: crypto.randomUUID(),
-    });
-    expect(started.status).toBe(201);
-    const intentId = started.body.intent.id;
-    const [pi] = [...gateway.stripe.paymentIntents.values()].filter((p) => (p.metadata as Record<string, string>).intent_id === intentId);
+    const { intentId, pi } = await stripeTopUp(user, 3000);
     // An admin freezes the account while the person pays in Stripe's sheet: Stripe takes the
     // money, the frozen account takes no credit, and the payment waits for a check.
     await asServiceRole(sql, (tx) => tx`select 1 from public.wallet_set_status(${user.accountId}::uuid, 'frozen', 'test')`);
-    const succeeded = stripeEvent("payment_intent.succeeded", gateway.stripe.confirm(pi!.id as string));
+    const succeeded = stripeEvent("payment_intent.succeeded", gateway.stripe.confirm(pi.id as string));
     expect((await fetch(stripeRequest(succeeded, {}, { base: gateway.url }))).status).toBe(200);
     // Paid already: no client_secret to present the sheet again, the payment says why no credit.
     expect(await invoke(user, `topups/${intentId}`)).toMatchObject({
@@ -392,15 +408,7 @@ describe("the app's journey", () => {
       body: { intent: { status: "processing" }, payment: { status: "needs_review", amount: 3000 }, next_action: null },
     });
 
-    const staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
-    const [payment] = await sql<{ id: string }[]>`select id from public.payments where intent_id = ${intentId}::uuid`;
-    const rejected = await answerOf(
-      await fetch(adminRequest(gateway.url, "POST", `/admin/payments/${payment!.id}/resolve`, {
-        token: staff.admin.token,
-        idempotencyKey: crypto.randomUUID(),
-        body: { action: "reject", reason: "account under investigation" },
-      })),
-    );
+    const rejected = await adminOnPaymentOf(intentId, "resolve", { action: "reject", reason: "account under investigation" });
     expect(rejected.status).toBe(200);
     // The top-up is over: it reads canceled with a reason (not the admin's own words), never
     // processing for good, and no poll asks Stripe about it any more.
@@ -445,12 +453,7 @@ describe("the app's journey", () => {
 
   it("offers no checkout to resume while the top-up's account is frozen, and offers it again once unfrozen", async () => {
     const user = await topUpUser(sql, "USD");
-    const started = await invoke(user, "topups", {
-      body: { provider: "stripe", account_id: user.accountId, amount: 1500, currency: "USD" },
-      key: crypto.randomUUID(),
-    });
-    expect(started.status).toBe(201);
-    const intentId = started.body.intent.id;
+    const { started, intentId } = await stripeTopUp(user, 1500);
     const setStatus = (status: string) =>
       asServiceRole(sql, (tx) => tx`select 1 from public.wallet_set_status(${user.accountId}::uuid, ${status}, 'test')`);
     // Frozen: no top-up starts, and none resumes either (money paid now would only be held for review).
@@ -466,17 +469,11 @@ describe("the app's journey", () => {
   it("learns where its money is: what holds it (a cash-out under way, a card payment disputed), and a balance below zero after a refund of money spent", async () => {
     const user = await topUpUser(sql, "USD");
     const payee = await topUpUser(sql, "USD");
-    const started = await invoke(user, "topups", {
-      body: { provider: "stripe", account_id: user.accountId, amount: 5000, currency: "USD" },
-      key: crypto.randomUUID(),
-    });
-    const [pi] = [...gateway.stripe.paymentIntents.values()].filter((p) =>
-      (p.metadata as Record<string, string>).intent_id === started.body.intent.id
-    );
+    const { intentId, pi } = await stripeTopUp(user, 5000);
     const deliver = async (event: unknown) => (await fetch(stripeRequest(event, {}, { base: gateway.url }))).status;
-    expect(await deliver(stripeEvent("payment_intent.succeeded", gateway.stripe.confirm(pi!.id as string)))).toBe(200);
+    expect(await deliver(stripeEvent("payment_intent.succeeded", gateway.stripe.confirm(pi.id as string)))).toBe(200);
     // The cardholder disputes 2000 of the card payment at their bank: Stripe tells mfuko, which holds it.
-    const dispute = gateway.stripe.openDispute(pi!.id as string, 2000);
+    const dispute = gateway.stripe.openDispute(pi.id as string, 2000);
     expect(await deliver(stripeEvent("charge.dispute.created", dispute))).toBe(200);
     expect(await myBalances(user)).toMatchObject([{ balance: 5000, available: 3000 }]);
     // supabase.from("wallet_transactions").select("id, kind, hold_amount, currency, metadata, created_at").eq("status", "pending")
@@ -497,15 +494,7 @@ describe("the app's journey", () => {
         tx`select 1 from public.wallet_transfer(${user.accountId}::uuid, ${payee.accountId}::uuid, 2500::bigint, 'USD',
                                              ${crypto.randomUUID()})`,
     );
-    const staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
-    const [payment] = await sql<{ id: string }[]>`select id from public.payments where intent_id = ${started.body.intent.id}::uuid`;
-    const refunded = await answerOf(
-      await fetch(adminRequest(gateway.url, "POST", `/admin/payments/${payment!.id}/refund`, {
-        token: staff.admin.token,
-        idempotencyKey: crypto.randomUUID(),
-        body: { amount: 3000, reason: "customer asked" },
-      })),
-    );
+    const refunded = await adminOnPaymentOf(intentId, "refund", { amount: 3000, reason: "customer asked" });
     expect(refunded.status).toBe(201);
     expect(await held()).toEqual([]);
     expect(await myBalances(user)).toMatchObject([{ balance: -2500, available: -2500 }]);
@@ -520,7 +509,7 @@ describe("the app's journey", () => {
       { amount: -2000, kind: "reversal" },
       { amount: 5000, kind: "deposit" },
     ]);
-    expect(await invoke(user, `topups/${started.body.intent.id}`)).toMatchObject({
+    expect(await invoke(user, `topups/${intentId}`)).toMatchObject({
       status: 200,
       body: { payment: { status: "refunded", amount_refunded: 5000 } },
     });

@@ -8,19 +8,33 @@ select plan(15);
 select tests.create_users('{owner, other}', admins => '{admin}', support => '{support}');
 select tests.create_accounts('fc000000', 'USD', '{owner, other}');
 
--- The owner's top-up as the payments function makes it: the key claimed, the intent created
--- with that key, attached, and the 201 stored as the key's answer.
+-- The owner's top-up of p_amount as the payments function makes it: the key p_key claimed, the
+-- intent created with that key, attached to the PaymentIntent p_ref, and the 201 (whose
+-- client_secret is p_ref_secret_x) stored as the key's answer. The intent's id; the role reset.
+create function pg_temp.started_topup(p_key text, p_amount bigint, p_ref text) returns uuid
+language plpgsql
+as $$
+declare
+  v_intent uuid;
+begin
+  perform tests.as_user(tests.user_id('owner'));
+  perform api_private.request_claim(p_key, repeat('a', 64), 'POST', '/payments/topups', 60);
+  select id into v_intent from public.payment_intent_create('stripe', 'fc000000-0000-4000-8000-00000000000a', p_amount, 'USD', p_key);
+  perform tests.reset_role();
+  perform tests.as_service();
+  perform public.payment_intent_attach(v_intent, p_ref);
+  perform tests.reset_role();
+  perform tests.as_user(tests.user_id('owner'));
+  perform api_private.request_complete(p_key, 201, jsonb_build_object(
+    'intent', jsonb_build_object('id', v_intent),
+    'next_action', jsonb_build_object('type', 'stripe_client_secret', 'client_secret', p_ref || '_secret_x')));
+  perform tests.reset_role();
+  return v_intent;
+end;
+$$;
+
+select pg_temp.started_topup('resume-1', 1999, 'pi_resume_1') as intent \gset
 select tests.as_user(tests.user_id('owner'));
-select outcome from api_private.request_claim('resume-1', repeat('a', 64), 'POST', '/payments/topups', 60);
-select id as intent from public.payment_intent_create('stripe', 'fc000000-0000-4000-8000-00000000000a', 1999, 'USD', 'resume-1') \gset
-select tests.reset_role();
-select tests.as_service();
-select 1 from public.payment_intent_attach(:'intent', 'pi_resume_1');
-select tests.reset_role();
-select tests.as_user(tests.user_id('owner'));
-select api_private.request_complete('resume-1', 201, jsonb_build_object(
-  'intent', jsonb_build_object('id', :'intent'),
-  'next_action', '{"type": "stripe_client_secret", "client_secret": "pi_resume_1_secret_x"}'::jsonb));
 
 select is(api_private.topup_next_action(:'intent'),
   '{"type": "stripe_client_secret", "client_secret": "pi_resume_1_secret_x"}'::jsonb,
@@ -42,19 +56,25 @@ select is(api_private.topup_next_action(:'intent'), null::jsonb,
 select tests.reset_role();
 
 -- While the account is frozen no checkout resumes (a payment would only be held for review);
--- unfrozen, it is offered again.
-select tests.as_service();
-select 1 from public.wallet_set_status('fc000000-0000-4000-8000-00000000000a', 'frozen', 'test');
-select tests.reset_role();
-select tests.as_user(tests.user_id('owner'));
-select is(api_private.topup_next_action(:'intent'), null::jsonb, 'no next step while the account is frozen');
-select tests.reset_role();
-select tests.as_service();
-select 1 from public.wallet_set_status('fc000000-0000-4000-8000-00000000000a', 'active', 'test');
-select tests.reset_role();
-select tests.as_user(tests.user_id('owner'));
-select isnt(api_private.topup_next_action(:'intent'), null::jsonb, 'the next step again once the account is unfrozen');
-select tests.reset_role();
+-- unfrozen, it is offered again. The owner's next step of p_intent once the service has set the
+-- account's status to p_status; the role reset.
+create function pg_temp.next_action_when(p_status text, p_intent uuid) returns jsonb
+language plpgsql
+as $$
+declare
+  v_next jsonb;
+begin
+  perform tests.as_service();
+  perform public.wallet_set_status('fc000000-0000-4000-8000-00000000000a', p_status, 'test');
+  perform tests.reset_role();
+  perform tests.as_user(tests.user_id('owner'));
+  v_next := api_private.topup_next_action(p_intent);
+  perform tests.reset_role();
+  return v_next;
+end;
+$$;
+select is(pg_temp.next_action_when('frozen', :'intent'), null::jsonb, 'no next step while the account is frozen');
+select isnt(pg_temp.next_action_when('active', :'intent'), null::jsonb, 'the next step again once the account is unfrozen');
 
 -- A key whose stored answer is not the 201 (a refusal) gives nothing to resume.
 select tests.as_user(tests.user_id('owner'));
@@ -66,18 +86,7 @@ select tests.reset_role();
 
 -- A payment recorded for the intent but held for review (here another amount than asked)
 -- leaves the intent processing, and nothing to pay: the provider has taken the money.
-select tests.as_user(tests.user_id('owner'));
-select outcome from api_private.request_claim('resume-3', repeat('c', 64), 'POST', '/payments/topups', 60);
-select id as held from public.payment_intent_create('stripe', 'fc000000-0000-4000-8000-00000000000a', 700, 'USD', 'resume-3') \gset
-select tests.reset_role();
-select tests.as_service();
-select 1 from public.payment_intent_attach(:'held', 'pi_resume_3');
-select tests.reset_role();
-select tests.as_user(tests.user_id('owner'));
-select api_private.request_complete('resume-3', 201, jsonb_build_object(
-  'intent', jsonb_build_object('id', :'held'),
-  'next_action', '{"type": "stripe_client_secret", "client_secret": "pi_resume_3_secret_x"}'::jsonb));
-select tests.reset_role();
+select pg_temp.started_topup('resume-3', 700, 'pi_resume_3') as held \gset
 select tests.as_service();
 select status as held_payment from public.payment_record_success('stripe', 'pi_resume_3', :'held', 800, 'USD') \gset
 select tests.reset_role();
