@@ -29,7 +29,8 @@
 // same steps (transferSource), each on its own row. Only MoMo's FAILED, or that
 // RESOURCE_NOT_FOUND past the window, ends a transfer without payment: MoMo refusing a re-send
 // is counted as an error and changes nothing (an earlier send may still be paid), and so is any
-// other failed look-up (no answer, no access token, a 404 without RESOURCE_NOT_FOUND).
+// other failed look-up (no answer, no access token, a 404 without RESOURCE_NOT_FOUND). A
+// cash-out of a frozen account is not sent again while it is (counted pending).
 import { type TransactionSql, withRequestContext } from "../_shared/db.ts";
 import { type CashOut, postCashOutTransfer } from "../_shared/money/cashouts.ts";
 import { momoRefundTransfer, postMomoRefundTransfer, type Refund } from "../_shared/money/momo-refunds.ts";
