@@ -177,7 +177,12 @@ grant execute on function api_private.payment_intent_create(text, uuid, bigint, 
 -- the intent's id (GET /payments/topups/:id). Null for an intent that no longer takes a payment,
 -- one not started through the payments API, or another person's: the stored answer is found
 -- by auth.uid(), so staff reading an intent never get its client_secret (and their read of the
--- intent through GET /payments/topups/:id still answers, with no next step).
+-- intent through GET /payments/topups/:id still answers, with no next step). Null too once a
+-- payment is recorded for the intent: the provider took the money (a payment held for review,
+-- such as one paid into an account frozen meanwhile, leaves the intent processing), so there is
+-- no checkout left to resume and the app must not ask the person to pay again. And null while
+-- the intent's account is frozen or closed: no top-up starts then, and a payment resumed then
+-- would only be held for review (the account takes no credit); unfrozen, it is offered again.
 create function api_private.topup_next_action(p_intent uuid)
 returns jsonb
 language plpgsql
@@ -191,6 +196,8 @@ begin
       from public.payment_intents i
       join private.api_requests r on r.caller_id = i.created_by and r.idempotency_key = i.idempotency_key
      where i.id = p_intent and i.created_by = auth.uid() and i.status in ('requires_payment', 'processing')
+       and not exists (select 1 from public.payments p where p.intent_id = i.id)
+       and exists (select 1 from public.wallet_accounts a where a.id = i.account_id and a.status = 'active')
        and r.method = 'POST' and r.path = '/payments/topups' and r.response_status = 201);
 end;
 $$;

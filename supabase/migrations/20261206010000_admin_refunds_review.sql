@@ -182,7 +182,11 @@ $$;
 -- Closes a needs_review payment. 'credit': the provider's amount goes to the intent's account
 -- once (WL008 when the payment has no intent, or was refunded at the provider while under
 -- review; WL004 when the account is not active). 'reject': the payment stays uncredited with
--- the admin's reason. A payment not under review is WL008. p_reason is required and bounded.
+-- the admin's reason, and its intent, when it still waits for this provider's payment (the
+-- amount or currency differed, the account was not active), is canceled with the reason
+-- 'payment rejected after review': its provider payment is the one rejected, so nothing else
+-- will end it, and it would read processing for good (the admin's own reason is not the user's
+-- to read). A payment not under review is WL008. p_reason is required and bounded.
 -- An admin never resolves a payment of their own or to an account of their own (42501).
 create function api_private.payment_resolve(p_payment uuid, p_action text, p_reason text)
 returns public.payments
@@ -213,6 +217,9 @@ begin
            resolved_by = auth.uid(), resolved_at = now()
      where p.id = p_payment
     returning * into v_payment;
+    update public.payment_intents i set status = 'canceled', failure_reason = 'payment rejected after review'
+     where i.id = v_payment.intent_id and i.provider = v_payment.provider
+       and i.status in ('requires_payment', 'processing', 'failed');
     return v_payment;
   end if;
 

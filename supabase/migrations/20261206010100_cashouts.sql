@@ -291,8 +291,13 @@ $$;
 -- when the cash-out may still be sent (private.momo_transfer_sendable); otherwise it is returned
 -- unchanged and nothing may be sent. Recorded before the POST under the row's lock, so that
 -- momo-poll's not_accepted verdict never rests on a look-up older than a send
--- (cashout_close_sending). 22023 without a reference, WL007 for an unknown one. Service only:
--- the payments function, the WhatsApp conversation and momo-poll send transfers.
+-- (cashout_close_sending). WL004, and no send, while the cash-out's account is not active: a
+-- freeze stops the money leaving, so a transfer MoMo has not received yet (its first send
+-- unanswered, a user's retry, momo-poll's re-send) is not sent from a frozen account; the
+-- cash-out stays pending with its hold, sent once the account is active again, or failed
+-- not_accepted at the window's end (its hold voided). A transfer MoMo already has still settles
+-- as MoMo reports it. 22023 without a reference, WL007 for an unknown one. Service only: the
+-- payments function, the WhatsApp conversation and momo-poll send transfers.
 create function api_private.cashout_send_begin(p_reference uuid)
 returns public.cashouts
 language plpgsql
@@ -300,10 +305,17 @@ security definer set search_path = ''
 as $$
 declare
   v_cashout public.cashouts;
+  v_status text;
 begin
   perform private.require_caller(array['service'], 'send a cash-out');
   v_cashout := private.cashout_for_update(p_reference);
   if private.momo_transfer_sendable(v_cashout.status, v_cashout.sending_closed_at) then
+    select a.status into v_status from public.wallet_accounts a where a.id = v_cashout.account_id;
+    if v_status <> 'active' then
+      perform private.fail('WL004', pg_catalog.format(
+        'wallet account %s is %s: cash-out %s is not sent to MoMo while it is, and stays pending with its amount held',
+        v_cashout.account_id, v_status, v_cashout.id));
+    end if;
     update public.cashouts c set last_sent_at = now() where c.id = v_cashout.id
     returning * into v_cashout;
   end if;

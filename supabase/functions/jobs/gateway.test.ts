@@ -382,6 +382,35 @@ describe("momo-poll for cash-outs", () => {
     expect(await balanceOf(sql, cashOut.accountId)).toEqual({ balance: 0, available: 0 });
   });
 
+  it("a cash-out MoMo never received is not sent from a frozen account, by the user's retry or the poll; unfrozen, it is sent once and paid", async () => {
+    const cashOut = await agedCashOut(1700, { momoDown: true });
+    const setStatus = (status: string) =>
+      asServiceRole(sql, (tx) => tx`select 1 from public.wallet_set_status(${cashOut.accountId}::uuid, ${status}, 'fraud check')`);
+    const posts = () => gateway.momo.requests.filter((r) => r === "POST /disbursement/v1_0/transfer").length;
+    const before = posts();
+    await setStatus("frozen");
+
+    // The user's retry with the same key sends nothing: 409 account_not_active, not stored.
+    const retried = await cashOut.retry();
+    expect(retried.status).toBe(409);
+    expect(retried.body.error).toMatchObject({ code: "account_not_active", details: { sqlstate: "WL004" } });
+    // Nor does momo-poll's re-send of the transfer MoMo does not know: it waits, hold kept.
+    expect((await runJob("momo-poll")).body).toMatchObject({ taken: 1, pending: 1, resent: 0, applied: 0, errors: 0 });
+    expect(posts()).toBe(before);
+    expect(gateway.momo.transfers.has(cashOut.referenceId)).toBe(false);
+    expect(await cashOutState(cashOut.cashOutId)).toEqual(pending);
+    expect(await balanceOf(sql, cashOut.accountId)).toEqual({ balance: 1700, available: 0 });
+
+    // Unfrozen: the next run sends it, once, and MoMo pays it.
+    await setStatus("active");
+    await releaseLease(cashOut.cashOutId);
+    expect((await runJob("momo-poll")).body).toMatchObject({ taken: 1, resent: 1, errors: 0 });
+    expect(posts()).toBe(before + 1);
+    expect(await gateway.momo.decide(cashOut.referenceId, "SUCCESSFUL")).toBe(200);
+    expect(await cashOutState(cashOut.cashOutId)).toEqual({ status: "paid", reason: null, hold_status: "posted" });
+    expect(await balanceOf(sql, cashOut.accountId)).toEqual({ balance: 0, available: 0 });
+  });
+
   it("in the last hour of the window a transfer MoMo does not know is neither sent again nor failed", async () => {
     const cashOut = await agedCashOut(1200, { seconds: TRANSFER_ACCEPT_SECONDS - 600, momoDown: true });
     const posts = gateway.momo.requests.filter((r) => r === "POST /disbursement/v1_0/transfer").length;

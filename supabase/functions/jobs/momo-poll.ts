@@ -29,7 +29,8 @@
 // same steps (transferSource), each on its own row. Only MoMo's FAILED, or that
 // RESOURCE_NOT_FOUND past the window, ends a transfer without payment: MoMo refusing a re-send
 // is counted as an error and changes nothing (an earlier send may still be paid), and so is any
-// other failed look-up (no answer, no access token, a 404 without RESOURCE_NOT_FOUND).
+// other failed look-up (no answer, no access token, a 404 without RESOURCE_NOT_FOUND). A
+// cash-out of a frozen account is not sent again while it is (counted pending).
 import { type TransactionSql, withRequestContext } from "../_shared/db.ts";
 import { type CashOut, postCashOutTransfer } from "../_shared/money/cashouts.ts";
 import { momoRefundTransfer, postMomoRefundTransfer, type Refund } from "../_shared/money/momo-refunds.ts";
@@ -37,6 +38,7 @@ import type { TransferSending } from "../_shared/money/momo-transfers.ts";
 import { ProviderError } from "../_shared/providers/errors.ts";
 import { momoCallbackUrlFromEnv } from "../_shared/providers/momo/callback-url.ts";
 import { MomoUnknownReferenceError } from "../_shared/providers/momo/client.ts";
+import { sqlstateOf } from "../_shared/sql-errors.ts";
 import { momoTransferEvent, momoTransferNotAccepted, momoWebhookEvent, type TransferPurpose } from "../_shared/providers/momo/events.ts";
 import type { WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
 import { expireUnpaidIntent } from "./expire-intents.ts";
@@ -148,7 +150,16 @@ export const cashOuts: MomoPollSource = transferSource<CashOut>({
   table: "public.cashouts",
   closeSending: (tx, referenceId, quiet) =>
     tx<CashOut[]>`select * from api_private.cashout_close_sending(${referenceId}::uuid, ${quiet}::int)`,
-  resend: async (run, cashOut) => (await postCashOutTransfer(transferClients(run), (fn) => asService(run, fn), cashOut)).posted,
+  async resend(run, cashOut) {
+    try {
+      return (await postCashOutTransfer(transferClients(run), (fn) => asService(run, fn), cashOut)).posted;
+    } catch (error) {
+      // Its account is frozen (api_private.cashout_send_begin): not sent while it is; it waits
+      // for a later run, or the window's end.
+      if (sqlstateOf(error) === "WL004") return false;
+      throw error;
+    }
+  },
 });
 
 export const momoRefunds: MomoPollSource = transferSource<Refund & TransferSending>({

@@ -8,6 +8,7 @@ import { createClient, FunctionsHttpError } from "@supabase/supabase-js";
 import type postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import { TokenMinter } from "@mfuko/local-stack/tokens";
+import { adminRequest, answerOf, createStaff } from "../../tests/support/admin-fixtures.ts";
 import { asServiceRole, creditsTo } from "../../tests/support/payments-fixtures.ts";
 import { MOMO_PAYER, type TopUpUser, topUpUser } from "../../tests/support/payments-gateway.ts";
 import { useTestSql } from "../../tests/support/test-sql.ts";
@@ -46,6 +47,34 @@ async function invoke(user: TopUpUser, route: string, options: { body?: object; 
     body: error ? await answered.json() : data,
     replayed: answered.headers.get("idempotent-replayed"),
   };
+}
+
+/**
+ * POST /payments/topups of `amount` USD through Stripe, answered 201: the answer, the intent's
+ * id and the PaymentIntent the stand-in made for it.
+ */
+async function stripeTopUp(user: TopUpUser, amount: number) {
+  const started = await invoke(user, "topups", {
+    body: { provider: "stripe", account_id: user.accountId, amount, currency: "USD" },
+    key: crypto.randomUUID(),
+  });
+  expect(started.status).toBe(201);
+  const intentId: string = started.body.intent.id;
+  const [pi] = [...gateway.stripe.paymentIntents.values()].filter((p) => (p.metadata as Record<string, string>).intent_id === intentId);
+  return { started, intentId, pi: pi! };
+}
+
+/** An admin's POST /admin/payments/<the payment of `intentId`>/<action> with `body`, through the gateway. */
+async function adminOnPaymentOf(intentId: string, action: "refund" | "resolve", body: object) {
+  const staff = await createStaff(sql, process.env.SUPABASE_JWT_SECRET!);
+  const [payment] = await sql<{ id: string }[]>`select id from public.payments where intent_id = ${intentId}::uuid`;
+  return answerOf(
+    await fetch(adminRequest(gateway.url, "POST", `/admin/payments/${payment!.id}/${action}`, {
+      token: staff.admin.token,
+      idempotencyKey: crypto.randomUUID(),
+      body,
+    })),
+  );
 }
 
 /** What PostgREST runs for this user's JWT: `fn` in one transaction as the JWT's role, with its claims. */
@@ -196,13 +225,7 @@ describe("the app's journey", () => {
 
   it("a card declined in the sheet reads failed with Stripe's words, and another card in the same sheet still credits once", async () => {
     const user = await topUpUser(sql, "USD");
-    const started = await invoke(user, "topups", {
-      body: { provider: "stripe", account_id: user.accountId, amount: 2500, currency: "USD" },
-      key: crypto.randomUUID(),
-    });
-    expect(started.status).toBe(201);
-    const intentId = started.body.intent.id;
-    const [pi] = [...gateway.stripe.paymentIntents.values()].filter((p) => (p.metadata as Record<string, string>).intent_id === intentId);
+    const { intentId, pi } = await stripeTopUp(user, 2500);
     const declined = stripeEvent("payment_intent.payment_failed", {
       ...pi,
       status: "requires_payment_method",
@@ -219,7 +242,7 @@ describe("the app's journey", () => {
       body: { intent: { status: "failed", failure_reason: "Your card was declined." }, payment: null, next_action: null },
     });
 
-    const succeeded = stripeEvent("payment_intent.succeeded", gateway.stripe.confirm(pi!.id as string));
+    const succeeded = stripeEvent("payment_intent.succeeded", gateway.stripe.confirm(pi.id as string));
     expect((await fetch(stripeRequest(succeeded, {}, { base: gateway.url }))).status).toBe(200);
     expect(await invoke(user, `topups/${intentId}`)).toMatchObject({
       status: 200,
@@ -369,5 +392,132 @@ describe("the app's journey", () => {
       tx`
       select 1 from public.wallet_transfer(${user.accountId}::uuid, ${other.accountId}::uuid, 1::bigint, 'UGX', ${crypto.randomUUID()})`))
       .rejects.toMatchObject({ code: "WL004" });
+  });
+
+  it("a top-up paid into an account frozen meanwhile reads under review with no checkout to resume, and ends canceled when rejected", async () => {
+    const user = await topUpUser(sql, "USD");
+    const { intentId, pi } = await stripeTopUp(user, 3000);
+    // An admin freezes the account while the person pays in Stripe's sheet: Stripe takes the
+    // money, the frozen account takes no credit, and the payment waits for a check.
+    await asServiceRole(sql, (tx) => tx`select 1 from public.wallet_set_status(${user.accountId}::uuid, 'frozen', 'test')`);
+    const succeeded = stripeEvent("payment_intent.succeeded", gateway.stripe.confirm(pi.id as string));
+    expect((await fetch(stripeRequest(succeeded, {}, { base: gateway.url }))).status).toBe(200);
+    // Paid already: no client_secret to present the sheet again, the payment says why no credit.
+    expect(await invoke(user, `topups/${intentId}`)).toMatchObject({
+      status: 200,
+      body: { intent: { status: "processing" }, payment: { status: "needs_review", amount: 3000 }, next_action: null },
+    });
+
+    const rejected = await adminOnPaymentOf(intentId, "resolve", { action: "reject", reason: "account under investigation" });
+    expect(rejected.status).toBe(200);
+    // The top-up is over: it reads canceled with a reason (not the admin's own words), never
+    // processing for good, and no poll asks Stripe about it any more.
+    expect(await invoke(user, `topups/${intentId}`)).toMatchObject({
+      status: 200,
+      body: {
+        intent: { status: "canceled", failure_reason: "payment rejected after review" },
+        payment: { status: "rejected" },
+        next_action: null,
+      },
+    });
+    expect(await sql`select 1 from private.stripe_poll_intents where id = ${intentId}::uuid`).toHaveLength(0);
+    expect(await myBalances(user)).toMatchObject([{ status: "frozen", balance: 0 }]);
+  });
+
+  it("retries a MoMo top-up whose answer was lost after the payer approved it: the top-up reads paid, not a call to pay again", async () => {
+    const user = await topUpUser(sql, "UGX");
+    const key = crypto.randomUUID();
+    const body = { provider: "momo", account_id: user.accountId, amount: 3500, currency: "UGX", msisdn: MOMO_PAYER };
+    // MoMo takes the request-to-pay and prompts the payer, but its answer never comes back.
+    gateway.momo.requestToPayBehaviour = "accept-silently";
+    const lost = await invoke(user, "topups", { body, key }).finally(() => {
+      gateway.momo.requestToPayBehaviour = "accept";
+    });
+    expect(lost).toMatchObject({ status: 502, body: { error: { code: "provider_unavailable" } } });
+    const intentId = lost.body.error.details.intent.id;
+    // The payer approves the prompt on the phone: MoMo's callback credits the wallet.
+    expect(await gateway.momo.decide(intentId, "SUCCESSFUL")).toBe(200);
+
+    // The app retries with the same key, as the guide says after a 502: the top-up is done, and
+    // the answer says so (no "start a new top-up", which would have the person pay twice).
+    const retried = await invoke(user, "topups", { body, key });
+    expect(retried).toMatchObject({
+      status: 201,
+      body: { intent: { id: intentId, status: "succeeded", amount: 3500 }, next_action: null },
+    });
+    expect(await invoke(user, "topups", { body, key })).toMatchObject({ status: 201, body: retried.body, replayed: "true" });
+    expect(gateway.momo.requestsToPay.size).toBeGreaterThan(0);
+    expect(await creditsTo(sql, user.accountId)).toBe(1);
+    expect(await myBalances(user)).toMatchObject([{ balance: 3500, available: 3500 }]);
+  });
+
+  it("offers no checkout to resume while the top-up's account is frozen, and offers it again once unfrozen", async () => {
+    const user = await topUpUser(sql, "USD");
+    const { started, intentId } = await stripeTopUp(user, 1500);
+    const setStatus = (status: string) =>
+      asServiceRole(sql, (tx) => tx`select 1 from public.wallet_set_status(${user.accountId}::uuid, ${status}, 'test')`);
+    // Frozen: no top-up starts, and none resumes either (money paid now would only be held for review).
+    await setStatus("frozen");
+    expect(await invoke(user, `topups/${intentId}`)).toMatchObject({
+      status: 200,
+      body: { intent: { status: "processing" }, payment: null, next_action: null },
+    });
+    await setStatus("active");
+    expect(await invoke(user, `topups/${intentId}`)).toMatchObject({ status: 200, body: { next_action: started.body.next_action } });
+  });
+
+  it("learns where its money is: what holds it (a cash-out under way, a card payment disputed), and a balance below zero after a refund of money spent", async () => {
+    const user = await topUpUser(sql, "USD");
+    const payee = await topUpUser(sql, "USD");
+    const { intentId, pi } = await stripeTopUp(user, 5000);
+    const deliver = async (event: unknown) => (await fetch(stripeRequest(event, {}, { base: gateway.url }))).status;
+    expect(await deliver(stripeEvent("payment_intent.succeeded", gateway.stripe.confirm(pi.id as string)))).toBe(200);
+    // The cardholder disputes 2000 of the card payment at their bank: Stripe tells mfuko, which holds it.
+    const dispute = gateway.stripe.openDispute(pi.id as string, 2000);
+    expect(await deliver(stripeEvent("charge.dispute.created", dispute))).toBe(200);
+    expect(await myBalances(user)).toMatchObject([{ balance: 5000, available: 3000 }]);
+    // supabase.from("wallet_transactions").select("id, kind, hold_amount, currency, metadata, created_at").eq("status", "pending")
+    const held = () =>
+      asApp(user, (tx) =>
+        tx<{ kind: string; hold_amount: number; metadata: Record<string, unknown> }[]>`
+        select id, kind, hold_amount::int, currency, metadata, created_at from public.wallet_transactions
+         where status = 'pending' order by created_at`);
+    expect(await held()).toMatchObject([{ kind: "hold", hold_amount: 2000, metadata: { stripe_dispute_id: dispute.id } }]);
+
+    // Lost: Stripe takes the 2000 back, which leaves the wallet; then the person pays 2500 and
+    // an admin refunds the other 3000 to the card, which the wallet no longer holds in full.
+    expect(await deliver(stripeEvent("charge.dispute.closed", gateway.stripe.settleDispute(dispute.id as string, "lost")))).toBe(200);
+    expect(await myBalances(user)).toMatchObject([{ balance: 3000, available: 3000 }]);
+    await asApp(
+      user,
+      (tx) =>
+        tx`select 1 from public.wallet_transfer(${user.accountId}::uuid, ${payee.accountId}::uuid, 2500::bigint, 'USD',
+                                             ${crypto.randomUUID()})`,
+    );
+    const refunded = await adminOnPaymentOf(intentId, "refund", { amount: 3000, reason: "customer asked" });
+    expect(refunded.status).toBe(201);
+    expect(await held()).toEqual([]);
+    expect(await myBalances(user)).toMatchObject([{ balance: -2500, available: -2500 }]);
+    // Its history says why: the reversals of the top-up, newest first.
+    const entries = await asApp(user, (tx) =>
+      tx<{ amount: number; kind: string }[]>`
+      select e.amount::int, t.kind from public.wallet_entries e join public.wallet_transactions t on t.id = e.transaction_id
+       where e.account_id = ${user.accountId}::uuid order by e.id desc`);
+    expect(entries).toEqual([
+      { amount: -3000, kind: "reversal" },
+      { amount: -2500, kind: "transfer" },
+      { amount: -2000, kind: "reversal" },
+      { amount: 5000, kind: "deposit" },
+    ]);
+    expect(await invoke(user, `topups/${intentId}`)).toMatchObject({
+      status: 200,
+      body: { payment: { status: "refunded", amount_refunded: 5000 } },
+    });
+    // Below zero it pays nothing until a top-up fills it.
+    await expect(
+      asApp(user, (tx) =>
+        tx`select 1 from public.wallet_transfer(${user.accountId}::uuid, ${payee.accountId}::uuid, 1::bigint, 'USD',
+                                             ${crypto.randomUUID()})`),
+    ).rejects.toMatchObject({ code: "WL001" });
   });
 });

@@ -272,37 +272,55 @@ describe("a provider that declines or is unavailable", () => {
 });
 
 describe("a resumed top-up whose intent has ended", () => {
-  it.each(["canceled", "succeeded"] as const)(
-    "%s since its 502: 409 intent_not_payable, stored for replays, and MoMo is not asked again",
-    async (ended) => {
-      const user = await topUpUser(sql, "UGX");
-      const key = crypto.randomUUID();
-      const body = { provider: "momo", account_id: user.accountId, amount: 4000, currency: "UGX", msisdn: "256772000005" };
-      gateway.momo.requestToPayBehaviour = { status: 503, body: { code: "SERVICE_UNAVAILABLE", message: "try later" } };
-      const down = await topUp(user.token, key, body).finally(() => {
-        gateway.momo.requestToPayBehaviour = "accept";
-      });
-      expect(down.status).toBe(502);
-      const intentId = down.body.error.details.intent.id as string;
-      // Meanwhile the intent ended: expired, or paid through a request MoMo had after all.
-      await sql`update public.payment_intents set status = ${ended} where id = ${intentId}::uuid`;
-      const asked = gateway.momo.requests.filter((r) => r === "POST /collection/v1_0/requesttopay").length;
+  /** A MoMo top-up answered 502 (MoMo down), whose intent then ends as `ended`; its user, key, body and intent. */
+  async function endedSince502(ended: "canceled" | "succeeded") {
+    const user = await topUpUser(sql, "UGX");
+    const key = crypto.randomUUID();
+    const body = { provider: "momo", account_id: user.accountId, amount: 4000, currency: "UGX", msisdn: "256772000005" };
+    gateway.momo.requestToPayBehaviour = { status: 503, body: { code: "SERVICE_UNAVAILABLE", message: "try later" } };
+    const down = await topUp(user.token, key, body).finally(() => {
+      gateway.momo.requestToPayBehaviour = "accept";
+    });
+    expect(down.status).toBe(502);
+    const intentId = down.body.error.details.intent.id as string;
+    // Meanwhile the intent ended: expired, or paid through a request MoMo had after all.
+    await sql`update public.payment_intents set status = ${ended} where id = ${intentId}::uuid`;
+    return { user, key, body, intentId };
+  }
 
-      const resumed = await topUp(user.token, key, body);
-      expect(resumed.status).toBe(409);
-      expect(resumed.body.error).toMatchObject({
-        code: "intent_not_payable",
-        message: `Top-up ${intentId} is ${ended}: it takes no more payment. Start a new top-up with a new Idempotency-Key.`,
-        details: { intent: { id: intentId, status: ended } },
-      });
-      const replay = await topUp(user.token, key, body);
-      expect(replay.body).toEqual(resumed.body);
-      expect(replay.headers.get("idempotent-replayed")).toBe("true");
-      expect(gateway.momo.requests.filter((r) => r === "POST /collection/v1_0/requesttopay").length).toBe(asked);
-      expect(gateway.momo.requestsToPay.has(intentId)).toBe(false);
-      expect(await intentStatus(sql, intentId)).toMatchObject({ status: ended });
-    },
-  );
+  /** The resumed request's answer, its replay answered alike, and MoMo not asked again. */
+  async function resumeOnce(ended: "canceled" | "succeeded") {
+    const { user, key, body, intentId } = await endedSince502(ended);
+    const requestsToPay = () => gateway.momo.requests.filter((r) => r === "POST /collection/v1_0/requesttopay").length;
+    const asked = requestsToPay();
+    const resumed = await topUp(user.token, key, body);
+    const replay = await topUp(user.token, key, body);
+    expect(replay.body).toEqual(resumed.body);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(requestsToPay()).toBe(asked);
+    expect(gateway.momo.requestsToPay.has(intentId)).toBe(false);
+    expect(await intentStatus(sql, intentId)).toMatchObject({ status: ended });
+    return { resumed, intentId };
+  }
+
+  it("canceled since its 502: 409 intent_not_payable, stored for replays, and MoMo is not asked again", async () => {
+    const { resumed, intentId } = await resumeOnce("canceled");
+    expect(resumed.status).toBe(409);
+    expect(resumed.body.error).toMatchObject({
+      code: "intent_not_payable",
+      message: `Top-up ${intentId} is canceled: it takes no more payment. Start a new top-up with a new Idempotency-Key.`,
+      details: { intent: { id: intentId, status: "canceled" } },
+    });
+  });
+
+  it("paid since its 502: 201 with the intent succeeded and nothing left to do, stored for replays, and MoMo is not asked again", async () => {
+    const { resumed, intentId } = await resumeOnce("succeeded");
+    expect(resumed.status).toBe(201);
+    expect(resumed.body).toEqual({
+      intent: { id: intentId, status: "succeeded", provider: "momo", amount: 4000, currency: "UGX" },
+      next_action: null,
+    });
+  });
 });
 
 describe("idempotency, callers and input", () => {

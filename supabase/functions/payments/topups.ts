@@ -4,7 +4,8 @@
 // that intent, payment_intent_attach as the service, then the answer, stored for replays. A
 // provider's refusal fails the intent and is answered (and stored) as 422; a provider that is
 // unavailable leaves the intent payable, releases the key and answers 502, so that the same key
-// retried later finishes the job, unless the intent ended meanwhile (409, no provider call).
+// retried later finishes the job: with no provider call once the intent ended meanwhile, 201 for
+// one paid (the job is done), 422 for one failed, 409 for one canceled.
 import { z } from "zod";
 import { accountIdField, amountField, currencyField, msisdnField } from "./fields.ts";
 import { HttpError } from "../_shared/errors.ts";
@@ -100,9 +101,12 @@ export function registerTopUpRoutes(app: PaymentsApp, routes: PaymentsRoutes): v
       started = await startTopUp(routes.providers(), (fn) => routes.asService(c, fn), routes.logger, intent, { msisdn: input.msisdn });
     } catch (error) {
       if (!(error instanceof IntentNotPayableError)) throw error;
-      // Resumed after the intent ended: a failure recorded before its answer was stored is the
-      // provider's refusal; an intent paid or expired meanwhile takes nothing more.
+      // Resumed after the intent ended: paid meanwhile (a MoMo request-to-pay whose answer was
+      // lost, approved by the payer), the retry's job is done: the top-up as it stands, nothing
+      // left to do. A failure recorded before its answer was stored is the provider's refusal;
+      // an intent canceled meanwhile takes nothing more.
       const ended = error.intent;
+      if (ended.status === "succeeded") return { status: 201, body: { intent: intentView(ended), next_action: null } };
       return errorBody(ended.status === "failed" ? declined(ended, ended.failure_reason) : notPayable(error), correlationId);
     }
     if (started.outcome === "declined") return errorBody(declined(started.intent, started.reason), correlationId);

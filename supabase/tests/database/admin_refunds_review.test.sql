@@ -5,7 +5,7 @@
 -- admin's retry finds a refund its provider's webhook recorded first, api_private.payment_resolve
 -- (credit once, reject, refusals), who may call them, and how reconciliation shows the outcome.
 begin;
-select plan(64);
+select plan(65);
 
 select tests.create_users('{alice,bob,carol,dave}', admins => '{admin}', support => '{support}');
 
@@ -183,6 +183,18 @@ select is((select count(*)::int from audit.log where table_name = 'payments' and
 select tests.as_admin(tests.user_id('admin'));
 select results_eq(format($$ select status, resolution, resolution_reason from api_private.payment_resolve(%L, 'reject', 'unknown payer') $$, :'orphan'),
   $$ values ('rejected', 'rejected', 'unknown payer') $$, 'reject records why');
+select tests.reset_role();
+-- A rejected payment of an intent still waiting for it ends that intent: nothing else would.
+select id as intent_3 from public.payment_intent_create('stripe', :'account', 500, 'USD', 'rr-intent-3') \gset
+select 1 from public.payment_intent_attach(:'intent_3', 'pi_rr_rejected');
+select id as rejected from public.payment_record_success('stripe', 'pi_rr_rejected', :'intent_3', 600, 'USD') \gset
+select tests.as_admin(tests.user_id('admin'));
+select 1 from api_private.payment_resolve(:'rejected', 'reject', 'paid 6.00 for a 5.00 top-up, refund it');
+select tests.reset_role();
+select results_eq(format($$ select status, failure_reason from public.payment_intents where id = %L $$, :'intent_3'),
+  $$ values ('canceled', 'payment rejected after review') $$,
+  'reject cancels the intent still processing for it, with a reason of its own (not the admin''s)');
+select tests.as_admin(tests.user_id('admin'));
 select throws_ok(format($$ select api_private.payment_resolve(%L, 'credit', 'x') $$, :'orphan'), 'WL008', null,
   'a rejected payment stays rejected');
 select results_eq(

@@ -4,7 +4,7 @@
 -- recorded, no send once momo-poll has closed the sending, and its not_accepted verdict only
 -- then; who may call what; the forward-only status; the sizes of the arguments.
 begin;
-select plan(79);
+select plan(81);
 
 select tests.create_users('{owner, other}');
 select tests.create_accounts('c5000000', 'UGX', '{owner, other}');
@@ -151,6 +151,12 @@ select tests.reset_role();
 select * from pg_temp.account() \gset before_sends_
 
 select tests.as_service();
+-- A frozen account's money does not leave: no send of its pending cash-out (WL004), none recorded.
+select 1 from public.wallet_set_status('c5000000-0000-4000-8000-00000000000a', 'frozen', 'fraud check');
+select throws_ok(format($$ select api_private.cashout_send_begin(%L) $$, :'sent_ref'), 'WL004', null,
+  'a send of a cash-out of a frozen account is WL004');
+select is((select last_sent_at from public.cashouts where reference_id = :'sent_ref'), null, 'and records no send');
+select 1 from public.wallet_set_status('c5000000-0000-4000-8000-00000000000a', 'active', 'checked');
 select is((select last_sent_at from api_private.cashout_send_begin(:'sent_ref')), now(), 'a send of a pending cash-out is recorded');
 select throws_ok(format($$ select api_private.cashout_not_accepted(%L) $$, :'sent_ref'), 'WL008', null,
   'not_accepted with the sending open is WL008');
