@@ -268,6 +268,25 @@ describe("refusals in words", () => {
     expect((await accountOf(payer)).available).toBe(10_000);
   });
 
+  it("reads a phone number where the amount goes as a phone number: no top-up of 788,123,456 asked, and what to write instead", async () => {
+    const [payer, payee] = [await newcomer(10_000), await newcomer()];
+    expect((await payer.say(`topup ${local(payer.waId).replaceAll(" ", "")}`)).map(readable)).toEqual([
+      "A top-up is asked of your own MoMo number, so write only the amount. To top up with MoMo, write: topup <amount>, e.g. topup 5000.",
+    ]);
+    expect((await payer.say(`send ${local(payee.waId)} 5000`)).map(readable)).toEqual([
+      "Write the amount first, then the phone number. To pay someone, write: send <amount> <phone>, e.g. send 5000 0788123456 " +
+      "(a currency code may follow the amount).",
+    ]);
+    expect((await payer.say(`cashout 5000 ${local(payer.waId)}`)).map(readable)).toEqual([
+      "A cash-out is paid to your own MoMo number, so write only the amount. To cash out to MoMo, write: cashout <amount>, e.g. cashout 5000.",
+    ]);
+    const [written] = await sql<{ pending: number; intents: number }[]>`
+      select (select count(*)::int from public.whatsapp_pending_payments where from_account_id = ${(await accountOf(payer)).id}::uuid)
+               as pending,
+             (select count(*)::int from public.payment_intents where account_id = ${(await accountOf(payer)).id}::uuid) as intents`;
+    expect(written).toEqual({ pending: 0, intents: 0 });
+  });
+
   it("refuses an amount over the ledger's largest in words, for a payment, a cash-out and a top-up, and writes nothing", async () => {
     const [payer, payee] = [await newcomer(10_000), await newcomer()];
     const [max] = await sql<{ max_amount: string }[]>`select max_amount::text from private.wallet_settings`;

@@ -382,6 +382,12 @@ const USAGE = {
 } as const;
 const GROUPED_AMOUNT_HINT = 'Write the amount as 5000 or 5,000: "5 000" and "5.000" can each be read two ways. ' +
   "A number after the amount that starts with its country code needs its + (+250 788 123 456). ";
+// A phone number where the amount goes, or given to a top-up or cash-out: what to write instead.
+const PHONE_NUMBER_HINT = {
+  send: "Write the amount first, then the phone number. ",
+  topup: "A top-up is asked of your own MoMo number, so write only the amount. ",
+  cashout: "A cash-out is paid to your own MoMo number, so write only the amount. ",
+} as const;
 
 /** A typed yes or no: how to answer the question waiting, or that none is. */
 async function tapToDecide(turn: Turn): Promise<void> {
@@ -421,7 +427,12 @@ export function act(turn: Turn, command: Command): Promise<void> {
     case "start":
       return notifications(turn, command.kind === "start");
     case "usage":
-      return say(turn, `${command.groupedAmount ? GROUPED_AMOUNT_HINT : ""}${USAGE[command.of]}`);
+      return say(
+        turn,
+        `${command.groupedAmount ? GROUPED_AMOUNT_HINT : ""}${command.phoneNumber ? PHONE_NUMBER_HINT[command.of] : ""}${
+          USAGE[command.of]
+        }`,
+      );
     case "tapToDecide":
       return tapToDecide(turn);
   }

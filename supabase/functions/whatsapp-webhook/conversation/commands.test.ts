@@ -131,6 +131,27 @@ describe("parseCommand", () => {
     for (const [text, command] of read) expect(parseCommand(text), text).toEqual(command);
   });
 
+  it("reads a phone number where the amount goes as a phone number, never as an amount", () => {
+    // Read as an amount, "topup 0788123456" asked the sender's MoMo for 788,123,456 RWF.
+    const misplaced: [string, "send" | "topup" | "cashout"][] = [
+      ["send 0788123456 5000", "send"],
+      ["pay 0788 123 456 5,000", "send"],
+      ["send +250788123456 5000", "send"],
+      ["topup 0788123456", "topup"],
+      ["top up 0788 123 456", "topup"],
+      ["topup 5000 0788123456", "topup"],
+      ["cashout 0788123456", "cashout"],
+      ["withdraw 5000 to 250788123456", "cashout"],
+    ];
+    for (const [text, of] of misplaced) expect(parseCommand(text), text).toEqual({ kind: "usage", of, phoneNumber: true });
+    const read: [string, Command][] = [
+      ["send 0.50 eur 0788123456", { kind: "send", amount: "0.50", currency: "EUR", phone: "0788123456" }],
+      ["send 0 0788123456", { kind: "send", amount: "0", currency: null, phone: "0788123456" }],
+      ["topup 5000", { kind: "topup", amount: "5000", currency: null }],
+    ];
+    for (const [text, command] of read) expect(parseCommand(text), text).toEqual(command);
+  });
+
   it("never throws, and anything it does not understand is the menu or a usage hint", () => {
     fc.assert(
       fc.property(fc.string({ unit: "grapheme", maxLength: 300 }), (text) => {

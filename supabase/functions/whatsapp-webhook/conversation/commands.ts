@@ -18,8 +18,12 @@ export type Command =
   | { kind: "send"; amount: string; currency: string | null; phone: string }
   | { kind: "topup"; amount: string; currency: string | null }
   | { kind: "cashout"; amount: string; currency: string | null }
-  /** groupedAmount: the amount set its thousands apart with spaces or dots, which is read two ways. */
-  | { kind: "usage"; of: "send" | "topup" | "cashout"; groupedAmount?: true }
+  /**
+   * groupedAmount: the amount set its thousands apart with spaces or dots, which is read two ways.
+   * phoneNumber: a phone number where the amount goes ("send 0788123456 5000"), or given to a
+   * top-up or cash-out, which only ever use the sender's own number.
+   */
+  | { kind: "usage"; of: "send" | "topup" | "cashout"; groupedAmount?: true; phoneNumber?: true }
   /** A typed answer to a Confirm/Cancel question ("yes", "ok", "no"): only the buttons decide. */
   | { kind: "tapToDecide" }
   | { kind: "decide"; pendingId: string; confirm: boolean };
@@ -69,8 +73,13 @@ const TYPED_DECISIONS = new Set([
   "yego",
   "oya",
 ]);
-// An amount as people type it: digits with optional thousands commas and a decimal point.
-const AMOUNT = /^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$/;
+// An amount as people type it: digits with optional thousands commas and a decimal point. Its
+// whole part starts with 0 only when it is 0 ("0.50"): "0788123456" is a phone number, never
+// 788,123,456 (a top-up of that much asked of the sender's MoMo).
+const WHOLE = "(?:[1-9]\\d{0,2}(?:,\\d{3})+|[1-9]\\d*|0)";
+const AMOUNT = new RegExp(`^${WHOLE}(?:\\.\\d+)?$`);
+// A phone number where an amount was expected: a '+' or a leading 0 before more digits.
+const PHONE_LIKE = /^\(?(?:\+|0\d)/;
 // The start of an amount whose thousands are set apart by spaces ("5 000"), as much of Europe
 // and East Africa writes them: a whole number that can have a group of three digits after it.
 const SPACED_HEAD = /^\d{1,3}(?:,\d{3})*$/;
@@ -84,7 +93,7 @@ const DOTTED_THOUSANDS = /^[1-9]\d{0,2}(?:\.\d{3})+$/;
 const CURRENCY_WORDS: Readonly<Record<string, string>> = { frw: "RWF", ksh: "KES", kshs: "KES", ush: "UGX", shs: "UGX", tsh: "TZS" };
 const ISO_CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
 // An amount with its currency written onto it: "5000frw", "12.50eur".
-const AMOUNT_WITH_CURRENCY = /^((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)([a-z]{3,4})$/;
+const AMOUNT_WITH_CURRENCY = new RegExp(`^(${WHOLE}(?:\\.\\d+)?)([a-z]{3,4})$`);
 
 /** The ISO 4217 code `word` names, or null when it names no currency. */
 function currencyOf(word: string | undefined): string | null {
@@ -102,17 +111,19 @@ function normalize(text: string): string {
 }
 
 /**
- * `amount [currency]` at the start of `words`, and what follows them; "grouped" for an amount
+ * `amount [currency]` at the start of `words`, and what follows them; "phone" for a phone number
+ * where the amount goes; "grouped" for an amount
  * whose thousands are set apart by spaces or dots, which is refused rather than read:
  * "send 5 000 256772123456" would be 5 paid to "000 256772123456", a number where 000 is the
  * international prefix (Uganda, Kenya, Tanzania), "5 000 0788 ..." would take 000 into the
  * number, and "5.000" would be 5.
  */
-function amountAndCurrency(typed: string[]): { amount: string; currency: string | null; rest: string[] } | "grouped" | null {
+function amountAndCurrency(typed: string[]): { amount: string; currency: string | null; rest: string[] } | "grouped" | "phone" | null {
   const words = amountFirst(typed);
   const [first, second, ...others] = words;
   if (first !== undefined && DOTTED_THOUSANDS.test(first)) return "grouped";
-  if (first === undefined || !AMOUNT.test(first)) return null;
+  if (first === undefined) return null;
+  if (!AMOUNT.test(first)) return PHONE_LIKE.test(first) ? "phone" : null;
   if (SPACED_HEAD.test(first) && second !== undefined && THOUSANDS_GROUP.test(second)) return "grouped";
   const amount = first.replaceAll(",", "");
   const currency = currencyOf(second);
@@ -132,6 +143,10 @@ function amountFirst(words: string[]): string[] {
 function moneyCommand(kind: "topup" | "cashout", words: string[]): Command {
   const parsed = amountAndCurrency(words);
   if (parsed === "grouped") return { kind: "usage", of: kind, groupedAmount: true };
+  // "topup 0788123456", "cashout 5000 0788123456": MoMo is asked of, and pays, the sender's own number.
+  if (parsed === "phone" || parsed?.rest.some((word) => PHONE_LIKE.test(word) || /^\d{6,}$/.test(word))) {
+    return { kind: "usage", of: kind, phoneNumber: true };
+  }
   if (!parsed || parsed.rest.length > 0) return { kind: "usage", of: kind };
   return { kind, amount: parsed.amount, currency: parsed.currency };
 }
@@ -139,6 +154,7 @@ function moneyCommand(kind: "topup" | "cashout", words: string[]): Command {
 function sendCommand(words: string[]): Command {
   const parsed = amountAndCurrency(words);
   if (parsed === "grouped") return { kind: "usage", of: "send", groupedAmount: true };
+  if (parsed === "phone") return { kind: "usage", of: "send", phoneNumber: true };
   if (!parsed) return { kind: "usage", of: "send" };
   const rest = parsed.rest[0] === "to" ? parsed.rest.slice(1) : parsed.rest;
   const phone = rest.join(" ");
