@@ -2,7 +2,7 @@
 // case, spacing or leading '/', and the ids of buttons and list rows map back to commands.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type Command, commandOfId, decisionId, MENU_IDS, parseCommand } from "./commands.ts";
+import { type Command, commandOfId, decisionId, MAX_TYPED_LENGTH, MENU_IDS, parseCommand } from "./commands.ts";
 
 /** `text` as a person might type it: random case, runs of spaces, maybe a leading '/'. */
 const typedLike = (text: string) =>
@@ -150,6 +150,16 @@ describe("parseCommand", () => {
       ["topup 5000", { kind: "topup", amount: "5000", currency: null }],
     ];
     for (const [text, command] of read) expect(parseCommand(text), text).toEqual(command);
+  });
+
+  it("reads no text longer than a person can send, at once: the time to read one does not grow with its length", () => {
+    // Punctuation between two letters: each position of the run starts the trailing match anew.
+    const text = `balance${".".repeat(100_000)}x`;
+    const started = performance.now();
+    expect(parseCommand(text)).toEqual({ kind: "menu", understood: false });
+    expect(performance.now() - started).toBeLessThan(100);
+    expect(parseCommand(`send 500 0788123456 ${"x".repeat(MAX_TYPED_LENGTH - 25)}`).kind).toBe("send");
+    expect(parseCommand(`balance${" ".repeat(MAX_TYPED_LENGTH)}`)).toEqual({ kind: "menu", understood: false });
   });
 
   it("never throws, and anything it does not understand is the menu or a usage hint", () => {

@@ -195,8 +195,14 @@ const MONEY_VERBS: ReadonlyMap<string, "topup" | "cashout"> = new Map([
   ["withdraw", "cashout"],
 ]);
 
+// The longest text a person can send on WhatsApp (Meta's limit for a text body). A longer one
+// came from no person (a signed request is all the webhook checks) and is not read: stripping
+// its edges costs time that grows with the square of its length (seconds at 100,000).
+export const MAX_TYPED_LENGTH = 4096;
+
 /** The command of a typed message; anything not understood is the menu. */
 export function parseCommand(text: string): Command {
+  if (text.length > MAX_TYPED_LENGTH) return { kind: "menu", understood: false };
   const normalized = normalize(text);
   if (GREETING.test(normalized)) return { kind: "menu", understood: true };
   if (TYPED_DECISIONS.has(normalized)) return { kind: "tapToDecide" };
