@@ -115,6 +115,14 @@ describe("parseCommand", () => {
       ["pay 1.500.000 +256 712 345 678", "send"],
       ["topup 5.000", "topup"],
       ["cashout 250.000 rwf", "cashout"],
+      // The group with what ends an amount written onto it: read apart, "000." went with the
+      // number, which from Uganda, Kenya or Tanzania reads "000. 256772123456" as +256 772 123 456.
+      ["send 5 000. 256772123456", "send"],
+      ["send 5 000, to 0712345678", "send"],
+      ["send 12 500frw 0788123456", "send"],
+      ["pay 5 000/= 0772123456", "send"],
+      ["topup 5 000frw", "topup"],
+      ["cash out 10 000/-", "cashout"],
     ];
     for (const [text, of] of grouped) expect(parseCommand(text), text).toEqual({ kind: "usage", of, groupedAmount: true });
     // A number after the amount that is not a group of three digits is the phone number's.
@@ -127,6 +135,9 @@ describe("parseCommand", () => {
       ["send 0.500 eur 0788123456", { kind: "send", amount: "0.500", currency: "EUR", phone: "0788123456" }],
       ["send 5.0000 0788123456", { kind: "send", amount: "5.0000", currency: null, phone: "0788123456" }],
       ["send 1,234.500 eur 0788123456", { kind: "send", amount: "1234.500", currency: "EUR", phone: "0788123456" }],
+      // Separators inside a phone number are the number's.
+      ["send 500 078-812-3456", { kind: "send", amount: "500", currency: null, phone: "078-812-3456" }],
+      ["send 500 078.812.3456", { kind: "send", amount: "500", currency: null, phone: "078.812.3456" }],
     ];
     for (const [text, command] of read) expect(parseCommand(text), text).toEqual(command);
   });

@@ -81,9 +81,12 @@ const AMOUNT = new RegExp(`^${WHOLE}(?:\\.\\d+)?$`);
 // A phone number where an amount was expected: a '+' or a leading 0 before more digits.
 const PHONE_LIKE = /^\(?(?:\+|0\d)/;
 // The start of an amount whose thousands are set apart by spaces ("5 000"), as much of Europe
-// and East Africa writes them: a whole number that can have a group of three digits after it.
+// and East Africa writes them: a whole number that can have a group of three digits after it,
+// alone or with what ends an amount written onto it: a currency ("5 000frw"), the region's "/="
+// or "/-" ("5 000/="), punctuation ("5 000, to ..."). Read as its own word, "000." or "000frw"
+// went with the phone number, and "send 5 000. 256772123456" from Uganda proposed 5.
 const SPACED_HEAD = /^\d{1,3}(?:,\d{3})*$/;
-const THOUSANDS_GROUP = /^\d{3}$/;
+const THOUSANDS_GROUP = /^\d{3}(?:[a-z]+|\/[=-]|[.,:;])?$/;
 // Thousands set apart by dots ("5.000", "1.500.000"), as Rwanda and much of Europe write them:
 // read as a decimal, "5.000" would be 5 and "12.500 EUR" 12.50.
 const DOTTED_THOUSANDS = /^[1-9]\d{0,2}(?:\.\d{3})+$/;
