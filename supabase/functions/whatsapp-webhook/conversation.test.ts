@@ -193,6 +193,17 @@ describe("first contact and the way people write", () => {
     expect([(await accountOf(payer)).available, (await accountOf(kenyan)).available]).toEqual([9_900, 100]);
   });
 
+  it("reads an amount in thousands (5k) and with the /= of whole francs as people write them in chats", async () => {
+    const [payer, payee] = [await newcomer(10_000), await newcomer()];
+    const answers = async (text: string) => (await payer.say(text)).map(readable);
+    const question = (money: string) => [expect.stringMatching(new RegExp(`^Send ${money} RWF to \\+250 `))];
+    expect(await answers(`send 5k ${local(payee.waId)}`)).toEqual(question("5,000"));
+    expect(await answers(`send 2.5k ${local(payee.waId)}`)).toEqual(question("2,500"));
+    expect(await answers(`send 5,000/= ${local(payee.waId)}`)).toEqual(question("5,000"));
+    expect(await answers(`send frw5000 ${local(payee.waId)}`)).toEqual(question("5,000"));
+    expect(await answers("topup 3k")).toEqual([expect.stringMatching(/^MoMo is asking \+250 .* to approve 3,000 RWF/)]);
+  });
+
   it("names the recipient's WhatsApp name in quotes, without line breaks, direction overrides, quotes, brackets or formatting marks its holder put in", async () => {
     const payer = await newcomer(1_000);
     for (

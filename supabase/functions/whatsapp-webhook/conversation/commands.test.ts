@@ -90,11 +90,32 @@ describe("parseCommand", () => {
       ["topup 20000 USh", { kind: "topup", amount: "20000", currency: "UGX" }],
       ["cashout 12.50eur", { kind: "cashout", amount: "12.50", currency: "EUR" }],
       ["cash out RWF 3000", { kind: "cashout", amount: "3000", currency: "RWF" }],
+      ["send frw5000 0788123456", { kind: "send", amount: "5000", currency: "RWF", phone: "0788123456" }],
       // "for" is no currency: it stays with the phone number (the phone library reads past it).
       ["send 500 for 0788123456", { kind: "send", amount: "500", currency: null, phone: "for 0788123456" }],
       ["topup 5000 now", { kind: "usage", of: "topup" }],
     ];
     for (const [text, command] of cases) expect(parseCommand(text), text).toEqual(command);
+  });
+
+  it("reads amounts as the region writes them in chats: in thousands, and with the /= or /- of whole shillings", () => {
+    const cases: [string, Command][] = [
+      ["send 5k 0788123456", { kind: "send", amount: "5000", currency: null, phone: "0788123456" }],
+      ["send 5K to 0788123456", { kind: "send", amount: "5000", currency: null, phone: "0788123456" }],
+      ["pay 2.5k rwf 0788123456", { kind: "send", amount: "2500", currency: "RWF", phone: "0788123456" }],
+      ["send 0.5k 0788123456", { kind: "send", amount: "500", currency: null, phone: "0788123456" }],
+      ["send 1,500k 0788123456", { kind: "send", amount: "1500000", currency: null, phone: "0788123456" }],
+      ["send 1.2345k eur 0788123456", { kind: "send", amount: "1234.5", currency: "EUR", phone: "0788123456" }],
+      ["send 5,000/= 0772123456", { kind: "send", amount: "5000", currency: null, phone: "0772123456" }],
+      ["send shs 5,000/= to 0772123456", { kind: "send", amount: "5000", currency: "UGX", phone: "0772123456" }],
+      ["send 5000/- ksh 0712345678", { kind: "send", amount: "5000", currency: "KES", phone: "0712345678" }],
+      ["topup 20k", { kind: "topup", amount: "20000", currency: null }],
+      ["withdraw 10,000/=", { kind: "cashout", amount: "10000", currency: null }],
+    ];
+    for (const [text, command] of cases) expect(parseCommand(text), text).toEqual(command);
+    // Dots between thousands stay refused, with a mark or in thousands too.
+    for (const text of ["send 5.000/= 0772123456", "topup 1.500k"]) expect(parseCommand(text), text).toMatchObject({ groupedAmount: true });
+    for (const text of ["send 5m 0788123456", "send k 0788123456", "topup 5kk"]) expect(parseCommand(text).kind, text).toBe("usage");
   });
 
   it("refuses an amount written with spaces or dots between its thousands rather than read it as another amount", () => {

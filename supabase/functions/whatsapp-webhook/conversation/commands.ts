@@ -1,6 +1,7 @@
 // What a person wrote, read as one command of the conversation (docs/WHATSAPP.md, "The
 // conversation"). Tolerant of case, extra spaces, a leading '/', emoji and punctuation at either
-// end, a currency as the region writes it, a '+' before a phone number,
+// end, a currency as the region writes it, an amount in thousands ("5k") or with the region's
+// "/=" ("5,000/="), a '+' before a phone number,
 // "top up"/"cash out" written as two words or with a hyphen, "withdraw" for cash out, "check" or
 // "my" before balance, history and limits and "please" after them, and an optional "to" before the
 // recipient. Amounts and phone numbers stay text here: what they mean depends on the currency
@@ -95,8 +96,27 @@ const DOTTED_THOUSANDS = /^[1-9]\d{0,2}(?:\.\d{3})+$/;
 // word is a currency only if it is an ISO 4217 code: "send 500 for 0788 123 456" is not FOR.
 const CURRENCY_WORDS: Readonly<Record<string, string>> = { frw: "RWF", ksh: "KES", kshs: "KES", ush: "UGX", shs: "UGX", tsh: "TZS" };
 const ISO_CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
-// An amount with its currency written onto it: "5000frw", "12.50eur".
+// An amount with its currency written onto it: "5000frw", "12.50eur", or before it: "frw5000".
 const AMOUNT_WITH_CURRENCY = new RegExp(`^(${WHOLE}(?:\\.\\d+)?)([a-z]{3,4})$`);
+const CURRENCY_WITH_AMOUNT = /^([a-z]{3,4})(\d.*)$/;
+// The marks the region writes after an amount of whole shillings or francs: "5,000/=", "5000/-".
+const WHOLE_MARK = /\/[=-]$/;
+// An amount in thousands, as people write them in chats: "5k", "2.5k".
+const IN_THOUSANDS = new RegExp(`^(${WHOLE})(?:\\.(\\d+))?k$`);
+
+/**
+ * `word` as the plain amount AMOUNT reads, or null when it is no amount: "5,000/=" and "5000/-"
+ * without their mark, "5k" and "2.5k" in thousands ("5000", "2500").
+ */
+function plainAmount(word: string): string | null {
+  const unmarked = word.replace(WHOLE_MARK, "");
+  if (AMOUNT.test(unmarked)) return unmarked;
+  const thousands = IN_THOUSANDS.exec(word);
+  if (!thousands) return null;
+  const fraction = thousands[2] ?? "";
+  const whole = `${thousands[1]!.replaceAll(",", "")}${fraction.slice(0, 3).padEnd(3, "0")}`.replace(/^0+(?=\d)/, "");
+  return fraction.length > 3 ? `${whole}.${fraction.slice(3)}` : whole;
+}
 
 /** The ISO 4217 code `word` names, or null when it names no currency. */
 function currencyOf(word: string | undefined): string | null {
@@ -124,22 +144,26 @@ function normalize(text: string): string {
 function amountAndCurrency(typed: string[]): { amount: string; currency: string | null; rest: string[] } | "grouped" | "phone" | null {
   const words = amountFirst(typed);
   const [first, second, ...others] = words;
-  if (first !== undefined && DOTTED_THOUSANDS.test(first)) return "grouped";
   if (first === undefined) return null;
-  if (!AMOUNT.test(first)) return PHONE_LIKE.test(first) ? "phone" : null;
+  // "5.000/=" and "1.500k" are dotted thousands too.
+  if (DOTTED_THOUSANDS.test(first.replace(WHOLE_MARK, "").replace(/k$/, ""))) return "grouped";
+  const plain = plainAmount(first);
+  if (plain === null) return PHONE_LIKE.test(first) ? "phone" : null;
   if (SPACED_HEAD.test(first) && second !== undefined && THOUSANDS_GROUP.test(second)) return "grouped";
-  const amount = first.replaceAll(",", "");
+  const amount = plain.replaceAll(",", "");
   const currency = currencyOf(second);
   if (currency !== null) return { amount, currency, rest: others };
   return { amount, currency: null, rest: second === undefined ? [] : [second, ...others] };
 }
 
-/** `words` with a currency written before the amount ("ksh 500") or onto it ("5000frw") put after it. */
+/** `words` with a currency written before the amount ("ksh 500") or onto it ("5000frw", "frw5000") put after it. */
 function amountFirst(words: string[]): string[] {
   const [first, second, ...others] = words;
-  if (currencyOf(first) !== null && second !== undefined && AMOUNT.test(second)) return [second, first!, ...others];
+  if (currencyOf(first) !== null && second !== undefined && plainAmount(second) !== null) return [second, first!, ...others];
   const glued = first === undefined ? null : AMOUNT_WITH_CURRENCY.exec(first);
   if (glued && currencyOf(glued[2]) !== null) return [glued[1]!, glued[2]!, ...words.slice(1)];
+  const before = first === undefined ? null : CURRENCY_WITH_AMOUNT.exec(first);
+  if (before && currencyOf(before[1]) !== null && plainAmount(before[2]!) !== null) return [before[2]!, before[1]!, ...words.slice(1)];
   return words;
 }
 
