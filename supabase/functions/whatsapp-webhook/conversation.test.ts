@@ -437,7 +437,8 @@ describe("frozen accounts", () => {
   it("a payer whose account is frozen is told that it cannot pay, and nothing moves", async () => {
     const { payer, payee, answer } = await frozenBeforeConfirm("payer");
     expect(answer).toEqual([
-      "Your wallet account is not active, so it cannot pay. Nothing was sent.",
+      // What the account is and who can help, as "cashout" and "topup" are answered below.
+      "Your RWF wallet is frozen, so it cannot pay. Nothing was sent. Please contact mfuko support.",
     ]);
     // What to do next, not only that nothing can be paid: the account is the sender's own.
     const frozenAnswer = "Your RWF wallet is frozen, so it cannot pay or be topped up. Please contact mfuko support.";

@@ -11,7 +11,7 @@ import { minorUnitDigits } from "../../_shared/providers/momo/amount.ts";
 import type { Command } from "./commands.ts";
 import { clip, confirmationMessage, menuMessage, type OutboundMessage, textMessage } from "./messages.ts";
 import { displayPhone, senderRegion, senderTimeZone, toWaId } from "./phone.ts";
-import { refusalInWords, TOP_UP_HOW } from "./refusals.ts";
+import { ASK_SUPPORT, refusalInWords, TOP_UP_HOW } from "./refusals.ts";
 
 /** What can happen after the transaction commits: a top-up or cash-out to send to MoMo. */
 export type FollowUp =
@@ -205,7 +205,7 @@ async function noActiveAccount(turn: Turn, currency: string): Promise<void> {
      where owner_id = ${turn.sender.userId}::uuid and kind = 'user' order by currency`);
   const inactive = accounts.find((a) => a.currency === currency);
   if (inactive) {
-    return say(turn, `Your ${currency} wallet is ${inactive.status}, so it cannot pay or be topped up. Please contact mfuko support.`);
+    return say(turn, `Your ${currency} wallet is ${inactive.status}, so it cannot pay or be topped up. ${ASK_SUPPORT}`);
   }
   const held = accounts.filter((a) => a.status === "active").map((a) => a.currency);
   await say(turn, `You have no ${currency} wallet.${held.length > 0 ? ` Your mfuko wallet is in ${held.join(" and ")}.` : ""}`);
