@@ -151,6 +151,9 @@ describe("a whole conversation", () => {
     expect(readable(balance!)).toBe("Your balance:\n2,500 RWF available");
     expect(readable((await carol.tap({ row: "cmd:help" }))[0]!)).toContain("Welcome to mfuko");
     expect(readable((await carol.say("what?"))[0]!)).toContain("Sorry, I did not understand that.");
+    // Thanks after a payment, and a greeting of the region, are neither "did not understand".
+    expect((await carol.say("Murakoze cyane!")).map(readable)).toEqual(['You are welcome. Write "menu" to see what mfuko can do.']);
+    expect(readable((await carol.say("Mwaramutse neza"))[0]!)).toContain("Welcome to mfuko");
   });
 });
 
@@ -167,6 +170,8 @@ describe("first contact and the way people write", () => {
     const starter = new Person(gateway);
     expect((await starter.say("/start")).map(readable)).toEqual([expect.stringMatching(/^Welcome to mfuko, your wallet on WhatsApp\.\n/)]);
     expect((await starter.say("start")).map(readable)).toEqual([expect.stringMatching(/^Notifications are on/)]);
+    const thankful = new Person(gateway);
+    expect((await thankful.say("Thanks")).map(readable)).toEqual([expect.stringMatching(/^Welcome to mfuko, your wallet on WhatsApp\.\n/)]);
     const sticker = new Person(gateway);
     expect((await sticker.send({ type: "sticker", sticker: { id: "1", mime_type: "image/webp" } })).map(readable)).toEqual([
       expect.stringMatching(/^Welcome to mfuko, your wallet on WhatsApp\. I can only read typed messages and taps on my buttons\.\n/),

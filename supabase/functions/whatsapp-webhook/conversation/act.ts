@@ -435,5 +435,7 @@ export function act(turn: Turn, command: Command): Promise<void> {
       );
     case "tapToDecide":
       return tapToDecide(turn);
+    case "thanks":
+      return say(turn, 'You are welcome. Write "menu" to see what mfuko can do.');
   }
 }

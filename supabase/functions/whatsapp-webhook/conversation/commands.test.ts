@@ -78,6 +78,17 @@ describe("parseCommand", () => {
       ["History.", { kind: "history" }],
       ["topup 5000.", { kind: "topup", amount: "5000", currency: null }],
       ["\u{1F600}", { kind: "menu", understood: false }],
+      ["Mwaramutse neza", { kind: "menu", understood: true }],
+      ["Habari yako?", { kind: "menu", understood: true }],
+      ["Amakuru", { kind: "menu", understood: true }],
+      ["Bonjour", { kind: "menu", understood: true }],
+      // Thanks after a payment: a short answer, not "did not understand" and the whole menu.
+      ["Thanks!", { kind: "thanks" }],
+      ["ok thank you", { kind: "thanks" }],
+      ["Asante sana", { kind: "thanks" }],
+      ["Murakoze cyane", { kind: "thanks" }],
+      ["webale nnyo", { kind: "thanks" }],
+      ["thanks for nothing", { kind: "menu", understood: false }],
     ];
     for (const [text, command] of cases) expect(parseCommand(text), text).toEqual(command);
   });
@@ -198,9 +209,10 @@ describe("parseCommand", () => {
     fc.assert(
       fc.property(fc.string({ unit: "grapheme", maxLength: 300 }), (text) => {
         const command = parseCommand(text);
-        expect(["menu", "balance", "history", "limits", "stop", "start", "send", "topup", "cashout", "usage", "tapToDecide"]).toContain(
-          command.kind,
-        );
+        expect(["menu", "balance", "history", "limits", "stop", "start", "send", "topup", "cashout", "usage", "tapToDecide", "thanks"])
+          .toContain(
+            command.kind,
+          );
       }),
       { numRuns: 2000 },
     );

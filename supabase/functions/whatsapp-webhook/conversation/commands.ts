@@ -25,6 +25,8 @@ export type Command =
    * top-up or cash-out, which only ever use the sender's own number.
    */
   | { kind: "usage"; of: "send" | "topup" | "cashout"; groupedAmount?: true; phoneNumber?: true }
+  /** Thanks, as people end a chat: a short answer, not "did not understand" and the menu. */
+  | { kind: "thanks" }
   /** A typed answer to a Confirm/Cancel question ("yes", "ok", "no"): only the buttons decide. */
   | { kind: "tapToDecide" }
   | { kind: "decide"; pendingId: string; confirm: boolean };
@@ -47,12 +49,15 @@ export function decisionId(pendingId: string, confirm: boolean): string {
   return `pay:${confirm ? "confirm" : "cancel"}:${pendingId}`;
 }
 
-// Greetings, as people open a chat in English, Swahili, Kinyarwanda and Luganda, alone or
-// followed by "there" or "mfuko": a first "Habari" or "Good morning" is not a "did not understand".
+// Greetings, as people open a chat in English, Swahili, Kinyarwanda, Luganda and French, alone
+// or followed by "there" or "mfuko": a "Habari yako" or "Mwaramutse neza" is not a "did not understand".
 const GREETING = new RegExp(
-  "^(?:hi|hello|hey|hallo|good (?:morning|afternoon|evening)|menu|help|start over|habari|jambo|hujambo|mambo|niaje|" +
-    "muraho|mwaramutse|mwiriwe|oli otya|gyebale)(?: (?:there|mfuko))?$",
+  "^(?:hi|hello|hey|hallo|good (?:morning|afternoon|evening)|menu|help|start over|habari(?: (?:yako|gani|zako))?|jambo|" +
+    "hujambo|mambo|niaje|muraho|(?:mwaramutse|mwiriwe)(?: neza)?|amakuru|oli otya|gyebale|bonjour|salut)(?: (?:there|mfuko))?$",
 );
+// Thanks, in the same languages, maybe after an "ok": what people write after "Sent ...".
+const THANKS =
+  /^(?:(?:ok|okay|sawa),? )?(?:thanks?(?: you)?(?: (?:so much|very much|a lot))?|thx|thanx|asante(?: sana)?|murakoze(?: cyane)?|webale(?: nnyo)?|merci(?: beaucoup)?)$/;
 // Answers people type to a question with buttons, in English, Swahili and Kinyarwanda. A typed
 // word never confirms a payment (it could answer an older question, or be meant for someone
 // else); the reply says to tap the button instead of showing the menu.
@@ -233,6 +238,7 @@ export function parseCommand(text: string): Command {
   const normalized = normalize(text);
   if (GREETING.test(normalized)) return { kind: "menu", understood: true };
   if (TYPED_DECISIONS.has(normalized)) return { kind: "tapToDecide" };
+  if (THANKS.test(normalized)) return { kind: "thanks" };
   const asked = ASKED_FOR.exec(normalized);
   if (asked) return { kind: asked[1]!.startsWith("limit") ? "limits" : asked[1] as "balance" | "history" };
   const [verb = "", ...args] = normalized.split(" ");

@@ -123,11 +123,12 @@ export function commandOf(message: InboundMessage): Command | null {
 
 /**
  * `command` as the first message of a new contact reads it: what mfuko could not understand or
- * read, and "start" (notifications are on from the first message), are answered with the welcome,
- * not "Sorry, I did not understand that." or a notifications notice to someone who never saw the menu.
+ * read, "start" (notifications are on from the first message) and thanks are answered with the
+ * welcome, not "Sorry, I did not understand that." or a notifications notice to someone who never
+ * saw the menu.
  */
 function asFirstContact(command: Command): Command {
-  if (command.kind === "start") return { kind: "menu", understood: true };
+  if (command.kind === "start" || command.kind === "thanks") return { kind: "menu", understood: true };
   if (command.kind === "menu") return { ...command, understood: true };
   return command;
 }
