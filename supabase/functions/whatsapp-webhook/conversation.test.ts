@@ -527,6 +527,17 @@ describe("confirmations", () => {
     expect((await payer.tap(confirm)).map(readable)).toEqual(["That request was canceled. Nothing was sent."]);
     expect((await accountOf(payee)).available).toBe(0);
   });
+
+  it("a STOP written under a question turns notifications off and says what stops the payment", async () => {
+    const { payer, payee, cancel } = await proposal();
+    const off = "Notifications are off. Answers to your messages still come. Write start to turn them on again.";
+    expect((await payer.say("STOP")).map(readable)).toEqual([
+      `${off} Your payment question is still waiting: nothing is sent unless you tap Confirm under it; tap Cancel to drop it.`,
+    ]);
+    await payer.tap(cancel);
+    expect((await payer.say("stop")).map(readable)).toEqual([off]);
+    expect((await accountOf(payee)).available).toBe(0);
+  });
 });
 
 describe("messages that are not text", () => {

@@ -365,12 +365,12 @@ async function decide(turn: Turn, command: Extract<Command, { kind: "decide" }>)
 
 async function notifications(turn: Turn, on: boolean): Promise<void> {
   await turn.tx`select private.whatsapp_set_opted_out(${turn.sender.waId}, ${!on})`;
-  await say(
-    turn,
-    on
-      ? "Notifications are on: you will be told when money arrives. Write stop to turn them off."
-      : "Notifications are off. Answers to your messages still come. Write start to turn them on again.",
-  );
+  if (on) return say(turn, "Notifications are on: you will be told when money arrives. Write stop to turn them off.");
+  // A "stop" written under a payment's question may mean that payment: say what stops it.
+  const waiting = await questionWaiting(turn)
+    ? " Your payment question is still waiting: nothing is sent unless you tap Confirm under it; tap Cancel to drop it."
+    : "";
+  await say(turn, `Notifications are off. Answers to your messages still come. Write start to turn them on again.${waiting}`);
 }
 
 /** The numbers the replies show as examples, as the menu does (messages.ts). */
@@ -389,12 +389,17 @@ const PHONE_NUMBER_HINT = {
   cashout: "A cash-out is paid to your own MoMo number, so write only the amount. ",
 } as const;
 
-/** A typed yes or no: how to answer the question waiting, or that none is. */
-async function tapToDecide(turn: Turn): Promise<void> {
+/** Whether a payment or cash-out the sender asked for waits for its Confirm. */
+async function questionWaiting(turn: Turn): Promise<boolean> {
   const [waiting] = await turn.tx<{ exists: boolean }[]>`
     select exists (select from public.whatsapp_pending_payments p
                     where p.payer_id = ${turn.sender.userId}::uuid and p.status = 'pending' and p.expires_at > now())`;
-  if (!waiting!.exists) {
+  return waiting!.exists;
+}
+
+/** A typed yes or no: how to answer the question waiting, or that none is. */
+async function tapToDecide(turn: Turn): Promise<void> {
+  if (!await questionWaiting(turn)) {
     return say(turn, 'No payment is waiting for your answer. To start one, write send, topup or cashout, or "menu" to see them all.');
   }
   return say(
