@@ -578,6 +578,37 @@ describe("messages that are not text", () => {
   });
 });
 
+describe("a person who changes their WhatsApp number", () => {
+  const changedNumber = (person: Person, to: string) =>
+    person.send({ type: "system", system: { body: `User changed from ${person.waId} to ${to}`, type: "user_changed_number", wa_id: to } });
+
+  it("keeps their wallet at the new number, and the old number reaches nothing of theirs", async () => {
+    const person = await newcomer(5_000);
+    const { id: account } = await accountOf(person);
+    const newNumber = newWaId();
+    expect(await changedNumber(person, newNumber)).toEqual([]);
+    // Their first message from the new number is theirs: the same user, the same wallet.
+    const moved = new Person(gateway, newNumber);
+    expect((await moved.say("balance")).map(readable)).toEqual(["Your balance:\n5,000 RWF available"]);
+    expect((await accountOf(moved)).id).toBe(account);
+    // Whoever has the old number next (a carrier recycles it) starts with a wallet of their own.
+    expect((await new Person(gateway, person.waId).say("balance")).map(readable)).toEqual(["Your balance:\n0 RWF available"]);
+    // The notice delivered again finds nobody at the old number to move.
+    expect(await changedNumber(person, newWaId())).toEqual([]);
+    expect((await moved.say("balance")).map(readable)).toEqual(["Your balance:\n5,000 RWF available"]);
+  });
+
+  it("moves nothing when the new number already has a user of its own, and logs it for support", async () => {
+    const [person, other] = [await newcomer(5_000), await newcomer()];
+    expect(await changedNumber(person, other.waId)).toEqual([]);
+    expect((await person.say("balance")).map(readable)).toEqual(["Your balance:\n5,000 RWF available"]);
+    expect((await other.say("balance")).map(readable)).toEqual(["Your balance:\n0 RWF available"]);
+    const log = readFileSync(gateway.logFile, "utf8");
+    expect(log).toContain('"outcome":"new_number_taken"');
+    expect(log).not.toContain(other.waId);
+  });
+});
+
 describe("delivery", () => {
   it("does not act on a payment request that Meta delivers after a newer message of the sender's", async () => {
     const [payer, payee] = [await newcomer(1_000), await newcomer()];
