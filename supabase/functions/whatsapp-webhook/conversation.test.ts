@@ -392,7 +392,11 @@ describe("refusals in words", () => {
     // Frozen, the account pays nothing, whatever is left.
     const { id } = await accountOf(payer);
     await asServiceRole(sql, (tx) => tx`select public.wallet_set_status(${id}::uuid, 'frozen', 'test')`);
-    expect(await answer()).toEqual(["Your limits:", "RWF: your account is frozen, so it cannot pay.", "Cash-outs count too."]);
+    expect(await answer()).toEqual([
+      "Your limits:",
+      "RWF: your account is frozen, so it cannot pay. Please contact mfuko support.",
+      "Cash-outs count too.",
+    ]);
   });
 });
 
@@ -449,7 +453,9 @@ describe("frozen accounts", () => {
     const frozenAnswer = "Your RWF wallet is frozen, so it cannot pay or be topped up. Please contact mfuko support.";
     expect((await payer.say("cashout 100")).map(readable)).toEqual([frozenAnswer]);
     expect((await payer.say("topup 100")).map(readable)).toEqual([frozenAnswer]);
-    expect(readable((await payer.say("balance"))[0]!)).toBe("Your balance:\n1,000 RWF available (account frozen)");
+    expect(readable((await payer.say("balance"))[0]!)).toBe(
+      "Your balance:\n1,000 RWF available (account frozen)\nA frozen or closed wallet cannot pay. Please contact mfuko support.",
+    );
     expect([(await accountOf(payer)).available, (await accountOf(payee)).available]).toEqual([1_000, 0]);
   });
 });

@@ -110,7 +110,9 @@ async function balance(turn: Turn): Promise<void> {
   const lines = accounts.map((a) =>
     `${formatMoney(BigInt(a.available), a.currency)} available${a.status === "active" ? "" : ` (account ${a.status})`}`
   );
-  await say(turn, `Your balance:\n${lines.join("\n")}`);
+  // A frozen or closed wallet is the person's own: what it means and who can help.
+  const stopped = accounts.some((a) => a.status !== "active") ? `\nA frozen or closed wallet cannot pay. ${ASK_SUPPORT}` : "";
+  await say(turn, `Your balance:\n${lines.join("\n")}${stopped}`);
 }
 
 interface HistoryRow {
@@ -168,7 +170,7 @@ interface LimitsRow {
 
 function limitsLines(row: LimitsRow, dayEnds: string): string {
   // A frozen or closed account pays nothing, whatever is left of its limits.
-  if (row.status !== "active") return `${row.currency}: your account is ${row.status}, so it cannot pay.`;
+  if (row.status !== "active") return `${row.currency}: your account is ${row.status}, so it cannot pay. ${ASK_SUPPORT}`;
   if (row.max_single === null) return `${row.currency}: payments are not open for your account yet.`;
   const money = (minor: string) => formatMoney(BigInt(minor), row.currency);
   return [
