@@ -589,19 +589,26 @@ describe("a person who changes their WhatsApp number", () => {
     person.send({ type: "system", system: { body: `User changed from ${person.waId} to ${to}`, type: "user_changed_number", wa_id: to } });
 
   it("keeps their wallet at the new number, and the old number reaches nothing of theirs", async () => {
-    const person = await newcomer(5_000);
+    const [person, friend] = [await newcomer(5_000), await newcomer(1_000)];
     const { id: account } = await accountOf(person);
+    await person.say("stop");
     const newNumber = newWaId();
     expect(await changedNumber(person, newNumber)).toEqual([]);
+    // Before the person writes from it, the new number is theirs: a friend can pay it, and their
+    // "stop" holds there (no notice comes).
+    const [question] = await friend.say(`send 400 ${newNumber}`);
+    expect(readable(question!)).toMatch(/^Send 400 RWF to \+250 /);
+    await friend.tap({ button: buttonId(question, "Confirm") });
+    expect(gateway.graph.deliveredTo(newNumber)).toEqual([]);
     // Their first message from the new number is theirs: the same user, the same wallet.
     const moved = new Person(gateway, newNumber);
-    expect((await moved.say("balance")).map(readable)).toEqual(["Your balance:\n5,000 RWF available"]);
+    expect((await moved.say("balance")).map(readable)).toEqual(["Your balance:\n5,400 RWF available"]);
     expect((await accountOf(moved)).id).toBe(account);
     // Whoever has the old number next (a carrier recycles it) starts with a wallet of their own.
     expect((await new Person(gateway, person.waId).say("balance")).map(readable)).toEqual(["Your balance:\n0 RWF available"]);
     // The notice delivered again finds nobody at the old number to move.
     expect(await changedNumber(person, newWaId())).toEqual([]);
-    expect((await moved.say("balance")).map(readable)).toEqual(["Your balance:\n5,000 RWF available"]);
+    expect((await moved.say("balance")).map(readable)).toEqual(["Your balance:\n5,400 RWF available"]);
   });
 
   it("moves nothing when the new number already has a user of its own, and logs it for support", async () => {

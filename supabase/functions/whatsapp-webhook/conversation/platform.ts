@@ -13,7 +13,8 @@ export function whatsAppPlatformFromEnv(sql: Sql, logger: Logger): ConversationP
   return {
     ensureContact: (context, contact) =>
       ensureContact({ sql, context, authAdmin: authAdminFromEnv(), defaultCurrency: WHATSAPP_DEFAULT_CURRENCY }, contact),
-    moveNumber: (context, change) => moveContactNumber({ sql, context, authAdmin: authAdminFromEnv() }, change),
+    moveNumber: (context, change) =>
+      moveContactNumber({ sql, context, authAdmin: authAdminFromEnv(), defaultCurrency: WHATSAPP_DEFAULT_CURRENCY }, change),
     sendOutboxMessages: (context, ids) => sendOutboxMessages({ sql, context, logger, whatsapp }, ids),
   };
 }

@@ -96,22 +96,30 @@ export type NumberChange = "moved" | "no_contact" | "new_number_taken";
  * user_changed_number notice says (WhatsApp verified `to` and the person held `from`): their
  * Auth user's confirmed phone becomes `to`. The contact of `from` goes with the old phone
  * (whatsapp_contact_follow_phone), so whoever gets `from` next reaches nothing of theirs, and
- * the first message from `to` opens the contact of the same user, with the wallet it has.
+ * the contact of `to` opens at once for the same user, with its WhatsApp name and its "stop"
+ * (opted_out): friends can pay the new number and notices reach it before the person writes
+ * from it, and a person who turned notifications off is not turned back on by a new SIM.
  * Throws a ProviderError when the Admin API cannot change the phone.
  */
 export async function moveContactNumber(
-  deps: Pick<IdentityDependencies, "sql" | "context" | "authAdmin">,
+  deps: IdentityDependencies,
   change: { from: string; to: string },
 ): Promise<NumberChange> {
   const [contact] = await withRequestContext(
     deps.sql,
     deps.context,
-    (tx) => tx<{ user_id: string }[]>`select user_id from public.whatsapp_contacts where wa_id = ${change.from}`,
+    (tx) =>
+      tx<{ user_id: string; profile_name: string | null; opted_out: boolean }[]>`
+      select user_id, profile_name, opted_out from public.whatsapp_contacts where wa_id = ${change.from}`,
   );
   if (!contact) return "no_contact";
   const { error } = await deps.authAdmin.updateUserById(contact.user_id, { phone: `+${change.to}`, phone_confirm: true });
   if (error?.code === "phone_exists") return "new_number_taken";
   if (error) throw adminError("change the phone", error);
+  await withRequestContext(deps.sql, deps.context, async (tx) => {
+    await tx`select 1 from private.whatsapp_contact_open(${change.to}, ${contact.profile_name}, ${deps.defaultCurrency})`;
+    await tx`select private.whatsapp_set_opted_out(${change.to}, ${contact.opted_out})`;
+  });
   return "moved";
 }
 
