@@ -1,6 +1,7 @@
 // What a supabase-js client pointed at the local stack's gateway gets: functions.invoke works;
 // the Auth Admin API's user routes answer as Supabase Auth does (service_role only, phone
-// stored without '+', phone_exists for a duplicate, both of GoTrue's error shapes); every
+// stored without '+', phone_exists for a duplicate, a phone moved to another number, both of
+// GoTrue's error shapes); every
 // other /rest/v1 and /auth/v1 path is 501 with what to use instead.
 import "../../../supabase/tests/support/functions-env.ts";
 import { createClient } from "@supabase/supabase-js";
@@ -63,6 +64,21 @@ describe("supabase-js against the local gateway", () => {
     expect(again.error).toMatchObject({ status: 422, code: "phone_exists" });
     expect((await admin.getUserById(data.user!.id)).data.user?.id).toBe(data.user!.id);
     expect((await admin.getUserById(crypto.randomUUID())).error).toMatchObject({ status: 404, code: "user_not_found" });
+  });
+
+  it("auth.admin.updateUserById moves a user's confirmed phone; a phone another user holds is phone_exists", async () => {
+    const admin = client(serviceKey).auth.admin;
+    const [{ data: first }, { data: second }] = [
+      await admin.createUser({ phone: `+${newWaId()}`, phone_confirm: true }),
+      await admin.createUser({ phone: `+${newWaId()}`, phone_confirm: true }),
+    ];
+    const moved = newWaId();
+    const { data, error } = await admin.updateUserById(first.user!.id, { phone: `+${moved}`, phone_confirm: true });
+    expect(error).toBeNull();
+    expect(data.user).toMatchObject({ id: first.user!.id, phone: moved, phone_confirmed_at: expect.any(String) });
+    const taken = await admin.updateUserById(first.user!.id, { phone: `+${second.user!.phone}`, phone_confirm: true });
+    expect(taken.error).toMatchObject({ status: 422, code: "phone_exists" });
+    expect((await admin.updateUserById(crypto.randomUUID(), { phone: `+${newWaId()}` })).error).toMatchObject({ status: 404 });
   });
 
   it("answers both of GoTrue's error shapes, and only the service role", async () => {

@@ -151,6 +151,9 @@ describe("a whole conversation", () => {
     expect(readable(balance!)).toBe("Your balance:\n2,500 RWF available");
     expect(readable((await carol.tap({ row: "cmd:help" }))[0]!)).toContain("Welcome to mfuko");
     expect(readable((await carol.say("what?"))[0]!)).toContain("Sorry, I did not understand that.");
+    // Thanks after a payment, and a greeting of the region, are neither "did not understand".
+    expect((await carol.say("Murakoze cyane!")).map(readable)).toEqual(['You are welcome. Write "menu" to see what mfuko can do.']);
+    expect(readable((await carol.say("Mwaramutse neza"))[0]!)).toContain("Welcome to mfuko");
   });
 });
 
@@ -167,6 +170,8 @@ describe("first contact and the way people write", () => {
     const starter = new Person(gateway);
     expect((await starter.say("/start")).map(readable)).toEqual([expect.stringMatching(/^Welcome to mfuko, your wallet on WhatsApp\.\n/)]);
     expect((await starter.say("start")).map(readable)).toEqual([expect.stringMatching(/^Notifications are on/)]);
+    const thankful = new Person(gateway);
+    expect((await thankful.say("Thanks")).map(readable)).toEqual([expect.stringMatching(/^Welcome to mfuko, your wallet on WhatsApp\.\n/)]);
     const sticker = new Person(gateway);
     expect((await sticker.send({ type: "sticker", sticker: { id: "1", mime_type: "image/webp" } })).map(readable)).toEqual([
       expect.stringMatching(/^Welcome to mfuko, your wallet on WhatsApp\. I can only read typed messages and taps on my buttons\.\n/),
@@ -191,6 +196,17 @@ describe("first contact and the way people write", () => {
     );
     await payer.tap({ button: buttonId(question, "Confirm") });
     expect([(await accountOf(payer)).available, (await accountOf(kenyan)).available]).toEqual([9_900, 100]);
+  });
+
+  it("reads an amount in thousands (5k) and with the /= of whole francs as people write them in chats", async () => {
+    const [payer, payee] = [await newcomer(10_000), await newcomer()];
+    const answers = async (text: string) => (await payer.say(text)).map(readable);
+    const question = (money: string) => [expect.stringMatching(new RegExp(`^Send ${money} RWF to \\+250 `))];
+    expect(await answers(`send 5k ${local(payee.waId)}`)).toEqual(question("5,000"));
+    expect(await answers(`send 2.5k ${local(payee.waId)}`)).toEqual(question("2,500"));
+    expect(await answers(`send 5,000/= ${local(payee.waId)}`)).toEqual(question("5,000"));
+    expect(await answers(`send frw5000 ${local(payee.waId)}`)).toEqual(question("5,000"));
+    expect(await answers("topup 3k")).toEqual([expect.stringMatching(/^MoMo is asking \+250 .* to approve 3,000 RWF/)]);
   });
 
   it("names the recipient's WhatsApp name in quotes, without line breaks, direction overrides, quotes, brackets or formatting marks its holder put in", async () => {
@@ -266,6 +282,25 @@ describe("refusals in words", () => {
       "send <amount> <phone>, e.g. send 5000 0788123456 (a currency code may follow the amount).",
     ]);
     expect((await accountOf(payer)).available).toBe(10_000);
+  });
+
+  it("reads a phone number where the amount goes as a phone number: no top-up of 788,123,456 asked, and what to write instead", async () => {
+    const [payer, payee] = [await newcomer(10_000), await newcomer()];
+    expect((await payer.say(`topup ${local(payer.waId).replaceAll(" ", "")}`)).map(readable)).toEqual([
+      "A top-up is asked of your own MoMo number, so write only the amount. To top up with MoMo, write: topup <amount>, e.g. topup 5000.",
+    ]);
+    expect((await payer.say(`send ${local(payee.waId)} 5000`)).map(readable)).toEqual([
+      "Write the amount first, then the phone number. To pay someone, write: send <amount> <phone>, e.g. send 5000 0788123456 " +
+      "(a currency code may follow the amount).",
+    ]);
+    expect((await payer.say(`cashout 5000 ${local(payer.waId)}`)).map(readable)).toEqual([
+      "A cash-out is paid to your own MoMo number, so write only the amount. To cash out to MoMo, write: cashout <amount>, e.g. cashout 5000.",
+    ]);
+    const [written] = await sql<{ pending: number; intents: number }[]>`
+      select (select count(*)::int from public.whatsapp_pending_payments where from_account_id = ${(await accountOf(payer)).id}::uuid)
+               as pending,
+             (select count(*)::int from public.payment_intents where account_id = ${(await accountOf(payer)).id}::uuid) as intents`;
+    expect(written).toEqual({ pending: 0, intents: 0 });
   });
 
   it("refuses an amount over the ledger's largest in words, for a payment, a cash-out and a top-up, and writes nothing", async () => {
@@ -357,7 +392,11 @@ describe("refusals in words", () => {
     // Frozen, the account pays nothing, whatever is left.
     const { id } = await accountOf(payer);
     await asServiceRole(sql, (tx) => tx`select public.wallet_set_status(${id}::uuid, 'frozen', 'test')`);
-    expect(await answer()).toEqual(["Your limits:", "RWF: your account is frozen, so it cannot pay.", "Cash-outs count too."]);
+    expect(await answer()).toEqual([
+      "Your limits:",
+      "RWF: your account is frozen, so it cannot pay. Please contact mfuko support.",
+      "Cash-outs count too.",
+    ]);
   });
 });
 
@@ -407,13 +446,16 @@ describe("frozen accounts", () => {
   it("a payer whose account is frozen is told that it cannot pay, and nothing moves", async () => {
     const { payer, payee, answer } = await frozenBeforeConfirm("payer");
     expect(answer).toEqual([
-      "Your wallet account is not active, so it cannot pay. Nothing was sent.",
+      // What the account is and who can help, as "cashout" and "topup" are answered below.
+      "Your RWF wallet is frozen, so it cannot pay. Nothing was sent. Please contact mfuko support.",
     ]);
     // What to do next, not only that nothing can be paid: the account is the sender's own.
     const frozenAnswer = "Your RWF wallet is frozen, so it cannot pay or be topped up. Please contact mfuko support.";
     expect((await payer.say("cashout 100")).map(readable)).toEqual([frozenAnswer]);
     expect((await payer.say("topup 100")).map(readable)).toEqual([frozenAnswer]);
-    expect(readable((await payer.say("balance"))[0]!)).toBe("Your balance:\n1,000 RWF available (account frozen)");
+    expect(readable((await payer.say("balance"))[0]!)).toBe(
+      "Your balance:\n1,000 RWF available (account frozen)\nA frozen or closed wallet cannot pay. Please contact mfuko support.",
+    );
     expect([(await accountOf(payer)).available, (await accountOf(payee)).available]).toEqual([1_000, 0]);
   });
 });
@@ -491,6 +533,17 @@ describe("confirmations", () => {
     expect((await payer.tap(confirm)).map(readable)).toEqual(["That request was canceled. Nothing was sent."]);
     expect((await accountOf(payee)).available).toBe(0);
   });
+
+  it("a STOP written under a question turns notifications off and says what stops the payment", async () => {
+    const { payer, payee, cancel } = await proposal();
+    const off = "Notifications are off. Answers to your messages still come. Write start to turn them on again.";
+    expect((await payer.say("STOP")).map(readable)).toEqual([
+      `${off} Your payment question is still waiting: nothing is sent unless you tap Confirm under it; tap Cancel to drop it.`,
+    ]);
+    await payer.tap(cancel);
+    expect((await payer.say("stop")).map(readable)).toEqual([off]);
+    expect((await accountOf(payee)).available).toBe(0);
+  });
 });
 
 describe("messages that are not text", () => {
@@ -528,6 +581,44 @@ describe("messages that are not text", () => {
         system: { body: "User changed number", type: "user_changed_number", new_wa_id: newWaId() },
       }),
     ).toEqual([]);
+  });
+});
+
+describe("a person who changes their WhatsApp number", () => {
+  const changedNumber = (person: Person, to: string) =>
+    person.send({ type: "system", system: { body: `User changed from ${person.waId} to ${to}`, type: "user_changed_number", wa_id: to } });
+
+  it("keeps their wallet at the new number, and the old number reaches nothing of theirs", async () => {
+    const [person, friend] = [await newcomer(5_000), await newcomer(1_000)];
+    const { id: account } = await accountOf(person);
+    await person.say("stop");
+    const newNumber = newWaId();
+    expect(await changedNumber(person, newNumber)).toEqual([]);
+    // Before the person writes from it, the new number is theirs: a friend can pay it, and their
+    // "stop" holds there (no notice comes).
+    const [question] = await friend.say(`send 400 ${newNumber}`);
+    expect(readable(question!)).toMatch(/^Send 400 RWF to \+250 /);
+    await friend.tap({ button: buttonId(question, "Confirm") });
+    expect(gateway.graph.deliveredTo(newNumber)).toEqual([]);
+    // Their first message from the new number is theirs: the same user, the same wallet.
+    const moved = new Person(gateway, newNumber);
+    expect((await moved.say("balance")).map(readable)).toEqual(["Your balance:\n5,400 RWF available"]);
+    expect((await accountOf(moved)).id).toBe(account);
+    // Whoever has the old number next (a carrier recycles it) starts with a wallet of their own.
+    expect((await new Person(gateway, person.waId).say("balance")).map(readable)).toEqual(["Your balance:\n0 RWF available"]);
+    // The notice delivered again finds nobody at the old number to move.
+    expect(await changedNumber(person, newWaId())).toEqual([]);
+    expect((await moved.say("balance")).map(readable)).toEqual(["Your balance:\n5,400 RWF available"]);
+  });
+
+  it("moves nothing when the new number already has a user of its own, and logs it for support", async () => {
+    const [person, other] = [await newcomer(5_000), await newcomer()];
+    expect(await changedNumber(person, other.waId)).toEqual([]);
+    expect((await person.say("balance")).map(readable)).toEqual(["Your balance:\n5,000 RWF available"]);
+    expect((await other.say("balance")).map(readable)).toEqual(["Your balance:\n0 RWF available"]);
+    const log = readFileSync(gateway.logFile, "utf8");
+    expect(log).toContain('"outcome":"new_number_taken"');
+    expect(log).not.toContain(other.waId);
   });
 });
 

@@ -1,6 +1,7 @@
 // The local stand-in for the part of Supabase Auth (GoTrue) that mfuko calls: the Admin API's
-// POST /auth/v1/admin/users (what supabase-js auth.admin.createUser sends) and GET
-// /auth/v1/admin/users/:id, writing auth.users the way GoTrue does: the phone without '+',
+// POST /auth/v1/admin/users (what supabase-js auth.admin.createUser sends), GET
+// /auth/v1/admin/users/:id and PUT /auth/v1/admin/users/:id (auth.admin.updateUserById, the
+// phone only), writing auth.users the way GoTrue does: the phone without '+',
 // phone_confirmed_at when phone_confirm is set, aud and role 'authenticated', and
 // app_metadata {"provider":"phone","providers":["phone"]}. Only a JWT whose role is
 // service_role (or supabase_admin) may call it: none or a bad one is 401, another role 403.
@@ -60,6 +61,7 @@ export function authAdminApi(options: AuthAdminOptions): (request: Request) => P
     if (!ADMIN_ROLES.has(role)) return reply.error(403, "not_admin", "User not allowed");
     if (id === undefined && request.method === "POST") return createUser(reply, await request.json().catch(() => null));
     if (id !== undefined && request.method === "GET") return getUser(reply, id);
+    if (id !== undefined && request.method === "PUT") return updatePhone(reply, id, await request.json().catch(() => null));
     return reply.error(405, "method_not_allowed", `${request.method} is not served here by the local stack`);
   }
 
@@ -87,12 +89,25 @@ export function authAdminApi(options: AuthAdminOptions): (request: Request) => P
         returning *`;
       return reply.json(200, userJson(row!));
     } catch (error) {
-      const constraint = (error as { constraint_name?: string }).constraint_name ?? "";
-      if (constraint.includes("phone")) return reply.error(422, "phone_exists", "Phone number already registered by another user");
-      if (constraint.includes("email")) {
-        return reply.error(422, "email_exists", "A user with this email address has already been registered");
-      }
-      throw error;
+      return duplicate(reply, error);
+    }
+  }
+
+  /** A user's phone, as updateUserById({phone, phone_confirm}) changes it; other attributes are not served here. */
+  async function updatePhone(reply: Replier, id: string, body: unknown): Promise<Response> {
+    if (!isObject(body)) return reply.error(400, "bad_json", "Could not parse request body as JSON");
+    if (!UUID.test(id)) return reply.error(404, "user_not_found", "User not found");
+    const phone = typeof body.phone === "string" ? body.phone.replace(/[\s+-]/g, "") : null;
+    if (phone === null || !E164.test(phone)) return reply.error(400, "validation_failed", "Invalid phone number format (E.164 required)");
+    try {
+      const [row] = await db()<UserRow[]>`
+        update auth.users
+           set phone = ${phone}, phone_confirmed_at = case when ${body.phone_confirm === true} then now() end, updated_at = now()
+         where id = ${id}::uuid
+        returning *`;
+      return row ? reply.json(200, userJson(row)) : reply.error(404, "user_not_found", "User not found");
+    } catch (error) {
+      return duplicate(reply, error);
     }
   }
 
@@ -101,6 +116,14 @@ export function authAdminApi(options: AuthAdminOptions): (request: Request) => P
     const [row] = await db()<UserRow[]>`select * from auth.users where id = ${id}::uuid`;
     return row ? reply.json(200, userJson(row)) : reply.error(404, "user_not_found", "User not found");
   }
+}
+
+/** GoTrue's answer to a phone or email another user holds; any other error is thrown. */
+function duplicate(reply: Replier, error: unknown): Response {
+  const constraint = (error as { constraint_name?: string }).constraint_name ?? "";
+  if (constraint.includes("phone")) return reply.error(422, "phone_exists", "Phone number already registered by another user");
+  if (constraint.includes("email")) return reply.error(422, "email_exists", "A user with this email address has already been registered");
+  throw error;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);

@@ -11,7 +11,7 @@ import { minorUnitDigits } from "../../_shared/providers/momo/amount.ts";
 import type { Command } from "./commands.ts";
 import { clip, confirmationMessage, menuMessage, type OutboundMessage, textMessage } from "./messages.ts";
 import { displayPhone, senderRegion, senderTimeZone, toWaId } from "./phone.ts";
-import { refusalInWords, TOP_UP_HOW } from "./refusals.ts";
+import { ASK_SUPPORT, refusalInWords, TOP_UP_HOW } from "./refusals.ts";
 
 /** What can happen after the transaction commits: a top-up or cash-out to send to MoMo. */
 export type FollowUp =
@@ -110,7 +110,9 @@ async function balance(turn: Turn): Promise<void> {
   const lines = accounts.map((a) =>
     `${formatMoney(BigInt(a.available), a.currency)} available${a.status === "active" ? "" : ` (account ${a.status})`}`
   );
-  await say(turn, `Your balance:\n${lines.join("\n")}`);
+  // A frozen or closed wallet is the person's own: what it means and who can help.
+  const stopped = accounts.some((a) => a.status !== "active") ? `\nA frozen or closed wallet cannot pay. ${ASK_SUPPORT}` : "";
+  await say(turn, `Your balance:\n${lines.join("\n")}${stopped}`);
 }
 
 interface HistoryRow {
@@ -168,7 +170,7 @@ interface LimitsRow {
 
 function limitsLines(row: LimitsRow, dayEnds: string): string {
   // A frozen or closed account pays nothing, whatever is left of its limits.
-  if (row.status !== "active") return `${row.currency}: your account is ${row.status}, so it cannot pay.`;
+  if (row.status !== "active") return `${row.currency}: your account is ${row.status}, so it cannot pay. ${ASK_SUPPORT}`;
   if (row.max_single === null) return `${row.currency}: payments are not open for your account yet.`;
   const money = (minor: string) => formatMoney(BigInt(minor), row.currency);
   return [
@@ -205,7 +207,7 @@ async function noActiveAccount(turn: Turn, currency: string): Promise<void> {
      where owner_id = ${turn.sender.userId}::uuid and kind = 'user' order by currency`);
   const inactive = accounts.find((a) => a.currency === currency);
   if (inactive) {
-    return say(turn, `Your ${currency} wallet is ${inactive.status}, so it cannot pay or be topped up. Please contact mfuko support.`);
+    return say(turn, `Your ${currency} wallet is ${inactive.status}, so it cannot pay or be topped up. ${ASK_SUPPORT}`);
   }
   const held = accounts.filter((a) => a.status === "active").map((a) => a.currency);
   await say(turn, `You have no ${currency} wallet.${held.length > 0 ? ` Your mfuko wallet is in ${held.join(" and ")}.` : ""}`);
@@ -365,12 +367,12 @@ async function decide(turn: Turn, command: Extract<Command, { kind: "decide" }>)
 
 async function notifications(turn: Turn, on: boolean): Promise<void> {
   await turn.tx`select private.whatsapp_set_opted_out(${turn.sender.waId}, ${!on})`;
-  await say(
-    turn,
-    on
-      ? "Notifications are on: you will be told when money arrives. Write stop to turn them off."
-      : "Notifications are off. Answers to your messages still come. Write start to turn them on again.",
-  );
+  if (on) return say(turn, "Notifications are on: you will be told when money arrives. Write stop to turn them off.");
+  // A "stop" written under a payment's question may mean that payment: say what stops it.
+  const waiting = await questionWaiting(turn)
+    ? " Your payment question is still waiting: nothing is sent unless you tap Confirm under it; tap Cancel to drop it."
+    : "";
+  await say(turn, `Notifications are off. Answers to your messages still come. Write start to turn them on again.${waiting}`);
 }
 
 /** The numbers the replies show as examples, as the menu does (messages.ts). */
@@ -382,13 +384,24 @@ const USAGE = {
 } as const;
 const GROUPED_AMOUNT_HINT = 'Write the amount as 5000 or 5,000: "5 000" and "5.000" can each be read two ways. ' +
   "A number after the amount that starts with its country code needs its + (+250 788 123 456). ";
+// A phone number where the amount goes, or given to a top-up or cash-out: what to write instead.
+const PHONE_NUMBER_HINT = {
+  send: "Write the amount first, then the phone number. ",
+  topup: "A top-up is asked of your own MoMo number, so write only the amount. ",
+  cashout: "A cash-out is paid to your own MoMo number, so write only the amount. ",
+} as const;
 
-/** A typed yes or no: how to answer the question waiting, or that none is. */
-async function tapToDecide(turn: Turn): Promise<void> {
+/** Whether a payment or cash-out the sender asked for waits for its Confirm. */
+async function questionWaiting(turn: Turn): Promise<boolean> {
   const [waiting] = await turn.tx<{ exists: boolean }[]>`
     select exists (select from public.whatsapp_pending_payments p
                     where p.payer_id = ${turn.sender.userId}::uuid and p.status = 'pending' and p.expires_at > now())`;
-  if (!waiting!.exists) {
+  return waiting!.exists;
+}
+
+/** A typed yes or no: how to answer the question waiting, or that none is. */
+async function tapToDecide(turn: Turn): Promise<void> {
+  if (!await questionWaiting(turn)) {
     return say(turn, 'No payment is waiting for your answer. To start one, write send, topup or cashout, or "menu" to see them all.');
   }
   return say(
@@ -421,8 +434,15 @@ export function act(turn: Turn, command: Command): Promise<void> {
     case "start":
       return notifications(turn, command.kind === "start");
     case "usage":
-      return say(turn, `${command.groupedAmount ? GROUPED_AMOUNT_HINT : ""}${USAGE[command.of]}`);
+      return say(
+        turn,
+        `${command.groupedAmount ? GROUPED_AMOUNT_HINT : ""}${command.phoneNumber ? PHONE_NUMBER_HINT[command.of] : ""}${
+          USAGE[command.of]
+        }`,
+      );
     case "tapToDecide":
       return tapToDecide(turn);
+    case "thanks":
+      return say(turn, 'You are welcome. Write "menu" to see what mfuko can do.');
   }
 }

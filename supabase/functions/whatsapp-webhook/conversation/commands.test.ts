@@ -2,7 +2,7 @@
 // case, spacing or leading '/', and the ids of buttons and list rows map back to commands.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type Command, commandOfId, decisionId, MENU_IDS, parseCommand } from "./commands.ts";
+import { type Command, commandOfId, decisionId, MAX_TYPED_LENGTH, MENU_IDS, parseCommand } from "./commands.ts";
 
 /** `text` as a person might type it: random case, runs of spaces, maybe a leading '/'. */
 const typedLike = (text: string) =>
@@ -78,6 +78,17 @@ describe("parseCommand", () => {
       ["History.", { kind: "history" }],
       ["topup 5000.", { kind: "topup", amount: "5000", currency: null }],
       ["\u{1F600}", { kind: "menu", understood: false }],
+      ["Mwaramutse neza", { kind: "menu", understood: true }],
+      ["Habari yako?", { kind: "menu", understood: true }],
+      ["Amakuru", { kind: "menu", understood: true }],
+      ["Bonjour", { kind: "menu", understood: true }],
+      // Thanks after a payment: a short answer, not "did not understand" and the whole menu.
+      ["Thanks!", { kind: "thanks" }],
+      ["ok thank you", { kind: "thanks" }],
+      ["Asante sana", { kind: "thanks" }],
+      ["Murakoze cyane", { kind: "thanks" }],
+      ["webale nnyo", { kind: "thanks" }],
+      ["thanks for nothing", { kind: "menu", understood: false }],
     ];
     for (const [text, command] of cases) expect(parseCommand(text), text).toEqual(command);
   });
@@ -90,11 +101,32 @@ describe("parseCommand", () => {
       ["topup 20000 USh", { kind: "topup", amount: "20000", currency: "UGX" }],
       ["cashout 12.50eur", { kind: "cashout", amount: "12.50", currency: "EUR" }],
       ["cash out RWF 3000", { kind: "cashout", amount: "3000", currency: "RWF" }],
+      ["send frw5000 0788123456", { kind: "send", amount: "5000", currency: "RWF", phone: "0788123456" }],
       // "for" is no currency: it stays with the phone number (the phone library reads past it).
       ["send 500 for 0788123456", { kind: "send", amount: "500", currency: null, phone: "for 0788123456" }],
       ["topup 5000 now", { kind: "usage", of: "topup" }],
     ];
     for (const [text, command] of cases) expect(parseCommand(text), text).toEqual(command);
+  });
+
+  it("reads amounts as the region writes them in chats: in thousands, and with the /= or /- of whole shillings", () => {
+    const cases: [string, Command][] = [
+      ["send 5k 0788123456", { kind: "send", amount: "5000", currency: null, phone: "0788123456" }],
+      ["send 5K to 0788123456", { kind: "send", amount: "5000", currency: null, phone: "0788123456" }],
+      ["pay 2.5k rwf 0788123456", { kind: "send", amount: "2500", currency: "RWF", phone: "0788123456" }],
+      ["send 0.5k 0788123456", { kind: "send", amount: "500", currency: null, phone: "0788123456" }],
+      ["send 1,500k 0788123456", { kind: "send", amount: "1500000", currency: null, phone: "0788123456" }],
+      ["send 1.2345k eur 0788123456", { kind: "send", amount: "1234.5", currency: "EUR", phone: "0788123456" }],
+      ["send 5,000/= 0772123456", { kind: "send", amount: "5000", currency: null, phone: "0772123456" }],
+      ["send shs 5,000/= to 0772123456", { kind: "send", amount: "5000", currency: "UGX", phone: "0772123456" }],
+      ["send 5000/- ksh 0712345678", { kind: "send", amount: "5000", currency: "KES", phone: "0712345678" }],
+      ["topup 20k", { kind: "topup", amount: "20000", currency: null }],
+      ["withdraw 10,000/=", { kind: "cashout", amount: "10000", currency: null }],
+    ];
+    for (const [text, command] of cases) expect(parseCommand(text), text).toEqual(command);
+    // Dots between thousands stay refused, with a mark or in thousands too.
+    for (const text of ["send 5.000/= 0772123456", "topup 1.500k"]) expect(parseCommand(text), text).toMatchObject({ groupedAmount: true });
+    for (const text of ["send 5m 0788123456", "send k 0788123456", "topup 5kk"]) expect(parseCommand(text).kind, text).toBe("usage");
   });
 
   it("refuses an amount written with spaces or dots between its thousands rather than read it as another amount", () => {
@@ -115,6 +147,14 @@ describe("parseCommand", () => {
       ["pay 1.500.000 +256 712 345 678", "send"],
       ["topup 5.000", "topup"],
       ["cashout 250.000 rwf", "cashout"],
+      // The group with what ends an amount written onto it: read apart, "000." went with the
+      // number, which from Uganda, Kenya or Tanzania reads "000. 256772123456" as +256 772 123 456.
+      ["send 5 000. 256772123456", "send"],
+      ["send 5 000, to 0712345678", "send"],
+      ["send 12 500frw 0788123456", "send"],
+      ["pay 5 000/= 0772123456", "send"],
+      ["topup 5 000frw", "topup"],
+      ["cash out 10 000/-", "cashout"],
     ];
     for (const [text, of] of grouped) expect(parseCommand(text), text).toEqual({ kind: "usage", of, groupedAmount: true });
     // A number after the amount that is not a group of three digits is the phone number's.
@@ -127,17 +167,52 @@ describe("parseCommand", () => {
       ["send 0.500 eur 0788123456", { kind: "send", amount: "0.500", currency: "EUR", phone: "0788123456" }],
       ["send 5.0000 0788123456", { kind: "send", amount: "5.0000", currency: null, phone: "0788123456" }],
       ["send 1,234.500 eur 0788123456", { kind: "send", amount: "1234.500", currency: "EUR", phone: "0788123456" }],
+      // Separators inside a phone number are the number's.
+      ["send 500 078-812-3456", { kind: "send", amount: "500", currency: null, phone: "078-812-3456" }],
+      ["send 500 078.812.3456", { kind: "send", amount: "500", currency: null, phone: "078.812.3456" }],
     ];
     for (const [text, command] of read) expect(parseCommand(text), text).toEqual(command);
+  });
+
+  it("reads a phone number where the amount goes as a phone number, never as an amount", () => {
+    // Read as an amount, "topup 0788123456" asked the sender's MoMo for 788,123,456 RWF.
+    const misplaced: [string, "send" | "topup" | "cashout"][] = [
+      ["send 0788123456 5000", "send"],
+      ["pay 0788 123 456 5,000", "send"],
+      ["send +250788123456 5000", "send"],
+      ["topup 0788123456", "topup"],
+      ["top up 0788 123 456", "topup"],
+      ["topup 5000 0788123456", "topup"],
+      ["cashout 0788123456", "cashout"],
+      ["withdraw 5000 to 250788123456", "cashout"],
+    ];
+    for (const [text, of] of misplaced) expect(parseCommand(text), text).toEqual({ kind: "usage", of, phoneNumber: true });
+    const read: [string, Command][] = [
+      ["send 0.50 eur 0788123456", { kind: "send", amount: "0.50", currency: "EUR", phone: "0788123456" }],
+      ["send 0 0788123456", { kind: "send", amount: "0", currency: null, phone: "0788123456" }],
+      ["topup 5000", { kind: "topup", amount: "5000", currency: null }],
+    ];
+    for (const [text, command] of read) expect(parseCommand(text), text).toEqual(command);
+  });
+
+  it("reads no text longer than a person can send, at once: the time to read one does not grow with its length", () => {
+    // Punctuation between two letters: each position of the run starts the trailing match anew.
+    const text = `balance${".".repeat(100_000)}x`;
+    const started = performance.now();
+    expect(parseCommand(text)).toEqual({ kind: "menu", understood: false });
+    expect(performance.now() - started).toBeLessThan(100);
+    expect(parseCommand(`send 500 0788123456 ${"x".repeat(MAX_TYPED_LENGTH - 25)}`).kind).toBe("send");
+    expect(parseCommand(`balance${" ".repeat(MAX_TYPED_LENGTH)}`)).toEqual({ kind: "menu", understood: false });
   });
 
   it("never throws, and anything it does not understand is the menu or a usage hint", () => {
     fc.assert(
       fc.property(fc.string({ unit: "grapheme", maxLength: 300 }), (text) => {
         const command = parseCommand(text);
-        expect(["menu", "balance", "history", "limits", "stop", "start", "send", "topup", "cashout", "usage", "tapToDecide"]).toContain(
-          command.kind,
-        );
+        expect(["menu", "balance", "history", "limits", "stop", "start", "send", "topup", "cashout", "usage", "tapToDecide", "thanks"])
+          .toContain(
+            command.kind,
+          );
       }),
       { numRuns: 2000 },
     );

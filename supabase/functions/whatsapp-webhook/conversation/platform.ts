@@ -3,7 +3,7 @@
 import type { Sql } from "../../_shared/db.ts";
 import type { Logger } from "../../_shared/logger.ts";
 import { env } from "../../_shared/env.ts";
-import { authAdminFromEnv, ensureContact } from "../../_shared/providers/whatsapp/identity.ts";
+import { authAdminFromEnv, ensureContact, moveContactNumber } from "../../_shared/providers/whatsapp/identity.ts";
 import { sendOutboxMessages, whatsAppSendingFromEnv } from "../../_shared/providers/whatsapp/outbox-sender.ts";
 import type { ConversationPlatform } from "./session.ts";
 
@@ -13,6 +13,8 @@ export function whatsAppPlatformFromEnv(sql: Sql, logger: Logger): ConversationP
   return {
     ensureContact: (context, contact) =>
       ensureContact({ sql, context, authAdmin: authAdminFromEnv(), defaultCurrency: WHATSAPP_DEFAULT_CURRENCY }, contact),
+    moveNumber: (context, change) =>
+      moveContactNumber({ sql, context, authAdmin: authAdminFromEnv(), defaultCurrency: WHATSAPP_DEFAULT_CURRENCY }, change),
     sendOutboxMessages: (context, ids) => sendOutboxMessages({ sql, context, logger, whatsapp }, ids),
   };
 }

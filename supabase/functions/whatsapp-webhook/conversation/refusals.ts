@@ -5,6 +5,9 @@ import type { TransactionSql } from "../../_shared/db.ts";
 import { sqlstateOf } from "../../_shared/sql-errors.ts";
 import { formatMoney } from "./amounts.ts";
 
+/** What a person whose own account is frozen or closed can do. */
+export const ASK_SUPPORT = "Please contact mfuko support.";
+
 /** How to add money, for a person told that there is not enough (and for "topup" written without an amount). */
 export const TOP_UP_HOW = "To top up with MoMo, write: topup <amount>, e.g. topup 5000.";
 
@@ -43,8 +46,14 @@ export async function refusalInWords(tx: TransactionSql, error: unknown, fromAcc
     }
     case "WL009":
       return `${limitInWords((error as Error).message) ?? "That is over one of your limits."} Nothing was sent.`;
-    case "WL004":
-      return "Your wallet account is not active, so it cannot pay. Nothing was sent.";
+    case "WL004": {
+      // The payer's own account (another's is WL007 to a user): what it is and who can help, as
+      // a question asked of a frozen account is answered, not a dead end.
+      const [account] = fromAccount === null ? [] : await tx<{ status: string; currency: string }[]>`
+        select status, currency from public.wallet_accounts where id = ${fromAccount}::uuid`;
+      const what = account ? `Your ${account.currency} wallet is ${account.status}` : "Your wallet account is not active";
+      return `${what}, so it cannot pay. Nothing was sent. ${ASK_SUPPORT}`;
+    }
     case "WL007":
       return "That number cannot receive this payment. Nothing was sent.";
     case "WL006":

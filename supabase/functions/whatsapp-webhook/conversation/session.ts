@@ -5,7 +5,8 @@
 //           (an Auth user and a wallet account on first contact), outside the transaction, so
 //           that the Auth Admin API call never holds a database connection that the
 //           transaction's pool may need; a sender whose number an unconfirmed user holds is
-//           only told why it is not served;
+//           only told why it is not served; Meta's notice that a sender changed number moves
+//           their user to the new one, through the same Admin API;
 //   answer  in the message's savepoint, right after it is stored for the first time (a
 //           replayed wamid is not stored again, so it is not answered again): parse, act, and
 //           enqueue the replies in the same transaction;
@@ -15,6 +16,7 @@ import { z } from "zod";
 import { type RequestContext, type Sql, type TransactionSql, withRequestContext } from "../../_shared/db.ts";
 import type { Logger } from "../../_shared/logger.ts";
 import { ProviderError } from "../../_shared/providers/errors.ts";
+import type { NumberChange } from "../../_shared/providers/whatsapp/identity.ts";
 import type { RateLimiter } from "../../_shared/rate-limit/limiter.ts";
 import { jsonb } from "../../_shared/webhooks/jsonb.ts";
 import { type CashOut, sendCashOut } from "../../_shared/money/cashouts.ts";
@@ -32,6 +34,8 @@ export interface ConversationPlatform {
     context: RequestContext,
     contact: { waId: string; profileName: string | null },
   ): Promise<{ userId: string; created: boolean } | null>;
+  /** The person of `from`'s contact now writes from `to` (identity.ts, moveContactNumber). */
+  moveNumber(context: RequestContext, change: { from: string; to: string }): Promise<NumberChange>;
   sendOutboxMessages(context: RequestContext, ids: readonly string[]): Promise<unknown>;
 }
 
@@ -57,6 +61,8 @@ export interface InboundMessage {
   text?: { body: string };
   button?: { text: string };
   interactive?: { button_reply?: { id?: string }; list_reply?: { id?: string } };
+  /** Meta's notice of type system: a number change names the new number (wa_id; new_wa_id before v12). */
+  system?: unknown;
 }
 
 // No wallet is served to a number whose Auth user never confirmed it: that user may be anyone
@@ -76,6 +82,21 @@ const OVERTAKEN = "A newer message of yours reached mfuko before this one, so th
 
 /** Whether `from` is a phone number as WhatsApp gives it (E.164 digits without '+'). */
 const isWaId = (from: string | undefined): from is string => from !== undefined && /^[1-9][0-9]{6,14}$/.test(from);
+
+// Meta's notice that the person changed their WhatsApp number: the new number, as wa_id (or
+// new_wa_id, its name before Graph API v12).
+const numberChange = z.looseObject({
+  type: z.literal("user_changed_number"),
+  wa_id: z.string().regex(/^[1-9][0-9]{6,14}$/).optional(),
+  new_wa_id: z.union([z.string(), z.number()]).transform(String).pipe(z.string().regex(/^[1-9][0-9]{6,14}$/)).optional(),
+});
+
+/** The number `message`'s sender moved to, when it is Meta's notice of a number change. */
+function movedTo(message: InboundMessage): string | null {
+  if (message.type !== "system") return null;
+  const notice = numberChange.safeParse(message.system);
+  return notice.success ? notice.data.wa_id ?? notice.data.new_wa_id ?? null : null;
+}
 
 /**
  * Whether a message its sender wrote to mfuko's number after `message` is already stored:
@@ -123,11 +144,12 @@ export function commandOf(message: InboundMessage): Command | null {
 
 /**
  * `command` as the first message of a new contact reads it: what mfuko could not understand or
- * read, and "start" (notifications are on from the first message), are answered with the welcome,
- * not "Sorry, I did not understand that." or a notifications notice to someone who never saw the menu.
+ * read, "start" (notifications are on from the first message) and thanks are answered with the
+ * welcome, not "Sorry, I did not understand that." or a notifications notice to someone who never
+ * saw the menu.
  */
 function asFirstContact(command: Command): Command {
-  if (command.kind === "start") return { kind: "menu", understood: true };
+  if (command.kind === "start" || command.kind === "thanks") return { kind: "menu", understood: true };
   if (command.kind === "menu") return { ...command, understood: true };
   return command;
 }
@@ -147,6 +169,8 @@ export class ConversationSession {
    */
   async admit(messages: readonly InboundMessage[], names: ReadonlyMap<string, string>): Promise<void> {
     for (const message of messages) {
+      const to = movedTo(message);
+      if (to !== null && isWaId(message.from) && to !== message.from) await this.moveNumber(message.from, to);
       if (commandOf(message) === null || !isWaId(message.from)) continue;
       const decision = await this.deps.limiter.limit(`whatsapp-sender:${message.from}`, this.deps.senderPerMinute);
       if (!decision.success) {
@@ -160,6 +184,18 @@ export class ConversationSession {
       if (!contact) this.deps.logger.warn("whatsapp_sender_number_unconfirmed", { wa_id: message.from });
       this.admitted.set(message.id, contact ? { userId: contact.userId, created: contact.created } : null);
     }
+  }
+
+  /**
+   * The sender of `from` changed their WhatsApp number to `to` (Meta signed the notice): their
+   * user, wallet and all, now answers at `to`, and `from` reaches nothing of theirs. Nothing is
+   * sent: `from` is no longer theirs, and `to` has not written yet (its first message is
+   * answered as the same user's). When another user already holds `to`, nothing changes and
+   * support is needed; the log line says so, with both numbers masked.
+   */
+  private async moveNumber(from: string, to: string): Promise<void> {
+    const outcome = await this.deps.platform.moveNumber(this.context, { from, to });
+    this.deps.logger[outcome === "new_number_taken" ? "error" : "info"]("whatsapp_number_changed", { from, to, outcome });
   }
 
   /** Answers `message` (stored just now) in the webhook's transaction `tx`. */

@@ -9,17 +9,22 @@
 // A number held by a user who never confirmed it (an app sign-up with a password, which
 // anyone can make with someone else's number) is linked to nobody: Auth refuses a second user
 // with that phone, so the sender is refused until an operator resolves it (docs/WHATSAPP.md).
+// A person who changes their WhatsApp number takes their user with them: Meta's signed notice
+// (user_changed_number) moves the user's confirmed phone to the new number (moveContactNumber).
 import { AuthAdminApi } from "@supabase/supabase-js";
 import { type RequestContext, type Sql, withRequestContext } from "../../db.ts";
 import { env, once } from "../../env.ts";
 import { ProviderError } from "../errors.ts";
 
-/** The one Admin API call identity needs (supabase-js's auth.admin satisfies it). */
+type AdminAnswer = Promise<{
+  data: { user: { id: string } | null };
+  error: { status?: number; code?: string; message: string } | null;
+}>;
+
+/** The Admin API calls identity needs (supabase-js's auth.admin satisfies it). */
 export interface AuthAdmin {
-  createUser(attributes: { phone: string; phone_confirm: boolean }): Promise<{
-    data: { user: { id: string } | null };
-    error: { status?: number; code?: string; message: string } | null;
-  }>;
+  createUser(attributes: { phone: string; phone_confirm: boolean }): AdminAnswer;
+  updateUserById(id: string, attributes: { phone: string; phone_confirm: boolean }): AdminAnswer;
 }
 
 export interface IdentityDependencies {
@@ -61,19 +66,61 @@ export async function ensureContact(
   if (known) return known;
 
   const { error } = await deps.authAdmin.createUser({ phone: `+${sender.waId}`, phone_confirm: true });
-  if (error && error.code !== "phone_exists") {
-    throw new ProviderError(
-      "supabase_auth",
-      `The Auth Admin API did not create the user: ${error.code ?? error.status ?? "error"}`,
-      error.status ?? null,
-      error.code ?? null,
-    );
-  }
+  if (error && error.code !== "phone_exists") throw adminError("create the user", error);
   // phone_exists: another message of this sender made the user in the meantime (confirmed:
   // the contact opens), or a user who never confirmed the number holds it (null).
   const contact = await open();
   if (!contact && !error) throw new Error("the Auth Admin API created the user without the phone confirmed");
   return contact;
+}
+
+function adminError(what: string, error: { status?: number; code?: string }): ProviderError {
+  return new ProviderError(
+    "supabase_auth",
+    `The Auth Admin API did not ${what}: ${error.code ?? error.status ?? "error"}`,
+    error.status ?? null,
+    error.code ?? null,
+  );
+}
+
+/**
+ * What a number change did: "moved" the user to the new number; "no_contact" when the old
+ * number reaches nobody (a notice delivered again finds the user moved); "new_number_taken"
+ * when another Auth user already holds the new number (the person wrote from it first, which
+ * made a user of its own), so nothing changed.
+ */
+export type NumberChange = "moved" | "no_contact" | "new_number_taken";
+
+/**
+ * The person of `from`'s contact changed their WhatsApp number to `to`, as Meta's signed
+ * user_changed_number notice says (WhatsApp verified `to` and the person held `from`): their
+ * Auth user's confirmed phone becomes `to`. The contact of `from` goes with the old phone
+ * (whatsapp_contact_follow_phone), so whoever gets `from` next reaches nothing of theirs, and
+ * the contact of `to` opens at once for the same user, with its WhatsApp name and its "stop"
+ * (opted_out): friends can pay the new number and notices reach it before the person writes
+ * from it, and a person who turned notifications off is not turned back on by a new SIM.
+ * Throws a ProviderError when the Admin API cannot change the phone.
+ */
+export async function moveContactNumber(
+  deps: IdentityDependencies,
+  change: { from: string; to: string },
+): Promise<NumberChange> {
+  const [contact] = await withRequestContext(
+    deps.sql,
+    deps.context,
+    (tx) =>
+      tx<{ user_id: string; profile_name: string | null; opted_out: boolean }[]>`
+      select user_id, profile_name, opted_out from public.whatsapp_contacts where wa_id = ${change.from}`,
+  );
+  if (!contact) return "no_contact";
+  const { error } = await deps.authAdmin.updateUserById(contact.user_id, { phone: `+${change.to}`, phone_confirm: true });
+  if (error?.code === "phone_exists") return "new_number_taken";
+  if (error) throw adminError("change the phone", error);
+  await withRequestContext(deps.sql, deps.context, async (tx) => {
+    await tx`select 1 from private.whatsapp_contact_open(${change.to}, ${contact.profile_name}, ${deps.defaultCurrency})`;
+    await tx`select private.whatsapp_set_opted_out(${change.to}, ${contact.opted_out})`;
+  });
+  return "moved";
 }
 
 /**
