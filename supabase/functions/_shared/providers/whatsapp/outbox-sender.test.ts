@@ -369,8 +369,10 @@ describe("sendOutboxMessages", () => {
 });
 
 describe("backoff and error classes", () => {
-  it("backs off 30 s doubled per attempt, at most 15 minutes", () => {
-    expect([1, 2, 3, 4, 5, 6, 7, 10].map(backoffSeconds)).toEqual([30, 60, 120, 240, 480, 900, 900, 900]);
+  it("backs off 30 s, four times longer per attempt, at most 15 minutes: the attempts span 25.5 minutes of an outage", () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 10].map(backoffSeconds)).toEqual([30, 120, 480, 900, 900, 900, 900, 900]);
+    const waits = Array.from({ length: MAX_ATTEMPTS - 1 }, (_, attempt) => backoffSeconds(attempt + 1));
+    expect(waits.reduce((sum, seconds) => sum + seconds, 0)).toBe(1530);
   });
 
   it("sorts Meta's errors into their outcomes", () => {
