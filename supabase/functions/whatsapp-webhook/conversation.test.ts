@@ -721,7 +721,7 @@ describe("delivery", () => {
 
 describe("a number MoMo cannot pay", () => {
   // WhatsApp serves numbers of 7 digits with the country code (Niue's +683 xxxx); a MoMo
-  // transfer (cashout_create, whatsapp_pending_payments.msisdn) needs 8 to 15.
+  // transfer (cashout_create, whatsapp_pending_payments.msisdn) or request-to-pay needs 8 to 15.
   it("refuses a cash-out to a 7-digit number in words, and keeps nothing pending", async () => {
     const person = await newcomerAt(`6834${String(randomInt(1_000)).padStart(3, "0")}`);
     await fund(person, 5_000);
@@ -731,6 +731,16 @@ describe("a number MoMo cannot pay", () => {
     const [pending] = await sql<{ n: number }[]>`
       select count(*)::int as n from public.whatsapp_pending_payments where from_account_id = ${(await accountOf(person)).id}::uuid`;
     expect(pending!.n).toBe(0);
+  });
+
+  it("refuses a top-up from a 7-digit number in words, and starts nothing", async () => {
+    const person = await newcomerAt(`6835${String(randomInt(1_000)).padStart(3, "0")}`);
+    expect((await person.say("topup 1000")).map(readable)).toEqual([
+      `MoMo cannot ask +683 ${person.waId.slice(3)} for money, so mfuko cannot top up from it. No top-up was started.`,
+    ]);
+    const [intents] = await sql<{ n: number }[]>`
+      select count(*)::int as n from public.payment_intents where account_id = ${(await accountOf(person)).id}::uuid`;
+    expect(intents!.n).toBe(0);
   });
 });
 

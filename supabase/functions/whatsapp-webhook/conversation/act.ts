@@ -8,6 +8,7 @@ import { sqlstateOf } from "../../_shared/sql-errors.ts";
 import { asUser } from "./as-user.ts";
 import { formatMoney, toMinor } from "./amounts.ts";
 import { minorUnitDigits } from "../../_shared/providers/momo/amount.ts";
+import { isMsisdn } from "../../_shared/providers/momo/msisdn.ts";
 import type { Command } from "./commands.ts";
 import { clip, confirmationMessage, menuMessage, type OutboundMessage, textMessage } from "./messages.ts";
 import { displayPhone, senderRegion, senderTimeZone, toWaId } from "./phone.ts";
@@ -280,6 +281,11 @@ async function send(turn: Turn, command: Extract<Command, { kind: "send" }>): Pr
 }
 
 async function topUp(turn: Turn, command: Extract<Command, { kind: "topup" }>): Promise<void> {
+  // MoMo is asked of the sender's own number, which it may not serve (7 digits, as Niue's): said
+  // now, as a cash-out to it is, rather than asking MoMo and telling the person to try again.
+  if (!isMsisdn(turn.sender.waId)) {
+    return say(turn, `MoMo cannot ask ${displayPhone(turn.sender.waId)} for money, so mfuko cannot top up from it. No top-up was started.`);
+  }
   const currency = command.currency ?? turn.settings.defaultCurrency;
   const amount = await amountOf(turn, command.amount, currency);
   if (amount === null) return;
