@@ -192,7 +192,9 @@ describe("first contact and the way people write", () => {
     ]);
     const [question] = await payer.say(`send 100 ${kenyan.waId}`);
     expect(readable(question!)).toBe(
-      `Send 100 RWF to +254 712 ${kenyan.waId.slice(6)} (WhatsApp name: "Test Person")?\nTap Confirm within 5 minutes.`,
+      `Send 100 RWF to +254 712 ${kenyan.waId.slice(6)} (WhatsApp name: "Test Person")?\n` +
+        `Your earlier request to send 500 RWF to +250 ${local(payee.waId).slice(1)} was dropped: its Confirm no longer works.\n` +
+        "Tap Confirm within 5 minutes.",
     );
     await payer.tap({ button: buttonId(question, "Confirm") });
     expect([(await accountOf(payer)).available, (await accountOf(kenyan)).available]).toEqual([9_900, 100]);
@@ -223,6 +225,7 @@ describe("first contact and the way people write", () => {
       const [asked, then] = readable(question!).split(" (WhatsApp name: ");
       expect(asked).toMatch(/^Send 100 RWF to \+250 \d{3} \d{3} \d{3}$/);
       expect(then).toBe(`"${shown}")?\nTap Confirm within 5 minutes.`);
+      await payer.tap({ button: buttonId(question, "Cancel") });
     }
   });
 
@@ -509,13 +512,37 @@ describe("confirmations", () => {
   it("a second request replaces the first: its Confirm is refused and the money moves once", async () => {
     const { payer, payee, confirm } = await proposal();
     const [again] = await payer.say(`send 600 ${payee.waId}`);
+    // The new question says that the one waiting was dropped, and what it was.
+    expect(readable(again!)).toMatch(
+      /^Send 600 RWF to \+250 [^?]+\?\nYour earlier request to send 600 RWF to \+250 [\d ]+ was dropped: its Confirm no longer works\.\nTap Confirm within 5 minutes\.$/,
+    );
     expect((await payer.tap(confirm)).map(readable)).toEqual([
+      "That request was replaced by your newer one, so it can no longer be confirmed. Nothing was sent.",
+    ]);
+    expect((await payer.tap({ button: confirm.button.replace("pay:confirm:", "pay:cancel:") })).map(readable)).toEqual([
       "That request was replaced by your newer one, so it can no longer be confirmed. Nothing was sent.",
     ]);
     expect((await payer.tap({ button: buttonId(again, "Confirm") })).map(readable)).toEqual([
       expect.stringMatching(/^Sent 600 RWF to /),
     ]);
     expect([(await accountOf(payer)).available, (await accountOf(payee)).available]).toEqual([400, 600]);
+  });
+
+  it("a cash-out asked for under a payment's question says the payment was dropped; a question with none waiting does not", async () => {
+    const { payer, confirm } = await proposal();
+    const [cashOut] = await payer.say("cashout 300");
+    expect(readable(cashOut!)).toMatch(
+      /^Cash out 300 RWF to your MoMo number \+250 [\d ]+\?\nYour earlier request to send 600 RWF to \+250 [\d ]+ was dropped: its Confirm no longer works\.\nTap Confirm within 5 minutes\.$/,
+    );
+    expect((await payer.tap(confirm)).map(readable)).toEqual([
+      "That request was replaced by your newer one, so it can no longer be confirmed. Nothing was sent.",
+    ]);
+    // A top-up replaces nothing: money it brings may be what the question waits for.
+    expect((await payer.say("topup 1000")).map(readable)).toEqual([expect.stringMatching(/^MoMo is asking /)]);
+    expect(readable((await payer.say("cashout 200"))[0]!)).toContain("earlier request to cash out 300 RWF was dropped");
+    const [again] = await payer.say("cashout 100");
+    await payer.tap({ button: buttonId(again, "Cancel") });
+    expect(readable((await payer.say("cashout 100"))[0]!)).not.toContain("earlier request");
   });
 
   it("two requests written at once leave one of them to confirm", async () => {

@@ -4,7 +4,7 @@
 -- notifications written with each effect (transfers, top-ups, cash-outs, refunds), none to an
 -- opted-out contact; amounts in words; who may call what and the sizes of the arguments.
 begin;
-select plan(111);
+select plan(114);
 
 -- Users as Supabase Auth stores a confirmed phone sign-up; the fourth signed up without a phone.
 insert into auth.users (id, phone, phone_confirmed_at, raw_app_meta_data)
@@ -242,6 +242,23 @@ reset role;
 select is((select status from public.whatsapp_pending_payments where id = :'second_id'), 'pending',
   'a refused proposal replaces nothing');
 select is(pg_temp.alice_decides(:'second_id', false), 'canceled', 'the latest request is decided by its own buttons');
+-- The proposal names the request it replaced, for its question to say so; none when none waited.
+select pg_temp.become('alice');
+select results_eq($$ select outcome, replaced_kind, replaced_amount, replaced_currency, replaced_recipient_wa_id
+                       from api_private.whatsapp_payment_propose('cashout', 700, 'UGX') $$,
+  $$ values ('proposed', null::text, null::bigint, null::text, null::text) $$,
+  'a proposal with no request waiting replaces none');
+select results_eq($$ select outcome, replaced_kind, replaced_amount, replaced_currency, replaced_recipient_wa_id
+                       from api_private.whatsapp_payment_propose('send', 800, 'UGX', '256772000002') $$,
+  $$ values ('proposed', 'cashout', 700::bigint, 'UGX', null::text) $$,
+  'a proposal names the cash-out it replaced');
+select results_eq($$ select replaced_kind, replaced_amount, replaced_recipient_wa_id
+                       from api_private.whatsapp_payment_propose('send', 900, 'UGX', '256772000002') $$,
+  $$ values ('send', 800::bigint, '256772000002') $$,
+  'and the payment it replaced, with its recipient');
+reset role;
+update public.whatsapp_pending_payments set status = 'canceled', decided_at = now()
+ where payer_id = 'c1900000-0000-4000-8000-000000000001' and status = 'pending';
 select is(pg_temp.available('c1900000-0000-4000-8000-000000000001'), 70000::bigint, 'nothing moved');
 
 -- A cash-out: confirmed, it holds the funds for a MoMo transfer to the payer's own number.

@@ -248,6 +248,30 @@ async function activeAccount(sp: TransactionSql, turn: Turn, currency: string): 
   return account?.id ?? null;
 }
 
+interface Proposal {
+  outcome: string;
+  pending_id: string | null;
+  recipient_name: string | null;
+  /** The request still waiting for its Confirm that this one replaced (canceled); null when none waited. */
+  replaced_kind: "send" | "cashout" | null;
+  replaced_amount: string | null;
+  replaced_currency: string | null;
+  replaced_recipient_wa_id: string | null;
+}
+
+/**
+ * "\nYour earlier request ... was dropped: ...", or "" when the proposal replaced none: a person
+ * asking anew under a waiting question learns that its Confirm no longer works, before tapping it.
+ */
+function dropped(proposal: Proposal): string {
+  if (proposal.replaced_kind === null) return "";
+  const money = formatMoney(BigInt(proposal.replaced_amount!), proposal.replaced_currency!);
+  const what = proposal.replaced_kind === "send"
+    ? `send ${money} to ${displayPhone(proposal.replaced_recipient_wa_id!)}`
+    : `cash out ${money}`;
+  return `\nYour earlier request to ${what} was dropped: its Confirm no longer works.`;
+}
+
 async function propose(turn: Turn, kind: "send" | "cashout", typed: string, currency: string, recipient: string | null): Promise<void> {
   const amount = await amountOf(turn, typed, currency);
   if (amount === null) return;
@@ -255,8 +279,8 @@ async function propose(turn: Turn, kind: "send" | "cashout", typed: string, curr
     turn,
     () =>
       asUser(turn.tx, turn.sender.userId, (sp) =>
-        sp<{ outcome: string; pending_id: string | null; recipient_name: string | null }[]>`
-      select outcome, pending_id, recipient_name
+        sp<Proposal[]>`
+      select outcome, pending_id, recipient_name, replaced_kind, replaced_amount::text, replaced_currency, replaced_recipient_wa_id
         from api_private.whatsapp_payment_propose(${kind}, ${amount}::bigint, ${currency}, ${recipient})`),
     { fromAccount: () => activeAccount(turn.tx, turn, currency) },
   );
@@ -269,7 +293,7 @@ async function propose(turn: Turn, kind: "send" | "cashout", typed: string, curr
   const question = kind === "send"
     ? `Send ${money} to ${phone}${whatsAppName(proposal!.recipient_name)}?`
     : `Cash out ${money} to your MoMo number ${phone}?`;
-  await turn.reply(confirmationMessage(`${question}\nTap Confirm within 5 minutes.`, proposal!.pending_id!));
+  await turn.reply(confirmationMessage(`${question}${dropped(proposal!)}\nTap Confirm within 5 minutes.`, proposal!.pending_id!));
 }
 
 async function send(turn: Turn, command: Extract<Command, { kind: "send" }>): Promise<void> {
