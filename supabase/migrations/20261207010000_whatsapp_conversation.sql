@@ -368,6 +368,37 @@ end;
 $$;
 grant execute on function api_private.whatsapp_history(integer) to authenticated;
 
+-- The caller's user accounts as the balance command shows them: per account its balance and
+-- available amount, and what its pending holds reserve, one row per purpose (held_for:
+-- 'cashout', a cash-out under way; 'dispute', a card payment its payer disputed, held by the
+-- Stripe webhook under dispute:<provider>:<id>; 'other'), held_for null when nothing is held.
+-- balance = available + the account's held. The caller's own user accounts only (owner_id =
+-- auth.uid(), as the owner RLS policy of wallet_accounts reads them), and only their holds.
+create function api_private.whatsapp_balances()
+returns table (currency text, status text, balance bigint, available bigint, held_for text, held bigint, holds integer)
+language plpgsql
+stable
+security definer set search_path = ''
+as $$
+begin
+  perform private.require_caller(array['user'], 'read its WhatsApp balance');
+  return query
+    select b.currency, b.status, b.balance, b.available, h.held_for, h.held, h.holds
+      from public.wallet_account_balances b
+      left join lateral (
+        select case when t.kind = 'withdrawal' then 'cashout'
+                    when t.initiated_by is null and t.idempotency_key like 'dispute:%' then 'dispute'
+                    else 'other' end as held_for,
+               sum(t.hold_amount)::bigint as held, count(*)::integer as holds
+          from public.wallet_transactions t
+         where t.from_account_id = b.account_id and t.status = 'pending'
+         group by 1) h on true
+     where b.owner_id = auth.uid() and b.kind = 'user'
+     order by b.currency, h.held_for;
+end;
+$$;
+grant execute on function api_private.whatsapp_balances() to authenticated;
+
 -- The stop and start commands: p_wa_id's contact opts out of notifications, or back in.
 -- Answers to its own messages still come (whatsapp_enqueue sends every reply). WL007 for a
 -- wa_id without a contact.

@@ -771,6 +771,24 @@ describe("a number MoMo cannot pay", () => {
   });
 });
 
+describe("balance", () => {
+  it("names the money held and what it is held for, and adds up to what the person owns", async () => {
+    const person = await newcomer(5_000);
+    const [question] = await person.say("cashout 1000");
+    await person.tap({ button: buttonId(question, "Confirm") });
+    const { id } = await accountOf(person);
+    await asServiceRole(sql, (tx) => tx`select public.wallet_hold(${id}::uuid, 500, 'RWF', ${`dispute:stripe:dp_${randomInt(1e9)}`})`);
+    expect((await person.say("balance")).map(readable)).toEqual([
+      "Your balance:\n3,500 RWF available, 1,000 RWF held for a cash-out under way, 500 RWF held for a disputed card payment",
+    ]);
+    const [cashOut] = await sql<{ reference_id: string }[]>`select reference_id::text from public.cashouts where account_id = ${id}::uuid`;
+    expect(await gateway.momo.decide(cashOut!.reference_id, "SUCCESSFUL")).toBe(200);
+    expect(readable((await person.say("balance"))[0]!)).toBe(
+      "Your balance:\n3,500 RWF available, 500 RWF held for a disputed card payment",
+    );
+  });
+});
+
 describe("when MoMo refuses", () => {
   it("tells the sender why in words, not MoMo's code: a top-up took nothing, a cash-out's money is back", async () => {
     const person = await newcomer(5_000);

@@ -102,17 +102,42 @@ async function amountOf(turn: Turn, typed: string, currency: string): Promise<nu
   return null;
 }
 
+interface BalanceRow {
+  currency: string;
+  status: string;
+  available: string;
+  held_for: "cashout" | "dispute" | "other" | null;
+  held: string | null;
+  holds: number | null;
+}
+
+/** What a pending hold is for, as the balance names it ("1,000 RWF held for a cash-out under way"). */
+const HELD_FOR: Record<"cashout" | "dispute" | "other", (holds: number) => string> = {
+  cashout: (holds) => holds === 1 ? " for a cash-out under way" : ` for ${holds} cash-outs under way`,
+  dispute: (holds) => holds === 1 ? " for a disputed card payment" : ` for ${holds} disputed card payments`,
+  other: () => "",
+};
+
 async function balance(turn: Turn): Promise<void> {
-  const accounts = await asUser(turn.tx, turn.sender.userId, (sp) =>
-    sp<{ currency: string; available: string; status: string }[]>`
-    select currency, available::text, status from public.wallet_account_balances
-     where owner_id = ${turn.sender.userId}::uuid and kind = 'user' order by currency`);
-  if (accounts.length === 0) return say(turn, "You have no wallet account yet.");
-  const lines = accounts.map((a) =>
-    `${formatMoney(BigInt(a.available), a.currency)} available${a.status === "active" ? "" : ` (account ${a.status})`}`
-  );
+  // One row per account and purpose of its pending holds (api_private.whatsapp_balances).
+  const rows = await asUser(turn.tx, turn.sender.userId, (sp) =>
+    sp<BalanceRow[]>`
+    select currency, status, available::text, held_for, held::text, holds from api_private.whatsapp_balances()`);
+  if (rows.length === 0) return say(turn, "You have no wallet account yet.");
+  const accounts = new Map<string, BalanceRow[]>();
+  for (const row of rows) accounts.set(row.currency, [...accounts.get(row.currency) ?? [], row]);
+  const lines = [...accounts.values()].map((held) => {
+    const a = held[0]!;
+    // Money held is the person's too: how much, and why it cannot be used now.
+    const parts = held.filter((h) => h.held_for !== null).map((h) =>
+      `, ${formatMoney(BigInt(h.held!), h.currency)} held${HELD_FOR[h.held_for!](h.holds!)}`
+    );
+    return `${formatMoney(BigInt(a.available), a.currency)} available${a.status === "active" ? "" : ` (account ${a.status})`}${
+      parts.join("")
+    }`;
+  });
   // A frozen or closed wallet is the person's own: what it means and who can help.
-  const stopped = accounts.some((a) => a.status !== "active") ? `\nA frozen or closed wallet cannot pay. ${ASK_SUPPORT}` : "";
+  const stopped = rows.some((a) => a.status !== "active") ? `\nA frozen or closed wallet cannot pay. ${ASK_SUPPORT}` : "";
   await say(turn, `Your balance:\n${lines.join("\n")}${stopped}`);
 }
 
