@@ -68,7 +68,12 @@ create table public.whatsapp_messages (
   sender text,
   recipient text,
   type text,
+  -- What the person wrote (a text, a tapped button's title, a caption), at most 4096 characters:
+  -- WhatsApp's own cap on what a person can send. A longer one came from no WhatsApp client (the
+  -- webhook checks only the signature) and is stored cut to the cap, body_cut_from keeping the
+  -- length it had: the row is kept, never refused, so the delivery's other messages still go.
   body text,
+  body_cut_from integer,
   sent_at timestamptz,
   status text not null check (status in ('received', 'sent', 'delivered', 'read', 'failed')),
   status_at timestamptz,
@@ -76,7 +81,10 @@ create table public.whatsapp_messages (
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint whatsapp_messages_status_by_direction check (
-    (direction = 'inbound') = (status = 'received'))
+    (direction = 'inbound') = (status = 'received')),
+  constraint whatsapp_messages_body_bounded check (
+    length(body) <= 4096
+    and (body_cut_from is null or (body is not null and body_cut_from > 4096 and length(body) = 4096)))
 );
 comment on table public.whatsapp_messages is
   'Inbound WhatsApp messages (status received) and outbound message statuses: '

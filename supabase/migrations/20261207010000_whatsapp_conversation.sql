@@ -170,7 +170,9 @@ $$;
 -- to a WhatsApp number shorter than MoMo pays). WL006 for an amount out of
 -- range, WL001 for more than the caller's available balance, 22023 for a malformed argument. A proposal replaces the caller's request still
 -- pending (canceled, replaced_by the new one): one request at a time, so that a "send" written
--- twice, or an older question's Confirm, cannot move money a second time. Proposals of one
+-- twice, or an older question's Confirm, cannot move money a second time. The request it
+-- replaced comes back with it (replaced_kind, _amount, _currency, _recipient_wa_id; null when
+-- none waited), for the new question to say that the earlier one was dropped. Proposals of one
 -- caller are serialised (an advisory lock on the caller), so two at once leave one pending.
 create function api_private.whatsapp_payment_propose(
   p_kind text,
@@ -178,11 +180,13 @@ create function api_private.whatsapp_payment_propose(
   p_currency text,
   p_recipient_wa_id text default null
 )
-returns table (outcome text, pending_id uuid, expires_at timestamptz, recipient_name text)
+returns table (outcome text, pending_id uuid, expires_at timestamptz, recipient_name text, replaced_kind text,
+               replaced_amount bigint, replaced_currency text, replaced_recipient_wa_id text)
 language plpgsql
 security definer set search_path = ''
 as $$
 declare
+  v_replaced public.whatsapp_pending_payments;
   v_payer uuid;
   v_payer_wa_id text;
   v_from uuid;
@@ -207,7 +211,8 @@ begin
 
   v_from := private.active_user_account(v_payer, p_currency);
   if v_from is null then
-    return query select 'no_account'::text, null::uuid, null::timestamptz, null::text;
+    return query select 'no_account'::text, null::uuid, null::timestamptz, null::text, null::text, null::bigint, null::text,
+                        null::text;
     return;
   end if;
   select c.wa_id into v_payer_wa_id from public.whatsapp_contacts c where c.user_id = v_payer;
@@ -216,21 +221,25 @@ begin
     select c.user_id, c.profile_name into v_recipient, v_recipient_name
       from public.whatsapp_contacts c where c.wa_id = p_recipient_wa_id;
     if v_recipient = v_payer then
-      return query select 'self'::text, null::uuid, null::timestamptz, null::text;
+      return query select 'self'::text, null::uuid, null::timestamptz, null::text, null::text, null::bigint, null::text,
+                        null::text;
       return;
     end if;
     v_to := private.active_user_account(v_recipient, p_currency);
     if v_to is null then
-      return query select 'unknown_recipient'::text, null::uuid, null::timestamptz, null::text;
+      return query select 'unknown_recipient'::text, null::uuid, null::timestamptz, null::text, null::text, null::bigint, null::text,
+                        null::text;
       return;
     end if;
   elsif v_payer_wa_id is null then
     -- A cash-out pays the payer's own WhatsApp number: without one there is nowhere to pay.
-    return query select 'no_account'::text, null::uuid, null::timestamptz, null::text;
+    return query select 'no_account'::text, null::uuid, null::timestamptz, null::text, null::text, null::bigint, null::text,
+                        null::text;
     return;
   elsif v_payer_wa_id !~ '^[1-9][0-9]{7,14}$' then
     -- WhatsApp serves numbers of 7 digits (Niue's +683 xxxx); MoMo pays 8 to 15 (cashout_create).
-    return query select 'no_momo_number'::text, null::uuid, null::timestamptz, null::text;
+    return query select 'no_momo_number'::text, null::uuid, null::timestamptz, null::text, null::text, null::bigint, null::text,
+                        null::text;
     return;
   end if;
 
@@ -249,10 +258,15 @@ begin
           p_amount, p_currency)
   returning * into v_pending;
   -- A confirmation in flight holds its row: this waits for it, and skips the row it confirmed.
-  update public.whatsapp_pending_payments p
-     set status = 'canceled', decided_at = now(), replaced_by = v_pending.id
-   where p.payer_id = v_payer and p.status = 'pending' and p.expires_at > now() and p.id <> v_pending.id;
-  return query select 'proposed'::text, v_pending.id, v_pending.expires_at, v_recipient_name;
+  -- One at most is pending (the lock above), the latest named if ever more were.
+  with replaced as (
+    update public.whatsapp_pending_payments p
+       set status = 'canceled', decided_at = now(), replaced_by = v_pending.id
+     where p.payer_id = v_payer and p.status = 'pending' and p.expires_at > now() and p.id <> v_pending.id
+    returning p.*)
+  select r.* into v_replaced from replaced r order by r.created_at desc limit 1;
+  return query select 'proposed'::text, v_pending.id, v_pending.expires_at, v_recipient_name, v_replaced.kind,
+                      v_replaced.amount, v_replaced.currency, v_replaced.recipient_wa_id;
 end;
 $$;
 grant execute on function api_private.whatsapp_payment_propose(text, bigint, text, text) to authenticated;
@@ -353,6 +367,37 @@ begin
 end;
 $$;
 grant execute on function api_private.whatsapp_history(integer) to authenticated;
+
+-- The caller's user accounts as the balance command shows them: per account its balance and
+-- available amount, and what its pending holds reserve, one row per purpose (held_for:
+-- 'cashout', a cash-out under way; 'dispute', a card payment its payer disputed, held by the
+-- Stripe webhook under dispute:<provider>:<id>; 'other'), held_for null when nothing is held.
+-- balance = available + the account's held. The caller's own user accounts only (owner_id =
+-- auth.uid(), as the owner RLS policy of wallet_accounts reads them), and only their holds.
+create function api_private.whatsapp_balances()
+returns table (currency text, status text, balance bigint, available bigint, held_for text, held bigint, holds integer)
+language plpgsql
+stable
+security definer set search_path = ''
+as $$
+begin
+  perform private.require_caller(array['user'], 'read its WhatsApp balance');
+  return query
+    select b.currency, b.status, b.balance, b.available, h.held_for, h.held, h.holds
+      from public.wallet_account_balances b
+      left join lateral (
+        select case when t.kind = 'withdrawal' then 'cashout'
+                    when t.initiated_by is null and t.idempotency_key like 'dispute:%' then 'dispute'
+                    else 'other' end as held_for,
+               sum(t.hold_amount)::bigint as held, count(*)::integer as holds
+          from public.wallet_transactions t
+         where t.from_account_id = b.account_id and t.status = 'pending'
+         group by 1) h on true
+     where b.owner_id = auth.uid() and b.kind = 'user'
+     order by b.currency, h.held_for;
+end;
+$$;
+grant execute on function api_private.whatsapp_balances() to authenticated;
 
 -- The stop and start commands: p_wa_id's contact opts out of notifications, or back in.
 -- Answers to its own messages still come (whatsapp_enqueue sends every reply). WL007 for a

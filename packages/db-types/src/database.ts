@@ -347,14 +347,14 @@ isOneToOne: false
                   ]
                 },"whatsapp_messages": {
                   Row: {
-                    "body": string | null,"created_at": string,"direction": string,"error": Json | null,"id": string,"phone_number_id": string | null,"recipient": string | null,"sender": string | null,"sent_at": string | null,"status": string,"status_at": string | null,"type": string | null,"updated_at": string,"wamid": string
+                    "body": string | null,"body_cut_from": number | null,"created_at": string,"direction": string,"error": Json | null,"id": string,"phone_number_id": string | null,"recipient": string | null,"sender": string | null,"sent_at": string | null,"status": string,"status_at": string | null,"type": string | null,"updated_at": string,"wamid": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "body"?: string | null,"created_at"?: string,"direction": string,"error"?: Json | null,"id"?: string,"phone_number_id"?: string | null,"recipient"?: string | null,"sender"?: string | null,"sent_at"?: string | null,"status": string,"status_at"?: string | null,"type"?: string | null,"updated_at"?: string,"wamid": string
+                    "body"?: string | null,"body_cut_from"?: number | null,"created_at"?: string,"direction": string,"error"?: Json | null,"id"?: string,"phone_number_id"?: string | null,"recipient"?: string | null,"sender"?: string | null,"sent_at"?: string | null,"status": string,"status_at"?: string | null,"type"?: string | null,"updated_at"?: string,"wamid": string
                   }
                   Update: {
-                    "body"?: string | null,"created_at"?: string,"direction"?: string,"error"?: Json | null,"id"?: string,"phone_number_id"?: string | null,"recipient"?: string | null,"sender"?: string | null,"sent_at"?: string | null,"status"?: string,"status_at"?: string | null,"type"?: string | null,"updated_at"?: string,"wamid"?: string
+                    "body"?: string | null,"body_cut_from"?: number | null,"created_at"?: string,"direction"?: string,"error"?: Json | null,"id"?: string,"phone_number_id"?: string | null,"recipient"?: string | null,"sender"?: string | null,"sent_at"?: string | null,"status"?: string,"status_at"?: string | null,"type"?: string | null,"updated_at"?: string,"wamid"?: string
                   }
                   Relationships: [
                     
@@ -1110,6 +1110,7 @@ isOneToOne: false
 "whatsapp_message_status_apply":
 { Args: { "p_at": string,"p_error"?: Json,"p_phone_number_id"?: string,"p_recipient"?: string,"p_status": string,"p_wamid": string }; Returns: {
               "body": string | null,
+"body_cut_from": number | null,
 "created_at": string,
 "direction": string,
 "error": Json | null,

@@ -1,6 +1,7 @@
 // The fields the payments API's requests share (top-ups, cash-outs, payee look-ups), each with
 // the message a client sees in validation_failed's details.fields (docs/PAYMENTS.md).
 import { z } from "zod";
+import { MSISDN } from "../_shared/providers/momo/msisdn.ts";
 
 export const accountIdField = z.uuid({ error: "must be a UUID" });
 
@@ -11,4 +12,4 @@ export const amountField = z.int({ error: "must be a whole number of minor units
 export const currencyField = z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as UGX");
 
 /** A MoMo payer or payee, or a payee's phone: the digits Supabase Auth and MoMo store (no '+'). */
-export const msisdnField = z.string().regex(/^[1-9][0-9]{7,14}$/, "must be E.164 digits with the country code, no +");
+export const msisdnField = z.string().regex(MSISDN, "must be E.164 digits with the country code, no +");

@@ -192,7 +192,9 @@ describe("first contact and the way people write", () => {
     ]);
     const [question] = await payer.say(`send 100 ${kenyan.waId}`);
     expect(readable(question!)).toBe(
-      `Send 100 RWF to +254 712 ${kenyan.waId.slice(6)} (WhatsApp name: "Test Person")?\nTap Confirm within 5 minutes.`,
+      `Send 100 RWF to +254 712 ${kenyan.waId.slice(6)} (WhatsApp name: "Test Person")?\n` +
+        `Your earlier request to send 500 RWF to +250 ${local(payee.waId).slice(1)} was dropped: its Confirm no longer works.\n` +
+        "Tap Confirm within 5 minutes.",
     );
     await payer.tap({ button: buttonId(question, "Confirm") });
     expect([(await accountOf(payer)).available, (await accountOf(kenyan)).available]).toEqual([9_900, 100]);
@@ -223,6 +225,7 @@ describe("first contact and the way people write", () => {
       const [asked, then] = readable(question!).split(" (WhatsApp name: ");
       expect(asked).toMatch(/^Send 100 RWF to \+250 \d{3} \d{3} \d{3}$/);
       expect(then).toBe(`"${shown}")?\nTap Confirm within 5 minutes.`);
+      await payer.tap({ button: buttonId(question, "Cancel") });
     }
   });
 
@@ -509,13 +512,37 @@ describe("confirmations", () => {
   it("a second request replaces the first: its Confirm is refused and the money moves once", async () => {
     const { payer, payee, confirm } = await proposal();
     const [again] = await payer.say(`send 600 ${payee.waId}`);
+    // The new question says that the one waiting was dropped, and what it was.
+    expect(readable(again!)).toMatch(
+      /^Send 600 RWF to \+250 [^?]+\?\nYour earlier request to send 600 RWF to \+250 [\d ]+ was dropped: its Confirm no longer works\.\nTap Confirm within 5 minutes\.$/,
+    );
     expect((await payer.tap(confirm)).map(readable)).toEqual([
+      "That request was replaced by your newer one, so it can no longer be confirmed. Nothing was sent.",
+    ]);
+    expect((await payer.tap({ button: confirm.button.replace("pay:confirm:", "pay:cancel:") })).map(readable)).toEqual([
       "That request was replaced by your newer one, so it can no longer be confirmed. Nothing was sent.",
     ]);
     expect((await payer.tap({ button: buttonId(again, "Confirm") })).map(readable)).toEqual([
       expect.stringMatching(/^Sent 600 RWF to /),
     ]);
     expect([(await accountOf(payer)).available, (await accountOf(payee)).available]).toEqual([400, 600]);
+  });
+
+  it("a cash-out asked for under a payment's question says the payment was dropped; a question with none waiting does not", async () => {
+    const { payer, confirm } = await proposal();
+    const [cashOut] = await payer.say("cashout 300");
+    expect(readable(cashOut!)).toMatch(
+      /^Cash out 300 RWF to your MoMo number \+250 [\d ]+\?\nYour earlier request to send 600 RWF to \+250 [\d ]+ was dropped: its Confirm no longer works\.\nTap Confirm within 5 minutes\.$/,
+    );
+    expect((await payer.tap(confirm)).map(readable)).toEqual([
+      "That request was replaced by your newer one, so it can no longer be confirmed. Nothing was sent.",
+    ]);
+    // A top-up replaces nothing: money it brings may be what the question waits for.
+    expect((await payer.say("topup 1000")).map(readable)).toEqual([expect.stringMatching(/^MoMo is asking /)]);
+    expect(readable((await payer.say("cashout 200"))[0]!)).toContain("earlier request to cash out 300 RWF was dropped");
+    const [again] = await payer.say("cashout 100");
+    await payer.tap({ button: buttonId(again, "Cancel") });
+    expect(readable((await payer.say("cashout 100"))[0]!)).not.toContain("earlier request");
   });
 
   it("two requests written at once leave one of them to confirm", async () => {
@@ -721,7 +748,7 @@ describe("delivery", () => {
 
 describe("a number MoMo cannot pay", () => {
   // WhatsApp serves numbers of 7 digits with the country code (Niue's +683 xxxx); a MoMo
-  // transfer (cashout_create, whatsapp_pending_payments.msisdn) needs 8 to 15.
+  // transfer (cashout_create, whatsapp_pending_payments.msisdn) or request-to-pay needs 8 to 15.
   it("refuses a cash-out to a 7-digit number in words, and keeps nothing pending", async () => {
     const person = await newcomerAt(`6834${String(randomInt(1_000)).padStart(3, "0")}`);
     await fund(person, 5_000);
@@ -731,6 +758,34 @@ describe("a number MoMo cannot pay", () => {
     const [pending] = await sql<{ n: number }[]>`
       select count(*)::int as n from public.whatsapp_pending_payments where from_account_id = ${(await accountOf(person)).id}::uuid`;
     expect(pending!.n).toBe(0);
+  });
+
+  it("refuses a top-up from a 7-digit number in words, and starts nothing", async () => {
+    const person = await newcomerAt(`6835${String(randomInt(1_000)).padStart(3, "0")}`);
+    expect((await person.say("topup 1000")).map(readable)).toEqual([
+      `MoMo cannot ask +683 ${person.waId.slice(3)} for money, so mfuko cannot top up from it. No top-up was started.`,
+    ]);
+    const [intents] = await sql<{ n: number }[]>`
+      select count(*)::int as n from public.payment_intents where account_id = ${(await accountOf(person)).id}::uuid`;
+    expect(intents!.n).toBe(0);
+  });
+});
+
+describe("balance", () => {
+  it("names the money held and what it is held for, and adds up to what the person owns", async () => {
+    const person = await newcomer(5_000);
+    const [question] = await person.say("cashout 1000");
+    await person.tap({ button: buttonId(question, "Confirm") });
+    const { id } = await accountOf(person);
+    await asServiceRole(sql, (tx) => tx`select public.wallet_hold(${id}::uuid, 500, 'RWF', ${`dispute:stripe:dp_${randomInt(1e9)}`})`);
+    expect((await person.say("balance")).map(readable)).toEqual([
+      "Your balance:\n3,500 RWF available, 1,000 RWF held for a cash-out under way, 500 RWF held for a disputed card payment",
+    ]);
+    const [cashOut] = await sql<{ reference_id: string }[]>`select reference_id::text from public.cashouts where account_id = ${id}::uuid`;
+    expect(await gateway.momo.decide(cashOut!.reference_id, "SUCCESSFUL")).toBe(200);
+    expect(readable((await person.say("balance"))[0]!)).toBe(
+      "Your balance:\n3,500 RWF available, 500 RWF held for a disputed card payment",
+    );
   });
 });
 

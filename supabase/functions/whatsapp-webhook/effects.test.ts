@@ -59,6 +59,37 @@ describe("inbound messages", () => {
     expect(await storedEvents(sql, "whatsapp", first)).toMatchObject([{ type: "message.text", status: "processed" }]);
   });
 
+  it("stores a text over WhatsApp's 4096 characters cut to them, marked cut, and the rest of the delivery whole", async () => {
+    const [long, next] = [wamid(), wamid()];
+    // Characters, not UTF-16 units: an emoji is one, and is never cut in half.
+    const typed = "\u{1F600}".repeat(3_000) + "a".repeat(7_000);
+    const response = await deliver(messages(text(long, typed), text(next, "balance")));
+    expect(await response.json()).toMatchObject({
+      events: [{ event_id: long, outcome: "processed" }, { event_id: next, outcome: "processed" }],
+    });
+    const rows = await sql<{ wamid: string; body: string; chars: number; body_cut_from: number | null }[]>`
+      select wamid, body, length(body) as chars, body_cut_from from public.whatsapp_messages
+       where wamid in (${long}, ${next}) order by wamid = ${next}`;
+    expect(rows.map(({ body: _, ...row }) => row)).toEqual([
+      { wamid: long, chars: 4096, body_cut_from: 10_000 },
+      { wamid: next, chars: 7, body_cut_from: null },
+    ]);
+    expect(rows[0]!.body).toBe([...typed].slice(0, 4096).join(""));
+    // The event's payload keeps the text bounded too, and a replay from it stores the same row.
+    const [event] = await storedEvents(sql, "whatsapp", long);
+    const payload = event!.payload as { message: { text: { body: string } }; text_cut_from?: number };
+    expect([[...payload.message.text.body].length, payload.text_cut_from]).toEqual([4096, 10_000]);
+    const { whatsAppStoredEvent } = await import("../_shared/providers/whatsapp/events.ts");
+    await sql`delete from public.whatsapp_messages where wamid = ${long}`;
+    await sql.begin(async (tx) => {
+      await tx`set local role service_role`;
+      return (await whatsAppStoredEvent(payload)).apply(tx);
+    });
+    expect(await sql`select length(body) as chars, body_cut_from from public.whatsapp_messages where wamid = ${long}`).toEqual([
+      { chars: 4096, body_cut_from: 10_000 },
+    ]);
+  });
+
   it("stores one row from 10 concurrent deliveries of the same message", async () => {
     const id = wamid();
     const payload = messages(text(id, "hi"));

@@ -1,7 +1,7 @@
 -- Store-then-apply for webhooks (webhook_event_begin / webhook_event_finish), the audit of
 -- every change of an event, and the forward-only application of WhatsApp statuses.
 begin;
-select plan(40);
+select plan(43);
 
 select tests.as_service();
 select set_config('app.correlation_id', 'corr-wh-pipeline', true);
@@ -90,6 +90,18 @@ select throws_ok($$select public.whatsapp_message_status_apply('wamid.IN', 'read
   'an inbound message has no delivery status');
 select throws_ok($$select public.whatsapp_message_status_apply('wamid.D', 'seen', now())$$, '22023', null, 'an unknown status is 22023');
 select tests.reset_role();
+
+-- What a person wrote is stored at most 4096 characters (WhatsApp's cap), a longer text cut to
+-- them with the length it had.
+select throws_ok($$insert into public.whatsapp_messages (wamid, direction, body, status)
+                   values ('wamid.LONG', 'inbound', repeat('é', 4097), 'received')$$,
+  '23514', null, 'a body over 4096 characters is refused by the table');
+select lives_ok($$insert into public.whatsapp_messages (wamid, direction, body, body_cut_from, status)
+                  values ('wamid.CUT', 'inbound', repeat('é', 4096), 5000, 'received')$$,
+  'a body cut to 4096 characters is kept, marked with the length it had');
+select throws_ok($$insert into public.whatsapp_messages (wamid, direction, body, body_cut_from, status)
+                   values ('wamid.NOTCUT', 'inbound', 'balance', 5000, 'received')$$,
+  '23514', null, 'a body marked cut is the whole 4096 characters');
 
 -- Only the service stores events and applies statuses.
 select tests.create_user('admin', 'admin');

@@ -4,7 +4,7 @@
 -- notifications written with each effect (transfers, top-ups, cash-outs, refunds), none to an
 -- opted-out contact; amounts in words; who may call what and the sizes of the arguments.
 begin;
-select plan(111);
+select plan(117);
 
 -- Users as Supabase Auth stores a confirmed phone sign-up; the fourth signed up without a phone.
 insert into auth.users (id, phone, phone_confirmed_at, raw_app_meta_data)
@@ -59,9 +59,9 @@ select ok(not has_table_privilege('anon', 'public.whatsapp_pending_payments', 's
 select is((select array_agg(p.oid::regprocedure::text order by p.oid::regprocedure::text) from pg_proc p
             where p.pronamespace = 'api_private'::regnamespace and p.proname like 'whatsapp\_%' and p.proname not like 'whatsapp\_outbox\_%'
               and has_function_privilege('authenticated', p.oid, 'execute')),
-  array['api_private.whatsapp_history(integer)', 'api_private.whatsapp_notify_correction(uuid)',
+  array['api_private.whatsapp_balances()', 'api_private.whatsapp_history(integer)', 'api_private.whatsapp_notify_correction(uuid)',
         'api_private.whatsapp_payment_decide(uuid,boolean)', 'api_private.whatsapp_payment_propose(text,bigint,text,text)'],
-  'signed-in users execute propose, decide and history, and admins tell their corrections (each checks its caller)');
+  'signed-in users execute balances, propose, decide and history, and admins tell their corrections (each checks its caller)');
 select ok(not exists (select 1 from pg_proc p
             where p.pronamespace = 'api_private'::regnamespace and p.proname like 'whatsapp\_%' and p.proname not like 'whatsapp\_outbox\_%'
               and (has_function_privilege('anon', p.oid, 'execute') or has_function_privilege('service_role', p.oid, 'execute'))),
@@ -242,6 +242,23 @@ reset role;
 select is((select status from public.whatsapp_pending_payments where id = :'second_id'), 'pending',
   'a refused proposal replaces nothing');
 select is(pg_temp.alice_decides(:'second_id', false), 'canceled', 'the latest request is decided by its own buttons');
+-- The proposal names the request it replaced, for its question to say so; none when none waited.
+select pg_temp.become('alice');
+select results_eq($$ select outcome, replaced_kind, replaced_amount, replaced_currency, replaced_recipient_wa_id
+                       from api_private.whatsapp_payment_propose('cashout', 700, 'UGX') $$,
+  $$ values ('proposed', null::text, null::bigint, null::text, null::text) $$,
+  'a proposal with no request waiting replaces none');
+select results_eq($$ select outcome, replaced_kind, replaced_amount, replaced_currency, replaced_recipient_wa_id
+                       from api_private.whatsapp_payment_propose('send', 800, 'UGX', '256772000002') $$,
+  $$ values ('proposed', 'cashout', 700::bigint, 'UGX', null::text) $$,
+  'a proposal names the cash-out it replaced');
+select results_eq($$ select replaced_kind, replaced_amount, replaced_recipient_wa_id
+                       from api_private.whatsapp_payment_propose('send', 900, 'UGX', '256772000002') $$,
+  $$ values ('send', 800::bigint, '256772000002') $$,
+  'and the payment it replaced, with its recipient');
+reset role;
+update public.whatsapp_pending_payments set status = 'canceled', decided_at = now()
+ where payer_id = 'c1900000-0000-4000-8000-000000000001' and status = 'pending';
 select is(pg_temp.available('c1900000-0000-4000-8000-000000000001'), 70000::bigint, 'nothing moved');
 
 -- A cash-out: confirmed, it holds the funds for a MoMo transfer to the payer's own number.
@@ -255,6 +272,24 @@ select results_eq(format($$ select c.status, c.msisdn, c.amount, c.idempotency_k
   format($$ values ('pending', '256772000001', 20000::bigint, 'whatsapp:%s') $$, :'cashout_id'),
   'its cash-out pays the payer''s own WhatsApp number and holds the funds');
 select is(pg_temp.available('c1900000-0000-4000-8000-000000000001'), 50000::bigint, 'the hold reserves the amount');
+-- The balance command: what is held and what for, adding up to the balance; the caller's own only.
+select id as dispute_hold from public.wallet_hold(:'alice_account', 3000, 'UGX', 'dispute:stripe:dp_conversation') \gset
+select id as other_hold from public.wallet_hold(:'alice_account', 500, 'UGX', 'conversation-other-hold') \gset
+select pg_temp.become('alice');
+select results_eq($$ select currency, status, balance, available, held_for, held, holds from api_private.whatsapp_balances() $$,
+  $$ values ('UGX', 'active', 70000::bigint, 46500::bigint, 'cashout', 20000::bigint, 1),
+            ('UGX', 'active', 70000::bigint, 46500::bigint, 'dispute', 3000::bigint, 1),
+            ('UGX', 'active', 70000::bigint, 46500::bigint, 'other', 500::bigint, 1) $$,
+  'the balance names what its pending holds are for: a cash-out, a dispute, another hold');
+select is((select count(distinct (balance, available))::int from api_private.whatsapp_balances()
+            where balance = available + (select sum(held) from api_private.whatsapp_balances())), 1,
+  'and they add up: balance = available + held');
+select pg_temp.become('bob');
+select results_eq($$ select currency, balance, held_for from api_private.whatsapp_balances() $$,
+  $$ values ('UGX', 30000::bigint, null::text) $$, 'another user reads only its own account, with nothing held');
+reset role;
+select status as voided from public.wallet_void(:'dispute_hold') \gset
+select status as voided from public.wallet_void(:'other_hold') \gset
 
 -- ---------------------------------------------------------------- notifications of effects
 -- A provider's reason in words: MoMo's codes on each side, Stripe's codes and sentences, none for a code without words.

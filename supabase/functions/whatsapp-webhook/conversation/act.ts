@@ -8,6 +8,7 @@ import { sqlstateOf } from "../../_shared/sql-errors.ts";
 import { asUser } from "./as-user.ts";
 import { formatMoney, toMinor } from "./amounts.ts";
 import { minorUnitDigits } from "../../_shared/providers/momo/amount.ts";
+import { isMsisdn } from "../../_shared/providers/momo/msisdn.ts";
 import type { Command } from "./commands.ts";
 import { clip, confirmationMessage, menuMessage, type OutboundMessage, textMessage } from "./messages.ts";
 import { displayPhone, senderRegion, senderTimeZone, toWaId } from "./phone.ts";
@@ -101,17 +102,42 @@ async function amountOf(turn: Turn, typed: string, currency: string): Promise<nu
   return null;
 }
 
+interface BalanceRow {
+  currency: string;
+  status: string;
+  available: string;
+  held_for: "cashout" | "dispute" | "other" | null;
+  held: string | null;
+  holds: number | null;
+}
+
+/** What a pending hold is for, as the balance names it ("1,000 RWF held for a cash-out under way"). */
+const HELD_FOR: Record<"cashout" | "dispute" | "other", (holds: number) => string> = {
+  cashout: (holds) => holds === 1 ? " for a cash-out under way" : ` for ${holds} cash-outs under way`,
+  dispute: (holds) => holds === 1 ? " for a disputed card payment" : ` for ${holds} disputed card payments`,
+  other: () => "",
+};
+
 async function balance(turn: Turn): Promise<void> {
-  const accounts = await asUser(turn.tx, turn.sender.userId, (sp) =>
-    sp<{ currency: string; available: string; status: string }[]>`
-    select currency, available::text, status from public.wallet_account_balances
-     where owner_id = ${turn.sender.userId}::uuid and kind = 'user' order by currency`);
-  if (accounts.length === 0) return say(turn, "You have no wallet account yet.");
-  const lines = accounts.map((a) =>
-    `${formatMoney(BigInt(a.available), a.currency)} available${a.status === "active" ? "" : ` (account ${a.status})`}`
-  );
+  // One row per account and purpose of its pending holds (api_private.whatsapp_balances).
+  const rows = await asUser(turn.tx, turn.sender.userId, (sp) =>
+    sp<BalanceRow[]>`
+    select currency, status, available::text, held_for, held::text, holds from api_private.whatsapp_balances()`);
+  if (rows.length === 0) return say(turn, "You have no wallet account yet.");
+  const accounts = new Map<string, BalanceRow[]>();
+  for (const row of rows) accounts.set(row.currency, [...accounts.get(row.currency) ?? [], row]);
+  const lines = [...accounts.values()].map((held) => {
+    const a = held[0]!;
+    // Money held is the person's too: how much, and why it cannot be used now.
+    const parts = held.filter((h) => h.held_for !== null).map((h) =>
+      `, ${formatMoney(BigInt(h.held!), h.currency)} held${HELD_FOR[h.held_for!](h.holds!)}`
+    );
+    return `${formatMoney(BigInt(a.available), a.currency)} available${a.status === "active" ? "" : ` (account ${a.status})`}${
+      parts.join("")
+    }`;
+  });
   // A frozen or closed wallet is the person's own: what it means and who can help.
-  const stopped = accounts.some((a) => a.status !== "active") ? `\nA frozen or closed wallet cannot pay. ${ASK_SUPPORT}` : "";
+  const stopped = rows.some((a) => a.status !== "active") ? `\nA frozen or closed wallet cannot pay. ${ASK_SUPPORT}` : "";
   await say(turn, `Your balance:\n${lines.join("\n")}${stopped}`);
 }
 
@@ -247,6 +273,30 @@ async function activeAccount(sp: TransactionSql, turn: Turn, currency: string): 
   return account?.id ?? null;
 }
 
+interface Proposal {
+  outcome: string;
+  pending_id: string | null;
+  recipient_name: string | null;
+  /** The request still waiting for its Confirm that this one replaced (canceled); null when none waited. */
+  replaced_kind: "send" | "cashout" | null;
+  replaced_amount: string | null;
+  replaced_currency: string | null;
+  replaced_recipient_wa_id: string | null;
+}
+
+/**
+ * "\nYour earlier request ... was dropped: ...", or "" when the proposal replaced none: a person
+ * asking anew under a waiting question learns that its Confirm no longer works, before tapping it.
+ */
+function dropped(proposal: Proposal): string {
+  if (proposal.replaced_kind === null) return "";
+  const money = formatMoney(BigInt(proposal.replaced_amount!), proposal.replaced_currency!);
+  const what = proposal.replaced_kind === "send"
+    ? `send ${money} to ${displayPhone(proposal.replaced_recipient_wa_id!)}`
+    : `cash out ${money}`;
+  return `\nYour earlier request to ${what} was dropped: its Confirm no longer works.`;
+}
+
 async function propose(turn: Turn, kind: "send" | "cashout", typed: string, currency: string, recipient: string | null): Promise<void> {
   const amount = await amountOf(turn, typed, currency);
   if (amount === null) return;
@@ -254,8 +304,8 @@ async function propose(turn: Turn, kind: "send" | "cashout", typed: string, curr
     turn,
     () =>
       asUser(turn.tx, turn.sender.userId, (sp) =>
-        sp<{ outcome: string; pending_id: string | null; recipient_name: string | null }[]>`
-      select outcome, pending_id, recipient_name
+        sp<Proposal[]>`
+      select outcome, pending_id, recipient_name, replaced_kind, replaced_amount::text, replaced_currency, replaced_recipient_wa_id
         from api_private.whatsapp_payment_propose(${kind}, ${amount}::bigint, ${currency}, ${recipient})`),
     { fromAccount: () => activeAccount(turn.tx, turn, currency) },
   );
@@ -268,7 +318,7 @@ async function propose(turn: Turn, kind: "send" | "cashout", typed: string, curr
   const question = kind === "send"
     ? `Send ${money} to ${phone}${whatsAppName(proposal!.recipient_name)}?`
     : `Cash out ${money} to your MoMo number ${phone}?`;
-  await turn.reply(confirmationMessage(`${question}\nTap Confirm within 5 minutes.`, proposal!.pending_id!));
+  await turn.reply(confirmationMessage(`${question}${dropped(proposal!)}\nTap Confirm within 5 minutes.`, proposal!.pending_id!));
 }
 
 async function send(turn: Turn, command: Extract<Command, { kind: "send" }>): Promise<void> {
@@ -280,6 +330,11 @@ async function send(turn: Turn, command: Extract<Command, { kind: "send" }>): Pr
 }
 
 async function topUp(turn: Turn, command: Extract<Command, { kind: "topup" }>): Promise<void> {
+  // MoMo is asked of the sender's own number, which it may not serve (7 digits, as Niue's): said
+  // now, as a cash-out to it is, rather than asking MoMo and telling the person to try again.
+  if (!isMsisdn(turn.sender.waId)) {
+    return say(turn, `MoMo cannot ask ${displayPhone(turn.sender.waId)} for money, so mfuko cannot top up from it. No top-up was started.`);
+  }
   const currency = command.currency ?? turn.settings.defaultCurrency;
   const amount = await amountOf(turn, command.amount, currency);
   if (amount === null) return;

@@ -8,6 +8,8 @@
 // and the sender's region.
 // Taps on list rows and reply buttons arrive as their ids, which map back to the same commands.
 
+import { MAX_TEXT_CHARACTERS } from "../../_shared/providers/whatsapp/events.ts";
+
 export type Command =
   /** unreadable: a message with no text or tap to read (media, a sticker, ...). */
   | { kind: "menu"; understood: boolean; unreadable?: true }
@@ -229,8 +231,9 @@ const MONEY_VERBS: ReadonlyMap<string, "topup" | "cashout"> = new Map([
 
 // The longest text a person can send on WhatsApp (Meta's limit for a text body). A longer one
 // came from no person (a signed request is all the webhook checks) and is not read: stripping
-// its edges costs time that grows with the square of its length (seconds at 100,000).
-export const MAX_TYPED_LENGTH = 4096;
+// its edges costs time that grows with the square of its length (seconds at 100,000). It is
+// stored cut to the limit (events.ts).
+export const MAX_TYPED_LENGTH = MAX_TEXT_CHARACTERS;
 
 /** The command of a typed message; anything not understood is the menu. */
 export function parseCommand(text: string): Command {

@@ -73,16 +73,73 @@ export function messageText(m: Message): string | null {
     m.image?.caption ?? m.document?.caption ?? m.video?.caption ?? null;
 }
 
-function inboundMessageEvent(m: Message, phoneNumberId: string | null, answer?: AnswerMessage): WebhookEvent {
+// The most characters a person can send in one WhatsApp message (Meta's cap on a text body), and
+// the most of a message's text that is stored (whatsapp_messages.body's CHECK). Characters are
+// Unicode code points, as Postgres counts them: an emoji is one, and is never cut in half.
+export const MAX_TEXT_CHARACTERS = 4096;
+
+/** `text` cut to MAX_TEXT_CHARACTERS, and the characters it had when it was longer (null when whole). */
+export function boundedText(text: string): { text: string; cutFrom: number | null } {
+  // Each character is one or two UTF-16 units: a string of at most the cap in units is within it.
+  if (text.length <= MAX_TEXT_CHARACTERS) return { text, cutFrom: null };
+  let characters = 0;
+  let end = 0;
+  for (const character of text) {
+    if (characters < MAX_TEXT_CHARACTERS) end += character.length;
+    characters++;
+  }
+  return characters <= MAX_TEXT_CHARACTERS ? { text, cutFrom: null } : { text: text.slice(0, end), cutFrom: characters };
+}
+
+// The fields of an inbound message that carry what the person wrote (messageText reads them).
+const TEXT_FIELDS = [
+  "text.body",
+  "button.text",
+  "interactive.button_reply.title",
+  "interactive.list_reply.title",
+  "image.caption",
+  "document.caption",
+  "video.caption",
+] as const;
+
+/**
+ * `m` as it is stored (webhook_events.payload, whatsapp_messages.body): every text field cut to
+ * MAX_TEXT_CHARACTERS, with the length its text had (`text_cut_from`) when that was cut.
+ */
+function storedMessage(m: Message): { message: Message; textCutFrom: number | null } {
+  const message = structuredClone(m);
+  for (const path of TEXT_FIELDS) {
+    const keys = path.split(".");
+    const holder = keys.slice(0, -1).reduce<Record<string, unknown> | undefined>(
+      (at, key) => at?.[key] as Record<string, unknown> | undefined,
+      message as Record<string, unknown>,
+    );
+    const last = keys.at(-1)!;
+    if (typeof holder?.[last] === "string") holder[last] = boundedText(holder[last] as string).text;
+  }
+  const text = messageText(m);
+  return { message, textCutFrom: text === null ? null : boundedText(text).cutFrom };
+}
+
+function inboundMessageEvent(
+  m: Message,
+  phoneNumberId: string | null,
+  answer?: AnswerMessage,
+  replayedCutFrom: number | null = null,
+): WebhookEvent {
+  // Stored bounded; answered as it came (the conversation reads no text over the cap).
+  const { message, textCutFrom } = storedMessage(m);
+  const cutFrom = textCutFrom ?? replayedCutFrom;
   return {
     eventId: m.id,
     type: `message.${m.type}`,
-    payload: { phone_number_id: phoneNumberId, message: m },
+    payload: { phone_number_id: phoneNumberId, message, ...(cutFrom === null ? {} : { text_cut_from: cutFrom }) },
     apply: async (tx: TransactionSql): Promise<AppliedOutcome> => {
       const stored = await tx`
-        insert into public.whatsapp_messages (wamid, direction, phone_number_id, sender, type, body, sent_at, status, status_at)
-        values (${m.id}, 'inbound', ${phoneNumberId}, ${m.from ?? null}, ${m.type}, ${messageText(m)}, ${toDate(m.timestamp)}, 'received',
-                ${toDate(m.timestamp)})
+        insert into public.whatsapp_messages (wamid, direction, phone_number_id, sender, type, body, body_cut_from, sent_at, status,
+                                              status_at)
+        values (${m.id}, 'inbound', ${phoneNumberId}, ${m.from ?? null}, ${m.type}, ${messageText(message)}, ${cutFrom},
+                ${toDate(m.timestamp)}, 'received', ${toDate(m.timestamp)})
         on conflict (wamid) do nothing
         returning id`;
       if (stored.length === 0) return "ignored";
@@ -119,7 +176,7 @@ async function otherChangeEvent(c: z.output<typeof change>): Promise<WebhookEven
 }
 
 const storedEvent = z.union([
-  z.object({ phone_number_id: z.string().nullable(), message }),
+  z.object({ phone_number_id: z.string().nullable(), message, text_cut_from: z.int().positive().optional() }),
   z.object({ phone_number_id: z.string().nullable(), status }),
   z.object({ change }),
 ]);
@@ -130,7 +187,9 @@ const storedEvent = z.union([
  */
 export function whatsAppStoredEvent(payload: unknown): Promise<WebhookEvent> {
   const stored = parseOrThrow(storedEvent, payload);
-  if ("message" in stored) return Promise.resolve(inboundMessageEvent(stored.message, stored.phone_number_id));
+  if ("message" in stored) {
+    return Promise.resolve(inboundMessageEvent(stored.message, stored.phone_number_id, undefined, stored.text_cut_from ?? null));
+  }
   if ("status" in stored) return Promise.resolve(statusEvent(stored.status, stored.phone_number_id));
   return Promise.resolve(otherChangeEvent(stored.change));
 }
