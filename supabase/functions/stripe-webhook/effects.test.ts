@@ -499,6 +499,40 @@ describe("refunds and disputes", () => {
     expect(await paymentOf(ref)).toMatchObject({ amount_refunded: "400" });
     expect(await accountStatus(topUp.accountId)).toBe("frozen");
   });
+
+  // A closed account holds nothing for good: what Stripe took back is the platform's loss.
+  it("records a dashboard refund and a lost dispute of a closed account's payment at once, borne by the losses account", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    await spend(topUp, 1000);
+    await sql`select 1 from public.wallet_set_status(${topUp.accountId}::uuid, 'closed', 'customer left')`;
+    const [losses] = await sql<{ id: string }[]>`select private.wallet_system_account('losses', 'USD') as id`;
+    const before = await balanceOf(sql, losses!.id);
+
+    const re = stripe.dashboardRefund(ref, 300);
+    const event = refundedNow(ref, 1000);
+    const response = await deliver(event);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ events: [{ outcome: "processed" }] });
+    expect(await storedEvents(sql, "stripe", event.id)).toMatchObject([{ status: "processed", attempts: 1, last_error: null }]);
+    const lost = disputeEvent("charge.dispute.closed", ref, 700, "lost");
+    expect((await deliver(lost)).status).toBe(200);
+    expect(await storedEvents(sql, "stripe", lost.id)).toMatchObject([{ status: "processed", attempts: 1, last_error: null }]);
+
+    const refunds = await sql<{ provider_refund_id: string; status: string; borne_by_platform: boolean }[]>`
+      select provider_refund_id, status, borne_by_platform from public.refunds
+       where payment_id = (select id from public.payments where provider = 'stripe' and provider_payment_id = ${ref})
+       order by amount`;
+    expect(refunds).toEqual([
+      { provider_refund_id: re.id, status: "succeeded", borne_by_platform: true },
+      { provider_refund_id: expect.stringMatching(/^dp_/), status: "succeeded", borne_by_platform: true },
+    ]);
+    expect(await paymentOf(ref)).toMatchObject({ status: "refunded", amount_refunded: "1000" });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 0, available: 0 });
+    expect(await accountStatus(topUp.accountId)).toBe("closed");
+    expect(await balanceOf(sql, losses!.id)).toEqual({ balance: before.balance - 1000, available: before.available - 1000 });
+    await assertLedgerInvariants(sql);
+  });
 });
 
 describe("refunds that fail after they were recorded", () => {
