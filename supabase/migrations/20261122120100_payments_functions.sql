@@ -38,6 +38,21 @@ begin
 end;
 $$;
 
+-- The intent p_intent, locked until the caller's transaction ends (WL007 when unknown): the start
+-- of the service's functions that move an intent on (attach, failure, a Stripe cancellation).
+create function private.payment_intent_lock(p_intent uuid) returns public.payment_intents
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_intent public.payment_intents;
+begin
+  select i.* into v_intent from public.payment_intents i where i.id = p_intent for update;
+  perform private.require_found(found, pg_catalog.format('payment intent %s', p_intent));
+  return v_intent;
+end;
+$$;
+
 -- A refund as recorded, succeeded (refund_record), pending (refund_record_pending), or failed
 -- or canceled when the provider reports the failure of one never recorded.
 create function private.refund_insert(
@@ -215,8 +230,7 @@ declare
 begin
   perform private.require_caller(array['service'], 'attach a provider reference');
   perform private.require_text(p_provider_ref, 'provider_id', 'provider reference');
-  select i.* into v_intent from public.payment_intents i where i.id = p_intent for update;
-  perform private.require_found(found, pg_catalog.format('payment intent %s', p_intent));
+  v_intent := private.payment_intent_lock(p_intent);
   if v_intent.provider_ref = p_provider_ref then
     return v_intent;
   end if;
@@ -353,8 +367,7 @@ declare
 begin
   perform private.require_caller(array['service'], 'record a payment failure');
   perform private.require_within(p_reason, 'reason', 'p_reason');
-  select i.* into v_intent from public.payment_intents i where i.id = p_intent for update;
-  perform private.require_found(found, pg_catalog.format('payment intent %s', p_intent));
+  v_intent := private.payment_intent_lock(p_intent);
   if v_intent.status in ('requires_payment', 'processing') then
     update public.payment_intents i set status = 'failed', failure_reason = p_reason
      where i.id = p_intent

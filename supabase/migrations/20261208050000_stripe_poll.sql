@@ -64,8 +64,7 @@ declare
 begin
   perform private.require_caller(array['service'], 'record a canceled Stripe PaymentIntent');
   perform private.require_text(p_reason, 'reason', 'p_reason');
-  select i.* into v_intent from public.payment_intents i where i.id = p_intent for update;
-  perform private.require_found(found, pg_catalog.format('payment intent %s', p_intent));
+  v_intent := private.payment_intent_lock(p_intent);
   if v_intent.provider <> 'stripe' then
     perform private.fail('22023', pg_catalog.format('payment intent %s is a %s top-up, not a Stripe one', p_intent, v_intent.provider));
   end if;
