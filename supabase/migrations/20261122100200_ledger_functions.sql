@@ -469,7 +469,10 @@ $$;
 -- receiver below zero (refund or chargeback of money already spent); it is recorded in the
 -- reversal's metadata. A replay is recognised before the remaining amount is checked. A
 -- reversal posts on frozen accounts (private.wallet_post): it records money going back.
--- p_scope is the caller's key scope: the admin, or null for the service.
+-- p_scope is the caller's key scope: the admin, or null for the service. p_debit, when given,
+-- is the account debited in place of the original's receiver, which is closed and holds
+-- nothing for good (refund_complete: the currency's losses account bears a provider's refund
+-- of a closed account's credit); the metadata names the closed account.
 create function private.wallet_reverse(
   p_scope uuid,
   p_transaction_id uuid,
@@ -477,7 +480,8 @@ create function private.wallet_reverse(
   p_amount bigint,
   p_reason text,
   p_force boolean,
-  p_refund uuid
+  p_refund uuid,
+  p_debit uuid default null
 )
 returns public.wallet_transactions
 language plpgsql
@@ -494,6 +498,9 @@ declare
 begin
   select t.* into v_original from public.wallet_transactions t where t.id = p_transaction_id for no key update;
   perform private.require_found(found, format('transaction %s', p_transaction_id));
+  if p_debit is not null then
+    v_metadata := v_metadata || jsonb_build_object('closed_account', v_original.to_account_id);
+  end if;
 
   select t.* into v_existing from public.wallet_transactions t
    where t.idempotency_key = p_idempotency_key and t.initiated_by is not distinct from p_scope;
@@ -522,7 +529,7 @@ begin
 
   select t.* into v_result
     from private.wallet_post(p_scope, 'reversal', coalesce(p_force, false),
-                             array[v_original.to_account_id], array[v_original.from_account_id],
+                             array[coalesce(p_debit, v_original.to_account_id)], array[v_original.from_account_id],
                              array[v_amount], array[v_original.currency], array[p_idempotency_key],
                              array[p_reason], array[v_metadata], p_transaction_id) t;
   return v_result;

@@ -346,6 +346,10 @@ create table public.refunds (
   wallet_transaction_id uuid references public.wallet_transactions (id),
   -- The reversal took the account below zero: the money had been spent.
   forced boolean not null default false,
+  -- The credited account was closed when the provider took the money back: a closed account
+  -- holds nothing for good, so the reversal debited the currency's losses account
+  -- (losses:<CUR>) instead, and the platform bore the refund (private.refund_complete).
+  borne_by_platform boolean not null default false,
   created_by uuid,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),

@@ -38,6 +38,21 @@ begin
 end;
 $$;
 
+-- The intent p_intent, locked until the caller's transaction ends (WL007 when unknown): the start
+-- of the service's functions that move an intent on (attach, failure, a Stripe cancellation).
+create function private.payment_intent_lock(p_intent uuid) returns public.payment_intents
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_intent public.payment_intents;
+begin
+  select i.* into v_intent from public.payment_intents i where i.id = p_intent for update;
+  perform private.require_found(found, pg_catalog.format('payment intent %s', p_intent));
+  return v_intent;
+end;
+$$;
+
 -- A refund as recorded, succeeded (refund_record), pending (refund_record_pending), or failed
 -- or canceled when the provider reports the failure of one never recorded.
 create function private.refund_insert(
@@ -48,7 +63,8 @@ create function private.refund_insert(
   p_reason text,
   p_id uuid default gen_random_uuid(),
   p_reversal uuid default null,
-  p_forced boolean default false
+  p_forced boolean default false,
+  p_borne_by_platform boolean default false
 )
 returns public.refunds
 language plpgsql
@@ -58,9 +74,9 @@ declare
   v_refund public.refunds;
 begin
   insert into public.refunds (id, payment_id, provider, provider_refund_id, user_id, amount, currency, status,
-                              reason, wallet_transaction_id, forced, created_by)
+                              reason, wallet_transaction_id, forced, borne_by_platform, created_by)
   values (p_id, p_payment.id, p_payment.provider, p_provider_refund_id, p_payment.user_id, p_amount, p_payment.currency,
-          p_status, p_reason, p_reversal, p_forced, auth.uid())
+          p_status, p_reason, p_reversal, p_forced, p_borne_by_platform, auth.uid())
   returning * into v_refund;
   return v_refund;
 end;
@@ -214,8 +230,7 @@ declare
 begin
   perform private.require_caller(array['service'], 'attach a provider reference');
   perform private.require_text(p_provider_ref, 'provider_id', 'provider reference');
-  select i.* into v_intent from public.payment_intents i where i.id = p_intent for update;
-  perform private.require_found(found, pg_catalog.format('payment intent %s', p_intent));
+  v_intent := private.payment_intent_lock(p_intent);
   if v_intent.provider_ref = p_provider_ref then
     return v_intent;
   end if;
@@ -352,8 +367,7 @@ declare
 begin
   perform private.require_caller(array['service'], 'record a payment failure');
   perform private.require_within(p_reason, 'reason', 'p_reason');
-  select i.* into v_intent from public.payment_intents i where i.id = p_intent for update;
-  perform private.require_found(found, pg_catalog.format('payment intent %s', p_intent));
+  v_intent := private.payment_intent_lock(p_intent);
   if v_intent.status in ('requires_payment', 'processing') then
     update public.payment_intents i set status = 'failed', failure_reason = p_reason
      where i.id = p_intent
@@ -417,7 +431,13 @@ $$;
 -- completed here when the provider confirms it, so the admin's call and the provider's
 -- report of one refund are one row that moves the ledger once; its reversal takes the part
 -- of the credit the refund reserved. Any other refund's reversal leaves what the payment's
--- pending refunds reserve (WL008 beyond the rest). p_payment is locked and p_refund is its
+-- pending refunds reserve (WL008 beyond the rest). A payment whose credited account was
+-- closed since (only a refund made at the provider alone meets one: its dashboard, a lost
+-- dispute) has its refund reversed from the currency's losses account instead: the provider
+-- has taken the money back from us, a closed account holds nothing for good, so the platform
+-- bears it, and the refund is marked borne_by_platform for reconciliation and the admins
+-- (decision 0026). A frozen account is not closed: its refunds are taken from it as any other.
+-- p_payment is locked and p_refund is its
 -- refund of p_provider_refund_id, if recorded (private.refund_lookup); p_scope is the
 -- reversal's key scope (the admin, or null for the service). The caller is checked by the
 -- entry points: refund_record, and an admin's settlement of a MoMo refund (momo_refund_resolve).
@@ -440,6 +460,7 @@ declare
   v_key text;
   v_reversal public.wallet_transactions;
   v_forced boolean := false;
+  v_borne boolean := false;
 begin
   if v_refund.id is not null then
     if v_refund.status <> 'pending' then
@@ -457,23 +478,34 @@ begin
     -- Keyed by the refund row. Given the refund's id, the reversal may take what the refund
     -- reserved while pending.
     v_key := pg_catalog.format('refund:%s:%s', v_payment.provider, v_refund_id);
-    begin
-      v_reversal := private.wallet_reverse(p_scope, v_payment.wallet_transaction_id, v_key, p_amount, p_reason, false, v_refund_id);
-    exception
-      when sqlstate 'WL001' then
-        v_forced := true;
-    end;
-    if v_forced then
-      v_reversal := private.wallet_reverse(p_scope, v_payment.wallet_transaction_id, v_key, p_amount, p_reason, true, v_refund_id);
+    -- Closed is final, so an account read closed here stays so. One closed by a transaction
+    -- that commits after this read fails the reversal below with WL004; the provider's retry of
+    -- its event then reads it closed.
+    v_borne := coalesce((select a.status = 'closed'
+                           from public.wallet_transactions t join public.wallet_accounts a on a.id = t.to_account_id
+                          where t.id = v_payment.wallet_transaction_id), false);
+    if v_borne then
+      v_reversal := private.wallet_reverse(p_scope, v_payment.wallet_transaction_id, v_key, p_amount, p_reason, false, v_refund_id,
+                                           private.wallet_system_account('losses', v_payment.currency));
+    else
+      begin
+        v_reversal := private.wallet_reverse(p_scope, v_payment.wallet_transaction_id, v_key, p_amount, p_reason, false, v_refund_id);
+      exception
+        when sqlstate 'WL001' then
+          v_forced := true;
+      end;
+      if v_forced then
+        v_reversal := private.wallet_reverse(p_scope, v_payment.wallet_transaction_id, v_key, p_amount, p_reason, true, v_refund_id);
+      end if;
     end if;
   end if;
 
   if v_refund.id is null then
     v_refund := private.refund_insert(v_payment, p_amount, p_provider_refund_id, 'succeeded', p_reason,
-                                      v_refund_id, v_reversal.id, v_forced);
+                                      v_refund_id, v_reversal.id, v_forced, v_borne);
   else
     update public.refunds r
-       set status = 'succeeded', wallet_transaction_id = v_reversal.id, forced = v_forced
+       set status = 'succeeded', wallet_transaction_id = v_reversal.id, forced = v_forced, borne_by_platform = v_borne
      where r.id = v_refund_id
     returning * into v_refund;
   end if;

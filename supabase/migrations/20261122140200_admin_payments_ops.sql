@@ -58,9 +58,13 @@ grant execute on function api_private.webhook_event_for_replay(uuid) to authenti
 --                           reserved and the payer has not had the money back;
 --   cashout_pending         a cash-out still pending two days after it was made (MoMo still
 --                           answers PENDING past momo-poll's accept window): its hold keeps the
---                           user's money.
--- The last two read tables of later migrations (refund_request_id, cashouts), which PL/pgSQL
--- resolves when it runs. Admin and support only.
+--                           user's money;
+--   refund_borne            not a mismatch: a refund the platform bore (refunds.borne_by_platform),
+--                           a provider's refund of a payment whose account was closed since,
+--                           reversed from the currency's losses account; listed with the closed
+--                           account so that an admin can see the loss and pursue it.
+-- refund_pending and cashout_pending read tables of later migrations (refund_request_id,
+-- cashouts), which PL/pgSQL resolves when it runs. Admin and support only.
 create function api_private.reconciliation(
   p_provider text default null,
   p_from timestamptz default null,
@@ -234,13 +238,28 @@ begin
      and (p_provider is null or p_provider = 'momo')
      and (p_from is null or c.created_at >= p_from)
      and (p_to is null or c.created_at < p_to)
+  union all
+  -- A refund of a closed account's payment, taken from the losses account (decision 0026).
+  select 'refund_borne', f.provider, p.id, p.provider_payment_id, f.wallet_transaction_id, t.to_account_id, f.currency,
+         f.amount, x.amount, f.created_at,
+         format('refund %s of %s %s (%s %s) borne by the platform: wallet account %s was closed',
+                f.id, f.amount, f.currency, f.provider, f.provider_refund_id, t.to_account_id)
+    from public.refunds f
+    join public.payments p on p.id = f.payment_id
+    join public.wallet_transactions t on t.id = p.wallet_transaction_id
+    join public.wallet_transactions x on x.id = f.wallet_transaction_id
+   where f.borne_by_platform and f.status = 'succeeded'
+     and (p_provider is null or f.provider = p_provider)
+     and (p_from is null or f.created_at >= p_from)
+     and (p_to is null or f.created_at < p_to)
    order by 10, 1, 3;
 end;
 $$;
 grant execute on function api_private.reconciliation(text, timestamptz, timestamptz) to authenticated;
 
 -- Whether a row of api_private.reconciliation of kind p_kind is a mismatch: every kind but
--- rejected and credited, an admin's decisions. The one statement of it, so that the admin API's mismatches
+-- rejected and credited, an admin's decisions, and refund_borne, a loss the ledger recorded
+-- (in the reconcile job's resolutions, not its alerted findings). The one statement of it, so that the admin API's mismatches
 -- (GET /admin/reconciliation) and the findings the reconcile job counts and alerts on agree.
 create function api_private.reconciliation_mismatch(p_kind text) returns boolean
 language plpgsql
@@ -248,7 +267,7 @@ immutable
 security definer set search_path = ''
 as $$
 begin
-  return p_kind not in ('rejected', 'credited');
+  return p_kind not in ('rejected', 'credited', 'refund_borne');
 end;
 $$;
 grant execute on function api_private.reconciliation_mismatch(text) to authenticated;

@@ -170,23 +170,35 @@ revoke all on table private.momo_poll_intents, private.momo_poll_cashouts, priva
 -- expire-intents
 -- ---------------------------------------------------------------------------------------
 
+-- Whether p_intent is still open to its poll's verdict: waiting for a payment
+-- (requires_payment, processing), or a Stripe intent failed with its PaymentIntent
+-- (private.stripe_poll_intents, 20261208050000_stripe_poll.sql: Stripe keeps the PaymentIntent
+-- payable after a failed attempt until it is canceled there). A failed intent of another
+-- provider is final. What expire_intents cancels past the TTL, and what Stripe canceling the
+-- PaymentIntent cancels at once (api_private.stripe_intent_canceled). No grant.
+create function private.intent_open(p_intent public.payment_intents) returns boolean
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  return p_intent.status in ('requires_payment', 'processing')
+      or (p_intent.status = 'failed' and exists (select 1 from private.stripe_poll_intents s where s.id = p_intent.id));
+end;
+$$;
+
 -- Whether p_intent is past its TTL of p_ttl_seconds (since it was created) and still open to
--- its poll's verdict: waiting for a payment (requires_payment, processing), or a Stripe intent
--- failed with its PaymentIntent (private.stripe_poll_intents, 20261208050000_stripe_poll.sql:
--- Stripe keeps the PaymentIntent payable after a failed attempt until stripe-poll cancels it
--- there). The one statement of the TTL rule: expire_intents cancels by it, and a poll asks it
--- (api_private.intent_past_ttl) before it cancels the provider's payment, which must stay
--- payable until then. A failed intent of another provider is final and never past its TTL.
--- No grant: only the job functions below call it.
+-- its poll's verdict (private.intent_open). The one statement of the TTL rule: expire_intents
+-- cancels by it, and a poll asks it (api_private.intent_past_ttl) before it cancels the
+-- provider's payment, which must stay payable until then. No grant: only the job functions
+-- below call it.
 create function private.intent_past_ttl(p_intent public.payment_intents, p_ttl_seconds integer) returns boolean
 language plpgsql
 stable
 set search_path = ''
 as $$
 begin
-  return p_intent.created_at < now() - make_interval(secs => p_ttl_seconds)
-     and (p_intent.status in ('requires_payment', 'processing')
-          or (p_intent.status = 'failed' and exists (select 1 from private.stripe_poll_intents s where s.id = p_intent.id)));
+  return p_intent.created_at < now() - make_interval(secs => p_ttl_seconds) and private.intent_open(p_intent);
 end;
 $$;
 
@@ -230,10 +242,12 @@ grant execute on function api_private.intent_past_ttl(integer, uuid) to service_
 -- canceled at Stripe. Past the TTL such an intent ends when its poll learns the outcome: paid or
 -- failed as the provider reports, or canceled here with p_intent when the provider answered
 -- that no payment for it is underway (MoMo never received the request-to-pay; Revolut knows no
--- such order, or the payer never paid it; Stripe canceled the PaymentIntent, or does not know
--- it); p_intent is canceled only if it is past its TTL (private.intent_past_ttl), which a failed
--- Stripe intent with its PaymentIntent can be too: Stripe keeps that PaymentIntent payable
--- until stripe-poll cancels it there. The user was told of the failure; the cancel that ends it
+-- such order, or the payer never paid it; stripe-poll itself canceled the PaymentIntent at
+-- Stripe, or Stripe does not know it); p_intent is canceled only if it is past its TTL
+-- (private.intent_past_ttl). A PaymentIntent someone else canceled at Stripe cancels its intent
+-- at once instead (api_private.stripe_intent_canceled, 20261208050000_stripe_poll.sql). A failed
+-- Stripe intent with its PaymentIntent can be past its TTL too: Stripe keeps that PaymentIntent
+-- payable until stripe-poll cancels it there. The user was told of the failure; the cancel that ends it
 -- sends nothing (the notices of 20261207010000_whatsapp_conversation.sql are for failed). A
 -- provider payment that arrives for a canceled intent later is stored for review
 -- (intent_canceled), never credited.

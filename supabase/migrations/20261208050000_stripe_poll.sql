@@ -43,3 +43,36 @@ revoke all on table private.stripe_poll_intents, private.stripe_poll_refunds, pr
 -- other movement of money maintains it.
 create index wallet_transactions_dispute_holds_idx on public.wallet_transactions (created_at)
   where kind = 'hold' and status = 'pending' and initiated_by is null and idempotency_key like 'dispute:stripe:%';
+
+-- Stripe canceled the PaymentIntent of intent p_intent (payment_intent.canceled, or stripe-poll
+-- reading it back canceled without having canceled it itself): an operator in Stripe's
+-- dashboard, or Stripe (an expired Checkout Session, an invoice voided). A canceled PaymentIntent
+-- can never be paid (Stripe refuses to confirm it), so the intent is canceled at once, whatever
+-- its age, with p_reason (naming Stripe's cancellation_reason), when it is still open to it
+-- (private.intent_open: requires_payment, processing, or failed with its PaymentIntent) and no
+-- payment is recorded for it: 'processed'. Otherwise 'ignored', and nothing changes: an intent
+-- ended already (canceled by stripe-poll's own cancel past the TTL, succeeded), or one with a
+-- payment (a needs_review payment waits for an admin). The intent's row lock serialises it with
+-- payment_record_success. Service only; WL007 for an unknown intent, 22023 for an intent of
+-- another provider or a reason that is empty or over its bound, writing nothing.
+create function api_private.stripe_intent_canceled(p_intent uuid, p_reason text) returns text
+language plpgsql
+security definer set search_path = ''
+as $$
+declare
+  v_intent public.payment_intents;
+begin
+  perform private.require_caller(array['service'], 'record a canceled Stripe PaymentIntent');
+  perform private.require_text(p_reason, 'reason', 'p_reason');
+  v_intent := private.payment_intent_lock(p_intent);
+  if v_intent.provider <> 'stripe' then
+    perform private.fail('22023', pg_catalog.format('payment intent %s is a %s top-up, not a Stripe one', p_intent, v_intent.provider));
+  end if;
+  if not private.intent_open(v_intent) or exists (select 1 from public.payments p where p.intent_id = p_intent) then
+    return 'ignored';
+  end if;
+  update public.payment_intents i set status = 'canceled', failure_reason = p_reason where i.id = p_intent;
+  return 'processed';
+end;
+$$;
+grant execute on function api_private.stripe_intent_canceled(uuid, text) to service_role;

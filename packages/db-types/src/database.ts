@@ -125,14 +125,14 @@ isOneToOne: false
                   ]
                 },"refunds": {
                   Row: {
-                    "amount": number,"created_at": string,"created_by": string | null,"currency": string,"forced": boolean,"id": string,"last_sent_at": string | null,"payment_id": string,"provider": string,"provider_refund_id": string,"reason": string | null,"refund_request_id": string | null,"resolution_reason": string | null,"resolved_by": string | null,"sending_closed_at": string | null,"status": string,"updated_at": string,"user_id": string | null,"wallet_transaction_id": string | null
+                    "amount": number,"borne_by_platform": boolean,"created_at": string,"created_by": string | null,"currency": string,"forced": boolean,"id": string,"last_sent_at": string | null,"payment_id": string,"provider": string,"provider_refund_id": string,"reason": string | null,"refund_request_id": string | null,"resolution_reason": string | null,"resolved_by": string | null,"sending_closed_at": string | null,"status": string,"updated_at": string,"user_id": string | null,"wallet_transaction_id": string | null
                   }
                   ComputedFields: never
                   Insert: {
-                    "amount": number,"created_at"?: string,"created_by"?: string | null,"currency": string,"forced"?: boolean,"id"?: string,"last_sent_at"?: string | null,"payment_id": string,"provider": string,"provider_refund_id": string,"reason"?: string | null,"refund_request_id"?: string | null,"resolution_reason"?: string | null,"resolved_by"?: string | null,"sending_closed_at"?: string | null,"status": string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
+                    "amount": number,"borne_by_platform"?: boolean,"created_at"?: string,"created_by"?: string | null,"currency": string,"forced"?: boolean,"id"?: string,"last_sent_at"?: string | null,"payment_id": string,"provider": string,"provider_refund_id": string,"reason"?: string | null,"refund_request_id"?: string | null,"resolution_reason"?: string | null,"resolved_by"?: string | null,"sending_closed_at"?: string | null,"status": string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
                   }
                   Update: {
-                    "amount"?: number,"created_at"?: string,"created_by"?: string | null,"currency"?: string,"forced"?: boolean,"id"?: string,"last_sent_at"?: string | null,"payment_id"?: string,"provider"?: string,"provider_refund_id"?: string,"reason"?: string | null,"refund_request_id"?: string | null,"resolution_reason"?: string | null,"resolved_by"?: string | null,"sending_closed_at"?: string | null,"status"?: string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
+                    "amount"?: number,"borne_by_platform"?: boolean,"created_at"?: string,"created_by"?: string | null,"currency"?: string,"forced"?: boolean,"id"?: string,"last_sent_at"?: string | null,"payment_id"?: string,"provider"?: string,"provider_refund_id"?: string,"reason"?: string | null,"refund_request_id"?: string | null,"resolution_reason"?: string | null,"resolved_by"?: string | null,"sending_closed_at"?: string | null,"status"?: string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
                   }
                   Relationships: [
                     {
@@ -473,6 +473,7 @@ isOneToOne: false
 "momo_refund_settle":
 { Args: { "p_amount"?: number,"p_currency"?: string,"p_reason"?: string,"p_reference": string,"p_status": string }; Returns: {
               "amount": number,
+"borne_by_platform": boolean,
 "created_at": string,
 "created_by": string | null,
 "currency": string,
@@ -598,6 +599,7 @@ isOneToOne: false
 "refund_record":
 { Args: { "p_amount": number,"p_payment": string,"p_provider_refund_id": string,"p_reason"?: string }; Returns: {
               "amount": number,
+"borne_by_platform": boolean,
 "created_at": string,
 "created_by": string | null,
 "currency": string,
@@ -626,6 +628,7 @@ isOneToOne: false
 "refund_record_failure":
 { Args: { "p_amount": number,"p_payment": string,"p_provider_refund_id": string,"p_reason"?: string,"p_status"?: string }; Returns: {
               "amount": number,
+"borne_by_platform": boolean,
 "created_at": string,
 "created_by": string | null,
 "currency": string,

@@ -332,6 +332,7 @@ describe("the nightly reconciliation report", () => {
           cashout_pending: 0,
           rejected: 0,
           credited: 0,
+          refund_borne: 0,
           undelivered_messages: 3,
         },
       }),

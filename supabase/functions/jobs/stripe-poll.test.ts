@@ -231,7 +231,7 @@ describe("stripe-poll", () => {
     }
   });
 
-  it("a failed attempt leaves the intent waiting, so that the customer's next attempt is credited with its webhooks lost; a PaymentIntent canceled at Stripe cancels its intent once past the TTL", async () => {
+  it("a failed attempt leaves the intent waiting, so that the customer's next attempt is credited with its webhooks lost; a PaymentIntent canceled at Stripe by someone else cancels its intent at once, as payment_intent.canceled", async () => {
     const declined = await stripeTopUp(800);
     gateway.stripe.update(declined.paymentIntentId, {
       last_payment_error: { code: "card_declined", message: "Your card was declined." },
@@ -245,13 +245,26 @@ describe("stripe-poll", () => {
     await wait(canceledOld.intentId, PAST_TTL);
     await wait(canceledYoung.intentId);
 
-    expect((await runJob()).body).toMatchObject({ taken: 3, applied: 0, pending: 2, canceled: 1, errors: 0 });
+    expect((await runJob()).body).toMatchObject({ taken: 3, applied: 0, pending: 1, canceled: 2, errors: 0 });
     // requires_payment_method after a decline: the customer may still pay the PaymentIntent.
     expect(await intentStatus(sql, declined.intentId)).toEqual({ status: "processing", failure_reason: null });
-    expect(await intentStatus(sql, canceledOld.intentId)).toEqual(EXPIRED);
-    expect(calls(cancel(canceledOld.paymentIntentId))).toBe(0);
-    expect(await intentStatus(sql, canceledYoung.intentId)).toEqual({ status: "processing", failure_reason: null });
-    await wait(canceledYoung.intentId, 0);
+    // Canceled at Stripe (the customer asked an operator): nothing can pay it, whatever its age.
+    const canceledByStripe = { status: "canceled", failure_reason: "stripe canceled the PaymentIntent: requested_by_customer" };
+    for (const topUp of [canceledOld, canceledYoung]) {
+      expect(await intentStatus(sql, topUp.intentId)).toEqual(canceledByStripe);
+      expect(calls(cancel(topUp.paymentIntentId))).toBe(0);
+      // The webhook's own event for it, under the poll's key for that PaymentIntent.
+      expect(await storedEvents(sql, "stripe", `evt_poll:payment_intent.canceled:${topUp.paymentIntentId}`)).toMatchObject([
+        { type: "payment_intent.canceled", status: "processed", attempts: 1 },
+      ]);
+    }
+    // Stripe's own event arrives at last: the intent is canceled already.
+    const late = stripeEvent("payment_intent.canceled", {
+      ...gateway.stripe.paymentIntents.get(canceledYoung.paymentIntentId),
+      metadata: { intent_id: canceledYoung.intentId },
+    });
+    expect(await signedWebhook(late)).toEqual({ status: 200, outcome: "ignored" });
+    expect(await intentStatus(sql, canceledYoung.intentId)).toEqual(canceledByStripe);
 
     // The customer pays with another card; its webhooks are lost too: the next run credits it.
     await payWithWebhooksLost(declined, 800);

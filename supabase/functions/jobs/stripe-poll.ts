@@ -16,10 +16,15 @@
 // failed intent too, without a second notice to the user); Stripe refusing because the
 // PaymentIntent moved on meanwhile (payment_intent_unexpected_state) reports it as it is now,
 // which is applied as above (succeeded: credited; processing: waits). A PaymentIntent canceled
-// at Stripe, or one Stripe does not know (404 resource_missing: nothing there can be paid),
-// cancels its intent once past the TTL. `processing` and `requires_capture` wait for their
-// outcome, past the TTL too. expire-intents leaves these intents (Stripe's, with a PaymentIntent)
-// to this job.
+// at Stripe by someone else (an operator in the dashboard, Stripe itself) can never be paid
+// (Stripe refuses to confirm it), so it is applied at once, whatever the intent's age, as
+// payment_intent.canceled (the intent canceled with Stripe's cancellation_reason; a late webhook
+// finds it canceled). One Stripe does not know (404 resource_missing) cancels its intent only
+// once past the TTL: Stripe answers the same 404 for a PaymentIntent of another account or mode,
+// so a secret key swapped for another account's (or a test key in production) would otherwise
+// cancel every open top-up while its PaymentIntent stays payable where it is. `processing` and
+// `requires_capture` wait for their outcome, past the TTL too. expire-intents leaves these
+// intents (Stripe's, with a PaymentIntent) to this job.
 //
 // Pending refunds (an admin's refund Stripe answered pending, or whose answer was lost) are
 // completed or closed only by Stripe's webhooks, and meanwhile reserve their part of the credit
@@ -81,12 +86,20 @@ const CLOSED_DISPUTE = new Set<string>(["won", "lost", "warning_closed"]);
 /** Top-up intents (their PaymentIntent), then Stripe refunds still pending, then dispute holds. */
 const KINDS = ["intents", "refunds", "disputes"] as const;
 
-/** The state Stripe reports applied as its webhook would, or the intent canceled once nothing at Stripe can pay it. */
-async function applyState(run: JobRun, item: LeasedPayment, paymentIntent: StripePaymentIntent): Promise<Verdict> {
+/**
+ * The state Stripe reports applied as its webhook would, or the intent canceled once nothing at
+ * Stripe can pay it: expired when this run canceled the PaymentIntent past the TTL
+ * (`canceledHere`), as payment_intent.canceled when someone else canceled it.
+ */
+async function applyState(run: JobRun, item: LeasedPayment, paymentIntent: StripePaymentIntent, canceledHere: boolean): Promise<Verdict> {
   if (paymentIntent.status === "succeeded") {
     return await applyConfirmed(run, "stripe", stripePolledEvent("payment_intent.succeeded", paymentIntent));
   }
-  if (paymentIntent.status === "canceled") return await expireUnpaidIntent(run, item.id) ? "canceled" : "pending";
+  if (paymentIntent.status === "canceled" && canceledHere) return await expireUnpaidIntent(run, item.id) ? "canceled" : "pending";
+  if (paymentIntent.status === "canceled") {
+    const verdict = await applyConfirmed(run, "stripe", stripePolledEvent("payment_intent.canceled", paymentIntent));
+    return verdict === "applied" ? "canceled" : verdict;
+  }
   // Anything else can still be paid (a failed attempt included) or is being paid: it waits.
   return "pending";
 }
@@ -110,7 +123,7 @@ function settleIntent(run: JobRun, item: LeasedPayment): Promise<Verdict> {
     },
     state: (paymentIntent) => paymentIntent.status,
     unknown: (error) => error instanceof StripeUnknownPaymentIntentError,
-    apply: (paymentIntent) => applyState(run, item, paymentIntent),
+    apply: (paymentIntent, canceled) => applyState(run, item, paymentIntent, canceled),
   });
 }
 

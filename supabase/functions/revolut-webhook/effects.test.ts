@@ -6,7 +6,16 @@
 import { testDatabaseUrl } from "../../tests/support/functions-env.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { revolutStandInOptionsFromEnv, type StandIn, startRevolutStandIn } from "../../tests/support/provider-standins.ts";
-import { balanceOf, createTopUp, creditsTo, intentStatus, storedEvents, testSql } from "../../tests/support/payments-fixtures.ts";
+import {
+  balanceOf,
+  createTopUp,
+  createUserWithAccount,
+  creditsTo,
+  intentStatus,
+  storedEvents,
+  testSql,
+} from "../../tests/support/payments-fixtures.ts";
+import { assertLedgerInvariants } from "../../tests/support/ledger-invariants.ts";
 import { revolutRequest } from "../../tests/support/webhook-requests.ts";
 import handler from "./handler.ts";
 import { expectDeadAfterFiveAttempts } from "../../tests/support/webhook-retries.ts";
@@ -149,6 +158,22 @@ describe("refund orders", () => {
     const [asPayment] = await sql<{ n: number }[]>`
       select count(*)::int as n from public.payments where provider = 'revolut' and provider_payment_id = ${refundId}`;
     expect(asPayment!.n).toBe(0);
+  });
+
+  it("records a dashboard refund of a top-up whose account was closed since at once, borne by the losses account", async () => {
+    const topUp = await creditedTopUp(800);
+    const other = await createUserWithAccount(sql, "GBP");
+    await sql`select 1 from public.wallet_transfer(${topUp.accountId}::uuid, ${other.accountId}::uuid, 800, 'GBP', ${`spend:${topUp.orderId}`})`;
+    await sql`select 1 from public.wallet_set_status(${topUp.accountId}::uuid, 'closed', 'customer left')`;
+    const refundId = crypto.randomUUID();
+    standIn.records.set(refundId, refundOrder(refundId, "completed", 800, topUp.orderId));
+    expect((await deliver(orderEvent("ORDER_COMPLETED", refundId))).status).toBe(200);
+    expect(await storedEvents(sql, "revolut", refundId)).toMatchObject([{ status: "processed", attempts: 1, last_error: null }]);
+    const [refund] = await sql<{ status: string; borne_by_platform: boolean }[]>`
+      select status, borne_by_platform from public.refunds where provider = 'revolut' and provider_refund_id = ${refundId}`;
+    expect(refund).toEqual({ status: "succeeded", borne_by_platform: true });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 0, available: 0 });
+    await assertLedgerInvariants(sql);
   });
 
   it("keeps a known refund's ORDER_CANCELLED failed while the order cannot be read, then closes the refund", async () => {

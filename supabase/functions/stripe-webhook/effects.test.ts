@@ -221,6 +221,94 @@ describe("payments", () => {
     expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "succeeded" });
     expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 400 });
   });
+
+  /** The payment_intent.canceled Stripe sends for PaymentIntent `id`: the object canceled, with its cancellation_reason. */
+  const canceledAtStripe = (id: string, amount: number, reason: string | null, extra: Record<string, unknown> = {}) =>
+    stripeEvent("payment_intent.canceled", {
+      id,
+      object: "payment_intent",
+      amount,
+      amount_received: 0,
+      currency: "usd",
+      status: "canceled",
+      cancellation_reason: reason,
+      canceled_at: Math.floor(Date.now() / 1000),
+      metadata: {},
+      ...extra,
+    });
+
+  it("cancels an open intent at once when Stripe cancels its PaymentIntent, naming Stripe's reason; a redelivery is a duplicate", async () => {
+    const waiting = await createTopUp(sql, { provider: "stripe", amount: 450, currency: "USD", providerRef: piId() });
+    const event = canceledAtStripe(waiting.providerRef!, 450, "requested_by_customer");
+    const response = await deliver(event);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ events: [{ event_id: event.id, outcome: "processed" }] });
+    expect(await intentStatus(sql, waiting.intentId)).toEqual({
+      status: "canceled",
+      failure_reason: "stripe canceled the PaymentIntent: requested_by_customer",
+    });
+    expect(await (await deliver(event)).json()).toMatchObject({ events: [{ outcome: "duplicate" }] });
+
+    // Not attached yet (Stripe's answer to the create was lost): found by metadata.intent_id; no reason given.
+    const unattached = await createTopUp(sql, { provider: "stripe", amount: 460, currency: "USD", providerRef: null });
+    const noReason = canceledAtStripe(piId(), 460, null, { metadata: { intent_id: unattached.intentId } });
+    expect(await (await deliver(noReason)).json()).toMatchObject({ events: [{ outcome: "processed" }] });
+    expect(await intentStatus(sql, unattached.intentId)).toEqual({
+      status: "canceled",
+      failure_reason: "stripe canceled the PaymentIntent: no reason given",
+    });
+
+    // A failed intent (its PaymentIntent stayed payable after the decline) ends too.
+    const declined = await createTopUp(sql, { provider: "stripe", amount: 470, currency: "USD", providerRef: piId() });
+    await deliver(stripeEvent("payment_intent.payment_failed", {
+      id: declined.providerRef,
+      object: "payment_intent",
+      amount: 470,
+      currency: "usd",
+      metadata: {},
+      last_payment_error: { code: "card_declined", message: "Your card was declined." },
+    }));
+    expect(await (await deliver(canceledAtStripe(declined.providerRef!, 470, "abandoned"))).json()).toMatchObject({
+      events: [{ outcome: "processed" }],
+    });
+    expect(await intentStatus(sql, declined.intentId)).toEqual({
+      status: "canceled",
+      failure_reason: "stripe canceled the PaymentIntent: abandoned",
+    });
+    expect(await creditsTo(sql, declined.accountId)).toBe(0);
+  });
+
+  it("ignores payment_intent.canceled for an intent already ended or paid, or for no intent of ours", async () => {
+    const paid = await paidTopUp(480);
+    expect(await (await deliver(canceledAtStripe(paid.providerRef!, 480, "duplicate"))).json()).toMatchObject({
+      events: [{ outcome: "ignored" }],
+    });
+    expect(await intentStatus(sql, paid.intentId)).toEqual({ status: "succeeded", failure_reason: null });
+    expect(await balanceOf(sql, paid.accountId)).toEqual({ balance: 480, available: 480 });
+
+    // Canceled already (stripe-poll's own cancel past the TTL): its reason stays.
+    const expired = await createTopUp(sql, { provider: "stripe", amount: 490, currency: "USD", providerRef: piId() });
+    await sql`update public.payment_intents set status = 'canceled', failure_reason = 'expired: no payment within 86400 seconds'
+               where id = ${expired.intentId}::uuid`;
+    expect(await (await deliver(canceledAtStripe(expired.providerRef!, 490, "abandoned"))).json()).toMatchObject({
+      events: [{ outcome: "ignored" }],
+    });
+    expect(await intentStatus(sql, expired.intentId)).toEqual({
+      status: "canceled",
+      failure_reason: "expired: no payment within 86400 seconds",
+    });
+
+    const unknown = canceledAtStripe(piId(), 500, "abandoned");
+    expect(await (await deliver(unknown)).json()).toMatchObject({ events: [{ outcome: "ignored" }] });
+  });
+
+  it("refuses a payment_intent.canceled whose PaymentIntent is not canceled: 400, nothing stored, the intent left open", async () => {
+    const topUp = await createTopUp(sql, { provider: "stripe", amount: 510, currency: "USD", providerRef: piId() });
+    const wrong = canceledAtStripe(topUp.providerRef!, 510, "abandoned", { status: "requires_payment_method" });
+    expect((await deliver(wrong)).status).toBe(400);
+    expect(await storedEvents(sql, "stripe", wrong.id)).toEqual([]);
+    expect(await intentStatus(sql, topUp.intentId)).toEqual({ status: "processing", failure_reason: null });
+  });
 });
 
 describe("refunds and disputes", () => {
@@ -498,6 +586,40 @@ describe("refunds and disputes", () => {
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 600, available: 600 });
     expect(await paymentOf(ref)).toMatchObject({ amount_refunded: "400" });
     expect(await accountStatus(topUp.accountId)).toBe("frozen");
+  });
+
+  // A closed account holds nothing for good: what Stripe took back is the platform's loss.
+  it("records a dashboard refund and a lost dispute of a closed account's payment at once, borne by the losses account", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    await spend(topUp, 1000);
+    await sql`select 1 from public.wallet_set_status(${topUp.accountId}::uuid, 'closed', 'customer left')`;
+    const [losses] = await sql<{ id: string }[]>`select private.wallet_system_account('losses', 'USD') as id`;
+    const before = await balanceOf(sql, losses!.id);
+
+    const re = stripe.dashboardRefund(ref, 300);
+    const event = refundedNow(ref, 1000);
+    const response = await deliver(event);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ events: [{ outcome: "processed" }] });
+    expect(await storedEvents(sql, "stripe", event.id)).toMatchObject([{ status: "processed", attempts: 1, last_error: null }]);
+    const lost = disputeEvent("charge.dispute.closed", ref, 700, "lost");
+    expect((await deliver(lost)).status).toBe(200);
+    expect(await storedEvents(sql, "stripe", lost.id)).toMatchObject([{ status: "processed", attempts: 1, last_error: null }]);
+
+    const refunds = await sql<{ provider_refund_id: string; status: string; borne_by_platform: boolean }[]>`
+      select provider_refund_id, status, borne_by_platform from public.refunds
+       where payment_id = (select id from public.payments where provider = 'stripe' and provider_payment_id = ${ref})
+       order by amount`;
+    expect(refunds).toEqual([
+      { provider_refund_id: re.id, status: "succeeded", borne_by_platform: true },
+      { provider_refund_id: expect.stringMatching(/^dp_/), status: "succeeded", borne_by_platform: true },
+    ]);
+    expect(await paymentOf(ref)).toMatchObject({ status: "refunded", amount_refunded: "1000" });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 0, available: 0 });
+    expect(await accountStatus(topUp.accountId)).toBe("closed");
+    expect(await balanceOf(sql, losses!.id)).toEqual({ balance: before.balance - 1000, available: before.available - 1000 });
+    await assertLedgerInvariants(sql);
   });
 });
 

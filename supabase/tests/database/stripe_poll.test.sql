@@ -4,9 +4,11 @@
 -- kind it does not have; expire_intents leaving these intents to it while it still cancels a
 -- Stripe intent without a PaymentIntent, and ending a failed one (its PaymentIntent canceled at
 -- Stripe) past the TTL only when stripe-poll asks, without a second WhatsApp notice; and
--- api_private.intent_past_ttl, the question stripe-poll asks before it cancels at Stripe.
+-- api_private.intent_past_ttl, the question stripe-poll asks before it cancels at Stripe; and
+-- api_private.stripe_intent_canceled, a PaymentIntent canceled at Stripe ending its open intent
+-- at once, its bad inputs refused with nothing written.
 begin;
-select plan(42);
+select plan(53);
 
 select tests.create_users('{alice}', admins => '{admin}');
 insert into public.whatsapp_contacts (wa_id, user_id, opted_out) values ('250788700051', tests.user_id('alice'), false);
@@ -168,6 +170,35 @@ select results_eq($$ select item_id, reference_id from api_private.poll_take('st
                      where reference_id like 'dp_sp_%' $$,
   format($$ values (%L::uuid, 'dp_sp_1') $$, :'hold_1'),
   'the pending dispute hold is taken with its dispute id: not the released one');
+
+-- ---------------------------------------------------------------- canceled at Stripe
+select tests.as_service();
+select tests.attached_intent('stripe', :'account', 510, 'USD', 'pi_sp_c1') as open_c,
+       tests.attached_intent('stripe', :'account', 520, 'USD', 'pi_sp_c2') as failed_c \gset
+select 1 from public.payment_record_failure(:'failed_c', 'Your card was declined.');
+select ok(not has_function_privilege('anon', 'api_private.stripe_intent_canceled(uuid, text)', 'execute')
+          and not has_function_privilege('authenticated', 'api_private.stripe_intent_canceled(uuid, text)', 'execute')
+          and has_function_privilege('service_role', 'api_private.stripe_intent_canceled(uuid, text)', 'execute'),
+  'stripe_intent_canceled: the service only');
+select throws_ok($$ select api_private.stripe_intent_canceled(gen_random_uuid(), 'stripe canceled the PaymentIntent: abandoned') $$,
+  'WL007', null, 'an unknown intent: WL007');
+select throws_ok(format($$ select api_private.stripe_intent_canceled(%L, 'stripe canceled the PaymentIntent: abandoned') $$, :'revolut'),
+  '22023', null, 'a Revolut intent: 22023');
+select throws_ok(format($$ select api_private.stripe_intent_canceled(%L, '') $$, :'open_c'), '22023', null, 'an empty reason: 22023');
+select throws_ok(format($$ select api_private.stripe_intent_canceled(%L, repeat('x', 1001)) $$, :'open_c'), '22023', null,
+  'a reason over 1000 characters: 22023');
+select is((select status from public.payment_intents where id = :'open_c'), 'processing', 'and none of them wrote anything');
+select is(api_private.stripe_intent_canceled(:'open_c', 'stripe canceled the PaymentIntent: requested_by_customer'), 'processed',
+  'an open intent whose PaymentIntent Stripe canceled: processed');
+select results_eq(format($$ select status, failure_reason from public.payment_intents where id = %L $$, :'open_c'),
+  $$ values ('canceled', 'stripe canceled the PaymentIntent: requested_by_customer') $$, 'canceled at once, naming Stripe''s reason');
+select is(api_private.stripe_intent_canceled(:'failed_c', 'stripe canceled the PaymentIntent: abandoned'), 'processed',
+  'a failed intent, its PaymentIntent payable until now: processed too');
+select is(api_private.stripe_intent_canceled(:'paid', 'stripe canceled the PaymentIntent: abandoned'), 'ignored',
+  'a paid intent: ignored');
+select results_eq(format($$ select status from public.payment_intents where id in (%L, %L) order by status $$, :'failed_c', :'paid'),
+  $$ values ('canceled'), ('succeeded') $$, 'the paid one left as it was');
+select tests.reset_role();
 
 select * from finish();
 rollback;

@@ -1,6 +1,7 @@
 // GET /admin/reconciliation?provider=&from=&to=: every mismatch between provider records and
 // ledger credits (api_private.reconciliation), with a count per kind, and apart from them the
-// needs_review payments an admin resolved (rejected or credited). Not paginated: the answer
+// needs_review payments an admin resolved (rejected or credited) and the refunds the platform
+// bore for a closed account (refund_borne). Not paginated: the answer
 // is the complete list for the window, which is what a reconciliation has to be.
 // GET /admin/reconciliation/reports: the nightly reconcile job's stored reports, newest first,
 // each with its counts; GET /admin/reconciliation/reports/:date: one day's whole report
@@ -27,8 +28,12 @@ export const MISMATCH_KINDS = [
   "cashout_pending",
 ] as const;
 
-/** An admin's resolutions of needs_review payments: decisions, listed apart from the mismatches. */
-const RESOLUTION_KINDS = ["rejected", "credited"] as const;
+/**
+ * Rows that are no mismatch, listed apart from them: an admin's resolutions of needs_review
+ * payments (decisions), and refunds the platform bore because the credited account was closed
+ * (a loss the ledger recorded, decision 0026).
+ */
+const RESOLUTION_KINDS = ["rejected", "credited", "refund_borne"] as const;
 
 const reportDate = dateParam;
 const reportsQuery = z.strictObject({

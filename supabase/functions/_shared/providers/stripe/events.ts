@@ -60,6 +60,18 @@ const paymentIntent = z.object({
   last_payment_error: z.object({ code: z.string().nullish(), message: z.string().nullish() }).nullish(),
 });
 
+/**
+ * The PaymentIntent of payment_intent.canceled: canceled at Stripe, which refuses to confirm it
+ * from then on. cancellation_reason is null or what canceled it: abandoned, duplicate,
+ * fraudulent, requested_by_customer (given by whoever canceled it: an operator in the dashboard,
+ * or stripe-poll, which gives abandoned) or automatic, expired, failed_invoice, void_invoice
+ * (Stripe's own); any string is taken, as Stripe may add reasons.
+ */
+const canceledPaymentIntent = paymentIntent.extend({
+  status: z.literal("canceled"),
+  cancellation_reason: z.string().min(1).max(255).nullish(),
+});
+
 const checkoutSession = z.object({
   id: id("cs_"),
   payment_status: z.enum(["paid", "unpaid", "no_payment_required"]),
@@ -184,18 +196,20 @@ export function stripeWebhookEvent(raw: unknown, refunds: ChargeRefunds | null =
 
 /**
  * The event of `type` that Stripe sends for `object` as a poll read it back (stripe-poll, after
- * the webhook's deliveries were lost): payment_intent.succeeded for a PaymentIntent, refund.updated
+ * the webhook's deliveries were lost): payment_intent.succeeded or payment_intent.canceled for a
+ * PaymentIntent, refund.updated
  * (succeeded, canceled) or refund.failed for a refund, charge.dispute.closed for a closed
  * dispute. It is the webhook's own event with the object as its data.object, so that it takes
  * the webhook's effect. Stripe's event id cannot be
  * learnt from the object, so the poll's is `evt_poll:<type>:<object id>` (never one of Stripe's,
  * whose ids have no colon): a second poll of the same outcome is a duplicate, and Stripe's own
  * delivery of it finds its effect done (a success finds the payment recorded and is ignored, as
- * the deposit key payment:stripe:<pi id> guarantees anyway; a refund's finds it no longer
+ * the deposit key payment:stripe:<pi id> guarantees anyway; a cancellation finds the intent
+ * canceled; a refund's finds it no longer
  * pending; a dispute's finds its hold released and its forced refund recorded).
  */
 export function stripePolledEvent(
-  type: "payment_intent.succeeded" | "refund.updated" | "refund.failed" | "charge.dispute.closed",
+  type: "payment_intent.succeeded" | "payment_intent.canceled" | "refund.updated" | "refund.failed" | "charge.dispute.closed",
   object: { id: string },
 ): WebhookEvent {
   return stripeWebhookEvent({
@@ -274,6 +288,17 @@ function effectOf(event: StripeEnvelope, refunds: ChargeRefunds | null): Effect 
       if (!intentId) return "ignored";
       await recordPaymentFailure(tx, intentId, reason);
       return "processed";
+    };
+  }
+  if (type === "payment_intent.canceled") {
+    const pi = parseObject(canceledPaymentIntent, event);
+    const reason = `stripe canceled the PaymentIntent: ${pi.cancellation_reason ?? "no reason given"}`;
+    return async (tx) => {
+      const intentId = await findIntentId(tx, "stripe", pi.id, pi.metadata.intent_id);
+      if (!intentId) return "ignored";
+      const [row] = await tx<{ outcome: AppliedOutcome }[]>`
+        select api_private.stripe_intent_canceled(${intentId}::uuid, ${reason}) as outcome`;
+      return row!.outcome;
     };
   }
   if (type === "charge.refunded") {
