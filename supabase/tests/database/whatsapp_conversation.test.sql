@@ -331,6 +331,9 @@ select private.whatsapp_set_opted_out('256772000002', false) as started \gset
 select id as transfer_to_dave from public.wallet_transfer(:'alice_account',
                               :'dave_account', 100, 'UGX', 'to-dave') \gset
 select is((select count(*)::int from public.whatsapp_outbox), 0, 'a recipient without a contact is not notified');
+-- A clock tick after the transfer to dave, which the history's first three must not hold (the
+-- refund below says why).
+select pg_sleep(0.002);
 select id as transfer_app_transfer_2 from public.wallet_transfer(:'alice_account',
                               :'bob_account', 100, 'UGX', 'app-transfer-2') \gset
 select results_eq($$ select * from pg_temp.outbox('256772000002') $$,
@@ -346,7 +349,11 @@ select throws_ok($$ select private.whatsapp_set_opted_out('256700000000', true) 
 select throws_ok(format($$ select private.whatsapp_set_opted_out(%L, true) $$, repeat('2', 256)),
   '22023', 'p_wa_id must be at most 255 characters', 'p_wa_id is bounded');
 
--- A refund the provider confirmed.
+-- A refund the provider confirmed. Every row of this test's one transaction has the same
+-- created_at, so the history orders them by id, a UUID v7 of millisecond precision with random
+-- bits after it: the refund waits a clock tick, or in the same millisecond as the last transfer
+-- it would come before it half the time (the history's first assertion failed so, once).
+select pg_sleep(0.002);
 select status as refunded from public.refund_record(:'payment_id', 1000, 're_conv_1', 'requested_by_customer') \gset
 select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
   $$ values ('notification: Refund: 1,000 UGX of your MoMo top-up was returned to you there and taken from your wallet.') $$,
