@@ -569,7 +569,14 @@ grant execute on function api_private.refund_record(uuid, bigint, text, text) to
 -- customer never got the money, so the wallet gets it back. The refund becomes p_status,
 -- its reversal is reversed (the credit-back, keyed refund-failed:<provider>:<refunds.id>, so
 -- the deposit can be reversed again by a later refund) and the payment's refunded amount
--- drops by it. The refund is found by its provider id. A
+-- drops by it. The refund is found by its provider id. When the account the reversal debited
+-- was closed since (at zero, after the refund was recorded), it takes nothing for good: the
+-- money the provider has back is owed to the account's former owner, so the credit-back goes
+-- to the currency's unclaimed account (unclaimed:<CUR>) instead, names the closed account in
+-- its metadata (closed_account), and the refund is marked owed_to_closed_account for
+-- reconciliation (refund_failed_owed) and the admins, who pay it out another way (decision
+-- 0027). A frozen account is not closed and gets the money back; a refund borne by the
+-- platform gives it back to the losses account it was taken from. A
 -- failure of a refund never recorded moves no money (the ledger never took it) and is kept
 -- as a failed refund, so that a late report of it as succeeded is not applied. A replay
 -- returns the failed refund and changes nothing.
@@ -590,6 +597,8 @@ declare
   v_lookup record;
   v_reversal public.wallet_transactions;
   v_was_pending boolean;
+  v_owed boolean := false;
+  v_credit uuid;
 begin
   perform private.require_caller(array['service'], 'record a refund failure');
   perform private.require_within(p_reason, 'reason', 'p_reason');
@@ -617,14 +626,23 @@ begin
      where t.id = (select r.reverses_id from public.wallet_transactions r where r.id = v_refund.wallet_transaction_id)
        for no key update;
     select t.* into v_reversal from public.wallet_transactions t where t.id = v_refund.wallet_transaction_id;
-    perform private.wallet_post(null, 'reversal', false, array[v_reversal.to_account_id], array[v_reversal.from_account_id],
+    -- Closed is final, so an account read closed here stays so. One closed by a transaction
+    -- that commits after this read fails the credit-back with WL004; the provider's retry of
+    -- its event then reads it closed.
+    v_owed := coalesce((select a.status = 'closed' from public.wallet_accounts a where a.id = v_reversal.from_account_id), false);
+    v_credit := case when v_owed then private.wallet_system_account('unclaimed', v_reversal.currency)
+                     else v_reversal.from_account_id end;
+    perform private.wallet_post(null, 'reversal', false, array[v_reversal.to_account_id], array[v_credit],
                                 array[v_refund.amount], array[v_reversal.currency],
                                 array[pg_catalog.format('refund-failed:%s:%s', v_payment.provider, v_refund.id)],
-                                array[p_reason], array[pg_catalog.jsonb_build_object('refund_id', v_refund.id)],
+                                array[p_reason],
+                                array[pg_catalog.jsonb_build_object('refund_id', v_refund.id)
+                                      || case when v_owed then pg_catalog.jsonb_build_object('closed_account', v_reversal.from_account_id)
+                                              else '{}'::jsonb end],
                                 v_reversal.id);
   end if;
 
-  update public.refunds r set status = p_status
+  update public.refunds r set status = p_status, owed_to_closed_account = v_owed
    where r.id = v_refund.id
   returning * into v_refund;
   -- A pending refund was never counted in the payment's refunded amount nor taken from the
