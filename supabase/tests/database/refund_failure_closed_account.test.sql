@@ -7,7 +7,7 @@
 -- A refund borne by the platform that fails still gives the losses account its money back, and
 -- a frozen account still gets its failed refund back itself.
 begin;
-select plan(20);
+select plan(21);
 
 select tests.create_users('{alice,bob,carol}', admins => '{admin}');
 select tests.open_account('alice', 'USD') as alice_usd, tests.open_account('bob', 'USD') as bob_usd,
@@ -18,6 +18,12 @@ select id as payment, wallet_transaction_id as credit from tests.credited_paymen
 select wallet_transaction_id as reversal from public.refund_record(:'payment', 400, 're_owed_1', 'requested') \gset
 select 1 from public.wallet_transfer(:'alice_usd', :'bob_usd', 600, 'USD', 'owed-spend-1');
 select 1 from public.wallet_set_status(:'alice_usd', 'closed', 'customer left');
+
+-- Alice writes on WhatsApp, so the refund's notices reach her there.
+select tests.reset_role();
+insert into public.whatsapp_contacts (wa_id, user_id, profile_name, last_inbound_at) values ('256772990001', tests.user_id('alice'), 'Alice', now());
+delete from public.whatsapp_outbox;
+select tests.as_service();
 
 -- The refund fails at Stripe: the money is back with the provider, and owed to Alice.
 select lives_ok(format($$select public.refund_record_failure(%L, 're_owed_1', 400, 'failed', 'stripe refund failed: expired_or_canceled_card')$$,
@@ -44,6 +50,10 @@ select is((public.refund_record_failure(:'payment', 're_owed_1', 400, 'failed', 
 select is((select count(*)::int from public.wallet_transactions where reverses_id = :'reversal'), 1, 'and credits nothing more');
 select tests.reset_role();
 select is_empty($$select * from private.ledger_invariants()$$, 'every ledger invariant holds');
+select results_eq($$select body -> 'text' ->> 'body' from public.whatsapp_outbox where wa_id = '256772990001'$$,
+  $$values ('The refund of 4.00 USD of your Stripe top-up did not go through, so Stripe has the money back. Your wallet is closed, '
+            'so we keep it for you: please contact mfuko support to have it paid to you.')$$,
+  'she is told, once, that the money is kept for her and whom to ask for it, not that it is back in her wallet');
 
 -- Attribution: the credit-back and the refund's change are in the audit trail, as the service's.
 select is((select count(*)::int from audit.trail l
