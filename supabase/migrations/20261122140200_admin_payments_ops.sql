@@ -68,7 +68,8 @@ grant execute on function api_private.webhook_event_for_replay(uuid) to authenti
 --                           the provider has the money back, the account's former owner never
 --                           got it, and it is owed to them on the currency's unclaimed account;
 --                           listed with the closed account, its owner and the credit-back, so
---                           that an admin pays the person out another way.
+--                           that an admin pays the person out another way, until a later refund
+--                           of the payment by its provider pays it (private.payment_unclaimed).
 -- refund_pending and cashout_pending read tables of later migrations (refund_request_id,
 -- cashouts), which PL/pgSQL resolves when it runs. Admin and support only.
 create function api_private.reconciliation(
@@ -272,6 +273,8 @@ begin
     join public.wallet_transactions y on y.reverses_id = x.id
     join public.wallet_accounts a on a.id = x.from_account_id
    where f.owed_to_closed_account
+     -- Until a later refund of the payment paid the person what was owed (refund_complete).
+     and private.payment_unclaimed(x.reverses_id) > 0
      and (p_provider is null or f.provider = p_provider)
      and (p_from is null or f.created_at >= p_from)
      and (p_to is null or f.created_at < p_to)

@@ -7,7 +7,7 @@
 -- A refund borne by the platform that fails still gives the losses account its money back, and
 -- a frozen account still gets its failed refund back itself.
 begin;
-select plan(21);
+select plan(27);
 
 select tests.create_users('{alice,bob,carol}', admins => '{admin}');
 select tests.open_account('alice', 'USD') as alice_usd, tests.open_account('bob', 'USD') as bob_usd,
@@ -73,6 +73,30 @@ select results_eq(
                    (select id from public.wallet_transactions where reverses_id = %L))$$, :'alice_usd', :'reversal'),
   'reconciliation lists the failed refund as owed, with the closed account and the credit-back');
 select ok(not api_private.reconciliation_mismatch('refund_failed_owed'), 'refund_failed_owed is no mismatch');
+select tests.as_service();
+
+-- Stripe refunds the 400 again (a new refund that reaches her): it pays what was owed to her,
+-- taken from unclaimed:USD, and the platform bears nothing.
+select results_eq(format($$select status, borne_by_platform from public.refund_record(%L, 400, 're_owed_2', 'again')$$, :'payment'),
+  $$values ('succeeded', false)$$, 'a new refund of the payment is recorded, not borne by the platform');
+select results_eq(
+  $$select t.from_account_id, t.metadata ->> 'closed_account' from public.wallet_transactions t
+     where t.id = (select wallet_transaction_id from public.refunds where provider_refund_id = 're_owed_2')$$,
+  format($$values ((select id from public.wallet_accounts where code = 'unclaimed:USD'), %L)$$, :'alice_usd'),
+  'its reversal is taken from what unclaimed:USD held for her');
+select is(public.wallet_balance((select id from public.wallet_accounts where code = 'unclaimed:USD')), 0::bigint,
+  'so nothing is owed to her any more');
+select tests.as_admin(tests.user_id('admin'));
+select is_empty(format($$select 1 from api_private.reconciliation('stripe') r where r.payment_id = %L$$, :'payment'),
+  'and reconciliation lists nothing for the payment: neither the debt paid nor a loss');
+select tests.as_service();
+-- That refund fails too: the money is owed to her again.
+select 1 from public.refund_record_failure(:'payment', 're_owed_2', 400, 'failed', 'failed again');
+select is(public.wallet_balance((select id from public.wallet_accounts where code = 'unclaimed:USD')), 400::bigint,
+  'a failure of it gives unclaimed:USD the money back');
+select tests.as_admin(tests.user_id('admin'));
+select results_eq(format($$select r.kind, r.provider_amount from api_private.reconciliation('stripe') r where r.payment_id = %L$$, :'payment'),
+  $$values ('refund_failed_owed'::text, 400::bigint)$$, 'and reconciliation lists the debt again');
 select tests.as_service();
 
 -- A refund the platform bore (the account was closed when it was made) that fails: the losses
