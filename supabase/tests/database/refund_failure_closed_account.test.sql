@@ -7,7 +7,7 @@
 -- A refund borne by the platform that fails still gives the losses account its money back, and
 -- a frozen account still gets its failed refund back itself.
 begin;
-select plan(27);
+select plan(28);
 
 select tests.create_users('{alice,bob,carol}', admins => '{admin}');
 select tests.open_account('alice', 'USD') as alice_usd, tests.open_account('bob', 'USD') as bob_usd,
@@ -21,7 +21,8 @@ select 1 from public.wallet_set_status(:'alice_usd', 'closed', 'customer left');
 
 -- Alice writes on WhatsApp, so the refund's notices reach her there.
 select tests.reset_role();
-insert into public.whatsapp_contacts (wa_id, user_id, profile_name, last_inbound_at) values ('256772990001', tests.user_id('alice'), 'Alice', now());
+insert into public.whatsapp_contacts (wa_id, user_id, profile_name, last_inbound_at)
+values ('256772990001', tests.user_id('alice'), 'Alice', now()), ('256772990002', tests.user_id('bob'), 'Bob', now());
 delete from public.whatsapp_outbox;
 select tests.as_service();
 
@@ -111,6 +112,12 @@ select results_eq(
   $$values ('canceled', false, true)$$, 'its failure owes nothing');
 select is(public.wallet_balance((select id from public.wallet_accounts where code = 'losses:USD')), 0::bigint,
   'the losses account has its 300 back');
+select results_eq($$select body -> 'text' ->> 'body' from public.whatsapp_outbox where wa_id = '256772990002'
+                      and body -> 'text' ->> 'body' ilike '%refund%' order by id$$,
+  $$values ('Refund: 3.00 USD of your Stripe top-up was returned to you there. Your wallet is closed: nothing was taken from it.'),
+           ('The refund of 3.00 USD of your Stripe top-up did not go through: Stripe has not returned it to you. '
+            'Your wallet is closed and unchanged.')$$,
+  'Bob is told that nothing was taken from his closed wallet, and that nothing came back to it');
 select is(public.wallet_balance((select id from public.wallet_accounts where code = 'unclaimed:USD')), 400::bigint,
   'and unclaimed:USD is unchanged');
 
