@@ -1151,7 +1151,9 @@ $$;
 
 -- The system account <p_code>:<p_currency>, created on first use: clearing:<provider>:<CUR>,
 -- through which money enters or leaves via a provider (it mirrors what the provider holds
--- for us), or adjustments:<CUR>, against which admins correct balances. A system account
+-- for us), adjustments:<CUR>, against which admins correct balances, losses:<CUR>, what the
+-- platform bore, or unclaimed:<CUR>, what mfuko owes the former owners of closed accounts
+-- (a refund that failed after they closed: refund_record_failure). A system account
 -- may go negative, which is what keeps every currency summing to zero.
 create function private.wallet_system_account(p_code text, p_currency text) returns uuid
 language plpgsql

@@ -350,6 +350,12 @@ create table public.refunds (
   -- holds nothing for good, so the reversal debited the currency's losses account
   -- (losses:<CUR>) instead, and the platform bore the refund (private.refund_complete).
   borne_by_platform boolean not null default false,
+  -- The refund failed after its reversal took the money from an account closed since: a closed
+  -- account takes nothing for good, so what the failure gave back was credited to the
+  -- currency's unclaimed account (unclaimed:<CUR>), owed to the account's former owner
+  -- (refund_record_failure).
+  owed_to_closed_account boolean not null default false
+    check (not owed_to_closed_account or status in ('failed', 'canceled')),
   created_by uuid,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),

@@ -422,6 +422,31 @@ begin
 end;
 $$;
 
+-- What the currency's unclaimed account (unclaimed:<CUR>) still holds for the former owner of
+-- the closed account that the payment credit p_credit went to: what refunds of it that failed
+-- after the account closed gave back there (refund_record_failure), less what later refunds of
+-- the same payment took from there, net of those that failed in turn (decision 0027). 0 for a
+-- credit nothing is owed for. Read by refund_complete, under the payment's row lock that every
+-- refund and refund failure of it takes (private.refund_lookup), and by reconciliation
+-- (refund_failed_owed).
+create function private.payment_unclaimed(p_credit uuid) returns bigint
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  return coalesce((
+    select sum(case when y.to_account_id = u.id then y.amount else 0 end)
+         - sum(case when x.from_account_id = u.id then x.amount else 0 end)
+      from public.wallet_transactions c
+      join public.wallet_accounts u on u.code = 'unclaimed:' || c.currency
+      join public.wallet_transactions x on x.reverses_id = c.id
+      -- At most one undoes each reversal: the failure of its refund, keyed by the refund.
+      left join public.wallet_transactions y on y.reverses_id = x.id
+     where c.id = p_credit), 0);
+end;
+$$;
+
 -- Stores a refund and reverses its part of the credit. The refunds of a payment never add
 -- up to more than it (checked under the payment's row lock, and by a constraint). When
 -- the user already spent the money the reversal is forced: the account goes negative and
@@ -436,7 +461,11 @@ $$;
 -- dispute) has its refund reversed from the currency's losses account instead: the provider
 -- has taken the money back from us, a closed account holds nothing for good, so the platform
 -- bears it, and the refund is marked borne_by_platform for reconciliation and the admins
--- (decision 0026). A frozen account is not closed: its refunds are taken from it as any other.
+-- (decision 0026). Unless the unclaimed account holds enough for the account's former owner
+-- from an earlier refund of the payment that failed after the account closed
+-- (private.payment_unclaimed, decision 0027): the new refund pays them what mfuko owed them,
+-- so its reversal is taken from there and the platform bears nothing. A frozen account is
+-- not closed: its refunds are taken from it as any other.
 -- p_payment is locked and p_refund is its
 -- refund of p_provider_refund_id, if recorded (private.refund_lookup); p_scope is the
 -- reversal's key scope (the admin, or null for the service). The caller is checked by the
@@ -485,8 +514,14 @@ begin
                            from public.wallet_transactions t join public.wallet_accounts a on a.id = t.to_account_id
                           where t.id = v_payment.wallet_transaction_id), false);
     if v_borne then
+      -- Read before wallet_reverse locks the credit: refund_lookup's lock on the payment
+      -- already serialises every refund and failure of it.
+      if private.payment_unclaimed(v_payment.wallet_transaction_id) >= p_amount then
+        v_borne := false;
+      end if;
       v_reversal := private.wallet_reverse(p_scope, v_payment.wallet_transaction_id, v_key, p_amount, p_reason, false, v_refund_id,
-                                           private.wallet_system_account('losses', v_payment.currency));
+                                           private.wallet_system_account(case when v_borne then 'losses' else 'unclaimed' end,
+                                                                         v_payment.currency));
     else
       begin
         v_reversal := private.wallet_reverse(p_scope, v_payment.wallet_transaction_id, v_key, p_amount, p_reason, false, v_refund_id);
@@ -569,7 +604,14 @@ grant execute on function api_private.refund_record(uuid, bigint, text, text) to
 -- customer never got the money, so the wallet gets it back. The refund becomes p_status,
 -- its reversal is reversed (the credit-back, keyed refund-failed:<provider>:<refunds.id>, so
 -- the deposit can be reversed again by a later refund) and the payment's refunded amount
--- drops by it. The refund is found by its provider id. A
+-- drops by it. The refund is found by its provider id. When the account the reversal debited
+-- was closed since (at zero, after the refund was recorded), it takes nothing for good: the
+-- money the provider has back is owed to the account's former owner, so the credit-back goes
+-- to the currency's unclaimed account (unclaimed:<CUR>) instead, names the closed account in
+-- its metadata (closed_account), and the refund is marked owed_to_closed_account for
+-- reconciliation (refund_failed_owed) and the admins, who pay it out another way (decision
+-- 0027). A frozen account is not closed and gets the money back; a refund borne by the
+-- platform gives it back to the losses account it was taken from. A
 -- failure of a refund never recorded moves no money (the ledger never took it) and is kept
 -- as a failed refund, so that a late report of it as succeeded is not applied. A replay
 -- returns the failed refund and changes nothing.
@@ -590,6 +632,8 @@ declare
   v_lookup record;
   v_reversal public.wallet_transactions;
   v_was_pending boolean;
+  v_owed boolean := false;
+  v_credit uuid;
 begin
   perform private.require_caller(array['service'], 'record a refund failure');
   perform private.require_within(p_reason, 'reason', 'p_reason');
@@ -617,14 +661,23 @@ begin
      where t.id = (select r.reverses_id from public.wallet_transactions r where r.id = v_refund.wallet_transaction_id)
        for no key update;
     select t.* into v_reversal from public.wallet_transactions t where t.id = v_refund.wallet_transaction_id;
-    perform private.wallet_post(null, 'reversal', false, array[v_reversal.to_account_id], array[v_reversal.from_account_id],
+    -- Closed is final, so an account read closed here stays so. One closed by a transaction
+    -- that commits after this read fails the credit-back with WL004; the provider's retry of
+    -- its event then reads it closed.
+    v_owed := coalesce((select a.status = 'closed' from public.wallet_accounts a where a.id = v_reversal.from_account_id), false);
+    v_credit := case when v_owed then private.wallet_system_account('unclaimed', v_reversal.currency)
+                     else v_reversal.from_account_id end;
+    perform private.wallet_post(null, 'reversal', false, array[v_reversal.to_account_id], array[v_credit],
                                 array[v_refund.amount], array[v_reversal.currency],
                                 array[pg_catalog.format('refund-failed:%s:%s', v_payment.provider, v_refund.id)],
-                                array[p_reason], array[pg_catalog.jsonb_build_object('refund_id', v_refund.id)],
+                                array[p_reason],
+                                array[pg_catalog.jsonb_build_object('refund_id', v_refund.id)
+                                      || case when v_owed then pg_catalog.jsonb_build_object('closed_account', v_reversal.from_account_id)
+                                              else '{}'::jsonb end],
                                 v_reversal.id);
   end if;
 
-  update public.refunds r set status = p_status
+  update public.refunds r set status = p_status, owed_to_closed_account = v_owed
    where r.id = v_refund.id
   returning * into v_refund;
   -- A pending refund was never counted in the payment's refunded amount nor taken from the

@@ -62,7 +62,14 @@ grant execute on function api_private.webhook_event_for_replay(uuid) to authenti
 --   refund_borne            not a mismatch: a refund the platform bore (refunds.borne_by_platform),
 --                           a provider's refund of a payment whose account was closed since,
 --                           reversed from the currency's losses account; listed with the closed
---                           account so that an admin can see the loss and pursue it.
+--                           account so that an admin can see the loss and pursue it;
+--   refund_failed_owed      not a mismatch: a refund that failed after its reversal took the
+--                           money from an account closed since (refunds.owed_to_closed_account):
+--                           the provider has the money back, the account's former owner never
+--                           got it, and it is owed to them on the currency's unclaimed account;
+--                           listed with the closed account, its owner and the credit-back, so
+--                           that an admin pays the person out another way, until a later refund
+--                           of the payment by its provider pays it (private.payment_unclaimed).
 -- refund_pending and cashout_pending read tables of later migrations (refund_request_id,
 -- cashouts), which PL/pgSQL resolves when it runs. Admin and support only.
 create function api_private.reconciliation(
@@ -252,14 +259,34 @@ begin
      and (p_provider is null or f.provider = p_provider)
      and (p_from is null or f.created_at >= p_from)
      and (p_to is null or f.created_at < p_to)
+  union all
+  -- A failed refund of a closed account, owed to its former owner on unclaimed:<CUR> (decision 0027).
+  select 'refund_failed_owed', f.provider, p.id, p.provider_payment_id, y.id, x.from_account_id, f.currency,
+         f.amount, y.amount, f.created_at,
+         format('refund %s of %s %s (%s %s) %s after it was taken from wallet account %s, closed since: %s %s owed to '
+                'its former owner, user %s, held on unclaimed:%s; pay it to them another way',
+                f.id, f.amount, f.currency, f.provider, f.provider_refund_id, f.status, x.from_account_id, y.amount,
+                y.currency, a.owner_id, f.currency)
+    from public.refunds f
+    join public.payments p on p.id = f.payment_id
+    join public.wallet_transactions x on x.id = f.wallet_transaction_id
+    join public.wallet_transactions y on y.reverses_id = x.id
+    join public.wallet_accounts a on a.id = x.from_account_id
+   where f.owed_to_closed_account
+     -- Until a later refund of the payment paid the person what was owed (refund_complete).
+     and private.payment_unclaimed(x.reverses_id) > 0
+     and (p_provider is null or f.provider = p_provider)
+     and (p_from is null or f.created_at >= p_from)
+     and (p_to is null or f.created_at < p_to)
    order by 10, 1, 3;
 end;
 $$;
 grant execute on function api_private.reconciliation(text, timestamptz, timestamptz) to authenticated;
 
 -- Whether a row of api_private.reconciliation of kind p_kind is a mismatch: every kind but
--- rejected and credited, an admin's decisions, and refund_borne, a loss the ledger recorded
--- (in the reconcile job's resolutions, not its alerted findings). The one statement of it, so that the admin API's mismatches
+-- rejected and credited, an admin's decisions, refund_borne, a loss the ledger recorded, and
+-- refund_failed_owed, a debt to a former customer the ledger recorded (both in the reconcile
+-- job's resolutions, not its alerted findings). The one statement of it, so that the admin API's mismatches
 -- (GET /admin/reconciliation) and the findings the reconcile job counts and alerts on agree.
 create function api_private.reconciliation_mismatch(p_kind text) returns boolean
 language plpgsql
@@ -267,7 +294,7 @@ immutable
 security definer set search_path = ''
 as $$
 begin
-  return p_kind not in ('rejected', 'credited', 'refund_borne');
+  return p_kind not in ('rejected', 'credited', 'refund_borne', 'refund_failed_owed');
 end;
 $$;
 grant execute on function api_private.reconciliation_mismatch(text) to authenticated;

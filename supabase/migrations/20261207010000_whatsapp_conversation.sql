@@ -473,7 +473,9 @@ create trigger wallet_transactions_whatsapp_notify after insert on public.wallet
 -- A top-up credited or failed, a cash-out paid or failed, a refund of a top-up that the
 -- provider confirmed, or that failed after it was confirmed (the ledger moved with each; a
 -- refund of a payment never credited moved nothing, and its failure gives nothing back, but
--- the person told it was returned is told it was not), and a payment the provider took that
+-- the person told it was returned is told it was not; one the platform bore for a closed
+-- wallet took nothing from it and gives nothing back to it; one whose wallet closed since is
+-- kept for the person, who is sent to support), and a payment the provider took that
 -- is held for review or that an admin then rejected (nothing moved in the ledger, but the
 -- money left the person's MoMo account or card, and silence reads as money lost): one row
 -- trigger for the four tables, the notice chosen by table and status. The row is read as JSON because each table
@@ -510,6 +512,10 @@ begin
     -- Refunds. A payment held for review never reached the wallet: its refund takes nothing from it.
     when new.status = 'succeeded' and v_row ->> 'wallet_transaction_id' is null
       then 'Refund: ' || v_provider || ' returned ' || v_money || ' of a payment that never reached your wallet.'
+    -- One of a wallet closed since is borne by the platform (decision 0026): nothing is taken.
+    when new.status = 'succeeded' and (v_row ->> 'borne_by_platform')::boolean
+      then 'Refund: ' || v_money || ' of your ' || v_provider || ' top-up was returned to you there. Your wallet is closed: '
+           || 'nothing was taken from it.'
     when new.status = 'succeeded'
       then 'Refund: ' || v_money || ' of your ' || v_provider || ' top-up was returned to you there and taken from your wallet.'
     -- Failed or canceled. One whose reversal took the money from the wallet gives it back; one of
@@ -517,6 +523,15 @@ begin
     when v_row ->> 'wallet_transaction_id' is null
       then 'The refund of ' || v_money || ' by ' || v_provider || ', of a payment that never reached your wallet, did not go through: '
            || v_provider || ' has not returned it to you. Your wallet is unchanged.'
+    -- One the platform bore gives the losses account its money back, nothing to the closed wallet.
+    when (v_row ->> 'borne_by_platform')::boolean
+      then 'The refund of ' || v_money || ' of your ' || v_provider || ' top-up did not go through: ' || v_provider
+           || ' has not returned it to you. Your wallet is closed and unchanged.'
+    -- One taken from a wallet closed since: the closed wallet takes nothing back, the money is
+    -- owed to the person on the unclaimed account (decision 0027), and support pays it out.
+    when (v_row ->> 'owed_to_closed_account')::boolean
+      then 'The refund of ' || v_money || ' of your ' || v_provider || ' top-up did not go through, so ' || v_provider
+           || ' has the money back. Your wallet is closed, so we keep it for you: please contact mfuko support to have it paid to you.'
     else 'The refund of ' || v_money || ' of your ' || v_provider
          || ' top-up did not go through, so the money is back in your wallet.'
   end));

@@ -125,14 +125,14 @@ isOneToOne: false
                   ]
                 },"refunds": {
                   Row: {
-                    "amount": number,"borne_by_platform": boolean,"created_at": string,"created_by": string | null,"currency": string,"forced": boolean,"id": string,"last_sent_at": string | null,"payment_id": string,"provider": string,"provider_refund_id": string,"reason": string | null,"refund_request_id": string | null,"resolution_reason": string | null,"resolved_by": string | null,"sending_closed_at": string | null,"status": string,"updated_at": string,"user_id": string | null,"wallet_transaction_id": string | null
+                    "amount": number,"borne_by_platform": boolean,"created_at": string,"created_by": string | null,"currency": string,"forced": boolean,"id": string,"last_sent_at": string | null,"owed_to_closed_account": boolean,"payment_id": string,"provider": string,"provider_refund_id": string,"reason": string | null,"refund_request_id": string | null,"resolution_reason": string | null,"resolved_by": string | null,"sending_closed_at": string | null,"status": string,"updated_at": string,"user_id": string | null,"wallet_transaction_id": string | null
                   }
                   ComputedFields: never
                   Insert: {
-                    "amount": number,"borne_by_platform"?: boolean,"created_at"?: string,"created_by"?: string | null,"currency": string,"forced"?: boolean,"id"?: string,"last_sent_at"?: string | null,"payment_id": string,"provider": string,"provider_refund_id": string,"reason"?: string | null,"refund_request_id"?: string | null,"resolution_reason"?: string | null,"resolved_by"?: string | null,"sending_closed_at"?: string | null,"status": string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
+                    "amount": number,"borne_by_platform"?: boolean,"created_at"?: string,"created_by"?: string | null,"currency": string,"forced"?: boolean,"id"?: string,"last_sent_at"?: string | null,"owed_to_closed_account"?: boolean,"payment_id": string,"provider": string,"provider_refund_id": string,"reason"?: string | null,"refund_request_id"?: string | null,"resolution_reason"?: string | null,"resolved_by"?: string | null,"sending_closed_at"?: string | null,"status": string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
                   }
                   Update: {
-                    "amount"?: number,"borne_by_platform"?: boolean,"created_at"?: string,"created_by"?: string | null,"currency"?: string,"forced"?: boolean,"id"?: string,"last_sent_at"?: string | null,"payment_id"?: string,"provider"?: string,"provider_refund_id"?: string,"reason"?: string | null,"refund_request_id"?: string | null,"resolution_reason"?: string | null,"resolved_by"?: string | null,"sending_closed_at"?: string | null,"status"?: string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
+                    "amount"?: number,"borne_by_platform"?: boolean,"created_at"?: string,"created_by"?: string | null,"currency"?: string,"forced"?: boolean,"id"?: string,"last_sent_at"?: string | null,"owed_to_closed_account"?: boolean,"payment_id"?: string,"provider"?: string,"provider_refund_id"?: string,"reason"?: string | null,"refund_request_id"?: string | null,"resolution_reason"?: string | null,"resolved_by"?: string | null,"sending_closed_at"?: string | null,"status"?: string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
                   }
                   Relationships: [
                     {
@@ -480,6 +480,7 @@ isOneToOne: false
 "forced": boolean,
 "id": string,
 "last_sent_at": string | null,
+"owed_to_closed_account": boolean,
 "payment_id": string,
 "provider": string,
 "provider_refund_id": string,
@@ -606,6 +607,7 @@ isOneToOne: false
 "forced": boolean,
 "id": string,
 "last_sent_at": string | null,
+"owed_to_closed_account": boolean,
 "payment_id": string,
 "provider": string,
 "provider_refund_id": string,
@@ -635,6 +637,7 @@ isOneToOne: false
 "forced": boolean,
 "id": string,
 "last_sent_at": string | null,
+"owed_to_closed_account": boolean,
 "payment_id": string,
 "provider": string,
 "provider_refund_id": string,

@@ -367,6 +367,35 @@ describe("GET /admin/reconciliation", () => {
     expect(answer.body.balanced).toBe(false);
   });
 
+  it("lists a refund that failed after its account closed apart from the mismatches, owed to the account's former owner", async () => {
+    const from = new Date(Date.now() - 1000).toISOString();
+    const owed = await stripeIntent("GYD", 1_000);
+    const owedPi = `pi_${unique()}`;
+    const reId = `re_${unique()}`;
+    const [payment] = await sql<{ id: string }[]>`
+      select id from public.payment_record_success('stripe', ${owedPi}, ${owed.intentId}::uuid, 1000, 'GYD')`;
+    await sql`select public.refund_record(${payment!.id}::uuid, 1000, ${reId})`;
+    await sql`select 1 from public.wallet_set_status(${owed.accountId}::uuid, 'closed', 'customer left')`;
+    await sql`select 1 from public.refund_record_failure(${
+      payment!.id
+    }::uuid, ${reId}, 1000, 'failed', 'stripe refund failed: lost_or_stolen_card')`;
+    const to = new Date(Date.now() + 1000).toISOString();
+
+    const answer = await call("GET", `/reconciliation?provider=stripe&from=${from}&to=${to}`, { token: staff.support.token });
+    expect(answer.status).toBe(200);
+    const isMine = (m: { provider_payment_id: string | null }) => m.provider_payment_id === owedPi;
+    expect(answer.body.mismatches.filter(isMine)).toEqual([]);
+    expect(answer.body.resolutions.filter(isMine)).toEqual([expect.objectContaining({
+      kind: "refund_failed_owed",
+      account_id: owed.accountId,
+      currency: "GYD",
+      provider_amount: 1000,
+      ledger_amount: 1000,
+      detail: expect.stringContaining(`owed to its former owner, user ${staff.user.id}, held on unclaimed:GYD`),
+    })]);
+    expect(answer.body.counts).not.toHaveProperty("refund_failed_owed");
+  });
+
   it("is refused to a plain user", async () => {
     expect(refusal(await call("GET", "/reconciliation", { token: staff.user.token }))).toEqual(FORBIDDEN);
   });

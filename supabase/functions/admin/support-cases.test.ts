@@ -333,6 +333,7 @@ describe("the nightly reconciliation report", () => {
           rejected: 0,
           credited: 0,
           refund_borne: 0,
+          refund_failed_owed: 0,
           undelivered_messages: 3,
         },
       }),

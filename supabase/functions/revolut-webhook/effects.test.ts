@@ -176,6 +176,28 @@ describe("refund orders", () => {
     await assertLedgerInvariants(sql);
   });
 
+  it("records a refund order that failed after its account was closed at once, owed to the former owner on unclaimed:GBP", async () => {
+    const topUp = await creditedTopUp(800);
+    const refundId = crypto.randomUUID();
+    standIn.records.set(refundId, refundOrder(refundId, "completed", 300, topUp.orderId));
+    expect((await deliver(orderEvent("ORDER_COMPLETED", refundId))).status).toBe(200);
+    const other = await createUserWithAccount(sql, "GBP");
+    await sql`select 1 from public.wallet_transfer(${topUp.accountId}::uuid, ${other.accountId}::uuid, 500, 'GBP', ${`spend:${topUp.orderId}`})`;
+    await sql`select 1 from public.wallet_set_status(${topUp.accountId}::uuid, 'closed', 'customer left')`;
+    const [unclaimed] = await sql<{ id: string }[]>`select private.wallet_system_account('unclaimed', 'GBP') as id`;
+    const before = await balanceOf(sql, unclaimed!.id);
+
+    standIn.records.set(refundId, refundOrder(refundId, "failed", 300, topUp.orderId));
+    expect((await deliver(orderEvent("ORDER_FAILED", refundId))).status).toBe(200);
+    expect(await storedEvents(sql, "revolut", `${refundId}:ORDER_FAILED`)).toMatchObject([{ status: "processed", attempts: 1 }]);
+    const [refund] = await sql<{ status: string; owed_to_closed_account: boolean }[]>`
+      select status, owed_to_closed_account from public.refunds where provider = 'revolut' and provider_refund_id = ${refundId}`;
+    expect(refund).toEqual({ status: "failed", owed_to_closed_account: true });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 0, available: 0 });
+    expect(await balanceOf(sql, unclaimed!.id)).toEqual({ balance: before.balance + 300, available: before.available + 300 });
+    await assertLedgerInvariants(sql);
+  });
+
   it("keeps a known refund's ORDER_CANCELLED failed while the order cannot be read, then closes the refund", async () => {
     const topUp = await creditedTopUp(900);
     const refundId = crypto.randomUUID();

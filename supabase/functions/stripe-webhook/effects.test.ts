@@ -730,6 +730,60 @@ describe("refunds that fail after they were recorded", () => {
     expect(await refundOf(reId)).toMatchObject({ status: "succeeded" });
     expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 900 });
   });
+
+  // The account the refund was taken from closed at zero since: it takes nothing for good, and
+  // the money Stripe has back is owed to its former owner (decision 0027).
+  it("records the failure of a refund whose account was closed since at once, owed to its former owner on unclaimed:USD", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const reId = stripe.dashboardRefund(ref, 400).id as string;
+    expect((await deliver(refundedNow(ref, 1000))).status).toBe(200);
+    await spend(topUp, 600);
+    await sql`select 1 from public.wallet_set_status(${topUp.accountId}::uuid, 'closed', 'customer left')`;
+    const [unclaimed] = await sql<{ id: string }[]>`select private.wallet_system_account('unclaimed', 'USD') as id`;
+    const before = await balanceOf(sql, unclaimed!.id);
+
+    const failure = failAtStripe("charge.refund.updated", ref, reId);
+    const response = await deliver(failure);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ events: [{ event_id: failure.id, outcome: "processed" }] });
+    expect(await storedEvents(sql, "stripe", failure.id)).toMatchObject([{ status: "processed", attempts: 1, last_error: null }]);
+    const [refund] = await sql<{ status: string; owed_to_closed_account: boolean }[]>`
+      select status, owed_to_closed_account from public.refunds where provider = 'stripe' and provider_refund_id = ${reId}`;
+    expect(refund).toEqual({ status: "failed", owed_to_closed_account: true });
+    expect(await paymentOf(ref)).toMatchObject({ status: "succeeded", amount_refunded: "0" });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 0, available: 0 });
+    const [account] = await sql<{ status: string }[]>`select status from public.wallet_accounts where id = ${topUp.accountId}`;
+    expect(account).toEqual({ status: "closed" });
+    expect(await balanceOf(sql, unclaimed!.id)).toEqual({ balance: before.balance + 400, available: before.available + 400 });
+    // The same failure again, as refund.failed: nothing more.
+    expect((await deliver(refundEvent("refund.failed", ref, reId, 400, "failed"))).status).toBe(200);
+    expect(await balanceOf(sql, unclaimed!.id)).toEqual({ balance: before.balance + 400, available: before.available + 400 });
+    await assertLedgerInvariants(sql);
+  });
+
+  it("gives the losses account back a refund it bore for a closed account when the refund fails", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    await spend(topUp, 1000);
+    await sql`select 1 from public.wallet_set_status(${topUp.accountId}::uuid, 'closed', 'customer left')`;
+    const [losses] = await sql<{ id: string }[]>`select private.wallet_system_account('losses', 'USD') as id`;
+    const [unclaimed] = await sql<{ id: string }[]>`select private.wallet_system_account('unclaimed', 'USD') as id`;
+    const before = { losses: await balanceOf(sql, losses!.id), unclaimed: await balanceOf(sql, unclaimed!.id) };
+    const reId = stripe.dashboardRefund(ref, 300).id as string;
+    expect((await deliver(refundedNow(ref, 1000))).status).toBe(200);
+    expect(await balanceOf(sql, losses!.id)).toMatchObject({ balance: before.losses.balance - 300 });
+
+    expect((await deliver(failAtStripe("charge.refund.updated", ref, reId))).status).toBe(200);
+    const [refund] = await sql<{ status: string; borne_by_platform: boolean; owed_to_closed_account: boolean }[]>`
+      select status, borne_by_platform, owed_to_closed_account from public.refunds
+       where provider = 'stripe' and provider_refund_id = ${reId}`;
+    expect(refund).toEqual({ status: "failed", borne_by_platform: true, owed_to_closed_account: false });
+    expect(await balanceOf(sql, losses!.id)).toEqual(before.losses);
+    expect(await balanceOf(sql, unclaimed!.id)).toEqual(before.unclaimed);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 0, available: 0 });
+    await assertLedgerInvariants(sql);
+  });
 });
 
 describe("refunds reported out of order", () => {

@@ -1,7 +1,8 @@
 // GET /admin/reconciliation?provider=&from=&to=: every mismatch between provider records and
 // ledger credits (api_private.reconciliation), with a count per kind, and apart from them the
-// needs_review payments an admin resolved (rejected or credited) and the refunds the platform
-// bore for a closed account (refund_borne). Not paginated: the answer
+// needs_review payments an admin resolved (rejected or credited), the refunds the platform
+// bore for a closed account (refund_borne) and the failed refunds whose money is owed to a
+// closed account's former owner (refund_failed_owed). Not paginated: the answer
 // is the complete list for the window, which is what a reconciliation has to be.
 // GET /admin/reconciliation/reports: the nightly reconcile job's stored reports, newest first,
 // each with its counts; GET /admin/reconciliation/reports/:date: one day's whole report
@@ -30,10 +31,11 @@ export const MISMATCH_KINDS = [
 
 /**
  * Rows that are no mismatch, listed apart from them: an admin's resolutions of needs_review
- * payments (decisions), and refunds the platform bore because the credited account was closed
- * (a loss the ledger recorded, decision 0026).
+ * payments (decisions), refunds the platform bore because the credited account was closed
+ * (a loss the ledger recorded, decision 0026), and refunds that failed after the account they
+ * were taken from closed (money owed to its former owner, decision 0027).
  */
-const RESOLUTION_KINDS = ["rejected", "credited", "refund_borne"] as const;
+const RESOLUTION_KINDS = ["rejected", "credited", "refund_borne", "refund_failed_owed"] as const;
 
 const reportDate = dateParam;
 const reportsQuery = z.strictObject({
