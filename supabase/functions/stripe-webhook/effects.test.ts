@@ -302,10 +302,20 @@ describe("payments", () => {
     expect(await (await deliver(unknown)).json()).toMatchObject({ events: [{ outcome: "ignored" }] });
   });
 
-  it("leaves an intent open when another PaymentIntent naming it in its metadata is canceled: its own can still be paid", async () => {
+  it("leaves an intent open when another PaymentIntent naming it in its metadata fails or is canceled: its own can still be paid", async () => {
     const topUp = await createTopUp(sql, { provider: "stripe", amount: 505, currency: "USD", providerRef: piId() });
-    const other = canceledAtStripe(piId(), 505, "duplicate", { metadata: { intent_id: topUp.intentId } });
-    expect(await (await deliver(other)).json()).toMatchObject({ events: [{ outcome: "ignored" }] });
+    const other = piId();
+    const failed = stripeEvent("payment_intent.payment_failed", {
+      id: other,
+      object: "payment_intent",
+      amount: 505,
+      currency: "usd",
+      metadata: { intent_id: topUp.intentId },
+      last_payment_error: { code: "card_declined", message: "Your card was declined." },
+    });
+    expect(await (await deliver(failed)).json()).toMatchObject({ events: [{ outcome: "ignored" }] });
+    const canceled = canceledAtStripe(other, 505, "duplicate", { metadata: { intent_id: topUp.intentId } });
+    expect(await (await deliver(canceled)).json()).toMatchObject({ events: [{ outcome: "ignored" }] });
     expect(await intentStatus(sql, topUp.intentId)).toEqual({ status: "processing", failure_reason: null });
     // Its own PaymentIntent paid then is credited, not held for review as a canceled top-up's.
     expect((await deliver(succeeded(topUp.providerRef!, 505))).status).toBe(200);

@@ -13,10 +13,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * MoMo reference id, Revolut order id), else by the intent id we gave the provider
  * (metadata.intent_id, MoMo externalId), which must belong to the same provider. Null when
  * neither names an intent we know. `unattachedOnly`: by the intent id only an intent with no
- * provider reference yet, for an event that ends the provider's object for good (a canceled
- * PaymentIntent): another object naming the intent (a duplicate PaymentIntent) is not the one
- * its payer is paying, and ending the intent for it would turn that payment into one for a
- * canceled top-up.
+ * provider reference yet, for an event that ends or fails the provider's object (a Stripe
+ * PaymentIntent failed or canceled): another object naming the intent (a duplicate
+ * PaymentIntent) is not the one its payer is paying, and failing the intent for it would tell
+ * the person their top-up failed, or canceling it turn that payment into one for a canceled
+ * top-up.
  */
 export async function findIntentId(
   tx: TransactionSql,
