@@ -82,9 +82,26 @@ begin
 end;
 $$;
 
+-- The users whose number p_msisdn (E.164 digits) is: as their Auth phone or a WhatsApp number.
+-- What MoMo pays to that number is theirs: an admin's own money when one of them is the admin
+-- (a MoMo refund to the payer's number, a cash-out's transfer).
+create function private.msisdn_holders(p_msisdn text) returns uuid[]
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  return array(
+    select u.id from auth.users u where u.phone = p_msisdn
+    union
+    -- whatsapp_contacts comes with the WhatsApp migration (20261207000000), resolved when this runs.
+    select c.user_id from public.whatsapp_contacts c where c.wa_id = p_msisdn);
+end;
+$$;
+
 -- 42501 when an admin refunds money of their own (private.require_not_own): a payment into
--- their wallet, or a MoMo payment paid from their own number (Auth phone or WhatsApp number)
--- into another wallet, whose refund MoMo pays to that number. Checked by every function that
+-- their wallet, or a MoMo payment paid from their own number (private.msisdn_holders) into
+-- another wallet, whose refund MoMo pays to that number. Checked by every function that
 -- prepares or records a refund, since each is reachable alone (supabase.rpc, api_private).
 create function private.refund_require_not_own(p_payment public.payments) returns void
 language plpgsql
@@ -95,13 +112,9 @@ begin
   if private.caller() is distinct from 'admin' then
     return;
   end if;
-  perform private.require_not_own(array[p_payment.user_id] || array(
-    select u.id from public.momo_transactions m join auth.users u on u.phone = m.payer_msisdn
-     where p_payment.provider = 'momo' and m.reference_id::text = p_payment.provider_payment_id
-    union
-    -- whatsapp_contacts comes with the WhatsApp migration (20261207000000), resolved when this runs.
-    select c.user_id from public.momo_transactions m join public.whatsapp_contacts c on c.wa_id = m.payer_msisdn
-     where p_payment.provider = 'momo' and m.reference_id::text = p_payment.provider_payment_id), 'refund a payment');
+  perform private.require_not_own(array[p_payment.user_id] || coalesce(
+    (select private.msisdn_holders(m.payer_msisdn) from public.momo_transactions m
+      where p_payment.provider = 'momo' and m.reference_id::text = p_payment.provider_payment_id), '{}'), 'refund a payment');
 end;
 $$;
 

@@ -431,7 +431,8 @@ grant execute on function api_private.cashout_not_accepted(uuid) to service_role
 -- momo-poll has closed its sending, so that no send of it can reach MoMo after the admin's
 -- look-up: WL008 before that, and for a cash-out already settled. p_reason, the admin's note,
 -- is required and bounded (22023); 22023 for another outcome; WL007 for an unknown cash-out;
--- 42501 for any caller but an admin, and for an admin's own cash-out.
+-- 42501 for any caller but an admin, and for an admin's own cash-out or one paid to their own
+-- number (private.msisdn_holders): failed, its money would be back in the wallet and with them.
 create function api_private.cashout_resolve(p_cashout uuid, p_outcome text, p_reason text)
 returns public.cashouts
 language plpgsql
@@ -446,7 +447,7 @@ begin
   perform private.require_choice(p_outcome, array['paid', 'failed'], 'outcome');
   select c.* into v_cashout from public.cashouts c where c.id = p_cashout for update;
   perform private.require_found(found, v_what);
-  perform private.require_not_own(array[v_cashout.user_id], 'resolve a cash-out');
+  perform private.require_not_own(v_cashout.user_id || private.msisdn_holders(v_cashout.msisdn), 'resolve a cash-out');
   if v_cashout.status <> 'pending' then
     perform private.fail('WL008', pg_catalog.format('%s is already %s', v_what, v_cashout.status));
   end if;

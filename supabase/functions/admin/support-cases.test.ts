@@ -236,14 +236,21 @@ describe("a fraud case", () => {
 });
 
 describe("a cash-out no job can settle", () => {
-  it("MoMo confirmed another sum: once momo-poll closed its sending an admin settles it as MoMo says, once, and the person is told", async () => {
+  const asService = (query: (tx: postgres.TransactionSql) => Promise<unknown>) => sqlstateOf(asServiceRole(sql, query));
+
+  /** A person's pending cash-out of all of 5,000 UGX deposited for it. */
+  async function heldCashOut() {
     const who = await person("UGX");
     await sql`select 1 from public.wallet_deposit(${who.accountId}::uuid, 5000::bigint, 'UGX', 'momo', ${idempotencyKey()})`;
     const [cashout] = await asUser(who.userId, (tx) =>
       tx<{ id: string; reference_id: string }[]>`
         select id, reference_id from api_private.cashout_create(${who.accountId}::uuid, 5000::bigint, 'UGX', ${who.phone},
                                                                ${idempotencyKey()})`);
-    const asService = (query: (tx: postgres.TransactionSql) => Promise<unknown>) => sqlstateOf(asServiceRole(sql, query));
+    return { who, cashout };
+  }
+
+  it("MoMo confirmed another sum: once momo-poll closed its sending an admin settles it as MoMo says, once, and the person is told", async () => {
+    const { who, cashout } = await heldCashOut();
     // MoMo's record says 50,000 moved: cashout_settle refuses it, and the hold stays (decision 0024).
     expect(
       await asService((tx) => tx`select 1 from public.cashout_settle(${cashout!.reference_id}::uuid, 'SUCCESSFUL', null, 50000, 'UGX')`),
@@ -294,6 +301,34 @@ describe("a cash-out no job can settle", () => {
     const audit = await asSupport(`/audit?table=cashouts&record_id=${cashout!.id}`);
     expect(audit.body.data[0]).toMatchObject({ actor_id: staff.admin.id, correlation_id: resolved.headers.get("x-correlation-id") });
     expect(audit.body.data[0].new_record).toMatchObject({ status: "failed", resolution_reason: "MoMo reversed it, ticket 88" });
+  });
+  it("an admin's failed and MoMo's SUCCESSFUL arriving together settle a cash-out once, one way", async () => {
+    for (let round = 0; round < 4; round++) {
+      const { who, cashout } = await heldCashOut();
+      expect(await asService((tx) => tx`select 1 from api_private.cashout_close_sending(${cashout!.reference_id}::uuid, 1)`)).toBeNull();
+      const [resolved, settled] = await Promise.all([
+        call("POST", `/cashouts/${cashout!.id}/resolve`, {
+          token: staff.admin.token,
+          idempotencyKey: idempotencyKey(),
+          body: { outcome: "failed", reason: "MoMo says it never paid, ticket 91" },
+        }),
+        asService((tx) => tx`select 1 from public.cashout_settle(${cashout!.reference_id}::uuid, 'SUCCESSFUL', null, 5000, 'UGX')`),
+      ]);
+      const [state] = await sql<{ status: string; hold: string }[]>`
+        select c.status, t.status as hold from public.cashouts c join public.wallet_transactions t on t.id = c.hold_id
+         where c.id = ${cashout!.id}::uuid`;
+      // Whichever came second found it settled: the admin's 409, MoMo's WL008 (its event goes dead for an operator).
+      if (state!.status === "failed") {
+        expect([resolved.status, settled, state!.hold]).toEqual([200, "WL008", "voided"]);
+        expect(await balanceOf(sql, who.accountId)).toEqual({ balance: 5000, available: 5000 });
+      } else {
+        expect([refusal(resolved), settled, state]).toEqual([{ status: 409, code: "invalid_state" }, null, {
+          status: "paid",
+          hold: "posted",
+        }]);
+        expect(await balanceOf(sql, who.accountId)).toEqual({ balance: 0, available: 0 });
+      }
+    }
   });
 });
 

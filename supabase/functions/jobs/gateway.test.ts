@@ -878,6 +878,16 @@ describe("who may run a job", () => {
     expect((await runJob("expire-intents")).status).toBe(200);
   });
 
+  it("counts the service_role key only as the bearer token: not in apikey, nor an empty bearer", async () => {
+    const serviceKey = await minter.apiKey("service_role");
+    const user = await topUpUser(sql, "USD");
+    const post = (headers: Record<string, string>) => fetch(`${gateway.url}/jobs/expire-intents`, { method: "POST", headers });
+    expect((await post({ apikey: serviceKey })).status).toBe(401);
+    expect((await post({ apikey: serviceKey, authorization: "Bearer " })).status).toBe(401);
+    expect((await post({ apikey: serviceKey, authorization: `Bearer ${user.token}` })).status).toBe(403);
+    expect((await post({ authorization: serviceKey })).status).toBe(401);
+  });
+
   it("an unknown job is 404", async () => {
     expect((await runJob("no-such-job")).status).toBe(404);
   });

@@ -302,6 +302,27 @@ describe("payments", () => {
     expect(await (await deliver(unknown)).json()).toMatchObject({ events: [{ outcome: "ignored" }] });
   });
 
+  it("leaves an intent open when another PaymentIntent naming it in its metadata fails or is canceled: its own can still be paid", async () => {
+    const topUp = await createTopUp(sql, { provider: "stripe", amount: 505, currency: "USD", providerRef: piId() });
+    const other = piId();
+    const failed = stripeEvent("payment_intent.payment_failed", {
+      id: other,
+      object: "payment_intent",
+      amount: 505,
+      currency: "usd",
+      metadata: { intent_id: topUp.intentId },
+      last_payment_error: { code: "card_declined", message: "Your card was declined." },
+    });
+    expect(await (await deliver(failed)).json()).toMatchObject({ events: [{ outcome: "ignored" }] });
+    const canceled = canceledAtStripe(other, 505, "duplicate", { metadata: { intent_id: topUp.intentId } });
+    expect(await (await deliver(canceled)).json()).toMatchObject({ events: [{ outcome: "ignored" }] });
+    expect(await intentStatus(sql, topUp.intentId)).toEqual({ status: "processing", failure_reason: null });
+    // Its own PaymentIntent paid then is credited, not held for review as a canceled top-up's.
+    expect((await deliver(succeeded(topUp.providerRef!, 505))).status).toBe(200);
+    expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "succeeded" });
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 505 });
+  });
+
   it("refuses a payment_intent.canceled whose PaymentIntent is not canceled: 400, nothing stored, the intent left open", async () => {
     const topUp = await createTopUp(sql, { provider: "stripe", amount: 510, currency: "USD", providerRef: piId() });
     const wrong = canceledAtStripe(topUp.providerRef!, 510, "abandoned", { status: "requires_payment_method" });

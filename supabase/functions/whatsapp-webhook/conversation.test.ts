@@ -638,6 +638,23 @@ describe("a person who changes their WhatsApp number", () => {
     expect((await moved.say("balance")).map(readable)).toEqual(["Your balance:\n5,400 RWF available"]);
   });
 
+  it("moves nobody when a notice already acted on is delivered again, once its old number is someone else's", async () => {
+    const person = await newcomer(5_000);
+    const newNumber = newWaId();
+    const notice = inboundNotification(person.waId, person.name, [
+      { type: "system", system: { body: "User changed number", type: "user_changed_number", wa_id: newNumber } },
+    ]);
+    expect((await person.deliver(notice)).status).toBe(200);
+    // The person moves on to a third number, and a carrier recycles the first to someone else.
+    expect(await changedNumber(new Person(gateway, newNumber), newWaId())).toEqual([]);
+    const next = await newcomerAt(person.waId);
+    await fund(next, 700);
+    // The first notice again, signed as Meta signed it (WhatsApp's signature carries no time).
+    expect((await person.deliver(notice)).status).toBe(200);
+    expect((await next.say("balance")).map(readable)).toEqual(["Your balance:\n700 RWF available"]);
+    expect(await sql`select 1 from public.whatsapp_contacts where wa_id = ${newNumber}`).toHaveLength(0);
+  });
+
   it("moves nothing when the new number already has a user of its own, and logs it for support", async () => {
     const [person, other] = [await newcomer(5_000), await newcomer()];
     expect(await changedNumber(person, other.waId)).toEqual([]);

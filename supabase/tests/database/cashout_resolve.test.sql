@@ -3,12 +3,14 @@
 -- captures the hold, 'failed' voids it and gives the limits back; the admin and their note are
 -- on the row and in the audit trail, and a late MoMo status settles nothing more.
 begin;
-select plan(26);
+select plan(28);
 
-select tests.create_users('{owner}', '{boss}', '{helper}');
+select tests.create_users('{owner, payer}', '{boss}', '{helper}');
 select tests.create_accounts('c7000000', 'UGX', '{owner, boss}');
+select tests.create_accounts('c7100000', 'UGX', '{payer}');
 select public.wallet_deposit('c7000000-0000-4000-8000-00000000000a', 10000, 'UGX', 'momo', 'resolve-fund');
 select public.wallet_deposit('c7000000-0000-4000-8000-00000000000b', 5000, 'UGX', 'momo', 'resolve-fund-boss');
+select public.wallet_deposit('c7100000-0000-4000-8000-00000000000a', 200, 'UGX', 'momo', 'resolve-fund-payer');
 
 create function pg_temp.sent_today() returns bigint
 language sql
@@ -25,6 +27,15 @@ select id as own_one, reference_id as own_ref
   from api_private.cashout_create('c7000000-0000-4000-8000-00000000000b', 1000, 'UGX', '256772123456', 'resolve-own') \gset
 select tests.reset_role();
 select is(pg_temp.sent_today(), 7000::bigint, 'the two cash-outs count 7,000 against the owner''s day');
+-- Two cash-outs of another user's paid to numbers of the boss's: its Auth phone and a WhatsApp number.
+update auth.users set phone = '256772900001', phone_confirmed_at = now() where id = tests.user_id('boss');
+insert into public.whatsapp_contacts (wa_id, user_id) values ('256772900002', tests.user_id('boss'));
+select tests.as_user(tests.user_id('payer'));
+select id as to_boss_phone, reference_id as to_boss_phone_ref
+  from api_private.cashout_create('c7100000-0000-4000-8000-00000000000a', 100, 'UGX', '256772900001', 'resolve-boss-phone') \gset
+select id as to_boss_whatsapp, reference_id as to_boss_whatsapp_ref
+  from api_private.cashout_create('c7100000-0000-4000-8000-00000000000a', 100, 'UGX', '256772900002', 'resolve-boss-wa') \gset
+select tests.reset_role();
 
 -- ---------------------------------------------------------------- while it may still be sent
 select tests.as_admin(tests.user_id('boss'));
@@ -34,7 +45,8 @@ select throws_ok(format($$ select api_private.cashout_resolve(%L, 'paid', 'MoMo 
 select tests.reset_role();
 
 select tests.as_service();
-select api_private.cashout_close_sending(r, 1) from unnest(array[:'paid_ref', :'failed_ref', :'own_ref']::uuid[]) r;
+select api_private.cashout_close_sending(r, 1)
+  from unnest(array[:'paid_ref', :'failed_ref', :'own_ref', :'to_boss_phone_ref', :'to_boss_whatsapp_ref']::uuid[]) r;
 select tests.reset_role();
 
 -- ---------------------------------------------------------------- who may
@@ -48,6 +60,11 @@ select tests.as_admin(tests.user_id('boss'));
 select throws_ok(format($$ select api_private.cashout_resolve(%L, 'failed', 'my own') $$, :'own_one'),
   '42501', 'an admin may not resolve a cash-out of their own: another admin must',
   'an admin cannot settle a cash-out of their own');
+-- Nor one MoMo pays to their own number: failed, its money would be back in the wallet and with them.
+select throws_ok(format($$ select api_private.cashout_resolve(%L, 'failed', 'MoMo never paid it') $$, id),
+  '42501', 'an admin may not resolve a cash-out of their own: another admin must',
+  'an admin cannot settle a cash-out paid to their own ' || what)
+  from (values (:'to_boss_phone', 'Auth phone'), (:'to_boss_whatsapp', 'WhatsApp number')) v (id, what);
 
 -- ---------------------------------------------------------------- bad input
 select throws_ok(format($$ select api_private.cashout_resolve(%L, 'refunded', 'x') $$, :'paid_one'),

@@ -12,13 +12,19 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * The intent a provider event is about: by the provider's reference (Stripe PaymentIntent id,
  * MoMo reference id, Revolut order id), else by the intent id we gave the provider
  * (metadata.intent_id, MoMo externalId), which must belong to the same provider. Null when
- * neither names an intent we know.
+ * neither names an intent we know. `unattachedOnly`: by the intent id only an intent with no
+ * provider reference yet, for an event that ends or fails the provider's object (a Stripe
+ * PaymentIntent failed or canceled): another object naming the intent (a duplicate
+ * PaymentIntent) is not the one its payer is paying, and failing the intent for it would tell
+ * the person their top-up failed, or canceling it turn that payment into one for a canceled
+ * top-up.
  */
 export async function findIntentId(
   tx: TransactionSql,
   provider: PaymentProvider,
   providerRef: string | null,
   fallbackIntentId: string | null | undefined,
+  { unattachedOnly = false } = {},
 ): Promise<string | null> {
   if (providerRef) {
     const [byRef] = await tx<{ id: string }[]>`
@@ -27,7 +33,8 @@ export async function findIntentId(
   }
   if (fallbackIntentId && UUID.test(fallbackIntentId)) {
     const [byId] = await tx<{ id: string }[]>`
-      select id from public.payment_intents where id = ${fallbackIntentId} and provider = ${provider}`;
+      select id from public.payment_intents
+       where id = ${fallbackIntentId} and provider = ${provider} and (not ${unattachedOnly} or provider_ref is null)`;
     if (byId) return byId.id;
   }
   return null;

@@ -284,7 +284,7 @@ function effectOf(event: StripeEnvelope, refunds: ChargeRefunds | null): Effect 
     const pi = parseObject(paymentIntent, event);
     const reason = pi.last_payment_error?.message ?? pi.last_payment_error?.code ?? "payment_failed";
     return async (tx) => {
-      const intentId = await findIntentId(tx, "stripe", pi.id, pi.metadata.intent_id);
+      const intentId = await findIntentId(tx, "stripe", pi.id, pi.metadata.intent_id, { unattachedOnly: true });
       if (!intentId) return "ignored";
       await recordPaymentFailure(tx, intentId, reason);
       return "processed";
@@ -294,7 +294,7 @@ function effectOf(event: StripeEnvelope, refunds: ChargeRefunds | null): Effect 
     const pi = parseObject(canceledPaymentIntent, event);
     const reason = `stripe canceled the PaymentIntent: ${pi.cancellation_reason ?? "no reason given"}`;
     return async (tx) => {
-      const intentId = await findIntentId(tx, "stripe", pi.id, pi.metadata.intent_id);
+      const intentId = await findIntentId(tx, "stripe", pi.id, pi.metadata.intent_id, { unattachedOnly: true });
       if (!intentId) return "ignored";
       const [row] = await tx<{ outcome: AppliedOutcome }[]>`
         select api_private.stripe_intent_canceled(${intentId}::uuid, ${reason}) as outcome`;

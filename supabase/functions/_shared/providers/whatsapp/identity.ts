@@ -87,9 +87,11 @@ function adminError(what: string, error: { status?: number; code?: string }): Pr
  * What a number change did: "moved" the user to the new number; "no_contact" when the old
  * number reaches nobody (a notice delivered again finds the user moved); "new_number_taken"
  * when another Auth user already holds the new number (the person wrote from it first, which
- * made a user of its own), so nothing changed.
+ * made a user of its own), so nothing changed; "replayed" when the notice itself is stored
+ * already: it was acted on when it first came, and acted on again (a replay of its signed
+ * delivery, which carries no time) it would move whoever holds its old number since.
  */
-export type NumberChange = "moved" | "no_contact" | "new_number_taken";
+export type NumberChange = "moved" | "no_contact" | "new_number_taken" | "replayed";
 
 /**
  * The person of `from`'s contact changed their WhatsApp number to `to`, as Meta's signed
@@ -99,20 +101,25 @@ export type NumberChange = "moved" | "no_contact" | "new_number_taken";
  * the contact of `to` opens at once for the same user, with its WhatsApp name and its "stop"
  * (opted_out): friends can pay the new number and notices reach it before the person writes
  * from it, and a person who turned notifications off is not turned back on by a new SIM.
- * Throws a ProviderError when the Admin API cannot change the phone.
+ * `notice` is the notice's wamid: a notice stored already moves nobody (its first delivery
+ * did what it says). Throws a ProviderError when the Admin API cannot change the phone.
  */
 export async function moveContactNumber(
   deps: IdentityDependencies,
-  change: { from: string; to: string },
+  change: { from: string; to: string; notice: string },
 ): Promise<NumberChange> {
-  const [contact] = await withRequestContext(
+  const [found] = await withRequestContext(
     deps.sql,
     deps.context,
     (tx) =>
-      tx<{ user_id: string; profile_name: string | null; opted_out: boolean }[]>`
-      select user_id, profile_name, opted_out from public.whatsapp_contacts where wa_id = ${change.from}`,
+      tx<{ replayed: boolean; user_id: string | null; profile_name: string | null; opted_out: boolean | null }[]>`
+      select exists (select 1 from public.whatsapp_messages m where m.wamid = ${change.notice}) as replayed,
+             c.user_id, c.profile_name, c.opted_out
+        from (select 1) one left join public.whatsapp_contacts c on c.wa_id = ${change.from}`,
   );
-  if (!contact) return "no_contact";
+  if (found!.replayed) return "replayed";
+  if (found!.user_id === null) return "no_contact";
+  const contact = { user_id: found!.user_id, profile_name: found!.profile_name, opted_out: found!.opted_out ?? false };
   const { error } = await deps.authAdmin.updateUserById(contact.user_id, { phone: `+${change.to}`, phone_confirm: true });
   if (error?.code === "phone_exists") return "new_number_taken";
   if (error) throw adminError("change the phone", error);
