@@ -67,14 +67,13 @@ select throws_ok(format($$ select api_private.cashout_resolve(%L, 'failed', 'MoM
   from (values (:'to_boss_phone', 'Auth phone'), (:'to_boss_whatsapp', 'WhatsApp number')) v (id, what);
 
 -- ---------------------------------------------------------------- bad input
-select throws_ok(format($$ select api_private.cashout_resolve(%L, 'refunded', 'x') $$, :'paid_one'),
-  '22023', 'outcome refunded is not paid or failed', 'an outcome other than paid or failed is 22023');
-select throws_ok(format($$ select api_private.cashout_resolve(%L, null, 'x') $$, :'paid_one'),
-  '22023', 'outcome null is not paid or failed', 'a missing outcome is 22023');
-select throws_ok(format($$ select api_private.cashout_resolve(%L, 'paid', '  ') $$, :'paid_one'),
-  '22023', 'a reason is required to resolve a cash-out', 'a blank reason is 22023');
-select throws_ok(format($$ select api_private.cashout_resolve(%L, 'paid', repeat('x', 1001)) $$, :'paid_one'),
-  '22023', 'p_reason must be at most 1000 characters', 'a reason over 1,000 characters is 22023');
+select throws_ok(format($$ select api_private.cashout_resolve(%L, %L, %L) $$, :'paid_one', outcome, reason), '22023', message,
+                 'bad input is 22023: ' || what)
+  from (values ('refunded', 'x', 'outcome refunded is not paid or failed', 'an outcome other than paid or failed'),
+               (null, 'x', 'outcome null is not paid or failed', 'a missing outcome'),
+               ('paid', '  ', 'a reason is required to resolve a cash-out', 'a blank reason'),
+               ('paid', repeat('x', 1001), 'p_reason must be at most 1000 characters', 'a reason over 1,000 characters'))
+       v (outcome, reason, message, what);
 select throws_ok($$ select api_private.cashout_resolve('c7000000-0000-4000-8000-0000000000ff', 'paid', 'x') $$,
   'WL007', null, 'an unknown cash-out is WL007');
 select tests.reset_role();

@@ -44,12 +44,12 @@ select throws_ok(format($$ select tests.query_as(%L, %L, null::public.refunds) $
   from (values ('support', 'not allowed to resolve MoMo refunds'), ('alice', 'not allowed to resolve MoMo refunds'),
                ('service', null)) v (who, message);
 select tests.as_admin(tests.user_id('admin'));
-select throws_ok(format($$ select api_private.momo_refund_resolve(%L, 'paid', 'x') $$, :'taken'),
-  '22023', 'outcome paid is not succeeded or failed', 'an outcome other than succeeded or failed is 22023');
-select throws_ok(format($$ select api_private.momo_refund_resolve(%L, 'failed', '') $$, :'taken'),
-  '22023', 'a reason is required to resolve a MoMo refund', 'an empty reason is 22023');
-select throws_ok(format($$ select api_private.momo_refund_resolve(%L, 'failed', repeat('x', 1001)) $$, :'taken'),
-  '22023', 'p_reason must be at most 1000 characters', 'a reason over 1,000 characters is 22023');
+select throws_ok(format($$ select api_private.momo_refund_resolve(%L, %L, %L) $$, :'taken', outcome, reason), '22023', message,
+                 'bad input is 22023: ' || what)
+  from (values ('paid', 'x', 'outcome paid is not succeeded or failed', 'an outcome other than succeeded or failed'),
+               ('failed', '', 'a reason is required to resolve a MoMo refund', 'an empty reason'),
+               ('failed', repeat('x', 1001), 'p_reason must be at most 1000 characters', 'a reason over 1,000 characters'))
+       v (outcome, reason, message, what);
 select throws_ok($$ select api_private.momo_refund_resolve('d8000000-0000-4000-8000-0000000000ff', 'failed', 'x') $$,
   'WL007', null, 'an unknown refund is WL007');
 select throws_ok(format($$ select api_private.momo_refund_resolve(%L, 'failed', 'x') $$, :'card_refund'),
