@@ -655,6 +655,22 @@ describe("a person who changes their WhatsApp number", () => {
     expect(await sql`select 1 from public.whatsapp_contacts where wa_id = ${newNumber}`).toHaveLength(0);
   });
 
+  it("refuses a cash-out confirmed after the change: its question named the old number, which is paid nothing", async () => {
+    const person = await newcomer(5_000);
+    const [question] = await person.say("cashout 1000");
+    const newNumber = newWaId();
+    expect(await changedNumber(person, newNumber)).toEqual([]);
+    // WhatsApp moves the chat to the new number: the Confirm under the question comes from it.
+    const moved = new Person(gateway, newNumber);
+    expect((await moved.tap({ button: buttonId(question, "Confirm") })).map(readable)).toEqual([
+      "Your WhatsApp number changed after you asked, so this cash-out to your old number was not made. " +
+      "Nothing was sent. Ask again from your new number.",
+    ]);
+    const { id: account, available } = await accountOf(moved);
+    expect(available).toBe(5_000);
+    expect(await sql`select 1 from public.cashouts where account_id = ${account}::uuid`).toHaveLength(0);
+  });
+
   it("moves nothing when the new number already has a user of its own, and logs it for support", async () => {
     const [person, other] = [await newcomer(5_000), await newcomer()];
     expect(await changedNumber(person, other.waId)).toEqual([]);
