@@ -255,7 +255,10 @@ begin
   end if;
   insert into public.whatsapp_number_changes (notice_wamid, user_id, old_wa_id, new_wa_id, noticed_at, outcome, moved_to)
   values (p_notice, p_user, p_from, p_to, p_noticed_at, p_outcome, case when p_outcome = 'moved' then p_moved_to end)
-  on conflict (notice_wamid) do nothing;
+  -- The same notice in two deliveries at once: the Admin API may refuse the second the phone
+  -- the first gave the user (new_number_taken); the move is what happened, whichever records first.
+  on conflict (notice_wamid) do update set outcome = 'moved', user_id = excluded.user_id, moved_to = excluded.moved_to
+   where excluded.outcome = 'moved' and public.whatsapp_number_changes.outcome <> 'moved';
   if p_outcome = 'moved' then
     update public.whatsapp_number_changes n set user_id = p_user, outcome = 'moved', moved_to = p_moved_to
      where n.notice_wamid = any (coalesce(p_chain, array[]::text[])) and n.outcome = 'no_contact';

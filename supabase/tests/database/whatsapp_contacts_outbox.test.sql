@@ -4,7 +4,7 @@
 -- senders off one row, the outcomes a sender records, status webhooks moving rows forward
 -- only, and the admin replay of a dead message.
 begin;
-select plan(80);
+select plan(81);
 
 -- Users as Supabase Auth stores them: phone users whose phone is confirmed (created by the
 -- Admin API with phone_confirm, or confirmed by an OTP), one who signed up in an app with a
@@ -296,18 +296,26 @@ select results_eq($$ select notice_wamid, user_id, outcome, moved_to from public
 select results_eq($$ select outcome from private.whatsapp_number_change_plan('wamid.nc-3', '250788000073', '250788000074',
                                                                                '2026-12-07 09:59+00') $$,
   $$ values ('superseded') $$, 'a notice older than a recorded move of the user: superseded, nothing to do');
+-- The same notice in two deliveries at once: the second's Admin API call found the phone taken
+-- (by the first's move) and recorded first; the move recorded after it is what the row says.
+select private.whatsapp_number_change_record('wamid.nc-4', '250788000074', '250788000075', '2026-12-07 11:00+00',
+                                             'a1900000-0000-4000-8000-0000000000c1', 'new_number_taken', null, null);
+select private.whatsapp_number_change_record('wamid.nc-4', '250788000074', '250788000075', '2026-12-07 11:00+00',
+                                             'a1900000-0000-4000-8000-0000000000c1', 'moved', '250788000075', null);
+select results_eq($$ select outcome, moved_to from public.whatsapp_number_changes where notice_wamid = 'wamid.nc-4' $$,
+  $$ values ('moved', '250788000075') $$, 'a move recorded after the same notice''s new_number_taken is the record');
 reset role;
 select is((select count(*) from audit.log where table_name = 'whatsapp_number_changes' and new_record ->> 'notice_wamid' like 'wamid.nc-%'),
-  4::bigint, 'each row written and changed is in the audit log');
+  6::bigint, 'each row written and changed is in the audit log');
 select set_config('request.jwt.claims', '{"sub":"a1900000-0000-4000-8000-0000000000c1","role":"authenticated"}', true);
 set local role authenticated;
-select is((select count(*) from public.whatsapp_number_changes), 3::bigint, 'the user reads their own number changes');
+select is((select count(*) from public.whatsapp_number_changes), 4::bigint, 'the user reads their own number changes');
 reset role;
 select pg_temp.become('bob');
 select is((select count(*) from public.whatsapp_number_changes), 0::bigint, 'another user reads none');
 reset role;
 select pg_temp.become('support');
-select is((select count(*) from public.whatsapp_number_changes where notice_wamid like 'wamid.nc-%'), 3::bigint, 'support reads them all');
+select is((select count(*) from public.whatsapp_number_changes where notice_wamid like 'wamid.nc-%'), 4::bigint, 'support reads them all');
 reset role;
 
 -- ---------------------------------------------------------------- schedule
