@@ -126,6 +126,149 @@ create trigger whatsapp_contact_follow_phone after update of phone, phone_confir
   execute function private.whatsapp_contact_follow_phone();
 
 -- ---------------------------------------------------------------------------------------
+-- Number changes: each of Meta's user_changed_number notices and what it did
+-- ---------------------------------------------------------------------------------------
+
+-- A number change hands a user's wallet to another number: each notice is a row of its own,
+-- audited, written in the webhook's request context (whatsapp_contacts is not audited, and
+-- Auth removes the old contact with no request context). Meta's time of the notice orders a
+-- person's changes, which Meta may deliver out of order (docs/WHATSAPP.md, decision 0025).
+create table public.whatsapp_number_changes (
+  id uuid primary key default gen_random_uuid(),
+  -- The notice's wamid: one row, one action per notice.
+  notice_wamid text not null unique check (length(notice_wamid) <= 255),
+  -- The user the notice concerns; null while its old number reaches nobody (no_contact).
+  user_id uuid references auth.users (id),
+  old_wa_id text not null check (old_wa_id ~ '^[1-9][0-9]{6,14}$'),
+  new_wa_id text not null check (new_wa_id ~ '^[1-9][0-9]{6,14}$'),
+  -- Meta's time of the notice (the message's timestamp), not its arrival.
+  noticed_at timestamptz not null,
+  -- moved: the user was moved to moved_to (new_wa_id, or the number of a newer notice from
+  -- new_wa_id that came first); no_contact: old_wa_id reached nobody; superseded: a newer
+  -- notice of the user's moved them already; new_number_taken: another user holds new_wa_id.
+  outcome text not null check (outcome in ('moved', 'no_contact', 'superseded', 'new_number_taken')),
+  moved_to text check (moved_to ~ '^[1-9][0-9]{6,14}$'),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  constraint whatsapp_number_changes_shape check (
+    (outcome = 'no_contact') = (user_id is null) and (outcome = 'moved') = (moved_to is not null))
+);
+comment on table public.whatsapp_number_changes is
+  'Meta''s user_changed_number notices (by wamid) and what each did to whose user. Written only '
+  'by private.whatsapp_number_change_plan and private.whatsapp_number_change_record.';
+create index whatsapp_number_changes_user_idx on public.whatsapp_number_changes (user_id, noticed_at);
+create index whatsapp_number_changes_waiting_idx on public.whatsapp_number_changes (old_wa_id, noticed_at)
+  where outcome = 'no_contact';
+create trigger whatsapp_number_changes_touch before update on public.whatsapp_number_changes
+  for each row execute function private.touch_updated_at();
+
+revoke all on table public.whatsapp_number_changes from public, anon, authenticated, service_role;
+grant select on table public.whatsapp_number_changes to authenticated, service_role;
+alter table public.whatsapp_number_changes enable row level security;
+alter table public.whatsapp_number_changes force row level security;
+create policy whatsapp_number_changes_select on public.whatsapp_number_changes for select to authenticated
+  using (user_id = (select auth.uid()) or (select private.caller_reads_all()));
+select audit.attach('public.whatsapp_number_changes');
+
+-- What Meta's notice p_notice (p_from changed to p_to at p_noticed_at, Meta's time) is to do,
+-- before the Admin API is asked (outside any transaction). Outcomes:
+--   replayed: the notice is stored already (a row here, or its message): it did what it says
+--     when it came, and acted on again it would move whoever holds p_from since. No row.
+--   no_contact: p_from reaches nobody. Recorded: it may be a newer notice that came before an
+--     older one (Y to Z before X to Y), which the older one then follows.
+--   superseded: a notice of the user's newer than this one moved them already (recorded);
+--     one of the same second (Meta's time has no finer grain) is taken in the order it came.
+--   move: the contact's user is to be moved to moved_to: p_to, or, when notices from p_to
+--     newer than this one came first and reached nobody, the number the newest of that chain
+--     names (each the earliest from the number before, after the time of the one before), so
+--     that the person ends on the number they hold last; chain holds those notices' wamids.
+--     Nothing is written: private.whatsapp_number_change_record records what the Admin API did.
+create function private.whatsapp_number_change_plan(p_notice text, p_from text, p_to text, p_noticed_at timestamptz)
+returns table (outcome text, user_id uuid, moved_to text, chain text[], profile_name text, opted_out boolean)
+language plpgsql
+security definer set search_path = ''
+as $$
+declare
+  v_contact public.whatsapp_contacts;
+  v_to text := p_to;
+  v_at timestamptz := p_noticed_at;
+  v_chain text[] := array[]::text[];
+  v_next public.whatsapp_number_changes;
+begin
+  perform private.require_caller(array['service'], 'plan a WhatsApp number change');
+  perform private.require_within(p_notice, 'identifier', 'p_notice');
+  if p_notice is null or p_noticed_at is null or p_from !~ '^[1-9][0-9]{6,14}$' or p_to !~ '^[1-9][0-9]{6,14}$'
+     or p_from = p_to then
+    perform private.fail('22023', 'a number change needs its wamid, its time and two different wa_ids');
+  end if;
+  if exists (select 1 from public.whatsapp_number_changes n where n.notice_wamid = p_notice)
+     or exists (select 1 from public.whatsapp_messages m where m.wamid = p_notice) then
+    return query select 'replayed'::text, null::uuid, null::text, null::text[], null::text, null::boolean;
+    return;
+  end if;
+  select c.* into v_contact from public.whatsapp_contacts c where c.wa_id = p_from;
+  if v_contact.wa_id is null then
+    insert into public.whatsapp_number_changes (notice_wamid, old_wa_id, new_wa_id, noticed_at, outcome)
+    values (p_notice, p_from, p_to, p_noticed_at, 'no_contact')
+    on conflict (notice_wamid) do nothing;
+    return query select 'no_contact'::text, null::uuid, null::text, null::text[], null::text, null::boolean;
+    return;
+  end if;
+  if exists (select 1 from public.whatsapp_number_changes n
+              where n.user_id = v_contact.user_id and n.outcome = 'moved' and n.noticed_at > p_noticed_at) then
+    insert into public.whatsapp_number_changes (notice_wamid, user_id, old_wa_id, new_wa_id, noticed_at, outcome)
+    values (p_notice, v_contact.user_id, p_from, p_to, p_noticed_at, 'superseded')
+    on conflict (notice_wamid) do nothing;
+    return query select 'superseded'::text, v_contact.user_id, null::text, null::text[], null::text, null::boolean;
+    return;
+  end if;
+  -- A chain of WhatsApp's changes is short: ten links bound a loop of numbers.
+  for i in 1..10 loop
+    select n.* into v_next from public.whatsapp_number_changes n
+     where n.outcome = 'no_contact' and n.old_wa_id = v_to and n.noticed_at > v_at
+     order by n.noticed_at, n.id limit 1;
+    exit when v_next.id is null;
+    v_chain := v_chain || v_next.notice_wamid;
+    v_to := v_next.new_wa_id;
+    v_at := v_next.noticed_at;
+    v_next := null;
+  end loop;
+  return query select 'move'::text, v_contact.user_id, v_to, v_chain, v_contact.profile_name, v_contact.opted_out;
+end;
+$$;
+grant execute on function private.whatsapp_number_change_plan(text, text, text, timestamptz) to service_role;
+
+-- Records what the Admin API did with a notice that private.whatsapp_number_change_plan said
+-- to move: moved (p_user now holds p_moved_to; the notices of p_chain, which reached nobody
+-- when they came, are recorded as moving p_user there too) or new_number_taken.
+create function private.whatsapp_number_change_record(
+  p_notice text, p_from text, p_to text, p_noticed_at timestamptz, p_user uuid, p_outcome text, p_moved_to text,
+  p_chain text[]
+) returns void
+language plpgsql
+security definer set search_path = ''
+as $$
+begin
+  perform private.require_caller(array['service'], 'record a WhatsApp number change');
+  if p_outcome is null or p_outcome not in ('moved', 'new_number_taken') or p_user is null then
+    perform private.fail('22023', 'a recorded number change moved its user or found the new number taken');
+  end if;
+  insert into public.whatsapp_number_changes (notice_wamid, user_id, old_wa_id, new_wa_id, noticed_at, outcome, moved_to)
+  values (p_notice, p_user, p_from, p_to, p_noticed_at, p_outcome, case when p_outcome = 'moved' then p_moved_to end)
+  -- The same notice in two deliveries at once: the Admin API may refuse the second the phone
+  -- the first gave the user (new_number_taken); the move is what happened, whichever records first.
+  on conflict (notice_wamid) do update set outcome = 'moved', user_id = excluded.user_id, moved_to = excluded.moved_to
+   where excluded.outcome = 'moved' and public.whatsapp_number_changes.outcome <> 'moved';
+  if p_outcome = 'moved' then
+    update public.whatsapp_number_changes n set user_id = p_user, outcome = 'moved', moved_to = p_moved_to
+     where n.notice_wamid = any (coalesce(p_chain, array[]::text[])) and n.outcome = 'no_contact';
+  end if;
+end;
+$$;
+grant execute on function private.whatsapp_number_change_record(text, text, text, timestamptz, uuid, text, text, text[])
+  to service_role;
+
+-- ---------------------------------------------------------------------------------------
 -- The outbox
 -- ---------------------------------------------------------------------------------------
 

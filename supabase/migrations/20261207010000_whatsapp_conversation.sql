@@ -277,7 +277,9 @@ grant execute on function api_private.whatsapp_payment_propose(text, bigint, tex
 -- first, so that of two confirmations the second waits and finds it decided: it happens
 -- once. Outcomes: confirmed, canceled, already_confirmed, already_canceled, replaced (a newer
 -- request of the caller canceled it), expired (past its five minutes), not_found (no such
--- pending payment, or another person's: one answer).
+-- pending payment, or another person's: one answer), number_changed (a cash-out whose MoMo
+-- number is no longer the caller's WhatsApp number: Meta's notice moved them since the
+-- question, and the old number may be someone else's soon; it is canceled, nothing is made).
 -- Only confirmed and canceled change anything. The ledger's refusals (WL001 insufficient
 -- funds, WL009 over a limit, WL004 account not active) are raised and leave the payment
 -- pending, to be confirmed again within its time.
@@ -314,6 +316,13 @@ begin
     update public.whatsapp_pending_payments p set status = 'canceled', decided_at = now() where p.id = p_id;
     return query select 'canceled'::text, v_pending.kind, v_pending.amount, v_pending.currency, v_pending.recipient_wa_id,
                         null::uuid, null::uuid;
+    return;
+  end if;
+  if v_pending.kind = 'cashout' and v_pending.msisdn is distinct from
+     (select c.wa_id from public.whatsapp_contacts c where c.user_id = v_pending.payer_id) then
+    update public.whatsapp_pending_payments p set status = 'canceled', decided_at = now() where p.id = p_id;
+    return query select 'number_changed'::text, v_pending.kind, v_pending.amount, v_pending.currency,
+                        v_pending.recipient_wa_id, null::uuid, null::uuid;
     return;
   end if;
   if v_pending.kind = 'send' then

@@ -359,6 +359,20 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
+                },"whatsapp_number_changes": {
+                  Row: {
+                    "created_at": string,"id": string,"moved_to": string | null,"new_wa_id": string,"notice_wamid": string,"noticed_at": string,"old_wa_id": string,"outcome": string,"updated_at": string,"user_id": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"id"?: string,"moved_to"?: string | null,"new_wa_id": string,"notice_wamid": string,"noticed_at": string,"old_wa_id": string,"outcome": string,"updated_at"?: string,"user_id"?: string | null
+                  }
+                  Update: {
+                    "created_at"?: string,"id"?: string,"moved_to"?: string | null,"new_wa_id"?: string,"notice_wamid"?: string,"noticed_at"?: string,"old_wa_id"?: string,"outcome"?: string,"updated_at"?: string,"user_id"?: string | null
+                  }
+                  Relationships: [
+                    
+                  ]
                 },"whatsapp_outbox": {
                   Row: {
                     "attempts": number,"body": NonNullable<Json>,"created_at": string,"id": string,"kind": string,"last_error": string | null,"lease_until": string | null,"next_attempt_at": string,"purpose": string,"status": string,"updated_at": string,"wa_id": string,"wamid": string | null

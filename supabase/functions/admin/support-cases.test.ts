@@ -1,14 +1,15 @@
 // The support cases of docs/ADMIN_API.md ("Support cases, end to end"), walked through the
 // functions gateway with real JWTs as an operations person would: find the person by phone or
 // email, their top-up and what the provider said, the payments held for review, the nightly
-// reconciliation report, the audit of each action, and what an admin may not do to their own
-// wallet.
+// reconciliation report, the audit of each action, who a WhatsApp number change moved, and
+// what an admin may not do to their own wallet.
 import type postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import { useAdminGateway } from "../../tests/support/admin-api.ts";
 import { asServiceRole, balanceOf } from "../../tests/support/payments-fixtures.ts";
 import { createStaff, idempotencyKey, refusal } from "../../tests/support/admin-fixtures.ts";
-import { newWaId } from "../../tests/support/whatsapp-fixtures.ts";
+import { newWaId, serviceContext } from "../../tests/support/whatsapp-fixtures.ts";
+import { authAdminFromEnv, moveContactNumber } from "../_shared/providers/whatsapp/identity.ts";
 
 const { sql, staff, call } = await useAdminGateway();
 const asSupport = (path: string) => call("GET", path, { token: staff.support.token });
@@ -329,6 +330,31 @@ describe("a cash-out no job can settle", () => {
         expect(await balanceOf(sql, who.accountId)).toEqual({ balance: 0, available: 0 });
       }
     }
+  });
+});
+
+describe("a WhatsApp number change: 'I changed my number and my wallet is not there'", () => {
+  it("lists each of Meta's notices with whom it moved, both numbers, Meta's time and the webhook delivery's correlation id", async () => {
+    const who = await person("RWF");
+    const to = newWaId();
+    const notice = `wamid.support-${crypto.randomUUID()}`;
+    const context = serviceContext();
+    const since = new Date(Date.now() - 1_000).toISOString();
+    const at = Math.floor(Date.now() / 1000);
+    const deps = { sql, context, authAdmin: authAdminFromEnv(), defaultCurrency: "RWF" };
+    expect(await moveContactNumber(deps, { from: who.phone, to, notice, at })).toBe("moved");
+    const audit = await asSupport(`/audit?table=whatsapp_number_changes&from=${encodeURIComponent(since)}&limit=100`);
+    expect(audit.status).toBe(200);
+    const rows = (audit.body.data as { new_record: { notice_wamid: string; noticed_at: string } }[]).filter((r) =>
+      r.new_record.notice_wamid === notice
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      operation: "INSERT",
+      correlation_id: context.correlationId,
+      new_record: { user_id: who.userId, old_wa_id: who.phone, new_wa_id: to, outcome: "moved", moved_to: to },
+    });
+    expect(new Date(rows[0]!.new_record.noticed_at).getTime()).toBe(at * 1000);
   });
 });
 

@@ -655,6 +655,78 @@ describe("a person who changes their WhatsApp number", () => {
     expect(await sql`select 1 from public.whatsapp_contacts where wa_id = ${newNumber}`).toHaveLength(0);
   });
 
+  /** Meta's notice that `from` changed to `to`, at `at` (unix seconds, Meta's clock). */
+  const noticeAt = (from: Person, to: string, at: number) =>
+    inboundNotification(from.waId, from.name, [
+      { type: "system", timestamp: String(at), system: { body: "User changed number", type: "user_changed_number", wa_id: to } },
+    ]);
+  const changeRecord = (notice: string) =>
+    sql<{ user_id: string | null; old_wa_id: string; new_wa_id: string; outcome: string; moved_to: string | null }[]>`
+      select user_id, old_wa_id, new_wa_id, outcome, moved_to from public.whatsapp_number_changes where notice_wamid = ${notice}`;
+  const wamidOf = (notice: ReturnType<typeof noticeAt>) => notice.entry[0]!.changes[0]!.value.messages[0]!.id;
+
+  it("records each move as a row of its own, audited with the delivery's correlation id", async () => {
+    const person = await newcomer(5_000);
+    const [contact] = await sql<{ user_id: string }[]>`select user_id from public.whatsapp_contacts where wa_id = ${person.waId}`;
+    const newNumber = newWaId();
+    const at = Math.floor(Date.now() / 1000);
+    const notice = noticeAt(person, newNumber, at);
+    const delivered = await person.deliver(notice);
+    expect(delivered.status).toBe(200);
+    const id = wamidOf(notice);
+    expect(await changeRecord(id)).toEqual([
+      { user_id: contact!.user_id, old_wa_id: person.waId, new_wa_id: newNumber, outcome: "moved", moved_to: newNumber },
+    ]);
+    const audit = await sql<{ operation: string; correlation_id: string | null; noticed_at: string }[]>`
+      select operation, correlation_id, new_record ->> 'noticed_at' as noticed_at from audit.log
+       where table_name = 'whatsapp_number_changes' and new_record ->> 'notice_wamid' = ${id}`;
+    expect(audit).toHaveLength(1);
+    expect(audit[0]!.operation).toBe("INSERT");
+    expect(audit[0]!.correlation_id).toBe(delivered.headers.get("x-correlation-id"));
+    expect(audit[0]!.correlation_id).toMatch(/./);
+    expect(new Date(audit[0]!.noticed_at).getTime()).toBe(at * 1000);
+  });
+
+  it("ends on the newest number when Meta delivers two changes out of order, and an older notice moves nobody", async () => {
+    const person = await newcomer(5_000);
+    const [second, third] = [newWaId(), newWaId()];
+    const at = Math.floor(Date.now() / 1000);
+    // The person moved from their number to `second`, then, a minute later, to `third`; Meta
+    // delivers the later notice first. It finds nobody at `second` yet, and is kept.
+    const later = noticeAt(new Person(gateway, second), third, at);
+    expect((await new Person(gateway, second).deliver(later)).status).toBe(200);
+    const earlier = noticeAt(person, second, at - 60);
+    expect((await person.deliver(earlier)).status).toBe(200);
+    // The person is at `third`, the number they hold, and `second` reaches nothing of theirs.
+    const moved = new Person(gateway, third);
+    expect((await moved.say("balance")).map(readable)).toEqual(["Your balance:\n5,000 RWF available"]);
+    expect(await sql`select 1 from public.whatsapp_contacts where wa_id = ${second}`).toHaveLength(0);
+    // A notice older than the move already made (a stale change from `third`) moves nobody.
+    const stale = noticeAt(moved, newWaId(), at - 30);
+    expect((await moved.deliver(stale)).status).toBe(200);
+    expect((await moved.say("balance")).map(readable)).toEqual(["Your balance:\n5,000 RWF available"]);
+    // Each notice is recorded with what it did: the later one kept, then followed by the earlier.
+    expect((await changeRecord(wamidOf(earlier)))[0]).toMatchObject({ outcome: "moved", moved_to: third });
+    expect((await changeRecord(wamidOf(later)))[0]).toMatchObject({ outcome: "moved", moved_to: third });
+    expect((await changeRecord(wamidOf(stale)))[0]).toMatchObject({ outcome: "superseded", moved_to: null });
+  });
+
+  it("refuses a cash-out confirmed after the change: its question named the old number, which is paid nothing", async () => {
+    const person = await newcomer(5_000);
+    const [question] = await person.say("cashout 1000");
+    const newNumber = newWaId();
+    expect(await changedNumber(person, newNumber)).toEqual([]);
+    // WhatsApp moves the chat to the new number: the Confirm under the question comes from it.
+    const moved = new Person(gateway, newNumber);
+    expect((await moved.tap({ button: buttonId(question, "Confirm") })).map(readable)).toEqual([
+      "Your WhatsApp number changed after you asked, so this cash-out to your old number was not made. " +
+      "Nothing was sent. Ask again from your new number.",
+    ]);
+    const { id: account, available } = await accountOf(moved);
+    expect(available).toBe(5_000);
+    expect(await sql`select 1 from public.cashouts where account_id = ${account}::uuid`).toHaveLength(0);
+  });
+
   it("moves nothing when the new number already has a user of its own, and logs it for support", async () => {
     const [person, other] = [await newcomer(5_000), await newcomer()];
     expect(await changedNumber(person, other.waId)).toEqual([]);

@@ -289,8 +289,9 @@ select is(
       and exists (select 1 from pg_trigger x where x.tgrelid = t.tgrelid and x.tgname = 'audit_truncate')),
   array['cashouts', 'invoices', 'momo_transactions', 'payment_intents', 'payments', 'refunds', 'revolut_transactions',
         'subscriptions', 'wallet_accounts', 'wallet_balance_shards', 'wallet_entries',
-        'wallet_status_reasons', 'wallet_tier_limits', 'wallet_transactions', 'whatsapp_pending_payments'],
-  'the ten financial tables, the cash-outs, the balance shards, the tiers'' limits, the status reasons and the WhatsApp pending payments carry the audit triggers for rows and for truncate');
+        'wallet_status_reasons', 'wallet_tier_limits', 'wallet_transactions', 'whatsapp_number_changes',
+        'whatsapp_pending_payments'],
+  'the ten financial tables, the cash-outs, the balance shards, the tiers'' limits, the status reasons, the WhatsApp number changes and pending payments carry the audit triggers for rows and for truncate');
 
 -- The ledger's rows are their own record: a batch (the set path) writes no audit.log row for its
 -- transactions and entries, and audit.trail shows each of them with the request context.

@@ -4,7 +4,7 @@
 -- senders off one row, the outcomes a sender records, status webhooks moving rows forward
 -- only, and the admin replay of a dead message.
 begin;
-select plan(68);
+select plan(81);
 
 -- Users as Supabase Auth stores them: phone users whose phone is confirmed (created by the
 -- Admin API with phone_confirm, or confirmed by an OTP), one who signed up in an app with a
@@ -50,6 +50,8 @@ select is((select array_agg(p.oid::regprocedure::text order by p.oid::regprocedu
               and has_function_privilege('service_role', p.oid, 'execute')),
   array['api_private.whatsapp_outbox_replay(uuid)', 'private.whatsapp_contact_open(text,text,text)',
         'private.whatsapp_enqueue(text,text,jsonb,text)', 'private.whatsapp_notify_user(uuid,jsonb)',
+        'private.whatsapp_number_change_plan(text,text,text,timestamp with time zone)',
+        'private.whatsapp_number_change_record(text,text,text,timestamp with time zone,uuid,text,text,text[])',
         'private.whatsapp_outbox_due(integer)', 'private.whatsapp_outbox_lease(uuid[],integer)',
         'private.whatsapp_outbox_record(uuid,text,text,text,integer,jsonb)', 'private.whatsapp_set_opted_out(text,boolean)'],
   'service_role executes the platform''s functions (and not the status trigger)');
@@ -251,6 +253,69 @@ select pg_temp.become('service');
 select results_eq(format($$ select attempts from private.whatsapp_outbox_lease(array[%L, %L]::uuid[], 60) order by attempts $$,
                          :'m6', :'m7'),
   $$ values (1), (100) $$, 'a row at the bound whose sender died is leased again there, and the batch with it');
+reset role;
+
+-- ---------------------------------------------------------------- number changes
+-- Meta's user_changed_number notices: each a row (RLS forced, audited, written only by the
+-- two functions), replayed ones acted on never again, a newer one that came first followed by
+-- the older one, and one older than a recorded move superseded.
+select results_eq($$ select relrowsecurity and relforcerowsecurity from pg_class where oid = 'public.whatsapp_number_changes'::regclass $$,
+  $$ values (true) $$, 'whatsapp_number_changes has RLS enabled and forced');
+select ok(not has_table_privilege('anon', 'public.whatsapp_number_changes', 'select')
+          and not has_table_privilege('authenticated', 'public.whatsapp_number_changes', 'insert,update,delete')
+          and not has_table_privilege('service_role', 'public.whatsapp_number_changes', 'insert,update,delete'),
+  'anon reads no number change, and nobody writes one but its functions');
+insert into auth.users (id, phone, phone_confirmed_at, raw_app_meta_data) values
+  ('a1900000-0000-4000-8000-0000000000c1', '250788000071', now(), '{"provider":"phone","providers":["phone"]}');
+select pg_temp.become('service');
+select count(*) from private.whatsapp_contact_open('250788000071', 'Carol', 'RWF');
+select throws_ok($$ select * from private.whatsapp_number_change_plan('wamid.nc-x', '250788000071', '250788000071', now()) $$,
+  '22023', null, 'a change to the same number is 22023');
+-- The later change (072 to 073) comes first: 072 reaches nobody yet, and it is kept.
+select results_eq($$ select outcome, user_id from private.whatsapp_number_change_plan('wamid.nc-2', '250788000072', '250788000073',
+                                                                                         '2026-12-07 10:01+00') $$,
+  $$ values ('no_contact', null::uuid) $$, 'a notice whose old number reaches nobody: no_contact');
+select results_eq($$ select outcome from private.whatsapp_number_change_plan('wamid.nc-2', '250788000072', '250788000073', now()) $$,
+  $$ values ('replayed') $$, 'the same notice again: replayed, acted on never again');
+-- The earlier change (071 to 072) follows it: Carol is to move to 073, the number she holds last.
+select results_eq($$ select outcome, user_id, moved_to, chain
+                      from private.whatsapp_number_change_plan('wamid.nc-1', '250788000071', '250788000072', '2026-12-07 10:00+00') $$,
+  $$ values ('move', 'a1900000-0000-4000-8000-0000000000c1'::uuid, '250788000073', array['wamid.nc-2']) $$,
+  'the older notice moves its user on to the number of the newer one that came first');
+select private.whatsapp_number_change_record('wamid.nc-1', '250788000071', '250788000072', '2026-12-07 10:00+00',
+                                             'a1900000-0000-4000-8000-0000000000c1', 'moved', '250788000073', array['wamid.nc-2']);
+reset role;
+update auth.users set phone = '250788000073' where id = 'a1900000-0000-4000-8000-0000000000c1';
+select pg_temp.become('service');
+select count(*) from private.whatsapp_contact_open('250788000073', 'Carol', 'RWF');
+select results_eq($$ select notice_wamid, user_id, outcome, moved_to from public.whatsapp_number_changes
+                     where notice_wamid like 'wamid.nc-%' order by notice_wamid $$,
+  $$ values ('wamid.nc-1', 'a1900000-0000-4000-8000-0000000000c1'::uuid, 'moved', '250788000073'),
+            ('wamid.nc-2', 'a1900000-0000-4000-8000-0000000000c1'::uuid, 'moved', '250788000073') $$,
+  'both notices are recorded as moving Carol to 073');
+select results_eq($$ select outcome from private.whatsapp_number_change_plan('wamid.nc-3', '250788000073', '250788000074',
+                                                                               '2026-12-07 09:59+00') $$,
+  $$ values ('superseded') $$, 'a notice older than a recorded move of the user: superseded, nothing to do');
+-- The same notice in two deliveries at once: the second's Admin API call found the phone taken
+-- (by the first's move) and recorded first; the move recorded after it is what the row says.
+select private.whatsapp_number_change_record('wamid.nc-4', '250788000074', '250788000075', '2026-12-07 11:00+00',
+                                             'a1900000-0000-4000-8000-0000000000c1', 'new_number_taken', null, null);
+select private.whatsapp_number_change_record('wamid.nc-4', '250788000074', '250788000075', '2026-12-07 11:00+00',
+                                             'a1900000-0000-4000-8000-0000000000c1', 'moved', '250788000075', null);
+select results_eq($$ select outcome, moved_to from public.whatsapp_number_changes where notice_wamid = 'wamid.nc-4' $$,
+  $$ values ('moved', '250788000075') $$, 'a move recorded after the same notice''s new_number_taken is the record');
+reset role;
+select is((select count(*) from audit.log where table_name = 'whatsapp_number_changes' and new_record ->> 'notice_wamid' like 'wamid.nc-%'),
+  6::bigint, 'each row written and changed is in the audit log');
+select set_config('request.jwt.claims', '{"sub":"a1900000-0000-4000-8000-0000000000c1","role":"authenticated"}', true);
+set local role authenticated;
+select is((select count(*) from public.whatsapp_number_changes), 4::bigint, 'the user reads their own number changes');
+reset role;
+select pg_temp.become('bob');
+select is((select count(*) from public.whatsapp_number_changes), 0::bigint, 'another user reads none');
+reset role;
+select pg_temp.become('support');
+select is((select count(*) from public.whatsapp_number_changes where notice_wamid like 'wamid.nc-%'), 4::bigint, 'support reads them all');
 reset role;
 
 -- ---------------------------------------------------------------- schedule

@@ -358,6 +358,10 @@ const DECISION_ANSWERS: Record<string, string> = {
   already_canceled: "That request was canceled. Nothing was sent.",
   replaced: "That request was replaced by your newer one, so it can no longer be confirmed. Nothing was sent.",
   canceled: "Canceled. Nothing was sent.",
+  // The cash-out was to pay the number the person wrote from when they asked; Meta told mfuko
+  // since that they changed number, and the old one may soon be someone else's.
+  number_changed: "Your WhatsApp number changed after you asked, so this cash-out to your old number was not made. " +
+    "Nothing was sent. Ask again from your new number.",
 };
 
 interface Decision {

@@ -34,8 +34,11 @@ export interface ConversationPlatform {
     context: RequestContext,
     contact: { waId: string; profileName: string | null },
   ): Promise<{ userId: string; created: boolean } | null>;
-  /** The person of `from`'s contact now writes from `to`, as the notice `notice` (a wamid) says (identity.ts, moveContactNumber). */
-  moveNumber(context: RequestContext, change: { from: string; to: string; notice: string }): Promise<NumberChange>;
+  /**
+   * The person of `from`'s contact now writes from `to`, as the notice `notice` (a wamid) of
+   * Meta's time `at` (unix seconds) says (identity.ts, moveContactNumber).
+   */
+  moveNumber(context: RequestContext, change: { from: string; to: string; notice: string; at: number }): Promise<NumberChange>;
   sendOutboxMessages(context: RequestContext, ids: readonly string[]): Promise<unknown>;
 }
 
@@ -170,7 +173,7 @@ export class ConversationSession {
   async admit(messages: readonly InboundMessage[], names: ReadonlyMap<string, string>): Promise<void> {
     for (const message of messages) {
       const to = movedTo(message);
-      if (to !== null && isWaId(message.from) && to !== message.from) await this.moveNumber(message.from, to, message.id);
+      if (to !== null && isWaId(message.from) && to !== message.from) await this.moveNumber(message.from, to, message);
       if (commandOf(message) === null || !isWaId(message.from)) continue;
       const decision = await this.deps.limiter.limit(`whatsapp-sender:${message.from}`, this.deps.senderPerMinute);
       if (!decision.success) {
@@ -192,10 +195,11 @@ export class ConversationSession {
    * sent: `from` is no longer theirs, and `to` has not written yet (its first message is
    * answered as the same user's). When another user already holds `to`, nothing changes and
    * support is needed; the log line says so, with both numbers masked. A notice delivered
-   * again (its wamid stored) moves nobody.
+   * again (its wamid stored) moves nobody, nor does one older, by Meta's time, than a change
+   * of the person's already made (superseded).
    */
-  private async moveNumber(from: string, to: string, notice: string): Promise<void> {
-    const outcome = await this.deps.platform.moveNumber(this.context, { from, to, notice });
+  private async moveNumber(from: string, to: string, notice: InboundMessage): Promise<void> {
+    const outcome = await this.deps.platform.moveNumber(this.context, { from, to, notice: notice.id, at: Number(notice.timestamp) });
     this.deps.logger[outcome === "new_number_taken" ? "error" : "info"]("whatsapp_number_changed", { from, to, outcome });
   }
 

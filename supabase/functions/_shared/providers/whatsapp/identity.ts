@@ -84,14 +84,19 @@ function adminError(what: string, error: { status?: number; code?: string }): Pr
 }
 
 /**
- * What a number change did: "moved" the user to the new number; "no_contact" when the old
- * number reaches nobody (a notice delivered again finds the user moved); "new_number_taken"
- * when another Auth user already holds the new number (the person wrote from it first, which
- * made a user of its own), so nothing changed; "replayed" when the notice itself is stored
- * already: it was acted on when it first came, and acted on again (a replay of its signed
- * delivery, which carries no time) it would move whoever holds its old number since.
+ * What a number change did: "moved" the user to the new number (or to a newer one, when a newer
+ * notice from the new number came first); "no_contact" when the old number reaches nobody (a
+ * notice delivered again finds the user moved, or a newer notice came before the older one: it
+ * is recorded, and the older one follows it); "superseded" when a newer notice of the user's
+ * moved them already (Meta delivered the two out of order), so nothing changed;
+ * "new_number_taken" when another Auth user already holds the new number (the person wrote from
+ * it first, which made a user of its own), so nothing changed; "replayed" when the notice itself
+ * is stored already: it was acted on when it first came, and acted on again (a replay of its
+ * signed delivery, which carries no time) it would move whoever holds its old number since.
+ * Each but "replayed" is a row of public.whatsapp_number_changes, written in the request's
+ * context, so that the audit trail names the delivery that moved a wallet.
  */
-export type NumberChange = "moved" | "no_contact" | "new_number_taken" | "replayed";
+export type NumberChange = "moved" | "no_contact" | "superseded" | "new_number_taken" | "replayed";
 
 /**
  * The person of `from`'s contact changed their WhatsApp number to `to`, as Meta's signed
@@ -102,30 +107,53 @@ export type NumberChange = "moved" | "no_contact" | "new_number_taken" | "replay
  * (opted_out): friends can pay the new number and notices reach it before the person writes
  * from it, and a person who turned notifications off is not turned back on by a new SIM.
  * `notice` is the notice's wamid: a notice stored already moves nobody (its first delivery
- * did what it says). Throws a ProviderError when the Admin API cannot change the phone.
+ * did what it says). `at` is Meta's time of the notice (unix seconds): a notice older than one
+ * that moved the user already moves nobody, and newer notices from `to` that came first are
+ * followed to the number the person holds last (private.whatsapp_number_change_plan). Throws
+ * a ProviderError when the Admin API cannot change the phone.
  */
 export async function moveContactNumber(
   deps: IdentityDependencies,
-  change: { from: string; to: string; notice: string },
+  change: { from: string; to: string; notice: string; at: number },
 ): Promise<NumberChange> {
-  const [found] = await withRequestContext(
+  const noticedAt = new Date(change.at * 1000);
+  const [plan] = await withRequestContext(
     deps.sql,
     deps.context,
     (tx) =>
-      tx<{ replayed: boolean; user_id: string | null; profile_name: string | null; opted_out: boolean | null }[]>`
-      select exists (select 1 from public.whatsapp_messages m where m.wamid = ${change.notice}) as replayed,
-             c.user_id, c.profile_name, c.opted_out
-        from (select 1) one left join public.whatsapp_contacts c on c.wa_id = ${change.from}`,
+      tx<
+        {
+          outcome: NumberChange | "move";
+          user_id: string | null;
+          moved_to: string | null;
+          chain: string[] | null;
+          profile_name: string | null;
+          opted_out: boolean | null;
+        }[]
+      >`
+      select outcome, user_id, moved_to, chain, profile_name, opted_out
+        from private.whatsapp_number_change_plan(${change.notice}, ${change.from}, ${change.to}, ${noticedAt})`,
   );
-  if (found!.replayed) return "replayed";
-  if (found!.user_id === null) return "no_contact";
-  const contact = { user_id: found!.user_id, profile_name: found!.profile_name, opted_out: found!.opted_out ?? false };
-  const { error } = await deps.authAdmin.updateUserById(contact.user_id, { phone: `+${change.to}`, phone_confirm: true });
-  if (error?.code === "phone_exists") return "new_number_taken";
-  if (error) throw adminError("change the phone", error);
+  if (plan!.outcome !== "move") return plan!.outcome;
+  const userId = plan!.user_id!;
+  const movedTo = plan!.moved_to!;
+  // A chain that comes back to `from` leaves the phone as it is.
+  if (movedTo !== change.from) {
+    const { error } = await deps.authAdmin.updateUserById(userId, { phone: `+${movedTo}`, phone_confirm: true });
+    if (error && error.code !== "phone_exists") throw adminError("change the phone", error);
+    if (error) {
+      await withRequestContext(deps.sql, deps.context, async (tx) => {
+        await tx`select private.whatsapp_number_change_record(${change.notice}, ${change.from}, ${change.to}, ${noticedAt},
+                   ${userId}::uuid, 'new_number_taken', null, null)`;
+      });
+      return "new_number_taken";
+    }
+  }
   await withRequestContext(deps.sql, deps.context, async (tx) => {
-    await tx`select 1 from private.whatsapp_contact_open(${change.to}, ${contact.profile_name}, ${deps.defaultCurrency})`;
-    await tx`select private.whatsapp_set_opted_out(${change.to}, ${contact.opted_out})`;
+    await tx`select private.whatsapp_number_change_record(${change.notice}, ${change.from}, ${change.to}, ${noticedAt},
+               ${userId}::uuid, 'moved', ${movedTo}, ${plan!.chain ?? []}::text[])`;
+    await tx`select 1 from private.whatsapp_contact_open(${movedTo}, ${plan!.profile_name}, ${deps.defaultCurrency})`;
+    await tx`select private.whatsapp_set_opted_out(${movedTo}, ${plan!.opted_out ?? false})`;
   });
   return "moved";
 }
