@@ -75,6 +75,17 @@ async function spend(topUp: TopUp, amount: number) {
   });
 }
 
+/** Closes the top-up's account (its balance spent to zero first): a closed account holds nothing for good. */
+async function closeAccount(topUp: TopUp) {
+  await sql`select 1 from public.wallet_set_status(${topUp.accountId}::uuid, 'closed', 'customer left')`;
+}
+
+/** The id of the USD system account `code` (losses, unclaimed) the closed accounts' refunds move. */
+async function systemAccount(code: "losses" | "unclaimed"): Promise<string> {
+  const [row] = await sql<{ id: string }[]>`select private.wallet_system_account(${code}, 'USD') as id`;
+  return row!.id;
+}
+
 describe("payments", () => {
   it("credits the intent's account once for payment_intent.succeeded", async () => {
     const ref = piId();
@@ -614,9 +625,9 @@ describe("refunds and disputes", () => {
     const topUp = await paidTopUp(1000);
     const ref = topUp.providerRef!;
     await spend(topUp, 1000);
-    await sql`select 1 from public.wallet_set_status(${topUp.accountId}::uuid, 'closed', 'customer left')`;
-    const [losses] = await sql<{ id: string }[]>`select private.wallet_system_account('losses', 'USD') as id`;
-    const before = await balanceOf(sql, losses!.id);
+    await closeAccount(topUp);
+    const losses = await systemAccount("losses");
+    const before = await balanceOf(sql, losses);
 
     const re = stripe.dashboardRefund(ref, 300);
     const event = refundedNow(ref, 1000);
@@ -639,7 +650,7 @@ describe("refunds and disputes", () => {
     expect(await paymentOf(ref)).toMatchObject({ status: "refunded", amount_refunded: "1000" });
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 0, available: 0 });
     expect(await accountStatus(topUp.accountId)).toBe("closed");
-    expect(await balanceOf(sql, losses!.id)).toEqual({ balance: before.balance - 1000, available: before.available - 1000 });
+    expect(await balanceOf(sql, losses)).toEqual({ balance: before.balance - 1000, available: before.available - 1000 });
     await assertLedgerInvariants(sql);
   });
 });
@@ -760,9 +771,9 @@ describe("refunds that fail after they were recorded", () => {
     const reId = stripe.dashboardRefund(ref, 400).id as string;
     expect((await deliver(refundedNow(ref, 1000))).status).toBe(200);
     await spend(topUp, 600);
-    await sql`select 1 from public.wallet_set_status(${topUp.accountId}::uuid, 'closed', 'customer left')`;
-    const [unclaimed] = await sql<{ id: string }[]>`select private.wallet_system_account('unclaimed', 'USD') as id`;
-    const before = await balanceOf(sql, unclaimed!.id);
+    await closeAccount(topUp);
+    const unclaimed = await systemAccount("unclaimed");
+    const before = await balanceOf(sql, unclaimed);
 
     const failure = failAtStripe("charge.refund.updated", ref, reId);
     const response = await deliver(failure);
@@ -776,10 +787,10 @@ describe("refunds that fail after they were recorded", () => {
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 0, available: 0 });
     const [account] = await sql<{ status: string }[]>`select status from public.wallet_accounts where id = ${topUp.accountId}`;
     expect(account).toEqual({ status: "closed" });
-    expect(await balanceOf(sql, unclaimed!.id)).toEqual({ balance: before.balance + 400, available: before.available + 400 });
+    expect(await balanceOf(sql, unclaimed)).toEqual({ balance: before.balance + 400, available: before.available + 400 });
     // The same failure again, as refund.failed: nothing more.
     expect((await deliver(refundEvent("refund.failed", ref, reId, 400, "failed"))).status).toBe(200);
-    expect(await balanceOf(sql, unclaimed!.id)).toEqual({ balance: before.balance + 400, available: before.available + 400 });
+    expect(await balanceOf(sql, unclaimed)).toEqual({ balance: before.balance + 400, available: before.available + 400 });
     await assertLedgerInvariants(sql);
   });
 
@@ -787,21 +798,21 @@ describe("refunds that fail after they were recorded", () => {
     const topUp = await paidTopUp(1000);
     const ref = topUp.providerRef!;
     await spend(topUp, 1000);
-    await sql`select 1 from public.wallet_set_status(${topUp.accountId}::uuid, 'closed', 'customer left')`;
-    const [losses] = await sql<{ id: string }[]>`select private.wallet_system_account('losses', 'USD') as id`;
-    const [unclaimed] = await sql<{ id: string }[]>`select private.wallet_system_account('unclaimed', 'USD') as id`;
-    const before = { losses: await balanceOf(sql, losses!.id), unclaimed: await balanceOf(sql, unclaimed!.id) };
+    await closeAccount(topUp);
+    const losses = await systemAccount("losses");
+    const unclaimed = await systemAccount("unclaimed");
+    const before = { losses: await balanceOf(sql, losses), unclaimed: await balanceOf(sql, unclaimed) };
     const reId = stripe.dashboardRefund(ref, 300).id as string;
     expect((await deliver(refundedNow(ref, 1000))).status).toBe(200);
-    expect(await balanceOf(sql, losses!.id)).toMatchObject({ balance: before.losses.balance - 300 });
+    expect(await balanceOf(sql, losses)).toMatchObject({ balance: before.losses.balance - 300 });
 
     expect((await deliver(failAtStripe("charge.refund.updated", ref, reId))).status).toBe(200);
     const [refund] = await sql<{ status: string; borne_by_platform: boolean; owed_to_closed_account: boolean }[]>`
       select status, borne_by_platform, owed_to_closed_account from public.refunds
        where provider = 'stripe' and provider_refund_id = ${reId}`;
     expect(refund).toEqual({ status: "failed", borne_by_platform: true, owed_to_closed_account: false });
-    expect(await balanceOf(sql, losses!.id)).toEqual(before.losses);
-    expect(await balanceOf(sql, unclaimed!.id)).toEqual(before.unclaimed);
+    expect(await balanceOf(sql, losses)).toEqual(before.losses);
+    expect(await balanceOf(sql, unclaimed)).toEqual(before.unclaimed);
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 0, available: 0 });
     await assertLedgerInvariants(sql);
   });
