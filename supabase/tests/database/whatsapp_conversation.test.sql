@@ -49,6 +49,18 @@ create function pg_temp.outbox(p_wa_id text) returns setof text
 language sql
 as $$ select purpose || ': ' || (body -> 'text' ->> 'body') from public.whatsapp_outbox where wa_id = p_wa_id order by id $$;
 
+-- The notices of a MoMo top-up of p_amount (written as the notice writes it): held for review,
+-- and credited to the wallet.
+create function pg_temp.held_notice(p_amount text) returns text
+language sql
+as $$
+  select format('notification: Your MoMo payment of %s UGX arrived, but it needs a check by our team before it reaches your '
+                'wallet. We will tell you when it does, or when the money is returned to you.', p_amount)
+$$;
+create function pg_temp.credited_notice(p_amount text) returns text
+language sql
+as $$ select format('notification: Top-up received: %s UGX is in your wallet.', p_amount) $$;
+
 -- ---------------------------------------------------------------- exposure
 select ok((select relrowsecurity and relforcerowsecurity from pg_class where oid = 'public.whatsapp_pending_payments'::regclass),
   'whatsapp_pending_payments has RLS enabled and forced');
@@ -316,7 +328,7 @@ reset role;
 select status as attached from public.payment_intent_attach(:'intent_id', :'intent_id') \gset
 select id as payment_id from public.payment_record_success('momo', :'intent_id', :'intent_id', 2500, 'UGX') \gset
 select results_eq($$ select * from pg_temp.outbox('256772000001') offset 1 $$,
-  $$ values ('notification: Top-up received: 2,500 UGX is in your wallet.') $$, 'a completed top-up is notified');
+  format($$ values (%L) $$, pg_temp.credited_notice('2,500')), 'a completed top-up is notified');
 delete from public.whatsapp_outbox;
 select private.whatsapp_set_opted_out('256772000002', true) as stopped \gset
 select is((select opted_out from public.whatsapp_contacts where wa_id = '256772000002'), true, 'stop opts the contact out');
@@ -410,14 +422,6 @@ begin
 end;
 $$;
 
--- The notice of a MoMo payment of p_amount (as the notice writes it) held for review.
-create function pg_temp.held_notice(p_amount text) returns text
-language sql
-as $$
-  select format('notification: Your MoMo payment of %s UGX arrived, but it needs a check by our team before it reaches your '
-                'wallet. We will tell you when it does, or when the money is returned to you.', p_amount)
-$$;
-
 delete from public.whatsapp_outbox;
 select pg_temp.alice_tops_up('conv-topup-review', 3000) as review_payment \gset
 -- Nothing reached the wallet, but the money left the payer's MoMo account: silence would read
@@ -427,15 +431,13 @@ select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
   'a payment held for review is told: the provider took the money, the wallet has not got it yet');
 select status as review_credited from api_private.payment_resolve(:'review_payment', 'credit', 'the payer paid 3000 UGX') \gset
 select bag_eq($$ select * from pg_temp.outbox('256772000001') $$,
-  format($$ values (%L), (%L) $$, pg_temp.held_notice('3,000'),
-         'notification: Top-up received: 3,000 UGX is in your wallet.'),
+  format($$ values (%L), (%L) $$, pg_temp.held_notice('3,000'), pg_temp.credited_notice('3,000')),
   'a top-up credited after review is notified with the amount credited, not the amount asked for');
 delete from public.whatsapp_outbox;
 select id as second_payment from public.payment_record_success('momo', 'paid-again-' || :'intent_id', :'intent_id', 2500, 'UGX') \gset
 select status as second_credited from api_private.payment_resolve(:'second_payment', 'credit', 'paid twice, kept') \gset
 select bag_eq($$ select * from pg_temp.outbox('256772000001') $$,
-  format($$ values (%L), (%L) $$, pg_temp.held_notice('2,500'),
-         'notification: Top-up received: 2,500 UGX is in your wallet.'),
+  format($$ values (%L), (%L) $$, pg_temp.held_notice('2,500'), pg_temp.credited_notice('2,500')),
   'a second payment for a top-up that had already succeeded is told as held, and as credited once an admin credits it');
 
 -- ---------------------------------------------------------------- a payment rejected after review
