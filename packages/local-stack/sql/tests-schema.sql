@@ -290,4 +290,17 @@ begin
 end;
 $$;
 
+-- A cash-out p_user asked for: api_private.cashout_create called as that user, so through its
+-- grants and checks. The cash-out is pending with its amount held. Returns the cash-out (its
+-- id, reference_id and hold_id).
+create or replace function tests.pending_cashout(p_user text, p_account uuid, p_amount bigint, p_currency text,
+                                                 p_msisdn text, p_key text) returns public.cashouts
+language sql
+set search_path = ''
+as $$
+  select tests.query_as(p_user,
+    format('select * from api_private.cashout_create(%L, %s, %L, %L, %L)', p_account, p_amount, p_currency, p_msisdn, p_key),
+    null::public.cashouts)
+$$;
+
 grant execute on all functions in schema tests to anon, authenticated, service_role;

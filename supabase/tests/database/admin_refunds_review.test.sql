@@ -25,6 +25,20 @@ select ok(p.prosecdef and p.proconfig @> array['search_path=""'], p.oid::regproc
   from pg_proc p where (p.pronamespace = 'api_private'::regnamespace and p.proname in ('refund_record_pending', 'payment_resolve'))
                     or (p.pronamespace = 'private'::regnamespace and p.proname = 'refund_prepare');
 
+-- What remains to refund of p_payment, as the caller the test switched to: one more than
+-- p_remaining is refused with p_code (and p_message, when given), p_remaining is allowed and
+-- is what refund_prepare says remains.
+create function pg_temp.remains(p_payment uuid, p_remaining bigint, p_code text, p_message text, p_too_much text,
+                                p_remains text) returns setof text
+language plpgsql
+as $$
+begin
+  return next throws_ok(format('select tests.refund_prepare(%L, %s)', p_payment, p_remaining + 1), p_code, p_message, p_too_much);
+  return next results_eq(format('select remaining from tests.refund_prepare(%L, %s)', p_payment, p_remaining),
+                         format('values (%s::bigint)', p_remaining), p_remains);
+end;
+$$;
+
 select tests.open_account('alice', 'USD') as account \gset
 select id as paid from tests.credited_payment('stripe', :'account', 1000, 'USD', 'pi_rr_paid') \gset
 
@@ -45,10 +59,8 @@ select is((api_private.refund_record_pending(:'paid', 600, 're_rr_pending', 'ask
 select is((api_private.refund_record_pending(:'paid', 600, 're_rr_pending', 'asked')).status, 'pending', 'recording it again is a replay');
 select throws_ok(format($$ select api_private.refund_record_pending(%L, 500, 're_rr_pending', 'asked') $$, :'paid'), 'WL005', null,
   'the same provider refund with another amount: WL005');
-select throws_ok(format($$ select tests.refund_prepare(%L, 401) $$, :'paid'), 'WL006', null,
-  'what remains counts the pending refund: 401 of 1000 - 600 is too much');
-select results_eq(format($$ select remaining from tests.refund_prepare(%L, 400) $$, :'paid'), $$ values (400::bigint) $$,
-  '400 remains');
+select * from pg_temp.remains(:'paid', 400, 'WL006', null,
+  'what remains counts the pending refund: 401 of 1000 - 600 is too much', '400 remains');
 select tests.reset_role();
 select results_eq(format($$ select amount_refunded, status from public.payments where id = %L $$, :'paid'),
   $$ values (0::bigint, 'succeeded') $$, 'the payment is not refunded while the refund is pending');
@@ -87,18 +99,14 @@ select id as reversed, wallet_transaction_id as reversed_credit
 select tests.as_admin(tests.user_id('admin'));
 select is((public.wallet_reverse(:'reversed_credit', 'rr-admin-reversal', 700, 'credited by mistake')).amount, 700::bigint,
   'an admin reverses 700 of the credit through the ledger');
-select throws_ok(format($$ select tests.refund_prepare(%L, 301) $$, :'reversed'), 'WL008',
+select * from pg_temp.remains(:'reversed', 300, 'WL008',
   format('refund of 301 exceeds what remains of the credit of payment %s (300, counting pending refunds): it was reversed in the ledger',
          :'reversed'),
-  'one more than the admin left of the credit: WL008');
-select results_eq(format($$ select remaining from tests.refund_prepare(%L, 300) $$, :'reversed'), $$ values (300::bigint) $$,
-  'what is left of the credit may be refunded, and is what remains');
+  'one more than the admin left of the credit: WL008', 'what is left of the credit may be refunded, and is what remains');
 select is((api_private.refund_record_pending(:'reversed', 200, 're_rr_reversed_pending', null)).status, 'pending',
   'a pending refund of 200');
-select throws_ok(format($$ select tests.refund_prepare(%L, 101) $$, :'reversed'), 'WL008', null,
-  'the pending refund counts against what is left of the credit: 101 of 300 - 200 is too much');
-select results_eq(format($$ select remaining from tests.refund_prepare(%L, 100) $$, :'reversed'), $$ values (100::bigint) $$,
-  '100 remains');
+select * from pg_temp.remains(:'reversed', 100, 'WL008', null,
+  'the pending refund counts against what is left of the credit: 101 of 300 - 200 is too much', '100 remains');
 
 -- A pending refund keeps its account open (refund_reservations.test.sql): the provider fails it first.
 select tests.as_service();

@@ -14,16 +14,8 @@ select public.wallet_set_tier_limits('standard', 'UGX', 100000, 150000, 10);
 select tests.reset_role();
 
 -- A cash-out of p_amount made as the casher; its reference.
-create function pg_temp.cash_out(p_amount bigint, p_key text) returns uuid language plpgsql as $$
-declare
-  v_reference uuid;
-begin
-  perform tests.as_user(tests.user_id('casher'));
-  select c.reference_id into v_reference
-    from api_private.cashout_create('ca100000-0000-4000-8000-00000000000a', p_amount, 'UGX', '256772123456', p_key) c;
-  perform tests.reset_role();
-  return v_reference;
-end;
+create function pg_temp.cash_out(p_amount bigint, p_key text) returns uuid language sql as $$
+  select (tests.pending_cashout('casher', 'ca100000-0000-4000-8000-00000000000a', p_amount, 'UGX', '256772123456', p_key)).reference_id
 $$;
 -- MoMo's confirmed status of a cash-out, applied as the service.
 create function pg_temp.settle(p_reference uuid, p_status text) returns void language plpgsql as $$

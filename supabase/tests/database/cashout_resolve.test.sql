@@ -16,26 +16,20 @@ create function pg_temp.sent_today() returns bigint
 language sql
 as $$ select u.sent_today from private.wallet_limit_usage u where u.account_id = 'c7000000-0000-4000-8000-00000000000a' $$;
 
-select tests.as_user(tests.user_id('owner'));
 select id as paid_one, reference_id as paid_ref, hold_id as paid_hold
-  from api_private.cashout_create('c7000000-0000-4000-8000-00000000000a', 4000, 'UGX', '256772123456', 'resolve-1') \gset
+  from tests.pending_cashout('owner', 'c7000000-0000-4000-8000-00000000000a', 4000, 'UGX', '256772123456', 'resolve-1') \gset
 select id as failed_one, reference_id as failed_ref, hold_id as failed_hold
-  from api_private.cashout_create('c7000000-0000-4000-8000-00000000000a', 3000, 'UGX', '256772123456', 'resolve-2') \gset
-select tests.reset_role();
-select tests.as_admin(tests.user_id('boss'));
+  from tests.pending_cashout('owner', 'c7000000-0000-4000-8000-00000000000a', 3000, 'UGX', '256772123456', 'resolve-2') \gset
 select id as own_one, reference_id as own_ref
-  from api_private.cashout_create('c7000000-0000-4000-8000-00000000000b', 1000, 'UGX', '256772123456', 'resolve-own') \gset
-select tests.reset_role();
+  from tests.pending_cashout('boss', 'c7000000-0000-4000-8000-00000000000b', 1000, 'UGX', '256772123456', 'resolve-own') \gset
 select is(pg_temp.sent_today(), 7000::bigint, 'the two cash-outs count 7,000 against the owner''s day');
 -- Two cash-outs of another user's paid to numbers of the boss's: its Auth phone and a WhatsApp number.
 update auth.users set phone = '256772900001', phone_confirmed_at = now() where id = tests.user_id('boss');
 insert into public.whatsapp_contacts (wa_id, user_id) values ('256772900002', tests.user_id('boss'));
-select tests.as_user(tests.user_id('payer'));
 select id as to_boss_phone, reference_id as to_boss_phone_ref
-  from api_private.cashout_create('c7100000-0000-4000-8000-00000000000a', 100, 'UGX', '256772900001', 'resolve-boss-phone') \gset
+  from tests.pending_cashout('payer', 'c7100000-0000-4000-8000-00000000000a', 100, 'UGX', '256772900001', 'resolve-boss-phone') \gset
 select id as to_boss_whatsapp, reference_id as to_boss_whatsapp_ref
-  from api_private.cashout_create('c7100000-0000-4000-8000-00000000000a', 100, 'UGX', '256772900002', 'resolve-boss-wa') \gset
-select tests.reset_role();
+  from tests.pending_cashout('payer', 'c7100000-0000-4000-8000-00000000000a', 100, 'UGX', '256772900002', 'resolve-boss-wa') \gset
 
 -- ---------------------------------------------------------------- while it may still be sent
 select tests.as_admin(tests.user_id('boss'));

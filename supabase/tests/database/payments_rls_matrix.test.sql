@@ -11,9 +11,7 @@ select tests.open_account('owner', 'USD') as account \gset
 select id as payment, wallet_transaction_id as credit, intent_id as intent
   from tests.credited_payment('stripe', :'account', 5000, 'USD', 'pi_rls_matrix') \gset
 select id as refund from public.refund_record(:'payment', 1000, 're_rls_matrix') \gset
-select tests.as_user(tests.user_id('owner'));
-select id as cashout from api_private.cashout_create(:'account', 1000, 'USD', '256772000001', 'rls-cashout') \gset
-select tests.reset_role();
+select id as cashout from tests.pending_cashout('owner', :'account', 1000, 'USD', '256772000001', 'rls-cashout') \gset
 select id as entry from public.wallet_entries where account_id = :'account' limit 1 \gset
 insert into public.momo_transactions (reference_id, intent_id, amount, currency)
   values ('7f2b9c1e-3d4a-4b5c-8d6e-0f1a2b3c4d5e', :'intent', 5000, 'USD') returning id as momo \gset

@@ -23,11 +23,9 @@ select id as stripe_refund from api_private.refund_record_pending(:'stripe_payme
 select id as stripe_lost_refund from api_private.refund_begin('stripe', :'stripe_payment', 200, 'rr_recon_stripe_lost', 'x') \gset
 select tests.reset_role();
 
-select tests.as_user(tests.user_id('payer'));
-select reference_id as stuck_cashout from api_private.cashout_create('cb200000-0000-4000-8000-00000000000a', 4000, 'UGX', '256772123456', 'recon-stuck') \gset
-select reference_id as young_cashout from api_private.cashout_create('cb200000-0000-4000-8000-00000000000a', 1000, 'UGX', '256772123456', 'recon-young') \gset
-select reference_id as failed_cashout from api_private.cashout_create('cb200000-0000-4000-8000-00000000000a', 500, 'UGX', '256772123456', 'recon-failed') \gset
-select tests.reset_role();
+select reference_id as stuck_cashout from tests.pending_cashout('payer', 'cb200000-0000-4000-8000-00000000000a', 4000, 'UGX', '256772123456', 'recon-stuck') \gset
+select reference_id as young_cashout from tests.pending_cashout('payer', 'cb200000-0000-4000-8000-00000000000a', 1000, 'UGX', '256772123456', 'recon-young') \gset
+select reference_id as failed_cashout from tests.pending_cashout('payer', 'cb200000-0000-4000-8000-00000000000a', 500, 'UGX', '256772123456', 'recon-failed') \gset
 select tests.as_service();
 select public.cashout_settle(:'failed_cashout', 'FAILED', 'PAYEE_NOT_FOUND') is not null as failed \gset
 select tests.reset_role();

@@ -2,7 +2,7 @@
 -- each one switches the role for real and sets the claims PostgREST would, so that a suite
 -- written with them asserts what production does.
 begin;
-select plan(43);
+select plan(45);
 
 select tests.create_user('plain'),
        tests.create_user('admin', 'admin'),
@@ -113,6 +113,16 @@ select results_eq(
   format($$ values ('succeeded', 'pi_tests_schema', 'pi_tests_schema', 'succeeded', 700::bigint, 700::bigint, %L::uuid, 700::bigint) $$,
          :'plain_account'),
   'credited_payment: the intent paid under the reference, the payment succeeded with its credit to the account');
+
+select tests.as_service();
+select id as cashout from tests.pending_cashout('plain', :'plain_account', 200, 'USD', '256772000001', 'tests-schema-cashout') \gset
+select is(current_user::text, 'service_role', 'pending_cashout: the caller is put back');
+select tests.reset_role();
+select results_eq(
+  format($$ select c.status, c.user_id, c.amount, t.kind, t.status, t.hold_amount
+              from public.cashouts c join public.wallet_transactions t on t.id = c.hold_id where c.id = %L $$, :'cashout'),
+  $$ values ('pending', tests.user_id('plain'), 200::bigint, 'withdrawal', 'pending', 200::bigint) $$,
+  'pending_cashout: the user''s own cash-out through cashout_create, pending with its amount held');
 
 -- Only the test stack has the helpers, and nothing they hold is reachable through the API.
 select is((select count(*) from pg_class c where c.relnamespace = 'tests'::regnamespace), 0::bigint,

@@ -49,6 +49,18 @@ create function pg_temp.outbox(p_wa_id text) returns setof text
 language sql
 as $$ select purpose || ': ' || (body -> 'text' ->> 'body') from public.whatsapp_outbox where wa_id = p_wa_id order by id $$;
 
+-- The notices of a MoMo top-up of p_amount (written as the notice writes it): held for review,
+-- and credited to the wallet.
+create function pg_temp.held_notice(p_amount text) returns text
+language sql
+as $$
+  select format('notification: Your MoMo payment of %s UGX arrived, but it needs a check by our team before it reaches your '
+                'wallet. We will tell you when it does, or when the money is returned to you.', p_amount)
+$$;
+create function pg_temp.credited_notice(p_amount text) returns text
+language sql
+as $$ select format('notification: Top-up received: %s UGX is in your wallet.', p_amount) $$;
+
 -- ---------------------------------------------------------------- exposure
 select ok((select relrowsecurity and relforcerowsecurity from pg_class where oid = 'public.whatsapp_pending_payments'::regclass),
   'whatsapp_pending_payments has RLS enabled and forced');
@@ -163,31 +175,29 @@ select results_eq(format($$ select outcome from api_private.whatsapp_payment_dec
 reset role;
 select is(pg_temp.available('c1900000-0000-4000-8000-000000000001'), 70000::bigint, 'the second confirmation moved nothing');
 
--- alice proposes to send p_amount UGX to bob's number, or decides p_id, as alice; the
+-- The one row of p_query run as alice, read into p_value (a null of the type wanted); the
 -- superuser again afterwards (a refusal's switch is rolled back with throws_ok).
-create function pg_temp.alice_proposes(p_amount bigint) returns uuid
+create function pg_temp.as_alice(p_query text, p_value anyelement) returns anyelement
 language plpgsql
 as $$
-declare
-  v_id uuid;
 begin
   perform pg_temp.become('alice');
-  select p.pending_id into v_id from api_private.whatsapp_payment_propose('send', p_amount, 'UGX', '256772000002') p;
+  execute p_query into strict p_value;
   reset role;
-  return v_id;
+  return p_value;
 end;
 $$;
-create function pg_temp.alice_decides(p_id uuid, p_confirm boolean) returns text
-language plpgsql
+-- alice proposes to send p_amount UGX to bob's number, or decides p_id.
+create function pg_temp.alice_proposes(p_amount bigint) returns uuid
+language sql
 as $$
-declare
-  v_outcome text;
-begin
-  perform pg_temp.become('alice');
-  select d.outcome into v_outcome from api_private.whatsapp_payment_decide(p_id, p_confirm) d;
-  reset role;
-  return v_outcome;
-end;
+  select pg_temp.as_alice(
+    format($q$ select pending_id from api_private.whatsapp_payment_propose('send', %s, 'UGX', '256772000002') $q$, p_amount), null::uuid)
+$$;
+create function pg_temp.alice_decides(p_id uuid, p_confirm boolean) returns text
+language sql
+as $$
+  select pg_temp.as_alice(format('select outcome from api_private.whatsapp_payment_decide(%L, %L)', p_id, p_confirm), null::text)
 $$;
 
 -- Refusals of the ledger leave the payment pending, to be confirmed again within its time. The
@@ -318,7 +328,7 @@ reset role;
 select status as attached from public.payment_intent_attach(:'intent_id', :'intent_id') \gset
 select id as payment_id from public.payment_record_success('momo', :'intent_id', :'intent_id', 2500, 'UGX') \gset
 select results_eq($$ select * from pg_temp.outbox('256772000001') offset 1 $$,
-  $$ values ('notification: Top-up received: 2,500 UGX is in your wallet.') $$, 'a completed top-up is notified');
+  format($$ values (%L) $$, pg_temp.credited_notice('2,500')), 'a completed top-up is notified');
 delete from public.whatsapp_outbox;
 select private.whatsapp_set_opted_out('256772000002', true) as stopped \gset
 select is((select opted_out from public.whatsapp_contacts where wa_id = '256772000002'), true, 'stop opts the contact out');
@@ -403,13 +413,10 @@ create function pg_temp.alice_tops_up(p_key text, p_paid bigint) returns uuid
 language plpgsql
 as $$
 declare
-  v_intent uuid;
+  v_intent uuid := pg_temp.as_alice(format('select id from public.payment_intent_create(''momo'', %L, 2500, ''UGX'', %L)',
+                                           (select id from public.wallet_accounts where owner_id = 'c1900000-0000-4000-8000-000000000001'),
+                                           p_key), null::uuid);
 begin
-  perform pg_temp.become('alice');
-  select i.id into v_intent
-    from public.payment_intent_create('momo', (select id from public.wallet_accounts
-                                               where owner_id = 'c1900000-0000-4000-8000-000000000001'), 2500, 'UGX', p_key) i;
-  reset role;
   perform public.payment_intent_attach(v_intent, v_intent::text);
   return (select p.id from public.payment_record_success('momo', p_key, v_intent, p_paid, 'UGX') p);
 end;
@@ -420,19 +427,17 @@ select pg_temp.alice_tops_up('conv-topup-review', 3000) as review_payment \gset
 -- Nothing reached the wallet, but the money left the payer's MoMo account: silence would read
 -- as money lost.
 select results_eq($$ select * from pg_temp.outbox('256772000001') $$,
-  $$ values ('notification: Your MoMo payment of 3,000 UGX arrived, but it needs a check by our team before it reaches your wallet. We will tell you when it does, or when the money is returned to you.') $$,
+  format($$ values (%L) $$, pg_temp.held_notice('3,000')),
   'a payment held for review is told: the provider took the money, the wallet has not got it yet');
 select status as review_credited from api_private.payment_resolve(:'review_payment', 'credit', 'the payer paid 3000 UGX') \gset
 select bag_eq($$ select * from pg_temp.outbox('256772000001') $$,
-  $$ values ('notification: Your MoMo payment of 3,000 UGX arrived, but it needs a check by our team before it reaches your wallet. We will tell you when it does, or when the money is returned to you.'),
-            ('notification: Top-up received: 3,000 UGX is in your wallet.') $$,
+  format($$ values (%L), (%L) $$, pg_temp.held_notice('3,000'), pg_temp.credited_notice('3,000')),
   'a top-up credited after review is notified with the amount credited, not the amount asked for');
 delete from public.whatsapp_outbox;
 select id as second_payment from public.payment_record_success('momo', 'paid-again-' || :'intent_id', :'intent_id', 2500, 'UGX') \gset
 select status as second_credited from api_private.payment_resolve(:'second_payment', 'credit', 'paid twice, kept') \gset
 select bag_eq($$ select * from pg_temp.outbox('256772000001') $$,
-  $$ values ('notification: Your MoMo payment of 2,500 UGX arrived, but it needs a check by our team before it reaches your wallet. We will tell you when it does, or when the money is returned to you.'),
-            ('notification: Top-up received: 2,500 UGX is in your wallet.') $$,
+  format($$ values (%L), (%L) $$, pg_temp.held_notice('2,500'), pg_temp.credited_notice('2,500')),
   'a second payment for a top-up that had already succeeded is told as held, and as credited once an admin credits it');
 
 -- ---------------------------------------------------------------- a payment rejected after review
@@ -440,8 +445,8 @@ delete from public.whatsapp_outbox;
 select pg_temp.alice_tops_up('conv-topup-rejected', 4000) as rejected_payment \gset
 select status as rejected from api_private.payment_resolve(:'rejected_payment', 'reject', 'paid from a number flagged for fraud') \gset
 select bag_eq($$ select * from pg_temp.outbox('256772000001') $$,
-  $$ values ('notification: Your MoMo payment of 4,000 UGX arrived, but it needs a check by our team before it reaches your wallet. We will tell you when it does, or when the money is returned to you.'),
-            ('notification: After a check, your MoMo payment of 4,000 UGX will not be put in your wallet. If it is returned to you, we will tell you.') $$,
+  format($$ values (%L), (%L) $$, pg_temp.held_notice('4,000'),
+         'notification: After a check, your MoMo payment of 4,000 UGX will not be put in your wallet. If it is returned to you, we will tell you.'),
   'a payment rejected after review is told: it will not reach the wallet');
 select status as rejected_refunded from public.refund_record(:'rejected_payment', 4000, 're_conv_rejected', 'returned after rejection') \gset
 select results_eq($$ select * from pg_temp.outbox('256772000001') m where m like 'notification: Refund:%' $$,
@@ -452,8 +457,8 @@ select pg_temp.alice_tops_up('conv-topup-refunded-in-review', 5000) as refunded_
 select status as refunded_first from public.refund_record(:'refunded_in_review', 5000, 're_conv_in_review', 'the payer asked for it back') \gset
 select status as rejected_after_refund from api_private.payment_resolve(:'refunded_in_review', 'reject', 'refunded at the provider') \gset
 select bag_eq($$ select * from pg_temp.outbox('256772000001') $$,
-  $$ values ('notification: Your MoMo payment of 5,000 UGX arrived, but it needs a check by our team before it reaches your wallet. We will tell you when it does, or when the money is returned to you.'),
-            ('notification: Refund: MoMo returned 5,000 UGX of a payment that never reached your wallet.') $$,
+  format($$ values (%L), (%L) $$, pg_temp.held_notice('5,000'),
+         'notification: Refund: MoMo returned 5,000 UGX of a payment that never reached your wallet.'),
   'a rejection of a payment its provider already returned adds no notice: the refund was told');
 select results_eq(format($$ select t.amount from public.payments p join public.wallet_transactions t on t.id = p.wallet_transaction_id
                              where p.id in (%L, %L) order by t.amount $$, :'second_payment', :'review_payment'),
