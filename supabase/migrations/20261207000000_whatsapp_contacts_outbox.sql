@@ -194,6 +194,7 @@ declare
   v_at timestamptz := p_noticed_at;
   v_chain text[] := array[]::text[];
   v_next public.whatsapp_number_changes;
+  v_outcome text;
 begin
   perform private.require_caller(array['service'], 'plan a WhatsApp number change');
   perform private.require_within(p_notice, 'identifier', 'p_notice');
@@ -207,19 +208,18 @@ begin
     return;
   end if;
   select c.* into v_contact from public.whatsapp_contacts c where c.wa_id = p_from;
-  if v_contact.wa_id is null then
-    insert into public.whatsapp_number_changes (notice_wamid, old_wa_id, new_wa_id, noticed_at, outcome)
-    values (p_notice, p_from, p_to, p_noticed_at, 'no_contact')
-    on conflict (notice_wamid) do nothing;
-    return query select 'no_contact'::text, null::uuid, null::text, null::text[], null::text, null::boolean;
-    return;
-  end if;
-  if exists (select 1 from public.whatsapp_number_changes n
-              where n.user_id = v_contact.user_id and n.outcome = 'moved' and n.noticed_at > p_noticed_at) then
+  -- The outcomes recorded now, with the contact's user (none for no_contact).
+  v_outcome := case
+    when v_contact.wa_id is null then 'no_contact'
+    when exists (select 1 from public.whatsapp_number_changes n
+                  where n.user_id = v_contact.user_id and n.outcome = 'moved' and n.noticed_at > p_noticed_at)
+      then 'superseded'
+  end;
+  if v_outcome is not null then
     insert into public.whatsapp_number_changes (notice_wamid, user_id, old_wa_id, new_wa_id, noticed_at, outcome)
-    values (p_notice, v_contact.user_id, p_from, p_to, p_noticed_at, 'superseded')
+    values (p_notice, v_contact.user_id, p_from, p_to, p_noticed_at, v_outcome)
     on conflict (notice_wamid) do nothing;
-    return query select 'superseded'::text, v_contact.user_id, null::text, null::text[], null::text, null::boolean;
+    return query select v_outcome, v_contact.user_id, null::text, null::text[], null::text, null::boolean;
     return;
   end if;
   -- A chain of WhatsApp's changes is short: ten links bound a loop of numbers.

@@ -194,6 +194,7 @@ declare
   v_recipient_name text;
   v_to uuid;
   v_pending public.whatsapp_pending_payments;
+  v_refusal text;
 begin
   perform private.require_caller(array['user'], 'propose a WhatsApp payment');
   v_payer := auth.uid();
@@ -210,36 +211,24 @@ begin
   perform private.require_amount(p_amount);
 
   v_from := private.active_user_account(v_payer, p_currency);
-  if v_from is null then
-    return query select 'no_account'::text, null::uuid, null::timestamptz, null::text, null::text, null::bigint, null::text,
-                        null::text;
-    return;
-  end if;
   select c.wa_id into v_payer_wa_id from public.whatsapp_contacts c where c.user_id = v_payer;
-
   if p_kind = 'send' then
     select c.user_id, c.profile_name into v_recipient, v_recipient_name
       from public.whatsapp_contacts c where c.wa_id = p_recipient_wa_id;
-    if v_recipient = v_payer then
-      return query select 'self'::text, null::uuid, null::timestamptz, null::text, null::text, null::bigint, null::text,
-                        null::text;
-      return;
-    end if;
     v_to := private.active_user_account(v_recipient, p_currency);
-    if v_to is null then
-      return query select 'unknown_recipient'::text, null::uuid, null::timestamptz, null::text, null::text, null::bigint, null::text,
-                        null::text;
-      return;
-    end if;
-  elsif v_payer_wa_id is null then
+  end if;
+  -- The outcomes that propose nothing; the first that applies is the answer.
+  v_refusal := case
+    when v_from is null then 'no_account'
+    when p_kind = 'send' and v_recipient = v_payer then 'self'
+    when p_kind = 'send' and v_to is null then 'unknown_recipient'
     -- A cash-out pays the payer's own WhatsApp number: without one there is nowhere to pay.
-    return query select 'no_account'::text, null::uuid, null::timestamptz, null::text, null::text, null::bigint, null::text,
-                        null::text;
-    return;
-  elsif v_payer_wa_id !~ '^[1-9][0-9]{7,14}$' then
+    when p_kind = 'cashout' and v_payer_wa_id is null then 'no_account'
     -- WhatsApp serves numbers of 7 digits (Niue's +683 xxxx); MoMo pays 8 to 15 (cashout_create).
-    return query select 'no_momo_number'::text, null::uuid, null::timestamptz, null::text, null::text, null::bigint, null::text,
-                        null::text;
+    when p_kind = 'cashout' and v_payer_wa_id !~ '^[1-9][0-9]{7,14}$' then 'no_momo_number'
+  end;
+  if v_refusal is not null then
+    return query select v_refusal, null::uuid, null::timestamptz, null::text, null::text, null::bigint, null::text, null::text;
     return;
   end if;
 
