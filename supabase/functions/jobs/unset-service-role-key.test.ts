@@ -1,8 +1,9 @@
 // The jobs function where SUPABASE_SERVICE_ROLE_KEY is unset (the local stack) or set empty (a
 // misconfigured project): the key a request may present as it is must then be no key at all,
-// never an empty one that an empty or missing bearer would match. In-process, with no
-// database: its client points at a closed port, and every case here is refused before it.
-import { afterAll, describe, expect, it } from "vitest";
+// never an empty one that an empty or missing bearer would match. In-process, the app with no
+// database (its client points at a closed port) and the deployed handler reading its
+// environment; every case here is refused before the database is asked.
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { secretVerifier } from "../_shared/auth.ts";
 import { createSql } from "../_shared/db.ts";
 import { createLogger } from "../_shared/logger.ts";
@@ -48,13 +49,31 @@ const EMPTY_BEARERS: Record<string, Record<string, string>> = {
   "an empty quoted token": { authorization: 'Bearer ""' },
 };
 
+async function expectRefused(app: { fetch(request: Request): Response | Promise<Response> }, headers: Record<string, string>) {
+  const answer = await app.fetch(new Request("http://jobs.local/jobs/expire-intents", { method: "POST", headers }));
+  expect(answer.status).toBe(401);
+  const body = await answer.json() as { error: { code: string } };
+  expect(["missing_token", "invalid_token"]).toContain(body.error.code);
+}
+
 describe.each([["unset", undefined], ["empty", ""]])("SUPABASE_SERVICE_ROLE_KEY %s", (_, serviceRoleKey) => {
   const app = jobsAppWithKey(serviceRoleKey);
 
-  it.each(Object.entries(EMPTY_BEARERS))("refuses a job asked with %s (401)", async (_, headers) => {
-    const answer = await app.fetch(new Request("http://jobs.local/jobs/expire-intents", { method: "POST", headers }));
-    expect(answer.status).toBe(401);
-    const body = await answer.json() as { error: { code: string } };
-    expect(["missing_token", "invalid_token"]).toContain(body.error.code);
+  it.each(Object.entries(EMPTY_BEARERS))("the app refuses a job asked with %s (401)", async (_, headers) => {
+    await expectRefused(app, headers);
+  });
+
+  describe("the deployed handler", () => {
+    afterEach(() => {
+      vi.unstubAllEnvs();
+    });
+
+    it.each(Object.entries(EMPTY_BEARERS))("refuses a job asked with %s (401)", async (_, headers) => {
+      vi.stubEnv("SUPABASE_SERVICE_ROLE_KEY", serviceRoleKey);
+      // A fresh module: the handler reads its environment once, on its first request.
+      vi.resetModules();
+      const { default: handler } = await import("./handler.ts");
+      await expectRefused(handler, headers);
+    });
   });
 });
