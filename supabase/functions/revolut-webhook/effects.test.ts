@@ -268,3 +268,22 @@ describe("business transactions", () => {
     expect(await mirror(reordered)).toMatchObject({ state: "completed" });
   });
 });
+
+describe("disputes", () => {
+  // Revolut documents the DISPUTE_* events but not their body (docs/WEBHOOKS.md): each delivery
+  // is kept, once, for an admin to find by type, and the ledger is not moved by a guess at it.
+  it("stores a DISPUTE_LOST delivery once as ignored, and moves none of the top-up's money", async () => {
+    const { orderId, accountId } = await revolutTopUp(2500);
+    standIn.records.set(orderId, order(orderId, "completed", 2500));
+    expect((await deliver(orderEvent("ORDER_COMPLETED", orderId))).status).toBe(200);
+
+    const lost = { event: "DISPUTE_LOST", order_id: orderId, marker: crypto.randomUUID() };
+    expect((await deliver(lost)).status).toBe(200);
+    const again = await deliver(lost);
+    expect(await again.json()).toMatchObject({ events: [{ outcome: "duplicate" }] });
+    const stored = await sql<{ status: string; type: string }[]>`
+      select status, type from public.webhook_events where provider = 'revolut' and payload ->> 'marker' = ${lost.marker}`;
+    expect(stored).toEqual([{ status: "ignored", type: "DISPUTE_LOST" }]);
+    expect(await balanceOf(sql, accountId)).toEqual({ balance: 2500, available: 2500 });
+  });
+});
