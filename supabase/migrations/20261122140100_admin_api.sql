@@ -148,19 +148,36 @@ end;
 $$;
 grant execute on function api_private.request_claim(text, text, text, text, integer) to authenticated;
 
+-- The id of the signed-in caller's request p_key that has no answer yet, locked so that it stays
+-- open until the caller's transaction ends; null when there is none. What request_complete and
+-- request_release change: 42501 for a caller that is neither a user nor an admin, 22023 for a
+-- key longer than an identifier.
+create function private.open_request_for_update(p_key text) returns bigint
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform private.require_caller(array['user', 'admin'], 'make changes');
+  perform private.require_within(p_key, 'identifier', 'p_key');
+  return (select r.id from private.api_requests r
+           where r.caller_id = auth.uid() and r.idempotency_key = p_key and r.completed_at is null
+             for update);
+end;
+$$;
+
 -- Stores the answer of the request that claimed p_key.
 create function api_private.request_complete(p_key text, p_status integer, p_body jsonb)
 returns void
 language plpgsql
 security definer set search_path = ''
 as $$
+declare
+  v_request bigint := private.open_request_for_update(p_key);
 begin
-  perform private.require_caller(array['user', 'admin'], 'make changes');
-  perform private.require_within(p_key, 'identifier', 'p_key');
   perform private.require_within(p_body, 'document', 'p_body');
   update private.api_requests r
      set response_status = p_status, response_body = p_body, completed_at = now()
-   where r.caller_id = auth.uid() and r.idempotency_key = p_key and r.completed_at is null;
+   where r.id = v_request;
   if not found then
     perform private.fail('WL008', format('idempotency key %s has no open request to complete', p_key));
   end if;
@@ -175,11 +192,7 @@ language plpgsql
 security definer set search_path = ''
 as $$
 begin
-  perform private.require_caller(array['user', 'admin'], 'make changes');
-  perform private.require_within(p_key, 'identifier', 'p_key');
-  update private.api_requests r
-     set lease_until = now()
-   where r.caller_id = auth.uid() and r.idempotency_key = p_key and r.completed_at is null;
+  update private.api_requests r set lease_until = now() where r.id = (select private.open_request_for_update(p_key));
 end;
 $$;
 grant execute on function api_private.request_release(text) to authenticated;

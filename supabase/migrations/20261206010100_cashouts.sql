@@ -218,6 +218,22 @@ begin
 end;
 $$;
 
+-- An admin settles a MoMo transfer (p_what, in the state p_status) by hand only while it is
+-- pending and once momo-poll has closed its sending, so that no send of it can reach MoMo after
+-- the admin's look-up: WL008 for a settled transfer and for one whose sending is open.
+create function private.require_momo_resolvable(p_status text, p_sending_closed_at timestamptz, p_what text) returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_status <> 'pending' then
+    perform private.fail('WL008', pg_catalog.format('%s is already %s', p_what, p_status));
+  end if;
+  perform private.require_momo_sending_closed(p_status, p_sending_closed_at, p_what);
+end;
+$$;
+
 -- Whether a MoMo transfer in the state p_status (p_what: a cash-out or a refund) settles now to
 -- p_to, the state momo_transfer_target gives its confirmed status: not when it has that state
 -- already or p_to is pending (the settle returns it unchanged), WL008 when it has settled the
@@ -448,10 +464,7 @@ begin
   select c.* into v_cashout from public.cashouts c where c.id = p_cashout for update;
   perform private.require_found(found, v_what);
   perform private.require_not_own(v_cashout.user_id || private.msisdn_holders(v_cashout.msisdn), 'resolve a cash-out');
-  if v_cashout.status <> 'pending' then
-    perform private.fail('WL008', pg_catalog.format('%s is already %s', v_what, v_cashout.status));
-  end if;
-  perform private.require_momo_sending_closed(v_cashout.status, v_cashout.sending_closed_at, v_what);
+  perform private.require_momo_resolvable(v_cashout.status, v_cashout.sending_closed_at, v_what);
   if p_outcome = 'paid' then
     perform private.wallet_capture_hold(v_cashout.hold_id, null, null, 'cashout:' || v_cashout.id);
   else

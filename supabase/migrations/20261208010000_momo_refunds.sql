@@ -239,11 +239,8 @@ begin
       p_refund, v_refund.provider, v_refund.provider));
   end if;
   v_lookup := private.refund_lookup(v_refund.payment_id, v_refund.amount, v_refund.provider_refund_id);
-  if v_refund.status <> 'pending' then
-    perform private.fail('WL008', pg_catalog.format('MoMo refund %s is already %s', v_refund.provider_refund_id, v_refund.status));
-  end if;
-  perform private.require_momo_sending_closed(v_refund.status, v_refund.sending_closed_at,
-                                              pg_catalog.format('MoMo refund %s', v_refund.provider_refund_id));
+  perform private.require_momo_resolvable(v_refund.status, v_refund.sending_closed_at,
+                                          pg_catalog.format('MoMo refund %s', v_refund.provider_refund_id));
   if p_outcome = 'succeeded' then
     v_refund := private.refund_complete(auth.uid(), v_lookup.payment, v_refund, v_refund.amount, v_refund.provider_refund_id,
                                         v_refund.reason);
