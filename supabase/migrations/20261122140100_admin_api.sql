@@ -191,8 +191,11 @@ returns void
 language plpgsql
 security definer set search_path = ''
 as $$
+declare
+  -- Assigned first, so that the caller's checks run whether or not any request row exists.
+  v_request bigint := private.open_request_for_update(p_key);
 begin
-  update private.api_requests r set lease_until = now() where r.id = (select private.open_request_for_update(p_key));
+  update private.api_requests r set lease_until = now() where r.id = v_request;
 end;
 $$;
 grant execute on function api_private.request_release(text) to authenticated;

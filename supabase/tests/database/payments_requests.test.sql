@@ -1,6 +1,6 @@
 -- The payments function's SQL: the idempotency records of the payments function (top-ups), kept as leases.
 begin;
-select plan(19);
+select plan(21);
 
 select tests.create_users('{user, user2}', support => '{support}');
 
@@ -46,6 +46,10 @@ select throws_ok($$ select api_private.request_complete('k-9', 201, '{}') $$, 'W
 select tests.as_support(tests.user_id('support'));
 select throws_ok($$ select api_private.request_claim('k-2', repeat('a', 64), 'POST', '/payments/topups', 60) $$, '42501', null,
   'support makes no top-ups: 42501');
+select throws_ok($$ select api_private.request_complete('k-1', 201, '{}') $$, '42501', null,
+  'support completes no request: 42501');
+select throws_ok($$ select api_private.request_release('k-2') $$, '42501', null,
+  'support releases no request, also where it has none: 42501');
 
 select tests.reset_role();
 select results_eq(
