@@ -953,13 +953,17 @@ describe("charges, refunds and disputes whose ids are not ch_, re_ and dp_", () 
 });
 
 describe("subscription and invoice mirrors", () => {
+  /** The fields a Stripe `object` of the mirrors' customer has, under a new id starting with `prefix`. */
+  const ofCustomer = (object: string, prefix: string) => ({
+    id: `${prefix}_${crypto.randomUUID().slice(0, 12)}`,
+    object,
+    customer: "cus_mirror",
+    metadata: {},
+  });
+
   it("keeps the newest subscription state when events arrive out of order", async () => {
-    const subId = `sub_${crypto.randomUUID().slice(0, 12)}`;
     const base = {
-      id: subId,
-      object: "subscription",
-      customer: "cus_mirror",
-      metadata: {},
+      ...ofCustomer("subscription", "sub"),
       items: { data: [{ price: { id: "price_1" }, current_period_start: 1_800_000_000, current_period_end: 1_802_592_000 }] },
     };
     const created = Math.floor(Date.now() / 1000) - 100;
@@ -968,27 +972,18 @@ describe("subscription and invoice mirrors", () => {
     expect((await deliver(activated)).status).toBe(200);
     expect((await deliver(incomplete)).status).toBe(200);
     const [row] = await sql<{ status: string; price_id: string; current_period_end: Date }[]>`
-      select status, price_id, current_period_end from public.subscriptions where stripe_subscription_id = ${subId}`;
+      select status, price_id, current_period_end from public.subscriptions where stripe_subscription_id = ${base.id}`;
     expect(row).toMatchObject({ status: "active", price_id: "price_1" });
     expect(row!.current_period_end.toISOString()).toBe(new Date(1_802_592_000_000).toISOString());
     expect(await storedEvents(sql, "stripe", incomplete.id)).toMatchObject([{ status: "ignored" }]);
   });
 
   it("mirrors invoices and never moves a paid one back to open", async () => {
-    const invId = `in_${crypto.randomUUID().slice(0, 12)}`;
-    const base = {
-      id: invId,
-      object: "invoice",
-      customer: "cus_mirror",
-      subscription: null,
-      amount_due: 1500,
-      currency: "usd",
-      metadata: {},
-    };
+    const base = { ...ofCustomer("invoice", "in"), subscription: null, amount_due: 1500, currency: "usd" };
     expect(await deliver(stripeEvent("invoice.paid", { ...base, status: "paid", amount_paid: 1500 }))).toHaveProperty("status", 200);
     expect(await deliver(stripeEvent("invoice.finalized", { ...base, status: "open", amount_paid: 0 }))).toHaveProperty("status", 200);
     const [row] = await sql<{ status: string; amount_paid: string; currency: string }[]>`
-      select status, amount_paid, currency from public.invoices where stripe_invoice_id = ${invId}`;
+      select status, amount_paid, currency from public.invoices where stripe_invoice_id = ${base.id}`;
     expect(row).toEqual({ status: "paid", amount_paid: "1500", currency: "USD" });
   });
 });
