@@ -33,7 +33,7 @@ import {
 } from "../../tests/support/payments-fixtures.ts";
 import { waitingTopUp } from "../../tests/support/payments-gateway.ts";
 import { stripeError, whileAnswering } from "../../tests/support/provider-standins.ts";
-import { twoRunsTaking } from "../../tests/support/two-runs.ts";
+import { twoRunsCreditingOnce } from "../../tests/support/two-runs.ts";
 import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
 import { useStaffCallers } from "../../tests/support/use-staff-callers.ts";
 import { newWaId } from "../../tests/support/whatsapp-fixtures.ts";
@@ -63,6 +63,12 @@ const waitRefund = (refundId: string) => age(sql, "refunds", refundId, POLL_AFTE
 async function stripeTopUp(amount: number) {
   const { providerRef, ...topUp } = await waitingTopUp(sql, gateway, "stripe", "USD", amount);
   return { ...topUp, paymentIntentId: providerRef };
+}
+
+/** The PaymentIntent paid at Stripe with its webhooks lost, and its intent waiting long enough to be polled. */
+async function paidUnnoticed(topUp: { paymentIntentId: string; intentId: string }) {
+  gateway.stripe.confirm(topUp.paymentIntentId);
+  await wait(topUp.intentId);
 }
 
 const calls = (call: string) => gateway.stripe.requests.filter((r) => r === call).length;
@@ -167,16 +173,11 @@ describe("stripe-poll", () => {
   });
 
   it("two runners at once: each PaymentIntent is looked up and credited exactly once", async () => {
-    const topUps = await Promise.all([stripeTopUp(300), stripeTopUp(400), stripeTopUp(500)]);
-    for (const topUp of topUps) {
-      gateway.stripe.confirm(topUp.paymentIntentId);
-      await wait(topUp.intentId);
-    }
-    await twoRunsTaking(runJob, 3);
-    for (const topUp of topUps) {
-      expect(calls(lookUp(topUp.paymentIntentId))).toBe(1);
-      expect(await creditsTo(sql, topUp.accountId)).toBe(1);
-    }
+    await twoRunsCreditingOnce(sql, runJob, {
+      topUp: stripeTopUp,
+      pay: paidUnnoticed,
+      lookups: (topUp) => calls(lookUp(topUp.paymentIntentId)),
+    });
   });
 
   it("past the TTL, an unpaid PaymentIntent is canceled at Stripe, then its intent; within the TTL it stays open", async () => {

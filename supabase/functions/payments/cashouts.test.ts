@@ -196,35 +196,32 @@ describe("a cash-out to MoMo", () => {
     expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 0, available: 0 });
   });
 
-  it("MoMo confirming SUCCESSFUL for another amount than the one sent settles nothing: the hold is kept and the event fails with both sums", async () => {
-    const { user, id } = await userCashingOutAll(6000);
+  it.each([
+    {
+      confirmedFor: "another amount than the one sent settles nothing: the hold is kept and the event fails with both sums",
+      sent: 6000,
+      confirmed: "60000",
+      error: (reference: string) =>
+        `MoMo confirmed 60000 UGX for cash-out ${reference}, which sent 6000 UGX: settle it by hand once MoMo says what moved`,
+    },
+    {
+      confirmedFor: "an amount its currency cannot hold settles nothing either: the event fails naming it",
+      sent: 2000,
+      confirmed: "2000.5",
+      error: () => "MoMo amount 2000.5 UGX has more than 0 decimals",
+    },
+  ])("MoMo confirming SUCCESSFUL for $confirmedFor", async ({ sent, confirmed, error }) => {
+    const { user, id } = await userCashingOutAll(sent);
     const { reference_id: reference } = await cashOutRow(id);
 
-    expect(await gateway.momo.decide(reference, "SUCCESSFUL", undefined, { amount: "60000" })).toBe(500);
+    expect(await gateway.momo.decide(reference, "SUCCESSFUL", undefined, { amount: confirmed })).toBe(500);
     expect(await cashOutRow(id)).toMatchObject({ status: "pending", hold_status: "pending" });
-    expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 6000, available: 0 });
+    expect(await balanceOf(sql, user.accountId)).toEqual({ balance: sent, available: 0 });
     expect(await clearingReceivedFrom(user.accountId)).toBe(0);
     const [event] = await sql<{ status: string; last_error: string }[]>`
       select status, last_error from public.webhook_events where provider = 'momo' and event_id = ${`${reference}:SUCCESSFUL`}`;
-    expect(event).toEqual({
-      status: "failed",
-      last_error: expect.stringContaining(
-        `MoMo confirmed 60000 UGX for cash-out ${reference}, which sent 6000 UGX: settle it by hand once MoMo says what moved`,
-      ),
-    });
+    expect(event).toEqual({ status: "failed", last_error: expect.stringContaining(error(reference)) });
     await assertLedgerInvariants(sql);
-  });
-
-  it("MoMo confirming SUCCESSFUL for an amount its currency cannot hold settles nothing either: the event fails naming it", async () => {
-    const { user, id } = await userCashingOutAll(2000);
-    const { reference_id: reference } = await cashOutRow(id);
-
-    expect(await gateway.momo.decide(reference, "SUCCESSFUL", undefined, { amount: "2000.5" })).toBe(500);
-    expect(await cashOutRow(id)).toMatchObject({ status: "pending", hold_status: "pending" });
-    expect(await balanceOf(sql, user.accountId)).toEqual({ balance: 2000, available: 0 });
-    const [event] = await sql<{ last_error: string }[]>`
-      select last_error from public.webhook_events where provider = 'momo' and event_id = ${`${reference}:SUCCESSFUL`}`;
-    expect(event!.last_error).toContain("MoMo amount 2000.5 UGX has more than 0 decimals");
   });
 });
 

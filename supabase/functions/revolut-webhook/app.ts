@@ -11,7 +11,7 @@ import type { RevolutClient } from "../_shared/providers/revolut/client.ts";
 import { orderToConfirm, revolutWebhookEvent } from "../_shared/providers/revolut/events.ts";
 import { REVOLUT_SIGNATURE_HEADER, REVOLUT_TIMESTAMP_HEADER, verifyRevolutSignature } from "../_shared/providers/revolut/signature.ts";
 import { settled } from "../_shared/providers/settled.ts";
-import { createWebhookApp, type WebhookDependencies } from "../_shared/webhooks/app.ts";
+import { createOneEventWebhookApp, type WebhookDependencies } from "../_shared/webhooks/app.ts";
 import { requireValidSignature } from "../_shared/webhooks/signature-check.ts";
 
 export interface RevolutWebhookDependencies extends WebhookDependencies {
@@ -20,9 +20,7 @@ export interface RevolutWebhookDependencies extends WebhookDependencies {
 }
 
 export function createRevolutWebhookApp(options: AppOptions<RevolutWebhookDependencies>): Hono<SharedEnv> {
-  const { app, deliver } = createWebhookApp({ ...options, functionName: "revolut-webhook", provider: "revolut", methods: ["POST"] });
-
-  app.post("/", async (c) => {
+  return createOneEventWebhookApp({ ...options, functionName: "revolut-webhook", provider: "revolut" }, async (c) => {
     const { REVOLUT_WEBHOOK_SECRET } = env("REVOLUT_WEBHOOK_SECRET");
     const rawBody = c.get("rawBody");
     requireValidSignature(
@@ -38,7 +36,6 @@ export function createRevolutWebhookApp(options: AppOptions<RevolutWebhookDepend
     // Revolut; a failed look-up is stored as the event's failure.
     const orderId = orderToConfirm(body);
     const lookup = orderId === null ? null : await settled(() => options.dependencies().revolut().order(orderId));
-    return deliver(c, [await revolutWebhookEvent(body, lookup)]);
+    return await revolutWebhookEvent(body, lookup);
   });
-  return app;
 }

@@ -10,7 +10,7 @@ import type { StripeClient } from "../_shared/providers/stripe/client.ts";
 import { stripeEventWithRefunds } from "../_shared/providers/stripe/events.ts";
 import { STRIPE_SIGNATURE_HEADER, verifyStripeEvent } from "../_shared/providers/stripe/signature.ts";
 import { storableJson } from "../_shared/storable.ts";
-import { createWebhookApp, type WebhookDependencies } from "../_shared/webhooks/app.ts";
+import { createOneEventWebhookApp, type WebhookDependencies } from "../_shared/webhooks/app.ts";
 import { requireValidSignature } from "../_shared/webhooks/signature-check.ts";
 
 export interface StripeWebhookDependencies extends WebhookDependencies {
@@ -19,14 +19,11 @@ export interface StripeWebhookDependencies extends WebhookDependencies {
 }
 
 export function createStripeWebhookApp(options: AppOptions<StripeWebhookDependencies>): Hono<SharedEnv> {
-  const { app, deliver } = createWebhookApp({ ...options, functionName: "stripe-webhook", provider: "stripe", methods: ["POST"] });
-
-  app.post("/", async (c) => {
+  return createOneEventWebhookApp({ ...options, functionName: "stripe-webhook", provider: "stripe" }, async (c) => {
     const { STRIPE_WEBHOOK_SECRET } = env("STRIPE_WEBHOOK_SECRET");
     const check = await verifyStripeEvent(c.get("rawBody"), c.req.header(STRIPE_SIGNATURE_HEADER) ?? null, STRIPE_WEBHOOK_SECRET);
     requireValidSignature(check);
     const event = storableJson((check as { event: unknown }).event);
-    return deliver(c, [await stripeEventWithRefunds(event, () => options.dependencies().stripe())]);
+    return await stripeEventWithRefunds(event, () => options.dependencies().stripe());
   });
-  return app;
 }

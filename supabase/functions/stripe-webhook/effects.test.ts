@@ -75,8 +75,9 @@ async function spend(topUp: TopUp, amount: number) {
   });
 }
 
-/** Closes the top-up's account (its balance spent to zero first): a closed account holds nothing for good. */
+/** Spends the top-up's account to zero and closes it: a closed account holds nothing for good. */
 async function closeAccount(topUp: TopUp) {
+  await spend(topUp, (await balanceOf(sql, topUp.accountId)).balance);
   await sql`select 1 from public.wallet_set_status(${topUp.accountId}::uuid, 'closed', 'customer left')`;
 }
 
@@ -624,7 +625,6 @@ describe("refunds and disputes", () => {
   it("records a dashboard refund and a lost dispute of a closed account's payment at once, borne by the losses account", async () => {
     const topUp = await paidTopUp(1000);
     const ref = topUp.providerRef!;
-    await spend(topUp, 1000);
     await closeAccount(topUp);
     const losses = await systemAccount("losses");
     const before = await balanceOf(sql, losses);
@@ -676,11 +676,15 @@ describe("refunds that fail after they were recorded", () => {
     const failed = stripe.settleRefund(id, "failed", "expired_or_canceled_card");
     return refundEvent(type, ref, id, failed.amount as number, "failed");
   };
-
-  it("credits the wallet back, marks the refund failed and lowers the payment's refunded amount, once", async () => {
+  /** A paid top-up of 1000 with a refund of `amount` made in Stripe's dashboard: the top-up, its PaymentIntent and the refund's id. */
+  const dashboardRefunded = async (amount: number) => {
     const topUp = await paidTopUp(1000);
     const ref = topUp.providerRef!;
-    const reId = stripe.dashboardRefund(ref, 400).id as string;
+    return { topUp, ref, reId: stripe.dashboardRefund(ref, amount).id as string };
+  };
+
+  it("credits the wallet back, marks the refund failed and lowers the payment's refunded amount, once", async () => {
+    const { topUp, ref, reId } = await dashboardRefunded(400);
     expect((await deliver(refundedNow(ref, 1000))).status).toBe(200);
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 600, available: 600 });
     expect(await paymentOf(ref)).toMatchObject({ status: "partially_refunded", amount_refunded: "400" });
@@ -728,9 +732,7 @@ describe("refunds that fail after they were recorded", () => {
   });
 
   it("keeps a failure of a refund it never recorded, moving no money, so that a late success report is not applied", async () => {
-    const topUp = await paidTopUp(1000);
-    const ref = topUp.providerRef!;
-    const reId = stripe.dashboardRefund(ref, 250).id as string;
+    const { topUp, ref, reId } = await dashboardRefunded(250);
     const succeededFirst = refundedNow(ref, 1000);
     expect((await deliver(failAtStripe("charge.refund.updated", ref, reId))).status).toBe(200);
     expect(await refundOf(reId)).toEqual({ status: "failed", amount: "250", wallet_transaction_id: null });
@@ -742,9 +744,7 @@ describe("refunds that fail after they were recorded", () => {
   });
 
   it("records a refund a refund.updated reports succeeded by its id, once with charge.refunded", async () => {
-    const topUp = await paidTopUp(1000);
-    const ref = topUp.providerRef!;
-    const reId = stripe.dashboardRefund(ref, 100).id as string;
+    const { topUp, ref, reId } = await dashboardRefunded(100);
     const update = refundEvent("charge.refund.updated", ref, reId, 100, "succeeded");
     expect(await (await deliver(update)).json()).toMatchObject({ events: [{ outcome: "processed" }] });
     expect(await (await deliver(refundedNow(ref, 1000))).json()).toMatchObject({ events: [{ outcome: "ignored" }] });
@@ -753,9 +753,7 @@ describe("refunds that fail after they were recorded", () => {
   });
 
   it("ignores refund updates with a status that is not an end", async () => {
-    const topUp = await paidTopUp(1000);
-    const ref = topUp.providerRef!;
-    const reId = stripe.dashboardRefund(ref, 100).id as string;
+    const { topUp, ref, reId } = await dashboardRefunded(100);
     expect((await deliver(refundedNow(ref, 1000))).status).toBe(200);
     const update = refundEvent("charge.refund.updated", ref, reId, 100, "requires_action");
     expect(await (await deliver(update)).json()).toMatchObject({ events: [{ outcome: "ignored" }] });
@@ -766,11 +764,8 @@ describe("refunds that fail after they were recorded", () => {
   // The account the refund was taken from closed at zero since: it takes nothing for good, and
   // the money Stripe has back is owed to its former owner (decision 0027).
   it("records the failure of a refund whose account was closed since at once, owed to its former owner on unclaimed:USD", async () => {
-    const topUp = await paidTopUp(1000);
-    const ref = topUp.providerRef!;
-    const reId = stripe.dashboardRefund(ref, 400).id as string;
+    const { topUp, ref, reId } = await dashboardRefunded(400);
     expect((await deliver(refundedNow(ref, 1000))).status).toBe(200);
-    await spend(topUp, 600);
     await closeAccount(topUp);
     const unclaimed = await systemAccount("unclaimed");
     const before = await balanceOf(sql, unclaimed);
@@ -797,7 +792,6 @@ describe("refunds that fail after they were recorded", () => {
   it("gives the losses account back a refund it bore for a closed account when the refund fails", async () => {
     const topUp = await paidTopUp(1000);
     const ref = topUp.providerRef!;
-    await spend(topUp, 1000);
     await closeAccount(topUp);
     const losses = await systemAccount("losses");
     const unclaimed = await systemAccount("unclaimed");
@@ -959,13 +953,17 @@ describe("charges, refunds and disputes whose ids are not ch_, re_ and dp_", () 
 });
 
 describe("subscription and invoice mirrors", () => {
+  /** The fields a Stripe `object` of the mirrors' customer has, under a new id starting with `prefix`. */
+  const ofCustomer = (object: string, prefix: string) => ({
+    id: `${prefix}_${crypto.randomUUID().slice(0, 12)}`,
+    object,
+    customer: "cus_mirror",
+    metadata: {},
+  });
+
   it("keeps the newest subscription state when events arrive out of order", async () => {
-    const subId = `sub_${crypto.randomUUID().slice(0, 12)}`;
     const base = {
-      id: subId,
-      object: "subscription",
-      customer: "cus_mirror",
-      metadata: {},
+      ...ofCustomer("subscription", "sub"),
       items: { data: [{ price: { id: "price_1" }, current_period_start: 1_800_000_000, current_period_end: 1_802_592_000 }] },
     };
     const created = Math.floor(Date.now() / 1000) - 100;
@@ -974,27 +972,18 @@ describe("subscription and invoice mirrors", () => {
     expect((await deliver(activated)).status).toBe(200);
     expect((await deliver(incomplete)).status).toBe(200);
     const [row] = await sql<{ status: string; price_id: string; current_period_end: Date }[]>`
-      select status, price_id, current_period_end from public.subscriptions where stripe_subscription_id = ${subId}`;
+      select status, price_id, current_period_end from public.subscriptions where stripe_subscription_id = ${base.id}`;
     expect(row).toMatchObject({ status: "active", price_id: "price_1" });
     expect(row!.current_period_end.toISOString()).toBe(new Date(1_802_592_000_000).toISOString());
     expect(await storedEvents(sql, "stripe", incomplete.id)).toMatchObject([{ status: "ignored" }]);
   });
 
   it("mirrors invoices and never moves a paid one back to open", async () => {
-    const invId = `in_${crypto.randomUUID().slice(0, 12)}`;
-    const base = {
-      id: invId,
-      object: "invoice",
-      customer: "cus_mirror",
-      subscription: null,
-      amount_due: 1500,
-      currency: "usd",
-      metadata: {},
-    };
+    const base = { ...ofCustomer("invoice", "in"), subscription: null, amount_due: 1500, currency: "usd" };
     expect(await deliver(stripeEvent("invoice.paid", { ...base, status: "paid", amount_paid: 1500 }))).toHaveProperty("status", 200);
     expect(await deliver(stripeEvent("invoice.finalized", { ...base, status: "open", amount_paid: 0 }))).toHaveProperty("status", 200);
     const [row] = await sql<{ status: string; amount_paid: string; currency: string }[]>`
-      select status, amount_paid, currency from public.invoices where stripe_invoice_id = ${invId}`;
+      select status, amount_paid, currency from public.invoices where stripe_invoice_id = ${base.id}`;
     expect(row).toEqual({ status: "paid", amount_paid: "1500", currency: "USD" });
   });
 });

@@ -59,23 +59,6 @@ export function failureKind(httpStatus: number | null): ProviderFailureKind {
   return httpStatus >= 400 ? "declined" : "unavailable";
 }
 
-/** fetch with a timeout; no answer becomes a ProviderError (null status) naming only `what`. */
-export async function fetchWithTimeout(
-  provider: ProviderName,
-  what: string,
-  url: string,
-  init: RequestInit,
-  timeoutMs: number,
-  makeError: (message: string, httpStatus: number | null) => ProviderError,
-): Promise<Response> {
-  try {
-    return await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-  } catch (error) {
-    const cause = (error as Error).name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : (error as Error).name;
-    throw makeError(`${providerLabel[provider]} did not answer ${what}: ${cause}`, null);
-  }
-}
-
 /** A provider's name as people read it, in messages. */
 export const providerLabel: Record<ProviderName, string> = {
   stripe: "Stripe",

@@ -1,7 +1,8 @@
 // The common frame of the four webhook functions: a hono app under /<function-name> with the
 // shared layer (rate limit per provider and client address first, then method, content type
 // and body limits), and `deliver`, which hands a delivery's events to store-then-apply for the
-// app's provider, runs what must follow their commit, and answers the provider.
+// app's provider, runs what must follow their commit, and answers the provider. Providers that
+// POST one signed event a delivery to the function's root (Stripe, Revolut) get that route too.
 import { type Context, Hono } from "hono";
 import type { AppOptions } from "../composition.ts";
 import type { Sql } from "../db.ts";
@@ -63,4 +64,18 @@ export function createWebhookApp(options: WebhookAppOptions): WebhookApp {
       return webhookResponse(c, results);
     },
   };
+}
+
+/**
+ * A webhook function whose provider POSTs one event a delivery to its root: `eventOf` verifies
+ * the request and makes its event, asking the provider first where the event needs it (before
+ * the transaction opens, so no database connection waits on the provider).
+ */
+export function createOneEventWebhookApp(
+  options: Omit<WebhookAppOptions, "methods">,
+  eventOf: (c: Context<SharedEnv>) => Promise<WebhookEvent>,
+): Hono<SharedEnv> {
+  const { app, deliver } = createWebhookApp({ ...options, methods: ["POST"] });
+  app.post("/", async (c) => deliver(c, [await eventOf(c)]));
+  return app;
 }

@@ -9,7 +9,8 @@
 // code as production.
 import { z } from "zod";
 import { env, once } from "../../env.ts";
-import { alwaysUnavailable, fetchWithTimeout, providerError, providerReason } from "../errors.ts";
+import { alwaysUnavailable, providerError, providerReason } from "../errors.ts";
+import { providerCall, type ProviderClientConfig } from "../http.ts";
 import { providerConfigFromEnv } from "../from-env.ts";
 
 export const momoReason = z.union([
@@ -35,8 +36,7 @@ export type Transfer = z.output<typeof transferSchema>;
 
 export type MomoProduct = "collection" | "disbursement";
 
-export interface MomoClientConfig {
-  baseUrl: string;
+export interface MomoClientConfig extends ProviderClientConfig {
   /** The Collection product's subscription key. */
   subscriptionKey: string;
   /** The Disbursement product's subscription key (only transfers need it). */
@@ -44,7 +44,6 @@ export interface MomoClientConfig {
   apiUser: string;
   apiKey: string;
   targetEnvironment: string;
-  timeoutMs?: number;
 }
 
 /** MoMo refused or did not answer (its `kind` says which). Safe to store and log. */
@@ -102,8 +101,6 @@ export interface MomoClient {
 }
 
 export function createMomoClient(config: MomoClientConfig): MomoClient {
-  const base = config.baseUrl.replace(/\/+$/, "");
-  const timeoutMs = config.timeoutMs ?? 10_000;
   const tokens = new Map<MomoProduct, { value: string; expiresAt: number }>();
   const subscriptionKey = (product: MomoProduct): string => {
     if (product === "collection") return config.subscriptionKey;
@@ -111,15 +108,9 @@ export function createMomoClient(config: MomoClientConfig): MomoClient {
     return config.disbursementSubscriptionKey;
   };
 
-  const call = (path: string, init: RequestInit): Promise<Response> =>
-    fetchWithTimeout(
-      "momo",
-      path.split("/").slice(0, 4).join("/"),
-      `${base}${path}`,
-      init,
-      timeoutMs,
-      (message, status) => new MomoApiError(message, status),
-    );
+  const momoCall = providerCall("momo", config, MomoApiError);
+  // A call is named by its product and API (e.g. /collection/v1_0/requesttopay), without the reference id after them.
+  const call = (path: string, init: RequestInit): Promise<Response> => momoCall(path.split("/").slice(0, 4).join("/"), path, init);
 
   async function accessToken(product: MomoProduct): Promise<string> {
     const token = tokens.get(product);

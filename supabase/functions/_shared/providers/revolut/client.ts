@@ -11,7 +11,8 @@
 import { z } from "zod";
 import { once } from "../../env.ts";
 import { providerConfigFromEnv } from "../from-env.ts";
-import { fetchWithTimeout, providerError, providerReason } from "../errors.ts";
+import { providerError, providerReason } from "../errors.ts";
+import { providerCall, type ProviderClientConfig } from "../http.ts";
 import type { RefundRequest } from "../refund-request.ts";
 
 export const orderSchema = z.looseObject({
@@ -31,13 +32,11 @@ export const orderSchema = z.looseObject({
 });
 export type RevolutOrder = z.output<typeof orderSchema>;
 
-export interface RevolutClientConfig {
-  baseUrl: string;
+export interface RevolutClientConfig extends ProviderClientConfig {
   secretKey: string;
   apiVersion: string;
   /** REVOLUT_REDIRECT_URL: where the hosted checkout sends the payer, given each order with its intent_id. */
   redirectUrl?: string;
-  timeoutMs?: number;
 }
 
 export const createdOrderSchema = z.looseObject({
@@ -123,17 +122,8 @@ function redirectFor(base: string, merchantOrderExtRef: string): string {
 }
 
 export function createRevolutClient(config: RevolutClientConfig): RevolutClient {
-  const base = config.baseUrl.replace(/\/+$/, "");
   const headers = { authorization: `Bearer ${config.secretKey}`, "revolut-api-version": config.apiVersion, accept: "application/json" };
-  const call = (what: string, path: string, init: RequestInit) =>
-    fetchWithTimeout(
-      "revolut",
-      what,
-      `${base}${path}`,
-      init,
-      config.timeoutMs ?? 10_000,
-      (message, status) => new RevolutApiError(message, status),
-    );
+  const call = providerCall("revolut", config, RevolutApiError);
   /** The order a successful answer carries; a 404 to a look-up is Revolut not knowing the order. */
   const orderOf = async (response: Response, orderId: string, what: string): Promise<RevolutOrder> => {
     if (response.status === 404) throw new RevolutUnknownOrderError(`Revolut knows no order ${orderId}`, 404);

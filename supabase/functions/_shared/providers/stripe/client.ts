@@ -9,13 +9,11 @@ import Stripe from "stripe";
 import { once } from "../../env.ts";
 import { providerConfigFromEnv } from "../from-env.ts";
 import { alwaysUnavailable, providerError } from "../errors.ts";
+import { callTimeoutMs, type ProviderClientConfig } from "../http.ts";
 import type { RefundRequest } from "../refund-request.ts";
 
-export interface StripeClientConfig {
+export interface StripeClientConfig extends ProviderClientConfig {
   secretKey: string;
-  /** e.g. https://api.stripe.com; host, port and protocol are taken from it. */
-  baseUrl: string;
-  timeoutMs?: number;
 }
 
 /** Stripe refused or did not answer (its `kind` says which). Safe to store and log. */
@@ -111,7 +109,7 @@ export interface StripeClient {
   retrieveDispute(id: string): Promise<StripeDispute>;
 }
 
-/** The SDK pointed at `baseUrl`, talking through fetch. */
+/** The SDK pointed at `baseUrl` (e.g. https://api.stripe.com: its host, port and protocol), talking through fetch. */
 export function createStripeSdk(config: StripeClientConfig): Stripe {
   const url = new URL(config.baseUrl);
   const protocol = url.protocol === "http:" ? "http" : "https";
@@ -120,7 +118,7 @@ export function createStripeSdk(config: StripeClientConfig): Stripe {
     host: url.hostname,
     port: url.port === "" ? (protocol === "http" ? 80 : 443) : Number(url.port),
     protocol,
-    timeout: config.timeoutMs ?? 10_000,
+    timeout: callTimeoutMs(config),
     maxNetworkRetries: 0,
   });
 }

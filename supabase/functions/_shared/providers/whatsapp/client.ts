@@ -7,7 +7,8 @@
 import { z } from "zod";
 import { once } from "../../env.ts";
 import { providerConfigFromEnv } from "../from-env.ts";
-import { fetchWithTimeout, ProviderError } from "../errors.ts";
+import { ProviderError } from "../errors.ts";
+import { providerCall, type ProviderClientConfig } from "../http.ts";
 
 /** A Cloud API message object as the outbox stores it: its type and the object of that type. */
 export const outboundMessageSchema = z.union([
@@ -40,12 +41,10 @@ export class WhatsAppApiError extends ProviderError {
   }
 }
 
-export interface WhatsAppClientConfig {
-  /** e.g. https://graph.facebook.com/v21.0 */
-  baseUrl: string;
+/** baseUrl is the Graph API's with its version, e.g. https://graph.facebook.com/v21.0. */
+export interface WhatsAppClientConfig extends ProviderClientConfig {
   phoneNumberId: string;
   accessToken: string;
-  timeoutMs?: number;
 }
 
 export interface WhatsAppClient {
@@ -54,22 +53,15 @@ export interface WhatsAppClient {
 }
 
 export function createWhatsAppClient(config: WhatsAppClientConfig): WhatsAppClient {
-  const url = `${config.baseUrl.replace(/\/+$/, "")}/${encodeURIComponent(config.phoneNumberId)}/messages`;
-  const timeoutMs = config.timeoutMs ?? 10_000;
+  const call = providerCall("whatsapp", config, WhatsAppApiError);
+  const path = `/${encodeURIComponent(config.phoneNumberId)}/messages`;
   return {
     async send(to, message) {
-      const response = await fetchWithTimeout(
-        "whatsapp",
-        "POST /messages",
-        url,
-        {
-          method: "POST",
-          headers: { authorization: `Bearer ${config.accessToken}`, "content-type": "application/json" },
-          body: JSON.stringify({ messaging_product: "whatsapp", recipient_type: "individual", to, ...message }),
-        },
-        timeoutMs,
-        (text, status) => new WhatsAppApiError(text, status),
-      );
+      const response = await call("POST /messages", path, {
+        method: "POST",
+        headers: { authorization: `Bearer ${config.accessToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ messaging_product: "whatsapp", recipient_type: "individual", to, ...message }),
+      });
       const body = await response.json().catch(() => null);
       if (response.ok) {
         const sent = sentSchema.safeParse(body);
