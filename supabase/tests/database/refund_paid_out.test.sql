@@ -166,12 +166,12 @@ select is_empty($$ select 1 from api_private.reconciliation('stripe') r where r.
   'no paid-out refund is listed as owed');
 select results_eq(
   $$ select r.payment_id, r.account_id, r.provider_amount, r.ledger_amount, r.wallet_transaction_id
-       from api_private.reconciliation('stripe') r where r.kind = 'refund_owed_paid_out' order by r.ledger_amount desc $$,
-  format($$ values (%L::uuid, %L::uuid, 400::bigint, 400::bigint, (select paid_out_transaction_id from public.refunds where id = %L)),
-                   (%L::uuid, %L::uuid, 500::bigint, 200::bigint, (select paid_out_transaction_id from public.refunds where id = %L)),
-                   (%L::uuid, %L::uuid, 200::bigint, 200::bigint, (select paid_out_transaction_id from public.refunds where id = %L)) $$,
-         :'alice_payment', :'alice_usd', :'alice_refund', :'dave_payment', :'dave_usd', :'dave_refund',
-         :'boss_payment', :'boss_usd', :'boss_refund'),
+       from api_private.reconciliation('stripe') r where r.kind = 'refund_owed_paid_out' order by r.provider_amount $$,
+  format($$ values (%L::uuid, %L::uuid, 200::bigint, 200::bigint, (select paid_out_transaction_id from public.refunds where id = %L)),
+                   (%L::uuid, %L::uuid, 400::bigint, 400::bigint, (select paid_out_transaction_id from public.refunds where id = %L)),
+                   (%L::uuid, %L::uuid, 500::bigint, 200::bigint, (select paid_out_transaction_id from public.refunds where id = %L)) $$,
+         :'boss_payment', :'boss_usd', :'boss_refund', :'alice_payment', :'alice_usd', :'alice_refund',
+         :'dave_payment', :'dave_usd', :'dave_refund'),
   'each is listed as paid out, with the closed account, the refund, what was paid and the payout transaction');
 select ok((select r.detail like '%paid out by admin % by bank_transfer (reference FT2412070001): Alice gave her IBAN on ticket 88'
              from api_private.reconciliation('stripe') r where r.kind = 'refund_owed_paid_out' and r.payment_id = :'alice_payment'),
