@@ -356,10 +356,25 @@ create table public.refunds (
   -- (refund_record_failure).
   owed_to_closed_account boolean not null default false
     check (not owed_to_closed_account or status in ('failed', 'canceled')),
+  -- An admin paid what was still owed on it to the former owner outside the providers
+  -- (api_private.refund_paid_out): the amount, the ledger transaction that took it from
+  -- unclaimed:<CUR> to clearing:manual:<CUR>, who, when, how, the payout's own reference and why.
+  paid_out_amount bigint check (paid_out_amount > 0 and paid_out_amount <= amount),
+  paid_out_transaction_id uuid unique references public.wallet_transactions (id),
+  paid_out_by uuid references auth.users (id),
+  paid_out_at timestamptz,
+  payout_method text check (payout_method in ('bank_transfer', 'mobile_money', 'cash', 'other')),
+  payout_reference text check (length(payout_reference) between 1 and 255),
+  payout_reason text check (length(payout_reason) between 1 and 1000),
   created_by uuid,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
-  constraint refunds_provider_refund_key unique (provider, provider_refund_id)
+  constraint refunds_provider_refund_key unique (provider, provider_refund_id),
+  -- A payout is recorded whole or not at all, and only on money owed to a former owner.
+  constraint refunds_paid_out check (
+    num_nulls(paid_out_amount, paid_out_transaction_id, paid_out_by, paid_out_at, payout_method, payout_reference,
+              payout_reason) in (0, 7)
+    and (paid_out_amount is null or owed_to_closed_account))
 );
 comment on table public.refunds is
   'Refunds of payments; their sum per payment never exceeds the payment (payments.amount_refunded).';

@@ -438,7 +438,8 @@ $$;
 -- What the currency's unclaimed account (unclaimed:<CUR>) still holds for the former owner of
 -- the closed account that the payment credit p_credit went to: what refunds of it that failed
 -- after the account closed gave back there (refund_record_failure), less what later refunds of
--- the same payment took from there, net of those that failed in turn (decision 0027). 0 for a
+-- the same payment took from there, net of those that failed in turn, and less what admins paid
+-- out on those failed refunds another way (api_private.refund_paid_out; decision 0027). 0 for a
 -- credit nothing is owed for. Read by refund_complete, under the payment's row lock that every
 -- refund and refund failure of it takes (private.refund_lookup), and by reconciliation
 -- (refund_failed_owed).
@@ -451,11 +452,14 @@ begin
   return coalesce((
     select sum(case when y.to_account_id = u.id then y.amount else 0 end)
          - sum(case when x.from_account_id = u.id then x.amount else 0 end)
+         - coalesce(sum(f.paid_out_amount), 0)
       from public.wallet_transactions c
       join public.wallet_accounts u on u.code = 'unclaimed:' || c.currency
       join public.wallet_transactions x on x.reverses_id = c.id
       -- At most one undoes each reversal: the failure of its refund, keyed by the refund.
       left join public.wallet_transactions y on y.reverses_id = x.id
+      -- Each reversal is one refund's.
+      left join public.refunds f on f.wallet_transaction_id = x.id
      where c.id = p_credit), 0);
 end;
 $$;

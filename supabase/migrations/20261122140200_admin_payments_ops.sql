@@ -69,7 +69,12 @@ grant execute on function api_private.webhook_event_for_replay(uuid) to authenti
 --                           got it, and it is owed to them on the currency's unclaimed account;
 --                           listed with the closed account, its owner and the credit-back, so
 --                           that an admin pays the person out another way, until a later refund
---                           of the payment by its provider pays it (private.payment_unclaimed).
+--                           of the payment by its provider pays it (private.payment_unclaimed),
+--                           or an admin records that they paid it;
+--   refund_owed_paid_out    not a mismatch: such a refund an admin paid out another way
+--                           (api_private.refund_paid_out), with the amount, how, the payout's
+--                           reference, who and why: the debt left unclaimed:<CUR> for
+--                           clearing:manual:<CUR>.
 -- refund_pending and cashout_pending read tables of later migrations (refund_request_id,
 -- cashouts), which PL/pgSQL resolves when it runs. Admin and support only.
 create function api_private.reconciliation(
@@ -272,9 +277,26 @@ begin
     join public.wallet_transactions x on x.id = f.wallet_transaction_id
     join public.wallet_transactions y on y.reverses_id = x.id
     join public.wallet_accounts a on a.id = x.from_account_id
-   where f.owed_to_closed_account
+   where f.owed_to_closed_account and f.paid_out_transaction_id is null
      -- Until a later refund of the payment paid the person what was owed (refund_complete).
      and private.payment_unclaimed(x.reverses_id) > 0
+     and (p_provider is null or f.provider = p_provider)
+     and (p_from is null or f.created_at >= p_from)
+     and (p_to is null or f.created_at < p_to)
+  union all
+  -- Such a refund an admin paid out another way (api_private.refund_paid_out).
+  select 'refund_owed_paid_out', f.provider, p.id, p.provider_payment_id, f.paid_out_transaction_id, x.from_account_id,
+         f.currency, f.amount, f.paid_out_amount, f.created_at,
+         format('refund %s of %s %s (%s %s) %s after it was taken from wallet account %s, closed since: %s %s owed to '
+                'its former owner, user %s, paid out by admin %s on %s by %s (reference %s): %s',
+                f.id, f.amount, f.currency, f.provider, f.provider_refund_id, f.status, x.from_account_id,
+                f.paid_out_amount, f.currency, a.owner_id, f.paid_out_by, f.paid_out_at, f.payout_method,
+                f.payout_reference, f.payout_reason)
+    from public.refunds f
+    join public.payments p on p.id = f.payment_id
+    join public.wallet_transactions x on x.id = f.wallet_transaction_id
+    join public.wallet_accounts a on a.id = x.from_account_id
+   where f.paid_out_transaction_id is not null
      and (p_provider is null or f.provider = p_provider)
      and (p_from is null or f.created_at >= p_from)
      and (p_to is null or f.created_at < p_to)
@@ -284,9 +306,9 @@ $$;
 grant execute on function api_private.reconciliation(text, timestamptz, timestamptz) to authenticated;
 
 -- Whether a row of api_private.reconciliation of kind p_kind is a mismatch: every kind but
--- rejected and credited, an admin's decisions, refund_borne, a loss the ledger recorded, and
--- refund_failed_owed, a debt to a former customer the ledger recorded (both in the reconcile
--- job's resolutions, not its alerted findings). The one statement of it, so that the admin API's mismatches
+-- rejected and credited, an admin's decisions, refund_borne, a loss the ledger recorded,
+-- refund_failed_owed, a debt to a former customer the ledger recorded, and refund_owed_paid_out,
+-- such a debt an admin paid (all in the reconcile job's resolutions, not its alerted findings). The one statement of it, so that the admin API's mismatches
 -- (GET /admin/reconciliation) and the findings the reconcile job counts and alerts on agree.
 create function api_private.reconciliation_mismatch(p_kind text) returns boolean
 language plpgsql
@@ -294,7 +316,7 @@ immutable
 security definer set search_path = ''
 as $$
 begin
-  return p_kind not in ('rejected', 'credited', 'refund_borne', 'refund_failed_owed');
+  return p_kind not in ('rejected', 'credited', 'refund_borne', 'refund_failed_owed', 'refund_owed_paid_out');
 end;
 $$;
 grant execute on function api_private.reconciliation_mismatch(text) to authenticated;

@@ -391,3 +391,73 @@ begin
 end;
 $$;
 grant execute on function api_private.refund_retry_begin(uuid) to authenticated;
+
+-- An admin records that they paid a former customer, outside the providers (a bank transfer, a
+-- mobile-money send, cash, another way), what was still owed to them on the refund p_refund: a
+-- refund that failed after the account it was taken from closed, whose money went to
+-- unclaimed:<CUR> (refund_record_failure, decision 0027). One adjustment moves what is still
+-- owed on it from unclaimed:<CUR> to clearing:manual:<CUR>, the mirror of money that left mfuko
+-- by hand as clearing:<provider>:<CUR> mirrors a provider's; the refund records the amount, the
+-- transaction, the admin, p_method, p_reference (the payout's own, e.g. the bank's) and p_reason,
+-- and the audit trail records the change with the request's context. Still owed is the refund's
+-- amount, or less when a later refund of the payment by its provider already paid part of the
+-- debt (private.payment_unclaimed), so no payout exceeds what is owed. Locks the payment, as
+-- every refund and refund failure of it does, then the refund. Once paid out it is WL008, as a
+-- settled cash-out is for cashout_resolve (the admin API's Idempotency-Key replays the answer).
+-- WL008 also for a refund that owes nothing to a former owner, or nothing any more; 22023 for a
+-- missing or oversized reason or reference, or another method; WL007 for an unknown refund;
+-- 42501 for any caller but an admin, and for an admin who was the account's owner.
+create function api_private.refund_paid_out(p_refund uuid, p_method text, p_reference text, p_reason text)
+returns public.refunds
+language plpgsql
+security definer set search_path = ''
+as $$
+declare
+  v_what text := pg_catalog.format('refund %s', p_refund);
+  v_refund public.refunds;
+  v_reversal public.wallet_transactions;
+  v_owner uuid;
+  v_owed bigint;
+  v_payout public.wallet_transactions;
+begin
+  perform private.require_caller(array['admin'], 'record payouts of money owed');
+  perform private.require_reason(p_reason, 'record a payout');
+  perform private.require_choice(p_method, array['bank_transfer', 'mobile_money', 'cash', 'other'], 'method');
+  perform private.require_text(p_reference, 'identifier', 'p_reference');
+  perform 1 from public.payments p where p.id = (select r.payment_id from public.refunds r where r.id = p_refund) for update;
+  select r.* into v_refund from public.refunds r where r.id = p_refund for update;
+  perform private.require_found(found, v_what);
+  select x.* into v_reversal from public.wallet_transactions x where x.id = v_refund.wallet_transaction_id;
+  select a.owner_id into v_owner from public.wallet_accounts a where a.id = v_reversal.from_account_id;
+  perform private.require_not_own(array[v_owner], 'pay out a refund');
+  if not v_refund.owed_to_closed_account then
+    perform private.fail('WL008', pg_catalog.format('%s is %s and owes nothing to the former owner of a closed account',
+                                                    v_what, v_refund.status));
+  end if;
+  if v_refund.paid_out_transaction_id is not null then
+    perform private.fail('WL008', pg_catalog.format('%s was already paid out: %s %s by %s on %s (%s)', v_what,
+                                                    v_refund.paid_out_amount, v_refund.currency, v_refund.payout_method,
+                                                    v_refund.paid_out_at, v_refund.payout_reference));
+  end if;
+  v_owed := least(v_refund.amount, private.payment_unclaimed(v_reversal.reverses_id));
+  if v_owed <= 0 then
+    perform private.fail('WL008', pg_catalog.format(
+      '%s owes nothing any more: a later refund of payment %s paid its former owner', v_what, v_refund.payment_id));
+  end if;
+
+  v_payout := private.wallet_post_one(auth.uid(), 'adjustment', false,
+                                      private.wallet_system_account('unclaimed', v_refund.currency),
+                                      private.wallet_system_account('clearing:manual', v_refund.currency),
+                                      v_owed, v_refund.currency, pg_catalog.format('refund-paid-out:%s', v_refund.id), p_reason,
+                                      pg_catalog.jsonb_build_object('refund_id', v_refund.id, 'method', p_method,
+                                                                    'reference', p_reference,
+                                                                    'closed_account', v_reversal.from_account_id));
+  update public.refunds r
+     set paid_out_amount = v_owed, paid_out_transaction_id = v_payout.id, paid_out_by = auth.uid(), paid_out_at = now(),
+         payout_method = p_method, payout_reference = p_reference, payout_reason = p_reason
+   where r.id = v_refund.id
+  returning * into v_refund;
+  return v_refund;
+end;
+$$;
+grant execute on function api_private.refund_paid_out(uuid, text, text, text) to authenticated;

@@ -125,17 +125,23 @@ isOneToOne: false
                   ]
                 },"refunds": {
                   Row: {
-                    "amount": number,"borne_by_platform": boolean,"created_at": string,"created_by": string | null,"currency": string,"forced": boolean,"id": string,"last_sent_at": string | null,"owed_to_closed_account": boolean,"payment_id": string,"provider": string,"provider_refund_id": string,"reason": string | null,"refund_request_id": string | null,"resolution_reason": string | null,"resolved_by": string | null,"sending_closed_at": string | null,"status": string,"updated_at": string,"user_id": string | null,"wallet_transaction_id": string | null
+                    "amount": number,"borne_by_platform": boolean,"created_at": string,"created_by": string | null,"currency": string,"forced": boolean,"id": string,"last_sent_at": string | null,"owed_to_closed_account": boolean,"paid_out_amount": number | null,"paid_out_at": string | null,"paid_out_by": string | null,"paid_out_transaction_id": string | null,"payment_id": string,"payout_method": string | null,"payout_reason": string | null,"payout_reference": string | null,"provider": string,"provider_refund_id": string,"reason": string | null,"refund_request_id": string | null,"resolution_reason": string | null,"resolved_by": string | null,"sending_closed_at": string | null,"status": string,"updated_at": string,"user_id": string | null,"wallet_transaction_id": string | null
                   }
                   ComputedFields: never
                   Insert: {
-                    "amount": number,"borne_by_platform"?: boolean,"created_at"?: string,"created_by"?: string | null,"currency": string,"forced"?: boolean,"id"?: string,"last_sent_at"?: string | null,"owed_to_closed_account"?: boolean,"payment_id": string,"provider": string,"provider_refund_id": string,"reason"?: string | null,"refund_request_id"?: string | null,"resolution_reason"?: string | null,"resolved_by"?: string | null,"sending_closed_at"?: string | null,"status": string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
+                    "amount": number,"borne_by_platform"?: boolean,"created_at"?: string,"created_by"?: string | null,"currency": string,"forced"?: boolean,"id"?: string,"last_sent_at"?: string | null,"owed_to_closed_account"?: boolean,"paid_out_amount"?: number | null,"paid_out_at"?: string | null,"paid_out_by"?: string | null,"paid_out_transaction_id"?: string | null,"payment_id": string,"payout_method"?: string | null,"payout_reason"?: string | null,"payout_reference"?: string | null,"provider": string,"provider_refund_id": string,"reason"?: string | null,"refund_request_id"?: string | null,"resolution_reason"?: string | null,"resolved_by"?: string | null,"sending_closed_at"?: string | null,"status": string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
                   }
                   Update: {
-                    "amount"?: number,"borne_by_platform"?: boolean,"created_at"?: string,"created_by"?: string | null,"currency"?: string,"forced"?: boolean,"id"?: string,"last_sent_at"?: string | null,"owed_to_closed_account"?: boolean,"payment_id"?: string,"provider"?: string,"provider_refund_id"?: string,"reason"?: string | null,"refund_request_id"?: string | null,"resolution_reason"?: string | null,"resolved_by"?: string | null,"sending_closed_at"?: string | null,"status"?: string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
+                    "amount"?: number,"borne_by_platform"?: boolean,"created_at"?: string,"created_by"?: string | null,"currency"?: string,"forced"?: boolean,"id"?: string,"last_sent_at"?: string | null,"owed_to_closed_account"?: boolean,"paid_out_amount"?: number | null,"paid_out_at"?: string | null,"paid_out_by"?: string | null,"paid_out_transaction_id"?: string | null,"payment_id"?: string,"payout_method"?: string | null,"payout_reason"?: string | null,"payout_reference"?: string | null,"provider"?: string,"provider_refund_id"?: string,"reason"?: string | null,"refund_request_id"?: string | null,"resolution_reason"?: string | null,"resolved_by"?: string | null,"sending_closed_at"?: string | null,"status"?: string,"updated_at"?: string,"user_id"?: string | null,"wallet_transaction_id"?: string | null
                   }
                   Relationships: [
                     {
+      foreignKeyName: "refunds_paid_out_transaction_id_fkey"
+      columns: ["paid_out_transaction_id"]
+isOneToOne: true
+      referencedRelation: "wallet_transactions"
+      referencedColumns: ["id"]
+    },{
       foreignKeyName: "refunds_payment_id_fkey"
       columns: ["payment_id"]
 isOneToOne: false
@@ -495,7 +501,14 @@ isOneToOne: false
 "id": string,
 "last_sent_at": string | null,
 "owed_to_closed_account": boolean,
+"paid_out_amount": number | null,
+"paid_out_at": string | null,
+"paid_out_by": string | null,
+"paid_out_transaction_id": string | null,
 "payment_id": string,
+"payout_method": string | null,
+"payout_reason": string | null,
+"payout_reference": string | null,
 "provider": string,
 "provider_refund_id": string,
 "reason": string | null,
@@ -622,7 +635,14 @@ isOneToOne: false
 "id": string,
 "last_sent_at": string | null,
 "owed_to_closed_account": boolean,
+"paid_out_amount": number | null,
+"paid_out_at": string | null,
+"paid_out_by": string | null,
+"paid_out_transaction_id": string | null,
 "payment_id": string,
+"payout_method": string | null,
+"payout_reason": string | null,
+"payout_reference": string | null,
 "provider": string,
 "provider_refund_id": string,
 "reason": string | null,
@@ -652,7 +672,14 @@ isOneToOne: false
 "id": string,
 "last_sent_at": string | null,
 "owed_to_closed_account": boolean,
+"paid_out_amount": number | null,
+"paid_out_at": string | null,
+"paid_out_by": string | null,
+"paid_out_transaction_id": string | null,
 "payment_id": string,
+"payout_method": string | null,
+"payout_reason": string | null,
+"payout_reference": string | null,
 "provider": string,
 "provider_refund_id": string,
 "reason": string | null,

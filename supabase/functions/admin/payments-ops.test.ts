@@ -1,6 +1,7 @@
 // Webhook events and reconciliation through the admin API, in-process on the real database:
 // listing events, replaying a dead Stripe event with the Stripe webhook's own effect code, a
-// replay that fails again, and every reconciliation mismatch kind.
+// replay that fails again, every reconciliation mismatch kind, and an admin's record of paying out
+// what a closed account's former owner was owed.
 import type postgres from "postgres";
 import { describe, expect, it } from "vitest";
 import { withRequestContext } from "../_shared/db.ts";
@@ -36,12 +37,30 @@ const storeMomoEvent = (referenceId: string, suffix: string, type: string, paylo
 const storeWhatsAppText = (wamid: string, payload: Record<string, unknown>, state: EventState) =>
   storeEvent({ provider: "whatsapp", eventId: wamid, type: "message.text", payload, ...state });
 
-/** A Stripe top-up intent for a new account of the staff user. */
-async function stripeIntent(currency: string, amount: number): Promise<{ accountId: string; intentId: string }> {
-  const accountId = await openAccount(sql, staff.user.id, currency);
+/** A Stripe top-up intent for a new account of `ownerId`, the staff user unless named. */
+async function stripeIntent(currency: string, amount: number, ownerId = staff.user.id): Promise<{ accountId: string; intentId: string }> {
+  const accountId = await openAccount(sql, ownerId, currency);
   const [intent] = await sql<{ id: string }[]>`
     select id from public.payment_intent_create('stripe', ${accountId}::uuid, ${amount}::bigint, ${currency}, ${key()})`;
   return { accountId, intentId: intent!.id };
+}
+
+/**
+ * A Stripe payment of 1,000 into a new account of `ownerId`, refunded whole, the account then
+ * closed and the refund failed: the 1,000 is owed to the account's former owner (decision 0027).
+ */
+async function owedRefund(currency: string, ownerId = staff.user.id) {
+  const owed = await stripeIntent(currency, 1_000, ownerId);
+  const paymentIntent = `pi_${unique()}`;
+  const refundId = `re_${unique()}`;
+  const [payment] = await sql<{ id: string }[]>`
+    select id from public.payment_record_success('stripe', ${paymentIntent}, ${owed.intentId}::uuid, 1000, ${currency})`;
+  const [refund] = await sql<{ id: string }[]>`select id from public.refund_record(${payment!.id}::uuid, 1000, ${refundId})`;
+  await sql`select 1 from public.wallet_set_status(${owed.accountId}::uuid, 'closed', 'customer left')`;
+  await sql`select 1 from public.refund_record_failure(${
+    payment!.id
+  }::uuid, ${refundId}, 1000, 'failed', 'stripe refund failed: lost_or_stolen_card')`;
+  return { accountId: owed.accountId, paymentIntent, refundId: refund!.id };
 }
 
 const succeededEvent = (paymentIntent: string, intentId: string, amount: number, currency: string) => ({
@@ -369,21 +388,12 @@ describe("GET /admin/reconciliation", () => {
 
   it("lists a refund that failed after its account closed apart from the mismatches, owed to the account's former owner", async () => {
     const from = new Date(Date.now() - 1000).toISOString();
-    const owed = await stripeIntent("GYD", 1_000);
-    const owedPi = `pi_${unique()}`;
-    const reId = `re_${unique()}`;
-    const [payment] = await sql<{ id: string }[]>`
-      select id from public.payment_record_success('stripe', ${owedPi}, ${owed.intentId}::uuid, 1000, 'GYD')`;
-    await sql`select public.refund_record(${payment!.id}::uuid, 1000, ${reId})`;
-    await sql`select 1 from public.wallet_set_status(${owed.accountId}::uuid, 'closed', 'customer left')`;
-    await sql`select 1 from public.refund_record_failure(${
-      payment!.id
-    }::uuid, ${reId}, 1000, 'failed', 'stripe refund failed: lost_or_stolen_card')`;
+    const owed = await owedRefund("GYD");
     const to = new Date(Date.now() + 1000).toISOString();
 
     const answer = await call("GET", `/reconciliation?provider=stripe&from=${from}&to=${to}`, { token: staff.support.token });
     expect(answer.status).toBe(200);
-    const isMine = (m: { provider_payment_id: string | null }) => m.provider_payment_id === owedPi;
+    const isMine = (m: { provider_payment_id: string | null }) => m.provider_payment_id === owed.paymentIntent;
     expect(answer.body.mismatches.filter(isMine)).toEqual([]);
     expect(answer.body.resolutions.filter(isMine)).toEqual([expect.objectContaining({
       kind: "refund_failed_owed",
@@ -398,5 +408,86 @@ describe("GET /admin/reconciliation", () => {
 
   it("is refused to a plain user", async () => {
     expect(refusal(await call("GET", "/reconciliation", { token: staff.user.token }))).toEqual(FORBIDDEN);
+  });
+});
+
+describe("POST /admin/refunds/:id/paid-out", () => {
+  /** The balance of the system account `code` (unclaimed, clearing:manual) of `currency`. */
+  async function systemBalance(code: "unclaimed" | "clearing:manual", currency: string): Promise<number> {
+    const [row] = await sql<{ id: string }[]>`select private.wallet_system_account(${code}, ${currency}) as id`;
+    return (await balances(sql, row!.id)).balance;
+  }
+
+  it("records an admin's bank transfer of what a closed account's former owner was owed: once, and reconciliation lists it paid", async () => {
+    const from = new Date(Date.now() - 1000).toISOString();
+    const owed = await owedRefund("BZD");
+    const to = new Date(Date.now() + 1000).toISOString();
+    const before = { unclaimed: await systemBalance("unclaimed", "BZD"), manual: await systemBalance("clearing:manual", "BZD") };
+    const body = { method: "bank_transfer", reference: "FT2412070001", reason: "paid to the IBAN she gave on ticket 88" };
+    const paidOut = (key: string, payout: unknown, token = staff.admin.token) =>
+      call("POST", `/refunds/${owed.refundId}/paid-out`, { token, idempotencyKey: key, body: payout });
+
+    expect(refusal(await paidOut(key(), body, staff.support.token))).toEqual(FORBIDDEN);
+    expect(refusal(await paidOut(key(), body, staff.user.token))).toEqual(FORBIDDEN);
+    for (
+      const bad of [{ ...body, method: "cheque" }, { ...body, reference: " " }, { ...body, reference: "r".repeat(256) }, {
+        method: "cash",
+        reference: "receipt 12",
+      }]
+    ) {
+      expect(refusal(await paidOut(key(), bad))).toEqual({ status: 400, code: "validation_failed" });
+    }
+    expect(refusal(
+      await call("POST", `/refunds/${crypto.randomUUID()}/paid-out`, { token: staff.admin.token, idempotencyKey: key(), body }),
+    )).toEqual({ status: 404, code: "not_found" });
+    expect(await systemBalance("unclaimed", "BZD")).toBe(before.unclaimed);
+
+    const once = key();
+    const paid = await paidOut(once, body);
+    expect(paid.status).toBe(200);
+    expect(paid.body.refund).toMatchObject({
+      id: owed.refundId,
+      status: "failed",
+      owed_to_closed_account: true,
+      paid_out_amount: 1000,
+      paid_out_by: staff.admin.id,
+      payout_method: "bank_transfer",
+      payout_reference: "FT2412070001",
+      payout_reason: "paid to the IBAN she gave on ticket 88",
+    });
+    const again = await paidOut(once, body);
+    expect([again.body, again.headers.get("idempotent-replayed")]).toEqual([paid.body, "true"]);
+    expect(refusal(await paidOut(key(), body))).toEqual({ status: 409, code: "invalid_state" });
+    expect(await systemBalance("unclaimed", "BZD")).toBe(before.unclaimed - 1000);
+    expect(await systemBalance("clearing:manual", "BZD")).toBe(before.manual + 1000);
+
+    const answer = await call("GET", `/reconciliation?provider=stripe&from=${from}&to=${to}`, { token: staff.support.token });
+    const isMine = (m: { provider_payment_id: string | null }) => m.provider_payment_id === owed.paymentIntent;
+    expect(answer.body.mismatches.filter(isMine)).toEqual([]);
+    expect(answer.body.resolutions.filter(isMine)).toEqual([expect.objectContaining({
+      kind: "refund_owed_paid_out",
+      account_id: owed.accountId,
+      provider_amount: 1000,
+      ledger_amount: 1000,
+      wallet_transaction_id: paid.body.refund.paid_out_transaction_id,
+      detail: expect.stringContaining(`paid out by admin ${staff.admin.id}`),
+    })]);
+    const audit = await call("GET", `/audit?table=refunds&record_id=${owed.refundId}`, { token: staff.support.token });
+    expect(audit.body.data[0]).toMatchObject({ actor_id: staff.admin.id, correlation_id: paid.headers.get("x-correlation-id") });
+    expect(audit.body.data[0].new_record).toMatchObject({ payout_reference: "FT2412070001" });
+  });
+
+  it("refuses a debt owed to the admin themselves (403) and a refund that owes nothing (409)", async () => {
+    const body = { method: "cash", reference: "receipt 12", reason: "paid at the office" };
+    const own = await owedRefund("BMD", staff.admin.id);
+    expect(refusal(await call("POST", `/refunds/${own.refundId}/paid-out`, { token: staff.admin.token, idempotencyKey: key(), body })))
+      .toEqual(FORBIDDEN);
+
+    const open = await stripeIntent("BND", 500);
+    const [payment] = await sql<{ id: string }[]>`
+      select id from public.payment_record_success('stripe', ${`pi_${unique()}`}, ${open.intentId}::uuid, 500, 'BND')`;
+    const [refund] = await sql<{ id: string }[]>`select id from public.refund_record(${payment!.id}::uuid, 200, ${`re_${unique()}`})`;
+    expect(refusal(await call("POST", `/refunds/${refund!.id}/paid-out`, { token: staff.admin.token, idempotencyKey: key(), body })))
+      .toEqual({ status: 409, code: "invalid_state" });
   });
 });

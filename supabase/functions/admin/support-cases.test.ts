@@ -395,6 +395,7 @@ describe("the nightly reconciliation report", () => {
           credited: 0,
           refund_borne: 0,
           refund_failed_owed: 0,
+          refund_owed_paid_out: 0,
           undelivered_messages: 3,
         },
       }),

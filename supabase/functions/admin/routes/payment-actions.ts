@@ -10,6 +10,9 @@
 // POST /admin/refunds/:id/resolve   settles a MoMo refund no job can (MoMo confirmed another
 //                                   sum, or never stops answering PENDING) as MoMo says it ended
 // POST /admin/cashouts/:id/resolve  the same for a cash-out
+// POST /admin/refunds/:id/paid-out  records that the admin paid a former customer another way
+//                                   what mfuko owed them on a refund that failed after their
+//                                   account closed (decision 0027)
 //
 // Every refund reserves its amount as a pending refund committed before the provider is asked
 // (momo-refund.ts, _shared/money/provider-refunds.ts), so two concurrent refunds never add up to
@@ -49,6 +52,16 @@ const transferResolveBody = <Outcome extends string>(outcomes: readonly [Outcome
   });
 const refundResolveBody = transferResolveBody(["succeeded", "failed"]);
 const cashOutResolveBody = transferResolveBody(["paid", "failed"]);
+
+/** How an admin paid a former customer outside the providers, and the payout's own reference (a bank's, a receipt's). */
+const paidOutBody = z.strictObject({
+  method: z.enum(["bank_transfer", "mobile_money", "cash", "other"], {
+    error: "must be bank_transfer, mobile_money, cash or other",
+  }),
+  reference: z.string({ error: "is required" }).trim().min(1, "is required").max(255, "must be at most 255 characters"),
+  reason,
+  idempotency_key: idempotencyKeyField,
+});
 
 const resolveBody = z.strictObject({
   action: z.enum(["credit", "reject"], { error: "must be credit or reject" }),
@@ -220,33 +233,38 @@ export function registerPaymentActionRoutes(app: AdminApp, routes: AdminRoutes):
   app.post("/refunds/:id/retry", (c) => retryRefund(c, routes, pathId(c)));
   app.all("/refunds/:id/retry", allowMethods("POST"));
 
-  registerResolveRoute(app, routes, "refund", refundResolveBody, (tx, id, input) =>
+  registerRecordAction(app, routes, "refund", "resolve", refundResolveBody, (tx, id, input) =>
     tx<{ record: Row }[]>`
       select to_jsonb(r) as record from api_private.momo_refund_resolve(${id}::uuid, ${input.outcome}, ${input.reason}) r`);
-  registerResolveRoute(app, routes, "payment", resolveBody, (tx, id, input) =>
+  registerRecordAction(app, routes, "payment", "resolve", resolveBody, (tx, id, input) =>
     tx<{ record: Row }[]>`
       select to_jsonb(p) - 'raw' as record from api_private.payment_resolve(${id}::uuid, ${input.action}, ${input.reason}) p`);
-  registerResolveRoute(app, routes, "cashout", cashOutResolveBody, (tx, id, input) =>
+  registerRecordAction(app, routes, "cashout", "resolve", cashOutResolveBody, (tx, id, input) =>
     tx<{ record: Row }[]>`
       select to_jsonb(k) as record from api_private.cashout_resolve(${id}::uuid, ${input.outcome}, ${input.reason}) k`);
+  registerRecordAction(app, routes, "refund", "paid-out", paidOutBody, (tx, id, input) =>
+    tx<{ record: Row }[]>`
+      select to_jsonb(r) as record
+        from api_private.refund_paid_out(${id}::uuid, ${input.method}, ${input.reference}, ${input.reason}) r`);
 }
 
 /**
- * POST /<record>s/:id/resolve, an admin's decision on one record, idempotent: `resolve` makes it
- * in one SQL call and returns the record, answered 200 as `{<record>: …}`.
+ * POST /<record>s/:id/<action>, an admin's decision on one record, idempotent: `act` makes it in
+ * one SQL call and returns the record, answered 200 as `{<record>: …}`.
  */
-function registerResolveRoute<S extends z.ZodType>(
+function registerRecordAction<S extends z.ZodType>(
   app: AdminApp,
   routes: AdminRoutes,
   record: "payment" | "refund" | "cashout",
+  action: "resolve" | "paid-out",
   schema: S,
-  resolve: (tx: TransactionSql, id: string, input: z.output<S>) => Promise<{ record: Row }[]>,
+  act: (tx: TransactionSql, id: string, input: z.output<S>) => Promise<{ record: Row }[]>,
 ): void {
-  const path = `/${record}s/:id/resolve`;
+  const path = `/${record}s/:id/${action}`;
   app.post(path, (c) => {
     const id = pathId(c);
     return idempotentMutation(c, routes, schema, async (tx, input) => {
-      const [row] = await resolve(tx, id, input);
+      const [row] = await act(tx, id, input);
       return { status: 200, body: { [record]: row!.record } };
     });
   });

@@ -1,8 +1,9 @@
 // GET /admin/reconciliation?provider=&from=&to=: every mismatch between provider records and
 // ledger credits (api_private.reconciliation), with a count per kind, and apart from them the
 // needs_review payments an admin resolved (rejected or credited), the refunds the platform
-// bore for a closed account (refund_borne) and the failed refunds whose money is owed to a
-// closed account's former owner (refund_failed_owed). Not paginated: the answer
+// bore for a closed account (refund_borne), the failed refunds whose money is owed to a
+// closed account's former owner (refund_failed_owed) and those an admin paid out to them
+// another way (refund_owed_paid_out). Not paginated: the answer
 // is the complete list for the window, which is what a reconciliation has to be.
 // GET /admin/reconciliation/reports: the nightly reconcile job's stored reports, newest first,
 // each with its counts; GET /admin/reconciliation/reports/:date: one day's whole report
@@ -32,10 +33,11 @@ export const MISMATCH_KINDS = [
 /**
  * Rows that are no mismatch, listed apart from them: an admin's resolutions of needs_review
  * payments (decisions), refunds the platform bore because the credited account was closed
- * (a loss the ledger recorded, decision 0026), and refunds that failed after the account they
- * were taken from closed (money owed to its former owner, decision 0027).
+ * (a loss the ledger recorded, decision 0026), refunds that failed after the account they
+ * were taken from closed (money owed to its former owner, decision 0027), and those of them an
+ * admin paid out to the former owner another way (POST /admin/refunds/:id/paid-out).
  */
-const RESOLUTION_KINDS = ["rejected", "credited", "refund_borne", "refund_failed_owed"] as const;
+const RESOLUTION_KINDS = ["rejected", "credited", "refund_borne", "refund_failed_owed", "refund_owed_paid_out"] as const;
 
 const reportDate = dateParam;
 const reportsQuery = z.strictObject({
