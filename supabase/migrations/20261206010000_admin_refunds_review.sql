@@ -392,22 +392,25 @@ end;
 $$;
 grant execute on function api_private.refund_retry_begin(uuid) to authenticated;
 
--- An admin records that they paid a former customer, outside the providers (a bank transfer, a
--- mobile-money send, cash, another way), what was still owed to them on the refund p_refund: a
--- refund that failed after the account it was taken from closed, whose money went to
--- unclaimed:<CUR> (refund_record_failure, decision 0027). One adjustment moves what is still
--- owed on it from unclaimed:<CUR> to clearing:manual:<CUR>, the mirror of money that left mfuko
--- by hand as clearing:<provider>:<CUR> mirrors a provider's; the refund records the amount, the
+-- An admin records that they paid a former customer p_amount, outside the providers (a bank
+-- transfer, a mobile-money send, cash, another way), what was still owed to them on the refund
+-- p_refund: a refund that failed after the account it was taken from closed, whose money went to
+-- unclaimed:<CUR> (refund_record_failure, decision 0027). One adjustment moves what is still owed
+-- on it from unclaimed:<CUR> to clearing:manual:<CUR>, the mirror of money that left mfuko by hand
+-- as clearing:<provider>:<CUR> mirrors a provider's; the refund records the amount, the
 -- transaction, the admin, p_method, p_reference (the payout's own, e.g. the bank's) and p_reason,
 -- and the audit trail records the change with the request's context. Still owed is the refund's
--- amount, or less when a later refund of the payment by its provider already paid part of the
--- debt (private.payment_unclaimed), so no payout exceeds what is owed. Locks the payment, as
--- every refund and refund failure of it does, then the refund. Once paid out it is WL008, as a
--- settled cash-out is for cashout_resolve (the admin API's Idempotency-Key replays the answer).
--- WL008 also for a refund that owes nothing to a former owner, or nothing any more; 22023 for a
--- missing or oversized reason or reference, or another method; WL007 for an unknown refund;
--- 42501 for any caller but an admin, and for an admin who was the account's owner.
-create function api_private.refund_paid_out(p_refund uuid, p_method text, p_reference text, p_reason text)
+-- amount, or less when a later refund of the payment by its provider already paid part of the debt
+-- (private.payment_unclaimed), so no payout exceeds what is owed. p_amount, what the admin says
+-- they paid, must be exactly that (WL008 naming what is owed otherwise): a provider refund recorded
+-- between the admin's look-up and the payout would else book less than the person got, and nothing
+-- would say so. Locks the payment, as every refund and refund failure of it does, then the refund.
+-- Once paid out it is WL008, as a settled cash-out is for cashout_resolve (the admin API's
+-- Idempotency-Key replays the answer). WL008 also for a refund that owes nothing to a former owner,
+-- or nothing any more; 22023 for a missing or oversized reason or reference, or another method;
+-- WL006 for an amount that is not one; WL007 for an unknown refund; 42501 for any caller but an
+-- admin, and for an admin who was the account's owner.
+create function api_private.refund_paid_out(p_refund uuid, p_amount bigint, p_method text, p_reference text, p_reason text)
 returns public.refunds
 language plpgsql
 security definer set search_path = ''
@@ -424,6 +427,7 @@ begin
   perform private.require_reason(p_reason, 'record a payout');
   perform private.require_choice(p_method, array['bank_transfer', 'mobile_money', 'cash', 'other'], 'method');
   perform private.require_text(p_reference, 'identifier', 'p_reference');
+  perform private.require_amount(p_amount);
   perform 1 from public.payments p where p.id = (select r.payment_id from public.refunds r where r.id = p_refund) for update;
   select r.* into v_refund from public.refunds r where r.id = p_refund for update;
   perform private.require_found(found, v_what);
@@ -444,6 +448,10 @@ begin
     perform private.fail('WL008', pg_catalog.format(
       '%s owes nothing any more: a later refund of payment %s paid its former owner', v_what, v_refund.payment_id));
   end if;
+  if p_amount <> v_owed then
+    perform private.fail('WL008', pg_catalog.format('%s owes %s %s to its former owner, not %s: record what is owed',
+                                                    v_what, v_owed, v_refund.currency, p_amount));
+  end if;
 
   v_payout := private.wallet_post_one(auth.uid(), 'adjustment', false,
                                       private.wallet_system_account('unclaimed', v_refund.currency),
@@ -460,4 +468,4 @@ begin
   return v_refund;
 end;
 $$;
-grant execute on function api_private.refund_paid_out(uuid, text, text, text) to authenticated;
+grant execute on function api_private.refund_paid_out(uuid, bigint, text, text, text) to authenticated;

@@ -137,7 +137,7 @@ describe("authorization", () => {
     [`/payments/${ACCOUNT}/resolve`, { action: "credit", reason: "x" }],
     [`/cashouts/${ACCOUNT}/resolve`, { outcome: "failed", reason: "x" }],
     [`/refunds/${ACCOUNT}/resolve`, { outcome: "failed", reason: "x" }],
-    [`/refunds/${ACCOUNT}/paid-out`, { method: "cash", reference: "x", reason: "x" }],
+    [`/refunds/${ACCOUNT}/paid-out`, { amount: 1, method: "cash", reference: "x", reason: "x" }],
     [`/whatsapp-outbox/${ACCOUNT}/replay`, {}],
   ];
 

@@ -423,23 +423,35 @@ describe("POST /admin/refunds/:id/paid-out", () => {
     const owed = await owedRefund("BZD");
     const to = new Date(Date.now() + 1000).toISOString();
     const before = { unclaimed: await systemBalance("unclaimed", "BZD"), manual: await systemBalance("clearing:manual", "BZD") };
-    const body = { method: "bank_transfer", reference: "FT2412070001", reason: "paid to the IBAN she gave on ticket 88" };
+    const body = { amount: 1000, method: "bank_transfer", reference: "FT2412070001", reason: "paid to the IBAN she gave on ticket 88" };
     const paidOut = (key: string, payout: unknown, token = staff.admin.token) =>
       call("POST", `/refunds/${owed.refundId}/paid-out`, { token, idempotencyKey: key, body: payout });
 
     expect(refusal(await paidOut(key(), body, staff.support.token))).toEqual(FORBIDDEN);
     expect(refusal(await paidOut(key(), body, staff.user.token))).toEqual(FORBIDDEN);
     for (
-      const bad of [{ ...body, method: "cheque" }, { ...body, reference: " " }, { ...body, reference: "r".repeat(256) }, {
-        method: "cash",
-        reference: "receipt 12",
-      }]
+      const bad of [
+        { ...body, method: "cheque" },
+        { ...body, reference: " " },
+        { ...body, reference: "r".repeat(256) },
+        { ...body, amount: 0 },
+        { ...body, amount: 10.5 },
+        { method: "cash", reference: "receipt 12", reason: "paid at the office" },
+        { amount: 1000, method: "cash", reference: "receipt 12" },
+      ]
     ) {
       expect(refusal(await paidOut(key(), bad))).toEqual({ status: 400, code: "validation_failed" });
     }
     expect(refusal(
       await call("POST", `/refunds/${crypto.randomUUID()}/paid-out`, { token: staff.admin.token, idempotencyKey: key(), body }),
     )).toEqual({ status: 404, code: "not_found" });
+    // What the admin says they paid must be what is owed: 999 of the 1000 is refused, naming it.
+    const short = await paidOut(key(), { ...body, amount: 999 });
+    expect([short.status, short.body.error.code, short.body.error.message]).toEqual([
+      409,
+      "invalid_state",
+      `refund ${owed.refundId} owes 1000 BZD to its former owner, not 999: record what is owed`,
+    ]);
     expect(await systemBalance("unclaimed", "BZD")).toBe(before.unclaimed);
 
     const once = key();
@@ -478,7 +490,7 @@ describe("POST /admin/refunds/:id/paid-out", () => {
   });
 
   it("refuses a debt owed to the admin themselves (403) and a refund that owes nothing (409)", async () => {
-    const body = { method: "cash", reference: "receipt 12", reason: "paid at the office" };
+    const body = { amount: 200, method: "cash", reference: "receipt 12", reason: "paid at the office" };
     const own = await owedRefund("BMD", staff.admin.id);
     expect(refusal(await call("POST", `/refunds/${own.refundId}/paid-out`, { token: staff.admin.token, idempotencyKey: key(), body })))
       .toEqual(FORBIDDEN);

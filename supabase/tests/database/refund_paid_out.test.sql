@@ -6,7 +6,7 @@
 -- keep who, how, the payout's reference and why; reconciliation lists it as paid out, no more as
 -- owed; every ledger invariant holds.
 begin;
-select plan(44);
+select plan(48);
 
 select tests.create_users('{alice,dave,erin,bob}', admins => '{admin,boss}', support => '{helper}');
 select tests.open_account('alice', 'USD') as alice_usd, tests.open_account('dave', 'USD') as dave_usd,
@@ -57,22 +57,22 @@ select id as bob_refund from public.refunds where provider_refund_id = 're_po_bo
 select is(pg_temp.balance('unclaimed:USD'), 800::bigint, 'unclaimed:USD holds what is owed: 400 to Alice, 200 to Dave, 200 to the boss');
 
 -- ---------------------------------------------------------------- who may
-select ok(not has_function_privilege('anon', 'api_private.refund_paid_out(uuid, text, text, text)', 'execute')
-          and has_function_privilege('authenticated', 'api_private.refund_paid_out(uuid, text, text, text)', 'execute')
-          and not has_function_privilege('service_role', 'api_private.refund_paid_out(uuid, text, text, text)', 'execute'),
+select ok(not has_function_privilege('anon', 'api_private.refund_paid_out(uuid, bigint, text, text, text)', 'execute')
+          and has_function_privilege('authenticated', 'api_private.refund_paid_out(uuid, bigint, text, text, text)', 'execute')
+          and not has_function_privilege('service_role', 'api_private.refund_paid_out(uuid, bigint, text, text, text)', 'execute'),
   'EXECUTE: authenticated only (the admin API calls it as the admin)');
 select throws_ok(format($$ select tests.query_as(%L, %L, null::public.refunds) $$, who,
-                        format('select * from api_private.refund_paid_out(%L, ''bank_transfer'', ''TX-1'', ''x'')', :'alice_refund')),
+                        format('select * from api_private.refund_paid_out(%L, 400, ''bank_transfer'', ''TX-1'', ''x'')', :'alice_refund')),
                  '42501', message, who || ' cannot record a payout')
   from (values ('alice', 'not allowed to record payouts of money owed'), ('helper', 'not allowed to record payouts of money owed'),
                ('service', null), ('anon', null)) v (who, message);
 select tests.as_admin(tests.user_id('boss'));
-select throws_ok(format($$ select api_private.refund_paid_out(%L, 'cash', 'receipt 12', 'paid at the office') $$, :'boss_refund'),
+select throws_ok(format($$ select api_private.refund_paid_out(%L, 200, 'cash', 'receipt 12', 'paid at the office') $$, :'boss_refund'),
   '42501', 'an admin may not pay out a refund of their own: another admin must',
   'an admin cannot record the payout of a debt owed to themselves');
 
 -- ---------------------------------------------------------------- bad input
-select throws_ok(format($$ select api_private.refund_paid_out(%L, %L, %L, %L) $$, :'alice_refund', method, reference, reason),
+select throws_ok(format($$ select api_private.refund_paid_out(%L, 400, %L, %L, %L) $$, :'alice_refund', method, reference, reason),
                  '22023', message, 'bad input is 22023: ' || what)
   from (values ('cheque', 'TX-1', 'x', 'method cheque is not bank_transfer or mobile_money or cash or other', 'another method'),
                (null, 'TX-1', 'x', 'method null is not bank_transfer or mobile_money or cash or other', 'a missing method'),
@@ -81,12 +81,15 @@ select throws_ok(format($$ select api_private.refund_paid_out(%L, %L, %L, %L) $$
                ('cash', 'TX-1', ' ', 'a reason is required to record a payout', 'a blank reason'),
                ('cash', 'TX-1', repeat('x', 1001), 'p_reason must be at most 1000 characters', 'a reason over 1,000 characters'))
        v (method, reference, reason, message, what);
-select throws_ok($$ select api_private.refund_paid_out('00000000-0000-4000-8000-0000000000ff', 'cash', 'TX-1', 'x') $$,
+select throws_ok(format($$ select api_private.refund_paid_out(%L, %s, 'cash', 'TX-1', 'x') $$, :'alice_refund', amount),
+                 'WL006', format('invalid amount %s', amount), 'an amount that is not one is WL006: ' || amount)
+  from (values ('0'), ('-400'), ('null')) v (amount);
+select throws_ok($$ select api_private.refund_paid_out('00000000-0000-4000-8000-0000000000ff', 100, 'cash', 'TX-1', 'x') $$,
   'WL007', 'refund 00000000-0000-4000-8000-0000000000ff not found', 'an unknown refund is WL007');
-select throws_ok(format($$ select api_private.refund_paid_out(%L, 'cash', 'TX-1', 'x') $$, :'bob_refund'),
+select throws_ok(format($$ select api_private.refund_paid_out(%L, 100, 'cash', 'TX-1', 'x') $$, :'bob_refund'),
   'WL008', format('refund %s is failed and owes nothing to the former owner of a closed account', :'bob_refund'),
   'a refund that owes nothing to a former owner is WL008');
-select throws_ok(format($$ select api_private.refund_paid_out(%L, 'cash', 'TX-1', 'x') $$, :'erin_refund'),
+select throws_ok(format($$ select api_private.refund_paid_out(%L, 100, 'cash', 'TX-1', 'x') $$, :'erin_refund'),
   'WL008', format('refund %s owes nothing any more: a later refund of payment %s paid its former owner', :'erin_refund', :'erin_payment'),
   'a refund whose debt a later provider refund paid is WL008');
 select tests.reset_role();
@@ -99,7 +102,7 @@ select tests.as_admin(tests.user_id('admin'));
 select results_eq(
   format($$ select status, owed_to_closed_account, paid_out_amount, paid_out_by, paid_out_at is not null, payout_method,
                    payout_reference, payout_reason
-              from api_private.refund_paid_out(%L, 'bank_transfer', 'FT2412070001', 'Alice gave her IBAN on ticket 88') $$,
+              from api_private.refund_paid_out(%L, 400, 'bank_transfer', 'FT2412070001', 'Alice gave her IBAN on ticket 88') $$,
          :'alice_refund'),
   $$ values ('failed', true, 400::bigint, tests.user_id('admin'), true, 'bank_transfer', 'FT2412070001',
              'Alice gave her IBAN on ticket 88') $$,
@@ -127,7 +130,7 @@ select results_eq(
 
 -- Once: a second call records nothing more.
 select tests.as_admin(tests.user_id('admin'));
-select throws_like(format($$ select api_private.refund_paid_out(%L, 'bank_transfer', 'FT2412070001', 'again') $$, :'alice_refund'),
+select throws_like(format($$ select api_private.refund_paid_out(%L, 400, 'bank_transfer', 'FT2412070001', 'again') $$, :'alice_refund'),
   format('refund %s was already paid out: 400 USD by bank_transfer on %% (FT2412070001)', :'alice_refund'),
   'a second payout of the same refund is refused, naming the first');
 select tests.reset_role();
@@ -138,7 +141,10 @@ select is((select paid_out_amount from public.refunds where id = :'alice_refund'
 
 -- A partial debt: a later Stripe refund already paid Dave 300 of his 500, so 200 is paid out.
 select tests.as_admin(tests.user_id('admin'));
-select results_eq(format($$ select paid_out_amount, payout_method from api_private.refund_paid_out(%L, 'mobile_money', 'MP-77', 'sent to his new number') $$,
+select throws_ok(format($$ select api_private.refund_paid_out(%L, 500, 'mobile_money', 'MP-77', 'sent to his new number') $$, :'dave_refund'),
+  'WL008', format('refund %s owes 200 USD to its former owner, not 500: record what is owed', :'dave_refund'),
+  'a payout of the refund''s whole 500 where only 200 is still owed is refused, naming what is owed');
+select results_eq(format($$ select paid_out_amount, payout_method from api_private.refund_paid_out(%L, 200, 'mobile_money', 'MP-77', 'sent to his new number') $$,
                          :'dave_refund'),
   $$ values (200::bigint, 'mobile_money') $$, 'only what is still owed is paid out: 200 of the refund''s 500');
 select tests.reset_role();
@@ -155,7 +161,7 @@ select is(pg_temp.balance('unclaimed:USD'), 200::bigint, 'and unclaimed:USD is u
 
 -- Another admin pays the boss.
 select tests.as_admin(tests.user_id('admin'));
-select is((api_private.refund_paid_out(:'boss_refund', 'cash', 'receipt 12', 'paid at the office')).paid_out_amount, 200::bigint,
+select is((api_private.refund_paid_out(:'boss_refund', 200, 'cash', 'receipt 12', 'paid at the office')).paid_out_amount, 200::bigint,
   'another admin records the boss''s payout');
 select tests.reset_role();
 select is(pg_temp.balance('unclaimed:USD'), 0::bigint, 'nothing is owed to anyone');

@@ -53,8 +53,12 @@ const transferResolveBody = <Outcome extends string>(outcomes: readonly [Outcome
 const refundResolveBody = transferResolveBody(["succeeded", "failed"]);
 const cashOutResolveBody = transferResolveBody(["paid", "failed"]);
 
-/** How an admin paid a former customer outside the providers, and the payout's own reference (a bank's, a receipt's). */
+/**
+ * What an admin paid a former customer outside the providers (exactly what is still owed), how,
+ * and the payout's own reference (a bank's, a receipt's).
+ */
 const paidOutBody = z.strictObject({
+  amount,
   method: z.enum(["bank_transfer", "mobile_money", "cash", "other"], {
     error: "must be bank_transfer, mobile_money, cash or other",
   }),
@@ -245,7 +249,7 @@ export function registerPaymentActionRoutes(app: AdminApp, routes: AdminRoutes):
   registerRecordAction(app, routes, "refund", "paid-out", paidOutBody, (tx, id, input) =>
     tx<{ record: Row }[]>`
       select to_jsonb(r) as record
-        from api_private.refund_paid_out(${id}::uuid, ${input.method}, ${input.reference}, ${input.reason}) r`);
+        from api_private.refund_paid_out(${id}::uuid, ${input.amount}, ${input.method}, ${input.reference}, ${input.reason}) r`);
 }
 
 /**
