@@ -305,11 +305,12 @@ end;
 $$;
 grant execute on function api_private.reconciliation(text, timestamptz, timestamptz) to authenticated;
 
--- Whether a row of api_private.reconciliation of kind p_kind is a mismatch: every kind but
--- rejected and credited, an admin's decisions, refund_borne, a loss the ledger recorded,
--- refund_failed_owed, a debt to a former customer the ledger recorded, and refund_owed_paid_out,
--- such a debt an admin paid (all in the reconcile job's resolutions, not its alerted findings). The one statement of it, so that the admin API's mismatches
--- (GET /admin/reconciliation) and the findings the reconcile job counts and alerts on agree.
+-- Whether a row of api_private.reconciliation of kind p_kind is a mismatch: every kind but rejected
+-- and credited, an admin's decisions, refund_borne, a loss the ledger recorded, refund_failed_owed,
+-- a debt to a former customer the ledger recorded, and refund_owed_paid_out, such a debt an admin
+-- paid (all in the reconcile job's resolutions, not its alerted findings). The one statement of it,
+-- so that the admin API's mismatches (GET /admin/reconciliation) and the findings the reconcile job
+-- counts and alerts on agree.
 create function api_private.reconciliation_mismatch(p_kind text) returns boolean
 language plpgsql
 immutable
