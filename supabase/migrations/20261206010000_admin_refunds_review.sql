@@ -337,6 +337,7 @@ language plpgsql
 security definer set search_path = ''
 as $$
 declare
+  v_admin constant uuid := auth.uid();
   v_lookup record;
 begin
   perform private.require_caller(array['admin'], 'record a chargeback');
@@ -352,7 +353,7 @@ begin
     perform private.fail('WL005', pg_catalog.format(
       'revolut %s names a refund of payment %s, not a chargeback', p_dispute_id, p_payment));
   end if;
-  return private.refund_complete(auth.uid(), v_lookup.payment, v_lookup.refund, p_amount, p_dispute_id, p_reason);
+  return private.refund_complete(v_admin, v_lookup.payment, v_lookup.refund, p_amount, p_dispute_id, p_reason);
 end;
 $$;
 grant execute on function api_private.revolut_chargeback_record(uuid, text, bigint, text) to authenticated;

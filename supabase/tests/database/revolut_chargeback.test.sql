@@ -9,14 +9,8 @@ begin;
 select plan(29);
 
 select tests.create_users('{alice,bob,carol}', admins => '{admin,admin2}', support => '{support}');
-select tests.as_user(tests.user_id('alice'));
-select id as alice_eur from public.wallet_open_account('EUR') \gset
-select tests.as_user(tests.user_id('bob'));
-select id as bob_eur from public.wallet_open_account('EUR') \gset
-select tests.as_user(tests.user_id('carol'));
-select id as carol_eur from public.wallet_open_account('EUR') \gset
-select tests.as_user(tests.user_id('admin'));
-select id as admin_eur from public.wallet_open_account('EUR') \gset
+select tests.open_account('alice', 'EUR') as alice_eur, tests.open_account('bob', 'EUR') as bob_eur,
+       tests.open_account('carol', 'EUR') as carol_eur, tests.open_account('admin', 'EUR') as admin_eur \gset
 
 select tests.as_service();
 select id as payment, wallet_transaction_id as credit
