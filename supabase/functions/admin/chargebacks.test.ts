@@ -95,7 +95,15 @@ describe("POST /admin/payments/:id/chargeback", () => {
     expect(audit?.actor_id).toBe(staff.admin.id);
 
     // Another amount under the same dispute is refused; more than remains of the payment too.
-    expect(refusal(await chargeback(paymentId, { ...body, amount: 200 }))).toEqual({ status: 422, code: "idempotency_key_reused" });
+    const mismatchKey = crypto.randomUUID();
+    expect(refusal(await chargeback(paymentId, { ...body, amount: 200 }, mismatchKey))).toEqual({
+      status: 422,
+      code: "idempotency_key_reused",
+    });
+    // The SQL's refusal is stored as every change's: the same key replays it.
+    const replayedRefusal = await chargeback(paymentId, { ...body, amount: 200 }, mismatchKey);
+    expect(refusal(replayedRefusal)).toEqual({ status: 422, code: "idempotency_key_reused" });
+    expect(replayedRefusal.headers.get("idempotent-replayed")).toBe("true");
     const other = gateway.revolut.openDispute("lost");
     expect(refusal(await chargeback(paymentId, { dispute_id: other, amount: 601, reason: "too much" }))).toEqual({
       status: 409,

@@ -10,12 +10,12 @@
 //
 // Idempotent twice over: the Idempotency-Key replays the answer, and the dispute id keys the
 // refund, so the same dispute posted again (another key, another admin) returns the same refund
-// and moves nothing. Revolut is asked outside any transaction (runIdempotentAcross); only the
-// recorded chargeback (201) is stored for replays: a dispute not lost yet, unknown to Revolut,
-// Revolut unavailable, or a refusal of the SQL checks releases the key, so that the same key
-// asks again once the dispute has ended.
+// and moves nothing. Revolut is asked outside any transaction (runIdempotentAcross). Stored for
+// replays are the recorded chargeback (201) and the SQL's refusals, as for every change; what
+// Revolut answered short of a lost dispute (not lost yet, unknown, no answer) is not: it
+// releases the key, so that the same key asks again once the dispute has ended.
 import { z } from "zod";
-import { HttpError } from "../../_shared/errors.ts";
+import { errorResponse, HttpError } from "../../_shared/errors.ts";
 import { allowMethods } from "../../_shared/middleware.ts";
 import { ProviderError } from "../../_shared/providers/errors.ts";
 import { type RevolutDispute, RevolutUnknownDisputeError } from "../../_shared/providers/revolut/client.ts";
@@ -89,12 +89,19 @@ export function registerChargebackRoutes(app: AdminApp, routes: AdminRoutes): vo
       start: (tx) => requireRevolutPayment(tx, paymentId),
       finish: async (_none, input) => {
         const dispute = await lostDispute(routes, paymentId, input.dispute_id);
-        const [row] = await routes.asCaller(c, (tx) =>
-          tx<{ refund: Row }[]>`
-            select to_jsonb(r) as refund
-              from api_private.revolut_chargeback_record(${paymentId}::uuid, ${input.dispute_id}, ${input.amount}, ${input.reason}) r`);
+        let refund: Row;
+        try {
+          [{ refund }] = await routes.asCaller(c, (tx) =>
+            tx<[{ refund: Row }]>`
+              select to_jsonb(r) as refund
+                from api_private.revolut_chargeback_record(${paymentId}::uuid, ${input.dispute_id}, ${input.amount}, ${input.reason}) r`);
+        } catch (error) {
+          // The SQL's refusal (asCaller maps its SQLSTATE), stored as every change's is.
+          if (!(error instanceof HttpError) || error.status >= 500) throw error;
+          return { status: error.status, body: await errorResponse(error, c.get("correlationId")).json() };
+        }
         const answered = { id: input.dispute_id, state: dispute.state, substate: dispute.substate ?? null };
-        return { status: 201, body: { refund: row!.refund, dispute: answered } };
+        return { status: 201, body: { refund, dispute: answered } };
       },
     });
   });
