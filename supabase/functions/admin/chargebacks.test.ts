@@ -55,12 +55,21 @@ const disputeLookups = (disputeId: string) => gateway.revolut.requests.filter((r
 const chargebackWhileRevolut = (behaviour: Behaviour, ...args: Parameters<typeof chargeback>): Promise<AdminAnswer> =>
   whileAnswering(gateway.revolut, "disputeBehaviour", behaviour, () => chargeback(...args));
 
+/** A credited Revolut top-up of `paid` EUR whose dispute Revolut has in `state`, and the admin's chargeback of `amount` of it with its key. */
+async function disputedTopUp(paid: number, state: "lost" | "under_review", amount = paid) {
+  const topUp = await creditedRevolutTopUp(paid);
+  const disputeId = gateway.revolut.openDispute(state);
+  return {
+    ...topUp,
+    disputeId,
+    key: crypto.randomUUID(),
+    body: { dispute_id: disputeId, amount, reason: "cardholder won the chargeback" },
+  };
+}
+
 describe("POST /admin/payments/:id/chargeback", () => {
   it("a dispute Revolut answers lost is recorded as a refund keyed by it, the wallet reversed once however often it is posted", async () => {
-    const { accountId, paymentId } = await creditedRevolutTopUp(900);
-    const disputeId = gateway.revolut.openDispute("lost");
-    const body = { dispute_id: disputeId, amount: 300, reason: "cardholder won the chargeback" };
-    const key = crypto.randomUUID();
+    const { accountId, paymentId, disputeId, body, key } = await disputedTopUp(900, "lost", 300);
     const answer = await chargeback(paymentId, body, key);
     expect(answer.status).toBe(201);
     expect(answer.body).toMatchObject({
@@ -113,10 +122,7 @@ describe("POST /admin/payments/:id/chargeback", () => {
   });
 
   it("a dispute Revolut answers under review is 409 with its state, nothing written; the same key records it once Revolut says lost", async () => {
-    const { accountId, paymentId } = await creditedRevolutTopUp(500);
-    const disputeId = gateway.revolut.openDispute("under_review");
-    const body = { dispute_id: disputeId, amount: 500, reason: "chargeback" };
-    const key = crypto.randomUUID();
+    const { accountId, paymentId, disputeId, body, key } = await disputedTopUp(500, "under_review");
     const answer = await chargeback(paymentId, body, key);
     expect(refusal(answer)).toEqual({ status: 409, code: "dispute_not_lost" });
     expect(answer.body.error.details).toMatchObject({ dispute_id: disputeId, state: "under_review", substate: "representment" });
@@ -138,10 +144,7 @@ describe("POST /admin/payments/:id/chargeback", () => {
   });
 
   it("Revolut down (503) or silent is 502 provider_unavailable, nothing written; the same key records it once Revolut answers", async () => {
-    const { accountId, paymentId } = await creditedRevolutTopUp(700);
-    const disputeId = gateway.revolut.openDispute("lost");
-    const body = { dispute_id: disputeId, amount: 700, reason: "chargeback" };
-    const key = crypto.randomUUID();
+    const { accountId, paymentId, body, key } = await disputedTopUp(700, "lost");
     for (const down of [{ status: 503, body: { code: "unavailable", message: "down" } }, "hang"] as Behaviour[]) {
       expect(refusal(await chargebackWhileRevolut(down, paymentId, body, key))).toEqual({ status: 502, code: "provider_unavailable" });
       expect(await writtenFor(paymentId)).toEqual(NOTHING_WRITTEN);
