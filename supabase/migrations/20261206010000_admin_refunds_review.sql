@@ -315,6 +315,49 @@ end;
 $$;
 grant execute on function api_private.refund_begin(text, uuid, bigint, text, text) to authenticated;
 
+-- An admin records a chargeback of a Revolut payment that mfuko lost: Revolut took p_amount of
+-- the payment back after its dispute p_dispute_id ended lost (the admin API asks Revolut first,
+-- GET /api/disputes/{id}, and calls this only for a dispute Revolut answers lost; Revolut
+-- documents no body for its DISPUTE_* webhooks, nor the amount or order of a dispute, so the
+-- admin gives the payment and the amount: decision 0028). Recorded as a lost Stripe dispute is
+-- (charge.dispute.closed): a refund keyed by the dispute id whose reversal of the credit is
+-- forced when the money was spent, borne by the losses account when the account was closed
+-- since (private.refund_complete), so that the payment's refunded amount and reconciliation
+-- count it. The refund carries the admin (created_by) and p_reason, as the audit trail does.
+-- Idempotent on the dispute id: the same dispute again returns its refund and moves nothing;
+-- WL005 for the same dispute with another payment or amount, or an id that names a refund
+-- rather than a chargeback (one asked for by request, or not succeeded). WL008 for a payment
+-- of another provider (Stripe's disputes are applied by its webhook and stripe-poll; MoMo has
+-- none) or an amount beyond what remains of the payment; 42501 for an admin's own payment
+-- (private.refund_require_not_own) and any caller but an admin. The admin's scope keys the
+-- reversal, as an admin's completion of a refund (refund_record).
+create function api_private.revolut_chargeback_record(p_payment uuid, p_dispute_id text, p_amount bigint, p_reason text)
+returns public.refunds
+language plpgsql
+security definer set search_path = ''
+as $$
+declare
+  v_admin constant uuid := auth.uid();
+  v_lookup record;
+begin
+  perform private.require_caller(array['admin'], 'record a chargeback');
+  perform private.require_reason(p_reason, 'record a chargeback');
+  v_lookup := private.refund_lookup(p_payment, p_amount, p_dispute_id);
+  if (v_lookup.payment).provider <> 'revolut' then
+    perform private.fail('WL008', pg_catalog.format(
+      'payment %s is a %s payment, not a revolut one: only Revolut chargebacks are recorded by an admin',
+      p_payment, (v_lookup.payment).provider));
+  end if;
+  if (v_lookup.refund).id is not null
+     and ((v_lookup.refund).status <> 'succeeded' or (v_lookup.refund).refund_request_id is not null) then
+    perform private.fail('WL005', pg_catalog.format(
+      'revolut %s names a refund of payment %s, not a chargeback', p_dispute_id, p_payment));
+  end if;
+  return private.refund_complete(v_admin, v_lookup.payment, v_lookup.refund, p_amount, p_dispute_id, p_reason);
+end;
+$$;
+grant execute on function api_private.revolut_chargeback_record(uuid, text, bigint, text) to authenticated;
+
 -- p_provider's refund p_provider_refund_id (a Revolut refund order, a Stripe re_...), of
 -- p_amount of the payment p_refunded_payment_id (the order refunded, the PaymentIntent), carries
 -- the request id p_request_id (Revolut: merchant_order_data.reference; Stripe:

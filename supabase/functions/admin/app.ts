@@ -7,6 +7,7 @@ import { createUserApiApp } from "../_shared/user-api/app.ts";
 import { authorize } from "./auth.ts";
 import { registerAccountRoutes } from "./routes/accounts.ts";
 import { registerAuditRoutes } from "./routes/audit.ts";
+import { registerChargebackRoutes } from "./routes/chargebacks.ts";
 import { registerLedgerActionRoutes } from "./routes/ledger-actions.ts";
 import { registerLimitRoutes } from "./routes/limits.ts";
 import { registerPaymentActionRoutes } from "./routes/payment-actions.ts";
@@ -34,6 +35,7 @@ export function createAdminApp(options: AppOptions<AdminDependencies>): AdminApp
       registerReconciliationRoutes,
       registerLimitRoutes,
       registerPaymentActionRoutes,
+      registerChargebackRoutes,
       registerPaymentRecordRoutes,
       registerWhatsAppOutboxRoutes,
     ],

@@ -10,7 +10,7 @@ import type { UserApp, UserContext } from "../_shared/user-layer.ts";
 export interface AdminProviders {
   /** Refunds. */
   stripe(): StripeClient;
-  /** Refunds, and the order look-up of a replayed event. */
+  /** Refunds, the order look-up of a replayed event, and the dispute look-up of a chargeback. */
   revolut(): RevolutClient;
   /** The status look-up of a replayed callback. */
   momo(): MomoClient;

@@ -1,5 +1,5 @@
 // Local HTTP stand-ins for the provider APIs the functions call (Stripe PaymentIntents, refunds and disputes, MTN
-// MoMo Collection and Disbursement, Revolut Merchant orders), on node:http. They check the credentials and
+// MoMo Collection and Disbursement, Revolut Merchant orders and disputes), on node:http. They check the credentials and
 // headers the real APIs require, answer in their documented shapes (errors included), and
 // can be told to refuse, fail with a 5xx or never answer, so that tests can play every case.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -326,7 +326,28 @@ export interface RevolutStandIn extends StandIn<Record<string, unknown>> {
   searchLags: boolean;
   /** GET /api/orders answers a bare array, as older API versions document the list, not {orders: [...]} (default false). */
   listsBareArray: boolean;
+  /** The disputes GET /api/disputes/{id} answers (Revolut: production only), by id: the dispute, or a status to fail with. */
+  disputes: Map<string, RevolutDispute | number>;
+  /** How GET /api/disputes/{id} answers instead of with the dispute (default: "accept"). */
+  disputeBehaviour: Behaviour;
+  /** A dispute Revolut has opened on a payment, in `state` (and `substate`, by default the first of the state's); its id. */
+  openDispute(state: RevolutDispute["state"], substate?: string): string;
 }
+
+/** A dispute as Revolut's Retrieve a dispute answers it: no amount, currency, order or payment is documented. */
+export interface RevolutDispute {
+  id: string;
+  state: "needs_response" | "under_review" | "won" | "lost";
+  substate: string;
+}
+
+/** A substate Revolut documents for each state of a dispute. */
+const DISPUTE_SUBSTATE: Record<RevolutDispute["state"], string> = {
+  needs_response: "new",
+  under_review: "representment",
+  won: "won_representment",
+  lost: "lost_accepted",
+};
 
 /** The states in which Revolut cancels an order: nobody has paid it (pending), or its payment awaits a manual capture (authorised). */
 const REVOLUT_CANCELLABLE = ["pending", "authorised"];
@@ -343,7 +364,8 @@ const REVOLUT_PAYABLE = [...REVOLUT_CANCELLABLE, "processing"];
  * related_order_id and the request's merchant_order_data, which GET /api/orders/{id} reads like
  * any order; an Idempotency-Key seen before answers the first refund again) and POST /api/orders/{id}/cancel (a pending or authorised order only: 200 with
  * the order, now cancelled, which can no longer be paid; any other state is refused with 400
- * invalid_order_state). Errors are {code, message}.
+ * invalid_order_state), and GET /api/disputes/{id} (200 {id, state, substate}; 404 not_found for an
+ * id it does not know). Errors are {code, message}.
  */
 export async function startRevolutStandIn(options: RevolutStandInOptions): Promise<RevolutStandIn> {
   const records = new Map<string, Record<string, unknown> | number>();
@@ -351,7 +373,9 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
   const createdOrders: string[] = [];
   const refundOrders: Record<string, unknown>[] = [];
   const refundsByKey = new Map<string, { status: number; body: unknown }>();
+  const disputes = new Map<string, RevolutDispute | number>();
   const standIn = {
+    disputeBehaviour: "accept" as Behaviour,
     createOrderBehaviour: "accept" as Behaviour,
     refundBehaviour: "accept" as Behaviour | "accept-silently",
     refundState: "completed" as "completed" | "pending" | "declined",
@@ -455,6 +479,13 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
       const simplified = orders.map(({ id, type, state, created_at }) => ({ id, type, state, created_at }));
       return send(response, 200, standIn.listsBareArray ? simplified : { orders: simplified });
     }
+    const disputeOf = /^\/api\/disputes\/([^/]+)$/.exec(path);
+    if (request.method === "GET" && disputeOf) {
+      if (misbehave(response, standIn.disputeBehaviour)) return;
+      const dispute = disputes.get(decodeURIComponent(disputeOf[1]!));
+      if (dispute === undefined) return send(response, 404, { code: "not_found", message: "Dispute not found" });
+      return typeof dispute === "number" ? send(response, dispute, { code: "stand_in_failure" }) : send(response, 200, dispute);
+    }
     const match = /^\/api\/orders\/([^/]+)$/.exec(path);
     if (request.method !== "GET" || !match) return send(response, 404, { code: "not_found" });
     const record = records.get(decodeURIComponent(match[1]!));
@@ -467,6 +498,12 @@ export async function startRevolutStandIn(options: RevolutStandInOptions): Promi
     requests,
     createdOrders,
     refundOrders,
+    disputes,
+    openDispute(state: RevolutDispute["state"], substate = DISPUTE_SUBSTATE[state]) {
+      const id = crypto.randomUUID();
+      disputes.set(id, { id, state, substate });
+      return id;
+    },
     complete(orderId: string) {
       const order = records.get(orderId);
       if (typeof order !== "object") throw new Error(`the Revolut stand-in has no order ${orderId}`);

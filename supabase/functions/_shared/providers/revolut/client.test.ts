@@ -2,7 +2,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "@mfuko/local-stack/ports";
 import { type RevolutStandIn, startRevolutStandIn, whileAnswering } from "../../../../tests/support/provider-standins.ts";
-import { createRevolutClient, RevolutApiError, type RevolutClient, RevolutUnknownOrderError } from "./client.ts";
+import {
+  createRevolutClient,
+  RevolutApiError,
+  type RevolutClient,
+  RevolutUnknownDisputeError,
+  RevolutUnknownOrderError,
+} from "./client.ts";
 
 const credentials = { secretKey: "sk_revolut_client_test", apiVersion: "2024-09-01" };
 let standIn: RevolutStandIn;
@@ -244,5 +250,30 @@ describe("Revolut client", () => {
       httpStatus: null,
     });
     expect(standIn.records.get(open.id)).toMatchObject({ state: "pending" });
+  });
+
+  it("reads a dispute's state and substate; an unknown dispute is a 404, Revolut down or an undocumented state unavailable", async () => {
+    const client = createRevolutClient({ baseUrl: standIn.url, ...credentials, timeoutMs: 500 });
+    const lost = standIn.openDispute("lost", "lost_arbitration");
+    expect(await client.dispute(lost)).toEqual({ id: lost, state: "lost", substate: "lost_arbitration" });
+    expect(standIn.requests.at(-1)).toBe(`GET /api/disputes/${lost}`);
+    const unknown = crypto.randomUUID();
+    const missing = await client.dispute(unknown).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(RevolutUnknownDisputeError);
+    expect(missing).toMatchObject({ kind: "declined", httpStatus: 404 });
+    const down = { status: 503, body: { code: "unavailable", message: "down" } };
+    await expect(whileAnswering(standIn, "disputeBehaviour", down, () => client.dispute(lost))).rejects.toMatchObject({
+      kind: "unavailable",
+      httpStatus: 503,
+    });
+    await expect(whileAnswering(standIn, "disputeBehaviour", "hang", () => client.dispute(lost))).rejects.toMatchObject({
+      kind: "unavailable",
+      httpStatus: null,
+    });
+    standIn.disputes.set(unknown, { id: unknown, state: "settled" as "lost", substate: "new" });
+    await expect(client.dispute(unknown)).rejects.toMatchObject({
+      kind: "unavailable",
+      message: expect.stringMatching(/unexpected body \(state\)/),
+    });
   });
 });

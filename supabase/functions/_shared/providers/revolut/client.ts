@@ -6,8 +6,10 @@
 // intent expires, refunding one (POST {base}/api/orders/{id}/refund, answered with a new order
 // of type refund that keeps our reference, merchant_order_data.reference), and finding a refund
 // order again by that reference (GET {base}/api/orders?merchant_order_data_reference=), when
-// Revolut's answer to the refund was lost. Authorization: Bearer <secret key> and Revolut-Api-Version on every
-// call. The base URL is configurable (production, sandbox, local stand-in).
+// Revolut's answer to the refund was lost, and reading a dispute (GET {base}/api/disputes/{id},
+// production only), so that an admin records only a chargeback Revolut says was lost.
+// Authorization: Bearer <secret key> and Revolut-Api-Version on every call. The base URL is
+// configurable (production, sandbox, local stand-in).
 import { z } from "zod";
 import { once } from "../../env.ts";
 import { providerConfigFromEnv } from "../from-env.ts";
@@ -55,6 +57,20 @@ export class RevolutApiError extends providerError("revolut") {}
  */
 export class RevolutUnknownOrderError extends RevolutApiError {}
 
+/** Revolut's 404 to a look-up of a dispute (GET /api/disputes/{id}): Revolut has no dispute of that id. */
+export class RevolutUnknownDisputeError extends RevolutApiError {}
+
+/**
+ * A dispute as Retrieve a dispute answers it: its id, its state and the stage within it. Revolut
+ * documents no amount, currency, order or payment in the answer.
+ */
+export const disputeSchema = z.looseObject({
+  id: z.string().min(1).max(255).nullish(),
+  state: z.enum(["needs_response", "under_review", "won", "lost"]),
+  substate: z.string().max(64).nullish(),
+});
+export type RevolutDispute = z.output<typeof disputeSchema>;
+
 export interface NewOrder {
   /** Minor units. */
   amount: number;
@@ -101,6 +117,8 @@ export interface RevolutClient {
    * for under that reference), read in full; null when Revolut has none. Throws RevolutApiError.
    */
   refundOrderByReference(reference: string): Promise<RevolutOrder | null>;
+  /** The dispute as Revolut has it now. Throws RevolutUnknownDisputeError (HTTP 404) when Revolut knows no such dispute, else RevolutApiError. */
+  dispute(disputeId: string): Promise<RevolutDispute>;
 }
 
 /**
@@ -112,6 +130,19 @@ export const UNPAID_STATE = "pending";
 
 function unexpectedBody(error: z.ZodError): string {
   return error.issues.map((issue) => issue.path.join(".") || "body").join(", ");
+}
+
+/**
+ * The body of Revolut's successful answer to `what`, checked with `schema`: a RevolutApiError
+ * with Revolut's reason for a refusal, and an unavailable one (502) for a body we cannot read.
+ */
+async function answerBody<S extends z.ZodType>(response: Response, schema: S, what: string): Promise<z.output<S>> {
+  if (!response.ok) {
+    throw new RevolutApiError(`Revolut answered ${what} with HTTP ${response.status}`, response.status, await providerReason(response));
+  }
+  const body = schema.safeParse(await response.json().catch(() => null));
+  if (!body.success) throw new RevolutApiError(`Revolut answered ${what} with an unexpected body (${unexpectedBody(body.error)})`, 502);
+  return body.data;
 }
 
 /** The page the payer returns to: `base` with our id of the payment as intent_id, so that the app can follow it. */
@@ -196,14 +227,7 @@ export function createRevolutClient(config: RevolutClientConfig): RevolutClient 
           metadata: { payment_id: refund.ourPaymentId, refund_request_id: refund.requestId },
         }),
       });
-      if (!response.ok) {
-        throw new RevolutApiError(`Revolut answered ${what} with HTTP ${response.status}`, response.status, await providerReason(response));
-      }
-      const body = refundOrderSchema.safeParse(await response.json().catch(() => null));
-      if (!body.success) {
-        throw new RevolutApiError(`Revolut answered ${what} with an unexpected body (${unexpectedBody(body.error)})`, 502);
-      }
-      return body.data;
+      return await answerBody(response, refundOrderSchema, what);
     },
 
     async refundOrderByReference(reference) {
@@ -224,6 +248,13 @@ export function createRevolutClient(config: RevolutClientConfig): RevolutClient 
         if (order.type === "refund" && order.merchant_order_data?.reference === reference) return order;
       }
       return null;
+    },
+
+    async dispute(disputeId) {
+      const what = `dispute ${disputeId}`;
+      const response = await call(`for ${what}`, `/api/disputes/${encodeURIComponent(disputeId)}`, { headers });
+      if (response.status === 404) throw new RevolutUnknownDisputeError(`Revolut knows no ${what}`, 404);
+      return await answerBody(response, disputeSchema, what);
     },
   };
 }
