@@ -41,32 +41,80 @@ export async function createStripeTopUps(
   return { account, paymentIntents };
 }
 
-/** One signed payment_intent.succeeded event per PaymentIntent (event id derived from it). */
+/**
+ * One signed payment_intent.succeeded event per PaymentIntent (event id derived from it), with
+ * every field of Stripe's documented PaymentIntent object and event envelope, as Stripe sends
+ * them: the payload's size, and its client_secret, which the database scrubs from what it
+ * stores (private.scrub_secrets), are part of what a delivery costs.
+ */
 export function signedSucceededDeliveries(
   paymentIntents: string[],
   options: { amount: number; currency: string; secret: string },
 ): SignedDelivery[] {
-  return paymentIntents.map((pi) => {
+  const created = Math.floor(Date.now() / 1000);
+  return paymentIntents.map((pi, n) => {
     const body = JSON.stringify({
       id: `evt_${pi.slice(3)}`,
       object: "event",
-      type: "payment_intent.succeeded",
-      created: Math.floor(Date.now() / 1000),
+      api_version: "2025-03-31.basil",
+      created,
+      data: { object: succeededPaymentIntent(pi, n, created, options) },
       livemode: false,
-      data: {
-        object: {
-          id: pi,
-          object: "payment_intent",
-          amount: options.amount,
-          amount_received: options.amount,
-          currency: options.currency.toLowerCase(),
-          status: "succeeded",
-          metadata: {},
-        },
-      },
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: `topup-${pi}` },
+      type: "payment_intent.succeeded",
     });
     return { body, signature: Stripe.webhooks.generateTestHeaderString({ payload: body, secret: options.secret }) };
   });
+}
+
+/** A succeeded card PaymentIntent as Stripe's API reference shows the object, every field present. */
+function succeededPaymentIntent(pi: string, n: number, created: number, options: { amount: number; currency: string }) {
+  return {
+    id: pi,
+    object: "payment_intent",
+    amount: options.amount,
+    amount_capturable: 0,
+    amount_details: { tip: {} },
+    amount_received: options.amount,
+    application: null,
+    application_fee_amount: null,
+    automatic_payment_methods: { allow_redirects: "never", enabled: true },
+    canceled_at: null,
+    cancellation_reason: null,
+    capture_method: "automatic_async",
+    client_secret: `${pi}_secret_${n.toString(36).padStart(25, "q")}`,
+    confirmation_method: "automatic",
+    created,
+    currency: options.currency.toLowerCase(),
+    customer: null,
+    description: null,
+    invoice: null,
+    last_payment_error: null,
+    latest_charge: `ch_${pi.slice(3)}`,
+    livemode: false,
+    metadata: {},
+    next_action: null,
+    on_behalf_of: null,
+    payment_method: `pm_${pi.slice(3)}`,
+    payment_method_configuration_details: { id: "pmc_1MfukoBenchConfiguration", parent: null },
+    payment_method_options: {
+      card: { installments: null, mandate_options: null, network: null, request_three_d_secure: "automatic" },
+      link: { persistent_token: null },
+    },
+    payment_method_types: ["card", "link"],
+    processing: null,
+    receipt_email: null,
+    review: null,
+    setup_future_usage: null,
+    shipping: null,
+    source: null,
+    statement_descriptor: null,
+    statement_descriptor_suffix: null,
+    status: "succeeded",
+    transfer_data: null,
+    transfer_group: null,
+  };
 }
 
 /** How many payments credited the account (each with its ledger transaction). */
