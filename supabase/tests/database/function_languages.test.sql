@@ -4,7 +4,7 @@
 -- A PL/pgSQL function keeps its plans for the session (docs/decisions/0006). A webhook
 -- delivery called the payload scrubber twice and paid about 0.3 ms for its plans.
 begin;
-select plan(7);
+select plan(8);
 
 select is(array(select n.nspname || '.' || p.proname
                   from pg_proc p
@@ -26,6 +26,9 @@ select is(private.scrub_secrets('{"data": {"object": {"id": "pi_1", "Client_Secr
 select is(private.scrub_secrets('{"items": [{"token": "t", "n": 1}, [{"cvc": "123"}], "secret"]}'),
   '{"items": [{"n": 1}, [{}], "secret"]}'::jsonb, 'inside arrays too, in order; a string element stays');
 select is(private.scrub_secrets('[{"password": "p"}]'), '[{}]'::jsonb, 'a top-level array is walked');
+select is(private.scrub_secrets('{"cvv": 4, "a": {"Token": 1, "b": [1, {"pin": 2, "c": 3}, {"d": "pin"}]}, "e": {"f": 5}, "g": [{"h": 6}]}'),
+  '{"a": {"b": [1, {"c": 3}, {"d": "pin"}]}, "e": {"f": 5}, "g": [{"h": 6}]}'::jsonb,
+  'credential keys at several depths of one payload all go; every other key, value and element stays where it was');
 select is(private.scrub_secrets('{"signature": "s"}'), '{}'::jsonb, 'an object of credentials becomes empty');
 select is(private.scrub_secrets(null), null, 'null stays null');
 
