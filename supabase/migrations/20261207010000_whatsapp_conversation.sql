@@ -525,6 +525,15 @@ begin
     when (v_row ->> 'borne_by_platform')::boolean
       then 'The refund of ' || v_money || ' of your ' || v_provider || ' top-up did not go through: ' || v_provider
            || ' has not returned it to you. Your wallet is closed and unchanged.'
+    -- Such money, paid to the person by an admin another way (api_private.refund_paid_out): how,
+    -- and the payout's own reference, which the person can find on their statement; never the
+    -- admin's note.
+    when (v_row ->> 'paid_out_transaction_id') is not null
+      then 'We paid you ' || private.money_text((v_row ->> 'paid_out_amount')::bigint, v_row ->> 'currency')
+           || ', the money we kept for you after the refund of your ' || v_provider || ' top-up did not go through'
+           || case v_row ->> 'payout_method' when 'bank_transfer' then ', by bank transfer'
+                when 'mobile_money' then ', by mobile money' when 'cash' then ', in cash' else '' end
+           || ' (reference ' || (v_row ->> 'payout_reference') || '). Nothing more is owed to you for it.'
     -- One taken from a wallet closed since: the closed wallet takes nothing back, the money is
     -- owed to the person on the unclaimed account (decision 0027), and support pays it out.
     when (v_row ->> 'owed_to_closed_account')::boolean
@@ -559,6 +568,10 @@ create trigger refunds_whatsapp_notify_update after update of status on public.r
   for each row when (old.status is distinct from new.status and new.user_id is not null
                      and (new.status = 'succeeded'
                           or (old.status = 'succeeded' and new.status in ('failed', 'canceled'))))
+  execute function private.whatsapp_notify_row();
+create trigger refunds_whatsapp_notify_paid_out after update of paid_out_transaction_id on public.refunds
+  for each row when (old.paid_out_transaction_id is null and new.paid_out_transaction_id is not null
+                     and new.user_id is not null)
   execute function private.whatsapp_notify_row();
 
 -- An admin's correction of a user's money, told to each user it moved: a reversal (of a

@@ -6,7 +6,7 @@
 -- keep who, how, the payout's reference and why; reconciliation lists it as paid out, no more as
 -- owed; every ledger invariant holds.
 begin;
-select plan(48);
+select plan(50);
 
 select tests.create_users('{alice,dave,erin,bob}', admins => '{admin,boss}', support => '{helper}');
 select tests.open_account('alice', 'USD') as alice_usd, tests.open_account('dave', 'USD') as dave_usd,
@@ -97,6 +97,10 @@ select is(pg_temp.balance('unclaimed:USD'), 800::bigint, 'the refusals moved not
 select is((select count(*)::int from public.refunds where paid_out_transaction_id is not null), 0, 'nor recorded a payout');
 
 -- ---------------------------------------------------------------- paid out
+-- Alice still writes to mfuko on WhatsApp: the payout's notice reaches her there.
+insert into public.whatsapp_contacts (wa_id, user_id, profile_name, last_inbound_at)
+values ('256772990031', tests.user_id('alice'), 'Alice', now());
+delete from public.whatsapp_outbox;
 select set_config('app.correlation_id', 'corr-paid-out-1', true);
 select tests.as_admin(tests.user_id('admin'));
 select results_eq(
@@ -127,6 +131,10 @@ select results_eq(
          :'alice_refund'),
   $$ values (tests.user_id('admin'), 'corr-paid-out-1', 'FT2412070001') $$,
   'the audit trail records the payout with the admin and the request''s correlation id');
+select results_eq($$ select body -> 'text' ->> 'body' from public.whatsapp_outbox where wa_id = '256772990031' $$,
+  $$ values ('We paid you 4.00 USD, the money we kept for you after the refund of your Stripe top-up did not go through, '
+             'by bank transfer (reference FT2412070001). Nothing more is owed to you for it.') $$,
+  'Alice is told, once, what she was paid, how and under which reference; not the admin''s note');
 
 -- Once: a second call records nothing more.
 select tests.as_admin(tests.user_id('admin'));
@@ -137,6 +145,7 @@ select tests.reset_role();
 select is((select count(*)::int from public.wallet_transactions where metadata ->> 'refund_id' = :'alice_refund' and kind = 'adjustment'),
   1, 'and moved nothing twice');
 select is(pg_temp.balance('unclaimed:USD'), 400::bigint, 'unclaimed:USD is unchanged by it');
+select is((select count(*)::int from public.whatsapp_outbox where wa_id = '256772990031'), 1, 'nor told her twice');
 select is((select paid_out_amount from public.refunds where id = :'alice_refund'), 400::bigint, 'the refund keeps its one payout');
 
 -- A partial debt: a later Stripe refund already paid Dave 300 of his 500, so 200 is paid out.
