@@ -123,7 +123,10 @@ $$;
 -- another payment or amount; 42501 when the admin calling refunds their own payment,
 -- private.refund_require_not_own): the start of every function that records a refund. Every
 -- refund is recorded under the provider's own id, so the provider's reports of one refund
--- (an admin's call, its webhooks, a poll's read-back) all find the same row.
+-- (an admin's call, its webhooks, a poll's read-back) all find the same row. The id is locked
+-- too: the payment's lock serializes the refunds of one payment, and this one the recordings of
+-- one id for two payments (an admin's chargeback and a dispute's, a mistyped id), so that the
+-- second reads the first's row and is WL005 instead of failing on the unique key.
 create function private.refund_lookup(
   p_payment uuid,
   p_amount bigint,
@@ -140,6 +143,8 @@ begin
   select p.* into payment from public.payments p where p.id = p_payment for update;
   perform private.require_found(found, pg_catalog.format('payment %s', p_payment));
   perform private.refund_require_not_own(payment);
+  perform pg_catalog.pg_advisory_xact_lock(
+    pg_catalog.hashtextextended(pg_catalog.format('%s-refund:%s', payment.provider, p_provider_refund_id), 0));
   select r.* into refund from public.refunds r
    where r.provider = payment.provider and r.provider_refund_id = p_provider_refund_id;
   if found then

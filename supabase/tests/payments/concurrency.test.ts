@@ -145,6 +145,39 @@ describe("refund_record under concurrent refunds", () => {
     expect(row).toEqual({ amount_refunded: "900", status: "partially_refunded" });
     expect(await balance()).toBe(before - 900n);
   });
+
+  it("one provider refund id recorded for two payments at once: one is recorded, the other is WL005, not a unique violation", async () => {
+    const payments = await Promise.all([1, 2].map(async (n) => {
+      const intent = await createIntent(1_000);
+      const [payment] = await asService(
+        (tx) =>
+          tx<{ id: string }[]>`
+          select id from public.payment_record_success('stripe', ${`pi_same_refund_${run}_${n}`}, ${intent}::uuid, 1000, ${currency})`,
+      );
+      return payment!.id;
+    }));
+    const before = await balance();
+    const refundId = `re_same_${run}`;
+    // The first recording holds its transaction open, so that the second runs while it is uncommitted.
+    const first = await sql.reserve();
+    try {
+      await first`begin`;
+      await first`select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
+      await first`select id from public.refund_record(${payments[0]!}::uuid, 400, ${refundId})`;
+      const second = asService((tx) => tx`select id from public.refund_record(${payments[1]!}::uuid, 400, ${refundId})`).then(
+        () => "ok",
+        (error: unknown) => sqlState(error),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await first`commit`;
+      expect(await second).toBe("WL005");
+    } finally {
+      first.release();
+    }
+    const rows = await sql<{ payment_id: string }[]>`select payment_id from public.refunds where provider_refund_id = ${refundId}`;
+    expect(rows).toEqual([{ payment_id: payments[0] }]);
+    expect(await balance()).toBe(before - 400n);
+  });
 });
 
 describe("closing an account while a refund of its payment is recorded", () => {
