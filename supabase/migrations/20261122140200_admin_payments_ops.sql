@@ -75,6 +75,13 @@ grant execute on function api_private.webhook_event_for_replay(uuid) to authenti
 --                           (api_private.refund_paid_out), with the amount, how, the payout's
 --                           reference, who and why: the debt left unclaimed:<CUR> for
 --                           clearing:manual:<CUR>.
+--   revolut_dispute_lost    a DISPUTE_LOST Revolut delivered (stored ignored: Revolut documents
+--                           no body for it) that no recorded Revolut chargeback or refund names:
+--                           Revolut took money back that the ledger still credits until an
+--                           admin records the chargeback (POST /admin/payments/:id/chargeback,
+--                           decision 0028). A refund names it when its provider id, the dispute's,
+--                           appears in the event's body; the event's row and Revolut's id of it
+--                           are listed, no payment or amount (the body names none documented).
 -- refund_pending and cashout_pending read tables of later migrations (refund_request_id,
 -- cashouts), which PL/pgSQL resolves when it runs. Admin and support only.
 create function api_private.reconciliation(
@@ -300,6 +307,20 @@ begin
      and (p_provider is null or f.provider = p_provider)
      and (p_from is null or f.created_at >= p_from)
      and (p_to is null or f.created_at < p_to)
+  union all
+  -- A lost Revolut dispute that no chargeback names.
+  select 'revolut_dispute_lost', e.provider, null::uuid, null::text, null::uuid, null::uuid, null::text, null::bigint,
+         null::bigint, e.received_at,
+         format('Revolut reported a dispute lost (webhook event %s, Revolut''s %s) and no chargeback recorded names it: '
+                'the ledger still credits the money Revolut took back. Find the dispute in Revolut and record it with '
+                'POST /admin/payments/:id/chargeback', e.id, e.event_id)
+    from public.webhook_events e
+   where e.provider = 'revolut' and e.type = 'DISPUTE_LOST'
+     and not exists (select from public.refunds f
+                      where f.provider = 'revolut' and pg_catalog.strpos(e.payload::text, f.provider_refund_id) > 0)
+     and (p_provider is null or p_provider = 'revolut')
+     and (p_from is null or e.received_at >= p_from)
+     and (p_to is null or e.received_at < p_to)
    order by 10, 1, 3;
 end;
 $$;

@@ -391,6 +391,7 @@ describe("the nightly reconciliation report", () => {
           reversal_differs: 0,
           refund_pending: 1,
           cashout_pending: 0,
+          revolut_dispute_lost: 0,
           rejected: 0,
           credited: 0,
           refund_borne: 0,

@@ -6,7 +6,7 @@
 -- account's share is borne by losses:<CUR>. Refused: support, users, the service and anon; an
 -- admin's own payment; a payment of another provider; more than remains of the payment.
 begin;
-select plan(29);
+select plan(32);
 
 select tests.create_users('{alice,bob,carol}', admins => '{admin,admin2}', support => '{support}');
 select tests.open_account('alice', 'EUR') as alice_eur, tests.open_account('bob', 'EUR') as bob_eur,
@@ -44,6 +44,21 @@ select throws_ok(format($$select api_private.revolut_chargeback_record(%L, 'dsp-
 select tests.as_admin(tests.user_id('admin'));
 select throws_ok(format($$select api_private.revolut_chargeback_record(%L, 'dsp-noreason', 600, ' ')$$, :'payment'),
   '22023', null, 'a reason is required');
+
+-- Revolut's DISPUTE_LOST for it arrives first, stored ignored (Revolut documents no body): until
+-- a chargeback names the dispute, reconciliation lists it, a mismatch the reconcile job alerts on.
+select tests.reset_role();
+insert into public.webhook_events (provider, event_id, type, payload, status, attempts, processed_at)
+values ('revolut', 'DISPUTE_LOST:cb-event-1', 'DISPUTE_LOST',
+        '{"event": "DISPUTE_LOST", "dispute_id": "dsp-lost-1", "timestamp": "2026-12-07T10:00:00Z"}', 'ignored', 1, now());
+select tests.as_admin(tests.user_id('admin'));
+select results_eq(
+  $$select kind, provider, payment_id, api_private.reconciliation_mismatch(kind) from api_private.reconciliation('revolut') r
+     where r.kind = 'revolut_dispute_lost'$$,
+  $$values ('revolut_dispute_lost'::text, 'revolut'::text, null::uuid, true)$$,
+  'a lost Revolut dispute no chargeback names is listed, a mismatch');
+select is((select count(*)::int from api_private.reconciliation('stripe') r where r.kind = 'revolut_dispute_lost'), 0,
+  'and only under Revolut');
 
 -- The chargeback, with the request context the admin API sets.
 select tests.reset_role();
@@ -131,6 +146,8 @@ select is_empty(format($$select 1 from api_private.reconciliation('revolut') r
                          where r.payment_id in (%L, %L) and api_private.reconciliation_mismatch(r.kind)$$,
                        :'payment', :'closed_payment'),
   'reconciliation finds no mismatch for the charged-back payments');
+select is_empty($$select 1 from api_private.reconciliation('revolut') r where r.kind = 'revolut_dispute_lost'$$,
+  'the lost dispute is listed no more once its chargeback is recorded');
 select tests.reset_role();
 select is_empty($$select * from private.ledger_invariants()$$, 'every ledger invariant holds');
 

@@ -28,6 +28,7 @@ export const MISMATCH_KINDS = [
   "reversal_differs",
   "refund_pending",
   "cashout_pending",
+  "revolut_dispute_lost",
 ] as const;
 
 /**
