@@ -143,6 +143,15 @@ describe("POST /admin/payments/:id/chargeback", () => {
     expect(await writtenFor(paymentId)).toEqual(NOTHING_WRITTEN);
   });
 
+  it("Revolut refusing the look-up (400) is 422 provider_declined, nothing written; the same key records it once Revolut answers", async () => {
+    const { accountId, paymentId, body, key } = await disputedTopUp(700, "lost");
+    const refused: Behaviour = { status: 400, body: { code: "bad_request", message: "Invalid dispute id" } };
+    expect(refusal(await chargebackWhileRevolut(refused, paymentId, body, key))).toEqual({ status: 422, code: "provider_declined" });
+    expect(await writtenFor(paymentId)).toEqual(NOTHING_WRITTEN);
+    expect((await chargeback(paymentId, body, key)).status).toBe(201);
+    expect(await balanceOf(sql, accountId)).toEqual({ balance: 0, available: 0 });
+  });
+
   it("Revolut down (503) or silent is 502 provider_unavailable, nothing written; the same key records it once Revolut answers", async () => {
     const { accountId, paymentId, body, key } = await disputedTopUp(700, "lost");
     for (const down of [{ status: 503, body: { code: "unavailable", message: "down" } }, "hang"] as Behaviour[]) {
