@@ -44,8 +44,8 @@ export async function createStripeTopUps(
 /**
  * One signed payment_intent.succeeded event per PaymentIntent (event id derived from it), with
  * every field of Stripe's documented PaymentIntent object and event envelope, as Stripe sends
- * them: the payload's size, and its client_secret, which the database scrubs from what it
- * stores (private.scrub_secrets), are part of what a delivery costs.
+ * them: the payload's size, and its client_secret, which the function drops (storablePayload)
+ * and the database would scrub from what it stores, are part of what a delivery costs.
  */
 export function signedSucceededDeliveries(
   paymentIntents: string[],

@@ -16,7 +16,14 @@ const sql = testSql(testDatabaseUrl);
 // connection, opened before the tests, so that its first use (postgres.js reads the array
 // types then) is not counted.
 const statements: string[] = [];
-const webhookSql = createSql(functionsDatabaseUrl, { max: 1, debug: (_connection, query) => statements.push(query.trim()) });
+const parameters: unknown[] = [];
+const webhookSql = createSql(functionsDatabaseUrl, {
+  max: 1,
+  debug: (_connection, query, values) => {
+    statements.push(query.trim());
+    parameters.push(...values);
+  },
+});
 beforeAll(() => webhookSql`select 1`);
 afterAll(() => Promise.all([sql.end({ timeout: 1 }), webhookSql.end({ timeout: 1 })]));
 
@@ -39,6 +46,7 @@ const piId = () => `pi_${crypto.randomUUID().replaceAll("-", "")}`;
 
 async function deliver(event: unknown): Promise<string[]> {
   statements.length = 0;
+  parameters.length = 0;
   const response = await app.fetch(stripeRequest(event));
   expect(response.status).toBe(200);
   return [...statements];
@@ -56,6 +64,17 @@ describe("store-then-apply", () => {
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1500, available: 1500 });
     expect(await deliver(event)).toHaveLength(1);
     expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1500, available: 1500 });
+  });
+
+  it("sends the database no client_secret: the payload and the payment leave the function without it", async () => {
+    const ref = piId();
+    const topUp = await createTopUp(sql, { provider: "stripe", amount: 700, currency: "USD", providerRef: ref });
+    const secret = `${ref}_secret_${crypto.randomUUID().slice(0, 8)}`;
+    const sent = await deliver(stripePaymentSucceeded(ref, 700, { client_secret: secret, next_action: { Client_Secret: secret } }));
+    expect(sent).toHaveLength(1);
+    expect(parameters.length).toBeGreaterThan(0);
+    expect(JSON.stringify(parameters)).not.toContain(secret);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 700, available: 700 });
   });
 
   it("runs any other event in a transaction with the request context and savepoints", async () => {

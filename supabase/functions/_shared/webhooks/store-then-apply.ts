@@ -25,7 +25,7 @@ import {
 import { HttpError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { SharedEnv } from "../middleware.ts";
-import { storableJson } from "../storable.ts";
+import { storablePayload } from "../storable.ts";
 import { jsonb } from "./jsonb.ts";
 import type { PaymentSuccess } from "./payments.ts";
 
@@ -153,7 +153,7 @@ interface AttemptFailure {
   error: string;
 }
 
-/** Stores one event (its text made storable) and applies it, unless it is a duplicate or dead. */
+/** Stores one event (storablePayload: storable text, no credential keys) and applies it, unless it is a duplicate or dead. */
 async function storeAndApply(
   tx: TransactionSql,
   provider: WebhookProvider,
@@ -162,7 +162,7 @@ async function storeAndApply(
 ): Promise<EventOutcome> {
   const [begun] = await tx<BeginRow[]>`
     select id, outcome from public.webhook_event_begin(${provider}, ${event.eventId}, ${event.type},
-                                                       ${jsonb(tx, storableJson(event.payload))})`;
+                                                       ${jsonb(tx, storablePayload(event.payload))})`;
   if (begun!.outcome === "duplicate" || begun!.outcome === "dead") return begun!.outcome;
   try {
     const applied = await tx.savepoint((sp) => event.apply(sp));
@@ -187,13 +187,14 @@ async function ingestPaymentSuccess(
   onFailure: (failure: AttemptFailure) => void,
 ): Promise<EventOutcome> {
   let row: { outcome: EventOutcome; attempts: number | null; last_error: string | null } | undefined;
+  const raw = storablePayload(payment.raw);
   try {
     [row] = await sql<NonNullable<typeof row>[]>`
       select outcome, attempts, last_error
         from public.webhook_ingest_payment_success(${provider}, ${event.eventId}, ${event.type},
-                                                   ${jsonb(sql, storableJson(event.payload))}, ${payment.providerPaymentId},
+                                                   ${jsonb(sql, storablePayload(event.payload))}, ${payment.providerPaymentId},
                                                    ${payment.intentHint}, ${payment.amount}::bigint, ${payment.currency},
-                                                   ${jsonb(sql, payment.raw)}, ${context.correlationId}, ${context.clientAddress},
+                                                   ${jsonb(sql, raw)}, ${context.correlationId}, ${context.clientAddress},
                                                    ${jsonb(sql, headersObject(context.headers))})`;
   } catch (error) {
     if (isDatabaseUnavailable(error)) throw databaseUnavailable();
