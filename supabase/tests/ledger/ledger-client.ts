@@ -2,7 +2,7 @@
 // calls made exactly as PostgREST makes them (role and JWT claims set per transaction),
 // and fresh users with funded accounts in a currency of their own.
 import { randomUUID } from "node:crypto";
-import postgres, { type Sql, type TransactionSql } from "postgres";
+import postgres, { type ReservedSql, type Sql, type TransactionSql } from "postgres";
 
 export interface WalletTransaction {
   id: string;
@@ -34,7 +34,8 @@ export type Caller = { kind: "service" } | { kind: "user"; userId: string; appRo
 
 export const service: Caller = { kind: "service" };
 
-async function actAs(tx: TransactionSql, caller: Caller): Promise<void> {
+/** Sets the role and JWT claims of `caller` for the rest of the transaction `tx`. */
+export async function actAs(tx: TransactionSql | ReservedSql, caller: Caller): Promise<void> {
   const claims = caller.kind === "service"
     ? { role: "service_role" }
     : { sub: caller.userId, role: "authenticated", app_metadata: caller.appRole ? { role: caller.appRole } : {} };
