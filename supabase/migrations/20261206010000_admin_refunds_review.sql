@@ -367,7 +367,8 @@ grant execute on function api_private.revolut_chargeback_record(uuid, text, bigi
 -- was recorded under the request (a refund made in the provider's dashboard). WL005 when the
 -- provider's refund is not that refund's (another payment refunded, another amount, or the
 -- refund already has another id). Admin (the refund request, with the provider's answer) or
--- service (the webhooks, the polls).
+-- service (the webhooks, the polls). Locks the payment, then the refund, until the caller's
+-- transaction ends.
 create function api_private.refund_identify(p_provider text, p_request_id text, p_provider_refund_id text, p_refunded_payment_id text, p_amount bigint)
 returns setof public.refunds
 language plpgsql
@@ -381,13 +382,19 @@ begin
   perform private.require_text(p_request_id, 'provider_id', 'refund request id');
   perform private.require_text(p_provider_refund_id, 'provider_id', 'provider refund id');
   perform private.require_within(p_refunded_payment_id, 'provider_id', 'p_refunded_payment_id');
+  -- The payment before its refund, the order of every function that records a refund of it
+  -- (refund_lookup) and of Stripe's charge.refunded (api_private.payment_lock, then this for each
+  -- refund it lists). Locking the refund first deadlocked the admin's request recording Stripe's
+  -- answer (this, then refund_record) with that webhook recording the same refund.
+  select p.provider_payment_id into v_refunded_payment from public.payments p
+   where p.id = (select r.payment_id from public.refunds r where r.provider = p_provider and r.refund_request_id = p_request_id)
+     for update;
   select r.* into v_refund from public.refunds r
    where r.provider = p_provider and r.refund_request_id = p_request_id
      for update;
   if not found then
     return;
   end if;
-  select p.provider_payment_id into v_refunded_payment from public.payments p where p.id = v_refund.payment_id;
   if v_refund.provider_refund_id not in (p_request_id, p_provider_refund_id)
      or (v_refunded_payment, v_refund.amount) is distinct from (p_refunded_payment_id, p_amount) then
     perform private.fail('WL005', pg_catalog.format(

@@ -16,6 +16,8 @@ import {
   uniqueClientAddress,
 } from "../../tests/support/payments-fixtures.ts";
 import { assertLedgerInvariants } from "../../tests/support/ledger-invariants.ts";
+import { createAdmin, openTransaction } from "../../tests/ledger/ledger-client.ts";
+import type { ReservedSql, TransactionSql } from "postgres";
 import {
   stripeChargeRefunded as refunded,
   stripeEvent,
@@ -38,8 +40,10 @@ const piId = () => `pi_${crypto.randomUUID().replaceAll("-", "")}`;
 const deliver = (event: unknown) => handler.fetch(stripeRequest(event));
 
 async function paymentOf(id: string) {
-  const [row] = await sql<{ status: string; review_reason: string | null; amount_refunded: string; intent_id: string | null }[]>`
-    select status, review_reason, amount_refunded, intent_id from public.payments where provider = 'stripe' and provider_payment_id = ${id}`;
+  const [row] = await sql<
+    { id: string; status: string; review_reason: string | null; amount_refunded: string; intent_id: string | null }[]
+  >`
+    select id, status, review_reason, amount_refunded, intent_id from public.payments where provider = 'stripe' and provider_payment_id = ${id}`;
   return row;
 }
 
@@ -58,6 +62,19 @@ async function paidTopUp(amount: number) {
 function refundedNow(ref: string, amount: number, overrides: Record<string, unknown> = {}) {
   const counted = [...stripe.refunds.values()].filter((r) => r.payment_intent === ref && r.status !== "failed" && r.status !== "canceled");
   return refunded(ref, amount, counted.reduce((sum, r) => sum + (r.amount as number), 0), {}, overrides);
+}
+
+/** Resolves once another transaction waits for the transaction `tx` (for a row it locked). */
+async function untilWaitedFor(tx: TransactionSql | ReservedSql) {
+  const [own] = await tx<{ xid: string }[]>`
+    select transactionid::text as xid from pg_locks where locktype = 'transactionid' and pid = pg_backend_pid() and granted`;
+  const waitedFor = async () => {
+    const [row] = await sql<{ waiting: boolean }[]>`
+      select exists (select 1 from pg_locks where locktype = 'transactionid' and transactionid::text = ${own!.xid} and not granted)
+             as waiting`;
+    return row!.waiting;
+  };
+  while (!await waitedFor()) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 async function refundOf(id: string) {
@@ -528,26 +545,15 @@ describe("refunds and disputes", () => {
   it("waits for an admin's refund in flight on the payment's row lock, and does not record its amount_refunded again", async () => {
     const topUp = await paidTopUp(1000);
     const ref = topUp.providerRef!;
-    const [payment] = await sql<
-      { id: string }[]
-    >`select id from public.payments where provider = 'stripe' and provider_payment_id = ${ref}`;
+    const payment = await paymentOf(ref);
     let delivery: Promise<Response> | undefined;
     // The admin's refund: refund_prepare locks the payment, Stripe refunds 400, refund_record
     // records it; Stripe's charge.refunded for it comes before the admin's transaction commits.
     const re = stripe.dashboardRefund(ref, 400);
     await sql.begin(async (tx) => {
       await tx`select 1 from public.payments where id = ${payment!.id}::uuid for update`;
-      const [own] = await tx<{ xid: string }[]>`
-        select transactionid::text as xid from pg_locks where locktype = 'transactionid' and pid = pg_backend_pid() and granted`;
       delivery = Promise.resolve(deliver(refundedNow(ref, 1000)));
-      // Until the delivery waits for this transaction.
-      const waitedFor = async () => {
-        const [row] = await sql<{ waiting: boolean }[]>`
-          select exists (select 1 from pg_locks where locktype = 'transactionid' and transactionid::text = ${own!.xid} and not granted)
-                 as waiting`;
-        return row!.waiting;
-      };
-      while (!await waitedFor()) await new Promise((resolve) => setTimeout(resolve, 10));
+      await untilWaitedFor(tx);
       await tx`set local role service_role`;
       await tx`select 1 from public.refund_record(${payment!.id}::uuid, 400, ${re.id as string}, 'admin refund')`;
     });
@@ -556,6 +562,42 @@ describe("refunds and disputes", () => {
     expect(await paymentOf(ref)).toMatchObject({ amount_refunded: "400" });
     const [recorded] = await sql<{ n: number }[]>`select count(*)::int as n from public.refunds where payment_id = ${payment!.id}::uuid`;
     expect(recorded!.n).toBe(1);
+  });
+
+  it("Stripe's charge.refunded applied while the admin's request records Stripe's answer of the same refund: recorded once, neither deadlocked", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const payment = await paymentOf(ref);
+    const admin = await createAdmin(sql);
+    // The admin API's refund: recorded pending under its request id and committed before Stripe is asked.
+    const requestId = `rr_${crypto.randomUUID().replaceAll("-", "")}`;
+    const recording = await openTransaction(sql, admin);
+    await recording`select 1 from api_private.refund_begin('stripe', ${payment!.id}::uuid, 400, ${requestId}, 'customer asked')`;
+    await recording`commit`;
+    recording.release();
+    // Stripe refunds it at once, and its charge.refunded lists the refund with the request id.
+    const re = stripe.dashboardRefund(ref, 400);
+    stripe.refunds.set(re.id as string, { ...re, metadata: { refund_request_id: requestId } });
+
+    // The transaction in which the admin's request records Stripe's answer (askProviderForRefund):
+    // the refund takes Stripe's id, then refund_record completes it. The delivery comes in between.
+    const answer = await openTransaction(sql, admin);
+    let delivery: Promise<Response> | undefined;
+    try {
+      await answer`select 1 from api_private.refund_identify('stripe', ${requestId}, ${re.id as string}, ${ref}, 400)`;
+      delivery = Promise.resolve(deliver(refundedNow(ref, 1000)));
+      await untilWaitedFor(answer);
+      await answer`select 1 from public.refund_record(${payment!.id}::uuid, 400, ${re.id as string}, 'customer asked')`;
+      await answer`commit`;
+    } finally {
+      answer.release();
+    }
+
+    expect((await delivery!).status).toBe(200);
+    expect(await refundOf(re.id as string)).toMatchObject({ status: "succeeded", amount: "400" });
+    expect(await paymentOf(ref)).toMatchObject({ status: "partially_refunded", amount_refunded: "400" });
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 600 });
+    await assertLedgerInvariants(sql);
   });
 
   it("keeps a refund for a payment not recorded yet as failed with 500, then applies it on redelivery", async () => {

@@ -43,6 +43,21 @@ export async function actAs(tx: TransactionSql | ReservedSql, caller: Caller): P
   await tx`select set_config('role', ${role}, true), set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
 }
 
+/** A transaction begun as `caller` on a connection of its own, left open for the caller to end. */
+export async function openTransaction(sql: Sql, caller: Caller): Promise<ReservedSql> {
+  const tx = await sql.reserve();
+  await tx`begin`;
+  await actAs(tx, caller);
+  return tx;
+}
+
+/** A new admin as Supabase Auth stores one: the token's role is honoured while auth.users gives it. */
+export async function createAdmin(sql: Sql): Promise<Caller & { userId: string }> {
+  const userId = randomUUID();
+  await sql`insert into auth.users (id, email, raw_app_meta_data) values (${userId}, ${`${userId}@mfuko.test`}, '{"role": "admin"}')`;
+  return { kind: "user", userId, appRole: "admin" };
+}
+
 /** Calls one wallet function in its own transaction as `caller`; returns its rows. */
 export function callAs<T = WalletTransaction>(
   sql: Sql,

@@ -12,7 +12,9 @@ import {
   actAs,
   type Caller,
   connect,
+  createAdmin,
   createFundedParties,
+  openTransaction,
   type Party,
   scratchCurrency,
   service,
@@ -39,21 +41,6 @@ function as<T>(caller: Caller, fn: (tx: TransactionSql) => Promise<T>): Promise<
 /** One transaction as service_role, the way the webhook handlers run. */
 const asService = <T>(fn: (tx: TransactionSql) => Promise<T>): Promise<T> => as(service, fn);
 
-/** A transaction begun as `caller` on a connection of its own, left open for the test to end. */
-async function openTransaction(caller: Caller): Promise<ReservedSql> {
-  const tx = await sql.reserve();
-  await tx`begin`;
-  await actAs(tx, caller);
-  return tx;
-}
-
-/** A new admin as Supabase Auth stores one: the token's role is honoured while auth.users gives it. */
-async function createAdmin(): Promise<Caller & { userId: string }> {
-  const userId = randomUUID();
-  await sql`insert into auth.users (id, email, raw_app_meta_data) values (${userId}, ${`${userId}@mfuko.test`}, '{"role": "admin"}')`;
-  return { kind: "user", userId, appRole: "admin" };
-}
-
 /** "ok", or the SQLSTATE `call` failed with. */
 const outcomeOf = (call: Promise<unknown>): Promise<string> => call.then(() => "ok", (error: unknown) => sqlState(error));
 
@@ -71,7 +58,7 @@ async function secondWhileFirstHeld(
   first: (tx: ReservedSql) => Promise<unknown>,
   second: () => Promise<unknown>,
 ): Promise<string> {
-  const held = await openTransaction(firstCaller);
+  const held = await openTransaction(sql, firstCaller);
   let committed = false;
   try {
     await first(held);
@@ -295,7 +282,7 @@ describe("closing an account while a refund of its payment is recorded", () => {
   }
 
   /** An admin's transaction, left open for the test to commit. */
-  const adminTransaction = async () => openTransaction(await createAdmin());
+  const adminTransaction = async () => openTransaction(sql, await createAdmin(sql));
 
   /**
    * Closes a spent account while an admin's transaction `record`s a refund of its payment; the
@@ -347,7 +334,7 @@ describe("closing an account while a refund of its payment is recorded", () => {
 
   it("a refund asked while a close is under way waits for it and is refused: the account is closed", async () => {
     const { paymentId, accountId } = await spentPayment();
-    const admin = await createAdmin();
+    const admin = await createAdmin(sql);
     const refund = await secondWhileFirstHeld(
       service,
       (closing) => closing`select 1 from public.wallet_set_status(${accountId}::uuid, 'closed', 'customer left')`,
@@ -415,7 +402,7 @@ describe("an admin's action racing the provider's report of the same money", () 
       "the admin's $admin and MoMo's $momo, $first first: the cash-out ends $status with its hold settled once, and the other is $second",
       async ({ first, admin: outcome, momo: status, second, status: end }) => {
         const cashout = await settleableCashout();
-        const admin = await createAdmin();
+        const admin = await createAdmin(sql);
         const resolve = (tx: ReservedSql | TransactionSql) =>
           tx`select 1 from api_private.cashout_resolve(${cashout.id}::uuid, ${outcome}, 'MoMo support said so, ticket 7')`;
         const settle = (tx: ReservedSql | TransactionSql) =>
@@ -468,7 +455,7 @@ describe("an admin's action racing the provider's report of the same money", () 
     it("a payout while the provider's late report that the refund succeeded after all is applied: paid out once, the refund stays failed", async () => {
       const owed = await owedRefund();
       const [unclaimed, manual] = [await systemBalance("unclaimed"), await systemBalance("clearing:manual")];
-      const admin = await createAdmin();
+      const admin = await createAdmin(sql);
       const late = await secondWhileFirstHeld(
         admin,
         payOut(owed.refundId),
@@ -493,7 +480,7 @@ describe("an admin's action racing the provider's report of the same money", () 
       async ({ first, second, paidOut, borne, lost }) => {
         const owed = await owedRefund();
         const [unclaimed, losses] = [await systemBalance("unclaimed"), await systemBalance("losses")];
-        const admin = await createAdmin();
+        const admin = await createAdmin(sql);
         const newRefundId = `re_later_${randomUUID()}`;
         const recordNew = providerRefund(owed.paymentId, newRefundId);
         const outcome = first === "provider"
@@ -533,9 +520,14 @@ describe("an admin's action racing the provider's report of the same money", () 
       expect(await balanceOf(accountId)).toBe(1_000n - BigInt(refund.amount));
     }
 
-    it("the same chargeback recorded by two admins at once takes the money back once", async () => {
+    /** A Revolut payment of 1,000 credited to a new account, and two admins. */
+    async function paymentAndTwoAdmins() {
       const payment = await newPayment("revolut", 1_000);
-      const [first, second] = [await createAdmin(), await createAdmin()];
+      return { payment, admins: [await createAdmin(sql), await createAdmin(sql)] as const };
+    }
+
+    it("the same chargeback recorded by two admins at once takes the money back once", async () => {
+      const { payment, admins: [first, second] } = await paymentAndTwoAdmins();
       const disputeId = randomUUID();
       const again = await secondWhileFirstHeld(
         first,
@@ -548,9 +540,8 @@ describe("an admin's action racing the provider's report of the same money", () 
     });
 
     it("a chargeback recorded while an admin's refund of the payment completes never takes back more than was paid", async () => {
-      const payment = await newPayment("revolut", 1_000);
+      const { payment, admins: [refunder, recorder] } = await paymentAndTwoAdmins();
       const { paymentId, providerPaymentId } = payment;
-      const [refunder, recorder] = [await createAdmin(), await createAdmin()];
       const requestId = `rr_${randomUUID().replaceAll("-", "")}`;
       const refundOrder = randomUUID();
       await as(refunder, beginRefund(paymentId, requestId));
@@ -566,8 +557,7 @@ describe("an admin's action racing the provider's report of the same money", () 
     });
 
     it("an admin's refund asked while a chargeback of the payment is recorded is refused before Revolut is asked", async () => {
-      const payment = await newPayment("revolut", 1_000);
-      const [refunder, recorder] = [await createAdmin(), await createAdmin()];
+      const { payment, admins: [refunder, recorder] } = await paymentAndTwoAdmins();
       const disputeId = randomUUID();
       const refund = await secondWhileFirstHeld(
         recorder,
@@ -599,7 +589,7 @@ describe("an admin's action racing the provider's report of the same money", () 
 
     it("two admins crediting it at once credit it once", async () => {
       const { paymentId, providerPaymentId, accountId } = await heldPayment();
-      const [first, second] = [await createAdmin(), await createAdmin()];
+      const [first, second] = [await createAdmin(sql), await createAdmin(sql)];
       const again = await secondWhileFirstHeld(first, credit(paymentId), () => as(second, credit(paymentId)));
 
       expect(again).toBe("WL008"); // no longer under review
@@ -611,7 +601,7 @@ describe("an admin's action racing the provider's report of the same money", () 
     it("the provider's duplicate delivery while an admin credits it changes nothing: credited once", async () => {
       const { paymentId, providerPaymentId, accountId } = await heldPayment();
       const [intent] = await sql<{ intent_id: string }[]>`select intent_id from public.payments where id = ${paymentId}`;
-      const admin = await createAdmin();
+      const admin = await createAdmin(sql);
       const delivery = await secondWhileFirstHeld(
         admin,
         credit(paymentId),
@@ -629,7 +619,7 @@ describe("an admin's action racing the provider's report of the same money", () 
 
     it("an admin crediting it while the provider's refund of it is recorded is refused: the money went back, none is credited", async () => {
       const { paymentId, providerPaymentId, accountId } = await heldPayment();
-      const admin = await createAdmin();
+      const admin = await createAdmin(sql);
       const credited = await secondWhileFirstHeld(
         service,
         (tx) => tx`select 1 from public.refund_record(${paymentId}::uuid, 900, ${`re_review_${randomUUID()}`})`,
