@@ -83,10 +83,11 @@ async function createIntent(amount: number, accountId = party.accountId, provide
 }
 
 /** A payment of `amount` by `provider` recorded for a new account's intent of `intentAmount` (credited when the two agree). */
-async function newPayment(provider: "stripe" | "revolut", amount: number, intentAmount = amount) {
+async function newPayment(provider: "stripe" | "revolut" | "momo", amount: number, intentAmount = amount) {
   const accountId = (await createFundedParties(sql, currency, 1, 0n))[0]!.accountId;
   const intent = await createIntent(intentAmount, accountId, provider);
-  const providerPaymentId = `${provider === "stripe" ? "pi" : "ord"}_${randomUUID()}`;
+  // A MoMo payment's id is the request-to-pay's reference, a UUID.
+  const providerPaymentId = provider === "momo" ? randomUUID() : `${provider === "stripe" ? "pi" : "ord"}_${randomUUID()}`;
   const [payment] = await asService(
     (tx) =>
       tx<{ id: string }[]>`
@@ -371,6 +372,37 @@ describe("webhook_event_begin under concurrent deliveries", () => {
 describe("an admin's action racing the provider's report of the same money", () => {
   afterEach(() => assertLedgerInvariants(sql));
 
+  /**
+   * An admin's settlement of a MoMo transfer (`paid`: MoMo paid it) and MoMo's confirmed status
+   * of it at once, `first` holding its transaction open: how the second ends, and whether the
+   * transfer ends paid. When the two disagree the first decides; when they agree the second
+   * finds the outcome recorded and moves nothing more.
+   */
+  const MOMO_RACES = [
+    { first: "admin", admin: "paid", momo: "FAILED", second: "WL008", end: "paid" },
+    { first: "admin", admin: "failed", momo: "SUCCESSFUL", second: "WL008", end: "failed" },
+    { first: "MoMo", admin: "failed", momo: "SUCCESSFUL", second: "WL008", end: "paid" },
+    { first: "MoMo", admin: "paid", momo: "FAILED", second: "WL008", end: "failed" },
+    { first: "admin", admin: "paid", momo: "SUCCESSFUL", second: "ok", end: "paid" },
+    { first: "admin", admin: "failed", momo: "FAILED", second: "ok", end: "failed" },
+  ];
+
+  /**
+   * Runs a new admin's `resolve` and MoMo's `settle` (as the service) at once, `first` first: how
+   * the second ended, and the admin the settled transfer names as resolving it (none when MoMo's was first).
+   */
+  async function adminAndMomoAtOnce(
+    first: string,
+    resolve: (tx: ReservedSql | TransactionSql) => Promise<unknown>,
+    settle: (tx: ReservedSql | TransactionSql) => Promise<unknown>,
+  ) {
+    const admin = await createAdmin(sql);
+    const second = first === "admin"
+      ? await secondWhileFirstHeld(admin, resolve, () => asService(settle))
+      : await secondWhileFirstHeld(service, settle, () => as(admin, resolve));
+    return { second, resolvedBy: first === "admin" ? admin.userId : null };
+  }
+
   describe("an admin settling a cash-out while MoMo reports its transfer", () => {
     const FUNDED = 10_000n;
     const AMOUNT = 4_000;
@@ -390,32 +422,22 @@ describe("an admin's action racing the provider's report of the same money", () 
       return { ...cashout!, accountId: owner!.accountId };
     }
 
-    it.each([
-      { first: "admin", admin: "paid", momo: "FAILED", second: "WL008", status: "paid" },
-      { first: "admin", admin: "failed", momo: "SUCCESSFUL", second: "WL008", status: "failed" },
-      { first: "MoMo", admin: "failed", momo: "SUCCESSFUL", second: "WL008", status: "paid" },
-      { first: "MoMo", admin: "paid", momo: "FAILED", second: "WL008", status: "failed" },
-      // The two agree: the second finds its outcome recorded and moves nothing more.
-      { first: "admin", admin: "paid", momo: "SUCCESSFUL", second: "ok", status: "paid" },
-      { first: "admin", admin: "failed", momo: "FAILED", second: "ok", status: "failed" },
-    ])(
-      "the admin's $admin and MoMo's $momo, $first first: the cash-out ends $status with its hold settled once, and the other is $second",
-      async ({ first, admin: outcome, momo: status, second, status: end }) => {
+    it.each(MOMO_RACES)(
+      "the admin's $admin and MoMo's $momo, $first first: the cash-out ends $end with its hold settled once, and the other is $second",
+      async ({ first, admin: outcome, momo: status, second, end }) => {
         const cashout = await settleableCashout();
-        const admin = await createAdmin(sql);
-        const resolve = (tx: ReservedSql | TransactionSql) =>
-          tx`select 1 from api_private.cashout_resolve(${cashout.id}::uuid, ${outcome}, 'MoMo support said so, ticket 7')`;
-        const settle = (tx: ReservedSql | TransactionSql) =>
-          tx`select 1 from public.cashout_settle(${cashout.reference_id}::uuid, ${status}, null,
-                                                   ${status === "SUCCESSFUL" ? AMOUNT : null}::bigint, 'UGX')`;
-        const outcomeOfSecond = first === "admin"
-          ? await secondWhileFirstHeld(admin, resolve, () => asService(settle))
-          : await secondWhileFirstHeld(service, settle, () => as(admin, resolve));
+        const race = await adminAndMomoAtOnce(
+          first,
+          (tx) => tx`select 1 from api_private.cashout_resolve(${cashout.id}::uuid, ${outcome}, 'MoMo support said so, ticket 7')`,
+          (tx) =>
+            tx`select 1 from public.cashout_settle(${cashout.reference_id}::uuid, ${status}, null,
+                                                     ${status === "SUCCESSFUL" ? AMOUNT : null}::bigint, 'UGX')`,
+        );
 
-        expect(outcomeOfSecond).toBe(second);
+        expect(race.second).toBe(second);
         const [row] = await sql<{ status: string; resolved_by: string | null }[]>`
           select status, resolved_by from public.cashouts where id = ${cashout.id}`;
-        expect(row).toEqual({ status: end, resolved_by: first === "admin" ? admin.userId : null });
+        expect(row).toEqual({ status: end, resolved_by: race.resolvedBy });
         const [account] = await sql<{ balance: string; available: string; sent_today: string }[]>`
           select b.balance, b.available, u.sent_today
             from public.wallet_account_balances b join private.wallet_limit_usage u on u.account_id = b.account_id
@@ -423,6 +445,52 @@ describe("an admin's action racing the provider's report of the same money", () 
         // Paid: the 4,000 left once. Failed: all of it back, and the day's limit with it.
         const left = end === "paid" ? BigInt(AMOUNT) : 0n;
         expect(account).toEqual({ balance: String(FUNDED - left), available: String(FUNDED - left), sent_today: String(left) });
+      },
+    );
+  });
+
+  describe("an admin settling a MoMo refund while MoMo reports its transfer", () => {
+    /**
+     * A MoMo payment of 1,000 credited to a new account, and an admin's refund of 600 of it sent
+     * to the payer's number, whose sending momo-poll has closed: an admin may settle it.
+     */
+    async function settleableRefund() {
+      const { paymentId, providerPaymentId, accountId } = await newPayment("momo", 1_000);
+      await sql`insert into public.momo_transactions (reference_id, payer_msisdn, amount, currency, status)
+                values (${providerPaymentId}::uuid, ${`25677${randomInt(1_000_000, 10_000_000)}`}, 1000, ${currency}, 'SUCCESSFUL')`;
+      const reference = randomUUID();
+      const [refund] = await as(
+        await createAdmin(sql),
+        (tx) =>
+          tx<{ id: string }[]>`
+          select refund ->> 'id' as id from api_private.momo_refund_transfer(${paymentId}::uuid, 600, ${reference}::uuid, 'customer asked')`,
+      );
+      await asService((tx) => tx`select 1 from api_private.momo_refund_close_sending(${reference}::uuid, 1)`);
+      return { id: refund!.id, reference, paymentId, accountId };
+    }
+
+    const succeededIfPaid = (word: string) => word === "paid" ? "succeeded" : "failed";
+
+    it.each(MOMO_RACES)(
+      "the admin's $admin and MoMo's $momo, $first first: the refund ends $end with the payer's credit reversed at most once, and the other is $second",
+      async ({ first, admin: outcome, momo: status, second, end }) => {
+        const refund = await settleableRefund();
+        const race = await adminAndMomoAtOnce(
+          first,
+          (tx) =>
+            tx`select 1 from api_private.momo_refund_resolve(${refund.id}::uuid, ${succeededIfPaid(outcome)}, 'MoMo support said so')`,
+          (tx) =>
+            tx`select 1 from public.momo_refund_settle(${refund.reference}::uuid, ${status}, null,
+                                                         ${status === "SUCCESSFUL" ? 600 : null}::bigint, ${currency})`,
+        );
+
+        expect(race.second).toBe(second);
+        const [row] = await sql<{ status: string; resolved_by: string | null }[]>`
+          select status, resolved_by from public.refunds where id = ${refund.id}`;
+        expect(row).toEqual({ status: succeededIfPaid(end), resolved_by: race.resolvedBy });
+        const refunded = end === "paid" ? 600 : 0;
+        expect(await paymentRow(refund.paymentId)).toMatchObject({ amount_refunded: String(refunded) });
+        expect(await balanceOf(refund.accountId)).toBe(BigInt(1_000 - refunded));
       },
     );
   });
