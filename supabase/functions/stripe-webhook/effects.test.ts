@@ -64,7 +64,7 @@ function refundedNow(ref: string, amount: number, overrides: Record<string, unkn
   return refunded(ref, amount, counted.reduce((sum, r) => sum + (r.amount as number), 0), {}, overrides);
 }
 
-/** Resolves once another transaction waits for the transaction `tx` (for a row it locked). */
+/** Resolves once another transaction waits for the transaction `tx` (for a row it locked); throws after 5 s. */
 async function untilWaitedFor(tx: TransactionSql | ReservedSql) {
   const [own] = await tx<{ xid: string }[]>`
     select transactionid::text as xid from pg_locks where locktype = 'transactionid' and pid = pg_backend_pid() and granted`;
@@ -74,7 +74,10 @@ async function untilWaitedFor(tx: TransactionSql | ReservedSql) {
              as waiting`;
     return row!.waiting;
   };
-  while (!await waitedFor()) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (let tries = 0; !await waitedFor(); tries++) {
+    if (tries === 500) throw new Error("no transaction waited for this one within 5 s");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 async function refundOf(id: string) {
@@ -564,39 +567,65 @@ describe("refunds and disputes", () => {
     expect(recorded!.n).toBe(1);
   });
 
-  it("Stripe's charge.refunded applied while the admin's request records Stripe's answer of the same refund: recorded once, neither deadlocked", async () => {
-    const topUp = await paidTopUp(1000);
-    const ref = topUp.providerRef!;
+  /**
+   * An admin's refund of `amount` of the top-up `ref` through the admin API, which Stripe makes
+   * at once, and the Stripe event `event(re)` delivered while the admin's request records Stripe's
+   * answer: in one transaction (askProviderForRefund) the refund takes Stripe's id, and, once the
+   * delivery waits for that transaction, refund_record completes it. Stripe's refund, and the
+   * delivery's response.
+   */
+  async function deliveredWhileAdminRecordsStripesAnswer(ref: string, amount: number, event: (re: { id: string }) => unknown) {
     const payment = await paymentOf(ref);
     const admin = await createAdmin(sql);
-    // The admin API's refund: recorded pending under its request id and committed before Stripe is asked.
+    // Recorded pending under its request id and committed before Stripe is asked.
     const requestId = `rr_${crypto.randomUUID().replaceAll("-", "")}`;
     const recording = await openTransaction(sql, admin);
-    await recording`select 1 from api_private.refund_begin('stripe', ${payment!.id}::uuid, 400, ${requestId}, 'customer asked')`;
+    await recording`select 1 from api_private.refund_begin('stripe', ${payment!.id}::uuid, ${amount}, ${requestId}, 'customer asked')`;
     await recording`commit`;
     recording.release();
-    // Stripe refunds it at once, and its charge.refunded lists the refund with the request id.
-    const re = stripe.dashboardRefund(ref, 400);
-    stripe.refunds.set(re.id as string, { ...re, metadata: { refund_request_id: requestId } });
+    // Stripe's refund carries the request id, so Stripe's events of it name the admin's refund.
+    const made = stripe.dashboardRefund(ref, amount);
+    const re = { ...made, id: made.id as string, metadata: { refund_request_id: requestId } };
+    stripe.refunds.set(re.id, re);
 
-    // The transaction in which the admin's request records Stripe's answer (askProviderForRefund):
-    // the refund takes Stripe's id, then refund_record completes it. The delivery comes in between.
     const answer = await openTransaction(sql, admin);
-    let delivery: Promise<Response> | undefined;
     try {
-      await answer`select 1 from api_private.refund_identify('stripe', ${requestId}, ${re.id as string}, ${ref}, 400)`;
-      delivery = Promise.resolve(deliver(refundedNow(ref, 1000)));
+      await answer`select 1 from api_private.refund_identify('stripe', ${requestId}, ${re.id}, ${ref}, ${amount})`;
+      const delivery = Promise.resolve(deliver(event(re)));
       await untilWaitedFor(answer);
-      await answer`select 1 from public.refund_record(${payment!.id}::uuid, 400, ${re.id as string}, 'customer asked')`;
+      await answer`select 1 from public.refund_record(${payment!.id}::uuid, ${amount}, ${re.id}, 'customer asked')`;
       await answer`commit`;
+      return { re, response: await delivery };
     } finally {
       answer.release();
     }
+  }
 
-    expect((await delivery!).status).toBe(200);
-    expect(await refundOf(re.id as string)).toMatchObject({ status: "succeeded", amount: "400" });
+  it("Stripe's charge.refunded applied while the admin's request records Stripe's answer of the same refund: recorded once, neither deadlocked", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const { re, response } = await deliveredWhileAdminRecordsStripesAnswer(ref, 400, () => refundedNow(ref, 1000));
+
+    expect(response.status).toBe(200);
+    expect(await refundOf(re.id)).toMatchObject({ status: "succeeded", amount: "400" });
     expect(await paymentOf(ref)).toMatchObject({ status: "partially_refunded", amount_refunded: "400" });
     expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 600 });
+    await assertLedgerInvariants(sql);
+  });
+
+  it("a lost dispute of the whole payment applied while an admin's refund of part of it is recorded takes back only the rest", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const lost = disputeEvent("charge.dispute.closed", ref, 1000, "lost");
+    const { re, response } = await deliveredWhileAdminRecordsStripesAnswer(ref, 600, () => lost);
+
+    expect(response.status).toBe(200);
+    expect(await storedEvents(sql, "stripe", lost.id)).toMatchObject([{ status: "processed", attempts: 1 }]);
+    expect(await refundOf(re.id)).toMatchObject({ status: "succeeded", amount: "600" });
+    // What Stripe took back never exceeds what was paid: the dispute's refund is what the admin's left.
+    expect(await refundOf(`dp_${ref.slice(3)}`)).toMatchObject({ status: "succeeded", amount: "400" });
+    expect(await paymentOf(ref)).toMatchObject({ status: "refunded", amount_refunded: "1000" });
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 0 });
     await assertLedgerInvariants(sql);
   });
 
