@@ -328,7 +328,8 @@ grant execute on function api_private.refund_begin(text, uuid, bigint, text, tex
 -- WL005 for the same dispute with another payment or amount, or an id that names a refund
 -- rather than a chargeback (one asked for by request, or not succeeded). WL008 for a payment
 -- of another provider (Stripe's disputes are applied by its webhook and stripe-poll; MoMo has
--- none) or an amount beyond what remains of the payment; 42501 for an admin's own payment
+-- none) or an amount beyond what remains of the payment once its pending refunds are counted
+-- (a payment never credited included); 42501 for an admin's own payment
 -- (private.refund_require_not_own) and any caller but an admin. The admin's scope keys the
 -- reversal, as an admin's completion of a refund (refund_record).
 create function api_private.revolut_chargeback_record(p_payment uuid, p_dispute_id text, p_amount bigint, p_reason text)
@@ -352,6 +353,13 @@ begin
      and ((v_lookup.refund).status <> 'succeeded' or (v_lookup.refund).refund_request_id is not null) then
     perform private.fail('WL005', pg_catalog.format(
       'revolut %s names a refund of payment %s, not a chargeback', p_dispute_id, p_payment));
+  end if;
+  -- The payment's pending refunds count: refund_complete's reversal leaves what they reserve of a
+  -- credit, but a payment never credited (under review, rejected) has none to leave it from.
+  if (v_lookup.refund).id is null and p_amount > (v_lookup.payment).amount - (v_lookup.payment).amount_refunded
+       - coalesce((select sum(r.amount) from public.refunds r where r.payment_id = p_payment and r.status = 'pending'), 0) then
+    perform private.fail('WL008', pg_catalog.format('chargeback of %s exceeds what remains of payment %s, counting pending refunds',
+      p_amount, p_payment));
   end if;
   return private.refund_complete(v_admin, v_lookup.payment, v_lookup.refund, p_amount, p_dispute_id, p_reason);
 end;
