@@ -388,19 +388,23 @@ describe("an admin's action racing the provider's report of the same money", () 
   ];
 
   /**
-   * Runs a new admin's `resolve` and MoMo's `settle` (as the service) at once, `first` first: how
-   * the second ended, and the admin the settled transfer names as resolving it (none when MoMo's was first).
+   * Runs a new admin's `resolve` and MoMo's `settle` (as the service) at once, `race.first`
+   * first, and expects the second to end as `race.second` and the transfer, as `settled` reads
+   * it, to end `status`, naming the admin as resolving it only when theirs was first.
    */
-  async function adminAndMomoAtOnce(
-    first: string,
+  async function expectAdminAndMomoAtOnce(
+    race: { first: string; second: string },
+    status: string,
     resolve: (tx: ReservedSql | TransactionSql) => Promise<unknown>,
     settle: (tx: ReservedSql | TransactionSql) => Promise<unknown>,
+    settled: () => Promise<{ status: string; resolved_by: string | null }[]>,
   ) {
     const admin = await createAdmin(sql);
-    const second = first === "admin"
+    const second = race.first === "admin"
       ? await secondWhileFirstHeld(admin, resolve, () => asService(settle))
       : await secondWhileFirstHeld(service, settle, () => as(admin, resolve));
-    return { second, resolvedBy: first === "admin" ? admin.userId : null };
+    expect(second).toBe(race.second);
+    expect(await settled()).toEqual([{ status, resolved_by: race.first === "admin" ? admin.userId : null }]);
   }
 
   describe("an admin settling a cash-out while MoMo reports its transfer", () => {
@@ -424,20 +428,19 @@ describe("an admin's action racing the provider's report of the same money", () 
 
     it.each(MOMO_RACES)(
       "the admin's $admin and MoMo's $momo, $first first: the cash-out ends $end with its hold settled once, and the other is $second",
-      async ({ first, admin: outcome, momo: status, second, end }) => {
+      async (race) => {
+        const { admin: outcome, momo: status, end } = race;
         const cashout = await settleableCashout();
-        const race = await adminAndMomoAtOnce(
-          first,
+        await expectAdminAndMomoAtOnce(
+          race,
+          end,
           (tx) => tx`select 1 from api_private.cashout_resolve(${cashout.id}::uuid, ${outcome}, 'MoMo support said so, ticket 7')`,
           (tx) =>
             tx`select 1 from public.cashout_settle(${cashout.reference_id}::uuid, ${status}, null,
                                                      ${status === "SUCCESSFUL" ? AMOUNT : null}::bigint, 'UGX')`,
+          () => sql`select status, resolved_by from public.cashouts where id = ${cashout.id}`,
         );
 
-        expect(race.second).toBe(second);
-        const [row] = await sql<{ status: string; resolved_by: string | null }[]>`
-          select status, resolved_by from public.cashouts where id = ${cashout.id}`;
-        expect(row).toEqual({ status: end, resolved_by: race.resolvedBy });
         const [account] = await sql<{ balance: string; available: string; sent_today: string }[]>`
           select b.balance, b.available, u.sent_today
             from public.wallet_account_balances b join private.wallet_limit_usage u on u.account_id = b.account_id
@@ -473,21 +476,19 @@ describe("an admin's action racing the provider's report of the same money", () 
 
     it.each(MOMO_RACES)(
       "the admin's $admin and MoMo's $momo, $first first: the refund ends $end with the payer's credit reversed at most once, and the other is $second",
-      async ({ first, admin: outcome, momo: status, second, end }) => {
+      async (race) => {
+        const { admin: outcome, momo: status, end } = race;
         const refund = await settleableRefund();
-        const race = await adminAndMomoAtOnce(
-          first,
+        await expectAdminAndMomoAtOnce(
+          race,
+          succeededIfPaid(end),
           (tx) =>
             tx`select 1 from api_private.momo_refund_resolve(${refund.id}::uuid, ${succeededIfPaid(outcome)}, 'MoMo support said so')`,
           (tx) =>
             tx`select 1 from public.momo_refund_settle(${refund.reference}::uuid, ${status}, null,
                                                          ${status === "SUCCESSFUL" ? 600 : null}::bigint, ${currency})`,
+          () => sql`select status, resolved_by from public.refunds where id = ${refund.id}`,
         );
-
-        expect(race.second).toBe(second);
-        const [row] = await sql<{ status: string; resolved_by: string | null }[]>`
-          select status, resolved_by from public.refunds where id = ${refund.id}`;
-        expect(row).toEqual({ status: succeededIfPaid(end), resolved_by: race.resolvedBy });
         const refunded = end === "paid" ? 600 : 0;
         expect(await paymentRow(refund.paymentId)).toMatchObject({ amount_refunded: String(refunded) });
         expect(await balanceOf(refund.accountId)).toBe(BigInt(1_000 - refunded));
