@@ -328,7 +328,8 @@ grant execute on function api_private.refund_begin(text, uuid, bigint, text, tex
 -- WL005 for the same dispute with another payment or amount, or an id that names a refund
 -- rather than a chargeback (one asked for by request, or not succeeded). WL008 for a payment
 -- of another provider (Stripe's disputes are applied by its webhook and stripe-poll; MoMo has
--- none) or an amount beyond what remains of the payment; 42501 for an admin's own payment
+-- none) or an amount beyond what remains of the payment once its pending refunds are counted
+-- (a payment never credited included); 42501 for an admin's own payment
 -- (private.refund_require_not_own) and any caller but an admin. The admin's scope keys the
 -- reversal, as an admin's completion of a refund (refund_record).
 create function api_private.revolut_chargeback_record(p_payment uuid, p_dispute_id text, p_amount bigint, p_reason text)
@@ -353,6 +354,13 @@ begin
     perform private.fail('WL005', pg_catalog.format(
       'revolut %s names a refund of payment %s, not a chargeback', p_dispute_id, p_payment));
   end if;
+  -- The payment's pending refunds count: refund_complete's reversal leaves what they reserve of a
+  -- credit, but a payment never credited (under review, rejected) has none to leave it from.
+  if (v_lookup.refund).id is null and p_amount > (v_lookup.payment).amount - (v_lookup.payment).amount_refunded
+       - coalesce((select sum(r.amount) from public.refunds r where r.payment_id = p_payment and r.status = 'pending'), 0) then
+    perform private.fail('WL008', pg_catalog.format('chargeback of %s exceeds what remains of payment %s, counting pending refunds',
+      p_amount, p_payment));
+  end if;
   return private.refund_complete(v_admin, v_lookup.payment, v_lookup.refund, p_amount, p_dispute_id, p_reason);
 end;
 $$;
@@ -367,7 +375,8 @@ grant execute on function api_private.revolut_chargeback_record(uuid, text, bigi
 -- was recorded under the request (a refund made in the provider's dashboard). WL005 when the
 -- provider's refund is not that refund's (another payment refunded, another amount, or the
 -- refund already has another id). Admin (the refund request, with the provider's answer) or
--- service (the webhooks, the polls).
+-- service (the webhooks, the polls). Locks the payment, then the refund, until the caller's
+-- transaction ends.
 create function api_private.refund_identify(p_provider text, p_request_id text, p_provider_refund_id text, p_refunded_payment_id text, p_amount bigint)
 returns setof public.refunds
 language plpgsql
@@ -381,13 +390,19 @@ begin
   perform private.require_text(p_request_id, 'provider_id', 'refund request id');
   perform private.require_text(p_provider_refund_id, 'provider_id', 'provider refund id');
   perform private.require_within(p_refunded_payment_id, 'provider_id', 'p_refunded_payment_id');
+  -- The payment before its refund, the order of every function that records a refund of it
+  -- (refund_lookup) and of Stripe's charge.refunded (api_private.payment_lock, then this for each
+  -- refund it lists). Locking the refund first deadlocked the admin's request recording Stripe's
+  -- answer (this, then refund_record) with that webhook recording the same refund.
+  select p.provider_payment_id into v_refunded_payment from public.payments p
+   where p.id = (select r.payment_id from public.refunds r where r.provider = p_provider and r.refund_request_id = p_request_id)
+     for update;
   select r.* into v_refund from public.refunds r
    where r.provider = p_provider and r.refund_request_id = p_request_id
      for update;
   if not found then
     return;
   end if;
-  select p.provider_payment_id into v_refunded_payment from public.payments p where p.id = v_refund.payment_id;
   if v_refund.provider_refund_id not in (p_request_id, p_provider_refund_id)
      or (v_refunded_payment, v_refund.amount) is distinct from (p_refunded_payment_id, p_amount) then
     perform private.fail('WL005', pg_catalog.format(

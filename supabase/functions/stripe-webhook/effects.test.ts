@@ -16,6 +16,8 @@ import {
   uniqueClientAddress,
 } from "../../tests/support/payments-fixtures.ts";
 import { assertLedgerInvariants } from "../../tests/support/ledger-invariants.ts";
+import { createAdmin, openTransaction } from "../../tests/ledger/ledger-client.ts";
+import type { ReservedSql, TransactionSql } from "postgres";
 import {
   stripeChargeRefunded as refunded,
   stripeEvent,
@@ -38,8 +40,10 @@ const piId = () => `pi_${crypto.randomUUID().replaceAll("-", "")}`;
 const deliver = (event: unknown) => handler.fetch(stripeRequest(event));
 
 async function paymentOf(id: string) {
-  const [row] = await sql<{ status: string; review_reason: string | null; amount_refunded: string; intent_id: string | null }[]>`
-    select status, review_reason, amount_refunded, intent_id from public.payments where provider = 'stripe' and provider_payment_id = ${id}`;
+  const [row] = await sql<
+    { id: string; status: string; review_reason: string | null; amount_refunded: string; intent_id: string | null }[]
+  >`
+    select id, status, review_reason, amount_refunded, intent_id from public.payments where provider = 'stripe' and provider_payment_id = ${id}`;
   return row;
 }
 
@@ -58,6 +62,22 @@ async function paidTopUp(amount: number) {
 function refundedNow(ref: string, amount: number, overrides: Record<string, unknown> = {}) {
   const counted = [...stripe.refunds.values()].filter((r) => r.payment_intent === ref && r.status !== "failed" && r.status !== "canceled");
   return refunded(ref, amount, counted.reduce((sum, r) => sum + (r.amount as number), 0), {}, overrides);
+}
+
+/** Resolves once another transaction waits for the transaction `tx` (for a row it locked); throws after 5 s. */
+async function untilWaitedFor(tx: TransactionSql | ReservedSql) {
+  const [own] = await tx<{ xid: string }[]>`
+    select transactionid::text as xid from pg_locks where locktype = 'transactionid' and pid = pg_backend_pid() and granted`;
+  const waitedFor = async () => {
+    const [row] = await sql<{ waiting: boolean }[]>`
+      select exists (select 1 from pg_locks where locktype = 'transactionid' and transactionid::text = ${own!.xid} and not granted)
+             as waiting`;
+    return row!.waiting;
+  };
+  for (let tries = 0; !await waitedFor(); tries++) {
+    if (tries === 500) throw new Error("no transaction waited for this one within 5 s");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 async function refundOf(id: string) {
@@ -528,26 +548,15 @@ describe("refunds and disputes", () => {
   it("waits for an admin's refund in flight on the payment's row lock, and does not record its amount_refunded again", async () => {
     const topUp = await paidTopUp(1000);
     const ref = topUp.providerRef!;
-    const [payment] = await sql<
-      { id: string }[]
-    >`select id from public.payments where provider = 'stripe' and provider_payment_id = ${ref}`;
+    const payment = await paymentOf(ref);
     let delivery: Promise<Response> | undefined;
     // The admin's refund: refund_prepare locks the payment, Stripe refunds 400, refund_record
     // records it; Stripe's charge.refunded for it comes before the admin's transaction commits.
     const re = stripe.dashboardRefund(ref, 400);
     await sql.begin(async (tx) => {
       await tx`select 1 from public.payments where id = ${payment!.id}::uuid for update`;
-      const [own] = await tx<{ xid: string }[]>`
-        select transactionid::text as xid from pg_locks where locktype = 'transactionid' and pid = pg_backend_pid() and granted`;
       delivery = Promise.resolve(deliver(refundedNow(ref, 1000)));
-      // Until the delivery waits for this transaction.
-      const waitedFor = async () => {
-        const [row] = await sql<{ waiting: boolean }[]>`
-          select exists (select 1 from pg_locks where locktype = 'transactionid' and transactionid::text = ${own!.xid} and not granted)
-                 as waiting`;
-        return row!.waiting;
-      };
-      while (!await waitedFor()) await new Promise((resolve) => setTimeout(resolve, 10));
+      await untilWaitedFor(tx);
       await tx`set local role service_role`;
       await tx`select 1 from public.refund_record(${payment!.id}::uuid, 400, ${re.id as string}, 'admin refund')`;
     });
@@ -556,6 +565,68 @@ describe("refunds and disputes", () => {
     expect(await paymentOf(ref)).toMatchObject({ amount_refunded: "400" });
     const [recorded] = await sql<{ n: number }[]>`select count(*)::int as n from public.refunds where payment_id = ${payment!.id}::uuid`;
     expect(recorded!.n).toBe(1);
+  });
+
+  /**
+   * An admin's refund of `amount` of the top-up `ref` through the admin API, which Stripe makes
+   * at once, and the Stripe event `event(re)` delivered while the admin's request records Stripe's
+   * answer: in one transaction (askProviderForRefund) the refund takes Stripe's id, and, once the
+   * delivery waits for that transaction, refund_record completes it. Stripe's refund, and the
+   * delivery's response.
+   */
+  async function deliveredWhileAdminRecordsStripesAnswer(ref: string, amount: number, event: (re: { id: string }) => unknown) {
+    const payment = await paymentOf(ref);
+    const admin = await createAdmin(sql);
+    // Recorded pending under its request id and committed before Stripe is asked.
+    const requestId = `rr_${crypto.randomUUID().replaceAll("-", "")}`;
+    const recording = await openTransaction(sql, admin);
+    await recording`select 1 from api_private.refund_begin('stripe', ${payment!.id}::uuid, ${amount}, ${requestId}, 'customer asked')`;
+    await recording`commit`;
+    recording.release();
+    // Stripe's refund carries the request id, so Stripe's events of it name the admin's refund.
+    const made = stripe.dashboardRefund(ref, amount);
+    const re = { ...made, id: made.id as string, metadata: { refund_request_id: requestId } };
+    stripe.refunds.set(re.id, re);
+
+    const answer = await openTransaction(sql, admin);
+    try {
+      await answer`select 1 from api_private.refund_identify('stripe', ${requestId}, ${re.id}, ${ref}, ${amount})`;
+      const delivery = Promise.resolve(deliver(event(re)));
+      await untilWaitedFor(answer);
+      await answer`select 1 from public.refund_record(${payment!.id}::uuid, ${amount}, ${re.id}, 'customer asked')`;
+      await answer`commit`;
+      return { re, response: await delivery };
+    } finally {
+      answer.release();
+    }
+  }
+
+  it("Stripe's charge.refunded applied while the admin's request records Stripe's answer of the same refund: recorded once, neither deadlocked", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const { re, response } = await deliveredWhileAdminRecordsStripesAnswer(ref, 400, () => refundedNow(ref, 1000));
+
+    expect(response.status).toBe(200);
+    expect(await refundOf(re.id)).toMatchObject({ status: "succeeded", amount: "400" });
+    expect(await paymentOf(ref)).toMatchObject({ status: "partially_refunded", amount_refunded: "400" });
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 600 });
+    await assertLedgerInvariants(sql);
+  });
+
+  it("a lost dispute of the whole payment applied while an admin's refund of part of it is recorded takes back only the rest", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const lost = disputeEvent("charge.dispute.closed", ref, 1000, "lost");
+    const { re, response } = await deliveredWhileAdminRecordsStripesAnswer(ref, 600, () => lost);
+
+    expect(response.status).toBe(200);
+    expect(await storedEvents(sql, "stripe", lost.id)).toMatchObject([{ status: "processed", attempts: 1 }]);
+    expect(await refundOf(re.id)).toMatchObject({ status: "succeeded", amount: "600" });
+    // What Stripe took back never exceeds what was paid: the dispute's refund is what the admin's left.
+    expect(await refundOf(`dp_${ref.slice(3)}`)).toMatchObject({ status: "succeeded", amount: "400" });
+    expect(await paymentOf(ref)).toMatchObject({ status: "refunded", amount_refunded: "1000" });
+    expect(await balanceOf(sql, topUp.accountId)).toMatchObject({ balance: 0 });
+    await assertLedgerInvariants(sql);
   });
 
   it("keeps a refund for a payment not recorded yet as failed with 500, then applies it on redelivery", async () => {

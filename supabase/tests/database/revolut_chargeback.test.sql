@@ -6,7 +6,7 @@
 -- account's share is borne by losses:<CUR>. Refused: support, users, the service and anon; an
 -- admin's own payment; a payment of another provider; more than remains of the payment.
 begin;
-select plan(32);
+select plan(34);
 
 select tests.create_users('{alice,bob,carol}', admins => '{admin,admin2}', support => '{support}');
 select tests.open_account('alice', 'EUR') as alice_eur, tests.open_account('bob', 'EUR') as bob_eur,
@@ -107,6 +107,17 @@ select 1 from api_private.refund_record_pending(:'payment', 100, 'refund-order-p
 select tests.as_admin(tests.user_id('admin2'));
 select throws_ok(format($$select api_private.revolut_chargeback_record(%L, 'refund-order-pending', 100, 'not a dispute')$$, :'payment'),
   'WL005', null, 'a pending refund''s id is not a chargeback''s');
+
+-- A payment never credited (held for review) has no credit to reserve against: its pending
+-- refunds still count, so that what Revolut took back and refunded is never recorded beyond it.
+select tests.as_service();
+select id as held from public.payment_record_success('revolut', 'cb000000-0000-4000-8000-000000000004', null, 1000, 'EUR') \gset
+select 1 from api_private.refund_record_pending(:'held', 600, 'refund-order-held', 'dashboard');
+select tests.as_admin(tests.user_id('admin2'));
+select throws_ok(format($$select api_private.revolut_chargeback_record(%L, 'dsp-held-1', 401, 'too much')$$, :'held'),
+  'WL008', null, 'more than remains of a payment under review once its pending refund is counted is refused');
+select results_eq(format($$select status, amount from api_private.revolut_chargeback_record(%L, 'dsp-held-2', 400, 'lost')$$, :'held'),
+  $$values ('succeeded'::text, 400::bigint)$$, 'what remains of it is recorded');
 
 -- A payment of another provider, and an admin's own payment.
 select tests.as_service();

@@ -2,7 +2,7 @@
 // calls made exactly as PostgREST makes them (role and JWT claims set per transaction),
 // and fresh users with funded accounts in a currency of their own.
 import { randomUUID } from "node:crypto";
-import postgres, { type Sql, type TransactionSql } from "postgres";
+import postgres, { type ReservedSql, type Sql, type TransactionSql } from "postgres";
 
 export interface WalletTransaction {
   id: string;
@@ -34,12 +34,28 @@ export type Caller = { kind: "service" } | { kind: "user"; userId: string; appRo
 
 export const service: Caller = { kind: "service" };
 
-async function actAs(tx: TransactionSql, caller: Caller): Promise<void> {
+/** Sets the role and JWT claims of `caller` for the rest of the transaction `tx`. */
+export async function actAs(tx: TransactionSql | ReservedSql, caller: Caller): Promise<void> {
   const claims = caller.kind === "service"
     ? { role: "service_role" }
     : { sub: caller.userId, role: "authenticated", app_metadata: caller.appRole ? { role: caller.appRole } : {} };
   const role = caller.kind === "service" ? "service_role" : "authenticated";
   await tx`select set_config('role', ${role}, true), set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
+}
+
+/** A transaction begun as `caller` on a connection of its own, left open for the caller to end. */
+export async function openTransaction(sql: Sql, caller: Caller): Promise<ReservedSql> {
+  const tx = await sql.reserve();
+  await tx`begin`;
+  await actAs(tx, caller);
+  return tx;
+}
+
+/** A new admin as Supabase Auth stores one: the token's role is honoured while auth.users gives it. */
+export async function createAdmin(sql: Sql): Promise<Caller & { userId: string }> {
+  const userId = randomUUID();
+  await sql`insert into auth.users (id, email, raw_app_meta_data) values (${userId}, ${`${userId}@mfuko.test`}, '{"role": "admin"}')`;
+  return { kind: "user", userId, appRole: "admin" };
 }
 
 /** Calls one wallet function in its own transaction as `caller`; returns its rows. */

@@ -1,11 +1,27 @@
 // Concurrent deliveries against the real payment functions: the same provider payment
 // recorded by several webhook deliveries at once credits once, concurrent refunds never add
 // up to more than the payment, an account is never closed under a refund being asked of its
-// provider, and concurrent deliveries of one webhook event apply it once.
-import { randomUUID } from "node:crypto";
+// provider, and concurrent deliveries of one webhook event apply it once. And an admin's
+// action racing the provider's own report of the same money (a cash-out settled, a payout of
+// an owed refund, a chargeback, a payment under review credited): one consistent end, each
+// money movement at most once, and the loser refused with a SQLSTATE the admin API answers.
+import { randomInt, randomUUID } from "node:crypto";
 import type { ReservedSql, Sql, TransactionSql } from "postgres";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, createFundedParties, type Party, scratchCurrency, sqlState, testDatabaseUrl } from "../ledger/ledger-client.ts";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  actAs,
+  type Caller,
+  connect,
+  createAdmin,
+  createFundedParties,
+  openTransaction,
+  type Party,
+  scratchCurrency,
+  service,
+  sqlState,
+  testDatabaseUrl,
+} from "../ledger/ledger-client.ts";
+import { assertLedgerInvariants } from "../support/ledger-invariants.ts";
 
 const CLIENTS = 8;
 
@@ -14,28 +30,113 @@ let currency: string;
 let party: Party;
 const run = randomUUID().slice(0, 8);
 
-/** One transaction as service_role, the way the webhook handlers run. */
-function asService<T>(fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
+/** One transaction as `caller`, the way PostgREST and the functions' clients run one. */
+function as<T>(caller: Caller, fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
   return sql.begin(async (tx) => {
-    await tx`select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
+    await actAs(tx, caller);
     return fn(tx);
   }) as Promise<T>;
 }
 
-async function createIntent(amount: number, accountId = party.accountId): Promise<string> {
+/** One transaction as service_role, the way the webhook handlers run. */
+const asService = <T>(fn: (tx: TransactionSql) => Promise<T>): Promise<T> => as(service, fn);
+
+/** "ok", or the SQLSTATE `call` failed with. */
+const outcomeOf = (call: Promise<unknown>): Promise<string> => call.then(() => "ok", (error: unknown) => sqlState(error));
+
+/** What `outcome` settled to within 300 ms, or "waiting". */
+const within300ms = (outcome: Promise<string>) =>
+  Promise.race([outcome, new Promise<string>((resolve) => setTimeout(() => resolve("waiting"), 300))]);
+
+/**
+ * Runs `first` in a transaction held open as `firstCaller`, then starts `second`, which must
+ * still be waiting for `first`'s locks 300 ms later (the two truly overlap); commits `first`
+ * and returns how `second` ended: "ok" or its SQLSTATE.
+ */
+async function secondWhileFirstHeld(
+  firstCaller: Caller,
+  first: (tx: ReservedSql) => Promise<unknown>,
+  second: () => Promise<unknown>,
+): Promise<string> {
+  const held = await openTransaction(sql, firstCaller);
+  let committed = false;
+  try {
+    await first(held);
+    const outcome = outcomeOf(second());
+    expect(await within300ms(outcome)).toBe("waiting");
+    await held`commit`;
+    committed = true;
+    return await outcome;
+  } finally {
+    if (!committed) await held`rollback`;
+    held.release();
+  }
+}
+
+async function createIntent(amount: number, accountId = party.accountId, provider = "stripe"): Promise<string> {
   const [intent] = await asService(
     (tx) =>
       tx<{ id: string }[]>`
-      select id from public.payment_intent_create('stripe', ${accountId}::uuid, ${amount}::bigint, ${currency}, ${`intent-${randomUUID()}`})`,
+      select id from public.payment_intent_create(${provider}, ${accountId}::uuid, ${amount}::bigint, ${currency}, ${`intent-${randomUUID()}`})`,
   );
   return intent!.id;
 }
 
-async function balance(): Promise<bigint> {
+/** A payment of `amount` by `provider` recorded for a new account's intent of `intentAmount` (credited when the two agree). */
+async function newPayment(provider: "stripe" | "revolut" | "momo", amount: number, intentAmount = amount) {
+  const accountId = (await createFundedParties(sql, currency, 1, 0n))[0]!.accountId;
+  const intent = await createIntent(intentAmount, accountId, provider);
+  // A MoMo payment's id is the request-to-pay's reference, a UUID.
+  const providerPaymentId = provider === "momo" ? randomUUID() : `${provider === "stripe" ? "pi" : "ord"}_${randomUUID()}`;
+  const [payment] = await asService(
+    (tx) =>
+      tx<{ id: string }[]>`
+      select id from public.payment_record_success(${provider}, ${providerPaymentId}, ${intent}::uuid, ${amount}, ${currency})`,
+  );
+  return { paymentId: payment!.id, providerPaymentId, accountId };
+}
+
+async function balanceOf(accountId: string): Promise<bigint> {
   const [row] = await sql<{ balance: string }[]>`
-    select balance from public.wallet_account_balances where account_id = ${party.accountId}`;
+    select balance from public.wallet_account_balances where account_id = ${accountId}`;
   return BigInt(row!.balance);
 }
+
+const balance = () => balanceOf(party.accountId);
+
+/** The balance of the system account `code` in the suite's currency (0 before it exists). */
+async function systemBalance(code: string): Promise<bigint> {
+  const [row] = await sql<{ balance: string }[]>`
+    select b.balance from public.wallet_account_balances b join public.wallet_accounts a on a.id = b.account_id
+     where a.code = ${`${code}:${currency}`}`;
+  return BigInt(row?.balance ?? 0);
+}
+
+async function paymentRow(paymentId: string) {
+  const [row] = await sql<{ status: string; amount_refunded: string; resolved_by: string | null }[]>`
+    select status, amount_refunded, resolved_by from public.payments where id = ${paymentId}`;
+  return row!;
+}
+
+/** The refunds of the payment, oldest first. */
+function refundsOf(paymentId: string) {
+  return sql<
+    {
+      provider_refund_id: string;
+      amount: string;
+      status: string;
+      borne_by_platform: boolean;
+      paid_out_amount: string | null;
+      created_by: string | null;
+    }[]
+  >`
+    select provider_refund_id, amount, status, borne_by_platform, paid_out_amount, created_by from public.refunds
+     where payment_id = ${paymentId} order by created_at`;
+}
+
+const closeAccount = (accountId: string) =>
+  outcomeOf(asService((tx) => tx`select 1 from public.wallet_set_status(${accountId}::uuid, 'closed', 'customer left')`))
+    .then((outcome) => outcome === "ok" ? "closed" : outcome);
 
 beforeAll(async () => {
   sql = connect(testDatabaseUrl(), CLIENTS + 2);
@@ -158,22 +259,12 @@ describe("refund_record under concurrent refunds", () => {
     }));
     const before = await balance();
     const refundId = `re_same_${run}`;
-    // The first recording holds its transaction open, so that the second runs while it is uncommitted.
-    const first = await sql.reserve();
-    try {
-      await first`begin`;
-      await first`select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
-      await first`select id from public.refund_record(${payments[0]!}::uuid, 400, ${refundId})`;
-      const second = asService((tx) => tx`select id from public.refund_record(${payments[1]!}::uuid, 400, ${refundId})`).then(
-        () => "ok",
-        (error: unknown) => sqlState(error),
-      );
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      await first`commit`;
-      expect(await second).toBe("WL005");
-    } finally {
-      first.release();
-    }
+    const second = await secondWhileFirstHeld(
+      service,
+      (first) => first`select id from public.refund_record(${payments[0]!}::uuid, 400, ${refundId})`,
+      () => asService((tx) => tx`select id from public.refund_record(${payments[1]!}::uuid, 400, ${refundId})`),
+    );
+    expect(second).toBe("WL005");
     const rows = await sql<{ payment_id: string }[]>`select payment_id from public.refunds where provider_refund_id = ${refundId}`;
     expect(rows).toEqual([{ payment_id: payments[0] }]);
     expect(await balance()).toBe(before - 400n);
@@ -183,41 +274,16 @@ describe("refund_record under concurrent refunds", () => {
 describe("closing an account while a refund of its payment is recorded", () => {
   /** A new account credited by a Stripe payment of 1000 that its owner has spent: closable. */
   async function spentPayment(): Promise<{ paymentId: string; paymentIntentId: string; accountId: string }> {
-    const accountId = (await createFundedParties(sql, currency, 1, 0n))[0]!.accountId;
-    const intent = await createIntent(1_000, accountId);
-    const paymentIntentId = `pi_close_${randomUUID()}`;
-    const [payment] = await asService(
-      (tx) =>
-        tx<{ id: string }[]>`
-        select id from public.payment_record_success('stripe', ${paymentIntentId}, ${intent}::uuid, 1000, ${currency})`,
-    );
+    const { paymentId, providerPaymentId, accountId } = await newPayment("stripe", 1_000);
     const spend = `spend-${randomUUID()}`;
     await asService((tx) =>
       tx`select 1 from public.wallet_transfer(${accountId}::uuid, ${party.accountId}::uuid, 1000, ${currency}, ${spend})`
     );
-    return { paymentId: payment!.id, paymentIntentId, accountId };
+    return { paymentId, paymentIntentId: providerPaymentId, accountId };
   }
 
   /** An admin's transaction, left open for the test to commit. */
-  async function adminTransaction() {
-    const admin = await sql.reserve();
-    await admin`begin`;
-    // An admin as Supabase Auth stores one: the token's role is honoured while auth.users gives it.
-    const adminId = randomUUID();
-    await sql`insert into auth.users (id, email, raw_app_meta_data) values (${adminId}, ${`${adminId}@mfuko.test`}, '{"role": "admin"}')`;
-    const claims = { sub: adminId, role: "authenticated", app_metadata: { role: "admin" } };
-    await admin`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
-    return admin;
-  }
-
-  const closeAccount = (accountId: string) =>
-    asService((tx) => tx`select 1 from public.wallet_set_status(${accountId}::uuid, 'closed', 'customer left')`).then(
-      () => "closed",
-      (error: unknown) => sqlState(error),
-    );
-  /** What `outcome` settled to within 300 ms, or "waiting". */
-  const within300ms = (outcome: Promise<string>) =>
-    Promise.race([outcome, new Promise<string>((resolve) => setTimeout(() => resolve("waiting"), 300))]);
+  const adminTransaction = async () => openTransaction(sql, await createAdmin(sql));
 
   /**
    * Closes a spent account while an admin's transaction `record`s a refund of its payment; the
@@ -241,7 +307,7 @@ describe("closing an account while a refund of its payment is recorded", () => {
   }
 
   /** The admin's refund of 400 of the payment under request `requestId`, recorded pending before Stripe is asked. */
-  const beginRefund = (admin: ReservedSql, paymentId: string, requestId: string) =>
+  const beginRefund = (admin: ReservedSql | TransactionSql, paymentId: string, requestId: string) =>
     admin`select 1 from api_private.refund_begin('stripe', ${paymentId}::uuid, 400, ${requestId}, 'asked')`;
 
   it("a close waits for a refund being recorded, and is refused once it is pending", async () => {
@@ -269,21 +335,13 @@ describe("closing an account while a refund of its payment is recorded", () => {
 
   it("a refund asked while a close is under way waits for it and is refused: the account is closed", async () => {
     const { paymentId, accountId } = await spentPayment();
-    const closing = await sql.reserve();
-    await closing`begin`;
-    await closing`select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true)`;
-    await closing`select 1 from public.wallet_set_status(${accountId}::uuid, 'closed', 'customer left')`;
-    const admin = await adminTransaction();
-    const refund = beginRefund(admin, paymentId, `rr_closing_${run}`).then(
-      () => "recorded",
-      (error: unknown) => sqlState(error),
+    const admin = await createAdmin(sql);
+    const refund = await secondWhileFirstHeld(
+      service,
+      (closing) => closing`select 1 from public.wallet_set_status(${accountId}::uuid, 'closed', 'customer left')`,
+      () => as(admin, (tx) => beginRefund(tx, paymentId, `rr_closing_${run}`)),
     );
-    expect(await within300ms(refund)).toBe("waiting");
-    await closing`commit`;
-    closing.release();
-    expect(await refund).toBe("WL004");
-    await admin`rollback`;
-    admin.release();
+    expect(refund).toBe("WL004");
   });
 });
 
@@ -308,5 +366,339 @@ describe("webhook_event_begin under concurrent deliveries", () => {
     const [event] = await sql<{ status: string; attempts: number }[]>`
       select status, attempts from public.webhook_events where provider = 'stripe' and event_id = ${eventId}`;
     expect(event).toEqual({ status: "processed", attempts: 1 });
+  });
+});
+
+describe("an admin's action racing the provider's report of the same money", () => {
+  afterEach(() => assertLedgerInvariants(sql));
+
+  /**
+   * An admin's settlement of a MoMo transfer (`paid`: MoMo paid it) and MoMo's confirmed status
+   * of it at once, `first` holding its transaction open: how the second ends, and whether the
+   * transfer ends paid. When the two disagree the first decides; when they agree the second
+   * finds the outcome recorded and moves nothing more.
+   */
+  const MOMO_RACES = [
+    { first: "admin", admin: "paid", momo: "FAILED", second: "WL008", end: "paid" },
+    { first: "admin", admin: "failed", momo: "SUCCESSFUL", second: "WL008", end: "failed" },
+    { first: "MoMo", admin: "failed", momo: "SUCCESSFUL", second: "WL008", end: "paid" },
+    { first: "MoMo", admin: "paid", momo: "FAILED", second: "WL008", end: "failed" },
+    { first: "admin", admin: "paid", momo: "SUCCESSFUL", second: "ok", end: "paid" },
+    { first: "admin", admin: "failed", momo: "FAILED", second: "ok", end: "failed" },
+  ];
+
+  /**
+   * Runs a new admin's `resolve` and MoMo's `settle` (as the service) at once, `race.first`
+   * first, and expects the second to end as `race.second` and the transfer, as `settled` reads
+   * it, to end `status`, naming the admin as resolving it only when theirs was first.
+   */
+  async function expectAdminAndMomoAtOnce(
+    race: { first: string; second: string },
+    status: string,
+    resolve: (tx: ReservedSql | TransactionSql) => Promise<unknown>,
+    settle: (tx: ReservedSql | TransactionSql) => Promise<unknown>,
+    settled: () => Promise<{ status: string; resolved_by: string | null }[]>,
+  ) {
+    const admin = await createAdmin(sql);
+    const second = race.first === "admin"
+      ? await secondWhileFirstHeld(admin, resolve, () => asService(settle))
+      : await secondWhileFirstHeld(service, settle, () => as(admin, resolve));
+    expect(second).toBe(race.second);
+    expect(await settled()).toEqual([{ status, resolved_by: race.first === "admin" ? admin.userId : null }]);
+  }
+
+  describe("an admin settling a cash-out while MoMo reports its transfer", () => {
+    const FUNDED = 10_000n;
+    const AMOUNT = 4_000;
+
+    /** A pending cash-out of 4,000 UGX from a new account of 10,000, whose sending momo-poll has closed: an admin may settle it. */
+    async function settleableCashout() {
+      const [owner] = await createFundedParties(sql, "UGX", 1, FUNDED);
+      const msisdn = `25677${randomInt(1_000_000, 10_000_000)}`;
+      const [cashout] = await as(
+        { kind: "user", userId: owner!.userId },
+        (tx) =>
+          tx<{ id: string; reference_id: string }[]>`
+          select id, reference_id from api_private.cashout_create(${owner!.accountId}::uuid, ${AMOUNT}::bigint, 'UGX', ${msisdn},
+                                                                  ${`cashout-${randomUUID()}`})`,
+      );
+      await asService((tx) => tx`select 1 from api_private.cashout_close_sending(${cashout!.reference_id}::uuid, 1)`);
+      return { ...cashout!, accountId: owner!.accountId };
+    }
+
+    it.each(MOMO_RACES)(
+      "the admin's $admin and MoMo's $momo, $first first: the cash-out ends $end with its hold settled once, and the other is $second",
+      async (race) => {
+        const { admin: outcome, momo: status, end } = race;
+        const cashout = await settleableCashout();
+        await expectAdminAndMomoAtOnce(
+          race,
+          end,
+          (tx) => tx`select 1 from api_private.cashout_resolve(${cashout.id}::uuid, ${outcome}, 'MoMo support said so, ticket 7')`,
+          (tx) =>
+            tx`select 1 from public.cashout_settle(${cashout.reference_id}::uuid, ${status}, null,
+                                                     ${status === "SUCCESSFUL" ? AMOUNT : null}::bigint, 'UGX')`,
+          () => sql`select status, resolved_by from public.cashouts where id = ${cashout.id}`,
+        );
+
+        const [account] = await sql<{ balance: string; available: string; sent_today: string }[]>`
+          select b.balance, b.available, u.sent_today
+            from public.wallet_account_balances b join private.wallet_limit_usage u on u.account_id = b.account_id
+           where b.account_id = ${cashout.accountId}`;
+        // Paid: the 4,000 left once. Failed: all of it back, and the day's limit with it.
+        const left = end === "paid" ? BigInt(AMOUNT) : 0n;
+        expect(account).toEqual({ balance: String(FUNDED - left), available: String(FUNDED - left), sent_today: String(left) });
+      },
+    );
+  });
+
+  describe("an admin settling a MoMo refund while MoMo reports its transfer", () => {
+    /**
+     * A MoMo payment of 1,000 credited to a new account, and an admin's refund of 600 of it sent
+     * to the payer's number, whose sending momo-poll has closed: an admin may settle it.
+     */
+    async function settleableRefund() {
+      const { paymentId, providerPaymentId, accountId } = await newPayment("momo", 1_000);
+      await sql`insert into public.momo_transactions (reference_id, payer_msisdn, amount, currency, status)
+                values (${providerPaymentId}::uuid, ${`25677${randomInt(1_000_000, 10_000_000)}`}, 1000, ${currency}, 'SUCCESSFUL')`;
+      const reference = randomUUID();
+      const [refund] = await as(
+        await createAdmin(sql),
+        (tx) =>
+          tx<{ id: string }[]>`
+          select refund ->> 'id' as id from api_private.momo_refund_transfer(${paymentId}::uuid, 600, ${reference}::uuid, 'customer asked')`,
+      );
+      await asService((tx) => tx`select 1 from api_private.momo_refund_close_sending(${reference}::uuid, 1)`);
+      return { id: refund!.id, reference, paymentId, accountId };
+    }
+
+    const succeededIfPaid = (word: string) => word === "paid" ? "succeeded" : "failed";
+
+    it.each(MOMO_RACES)(
+      "the admin's $admin and MoMo's $momo, $first first: the refund ends $end with the payer's credit reversed at most once, and the other is $second",
+      async (race) => {
+        const { admin: outcome, momo: status, end } = race;
+        const refund = await settleableRefund();
+        await expectAdminAndMomoAtOnce(
+          race,
+          succeededIfPaid(end),
+          (tx) =>
+            tx`select 1 from api_private.momo_refund_resolve(${refund.id}::uuid, ${succeededIfPaid(outcome)}, 'MoMo support said so')`,
+          (tx) =>
+            tx`select 1 from public.momo_refund_settle(${refund.reference}::uuid, ${status}, null,
+                                                         ${status === "SUCCESSFUL" ? 600 : null}::bigint, ${currency})`,
+          () => sql`select status, resolved_by from public.refunds where id = ${refund.id}`,
+        );
+        const refunded = end === "paid" ? 600 : 0;
+        expect(await paymentRow(refund.paymentId)).toMatchObject({ amount_refunded: String(refunded) });
+        expect(await balanceOf(refund.accountId)).toBe(BigInt(1_000 - refunded));
+      },
+    );
+  });
+
+  describe("an admin's payout of an owed refund while its provider reports the payment's refunds", () => {
+    /**
+     * A Stripe refund of a whole payment of 1,000, reported failed after the account it was
+     * taken from closed: its 1,000 waits on the unclaimed account for the former owner (decision 0027).
+     */
+    async function owedRefund() {
+      const { paymentId, accountId } = await newPayment("stripe", 1_000);
+      const providerRefundId = `re_owed_${randomUUID()}`;
+      await asService((tx) => tx`select 1 from public.refund_record(${paymentId}::uuid, 1000, ${providerRefundId})`);
+      expect(await closeAccount(accountId)).toBe("closed");
+      const [refund] = await asService((tx) =>
+        tx<{ id: string; owed_to_closed_account: boolean }[]>`
+        select id, owed_to_closed_account from public.refund_record_failure(${paymentId}::uuid, ${providerRefundId}, 1000)`
+      );
+      expect(refund!.owed_to_closed_account).toBe(true);
+      return { paymentId, providerRefundId, refundId: refund!.id };
+    }
+
+    const payOut = (refundId: string) => (tx: ReservedSql | TransactionSql) =>
+      tx`select 1 from api_private.refund_paid_out(${refundId}::uuid, 1000, 'bank_transfer', ${`FT${
+        randomInt(1e9)
+      }`}, 'paid to her IBAN, ticket 88')`;
+    const providerRefund = (paymentId: string, providerRefundId: string) => (tx: ReservedSql | TransactionSql) =>
+      tx`select 1 from public.refund_record(${paymentId}::uuid, 1000, ${providerRefundId})`;
+
+    it("a payout while the provider's late report that the refund succeeded after all is applied: paid out once, the refund stays failed", async () => {
+      const owed = await owedRefund();
+      const [unclaimed, manual] = [await systemBalance("unclaimed"), await systemBalance("clearing:manual")];
+      const admin = await createAdmin(sql);
+      const late = await secondWhileFirstHeld(
+        admin,
+        payOut(owed.refundId),
+        () => asService(providerRefund(owed.paymentId, owed.providerRefundId)),
+      );
+
+      expect(late).toBe("ok"); // a failed refund is final: its late success is returned unchanged
+      expect(await refundsOf(owed.paymentId)).toMatchObject([
+        { provider_refund_id: owed.providerRefundId, status: "failed", borne_by_platform: false, paid_out_amount: "1000" },
+      ]);
+      expect(await paymentRow(owed.paymentId)).toMatchObject({ amount_refunded: "0" });
+      expect([await systemBalance("unclaimed"), await systemBalance("clearing:manual")]).toEqual([unclaimed - 1_000n, manual + 1_000n]);
+    });
+
+    // Whichever is first pays the former owner the 1,000 from the unclaimed account: a new
+    // refund first leaves the payout nothing owed; a payout first leaves the new refund to the losses account.
+    it.each([
+      { first: "provider", second: "WL008", paidOut: null, borne: false, lost: 0n },
+      { first: "admin", second: "ok", paidOut: "1000", borne: true, lost: 1_000n },
+    ])(
+      "a new refund of the payment by its provider and an admin's payout of the debt at once, the $first first: the 1,000 owed leaves once, the other is $second",
+      async ({ first, second, paidOut, borne, lost }) => {
+        const owed = await owedRefund();
+        const [unclaimed, losses] = [await systemBalance("unclaimed"), await systemBalance("losses")];
+        const admin = await createAdmin(sql);
+        const newRefundId = `re_later_${randomUUID()}`;
+        const recordNew = providerRefund(owed.paymentId, newRefundId);
+        const outcome = first === "provider"
+          ? await secondWhileFirstHeld(service, recordNew, () => as(admin, payOut(owed.refundId)))
+          : await secondWhileFirstHeld(admin, payOut(owed.refundId), () => asService(recordNew));
+
+        expect(outcome).toBe(second);
+        expect(await refundsOf(owed.paymentId)).toMatchObject([
+          { provider_refund_id: owed.providerRefundId, status: "failed", borne_by_platform: false, paid_out_amount: paidOut },
+          { provider_refund_id: newRefundId, status: "succeeded", borne_by_platform: borne, paid_out_amount: null },
+        ]);
+        expect(await paymentRow(owed.paymentId)).toMatchObject({ amount_refunded: "1000" });
+        expect([await systemBalance("unclaimed"), await systemBalance("losses")]).toEqual([unclaimed - 1_000n, losses - lost]);
+      },
+    );
+  });
+
+  describe("a Revolut chargeback recorded while the same payment's money moves", () => {
+    const chargeback = (paymentId: string, disputeId: string, amount: number) => (tx: ReservedSql | TransactionSql) =>
+      tx`select 1 from api_private.revolut_chargeback_record(${paymentId}::uuid, ${disputeId}, ${amount}::bigint, 'Revolut dispute lost, ticket 5120')`;
+    const beginRefund = (paymentId: string, requestId: string) => (tx: TransactionSql) =>
+      tx`select 1 from api_private.refund_begin('revolut', ${paymentId}::uuid, 600, ${requestId}, 'customer asked')`;
+
+    /**
+     * The payment of 1,000 ends with `refund` as its one refund, succeeded, and `refund.amount`
+     * taken from the account once.
+     */
+    async function expectOnlyRefund(
+      { paymentId, accountId }: { paymentId: string; accountId: string },
+      refund: { provider_refund_id: string; amount: number; created_by: string },
+    ) {
+      expect(await refundsOf(paymentId)).toMatchObject([{ ...refund, amount: String(refund.amount), status: "succeeded" }]);
+      expect(await paymentRow(paymentId)).toMatchObject({
+        status: refund.amount === 1_000 ? "refunded" : "partially_refunded",
+        amount_refunded: String(refund.amount),
+      });
+      expect(await balanceOf(accountId)).toBe(1_000n - BigInt(refund.amount));
+    }
+
+    /** A Revolut payment of 1,000 credited to a new account, and two admins. */
+    async function paymentAndTwoAdmins() {
+      const payment = await newPayment("revolut", 1_000);
+      return { payment, admins: [await createAdmin(sql), await createAdmin(sql)] as const };
+    }
+
+    it("the same chargeback recorded by two admins at once takes the money back once", async () => {
+      const { payment, admins: [first, second] } = await paymentAndTwoAdmins();
+      const disputeId = randomUUID();
+      const again = await secondWhileFirstHeld(
+        first,
+        chargeback(payment.paymentId, disputeId, 1_000),
+        () => as(second, chargeback(payment.paymentId, disputeId, 1_000)),
+      );
+
+      expect(again).toBe("ok"); // the same dispute returns the first's refund
+      await expectOnlyRefund(payment, { provider_refund_id: disputeId, amount: 1_000, created_by: first.userId });
+    });
+
+    it("a chargeback recorded while an admin's refund of the payment completes never takes back more than was paid", async () => {
+      const { payment, admins: [refunder, recorder] } = await paymentAndTwoAdmins();
+      const { paymentId, providerPaymentId } = payment;
+      const requestId = `rr_${randomUUID().replaceAll("-", "")}`;
+      const refundOrder = randomUUID();
+      await as(refunder, beginRefund(paymentId, requestId));
+      // What the admin's request records once Revolut answers the refund order completed.
+      const complete = async (tx: ReservedSql) => {
+        await tx`select 1 from api_private.refund_identify('revolut', ${requestId}, ${refundOrder}, ${providerPaymentId}, 600)`;
+        await tx`select 1 from public.refund_record(${paymentId}::uuid, 600, ${refundOrder}, 'customer asked')`;
+      };
+      const lost = await secondWhileFirstHeld(refunder, complete, () => as(recorder, chargeback(paymentId, randomUUID(), 500)));
+
+      expect(lost).toBe("WL008"); // 600 refunded and 500 more would exceed the 1,000 paid
+      await expectOnlyRefund(payment, { provider_refund_id: refundOrder, amount: 600, created_by: refunder.userId });
+    });
+
+    it("an admin's refund asked while a chargeback of the payment is recorded is refused before Revolut is asked", async () => {
+      const { payment, admins: [refunder, recorder] } = await paymentAndTwoAdmins();
+      const disputeId = randomUUID();
+      const refund = await secondWhileFirstHeld(
+        recorder,
+        chargeback(payment.paymentId, disputeId, 500),
+        () => as(refunder, beginRefund(payment.paymentId, `rr_${randomUUID()}`)),
+      );
+
+      expect(refund).toBe("WL006"); // nothing recorded, so nothing is sent to Revolut
+      await expectOnlyRefund(payment, { provider_refund_id: disputeId, amount: 500, created_by: recorder.userId });
+    });
+  });
+
+  describe("an admin crediting a payment under review while it is decided elsewhere", () => {
+    /** A Stripe payment of 900 for an intent of 1,000: held for review (amount_mismatch), uncredited. */
+    async function heldPayment() {
+      const payment = await newPayment("stripe", 900, 1_000);
+      expect(await paymentRow(payment.paymentId)).toMatchObject({ status: "needs_review" });
+      return payment;
+    }
+
+    const credit = (paymentId: string) => (tx: ReservedSql | TransactionSql) =>
+      tx`select 1 from api_private.payment_resolve(${paymentId}::uuid, 'credit', 'the customer paid 900, ticket 12')`;
+
+    async function creditsOf(providerPaymentId: string): Promise<number> {
+      const [row] = await sql<{ n: number }[]>`
+        select count(*)::int as n from public.wallet_transactions where idempotency_key = ${`payment:stripe:${providerPaymentId}`}`;
+      return row!.n;
+    }
+
+    it("two admins crediting it at once credit it once", async () => {
+      const { paymentId, providerPaymentId, accountId } = await heldPayment();
+      const [first, second] = [await createAdmin(sql), await createAdmin(sql)];
+      const again = await secondWhileFirstHeld(first, credit(paymentId), () => as(second, credit(paymentId)));
+
+      expect(again).toBe("WL008"); // no longer under review
+      expect(await paymentRow(paymentId)).toEqual({ status: "succeeded", amount_refunded: "0", resolved_by: first.userId });
+      expect(await creditsOf(providerPaymentId)).toBe(1);
+      expect(await balanceOf(accountId)).toBe(900n);
+    });
+
+    it("the provider's duplicate delivery while an admin credits it changes nothing: credited once", async () => {
+      const { paymentId, providerPaymentId, accountId } = await heldPayment();
+      const [intent] = await sql<{ intent_id: string }[]>`select intent_id from public.payments where id = ${paymentId}`;
+      const admin = await createAdmin(sql);
+      const delivery = await secondWhileFirstHeld(
+        admin,
+        credit(paymentId),
+        () =>
+          asService((tx) =>
+            tx`select 1 from public.payment_record_success('stripe', ${providerPaymentId}, ${intent!.intent_id}::uuid, 900, ${currency})`
+          ),
+      );
+
+      expect(delivery).toBe("ok");
+      expect(await paymentRow(paymentId)).toEqual({ status: "succeeded", amount_refunded: "0", resolved_by: admin.userId });
+      expect(await creditsOf(providerPaymentId)).toBe(1);
+      expect(await balanceOf(accountId)).toBe(900n);
+    });
+
+    it("an admin crediting it while the provider's refund of it is recorded is refused: the money went back, none is credited", async () => {
+      const { paymentId, providerPaymentId, accountId } = await heldPayment();
+      const admin = await createAdmin(sql);
+      const credited = await secondWhileFirstHeld(
+        service,
+        (tx) => tx`select 1 from public.refund_record(${paymentId}::uuid, 900, ${`re_review_${randomUUID()}`})`,
+        () => as(admin, credit(paymentId)),
+      );
+
+      expect(credited).toBe("WL008");
+      expect(await paymentRow(paymentId)).toEqual({ status: "needs_review", amount_refunded: "900", resolved_by: null });
+      expect(await creditsOf(providerPaymentId)).toBe(0);
+      expect(await balanceOf(accountId)).toBe(0n);
+    });
   });
 });
