@@ -1,0 +1,359 @@
+// A model of the WhatsApp conversation's money, checked against the real webhook: two or three
+// people with funded RWF wallets write random sequences of sends and cash-outs (within and
+// beyond their balance, all of it, to each other and to a stranger), tap Confirm and Cancel on
+// their latest question, on an older one, on someone else's, twice in a row and twice at once,
+// write balance, history, stop, start and hi, and Meta redelivers deliveries (after they were
+// answered, and twice at once while new). Money moves only when its payer confirms the
+// question still open for them, once; every new message gets exactly one reply, a redelivery
+// none. Checked after every step: each answer, the balances, the question open, the replies in
+// the outbox, what the Graph API was sent, and the ledger's invariants.
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { assertLedgerInvariants } from "../../tests/support/ledger-invariants.ts";
+import { useTestSql } from "../../tests/support/test-sql.ts";
+import { buttonId, type Person, readable, startWhatsAppGateway, type WhatsAppGateway } from "../../tests/support/whatsapp-conversation.ts";
+import { inboundNotification, newWaId, type Tap, tapOf, textOf } from "../../tests/support/whatsapp-messages.ts";
+import { keepWhatsAppSendRunsOut } from "../../tests/support/whatsapp-send-alone.ts";
+import { newcomer } from "../../tests/support/whatsapp-wallets.ts";
+import type { GraphMessage } from "../../tests/support/graph-api-standin.ts";
+
+const sql = useTestSql();
+// Replies are sent by id by the webhook itself: no whatsapp-send run may take them first.
+keepWhatsAppSendRunsOut(sql);
+let gateway: WhatsAppGateway;
+
+beforeAll(async () => {
+  // Each run's people write up to 25 messages within the minute: the sender limit is not under test.
+  gateway = await startWhatsAppGateway({ RATE_LIMIT_WHATSAPP_SENDER_PER_MIN: "1000" });
+});
+afterAll(() => gateway?.stop());
+
+type Says = "balance" | "history" | "stop" | "start" | "hi";
+type Step =
+  /** `twice`: Meta delivers the message twice at once (a retry while the first is being answered). */
+  | { kind: "send"; by: number; to: number | "stranger"; amount: number | "all"; twice: boolean }
+  | { kind: "cashout"; by: number; amount: number | "all"; twice: boolean }
+  /** A tap on a question: `which` null is the tapper's latest, else an index into every question asked so far. */
+  | { kind: "tap"; by: number; confirm: boolean; which: number | null; twice: boolean }
+  /** The payer taps Confirm of their latest question twice: one tap after the other, or both at once. */
+  | { kind: "confirmTwice"; by: number; together: boolean }
+  /** Two people tap Confirm of their latest questions at the same moment (each may pay the other). */
+  | { kind: "bothConfirm"; by: number; other: number }
+  /** Meta delivers an earlier delivery again, after it was answered. */
+  | { kind: "redeliver"; which: number }
+  | { kind: "say"; by: number; says: Says; twice: boolean };
+
+const says = fc.constantFrom<Says>("balance", "history", "stop", "start", "hi");
+const by = fc.nat(2);
+const twice = fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
+// Within and beyond the 1,000 to 5,000 a person starts with, and exactly all of it.
+const amount = fc.oneof(fc.integer({ min: 1, max: 6_000 }), fc.constant("all" as const));
+const steps: fc.Arbitrary<Step[]> = fc.array(
+  fc.oneof(
+    {
+      weight: 5,
+      arbitrary: fc.record({
+        kind: fc.constant("send" as const),
+        by,
+        to: fc.oneof(fc.nat(2), fc.constant("stranger" as const)),
+        amount,
+        twice,
+      }),
+    },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant("cashout" as const), by, amount, twice }) },
+    {
+      weight: 5,
+      arbitrary: fc.record({
+        kind: fc.constant("tap" as const),
+        by,
+        confirm: fc.boolean(),
+        which: fc.option(fc.nat(), { nil: null }),
+        twice,
+      }),
+    },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant("confirmTwice" as const), by, together: fc.boolean() }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant("bothConfirm" as const), by, other: fc.nat(1) }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant("redeliver" as const), which: fc.nat() }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant("say" as const), by, says, twice }) },
+  ),
+  { minLength: 10, maxLength: 25 },
+);
+
+/**
+ * A question mfuko asked: its payer, what it pays whom (`to` null: a cash-out to the payer's
+ * MoMo number), its buttons, and what became of it in the model.
+ */
+interface Question {
+  payer: number;
+  to: number | null;
+  amount: number;
+  confirm: string;
+  cancel: string;
+  status: "open" | "confirmed" | "canceled" | "replaced";
+}
+
+const rwf = (amount: number) => `${amount.toLocaleString("en")} RWF`;
+
+/** The expected state of one run: available balances, questions, notifications, and what each person was sent. */
+class Model {
+  readonly questions: Question[] = [];
+  readonly optedOut: boolean[];
+  /** Replies each person is owed (one per new message) and notifications each was sent. */
+  readonly replies: number[];
+  readonly notices: number[];
+  /** Each person's confirmed cash-outs, held: MoMo's stand-in accepts each transfer and never pays it here. */
+  readonly held: number[][];
+  constructor(readonly balances: number[]) {
+    this.held = balances.map(() => []);
+    this.optedOut = balances.map(() => false);
+    this.replies = balances.map(() => 0);
+    this.notices = balances.map(() => 0);
+  }
+
+  /** A copy to play one order of simultaneous taps on. */
+  copy(): Model {
+    const copy = new Model([...this.balances]);
+    copy.questions.push(...this.questions.map((q) => ({ ...q })));
+    this.held.forEach((held, i) => copy.held[i]!.push(...held));
+    this.optedOut.forEach((off, i) => copy.optedOut[i] = off);
+    this.replies.forEach((n, i) => copy.replies[i] = n);
+    this.notices.forEach((n, i) => copy.notices[i] = n);
+    return copy;
+  }
+
+  open(payer: number): Question | undefined {
+    return this.questions.find((q) => q.payer === payer && q.status === "open");
+  }
+
+  /**
+   * A send (to a person or a stranger) or a cash-out (`to` null): asked (a question to confirm)
+   * within the balance, replacing the payer's open question; otherwise refused, replacing nothing.
+   */
+  ask(payer: number, to: number | "stranger" | null, amount: number): RegExp {
+    // "All" of an empty wallet.
+    if (amount === 0) return /^The amount must be more than zero\.$/;
+    if (to === "stranger") return /cannot receive RWF on mfuko\./;
+    if (amount > this.balances[payer]!) return new RegExp(`^Not enough money: you have ${rwf(this.balances[payer]!)} available\\.`);
+    const replaced = this.open(payer);
+    if (replaced) replaced.status = "replaced";
+    return new RegExp(to === null ? `^Cash out ${rwf(amount)} to your MoMo number \\+250 ` : `^Send ${rwf(amount)} to \\+250 `);
+  }
+
+  /** What a tap by `tapper` on `q` does to the model, and the answer it gets. */
+  tap(tapper: number, q: Question, confirm: boolean): RegExp {
+    if (q.payer !== tapper) return /^That confirmation is not yours/;
+    if (q.status === "confirmed") {
+      return new RegExp(
+        q.to === null
+          ? `^You already confirmed this: your cash-out of ${rwf(q.amount)} is held and pending, sent once, not again\\.`
+          : `^You already confirmed this: ${rwf(q.amount)} was sent once, not again\\.`,
+      );
+    }
+    if (q.status === "replaced") return /^That request was replaced by your newer one/;
+    if (q.status === "canceled") return /^That request was canceled\./;
+    if (!confirm) {
+      q.status = "canceled";
+      return /^Canceled\. Nothing was sent\.$/;
+    }
+    if (q.amount > this.balances[q.payer]!) {
+      return new RegExp(`^Not enough money: you have ${rwf(this.balances[q.payer]!)} available\\..* You can still confirm`);
+    }
+    q.status = "confirmed";
+    this.balances[q.payer]! -= q.amount;
+    if (q.to === null) {
+      this.held[q.payer]!.push(q.amount);
+      return new RegExp(`^Cash-out of ${rwf(q.amount)} to \\+250 .* is on its way\\.`);
+    }
+    this.balances[q.to]! += q.amount;
+    if (!this.optedOut[q.to]) this.notices[q.to]! += 1;
+    return new RegExp(`^Sent ${rwf(q.amount)} to \\+250 `);
+  }
+
+  /** What the balance says of `person`'s cash-outs under way. */
+  private heldText(person: number): string {
+    const held = this.held[person]!;
+    if (held.length === 0) return "";
+    const total = rwf(held.reduce((sum, amount) => sum + amount, 0));
+    return `, ${total} held for ${held.length === 1 ? "a cash-out" : `${held.length} cash-outs`} under way`;
+  }
+
+  say(person: number, what: Says): RegExp {
+    if (what === "stop" || what === "start") this.optedOut[person] = what === "stop";
+    return {
+      balance: new RegExp(`^Your balance:\\n${rwf(this.balances[person]!)} available${this.heldText(person)}$`),
+      history: /^Your latest transactions/,
+      stop: /^Notifications are off\./,
+      start: /^Notifications are on/,
+      hi: /Welcome to mfuko/,
+    }[what];
+  }
+}
+
+/** One run: its people, its model, and every delivery made, for Meta to redeliver. */
+class Run {
+  readonly deliveries: { person: number; payload: ReturnType<typeof inboundNotification> }[] = [];
+  constructor(readonly people: Person[], public model: Model) {}
+
+  /** A new message from `person`, owed one reply. */
+  message(person: number, message: Record<string, unknown>) {
+    const payload = inboundNotification(this.people[person]!.waId, this.people[person]!.name, [message]);
+    this.deliveries.push({ person, payload });
+    this.model.replies[person]! += 1;
+    return payload;
+  }
+
+  /**
+   * Delivers `message` from `person` (`twice`: the same delivery twice at once, as Meta retries
+   * one it has not seen answered yet); what mfuko sent the person meanwhile.
+   */
+  async deliver(person: number, message: Record<string, unknown>, twice = false): Promise<GraphMessage[]> {
+    const payload = this.message(person, message);
+    const sender = this.people[person]!;
+    if (!twice) return await sender.answered(payload);
+    const before = gateway.graph.deliveredTo(sender.waId).length;
+    const statuses = await Promise.all([0, 1].map(async () => (await sender.deliver(payload)).status));
+    expect(statuses).toEqual([200, 200]);
+    return gateway.graph.deliveredTo(sender.waId).slice(before);
+  }
+
+  /** Applies `step`, checking the answers it got against the model. */
+  async apply(step: Step): Promise<void> {
+    const { model, people } = this;
+    const who = (n: number) => n % people.length;
+    const answersMatch = (answers: GraphMessage[], expected: RegExp) =>
+      expect(answers.map(readable)).toEqual([expect.stringMatching(expected)]);
+    switch (step.kind) {
+      case "send": {
+        const payer = who(step.by);
+        const to = step.to === "stranger" ? "stranger" : (payer + 1 + step.to % (people.length - 1)) % people.length;
+        const amount = step.amount === "all" ? model.balances[payer]! : step.amount;
+        const number = to === "stranger" ? newWaId() : people[to]!.waId;
+        const answers = await this.deliver(payer, textOf(`send ${amount} ${number}`), step.twice);
+        answersMatch(answers, model.ask(payer, to, amount));
+        if (to !== "stranger" && /^Send /.test(readable(answers[0]!))) model.questions.push(question(answers[0]!, payer, to, amount));
+        return;
+      }
+      case "cashout": {
+        const payer = who(step.by);
+        const amount = step.amount === "all" ? model.balances[payer]! : step.amount;
+        const answers = await this.deliver(payer, textOf(`cashout ${amount}`), step.twice);
+        answersMatch(answers, model.ask(payer, null, amount));
+        if (/^Cash out /.test(readable(answers[0]!))) model.questions.push(question(answers[0]!, payer, null, amount));
+        return;
+      }
+      case "tap": {
+        const tapper = who(step.by);
+        const q = step.which === null ? model.open(tapper) : model.questions[step.which % Math.max(model.questions.length, 1)];
+        if (!q) {
+          return answersMatch(
+            await this.deliver(tapper, tapOf(unknownButton(step.confirm)), step.twice),
+            /^That confirmation is not yours/,
+          );
+        }
+        const expected = model.tap(tapper, q, step.confirm);
+        return answersMatch(await this.deliver(tapper, tapOf({ button: step.confirm ? q.confirm : q.cancel }), step.twice), expected);
+      }
+      case "confirmTwice": {
+        const payer = who(step.by);
+        const q = model.questions.findLast((question) => question.payer === payer);
+        if (!q) return;
+        const tap = tapOf({ button: q.confirm });
+        if (!step.together) {
+          for (let i = 0; i < 2; i++) answersMatch(await this.deliver(payer, tap), model.tap(payer, q, true));
+          return;
+        }
+        // Two taps at once queue on the question's row: the first decides, the second finds it decided.
+        const expected = [model.tap(payer, q, true), model.tap(payer, q, true)];
+        const before = gateway.graph.deliveredTo(people[payer]!.waId).length;
+        await Promise.all([0, 1].map(() => this.deliver(payer, tap)));
+        const answers = gateway.graph.deliveredTo(people[payer]!.waId).slice(before).map(readable);
+        expect(answers).toHaveLength(2);
+        expect(expected.every((e) => answers.some((a) => e.test(a))), answers.join(" | ")).toBe(true);
+        return;
+      }
+      case "bothConfirm": {
+        const [a, b] = [who(step.by), who(step.by + 1 + step.other)];
+        const latest = (payer: number) => model.questions.findLast((question) => question.payer === payer);
+        const [qa, qb] = [latest(a), latest(b)];
+        if (a === b || !qa || !qb) return;
+        const sent = [a, b].map((p) => gateway.graph.deliveredTo(people[p]!.waId).length);
+        await Promise.all([this.deliver(a, tapOf({ button: qa.confirm })), this.deliver(b, tapOf({ button: qb.confirm }))]);
+        const received = [a, b].map((p, i) => gateway.graph.deliveredTo(people[p]!.waId).slice(sent[i]).map(readable));
+        // Either may have been decided first: the answers must be those of one of the two orders.
+        const orders = [[a, b], [b, a]].map((order) => {
+          const played = this.model.copy();
+          const answers = new Map(
+            order.map((p) => [p, played.tap(p, played.questions[model.questions.indexOf(p === a ? qa : qb)]!, true)]),
+          );
+          return { played, fits: [a, b].every((p, i) => received[i]!.some((text) => answers.get(p)!.test(text))) };
+        });
+        const order = orders.find((o) => o.fits);
+        expect(order, `answers ${JSON.stringify(received)}`).toBeDefined();
+        this.model = order!.played;
+        return;
+      }
+      case "redeliver": {
+        const earlier = this.deliveries[step.which % Math.max(this.deliveries.length, 1)];
+        if (!earlier) return;
+        expect(await people[earlier.person]!.answered(earlier.payload)).toEqual([]);
+        return;
+      }
+      case "say": {
+        const person = who(step.by);
+        return answersMatch(await this.deliver(person, textOf(step.says), step.twice), model.say(person, step.says));
+      }
+    }
+  }
+
+  /** The database agrees with the model: balances, questions still open, replies and notifications. */
+  async check(): Promise<void> {
+    const { model, people } = this;
+    const waIds = people.map((p) => p.waId);
+    const rows = await sql<{ wa_id: string; available: string; replies: number; open: string | null }[]>`
+      select c.wa_id, a.available::text,
+             (select count(*)::int from public.whatsapp_outbox o where o.wa_id = c.wa_id and o.purpose = 'reply') as replies,
+             (select string_agg(p.id::text, ',') from public.whatsapp_pending_payments p
+               where p.payer_id = c.user_id and p.status = 'pending' and p.expires_at > now()) as open
+        from public.whatsapp_contacts c join public.wallet_accounts a on a.owner_id = c.user_id and a.currency = 'RWF'
+       where c.wa_id = any(${waIds})`;
+    const byWaId = new Map(rows.map((r) => [r.wa_id, r]));
+    // An outbox row names its recipient, not the message it answers: replies are counted per person.
+    people.forEach((person, i) => {
+      const row = byWaId.get(person.waId)!;
+      const label = `person ${i}`;
+      expect(Number(row.available), `${label}'s balance`).toBe(model.balances[i]);
+      // Their "hi" when the run set them up is one reply more than the model counts.
+      expect(row.replies, `${label}'s replies in the outbox`).toBe(model.replies[i]! + 1);
+      expect(row.open, `${label}'s open question`).toBe(model.open(i)?.confirm.split(":").at(-1) ?? null);
+      expect(gateway.graph.deliveredTo(person.waId).length, `${label}'s messages sent`).toBe(model.replies[i]! + 1 + model.notices[i]!);
+    });
+  }
+}
+
+function question(message: GraphMessage, payer: number, to: number | null, amount: number): Question {
+  return { payer, to, amount, confirm: buttonId(message, "Confirm"), cancel: buttonId(message, "Cancel"), status: "open" };
+}
+
+/** A button of a question mfuko never asked. */
+const unknownButton = (confirm: boolean): Tap => ({ button: `pay:${confirm ? "confirm" : "cancel"}:${crypto.randomUUID()}` });
+
+describe("the conversation against its model", () => {
+  it(
+    "moves money only when a payer confirms the question still open for them, once, and answers each message once",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.integer({ min: 1_000, max: 5_000 }), { minLength: 2, maxLength: 3 }), steps, async (funds, plan) => {
+          const people = await Promise.all(funds.map((amount) => newcomer(sql, gateway, amount)));
+          const run = new Run(people, new Model([...funds]));
+          for (const step of plan) {
+            await run.apply(step);
+            await run.check();
+            await assertLedgerInvariants(sql);
+          }
+        }),
+        { numRuns: 20 },
+      );
+    },
+    120_000,
+  );
+});
