@@ -2,8 +2,8 @@
 // people with funded RWF wallets write random sequences of sends and cash-outs (within and
 // beyond their balance, all of it, to each other and to a stranger), tap Confirm and Cancel on
 // their latest question, on an older one, on someone else's, twice in a row and twice at once,
-// write balance, history, stop, start and hi, and Meta redelivers deliveries (after they were
-// answered, and twice at once while new). Money moves only when its payer confirms the
+// write balance, history, stop, start and hi, two messages in one delivery, and Meta
+// redelivers deliveries (after they were answered, and twice at once while new). Money moves only when its payer confirms the
 // question still open for them, once; every new message gets exactly one reply, a redelivery
 // none. Checked after every step: each answer, the balances, the question open, the replies in
 // the outbox, what the Graph API was sent, and the ledger's invariants.
@@ -29,52 +29,60 @@ beforeAll(async () => {
 afterAll(() => gateway?.stop());
 
 type Says = "balance" | "history" | "stop" | "start" | "hi";
-type Step =
-  /** `twice`: Meta delivers the message twice at once (a retry while the first is being answered). */
+/** One message of a person's; `twice`: Meta delivers it twice at once (a retry while the first is being answered). */
+type Single =
   | { kind: "send"; by: number; to: number | "stranger"; amount: number | "all"; twice: boolean }
   | { kind: "cashout"; by: number; amount: number | "all"; twice: boolean }
   /** A tap on a question: `which` null is the tapper's latest, else an index into every question asked so far. */
   | { kind: "tap"; by: number; confirm: boolean; which: number | null; twice: boolean }
+  | { kind: "say"; by: number; says: Says; twice: boolean };
+type Step =
+  | Single
+  /** Two messages of the first's sender in one delivery, as Meta batches them. */
+  | { kind: "batch"; first: Single; second: Single }
   /** The payer taps Confirm of their latest question twice: one tap after the other, or both at once. */
   | { kind: "confirmTwice"; by: number; together: boolean }
   /** Two people tap Confirm of their latest questions at the same moment (each may pay the other). */
   | { kind: "bothConfirm"; by: number; other: number }
   /** Meta delivers an earlier delivery again, after it was answered. */
-  | { kind: "redeliver"; which: number }
-  | { kind: "say"; by: number; says: Says; twice: boolean };
+  | { kind: "redeliver"; which: number };
 
 const says = fc.constantFrom<Says>("balance", "history", "stop", "start", "hi");
 const by = fc.nat(2);
 const twice = fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
 // Within and beyond the 1,000 to 5,000 a person starts with, and exactly all of it.
 const amount = fc.oneof(fc.integer({ min: 1, max: 6_000 }), fc.constant("all" as const));
+const single: fc.Arbitrary<Single> = fc.oneof(
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant("send" as const),
+      by,
+      to: fc.oneof(fc.nat(2), fc.constant("stranger" as const)),
+      amount,
+      twice,
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("cashout" as const), by, amount, twice }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant("tap" as const),
+      by,
+      confirm: fc.boolean(),
+      which: fc.option(fc.nat(), { nil: null }),
+      twice,
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("say" as const), by, says, twice }) },
+);
 const steps: fc.Arbitrary<Step[]> = fc.array(
   fc.oneof(
-    {
-      weight: 5,
-      arbitrary: fc.record({
-        kind: fc.constant("send" as const),
-        by,
-        to: fc.oneof(fc.nat(2), fc.constant("stranger" as const)),
-        amount,
-        twice,
-      }),
-    },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant("cashout" as const), by, amount, twice }) },
-    {
-      weight: 5,
-      arbitrary: fc.record({
-        kind: fc.constant("tap" as const),
-        by,
-        confirm: fc.boolean(),
-        which: fc.option(fc.nat(), { nil: null }),
-        twice,
-      }),
-    },
+    { weight: 20, arbitrary: single },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant("batch" as const), first: single, second: single }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant("confirmTwice" as const), by, together: fc.boolean() }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant("bothConfirm" as const), by, other: fc.nat(1) }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant("redeliver" as const), which: fc.nat() }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant("say" as const), by, says, twice }) },
   ),
   { minLength: 10, maxLength: 25 },
 );
@@ -121,6 +129,13 @@ class Model {
     return copy;
   }
 
+  /** `q` was asked: it is the payer's one open question (in a batch, asked after the model's open() was read). */
+  asked(q: Question): void {
+    const replaced = this.open(q.payer);
+    if (replaced) replaced.status = "replaced";
+    this.questions.push(q);
+  }
+
   open(payer: number): Question | undefined {
     return this.questions.find((q) => q.payer === payer && q.status === "open");
   }
@@ -129,14 +144,14 @@ class Model {
    * A send (to a person or a stranger) or a cash-out (`to` null): asked (a question to confirm)
    * within the balance, replacing the payer's open question; otherwise refused, replacing nothing.
    */
-  ask(payer: number, to: number | "stranger" | null, amount: number): RegExp {
+  ask(payer: number, to: number | "stranger" | null, amount: number, phone = ""): RegExp {
     // "All" of an empty wallet.
     if (amount === 0) return /^The amount must be more than zero\.$/;
     if (to === "stranger") return /cannot receive RWF on mfuko\./;
     if (amount > this.balances[payer]!) return new RegExp(`^Not enough money: you have ${rwf(this.balances[payer]!)} available\\.`);
     const replaced = this.open(payer);
     if (replaced) replaced.status = "replaced";
-    return new RegExp(to === null ? `^Cash out ${rwf(amount)} to your MoMo number \\+250 ` : `^Send ${rwf(amount)} to \\+250 `);
+    return new RegExp(to === null ? `^Cash out ${rwf(amount)} to your MoMo number \\+250 ` : `^Send ${rwf(amount)} to \\${phone} `);
   }
 
   /** What a tap by `tapper` on `q` does to the model, and the answer it gets. */
@@ -189,17 +204,84 @@ class Model {
   }
 }
 
+/** A message a person writes, the answer the model expects, and the question it asks (when it asks one). */
+interface Intent {
+  person: number;
+  message: Record<string, unknown>;
+  expected: RegExp;
+  asks?: Pick<Question, "payer" | "to" | "amount">;
+}
+
 /** One run: its people, its model, and every delivery made, for Meta to redeliver. */
 class Run {
   readonly deliveries: { person: number; payload: ReturnType<typeof inboundNotification> }[] = [];
   constructor(readonly people: Person[], public model: Model) {}
 
-  /** A new message from `person`, owed one reply. */
-  message(person: number, message: Record<string, unknown>) {
-    const payload = inboundNotification(this.people[person]!.waId, this.people[person]!.name, [message]);
+  /** A delivery of new messages from `person`, each owed one reply. */
+  message(person: number, ...messages: Record<string, unknown>[]) {
+    const payload = inboundNotification(this.people[person]!.waId, this.people[person]!.name, messages);
     this.deliveries.push({ person, payload });
-    this.model.replies[person]! += 1;
+    this.model.replies[person]! += messages.length;
     return payload;
+  }
+
+  /** The message `step` writes, the answer the model expects, and the question it asks (when it asks one). */
+  intend(step: Single): Intent {
+    const { model, people } = this;
+    const person = step.by % people.length;
+    switch (step.kind) {
+      case "send": {
+        const to = step.to === "stranger" ? "stranger" : (person + 1 + step.to % (people.length - 1)) % people.length;
+        const amount = step.amount === "all" ? model.balances[person]! : step.amount;
+        const number = to === "stranger" ? newWaId() : people[to]!.waId;
+        const expected = model.ask(person, to, amount, `+250 ${number.slice(3, 6)} ${number.slice(6, 9)} ${number.slice(9)}`);
+        const asks = to === "stranger" ? undefined : { payer: person, to, amount };
+        return { person, message: textOf(`send ${amount} ${number}`), expected, asks };
+      }
+      case "cashout": {
+        const amount = step.amount === "all" ? model.balances[person]! : step.amount;
+        return {
+          person,
+          message: textOf(`cashout ${amount}`),
+          expected: model.ask(person, null, amount),
+          asks: { payer: person, to: null, amount },
+        };
+      }
+      case "tap": {
+        const q = step.which === null ? model.open(person) : model.questions[step.which % Math.max(model.questions.length, 1)];
+        if (!q) return { person, message: tapOf(unknownButton(step.confirm)), expected: /^That confirmation is not yours/ };
+        const expected = model.tap(person, q, step.confirm);
+        return { person, message: tapOf({ button: step.confirm ? q.confirm : q.cancel }), expected };
+      }
+      case "say":
+        return { person, message: textOf(step.says), expected: model.say(person, step.says) };
+    }
+  }
+
+  /**
+   * Each answer of `intents` among `answers`; the questions asked are kept. The webhook sends a
+   * delivery's replies at once, so they may reach the person in any order: of two questions of
+   * one delivery, the one its database row says the other replaced was asked first.
+   */
+  async answersMatch(answers: GraphMessage[], intents: Intent[]): Promise<void> {
+    const texts = answers.map(readable);
+    expect(texts, "one answer a message").toHaveLength(intents.length);
+    const asked: Question[] = [];
+    for (const intent of intents) {
+      const index = texts.findIndex((text) => intent.expected.test(text));
+      expect(index, `an answer matching ${intent.expected} among ${JSON.stringify(answers.map(readable))}`).toBeGreaterThanOrEqual(0);
+      texts[index] = "";
+      // A refusal asks nothing: only an answer with Confirm is a question.
+      if (intent.asks && /^(Send|Cash out) /.test(readable(answers[index]!))) {
+        asked.push(question(answers[index]!, intent.asks.payer, intent.asks.to, intent.asks.amount));
+      }
+    }
+    const replaced = new Set(
+      (await sql<{ id: string }[]>`
+        select id::text from public.whatsapp_pending_payments where id = any(${asked.map(pendingId)}::uuid[]) and replaced_by is not null`)
+        .map((row) => row.id),
+    );
+    for (const q of asked.sort((a, b) => Number(replaced.has(pendingId(b))) - Number(replaced.has(pendingId(a))))) this.model.asked(q);
   }
 
   /**
@@ -220,38 +302,19 @@ class Run {
   async apply(step: Step): Promise<void> {
     const { model, people } = this;
     const who = (n: number) => n % people.length;
-    const answersMatch = (answers: GraphMessage[], expected: RegExp) =>
-      expect(answers.map(readable)).toEqual([expect.stringMatching(expected)]);
     switch (step.kind) {
-      case "send": {
-        const payer = who(step.by);
-        const to = step.to === "stranger" ? "stranger" : (payer + 1 + step.to % (people.length - 1)) % people.length;
-        const amount = step.amount === "all" ? model.balances[payer]! : step.amount;
-        const number = to === "stranger" ? newWaId() : people[to]!.waId;
-        const answers = await this.deliver(payer, textOf(`send ${amount} ${number}`), step.twice);
-        answersMatch(answers, model.ask(payer, to, amount));
-        if (to !== "stranger" && /^Send /.test(readable(answers[0]!))) model.questions.push(question(answers[0]!, payer, to, amount));
-        return;
+      case "send":
+      case "cashout":
+      case "tap":
+      case "say": {
+        const intent = this.intend(step);
+        return this.answersMatch(await this.deliver(intent.person, intent.message, step.twice), [intent]);
       }
-      case "cashout": {
-        const payer = who(step.by);
-        const amount = step.amount === "all" ? model.balances[payer]! : step.amount;
-        const answers = await this.deliver(payer, textOf(`cashout ${amount}`), step.twice);
-        answersMatch(answers, model.ask(payer, null, amount));
-        if (/^Cash out /.test(readable(answers[0]!))) model.questions.push(question(answers[0]!, payer, null, amount));
-        return;
-      }
-      case "tap": {
-        const tapper = who(step.by);
-        const q = step.which === null ? model.open(tapper) : model.questions[step.which % Math.max(model.questions.length, 1)];
-        if (!q) {
-          return answersMatch(
-            await this.deliver(tapper, tapOf(unknownButton(step.confirm)), step.twice),
-            /^That confirmation is not yours/,
-          );
-        }
-        const expected = model.tap(tapper, q, step.confirm);
-        return answersMatch(await this.deliver(tapper, tapOf({ button: step.confirm ? q.confirm : q.cancel }), step.twice), expected);
+      case "batch": {
+        const first = this.intend(step.first);
+        const second = this.intend({ ...step.second, by: first.person });
+        const sender = people[first.person]!;
+        return this.answersMatch(await sender.answered(this.message(first.person, first.message, second.message)), [first, second]);
       }
       case "confirmTwice": {
         const payer = who(step.by);
@@ -259,7 +322,9 @@ class Run {
         if (!q) return;
         const tap = tapOf({ button: q.confirm });
         if (!step.together) {
-          for (let i = 0; i < 2; i++) answersMatch(await this.deliver(payer, tap), model.tap(payer, q, true));
+          for (let i = 0; i < 2; i++) {
+            await this.answersMatch(await this.deliver(payer, tap), [{ person: payer, message: tap, expected: model.tap(payer, q, true) }]);
+          }
           return;
         }
         // Two taps at once queue on the question's row: the first decides, the second finds it decided.
@@ -298,10 +363,6 @@ class Run {
         expect(await people[earlier.person]!.answered(earlier.payload)).toEqual([]);
         return;
       }
-      case "say": {
-        const person = who(step.by);
-        return answersMatch(await this.deliver(person, textOf(step.says), step.twice), model.say(person, step.says));
-      }
     }
   }
 
@@ -324,11 +385,14 @@ class Run {
       expect(Number(row.available), `${label}'s balance`).toBe(model.balances[i]);
       // Their "hi" when the run set them up is one reply more than the model counts.
       expect(row.replies, `${label}'s replies in the outbox`).toBe(model.replies[i]! + 1);
-      expect(row.open, `${label}'s open question`).toBe(model.open(i)?.confirm.split(":").at(-1) ?? null);
+      expect(row.open, `${label}'s open question`).toBe(model.open(i) ? pendingId(model.open(i)!) : null);
       expect(gateway.graph.deliveredTo(person.waId).length, `${label}'s messages sent`).toBe(model.replies[i]! + 1 + model.notices[i]!);
     });
   }
 }
+
+/** The id of the pending payment `q` asks about, as its Confirm button carries it (pay:confirm:<id>). */
+const pendingId = (q: Question) => q.confirm.split(":").at(-1)!;
 
 function question(message: GraphMessage, payer: number, to: number | null, amount: number): Question {
   return { payer, to, amount, confirm: buttonId(message, "Confirm"), cancel: buttonId(message, "Cancel"), status: "open" };
