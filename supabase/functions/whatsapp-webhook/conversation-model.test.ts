@@ -2,10 +2,10 @@
 // people with funded RWF wallets write random sequences of sends and cash-outs (within and
 // beyond their balance, all of it, to each other and to a stranger), tap Confirm and Cancel on
 // their latest question, on an older one, on someone else's, twice in a row and twice at once,
-// write balance, history, stop, start and hi, two messages in one delivery, and Meta
-// redelivers deliveries (after they were answered, and twice at once while new). Money moves only when its payer confirms the
-// question still open for them, once; every new message gets exactly one reply, a redelivery
-// none. Checked after every step: each answer, the balances, the question open, the replies in
+// write balance, history, stop, start and hi, two messages in one delivery, a message Meta
+// delivers after a newer one, and Meta redelivers deliveries (after they were answered, and
+// twice at once while new). Money moves only when its payer confirms the question still open
+// for them, once; every new message gets exactly one reply, a redelivery none. Checked after every step: each answer, the balances, the question open, the replies in
 // the outbox, what the Graph API was sent, and the ledger's invariants.
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,6 +38,8 @@ type Single =
   | { kind: "say"; by: number; says: Says; twice: boolean };
 type Step =
   | Single
+  /** A message Meta delivers after a newer one of its sender's (written 30 s before it). */
+  | { kind: "late"; message: Single }
   /** Two messages of the first's sender in one delivery, as Meta batches them. */
   | { kind: "batch"; first: Single; second: Single }
   /** The payer taps Confirm of their latest question twice: one tap after the other, or both at once. */
@@ -80,6 +82,7 @@ const steps: fc.Arbitrary<Step[]> = fc.array(
   fc.oneof(
     { weight: 20, arbitrary: single },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant("batch" as const), first: single, second: single }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant("late" as const), message: single }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant("confirmTwice" as const), by, together: fc.boolean() }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant("bothConfirm" as const), by, other: fc.nat(1) }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant("redeliver" as const), which: fc.nat() }) },
@@ -226,8 +229,8 @@ class Run {
   }
 
   /** The message `step` writes, the answer the model expects, and the question it asks (when it asks one). */
-  intend(step: Single): Intent {
-    const { model, people } = this;
+  intend(step: Single, model = this.model): Intent {
+    const { people } = this;
     const person = step.by % people.length;
     switch (step.kind) {
       case "send": {
@@ -309,6 +312,18 @@ class Run {
       case "say": {
         const intent = this.intend(step);
         return this.answersMatch(await this.deliver(intent.person, intent.message, step.twice), [intent]);
+      }
+      case "late": {
+        const person = step.message.by % people.length;
+        // A late send or cash-out is not acted on (it would replace a newer question): only its words are the model's.
+        const acted = step.message.kind !== "send" && step.message.kind !== "cashout";
+        const intent: Intent = acted ? this.intend(step.message) : {
+          ...this.intend(step.message, model.copy()),
+          expected: /^A newer message of yours reached mfuko before this one/,
+          asks: undefined,
+        };
+        const written = { ...intent.message, timestamp: String(Math.floor(Date.now() / 1000) - 30) };
+        return this.answersMatch(await people[person]!.answered(this.message(person, written)), [intent]);
       }
       case "batch": {
         const first = this.intend(step.first);
