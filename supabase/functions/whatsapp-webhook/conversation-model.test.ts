@@ -33,8 +33,11 @@ type Says = "balance" | "history" | "stop" | "start" | "hi";
 type Single =
   | { kind: "send"; by: number; to: number | "stranger"; amount: number | "all"; twice: boolean }
   | { kind: "cashout"; by: number; amount: number | "all"; twice: boolean }
-  /** A tap on a question: `which` null is the tapper's latest, else an index into every question asked so far. */
-  | { kind: "tap"; by: number; confirm: boolean; which: number | null; twice: boolean }
+  /**
+   * A tap on a question: `which` null is the tapper's open one (or latest); else an index into the tapper's
+   * questions so far (`anyones`: into everyone's, someone else's button as a forwarded message carries it).
+   */
+  | { kind: "tap"; by: number; confirm: boolean; which: number | null; anyones: boolean; twice: boolean }
   | { kind: "say"; by: number; says: Says; twice: boolean };
 type Step =
   | Single
@@ -52,27 +55,33 @@ type Step =
 const says = fc.constantFrom<Says>("balance", "history", "stop", "start", "hi");
 const by = fc.nat(2);
 const twice = fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
-// Within and beyond the 1,000 to 5,000 a person starts with, and exactly all of it.
-const amount = fc.oneof(fc.integer({ min: 1, max: 6_000 }), fc.constant("all" as const));
+// Mostly within the 1,000 to 5,000 a person starts with (so that there are questions to
+// confirm), sometimes beyond it, and exactly all of it.
+const amount = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: 1, max: 1_500 }) },
+  { weight: 2, arbitrary: fc.integer({ min: 1, max: 6_000 }) },
+  { weight: 1, arbitrary: fc.constant("all" as const) },
+);
 const single: fc.Arbitrary<Single> = fc.oneof(
   {
-    weight: 5,
+    weight: 4,
     arbitrary: fc.record({
       kind: fc.constant("send" as const),
       by,
-      to: fc.oneof(fc.nat(2), fc.constant("stranger" as const)),
+      to: fc.oneof({ weight: 4, arbitrary: fc.nat(2) }, { weight: 1, arbitrary: fc.constant("stranger" as const) }),
       amount,
       twice,
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("cashout" as const), by, amount, twice }) },
   {
-    weight: 5,
+    weight: 7,
     arbitrary: fc.record({
       kind: fc.constant("tap" as const),
       by,
-      confirm: fc.boolean(),
-      which: fc.option(fc.nat(), { nil: null }),
+      confirm: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+      which: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 2, arbitrary: fc.nat() }),
+      anyones: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       twice,
     }),
   },
@@ -251,7 +260,10 @@ class Run {
         };
       }
       case "tap": {
-        const q = step.which === null ? model.open(person) : model.questions[step.which % Math.max(model.questions.length, 1)];
+        const tappable = step.anyones ? model.questions : model.questions.filter((q) => q.payer === person);
+        const q = step.which === null
+          ? model.open(person) ?? model.questions.findLast((q) => q.payer === person)
+          : tappable[step.which % Math.max(tappable.length, 1)];
         if (!q) return { person, message: tapOf(unknownButton(step.confirm)), expected: /^That confirmation is not yours/ };
         const expected = model.tap(person, q, step.confirm);
         return { person, message: tapOf({ button: step.confirm ? q.confirm : q.cancel }), expected };
