@@ -15,6 +15,12 @@ import { inboundNotification, newWaId, textOf, wamid } from "../../tests/support
 import { whileAnswering } from "../../tests/support/provider-standins.ts";
 import { runWhatsAppSendAlone } from "../../tests/support/whatsapp-send-alone.ts";
 import { startWithRoomInWindow } from "../../tests/support/rate-limit-probe.ts";
+import {
+  accountOf as walletOf,
+  fund as deposit,
+  newcomer as newPerson,
+  newcomerAt as newPersonAt,
+} from "../../tests/support/whatsapp-wallets.ts";
 
 const sql = useTestSql();
 // The whole file: one block runs whatsapp-send, the others read replies sent by id.
@@ -27,31 +33,12 @@ beforeAll(async () => {
 });
 afterAll(() => gateway?.stop());
 
-async function accountOf(person: Person): Promise<{ id: string; available: number }> {
-  const [row] = await sql<{ id: string; available: string }[]>`
-    select a.id, a.available::text from public.wallet_accounts a join public.whatsapp_contacts c on c.user_id = a.owner_id
-     where c.wa_id = ${person.waId} and a.currency = 'RWF'`;
-  return { id: row!.id, available: Number(row!.available) };
-}
-
-async function fund(person: Person, amount: number): Promise<void> {
-  const { id } = await accountOf(person);
-  await asServiceRole(sql, (tx) => tx`select public.wallet_deposit(${id}::uuid, ${amount}::bigint, 'RWF', 'momo', ${crypto.randomUUID()})`);
-}
-
+const accountOf = (person: Person) => walletOf(sql, person);
+const fund = (person: Person, amount: number) => deposit(sql, person, amount);
 /** A person who has written "hi" (so has a contact and an RWF account) with `funds` in it. */
-async function newcomer(funds = 0): Promise<Person> {
-  const person = await newcomerAt(newWaId());
-  if (funds > 0) await fund(person, funds);
-  return person;
-}
-
+const newcomer = (funds = 0) => newPerson(sql, gateway, funds);
 /** A person writing from `waId` who has written "hi". */
-async function newcomerAt(waId: string): Promise<Person> {
-  const person = new Person(gateway, waId);
-  await person.say("hi");
-  return person;
-}
+const newcomerAt = (waId: string) => newPersonAt(gateway, waId);
 
 const runJob = async (job: string): Promise<number> => (await gateway.runJob(job)).status;
 

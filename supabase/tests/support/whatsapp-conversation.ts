@@ -62,9 +62,12 @@ export class Person {
   }
 
   /** Writes `text` (or taps) and returns what mfuko sent this person in answer. */
-  async send(message: Record<string, unknown>): Promise<GraphMessage[]> {
+  send = (message: Record<string, unknown>): Promise<GraphMessage[]> => this.answered(inboundNotification(this.waId, this.name, [message]));
+
+  /** Delivers `payload` (a notification of this person's messages); what mfuko sent this person meanwhile. */
+  async answered(payload: unknown): Promise<GraphMessage[]> {
     const before = this.gateway.graph.deliveredTo(this.waId).length;
-    const response = await this.deliver(inboundNotification(this.waId, this.name, [message]));
+    const response = await this.deliver(payload);
     if (response.status !== 200) throw new Error(`webhook answered ${response.status}: ${await response.text()}`);
     return this.gateway.graph.deliveredTo(this.waId).slice(before);
   }
