@@ -388,23 +388,39 @@ describe("an admin's action racing the provider's report of the same money", () 
   ];
 
   /**
-   * Runs a new admin's `resolve` and MoMo's `settle` (as the service) at once, `race.first`
-   * first, and expects the second to end as `race.second` and the transfer, as `settled` reads
-   * it, to end `status`, naming the admin as resolving it only when theirs was first.
+   * What a MoMo race settles: a transfer an admin may settle (`make`), the admin's settlement
+   * of it and MoMo's status of it as calls, the transfer's row, and a check of its money once the
+   * race ended (`paid`: the money left). `word` names paid and failed as the row and the admin's
+   * call do.
    */
-  async function expectAdminAndMomoAtOnce(
-    race: { first: string; second: string },
-    status: string,
-    resolve: (tx: ReservedSql | TransactionSql) => Promise<unknown>,
-    settle: (tx: ReservedSql | TransactionSql) => Promise<unknown>,
-    settled: () => Promise<{ status: string; resolved_by: string | null }[]>,
-  ) {
+  interface MomoSettlement<T> {
+    make(): Promise<T>;
+    word(end: string): string;
+    resolve(transfer: T, outcome: string): (tx: ReservedSql | TransactionSql) => Promise<unknown>;
+    settle(transfer: T, status: string): (tx: ReservedSql | TransactionSql) => Promise<unknown>;
+    row(transfer: T): Promise<{ status: string; resolved_by: string | null }[]>;
+    expectMoney(transfer: T, paid: boolean): Promise<void>;
+  }
+
+  /**
+   * Runs a new admin's settlement and MoMo's status (as the service) of a new transfer at once,
+   * `race.first` first, and expects the second to end as `race.second`, the transfer to end
+   * `race.end`, naming the admin as resolving it only when theirs was first, and its money to
+   * have moved once at most.
+   */
+  async function raceMomoSettlement<T>(race: (typeof MOMO_RACES)[number], settlement: MomoSettlement<T>) {
+    const transfer = await settlement.make();
     const admin = await createAdmin(sql);
+    const resolve = settlement.resolve(transfer, settlement.word(race.admin));
+    const settle = settlement.settle(transfer, race.momo);
     const second = race.first === "admin"
       ? await secondWhileFirstHeld(admin, resolve, () => asService(settle))
       : await secondWhileFirstHeld(service, settle, () => as(admin, resolve));
     expect(second).toBe(race.second);
-    expect(await settled()).toEqual([{ status, resolved_by: race.first === "admin" ? admin.userId : null }]);
+    expect(await settlement.row(transfer)).toEqual([
+      { status: settlement.word(race.end), resolved_by: race.first === "admin" ? admin.userId : null },
+    ]);
+    await settlement.expectMoney(transfer, race.end === "paid");
   }
 
   describe("an admin settling a cash-out while MoMo reports its transfer", () => {
@@ -412,43 +428,41 @@ describe("an admin's action racing the provider's report of the same money", () 
     const AMOUNT = 4_000;
 
     /** A pending cash-out of 4,000 UGX from a new account of 10,000, whose sending momo-poll has closed: an admin may settle it. */
-    async function settleableCashout() {
-      const [owner] = await createFundedParties(sql, "UGX", 1, FUNDED);
-      const msisdn = `25677${randomInt(1_000_000, 10_000_000)}`;
-      const [cashout] = await as(
-        { kind: "user", userId: owner!.userId },
-        (tx) =>
-          tx<{ id: string; reference_id: string }[]>`
-          select id, reference_id from api_private.cashout_create(${owner!.accountId}::uuid, ${AMOUNT}::bigint, 'UGX', ${msisdn},
-                                                                  ${`cashout-${randomUUID()}`})`,
-      );
-      await asService((tx) => tx`select 1 from api_private.cashout_close_sending(${cashout!.reference_id}::uuid, 1)`);
-      return { ...cashout!, accountId: owner!.accountId };
-    }
-
-    it.each(MOMO_RACES)(
-      "the admin's $admin and MoMo's $momo, $first first: the cash-out ends $end with its hold settled once, and the other is $second",
-      async (race) => {
-        const { admin: outcome, momo: status, end } = race;
-        const cashout = await settleableCashout();
-        await expectAdminAndMomoAtOnce(
-          race,
-          end,
-          (tx) => tx`select 1 from api_private.cashout_resolve(${cashout.id}::uuid, ${outcome}, 'MoMo support said so, ticket 7')`,
+    const cashout: MomoSettlement<{ id: string; reference_id: string; accountId: string }> = {
+      async make() {
+        const [owner] = await createFundedParties(sql, "UGX", 1, FUNDED);
+        const msisdn = `25677${randomInt(1_000_000, 10_000_000)}`;
+        const [created] = await as(
+          { kind: "user", userId: owner!.userId },
           (tx) =>
-            tx`select 1 from public.cashout_settle(${cashout.reference_id}::uuid, ${status}, null,
-                                                     ${status === "SUCCESSFUL" ? AMOUNT : null}::bigint, 'UGX')`,
-          () => sql`select status, resolved_by from public.cashouts where id = ${cashout.id}`,
+            tx<{ id: string; reference_id: string }[]>`
+            select id, reference_id from api_private.cashout_create(${owner!.accountId}::uuid, ${AMOUNT}::bigint, 'UGX', ${msisdn},
+                                                                    ${`cashout-${randomUUID()}`})`,
         );
-
+        await asService((tx) => tx`select 1 from api_private.cashout_close_sending(${created!.reference_id}::uuid, 1)`);
+        return { ...created!, accountId: owner!.accountId };
+      },
+      word: (end) => end,
+      resolve: (made, outcome) => (tx) =>
+        tx`select 1 from api_private.cashout_resolve(${made.id}::uuid, ${outcome}, 'MoMo support said so, ticket 7')`,
+      settle: (made, status) => (tx) =>
+        tx`select 1 from public.cashout_settle(${made.reference_id}::uuid, ${status}, null,
+                                                 ${status === "SUCCESSFUL" ? AMOUNT : null}::bigint, 'UGX')`,
+      row: (made) => sql`select status, resolved_by from public.cashouts where id = ${made.id}`,
+      async expectMoney(made, paid) {
         const [account] = await sql<{ balance: string; available: string; sent_today: string }[]>`
           select b.balance, b.available, u.sent_today
             from public.wallet_account_balances b join private.wallet_limit_usage u on u.account_id = b.account_id
-           where b.account_id = ${cashout.accountId}`;
+           where b.account_id = ${made.accountId}`;
         // Paid: the 4,000 left once. Failed: all of it back, and the day's limit with it.
-        const left = end === "paid" ? BigInt(AMOUNT) : 0n;
+        const left = paid ? BigInt(AMOUNT) : 0n;
         expect(account).toEqual({ balance: String(FUNDED - left), available: String(FUNDED - left), sent_today: String(left) });
       },
+    };
+
+    it.each(MOMO_RACES)(
+      "the admin's $admin and MoMo's $momo, $first first: the cash-out ends $end with its hold settled once, and the other is $second",
+      (race) => raceMomoSettlement(race, cashout),
     );
   });
 
@@ -457,42 +471,38 @@ describe("an admin's action racing the provider's report of the same money", () 
      * A MoMo payment of 1,000 credited to a new account, and an admin's refund of 600 of it sent
      * to the payer's number, whose sending momo-poll has closed: an admin may settle it.
      */
-    async function settleableRefund() {
-      const { paymentId, providerPaymentId, accountId } = await newPayment("momo", 1_000);
-      await sql`insert into public.momo_transactions (reference_id, payer_msisdn, amount, currency, status)
-                values (${providerPaymentId}::uuid, ${`25677${randomInt(1_000_000, 10_000_000)}`}, 1000, ${currency}, 'SUCCESSFUL')`;
-      const reference = randomUUID();
-      const [refund] = await as(
-        await createAdmin(sql),
-        (tx) =>
-          tx<{ id: string }[]>`
-          select refund ->> 'id' as id from api_private.momo_refund_transfer(${paymentId}::uuid, 600, ${reference}::uuid, 'customer asked')`,
-      );
-      await asService((tx) => tx`select 1 from api_private.momo_refund_close_sending(${reference}::uuid, 1)`);
-      return { id: refund!.id, reference, paymentId, accountId };
-    }
-
-    const succeededIfPaid = (word: string) => word === "paid" ? "succeeded" : "failed";
+    const refund: MomoSettlement<{ id: string; reference: string; paymentId: string; accountId: string }> = {
+      async make() {
+        const { paymentId, providerPaymentId, accountId } = await newPayment("momo", 1_000);
+        await sql`insert into public.momo_transactions (reference_id, payer_msisdn, amount, currency, status)
+                  values (${providerPaymentId}::uuid, ${`25677${randomInt(1_000_000, 10_000_000)}`}, 1000, ${currency}, 'SUCCESSFUL')`;
+        const reference = randomUUID();
+        const [created] = await as(
+          await createAdmin(sql),
+          (tx) =>
+            tx<{ id: string }[]>`
+            select refund ->> 'id' as id from api_private.momo_refund_transfer(${paymentId}::uuid, 600, ${reference}::uuid, 'customer asked')`,
+        );
+        await asService((tx) => tx`select 1 from api_private.momo_refund_close_sending(${reference}::uuid, 1)`);
+        return { id: created!.id, reference, paymentId, accountId };
+      },
+      word: (end) => end === "paid" ? "succeeded" : "failed",
+      resolve: (made, outcome) => (tx) =>
+        tx`select 1 from api_private.momo_refund_resolve(${made.id}::uuid, ${outcome}, 'MoMo support said so')`,
+      settle: (made, status) => (tx) =>
+        tx`select 1 from public.momo_refund_settle(${made.reference}::uuid, ${status}, null,
+                                                     ${status === "SUCCESSFUL" ? 600 : null}::bigint, ${currency})`,
+      row: (made) => sql`select status, resolved_by from public.refunds where id = ${made.id}`,
+      async expectMoney(made, paid) {
+        const refunded = paid ? 600 : 0;
+        expect(await paymentRow(made.paymentId)).toMatchObject({ amount_refunded: String(refunded) });
+        expect(await balanceOf(made.accountId)).toBe(BigInt(1_000 - refunded));
+      },
+    };
 
     it.each(MOMO_RACES)(
       "the admin's $admin and MoMo's $momo, $first first: the refund ends $end with the payer's credit reversed at most once, and the other is $second",
-      async (race) => {
-        const { admin: outcome, momo: status, end } = race;
-        const refund = await settleableRefund();
-        await expectAdminAndMomoAtOnce(
-          race,
-          succeededIfPaid(end),
-          (tx) =>
-            tx`select 1 from api_private.momo_refund_resolve(${refund.id}::uuid, ${succeededIfPaid(outcome)}, 'MoMo support said so')`,
-          (tx) =>
-            tx`select 1 from public.momo_refund_settle(${refund.reference}::uuid, ${status}, null,
-                                                         ${status === "SUCCESSFUL" ? 600 : null}::bigint, ${currency})`,
-          () => sql`select status, resolved_by from public.refunds where id = ${refund.id}`,
-        );
-        const refunded = end === "paid" ? 600 : 0;
-        expect(await paymentRow(refund.paymentId)).toMatchObject({ amount_refunded: String(refunded) });
-        expect(await balanceOf(refund.accountId)).toBe(BigInt(1_000 - refunded));
-      },
+      (race) => raceMomoSettlement(race, refund),
     );
   });
 
@@ -595,17 +605,29 @@ describe("an admin's action racing the provider's report of the same money", () 
       return { payment, admins: [await createAdmin(sql), await createAdmin(sql)] as const };
     }
 
-    it("the same chargeback recorded by two admins at once takes the money back once", async () => {
-      const { payment, admins: [first, second] } = await paymentAndTwoAdmins();
+    // A chargeback of 500 held open by one admin while another admin acts on the same payment.
+    it.each([
+      {
+        second: "the same chargeback, recorded by another admin, returns the first's refund and takes the money back once",
+        act: (paymentId: string, disputeId: string) => chargeback(paymentId, disputeId, 500),
+        ends: "ok",
+      },
+      {
+        second: "a refund another admin asks for is refused before Revolut is asked: nothing recorded, nothing sent",
+        act: (paymentId: string) => beginRefund(paymentId, `rr_${randomUUID()}`),
+        ends: "WL006",
+      },
+    ])("while an admin's chargeback is recorded, $second", async ({ act, ends }) => {
+      const { payment, admins: [recorder, other] } = await paymentAndTwoAdmins();
       const disputeId = randomUUID();
-      const again = await secondWhileFirstHeld(
-        first,
-        chargeback(payment.paymentId, disputeId, 1_000),
-        () => as(second, chargeback(payment.paymentId, disputeId, 1_000)),
+      const second = await secondWhileFirstHeld(
+        recorder,
+        chargeback(payment.paymentId, disputeId, 500),
+        () => as(other, act(payment.paymentId, disputeId)),
       );
 
-      expect(again).toBe("ok"); // the same dispute returns the first's refund
-      await expectOnlyRefund(payment, { provider_refund_id: disputeId, amount: 1_000, created_by: first.userId });
+      expect(second).toBe(ends);
+      await expectOnlyRefund(payment, { provider_refund_id: disputeId, amount: 500, created_by: recorder.userId });
     });
 
     it("a chargeback recorded while an admin's refund of the payment completes never takes back more than was paid", async () => {
@@ -623,19 +645,6 @@ describe("an admin's action racing the provider's report of the same money", () 
 
       expect(lost).toBe("WL008"); // 600 refunded and 500 more would exceed the 1,000 paid
       await expectOnlyRefund(payment, { provider_refund_id: refundOrder, amount: 600, created_by: refunder.userId });
-    });
-
-    it("an admin's refund asked while a chargeback of the payment is recorded is refused before Revolut is asked", async () => {
-      const { payment, admins: [refunder, recorder] } = await paymentAndTwoAdmins();
-      const disputeId = randomUUID();
-      const refund = await secondWhileFirstHeld(
-        recorder,
-        chargeback(payment.paymentId, disputeId, 500),
-        () => as(refunder, beginRefund(payment.paymentId, `rr_${randomUUID()}`)),
-      );
-
-      expect(refund).toBe("WL006"); // nothing recorded, so nothing is sent to Revolut
-      await expectOnlyRefund(payment, { provider_refund_id: disputeId, amount: 500, created_by: recorder.userId });
     });
   });
 
