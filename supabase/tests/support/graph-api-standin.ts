@@ -7,7 +7,7 @@
 // (name -> number of body parameters), as Meta checks them: an unknown name is 132001, another
 // number of body parameters 132000, a text parameter with a newline, a tab or more than 4
 // spaces in a row 132018. It can be told to fail (a 5xx for a while, or Meta's 130429, 131047,
-// 131056, 100) and records every request.
+// 131056, 100) or to answer slowly, and records every request with when it came and was answered.
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 
@@ -20,6 +20,9 @@ export interface GraphRequest {
   body: Record<string, unknown> | null;
   /** The HTTP status the stand-in answered (null: it never answered). */
   status: number | null;
+  /** When the request arrived and when it was answered (performance.now()). */
+  receivedAt: number;
+  answeredAt: number | null;
 }
 
 export interface GraphMessage {
@@ -42,6 +45,8 @@ export interface GraphApiStandIn {
   fail(failure: GraphFailure, options?: { times?: number; to?: string }): void;
   /** Forgets every failure still to play: the API has recovered. */
   recover(): void;
+  /** Answers every request `ms` after it arrived (0: at once), as a slow Graph API does. */
+  answerAfter(ms: number): void;
   /** The messages delivered to `to`. */
   deliveredTo(to: string): GraphMessage[];
   close(): Promise<void>;
@@ -208,6 +213,7 @@ export async function startGraphApiStandIn(
   const requests: GraphRequest[] = [];
   const delivered: GraphMessage[] = [];
   let rules: FailureRule[] = [];
+  let answerDelayMs = 0;
 
   const failureFor = (to: unknown): GraphFailure | null => {
     const rule = rules.find((r) => r.remaining > 0 && (r.to === undefined || r.to === to));
@@ -217,15 +223,27 @@ export async function startGraphApiStandIn(
   };
 
   const answer = (response: ServerResponse, record: GraphRequest, status: number, body: unknown) => {
-    record.status = status;
-    response.writeHead(status, { "content-type": "application/json" });
-    response.end(JSON.stringify(body));
+    const send = () => {
+      record.status = status;
+      record.answeredAt = performance.now();
+      response.writeHead(status, { "content-type": "application/json" });
+      response.end(JSON.stringify(body));
+    };
+    if (answerDelayMs > 0) setTimeout(send, answerDelayMs);
+    else send();
   };
 
   const server = createServer(async (request, response) => {
     const path = new URL(request.url ?? "/", "http://graph.local").pathname;
     const body = await readJson(request);
-    const record: GraphRequest = { path, authorization: request.headers.authorization, body, status: null };
+    const record: GraphRequest = {
+      path,
+      authorization: request.headers.authorization,
+      body,
+      status: null,
+      receivedAt: performance.now(),
+      answeredAt: null,
+    };
     requests.push(record);
     const match = path.match(/^\/(v\d+\.\d+)\/([^/]+)\/messages$/);
     if (request.method !== "POST" || !match || match[1] !== version) {
@@ -269,6 +287,7 @@ export async function startGraphApiStandIn(
     delivered,
     fail: (failure, { times = 1, to } = {}) => void rules.push({ failure, remaining: times, to }),
     recover: () => void (rules = []),
+    answerAfter: (ms) => void (answerDelayMs = ms),
     deliveredTo: (to) => delivered.filter((m) => m.to === to),
     close: () =>
       new Promise((resolve) => {

@@ -50,6 +50,34 @@ describe("sendOutboxMessages", () => {
     expect(graph.deliveredTo(waId)).toHaveLength(1);
   });
 
+  it("sends one person's messages one after another in the order given, and another person's meanwhile", async () => {
+    const [first, other] = [newWaId(), newWaId()];
+    const ids = [
+      await enqueue(sql, first, "Send 500 RWF to +250 788 123 456?"),
+      await enqueue(sql, first, "Sent 500 RWF."),
+      await enqueue(sql, other, "You received 500 RWF."),
+      await enqueue(sql, first, "Your balance is RWF 1,500"),
+    ];
+    const requestsTo = (waId: string) => graph.requests.filter((request) => request.body?.to === waId);
+    graph.answerAfter(150);
+    try {
+      expect(await sendOutboxMessages(sender(), ids)).toMatchObject({ taken: 4, sent: 4 });
+    } finally {
+      graph.answerAfter(0);
+    }
+    expect(graph.deliveredTo(first).map((message) => message.message.body)).toEqual([
+      "Send 500 RWF to +250 788 123 456?",
+      "Sent 500 RWF.",
+      "Your balance is RWF 1,500",
+    ]);
+    const [one, two, three] = requestsTo(first);
+    // Each asked only once Meta had answered the one before.
+    expect(two!.receivedAt).toBeGreaterThanOrEqual(one!.answeredAt!);
+    expect(three!.receivedAt).toBeGreaterThanOrEqual(two!.answeredAt!);
+    // The other person's did not wait for them.
+    expect(requestsTo(other)[0]!.receivedAt).toBeLessThan(one!.answeredAt!);
+  });
+
   it.each([[130429 as const], [131056 as const], ["server" as const]])(
     "%s: queued again after 30 s, then 60 s; sent once it passes",
     async (failure) => {
@@ -332,11 +360,13 @@ describe("sendOutboxMessages", () => {
   });
 
   it("behind a slow Graph API, a row late in a batch is still leased when sent: the next run sends no row twice", async () => {
-    const waId = newWaId();
-    const ids = await Promise.all(Array.from({ length: 16 }, (_, n) => enqueue(sql, waId, `slow ${n}`)));
+    // Sixteen people, one message each: one person's messages go one after another, different
+    // people's eight at a time.
+    const waIds = Array.from({ length: 16 }, () => newWaId());
+    const ids = await Promise.all(waIds.map((waId, n) => enqueue(sql, waId, `slow ${n}`)));
     // Each call waits out its 1.5 s timeout; eight at a time, so the second eight start at about
     // 1.5 s, past the first half of a 2 s lease, and are still waiting when the next run comes.
-    graph.fail("hang", { times: Infinity, to: waId });
+    for (const waId of waIds) graph.fail("hang", { times: Infinity, to: waId });
     const slow = sender({ timeoutMs: 1_500, leaseSeconds: 2 });
     try {
       const first = sendOutboxMessages(slow, ids);
@@ -347,7 +377,7 @@ describe("sendOutboxMessages", () => {
     } finally {
       graph.recover();
     }
-    const calls = graph.requests.filter((r) => (r.body as { to?: string } | null)?.to === waId);
+    const calls = graph.requests.filter((r) => waIds.includes((r.body as { to?: string } | null)?.to ?? ""));
     expect(calls).toHaveLength(16);
     expect(new Set(calls.map((r) => (r.body as { text: { body: string } }).text.body)).size).toBe(16);
   });

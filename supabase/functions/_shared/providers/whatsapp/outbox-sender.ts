@@ -184,26 +184,51 @@ async function deliver(deps: SenderDependencies, message: LeasedMessage, counts:
 }
 
 /**
+ * `ids` split by recipient, each person's in the order given. Several messages to one person
+ * (two answers of one delivery, notifications queued during an outage) must reach them in the
+ * order they were written, and sent at once they may not: Meta takes concurrent requests in
+ * any order, and limits how fast one number may write to another (131056).
+ */
+async function byRecipient(deps: SenderDependencies, ids: readonly string[]): Promise<string[][]> {
+  if (ids.length < 2) return ids.map((id) => [id]);
+  const rows = await withRequestContext(
+    deps.sql,
+    deps.context,
+    (tx) => tx<{ id: string; wa_id: string }[]>`select id, wa_id from public.whatsapp_outbox where id = any (${ids}::uuid[])`,
+  );
+  const recipientOf = new Map(rows.map((row) => [row.id, row.wa_id]));
+  const queues = new Map<string, string[]>();
+  for (const id of ids) {
+    const waId = recipientOf.get(id);
+    if (waId !== undefined) queues.set(waId, [...(queues.get(waId) ?? []), id]);
+  }
+  return [...queues.values()];
+}
+
+/**
  * Sends those of `ids` that are due and not leased by another sender, and records each
- * outcome. Resolves with the counts; rows another sender holds are not counted. Each row is
+ * outcome. Resolves with the counts; rows another sender holds are not counted. One person's
+ * messages go one after another, in the order given; different people's at once. Each row is
  * leased just before its own send, not the batch at once: the lease covers one send (two Graph
  * API calls at most), so a row late in a batch behind a slow Graph API is never sent after its
  * lease ran out, when the next run may have leased and sent it too.
  */
 export async function sendOutboxMessages(deps: SenderDependencies, ids: readonly string[]): Promise<SendCounts> {
   const counts: SendCounts = { taken: 0, sent: 0, retried: 0, failed: 0, dead: 0 };
-  const queue = [...ids];
+  const recipients = await byRecipient(deps, ids);
   const worker = async () => {
-    for (let id = queue.shift(); id; id = queue.shift()) {
-      const [message] = await withRequestContext(deps.sql, deps.context, (tx) =>
-        tx<LeasedMessage[]>`
-        select id, wa_id, kind, body, purpose, attempts, language, window_open
-          from private.whatsapp_outbox_lease(${[id]}::uuid[], ${deps.whatsapp.leaseSeconds}::int)`);
-      if (!message) continue;
-      counts.taken += 1;
-      await deliver(deps, message, counts);
+    for (let queue = recipients.shift(); queue; queue = recipients.shift()) {
+      for (const id of queue) {
+        const [message] = await withRequestContext(deps.sql, deps.context, (tx) =>
+          tx<LeasedMessage[]>`
+          select id, wa_id, kind, body, purpose, attempts, language, window_open
+            from private.whatsapp_outbox_lease(${[id]}::uuid[], ${deps.whatsapp.leaseSeconds}::int)`);
+        if (!message) continue;
+        counts.taken += 1;
+        await deliver(deps, message, counts);
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, recipients.length) }, worker));
   return counts;
 }
