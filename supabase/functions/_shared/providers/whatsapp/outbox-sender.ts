@@ -200,7 +200,10 @@ async function byRecipient(deps: SenderDependencies, ids: readonly string[]): Pr
   const queues = new Map<string, string[]>();
   for (const id of ids) {
     const waId = recipientOf.get(id);
-    if (waId !== undefined) queues.set(waId, [...(queues.get(waId) ?? []), id]);
+    if (waId === undefined) continue;
+    const queue = queues.get(waId);
+    if (queue) queue.push(id);
+    else queues.set(waId, [id]);
   }
   return [...queues.values()];
 }
