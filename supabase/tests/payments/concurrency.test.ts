@@ -504,6 +504,31 @@ describe("an admin's action racing the provider's report of the same money", () 
       "the admin's $admin and MoMo's $momo, $first first: the refund ends $end with the payer's credit reversed at most once, and the other is $second",
       (race) => raceMomoSettlement(race, refund),
     );
+
+    it("MoMo's report of the refund, queued on its payment behind an admin's payout, waits for it and is applied: no deadlock", async () => {
+      const made = await refund.make();
+      // A third transaction holds the payment, so that the payout queues for it first and the
+      // report second: each then holds what it took before it asks for the other.
+      const blocker = await sql.reserve();
+      await blocker`begin`;
+      try {
+        await blocker`select 1 from public.payments where id = ${made.paymentId}::uuid for update`;
+        const payout = outcomeOf(as(
+          await createAdmin(sql),
+          (tx) => tx`select 1 from api_private.refund_paid_out(${made.id}::uuid, 600, 'bank_transfer', 'BT-1', 'paid by hand')`,
+        ));
+        expect(await within300ms(payout)).toBe("waiting");
+        const report = outcomeOf(asService(refund.settle(made, "SUCCESSFUL")));
+        expect(await within300ms(report)).toBe("waiting");
+        await blocker`commit`;
+        // The payout finds the refund pending, which owes nothing; the report records it.
+        expect([await payout, await report]).toEqual(["WL008", "ok"]);
+      } finally {
+        await blocker`rollback`; // after the commit, a warning only
+        blocker.release();
+      }
+      await refund.expectMoney(made, true);
+    });
   });
 
   describe("an admin's payout of an owed refund while its provider reports the payment's refunds", () => {
