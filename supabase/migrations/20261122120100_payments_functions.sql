@@ -156,6 +156,24 @@ begin
 end;
 $$;
 
+-- The refund p_refund locked for the caller's transaction, its payment locked first: the order
+-- of private.refund_lookup, which every function that records a refund starts with. A function
+-- that moves a refund on without recording it (its request id or provider id learnt, a payout,
+-- MoMo's report, an admin's settlement) takes its locks here, so that it waits for those
+-- functions instead of deadlocking with them (40P01). Null for no such refund.
+create function private.refund_for_update(p_refund uuid) returns public.refunds
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_refund public.refunds;
+begin
+  perform 1 from public.payments p where p.id = (select r.payment_id from public.refunds r where r.id = p_refund) for update;
+  select r.* into v_refund from public.refunds r where r.id = p_refund for update;
+  return v_refund;
+end;
+$$;
+
 -- A user asks to top up one of its accounts; the service may ask for any user account.
 create function api_private.payment_intent_create(
   p_provider text,

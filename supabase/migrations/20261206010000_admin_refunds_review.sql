@@ -390,19 +390,16 @@ begin
   perform private.require_text(p_request_id, 'provider_id', 'refund request id');
   perform private.require_text(p_provider_refund_id, 'provider_id', 'provider refund id');
   perform private.require_within(p_refunded_payment_id, 'provider_id', 'p_refunded_payment_id');
-  -- The payment before its refund, the order of every function that records a refund of it
-  -- (refund_lookup) and of Stripe's charge.refunded (api_private.payment_lock, then this for each
-  -- refund it lists). Locking the refund first deadlocked the admin's request recording Stripe's
-  -- answer (this, then refund_record) with that webhook recording the same refund.
-  select p.provider_payment_id into v_refunded_payment from public.payments p
-   where p.id = (select r.payment_id from public.refunds r where r.provider = p_provider and r.refund_request_id = p_request_id)
-     for update;
-  select r.* into v_refund from public.refunds r
-   where r.provider = p_provider and r.refund_request_id = p_request_id
-     for update;
-  if not found then
+  -- The payment before its refund, as Stripe's charge.refunded takes them too
+  -- (api_private.payment_lock, then this for each refund it lists): locking the refund first
+  -- deadlocked the admin's request recording Stripe's answer (this, then refund_record) with
+  -- that webhook recording the same refund.
+  v_refund := private.refund_for_update(
+    (select r.id from public.refunds r where r.provider = p_provider and r.refund_request_id = p_request_id));
+  if v_refund.id is null then
     return;
   end if;
+  select p.provider_payment_id into v_refunded_payment from public.payments p where p.id = v_refund.payment_id;
   if v_refund.provider_refund_id not in (p_request_id, p_provider_refund_id)
      or (v_refunded_payment, v_refund.amount) is distinct from (p_refunded_payment_id, p_amount) then
     perform private.fail('WL005', pg_catalog.format(
@@ -486,9 +483,8 @@ begin
   perform private.require_choice(p_method, array['bank_transfer', 'mobile_money', 'cash', 'other'], 'method');
   perform private.require_text(p_reference, 'identifier', 'p_reference');
   perform private.require_amount(p_amount);
-  perform 1 from public.payments p where p.id = (select r.payment_id from public.refunds r where r.id = p_refund) for update;
-  select r.* into v_refund from public.refunds r where r.id = p_refund for update;
-  perform private.require_found(found, v_what);
+  v_refund := private.refund_for_update(p_refund);
+  perform private.require_found(v_refund.id is not null, v_what);
   select x.* into v_reversal from public.wallet_transactions x where x.id = v_refund.wallet_transaction_id;
   select a.owner_id into v_owner from public.wallet_accounts a where a.id = v_reversal.from_account_id;
   perform private.require_not_own(array[v_owner], 'pay out a refund');

@@ -78,9 +78,8 @@ grant execute on function api_private.momo_refund_transfer(uuid, bigint, uuid, t
 -- The MoMo refund of the transfer p_reference, locked to the end of the caller's transaction:
 -- what every function that moves a MoMo refund on starts with, so that a callback and momo-poll
 -- confirming the same transfer at once settle it once, and no send is recorded beside a close.
--- Its payment is locked first, the order of every function that records a refund of a payment
--- (private.refund_lookup, api_private.refund_paid_out): taking the refund first, MoMo's report
--- deadlocked with an admin's payout on the same payment, and one of them failed 40P01.
+-- Its payment is locked first (private.refund_for_update): taking the refund first, MoMo's
+-- report deadlocked with an admin's payout on the same payment, and one of them failed 40P01.
 -- WL007 for an unknown reference.
 create function private.momo_refund_for_update(p_reference uuid) returns public.refunds
 language plpgsql
@@ -89,14 +88,9 @@ as $$
 declare
   v_refund public.refunds;
 begin
-  perform 1 from public.payments p
-   where p.id = (select r.payment_id from public.refunds r where r.provider = 'momo' and r.provider_refund_id = p_reference::text)
-     for update;
-  select r.* into v_refund
-    from public.refunds r
-   where r.provider = 'momo' and r.provider_refund_id = p_reference::text
-     for update;
-  perform private.require_found(found, pg_catalog.format('MoMo refund %s', p_reference));
+  v_refund := private.refund_for_update(
+    (select r.id from public.refunds r where r.provider = 'momo' and r.provider_refund_id = p_reference::text));
+  perform private.require_found(v_refund.id is not null, pg_catalog.format('MoMo refund %s', p_reference));
   return v_refund;
 end;
 $$;
@@ -237,10 +231,8 @@ begin
   perform private.require_caller(array['admin'], 'resolve MoMo refunds');
   perform private.require_reason(p_reason, 'resolve a MoMo refund');
   perform private.require_choice(p_outcome, array['succeeded', 'failed'], 'outcome');
-  -- The payment before its refund (private.momo_refund_for_update says why).
-  perform 1 from public.payments p where p.id = (select r.payment_id from public.refunds r where r.id = p_refund) for update;
-  select r.* into v_refund from public.refunds r where r.id = p_refund for update;
-  perform private.require_found(found, pg_catalog.format('refund %s', p_refund));
+  v_refund := private.refund_for_update(p_refund);
+  perform private.require_found(v_refund.id is not null, pg_catalog.format('refund %s', p_refund));
   if v_refund.provider <> 'momo' then
     perform private.fail('WL008', pg_catalog.format(
       'refund %s is a %s refund, not a MoMo transfer: ask %s again (POST /admin/refunds/:id/retry)',
