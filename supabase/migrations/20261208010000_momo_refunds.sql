@@ -217,8 +217,8 @@ grant execute on function api_private.momo_refund_not_accepted(uuid) to service_
 -- once momo-poll has closed its sending (WL008 before, and for a settled refund); p_reason, the
 -- admin's note, required and bounded (22023); 22023 for another outcome; WL007 for an unknown
 -- refund; WL008 for another provider's refund (asked again with refund_retry_begin); 42501 for
--- any caller but an admin, and for a payment of the admin's own. Locks the refund, then its
--- payment, as momo_refund_settle does.
+-- any caller but an admin, and for a payment of the admin's own. Locks the payment, then the
+-- refund, as momo_refund_settle does (private.refund_for_update).
 create function api_private.momo_refund_resolve(p_refund uuid, p_outcome text, p_reason text)
 returns public.refunds
 language plpgsql
