@@ -183,7 +183,11 @@ $$;
 grant execute on function public.webhook_event_begin(text, text, text, jsonb) to service_role;
 
 -- Records the outcome of one attempt: processed, ignored, or failed with its error. The
--- fifth failure makes the event dead. Finishing an event twice with the same final outcome
+-- fifth failure makes the event dead. 'waiting' is a failure that is not one for good: the
+-- effect cannot apply until something else ends, and will then (a lost Stripe dispute waits
+-- for the refunds of its payment still pending at Stripe). It is kept failed with its error
+-- and its attempt counted, so that the provider and the polls apply it again, and never made
+-- dead: the provider would stop retrying and the wait end with nothing applied. Finishing an event twice with the same final outcome
 -- changes nothing; changing a final outcome is WL008. Only the service finishes events: the
 -- webhook pipeline, and an admin's replay, which applies the event as the service with the
 -- admin's claims (docs/ADMIN_API.md), so the audit row of the change names the admin. An
@@ -199,8 +203,8 @@ declare
   v_attempts integer;
 begin
   perform private.require_caller(array['service'], 'finish a webhook event');
-  if p_status is null or p_status not in ('processed', 'ignored', 'failed') then
-    perform private.fail('22023', pg_catalog.format('webhook event outcome %s is not processed, ignored or failed',
+  if p_status is null or p_status not in ('processed', 'ignored', 'failed', 'waiting') then
+    perform private.fail('22023', pg_catalog.format('webhook event outcome %s is not processed, ignored, failed or waiting',
       coalesce(p_status, 'null')));
   end if;
   select e.* into v_event from public.webhook_events e where e.id = p_id for update;
@@ -217,13 +221,13 @@ begin
   v_attempts := v_event.attempts + 1;
   update public.webhook_events e
      set status = case
-                    when p_status <> 'failed' then p_status
-                    when v_attempts >= 5 then 'dead'
+                    when p_status in ('processed', 'ignored') then p_status
+                    when v_event.status = 'dead' or (p_status = 'failed' and v_attempts >= 5) then 'dead'
                     else 'failed'
                   end,
          attempts = v_attempts,
-         last_error = case when p_status = 'failed' then pg_catalog.left(coalesce(p_error, 'unknown error'), 2000) end,
-         processed_at = case when p_status <> 'failed' then pg_catalog.now() end
+         last_error = case when p_status in ('failed', 'waiting') then pg_catalog.left(coalesce(p_error, 'unknown error'), 2000) end,
+         processed_at = case when p_status in ('processed', 'ignored') then pg_catalog.now() end
    where e.id = p_id
   returning e.* into v_event;
   return v_event;

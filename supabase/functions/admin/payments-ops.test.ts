@@ -164,6 +164,28 @@ describe("POST /admin/webhook-events/:id/replay", () => {
     expect(replay.body.error).toContain("no recorded Stripe payment");
   });
 
+  it("records a replay whose effect waits as another failed attempt, never dead: a lost dispute while a refund is pending at Stripe", async () => {
+    const { intentId } = await stripeIntent("JMD", 1_000);
+    const paymentIntent = `pi_${unique()}`;
+    const [payment] = await sql<{ id: string }[]>`
+      select id from public.payment_record_success('stripe', ${paymentIntent}, ${intentId}::uuid, 1000, 'JMD')`;
+    await sql`select 1 from api_private.refund_record_pending(${payment!.id}::uuid, 600, ${`re_${unique()}`}, 'customer asked')`;
+    const dispute = { id: `dp_${unique()}`, charge: `ch_${unique()}`, payment_intent: paymentIntent, amount: 1000, currency: "jmd" };
+    const event = {
+      id: `evt_${unique()}`,
+      type: "charge.dispute.closed",
+      created: 1_763_800_000,
+      data: { object: { ...dispute, status: "lost", reason: "fraudulent" } },
+    };
+    const id = await storeEvent({ eventId: event.id, type: event.type, payload: event, status: "failed", attempts: 5 });
+    const replay = await call("POST", `/webhook-events/${id}/replay`, { token: staff.admin.token, idempotencyKey: key() });
+    expect(replay.status).toBe(200);
+    expect(replay.body).toMatchObject({ outcome: "failed", event: { status: "failed", attempts: 6 } });
+    expect(replay.body.error).toContain("reserved by refunds pending at Stripe");
+    const [recorded] = await sql<{ n: number }[]>`select count(*)::int as n from public.refunds where provider_refund_id = ${dispute.id}`;
+    expect(recorded!.n).toBe(0);
+  });
+
   it("answers 409 for an event that is not failed or dead, and 404 for an unknown one", async () => {
     const id = await storeEvent({
       eventId: `evt_${unique()}`,

@@ -9,7 +9,7 @@
 import { z } from "zod";
 import type { TransactionSql } from "../_shared/db.ts";
 import { HttpError, parseOrThrow } from "../_shared/errors.ts";
-import { describeFailure, type WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
+import { describeFailure, failedStatus, type WebhookEvent } from "../_shared/webhooks/store-then-apply.ts";
 import {
   callbackSchema,
   type Confirmation,
@@ -106,17 +106,18 @@ export async function replayWebhookEvent(
   // which only the service may call) run as the service, with the admin's claims still in
   // request.jwt.claims, so the audit trail names the admin for both.
   await tx`set local role service_role`;
-  let applied: "processed" | "ignored" | null = null;
+  let outcome: "processed" | "ignored" | "failed" | "waiting";
   let error: string | null = null;
   try {
     const event = await decode(stored!.payload);
-    applied = await tx.savepoint((sp) => event.apply(sp));
+    outcome = await tx.savepoint((sp) => event.apply(sp));
   } catch (failure) {
+    outcome = failedStatus(failure);
     error = describeFailure(failure);
   }
   const [finished] = await tx<{ event: Row; status: ReplayResult["outcome"] }[]>`
     select to_jsonb(e) - 'payload' as event, e.status
-      from public.webhook_event_finish(${id}::uuid, ${applied ?? "failed"}, ${error}) e`;
+      from public.webhook_event_finish(${id}::uuid, ${outcome}, ${error}) e`;
   await tx`set local role authenticated`;
   return { event: finished!.event, outcome: finished!.status, error };
 }

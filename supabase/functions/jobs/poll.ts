@@ -63,14 +63,18 @@ export function settleInTurn(run: JobRun): SettleEach {
   };
 }
 
-/** Applies a confirmed event as the provider's webhook would; the count it adds to. */
+/**
+ * Applies a confirmed event as the provider's webhook would; the count it adds to (pending: its
+ * effect waits for something else to end, and a later run applies it).
+ */
 export async function applyConfirmed(
   run: JobRun,
   provider: WebhookProvider,
   event: WebhookEvent,
-): Promise<"applied" | "already_applied" | "errors"> {
+): Promise<"applied" | "already_applied" | "pending" | "errors"> {
   const [result] = await storeThenApplyAs(run.sql, run.context, provider, [event], run.logger);
   if (result!.outcome === "processed" || result!.outcome === "ignored") return "applied";
+  if (result!.outcome === "waiting") return "pending";
   return result!.outcome === "duplicate" ? "already_applied" : "errors";
 }
 

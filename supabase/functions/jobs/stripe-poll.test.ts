@@ -36,6 +36,7 @@ import { stripeError, whileAnswering } from "../../tests/support/provider-standi
 import { twoRunsCreditingOnce } from "../../tests/support/two-runs.ts";
 import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
 import { useStaffCallers } from "../../tests/support/use-staff-callers.ts";
+import { assertLedgerInvariants } from "../../tests/support/ledger-invariants.ts";
 import { newWaId } from "../../tests/support/whatsapp-fixtures.ts";
 import { stripeChargeRefunded, stripeEvent, stripePaymentSucceeded, stripeRequest } from "../../tests/support/webhook-requests.ts";
 import { noPollCounts } from "./poll.ts";
@@ -377,28 +378,28 @@ describe("stripe-poll", () => {
   });
 });
 
+/** A Stripe top-up of `amount` credited (creditedTopUp), then an admin refund of `refunded` that Stripe answers pending. */
+async function pendingRefund(amount: number, refunded: number) {
+  const paid = await creditedTopUp(amount);
+  const answer = await whileAnswering(gateway.stripe, "refundStatus", "pending", () => askRefund(paid.paymentId, refunded));
+  expect(answer.status).toBe(201);
+  expect(answer.body.refund).toMatchObject({ status: "pending" });
+  const refund = { id: answer.body.refund.id as string, stripeId: answer.body.provider.refund_id as string };
+  await waitRefund(refund.id);
+  return { ...paid, refund };
+}
+
+/** The admin's refund of `refunded` of the payment, with the Idempotency-Key `key`. */
+const askRefund = async (paymentId: string, refunded: number, key = crypto.randomUUID()) =>
+  answerOf(
+    await fetch(adminRequest(gateway.url, "POST", `/admin/payments/${paymentId}/refund`, {
+      token: staff.admin.token,
+      idempotencyKey: key,
+      body: { amount: refunded, reason: "refund whose webhooks are lost" },
+    })),
+  );
+
 describe("stripe-poll for refunds", () => {
-  /** A Stripe top-up of `amount` credited (creditedTopUp), then an admin refund of `refunded` that Stripe answers pending. */
-  async function pendingRefund(amount: number, refunded: number) {
-    const paid = await creditedTopUp(amount);
-    const answer = await whileAnswering(gateway.stripe, "refundStatus", "pending", () => askRefund(paid.paymentId, refunded));
-    expect(answer.status).toBe(201);
-    expect(answer.body.refund).toMatchObject({ status: "pending" });
-    const refund = { id: answer.body.refund.id as string, stripeId: answer.body.provider.refund_id as string };
-    await waitRefund(refund.id);
-    return { ...paid, refund };
-  }
-
-  /** The admin's refund of `refunded` of the payment, with the Idempotency-Key `key`. */
-  const askRefund = async (paymentId: string, refunded: number, key = crypto.randomUUID()) =>
-    answerOf(
-      await fetch(adminRequest(gateway.url, "POST", `/admin/payments/${paymentId}/refund`, {
-        token: staff.admin.token,
-        idempotencyKey: key,
-        body: { amount: refunded, reason: "refund whose webhooks are lost" },
-      })),
-    );
-
   /**
    * An admin refund of `refunded` of a credited top-up of `amount` that Stripe answers as
    * `behaviour` says (it made the refund and lost its answer, or it was down): 502, the refund
@@ -585,7 +586,11 @@ describe("stripe-poll for disputes", () => {
    * every delivery of charge.dispute.closed to come lost.
    */
   async function heldDispute(amount: number, disputed: number) {
-    const paid = await creditedTopUp(amount);
+    return await disputeHeld(await creditedTopUp(amount), amount, disputed);
+  }
+
+  /** heldDispute for `paid`, a credited top-up of `amount` whose account holds all of it. */
+  async function disputeHeld<T extends Awaited<ReturnType<typeof creditedTopUp>>>(paid: T, amount: number, disputed: number) {
     const dispute = gateway.stripe.openDispute(paid.paymentIntentId, disputed);
     const disputeId = dispute.id as string;
     expect(await signedWebhook(stripeEvent("charge.dispute.created", dispute))).toEqual({ status: 200, outcome: "processed" });
@@ -660,6 +665,28 @@ describe("stripe-poll for disputes", () => {
     expect((await runJob()).body).toMatchObject({ taken: 1, applied: 1, errors: 0 });
     expect(await balanceOf(sql, open.accountId)).toEqual({ balance: 1000, available: 1000 });
     expect(await disputeRefunds(open.disputeId)).toEqual([]);
+  });
+
+  it("a dispute lost while a refund of part of the payment is pending at Stripe: counted pending, its hold kept, until a run finds the refund ended and takes back what it left", async () => {
+    const held = await disputeHeld(await pendingRefund(1000, 600), 1000, 1000);
+    gateway.stripe.settleDispute(held.disputeId, "lost");
+
+    // The refund still pending at Stripe, and the dispute waiting for it.
+    expect((await runJob()).body).toMatchObject({ taken: 2, applied: 0, pending: 2, errors: 0 });
+    expect(await holdStatus(held.disputeId)).toBe("pending");
+    expect(await disputeRefunds(held.disputeId)).toEqual([]);
+    expect(await storedEvents(sql, "stripe", `evt_poll:charge.dispute.closed:${held.disputeId}`)).toMatchObject([
+      { status: "failed", attempts: 1, last_error: expect.stringContaining("reserved by refunds pending at Stripe") },
+    ]);
+
+    // Stripe completes the refund: one run records it, then the dispute takes back the rest.
+    gateway.stripe.settleRefund(held.refund.stripeId, "succeeded");
+    for (const id of [held.refund.id, held.holdId]) await releaseLease(id);
+    expect((await runJob()).body).toMatchObject({ taken: 2, applied: 2, pending: 0, errors: 0 });
+    expect(await holdStatus(held.disputeId)).toBe("voided");
+    expect(await disputeRefunds(held.disputeId)).toEqual([{ amount: "400", status: "succeeded", forced: false }]);
+    expect(await balanceOf(sql, held.accountId)).toEqual({ balance: 0, available: 0 });
+    await assertLedgerInvariants(sql);
   });
 
   it("Stripe down (500, or no answer) or not knowing the dispute (404): the hold is kept, counted, while the run goes on", async () => {

@@ -629,6 +629,42 @@ describe("refunds and disputes", () => {
     await assertLedgerInvariants(sql);
   });
 
+  // Stripe's refund and the cardholder's chargeback are independent: while a refund is pending at
+  // Stripe, what a lost dispute takes from the payer's credit depends on how that refund ends.
+  it.each(
+    [
+      { refundEnds: "succeeded", disputeTakes: "400" },
+      { refundEnds: "failed", disputeTakes: "1000" },
+    ] as const,
+  )(
+    "a lost dispute of the whole payment waits, never dead, while a refund of part of it is pending at Stripe, and takes back what the refund left once it has $refundEnds",
+    async ({ refundEnds, disputeTakes }) => {
+      const topUp = await paidTopUp(1000);
+      const ref = topUp.providerRef!;
+      const re = stripe.dashboardRefund(ref, 600, "pending");
+      expect((await deliver(refundedNow(ref, 1000))).status).toBe(200);
+      expect((await deliver(disputeEvent("charge.dispute.created", ref, 1000, "needs_response"))).status).toBe(200);
+      const lost = disputeEvent("charge.dispute.closed", ref, 1000, "lost");
+      // Stripe retries for three days, more often than the five attempts that make a failure dead.
+      for (let attempt = 0; attempt < 6; attempt++) expect((await deliver(lost)).status).toBe(500);
+      expect(await storedEvents(sql, "stripe", lost.id)).toMatchObject([
+        { status: "failed", attempts: 6, last_error: expect.stringContaining("reserved by refunds pending at Stripe") },
+      ]);
+      expect(await refundOf(`dp_${ref.slice(3)}`)).toBeUndefined();
+      expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 1000, available: 0 });
+
+      stripe.settleRefund(re.id as string, refundEnds);
+      expect((await deliver(refundedNow(ref, 1000))).status).toBe(200);
+      expect(await refundOf(re.id as string)).toMatchObject({ status: refundEnds });
+      expect((await deliver(lost)).status).toBe(200);
+      expect(await storedEvents(sql, "stripe", lost.id)).toMatchObject([{ status: "processed", attempts: 7, last_error: null }]);
+      expect(await refundOf(`dp_${ref.slice(3)}`)).toMatchObject({ status: "succeeded", amount: disputeTakes });
+      expect(await paymentOf(ref)).toMatchObject({ status: "refunded", amount_refunded: "1000" });
+      expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 0, available: 0 });
+      await assertLedgerInvariants(sql);
+    },
+  );
+
   it("keeps a refund for a payment not recorded yet as failed with 500, then applies it on redelivery", async () => {
     const ref = piId();
     const topUp = await createTopUp(sql, { provider: "stripe", amount: 600, currency: "USD", providerRef: ref });

@@ -1,7 +1,7 @@
 -- Store-then-apply for webhooks (webhook_event_begin / webhook_event_finish), the audit of
 -- every change of an event, and the forward-only application of WhatsApp statuses.
 begin;
-select plan(43);
+select plan(48);
 
 select tests.as_service();
 select set_config('app.correlation_id', 'corr-wh-pipeline', true);
@@ -57,6 +57,21 @@ select is((select outcome from public.webhook_event_begin('revolut', 'ord_1:ORDE
 select is((public.webhook_event_finish(:'failing', 'failed', 'sixth')).status, 'dead', 'a failed replay leaves it dead');
 select results_eq(format($$select status, attempts, last_error from public.webhook_event_finish(%L, 'processed')$$, :'failing'),
   $$values ('processed', 7, null::text)$$, 'a successful replay processes a dead event');
+
+-- An effect that waits for something else to end (a lost dispute for its payment's pending
+-- refunds) is kept failed with its error, its attempts counted: retried, never dead.
+select id as waiting from public.webhook_event_begin('stripe', 'evt_wh_waiting', 'charge.dispute.closed', '{}') \gset
+select is(array(select (public.webhook_event_finish(:'waiting', 'waiting', 'refunds pending')).status from generate_series(1, 6)),
+  array['failed', 'failed', 'failed', 'failed', 'failed', 'failed'], 'a waiting event stays failed past the fifth attempt');
+select results_eq(format($$select status, attempts, last_error, processed_at from public.webhook_events where id = %L$$, :'waiting'),
+  $$values ('failed', 6, 'refunds pending', null::timestamptz)$$, 'with its attempts and its error');
+select is((select outcome from public.webhook_event_begin('stripe', 'evt_wh_waiting', 'charge.dispute.closed', '{}')), 'retry',
+  'and is applied again by the next delivery');
+select id as dead from public.webhook_event_begin('stripe', 'evt_wh_dead', 'charge.refunded', '{}') \gset
+select is((array(select (public.webhook_event_finish(:'dead', 'failed', 'x')).status from generate_series(1, 5)))[5], 'dead',
+  'another event is dead after five failures');
+select is((public.webhook_event_finish(:'dead', 'waiting', 'refunds pending')).status, 'dead',
+  'and stays dead when its replay waits');
 select results_eq(
   format($$select string_agg(new_record ->> 'status', ' ' order by id), count(*) filter (where changed_fields @> array['attempts'])
              from audit.log where table_name = 'webhook_events' and record_id = %L$$, :'failing'),

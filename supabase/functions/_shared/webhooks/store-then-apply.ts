@@ -33,8 +33,22 @@ export type WebhookProvider = "whatsapp" | "stripe" | "momo" | "revolut";
 
 /** What an effect did: changed something, or had nothing to do for this event. */
 export type AppliedOutcome = "processed" | "ignored";
-/** What became of one delivered event. */
-export type EventOutcome = AppliedOutcome | "duplicate" | "failed" | "dead";
+/**
+ * What became of one delivered event. "waiting": its effect threw EffectWaits; the event is
+ * kept failed, and the provider is asked to retry as for "failed".
+ */
+export type EventOutcome = AppliedOutcome | "duplicate" | "failed" | "waiting" | "dead";
+
+/**
+ * Thrown by an effect that cannot apply yet and will once something else ends (a lost Stripe
+ * dispute waits for the refunds of its payment pending at Stripe). The event is kept failed
+ * with the message, for the provider's retries and the polls to apply again, and never made
+ * dead (webhook_event_finish 'waiting'): a dead event is applied by nothing but an admin.
+ */
+export class EffectWaits extends Error {}
+
+/** How webhook_event_finish records an effect that threw `error`. */
+export const failedStatus = (error: unknown): "failed" | "waiting" => error instanceof EffectWaits ? "waiting" : "failed";
 
 export interface WebhookEvent {
   /** The provider's event identity (the dedupe key, unique per provider). */
@@ -107,7 +121,9 @@ export async function storeThenApplyAs(
   logger: Logger,
 ): Promise<EventResult[]> {
   const onFailure = (failure: AttemptFailure) =>
-    logger.error("webhook_event_failed", { correlation_id: context.correlationId, provider, ...failure });
+    failure.status === "waiting"
+      ? logger.warn("webhook_event_waiting", { correlation_id: context.correlationId, provider, ...failure })
+      : logger.error("webhook_event_failed", { correlation_id: context.correlationId, provider, ...failure });
   // Not stored: the provider's retry brings it again; the other events stand.
   const notStored = (event: WebhookEvent, error: unknown): EventResult => {
     logger.error("webhook_event_not_stored", {
@@ -149,7 +165,7 @@ interface AttemptFailure {
   event_id: string;
   type: string;
   attempts: number;
-  status: "failed" | "dead";
+  status: "failed" | "waiting" | "dead";
   error: string;
 }
 
@@ -170,10 +186,12 @@ async function storeAndApply(
     return applied;
   } catch (error) {
     const message = describeFailure(error);
+    const finish = failedStatus(error);
     const [finished] = await tx<{ status: "failed" | "dead"; attempts: number }[]>`
-      select status, attempts from public.webhook_event_finish(${begun!.id}::uuid, 'failed', ${message})`;
-    onFailure({ event_id: event.eventId, type: event.type, attempts: finished!.attempts, status: finished!.status, error: message });
-    return finished!.status;
+      select status, attempts from public.webhook_event_finish(${begun!.id}::uuid, ${finish}, ${message})`;
+    const outcome = finish === "waiting" ? finish : finished!.status;
+    onFailure({ event_id: event.eventId, type: event.type, attempts: finished!.attempts, status: outcome, error: message });
+    return outcome;
   }
 }
 
@@ -217,7 +235,7 @@ async function ingestPaymentSuccess(
  * be retried (a dead event is answered 200: retrying cannot help, an admin replays it).
  */
 export function webhookResponse(c: Context<SharedEnv>, results: readonly EventResult[]): Response {
-  const failed = results.filter((result) => result.outcome === "failed");
+  const failed = results.filter((result) => result.outcome === "failed" || result.outcome === "waiting");
   if (failed.length > 0) {
     throw new HttpError(500, "event_failed", "The event was stored but could not be applied; retry later.", {
       event_ids: failed.map((result) => result.event_id),

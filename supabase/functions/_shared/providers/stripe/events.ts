@@ -20,7 +20,7 @@ import {
   recordRefund,
   recordRefundFailure,
 } from "../../webhooks/payments.ts";
-import type { AppliedOutcome, WebhookEvent } from "../../webhooks/store-then-apply.ts";
+import { type AppliedOutcome, EffectWaits, type WebhookEvent } from "../../webhooks/store-then-apply.ts";
 
 /**
  * An id of one kind of Stripe object: one of its `prefixes`. Some kinds have more than one: the
@@ -461,7 +461,10 @@ async function holdDisputedAmount(tx: TransactionSql, dp: z.output<typeof disput
  * payments.amount_refunded and reconciliation see it like any other refund. Applied a second
  * time (stripe-poll's event, then Stripe's own, whose ids differ), it finds both done: the
  * refund already recorded is not asked again for what is left of the payment, which would
- * differ from it.
+ * differ from it. A lost dispute that would take back part of what the payment's refunds
+ * pending at Stripe reserve waits for them (EffectWaits), its hold kept: the refund and the
+ * chargeback are independent at Stripe, and what the dispute takes from the payer's credit
+ * depends on how the refund ends (decision 0029).
  */
 async function settleDispute(tx: TransactionSql, dp: z.output<typeof closedDispute>): Promise<AppliedOutcome> {
   await serialiseOn(tx, `stripe-dispute:${dp.id}`);
@@ -476,7 +479,18 @@ async function settleDispute(tx: TransactionSql, dp: z.output<typeof closedDispu
   const [recorded] = await tx`select 1 from public.refunds where provider = 'stripe' and provider_refund_id = ${dp.id}`;
   const remaining = Number(payment.amount) - Number(payment.amount_refunded);
   const lost = dp.status === "lost" && !recorded && remaining > 0;
-  if (lost) await recordRefund(tx, payment.id, Math.min(dp.amount, remaining), dp.id, `stripe dispute lost: ${dp.reason ?? "unknown"}`);
+  if (lost) {
+    const taken = Math.min(dp.amount, remaining);
+    const [{ reserved }] = await tx<{ reserved: string }[]>`
+      select coalesce(sum(amount), 0) as reserved from public.refunds where payment_id = ${payment.id}::uuid and status = 'pending'`;
+    if (taken > remaining - Number(reserved)) {
+      throw new EffectWaits(
+        `lost dispute ${dp.id} takes back ${taken} of payment ${payment.id}, and ${reserved} of what remains is reserved by ` +
+          `refunds pending at Stripe: it is recorded once they end`,
+      );
+    }
+    await recordRefund(tx, payment.id, taken, dp.id, `stripe dispute lost: ${dp.reason ?? "unknown"}`);
+  }
   return hold || lost ? "processed" : "ignored";
 }
 
