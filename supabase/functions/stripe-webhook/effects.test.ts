@@ -963,6 +963,24 @@ describe("refunds reported out of order", () => {
     await assertLedgerInvariants(sql);
   });
 
+  it("records a refund whose charge.refunded comes after the payment's lost dispute, the dispute taking what the refund left", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const refund = stripe.dashboardRefund(ref, 300).id as string;
+    const refundReport = refundedNow(ref, 1000);
+    const dispute = stripe.openDispute(ref, 1000);
+    expect((await deliver(stripeEvent("charge.dispute.created", { ...dispute }))).status).toBe(200);
+    expect((await deliver(stripeEvent("charge.dispute.closed", { ...stripe.settleDispute(dispute.id, "lost") }))).status).toBe(200);
+    // The refund's report, late: it found the whole payment taken back by the dispute (WL008) and
+    // failed at each delivery until it went dead, the refund never recorded.
+    expect((await deliver(refundReport)).status).toBe(200);
+    expect(await refundOf(refund)).toMatchObject({ status: "succeeded", amount: "300" });
+    expect(await refundOf(dispute.id)).toMatchObject({ status: "succeeded", amount: "700" });
+    expect(await paymentOf(ref)).toMatchObject({ amount_refunded: "1000" });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 0, available: 0 });
+    await assertLedgerInvariants(sql);
+  });
+
   it("the same refunds in any order of their events, each event delivered twice, end as Stripe has them", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.nat(5), { minLength: 8, maxLength: 8 }), async (weights) => {
