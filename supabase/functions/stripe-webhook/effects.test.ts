@@ -981,6 +981,25 @@ describe("refunds reported out of order", () => {
     await assertLedgerInvariants(sql);
   });
 
+  it("a refund that fails after the payment's lost dispute took what it left makes the dispute take the rest of what was disputed", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const refund = stripe.dashboardRefund(ref, 300).id as string;
+    expect((await deliver(refundedNow(ref, 1000))).status).toBe(200);
+    const dispute = stripe.openDispute(ref, 1000);
+    expect((await deliver(stripeEvent("charge.dispute.created", { ...dispute }))).status).toBe(200);
+    expect((await deliver(stripeEvent("charge.dispute.closed", { ...stripe.settleDispute(dispute.id, "lost") }))).status).toBe(200);
+    expect(await refundOf(dispute.id)).toMatchObject({ status: "succeeded", amount: "700" });
+    // The refund fails at Stripe: its 300 is given back to the payer, while Stripe's chargeback
+    // took the whole 1,000. Before, the payer kept the 300.
+    expect((await deliver(refundFailed(refund))).status).toBe(200);
+    expect(await refundOf(refund)).toMatchObject({ status: "failed" });
+    expect(await refundOf(`${dispute.id}:${refund}`)).toMatchObject({ status: "succeeded", amount: "300" });
+    expect(await paymentOf(ref)).toMatchObject({ amount_refunded: "1000" });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 0, available: 0 });
+    await assertLedgerInvariants(sql);
+  });
+
   it("the same refunds in any order of their events, each event delivered twice, end as Stripe has them", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.nat(5), { minLength: 8, maxLength: 8 }), async (weights) => {

@@ -432,6 +432,7 @@ async function applyRefund(tx: TransactionSql, paymentId: string, re: Refund): P
       status: re.status,
       reason: `stripe refund ${re.status}: ${re.failure_reason ?? "unknown"}`,
     });
+    if (recorded?.status === "succeeded") await disputeTakesWhatTheRefundGaveBack(tx, paymentId, re.id);
     return "processed";
   }
   if (re.status === "succeeded" && recorded?.status !== "succeeded") {
@@ -443,6 +444,33 @@ async function applyRefund(tx: TransactionSql, paymentId: string, re: Refund): P
     return "processed";
   }
   return "ignored";
+}
+
+/**
+ * A lost dispute of the payment took back what its refunds left (settleDispute); refund
+ * `refundId`, one of them, has failed since and its failure gave its amount back to the payer.
+ * Stripe's chargeback took the disputed amount all the same, so the dispute now takes back what
+ * it could not take then, as far as the payment goes, as a refund keyed
+ * <dispute id>:<refund id> (decision 0029: the dispute takes what the succeeded refunds leave).
+ * Without it the payer would keep money Stripe took back.
+ */
+async function disputeTakesWhatTheRefundGaveBack(tx: TransactionSql, paymentId: string, refundId: string): Promise<void> {
+  const [dispute] = await tx<{ id: string; disputed: string; taken: string; remaining: string; reason: string | null }[]>`
+    select d.provider_refund_id as id, (e.payload #>> '{data,object,amount}')::bigint as disputed, d.reason,
+           (select sum(t.amount) from public.refunds t
+             where t.payment_id = d.payment_id and t.status = 'succeeded'
+               and (t.provider_refund_id = d.provider_refund_id or starts_with(t.provider_refund_id, d.provider_refund_id || ':'))) as taken,
+           p.amount - p.amount_refunded as remaining
+      from public.refunds d
+      join public.payments p on p.id = d.payment_id
+      join public.webhook_events e on e.provider = 'stripe' and e.type = 'charge.dispute.closed' and e.status = 'processed'
+                                  and e.payload #>> '{data,object,id}' = d.provider_refund_id
+     where d.payment_id = ${paymentId}::uuid and d.provider = 'stripe' and d.status = 'succeeded'
+       and d.provider_refund_id ~ '^(dp|du)_[^:]+$'
+     limit 1`;
+  if (!dispute) return;
+  const more = Math.min(Number(dispute.disputed) - Number(dispute.taken), Number(dispute.remaining));
+  if (more > 0) await recordRefund(tx, paymentId, more, `${dispute.id}:${refundId}`, dispute.reason ?? "stripe dispute lost");
 }
 
 /** Whether the dispute's charge.dispute.closed has been applied already (deliveries can come in any order). */
