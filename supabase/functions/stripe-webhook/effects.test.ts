@@ -1000,6 +1000,22 @@ describe("refunds reported out of order", () => {
     await assertLedgerInvariants(sql);
   });
 
+  it("a refund of the whole payment that fails after the payment's lost dispute took nothing makes the dispute take what was disputed", async () => {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const refund = stripe.dashboardRefund(ref, 1000).id as string;
+    expect((await deliver(refundedNow(ref, 1000))).status).toBe(200);
+    const dispute = stripe.openDispute(ref, 600);
+    expect((await deliver(stripeEvent("charge.dispute.created", { ...dispute }))).status).toBe(200);
+    expect((await deliver(stripeEvent("charge.dispute.closed", { ...stripe.settleDispute(dispute.id, "lost") }))).status).toBe(200);
+    expect(await refundOf(dispute.id)).toBeUndefined();
+    expect((await deliver(refundFailed(refund))).status).toBe(200);
+    expect(await refundOf(`${dispute.id}:${refund}`)).toMatchObject({ status: "succeeded", amount: "600" });
+    expect(await paymentOf(ref)).toMatchObject({ amount_refunded: "600" });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 400, available: 400 });
+    await assertLedgerInvariants(sql);
+  });
+
   it("the same refunds in any order of their events, each event delivered twice, end as Stripe has them", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.nat(5), { minLength: 8, maxLength: 8 }), async (weights) => {

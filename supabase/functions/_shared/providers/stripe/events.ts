@@ -455,22 +455,25 @@ async function applyRefund(tx: TransactionSql, paymentId: string, re: Refund): P
  * Without it the payer would keep money Stripe took back.
  */
 async function disputeTakesWhatTheRefundGaveBack(tx: TransactionSql, paymentId: string, refundId: string): Promise<void> {
-  const [dispute] = await tx<{ id: string; disputed: string; taken: string; remaining: string; reason: string | null }[]>`
-    select d.provider_refund_id as id, (e.payload #>> '{data,object,amount}')::bigint as disputed, d.reason,
-           (select sum(t.amount) from public.refunds t
-             where t.payment_id = d.payment_id and t.status = 'succeeded'
-               and (t.provider_refund_id = d.provider_refund_id or starts_with(t.provider_refund_id, d.provider_refund_id || ':'))) as taken,
-           p.amount - p.amount_refunded as remaining
-      from public.refunds d
-      join public.payments p on p.id = d.payment_id
-      join public.webhook_events e on e.provider = 'stripe' and e.type = 'charge.dispute.closed' and e.status = 'processed'
-                                  and e.payload #>> '{data,object,id}' = d.provider_refund_id
-     where d.payment_id = ${paymentId}::uuid and d.provider = 'stripe' and d.status = 'succeeded'
-       and d.provider_refund_id ~ '^(dp|du)_[^:]+$'
-     limit 1`;
+  // The dispute's applied charge.dispute.closed: `ignored` when the refunds had left it nothing.
+  const [dispute] = await tx<{ id: string; disputed: string; reason: string | null; taken: string; remaining: string }[]>`
+    select d.id, d.disputed, d.reason, p.amount - p.amount_refunded as remaining,
+           (select coalesce(sum(t.amount), 0) from public.refunds t
+             where t.payment_id = p.id and t.status = 'succeeded'
+               and (t.provider_refund_id = d.id or starts_with(t.provider_refund_id, d.id || ':'))) as taken
+      from public.payments p
+      cross join lateral (
+        select e.payload #>> '{data,object,id}' as id, (e.payload #>> '{data,object,amount}')::bigint as disputed,
+               e.payload #>> '{data,object,reason}' as reason
+          from public.webhook_events e
+         where e.provider = 'stripe' and e.type = 'charge.dispute.closed' and e.status in ('processed', 'ignored')
+           and e.payload #>> '{data,object,status}' = 'lost'
+           and coalesce(e.payload #>> '{data,object,payment_intent,id}', e.payload #>> '{data,object,payment_intent}') = p.provider_payment_id
+         limit 1) d
+     where p.id = ${paymentId}::uuid`;
   if (!dispute) return;
   const more = Math.min(Number(dispute.disputed) - Number(dispute.taken), Number(dispute.remaining));
-  if (more > 0) await recordRefund(tx, paymentId, more, `${dispute.id}:${refundId}`, dispute.reason ?? "stripe dispute lost");
+  if (more > 0) await recordRefund(tx, paymentId, more, `${dispute.id}:${refundId}`, `stripe dispute lost: ${dispute.reason ?? "unknown"}`);
 }
 
 /** Whether the dispute's charge.dispute.closed has been applied already (deliveries can come in any order). */
