@@ -176,6 +176,13 @@ function settleDispute(run: JobRun, item: LeasedPayment): Promise<Verdict> {
 
 const SETTLE = { intents: settleIntent, refunds: settleRefund, disputes: settleDispute };
 
+/**
+ * One item settled as a run settles it, without taking it through poll_take: a test settles its
+ * own items this way, never the items other test files leave in the shared database.
+ */
+export const settleStripeItem = (run: JobRun, kind: (typeof KINDS)[number], item: LeasedPayment): Promise<Verdict> =>
+  SETTLE[kind](run, item);
+
 export const stripePoll: Job = async (run) => ({
   ...await pollKinds(run, "stripe-poll", KINDS, run.settings.stripePollAfterSeconds, (kind, item) => SETTLE[kind](run, item)),
 });
