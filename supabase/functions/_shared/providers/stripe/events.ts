@@ -530,38 +530,49 @@ async function settleDispute(
   refunds: ChargeRefunds | null,
 ): Promise<AppliedOutcome> {
   await serialiseOn(tx, `stripe-dispute:${dp.id}`);
-  // A lost one first records the charge's refunds as Stripe lists them, serialised with the
-  // refund events of the charge as they are: a refund made before the dispute whose events are
-  // late would otherwise find its part of the payment taken by the dispute, and its
-  // charge.refunded fail (WL008) until it went dead, the refund never recorded.
+  // A lost one records the charge's refunds as Stripe lists them before it takes anything,
+  // serialised with the refund events of the charge as they are: a refund made before the
+  // dispute whose events are late would otherwise find its part of the payment taken by the
+  // dispute, and its charge.refunded fail (WL008) until it went dead, the refund never recorded.
   if (dp.status === "lost") await serialiseOn(tx, `stripe-refund:${dp.charge}`);
   // Under the payment's row lock, taken before the hold's account as the refund functions take
   // it before the deposit's: a charge.refunded of the same payment then waits instead of
   // locking the other way round, and what remains to refund is read as it stands.
   let payment = await paymentOfCharge(tx, dp.payment_intent, dp.charge, true);
-  const [recorded] = await tx`select 1 from public.refunds where provider = 'stripe' and provider_refund_id = ${dp.id}`;
-  if (dp.status === "lost" && !recorded && await applyListedRefunds(tx, payment.id, dp.charge, refunds) === "processed") {
-    payment = await paymentOfCharge(tx, dp.payment_intent, dp.charge, true);
-  }
   const [hold] = await tx<{ id: string }[]>`
     select id from public.wallet_transactions
      where idempotency_key = ${`dispute:stripe:${dp.id}`} and initiated_by is null and kind = 'hold' and status = 'pending'`;
   if (hold) await tx`select 1 from public.wallet_void(${hold.id}::uuid)`;
-  const remaining = Number(payment.amount) - Number(payment.amount_refunded);
-  const lost = dp.status === "lost" && !recorded && remaining > 0;
-  if (lost) {
-    const taken = Math.min(dp.amount, remaining);
-    const [{ reserved }] = await tx<{ reserved: string }[]>`
-      select coalesce(sum(amount), 0) as reserved from public.refunds where payment_id = ${payment.id}::uuid and status = 'pending'`;
-    if (taken > remaining - Number(reserved)) {
-      throw new EffectWaits(
-        `lost dispute ${dp.id} takes back ${taken} of payment ${payment.id}, and ${reserved} of what remains is reserved by ` +
-          `refunds pending at Stripe: it is recorded once they end`,
-      );
-    }
-    await recordRefund(tx, payment.id, taken, dp.id, `stripe dispute lost: ${dp.reason ?? "unknown"}`);
+  const [recorded] = await tx`select 1 from public.refunds where provider = 'stripe' and provider_refund_id = ${dp.id}`;
+  if (dp.status !== "lost" || recorded) return hold ? "processed" : "ignored";
+  // Waiting for the refunds known to be pending needs no call to Stripe's list.
+  await waitForPendingRefunds(tx, dp, payment);
+  if (await applyListedRefunds(tx, payment.id, dp.charge, refunds) === "processed") {
+    payment = await paymentOfCharge(tx, dp.payment_intent, dp.charge, true);
+    await waitForPendingRefunds(tx, dp, payment);
   }
-  return hold || lost ? "processed" : "ignored";
+  const remaining = Number(payment.amount) - Number(payment.amount_refunded);
+  if (remaining <= 0) return hold ? "processed" : "ignored";
+  await recordRefund(tx, payment.id, Math.min(dp.amount, remaining), dp.id, `stripe dispute lost: ${dp.reason ?? "unknown"}`);
+  return "processed";
+}
+
+/** Throws EffectWaits when lost dispute `dp` would take back part of what the payment's refunds pending at Stripe reserve. */
+async function waitForPendingRefunds(
+  tx: TransactionSql,
+  dp: z.output<typeof closedDispute>,
+  payment: { id: string; amount: string; amount_refunded: string },
+) {
+  const remaining = Number(payment.amount) - Number(payment.amount_refunded);
+  const taken = Math.min(dp.amount, remaining);
+  const [{ reserved }] = await tx<{ reserved: string }[]>`
+    select coalesce(sum(amount), 0) as reserved from public.refunds where payment_id = ${payment.id}::uuid and status = 'pending'`;
+  if (taken > 0 && taken > remaining - Number(reserved)) {
+    throw new EffectWaits(
+      `lost dispute ${dp.id} takes back ${taken} of payment ${payment.id}, and ${reserved} of what remains is reserved by ` +
+        `refunds pending at Stripe: it is recorded once they end`,
+    );
+  }
 }
 
 const toTimestamp = (seconds: number | null | undefined) => (seconds ? new Date(seconds * 1000) : null);
