@@ -47,8 +47,9 @@
 // every delivery of it lost, the user's money would stay frozen for good. So dispute holds still
 // pending after JOBS_STRIPE_POLL_AFTER_SECONDS are read back too (disputes.retrieve): a dispute
 // Stripe closed (won, lost, warning_closed) is applied by charge.dispute.closed (the hold
-// voided; lost: the forced refund recorded once), and a late webhook finds both done. Any other
-// status waits. A dispute Stripe does not know (404) is logged, counted not_found, and left.
+// voided; lost: the charge's refunds as Stripe lists them recorded, then the forced refund
+// once), and a late webhook finds both done. Any other status waits. A dispute Stripe does not
+// know (404) is logged, counted not_found, and left.
 //
 // Stripe unreachable or refusing otherwise (a 5xx, a 429, our key refused) leaves the item and
 // counts an error; neither stops the run's other items. Each item is leased for
@@ -65,7 +66,7 @@ import {
 import { isRefundRequestId } from "../_shared/providers/refund-request.ts";
 import { findOrSendAgain } from "./refund-resend.ts";
 import { sendStripeRefund } from "../_shared/money/stripe-refunds.ts";
-import { stripePolledEvent } from "../_shared/providers/stripe/events.ts";
+import { stripePolledDispute, stripePolledEvent } from "../_shared/providers/stripe/events.ts";
 import { expireUnpaidIntent } from "./expire-intents.ts";
 import type { Job, JobRun } from "./job.ts";
 import { applyConfirmed, type LeasedPayment, pollKinds, settleWithProvider, type Verdict } from "./poll.ts";
@@ -168,12 +169,19 @@ function settleDispute(run: JobRun, item: LeasedPayment): Promise<Verdict> {
     unknown: (error) => error instanceof StripeUnknownDisputeError,
     apply: async (dispute: StripeDispute) =>
       CLOSED_DISPUTE.has(dispute.status)
-        ? await applyConfirmed(run, "stripe", stripePolledEvent("charge.dispute.closed", dispute))
+        ? await applyConfirmed(run, "stripe", await stripePolledDispute(dispute, () => stripe))
         : "pending",
   });
 }
 
 const SETTLE = { intents: settleIntent, refunds: settleRefund, disputes: settleDispute };
+
+/**
+ * One item settled as a run settles it, without taking it through poll_take: a test settles its
+ * own items this way, never the items other test files leave in the shared database.
+ */
+export const settleStripeItem = (run: JobRun, kind: (typeof KINDS)[number], item: LeasedPayment): Promise<Verdict> =>
+  SETTLE[kind](run, item);
 
 export const stripePoll: Job = async (run) => ({
   ...await pollKinds(run, "stripe-poll", KINDS, run.settings.stripePollAfterSeconds, (kind, item) => SETTLE[kind](run, item)),

@@ -963,6 +963,55 @@ describe("refunds reported out of order", () => {
     await assertLedgerInvariants(sql);
   });
 
+  /**
+   * A paid top-up of 1,000 refunded `refunded` in Stripe's dashboard, then disputed `disputed`
+   * and the dispute lost, its events delivered; the refund's charge.refunded delivered before the
+   * dispute's, or (`reportLate`) returned undelivered.
+   */
+  async function refundThenLostDispute(refunded: number, disputed: number, reportLate = false) {
+    const topUp = await paidTopUp(1000);
+    const ref = topUp.providerRef!;
+    const refund = stripe.dashboardRefund(ref, refunded).id as string;
+    const report = refundedNow(ref, 1000);
+    if (!reportLate) expect((await deliver(report)).status).toBe(200);
+    const dispute = stripe.openDispute(ref, disputed);
+    const disputeId = dispute.id as string;
+    expect((await deliver(stripeEvent("charge.dispute.created", { ...dispute }))).status).toBe(200);
+    expect((await deliver(stripeEvent("charge.dispute.closed", { ...stripe.settleDispute(disputeId, "lost") }))).status).toBe(200);
+    return { topUp, ref, refund, disputeId, report };
+  }
+
+  it("records a refund whose charge.refunded comes after the payment's lost dispute, the dispute taking what the refund left", async () => {
+    const { topUp, ref, refund, disputeId, report } = await refundThenLostDispute(300, 1000, true);
+    // The refund's report, late: it found the whole payment taken back by the dispute (WL008) and
+    // failed at each delivery until it went dead, the refund never recorded.
+    expect((await deliver(report)).status).toBe(200);
+    expect(await refundOf(refund)).toMatchObject({ status: "succeeded", amount: "300" });
+    expect(await refundOf(disputeId)).toMatchObject({ status: "succeeded", amount: "700" });
+    expect(await paymentOf(ref)).toMatchObject({ amount_refunded: "1000" });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 0, available: 0 });
+    await assertLedgerInvariants(sql);
+  });
+
+  // The refund fails at Stripe after the lost dispute took what it left: its amount is given back
+  // to the payer, while Stripe's chargeback took what was disputed. Before, the payer kept it.
+  it.each([
+    { refunded: 300, disputed: 1000, took: 700, more: 300, balance: 0 },
+    { refunded: 1000, disputed: 600, took: 0, more: 600, balance: 400 },
+  ])(
+    "a refund of $refunded that fails after the payment's lost dispute of $disputed took what it left makes the dispute take $more more",
+    async ({ refunded, disputed, took, more, balance }) => {
+      const { topUp, ref, refund, disputeId } = await refundThenLostDispute(refunded, disputed);
+      expect(Number((await refundOf(disputeId))?.amount ?? 0)).toBe(took);
+      expect((await deliver(refundFailed(refund))).status).toBe(200);
+      expect(await refundOf(refund)).toMatchObject({ status: "failed" });
+      expect(await refundOf(`${disputeId}:${refund}`)).toMatchObject({ status: "succeeded", amount: String(more) });
+      expect(await paymentOf(ref)).toMatchObject({ amount_refunded: String(took + more) });
+      expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance, available: balance });
+      await assertLedgerInvariants(sql);
+    },
+  );
+
   it("the same refunds in any order of their events, each event delivered twice, end as Stripe has them", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.nat(5), { minLength: 8, maxLength: 8 }), async (weights) => {

@@ -164,15 +164,23 @@ export type StripeEnvelope = z.output<typeof envelope>;
 export type ChargeRefunds = Settled<readonly unknown[]>;
 
 const refundedCharge = z.object({ type: z.literal("charge.refunded"), data: z.object({ object: z.object({ id: id(...CHARGE) }) }) });
+const lostDispute = z.object({
+  type: z.literal("charge.dispute.closed"),
+  data: z.object({ object: z.object({ status: z.literal("lost"), charge: reference(...CHARGE) }) }),
+});
 
 /**
- * The charge whose refunds must be read from Stripe before `raw` is applied (charge.refunded:
- * the event carries the charge's amount_refunded, not its refunds), or null. The read happens
- * before the transaction opens, so that no database connection waits on Stripe.
+ * The charge whose refunds must be read from Stripe before `raw` is applied, or null:
+ * charge.refunded (the event carries the charge's amount_refunded, not its refunds), and a lost
+ * charge.dispute.closed (it takes what the charge's refunds leave, and a refund's own events may
+ * not have arrived yet). The read happens before the transaction opens, so that no database
+ * connection waits on Stripe.
  */
 function chargeToRead(raw: unknown): string | null {
-  const parsed = refundedCharge.safeParse(raw);
-  return parsed.success ? parsed.data.data.object.id : null;
+  const refunded = refundedCharge.safeParse(raw);
+  if (refunded.success) return refunded.data.data.object.id;
+  const lost = lostDispute.safeParse(raw);
+  return lost.success ? lost.data.data.object.charge : null;
 }
 
 /** The event `raw` with the refunds of the charge it names read from Stripe, when it names one (chargeToRead). */
@@ -199,8 +207,9 @@ export function stripeWebhookEvent(raw: unknown, refunds: ChargeRefunds | null =
  * the webhook's deliveries were lost): payment_intent.succeeded or payment_intent.canceled for a
  * PaymentIntent, refund.updated
  * (succeeded, canceled) or refund.failed for a refund, charge.dispute.closed for a closed
- * dispute. It is the webhook's own event with the object as its data.object, so that it takes
- * the webhook's effect. Stripe's event id cannot be
+ * dispute (stripePolledDispute, which reads a lost one's charge's refunds as the webhook does).
+ * It is the webhook's own event with the object as its data.object, so that it takes the
+ * webhook's effect. Stripe's event id cannot be
  * learnt from the object, so the poll's is `evt_poll:<type>:<object id>` (never one of Stripe's,
  * whose ids have no colon): a second poll of the same outcome is a duplicate, and Stripe's own
  * delivery of it finds its effect done (a success finds the payment recorded and is ignored, as
@@ -209,16 +218,26 @@ export function stripeWebhookEvent(raw: unknown, refunds: ChargeRefunds | null =
  * pending; a dispute's finds its hold released and its forced refund recorded).
  */
 export function stripePolledEvent(
-  type: "payment_intent.succeeded" | "payment_intent.canceled" | "refund.updated" | "refund.failed" | "charge.dispute.closed",
+  type: "payment_intent.succeeded" | "payment_intent.canceled" | "refund.updated" | "refund.failed",
   object: { id: string },
 ): WebhookEvent {
-  return stripeWebhookEvent({
+  return stripeWebhookEvent(stripePolledPayload(type, object));
+}
+
+/** stripePolledEvent's charge.dispute.closed, with the refunds of a lost dispute's charge read from Stripe (chargeToRead). */
+export function stripePolledDispute(dispute: { id: string }, stripe: () => Pick<StripeClient, "listChargeRefunds">): Promise<WebhookEvent> {
+  return stripeEventWithRefunds(stripePolledPayload("charge.dispute.closed", dispute), stripe);
+}
+
+/** The payload of the poll's event of `type` for `object` (stripePolledEvent). */
+function stripePolledPayload(type: string, object: { id: string }) {
+  return {
     id: `evt_poll:${type}:${object.id}`,
     object: "event",
     type,
     created: Math.floor(Date.now() / 1000),
     data: { object: storableJson(object) },
-  });
+  };
 }
 
 /**
@@ -318,7 +337,7 @@ function effectOf(event: StripeEnvelope, refunds: ChargeRefunds | null): Effect 
   }
   if (type === "charge.dispute.closed") {
     const dp = parseObject(closedDispute, event);
-    return (tx) => settleDispute(tx, dp);
+    return (tx) => settleDispute(tx, dp, refunds);
   }
   if (type.startsWith("customer.subscription.")) {
     const sub = parseObject(subscription, event);
@@ -355,13 +374,19 @@ const isFailed = (re: Refund): re is Refund & { status: "failed" | "canceled" } 
  * and the listing then finds its row.
  */
 async function refundCharge(tx: TransactionSql, ch: z.output<typeof charge>, refunds: ChargeRefunds): Promise<AppliedOutcome> {
-  if (!refunds.ok) throw refunds.error;
-  const listed = parseOrThrow(z.array(refund), refunds.value);
   await serialiseOn(tx, `stripe-refund:${ch.id}`);
   const payment = await paymentOfCharge(tx, ch.payment_intent, ch.id, true);
+  return await applyListedRefunds(tx, payment.id, ch.id, refunds);
+}
+
+/** Records each refund of charge `chargeId` as Stripe listed them (`refunds`), oldest first (applyRefund). */
+async function applyListedRefunds(tx: TransactionSql, paymentId: string, chargeId: string, refunds: ChargeRefunds | null) {
+  if (!refunds) throw new Error(`the refunds of charge ${chargeId} were not read from Stripe`);
+  if (!refunds.ok) throw refunds.error;
+  const listed = parseOrThrow(z.array(refund), refunds.value);
   let outcome: AppliedOutcome = "ignored";
   for (const re of listed.reverse()) {
-    if (await applyRefund(tx, payment.id, re) === "processed") outcome = "processed";
+    if (await applyRefund(tx, paymentId, re) === "processed") outcome = "processed";
   }
   return outcome;
 }
@@ -407,6 +432,7 @@ async function applyRefund(tx: TransactionSql, paymentId: string, re: Refund): P
       status: re.status,
       reason: `stripe refund ${re.status}: ${re.failure_reason ?? "unknown"}`,
     });
+    if (recorded?.status === "succeeded") await disputeTakesWhatTheRefundGaveBack(tx, paymentId, re.id);
     return "processed";
   }
   if (re.status === "succeeded" && recorded?.status !== "succeeded") {
@@ -418,6 +444,36 @@ async function applyRefund(tx: TransactionSql, paymentId: string, re: Refund): P
     return "processed";
   }
   return "ignored";
+}
+
+/**
+ * A lost dispute of the payment took back what its refunds left (settleDispute); refund
+ * `refundId`, one of them, has failed since and its failure gave its amount back to the payer.
+ * Stripe's chargeback took the disputed amount all the same, so the dispute now takes back what
+ * it could not take then, as far as the payment goes, as a refund keyed
+ * <dispute id>:<refund id> (decision 0029: the dispute takes what the succeeded refunds leave).
+ * Without it the payer would keep money Stripe took back.
+ */
+async function disputeTakesWhatTheRefundGaveBack(tx: TransactionSql, paymentId: string, refundId: string): Promise<void> {
+  // The dispute's applied charge.dispute.closed: `ignored` when the refunds had left it nothing.
+  const [dispute] = await tx<{ id: string; disputed: string; reason: string | null; taken: string; remaining: string }[]>`
+    select d.id, d.disputed, d.reason, p.amount - p.amount_refunded as remaining,
+           (select coalesce(sum(t.amount), 0) from public.refunds t
+             where t.payment_id = p.id and t.status = 'succeeded'
+               and (t.provider_refund_id = d.id or starts_with(t.provider_refund_id, d.id || ':'))) as taken
+      from public.payments p
+      cross join lateral (
+        select e.payload #>> '{data,object,id}' as id, (e.payload #>> '{data,object,amount}')::bigint as disputed,
+               e.payload #>> '{data,object,reason}' as reason
+          from public.webhook_events e
+         where e.provider = 'stripe' and e.type = 'charge.dispute.closed' and e.status in ('processed', 'ignored')
+           and e.payload #>> '{data,object,status}' = 'lost'
+           and coalesce(e.payload #>> '{data,object,payment_intent,id}', e.payload #>> '{data,object,payment_intent}') = p.provider_payment_id
+         limit 1) d
+     where p.id = ${paymentId}::uuid`;
+  if (!dispute) return;
+  const more = Math.min(Number(dispute.disputed) - Number(dispute.taken), Number(dispute.remaining));
+  if (more > 0) await recordRefund(tx, paymentId, more, `${dispute.id}:${refundId}`, `stripe dispute lost: ${dispute.reason ?? "unknown"}`);
 }
 
 /** Whether the dispute's charge.dispute.closed has been applied already (deliveries can come in any order). */
@@ -456,9 +512,11 @@ async function holdDisputedAmount(tx: TransactionSql, dp: z.output<typeof disput
 }
 
 /**
- * A closed dispute releases its hold. A lost one also takes the disputed money back as a
- * forced refund keyed by the dispute id (the account may go negative when it was spent), so
- * payments.amount_refunded and reconciliation see it like any other refund. Applied a second
+ * A closed dispute releases its hold. A lost one first records the charge's refunds as Stripe
+ * listed them when the event was applied (`refunds`, chargeToRead), then takes the disputed
+ * money back, as far as they left it, as a forced refund keyed by the dispute id (the account
+ * may go negative when it was spent), so payments.amount_refunded and reconciliation see it like
+ * any other refund. Applied a second
  * time (stripe-poll's event, then Stripe's own, whose ids differ), it finds both done: the
  * refund already recorded is not asked again for what is left of the payment, which would
  * differ from it. A lost dispute that would take back part of what the payment's refunds
@@ -466,32 +524,55 @@ async function holdDisputedAmount(tx: TransactionSql, dp: z.output<typeof disput
  * chargeback are independent at Stripe, and what the dispute takes from the payer's credit
  * depends on how the refund ends (decision 0029).
  */
-async function settleDispute(tx: TransactionSql, dp: z.output<typeof closedDispute>): Promise<AppliedOutcome> {
+async function settleDispute(
+  tx: TransactionSql,
+  dp: z.output<typeof closedDispute>,
+  refunds: ChargeRefunds | null,
+): Promise<AppliedOutcome> {
   await serialiseOn(tx, `stripe-dispute:${dp.id}`);
+  // A lost one records the charge's refunds as Stripe lists them before it takes anything,
+  // serialised with the refund events of the charge as they are: a refund made before the
+  // dispute whose events are late would otherwise find its part of the payment taken by the
+  // dispute, and its charge.refunded fail (WL008) until it went dead, the refund never recorded.
+  if (dp.status === "lost") await serialiseOn(tx, `stripe-refund:${dp.charge}`);
   // Under the payment's row lock, taken before the hold's account as the refund functions take
   // it before the deposit's: a charge.refunded of the same payment then waits instead of
   // locking the other way round, and what remains to refund is read as it stands.
-  const payment = await paymentOfCharge(tx, dp.payment_intent, dp.charge, true);
+  let payment = await paymentOfCharge(tx, dp.payment_intent, dp.charge, true);
   const [hold] = await tx<{ id: string }[]>`
     select id from public.wallet_transactions
      where idempotency_key = ${`dispute:stripe:${dp.id}`} and initiated_by is null and kind = 'hold' and status = 'pending'`;
   if (hold) await tx`select 1 from public.wallet_void(${hold.id}::uuid)`;
   const [recorded] = await tx`select 1 from public.refunds where provider = 'stripe' and provider_refund_id = ${dp.id}`;
-  const remaining = Number(payment.amount) - Number(payment.amount_refunded);
-  const lost = dp.status === "lost" && !recorded && remaining > 0;
-  if (lost) {
-    const taken = Math.min(dp.amount, remaining);
-    const [{ reserved }] = await tx<{ reserved: string }[]>`
-      select coalesce(sum(amount), 0) as reserved from public.refunds where payment_id = ${payment.id}::uuid and status = 'pending'`;
-    if (taken > remaining - Number(reserved)) {
-      throw new EffectWaits(
-        `lost dispute ${dp.id} takes back ${taken} of payment ${payment.id}, and ${reserved} of what remains is reserved by ` +
-          `refunds pending at Stripe: it is recorded once they end`,
-      );
-    }
-    await recordRefund(tx, payment.id, taken, dp.id, `stripe dispute lost: ${dp.reason ?? "unknown"}`);
+  if (dp.status !== "lost" || recorded) return hold ? "processed" : "ignored";
+  // Waiting for the refunds known to be pending needs no call to Stripe's list.
+  await waitForPendingRefunds(tx, dp, payment);
+  if (await applyListedRefunds(tx, payment.id, dp.charge, refunds) === "processed") {
+    payment = await paymentOfCharge(tx, dp.payment_intent, dp.charge, true);
+    await waitForPendingRefunds(tx, dp, payment);
   }
-  return hold || lost ? "processed" : "ignored";
+  const remaining = Number(payment.amount) - Number(payment.amount_refunded);
+  if (remaining <= 0) return hold ? "processed" : "ignored";
+  await recordRefund(tx, payment.id, Math.min(dp.amount, remaining), dp.id, `stripe dispute lost: ${dp.reason ?? "unknown"}`);
+  return "processed";
+}
+
+/** Throws EffectWaits when lost dispute `dp` would take back part of what the payment's refunds pending at Stripe reserve. */
+async function waitForPendingRefunds(
+  tx: TransactionSql,
+  dp: z.output<typeof closedDispute>,
+  payment: { id: string; amount: string; amount_refunded: string },
+) {
+  const remaining = Number(payment.amount) - Number(payment.amount_refunded);
+  const taken = Math.min(dp.amount, remaining);
+  const [{ reserved }] = await tx<{ reserved: string }[]>`
+    select coalesce(sum(amount), 0) as reserved from public.refunds where payment_id = ${payment.id}::uuid and status = 'pending'`;
+  if (taken > 0 && taken > remaining - Number(reserved)) {
+    throw new EffectWaits(
+      `lost dispute ${dp.id} takes back ${taken} of payment ${payment.id}, and ${reserved} of what remains is reserved by ` +
+        `refunds pending at Stripe: it is recorded once they end`,
+    );
+  }
 }
 
 const toTimestamp = (seconds: number | null | undefined) => (seconds ? new Date(seconds * 1000) : null);
