@@ -6,19 +6,19 @@
 // The webhook runs in-process against the real database; stripe-poll settles this file's own
 // items with the job's code (settleStripeItem), so that it never takes the items other files
 // leave in the shared database.
-import { useTestSql } from "../../tests/support/test-sql.ts";
+import { useTestSql } from "../support/test-sql.ts";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStripeStandIn, type StripeStandIn } from "../../tests/support/provider-standins.ts";
-import { balanceOf, createTopUp, storedEvents, type TopUp } from "../../tests/support/payments-fixtures.ts";
-import { assertLedgerInvariants } from "../../tests/support/ledger-invariants.ts";
-import { stripeChargeRefunded, stripeEvent, stripePaymentSucceeded, stripeRequest } from "../../tests/support/webhook-requests.ts";
-import { createSql, type Sql } from "../_shared/db.ts";
-import { createLogger } from "../_shared/logger.ts";
-import { createStripeClient } from "../_shared/providers/stripe/client.ts";
-import type { JobRun } from "../jobs/job.ts";
-import { settleStripeItem } from "../jobs/stripe-poll.ts";
-import handler from "./handler.ts";
+import { startStripeStandIn, type StripeStandIn } from "../support/provider-standins.ts";
+import { balanceOf, createTopUp, storedEvents, type TopUp } from "../support/payments-fixtures.ts";
+import { assertLedgerInvariants } from "../support/ledger-invariants.ts";
+import { stripeChargeRefunded, stripeEvent, stripePaymentSucceeded, stripeRequest } from "../support/webhook-requests.ts";
+import { createSql, type Sql } from "../../functions/_shared/db.ts";
+import { createLogger } from "../../functions/_shared/logger.ts";
+import { createStripeClient } from "../../functions/_shared/providers/stripe/client.ts";
+import type { JobRun } from "../../functions/jobs/job.ts";
+import { settleStripeItem } from "../../functions/jobs/stripe-poll.ts";
+import handler from "../../functions/stripe-webhook/handler.ts";
 
 const sql = useTestSql();
 let stripe: StripeStandIn;
