@@ -148,6 +148,12 @@ class Run {
     return this.revolut.refundOrders.filter((r) => r.related_order_id === topUp.orderId);
   }
 
+  /** A refund order made in Revolut's dashboard: it carries no reference of an admin's request. */
+  fromDashboard(orderId: string): boolean {
+    const order = this.record(orderId);
+    return order.type === "refund" && !(order.merchant_order_data as { reference?: string } | undefined)?.reference;
+  }
+
   owe(event: string, orderId: string): void {
     this.owed.push({ event, orderId, left: 3 });
   }
@@ -263,6 +269,17 @@ class Run {
     this.spent += amount;
   }
 
+  /** This run's orders and refund orders, as Revolut names them. */
+  ids(): string[] {
+    return [...this.topUps.map((t) => t.orderId), ...this.topUps.flatMap((t) => this.refundOrdersOf(t).map((r) => r.id as string))];
+  }
+
+  /** Makes stored events look first received `seconds` ago. */
+  async ageEvents(ids: string[], seconds: number): Promise<void> {
+    if (ids.length === 0) return;
+    await sql`update public.webhook_events set received_at = now() - make_interval(secs => ${seconds}) where id in ${sql(ids)}`;
+  }
+
   /** revolut-poll over this run's rows, aged past its mark for the run and brought back after it. */
   async poll(): Promise<AdminAnswer> {
     const intents = await sql<{ id: string }[]>`
@@ -271,16 +288,21 @@ class Run {
     const refunds = await sql<{ id: string }[]>`
       select r.id from public.refunds r join public.payments p on p.id = r.payment_id
        where p.provider = 'revolut' and p.provider_payment_id in ${sql(this.topUps.map((t) => t.orderId))} and r.status = 'pending'`;
+    const events = await sql<{ id: string }[]>`
+      select id from public.webhook_events where provider = 'revolut' and status = 'failed' and payload ->> 'order_id' in ${
+      sql(this.ids())
+    }`;
     const rows = [...intents.map((r) => ["payment_intents", r.id] as const), ...refunds.map((r) => ["refunds", r.id] as const)];
     for (const [table, id] of rows) await age(sql, table, id, POLL_AFTER_SECONDS + 60);
-    if (rows.length > 0) {
-      await sql`delete from private.job_leases where job = 'revolut-poll' and item_id in ${sql(rows.map(([, id]) => id))}`;
-    }
+    await this.ageEvents(events.map((e) => e.id), POLL_AFTER_SECONDS + 60);
+    const leased = [...rows.map(([, id]) => id), ...events.map((e) => e.id)];
+    if (leased.length > 0) await sql`delete from private.job_leases where job = 'revolut-poll' and item_id in ${sql(leased)}`;
     const before = this.revolut.refundOrders.length;
     try {
       this.lastPoll = await gateway.runJob("revolut-poll");
     } finally {
       for (const [table, id] of rows) await age(sql, table, id, 0);
+      await this.ageEvents(events.map((e) => e.id), 0);
     }
     // A refund request revolut-poll sent again: Revolut owes the webhook of the order it made.
     for (const made of this.revolut.refundOrders.slice(before)) this.made(made.id as string);
@@ -306,9 +328,13 @@ class Run {
         this.owed = this.owed.filter((o) => o.left > 0);
         return;
       }
-      case "lose":
-        if (this.owed.length > 0) this.owed.splice(s.pick % this.owed.length, 1);
+      case "lose": {
+        // A refund made in the dashboard is known to mfuko by its webhooks alone (revolut-poll asks
+        // Revolut about what mfuko knows): all of them lost is a gap the model leaves out.
+        const losable = this.owed.filter((o) => !this.fromDashboard(o.orderId));
+        if (losable.length > 0) this.owed = this.owed.filter((o) => o !== losable[s.pick % losable.length]);
         return;
+      }
       case "admin_refund": {
         if (this.record(topUp.orderId).state !== "completed") return;
         const before = this.revolut.refundOrders.length;
@@ -432,7 +458,7 @@ class Run {
     expect(await creditsTo(sql, this.accountId)).toBe(this.topUps.filter((t) => this.record(t.orderId).state === "completed").length);
     expected -= this.spent;
     expect(await balanceOf(sql, this.accountId)).toEqual({ balance: expected, available: expected });
-    const ids = [...this.topUps.map((t) => t.orderId), ...this.topUps.flatMap((t) => this.refundOrdersOf(t).map((r) => r.id as string))];
+    const ids = this.ids();
     const unfinished = await sql<{ event_id: string; status: string; last_error: string | null }[]>`
       select event_id, status, last_error from public.webhook_events
        where provider = 'revolut' and split_part(event_id, ':', 1) in ${sql(ids)} and status not in ('processed', 'ignored')`;
@@ -460,6 +486,9 @@ async function start(amounts: number[]): Promise<Run> {
   return new Run(user.accountId, sink.accountId, topUps);
 }
 
+/** MFUKO_MODEL_RUNS runs more locally. */
+const RUNS = Number(process.env.MFUKO_MODEL_RUNS ?? 10);
+
 describe("the Revolut money path against its model", () => {
   it(
     "ends every order, refund and chargeback in mfuko as Revolut has it, whatever becomes of the webhooks",
@@ -476,10 +505,11 @@ describe("the Revolut money path against its model", () => {
             await run.check();
           },
         ),
-        { numRuns: Number(process.env.MFUKO_MODEL_RUNS ?? 10) },
+        { numRuns: RUNS },
       );
     },
-    120_000,
+    // An admin's refund whose answer is lost waits for the provider timeout: up to a few seconds a run.
+    Math.max(120_000, RUNS * 3_000),
   );
 });
 
@@ -499,7 +529,7 @@ describe("examples the model found", () => {
     await run.settle({ orders: [], refunds: [] });
     const [recorded] = await sql<{ status: string; amount: number }[]>`
       select status, amount::int from public.refunds where provider = 'revolut' and provider_refund_id = ${refund!.id as string}`;
-    expect(recorded).toEqual({ status: "succeeded", amount: 49 });
+    expect(recorded).toEqual({ status: "succeeded", amount: 50 });
     await run.check();
   });
 });
