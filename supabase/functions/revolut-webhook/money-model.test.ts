@@ -22,7 +22,7 @@ import { type AdminAnswer, adminRequest, answerOf } from "../../tests/support/ad
 import { assertLedgerInvariants } from "../../tests/support/ledger-invariants.ts";
 import { age, balanceOf, createUserWithAccount, creditsTo } from "../../tests/support/payments-fixtures.ts";
 import { callPayments, topUpUser } from "../../tests/support/payments-gateway.ts";
-import { whileAnswering } from "../../tests/support/provider-standins.ts";
+import { postToRevolut, whileAnswering } from "../../tests/support/provider-standins.ts";
 import { useTestSql } from "../../tests/support/test-sql.ts";
 import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
 import { useStaffCallers } from "../../tests/support/use-staff-callers.ts";
@@ -249,14 +249,9 @@ class Run {
   /** A refund made in Revolut's dashboard: a refund order of the order with no reference of ours. */
   async dashboardRefund(topUp: TopUp, amount: number, state: "completed" | "pending"): Promise<void> {
     await whileAnswering(this.revolut, "refundState", state, async () => {
-      const response = await fetch(`${this.revolut.url}/api/orders/${topUp.orderId}/refund`, {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${process.env.REVOLUT_API_KEY}`,
-          "revolut-api-version": process.env.REVOLUT_API_VERSION!,
-          "content-type": "application/json",
-        },
-        body: JSON.stringify({ amount, description: "refunded in the dashboard" }),
+      const response = await postToRevolut(this.revolut, `/api/orders/${topUp.orderId}/refund`, {
+        amount,
+        description: "refunded in the dashboard",
       });
       await response.body?.cancel();
     });
