@@ -43,7 +43,8 @@ type RefundEnd = "completed" | "failed" | "cancelled";
 type Reach = "answered" | "answer_lost" | "never_received";
 type Step =
   | { kind: "pay"; order: number; how: Pay; prompt: boolean }
-  | { kind: "deliver"; pick: number; twice: boolean }
+  /** `apiDown`: the Merchant API fails the handler's look-up of the order (503) during this delivery. */
+  | { kind: "deliver"; pick: number; twice: boolean; apiDown: boolean }
   | { kind: "lose"; pick: number }
   | { kind: "admin_refund"; order: number; percent: number; state: "completed" | "pending" | "declined"; reach: Reach; prompt: boolean }
   | { kind: "dashboard_refund"; order: number; percent: number; state: "completed" | "pending"; prompt: boolean }
@@ -64,7 +65,15 @@ const prompt = fc.oneof({ arbitrary: fc.constant(true), weight: 2 }, { arbitrary
 const pay = fc.record({ kind: fc.constant("pay" as const), order, how, prompt });
 const step: fc.Arbitrary<Step> = fc.oneof(
   { arbitrary: pay, weight: 3 },
-  { arbitrary: fc.record({ kind: fc.constant("deliver" as const), pick: fc.nat(), twice: fc.boolean() }), weight: 5 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant("deliver" as const),
+      pick: fc.nat(),
+      twice: fc.boolean(),
+      apiDown: fc.oneof({ arbitrary: fc.constant(false), weight: 3 }, { arbitrary: fc.constant(true), weight: 1 }),
+    }),
+    weight: 5,
+  },
   { arbitrary: fc.record({ kind: fc.constant("lose" as const), pick: fc.nat() }), weight: 2 },
   {
     arbitrary: fc.record({
@@ -345,8 +354,14 @@ class Run {
       case "deliver": {
         if (this.owed.length === 0) return;
         const owed = this.owed[s.pick % this.owed.length]!;
-        await this.deliver(owed);
-        if (s.twice && owed.left > 0) await this.deliver(owed);
+        const order = this.record(owed.orderId);
+        if (s.apiDown) this.revolut.records.set(owed.orderId, 503);
+        try {
+          await this.deliver(owed);
+          if (s.twice && owed.left > 0) await this.deliver(owed);
+        } finally {
+          this.revolut.records.set(owed.orderId, order);
+        }
         this.owed = this.owed.filter((o) => o.left > 0);
         return;
       }
@@ -560,6 +575,18 @@ describe("examples the model found", () => {
     const [recorded] = await sql<{ status: string; amount: number }[]>`
       select status, amount::int from public.refunds where provider = 'revolut' and provider_refund_id = ${refund!.id as string}`;
     expect(recorded).toEqual({ status: "succeeded", amount: 50 });
+    await run.check();
+  });
+
+  it("records a dashboard refund whose three webhooks all came while Revolut could not be read", async () => {
+    const run = await start([300]);
+    await run.apply({ kind: "pay", order: 0, how: "complete", prompt: true });
+    await run.apply({ kind: "dashboard_refund", order: 0, percent: 120, state: "completed", prompt: false });
+    for (let delivery = 0; delivery < 3; delivery++) await run.apply({ kind: "deliver", pick: 0, twice: false, apiDown: true });
+    expect(run.owed).toEqual([]);
+
+    await run.settle({ orders: [], refunds: [] });
+    expect(await balanceOf(sql, run.accountId)).toEqual({ balance: 0, available: 0 });
     await run.check();
   });
 });
