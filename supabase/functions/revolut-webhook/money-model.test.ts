@@ -15,7 +15,8 @@
 // failed or dead, no refund or intent pending; the ledger's invariants hold.
 //
 // Other suites share this database: the gateway polls only items waiting longer than an hour,
-// and a run ages its own rows past that mark just before it runs the job, then brings them back.
+// and a run ages its own rows past that mark just before it runs the job, then brings them back;
+// revolut-poll.test.ts, which ages rows of its own, never runs beside it (runRevolutPollAlone).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type AdminAnswer, adminRequest, answerOf } from "../../tests/support/admin-fixtures.ts";
@@ -23,6 +24,7 @@ import { assertLedgerInvariants } from "../../tests/support/ledger-invariants.ts
 import { age, balanceOf, createUserWithAccount, creditsTo } from "../../tests/support/payments-fixtures.ts";
 import { callPayments, topUpUser } from "../../tests/support/payments-gateway.ts";
 import { postToRevolut, whileAnswering } from "../../tests/support/provider-standins.ts";
+import { runRevolutPollAlone } from "../../tests/support/run-alone.ts";
 import { useTestSql } from "../../tests/support/test-sql.ts";
 import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
 import { useStaffCallers } from "../../tests/support/use-staff-callers.ts";
@@ -30,6 +32,7 @@ import { revolutRequest } from "../../tests/support/webhook-requests.ts";
 
 const POLL_AFTER_SECONDS = 3600;
 const sql = useTestSql();
+runRevolutPollAlone(sql);
 // One admin asks for every run's refunds and chargebacks: the admin API's limit is not under test.
 const gateway = usePaymentsGateway({
   JOBS_REVOLUT_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
