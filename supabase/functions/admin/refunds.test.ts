@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { type AdminCall, adminRequest, answerOf, createStaff, refusal, type Staff } from "../../tests/support/admin-fixtures.ts";
 import { asServiceRole, balanceOf, createTopUp, createUserWithAccount } from "../../tests/support/payments-fixtures.ts";
 import type { PaymentsGateway } from "../../tests/support/payments-gateway.ts";
-import { stripeError, stripeIdempotencyKeyInUse, whileAnswering } from "../../tests/support/provider-standins.ts";
+import { postToRevolut, stripeError, stripeIdempotencyKeyInUse, whileAnswering } from "../../tests/support/provider-standins.ts";
 import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
 import { revolutRequest, stripeChargeRefunded, stripeEvent, stripeRequest } from "../../tests/support/webhook-requests.ts";
 
@@ -585,15 +585,7 @@ describe("POST /admin/payments/:id/refund through Stripe", () => {
 
 /** A completed Revolut order of `amount` EUR recorded as a credited payment; its ids. */
 async function revolutPayment(amount: number) {
-  const created = await fetch(`${gateway.revolut.url}/api/orders`, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${process.env.REVOLUT_API_KEY}`,
-      "revolut-api-version": process.env.REVOLUT_API_VERSION!,
-      "content-type": "application/json",
-    },
-    body: JSON.stringify({ amount, currency: "EUR" }),
-  }).then((r) => r.json()) as { id: string };
+  const created = await postToRevolut(gateway.revolut, "/api/orders", { amount, currency: "EUR" }).then((r) => r.json()) as { id: string };
   gateway.revolut.complete(created.id);
   const topUp = await createTopUp(sql, { provider: "revolut", amount, currency: "EUR", providerRef: created.id });
   const paymentId = await sql.begin(async (tx) => {

@@ -20,7 +20,7 @@ export interface LeasedPayment {
 /** A polling job and its kinds of items, as api_private.poll_take accepts them. */
 export type PollTake =
   | { job: "momo-poll"; kind: "intents" | "cashouts" | "refunds" }
-  | { job: "revolut-poll"; kind: "intents" | "refunds" }
+  | { job: "revolut-poll"; kind: "intents" | "refunds" | "events" }
   | { job: "stripe-poll"; kind: "intents" | "refunds" | "disputes" };
 
 /** Settles up to `limit` items of `what` waiting longer than `afterSeconds` (settleInTurn); how many it took. */

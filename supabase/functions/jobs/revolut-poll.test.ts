@@ -11,7 +11,9 @@
 //
 // Other suites share this database and make Revolut intents of their own. So the gateway polls
 // only items waiting longer than an hour, and this file ages its own rows past that mark (as the
-// superuser, triggers off): every count below is about this file's rows only.
+// superuser, triggers off): every count below is about this file's rows only. The Revolut money
+// model ages its rows too: the two files never run side by side (runRevolutPollAlone).
+import { runRevolutPollAlone } from "../../tests/support/run-alone.ts";
 import { useTestSql } from "../../tests/support/test-sql.ts";
 import { describe, expect, it } from "vitest";
 import { type AdminAnswer, adminRequest, answerOf } from "../../tests/support/admin-fixtures.ts";
@@ -29,6 +31,7 @@ const PAST_TTL = INTENT_TTL_SECONDS + 60;
 const EXPIRED = { status: "canceled", failure_reason: `expired: no payment within ${INTENT_TTL_SECONDS} seconds` };
 const WAITING = { status: "processing", failure_reason: null };
 const sql = useTestSql();
+runRevolutPollAlone(sql);
 const gateway = usePaymentsGateway({
   JOBS_REVOLUT_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
   JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),

@@ -7,7 +7,10 @@
 // webhook's own event for that order: the event Revolut would have sent (ORDER_COMPLETED,
 // ORDER_FAILED, ORDER_CANCELLED) with the order as looked up, under the webhook's dedupe key, so
 // a late webhook after the poll, or a poll after the webhook, is a duplicate. Any other state
-// (pending, processing, authorised) leaves the item for a later run. A refund recorded before
+// (pending, processing, authorised) leaves the item for a later run. An order event that failed
+// whenever Revolut delivered it (a dashboard refund's, which no table holds until it applies,
+// whose top-up was not credited yet or whose look-ups failed) is applied again after the
+// intents, with its order read back now, under its own key, as a fourth delivery would. A refund recorded before
 // Revolut was asked and whose answer was lost is still stored under the admin's request id: its
 // refund order is found by that reference (merchant_order_data.reference), and applying it gives
 // the refund the order's id. When Revolut has no refund order of that reference, the request
@@ -49,8 +52,8 @@ const EVENT_OF_STATE: Record<string, string> = {
   cancelled: "ORDER_CANCELLED",
 };
 
-/** Top-up intents (their payment order), then Revolut refunds (their refund order). */
-const KINDS = ["intents", "refunds"] as const;
+/** Top-up intents (their payment order), Revolut refunds (their refund order), then failed order events (their order). */
+const KINDS = ["intents", "refunds", "events"] as const;
 
 /**
  * The state Revolut reports applied as its webhook would; an order Revolut answered cancelled
@@ -104,6 +107,19 @@ function readBack(revolut: RevolutClient, run: JobRun, item: LeasedPayment, rese
 }
 
 /**
+ * A stored order event that failed whenever Revolut delivered it, applied again with its order
+ * as Revolut reports it now, under its own key: what a fourth delivery would do. Run after the
+ * intents, so that a refund order's event waiting for its top-up's credit finds it.
+ */
+async function applyFailedEvent(run: JobRun, item: LeasedPayment, order: RevolutOrder): Promise<Verdict> {
+  const [stored] = await withRequestContext(run.sql, run.context, (tx) =>
+    tx<{ payload: Record<string, unknown> }[]>`
+      select payload from public.webhook_events where id = ${item.id}::uuid and status = 'failed'`);
+  if (!stored) return "already_applied";
+  return await applyConfirmed(run, "revolut", await revolutWebhookEvent(stored.payload, { ok: true, value: order }));
+}
+
+/**
  * Reads the item's order back (a top-up's cancelled first when unpaid past the TTL, a refund's
  * request sent again when Revolut never received it) and applies it; Revolut's failures counted.
  */
@@ -119,7 +135,7 @@ function settle(run: JobRun, kind: typeof KINDS[number], item: LeasedPayment): P
     topUp: kind === "intents" ? topUp : null,
     state: (order) => order.state,
     unknown: (error) => error instanceof RevolutUnknownOrderError,
-    apply: (order, cancelAsked) => applyOrder(run, item, order, cancelAsked),
+    apply: (order, cancelAsked) => kind === "events" ? applyFailedEvent(run, item, order) : applyOrder(run, item, order, cancelAsked),
   });
 }
 

@@ -62,7 +62,7 @@ select results_eq($$ select reference_id from api_private.poll_take('revolut-pol
 
 -- ---------------------------------------------------------------- refusals
 select throws_ok($$ select * from api_private.poll_take('revolut-poll', 'cashouts', 300, 60, 10) $$, '22023',
-  'revolut-poll has no kind cashouts: momo-poll takes intents, cashouts, refunds; revolut-poll takes intents, refunds; stripe-poll takes intents, refunds, disputes',
+  'revolut-poll has no kind cashouts: momo-poll takes intents, cashouts, refunds; revolut-poll takes intents, refunds, events; stripe-poll takes intents, refunds, disputes',
   'a kind the job does not have (a view that exists): 22023');
 select throws_ok($$ select * from api_private.poll_take('paypal-poll', 'intents', 300, 60, 10) $$, '22023', null, 'an unknown job: 22023');
 select throws_ok($$ select * from api_private.poll_take('revolut-poll', null, 300, 60, 10) $$, '22023', null, 'a null kind: 22023');

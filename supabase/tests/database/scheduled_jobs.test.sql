@@ -162,7 +162,7 @@ select throws_ok($$ select * from api_private.poll_take('momo-poll', 'intents', 
 select throws_ok($$ select * from api_private.poll_take('momo-poll', 'cashouts', 120, 60, 1001) $$, '22023', 'batch must be between 1 and 1000',
   'cash-outs too: batch 1001: 22023');
 select throws_ok($$ select * from api_private.poll_take('momo-poll', 'payment_intents', 120, 60, 10) $$, '22023',
-  'momo-poll has no kind payment_intents: momo-poll takes intents, cashouts, refunds; revolut-poll takes intents, refunds; stripe-poll takes intents, refunds, disputes', 'a kind that is not one of the three (no view outside them is read): 22023');
+  'momo-poll has no kind payment_intents: momo-poll takes intents, cashouts, refunds; revolut-poll takes intents, refunds, events; stripe-poll takes intents, refunds, disputes', 'a kind that is not one of the three (no view outside them is read): 22023');
 
 -- ---------------------------------------------------------------- reconcile
 select * from api_private.reconcile() \gset first_

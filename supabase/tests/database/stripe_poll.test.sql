@@ -69,7 +69,7 @@ select results_eq($$ select reference_id from api_private.poll_take('stripe-poll
 
 -- ---------------------------------------------------------------- refusals
 select throws_ok($$ select * from api_private.poll_take('stripe-poll', 'cashouts', 900, 60, 10) $$, '22023',
-  'stripe-poll has no kind cashouts: momo-poll takes intents, cashouts, refunds; revolut-poll takes intents, refunds; stripe-poll takes intents, refunds, disputes',
+  'stripe-poll has no kind cashouts: momo-poll takes intents, cashouts, refunds; revolut-poll takes intents, refunds, events; stripe-poll takes intents, refunds, disputes',
   'a kind stripe-poll does not have: 22023');
 
 -- ---------------------------------------------------------------- expire_intents

@@ -908,6 +908,19 @@ export function momoStandInOptionsFromEnv(port = 0): MomoStandInOptions {
   };
 }
 
+/** A POST to the Revolut stand-in as the merchant makes it (the secret key and API version of the environment). */
+export function postToRevolut(standIn: { url: string }, path: string, body: unknown): Promise<Response> {
+  return fetch(`${standIn.url}${path}`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${process.env.REVOLUT_API_KEY}`,
+      "revolut-api-version": process.env.REVOLUT_API_VERSION!,
+      "content-type": "application/json",
+    },
+    body: JSON.stringify(body),
+  });
+}
+
 export function revolutStandInOptionsFromEnv(port = 0): RevolutStandInOptions {
   const secretKey = process.env.REVOLUT_API_KEY;
   const apiVersion = process.env.REVOLUT_API_VERSION;

@@ -5,27 +5,14 @@
 // tests that queue messages and send them by id, or expect them still queued, hold it shared
 // (keepWhatsAppSendRunsOut): no run takes another suite's messages, and the suites that only
 // send their own rows still run side by side. Held from before a block's first test to after
-// its last, on a connection of its own; released also when a test fails.
-import { afterAll, beforeAll } from "vitest";
+// its last (run-alone.ts).
 import type { Sql } from "./payments-fixtures.ts";
+import { holdDuringBlock } from "./run-alone.ts";
 
 const KEY = "mfuko tests: whatsapp-send runs alone";
 
-function holdDuringBlock(sql: Sql, shared: boolean): void {
-  let held: Awaited<ReturnType<Sql["reserve"]>> | undefined;
-  beforeAll(async () => {
-    held = await sql.reserve();
-    await (shared ? held`select pg_advisory_lock_shared(hashtext(${KEY}))` : held`select pg_advisory_lock(hashtext(${KEY}))`);
-  });
-  afterAll(async () => {
-    if (!held) return;
-    await (shared ? held`select pg_advisory_unlock_shared(hashtext(${KEY}))` : held`select pg_advisory_unlock(hashtext(${KEY}))`);
-    held.release();
-  });
-}
-
 /** Called in a file or describe block that runs whatsapp-send: it runs alone among the blocks that call either function. */
-export const runWhatsAppSendAlone = (sql: Sql): void => holdDuringBlock(sql, false);
+export const runWhatsAppSendAlone = (sql: Sql): void => holdDuringBlock(sql, KEY, false);
 
 /** Called in a file or describe block that queues messages and sends them by id: no whatsapp-send run takes them meanwhile. */
-export const keepWhatsAppSendRunsOut = (sql: Sql): void => holdDuringBlock(sql, true);
+export const keepWhatsAppSendRunsOut = (sql: Sql): void => holdDuringBlock(sql, KEY, true);

@@ -12,7 +12,7 @@
 // the admin's request was lost.
 import type { TransactionSql } from "../../db.ts";
 import { findIntentId, findPayment, recordRefund, recordRefundFailure } from "../../webhooks/payments.ts";
-import type { AppliedOutcome } from "../../webhooks/store-then-apply.ts";
+import { type AppliedOutcome, EffectWaits } from "../../webhooks/store-then-apply.ts";
 import { identifyRefund } from "../../money/provider-refunds.ts";
 import type { OrderLookup } from "./events.ts";
 
@@ -29,8 +29,9 @@ export async function isRefundOrder(tx: TransactionSql, orderId: string, lookup:
  * Our payment a refund order belongs to: the refund we stored, else the order it refunds; null
  * when that order is none of our top-ups. A refund of a top-up's order whose payment is not
  * recorded yet (its ORDER_COMPLETED failed or was lost, for a redelivery or revolut-poll to
- * credit) throws, so that the event is retried: ignored, it would never be taken from the
- * wallet that the top-up's late credit fills.
+ * credit) waits (EffectWaits: kept failed, never dead), so that the event is retried, by Revolut
+ * and then by revolut-poll after the credit: ignored, it would never be taken from the wallet
+ * that the top-up's late credit fills.
  */
 async function refundedPaymentId(tx: TransactionSql, refundOrderId: string, relatedOrderId: string | null | undefined) {
   const [stored] = await tx<{ payment_id: string }[]>`
@@ -40,7 +41,7 @@ async function refundedPaymentId(tx: TransactionSql, refundOrderId: string, rela
   const payment = await findPayment(tx, "revolut", relatedOrderId);
   if (payment) return payment.id;
   if (await findIntentId(tx, "revolut", relatedOrderId, null)) {
-    throw new Error(`refund order ${refundOrderId} refunds order ${relatedOrderId}, whose top-up payment is not recorded yet`);
+    throw new EffectWaits(`refund order ${refundOrderId} refunds order ${relatedOrderId}, whose top-up payment is not recorded yet`);
   }
   return null;
 }
