@@ -147,11 +147,16 @@ $$;
 -- (requires_payment or processing, with the reference of a request-to-pay, recorded before
 -- MoMo is asked so that one whose answer was lost is asked about too) wait since their last
 -- change; cash-outs and MoMo refunds (Disbursement transfers, pending) since they were made.
+-- An intent whose payment MoMo reported is answered, though it waits on: its payment is held
+-- for an admin's review (another sum than asked, an account not active), whose resolution ends
+-- the intent. Asked about again, it would answer the same at every run and, oldest first, take
+-- the share of the batch that the intents still waiting for MoMo need.
 -- Simple views, so that poll_take locks the rows it takes through them.
 create view private.momo_poll_intents as
   select i.id, i.provider_ref as reference_id, i.updated_at as waiting_since
     from public.payment_intents i
-   where i.provider = 'momo' and i.status in ('requires_payment', 'processing') and i.provider_ref is not null;
+   where i.provider = 'momo' and i.status in ('requires_payment', 'processing') and i.provider_ref is not null
+     and not exists (select from public.payments p where p.provider = i.provider and p.provider_payment_id = i.provider_ref);
 create view private.momo_poll_cashouts as
   select c.id, c.reference_id::text as reference_id, c.created_at as waiting_since
     from public.cashouts c
@@ -266,8 +271,10 @@ begin
      -- The TTL rule is asked last in each branch (AND evaluates in order): the scan asks it
      -- about the intents still waiting only, not every intent ever made.
      where case when p_intent is null
-                -- By age alone: only intents still waiting, and none that a poll asks about.
+                -- By age alone: only intents still waiting, none that a poll asks about, and
+                -- none whose payment is held for review (its resolution ends the intent).
                 then i.status in ('requires_payment', 'processing')
+                 and not exists (select from public.payments p where p.provider = i.provider and p.provider_payment_id = i.provider_ref)
                  and not exists (select 1 from private.momo_poll_intents m where m.id = i.id)
                  and not exists (select 1 from private.revolut_poll_intents r where r.id = i.id)
                  and not exists (select 1 from private.stripe_poll_intents s where s.id = i.id)

@@ -3,7 +3,7 @@
 -- idempotent, momo-poll's leases, the reconcile report and its WhatsApp alert to the admins,
 -- and the pg_cron schedule.
 begin;
-select plan(62);
+select plan(65);
 
 select tests.create_user('alice');
 insert into public.wallet_accounts (id, owner_id, kind, currency) values
@@ -150,6 +150,30 @@ select is(api_private.expire_intents(86400, 10, (select id from public.payment_i
   'a second verdict cancels nothing');
 select throws_ok($$ select api_private.expire_intents(59, 10) $$, '22023', 'ttl_seconds must be between 60 and 2592000', 'a TTL under a minute: 22023');
 select throws_ok($$ select api_private.expire_intents(86400, 0) $$, '22023', 'batch must be between 1 and 10000', 'batch 0: 22023');
+
+-- ---------------------------------------------------------------- intents whose payment is under review
+-- (in a savepoint: the payments held for review would be findings of the reconcile below)
+savepoint under_review;
+select lives_ok($$
+  select public.payment_record_success(v.provider, v.ref,
+           (public.payment_intent_attach((public.payment_intent_create(v.provider, 'ac700000-0000-4000-8000-00000000000a', 500, 'KES',
+                                                                       'sj-r-' || v.provider)).id, v.ref)).id, 400, 'KES')
+    from (values ('momo', '7a000000-0000-4000-8000-000000000007'), ('stripe', 'pi_sj_review'), ('revolut', 'sj-order-review'))
+         as v(provider, ref) $$,
+  'a MoMo, a Stripe and a Revolut intent whose provider took 400 instead of 500: the payments held for review');
+select tests.reset_role();
+set local session_replication_role = replica;
+update public.payment_intents set created_at = now() - interval '2 days', updated_at = now() - interval '2 days'
+ where idempotency_key like 'sj-r-%';
+set local session_replication_role = origin;
+select is((select count(*)::int from public.payment_intents i
+            where i.idempotency_key like 'sj-r-%'
+              and (i.id in (select id from private.momo_poll_intents) or i.id in (select id from private.stripe_poll_intents)
+                   or i.id in (select id from private.revolut_poll_intents))), 0,
+  'no poll asks again about an intent whose payment its provider reported: its answer is known');
+select tests.as_service();
+select is(api_private.expire_intents(86400, 10), 0, 'nor does age cancel one: the review''s resolution ends it');
+rollback to savepoint under_review;
 
 -- ---------------------------------------------------------------- momo-poll leases
 -- (filtered: the database may hold other suites' waiting intents)
