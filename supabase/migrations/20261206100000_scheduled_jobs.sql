@@ -147,16 +147,21 @@ $$;
 -- (requires_payment or processing, with the reference of a request-to-pay, recorded before
 -- MoMo is asked so that one whose answer was lost is asked about too) wait since their last
 -- change; cash-outs and MoMo refunds (Disbursement transfers, pending) since they were made.
--- An intent whose payment MoMo reported is answered, though it waits on: its payment is held
--- for an admin's review (another sum than asked, an account not active), whose resolution ends
--- the intent. Asked about again, it would answer the same at every run and, oldest first, take
--- the share of the batch that the intents still waiting for MoMo need.
 -- Simple views, so that poll_take locks the rows it takes through them.
+--
+-- The intents of every poll are those still waiting for their provider's answer: sent to it (a
+-- provider reference) and no payment of that reference recorded. One whose payment is recorded
+-- is answered, though it waits on: the payment is held for an admin's review (another sum than
+-- asked, an account not active), whose resolution ends the intent. Asked about again, it would
+-- answer the same at every run and, oldest first, take the share of the batch that the intents
+-- still unanswered need.
+create view private.intents_unanswered as
+  select i.* from public.payment_intents i
+   where i.provider_ref is not null
+     and not exists (select from public.payments p where p.provider = i.provider and p.provider_payment_id = i.provider_ref);
 create view private.momo_poll_intents as
   select i.id, i.provider_ref as reference_id, i.updated_at as waiting_since
-    from public.payment_intents i
-   where i.provider = 'momo' and i.status in ('requires_payment', 'processing') and i.provider_ref is not null
-     and not exists (select from public.payments p where p.provider = i.provider and p.provider_payment_id = i.provider_ref);
+    from private.intents_unanswered i where i.provider = 'momo' and i.status in ('requires_payment', 'processing');
 create view private.momo_poll_cashouts as
   select c.id, c.reference_id::text as reference_id, c.created_at as waiting_since
     from public.cashouts c
@@ -165,7 +170,7 @@ create view private.momo_poll_refunds as
   select r.id, r.provider_refund_id as reference_id, r.created_at as waiting_since
     from public.refunds r
    where r.provider = 'momo' and r.status = 'pending';
-revoke all on table private.momo_poll_intents, private.momo_poll_cashouts, private.momo_poll_refunds
+revoke all on table private.intents_unanswered, private.momo_poll_intents, private.momo_poll_cashouts, private.momo_poll_refunds
   from public, anon, authenticated, service_role;
 
 -- They are taken by api_private.poll_take('momo-poll', kind, ...) (20261208040000_revolut_poll.sql),

@@ -9,14 +9,12 @@
 -- 20261208050000_stripe_poll.sql (stripe-poll).
 
 -- What revolut-poll asks Revolut about, one view a kind: top-up intents still waiting for the
--- payer (requires_payment or processing, with their Revolut order, and no payment of it held
--- for review: private.momo_poll_intents says why) since their last change, and Revolut refunds still pending (their refund order) since they were made. Simple views,
+-- payer (requires_payment or processing, with their Revolut order and unanswered:
+-- private.intents_unanswered) since their last change, and Revolut refunds still pending (their refund order) since they were made. Simple views,
 -- so that poll_take locks the rows it takes through them.
 create view private.revolut_poll_intents as
   select i.id, i.provider_ref as reference_id, i.updated_at as waiting_since
-    from public.payment_intents i
-   where i.provider = 'revolut' and i.status in ('requires_payment', 'processing') and i.provider_ref is not null
-     and not exists (select from public.payments p where p.provider = i.provider and p.provider_payment_id = i.provider_ref);
+    from private.intents_unanswered i where i.provider = 'revolut' and i.status in ('requires_payment', 'processing');
 create view private.revolut_poll_refunds as
   select r.id, r.provider_refund_id as reference_id, r.created_at as waiting_since
     from public.refunds r

@@ -15,7 +15,7 @@
 -- processing), or failed (payment_intent.payment_failed: Stripe keeps the PaymentIntent payable,
 -- the customer may retry with another card, and with the webhooks lost only this job would see
 -- that payment; past the TTL the job cancels the PaymentIntent at Stripe, then the intent), and
--- no payment of it held for review (private.momo_poll_intents says why). An intent without a PaymentIntent (Stripe did not answer its creation, nobody retried) has
+-- unanswered (private.intents_unanswered). An intent without a PaymentIntent (Stripe did not answer its creation, nobody retried) has
 -- nothing payable at Stripe and expires by age. And Stripe refunds still pending (an admin's
 -- refund Stripe answered pending), since they were made: with their webhooks lost they would
 -- stay pending, reserving their part of the credit, for good. And the holds of Stripe disputes
@@ -25,9 +25,7 @@
 -- locks the rows it takes through them.
 create view private.stripe_poll_intents as
   select i.id, i.provider_ref as reference_id, i.updated_at as waiting_since
-    from public.payment_intents i
-   where i.provider = 'stripe' and i.status in ('requires_payment', 'processing', 'failed') and i.provider_ref is not null
-     and not exists (select from public.payments p where p.provider = i.provider and p.provider_payment_id = i.provider_ref);
+    from private.intents_unanswered i where i.provider = 'stripe' and i.status in ('requires_payment', 'processing', 'failed');
 create view private.stripe_poll_refunds as
   select r.id, r.provider_refund_id as reference_id, r.created_at as waiting_since
     from public.refunds r
