@@ -60,6 +60,11 @@ type Step =
   | { kind: "lateCallbacks" }
   /** Time passes (to the poll's mark, past the accept window, or not at all), then momo-poll runs. */
   | { kind: "poll"; passes: "none" | "mark" | "window"; transfersDown: boolean }
+  /**
+   * momo-poll runs (after time passes) while, at the same moment, MoMo's callback ends the
+   * `which`-th payment it has PENDING, or the `which`-th transfer's request is sent again.
+   */
+  | { kind: "together"; which: number; with: "callback" | "retry"; outcome: Outcome; passes: "none" | "mark" | "window" }
   /** An admin resolves the `which`-th transfer mfuko still has pending, as MoMo says, where that is allowed. */
   | { kind: "resolve"; which: number }
   | { kind: "spend"; share: number };
@@ -105,6 +110,16 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("resolve" as const), which: fc.nat(5) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("together" as const),
+      which: fc.nat(5),
+      with: fc.constantFrom("callback" as const, "retry" as const),
+      outcome,
+      passes: fc.constantFrom("none" as const, "mark" as const, "window" as const),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("spend" as const), share }) },
 );
 
@@ -231,14 +246,26 @@ async function whileTransfers<T>(send: Send, step: () => Promise<T>): Promise<T>
   }
 }
 
-/** momo-poll over the run's rows (only theirs waited long enough), MoMo's transfer endpoint down or not. */
-async function poll(run: Run, transfersDown = false) {
+/**
+ * momo-poll over the run's rows (only theirs waited long enough), MoMo's transfer endpoint down or
+ * not, and `meanwhile` at the same moment.
+ */
+async function poll(run: Run, transfersDown = false, meanwhile: () => Promise<unknown> = () => Promise.resolve()) {
   const ids = Object.values(rowsOf(run)).flat();
   await sql`delete from private.job_leases where job = 'momo-poll' and item_id = any (${ids}::uuid[])`;
-  const answer = await whileTransfers(transfersDown ? "down" : "accept", () => gateway.runJob("momo-poll"));
+  const [answer] = await whileTransfers(transfersDown ? "down" : "accept", () => Promise.all([gateway.runJob("momo-poll"), meanwhile()]));
   expect(answer.status).toBe(200);
   await guard(run);
   await applyFates(run);
+}
+
+/** How long `passes` says. */
+const passing = (passes: "none" | "mark" | "window") =>
+  passes === "none" ? 0 : (passes === "mark" ? POLL_AFTER_SECONDS : TRANSFER_ACCEPT_SECONDS) + 60;
+
+/** A retry of a transfer's request: its stored answer, its transfer sent (again), or MoMo down; never a server error of ours. */
+async function retry(run: Run, transfer: Transfer, transfers: Send) {
+  expect([200, 201, 409, 422, 502]).toContain((await transfer.again(transfers)).status);
 }
 
 /** The run's top-ups mfuko has a payment for, with what is left to refund (pending refunds counted). */
@@ -348,9 +375,7 @@ async function apply(run: Run, s: Step) {
     case "retry": {
       const transfers = [...run.cashOuts, ...run.refunds];
       if (transfers.length === 0) break;
-      const answer = await transfers[s.which % transfers.length]!.again(s.down ? "down" : "accept");
-      // The request's stored answer, its transfer sent (again), or MoMo down: never a server error of ours.
-      expect([200, 201, 409, 422, 502]).toContain(answer.status);
+      await retry(run, transfers[s.which % transfers.length]!, s.down ? "down" : "accept");
       await applyFates(run);
       break;
     }
@@ -363,9 +388,22 @@ async function apply(run: Run, s: Step) {
       await deliverLate(run);
       break;
     case "poll":
-      if (s.passes !== "none") await timePasses(run, (s.passes === "mark" ? POLL_AFTER_SECONDS : TRANSFER_ACCEPT_SECONDS) + 60);
+      await timePasses(run, passing(s.passes));
       await poll(run, s.transfersDown);
       break;
+    case "together": {
+      await timePasses(run, passing(s.passes));
+      const pending = momoPending(run);
+      const transfers = [...run.cashOuts, ...run.refunds];
+      if (s.with === "callback" && pending.length > 0) {
+        await poll(run, false, () => momoEnds(run, pending[s.which % pending.length]!, s.outcome, "callback"));
+      } else if (s.with === "retry" && transfers.length > 0) {
+        await poll(run, false, () => retry(run, transfers[s.which % transfers.length]!, "accept"));
+      } else {
+        await poll(run);
+      }
+      break;
+    }
     case "resolve": {
       // Only once MoMo has said how it ended (or, sending closed, that it never had it).
       const ended = (await resolvable(run)).filter((t) => momoSays(t.ref) !== "PENDING");
@@ -429,6 +467,12 @@ async function settle(run: Run) {
 async function expectAsMomoHasIt(run: Run) {
   let balance = -run.spent;
   const payments = new Map((await paymentsOf(run)).map((p) => [p.ref, p]));
+  // No request, retry or job made a transfer the run did not ask for.
+  const [made] = await sql<{ cashOuts: number; refunds: number }[]>`
+    select (select count(*) from public.cashouts where user_id = ${run.user.userId}::uuid)::int as "cashOuts",
+           (select count(*) from public.refunds r join public.payments p on p.id = r.payment_id
+             where p.provider = 'momo' and p.provider_payment_id = any (${run.topUps}))::int as refunds`;
+  expect(made).toEqual({ cashOuts: run.cashOuts.length, refunds: run.refunds.length });
   for (const ref of run.topUps) {
     const [intent] = await sql<{ status: string }[]>`select status from public.payment_intents where id = ${ref}::uuid`;
     const momo = momoSays(ref);
@@ -507,6 +551,8 @@ async function newRun(endings: Outcome[]): Promise<Run> {
   return run;
 }
 
+const RUNS = Number(process.env.MOMO_MODEL_RUNS ?? 10);
+
 describe("the MoMo money model", () => {
   // Tried locally with MOMO_MODEL_RUNS and MOMO_MODEL_SEED (see the commits); CI keeps numRuns small.
   it("ends every top-up, cash-out and refund as MoMo has it, whatever the callbacks, the polls and the user's spending", async () => {
@@ -522,9 +568,9 @@ describe("the MoMo money model", () => {
         },
       ),
       {
-        numRuns: Number(process.env.MOMO_MODEL_RUNS ?? 10),
+        numRuns: RUNS,
         seed: process.env.MOMO_MODEL_SEED === undefined ? undefined : Number(process.env.MOMO_MODEL_SEED),
       },
     );
-  });
+  }, 60_000 + RUNS * 5_000);
 });
