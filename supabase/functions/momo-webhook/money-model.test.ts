@@ -1,17 +1,23 @@
 // A model of the MoMo money paths, checked against the real gateway (payments, admin, momo-webhook
-// and jobs) and the MoMo stand-in: a funded user goes through random MoMo happenings, top-ups MoMo
-// ends SUCCESSFUL or FAILED or leaves PENDING, cash-outs and an admin's refunds of the top-ups
-// whose transfers MoMo takes, is down for (never received) or ends either way, each callback
-// delivered, delivered twice, lost or delivered late, momo-poll run with time passed to its mark
-// or past the accept window (MoMo's transfer endpoint down or up meanwhile), and the user spending
-// between steps. Then everything is settled: MoMo ends what it still has PENDING, the late
-// callbacks come, the window passes and momo-poll runs until nothing of this run waits. mfuko
-// must end as MoMo has it: the stand-in's records are the truth.
+// and jobs) and the MoMo stand-in: a user whose wallet a MoMo top-up funded goes through random
+// MoMo happenings. Top-ups, cash-outs and an admin's refunds of the top-ups, each of which MoMo
+// takes, is down for (never received) or takes with its answer lost; MoMo ends each SUCCESSFUL,
+// FAILED, SUCCESSFUL for another sum (decision 0024) or leaves it PENDING, its one callback
+// delivered, delivered twice, lost or delivered late; the same request sent again; momo-poll run
+// with time passed to its mark or past the accept window (MoMo's transfer endpoint down or up),
+// alone or at the same moment as a callback or a retry; an admin resolving a transfer whose
+// sending momo-poll has closed, as MoMo says; and the user spending between steps. Then
+// everything is settled: MoMo ends what it still has PENDING, the late callbacks come, the window
+// and the TTL pass and momo-poll runs until nothing of the run waits (an admin resolves what MoMo
+// paid for another sum). mfuko must end as MoMo has it, the stand-in's records being the truth:
+// each payment's state, each top-up credited once or not at all, each cash-out captured or
+// voided, each refund recorded once or closed, the balance, no event failed or dead but those
+// decision 0024 leaves for a person, and the ledger's invariants.
 //
 // Other suites share this database and run momo-poll with their own stand-ins. So this gateway
 // polls only payments waiting over 5 days (no other suite ages its rows that far but one test
 // of jobs/gateway.test.ts, for a few seconds), and this file's rows, aged past that mark, are
-// leased to nobody-else (private.job_leases) except while its own runs take them.
+// held by a lease (private.job_leases) that keeps other runners off them but while its own runs.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { adminRequest, answerOf } from "../../tests/support/admin-fixtures.ts";
@@ -24,12 +30,13 @@ import { useStaffCallers } from "../../tests/support/use-staff-callers.ts";
 
 const POLL_AFTER_SECONDS = 5 * 86_400;
 const TRANSFER_ACCEPT_SECONDS = 7 * 86_400;
+const INTENT_TTL_SECONDS = 30 * 86_400;
 const sql = useTestSql();
 const gateway = usePaymentsGateway({
   JOBS_MOMO_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
   JOBS_MOMO_TRANSFER_ACCEPT_SECONDS: String(TRANSFER_ACCEPT_SECONDS),
-  // Past the mark a top-up is still MoMo's to end: no intent is canceled by age here.
-  JOBS_INTENT_TTL_SECONDS: String(30 * 86_400),
+  // Past the mark a top-up is still MoMo's to end: only one MoMo never received is canceled, past the TTL.
+  JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
   // The runs' requests are many within the minute: the limits are not under test.
   RATE_LIMIT_PAYMENTS_PER_MIN: "100000",
   RATE_LIMIT_ADMIN_PER_MIN: "100000",
@@ -46,14 +53,14 @@ type Outcome = "SUCCESSFUL" | "FAILED" | "OTHER_SUM";
 type Fate = Outcome | "PENDING";
 /** How MoMo's one callback for an ended payment reaches us. */
 type Delivery = "callback" | "twice" | "lost" | "late";
-/** How MoMo answers the POST of a transfer: takes it, is down (never received), or takes it and its answer is lost. */
+/** How MoMo answers the POST of a request-to-pay or a transfer: takes it, is down (never received), or takes it and its answer is lost. */
 type Send = "accept" | "down" | "silent";
 type Step =
-  | { kind: "topUp"; amount: number; fate: Fate; delivery: Delivery }
+  | { kind: "topUp"; amount: number; send: Send; fate: Fate; delivery: Delivery }
   | { kind: "cashOut"; amount: number; send: Send; fate: Fate; delivery: Delivery }
   /** An admin refunds part of the `which`-th top-up with something left to refund (modulo how many). */
   | { kind: "refund"; which: number; share: number; send: Send; fate: Fate; delivery: Delivery }
-  /** The user's (or the admin's) request of the `which`-th transfer again, with the same Idempotency-Key and body. */
+  /** The user's (or the admin's) request of the `which`-th top-up or transfer again, with the same Idempotency-Key and body. */
   | { kind: "retry"; which: number; down: boolean }
   /** MoMo ends the `which`-th payment it still has PENDING. */
   | { kind: "momoEnds"; which: number; outcome: Outcome; delivery: Delivery }
@@ -83,6 +90,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant("topUp" as const),
       amount: fc.integer({ min: 1, max: 30 }).map((n) => n * 100),
+      send,
       fate,
       delivery,
     }),
@@ -123,12 +131,15 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("spend" as const), share }) },
 );
 
-/** A transfer of the run, and how to ask for it again (the same key and body). */
+/** How to ask for a payment again: the same request, key and body, while MoMo answers as `send` says. */
+type Again = (send: Send) => Promise<{ status: number }>;
+
+/** A transfer of the run, and how to ask for it again. */
 interface Transfer {
   id: string;
   ref: string;
   table: "cashouts" | "refunds";
-  again: (transfers: Send) => Promise<{ status: number }>;
+  again: Again;
 }
 
 /** One run's payments as mfuko and MoMo name them. */
@@ -137,6 +148,8 @@ interface Run {
   sink: TopUpUser;
   spent: number;
   topUps: string[];
+  /** Every request of the run (top-ups, cash-outs, refunds), to be sent again. */
+  requests: Again[];
   cashOuts: Transfer[];
   refunds: (Transfer & { paymentId: string })[];
   /** MoMo's decision per reference for a payment it does not have yet (sent while it was down). */
@@ -151,6 +164,7 @@ interface Run {
 
 const sentAmount = (ref: string) => Number((gateway.momo.requestsToPay.get(ref) ?? gateway.momo.transfers.get(ref))?.body.amount ?? 0);
 const isTransfer = (ref: string) => gateway.momo.transfers.has(ref);
+const momoHas = (ref: string) => gateway.momo.requestsToPay.has(ref) || isTransfer(ref);
 
 /** MoMo ends `ref` and its one callback goes as `delivery` says. */
 async function momoEnds(run: Run, ref: string, outcome: Outcome, delivery: Delivery) {
@@ -173,17 +187,17 @@ async function momoEnds(run: Run, ref: string, outcome: Outcome, delivery: Deliv
 
 /** MoMo decides now what the step says, for a payment it has; PENDING leaves it for later. */
 async function momoHandles(run: Run, ref: string, fate: Fate, delivery: Delivery) {
-  if (!gateway.momo.requestsToPay.has(ref) && !isTransfer(ref)) {
+  if (!momoHas(ref)) {
     run.fates.set(ref, { fate, delivery });
   } else if (fate !== "PENDING") {
     await momoEnds(run, ref, fate, delivery);
   }
 }
 
-/** A transfer MoMo received only now (momo-poll or a retry sent it again) meets the fate its step gave it. */
+/** A payment MoMo received only now (momo-poll or a retry sent it again) meets the fate its step gave it. */
 async function applyFates(run: Run) {
   for (const [ref, { fate, delivery }] of [...run.fates]) {
-    if (!isTransfer(ref)) continue;
+    if (!momoHas(ref)) continue;
     run.fates.delete(ref);
     if (fate !== "PENDING") await momoEnds(run, ref, fate, delivery);
   }
@@ -236,13 +250,16 @@ async function timePasses(run: Run, seconds: number) {
   });
 }
 
-/** Runs `step` while MoMo answers transfers as `send` says. */
-async function whileTransfers<T>(send: Send, step: () => Promise<T>): Promise<T> {
-  gateway.momo.transferBehaviour = send === "down" ? MOMO_DOWN : send === "silent" ? "accept-silently" : "accept";
+/** Runs `step` while MoMo answers request-to-pays and transfers as `send` says. */
+async function whileMomo<T>(send: Send, step: () => Promise<T>): Promise<T> {
+  const behaviour = send === "down" ? MOMO_DOWN : send === "silent" ? "accept-silently" : "accept";
+  gateway.momo.transferBehaviour = behaviour;
+  gateway.momo.requestToPayBehaviour = behaviour;
   try {
     return await step();
   } finally {
     gateway.momo.transferBehaviour = "accept";
+    gateway.momo.requestToPayBehaviour = "accept";
   }
 }
 
@@ -253,7 +270,7 @@ async function whileTransfers<T>(send: Send, step: () => Promise<T>): Promise<T>
 async function poll(run: Run, transfersDown = false, meanwhile: () => Promise<unknown> = () => Promise.resolve()) {
   const ids = Object.values(rowsOf(run)).flat();
   await sql`delete from private.job_leases where job = 'momo-poll' and item_id = any (${ids}::uuid[])`;
-  const [answer] = await whileTransfers(transfersDown ? "down" : "accept", () => Promise.all([gateway.runJob("momo-poll"), meanwhile()]));
+  const [answer] = await whileMomo(transfersDown ? "down" : "accept", () => Promise.all([gateway.runJob("momo-poll"), meanwhile()]));
   expect(answer.status).toBe(200);
   await guard(run);
   await applyFates(run);
@@ -263,9 +280,9 @@ async function poll(run: Run, transfersDown = false, meanwhile: () => Promise<un
 const passing = (passes: "none" | "mark" | "window") =>
   passes === "none" ? 0 : (passes === "mark" ? POLL_AFTER_SECONDS : TRANSFER_ACCEPT_SECONDS) + 60;
 
-/** A retry of a transfer's request: its stored answer, its transfer sent (again), or MoMo down; never a server error of ours. */
-async function retry(run: Run, transfer: Transfer, transfers: Send) {
-  expect([200, 201, 409, 422, 502]).toContain((await transfer.again(transfers)).status);
+/** A retry of a request: its stored answer, its payment sent (again), or MoMo down; never a server error of ours. */
+async function retry(again: Again, send: Send) {
+  expect([200, 201, 409, 422, 502]).toContain((await again(send)).status);
 }
 
 /** The run's top-ups mfuko has a payment for, with what is left to refund (pending refunds counted). */
@@ -304,27 +321,33 @@ async function resolve(transfer: Transfer) {
   expect(answer.status).toBe(200);
 }
 
-async function topUp(run: Run, amount: number): Promise<string> {
-  const answer = await callPayments(gateway.url, "POST", "/topups", {
-    token: run.user.token,
-    idempotencyKey: crypto.randomUUID(),
-    body: { provider: "momo", account_id: run.user.accountId, amount, currency: "UGX", msisdn: MSISDN },
-  });
-  expect(answer.status).toBe(201);
-  const ref = answer.body.intent.id as string;
+/** The first answer to a payment's request: 201, or 502 when MoMo's answer did not come. */
+const firstAnswer = (send: Send) => (send === "accept" ? 201 : 502);
+
+/** The user's MoMo top-up of `amount`; its reference, the intent's id. */
+async function topUp(run: Run, amount: number, send: Send = "accept"): Promise<string> {
+  const key = crypto.randomUUID();
+  const again = (momo: Send) =>
+    whileMomo(momo, () =>
+      callPayments(gateway.url, "POST", "/topups", {
+        token: run.user.token,
+        idempotencyKey: key,
+        body: { provider: "momo", account_id: run.user.accountId, amount, currency: "UGX", msisdn: MSISDN },
+      }));
+  const answer = await again(send);
+  expect(answer.status).toBe(firstAnswer(send));
+  const ref = (answer.status === 201 ? answer.body.intent.id : answer.body.error.details.intent.id) as string;
   run.topUps.push(ref);
+  run.requests.push(again);
   return ref;
 }
-
-/** The first answer to a transfer's request: 201, or 502 when MoMo's answer did not come. */
-const firstAnswer = (send: Send) => (send === "accept" ? 201 : 502);
 
 async function cashOut(run: Run, s: Extract<Step, { kind: "cashOut" }>) {
   const { available } = await balanceOf(sql, run.user.accountId);
   if (s.amount > available) return;
   const key = crypto.randomUUID();
   const again = (transfers: Send) =>
-    whileTransfers(transfers, () =>
+    whileMomo(transfers, () =>
       callPayments(gateway.url, "POST", "/cashouts", {
         token: run.user.token,
         idempotencyKey: key,
@@ -335,6 +358,7 @@ async function cashOut(run: Run, s: Extract<Step, { kind: "cashOut" }>) {
     select id, reference_id::text as ref from public.cashouts
      where user_id = ${run.user.userId}::uuid and id <> all (${run.cashOuts.map((c) => c.id)}::uuid[])`;
   run.cashOuts.push({ ...row!, table: "cashouts", again });
+  run.requests.push(again);
   await momoHandles(run, row!.ref, s.fate, s.delivery);
 }
 
@@ -345,7 +369,7 @@ async function refund(run: Run, s: Extract<Step, { kind: "refund" }>) {
   const amount = Math.max(1, Math.floor(payment.refundable * s.share));
   const key = crypto.randomUUID();
   const again = (transfers: Send) =>
-    whileTransfers(transfers, async () =>
+    whileMomo(transfers, async () =>
       answerOf(
         await fetch(adminRequest(gateway.url, "POST", `/admin/payments/${payment.paymentId}/refund`, {
           token: staff.admin.token,
@@ -358,13 +382,14 @@ async function refund(run: Run, s: Extract<Step, { kind: "refund" }>) {
     select id, provider_refund_id as ref from public.refunds
      where payment_id = ${payment.paymentId}::uuid and id <> all (${run.refunds.map((r) => r.id)}::uuid[])`;
   run.refunds.push({ ...row!, table: "refunds", again, paymentId: payment.paymentId });
+  run.requests.push(again);
   await momoHandles(run, row!.ref, s.fate, s.delivery);
 }
 
 async function apply(run: Run, s: Step) {
   switch (s.kind) {
     case "topUp":
-      await momoHandles(run, await topUp(run, s.amount), s.fate, s.delivery);
+      await momoHandles(run, await topUp(run, s.amount, s.send), s.fate, s.delivery);
       break;
     case "cashOut":
       await cashOut(run, s);
@@ -373,9 +398,7 @@ async function apply(run: Run, s: Step) {
       await refund(run, s);
       break;
     case "retry": {
-      const transfers = [...run.cashOuts, ...run.refunds];
-      if (transfers.length === 0) break;
-      await retry(run, transfers[s.which % transfers.length]!, s.down ? "down" : "accept");
+      await retry(run.requests[s.which % run.requests.length]!, s.down ? "down" : "accept");
       await applyFates(run);
       break;
     }
@@ -394,11 +417,10 @@ async function apply(run: Run, s: Step) {
     case "together": {
       await timePasses(run, passing(s.passes));
       const pending = momoPending(run);
-      const transfers = [...run.cashOuts, ...run.refunds];
       if (s.with === "callback" && pending.length > 0) {
         await poll(run, false, () => momoEnds(run, pending[s.which % pending.length]!, s.outcome, "callback"));
-      } else if (s.with === "retry" && transfers.length > 0) {
-        await poll(run, false, () => retry(run, transfers[s.which % transfers.length]!, "accept"));
+      } else if (s.with === "retry") {
+        await poll(run, false, () => retry(run.requests[s.which % run.requests.length]!, "accept"));
       } else {
         await poll(run);
       }
@@ -443,7 +465,7 @@ async function waiting(run: Run): Promise<number> {
 }
 
 /**
- * MoMo ends everything it still has PENDING, its late callbacks come, the window passes and
+ * MoMo ends everything it still has PENDING, its late callbacks come, the window and the TTL pass and
  * momo-poll runs until nothing waits; a transfer MoMo confirmed for another sum is resolved by an
  * admin once its sending is closed.
  */
@@ -454,7 +476,8 @@ async function settle(run: Run) {
   };
   await endPending();
   await deliverLate(run);
-  await timePasses(run, TRANSFER_ACCEPT_SECONDS + 60);
+  // Past the accept window and the intents' TTL: what MoMo never received ends too.
+  await timePasses(run, INTENT_TTL_SECONDS + 60);
   for (let round = 0; round < 5 && (await waiting(run)) > 0; round += 1) {
     await poll(run);
     await endPending();
@@ -487,6 +510,7 @@ async function expectAsMomoHasIt(run: Run) {
     });
     if (credited) expect({ ref, intent: intent!.status }).toEqual({ ref, intent: "succeeded" });
     if (momo === "FAILED") expect({ ref, intent: intent!.status }).toEqual({ ref, intent: "failed" });
+    if (momo === "NONE") expect({ ref, intent: intent!.status }).toEqual({ ref, intent: "canceled" });
     if (credited) balance += sentAmount(ref);
   }
   for (const { id, ref } of run.cashOuts) {
@@ -540,6 +564,7 @@ async function newRun(endings: Outcome[]): Promise<Run> {
     sink: await topUpUser(sql, "UGX"),
     spent: 0,
     topUps: [],
+    requests: [],
     cashOuts: [],
     refunds: [],
     fates: new Map(),
