@@ -347,16 +347,21 @@ async function afterFirst(run: Run, ref: string, s: { send: Send; fate: Fate; de
   if (!(s.send === "silent" && s.fate !== "PENDING")) await momoHandles(run, ref, s.fate, s.delivery);
 }
 
-/** The user's MoMo top-up of `amount`; its reference, the intent's id. */
-async function topUp(run: Run, amount: number, s: { send: Send; fate: Fate; delivery: Delivery }): Promise<string> {
+/** The user's POST of `body` to the payments function's `path`, with one Idempotency-Key however often it is sent. */
+function userRequest(run: Run, path: string, body: Record<string, unknown>): Again {
   const key = crypto.randomUUID();
-  const again = (momo: Send) =>
+  return (momo) =>
     whileMomo(momo, () =>
-      callPayments(gateway.url, "POST", "/topups", {
+      callPayments(gateway.url, "POST", path, {
         token: run.user.token,
         idempotencyKey: key,
-        body: { provider: "momo", account_id: run.user.accountId, amount, currency: "UGX", msisdn: MSISDN },
+        body: { ...body, account_id: run.user.accountId, currency: "UGX", msisdn: MSISDN },
       }));
+}
+
+/** The user's MoMo top-up of `amount`; its reference, the intent's id. */
+async function topUp(run: Run, amount: number, s: { send: Send; fate: Fate; delivery: Delivery }): Promise<string> {
+  const again = userRequest(run, "/topups", { provider: "momo", amount });
   const answer = await firstRequest(run, again, s);
   const ref = (answer.status === 201 ? answer.body.intent.id : answer.body.error.details.intent.id) as string;
   run.topUps.push(ref);
@@ -368,14 +373,7 @@ async function topUp(run: Run, amount: number, s: { send: Send; fate: Fate; deli
 async function cashOut(run: Run, s: Extract<Step, { kind: "cashOut" }>) {
   const { available } = await balanceOf(sql, run.user.accountId);
   if (s.amount > available) return;
-  const key = crypto.randomUUID();
-  const again = (transfers: Send) =>
-    whileMomo(transfers, () =>
-      callPayments(gateway.url, "POST", "/cashouts", {
-        token: run.user.token,
-        idempotencyKey: key,
-        body: { account_id: run.user.accountId, amount: s.amount, currency: "UGX", msisdn: MSISDN },
-      }));
+  const again = userRequest(run, "/cashouts", { amount: s.amount });
   await firstRequest(run, again, s);
   const [row] = await sql<{ id: string; ref: string }[]>`
     select id, reference_id::text as ref from public.cashouts
@@ -602,7 +600,9 @@ async function newRun(endings: Outcome[]): Promise<Run> {
 const RUNS = Number(process.env.MOMO_MODEL_RUNS ?? 10);
 
 describe("the MoMo money model", () => {
-  // Tried locally with MOMO_MODEL_RUNS and MOMO_MODEL_SEED (see the commits); CI keeps numRuns small.
+  // 10 runs here take about 15 s. Tried locally (MOMO_MODEL_RUNS, MOMO_MODEL_SEED) on the model as it
+  // grew: about 1,300 runs over seeds 1 to 8 and random ones (300 with seed 4, 200 with seed 7 on
+  // this model), none failing.
   it("ends every top-up, cash-out and refund as MoMo has it, whatever the callbacks, the polls and the user's spending", async () => {
     await fc.assert(
       fc.asyncProperty(
