@@ -20,13 +20,13 @@
 // held by a lease (private.job_leases) that keeps other runners off them but while its own runs.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type AdminAnswer, adminRequest, answerOf } from "../../tests/support/admin-fixtures.ts";
-import { assertLedgerInvariants } from "../../tests/support/ledger-invariants.ts";
-import { asServiceRole, balanceOf } from "../../tests/support/payments-fixtures.ts";
-import { callPayments, type TopUpUser, topUpUser } from "../../tests/support/payments-gateway.ts";
-import { useTestSql } from "../../tests/support/test-sql.ts";
-import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
-import { useStaffCallers } from "../../tests/support/use-staff-callers.ts";
+import { type AdminAnswer, adminRequest, answerOf } from "../support/admin-fixtures.ts";
+import { assertLedgerInvariants } from "../support/ledger-invariants.ts";
+import { asServiceRole, balanceOf } from "../support/payments-fixtures.ts";
+import { callPayments, type TopUpUser, topUpUser } from "../support/payments-gateway.ts";
+import { useTestSql } from "../support/test-sql.ts";
+import { usePaymentsGateway } from "../support/use-payments-gateway.ts";
+import { useStaffCallers } from "../support/use-staff-callers.ts";
 
 const POLL_AFTER_SECONDS = 5 * 86_400;
 const TRANSFER_ACCEPT_SECONDS = 7 * 86_400;
