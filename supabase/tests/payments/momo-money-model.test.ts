@@ -1,5 +1,5 @@
-// A model of the MoMo money paths, checked against the real gateway (payments, admin, momo-webhook
-// and jobs) and the MoMo stand-in: a user whose wallet a MoMo top-up funded goes through random
+// A model of the MoMo money paths, checked against the real gateway (payments, admin and
+// momo-webhook), momo-poll's own code and the MoMo stand-in: a user whose wallet a MoMo top-up funded goes through random
 // MoMo happenings. Top-ups, cash-outs and an admin's refunds of the top-ups, each of which MoMo
 // takes, is down for (never received) or takes with its answer lost; MoMo ends each SUCCESSFUL,
 // FAILED, SUCCESSFUL for another sum (decision 0024) or leaves it PENDING, its one callback
@@ -14,34 +14,97 @@
 // voided, each refund recorded once or closed, the balance, no event failed or dead but those
 // decision 0024 leaves for a person, and the ledger's invariants.
 //
-// Other suites share this database and run momo-poll with their own stand-ins. So this gateway
-// polls only payments waiting over 5 days (no other suite ages its rows that far but one test
-// of jobs/gateway.test.ts, for a few seconds), and this file's rows, aged past that mark, are
-// held by a lease (private.job_leases) that keeps other runners off them but while its own runs.
+// Other files share this database and run momo-poll through their gateways, with their own MoMo
+// stand-ins (which answer 404 for this file's references), marks and TTLs. So this file never
+// runs the job: each of its rows is leased to momo-poll for good (private.job_leases) once the
+// step that made it is done, before any time passes for it, so that no other file's run ever
+// takes it; and its polls settle only its own payments, in-process with the job's own code
+// (settleMomoItem), taken from the job's views as a run takes them, never through poll_take.
+import { useTestSql } from "../support/test-sql.ts";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSql, type Sql } from "../../functions/_shared/db.ts";
+import { createLogger } from "../../functions/_shared/logger.ts";
+import { createMomoClient, type MomoClient } from "../../functions/_shared/providers/momo/client.ts";
+import type { JobRun } from "../../functions/jobs/job.ts";
+import { type MomoPollSource, momoPollSources, settleMomoItem } from "../../functions/jobs/momo-poll.ts";
+import type { LeasedPayment } from "../../functions/jobs/poll.ts";
 import { type AdminAnswer, adminRequest, answerOf } from "../support/admin-fixtures.ts";
 import { assertLedgerInvariants } from "../support/ledger-invariants.ts";
 import { asServiceRole, balanceOf } from "../support/payments-fixtures.ts";
-import { callPayments, type TopUpUser, topUpUser } from "../support/payments-gateway.ts";
-import { useTestSql } from "../support/test-sql.ts";
+import { callPayments, PROVIDER_TIMEOUT_MS, type TopUpUser, topUpUser } from "../support/payments-gateway.ts";
+import { momoStandInOptionsFromEnv } from "../support/provider-standins.ts";
 import { usePaymentsGateway } from "../support/use-payments-gateway.ts";
 import { useStaffCallers } from "../support/use-staff-callers.ts";
 
+/** momo-poll's mark: time passing to it takes a payment past it, and a transfer not yet past the accept window. */
 const POLL_AFTER_SECONDS = 5 * 86_400;
 const TRANSFER_ACCEPT_SECONDS = 7 * 86_400;
+// Past the mark a top-up is still MoMo's to end: only one MoMo never received is canceled, past the TTL.
 const INTENT_TTL_SECONDS = 30 * 86_400;
 const sql = useTestSql();
 const gateway = usePaymentsGateway({
-  JOBS_MOMO_POLL_AFTER_SECONDS: String(POLL_AFTER_SECONDS),
-  JOBS_MOMO_TRANSFER_ACCEPT_SECONDS: String(TRANSFER_ACCEPT_SECONDS),
-  // Past the mark a top-up is still MoMo's to end: only one MoMo never received is canceled, past the TTL.
-  JOBS_INTENT_TTL_SECONDS: String(INTENT_TTL_SECONDS),
   // The runs' requests are many within the minute: the limits are not under test.
   RATE_LIMIT_PAYMENTS_PER_MIN: "100000",
   RATE_LIMIT_ADMIN_PER_MIN: "100000",
 });
 const staff = useStaffCallers(sql);
+
+let jobSql: Sql;
+let momo: MomoClient;
+let publicFunctionsUrl: string | undefined;
+beforeAll(() => {
+  // A transfer momo-poll sends again names the gateway's momo-webhook for MoMo's callback.
+  publicFunctionsUrl = process.env.PUBLIC_FUNCTIONS_URL;
+  process.env.PUBLIC_FUNCTIONS_URL = gateway.url;
+  jobSql = createSql();
+  const { subscriptionKey, disbursementSubscriptionKey, apiUser, apiKey, targetEnvironment } = momoStandInOptionsFromEnv();
+  momo = createMomoClient({
+    baseUrl: gateway.momo.url,
+    timeoutMs: PROVIDER_TIMEOUT_MS,
+    subscriptionKey,
+    disbursementSubscriptionKey,
+    apiUser,
+    apiKey,
+    targetEnvironment,
+  });
+});
+afterAll(async () => {
+  await jobSql?.end({ timeout: 1 });
+  if (publicFunctionsUrl === undefined) delete process.env.PUBLIC_FUNCTIONS_URL;
+  else process.env.PUBLIC_FUNCTIONS_URL = publicFunctionsUrl;
+});
+
+/** A momo-poll run's context, settings and MoMo client, as the jobs function gives them (the gateway's MoMo). */
+function jobRun(): JobRun {
+  const unused = () => {
+    throw new Error("momo-poll uses only MoMo");
+  };
+  return {
+    sql: jobSql,
+    context: {
+      role: "service_role",
+      claims: { role: "service_role" },
+      headers: {},
+      correlationId: crypto.randomUUID(),
+      clientAddress: "127.0.0.1",
+    },
+    settings: {
+      batchSize: 100,
+      momoPollAfterSeconds: POLL_AFTER_SECONDS,
+      revolutPollAfterSeconds: 300,
+      stripePollAfterSeconds: 900,
+      leaseSeconds: 60,
+      intentTtlSeconds: INTENT_TTL_SECONDS,
+      momoTransferAcceptSeconds: TRANSFER_ACCEPT_SECONDS,
+    },
+    logger: createLogger(() => {}),
+    momo: () => momo,
+    revolut: unused,
+    stripe: unused,
+    whatsapp: unused,
+  };
+}
 
 const MSISDN = "256772123456";
 const FUNDS = 20_000;
@@ -225,12 +288,18 @@ const rowsOf = (run: Run) => ({
   refunds: run.refunds.map((r) => r.id),
 });
 
-/** Keeps other suites' momo-poll runs off the run's rows: leased until tomorrow. */
+/** The run's rows of each kind of momo-poll's sources. */
+const itemsOf = (run: Run): Record<MomoPollSource["waiting"], string[]> => {
+  const rows = rowsOf(run);
+  return { intents: rows.payment_intents, cashouts: rows.cashouts, refunds: rows.refunds };
+};
+
+/** Keeps other files' momo-poll runs off the run's rows for good: leased until the end of time. */
 async function guard(run: Run) {
   const ids = Object.values(rowsOf(run)).flat();
   await sql`
     insert into private.job_leases (job, item_id, leased_until)
-    select 'momo-poll', id, now() + interval '1 day' from unnest(${ids}::uuid[]) id
+    select 'momo-poll', id, 'infinity' from unnest(${ids}::uuid[]) id
     on conflict (job, item_id) do update set leased_until = excluded.leased_until`;
 }
 
@@ -264,15 +333,36 @@ async function whileMomo<T>(send: Send, step: () => Promise<T>): Promise<T> {
 }
 
 /**
- * momo-poll over the run's rows (only theirs waited long enough), MoMo's transfer endpoint down or
- * not, and `meanwhile` at the same moment.
+ * The run's payment of `source` a momo-poll run would take next: in the job's view (still
+ * waiting), waiting past the mark, not asked about yet by this run, the oldest first.
  */
+async function nextItem(run: Run, source: MomoPollSource, asked: Set<string>): Promise<LeasedPayment | undefined> {
+  const [item] = await sql<LeasedPayment[]>`
+    select id, reference_id as "referenceId" from ${sql(`private.momo_poll_${source.waiting}`)}
+     where id = any (${itemsOf(run)[source.waiting]}::uuid[]) and id <> all (${[...asked]}::uuid[])
+       and waiting_since < now() - make_interval(secs => ${POLL_AFTER_SECONDS})
+     order by waiting_since limit 1`;
+  return item;
+}
+
+/**
+ * One momo-poll run over the run's own payments, each settled by the job's code as a run settles
+ * it (settleMomoItem), source after source, until MoMo does not answer.
+ */
+async function pollOwn(run: Run) {
+  const job = jobRun();
+  const asked = new Set<string>();
+  for (const source of momoPollSources) {
+    for (let item = await nextItem(run, source, asked); item !== undefined; item = await nextItem(run, source, asked)) {
+      asked.add(item.id);
+      if (await settleMomoItem(job, source, item) === "unreachable") return;
+    }
+  }
+}
+
+/** momo-poll over the run's payments, MoMo's transfer endpoint down or not, and `meanwhile` at the same moment. */
 async function poll(run: Run, transfersDown = false, meanwhile: () => Promise<unknown> = () => Promise.resolve()) {
-  const ids = Object.values(rowsOf(run)).flat();
-  await sql`delete from private.job_leases where job = 'momo-poll' and item_id = any (${ids}::uuid[])`;
-  const [answer] = await whileMomo(transfersDown ? "down" : "accept", () => Promise.all([gateway.runJob("momo-poll"), meanwhile()]));
-  expect(answer.status).toBe(200);
-  await guard(run);
+  await whileMomo(transfersDown ? "down" : "accept", () => Promise.all([pollOwn(run), meanwhile()]));
   await applyFates(run);
 }
 
