@@ -1,16 +1,16 @@
 // A model of the MoMo money paths, checked against the real gateway (payments, admin and
-// momo-webhook), momo-poll's own code and the MoMo stand-in: a user whose wallet a MoMo top-up funded goes through random
-// MoMo happenings. Top-ups, cash-outs and an admin's refunds of the top-ups, each of which MoMo
-// takes, is down for (never received) or takes with its answer lost; MoMo ends each SUCCESSFUL,
-// FAILED, SUCCESSFUL for another sum (decision 0024) or leaves it PENDING, its one callback
-// delivered, delivered twice, lost or delivered late; the same request sent again; momo-poll run
-// with time passed to its mark or past the accept window (MoMo's transfer endpoint down or up),
-// alone or at the same moment as a callback or a retry; an admin resolving a transfer whose
-// sending momo-poll has closed, as MoMo says; and the user spending between steps. Then
-// everything is settled: MoMo ends what it still has PENDING, the late callbacks come, the window
-// and the TTL pass and momo-poll runs until nothing of the run waits (an admin resolves what MoMo
-// paid for another sum). mfuko must end as MoMo has it, the stand-in's records being the truth:
-// each payment's state, each top-up credited once or not at all, each cash-out captured or
+// momo-webhook), momo-poll's own code and the MoMo stand-in: a user whose wallet a MoMo top-up
+// funded goes through random MoMo happenings. Top-ups, cash-outs and an admin's refunds of the
+// top-ups, each of which MoMo takes, is down for (never received) or takes with its answer lost;
+// MoMo ends each SUCCESSFUL, FAILED, SUCCESSFUL for another sum (decision 0024) or leaves it
+// PENDING, its one callback delivered, delivered twice, lost or delivered late; the same request
+// sent again; momo-poll run with time passed to its mark or past the accept window (MoMo's transfer
+// endpoint down or up), alone or at the same moment as a callback or a retry; an admin resolving a
+// transfer whose sending momo-poll has closed, as MoMo says; and the user spending between steps.
+// Then everything is settled: MoMo ends what it still has PENDING, the late callbacks come, the
+// window and the TTL pass and momo-poll runs until nothing of the run waits (an admin resolves what
+// MoMo paid for another sum). mfuko must end as MoMo has it, the stand-in's records being the
+// truth: each payment's state, each top-up credited once or not at all, each cash-out captured or
 // voided, each refund recorded once or closed, the balance, no event failed or dead but those
 // decision 0024 leaves for a person, and the ledger's invariants.
 //
@@ -37,7 +37,7 @@ import { momoStandInOptionsFromEnv } from "../support/provider-standins.ts";
 import { usePaymentsGateway } from "../support/use-payments-gateway.ts";
 import { useStaffCallers } from "../support/use-staff-callers.ts";
 
-/** momo-poll's mark: time passing to it takes a payment past it, and a transfer not yet past the accept window. */
+/** momo-poll's mark: time passing to it takes a payment past it, but a transfer not past the accept window. */
 const POLL_AFTER_SECONDS = 5 * 86_400;
 const TRANSFER_ACCEPT_SECONDS = 7 * 86_400;
 // Past the mark a top-up is still MoMo's to end: only one MoMo never received is canceled, past the TTL.
