@@ -190,6 +190,33 @@ interface Counts {
 }
 
 /**
+ * What asking MoMo about one payment added to the run's counts, or "unreachable": MoMo did not
+ * answer (an error), and the run asks about no more.
+ */
+type Asked = Exclude<keyof Counts, "taken"> | "unreachable";
+
+/** One payment of `source` asked about and settled as a run settles it: tests use it to settle their own items. */
+export async function settleMomoItem(run: JobRun, source: MomoPollSource, payment: LeasedPayment): Promise<Asked> {
+  let event: WebhookEvent | null | "resent";
+  try {
+    event = await source.confirm(run, payment);
+  } catch (error) {
+    if (!(error instanceof ProviderError)) throw error;
+    run.logger.warn("momo_poll_unconfirmed", {
+      correlation_id: run.context.correlationId,
+      kind: source.kind,
+      id: payment.id,
+      http_status: error.httpStatus,
+      error: error.message,
+    });
+    // MoMo down: the rest wait for the next run instead of each waiting out the timeout now.
+    return error.kind === "unavailable" ? "unreachable" : "errors";
+  }
+  if (event === null || event === "resent") return event === null ? "pending" : "resent";
+  return await applyConfirmed(run, "momo", event);
+}
+
+/**
  * Runs the poll over `sources`, sharing one batch between them (shareBatch): a backlog of top-ups
  * MoMo never received, asked about every run until their TTL, never keeps a cash-out or a refund
  * from being settled or sent again.
@@ -202,29 +229,10 @@ export function momoPoll(sources: readonly MomoPollSource[]): Job {
 
     /** Asks MoMo about one payment and applies its answer; whether the run goes on. */
     async function ask(source: MomoPollSource, payment: LeasedPayment): Promise<boolean> {
-      let event: WebhookEvent | null | "resent";
-      try {
-        event = await source.confirm(run, payment);
-      } catch (error) {
-        if (!(error instanceof ProviderError)) throw error;
-        counts.errors += 1;
-        // MoMo down: the rest wait for the next run instead of each waiting out the timeout now.
-        unreachable = error.kind === "unavailable";
-        run.logger.warn("momo_poll_unconfirmed", {
-          correlation_id: run.context.correlationId,
-          kind: source.kind,
-          id: payment.id,
-          http_status: error.httpStatus,
-          error: error.message,
-        });
-        return !unreachable;
-      }
-      if (event === null || event === "resent") {
-        counts[event === null ? "pending" : "resent"] += 1;
-      } else {
-        counts[await applyConfirmed(run, "momo", event)] += 1;
-      }
-      return true;
+      const asked = await settleMomoItem(run, source, payment);
+      counts[asked === "unreachable" ? "errors" : asked] += 1;
+      unreachable = asked === "unreachable";
+      return !unreachable;
     }
 
     /** Takes up to `limit` of `source`'s payments one at a time and asks MoMo about them; how many it took. */
