@@ -24,13 +24,13 @@ import { useTestSql } from "../support/test-sql.ts";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSql, type Sql } from "../../functions/_shared/db.ts";
-import { createLogger } from "../../functions/_shared/logger.ts";
 import { createMomoClient, type MomoClient } from "../../functions/_shared/providers/momo/client.ts";
-import type { JobRun } from "../../functions/jobs/job.ts";
 import { type MomoPollSource, momoPollSources, settleMomoItem } from "../../functions/jobs/momo-poll.ts";
 import type { LeasedPayment } from "../../functions/jobs/poll.ts";
 import { type AdminAnswer, adminRequest, answerOf } from "../support/admin-fixtures.ts";
 import { assertLedgerInvariants } from "../support/ledger-invariants.ts";
+import { testJobRun } from "../support/job-run.ts";
+import { modelRuns } from "../support/model-runs.ts";
 import { asServiceRole, balanceOf } from "../support/payments-fixtures.ts";
 import { callPayments, PROVIDER_TIMEOUT_MS, type TopUpUser, topUpUser } from "../support/payments-gateway.ts";
 import { momoStandInOptionsFromEnv } from "../support/provider-standins.ts";
@@ -75,36 +75,13 @@ afterAll(async () => {
   else process.env.PUBLIC_FUNCTIONS_URL = publicFunctionsUrl;
 });
 
-/** A momo-poll run's context, settings and MoMo client, as the jobs function gives them (the gateway's MoMo). */
-function jobRun(): JobRun {
-  const unused = () => {
-    throw new Error("momo-poll uses only MoMo");
-  };
-  return {
-    sql: jobSql,
-    context: {
-      role: "service_role",
-      claims: { role: "service_role" },
-      headers: {},
-      correlationId: crypto.randomUUID(),
-      clientAddress: "127.0.0.1",
-    },
-    settings: {
-      batchSize: 100,
-      momoPollAfterSeconds: POLL_AFTER_SECONDS,
-      revolutPollAfterSeconds: 300,
-      stripePollAfterSeconds: 900,
-      leaseSeconds: 60,
-      intentTtlSeconds: INTENT_TTL_SECONDS,
-      momoTransferAcceptSeconds: TRANSFER_ACCEPT_SECONDS,
-    },
-    logger: createLogger(() => {}),
-    momo: () => momo,
-    revolut: unused,
-    stripe: unused,
-    whatsapp: unused,
-  };
-}
+/** A momo-poll run with the gateway's MoMo and this model's marks. */
+const jobRun = () =>
+  testJobRun(jobSql, { momo: () => momo }, {
+    momoPollAfterSeconds: POLL_AFTER_SECONDS,
+    intentTtlSeconds: INTENT_TTL_SECONDS,
+    momoTransferAcceptSeconds: TRANSFER_ACCEPT_SECONDS,
+  });
 
 const MSISDN = "256772123456";
 const FUNDS = 20_000;
@@ -687,10 +664,10 @@ async function newRun(endings: Outcome[]): Promise<Run> {
   return run;
 }
 
-const RUNS = Number(process.env.MOMO_MODEL_RUNS ?? 10);
+const RUNS = modelRuns(10);
 
 describe("the MoMo money model", () => {
-  // 10 runs here take 11 to 15 s. Tried locally (MOMO_MODEL_RUNS, MOMO_MODEL_SEED) on the model as it
+  // 10 runs here take 11 to 15 s. Tried locally (MODEL_RUNS, MODEL_SEED) on the model as it
   // grew: about 1,450 runs over seeds 1 to 9 and random ones (300 with seed 4; 200 with seed 7 and
   // 120 with seed 9 through the gateway's momo-poll), then, settling in-process, 150 with seed 4,
   // 150 with seed 12 and 30 random ones, none failing.
@@ -706,10 +683,7 @@ describe("the MoMo money model", () => {
           await expectAsMomoHasIt(run);
         },
       ),
-      {
-        numRuns: RUNS,
-        seed: process.env.MOMO_MODEL_SEED === undefined ? undefined : Number(process.env.MOMO_MODEL_SEED),
-      },
+      RUNS,
     );
-  }, 60_000 + RUNS * 5_000);
+  }, 60_000 + RUNS.numRuns * 5_000);
 });

@@ -19,16 +19,17 @@
 // revolut-poll.test.ts, which ages rows of its own, never runs beside it (runRevolutPollAlone).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type AdminAnswer, adminRequest, answerOf } from "../../tests/support/admin-fixtures.ts";
-import { assertLedgerInvariants } from "../../tests/support/ledger-invariants.ts";
-import { age, balanceOf, createUserWithAccount, creditsTo } from "../../tests/support/payments-fixtures.ts";
-import { callPayments, topUpUser } from "../../tests/support/payments-gateway.ts";
-import { postToRevolut, whileAnswering } from "../../tests/support/provider-standins.ts";
-import { runRevolutPollAlone } from "../../tests/support/run-alone.ts";
-import { useTestSql } from "../../tests/support/test-sql.ts";
-import { usePaymentsGateway } from "../../tests/support/use-payments-gateway.ts";
-import { useStaffCallers } from "../../tests/support/use-staff-callers.ts";
-import { revolutRequest } from "../../tests/support/webhook-requests.ts";
+import { type AdminAnswer, adminRequest, answerOf } from "../support/admin-fixtures.ts";
+import { assertLedgerInvariants } from "../support/ledger-invariants.ts";
+import { age, balanceOf, createUserWithAccount, creditsTo } from "../support/payments-fixtures.ts";
+import { callPayments, topUpUser } from "../support/payments-gateway.ts";
+import { postToRevolut, whileAnswering } from "../support/provider-standins.ts";
+import { modelRuns } from "../support/model-runs.ts";
+import { runRevolutPollAlone } from "../support/run-alone.ts";
+import { useTestSql } from "../support/test-sql.ts";
+import { usePaymentsGateway } from "../support/use-payments-gateway.ts";
+import { useStaffCallers } from "../support/use-staff-callers.ts";
+import { revolutRequest } from "../support/webhook-requests.ts";
 
 const POLL_AFTER_SECONDS = 3600;
 const sql = useTestSql();
@@ -543,11 +544,11 @@ async function start(amounts: number[]): Promise<Run> {
 }
 
 /**
- * 30 runs in CI (about 10 s). MFUKO_MODEL_RUNS runs more locally: some 3,500 runs in 14 random
+ * 30 runs in CI (about 10 s). MODEL_RUNS runs more locally (tests/support/model-runs.ts): some 3,500 runs in 14 random
  * seeds were tried while the model was built (each failure was shrunk and either fixed in mfuko or,
  * for a gap the model now leaves out, reported), and the final model passed 300 + 300 runs.
  */
-const RUNS = Number(process.env.MFUKO_MODEL_RUNS ?? 30);
+const RUNS = modelRuns(30);
 
 describe("the Revolut money path against its model", () => {
   it(
@@ -566,11 +567,11 @@ describe("the Revolut money path against its model", () => {
             await run.check();
           },
         ),
-        { numRuns: RUNS },
+        RUNS,
       );
     },
     // An admin's refund whose answer is lost waits for the provider timeout: up to a few seconds a run.
-    Math.max(120_000, RUNS * 3_000),
+    Math.max(120_000, RUNS.numRuns * 3_000),
   );
 });
 
