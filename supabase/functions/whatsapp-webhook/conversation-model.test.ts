@@ -15,6 +15,7 @@ import { buttonId, type Person, readable, startWhatsAppGateway, type WhatsAppGat
 import { inboundNotification, newWaId, type Tap, tapOf, textOf } from "../../tests/support/whatsapp-messages.ts";
 import { keepWhatsAppSendRunsOut } from "../../tests/support/whatsapp-send-alone.ts";
 import { newcomer } from "../../tests/support/whatsapp-wallets.ts";
+import { modelRuns } from "../../tests/support/model-runs.ts";
 import type { GraphMessage } from "../../tests/support/graph-api-standin.ts";
 
 const sql = useTestSql();
@@ -428,6 +429,8 @@ function question(message: GraphMessage, payer: number, to: number | null, amoun
 /** A button of a question mfuko never asked. */
 const unknownButton = (confirm: boolean): Tap => ({ button: `pay:${confirm ? "confirm" : "cancel"}:${crypto.randomUUID()}` });
 
+const RUNS = modelRuns(20);
+
 describe("the conversation against its model", () => {
   it(
     "moves money only when a payer confirms the question still open for them, once, and answers each message once",
@@ -442,9 +445,9 @@ describe("the conversation against its model", () => {
             await assertLedgerInvariants(sql);
           }
         }),
-        { numRuns: 20 },
+        RUNS,
       );
     },
-    120_000,
+    Math.max(120_000, RUNS.numRuns * 6_000),
   );
 });

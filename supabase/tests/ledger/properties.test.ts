@@ -9,6 +9,7 @@ import fc from "fast-check";
 import type { Sql } from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertLedgerInvariants } from "../support/ledger-invariants.ts";
+import { modelRuns } from "../support/model-runs.ts";
 import type { Party, WalletTransaction } from "./ledger-client.ts";
 import { balances, callAs, connect, createFundedParties, service, sqlState, testDatabaseUrl } from "./ledger-client.ts";
 
@@ -264,7 +265,7 @@ describe("ledger properties", () => {
         for (const c of commands) await model.step(c);
         await model.verify();
       }),
-      { numRuns: 15 },
+      modelRuns(15),
     );
   });
 
@@ -299,7 +300,7 @@ describe("ledger properties", () => {
         for (const id of ids) expect(actual.get(id)?.balance).toBe(expected.get(id));
         await assertLedgerInvariants(sql);
       }),
-      { numRuns: 10 },
+      modelRuns(10),
     );
   });
 });
