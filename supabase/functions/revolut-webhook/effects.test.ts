@@ -215,6 +215,22 @@ describe("refund orders", () => {
     expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "succeeded" });
   });
 
+  it("keeps an unknown order's ORDER_CANCELLED failed while the order cannot be read, then closes it as the dashboard refund it is", async () => {
+    const topUp = await creditedTopUp(700);
+    const refundId = crypto.randomUUID();
+    const mirrored = async () =>
+      (await sql<{ n: number }[]>`select count(*)::int as n from public.revolut_transactions where revolut_id = ${refundId}`)[0]!.n;
+    standIn.records.set(refundId, 503);
+    expect((await deliver(orderEvent("ORDER_CANCELLED", refundId))).status).toBe(500);
+    expect(await mirrored()).toBe(0);
+
+    standIn.records.set(refundId, refundOrder(refundId, "cancelled", 300, topUp.orderId));
+    expect((await deliver(orderEvent("ORDER_CANCELLED", refundId))).status).toBe(200);
+    expect(await mirrored()).toBe(0);
+    expect(await refundsOf(topUp.paymentId)).toEqual([{ provider_refund_id: refundId, status: "canceled", amount: 300 }]);
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 700, available: 700 });
+  });
+
   it("keeps the refund order of a top-up whose payment is not recorded yet failed (500), then records it once the top-up is credited", async () => {
     const topUp = await revolutTopUp(800);
     // Revolut completed the order, but its ORDER_COMPLETED could not be applied yet.

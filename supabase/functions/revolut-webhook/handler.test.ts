@@ -10,7 +10,8 @@ import handler from "./handler.ts";
 const sql = testSql(testDatabaseUrl);
 afterAll(() => sql.end({ timeout: 1 }));
 
-const cancelled = () => ({ event: "ORDER_CANCELLED", order_id: crypto.randomUUID(), merchant_order_ext_ref: "ext-1" });
+// An order event applied without asking the Merchant API (this file runs without a Revolut stand-in).
+const authorised = () => ({ event: "ORDER_AUTHORISED", order_id: crypto.randomUUID(), merchant_order_ext_ref: "ext-1" });
 const FIVE_MINUTES = 5 * 60 * 1000;
 
 /** `marker` is in the refused body: its order id, or wherever the case put it. */
@@ -28,18 +29,18 @@ async function expectRejected(request: Request, status: number, code: string, ma
 
 describe("revolut-webhook signatures", () => {
   it("accepts a valid signature and stores the event", async () => {
-    const body = cancelled();
+    const body = authorised();
     const response = await handler.fetch(revolutRequest(body));
     expect(response.status).toBe(200);
     expect(response.headers.get("x-ratelimit-limit")).toBe("50");
     expect(await storedEvents(sql, "revolut", body.order_id)).toMatchObject([{
-      event_id: `${body.order_id}:ORDER_CANCELLED`,
-      status: "processed",
+      event_id: `${body.order_id}:ORDER_AUTHORISED`,
+      status: "ignored",
     }]);
   });
 
   it("refuses a wrong secret, a tampered body, a missing signature or timestamp", async () => {
-    const body = cancelled();
+    const body = authorised();
     await expectRejected(revolutRequest(body, { secret: "wsk_someoneElse" }), 401, "invalid_signature", body.order_id);
     const timestamp = Date.now();
     const header = revolutSignature(JSON.stringify({ ...body, event: "ORDER_FAILED" }), timestamp);
@@ -52,7 +53,7 @@ describe("revolut-webhook signatures", () => {
   });
 
   it("refuses a signature whose timestamp is more than 5 minutes old or ahead", async () => {
-    const body = cancelled();
+    const body = authorised();
     const stale = await expectRejected(
       revolutRequest(body, { timestamp: Date.now() - FIVE_MINUTES - 5_000 }),
       401,
@@ -70,13 +71,13 @@ describe("revolut-webhook signatures", () => {
   });
 
   it("refuses a valid signature moved to another timestamp", async () => {
-    const body = cancelled();
+    const body = authorised();
     const header = revolutSignature(JSON.stringify(body), Date.now() - 1_000);
     await expectRejected(revolutRequest(body, { header, timestamp: Date.now() }), 401, "invalid_signature", body.order_id);
   });
 
   it("accepts a rotated secret: one of several v1 signatures is valid", async () => {
-    const body = cancelled();
+    const body = authorised();
     const timestamp = Date.now();
     const header = `${revolutSignature(JSON.stringify(body), timestamp, "wsk_retiredSecret")},${
       revolutSignature(JSON.stringify(body), timestamp)
@@ -109,9 +110,9 @@ describe("revolut-webhook malformed signed bodies", () => {
 
 describe("revolut-webhook request limits", () => {
   it("answers 413 for a body over 1 MiB and 415 for form data, writing nothing", async () => {
-    const big = { ...cancelled(), padding: "x".repeat(1024 * 1024) };
+    const big = { ...authorised(), padding: "x".repeat(1024 * 1024) };
     await expectRejected(revolutRequest(big), 413, "payload_too_large", big.order_id);
-    const form = cancelled();
+    const form = authorised();
     await expectRejected(
       revolutRequest(form, {}, { headers: { "content-type": "application/x-www-form-urlencoded" } }),
       415,
@@ -122,11 +123,11 @@ describe("revolut-webhook request limits", () => {
 
   it("lets a client's 50th request of a minute through and answers the 51st 429, before checking signatures", async () => {
     const address = uniqueClientAddress();
-    await expectLimitAt(50, () => handler.fetch(revolutRequest(cancelled(), { header: null }, { address })), 401);
+    await expectLimitAt(50, () => handler.fetch(revolutRequest(authorised(), { header: null }, { address })), 401);
   });
 
   it("answers 405 with Allow for GET", async () => {
-    const response = await handler.fetch(revolutRequest(cancelled(), {}, { method: "GET" }));
+    const response = await handler.fetch(revolutRequest(authorised(), {}, { method: "GET" }));
     expect(response.status).toBe(405);
     expect(response.headers.get("allow")).toBe("POST");
   });

@@ -109,9 +109,13 @@ function completedOrder(body: z.output<typeof orderEvent>, lookup: OrderLookup |
   };
 }
 
-function failedOrder(body: z.output<typeof orderEvent>, state: string): WebhookEvent["apply"] {
+function failedOrder(body: z.output<typeof orderEvent>, state: string, lookup: OrderLookup | null): WebhookEvent["apply"] {
   return async (tx): Promise<AppliedOutcome> => {
     const intentId = await findIntentId(tx, "revolut", body.order_id, body.merchant_order_ext_ref);
+    // An order none of our top-ups names may be a refund made in Revolut's dashboard, which only
+    // the Merchant API tells apart: while it cannot be read, the event is retried, not mirrored
+    // as a top-up's order.
+    if (!intentId && lookup && !lookup.ok) throw lookup.error;
     const moved = await mirror(tx, {
       revolutId: body.order_id,
       kind: "order",
@@ -132,7 +136,7 @@ function failedOrder(body: z.output<typeof orderEvent>, state: string): WebhookE
 function paymentOrderApply(body: z.output<typeof orderEvent>, lookup: OrderLookup | null): WebhookEvent["apply"] {
   if (body.event === "ORDER_COMPLETED") return completedOrder(body, lookup);
   const failedState = FAILED_ORDER_STATES[body.event];
-  return failedState ? failedOrder(body, failedState) : () => Promise.resolve("ignored");
+  return failedState ? failedOrder(body, failedState, lookup) : () => Promise.resolve("ignored");
 }
 
 async function bodyDigest(body: RevolutBody): Promise<string> {
