@@ -465,7 +465,9 @@ $$;
 -- reserve is left to them (private.refund_reserved, WL008 beyond the rest): their provider
 -- has committed to pay the customer, and refund_record reverses each refund's part when the
 -- provider confirms it. p_refund is the refund refund_record is recording, whose own part
--- this reversal takes; null for every other reversal. p_force lets the debit take the
+-- this reversal takes; null for every other reversal. p_leave_reserved false takes no account
+-- of the reservations: for a refund its provider made and reports with no pending row of ours
+-- (refund_complete), which the provider bounds by the payment itself (decision 0030). p_force lets the debit take the
 -- receiver below zero (refund or chargeback of money already spent); it is recorded in the
 -- reversal's metadata. A replay is recognised before the remaining amount is checked. A
 -- reversal posts on frozen accounts (private.wallet_post): it records money going back.
@@ -481,7 +483,8 @@ create function private.wallet_reverse(
   p_reason text,
   p_force boolean,
   p_refund uuid,
-  p_debit uuid default null
+  p_debit uuid default null,
+  p_leave_reserved boolean default true
 )
 returns public.wallet_transactions
 language plpgsql
@@ -518,7 +521,7 @@ begin
       p_transaction_id, v_original.status, v_original.kind));
   end if;
   -- Read under the original's lock, which refund_prepare holds until its refund is pending.
-  v_reserved := private.refund_reserved(p_transaction_id, p_refund);
+  v_reserved := case when p_leave_reserved then private.refund_reserved(p_transaction_id, p_refund) else 0 end;
   v_remaining := greatest(private.wallet_reversible(v_original) - v_reserved, 0);
   v_amount := coalesce(p_amount, v_remaining);
   if v_amount > v_remaining or v_remaining = 0 then

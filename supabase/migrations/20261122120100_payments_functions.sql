@@ -495,8 +495,8 @@ $$;
 -- refund the provider accepted but has not completed: api_private.refund_record_pending) is
 -- completed here when the provider confirms it, so the admin's call and the provider's
 -- report of one refund are one row that moves the ledger once; its reversal takes the part
--- of the credit the refund reserved. Any other refund's reversal leaves what the payment's
--- pending refunds reserve (WL008 beyond the rest). A payment whose credited account was
+-- of the credit the refund reserved. A refund first recorded here takes no account of what the
+-- payment's pending refunds reserve (decision 0030). A payment whose credited account was
 -- closed since (only a refund made at the provider alone meets one: its dashboard, a lost
 -- dispute) has its refund reversed from the currency's losses account instead: the provider
 -- has taken the money back from us, a closed account holds nothing for good, so the platform
@@ -530,6 +530,11 @@ declare
   v_reversal public.wallet_transactions;
   v_forced boolean := false;
   v_borne boolean := false;
+  -- A refund first recorded here is one its provider made and reports (its dashboard, a lost
+  -- dispute): the provider bounds its refunds by the payment, so a pending refund of ours that
+  -- this one leaves no room for can no longer be paid there, and money the provider moved is
+  -- recorded whatever that refund reserves (decision 0030).
+  v_leave_reserved boolean := v_refund.id is not null;
 begin
   if v_refund.id is not null then
     if v_refund.status <> 'pending' then
@@ -561,16 +566,19 @@ begin
       end if;
       v_reversal := private.wallet_reverse(p_scope, v_payment.wallet_transaction_id, v_key, p_amount, p_reason, false, v_refund_id,
                                            private.wallet_system_account(case when v_borne then 'losses' else 'unclaimed' end,
-                                                                         v_payment.currency));
+                                                                         v_payment.currency),
+                                           v_leave_reserved);
     else
       begin
-        v_reversal := private.wallet_reverse(p_scope, v_payment.wallet_transaction_id, v_key, p_amount, p_reason, false, v_refund_id);
+        v_reversal := private.wallet_reverse(p_scope, v_payment.wallet_transaction_id, v_key, p_amount, p_reason, false, v_refund_id,
+                                             p_leave_reserved => v_leave_reserved);
       exception
         when sqlstate 'WL001' then
           v_forced := true;
       end;
       if v_forced then
-        v_reversal := private.wallet_reverse(p_scope, v_payment.wallet_transaction_id, v_key, p_amount, p_reason, true, v_refund_id);
+        v_reversal := private.wallet_reverse(p_scope, v_payment.wallet_transaction_id, v_key, p_amount, p_reason, true, v_refund_id,
+                                             p_leave_reserved => v_leave_reserved);
       end if;
     end if;
   end if;

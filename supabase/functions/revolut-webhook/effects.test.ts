@@ -215,6 +215,25 @@ describe("refund orders", () => {
     expect(await intentStatus(sql, topUp.intentId)).toMatchObject({ status: "succeeded" });
   });
 
+  it("records a dashboard refund that needs what an admin's refund Revolut never received reserves, which can then no longer complete", async () => {
+    const topUp = await creditedTopUp(1000);
+    // The admin's refund of 600, pending under its request id: Revolut never got the request.
+    const requestId = `rr_${crypto.randomUUID().replaceAll("-", "")}`;
+    await sql`
+      insert into public.refunds (payment_id, provider, provider_refund_id, refund_request_id, user_id, amount, currency, status, reason)
+      select id, 'revolut', ${requestId}, ${requestId}, user_id, 600, currency, 'pending', 'asked' from public.payments where id = ${topUp.paymentId}::uuid`;
+    // Revolut bounds its refunds by the order: one of 700 made in its dashboard leaves no room for the 600.
+    const refundId = crypto.randomUUID();
+    standIn.records.set(refundId, refundOrder(refundId, "completed", 700, topUp.orderId));
+    expect((await deliver(orderEvent("ORDER_COMPLETED", refundId))).status).toBe(200);
+    expect(await refundsOf(topUp.paymentId)).toEqual(expect.arrayContaining([
+      { provider_refund_id: refundId, status: "succeeded", amount: 700 },
+      { provider_refund_id: requestId, status: "pending", amount: 600 },
+    ]));
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 300, available: 300 });
+    await assertLedgerInvariants(sql);
+  });
+
   it("keeps an unknown order's ORDER_CANCELLED failed while the order cannot be read, then closes it as the dashboard refund it is", async () => {
     const topUp = await creditedTopUp(700);
     const refundId = crypto.randomUUID();

@@ -6,7 +6,7 @@
 -- A refund the provider reports with no pending row (Stripe's dashboard) is recorded as before
 -- within what the pending refunds leave.
 begin;
-select plan(33);
+select plan(34);
 
 select tests.create_users('{alice,bob,carol,dave}', admins => '{admin}');
 
@@ -95,7 +95,9 @@ select is((public.wallet_set_status(:'alice_account', 'closed', 'customer left')
   'with the refund complete, the account closes');
 
 -- A refund the provider reports with no pending row (made in its dashboard) is recorded
--- within what the pending refunds leave, not beyond.
+-- whatever the pending refunds reserve: the provider bounds its refunds by the payment, so the
+-- pending one it leaves no room for can no longer be paid there (decision 0030). An admin's
+-- reversal still leaves what they reserve.
 select results_eq(format($$ select remaining from tests.refund_prepare(%L, 500) $$, :'bob_paid'), $$ values (1000::bigint) $$,
   'a refund of 500 of bob''s payment may be asked');
 select is((api_private.refund_record_pending(:'bob_paid', 500, 're_res_bob', 'customer asked')).status, 'pending', 'and is pending');
@@ -103,23 +105,26 @@ select tests.as_service();
 select results_eq(
   format($$ select status, amount, forced from public.refund_record(%L, 300, 're_res_bob_dashboard', 'stripe refund') $$, :'bob_paid'),
   $$ values ('succeeded', 300::bigint, false) $$, 'a dashboard refund of 300 is recorded as before');
-select throws_ok(format($$ select public.refund_record(%L, 201, 're_res_bob_dashboard_2', 'stripe refund') $$, :'bob_paid'), 'WL008', null,
-  'one of 201 would take from the pending refund''s 500: WL008');
+select results_eq(
+  format($$ select status, amount from public.refund_record(%L, 201, 're_res_bob_dashboard_2', 'stripe refund') $$, :'bob_paid'),
+  $$ values ('succeeded', 201::bigint) $$, 'one of 201, which takes from the pending refund''s 500, is recorded too');
+select throws_ok(format($$ select public.refund_record(%L, 500, 're_res_bob', 'customer asked') $$, :'bob_paid'), 'WL008', null,
+  'the pending refund of 500 can then no longer complete: WL008');
 select tests.as_admin(tests.user_id('admin'));
-select throws_ok(format($$ select public.wallet_reverse(%L, 'res-bob-reversal', 201, 'credited twice') $$, :'bob_credit'), 'WL008', null,
-  'as would a reversal of 201');
+select throws_ok(format($$ select public.wallet_reverse(%L, 'res-bob-reversal', 1, 'credited twice') $$, :'bob_credit'), 'WL008', null,
+  'an admin''s reversal of 1 would take from the pending refund''s 500: WL008');
 select tests.reset_role();
 select results_eq(format($$ select p.amount_refunded, a.balance from public.payments p, public.wallet_accounts a where p.id = %L and a.id = %L $$,
                          :'bob_paid', :'bob_account'),
-  $$ values (300::bigint, 700::bigint) $$, 'the refusals took nothing');
+  $$ values (501::bigint, 499::bigint) $$, 'the two dashboard refunds took 501; the refusals took nothing');
 
 -- The provider fails the pending refund: what it reserved is free again.
 select tests.as_service();
 select is((public.refund_record_failure(:'bob_paid', 're_res_bob', 500)).status, 'failed', 'the provider fails bob''s refund');
 select tests.as_admin(tests.user_id('admin'));
-select is((public.wallet_reverse(:'bob_credit', 'res-bob-reversal', 201, 'credited twice')).amount, 201::bigint,
+select is((public.wallet_reverse(:'bob_credit', 'res-bob-reversal', 1, 'credited twice')).amount, 1::bigint,
   'the reversal refused before goes through');
-select is(public.wallet_balance(:'bob_account'), 499::bigint, 'and takes 201');
+select is(public.wallet_balance(:'bob_account'), 498::bigint, 'and takes 1');
 
 -- And it no longer keeps its account open.
 select results_eq(format($$ select remaining from tests.refund_prepare(%L, 1000) $$, :'carol_paid'), $$ values (1000::bigint) $$,
