@@ -395,9 +395,10 @@ class Run {
       case "dashboard_refund": {
         if (this.record(topUp.orderId).state !== "completed") return;
         // Revolut refunds no more than the order less what its cardholder took back. It leaves room
-        // for the admin's requests it never received, which revolut-poll sends again: one it then
-        // refuses stays pending for an admin (decision 0018), and its reserve keeps a dashboard
-        // refund beyond the rest from being recorded (reported, not modelled).
+        // for the admin's requests it never received, which revolut-poll sends again: a dashboard
+        // refund beyond the rest is recorded all the same (decision 0030, effects.test.ts), but
+        // the request it leaves no room for is refused and stays pending for an admin (decision
+        // 0018), which this model's end does not allow for: not modelled.
         const amount = Math.floor(((this.revolutRemaining(topUp) - await this.neverReceived(topUp)) * s.percent) / 120);
         if (amount <= 0) return;
         const before = this.revolut.refundOrders.length;
