@@ -29,6 +29,9 @@ beforeAll(async () => {
 });
 afterAll(() => gateway?.stop());
 
+/** 20 runs in CI (about 15 s); MODEL_RUNS and MODEL_SEED run it longer or again. */
+const RUNS = modelRuns(20);
+
 type Says = "balance" | "history" | "stop" | "start" | "hi";
 /** One message of a person's; `twice`: Meta delivers it twice at once (a retry while the first is being answered). */
 type Single =
@@ -428,8 +431,6 @@ function question(message: GraphMessage, payer: number, to: number | null, amoun
 
 /** A button of a question mfuko never asked. */
 const unknownButton = (confirm: boolean): Tap => ({ button: `pay:${confirm ? "confirm" : "cancel"}:${crypto.randomUUID()}` });
-
-const RUNS = modelRuns(20);
 
 describe("the conversation against its model", () => {
   it(
