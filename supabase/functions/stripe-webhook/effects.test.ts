@@ -1012,6 +1012,30 @@ describe("refunds reported out of order", () => {
     },
   );
 
+  it("a refund failing after the payment's lost dispute waits, while another refund is pending at Stripe, before the dispute takes the rest", async () => {
+    const { topUp, ref, refund, disputeId } = await refundThenLostDispute(300, 1000);
+    // Beside them, a refund of 100 still pending at Stripe.
+    const payment = await paymentOf(ref);
+    const pendingId = `re_${crypto.randomUUID().replaceAll("-", "")}`;
+    await sql`
+      insert into public.refunds (payment_id, provider, provider_refund_id, user_id, amount, currency, status, reason)
+      select id, 'stripe', ${pendingId}, user_id, 100, currency, 'pending', 'asked' from public.payments where id = ${payment!.id}::uuid`;
+    const failure = refundFailed(refund);
+    expect((await deliver(failure)).status).toBe(500);
+    expect(await storedEvents(sql, "stripe", failure.id)).toMatchObject([
+      { status: "failed", last_error: expect.stringContaining("reserved by refunds pending at Stripe") },
+    ]);
+    expect(await refundOf(refund)).toMatchObject({ status: "succeeded" });
+
+    // The pending refund fails at Stripe: the refund's failure applies, and the dispute takes the rest.
+    await sql`select 1 from public.refund_record_failure(${payment!.id}::uuid, ${pendingId}, 100, 'failed', 'stripe refund failed')`;
+    expect((await deliver(failure)).status).toBe(200);
+    expect(await refundOf(refund)).toMatchObject({ status: "failed" });
+    expect(await refundOf(`${disputeId}:${refund}`)).toMatchObject({ status: "succeeded", amount: "300" });
+    expect(await balanceOf(sql, topUp.accountId)).toEqual({ balance: 0, available: 0 });
+    await assertLedgerInvariants(sql);
+  });
+
   it("the same refunds in any order of their events, each event delivered twice, end as Stripe has them", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.nat(5), { minLength: 8, maxLength: 8 }), async (weights) => {

@@ -456,8 +456,10 @@ async function applyRefund(tx: TransactionSql, paymentId: string, re: Refund): P
  */
 async function disputeTakesWhatTheRefundGaveBack(tx: TransactionSql, paymentId: string, refundId: string): Promise<void> {
   // The dispute's applied charge.dispute.closed: `ignored` when the refunds had left it nothing.
-  const [dispute] = await tx<{ id: string; disputed: string; reason: string | null; taken: string; remaining: string }[]>`
-    select d.id, d.disputed, d.reason, p.amount - p.amount_refunded as remaining,
+  const [dispute] = await tx<
+    { id: string; disputed: string; reason: string | null; taken: string; amount: string; amount_refunded: string }[]
+  >`
+    select d.id, d.disputed, d.reason, p.amount, p.amount_refunded,
            (select coalesce(sum(t.amount), 0) from public.refunds t
              where t.payment_id = p.id and t.status = 'succeeded'
                and (t.provider_refund_id = d.id or starts_with(t.provider_refund_id, d.id || ':'))) as taken
@@ -472,7 +474,11 @@ async function disputeTakesWhatTheRefundGaveBack(tx: TransactionSql, paymentId: 
          limit 1) d
      where p.id = ${paymentId}::uuid`;
   if (!dispute) return;
-  const more = Math.min(Number(dispute.disputed) - Number(dispute.taken), Number(dispute.remaining));
+  const rest = { id: dispute.id, amount: Number(dispute.disputed) - Number(dispute.taken) };
+  const payment = { id: paymentId, amount: dispute.amount, amount_refunded: dispute.amount_refunded };
+  // The rest is a take of the lost dispute like its first: it waits for the refunds pending at Stripe too.
+  await waitForPendingRefunds(tx, rest, payment);
+  const more = Math.min(rest.amount, Number(payment.amount) - Number(payment.amount_refunded));
   if (more > 0) await recordRefund(tx, paymentId, more, `${dispute.id}:${refundId}`, `stripe dispute lost: ${dispute.reason ?? "unknown"}`);
 }
 
@@ -557,10 +563,13 @@ async function settleDispute(
   return "processed";
 }
 
-/** Throws EffectWaits when lost dispute `dp` would take back part of what the payment's refunds pending at Stripe reserve. */
+/**
+ * Throws EffectWaits when lost dispute `dp` would take back part of what the payment's refunds
+ * pending at Stripe reserve (`dp.amount`: what it has still to take).
+ */
 async function waitForPendingRefunds(
   tx: TransactionSql,
-  dp: z.output<typeof closedDispute>,
+  dp: { id: string; amount: number },
   payment: { id: string; amount: string; amount_refunded: string },
 ) {
   const remaining = Number(payment.amount) - Number(payment.amount_refunded);
